@@ -8,7 +8,7 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import keyring
@@ -29,6 +29,7 @@ import pytest
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS, CLOUD_ENV_NAMES
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
+from tests.fakes.upstream import ScriptedUpstream
 
 # The throwaway PostgreSQL cluster and the fixtures that run a store test on both engines.
 from tests.postgres import new_database, postgres_cluster, store_engine  # noqa: F401
@@ -83,6 +84,22 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     from llmgw_desktop.engine.redact import known_secrets
 
     known_secrets.clear()
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    """The scripted fake LLM API on loopback (tests/fakes/upstream), closed after the test."""
+    async with ScriptedUpstream() as up:
+        yield up
+
+
+@pytest.fixture
+def workspace_admin_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's opt-in that lets a remote caller granted `workspace:admin` make and
+    register workspaces."""
+    from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
+
+    monkeypatch.setenv(ADMIN_OPT_IN, "1")
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,3 +124,13 @@ def new_database(
         for url in urls.values():
             if time.monotonic() < deadline:
                 cluster.drop_database(url)
+
+
+@asynccontextmanager
+async def opened(database: Database) -> AsyncIterator[Database]:
+    """`database` opened for the block and closed after it, whatever the block raised."""
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from llmgw_desktop.engine.auth.hashing import verify_password
 from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
+from tests.child_python import run_python
 
 CHILD_TIMEOUT_S = 30  # a refusal takes a second or two; a gateway that started would hang
 STRONG_TOKEN = "a-strong-bearer-token-0123456789-abcdefghijkl"
@@ -20,15 +20,7 @@ STRONG_TOKEN = "a-strong-bearer-token-0123456789-abcdefghijkl"
 
 def run_cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`python -m llmgw_desktop ARGS` with this environment, bounded in time."""
-    return subprocess.run(
-        [sys.executable, "-m", "llmgw_desktop", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
-    )
+    return run_python("-m", "llmgw_desktop", *args, env=env, stdin=stdin, timeout_s=CHILD_TIMEOUT_S)
 
 
 @pytest.fixture

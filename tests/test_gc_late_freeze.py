@@ -5,11 +5,7 @@ freezing is process-wide."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.child_python import run_python_ok
 
 LATE_FREEZE = """
 import gc
@@ -30,13 +26,4 @@ print("ok")
 
 
 def test_late_arrivals_are_frozen_only_where_start_up_was() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", LATE_FREEZE],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert run_python_ok("-c", LATE_FREEZE).strip() == "ok"

@@ -5,6 +5,8 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from llmgw_desktop.shell.instance import InstanceLock, hand_off_to_running_instance
@@ -52,13 +54,21 @@ def test_published_info_is_private_and_removed_on_release(tmp_path: Path) -> Non
     assert not (tmp_path / "instance.json").exists()
 
 
-def test_handoff_to_an_unresponsive_holder_says_so(tmp_path: Path) -> None:
-    lock = InstanceLock(tmp_path)
+@contextmanager
+def held_by_a_silent_instance(data_dir: Path) -> Iterator[None]:
+    """The instance lock of `data_dir` held by one that published an address nothing answers
+    at (the discard port), released when the block ends."""
+    lock = InstanceLock(data_dir)
     assert lock.acquire()
-    lock.publish("http://127.0.0.1:9", "desktop")  # nothing listens on the discard port
+    lock.publish("http://127.0.0.1:9", "desktop")
     try:
-        result = hand_off_to_running_instance(tmp_path, wait_seconds=0.3)
+        yield
     finally:
         lock.release()
+
+
+def test_handoff_to_an_unresponsive_holder_says_so(tmp_path: Path) -> None:
+    with held_by_a_silent_instance(tmp_path):
+        result = hand_off_to_running_instance(tmp_path, wait_seconds=0.3)
     assert not result.ok
     assert f"pid {os.getpid()}" in result.message and "did not answer" in result.message

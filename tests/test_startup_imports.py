@@ -12,19 +12,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.child_python import ROOT, run_python, run_python_ok
+from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 
-ROOT = Path(__file__).resolve().parent.parent
 HEAVY = (
     "mcp",
     "mcp_types",
@@ -38,22 +38,16 @@ HEAVY = (
     "numpy",
 )
 CHILD_TIMEOUT_S = 120.0
+# This environment with the checkout first on the path: the child imports this code.
+OURS_FIRST = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def modules_loaded_by(code: str, also: tuple[str, ...] = ()) -> set[str]:
     """The heavy modules (and those named in `also`) in `sys.modules` after a fresh
     interpreter runs `code`."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    return set(json.loads(result.stdout.splitlines()[-1])) & {*HEAVY, *also}
+    out = run_python_ok("-c", probe, env=OURS_FIRST, timeout_s=CHILD_TIMEOUT_S)
+    return set(json.loads(out.splitlines()[-1])) & {*HEAVY, *also}
 
 
 def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
@@ -83,15 +77,8 @@ def test_version_loads_nothing_but_the_version() -> None:
         "assert out.getvalue().startswith('llmgw-desktop ') and '0.0.0' not in out.getvalue()\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        check=True,
-    )
-    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    out = run_python_ok("-c", probe, timeout_s=CHILD_TIMEOUT_S)
+    loaded = set(json.loads(out.splitlines()[-1]))
     assert loaded.isdisjoint(VERSION_MUST_NOT_LOAD), loaded & set(VERSION_MUST_NOT_LOAD)
 
 
@@ -122,25 +109,19 @@ def test_the_window_imports_no_chart_library() -> None:
 def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
     # These two together once failed to collect: PySide6's import hook met a half-imported
     # pydantic (tests/conftest.py imports pydantic first now).
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--collect-only",
-            "-q",
-            "-n",
-            "0",
-            "-p",
-            "no:cacheprovider",
-            "tests/contract/test_discovery.py",
-            "tests/transports/test_http_front_door.py",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    result = run_python(
+        "-m",
+        "pytest",
+        "--collect-only",
+        "-q",
+        "-n",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        "tests/contract/test_discovery.py",
+        "tests/transports/test_http_front_door.py",
+        env=OURS_FIRST,
+        timeout_s=CHILD_TIMEOUT_S,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "error" not in result.stdout.splitlines()[-1], result.stdout[-3000:]
@@ -184,19 +165,12 @@ def test_a_running_headless_gateway_holds_no_chart_library(tmp_path: Path) -> No
     """A served request later, the headless gateway's process has not mapped numpy's core
     library (pyqtgraph cannot load without it). Read from the running process's memory map,
     so whatever the start-up path imports is covered."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = gp.start(["--headless"], gp.child_env(tmp_path, port))
-    try:
-        gp.wait_ready(proc, port)
+    port = free_port()
+    with gp.serving(["--headless"], gp.child_env(tmp_path, port), port) as proc:
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models")
         with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(request, timeout=10).close()
         maps = Path(f"/proc/{proc.pid}/maps").read_text()
-    finally:
-        code, _, err = gp.stop(proc)
-    assert code == 0, err[-3000:]
     assert "_multiarray_umath" not in maps
     assert "numpy" not in maps and "pyqtgraph" not in maps
 
@@ -206,12 +180,16 @@ _OAUTH_MODULES = (
     "llmgw_desktop.engine.auth.oauth_store",
     "llmgw_desktop.transports.oauth_routes",
 )
-_STARTED_GATEWAY = """
+# A script for a fresh interpreter: a headless gateway started on a free port (its paths
+# from the environment), the PROBE lines run in `main` (with `runtime` and `sys.argv[1]`, a
+# comma-separated list, at hand) setting `seen`, the gateway stopped, and `seen` printed as JSON.
+_IN_A_STARTED_GATEWAY = """
 import asyncio, json, os, sys
 from dataclasses import replace
 from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
+IMPORTS
 
 async def main():
     loaded = load_settings()
@@ -221,35 +199,41 @@ async def main():
     runtime = GatewayRuntime(replace(loaded, settings=settings), mode="headless", lock=lock,
                              on_activate=lambda: "headless")
     await runtime.start()
-    loaded_now = sorted(m for m in sys.argv[1].split(",") if m in sys.modules)
+    PROBE
     await runtime.stop()
     lock.release()
-    print(json.dumps(loaded_now))
+    print(json.dumps(seen))
 
 asyncio.run(main())
 """
 
 
+def _in_a_started_gateway(
+    probe: str, argument: tuple[str, ...], env: dict[str, str], imports: str = ""
+) -> Any:
+    """What `probe` saw in a gateway started in a fresh interpreter with `env` (see
+    `_IN_A_STARTED_GATEWAY`), given `argument` joined by commas."""
+    script = _IN_A_STARTED_GATEWAY.replace("IMPORTS", imports).replace(
+        "    PROBE", textwrap.indent(textwrap.dedent(probe).strip(), "    ")
+    )
+    out = run_python_ok("-c", script, ",".join(argument), env=env, timeout_s=CHILD_TIMEOUT_S)
+    return json.loads(out.splitlines()[-1])
+
+
+def _paths_in(tmp_path: Path) -> dict[str, str]:
+    """The gateway's config file, data and log folders, all under `tmp_path`."""
+    return {
+        "LLM_GATEWAY_CONFIG": str(tmp_path / "config.toml"),
+        "LLM_GATEWAY_DATA_DIR": str(tmp_path / "data"),
+        "LLM_GATEWAY_LOG_DIR": str(tmp_path / "log"),
+    }
+
+
 def _started_gateway_holds(tmp_path: Path, modules: tuple[str, ...], **env: str) -> list[str]:
     """Which of `modules` a gateway started (in a fresh interpreter) has loaded."""
-    result = subprocess.run(
-        [sys.executable, "-c", _STARTED_GATEWAY, ",".join(modules)],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")},
-            "PYTHONPATH": str(ROOT),
-            "LLM_GATEWAY_CONFIG": str(tmp_path / "config.toml"),
-            "LLM_GATEWAY_DATA_DIR": str(tmp_path / "data"),
-            "LLM_GATEWAY_LOG_DIR": str(tmp_path / "log"),
-            **env,
-        },
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return list(json.loads(result.stdout.splitlines()[-1]))
+    ours = {k: v for k, v in OURS_FIRST.items() if not k.startswith("LLM_GATEWAY_")}
+    probe = "seen = sorted(m for m in sys.argv[1].split(',') if m in sys.modules)"
+    return list(_in_a_started_gateway(probe, modules, {**ours, **_paths_in(tmp_path), **env}))
 
 
 def test_the_oauth_server_loads_only_when_it_is_on(tmp_path: Path) -> None:
@@ -260,36 +244,17 @@ def test_the_oauth_server_loads_only_when_it_is_on(tmp_path: Path) -> None:
 
 
 _CLOUD_LIBRARIES = ("botocore", "google.auth", "azure.identity")
-_GATEWAY_WITHOUT_CLOUD_CALLS = """
-import asyncio, json, os, sys
-from dataclasses import replace
-from llmgw_desktop.config.settings import load_settings
-from llmgw_desktop.shell.instance import InstanceLock
-from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.engine.gateway.clouds import CloudCall
-
-async def main():
-    loaded = load_settings()
-    settings = loaded.settings.with_values({"http.port": 0})
-    lock = InstanceLock(settings.data_path)
-    assert lock.acquire()
-    runtime = GatewayRuntime(replace(loaded, settings=settings), mode="headless", lock=lock,
-                             on_activate=lambda: "headless")
-    await runtime.start()
+_WITHOUT_CLOUD_CALLS = """
+    libraries = tuple(sys.argv[1].split(","))
     gateway = runtime.engine.gateway
     await gateway.directory.providers()
     await gateway.directory.models()
-    idle = sorted(m for m in sys.modules if m.startswith(LIBRARIES))
+    idle = sorted(m for m in sys.modules if m.startswith(libraries))
     # The guard sees a library once a cloud does load one (a Bedrock stream's framing).
     wire = gateway.upstream.cloud("bedrock")
     await wire.prepare(CloudCall("", "m", "bedrock-converse", "api-key-0123", True), b"{}", {})
-    asked = sorted(m for m in sys.modules if m.startswith(LIBRARIES))
-    await runtime.stop()
-    lock.release()
-    print(json.dumps([idle, asked]))
-
-LIBRARIES = tuple(sys.argv[1].split(","))
-asyncio.run(main())
+    asked = sorted(m for m in sys.modules if m.startswith(libraries))
+    seen = [idle, asked]
 """
 
 
@@ -297,26 +262,14 @@ def test_the_cloud_libraries_load_only_when_a_cloud_is_asked(tmp_path: Path) -> 
     # Clouds set up in the environment (a region, an endpoint, a project), yet not asked:
     # listing providers and models loads none of their libraries.
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
+        **OURS_FIRST,
         "AWS_REGION": "us-east-1",
         "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com",
         "GOOGLE_CLOUD_PROJECT": "p",
-        "LLM_GATEWAY_CONFIG": str(tmp_path / "config.toml"),
-        "LLM_GATEWAY_DATA_DIR": str(tmp_path / "data"),
-        "LLM_GATEWAY_LOG_DIR": str(tmp_path / "log"),
+        **_paths_in(tmp_path),
     }
-    result = subprocess.run(
-        [sys.executable, "-c", _GATEWAY_WITHOUT_CLOUD_CALLS, ",".join(_CLOUD_LIBRARIES)],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    idle, asked = json.loads(result.stdout.splitlines()[-1])
+    imports = "from llmgw_desktop.engine.gateway.clouds import CloudCall"
+    idle, asked = _in_a_started_gateway(_WITHOUT_CLOUD_CALLS, _CLOUD_LIBRARIES, env, imports)
     assert idle == []
     assert "botocore" in asked
 
@@ -339,15 +292,8 @@ print(json.dumps([before, restored, loaded, after, system]))
 def test_aiohttp_for_the_gateway_gets_the_system_ca_store_after_start_up() -> None:
     """aiohttp's two client contexts are built without the CA store (a sixth of a headless
     start's instructions), then loaded with it: the same contexts aiohttp makes itself."""
-    result = subprocess.run(
-        [sys.executable, "-c", _DEFERRED_TRUST],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        check=True,
-    )
-    before, restored, loaded, after, system = json.loads(result.stdout.splitlines()[-1])
+    out = run_python_ok("-c", _DEFERRED_TRUST, timeout_s=CHILD_TIMEOUT_S)
+    before, restored, loaded, after, system = json.loads(out.splitlines()[-1])
     if system == 0:
         pytest.skip("this machine's default CA store loads no certificate from a file")
     assert before == [0, 0] and restored
@@ -376,16 +322,13 @@ print(json.dumps(seen))
 def test_the_app_starts_without_collection_and_with_kept_code_and_gives_both_back(
     tmp_path: Path,
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _APP_RUN_SEEN],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
+    out = run_python_ok(
+        "-c",
+        _APP_RUN_SEEN,
         env={**gp.child_env(tmp_path, 0), "XDG_CACHE_HOME": str(tmp_path / "cache")},
-        check=True,
+        timeout_s=CHILD_TIMEOUT_S,
     )
-    seen = json.loads(result.stdout.splitlines()[-1])
+    seen = json.loads(out.splitlines()[-1])
     assert seen == {"collecting": False, "kept_code": True, "after": [True, False]}
 
 
@@ -408,18 +351,12 @@ def test_a_headless_gateway_does_its_deferred_work_once_it_serves(tmp_path: Path
     door opens; a second start with the same cache compiles nothing new."""
     cache = tmp_path / "cache"
     for run, home in enumerate((tmp_path / "first", tmp_path / "second")):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        proc = gp.start(["--headless"], {**gp.child_env(home, port), "XDG_CACHE_HOME": str(cache)})
-        try:
-            gp.wait_ready(proc, port)
+        port = free_port()
+        env = {**gp.child_env(home, port), "XDG_CACHE_HOME": str(cache)}
+        with gp.serving(["--headless"], env, port):
             log = _wait_for_log(home, CA_LOADED)
             if run == 0:
                 log = _wait_for_log(home, CODE_KEPT)
-        finally:
-            code, _, err = gp.stop(proc)
-        assert code == 0, err[-3000:]
         assert log.index("gateway ready") < log.index(CA_LOADED)
         if run == 0:
             assert log.index(CA_LOADED) < log.index(CODE_KEPT)

@@ -18,10 +18,9 @@ from tests.transports.gateway.conftest import (
     gateway,
     provider_env,
     start_gateway,
-    upstream,
 )
 
-__all__ = ["GATEWAY_KEYS", "gateway", "provider_env", "start_gateway", "upstream"]
+__all__ = ["GATEWAY_KEYS", "gateway", "provider_env", "start_gateway"]
 
 # The gateway's own keys for its upstreams (what an existing setup has in its environment).
 GATEWAY_KEYS = {

@@ -20,10 +20,18 @@ from pathlib import Path
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.offline import CLI_BIN, find_cli, private_home
+from tests.fakes.upstream import Reply, ScriptedUpstream
 
 CLI_TIMEOUT_S = 150.0
 # Any key will do: on loopback with no lock configured the gateway uses its own credentials.
 CLIENT_KEY = "sk-client-key-the-gateway-ignores"
+# What a model asks a CLI's shell tool to run: only running it prints TOOL-RAN-42.
+SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"
+# The tool round trip the SDK clients run: the model asks for the weather, then answers.
+WEATHER_ARGS = {"city": "Paris"}
+SUNNY = "It is sunny."
+# Headless, the Gemini CLI offers its shell tool only when the user allows it.
+GEMINI_ALLOWS_SHELL = ("--allowed-tools", "run_shell_command(printf)")
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,23 @@ class CliRun:
             f"{' '.join(self.argv)} exited {self.returncode}\n"
             f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
         )
+
+
+def script_weather_round_trip(upstream: ScriptedUpstream) -> None:
+    """The next two calls: a `get_weather` call for Paris, then the answer `SUNNY`."""
+    upstream.script(Reply.tool_call("get_weather", WEATHER_ARGS), Reply.ok(SUNNY, verbatim=True))
+
+
+def assert_answered(run: CliRun, says: str = "FAKE-OK") -> None:
+    """The run ended well and printed `says` (the scripted upstream's answer by default)."""
+    assert run.returncode == 0, run.explain()
+    assert says in run.stdout, run.explain()
+
+
+async def assert_served_as_the_bearer(gateway: GatewayRuntime) -> None:
+    """The gateway's latest call completed for the holder of its bearer token."""
+    rows = await gateway.engine.recorder.recent(limit=5)
+    assert rows[0]["owner_principal"] == "gateway-bearer" and rows[0]["state"] == "completed"
 
 
 def client_environment(home: Path, gateway_url: str) -> dict[str, str]:

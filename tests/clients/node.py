@@ -35,7 +35,8 @@ INSTALL_HINT = (
 )
 
 
-def _node_major(node: str) -> int:
+def node_major(node: str) -> int:
+    """The major version of the Node runtime at `node` (0 when it does not run)."""
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
         return int(out.stdout.strip().lstrip("v").split(".")[0])
@@ -43,21 +44,26 @@ def _node_major(node: str) -> int:
         return 0
 
 
-def find_node(package: str) -> str:
-    """A Node 22+ runtime with `package` installed; skips where either is absent (fails
-    instead in CI, as for the vendor CLIs)."""
-    candidates = [str(BUNDLED_NODE), shutil.which("node") or ""]
-    node = next((c for c in candidates if c and _node_major(c) >= NODE_MAJOR), None)
+def node_with(needed: Mapping[str, Path], install_hint: str, bundled: Path = BUNDLED_NODE) -> str:
+    """A Node 22+ runtime (`bundled`, else the system's) with each file of `needed` (keyed by
+    what it is) in place; skips where any is absent (fails instead in CI, as for the vendor
+    CLIs), saying what is missing and `install_hint`."""
+    candidates = [str(bundled), shutil.which("node") or ""]
+    node = next((c for c in candidates if c and node_major(c) >= NODE_MAJOR), None)
     missing = [] if node else [f"Node {NODE_MAJOR}"]
-    if not (NODE_MODULES / package / "package.json").is_file():
-        missing.append(package)
+    missing += [what for what, path in needed.items() if not path.is_file()]
     if missing:
-        message = f"{' and '.join(missing)} not installed: {INSTALL_HINT}"
+        message = f"{' and '.join(missing)} not installed: {install_hint}"
         if REQUIRE_CLIS:
             pytest.fail(message)
         pytest.skip(message)
     assert node is not None
     return node
+
+
+def find_node(package: str) -> str:
+    """A Node 22+ runtime with the npm `package` installed in .node-clients (see `node_with`)."""
+    return node_with({package: NODE_MODULES / package / "package.json"}, INSTALL_HINT)
 
 
 def node_environment(home: Path, variables: Mapping[str, str]) -> dict[str, str]:

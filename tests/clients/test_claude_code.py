@@ -16,14 +16,20 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
 from llmgw_desktop.engine.tokens.pricing import price_table
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
-from tests.clients.harness import CLIENT_KEY, client_environment, run_cli
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.clients.harness import (
+    CLIENT_KEY,
+    LOCK_TOKEN,
+    SHELL_COMMAND,
+    assert_answered,
+    assert_served_as_the_bearer,
+    client_environment,
+    run_cli,
+)
+from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
 
-SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
-LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
 # A run the gateway refuses is bounded, so a client that kept retrying fails, not hangs.
 REFUSED_RUN_TIMEOUT_S = 60.0
 
@@ -32,8 +38,7 @@ async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     request = upstream.llm_requests[-1]
     assert request.path == "/v1/messages"
     body = request.body
@@ -61,16 +66,13 @@ async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(
 ) -> None:
     # The model (OpenAI Chat upstream) asks for Claude Code's own Bash tool; Claude Code runs
     # it and sends the result back, translated both ways by the gateway.
-    upstream.script_when_offered(
-        "Bash",
-        Reply.tool_call("Bash", {"command": SHELL_COMMAND, "description": "print a word"}),
-        Reply.ok("ALL-DONE", verbatim=True),
+    upstream.script_tool_round_trip(
+        "Bash", {"command": SHELL_COMMAND, "description": "print a word"}
     )
     run = await run_cli(
         "claude", "-p", "run the command", "--model", "gpt-4.1", env=env, cwd=home / "work"
     )
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     agent_turns = [r for r in upstream.llm_requests if r.body.get("tools")]
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
     last = agent_turns[-1].body["messages"]
@@ -88,8 +90,7 @@ async def test_claude_code_on_a_gemini_model(
     run = await run_cli(
         "claude", "-p", "say hello", "--model", "gemini-2.5-flash", env=env, cwd=home / "work"
     )
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     assert {r.path for r in upstream.llm_requests} <= {
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
         "/v1beta/models/gemini-2.5-flash:generateContent",
@@ -110,10 +111,8 @@ async def test_claude_code_with_the_token_in_its_key_variable_answers_on_a_locke
     del env["ANTHROPIC_API_KEY"]
     env[variable] = LOCK_TOKEN
     run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
-    rows = await locked.engine.recorder.recent(limit=5)
-    assert rows[0]["owner_principal"] == "gateway-bearer" and rows[0]["state"] == "completed"
+    assert_answered(run)
+    await assert_served_as_the_bearer(locked)
 
 
 async def test_claude_code_carries_a_gateway_key_and_is_held_to_its_scope(
@@ -127,8 +126,7 @@ async def test_claude_code_carries_a_gateway_key_and_is_held_to_its_scope(
     )
     env = client_environment(home, locked.base_url) | {"ANTHROPIC_API_KEY": allowed.secret}
     run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     rows = await locked.engine.recorder.recent(limit=5)
     assert {r["owner_principal"] for r in rows} == {"key:claude-code"}
     assert all(allowed.secret not in str(r.headers) for r in upstream.llm_requests)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.harness import client_environment, run_cli, warm_mcp
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.clients.harness import assert_answered, client_environment, run_cli, warm_mcp
+from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 from tests.transports.mcp.upstream_support import everything, require_servers
 
@@ -32,11 +32,7 @@ async def test_claude_code_calls_an_aggregated_tool_and_the_call_is_recorded(
     assert "everything__echo" in await warm_mcp(gateway)  # started with the gateway
     env = client_environment(home, gateway.base_url)
     config = {"mcpServers": {"llmgw": {"type": "http", "url": gateway.mcp_url}}}
-    upstream.script_when_offered(
-        TOOL,
-        Reply.tool_call(TOOL, {"message": "relayed-by-the-gateway"}),
-        Reply.ok("ALL-DONE", verbatim=True),
-    )
+    upstream.script_tool_round_trip(TOOL, {"message": "relayed-by-the-gateway"})
     run = await run_cli(
         "claude",
         "-p",
@@ -49,8 +45,7 @@ async def test_claude_code_calls_an_aggregated_tool_and_the_call_is_recorded(
         env=env,
         cwd=home / "work",
     )
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout, run.explain()
+    assert_answered(run, "ALL-DONE")
     offered = {t["name"] for r in upstream.llm_requests for t in r.body.get("tools") or []}
     assert TOOL in offered and "mcp__llmgw__claude_request" in offered, sorted(offered)
     results = [

@@ -17,10 +17,18 @@ import pytest
 from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
+from tests.clients.harness import (
+    GEMINI_ALLOWS_SHELL,
+    SHELL_COMMAND,
+    assert_answered,
+    client_environment,
+    codex_config,
+    run_cli,
+    write_codex_config,
+)
 from tests.fakes.clouds.aws import signature_problem
 from tests.fakes.clouds.google import GoogleTokenServer
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.clouds.conftest import (
     AWS_KEY_ID,
     AWS_REGION,
@@ -37,7 +45,6 @@ from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
 
-SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
 DEPLOYMENT = "prod-4o"
 ALIASES = {
     "azure-4o": f"azure/{DEPLOYMENT}",
@@ -96,10 +103,8 @@ def _llm_paths(upstream: ScriptedUpstream, prefix: str) -> set[str]:
 async def test_claude_code_on_bedrock_runs_its_shell_tool(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
-    upstream.script_when_offered(
-        "Bash",
-        Reply.tool_call("Bash", {"command": SHELL_COMMAND, "description": "print a word"}),
-        Reply.ok("ALL-DONE", verbatim=True),
+    upstream.script_tool_round_trip(
+        "Bash", {"command": SHELL_COMMAND, "description": "print a word"}
     )
     run = await run_cli(
         "claude",
@@ -110,8 +115,7 @@ async def test_claude_code_on_bedrock_runs_its_shell_tool(
         env=cli_env,
         cwd=home / "work",
     )
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     converse = [r for r in upstream.llm_requests if r.dialect == "bedrock"]
     assert converse and {r.path for r in converse} <= {
         f"/model/{BEDROCK_MODEL}/converse",
@@ -130,8 +134,7 @@ async def test_claude_code_on_vertex_claude_goes_as_sent_through_raw_predict(
     run = await run_cli(
         "claude", "-p", "say hello", "--model", "vertex-sonnet", env=cli_env, cwd=home / "work"
     )
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     vertex = [r for r in upstream.llm_requests if r.path.startswith("/v1/projects/")]
     assert vertex, [r.path for r in upstream.llm_requests]
     body = vertex[-1].body
@@ -147,8 +150,7 @@ async def test_codex_on_azure_sends_its_responses_request_as_is(
     run = await run_cli(
         "codex", "exec", "--skip-git-repo-check", "say hello", env=cli_env, cwd=home / "work"
     )
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     (request,) = [r for r in upstream.llm_requests if r.path == "/openai/responses"]
     assert request.query == {"api-version": AZURE_API_VERSION}
     assert request.body["model"] == DEPLOYMENT and set(request.secrets) == {"api-key"}
@@ -159,16 +161,11 @@ async def test_codex_on_bedrock_runs_its_shell_tool(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
     write_codex_config(home, codex_config(clouds.base_url, model="bedrock-sonnet"))
-    upstream.script_when_offered(
-        "exec_command",
-        Reply.tool_call("exec_command", {"cmd": SHELL_COMMAND}),
-        Reply.ok("ALL-DONE", verbatim=True),
-    )
+    upstream.script_tool_round_trip("exec_command", {"cmd": SHELL_COMMAND})
     run = await run_cli(
         "codex", "exec", "--skip-git-repo-check", "run the command", env=cli_env, cwd=home / "work"
     )
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert _llm_paths(upstream, "/model/") == {f"/model/{BEDROCK_MODEL}/converse-stream"}
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]["toolResult"]
     assert "TOOL-RAN-42" in result["content"][0]["text"]
@@ -178,8 +175,7 @@ async def test_gemini_cli_on_vertex_gemini_sends_its_request_as_is(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
     run = await run_cli("gemini", "-m", "vertex-flash", "-p", "say hello", env=cli_env, cwd=home)
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     prefix = f"/v1/projects/{VERTEX_PROJECT}/locations/{VERTEX_LOCATION}/publishers/google/models/"
     assert f"{prefix}{VERTEX_GEMINI}:streamGenerateContent" in _llm_paths(upstream, prefix)
     request = [r for r in upstream.llm_requests if r.path.startswith(prefix)][-1]
@@ -189,24 +185,18 @@ async def test_gemini_cli_on_vertex_gemini_sends_its_request_as_is(
 async def test_gemini_cli_on_azure_runs_its_shell_tool(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
-    upstream.script_when_offered(
-        "run_shell_command",
-        Reply.tool_call("run_shell_command", {"command": SHELL_COMMAND}),
-        Reply.ok("ALL-DONE", verbatim=True),
-    )
+    upstream.script_tool_round_trip("run_shell_command", {"command": SHELL_COMMAND})
     run = await run_cli(
         "gemini",
         "-m",
         "azure-4o",
-        "--allowed-tools",
-        "run_shell_command(printf)",
+        *GEMINI_ALLOWS_SHELL,
         "-p",
         "run the command",
         env=cli_env,
         cwd=home / "work",
     )
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert _llm_paths(upstream, "/openai/") == {
         f"/openai/deployments/{DEPLOYMENT}/chat/completions"
     }

@@ -21,18 +21,18 @@ from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
 from llmgw_desktop.ui.connect import CODEX_KEY_ENV, key_snippets
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
+    SHELL_COMMAND,
+    assert_answered,
     client_environment,
     codex_config,
     run_cli,
     warm_mcp,
     write_codex_config,
 )
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
-
-SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
 
 
 def exec_args(prompt: str) -> tuple[str, ...]:
@@ -45,8 +45,7 @@ async def test_codex_with_an_mcp_server_reaches_openai_with_its_request_unchange
     mcp = gateway.base_url + "/mcp"
     write_codex_config(home, codex_config(gateway.base_url, model="gpt-5.5", mcp_url=mcp))
     run = await run_cli("codex", *exec_args("say hello"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     request = upstream.llm_requests[-1]
     assert request.path == "/v1/responses"
     kinds = {tool["type"] for tool in request.body["tools"]}
@@ -67,14 +66,9 @@ async def test_codex_on_an_anthropic_model_runs_its_shell_tool(
 ) -> None:
     # Codex with its default features and no MCP server (the test below has one).
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6"))
-    upstream.script_when_offered(
-        "exec_command",
-        Reply.tool_call("exec_command", {"cmd": SHELL_COMMAND}),
-        Reply.ok("ALL-DONE", verbatim=True),
-    )
+    upstream.script_tool_round_trip("exec_command", {"cmd": SHELL_COMMAND})
     run = await run_cli("codex", *exec_args("run the command"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     last = upstream.llm_requests[-1].body
     names = {tool["name"] for tool in last["tools"]}
@@ -94,12 +88,9 @@ async def test_codex_calls_a_tool_of_its_mcp_server_through_a_namespace(
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6", mcp_url=mcp))
     tool = "mcp__llmgw__llm_process_health"
     assert "llm_process_health" in await warm_mcp(gateway)
-    upstream.script_when_offered(
-        tool, Reply.tool_call(tool, {}), Reply.ok("ALL-DONE", verbatim=True)
-    )
+    upstream.script_tool_round_trip(tool, {})
     run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert "llmgw/llm_process_health" in run.stderr + run.stdout
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
     assert result["type"] == "tool_result"
@@ -133,9 +124,7 @@ async def test_codex_calls_the_gateway_through_the_stdio_relay(
     )
     write_codex_config(home, config)
     tool = "mcp__llmgw__llm_process_health"
-    upstream.script_when_offered(
-        tool, Reply.tool_call(tool, {}), Reply.ok("ALL-DONE", verbatim=True)
-    )
+    upstream.script_tool_round_trip(tool, {})
     run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
     assert run.returncode == 0, run.explain()
     assert "ALL-DONE" in run.stdout, run.stderr[-3000:]
@@ -156,8 +145,7 @@ async def test_codex_set_up_as_a_new_key_says_reaches_a_locked_gateway_as_that_k
     write_codex_config(home, 'model = "gpt-5.5"\n' + setup.text)
     env = client_environment(home, locked.base_url) | {CODEX_KEY_ENV: made.secret}
     run = await run_cli("codex", *exec_args("say hello"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     rows = await locked.engine.recorder.recent(limit=5)
     assert rows and {r["owner_principal"] for r in rows} == {"key:codex-laptop"}
     assert all(made.secret not in str(r.headers) for r in upstream.llm_requests)

@@ -12,22 +12,26 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
-from tests.clients.harness import client_environment, run_cli
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.clients.harness import (
+    GEMINI_ALLOWS_SHELL,
+    LOCK_TOKEN,
+    SHELL_COMMAND,
+    assert_answered,
+    assert_served_as_the_bearer,
+    client_environment,
+    run_cli,
+)
+from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
-
-SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
-LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
 
 
 async def test_gemini_cli_reaches_google_with_its_request_unchanged(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     request = upstream.llm_requests[-1]
     assert request.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     assert request.query == {"alt": "sse"}
@@ -44,32 +48,25 @@ async def test_gemini_cli_on_an_openai_model(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     run = await run_cli("gemini", "-m", "gpt-4.1", "-p", "say hello", env=env, cwd=home)
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
 
 
 async def test_gemini_cli_on_an_anthropic_model_runs_its_shell_tool(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    upstream.script_when_offered(
-        "run_shell_command",
-        Reply.tool_call("run_shell_command", {"command": SHELL_COMMAND}),
-        Reply.ok("ALL-DONE", verbatim=True),
-    )
+    upstream.script_tool_round_trip("run_shell_command", {"command": SHELL_COMMAND})
     run = await run_cli(
         "gemini",
         "-m",
         "claude-sonnet-4-6",
-        "--allowed-tools",
-        "run_shell_command(printf)",
+        *GEMINI_ALLOWS_SHELL,
         "-p",
         "run the command",
         env=env,
         cwd=home / "work",
     )
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     messages = upstream.llm_requests[-1].body["messages"]
     call = next(b for b in messages[-2]["content"] if b["type"] == "tool_use")
@@ -87,10 +84,8 @@ async def test_gemini_cli_with_the_token_as_its_api_key_answers_on_a_locked_gate
     locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     env = client_environment(home, locked.base_url) | {"GEMINI_API_KEY": LOCK_TOKEN}
     run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
-    rows = await locked.engine.recorder.recent(limit=5)
-    assert rows[0]["owner_principal"] == "gateway-bearer" and rows[0]["state"] == "completed"
+    assert_answered(run)
+    await assert_served_as_the_bearer(locked)
 
 
 async def test_gemini_cli_with_the_token_in_a_custom_header_answers_on_a_locked_gateway(
@@ -102,5 +97,4 @@ async def test_gemini_cli_with_the_token_in_a_custom_header_answers_on_a_locked_
         "GEMINI_CLI_CUSTOM_HEADERS": f"Authorization: Bearer {LOCK_TOKEN}"
     }
     run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)

@@ -19,8 +19,8 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from tests.clients.harness import KeyedGateway
-from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.clients.harness import KeyedGateway, script_weather_round_trip
+from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 
 TOOL_OUTPUT = "18 C and sunny in Paris"
 
@@ -82,9 +82,7 @@ async def test_langchain_stream(
 async def test_langchain_tool_round_trip(
     keyed_gateway: KeyedGateway, make: MakeChat, upstream: ScriptedUpstream
 ) -> None:
-    upstream.script(
-        Reply.tool_call("get_weather", {"city": "Paris"}), Reply.ok("It is sunny.", verbatim=True)
-    )
+    script_weather_round_trip(upstream)
     model = make(keyed_gateway).bind_tools([get_weather])
     question = HumanMessage("What is the weather in Paris?")
     asked = await model.ainvoke([question])

@@ -17,11 +17,11 @@ import anthropic
 import pytest
 from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.engine.auth import service
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
+from tests.sdk_clients import gemini_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 TOKEN = "locked-gateway-token-0123456789-abcdefghij"
@@ -40,9 +40,7 @@ def claude(gateway: GatewayRuntime, **key: str) -> anthropic.AsyncAnthropic:
 
 
 def gemini(gateway: GatewayRuntime, key: str) -> genai.Client:
-    return genai.Client(
-        api_key=key, http_options=types.HttpOptions(base_url=gateway.base_url, retry_options=None)
-    )
+    return gemini_client(gateway, key)
 
 
 async def test_anthropic_sdk_with_the_token_as_its_api_key_is_let_in(

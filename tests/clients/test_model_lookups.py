@@ -9,22 +9,10 @@ import aiohttp
 import anthropic
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-
-
-def gemini(gateway: GatewayRuntime) -> genai.Client:
-    return genai.Client(
-        api_key="unused",
-        http_options=types.HttpOptions(base_url=gateway.base_url, retry_options=None),
-    )
-
-
-def claude(gateway: GatewayRuntime) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 
 async def listed(gateway: GatewayRuntime) -> list[str]:
@@ -32,7 +20,7 @@ async def listed(gateway: GatewayRuntime) -> list[str]:
 
 
 async def test_google_genai_gets_a_model_and_lists_them(gateway: GatewayRuntime) -> None:
-    client = gemini(gateway)
+    client = gemini_client(gateway)
     model = await client.aio.models.get(model="gemini-2.5-flash")
     assert model.name == "models/gemini-2.5-flash"
     assert "generateContent" in (model.supported_actions or [])
@@ -48,7 +36,7 @@ async def test_google_genai_gets_a_model_and_lists_them(gateway: GatewayRuntime)
 async def test_anthropic_sdk_lists_models_page_by_page_and_retrieves_one(
     gateway: GatewayRuntime,
 ) -> None:
-    client = claude(gateway)
+    client = claude_client(gateway)
     everything = await listed(gateway)
     assert len(everything) > 3
     # The SDK pages on by `after_id` while `has_more`: two at a time, the whole list, once.
@@ -70,7 +58,7 @@ async def test_anthropic_sdk_lists_models_page_by_page_and_retrieves_one(
 
 
 async def test_openai_sdk_keeps_openais_shape(gateway: GatewayRuntime) -> None:
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused")
+    client = openai_client(gateway)
     ids = [m.id async for m in client.models.list()]
     assert ids == await listed(gateway)
     model = await client.models.retrieve("gpt-4o")

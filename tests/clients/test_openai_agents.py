@@ -15,8 +15,8 @@ from agents import Agent, OpenAIProvider, RunConfig, Runner, function_tool
 from openai import AsyncOpenAI
 from openai.types.responses import ResponseTextDeltaEvent
 
-from tests.clients.harness import KeyedGateway
-from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.clients.harness import KeyedGateway, script_weather_round_trip
+from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 
 TOOL_OUTPUT = "18 C and sunny in Paris"
 MODEL = "gpt-4o-mini"
@@ -77,9 +77,7 @@ async def test_agents_sdk_streamed_run(
 async def test_agents_sdk_function_tool_round_trip(
     keyed_gateway: KeyedGateway, use_responses: bool, upstream: ScriptedUpstream
 ) -> None:
-    upstream.script(
-        Reply.tool_call("get_weather", {"city": "Paris"}), Reply.ok("It is sunny.", verbatim=True)
-    )
+    script_weather_round_trip(upstream)
     agent = Agent(name="helper", instructions="Use tools.", model=MODEL, tools=[get_weather])
     result = await Runner.run(
         agent,

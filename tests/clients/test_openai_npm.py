@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.clients.harness import LOCK_TOKEN, KeyedGateway
+from tests.clients.harness import LOCK_TOKEN, WEATHER_ARGS, KeyedGateway, script_weather_round_trip
 from tests.clients.node import node_environment, run_node
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 PACKAGE = "openai"
 MODEL = "gpt-4o-mini"
-WEATHER_ARGS = {"city": "Paris"}
 TOOL_OUTPUT = "18 C and sunny in Paris"
 
 api = pytest.mark.parametrize("api", ["chat", "responses"])
@@ -60,9 +59,7 @@ async def test_openai_npm_tool_round_trip(
     keyed_gateway: KeyedGateway, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
     gateway = keyed_gateway
-    upstream.script(
-        Reply.tool_call("get_weather", WEATHER_ARGS), Reply.ok("It is sunny.", verbatim=True)
-    )
+    script_weather_round_trip(upstream)
     answer = await run_case("openai_tools.cjs", api, gateway.runtime.base_url, gateway.key, home)
     assert answer["calls"] == [{"name": "get_weather", "arguments": WEATHER_ARGS}], answer
     assert answer["firstFinish"] == ("tool_calls" if api == "chat" else "completed"), answer

@@ -8,12 +8,16 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.clients.harness import opencode_config, run_cli, write_opencode_config
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.clients.harness import (
+    SHELL_COMMAND,
+    assert_answered,
+    opencode_config,
+    run_cli,
+    write_opencode_config,
+)
+from tests.fakes.upstream import ScriptedUpstream
 
 pytestmark = pytest.mark.contract
-
-SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
 
 
 async def test_opencode_reaches_openai_with_its_request_unchanged(
@@ -21,8 +25,7 @@ async def test_opencode_reaches_openai_with_its_request_unchanged(
 ) -> None:
     write_opencode_config(home, opencode_config(gateway.base_url, "gpt-4.1"))
     run = await run_cli("opencode", "run", "say hello", env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
     request = upstream.llm_requests[-1]
     assert request.body["stream_options"] == {"include_usage": True}
@@ -36,8 +39,7 @@ async def test_opencode_on_a_gemini_model(
 ) -> None:
     write_opencode_config(home, opencode_config(gateway.base_url, "gemini-2.5-flash"))
     run = await run_cli("opencode", "run", "say hello", env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     assert {r.path for r in upstream.llm_requests} == {
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     }
@@ -47,14 +49,11 @@ async def test_opencode_on_an_anthropic_model_runs_its_shell_tool(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     write_opencode_config(home, opencode_config(gateway.base_url, "claude-sonnet-4-6"))
-    upstream.script_when_offered(
-        "bash",
-        Reply.tool_call("bash", {"command": SHELL_COMMAND, "description": "print a word"}),
-        Reply.ok("ALL-DONE", verbatim=True),
+    upstream.script_tool_round_trip(
+        "bash", {"command": SHELL_COMMAND, "description": "print a word"}
     )
     run = await run_cli("opencode", "run", "run the command", env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
     assert result["type"] == "tool_result" and "TOOL-RAN-42" in str(result["content"])

@@ -20,8 +20,8 @@ from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
 from pydantic_ai.providers.anthropic import AnthropicProvider
 from pydantic_ai.providers.openai import OpenAIProvider
 
-from tests.clients.harness import KeyedGateway
-from tests.fakes.upstream import DEFAULT_ANSWER, Dialect, Reply, ScriptedUpstream
+from tests.clients.harness import KeyedGateway, script_weather_round_trip
+from tests.fakes.upstream import DEFAULT_ANSWER, Dialect, ScriptedUpstream
 
 TOOL_OUTPUT = "18 C and sunny in Paris"
 
@@ -73,9 +73,7 @@ async def test_pydantic_ai_streamed_run(
 async def test_pydantic_ai_tool_round_trip(
     keyed_gateway: KeyedGateway, make: MakeModel, upstream: ScriptedUpstream
 ) -> None:
-    upstream.script(
-        Reply.tool_call("get_weather", {"city": "Paris"}), Reply.ok("It is sunny.", verbatim=True)
-    )
+    script_weather_round_trip(upstream)
     agent = Agent(make(keyed_gateway))
 
     @agent.tool_plain

@@ -14,11 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mcp import Client, StdioServerParameters
+from mcp import StdioServerParameters
 
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
-from tests.transports.mcp.conftest import structured
+from tests.transports.mcp.conftest import session_made_through
 
 RELAY_TIMEOUT_S = 60.0
 
@@ -54,26 +54,16 @@ def bare_data_dir(home: Path) -> Path:
 
 async def test_a_bare_relay_finds_the_app_started_with_xdg_set(tmp_path: Path) -> None:
     home, port = tmp_path / "home", free_port()
-    running = gp.start(["--headless"], app_env(home, port))
-    gp.wait_ready(running, port)
-    try:
-        relay = StdioServerParameters(
-            command=sys.executable,
-            args=["-m", "llmgw_desktop", "mcp"],
-            env=bare_env(home, tmp_path),
-            cwd=tmp_path,
-        )
-        async with Client(relay) as client:
-            created = structured(
-                await client.call_tool("session_create", {"provider": "codex", "title": "bare"})
-            )
-        async with Client(f"http://127.0.0.1:{port}/mcp") as direct:
-            listed = structured(await direct.call_tool("session_list", {}))
-    finally:
-        code, _, err = gp.stop(running)
-    assert code == 0, err
+    relay = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "llmgw_desktop", "mcp"],
+        env=bare_env(home, tmp_path),
+        cwd=tmp_path,
+    )
+    with gp.serving(["--headless"], app_env(home, port), port):
+        made, listed = await session_made_through(relay, port, "bare")
     # The session is in the app's store: the relay used it rather than a store of its own.
-    assert created["sessionId"] in {s["sessionId"] for s in listed["sessions"]}
+    assert made in listed
     assert not list(bare_data_dir(home).glob("*.sqlite*")) and not list(
         bare_data_dir(home).glob("*.db*")
     )
@@ -85,9 +75,7 @@ def test_a_bare_relay_that_cannot_find_the_app_says_why_and_starts_nothing(
     tmp_path: Path,
 ) -> None:
     home, port = tmp_path / "home", free_port()
-    running = gp.start(["--headless"], app_env(home, port))
-    gp.wait_ready(running, port)
-    try:
+    with gp.serving(["--headless"], app_env(home, port), port):
         # No pointer (an app of an older version, or one removed by hand), and the relay's own
         # config names the same port: it must not become a second gateway.
         (bare_data_dir(home) / "running-elsewhere.json").unlink()
@@ -103,9 +91,6 @@ def test_a_bare_relay_that_cannot_find_the_app_says_why_and_starts_nothing(
             text=True,
             timeout=RELAY_TIMEOUT_S,
         )
-    finally:
-        code, _, err = gp.stop(running)
-    assert code == 0, err
     assert relay.returncode == 1, relay.stderr
     assert relay.stdout == ""  # stdout is MCP's alone
     assert f"a gateway already runs at http://127.0.0.1:{port}" in relay.stderr

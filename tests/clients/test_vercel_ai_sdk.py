@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.clients.harness import LOCK_TOKEN, KeyedGateway
+from tests.clients.harness import LOCK_TOKEN, WEATHER_ARGS, KeyedGateway, script_weather_round_trip
 from tests.clients.node import node_environment, run_node
 from tests.fakes.upstream import DEFAULT_ANSWER, Dialect, Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 PACKAGE = "ai"
-WEATHER_ARGS = {"city": "Paris"}
 TOOL_OUTPUT = "18 C and sunny in Paris"
 
 
@@ -86,9 +85,7 @@ async def test_ai_sdk_tool_round_trip_runs_once(
     keyed_gateway: KeyedGateway, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
     gateway = keyed_gateway
-    upstream.script(
-        Reply.tool_call("get_weather", WEATHER_ARGS), Reply.ok("It is sunny.", verbatim=True)
-    )
+    script_weather_round_trip(upstream)
     answer = await run_case("ai_tools.cjs", provider, gateway.runtime.base_url, gateway.key, home)
     first, second = answer["steps"]
     assert first["finishReason"] == "tool-calls", answer
@@ -152,9 +149,7 @@ async def test_ai_sdk_tool_round_trip_across_dialects(
     start_gateway: GatewayFactory, crossed: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
     locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
-    upstream.script(
-        Reply.tool_call("get_weather", WEATHER_ARGS), Reply.ok("It is sunny.", verbatim=True)
-    )
+    script_weather_round_trip(upstream)
     answer = await run_case("ai_tools.cjs", crossed, locked.base_url, LOCK_TOKEN, home)
     first, _ = answer["steps"]
     assert first["toolResults"] == [{"name": "get_weather", "output": TOOL_OUTPUT}], answer

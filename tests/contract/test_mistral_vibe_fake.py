@@ -9,32 +9,20 @@ end to end; it cannot prove the real vibe behaves the same.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
-from tests.contract.conftest import engine_settings, run
-from tests.contract.offline import vibe_stand_in
+from tests.contract.conftest import run, vibe_engine
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 
-
-@pytest.fixture
-async def vibe_engine(
-    loaded: LoadedSettings,
-    tmp_path: Path,
-    upstream: ScriptedUpstream,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Engine]:
-    vibe_stand_in(monkeypatch, tmp_path / "vibe-home", upstream.base_url)
-    engine = Engine(engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]}))
-    await engine.start()
-    yield engine
-    await engine.stop()
+@pytest.fixture(name="vibe_engine")
+async def vibe_engine_fixture(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
+    async with vibe_engine(loaded) as engine:
+        yield engine
 
 
 async def test_vibe_answer_session_and_per_turn_usage(

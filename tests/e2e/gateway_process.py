@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,19 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@contextmanager
+def serving(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
+    """The app started with `args`, once it answers /health on `port`; stopped (SIGTERM) when
+    the block ends, and it must then exit 0."""
+    proc = start(args, env)
+    wait_ready(proc, port)
+    try:
+        yield proc
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
 
 
 def health(port: int) -> dict[str, Any] | None:
@@ -73,6 +89,23 @@ def stop(proc: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int
         out, err = proc.communicate()
         raise AssertionError(f"child did not exit after signal {signum}\n{out}\n{err}") from None
     return proc.returncode, out, err
+
+
+def post_json(
+    url: str, body: dict[str, Any], headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """POST `body`; (status, headers, decoded JSON body), errors included."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, dict(exc.headers), json.loads(raw) if raw else {}
 
 
 def read_log(home: Path) -> str:

@@ -68,6 +68,14 @@ class Team:
             member.start()
         return member
 
+    def kill_all(self) -> None:
+        """Kill every member still running and what it left behind (its CLIs' groups)."""
+        for member in self.members:
+            if member.proc is not None:
+                member.proc.kill()
+                member.proc.communicate()
+            kill_quietly(member.leftovers)
+
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """Rows of `sql` (psycopg's `%s` placeholders) read straight from the shared database."""
         import psycopg
@@ -82,9 +90,5 @@ def team(tmp_path: Path, postgres_cluster: PostgresCluster) -> Iterator[Team]:
     try:
         yield crew
     finally:
-        for member in crew.members:
-            if member.proc is not None:
-                member.proc.kill()
-                member.proc.communicate()
-            kill_quietly(member.leftovers)
+        crew.kill_all()
         postgres_cluster.drop_database(crew.db_url)

@@ -6,12 +6,12 @@ import secrets
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.child_python import run_python
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 
@@ -71,45 +71,21 @@ def test_without_a_display_the_app_says_so_and_runs_headless(tmp_path: Path) -> 
 def test_second_headless_launch_hands_off_and_exits(tmp_path: Path) -> None:
     port = free_port()
     env = gp.child_env(tmp_path, port)
-    first = gp.start(["--headless"], env)
-    gp.wait_ready(first, port)
-    try:
-        second = subprocess.run(
-            [sys.executable, "-m", "llmgw_desktop", "--headless"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+    with gp.serving(["--headless"], env, port):
+        second = run_python("-m", "llmgw_desktop", "--headless", env=env)
         assert second.returncode == 0, second.stderr
         assert "already running" in second.stdout
         assert gp.health(port) is not None  # the first one still serves
-    finally:
-        code, _, err = gp.stop(first)
-    assert code == 0, err
     assert "another launch asked for the window" in gp.read_log(tmp_path)
 
 
 def test_second_desktop_launch_brings_the_first_window_forward(tmp_path: Path) -> None:
     port = free_port()
     env = gp.child_env(tmp_path, port, QT_QPA_PLATFORM="offscreen")
-    first = gp.start([], env)
-    gp.wait_ready(first, port)
-    try:
-        second = subprocess.run(
-            [sys.executable, "-m", "llmgw_desktop"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+    with gp.serving([], env, port):
+        second = run_python("-m", "llmgw_desktop", env=env)
         assert second.returncode == 0, second.stderr
         assert "brought its window forward" in second.stdout
-    finally:
-        code, _, err = gp.stop(first)
-    assert code == 0, err
     log = gp.read_log(tmp_path)
     assert "desktop app ready" in log
     assert "bringing it forward" in log
@@ -120,14 +96,7 @@ def test_port_taken_by_another_program_is_a_clear_error(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "llmgw_desktop", "--headless"],
-            env=gp.child_env(tmp_path, port),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        result = run_python("-m", "llmgw_desktop", "--headless", env=gp.child_env(tmp_path, port))
     assert result.returncode == 3
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "another program" in result.stderr
@@ -138,14 +107,7 @@ def test_bad_config_stops_start_up_naming_key_and_file(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text("[http]\nport = 123456\n")
     env = gp.child_env(tmp_path, 0)
     del env["LLM_GATEWAY_HTTP_PORT"]
-    result = subprocess.run(
-        [sys.executable, "-m", "llmgw_desktop", "--headless"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_python("-m", "llmgw_desktop", "--headless", env=env)
     assert result.returncode == 2
     assert "bad setting http.port: 123456 is out of range" in result.stderr
     assert f"value from: file {tmp_path / 'config.toml'}" in result.stderr

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.shell.instance import InstanceLock, ask_running_instance_to_quit, lock_is_held
+from llmgw_desktop.shell.instance import ask_running_instance_to_quit, lock_is_held
+from tests.child_python import run_python
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.test_instance import held_by_a_silent_instance
 
 
 def _quit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "llmgw_desktop", "quit", "--wait", "20"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_python("-m", "llmgw_desktop", "quit", "--wait", "20", env=env)
 
 
 @pytest.mark.parametrize(
@@ -58,13 +52,8 @@ def test_quit_with_nothing_running_succeeds(tmp_path: Path) -> None:
 
 
 def test_quit_of_a_holder_that_does_not_answer_says_so(tmp_path: Path) -> None:
-    lock = InstanceLock(tmp_path)
-    assert lock.acquire()
-    lock.publish("http://127.0.0.1:9", "desktop")  # nothing listens on the discard port
-    try:
+    with held_by_a_silent_instance(tmp_path):
         result = ask_running_instance_to_quit(tmp_path, wait_seconds=0.5)
-    finally:
-        lock.release()
     assert not result.stopped
     assert "did not take the request to quit" in result.message
     assert "tray menu" in result.message

@@ -11,10 +11,17 @@ import httpx2
 import openai
 import pydantic
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
+from tests.fakes.direct_clients import (
+    CLIENT_TIMEOUT_S,
+    FAKE_KEY,
+    GENAI_SESSION_WARNING,
+    claude,
+    gemini_client,
+    gpt,
+)
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,
@@ -33,35 +40,10 @@ from tests.fakes.upstream import (
     ScriptedUpstream,
 )
 
-# google-genai subclasses aiohttp.ClientSession, which aiohttp warns about; not our concern.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
-)
+pytestmark = GENAI_SESSION_WARNING
 
-# Every SDK call is bounded: a fake that stops answering must fail the test, not hang it.
-CLIENT_TIMEOUT_S = 5.0
-FAKE_KEY = "sk-fake-key-0123456789"
 # Any: the SDKs type messages as TypedDicts, which plain literals do not satisfy.
 HELLO: Any = [{"role": "user", "content": "Say hello"}]
-
-
-def claude(up: ScriptedUpstream, max_retries: int = 0) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=up.base_url, api_key=FAKE_KEY, max_retries=max_retries, timeout=CLIENT_TIMEOUT_S
-    )
-
-
-def gpt(up: ScriptedUpstream) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{up.base_url}/v1", api_key=FAKE_KEY, max_retries=0, timeout=CLIENT_TIMEOUT_S
-    )
-
-
-def gemini_client(up: ScriptedUpstream) -> genai.Client:
-    options = genai_types.HttpOptions(
-        base_url=up.base_url, api_version="v1beta", timeout=int(CLIENT_TIMEOUT_S * 1000)
-    )
-    return genai.Client(api_key=FAKE_KEY, http_options=options)
 
 
 # ---------------------------------------------------------------------- Anthropic

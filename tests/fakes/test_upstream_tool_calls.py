@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anthropic
-import openai
 import pytest
-from google import genai
 from google.genai import types as genai_types
 
+from tests.fakes.direct_clients import (
+    GENAI_SESSION_WARNING,
+    claude,
+    gemini_client,
+    gpt,
+)
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,
@@ -24,14 +27,8 @@ from tests.fakes.upstream import (
     ToolCall,
 )
 
-# google-genai subclasses aiohttp.ClientSession, which aiohttp warns about; not our concern.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
-)
+pytestmark = GENAI_SESSION_WARNING
 
-# Every SDK call is bounded: a fake that stops answering must fail the test, not hang it.
-CLIENT_TIMEOUT_S = 5.0
-FAKE_KEY = "sk-fake-key-0123456789"
 # Any: the SDKs type messages and tools as TypedDicts, which plain literals do not satisfy.
 WEATHER: Any = [{"role": "user", "content": "Weather in Paris?"}]
 # Quotes, non-ASCII and nesting, so argument fragments that split them badly would show.
@@ -65,25 +62,6 @@ GEMINI_CONFIG = genai_types.GenerateContentConfig(
         )
     ]
 )
-
-
-def claude(up: ScriptedUpstream) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=up.base_url, api_key=FAKE_KEY, max_retries=0, timeout=CLIENT_TIMEOUT_S
-    )
-
-
-def gpt(up: ScriptedUpstream) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{up.base_url}/v1", api_key=FAKE_KEY, max_retries=0, timeout=CLIENT_TIMEOUT_S
-    )
-
-
-def gemini_client(up: ScriptedUpstream) -> genai.Client:
-    options = genai_types.HttpOptions(
-        base_url=up.base_url, api_version="v1beta", timeout=int(CLIENT_TIMEOUT_S * 1000)
-    )
-    return genai.Client(api_key=FAKE_KEY, http_options=options)
 
 
 def weather_call(text: str = "") -> Reply:

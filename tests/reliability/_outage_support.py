@@ -5,24 +5,26 @@ the team gateways (`tests/e2e/team_gateways.py`) on a database in it.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.team_gateways import Team
+from tests.e2e.gateway_process import post_json
+from tests.e2e.team_gateways import Team, TeamGateway
+from tests.fakes.upstream import ScriptedUpstream
 from tests.pg_cluster import Cluster, ClusterError, find_binary
 from tests.postgres import REQUIRE_POSTGRES, SERVER_OPTIONS
-from tests.reliability._crash_support import kill_quietly
 
-__all__ = ["OutageTeam", "outage_team", "post_json", "wait_for"]
+__all__ = ["CHAT", "OutageTeam", "member_on_env_keys", "outage_team", "post_json", "wait_for"]
 
 WAIT_S = 30.0
+# A plain chat request (OpenAI's dialect) a member is asked during the tests.
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 
 
 class OutageTeam(Team):
@@ -58,29 +60,24 @@ def outage_team(tmp_path: Path) -> Iterator[OutageTeam]:
     try:
         yield team
     finally:
-        for member in team.members:
-            if member.proc is not None:
-                member.proc.kill()
-                member.proc.communicate()
-            kill_quietly(member.leftovers)
+        team.kill_all()
         cluster.remove()
 
 
-def post_json(
-    url: str, body: dict[str, Any], headers: dict[str, str] | None = None, timeout: float = 30
-) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """POST `body`; (status, headers, decoded JSON body), errors included."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, dict(exc.headers), json.loads(raw) if raw else {}
+@asynccontextmanager
+async def member_on_env_keys(team: OutageTeam, **env: str) -> AsyncIterator[TeamGateway]:
+    """The team's one member ("only", started with `env` too), its OpenAI and Anthropic
+    providers on a scripted upstream of its own, and only OpenAI's key given, in the
+    environment: a key the gateway has without reading the store."""
+    async with ScriptedUpstream() as upstream:
+        yield await asyncio.to_thread(
+            team.join,
+            "only",
+            OPENAI_API_KEY="sk-outage-env-key",
+            OPENAI_BASE_URL=upstream.base_url + "/v1",
+            ANTHROPIC_BASE_URL=upstream.base_url,
+            **env,
+        )
 
 
 def wait_for(what: str, check: Any, timeout_s: float = WAIT_S) -> Any:

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import subprocess
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from llmgw_desktop.engine.store import Database
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
+from tests.postgres import opened
 
 WAIT_S = 20.0
 
@@ -62,6 +64,17 @@ def tmpfs(path: Path, size: str) -> Iterator[bool]:
     finally:
         if done.returncode == 0:
             subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+@contextlib.asynccontextmanager
+async def store_on_a_small_disk(data: Path, size: str) -> AsyncIterator[Database]:
+    """An open store in `data`, a tmpfs of `size` (the test skips where none can be mounted),
+    closed and unmounted after the block."""
+    with tmpfs(data, size) as mounted:
+        if not mounted:
+            pytest.skip("no tmpfs mount here (needs root)")
+        async with opened(Database(data / "llmgw.db")) as db:
+            yield db
 
 
 def fill(directory: Path, name: str) -> Path:
@@ -129,16 +142,10 @@ class ChildGateway:
 
     def chat(self, text: str) -> tuple[int, dict[str, Any]]:
         body = {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/v1/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+        status, _, answer = gp.post_json(
+            f"http://127.0.0.1:{self.port}/v1/chat/completions", body, timeout=10
         )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+        return status, answer
 
     def log(self) -> str:
         return gp.read_log(self.home)

@@ -20,20 +20,16 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.loopback import LoopbackApp
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.logged_errors import errors_logged
+from tests.sdk_clients import openai_client
 from tests.transports.gateway import conftest as gateway_fixtures
 from tests.transports.gateway.conftest import GatewayFactory
 
-upstream = gateway_fixtures.upstream
 provider_env = gateway_fixtures.provider_env
 start_gateway = gateway_fixtures.start_gateway
 gateway = gateway_fixtures.gateway
 
 HI = [{"role": "user", "content": "hi"}]
 CAP = 64 * 1024
-
-
-def oai(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0)
 
 
 async def stored_row(gateway: GatewayRuntime, request_id: str) -> dict:
@@ -47,7 +43,7 @@ async def test_a_failed_request_is_recorded_with_the_status_the_client_got(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     upstream.script(*[Reply.cut()] * 4)
-    async with oai(gateway) as client:
+    async with openai_client(gateway) as client:
         with pytest.raises(openai.APIStatusError) as caught:
             await client.chat.completions.create(model="gpt-4o", messages=HI)
     assert caught.value.status_code == 502
@@ -65,7 +61,7 @@ async def test_a_whole_answer_over_the_cap_is_a_502_naming_it(
 ) -> None:
     gateway = await start_gateway({"gateway.max_answer_bytes": CAP})
     upstream.script(Reply.ok("word " * (CAP // 2), verbatim=True))
-    async with oai(gateway) as client:
+    async with openai_client(gateway) as client:
         with pytest.raises(openai.APIStatusError) as caught:
             await client.chat.completions.create(model="gpt-4o", messages=HI)
         assert caught.value.status_code == 502

@@ -23,7 +23,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 FIRST_BYTE_MS = 600
@@ -87,7 +86,7 @@ def test_the_default_is_two_minutes_and_applies_below_the_answer_timeout() -> No
 @pytest.mark.parametrize("dialect", sorted(STREAMED))
 async def test_a_stream_that_never_begins_ends_in_a_504_of_the_clients_dialect(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     dialect: str,
 ) -> None:
     gateway = await start_gateway({"gateway.first_byte_timeout_ms": FIRST_BYTE_MS})
@@ -112,7 +111,7 @@ async def test_a_stream_that_never_begins_ends_in_a_504_of_the_clients_dialect(
 
 async def test_a_whole_answer_may_take_longer_than_the_first_byte_limit(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await start_gateway({"gateway.first_byte_timeout_ms": FIRST_BYTE_MS})
     path, body = STREAMED["openai"]
@@ -124,7 +123,7 @@ async def test_a_whole_answer_may_take_longer_than_the_first_byte_limit(
 
 async def test_a_hung_upstream_falls_back_to_the_next_route_in_time(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await start_gateway(
         {

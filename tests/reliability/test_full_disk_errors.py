@@ -10,15 +10,13 @@ and logs one line with no traceback; log lines the disk refuses go to stderr as 
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e import gateway_process as gp
 from tests.reliability._crash_support import call
 from tests.reliability._recfaults_support import (
     ChildGateway,
@@ -33,16 +31,8 @@ TRIES = 40  # writes until the disk is out of the room SQLite's files already ha
 
 
 def _post(gw: ChildGateway, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{gw.port}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read()), ""
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}"), error.headers.get("Retry-After", "")
+    status, headers, answer = gp.post_json(f"http://127.0.0.1:{gw.port}{path}", body, timeout=10)
+    return status, answer, "" if status < 400 else headers.get("Retry-After", "")
 
 
 def _until_refused(write: Callable[[int], tuple[int, dict[str, Any], str]]) -> tuple:

@@ -20,16 +20,16 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e import gateway_process as gp
-from tests.fakes.upstream import ScriptedUpstream
 from tests.reliability._outage_support import (  # noqa: F401 - the fixture
+    CHAT,
     OutageTeam,
+    member_on_env_keys,
     outage_team,
     post_json,
     wait_for,
 )
 from tests.reliability._reset_proxy import ResetProxy, reset_proxy
 
-CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 OUTAGE_S = 8.0
 CLIENTS = 4
 
@@ -61,14 +61,7 @@ async def _outage_under_load(
     cut: Callable[[], None],
     heal: Callable[[], None],
 ) -> None:
-    async with ScriptedUpstream() as upstream:
-        member = await asyncio.to_thread(
-            outage_team.join,
-            "only",
-            OPENAI_API_KEY="sk-outage-env-key",
-            OPENAI_BASE_URL=upstream.base_url + "/v1",
-            LLM_GATEWAY_JOBS_LEASE_MS="3000",
-        )
+    async with member_on_env_keys(outage_team, LLM_GATEWAY_JOBS_LEASE_MS="3000") as member:
         url = member.base_url + "/v1/chat/completions"
         done = asyncio.Event()
         answered: list[int] = []

@@ -24,6 +24,7 @@ from llmgw_desktop.engine.recorder.query import RecorderQuery
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import quick_check
 from llmgw_desktop.engine.store.sql import is_postgresql
+from tests.postgres import opened
 
 CAP = 20_000
 OVER = 300_000
@@ -61,15 +62,13 @@ def bulk_fill_store(database: peewee.Database, rows: int, now: float) -> None:
 async def test_page_lists_rows_and_counts_while_a_large_prune_runs(
     new_database: Callable[[str], Database],
 ) -> None:
-    db = new_database("llmgw.db")
-    await db.open()
-    now = time.time()
-    started = time.monotonic()
-    await db.run(lambda: bulk_fill_store(db.models.database, CAP + OVER, now))
-    print(f"made {CAP + OVER} rows in {time.monotonic() - started:.1f}s")
-    recorder = FlightRecorder(db, max_rows=CAP, retention_days=3650)
-    query = RecorderQuery(db, recorder)
-    try:
+    async with opened(new_database("llmgw.db")) as db:
+        now = time.time()
+        started = time.monotonic()
+        await db.run(lambda: bulk_fill_store(db.models.database, CAP + OVER, now))
+        print(f"made {CAP + OVER} rows in {time.monotonic() - started:.1f}s")
+        recorder = FlightRecorder(db, max_rows=CAP, retention_days=3650)
+        query = RecorderQuery(db, recorder)
         pruning = asyncio.create_task(recorder.prune())
         await asyncio.sleep(0.05)  # the prune is under way
         waits = []
@@ -89,17 +88,13 @@ async def test_page_lists_rows_and_counts_while_a_large_prune_runs(
         print(f"pruned {removed} rows ({time.monotonic() - took:.1f}s after the page reads)")
         assert removed == OVER
         assert await query.count(RecorderFilters()) == CAP
-    finally:
-        await db.close()
 
 
 async def test_start_up_check_of_a_large_healthy_store_is_bounded_and_off_the_db_thread(
     tmp_path: Path,
 ) -> None:
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    bulk_fill(db.path, CAP + OVER, time.time())
-    try:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        bulk_fill(db.path, CAP + OVER, time.time())
         checking = asyncio.create_task(asyncio.to_thread(quick_check, db.path, 10.0))
         asked = time.monotonic()
         # The database thread answers while the check reads: readiness does not wait for it.
@@ -110,5 +105,3 @@ async def test_start_up_check_of_a_large_healthy_store_is_bounded_and_off_the_db
         print(f"quick_check of {CAP + OVER} rows: {time.monotonic() - took:.2f}s")
         # A tiny budget stops the check early and reports nothing wrong.
         assert quick_check(db.path, 0.0) is None
-    finally:
-        await db.close()

@@ -33,7 +33,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -107,7 +106,7 @@ def test_a_stop_with_nothing_running_is_quick_too(gateway: Gateway) -> None:  # 
 
 async def test_a_stop_cuts_a_hung_upstream_stream_quickly_and_says_interrupted(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     """In process this time (the runtime's own stop, as SIGTERM runs it): a client waits on a
     stream whose upstream never begins; the stop does not wait for the upstream."""

@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import os
 import signal
-import time
+from typing import Any
 
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
 from tests.reliability._crash_support import ANSWER, alive, call, paused, read_pids, wait_dead
+from tests.reliability._outage_support import wait_for
 
 LEASE_MS = 1500
-WAIT_S = 30.0
 
 
-def wait_for(what: str, check, timeout_s: float = WAIT_S):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def told_once_resumed(url: str, job_id: str) -> dict[str, Any]:
+    """The job's status as the resumed gateway at `url` tells it, once it says it ended."""
+
+    def ended() -> dict[str, Any] | None:
+        status = call(url, "llm_job_status", jobId=job_id)
+        return status if status.get("state") not in ("queued", "running") else None
+
+    told: dict[str, Any] = wait_for("the resumed gateway's answer", ended)
+    return told
 
 
 def test_a_stalled_owner_tells_what_the_store_says_and_stops_its_clis(
@@ -66,11 +68,7 @@ def test_a_stalled_owner_tells_what_the_store_says_and_stops_its_clis(
     finally:
         os.kill(first.proc.pid, signal.SIGCONT)
 
-    def ended_on_first() -> dict | None:
-        status = call(first.url, "llm_job_status", jobId=answering)
-        return status if status.get("state") not in ("queued", "running") else None
-
-    told = wait_for("the resumed gateway's answer", ended_on_first)
+    told = told_once_resumed(first.url, answering)
     assert told["state"] == "interrupted", told
     assert call(second.url, "llm_job_status", jobId=answering)["state"] == "interrupted"
     ((state, result),) = team.query("SELECT state, result_json FROM jobs WHERE id = %s", answering)
@@ -143,11 +141,7 @@ def test_a_call_resent_to_the_peer_after_a_stall_is_the_only_copy_running(
     finally:
         os.kill(first.proc.pid, signal.SIGCONT)
 
-    def ended_on_first() -> dict | None:
-        status = call(first.url, "llm_job_status", jobId=stalled)
-        return status if status.get("state") not in ("queued", "running") else None
-
-    told = wait_for("the resumed gateway's answer", ended_on_first)
+    told = told_once_resumed(first.url, stalled)
     assert told["state"] == "interrupted", told
     # Resumed, it learned its jobs were taken: the paused CLI was killed, never to answer.
     assert wait_dead([stalled_cli], 10) == []

@@ -16,16 +16,16 @@ from typing import Any
 from llmgw_desktop.engine.jobs.leases import RENEWALS_PER_LEASE
 from tests.e2e import gateway_process as gp
 from tests.e2e.team_gateways import TeamGateway
-from tests.fakes.upstream import ScriptedUpstream
 from tests.reliability._crash_support import ANSWER, call
 from tests.reliability._outage_support import (  # noqa: F401 - the fixture
+    CHAT,
     OutageTeam,
+    member_on_env_keys,
     outage_team,
     post_json,
     wait_for,
 )
 
-CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 ANTHROPIC = {
     "model": "claude-sonnet-4-5",
     "max_tokens": 16,
@@ -36,14 +36,7 @@ ANTHROPIC = {
 async def test_environment_keys_serve_while_the_vault_cannot_be_read(
     outage_team: OutageTeam,  # noqa: F811
 ) -> None:
-    async with ScriptedUpstream() as upstream:
-        member = await asyncio.to_thread(
-            outage_team.join,
-            "only",
-            OPENAI_API_KEY="sk-outage-env-key",
-            OPENAI_BASE_URL=upstream.base_url + "/v1",
-            ANTHROPIC_BASE_URL=upstream.base_url,
-        )
+    async with member_on_env_keys(outage_team) as member:
         # The vault's cache is cold: no request has been served yet.
         await asyncio.to_thread(outage_team.outage)
         status, headers, body = await asyncio.to_thread(
@@ -73,13 +66,7 @@ async def _chat(member: TeamGateway, caller: str) -> int:
 async def test_rows_answered_during_an_outage_survive_a_stop_and_are_stored_once(
     outage_team: OutageTeam,  # noqa: F811
 ) -> None:
-    async with ScriptedUpstream() as upstream:
-        member = await asyncio.to_thread(
-            outage_team.join,
-            "only",
-            OPENAI_API_KEY="sk-outage-env-key",
-            OPENAI_BASE_URL=upstream.base_url + "/v1",
-        )
+    async with member_on_env_keys(outage_team) as member:
         answered = [f"before-{n}" for n in range(5)]
         assert [await _chat(member, c) for c in answered] == [200] * 5
         await asyncio.to_thread(outage_team.outage)

@@ -33,9 +33,9 @@ from tests.clients.harness import (
 )
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.fakes.upstream import ScriptedUpstream
 from tests.reliability._callers_support import install_recording_claude, runs
-from tests.transports.gateway.conftest import provider_env, upstream  # noqa: F401
+from tests.transports.gateway.conftest import provider_env  # noqa: F401
 from tests.transports.mcp.conftest import start_gateway, structured
 
 
@@ -207,7 +207,7 @@ async def test_an_editor_relayed_over_stdio_keeps_its_own_name_and_session(
 @pytest.mark.contract
 async def test_codex_as_an_mcp_client_is_recorded_under_its_own_name(
     api_gateway: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811 - the fixture imported above
+    upstream: ScriptedUpstream,
     tmp_path: Path,
     record: Path,
 ) -> None:
@@ -218,9 +218,7 @@ async def test_codex_as_an_mcp_client_is_recorded_under_its_own_name(
     config = codex_config(api_gateway.base_url, model="claude-sonnet-4-6", mcp_url=mcp)
     write_codex_config(home, config)
     tool = "mcp__llmgw__claude_request"
-    upstream.script_when_offered(
-        tool, Reply.tool_call(tool, {"prompt": "CODEX-asks"}), Reply.ok("ALL-DONE", verbatim=True)
-    )
+    upstream.script_tool_round_trip(tool, {"prompt": "CODEX-asks"})
     # Codex starts its turn without an MCP server that answers late, and a fresh gateway's
     # first MCP request loads the SDK: list the tools once first, as an earlier session would.
     await warm_mcp(api_gateway)

@@ -23,7 +23,8 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.gateways import gateway_starter
-from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY
+from tests.transports.gateway.conftest import point_providers_at
+from tests.transports.gateway.hostile_upstream import dechunk
 
 __all__ = [
     "Launch",
@@ -57,12 +58,7 @@ async def _scripted_upstream() -> AsyncIterator[ScriptedUpstream]:
 def _provider_keys(scripted_upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
     """API keys and base URLs pointing the gateway's providers at the scripted upstream (set
     before `launch` builds the engine, which reads them)."""
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", scripted_upstream.base_url + "/v1")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", scripted_upstream.base_url)
-    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", scripted_upstream.base_url)
+    point_providers_at(scripted_upstream.base_url, monkeypatch)
 
 
 @dataclass
@@ -121,19 +117,8 @@ def parse_answer(raw: bytes) -> RawAnswer:
     headers = [tuple(line.split(": ", 1)) for line in header_lines if ": " in line]
     answer = RawAnswer(int(status_line.split()[1]), [(k, v) for k, v in headers], body)
     if (answer.header("Transfer-Encoding") or "").lower() == "chunked":
-        answer.body = _dechunk(body)
+        answer.body = dechunk(body)
     return answer
-
-
-def _dechunk(body: bytes) -> bytes:
-    out, rest = b"", body
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, rest = out + rest[:size], rest[size + 2 :]
-    return out
 
 
 async def closed_within(reader: asyncio.StreamReader, seconds: float) -> tuple[bool, bytes]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY
+from tests.transports.gateway.conftest import point_providers_at
 from tests.transports.gateway.hostile_upstream import HostileUpstream
 
 __all__ = ["LoopLag", "sse"]
@@ -28,12 +28,7 @@ async def _hostile(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HostileUpst
     """Every API provider pointed at the hostile upstream, each with its test key (set before
     `launch` builds the engine, which reads them)."""
     async with HostileUpstream() as up:
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", up.base_url + "/v1")
-        monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", up.base_url)
-        monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", up.base_url)
+        point_providers_at(up.base_url, monkeypatch)
         yield up
 
 

@@ -24,7 +24,7 @@ from llmgw_desktop.engine.calls.approval import (
     assess,
 )
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
 from tests.security._power_support import (  # noqa: F401 - fixtures
     APPROVAL_THRESHOLD,
     RecordingClis,

@@ -17,9 +17,9 @@ import json
 from typing import Any
 
 import pytest
-from anthropic import AsyncAnthropic
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.sdk_clients import claude_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -117,7 +117,7 @@ async def test_declared_long_body_is_refused_in_the_route_dialect(
 
 async def test_body_under_the_cap_is_served(launch: Launch, provider_keys: None) -> None:
     gateway = await launch({"http.max_body_bytes": CAP})
-    client = AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
+    client = claude_client(gateway)
     text = "a" * (CAP // 2)
     answer = await client.messages.create(
         model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": text}]

@@ -14,17 +14,14 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import anthropic
-import openai
-
 from llmgw_desktop.engine.recorder.bodies import cut_marker
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 
@@ -59,12 +56,7 @@ def _stored_bytes(database: Path) -> bytes:
 
 
 async def _ask_openai(gateway: GatewayRuntime, caller: str = "nightly-report") -> str:
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=AUTH_KEY,
-        default_headers={"X-Trace-Note": ORG_KEY, "X-Caller": caller},
-        max_retries=0,
-    )
+    client = openai_client(gateway, AUTH_KEY, headers={"X-Trace-Note": ORG_KEY, "X-Caller": caller})
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
@@ -79,12 +71,7 @@ async def _ask_openai(gateway: GatewayRuntime, caller: str = "nightly-report") -
 
 
 async def _stream_anthropic(gateway: GatewayRuntime) -> str:
-    client = anthropic.AsyncAnthropic(
-        base_url=gateway.base_url,
-        api_key=AUTH_KEY,
-        default_headers={"X-Caller": "nightly-report"},
-        max_retries=0,
-    )
+    client = claude_client(gateway, AUTH_KEY, headers={"X-Caller": "nightly-report"})
     async with (
         client,
         client.messages.stream(
@@ -101,7 +88,7 @@ async def _stream_anthropic(gateway: GatewayRuntime) -> str:
 
 async def test_kept_bodies_are_redacted_and_no_secret_reaches_the_file(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway({"recorder.capture.providers": ["*"]})
     whole_id = await _ask_openai(gateway)
@@ -130,7 +117,7 @@ async def test_kept_bodies_are_redacted_and_no_secret_reaches_the_file(
 
 async def test_nothing_is_kept_while_capture_is_off(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
     request_id = await _ask_openai(gateway)
@@ -143,7 +130,7 @@ async def test_nothing_is_kept_while_capture_is_off(
 
 async def test_an_agent_policy_keeps_that_agent_only_and_applies_live(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
     engine = gateway.engine
@@ -159,12 +146,12 @@ async def test_an_agent_policy_keeps_that_agent_only_and_applies_live(
 
 async def test_a_long_request_is_kept_cut_and_marked(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"recorder.capture.providers": ["openai"], "recorder.capture.max_body_bytes": 300}
     )
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="x", max_retries=0)
+    client = openai_client(gateway, "x")
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
@@ -178,19 +165,14 @@ async def test_a_long_request_is_kept_cut_and_marked(
 
 async def test_a_provider_or_project_policy_keeps_only_the_requests_it_names(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"recorder.capture.providers": ["anthropic"], "recorder.capture.projects": ["shop"]}
     )
     openai_id = await _ask_openai(gateway)  # neither the provider nor a project named
     anthropic_id = await _stream_anthropic(gateway)  # the provider named
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key="x",
-        default_headers={"X-Project": "shop"},
-        max_retries=0,
-    )
+    client = openai_client(gateway, "x", headers={"X-Project": "shop"})
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini", messages=[{"role": "user", "content": MARKER}]

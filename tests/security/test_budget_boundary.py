@@ -24,6 +24,7 @@ from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
     USER_HEADER,
@@ -31,7 +32,6 @@ from tests.transports.auth.conftest import (  # noqa: F401
     bearer,
     provider_env,
     start,
-    upstream,
 )
 
 CLAUDE = "claude-sonnet-4-6"  # priced: a dollar budget counts it
@@ -49,9 +49,7 @@ async def _locked(start: Start, budgets: list[dict[str, Any]]) -> GatewayRuntime
 
 
 def _claude(gateway: GatewayRuntime, headers: dict[str, str]) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key="unused", default_headers=headers, max_retries=0
-    )
+    return claude_client(gateway, headers=headers)
 
 
 def _as(name: str, caller: str = "agent-a") -> dict[str, str]:
@@ -114,17 +112,12 @@ async def test_a_per_principal_cap_keeps_one_caller_from_the_shared_budget(
 async def test_responses_background_is_refused_under_a_hard_budget(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await _locked(
         start, [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
     )
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=TOKEN,
-        default_headers={USER_HEADER: "mallory"},
-        max_retries=0,
-    )
+    client = openai_client(gateway, TOKEN, headers={USER_HEADER: "mallory"})
     with pytest.raises(openai.APIStatusError) as caught:
         await client.responses.create(model="gpt-5", input="hi", background=True)
     assert caught.value.status_code == 402
@@ -140,7 +133,7 @@ async def test_responses_background_is_refused_under_a_hard_budget(
 async def test_fifty_parallel_calls_stop_at_a_hard_budget(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     hard = 0.005
     gateway = await _locked(

@@ -25,7 +25,9 @@ import pytest
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.security.keys.conftest import provider_env, start_gateway, upstream  # noqa: F401
+from tests.sdk_clients import HI, openai_client
+from tests.security._budget_support import status_of, stored_records
+from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
 from tests.security.keys.test_budgets_made_elsewhere import keys_cli
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -39,21 +41,14 @@ ANSWER_CAP = 64 * 1024
 
 
 async def _call(client: openai.AsyncOpenAI) -> int:
-    try:
-        await client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=MAX_TOKENS
-        )
-    except openai.APIStatusError as failed:
-        return failed.status_code
-    return 200
+    return await status_of(
+        client.chat.completions.create(model=MODEL, messages=HI, max_tokens=MAX_TOKENS)
+    )
 
 
 async def _rows(gateway: GatewayRuntime) -> list[dict[str, Any]]:
-    """Every attempt's row that reached the upstream, with its cost's source."""
-    await gateway.engine.recorder.flush()
-    rows = [r for r in await gateway.engine.recorder.recent(limit=100) if r["state"] != "refused"]
-    details = [await gateway.engine.recorder_query.detail(r["id"]) for r in rows]
-    return [d.record for d in details if d is not None]
+    """Every attempt's record that reached the upstream, with its cost's source."""
+    return await stored_records(gateway, lambda r: r["state"] != "refused")
 
 
 @pytest.mark.parametrize(
@@ -66,16 +61,14 @@ async def _rows(gateway: GatewayRuntime) -> list[dict[str, Any]]:
 )
 async def test_answers_broken_after_the_upstream_accepted_use_the_budget_up(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     broken: Reply,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"gateway.prices": {MODEL: OUTPUT_ONLY}, "gateway.max_answer_bytes": ANSWER_CAP}
     )
     made = await keys_cli("create", "breaker", "--budget", str(BUDGET))
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=made["secret"], max_retries=0
-    )
+    client = openai_client(gateway, made["secret"])
     upstream.default = broken
     async with asyncio.timeout(60):
         statuses = [await _call(client) for _ in range(CALLS)]
@@ -94,10 +87,7 @@ async def test_answers_broken_after_the_upstream_accepted_use_the_budget_up(
     # the usage the upstream reported (9 output tokens, $0.09), not at its hold.
     roomy = await keys_cli("create", "roomy", "--budget", "5")
     upstream.default = Reply.ok()
-    other = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=roomy["secret"], max_retries=0
-    )
-    assert await _call(other) == 200
+    assert await _call(openai_client(gateway, roomy["secret"])) == 200
     served = gateway.engine.budget_ledger.key_status("key:roomy")
     async with asyncio.timeout(10):
         while served is None or served.spent == 0:
@@ -108,7 +98,7 @@ async def test_answers_broken_after_the_upstream_accepted_use_the_budget_up(
 
 async def test_a_broken_answer_is_not_sent_again_to_the_next_key_under_a_hard_budget(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"gateway.prices": {MODEL: OUTPUT_ONLY}, "gateway.max_answer_bytes": ANSWER_CAP}
@@ -118,9 +108,7 @@ async def test_a_broken_answer_is_not_sent_again_to_the_next_key_under_a_hard_bu
         OPERATOR, "openai", "sk-second-key-for-the-pool", key_name="second"
     )
     made = await keys_cli("create", "pooled", "--budget", str(BUDGET))
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=made["secret"], max_retries=0
-    )
+    client = openai_client(gateway, made["secret"])
     upstream.default = Reply.cut()
     assert await _call(client) == 502
     # Sent once, billed once: the pool's other key was not given the same request.
@@ -132,8 +120,4 @@ async def test_a_broken_answer_is_not_sent_again_to_the_next_key_under_a_hard_bu
 
 
 async def _operator_call(gateway: GatewayRuntime) -> None:
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="x", max_retries=0)
-    with pytest.raises(openai.APIStatusError):
-        await client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=MAX_TOKENS
-        )
+    assert await _call(openai_client(gateway, "x")) != 200

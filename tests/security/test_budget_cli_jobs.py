@@ -27,7 +27,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState, JobView
-from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
+from tests.contract.conftest import engine_settings, offline  # noqa: F401
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.fakes.upstream import anthropic as anthropic_fake
@@ -67,7 +67,7 @@ async def _row(engine: Engine, job_id: str) -> dict[str, Any]:
 async def test_claude_code_without_a_priced_model_is_held_at_its_dearest_model(
     loaded: LoadedSettings,
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     model: str | None,
 ) -> None:
     find_cli("claude")
@@ -102,7 +102,7 @@ async def test_claude_code_without_a_priced_model_is_held_at_its_dearest_model(
 async def test_a_cancelled_claude_code_job_counts_its_hold(
     loaded: LoadedSettings,
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     find_cli("claude")
     # `claude-haiku-4-5` holds 64,000 tokens at $5 a million: $0.32 and its input.
@@ -150,7 +150,7 @@ async def test_a_cancelled_claude_code_job_counts_its_hold(
 async def test_claude_code_is_told_to_stop_at_what_its_job_held(
     loaded: LoadedSettings,
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A prompted model keeps Claude Code calling tools, turn after turn, each turn billed

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,13 +24,19 @@ import pytest
 from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.security._budget_support import (
+    HeldChat,
+    mallory_openai,
+    openai_served_by,
+    start_under_a_hard_budget,
+    stored_records,
+)
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
     USER_HEADER,
     Start,
     provider_env,
     start,
-    upstream,
 )
 
 MODEL = "gpt-5"  # $1.25 in, $10 out a million: 8,000 output tokens are $0.08
@@ -40,12 +45,12 @@ BUDGET = 0.10
 AT_ONCE = 25
 
 
-class _Thinking:
+class _Thinking(HeldChat):
     """A reasoning model's Chat Completions: the role chunk, then thinking until released."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.limits: list[Any] = []
-        self.release = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -72,41 +77,14 @@ class _Thinking:
         return response
 
 
+# The fixture: the fake, the gateway's OpenAI provider pointed at it.
+thinking = openai_served_by(_Thinking)
+
+
 @pytest.fixture
-async def thinking() -> AsyncIterator[tuple[_Thinking, str]]:
-    fake = _Thinking()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    finally:
-        fake.release.set()
-        await runner.cleanup()
-
-
-async def _budgeted(start: Start, monkeypatch: pytest.MonkeyPatch, base_url: str) -> GatewayRuntime:  # noqa: F811
-    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
-    gateway: GatewayRuntime = await start(
-        {
-            "http.auth_token": TOKEN,
-            "http.trusted_principal_header": USER_HEADER,
-            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": BUDGET}],
-        },
-    )
-    return gateway
-
-
-def _client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=TOKEN,
-        default_headers={USER_HEADER: "mallory"},
-        max_retries=0,
-    )
+async def gateway(start: Start, thinking: _Thinking) -> GatewayRuntime:  # noqa: F811
+    """A locked gateway under the hard $0.10 budget, its OpenAI provider on `thinking`."""
+    return await start_under_a_hard_budget(start, BUDGET)
 
 
 async def _cut_after_first_event(client: openai.AsyncOpenAI) -> int:
@@ -127,30 +105,20 @@ async def _cut_after_first_event(client: openai.AsyncOpenAI) -> int:
 
 
 async def _settled(gateway: GatewayRuntime) -> list[dict[str, Any]]:
-    """The rows of calls that reached the upstream, once each has ended."""
+    """The records of calls that reached the upstream, once each has ended."""
     async with asyncio.timeout(10):
         while True:
-            await gateway.engine.recorder.flush()
-            rows = [
-                r
-                for r in await gateway.engine.recorder.recent(limit=200)
-                if r["error_code"] != "budget_exceeded"
-            ]
-            if rows and all(r["state"] != "started" for r in rows):
-                details = [await gateway.engine.recorder_query.detail(r["id"]) for r in rows]
-                return [d.record for d in details if d is not None]
+            records = await stored_records(gateway, lambda r: r["error_code"] != "budget_exceeded")
+            if records and all(r["state"] != "started" for r in records):
+                return records
             await asyncio.sleep(0.05)
 
 
 async def test_cut_reasoning_streams_use_the_budget_up_at_their_holds(
-    start: Start,  # noqa: F811
-    provider_env: None,  # noqa: F811
-    thinking: tuple[_Thinking, str],
-    monkeypatch: pytest.MonkeyPatch,
+    gateway: GatewayRuntime, thinking: _Thinking
 ) -> None:
-    fake, base_url = thinking
-    gateway = await _budgeted(start, monkeypatch, base_url)
-    client = _client(gateway)
+    fake = thinking
+    client = mallory_openai(gateway)
     async with asyncio.timeout(60):
         statuses = await asyncio.gather(*(_cut_after_first_event(client) for _ in range(AT_ONCE)))
         # Then one at a time, as a caller that always hangs up early would go on.
@@ -175,13 +143,9 @@ async def test_cut_reasoning_streams_use_the_budget_up_at_their_holds(
 
 
 async def test_a_call_whose_client_left_before_the_answer_counts_its_hold(
-    start: Start,  # noqa: F811
-    provider_env: None,  # noqa: F811
-    thinking: tuple[_Thinking, str],
-    monkeypatch: pytest.MonkeyPatch,
+    gateway: GatewayRuntime, thinking: _Thinking
 ) -> None:
-    fake, base_url = thinking
-    gateway = await _budgeted(start, monkeypatch, base_url)
+    fake = thinking
     body = {
         "model": MODEL,
         "messages": [{"role": "user", "content": "think hard"}],

@@ -14,59 +14,49 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
-import pytest
 from aiohttp import web
 
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.security._budget_support import (
+    HeldChat,
+    chat_completion,
+    mallory_openai,
+    openai_served_by,
+    start_under_a_hard_budget,
+)
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
     USER_HEADER,
     Start,
     provider_env,
     start,
-    upstream,
 )
 
 MODEL = "gpt-5"  # priced: a dollar budget counts it
 PROMPT_TOKENS = 40_000  # what the vendor bills for the prompt below (about 4 bytes a token)
 
 
-class _SlowChat:
+class _SlowChat(HeldChat):
     """OpenAI Chat Completions on loopback: first chunk at once, usage only at the end."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests = 0
-        self.release = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests += 1
         if not body.get("stream"):
-            return web.json_response(
-                {
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": MODEL,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": "whole"},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": PROMPT_TOKENS,
-                        "completion_tokens": 5,
-                        "total_tokens": PROMPT_TOKENS + 5,
-                    },
-                }
-            )
+            usage = {
+                "prompt_tokens": PROMPT_TOKENS,
+                "completion_tokens": 5,
+                "total_tokens": PROMPT_TOKENS + 5,
+            }
+            return web.json_response(chat_completion(MODEL, "whole", usage))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
 
@@ -103,33 +93,8 @@ class _SlowChat:
         return response
 
 
-@pytest.fixture
-async def slow_chat() -> AsyncIterator[tuple[_SlowChat, str]]:
-    fake = _SlowChat()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield fake, f"http://127.0.0.1:{port}/v1"
-    finally:
-        fake.release.set()
-        await runner.cleanup()
-
-
-ROW_TIMEOUT_S = 5.0
-
-
-def _client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=TOKEN,
-        default_headers={USER_HEADER: "mallory"},
-        max_retries=0,
-    )
+# The fixture: the fake, the gateway's OpenAI provider pointed at it.
+slow_chat = openai_served_by(_SlowChat)
 
 
 def _watch(gateway: GatewayRuntime) -> tuple[list[RequestFinished], asyncio.Event]:
@@ -157,23 +122,14 @@ PROMPT = "x " * (PROMPT_TOKENS * 2)  # about PROMPT_TOKENS tokens by the 4-bytes
 
 async def test_cut_streams_are_charged_against_a_hard_budget(
     start: Start,  # noqa: F811
-    provider_env: None,  # noqa: F811
-    slow_chat: tuple[_SlowChat, str],
-    monkeypatch: pytest.MonkeyPatch,
+    slow_chat: _SlowChat,
 ) -> None:
-    fake, base_url = slow_chat
-    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    fake = slow_chat
     # $0.10 a day for everyone: one call of 40,000 prompt tokens of gpt-5 ($0.05) is admitted
     # with the output the rest pays for, and, cut, is counted at that hold: it uses it up.
-    gateway = await start(
-        {
-            "http.auth_token": TOKEN,
-            "http.trusted_principal_header": USER_HEADER,
-            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.1}],
-        },
-    )
+    gateway = await start_under_a_hard_budget(start, 0.1)
     finished, seen = _watch(gateway)
-    client = _client(gateway)
+    client = mallory_openai(gateway)
     admitted = 0
     async with asyncio.timeout(30):
         for _ in range(3):
@@ -203,23 +159,13 @@ async def test_cut_streams_are_charged_against_a_hard_budget(
 
 async def test_a_stream_read_to_its_end_is_charged_its_reported_usage(
     start: Start,  # noqa: F811
-    provider_env: None,  # noqa: F811
-    slow_chat: tuple[_SlowChat, str],
-    monkeypatch: pytest.MonkeyPatch,
+    slow_chat: _SlowChat,
 ) -> None:
-    fake, base_url = slow_chat
-    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
-    fake.release.set()  # the upstream sends its usage chunk at once
-    gateway = await start(
-        {
-            "http.auth_token": TOKEN,
-            "http.trusted_principal_header": USER_HEADER,
-            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": 10.0}],
-        },
-    )
+    slow_chat.release.set()  # the upstream sends its usage chunk at once
+    gateway = await start_under_a_hard_budget(start, 10.0)
     finished, seen = _watch(gateway)
     async with asyncio.timeout(30):
-        stream = await _client(gateway).chat.completions.create(
+        stream = await mallory_openai(gateway).chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True
         )
         text = [c.choices[0].delta.content async for c in stream if c.choices]

@@ -29,6 +29,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.loopback import LoopbackApp
+from tests.sdk_clients import openai_client
 from tests.security._edge_support import Launch, _launch  # noqa: F401 - fixtures
 
 TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
@@ -111,12 +112,7 @@ async def test_parallel_calls_asking_for_many_choices_stay_within_a_hard_budget(
     hello: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
     def client(user: str) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
-            base_url=gateway.base_url + "/v1",
-            api_key=TOKEN,
-            max_retries=0,
-            default_headers={USER_HEADER: user},
-        )
+        return openai_client(gateway, TOKEN, headers={USER_HEADER: user})
 
     # The legitimate path: alice's plain call is served and counted.
     async with client("alice") as alice:
@@ -169,12 +165,7 @@ async def test_more_answers_than_a_hold_counts_are_refused_under_a_hard_budget(
         },
     )
     hello: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
-    async with openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=TOKEN,
-        max_retries=0,
-        default_headers={USER_HEADER: "mallory"},
-    ) as mallory:
+    async with openai_client(gateway, TOKEN, headers={USER_HEADER: "mallory"}) as mallory:
         with pytest.raises(openai.BadRequestError) as refused:
             await mallory.chat.completions.create(
                 model="gpt-4o", messages=hello, max_tokens=MAX_TOKENS, n=1000

@@ -21,7 +21,6 @@ import json
 from typing import Any
 
 import aiohttp
-import openai
 import pytest
 from google import genai
 from google.genai import types
@@ -30,11 +29,11 @@ from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 HI = [{"role": "user", "content": "hi"}]
@@ -112,7 +111,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_calls_at_once_without_a_limit_get_one_answer_limited_to_the_budget(
     budgeted: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     case: str,
 ) -> None:
     path, body, field = CASES[case]
@@ -132,10 +131,10 @@ async def test_calls_at_once_without_a_limit_get_one_answer_limited_to_the_budge
 
 async def test_a_call_within_the_budget_goes_with_its_own_limit_or_the_models_maximum(
     budgeted: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     key = await _key(budgeted, "roomy", budget=50.0)  # room for 500,000 output tokens
-    client = openai.AsyncOpenAI(base_url=budgeted.base_url + "/v1", api_key=key, max_retries=0)
+    client = openai_client(budgeted, key)
     raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=HI, max_tokens=100
     )
@@ -156,7 +155,7 @@ async def test_a_call_within_the_budget_goes_with_its_own_limit_or_the_models_ma
 
 async def test_the_operators_own_calls_without_a_budget_go_as_sent(
     budgeted: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     body = {"model": "gpt-4o-mini", "messages": HI}
     async with (

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
-import anthropic
-import openai
 import pytest
 
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.security.keys.conftest import provider_env, start_gateway, upstream  # noqa: F401
-from tests.transports.gateway.conftest import OPENAI_KEY, GatewayFactory
+from tests.sdk_clients import HI, claude_client, openai_client
+from tests.security._budget_support import chat_completion, status_of, stored_records
+from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
+from tests.transports.gateway.conftest import GatewayFactory, point_providers_at
 from tests.transports.gateway.hostile_upstream import HostileUpstream, whole
 
 MODEL = "gpt-4o-mini"
@@ -35,50 +34,29 @@ OUTPUT_ONLY = {"input": 0.0, "output": 10_000.0, "cache_read": 0.0}
 MAX_TOKENS = 16
 BUDGET = 0.50
 CALLS = 8
-COMPLETION: dict[str, Any] = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 0,
-    "model": MODEL,
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "an answer"},
-            "finish_reason": "stop",
-        }
-    ],
-}
+COMPLETION = chat_completion(MODEL, "an answer")  # no usage
 
 
 @pytest.fixture
 async def hostile(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HostileUpstream]:
     async with HostileUpstream() as up:
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", up.base_url + "/v1")
+        point_providers_at(up.base_url, monkeypatch)
         yield up
 
 
 async def _openai(gateway: GatewayRuntime, key: str) -> int:
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
-    try:
-        await client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=MAX_TOKENS
+    return await status_of(
+        openai_client(gateway, key).chat.completions.create(
+            model=MODEL, messages=HI, max_tokens=MAX_TOKENS
         )
-    except openai.APIStatusError as refused:
-        return refused.status_code
-    return 200
+    )
 
 
 async def _anthropic(gateway: GatewayRuntime, key: str) -> int:
     """An Anthropic client's call to the OpenAI model: the answer is translated."""
-    client = anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key=key, max_retries=0)
-    try:
-        await client.messages.create(
-            model=MODEL, max_tokens=MAX_TOKENS, messages=[{"role": "user", "content": "hi"}]
-        )
-    except anthropic.APIStatusError as refused:
-        return refused.status_code
-    return 200
+    return await status_of(
+        claude_client(gateway, key).messages.create(model=MODEL, max_tokens=MAX_TOKENS, messages=HI)
+    )
 
 
 @pytest.mark.parametrize("client", ["openai", "anthropic"], ids=["relayed", "translated"])
@@ -96,12 +74,9 @@ async def test_answers_without_usage_use_the_budget_up(
     # $0.50 holds three calls counted at $0.16 each; the fourth is refused.
     assert statuses == [200, 200, 200] + [402] * (CALLS - 3), statuses
     assert len(hostile.llm_requests) == 3
-    await gateway.engine.recorder.flush()
-    rows = [r for r in await gateway.engine.recorder.recent(limit=20) if r["state"] == "completed"]
-    for row in rows:
-        detail = await gateway.engine.recorder_query.detail(row["id"])
-        assert detail is not None and detail.record["cost_source"] == "estimate", detail.record
-        assert row["output_tokens"] == MAX_TOKENS
+    for record in await stored_records(gateway, lambda r: r["state"] == "completed"):
+        assert record["cost_source"] == "estimate", record
+        assert record["output_tokens"] == MAX_TOKENS
 
     # The legitimate path: an answer with its usage is counted at that (7 tokens, $0.07).
     roomy = await gateway.engine.keys.create(OPERATOR, KeySpec(name="roomy", budget_usd=5))

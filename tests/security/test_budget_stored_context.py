@@ -19,17 +19,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
-import pytest
 from aiohttp import web
 
 from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.security.keys.conftest import provider_env, start_gateway, upstream  # noqa: F401
+from tests.fakes.loopback import LoopbackApp
+from tests.sdk_clients import openai_client
+from tests.security._budget_support import openai_served_by, status_of
+from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
 from tests.transports.gateway.conftest import GatewayFactory
 
 MODEL = "gpt-4o-mini"
@@ -41,8 +42,13 @@ AT_ONCE = 20
 LONG = "word " * 80_000
 
 
-class _Responses:
+class _Responses(LoopbackApp):
     """Responses with stored state: a continued response reads its whole chain again."""
+
+    client_max_size = 16 * 1024 * 1024
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/responses", self.handle)
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
@@ -82,38 +88,23 @@ class _Responses:
         )
 
 
-@pytest.fixture
-async def responses() -> AsyncIterator[tuple[_Responses, str]]:
-    fake = _Responses()
-    app = web.Application(client_max_size=16 * 1024 * 1024)
-    app.router.add_post("/v1/responses", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    finally:
-        await runner.cleanup()
+# The fixture: the fake, the gateway's OpenAI provider pointed at it.
+responses = openai_served_by(_Responses)
 
 
 async def _continue(client: openai.AsyncOpenAI, previous: str) -> int:
-    try:
-        await client.responses.create(
+    return await status_of(
+        client.responses.create(
             model=MODEL, input="and then?", previous_response_id=previous, max_output_tokens=16
         )
-    except openai.APIStatusError as refused:
-        return refused.status_code
-    return 200
+    )
 
 
 async def test_calls_continuing_a_stored_response_hold_what_the_vendor_reads_again(
     start_gateway: GatewayFactory,  # noqa: F811
-    responses: tuple[_Responses, str],
-    monkeypatch: pytest.MonkeyPatch,
+    responses: _Responses,
 ) -> None:
-    fake, base_url = responses
-    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    fake = responses
     gateway: GatewayRuntime = await start_gateway(
         {
             "gateway.prices": {MODEL: PRICE},
@@ -124,9 +115,7 @@ async def test_calls_continuing_a_stored_response_hold_what_the_vendor_reads_aga
         OPERATOR,
         KeySpec(name="chainer", scope=KeyScope.of(models=[MODEL]), budget_usd=BUDGET),
     )
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=made.secret, max_retries=0
-    )
+    client = openai_client(gateway, made.secret)
     first: Any = await client.responses.create(
         model=MODEL, input=LONG, store=True, max_output_tokens=16
     )
@@ -139,6 +128,6 @@ async def test_calls_continuing_a_stored_response_hold_what_the_vendor_reads_aga
 
     # The legitimate path: a call that continues nothing is held at its own few tokens and
     # served while the budget has room for it, and the operator's own chain is not held up.
-    local = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="x", max_retries=0)
+    local = openai_client(gateway, "x")
     mine: Any = await local.responses.create(model=MODEL, input="hello", store=True)
     assert await _continue(local, mine.id) == 200

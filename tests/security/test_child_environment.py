@@ -16,7 +16,7 @@ import pytest
 
 from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._power_support import (
     PROVIDERS,
@@ -63,7 +63,7 @@ OWN_AND_FOREIGN = {
 async def planted(
     start: Start,  # noqa: F811
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:

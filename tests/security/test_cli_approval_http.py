@@ -22,7 +22,8 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
+from tests.sdk_clients import claude_client, openai_client
 from tests.security._power_support import (  # noqa: F401 - fixtures
     APPROVAL_THRESHOLD,
     RecordingClis,
@@ -39,9 +40,7 @@ TIMEOUT_S = 120
 
 
 async def _chat(gateway: GatewayRuntime, prompt: str) -> str:
-    async with openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=TIMEOUT_S
-    ) as client:
+    async with openai_client(gateway, timeout=TIMEOUT_S) as client:
         reply = await client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": prompt}]
         )
@@ -49,9 +48,7 @@ async def _chat(gateway: GatewayRuntime, prompt: str) -> str:
 
 
 async def _chat_stream(gateway: GatewayRuntime, prompt: str) -> str:
-    async with openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=TIMEOUT_S
-    ) as client:
+    async with openai_client(gateway, timeout=TIMEOUT_S) as client:
         stream = await client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": prompt}], stream=True
         )
@@ -59,16 +56,12 @@ async def _chat_stream(gateway: GatewayRuntime, prompt: str) -> str:
 
 
 async def _responses(gateway: GatewayRuntime, prompt: str) -> str:
-    async with openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=TIMEOUT_S
-    ) as client:
+    async with openai_client(gateway, timeout=TIMEOUT_S) as client:
         return (await client.responses.create(model=MODEL, input=prompt)).output_text
 
 
 async def _messages(gateway: GatewayRuntime, prompt: str) -> str:
-    async with anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key="unused", max_retries=0, timeout=TIMEOUT_S
-    ) as client:
+    async with claude_client(gateway, timeout=TIMEOUT_S) as client:
         reply = await client.messages.create(
             model=MODEL, max_tokens=100, messages=[{"role": "user", "content": prompt}]
         )

@@ -30,7 +30,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 MIB = 1024 * 1024

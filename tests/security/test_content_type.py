@@ -14,11 +14,11 @@ import re
 from typing import Any
 
 from aiohttp import web
-from openai import AsyncOpenAI
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.edge import FORM_PATHS, FORM_PREFIXES
 from tests.fakes.upstream import DEFAULT_ANSWER
+from tests.sdk_clients import openai_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -137,7 +137,7 @@ async def test_json_bodies_are_accepted(launch: Launch, provider_keys: None) -> 
     deleted = await raw_request(gateway, "DELETE", f"/v1/credentials/{record}", [BEARER])
     assert deleted.status in (200, 204), deleted.body
     # A real SDK (it sends application/json) is unaffected.
-    client = AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=TOKEN, max_retries=0)
+    client = openai_client(gateway, TOKEN)
     async with client:
         answer = await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}]

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anthropic
-import openai
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.claude_stand_in import install_claude_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.security._power_support import headers_mcp
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -34,7 +34,6 @@ from tests.transports.auth.conftest import (  # noqa: F401
     bearer,
     provider_env,
     start,
-    upstream,
 )
 
 T = TypeVar("T")
@@ -74,9 +73,7 @@ async def _pool_gateway(start: Start, upstream: ScriptedUpstream) -> GatewayRunt
 
 
 def _claude(gateway: GatewayRuntime, headers: dict[str, str]) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key="unused", default_headers=headers, max_retries=0
-    )
+    return claude_client(gateway, headers=headers)
 
 
 async def _held_call(client: anthropic.AsyncAnthropic) -> Any:
@@ -96,7 +93,7 @@ async def _wait_done(tasks: list[asyncio.Task[Any]], count: int) -> list[asyncio
 async def test_one_principal_holds_only_its_share_of_an_upstreams_connections(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await _pool_gateway(start, upstream)
     mallory = _claude(gateway, _as("mallory"))
@@ -104,12 +101,7 @@ async def test_one_principal_holds_only_its_share_of_an_upstreams_connections(
     try:
         await upstream.wait_for_requests(SHARE, timeout=WAIT_S)
         # Alice, on the same upstream host, is served while mallory's calls are held.
-        alice = openai.AsyncOpenAI(
-            base_url=gateway.base_url + "/v1",
-            api_key=TOKEN,
-            default_headers={USER_HEADER: "alice"},
-            max_retries=0,
-        )
+        alice = openai_client(gateway, TOKEN, headers={USER_HEADER: "alice"})
         answer = await _bounded(
             alice.chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]
@@ -130,15 +122,20 @@ async def test_one_principal_holds_only_its_share_of_an_upstreams_connections(
         held = [r for r in upstream.llm_requests if r.dialect == "anthropic"]
         assert len(held) == SHARE, len(held)  # never more of the pool than its share
     finally:
-        for task in attack:
-            task.cancel()
-        await asyncio.gather(*attack, return_exceptions=True)
+        await _cancel(attack)
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    """Calls still held when the test ends: cancelled, and their ends awaited."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_the_local_user_is_not_held_to_a_share(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await _pool_gateway(start, upstream)
     local = _claude(gateway, {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token})
@@ -148,9 +145,7 @@ async def test_the_local_user_is_not_held_to_a_share(
         await upstream.wait_for_requests(POOL, timeout=WAIT_S)
         assert not any(task.done() for task in calls)
     finally:
-        for task in calls:
-            task.cancel()
-        await asyncio.gather(*calls, return_exceptions=True)
+        await _cancel(calls)
 
 
 # -- CLI jobs ----------------------------------------------------------------------------

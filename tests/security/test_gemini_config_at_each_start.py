@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.claude_stand_in import install_claude_stand_in
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._power_support import MODELS, RecordingClis, headers_mcp, require
@@ -48,7 +48,7 @@ def _structured(result: Any) -> dict[str, Any]:
 async def test_gemini_config_written_while_the_call_is_queued_is_not_loaded(
     start: Start,  # noqa: F811
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

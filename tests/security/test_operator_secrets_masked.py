@@ -32,7 +32,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
@@ -76,7 +75,7 @@ def master_key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 async def test_master_key_in_an_answer_is_masked_on_both_doors(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     master_key_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

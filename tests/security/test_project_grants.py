@@ -21,12 +21,13 @@ import openai
 import pytest
 from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+from tests.contract.conftest import VIBE_BIN
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.security._power_support import oauth_mcp
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -36,9 +37,7 @@ from tests.transports.auth.conftest import (  # noqa: F401
     oauth_settings,
     provider_env,
     start,
-    upstream,
 )
-from tests.transports.mcp.tools.conftest import FAKE_BIN
 
 SHOP_OPENAI_KEY = "sk-shop-project-openai-key-with-its-own-length"
 SHOP_ANTHROPIC_KEY = "sk-ant-shop-project-key-with-a-length-of-its-own-0"
@@ -53,7 +52,7 @@ async def gateway(start: Start, provider_env: None, tmp_path: Path) -> AsyncIter
             "http.auth_token": TOKEN,
             "http.trusted_principal_header": USER_HEADER,
             "projects.grants": GRANTS,
-            "providers.cli_path": [str(FAKE_BIN)],
+            "providers.cli_path": [str(VIBE_BIN)],
             "workspaces.registry": {"web": str(tmp_path)},
         },
     )
@@ -69,24 +68,15 @@ def _as(name: str) -> dict[str, str]:
 
 def _openai(gateway: GatewayRuntime, headers: dict[str, str]) -> openai.AsyncOpenAI:
     token = headers.pop("Authorization", "Bearer none").removeprefix("Bearer ")
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=token, default_headers=headers, max_retries=0
-    )
+    return openai_client(gateway, token, headers=headers)
 
 
 def _anthropic(gateway: GatewayRuntime, headers: dict[str, str]) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key="unused", default_headers=headers, max_retries=0
-    )
+    return claude_client(gateway, headers=headers)
 
 
 def _gemini(gateway: GatewayRuntime, headers: dict[str, str]) -> genai.Client:
-    return genai.Client(
-        api_key="unused",
-        http_options=types.HttpOptions(
-            base_url=gateway.base_url, headers=headers, retry_options=None
-        ),
-    )
+    return gemini_client(gateway, headers=headers)
 
 
 def _forbidden(message: str) -> None:
@@ -94,12 +84,12 @@ def _forbidden(message: str) -> None:
     assert "projects.grants" in message, message
 
 
-def _asked(upstream: ScriptedUpstream) -> list[str]:  # noqa: F811
+def _asked(upstream: ScriptedUpstream) -> list[str]:
     """What the upstream was asked, model lists aside (the gateway reads those itself)."""
     return [r.path for r in upstream.requests if r.endpoint != "models"]
 
 
-def _key_lengths(upstream: ScriptedUpstream) -> list[int]:  # noqa: F811
+def _key_lengths(upstream: ScriptedUpstream) -> list[int]:
     """The length of each LLM call's credential as the upstream saw it (the fake keeps only
     lengths, so the shop keys are told from the global ones by theirs)."""
     lengths = []
@@ -112,7 +102,7 @@ def _key_lengths(upstream: ScriptedUpstream) -> list[int]:  # noqa: F811
 
 async def test_another_principal_naming_the_project_is_refused_in_every_dialect(
     gateway: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     mallory = _as("mallory")
     with pytest.raises(openai.PermissionDeniedError) as chat:
@@ -154,7 +144,7 @@ async def test_another_principal_naming_the_project_is_refused_in_every_dialect(
 
 async def test_the_grantee_and_the_operator_are_served_with_the_projects_key(
     gateway: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     local = {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token}
     for headers in (_as("alice"), bearer(), local):
@@ -176,7 +166,7 @@ async def test_the_grantee_and_the_operator_are_served_with_the_projects_key(
 
 async def test_an_oauth_client_naming_the_project_over_mcp_is_refused_before_the_cli(
     gateway: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     async with oauth_mcp(gateway) as client:
         result = await client.call_tool(

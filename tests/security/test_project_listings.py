@@ -18,7 +18,7 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security.test_project_grants import _anthropic, _as, _openai, gateway  # noqa: F401
-from tests.transports.auth.conftest import provider_env, start_fixture, upstream  # noqa: F401
+from tests.transports.auth.conftest import provider_env, start_fixture  # noqa: F401
 
 
 async def _providers(gateway: GatewayRuntime, who: str, **where: Any) -> tuple[int, Any]:  # noqa: F811

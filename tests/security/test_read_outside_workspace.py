@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import RecordingClis, oauth_mcp, request, require
 from tests.transports.auth.conftest import (  # noqa: F401
@@ -61,7 +61,7 @@ async def gateway(
 
 async def test_a_remote_codex_call_cannot_read_the_instance_token(
     gateway: tuple[GatewayRuntime, RecordingClis],
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     runtime, clis = gateway
     require("codex")
@@ -80,7 +80,7 @@ async def test_a_remote_codex_call_cannot_read_the_instance_token(
 
 async def test_a_confined_claude_code_refuses_to_read_the_instance_token(
     gateway: tuple[GatewayRuntime, RecordingClis],
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     runtime, clis = gateway
     require("claude")

@@ -30,7 +30,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 
@@ -171,7 +170,7 @@ def _index_terms(database: Path) -> list[str]:
 
 async def test_no_secret_a_caller_sends_is_stored(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:

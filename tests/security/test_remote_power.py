@@ -20,7 +20,7 @@ import pytest
 
 from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE, UNCONFINED_FLAGS
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import (
     PROVIDERS,
@@ -93,7 +93,7 @@ SHELL_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
 async def power(
     start: Start,  # noqa: F811
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis, Path]:
@@ -354,7 +354,7 @@ async def test_remote_codex_needs_a_bypass_grant(
 async def test_a_model_asking_for_a_shell_gets_none_for_a_remote_caller(
     provider: str,
     power: tuple[GatewayRuntime, RecordingClis, Path],
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway, _, root = power
     require(provider)
@@ -377,7 +377,7 @@ async def test_a_model_asking_for_a_shell_gets_none_for_a_remote_caller(
 
 async def test_the_local_user_may_still_pre_approve_the_shell(
     power: tuple[GatewayRuntime, RecordingClis, Path],
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway, _, root = power
     require("claude")
@@ -445,7 +445,7 @@ async def test_gemini_project_config_written_in_the_workspace_cannot_widen_a_rem
 
 async def test_a_commands_grant_is_not_a_shell(
     power: tuple[GatewayRuntime, RecordingClis, Path],
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     # Issue 26, item 1: the model rewrites the script an allow-listed command runs, then runs
     # it. With edits and `Bash(npm test)` together that was any command as the operator.

@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from openai import AsyncOpenAI
-
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -62,16 +61,26 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, seconds: float) -> 
     return True
 
 
-async def test_slowloris_head_is_closed(launch: Launch) -> None:
-    gateway = await launch(TIMED)
-    reader, writer = await open_raw(gateway)
+async def trickled_until_cut(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes, timeout_ms: int
+) -> tuple[bool, bytes, float]:
+    """`data` trickled a byte at a time while the server has its `timeout_ms` (and some slack)
+    to hang up: whether it did, what it answered meanwhile, and how many seconds that took.
+    The connection is closed after."""
     started = time.monotonic()
-    request = head(gateway, "GET /health HTTP/1.1", *(f"X-Pad-{n}: {'a' * 20}" for n in range(50)))
-    sender = asyncio.create_task(trickle(writer, request, 30))
-    closed, received = await closed_within(reader, HEADER_TIMEOUT_MS / 1000 + SLACK_S)
+    sender = asyncio.create_task(trickle(writer, data, 30))
+    closed, received = await closed_within(reader, timeout_ms / 1000 + SLACK_S)
     elapsed = time.monotonic() - started
     sender.cancel()
     writer.close()
+    return closed, received, elapsed
+
+
+async def test_slowloris_head_is_closed(launch: Launch) -> None:
+    gateway = await launch(TIMED)
+    reader, writer = await open_raw(gateway)
+    request = head(gateway, "GET /health HTTP/1.1", *(f"X-Pad-{n}: {'a' * 20}" for n in range(50)))
+    closed, received, elapsed = await trickled_until_cut(reader, writer, request, HEADER_TIMEOUT_MS)
     assert closed, "a head trickled a byte at a time was never cut off"
     assert received == b""  # no answer to a request that never finished
     assert elapsed >= HEADER_TIMEOUT_MS / 1000 * 0.9
@@ -100,12 +109,7 @@ async def test_trickled_body_is_closed(launch: Launch) -> None:
         )
     )
     await writer.drain()
-    started = time.monotonic()
-    sender = asyncio.create_task(trickle(writer, body, 30))
-    closed, received = await closed_within(reader, BODY_TIMEOUT_MS / 1000 + SLACK_S)
-    elapsed = time.monotonic() - started
-    sender.cancel()
-    writer.close()
+    closed, received, elapsed = await trickled_until_cut(reader, writer, body, BODY_TIMEOUT_MS)
     assert closed, "a body trickled a byte at a time was never cut off"
     assert b"200 OK" not in received
     assert elapsed >= BODY_TIMEOUT_MS / 1000 * 0.9
@@ -152,7 +156,7 @@ async def test_long_streamed_answer_is_not_cut(
     # The upstream stays silent for longer than both read deadlines together.
     wait_s = (HEADER_TIMEOUT_MS + BODY_TIMEOUT_MS) / 1000 + 1.0
     scripted_upstream.script(Reply.slow(wait_s))
-    client = AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="any", max_retries=0)
+    client = openai_client(gateway, "any")
     started = time.monotonic()
     async with client:
         stream = await client.chat.completions.create(

@@ -16,7 +16,14 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     _launch,
     raw_request,
 )
-from tests.transports.auth.conftest import INITIALIZE, TOKEN, USER_HEADER, call_tool, structured
+from tests.transports.auth.conftest import (
+    INITIALIZE,
+    TOKEN,
+    USER_HEADER,
+    call_tool,
+    start_proxied_with_a_project,
+    structured,
+)
 
 BEARER = ("Authorization", f"Bearer {TOKEN}")
 JSON = ("Content-Type", "application/json")
@@ -51,15 +58,7 @@ async def test_two_copies_of_the_trusted_header_are_refused(launch: Launch) -> N
 
 
 async def test_one_copy_still_names_the_user(launch: Launch, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    gateway = await launch(
-        {
-            "http.auth_token": TOKEN,
-            "http.trusted_principal_header": USER_HEADER,
-            "workspaces.registry": {"project": str(project)},
-        },
-    )
+    gateway = await start_proxied_with_a_project(launch, tmp_path / "project")
     single = await raw_request(gateway, "GET", "/v1/models", [BEARER, (USER_HEADER, "alice")])
     assert single.status == 200, single.body
     # The named user is the principal: what alice creates, bob does not see.

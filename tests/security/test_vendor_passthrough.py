@@ -28,6 +28,7 @@ from llmgw_desktop.engine.tokens.pricing import estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -140,21 +141,13 @@ def local_headers(gateway: GatewayRuntime) -> dict[str, str]:
 
 
 def claude(gateway: GatewayRuntime, headers: dict[str, str] | None = None) -> Any:
-    return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url,
-        api_key=TOKEN,
-        max_retries=0,
-        default_headers={"Authorization": f"Bearer {TOKEN}", **(headers or {})},
+    return claude_client(
+        gateway, TOKEN, headers={"Authorization": f"Bearer {TOKEN}", **(headers or {})}
     )
 
 
 def gpt(gateway: GatewayRuntime, headers: dict[str, str] | None = None) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=TOKEN,
-        max_retries=0,
-        default_headers=headers or {},
-    )
+    return openai_client(gateway, TOKEN, headers=headers or {})
 
 
 def anthropic_call(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,8 @@ from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
-from tests.security.keys.conftest import provider_env, start_gateway, upstream  # noqa: F401
+from tests.sdk_clients import claude_client, openai_client
+from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
 from tests.transports.gateway.conftest import GatewayFactory
 
 GPT = "gpt-4o-mini"
@@ -117,7 +118,7 @@ async def _key(gateway: GatewayRuntime, name: str) -> str:
 
 
 async def _openai(gateway: GatewayRuntime, key: str, kind: str, url: str) -> int:
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
+    client = openai_client(gateway, key)
     try:
         if kind == "chat":
             await client.chat.completions.create(model=GPT, messages=_chat(url))  # type: ignore[arg-type]
@@ -135,7 +136,7 @@ async def _openai(gateway: GatewayRuntime, key: str, kind: str, url: str) -> int
 
 
 async def _anthropic(gateway: GatewayRuntime, key: str, kind: str, source: dict[str, Any]) -> int:
-    client = anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key=key, max_retries=0)
+    client = claude_client(gateway, key)
     messages = _claude_document(source) if kind == "document" else _claude_tool_result(source)
     try:
         await client.messages.create(model=CLAUDE, max_tokens=64, messages=messages)  # type: ignore[arg-type]
@@ -151,7 +152,7 @@ OPENAI_KINDS = ["chat", "chat-to-claude", "responses-image", "responses-file"]
 @pytest.mark.parametrize("kind", OPENAI_KINDS)
 async def test_a_key_cannot_make_openai_fetch_an_address(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     kind: str,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
@@ -174,7 +175,7 @@ async def test_a_key_cannot_make_openai_fetch_an_address(
 @pytest.mark.parametrize("kind", ["document", "tool-result"])
 async def test_a_key_cannot_make_anthropic_fetch_an_address(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     kind: str,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
@@ -194,7 +195,7 @@ async def test_a_key_cannot_make_anthropic_fetch_an_address(
 
 async def test_a_key_the_operator_allowed_may_have_the_vendor_fetch(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"gateway.remote_passthrough.principals": {"key:allowed": ["web_fetch"]}}

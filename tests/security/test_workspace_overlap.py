@@ -14,9 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.auth.conftest import (  # noqa: F401 - the fixture
     CLIENT_ID,
@@ -64,9 +61,8 @@ async def _tool(gateway: GatewayRuntime, tool: str, **arguments: Any) -> tuple[b
 async def test_an_edit_workspace_is_not_made_inside_or_around_a_commands_one(
     start: Start,  # noqa: F811
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    workspace_admin_opt_in: None,
 ) -> None:
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     gateway = await _gateway(start, tmp_path, "edit")
     roots = tmp_path / "roots"
     site = roots / "site"
@@ -98,10 +94,9 @@ async def test_an_edit_workspace_is_not_made_inside_or_around_a_commands_one(
 async def test_a_read_only_workspace_may_be_made_inside_a_commands_one(
     start: Start,  # noqa: F811
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    workspace_admin_opt_in: None,
 ) -> None:
     # Made workspaces take the global level: read-only ones write nothing a command could run.
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     gateway = await _gateway(start, tmp_path, "read-only")
     inside = _repo(tmp_path / "roots" / "site" / "tests")
     failed, registered = await _tool(

@@ -13,6 +13,7 @@ from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.store import Database
+from tests.postgres import opened
 
 
 @pytest.fixture
@@ -54,10 +55,8 @@ async def test_a_verified_key_is_not_read_again_until_another_process_revokes_it
 async def test_expiry_is_judged_at_each_use_of_a_remembered_row(
     tmp_path: Path, reads: list[str]
 ) -> None:
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    now = [1_000_000.0]
-    try:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        now = [1_000_000.0]
         keys = GatewayKeys(db, clock=lambda: now[0])
         made = await keys.create(OPERATOR, KeySpec(name="brief", expires_at=now[0] + 60))
         assert (await keys.verify(made.secret)).principal is not None
@@ -65,24 +64,18 @@ async def test_expiry_is_judged_at_each_use_of_a_remembered_row(
         expired = await keys.verify(made.secret)
         assert expired.principal is None and expired.code == ErrorCode.KEY_EXPIRED
         assert len(reads) == 1  # judged from the remembered row, at this moment
-    finally:
-        await db.close()
 
 
 async def test_without_a_marker_to_trust_every_verification_reads_the_store(
     tmp_path: Path, reads: list[str]
 ) -> None:
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    try:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
         keys = GatewayKeys(db)
         keys._verified.changes = KeyChanges(None)  # as on PostgreSQL: no file is shared
         made = await keys.create(OPERATOR, KeySpec(name="team"))
         for _ in range(3):
             assert (await keys.verify(made.secret)).principal is not None
         assert len(reads) == 3
-    finally:
-        await db.close()
 
 
 def test_every_change_leaves_a_new_stamp(tmp_path: Path) -> None:

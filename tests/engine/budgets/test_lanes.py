@@ -22,6 +22,7 @@ from llmgw_desktop.engine.budgets import settlement
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database
+from tests.postgres import opened
 
 KEY = LaneKey("principal=key:bot|usd|monthly", "", 1_000.0)
 HARD = 1.0
@@ -57,12 +58,11 @@ def spawned(coro: object) -> object:
 async def stores(
     new_database: Callable[[str], Database],
 ) -> AsyncIterator[tuple[Database, Database]]:
-    first, second = new_database("llmgw.db"), new_database("llmgw.db")
-    await first.open()
-    await second.open()
-    yield first, second
-    await first.close()
-    await second.close()
+    async with (
+        opened(new_database("llmgw.db")) as first,
+        opened(new_database("llmgw.db")) as second,
+    ):
+        yield first, second
 
 
 def lease(db: Database, process: str, expires_at: float) -> None:
@@ -70,6 +70,13 @@ def lease(db: Database, process: str, expires_at: float) -> None:
     leases = db.models.ProcessLease
     leases.delete().where(leases.id == process).execute()
     leases.create(id=process, host="here", pid=1, started_at=0.0, expires_at=expires_at, epoch=1)
+
+
+async def counted_in_from_nothing(store: Database) -> Settlements:
+    """Process a's settlements on `store`, with `KEY`'s period counted in at nothing spent."""
+    settlements = Settlements(store, process_id="process-a", spawn=spawned)
+    await settlements.count_in(KEY.budget, KEY.period_start, lambda: {})
+    return settlements
 
 
 async def test_holds_are_seen_by_another_process_settled_and_reclaimed_when_it_dies(
@@ -154,8 +161,7 @@ async def test_calls_asked_at_once_share_one_trip_to_the_store_each_seeing_the_h
     stores: tuple[Database, Database],
 ) -> None:
     first, _second = stores
-    a = Settlements(first, process_id="process-a", spawn=spawned)
-    await a.count_in(KEY.budget, KEY.period_start, lambda: {})
+    a = await counted_in_from_nothing(first)
     await first.run(lambda: lease(first, "process-a", time.time() + 3600))
     trips = 0
     run = first.run
@@ -179,8 +185,7 @@ async def test_a_call_that_leaves_while_its_admission_is_written_gives_its_hold_
     stores: tuple[Database, Database],
 ) -> None:
     first, _second = stores
-    a = Settlements(first, process_id="process-a", spawn=spawned)
-    await a.count_in(KEY.budget, KEY.period_start, lambda: {})
+    a = await counted_in_from_nothing(first)
     gates = [threading.Event(), threading.Event()]
 
     async def settled() -> None:  # each step's work has reached the database thread's queue

@@ -11,7 +11,7 @@ from llmgw_desktop.engine.calls.runner import Call, Finished
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
-from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
+from tests.contract.conftest import engine_settings, offline, vibe  # noqa: F401
 from tests.engine.calls.test_runner import engine  # noqa: F401
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -12,28 +11,17 @@ from llmgw_desktop.engine.calls import CallParams
 from llmgw_desktop.engine.calls.runner import Call, Deferred, Finished
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
-from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
-from tests.contract.offline import vibe_stand_in
+from tests.contract.conftest import offline, vibe, vibe_engine  # noqa: F401 - fixtures
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-FAKE_BIN = Path(__file__).resolve().parents[2] / "fakes" / "bin"
 COLLECT_S = 30.0
 
 
 @pytest.fixture
-async def engine(
-    loaded: LoadedSettings,
-    offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Engine]:
+async def engine(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:  # noqa: F811
     # The Mistral Vibe stand-in is the one CLI: quick to start, answers from the upstream.
-    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
-    started = Engine(engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]}))
-    await started.start()
-    yield started
-    await started.stop()
+    async with vibe_engine(loaded) as started:
+        yield started
 
 
 def ask(prompt: str, provider: str = "mistral") -> Call:
@@ -49,7 +37,7 @@ async def test_run_waits_for_a_quick_call_and_answers_finished(engine: Engine) -
 
 async def test_run_defers_past_its_deadline_and_collect_finishes_it(
     engine: Engine,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     upstream.default = Reply.ok(delay_s=1.0)
     outcome = await engine.runner.run(ask("slow"), deadline_s=0.05)
@@ -60,7 +48,7 @@ async def test_run_defers_past_its_deadline_and_collect_finishes_it(
 
 async def test_start_answers_at_once_with_the_job(
     engine: Engine,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     upstream.default = Reply.ok(delay_s=1.0)
     outcome = await engine.runner.start(ask("later"))
@@ -70,7 +58,7 @@ async def test_start_answers_at_once_with_the_job(
 
 async def test_failed_job_is_finished_but_not_completed(
     engine: Engine,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     upstream.default = Reply.error(400)
     outcome = await engine.runner.run(ask("fail"))

@@ -19,6 +19,7 @@ from aiohttp import web
 from llmgw_desktop.engine.gateway import http1, http1_response
 from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client
 from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
+from tests.fakes.loopback import close_server
 
 WAIT_S = 5.0  # upper bound for anything that should happen at once
 PATTERN = bytes(range(256))
@@ -142,11 +143,7 @@ class RawServer:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+        await close_server(self._server, self._tasks)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

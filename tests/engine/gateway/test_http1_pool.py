@@ -10,6 +10,7 @@ import pytest
 from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client, PoolTimeout
 from llmgw_desktop.engine.gateway.http1_response import Http1Response
 from tests.conftest import free_port
+from tests.fakes.loopback import close_server
 
 WAIT_S = 5.0
 CAP = 3
@@ -46,11 +47,7 @@ class CountingServer:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+        await close_server(self._server, self._tasks)
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         async with asyncio.timeout(WAIT_S), self.changed:

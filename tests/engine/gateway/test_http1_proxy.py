@@ -23,6 +23,7 @@ from llmgw_desktop.engine.gateway.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from tests.conftest import free_port
+from tests.fakes.loopback import answering_with
 from tests.network_fixtures import CertAuthority, Tinyproxy, make_test_ca, running_tinyproxy
 
 WAIT_S = 5.0
@@ -322,22 +323,13 @@ async def test_loopback_upstreams_bypass_the_proxy_by_default(
 async def test_proxy_refusing_the_tunnel_is_a_connect_error(
     test_ca: CertAuthority, answer: bytes, words: str
 ) -> None:
-    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(answer)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = client_via({"HTTPS_PROXY": f"127.0.0.1:{port}"}, test_ca)
-    try:
-        with pytest.raises(ProxyRefused) as caught:
-            await client.request("GET", "https://127.0.0.1:1/echo", headers={})
-    finally:
-        await client.close()
-        server.close()
-        await server.wait_closed()
+    async with answering_with(answer) as port:
+        client = client_via({"HTTPS_PROXY": f"127.0.0.1:{port}"}, test_ca)
+        try:
+            with pytest.raises(ProxyRefused) as caught:
+                await client.request("GET", "https://127.0.0.1:1/echo", headers={})
+        finally:
+            await client.close()
     assert words in str(caught.value)
     assert f"proxy http://127.0.0.1:{port}" in str(caught.value)
 

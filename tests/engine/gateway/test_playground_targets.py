@@ -18,7 +18,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 from tests.transports.gateway.test_cli_bridge import CLI_SETTINGS
 
@@ -30,7 +29,7 @@ HI = [{"role": "user", "content": "which animal holds hands?"}]
 @pytest.fixture
 async def gateway(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     offline: Path,  # noqa: F811
 ) -> GatewayRuntime:
     find_cli("claude")

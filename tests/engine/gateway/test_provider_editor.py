@@ -27,6 +27,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.network_fixtures import running_tinyproxy
+from tests.sdk_clients import openai_client
 
 KEY = "sk-house-vllm-key-0123456789"
 USER_CONFIG = """\
@@ -46,10 +47,10 @@ fast = "gpt-4o-mini"  # cheap one
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as up:
-        up.model_ids["chat"] = ["house-coder", "house-chat"]
-        yield up
+def upstream(upstream: ScriptedUpstream) -> ScriptedUpstream:
+    """The suite's scripted upstream, listing the house models as its chat models."""
+    upstream.model_ids["chat"] = ["house-coder", "house-chat"]
+    return upstream
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ async def test_saved_provider_serves_the_next_request_without_restart(
     runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
 ) -> None:
     engine = runtime.engine
-    client = openai.AsyncOpenAI(base_url=runtime.base_url + "/v1", api_key="x", max_retries=0)
+    client = openai_client(runtime, "x")
     try:
         with pytest.raises(openai.NotFoundError):  # unknown before the save
             await client.chat.completions.create(
@@ -213,9 +214,7 @@ async def test_a_providers_own_proxy_carries_its_requests(
         via = draft(upstream, proxy=proxy.url)
         assert (await editor.test(LOCAL_CALLER, via)).models
         await editor.save(LOCAL_CALLER, via, ModelEntries(), new=True)
-        async with openai.AsyncOpenAI(
-            base_url=runtime.base_url + "/v1", api_key="x", max_retries=0
-        ) as client:
+        async with openai_client(runtime, "x") as client:
             await client.chat.completions.create(
                 model="house/house-coder", messages=[{"role": "user", "content": "hi"}]
             )
@@ -260,9 +259,7 @@ async def test_a_saved_routes_fallback_and_pin_steer_the_next_requests(
         LOCAL_CALLER, draft(upstream, models=("house-coder", "house-chat")), entries, new=True
     )
     hi = [{"role": "user", "content": "hi"}]
-    async with openai.AsyncOpenAI(
-        base_url=runtime.base_url + "/v1", api_key="x", max_retries=0
-    ) as client:
+    async with openai_client(runtime, "x") as client:
         upstream.script(Reply.error(500, "the coder is down"))
         fell_back = await client.chat.completions.create(model="house/house-coder", messages=hi)
         pinned = await client.chat.completions.create(
@@ -297,7 +294,7 @@ async def test_an_azure_resource_of_ones_own_round_trips_with_its_deployments(
         "deployments": {"prod-4o": "gpt-4o"},
     }
     assert editor.draft_of("azure-eu") == azure.__class__(**{**azure.__dict__, "api_key": None})
-    client = openai.AsyncOpenAI(base_url=runtime.base_url + "/v1", api_key="x", max_retries=0)
+    client = openai_client(runtime, "x")
     try:
         await client.chat.completions.create(
             model="azure-eu/prod-4o", messages=[{"role": "user", "content": "hi"}]

@@ -17,6 +17,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolResultPart,
 )
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens, is_small_request
+from tests.engine.gateway.neutral import assistant, user
 
 
 def _req(**fields: Any) -> ChatRequest:
@@ -24,32 +25,24 @@ def _req(**fields: Any) -> ChatRequest:
     return replace(base, **fields)
 
 
-def _user(*parts: Any) -> Message:
-    return Message("user", tuple(parts))
-
-
-def _assistant(*parts: Any) -> Message:
-    return Message("assistant", tuple(parts))
-
-
 TOKEN_ESTIMATES = [
-    ("tiny", _req(messages=(_user(TextPart("")),)), 1),
+    ("tiny", _req(messages=(user(TextPart("")),)), 1),
     (
         "text is about four characters a token",
-        _req(system=(TextPart("a" * 40),), messages=(_user(TextPart("b" * 41)),)),
+        _req(system=(TextPart("a" * 40),), messages=(user(TextPart("b" * 41)),)),
         21,
     ),
     (
         "images cost a flat amount",
-        _req(messages=(_user(TextPart("abcd"), ImagePart("image/png", "x")),)),
+        _req(messages=(user(TextPart("abcd"), ImagePart("image/png", "x")),)),
         1601,
     ),
     (
         "tool calls, results and definitions count",
         _req(
             messages=(
-                _assistant(ToolCallPart("t", "abcd", "1234")),
-                _user(ToolResultPart("t", "abcd")),
+                assistant(ToolCallPart("t", "abcd", "1234")),
+                user(ToolResultPart("t", "abcd")),
             ),
             tools=(ToolDef("f", "desc", {}),),
         ),
@@ -69,6 +62,6 @@ def test_estimate_is_deterministic(request_: ChatRequest, expected: int) -> None
 def test_small_requests_have_no_tools_no_images_and_few_tokens() -> None:
     assert is_small_request(_req(), 10)
     assert not is_small_request(_req(), 0)  # the rule is off
-    assert not is_small_request(_req(messages=(_user(TextPart("x" * 400)),)), 10)
+    assert not is_small_request(_req(messages=(user(TextPart("x" * 400)),)), 10)
     assert not is_small_request(_req(tools=(ToolDef("f"),)), 1000)
-    assert not is_small_request(_req(messages=(_user(ImagePart("image/png", "x")),)), 10_000)
+    assert not is_small_request(_req(messages=(user(ImagePart("image/png", "x")),)), 10_000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -233,12 +234,6 @@ async def test_retry_refuses_what_it_cannot_or_should_not_run(h: Harness) -> Non
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as up:
-        yield up
-
-
-@pytest.fixture
 async def engine(
     loaded: LoadedSettings,
     tmp_path: Path,
@@ -260,20 +255,35 @@ async def _finished(engine: Engine, job_id: str, principal: str = "local") -> An
     return view
 
 
+async def _failed_claude_job(
+    engine: Engine,
+    upstream: ScriptedUpstream,
+    params: CallParams,
+    workdir: Path,
+    meta: RequestMeta | None = None,
+) -> str:
+    """A Claude Code call of `params` in `workdir` (made here) that failed, the upstream
+    refusing it (401): its job's id, once the job has ended."""
+    workdir.mkdir()
+    upstream.script(Reply.error(401))
+    submitted = await engine.calls.submit(
+        "claude", replace(params, working_dir=str(workdir)), "local", meta
+    )
+    assert (await _finished(engine, submitted.job_id)).state is JobState.FAILED
+    return submitted.job_id
+
+
 @pytest.mark.contract
 async def test_retry_of_a_failed_cli_call_runs_it_again(
     engine: Engine, upstream: ScriptedUpstream, tmp_path: Path
 ) -> None:
     workdir = tmp_path / "project"
-    workdir.mkdir()
-    upstream.script(Reply.error(401))
-    params = CallParams(prompt="say hi", working_dir=str(workdir), correlation_id="c-1")
     meta = RequestMeta(transport="test", caller="editor/1.0")
-    first = await engine.calls.submit("claude", params, "local", meta)
-    failed = await _finished(engine, first.job_id)
-    assert failed.state is JobState.FAILED
+    failed = await _failed_claude_job(
+        engine, upstream, CallParams(prompt="say hi", correlation_id="c-1"), workdir, meta
+    )
 
-    again = await engine.job_retry.retry(first.job_id)
+    again = await engine.job_retry.retry(failed)
     done = await _finished(engine, again.job_id)
     assert done.state is JobState.COMPLETED, done.error
     assert done.result is not None and done.result["working_dir"] == str(workdir.resolve())
@@ -291,13 +301,8 @@ async def test_retry_says_why_when_the_directory_is_gone(
     engine: Engine, upstream: ScriptedUpstream, tmp_path: Path
 ) -> None:
     workdir = tmp_path / "gone"
-    workdir.mkdir()
-    upstream.script(Reply.error(401))
-    first = await engine.calls.submit(
-        "claude", CallParams(prompt="hi", working_dir=str(workdir)), "local"
-    )
-    assert (await _finished(engine, first.job_id)).state is JobState.FAILED
+    failed = await _failed_claude_job(engine, upstream, CallParams(prompt="hi"), workdir)
     shutil.rmtree(workdir)
     with pytest.raises(InvalidRequest) as info:
-        await engine.job_retry.retry(first.job_id)
+        await engine.job_retry.retry(failed)
     assert info.value.code == "invalid_working_dir"

@@ -25,6 +25,7 @@ from llmgw_desktop.engine.store import Database
 from tests.engine.jobs.test_leases import (
     BOUND_S,
     NEVER_S,
+    Process,
     Spawn,
     eventually,
     expire_lease,
@@ -32,8 +33,17 @@ from tests.engine.jobs.test_leases import (
     stored_state,
 )
 from tests.engine.jobs.test_manager import Gate
+from tests.postgres import opened
 
 __all__ = ["processes"]  # the fixture, shared with test_leases.py
+
+
+async def running_job(process: Process) -> tuple[str, Gate]:
+    """A job submitted to `process` and started, held until its gate opens: its id, the gate."""
+    gate = Gate()
+    submitted = await process.harness.manager.submit(process.harness.spec(gate))
+    await gate.started.wait()
+    return submitted.job_id, gate
 
 
 @pytest.fixture
@@ -46,13 +56,11 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
     processes: Spawn, caplog: pytest.LogCaptureFixture
 ) -> None:
     dead = await processes(lease_s=5, renew_every_s=NEVER_S)
-    gate = Gate()
-    submitted = await dead.harness.manager.submit(dead.harness.spec(gate))
-    await gate.started.wait()
+    job_id, gate = await running_job(dead)
     await dead.harness.manager.flush_now()
     recorder = FlightRecorder(dead.db, process_id=dead.leases.process_id)
     record = recorder.start(principal="local", provider="claude")
-    recorder.update(record, job_id=submitted.job_id)
+    recorder.update(record, job_id=job_id)
     in_flight = recorder.start(principal="local", provider="openai")  # an HTTP request, no job
     await recorder.flush()
     await expire_lease(dead)
@@ -60,10 +68,10 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
     survivor = await processes()
 
     async def interrupted() -> bool:
-        return await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+        return await stored_state(survivor, job_id) is JobState.INTERRUPTED
 
     await eventually(interrupted)
-    view = await survivor.harness.manager.get(submitted.job_id, "local")
+    view = await survivor.harness.manager.get(job_id, "local")
     assert view.output == "partial..."  # the partial output is kept
     assert view.error is not None and view.error["code"] == "interrupted"
     Request = survivor.db.models.RecordedRequest
@@ -80,10 +88,10 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
 async def test_two_reapers_at_once_mark_each_job_once(
     new_database: Callable[[str], Database],
 ) -> None:
-    first, second = new_database("shared.db"), new_database("shared.db")
-    await first.open()
-    await second.open()
-    try:
+    async with (
+        opened(new_database("shared.db")) as first,
+        opened(new_database("shared.db")) as second,
+    ):
         models = first.models
         now = time.time()
 
@@ -108,9 +116,6 @@ async def test_two_reapers_at_once_mark_each_job_once(
         results = await asyncio.gather(*(r.register() for r in reapers))
         counted = sum(reaped.jobs for result in results for reaped in result)
         states = await first.run(lambda: {row.state for row in models.Job.select()})
-    finally:
-        await second.close()
-        await first.close()
     assert counted == 40 and states == {"interrupted"}
 
 
@@ -118,14 +123,12 @@ async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
     processes: Spawn, caplog: pytest.LogCaptureFixture
 ) -> None:
     stalled = await processes(lease_s=5, renew_every_s=NEVER_S)
-    gate = Gate()
-    submitted = await stalled.harness.manager.submit(stalled.harness.spec(gate))
-    await gate.started.wait()
+    job_id, gate = await running_job(stalled)
     await expire_lease(stalled)
     survivor = await processes()
 
     async def reaped() -> bool:
-        return await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+        return await stored_state(survivor, job_id) is JobState.INTERRUPTED
 
     await eventually(reaped)
     # The stalled process wakes up: its lease is gone, it says so and registers again.
@@ -136,38 +139,36 @@ async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
         lambda: stalled.db.models.ProcessLease.get_or_none(id=stalled.leases.process_id)
     )
     gate.opened.set()
-    done = await stalled.harness.manager.wait(submitted.job_id, "local", timeout_s=BOUND_S)
+    done = await stalled.harness.manager.wait(job_id, "local", timeout_s=BOUND_S)
     # One truth (issue 24): whoever waited in that process is told what the store kept, the
     # survivor's ending, and no result the store did not take.
     assert done.state is JobState.INTERRUPTED and done.result is None
-    assert await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+    assert await stored_state(survivor, job_id) is JobState.INTERRUPTED
 
 
 async def test_a_lease_taken_again_fences_the_old_tenure_even_where_the_row_is_still_running(
     processes: Spawn,
 ) -> None:
     owner = await processes(lease_s=5, renew_every_s=NEVER_S)
-    gate = Gate()
-    submitted = await owner.harness.manager.submit(owner.harness.spec(gate))
-    await gate.started.wait()
+    job_id, gate = await running_job(owner)
     await owner.harness.manager.flush_now()
     # Its lease goes (as a reaper deletes it) while the job's row still says `running`: the
     # states line up, so only the epoch tells the tenure that stored the job from the next.
     Lease = owner.db.models.ProcessLease
     await owner.db.run(lambda: Lease.delete().where(Lease.id == owner.leases.process_id).execute())
     await owner.leases.renew()
-    assert await stored_state(owner, submitted.job_id) is JobState.RUNNING
+    assert await stored_state(owner, job_id) is JobState.RUNNING
     gate.opened.set()
-    done = await owner.harness.manager.wait(submitted.job_id, "local", timeout_s=BOUND_S)
+    done = await owner.harness.manager.wait(job_id, "local", timeout_s=BOUND_S)
     assert done.state is JobState.INTERRUPTED and done.result is None
     # A survivor's reaper ends the row though its owner holds a live lease: not of that epoch.
     survivor = await processes()
 
     async def interrupted() -> bool:
-        return await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+        return await stored_state(survivor, job_id) is JobState.INTERRUPTED
 
     await eventually(interrupted)
-    found = await JobStore(survivor.db).get(submitted.job_id)
+    found = await JobStore(survivor.db).get(job_id)
     assert found is not None and found[0].result is None
     Leases = survivor.db.models.ProcessLease
     leases = await survivor.db.run(lambda: {r.id: r.epoch for r in Leases.select()})
@@ -176,14 +177,12 @@ async def test_a_lease_taken_again_fences_the_old_tenure_even_where_the_row_is_s
 
 async def test_a_cancel_of_a_dead_process_job_ends_the_row_itself(processes: Spawn) -> None:
     dead = await processes(lease_s=5, renew_every_s=NEVER_S)
-    gate = Gate()
-    submitted = await dead.harness.manager.submit(dead.harness.spec(gate))
-    await gate.started.wait()
+    job_id, gate = await running_job(dead)
     # A canceller that reaps nothing by itself (a long renewal) still ends the orphan.
     canceller = await processes(lease_s=5, renew_every_s=NEVER_S)
     await expire_lease(dead)
     began = time.monotonic()
-    view = await canceller.harness.manager.cancel(submitted.job_id, "local")
+    view = await canceller.harness.manager.cancel(job_id, "local")
     assert view.state is JobState.CANCELED and time.monotonic() - began < 2
     gate.opened.set()
 
@@ -191,15 +190,13 @@ async def test_a_cancel_of_a_dead_process_job_ends_the_row_itself(processes: Spa
 async def test_a_job_of_a_live_owner_is_left_alone_by_the_reaper(processes: Spawn) -> None:
     # A lease long enough that a loaded machine's late renewal is no death.
     owner = await processes(lease_s=2)  # renews every third of its lease
-    gate = Gate()
-    submitted = await owner.harness.manager.submit(owner.harness.spec(gate))
-    await gate.started.wait()
+    job_id, gate = await running_job(owner)
     other = await processes(lease_s=2)
     await asyncio.sleep(2.5)  # longer than the lease: several renewals and reapings
-    assert await stored_state(other, submitted.job_id) is JobState.RUNNING
+    assert await stored_state(other, job_id) is JobState.RUNNING
     assert other.leases.health()["peers"] == 1
     gate.opened.set()
-    assert (await owner.harness.manager.wait(submitted.job_id, "local", BOUND_S)).finished
+    assert (await owner.harness.manager.wait(job_id, "local", BOUND_S)).finished
 
 
 async def test_leases_keep_the_servers_time_so_a_machine_with_a_slow_clock_is_not_reaped(
@@ -208,10 +205,10 @@ async def test_leases_keep_the_servers_time_so_a_machine_with_a_slow_clock_is_no
     """Two gateways on two machines whose clocks disagree by an hour: each lease is written in
     PostgreSQL's time, so neither takes the other for dead (with their own clocks, the one
     behind would have looked expired to the other at every renewal)."""
-    first, second = new_database("shared"), new_database("shared")
-    await first.open()
-    await second.open()
-    try:
+    async with (
+        opened(new_database("shared")) as first,
+        opened(new_database("shared")) as second,
+    ):
         behind, ahead = JobLeases(first, lease_s=5), JobLeases(second, lease_s=5)
         real_time = time.time
         monkeypatch.setattr("llmgw_desktop.engine.jobs.leases.time.time", lambda: 0.0)
@@ -220,8 +217,5 @@ async def test_leases_keep_the_servers_time_so_a_machine_with_a_slow_clock_is_no
         reaped = await ahead.register()
         Lease = first.models.ProcessLease
         expiries = await first.run(lambda: {r.id: r.expires_at for r in Lease.select()})
-    finally:
-        await second.close()
-        await first.close()
     assert reaped == () and set(expiries) == {behind.process_id, ahead.process_id}
     assert abs(expiries[behind.process_id] - (real_time() + 5)) < 60

@@ -22,6 +22,7 @@ from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.store import Database
 from tests.clock import Clock
 from tests.engine.jobs.test_manager import Gate, Harness
+from tests.postgres import opened
 
 SHORT_LEASE_S = 0.5
 NEVER_S = 3600.0  # a renewal interval no test outlives: the process has "died"
@@ -129,9 +130,7 @@ async def test_an_exclusive_store_start_still_interrupts_every_unfinished_job(
 ) -> None:
     """On SQLite (one process's store, under the instance lock) a start ends every job left
     unfinished at once, whoever held it, without waiting for any lease to run out."""
-    db = Database(tmp_path / "jobs.db")
-    await db.open()
-    try:
+    async with opened(Database(tmp_path / "jobs.db")) as db:
         now = time.time()
 
         def leave_a_running_job() -> None:
@@ -162,5 +161,3 @@ async def test_an_exclusive_store_start_still_interrupts_every_unfinished_job(
         # A clean stop releases the lease.
         ids = await db.run(lambda: [r.id for r in db.models.ProcessLease.select()])
         assert leases.process_id not in ids
-    finally:
-        await db.close()

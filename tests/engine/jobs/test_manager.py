@@ -20,6 +20,7 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import portable
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from tests.clock import Clock
+from tests.engine.jobs.rows import created
 
 
 class Gate:
@@ -30,6 +31,13 @@ class Gate:
         self.started = asyncio.Event()
         self.runs = 0
         self.text = text
+
+    @classmethod
+    def open(cls, text: str = "done") -> Gate:
+        """Work that runs to its end at once."""
+        gate = cls(text)
+        gate.opened.set()
+        return gate
 
     async def __call__(self, ctx: JobContext) -> dict[str, Any]:
         self.runs += 1
@@ -137,8 +145,7 @@ async def test_concurrent_identical_calls_run_once(h: Harness) -> None:
 
 
 async def test_force_refresh_and_different_calls_run_anew(h: Harness) -> None:
-    gate = Gate()
-    gate.opened.set()
+    gate = Gate.open()
     first = await h.manager.submit(h.spec(gate))
     await h.manager.wait(first.job_id, "local", 5)
     forced = await h.manager.submit(h.spec(gate), force_refresh=True)
@@ -152,8 +159,7 @@ async def test_dedup_window_expires(db: Database) -> None:
     clock = Clock(1_000_000.0)
     h = Harness(db, JobLimits(dedup_window_s=60), clock)
     await h.manager.start()
-    gate = Gate()
-    gate.opened.set()
+    gate = Gate.open()
     first = await h.manager.submit(h.spec(gate))
     await h.manager.wait(first.job_id, "local", 5)
     clock.now += 61
@@ -272,16 +278,7 @@ async def test_stop_marks_running_jobs_interrupted_with_partial_output(db: Datab
 
 async def test_jobs_left_running_by_a_crash_are_interrupted_on_start(db: Database) -> None:
     store = JobStore(db)
-    await store.create(
-        job_id="job_crashed",
-        principal="local",
-        provider="codex",
-        request={},
-        dedup_key=None,
-        correlation_id=None,
-        session_id=None,
-        now=1.0,
-    )
+    await created(store, "job_crashed", provider="codex", now=1.0)
     await store.mark_running("job_crashed", now=2.0, attempts=1)
     await store.save_process("job_crashed", 4242, "linux:boot:777")
     h = Harness(db, JobLimits(), Clock(1_000_000.0))
@@ -338,8 +335,7 @@ async def test_retention_prunes_old_finished_jobs_only(db: Database) -> None:
     clock = Clock(1_000_000.0)
     h = Harness(db, JobLimits(retention_days=1), clock)
     await h.manager.start()
-    gate = Gate()
-    gate.opened.set()
+    gate = Gate.open()
     old = await h.manager.submit(h.spec(gate, prompt="old"))
     await h.manager.wait(old.job_id, "local", 5)
     clock.now += 2 * 86400
@@ -366,8 +362,7 @@ async def test_watch_wakes_on_change(h: Harness) -> None:
 
 
 async def test_correlation_id_finds_the_job(h: Harness) -> None:
-    gate = Gate()
-    gate.opened.set()
+    gate = Gate.open()
     submitted = await h.manager.submit(h.spec(gate, correlation_id="review-7"))
     await h.manager.wait(submitted.job_id, "local", 5)
     assert (await h.manager.find_by_correlation("local", "review-7")).id == submitted.job_id

@@ -5,8 +5,6 @@ Vibe stand-in, answering through the scripted upstream."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,32 +14,11 @@ from llmgw_desktop.engine.api import BudgetExceeded
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
-from tests.contract.conftest import engine_settings
-from tests.contract.offline import offline_environment, vibe_stand_in
+from tests.contract.conftest import offline, vibe, vibe_engine  # noqa: F401 - fixtures
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-FAKE_BIN = Path(__file__).resolve().parents[2] / "fakes" / "bin"
 JOB_TIMEOUT_S = 30.0
 MODEL = "devstral-small-latest"
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as up:
-        yield up
-
-
-@pytest.fixture
-def vibe(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
-    offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
-    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
-
-
-async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]]) -> Engine:
-    settings = engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]})
-    engine = Engine(settings.with_values({"budgets": budgets}))
-    await engine.start()
-    return engine
 
 
 async def _finished(engine: Engine, job_id: str) -> Any:
@@ -72,12 +49,12 @@ async def _failed_job_of_project(engine: Engine, upstream: ScriptedUpstream) -> 
 
 
 async def test_a_retried_job_keeps_its_project_and_counts_against_its_budget(
-    loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
+    loaded: LoadedSettings,
+    vibe: None,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
-    engine = await _engine(
-        loaded, [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 10**6}]
-    )
-    try:
+    budgets = [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 10**6}]
+    async with vibe_engine(loaded, {"budgets": budgets}) as engine:
         failed = await _failed_job_of_project(engine, upstream)
         await engine.recorder.flush()  # the first row names the caller and project
         origin = await engine.jobs.retry_origin(failed)
@@ -90,17 +67,15 @@ async def test_a_retried_job_keeps_its_project_and_counts_against_its_budget(
             ("shop", "editor", "retry")
         ]
         assert await _spent(engine) > 0
-    finally:
-        await engine.stop()
 
 
 async def test_a_used_up_project_budget_refuses_the_retry(
-    loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
+    loaded: LoadedSettings,
+    vibe: None,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
-    engine = await _engine(
-        loaded, [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]
-    )
-    try:
+    budgets = [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]
+    async with vibe_engine(loaded, {"budgets": budgets}) as engine:
         # Retried at once: the failed job's first row may not be written yet.
         failed = await _failed_job_of_project(engine, upstream)
         record = engine.recorder.start(principal="local", provider="mistral", project="shop")
@@ -108,5 +83,3 @@ async def test_a_used_up_project_budget_refuses_the_retry(
         with pytest.raises(BudgetExceeded) as refused:
             await engine.job_retry.retry(failed)
         assert "project shop" in refused.value.message
-    finally:
-        await engine.stop()

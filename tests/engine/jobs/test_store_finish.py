@@ -6,6 +6,7 @@ from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.redact import REDACTED
 from llmgw_desktop.engine.store import Database
+from tests.engine.jobs.rows import completed
 
 KEY = "sk-ant-api03-abcdefghijklmnopqrstuvwx"
 
@@ -85,16 +86,8 @@ async def test_an_end_another_process_wrote_first_is_read_back(db: Database) -> 
     store = JobStore(db)
     known = await _running(store, "job_c")
     await store.interrupt_unfinished(102.0)
-    ended = await store.finish(
-        "job_c",
-        state=JobState.COMPLETED,
-        output="late answer",
-        progress={},
-        attempts=1,
-        result={"text": "late answer"},
-        error=None,
-        now=110.0,
-        known=known,
+    ended = await completed(
+        store, "job_c", "late answer", output="late answer", now=110.0, known=known
     )
     assert ended.state is JobState.INTERRUPTED and ended.finished_at == 102.0
     stored = await store.get("job_c")

@@ -116,36 +116,35 @@ async def test_confined_call_is_denied_a_command_without_asking(tmp_path: Path) 
     assert asked == []
 
 
+async def _failure_leaving_nothing(
+    tmp_path: Path, behaviour: str, **kwargs: object
+) -> ProviderFailure:
+    """How a turn with the agent behaving as `behaviour` failed, once every process it started
+    (the fake writes their ids to FAKE_ACP_PIDS) is seen gone."""
+    pids = tmp_path / "pids"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FAKE_ACP_PIDS", str(pids))
+        with pytest.raises(ProviderFailure) as caught:
+            await _turn(tmp_path, behaviour, **kwargs)
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} outlived the turn"
+    return caught.value
+
+
 async def test_agent_that_never_answers_initialize_fails_clearly_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    pids = tmp_path / "pids"
-    os.environ["FAKE_ACP_PIDS"] = str(pids)
-    try:
-        with pytest.raises(ProviderFailure) as caught:
-            await _turn(tmp_path, "no-init", init_timeout_s=1.0)
-    finally:
-        del os.environ["FAKE_ACP_PIDS"]
-    assert caught.value.code == ErrorCode.TIMEOUT
-    assert "did not answer initialize" in caught.value.message
-    for pid in map(int, pids.read_text().split()):
-        assert _gone(pid), f"process {pid} outlived the turn"
+    failure = await _failure_leaving_nothing(tmp_path, "no-init", init_timeout_s=1.0)
+    assert failure.code == ErrorCode.TIMEOUT
+    assert "did not answer initialize" in failure.message
 
 
 async def test_agent_crashing_mid_turn_is_a_clear_failure_and_its_children_die(
     tmp_path: Path,
 ) -> None:
-    pids = tmp_path / "pids"
-    os.environ["FAKE_ACP_PIDS"] = str(pids)
-    try:
-        with pytest.raises(ProviderFailure) as caught:
-            await _turn(tmp_path, "crash")
-    finally:
-        del os.environ["FAKE_ACP_PIDS"]
-    assert caught.value.code == ErrorCode.PROVIDER_ERROR
-    assert "stopped mid-turn" in caught.value.message and "exit code 3" in caught.value.message
-    for pid in map(int, pids.read_text().split()):
-        assert _gone(pid), f"process {pid} outlived the turn"
+    failure = await _failure_leaving_nothing(tmp_path, "crash")
+    assert failure.code == ErrorCode.PROVIDER_ERROR
+    assert "stopped mid-turn" in failure.message and "exit code 3" in failure.message
 
 
 async def test_agent_flooding_updates_is_stopped_at_the_output_cap(tmp_path: Path) -> None:

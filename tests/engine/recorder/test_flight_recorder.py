@@ -13,6 +13,7 @@ from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.states import Ending, RecordState
 from llmgw_desktop.engine.store import Database
 from tests.clock import Clock
+from tests.engine.jobs.rows import completed, created
 
 CAPTURED = (
     Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
@@ -116,27 +117,9 @@ async def test_rows_an_earlier_run_left_open_are_closed_in_the_jobs_word(db: Dat
     recorder = FlightRecorder(db, clock=clock)
     jobs = JobStore(db)
     for job_id, state in (("job_done", JobState.COMPLETED), ("job_cut", JobState.RUNNING)):
-        await jobs.create(
-            job_id=job_id,
-            principal="local",
-            provider="claude",
-            request={},
-            dedup_key=None,
-            correlation_id=None,
-            session_id=None,
-            now=1.0,
-        )
+        await created(jobs, job_id, now=1.0)
         if state is JobState.COMPLETED:
-            await jobs.finish(
-                job_id,
-                state=state,
-                output="ok",
-                progress={},
-                attempts=1,
-                result={"text": "ok"},
-                error=None,
-                now=2.0,
-            )
+            await completed(jobs, job_id, "ok", output="ok", now=2.0)
     done = recorder.start(principal="local", provider="claude")
     cut = recorder.start(principal="local", provider="claude")
     api = recorder.start(principal="local", provider="openai")

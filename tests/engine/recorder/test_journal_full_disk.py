@@ -10,11 +10,9 @@ does; it runs in a child process so the limit never touches the test runner.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.child_python import run_python_ok
 
 SCENARIO = """
 import json, os, resource, signal, sys
@@ -43,15 +41,7 @@ print(json.dumps([e["update"] for e in entries]))
 
 
 def test_an_entry_after_a_write_cut_short_is_replayed(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", SCENARIO, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    out = run_python_ok("-c", SCENARIO, str(tmp_path))
     # The cut entry is lost (the disk refused it; the row is still in memory on its way to
     # the store), but nothing written after it is.
-    assert result.stdout.strip() == '["first", "after"]'
+    assert out.strip() == '["first", "after"]'

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder.filters import UNSUCCESSFUL_STATES
 from llmgw_desktop.engine.recorder.lanes import Lane, group_by_agent, read_lanes
 from llmgw_desktop.engine.recorder.query import RecorderQuery
 from llmgw_desktop.engine.store import Database
+from tests.engine.jobs.rows import completed, created
 from tests.engine.recorder.test_query import START, bulk_insert, synthetic_rows
 
 WINDOW_S = 100.0
@@ -112,27 +112,9 @@ async def test_an_agent_with_no_priced_request_has_no_cost_and_a_hit_rate(db: Da
 async def test_live_jobs_count_for_the_agent_their_first_row_names(db: Database) -> None:
     jobs = JobStore(db)
     for job_id in ("job-running", "job-queued", "job-done"):
-        await jobs.create(
-            job_id=job_id,
-            principal="local",
-            provider="claude",
-            request={"prompt": "hi"},
-            dedup_key=None,
-            correlation_id=None,
-            session_id=None,
-            now=NOW - 3600,
-        )
+        await created(jobs, job_id, request={"prompt": "hi"}, now=NOW - 3600)
     await jobs.mark_running("job-running", now=NOW - 3600, attempts=1)
-    await jobs.finish(
-        "job-done",
-        state=JobState.COMPLETED,
-        output="",
-        progress={},
-        attempts=1,
-        result={"text": "ok"},
-        error=None,
-        now=NOW - 3500,
-    )
+    await completed(jobs, "job-done", "ok", now=NOW - 3500)
     base = {**synthetic_rows(1)[0], "state": "started", "cost_usd": None}
     rows = [
         # Started an hour ago, before the window: the agent still has a lane for its jobs.

@@ -18,7 +18,6 @@ from typing import Any
 import peewee
 import pytest
 
-from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder import export as recorder_export
 from llmgw_desktop.engine.recorder import query as recorder_query
@@ -31,6 +30,7 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP_AT
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
+from tests.engine.jobs.rows import completed, created
 
 START = 1_700_000_000.0
 PROVIDERS = ("anthropic", "openai", "claude", "gemini")
@@ -375,26 +375,10 @@ async def test_a_failed_export_leaves_no_file(filled: tuple, tmp_path: Path) -> 
 
 async def test_detail_has_the_jobs_redacted_prompt_and_answer(db: Database) -> None:
     jobs = JobStore(db)
-    await jobs.create(
-        job_id="job-1",
-        principal="local",
-        provider="claude",
-        request={"prompt": "review this, key sk-ant-api03-" + "a" * 40},
-        dedup_key=None,
-        correlation_id=None,
-        session_id=None,
-        now=START,
+    await created(
+        jobs, "job-1", request={"prompt": "review this, key sk-ant-api03-" + "a" * 40}, now=START
     )
-    await jobs.finish(
-        "job-1",
-        state=JobState.COMPLETED,
-        output="streamed",
-        progress={},
-        attempts=1,
-        result={"text": "Looks fine."},
-        error=None,
-        now=START + 2,
-    )
+    await completed(jobs, "job-1", "Looks fine.", output="streamed", now=START + 2)
     recorder = FlightRecorder(db)
     record = recorder.start(principal="local", provider="claude", caller="editor", tool="llm_call")
     recorder.update(record, job_id="job-1")

@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.rows import apply_entries
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.store import Database
-from tests.reliability._recfaults_support import fill, tmpfs
+from tests.postgres import opened
+from tests.reliability._recfaults_support import fill, store_on_a_small_disk
 
 SECRET = "sk-ant-api03-" + "A" * 40
 
@@ -36,50 +38,41 @@ async def test_a_full_disk_spills_redacted_rows_and_recovery_replays_them_once(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    with tmpfs(data, "8m") as mounted:
-        if not mounted:
-            pytest.skip("no tmpfs mount here (needs root)")
-        db = Database(data / "llmgw.db")
-        await db.open()
+    async with store_on_a_small_disk(data, "8m") as db:
         spill = RecorderSpill(data, reserve_bytes=1 << 20)
         recorder = FlightRecorder(db, spill=spill)
         await recorder.open()
-        try:
-            first = recorder.start(principal="local", provider="codex", caller="ok")
-            assert await recorder.flush()
-            filler = fill(data, "filler.bin")
-            ids = [
-                recorder.start(principal="local", provider="codex", caller=f"key={SECRET} {n}")
-                for n in range(300)
-            ]
-            recorder.finish(first, state="completed")
-            assert not await recorder.flush()
-            status = recorder.status()
-            assert status["spilled"] == 300 and status["pending"] == 0
-            assert status["dropped"] == 0 and status["last_error"]
-            assert db.health.degraded and "recorder" in (db.health.reason or "")
-            text = spill.path.read_text()
-            assert SECRET not in text  # redacted exactly as the store would have it
-            assert json.loads(text.splitlines()[0])["insert"]["id"] == ids[0]
+        first = recorder.start(principal="local", provider="codex", caller="ok")
+        assert await recorder.flush()
+        filler = fill(data, "filler.bin")
+        ids = [
+            recorder.start(principal="local", provider="codex", caller=f"key={SECRET} {n}")
+            for n in range(300)
+        ]
+        recorder.finish(first, state="completed")
+        assert not await recorder.flush()
+        status = recorder.status()
+        assert status["spilled"] == 300 and status["pending"] == 0
+        assert status["dropped"] == 0 and status["last_error"]
+        assert db.health.degraded and "recorder" in (db.health.reason or "")
+        text = spill.path.read_text()
+        assert SECRET not in text  # redacted exactly as the store would have it
+        assert json.loads(text.splitlines()[0])["insert"]["id"] == ids[0]
 
-            for record_id in ids:
-                recorder.finish(record_id, state="completed")
-            filler.unlink()
-            assert await recorder.flush()
-            assert not db.health.degraded
-            assert not spill.path.exists()
-            rows = _rows(db.path)
-            assert len(rows) == len({r[0] for r in rows}) == 301
-            assert {r[1] for r in rows} == {"completed"}
-            assert not any(SECRET in r[2] for r in rows)
-        finally:
-            await db.close()
+        for record_id in ids:
+            recorder.finish(record_id, state="completed")
+        filler.unlink()
+        assert await recorder.flush()
+        assert not db.health.degraded
+        assert not spill.path.exists()
+        rows = _rows(db.path)
+        assert len(rows) == len({r[0] for r in rows}) == 301
+        assert {r[1] for r in rows} == {"completed"}
+        assert not any(SECRET in r[2] for r in rows)
 
 
 async def test_replaying_the_same_spill_twice_gives_one_row_per_request(tmp_path: Path) -> None:
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    try:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
         row = {"id": "r1", "started_at": time.time(), "owner_principal": "local"}
         row |= {"provider": "codex", "state": "started", "unknown_column": "ignored"}
         entries = [{"insert": row}, {"update": "r1", "fields": {"state": "completed"}}]
@@ -91,8 +84,6 @@ async def test_replaying_the_same_spill_twice_gives_one_row_per_request(tmp_path
         await db.run(replay)
         await db.run(replay)
         assert _rows(db.path) == [("r1", "completed", "")]
-    finally:
-        await db.close()
 
 
 async def test_failing_writes_back_off_instead_of_retrying_four_times_a_second(
@@ -125,12 +116,10 @@ async def test_failing_writes_back_off_instead_of_retrying_four_times_a_second(
 async def test_when_neither_store_nor_spill_takes_rows_memory_is_bounded_and_drops_counted(
     tmp_path: Path,
 ) -> None:
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    (tmp_path / "not-a-dir").write_text("")
-    # The spill "directory" is a file: every append fails (ENOTDIR), whoever runs the test.
-    recorder = FlightRecorder(db, max_pending=50, spill=RecorderSpill(tmp_path / "not-a-dir"))
-    try:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        (tmp_path / "not-a-dir").write_text("")
+        # The spill "directory" is a file: every append fails (ENOTDIR), whoever runs the test.
+        recorder = FlightRecorder(db, max_pending=50, spill=RecorderSpill(tmp_path / "not-a-dir"))
         await db.run(lambda: db.models.database.execute_sql("ALTER TABLE requests RENAME TO gone"))
         for _ in range(80):
             recorder.start(principal="local", provider="codex")
@@ -145,8 +134,6 @@ async def test_when_neither_store_nor_spill_takes_rows_memory_is_bounded_and_dro
         assert "requests" in status["last_error"]
         await recorder.close()  # never raises; what is left is counted
         assert recorder.status()["dropped"] == 80 and recorder.pending == 0
-    finally:
-        await db.close()
 
 
 async def test_health_never_shows_spilled_rows_before_it_says_why(
@@ -203,73 +190,74 @@ def _spilled_entries(count: int) -> list[dict]:
     return [*starts[: count // 2], *ends[: count // 2], *starts[count // 2 :], *ends[count // 2 :]]
 
 
+@contextlib.asynccontextmanager
+async def _with_a_spill_of_1200_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Database, RecorderSpill, FlightRecorder]]:
+    """A recorder on an open store (closed after) whose spill holds 1,200 rows, replayed in
+    chunks of 500."""
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        spill = RecorderSpill(tmp_path, reserve_bytes=0)
+        spill.append(_spilled_entries(1200))
+        recorder = FlightRecorder(db, spill=spill)
+        await recorder.open()
+        monkeypatch.setattr(recorder_module, "REPLAY_CHUNK", 500)
+        yield db, spill, recorder
+
+
 async def test_a_long_replay_goes_in_chunks_and_what_is_queued_meanwhile_runs_between(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A spill of many rows was one transaction holding the database thread: whatever was
     queued behind it (a job's end, its progress) waited for all of it. Now chunks, with a write
     submitted during the first one running before the second; every row stored once."""
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    spill = RecorderSpill(tmp_path, reserve_bytes=0)
-    spill.append(_spilled_entries(1200))
-    recorder = FlightRecorder(db, spill=spill)
-    await recorder.open()
-    monkeypatch.setattr(recorder_module, "REPLAY_CHUNK", 500)
-    order: list[object] = []
-    first_chunk, go = threading.Event(), threading.Event()
-    write = recorder_module.write_entries
+    async with _with_a_spill_of_1200_rows(tmp_path, monkeypatch) as (db, spill, recorder):
+        order: list[object] = []
+        first_chunk, go = threading.Event(), threading.Event()
+        write = recorder_module.write_entries
 
-    def observed(database: object, entries: list) -> None:
-        order.append(len(entries))
-        if len(order) == 1:
-            first_chunk.set()
-            assert go.wait(30), "never let go"
-        write(database, entries)
+        def observed(database: object, entries: list) -> None:
+            order.append(len(entries))
+            if len(order) == 1:
+                first_chunk.set()
+                assert go.wait(30), "never let go"
+            write(database, entries)
 
-    monkeypatch.setattr(recorder_module, "write_entries", observed)
-    try:
-        flushing = asyncio.create_task(recorder.flush())
-        assert await asyncio.to_thread(first_chunk.wait, 30)
-        queued = asyncio.create_task(db.run(lambda: order.append("job end")))
-        for _ in range(3):  # the task reaches the executor's queue
-            await asyncio.sleep(0)
-        go.set()
-        assert await flushing
-        await queued
-        # 1,200 inserts then 1,200 updates (merged per row): five chunks.
-        assert order == [500, "job end", 500, 500, 500, 400]
-        rows = _rows(db.path)
-        assert len(rows) == len({r[0] for r in rows}) == 1200
-        assert {r[1] for r in rows} == {"completed"}
-        assert not spill.path.exists() and recorder.status()["spilled"] == 0
-    finally:
-        go.set()
-        await db.close()
+        monkeypatch.setattr(recorder_module, "write_entries", observed)
+        try:
+            flushing = asyncio.create_task(recorder.flush())
+            assert await asyncio.to_thread(first_chunk.wait, 30)
+            queued = asyncio.create_task(db.run(lambda: order.append("job end")))
+            for _ in range(3):  # the task reaches the executor's queue
+                await asyncio.sleep(0)
+            go.set()
+            assert await flushing
+            await queued
+            # 1,200 inserts then 1,200 updates (merged per row): five chunks.
+            assert order == [500, "job end", 500, 500, 500, 400]
+            rows = _rows(db.path)
+            assert len(rows) == len({r[0] for r in rows}) == 1200
+            assert {r[1] for r in rows} == {"completed"}
+            assert not spill.path.exists() and recorder.status()["spilled"] == 0
+        finally:
+            go.set()
 
 
 async def test_a_replay_cut_short_keeps_the_whole_spill_and_the_next_gives_each_row_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database(tmp_path / "llmgw.db")
-    await db.open()
-    spill = RecorderSpill(tmp_path, reserve_bytes=0)
-    spill.append(_spilled_entries(1200))
-    recorder = FlightRecorder(db, spill=spill)
-    await recorder.open()
-    monkeypatch.setattr(recorder_module, "REPLAY_CHUNK", 500)
-    calls = 0
-    write = recorder_module.write_entries
+    async with _with_a_spill_of_1200_rows(tmp_path, monkeypatch) as (db, spill, recorder):
+        calls = 0
+        write = recorder_module.write_entries
 
-    def third_fails(database: object, entries: list) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise sqlite3.OperationalError("database or disk is full")
-        write(database, entries)
+        def third_fails(database: object, entries: list) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 3:
+                raise sqlite3.OperationalError("database or disk is full")
+            write(database, entries)
 
-    monkeypatch.setattr(recorder_module, "write_entries", third_fails)
-    try:
+        monkeypatch.setattr(recorder_module, "write_entries", third_fails)
         late = recorder.start(principal="local", provider="codex", caller="late")
         assert not await recorder.flush()
         assert len(_rows(db.path)) == 1000  # two chunks of inserts were committed
@@ -280,5 +268,3 @@ async def test_a_replay_cut_short_keeps_the_whole_spill_and_the_next_gives_each_
         assert len(rows) == len({r[0] for r in rows}) == 1201
         assert {r[1] for r in rows} == {"completed"}
         assert not spill.path.exists()
-    finally:
-        await db.close()

@@ -13,12 +13,10 @@ import errno
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from llmgw_desktop.engine.errors import DiskRefused, ErrorCode, disk_refusal
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import refused_by_disk
-from tests.reliability._recfaults_support import fill, tmpfs
+from tests.reliability._recfaults_support import fill, store_on_a_small_disk
 
 
 async def _store_meta(db: Database, n: int) -> None:
@@ -42,23 +40,16 @@ async def _until_refused(db: Database) -> DiskRefused:
 
 async def test_a_full_disk_is_disk_refused_naming_the_database(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with tmpfs(data, "4m") as mounted:
-        if not mounted:
-            pytest.skip("no tmpfs mount here (needs root)")
-        db = Database(data / "llmgw.db")
-        await db.open()
-        try:
-            filler = fill(data, "filler.bin")
-            refused = await _until_refused(db)
-            assert refused.code == ErrorCode.DISK_REFUSED and refused.http_status == 507
-            assert refused.retryable and refused.details["retry_after_s"] == 30
-            assert refused.message.startswith(f"the disk holding the database {db.path}")
-            assert "it is full (database or disk is full)" in refused.message
-            assert db.health.reason == "store: database or disk is full"
-            filler.unlink()
-            await _store_meta(db, 999)  # room again
-        finally:
-            await db.close()
+    async with store_on_a_small_disk(data, "4m") as db:
+        filler = fill(data, "filler.bin")
+        refused = await _until_refused(db)
+        assert refused.code == ErrorCode.DISK_REFUSED and refused.http_status == 507
+        assert refused.retryable and refused.details["retry_after_s"] == 30
+        assert refused.message.startswith(f"the disk holding the database {db.path}")
+        assert "it is full (database or disk is full)" in refused.message
+        assert db.health.reason == "store: database or disk is full"
+        filler.unlink()
+        await _store_meta(db, 999)  # room again
 
 
 def test_sqlite_s_words_for_a_read_only_or_full_file_are_the_disk_s_refusal() -> None:

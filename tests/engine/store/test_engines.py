@@ -15,7 +15,8 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.store import Database, StoreError, redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS
 from tests.conftest import free_port
-from tests.postgres import PostgresCluster
+from tests.engine.jobs.rows import created
+from tests.postgres import PostgresCluster, opened
 
 
 @pytest.fixture
@@ -27,13 +28,9 @@ def store_engine() -> str:
 async def test_postgresql_store_is_migrated_to_the_latest_schema(
     new_database: Callable[[str], Database],
 ) -> None:
-    db = new_database("llmgw.db")
-    await db.open()
-    try:
+    async with opened(new_database("llmgw.db")) as db:
         assert db.schema_version == max(m.version for m in MIGRATIONS)
         tables = await db.run(lambda: db.models.database.get_tables())
-    finally:
-        await db.close()
     assert {"jobs", "requests", "refusals", "oauth_tokens", "vault_keys"} <= set(tables)
 
 
@@ -42,16 +39,12 @@ async def test_postgresql_vacuums_the_recorder_table_early(
 ) -> None:
     """Schema 13: the recorder's table (each row inserted, then updated) is vacuumed after 1%
     of it changed, not PostgreSQL's default 20%, so the desk's counts stay index-only."""
-    db = new_database("llmgw.db")
-    await db.open()
-    try:
+    async with opened(new_database("llmgw.db")) as db:
         [(options,)] = await db.run(
             lambda: db.models.database.execute_sql(
                 "SELECT reloptions FROM pg_class WHERE relname = 'requests'"
             ).fetchall()
         )
-    finally:
-        await db.close()
     assert "autovacuum_vacuum_scale_factor=0.01" in options
     assert "autovacuum_vacuum_insert_scale_factor=0.01" in options
 
@@ -146,14 +139,10 @@ async def test_an_urgent_write_on_postgresql_is_not_queued_behind_the_ordered_la
 async def test_a_write_slipped_into_a_postgresql_read_fails_and_writes_nothing(
     new_database: Callable[[str], Database],
 ) -> None:
-    db = new_database("llmgw.db")
-    await db.open()
-    try:
+    async with opened(new_database("llmgw.db")) as db:
         with pytest.raises(peewee.InternalError, match="read-only"):
             await db.read(lambda: db.models.StoreMeta.create(key="sneaky", value="x"))
         assert await db.run(lambda: db.models.StoreMeta.select().count()) == 0
-    finally:
-        await db.close()
 
 
 async def test_postgresql_call_that_fails_writes_nothing(
@@ -219,9 +208,7 @@ async def test_the_engine_starts_and_stops_on_postgresql_from_the_setting(
 async def test_a_full_postgresql_disk_is_a_write_failure_and_a_typo_is_not(
     new_database: Callable[[str], Database],
 ) -> None:
-    db = new_database("llmgw.db")
-    await db.open()
-    try:
+    async with opened(new_database("llmgw.db")) as db:
         with pytest.raises(Exception) as typo:
             await db.run(lambda: db.models.database.execute_sql("SELEC 1"))
         with pytest.raises(Exception) as full:
@@ -232,8 +219,6 @@ async def test_a_full_postgresql_disk_is_a_write_failure_and_a_typo_is_not(
                     " END $$"
                 )
             )
-    finally:
-        await db.close()
     assert not db.is_write_failure(typo.value)
     assert db.is_write_failure(full.value)
     assert db.health.degraded and "could not extend file" in (db.health.reason or "")
@@ -251,14 +236,10 @@ async def test_a_gateway_starting_on_a_shared_store_leaves_other_gateways_work_a
     first, second = Engine(settings), Engine(settings)
     await first.start()
     try:
-        job = await first.jobs._store.create(
-            job_id="job_of_the_first_gateway",
-            principal="local",
-            provider="claude",
+        job = await created(
+            first.jobs._store,
+            "job_of_the_first_gateway",
             request={"prompt": "still working"},
-            dedup_key=None,
-            correlation_id=None,
-            session_id=None,
             now=1.0,
             owner_process=first.leases.process_id,
         )

@@ -7,31 +7,27 @@ import pytest
 
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.models import ActiveSessionRow, JobRow, StoreMetaRow
+from tests.postgres import opened
 
 
 async def test_two_open_databases_each_write_to_their_own_store(
     new_database: Callable[[str], Database],
 ) -> None:
-    first, second = new_database("a.db"), new_database("b.db")
-    await first.open()
-    await second.open()
-    try:
+    async with (
+        opened(new_database("a.db")) as first,
+        opened(new_database("b.db")) as second,
+    ):
         await first.run(lambda: first.models.StoreMeta.create(key="k", value="first"))
         await second.run(lambda: second.models.StoreMeta.create(key="k", value="second"))
         in_first = await first.run(lambda: first.models.StoreMeta.get_by_id("k").value)
         in_second = await second.run(lambda: second.models.StoreMeta.get_by_id("k").value)
-    finally:
-        await second.close()
-        await first.close()
     assert (in_first, in_second) == ("first", "second")
 
 
 async def test_bound_tables_are_the_module_level_row_types(
     new_database: Callable[[str], Database],
 ) -> None:
-    db = new_database("llmgw.db")
-    await db.open()
-    try:
+    async with opened(new_database("llmgw.db")) as db:
         assert issubclass(db.models.Job, JobRow)
         assert db.models.Job._meta.table_name == JobRow._meta.table_name == "jobs"
         assert db.models.ActiveSession._meta.primary_key.field_names == (
@@ -39,8 +35,6 @@ async def test_bound_tables_are_the_module_level_row_types(
         )
         row = await db.run(lambda: db.models.StoreMeta.create(key="k", value="v"))
         assert isinstance(row, StoreMetaRow)
-    finally:
-        await db.close()
 
 
 def test_a_row_type_used_without_a_database_fails_loudly() -> None:

@@ -1,8 +1,13 @@
-"""Vault test helpers: master keys, and a stand-in OS keyring."""
+"""Vault test helpers: master keys, a stand-in OS keyring, and a block of files cancelled."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+
+import pytest
 
 from llmgw_desktop.engine.vault import ENV_VAR, EnvKeySource, FileKeySource, KeySource
 
@@ -37,3 +42,25 @@ class BrokenKeyring(FakeKeyring):
 def env_sources(key: str, tmp_path: Path) -> list[KeySource]:
     """An env key first, then a key file nobody writes (the vault has a key from the env)."""
     return [EnvKeySource({ENV_VAR: key}), FileKeySource(tmp_path / "keys" / "vault.key")]
+
+
+async def folder_after_a_cancel(
+    files: Callable[[], AbstractAsyncContextManager[Path]],
+) -> Path:
+    """The folder `files()` gave a block that was cancelled while inside it (as a CLI's run
+    is), once the cancel has gone through."""
+    inside = asyncio.Event()
+    seen: list[Path] = []
+
+    async def use_files() -> None:
+        async with files() as path:
+            seen.append(path)
+            inside.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(use_files())
+    await asyncio.wait_for(inside.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return seen[0]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.engine.vault.auth_files import private_auth_dir
+from tests.engine.vault.support import folder_after_a_cancel
 
 FILES = {"auth.json": b'{"token": "t"}', ".credentials.json": b"{}"}
 
@@ -35,21 +35,8 @@ async def test_directory_goes_when_the_block_raises(tmp_path: Path) -> None:
 
 
 async def test_directory_goes_when_the_block_is_cancelled(tmp_path: Path) -> None:
-    inside = asyncio.Event()
-    seen: list[Path] = []
-
-    async def use_files() -> None:
-        async with private_auth_dir(FILES, root=tmp_path) as path:
-            seen.append(path)
-            inside.set()
-            await asyncio.Event().wait()
-
-    task = asyncio.create_task(use_files())
-    await asyncio.wait_for(inside.wait(), timeout=5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert not seen[0].exists()
+    folder = await folder_after_a_cancel(lambda: private_auth_dir(FILES, root=tmp_path))
+    assert not folder.exists()
 
 
 async def test_a_name_with_a_folder_is_refused_and_nothing_is_left(tmp_path: Path) -> None:

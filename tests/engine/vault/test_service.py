@@ -27,7 +27,13 @@ from llmgw_desktop.engine.vault import (
     VaultLocked,
 )
 from llmgw_desktop.engine.vault.queries import KEY_CHECK_META
-from tests.engine.vault.support import KEY_A, KEY_B, FakeKeyring, env_sources
+from tests.engine.vault.support import (
+    KEY_A,
+    KEY_B,
+    FakeKeyring,
+    env_sources,
+    folder_after_a_cancel,
+)
 
 OPENAI_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 ANTHROPIC_KEY = "sk-ant-api03-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210"
@@ -237,21 +243,8 @@ async def test_materialized_dir_is_removed_when_the_body_raises(vault: Vault) ->
 
 async def test_materialized_dir_is_removed_when_the_body_is_cancelled(vault: Vault) -> None:
     await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
-    inside = asyncio.Event()
-    seen: list[Path] = []
-
-    async def run_cli() -> None:
-        async with vault.materialize_files("gemini") as path:
-            seen.append(path)
-            inside.set()
-            await asyncio.Event().wait()
-
-    task = asyncio.create_task(run_cli())
-    await asyncio.wait_for(inside.wait(), timeout=5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert not seen[0].exists()
+    folder = await folder_after_a_cancel(lambda: vault.materialize_files("gemini"))
+    assert not folder.exists()
 
 
 # -- master key and locking -------------------------------------------------------------------

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 from aiohttp import web
@@ -20,11 +19,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 
-LOOPBACK = "127.0.0.1"
+from tests.fakes.loopback import LoopbackApp
+
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 
-class GoogleTokenServer:
+class GoogleTokenServer(LoopbackApp):
     """`async with GoogleTokenServer() as google:` then `google.service_account(...)`."""
 
     def __init__(self) -> None:
@@ -43,7 +43,6 @@ class GoogleTokenServer:
         )
         self.issued: list[str] = []
         self.refused: list[str] = []
-        self._runner: web.AppRunner | None = None
         self.token_uri = ""
 
     def service_account(
@@ -67,23 +66,13 @@ class GoogleTokenServer:
         path.write_text(json.dumps(info))
         return path
 
-    async def __aenter__(self) -> GoogleTokenServer:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/token", self._token)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, LOOPBACK, 0).start()
-        self.token_uri = f"http://{LOOPBACK}:{self._runner.addresses[0][1]}/token"
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.token_uri = f"{self.base_url}/token"
+        return self
 
     async def _token(self, request: web.Request) -> web.Response:
         form = {k: v[0] for k, v in parse_qs((await request.read()).decode()).items()}

@@ -12,11 +12,10 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from aiohttp import web
 
-LOOPBACK = "127.0.0.1"
+from tests.fakes.loopback import LoopbackApp
 
 
 @dataclass(frozen=True)
@@ -41,41 +40,29 @@ class Seen:
     url: str
 
 
-class ReplayUpstream:
+class ReplayUpstream(LoopbackApp):
     """`async with ReplayUpstream(Canned(...), ...) as up:`, then point a provider at up.url.
 
     `check(seen)` may refuse a request before it is answered: its message becomes a 403 (how
     the Bedrock fake refuses a signature botocore does not verify).
     """
 
+    client_max_size = 64 * 1024 * 1024
+
     def __init__(self, *answers: Canned, check: Callable[[Seen], str | None] | None = None) -> None:
         self.answers: deque[Canned] = deque(answers)
         self.requests: list[Seen] = []
         self.check = check
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     def add(self, *answers: Canned) -> None:
         self.answers.extend(answers)
 
-    async def __aenter__(self) -> ReplayUpstream:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._answer)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, LOOPBACK, 0)
-        await site.start()
-        self.url = f"http://{LOOPBACK}:{self._runner.addresses[0][1]}"
-        return self
+    @property
+    def url(self) -> str:
+        return self.base_url
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self._answer)
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         seen = Seen(

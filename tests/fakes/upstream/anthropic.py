@@ -18,6 +18,7 @@ from .sse import (
     JsonObject,
     StreamAnswer,
     dumps,
+    last_user_text,
     split_json,
     split_text,
     sse_event,
@@ -57,21 +58,7 @@ def usage() -> JsonObject:
 def facts(body: JsonObject) -> AnswerFacts:
     """Message count and the last user text (Claude Code's injected reminders skipped)."""
     messages = body.get("messages") or []
-    return AnswerFacts(len(messages), _last_user_text(messages))
-
-
-def _last_user_text(messages: list[JsonObject]) -> str:
-    for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        for block in reversed(content or []):
-            text = block.get("text", "") if block.get("type") == "text" else ""
-            if text and not text.startswith(_INJECTED_PREFIXES):
-                return str(text)
-    return ""
+    return AnswerFacts(len(messages), last_user_text(messages, injected=_INJECTED_PREFIXES))
 
 
 def wanted_schema(body: JsonObject) -> JsonObject | None:

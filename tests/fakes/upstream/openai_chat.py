@@ -13,7 +13,15 @@ from .script import (
     OPENAI_REASONING_TOKENS,
     ToolCall,
 )
-from .sse import AnswerFacts, JsonObject, StreamAnswer, split_json, split_text, sse_event
+from .sse import (
+    AnswerFacts,
+    JsonObject,
+    StreamAnswer,
+    last_user_text,
+    split_json,
+    split_text,
+    sse_event,
+)
 
 name = "chat"
 
@@ -39,20 +47,7 @@ def usage() -> JsonObject:
 def facts(body: JsonObject) -> AnswerFacts:
     """Message count (system messages included) and the last user text."""
     messages = body.get("messages") or []
-    return AnswerFacts(len(messages), _last_user_text(messages))
-
-
-def _last_user_text(messages: list[JsonObject]) -> str:
-    for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        for part in reversed(content or []):
-            if isinstance(part, dict) and part.get("type") == "text":
-                return str(part.get("text", ""))
-    return ""
+    return AnswerFacts(len(messages), last_user_text(messages))
 
 
 def wanted_schema(body: JsonObject) -> JsonObject | None:

@@ -13,7 +13,15 @@ from .script import (
     OPENAI_REASONING_TOKENS,
     ToolCall,
 )
-from .sse import AnswerFacts, JsonObject, StreamAnswer, split_json, split_text, sse_event
+from .sse import (
+    AnswerFacts,
+    JsonObject,
+    StreamAnswer,
+    last_user_text,
+    split_json,
+    split_text,
+    sse_event,
+)
 
 name = "responses"
 
@@ -38,21 +46,8 @@ def facts(body: JsonObject) -> AnswerFacts:
     if isinstance(items, str):
         return AnswerFacts(1, items)
     items = items or []
-    return AnswerFacts(len(items), _last_user_text(items))
-
-
-def _last_user_text(items: list[JsonObject]) -> str:
-    for item in reversed(items):
-        if item.get("role") != "user":
-            continue
-        content = item.get("content")
-        if isinstance(content, str):
-            return content
-        for part in reversed(content or []):
-            text = part.get("text", "") if part.get("type") in ("input_text", "text") else ""
-            if text and not text.startswith(_INJECTED_PREFIXES):
-                return str(text)
-    return ""
+    text = last_user_text(items, text_types=("input_text", "text"), injected=_INJECTED_PREFIXES)
+    return AnswerFacts(len(items), text)
 
 
 def wanted_schema(body: JsonObject) -> JsonObject | None:

@@ -10,7 +10,6 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -113,6 +112,15 @@ class ScriptedUpstream:
         """
         self._when_offered.setdefault(tool, deque()).extend(replies)
 
+    def script_tool_round_trip(
+        self, tool: str, arguments: JsonObject, answer: str = "ALL-DONE"
+    ) -> None:
+        """The agent's turns that offer `tool` call it once with `arguments`, then answer
+        `answer` word for word (`script_when_offered`): a client's whole tool loop."""
+        self.script_when_offered(
+            tool, Reply.tool_call(tool, arguments), Reply.ok(answer, verbatim=True)
+        )
+
     async def wait_for_requests(
         self,
         n: int,
@@ -124,27 +132,20 @@ class ScriptedUpstream:
         Raises:
             TimeoutError: fewer than n arrived within timeout seconds.
         """
-        async with asyncio.timeout(timeout), self._arrived:
-            await self._arrived.wait_for(lambda: len(self.llm_requests) >= n)
-        return self.llm_requests
+        return await self._wait_for(n, lambda: self.llm_requests, timeout)
 
-    async def wait_for_model_lists(
-        self,
-        n: int,
-        timeout: float = DEFAULT_WAIT_TIMEOUT_S,  # noqa: ASYNC109
+    async def wait_for_model_lists(self, n: int) -> list[RecordedRequest]:
+        """`wait_for_requests` for model-list requests (held ones included)."""
+        return await self._wait_for(
+            n, lambda: [r for r in self.requests if r.endpoint == "models"], DEFAULT_WAIT_TIMEOUT_S
+        )
+
+    async def _wait_for(
+        self, n: int, seen: Callable[[], list[RecordedRequest]], timeout_s: float
     ) -> list[RecordedRequest]:
-        """Wait until at least n model-list requests have arrived (held ones included).
-
-        Raises:
-            TimeoutError: fewer than n arrived within timeout seconds.
-        """
-
-        def lists() -> list[RecordedRequest]:
-            return [r for r in self.requests if r.endpoint == "models"]
-
-        async with asyncio.timeout(timeout), self._arrived:
-            await self._arrived.wait_for(lambda: len(lists()) >= n)
-        return lists()
+        async with asyncio.timeout(timeout_s), self._arrived:
+            await self._arrived.wait_for(lambda: len(seen()) >= n)
+        return seen()
 
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> None:
         """Listen on 127.0.0.1 on a port the OS picks, in the running loop (TLS with a context)."""
@@ -170,12 +171,7 @@ class ScriptedUpstream:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     # ------------------------------------------------------------------ routing

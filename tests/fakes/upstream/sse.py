@@ -85,6 +85,29 @@ class AnswerFacts:
     last_user: str
 
 
+def last_user_text(
+    messages: list[JsonObject],
+    *,
+    text_types: tuple[str, ...] = ("text",),
+    injected: tuple[str, ...] = (),
+) -> str:
+    """The last user message's text: its string content, or its last part of a type in
+    `text_types` that is not text a client injects into the turn (starting with `injected`)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        for part in reversed(content or []):
+            if not isinstance(part, dict) or part.get("type") not in text_types:
+                continue
+            text = str(part.get("text", ""))
+            if text and not text.startswith(injected):
+                return text
+    return ""
+
+
 class DialectCodec(Protocol):
     """How one API family reads a request and writes answers and errors (sans-io)."""
 

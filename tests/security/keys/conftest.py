@@ -3,5 +3,4 @@
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     provider_env,
     start_gateway,
-    upstream,
 )

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,8 +24,10 @@ from typing import Any
 import openai
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.child_python import run_ours
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 HI = [{"role": "user", "content": "hi"}]
@@ -42,19 +42,8 @@ CLI_TIMEOUT_S = 60
 
 async def keys_cli(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """`llmgw-desktop keys ... --json` in a process of its own; its answer."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "llmgw_desktop",
-        "keys",
-        *args,
-        "--json",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env if env is not None else dict(os.environ),
-    )
-    out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
-    assert process.returncode == 0, err.decode()
+    code, out, err = await run_ours("keys", *args, "--json", env=env, timeout_s=CLI_TIMEOUT_S)
+    assert code == 0, err.decode()
     return dict(json.loads(out))
 
 
@@ -73,9 +62,7 @@ async def test_a_key_made_by_the_cli_while_the_gateway_runs_is_held_to_its_budge
     gateway: GatewayRuntime = await start_gateway({"gateway.prices": {MODEL: DEAR}})
     made = await keys_cli("create", "cli-made", "--budget", "0.20")
     roomy = await keys_cli("create", "cli-roomy", "--budget", "5")
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=made["secret"], max_retries=0
-    )
+    client = openai_client(gateway, made["secret"])
     answers = [await _call(client) for _ in range(4)]
     # The first is admitted (its hold fits); its real cost, about $0.32, uses the $0.20 up, and
     # every call after it is refused, at once, by the process that never saw the key made.
@@ -85,9 +72,7 @@ async def test_a_key_made_by_the_cli_while_the_gateway_runs_is_held_to_its_budge
     assert "$0.20" in refusal["message"], refusal
     assert len(upstream.llm_requests) == 1
     # The legitimate path: a key with room is served, by the same process.
-    other = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=roomy["secret"], max_retries=0
-    )
+    other = openai_client(gateway, roomy["secret"])
     assert (await _call(other))[0] == 200
     assert len(upstream.llm_requests) == 2
 

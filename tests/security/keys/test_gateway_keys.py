@@ -11,8 +11,6 @@ writes it; and a key cannot make keys.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 from typing import Any
 
@@ -20,15 +18,15 @@ import aiohttp
 import anthropic
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.engine.api import AccessDenied, KeyScope, KeySpec, MadeKey
 from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.child_python import run_ours
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.transports.auth.conftest import call_tool
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -42,17 +40,29 @@ async def make_key(gateway: GatewayRuntime, name: str, **spec: Any) -> MadeKey:
     return await gateway.engine.keys.create(OPERATOR, KeySpec(name=name, scope=scope, **spec))
 
 
-def openai_client(gateway: GatewayRuntime, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
+async def backdate_key(gateway: GatewayRuntime, key_id: str, field: str) -> None:
+    """The key's `field` (`expires_at`, `revoked_at`) moved a second into the past by hand in
+    the store, as an hour passing would; the edit is told beside the store (key_changes.py),
+    as any writer's change of a key is, or this process would judge the row it verified
+    before."""
+    models = gateway.engine.store.models
+    await gateway.engine.store.run(
+        lambda: (
+            models.GatewayKey.update(**{field: time.time() - 1})
+            .where(models.GatewayKey.id == key_id)
+            .execute()
+        )
+    )
+    await asyncio.to_thread(KeyChanges.beside(gateway.engine.store.path).changed)
 
 
-def anthropic_client(gateway: GatewayRuntime, key: str) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key=key, max_retries=0)
-
-
-def gemini_client(gateway: GatewayRuntime, key: str) -> genai.Client:
-    options = types.HttpOptions(base_url=gateway.base_url, retry_options=None)
-    return genai.Client(api_key=key, http_options=options)
+async def expect_refused_as(gateway: GatewayRuntime, secret: str, code: str) -> None:
+    """A call with `secret` is refused as unauthenticated, with the error code `code`."""
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await openai_client(gateway, secret).chat.completions.create(
+            model="gpt-4o-mini", messages=HI
+        )
+    assert refused.value.body["code"] == code  # type: ignore[index]
 
 
 @pytest.fixture
@@ -76,7 +86,7 @@ async def test_each_sdk_reaches_the_models_in_scope_and_is_refused_others_in_its
         model="gpt-4o-mini", messages=HI
     )
     assert (answer.choices[0].message.content or "").startswith(DEFAULT_ANSWER)
-    message = await anthropic_client(locked, key).messages.create(
+    message = await claude_client(locked, key).messages.create(
         model="claude-sonnet-4-6", max_tokens=20, messages=HI
     )
     assert message.content[0].type == "text"
@@ -93,7 +103,7 @@ async def test_each_sdk_reaches_the_models_in_scope_and_is_refused_others_in_its
     assert isinstance(error, dict) and error["code"] == "outside_key_scope", error
     assert "gpt-4o" in error["message"] and "gpt-4o-mini" in error["message"]
     with pytest.raises(anthropic.PermissionDeniedError) as refused_anthropic:
-        await anthropic_client(locked, key).messages.create(
+        await claude_client(locked, key).messages.create(
             model="claude-opus-4-1", max_tokens=20, messages=HI
         )
     body = refused_anthropic.value.body
@@ -146,7 +156,7 @@ async def test_alias_fallback_and_passthrough_cannot_lead_a_key_out_of_its_scope
 
     # The same-dialect passthrough (Anthropic in, Anthropic upstream) is held the same way.
     with pytest.raises(anthropic.PermissionDeniedError):
-        await anthropic_client(gateway, key).messages.create(
+        await claude_client(gateway, key).messages.create(
             model="claude-sonnet-4-6", max_tokens=20, messages=HI
         )
     assert not [r for r in upstream.llm_requests if r.path == "/v1/messages"]
@@ -217,19 +227,8 @@ async def test_revocation_by_another_process_counts_on_the_next_request(
     client = openai_client(gateway, key)
     await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
     # The real command, in its own process, on the same store.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "llmgw_desktop",
-        "keys",
-        "revoke",
-        "elsewhere",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ),
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, (out, err)
+    code, out, err = await run_ours("keys", "revoke", "elsewhere")
+    assert code == 0, (out, err)
     assert b"revoked" in out
     with pytest.raises(openai.AuthenticationError) as refused:
         await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
@@ -244,23 +243,8 @@ async def test_expired_key_is_refused_with_its_own_code(
     await openai_client(locked, made.secret).chat.completions.create(
         model="gpt-4o-mini", messages=HI
     )
-    # Moving the expiry into the past in the store stands in for an hour passing.
-    models = locked.engine.store.models
-    await locked.engine.store.run(
-        lambda: (
-            models.GatewayKey.update(expires_at=time.time() - 1)
-            .where(models.GatewayKey.id == made.record.id)
-            .execute()
-        )
-    )
-    # An edit by hand is a change of a key like any writer's: it says so beside the store
-    # (key_changes.py), or this process would judge the row it verified before the edit.
-    await asyncio.to_thread(KeyChanges.beside(locked.engine.store.path).changed)
-    with pytest.raises(openai.AuthenticationError) as refused:
-        await openai_client(locked, made.secret).chat.completions.create(
-            model="gpt-4o-mini", messages=HI
-        )
-    assert refused.value.body["code"] == "key_expired"  # type: ignore[index]
+    await backdate_key(locked, made.record.id, "expires_at")
+    await expect_refused_as(locked, made.secret, "key_expired")
     assert len(upstream.llm_requests) == 1
 
 

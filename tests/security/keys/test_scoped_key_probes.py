@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,15 @@ import pytest
 from google.genai import errors as genai_errors
 
 from llmgw_desktop.engine.api import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.security.keys.test_gateway_keys import (
     HI,
     TOKEN,
-    anthropic_client,
-    gemini_client,
+    backdate_key,
+    expect_refused_as,
     make_key,
-    openai_client,
 )
 from tests.transports.auth.conftest import call_tool
 from tests.transports.gateway.conftest import GatewayFactory
@@ -58,7 +56,7 @@ async def test_count_tokens_reach_only_the_models_in_the_keys_scope(
 ) -> None:
     # Allowed: a key for Claude's models has Anthropic count them.
     claude = (await make_key(locked, "claude", scope={"models": ["claude-*"]})).secret
-    tokens = await anthropic_client(locked, claude).messages.count_tokens(
+    tokens = await claude_client(locked, claude).messages.count_tokens(
         model="claude-sonnet-4-6", messages=HI
     )
     assert tokens.input_tokens > 0
@@ -66,7 +64,7 @@ async def test_count_tokens_reach_only_the_models_in_the_keys_scope(
 
     narrow = (await make_key(locked, "narrow", scope=NARROW)).secret
     with pytest.raises(anthropic.PermissionDeniedError) as refused:
-        await anthropic_client(locked, narrow).messages.count_tokens(
+        await claude_client(locked, narrow).messages.count_tokens(
             model="claude-sonnet-4-6", messages=HI
         )
     body: Any = refused.value.body
@@ -91,7 +89,7 @@ async def test_model_lists_show_a_key_only_the_models_in_its_scope(
 
     seen = {m.id async for m in openai_client(locked, narrow).models.list()}
     assert seen == {"gpt-4o-mini"}, seen
-    page = await anthropic_client(locked, narrow).models.list()
+    page = await claude_client(locked, narrow).models.list()
     assert {m.id for m in page.data} == {"gpt-4o-mini"}
     listed = [m.name async for m in await gemini_client(locked, narrow).aio.models.list()]
     assert listed == ["models/gpt-4o-mini"], listed
@@ -250,22 +248,9 @@ async def test_a_rotated_keys_old_secret_dies_when_its_grace_ends(
     await openai_client(locked, old.secret).chat.completions.create(
         model="gpt-4o-mini", messages=HI
     )
-    # Moving the end of the grace into the past in the store stands in for an hour passing.
-    models = locked.engine.store.models
-    await locked.engine.store.run(
-        lambda: (
-            models.GatewayKey.update(revoked_at=time.time() - 1)
-            .where(models.GatewayKey.id == old.record.id)
-            .execute()
-        )
-    )
-    # An edit by hand is a change of a key like any writer's: it says so beside the store.
-    await asyncio.to_thread(KeyChanges.beside(locked.engine.store.path).changed)
-    with pytest.raises(openai.AuthenticationError) as refused:
-        await openai_client(locked, old.secret).chat.completions.create(
-            model="gpt-4o-mini", messages=HI
-        )
-    assert refused.value.body["code"] == "key_revoked"  # type: ignore[index]
+    # The end of the grace moved into the past: an hour has passed.
+    await backdate_key(locked, old.record.id, "revoked_at")
+    await expect_refused_as(locked, old.secret, "key_revoked")
     # The new secret keeps the scope: still the one model.
     await openai_client(locked, new.secret).chat.completions.create(
         model="gpt-4o-mini", messages=HI
@@ -316,7 +301,7 @@ async def test_streams_count_against_the_keys_rate_limit(
     with pytest.raises(openai.RateLimitError):
         await client.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True)
     with pytest.raises(anthropic.RateLimitError):
-        async with anthropic_client(locked, key).messages.stream(
+        async with claude_client(locked, key).messages.stream(
             model="gpt-4o-mini", max_tokens=20, messages=HI
         ) as refused:
             await refused.get_final_message()

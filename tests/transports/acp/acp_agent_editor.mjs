@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
+import { openLikeZed } from "./zed_handshake.mjs";
 
 const [python, agentName, sdk] = process.argv.slice(2);
 const { client, ndJsonStream, PROTOCOL_VERSION } = await import(pathToFileURL(sdk).href);
@@ -48,12 +49,8 @@ const prompt = (sessionId, text) =>
   editor.request("session/prompt", { sessionId, prompt: [{ type: "text", text }] });
 const out = {};
 try {
-  out.initialize = await editor.request("initialize", {
-    protocolVersion: PROTOCOL_VERSION,
-    clientCapabilities: {},
-    clientInfo: { name: "zed", version: "0.999.0" },
-  });
-  const session = await editor.request("session/new", { cwd: process.cwd(), mcpServers: [] });
+  const { initialize, session } = await openLikeZed(editor, PROTOCOL_VERSION);
+  out.initialize = initialize;
   out.session = session;
   const id = session.sessionId;
   out.hello = await prompt(id, "Say hello");

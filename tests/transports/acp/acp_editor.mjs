@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
+import { openLikeZed } from "./zed_handshake.mjs";
 
 // ESM ignores NODE_PATH: the SDK is imported from where .ci/run installed it.
 const [python, model, sdk] = process.argv.slice(2);
@@ -22,12 +23,8 @@ const connection = app.connect(stream);
 const editor = connection.agent;
 const out = {};
 try {
-  out.initialize = await editor.request("initialize", {
-    protocolVersion: PROTOCOL_VERSION,
-    clientCapabilities: {},
-    clientInfo: { name: "zed", version: "0.999.0" },
-  });
-  const session = await editor.request("session/new", { cwd: process.cwd(), mcpServers: [] });
+  const { initialize, session } = await openLikeZed(editor, PROTOCOL_VERSION);
+  out.initialize = initialize;
   out.session = session;
   const first = await editor.request("session/prompt", {
     sessionId: session.sessionId,

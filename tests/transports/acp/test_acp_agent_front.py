@@ -23,7 +23,7 @@ from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV
 from llmgw_desktop.engine.providers.process_identity import scan_processes
 from tests.clients.harness import run_program
 from tests.clients.node import find_node
-from tests.contract.conftest import offline, upstream  # noqa: F401 - fixtures
+from tests.contract.conftest import offline  # noqa: F401 - fixtures
 from tests.contract.offline import ACP_BIN, CLI_BIN, find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
@@ -38,7 +38,7 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "acp" / "editor-sen
 async def test_typescript_editor_drives_claude_through_the_gateway(
     loaded: LoadedSettings,
     offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -126,7 +126,7 @@ async def test_typescript_editor_drives_claude_through_the_gateway(
     assert {(j.caller, j.view.provider) for j in desk} == {("zed", "claude-acp")}
 
 
-async def _when_asked(upstream: ScriptedUpstream, words: str) -> None:  # noqa: F811
+async def _when_asked(upstream: ScriptedUpstream, words: str) -> None:
     """Once the turn's model call carrying `words` (one offering the agent's tools, not a side
     call) reached the upstream: the agent is mid-turn."""
 

@@ -6,7 +6,6 @@ after the editor's `clientInfo`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from llmgw_desktop.engine.api import RecorderFilters
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.child_python import run_ours
 from tests.clients.harness import run_program
 from tests.clients.node import find_node
 from tests.contract.offline import REQUIRE_CLIS, ROOT
@@ -24,7 +24,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     gateway,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 SCRIPT = Path(__file__).with_name("acp_editor.mjs")
@@ -43,7 +42,7 @@ def _sdk() -> str:
 
 async def test_typescript_sdk_editor_streams_cancels_and_loads_through_the_gateway(
     gateway: GatewayRuntime,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     tmp_path: Path,
 ) -> None:
     sdk = _sdk()
@@ -92,20 +91,10 @@ async def test_malformed_json_rpc_gets_a_json_rpc_error_and_the_agent_goes_on(
             }
         ),
     ]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "llmgw_desktop",
-        "acp",
-        "--model",
-        "gpt-4o-mini",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=tmp_path,
+    code, out, err = await run_ours(
+        "acp", "--model", "gpt-4o-mini", stdin=("\n".join(lines) + "\n").encode(), cwd=tmp_path
     )
-    out, err = await asyncio.wait_for(process.communicate(("\n".join(lines) + "\n").encode()), 60)
-    assert process.returncode == 0, err
+    assert code == 0, err
     answers = [json.loads(line) for line in out.decode().splitlines()]
     assert answers[0] == {
         "jsonrpc": "2.0",

@@ -19,6 +19,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 from tests.gateways import gateway_starter
+from tests.sdk_clients import openai_client
 from tests.transports.mcp.conftest import structured
 
 FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_acp_agent.py"
@@ -67,9 +68,7 @@ async def test_added_agent_has_its_mcp_tools_and_answers(
 
 
 async def test_added_agent_answers_through_the_http_cli_bridge(gateway: GatewayRuntime) -> None:
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=60
-    )
+    client = openai_client(gateway, timeout=60)
     reply = await client.chat.completions.create(
         model="scripted-cli/fake-1", messages=[{"role": "user", "content": "hello there"}]
     )
@@ -96,9 +95,7 @@ async def test_added_agent_has_a_switch_that_stops_both_doors(gateway: GatewayRu
     async with Client(build_mcp_server(gateway.engine)) as client:
         refused = await _tool(client, "scripted_request", {"prompt": "hi"})
     assert refused["error"] and refused["error"]["code"] == "provider_disabled"
-    client_ = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=60
-    )
+    client_ = openai_client(gateway, timeout=60)
     with pytest.raises(openai.APIStatusError) as caught:
         await client_.chat.completions.create(
             model="scripted-cli/fake-1", messages=[{"role": "user", "content": "hi"}]

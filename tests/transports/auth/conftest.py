@@ -8,6 +8,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from tests.gateways import gateway_starter
 from tests.mcp_wire import MCP_ACCEPT, initialize, mcp_session
 
 # The scripted LLM API the gateway's providers point at, for calls that must really succeed.
-from tests.transports.gateway.conftest import provider_env, upstream  # noqa: F401
+from tests.transports.gateway.conftest import provider_env  # noqa: F401
 
 TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
 USER_HEADER = "X-Forwarded-User"
@@ -50,6 +51,20 @@ def oauth_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         },
         **(extra or {}),
     }
+
+
+async def start_proxied_with_a_project(start: Start, project: Path) -> GatewayRuntime:
+    """A gateway locked with `TOKEN` behind a trusted proxy that names each user in
+    `USER_HEADER`, with one workspace, `project`, at `project` (made here)."""
+    project.mkdir()
+    gateway: GatewayRuntime = await start(
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "workspaces.registry": {"project": str(project)},
+        },
+    )
+    return gateway
 
 
 @pytest.fixture(name="start")

@@ -26,6 +26,7 @@ from tests.transports.auth.conftest import (
     oauth_access_token,
     oauth_settings,
     send,
+    start_proxied_with_a_project,
     structured,
 )
 
@@ -251,15 +252,7 @@ async def test_trusted_header_with_bad_characters_is_refused(start: Start, name:
 
 
 async def test_trusted_header_names_the_principal(start: Start, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    gateway = await start(
-        {
-            "http.auth_token": TOKEN,
-            "http.trusted_principal_header": USER_HEADER,
-            "workspaces.registry": {"project": str(project)},
-        },
-    )
+    gateway = await start_proxied_with_a_project(start, tmp_path / "project")
     alice, bob = bearer(**{USER_HEADER: "alice"}), bearer(**{USER_HEADER: "bob@example.com"})
     made = await call_tool(
         gateway, alice, "session_create", {"provider": "claude", "workspace": "project"}

@@ -38,7 +38,6 @@ from tests.transports.mcp.conftest import (  # noqa: F401
     offline,
     start_gateway,
     structured,
-    upstream,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

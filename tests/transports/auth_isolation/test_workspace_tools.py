@@ -139,9 +139,8 @@ async def test_workspace_list_and_get_show_the_registered_workspaces(gateway: Ga
 
 
 async def test_remote_callers_see_only_the_workspaces_they_made(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway, workspace_admin_opt_in: None
 ) -> None:
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     admin = await oauth_headers(gateway, ADMIN_CLIENT, "mcp workspace:admin")
     async with mcp_as(gateway.runtime, admin) as maker:
         failed, made = await call(maker, "workspace_create", name="made-by-admin")
@@ -187,9 +186,8 @@ async def test_making_a_workspace_needs_the_operator_opt_in(
 
 
 async def test_making_a_workspace_needs_the_workspace_admin_scope(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway, workspace_admin_opt_in: None
 ) -> None:
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     repo = git_repo(gateway.roots / "repo")
     # An OAuth client granted only `mcp`, and the same admin client when it asked for `mcp`
     # only, and a proxy's user (never granted any scope): none may make workspaces.
@@ -210,9 +208,8 @@ async def test_making_a_workspace_needs_the_workspace_admin_scope(
 
 
 async def test_making_a_workspace_with_the_opt_in_and_the_scope_works(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway, workspace_admin_opt_in: None
 ) -> None:
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     repo = git_repo(gateway.roots / "repo")
     admin = await oauth_headers(gateway, ADMIN_CLIENT, "mcp workspace:admin")
     async with mcp_as(gateway.runtime, admin) as client:
@@ -240,9 +237,8 @@ async def test_making_a_workspace_with_the_opt_in_and_the_scope_works(
 
 
 async def test_path_escape_from_an_allowed_root_is_refused(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway, workspace_admin_opt_in: None
 ) -> None:
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     roots, outside_repo = gateway.roots, git_repo(gateway.outside / "repo")
     (roots / "project").mkdir()
     link = roots / "link"
@@ -288,9 +284,8 @@ async def test_path_escape_from_an_allowed_root_is_refused(
 
 
 async def test_the_local_user_is_the_operator_for_workspace_tools(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway, workspace_admin_opt_in: None
 ) -> None:
-    monkeypatch.setenv(ADMIN_OPT_IN, "1")
     # The MCP server in process, as stdio serves it: the caller is the local user.
     async with Client(build_mcp_server(gateway.runtime.engine)) as local:
         failed, made = await call(local, "workspace_create", name="desk")

@@ -22,20 +22,20 @@ ANTHROPIC_KEY = "sk-ant-test-key-bbbbbbbb"
 GEMINI_KEY = "gemini-test-key-cc"
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as up:
-        yield up
+def point_providers_at(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every API provider's test key and base URL, pointed at an upstream on `base_url` (set
+    before a gateway starts: its engine reads them)."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url + "/v1")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", base_url)
 
 
 @pytest.fixture
 def provider_env(upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url + "/v1")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", upstream.base_url)
+    point_providers_at(upstream.base_url, monkeypatch)
 
 
 GatewayFactory = Callable[..., Any]

@@ -18,7 +18,6 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
@@ -65,6 +64,18 @@ def response_head(status: int, headers: list[tuple[str, str]] | None = None) -> 
     """A status line and header lines, exactly as given (no check of what they contain)."""
     lines = [f"HTTP/1.1 {status} X"] + [f"{k}: {v}" for k, v in headers or []]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def dechunk(body: bytes) -> bytes:
+    """The payload of a chunked HTTP/1.1 body (chunk extensions ignored)."""
+    out, rest = b"", body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
 
 
 def whole(
@@ -133,12 +144,7 @@ class HostileUpstream:
         self._port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
         self._server.close()
         for task in list(self._tasks):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import anthropic
 import pytest
-from google import genai
-from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import (
@@ -21,23 +19,13 @@ from tests.fakes.upstream import (
     OPENAI_PROMPT_TOKENS,
     ScriptedUpstream,
 )
-
-
-def claude(gateway: GatewayRuntime) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
-
-
-def gemini(gateway: GatewayRuntime) -> genai.Client:
-    return genai.Client(
-        api_key="unused",
-        http_options=types.HttpOptions(base_url=gateway.base_url, retry_options=None),
-    )
+from tests.sdk_clients import claude_client, claude_stream, gemini_client
 
 
 async def test_anthropic_message_passes_through_with_cache_usage(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await claude(gateway).messages.create(
+    reply = await claude_client(gateway).messages.create(
         model="claude-sonnet-4-6",
         max_tokens=100,
         system="Be brief.",
@@ -55,11 +43,7 @@ async def test_anthropic_message_passes_through_with_cache_usage(
 async def test_anthropic_stream_keeps_the_cache_fields_to_the_end(
     gateway: GatewayRuntime,
 ) -> None:
-    async with claude(gateway).messages.stream(
-        model="claude-sonnet-4-6", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
-    ) as stream:
-        text = "".join([piece async for piece in stream.text_stream])
-        final = await stream.get_final_message()
+    text, final = await claude_stream(gateway, "claude-sonnet-4-6")
     assert text.startswith(DEFAULT_ANSWER)
     assert final.usage.cache_read_input_tokens == ANTHROPIC_CACHE_READ_TOKENS
     assert final.usage.output_tokens == ANTHROPIC_OUTPUT_TOKENS
@@ -68,7 +52,7 @@ async def test_anthropic_stream_keeps_the_cache_fields_to_the_end(
 async def test_anthropic_client_on_an_openai_upstream_keeps_cache_tokens(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await claude(gateway).messages.create(
+    reply = await claude_client(gateway).messages.create(
         model="gpt-4o", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
     )
     assert upstream.llm_requests[0].path == "/v1/chat/completions"
@@ -79,11 +63,7 @@ async def test_anthropic_client_on_an_openai_upstream_keeps_cache_tokens(
 async def test_anthropic_stream_from_an_openai_upstream_keeps_cache_tokens(
     gateway: GatewayRuntime,
 ) -> None:
-    async with claude(gateway).messages.stream(
-        model="gpt-4o", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
-    ) as stream:
-        text = "".join([piece async for piece in stream.text_stream])
-        final = await stream.get_final_message()
+    text, final = await claude_stream(gateway, "gpt-4o")
     assert text.startswith(DEFAULT_ANSWER)
     assert final.usage.cache_read_input_tokens == OPENAI_CACHED_TOKENS
     assert final.usage.input_tokens == OPENAI_PROMPT_TOKENS - OPENAI_CACHED_TOKENS
@@ -92,7 +72,7 @@ async def test_anthropic_stream_from_an_openai_upstream_keeps_cache_tokens(
 async def test_count_tokens_asks_anthropic_when_it_owns_the_model(
     gateway: GatewayRuntime,
 ) -> None:
-    counted = await claude(gateway).messages.count_tokens(
+    counted = await claude_client(gateway).messages.count_tokens(
         model="claude-sonnet-4-6", messages=[{"role": "user", "content": "hi"}]
     )
     assert counted.input_tokens == COUNT_TOKENS_ANSWER
@@ -101,7 +81,7 @@ async def test_count_tokens_asks_anthropic_when_it_owns_the_model(
 async def test_count_tokens_asks_openai_when_it_owns_the_model(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    counted = await claude(gateway).messages.count_tokens(
+    counted = await claude_client(gateway).messages.count_tokens(
         model="gpt-4o", messages=[{"role": "user", "content": "x" * 400}]
     )
     assert counted.input_tokens == COUNT_TOKENS_ANSWER
@@ -115,7 +95,7 @@ async def test_count_tokens_estimates_where_the_owner_cannot_count(
     gateway: GatewayRuntime,
 ) -> None:
     # Groq has no counting endpoint (and no key here): an estimate, said to be one.
-    response = await claude(gateway).messages.with_raw_response.count_tokens(
+    response = await claude_client(gateway).messages.with_raw_response.count_tokens(
         model="groq/llama-3.1-8b-instant", messages=[{"role": "user", "content": "x" * 400}]
     )
     counted = await response.parse()
@@ -126,7 +106,7 @@ async def test_count_tokens_estimates_where_the_owner_cannot_count(
 
 async def test_anthropic_errors_come_in_the_anthropic_envelope(gateway: GatewayRuntime) -> None:
     with pytest.raises(anthropic.NotFoundError) as caught:
-        await claude(gateway).messages.create(
+        await claude_client(gateway).messages.create(
             model="nope-9", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
         )
     assert caught.value.body["type"] == "error"  # type: ignore[index]
@@ -136,7 +116,7 @@ async def test_anthropic_errors_come_in_the_anthropic_envelope(gateway: GatewayR
 async def test_gemini_generate_passes_through(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await gemini(gateway).aio.models.generate_content(
+    reply = await gemini_client(gateway).aio.models.generate_content(
         model="gemini-2.5-flash", contents="hello"
     )
     assert (reply.text or "").startswith(DEFAULT_ANSWER)
@@ -150,7 +130,7 @@ async def test_gemini_stream_from_an_anthropic_upstream(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     text, usage = "", None
-    async for chunk in await gemini(gateway).aio.models.generate_content_stream(
+    async for chunk in await gemini_client(gateway).aio.models.generate_content_stream(
         model="claude-sonnet-4-6", contents="hello"
     ):
         text += chunk.text or ""
@@ -167,7 +147,9 @@ async def test_gemini_stream_from_an_anthropic_upstream(
 async def test_gemini_client_on_an_openai_upstream(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await gemini(gateway).aio.models.generate_content(model="gpt-4o", contents="hello")
+    reply = await gemini_client(gateway).aio.models.generate_content(
+        model="gpt-4o", contents="hello"
+    )
     assert (reply.text or "").startswith(DEFAULT_ANSWER)
     assert reply.usage_metadata is not None
     assert reply.usage_metadata.cached_content_token_count == OPENAI_CACHED_TOKENS

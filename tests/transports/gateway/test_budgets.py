@@ -10,12 +10,11 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 # Room for the first call's hold (its input and `max_tokens: 16`), and the scripted upstream's
@@ -35,12 +34,7 @@ async def _spent(gateway: GatewayRuntime, index: int = 0) -> float:
 
 
 async def _spend_once(gateway: GatewayRuntime, caller: str = "agent-a") -> None:
-    claude = anthropic.AsyncAnthropic(
-        base_url=gateway.base_url,
-        api_key="unused",
-        max_retries=0,
-        default_headers={"X-Caller": caller},
-    )
+    claude = claude_client(gateway, headers={"X-Caller": caller})
     await claude.messages.create(
         model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
     )
@@ -81,7 +75,7 @@ async def test_openai_chat_is_refused_with_402_and_not_retried(
 async def test_openai_chat_stream_is_refused_before_it_starts(
     spent: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    client = openai.AsyncOpenAI(base_url=spent.base_url + "/v1", api_key="unused", max_retries=0)
+    client = openai_client(spent)
     with pytest.raises(openai.APIStatusError) as caught:
         await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
@@ -93,7 +87,7 @@ async def test_openai_chat_stream_is_refused_before_it_starts(
 async def test_openai_responses_is_refused_in_its_envelope(
     spent: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    client = openai.AsyncOpenAI(base_url=spent.base_url + "/v1", api_key="unused", max_retries=0)
+    client = openai_client(spent)
     with pytest.raises(openai.APIStatusError) as caught:
         await client.responses.create(model="gpt-4o", input="hi", stream=True)
     assert caught.value.status_code == 402
@@ -122,10 +116,7 @@ async def test_anthropic_is_refused_with_its_error_type(
 async def test_gemini_is_refused_in_googles_envelope(
     spent: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    client = genai.Client(
-        api_key="unused",
-        http_options=types.HttpOptions(base_url=spent.base_url, retry_options=None),
-    )
+    client = gemini_client(spent)
     with pytest.raises(genai_errors.ClientError) as caught:
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
     assert caught.value.code == 402

@@ -5,34 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anthropic
 import openai
 import pytest
 
 from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import engine_settings, offline  # noqa: F401
-from tests.contract.offline import CLI_BIN, find_cli
+from tests.contract.conftest import CLI_SETTINGS, engine_settings, offline  # noqa: F401
+from tests.contract.offline import find_cli
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_READ_TOKENS,
     DEFAULT_ANSWER,
     Reply,
     ScriptedUpstream,
 )
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
 
 HI = {"role": "user", "content": "hi"}
-
-CLI_SETTINGS = {
-    "providers.cli_path": [str(CLI_BIN)],
-    "providers.retry_attempts": 1,
-    "providers.retry_base_delay_ms": 0,
-    "providers.timeout_ms": 120_000,
-    "providers.kill_grace_ms": 1000,
-}
 
 
 @pytest.fixture
@@ -45,9 +37,7 @@ async def cli_gateway(start_gateway: GatewayFactory, offline: Path) -> GatewayRu
 async def test_openai_client_gets_a_claude_code_answer(
     cli_gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    client = openai.AsyncOpenAI(
-        base_url=cli_gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
-    )
+    client = openai_client(cli_gateway, timeout=120)
     reply = await client.chat.completions.create(
         model="claude-cli/sonnet",
         messages=[
@@ -69,9 +59,7 @@ async def test_openai_client_gets_a_claude_code_answer(
 async def test_anthropic_client_streams_a_claude_code_answer(
     cli_gateway: GatewayRuntime,
 ) -> None:
-    client = anthropic.AsyncAnthropic(
-        base_url=cli_gateway.base_url, api_key="unused", max_retries=0, timeout=120
-    )
+    client = claude_client(cli_gateway, timeout=120)
     async with client.messages.stream(
         model="claude-cli/sonnet",
         max_tokens=100,
@@ -96,9 +84,7 @@ async def test_vault_auth_files_reach_the_cli_and_are_removed_after_a_failure(
         '{"claudeAiOauth": {"accessToken": "sk-ant-oat-fake"}}',
     )
     upstream.default = Reply.error(401)
-    client = openai.AsyncOpenAI(
-        base_url=cli_gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
-    )
+    client = openai_client(cli_gateway, timeout=120)
     with pytest.raises(openai.APIStatusError):
         await client.chat.completions.create(
             model="claude-cli/sonnet", messages=[{"role": "user", "content": "hi"}]

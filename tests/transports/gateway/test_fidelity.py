@@ -8,14 +8,12 @@ import re
 from typing import Any
 
 import aiohttp
-import anthropic
 import openai
 import pytest
-from google import genai
-from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import COUNT_TOKENS_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 MESSAGE_ID = re.compile(rb"msg_[A-Za-z0-9_]+")
 
@@ -36,14 +34,6 @@ def _json_or_none(data: bytes) -> Any:
         return json.loads(data)
     except ValueError:
         return None
-
-
-def openai_client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0)
-
-
-def claude(gateway: GatewayRuntime) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
 
 
 async def test_same_dialect_forwards_unknown_fields_headers_and_roles_untouched(
@@ -156,7 +146,7 @@ async def test_a_fallback_to_another_dialect_after_a_same_dialect_failure(
         {"gateway.routes": {"claude-sonnet-4-6": {"fallback": ["gpt-4o"]}}}
     )
     upstream.script(Reply.error(529))
-    reply = await claude(gateway).messages.create(
+    reply = await claude_client(gateway).messages.create(
         model="claude-sonnet-4-6",
         max_tokens=50,
         messages=[
@@ -185,9 +175,7 @@ async def test_token_counts_come_from_the_provider_that_owns_the_model(
     assert seen.path == "/v1beta/models/gemini-2.5-flash:countTokens"
     assert seen.body["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
     # A Gemini client asking about a Claude model: Anthropic counts it.
-    google = genai.Client(
-        api_key="unused", http_options=types.HttpOptions(base_url=gateway.base_url)
-    )
+    google = gemini_client(gateway)
     counted = await google.aio.models.count_tokens(model="claude-sonnet-4-6", contents="hello")
     assert counted.total_tokens == COUNT_TOKENS_ANSWER
     assert upstream.requests[-1].path == "/v1/messages/count_tokens"

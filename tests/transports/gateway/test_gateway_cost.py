@@ -10,7 +10,7 @@ import pytest
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import OPENAI_CACHED_TOKENS, OPENAI_OUTPUT_TOKENS, OPENAI_PROMPT_TOKENS
-from tests.transports.gateway.test_openai_clients import client
+from tests.sdk_clients import openai_client
 
 ROW_TIMEOUT_S = 5.0
 
@@ -29,7 +29,7 @@ async def _settled_detail(gateway: GatewayRuntime) -> dict[str, Any]:
 async def test_openai_sdk_request_records_a_table_cost_with_cached_tokens(
     gateway: GatewayRuntime,
 ) -> None:
-    await client(gateway).chat.completions.create(
+    await openai_client(gateway).chat.completions.create(
         model="gpt-5-mini", messages=[{"role": "user", "content": "hi"}]
     )
     row = await _settled_detail(gateway)
@@ -47,7 +47,7 @@ async def test_openai_sdk_request_records_a_table_cost_with_cached_tokens(
 
 
 async def test_model_missing_from_the_price_table_has_no_cost(gateway: GatewayRuntime) -> None:
-    await client(gateway).chat.completions.create(
+    await openai_client(gateway).chat.completions.create(
         model="gpt-4o-audio-preview", messages=[{"role": "user", "content": "hi"}]
     )
     row = await _settled_detail(gateway)

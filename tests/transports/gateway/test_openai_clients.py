@@ -18,17 +18,13 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
-
-
-def client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    # The SDK insists on a key; the gateway uses its own credentials for the upstream.
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0)
+from tests.sdk_clients import openai_client
 
 
 async def test_chat_completion_reaches_the_owner_and_reports_the_route(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await client(gateway).chat.completions.create(
+    reply = await openai_client(gateway).chat.completions.create(
         model="gpt-4o",
         messages=[
             {"role": "system", "content": "Be brief."},
@@ -54,7 +50,7 @@ async def test_chat_completion_reaches_the_owner_and_reports_the_route(
 async def test_chat_stream_passes_chunks_through_with_usage_when_asked(
     gateway: GatewayRuntime,
 ) -> None:
-    stream = await client(gateway).chat.completions.create(
+    stream = await openai_client(gateway).chat.completions.create(
         model="gpt-4o",
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
@@ -74,7 +70,7 @@ async def test_chat_stream_passes_chunks_through_with_usage_when_asked(
 async def test_chat_stream_without_include_usage_gets_no_usage_chunk(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    stream = await client(gateway).chat.completions.create(
+    stream = await openai_client(gateway).chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
     )
     chunks = [chunk async for chunk in stream]
@@ -87,7 +83,7 @@ async def test_chat_stream_without_include_usage_gets_no_usage_chunk(
 async def test_openai_client_on_an_anthropic_upstream_keeps_cache_tokens(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await client(gateway).chat.completions.create(
+    reply = await openai_client(gateway).chat.completions.create(
         model="claude-sonnet-4-6", messages=[{"role": "user", "content": "hi"}]
     )
     (seen,) = upstream.llm_requests
@@ -105,7 +101,7 @@ async def test_openai_client_on_an_anthropic_upstream_keeps_cache_tokens(
 async def test_openai_stream_from_an_anthropic_upstream_keeps_cache_tokens(
     gateway: GatewayRuntime,
 ) -> None:
-    stream = await client(gateway).chat.completions.create(
+    stream = await openai_client(gateway).chat.completions.create(
         model="claude-sonnet-4-6",
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
@@ -127,7 +123,7 @@ async def test_openai_stream_from_an_anthropic_upstream_keeps_cache_tokens(
 async def test_responses_api_passes_through_to_openai(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    reply = await client(gateway).responses.create(model="gpt-4o", input="hello there")
+    reply = await openai_client(gateway).responses.create(model="gpt-4o", input="hello there")
     assert reply.output_text.startswith(DEFAULT_ANSWER)
     assert reply.usage is not None and reply.usage.input_tokens == OPENAI_PROMPT_TOKENS
     assert upstream.llm_requests[0].path == "/v1/responses"
@@ -136,7 +132,7 @@ async def test_responses_api_passes_through_to_openai(
 async def test_responses_stream_from_an_anthropic_upstream(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    stream = await client(gateway).responses.create(
+    stream = await openai_client(gateway).responses.create(
         model="claude-sonnet-4-6", input="hello", stream=True
     )
     text, final = "", None
@@ -152,14 +148,14 @@ async def test_responses_stream_from_an_anthropic_upstream(
 
 
 async def test_models_lists_what_has_credentials(gateway: GatewayRuntime) -> None:
-    models = [m.id async for m in client(gateway).models.list()]
+    models = [m.id async for m in openai_client(gateway).models.list()]
     assert "gpt-4o" in models and "claude-sonnet-4-6" in models
     assert "llama-3.3-70b-versatile" not in models  # no Groq key configured
 
 
 async def test_unknown_model_is_a_404_naming_it(gateway: GatewayRuntime) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
-        await client(gateway).chat.completions.create(
+        await openai_client(gateway).chat.completions.create(
             model="no-such-model", messages=[{"role": "user", "content": "hi"}]
         )
     assert "no-such-model" in str(caught.value)
@@ -172,7 +168,7 @@ async def test_the_upstreams_own_400_reaches_a_client_of_its_dialect_as_it_was_s
     # Same dialect: the upstream judges the request, and its error comes back unchanged.
     upstream.script(Reply.error(400, "[] is too short - 'messages'"))
     with pytest.raises(openai.BadRequestError) as caught:
-        await client(gateway).chat.completions.create(model="gpt-4o", messages=[])
+        await openai_client(gateway).chat.completions.create(model="gpt-4o", messages=[])
     assert caught.value.message.endswith("[] is too short - 'messages'")
     assert caught.value.body == {
         "message": "[] is too short - 'messages'",
@@ -188,13 +184,13 @@ async def test_missing_messages_for_another_dialect_is_a_400_naming_the_field(
 ) -> None:
     # Another dialect: the gateway must understand the request to translate it.
     with pytest.raises(openai.BadRequestError) as caught:
-        await client(gateway).chat.completions.create(model="claude-sonnet-4-6", messages=[])
+        await openai_client(gateway).chat.completions.create(model="claude-sonnet-4-6", messages=[])
     assert "messages" in str(caught.value)
     assert upstream.llm_requests == []
 
 
 async def test_usage_counts_are_consistent(gateway: GatewayRuntime) -> None:
-    reply = await client(gateway).chat.completions.create(
+    reply = await openai_client(gateway).chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
     )
     assert reply.usage is not None

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.child_python import run_python_ok
 from tests.conftest import free_port
 from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
@@ -36,6 +35,7 @@ from tests.fakes.upstream import (
     OPENAI_PROMPT_TOKENS,
     ScriptedUpstream,
 )
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -141,12 +141,7 @@ async def traced_gateway(
 
 
 def client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key="unused",
-        max_retries=0,
-        default_headers={"X-Caller": "tracing-agent"},
-    )
+    return openai_client(gateway, headers={"X-Caller": "tracing-agent"})
 
 
 async def test_spans_continue_the_clients_trace_and_carry_it_upstream(
@@ -268,16 +263,8 @@ def test_export_off_imports_no_opentelemetry_or_prometheus_client(tmp_path: Path
         "LLM_GATEWAY_LOG_DIR": str(tmp_path / "logs"),
         "LLM_GATEWAY_HTTP_PORT": "0",
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "", done.stdout
+    out = run_python_ok("-c", script, env=env)
+    assert out.strip() == "", out
 
 
 async def test_an_absent_collector_is_said_when_it_starts_failing_and_when_it_works_again(

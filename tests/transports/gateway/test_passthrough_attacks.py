@@ -32,10 +32,12 @@ from tests.transports.gateway.conftest import (
     GEMINI_KEY,
     OPENAI_KEY,
     GatewayFactory,
+    point_providers_at,
 )
 from tests.transports.gateway.hostile_upstream import (
     HostileUpstream,
     RawRequest,
+    dechunk,
     response_head,
     streamed,
     whole,
@@ -103,9 +105,7 @@ async def hostile(
 ) -> AsyncIterator[HostileUpstream]:
     """Every API provider of the gateway pointed at the hostile upstream."""
     async with HostileUpstream() as up:
-        monkeypatch.setenv("OPENAI_BASE_URL", up.base_url + "/v1")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", up.base_url)
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", up.base_url)
+        point_providers_at(up.base_url, monkeypatch)
         yield up
 
 
@@ -177,19 +177,8 @@ async def raw_exchange(
             break
         data = rest
     if any(k.lower() == "transfer-encoding" and "chunked" in v for k, v in headers):
-        rest = _unchunked(rest)
+        rest = dechunk(rest)
     return Exchange(status, headers, rest)
-
-
-def _unchunked(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, data = out + data[:size], data[size + 2 :]
-    return out
 
 
 async def post(

@@ -4,11 +4,10 @@ go through the team database."""
 
 from __future__ import annotations
 
-import openai
-
 from llmgw_desktop.engine.recorder import RecorderFilters
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.postgres import PostgresCluster
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 
@@ -19,9 +18,7 @@ async def test_the_openai_sdk_through_a_gateway_on_postgresql(
     gateway = await start_gateway({"store.url": url})
     try:
         assert gateway.engine.store.engine.name == "postgresql"
-        client = openai.AsyncOpenAI(
-            base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0
-        )
+        client = openai_client(gateway)
         reply = await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "user", "content": "Name the zebrafish capital."}],

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import anthropic
 import openai
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import OPENAI_OUTPUT_TOKENS, Reply, ScriptedUpstream
 from tests.prometheus_server import prometheus_server
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 GATEWAY_TOKEN = "gateway-operator-token-0123456789-abcdef"
@@ -53,18 +53,8 @@ async def test_prometheus_counts_what_the_sdks_sent(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream, tmp_path: Path
 ) -> None:
     gateway = await locked(start_gateway)
-    chat = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=GATEWAY_TOKEN,
-        max_retries=0,
-        default_headers={"X-Caller": "agent-a"},
-    )
-    messages = anthropic.AsyncAnthropic(
-        base_url=gateway.base_url,
-        api_key=GATEWAY_TOKEN,
-        max_retries=0,
-        default_headers={"X-Caller": "agent-b"},
-    )
+    chat = openai_client(gateway, GATEWAY_TOKEN, headers={"X-Caller": "agent-a"})
+    messages = claude_client(gateway, GATEWAY_TOKEN, headers={"X-Caller": "agent-b"})
     for _ in range(3):
         await chat.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
@@ -161,9 +151,7 @@ async def test_label_values_past_the_cap_are_counted_as_other(
     start_gateway: GatewayFactory,
 ) -> None:
     gateway = await locked(start_gateway, {"metrics.max_label_values": 2})
-    chat = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=GATEWAY_TOKEN, max_retries=0
-    )
+    chat = openai_client(gateway, GATEWAY_TOKEN)
     for n in range(4):
         with pytest.raises(openai.NotFoundError):
             await chat.chat.completions.create(
@@ -189,14 +177,12 @@ async def test_one_key_holders_made_up_agents_leave_the_operators_agent_its_name
     )
     key = (await gateway.engine.keys.create(LOCAL_CALLER, KeySpec(name="noisy"))).secret
     hi = [{"role": "user", "content": "hi"}]
-    noisy = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
+    noisy = openai_client(gateway, key)
     for n in range(30):
         await noisy.chat.completions.create(
             model="gpt-4o-mini", messages=hi, extra_headers={"X-Caller": f"made-up-{n}"}
         )
-    operator = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=GATEWAY_TOKEN, max_retries=0
-    )
+    operator = openai_client(gateway, GATEWAY_TOKEN)
     await operator.chat.completions.create(
         model="gpt-4o-mini", messages=hi, extra_headers={"X-Caller": "operators-agent"}
     )

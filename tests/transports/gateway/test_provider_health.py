@@ -20,6 +20,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.attention import failing_providers
 from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
@@ -40,7 +41,7 @@ async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_win
 ) -> None:
     gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
     upstream.script(*[Reply.error(500, "the upstream broke")] * FAILURES * 3)
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=TOKEN, max_retries=0)
+    client = openai_client(gateway, TOKEN)
     for _ in range(FAILURES):
         with pytest.raises(openai.APIStatusError):
             await client.chat.completions.create(

@@ -12,11 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import openai
 import pytest
 
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.network_fixtures import CertAuthority, Tinyproxy, make_test_ca, running_tinyproxy
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 
@@ -58,9 +58,7 @@ async def test_openai_sdk_answer_comes_back_through_proxy_and_tls(
     gateway = await start_gateway(
         {"gateway.ca_bundle": str(test_ca.ca_file), "gateway.proxy_loopback": True}
     )
-    async with openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0
-    ) as client:
+    async with openai_client(gateway) as client:
         reply = await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "user", "content": "What is the capital of France?"}],

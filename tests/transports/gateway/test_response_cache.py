@@ -6,9 +6,10 @@ and key scopes still apply before a cached answer."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import anthropic
 import openai
 import pytest
 
@@ -16,8 +17,8 @@ from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
-from tests.transports.gateway.test_openai_clients import client
 
 ON = {"cache.enabled": True}
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -29,7 +30,7 @@ GREEDY = {"temperature": 0}
 
 async def _ask(gateway: GatewayRuntime, **extra: Any) -> Any:
     """One greedy OpenAI Chat request; the raw response (headers and parsed body)."""
-    return await client(gateway).chat.completions.with_raw_response.create(
+    return await openai_client(gateway).chat.completions.with_raw_response.create(
         model="gpt-4o", messages=QUESTION, temperature=0, **extra
     )
 
@@ -78,11 +79,11 @@ async def test_a_changed_request_misses(
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(ON)
     await _ask(gateway)
-    other_question = await client(gateway).chat.completions.with_raw_response.create(
+    other_question = await openai_client(gateway).chat.completions.with_raw_response.create(
         model="gpt-4o", messages=[{"role": "user", "content": "And of Italy?"}], temperature=0
     )
     other_setting = await _ask(gateway, max_tokens=5)
-    other_model = await client(gateway).chat.completions.with_raw_response.create(
+    other_model = await openai_client(gateway).chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=QUESTION, temperature=0
     )
     for answer in (other_question, other_setting, other_model):
@@ -105,7 +106,7 @@ async def test_a_sampled_request_is_cached_only_when_the_operator_says_so(
     gateway: GatewayRuntime = await start_gateway(ON)
     for temperature in ({}, {"temperature": 0.7}):
         for _ in range(2):
-            answer = await client(gateway).chat.completions.with_raw_response.create(
+            answer = await openai_client(gateway).chat.completions.with_raw_response.create(
                 model="gpt-4o", messages=QUESTION, **temperature
             )
             assert answer.headers["x-gateway-cache"] == "miss"
@@ -117,7 +118,7 @@ async def test_a_sampled_request_is_cached_when_the_operator_says_so(
 ) -> None:
     sampled: GatewayRuntime = await start_gateway({**ON, "cache.sampled": True})
     for expected in ("miss", "hit"):
-        answer = await client(sampled).chat.completions.with_raw_response.create(
+        answer = await openai_client(sampled).chat.completions.with_raw_response.create(
             model="gpt-4o", messages=QUESTION
         )
         assert answer.headers["x-gateway-cache"] == expected
@@ -154,27 +155,40 @@ async def test_an_entry_past_its_ttl_misses(
     assert len(upstream.llm_requests) == 2
 
 
+async def _streamed_twice(
+    open_stream: Callable[[], AbstractAsyncContextManager[Any]], upstream: ScriptedUpstream
+) -> bytes:
+    """The same stream asked for twice: a miss the upstream answers, then a hit replayed byte
+    for byte without asking it again; the bytes."""
+    seen: list[tuple[str, bytes]] = []
+    for _ in range(2):
+        async with open_stream() as response:
+            body = b"".join([piece async for piece in response.iter_bytes()])
+            seen.append((response.headers["x-gateway-cache"], body))
+    (miss, first), (hit, second) = seen
+    assert (miss, hit) == ("miss", "hit")
+    assert second == first
+    assert len(upstream.llm_requests) == 1
+    return second
+
+
 async def test_openai_stream_is_replayed_byte_for_byte(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(ON)
-    seen: list[tuple[str, bytes]] = []
-    for _ in range(2):
-        async with client(gateway).chat.completions.with_streaming_response.create(
+    replayed = await _streamed_twice(
+        lambda: openai_client(gateway).chat.completions.with_streaming_response.create(
             model="gpt-4o",
             messages=QUESTION,
             temperature=0,
             stream=True,
             stream_options={"include_usage": True},
-        ) as response:
-            body = b"".join([piece async for piece in response.iter_bytes()])
-            seen.append((response.headers["x-gateway-cache"], body))
-    (miss, first), (hit, second) = seen
-    assert (miss, hit) == ("miss", "hit")
-    assert second == first and b"data: [DONE]" in second
-    assert len(upstream.llm_requests) == 1
+        ),
+        upstream,
+    )
+    assert b"data: [DONE]" in replayed
     # And the SDK reads the replay as it read the stream.
-    stream = await client(gateway).chat.completions.create(
+    stream = await openai_client(gateway).chat.completions.create(
         model="gpt-4o",
         messages=QUESTION,
         temperature=0,
@@ -189,37 +203,30 @@ async def test_anthropic_stream_is_replayed_byte_for_byte(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(ON)
-    claude = anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
-    seen: list[tuple[str, bytes]] = []
-    for _ in range(2):
-        async with claude.messages.with_streaming_response.create(
+    claude = claude_client(gateway)
+    replayed = await _streamed_twice(
+        lambda: claude.messages.with_streaming_response.create(
             model="claude-sonnet-4-6",
             max_tokens=64,
             extra_body=GREEDY,
             messages=QUESTION,  # type: ignore[arg-type]
             stream=True,
-        ) as response:
-            body = b"".join([piece async for piece in response.iter_bytes()])
-            seen.append((response.headers["x-gateway-cache"], body))
-    (miss, first), (hit, second) = seen
-    assert (miss, hit) == ("miss", "hit")
-    assert second == first and b"message_stop" in second
-    assert len(upstream.llm_requests) == 1
+        ),
+        upstream,
+    )
+    assert b"message_stop" in replayed
     # A whole answer to the same question is another entry (a stream is not a whole answer).
-    whole = await claude.messages.with_raw_response.create(
-        model="claude-sonnet-4-6",
-        max_tokens=64,
-        extra_body=GREEDY,
-        messages=QUESTION,  # type: ignore[arg-type]
-    )
-    assert whole.headers["x-gateway-cache"] == "miss"
-    again = await claude.messages.with_raw_response.create(
-        model="claude-sonnet-4-6",
-        max_tokens=64,
-        extra_body=GREEDY,
-        messages=QUESTION,  # type: ignore[arg-type]
-    )
-    assert again.headers["x-gateway-cache"] == "hit"
+    answers = []
+    for expected in ("miss", "hit"):
+        answer = await claude.messages.with_raw_response.create(
+            model="claude-sonnet-4-6",
+            max_tokens=64,
+            extra_body=GREEDY,
+            messages=QUESTION,  # type: ignore[arg-type]
+        )
+        assert answer.headers["x-gateway-cache"] == expected
+        answers.append(answer)
+    whole, again = answers
     parsed_again, parsed_whole = await again.parse(), await whole.parse()
     assert parsed_again.content[0].text == parsed_whole.content[0].text  # type: ignore[union-attr]
     assert len(upstream.llm_requests) == 2
@@ -229,9 +236,7 @@ async def _keys(gateway: GatewayRuntime, *specs: KeySpec) -> list[openai.AsyncOp
     made = []
     for spec in specs:
         key = await gateway.engine.keys.create(OPERATOR, spec)
-        made.append(
-            openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key.secret, max_retries=0)
-        )
+        made.append(openai_client(gateway, key.secret))
     return made
 
 
@@ -295,11 +300,11 @@ async def test_a_route_or_principal_not_opted_in_is_not_cached(
         {**ON, "cache.routes": ["gpt-4o-mini"], "cache.principals": ["local"]}
     )
     for model, expected in (("gpt-4o", "miss"), ("gpt-4o", "miss"), ("gpt-4o-mini", "miss")):
-        answer = await client(gateway).chat.completions.with_raw_response.create(
+        answer = await openai_client(gateway).chat.completions.with_raw_response.create(
             model=model, messages=QUESTION, temperature=0
         )
         assert answer.headers["x-gateway-cache"] == expected
-    mini = await client(gateway).chat.completions.with_raw_response.create(
+    mini = await openai_client(gateway).chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=QUESTION, temperature=0
     )
     assert mini.headers["x-gateway-cache"] == "hit"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-import anthropic
-import openai
-from google import genai
 from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 WEATHER = {
     "name": "get_weather",
@@ -22,14 +20,6 @@ WEATHER = {
     },
 }
 ARGS = {"city": "Paris", "unit": "celsius"}
-
-
-def openai_client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0)
-
-
-def claude(gateway: GatewayRuntime) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
 
 
 async def test_openai_tools_on_an_anthropic_upstream(
@@ -70,7 +60,7 @@ async def test_anthropic_streamed_tool_use_from_an_openai_upstream(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     upstream.script(Reply.tool_call("get_weather", ARGS, text="Checking.", call_id="call_9"))
-    async with claude(gateway).messages.stream(
+    async with claude_client(gateway).messages.stream(
         model="gpt-4o",
         max_tokens=200,
         messages=[{"role": "user", "content": "weather in Paris?"}],
@@ -111,9 +101,7 @@ async def test_gemini_function_call_from_an_anthropic_stream(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     upstream.script(Reply.tool_call("get_weather", ARGS, call_id="toolu_7"))
-    client = genai.Client(
-        api_key="unused", http_options=types.HttpOptions(base_url=gateway.base_url)
-    )
+    client = gemini_client(gateway)
     calls = []
     async for chunk in await client.aio.models.generate_content_stream(
         model="claude-sonnet-4-6",

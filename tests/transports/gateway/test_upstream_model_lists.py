@@ -8,11 +8,11 @@ import logging
 from typing import Any
 
 import aiohttp
-import openai
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 OPENAI_LISTS = ["gpt-5.5", "sora-2", "gpt-4o"]
@@ -25,10 +25,6 @@ FAST = {
 }
 # A cached answer comes back in milliseconds; this only bounds a broken test.
 CACHED_ANSWER_S = 2.0
-
-
-def client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0)
 
 
 async def get(gateway: GatewayRuntime, path: str) -> Any:
@@ -54,7 +50,7 @@ async def test_models_come_from_the_cache_at_once_then_show_what_the_upstream_li
     # OpenAI, Anthropic and Gemini were asked at start, in the background, and are held.
     await upstream.wait_for_model_lists(3)
     async with asyncio.timeout(CACHED_ANSWER_S):
-        ids = [m.id async for m in client(gateway).models.list()]
+        ids = [m.id async for m in openai_client(gateway).models.list()]
         providers = await get(gateway, "/v1/providers")
     assert "gpt-4o" in ids and "sora-2" not in ids  # the catalogue's, for now
     by_id = {p["id"]: p for p in providers["providers"]}
@@ -65,7 +61,7 @@ async def test_models_come_from_the_cache_at_once_then_show_what_the_upstream_li
     async with asyncio.timeout(5.0):
         await gateway.engine.gateway.directory.refresh()  # waits for the running read
 
-    models = {m.id: m for m in [m async for m in client(gateway).models.list()]}
+    models = {m.id: m for m in [m async for m in openai_client(gateway).models.list()]}
     assert models["sora-2"].owned_by == "openai"
     assert "gpt-4o-mini" in models  # still in the catalogue, though OpenAI no longer lists it
     providers = await get(gateway, "/v1/providers")
@@ -78,7 +74,7 @@ async def test_models_come_from_the_cache_at_once_then_show_what_the_upstream_li
     assert len(upstream.llm_requests) == 0
 
     # A bare id only OpenAI's list names now routes to OpenAI.
-    reply = await client(gateway).chat.completions.create(
+    reply = await openai_client(gateway).chat.completions.create(
         model="sora-2", messages=[{"role": "user", "content": "hi"}]
     )
     assert reply.model == "sora-2"
@@ -96,7 +92,7 @@ async def test_ids_of_another_provider_are_listed_as_they_reach_it(
             }
         }
     )
-    ids = [m.id async for m in client(gateway).models.list()]
+    ids = [m.id async for m in openai_client(gateway).models.list()]
     # Groq's own "openai/gpt-oss-120b" would reach OpenAI: it is listed with Groq's prefix.
     assert "groq/openai/gpt-oss-120b" in ids and "openai/gpt-oss-120b" not in ids
     assert "llama-3.3-70b-versatile" in ids

@@ -17,8 +17,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ import pytest
 from mcp import Client
 
 from llmgw_desktop.config.settings import LoadedSettings
-from tests.contract.offline import REQUIRE_CLIS
+from tests.clients.node import node_with
 from tests.transports.mcp.conformance_fixture import build_fixture_server
 from tests.transports.mcp.conftest import start_gateway
 
@@ -76,34 +74,10 @@ METHOD_NOT_FOUND = "MCP error -32601"
 _RESULT_DIR = re.compile(r"-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
 
 
-def node_major(node: str) -> int:
-    """The major version of the Node runtime at `node` (0 when it does not run)."""
-    try:
-        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
-    except OSError:
-        return 0
-    try:
-        return int(out.stdout.strip().lstrip("v").split(".")[0])
-    except ValueError:
-        return 0
-
-
 def find_node() -> str:
-    """A Node 22+ runtime and the suite; skips where either is absent (fails instead in CI)."""
-    candidates = [str(BUNDLED_NODE), shutil.which("node") or ""]
-    node = next((c for c in candidates if c and node_major(c) >= NODE_MAJOR), None)
-    missing = []
-    if node is None:
-        missing.append(f"Node {NODE_MAJOR}")
-    if not SUITE_JS.is_file():
-        missing.append(f"@modelcontextprotocol/conformance@{SUITE_VERSION}")
-    if missing:
-        message = f"{' and '.join(missing)} not installed (install with: {INSTALL_COMMAND})"
-        if REQUIRE_CLIS:
-            pytest.fail(message)
-        pytest.skip(message)
-    assert node is not None
-    return node
+    """A Node 22+ runtime and the suite (see `node_with`)."""
+    suite = f"@modelcontextprotocol/conformance@{SUITE_VERSION}"
+    return node_with({suite: SUITE_JS}, f"install with: {INSTALL_COMMAND}", BUNDLED_NODE)
 
 
 async def run_suite(node: str, url: str, out: Path) -> dict[str, list[dict[str, Any]]]:

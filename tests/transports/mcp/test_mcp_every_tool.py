@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,11 @@ from mcp import Client
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.offline import CLI_BIN, find_cli, vibe_stand_in
+from tests.contract.conftest import VIBE_BIN, vibe  # noqa: F401 - the fixture
+from tests.contract.offline import CLI_BIN, find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.transports.mcp.conftest import start_gateway, structured
+from tests.transports.mcp.conftest import running_gateway, structured
 
-FAKE_BIN = Path(__file__).resolve().parents[2] / "fakes" / "bin"
 MODELS = {"gemini": "gemini-2.5-flash", "copilot": "gpt-5.4", "codex": "gpt-5.5"}
 REVIEW = Reply.ok(
     text="Fine.\n\nVerdict: APPROVED\nRationale: Sound.\nRisks:\n- none", verbatim=True
@@ -24,19 +25,12 @@ REVIEW = Reply.ok(
 @pytest.fixture
 async def everything(
     loaded: LoadedSettings,
-    offline: Path,
-    upstream: ScriptedUpstream,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> GatewayRuntime:
+    vibe: None,  # noqa: F811
+) -> AsyncIterator[GatewayRuntime]:
     # Mistral Vibe cannot run here (Python 3.12): its stand-in answers through the same upstream.
-    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
-    runtime, lock = await start_gateway(
-        loaded, {"providers.cli_path": [str(CLI_BIN), str(FAKE_BIN)]}
-    )
-    yield runtime  # type: ignore[misc]
-    await runtime.stop()
-    lock.release()
+    cli_path = [str(CLI_BIN), str(VIBE_BIN)]
+    async with running_gateway(loaded, {"providers.cli_path": cli_path}) as runtime:
+        yield runtime
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
-from tests.transports.mcp.conftest import structured
+from tests.transports.mcp.conftest import session_made_through, structured
 from tests.transports.mcp.test_mcp_http import EXPECTED_TOOLS
 
 MODES = ["legacy", "2026-07-28"]
@@ -46,20 +46,12 @@ async def test_stdio_in_process_answers_with_a_real_cli(
 async def test_stdio_relays_to_the_running_gateway(mode: str, tmp_path: Path) -> None:
     port = free_port()
     env = gp.child_env(tmp_path / "gw", port)
-    running = gp.start(["--headless"], env)
-    gp.wait_ready(running, port)
-    try:
-        async with Client(stdio_params(tmp_path / "gw", port), mode=mode) as client:
-            created = structured(
-                await client.call_tool("session_create", {"provider": "codex", "title": "relay"})
-            )
+    with gp.serving(["--headless"], env, port):
         # The session lives in the running gateway's store: ask it directly over HTTP.
-        async with Client(f"http://127.0.0.1:{port}/mcp") as direct:
-            listed = structured(await direct.call_tool("session_list", {}))
-    finally:
-        code, _, err = gp.stop(running)
-    assert code == 0, err
-    assert created["sessionId"] in {s["sessionId"] for s in listed["sessions"]}
+        made, listed = await session_made_through(
+            stdio_params(tmp_path / "gw", port), port, "relay", mode
+        )
+    assert made in listed
     assert "relaying stdio MCP" in gp.read_log(tmp_path / "gw")
 
 

@@ -20,24 +20,20 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.transports.mcp import http_front
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, RECENT_DAYS, McpUseMark
 from tests.mcp_wire import MCP_ACCEPT, initialize
-from tests.transports.mcp.conftest import start_gateway
+from tests.transports.mcp.conftest import running_gateway, start_gateway
 
 
 async def test_the_first_request_loads_it_without_waiting_for_the_delay(
     loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http_front, "LOAD_AFTER_S", 60.0)
-    runtime, lock = await start_gateway(loaded)
-    try:
+    async with running_gateway(loaded) as runtime:
         assert runtime.mcp._manager is None  # not loaded at start
         started = time.monotonic()
         async with Client(runtime.mcp_url) as client:
             tools = (await client.list_tools()).tools
         assert tools
         assert time.monotonic() - started < 30.0  # far below the 60 s delay
-    finally:
-        await runtime.stop()
-        lock.release()
 
 
 async def test_a_gateway_stopped_before_the_delay_loads_nothing(
@@ -66,15 +62,11 @@ async def test_a_burst_before_the_load_is_answered_in_full(
     loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http_front, "LOAD_AFTER_S", 60.0)
-    runtime, lock = await start_gateway(loaded)
-    try:
+    async with running_gateway(loaded) as runtime:
         async with aiohttp.ClientSession() as client:
             answers = await asyncio.gather(*(_post_mcp(runtime.mcp_url, client) for _ in range(20)))
         assert [status for status, _ in answers] == [200] * 20
         assert all('"serverInfo"' in text for _, text in answers)
-    finally:
-        await runtime.stop()
-        lock.release()
 
 
 async def test_a_failed_load_answers_every_request_with_a_clear_error(
@@ -85,30 +77,21 @@ async def test_a_failed_load_answers_every_request_with_a_clear_error(
 
     monkeypatch.setattr(http_front, "import_sdk", broken)
     monkeypatch.setattr(http_front, "LOAD_AFTER_S", 60.0)
-    runtime, lock = await start_gateway(loaded)
-    try:
-        async with aiohttp.ClientSession() as client:
-            # The first request waits for the load; the later ones find it failed.
-            for _ in range(3):
-                status, text = await _post_mcp(runtime.mcp_url, client)
-                assert status == 500
-                assert "the MCP front door could not be started" in text
-            async with client.get(runtime.base_url + "/health") as health:
-                assert health.status == 200  # the rest of the gateway serves on
-    finally:
-        await runtime.stop()
-        lock.release()
+    async with running_gateway(loaded) as runtime, aiohttp.ClientSession() as client:
+        # The first request waits for the load; the later ones find it failed.
+        for _ in range(3):
+            status, text = await _post_mcp(runtime.mcp_url, client)
+            assert status == 500
+            assert "the MCP front door could not be started" in text
+        async with client.get(runtime.base_url + "/health") as health:
+            assert health.status == 200  # the rest of the gateway serves on
 
 
 async def _loads_without_a_request(loaded: LoadedSettings, within_s: float) -> bool:
-    runtime, lock = await start_gateway(loaded)
-    try:
+    async with running_gateway(loaded) as runtime:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(runtime.mcp._ready.wait(), within_s)
         return runtime.mcp._manager is not None
-    finally:
-        await runtime.stop()
-        lock.release()
 
 
 async def test_a_gateway_that_never_served_mcp_waits_for_the_first_request(
@@ -119,13 +102,8 @@ async def test_a_gateway_that_never_served_mcp_waits_for_the_first_request(
     assert not mark.exists()
     assert not await _loads_without_a_request(loaded, within_s=1.0)
 
-    runtime, lock = await start_gateway(loaded)
-    try:
-        async with Client(runtime.mcp_url) as client:
-            assert (await client.list_tools()).tools
-    finally:
-        await runtime.stop()
-        lock.release()
+    async with running_gateway(loaded) as runtime, Client(runtime.mcp_url) as client:
+        assert (await client.list_tools()).tools
     assert mark.exists()  # remembered: the next start loads it early
     assert await _loads_without_a_request(loaded, within_s=30.0)
 
@@ -141,13 +119,8 @@ async def test_a_mark_older_than_the_window_no_longer_loads_it_early(
     os.utime(mark, (old, old))
     assert not await _loads_without_a_request(loaded, within_s=1.0)
 
-    runtime, lock = await start_gateway(loaded)
-    try:
-        async with Client(runtime.mcp_url) as client:
-            assert (await client.list_tools()).tools
-    finally:
-        await runtime.stop()
-        lock.release()
+    async with running_gateway(loaded) as runtime, Client(runtime.mcp_url) as client:
+        assert (await client.list_tools()).tools
     assert McpUseMark(mark).recent()  # served again: the old mark is renewed
 
 
@@ -190,13 +163,9 @@ async def test_stopping_ends_the_event_stream_watcher_the_sdk_started(
             if getattr(t.get_coro(), "__qualname__", "") == "_shutdown_watcher" and not t.done()
         ]
 
-    runtime, lock = await start_gateway(loaded)
-    try:
+    async with running_gateway(loaded) as runtime:
         async with aiohttp.ClientSession() as client:
             status, text = await _post_mcp(runtime.mcp_url, client)
         assert status == 200 and "event: message" in text  # an event stream was served
         assert watchers()
-    finally:
-        await runtime.stop()
-        lock.release()
     assert watchers() == []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.transports.mcp.stdio_forward import GATEWAY_GONE, StdioForwarder
+from tests.fakes.loopback import answering_with
 from tests.transports.mcp.relay_editor import Editor
 
 OK_JSON = b'{"jsonrpc":"2.0","id":1,"result":{}}'
@@ -33,20 +34,12 @@ HOSTILE = {
 
 
 async def relay_against(raw: bytes) -> list[dict[str, Any]]:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(raw)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     stdin = asyncio.StreamReader()
     stdin.feed_data(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode())
     stdin.feed_data(b"\n")
     stdin.feed_eof()
     editor = Editor()
-    async with server:
+    async with answering_with(raw) as port:
         await asyncio.wait_for(
             StdioForwarder(f"http://127.0.0.1:{port}/mcp").run(stdin, editor), 10
         )

@@ -10,42 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.mcp.upstream_support import (
+    ECHO,
     ModernClient,
     RawSession,
     Start,
     everything,
     jsonrpc,
+    kinds_of_row,
     rows,
     sent,
-    starting,
     teed,
 )
 
 ARRIVAL_S = 60.0  # how long a message may take to reach the server (bounded)
 LONG_TOOL = "everything__trigger-long-running-operation"
-ECHO = {"name": "everything__echo", "arguments": {"message": "hi"}}
-# What two rows of the same call must share (their ids, times and durations differ).
-ROW_FIELDS = ("provider", "tool", "caller", "transport", "state", "error_code", "route")
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
-
-
-def _same_rows(recorded: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
-    return {tuple(str(r[f]) for f in ROW_FIELDS) for r in recorded}
 
 
 async def _arrived(log: Path, method: str) -> list[dict[str, Any]]:
@@ -74,7 +59,7 @@ async def test_a_call_without_progress_is_one_json_answer_with_the_sdks_result_a
     assert direct == {**through_sdk, "id": 2}
     assert direct["result"]["content"] == [{"type": "text", "text": "Echo: hi"}]
     recorded = [r for r in await rows(gateway, "everything") if r["tool"] == "everything__echo"]
-    assert len(recorded) == 2 and len(_same_rows(recorded)) == 1, recorded
+    assert len(recorded) == 2 and len(kinds_of_row(recorded)) == 1, recorded
     assert {(r["caller"], r["transport"], r["state"]) for r in recorded} == {
         ("raw-editor", "mcp-http", "completed")
     }
@@ -144,7 +129,7 @@ async def test_a_2026_era_call_without_progress_is_answered_beside_the_sdk_alike
     assert direct == {**through_sdk, "id": 2}
     assert direct["result"]["content"] == [{"type": "text", "text": "Echo: hi"}]
     recorded = [r for r in await rows(gateway, "everything") if r["tool"] == "everything__echo"]
-    assert len(recorded) == 2 and len(_same_rows(recorded)) == 1, recorded
+    assert len(recorded) == 2 and len(kinds_of_row(recorded)) == 1, recorded
     assert {(r["caller"], r["transport"], r["state"]) for r in recorded} == {
         ("modern-editor", "mcp-http", "completed")
     }

@@ -13,24 +13,15 @@ import asyncio
 import json
 import shlex
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 
-from llmgw_desktop.config.settings import LoadedSettings
-from tests.transports.mcp.upstream_support import EVERYTHING, Start, local_mcp, rows, starting
+from tests.transports.mcp.upstream_support import EVERYTHING, Start, local_mcp, rows
 
 TOOL = "everything__trigger-long-running-operation"
 ARRIVAL_S = 60.0  # how long a notification or a cancel may take to arrive (bounded)
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
 
 
 def _sent(log: Path) -> list[dict[str, Any]]:

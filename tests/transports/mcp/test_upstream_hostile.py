@@ -14,12 +14,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.mcp.upstream_support import (
     ROOT,
@@ -27,7 +23,6 @@ from tests.transports.mcp.upstream_support import (
     crasher,
     everything,
     local_mcp,
-    starting,
 )
 
 HOSTILE = ROOT / "tests" / "fakes" / "mcp_hostile.py"
@@ -41,12 +36,6 @@ QUICK_S = 1.5
 
 def hostile(*args: str) -> dict[str, Any]:
     return {"command": sys.executable, "args": [str(HOSTILE), *args]}
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
 
 
 async def _list(gateway: GatewayRuntime) -> tuple[float, list[str]]:

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import mcp_types
-import pytest
 from mcp import Client, StdioServerParameters
 
-from llmgw_desktop.config.settings import LoadedSettings
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.transports.mcp.upstream_support import (
@@ -26,19 +23,12 @@ from tests.transports.mcp.upstream_support import (
     local_mcp,
     require_servers,
     rows,
-    starting,
 )
 
 # How long a notification or a cancelled call may take to arrive (bounded; never a sleep).
 ARRIVAL_S = 30.0
 # How many times a test asks the server whether a cancel reached it (each a round trip).
 CHECKS = 500
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
 
 
 async def test_an_upstream_tool_list_change_is_told_to_each_connected_client(

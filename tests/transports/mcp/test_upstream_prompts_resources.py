@@ -5,12 +5,9 @@ Python SDK's own MCPServer (tests/fakes/mcp_crasher.py), both over stdio."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from llmgw_desktop.config.settings import LoadedSettings
 from tests.security._oauth_support import oauth_settings
 from tests.security._power_support import oauth_mcp
 from tests.transports.mcp.upstream_support import (
@@ -19,14 +16,7 @@ from tests.transports.mcp.upstream_support import (
     everything,
     local_mcp,
     rows,
-    starting,
 )
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
 
 
 async def test_the_local_user_gets_their_prompts_and_reads_their_resources_each_recorded(

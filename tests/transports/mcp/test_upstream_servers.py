@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -17,7 +17,6 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
 from llmgw_desktop.engine.calls.approval import PendingApproval
 from tests.conftest import free_port
@@ -33,17 +32,10 @@ from tests.transports.mcp.upstream_support import (
     local_mcp,
     rows,
     served_over_http,
-    starting,
 )
 
 # Bounded waits for processes to appear or go (polled by psutil, never a fixed sleep).
 PROCESS_WAIT_S = 20.0
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
 
 
 async def test_the_local_user_lists_and_calls_aggregated_tools_and_each_call_is_recorded(

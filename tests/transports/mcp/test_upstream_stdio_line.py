@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +19,25 @@ import aiohttp
 import pytest
 from mcp import Client, StdioServerParameters
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.upstream_mcp.stdio_line import ID_PREFIX
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.transports.mcp.upstream_support import (
+    ECHO,
     ROOT,
     RawSession,
     Start,
     everything,
     jsonrpc,
+    kinds_of_row,
     local_mcp,
     require_servers,
     rows,
     sent,
-    starting,
     teed,
 )
 
 HOSTILE = ROOT / "tests" / "fakes" / "mcp_hostile.py"
-ECHO = {"name": "everything__echo", "arguments": {"message": "hi"}}
-ROW_FIELDS = ("provider", "tool", "caller", "transport", "state", "error_code", "route")
-
-
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    async with starting(loaded) as start_gateway:
-        yield start_gateway
 
 
 def liar() -> dict[str, Any]:
@@ -73,7 +64,7 @@ async def test_a_call_goes_on_the_servers_stdin_with_the_sessions_result_and_row
     assert beside["result"]["content"] == [{"type": "text", "text": "Echo: hi"}]
     recorded = [r for r in await rows(gateway, "everything") if r["tool"] == "everything__echo"]
     assert len(recorded) == 2
-    assert len({tuple(str(r[f]) for f in ROW_FIELDS) for r in recorded}) == 1, recorded
+    assert len(kinds_of_row(recorded)) == 1, recorded
 
 
 async def test_what_the_server_asks_the_client_during_a_call_is_answered_by_the_session(

@@ -88,6 +88,17 @@ async def rows(gateway: GatewayRuntime, server: str) -> list[dict[str, Any]]:
     return [r for r in recent if r["provider"] == f"mcp:{server}"]
 
 
+# The reference server's echo tool, as a `tools/call`'s params.
+ECHO = {"name": "everything__echo", "arguments": {"message": "hi"}}
+# What two rows of the same call must share (their ids, times and durations differ).
+ROW_FIELDS = ("provider", "tool", "caller", "transport", "state", "error_code", "route")
+
+
+def kinds_of_row(recorded: list[dict[str, Any]]) -> set[tuple[str, ...]]:
+    """The distinct `ROW_FIELDS` of `recorded`: one where the rows record the same call."""
+    return {tuple(str(r[f]) for f in ROW_FIELDS) for r in recorded}
+
+
 @contextmanager
 def served_over_http(*args: str) -> Iterator[str]:
     """`python args... PORT` serving MCP on a free loopback port; yields its /mcp URL."""

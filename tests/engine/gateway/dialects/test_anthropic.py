@@ -36,6 +36,7 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.neutral import assistant, user
 
 DIALECT: Dialect = AnthropicDialect()
 STREAM_EVENT = TypeAdapter(at.RawMessageStreamEvent)
@@ -56,14 +57,6 @@ def _req(**fields: Any) -> ChatRequest:
         model="claude-x", messages=(Message("user", (TextPart("hi"),)),), max_tokens=100
     )
     return replace(base, **fields)
-
-
-def _user(*parts: Any) -> Message:
-    return Message("user", tuple(parts))
-
-
-def _assistant(*parts: Any) -> Message:
-    return Message("assistant", tuple(parts))
 
 
 # -- request parsing -------------------------------------------------------------------------
@@ -97,9 +90,9 @@ PARSE_REQUESTS = [
         ),
         _req(
             messages=(
-                _user(TextPart("2+2?")),
-                _assistant(TextPart("4")),
-                _user(TextPart("and 3+3?", cache=True)),
+                user(TextPart("2+2?")),
+                assistant(TextPart("4")),
+                user(TextPart("and 3+3?", cache=True)),
             )
         ),
     ),
@@ -157,14 +150,14 @@ PARSE_REQUESTS = [
             ),
             tool_choice="required",
             messages=(
-                _user(TextPart("Weather in Oslo and Rome?")),
-                _assistant(
+                user(TextPart("Weather in Oslo and Rome?")),
+                assistant(
                     ThinkingPart("Two calls.", "sig=="),
                     TextPart("Checking."),
                     ToolCallPart("toolu_1", "weather", '{"city": "Oslo"}'),
                     ToolCallPart("toolu_2", "weather", '{"city": "Rome"}'),
                 ),
-                _user(
+                user(
                     ToolResultPart("toolu_1", "-3C"),
                     ToolResultPart("toolu_2", "timeout\nretry later", is_error=True),
                 ),
@@ -205,7 +198,7 @@ PARSE_REQUESTS = [
         ),
         _req(
             messages=(
-                _user(
+                user(
                     ImagePart("image/png", data="iVBO"),
                     ImagePart(url="https://x/y.jpg"),
                     ToolResultPart("t1", "screenshot:"),
@@ -486,12 +479,12 @@ RENDER_REQUESTS = [
         "same-role messages merge and tool results open the user turn",
         _req(
             messages=(
-                _user(TextPart("Weather?")),
-                _user(ImagePart("image/png", data="iVBO"), ImagePart(url="https://x/y.jpg")),
-                _assistant(TextPart(""), ToolCallPart("call.1", "weather", '{"city":"Oslo"}')),
-                _assistant(ToolCallPart("call_2", "weather", "")),
-                _user(TextPart("Here:")),
-                _user(ToolResultPart("call.1", "-3C"), ToolResultPart("call_2", "", is_error=True)),
+                user(TextPart("Weather?")),
+                user(ImagePart("image/png", data="iVBO"), ImagePart(url="https://x/y.jpg")),
+                assistant(TextPart(""), ToolCallPart("call.1", "weather", '{"city":"Oslo"}')),
+                assistant(ToolCallPart("call_2", "weather", "")),
+                user(TextPart("Here:")),
+                user(ToolResultPart("call.1", "-3C"), ToolResultPart("call_2", "", is_error=True)),
             ),
             tool_choice="weather",
         ),
@@ -542,11 +535,11 @@ RENDER_REQUESTS = [
             temperature=0.3,
             top_p=0.97,
             messages=(
-                _user(TextPart("hi")),
-                _assistant(
+                user(TextPart("hi")),
+                assistant(
                     ThinkingPart("from elsewhere"), ThinkingPart("mine", "sig"), TextPart("hello")
                 ),
-                _user(TextPart("more")),
+                user(TextPart("more")),
             ),
         ),
         {

@@ -31,18 +31,12 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.neutral import assistant as model
+from tests.engine.gateway.neutral import user
 
 MODEL = "gemini-2.5-flash"
 DIALECT = GeminiDialect()
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}
-
-
-def user(*parts: Any) -> Message:
-    return Message("user", tuple(TextPart(p) if isinstance(p, str) else p for p in parts))
-
-
-def model(*parts: Any) -> Message:
-    return Message("assistant", tuple(TextPart(p) if isinstance(p, str) else p for p in parts))
 
 
 def request(*messages: Message, **fields: Any) -> ChatRequest:

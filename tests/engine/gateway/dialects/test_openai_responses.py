@@ -33,19 +33,12 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.neutral import assistant, user
 
 DIALECT = OpenAIResponsesDialect()
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 STREAM_EVENT = TypeAdapter(ResponseStreamEvent)
 CREATE_PARAMS = TypeAdapter(ResponseCreateParamsNonStreaming)
-
-
-def user(*parts: Any) -> Message:
-    return Message("user", tuple(TextPart(p) if isinstance(p, str) else p for p in parts))
-
-
-def assistant(*parts: Any) -> Message:
-    return Message("assistant", tuple(TextPart(p) if isinstance(p, str) else p for p in parts))
 
 
 def msg(role: str, content: Any) -> dict[str, Any]:

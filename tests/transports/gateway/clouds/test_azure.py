@@ -9,7 +9,6 @@ which header carries the credential and the credential itself (compared by diges
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import openai
@@ -23,12 +22,18 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.sdk_clients import (
+    chat_refusal,
+    claude_client,
+    claude_stream,
+    gemini_stream_text,
+    openai_client,
+    responses_stream_kinds,
+)
 from tests.transports.gateway.clouds.conftest import (
     AZURE_API_VERSION,
     AZURE_KEY,
-    claude_client,
-    gemini_client,
-    openai_client,
+    assert_secret_kept,
 )
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -111,25 +116,13 @@ async def test_every_client_dialect_reaches_an_azure_deployment_streaming(
     azure_env: None, upstream: ScriptedUpstream, start_gateway: GatewayFactory
 ) -> None:
     gateway = await start_gateway({"gateway.aliases": {"work-4o": f"azure/{DEPLOYMENT}"}})
-    async with claude_client(gateway).messages.stream(
-        model="work-4o", max_tokens=50, messages=MESSAGES
-    ) as stream:
-        text = "".join([piece async for piece in stream.text_stream])
-        final = await stream.get_final_message()
+    text, final = await claude_stream(gateway, "work-4o", max_tokens=50)
     assert text.startswith(DEFAULT_ANSWER)
     # The cache tokens Azure reports reach an Anthropic client as cache reads.
     assert final.usage.cache_read_input_tokens == OPENAI_CACHED_TOKENS
     assert final.usage.input_tokens == OPENAI_PROMPT_TOKENS - OPENAI_CACHED_TOKENS
-    pieces = []
-    async for chunk in await gemini_client(gateway).aio.models.generate_content_stream(
-        model="work-4o", contents="hi"
-    ):
-        pieces.append(chunk.text or "")
-    assert "".join(pieces).startswith(DEFAULT_ANSWER)
-    events = await openai_client(gateway).responses.create(
-        model=f"azure/{DEPLOYMENT}", input="hi", stream=True
-    )
-    kinds = [event.type async for event in events]
+    assert (await gemini_stream_text(gateway, "work-4o")).startswith(DEFAULT_ANSWER)
+    kinds = await responses_stream_kinds(gateway, f"azure/{DEPLOYMENT}")
     assert kinds[-1] == "response.completed"
     paths = [r.path for r in upstream.llm_requests]
     assert paths == [
@@ -182,14 +175,9 @@ async def test_without_an_endpoint_the_client_is_told_what_to_set(
     start_gateway: GatewayFactory,
 ) -> None:
     gateway = await start_gateway()
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"azure/{DEPLOYMENT}", messages=MESSAGES
-        )
-    assert caught.value.status_code == 503
-    body = caught.value.body
-    assert isinstance(body, dict)
-    assert body["code"] == "cloud_not_configured" and "AZURE_OPENAI_ENDPOINT" in body["message"]
+    status, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
+    assert status == 503 and body["code"] == "cloud_not_configured"
+    assert "AZURE_OPENAI_ENDPOINT" in body["message"]
 
 
 async def test_without_a_key_or_entra_id_the_client_is_told_what_to_do(
@@ -201,13 +189,8 @@ async def test_without_a_key_or_entra_id_the_client_is_told_what_to_do(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # no `az` CLI to ask either
     gateway = await start_gateway()
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"azure/{DEPLOYMENT}", messages=MESSAGES
-        )
-    assert caught.value.status_code == 503
-    body = caught.value.body
-    assert isinstance(body, dict) and body["code"] == "cloud_not_configured"
+    status, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
+    assert status == 503 and body["code"] == "cloud_not_configured"
     assert "AZURE_OPENAI_API_KEY" in body["message"]
     assert upstream.llm_requests == []
 
@@ -233,20 +216,10 @@ async def test_the_key_reaches_neither_the_log_nor_the_recorder(
     azure_env: None,
     upstream: ScriptedUpstream,
     start_gateway: GatewayFactory,
-    caplog: pytest.LogCaptureFixture,
+    debug_log: pytest.LogCaptureFixture,
     isolated_env: Path,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     upstream.script(Reply.error(401, f"Access denied: key {AZURE_KEY} is not valid"))
     gateway = await start_gateway({"recorder.capture.providers": ["*"]})
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"azure/{DEPLOYMENT}", messages=MESSAGES
-        )
-    assert AZURE_KEY not in str(caught.value.body)
-    rows = await gateway.engine.recorder.recent(limit=5)
-    assert AZURE_KEY not in repr(rows)
-    assert AZURE_KEY not in caplog.text
-    await gateway.stop()
-    stored = b"".join(p.read_bytes() for p in isolated_env.rglob("*") if p.is_file())
-    assert AZURE_KEY.encode() not in stored
+    _, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
+    await assert_secret_kept(AZURE_KEY, gateway, body, debug_log.text, isolated_env)

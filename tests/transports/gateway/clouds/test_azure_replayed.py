@@ -12,7 +12,10 @@ import pytest
 
 from tests.fakes.clouds.replay import Canned, ReplayUpstream
 from tests.fixtures.clouds import azure_answers as azure
-from tests.transports.gateway.clouds.conftest import AZURE_KEY, claude_client, openai_client
+from tests.sdk_clients import claude_client, openai_client
+from tests.transports.gateway.clouds.conftest import (
+    AZURE_KEY,
+)
 from tests.transports.gateway.conftest import GatewayFactory
 
 MESSAGES = [{"role": "user", "content": "capital of France?"}]

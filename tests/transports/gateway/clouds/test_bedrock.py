@@ -6,7 +6,6 @@ and the usage Bedrock reports (cache reads and writes) included."""
 from __future__ import annotations
 
 import base64
-import logging
 from pathlib import Path
 
 import anthropic
@@ -26,14 +25,20 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.sdk_clients import (
+    chat_refusal,
+    claude_client,
+    claude_stream,
+    gemini_stream_text,
+    openai_client,
+    responses_stream_kinds,
+)
 from tests.transports.gateway.clouds.conftest import (
     AWS_KEY_ID,
     AWS_REGION,
     AWS_SECRET,
     BEDROCK_MODEL,
-    claude_client,
-    gemini_client,
-    openai_client,
+    assert_secret_kept,
 )
 from tests.transports.gateway.conftest import GatewayFactory
 from tests.ui.waiting import until
@@ -114,11 +119,7 @@ async def test_an_anthropic_client_reaches_bedrock_signed_and_keeps_the_cache_us
 async def test_every_client_dialect_streams_from_converse_stream(
     aws_env: None, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    async with claude_client(gateway).messages.stream(
-        model=f"bedrock/{BEDROCK_MODEL}", max_tokens=64, messages=MESSAGES
-    ) as stream:
-        text = "".join([piece async for piece in stream.text_stream])
-        final = await stream.get_final_message()
+    text, final = await claude_stream(gateway, f"bedrock/{BEDROCK_MODEL}", max_tokens=64)
     assert text.startswith(DEFAULT_ANSWER)
     assert final.usage.cache_read_input_tokens == ANTHROPIC_CACHE_READ_TOKENS
     assert final.usage.output_tokens == ANTHROPIC_OUTPUT_TOKENS
@@ -135,17 +136,11 @@ async def test_every_client_dialect_streams_from_converse_stream(
     usage = seen[-1].usage
     assert usage is not None and usage.prompt_tokens_details is not None
     assert usage.prompt_tokens_details.cached_tokens == ANTHROPIC_CACHE_READ_TOKENS
-    events = await openai_client(gateway).responses.create(
-        model=f"bedrock/{BEDROCK_MODEL}", input="hi", stream=True
+    kinds = await responses_stream_kinds(gateway, f"bedrock/{BEDROCK_MODEL}")
+    assert kinds[-1] == "response.completed"
+    assert (await gemini_stream_text(gateway, f"bedrock/{BEDROCK_MODEL}")).startswith(
+        DEFAULT_ANSWER
     )
-    assert [e.type async for e in events][-1] == "response.completed"
-    pieces = [
-        c.text or ""
-        async for c in await gemini_client(gateway).aio.models.generate_content_stream(
-            model=f"bedrock/{BEDROCK_MODEL}", contents="hi"
-        )
-    ]
-    assert "".join(pieces).startswith(DEFAULT_ANSWER)
     assert {r.path for r in upstream.llm_requests} == {f"/model/{BEDROCK_MODEL}/converse-stream"}
     assert all(
         r.headers["accept"] == "application/vnd.amazon.eventstream" for r in upstream.llm_requests
@@ -324,13 +319,8 @@ async def test_a_used_up_quota_moves_on_and_is_quota_exceeded(
 async def test_without_a_region_the_client_is_told_to_set_aws_region(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"bedrock/{BEDROCK_MODEL}", messages=MESSAGES
-        )
-    assert caught.value.status_code == 503
-    body = caught.value.body
-    assert isinstance(body, dict) and body["code"] == "cloud_not_configured"
+    status, body = await chat_refusal(gateway, f"bedrock/{BEDROCK_MODEL}")
+    assert status == 503 and body["code"] == "cloud_not_configured"
     assert "AWS_REGION" in body["message"]
 
 
@@ -359,22 +349,13 @@ async def test_aws_secrets_reach_neither_the_log_nor_the_recorder(
     aws_env: None,
     upstream: ScriptedUpstream,
     start_gateway: GatewayFactory,
-    caplog: pytest.LogCaptureFixture,
+    debug_log: pytest.LogCaptureFixture,
     isolated_env: Path,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     upstream.by_dialect["bedrock"] = Reply.error(403, f"The secret {AWS_SECRET} was refused")
     gateway = await start_gateway({"recorder.capture.providers": ["*"]})
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"bedrock/{BEDROCK_MODEL}", messages=MESSAGES
-        )
-    assert AWS_SECRET not in str(caught.value.body)
-    assert AWS_SECRET not in repr(await gateway.engine.recorder.recent(limit=5))
-    assert AWS_SECRET not in caplog.text
-    await gateway.stop()
-    stored = b"".join(p.read_bytes() for p in isolated_env.rglob("*") if p.is_file())
-    assert AWS_SECRET.encode() not in stored
+    _, body = await chat_refusal(gateway, f"bedrock/{BEDROCK_MODEL}")
+    await assert_secret_kept(AWS_SECRET, gateway, body, debug_log.text, isolated_env)
 
 
 async def test_a_cloud_has_its_switch_and_its_health_like_any_api_provider(
@@ -398,10 +379,6 @@ async def test_a_cloud_has_its_switch_and_its_health_like_any_api_provider(
     # Switched off from the tray: the next request is refused without being sent.
     engine.providers.set_enabled(LOCAL_CALLER, switches["bedrock"].id, False)
     sent = len(upstream.llm_requests)
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"bedrock/{BEDROCK_MODEL}", messages=MESSAGES
-        )
-    body = caught.value.body
-    assert isinstance(body, dict) and body["code"] == "provider_disabled"
+    _, body = await chat_refusal(gateway, f"bedrock/{BEDROCK_MODEL}")
+    assert body["code"] == "provider_disabled"
     assert len(upstream.llm_requests) == sent

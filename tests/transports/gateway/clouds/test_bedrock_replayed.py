@@ -13,13 +13,12 @@ import pytest
 from tests.fakes.clouds.aws import signature_problem
 from tests.fakes.clouds.replay import Canned, ReplayUpstream, Seen
 from tests.fixtures.clouds import bedrock_answers as bedrock
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.clouds.conftest import (
     AWS_KEY_ID,
     AWS_REGION,
     AWS_SECRET,
     BEDROCK_MODEL,
-    claude_client,
-    openai_client,
 )
 from tests.transports.gateway.conftest import GatewayFactory
 

@@ -7,11 +7,9 @@ client dialect on top."""
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import anthropic
-import openai
 import pytest
 from aiohttp import web
 from anthropic import AsyncAnthropicVertex
@@ -27,14 +25,20 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.sdk_clients import (
+    chat_refusal,
+    claude_client,
+    gemini_client,
+    gemini_stream_text,
+    openai_client,
+    responses_stream_kinds,
+)
 from tests.transports.gateway.clouds.conftest import (
     VERTEX_CLAUDE,
     VERTEX_GEMINI,
     VERTEX_LOCATION,
     VERTEX_PROJECT,
-    claude_client,
-    gemini_client,
-    openai_client,
+    assert_secret_kept,
 )
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -142,17 +146,9 @@ async def test_every_client_dialect_streams_from_both_publishers(
         )
         text = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
         assert text.startswith(DEFAULT_ANSWER)
-        events = await openai_client(gateway).responses.create(
-            model=f"vertex/{model}", input="hi", stream=True
-        )
-        assert [e.type async for e in events][-1] == "response.completed"
-    pieces = [
-        c.text or ""
-        async for c in await gemini_client(gateway).aio.models.generate_content_stream(
-            model=f"vertex/{VERTEX_CLAUDE}", contents="hi"
-        )
-    ]
-    assert "".join(pieces).startswith(DEFAULT_ANSWER)
+        kinds = await responses_stream_kinds(gateway, f"vertex/{model}")
+        assert kinds[-1] == "response.completed"
+    assert (await gemini_stream_text(gateway, f"vertex/{VERTEX_CLAUDE}")).startswith(DEFAULT_ANSWER)
     paths = {r.path.rsplit(":", 1)[-1] for r in upstream.llm_requests}
     assert paths == {"streamRawPredict", "streamGenerateContent"}
     # One token, fetched once, served every request.
@@ -253,13 +249,8 @@ async def test_vertex_errors_become_our_codes_with_its_message(
     gateway: GatewayRuntime,
 ) -> None:
     upstream.by_dialect["gemini"] = Reply.error(status, message)
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"vertex/{VERTEX_GEMINI}", messages=MESSAGES
-        )
-    assert caught.value.status_code == http
-    body = caught.value.body
-    assert isinstance(body, dict) and body["code"] == code and message in body["message"]
+    status, body = await chat_refusal(gateway, f"vertex/{VERTEX_GEMINI}")
+    assert status == http and body["code"] == code and message in body["message"]
 
 
 async def test_without_a_project_the_client_is_told_what_to_set(gateway: GatewayRuntime) -> None:
@@ -276,13 +267,8 @@ async def test_without_credentials_the_client_is_told_how_to_sign_in(
 ) -> None:
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", VERTEX_PROJECT)
     gateway = await start_gateway()
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"vertex/{VERTEX_GEMINI}", messages=MESSAGES
-        )
-    assert caught.value.status_code == 503
-    body = caught.value.body
-    assert isinstance(body, dict) and body["code"] == "cloud_not_configured"
+    status, body = await chat_refusal(gateway, f"vertex/{VERTEX_GEMINI}")
+    assert status == 503 and body["code"] == "cloud_not_configured"
     assert "gcloud auth application-default login" in body["message"]
 
 
@@ -291,27 +277,17 @@ async def test_the_token_and_the_key_reach_neither_the_log_nor_the_recorder(
     google: GoogleTokenServer,
     upstream: ScriptedUpstream,
     start_gateway: GatewayFactory,
-    caplog: pytest.LogCaptureFixture,
+    debug_log: pytest.LogCaptureFixture,
     isolated_env: Path,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     gateway = await start_gateway({"recorder.capture.providers": ["*"]})
     await openai_client(gateway).chat.completions.create(
         model=f"vertex/{VERTEX_GEMINI}", messages=MESSAGES
     )
     upstream.by_dialect["gemini"] = Reply.error(403, f"token {google.issued[0]} is not allowed")
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"vertex/{VERTEX_GEMINI}", messages=MESSAGES
-        )
+    _, body = await chat_refusal(gateway, f"vertex/{VERTEX_GEMINI}")
     token = google.issued[0]
-    assert token not in str(caught.value.body)
-    assert token not in caplog.text and token not in repr(
-        await gateway.engine.recorder.recent(limit=5)
+    stored = await assert_secret_kept(
+        token, gateway, body, debug_log.text, isolated_env, but=vertex_env
     )
-    await gateway.stop()
-    stored = b"".join(
-        p.read_bytes() for p in isolated_env.rglob("*") if p.is_file() and p != vertex_env
-    )
-    assert token.encode() not in stored
     assert b"PRIVATE KEY" not in stored

@@ -13,12 +13,11 @@ import pytest
 from tests.fakes.clouds.google import GoogleTokenServer
 from tests.fakes.clouds.replay import Canned, ReplayUpstream, Seen
 from tests.fixtures.clouds import vertex_answers as vertex
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.clouds.conftest import (
     VERTEX_GEMINI,
     VERTEX_LOCATION,
     VERTEX_PROJECT,
-    claude_client,
-    openai_client,
 )
 from tests.transports.gateway.conftest import GatewayFactory
 

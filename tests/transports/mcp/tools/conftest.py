@@ -6,8 +6,7 @@ scripted upstream: it starts in a fraction of a second, so these tests stay fast
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,38 +15,14 @@ from mcp import Client
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.transports.mcp.server import build_mcp_server
-from tests.contract.conftest import engine_settings
-from tests.contract.offline import vibe_stand_in
-from tests.fakes.upstream import ScriptedUpstream
+from tests.contract.conftest import vibe, vibe_engine  # noqa: F401 - the fixture
 from tests.transports.mcp.conftest import structured
 
-FAKE_BIN = Path(__file__).resolve().parents[3] / "fakes" / "bin"
-
-
-async def start_engine(
-    loaded: LoadedSettings, overrides: Mapping[str, Any] | None = None
-) -> Engine:
-    """A started engine that finds only the Vibe stand-in."""
-    engine = Engine(
-        engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)], **(overrides or {})})
-    )
-    await engine.start()
-    return engine
-
 
 @pytest.fixture
-def vibe(
-    offline: Path, upstream: ScriptedUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The environment the Vibe stand-in reads (its home, the upstream, the Python to run)."""
-    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
-
-
-@pytest.fixture
-async def engine(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
-    started = await start_engine(loaded)
-    yield started
-    await started.stop()
+async def engine(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:  # noqa: F811
+    async with vibe_engine(loaded) as started:
+        yield started
 
 
 def connect(engine: Engine) -> Client:

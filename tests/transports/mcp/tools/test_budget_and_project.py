@@ -20,8 +20,9 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.tokens.pricing import price_of
 from llmgw_desktop.transports.mcp.caller import STDIO_CALLER, Caller
 from llmgw_desktop.transports.mcp.tools.providers import RequestInput
+from tests.contract.conftest import vibe_engine
 from tests.fakes.upstream import ScriptedUpstream
-from tests.transports.mcp.tools.conftest import call, call_error, connect, start_engine
+from tests.transports.mcp.tools.conftest import call, call_error, connect
 
 PRICED = "devstral-small-latest"
 UNPRICED = "magistral-medium-latest"
@@ -31,9 +32,8 @@ SETTLE_S = 10.0
 
 @pytest.fixture
 async def dollars(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
-    engine = await start_engine(loaded, {"budgets": HARD_DOLLARS})
-    yield engine
-    await engine.stop()
+    async with vibe_engine(loaded, {"budgets": HARD_DOLLARS}) as engine:
+        yield engine
 
 
 async def _spent(engine: Engine, index: int = 0) -> float:
@@ -99,29 +99,25 @@ async def test_a_priced_model_under_the_same_budget_is_served_and_counted(
 async def test_a_token_budget_serves_the_unpriced_model_and_counts_its_tokens(
     loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
 ) -> None:
-    engine = await start_engine(
+    async with vibe_engine(
         loaded,
         {"budgets": [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}]},
-    )
-    try:
+    ) as engine:
         async with connect(engine) as client:
             answer = await call(client, "mistral_request", {"prompt": "hi", "model": UNPRICED})
         assert "FAKE-OK" in answer["text"]
         assert await _spent(engine) > 0
-    finally:
-        await engine.stop()
 
 
 async def test_the_project_argument_reaches_the_recorder_and_the_project_budget(
     loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
 ) -> None:
-    engine = await start_engine(
+    async with vibe_engine(
         loaded,
         # Room for one CLI run's hold (its prompt and 4,096 tokens of output): a CLI cannot be
         # sent a limit, so the next run, with less room left, is refused.
         {"budgets": [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 4200}]},
-    )
-    try:
+    ) as engine:
         async with connect(engine) as client:
             await call(client, "mistral_request", {"prompt": "elsewhere", "model": PRICED})
             await asyncio.sleep(0.2)
@@ -137,8 +133,6 @@ async def test_the_project_argument_reaches_the_recorder_and_the_project_budget(
         rows = await engine.recorder.recent("local")
         assert {r["project"] for r in rows} == {None, "shop"}
         assert len(upstream.llm_requests) == 2
-    finally:
-        await engine.stop()
 
 
 async def test_a_malformed_project_is_refused_with_the_field_named(engine: Engine) -> None:

@@ -10,8 +10,9 @@ from mcp import Client
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
+from tests.contract.conftest import vibe_engine
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.transports.mcp.tools.conftest import call, call_error, connect, start_engine
+from tests.transports.mcp.tools.conftest import call, call_error, connect
 
 WATCH_MS = 20_000
 
@@ -47,9 +48,8 @@ async def test_async_request_answers_with_a_job_id_at_once(engine: Engine) -> No
 @pytest.fixture
 async def impatient(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
     """An engine whose sync deadline is a tenth of a second."""
-    engine = await start_engine(loaded, {"jobs.sync_deadline_ms": 100})
-    yield engine
-    await engine.stop()
+    async with vibe_engine(loaded, {"jobs.sync_deadline_ms": 100}) as engine:
+        yield engine
 
 
 async def test_sync_request_defers_to_its_job_after_the_deadline(
