@@ -25,6 +25,7 @@ MCP_ROUTE = ("*", "{mcp}")  # the MCP endpoint, at whatever `http.path` says
 
 # (method, canonical path) -> capability. HEAD is looked up as GET.
 ROUTES: Mapping[tuple[str, str], Capability] = {
+    ("GET", "/"): PUBLIC,  # the gateway's name, for clients that probe their base URL
     ("GET", "/health"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     # Every caller's figures: the operator's, or a scraper holding `metrics.scrape_token`

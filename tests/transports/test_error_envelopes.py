@@ -94,7 +94,9 @@ def test_anthropic_dialect_error_is_typed_by_status(code: ErrorCode) -> None:
     assert response.status == code.http_status
     body = json.loads(response.body)
     assert body["type"] == "error"
-    assert set(body["error"]) == {"type", "message"}
+    # Anthropic's two fields, and the gateway's stable code (the envelope has no place for it).
+    assert set(body["error"]) == {"type", "message", "code"}
+    assert body["error"]["code"] == code.value
     assert body["error"]["type"] in ANTHROPIC_ERROR_TYPES
     assert body["error"]["message"] == f"refused with {code}"
 
@@ -108,6 +110,9 @@ def test_gemini_dialect_error_names_the_rpc_status(code: ErrorCode) -> None:
     assert error["code"] == status
     assert error["message"] == f"refused with {code}"
     assert error["status"].isupper()
+    # The gateway's stable code as the reason of Google's ErrorInfo detail.
+    infos = [d for d in error["details"] if d["@type"].endswith("google.rpc.ErrorInfo")]
+    assert [d["reason"] for d in infos] == [code.value]
 
 
 def test_dialect_error_relays_a_wait_the_error_knows() -> None:
@@ -116,4 +121,5 @@ def test_dialect_error_relays_a_wait_the_error_knows() -> None:
     response = dialect_error(DIALECT_GEMINI, error)
     assert response.headers["Retry-After"] == "3"
     details = json.loads(response.body)["error"]["details"]
-    assert details[0]["retryDelay"] == "3s"
+    (retry,) = [d for d in details if d["@type"].endswith("google.rpc.RetryInfo")]
+    assert retry["retryDelay"] == "3s"

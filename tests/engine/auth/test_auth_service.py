@@ -143,7 +143,7 @@ async def test_missing_token_is_refused(make: MakeAuth, headers: dict[str, str])
     assert auth.configured
     verdict = await auth.authenticate(CIMultiDict(headers))
     assert verdict.principal is None
-    assert "bearer token" in verdict.problem
+    assert "needs a key" in verdict.problem and "gateway key" in verdict.problem
     assert verdict.error == ""  # no credential was presented (RFC 6750: no error code)
 
 
