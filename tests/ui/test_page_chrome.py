@@ -155,14 +155,16 @@ def test_a_notification_shows_its_level_and_opens_its_place(
     error = table.item(1, 1)
     assert not error.icon().isNull()
     assert error.foreground().color().name() == current_look().error
-    assert table.cellWidget(0, 3) is None  # a notice about no place: nothing to open
-    button = table.cellWidget(1, 3)
+    # A notice about no topic is about the page shown then (review 41-2, finding 8: every
+    # row has an Open).
+    assert page.open_button(0) is not None
+    button = page.open_button(1)
     assert isinstance(button, QPushButton) and button.text() == "Open"
     button.click()
     assert window.current_page.KEY == "budgets"
     window.show_page("notifications")
-    table.setCurrentCell(1, 2)
-    table.itemActivated.emit(table.item(1, 2))  # Enter on the row does the same
+    table.setCurrentCell(1, 3)
+    table.itemActivated.emit(table.item(1, 3))  # Enter on the row does the same
     assert window.current_page.KEY == "budgets"
     rows = table.verticalHeader()
     assert rows.sectionResizeMode(0) == rows.ResizeMode.ResizeToContents
