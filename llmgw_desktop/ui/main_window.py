@@ -200,9 +200,7 @@ class MainWindow(QMainWindow):
         )
         # What the status bar shows (a notice, a page's error, an action's result) is kept,
         # about the page it was shown on (its Open goes back there).
-        self.statusBar().messageChanged.connect(
-            lambda text: self.notifications.record("status", text, self.shown_key())
-        )
+        self.statusBar().messageChanged.connect(self._status_shown)
         self._restore()
 
     def _place_built(self, widget: QWidget, pages: list[Page]) -> None:
@@ -281,6 +279,12 @@ class MainWindow(QMainWindow):
         self._desks = list(desks)
         for desk in desks:
             desk.answered.connect(self.notifications.record)
+
+    def _status_shown(self, text: str) -> None:
+        # A cleared status bar says nothing (and it clears while the window is torn down, when
+        # its pages may be gone already).
+        if text:
+            self.notifications.record("status", text, self.shown_key())
 
     def shown_key(self) -> str:
         """The key of the page shown now ("" before one is)."""

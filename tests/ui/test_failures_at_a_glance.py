@@ -178,6 +178,8 @@ def test_overviews_counts_each_say_what_they_count_and_add_up(on_window: OnWindo
         assert page.failing_label.accessibleName().splitlines()[-1] == (
             f"none of {OK_CALLS} calls to providers failed in 15 min"
         )
+        legend = charts._legends[0].text()  # the requests chart's: its red line too
+        assert "failed" in legend and "errors" not in legend
         assert charts.totals_label.text().startswith(
             f"Last 15 min: {OK_CALLS + 2} requests ({OK_CALLS} sent to providers,"
             " 1 refused, 1 other) · none failed · "

@@ -602,7 +602,7 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         text = plot.hover_text
         assert text.splitlines()[0].startswith(clock_span(start, bucket))
         assert f"requests: {value_text('rate', y, bucket)}" in text.splitlines()
-        assert f"errors: {value_text('rate', errors[index], bucket)}" in text.splitlines()
+        assert f"failed: {value_text('rate', errors[index], bucket)}" in text.splitlines()
         assert f"{round(y * bucket)} in 5 s" in text
         assert QToolTip.text() == text
 

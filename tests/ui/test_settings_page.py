@@ -375,7 +375,7 @@ def test_values_read_as_words_and_port_0_says_what_it_means(
         async with settings_page(qtbot, "http://127.0.0.1:44165/mcp") as (page, _engine):
             assert _row(page, "http.host")[1] == "127.0.0.1"
             assert _row(page, "http.allowed_origins")[1] == "none"
-            assert _row(page, "http.port")[1] == "0 (now 44165)"
+            assert _row(page, "http.port")[1] == "0 → 44165"
             tip = page.table.item(page.row_of("http.port"), 1).toolTip()
             assert "0 means a free port chosen at start: now 44165" in tip
             assert _row(page, "http.oauth.enabled")[0:2] == ["OAuth enabled", "off"]

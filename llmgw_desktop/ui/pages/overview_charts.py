@@ -219,7 +219,7 @@ class LiveCharts(QWidget):
         self._hits_plot.set_top(100)
         self.requests_curve = self._requests_plot.add_series("requests", series_colour(0))
         # Failed requests per second on the same axis, in the theme's error red.
-        self.errors_curve = self._requests_plot.add_series("errors", QColor(error_colour()))
+        self.errors_curve = self._requests_plot.add_series("failed", QColor(error_colour()))
         self.jobs_curve = self._jobs_plot.add_series("jobs", series_colour(4))
         self.input_curve = self._tokens_plot.add_series("in", series_colour(1))
         self.output_curve = self._tokens_plot.add_series("out", series_colour(0))
@@ -429,7 +429,7 @@ class LiveCharts(QWidget):
     def _show_requests_legend(self) -> None:
         _set_text(
             self._legends[0],
-            legend_html([("requests", self.requests_curve), ("errors", self.errors_curve)]),
+            legend_html([("requests", self.requests_curve), ("failed", self.errors_curve)]),
         )
 
     def changeEvent(self, event: QEvent) -> None:

@@ -400,10 +400,10 @@ class SettingsPage(Page):
     def _value_note(self, decl: Declared, value: Any) -> str:
         """What a value that stands for something else means, beside it in the list, short
         enough for its column at 1024 px (the cell's tooltip and the details say it whole):
-        port 0 is "0 (now 44165)", the port it chose at start, not a bare 0."""
+        port 0 is "0 → 44165", the port it chose at start, not a bare 0."""
         if decl.key == "http.port" and value == 0:
             port = urlsplit(self.context.facts.endpoint).port
-            return f" (now {port})" if port else " (any free port)"
+            return f" → {port}" if port else " (any free port)"
         return ""
 
     def _now_note(self, decl: Declared) -> str:
