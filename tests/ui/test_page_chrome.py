@@ -205,12 +205,15 @@ def test_a_wide_window_keeps_each_control_beside_what_it_acts_on(
     assert credentials.editor.width() <= 640  # type: ignore[attr-defined]
     assert credentials.tree.height() < 200  # type: ignore[attr-defined]
 
+    # Agents: the list beside the chosen agent's details (review 41-2, #11: the figures packed
+    # beside their names left ~840 px empty); the name no longer takes the window's width.
     window.show_page("agents")
-    tree = window.current_page.findChild(QTreeView, "agentsTree")
+    agents = window.current_page
+    tree = agents.findChild(QTreeView, "agentsTree")
     assert tree is not None
-    header = tree.header()
-    assert header.sectionResizeMode(0) == header.ResizeMode.ResizeToContents
-    assert not header.stretchLastSection()
+    assert tree.header().sectionSize(0) < 700
+    assert agents.detail.isVisible()  # type: ignore[attr-defined]
+    assert left_of(agents.detail) - right_of(tree) < 40  # type: ignore[attr-defined]
 
 
 def test_prices_say_what_to_do_with_none_and_show_the_bundled_table(
