@@ -10,16 +10,12 @@ the rest of the width with every figure, the hidden ones included.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.agents import COLUMNS, OPTIONAL, AgentsPage
-from tests.ui.desk_gateway import close_window, desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, messages_request
 from tests.ui.waiting import until
 
 AGENTS = ("claude-code", "cursor", "codex", "aider")
@@ -27,62 +23,47 @@ AGENTS = ("claude-code", "cursor", "codex", "aider")
 
 @pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
 def test_the_agents_list_fits_beside_the_chosen_agents_details(
-    size: tuple[int, int],
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    size: tuple[int, int], on_window: OnWindow, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(*size)
-            window.show()
-            try:
-                for agent in AGENTS:
-                    await messages_request(desk.runtime, {"X-Caller": agent}, project="api")
-                page = window.pages[AgentsPage.KEY]
-                assert isinstance(page, AgentsPage)
-                window.show_page(AgentsPage.KEY)
-                await until(lambda: page.tree.topLevelItemCount() == len(AGENTS), "the lanes")
-                qtbot.wait(50)  # the layout settles
+    async def body(desk: Desk, window: MainWindow) -> None:
+        for agent in AGENTS:
+            await messages_request(desk.runtime, {"X-Caller": agent}, project="api")
+        page = window.pages[AgentsPage.KEY]
+        assert isinstance(page, AgentsPage)
+        window.show_page(AgentsPage.KEY)
+        await until(lambda: page.tree.topLevelItemCount() == len(AGENTS), "the lanes")
+        qtbot.wait(50)  # the layout settles
 
-                tree, header = page.tree, page.tree.header()
-                assert tree.horizontalScrollBar().maximum() == 0
-                shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
-                widths = sum(header.sectionSize(c) for c in shown)
-                assert widths <= tree.viewport().width()
-                metrics = header.fontMetrics()
-                for column in shown:
-                    heading = metrics.horizontalAdvance(COLUMNS[column])
-                    assert header.sectionSize(column) > heading, COLUMNS[column]
-                    if column:
-                        assert header.sectionSize(column) >= tree.sizeHintForColumn(column)
-                hidden = [c for c in range(len(COLUMNS)) if c not in shown]
-                assert set(hidden) == set(OPTIONAL[: len(hidden)])  # least needed first
-                if size[0] == 1920:
-                    assert not hidden
-                    # The list's width is used: the name takes what the figures leave.
-                    assert widths == tree.viewport().width()
-                # The chosen agent's details: every figure, the hidden ones too.
-                detail = page.detail
-                assert detail.isVisible() and detail.width() >= 280
-                lane = page.selected_lane()
-                assert lane is not None
-                assert detail.heading.text() == tree.currentItem().text(0)  # type: ignore[union-attr]
-                assert detail.values["Requests"].text().startswith("1 (none failed)")
-                assert "cache read 200" in detail.values["Tokens"].text()
-                assert detail.values["Cache hits"].text().endswith("of the prompt")
-                assert detail.values["Last request"].text()
-                assert detail.values["Projects"].text() == "api: 1"
-                assert page.requests_button.isEnabled() and page.requests_button.isVisible()
-                # Nothing of the details is cut at its right edge.
-                assert detail.width() <= detail.parentWidget().width()  # type: ignore[union-attr]
-            finally:
-                close_window(window)
+        tree, header = page.tree, page.tree.header()
+        assert tree.horizontalScrollBar().maximum() == 0
+        shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        widths = sum(header.sectionSize(c) for c in shown)
+        assert widths <= tree.viewport().width()
+        metrics = header.fontMetrics()
+        for column in shown:
+            heading = metrics.horizontalAdvance(COLUMNS[column])
+            assert header.sectionSize(column) > heading, COLUMNS[column]
+            if column:
+                assert header.sectionSize(column) >= tree.sizeHintForColumn(column)
+        hidden = [c for c in range(len(COLUMNS)) if c not in shown]
+        assert set(hidden) == set(OPTIONAL[: len(hidden)])  # least needed first
+        if size[0] == 1920:
+            assert not hidden
+            # The list's width is used: the name takes what the figures leave.
+            assert widths == tree.viewport().width()
+        # The chosen agent's details: every figure, the hidden ones too.
+        detail = page.detail
+        assert detail.isVisible() and detail.width() >= 280
+        lane = page.selected_lane()
+        assert lane is not None
+        assert detail.heading.text() == tree.currentItem().text(0)  # type: ignore[union-attr]
+        assert detail.values["Requests"].text().startswith("1 (none failed)")
+        assert "cache read 200" in detail.values["Tokens"].text()
+        assert detail.values["Cache hits"].text().endswith("of the prompt")
+        assert detail.values["Last request"].text()
+        assert detail.values["Projects"].text() == "api: 1"
+        assert page.requests_button.isEnabled() and page.requests_button.isVisible()
+        # Nothing of the details is cut at its right edge.
+        assert detail.width() <= detail.parentWidget().width()  # type: ignore[union-attr]
 
-    qloop.run_until_complete(scenario())
+    on_window(body, size=size)

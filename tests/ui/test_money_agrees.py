@@ -10,13 +10,9 @@ Agents page's lane say one figure, and the list's tooltip gives the exact one.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import JobState, JobView, format_usd
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.agents import COLUMNS as AGENT_COLUMNS
@@ -26,7 +22,7 @@ from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS
 from llmgw_desktop.ui.pages.recorder_words import FIGURE_SPACE, format_cost_cell
 from llmgw_desktop.ui.qt import Qt
-from tests.ui.desk_gateway import close_window, desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, messages_request
 from tests.ui.waiting import until
 
 
@@ -49,44 +45,30 @@ def test_a_jobs_cost_in_its_details_is_written_as_every_page_does() -> None:
 
 
 def test_one_requests_cost_reads_the_same_in_the_list_its_detail_and_agents(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_window: OnWindow,
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1920, 1080)
-            window.show()
-            try:
-                await messages_request(desk.runtime, {"X-Caller": "priced-agent"})
-                recorder = window.pages[RecorderPage.KEY]
-                assert isinstance(recorder, RecorderPage)
-                window.show_page(RecorderPage.KEY)
-                await until(lambda: recorder.model.loaded == 1, "the request listed")
-                cost = recorder.model.summary(0).cost_usd  # type: ignore[union-attr]
-                assert cost is not None and 0 < cost < 0.01  # sub-cent: where they differed
-                figure = format_usd(cost)
-                cell = recorder.model.index(0, COLUMNS.index("Cost"))
-                assert str(cell.data()).rstrip(FIGURE_SPACE) == figure
-                tip = str(cell.data(Qt.ItemDataRole.ToolTipRole))
-                assert tip.startswith(figure), tip
-                recorder.table.selectRow(0)
-                await until(lambda: "Cost" in recorder.detail.toPlainText(), "the detail")
-                assert f"\nCost\n{figure} (" in recorder.detail.toPlainText()
+    async def body(desk: Desk, window: MainWindow) -> None:
+        await messages_request(desk.runtime, {"X-Caller": "priced-agent"})
+        recorder = window.pages[RecorderPage.KEY]
+        assert isinstance(recorder, RecorderPage)
+        window.show_page(RecorderPage.KEY)
+        await until(lambda: recorder.model.loaded == 1, "the request listed")
+        cost = recorder.model.summary(0).cost_usd  # type: ignore[union-attr]
+        assert cost is not None and 0 < cost < 0.01  # sub-cent: where they differed
+        figure = format_usd(cost)
+        cell = recorder.model.index(0, COLUMNS.index("Cost"))
+        assert str(cell.data()).rstrip(FIGURE_SPACE) == figure
+        tip = str(cell.data(Qt.ItemDataRole.ToolTipRole))
+        assert tip.startswith(figure), tip
+        recorder.table.selectRow(0)
+        await until(lambda: "Cost" in recorder.detail.toPlainText(), "the detail")
+        assert f"\nCost\n{figure} (" in recorder.detail.toPlainText()
 
-                agents = window.pages[AgentsPage.KEY]
-                assert isinstance(agents, AgentsPage)
-                window.show_page(AgentsPage.KEY)
-                await until(lambda: agents.tree.topLevelItemCount() == 1, "the agent's lane")
-                lane = agents.tree.topLevelItem(0)
-                assert lane.text(AGENT_COLUMNS.index("Cost")) == figure
-            finally:
-                close_window(window)
+        agents = window.pages[AgentsPage.KEY]
+        assert isinstance(agents, AgentsPage)
+        window.show_page(AgentsPage.KEY)
+        await until(lambda: agents.tree.topLevelItemCount() == 1, "the agent's lane")
+        lane = agents.tree.topLevelItem(0)
+        assert lane.text(AGENT_COLUMNS.index("Cost")) == figure
 
-    qloop.run_until_complete(scenario())
+    on_window(body, size=(1920, 1080))

@@ -10,18 +10,14 @@ rather than scroll sideways.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import QPoint, QWidget
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import close_window, desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, messages_request
 from tests.ui.waiting import until
 
 # As the gallery's kept request answered: a sentence with long words, on one JSON line.
@@ -38,62 +34,47 @@ def _right_edge_in(widget: QWidget, area: QWidget) -> int:
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1024, 700)])
 def test_the_detail_of_a_kept_request_stays_inside_its_pane(
-    size: tuple[int, int],
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    size: tuple[int, int], on_window: OnWindow, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        replies = (Reply.ok(LONG_ANSWER, verbatim=True),)
-        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
-            engine = desk.runtime.engine
-            engine.body_capture.apply("recorder.capture.providers", ["anthropic"])
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(*size)
-            window.show()
-            try:
-                await messages_request(desk.runtime, {"X-Caller": "cursor"})
-                recorder = window.pages[RecorderPage.KEY]
-                assert isinstance(recorder, RecorderPage)
-                window.show_page(RecorderPage.KEY)
-                await until(lambda: recorder.model.loaded == 1, "the kept request listed")
-                recorder.table.selectRow(0)
-                await until(lambda: recorder.bodies.isVisible(), "the kept bodies shown")
-                await until(lambda: recorder.replay.replay_button.isEnabled(), "Replay offered")
-                qtbot.wait(50)  # the layout settles
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        engine.body_capture.apply("recorder.capture.providers", ["anthropic"])
+        await messages_request(desk.runtime, {"X-Caller": "cursor"})
+        recorder = window.pages[RecorderPage.KEY]
+        assert isinstance(recorder, RecorderPage)
+        window.show_page(RecorderPage.KEY)
+        await until(lambda: recorder.model.loaded == 1, "the kept request listed")
+        recorder.table.selectRow(0)
+        await until(lambda: recorder.bodies.isVisible(), "the kept bodies shown")
+        await until(lambda: recorder.replay.replay_button.isEnabled(), "Replay offered")
+        qtbot.wait(50)  # the layout settles
 
-                area = recorder.body.findChild(QWidget, "detailScroll")
-                assert area is not None
-                room = area.viewport().width()  # type: ignore[attr-defined]
-                inner = area.widget()  # type: ignore[attr-defined]
-                assert inner.width() <= room, (inner.width(), room, inner.minimumSizeHint())
-                card, bodies = recorder.detail_card, recorder.bodies
-                for part in (
-                    card.badge,
-                    card.heading,
-                    recorder.replay.replay_button,
-                    recorder.replay.curl_button,
-                    bodies.export_button,
-                    bodies.title,
-                    bodies.request_view,
-                    bodies.response_view,
-                ):
-                    right = _right_edge_in(part, area.viewport())  # type: ignore[attr-defined]
-                    assert right <= room, (part.objectName() or type(part).__name__, right, room)
-                # The status pill reads whole: as wide as it asks to be.
-                assert card.badge.width() >= card.badge.sizeHint().width()
-                assert bodies.export_button.width() >= bodies.export_button.sizeHint().width()
-                # The bodies wrap: nothing to scroll to sideways.
-                for view in (bodies.request_view, bodies.response_view):
-                    assert view.horizontalScrollBar().maximum() == 0, view.objectName()
-                # The window was not widened by the detail.
-                assert window.width() == size[0]
-            finally:
-                close_window(window)
+        area = recorder.body.findChild(QWidget, "detailScroll")
+        assert area is not None
+        room = area.viewport().width()  # type: ignore[attr-defined]
+        inner = area.widget()  # type: ignore[attr-defined]
+        assert inner.width() <= room, (inner.width(), room, inner.minimumSizeHint())
+        card, bodies = recorder.detail_card, recorder.bodies
+        for part in (
+            card.badge,
+            card.heading,
+            recorder.replay.replay_button,
+            recorder.replay.curl_button,
+            bodies.export_button,
+            bodies.title,
+            bodies.request_view,
+            bodies.response_view,
+        ):
+            right = _right_edge_in(part, area.viewport())  # type: ignore[attr-defined]
+            assert right <= room, (part.objectName() or type(part).__name__, right, room)
+        # The status pill reads whole: as wide as it asks to be.
+        assert card.badge.width() >= card.badge.sizeHint().width()
+        assert bodies.export_button.width() >= bodies.export_button.sizeHint().width()
+        # The bodies wrap: nothing to scroll to sideways.
+        for view in (bodies.request_view, bodies.response_view):
+            assert view.horizontalScrollBar().maximum() == 0, view.objectName()
+        # The window was not widened by the detail.
+        assert window.width() == size[0]
 
-    qloop.run_until_complete(scenario())
+    replies = (Reply.ok(LONG_ANSWER, verbatim=True),)
+    on_window(body, size=size, replies=replies)

@@ -23,7 +23,7 @@ from llmgw_desktop.ui.theme import set_tone
 __all__ = ["EmptyOr", "EmptyState"]
 
 GLYPH_SCALE = 3.0
-TODO_WIDTH = 440  # wraps to a few short lines, centred
+NEXT_STEP_WIDTH = 440  # wraps to a few short lines, centred
 
 
 class EmptyState(QWidget):
@@ -45,14 +45,14 @@ class EmptyState(QWidget):
         set_tone(self.glyph, "muted")
         self.glyph.setAccessibleName("")
         self.what = heading(what)
-        self.todo = caption(todo)
-        self.todo.setFixedWidth(TODO_WIDTH)
+        self.next_step = caption(todo)
+        self.next_step.setFixedWidth(NEXT_STEP_WIDTH)
         self._fit_todo()
         self.button = button
         column = QVBoxLayout(self)
         column.setSpacing(SPACE["s"])
         column.addStretch(1)
-        for widget in (self.glyph, self.what, self.todo):
+        for widget in (self.glyph, self.what, self.next_step):
             widget.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             column.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
         if button is not None:
@@ -63,12 +63,12 @@ class EmptyState(QWidget):
     def say(self, what: str, todo: str) -> None:
         """Change the words (a filter that matches nothing says so, not "none yet")."""
         self.what.setText(what)
-        self.todo.setText(todo)
+        self.next_step.setText(todo)
         self._fit_todo()
 
     def _fit_todo(self) -> None:
         # Centred in its column, the wrapped text gets its own height, not a one-line guess.
-        self.todo.setFixedHeight(self.todo.heightForWidth(TODO_WIDTH))
+        self.next_step.setFixedHeight(self.next_step.heightForWidth(NEXT_STEP_WIDTH))
 
 
 class EmptyOr(QStackedWidget):
