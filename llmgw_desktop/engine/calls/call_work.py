@@ -367,16 +367,13 @@ class CallWork:
 
     def breaker_states(self) -> dict[str, dict[str, Any]]:
         """Each provider's breaker: its state, failures in a row, seconds until it retries."""
-        return {
-            pid: {
-                "state": b.state.value,
-                "consecutiveFailures": b.consecutive_failures,
-                "retryAfterSeconds": round(b.retry_after_s(), 1)
-                if b.state is BreakerState.OPEN
-                else 0,
-            }
-            for pid, b in self.breakers.items()
-        }
+        return {pid: _breaker_state(b) for pid, b in self.breakers.items()}
+
+    def breaker_state(self, provider: str) -> dict[str, Any] | None:
+        """`provider`'s breaker as `breaker_states` gives it, None before its first call: one
+        provider's health reads just its own (the window reads every provider's each second)."""
+        breaker = self.breakers.get(provider)
+        return None if breaker is None else _breaker_state(breaker)
 
     def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
         self._events.publish(BreakerChanged(provider, state.value, failures))
@@ -396,3 +393,12 @@ def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, A
     route = {"cost": cost_note(source), "replayOf": replay_of}
     kept = {name: value for name, value in route.items() if value is not None}
     return kept or None
+
+
+def _breaker_state(breaker: CircuitBreaker) -> dict[str, Any]:
+    open_now = breaker.state is BreakerState.OPEN
+    return {
+        "state": breaker.state.value,
+        "consecutiveFailures": breaker.consecutive_failures,
+        "retryAfterSeconds": round(breaker.retry_after_s(), 1) if open_now else 0,
+    }

@@ -421,6 +421,10 @@ class ProviderCalls:
         """Each provider's breaker: its state, failures in a row, seconds until it retries."""
         return self._work.breaker_states()
 
+    def breaker_state(self, provider: str) -> dict[str, Any] | None:
+        """`provider`'s breaker alone, None before its first call."""
+        return self._work.breaker_state(provider)
+
 
 def _strategy_for(principal: str, meta: RequestMeta) -> str:
     """The approval strategy the gate applies: the local user's choice, but every remote

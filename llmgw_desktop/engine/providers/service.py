@@ -144,7 +144,7 @@ class ProvidersService:
         the window, `/health` and `/v1/providers` all show it (`providers/health.py`)."""
         return provider_health(
             provider,
-            breaker=self._calls.breaker_states().get(provider),
+            breaker=self._calls.breaker_state(provider),
             trouble=self._trouble.of(provider),
             calls=self._call_health.of(provider),
         )

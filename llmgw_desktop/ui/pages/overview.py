@@ -293,7 +293,7 @@ class OverviewPage(Page):
         engine = self.engine
         state = engine.state.value
         if state == "running":
-            text = f"Running for {format_elapsed(engine.uptime_seconds)}"
+            text = f"Running for {uptime_text(engine.uptime_seconds)}"
             if engine.providers.paused:
                 text += " (all providers paused)"
         else:
@@ -330,6 +330,20 @@ class OverviewPage(Page):
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
         _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
+
+
+def uptime_text(seconds: float) -> str:
+    """How long the gateway has run, to the minute: `under a minute`, `12 min`, `3h 05m`,
+    `2d 4h`. Whole minutes, because a label whose words change lays the page out again: a
+    seconds count did that every second for as long as the window stayed open."""
+    minutes = int(seconds) // 60
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 1:
+        return f"{minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m"
 
 
 def _overall(totals: Totals) -> str:
