@@ -6,7 +6,19 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.config.settings import ConfigError, Settings, declared_settings, load_settings
+from llmgw_desktop.config.settings import (
+    ConfigError,
+    LoadedSettings,
+    Settings,
+    declared_settings,
+    load_settings,
+)
+
+
+def from_file(config_path: Path, toml: str) -> LoadedSettings:
+    """The settings loaded from a config file holding `toml`, with no gateway variables set."""
+    config_path.write_text(toml)
+    return load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
 
 
 def test_defaults_apply_without_a_config_file() -> None:
@@ -110,9 +122,8 @@ def test_a_setting_is_read_and_changed_by_its_dotted_key() -> None:
 def test_bad_file_value_names_key_and_file(
     config_path: Path, toml: str, key: str, words: str
 ) -> None:
-    config_path.write_text(toml)
     with pytest.raises(ConfigError) as caught:
-        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+        from_file(config_path, toml)
     assert caught.value.key == key
     assert words in str(caught.value)
     assert str(config_path) in str(caught.value)
@@ -152,8 +163,9 @@ def test_loopback_hosts_are_accepted() -> None:
 
 
 def test_workspaces_come_from_a_table_or_the_environment(config_path: Path) -> None:
-    config_path.write_text('[workspaces.registry]\napi = "/srv/api"\nweb = "/srv/web"\n')
-    s = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).settings
+    s = from_file(
+        config_path, '[workspaces.registry]\napi = "/srv/api"\nweb = "/srv/web"\n'
+    ).settings
     assert s.workspaces.registry == {"api": "/srv/api", "web": "/srv/web"}
     env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_WORKSPACES": "a=/x, b=/y"}
     assert load_settings(environ=env).settings.workspaces.registry == {"a": "/x", "b": "/y"}
@@ -168,9 +180,8 @@ def test_workspaces_come_from_a_table_or_the_environment(config_path: Path) -> N
     ],
 )
 def test_bad_workspaces_are_refused(config_path: Path, toml: str, words: str) -> None:
-    config_path.write_text(toml)
     with pytest.raises(ConfigError, match=words):
-        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+        from_file(config_path, toml)
 
 
 def test_the_vault_master_key_variable_is_known_but_never_a_setting() -> None:
@@ -184,13 +195,13 @@ def test_the_vault_master_key_variable_is_known_but_never_a_setting() -> None:
 
 
 def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path) -> None:
-    config_path.write_text(
+    s = from_file(
+        config_path,
         '[workspaces]\nremote_level = "read-only"\n'
         '[workspaces.registry]\napi = "/srv/api"\n'
         '[workspaces.registry.web]\npath = "/srv/web"\nremote_level = "commands"\n'
-        'remote_allowed_tools = ["Bash(npm test)"]\n'
-    )
-    s = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).settings
+        'remote_allowed_tools = ["Bash(npm test)"]\n',
+    ).settings
     assert s.workspaces.registry["api"] == "/srv/api"
     assert s.workspaces.registry["web"] == {
         "path": "/srv/web",
@@ -219,9 +230,8 @@ def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path)
     ],
 )
 def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str) -> None:
-    config_path.write_text(toml)
     with pytest.raises(ConfigError, match=words):
-        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+        from_file(config_path, toml)
 
 
 @pytest.mark.parametrize(
@@ -235,9 +245,8 @@ def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str)
     ],
 )
 def test_bad_pass_env_entries_are_refused(config_path: Path, toml: str, words: str) -> None:
-    config_path.write_text(toml)
     with pytest.raises(ConfigError, match=words):
-        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+        from_file(config_path, toml)
 
 
 def test_store_url_selects_postgresql_and_defaults_to_sqlite(
@@ -263,11 +272,11 @@ def test_store_url_of_another_shape_is_a_config_error_naming_the_setting(
 def test_disabled_providers_may_name_api_providers_local_servers_and_added_servers(
     config_path: Path,
 ) -> None:
-    config_path.write_text(
+    loaded = from_file(
+        config_path,
         '[providers]\ndisabled = ["codex", "openai", "mistral-api", "ollama", "mine"]\n'
-        '[gateway.providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[gateway.providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\n',
     )
-    loaded = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
     assert loaded.settings.providers.disabled == [
         "codex",
         "openai",

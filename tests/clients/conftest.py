@@ -51,3 +51,11 @@ async def keyed_gateway(
     return KeyedGateway(
         await start_gateway({"http.auth_token": LOCK_TOKEN}), LOCK_TOKEN, locked=True
     )
+
+
+@pytest.fixture
+async def locked_with_a_wrong_key(start_gateway: GatewayFactory) -> KeyedGateway:
+    """A locked gateway, and a key for it that is not its token."""
+    return KeyedGateway(
+        await start_gateway({"http.auth_token": LOCK_TOKEN}), "not-the-token", locked=True
+    )

@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.offline import CLI_BIN, find_cli, private_home
@@ -30,8 +31,6 @@ SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"
 # The tool round trip the SDK clients run: the model asks for the weather, then answers.
 WEATHER_ARGS = {"city": "Paris"}
 SUNNY = "It is sunny."
-# Headless, the Gemini CLI offers its shell tool only when the user allows it.
-GEMINI_ALLOWS_SHELL = ("--allowed-tools", "run_shell_command(printf)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,29 @@ class CliRun:
         )
 
 
+@dataclass(frozen=True)
+class ShellTool:
+    """A CLI's shell tool as a model calls it to run `SHELL_COMMAND`, and the flags the CLI
+    needs, headless, to offer it."""
+
+    name: str
+    arguments: dict[str, Any]
+    flags: tuple[str, ...] = ()
+
+
+SHELL_TOOLS = {
+    "claude": ShellTool("Bash", {"command": SHELL_COMMAND, "description": "print a word"}),
+    "codex": ShellTool("exec_command", {"cmd": SHELL_COMMAND}),
+    # Headless, the Gemini CLI offers its shell tool only when the user allows it.
+    "gemini": ShellTool(
+        "run_shell_command",
+        {"command": SHELL_COMMAND},
+        ("--allowed-tools", "run_shell_command(printf)"),
+    ),
+    "opencode": ShellTool("bash", {"command": SHELL_COMMAND, "description": "print a word"}),
+}
+
+
 def script_weather_round_trip(upstream: ScriptedUpstream) -> None:
     """The next two calls: a `get_weather` call for Paris, then the answer `SUNNY`."""
     upstream.script(Reply.tool_call("get_weather", WEATHER_ARGS), Reply.ok(SUNNY, verbatim=True))
@@ -59,6 +81,15 @@ def assert_answered(run: CliRun, says: str = "FAKE-OK") -> None:
     """The run ended well and printed `says` (the scripted upstream's answer by default)."""
     assert run.returncode == 0, run.explain()
     assert says in run.stdout, run.explain()
+
+
+async def assert_last_call(
+    gateway: GatewayRuntime, *, provider: str, caller: str
+) -> dict[str, Any]:
+    """The gateway's latest call completed on `provider` for `caller`; its recorder row."""
+    (row,) = await gateway.engine.recorder.recent(limit=1)
+    assert (row["provider"], row["caller"], row["state"]) == (provider, caller, "completed"), row
+    return row
 
 
 async def assert_served_as_the_bearer(gateway: GatewayRuntime) -> None:
@@ -179,6 +210,48 @@ async def run_cli(
         (find_cli(binary), *args), env=env, cwd=cwd, timeout_s=timeout_s
     )
     return CliRun((binary, *args), code, out, err)
+
+
+def headless_args(cli: str, prompt: str, model: str | None = None) -> tuple[str, ...]:
+    """The arguments that ask `cli` one `prompt` headless, on `model` where it takes one on
+    its command line (Codex and OpenCode read theirs from their config file)."""
+    if cli == "claude":
+        return ("-p", prompt, *(("--model", model) if model else ()))
+    if cli == "gemini":
+        return (*(("-m", model) if model else ()), "-p", prompt)
+    assert model is None, f"{cli} reads its model from its config file"
+    if cli == "codex":
+        return ("exec", "--skip-git-repo-check", prompt)
+    assert cli == "opencode", cli
+    return ("run", prompt)
+
+
+async def say_hello(
+    cli: str, model: str | None = None, *, env: Mapping[str, str], cwd: Path
+) -> CliRun:
+    """Ask `cli` headless to say hello (on `model`, as `headless_args`): the run, which must
+    have ended well with the scripted upstream's answer."""
+    run = await run_cli(cli, *headless_args(cli, "say hello", model), env=env, cwd=cwd)
+    assert_answered(run)
+    return run
+
+
+async def run_shell_round_trip(
+    upstream: ScriptedUpstream,
+    cli: str,
+    model: str | None = None,
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+) -> CliRun:
+    """Run `cli` headless (on `model`, as `headless_args`) while the model asks its shell tool
+    to run `SHELL_COMMAND`, then answers ALL-DONE: the run, which must have said so."""
+    tool = SHELL_TOOLS[cli]
+    upstream.script_tool_round_trip(tool.name, tool.arguments)
+    args = (*tool.flags, *headless_args(cli, "run the command", model))
+    run = await run_cli(cli, *args, env=env, cwd=cwd)
+    assert_answered(run, "ALL-DONE")
+    return run
 
 
 async def run_program(

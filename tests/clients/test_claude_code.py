@@ -19,11 +19,12 @@ from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
     CLIENT_KEY,
     LOCK_TOKEN,
-    SHELL_COMMAND,
-    assert_answered,
+    assert_last_call,
     assert_served_as_the_bearer,
     client_environment,
     run_cli,
+    run_shell_round_trip,
+    say_hello,
 )
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
@@ -37,8 +38,7 @@ REFUSED_RUN_TIMEOUT_S = 60.0
 async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("claude", env=env, cwd=home / "work")
     request = upstream.llm_requests[-1]
     assert request.path == "/v1/messages"
     body = request.body
@@ -55,10 +55,8 @@ async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
         request.headers["x-api-key"] == f"<redacted {len(GATEWAY_KEYS['ANTHROPIC_API_KEY'])} chars>"
     )
     assert len(CLIENT_KEY) != len(GATEWAY_KEYS["ANTHROPIC_API_KEY"])
-    rows = await gateway.engine.recorder.recent(limit=5)
-    assert rows[0]["provider"] == "anthropic" and rows[0]["state"] == "completed"
-    assert rows[0]["caller"] == "claude-code"
-    assert rows[0]["cache_read_tokens"] > 0
+    row = await assert_last_call(gateway, provider="anthropic", caller="claude-code")
+    assert row["cache_read_tokens"] > 0
 
 
 async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(
@@ -66,13 +64,7 @@ async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(
 ) -> None:
     # The model (OpenAI Chat upstream) asks for Claude Code's own Bash tool; Claude Code runs
     # it and sends the result back, translated both ways by the gateway.
-    upstream.script_tool_round_trip(
-        "Bash", {"command": SHELL_COMMAND, "description": "print a word"}
-    )
-    run = await run_cli(
-        "claude", "-p", "run the command", "--model", "gpt-4.1", env=env, cwd=home / "work"
-    )
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "claude", "gpt-4.1", env=env, cwd=home / "work")
     agent_turns = [r for r in upstream.llm_requests if r.body.get("tools")]
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
     last = agent_turns[-1].body["messages"]
@@ -87,10 +79,7 @@ async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(
 async def test_claude_code_on_a_gemini_model(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    run = await run_cli(
-        "claude", "-p", "say hello", "--model", "gemini-2.5-flash", env=env, cwd=home / "work"
-    )
-    assert_answered(run)
+    await say_hello("claude", "gemini-2.5-flash", env=env, cwd=home / "work")
     assert {r.path for r in upstream.llm_requests} <= {
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
         "/v1beta/models/gemini-2.5-flash:generateContent",
@@ -110,8 +99,7 @@ async def test_claude_code_with_the_token_in_its_key_variable_answers_on_a_locke
     env = client_environment(home, locked.base_url)
     del env["ANTHROPIC_API_KEY"]
     env[variable] = LOCK_TOKEN
-    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("claude", env=env, cwd=home / "work")
     await assert_served_as_the_bearer(locked)
 
 
@@ -125,8 +113,7 @@ async def test_claude_code_carries_a_gateway_key_and_is_held_to_its_scope(
         LOCAL_CALLER, KeySpec(name="claude-code", scope=KeyScope.of(models=["claude-*"]))
     )
     env = client_environment(home, locked.base_url) | {"ANTHROPIC_API_KEY": allowed.secret}
-    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("claude", env=env, cwd=home / "work")
     rows = await locked.engine.recorder.recent(limit=5)
     assert {r["owner_principal"] for r in rows} == {"key:claude-code"}
     assert all(allowed.secret not in str(r.headers) for r in upstream.llm_requests)

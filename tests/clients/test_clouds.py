@@ -18,12 +18,10 @@ from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import (
-    GEMINI_ALLOWS_SHELL,
-    SHELL_COMMAND,
-    assert_answered,
     client_environment,
     codex_config,
-    run_cli,
+    run_shell_round_trip,
+    say_hello,
     write_codex_config,
 )
 from tests.fakes.clouds.aws import signature_problem
@@ -103,19 +101,7 @@ def _llm_paths(upstream: ScriptedUpstream, prefix: str) -> set[str]:
 async def test_claude_code_on_bedrock_runs_its_shell_tool(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
-    upstream.script_tool_round_trip(
-        "Bash", {"command": SHELL_COMMAND, "description": "print a word"}
-    )
-    run = await run_cli(
-        "claude",
-        "-p",
-        "run the command",
-        "--model",
-        "bedrock-sonnet",
-        env=cli_env,
-        cwd=home / "work",
-    )
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "claude", "bedrock-sonnet", env=cli_env, cwd=home / "work")
     converse = [r for r in upstream.llm_requests if r.dialect == "bedrock"]
     assert converse and {r.path for r in converse} <= {
         f"/model/{BEDROCK_MODEL}/converse",
@@ -131,10 +117,7 @@ async def test_claude_code_on_bedrock_runs_its_shell_tool(
 async def test_claude_code_on_vertex_claude_goes_as_sent_through_raw_predict(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
-    run = await run_cli(
-        "claude", "-p", "say hello", "--model", "vertex-sonnet", env=cli_env, cwd=home / "work"
-    )
-    assert_answered(run)
+    await say_hello("claude", "vertex-sonnet", env=cli_env, cwd=home / "work")
     vertex = [r for r in upstream.llm_requests if r.path.startswith("/v1/projects/")]
     assert vertex, [r.path for r in upstream.llm_requests]
     body = vertex[-1].body
@@ -147,10 +130,7 @@ async def test_codex_on_azure_sends_its_responses_request_as_is(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
     write_codex_config(home, codex_config(clouds.base_url, model="azure-4o"))
-    run = await run_cli(
-        "codex", "exec", "--skip-git-repo-check", "say hello", env=cli_env, cwd=home / "work"
-    )
-    assert_answered(run)
+    await say_hello("codex", env=cli_env, cwd=home / "work")
     (request,) = [r for r in upstream.llm_requests if r.path == "/openai/responses"]
     assert request.query == {"api-version": AZURE_API_VERSION}
     assert request.body["model"] == DEPLOYMENT and set(request.secrets) == {"api-key"}
@@ -161,11 +141,7 @@ async def test_codex_on_bedrock_runs_its_shell_tool(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
     write_codex_config(home, codex_config(clouds.base_url, model="bedrock-sonnet"))
-    upstream.script_tool_round_trip("exec_command", {"cmd": SHELL_COMMAND})
-    run = await run_cli(
-        "codex", "exec", "--skip-git-repo-check", "run the command", env=cli_env, cwd=home / "work"
-    )
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "codex", env=cli_env, cwd=home / "work")
     assert _llm_paths(upstream, "/model/") == {f"/model/{BEDROCK_MODEL}/converse-stream"}
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]["toolResult"]
     assert "TOOL-RAN-42" in result["content"][0]["text"]
@@ -174,8 +150,7 @@ async def test_codex_on_bedrock_runs_its_shell_tool(
 async def test_gemini_cli_on_vertex_gemini_sends_its_request_as_is(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
-    run = await run_cli("gemini", "-m", "vertex-flash", "-p", "say hello", env=cli_env, cwd=home)
-    assert_answered(run)
+    await say_hello("gemini", "vertex-flash", env=cli_env, cwd=home)
     prefix = f"/v1/projects/{VERTEX_PROJECT}/locations/{VERTEX_LOCATION}/publishers/google/models/"
     assert f"{prefix}{VERTEX_GEMINI}:streamGenerateContent" in _llm_paths(upstream, prefix)
     request = [r for r in upstream.llm_requests if r.path.startswith(prefix)][-1]
@@ -185,18 +160,7 @@ async def test_gemini_cli_on_vertex_gemini_sends_its_request_as_is(
 async def test_gemini_cli_on_azure_runs_its_shell_tool(
     cli_env: dict[str, str], home: Path, upstream: ScriptedUpstream, clouds: GatewayRuntime
 ) -> None:
-    upstream.script_tool_round_trip("run_shell_command", {"command": SHELL_COMMAND})
-    run = await run_cli(
-        "gemini",
-        "-m",
-        "azure-4o",
-        *GEMINI_ALLOWS_SHELL,
-        "-p",
-        "run the command",
-        env=cli_env,
-        cwd=home / "work",
-    )
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "gemini", "azure-4o", env=cli_env, cwd=home / "work")
     assert _llm_paths(upstream, "/openai/") == {
         f"/openai/deployments/{DEPLOYMENT}/chat/completions"
     }

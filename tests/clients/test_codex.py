@@ -21,11 +21,14 @@ from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
 from llmgw_desktop.ui.connect import CODEX_KEY_ENV, key_snippets
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
-    SHELL_COMMAND,
     assert_answered,
+    assert_last_call,
     client_environment,
     codex_config,
+    headless_args,
     run_cli,
+    run_shell_round_trip,
+    say_hello,
     warm_mcp,
     write_codex_config,
 )
@@ -34,9 +37,7 @@ from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
 
-
-def exec_args(prompt: str) -> tuple[str, ...]:
-    return ("exec", "--skip-git-repo-check", prompt)
+CHECK_THE_GATEWAY = headless_args("codex", "check the gateway")
 
 
 async def test_codex_with_an_mcp_server_reaches_openai_with_its_request_unchanged(
@@ -44,8 +45,7 @@ async def test_codex_with_an_mcp_server_reaches_openai_with_its_request_unchange
 ) -> None:
     mcp = gateway.base_url + "/mcp"
     write_codex_config(home, codex_config(gateway.base_url, model="gpt-5.5", mcp_url=mcp))
-    run = await run_cli("codex", *exec_args("say hello"), env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("codex", env=env, cwd=home / "work")
     request = upstream.llm_requests[-1]
     assert request.path == "/v1/responses"
     kinds = {tool["type"] for tool in request.body["tools"]}
@@ -56,9 +56,7 @@ async def test_codex_with_an_mcp_server_reaches_openai_with_its_request_unchange
     assert request.headers["authorization"] == (
         f"<redacted {len('Bearer ' + GATEWAY_KEYS['OPENAI_API_KEY'])} chars>"
     )
-    rows = await gateway.engine.recorder.recent(limit=5)
-    assert rows[0]["provider"] == "openai" and rows[0]["state"] == "completed"
-    assert rows[0]["caller"] == "codex"
+    await assert_last_call(gateway, provider="openai", caller="codex")
 
 
 async def test_codex_on_an_anthropic_model_runs_its_shell_tool(
@@ -66,9 +64,7 @@ async def test_codex_on_an_anthropic_model_runs_its_shell_tool(
 ) -> None:
     # Codex with its default features and no MCP server (the test below has one).
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6"))
-    upstream.script_tool_round_trip("exec_command", {"cmd": SHELL_COMMAND})
-    run = await run_cli("codex", *exec_args("run the command"), env=env, cwd=home / "work")
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "codex", env=env, cwd=home / "work")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     last = upstream.llm_requests[-1].body
     names = {tool["name"] for tool in last["tools"]}
@@ -89,7 +85,7 @@ async def test_codex_calls_a_tool_of_its_mcp_server_through_a_namespace(
     tool = "mcp__llmgw__llm_process_health"
     assert "llm_process_health" in await warm_mcp(gateway)
     upstream.script_tool_round_trip(tool, {})
-    run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
+    run = await run_cli("codex", *CHECK_THE_GATEWAY, env=env, cwd=home / "work")
     assert_answered(run, "ALL-DONE")
     assert "llmgw/llm_process_health" in run.stderr + run.stdout
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
@@ -125,7 +121,7 @@ async def test_codex_calls_the_gateway_through_the_stdio_relay(
     write_codex_config(home, config)
     tool = "mcp__llmgw__llm_process_health"
     upstream.script_tool_round_trip(tool, {})
-    run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
+    run = await run_cli("codex", *CHECK_THE_GATEWAY, env=env, cwd=home / "work")
     assert run.returncode == 0, run.explain()
     assert "ALL-DONE" in run.stdout, run.stderr[-3000:]
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
@@ -144,8 +140,7 @@ async def test_codex_set_up_as_a_new_key_says_reaches_a_locked_gateway_as_that_k
     )
     write_codex_config(home, 'model = "gpt-5.5"\n' + setup.text)
     env = client_environment(home, locked.base_url) | {CODEX_KEY_ENV: made.secret}
-    run = await run_cli("codex", *exec_args("say hello"), env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("codex", env=env, cwd=home / "work")
     rows = await locked.engine.recorder.recent(limit=5)
     assert rows and {r["owner_principal"] for r in rows} == {"key:codex-laptop"}
     assert all(made.secret not in str(r.headers) for r in upstream.llm_requests)

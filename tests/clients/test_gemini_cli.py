@@ -13,13 +13,12 @@ import pytest
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
-    GEMINI_ALLOWS_SHELL,
     LOCK_TOKEN,
-    SHELL_COMMAND,
-    assert_answered,
+    assert_last_call,
     assert_served_as_the_bearer,
     client_environment,
-    run_cli,
+    run_shell_round_trip,
+    say_hello,
 )
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
@@ -30,8 +29,7 @@ pytestmark = pytest.mark.contract
 async def test_gemini_cli_reaches_google_with_its_request_unchanged(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
-    assert_answered(run)
+    await say_hello("gemini", "gemini-2.5-flash", env=env, cwd=home)
     request = upstream.llm_requests[-1]
     assert request.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     assert request.query == {"alt": "sse"}
@@ -39,34 +37,20 @@ async def test_gemini_cli_reaches_google_with_its_request_unchanged(
         f"<redacted {len(GATEWAY_KEYS['GEMINI_API_KEY'])} chars>"
     )
     assert request.headers["user-agent"].lower().startswith("geminicli")
-    rows = await gateway.engine.recorder.recent(limit=5)
-    assert rows[0]["provider"] == "google" and rows[0]["state"] == "completed"
-    assert rows[0]["caller"] == "gemini-cli"
+    await assert_last_call(gateway, provider="google", caller="gemini-cli")
 
 
 async def test_gemini_cli_on_an_openai_model(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    run = await run_cli("gemini", "-m", "gpt-4.1", "-p", "say hello", env=env, cwd=home)
-    assert_answered(run)
+    await say_hello("gemini", "gpt-4.1", env=env, cwd=home)
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
 
 
 async def test_gemini_cli_on_an_anthropic_model_runs_its_shell_tool(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
-    upstream.script_tool_round_trip("run_shell_command", {"command": SHELL_COMMAND})
-    run = await run_cli(
-        "gemini",
-        "-m",
-        "claude-sonnet-4-6",
-        *GEMINI_ALLOWS_SHELL,
-        "-p",
-        "run the command",
-        env=env,
-        cwd=home / "work",
-    )
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "gemini", "claude-sonnet-4-6", env=env, cwd=home / "work")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     messages = upstream.llm_requests[-1].body["messages"]
     call = next(b for b in messages[-2]["content"] if b["type"] == "tool_use")
@@ -83,8 +67,7 @@ async def test_gemini_cli_with_the_token_as_its_api_key_answers_on_a_locked_gate
     # README: GEMINI_API_KEY = the gateway's token; the CLI sends it as x-goog-api-key.
     locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     env = client_environment(home, locked.base_url) | {"GEMINI_API_KEY": LOCK_TOKEN}
-    run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
-    assert_answered(run)
+    await say_hello("gemini", "gemini-2.5-flash", env=env, cwd=home)
     await assert_served_as_the_bearer(locked)
 
 
@@ -96,5 +79,4 @@ async def test_gemini_cli_with_the_token_in_a_custom_header_answers_on_a_locked_
     env = client_environment(home, locked.base_url) | {
         "GEMINI_CLI_CUSTOM_HEADERS": f"Authorization: Bearer {LOCK_TOKEN}"
     }
-    run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
-    assert_answered(run)
+    await say_hello("gemini", "gemini-2.5-flash", env=env, cwd=home)

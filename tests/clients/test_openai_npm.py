@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.clients.harness import LOCK_TOKEN, WEATHER_ARGS, KeyedGateway, script_weather_round_trip
+from tests.clients.harness import WEATHER_ARGS, KeyedGateway, script_weather_round_trip
 from tests.clients.node import node_environment, run_node
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
-from tests.transports.gateway.conftest import GatewayFactory
 
 PACKAGE = "openai"
 MODEL = "gpt-4o-mini"
@@ -21,8 +20,10 @@ TOOL_OUTPUT = "18 C and sunny in Paris"
 api = pytest.mark.parametrize("api", ["chat", "responses"])
 
 
-async def run_case(script: str, api: str, base_url: str, key: str, home: Path) -> dict[str, Any]:
-    env = node_environment(home, {"OPENAI_BASE_URL": base_url + "/v1", "OPENAI_API_KEY": key})
+async def run_case(script: str, api: str, gateway: KeyedGateway, home: Path) -> dict[str, Any]:
+    """`script` on `api`, with the package pointed at the gateway and given its key."""
+    base_url = gateway.runtime.base_url + "/v1"
+    env = node_environment(home, {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": gateway.key})
     return await run_node(PACKAGE, script, api, MODEL, env=env, cwd=home)
 
 
@@ -30,8 +31,7 @@ async def run_case(script: str, api: str, base_url: str, key: str, home: Path) -
 async def test_openai_npm_text(
     keyed_gateway: KeyedGateway, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
-    answer = await run_case("openai_text.cjs", api, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("openai_text.cjs", api, keyed_gateway, home)
     assert answer["text"].startswith(DEFAULT_ANSWER), answer
     assert answer["finish"] == ("stop" if api == "chat" else "completed"), answer
     assert answer["usage"], answer
@@ -43,8 +43,7 @@ async def test_openai_npm_text(
 async def test_openai_npm_stream(
     keyed_gateway: KeyedGateway, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
-    answer = await run_case("openai_stream.cjs", api, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("openai_stream.cjs", api, keyed_gateway, home)
     assert "".join(answer["chunks"]).startswith(DEFAULT_ANSWER), answer
     assert answer["finish"] == ("stop" if api == "chat" else "completed"), answer
     assert answer["usage"], answer
@@ -58,9 +57,8 @@ async def test_openai_npm_stream(
 async def test_openai_npm_tool_round_trip(
     keyed_gateway: KeyedGateway, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
     script_weather_round_trip(upstream)
-    answer = await run_case("openai_tools.cjs", api, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("openai_tools.cjs", api, keyed_gateway, home)
     assert answer["calls"] == [{"name": "get_weather", "arguments": WEATHER_ARGS}], answer
     assert answer["firstFinish"] == ("tool_calls" if api == "chat" else "completed"), answer
     assert answer["text"] == "It is sunny.", answer
@@ -72,9 +70,8 @@ async def test_openai_npm_tool_round_trip(
 async def test_openai_npm_upstream_error_in_openais_shape(
     keyed_gateway: KeyedGateway, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
     upstream.script(Reply.error(400, "The prompt was refused (fake)"))
-    answer = await run_case("openai_error.cjs", api, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("openai_error.cjs", api, keyed_gateway, home)
     assert answer.get("isApiError") and answer["name"] == "BadRequestError", answer
     assert answer["status"] == 400 and answer["error"]["message"] == "The prompt was refused (fake)"
     assert len(upstream.llm_requests) == 1
@@ -82,10 +79,9 @@ async def test_openai_npm_upstream_error_in_openais_shape(
 
 @api
 async def test_openai_npm_with_a_wrong_key_is_refused_by_a_locked_gateway(
-    start_gateway: GatewayFactory, api: str, upstream: ScriptedUpstream, home: Path
+    locked_with_a_wrong_key: KeyedGateway, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
-    answer = await run_case("openai_error.cjs", api, locked.base_url, "not-the-token", home)
+    answer = await run_case("openai_error.cjs", api, locked_with_a_wrong_key, home)
     assert answer.get("isApiError") and answer["name"] == "AuthenticationError", answer
     assert answer["status"] == 401 and "not valid" in answer["error"]["message"], answer
     assert upstream.llm_requests == []

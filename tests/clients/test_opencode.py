@@ -9,10 +9,10 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import (
-    SHELL_COMMAND,
-    assert_answered,
+    assert_last_call,
     opencode_config,
-    run_cli,
+    run_shell_round_trip,
+    say_hello,
     write_opencode_config,
 )
 from tests.fakes.upstream import ScriptedUpstream
@@ -24,22 +24,19 @@ async def test_opencode_reaches_openai_with_its_request_unchanged(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     write_opencode_config(home, opencode_config(gateway.base_url, "gpt-4.1"))
-    run = await run_cli("opencode", "run", "say hello", env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("opencode", env=env, cwd=home / "work")
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
     request = upstream.llm_requests[-1]
     assert request.body["stream_options"] == {"include_usage": True}
     assert "x-session-affinity" in request.headers
-    rows = await gateway.engine.recorder.recent(limit=5)
-    assert rows[0]["provider"] == "openai" and rows[0]["caller"] == "opencode"
+    await assert_last_call(gateway, provider="openai", caller="opencode")
 
 
 async def test_opencode_on_a_gemini_model(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     write_opencode_config(home, opencode_config(gateway.base_url, "gemini-2.5-flash"))
-    run = await run_cli("opencode", "run", "say hello", env=env, cwd=home / "work")
-    assert_answered(run)
+    await say_hello("opencode", env=env, cwd=home / "work")
     assert {r.path for r in upstream.llm_requests} == {
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     }
@@ -49,11 +46,7 @@ async def test_opencode_on_an_anthropic_model_runs_its_shell_tool(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:
     write_opencode_config(home, opencode_config(gateway.base_url, "claude-sonnet-4-6"))
-    upstream.script_tool_round_trip(
-        "bash", {"command": SHELL_COMMAND, "description": "print a word"}
-    )
-    run = await run_cli("opencode", "run", "run the command", env=env, cwd=home / "work")
-    assert_answered(run, "ALL-DONE")
+    await run_shell_round_trip(upstream, "opencode", env=env, cwd=home / "work")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
     assert result["type"] == "tool_result" and "TOOL-RAN-42" in str(result["content"])

@@ -49,17 +49,18 @@ def provider(request: pytest.FixtureRequest) -> Provider:
 
 
 async def run_case(
-    script: str, provider: Provider, gateway_url: str, key: str, home: Path
+    script: str, provider: Provider, gateway: KeyedGateway, home: Path
 ) -> dict[str, Any]:
-    env = node_environment(home, {"GATEWAY_URL": gateway_url, provider.key_variable: key})
+    """`script` for `provider`, pointed at the gateway and given its key."""
+    variables = {"GATEWAY_URL": gateway.runtime.base_url, provider.key_variable: gateway.key}
+    env = node_environment(home, variables)
     return await run_node(PACKAGE, script, provider.kind, provider.model, env=env, cwd=home)
 
 
 async def test_ai_sdk_text(
     keyed_gateway: KeyedGateway, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
-    answer = await run_case("ai_text.cjs", provider, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("ai_text.cjs", provider, keyed_gateway, home)
     assert answer["text"].startswith(DEFAULT_ANSWER), answer
     assert answer["finishReason"] == "stop", answer
     assert answer["usage"]["inputTokens"] > 0 and answer["usage"]["outputTokens"] > 0, answer
@@ -70,8 +71,7 @@ async def test_ai_sdk_text(
 async def test_ai_sdk_stream(
     keyed_gateway: KeyedGateway, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
-    answer = await run_case("ai_stream.cjs", provider, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("ai_stream.cjs", provider, keyed_gateway, home)
     assert answer["errors"] == [], answer
     assert answer["chunks"] and answer["text"] == "".join(answer["chunks"]), answer
     assert answer["text"].startswith(DEFAULT_ANSWER), answer
@@ -84,9 +84,8 @@ async def test_ai_sdk_stream(
 async def test_ai_sdk_tool_round_trip_runs_once(
     keyed_gateway: KeyedGateway, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
     script_weather_round_trip(upstream)
-    answer = await run_case("ai_tools.cjs", provider, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("ai_tools.cjs", provider, keyed_gateway, home)
     first, second = answer["steps"]
     assert first["finishReason"] == "tool-calls", answer
     assert first["toolCalls"] == [{"name": "get_weather", "input": WEATHER_ARGS}], answer
@@ -101,9 +100,8 @@ async def test_ai_sdk_tool_round_trip_runs_once(
 async def test_ai_sdk_upstream_error_reaches_it_in_its_providers_shape(
     keyed_gateway: KeyedGateway, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
     upstream.script(Reply.error(400, "The prompt was refused (fake)"))
-    answer = await run_case("ai_error.cjs", provider, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("ai_error.cjs", provider, keyed_gateway, home)
     error = answer.get("error")
     assert error is not None, answer
     assert error["name"] == "AI_APICallError" and error["statusCode"] == 400, error
@@ -114,10 +112,12 @@ async def test_ai_sdk_upstream_error_reaches_it_in_its_providers_shape(
 
 
 async def test_ai_sdk_with_a_wrong_key_is_refused_by_a_locked_gateway(
-    start_gateway: GatewayFactory, provider: Provider, upstream: ScriptedUpstream, home: Path
+    locked_with_a_wrong_key: KeyedGateway,
+    provider: Provider,
+    upstream: ScriptedUpstream,
+    home: Path,
 ) -> None:
-    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
-    answer = await run_case("ai_error.cjs", provider, locked.base_url, "not-the-token", home)
+    answer = await run_case("ai_error.cjs", provider, locked_with_a_wrong_key, home)
     error = answer.get("error")
     assert error is not None, answer
     assert error["statusCode"] == 401, error
@@ -128,8 +128,7 @@ async def test_ai_sdk_with_a_wrong_key_is_refused_by_a_locked_gateway(
 async def test_ai_sdk_object(
     keyed_gateway: KeyedGateway, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    gateway = keyed_gateway
-    answer = await run_case("ai_object.cjs", provider, gateway.runtime.base_url, gateway.key, home)
+    answer = await run_case("ai_object.cjs", provider, keyed_gateway, home)
     # The scripted upstream fills the schema it was sent: the schema reached it intact.
     assert answer["object"] == {"city": "fake", "temperature": 0}, answer
     assert len(upstream.llm_requests) == 1
@@ -150,7 +149,8 @@ async def test_ai_sdk_tool_round_trip_across_dialects(
 ) -> None:
     locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     script_weather_round_trip(upstream)
-    answer = await run_case("ai_tools.cjs", crossed, locked.base_url, LOCK_TOKEN, home)
+    keyed = KeyedGateway(locked, LOCK_TOKEN, locked=True)
+    answer = await run_case("ai_tools.cjs", crossed, keyed, home)
     first, _ = answer["steps"]
     assert first["toolResults"] == [{"name": "get_weather", "output": TOOL_OUTPUT}], answer
     assert answer["text"] == "It is sunny.", answer

@@ -110,6 +110,14 @@ def refresh_form(refresh_token: str) -> dict[str, str]:
     return {"grant_type": "refresh_token", "refresh_token": refresh_token}
 
 
+async def both_at_once(gateways: tuple[OAuthServer, ...], form: dict[str, str]) -> list[Any]:
+    """Each gateway's answer to the same token request, sent to all of them at once (a
+    refusal is its OAuthError)."""
+    return await asyncio.gather(
+        *(server.token(form, BASIC) for server in gateways), return_exceptions=True
+    )
+
+
 def one_winner(outcomes: list[Any]) -> dict[str, Any]:
     """The one successful answer among `outcomes`; every other one is the reuse refusal."""
     won = [o for o in outcomes if isinstance(o, dict)]
@@ -132,14 +140,9 @@ async def assert_grant_revoked(servers: tuple[OAuthServer, ...], tokens: dict[st
 async def test_two_gateways_racing_one_code_issue_tokens_once(
     gateways: tuple[OAuthServer, OAuthServer],
 ) -> None:
-    first, second = gateways
     for _ in range(ROUNDS):
-        code, verifier = await code_for(first)
-        outcomes = await asyncio.gather(
-            first.token(exchange_form(code, verifier), BASIC),
-            second.token(exchange_form(code, verifier), BASIC),
-            return_exceptions=True,
-        )
+        code, verifier = await code_for(gateways[0])
+        outcomes = await both_at_once(gateways, exchange_form(code, verifier))
         # The loser presented a used code: what the code bought is revoked, as on any replay.
         await assert_grant_revoked(gateways, one_winner(outcomes))
 
@@ -147,15 +150,10 @@ async def test_two_gateways_racing_one_code_issue_tokens_once(
 async def test_two_gateways_racing_one_refresh_token_rotate_it_once(
     gateways: tuple[OAuthServer, OAuthServer],
 ) -> None:
-    first, second = gateways
     for _ in range(ROUNDS):
-        code, verifier = await code_for(first)
-        tokens = await first.token(exchange_form(code, verifier), BASIC)
-        outcomes = await asyncio.gather(
-            first.token(refresh_form(tokens["refresh_token"]), BASIC),
-            second.token(refresh_form(tokens["refresh_token"]), BASIC),
-            return_exceptions=True,
-        )
+        code, verifier = await code_for(gateways[0])
+        tokens = await gateways[0].token(exchange_form(code, verifier), BASIC)
+        outcomes = await both_at_once(gateways, refresh_form(tokens["refresh_token"]))
         # The second use of a refresh token is reuse: the whole grant goes, the winner's too.
         await assert_grant_revoked(gateways, one_winner(outcomes))
 

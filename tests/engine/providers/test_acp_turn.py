@@ -19,7 +19,7 @@ from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
-from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest
+from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.process import RunLimits
@@ -39,14 +39,21 @@ def _agent(behaviour: str) -> CliAdapter:
 
 
 async def _turn(
-    tmp_path: Path, behaviour: str, *, prompt: str = "hello", **kwargs: object
-) -> object:
-    request = ProviderRequest(prompt=prompt, working_dir=tmp_path)
+    tmp_path: Path,
+    behaviour: str,
+    *,
+    prompt: str = "hello",
+    confined: bool = False,
+    limits: RunLimits = LIMITS,
+    **kwargs: object,
+) -> ProviderResult:
+    """One turn of the stand-in agent behaving as `behaviour` (`kwargs`: its `AcpSetup`)."""
+    request = ProviderRequest(prompt=prompt, working_dir=tmp_path, confined=confined)
     return await invoke_once(
         _agent(behaviour),
         request,
         sys.executable,
-        LIMITS,
+        limits,
         environment=dict(os.environ),
         acp=_setup(**kwargs),
     )
@@ -62,11 +69,11 @@ def _gone(pid: int) -> bool:
 
 async def test_turn_answers_with_the_streamed_text_and_usage(tmp_path: Path) -> None:
     result = await _turn(tmp_path, "answer")
-    assert result.text == "FAKE-ACP heard 'hello'"  # type: ignore[attr-defined]
-    assert result.session_id == "fake-session-1"  # type: ignore[attr-defined]
-    assert result.stop_reason == "end_turn"  # type: ignore[attr-defined]
-    assert result.usage.input_tokens == 10  # type: ignore[attr-defined]
-    assert result.usage.output_tokens == 4  # type: ignore[attr-defined]
+    assert result.text == "FAKE-ACP heard 'hello'"
+    assert result.session_id == "fake-session-1"
+    assert result.stop_reason == "end_turn"
+    assert result.usage.input_tokens == 10
+    assert result.usage.output_tokens == 4
 
 
 async def test_permission_request_is_put_to_the_asker_and_allowed_once(tmp_path: Path) -> None:
@@ -77,7 +84,7 @@ async def test_permission_request_is_put_to_the_asker_and_allowed_once(tmp_path:
         return True
 
     result = await _turn(tmp_path, "permission", permissions=approve)
-    assert result.text == "allowed:yes"  # type: ignore[attr-defined]  # never "always"
+    assert result.text == "allowed:yes"  # never "always"
     assert [q.title for q in asked] == ["rm -rf build"]
     assert asked[0].kind == "execute" and "rm -rf build" in asked[0].detail
 
@@ -87,13 +94,13 @@ async def test_permission_denied_by_the_asker_rejects_once(tmp_path: Path) -> No
         return False
 
     result = await _turn(tmp_path, "permission", permissions=deny)
-    assert result.text == "rejected:no"  # type: ignore[attr-defined]
+    assert result.text == "rejected:no"
 
 
 async def test_permission_without_anyone_to_ask_is_denied(tmp_path: Path) -> None:
     result = await _turn(tmp_path, "permission")
-    assert result.text == "rejected:no"  # type: ignore[attr-defined]
-    assert any("nobody can answer" in w for w in result.warnings)  # type: ignore[attr-defined]
+    assert result.text == "rejected:no"
+    assert any("nobody can answer" in w for w in result.warnings)
 
 
 async def test_confined_call_is_denied_a_command_without_asking(tmp_path: Path) -> None:
@@ -103,15 +110,7 @@ async def test_confined_call_is_denied_a_command_without_asking(tmp_path: Path) 
         asked.append(question)
         return True
 
-    request = ProviderRequest(prompt="x", working_dir=tmp_path, confined=True)
-    result = await invoke_once(
-        _agent("permission"),
-        request,
-        sys.executable,
-        LIMITS,
-        environment=dict(os.environ),
-        acp=_setup(permissions=approve),
-    )
+    result = await _turn(tmp_path, "permission", prompt="x", confined=True, permissions=approve)
     assert result.text == "rejected:no"
     assert asked == []
 
@@ -155,8 +154,8 @@ async def test_agent_flooding_updates_is_stopped_at_the_output_cap(tmp_path: Pat
 
 async def test_lines_that_are_not_json_rpc_are_skipped_and_said(tmp_path: Path) -> None:
     result = await _turn(tmp_path, "malformed")
-    assert result.text == "FAKE-ACP heard 'hello'"  # type: ignore[attr-defined]
-    assert any("2 line(s)" in w for w in result.warnings)  # type: ignore[attr-defined]
+    assert result.text == "FAKE-ACP heard 'hello'"
+    assert any("2 line(s)" in w for w in result.warnings)
 
 
 async def test_cancelling_the_call_kills_the_agent_and_its_children(tmp_path: Path) -> None:
@@ -192,20 +191,12 @@ async def test_a_finished_turn_does_not_wait_out_the_kill_grace(tmp_path: Path) 
     it), 1.2-1.8 s a turn on this machine, up to the whole kill grace where init never reaps
     (a container without one)."""
     patient = dataclasses.replace(LIMITS, kill_grace_s=5.0)
-    request = ProviderRequest(prompt="hi", working_dir=tmp_path)
     pids = tmp_path / "pids"
     os.environ["FAKE_ACP_PIDS"] = str(pids)
     try:
         await _turn(tmp_path, "answer")  # the ACP SDK loads at the first turn
         started = time.monotonic()
-        result = await invoke_once(
-            _agent("answer"),
-            request,
-            sys.executable,
-            patient,
-            environment=dict(os.environ),
-            acp=_setup(),
-        )
+        result = await _turn(tmp_path, "answer", prompt="hi", limits=patient)
         took = time.monotonic() - started
     finally:
         del os.environ["FAKE_ACP_PIDS"]

@@ -7,6 +7,7 @@ the unpriced model under a token budget is served and its tokens counted."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import openai
 import pytest
@@ -99,26 +100,18 @@ async def test_an_unpriced_model_under_a_token_budget_is_served_and_its_tokens_c
     assert await _spent(gateway) > 0
 
 
-async def test_a_soft_dollar_budget_does_not_refuse_an_unpriced_model(
-    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+@pytest.mark.parametrize(
+    "budget",
+    [
+        {"scope": "global", "unit": "usd", "period": "daily", "soft": 1.0},
+        {"scope": "agent=someone-else", "unit": "usd", "period": "daily", "hard": 5.0},
+    ],
+    ids=["soft", "hard-of-another-agent"],
+)
+async def test_a_dollar_budget_that_cannot_refuse_this_call_serves_an_unpriced_model(
+    budget: dict[str, Any], start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway: GatewayRuntime = await start_gateway(
-        {"budgets": [{"scope": "global", "unit": "usd", "period": "daily", "soft": 1.0}]}
-    )
-    await _ask(gateway, UNPRICED)
-    assert len(upstream.llm_requests) == 1
-
-
-async def test_a_hard_dollar_budget_of_another_agent_does_not_refuse(
-    start_gateway: GatewayFactory, upstream: ScriptedUpstream
-) -> None:
-    gateway: GatewayRuntime = await start_gateway(
-        {
-            "budgets": [
-                {"scope": "agent=someone-else", "unit": "usd", "period": "daily", "hard": 5.0}
-            ]
-        }
-    )
+    gateway: GatewayRuntime = await start_gateway({"budgets": [budget]})
     await _ask(gateway, UNPRICED)
     assert len(upstream.llm_requests) == 1
 

@@ -17,7 +17,7 @@ import asyncio
 import gzip
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -109,17 +109,16 @@ async def hostile(
         yield up
 
 
-async def locked(
-    start_gateway: GatewayFactory, overrides: Mapping[str, Any] | None = None
-) -> GatewayRuntime:
-    """A gateway that only a bearer token lets in, with a trusted-principal header set up
-    (its user alice granted project p1, which the header list names)."""
+@pytest.fixture
+async def gateway(start_gateway: GatewayFactory, hostile: HostileUpstream) -> GatewayRuntime:
+    """The gateway these tests attack, in front of the hostile upstream: only a bearer token
+    lets a caller in, and a trusted-principal header is set up (its user alice granted
+    project p1, which the header list names)."""
     runtime: GatewayRuntime = await start_gateway(
         {
             "http.auth_token": TOKEN,
             "http.trusted_principal_header": TRUSTED_HEADER,
             "projects.grants": {"p1": ["user:alice"]},
-            **(overrides or {}),
         },
     )
     return runtime
@@ -195,6 +194,13 @@ async def post(
         ) as response,
     ):
         return response.status, dict(response.headers), await response.read()
+
+
+async def remote_post(
+    gateway: GatewayRuntime, path: str, body: dict[str, Any] | bytes, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    """`post` as the remote caller: with the gateway's bearer token."""
+    return await post(gateway, path, body, Authorization=f"Bearer {TOKEN}", **headers)
 
 
 async def last_row(gateway: GatewayRuntime, *, settled: bool = True) -> dict[str, Any]:
@@ -316,10 +322,9 @@ def assert_only_ours(seen: RawRequest, credential: tuple[str, str], body: bytes)
 
 @pytest.mark.parametrize("door", DOORS)
 async def test_no_credential_of_the_caller_or_account_choice_goes_upstream(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, door: str
+    gateway: GatewayRuntime, hostile: HostileUpstream, door: str
 ) -> None:
     hostile.answer = whole({"input_tokens": 3, **CHAT_ANSWER})
-    gateway = await locked(start_gateway)
     path, body, credential = DOORS[door]
     data = json.dumps(body).encode()
     answer = await raw_exchange(gateway, path, data, json_header_lines(HOSTILE_REQUEST_HEADERS))
@@ -332,10 +337,9 @@ async def test_no_credential_of_the_caller_or_account_choice_goes_upstream(
 
 
 async def test_the_local_instance_token_never_goes_upstream(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     instance = gateway.engine.auth.instance_token
     assert instance
     status, _, raw = await post(
@@ -377,10 +381,9 @@ async def test_an_oauth_principals_access_token_never_goes_upstream(
     ],
 )
 async def test_request_smuggling_is_refused_at_the_door(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, line: bytes
+    gateway: GatewayRuntime, hostile: HostileUpstream, line: bytes
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     auth = f"Authorization: Bearer {TOKEN}".encode()
     answer = await raw_exchange(
         gateway, "/v1/chat/completions", json.dumps(CHAT).encode(), [auth, line]
@@ -390,10 +393,9 @@ async def test_request_smuggling_is_refused_at_the_door(
 
 
 async def test_a_bare_line_feed_cannot_add_a_header_line_upstream(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     auth = f"Authorization: Bearer {TOKEN}".encode()
     answer = await raw_exchange(
         gateway,
@@ -412,12 +414,11 @@ async def test_a_bare_line_feed_cannot_add_a_header_line_upstream(
 
 
 async def test_non_ascii_header_values_go_upstream_as_the_clients_own_bytes(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     # Before: an emoji in X-Title (OpenRouter's app name header) made every same-dialect
     # request a 400 "check the model id", and `é` went out as another byte.
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     title = "Café ☕".encode()
     answer = await raw_exchange(
         gateway,
@@ -438,17 +439,13 @@ async def test_non_ascii_header_values_go_upstream_as_the_clients_own_bytes(
 
 
 async def test_a_request_refused_on_its_way_out_ends_its_recorder_row(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, monkeypatch: pytest.MonkeyPatch
+    gateway: GatewayRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gateway = await locked(start_gateway)
-
     async def refuse(*args: Any, **kwargs: Any) -> Any:
         raise InvalidRequest("refusing to send a header with control characters", param="model")
 
     monkeypatch.setattr(gateway.engine.gateway.upstream, "send", refuse)
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", CHAT)
     assert status == 400, raw
     row = await last_row(gateway)
     assert (row["state"], row["error_code"]) == ("refused", "invalid_request")
@@ -497,10 +494,9 @@ def assert_answer_headers_are_ours(answer: Exchange) -> None:
 
 
 async def test_an_upstreams_answer_headers_cannot_set_cookies_cors_or_our_route_headers(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER, headers=HOSTILE_ANSWER_HEADERS)
-    gateway = await locked(start_gateway)
     answer = await raw_exchange(
         gateway,
         "/v1/chat/completions",
@@ -515,12 +511,11 @@ async def test_an_upstreams_answer_headers_cannot_set_cookies_cors_or_our_route_
 
 
 async def test_a_streams_answer_headers_cannot_set_cookies_cors_or_our_route_headers(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     hostile.answer = streamed(
         MESSAGE_START, TEXT_DELTA, MESSAGE_STOP, headers=HOSTILE_ANSWER_HEADERS
     )
-    gateway = await locked(start_gateway)
     answer = await raw_exchange(
         gateway,
         "/v1/messages",
@@ -534,7 +529,7 @@ async def test_a_streams_answer_headers_cannot_set_cookies_cors_or_our_route_hea
 
 
 async def test_a_compressed_answer_is_relayed_decoded_with_its_own_length(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     packed = gzip.compress(json.dumps(CHAT_ANSWER).encode())
 
@@ -548,10 +543,7 @@ async def test_a_compressed_answer_is_relayed_decoded_with_its_own_length(
         await writer.drain()
 
     hostile.answer = answer_gzip
-    gateway = await locked(start_gateway)
-    status, headers, raw = await post(
-        gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}"
-    )
+    status, headers, raw = await remote_post(gateway, "/v1/chat/completions", CHAT)
     assert status == 200, raw
     assert "Content-Encoding" not in headers
     assert json.loads(raw)["choices"] == CHAT_ANSWER["choices"]
@@ -585,12 +577,11 @@ def nested(depth: int) -> str:
     ],
 )
 async def test_a_body_nested_too_deeply_to_write_again_is_a_400_not_a_500(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, path: str, body: dict[str, Any]
+    gateway: GatewayRuntime, hostile: HostileUpstream, path: str, body: dict[str, Any]
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     data = json.dumps(body).replace('"DEEP"', nested(400)).encode()
-    status, _, raw = await post(gateway, path, data, Authorization=f"Bearer {TOKEN}")
+    status, _, raw = await remote_post(gateway, path, data)
     assert status == 400, raw
     assert b"nested too deeply" in raw
     assert hostile.llm_requests == []
@@ -617,53 +608,42 @@ async def test_a_body_nested_too_deeply_to_write_again_is_a_400_not_a_500(
     ],
 )
 async def test_bodies_that_are_not_usable_json_objects_are_a_clear_400(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, data: bytes
+    gateway: GatewayRuntime, hostile: HostileUpstream, data: bytes
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", data)
     assert status == 400, raw
     assert json.loads(raw)["error"]["message"]
     assert hostile.llm_requests == []
 
 
 async def test_odd_but_valid_json_goes_upstream_as_it_came(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     data = (
         b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], '
         b'"seed": 18446744073709551615, "temperature": 1e308, "logit_bias": {"1": -0}, '
         b'"n": 1, "n": 1}'
     )
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", data)
     assert status == 200, raw
     (seen,) = hostile.llm_requests
     assert seen.body == data
 
 
 async def test_a_repeated_project_field_never_reaches_the_upstream(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     # `project` picks whose keys pay; with two, the gateway reads the last (as the upstream
     # would): both are taken out, so no parser disagreement can be played on the upstream.
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await locked(start_gateway)
     data = b'{"project": "p1", "model": "gpt-4o", "messages": [], "project": "p2"}'
     # A remote caller may not give one key two values at all (SECURITY.md 33).
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", data)
     assert status == 400 and b"'project' two different values" in raw, raw
     local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}", **local
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", data, **local)
     assert status == 200, raw
     (seen,) = hostile.llm_requests
     assert b"project" not in seen.body
@@ -672,7 +652,7 @@ async def test_a_repeated_project_field_never_reaches_the_upstream(
 
 
 async def test_a_null_stream_options_is_not_sent_twice(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     # The usage the gateway asks for was spliced in after the client's own `null` member: a
     # duplicate key, refused by strict parsers and read as "no usage" by first-wins ones.
@@ -683,11 +663,8 @@ async def test_a_null_stream_options_is_not_sent_twice(
         sse(None, chunk | {"usage": {"prompt_tokens": 3, "completion_tokens": 1}}),
         sse(None, "[DONE]"),
     )
-    gateway = await locked(start_gateway)
     data = b'{"model": "gpt-4o", "stream": true, "stream_options": null, "messages": []}'
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", data)
     assert status == 200, raw
     (seen,) = hostile.llm_requests
     assert seen.body.count(b'"stream_options"') == 1
@@ -711,13 +688,10 @@ async def test_a_null_stream_options_is_not_sent_twice(
     ],
 )
 async def test_whatever_an_upstream_answers_the_client_gets_it_or_a_502(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, answer: bytes
+    gateway: GatewayRuntime, hostile: HostileUpstream, answer: bytes
 ) -> None:
     hostile.answer = whole(answer)
-    gateway = await locked(start_gateway)
-    status, headers, raw = await post(
-        gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}"
-    )
+    status, headers, raw = await remote_post(gateway, "/v1/chat/completions", CHAT)
     assert status in (200, 502), raw
     row = await last_row(gateway)
     if status == 502:
@@ -734,20 +708,17 @@ async def test_whatever_an_upstream_answers_the_client_gets_it_or_a_502(
 
 @pytest.mark.parametrize("figure", [2**64 - 1, 2**63, 1e300, -5])
 async def test_an_absurd_usage_figure_is_not_believed(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, figure: float
+    gateway: GatewayRuntime, hostile: HostileUpstream, figure: float
 ) -> None:
     # 2**64 and more could not be written in `x_gateway` (a 500); 2**63 and more could not be
     # stored by the recorder, whose failed write is retried with every later row (all lost).
     absurd = {**CHAT_ANSWER, "usage": {"prompt_tokens": figure, "completion_tokens": 1}}
     hostile.answer = whole(absurd)
-    gateway = await locked(start_gateway)
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", CHAT)
     assert status == 200, raw
     assert json.loads(raw)["x_gateway"]["tokens"]["input"] == 0
     hostile.answer = whole(CHAT_ANSWER)
-    await post(gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}")
+    await remote_post(gateway, "/v1/chat/completions", CHAT)
     rows = await gateway.engine.recorder.recent(limit=5)
     assert [(r["state"], r["input_tokens"]) for r in rows] == [("completed", 3), ("completed", 0)]
 
@@ -782,7 +753,7 @@ def key_cases() -> dict[str, tuple[bytes | dict[str, Any], list[tuple[str, str]]
     ],
 )
 async def test_the_key_an_upstream_echoes_never_reaches_the_client_even_in_part(
-    start_gateway: GatewayFactory,
+    gateway: GatewayRuntime,
     hostile: HostileUpstream,
     monkeypatch: pytest.MonkeyPatch,
     case: str,
@@ -792,7 +763,6 @@ async def test_the_key_an_upstream_echoes_never_reaches_the_client_even_in_part(
     monkeypatch.setenv("OPENAI_API_KEY", SHAPELESS_KEY)
     error, headers = key_cases()[case]
     hostile.answer = whole(error, status=400, headers=headers)
-    gateway = await locked(start_gateway)
     answer = await raw_exchange(
         gateway,
         path,
@@ -808,35 +778,29 @@ async def test_the_key_an_upstream_echoes_never_reaches_the_client_even_in_part(
 
 
 async def test_a_relayed_error_body_stays_the_upstreams_json(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     # The redactor's `name: value` masking turned `"max_tokens": 100000` into
     # `"max_tokens": [REDACTED]`: a body the client's SDK could not parse.
     error = error_body("max_tokens is too large", param="max_tokens", max_tokens=100000)
     error["error"]["input_tokens"] = 123456
     hostile.answer = whole(error, status=400)
-    gateway = await locked(start_gateway)
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", CHAT)
     assert status == 400
     assert json.loads(raw) == error
 
 
 @pytest.mark.parametrize("echoed", ["x" * 12_000, "a." * 6_000, "token" * 2_400])
 async def test_an_echoed_long_name_does_not_freeze_the_gateway(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, echoed: str
+    gateway: GatewayRuntime, hostile: HostileUpstream, echoed: str
 ) -> None:
     # Upstreams quote what they could not take ("Unknown name ...", "The model `...` does not
     # exist"): the relayed body is scrubbed on the event loop, and the redactor took time
     # quadratic in a run of word characters (12 KB: seconds; 64 KB: minutes, all requests
     # stalled).
     hostile.answer = whole(error_body(f"The model `{echoed}` does not exist"), status=404)
-    gateway = await locked(start_gateway)
     started = time.perf_counter()
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", CHAT, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", CHAT)
     took = time.perf_counter() - started
     assert status == 404, raw
     assert took < 2.0, f"the gateway spent {took:.1f} s on one error body"
@@ -866,9 +830,7 @@ def test_redacting_a_large_hostile_text_takes_linear_time(text: str) -> None:
 
 
 async def stream_claude(gateway: GatewayRuntime) -> tuple[int, bytes]:
-    status, _, raw = await post(
-        gateway, "/v1/messages", CLAUDE | {"stream": True}, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/messages", CLAUDE | {"stream": True})
     return status, raw
 
 
@@ -885,10 +847,9 @@ async def stream_claude(gateway: GatewayRuntime) -> tuple[int, bytes]:
     ids=["garbage", "html", "comment", "nothing", "error-first", "error-in-first-read"],
 )
 async def test_a_stream_that_never_answers_is_a_502_with_a_failed_row(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, pieces: list[bytes]
+    gateway: GatewayRuntime, hostile: HostileUpstream, pieces: list[bytes]
 ) -> None:
     hostile.answer = streamed(*pieces)
-    gateway = await locked(start_gateway)
     status, raw = await stream_claude(gateway)
     assert status == 502, raw
     assert json.loads(raw)["error"]["message"]
@@ -900,10 +861,9 @@ async def test_a_stream_that_never_answers_is_a_502_with_a_failed_row(
 
 
 async def test_an_error_event_mid_stream_reaches_the_client_and_fails_the_row(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     hostile.answer = streamed(MESSAGE_START, TEXT_DELTA, OVERLOADED, gap_s=0.2)
-    gateway = await locked(start_gateway)
     status, raw = await stream_claude(gateway)
     assert status == 200
     assert raw == MESSAGE_START + TEXT_DELTA + OVERLOADED  # the upstream's own words
@@ -913,12 +873,11 @@ async def test_an_error_event_mid_stream_reaches_the_client_and_fails_the_row(
 
 
 async def test_a_stream_cut_before_its_last_frame_ends_with_an_error_not_a_hang_up(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     # A body delimited by the connection's close ends "cleanly" when the upstream is cut
     # off: the client saw a stream just stop, and the recorder blamed the client.
     hostile.answer = streamed(MESSAGE_START, TEXT_DELTA, gap_s=0.2)
-    gateway = await locked(start_gateway)
     status, raw = await stream_claude(gateway)
     assert status == 200
     assert raw.startswith(MESSAGE_START + TEXT_DELTA)
@@ -928,7 +887,7 @@ async def test_a_stream_cut_before_its_last_frame_ends_with_an_error_not_a_hang_
 
 
 async def test_a_huge_frame_is_relayed_whole(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     text = "x" * (8 * 1024 * 1024)
     chunk = {"id": "c", "object": "chat.completion.chunk"}
@@ -937,11 +896,8 @@ async def test_a_huge_frame_is_relayed_whole(
         sse(None, chunk | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
         sse(None, "[DONE]"),
     )
-    gateway = await locked(start_gateway)
     started = time.perf_counter()
-    status, _, raw = await post(
-        gateway, "/v1/chat/completions", CHAT | {"stream": True}, Authorization=f"Bearer {TOKEN}"
-    )
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", CHAT | {"stream": True})
     assert status == 200
     assert raw.count(text.encode()) == 1 and raw.rstrip().endswith(b"data: [DONE]")
     assert time.perf_counter() - started < ANSWER_TIMEOUT_S
@@ -950,7 +906,7 @@ async def test_a_huge_frame_is_relayed_whole(
 
 
 async def test_a_never_ending_stream_is_let_go_when_the_client_leaves(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     upstream_done = asyncio.Event()
     max_frames = 20_000
@@ -966,7 +922,6 @@ async def test_a_never_ending_stream_is_let_go_when_the_client_leaves(
             upstream_done.set()
 
     hostile.answer = endless
-    gateway = await locked(start_gateway)
     async with aiohttp.ClientSession() as session:
         response = await session.post(
             gateway.base_url + "/v1/messages",
@@ -986,7 +941,7 @@ async def test_a_never_ending_stream_is_let_go_when_the_client_leaves(
 
 
 async def test_a_client_that_leaves_before_the_answer_begins_ends_its_row(
-    start_gateway: GatewayFactory, hostile: HostileUpstream
+    gateway: GatewayRuntime, hostile: HostileUpstream
 ) -> None:
     # The row was started, then the handler was cancelled while waiting for the upstream:
     # it stayed "started" for good, and its bookkeeping in memory with it.
@@ -997,7 +952,6 @@ async def test_a_client_that_leaves_before_the_answer_begins_ends_its_row(
             await release.wait()
 
     hostile.answer = silent
-    gateway = await locked(start_gateway)
     for body in (CLAUDE | {"stream": True}, CLAUDE):
         with pytest.raises(TimeoutError):
             async with aiohttp.ClientSession() as session, asyncio.timeout(0.5):

@@ -42,6 +42,20 @@ async def _arrived(log: Path, method: str) -> list[dict[str, Any]]:
     return found
 
 
+async def assert_answered_as_the_sdk_would(
+    gateway: GatewayRuntime, direct: dict[str, Any], through_sdk: dict[str, Any], caller: str
+) -> None:
+    """The echo call answered beside the SDK (request id 2) got the answer the SDK gave the
+    same call, and the two left rows of one kind: completed, for `caller`, over MCP HTTP."""
+    assert direct == {**through_sdk, "id": 2}
+    assert direct["result"]["content"] == [{"type": "text", "text": "Echo: hi"}]
+    recorded = [r for r in await rows(gateway, "everything") if r["tool"] == "everything__echo"]
+    assert len(recorded) == 2 and len(kinds_of_row(recorded)) == 1, recorded
+    assert {(r["caller"], r["transport"], r["state"]) for r in recorded} == {
+        (caller, "mcp-http", "completed")
+    }
+
+
 async def test_a_call_without_progress_is_one_json_answer_with_the_sdks_result_and_row(
     start: Start,
 ) -> None:
@@ -56,13 +70,7 @@ async def test_a_call_without_progress_is_one_json_answer_with_the_sdks_result_a
         tracked = {**ECHO, "_meta": {"progressToken": "p-1"}}
         sdk_kind, through_sdk = await session.post(jsonrpc(3, "tools/call", tracked))
     assert direct_kind == "application/json" and sdk_kind.startswith("text/event-stream")
-    assert direct == {**through_sdk, "id": 2}
-    assert direct["result"]["content"] == [{"type": "text", "text": "Echo: hi"}]
-    recorded = [r for r in await rows(gateway, "everything") if r["tool"] == "everything__echo"]
-    assert len(recorded) == 2 and len(kinds_of_row(recorded)) == 1, recorded
-    assert {(r["caller"], r["transport"], r["state"]) for r in recorded} == {
-        ("raw-editor", "mcp-http", "completed")
-    }
+    await assert_answered_as_the_sdk_would(gateway, direct, through_sdk, "raw-editor")
 
 
 async def test_a_call_on_a_session_the_gateway_never_opened_is_the_sdks_to_refuse(
@@ -126,13 +134,7 @@ async def test_a_2026_era_call_without_progress_is_answered_beside_the_sdk_alike
         sdk_status, _, through_sdk = await client.post(tracked)
         assert gateway.mcp.answered_beside_sdk == before + 1  # the SDK's
     assert (status, sdk_status, kind) == (200, 200, "application/json")
-    assert direct == {**through_sdk, "id": 2}
-    assert direct["result"]["content"] == [{"type": "text", "text": "Echo: hi"}]
-    recorded = [r for r in await rows(gateway, "everything") if r["tool"] == "everything__echo"]
-    assert len(recorded) == 2 and len(kinds_of_row(recorded)) == 1, recorded
-    assert {(r["caller"], r["transport"], r["state"]) for r in recorded} == {
-        ("modern-editor", "mcp-http", "completed")
-    }
+    await assert_answered_as_the_sdk_would(gateway, direct, through_sdk, "modern-editor")
 
 
 async def test_a_2026_era_call_whose_headers_contradict_its_body_is_the_sdks_to_refuse(

@@ -36,6 +36,7 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.dialects.event_streams import decode_stream
 from tests.engine.gateway.neutral import assistant, user
 
 DIALECT: Dialect = AnthropicDialect()
@@ -878,17 +879,6 @@ CAPTURED_EVENTS: list[StreamEvent] = [
 ]
 
 
-def _decode(raw: bytes, *, close: bool = True) -> list[StreamEvent]:
-    parser = SseParser()
-    decoder = DIALECT.stream_decoder()
-    events: list[StreamEvent] = []
-    for sse in [*parser.feed(raw), *parser.close()]:
-        events.extend(decoder.feed(sse))
-    if close:
-        events.extend(decoder.close())
-    return events
-
-
 def _sse(*payloads: dict[str, Any]) -> bytes:
     return b"".join(f"event: {p['type']}\ndata: {json.dumps(p)}\n\n".encode() for p in payloads)
 
@@ -1011,7 +1001,7 @@ DECODE_CASES = [
     ("raw", "expected"), [c[1:] for c in DECODE_CASES], ids=[c[0] for c in DECODE_CASES]
 )
 def test_stream_decoder_yields_neutral_events(raw: bytes, expected: list[StreamEvent]) -> None:
-    assert _decode(raw) == expected
+    assert decode_stream(DIALECT, raw) == expected
 
 
 DECODE_FAILURES = [
@@ -1039,7 +1029,7 @@ DECODE_FAILURES = [
 )
 def test_stream_decoder_raises_on_broken_streams(raw: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        _decode(raw)
+        decode_stream(DIALECT, raw)
 
 
 def test_stream_decoder_ignores_frames_after_message_stop() -> None:
@@ -1141,7 +1131,7 @@ def test_stream_encoder_output_accumulates_into_an_sdk_message() -> None:
 
 def test_stream_encoder_output_decodes_back_to_the_same_events() -> None:
     expected = [*ENCODE_EVENTS[:-1], MessageEnd("tool_use", FINAL_USAGE)]
-    assert _decode(_encode(ENCODE_EVENTS)) == expected
+    assert decode_stream(DIALECT, _encode(ENCODE_EVENTS)) == expected
 
 
 def test_stream_encoder_opens_the_message_when_start_is_missing() -> None:
@@ -1149,7 +1139,7 @@ def test_stream_encoder_opens_the_message_when_start_is_missing() -> None:
         [TextDelta(0, "hi"), MessageEnd("end_turn", Usage(input_tokens=3, output_tokens=1))],
         _req(model="claude-z"),
     )
-    events = _decode(raw)
+    events = decode_stream(DIALECT, raw)
     assert isinstance(events[0], MessageStart)
     assert events[0].id.startswith("msg_")
     assert events[0].model == "claude-z"
@@ -1179,7 +1169,7 @@ def test_stream_encoder_error_is_an_error_event() -> None:
         )
     ]
     with pytest.raises(ValueError, match="upstream error: overloaded_error: Overloaded"):
-        _decode(_encode([MessageStart("m", "m")]) + raw)
+        decode_stream(DIALECT, _encode([MessageStart("m", "m")]) + raw)
 
 
 # -- errors and token counting ---------------------------------------------------------------

@@ -31,6 +31,7 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.dialects.event_streams import decode_stream
 from tests.engine.gateway.neutral import assistant as model
 from tests.engine.gateway.neutral import user
 
@@ -951,14 +952,6 @@ def sse(*chunks: dict[str, Any]) -> bytes:
     return b"".join(f"data: {json.dumps(c)}\r\n\r\n".encode() for c in chunks)
 
 
-def decode(raw: bytes) -> list[StreamEvent]:
-    parser, decoder = SseParser(), DIALECT.stream_decoder()
-    events: list[StreamEvent] = []
-    for frame in parser.feed(raw) + parser.close():
-        events += decoder.feed(frame)
-    return events + decoder.close()
-
-
 def chunk(
     parts: list[dict[str, Any]], usage: dict[str, Any], finish: str | None = None
 ) -> dict[str, Any]:
@@ -1001,7 +994,7 @@ CAPTURED_STREAM = sse(
 
 
 def test_decoder_reads_a_captured_stream() -> None:
-    assert decode(CAPTURED_STREAM) == [
+    assert decode_stream(DIALECT, CAPTURED_STREAM) == [
         MessageStart("r-9", "gemini-2.5-flash", Usage(input_tokens=500, cache_read_tokens=1500)),
         ThinkingDelta(0, "**Planning** the"),
         ThinkingDelta(0, " lookup."),
@@ -1071,7 +1064,7 @@ def test_decoder_reads_a_captured_stream() -> None:
     ],
 )
 def test_decoder_streams(raw: bytes, events: list[StreamEvent]) -> None:
-    assert decode(raw) == events
+    assert decode_stream(DIALECT, raw) == events
 
 
 def test_decoder_raises_an_in_stream_error_as_provider_failure() -> None:
@@ -1095,7 +1088,7 @@ def test_decoder_raises_an_in_stream_error_as_provider_failure() -> None:
 )
 def test_decoder_rejects_streams_that_end_early_or_are_not_gemini(raw: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=None) as caught:
-        decode(raw)
+        decode_stream(DIALECT, raw)
     assert message in str(caught.value)
 
 
@@ -1208,7 +1201,7 @@ def merged(events: list[StreamEvent]) -> list[Any]:
     ],
 )
 def test_encoder_output_decodes_to_the_same_events(events: list[StreamEvent]) -> None:
-    decoded = decode(b"".join(encode(events)))
+    decoded = decode_stream(DIALECT, b"".join(encode(events)))
     expected = list(events)
     # Gemini has no slot for cache writes: they come back as uncached prompt tokens.
     for i, event in enumerate(expected):

@@ -28,8 +28,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
     ToolResultPart,
 )
-from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.dialects.event_streams import decode_stream, frames
 from tests.engine.gateway.neutral import assistant, user
 
 DIALECT = OpenAIChatDialect()
@@ -675,14 +675,6 @@ def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extr
     } | extra
 
 
-def decode(raw: bytes, *, close: bool = True) -> list[StreamEvent]:
-    parser, decoder = SseParser(), DIALECT.stream_decoder()
-    events: list[StreamEvent] = []
-    for sse_frame in parser.feed(raw) + parser.close():
-        events += decoder.feed(sse_frame)
-    return events + (decoder.close() if close else [])
-
-
 STREAM_USAGE = {
     "prompt_tokens": 1200,
     "completion_tokens": 40,
@@ -801,7 +793,7 @@ DECODE_CASES = [
 
 @pytest.mark.parametrize(("raw", "expected"), DECODE_CASES)
 def test_stream_decode(raw: bytes, expected: list[StreamEvent]) -> None:
-    assert decode(raw) == expected
+    assert decode_stream(DIALECT, raw) == expected
 
 
 def test_decoder_ignores_frames_after_done_and_close_owes_nothing() -> None:
@@ -830,7 +822,7 @@ def test_decoder_ignores_frames_after_done_and_close_owes_nothing() -> None:
 )
 def test_stream_decode_failures(raw: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        decode(raw)
+        decode_stream(DIALECT, raw)
 
 
 # -- stream encoding -------------------------------------------------------------------------
@@ -842,8 +834,7 @@ def encode(events: list[StreamEvent], request: ChatRequest) -> bytes:
 
 
 def frames_of(raw: bytes) -> list[str]:
-    parser = SseParser()
-    return [data for _, data in parser.feed(raw) + parser.close()]
+    return [data for _, data in frames(raw)]
 
 
 STREAMED = ChatRequest(model="gpt-4o", messages=(user("Hi"),), stream=True, stream_usage=True)
@@ -939,7 +930,7 @@ def test_stream_encode_without_include_usage_has_no_usage_chunk() -> None:
     ],
 )
 def test_encoded_stream_decodes_back_to_the_same_events(events: list[StreamEvent]) -> None:
-    assert decode(encode(events, STREAMED)) == events
+    assert decode_stream(DIALECT, encode(events, STREAMED)) == events
 
 
 def test_encoder_refuses_events_out_of_order() -> None:
@@ -982,4 +973,4 @@ def test_in_stream_error_is_a_data_frame_the_decoder_reports() -> None:
         "error": {"message": "died", "type": "api_error", "param": None, "code": "provider_error"}
     }
     with pytest.raises(ValueError, match="died"):
-        decode(raw)
+        decode_stream(DIALECT, raw)

@@ -10,7 +10,7 @@ from openai.types.responses.response_create_params import ResponseCreateParamsNo
 from pydantic import TypeAdapter
 
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.dialects.base import Dialect, SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.dialects.openai_responses import OpenAIResponsesDialect
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
@@ -31,8 +31,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
     ToolResultPart,
 )
-from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
+from tests.engine.gateway.dialects.event_streams import decode_stream, frames
 from tests.engine.gateway.neutral import assistant, user
 
 DIALECT = OpenAIResponsesDialect()
@@ -43,17 +43,6 @@ CREATE_PARAMS = TypeAdapter(ResponseCreateParamsNonStreaming)
 
 def msg(role: str, content: Any) -> dict[str, Any]:
     return {"type": "message", "role": role, "content": content}
-
-
-def frames(raw: bytes) -> list[SseFrame]:
-    parser = SseParser()
-    return parser.feed(raw) + parser.close()
-
-
-def decode(raw: bytes) -> list[StreamEvent]:
-    decoder = DIALECT.stream_decoder()
-    events = [event for f in frames(raw) for event in decoder.feed(f)]
-    return events + decoder.close()
 
 
 def test_dialect_satisfies_the_protocol() -> None:
@@ -852,7 +841,7 @@ def test_captured_stream_fixture_is_valid() -> None:
 
 
 def test_decode_captured_stream() -> None:
-    assert decode(CAPTURED) == [
+    assert decode_stream(DIALECT, CAPTURED) == [
         MessageStart("resp_abc", "gpt-5-mini"),
         ThinkingDelta(0, "Thinking about"),
         ThinkingDelta(0, " weather"),
@@ -900,7 +889,7 @@ def test_decode_final_event_sets_stop_reason(final: dict[str, Any], stop: StopRe
         },
         {"type": kind, "response": {**SHELL, **final, "usage": FINAL_USAGE}},
     )
-    events = decode(raw)
+    events = decode_stream(DIALECT, raw)
     assert events[1:] == [TextDelta(0, "Hi"), MessageEnd(stop, Usage(176, 80, 1024, 0, 48))]
 
 
@@ -913,7 +902,7 @@ def test_decode_fills_items_sent_whole() -> None:
             "response": {**SHELL, "status": "completed", "output": [TEXT_ITEM, CALL_ITEM]},
         },
     )
-    assert decode(raw) == [
+    assert decode_stream(DIALECT, raw) == [
         MessageStart("resp_abc", "gpt-5-mini"),
         TextDelta(0, "Hello."),
         ToolCallStart(1, "call_1", "get_weather"),
@@ -958,7 +947,7 @@ def test_decode_fills_items_sent_whole() -> None:
 )
 def test_decode_failures_raise(raw: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        decode(raw)
+        decode_stream(DIALECT, raw)
 
 
 # -- stream encoding -------------------------------------------------------------------------
@@ -1044,7 +1033,7 @@ def test_encode_done_events_and_final_response_carry_everything() -> None:
 
 
 def test_encode_then_decode_round_trips() -> None:
-    decoded = decode(encode(EVENTS))
+    decoded = decode_stream(DIALECT, encode(EVENTS))
     start = decoded[0]
     assert isinstance(start, MessageStart) and start.model == "claude-x"
     assert start.id.startswith("resp_") and start.usage == Usage()
@@ -1057,7 +1046,9 @@ def test_encode_keeps_cache_counts_from_the_start() -> None:
         TextDelta(0, "Hi"),
         MessageEnd("end_turn", Usage(output_tokens=3)),
     ]
-    assert decode(encode(events))[-1] == MessageEnd("end_turn", Usage(10, 3, 1000, 200))
+    assert decode_stream(DIALECT, encode(events))[-1] == MessageEnd(
+        "end_turn", Usage(10, 3, 1000, 200)
+    )
 
 
 @pytest.mark.parametrize(
@@ -1082,7 +1073,7 @@ def test_encode_final_event_follows_stop_reason(
     assert payloads[-1]["type"] == final_type
     assert payloads[-2]["item"]["status"] == item_status
     expected: StopReason = "end_turn" if stop == "stop_sequence" else stop
-    assert decode(encode([MessageStart("x", "m"), MessageEnd(stop, Usage(1, 1))]))[
+    assert decode_stream(DIALECT, encode([MessageStart("x", "m"), MessageEnd(stop, Usage(1, 1))]))[
         -1
     ] == MessageEnd(expected, Usage(1, 1))
 
