@@ -24,6 +24,7 @@ from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
 from llmgw_desktop.ui.pages.mcp_servers import ON_COLUMN, McpServersPage
 from llmgw_desktop.ui.qt import QLabel, QMenu, QMessageBox, QWidget
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
+from tests.ui.desk_gateway import shown_page
 from tests.ui.running_app import OnApp, desktop_app
 from tests.ui.waiting import until
 
@@ -54,11 +55,10 @@ def _desktop_with(loaded: LoadedSettings, config: str) -> Iterator[DesktopApp]:
         yield app
 
 
-def _page(desktop: DesktopApp) -> McpServersPage:
+def _shown(desktop: DesktopApp) -> McpServersPage:
+    """The app's window on its MCP servers page."""
     assert desktop.window is not None
-    page = desktop.window.pages[McpServersPage.KEY]
-    assert isinstance(page, McpServersPage)
-    return page
+    return shown_page(desktop.window, McpServersPage)
 
 
 def _enabled(config: Path, name: str) -> object:
@@ -71,9 +71,8 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
     config = loaded.config_file
 
     async def body(desktop: DesktopApp) -> None:
-        assert desktop.window is not None and desktop.actions is not None
-        desktop.window.show_page(McpServersPage.KEY)
-        page = _page(desktop)
+        assert desktop.actions is not None
+        page = _shown(desktop)
         table = page.table
         assert table.rowCount() == 2
         assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
@@ -137,9 +136,8 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
     config = loaded.config_file
 
     async def body(desktop: DesktopApp) -> None:
-        assert desktop.window is not None and desktop.actions is not None
-        desktop.window.show_page(McpServersPage.KEY)
-        page = _page(desktop)
+        assert desktop.actions is not None
+        page = _shown(desktop)
         engine = page.engine
 
         # A field that is wrong is named in the dialog, which stays open; nothing is saved.
@@ -203,10 +201,8 @@ def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
     Test starts its sign-in, the state says so, and Sign in is offered with the address."""
 
     async def body(desk: DesktopApp) -> None:
-        assert desk.window is not None
         opened: list[str] = []
-        desk.window.show_page(McpServersPage.KEY)
-        page = _page(desk)
+        page = _shown(desk)
         # The system browser is the one thing not run here: the address is kept.
         page.engine.upstream_mcp.open_url = opened.append
         assert not page.sign_in_button.isVisible()
@@ -256,8 +252,7 @@ def test_one_switch_one_name_and_the_servers_output_not_called_an_error(
 
     async def body(desktop: DesktopApp) -> None:
         assert desktop.window is not None
-        desktop.window.show_page(McpServersPage.KEY)
-        page = _page(desktop)
+        page = _shown(desktop)
         heading = page.table.horizontalHeaderItem(ON_COLUMN)
         assert heading is not None and heading.text() == "On"
         box = page.switch_boxes["crasher"]
