@@ -22,16 +22,17 @@ from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE, UNCONFINE
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.security._power_support import (
+from tests.security._power_support import (  # noqa: F401 - fixtures
     PROVIDERS,
     RecordingClis,
     Spawn,
+    StartRecording,
     has_flags,
     headers_mcp,
     oauth_mcp,
     request,
     require,
-    start_recording_gateway,
+    start_recording,
 )
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -91,21 +92,14 @@ SHELL_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
 
 @pytest.fixture
 async def power(
-    start: Start,  # noqa: F811
-    offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,
+    start_recording: StartRecording,  # noqa: F811
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis, Path]:
     """A locked gateway (bearer and OAuth) with three workspaces and recording CLIs."""
     root = tmp_path / "ws"
     for name in ("web", "granted", "listed"):
         (root / name).mkdir(parents=True)
-    gateway, clis = await start_recording_gateway(
-        start,
-        upstream,
-        tmp_path,
-        monkeypatch,
+    gateway, clis = await start_recording(
         {
             **oauth_settings(),
             "http.auth_token": TOKEN,
