@@ -184,6 +184,18 @@ async def headers_mcp(gateway: GatewayRuntime, headers: dict[str, str]) -> Async
         yield client
 
 
+def local_headers(gateway: GatewayRuntime) -> dict[str, str]:
+    """What makes a caller the local user: the gateway's instance token."""
+    return {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+
+
+@asynccontextmanager
+async def local_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
+    """An MCP session as the local user (`local_headers`)."""
+    async with headers_mcp(gateway, local_headers(gateway)) as client:
+        yield client
+
+
 async def request(client: Client, provider: str, **arguments: Any) -> tuple[bool, dict[str, Any]]:
     """Call `<provider>_request`; (is_error, structured body)."""
     arguments.setdefault("prompt", "say hello")

@@ -21,7 +21,7 @@ from tests.security._power_support import (  # noqa: F401 - fixtures
     PROVIDERS,
     RecordingClis,
     StartRecording,
-    headers_mcp,
+    local_mcp,
     oauth_mcp,
     request,
     require,
@@ -111,8 +111,7 @@ async def test_the_local_users_calls_get_the_same_allow_list(
     # model reads works on them too.
     gateway, clis = planted
     require(provider)
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         failed, body = await request(client, provider)
     assert not failed, body
     (spawn,) = clis.runs(provider)

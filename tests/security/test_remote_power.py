@@ -29,6 +29,8 @@ from tests.security._power_support import (  # noqa: F401 - fixtures
     StartRecording,
     has_flags,
     headers_mcp,
+    local_headers,
+    local_mcp,
     oauth_mcp,
     request,
     require,
@@ -271,8 +273,7 @@ async def test_the_local_user_still_gets_what_it_asks_for(
         "opencode": {},
         "grok": {},
     }[provider]
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         failed, body = await request(client, provider, workingDir=str(root / "web"), **asks)
     assert not failed, body
     (spawn,) = clis.runs(provider)
@@ -314,8 +315,7 @@ async def test_a_remote_caller_cannot_opt_out_of_the_approval_gate(
     denied = [r for r in rows if r["state"] == "denied"]
     assert [r["approval"]["strategy"] for r in denied] == ["mcp_managed"]
     # The local user's `legacy` is still its own choice: the same prompt runs.
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         mine = await request(
             client,
             "mistral",
@@ -377,8 +377,7 @@ async def test_the_local_user_may_still_pre_approve_the_shell(
     require("claude")
     name, arguments = SHELL_CALLS["claude"]
     upstream.script_when_offered(name, Reply.tool_call(name, arguments), Reply.ok("DONE"))
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         failed, body = await request(
             client, "claude", workingDir=str(root / "web"), allowedTools=["Bash"], prompt="do it"
         )
@@ -410,8 +409,7 @@ async def test_the_http_cli_bridge_confines_a_remote_bearer_caller(
     assert status == 403 and "remote_level" in str(answer), answer
     assert clis.runs("grok") == []
     # The local user's bridge call runs as before.
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    status, answer = await _chat(gateway, local, "claude-cli/sonnet")
+    status, answer = await _chat(gateway, local_headers(gateway), "claude-cli/sonnet")
     assert status == 200, answer
     assert "--setting-sources" not in clis.runs("claude")[-1].argv
 
@@ -431,8 +429,7 @@ async def test_gemini_project_config_written_in_the_workspace_cannot_widen_a_rem
         failed, body = await request(client, "gemini", workspace="web")
     assert failed and _refusal(body)["details"]["value"] == [".gemini"], body
     assert clis.runs("gemini") == [] and not (root / "web" / "hooked").exists()
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:  # the local user's own config stands
+    async with local_mcp(gateway) as client:  # the local user's own config stands
         failed, body = await request(client, "gemini", workingDir=str(root / "web"))
     assert not failed, body
 
