@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from mcp import Client
@@ -102,27 +102,45 @@ class RecordingClis:
         return [s for s in spawns if s.cli == provider and s.argv not in (["--version"], ["-v"])]
 
 
-async def start_recording_gateway(
+class StartRecording(Protocol):
+    """`await start_recording(settings, first_on_path=...)` (the fixture): a started gateway and
+    the recording CLIs it runs."""
+
+    async def __call__(
+        self, settings: Mapping[str, Any] | None = None, *, first_on_path: Sequence[Path] = ()
+    ) -> tuple[GatewayRuntime, RecordingClis]: ...
+
+
+@pytest.fixture
+def start_recording(
     start: Start,
+    offline: Path,
     upstream: ScriptedUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    settings: Mapping[str, Any] | None = None,
-) -> tuple[GatewayRuntime, RecordingClis]:
-    """A gateway that finds the recording shims first, Mistral Vibe's stand-in pointed at the
-    scripted upstream (the quickest CLI to run a call end to end), one attempt per call unless
-    `settings` (passed to `start`) say otherwise."""
-    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
-    clis = RecordingClis(tmp_path)
-    gateway = await start(
-        {
-            "providers.retry_attempts": 1,
-            **(settings or {}),
-            "providers.cli_path": [str(clis.bin)],
-        }
-    )
-    return gateway, clis
+) -> StartRecording:
+    """`await start_recording(settings, first_on_path=...)`: a gateway (`start`, with
+    `settings`) that finds the recording shims first, after the folders in `first_on_path`;
+    the real CLIs pointed at the scripted upstream (`offline`), Mistral Vibe's stand-in too (the
+    quickest CLI to run a call end to end); one attempt per call unless `settings` say otherwise.
+    Test modules import it with `start` and `offline`, the fixtures it needs."""
+
+    async def run(
+        settings: Mapping[str, Any] | None = None, *, first_on_path: Sequence[Path] = ()
+    ) -> tuple[GatewayRuntime, RecordingClis]:
+        vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
+        monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+        clis = RecordingClis(tmp_path)
+        gateway = await start(
+            {
+                "providers.retry_attempts": 1,
+                **(settings or {}),
+                "providers.cli_path": [*(str(p) for p in first_on_path), str(clis.bin)],
+            }
+        )
+        return gateway, clis
+
+    return run
 
 
 # The approval tests' gate: a call scoring this much is denied (the default; set explicitly so
@@ -131,18 +149,10 @@ APPROVAL_THRESHOLD = 60
 
 
 @pytest.fixture
-async def approval_gateway(
-    start: Start,
-    offline: Path,
-    upstream: ScriptedUpstream,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[GatewayRuntime, RecordingClis]:
-    """The recording gateway with its approval gate at `APPROVAL_THRESHOLD` (`offline` points
-    the CLIs at the scripted upstream; test modules import it with the fixtures it needs)."""
-    return await start_recording_gateway(
-        start, upstream, tmp_path, monkeypatch, {"approval.threshold": APPROVAL_THRESHOLD}
-    )
+async def approval_gateway(start_recording: StartRecording) -> tuple[GatewayRuntime, RecordingClis]:
+    """The recording gateway with its approval gate at `APPROVAL_THRESHOLD` (test modules import
+    it with the fixtures it needs: `start_recording`, `start` and `offline`)."""
+    return await start_recording({"approval.threshold": APPROVAL_THRESHOLD})
 
 
 def require(provider: str) -> None:
@@ -171,6 +181,18 @@ async def oauth_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
 async def headers_mcp(gateway: GatewayRuntime, headers: dict[str, str]) -> AsyncIterator[Client]:
     """An MCP session sending `headers` (a bearer token, or the local instance token)."""
     async with mcp_session(gateway.mcp_url, headers=headers, timeout=120) as client:
+        yield client
+
+
+def local_headers(gateway: GatewayRuntime) -> dict[str, str]:
+    """What makes a caller the local user: the gateway's instance token."""
+    return {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+
+
+@asynccontextmanager
+async def local_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
+    """An MCP session as the local user (`local_headers`)."""
+    async with headers_mcp(gateway, local_headers(gateway)) as client:
         yield client
 
 

@@ -29,6 +29,7 @@ from tests.security._power_support import (  # noqa: F401 - fixtures
     APPROVAL_THRESHOLD,
     RecordingClis,
     approval_gateway,
+    start_recording,
 )
 from tests.transports.auth.conftest import start_fixture  # noqa: F401
 

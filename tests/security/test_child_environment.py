@@ -17,19 +17,18 @@ import pytest
 from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
-from tests.fakes.upstream import ScriptedUpstream
-from tests.security._power_support import (
+from tests.security._power_support import (  # noqa: F401 - fixtures
     PROVIDERS,
     RecordingClis,
-    headers_mcp,
+    StartRecording,
+    local_mcp,
     oauth_mcp,
     request,
     require,
-    start_recording_gateway,
+    start_recording,
 )
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
-    Start,
     oauth_settings,
     start,
 )
@@ -61,20 +60,14 @@ OWN_AND_FOREIGN = {
 
 @pytest.fixture
 async def planted(
-    start: Start,  # noqa: F811
-    offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,
+    start_recording: StartRecording,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:
     """A locked gateway with recording CLIs, started with secrets in its environment."""
     monkeypatch.setenv("AWS_PROFILE", "operators-profile")
     (tmp_path / "web").mkdir()
-    gateway, clis = await start_recording_gateway(
-        start,
-        upstream,
-        tmp_path,
-        monkeypatch,
+    gateway, clis = await start_recording(
         {
             **oauth_settings(),
             "http.auth_token": TOKEN,
@@ -118,8 +111,7 @@ async def test_the_local_users_calls_get_the_same_allow_list(
     # model reads works on them too.
     gateway, clis = planted
     require(provider)
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         failed, body = await request(client, provider)
     assert not failed, body
     (spawn,) = clis.runs(provider)

@@ -29,6 +29,7 @@ from tests.security._power_support import (  # noqa: F401 - fixtures
     RecordingClis,
     approval_gateway,
     has_flags,
+    start_recording,
 )
 from tests.transports.auth.conftest import start_fixture  # noqa: F401
 

@@ -25,12 +25,16 @@ import pytest
 
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.claude_stand_in import install_claude_stand_in
-from tests.fakes.upstream import ScriptedUpstream
-from tests.security._power_support import MODELS, RecordingClis, headers_mcp, require
+from tests.security._power_support import (  # noqa: F401 - fixtures
+    MODELS,
+    StartRecording,
+    headers_mcp,
+    require,
+    start_recording,
+)
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
     USER_HEADER,
-    Start,
     bearer,
     start,
 )
@@ -46,32 +50,26 @@ def _structured(result: Any) -> dict[str, Any]:
 
 
 async def test_gemini_config_written_while_the_call_is_queued_is_not_loaded(
-    start: Start,  # noqa: F811
-    offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,
+    start_recording: StartRecording,  # noqa: F811
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     require("gemini")
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    clis = RecordingClis(tmp_path)
     holding = tmp_path / "holding-bin"
     install_claude_stand_in(holding)
     root = tmp_path / "ws"
     for name in ("web", "clean"):
         (root / name).mkdir(parents=True)
-    gateway = await start(
+    gateway, clis = await start_recording(
         {
             "http.auth_token": TOKEN,
             "http.trusted_principal_header": USER_HEADER,
-            "providers.cli_path": [str(holding), str(clis.bin)],
-            "providers.retry_attempts": 1,
             "providers.timeout_ms": 120_000,
             "providers.kill_grace_ms": 1000,
             "jobs.max_concurrent": 1,
             "jobs.max_concurrent_per_provider": 1,
             "workspaces.registry": {"web": str(root / "web"), "clean": str(root / "clean")},
         },
+        first_on_path=[holding],  # the stand-in Claude Code that holds the slot
     )
     web = root / "web"
     gemini = {"model": MODELS["gemini"], "workspace": "web", "prompt": "say hello"}

@@ -23,10 +23,16 @@ import pytest
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.security._power_support import RecordingClis, oauth_mcp, request, require
+from tests.security._power_support import (  # noqa: F401 - fixtures
+    RecordingClis,
+    StartRecording,
+    oauth_mcp,
+    request,
+    require,
+    start_recording,
+)
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
-    Start,
     oauth_settings,
     start,
 )
@@ -36,18 +42,14 @@ pytestmark = pytest.mark.contract
 
 @pytest.fixture
 async def gateway(
-    start: Start,  # noqa: F811
-    offline: Path,  # noqa: F811
+    start_recording: StartRecording,  # noqa: F811
     tmp_path: Path,
 ) -> tuple[GatewayRuntime, RecordingClis]:
     (tmp_path / "ws" / "docs").mkdir(parents=True)
-    clis = RecordingClis(tmp_path)
-    runtime = await start(
+    return await start_recording(
         {
             **oauth_settings(),
             "http.auth_token": TOKEN,
-            "providers.cli_path": [str(clis.bin)],
-            "providers.retry_attempts": 1,
             "providers.retry_base_delay_ms": 0,
             "providers.timeout_ms": 120_000,
             "providers.kill_grace_ms": 1000,
@@ -56,7 +58,6 @@ async def gateway(
             },
         },
     )
-    return runtime, clis
 
 
 async def test_a_remote_codex_call_cannot_read_the_instance_token(

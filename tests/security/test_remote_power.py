@@ -22,16 +22,19 @@ from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE, UNCONFINE
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.security._power_support import (
+from tests.security._power_support import (  # noqa: F401 - fixtures
     PROVIDERS,
     RecordingClis,
     Spawn,
+    StartRecording,
     has_flags,
     headers_mcp,
+    local_headers,
+    local_mcp,
     oauth_mcp,
     request,
     require,
-    start_recording_gateway,
+    start_recording,
 )
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -91,21 +94,14 @@ SHELL_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
 
 @pytest.fixture
 async def power(
-    start: Start,  # noqa: F811
-    offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,
+    start_recording: StartRecording,  # noqa: F811
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis, Path]:
     """A locked gateway (bearer and OAuth) with three workspaces and recording CLIs."""
     root = tmp_path / "ws"
     for name in ("web", "granted", "listed"):
         (root / name).mkdir(parents=True)
-    gateway, clis = await start_recording_gateway(
-        start,
-        upstream,
-        tmp_path,
-        monkeypatch,
+    gateway, clis = await start_recording(
         {
             **oauth_settings(),
             "http.auth_token": TOKEN,
@@ -277,8 +273,7 @@ async def test_the_local_user_still_gets_what_it_asks_for(
         "opencode": {},
         "grok": {},
     }[provider]
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         failed, body = await request(client, provider, workingDir=str(root / "web"), **asks)
     assert not failed, body
     (spawn,) = clis.runs(provider)
@@ -320,8 +315,7 @@ async def test_a_remote_caller_cannot_opt_out_of_the_approval_gate(
     denied = [r for r in rows if r["state"] == "denied"]
     assert [r["approval"]["strategy"] for r in denied] == ["mcp_managed"]
     # The local user's `legacy` is still its own choice: the same prompt runs.
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         mine = await request(
             client,
             "mistral",
@@ -383,8 +377,7 @@ async def test_the_local_user_may_still_pre_approve_the_shell(
     require("claude")
     name, arguments = SHELL_CALLS["claude"]
     upstream.script_when_offered(name, Reply.tool_call(name, arguments), Reply.ok("DONE"))
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:
+    async with local_mcp(gateway) as client:
         failed, body = await request(
             client, "claude", workingDir=str(root / "web"), allowedTools=["Bash"], prompt="do it"
         )
@@ -416,8 +409,7 @@ async def test_the_http_cli_bridge_confines_a_remote_bearer_caller(
     assert status == 403 and "remote_level" in str(answer), answer
     assert clis.runs("grok") == []
     # The local user's bridge call runs as before.
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    status, answer = await _chat(gateway, local, "claude-cli/sonnet")
+    status, answer = await _chat(gateway, local_headers(gateway), "claude-cli/sonnet")
     assert status == 200, answer
     assert "--setting-sources" not in clis.runs("claude")[-1].argv
 
@@ -437,8 +429,7 @@ async def test_gemini_project_config_written_in_the_workspace_cannot_widen_a_rem
         failed, body = await request(client, "gemini", workspace="web")
     assert failed and _refusal(body)["details"]["value"] == [".gemini"], body
     assert clis.runs("gemini") == [] and not (root / "web" / "hooked").exists()
-    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
-    async with headers_mcp(gateway, local) as client:  # the local user's own config stands
+    async with local_mcp(gateway) as client:  # the local user's own config stands
         failed, body = await request(client, "gemini", workingDir=str(root / "web"))
     assert not failed, body
 

@@ -35,6 +35,7 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     _provider_keys,
     _scripted_upstream,
 )
+from tests.security._power_support import local_headers
 from tests.transports.gateway.conftest import ANTHROPIC_KEY, OPENAI_KEY
 from tests.transports.gateway.hostile_upstream import HostileUpstream, streamed, whole
 
@@ -134,10 +135,6 @@ async def gateway(launch: Launch, provider_keys: None) -> GatewayRuntime:
 
 def remote_headers(user: str | None = None) -> dict[str, str]:
     return {USER_HEADER: user} if user else {}
-
-
-def local_headers(gateway: GatewayRuntime) -> dict[str, str]:
-    return {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
 
 
 def claude(gateway: GatewayRuntime, headers: dict[str, str] | None = None) -> Any:

@@ -13,13 +13,10 @@ import asyncio
 import time as time_module
 from collections.abc import Awaitable, Callable
 from datetime import time
-from pathlib import Path
+from typing import Protocol
 
 import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, JobStuckChanged
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.shell.app import _NotifyingApprovals
@@ -28,7 +25,7 @@ from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnWindow, desk_gateway, desk_tray, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, desk_tray, messages_request
 from tests.ui.test_approvals import RISKY
 from tests.ui.waiting import until
 
@@ -50,51 +47,40 @@ def clock() -> Clock:
     return Clock()
 
 
-# `on_tray(body)`: `await body(desk, window, tray, popped)` (see the fixture).
-OnTray = Callable[[Callable[[Desk, MainWindow, TrayIcon, Popped], Awaitable[None]]], None]
+class OnTray(Protocol):
+    """`on_tray(body, size=..., seconds=...)`: `await body(desk, window, tray, popped)` (see
+    the fixture)."""
 
-
-def _desk_window(
-    desk: Desk, qtbot: QtBot, clock: Clock, seconds: Callable[[], float] = time_module.monotonic
-) -> tuple[MainWindow, TrayIcon, Popped]:
-    window = MainWindow(
-        desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-    )
-    qtbot.addWidget(window)
-    window.resize(1024, 700)
-    window.show()
-    tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint, time_now=clock, clock=seconds)
-    popped: Popped = []
-    tray.icon.showMessage = lambda title, text, *_a: popped.append((title, text))  # type: ignore[method-assign]
-    tray.shown.connect(window.notifications.record)
-    tray.opened.connect(window.open_place)  # as the app wires it
-    return window, tray, popped
-
-
-def _close(window: MainWindow, tray: TrayIcon) -> None:
-    tray.hide()
-    for page in window.pages.values():
-        page.page_hidden()
-        page.tasks.cancel_all()
-    window.hide()
+    def __call__(
+        self,
+        body: Callable[[Desk, MainWindow, TrayIcon, Popped], Awaitable[None]],
+        *,
+        size: tuple[int, int] = ...,
+        seconds: Callable[[], float] = ...,
+    ) -> None: ...
 
 
 @pytest.fixture
 def on_tray(on_window: OnWindow, clock: Clock) -> OnTray:
-    """`on_tray(body)`: the window and the tray (on `clock`'s time of day) on a desk gateway,
-    wired as the app wires them, what the tray pops up recorded in `popped`; `await body(desk,
-    window, tray, popped)`."""
+    """`on_tray(body, size=..., seconds=...)`: the window (at `size`) and the tray (on `clock`'s
+    time of day, timing jobs by `seconds`) on a desk gateway, wired as the app wires them, what
+    the tray pops up recorded in `popped`; `await body(desk, window, tray, popped)`."""
 
-    def run(body: Callable[[Desk, MainWindow, TrayIcon, Popped], Awaitable[None]]) -> None:
+    def run(
+        body: Callable[[Desk, MainWindow, TrayIcon, Popped], Awaitable[None]],
+        *,
+        size: tuple[int, int] = (1024, 700),
+        seconds: Callable[[], float] = time_module.monotonic,
+    ) -> None:
         async def in_window(desk: Desk, window: MainWindow) -> None:
-            with desk_tray(desk, time_now=clock) as tray:
+            with desk_tray(desk, time_now=clock, clock=seconds) as tray:
                 popped: Popped = []
                 tray.icon.showMessage = lambda title, text, *_a: popped.append((title, text))  # type: ignore[method-assign]
                 tray.shown.connect(window.notifications.record)
                 tray.opened.connect(window.open_place)  # as the app wires it
                 await body(desk, window, tray, popped)
 
-        on_window(in_window, size=(1024, 700))
+        on_window(in_window, size=size)
 
     return run
 
@@ -219,14 +205,7 @@ def test_quiet_hours_hold_back_the_pop_ups_and_the_history_keeps_them(
     on_tray(body)
 
 
-def test_every_notification_has_its_level_and_an_open_beside_its_words(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    clock: Clock,
-) -> None:
+def test_every_notification_has_its_level_and_an_open_beside_its_words(on_tray: OnTray) -> None:
     """Review 41-2, finding 8: "Job failed" and a provider's failing calls were warnings (red on
     Jobs and in the header), only budget rows had Open, and at 1920 px Open stood ~1,000 px
     from its text. Every row has an Open to its place, next to its words, at the level the
@@ -234,123 +213,106 @@ def test_every_notification_has_its_level_and_an_open_beside_its_words(
     from llmgw_desktop.engine.api import Notice
     from llmgw_desktop.ui.notifications import NotificationsPage
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            ran = [0.0]  # the tray's clock: how long a job ran
-            window, tray, _popped = _desk_window(desk, qtbot, clock, lambda: ran[0])
-            window.resize(1920, 1080)
-            gate = ApprovalGate(
-                allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=30
+    ran = [0.0]  # the tray's clock: how long a job ran
+
+    async def body(desk: Desk, window: MainWindow, tray: TrayIcon, _popped: Popped) -> None:
+        gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=30)
+        approvals = _NotifyingApprovals(gate, window, tray)
+        window.watch_questions([approvals])
+        try:
+            # A provider failing: red, about its row.
+            desk.upstream.script(*(Reply.error(500),) * 3)
+            for _ in range(3):
+                await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
+            tray.redraw()
+            # A long job that failed: red, about that job.
+            desk.bridge.jobStateChanged.emit("job_failed_1", "anthropic", "running", "local")
+            ran[0] += 3600.0  # an hour
+            desk.bridge.jobStateChanged.emit("job_failed_1", "anthropic", "failed", "local")
+            # A question asked and answered: where each shows.
+            deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
+            await until(lambda: approvals.open_dialogs, "the approval asked")
+            (box,) = approvals.open_dialogs.values()
+            next(b for b in box.buttons() if b.text() == "Deny").click()
+            assert not (await deciding).allowed
+            # A notice of the engine's without a topic, and the desk's own.
+            desk.runtime.engine.events.publish(Notice("warning", "Something to see"))
+            desk.bridge.notice.emit("info", "Copied the endpoint")
+            window.show_page(NotificationsPage.KEY)
+            page = window.pages[NotificationsPage.KEY]
+            assert isinstance(page, NotificationsPage)
+            entries = {e.text.split(":")[0]: e for e in window.notifications.entries()}
+            failing = entries["Calls to Anthropic are failing"]
+            assert (failing.level, failing.place, failing.detail) == (
+                "error",
+                "providers",
+                "anthropic",
             )
-            approvals = _NotifyingApprovals(gate, window, tray)
-            window.watch_questions([approvals])
-            try:
-                # A provider failing: red, about its row.
-                desk.upstream.script(*(Reply.error(500),) * 3)
-                for _ in range(3):
-                    await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
-                tray.redraw()
-                # A long job that failed: red, about that job.
-                desk.bridge.jobStateChanged.emit("job_failed_1", "anthropic", "running", "local")
-                ran[0] += 3600.0  # an hour
-                desk.bridge.jobStateChanged.emit("job_failed_1", "anthropic", "failed", "local")
-                # A question asked and answered: where each shows.
-                deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
-                await until(lambda: approvals.open_dialogs, "the approval asked")
-                (box,) = approvals.open_dialogs.values()
-                next(b for b in box.buttons() if b.text() == "Deny").click()
-                assert not (await deciding).allowed
-                # A notice of the engine's without a topic, and the desk's own.
-                desk.runtime.engine.events.publish(Notice("warning", "Something to see"))
-                desk.bridge.notice.emit("info", "Copied the endpoint")
-                window.show_page(NotificationsPage.KEY)
-                page = window.pages[NotificationsPage.KEY]
-                assert isinstance(page, NotificationsPage)
-                entries = {e.text.split(":")[0]: e for e in window.notifications.entries()}
-                failing = entries["Calls to Anthropic are failing"]
-                assert (failing.level, failing.place, failing.detail) == (
-                    "error",
-                    "providers",
-                    "anthropic",
-                )
-                job = entries["Job failed"]
-                assert (job.level, job.place, job.detail) == ("error", "jobs", "job_failed_1")
-                asked = entries["Approval needed"]
-                assert asked.place == "approval" and asked.detail
-                denied = next(e for e in entries.values() if e.text.startswith("Denied"))
-                assert (denied.place, denied.detail) == ("recorder", RISKY.provider)
-                assert entries["Something to see"].place  # the page shown then
-                assert entries["Copied the endpoint"].place
+            job = entries["Job failed"]
+            assert (job.level, job.place, job.detail) == ("error", "jobs", "job_failed_1")
+            asked = entries["Approval needed"]
+            assert asked.place == "approval" and asked.detail
+            denied = next(e for e in entries.values() if e.text.startswith("Denied"))
+            assert (denied.place, denied.detail) == ("recorder", RISKY.provider)
+            assert entries["Something to see"].place  # the page shown then
+            assert entries["Copied the endpoint"].place
 
-                await until(lambda: page.table.rowCount() == len(entries), "the rows")
-                table = page.table
-                for row in range(table.rowCount()):
-                    button = page.open_button(row)
-                    words = table.item(row, 3)
-                    assert words is not None and button is not None, row
-                    # Open right before the words it opens, at 1920 px as at any width.
-                    cell = table.visualRect(table.model().index(row, 3))
-                    right = button.mapTo(table.viewport(), button.rect().topRight()).x()
-                    assert 0 <= cell.left() - right <= 16, (words.text(), cell.left() - right)
-                assert not table.horizontalScrollBar().isVisible()
+            await until(lambda: page.table.rowCount() == len(entries), "the rows")
+            table = page.table
+            for row in range(table.rowCount()):
+                button = page.open_button(row)
+                words = table.item(row, 3)
+                assert words is not None and button is not None, row
+                # Open right before the words it opens, at 1920 px as at any width.
+                cell = table.visualRect(table.model().index(row, 3))
+                right = button.mapTo(table.viewport(), button.rect().topRight()).x()
+                assert 0 <= cell.left() - right <= 16, (words.text(), cell.left() - right)
+            assert not table.horizontalScrollBar().isVisible()
 
-                # The answered question's "waits for you" opens where its answer shows.
-                page.open_entry(asked)
-                assert window.current_page.KEY == "recorder"
-            finally:
-                approvals.detach()
-                _close(window, tray)
+            # The answered question's "waits for you" opens where its answer shows.
+            page.open_entry(asked)
+            assert window.current_page.KEY == "recorder"
+        finally:
+            approvals.detach()
 
-    qloop.run_until_complete(scenario())
+    on_tray(body, size=(1920, 1080), seconds=lambda: ran[0])
 
 
 def test_the_trays_alert_lines_are_whole_and_name_every_budget_past_its_limit(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    clock: Clock,
+    on_tray: OnTray,
 ) -> None:
     """Review 41-2, finding 9: the tray cut its alert lines ("…2 of …", "8 of 110 c…") and
     listed one of the two budgets used up."""
 
     caller = "claude-code-on-the-laptop"  # a long name, as an agent's can be
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            window, tray, _popped = _desk_window(desk, qtbot, clock)
-            try:
-                await messages_request(desk.runtime, {"X-Caller": caller})
-                tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
-                await desk.runtime.engine.budgets.replace(
-                    LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": f"agent={caller}"} | tiny]
-                )
-                desk.upstream.script(*(Reply.error(500),) * 8)
-                await desk.runtime.engine.budgets.replace(LOCAL_CALLER, [])  # let them through
-                for _ in range(8):
-                    await messages_request(desk.runtime, {"X-Caller": "other"}, status=502)
-                await desk.runtime.engine.budgets.replace(
-                    LOCAL_CALLER,
-                    [{"scope": "global"} | tiny, {"scope": f"agent={caller}"} | tiny],
-                )
-                tray.redraw()
-                alerts = tray.alerts
-                (provider,) = alerts.providers
-                assert provider.text() == "Anthropic: failing · 8 in a row, upstream_500"
-                budgets = [a for a in [alerts.budget, *alerts.more_budgets] if a.isVisible()]
-                said = [a.text() for a in budgets]
-                assert len(said) == 2, said
-                assert any("global" in t for t in said) and any(
-                    f"agent {caller}" in t for t in said
-                )
-                assert all(t.endswith("(exceeded: calls refused)") for t in said), said
-                for action in [provider, *budgets]:
-                    assert not action.text().endswith("…"), action.text()
-                    assert action.toolTip() == action.text()
-                menu = tray.menu.actions()
-                assert all(menu.index(a) < menu.index(desk.actions.pause_all) for a in budgets)
-            finally:
-                _close(window, tray)
+    async def body(desk: Desk, window: MainWindow, tray: TrayIcon, _popped: Popped) -> None:
+        await messages_request(desk.runtime, {"X-Caller": caller})
+        tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
+        await desk.runtime.engine.budgets.replace(
+            LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": f"agent={caller}"} | tiny]
+        )
+        desk.upstream.script(*(Reply.error(500),) * 8)
+        await desk.runtime.engine.budgets.replace(LOCAL_CALLER, [])  # let them through
+        for _ in range(8):
+            await messages_request(desk.runtime, {"X-Caller": "other"}, status=502)
+        await desk.runtime.engine.budgets.replace(
+            LOCAL_CALLER,
+            [{"scope": "global"} | tiny, {"scope": f"agent={caller}"} | tiny],
+        )
+        tray.redraw()
+        alerts = tray.alerts
+        (provider,) = alerts.providers
+        assert provider.text() == "Anthropic: failing · 8 in a row, upstream_500"
+        budgets = [a for a in [alerts.budget, *alerts.more_budgets] if a.isVisible()]
+        said = [a.text() for a in budgets]
+        assert len(said) == 2, said
+        assert any("global" in t for t in said) and any(f"agent {caller}" in t for t in said)
+        assert all(t.endswith("(exceeded: calls refused)") for t in said), said
+        for action in [provider, *budgets]:
+            assert not action.text().endswith("…"), action.text()
+            assert action.toolTip() == action.text()
+        menu = tray.menu.actions()
+        assert all(menu.index(a) < menu.index(desk.actions.pause_all) for a in budgets)
 
-    qloop.run_until_complete(scenario())
+    on_tray(body)

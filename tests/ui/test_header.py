@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.attention import failing_providers, seconds_since_midnight
-from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnGateway, desk_gateway, desk_window, messages_request
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
 from tests.ui.test_approvals import RISKY
 from tests.ui.waiting import until
 
@@ -125,92 +121,61 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
 
 
 def test_the_chips_say_the_same_things_at_1024_and_1920_px(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
     # Review 41-2, findings 2 and 14: at 1024 px "No approvals" became "None waiting" and the
     # spend lost "today" and the noun of "2 budgets exceeded".
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            await messages_request(desk.runtime, {"X-Caller": "editor"})
-            tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
-            await engine.budgets.replace(
-                LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
-            )
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.show()
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        await messages_request(desk.runtime, {"X-Caller": "editor"})
+        tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
+        await engine.budgets.replace(
+            LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
+        )
+        with desk_window(desk, qtbot) as window:
             header, chips = window.header, window.header.chips
-            try:
-                await header.refresh_spend()
-                said = {}
-                for width, height in ((1920, 1080), (1024, 700)):
-                    window.resize(width, height)
-                    await until(lambda w=width: window.width() == w, "the window resized")
-                    said[width] = {name: chip.text() for name, chip in chips.items()}
-                assert header.compact  # 1024 px: the short words
-                assert said[1024]["questions"] == said[1920]["questions"] == "No approvals"
-                spent = format_usd((await header.refresh_spend()).usd)
-                assert said[1024]["spend"] == f"{spent} today · 2 budgets exceeded"
-                assert said[1920]["spend"].startswith(said[1024]["spend"])
-            finally:
-                for page in window.pages.values():
-                    page.page_hidden()
-                    page.tasks.cancel_all()
-                window.hide()
+            await header.refresh_spend()
+            said = {}
+            for width, height in ((1920, 1080), (1024, 700)):
+                window.resize(width, height)
+                await until(lambda w=width: window.width() == w, "the window resized")
+                said[width] = {name: chip.text() for name, chip in chips.items()}
+            assert header.compact  # 1024 px: the short words
+            assert said[1024]["questions"] == said[1920]["questions"] == "No approvals"
+            spent = format_usd((await header.refresh_spend()).usd)
+            assert said[1024]["spend"] == f"{spent} today · 2 budgets exceeded"
+            assert said[1920]["spend"].startswith(said[1024]["spend"])
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)
 
 
 def test_todays_spend_keeps_up_with_the_overviews_live_cost(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
     # Review 41-2, finding 3: the chip said $0.0673 for today while Overview said $0.0682 for
     # the last 15 minutes (the chip was read every few seconds, the live figures count each
     # request as it finishes). The chip adds each finished request's cost as it lands too.
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            await messages_request(desk.runtime, {"X-Caller": "editor"})
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1920, 1080)
-            window.show()
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        await messages_request(desk.runtime, {"X-Caller": "editor"})
+        with desk_window(desk, qtbot, size=(1920, 1080)) as window:
             header = window.header
-            try:
-                before = await header.refresh_spend()
-                assert before.usd == pytest.approx(engine.metrics.series("15m").total.cost_usd)
-                for _ in range(3):
-                    await messages_request(desk.runtime, {"X-Caller": "editor"})
-                live = engine.metrics.series("15m").total.cost_usd
-                assert live > before.usd
-                # Within a moment, not at the next read (a minute away now).
-                async with asyncio.timeout(1.0):
-                    while header.spend is None or header.spend.usd < live - 1e-12:  # noqa: ASYNC110 - no awaitable for it
-                        await asyncio.sleep(0.01)
-                assert header.spend.usd == pytest.approx(live)
-                await until(
-                    lambda: header.chips["spend"].text().startswith(f"{format_usd(live)} today"),
-                    "the chip redrawn",
-                )
-                # Read again from the store, the figure is the same: nothing counted twice.
-                assert (await header.refresh_spend()).usd == pytest.approx(live)
-            finally:
-                for page in window.pages.values():
-                    page.page_hidden()
-                    page.tasks.cancel_all()
-                window.hide()
+            before = await header.refresh_spend()
+            assert before.usd == pytest.approx(engine.metrics.series("15m").total.cost_usd)
+            for _ in range(3):
+                await messages_request(desk.runtime, {"X-Caller": "editor"})
+            live = engine.metrics.series("15m").total.cost_usd
+            assert live > before.usd
+            # Within a moment, not at the next read (a minute away now).
+            async with asyncio.timeout(1.0):
+                while header.spend is None or header.spend.usd < live - 1e-12:  # noqa: ASYNC110 - no awaitable for it
+                    await asyncio.sleep(0.01)
+            assert header.spend.usd == pytest.approx(live)
+            await until(
+                lambda: header.chips["spend"].text().startswith(f"{format_usd(live)} today"),
+                "the chip redrawn",
+            )
+            # Read again from the store, the figure is the same: nothing counted twice.
+            assert (await header.refresh_spend()).usd == pytest.approx(live)
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)

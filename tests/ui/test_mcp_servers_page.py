@@ -6,7 +6,6 @@ Add… and Remove… write and delete a server's table, and the engine and the t
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -15,18 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
 from llmgw_desktop.ui.pages.mcp_servers import ON_COLUMN, McpServersPage
 from llmgw_desktop.ui.qt import QLabel, QMenu, QMessageBox, QWidget
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
+from tests.ui.desk_gateway import shown_page
+from tests.ui.running_app import OnApp, desktop_app
 from tests.ui.waiting import until
 
 BROKEN_SAYS = "broken: no API token configured"
@@ -49,22 +48,17 @@ def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
 
 @contextmanager
 def _desktop_with(loaded: LoadedSettings, config: str) -> Iterator[DesktopApp]:
+    """The desktop app (`desktop_app`) on `config`, written as the user's config.toml."""
     loaded.config_file.parent.mkdir(parents=True, exist_ok=True)
     loaded.config_file.write_text(config, encoding="utf-8")
-    configured = load_settings()
-    lock = InstanceLock(configured.settings.data_path)
-    assert lock.acquire()
-    try:
-        yield DesktopApp(configured, lock)
-    finally:
-        lock.release()
+    with desktop_app(load_settings()) as app:
+        yield app
 
 
-def _page(desktop: DesktopApp) -> McpServersPage:
+def _shown(desktop: DesktopApp) -> McpServersPage:
+    """The app's window on its MCP servers page."""
     assert desktop.window is not None
-    page = desktop.window.pages[McpServersPage.KEY]
-    assert isinstance(page, McpServersPage)
-    return page
+    return shown_page(desktop.window, McpServersPage)
 
 
 def _enabled(config: Path, name: str) -> object:
@@ -72,70 +66,63 @@ def _enabled(config: Path, name: str) -> object:
 
 
 def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_with_the_tray(
-    qloop: qasync.QEventLoop, desktop: DesktopApp, loaded: LoadedSettings
+    on_app: OnApp, desktop: DesktopApp, loaded: LoadedSettings
 ) -> None:
     config = loaded.config_file
 
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.actions is not None, "ui")
-        assert desktop.window is not None and desktop.actions is not None
-        try:
-            desktop.window.show_page(McpServersPage.KEY)
-            page = _page(desktop)
-            table = page.table
-            assert table.rowCount() == 2
-            assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
-            # Started with the gateway; the list says it in a word, its tooltip and the
-            # details in full.
-            await until(lambda: table.item(0, 2).text() == "running", "crasher started")
-            assert table.item(0, 2).toolTip().startswith("running")
-            await until(lambda: page.selected_label.text().startswith("running"), "details")
+    async def body(desktop: DesktopApp) -> None:
+        assert desktop.actions is not None
+        page = _shown(desktop)
+        table = page.table
+        assert table.rowCount() == 2
+        assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
+        # Started with the gateway; the list says it in a word, its tooltip and the
+        # details in full.
+        await until(lambda: table.item(0, 2).text() == "running", "crasher started")
+        assert table.item(0, 2).toolTip().startswith("running")
+        await until(lambda: page.selected_label.text().startswith("running"), "details")
 
-            table.selectRow(0)
-            page.test_button.click()
-            await until(lambda: "works" in page.test_label.text(), "crasher tested")
-            assert "tools" in page.test_label.text(), page.test_label.text()
-            await until(lambda: table.item(0, 2).text() == "running", "crasher running")
-            assert int(table.item(0, 3).text()) >= 5  # pid, add, crash, slow, wait, ...
-            assert table.item(0, 4).text() == "1" and table.item(0, 5).text() == "2"
+        table.selectRow(0)
+        page.test_button.click()
+        await until(lambda: "works" in page.test_label.text(), "crasher tested")
+        assert "tools" in page.test_label.text(), page.test_label.text()
+        await until(lambda: table.item(0, 2).text() == "running", "crasher running")
+        assert int(table.item(0, 3).text()) >= 5  # pid, add, crash, slow, wait, ...
+        assert table.item(0, 4).text() == "1" and table.item(0, 5).text() == "2"
 
-            table.selectRow(1)
-            page.test_button.click()
-            await until(lambda: "failed" in page.test_label.text(), "broken tested")
-            await until(lambda: table.item(1, 2).text() == "failed", "broken failed")
-            assert "exited with status 2" in table.item(1, 2).toolTip()
-            await until(
-                lambda: "exited with status 2" in page.selected_label.text(), "the reason shown"
-            )
-            await until(lambda: BROKEN_SAYS in page.stderr_view.toPlainText(), "its stderr")
+        table.selectRow(1)
+        page.test_button.click()
+        await until(lambda: "failed" in page.test_label.text(), "broken tested")
+        await until(lambda: table.item(1, 2).text() == "failed", "broken failed")
+        assert "exited with status 2" in table.item(1, 2).toolTip()
+        await until(
+            lambda: "exited with status 2" in page.selected_label.text(), "the reason shown"
+        )
+        await until(lambda: BROKEN_SAYS in page.stderr_view.toPlainText(), "its stderr")
 
-            # Off on the page: saved, the tray's switch follows, its tools go from /mcp.
-            action = desktop.actions.mcp_servers.actions["crasher"]
-            page.switch_boxes["crasher"].setChecked(False)
-            await until(lambda: _enabled(config, "crasher") is False, "saved off")
-            assert not action.isChecked()
-            await until(lambda: table.item(0, 2).text() == "off", "shown off")
-            engine = page.engine
-            offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
-            assert not [t for t in offered if t.server == "crasher"], offered
-            text = config.read_text(encoding="utf-8")
-            assert "# The user's own servers: these comments must survive" in text
-            assert "# the SDK-made server" in text
+        # Off on the page: saved, the tray's switch follows, its tools go from /mcp.
+        action = desktop.actions.mcp_servers.actions["crasher"]
+        page.switch_boxes["crasher"].setChecked(False)
+        await until(lambda: _enabled(config, "crasher") is False, "saved off")
+        assert not action.isChecked()
+        await until(lambda: table.item(0, 2).text() == "off", "shown off")
+        engine = page.engine
+        offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
+        assert not [t for t in offered if t.server == "crasher"], offered
+        text = config.read_text(encoding="utf-8")
+        assert "# The user's own servers: these comments must survive" in text
+        assert "# the SDK-made server" in text
 
-            # On again from the tray's submenu: the page's box follows, and it is saved.
-            menu = desktop.actions.build_menu("tray")
-            submenu = menu.findChild(QMenu, "mcpServers")
-            assert submenu is not None and action in submenu.actions()
-            action.trigger()
-            await until(lambda: _enabled(config, "crasher") is True, "saved on")
-            assert page.switch_boxes["crasher"].isChecked()
-            await until(lambda: table.item(0, 2).text() == "running", "started again")
-        finally:
-            desktop.request_quit()
-            await run
+        # On again from the tray's submenu: the page's box follows, and it is saved.
+        menu = desktop.actions.build_menu("tray")
+        submenu = menu.findChild(QMenu, "mcpServers")
+        assert submenu is not None and action in submenu.actions()
+        action.trigger()
+        await until(lambda: _enabled(config, "crasher") is True, "saved on")
+        assert page.switch_boxes["crasher"].isChecked()
+        await until(lambda: table.item(0, 2).text() == "running", "started again")
 
-    qloop.run_until_complete(scenario())
+    on_app(desktop, body)
 
 
 def _servers(config: Path) -> dict[str, Any]:
@@ -144,109 +131,94 @@ def _servers(config: Path) -> dict[str, Any]:
 
 
 def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_config_toml(
-    qloop: qasync.QEventLoop, desktop: DesktopApp, loaded: LoadedSettings
+    on_app: OnApp, desktop: DesktopApp, loaded: LoadedSettings
 ) -> None:
     config = loaded.config_file
 
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.actions is not None, "ui")
-        assert desktop.window is not None and desktop.actions is not None
-        try:
-            desktop.window.show_page(McpServersPage.KEY)
-            page = _page(desktop)
-            engine = page.engine
+    async def body(desktop: DesktopApp) -> None:
+        assert desktop.actions is not None
+        page = _shown(desktop)
+        engine = page.engine
 
-            # A field that is wrong is named in the dialog, which stays open; nothing is saved.
-            page.add_button.click()
-            dialog = page.dialog
-            assert dialog is not None and dialog.isVisible()
-            dialog.name.setText("added")
-            dialog.command.setText(sys.executable)
-            dialog.env.setPlainText("NO_EQUALS_SIGN")
-            dialog.add_button.click()
-            await until(lambda: "env: line 1" in dialog.problem.text(), "env refused")
-            dialog.env.setPlainText("")
-            dialog.kind.setCurrentIndex(1)  # Streamable HTTP
-            dialog.url.setText("ftp://example.com/mcp")
-            dialog.add_button.click()
-            await until(lambda: "url must start with http" in dialog.problem.text(), "url")
-            assert dialog.isVisible() and "added" not in _servers(config)
+        # A field that is wrong is named in the dialog, which stays open; nothing is saved.
+        page.add_button.click()
+        dialog = page.dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.name.setText("added")
+        dialog.command.setText(sys.executable)
+        dialog.env.setPlainText("NO_EQUALS_SIGN")
+        dialog.add_button.click()
+        await until(lambda: "env: line 1" in dialog.problem.text(), "env refused")
+        dialog.env.setPlainText("")
+        dialog.kind.setCurrentIndex(1)  # Streamable HTTP
+        dialog.url.setText("ftp://example.com/mcp")
+        dialog.add_button.click()
+        await until(lambda: "url must start with http" in dialog.problem.text(), "url")
+        assert dialog.isVisible() and "added" not in _servers(config)
 
-            # A stdio server: saved with the comments kept, offered on /mcp at once.
-            dialog.kind.setCurrentIndex(0)
-            dialog.args.setText(f"{str(CRASHER)!r}")
-            dialog.env.setPlainText("GREETING=hello there")
-            dialog.add_button.click()
-            await until(lambda: not dialog.isVisible(), "dialog closed")
-            assert _servers(config)["added"] == {
-                "command": sys.executable,
-                "args": [str(CRASHER)],
-                "env": {"GREETING": "hello there"},
-            }
-            text = config.read_text(encoding="utf-8")
-            assert "# The user's own servers: these comments must survive" in text
-            assert "# the SDK-made server" in text
-            assert page.names == ["crasher", "broken", "added"] and page.selected == "added"
-            menu = desktop.actions.build_menu("tray")  # held: the submenu is its child
-            tray = menu.findChild(QMenu, "mcpServers")
-            assert tray is not None
-            assert "added" in [a.text() for a in tray.actions()]
-            offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
-            assert "added__pid" in {t.offered for t in offered}, offered
+        # A stdio server: saved with the comments kept, offered on /mcp at once.
+        dialog.kind.setCurrentIndex(0)
+        dialog.args.setText(f"{str(CRASHER)!r}")
+        dialog.env.setPlainText("GREETING=hello there")
+        dialog.add_button.click()
+        await until(lambda: not dialog.isVisible(), "dialog closed")
+        assert _servers(config)["added"] == {
+            "command": sys.executable,
+            "args": [str(CRASHER)],
+            "env": {"GREETING": "hello there"},
+        }
+        text = config.read_text(encoding="utf-8")
+        assert "# The user's own servers: these comments must survive" in text
+        assert "# the SDK-made server" in text
+        assert page.names == ["crasher", "broken", "added"] and page.selected == "added"
+        menu = desktop.actions.build_menu("tray")  # held: the submenu is its child
+        tray = menu.findChild(QMenu, "mcpServers")
+        assert tray is not None
+        assert "added" in [a.text() for a in tray.actions()]
+        offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
+        assert "added__pid" in {t.offered for t in offered}, offered
 
-            # Removed: asked first, then stopped, gone from config.toml, the tray and /mcp.
-            page.remove_selected()
-            box = page.remove_box
-            assert box is not None
-            box.button(QMessageBox.StandardButton.Yes).click()
-            await until(lambda: "added" not in page.names, "removed from the page")
-            assert "added" not in _servers(config) and "crasher" in _servers(config)
-            assert "# the SDK-made server" in config.read_text(encoding="utf-8")
-            assert "added" not in engine.upstream_mcp.servers
-            assert "added" not in desktop.actions.mcp_servers.actions
-            offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
-            assert not [t for t in offered if t.server == "added"], offered
-        finally:
-            desktop.request_quit()
-            await run
+        # Removed: asked first, then stopped, gone from config.toml, the tray and /mcp.
+        page.remove_selected()
+        box = page.remove_box
+        assert box is not None
+        box.button(QMessageBox.StandardButton.Yes).click()
+        await until(lambda: "added" not in page.names, "removed from the page")
+        assert "added" not in _servers(config) and "crasher" in _servers(config)
+        assert "# the SDK-made server" in config.read_text(encoding="utf-8")
+        assert "added" not in engine.upstream_mcp.servers
+        assert "added" not in desktop.actions.mcp_servers.actions
+        offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
+        assert not [t for t in offered if t.server == "added"], offered
 
-    qloop.run_until_complete(scenario())
+    on_app(desktop, body)
 
 
 def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
+    on_app: OnApp, loaded: LoadedSettings
 ) -> None:
     """A real OAuth-protected server (the SDK's server-side auth) nobody has signed in to:
     Test starts its sign-in, the state says so, and Sign in is offered with the address."""
+
+    async def body(desk: DesktopApp) -> None:
+        opened: list[str] = []
+        page = _shown(desk)
+        # The system browser is the one thing not run here: the address is kept.
+        page.engine.upstream_mcp.open_url = opened.append
+        assert not page.sign_in_button.isVisible()
+        page.test_button.click()
+        await until(lambda: opened, "the sign-in address given to the browser")
+        await until(lambda: page.sign_in_button.isVisible(), "Sign in offered")
+        assert page.table.item(0, 2).text().startswith("needs sign-in"), page.table.item(
+            0, 2
+        ).text()
+        assert page.engine.upstream_mcp.sign_in_url("guarded") == opened[0]
+
     with (
         oauth_protected_server() as url,
         _desktop_with(loaded, f"[mcp.servers.guarded]\nurl = {url!r}\noauth = true\n") as desk,
     ):
-
-        async def scenario() -> None:
-            run = asyncio.get_running_loop().create_task(desk.run())
-            await until(lambda: desk.window is not None, "ui")
-            assert desk.window is not None
-            opened: list[str] = []
-            try:
-                desk.window.show_page(McpServersPage.KEY)
-                page = _page(desk)
-                # The system browser is the one thing not run here: the address is kept.
-                page.engine.upstream_mcp.open_url = opened.append
-                assert not page.sign_in_button.isVisible()
-                page.test_button.click()
-                await until(lambda: opened, "the sign-in address given to the browser")
-                await until(lambda: page.sign_in_button.isVisible(), "Sign in offered")
-                assert page.table.item(0, 2).text().startswith("needs sign-in"), page.table.item(
-                    0, 2
-                ).text()
-                assert page.engine.upstream_mcp.sign_in_url("guarded") == opened[0]
-            finally:
-                desk.request_quit()
-                await run
-
-        qloop.run_until_complete(scenario())
+        on_app(desk, body)
 
 
 def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() -> None:
@@ -272,49 +244,42 @@ def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() ->
 
 
 def test_one_switch_one_name_and_the_servers_output_not_called_an_error(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, desktop: DesktopApp
 ) -> None:
     """Review 41-2, finding 10 (and 20): the list had a check box named "On", the details a
     switch named "Offered"; a server's ordinary stderr was labelled "Error output"; the Test
     result is kept apart from its button."""
 
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None, "ui")
+    async def body(desktop: DesktopApp) -> None:
         assert desktop.window is not None
-        try:
-            desktop.window.show_page(McpServersPage.KEY)
-            page = _page(desktop)
-            heading = page.table.horizontalHeaderItem(ON_COLUMN)
-            assert heading is not None and heading.text() == "On"
-            box = page.switch_boxes["crasher"]
-            assert type(box) is type(page.detail.switch) is Switch
+        page = _shown(desktop)
+        heading = page.table.horizontalHeaderItem(ON_COLUMN)
+        assert heading is not None and heading.text() == "On"
+        box = page.switch_boxes["crasher"]
+        assert type(box) is type(page.detail.switch) is Switch
 
-            def label_of(field: QWidget) -> str:
-                label = page.detail.form.labelForField(field)
-                assert isinstance(label, QLabel)
-                return label.text()
+        def label_of(field: QWidget) -> str:
+            label = page.detail.form.labelForField(field)
+            assert isinstance(label, QLabel)
+            return label.text()
 
-            assert label_of(page.detail.switch) == heading.text()
-            # At 1024 px the switch stays on its label's line (a long label had wrapped it).
-            desktop.window.resize(1024, 700)
-            await until(lambda: desktop.window.width() == 1024, "1024 px")  # type: ignore[union-attr]
-            label = page.detail.form.labelForField(page.detail.switch)
-            assert label is not None
-            await until(lambda: page.detail.switch.isVisible(), "the details laid out")
-            middle = label.geometry().center().y()
-            switch = page.detail.switch.geometry()
-            assert switch.top() <= middle <= switch.bottom(), (middle, switch)
-            assert page.detail.stderr_heading.text() == "Server output (stderr)"
-            assert page.detail.stderr_heading.buddy() is page.stderr_view
-            assert page.stderr_view.accessibleName() == "Server output (stderr)"
-            page.table.selectRow(0)
-            page.test_button.click()
-            await until(lambda: "works" in page.test_label.text(), "tested")
-            gap = page.test_label.geometry().left() - page.test_button.geometry().right()
-            assert gap >= SPACE["m"], gap
-        finally:
-            desktop.request_quit()
-            await run
+        assert label_of(page.detail.switch) == heading.text()
+        # At 1024 px the switch stays on its label's line (a long label had wrapped it).
+        desktop.window.resize(1024, 700)
+        await until(lambda: desktop.window.width() == 1024, "1024 px")  # type: ignore[union-attr]
+        label = page.detail.form.labelForField(page.detail.switch)
+        assert label is not None
+        await until(lambda: page.detail.switch.isVisible(), "the details laid out")
+        middle = label.geometry().center().y()
+        switch = page.detail.switch.geometry()
+        assert switch.top() <= middle <= switch.bottom(), (middle, switch)
+        assert page.detail.stderr_heading.text() == "Server output (stderr)"
+        assert page.detail.stderr_heading.buddy() is page.stderr_view
+        assert page.stderr_view.accessibleName() == "Server output (stderr)"
+        page.table.selectRow(0)
+        page.test_button.click()
+        await until(lambda: "works" in page.test_label.text(), "tested")
+        gap = page.test_label.geometry().left() - page.test_button.geometry().right()
+        assert gap >= SPACE["m"], gap
 
-    qloop.run_until_complete(scenario())
+    on_app(desktop, body)

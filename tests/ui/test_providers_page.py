@@ -8,10 +8,10 @@ import asyncio
 import shutil
 import sys
 import tomllib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 import pytest
@@ -91,6 +91,41 @@ async def providers_page(
         await asyncio.sleep(0.02)
 
 
+class OnProviders(Protocol):
+    """`on_providers(body, overrides=...)`: `await body(page, upstream)` (see the fixture)."""
+
+    def __call__(
+        self,
+        body: Callable[[ProvidersPage, ScriptedUpstream], Awaitable[None]],
+        *,
+        overrides: Mapping[str, Any] | None = ...,
+    ) -> None: ...
+
+
+@pytest.fixture
+def on_providers(qloop: qasync.QEventLoop, loaded: LoadedSettings) -> OnProviders:
+    """`on_providers(body, overrides=...)`: the page on a started engine whose OpenAI is a
+    fresh scripted upstream, no CLI path, `overrides` on its settings (`providers_page`), and
+    `await body(page, upstream)` run on the desktop's loop; the page's engine and actions are
+    `page.engine` and `page.context.actions`."""
+
+    def run(
+        body: Callable[[ProvidersPage, ScriptedUpstream], Awaitable[None]],
+        *,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        async def scenario() -> None:
+            async with (
+                ScriptedUpstream() as upstream,
+                providers_page(loaded, upstream, None, overrides) as (page, _engine, _actions),
+            ):
+                await body(page, upstream)
+
+        qloop.run_until_complete(scenario())
+
+    return run
+
+
 def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
     qloop: qasync.QEventLoop,
     loaded: LoadedSettings,
@@ -144,92 +179,82 @@ def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
     qloop.run_until_complete(scenario())
 
 
-def test_an_acp_agent_the_config_adds_is_a_row_with_its_switch(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
-) -> None:
+def test_an_acp_agent_the_config_adds_is_a_row_with_its_switch(on_providers: OnProviders) -> None:
     fake = Path(__file__).resolve().parents[1] / "fakes" / "fake_acp_agent.py"
     agent = {"command": sys.executable, "args": [str(fake)], "name": "Scripted agent"}
 
-    async def scenario() -> None:
-        overrides = {"providers.acp": {"scripted": agent}}
-        async with (
-            ScriptedUpstream() as upstream,
-            providers_page(loaded, upstream, None, overrides) as (page, engine, actions),
-        ):
-            await page.refresh()
-            row = {r.key: r for r in page.rows}["cli:scripted"]
-            assert (row.name, row.status, row.gateway_id) == (
-                "Scripted agent",
-                "Ready",
-                "scripted-cli",
-            )
-            assert row.where == sys.executable and row.plan == "Upgrade: as you installed it"
-            assert page.select("cli:scripted")
-            page.enabled_box.setChecked(False)  # the page's switch is the tray's action
-            assert not engine.providers.is_enabled("scripted")
-            assert not actions.providers["scripted"].isChecked()
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        engine, actions = page.engine, page.context.actions
+        await page.refresh()
+        row = {r.key: r for r in page.rows}["cli:scripted"]
+        assert (row.name, row.status, row.gateway_id) == (
+            "Scripted agent",
+            "Ready",
+            "scripted-cli",
+        )
+        assert row.where == sys.executable and row.plan == "Upgrade: as you installed it"
+        assert page.select("cli:scripted")
+        page.enabled_box.setChecked(False)  # the page's switch is the tray's action
+        assert not engine.providers.is_enabled("scripted")
+        assert not actions.providers["scripted"].isChecked()
 
-    qloop.run_until_complete(scenario())
+    on_providers(body, overrides={"providers.acp": {"scripted": agent}})
 
 
 def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
+    on_providers: OnProviders,
 ) -> None:
-    async def scenario() -> None:
-        async with (
-            ScriptedUpstream() as upstream,
-            providers_page(loaded, upstream) as (page, _engine, _actions),
-        ):
-            await page.refresh()
-            rows = {row.key: row for row in page.rows}
-            openai = rows["api:openai"]
-            assert (openai.kind, openai.status) == ("API", "Ready")
-            assert openai.where == upstream.base_url + "/v1"
-            assert openai.keys == "env:OPENAI_API_KEY"
-            assert "gpt-4o-mini" in openai.models
-            groq = rows["api:groq"]
-            assert groq.status == "No API key" and "GROQ_API_KEY" in groq.reason
-            assert rows["api:ollama"].status == "Not running"
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        rows = {row.key: row for row in page.rows}
+        openai = rows["api:openai"]
+        assert (openai.kind, openai.status) == ("API", "Ready")
+        assert openai.where == upstream.base_url + "/v1"
+        assert openai.keys == "env:OPENAI_API_KEY"
+        assert "gpt-4o-mini" in openai.models
+        groq = rows["api:groq"]
+        assert groq.status == "No API key" and "GROQ_API_KEY" in groq.reason
+        assert rows["api:ollama"].status == "Not running"
 
-            assert page.select("api:openai")
-            assert page.enabled_box.isVisible() and page.enabled_box.isChecked()  # its switch
-            assert "[gateway.providers]" in page.config_state.text()
-            page.model_box.setCurrentText("gpt-4o-mini")
-            page.test_button.click()
-            assert page.test_label.text() == "Testing…"  # the click returned at once
-            await until(lambda: "OK in" in page.test_label.text(), "test result")
-            assert DEFAULT_ANSWER in page.test_label.text()
-            assert page.test_label.text().startswith("gpt-4o-mini: ")
-            (sent,) = upstream.llm_requests
-            assert sent.body["model"] == "gpt-4o-mini"
-            assert page.test_results["api:openai"].ok
+        assert page.select("api:openai")
+        assert page.enabled_box.isVisible() and page.enabled_box.isChecked()  # its switch
+        assert "[gateway.providers]" in page.config_state.text()
+        page.model_box.setCurrentText("gpt-4o-mini")
+        page.test_button.click()
+        assert page.test_label.text() == "Testing…"  # the click returned at once
+        await until(lambda: "OK in" in page.test_label.text(), "test result")
+        assert DEFAULT_ANSWER in page.test_label.text()
+        assert page.test_label.text().startswith("gpt-4o-mini: ")
+        (sent,) = upstream.llm_requests
+        assert sent.body["model"] == "gpt-4o-mini"
+        assert page.test_results["api:openai"].ok
 
-            upstream.script(Reply.error(500))
-            page.test_button.click()
-            await until(lambda: "Failed after" in page.test_label.text(), "failure shown")
-            assert len(upstream.llm_requests) == 2  # exactly this provider, no fallback
-            # The status says so (in red, with the reason) until a later success.
-            await until(lambda: page.status_label.text().startswith("Test failed"), "status")
-            row = page.rows.index(page.selected_row())  # type: ignore[arg-type]
-            status = page.table.item(row, STATUS_COLUMN)
-            assert status is not None and status.text() == "Test failed"
-            assert status.foreground().color().name() == error_colour()
-            # The details say it the same way: the red badge, the reason in the error tone.
-            assert (page.detail.badge.kind, page.detail.badge.words) == ("error", "Test failed")
-            assert page.status_label.property("tone") == "error"
-            await page.refresh()
-            assert page.status_label.text().startswith("Test failed")  # not "Ready"
-            page.test_button.click()  # the upstream answers again
-            await until(lambda: "OK in" in page.test_label.text(), "a later success")
-            await until(lambda: page.status_label.text() == "Ready", "status back to Ready")
+        upstream.script(Reply.error(500))
+        page.test_button.click()
+        await until(lambda: "Failed after" in page.test_label.text(), "failure shown")
+        assert len(upstream.llm_requests) == 2  # exactly this provider, no fallback
+        # The status says so (in red, with the reason) until a later success.
+        await until(lambda: page.status_label.text().startswith("Test failed"), "status")
+        row = page.rows.index(page.selected_row())  # type: ignore[arg-type]
+        status = page.table.item(row, STATUS_COLUMN)
+        assert status is not None and status.text() == "Test failed"
+        assert status.foreground().color().name() == error_colour()
+        # The details say it the same way: the red badge, the reason in the error tone.
+        assert (page.detail.badge.kind, page.detail.badge.words) == ("error", "Test failed")
+        assert page.status_label.property("tone") == "error"
+        await page.refresh()
+        assert page.status_label.text().startswith("Test failed")  # not "Ready"
+        page.test_button.click()  # the upstream answers again
+        await until(lambda: "OK in" in page.test_label.text(), "a later success")
+        await until(lambda: page.status_label.text() == "Ready", "status back to Ready")
 
-            assert page.select("api:groq")
-            page.test_button.click()
-            await until(lambda: "Failed after" in page.test_label.text(), "no-key result")
-            assert "has no API key" in page.test_label.text()
-            assert len(upstream.llm_requests) == 3
+        assert page.select("api:groq")
+        page.test_button.click()
+        await until(lambda: "Failed after" in page.test_label.text(), "no-key result")
+        assert "has no API key" in page.test_label.text()
+        assert len(upstream.llm_requests) == 3
 
-    qloop.run_until_complete(scenario())
+    on_providers(body)
 
 
 def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
@@ -362,7 +387,7 @@ def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_th
 
 
 def test_providers_that_cannot_answer_are_muted_with_the_reason_said_once(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
+    on_providers: OnProviders,
 ) -> None:
     """Issue 25: the tray greyed unusable providers, the Providers page listed them as if usable.
     Review 41-2, finding 20: the greyed names were 2.69:1 (light) and said the reason twice,
@@ -375,152 +400,136 @@ def test_providers_that_cannot_answer_are_muted_with_the_reason_said_once(
         assert item is not None
         return item.text(), item.foreground().color().name(), item.toolTip()
 
-    async def scenario() -> None:
-        async with (
-            ScriptedUpstream() as upstream,
-            providers_page(loaded, upstream) as (page, engine, actions),
-        ):
-            grey = QColor(tone_colour("muted"))
-            base = page.table.palette().color(QPalette.ColorRole.Base)
-            assert contrast(grey.name(), base.name()) >= 4.5
-            await page.refresh()
-            # The legitimate path: a usable provider reads as usual.
-            text, colour, tip = name_cell(page, "api:openai")
-            assert (text, tip) == ("OpenAI", "") and colour != grey.name()
-            text, colour, tip = name_cell(page, "api:groq")
-            assert (text, colour) == ("Groq", grey.name())
-            assert "GROQ_API_KEY" in tip
-            status = page.table.item([r.key for r in page.rows].index("api:groq"), STATUS_COLUMN)
-            assert status is not None and status.text() == "No API key"
-            text, colour, _tip = name_cell(page, "cli:claude")
-            assert (text, colour) == ("Claude Code", grey.name())
-            # The tray's judgement is the same: its switch for Groq cannot make it usable.
-            assert not actions.providers["groq"].isEnabled()
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        engine, actions = page.engine, page.context.actions
+        grey = QColor(tone_colour("muted"))
+        base = page.table.palette().color(QPalette.ColorRole.Base)
+        assert contrast(grey.name(), base.name()) >= 4.5
+        await page.refresh()
+        # The legitimate path: a usable provider reads as usual.
+        text, colour, tip = name_cell(page, "api:openai")
+        assert (text, tip) == ("OpenAI", "") and colour != grey.name()
+        text, colour, tip = name_cell(page, "api:groq")
+        assert (text, colour) == ("Groq", grey.name())
+        assert "GROQ_API_KEY" in tip
+        status = page.table.item([r.key for r in page.rows].index("api:groq"), STATUS_COLUMN)
+        assert status is not None and status.text() == "No API key"
+        text, colour, _tip = name_cell(page, "cli:claude")
+        assert (text, colour) == ("Claude Code", grey.name())
+        # The tray's judgement is the same: its switch for Groq cannot make it usable.
+        assert not actions.providers["groq"].isEnabled()
 
-            actions.providers["openai"].setChecked(False)  # off from the tray
-            await page.refresh()
-            text, colour, tip = name_cell(page, "api:openai")
-            assert (text, colour) == ("OpenAI", grey.name())
-            assert "switched off" in tip
-            engine.providers.set_enabled(OPERATOR, "openai", True)
-            await page.refresh()
-            assert name_cell(page, "api:openai")[0] == "OpenAI"  # back, and not grey
-            assert name_cell(page, "api:openai")[1] != grey.name()
+        actions.providers["openai"].setChecked(False)  # off from the tray
+        await page.refresh()
+        text, colour, tip = name_cell(page, "api:openai")
+        assert (text, colour) == ("OpenAI", grey.name())
+        assert "switched off" in tip
+        engine.providers.set_enabled(OPERATOR, "openai", True)
+        await page.refresh()
+        assert name_cell(page, "api:openai")[0] == "OpenAI"  # back, and not grey
+        assert name_cell(page, "api:openai")[1] != grey.name()
 
-            upstream.script(Reply.error(500))
-            assert page.select("api:openai")
-            page.test_button.click()
-            await until(lambda: "Failed after" in page.test_label.text(), "the failed test")
-            await page.refresh()
-            text, colour, _tip = name_cell(page, "api:openai")
-            assert (text, colour) == ("OpenAI", grey.name())
-            status = page.table.item(page.rows.index(page.selected_row()), STATUS_COLUMN)  # type: ignore[arg-type]
-            assert status is not None and status.foreground().color().name() == error_colour()
+        upstream.script(Reply.error(500))
+        assert page.select("api:openai")
+        page.test_button.click()
+        await until(lambda: "Failed after" in page.test_label.text(), "the failed test")
+        await page.refresh()
+        text, colour, _tip = name_cell(page, "api:openai")
+        assert (text, colour) == ("OpenAI", grey.name())
+        status = page.table.item(page.rows.index(page.selected_row()), STATUS_COLUMN)  # type: ignore[arg-type]
+        assert status is not None and status.foreground().color().name() == error_colour()
 
-    qloop.run_until_complete(scenario())
+    on_providers(body)
 
 
 def test_each_row_has_its_switch_and_a_switched_off_provider_says_so(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, qtbot: QtBot
+    on_providers: OnProviders, qtbot: QtBot
 ) -> None:
     """Issue 41, review finding 12: a switch in every row that a switch can make answer (none
     for a provider with no key or no CLI, whose status says why), one click to turn it off,
     "Switched off" in its status afterwards; in the details the switch is on its label's line."""
 
-    async def scenario() -> None:
-        async with (
-            ScriptedUpstream() as upstream,
-            providers_page(loaded, upstream) as (page, engine, actions),
-        ):
-            page.resize(1024, 700)
-            page.show()
-            await page.refresh()
-            switches = page.table.switches
-            assert "openai" in switches and switches["openai"].isChecked()
-            # No switch where none would help: no key, no CLI.
-            assert "groq" not in switches and "claude" not in switches
-            groq = [row.key for row in page.rows].index("api:groq")
-            assert page.table.cellWidget(groq, SWITCH_COLUMN) is None
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        engine, actions = page.engine, page.context.actions
+        page.resize(1024, 700)
+        page.show()
+        await page.refresh()
+        switches = page.table.switches
+        assert "openai" in switches and switches["openai"].isChecked()
+        # No switch where none would help: no key, no CLI.
+        assert "groq" not in switches and "claude" not in switches
+        groq = [row.key for row in page.rows].index("api:groq")
+        assert page.table.cellWidget(groq, SWITCH_COLUMN) is None
 
-            switch = switches["openai"]
-            assert switch.accessibleName() == "Let tools call OpenAI"
-            qtbot.mouseClick(switch, Qt.MouseButton.LeftButton)  # one click, in the list
-            assert not engine.providers.is_enabled("openai")
-            assert not actions.providers["openai"].isChecked()  # the tray follows
-            await page.refresh()
-            index = [row.key for row in page.rows].index("api:openai")
-            status = page.table.item(index, STATUS_COLUMN)
-            assert status is not None and status.text() == "Switched off"
-            assert status.foreground().color() == status_data("off", FOREGROUND)
-            assert not page.table.switches["openai"].isChecked()
+        switch = switches["openai"]
+        assert switch.accessibleName() == "Let tools call OpenAI"
+        qtbot.mouseClick(switch, Qt.MouseButton.LeftButton)  # one click, in the list
+        assert not engine.providers.is_enabled("openai")
+        assert not actions.providers["openai"].isChecked()  # the tray follows
+        await page.refresh()
+        index = [row.key for row in page.rows].index("api:openai")
+        status = page.table.item(index, STATUS_COLUMN)
+        assert status is not None and status.text() == "Switched off"
+        assert status.foreground().color() == status_data("off", FOREGROUND)
+        assert not page.table.switches["openai"].isChecked()
 
-            # Switched on elsewhere (the tray): the list's switch follows at once.
-            engine.providers.set_enabled(OPERATOR, "openai", True)
-            assert page.table.switches["openai"].isChecked()
+        # Switched on elsewhere (the tray): the list's switch follows at once.
+        engine.providers.set_enabled(OPERATOR, "openai", True)
+        assert page.table.switches["openai"].isChecked()
 
-            # The details: the switch sits on its label's line, and says what it means.
-            assert page.select("api:openai")
-            label = page.detail.form.labelForField(page.enabled_box)
-            assert label is not None and label.text() == "Switch"
-            assert abs(label.geometry().center().y() - page.enabled_box.geometry().center().y()) < 8
-            assert page.enabled_box.text() == SWITCH_ON_WORDS
-            page.enabled_box.click()
-            assert not engine.providers.is_enabled("openai")
-            assert page.enabled_box.text() == SWITCH_OFF_WORDS
-            assert not page.table.switches["openai"].isChecked()
+        # The details: the switch sits on its label's line, and says what it means.
+        assert page.select("api:openai")
+        label = page.detail.form.labelForField(page.enabled_box)
+        assert label is not None and label.text() == "Switch"
+        assert abs(label.geometry().center().y() - page.enabled_box.geometry().center().y()) < 8
+        assert page.enabled_box.text() == SWITCH_ON_WORDS
+        page.enabled_box.click()
+        assert not engine.providers.is_enabled("openai")
+        assert page.enabled_box.text() == SWITCH_OFF_WORDS
+        assert not page.table.switches["openai"].isChecked()
 
-    qloop.run_until_complete(scenario())
+    on_providers(body)
 
 
-def test_a_test_result_stands_apart_from_its_button(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
-) -> None:
+def test_a_test_result_stands_apart_from_its_button(on_providers: OnProviders) -> None:
     """Review 41-2, finding 20: "Not tested yet" touched its Test button."""
 
-    async def scenario() -> None:
-        async with (
-            ScriptedUpstream() as upstream,
-            providers_page(loaded, upstream) as (page, _engine, _actions),
-        ):
-            await page.refresh()
-            assert page.select("api:openai")
-            assert page.test_label.text() == "Not tested yet"
-            gap = page.test_label.geometry().left() - page.test_button.geometry().right()
-            assert gap >= SPACE["m"], gap
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        assert page.select("api:openai")
+        assert page.test_label.text() == "Not tested yet"
+        gap = page.test_label.geometry().left() - page.test_button.geometry().right()
+        assert gap >= SPACE["m"], gap
 
-    qloop.run_until_complete(scenario())
+    on_providers(body)
 
 
 def test_the_list_shows_every_kind_whole_and_the_details_say_what_a_circuit_does(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
+    on_providers: OnProviders,
 ) -> None:
     """Review 41-2, finding 12 (and 20): the Kind column read "Loc…" even at 1920 px (the local
     servers' rows were off screen when the list was measured), a "Last test" column was always
     empty, and "closed (ok)" stood beside a red "Failing"."""
 
-    async def scenario() -> None:
-        async with (
-            ScriptedUpstream() as upstream,
-            providers_page(loaded, upstream) as (page, _engine, _actions),
-        ):
-            page.resize(1024, 700)  # the local servers' rows below the fold
-            await page.refresh()
-            page.resize(1920, 1080)
-            await until(lambda: page.width() == 1920, "wide")
-            table = page.table
-            kind = COLUMNS.index("Kind")
-            assert not table.isColumnHidden(kind)
-            metrics = table.fontMetrics()
-            for index, row in enumerate(page.rows):
-                item = table.item(index, kind)
-                assert item is not None and item.text() == row.kind
-                assert metrics.horizontalAdvance(row.kind) + 2 * SPACE["xs"] <= (
-                    table.columnWidth(kind)
-                ), row.kind
-            assert "Local server" in {row.kind for row in page.rows}
-            assert "Last test" not in COLUMNS
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        page.resize(1024, 700)  # the local servers' rows below the fold
+        await page.refresh()
+        page.resize(1920, 1080)
+        await until(lambda: page.width() == 1920, "wide")
+        table = page.table
+        kind = COLUMNS.index("Kind")
+        assert not table.isColumnHidden(kind)
+        metrics = table.fontMetrics()
+        for index, row in enumerate(page.rows):
+            item = table.item(index, kind)
+            assert item is not None and item.text() == row.kind
+            assert metrics.horizontalAdvance(row.kind) + 2 * SPACE["xs"] <= (
+                table.columnWidth(kind)
+            ), row.kind
+        assert "Local server" in {row.kind for row in page.rows}
+        assert "Last test" not in COLUMNS
 
-    qloop.run_until_complete(scenario())
+    on_providers(body)
 
 
 def test_a_circuit_says_what_it_does_to_the_calls() -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 import qasync
@@ -82,50 +83,75 @@ async def settings_page(
         await engine.stop()
 
 
+class OnSettings(Protocol):
+    """`on_settings(body, endpoint=...)`: `await body(page, engine)` (see the fixture)."""
+
+    def __call__(
+        self, body: Callable[[SettingsPage, Engine], Awaitable[None]], *, endpoint: str = ...
+    ) -> None: ...
+
+
+@pytest.fixture
+def on_settings(qloop: qasync.QEventLoop, qtbot: QtBot) -> OnSettings:
+    """`on_settings(body, endpoint=...)`: the Settings page on a started engine
+    (`settings_page`, the window's MCP endpoint `endpoint`), and `await body(page, engine)` run
+    on the desktop's loop."""
+
+    def run(
+        body: Callable[[SettingsPage, Engine], Awaitable[None]], *, endpoint: str = "http://x/mcp"
+    ) -> None:
+        async def scenario() -> None:
+            async with settings_page(qtbot, endpoint) as (page, engine):
+                await body(page, engine)
+
+        qloop.run_until_complete(scenario())
+
+    return run
+
+
 def _row(page: SettingsPage, key: str) -> list[str]:
     row = page.row_of(key)
     return [page.table.item(row, col).text() for col in range(page.table.columnCount())]
 
 
 def test_shows_each_value_with_its_source_and_masks_secrets(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+    on_settings: OnSettings, config: Path
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            assert str(config) in page.file_label.text()
-            # A label a person reads, in its group (review 41, finding 18); the key is kept in
-            # its tooltip and the details.
-            assert _row(page, "jobs.max_concurrent") == [
-                "Max concurrent",
-                "6",
-                "config.toml",
-                "",
-            ]
-            assert (
-                "jobs.max_concurrent"
-                in page.table.item(page.row_of("jobs.max_concurrent"), 0).toolTip()
-            )
-            assert _row(page, "jobs.max_queued")[1:3] == ["64", "default"]
-            assert _row(page, "gateway.detect_local")[1:3] == ["off", "environment"]
-            from_env = page.table.item(page.row_of("gateway.detect_local"), 2)
-            assert from_env.toolTip() == "env LLM_GATEWAY_DETECT_LOCAL"
-            assert _row(page, "providers.timeout_ms")[0] == "Timeout (ms)"
-            assert _row(page, "http.auth_token")[1:3] == ["***", "config.toml"]
-            everything = [
-                page.table.item(r, c).text()
-                for r in range(page.table.rowCount())
-                for c in range(page.table.columnCount())
-            ]
-            assert not any(TOKEN in text for text in everything)
-            page.filter_edit.setText("timeout")
-            shown = [
-                page.table.item(r, 0).text()
-                for r in range(page.table.rowCount())
-                if not page.table.isRowHidden(r)
-            ]
-            assert "Timeout (ms)" in shown and "Max concurrent" not in shown
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        assert str(config) in page.file_label.text()
+        # A label a person reads, in its group (review 41, finding 18); the key is kept in
+        # its tooltip and the details.
+        assert _row(page, "jobs.max_concurrent") == [
+            "Max concurrent",
+            "6",
+            "config.toml",
+            "",
+        ]
+        assert (
+            "jobs.max_concurrent"
+            in page.table.item(page.row_of("jobs.max_concurrent"), 0).toolTip()
+        )
+        assert _row(page, "jobs.max_queued")[1:3] == ["64", "default"]
+        assert _row(page, "gateway.detect_local")[1:3] == ["off", "environment"]
+        from_env = page.table.item(page.row_of("gateway.detect_local"), 2)
+        assert from_env.toolTip() == "env LLM_GATEWAY_DETECT_LOCAL"
+        assert _row(page, "providers.timeout_ms")[0] == "Timeout (ms)"
+        assert _row(page, "http.auth_token")[1:3] == ["***", "config.toml"]
+        everything = [
+            page.table.item(r, c).text()
+            for r in range(page.table.rowCount())
+            for c in range(page.table.columnCount())
+        ]
+        assert not any(TOKEN in text for text in everything)
+        page.filter_edit.setText("timeout")
+        shown = [
+            page.table.item(r, 0).text()
+            for r in range(page.table.rowCount())
+            if not page.table.isRowHidden(r)
+        ]
+        assert "Timeout (ms)" in shown and "Max concurrent" not in shown
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
 @pytest.mark.parametrize(
@@ -142,19 +168,18 @@ def test_shows_each_value_with_its_source_and_masks_secrets(
     ],
 )
 def test_unsafe_settings_are_read_only(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path, key: str, why: str
+    on_settings: OnSettings, config: Path, key: str, why: str
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            page.select(key)
-            assert key in page.key_label.text()
-            assert why in page.reason_label.text()
-            assert not page.save_button.isVisible()
-            assert not page.value_edit.isVisible() and not page.value_box.isVisible()
-            page.save()  # Enter in a hidden editor: nothing happens
-            assert config.read_text(encoding="utf-8") == CONFIG
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        page.select(key)
+        assert key in page.key_label.text()
+        assert why in page.reason_label.text()
+        assert not page.save_button.isVisible()
+        assert not page.value_edit.isVisible() and not page.value_box.isVisible()
+        page.save()  # Enter in a hidden editor: nothing happens
+        assert config.read_text(encoding="utf-8") == CONFIG
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
 @pytest.mark.parametrize(
@@ -162,50 +187,46 @@ def test_unsafe_settings_are_read_only(
     [("0", "0 must be greater than 0"), ("many", "'many' is not a whole number")],
 )
 def test_a_bad_value_names_the_key_and_writes_nothing(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path, typed: str, problem: str
+    on_settings: OnSettings, config: Path, typed: str, problem: str
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            page.select("jobs.max_concurrent")
-            assert page.value_edit.text() == "6"
-            page.value_edit.setText(typed)
-            page.save_button.click()
-            assert page.message_label.text() == (
-                f"jobs.max_concurrent: {problem}. Nothing was saved."
-            )
-            await asyncio.sleep(0.05)  # were anything spawned, it would have run by now
-            assert config.read_text(encoding="utf-8") == CONFIG
-            assert _row(page, "jobs.max_concurrent")[3] == ""
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        page.select("jobs.max_concurrent")
+        assert page.value_edit.text() == "6"
+        page.value_edit.setText(typed)
+        page.save_button.click()
+        assert page.message_label.text() == (f"jobs.max_concurrent: {problem}. Nothing was saved.")
+        await asyncio.sleep(0.05)  # were anything spawned, it would have run by now
+        assert config.read_text(encoding="utf-8") == CONFIG
+        assert _row(page, "jobs.max_concurrent")[3] == ""
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
 def test_saving_keeps_comments_and_says_restart_needed(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+    on_settings: OnSettings, config: Path
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, engine):
-            page.select("jobs.max_concurrent")
-            page.value_edit.setText(" 12 ")
-            page.save_button.click()
-            await until(lambda: "saved" in page.message_label.text(), "saved")
-            assert "after a restart" in page.message_label.text()
-            assert _row(page, "jobs.max_concurrent") == [
-                "Max concurrent",
-                "6",  # the running engine keeps its value until the next start
-                "config.toml",
-                "saved 12: restart needed",
-            ]
-            assert engine.settings.jobs.max_concurrent == 6
+    async def body(page: SettingsPage, engine: Engine) -> None:
+        page.select("jobs.max_concurrent")
+        page.value_edit.setText(" 12 ")
+        page.save_button.click()
+        await until(lambda: "saved" in page.message_label.text(), "saved")
+        assert "after a restart" in page.message_label.text()
+        assert _row(page, "jobs.max_concurrent") == [
+            "Max concurrent",
+            "6",  # the running engine keeps its value until the next start
+            "config.toml",
+            "saved 12: restart needed",
+        ]
+        assert engine.settings.jobs.max_concurrent == 6
 
-            page.select("ui.start_hidden")
-            assert page.value_box.isVisible() and not page.value_box.isChecked()
-            page.value_box.setChecked(True)
-            page.save_button.click()
-            await until(lambda: _row(page, "ui.start_hidden")[3] != "", "saved switch")
-            assert _row(page, "ui.start_hidden")[3] == "saved on: restart needed"
+        page.select("ui.start_hidden")
+        assert page.value_box.isVisible() and not page.value_box.isChecked()
+        page.value_box.setChecked(True)
+        page.save_button.click()
+        await until(lambda: _row(page, "ui.start_hidden")[3] != "", "saved switch")
+        assert _row(page, "ui.start_hidden")[3] == "saved on: restart needed"
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
     text = config.read_text(encoding="utf-8")
     assert "# keep it modest on this laptop\nmax_concurrent = 12\n" in text
     assert 'level = "INFO"  # chatty enough' in text and text.startswith("# my gateway\n")
@@ -217,93 +238,87 @@ def test_saving_keeps_comments_and_says_restart_needed(
 
 
 def test_the_log_level_takes_effect_at_once(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path, root_level: None
+    on_settings: OnSettings, config: Path, root_level: None
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            page.select("log.level")
-            assert "as soon as it is saved" in page.reason_label.text()
-            page.value_edit.setText("DEBUG")
-            page.value_edit.returnPressed.emit()  # Enter saves too
-            await until(lambda: _row(page, "log.level")[3] != "", "saved level")
-            assert _row(page, "log.level")[3] == "saved, in effect now"
-            assert logging.getLogger().level == logging.DEBUG
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        page.select("log.level")
+        assert "as soon as it is saved" in page.reason_label.text()
+        page.value_edit.setText("DEBUG")
+        page.value_edit.returnPressed.emit()  # Enter saves too
+        await until(lambda: _row(page, "log.level")[3] != "", "saved level")
+        assert _row(page, "log.level")[3] == "saved, in effect now"
+        assert logging.getLogger().level == logging.DEBUG
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
     assert load_settings().settings.log.level == "DEBUG"
 
 
 def test_body_capture_saved_here_takes_effect_at_once(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+    on_settings: OnSettings, config: Path
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, engine):
-            assert not engine.body_capture.policy.on
-            page.select("recorder.capture.providers")
-            assert "as soon as it is saved" in page.reason_label.text()
-            page.value_edit.setText("anthropic")
-            page.save_button.click()
-            key = "recorder.capture.providers"
-            await until(lambda: _row(page, key)[3] != "", "saved providers")
-            assert _row(page, key)[3] == "saved, in effect now"
-            assert engine.body_capture.wants("anthropic", "any-agent", None)
-            assert not engine.body_capture.wants("openai", "any-agent", None)
+    async def body(page: SettingsPage, engine: Engine) -> None:
+        assert not engine.body_capture.policy.on
+        page.select("recorder.capture.providers")
+        assert "as soon as it is saved" in page.reason_label.text()
+        page.value_edit.setText("anthropic")
+        page.save_button.click()
+        key = "recorder.capture.providers"
+        await until(lambda: _row(page, key)[3] != "", "saved providers")
+        assert _row(page, key)[3] == "saved, in effect now"
+        assert engine.body_capture.wants("anthropic", "any-agent", None)
+        assert not engine.body_capture.wants("openai", "any-agent", None)
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
     assert load_settings().settings.recorder.capture.providers == ["anthropic"]
     assert "# keep it modest on this laptop" in config.read_text(encoding="utf-8")
 
 
 def test_a_file_written_after_start_and_live_switches_show_as_they_are_now(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config_path: Path, monkeypatch: pytest.MonkeyPatch
+    on_settings: OnSettings, config_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 25: the page said "config.toml (not present yet)" while the file existed, and
     showed `providers.disabled` as the default after a switch was flipped and saved."""
     monkeypatch.setenv("LLM_GATEWAY_HTTP_PORT", "0")
     assert not config_path.exists()
 
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, engine):
-            assert "(not present yet" in page.file_label.text()
-            reads: list[None] = []
-            page.file_read.connect(lambda: reads.append(None))
-            engine.providers.set_enabled(OPERATOR, "codex", False)  # saved to config.toml
-            await until(lambda: "codex" in _text(config_path), "the switch saved")
-            page.page_shown()
-            await until(lambda: len(reads) == 1, "the file read again")
-            assert page.file_label.text() == f"Settings file: {config_path}"
-            assert _row(page, "providers.disabled")[1:3] == ["codex", "config.toml"]
+    async def body(page: SettingsPage, engine: Engine) -> None:
+        assert "(not present yet" in page.file_label.text()
+        reads: list[None] = []
+        page.file_read.connect(lambda: reads.append(None))
+        engine.providers.set_enabled(OPERATOR, "codex", False)  # saved to config.toml
+        await until(lambda: "codex" in _text(config_path), "the switch saved")
+        page.page_shown()
+        await until(lambda: len(reads) == 1, "the file read again")
+        assert page.file_label.text() == f"Settings file: {config_path}"
+        assert _row(page, "providers.disabled")[1:3] == ["codex", "config.toml"]
 
-            # A value edited in the file by hand since start: shown as waiting for a restart.
-            config_path.write_text(
-                _text(config_path) + "\n[jobs]\nmax_concurrent = 9\n", encoding="utf-8"
-            )
-            page.page_shown()
-            await until(lambda: len(reads) == 2, "the file read again")
-            assert _row(page, "jobs.max_concurrent")[1:] == [
-                "8",  # the running value (the default)
-                "config.toml",
-                "config.toml has 9: restart needed",
-            ]
+        # A value edited in the file by hand since start: shown as waiting for a restart.
+        config_path.write_text(
+            _text(config_path) + "\n[jobs]\nmax_concurrent = 9\n", encoding="utf-8"
+        )
+        page.page_shown()
+        await until(lambda: len(reads) == 2, "the file read again")
+        assert _row(page, "jobs.max_concurrent")[1:] == [
+            "8",  # the running value (the default)
+            "config.toml",
+            "config.toml has 9: restart needed",
+        ]
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
-def test_a_refused_value_says_one_outcome(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
-) -> None:
+def test_a_refused_value_says_one_outcome(on_settings: OnSettings, config: Path) -> None:
     """Issue 25: "Saved to config.toml" and "Nothing was saved" were shown together."""
 
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            page.select("jobs.max_concurrent")
-            assert "Saved to" not in page.reason_label.text()
-            page.value_edit.setText("lots")
-            page.save_button.click()
-            said = " ".join(w.text() for w in (page.reason_label, page.message_label))
-            assert "Nothing was saved" in said and "saved to config.toml" not in said.lower()
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        page.select("jobs.max_concurrent")
+        assert "Saved to" not in page.reason_label.text()
+        page.value_edit.setText("lots")
+        page.save_button.click()
+        said = " ".join(w.text() for w in (page.reason_label, page.message_label))
+        assert "Nothing was saved" in said and "saved to config.toml" not in said.lower()
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
 def _text(path: Path) -> str:
@@ -311,85 +326,82 @@ def _text(path: Path) -> str:
 
 
 def test_quiet_hours_are_set_with_a_switch_and_two_times_saved_and_announced_live(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+    on_settings: OnSettings, config: Path
 ) -> None:
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            announced: list[tuple[str, object]] = []
-            page.saved.connect(lambda key, value: announced.append((key, value)))
-            box = page.quiet
-            assert not box.switch.isChecked() and box.isEnabled()
-            box.switch.click()  # on, with the times shown: 22:00 to 07:00
-            await until(lambda: announced, "saved")
-            assert announced == [("ui.quiet_hours", "22:00-07:00")]
-            await until(lambda: 'quiet_hours = "22:00-07:00"' in config.read_text(), "in the file")
-            assert "# keep it modest on this laptop" in config.read_text()  # comments kept
-            assert page.status("ui.quiet_hours") == "saved, in effect now"
-            box.switch.click()  # off again: never quiet
-            await until(lambda: len(announced) == 2, "saved off")
-            assert announced[1] == ("ui.quiet_hours", "")
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        announced: list[tuple[str, object]] = []
+        page.saved.connect(lambda key, value: announced.append((key, value)))
+        box = page.quiet
+        assert not box.switch.isChecked() and box.isEnabled()
+        box.switch.click()  # on, with the times shown: 22:00 to 07:00
+        await until(lambda: announced, "saved")
+        assert announced == [("ui.quiet_hours", "22:00-07:00")]
+        await until(lambda: 'quiet_hours = "22:00-07:00"' in config.read_text(), "in the file")
+        assert "# keep it modest on this laptop" in config.read_text()  # comments kept
+        assert page.status("ui.quiet_hours") == "saved, in effect now"
+        box.switch.click()  # off again: never quiet
+        await until(lambda: len(announced) == 2, "saved off")
+        assert announced[1] == ("ui.quiet_hours", "")
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
 def test_settings_keep_where_from_at_1024_and_open_the_file(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+    on_settings: OnSettings, config: Path
 ) -> None:
     """Review 41, finding 18: at 1024 the From column, the page's point, was hidden; the
     Status column was empty; "change it in config.toml" offered no way there; http.port 0
     was unexplained."""
 
-    async def scenario() -> None:
-        async with settings_page(qtbot) as (page, _engine):
-            page.resize(828, 600)  # the page's room in a 1024x700 window
-            await until(lambda: page.table.viewport().width() > 0, "laid out")
-            page.columns.fit()
-            header = page.table.horizontalHeader()
-            assert not header.isSectionHidden(2)  # From
-            assert header.isSectionHidden(3)  # Status: nothing saved yet, nothing to say
-            page.select("http.host")
-            assert page.open_file_button.isVisibleTo(page)
-            # No editor can open a file here (offscreen): the system's opener is stood in for.
-            opened: list[str] = []
-            monkey = QDesktopServices.openUrl
-            try:
-                QDesktopServices.openUrl = lambda url: opened.append(url.toLocalFile()) or True  # type: ignore[method-assign]
-                page.open_file_button.click()
-            finally:
-                QDesktopServices.openUrl = monkey  # type: ignore[method-assign]
-            assert opened == [str(config)]
-            page.select("jobs.max_concurrent")
-            assert not page.open_file_button.isVisibleTo(page)
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        page.resize(828, 600)  # the page's room in a 1024x700 window
+        await until(lambda: page.table.viewport().width() > 0, "laid out")
+        page.columns.fit()
+        header = page.table.horizontalHeader()
+        assert not header.isSectionHidden(2)  # From
+        assert header.isSectionHidden(3)  # Status: nothing saved yet, nothing to say
+        page.select("http.host")
+        assert page.open_file_button.isVisibleTo(page)
+        # No editor can open a file here (offscreen): the system's opener is stood in for.
+        opened: list[str] = []
+        monkey = QDesktopServices.openUrl
+        try:
+            QDesktopServices.openUrl = lambda url: opened.append(url.toLocalFile()) or True  # type: ignore[method-assign]
+            page.open_file_button.click()
+        finally:
+            QDesktopServices.openUrl = monkey  # type: ignore[method-assign]
+        assert opened == [str(config)]
+        page.select("jobs.max_concurrent")
+        assert not page.open_file_button.isVisibleTo(page)
 
-    qloop.run_until_complete(scenario())
+    on_settings(body)
 
 
 def test_values_read_as_words_and_port_0_says_what_it_means(
-    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+    on_settings: OnSettings, config: Path
 ) -> None:
     """Review 41-2, finding 18 (and review 41's): the page showed raw values ("\"127.0.0.1\"",
     "[]", a cut JSON blob, "true"), "Oauth" for OAuth, and "Port 0" with nothing saying the
     gateway runs on a port it chose."""
 
-    async def scenario() -> None:
-        async with settings_page(qtbot, "http://127.0.0.1:44165/mcp") as (page, _engine):
-            assert _row(page, "http.host")[1] == "127.0.0.1"
-            assert _row(page, "http.allowed_origins")[1] == "none"
-            assert _row(page, "http.port")[1] == "0 → 44165"
-            tip = page.table.item(page.row_of("http.port"), 1).toolTip()
-            assert "0 means a free port chosen at start: now 44165" in tip
-            assert _row(page, "http.oauth.enabled")[0:2] == ["OAuth enabled", "off"]
-            assert _row(page, "http.max_body_bytes")[1] == "16,777,216"
-            assert _row(page, "workspaces.denied_names")[1].startswith(".ssh, .gnupg")
-            values = [
-                page.table.item(r, 1).text()
-                for r in range(page.table.rowCount())
-                if page.table.item(r, 1) is not None
-            ]
-            raw = [v for v in values if v[:1] in ('"', "[", "{") or v in ("true", "false")]
-            assert raw == [], raw
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        assert _row(page, "http.host")[1] == "127.0.0.1"
+        assert _row(page, "http.allowed_origins")[1] == "none"
+        assert _row(page, "http.port")[1] == "0 → 44165"
+        tip = page.table.item(page.row_of("http.port"), 1).toolTip()
+        assert "0 means a free port chosen at start: now 44165" in tip
+        assert _row(page, "http.oauth.enabled")[0:2] == ["OAuth enabled", "off"]
+        assert _row(page, "http.max_body_bytes")[1] == "16,777,216"
+        assert _row(page, "workspaces.denied_names")[1].startswith(".ssh, .gnupg")
+        values = [
+            page.table.item(r, 1).text()
+            for r in range(page.table.rowCount())
+            if page.table.item(r, 1) is not None
+        ]
+        raw = [v for v in values if v[:1] in ('"', "[", "{") or v in ("true", "false")]
+        assert raw == [], raw
 
-    qloop.run_until_complete(scenario())
+    on_settings(body, endpoint="http://127.0.0.1:44165/mcp")
 
 
 def test_a_table_setting_lists_its_entries_by_name() -> None:
