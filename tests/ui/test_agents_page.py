@@ -2,8 +2,8 @@
 
 Two agents call the HTTP gateway under their own `X-Caller` names against the scripted
 upstream, one of the calls failing; the page shows one lane per agent with exactly their
-requests, errors and tokens, and opening a lane shows the Flight recorder (or the Jobs page)
-narrowed to that agent.
+requests, failed or refused ones and tokens, and opening a lane shows the Flight recorder (or
+the Jobs page) narrowed to that agent.
 """
 
 from __future__ import annotations
@@ -69,13 +69,15 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         rows = lane_rows(page)
         assert set(rows) == {"alpha-agent", "beta-agent"}
         alpha, beta = rows["alpha-agent"], rows["beta-agent"]
-        assert (alpha["Requests"], alpha["Errors"]) == ("3", "1")
-        assert (beta["Requests"], beta["Errors"]) == ("1", "0")
+        assert (alpha["Requests"], alpha["Failed or refused"]) == ("3", "1")
+        assert (beta["Requests"], beta["Failed or refused"]) == ("1", "0")
         assert alpha["Tokens in"] == f"{2 * ANTHROPIC_INPUT_TOKENS:,}"
         assert alpha["Tokens out"] == f"{2 * ANTHROPIC_OUTPUT_TOKENS:,}"
         assert beta["Tokens in"] == f"{ANTHROPIC_INPUT_TOKENS:,}"
         assert alpha["Active jobs"] == "0" and alpha["Last activity"]
-        assert page.summary_label.text() == ("2 agents · 4 requests · 1 error · 0 active jobs")
+        assert page.summary_label.text() == (
+            "2 agents · 4 requests · 1 failed or refused · 0 active jobs"
+        )
         lanes = page.lanes
         assert lanes is not None
         totals = {agent.caller: agent.total for agent in lanes.agents}
@@ -91,7 +93,7 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         }
         assert projects == {"apollo": "2", NO_PROJECT: "1"}
         red = QColor(error_colour()).name()
-        assert alpha_item.foreground(COLUMNS.index("Errors")).color().name() == red
+        assert alpha_item.foreground(COLUMNS.index("Failed or refused")).color().name() == red
 
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(SCREENSHOT))
@@ -172,3 +174,41 @@ def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) ->
         await until(lambda: recorder.model.loaded == 1 and not recorder.model.loading, "key's")
 
     on_window(body, size=WINDOW, show=False)
+
+
+def test_a_refused_request_counts_as_failed_or_refused_in_the_list_the_details_and_the_summary(
+    on_window: OnWindow,
+) -> None:
+    """Issue 41, last review: the column headed "Errors" counted refusals too (a request the
+    gateway said no to never met an upstream error). It is "Failed or refused", its heading's
+    tooltip says what it counts, and the details and the summary use the same words."""
+    from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        runtime = desk.runtime
+        await call_as(runtime, "gamma-agent", status=502)  # failed: the upstream answered 500
+        runtime.engine.providers.set_enabled(OPERATOR, "anthropic", False)
+        await call_as(runtime, "gamma-agent", status=503)  # refused: no provider asked
+        runtime.engine.providers.set_enabled(OPERATOR, "anthropic", True)
+        await call_as(runtime, "gamma-agent", status=200)
+        window.show()
+        page = shown_page(window, AgentsPage)
+        await until(lambda: page.tree.topLevelItemCount() == 1, "gamma's lane")
+
+        column = COLUMNS.index("Failed or refused")
+        assert "Errors" not in COLUMNS
+        heading = page.tree.headerItem()
+        assert heading.text(column) == "Failed or refused"
+        tip = heading.toolTip(column)
+        assert "failed" in tip and "refused or denied by the gateway" in tip, tip
+        assert lane_rows(page)["gamma-agent"]["Failed or refused"] == "2"
+        assert page.summary_label.text() == (
+            "1 agent · 3 requests · 2 failed or refused · 0 active jobs"
+        )
+        assert page.detail.values["Requests"].text() == "3 (2 failed or refused)"
+        assert "Failed or refused counts requests with no answer: failed," in page.note.text()
+        # The heading reads whole, as every figure's does.
+        width = page.tree.header().sectionSize(column)
+        assert width > page.tree.header().fontMetrics().horizontalAdvance("Failed or refused")
+
+    on_window(body, size=(1920, 1080), show=False, replies=(Reply.error(500),))

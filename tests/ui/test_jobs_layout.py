@@ -245,3 +245,75 @@ def test_two_line_rows_have_room_around_their_lines_and_the_last_figure_a_gap_to
     last = max(shown, key=header.sectionViewportPosition)
     end = header.sectionViewportPosition(last) + header.sectionSize(last)
     assert table.viewport().width() - end >= 6, (end, table.viewport().width())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_prompt_takes_the_width_the_other_columns_leave(
+    size: tuple[int, int], window: MainWindow, qtbot: QtBot
+) -> None:
+    """Issue 41, last review: at 1920 px the prompt sat at its floor (a fifth of the list),
+    wrapping the gallery's short prompts over two lines, while the room beside it went spare.
+    Every other column is as wide as its text needs and no wider; the prompt, the column a
+    person reads, takes the rest: at 1920 px the widest column, the gallery's prompts on one
+    line each. The window opens at 1024 px and is then resized, as the gallery's is (and a
+    person's maximising it): the list keeps its share of the wider window, where Qt's own
+    resizing kept the proportion of the narrow one."""
+    from llmgw_desktop.ui.kit.master_detail import DETAIL_MIN_WIDTH, MasterDetail
+    from llmgw_desktop.ui.pages.jobs import LIST_SHARE
+    from llmgw_desktop.ui.pages.jobs_model import COLUMNS, PROMPT_COLUMN
+    from llmgw_desktop.ui.pages.jobs_table import END_GAP, PROMPT_MIN_WIDTH
+
+    page = _jobs_page(window, SIZES[0])
+    page.model.stuck_after_s = 5.0
+    jobs = _gallery_jobs(time.time(), stuck=True)
+    page._show_rows(jobs)
+    qtbot.wait(20)
+    window.resize(*size)
+    qtbot.wait(20)
+    table, header = page.table, page.table.horizontalHeader()
+    fitter = table.columns
+    assert fitter is not None
+    shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+    others = [c for c in shown if c != PROMPT_COLUMN]
+    for column in others:  # each as its text (or its clock-proof sample) needs
+        assert header.sectionSize(column) == fitter._wanted(column), COLUMNS[column]
+    prompt = header.sectionSize(PROMPT_COLUMN)
+    used = sum(header.sectionSize(c) for c in shown)
+    assert used == table.viewport().width() - END_GAP  # the prompt has the rest
+    assert prompt >= PROMPT_MIN_WIDTH
+    split = page.body.content
+    assert isinstance(split, MasterDetail)
+    assert split.detail_area.width() >= DETAIL_MIN_WIDTH  # the details keep their room
+    if size[0] == 1920:
+        total = sum(split.sizes())
+        assert abs(split.sizes()[0] - LIST_SHARE * total) <= 2, split.sizes()
+    if size[0] == 1920:
+        assert prompt == max(header.sectionSize(c) for c in shown)
+        assert prompt >= 0.25 * table.viewport().width(), prompt  # its floor is a fifth
+        metrics = table.fontMetrics()
+        for job in jobs:  # one line each, nothing cut
+            assert metrics.horizontalAdvance(job.prompt) + 12 <= prompt, job.prompt
+
+
+def test_a_split_the_person_dragged_stays_theirs_when_the_window_is_resized(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """The list's share is kept on a resize only until the person drags the handle."""
+    from llmgw_desktop.ui.kit.master_detail import MasterDetail
+
+    page = _jobs_page(window, SIZES[0])
+    page._show_rows(_gallery_jobs(time.time(), stuck=False))
+    split = page.body.content
+    assert isinstance(split, MasterDetail)
+    window.resize(*SIZES[1])
+    qtbot.wait(20)
+    shared = split.sizes()[0]
+    split.moveSplitter(shared - 300, 1)  # what dragging the handle does
+    assert split.dragged
+    dragged = split.sizes()[0]
+    assert abs(dragged - (shared - 300)) <= 2, (dragged, shared)
+    window.resize(1600, 1000)
+    qtbot.wait(20)
+    window.resize(*SIZES[1])
+    qtbot.wait(20)
+    assert abs(split.sizes()[0] - dragged) <= 2, (split.sizes(), dragged)

@@ -220,15 +220,20 @@ def test_prices_say_what_to_do_with_none_and_show_the_bundled_table(
     window: MainWindow,
 ) -> None:
     """Review 41, finding 18: an empty blank table, the bundled prices in use out of sight,
-    and Remove enabled with nothing to remove."""
+    and Remove enabled with nothing to remove. The list shows the prices in use from the start
+    (the bundled ones, with none of your own: issue 41's last review found the page empty),
+    says there are none of yours, and without the bundled ones says what to do instead."""
     window.show_page("prices")
     box = window.pages["prices"].box  # type: ignore[attr-defined]
     assert (
         box.empty_label.isVisibleTo(box) and "No prices of your own yet" in box.empty_label.text()
     )
-    assert not box.table.isVisibleTo(box)
-    assert not box.remove_button.isEnabled()
-    box.bundled_switch.setChecked(True)
     assert box.table.isVisibleTo(box) and box.table.rowCount() > 10
     froms = {box.table.item(r, 5).text() for r in range(box.table.rowCount())}
     assert froms == {f"bundled, {window.header._engine.prices.revised}"}
+    assert not box.remove_button.isEnabled()
+    box.bundled_switch.setChecked(False)
+    assert not box.table.isVisibleTo(box)
+    assert box.empty.isVisibleTo(box) and box.empty.what.text() == "No prices of your own yet"
+    assert "type a model and its prices" in box.empty.next_step.text()
+    assert not box.empty_label.isVisibleTo(box)  # said once, where the list was

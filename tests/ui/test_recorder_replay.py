@@ -7,7 +7,9 @@ Anthropic", which saves `recorder.capture.providers` to config.toml and takes ef
 The next request is kept; "Replay on…" → an OpenAI model opens the Playground with the
 recorded answer on one side and, on the other, the same messages sent through the real gateway
 to OpenAI (the upstream sees them), its recorder row naming the original as the one it
-replays. Copy as curl copies the kept request.
+replays. Copy as curl copies the kept request. The Playground names both models as its pickers
+do, "Provider · model", the line saying what was replayed too (it said the raw id: issue 41's
+last review), each model's id in the tooltip.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
         playground = window.pages[PlaygroundPage.KEY]
         assert isinstance(playground, PlaygroundPage)
         assert window.current_page is playground
-        assert playground.answer.title.text() == "Recorded · claude-sonnet-4-6"
+        assert playground.answer.title.text() == "Recorded · Anthropic · claude-sonnet-4-6"
+        assert playground.answer.title.toolTip() == "Model id: claude-sonnet-4-6"
         assert playground.answer.text.toPlainText() == "Sea otters hold hands."
         await until(lambda: playground.second.reply is not None, "the replay answered")
         second = playground.second.reply
@@ -103,7 +106,11 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
         assert playground.second.isVisible() and playground.answer.isVisible()
         # What was asked stays on screen, with the request it came from.
         await until(lambda: "Replayed request" in playground.status.text(), "said")
-        assert "(“hi”) on gpt-4o-mini" in playground.status.text()
+        status = playground.status.text()
+        assert f"(“hi”) on OpenAI · {REPLAY_MODEL}: the recorded answer" in status, status
+        assert playground.status.toolTip() == f"Model id: {REPLAY_MODEL}"
+        assert playground.second.title.text() == f"OpenAI · {REPLAY_MODEL}"
+        assert playground.second.title.toolTip() == f"Model id: {REPLAY_MODEL}"
         # The transcript is the replayed conversation, not what was on screen before.
         assert playground.transcript.turns == [("You", "hi")]
         # Through the real gateway, to OpenAI, with the recorded messages.

@@ -2,8 +2,12 @@
 
 `MasterDetail` is a horizontal splitter the person can drag (neither side collapses away);
 the details sit in a scroll area, so a long detail never makes the window taller than the
-screen. `DetailCard` is what the right side shows: a heading with a status badge, rows of
-label and value, and the row's actions.
+screen. Until the person drags it, the list keeps its share of the width however the window is
+resized: Qt's own resizing keeps the proportion the split had, and at 1024 px, where the details
+are held at their minimum width, that is less than the list's share, so a window opened small
+and then maximised kept the list narrow (the Jobs page's prompt at its floor at 1920 px).
+`DetailCard` is what the right side shows: a heading with a status badge, rows of label and
+value, and the row's actions.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from llmgw_desktop.ui.qt import (
     QPainter,
     QPaintEvent,
     QRectF,
+    QResizeEvent,
     QScrollArea,
     QShowEvent,
     QSplitter,
@@ -136,13 +141,28 @@ class MasterDetail(QSplitter):
         self.addWidget(self.detail_area)
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 2)
-        self._shared = False
+        self.dragged = False  # the person moved the handle: their split stands from then on
+        self.splitterMoved.connect(self._dragged)
+
+    def _dragged(self, _position: int, _index: int) -> None:
+        # Only the handle moves it (`setSizes` says nothing).
+        self.dragged = True
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._shared and self.width() > 0:
-            # The first time it has a width: share it, rather than Qt's size hints.
-            self._shared = True
-            total = self.width() - self.handleWidth()
-            left = round(total * self.list_share)
+        self._share()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isVisible():
+            self._share()
+
+    def _share(self) -> None:
+        """The list's share of the width (the details never under their minimum), rather than
+        Qt's size hints or the proportion an earlier, narrower window left."""
+        if self.dragged or self.width() <= 0:
+            return
+        total = self.width() - self.handleWidth()
+        left = round(total * self.list_share)
+        if self.sizes() != [left, total - left]:
             self.setSizes([left, total - left])

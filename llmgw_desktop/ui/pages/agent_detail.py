@@ -3,10 +3,10 @@
 Beside the list, as every list-and-details page has it (Jobs, Providers, Keys): the agent
 (and project) as its heading, whether it has a job running as its status, then every figure
 the list has (the list hides its least needed columns on a narrow window: here they all are),
-in words where a column only has a number: how many requests failed, the tokens split into
-fresh input, cache reads and writes and output, the share of the prompt read from the cache,
-the cost and how much of it is known, the last request's time. An agent's total lists its
-projects. "Requests of this agent" and "Jobs of this agent" sit under them.
+in words where a column only has a number: how many requests failed or were refused, the
+tokens split into fresh input, cache reads and writes and output, the share of the prompt read
+from the cache, the cost and how much of it is known, the last request's time. An agent's
+total lists its projects. "Requests of this agent" and "Jobs of this agent" sit under them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def lane_facts(
 ) -> list[tuple[str, str]]:
     """The lane's figures as (label, words), in the order the details show them."""
     now = time.time() if now is None else now
-    failed = f" ({lane.errors:,} ended without an answer)" if lane.errors else " (none failed)"
+    # As the list's column says it: a refusal never reached a provider, but got no answer.
+    failed = f" ({lane.errors:,} failed or refused)" if lane.errors else " (none failed or refused)"
     prompt = lane.input_tokens + lane.cache_read_tokens + lane.cache_write_tokens
     facts = [
         ("Whose", lane.principal or LOCAL_PRINCIPAL),

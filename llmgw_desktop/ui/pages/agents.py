@@ -1,10 +1,11 @@
 """Agents: what each agent (the caller a front door named) did, per project, live.
 
 One row per agent with its totals, and under it one row per project it worked in: requests,
-errors, tokens, cache hits, cost, active jobs and its last request, over the window chosen
-(15 minutes, 24 hours, 7 days). The figures come from `engine.recorder_query.lanes` (one
-grouped read on the read lane, `engine/recorder/lanes.py`), reloaded every few seconds while
-the page is shown (less often when a load takes long), never twice at once.
+how many failed or were refused, tokens, cache hits, cost, active jobs and its last request,
+over the window chosen (15 minutes, 24 hours, 7 days). The figures come from
+`engine.recorder_query.lanes` (one grouped read on the read lane, `engine/recorder/lanes.py`),
+reloaded every few seconds while the page is shown (less often when a load takes long), never
+twice at once.
 
 Opening a lane (double-click or Enter) shows its requests in the Flight recorder, filtered to
 that agent (and project) over the same window; opened on its Active jobs cell, or with "Jobs
@@ -14,8 +15,12 @@ The list sits beside the chosen lane's details (`agent_detail.py`), as on every 
 1920 px the figures, packed beside their names, left most of the window empty, and at 1024 px
 the columns ran past the list's edge (a sideways scroll bar, "Last activity" cut to "La").
 The columns are fitted to the list's width (`ColumnFitter`): what does not fit is hidden,
-least needed first (cache hits, tokens out, tokens in, active jobs, last activity, errors),
-and the details always have every figure.
+least needed first (cache hits, tokens out, tokens in, active jobs, last activity, failed or
+refused), and the details always have every figure.
+
+"Failed or refused" counts every request that ended without an answer (the recorder's "Failed
+only"): failed, interrupted or cancelled on the way, or refused or denied by the gateway before
+any provider was asked. Headed "Errors", it read as upstream errors alone (issue 41, last review).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ DEFAULT_WINDOW = 1  # 24 hours
 COLUMNS = (
     "Agent / project",
     "Requests",
-    "Errors",
+    "Failed or refused",
     "Tokens in",
     "Tokens out",
     "Cache hits",
@@ -71,7 +76,11 @@ COLUMNS = (
     "Active jobs",
     "Last activity",
 )
-ERRORS_COLUMN = COLUMNS.index("Errors")
+FAILED_COLUMN = COLUMNS.index("Failed or refused")
+# What the column counts, in its heading's tooltip and the page's note.
+FAILED_MEANS = (
+    "requests with no answer: failed, interrupted or cancelled, or refused or denied by the gateway"
+)
 # Hidden first when the list is narrow (the details show every one of them).
 OPTIONAL = tuple(
     COLUMNS.index(name)
@@ -81,7 +90,7 @@ OPTIONAL = tuple(
         "Tokens in",
         "Active jobs",
         "Last activity",
-        "Errors",
+        "Failed or refused",
     )
 )
 LIST_SHARE = 0.6  # of the width, for the list; the details take the rest
@@ -174,6 +183,12 @@ class AgentsPage(Page):
         # the details, the figures' headings right-aligned over them.
         self.columns = ColumnFitter(self.tree, stretch=0, optional=OPTIONAL)
         align_heading(self.tree, range(1, len(COLUMNS)))
+        heading = self.tree.headerItem()
+        if heading is not None:
+            heading.setToolTip(
+                FAILED_COLUMN,
+                f"{FAILED_MEANS[:1].upper()}{FAILED_MEANS[1:]} (before any provider was asked)",
+            )
         self.detail = AgentDetail(self.requests_button, self.jobs_button)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
@@ -181,7 +196,7 @@ class AgentsPage(Page):
 
         self.note = QLabel(
             "An agent is the name a client gives itself (MCP client info, X-Caller, its user "
-            "agent or OAuth client). Errors are requests that ended without an answer. A cost "
+            f"agent or OAuth client). Failed or refused counts {FAILED_MEANS}. A cost "
             "marked ≥ is at least that much: some of its requests have no known price. "
             "Open a lane to see its requests; open Active jobs to see its jobs."
         )
@@ -278,7 +293,7 @@ class AgentsPage(Page):
             for column in range(len(COLUMNS)):
                 item.setFont(column, font)
         if lane.errors:
-            item.setForeground(ERRORS_COLUMN, QColor(error_colour()))
+            item.setForeground(FAILED_COLUMN, QColor(error_colour()))
         if lane.priced < lane.requests and lane.cost_usd is not None:
             item.setToolTip(
                 COLUMNS.index("Cost"),
@@ -363,15 +378,12 @@ def _is_total(item: QTreeWidgetItem | None) -> bool:
 def _summary(lanes: AgentLanes) -> str:
     agents = len(lanes.agents)
     requests = sum(agent.total.requests for agent in lanes.agents)
-    errors = sum(agent.total.errors for agent in lanes.agents)
+    failed = sum(agent.total.errors for agent in lanes.agents)
     jobs = sum(agent.total.active_jobs for agent in lanes.agents)
     if not agents:
         return "No agent has made a request in this window."
-    text = " · ".join(
-        _count(number, noun)
-        for number, noun in ((agents, "agent"), (requests, "request"), (errors, "error"))
-    )
-    text += f" · {jobs:,} active job{'' if jobs == 1 else 's'}"
+    text = f"{_count(agents, 'agent')} · {_count(requests, 'request')}"
+    text += f" · {failed:,} failed or refused · {jobs:,} active job{'' if jobs == 1 else 's'}"
     return text + (" (the busiest shown)" if lanes.more else "")
 
 

@@ -12,8 +12,10 @@ The page reads as a chat: the conversation so far (what you asked, what each mod
 stays above the answers as a transcript, the latest answers side by side below it, and the
 message box with *Send* (the page's main action) right under them. The two pickers
 (`playground_models.py`), each answer's heading and the figures under it name a model the same
-way ("Anthropic · claude-sonnet-4-6"); each answer has one "Open in recorder", and the
-comparison is one control: "Compare with [model] [Compare]". The answer boxes are as
+way ("Anthropic · claude-sonnet-4-6"), and so does the line saying what a replay of a
+recorded request sent where (the model's id, as the gateway takes it, one hover away on each);
+each answer has one "Open in recorder", and the comparison is one control: "Compare with
+[model] [Compare]". The answer boxes are as
 tall as their text (a one-line answer in an 850x600 box left the page mostly empty).
 
 Every send runs as a task on the window's loop (never a nested loop); the page stays usable
@@ -52,7 +54,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["PlaygroundPage", "describe_reply"]
+__all__ = ["PlaygroundPage", "describe_reply", "model_id_tip"]
 
 PROMPT_PLACEHOLDER = "Write a message; Ctrl+Enter sends it."
 REPLAY_QUOTE_CHARS = 80  # of a replayed request's last message, quoted in the status line
@@ -78,6 +80,11 @@ def replayed_turn(message: dict[str, Any]) -> tuple[str, str]:
     else:
         words = "" if content is None else str(content)
     return REPLAY_SPEAKERS.get(role, role.capitalize()), words
+
+
+def model_id_tip(model: str) -> str:
+    """A model's name's tooltip: the id the gateway takes for it (what a client sends)."""
+    return f"Model id: {model}" if model else ""
 
 
 def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -> str:
@@ -164,6 +171,7 @@ class _AnswerPane(QWidget):
     def finish(self, reply: PlaygroundReply, title: str, names: ProviderNames) -> None:
         self.reply = reply
         self.title.setText(title)
+        self.title.setToolTip(model_id_tip(str((reply.record or {}).get("model") or reply.model)))
         if not self.text.toPlainText() and reply.text:
             self.text.setPlainText(reply.text)
         if reply.error is not None:
@@ -349,8 +357,9 @@ class PlaygroundPage(Page):
         self.transcript.clear_turns()
         for message in self._asked:
             self.transcript.add_turn(*replayed_turn(message))
+        names = self._names()
         self.answer.begin(original.model)
-        self.answer.finish(original, f"Recorded · {original.model}", self._names())
+        self.answer.finish(original, f"Recorded · {served_as(original, names)}", names)
         self.model_box.choose(original.model)
         self.compare_box.choose(model)
         self.second.setVisible(True)
@@ -359,14 +368,21 @@ class PlaygroundPage(Page):
 
     async def _replay(self, model: str, original: PlaygroundReply) -> None:
         """Compare's send, then what was replayed, said (what it asked stays on screen)."""
+        if not self._listed:
+            # Opened from the recorder before this page was ever shown: the model is named
+            # as its picker names it once the gateway's list is in.
+            await self._load_models()
+            self.compare_box.choose(model)
         users = [m for m in self._asked if m.get("role") == "user"]
         last = str(users[-1].get("content") or "") if users else ""
         asked = f"“{last[:REPLAY_QUOTE_CHARS]}{'…' if len(last) > REPLAY_QUOTE_CHARS else ''}”"
-        what = f"request {str(original.record_id)[:8]} ({asked}) on {model}"
-        self._say(f"Replaying {what}…")
+        shown = self.compare_box.currentText().strip() or model
+        what = f"request {str(original.record_id)[:8]} ({asked}) on {shown}"
+        tip = model_id_tip(model)
+        self._say(f"Replaying {what}…", tip=tip)
         await self._compare(model, original)
         if self.second.reply is not None and self.second.reply.ok:
-            self._say(f"Replayed {what}: the recorded answer is on the left.")
+            self._say(f"Replayed {what}: the recorded answer is on the left.", tip=tip)
 
     def _start(self, work: Any) -> None:
         self._busy = True
@@ -414,9 +430,10 @@ class PlaygroundPage(Page):
             not self._busy and self.answer.reply is not None and bool(self._asked)
         )
 
-    def _say(self, text: str, *, error: bool = False) -> None:
+    def _say(self, text: str, *, error: bool = False, tip: str = "") -> None:
         set_tone(self.status, "error" if error else "")
         self.status.setText(text)
+        self.status.setToolTip(tip)
         self.status.setVisible(bool(text))  # an empty line would sit between answers and box
 
     def _names(self) -> ProviderNames:

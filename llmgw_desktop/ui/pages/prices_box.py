@@ -1,280 +1,186 @@
-"""The Settings page's Prices box: your own price per model, over the bundled table.
+"""The Prices page's body: every price in use, listed beside the chosen model's details.
 
-A person types a model (a name prefix, as the table keys it) and its four prices in USD per
-million tokens; "Save price" checks them, writes `[gateway.prices]` in config.toml through the
-engine and the next request is priced by it. The box shows what the model is priced at now and
-where that price comes from (your config.toml, or the bundled table of a given date), and lists
-your entries, each of which can be removed to fall back on the table. With none yet, the list
-says so and what to do; *Show the bundled prices* lists the table in use too (pick a row to
-set your own price over it). Remove is offered only for a model you priced.
+The list holds your prices (from config.toml) and, while *Show the bundled prices* is on (as it
+is at first), the bundled table's for every model you have not priced: what every cost on the
+other pages is counted by. It takes the page's height, the model's name taking what the
+figures leave, and never scrolls sideways: on a narrow window the cache prices give way, and
+the details have them. Choosing a row puts its model in the details (`price_editor.py`), where
+your own price is set or removed. With no price of your own, a line over the list says so and
+what to do; with the bundled prices hidden too, the list's place says it.
+
+At 1920 px the box it was (a short list over a row of five fields) filled the top fifth of
+the page and left the rest empty (issue 41, last review).
 """
 
 from __future__ import annotations
 
-import logging
-
-from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, EngineError, Price, format_usd
+from llmgw_desktop.engine.api import Engine, Price, format_usd
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.switch import Switch
-from llmgw_desktop.ui.kit.tables import fit_rows
+from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.kit.text import caption
+from llmgw_desktop.ui.pages.price_editor import PriceEditor
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["PRICE_COLUMNS", "PricesBox"]
-
-log = logging.getLogger(__name__)
+__all__ = ["OPTIONAL", "PRICE_COLUMNS", "PricesBox"]
 
 PRICE_COLUMNS = ("Model", "Input", "Output", "Cache read", "Cache write", "From")
-_FIELDS = (("input", "Input"), ("output", "Output"), ("cache_read", "Cache read"))
-TABLE_ROWS_SHOWN = 8  # the list stays short; it scrolls past this many entries
+# Hidden first on a narrow window (the details say every price of the chosen model).
+OPTIONAL = tuple(PRICE_COLUMNS.index(name) for name in ("Cache write", "Cache read"))
+LIST_SHARE = 0.6  # of the width, for the list; the details take the rest
+YOURS = "config.toml"
 
 
-def _usd(value: float) -> str:
-    return format_usd(value)
-
-
-class PricesBox(QGroupBox):
-    """Your prices: the list, and an editor for one model."""
+class PricesBox(QWidget):
+    """The prices in use, listed beside the chosen model's details and your price's form."""
 
     saved = Signal()  # a price was written (or removed)
 
     def __init__(self, engine: Engine, tasks: UiTasks, *, can_save: bool) -> None:
-        super().__init__("Prices (USD per million tokens)")
+        super().__init__()
         self.setObjectName("prices")
         self._engine = engine
-        self._tasks = tasks
         self.table = QTableWidget(0, len(PRICE_COLUMNS))
         self.table.setObjectName("priceTable")
+        self.table.setAccessibleName("Prices in use")
         self.table.setHorizontalHeaderLabels(list(PRICE_COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table (issue 25)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setShowGrid(False)
-        fit_rows(self.table, least=1, most=TABLE_ROWS_SHOWN)
+        self.table.setAlternatingRowColors(True)
+        self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)
+        align_heading(self.table, range(1, len(PRICE_COLUMNS) - 1))
         self.table.itemSelectionChanged.connect(self._edit_selected)
-        self.empty_label = QLabel()
+        self.empty_label = caption()
         self.empty_label.setObjectName("pricesEmpty")
-        self.empty_label.setWordWrap(True)
-        set_tone(self.empty_label, "muted")
         self.bundled_switch = Switch("Show the bundled prices")
         self.bundled_switch.setObjectName("showBundledPrices")
         self.bundled_switch.setToolTip(
             "List the bundled table too: what prices every model you have not priced"
         )
+        self.bundled_switch.setChecked(True)
         self.bundled_switch.toggled.connect(lambda _on: self.show_entries())
+        self.count_label = QLabel()
+        self.count_label.setObjectName("pricesCount")
+        set_tone(self.count_label, "muted")
 
-        self.model_edit = QLineEdit()
-        self.model_edit.setObjectName("priceModel")
-        self.model_edit.setPlaceholderText("model, such as gpt-4o-mini")
-        self.model_edit.textChanged.connect(self._show_current)
-        self.edits: dict[str, QLineEdit] = {}
-        for name, label in (*_FIELDS, ("cache_write", "Cache write")):
-            edit = QLineEdit()
-            edit.setObjectName(f"price:{name}")
-            edit.setPlaceholderText(label + (" (= input)" if name == "cache_write" else ""))
-            edit.setToolTip(f"{label}: USD per million tokens")
-            edit.returnPressed.connect(self.save)
-            self.edits[name] = edit
-        self.save_button = QPushButton("Save price")
-        self.save_button.setObjectName("savePrice")
-        self.save_button.clicked.connect(self.save)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setObjectName("removePrice")
-        self.remove_button.setToolTip("Remove your price: the bundled table prices it again")
-        self.remove_button.clicked.connect(self.remove)
-        for button in (self.save_button, self.remove_button):
-            button.setEnabled(can_save)
-        self.current_label = QLabel()
-        self.current_label.setObjectName("priceNow")
-        self.current_label.setWordWrap(True)
-        self.message_label = QLabel()
-        self.message_label.setObjectName("priceMessage")
-        self.message_label.setWordWrap(True)
+        self.editor = PriceEditor(engine, tasks, can_save=can_save)
+        self.editor.saved.connect(self._saved)
+        # The form's parts, by the names the page has always had.
+        self.model_edit = self.editor.model_edit
+        self.edits = self.editor.edits
+        self.save_button = self.editor.save_button
+        self.remove_button = self.editor.remove_button
+        self.current_label = self.editor.current_label
+        self.message_label = self.editor.message_label
+        self.empty = EmptyState(
+            "prices",
+            "No prices of your own yet",
+            "Every model is priced by the bundled table. Show the bundled prices to list "
+            "them, or type a model and its prices beside this list.",
+        )
+        self.listed = EmptyOr(self.table, self.empty)
 
-        editor = QHBoxLayout()
-        editor.addWidget(self.model_edit, 3)  # a model name is longer than a price
-        for edit in self.edits.values():
-            editor.addWidget(edit, 2)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addWidget(self.current_label, 1)
-        column = QGridLayout(self)
-        column.addWidget(self.bundled_switch, 0, 0)
-        column.addWidget(self.empty_label, 1, 0)
-        column.addWidget(self.table, 2, 0)
-        column.addLayout(editor, 3, 0)
-        column.addLayout(buttons, 4, 0)
-        column.addWidget(self.message_label, 5, 0)
-        column.setRowStretch(6, 1)  # together at the top, not spread over the page
-        self._can_save = can_save
-        self.model_edit.textChanged.connect(lambda _text: self._enable())
-        if not can_save:
-            self.message_label.setText("This window cannot write the settings file.")
+        top = QHBoxLayout()
+        top.addWidget(self.bundled_switch)
+        top.addStretch(1)
+        top.addWidget(self.count_label)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(top)
+        column.addWidget(self.empty_label)
+        column.addWidget(MasterDetail(self.listed, self.editor, list_share=LIST_SHARE), 1)
         self.show_entries()
 
     def show_entries(self) -> None:
         """List your prices as the engine holds them now (and the bundled ones, when asked)."""
         prices = self._engine.prices
-        rows = [(model, price, "config.toml") for model, price in prices.user_entries()]
+        rows = [(model, price, YOURS) for model, price in prices.user_entries()]
+        mine = len(rows)
+        bundled = 0
         if self.bundled_switch.isChecked():
             priced = {model for model, _price, _where in rows}
-            rows += [
-                (model, price, f"bundled, {prices.revised}")
-                for model, price in prices.bundled_entries()
-                if model not in priced
-            ]
+            extra = [(m, p) for m, p in prices.bundled_entries() if m not in priced]
+            rows += [(model, price, f"bundled, {prices.revised}") for model, price in extra]
+            bundled = len(extra)
+        chosen = self._chosen_model()
+        # Refilled quietly: a row moving under the selection must not overwrite what is typed.
+        self.table.blockSignals(True)
         self.table.setRowCount(len(rows))
         for row, (model, price, where) in enumerate(rows):
-            cells = (
-                model,
-                _usd(price.input),
-                _usd(price.output),
-                _usd(price.cache_read),
-                _usd(price.cache_write),
-                where,
-            )
-            for column, text in enumerate(cells):
+            for column, text in enumerate(_cells(model, price, where)):
                 item = QTableWidgetItem(text)
                 if 0 < column < len(PRICE_COLUMNS) - 1:
                     item.setTextAlignment(ALIGN_FIGURE)
                 self.table.setItem(row, column, item)
-        mine = bool(prices.user_entries())
+        self._choose(chosen)
+        self.table.blockSignals(False)
+        self.listed.show_empty(not rows)
+        self.columns.fit()
+        self.count_label.setText(_count(mine, bundled, self.bundled_switch.isChecked()))
         self.empty_label.setText(
             ""
-            if mine
+            if mine or not rows
             else f"No prices of your own yet: every model is priced by the bundled table of "
-            f"{prices.revised}. Type a model and its prices below to set your own, or show "
-            "the bundled prices and pick one."
+            f"{prices.revised}. Choose one in the list to set your own price over it, or type "
+            "another model beside the list."
         )
-        self.empty_label.setVisible(not mine)
-        self.table.setVisible(bool(rows))
-        self._show_current()
-        self._enable()
+        self.empty_label.setVisible(bool(self.empty_label.text()))
+        self.editor.refresh()
 
-    def _enable(self) -> None:
-        """Save when the file can be written; Remove only for a model you priced."""
-        self.save_button.setEnabled(self._can_save)
-        model = self.model_edit.text().strip()
-        self.remove_button.setEnabled(
-            self._can_save and bool(model) and self._engine.prices.user_price(model) is not None
-        )
+    def _chosen_model(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        item = self.table.item(rows[0].row(), 0) if rows else None
+        return None if item is None else item.text()
+
+    def _choose(self, model: str | None) -> None:
+        """Select `model`'s row again after a reload (nothing when it is no longer listed)."""
+        self.table.clearSelection()
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if model is not None and item is not None and item.text() == model:
+                self.table.selectRow(row)
+                break
 
     def _edit_selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return
-        item = self.table.item(rows[0].row(), 0)
-        if item is None:
-            return
-        model = item.text()
-        price = self._engine.prices.user_price(model)
-        self.model_edit.setText(model)
-        if price is not None:
-            for name, edit in self.edits.items():
-                edit.setText(f"{getattr(price, name):g}")
+        model = self._chosen_model()
+        if model is not None:
+            self.editor.edit(model)
 
-    def _show_current(self) -> None:
-        model = self.model_edit.text().strip()
-        if not model:
-            revised = self._engine.prices.revised
-            self.current_label.setText(f"Other models: the bundled table of {revised}.")
-            return
-        found = self._engine.prices.priced(model)
-        if found is None:
-            self.current_label.setText(f"{model}: not priced now (its cost shows as —).")
-            return
-        p = found.price
-        where = (
-            "your price in config.toml"
-            if found.source == "config"
-            else f"the bundled table of {self._engine.prices.revised}"
-        )
-        self.current_label.setText(
-            f"{model} now: {_usd(p.input)} in, {_usd(p.output)} out, {_usd(p.cache_read)} "
-            f"cache read, {_usd(p.cache_write)} cache write (from {where}, `{found.prefix}`)."
-        )
-
-    def typed_price(self) -> Price:
-        """The price typed in the editor.
-
-        Raises:
-            ValueError: a field is empty or not a number (the message names the field).
-        """
-        values: dict[str, float] = {}
-        for name, edit in self.edits.items():
-            text = edit.text().strip().lstrip("$").replace(",", "")
-            if not text and name == "cache_write":
-                values[name] = values["input"]
-                continue
-            try:
-                values[name] = float(text)
-            except ValueError:
-                label = edit.toolTip().split(":")[0]
-                raise ValueError(f"{label}: {text or 'empty'} is not a number") from None
-        return Price(values["input"], values["output"], values["cache_read"], values["cache_write"])
-
-    def save(self) -> None:
-        """Check what was typed and save it (in the background); a bad entry saves nothing."""
-        model = self.model_edit.text().strip()
-        if not model:
-            self._say("Type the model to price first. Nothing was saved.", error=True)
-            return
-        try:
-            price = self.typed_price()
-        except ValueError as exc:
-            self._say(f"{exc}. Nothing was saved.", error=True)
-            return
-        self._start(model, price)
-
-    def remove(self) -> None:
-        """Remove your price of the model typed (the bundled table prices it again)."""
-        model = self.model_edit.text().strip()
-        if self._engine.prices.user_price(model) is None:
-            self._say(f"{model or 'That model'} has no price of yours. Nothing was removed.")
-            return
-        self._start(model, None)
-
-    def _start(self, model: str, price: Price | None) -> None:
-        self.save_button.setEnabled(False)
-        self.remove_button.setEnabled(False)
-        self._say(f"Saving the price of {model}…")
-        self._tasks.spawn(self.write(model, price), what=f"save the price of {model}")
-
-    async def write(self, model: str, price: Price | None) -> None:
-        """Save `price` (None: remove) for `model` through the engine."""
-        try:
-            kept = await self._engine.price_settings.set_price(LOCAL_CALLER, model, price)
-        except (EngineError, OSError, ValueError) as exc:
-            log.warning("could not save the price of %s: %s", model, exc)
-            message = exc.message if isinstance(exc, EngineError) else str(exc)
-            self._say(f"{message}. Nothing was saved.", error=True)
-            return
-        finally:
-            self._enable()
-        done = "removed" if price is None else "saved"
-        where = "to config.toml" if kept else "for this run only (no settings file)"
-        self._say(f"Price of {model.strip().lower()} {done} {where}: used from the next request.")
+    def _saved(self) -> None:
         self.show_entries()
         self.saved.emit()
 
-    def _say(self, text: str, *, error: bool = False) -> None:
-        set_tone(self.message_label, "error" if error else "")
-        self.message_label.setText(text)
+
+def _cells(model: str, price: Price, where: str) -> tuple[str, ...]:
+    return (
+        model,
+        format_usd(price.input),
+        format_usd(price.output),
+        format_usd(price.cache_read),
+        format_usd(price.cache_write),
+        where,
+    )
+
+
+def _count(mine: int, bundled: int, showing_bundled: bool) -> str:
+    """`2 of yours · 46 bundled`: what the list holds."""
+    yours = f"{mine:,} of yours" if mine else "none of yours"
+    return f"{yours} · {bundled:,} bundled" if showing_bundled else yours

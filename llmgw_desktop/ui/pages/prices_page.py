@@ -1,8 +1,11 @@
 """Prices: what each model costs per million tokens, your prices over the bundled table.
 
-A tab of the Settings place. A price entered here prices the next request (the engine's
-`price_settings`, saved to `[gateway.prices]` in config.toml with the file's comments kept);
-budgets, the cost breakdown and the recorder's costs all read it.
+A tab of the Settings place, laid out as its Settings tab is: every price in use listed, with
+where it comes from (your config.toml, or the bundled table), beside the chosen model's details
+and the form that sets your own (`prices_box.py`, `price_editor.py`). A price entered here
+prices the next request (the engine's `price_settings`, saved to `[gateway.prices]` in
+config.toml with the file's comments kept); budgets, the cost breakdown and the recorder's
+costs all read it.
 """
 
 from __future__ import annotations
