@@ -34,9 +34,12 @@ from tests.reliability._outage_support import (  # noqa: F401 - the fixture
 
 LEASE_MS = 3000
 CLIENTS = 8
-# Every load loop is bounded in count as well as by the test's own end (unpaced, about 400-600
-# answers a second here: the 30 s stop stays well under it).
+# Every load loop is bounded in count as well as by the test's own end: up to the fault's end
+# at most MAX_REQUESTS, then AFTER_REQUESTS more across the recovery and as many after it.
+# Unpaced, a loaded machine answers 400-600 a second, a quiet one 2,000: the whole count was
+# spent inside the 30 s stop there, and the test waited in vain for load after the fault.
 MAX_REQUESTS = 60_000
+AFTER_REQUESTS = 2_000
 REQUEST_TIMEOUT_S = 30.0
 # The clients are not paced: the rows spilled in the 30 s stop (about 16,000 answers on this
 # loaded machine; 58,000 rows when first measured) are replayed while the jobs run. Before the
@@ -55,6 +58,7 @@ class Load:
     refused: list[tuple[int, dict[str, Any], str | None]] = field(default_factory=list)
     health: dict[int, set[str]] = field(default_factory=dict)
     sent: int = 0
+    limit: int = MAX_REQUESTS  # raised as the fault ends, and again after it
 
 
 async def _client(
@@ -65,7 +69,10 @@ async def _client(
     stop: asyncio.Event,
 ) -> None:
     turn = n
-    while not stop.is_set() and load.sent < MAX_REQUESTS:
+    while not stop.is_set():
+        if load.sent >= load.limit:
+            await asyncio.sleep(0.05)  # until the next phase's allowance, or the end
+            continue
         load.sent += 1
         member = members[turn % len(members)]
         turn += 1
@@ -146,6 +153,7 @@ async def test_two_gateways_under_load_lose_nothing_when_postgresql_restarts_or_
                     wait_for, "the fault's end", lambda: time.monotonic() >= outage_ends, 60
                 )
                 await asyncio.to_thread(outage_team.recover)
+                load.limit = load.sent + AFTER_REQUESTS  # load across the recovery
                 await asyncio.to_thread(
                     wait_for,
                     "both writing again",
@@ -155,6 +163,7 @@ async def test_two_gateways_under_load_lose_nothing_when_postgresql_restarts_or_
                 # Past a lease and a half after both reconnected: a reaper would have struck.
                 settled = time.monotonic() + 1.5 * LEASE_MS / 1000
                 after = load.sent
+                load.limit = after + AFTER_REQUESTS  # and load after it
                 await asyncio.to_thread(
                     wait_for,
                     "load after the fault",
