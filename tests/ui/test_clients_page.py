@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.ui.access_panel import GRANT_COLUMNS
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.qt import QPushButton
@@ -27,6 +28,8 @@ from tests.ui.oauth_browser import (
 )
 from tests.ui.running_app import OnApp
 from tests.ui.waiting import until
+
+MCP_WORDS = "Use this gateway's MCP tools and its model APIs"  # the scope the client asks
 
 
 def _clients_page(desktop: DesktopApp) -> ClientsPage:
@@ -52,7 +55,10 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
         table = page.consent.table
         await until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
         assert table.item(0, 0).text() == f"{CLIENT_NAME} ({CLIENT_ID})"
-        assert "MCP tools" in table.item(0, 1).text()
+        # The request in the words its desk dialog asked with (one table of words).
+        assert table.item(0, 1).text() == MCP_WORDS
+        dialog = next(iter(desktop.consent.open_dialogs.values())) if desktop.consent else None
+        assert dialog is not None and f"• {MCP_WORDS}" in dialog.text()
         assert table.item(0, 2).text() == REDIRECT
         assert table.item(0, 3).text().startswith("127.0.0.1")
         assert desktop.consent is not None and len(desktop.consent.open_dialogs) == 1
@@ -89,6 +95,10 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
         await page.access.refresh()
         assert page.access.table.rowCount() == 1
         assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+        # Review 41-3: the grant said "mcp" where the dialog asked in words; now the same
+        # words, the scope's name one hover away.
+        scopes = page.access.table.item(0, GRANT_COLUMNS.index("Scopes"))
+        assert scopes.text() == MCP_WORDS and scopes.toolTip() == "Scopes: mcp"
         assert f"Approved access for {CLIENT_NAME}" in page.consent.notice.text()
 
     on_app(consent_desktop, body)

@@ -14,7 +14,6 @@ from typing import Any
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, ConsentQueue, PendingConsent
 from llmgw_desktop.ui.access_panel import AccessPanel
-from llmgw_desktop.ui.consent import SCOPE_WORDS
 from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
@@ -30,6 +29,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.scope_words import scope_words
 
 __all__ = ["ClientsPage", "ConsentRequests", "OAuthClients"]
 
@@ -98,7 +98,7 @@ class ConsentRequests(QGroupBox):
         self.table.setRowCount(len(open_now))
         for row, pending in enumerate(open_now):
             request = pending.request
-            scopes = ", ".join(SCOPE_WORDS.get(s, s) for s in request.scopes)
+            scopes = "; ".join(scope_words(request.scopes))
             cells = (
                 f"{request.client_name} ({request.client_id})",
                 scopes,
