@@ -2,11 +2,12 @@
 
 Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
 what today has cost and the budgets past their limits (by name when one, `spend_chip`), the
-providers failing or needing a look now (the one verdict the pages and the tray show), the jobs
+providers failing or where some calls fail now (the one verdict the pages and the tray show,
+in their words: `providers_words`), the jobs
 running and stuck, and the questions (approvals, consents) waiting at the desk. Each is
 coloured by the one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or
 Space with the focus on it, too): Overview, Budgets, Providers (the first failing one, else
-the first that needs a look, selected), Jobs (the active ones), the waiting question's dialog.
+the first where some calls fail, selected), Jobs (the active ones), the waiting question's dialog.
 
 Figures are the engine's (`attention.py`), the same the pages and the tray show. They are
 redrawn when the bridge says something changed and on a slow tick while the window is shown.
@@ -27,7 +28,8 @@ from datetime import date
 
 from llmgw_desktop.engine.api import RequestFinished, format_usd
 from llmgw_desktop.ui.attention import (
-    NEEDS_A_LOOK,
+    SOME_CALLS_FAIL,
+    ProviderVerdict,
     SpendToday,
     provider_verdicts,
     spend_today,
@@ -192,14 +194,10 @@ class StatusHeader(QWidget):
         self._draw_spend()
         verdicts = provider_verdicts(engine)
         if verdicts:
-            failing = sum(1 for v in verdicts if v.failing)
-            look = len(verdicts) - failing
-            parts = [f"{failing} failing"] if failing else []
-            parts += [f"{look} {NEEDS_A_LOOK}"] if look else []
-            words = " · ".join(parts)
+            words, short = providers_words(verdicts)
             tip = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
-            tone = "error" if failing else "warning"
-            self._set("providers", words, tone, tip, access=f"Providers: {words}", short=parts[0])
+            tone = "error" if any(v.failing for v in verdicts) else "warning"
+            self._set("providers", words, tone, tip, access=f"Providers: {words}", short=short)
         else:
             self._set("providers", "Providers OK", "", "No provider is failing.", short="OK")
         stuck = len(engine.jobs.stuck_jobs())
@@ -346,6 +344,22 @@ class StatusHeader(QWidget):
             self._open_place("jobs", "stuck" if stuck else "active")
         elif name == "questions" and not any(desk.bring_forward() for desk in self._questions):
             self._open_place("notifications", "")
+
+
+def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
+    """The providers chip's words and its short words: `1 failing · Anthropic: some calls
+    fail`, `Some calls fail on 2 providers`. The state where only some calls fail has the
+    words the Providers page's status gives it (the chip said "needs a look")."""
+    failing = sum(1 for v in verdicts if v.failing)
+    some = [v for v in verdicts if not v.failing]
+    parts = [f"{failing} failing"] if failing else []
+    if len(some) == 1:
+        parts.append(f"{some[0].name}: {SOME_CALLS_FAIL}")
+    elif some:
+        parts.append(f"{SOME_CALLS_FAIL} on {len(some)} providers")
+    words = " · ".join(parts)
+    short = parts[0] if failing else SOME_CALLS_FAIL
+    return words[:1].upper() + words[1:], short[:1].upper() + short[1:]
 
 
 _TARGETS = {
