@@ -17,7 +17,7 @@ from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.access_panel import GRANT_COLUMNS
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.clients import ClientsPage
-from llmgw_desktop.ui.qt import QPushButton
+from llmgw_desktop.ui.qt import QPushButton, Qt
 from tests.ui.desk_gateway import page_parts
 from tests.ui.oauth_browser import (
     CLIENT_ID,
@@ -92,6 +92,11 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
         assert clients.rowCount() == 1
         cells = [clients.item(0, col).text() for col in range(clients.columnCount())]
         assert cells == [CLIENT_ID, CLIENT_NAME, "confidential", "config", REDIRECT, "1"]
+        # The count right-aligned under a right-aligned heading, as every list's figures are.
+        grants = clients.item(0, len(cells) - 1)
+        heading = clients.horizontalHeaderItem(len(cells) - 1)
+        assert grants.textAlignment() & Qt.AlignmentFlag.AlignRight
+        assert heading is not None and heading.textAlignment() & Qt.AlignmentFlag.AlignRight
         await page.access.refresh()
         assert page.access.table.rowCount() == 1
         assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"

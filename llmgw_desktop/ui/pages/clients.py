@@ -14,7 +14,8 @@ from typing import Any
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, ConsentQueue, PendingConsent
 from llmgw_desktop.ui.access_panel import AccessPanel
-from llmgw_desktop.ui.kit.tables import fit_rows
+from llmgw_desktop.ui.kit.figures import figure_item
+from llmgw_desktop.ui.kit.tables import align_heading, fit_rows
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -36,6 +37,7 @@ __all__ = ["ClientsPage", "ConsentRequests", "OAuthClients"]
 CONSENT_POLL_MS = 1000
 CLIENTS_REFRESH_MS = 5000
 CLIENT_COLUMNS = ("Client id", "Name", "Kind", "Registered by", "Redirect URIs", "Live grants")
+GRANTS = CLIENT_COLUMNS.index("Live grants")  # a count: right-aligned, as figures are
 CONSENT_COLUMNS = ("Client", "Asks for", "Sends the browser to", "Asked from", "Expires in", "")
 ANSWERED_BY = "dashboard"
 
@@ -147,6 +149,7 @@ class OAuthClients(QGroupBox):
         self._page = page
         self.clients: list[dict[str, Any]] = []
         self.table = _table(CLIENT_COLUMNS, "clientsTable")
+        align_heading(self.table, [GRANTS])
         column = QVBoxLayout(self)
         column.addWidget(self.table)
 
@@ -166,7 +169,9 @@ class OAuthClients(QGroupBox):
                 str(client["grants"]),
             )
             for col, text in enumerate(cells):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+                self.table.setItem(
+                    row, col, figure_item(text) if col == GRANTS else QTableWidgetItem(text)
+                )
 
 
 class ClientsPage(Page):
