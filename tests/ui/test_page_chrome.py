@@ -35,6 +35,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import current_look
 from tests.ui.desk_gateway import Desk, OnWindow, post_messages
+from tests.ui.headings import HEADING_GAP, heading_gaps
 from tests.ui.test_main_window import ENDPOINT, facts_in
 from tests.ui.waiting import until
 
@@ -181,7 +182,8 @@ def test_every_column_of_figures_has_its_heading_over_them(on_window: OnWindow) 
     """Review 41-3, finding 11: Overview's calls, failed calls and latency were left-aligned,
     and Jobs, the Flight recorder, Keys, MCP servers, Budgets and the cost breakdown had
     their figures right-aligned under left-aligned headings. On a gateway with a request, a
-    budget and a key, every list's figures and their headings are right-aligned."""
+    budget and a key, every list's figures and their headings are right-aligned, and no
+    heading's words touch the next one's."""
 
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
@@ -201,6 +203,14 @@ def test_every_column_of_figures_has_its_heading_over_them(on_window: OnWindow) 
                     "the count",
                 )
             found[key] = _figures_under_left_headings(page)
+            # And no heading's words touch its neighbour's ("Spent Limits" were 4 px apart).
+            found[key] += [
+                f"{pair}: {gap} px"
+                for view in page.findChildren(QTableView)
+                if view.isVisible()
+                for pair, gap in heading_gaps(view).items()
+                if gap < HEADING_GAP
+            ]
         jobs = window.pages["jobs"].findChild(QTableView)
         assert jobs is not None
         found["jobs"] = [

@@ -10,8 +10,6 @@ details' fields, buttons and words fit their pane.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -25,12 +23,10 @@ from llmgw_desktop.ui.qt import (
     QLineEdit,
     QPoint,
     QScrollArea,
-    QStyle,
-    Qt,
-    QTableWidget,
     QWidget,
 )
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
+from tests.ui.headings import HEADING_GAP, heading_gaps
 
 
 def _edges(widget: QWidget, page: QWidget) -> tuple[int, int, int, int]:
@@ -42,31 +38,6 @@ def _edges(widget: QWidget, page: QWidget) -> tuple[int, int, int, int]:
         top_left.x() + widget.width(),
         top_left.y() + widget.height(),
     )
-
-
-HEADING_GAP = 12  # px at least between two neighbouring headings' words
-
-
-def _heading_gaps(table: QTableWidget, shown: list[int]) -> dict[str, int]:
-    """The room between each two neighbouring headings' words, from each heading's width,
-    its alignment and the header's margin."""
-    header = table.horizontalHeader()
-    margin = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
-    metrics = header.fontMetrics()
-    spans = []
-    for column in shown:
-        text = PRICE_COLUMNS[column]
-        left = header.sectionViewportPosition(column)
-        right = left + header.sectionSize(column)
-        align = table.model().headerData(
-            column, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
-        )
-        width = metrics.horizontalAdvance(text)
-        if align is not None and Qt.AlignmentFlag(int(align)) & Qt.AlignmentFlag.AlignRight:
-            spans.append((text, right - margin - width, right - margin))
-        else:
-            spans.append((text, left + margin, left + margin + width))
-    return {f"{a[0]} | {b[0]}": b[1] - a[2] for a, b in itertools.pairwise(spans)}
 
 
 @pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
@@ -103,7 +74,7 @@ def test_the_prices_fill_the_page_beside_the_chosen_models_details_and_nothing_i
             assert not hidden
         # Review 41-3, finding 11: "Cache write" (right-aligned) and "From" (left-aligned)
         # touched; every two neighbouring headings now have room between their words.
-        gaps = _heading_gaps(table, shown)
+        gaps = heading_gaps(table)
         assert min(gaps.values()) >= HEADING_GAP, gaps
 
         # Choosing a row shows its model and every price of it, the hidden ones too.
