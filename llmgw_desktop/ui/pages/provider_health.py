@@ -296,7 +296,10 @@ class ProviderHealthTable(QTableWidget):
             if room() >= self._status_text:
                 break
             self.setColumnHidden(column, True)
-        width = max(self._status_words, min(self._status_text, room()))
+        # The room left over goes to Status too, not to the last column: latency, now
+        # right-aligned, stays beside the other figures instead of at the far edge of a wide
+        # window.
+        width = max(self._status_words, room())
         if self.columnWidth(STATUS) != width:
             self.setColumnWidth(STATUS, width)
             self.resizeRowsToContents()
