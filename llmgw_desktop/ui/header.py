@@ -285,7 +285,7 @@ class StatusHeader(QWidget):
         self._tones[name] = tone
         shown = self._shown(name, self.level)
         if chip.text() != shown:
-            chip.setText(shown)
+            _say(chip, shown)
             self._fit()
         # The whole of its words lead the tooltip (and are what a screen reader hears),
         # however little the chip says on a narrow window: nothing is lost there.
@@ -332,15 +332,20 @@ class StatusHeader(QWidget):
             total = spacing
             for name, chip in self.chips.items():
                 metrics = chip.fontMetrics()
-                frame = chip.sizeHint().width() - metrics.horizontalAdvance(chip.text())
-                total += frame + metrics.horizontalAdvance(self._shown(name, level))
+                # Its width with its icon alone, then what its words add beside it.
+                gap = _text_gap(chip)
+                icon_only = chip.sizeHint().width()
+                if chip.text():
+                    icon_only -= metrics.horizontalAdvance(chip.text()) + gap
+                shown = self._shown(name, level)
+                total += icon_only + (gap + metrics.horizontalAdvance(shown) if shown else 0)
             return total
 
         level = next((lvl for lvl in (0, 1) if need(lvl) <= room), 2)
         if level != self.level:
             self.level = level
             for name, chip in self.chips.items():
-                chip.setText(self._shown(name, level))
+                _say(chip, self._shown(name, level))
 
     def _trailing_widgets(self) -> list[QWidget]:
         layout = self.layout()
@@ -370,6 +375,19 @@ class StatusHeader(QWidget):
             self._open_place("jobs", "stuck" if stuck else "active")
         elif name == "questions" and not any(desk.bring_forward() for desk in self._questions):
             self._open_place("notifications", "")
+
+
+def _say(chip: QToolButton, text: str) -> None:
+    """Show `text` on `chip`, or its icon alone (no empty room beside it) for none."""
+    style = Qt.ToolButtonStyle
+    chip.setToolButtonStyle(style.ToolButtonTextBesideIcon if text else style.ToolButtonIconOnly)
+    chip.setText(text)
+
+
+def _text_gap(chip: QToolButton) -> int:
+    """What QToolButton puts between its icon and its words besides them (4 px and a space
+    each side of the words)."""
+    return 4 + 2 * chip.fontMetrics().horizontalAdvance(" ")
 
 
 def _shortened(words: str, short: str) -> str:
