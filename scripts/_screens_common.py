@@ -52,6 +52,7 @@ OAUTH_SECRET = secrets.token_urlsafe(32)
 FAILED_CALLS = 8  # consecutive upstream 500s for the failure state
 FAILING_MODEL = "claude-sonnet-4-5"
 SUB_CENT_BUDGET = {"scope": "agent=claude-code", "unit": "usd", "period": "daily", "hard": 0.003}
+DAY_BUDGET = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
 PROMPTS = (
     "Summarise this diff in one line.",
     "Write a unit test for parse_header().",

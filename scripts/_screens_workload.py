@@ -24,6 +24,7 @@ from _screens_common import (
     CALLERS,
     CLI_MODEL,
     CONCURRENCY,
+    DAY_BUDGET,
     JOB_TIMEOUT_S,
     MODELS,
     OAUTH_CLIENTS,
@@ -181,7 +182,8 @@ def consent_dialog(consent_id: str) -> DecisionDialog | None:
 
 async def set_budgets(window: MainWindow) -> None:
     """Budgets set after the workload, as a person would on seeing the spend: one near its
-    hard limit (past its soft one), one comfortably inside, one exceeded. Each is measured
+    hard limit (past its soft one), one comfortably inside, one exceeded, and a dollar limit
+    for the whole day (what the header's spend chip is said against). Each is measured
     against what the workload really spent, read back from the store by the engine."""
     budgets = next(iter(window.pages.values())).context.engine.budgets
     probe = [
@@ -200,6 +202,8 @@ async def set_budgets(window: MainWindow) -> None:
             {**probe[2], "hard": over},
             # A dollar budget below a cent: its amounts must not read "$0.00".
             SUB_CENT_BUDGET,
+            # The day's limit for everything, so the header says today's spend against it.
+            DAY_BUDGET,
         ],
     )
 

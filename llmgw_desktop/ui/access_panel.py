@@ -29,6 +29,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.scope_words import scope_names, scope_words
 from llmgw_desktop.ui.tasks import UiTasks
 
 __all__ = ["AccessPanel", "describe_front_door"]
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_MS = 5000
 GRANT_COLUMNS = ("Client", "Principal", "Scopes", "Issued", "Refresh until")
+SCOPES = GRANT_COLUMNS.index("Scopes")
 
 
 def describe_front_door(auth: AuthService) -> str:
@@ -149,12 +151,15 @@ class AccessPanel(QGroupBox):
             cells = (
                 grant["clientId"],
                 grant["principal"],
-                " ".join(grant["scopes"]),
+                "; ".join(scope_words(grant["scopes"])),
                 _when(grant["issuedAt"]),
                 _when(grant["refreshExpiresAt"]),
             )
             for col, text in enumerate(cells):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if col == SCOPES:
+                    item.setToolTip(scope_names(grant["scopes"]))
+                self.table.setItem(row, col, item)
             if selected is not None and grant["grantId"] == selected["grantId"]:
                 self.table.selectRow(row)
         self._update_buttons()
@@ -179,7 +184,8 @@ class AccessPanel(QGroupBox):
         what = (
             f"every grant of client {grant['clientId']}"
             if whole_client
-            else f"this grant of client {grant['clientId']} ({' '.join(grant['scopes'])})"
+            else f"this grant of client {grant['clientId']} "
+            f"({'; '.join(scope_words(grant['scopes']))})"
         )
         box = QMessageBox(
             QMessageBox.Icon.Warning,

@@ -5,8 +5,8 @@ both show the same checkable QAction, kept in step with the engine through the b
 is one per provider the engine knows (coding CLIs, API providers, local servers). A provider
 no switch can make answer (a CLI not installed, no API key, a server not running) is shown as
 unavailable, not as a switch: a grey circle and why ("Groq (no key)"); a provider that is
-failing or needs a look (`attention.provider_verdict`, the verdict every page shows) says so
-beside its switch.
+failing, or where some calls fail (`attention.provider_verdict`, the verdict every page
+shows), says so beside its switch.
 Quitting goes through `request_quit`, which asks first while jobs are running, because
 stopping the engine interrupts them.
 """

@@ -7,8 +7,10 @@ One verdict on a provider's health (`provider_verdict`), read by the header chip
 the Providers page (`provider_rows.py`) and the tray, so none says "OK" while another says
 "some calls fail". A provider is failing when its circuit is open, it has lasting trouble (a
 failed Test, calls refused for its credentials) or its recent calls fail (`provider_health`:
-failures in a row, or most calls failing); it needs a look when some of its recent calls
-fail. A provider switched off, or every provider paused, has no verdict: it is not called.
+failures in a row, or most calls failing); when only some of its recent calls fail, every
+place says just that, "some calls fail" (the header said "needs a look" for the state the
+tables called "Some calls fail": one state, two names, review 41-3). A provider switched off,
+or every provider paused, has no verdict: it is not called.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from llmgw_desktop.engine.api import BudgetStatus, Engine, HealthState, RequestF
 
 __all__ = [
     "FAILING",
-    "NEEDS_A_LOOK",
+    "SOME_CALLS_FAIL",
     "FailingProvider",
     "ProviderVerdict",
     "SpendToday",
@@ -36,8 +38,8 @@ __all__ = [
 ]
 
 
-# A verdict's level: red, or amber.
-FAILING, NEEDS_A_LOOK = "failing", "needs a look"
+# A verdict's level: red, or amber (in the words of the Providers page's status for it).
+FAILING, SOME_CALLS_FAIL = "failing", "some calls fail"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class ProviderVerdict:
 
     provider: str  # the switch id (`mistral-api`, `claude`): the recorder's provider
     name: str  # as every page names it ("Mistral API")
-    level: str  # FAILING or NEEDS_A_LOOK
+    level: str  # FAILING or SOME_CALLS_FAIL
     status: str  # the Providers page's words: Circuit open, Test failed, Failing, Some calls fail
     why: str  # one line: "8 calls failed in a row (upstream_500, last at 21:04:10); ..."
 
@@ -118,12 +120,13 @@ def provider_verdict(
         status = "Test failed" if health.source == "test" else "Failing"
         return ProviderVerdict(switch_id, name, FAILING, status, health.reason)
     if health.state == HealthState.DEGRADED:
-        return ProviderVerdict(switch_id, name, NEEDS_A_LOOK, "Some calls fail", health.reason)
+        status = SOME_CALLS_FAIL.capitalize()
+        return ProviderVerdict(switch_id, name, SOME_CALLS_FAIL, status, health.reason)
     return None
 
 
 def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
-    """Every provider that is failing or needs a look now, the failing first, each group in
+    """Every provider that is failing or where some calls fail now, the failing first, each group in
     the order the switches list them; none while every provider is paused."""
     if engine.providers.paused:
         return []
@@ -138,7 +141,7 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
 
 
 def failing_providers(engine: Engine) -> list[FailingProvider]:
-    """Every provider failing now (not those that only need a look), in switch order."""
+    """Every provider failing now (not those where only some calls fail), in switch order."""
     return [
         FailingProvider(v.provider, v.name, v.why) for v in provider_verdicts(engine) if v.failing
     ]

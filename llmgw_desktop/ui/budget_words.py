@@ -32,6 +32,7 @@ __all__ = [
     "spent_words",
     "state_kind",
     "state_words",
+    "whole_budget",
 ]
 
 # A gateway key's principal; its budget is kept with the key (the Keys page), not config.toml.
@@ -137,18 +138,28 @@ class SpendChip:
 
 
 def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
-    """The header's chip from today's spend (`$0.0681`) and every budget: the spend, then the
-    budgets past their soft limit, by name when one ("agent claude-code $0.0144 / $0.003
-    (480%)"), else counted ("2 budgets exceeded · 1 past soft limit"): a percentage is never
-    shown beside a figure it is not of. The short words (a narrow window) say less but the
-    same way: "today" after the spend, and a count with its noun ("2 budgets exceeded"), never
-    a bare "2 exceeded". The tooltip lists each budget past its soft limit, or the one nearest
-    its limit when none is."""
+    """The header's chip from today's spend (`$0.0681`) and every budget: the spend against
+    the dollar budget all of it counts against, when there is one (`whole_budget`: "$0.0681
+    of $5.00 today"; a monthly one after the day's spend: "$0.0681 today · $1.20 of $50.00
+    this month"), then the budgets past their soft limit, by name when one ("agent
+    claude-code $0.0144 / $0.003 (480%)"), else counted ("2 budgets exceeded · 1 past soft
+    limit"): a percentage or a limit is never shown beside a figure it is not of. The short
+    words (a narrow window) say less but the same way: "today" after the spend, and a count
+    with its noun ("2 budgets exceeded"), never a bare "2 exceeded". The tooltip lists each
+    budget past its soft limit, or the one nearest its limit when none is."""
     past = [s for s in statuses if s.state != "ok"]
     exceeded = [s for s in past if s.state == "exceeded"]
     soft = len(past) - len(exceeded)
-    words = short = f"{today} today"
-    if len(past) == 1:
+    whole = whole_budget(statuses)
+    if whole is None:
+        words = f"{today} today"
+    elif whole.budget.period == "daily":
+        words = f"{today} of {format_amount('usd', whole.limit)} today"
+    else:
+        spent, limit = (format_amount("usd", v) for v in (whole.spent, whole.limit))
+        words = f"{today} today · {spent} of {limit} this month"
+    short = words
+    if len(past) == 1 and past[0] is not whole:
         (status,) = past
         words += f" · {budget_name(status)} {_spent_of_limit(status)}"
         short += f" · {budget_name(status)} {status.fraction:.0%}"
@@ -174,6 +185,19 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     else:
         lines = ["No budget is set."]
     return SpendChip(words, short, tone, tuple(lines))
+
+
+def whole_budget(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:
+    """The dollar budget every call's spend counts against (the global one, daily before
+    monthly), which today's spend can be said against; None without one. An agent's or a
+    key's budget is not: "$0.0682 of $0.003" would set the whole day's spend against one
+    agent's limit."""
+    whole = [
+        s
+        for s in statuses
+        if s.budget.kind == "global" and s.budget.unit == "usd" and s.limit and not s.lane
+    ]
+    return min(whole, key=lambda s: s.budget.period != "daily", default=None)
 
 
 def _spent_of_limit(status: BudgetStatus) -> str:

@@ -16,15 +16,11 @@ from collections.abc import Callable
 from llmgw_desktop.engine.api import ConsentQueue, PendingConsent
 from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk
 from llmgw_desktop.ui.qt import QStyle, QWidget
+from llmgw_desktop.ui.scope_words import scope_names, scope_words
 
 __all__ = ["DeskConsent"]
 
 log = logging.getLogger(__name__)
-
-SCOPE_WORDS = {
-    "mcp": "Use this gateway's MCP tools and its model APIs",
-    "workspace:admin": "Create and register workspaces",
-}
 
 
 class DeskConsent(QuestionDesk):
@@ -50,7 +46,7 @@ class DeskConsent(QuestionDesk):
 
     def show(self, pending: PendingConsent) -> None:
         request = pending.request
-        scopes = "\n".join(f"• {SCOPE_WORDS.get(s, s)}" for s in request.scopes)
+        scopes = "\n".join(f"• {words}" for words in scope_words(request.scopes))
         heading = f"{request.client_name} wants access to this gateway"
         box = DecisionDialog(
             f"llmgw-desktop: {heading}",
@@ -65,7 +61,7 @@ class DeskConsent(QuestionDesk):
             heading=heading,
             parent=self._parent,
         )
-        box.setToolTip("Scopes asked: " + " ".join(request.scopes))
+        box.setToolTip(scope_names(request.scopes))
         box.setObjectName(f"consent:{pending.id}")
 
         def answered(_result: int) -> None:

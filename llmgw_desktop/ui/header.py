@@ -1,12 +1,15 @@
 """The strip above every page: what matters at a glance, each item a button to its place.
 
 Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
-what today has cost and the budgets past their limits (by name when one, `spend_chip`), the
-providers failing or needing a look now (the one verdict the pages and the tray show), the jobs
-running and stuck, and the questions (approvals, consents) waiting at the desk. Each is
-coloured by the one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or
-Space with the focus on it, too): Overview, Budgets, Providers (the first failing one, else
-the first that needs a look, selected), Jobs (the active ones), the waiting question's dialog.
+what today has cost against the day's dollar budget and the budgets past their limits (by
+name when one, `spend_chip`), the providers failing or where some calls fail now (the one
+verdict the pages and the tray show, in their words: `providers_words`), the jobs running and
+stuck, and the questions (approvals, consents) waiting at the desk. Each is coloured by the
+one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or Space with the
+focus on it, too): Overview, Budgets, Providers (the first failing one, else the first where
+some calls fail, selected), Jobs (the active ones), the waiting question's dialog. A narrow
+window makes them say less, never silently: short words end in "…" where they leave
+something out, and each chip's tooltip and accessible name hold all of its words (`level`).
 
 Figures are the engine's (`attention.py`), the same the pages and the tray show. They are
 redrawn when the bridge says something changed and on a slow tick while the window is shown.
@@ -27,7 +30,8 @@ from datetime import date
 
 from llmgw_desktop.engine.api import RequestFinished, format_usd
 from llmgw_desktop.ui.attention import (
-    NEEDS_A_LOOK,
+    SOME_CALLS_FAIL,
+    ProviderVerdict,
     SpendToday,
     provider_verdicts,
     spend_today,
@@ -108,7 +112,12 @@ class StatusHeader(QWidget):
         row.addStretch(1)
         self.trailing = row
         self._texts: dict[str, tuple[str, str]] = {}  # chip -> its words, full and short
-        self.compact = False
+        self._tones: dict[str, str] = {}  # chip -> its tone ("": nothing to report)
+        # How much the chips give up for room: 0 all their words, 1 their short words (the
+        # window is narrow), 2 also no words on the chips with nothing to report (their icon
+        # alone: "No approvals" beside a red spend chip), so the chips that report something
+        # keep their words whole rather than being cut by Qt mid-word.
+        self.level = 0
         # The window may be narrower than the chips' full words: they then say less (the
         # tooltips say all), never push the window wider.
         self.setMinimumWidth(1)
@@ -192,14 +201,10 @@ class StatusHeader(QWidget):
         self._draw_spend()
         verdicts = provider_verdicts(engine)
         if verdicts:
-            failing = sum(1 for v in verdicts if v.failing)
-            look = len(verdicts) - failing
-            parts = [f"{failing} failing"] if failing else []
-            parts += [f"{look} {NEEDS_A_LOOK}"] if look else []
-            words = " · ".join(parts)
+            words, short = providers_words(verdicts)
             tip = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
-            tone = "error" if failing else "warning"
-            self._set("providers", words, tone, tip, access=f"Providers: {words}", short=parts[0])
+            tone = "error" if any(v.failing for v in verdicts) else "warning"
+            self._set("providers", words, tone, tip, access=f"Providers: {words}", short=short)
         else:
             self._set("providers", "Providers OK", "", "No provider is failing.", short="OK")
         stuck = len(engine.jobs.stuck_jobs())
@@ -276,11 +281,15 @@ class StatusHeader(QWidget):
         self, name: str, words: str, tone: str, tip: str, *, access: str = "", short: str = ""
     ) -> None:
         chip = self.chips[name]
-        self._texts[name] = (words, short or words)
-        shown = self._texts[name][1] if self.compact else words
+        self._texts[name] = (words, _shortened(words, short or words))
+        self._tones[name] = tone
+        shown = self._shown(name, self.level)
         if chip.text() != shown:
-            chip.setText(shown)
+            _say(chip, shown)
             self._fit()
+        # The whole of its words lead the tooltip (and are what a screen reader hears),
+        # however little the chip says on a narrow window: nothing is lost there.
+        tip = f"{words}\n{tip}"
         status = {"error": "error", "warning": "warning", "ok": "ok"}.get(tone, "")
         icon_key = (_GLYPHS[name], status)
         if chip.property("iconKey") != "/".join(icon_key):
@@ -298,8 +307,19 @@ class StatusHeader(QWidget):
         super().resizeEvent(event)
         self._fit()
 
+    @property
+    def compact(self) -> bool:
+        """Whether the chips say their short words (the window is narrow)."""
+        return self.level > 0
+
+    def _shown(self, name: str, level: int) -> str:
+        """What chip `name` says at `level` (see `level`)."""
+        if level >= 2 and not self._tones.get(name):
+            return ""
+        return self._texts[name][1 if level else 0]
+
     def _fit(self) -> None:
-        """Say it all when there is room; the short words when the window is narrow."""
+        """Say it all when there is room; less, a level at a time, when the window is narrow."""
         if len(self._texts) < len(CHIPS) or self.width() <= 1:
             return
         layout = self.layout()
@@ -307,16 +327,25 @@ class StatusHeader(QWidget):
         room = self.width() - (margins.left() + margins.right() if margins else 0)
         room -= sum(w.sizeHint().width() for w in self._trailing_widgets())
         spacing = (len(CHIPS) + len(self._trailing_widgets())) * SPACE["s"]
-        need = spacing
-        for name, chip in self.chips.items():
-            metrics = chip.fontMetrics()
-            frame = chip.sizeHint().width() - metrics.horizontalAdvance(chip.text())
-            need += frame + metrics.horizontalAdvance(self._texts[name][0])
-        compact = need > room
-        if compact != self.compact:
-            self.compact = compact
+
+        def need(level: int) -> int:
+            total = spacing
             for name, chip in self.chips.items():
-                chip.setText(self._texts[name][1 if compact else 0])
+                metrics = chip.fontMetrics()
+                # Its width with its icon alone, then what its words add beside it.
+                gap = _text_gap(chip)
+                icon_only = chip.sizeHint().width()
+                if chip.text():
+                    icon_only -= metrics.horizontalAdvance(chip.text()) + gap
+                shown = self._shown(name, level)
+                total += icon_only + (gap + metrics.horizontalAdvance(shown) if shown else 0)
+            return total
+
+        level = next((lvl for lvl in (0, 1) if need(lvl) <= room), 2)
+        if level != self.level:
+            self.level = level
+            for name, chip in self.chips.items():
+                _say(chip, self._shown(name, level))
 
     def _trailing_widgets(self) -> list[QWidget]:
         layout = self.layout()
@@ -346,6 +375,42 @@ class StatusHeader(QWidget):
             self._open_place("jobs", "stuck" if stuck else "active")
         elif name == "questions" and not any(desk.bring_forward() for desk in self._questions):
             self._open_place("notifications", "")
+
+
+def _say(chip: QToolButton, text: str) -> None:
+    """Show `text` on `chip`, or its icon alone (no empty room beside it) for none."""
+    style = Qt.ToolButtonStyle
+    chip.setToolButtonStyle(style.ToolButtonTextBesideIcon if text else style.ToolButtonIconOnly)
+    chip.setText(text)
+
+
+def _text_gap(chip: QToolButton) -> int:
+    """What QToolButton puts between its icon and its words besides them (4 px and a space
+    each side of the words)."""
+    return 4 + 2 * chip.fontMetrics().horizontalAdvance(" ")
+
+
+def _shortened(words: str, short: str) -> str:
+    """The short words as a narrow window shows them: ending in "…" when they leave out the
+    end of the whole words ("$0.0682 today · 2 budgets exceeded …"), so the chip never drops
+    a part without a sign (review 41-3: "· 1 past soft limit" went silently at 1024 px)."""
+    return f"{short} …" if short != words and words.startswith(short) else short
+
+
+def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
+    """The providers chip's words and its short words: `1 failing · Anthropic: some calls
+    fail`, `Some calls fail on 2 providers`. The state where only some calls fail has the
+    words the Providers page's status gives it (the chip said "needs a look")."""
+    failing = sum(1 for v in verdicts if v.failing)
+    some = [v for v in verdicts if not v.failing]
+    parts = [f"{failing} failing"] if failing else []
+    if len(some) == 1:
+        parts.append(f"{some[0].name}: {SOME_CALLS_FAIL}")
+    elif some:
+        parts.append(f"{SOME_CALLS_FAIL} on {len(some)} providers")
+    words = " · ".join(parts)
+    short = parts[0] if failing else SOME_CALLS_FAIL
+    return words[:1].upper() + words[1:], short[:1].upper() + short[1:]
 
 
 _TARGETS = {

@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
     def open_place(self, key: str, detail: str) -> None:
         """Show page `key` with `detail` chosen there (the header's chips, a notification's
         click): a provider's switch id (on the Flight recorder: its failed requests), a job's
-        id ("active": the live jobs); "approval"
+        id ("active": the live jobs), a setting's key (Settings); "approval"
         brings the waiting question forward, "" only the window."""
         if key == "approval":
             # That question's dialog while it waits; answered, where its answer shows.
@@ -350,6 +350,8 @@ class MainWindow(QMainWindow):
             page.show_job(detail)
         elif isinstance(page, RecorderPage) and detail:
             page.show_failures_of(detail)
+        elif isinstance(page, SettingsPage) and detail:
+            page.select(detail)
         if page is not None:
             self.show_page(key)
 

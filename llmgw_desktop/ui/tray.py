@@ -6,7 +6,7 @@ failures in a row or a high error rate), a job is stuck (running with no output 
 `jobs.stuck_after_ms`), the engine stopped, or the store is degraded: damaged, full, or
 refusing the recorder's writes), paused, busy (jobs queued or running), idle. The tooltip
 names each failing provider with its last error and each stuck job with its silence and the
-limit, each provider that needs a look, and adds the active job count and the last error.
+limit, each provider where some calls fail, and adds the active job count and the last error.
 Messages pop up for what needs the person or is worth knowing while the window is hidden: a
 long job finished, a job stuck, a consent or approval request waiting, a provider going down
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
@@ -252,7 +252,7 @@ class TrayIcon(QObject):
             lines.append(_cut(f"Failing: {provider} ({why})"))
         lines.extend(_cut(line) for line in self.stuck_lines())
         for name, why in self.needs_a_look.items():
-            lines.append(_cut(f"Needs a look: {name} ({why})"))
+            lines.append(_cut(f"Some calls fail: {name} ({why})"))
         if self.store_problem:
             lines.append(_cut(f"Store degraded: {self.store_problem}"))
         if self.last_error:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from llmgw_desktop.engine.api import BudgetStatus
-from llmgw_desktop.ui.attention import FAILING, NEEDS_A_LOOK, ProviderVerdict
+from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.qt import QAction, QMenu
 
@@ -26,7 +26,7 @@ __all__ = ["ALERT_CHARS", "TrayAlerts", "budget_line", "budgets_to_tell"]
 # agent and its principal past its limit, whole ("Budget: agent claude-code
 # (oauth:laptop-editor) 480% of $0.003 today (exceeded: calls refused)").
 ALERT_CHARS = 110
-_TONES = {FAILING: "error", NEEDS_A_LOOK: "warning"}
+_TONES = {FAILING: "error", SOME_CALLS_FAIL: "warning"}
 _BUDGET_TONES = {"exceeded": "error", "soft": "warning"}
 
 

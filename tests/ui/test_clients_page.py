@@ -14,9 +14,10 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.ui.access_panel import GRANT_COLUMNS
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.clients import ClientsPage
-from llmgw_desktop.ui.qt import QPushButton
+from llmgw_desktop.ui.qt import QPushButton, Qt
 from tests.ui.desk_gateway import page_parts
 from tests.ui.oauth_browser import (
     CLIENT_ID,
@@ -27,6 +28,8 @@ from tests.ui.oauth_browser import (
 )
 from tests.ui.running_app import OnApp
 from tests.ui.waiting import until
+
+MCP_WORDS = "Use this gateway's MCP tools and its model APIs"  # the scope the client asks
 
 
 def _clients_page(desktop: DesktopApp) -> ClientsPage:
@@ -52,7 +55,10 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
         table = page.consent.table
         await until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
         assert table.item(0, 0).text() == f"{CLIENT_NAME} ({CLIENT_ID})"
-        assert "MCP tools" in table.item(0, 1).text()
+        # The request in the words its desk dialog asked with (one table of words).
+        assert table.item(0, 1).text() == MCP_WORDS
+        dialog = next(iter(desktop.consent.open_dialogs.values())) if desktop.consent else None
+        assert dialog is not None and f"• {MCP_WORDS}" in dialog.text()
         assert table.item(0, 2).text() == REDIRECT
         assert table.item(0, 3).text().startswith("127.0.0.1")
         assert desktop.consent is not None and len(desktop.consent.open_dialogs) == 1
@@ -86,9 +92,18 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
         assert clients.rowCount() == 1
         cells = [clients.item(0, col).text() for col in range(clients.columnCount())]
         assert cells == [CLIENT_ID, CLIENT_NAME, "confidential", "config", REDIRECT, "1"]
+        # The count right-aligned under a right-aligned heading, as every list's figures are.
+        grants = clients.item(0, len(cells) - 1)
+        heading = clients.horizontalHeaderItem(len(cells) - 1)
+        assert grants.textAlignment() & Qt.AlignmentFlag.AlignRight
+        assert heading is not None and heading.textAlignment() & Qt.AlignmentFlag.AlignRight
         await page.access.refresh()
         assert page.access.table.rowCount() == 1
         assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+        # Review 41-3: the grant said "mcp" where the dialog asked in words; now the same
+        # words, the scope's name one hover away.
+        scopes = page.access.table.item(0, GRANT_COLUMNS.index("Scopes"))
+        assert scopes.text() == MCP_WORDS and scopes.toolTip() == "Scopes: mcp"
         assert f"Approved access for {CLIENT_NAME}" in page.consent.notice.text()
 
     on_app(consent_desktop, body)

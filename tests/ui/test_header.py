@@ -15,6 +15,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.attention import failing_providers, seconds_since_midnight
+from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.fakes.upstream import Reply
@@ -56,10 +57,11 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                     "provider", seconds_since_midnight(now), now=now
                 )
                 assert spend.usd == pytest.approx(today.total.cost_usd) and spend.usd > 0
-                # No budget is past its soft limit: the chip is the spend alone (no percentage
-                # of something else beside it); the tooltip names the nearest budget.
+                # No budget is past its soft limit: the chip is the spend against the global
+                # daily budget, no percentage of something else beside it; the tooltip names
+                # the nearest budget.
                 (status,) = engine.budgets.statuses()
-                assert chips["spend"].text() == f"{format_usd(spend.usd)} today"
+                assert chips["spend"].text() == f"{format_usd(spend.usd)} of $5.00 today"
                 assert f"Nearest budget: global, {format_usd(status.spent)} of $5.00 today" in (
                     chips["spend"].toolTip()
                 )
@@ -147,6 +149,67 @@ def test_the_chips_say_the_same_things_at_1024_and_1920_px(
             assert said[1920]["spend"].startswith(said[1024]["spend"])
 
     on_gateway(body)
+
+
+def test_the_spend_chip_says_todays_spend_against_the_budget_and_drops_nothing_silently(
+    on_gateway: OnGateway, qtbot: QtBot
+) -> None:
+    """Review 41-3, finding 8 (issue 41 point 3): the chip said "$0.0682 today" with no budget
+    to hold it against, and at 1024 px "· 1 past soft limit" vanished without a sign. With a
+    global daily dollar budget it says the spend of it; shortened, it ends in "…" and the
+    whole of it is in its tooltip and its accessible name."""
+
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        await messages_request(desk.runtime, {"X-Caller": "editor"})
+        tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
+        soft = {"unit": "tokens", "period": "monthly", "soft": 1, "hard": 10**9}
+        await engine.budgets.replace(
+            LOCAL_CALLER,
+            [
+                {"scope": "global", "unit": "usd", "period": "daily", "hard": 5},
+                {"scope": "global"} | tiny,
+                {"scope": "agent=editor"} | tiny,
+                {"scope": "agent=editor"} | soft,
+            ],
+        )
+        with desk_window(desk, qtbot) as window:
+            header, chip = window.header, window.header.chips["spend"]
+            spent = format_usd((await header.refresh_spend()).usd)
+            whole = f"{spent} of $5.00 today · 2 budgets exceeded · 1 past soft limit"
+            for width, height in ((1920, 1080), (1024, 700)):
+                window.resize(width, height)
+                await until(lambda w=width: window.width() == w, "the window resized")
+                header.redraw()
+                said = chip.text()
+                if width == 1920:
+                    assert said == whole
+                else:
+                    assert header.compact
+                    assert said == f"{spent} of $5.00 today · 2 budgets exceeded …"
+                assert chip.toolTip().startswith(f"{whole}\n"), chip.toolTip()
+                assert chip.accessibleName() == f"Spend: {whole}"
+                # Every chip whole on screen (once laid out): none cut, none past the edge.
+                await until(lambda: _chips_whole(header), f"every chip whole at {width} px")
+            # Narrower still, the chips with nothing to report give up their words (their
+            # icon, tooltip and accessible name keep them), and the spend stays whole.
+            header.setFixedWidth(header.width() - 140)
+            await until(lambda: header.level == 2, "the quiet chips' words given up")
+            assert chip.text() == f"{spent} of $5.00 today · 2 budgets exceeded …"
+            questions = header.chips["questions"]
+            assert questions.text() == "" and questions.accessibleName() == "No approvals"
+            assert questions.toolTip().startswith("No approvals\n")
+            await until(lambda: _chips_whole(header), "every chip whole, narrower")
+
+    on_gateway(body)
+
+
+def _chips_whole(header: StatusHeader) -> bool:
+    return all(
+        chip.width() >= chip.sizeHint().width()
+        and chip.mapTo(header, chip.rect().topRight()).x() <= header.width()
+        for chip in header.chips.values()
+    )
 
 
 def test_todays_spend_keeps_up_with_the_overviews_live_cost(

@@ -36,7 +36,7 @@ from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.chart_scale import clock_span, value_text
 from llmgw_desktop.ui.pages.overview import CHARTS_AFTER_PAINT_MS, OverviewPage
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts, moment_range
-from llmgw_desktop.ui.pages.provider_health import STATUS
+from llmgw_desktop.ui.pages.provider_health import FIGURES, STATUS
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import (
     QApplication,
@@ -274,6 +274,14 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         # API providers with true figures: one served request, one without a key.
         await _gateway_request(desk.runtime)
         await until(lambda: health.cell("anthropic", "Calls 15 min") == "1", "the count")
+        # Its figures right-aligned, headings too, as on every other list (review 41-3,
+        # finding 11: calls, failed calls and latency were the window's left-aligned ones).
+        right = Qt.AlignmentFlag.AlignRight
+        for column in FIGURES:
+            item = health.item(health.rows["anthropic"], column)
+            assert item is not None and Qt.AlignmentFlag(item.textAlignment()) & right
+            heading = health.horizontalHeaderItem(column)
+            assert heading is not None and Qt.AlignmentFlag(heading.textAlignment()) & right
         assert health.cell("anthropic", "Status") == "Ready"
         assert (health.cell("anthropic", "Kind"), health.cell("anthropic", "Switch")) == (
             "API",

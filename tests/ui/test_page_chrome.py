@@ -11,6 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeySpec
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import Notice
 from llmgw_desktop.ui.actions import GatewayActions
@@ -20,6 +21,7 @@ from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.notifications import NotificationsPage
 from llmgw_desktop.ui.pages.agents import COLUMNS as AGENT_COLUMNS
+from llmgw_desktop.ui.pages.prices_box import PRICE_COLUMNS
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QLabel,
@@ -32,7 +34,10 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 from llmgw_desktop.ui.theme import current_look
+from tests.ui.desk_gateway import Desk, OnWindow, post_messages
+from tests.ui.headings import HEADING_GAP, heading_gaps
 from tests.ui.test_main_window import ENDPOINT, facts_in
+from tests.ui.waiting import until
 
 
 @pytest.fixture
@@ -137,6 +142,92 @@ def test_every_table_has_one_style(window: MainWindow, qtbot: QtBot) -> None:
         assert Qt.AlignmentFlag(int(align)) & Qt.AlignmentFlag.AlignRight, AGENT_COLUMNS[column]
 
 
+def _right(align: object) -> bool:
+    return align is not None and bool(Qt.AlignmentFlag(int(align)) & Qt.AlignmentFlag.AlignRight)
+
+
+def _figures_under_left_headings(page: QWidget) -> list[str]:
+    """The columns of `page`'s lists whose cells are right-aligned (figures) under a heading
+    that is not."""
+    found = []
+    for view in page.findChildren(QAbstractItemView):
+        model = view.model()
+        if not isinstance(view, QTableView | QTreeView) or model is None:
+            continue
+        for column in range(model.columnCount()):
+            cells = (
+                model.data(model.index(row, column), Qt.ItemDataRole.TextAlignmentRole)
+                for row in range(min(model.rowCount(), 20))
+            )
+            heading = model.headerData(
+                column, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
+            )
+            if any(_right(align) for align in cells) and not _right(heading):
+                name = model.headerData(column, Qt.Orientation.Horizontal)
+                found.append(f"{view.objectName()} {name!r}")
+    return found
+
+
+def _rows(page: QWidget) -> int:
+    return sum(
+        view.model().rowCount()
+        for view in page.findChildren(QAbstractItemView)
+        if isinstance(view, QTableView | QTreeView)
+        and view.model() is not None
+        and view.isVisible()
+    )
+
+
+def test_every_column_of_figures_has_its_heading_over_them(on_window: OnWindow) -> None:
+    """Review 41-3, finding 11: Overview's calls, failed calls and latency were left-aligned,
+    and Jobs, the Flight recorder, Keys, MCP servers, Budgets and the cost breakdown had
+    their figures right-aligned under left-aligned headings. On a gateway with a request, a
+    budget and a key, every list's figures and their headings are right-aligned, and no
+    heading's words touch the next one's."""
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        await post_messages(desk.runtime)
+        await engine.budgets.replace(
+            LOCAL_CALLER, [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5}]
+        )
+        await engine.keys.create(LOCAL_CALLER, KeySpec(name="ci-bot"))
+        found = {}
+        for key in ("overview", "recorder", "budgets", "keys", "prices", "agents"):
+            window.show_page(key)
+            page = window.current_page
+            await until(lambda p=page: _rows(p) > 0, f"the {key} page's rows")
+            if key == "overview":
+                await until(
+                    lambda: window.overview.health.cell("anthropic", "Calls 15 min") == "1",
+                    "the count",
+                )
+            found[key] = _figures_under_left_headings(page)
+            # And no heading's words touch its neighbour's ("Spent Limits" were 4 px apart).
+            found[key] += [
+                f"{pair}: {gap} px"
+                for view in page.findChildren(QTableView)
+                if view.isVisible()
+                for pair, gap in heading_gaps(view).items()
+                if gap < HEADING_GAP
+            ]
+        jobs = window.pages["jobs"].findChild(QTableView)
+        assert jobs is not None
+        found["jobs"] = [
+            str(jobs.model().headerData(c, Qt.Orientation.Horizontal))
+            for c in range(jobs.model().columnCount())
+            if jobs.model().headerData(c, Qt.Orientation.Horizontal) in ("Elapsed", "Tokens")
+            and not _right(
+                jobs.model().headerData(
+                    c, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
+                )
+            )
+        ]
+        assert not any(found.values()), found
+
+    on_window(body, size=(1920, 1080))
+
+
 def test_a_notification_shows_its_level_and_opens_its_place(
     window: MainWindow, qtbot: QtBot
 ) -> None:
@@ -229,7 +320,8 @@ def test_prices_say_what_to_do_with_none_and_show_the_bundled_table(
         box.empty_label.isVisibleTo(box) and "No prices of your own yet" in box.empty_label.text()
     )
     assert box.table.isVisibleTo(box) and box.table.rowCount() > 10
-    froms = {box.table.item(r, 5).text() for r in range(box.table.rowCount())}
+    from_column = PRICE_COLUMNS.index("From")
+    froms = {box.table.item(r, from_column).text() for r in range(box.table.rowCount())}
     assert froms == {f"bundled, {window.header._engine.prices.revised}"}
     assert not box.remove_button.isEnabled()
     box.bundled_switch.setChecked(False)

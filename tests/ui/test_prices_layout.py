@@ -17,8 +17,16 @@ from llmgw_desktop.engine.api import format_usd
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.prices_box import OPTIONAL, PRICE_COLUMNS
 from llmgw_desktop.ui.pages.prices_page import PricesPage
-from llmgw_desktop.ui.qt import QAbstractButton, QLabel, QLineEdit, QPoint, QScrollArea, QWidget
+from llmgw_desktop.ui.qt import (
+    QAbstractButton,
+    QLabel,
+    QLineEdit,
+    QPoint,
+    QScrollArea,
+    QWidget,
+)
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
+from tests.ui.headings import HEADING_GAP, heading_gaps
 
 
 def _edges(widget: QWidget, page: QWidget) -> tuple[int, int, int, int]:
@@ -64,6 +72,10 @@ def test_the_prices_fill_the_page_beside_the_chosen_models_details_and_nothing_i
             assert header.sectionSize(column) >= table.sizeHintForColumn(column)
         if size[0] == 1920:
             assert not hidden
+        # Review 41-3, finding 11: "Cache write" (right-aligned) and "From" (left-aligned)
+        # touched; every two neighbouring headings now have room between their words.
+        gaps = heading_gaps(table)
+        assert min(gaps.values()) >= HEADING_GAP, gaps
 
         # Choosing a row shows its model and every price of it, the hidden ones too.
         model, price = prices.bundled_entries()[0]

@@ -1,11 +1,12 @@
 """One provider-health verdict everywhere (issue 41, review finding 4).
 
-A provider some of whose calls fail "needs a look": the header chip counts it, Overview names
-it, the Providers page shows it amber, and the tray lists it first in its menu, all from the
-same verdict (`attention.provider_verdicts`), driven by the official `anthropic` SDK through
-the real gateway against the scripted upstream. A provider no switch can make answer (no key,
-no CLI) is shown as unavailable with why, not as a ticked, greyed check box; the tray's alert
-lines are drawn enabled, not greyed.
+A provider some of whose calls fail has one wording everywhere, "some calls fail" (the header
+said "needs a look" where the tables said "Some calls fail", review 41-3): the header chip
+names it, Overview names it, the Providers page shows it amber, and the tray lists it first in
+its menu, all from the same verdict (`attention.provider_verdicts`), driven by the official
+`anthropic` SDK through the real gateway against the scripted upstream. A provider no switch
+can make answer (no key, no CLI) is shown as unavailable with why, not as a ticked, greyed
+check box; the tray's alert lines are drawn enabled, not greyed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.api import LOCAL_CALLER
-from llmgw_desktop.ui.attention import NEEDS_A_LOOK, provider_verdicts
+from llmgw_desktop.ui.attention import SOME_CALLS_FAIL, provider_verdicts
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from llmgw_desktop.ui.theme import warning_colour
@@ -57,19 +58,23 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
             await client.close()
 
             (verdict,) = provider_verdicts(engine)
-            assert (verdict.provider, verdict.level) == ("anthropic", NEEDS_A_LOOK)
+            assert (verdict.provider, verdict.level) == ("anthropic", SOME_CALLS_FAIL)
+            assert verdict.status == "Some calls fail"  # the Providers page's words
 
             # The header: counted, amber, never "Providers OK".
             window.header.redraw()
             chip = window.header.chips["providers"]
-            assert chip.text() == "1 needs a look" and chip.property("tone") == "warning"
-            assert "Anthropic (needs a look): the last call failed" in chip.toolTip()
+            assert (
+                chip.text() == "Anthropic: some calls fail" and chip.property("tone") == "warning"
+            )
+            assert "Anthropic (some calls fail): the last call failed" in chip.toolTip()
 
             # Overview names it, in amber.
             overview = window.overview
             overview.refresh_status()
             line = overview.failing_label.accessibleName()
-            assert line.startswith(f"Anthropic ({NEEDS_A_LOOK}): the last call failed"), line
+            assert line.startswith(f"Anthropic ({SOME_CALLS_FAIL}): the last call failed"), line
+            assert f"({SOME_CALLS_FAIL}): the last call failed" in overview.failing_label.text()
             assert warning_colour() in overview.failing_label.text()  # its line in amber
 
             # The Providers page: the same words, amber.
@@ -87,9 +92,9 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
 
             # The tray: its menu's first line names it, enabled; a click opens its row.
             tray.redraw()
-            assert "Needs a look: Anthropic" in tray.tooltip()
+            assert "Some calls fail: Anthropic" in tray.tooltip()
             alert = next(a for a in tray.alerts.providers if "Anthropic" in a.text())
-            assert alert.isEnabled() and NEEDS_A_LOOK in alert.text()
+            assert alert.isEnabled() and SOME_CALLS_FAIL in alert.text()
             assert not alert.icon().isNull()
             menu = tray.menu.actions()
             assert menu.index(alert) < menu.index(desk.actions.providers["anthropic"])
@@ -102,7 +107,7 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
             # Its switch says so; a provider with no key is unavailable, not a check box.
             switch = desk.actions.providers["anthropic"]
             openai = desk.actions.providers["openai"]
-            await until(lambda: switch.text() == "Anthropic (needs a look)", "the switch marked")
+            await until(lambda: switch.text() == "Anthropic (some calls fail)", "the switch marked")
             assert switch.isCheckable() and switch.isChecked() and not openai.isCheckable()
             assert openai.text() == "OpenAI (no key)" and not openai.icon().isNull()
             assert engine.providers.is_enabled("openai")  # shown unavailable, left on
@@ -114,3 +119,30 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
             assert chip.text() == "Providers OK" and tray.alerts.providers == []
 
     on_gateway(body, replies=replies)
+
+
+def test_the_header_says_some_calls_fail_as_the_tables_do_by_name_or_counted() -> None:
+    """Review 41-3, finding 22: the header's "1 needs a look" was the state the tables call
+    "Some calls fail"; the chip now says the tables' words, naming the provider when one."""
+    from llmgw_desktop.ui.attention import FAILING, ProviderVerdict
+    from llmgw_desktop.ui.header import providers_words
+
+    def some(name: str) -> ProviderVerdict:
+        return ProviderVerdict(name.lower(), name, SOME_CALLS_FAIL, "Some calls fail", "why")
+
+    down = ProviderVerdict("claude", "Claude Code", FAILING, "Circuit open", "why")
+    assert providers_words([some("Anthropic")]) == (
+        "Anthropic: some calls fail",
+        "Some calls fail",
+    )
+    assert providers_words([some("Anthropic"), some("OpenAI")]) == (
+        "Some calls fail on 2 providers",
+        "Some calls fail",
+    )
+    assert providers_words([down, some("OpenAI")]) == (
+        "1 failing · OpenAI: some calls fail",
+        "1 failing",
+    )
+    assert providers_words([down]) == ("1 failing", "1 failing")
+    for words, _short in (providers_words([some("A")]), providers_words([down, some("B")])):
+        assert "needs a look" not in words

@@ -22,7 +22,9 @@ from llmgw_desktop.engine.api import KeptBodies, RecordDetail
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.playground import PlaygroundPage, replayed_turn
 from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.pages.recorder_replay import CAPTURE_KEY, CAPTURE_SETTING
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, replay_plan
+from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.qt import QGuiApplication
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
@@ -56,6 +58,22 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
         assert not replay.curl_button.isEnabled()
         assert 'href="capture:anthropic"' in replay.why_label.text()
         assert "Turn on capture for Anthropic" in replay.why_label.text()
+        # Review 41-3: why, and where the setting is, right there: in the line under the
+        # button and in its tooltip (a disabled button's only words).
+        line = replay.why_label.text()
+        assert "so it cannot be replayed" in line
+        assert CAPTURE_SETTING == "Settings › Flight recorder › Capture providers"
+        assert CAPTURE_SETTING in line and f'href="setting:{CAPTURE_KEY}"' in line
+        tip = replay.replay_button.toolTip()
+        assert tip.startswith(f"{NOT_CAPTURED}, so it cannot be replayed"), tip
+        assert CAPTURE_SETTING in tip and CAPTURE_KEY in tip and "for Anthropic" in tip
+        # Its link opens that setting on the Settings page, chosen.
+        replay.why_label.linkActivated.emit(f"setting:{CAPTURE_KEY}")
+        settings = window.pages[SettingsPage.KEY]
+        assert isinstance(settings, SettingsPage) and window.current_page is settings
+        chosen = settings.selected()
+        assert chosen is not None and chosen.key == CAPTURE_KEY
+        window.show_page(RecorderPage.KEY)
         replay.why_label.linkActivated.emit("capture:anthropic")
         await until(lambda: "anthropic" in engine.body_capture.policy.providers, "capture on")
         saved = tomllib.loads(config_path.read_text(encoding="utf-8"))

@@ -88,3 +88,33 @@ def test_a_budgets_limits_have_one_wording() -> None:
     assert limits_words("usd", 4.0, 5.0, "daily") == "soft $4.00 · hard $5.00 per day"
     assert limits_words("tokens", 24200, 36600, "daily") == "soft 24.2k · hard 36.6k tokens per day"
     assert limits_words("tokens", None, 7975, "daily") == "hard 7,975 tokens per day"
+
+
+GLOBAL_DAY = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
+GLOBAL_MONTH = {"scope": "global", "unit": "usd", "period": "monthly", "soft": 40.0, "hard": 50.0}
+
+
+def test_todays_spend_is_said_against_the_global_dollar_budget_daily_first() -> None:
+    """Review 41-3, finding 8 (issue 41 point 3): spend today against the budget."""
+    day = spend_chip("$0.0682", statuses((GLOBAL_MONTH, 1.2), (GLOBAL_DAY, 0.0682)))
+    assert day.words == day.short == "$0.0682 of $5.00 today"
+    month = spend_chip("$0.0682", statuses((GLOBAL_MONTH, 1.2)))
+    assert month.words == "$0.0682 today · $1.20 of $50.00 this month"
+    # With budgets past their limits, the counts follow, the worst one kept when narrow.
+    several = spend_chip(
+        "$0.0682", statuses((GLOBAL_DAY, 0.0682), (WEB, 32500), (AIDER, 7975), (CLAUDE, 0.0144))
+    )
+    assert several.words == "$0.0682 of $5.00 today · 2 budgets exceeded · 1 past soft limit"
+    assert several.short == "$0.0682 of $5.00 today · 2 budgets exceeded"
+
+
+def test_only_a_budget_every_call_counts_against_holds_the_days_spend() -> None:
+    # One agent's $0.003 is not the whole day's budget: "$0.0682 of $0.003" would be false.
+    agent = spend_chip("$0.0682", statuses((CLAUDE | {"hard": 5.0}, 0.0144)))
+    assert agent.words == "$0.0682 today"
+    tokens = spend_chip("$0.0682", statuses((WEB | {"scope": "global"}, 100)))
+    assert tokens.words == "$0.0682 today"
+    # The global budget itself past its limit: counted, not named twice beside its own figure.
+    over = spend_chip("$5.20", statuses((GLOBAL_DAY, 5.2)))
+    assert over.words == "$5.20 of $5.00 today · 1 budget exceeded"
+    assert over.tone == "error"

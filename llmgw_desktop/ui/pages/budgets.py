@@ -51,7 +51,7 @@ from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBarDelegate, spend_tone
-from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
+from llmgw_desktop.ui.kit.tables import ROW_HEIGHT, align_heading
 from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.budget_detail import BudgetDetail
@@ -117,6 +117,7 @@ class BudgetsPage(Page):
         self.table.setObjectName("budgetsTable")
         self.table.setAccessibleName("Budgets")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        align_heading(self.table, [SPENT])  # over its right-aligned figures
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -14,8 +14,8 @@ from typing import Any
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, ConsentQueue, PendingConsent
 from llmgw_desktop.ui.access_panel import AccessPanel
-from llmgw_desktop.ui.consent import SCOPE_WORDS
-from llmgw_desktop.ui.kit.tables import fit_rows
+from llmgw_desktop.ui.kit.figures import figure_item
+from llmgw_desktop.ui.kit.tables import align_heading, fit_rows
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -30,12 +30,14 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.scope_words import scope_words
 
 __all__ = ["ClientsPage", "ConsentRequests", "OAuthClients"]
 
 CONSENT_POLL_MS = 1000
 CLIENTS_REFRESH_MS = 5000
 CLIENT_COLUMNS = ("Client id", "Name", "Kind", "Registered by", "Redirect URIs", "Live grants")
+GRANTS = CLIENT_COLUMNS.index("Live grants")  # a count: right-aligned, as figures are
 CONSENT_COLUMNS = ("Client", "Asks for", "Sends the browser to", "Asked from", "Expires in", "")
 ANSWERED_BY = "dashboard"
 
@@ -98,7 +100,7 @@ class ConsentRequests(QGroupBox):
         self.table.setRowCount(len(open_now))
         for row, pending in enumerate(open_now):
             request = pending.request
-            scopes = ", ".join(SCOPE_WORDS.get(s, s) for s in request.scopes)
+            scopes = "; ".join(scope_words(request.scopes))
             cells = (
                 f"{request.client_name} ({request.client_id})",
                 scopes,
@@ -147,6 +149,7 @@ class OAuthClients(QGroupBox):
         self._page = page
         self.clients: list[dict[str, Any]] = []
         self.table = _table(CLIENT_COLUMNS, "clientsTable")
+        align_heading(self.table, [GRANTS])
         column = QVBoxLayout(self)
         column.addWidget(self.table)
 
@@ -166,7 +169,9 @@ class OAuthClients(QGroupBox):
                 str(client["grants"]),
             )
             for col, text in enumerate(cells):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+                self.table.setItem(
+                    row, col, figure_item(text) if col == GRANTS else QTableWidgetItem(text)
+                )
 
 
 class ClientsPage(Page):

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.api import COST_WINDOWS, CostBreakdown, CostDimension, Engine, format_usd
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
+from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QComboBox,
@@ -75,6 +77,7 @@ class CostBreakdownBox(QGroupBox):
         self.table = QTableWidget(0, len(COST_COLUMNS))
         self.table.setObjectName("costTable")
         self.table.setHorizontalHeaderLabels(COST_COLUMNS)
+        align_heading(self.table, range(1, len(COST_COLUMNS)))  # over the figures
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
@@ -150,9 +153,7 @@ class CostBreakdownBox(QGroupBox):
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if column:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
+                    item.setTextAlignment(ALIGN_FIGURE)
                 self.table.setItem(index, column, item)
         total = breakdown.total
         text = f"{format_usd(total.cost_usd)} over {total.requests:,} request(s)"

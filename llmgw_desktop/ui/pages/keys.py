@@ -25,6 +25,7 @@ from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.connect_page import base_url_of
 from llmgw_desktop.ui.pages.key_detail import (
@@ -89,6 +90,7 @@ class KeysPage(Page):
         self.table.setObjectName("keysTable")
         self.table.setAccessibleName("Gateway keys")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        align_heading(self.table, [COLUMNS.index("Spent")])  # over its right-aligned figures
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

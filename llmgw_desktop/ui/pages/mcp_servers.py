@@ -24,6 +24,7 @@ from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.mcp_server_detail import (
     ON_LABEL,
@@ -88,6 +89,7 @@ class McpServersPage(Page):
         self.table.setObjectName("mcpServersTable")
         self.table.setAccessibleName("MCP servers")
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        align_heading(self.table, FIGURES)  # over their right-aligned counts
         self.table.verticalHeader().setVisible(False)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)

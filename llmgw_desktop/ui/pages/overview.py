@@ -366,7 +366,7 @@ def failing_html(verdicts: list[ProviderVerdict], totals: Totals) -> str:
         colour = error_colour() if v.failing else warning_colour()
         lines.append(
             f'<a href="providers:{escape(v.provider)}">{escape(v.name)}</a> '
-            f'<span style="color: {colour};">{escape(v.level)}: {escape(v.why)}</span>'
+            f'<span style="color: {colour};">({escape(v.level)}): {escape(v.why)}</span>'
             f' · <a href="recorder:{escape(v.provider)}">its failed requests</a>'
         )
     lines = lines or ["none failing"]

@@ -36,9 +36,13 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["OPTIONAL", "PRICE_COLUMNS", "PricesBox"]
+__all__ = ["FIGURES", "OPTIONAL", "PRICE_COLUMNS", "PricesBox"]
 
-PRICE_COLUMNS = ("Model", "Input", "Output", "Cache read", "Cache write", "From")
+# Where a price is from beside its model, the figures after it: "From" last sat left-aligned
+# against the right-aligned figures, its heading touching "Cache write" (review 41-3, finding
+# 11); now the figures end the row, as a column of figures does on every list.
+PRICE_COLUMNS = ("Model", "From", "Input", "Output", "Cache read", "Cache write")
+FIGURES = range(PRICE_COLUMNS.index("Input"), len(PRICE_COLUMNS))
 # Hidden first on a narrow window (the details say every price of the chosen model).
 OPTIONAL = tuple(PRICE_COLUMNS.index(name) for name in ("Cache write", "Cache read"))
 LIST_SHARE = 0.6  # of the width, for the list; the details take the rest
@@ -66,7 +70,7 @@ class PricesBox(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)
-        align_heading(self.table, range(1, len(PRICE_COLUMNS) - 1))
+        align_heading(self.table, FIGURES)
         self.table.itemSelectionChanged.connect(self._edit_selected)
         self.empty_label = caption()
         self.empty_label.setObjectName("pricesEmpty")
@@ -127,7 +131,7 @@ class PricesBox(QWidget):
         for row, (model, price, where) in enumerate(rows):
             for column, text in enumerate(_cells(model, price, where)):
                 item = QTableWidgetItem(text)
-                if 0 < column < len(PRICE_COLUMNS) - 1:
+                if column in FIGURES:
                     item.setTextAlignment(ALIGN_FIGURE)
                 self.table.setItem(row, column, item)
         self._choose(chosen)
@@ -172,11 +176,11 @@ class PricesBox(QWidget):
 def _cells(model: str, price: Price, where: str) -> tuple[str, ...]:
     return (
         model,
+        where,
         format_usd(price.input),
         format_usd(price.output),
         format_usd(price.cache_read),
         format_usd(price.cache_write),
-        where,
     )
 
 

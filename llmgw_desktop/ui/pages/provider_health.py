@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from llmgw_desktop.engine.api import Engine, Totals
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
 from llmgw_desktop.ui.kit.switch_cells import SwitchCells
+from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
     ERROR,
@@ -42,7 +44,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["HEALTH_COLUMNS", "ProviderHealthTable", "errors_text", "latency_text"]
+__all__ = ["FIGURES", "HEALTH_COLUMNS", "ProviderHealthTable", "errors_text", "latency_text"]
 
 HEALTH_COLUMNS = (
     "Provider",
@@ -62,6 +64,10 @@ CIRCUIT = HEALTH_COLUMNS.index("Circuit")
 GIVE_WAY = (HEALTH_COLUMNS.index("Version"), CIRCUIT)
 CALLS = HEALTH_COLUMNS.index("Calls 15 min")
 ERRORS = HEALTH_COLUMNS.index("Failed 15 min")
+LATENCY = HEALTH_COLUMNS.index("p50 / p95")
+# Right-aligned, headings too, as every list's figures are: digits and units line up down a
+# column (review 41-3, finding 11: these three were the window's only left-aligned figures).
+FIGURES = (CALLS, ERRORS, LATENCY)
 HEALTH_REFRESH_MS = 5000
 CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
 TRAFFIC_WINDOW = "15m"
@@ -91,6 +97,7 @@ class ProviderHealthTable(QTableWidget):
         self.rows: dict[str, int] = {}  # switch id -> row index
         # The last heading on two lines: its column is as narrow as its numbers.
         self.setHorizontalHeaderLabels([c.replace(" 15 min", "\n15 min") for c in HEALTH_COLUMNS])
+        align_heading(self, FIGURES)
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
@@ -289,7 +296,10 @@ class ProviderHealthTable(QTableWidget):
             if room() >= self._status_text:
                 break
             self.setColumnHidden(column, True)
-        width = max(self._status_words, min(self._status_text, room()))
+        # The room left over goes to Status too, not to the last column: latency, now
+        # right-aligned, stays beside the other figures instead of at the far edge of a wide
+        # window.
+        width = max(self._status_words, room())
         if self.columnWidth(STATUS) != width:
             self.setColumnWidth(STATUS, width)
             self.resizeRowsToContents()
@@ -317,6 +327,8 @@ class ProviderHealthTable(QTableWidget):
         item = self.item(row, column)
         if item is None:
             item = QTableWidgetItem(text)
+            if column in FIGURES:
+                item.setTextAlignment(ALIGN_FIGURE)
             self.setItem(row, column, item)
         elif item.text() != text:
             item.setText(text)

@@ -451,6 +451,8 @@ class RecorderTableModel(QAbstractTableModel):
             return ORDER_HEADERS[self._oldest_first] if section == TIME_COLUMN else COLUMNS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return _TIME_TIPS[self._oldest_first] if section == TIME_COLUMN else _OTHER_TIP
+        if role == _ALIGNMENT and section in _NUMERIC:
+            return _RIGHT  # the heading over its right-aligned figures
         return None
 
     def restyle(self) -> None:

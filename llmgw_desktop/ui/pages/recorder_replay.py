@@ -4,10 +4,14 @@
 the Playground with the request's messages sent to that model, its answer beside the recorded
 one (`replayRequested(model)`; the page does the opening). A job's request can always be
 replayed (its prompt is kept); a gateway request only when body capture kept it. Where it did
-not, the button is disabled and a line under it says so with the way out: "Body not captured ·
-Turn on capture for OpenAI", which adds the provider to `recorder.capture.providers` (saved to
-config.toml, live at once: `captureRequested(provider)`), so its next requests can be
-replayed. "Copy as curl" copies a command that sends the kept request again.
+not, the button is disabled and both its tooltip and a line under it say why and the way out:
+"Body not captured, so it cannot be replayed. Turn on capture for OpenAI (Settings › Flight
+recorder › Capture providers)". The first link adds the provider to
+`recorder.capture.providers` (saved to config.toml, live at once: `captureRequested(provider)`),
+so its next requests can be replayed; the second opens that setting on the Settings page. The
+line once said only "Body not captured · Turn on capture for OpenAI": nothing said what was
+missing for a replay, nor where the setting lives (review 41-3). "Copy as curl" copies a
+command that sends the kept request again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, ReplayPlan, replay_plan
+from llmgw_desktop.ui.pages.settings_rules import group_of, label_of
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
@@ -37,11 +42,15 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["CAPTURE_KEY", "MENU_GROUP_AFTER", "ReplayActions", "capture_name"]
+__all__ = ["CAPTURE_KEY", "CAPTURE_SETTING", "MENU_GROUP_AFTER", "ReplayActions", "capture_name"]
 
 log = logging.getLogger(__name__)
 
 CAPTURE_KEY = "recorder.capture.providers"
+# Where that setting is, as the Settings page names it: "Settings › Flight recorder › Capture
+# providers" (read from the page's own words, so the two never disagree).
+CAPTURE_SETTING = f"Settings › {group_of(CAPTURE_KEY)} › {label_of(CAPTURE_KEY)}"
+NOT_KEPT = f"{NOT_CAPTURED}, so it cannot be replayed"
 
 REPLAY_TIP = (
     "Send this request again to a model you choose, in the Playground, its answer beside the "
@@ -183,7 +192,9 @@ class ReplayActions(QWidget):
         self.plan = plan
         self.replay_button.setEnabled(plan.possible)
         # Disabled, its tooltip says why too (the line under it says so with the way out).
-        self.replay_button.setToolTip(REPLAY_TIP if plan.possible else f"{plan.why_not}: {WHY_NOT}")
+        self.replay_button.setToolTip(
+            REPLAY_TIP if plan.possible else _why_not_tip(plan, capture_for, captured_now)
+        )
         self.curl_button.setEnabled(curl)
         if plan.possible:
             self._say(plan.note)
@@ -192,12 +203,16 @@ class ReplayActions(QWidget):
                 f"{NOT_CAPTURED} for this request. Capture is on for {escape(captured_now)}: "
                 "its next requests can be replayed."
             )
-        elif plan.why_not == NOT_CAPTURED and capture_for is not None:
-            provider, name = capture_for
-            self._say(
-                f'{NOT_CAPTURED} · <a href="capture:{escape(provider)}">Turn on capture for '
-                f"{escape(name)}</a>"
-            )
+        elif plan.why_not == NOT_CAPTURED:
+            setting = f'<a href="setting:{CAPTURE_KEY}">{escape(CAPTURE_SETTING)}</a>'
+            if capture_for is None:
+                self._say(f"{NOT_KEPT}. Body capture is set in {setting}.")
+            else:
+                provider, name = capture_for
+                self._say(
+                    f'{NOT_KEPT}. <a href="capture:{escape(provider)}">Turn on capture for '
+                    f"{escape(name)}</a> ({setting})"
+                )
         else:
             self._say(escape(plan.why_not))
         self._fill_menu()
@@ -207,9 +222,14 @@ class ReplayActions(QWidget):
         self.why_label.setVisible(bool(html))
 
     def _link(self, link: str) -> None:
-        kind, _, provider = link.partition(":")
-        if kind == "capture" and provider:
-            self.captureRequested.emit(provider)
+        kind, _, target = link.partition(":")
+        if kind == "capture" and target:
+            self.captureRequested.emit(target)
+        elif kind == "setting" and target:
+            # The window opens the Settings page on it (a page alone has no window to ask).
+            open_place = getattr(self.window(), "open_place", None)
+            if callable(open_place):
+                open_place("settings", target)
 
     def _fill_menu(self) -> None:
         """The recorded model first, then every model (by provider when there are many)."""
@@ -249,3 +269,18 @@ class ReplayActions(QWidget):
             record=detail.record,
         )
         self.replayRequested.emit(original, list(plan.messages), model)
+
+
+def _why_not_tip(plan: ReplayPlan, capture_for: tuple[str, str] | None, captured_now: str) -> str:
+    """The disabled Replay on…'s tooltip: why, and for a body not kept, how to keep the next
+    ones (a tooltip is read alone: it names the setting and where it is in full)."""
+    if plan.why_not != NOT_CAPTURED:
+        return f"{plan.why_not}: {WHY_NOT}"
+    if captured_now:
+        return f"{NOT_KEPT}. Capture is on for {captured_now} now: its next requests can be."
+    who = f" for {capture_for[1]}" if capture_for is not None else ""
+    return (
+        f"{NOT_KEPT}: a replay sends the request's kept body again, and this one was not "
+        f"kept. Turn on body capture{who} with the link under this button, or in "
+        f"{CAPTURE_SETTING} ({CAPTURE_KEY}); its next requests can then be replayed."
+    )

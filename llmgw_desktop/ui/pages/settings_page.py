@@ -321,8 +321,13 @@ class SettingsPage(Page):
         return self._row_of[key]
 
     def select(self, key: str) -> None:
-        """Show setting `key` in the editor (selects its row)."""
-        self.table.selectRow(self.row_of(key))
+        """Show setting `key` in the editor (selects its row, in view, whatever the filter
+        hid)."""
+        row = self.row_of(key)
+        if self.table.isRowHidden(row):
+            self.filter_edit.clear()
+        self.table.selectRow(row)
+        self.table.scrollTo(self.table.model().index(row, 0))
 
     def status(self, key: str) -> str:
         """What saving (here or in config.toml) did to `key`: nothing, applied, or restart
