@@ -282,5 +282,6 @@ def _why_not_tip(plan: ReplayPlan, capture_for: tuple[str, str] | None, captured
     return (
         f"{NOT_KEPT}: a replay sends the request's kept body again, and this one was not "
         f"kept. Turn on body capture{who} with the link under this button, or in "
-        f"{CAPTURE_SETTING} ({CAPTURE_KEY}); its next requests can then be replayed."
+        f"{CAPTURE_SETTING} ({CAPTURE_KEY}); its next requests can then be replayed. "
+        "Requests marked ▶ in the list kept their bodies and can be replayed now."
     )
