@@ -6,11 +6,11 @@ one question dialog (`decision_dialog.py`, shared with the OAuth consent): non-m
 monospaced pane and never split inside a word.
 
 The dialog says in plain words what is asked ("claude-code wants to run a risky command") and
-how risky ("High risk (180 / threshold 60)"), who asks (the client's own name and the principal
-it runs as: the local user, the static token's holder, an OAuth client, a user a trusted proxy
-names), where the call would run (the workspace and directory), why the policy stops it and
-what permission is asked (`risk_words.py`), marks the risky parts of the prompt, and counts
-down to the automatic denial.
+how risky ("High risk: score 180, approval asked from 60"), who asks (the client's own name
+and the principal it runs as: the local user, the static token's holder, an OAuth client, a
+user a trusted proxy names), where the call would run (the workspace and directory), why the
+policy stops it and what permission is asked (`risk_words.py`), marks the risky parts of the
+prompt, and counts down to the automatic denial.
 """
 
 from __future__ import annotations

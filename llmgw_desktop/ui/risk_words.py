@@ -41,9 +41,11 @@ _RISKY = re.compile(
 
 
 def risk_words(score: int, threshold: int) -> str:
-    """`High risk (180 / threshold 60)`: the score against the line the policy draws."""
+    """`High risk: score 180, approval asked from 60`: the score against the line the policy
+    draws, in words a person reads without knowing the policy (a bare "180 / threshold 60"
+    left them guessing what either number was)."""
     level = "High risk" if threshold > 0 and score >= HIGH * threshold else "Risky"
-    return f"{level} ({score} / threshold {threshold})"
+    return f"{level}: score {score}, approval asked from {threshold}"
 
 
 def plain_reason(reason: str) -> str:

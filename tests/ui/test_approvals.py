@@ -228,7 +228,7 @@ def test_the_approval_says_what_is_asked_how_risky_and_marks_the_risky_parts(
         assert box.windowTitle() == "llmgw-desktop: claude-code wants to run a risky command"
         assert box.heading_label.text() == "claude-code wants to run a risky command"
         score = next(iter(gate.pending.values())).score
-        assert box.risk_label.text() == f"High risk ({score} / threshold 60)"
+        assert box.risk_label.text() == f"High risk: score {score}, approval asked from 60"
         text = box.text()
         assert "The prompt runs a recursive forced delete." in text
         assert "It may edit files without asking (acceptEdits), with no confirmations" in text
