@@ -7,8 +7,8 @@ right-aligns a figures column, `align_heading`), no heading turning bold when it
 the selection, and rows of one height (`ROW_HEIGHT`; a table that fits its rows to wrapped text
 keeps doing so, taller rows only). Where a right-aligned figure's heading meets a left-aligned
 one, both keep `HEADING_INSET` more room on that side than the style gives (`HeadingRoom`):
-they touched ("Spent Limits", "Cache write From": 4 px apart, review 41-3, finding 11), now
-12 px apart.
+they touched ("Spent Limits", "Cache write From": 4-5 px apart, review 41-3, finding 11), now
+8 px or more (tests/ui/test_page_chrome.py measures the drawn headers).
 """
 
 from __future__ import annotations
