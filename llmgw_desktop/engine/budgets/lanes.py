@@ -39,6 +39,7 @@ __all__ = [
     "Verdict",
     "admit",
     "count_period",
+    "lane_state",
     "lock_lanes",
     "read_lanes",
     "settle",
@@ -128,7 +129,8 @@ def _sql(database: peewee.Database, statement: str, args: tuple[object, ...]) ->
     return database.execute_sql(portable(database, statement), args)
 
 
-def _state(database: peewee.Database, key: LaneKey) -> LaneState:
+def lane_state(database: peewee.Database, key: LaneKey) -> LaneState:
+    """A lane's spend, what running calls (and reserves) hold on it, and whether it is counted."""
     b, lane, start = key.budget, key.lane, key.period_start
     row = _sql(database, _STATE, (b, lane, start, b, lane, start, b, start)).fetchone()
     return LaneState(float(row[0] or 0.0), float(row[1] or 0.0), bool(row[2]))
@@ -181,10 +183,10 @@ def admit(
         lock_lanes(serialize, lanes)
         states: dict[LaneKey, LaneState] = {}
         for key in lanes:
-            state = _state(database, key)
+            state = lane_state(database, key)
             look = reclaim is None or key in reclaim
             if state.counted and look and _reclaim(database, key, process, now):
-                state = _state(database, key)
+                state = lane_state(database, key)
             states[key] = state
         verdict = decide(states)
         for key, amount in verdict.holds.items():

@@ -234,10 +234,22 @@ class BudgetLedger:
             for b, lane in covering
         ]
         hold_id = uuid.uuid4().hex
-        decision, states = await self._admit(covered, ask, hold_id)
+        settlements = self.settlements
+        # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
+        # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
+        wanted = ask.wanted_output
+        needs = {c.key: c.need(ask, wanted) for c in covered}
+        limits = {c.key: c.budget.hard or 0.0 for c in covered}
+        if settlements.take(needs, limits, hold_id):
+            return Hold(
+                lambda: settlements.release(hold_id),
+                send_limit=wanted if ask.can_limit else None,
+                output_tokens=wanted,
+            )
+        decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
             await self.load()  # counts the period in (another process may have meanwhile)
-            decision, states = await self._admit(covered, ask, hold_id)
+            decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         self._learn(states)
         if decision.refusal is not None:
             self._notices.refused(covered, decision.refusal, self._status)
@@ -246,7 +258,6 @@ class BudgetLedger:
             raise StoreUnavailable(
                 self._db.engine.where, "this period's spend could not be read for a hard budget"
             )
-        settlements = self.settlements
         return Hold(
             lambda: settlements.release(hold_id),
             send_limit=decision.output if ask.can_limit else None,
@@ -255,11 +266,20 @@ class BudgetLedger:
         )
 
     async def _admit(
-        self, covered: list[Covered], ask: CallAsk, hold_id: str
+        self,
+        covered: list[Covered],
+        ask: CallAsk,
+        hold_id: str,
+        needs: dict[LaneKey, float],
+        limits: dict[LaneKey, float],
     ) -> tuple[Decision, dict[LaneKey, LaneState]]:
         try:
             return await self.settlements.admit(
-                [c.key for c in covered], lambda states: decide(covered, states, ask), hold_id
+                [c.key for c in covered],
+                lambda states: decide(covered, states, ask),
+                hold_id,
+                needs=needs,
+                limits=limits,
             )
         except EngineError:
             raise

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
-from llmgw_desktop.engine.budgets import lanes
+from llmgw_desktop.engine.budgets import lanes, reserves
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
+from llmgw_desktop.engine.budgets.reserves import Grant, Reserves
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
 
@@ -52,6 +53,10 @@ class _Asked(NamedTuple):
     hold_id: str
     reclaim: frozenset[LaneKey]
     answer: asyncio.Future[tuple[Any, dict[LaneKey, LaneState]]]
+    # What it holds per lane if admitted as it asked, and each lane's limit: what its lanes'
+    # reserves are granted by (`reserves.py`; empty: no reserve).
+    needs: Mapping[LaneKey, float]
+    limits: Mapping[LaneKey, float]
 
 
 class Settlements:
@@ -78,12 +83,15 @@ class Settlements:
         # Additions whose budget period was not counted in when they were written.
         self._waiting: dict[LaneKey, float] = {}
         self._flushing = False
+        self._hurry = False
         # Calls waiting for their admission, and whether a task is admitting them.
         self._asked: list[_Asked] = []
         self._admitting = False
         self._reread_at = float("-inf")
         # When each lane was last searched for dead processes' holds (monotonic).
         self._reclaimed: dict[LaneKey, float] = {}
+        # Room reserved on lanes, to admit calls in memory (`reserves.py`).
+        self.reserves = Reserves()
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -95,7 +103,8 @@ class Settlements:
 
     def release(self, hold_id: str) -> None:
         """A call whose hold ends (its cost was added, or it failed)."""
-        self._released.add(hold_id)
+        if not self.reserves.release(hold_id):
+            self._released.add(hold_id)
         self._soon()
 
     def owed(self, key: LaneKey) -> float:
@@ -122,24 +131,67 @@ class Settlements:
         keep = set(period_starts)
         self._waiting = {k: v for k, v in self._waiting.items() if k.period_start in keep}
 
+    def take(
+        self, needs: Mapping[LaneKey, float], limits: Mapping[LaneKey, float], hold_id: str
+    ) -> bool:
+        """Admit a call in memory from its lanes' reserves, holding `needs` per lane; whether
+        it was (else it is decided in the store: `admit`). A reserve running low is granted
+        more at once, in the background."""
+        if self.closed or not self.reserves.take(needs, limits, hold_id):
+            return False
+        if self.reserves.running_low():
+            self._soon(at_once=True)
+        return True
+
     # -- the store ------------------------------------------------------------------------
 
     async def admit(
-        self, keys: list[LaneKey], decide: Callable[[dict[LaneKey, LaneState]], V], hold_id: str
+        self,
+        keys: list[LaneKey],
+        decide: Callable[[dict[LaneKey, LaneState]], V],
+        hold_id: str,
+        *,
+        needs: Mapping[LaneKey, float] | None = None,
+        limits: Mapping[LaneKey, float] | None = None,
     ) -> tuple[V, dict[LaneKey, LaneState]]:
         """Write what is owed, then decide a call on `keys` and write its holds, on the
         database thread: with the calls asked meanwhile, in one transaction (`_admit_asked`).
+        If it is admitted, its lanes' reserves are granted room for calls like it (`needs`,
+        what it holds per lane if admitted as it asked; `limits`, each lane's limit; None: no
+        reserve). Refused while this process's reserves held spare on its lanes, it is asked
+        again with that spare given back: a call is never refused for room held idle here.
 
         Raises:
             StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
             peewee.DatabaseError: the store refused (full, read-only, damaged).
         """
         keys = list(keys)
+        verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
+        if not verdict.holds and self.reserves.give_back_spare(keys) > 0:
+            verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
+        return verdict, states
+
+    async def _admit(
+        self,
+        keys: list[LaneKey],
+        decide: Callable[[dict[LaneKey, LaneState]], V],
+        hold_id: str,
+        needs: Mapping[LaneKey, float] | None,
+        limits: Mapping[LaneKey, float] | None,
+    ) -> tuple[V, dict[LaneKey, LaneState]]:
         now_mono = time.monotonic()
         reclaim = frozenset(
             k for k in keys if now_mono - self._reclaimed.get(k, float("-inf")) >= RECLAIM_EVERY_S
         )
-        asked = _Asked(keys, decide, hold_id, reclaim, asyncio.get_running_loop().create_future())
+        asked = _Asked(
+            keys,
+            decide,
+            hold_id,
+            reclaim,
+            asyncio.get_running_loop().create_future(),
+            needs or {},
+            limits or {},
+        )
         if self._admitting:  # one is being written: this one goes with the next batch
             self._asked.append(asked)
             return await asked.answer
@@ -185,9 +237,18 @@ class Settlements:
 
     async def _admit_batch(self, batch: list[_Asked]) -> None:
         adds, released = self._take()
+        owed = self.reserves.owed()
+        grants: dict[LaneKey, Grant] = {}
+        for asked in batch:
+            if not self.closed:
+                for g in self.reserves.grants_for(asked.needs, asked.limits):
+                    grants.setdefault(g.key, g)
+        self.reserves.granting(grants.values(), on=True)
         models = self._db.models
         database = models.database
         engine = self._db.engine
+        granted: dict[LaneKey, tuple[float, float]] = {}
+        gone: set[tuple[LaneKey, str]] = set()
 
         def work() -> tuple[dict[LaneKey, float], list[tuple[Any, dict[LaneKey, LaneState]]]]:
             # One transaction: what was owed is written only if the admissions are too, so a
@@ -201,9 +262,10 @@ class Settlements:
 
             with lanes.transaction(database):
                 kept = lanes.settle(database, adds, released) if adds or released else {}
+                gone.update(reserves.write(database, owed) if owed else ())
                 now = store_time(database) or self._clock()
                 lanes.lock_lanes(serialize, (k for asked in batch for k in asked.keys))
-                return kept, [
+                decided = [
                     lanes.admit(
                         database,
                         serialize,
@@ -216,21 +278,37 @@ class Settlements:
                     )
                     for asked in batch
                 ]
+                admitted = {key for verdict, _states in decided for key in verdict.holds}
+                wanted = [g for key, g in grants.items() if key in admitted]
+                if wanted:
+                    more, lost = reserves.grant(
+                        database, serialize, wanted, process=self.process_id, now=now
+                    )
+                    granted.update(more)
+                    gone.update(lost)
+                return kept, decided
 
         try:
             kept, decided = await self._db.run(work)
         except Exception as exc:
             self._give_back(adds, released)
+            self.reserves.owe_again(owed)
+            self.reserves.granting(grants.values(), on=False)
             for asked in batch:
                 if not asked.answer.done():
                     asked.answer.set_exception(exc)
             return
         except BaseException:  # cancelled: the engine stops
             self._give_back(adds, released)
+            self.reserves.owe_again(owed)
+            self.reserves.granting(grants.values(), on=False)
             for asked in batch:
                 asked.answer.cancel()
             raise
         self._wait(kept)
+        self.reserves.written(granted, grants.values(), gone)
+        if self.reserves.active:  # a reserve is kept up (and given back) by the flush
+            self._soon()
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
         now_mono = time.monotonic()
@@ -279,24 +357,51 @@ class Settlements:
         return await self._db.read(lambda: lanes.read_lanes(database, periods))
 
     async def flush(self) -> bool:
-        """Write what is owed now; whether it was written (else it stays owed)."""
+        """Write what is owed now, and grant the reserves running low more room; whether it
+        was written (else it stays owed)."""
+        grants = [] if self.closed else self.reserves.upkeep()
         adds, released = self._take()
-        if not adds and not released:
+        owed = self.reserves.owed()
+        if not adds and not released and not owed and not grants:
             return True
+        self.reserves.granting(grants, on=True)
         database = self._db.models.database
+        engine = self._db.engine
+
+        def work() -> tuple[dict[LaneKey, float], Any, Any]:
+            with lanes.transaction(database):
+                kept = lanes.settle(database, adds, released) if adds or released else {}
+                gone = reserves.write(database, owed) if owed else set()
+                granted: dict[LaneKey, tuple[float, float]] = {}
+                if grants:
+                    now = store_time(database) or self._clock()
+                    granted, lost = reserves.grant(
+                        database,
+                        lambda name: engine.serialize(database, name),
+                        grants,
+                        process=self.process_id,
+                        now=now,
+                    )
+                    gone |= lost
+                return kept, granted, gone
+
         try:
-            kept = await self._db.run(lambda: lanes.settle(database, adds, released))
+            kept, granted, gone = await self._db.run(work)
         except Exception as exc:
             self._give_back(adds, released)
+            self.reserves.owe_again(owed)
+            self.reserves.granting(grants, on=False)
             self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
             return False
         self._wait(kept)
+        self.reserves.written(granted, grants, gone)
         return True
 
     async def close(self) -> None:
-        """The last flush (at stop): what cannot be written stays in the store as holds,
-        counted in full once this process's lease has run out."""
+        """The last flush (at stop), the reserves' spare given back: what cannot be written
+        stays in the store as holds, counted in full once this process's lease has run out."""
         self.closed = True
+        self.reserves.close()
         await self.flush()
 
     # -- inside ---------------------------------------------------------------------------
@@ -315,18 +420,28 @@ class Settlements:
         for key, amount in kept.items():
             self._waiting[key] = self._waiting.get(key, 0.0) + amount
 
-    def _soon(self) -> None:
-        if self._flushing or self.closed:
+    def _soon(self, *, at_once: bool = False) -> None:
+        """Flush soon (`at_once`: a reserve runs low, so without the wait for calls ending
+        together, if no flush is under way)."""
+        if self.closed:
+            return
+        if self._flushing:
+            self._hurry = self._hurry or at_once
             return
         self._flushing = True
+        self._hurry = at_once
         self._spawn(self._flush_while_owed())
 
     async def _flush_while_owed(self) -> None:
         wait = RETRY_S
         try:
-            while (self._adds or self._released) and not self.closed:
-                # One flush for the calls that end together.
-                await asyncio.sleep(FLUSH_AFTER_S)
+            while (self._adds or self._released or self.reserves.active) and not self.closed:
+                # One flush for the calls that end together (a reserve running low: at once).
+                if self._hurry:
+                    self._hurry = False
+                    await asyncio.sleep(0)
+                else:
+                    await asyncio.sleep(FLUSH_AFTER_S)
                 if await self.flush():
                     wait = RETRY_S
                     if self._on_settled is not None and (

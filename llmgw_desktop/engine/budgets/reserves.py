@@ -1,0 +1,372 @@
+"""Room a process reserves on a hard budget's lane, so it can admit calls in memory.
+
+Admitting a call in the store (`lanes.admit`) costs a transaction on the database thread and
+the hops to it: most of what a hard budget adds to a request (PERFORMANCE.md, issue 42). So a
+process that admits a call on a lane also reserves some of the lane's free room: a row of
+`budget_holds` it owns (id `reserve:<uuid>`), which every process counts as held, like a running
+call's hold. A later call whose holds fit whole in what is left of its lanes' reserves (their
+spare) is admitted in memory, with no trip to the store. A call that does not fit, or whose
+lane's limit is no longer the one its reserve was granted under (the budget was changed), goes
+to the store as before, and its lanes' spare is given back first in the same transaction, so
+that call is decided on the lanes as they are, with none of their room held idle here.
+
+The sums: a reserve's row holds at least the holds of the calls admitted from it plus its
+spare, so the store's spend plus holds never passes a limit. A call admitted from a reserve
+ends: its cost is added to the lane (as every call's, from the recorder's row) and its hold
+leaves the row, written at the next flush; until then the store holds more, never less. Each
+flush while a lane is in use grants its reserve more spare where it runs low, each grant at
+most `RESERVE_SHARE` of the lane's free room and `RESERVE_CALLS` times the lane's latest
+hold, and none smaller than that hold: near the limit the spare shrinks to nothing and each
+call is decided in the store exactly as before. A reserve unused for `IDLE_S` is given back.
+
+A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
+admission on the lane counts them as spent in full once its lease has run out. That counts
+the spare it had as spent (at most `RESERVE_CALLS` calls' holds, and `RESERVE_SHARE` of the
+room): a crash never gives a budget back money that may have been spent, and costs it a few
+calls' worth. A reserve another process took that way (this one was stopped past its lease)
+is found gone at the next write and dropped; its calls' costs are still added when they end.
+
+The memory side (`Reserves`) runs on the event loop; `write` and `grant` run on the database
+thread, inside the settlement's or admission's transaction.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.budgets import lanes
+from llmgw_desktop.engine.budgets.lanes import LaneKey
+from llmgw_desktop.engine.store.orm import peewee
+from llmgw_desktop.engine.store.sql import portable
+
+__all__ = [
+    "IDLE_S",
+    "RESERVE_CALLS",
+    "RESERVE_FLOOR_CALLS",
+    "RESERVE_SHARE",
+    "Grant",
+    "Owed",
+    "Reserves",
+    "grant",
+    "write",
+]
+
+# A reserve holds room for at most this many calls like the lane's latest one...
+RESERVE_CALLS = 32
+# ... and at most this share of the lane's free room at each grant...
+RESERVE_SHARE = 0.125
+# ... and none while the lane's free room is below this many such calls: near the limit,
+# every call is decided in the store, and a reserve held there is given back at the next
+# flush, so another process's reserve does not hold the room a call asks for.
+RESERVE_FLOOR_CALLS = 64
+# A reserve unused this long is given back (its calls' holds stay until they end).
+IDLE_S = 1.0
+# Float sums of many small costs: a call that fits to the last billionth of a dollar fits.
+_EPSILON = 1e-9
+
+_SHRINK = (
+    "UPDATE budget_holds SET amount = amount - ?"
+    " WHERE id = ? AND budget = ? AND lane = ? AND period_start = ?"
+)
+_GROW = (
+    "UPDATE budget_holds SET amount = amount + ?"
+    " WHERE id = ? AND budget = ? AND lane = ? AND period_start = ?"
+)
+_DROP = "DELETE FROM budget_holds WHERE id = ? AND budget = ? AND lane = ? AND period_start = ?"
+_NEW = (
+    "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass
+class _Reserve:
+    """One lane's reserve as this process has it."""
+
+    key: LaneKey
+    row: str  # its id in `budget_holds`
+    limit: float  # the lane's hard limit when it was last granted
+    # The row's amount once what this process owes it is written: never above the store's.
+    amount: float
+    need: float  # the largest hold asked on its lane: what its grants are sized by
+    used: float = 0.0  # what the calls admitted from it hold now
+    touched: float = 0.0  # when a call last used it (monotonic)
+    granting: bool = False  # a grant for it is being written
+
+    @property
+    def spare(self) -> float:
+        return self.amount - self.used
+
+    @property
+    def low(self) -> bool:
+        return self.spare < RESERVE_CALLS * self.need / 2
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Room asked for a lane's reserve: `row` (a new one when `new`) grown by up to `want`,
+    if the lane (whose limit is `limit`) has room for at least `need` of it."""
+
+    key: LaneKey
+    row: str
+    new: bool
+    limit: float
+    want: float
+    need: float
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What this process owes its reserves' rows: how much each shrinks, which are deleted."""
+
+    shrink: Mapping[tuple[LaneKey, str], float]
+    drop: frozenset[tuple[LaneKey, str]]
+
+    def __bool__(self) -> bool:
+        return bool(self.shrink or self.drop)
+
+
+class Reserves:
+    """This process's reserves, the calls admitted from them, and what it owes their rows."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lanes: dict[LaneKey, _Reserve] = {}
+        # The calls admitted from reserves, by hold id: each lane's reserve and its hold.
+        self._calls: dict[str, list[tuple[_Reserve, float]]] = {}
+        self._shrink: dict[tuple[LaneKey, str], float] = {}
+        self._drop: set[tuple[LaneKey, str]] = set()
+
+    @property
+    def active(self) -> bool:
+        """Whether a reserve is held or a write to one is owed (the flush keeps running)."""
+        return bool(self._lanes or self._shrink or self._drop)
+
+    def take(
+        self, needs: Mapping[LaneKey, float], limits: Mapping[LaneKey, float], hold: str
+    ) -> bool:
+        """Admit a call in memory if its hold on every lane (`needs`) fits in that lane's
+        spare and the lane's limit (`limits`) is the one its reserve was granted under;
+        whether it was (else nothing changed: the call goes to the store)."""
+        if not needs:
+            return False
+        taken: list[tuple[_Reserve, float]] = []
+        for key, need in needs.items():
+            reserve = self._lanes.get(key)
+            if reserve is None or reserve.limit != limits.get(key):
+                return False
+            if need > reserve.spare + _EPSILON:
+                return False
+            taken.append((reserve, need))
+        now = self._clock()
+        for reserve, need in taken:
+            reserve.used += need
+            reserve.touched = now
+        self._calls[hold] = taken
+        return True
+
+    def release(self, hold: str) -> bool:
+        """A call's hold ends; whether it was admitted from reserves (its holds leave their
+        rows at the next flush; a reserve dropped meanwhile owes nothing)."""
+        taken = self._calls.pop(hold, None)
+        if taken is None:
+            return False
+        for reserve, need in taken:
+            reserve.used -= need
+            if self._lanes.get(reserve.key) is reserve:
+                reserve.amount -= need
+                self._owe(reserve, need)
+        return True
+
+    def running_low(self) -> bool:
+        """Whether a reserve in use has less than half the spare it is granted up to."""
+        return any(r.low and not r.granting for r in self._lanes.values())
+
+    def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
+        """Give back the spare of `keys`' reserves (written at the next write, before any
+        admission in it); how much was given back."""
+        back = 0.0
+        for key in keys:
+            reserve = self._lanes.get(key)
+            if reserve is None:
+                continue
+            spare = reserve.spare
+            if spare > 0:
+                reserve.amount -= spare
+                self._owe(reserve, spare)
+                back += spare
+        return back
+
+    def grants_for(
+        self, needs: Mapping[LaneKey, float], limits: Mapping[LaneKey, float]
+    ) -> list[Grant]:
+        """What to grant the lanes of a call decided in the store, if it is admitted."""
+        grants = []
+        for key, need in needs.items():
+            if need <= 0 or key not in limits:
+                continue
+            reserve = self._lanes.get(key)
+            if reserve is not None:
+                if reserve.granting:
+                    continue
+                need = reserve.need = max(reserve.need, need)
+            want = RESERVE_CALLS * need - (reserve.spare if reserve is not None else 0.0)
+            if want < need:
+                continue
+            if reserve is None:
+                grants.append(
+                    Grant(key, f"reserve:{uuid.uuid4().hex}", True, limits[key], want, need)
+                )
+            else:
+                grants.append(Grant(key, reserve.row, False, limits[key], want, need))
+        return grants
+
+    def upkeep(self) -> list[Grant]:
+        """At a flush: give back reserves unused for `IDLE_S` (a row no call holds anything
+        on is deleted); the grants the ones in use and running low ask for."""
+        now = self._clock()
+        grants = []
+        for key, reserve in list(self._lanes.items()):
+            if now - reserve.touched >= IDLE_S:
+                if reserve.used <= _EPSILON:
+                    del self._lanes[key]
+                    self._shrink.pop((key, reserve.row), None)
+                    self._drop.add((key, reserve.row))
+                elif reserve.spare > 0:
+                    self.give_back_spare([key])
+                continue
+            if not reserve.granting:
+                # One running low is granted more; each other is looked at (want 0): its
+                # lane's free room may have fallen below the floor.
+                want = RESERVE_CALLS * reserve.need - reserve.spare if reserve.low else 0.0
+                grants.append(Grant(key, reserve.row, False, reserve.limit, want, reserve.need))
+        return grants
+
+    def owed(self) -> Owed:
+        """Take what is owed to the rows (given back with `owe_again` if it is not written)."""
+        owed = Owed(self._shrink, frozenset(self._drop))
+        self._shrink, self._drop = {}, set()
+        return owed
+
+    def owe_again(self, owed: Owed) -> None:
+        for row, amount in owed.shrink.items():
+            self._shrink[row] = self._shrink.get(row, 0.0) + amount
+        self._drop.update(owed.drop)
+
+    def granting(self, grants: Iterable[Grant], *, on: bool) -> None:
+        for g in grants:
+            reserve = self._lanes.get(g.key)
+            if reserve is not None and reserve.row == g.row:
+                reserve.granting = on
+
+    def written(
+        self,
+        granted: Mapping[LaneKey, tuple[float, float]],
+        grants: Iterable[Grant],
+        gone: Iterable[tuple[LaneKey, str]],
+    ) -> None:
+        """What a transaction wrote: per lane the room its grant got (0: none) and the lane's
+        free room it saw, and the rows found gone (another process counted them as spent:
+        their reserves are dropped). A reserve whose lane is below the floor gives its spare
+        back."""
+        self.granting(grants, on=False)
+        for key, row in gone:
+            reserve = self._lanes.get(key)
+            if reserve is not None and reserve.row == row:
+                del self._lanes[key]
+                self._shrink.pop((key, row), None)
+        now = self._clock()
+        for g in grants:
+            amount, free = granted.get(g.key, (0.0, float("inf")))
+            reserve = self._lanes.get(g.key)
+            if amount <= 0:
+                if reserve is not None and free < RESERVE_FLOOR_CALLS * reserve.need:
+                    self.give_back_spare([g.key])
+                continue
+            if g.new:
+                if reserve is not None:  # granted twice at once: keep one, give this back
+                    self._drop.add((g.key, g.row))
+                    continue
+                self._lanes[g.key] = _Reserve(g.key, g.row, g.limit, amount, g.need, touched=now)
+            elif reserve is not None and reserve.row == g.row:
+                reserve.amount += amount
+                reserve.limit = g.limit
+                reserve.touched = now
+            # else: dropped meanwhile (its row is deleted, with the grant)
+
+    def close(self) -> None:
+        """At stop: every reserve's spare given back, rows no call holds on deleted."""
+        for key, reserve in list(self._lanes.items()):
+            if reserve.used <= _EPSILON:
+                del self._lanes[key]
+                self._shrink.pop((key, reserve.row), None)
+                self._drop.add((key, reserve.row))
+            else:
+                self.give_back_spare([key])
+
+    def _owe(self, reserve: _Reserve, amount: float) -> None:
+        row = (reserve.key, reserve.row)
+        self._shrink[row] = self._shrink.get(row, 0.0) + amount
+
+
+# -- on the database thread, inside the caller's transaction -----------------------------
+
+
+def _sql(database: peewee.Database, statement: str, args: tuple[object, ...]) -> Any:
+    return database.execute_sql(portable(database, statement), args)
+
+
+def write(database: peewee.Database, owed: Owed) -> set[tuple[LaneKey, str]]:
+    """Write what is owed to the reserves' rows; the rows found gone."""
+    gone = set()
+    for (key, row), amount in owed.shrink.items():
+        args = (amount, row, key.budget, key.lane, key.period_start)
+        if not _sql(database, _SHRINK, args).rowcount:
+            gone.add((key, row))
+    for key, row in owed.drop:
+        _sql(database, _DROP, (row, key.budget, key.lane, key.period_start))
+    return gone
+
+
+def grant(
+    database: peewee.Database,
+    serialize: Callable[[str], None],
+    grants: Iterable[Grant],
+    *,
+    process: str,
+    now: float,
+) -> tuple[dict[LaneKey, tuple[float, float]], set[tuple[LaneKey, str]]]:
+    """Grow each reserve by what its lane's free room allows (`RESERVE_SHARE` of it, at most
+    what was asked; nothing below `RESERVE_FLOOR_CALLS` calls' room); per lane the room
+    granted and the free room seen, and the rows found gone."""
+    grants = list(grants)
+    lanes.lock_lanes(serialize, (g.key for g in grants))
+    granted: dict[LaneKey, tuple[float, float]] = {}
+    gone: set[tuple[LaneKey, str]] = set()
+    for g in grants:
+        state = lanes.lane_state(database, g.key)
+        if not state.counted:
+            continue
+        free = g.limit - state.spent - state.held
+        granted[g.key] = (0.0, free)
+        if g.want < g.need or free < RESERVE_FLOOR_CALLS * g.need:
+            continue
+        amount = min(g.want, free * RESERVE_SHARE)
+        key = g.key
+        if g.new:
+            _sql(
+                database,
+                _NEW,
+                (g.row, key.budget, key.lane, key.period_start, amount, process, now),
+            )
+        elif not _sql(
+            database, _GROW, (amount, g.row, key.budget, key.lane, key.period_start)
+        ).rowcount:
+            gone.add((key, g.row))
+            continue
+        granted[key] = (amount, free - amount)
+    return granted, gone

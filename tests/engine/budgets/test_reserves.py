@@ -1,0 +1,318 @@
+"""Room a process reserves on a lane to admit calls in memory (`engine/budgets/reserves.py`),
+on both engines.
+
+`Database` objects on one store stand for gateway processes, as in `test_lanes.py`. A call is
+asked as the ledger asks it: from the reserves first (`Settlements.take`), else in the store
+(`Settlements.admit`, which grants its lanes' reserves). What is checked, beside the calls
+admitted with no trip to the store: many calls at once from several processes never hold or
+spend more than the budget; a limit lowered is never admitted against from a reserve granted
+under the old one; an idle reserve is given back; a dead process's reserve is counted as spent
+in full, and that process drops it when it comes back; near the limit every call is decided in
+the store, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.budgets import reserves, settlement
+from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
+from llmgw_desktop.engine.budgets.settlement import Settlements
+from llmgw_desktop.engine.store import Database
+from tests.postgres import opened
+
+KEY = LaneKey("global|usd|daily", "", 1_000.0)
+HARD = 10.0
+CALL = 0.01
+
+
+@dataclass(frozen=True)
+class Take:
+    """The ledger's rule, as far as these tests need it: hold the call whole if the lane has
+    room for it beside its spend and holds, else nothing."""
+
+    holds: Mapping[LaneKey, float] = field(default_factory=dict)
+    seen: LaneState | None = None
+
+
+def rule(amount: float, hard: float) -> Callable[[dict[LaneKey, LaneState]], Take]:
+    def decide(states: dict[LaneKey, LaneState]) -> Take:
+        state = states[KEY]
+        room = hard - state.spent - state.held
+        fits = state.counted and amount <= room + 1e-9
+        return Take({KEY: amount} if fits else {}, state)
+
+    return decide
+
+
+async def ask(s: Settlements, hold: str, amount: float = CALL, hard: float = HARD) -> str:
+    """Ask for a call as the ledger does: "memory" (admitted from a reserve), "store"
+    (admitted in the store) or "" (refused)."""
+    needs, limits = {KEY: amount}, {KEY: hard}
+    if s.take(needs, limits, hold):
+        return "memory"
+    verdict, _states = await s.admit([KEY], rule(amount, hard), hold, needs=needs, limits=limits)
+    return "store" if verdict.holds else ""
+
+
+def spawned(coro: Coroutine[Any, Any, None]) -> object:
+    return asyncio.ensure_future(coro)
+
+
+def lease(db: Database, process: str, expires_at: float) -> None:
+    leases = db.models.ProcessLease
+    leases.delete().where(leases.id == process).execute()
+    leases.create(id=process, host="here", pid=1, started_at=0.0, expires_at=expires_at, epoch=1)
+
+
+async def in_store(db: Database) -> tuple[float, float, int]:
+    """The lane's spend, what its rows hold, and how many rows (calls' and reserves')."""
+    database = db.models.database
+
+    def read() -> tuple[float, float, int]:
+        spent = database.execute_sql("SELECT coalesce(sum(spent), 0) FROM budget_spend")
+        held = database.execute_sql("SELECT coalesce(sum(amount), 0), count(*) FROM budget_holds")
+        (s,), (h, n) = spent.fetchone(), held.fetchone()
+        return float(s), float(h), int(n)
+
+    return await db.run(read)
+
+
+@pytest.fixture
+async def stores(
+    new_database: Callable[[str], Database],
+) -> AsyncIterator[list[Database]]:
+    async with (
+        opened(new_database("llmgw.db")) as first,
+        opened(new_database("llmgw.db")) as second,
+        opened(new_database("llmgw.db")) as third,
+    ):
+
+        def alive() -> None:
+            for name in "abc":
+                lease(first, f"process-{name}", time.time() + 3600)
+
+        await first.run(alive)
+        yield [first, second, third]
+
+
+@pytest.fixture
+async def processes(stores: list[Database]) -> AsyncIterator[list[Settlements]]:
+    """Processes a, b and c on the store, the lane's period counted in at nothing spent;
+    each stopped (its reserves given back) before the store closes."""
+    each = [
+        Settlements(db, process_id=f"process-{name}", spawn=spawned)
+        for db, name in zip(stores, "abc", strict=True)
+    ]
+    await each[0].count_in(KEY.budget, KEY.period_start, lambda: {})
+    yield each
+    for s in each:
+        if not s.closed:
+            await s.close()
+
+
+async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_store(
+    stores: list[Database],
+    processes: list[Settlements],
+) -> None:
+    first = stores[0]
+    a, *_ = processes
+    trips = 0
+    run = first.run
+
+    async def counted(fn: Callable[[], object]) -> object:
+        nonlocal trips
+        trips += 1
+        return await run(fn)
+
+    first.run = counted  # type: ignore[method-assign, assignment]
+    assert await ask(a, "call-0")  # decided in the store, which grants the lane a reserve
+    assert trips == 1
+    spent, held, rows = await in_store(first)
+    # The call's hold, and a reserve for 32 calls like it (an eighth of the room is more).
+    assert (spent, rows) == (0.0, 2) and held == pytest.approx(CALL + 32 * CALL)
+    trips = 0
+    admitted = [await ask(a, f"call-{n}") for n in range(1, 21)]
+    assert all(admitted)
+    # No trip for the calls; one to grant the reserve more room once it ran below half.
+    await asyncio.sleep(0.01)
+    assert trips <= 1
+    spent, held, _rows = await in_store(first)
+    assert held >= 21 * CALL - 1e-9  # every running call is held in the store
+    for n in range(21):
+        a.add(KEY, CALL / 2)
+        a.release(f"call-{n}")
+    assert await a.flush()
+    spent, held, _rows = await in_store(first)
+    assert spent == pytest.approx(21 * CALL / 2)
+    assert spent + held <= HARD
+
+
+async def test_many_calls_at_once_from_three_processes_never_hold_or_spend_past_the_budget(
+    stores: list[Database],
+    processes: list[Settlements],
+) -> None:
+    each = processes
+    hard = 1.5
+    rng = random.Random(42)
+    running: dict[str, float] = {}
+    costs: list[float] = []
+    how: list[str] = []
+
+    async def call(n: int) -> None:
+        s = each[n % len(each)]
+        amount = rng.choice([0.001, 0.002, 0.005, 0.01])
+        hold = f"call-{n}"
+        await asyncio.sleep(rng.random() * 0.02)  # calls arrive over 20 ms
+        how.append(await ask(s, hold, amount, hard))
+        if not how[-1]:
+            return
+        running[hold] = amount
+        # What may be spent, at the moment a call is admitted: the holds of the calls running
+        # and the costs of those ended, in every process, never more than the budget.
+        assert sum(running.values()) + sum(costs) <= hard + 1e-9
+        await asyncio.sleep(rng.random() * 0.02)
+        cost = amount * rng.random()
+        costs.append(cost)
+        del running[hold]
+        s.add(KEY, cost)
+        s.release(hold)
+
+    for wave in range(4):
+        await asyncio.gather(*(call(wave * 1000 + n) for n in range(200)))
+    for s in each:
+        await s.close()  # the last flush, reserves given back
+    for _ in range(100):  # and any flush under way at the same time written too
+        spent, held, rows = await in_store(stores[0])
+        if rows == 0 and spent == pytest.approx(sum(costs)):
+            break
+        await asyncio.sleep(0.02)
+    assert spent == pytest.approx(sum(costs)) and (rows, held) == (0, 0.0)
+    # The budget was spent down (800 calls asked could cost $1.80) and calls were admitted
+    # both ways: from reserves, and in the store (each process's first, and every call once
+    # the lane's free room was below 64 calls of $0.01).
+    assert how.count("") > 0
+    assert how.count("memory") > 20 and how.count("store") > 0, how.count("memory")
+
+
+async def test_a_limit_lowered_is_not_admitted_against_from_a_reserve_granted_under_the_old(
+    stores: list[Database],
+    processes: list[Settlements],
+) -> None:
+    a, *_ = processes
+    assert await ask(a, "call-0")  # the reserve is granted under a limit of 10
+    a.add(KEY, 0.3)
+    a.release("call-0")
+    assert await a.flush()
+    # The budget is now 0.35 (edited): 0.05 left, room for five calls, not the reserve's 32.
+    admitted = [await ask(a, f"call-{n}", hard=0.35) for n in range(1, 12)]
+    assert [bool(a) for a in admitted] == [True] * 5 + [False] * 6
+    spent, held, _rows = await in_store(stores[0])
+    assert spent + held <= 0.35 + 1e-9
+
+
+async def test_a_reserve_unused_for_a_while_is_given_back(
+    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reserves, "IDLE_S", 0.1)
+    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.02)
+    a, *_ = processes
+    for n in range(3):
+        assert await ask(a, f"call-{n}")
+    for n in range(3):
+        a.add(KEY, CALL)
+        a.release(f"call-{n}")
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if not a.reserves.active and (await in_store(stores[0]))[2] == 0:
+            break
+    spent, held, rows = await in_store(stores[0])
+    assert (rows, held) == (0, 0.0) and spent == pytest.approx(3 * CALL)
+    assert not a.reserves.active  # and the flush has stopped: nothing wakes while idle
+
+
+async def test_a_dead_processes_reserve_is_counted_as_spent_and_it_drops_it_when_back(
+    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = stores[0]
+    a, b, _c = processes
+    assert await ask(a, "a-0")
+    assert await ask(a, "a-1") == "memory"
+    reserved = (await in_store(first))[1]
+    # a stops past its lease (SIGSTOP): b's next admission on the lane counts what a held,
+    # its call and its reserve, as spent in full.
+    await first.run(lambda: lease(first, "process-a", time.time() - 1))
+    monkeypatch.setattr(settlement, "RECLAIM_EVERY_S", 0.0)
+    verdict, states = await b.admit([KEY], rule(CALL, HARD), "b-0")
+    assert verdict.holds and states[KEY].spent == pytest.approx(reserved)
+    # a runs again: its calls end; its reserve's row is found gone and dropped, not written
+    # again, so its calls' costs are counted on top of the reclaim (more, never less).
+    await first.run(lambda: lease(first, "process-a", time.time() + 3600))
+    for hold in ("a-0", "a-1"):
+        a.add(KEY, CALL / 2)
+        a.release(hold)
+    assert await a.flush()
+    assert KEY not in a.reserves._lanes
+    spent, _held, _rows = await in_store(first)
+    assert spent == pytest.approx(reserved + CALL)
+
+
+async def test_near_the_limit_every_call_is_decided_in_the_store(
+    stores: list[Database],
+    processes: list[Settlements],
+) -> None:
+    a, b, _c = processes
+    hard = 0.1
+    answers = await asyncio.gather(
+        *(ask(s, f"call-{n}", CALL, hard) for n, s in enumerate([a, b] * 8))
+    )
+    # Ten calls of 0.01 fill 0.10, whichever process asked: the reserves near the limit are
+    # at most an eighth of the room, and given back before a call is decided in the store.
+    assert sum(bool(a) for a in answers) == 10
+    spent, held, _rows = await in_store(stores[0])
+    assert spent + held <= hard + 1e-9
+
+
+async def test_a_stopping_process_gives_its_reserves_back(
+    stores: list[Database], processes: list[Settlements]
+) -> None:
+    a, *_ = processes
+    assert await ask(a, "call-0")
+    a.add(KEY, CALL)
+    a.release("call-0")
+    await a.close()
+    spent, held, rows = await in_store(stores[0])
+    assert (rows, held) == (0, 0.0) and spent == pytest.approx(CALL)
+
+
+async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lane_down(
+    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.01)
+    a, b, _c = processes
+    call = 1 / 1024
+    assert await ask(a, "a-0", call, 1.0) == "store"  # a's reserve: 32 calls' room
+    assert a.reserves._lanes[KEY].spare == pytest.approx(32 * call)
+    b.add(KEY, 0.95)
+    assert await b.flush()
+    # The lane's free room is now below 64 calls: a's next flush gives its spare back.
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if a.reserves._lanes[KEY].spare == 0:
+            break
+    assert a.reserves._lanes[KEY].spare == 0
+    for _ in range(100):  # and writes it
+        await asyncio.sleep(0.01)
+        if (await in_store(stores[0]))[1] == pytest.approx(call):
+            break
+    # b gets all the room left beside a's running call, none of it held idle by a.
+    room = int((1.0 - 0.95 - call) / call + 1e-9)
+    answers = [await ask(b, f"b-{n}", call, 1.0) for n in range(room + 3)]
+    assert [bool(x) for x in answers] == [True] * room + [False] * 3

@@ -1,0 +1,127 @@
+"""A gateway's budget reserve never lets a call past a hard limit (issue 42).
+
+Under a roomy hard budget a gateway admits calls from room it reserved in the store, with no
+trip to the store per call (`engine/budgets/reserves.py`). The attacks, each beside the
+legitimate path: the budget is lowered while the reserve holds room granted under the old
+limit (the next call is decided on the new limit, and the reserve's room does not admit it);
+fifty calls at once through the official SDK with a reserve held stop at the limit, each
+admitted with room for its whole hold, and nothing is left held once they have ended.
+
+Prices: only output priced, at a cent a token: a call answering 9 tokens costs $0.09 and is
+held at its `max_tokens`, 16 ($0.16).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import openai
+
+from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.engine.budgets.ledger import BudgetLedger
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import openai_client
+from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
+    GatewayFactory,
+    provider_env,
+    start_gateway,
+)
+
+MODEL = "gpt-4o-mini"
+OUTPUT_ONLY = {"input": 0.0, "output": 10_000.0, "cache_read": 0.0}
+MAX_TOKENS = 16
+HI = [{"role": "user", "content": "hi"}]
+HOLD, COST = 0.16, 0.09
+
+
+def _global(hard: float) -> dict[str, Any]:
+    return {"scope": "global", "unit": "usd", "period": "daily", "hard": hard}
+
+
+async def _call(client: openai.AsyncOpenAI) -> int:
+    try:
+        await client.chat.completions.create(model=MODEL, messages=HI, max_tokens=MAX_TOKENS)
+    except openai.APIStatusError as refused:
+        assert refused.status_code != 402 or "budget" in str(refused.body)
+        return refused.status_code
+    return 200
+
+
+async def _held(gateway: GatewayRuntime) -> float:
+    """What the store holds on every lane (calls' holds and reserves), of any process."""
+    database = gateway.engine.store.models.database
+    row = await gateway.engine.store.run(
+        lambda: database.execute_sql("SELECT coalesce(sum(amount), 0) FROM budget_holds").fetchone()
+    )
+    return float(row[0])
+
+
+async def _settled(ledger: BudgetLedger, gateway: GatewayRuntime) -> None:
+    """The calls' costs and ended holds written (the flush runs every 50 ms)."""
+    for _ in range(100):
+        if not ledger.settlements._adds and not ledger.settlements._released:
+            break
+        await asyncio.sleep(0.02)
+    assert await ledger.settlements.flush()
+
+
+async def test_a_budget_lowered_under_a_reserve_holds_from_the_next_call(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    gateway = await start_gateway(
+        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
+    )
+    client = openai_client(gateway)
+    ledger: BudgetLedger = gateway.engine.budget_ledger
+    # Legitimate: with room, the first call is decided in the store, which grants a reserve
+    # for 32 calls like it ($5.12); the next ones are admitted from it.
+    assert [await _call(client) for _ in range(5)] == [200] * 5
+    reserves = ledger.settlements.reserves
+    assert reserves.active and sum(r.spare for r in reserves._lanes.values()) > 4.0
+    await _settled(ledger, gateway)
+    spent = ledger.statuses()[0].spent
+    assert abs(spent - 5 * COST) < 1e-9
+    # The operator lowers the budget to $0.20 more than is spent: room for one call's hold,
+    # though this process still reserves $4+ under the old limit.
+    lowered = round(spent + 0.20, 2)
+    await gateway.engine.budgets.replace(LOCAL_CALLER, [_global(lowered)])
+    answers = [await _call(client) for _ in range(4)]
+    assert answers == [200, 402, 402, 402]
+    await _settled(ledger, gateway)
+    assert ledger.statuses()[0].spent <= lowered + 1e-9
+    assert len(upstream.llm_requests) == 6
+
+
+async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    hard = 12.0  # above the floor for reserves (64 holds, $10.24): the first grants one
+    gateway = await start_gateway(
+        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(hard)]}
+    )
+    client = openai_client(gateway)
+    ledger: BudgetLedger = gateway.engine.budget_ledger
+    assert await _call(client) == 200
+    assert ledger.settlements.reserves.active
+    served = 1
+    for _round in range(4):
+        answers = await asyncio.gather(*(_call(client) for _ in range(50)))
+        assert set(answers) <= {200, 402}, answers
+        served += answers.count(200)
+        # What may be spent never passes the limit: the costs of the calls that ended and
+        # the holds (calls' and reserves') in the store.
+        await _settled(ledger, gateway)
+        assert ledger.statuses()[0].spent + await _held(gateway) <= hard + 1e-9
+    assert served * COST <= hard + 1e-9
+    assert 402 in answers  # the budget was reached: $12 is 133 calls of $0.09
+    assert len(upstream.llm_requests) == served
+    # Nothing is left held once the calls have ended and the reserve has gone idle (1 s).
+    for _ in range(150):
+        if await _held(gateway) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert await _held(gateway) == 0
