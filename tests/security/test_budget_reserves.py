@@ -77,7 +77,8 @@ async def test_a_budget_lowered_under_a_reserve_holds_from_the_next_call(
     client = openai_client(gateway)
     ledger: BudgetLedger = gateway.engine.budget_ledger
     # Legitimate: with room, the first call is decided in the store, which grants a reserve
-    # for 32 calls like it ($5.12); the next ones are admitted from it.
+    # of an eighth of the free room ($6.23: less than 128 calls like it); the next ones are
+    # admitted from it.
     assert [await _call(client) for _ in range(5)] == [200] * 5
     reserves = ledger.settlements.reserves
     assert reserves.active and sum(r.spare for r in reserves._lanes.values()) > 4.0

@@ -7,24 +7,27 @@ process that admits a call on a lane also reserves some of the lane's free room:
 call's hold. A later call whose holds fit whole in what is left of its lanes' reserves (their
 spare) is admitted in memory, with no trip to the store. A call that does not fit, or whose
 lane's limit is no longer the one its reserve was granted under (the budget was changed), goes
-to the store as before, and its lanes' spare is given back first in the same transaction, so
-that call is decided on the lanes as they are, with none of their room held idle here.
+to the store as before.
 
 The sums: a reserve's row holds at least the holds of the calls admitted from it plus its
 spare, so the store's spend plus holds never passes a limit. A call admitted from a reserve
 ends: its cost is added to the lane (as every call's, from the recorder's row) and its hold
 leaves the row, written at the next flush; until then the store holds more, never less. Each
-flush while a lane is in use grants its reserve more spare where it runs low, each grant at
-most `RESERVE_SHARE` of the lane's free room and `RESERVE_CALLS` times the lane's latest
-hold, and none smaller than that hold: near the limit the spare shrinks to nothing and each
-call is decided in the store exactly as before. A reserve unused for `IDLE_S` is given back.
+flush while a lane is in use grants its reserve more spare where it runs below half (at once,
+not after the flush's usual wait), each grant at most `RESERVE_SHARE` of the lane's free room
+and `RESERVE_CALLS` times the largest hold asked on the lane, and none while the free room is
+below `RESERVE_FLOOR_CALLS` such holds: near the limit every call is decided in the store
+exactly as before, and a reserve already held there gives its spare back at the next flush.
+A call refused in the store while this process held spare on its lanes is asked again with
+that spare given back (`Settlements.admit`). A reserve unused for `IDLE_S` is given back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
 admission on the lane counts them as spent in full once its lease has run out. That counts
 the spare it had as spent (at most `RESERVE_CALLS` calls' holds, and `RESERVE_SHARE` of the
-room): a crash never gives a budget back money that may have been spent, and costs it a few
-calls' worth. A reserve another process took that way (this one was stopped past its lease)
-is found gone at the next write and dropped; its calls' costs are still added when they end.
+free room): a crash never gives a budget back money that may have been spent. A reserve
+another process took that way (this one was stopped past its lease) is found gone at the next
+write and dropped; its calls' costs are still added when they end (counted twice: more, never
+less).
 
 The memory side (`Reserves`) runs on the event loop; `write` and `grant` run on the database
 thread, inside the settlement's or admission's transaction.
@@ -55,8 +58,10 @@ __all__ = [
     "write",
 ]
 
-# A reserve holds room for at most this many calls like the lane's latest one...
-RESERVE_CALLS = 32
+# A reserve holds room for at most this many calls like the largest on its lane (fewer ran
+# dry while the database thread wrote the recorder's rows: at 16 calls in flight, 32 calls'
+# room sent 17 % of calls to the store, 128 sent 1.5 %)...
+RESERVE_CALLS = 128
 # ... and at most this share of the lane's free room at each grant...
 RESERVE_SHARE = 0.125
 # ... and none while the lane's free room is below this many such calls: near the limit,

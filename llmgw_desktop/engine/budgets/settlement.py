@@ -13,6 +13,7 @@ addition whose budget period is not counted in yet waits for it (`lanes.settle`)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -83,7 +84,8 @@ class Settlements:
         # Additions whose budget period was not counted in when they were written.
         self._waiting: dict[LaneKey, float] = {}
         self._flushing = False
-        self._hurry = False
+        # Set when a reserve runs low: the flush's wait ends at once.
+        self._hurry = asyncio.Event()
         # Calls waiting for their admission, and whether a task is admitting them.
         self._asked: list[_Asked] = []
         self._admitting = False
@@ -425,11 +427,11 @@ class Settlements:
         together, if no flush is under way)."""
         if self.closed:
             return
+        if at_once:
+            self._hurry.set()
         if self._flushing:
-            self._hurry = self._hurry or at_once
             return
         self._flushing = True
-        self._hurry = at_once
         self._spawn(self._flush_while_owed())
 
     async def _flush_while_owed(self) -> None:
@@ -437,11 +439,9 @@ class Settlements:
         try:
             while (self._adds or self._released or self.reserves.active) and not self.closed:
                 # One flush for the calls that end together (a reserve running low: at once).
-                if self._hurry:
-                    self._hurry = False
-                    await asyncio.sleep(0)
-                else:
-                    await asyncio.sleep(FLUSH_AFTER_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), FLUSH_AFTER_S)
+                self._hurry.clear()
                 if await self.flush():
                     wait = RETRY_S
                     if self._on_settled is not None and (

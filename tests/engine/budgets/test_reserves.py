@@ -136,8 +136,10 @@ async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_stor
     assert await ask(a, "call-0")  # decided in the store, which grants the lane a reserve
     assert trips == 1
     spent, held, rows = await in_store(first)
-    # The call's hold, and a reserve for 32 calls like it (an eighth of the room is more).
-    assert (spent, rows) == (0.0, 2) and held == pytest.approx(CALL + 32 * CALL)
+    # The call's hold, and a reserve: room for 128 calls like it, or an eighth of the free
+    # room if that is less (it is here: $1.25 against $1.28).
+    reserve = min(reserves.RESERVE_CALLS * CALL, (HARD - CALL) * reserves.RESERVE_SHARE)
+    assert (spent, rows) == (0.0, 2) and held == pytest.approx(CALL + reserve)
     trips = 0
     admitted = [await ask(a, f"call-{n}") for n in range(1, 21)]
     assert all(admitted)
@@ -211,7 +213,7 @@ async def test_a_limit_lowered_is_not_admitted_against_from_a_reserve_granted_un
     a.add(KEY, 0.3)
     a.release("call-0")
     assert await a.flush()
-    # The budget is now 0.35 (edited): 0.05 left, room for five calls, not the reserve's 32.
+    # The budget is now 0.35 (edited): 0.05 left, room for five calls, not the reserve's 124.
     admitted = [await ask(a, f"call-{n}", hard=0.35) for n in range(1, 12)]
     assert [bool(a) for a in admitted] == [True] * 5 + [False] * 6
     spent, held, _rows = await in_store(stores[0])
@@ -298,8 +300,8 @@ async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lan
     monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.01)
     a, b, _c = processes
     call = 1 / 1024
-    assert await ask(a, "a-0", call, 1.0) == "store"  # a's reserve: 32 calls' room
-    assert a.reserves._lanes[KEY].spare == pytest.approx(32 * call)
+    assert await ask(a, "a-0", call, 1.0) == "store"  # a's reserve: an eighth of the room
+    assert a.reserves._lanes[KEY].spare == pytest.approx((1.0 - call) * reserves.RESERVE_SHARE)
     b.add(KEY, 0.95)
     assert await b.flush()
     # The lane's free room is now below 64 calls: a's next flush gives its spare back.
