@@ -145,6 +145,9 @@ class Reserves:
         self._calls: dict[str, list[tuple[_Reserve, float]]] = {}
         self._shrink: dict[tuple[LaneKey, str], float] = {}
         self._drop: set[tuple[LaneKey, str]] = set()
+        # A call just taken left a reserve with less than half the spare it is granted up to
+        # (and none is being granted): the flush should come at once (cleared by `upkeep`).
+        self.low = False
 
     @property
     def active(self) -> bool:
@@ -171,6 +174,7 @@ class Reserves:
         for reserve, need in taken:
             reserve.used += need
             reserve.touched = now
+            self.low = self.low or (reserve.low and not reserve.granting)
         self._calls[hold] = taken
         return True
 
@@ -186,10 +190,6 @@ class Reserves:
                 reserve.amount -= need
                 self._owe(reserve, need)
         return True
-
-    def running_low(self) -> bool:
-        """Whether a reserve in use has less than half the spare it is granted up to."""
-        return any(r.low and not r.granting for r in self._lanes.values())
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
         """Give back the spare of `keys`' reserves (written at the next write, before any
@@ -234,6 +234,7 @@ class Reserves:
         """At a flush: give back reserves unused for `IDLE_S` (a row no call holds anything
         on is deleted); the grants the ones in use and running low ask for."""
         now = self._clock()
+        self.low = False
         grants = []
         for key, reserve in list(self._lanes.items()):
             if now - reserve.touched >= IDLE_S:

@@ -141,7 +141,7 @@ class Settlements:
         more at once, in the background."""
         if self.closed or not self.reserves.take(needs, limits, hold_id):
             return False
-        if self.reserves.running_low():
+        if self.reserves.low:
             self._soon(at_once=True)
         return True
 
