@@ -42,6 +42,7 @@ __all__ = [
     "lane_state",
     "lock_lanes",
     "read_lanes",
+    "reclaim_dead",
     "settle",
     "transaction",
 ]
@@ -136,7 +137,7 @@ def lane_state(database: peewee.Database, key: LaneKey) -> LaneState:
     return LaneState(float(row[0] or 0.0), float(row[1] or 0.0), bool(row[2]))
 
 
-def _reclaim(database: peewee.Database, key: LaneKey, process: str, now: float) -> float:
+def reclaim_dead(database: peewee.Database, key: LaneKey, process: str, now: float) -> float:
     """Count the holds of dead processes on `key` as spent (in full) and delete them."""
     args = (key.budget, key.lane, key.period_start, process, now)
     dead = _sql(database, _DEAD, args).fetchall()
@@ -185,7 +186,7 @@ def admit(
         for key in lanes:
             state = lane_state(database, key)
             look = reclaim is None or key in reclaim
-            if state.counted and look and _reclaim(database, key, process, now):
+            if state.counted and look and reclaim_dead(database, key, process, now):
                 state = lane_state(database, key)
             states[key] = state
         verdict = decide(states)

@@ -345,10 +345,13 @@ def grant(
     *,
     process: str,
     now: float,
+    reclaim: frozenset[LaneKey] = frozenset(),
 ) -> tuple[dict[LaneKey, tuple[float, float]], set[tuple[LaneKey, str]]]:
     """Grow each reserve by what its lane's free room allows (`RESERVE_SHARE` of it, at most
     what was asked; nothing below `RESERVE_FLOOR_CALLS` calls' room); per lane the room
-    granted and the free room seen, and the rows found gone."""
+    granted and the free room seen, and the rows found gone. The lanes in `reclaim` are
+    searched for dead processes' holds first (`lanes.reclaim_dead`): a lane served from
+    reserves has no admission in the store to do it."""
     grants = list(grants)
     lanes.lock_lanes(serialize, (g.key for g in grants))
     granted: dict[LaneKey, tuple[float, float]] = {}
@@ -357,6 +360,8 @@ def grant(
         state = lanes.lane_state(database, g.key)
         if not state.counted:
             continue
+        if g.key in reclaim and lanes.reclaim_dead(database, g.key, process, now):
+            state = lanes.lane_state(database, g.key)
         free = g.limit - state.spent - state.held
         granted[g.key] = (0.0, free)
         if g.want < g.need or free < RESERVE_FLOOR_CALLS * g.need:

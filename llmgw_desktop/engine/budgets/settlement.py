@@ -181,10 +181,7 @@ class Settlements:
         needs: Mapping[LaneKey, float] | None,
         limits: Mapping[LaneKey, float] | None,
     ) -> tuple[V, dict[LaneKey, LaneState]]:
-        now_mono = time.monotonic()
-        reclaim = frozenset(
-            k for k in keys if now_mono - self._reclaimed.get(k, float("-inf")) >= RECLAIM_EVERY_S
-        )
+        reclaim = self._reclaim_due(keys)
         asked = _Asked(
             keys,
             decide,
@@ -362,6 +359,7 @@ class Settlements:
         """Write what is owed now, and grant the reserves running low more room; whether it
         was written (else it stays owed)."""
         grants = [] if self.closed else self.reserves.upkeep()
+        due = self._reclaim_due(g.key for g in grants)
         adds, released = self._take()
         owed = self.reserves.owed()
         if not adds and not released and not owed and not grants:
@@ -383,6 +381,7 @@ class Settlements:
                         grants,
                         process=self.process_id,
                         now=now,
+                        reclaim=due,
                     )
                     gone |= lost
                 return kept, granted, gone
@@ -397,6 +396,7 @@ class Settlements:
             return False
         self._wait(kept)
         self.reserves.written(granted, grants, gone)
+        self._reclaimed.update(dict.fromkeys(due, time.monotonic()))
         return True
 
     async def close(self) -> None:
@@ -407,6 +407,13 @@ class Settlements:
         await self.flush()
 
     # -- inside ---------------------------------------------------------------------------
+
+    def _reclaim_due(self, keys: Iterable[LaneKey]) -> frozenset[LaneKey]:
+        """The lanes of `keys` not searched for dead processes' holds for `RECLAIM_EVERY_S`."""
+        now = time.monotonic()
+        return frozenset(
+            k for k in keys if now - self._reclaimed.get(k, float("-inf")) >= RECLAIM_EVERY_S
+        )
 
     def _take(self) -> tuple[dict[LaneKey, float], set[str]]:
         adds, released = self._adds, self._released
