@@ -25,7 +25,7 @@ import pytest
 from llmgw_desktop.engine.budgets import reserves, settlement
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.settlement import Settlements
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreUnavailable
 from tests.postgres import opened
 
 KEY = LaneKey("global|usd|daily", "", 1_000.0)
@@ -318,3 +318,29 @@ async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lan
     room = int((1.0 - 0.95 - call) / call + 1e-9)
     answers = [await ask(b, f"b-{n}", call, 1.0) for n in range(room + 3)]
     assert [bool(x) for x in answers] == [True] * room + [False] * 3
+
+
+async def test_with_the_store_down_only_the_room_reserved_before_is_admitted(
+    stores: list[Database], processes: list[Settlements]
+) -> None:
+    first = stores[0]
+    a, *_ = processes
+    assert await ask(a, "call-0") == "store"
+    spare = a.reserves._lanes[KEY].spare
+    run = first.run
+
+    async def down(fn: Callable[[], object]) -> object:
+        raise StoreUnavailable("the test's store", "the server is stopped")
+
+    first.run = down  # type: ignore[method-assign, assignment]
+    # The room reserved in the store before it went down admits calls (it is counted there
+    # already); the first call past it needs the store, and is refused as the store's.
+    admitted = 0
+    with pytest.raises(StoreUnavailable):
+        for n in range(1, 1000):
+            assert await ask(a, f"call-{n}") == "memory"
+            admitted += 1
+    assert admitted == int(spare / CALL + 1e-9)
+    first.run = run  # type: ignore[method-assign]
+    _spent, held, _rows = await in_store(first)
+    assert held >= (admitted + 1) * CALL - 1e-9  # the calls' room was in the store all along
