@@ -9,6 +9,9 @@ against one figure, and a budget or key made by another process (the `llmgw-desk
 another gateway) is held from the next request that names it. A call admitted is held at what
 it may cost (`holds.py`), so a hard budget is not passed by calls running at once; where the
 real cost passes the hold (a CLI's many turns, an input larger than its estimate) it can be.
+A call whose holds fit whole in room this process reserved on its lanes, under the limits the
+reserves were granted by, is admitted in memory instead (`reserves.py`): that room is held in
+the store already, so the sums are the same.
 
 Settlement: a finished call's cost (the recorder's `RequestFinished`) is added to its lanes in
 the store and its hold deleted (`settlement.py`). The first process to count a budget in a
