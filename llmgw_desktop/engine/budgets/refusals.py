@@ -159,12 +159,14 @@ def limit_refusal(status: BudgetStatus, *, of_key: bool, left: str = "") -> Budg
 
 
 def held_refusal(status: BudgetStatus, held: float) -> BudgetExceeded:
-    """Calls still running hold what is left of the budget."""
+    """Calls still running hold what is left of the budget (or room reserved for calls by a
+    gateway process sharing the store, `reserves.py`, given back near the limit)."""
     b = status.budget
     return BudgetExceeded(
         f"budget busy: the {b.period} budget of {b.label}{status.lane_text} has "
         f"{format_amount(b.unit, status.spent)} spent and "
-        f"{format_amount(b.unit, held)} held by calls still running, of its "
+        f"{format_amount(b.unit, held)} held by calls still running (or reserved for them "
+        f"by a gateway on this store), of its "
         f"{format_amount(b.unit, b.hard or 0.0)} hard limit {b.period_word}; this call "
         "could take it past the limit. Retry when those calls finish, or send fewer at once.",
         retryable=True,
