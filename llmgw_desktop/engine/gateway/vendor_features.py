@@ -133,6 +133,14 @@ def vendor_features(
 ) -> list[VendorFeature]:
     """Every vendor feature a request of `dialect` asks for, in the order found (never raises:
     a malformed part is the upstream's to refuse, and asks for nothing here)."""
+    return _features(dialect, body, headers, stored=True)
+
+
+def _features(
+    dialect: str, body: Mapping[str, Any], headers: Mapping[str, str], *, stored: bool
+) -> list[VendorFeature]:
+    """`vendor_features`; without `stored`, leaving out the walk for what is stored at the
+    vendor (`_stored_parts`: file ids and stored items, never `web_fetch`)."""
     found: list[VendorFeature] = []
     for header in BETA_HEADERS:
         for value in headers.get(header, "").split(","):
@@ -149,14 +157,16 @@ def vendor_features(
         for name in ("mcp_servers", "container"):
             if body.get(name):
                 found.append(VendorFeature(name, name))
-        found += _stored_parts(body.get("messages"), "messages")
+        if stored:
+            found += _stored_parts(body.get("messages"), "messages")
         found += _fetched(body.get("messages"), "messages", depth=0)
     elif dialect == DIALECT_OPENAI_CHAT:
         if body.get("web_search_options") is not None:
             found.append(VendorFeature("web_search", "web_search_options"))
         if body.get("store") is True:
             found.append(VendorFeature("store", "store"))
-        found += _stored_parts(body.get("messages"), "messages")
+        if stored:
+            found += _stored_parts(body.get("messages"), "messages")
         found += _fetched(body.get("messages"), "messages", depth=0)
     elif dialect == DIALECT_OPENAI_RESPONSES:
         for name in ("background", "store"):
@@ -165,7 +175,8 @@ def vendor_features(
         for name in ("conversation", "prompt"):
             if body.get(name):
                 found.append(VendorFeature(name, name))
-        found += _stored_parts(body.get("input"), "input")
+        if stored:
+            found += _stored_parts(body.get("input"), "input")
         found += _fetched(body.get("input"), "input", depth=0)
     return found
 
@@ -174,7 +185,7 @@ def fetched_by_vendor(dialect: str, body: Mapping[str, Any]) -> list[VendorFeatu
     """What in a request makes the vendor fetch a web address (`web_fetch`): checked on a
     translated request too, where the neutral form carries an image or document's address to
     the target vendor as it came."""
-    return [f for f in vendor_features(dialect, body, {}) if f.name == "web_fetch"]
+    return [f for f in _features(dialect, body, {}, stored=False) if f.name == "web_fetch"]
 
 
 # Deep enough for an image in a tool's result inside a message (or a Responses tool output).
