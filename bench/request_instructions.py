@@ -7,7 +7,8 @@ Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross]
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
 budget, a global hard dollar budget, the recorder and metrics on) under
 `valgrind --tool=callgrind`, against the same zero-latency upstream (not under valgrind).
-Counting starts after 60 warm-up requests and stops a second after the last measured one (the
+Counting starts after 60 warm-up requests, once the gateway is idle (what start-up leaves for a
+second after the door opens has run), and stops a second after the last measured one (the
 recorder's flush included), so start-up is left out; each thread's count is divided by the
 requests. `--baseline DIR` counts another checkout the same way first. What callgrind counts
 is user-space instructions: the kernel's part (socket sends, file writes) is not in it, and
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 import gateway_overhead as bench
+import psutil
 import request_stages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +40,13 @@ _THREAD = re.compile(r"^thread: (\d+)", re.M)
 # Threads that ran fewer instructions than this a request (timers, the log writer) are summed
 # as "other" rather than listed.
 LISTED_PER_REQUEST = 50_000
+# Counting waits until the idle gateway uses less than this share of a core over
+# `SETTLED_OVER_S`: the start-up work it leaves for after the door opens (the system CA store
+# loaded on a worker thread, a full collection and freeze on the loop, each a timer a second
+# after ready) runs once, and under callgrind it can fall after the warm-up.
+SETTLED_SHARE = 0.1
+SETTLED_OVER_S = 1.0
+SETTLE_MAX_S = 300.0
 
 
 def count(tree: Path, args: argparse.Namespace, scratch: Path) -> dict[str, float]:
@@ -74,6 +83,7 @@ def count(tree: Path, args: argparse.Namespace, scratch: Path) -> dict[str, floa
         bench.wait_ready(f"http://127.0.0.1:{up_port}/")
         url = f"http://127.0.0.1:{port}{bench.GATEWAY_PATH}"
         asyncio.run(_requests(url, WARM_UP, args.concurrency, headers))
+        _settle(gateway.pid)
         _control(gateway.pid, "-i", "on")
         asyncio.run(_requests(url, args.requests, args.concurrency, headers))
         time.sleep(1.0)  # the recorder's flush of the last rows
@@ -114,6 +124,18 @@ async def _requests(url: str, n: int, concurrency: int, headers: dict[str, str])
                 await bench.one(session, url, stream=False, headers=headers)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def _settle(pid: int) -> None:
+    """Wait until the process at `pid` is idle (see `SETTLED_SHARE`)."""
+    process = psutil.Process(pid)
+    deadline = time.monotonic() + SETTLE_MAX_S
+    while time.monotonic() < deadline:
+        before = sum(process.cpu_times()[:2])
+        time.sleep(SETTLED_OVER_S)
+        if sum(process.cpu_times()[:2]) - before < SETTLED_SHARE * SETTLED_OVER_S:
+            return
+    raise SystemExit(f"the gateway was still busy {SETTLE_MAX_S:.0f} s after its warm-up")
 
 
 def _control(pid: int, *what: str) -> None:

@@ -172,7 +172,7 @@ _KEY_GATES = (
     "llmgw-",
 )
 _AWS_GATES = ("AKIA", "ASIA")
-_BEARER_GATES = ("bearer", "basic")
+# `_BEARER` needs "bearer" or "basic" in the folded text (checked inline: two `in`).
 # `_NAMED` needs one of these words (lowercased) in a name followed, later, by `:` or `=`.
 _NAMED_TRIGGERS = ("api", "token", "secret", "passw", "authorization", "credential")
 # The non-ASCII letters the case-insensitive patterns match as ASCII ones (İ ı as i, ſ as s,
@@ -180,28 +180,49 @@ _NAMED_TRIGGERS = ("api", "token", "secret", "passw", "authorization", "credenti
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
 
+# The case-sensitive gates in one pattern, for short texts (the names, models and ids of a
+# recorder row and a request's caller, several a request): one scan of a 6-22 character text
+# costs 0.14-0.32 us, an `in` per gate 0.73-0.76 us. Past `_ONE_SCAN_MAX` characters the `in`s
+# are as fast or faster (each a C string search; the pattern tries its alternatives at most
+# positions).
+_SHAPE_GATES = re.compile(
+    "|".join(re.escape(gate) for gate in (_PEM_GATE, _JWT_GATE, *_KEY_GATES, *_AWS_GATES))
+)
+_ONE_SCAN_MAX = 64
+
+
 def _folded(text: str) -> str:
     return (text if text.isascii() else text.translate(_FOLD)).lower()
 
 
-def may_hold_secret(text: str, *, named: bool = True) -> bool:
-    """Whether `redact` could change `text` (False means it certainly would not)."""
-    if (
-        known_secrets.present(text)
-        or _PEM_GATE in text
+def _may_hold_shape(text: str) -> bool:
+    """Whether a case-sensitive pattern or the URL one might match `text` (False: none of
+    their gates is in it)."""
+    if "://" in text and "@" in text:
+        return True
+    if len(text) <= _ONE_SCAN_MAX:
+        return _SHAPE_GATES.search(text) is not None
+    return (
+        _PEM_GATE in text
         or _JWT_GATE in text
         or any(gate in text for gate in _KEY_GATES)
         or any(gate in text for gate in _AWS_GATES)
-        or ("://" in text and "@" in text)
-    ):
+    )
+
+
+def may_hold_secret(text: str, *, named: bool = True) -> bool:
+    """Whether `redact` could change `text` (False means it certainly would not)."""
+    if known_secrets.present(text) or _may_hold_shape(text):
         return True
     lowered = _folded(text)
-    if any(gate in lowered for gate in _BEARER_GATES):
+    if "bearer" in lowered or "basic" in lowered:
         return True
     return named and _named_may_match(lowered)
 
 
 def _named_may_match(lowered: str) -> bool:
+    if ":" not in lowered and "=" not in lowered:  # every pair has one after its name
+        return False
     for word in _NAMED_TRIGGERS:
         at = lowered.find(word)
         if at >= 0 and (lowered.find(":", at) >= 0 or lowered.find("=", at) >= 0):
@@ -217,8 +238,21 @@ def redact(text: str, *, named: bool = True) -> str:
     """
     # The process's own secrets first, whatever their shape (a master key is plain base64).
     text = known_secrets.mask(text)
-    # Every pattern in order, each one only when the text (as the patterns before it left it)
-    # holds its gate: the same result as running them all, without scanning for what is absent.
+    if _may_hold_shape(text):
+        text = _mask_shapes(text)
+    lowered = _folded(text)
+    if "bearer" in lowered or "basic" in lowered:
+        text = _BEARER.sub(lambda m: m.group(1) + " " + REDACTED, text)
+        lowered = _folded(text)
+    if not named or not _named_may_match(lowered):
+        return text
+    return _mask_named_pairs(text, lowered)
+
+
+def _mask_shapes(text: str) -> str:
+    """The case-sensitive patterns and the URL one, in order, each one only when the text (as
+    the patterns before it left it) holds its gate: the same result as running them all,
+    without scanning for what is absent."""
     if _PEM_GATE in text:
         text = _mask_pem(text)
     if _JWT_GATE in text:
@@ -229,13 +263,7 @@ def redact(text: str, *, named: bool = True) -> str:
         text = _AWS_KEY_ID.sub(lambda m: m.group(1) + REDACTED, text)
     if "://" in text and "@" in text:
         text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
-    lowered = _folded(text)
-    if any(gate in lowered for gate in _BEARER_GATES):
-        text = _BEARER.sub(lambda m: m.group(1) + " " + REDACTED, text)
-        lowered = _folded(text)
-    if not named or not _named_may_match(lowered):
-        return text
-    return _mask_named_pairs(text, lowered)
+    return text
 
 
 def _mask_named_pairs(text: str, lowered: str) -> str:

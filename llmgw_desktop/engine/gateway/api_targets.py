@@ -357,9 +357,7 @@ class ApiTargets:
                 request = incoming.neutral()
                 notes = list(request.left_out)
                 body = upstream_dialect(up_name).render_request(
-                    dataclasses.replace(request, model=target.model, stream_usage=True),
-                    target=model,
-                    notes=notes,
+                    incoming.for_target(target.model), target=model, notes=notes
                 )
         except Untranslatable as exc:
             raise exc.for_target(model, incoming.name) from None

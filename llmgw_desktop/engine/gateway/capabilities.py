@@ -9,6 +9,7 @@ it left them out. Same-dialect requests are forwarded as sent and never consult 
 from __future__ import annotations
 
 import fnmatch
+import functools
 
 from llmgw_desktop.engine.gateway.translation import TargetModel
 
@@ -30,6 +31,9 @@ _REASONING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# Asked for every translated request (twice under a hard budget), of a few models: the
+# answer is the table's, so it is remembered (a dozen pattern matches otherwise).
+@functools.lru_cache(maxsize=1024)
 def accepts_reasoning(provider: str, model: str) -> bool:
     """Whether `model` of `provider` takes reasoning settings (unknown providers: no)."""
     patterns, exceptions = _REASONING.get(provider, ((), ()))

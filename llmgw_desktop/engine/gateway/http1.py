@@ -28,6 +28,7 @@ import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import httptools
@@ -56,6 +57,17 @@ DEFAULT_MAX_CONNECTIONS_PER_HOST = 100
 USER_AGENT = "llmgw-desktop"
 PROXY_AUTH_REQUIRED = 407
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# URLs whose split is remembered (a provider's calls go to a few; a model in the path, as
+# Gemini's, makes one per model): past this many the memory starts again.
+ADDRESSES_KEPT = 256
+
+
+class _Address(NamedTuple):
+    """What a request needs of its URL: the pool's key, the request target, the Host."""
+
+    key: tuple[str, str, int]
+    target: str
+    host_header: str
 
 
 class _Connection(asyncio.Protocol):
@@ -225,6 +237,9 @@ class Http1Client:
         self._routed: dict[tuple[str, str, int, str], HostPool[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
+        # Each URL split once (`_address_of`): urlsplit and its port and host cost a request
+        # microseconds, always for the same few URLs.
+        self._addresses: dict[str, _Address] = {}
 
     @property
     def _idle(self) -> dict[tuple[str, str, int], collections.deque[_Connection]]:
@@ -253,10 +268,7 @@ class Http1Client:
                 (`ShareTimeout`: every one of the owner's share did).
             TimeoutError: connecting, or the response head, took too long.
         """
-        parts = urlsplit(url)
-        scheme, host = parts.scheme, parts.hostname or ""
-        port = parts.port or (443 if scheme == "https" else 80)
-        key = (scheme, host, port)
+        key, target, host_header = self._address_of(url)
         if proxy is None:
             pool = self._pools.get(key) or self._add_pool(key)
         else:
@@ -264,8 +276,6 @@ class Http1Client:
                 raise ProxyRefused(proxy.problem, None)
             routed = (*key, proxy.label)
             pool = self._routed.get(routed) or self._routed.setdefault(routed, HostPool(key, proxy))
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host_header = parts.netloc.rpartition("@")[2]
         if pool.absolute_prefix is not None:
             target = pool.absolute_prefix + host_header + target
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
@@ -279,7 +289,7 @@ class Http1Client:
             # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
             lines.append("Accept-Encoding: gzip")
         lines.append(f"Content-Length: {len(body)}")
-        if any(_CONTROL.search(line) for line in lines):
+        if _CONTROL.search("".join(lines)):  # one scan: joined, the lines add no character
             # A model id or header value from a client must never add lines to our request.
             raise ValueError("refusing to send a request line or header with control characters")
         if pool.proxy_lines:
@@ -339,6 +349,26 @@ class Http1Client:
             # Counted against the owner's share until the response ends.
             response.hold_share(pool, owner)
         return response
+
+    def _address_of(self, url: str) -> _Address:
+        """`url` split as a request needs it (remembered).
+
+        Raises:
+            ValueError: its port is not a number from 0 to 65535.
+        """
+        address = self._addresses.get(url)
+        if address is None:
+            parts = urlsplit(url)
+            scheme, host = parts.scheme, parts.hostname or ""
+            port = parts.port or (443 if scheme == "https" else 80)
+            if len(self._addresses) >= ADDRESSES_KEPT:
+                self._addresses.clear()
+            address = self._addresses[url] = _Address(
+                (scheme, host, port),
+                (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                parts.netloc.rpartition("@")[2],
+            )
+        return address
 
     def _add_pool(self, key: tuple[str, str, int]) -> HostPool[_Connection]:
         # The route is fixed per origin: the environment was read once, at construction.

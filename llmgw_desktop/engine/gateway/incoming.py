@@ -39,6 +39,10 @@ class ClientRequest:
         )
         self._neutral: ChatRequest | None = None
         self._refusal: InvalidRequest | None = None
+        # The neutral form as last sent to a target (`for_target`): a route builds it again
+        # for the same target (with a budget's output limit), and a copy of a frozen request
+        # costs a setattr per field.
+        self._for_target: ChatRequest | None = None
 
     @property
     def name(self) -> str:
@@ -65,6 +69,20 @@ class ClientRequest:
                 raise
             self._neutral = dataclasses.replace(parsed, stream=self.facts.stream)
         return self._neutral
+
+    def for_target(self, model: str) -> ChatRequest:
+        """The neutral form as a target is asked: its `model`, with usage in a stream (the
+        recorder counts it).
+
+        Raises:
+            InvalidRequest, Untranslatable: as `neutral`.
+        """
+        request = self._for_target
+        if request is None or request.model != model:
+            request = self._for_target = dataclasses.replace(
+                self.neutral(), model=model, stream_usage=True
+            )
+        return request
 
     def stub(self, model: str) -> ChatRequest:
         """A neutral request with just what a stream encoder needs (for an error frame)."""

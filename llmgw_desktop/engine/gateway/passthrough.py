@@ -126,7 +126,9 @@ def forwardable_headers(
     """The client's headers that go upstream with a same-dialect request, names lower-cased
     (repeated ones joined). `private` names more headers to keep back (the trusted-principal
     header, when one is configured)."""
-    withheld = _NOT_FORWARDED | {name.lower() for name in private if name}
+    kept_back = {name.lower() for name in private if name}
+    # The union only when there is one (a trusted header configured): a copy of the set a request.
+    withheld = _NOT_FORWARDED | kept_back if kept_back else _NOT_FORWARDED
     out: dict[str, str] = {}
     for raw_name, value in headers:
         name = raw_name.lower()

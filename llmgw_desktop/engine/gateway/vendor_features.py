@@ -133,6 +133,14 @@ def vendor_features(
 ) -> list[VendorFeature]:
     """Every vendor feature a request of `dialect` asks for, in the order found (never raises:
     a malformed part is the upstream's to refuse, and asks for nothing here)."""
+    return _features(dialect, body, headers, stored=True)
+
+
+def _features(
+    dialect: str, body: Mapping[str, Any], headers: Mapping[str, str], *, stored: bool
+) -> list[VendorFeature]:
+    """`vendor_features`; without `stored`, leaving out the walk for what is stored at the
+    vendor (`_stored_parts`: file ids and stored items, never `web_fetch`)."""
     found: list[VendorFeature] = []
     for header in BETA_HEADERS:
         for value in headers.get(header, "").split(","):
@@ -149,14 +157,16 @@ def vendor_features(
         for name in ("mcp_servers", "container"):
             if body.get(name):
                 found.append(VendorFeature(name, name))
-        found += _stored_parts(body.get("messages"), "messages")
+        if stored:
+            found += _stored_parts(body.get("messages"), "messages")
         found += _fetched(body.get("messages"), "messages", depth=0)
     elif dialect == DIALECT_OPENAI_CHAT:
         if body.get("web_search_options") is not None:
             found.append(VendorFeature("web_search", "web_search_options"))
         if body.get("store") is True:
             found.append(VendorFeature("store", "store"))
-        found += _stored_parts(body.get("messages"), "messages")
+        if stored:
+            found += _stored_parts(body.get("messages"), "messages")
         found += _fetched(body.get("messages"), "messages", depth=0)
     elif dialect == DIALECT_OPENAI_RESPONSES:
         for name in ("background", "store"):
@@ -165,7 +175,8 @@ def vendor_features(
         for name in ("conversation", "prompt"):
             if body.get(name):
                 found.append(VendorFeature(name, name))
-        found += _stored_parts(body.get("input"), "input")
+        if stored:
+            found += _stored_parts(body.get("input"), "input")
         found += _fetched(body.get("input"), "input", depth=0)
     return found
 
@@ -174,7 +185,7 @@ def fetched_by_vendor(dialect: str, body: Mapping[str, Any]) -> list[VendorFeatu
     """What in a request makes the vendor fetch a web address (`web_fetch`): checked on a
     translated request too, where the neutral form carries an image or document's address to
     the target vendor as it came."""
-    return [f for f in vendor_features(dialect, body, {}) if f.name == "web_fetch"]
+    return [f for f in _features(dialect, body, {}, stored=False) if f.name == "web_fetch"]
 
 
 # Deep enough for an image in a tool's result inside a message (or a Responses tool output).
@@ -186,36 +197,44 @@ def _address(value: Any) -> bool:
     return isinstance(value, str) and value.lstrip()[:5].lower() != "data:"
 
 
-def _fetched(items: Any, where: str, *, depth: int) -> Iterator[VendorFeature]:
+def _fetched(items: Any, where: str, *, depth: int) -> list[VendorFeature]:
     """Images and documents named by their web address, anywhere in a message list: OpenAI
     Chat `image_url`, Responses `input_image` and `input_file.file_url`, Anthropic `url`
     sources (a tool's result holds blocks of its own)."""
+    found: list[VendorFeature] = []
+    _find_fetched(items, where, depth, found)
+    return found
+
+
+def _find_fetched(items: Any, place: _Place, depth: int, found: list[VendorFeature]) -> None:
     if depth > _MAX_FETCH_DEPTH:
         return
     if isinstance(items, list):
         for index, item in enumerate(items):
-            yield from _fetched(item, f"{where}[{index}]", depth=depth + 1)
+            if isinstance(item, list | dict):  # nothing else names an address
+                _find_fetched(item, (place, index), depth + 1, found)
         return
     if not isinstance(items, dict):
         return
     kind = items.get("type")
     image = items.get("image_url")
     if kind == "image_url" and _address(image.get("url") if isinstance(image, dict) else image):
-        yield VendorFeature("web_fetch", f"{where}.image_url")
+        found.append(VendorFeature("web_fetch", f"{_where(place)}.image_url"))
         return
     if kind == "input_image" and _address(image):
-        yield VendorFeature("web_fetch", f"{where}.image_url")
+        found.append(VendorFeature("web_fetch", f"{_where(place)}.image_url"))
         return
     if kind == "input_file" and _address(items.get("file_url")):
-        yield VendorFeature("web_fetch", f"{where}.file_url")
+        found.append(VendorFeature("web_fetch", f"{_where(place)}.file_url"))
         return
     source = items.get("source")
     if isinstance(source, dict) and source.get("type") == "url":
-        yield VendorFeature("web_fetch", f"{where}.source")
+        found.append(VendorFeature("web_fetch", f"{_where(place)}.source"))
         return
     for name in ("content", "output"):
-        if isinstance(items.get(name), list):
-            yield from _fetched(items[name], f"{where}.{name}", depth=depth + 1)
+        inner = items.get(name)
+        if isinstance(inner, list):
+            _find_fetched(inner, (place, f".{name}"), depth + 1, found)
 
 
 def _tools(
@@ -246,25 +265,28 @@ def _client_executed(kind: Any, tool: Mapping[str, Any]) -> bool:
     return kind in _OPENAI_EITHER_SIDE_TOOLS and tool.get("execution") == "client"
 
 
-def _stored_parts(items: Any, where: str) -> Iterator[VendorFeature]:
+def _stored_parts(items: Any, where: str) -> list[VendorFeature]:
     """Content that names what is stored at the vendor: files by id, stored items."""
+    found: list[VendorFeature] = []
     if not isinstance(items, list):
-        return
+        return found
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             continue
-        place = f"{where}[{index}]"
         if item.get("type") == "item_reference":
-            yield VendorFeature("item_reference", place)
+            found.append(VendorFeature("item_reference", f"{where}[{index}]"))
             continue
-        yield from _file_ids(item, place, depth=0)
+        _find_file_ids(item, (where, index), 0, found)
+    return found
 
 
 # Deep enough for a tool result's blocks inside a message's content.
 _MAX_CONTENT_DEPTH = 4
 
 
-def _file_ids(block: Mapping[str, Any], where: str, *, depth: int) -> Iterator[VendorFeature]:
+def _find_file_ids(
+    block: Mapping[str, Any], place: _Place, depth: int, found: list[VendorFeature]
+) -> None:
     source = block.get("source")
     file = block.get("file")
     if (
@@ -273,13 +295,29 @@ def _file_ids(block: Mapping[str, Any], where: str, *, depth: int) -> Iterator[V
         or (isinstance(source, dict) and (source.get("type") == "file" or "file_id" in source))
         or (isinstance(file, dict) and isinstance(file.get("file_id"), str))
     ):
-        yield VendorFeature("file_id", where)
+        found.append(VendorFeature("file_id", _where(place)))
         return
     content = block.get("content")
     if depth < _MAX_CONTENT_DEPTH and isinstance(content, list):
         for index, part in enumerate(content):
             if isinstance(part, dict):
-                yield from _file_ids(part, f"{where}.content[{index}]", depth=depth + 1)
+                _find_file_ids(part, ((place, ".content"), index), depth + 1, found)
+
+
+# Where in the request a walk is, put in words only when a feature is found there (building
+# the words at every message and block was most of a long request's walk): the name it
+# starts at, or (the place it is inside, an index into it or a ".member" of it).
+_Place = str | tuple["_Place", int | str]
+
+
+def _where(place: _Place) -> str:
+    """`place` as a feature's `where` says it: `messages[3].content[0]`."""
+    steps: list[str] = []
+    while isinstance(place, tuple):
+        place, step = place
+        steps.append(f"[{step}]" if isinstance(step, int) else step)
+    steps.append(place)
+    return "".join(reversed(steps))
 
 
 def _gemini(body: Mapping[str, Any]) -> list[VendorFeature]:

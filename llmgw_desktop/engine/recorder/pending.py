@@ -76,7 +76,8 @@ class PendingRows:
             stored = stored_form(ROW_DEFAULTS | row, texts)
             if new:  # the next flush inserts it as it is now
                 self._prepared[record_id] = stored
-            fields = {k: v for k, v in stored.items() if k != "id"}
+            fields = stored.copy()
+            fields.pop("id", None)
             return [{"insert": stored}, {"update": record_id, "fields": fields}]
         return [
             {"update": record_id, "fields": stored_form(self._updates.get(record_id, {}), texts)}

@@ -56,7 +56,11 @@ class BatchRedactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
+            # Leaves of a row's route are mostly texts, None and numbers: no call for those.
+            return {
+                k: self.text(v) if isinstance(v, str) else v if v is None else self.data(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
@@ -65,11 +69,12 @@ class BatchRedactor:
 def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
     """Fields as written: every text redacted (inside the JSON ones, string by string, so the
     JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
-    out: dict[str, Any] = {}
+    out = dict(fields)  # most values (numbers, None) are written as they are
+    text = texts.text
     for name, value in fields.items():
         if name in _JSON_COLUMNS:
-            value = None if value is None else jsonio.dumps_text(texts.data(value))
+            if value is not None:
+                out[name] = jsonio.dumps_text(texts.data(value))
         elif isinstance(value, str) and name not in _AS_IS:
-            value = texts.text(value)
-        out[name] = value
+            out[name] = text(value)
     return out

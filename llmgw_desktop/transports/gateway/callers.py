@@ -47,6 +47,9 @@ _AGENTS = (
     ("openai/js", "openai-js"),
     ("curl/", "curl"),
 )
+# Any of `_AGENTS`' needles, found in one scan: most agents are none of them, and the loop
+# (which keeps the table's order when several are there) runs only when one is.
+_ANY_AGENT = re.compile("|".join(re.escape(needle) for needle, _ in _AGENTS))
 
 
 def caller_name(headers: Mapping[str, str]) -> str:
@@ -63,9 +66,10 @@ def agent_name(headers: Mapping[str, str]) -> str:
     """A well-known tool's name recognised from the user agent, else the agent's product."""
     agent = headers.get("User-Agent", "").strip()
     lowered = agent.lower()
-    for needle, name in _AGENTS:
-        if needle in lowered:
-            return name
+    if _ANY_AGENT.search(lowered):
+        for needle, name in _AGENTS:
+            if needle in lowered:
+                return name
     return clean_caller(agent.split(" ", 1)[0].split("/", 1)[0])
 
 
@@ -76,7 +80,10 @@ def clean_caller(name: str) -> str:
     (`key=sk-...` becomes `keysk-...`), and the cut could leave part of one, where the redactor
     would no longer see it.
     """
-    return _CALLER.sub("", redact(name.strip()))[:80]
+    name = name.strip()
+    if not name:  # no X-Caller, or no user agent: nothing to mask or filter
+        return ""
+    return _CALLER.sub("", redact(name))[:80]
 
 
 def session_named(headers: Mapping[str, str]) -> str | None:
