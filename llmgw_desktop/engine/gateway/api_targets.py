@@ -194,8 +194,12 @@ class ApiTargets:
         try:
             if per_answer is not None:
                 # Sent with the output limit the hold paid for (`output_limit.py`).
-                limited = self._outgoing(
-                    incoming, target, spec, up_name, caller, per_answer, checked=checked
+                limited = (
+                    _with_limit(outgoing, up_name, spec.id, per_answer)
+                    if outgoing.rendered is not None
+                    else self._outgoing(
+                        incoming, target, spec, up_name, caller, per_answer, checked=checked
+                    )
                 )
                 if limited.data != outgoing.data:
                     # An answer cut to a budget's limit is not kept for callers without one.
@@ -372,6 +376,7 @@ class ApiTargets:
             passthrough=False,
             request=request,
             notice=notice_for(model, notes),
+            rendered=body,
         )
 
     async def _attempt(
@@ -455,6 +460,16 @@ class ApiTargets:
             )
             raise
         return answer, None
+
+
+def _with_limit(outgoing: Outgoing, dialect: str, provider: str, per_answer: int) -> Outgoing:
+    """A translation sent with a hard budget's output limit: its rendered body with the limit
+    set (`limit_changes` gives whole top-level members, so a shallow copy is enough), written
+    again, instead of the request translated a second time (most of a translation's cost)."""
+    rendered = outgoing.rendered
+    assert rendered is not None
+    body = {**rendered, **limit_changes(dialect, dict(rendered), per_answer, provider=provider)}
+    return dataclasses.replace(outgoing, data=encode_request(body), rendered=None)
 
 
 def _releasing(answer: Streaming, hold: Hold) -> Streaming:

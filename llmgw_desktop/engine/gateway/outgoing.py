@@ -4,7 +4,8 @@ came, and for a translation the request in neutral form and what was left out of
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 
@@ -24,3 +25,6 @@ class Outgoing:
     notice: str | None = None
     # The remote principal a relayed Responses answer's id is recorded for (its owner).
     owner: str | None = None
+    # A translation's body before it was written (never changed after): a hard budget's
+    # output limit is set on a copy of it instead of translating the request again.
+    rendered: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
