@@ -126,3 +126,24 @@ async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(
             break
         await asyncio.sleep(0.02)
     assert await _held(gateway) == 0
+
+
+async def test_a_large_call_is_not_cut_short_for_room_this_process_reserved_idle(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    gateway = await start_gateway(
+        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
+    )
+    client = openai_client(gateway)
+    ledger: BudgetLedger = gateway.engine.budget_ledger
+    assert await _call(client) == 200  # the store grants the lane a reserve of $6.23
+    await _settled(ledger, gateway)
+    assert ledger.settlements.reserves._lanes
+    # Attack on the legitimate path: a call asking for 5,500 tokens ($55) does not fit what
+    # is left ($49.91), so it is sent with the lower limit the room pays for: all of the room,
+    # 4,991 tokens, not the 4,368 left beside the reserve's idle spare.
+    await client.chat.completions.create(model=MODEL, messages=HI, max_tokens=5500)
+    assert upstream.llm_requests[-1].body["max_tokens"] == 4991
+    await _settled(ledger, gateway)
+    assert ledger.statuses()[0].spent + await _held(gateway) <= 50 + 1e-9

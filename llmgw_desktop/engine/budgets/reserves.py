@@ -18,8 +18,9 @@ not after the flush's usual wait), each grant at most `RESERVE_SHARE` of the lan
 and `RESERVE_CALLS` times the largest hold asked on the lane, and none while the free room is
 below `RESERVE_FLOOR_CALLS` such holds: near the limit every call is decided in the store
 exactly as before, and a reserve already held there gives its spare back at the next flush.
-A call refused in the store while this process held spare on its lanes is asked again with
-that spare given back (`Settlements.admit`). A reserve unused for `IDLE_S` is given back.
+A call decided in the store is decided with this process's spare on its lanes given back
+first (`Settlements.admit`): never refused, nor cut to a lower output limit, for room held
+idle here. A reserve unused for `IDLE_S` is given back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
 admission on the lane counts them as spent in full once its lease has run out. That counts

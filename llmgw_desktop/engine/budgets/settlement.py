@@ -160,18 +160,19 @@ class Settlements:
         database thread: with the calls asked meanwhile, in one transaction (`_admit_asked`).
         If it is admitted, its lanes' reserves are granted room for calls like it (`needs`,
         what it holds per lane if admitted as it asked; `limits`, each lane's limit; None: no
-        reserve). Refused while this process's reserves held spare on its lanes, it is asked
-        again with that spare given back: a call is never refused for room held idle here.
+        reserve). This process's spare on its lanes is given back first, in the same
+        transaction: a call is never refused, nor cut to a lower output limit, for room held
+        idle here.
 
         Raises:
             StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
             peewee.DatabaseError: the store refused (full, read-only, damaged).
         """
         keys = list(keys)
-        verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-        if not verdict.holds and self.reserves.give_back_spare(keys) > 0:
-            verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-        return verdict, states
+        # Before the decision rather than after a refusal: a call the room does not pay for
+        # whole is admitted with a lower limit, which a second asking could not undo.
+        self.reserves.give_back_spare(keys)
+        return await self._admit(keys, decide, hold_id, needs, limits)
 
     async def _admit(
         self,
