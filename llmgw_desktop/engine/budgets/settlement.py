@@ -94,6 +94,8 @@ class Settlements:
         self._reclaimed: dict[LaneKey, float] = {}
         # Room reserved on lanes, to admit calls in memory (`reserves.py`).
         self.reserves = Reserves()
+        # Lanes were marked wanted by this process (`reserves.want`): deleted at stop.
+        self._marked = False
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -249,6 +251,7 @@ class Settlements:
         engine = self._db.engine
         granted: dict[LaneKey, tuple[float, float]] = {}
         gone: set[tuple[LaneKey, str]] = set()
+        marked: list[bool] = []  # lanes were marked wanted
 
         def work() -> tuple[dict[LaneKey, float], list[tuple[Any, dict[LaneKey, LaneState]]]]:
             # One transaction: what was owed is written only if the admissions are too, so a
@@ -278,6 +281,16 @@ class Settlements:
                     )
                     for asked in batch
                 ]
+                # A call decided short while other processes' reserves may hold its room:
+                # they give it back for its retry (`reserves.want`).
+                wanting = [
+                    key
+                    for asked, (verdict, _states) in zip(batch, decided, strict=True)
+                    for key in reserves.short(asked.needs, verdict.holds)
+                ]
+                if wanting:
+                    reserves.want(database, wanting, process=self.process_id, now=now)
+                    marked.append(True)
                 admitted = {key for verdict, _states in decided for key in verdict.holds}
                 wanted = [g for key, g in grants.items() if key in admitted]
                 if wanted:
@@ -306,6 +319,7 @@ class Settlements:
                 asked.answer.cancel()
             raise
         self._wait(kept)
+        self._marked = self._marked or bool(marked)
         self.reserves.written(granted, grants.values(), gone)
         if self.reserves.active:  # a reserve is kept up (and given back) by the flush
             self._soon()
@@ -363,7 +377,8 @@ class Settlements:
         due = self._reclaim_due(g.key for g in grants)
         adds, released = self._take()
         owed = self.reserves.owed()
-        if not adds and not released and not owed and not grants:
+        unmark = self.closed and self._marked
+        if not adds and not released and not owed and not grants and not unmark:
             return True
         self.reserves.granting(grants, on=True)
         database = self._db.models.database
@@ -373,6 +388,8 @@ class Settlements:
             with lanes.transaction(database):
                 kept = lanes.settle(database, adds, released) if adds or released else {}
                 gone = reserves.write(database, owed) if owed else set()
+                if unmark:
+                    reserves.unwant(database, self.process_id)
                 granted: dict[LaneKey, tuple[float, float]] = {}
                 if grants:
                     now = store_time(database) or self._clock()
@@ -396,6 +413,7 @@ class Settlements:
             self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
             return False
         self._wait(kept)
+        self._marked = self._marked and not unmark
         self.reserves.written(granted, grants, gone)
         self._reclaimed.update(dict.fromkeys(due, time.monotonic()))
         return True
