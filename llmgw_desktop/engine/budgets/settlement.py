@@ -282,11 +282,13 @@ class Settlements:
                     for asked in batch
                 ]
                 # A call decided short while other processes' reserves may hold its room:
-                # they give it back for its retry (`reserves.want`).
+                # they give it back for its retry (`reserves.want`). A lane whose period is
+                # not counted in yet decided nothing (the call is asked again once it is).
                 wanting = [
                     key
-                    for asked, (verdict, _states) in zip(batch, decided, strict=True)
+                    for asked, (verdict, states) in zip(batch, decided, strict=True)
                     for key in reserves.short(asked.needs, verdict.holds)
+                    if states[key].counted
                 ]
                 if wanting:
                     reserves.want(database, wanting, process=self.process_id, now=now)

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.budgets import reserves, settlement
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database, StoreUnavailable
+from llmgw_desktop.engine.store.sql import portable
 from tests.postgres import opened
 
 KEY = LaneKey("global|usd|daily", "", 1_000.0)
@@ -369,3 +370,28 @@ async def test_a_call_another_processes_reserve_holds_the_room_for_is_admitted_w
     assert answers[-1] == "store" and time.monotonic() - started < 1.0, len(answers)
     spent, held, _rows = await in_store(stores[0])
     assert spent + held <= HARD + 1e-9
+
+
+async def test_a_call_asked_before_its_period_is_counted_marks_no_lane_wanted(
+    stores: list[Database], processes: list[Settlements]
+) -> None:
+    a, b, _c = processes
+    assert await ask(a, "a-0") == "store"
+    # A new period (a day's rollover): not counted in yet, so the store decides nothing and
+    # the ledger asks again once it is. Nothing was decided short: a's reserves keep going.
+    later = LaneKey(KEY.budget, KEY.lane, KEY.period_start + 86_400)
+
+    def uncounted(states: dict[LaneKey, LaneState]) -> Take:
+        return Take({later: CALL} if states[later].counted else {}, states[later])
+
+    verdict, states = await b.admit(
+        [later], uncounted, "b-0", needs={later: CALL}, limits={later: HARD}
+    )
+    assert not verdict.holds and not states[later].counted
+    database = stores[0].models.database
+    marks = await stores[0].run(
+        lambda: database.execute_sql(
+            portable(database, "SELECT count(*) FROM budget_holds WHERE id LIKE ?"), ("wanted:%",)
+        ).fetchone()
+    )
+    assert tuple(marks) == (0,)
