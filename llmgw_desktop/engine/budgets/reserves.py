@@ -23,8 +23,9 @@ first (`Settlements.admit`): never refused, nor cut to a lower output limit, for
 idle here. Another process's reserve is not given back by that, so a call decided short in
 the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row of amount 0,
 `wanted:<process>`): for `WANTED_S` every other process's reserve there is granted nothing and
-gives its spare back at its next flush, as below the floor, so a retry finds the room. A
-reserve unused for `IDLE_S` is given back.
+gives its spare back at its next flush, as below the floor, so a retry finds the room (the
+mark is deleted by its owner's flush after that). A reserve unused for `IDLE_S` is given
+back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
 admission on the lane counts them as spent in full once its lease has run out. That counts
@@ -109,6 +110,7 @@ _WANTED = (
     " AND id LIKE ? AND process <> ? AND created_at > ?"
 )
 _UNWANT = "DELETE FROM budget_holds WHERE id = ?"
+_UNWANT_OLD = "DELETE FROM budget_holds WHERE id = ? AND created_at <= ?"
 
 
 @dataclass
@@ -378,9 +380,13 @@ def want(database: peewee.Database, keys: Iterable[LaneKey], *, process: str, no
         _sql(database, _WANT, args)
 
 
-def unwant(database: peewee.Database, process: str) -> None:
-    """Delete `process`'s marks (at stop; a dead process's are deleted with its holds)."""
-    _sql(database, _UNWANT, (_wanted_id(process),))
+def unwant(database: peewee.Database, process: str, *, before: float | None = None) -> None:
+    """Delete `process`'s marks written `WANTED_S` or more before `before` (None: all, at
+    stop); a dead process's are deleted with its holds."""
+    if before is None:
+        _sql(database, _UNWANT, (_wanted_id(process),))
+    else:
+        _sql(database, _UNWANT_OLD, (_wanted_id(process), before - WANTED_S))
 
 
 def _wanted(database: peewee.Database, key: LaneKey, process: str, now: float) -> bool:

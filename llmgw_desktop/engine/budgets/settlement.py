@@ -94,8 +94,9 @@ class Settlements:
         self._reclaimed: dict[LaneKey, float] = {}
         # Room reserved on lanes, to admit calls in memory (`reserves.py`).
         self.reserves = Reserves()
-        # Lanes were marked wanted by this process (`reserves.want`): deleted at stop.
-        self._marked = False
+        # When this process's marks of lanes wanted (`reserves.want`) have done their work
+        # and are deleted, by the flush (monotonic; None: no mark).
+        self._unmark_at: float | None = None
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -321,9 +322,10 @@ class Settlements:
                 asked.answer.cancel()
             raise
         self._wait(kept)
-        self._marked = self._marked or bool(marked)
+        if marked:
+            self._unmark_at = time.monotonic() + reserves.WANTED_S
         self.reserves.written(granted, grants.values(), gone)
-        if self.reserves.active:  # a reserve is kept up (and given back) by the flush
+        if self.reserves.active or marked:  # kept up (and given back, deleted) by the flush
             self._soon()
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
@@ -379,7 +381,8 @@ class Settlements:
         due = self._reclaim_due(g.key for g in grants)
         adds, released = self._take()
         owed = self.reserves.owed()
-        unmark = self.closed and self._marked
+        unmark_at = self._unmark_at
+        unmark = unmark_at is not None and (self.closed or time.monotonic() >= unmark_at)
         if not adds and not released and not owed and not grants and not unmark:
             return True
         self.reserves.granting(grants, on=True)
@@ -391,7 +394,10 @@ class Settlements:
                 kept = lanes.settle(database, adds, released) if adds or released else {}
                 gone = reserves.write(database, owed) if owed else set()
                 if unmark:
-                    reserves.unwant(database, self.process_id)
+                    # At stop every mark; else those older than their time (one written
+                    # since, by an admission, stays).
+                    before = None if self.closed else (store_time(database) or self._clock())
+                    reserves.unwant(database, self.process_id, before=before)
                 granted: dict[LaneKey, tuple[float, float]] = {}
                 if grants:
                     now = store_time(database) or self._clock()
@@ -415,7 +421,8 @@ class Settlements:
             self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
             return False
         self._wait(kept)
-        self._marked = self._marked and not unmark
+        if unmark and self._unmark_at == unmark_at:  # else marked again meanwhile: kept
+            self._unmark_at = None
         self.reserves.written(granted, grants, gone)
         self._reclaimed.update(dict.fromkeys(due, time.monotonic()))
         return True
@@ -465,7 +472,9 @@ class Settlements:
     async def _flush_while_owed(self) -> None:
         wait = RETRY_S
         try:
-            while (self._adds or self._released or self.reserves.active) and not self.closed:
+            while (
+                self._adds or self._released or self.reserves.active or self._unmark_at is not None
+            ) and not self.closed:
                 # One flush for the calls that end together (a reserve running low: at once).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._hurry.wait(), FLUSH_AFTER_S)
