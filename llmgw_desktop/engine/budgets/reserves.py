@@ -23,8 +23,10 @@ first (`Settlements.admit`): never refused, nor cut to a lower output limit, for
 idle here. Another process's reserve is not given back by that, so a call decided short in
 the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row of amount 0,
 `wanted:<process>`): for `WANTED_S` every other process's reserve there is granted nothing and
-gives its spare back at its next flush, as below the floor, so a retry finds the room (the
-mark is deleted by its owner's flush after that). A reserve unused for `IDLE_S` is given
+gives its spare back at its next flush, as below the floor (the mark is deleted by its
+owner's flush after that). A call refused so waits for that (`WAIT_FOR_WANTED_S`) and is
+asked again once: a busy process's reserve does not refuse another's call the budget has
+room for. A reserve unused for `IDLE_S` is given
 back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
@@ -57,6 +59,7 @@ __all__ = [
     "RESERVE_CALLS",
     "RESERVE_FLOOR_CALLS",
     "RESERVE_SHARE",
+    "WAIT_FOR_WANTED_S",
     "WANTED_S",
     "Grant",
     "Owed",
@@ -83,6 +86,10 @@ IDLE_S = 1.0
 # A lane where a call was decided short in the store is held from other processes' reserves
 # this long (store seconds): a few of their flushes, to give their spare back.
 WANTED_S = 1.0
+# A call refused where other processes' reserves held room waits this long for them to give
+# it back (their flush marks it given back, the next writes it: 50 ms each), then is asked
+# again once.
+WAIT_FOR_WANTED_S = 0.25
 # Float sums of many small costs: a call that fits to the last billionth of a dollar fits.
 _EPSILON = 1e-9
 
@@ -108,6 +115,11 @@ _WANT = (
 _WANTED = (
     "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
     " AND id LIKE ? AND process <> ? AND created_at > ?"
+)
+# Other processes' reserves on a lane (the room a call decided short there may wait for).
+_OTHERS = (
+    "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
+    " AND id LIKE ? AND process <> ? AND amount > 0"
 )
 _UNWANT = "DELETE FROM budget_holds WHERE id = ?"
 _UNWANT_OLD = "DELETE FROM budget_holds WHERE id = ? AND created_at <= ?"
@@ -372,12 +384,19 @@ def _wanted_id(process: str) -> str:
     return f"wanted:{process}"
 
 
-def want(database: peewee.Database, keys: Iterable[LaneKey], *, process: str, now: float) -> None:
+def want(
+    database: peewee.Database, keys: Iterable[LaneKey], *, process: str, now: float
+) -> set[LaneKey]:
     """Mark `keys` wanted by a call of `process` decided short there: other processes'
-    reserves on them give their spare back for `WANTED_S`."""
+    reserves on them give their spare back for `WANTED_S`; the lanes where one holds room."""
+    held = set()
     for key in sorted(set(keys)):
         args = (_wanted_id(process), key.budget, key.lane, key.period_start, process, now)
         _sql(database, _WANT, args)
+        others = (key.budget, key.lane, key.period_start, "reserve:%", process)
+        if _sql(database, _OTHERS, others).fetchone()[0]:
+            held.add(key)
+    return held
 
 
 def unwant(database: peewee.Database, process: str, *, before: float | None = None) -> None:

@@ -97,6 +97,8 @@ class Settlements:
         # When this process's marks of lanes wanted (`reserves.want`) have done their work
         # and are deleted, by the flush (monotonic; None: no mark).
         self._unmark_at: float | None = None
+        # Calls refused where other processes' reserves held room (by hold id): asked again.
+        self._contested: set[str] = set()
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -165,7 +167,8 @@ class Settlements:
         what it holds per lane if admitted as it asked; `limits`, each lane's limit; None: no
         reserve). This process's spare on its lanes is given back first, in the same
         transaction: a call is never refused, nor cut to a lower output limit, for room held
-        idle here.
+        idle here. Refused where other processes' reserves hold room, it waits for them to
+        give it back and is asked again once (`reserves.want`).
 
         Raises:
             StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
@@ -175,7 +178,15 @@ class Settlements:
         # Before the decision rather than after a refusal: a call the room does not pay for
         # whole is admitted with a lower limit, which a second asking could not undo.
         self.reserves.give_back_spare(keys)
-        return await self._admit(keys, decide, hold_id, needs, limits)
+        verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
+        if hold_id in self._contested:
+            # Refused for room other processes reserve: they give it back (`reserves.want`).
+            self._contested.discard(hold_id)
+            await asyncio.sleep(reserves.WAIT_FOR_WANTED_S)
+            self.reserves.give_back_spare(keys)
+            verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
+            self._contested.discard(hold_id)  # refused again: the refusal stands
+        return verdict, states
 
     async def _admit(
         self,
@@ -253,6 +264,7 @@ class Settlements:
         granted: dict[LaneKey, tuple[float, float]] = {}
         gone: set[tuple[LaneKey, str]] = set()
         marked: list[bool] = []  # lanes were marked wanted
+        contested: set[str] = set()  # calls refused where other processes' reserves hold room
 
         def work() -> tuple[dict[LaneKey, float], list[tuple[Any, dict[LaneKey, LaneState]]]]:
             # One transaction: what was owed is written only if the admissions are too, so a
@@ -292,8 +304,13 @@ class Settlements:
                     if states[key].counted
                 ]
                 if wanting:
-                    reserves.want(database, wanting, process=self.process_id, now=now)
+                    held = reserves.want(database, wanting, process=self.process_id, now=now)
                     marked.append(True)
+                    contested.update(
+                        asked.hold_id
+                        for asked, (verdict, _states) in zip(batch, decided, strict=True)
+                        if not verdict.holds and held.intersection(asked.keys)
+                    )
                 admitted = {key for verdict, _states in decided for key in verdict.holds}
                 wanted = [g for key, g in grants.items() if key in admitted]
                 if wanted:
@@ -333,6 +350,8 @@ class Settlements:
         for asked, answer in zip(batch, decided, strict=True):
             self._reclaimed.update(dict.fromkeys(asked.reclaim, now_mono))
             if not asked.answer.done():
+                if asked.hold_id in contested:
+                    self._contested.add(asked.hold_id)
                 asked.answer.set_result(answer)
             elif answer[0].holds:  # its caller left meanwhile: nothing will release its hold
                 self.release(asked.hold_id)
