@@ -315,7 +315,8 @@ class Reserves:
         """What a transaction wrote: per lane the room its grant got (0: none) and the lane's
         free room it saw, and the rows found gone (another process counted them as spent:
         their reserves are dropped). A reserve whose lane is below the floor gives its spare
-        back."""
+        back; one granted nothing takes the limit the store saw (its row is within it, else
+        below the floor)."""
         self.granting(grants, on=False)
         for key, row in gone:
             reserve = self._lanes.get(key)
@@ -329,6 +330,10 @@ class Reserves:
             if amount <= 0:
                 if reserve is not None and free < RESERVE_FLOOR_CALLS * reserve.need:
                     self.give_back_spare([g.key])
+                if reserve is not None and reserve.row == g.row and g.key in granted:
+                    # The store saw the lane under this limit (a budget changed): the flush
+                    # keeps the reserve up under it, not the one it was granted under.
+                    reserve.limit = g.limit
                 continue
             if g.new:
                 if reserve is not None:  # granted twice at once: keep one, give this back

@@ -403,3 +403,20 @@ async def test_a_call_asked_before_its_period_is_counted_marks_no_lane_wanted(
     )
     assert not verdict.holds and not states[later].counted
     assert not await marks(stores[0])
+
+
+async def test_a_reserve_is_not_grown_under_a_limit_the_budget_no_longer_has(
+    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.01)
+    a, *_ = processes
+    assert await ask(a, "a-0") == "store"  # a reserve granted under a limit of 10
+    # The budget is lowered to 0.5 (edited): the next call is decided in the store, which has
+    # no room for a reserve under 0.5. a's flush keeps the reserve up meanwhile (it was used
+    # less than a second ago), under the limit the store last saw, not the one it was
+    # granted under: what the store holds stays within 0.5.
+    assert await ask(a, "a-1", hard=0.5) == "store"
+    for _ in range(10):
+        await asyncio.sleep(0.02)  # several flushes
+        spent, held, _rows = await in_store(stores[0])
+        assert spent + held <= 0.5 + 1e-9, held
