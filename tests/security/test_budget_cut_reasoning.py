@@ -162,3 +162,23 @@ async def test_a_call_whose_client_left_before_the_answer_counts_its_hold(
     assert row["error_code"] == "client_disconnected" and row["cost_source"] == "estimate", row
     assert row["output_tokens"] == 5000 and fake.limits == [5000]
     assert row["cost_usd"] >= 0.05
+
+
+async def test_cut_reasoning_streams_admitted_from_a_reserve_count_their_holds(
+    start: Start,  # noqa: F811
+    thinking: _Thinking,
+) -> None:
+    # Under $10 the first call reserves room for more (`engine/budgets/reserves.py`): the
+    # next are admitted in memory, and each cut one is counted at its hold all the same.
+    gateway = await start_under_a_hard_budget(start, 10.0)
+    client = mallory_openai(gateway)
+    reserves = gateway.engine.budget_ledger.settlements.reserves
+    async with asyncio.timeout(30):
+        statuses = [await _cut_after_first_event(client) for _ in range(12)]
+    assert statuses == [200] * 12 and reserves._lanes  # all but the first from the reserve
+    rows = await _settled(gateway)
+    assert len(rows) == 12
+    for row in rows:
+        assert row["cost_source"] == "estimate" and row["output_tokens"] == LIMIT, row
+    spent = gateway.engine.budget_ledger.statuses()[0].spent
+    assert spent >= 12 * 0.08 - 1e-9, spent

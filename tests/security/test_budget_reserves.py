@@ -17,11 +17,12 @@ import asyncio
 from typing import Any
 
 import openai
+import pytest
 
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
@@ -126,3 +127,70 @@ async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(
             break
         await asyncio.sleep(0.02)
     assert await _held(gateway) == 0
+
+
+async def test_a_large_call_is_not_cut_short_for_room_this_process_reserved_idle(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    gateway = await start_gateway(
+        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
+    )
+    client = openai_client(gateway)
+    ledger: BudgetLedger = gateway.engine.budget_ledger
+    assert await _call(client) == 200  # the store grants the lane a reserve of $6.23
+    await _settled(ledger, gateway)
+    assert ledger.settlements.reserves._lanes
+    # Attack on the legitimate path: a call asking for 5,500 tokens ($55) does not fit what
+    # is left ($49.91), so it is sent with the lower limit the room pays for: all of the room,
+    # 4,991 tokens, not the 4,368 left beside the reserve's idle spare.
+    await client.chat.completions.create(model=MODEL, messages=HI, max_tokens=5500)
+    assert upstream.llm_requests[-1].body["max_tokens"] == 4991
+    await _settled(ledger, gateway)
+    assert ledger.statuses()[0].spent + await _held(gateway) <= 50 + 1e-9
+
+
+async def test_a_call_taken_from_a_reserve_gives_its_hold_back_however_it_ends(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    gateway = await start_gateway(
+        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
+    )
+    client = openai_client(gateway)
+    ledger: BudgetLedger = gateway.engine.budget_ledger
+    reserves = ledger.settlements.reserves
+    assert await _call(client) == 200  # the store grants the lane a reserve
+    # Each of these is admitted from the reserve, then ends without an answer: refused by the
+    # gateway after its admission (more answers than a hold pays for), refused upstream, cut
+    # upstream mid-body, and cut by the client before the vendor's first byte.
+    with pytest.raises(openai.BadRequestError):
+        await client.chat.completions.create(model=MODEL, messages=HI, max_tokens=1, n=129)
+    upstream.script(Reply.error(400), Reply.cut())
+    for _ in range(2):
+        with pytest.raises(openai.APIError):
+            await client.chat.completions.create(model=MODEL, messages=HI, max_tokens=MAX_TOKENS)
+    upstream.script(Reply.slow(5.0))
+    asked = asyncio.ensure_future(
+        client.chat.completions.create(model=MODEL, messages=HI, max_tokens=MAX_TOKENS, stream=True)
+    )
+    for _ in range(150):  # the call reached the vendor, held in this process's reserve
+        if len(upstream.llm_requests) == 4:
+            break
+        await asyncio.sleep(0.02)
+    assert len(reserves._calls) == 1
+    asked.cancel()
+    for _ in range(150):  # the gateway sees the client leave
+        if not reserves._calls:
+            break
+        await asyncio.sleep(0.02)
+    assert not reserves._calls
+    # Nothing is left held once the reserve has gone idle (1 s), and the two cut calls, which
+    # the vendor may have billed, count at their holds.
+    for _ in range(150):
+        if await _held(gateway) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert await _held(gateway) == 0
+    await _settled(ledger, gateway)
+    assert ledger.statuses()[0].spent >= COST + 2 * HOLD - 1e-9

@@ -18,8 +18,16 @@ not after the flush's usual wait), each grant at most `RESERVE_SHARE` of the lan
 and `RESERVE_CALLS` times the largest hold asked on the lane, and none while the free room is
 below `RESERVE_FLOOR_CALLS` such holds: near the limit every call is decided in the store
 exactly as before, and a reserve already held there gives its spare back at the next flush.
-A call refused in the store while this process held spare on its lanes is asked again with
-that spare given back (`Settlements.admit`). A reserve unused for `IDLE_S` is given back.
+A call decided in the store is decided with this process's spare on its lanes given back
+first (`Settlements.admit`): never refused, nor cut to a lower output limit, for room held
+idle here. Another process's reserve is not given back by that, so a call decided short in
+the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row of amount 0,
+`wanted:<process>`): for `WANTED_S` every other process's reserve there is granted nothing and
+gives its spare back at its next flush, as below the floor (the mark is deleted by its
+owner's flush after that). A call refused so waits for that (`WAIT_FOR_WANTED_S`) and is
+asked again once: a busy process's reserve does not refuse another's call the budget has
+room for. A reserve unused for `IDLE_S` is given
+back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
 admission on the lane counts them as spent in full once its lease has run out. That counts
@@ -51,10 +59,15 @@ __all__ = [
     "RESERVE_CALLS",
     "RESERVE_FLOOR_CALLS",
     "RESERVE_SHARE",
+    "WAIT_FOR_WANTED_S",
+    "WANTED_S",
     "Grant",
     "Owed",
     "Reserves",
     "grant",
+    "short",
+    "unwant",
+    "want",
     "write",
 ]
 
@@ -70,6 +83,13 @@ RESERVE_SHARE = 0.125
 RESERVE_FLOOR_CALLS = 64
 # A reserve unused this long is given back (its calls' holds stay until they end).
 IDLE_S = 1.0
+# A lane where a call was decided short in the store is held from other processes' reserves
+# this long (store seconds): a few of their flushes, to give their spare back.
+WANTED_S = 1.0
+# A call refused where other processes' reserves held room waits this long for them to give
+# it back (their flush marks it given back, the next writes it: 50 ms each), then is asked
+# again once.
+WAIT_FOR_WANTED_S = 0.25
 # Float sums of many small costs: a call that fits to the last billionth of a dollar fits.
 _EPSILON = 1e-9
 
@@ -86,6 +106,23 @@ _NEW = (
     "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+# A lane's mark that a call of `process` was decided short there (amount 0: holds nothing).
+_WANT = (
+    "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
+    " VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id, budget, lane)"
+    " DO UPDATE SET period_start = excluded.period_start, created_at = excluded.created_at"
+)
+_WANTED = (
+    "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
+    " AND id LIKE ? AND process <> ? AND created_at > ?"
+)
+# Other processes' reserves on a lane (the room a call decided short there may wait for).
+_OTHERS = (
+    "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
+    " AND id LIKE ? AND process <> ? AND amount > 0"
+)
+_UNWANT = "DELETE FROM budget_holds WHERE id = ?"
+_UNWANT_OLD = "DELETE FROM budget_holds WHERE id = ? AND created_at <= ?"
 
 
 @dataclass
@@ -278,7 +315,8 @@ class Reserves:
         """What a transaction wrote: per lane the room its grant got (0: none) and the lane's
         free room it saw, and the rows found gone (another process counted them as spent:
         their reserves are dropped). A reserve whose lane is below the floor gives its spare
-        back."""
+        back; one granted nothing takes the limit the store saw (its row is within it, else
+        below the floor)."""
         self.granting(grants, on=False)
         for key, row in gone:
             reserve = self._lanes.get(key)
@@ -292,6 +330,10 @@ class Reserves:
             if amount <= 0:
                 if reserve is not None and free < RESERVE_FLOOR_CALLS * reserve.need:
                     self.give_back_spare([g.key])
+                if reserve is not None and reserve.row == g.row and g.key in granted:
+                    # The store saw the lane under this limit (a budget changed): the flush
+                    # keeps the reserve up under it, not the one it was granted under.
+                    reserve.limit = g.limit
                 continue
             if g.new:
                 if reserve is not None:  # granted twice at once: keep one, give this back
@@ -338,6 +380,44 @@ def write(database: peewee.Database, owed: Owed) -> set[tuple[LaneKey, str]]:
     return gone
 
 
+def short(needs: Mapping[LaneKey, float], holds: Mapping[LaneKey, float]) -> list[LaneKey]:
+    """The lanes where a call decided in the store holds less than it asked (`needs`)."""
+    return [key for key, need in needs.items() if holds.get(key, 0.0) < need - _EPSILON]
+
+
+def _wanted_id(process: str) -> str:
+    return f"wanted:{process}"
+
+
+def want(
+    database: peewee.Database, keys: Iterable[LaneKey], *, process: str, now: float
+) -> set[LaneKey]:
+    """Mark `keys` wanted by a call of `process` decided short there: other processes'
+    reserves on them give their spare back for `WANTED_S`; the lanes where one holds room."""
+    held = set()
+    for key in sorted(set(keys)):
+        args = (_wanted_id(process), key.budget, key.lane, key.period_start, process, now)
+        _sql(database, _WANT, args)
+        others = (key.budget, key.lane, key.period_start, "reserve:%", process)
+        if _sql(database, _OTHERS, others).fetchone()[0]:
+            held.add(key)
+    return held
+
+
+def unwant(database: peewee.Database, process: str, *, before: float | None = None) -> None:
+    """Delete `process`'s marks written `WANTED_S` or more before `before` (None: all, at
+    stop); a dead process's are deleted with its holds."""
+    if before is None:
+        _sql(database, _UNWANT, (_wanted_id(process),))
+    else:
+        _sql(database, _UNWANT_OLD, (_wanted_id(process), before - WANTED_S))
+
+
+def _wanted(database: peewee.Database, key: LaneKey, process: str, now: float) -> bool:
+    args = (key.budget, key.lane, key.period_start, "wanted:%", process, now - WANTED_S)
+    return bool(_sql(database, _WANTED, args).fetchone()[0])
+
+
 def grant(
     database: peewee.Database,
     serialize: Callable[[str], None],
@@ -348,8 +428,9 @@ def grant(
     reclaim: frozenset[LaneKey] = frozenset(),
 ) -> tuple[dict[LaneKey, tuple[float, float]], set[tuple[LaneKey, str]]]:
     """Grow each reserve by what its lane's free room allows (`RESERVE_SHARE` of it, at most
-    what was asked; nothing below `RESERVE_FLOOR_CALLS` calls' room); per lane the room
-    granted and the free room seen, and the rows found gone. The lanes in `reclaim` are
+    what was asked; nothing below `RESERVE_FLOOR_CALLS` calls' room, nor on a lane another
+    process wants: `want`); per lane the room granted and the free room seen (0 where it is
+    wanted: the reserve gives its spare back), and the rows found gone. The lanes in `reclaim` are
     searched for dead processes' holds first (`lanes.reclaim_dead`): a lane served from
     reserves has no admission in the store to do it."""
     grants = list(grants)
@@ -363,6 +444,10 @@ def grant(
         if g.key in reclaim and lanes.reclaim_dead(database, g.key, process, now):
             state = lanes.lane_state(database, g.key)
         free = g.limit - state.spent - state.held
+        if _wanted(database, g.key, process, now):
+            # Another process's call was decided short here: its retry gets the spare.
+            granted[g.key] = (0.0, 0.0)
+            continue
         granted[g.key] = (0.0, free)
         if g.want < g.need or free < RESERVE_FLOOR_CALLS * g.need:
             continue

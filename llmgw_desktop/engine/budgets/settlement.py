@@ -94,6 +94,11 @@ class Settlements:
         self._reclaimed: dict[LaneKey, float] = {}
         # Room reserved on lanes, to admit calls in memory (`reserves.py`).
         self.reserves = Reserves()
+        # When this process's marks of lanes wanted (`reserves.want`) have done their work
+        # and are deleted, by the flush (monotonic; None: no mark).
+        self._unmark_at: float | None = None
+        # Calls refused where other processes' reserves held room (by hold id): asked again.
+        self._contested: set[str] = set()
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -160,17 +165,27 @@ class Settlements:
         database thread: with the calls asked meanwhile, in one transaction (`_admit_asked`).
         If it is admitted, its lanes' reserves are granted room for calls like it (`needs`,
         what it holds per lane if admitted as it asked; `limits`, each lane's limit; None: no
-        reserve). Refused while this process's reserves held spare on its lanes, it is asked
-        again with that spare given back: a call is never refused for room held idle here.
+        reserve). This process's spare on its lanes is given back first, in the same
+        transaction: a call is never refused, nor cut to a lower output limit, for room held
+        idle here. Refused where other processes' reserves hold room, it waits for them to
+        give it back and is asked again once (`reserves.want`).
 
         Raises:
             StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
             peewee.DatabaseError: the store refused (full, read-only, damaged).
         """
         keys = list(keys)
+        # Before the decision rather than after a refusal: a call the room does not pay for
+        # whole is admitted with a lower limit, which a second asking could not undo.
+        self.reserves.give_back_spare(keys)
         verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-        if not verdict.holds and self.reserves.give_back_spare(keys) > 0:
+        if hold_id in self._contested:
+            # Refused for room other processes reserve: they give it back (`reserves.want`).
+            self._contested.discard(hold_id)
+            await asyncio.sleep(reserves.WAIT_FOR_WANTED_S)
+            self.reserves.give_back_spare(keys)
             verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
+            self._contested.discard(hold_id)  # refused again: the refusal stands
         return verdict, states
 
     async def _admit(
@@ -248,6 +263,8 @@ class Settlements:
         engine = self._db.engine
         granted: dict[LaneKey, tuple[float, float]] = {}
         gone: set[tuple[LaneKey, str]] = set()
+        marked: list[bool] = []  # lanes were marked wanted
+        contested: set[str] = set()  # calls refused where other processes' reserves hold room
 
         def work() -> tuple[dict[LaneKey, float], list[tuple[Any, dict[LaneKey, LaneState]]]]:
             # One transaction: what was owed is written only if the admissions are too, so a
@@ -277,6 +294,23 @@ class Settlements:
                     )
                     for asked in batch
                 ]
+                # A call decided short while other processes' reserves may hold its room:
+                # they give it back for its retry (`reserves.want`). A lane whose period is
+                # not counted in yet decided nothing (the call is asked again once it is).
+                wanting = [
+                    key
+                    for asked, (verdict, states) in zip(batch, decided, strict=True)
+                    for key in reserves.short(asked.needs, verdict.holds)
+                    if states[key].counted
+                ]
+                if wanting:
+                    held = reserves.want(database, wanting, process=self.process_id, now=now)
+                    marked.append(True)
+                    contested.update(
+                        asked.hold_id
+                        for asked, (verdict, _states) in zip(batch, decided, strict=True)
+                        if not verdict.holds and held.intersection(asked.keys)
+                    )
                 admitted = {key for verdict, _states in decided for key in verdict.holds}
                 wanted = [g for key, g in grants.items() if key in admitted]
                 if wanted:
@@ -305,8 +339,10 @@ class Settlements:
                 asked.answer.cancel()
             raise
         self._wait(kept)
+        if marked:
+            self._unmark_at = time.monotonic() + reserves.WANTED_S
         self.reserves.written(granted, grants.values(), gone)
-        if self.reserves.active:  # a reserve is kept up (and given back) by the flush
+        if self.reserves.active or marked:  # kept up (and given back, deleted) by the flush
             self._soon()
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
@@ -314,6 +350,8 @@ class Settlements:
         for asked, answer in zip(batch, decided, strict=True):
             self._reclaimed.update(dict.fromkeys(asked.reclaim, now_mono))
             if not asked.answer.done():
+                if asked.hold_id in contested:
+                    self._contested.add(asked.hold_id)
                 asked.answer.set_result(answer)
             elif answer[0].holds:  # its caller left meanwhile: nothing will release its hold
                 self.release(asked.hold_id)
@@ -362,7 +400,9 @@ class Settlements:
         due = self._reclaim_due(g.key for g in grants)
         adds, released = self._take()
         owed = self.reserves.owed()
-        if not adds and not released and not owed and not grants:
+        unmark_at = self._unmark_at
+        unmark = unmark_at is not None and (self.closed or time.monotonic() >= unmark_at)
+        if not adds and not released and not owed and not grants and not unmark:
             return True
         self.reserves.granting(grants, on=True)
         database = self._db.models.database
@@ -372,6 +412,11 @@ class Settlements:
             with lanes.transaction(database):
                 kept = lanes.settle(database, adds, released) if adds or released else {}
                 gone = reserves.write(database, owed) if owed else set()
+                if unmark:
+                    # At stop every mark; else those older than their time (one written
+                    # since, by an admission, stays).
+                    before = None if self.closed else (store_time(database) or self._clock())
+                    reserves.unwant(database, self.process_id, before=before)
                 granted: dict[LaneKey, tuple[float, float]] = {}
                 if grants:
                     now = store_time(database) or self._clock()
@@ -395,6 +440,8 @@ class Settlements:
             self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
             return False
         self._wait(kept)
+        if unmark and self._unmark_at == unmark_at:  # else marked again meanwhile: kept
+            self._unmark_at = None
         self.reserves.written(granted, grants, gone)
         self._reclaimed.update(dict.fromkeys(due, time.monotonic()))
         return True
@@ -444,7 +491,9 @@ class Settlements:
     async def _flush_while_owed(self) -> None:
         wait = RETRY_S
         try:
-            while (self._adds or self._released or self.reserves.active) and not self.closed:
+            while (
+                self._adds or self._released or self.reserves.active or self._unmark_at is not None
+            ) and not self.closed:
                 # One flush for the calls that end together (a reserve running low: at once).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._hurry.wait(), FLUSH_AFTER_S)

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.budgets import reserves, settlement
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database, StoreUnavailable
+from llmgw_desktop.engine.store.sql import portable
 from tests.postgres import opened
 
 KEY = LaneKey("global|usd|daily", "", 1_000.0)
@@ -83,6 +84,14 @@ async def in_store(db: Database) -> tuple[float, float, int]:
         return float(s), float(h), int(n)
 
     return await db.run(read)
+
+
+async def marks(db: Database) -> int:
+    """How many lanes are marked wanted (`reserves.want`), by any process."""
+    database = db.models.database
+    statement = portable(database, "SELECT count(*) FROM budget_holds WHERE id LIKE ?")
+    row = await db.run(lambda: database.execute_sql(statement, ("wanted:%",)).fetchone())
+    return int(row[0])
 
 
 @pytest.fixture
@@ -344,3 +353,70 @@ async def test_with_the_store_down_only_the_room_reserved_before_is_admitted(
     first.run = run  # type: ignore[method-assign]
     _spent, held, _rows = await in_store(first)
     assert held >= (admitted + 1) * CALL - 1e-9  # the calls' room was in the store all along
+
+
+async def test_a_call_another_processes_reserve_holds_the_room_for_is_admitted(
+    stores: list[Database], processes: list[Settlements]
+) -> None:
+    a, b, _c = processes
+    assert await ask(a, "a-0") == "store"  # a's reserve: an eighth of the free room
+    # b asks for $9.50 of the $10: room the budget has (a's calls hold a cent at a time and
+    # cost a hundredth of that), but not beside a's reserve, which a's flush keeps above 64
+    # calls' room while a serves small calls from it. Refused in the store at first, b's call
+    # marks the lane wanted; a gives its spare back, and b's call, asked again, is admitted:
+    # it is never refused, each time it is asked, while a keeps serving.
+    started = time.monotonic()
+    answers = []
+    for n in range(1, 6):
+        assert await ask(a, f"a-{n}")
+        a.add(KEY, CALL / 100)
+        a.release(f"a-{n - 1}")
+        answers.append(await ask(b, f"b-{n}", 9.5))
+        if answers[-1]:
+            b.add(KEY, 9.5 / 100)  # it ends, cheaper than its hold
+            b.release(f"b-{n}")
+    assert answers == ["store"] * 5 and time.monotonic() - started < 5.0, answers
+    spent, held, _rows = await in_store(stores[0])
+    assert spent + held <= HARD + 1e-9
+    # b's mark, done with, is deleted by b's flush (not left for every later reader to skip).
+    for _ in range(150):
+        if not await marks(stores[0]):
+            break
+        await asyncio.sleep(0.02)
+    assert not await marks(stores[0])
+
+
+async def test_a_call_asked_before_its_period_is_counted_marks_no_lane_wanted(
+    stores: list[Database], processes: list[Settlements]
+) -> None:
+    a, b, _c = processes
+    assert await ask(a, "a-0") == "store"
+    # A new period (a day's rollover): not counted in yet, so the store decides nothing and
+    # the ledger asks again once it is. Nothing was decided short: a's reserves keep going.
+    later = LaneKey(KEY.budget, KEY.lane, KEY.period_start + 86_400)
+
+    def uncounted(states: dict[LaneKey, LaneState]) -> Take:
+        return Take({later: CALL} if states[later].counted else {}, states[later])
+
+    verdict, states = await b.admit(
+        [later], uncounted, "b-0", needs={later: CALL}, limits={later: HARD}
+    )
+    assert not verdict.holds and not states[later].counted
+    assert not await marks(stores[0])
+
+
+async def test_a_reserve_is_not_grown_under_a_limit_the_budget_no_longer_has(
+    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.01)
+    a, *_ = processes
+    assert await ask(a, "a-0") == "store"  # a reserve granted under a limit of 10
+    # The budget is lowered to 0.5 (edited): the next call is decided in the store, which has
+    # no room for a reserve under 0.5. a's flush keeps the reserve up meanwhile (it was used
+    # less than a second ago), under the limit the store last saw, not the one it was
+    # granted under: what the store holds stays within 0.5.
+    assert await ask(a, "a-1", hard=0.5) == "store"
+    for _ in range(10):
+        await asyncio.sleep(0.02)  # several flushes
+        spent, held, _rows = await in_store(stores[0])
+        assert spent + held <= 0.5 + 1e-9, held

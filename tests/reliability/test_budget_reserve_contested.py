@@ -1,0 +1,91 @@
+"""A large call on one team gateway while the other serves small calls from its budget
+reserve (issue 42).
+
+Two real gateway processes on one PostgreSQL database, under one global hard budget. The
+first serves a steady stream of small calls from room it reserved in the store
+(`engine/budgets/reserves.py`), 128 of their holds, kept topped up while it is in use. A
+client of the second asks for a call the budget has room for, though not beside the first's
+reserve: it is served whole, on its first asking, while the first keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
+from tests.fakes.upstream import ScriptedUpstream
+from tests.reliability.test_budget_reserve_crash import MODEL, OUTPUT_ONLY
+
+BUDGET = 200.0
+# Output tokens at a cent each: $185 of the $200 (the small calls spend a dollar or two), not
+# beside the first's reserve of up to $20.48 (128 small calls' holds).
+BIG = 18_500
+
+
+def _post(member: TeamGateway, max_tokens: int) -> int:
+    """A call from this machine (the local operator: no key), under the configured budget."""
+    request = urllib.request.Request(
+        member.base_url + "/v1/chat/completions",
+        data=json.dumps(
+            {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": max_tokens,
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            answer.read()
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        refused.read()
+        return int(refused.code)
+
+
+async def test_a_call_the_budget_has_room_for_is_served_beside_another_gateways_reserve(
+    team: Team,  # noqa: F811
+) -> None:
+    async with ScriptedUpstream() as upstream:
+        env = {"OPENAI_API_KEY": "sk-team-test", "OPENAI_BASE_URL": upstream.base_url + "/v1"}
+        first, second = (team.join(name, start=False, **env) for name in ("first", "second"))
+        for member in (first, second):
+            config = Path(member.env()["LLM_GATEWAY_CONFIG"])
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(
+                f'[gateway.prices]\n"{MODEL}" = {OUTPUT_ONLY}\n\n[[budgets]]\nscope = "global"\n'
+                f'unit = "usd"\nperiod = "daily"\nhard = {BUDGET}\n',
+                encoding="utf-8",
+            )
+        await asyncio.gather(*(asyncio.to_thread(m.start) for m in (first, second)))
+        assert await asyncio.to_thread(_post, first, 16) == 200
+        reserved = team.query("SELECT sum(amount) FROM budget_holds WHERE id LIKE 'reserve:%%'")
+        assert reserved[0][0] and float(reserved[0][0]) > 20.0, reserved
+        busy = True
+        small: list[int] = []
+
+        async def serve_small() -> None:
+            while busy:
+                small.append(await asyncio.to_thread(_post, first, 16))
+                await asyncio.sleep(0.02)
+
+        steady = asyncio.ensure_future(serve_small())
+        try:
+            await asyncio.sleep(0.3)
+            assert await asyncio.to_thread(_post, second, BIG) == 200
+            await asyncio.sleep(0.3)
+        finally:
+            busy = False
+            await steady
+        assert set(small) == {200} and len(small) > 5, small
+        sent = [r.body.get("max_tokens") for r in upstream.llm_requests]
+        assert BIG in sent  # served whole, not cut to what was left beside the reserve
+        await asyncio.gather(*(asyncio.to_thread(m.stop) for m in (first, second)))
+        spent = float(team.query("SELECT sum(spent) FROM budget_spend")[0][0])
+        assert spent <= BUDGET + 1e-9
+        assert team.query("SELECT count(*) FROM budget_holds")[0][0] == 0
