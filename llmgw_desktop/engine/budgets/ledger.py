@@ -51,6 +51,7 @@ from datetime import tzinfo
 from typing import Any
 
 from llmgw_desktop.config.budgets import PERIODS, Budget, Period
+from llmgw_desktop.engine.budgets import spend
 from llmgw_desktop.engine.budgets.admission import Covered, Decision, decide
 from llmgw_desktop.engine.budgets.definition import period_bounds
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold
@@ -69,7 +70,6 @@ from llmgw_desktop.engine.budgets.refusals import (
     unpriced_refusal,
 )
 from llmgw_desktop.engine.budgets.settlement import Settlements
-from llmgw_desktop.engine.budgets.spend import SpendGroup, lanes_of, read_spend
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -93,26 +93,6 @@ log = logging.getLogger(__name__)
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
-
-
-def _amount(budget: Budget, event: RequestFinished) -> float:
-    if budget.unit == "usd":
-        return float(event.cost_usd or 0.0)
-    return float(
-        event.input_tokens
-        + event.output_tokens
-        + event.cache_read_tokens
-        + event.cache_write_tokens
-    )
-
-
-# Spend per budget key, then per lane (the principal, or "" for a budget's one total).
-Lanes = dict[str, dict[str, float]]
-
-
-def _add(table: Lanes, key: str, lane: str, amount: float) -> None:
-    lanes = table.setdefault(key, {})
-    lanes[lane] = lanes.get(lane, 0.0) + amount
 
 
 class BudgetLedger:
@@ -145,7 +125,7 @@ class BudgetLedger:
         self._events = events
         self._spawn = spawn
         self._clock = clock
-        self._spent: Lanes = {}
+        self._spent: spend.Lanes = {}
         # The store's side: admissions, and the costs and releases this process owes it.
         self.settlements = Settlements(
             store,
@@ -378,10 +358,10 @@ class BudgetLedger:
             lane = budget.lane(event.principal, event.caller, event.project)
             if lane is None:
                 continue
-            amount = _amount(budget, event)
+            amount = spend.amount_of(budget, event)
             if amount <= 0:
                 continue
-            _add(self._spent, budget.key, lane, amount)
+            spend.add_to(self._spent, budget.key, lane, amount)
             self.settlements.add(LaneKey(budget.key, lane, self._bounds[budget.period][0]), amount)
             self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
 
@@ -441,7 +421,7 @@ class BudgetLedger:
         owed = {b.key: self.settlements.take_adds(b.key, periods[b.key]) for b in budgets}
         cut = self._clock()
         database = self._db.models.database
-        groups: dict[float, list[SpendGroup]] = {}  # filled on the database thread
+        groups: dict[float, list[spend.SpendGroup]] = {}  # filled on the database thread
         try:
             if not await self._recorder.flush():
                 raise StoreUnavailable(self._db.engine.where, "the recorder cannot write")
@@ -450,8 +430,8 @@ class BudgetLedger:
 
                 def spent_so_far(budget: Budget = budget, start: float = start) -> dict[str, float]:
                     if start not in groups:
-                        groups[start] = read_spend(database, since=start, cut=cut)
-                    return lanes_of(budget, groups[start])
+                        groups[start] = spend.read_spend(database, since=start, cut=cut)
+                    return spend.lanes_of(budget, groups[start])
 
                 if not await self.settlements.count_in(budget.key, start, spent_so_far):
                     # Another process counted it: this one still owes what it owed.
@@ -474,9 +454,9 @@ class BudgetLedger:
             return
         if periods != {b.key: self._bounds[b.period][0] for b in self._budgets}:
             return  # a period rolled or the budgets changed during the read: read again then
-        table: Lanes = {}
+        table: spend.Lanes = {}
         for key, amount in spent.items():
-            _add(table, key.budget, key.lane, amount)
+            spend.add_to(table, key.budget, key.lane, amount)
         for budget in self._budgets:
             start = periods[budget.key]
             lanes = table.setdefault(budget.key, {})

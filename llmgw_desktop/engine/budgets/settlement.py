@@ -17,11 +17,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
-from llmgw_desktop.engine.budgets import lanes, reserves
+from llmgw_desktop.engine.budgets import lanes, reserves, transactions
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
 from llmgw_desktop.engine.budgets.reserves import Grant, Reserves
+from llmgw_desktop.engine.budgets.transactions import Asked, Owing
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
 
@@ -44,20 +45,6 @@ REREAD_EVERY_S = 1.0
 # found nothing new almost every time).
 RECLAIM_EVERY_S = 5.0
 MAX_LANES_REMEMBERED = 10_000
-
-
-class _Asked(NamedTuple):
-    """One call waiting for its admission (`Settlements.admit`)."""
-
-    keys: list[LaneKey]
-    decide: Callable[[dict[LaneKey, LaneState]], Any]
-    hold_id: str
-    reclaim: frozenset[LaneKey]
-    answer: asyncio.Future[tuple[Any, dict[LaneKey, LaneState]]]
-    # What it holds per lane if admitted as it asked, and each lane's limit: what its lanes'
-    # reserves are granted by (`reserves.py`; empty: no reserve).
-    needs: Mapping[LaneKey, float]
-    limits: Mapping[LaneKey, float]
 
 
 class Settlements:
@@ -87,7 +74,7 @@ class Settlements:
         # Set when a reserve runs low: the flush's wait ends at once.
         self._hurry = asyncio.Event()
         # Calls waiting for their admission, and whether a task is admitting them.
-        self._asked: list[_Asked] = []
+        self._asked: list[Asked] = []
         self._admitting = False
         self._reread_at = float("-inf")
         # When each lane was last searched for dead processes' holds (monotonic).
@@ -197,7 +184,7 @@ class Settlements:
         limits: Mapping[LaneKey, float] | None,
     ) -> tuple[V, dict[LaneKey, LaneState]]:
         reclaim = self._reclaim_due(keys)
-        asked = _Asked(
+        asked = Asked(
             keys,
             decide,
             hold_id,
@@ -249,7 +236,7 @@ class Settlements:
                 waiting.answer.cancel()
             self._asked = []
 
-    async def _admit_batch(self, batch: list[_Asked]) -> None:
+    async def _admit_batch(self, batch: list[Asked]) -> None:
         adds, released = self._take()
         owed = self.reserves.owed()
         grants: dict[LaneKey, Grant] = {}
@@ -258,71 +245,23 @@ class Settlements:
                 for g in self.reserves.grants_for(asked.needs, asked.limits):
                     grants.setdefault(g.key, g)
         self.reserves.granting(grants.values(), on=True)
-        models = self._db.models
-        database = models.database
+        database = self._db.models.database
         engine = self._db.engine
-        granted: dict[LaneKey, tuple[float, float]] = {}
-        gone: set[tuple[LaneKey, str]] = set()
-        marked: list[bool] = []  # lanes were marked wanted
-        contested: set[str] = set()  # calls refused where other processes' reserves hold room
+        owing = Owing(adds, released, owed)
 
-        def work() -> tuple[dict[LaneKey, float], list[tuple[Any, dict[LaneKey, LaneState]]]]:
-            # One transaction: what was owed is written only if the admissions are too, so a
-            # failure gives back exactly what was not written.
-            locked: set[str] = set()
-
-            def serialize(name: str) -> None:  # each lane locked once, all before any is read
-                if name not in locked:
-                    locked.add(name)
-                    engine.serialize(database, name)
-
-            with lanes.transaction(database):
-                kept = lanes.settle(database, adds, released) if adds or released else {}
-                gone.update(reserves.write(database, owed) if owed else ())
-                now = store_time(database) or self._clock()
-                lanes.lock_lanes(serialize, (k for asked in batch for k in asked.keys))
-                decided = [
-                    lanes.admit(
-                        database,
-                        serialize,
-                        asked.keys,
-                        asked.decide,
-                        hold_id=asked.hold_id,
-                        process=self.process_id,
-                        now=now,
-                        reclaim=asked.reclaim,
-                    )
-                    for asked in batch
-                ]
-                # A call decided short while other processes' reserves may hold its room:
-                # they give it back for its retry (`reserves.want`). A lane whose period is
-                # not counted in yet decided nothing (the call is asked again once it is).
-                wanting = [
-                    key
-                    for asked, (verdict, states) in zip(batch, decided, strict=True)
-                    for key in reserves.short(asked.needs, verdict.holds)
-                    if states[key].counted
-                ]
-                if wanting:
-                    held = reserves.want(database, wanting, process=self.process_id, now=now)
-                    marked.append(True)
-                    contested.update(
-                        asked.hold_id
-                        for asked, (verdict, _states) in zip(batch, decided, strict=True)
-                        if not verdict.holds and held.intersection(asked.keys)
-                    )
-                admitted = {key for verdict, _states in decided for key in verdict.holds}
-                wanted = [g for key, g in grants.items() if key in admitted]
-                if wanted:
-                    more, lost = reserves.grant(
-                        database, serialize, wanted, process=self.process_id, now=now
-                    )
-                    granted.update(more)
-                    gone.update(lost)
-                return kept, decided
+        def work() -> transactions.BatchWritten:
+            return transactions.admit_batch(
+                database,
+                engine.serialize,
+                batch,
+                owing,
+                grants,
+                process=self.process_id,
+                clock=self._clock,
+            )
 
         try:
-            kept, decided = await self._db.run(work)
+            written = await self._db.run(work)
         except Exception as exc:
             self._give_back(adds, released)
             self.reserves.owe_again(owed)
@@ -338,19 +277,19 @@ class Settlements:
             for asked in batch:
                 asked.answer.cancel()
             raise
-        self._wait(kept)
-        if marked:
+        self._wait(written.kept)
+        if written.marked:
             self._unmark_at = time.monotonic() + reserves.WANTED_S
-        self.reserves.written(granted, grants.values(), gone)
-        if self.reserves.active or marked:  # kept up (and given back, deleted) by the flush
+        self.reserves.written(written.granted, grants.values(), written.gone)
+        if self.reserves.active or written.marked:  # kept up (and given back, deleted) by the flush
             self._soon()
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
         now_mono = time.monotonic()
-        for asked, answer in zip(batch, decided, strict=True):
+        for asked, answer in zip(batch, written.decided, strict=True):
             self._reclaimed.update(dict.fromkeys(asked.reclaim, now_mono))
             if not asked.answer.done():
-                if asked.hold_id in contested:
+                if asked.hold_id in written.contested:
                     self._contested.add(asked.hold_id)
                 asked.answer.set_result(answer)
             elif answer[0].holds:  # its caller left meanwhile: nothing will release its hold
@@ -408,41 +347,33 @@ class Settlements:
         database = self._db.models.database
         engine = self._db.engine
 
-        def work() -> tuple[dict[LaneKey, float], Any, Any]:
-            with lanes.transaction(database):
-                kept = lanes.settle(database, adds, released) if adds or released else {}
-                gone = reserves.write(database, owed) if owed else set()
-                if unmark:
-                    # At stop every mark; else those older than their time (one written
-                    # since, by an admission, stays).
-                    before = None if self.closed else (store_time(database) or self._clock())
-                    reserves.unwant(database, self.process_id, before=before)
-                granted: dict[LaneKey, tuple[float, float]] = {}
-                if grants:
-                    now = store_time(database) or self._clock()
-                    granted, lost = reserves.grant(
-                        database,
-                        lambda name: engine.serialize(database, name),
-                        grants,
-                        process=self.process_id,
-                        now=now,
-                        reclaim=due,
-                    )
-                    gone |= lost
-                return kept, granted, gone
+        owing = Owing(adds, released, owed)
+
+        def work() -> transactions.FlushWritten:
+            return transactions.flush(
+                database,
+                engine.serialize,
+                owing,
+                grants,
+                due=due,
+                unmark=unmark,
+                closed=self.closed,
+                process=self.process_id,
+                clock=self._clock,
+            )
 
         try:
-            kept, granted, gone = await self._db.run(work)
+            written = await self._db.run(work)
         except Exception as exc:
             self._give_back(adds, released)
             self.reserves.owe_again(owed)
             self.reserves.granting(grants, on=False)
             self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
             return False
-        self._wait(kept)
+        self._wait(written.kept)
         if unmark and self._unmark_at == unmark_at:  # else marked again meanwhile: kept
             self._unmark_at = None
-        self.reserves.written(granted, grants, gone)
+        self.reserves.written(written.granted, grants, written.gone)
         self._reclaimed.update(dict.fromkeys(due, time.monotonic()))
         return True
 

@@ -18,10 +18,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from llmgw_desktop.config.budgets import Budget
+from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
-__all__ = ["CacheParts", "SpendGroup", "cache_parts_of", "lanes_of", "read_spend"]
+__all__ = [
+    "CacheParts",
+    "Lanes",
+    "SpendGroup",
+    "add_to",
+    "amount_of",
+    "cache_parts_of",
+    "lanes_of",
+    "read_spend",
+]
+
+# Spend per budget key, then per lane (the principal, or "" for a budget's one total).
+Lanes = dict[str, dict[str, float]]
 
 _TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
 # PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
@@ -100,3 +113,21 @@ def cache_parts_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, Ca
             was = parts.get(lane, CacheParts())
             parts[lane] = CacheParts(was.read + g.cache_read, was.write + g.cache_write)
     return parts
+
+
+def amount_of(budget: Budget, event: RequestFinished) -> float:
+    """What a finished call adds to `budget`: its dollars, or every token it counted."""
+    if budget.unit == "usd":
+        return float(event.cost_usd or 0.0)
+    return float(
+        event.input_tokens
+        + event.output_tokens
+        + event.cache_read_tokens
+        + event.cache_write_tokens
+    )
+
+
+def add_to(table: Lanes, key: str, lane: str, amount: float) -> None:
+    """Add `amount` to `lane` of budget `key` in `table`."""
+    lanes = table.setdefault(key, {})
+    lanes[lane] = lanes.get(lane, 0.0) + amount

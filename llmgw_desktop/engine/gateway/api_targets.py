@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
@@ -20,6 +20,7 @@ from llmgw_desktop.engine.gateway.clouds.models import capability_provider, unde
 from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
+from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
@@ -194,12 +195,13 @@ class ApiTargets:
         try:
             if per_answer is not None:
                 # Sent with the output limit the hold paid for (`output_limit.py`).
+                rendered = outgoing.rendered
                 limited = (
-                    _with_limit(outgoing, up_name, spec.id, per_answer)
-                    if outgoing.rendered is not None
-                    else self._outgoing(
+                    self._outgoing(
                         incoming, target, spec, up_name, caller, per_answer, checked=checked
                     )
+                    if rendered is None
+                    else _with_limit(outgoing, rendered, up_name, spec.id, per_answer)
                 )
                 if limited.data != outgoing.data:
                     # An answer cut to a budget's limit is not kept for callers without one.
@@ -212,7 +214,7 @@ class ApiTargets:
                 )
                 if isinstance(answer, Streaming):
                     # Held until the stream's row is counted, when its chunks end.
-                    answer, hold = _releasing(answer, hold), Hold()
+                    answer, hold = releasing(answer, hold), Hold()
                 if answer is not None:
                     if lookup is not None:
                         answer = self._kept(lookup, answer, target)
@@ -462,45 +464,10 @@ class ApiTargets:
         return answer, None
 
 
-def _with_limit(outgoing: Outgoing, dialect: str, provider: str, per_answer: int) -> Outgoing:
-    """A translation sent with a hard budget's output limit: its rendered body with the limit
-    set (`limit_changes` gives whole top-level members, so a shallow copy is enough), written
-    again, instead of the request translated a second time (most of a translation's cost)."""
-    rendered = outgoing.rendered
-    assert rendered is not None
-    body = {**rendered, **limit_changes(dialect, dict(rendered), per_answer, provider=provider)}
-    return dataclasses.replace(outgoing, data=encode_request(body), rendered=None)
-
-
-def _releasing(answer: Streaming, hold: Hold) -> Streaming:
-    """`answer` whose budget hold is released once its chunks end (its row counted first) or
-    the reader closes them."""
-    return dataclasses.replace(answer, chunks=_HeldChunks(answer.chunks, hold))
-
-
-class _HeldChunks:
-    """A stream's chunks that release a budget hold when they end or are closed, even when
-    closed before the first chunk was asked for (an async generator's `finally` would not
-    run then)."""
-
-    def __init__(self, chunks: AsyncIterator[bytes], hold: Hold) -> None:
-        self._chunks = chunks
-        self._hold = hold
-
-    def __aiter__(self) -> _HeldChunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return await self._chunks.__anext__()
-        except BaseException:
-            self._hold.release()
-            raise
-
-    async def aclose(self) -> None:
-        try:
-            close = getattr(self._chunks, "aclose", None)
-            if close is not None:
-                await close()
-        finally:
-            self._hold.release()
+def _with_limit(
+    out: Outgoing, rendered: Mapping[str, Any], dialect: str, provider: str, limit: int
+) -> Outgoing:
+    """A translation with a hard budget's output limit set on its rendered body (whole top-level
+    members: a shallow copy is enough), instead of the request translated a second time."""
+    body = {**rendered, **limit_changes(dialect, dict(rendered), limit, provider=provider)}
+    return dataclasses.replace(out, data=encode_request(body), rendered=None)

@@ -1,0 +1,50 @@
+"""A streamed answer whose budget hold ends with it.
+
+A whole answer's hold is released as soon as its row is counted (`api_targets.py`); a streamed
+one is counted only when its chunks end, so its hold travels with the chunks and is released
+when they end, fail or are closed by the reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+from llmgw_desktop.engine.budgets.holds import Hold
+from llmgw_desktop.engine.gateway.results import Streaming
+
+__all__ = ["releasing"]
+
+
+def releasing(answer: Streaming, hold: Hold) -> Streaming:
+    """`answer` whose budget hold is released once its chunks end (its row counted first) or
+    the reader closes them."""
+    return dataclasses.replace(answer, chunks=_HeldChunks(answer.chunks, hold))
+
+
+class _HeldChunks:
+    """A stream's chunks that release a budget hold when they end or are closed, even when
+    closed before the first chunk was asked for (an async generator's `finally` would not
+    run then)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], hold: Hold) -> None:
+        self._chunks = chunks
+        self._hold = hold
+
+    def __aiter__(self) -> _HeldChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except BaseException:
+            self._hold.release()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            close = getattr(self._chunks, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            self._hold.release()
