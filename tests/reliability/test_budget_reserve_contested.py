@@ -11,14 +11,10 @@ reserve: it is served whole, on its first asking, while the first keeps serving.
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
-from pathlib import Path
 
+from tests.e2e.team_calls import global_budget, post_chat, priced_team, reserved
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import ScriptedUpstream
-from tests.reliability.test_budget_reserve_crash import MODEL, OUTPUT_ONLY
 
 BUDGET = 200.0
 # Output tokens at a cent each: $185 of the $200 (the small calls spend a dollar or two), not
@@ -26,58 +22,27 @@ BUDGET = 200.0
 BIG = 18_500
 
 
-def _post(member: TeamGateway, max_tokens: int) -> int:
-    """A call from this machine (the local operator: no key), under the configured budget."""
-    request = urllib.request.Request(
-        member.base_url + "/v1/chat/completions",
-        data=json.dumps(
-            {
-                "model": MODEL,
-                "messages": [{"role": "user", "content": "hi"}],
-                "max_tokens": max_tokens,
-            }
-        ).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
-            return int(answer.status)
-    except urllib.error.HTTPError as refused:
-        refused.read()
-        return int(refused.code)
-
-
 async def test_a_call_the_budget_has_room_for_is_served_beside_another_gateways_reserve(
     team: Team,  # noqa: F811
 ) -> None:
     async with ScriptedUpstream() as upstream:
-        env = {"OPENAI_API_KEY": "sk-team-test", "OPENAI_BASE_URL": upstream.base_url + "/v1"}
-        first, second = (team.join(name, start=False, **env) for name in ("first", "second"))
-        for member in (first, second):
-            config = Path(member.env()["LLM_GATEWAY_CONFIG"])
-            config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(
-                f'[gateway.prices]\n"{MODEL}" = {OUTPUT_ONLY}\n\n[[budgets]]\nscope = "global"\n'
-                f'unit = "usd"\nperiod = "daily"\nhard = {BUDGET}\n',
-                encoding="utf-8",
-            )
-        await asyncio.gather(*(asyncio.to_thread(m.start) for m in (first, second)))
-        assert await asyncio.to_thread(_post, first, 16) == 200
-        reserved = team.query("SELECT sum(amount) FROM budget_holds WHERE id LIKE 'reserve:%%'")
-        assert reserved[0][0] and float(reserved[0][0]) > 20.0, reserved
+        first, second = await priced_team(
+            team, upstream, ("first", "second"), config=global_budget(BUDGET)
+        )
+        assert await asyncio.to_thread(post_chat, first) == 200
+        assert reserved(team) > 20.0
         busy = True
         small: list[int] = []
 
         async def serve_small() -> None:
             while busy:
-                small.append(await asyncio.to_thread(_post, first, 16))
+                small.append(await asyncio.to_thread(post_chat, first))
                 await asyncio.sleep(0.02)
 
         steady = asyncio.ensure_future(serve_small())
         try:
             await asyncio.sleep(0.3)
-            assert await asyncio.to_thread(_post, second, BIG) == 200
+            assert await asyncio.to_thread(post_chat, second, None, BIG) == 200
             await asyncio.sleep(0.3)
         finally:
             busy = False

@@ -12,41 +12,15 @@ that reached the upstream) and never past the budget; no hold of the dead proces
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
-from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
+from tests.e2e.team_calls import COST, post_chat, priced_team, reserved
+from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security.keys.test_budgets_made_elsewhere import keys_cli
 
-MODEL = "gpt-4o-mini"
-# Only output priced, at a cent a token: a call answering 9 tokens costs $0.09, held at 16.
-OUTPUT_ONLY = "{ input = 0.0, output = 10000.0, cache_read = 0.0 }"
-COST = 0.09
 BUDGET = 20.0
 LEASE_MS = 1500
-
-
-def _post(member: TeamGateway, key: str) -> int:
-    request = urllib.request.Request(
-        member.base_url + "/v1/chat/completions",
-        data=json.dumps(
-            {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 16}
-        ).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
-            return int(answer.status)
-    except urllib.error.HTTPError as refused:
-        refused.read()
-        return int(refused.code)
-    except OSError:  # the gateway was killed under the call
-        return 0
 
 
 async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serves_on(
@@ -54,25 +28,17 @@ async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serve
 ) -> None:
     async with ScriptedUpstream() as upstream:
         upstream.default = Reply.ok(delay_s=0.4)  # the calls are in flight when it is killed
-        env = {
-            "OPENAI_API_KEY": "sk-team-test",
-            "OPENAI_BASE_URL": upstream.base_url + "/v1",
-            "LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS),
-        }
-        first, second = (team.join(name, start=False, **env) for name in ("first", "second"))
-        for member in (first, second):
-            config = Path(member.env()["LLM_GATEWAY_CONFIG"])
-            config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(f'[gateway.prices]\n"{MODEL}" = {OUTPUT_ONLY}\n', encoding="utf-8")
-        await asyncio.gather(*(asyncio.to_thread(m.start) for m in (first, second)))
+        lease = {"LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS)}
+        first, second = await priced_team(team, upstream, ("first", "second"), **lease)
         made = await keys_cli("create", "crash-bot", "--budget", str(BUDGET), env=first.env())
         secret = made["secret"]
         # The first's first call is admitted in the store and reserves room; two more from it.
         for _ in range(3):
-            assert await asyncio.to_thread(_post, first, secret) == 200
-        reserved = team.query("SELECT sum(amount) FROM budget_holds WHERE id LIKE 'reserve:%%'")
-        assert reserved[0][0] and float(reserved[0][0]) > 1.0, reserved
-        running = [asyncio.ensure_future(asyncio.to_thread(_post, first, secret)) for _ in range(6)]
+            assert await asyncio.to_thread(post_chat, first, secret) == 200
+        assert reserved(team) > 1.0
+        running = [
+            asyncio.ensure_future(asyncio.to_thread(post_chat, first, secret)) for _ in range(6)
+        ]
         for _ in range(100):  # all six reached the upstream
             if len(upstream.llm_requests) >= 9:
                 break
@@ -85,11 +51,11 @@ async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serve
         billed = len(upstream.llm_requests) * COST  # what the vendor was asked for
         # The other member serves on; once the first's lease has run out, its next admission
         # counts what the first held as spent in full.
-        assert await asyncio.to_thread(_post, second, secret) == 200
+        assert await asyncio.to_thread(post_chat, second, secret) == 200
         await asyncio.sleep(LEASE_MS / 1000 + 1.0)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            assert await asyncio.to_thread(_post, second, secret) == 200
+            assert await asyncio.to_thread(post_chat, second, secret) == 200
             left = team.query("SELECT count(*) FROM budget_holds WHERE process = %s", dead[0][0])
             if not left[0][0]:
                 break

@@ -11,33 +11,23 @@ refused by both gateways, though the first still reserves room granted under the
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from tests.child_python import run_ours
+from tests.e2e.team_calls import COST, HOLD, post_chat, priced_team, reserved
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import ScriptedUpstream
-from tests.reliability.test_budget_reserve_crash import COST, MODEL, OUTPUT_ONLY, _post
 from tests.security.keys.test_budgets_made_elsewhere import CLI_TIMEOUT_S, keys_cli
-
-HOLD = 0.16  # a call's hold: its 16 tokens of output at a cent each
 
 
 async def test_a_key_made_again_with_a_lower_budget_is_held_to_it_despite_a_reserve(
     team: Team,  # noqa: F811
 ) -> None:
     async with ScriptedUpstream() as upstream:
-        env = {"OPENAI_API_KEY": "sk-team-test", "OPENAI_BASE_URL": upstream.base_url + "/v1"}
-        first, second = (team.join(name, start=False, **env) for name in ("first", "second"))
-        for member in (first, second):
-            config = Path(member.env()["LLM_GATEWAY_CONFIG"])
-            config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(f'[gateway.prices]\n"{MODEL}" = {OUTPUT_ONLY}\n', encoding="utf-8")
-        await asyncio.gather(*(asyncio.to_thread(m.start) for m in (first, second)))
+        first, second = await priced_team(team, upstream, ("first", "second"))
         old = (await keys_cli("create", "bot", "--budget", "20", env=first.env()))["secret"]
         for _ in range(3):
-            assert await asyncio.to_thread(_post, first, old) == 200
-        reserved = team.query("SELECT sum(amount) FROM budget_holds WHERE id LIKE 'reserve:%%'")
-        assert reserved[0][0] and float(reserved[0][0]) > 1.0, reserved
+            assert await asyncio.to_thread(post_chat, first, old) == 200
+        assert reserved(team) > 1.0
         spent = 3 * COST
         lowered = round(spent + HOLD + 0.05, 2)  # room for one more call's hold, not two
         code, _out, err = await run_ours(
@@ -46,9 +36,9 @@ async def test_a_key_made_again_with_a_lower_budget_is_held_to_it_despite_a_rese
         assert code == 0, err.decode()
         made = await keys_cli("create", "bot", "--budget", str(lowered), env=second.env())
         new = made["secret"]
-        assert await asyncio.to_thread(_post, first, old) == 401
-        answers = [await asyncio.to_thread(_post, first, new) for _ in range(3)]
-        answers += [await asyncio.to_thread(_post, second, new) for _ in range(2)]
+        assert await asyncio.to_thread(post_chat, first, old) == 401
+        answers = [await asyncio.to_thread(post_chat, first, new) for _ in range(3)]
+        answers += [await asyncio.to_thread(post_chat, second, new) for _ in range(2)]
         assert answers == [200, 402, 402, 402, 402]
         assert len(upstream.llm_requests) == 4
         await asyncio.gather(*(asyncio.to_thread(m.stop) for m in (first, second)))

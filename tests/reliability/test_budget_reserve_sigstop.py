@@ -15,18 +15,11 @@ import asyncio
 import os
 import signal
 import time
-from pathlib import Path
 
+from tests.e2e.team_calls import COST, post_chat, priced_team
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.reliability.test_budget_reserve_crash import (
-    BUDGET,
-    COST,
-    LEASE_MS,
-    MODEL,
-    OUTPUT_ONLY,
-    _post,
-)
+from tests.reliability.test_budget_reserve_crash import BUDGET, LEASE_MS
 from tests.security.keys.test_budgets_made_elsewhere import keys_cli
 
 
@@ -45,24 +38,17 @@ async def test_a_gateway_stopped_past_its_lease_with_a_reserve_serves_on_when_it
 ) -> None:
     async with ScriptedUpstream() as upstream:
         upstream.default = Reply.ok(delay_s=0.4)  # the calls are in flight when it stops
-        env = {
-            "OPENAI_API_KEY": "sk-team-test",
-            "OPENAI_BASE_URL": upstream.base_url + "/v1",
-            "LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS),
-        }
-        first, second = (team.join(name, start=False, **env) for name in ("first", "second"))
-        for member in (first, second):
-            config = Path(member.env()["LLM_GATEWAY_CONFIG"])
-            config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(f'[gateway.prices]\n"{MODEL}" = {OUTPUT_ONLY}\n', encoding="utf-8")
-        await asyncio.gather(*(asyncio.to_thread(m.start) for m in (first, second)))
+        lease = {"LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS)}
+        first, second = await priced_team(team, upstream, ("first", "second"), **lease)
         made = await keys_cli("create", "paused-bot", "--budget", str(BUDGET), env=first.env())
         secret = made["secret"]
         for _ in range(3):
-            assert await asyncio.to_thread(_post, first, secret) == 200
+            assert await asyncio.to_thread(post_chat, first, secret) == 200
         assert first.proc is not None
         pid = first.proc.pid
-        running = [asyncio.ensure_future(asyncio.to_thread(_post, first, secret)) for _ in range(4)]
+        running = [
+            asyncio.ensure_future(asyncio.to_thread(post_chat, first, secret)) for _ in range(4)
+        ]
         for _ in range(100):  # all four reached the upstream
             if len(upstream.llm_requests) >= 7:
                 break
@@ -74,7 +60,7 @@ async def test_a_gateway_stopped_past_its_lease_with_a_reserve_serves_on_when_it
             # The second's admission counts what the first held as spent in full.
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
-                assert await asyncio.to_thread(_post, second, secret) == 200
+                assert await asyncio.to_thread(post_chat, second, secret) == 200
                 if not _held_by(team, pid):
                     break
                 await asyncio.sleep(0.2)
@@ -83,7 +69,7 @@ async def test_a_gateway_stopped_past_its_lease_with_a_reserve_serves_on_when_it
             os.kill(pid, signal.SIGCONT)
         assert set(await asyncio.gather(*running)) == {200}  # its calls in flight end
         # It serves on: every call, from a reserve or the store, under the budget.
-        answers = [await asyncio.to_thread(_post, first, secret) for _ in range(5)]
+        answers = [await asyncio.to_thread(post_chat, first, secret) for _ in range(5)]
         assert answers == [200] * 5
         billed = len(upstream.llm_requests) * COST
         await asyncio.gather(*(asyncio.to_thread(m.stop) for m in (first, second)))

@@ -59,6 +59,15 @@ async def _held(gateway: GatewayRuntime) -> float:
     return float(row[0])
 
 
+async def _under(
+    start: GatewayFactory, hard: float
+) -> tuple[GatewayRuntime, openai.AsyncOpenAI, BudgetLedger]:
+    """A gateway with MODEL priced OUTPUT_ONLY under a global hard budget of `hard` dollars a
+    day, an OpenAI client of it (the local user), and its ledger."""
+    gateway = await start({"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(hard)]})
+    return gateway, openai_client(gateway), gateway.engine.budget_ledger
+
+
 async def _settled(ledger: BudgetLedger, gateway: GatewayRuntime) -> None:
     """The calls' costs and ended holds written (the flush runs every 50 ms)."""
     for _ in range(100):
@@ -72,11 +81,7 @@ async def test_a_budget_lowered_under_a_reserve_holds_from_the_next_call(
     start_gateway: GatewayFactory,  # noqa: F811
     upstream: ScriptedUpstream,
 ) -> None:
-    gateway = await start_gateway(
-        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
-    )
-    client = openai_client(gateway)
-    ledger: BudgetLedger = gateway.engine.budget_ledger
+    gateway, client, ledger = await _under(start_gateway, 50)
     # Legitimate: with room, the first call is decided in the store, which grants a reserve
     # of an eighth of the free room ($6.23: less than 128 calls like it); the next ones are
     # admitted from it.
@@ -102,11 +107,7 @@ async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(
     upstream: ScriptedUpstream,
 ) -> None:
     hard = 12.0  # above the floor for reserves (64 holds, $10.24): the first grants one
-    gateway = await start_gateway(
-        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(hard)]}
-    )
-    client = openai_client(gateway)
-    ledger: BudgetLedger = gateway.engine.budget_ledger
+    gateway, client, ledger = await _under(start_gateway, hard)
     assert await _call(client) == 200
     assert ledger.settlements.reserves.active
     served = 1
@@ -133,11 +134,7 @@ async def test_a_large_call_is_not_cut_short_for_room_this_process_reserved_idle
     start_gateway: GatewayFactory,  # noqa: F811
     upstream: ScriptedUpstream,
 ) -> None:
-    gateway = await start_gateway(
-        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
-    )
-    client = openai_client(gateway)
-    ledger: BudgetLedger = gateway.engine.budget_ledger
+    gateway, client, ledger = await _under(start_gateway, 50)
     assert await _call(client) == 200  # the store grants the lane a reserve of $6.23
     await _settled(ledger, gateway)
     assert ledger.settlements.reserves._lanes
@@ -154,11 +151,7 @@ async def test_a_call_taken_from_a_reserve_gives_its_hold_back_however_it_ends(
     start_gateway: GatewayFactory,  # noqa: F811
     upstream: ScriptedUpstream,
 ) -> None:
-    gateway = await start_gateway(
-        {"gateway.prices": {MODEL: OUTPUT_ONLY}, "budgets": [_global(50)]}
-    )
-    client = openai_client(gateway)
-    ledger: BudgetLedger = gateway.engine.budget_ledger
+    gateway, client, ledger = await _under(start_gateway, 50)
     reserves = ledger.settlements.reserves
     assert await _call(client) == 200  # the store grants the lane a reserve
     # Each of these is admitted from the reserve, then ends without an answer: refused by the

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -247,19 +248,16 @@ class Settlements:
         self.reserves.granting(grants.values(), on=True)
         database = self._db.models.database
         engine = self._db.engine
-        owing = Owing(adds, released, owed)
-
-        def work() -> transactions.BatchWritten:
-            return transactions.admit_batch(
-                database,
-                engine.serialize,
-                batch,
-                owing,
-                grants,
-                process=self.process_id,
-                clock=self._clock,
-            )
-
+        work = functools.partial(
+            transactions.admit_batch,
+            database,
+            engine.serialize,
+            batch,
+            Owing(adds, released, owed),
+            grants,
+            process=self.process_id,
+            clock=self._clock,
+        )
         try:
             written = await self._db.run(work)
         except Exception as exc:
@@ -347,21 +345,18 @@ class Settlements:
         database = self._db.models.database
         engine = self._db.engine
 
-        owing = Owing(adds, released, owed)
-
-        def work() -> transactions.FlushWritten:
-            return transactions.flush(
-                database,
-                engine.serialize,
-                owing,
-                grants,
-                due=due,
-                unmark=unmark,
-                closed=self.closed,
-                process=self.process_id,
-                clock=self._clock,
-            )
-
+        work = functools.partial(
+            transactions.flush,
+            database,
+            engine.serialize,
+            Owing(adds, released, owed),
+            grants,
+            due=due,
+            unmark=unmark,
+            closed=self.closed,
+            process=self.process_id,
+            clock=self._clock,
+        )
         try:
             written = await self._db.run(work)
         except Exception as exc:

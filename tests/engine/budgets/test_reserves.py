@@ -27,6 +27,7 @@ from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.store.sql import portable
+from tests.engine.budgets.trips import count_trips
 from tests.postgres import opened
 
 KEY = LaneKey("global|usd|daily", "", 1_000.0)
@@ -133,28 +134,20 @@ async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_stor
 ) -> None:
     first = stores[0]
     a, *_ = processes
-    trips = 0
-    run = first.run
-
-    async def counted(fn: Callable[[], object]) -> object:
-        nonlocal trips
-        trips += 1
-        return await run(fn)
-
-    first.run = counted  # type: ignore[method-assign, assignment]
+    trips = count_trips(first)
     assert await ask(a, "call-0")  # decided in the store, which grants the lane a reserve
-    assert trips == 1
+    assert trips == [1]
     spent, held, rows = await in_store(first)
     # The call's hold, and a reserve: room for 128 calls like it, or an eighth of the free
     # room if that is less (it is here: $1.25 against $1.28).
     reserve = min(reserves.RESERVE_CALLS * CALL, (HARD - CALL) * reserves.RESERVE_SHARE)
     assert (spent, rows) == (0.0, 2) and held == pytest.approx(CALL + reserve)
-    trips = 0
+    trips[0] = 0
     admitted = [await ask(a, f"call-{n}") for n in range(1, 21)]
     assert all(admitted)
     # No trip for the calls; one to grant the reserve more room once it ran below half.
     await asyncio.sleep(0.01)
-    assert trips <= 1
+    assert trips[0] <= 1
     spent, held, _rows = await in_store(first)
     assert held >= 21 * CALL - 1e-9  # every running call is held in the store
     for n in range(21):

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import openai
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.child_python import run_ours
+from tests.e2e.team_calls import post_chat
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -77,21 +76,6 @@ async def test_a_key_made_by_the_cli_while_the_gateway_runs_is_held_to_its_budge
     assert len(upstream.llm_requests) == 2
 
 
-def _post(member: TeamGateway, key: str) -> int:
-    request = urllib.request.Request(
-        member.base_url + "/v1/chat/completions",
-        data=json.dumps({"model": MODEL, "messages": HI, "max_tokens": MAX_TOKENS}).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
-            return int(answer.status)
-    except urllib.error.HTTPError as refused:
-        refused.read()
-        return int(refused.code)
-
-
 def _priced(member: TeamGateway, price: dict[str, float]) -> None:
     """The member's config.toml prices MODEL at `price` (written before it starts)."""
     config = Path(member.env()["LLM_GATEWAY_CONFIG"])
@@ -120,7 +104,7 @@ async def test_parallel_calls_on_two_team_gateways_stay_within_a_key_made_by_the
         for _round in range(3):
             statuses += await asyncio.gather(
                 *(
-                    asyncio.to_thread(_post, member, made["secret"])
+                    asyncio.to_thread(post_chat, member, made["secret"])
                     for member in members
                     for _ in range(6)
                 )
@@ -137,7 +121,7 @@ async def test_parallel_calls_on_two_team_gateways_stay_within_a_key_made_by_the
         assert 0 < float(spent) <= budget + 1e-9, (spent, statuses)
         assert len(upstream.llm_requests) == served
         for member in members:
-            assert await asyncio.to_thread(_post, member, roomy["secret"]) == 200
+            assert await asyncio.to_thread(post_chat, member, roomy["secret"]) == 200
         # No hold is left once the calls have ended (each process settles its own).
         for _ in range(100):
             if not team.query("SELECT count(*) FROM budget_holds")[0][0]:
