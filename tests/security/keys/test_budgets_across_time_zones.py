@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.e2e.team_calls import post_chat
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import ScriptedUpstream
-from tests.security.keys.test_budgets_made_elsewhere import (
-    OUTPUT_ONLY,
-    _post,
-    _priced,
-    keys_cli,
-)
+from tests.security.keys.test_budgets_made_elsewhere import OUTPUT_ONLY, _priced, keys_cli
 
 # Fourteen hours ahead of UTC and eleven behind: their local months start 25 hours apart.
 ZONES = {"east": "Pacific/Kiritimati", "west": "Pacific/Pago_Pago"}
@@ -44,7 +40,7 @@ async def test_two_team_gateways_in_different_time_zones_hold_one_budget(
         statuses: list[int] = []
         for _round in range(ROUNDS):  # one call on each gateway, in turn
             for member in members:
-                statuses.append(await asyncio.to_thread(_post, member, made["secret"]))
+                statuses.append(await asyncio.to_thread(post_chat, member, made["secret"]))
         served = statuses.count(200)
         spent = team.query(
             "SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE owner_principal = %s",
@@ -56,6 +52,6 @@ async def test_two_team_gateways_in_different_time_zones_hold_one_budget(
         # The legitimate path: each gateway still serves a key with room.
         roomy = await keys_cli("create", "homebody", "--budget", "50", env=members[1].env())
         for member in members:
-            assert await asyncio.to_thread(_post, member, roomy["secret"]) == 200
+            assert await asyncio.to_thread(post_chat, member, roomy["secret"]) == 200
         for member in members:
             await asyncio.to_thread(member.stop)
