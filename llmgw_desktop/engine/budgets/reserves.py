@@ -275,12 +275,7 @@ class Reserves:
         grants = []
         for key, reserve in list(self._lanes.items()):
             if now - reserve.touched >= IDLE_S:
-                if reserve.used <= _EPSILON:
-                    del self._lanes[key]
-                    self._shrink.pop((key, reserve.row), None)
-                    self._drop.add((key, reserve.row))
-                elif reserve.spare > 0:
-                    self.give_back_spare([key])
+                self._let_go(key, reserve)
                 continue
             if not reserve.granting:
                 # One running low is granted more; each other is looked at (want 0): its
@@ -321,8 +316,7 @@ class Reserves:
         for key, row in gone:
             reserve = self._lanes.get(key)
             if reserve is not None and reserve.row == row:
-                del self._lanes[key]
-                self._shrink.pop((key, row), None)
+                self._forget(key, reserve)
         now = self._clock()
         for g in grants:
             amount, free = granted.get(g.key, (0.0, float("inf")))
@@ -349,12 +343,21 @@ class Reserves:
     def close(self) -> None:
         """At stop: every reserve's spare given back, rows no call holds on deleted."""
         for key, reserve in list(self._lanes.items()):
-            if reserve.used <= _EPSILON:
-                del self._lanes[key]
-                self._shrink.pop((key, reserve.row), None)
-                self._drop.add((key, reserve.row))
-            else:
-                self.give_back_spare([key])
+            self._let_go(key, reserve)
+
+    def _let_go(self, key: LaneKey, reserve: _Reserve) -> None:
+        """Give a reserve back: its row deleted if no call holds anything on it, else its
+        spare (the row then holds only its calls' holds until they end)."""
+        if reserve.used <= _EPSILON:
+            self._forget(key, reserve)
+            self._drop.add((key, reserve.row))
+        else:
+            self.give_back_spare([key])
+
+    def _forget(self, key: LaneKey, reserve: _Reserve) -> None:
+        """Stop using a reserve: nothing more is owed to its row (deleted, or gone)."""
+        del self._lanes[key]
+        self._shrink.pop((key, reserve.row), None)
 
     def _owe(self, reserve: _Reserve, amount: float) -> None:
         row = (reserve.key, reserve.row)
