@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -80,11 +80,16 @@ async def member_on_env_keys(team: OutageTeam, **env: str) -> AsyncIterator[Team
         )
 
 
-def wait_for(what: str, check: Any, timeout_s: float = WAIT_S) -> Any:
-    """Poll `check()` (bounded) until it returns something truthy; that value."""
+def wait_for(
+    what: str, check: Any, timeout_s: float = WAIT_S, explain: Callable[[], str] | None = None
+) -> Any:
+    """Poll `check()` (bounded) until it returns something truthy; that value. On a timeout,
+    `explain()` says where things stood."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if value := check():
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(
+        f"timed out waiting for {what}" + ("" if explain is None else f": {explain()}")
+    )
