@@ -96,11 +96,13 @@ class PendingRows:
             self._in_flight = {}
 
     def put_back(self, batch: PendingBatch) -> None:
-        """A batch the store was not open for, pending again, merged with what came since (a
-        field the batch and a later update both set keeps the batch's value)."""
+        """A batch the store was not open for, pending again, merged with what came since: a
+        field the batch and a later update both set keeps the later value (a row finished
+        while the batch was out must not go back to running)."""
         self._new = batch.new | self._new
         for record_id, fields in batch.updates.items():
-            self._updates.setdefault(record_id, {}).update(fields)
+            later = self._updates.get(record_id)
+            self._updates[record_id] = fields if later is None else fields | later
 
     def clear(self) -> None:
         """Forget the rows waiting (the gateway stops and nothing could take them)."""
