@@ -30,8 +30,9 @@ import anyio
 import mcp_types
 from mcp.shared.message import SessionMessage
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.providers.lifeline import Lifeline
-from llmgw_desktop.engine.upstream_mcp.stdio_line import StdioLine
+from llmgw_desktop.engine.upstream_mcp.stdio_line import INTERNAL_ERROR, StdioLine
 
 __all__ = ["STDERR_TAIL_BYTES", "ServerProcess", "stdio_streams"]
 
@@ -44,6 +45,8 @@ LINE_LIMIT_BYTES = 64 * 1024 * 1024
 LIST_KEYS = ("tools", "prompts", "resources", "resourceTemplates")
 # How much of a server's stderr is kept for the desk and for a crash's error.
 STDERR_TAIL_BYTES = 4096
+# Most characters of the parse's complaint kept in the error a request gets for its answer.
+UNREADABLE_CHARS = 300
 # After stdin closes: how long a server gets to exit, then after SIGTERM before SIGKILL.
 EXIT_GRACE_S = 2.0
 TERM_GRACE_S = 2.0
@@ -126,7 +129,11 @@ async def stdio_streams(
                         try:
                             message = _parsed(text, most_listed)
                         except ValueError as exc:
-                            await read_send.send(exc)
+                            # An answer the SDK cannot read would be dropped, and the call
+                            # it answers (one through the session: progress, tracing) would
+                            # wait for ever: it gets that answer as its error instead.
+                            unread = _unreadable_answer(text, exc)
+                            await read_send.send(exc if unread is None else SessionMessage(unread))
                             continue
                         await read_send.send(SessionMessage(message))
                 finally:
@@ -217,3 +224,28 @@ def _parsed(line: bytes, most_listed: int | None = None) -> Any:
             if isinstance(items, list) and len(items) > most_listed:
                 result[key] = items[:most_listed]
     return message
+
+
+def _unreadable_answer(line: bytes, problem: ValueError) -> Any:
+    """The JSON-RPC error the session's request gets for `line`, an answer to it (an `id`
+    and a `result` or an `error`) that is no valid message, e.g. an error whose code is no
+    integer; None when the line answers no request (the SDK's parse error says what it is)."""
+    try:
+        message = jsonio.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or "method" in message:
+        return None
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None
+    if "result" not in message and "error" not in message:
+        return None
+    said = " ".join(str(problem).split())[:UNREADABLE_CHARS]
+    return mcp_types.JSONRPCError(
+        jsonrpc="2.0",
+        id=request_id,
+        error=mcp_types.ErrorData(
+            code=INTERNAL_ERROR, message=f"the server's answer is not valid JSON-RPC: {said}"
+        ),
+    )

@@ -10,6 +10,7 @@ hostile one of `tests/fakes/mcp_hostile.py` (plain JSON-RPC lines, no SDK).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -38,6 +39,8 @@ from tests.transports.mcp.upstream_support import (
 )
 
 HOSTILE = ROOT / "tests" / "fakes" / "mcp_hostile.py"
+# A call answered at once by the script: waiting longer means it was never answered.
+CALL_TIMEOUT_S = 20.0
 
 
 def liar() -> dict[str, Any]:
@@ -86,19 +89,32 @@ async def test_what_the_server_asks_the_client_during_a_call_is_answered_by_the_
     assert not rooted.is_error and "'code': " in rooted.content[0].text, rooted
 
 
+@pytest.mark.parametrize("with_progress", [False, True], ids=["beside", "through-session"])
 @pytest.mark.parametrize("tool", ["malformed", "off_schema", "bad_error"])
 async def test_an_answer_that_is_no_result_is_the_servers_error_and_recorded_as_failed(
-    start: Start, tool: str
+    start: Start, tool: str, with_progress: bool
 ) -> None:
     """Before: a result the SDK refused left the row open and the client a bare internal
-    error; an error answer without an integer code was dropped, and the call waited forever."""
+    error; an error answer without an integer code was dropped, and the call waited forever
+    (through the SDK's session, where a call that asks for progress goes, until 2026-11-25)."""
     gateway = await start({"mcp.servers": {"liar": liar()}})
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        pass
+
     async with local_mcp(gateway) as client:
-        answered = await client.call_tool(f"liar__{tool}", {})
+        answered = await asyncio.wait_for(
+            client.call_tool(
+                f"liar__{tool}", {}, progress_callback=progress if with_progress else None
+            ),
+            CALL_TIMEOUT_S,
+        )
         fine = await client.call_tool("liar__fine", {})
     assert answered.is_error, answered
     error = answered.structured_content["error"]
     assert error["code"] == "upstream_server_error" and "liar" in error["message"], error
+    if tool == "bad_error":
+        assert "not valid JSON-RPC" in error["message"] or not with_progress, error
     assert not fine.is_error and fine.content[0].text == "fine"
     states = {r["tool"]: (r["state"], r["error_code"]) for r in await rows(gateway, "liar")}
     assert states[f"liar__{tool}"] == ("failed", "upstream_server_error"), states
