@@ -29,7 +29,7 @@ from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.orm import load_postgres_driver, peewee
 
-__all__ = ["POOL_SIZE", "READERS", "PostgresEngine", "session_options"]
+__all__ = ["POOL_SIZE", "READERS", "PostgresEngine", "session_options", "tcp_settings"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +43,18 @@ CONNECT_TIMEOUT_S = 10
 # A pooled connection unused this long is closed rather than reused (the server or a proxy in
 # between may have dropped it).
 STALE_AFTER_S = 300
+# A connection whose sent data the server's host has not acknowledged for this long is closed
+# by the kernel (TCP_USER_TIMEOUT), and an idle one is probed from this long after its last
+# packet: without them, a path to the server that drops everything (a black hole: a VPN gone, a
+# firewall's state lost) held a call, a lease renewal among them, for the kernel's own TCP
+# timeout, about 15 minutes on Linux. A URL that sets its own keeps it (`tcp_settings`).
+TCP_USER_TIMEOUT_MS = 10_000
+TCP_KEEPALIVE = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "2",
+}
 # Every plan made for the values it runs with (`session_options` says why).
 CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
 # A transaction left open this long is ended by the server: a gateway stalled mid-transaction
@@ -96,6 +108,7 @@ class PostgresEngine:
             autoconnect=False,
             prefer_psycopg3=True,
             connect_timeout=CONNECT_TIMEOUT_S,
+            **tcp_settings(self.url),
         )
         try:
             db.connect()
@@ -212,6 +225,19 @@ def session_options(url: str) -> str:
     except Exception:  # a malformed URL: the connect reports it, in the store's words
         own = ""
     return f"{own} {SESSION_SETTINGS}".strip()
+
+
+def tcp_settings(url: str) -> dict[str, str]:
+    """The connection's TCP bounds (`TCP_USER_TIMEOUT_MS`, `TCP_KEEPALIVE`) the URL does not
+    set itself: given as the driver's keyword arguments, they would override the URL's."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        own = conninfo_to_dict(url)
+    except Exception:  # a malformed URL: the connect reports it, in the store's words
+        own = {}
+    wanted = {"tcp_user_timeout": str(TCP_USER_TIMEOUT_MS), **TCP_KEEPALIVE}
+    return {name: value for name, value in wanted.items() if name not in own}
 
 
 def _first_line(exc: BaseException) -> str:
