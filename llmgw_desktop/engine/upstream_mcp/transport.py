@@ -21,9 +21,19 @@ from llmgw_desktop.engine.upstream_mcp.oauth import (
     oauth_provider,
 )
 
-__all__ = ["HTTP_TIMEOUT_S", "SecretLookup", "ServerDown", "http_streams", "resolved"]
+__all__ = [
+    "ANSWER_LIMIT_BYTES",
+    "HTTP_TIMEOUT_S",
+    "SecretLookup",
+    "ServerDown",
+    "http_streams",
+    "resolved",
+]
 
 HTTP_TIMEOUT_S = 300.0
+# The most of one answer read from a server over HTTP: a JSON body, or one event of a stream.
+# The same as a stdio server's line (`stdio.LINE_LIMIT_BYTES`), see `http_cap.py`.
+ANSWER_LIMIT_BYTES = 64 * 1024 * 1024
 
 SecretLookup = Callable[[str], Awaitable[str | None]]
 
@@ -77,6 +87,8 @@ async def http_streams(
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
+    from llmgw_desktop.engine.upstream_mcp.http_cap import capped_json
+
     headers = await resolved(config, config.headers or {}, "headers", secret)
     auth = None
     if config.oauth:
@@ -87,9 +99,16 @@ async def http_streams(
 
     @contextlib.asynccontextmanager
     async def streams() -> Any:
+        limit = ANSWER_LIMIT_BYTES
         async with (
-            httpx2.AsyncClient(headers=headers, auth=auth, timeout=HTTP_TIMEOUT_S) as http,
-            streamable_http_client(config.url, http_client=http) as pair,
+            httpx2.AsyncClient(
+                # An answer's size on the wire is what the cap counts: no compression.
+                headers={"Accept-Encoding": "identity", **headers},
+                auth=auth,
+                timeout=HTTP_TIMEOUT_S,
+                event_hooks={"response": [capped_json(limit)]},
+            ) as http,
+            streamable_http_client(config.url, http_client=http, max_sse_event_size=limit) as pair,
         ):
             yield pair
 
