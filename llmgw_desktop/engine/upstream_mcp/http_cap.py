@@ -55,11 +55,12 @@ def capped_json(limit: int) -> Callable[[httpx2.Response], Awaitable[None]]:
 
     async def hook(response: httpx2.Response) -> None:
         kind = response.headers.get("content-type", "").lower()
-        if not kind.startswith("application/json"):
+        if not kind.startswith("application/json") or not isinstance(
+            response.stream, httpx2.AsyncByteStream
+        ):
             return  # event streams: the SDK's per-event bound
         encoding = response.headers.get("content-encoding", "").strip().lower()
         compressed = encoding if encoding not in ("", "identity") else None
-        assert isinstance(response.stream, httpx2.AsyncByteStream)
         response.stream = _CappedBody(response.stream, limit, compressed)
 
     return hook
