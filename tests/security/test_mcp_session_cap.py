@@ -15,6 +15,8 @@ from contextlib import AsyncExitStack
 
 import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.mcp_wire import MCP_ACCEPT, initialize
 from tests.security._edge_support import Launch, _launch  # noqa: F401 - fixtures
@@ -24,6 +26,7 @@ TOKEN = "mcp-session-cap-token-0123456789-abcdefghij"
 HEADER = "X-Remote-User"
 PER_PRINCIPAL = 3
 INITIALIZE = initialize("session-cap-tests")
+MODERN_VERSION = "2026-07-28"  # per request: no session, no initialize
 
 
 def as_user(user: str) -> dict[str, str]:
@@ -71,6 +74,25 @@ async def test_one_principal_cannot_hold_more_sessions_than_its_cap(launch: Laun
                 await extra.list_tools()
         said = " ".join(str(e) for e in leaves(failed.value))
         assert "429" in said or "max_sessions_per_principal" in said, said
+
+        # A 2026-era client opens no session: Mallory's full cap does not refuse its calls.
+        async with (
+            httpx2.AsyncClient(headers=as_user("mallory"), timeout=30) as http,
+            Client(
+                streamable_http_client(gateway.mcp_url, http_client=http), mode="auto"
+            ) as modern,
+        ):
+            assert modern.protocol_version == MODERN_VERSION
+            assert (await modern.list_tools()).tools
+        # Nor does an `initialize` dressed as 2026-era slip a session past the cap.
+        async with httpx2.AsyncClient(timeout=30) as http:
+            dressed = await http.post(
+                gateway.mcp_url,
+                json=INITIALIZE,
+                headers=as_user("mallory") | MCP_ACCEPT | {"MCP-Protocol-Version": MODERN_VERSION},
+            )
+        assert "mcp-session-id" not in dressed.headers, dressed.headers
+        assert len(getattr(gateway.mcp._manager, "_session_owners", {})) == PER_PRINCIPAL
 
         # Another principal is not held back by Mallory's sessions.
         async with mcp_client(gateway, as_user("alice")) as alice:

@@ -34,6 +34,7 @@ import functools
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +172,7 @@ class McpHttpFront:
         self._manager: Any = None  # the SDK's session manager, once loaded
         # Relayed tool calls answered beside it (`direct_calls.py`), once it is loaded.
         self._direct: DirectCalls | None = None
+        self._is_modern: Callable[[web.Request], bool] | None = None
         self._scope_key = ""
         self._auth = engine.auth
         self._stop = asyncio.Event()
@@ -253,6 +255,10 @@ class McpHttpFront:
             session_idle_timeout=self.session_limits.idle_timeout_s,
         )
         self._scope_key = SCOPE_KEY
+        # Loaded with the SDK: whether a request is 2026-era (served per request, no session).
+        from llmgw_desktop.transports.mcp.direct_modern import is_modern
+
+        self._is_modern = is_modern
         if self._engine.upstream_mcp.configured:
             from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
 
@@ -287,15 +293,19 @@ class McpHttpFront:
         if not self.use_mark.noted:  # the next start loads the SDK early (sdk_loading)
             await asyncio.to_thread(self.use_mark.note)
         principal = principal_of(request)
-        opens_session = request.method == "POST" and SESSION_HEADER not in request.headers
+        direct = self._direct
+        modern = self._is_modern is not None and self._is_modern(request)
+        # A 2026-era request carries no session id and opens none: held to the session caps,
+        # a principal at its cap could not make per-request calls at all.
+        opens_session = (
+            request.method == "POST" and SESSION_HEADER not in request.headers and not modern
+        )
         if opens_session and not self.stateless:
             refusal = self._session_refusal(principal)
             if refusal is not None:
                 return refusal
         transport = "mcp-stdio" if self._relayed(request) else "mcp-http"
         body, message = None, None
-        direct = self._direct
-        modern = direct is not None and direct.modern(request)
         if request.method == "POST" and direct is not None and (modern or not self.stateless):
             # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
             # call answered beside the SDK (`direct_calls.py`): 2026-era requests carry no
