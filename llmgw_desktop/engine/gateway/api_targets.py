@@ -32,7 +32,9 @@ from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
+from llmgw_desktop.engine.gateway.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import (
+    CONNECT_OUTCOME,
     NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
     UpstreamClient,
@@ -88,6 +90,8 @@ class ApiTargets:
         self._records = records
         # Exact repeats answered without an upstream call (off unless configured).
         self.cache = cache
+        # Hosts rested after connect failures in a row: their routes are passed over at once.
+        self.unreachable = UnreachableHosts()
 
     async def ask(
         self,
@@ -137,6 +141,10 @@ class ApiTargets:
                 kind=NOT_CONFIGURED_OUTCOME,
                 code=ErrorCode.CLOUD_NOT_CONFIGURED,
             )
+        resting = self.unreachable.refusal(spec.id, self._host_of(spec))
+        if resting is not None:  # the next route at once, not this one's connect attempt
+            route.attempts.append(Attempt(target.label, "", RESTING_OUTCOME))
+            return None, resting
         speaks = spec.speaks_for(target.model) if spec.model_dialects else None
         if speaks is None:
             up_name = (
@@ -381,6 +389,10 @@ class ApiTargets:
             rendered=body,
         )
 
+    def _host_of(self, spec: ApiProviderSpec) -> str:
+        """What `unreachable` keys a provider's host by: the provider and its base URL."""
+        return f"{spec.id} {self.keys.base_url(spec) or ''}"
+
     async def _attempt(
         self,
         incoming: ClientRequest,
@@ -429,6 +441,7 @@ class ApiTargets:
             route.attempts.append(ok)
             if outgoing.notice:
                 route.notices.append(outgoing.notice)
+            self.unreachable.connected(self._host_of(spec))
             answer = await self._answers.answer(
                 response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
             )
@@ -445,6 +458,8 @@ class ApiTargets:
             )
             if exc.status == 429:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
+            elif exc.kind == CONNECT_OUTCOME:
+                self.unreachable.failed(spec.id, self._host_of(spec))
             return None, exc
         except asyncio.CancelledError:
             # The client left before the answer began: the row ends now, or it stays open.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import re
 import ssl
 import time
@@ -420,9 +421,18 @@ class Http1Client:
                     tls=self._tls,
                     user_agent=USER_AGENT,
                 )
-        except BaseException:
+        except BaseException as exc:
             pool.open -= 1
             pool.wake_one()
+            if isinstance(exc, TimeoutError) and deadline is None:
+                # The whole connect timeout went on this connection alone (no wait for a
+                # slot before it): the host did not answer, which is a connect failure, not a
+                # slow answer (`unreachable.py` rests such a host).
+                raise ConnectError(
+                    errno.ETIMEDOUT,
+                    f"no connection within {self._connect_timeout_s:g} s "
+                    "(gateway.connect_timeout_ms)",
+                ) from None
             raise
         connection.holds_slot = True
         if connection.closed:  # lost while the handshake finished: give the slot back

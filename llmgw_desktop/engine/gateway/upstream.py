@@ -46,6 +46,7 @@ from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
     "ANTHROPIC_VERSION",
+    "CONNECT_OUTCOME",
     "NOT_CONFIGURED_OUTCOME",
     "SHARE_OUTCOME",
     "UpstreamClient",
@@ -67,6 +68,8 @@ MIN_SCRUBBED_KEY = 8
 ERROR_BODY_TIMEOUT_S = 10.0
 # The outcome of a request whose principal held its whole share of the host's connections.
 SHARE_OUTCOME = "share"
+# The outcome of a route whose host no connection could be made to (nothing was sent).
+CONNECT_OUTCOME = "connect"
 # What a principal over its share is told to wait: its own calls end, not the upstream's.
 SHARE_RETRY_AFTER_S = 1.0
 # The outcome of a cloud provider that lacks its library, credential, region or project.
@@ -299,7 +302,7 @@ class UpstreamClient:
             raise UpstreamFailure(
                 f"cannot connect to {target.provider} at {_origin(url)}: {exc.strerror or exc}",
                 fallback=True,
-                kind="connect",
+                kind=CONNECT_OUTCOME,
             ) from None
         except ShareTimeout as exc:
             # Another key of the same host would wait on the same share: only another
