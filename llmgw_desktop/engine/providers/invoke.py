@@ -58,14 +58,24 @@ async def invoke_once(
         invocation = dataclasses.replace(invocation, env={**invocation.env, **extra_env})
     parser = prepared.parser
     received = [0]
+    provider = adapter.info.id
+    # A CLI that reports what each of its steps cost as it runs (`spent_usd`), under a hard
+    # budget's hold: stopped at the first step past it, as Claude Code stops itself at
+    # `--max-budget-usd` (which reports none here). Raised from the output's reader, the
+    # failure stops the CLI's process group before `run_process` re-raises it.
+    cap = request.max_budget_usd
+    counts_spend = cap is not None and hasattr(parser, "spent_usd")
 
     def on_stdout(chunk: bytes) -> None:
         parser.feed(chunk)
         received[0] += len(chunk)
         if on_progress is not None:
             on_progress(parser.partial_text, parser.events, received[0])
+        if counts_spend:
+            spent = float(getattr(parser, "spent_usd", 0.0))
+            if cap is not None and spent >= cap:
+                raise _over_budget(adapter, spent, cap)
 
-    provider = adapter.info.id
     try:
         outcome = await run_process(
             invocation,
@@ -96,3 +106,17 @@ async def invoke_once(
     # Off the loop: finishing decodes the whole output (up to the output cap) and some parsers
     # read a side file the CLI wrote.
     return await asyncio.to_thread(parser.finish, outcome)
+
+
+def _over_budget(adapter: CliAdapter, spent: float, cap: float) -> ProviderFailure:
+    """The failure of a run stopped at a hard budget's hold, counted at what it said it cost."""
+    failure = ProviderFailure(
+        f"{adapter.info.display_name} was stopped at the spend a hard budget held for this call "
+        f"(its steps cost ${spent:.4f} of ${cap:.4f}); name a cheaper model, ask for less, or "
+        "raise the budget",
+        code=ErrorCode.BUDGET_EXCEEDED,
+        provider=adapter.info.id,
+    )
+    # Its row is counted at what the CLI said the run cost (`cli_spend.unreported`).
+    failure.details["cost_usd"] = spent
+    return failure

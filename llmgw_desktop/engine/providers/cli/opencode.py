@@ -116,6 +116,12 @@ class OpenCodeParser(NdjsonParser):
     def partial_text(self) -> str:
         return "".join(self._texts)
 
+    @property
+    def spent_usd(self) -> float:
+        """What the run's steps cost so far, by OpenCode's own count (each `step_finish`):
+        a hard budget's hold stops the run at the first step past it (`invoke.py`)."""
+        return self._cost
+
     def _take(self, event: dict[str, Any]) -> None:
         self._session_id = event.get("sessionID") or self._session_id
         kind = event.get("type")
