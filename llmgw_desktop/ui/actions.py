@@ -4,7 +4,9 @@ One set of actions means the tray and the window can never disagree about a prov
 both show the same checkable QAction, kept in step with the engine through the bridge. There
 is one per provider the engine knows (coding CLIs, API providers, local servers). A provider
 no switch can make answer (a CLI not installed, no API key, a server not running) is shown as
-unavailable, not as a switch: a grey circle and why ("Groq (no key)"); a provider that is
+unavailable, not as a switch: a grey circle and why ("Groq (no key)"), in each menu's one
+"Unavailable (N)" submenu (23 greyed lines made the tray's menu 40 entries long, review 41-3
+finding 25), its section heading hidden when none of the section is left; a provider that is
 failing, or where some calls fail (`attention.provider_verdict`, the verdict every page
 shows), says so beside its switch.
 Quitting goes through `request_quit`, which asks first while jobs are running, because
@@ -53,6 +55,7 @@ class GatewayActions(QObject):
     """Provider toggles, Pause all, Open dashboard (and each page), Copy MCP endpoint, Quit."""
 
     pagesChanged = Signal()
+    unavailableChanged = Signal()
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class GatewayActions(QObject):
             self._names[state.id] = state.display_name
         # CLIs found missing on the last look (see `check_installed`).
         self.not_installed: set[str] = set()
+        # Providers no switch can make answer: id -> (their line, why), for the submenu.
+        self.unavailable: dict[str, tuple[str, str]] = {}
         self._tasks = UiTasks()
         self._checking = False
         self._check_again = False
@@ -127,11 +132,14 @@ class GatewayActions(QObject):
     def build_menu(self, title: str = "Gateway", parent: QWidget | None = None) -> QMenu:
         """A menu holding every action, for the tray or a menu bar."""
         menu = QMenu(title, parent)
+        menu.setToolTipsVisible(True)
+        sections: dict[str, QAction] = {}
         for kind, heading in PROVIDER_SECTIONS.items():
-            menu.addSection(heading)
+            sections[kind] = menu.addSection(heading)
             for pid, action in self.providers.items():
                 if self.provider_kinds[pid] == kind:
                     menu.addAction(action)
+        menu.addMenu(_UnavailableMenu(self, menu, sections))
         # Whether a CLI is installed can change while the app runs: look again when opened.
         menu.aboutToShow.connect(self.check_installed)
         menu.addSeparator()
@@ -264,7 +272,10 @@ class GatewayActions(QObject):
             action.setText(f"{name} ({verdict.level})")
             action.setToolTip(f"{verdict.status}: {verdict.why}")
         action.setIcon(QIcon())
+        action.setVisible(True)
         action.changed.emit()  # its followers (the Overview's boxes) read it again
+        if self.unavailable.pop(pid, None) is not None:
+            self.unavailableChanged.emit()
 
     def _show_unavailable(self, pid: str, text: str, tip: str) -> None:
         """The provider as unavailable: a grey circle and why, not a check box."""
@@ -280,7 +291,12 @@ class GatewayActions(QObject):
         action.setText(text)
         action.setToolTip(tip)
         action.setEnabled(False)
+        # Listed in the menus' Unavailable submenu instead of a greyed line of its own.
+        action.setVisible(False)
         action.changed.emit()
+        if self.unavailable.get(pid) != (text, tip):
+            self.unavailable[pid] = (text, tip)
+            self.unavailableChanged.emit()
 
     def _install_command(self, provider: str) -> str:
         """How to install the CLI `provider`, from the engine's catalog (added agents too)."""
@@ -350,3 +366,37 @@ class _OpenMenu(QMenu):
         for action in self._actions.open_pages.values():
             self.addAction(action)
         self.menuAction().setVisible(bool(self._actions.open_pages))
+
+
+class _UnavailableMenu(QMenu):
+    """The "Unavailable (N)" submenu of one menu: a greyed line per provider no switch can make
+    answer, with why, in the menu's order; hidden while there is none. A provider section
+    whose every member is in it loses its heading too."""
+
+    def __init__(
+        self, actions: GatewayActions, parent: QWidget, sections: Mapping[str, QAction]
+    ) -> None:
+        super().__init__("Unavailable", parent)
+        self.setObjectName("unavailableProviders")
+        self.setToolTipsVisible(True)
+        self._actions = actions
+        self._sections = dict(sections)
+        actions.unavailableChanged.connect(self.refill)
+        self.refill()
+
+    def refill(self) -> None:
+        self.clear()
+        unavailable = self._actions.unavailable
+        for pid in self._actions.providers:
+            if pid not in unavailable:
+                continue
+            text, tip = unavailable[pid]
+            entry = self.addAction(glyph("missing", "muted"), text)
+            entry.setObjectName(f"unavailable:{pid}")
+            entry.setToolTip(tip)
+            entry.setEnabled(False)
+        self.setTitle(f"Unavailable ({len(unavailable)})")
+        self.menuAction().setVisible(bool(unavailable))
+        kinds = self._actions.provider_kinds
+        for kind, heading in self._sections.items():
+            heading.setVisible(any(k == kind and p not in unavailable for p, k in kinds.items()))
