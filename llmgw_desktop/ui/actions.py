@@ -25,8 +25,10 @@ from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_to
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import (
+    TRAFFIC_WINDOW,
     ProviderRow,
     load_provider_rows,
+    ready_words,
     switchable,
     unusable_reason,
     unusable_words,
@@ -227,6 +229,8 @@ class GatewayActions(QObject):
         """Show each provider of `rows` as its switch (marked when it is failing or needs a
         look), or as unavailable with why when no switch can make it answer."""
         verdicts = {v.provider: v for v in provider_verdicts(self._engine)}
+        # The failed calls Overview's health table counts: a "Ready" one says them too.
+        served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
         missing = set()
         for row in rows:
             pid = row.switch_id
@@ -235,7 +239,8 @@ class GatewayActions(QObject):
             if row.is_cli and not row.installed:
                 missing.add(pid)
             if switchable(row):
-                self._show_switch(pid, verdicts.get(pid))
+                totals = served.get(pid)
+                self._show_switch(pid, verdicts.get(pid), totals.errors if totals else 0)
             else:
                 name = self._names[pid]
                 self._show_unavailable(pid, f"{name} ({unusable_words(row)})", unusable_reason(row))
@@ -254,8 +259,10 @@ class GatewayActions(QObject):
             else:
                 self._show_switch(pid, None)
 
-    def _show_switch(self, pid: str, verdict: ProviderVerdict | None) -> None:
-        """The provider as its switch: checked when on, saying so when it fails."""
+    def _show_switch(self, pid: str, verdict: ProviderVerdict | None, failed: int = 0) -> None:
+        """The provider as its switch: checked when on, saying so when it fails, and its
+        `failed` recent calls when it is ready all the same ("OpenAI (Ready, 5 recent
+        failures)", as Overview's health table says it)."""
         action, name = self.providers[pid], self._names[pid]
         # Quietly: turning a switch back into a check box must not switch the engine.
         blocked = action.blockSignals(True)
@@ -265,7 +272,10 @@ class GatewayActions(QObject):
         finally:
             action.blockSignals(blocked)
         action.setEnabled(True)
-        if verdict is None:
+        if verdict is None and failed:
+            action.setText(f"{name} ({ready_words(failed)})")
+            action.setToolTip(f"{ready_words(failed)} in the last 15 min; let tools call {name}")
+        elif verdict is None:
             action.setText(name)
             action.setToolTip(f"Let tools call {name} through the gateway")
         else:

@@ -296,9 +296,11 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "failing")
         assert "upstream_401" in health.cell("anthropic", "Status")
         assert health.colour("anthropic", "Status") == error_colour()
-        await _gateway_request(desk.runtime)  # a later success clears it
-        await until(lambda: health.cell("anthropic", "Status") == "Ready", "recovered")
-        assert health.colour("anthropic", "Status") == tone_colour("ok")  # the one status cell
+        await _gateway_request(desk.runtime)  # a later success clears it: ready, and its
+        # failure in the window's figures said beside it, in amber (review 41-3, finding 4)
+        ready = "Ready, 1 recent failure"
+        await until(lambda: health.cell("anthropic", "Status") == ready, "recovered")
+        assert health.colour("anthropic", "Status") == tone_colour("warning")  # one status cell
 
         # Switched off with its switch in the table (the Overview's only switches): every
         # view follows.
@@ -325,6 +327,43 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         assert health.cell("codex", "Circuit").startswith("open until ")
         assert health.colour("codex", "Circuit") == error_colour()
         page.grab().save(str(tmp_path / "overview.png"))
+
+    on_overview(body)
+
+
+def test_ready_beside_failed_calls_says_how_many_in_amber(on_overview: OnOverview) -> None:
+    """Review 41-3, finding 4: OpenAI read "Ready" beside "5 (5%)" failed, and a person asking
+    "is it fine?" stopped at "Ready". Failures too few to call the provider failing (under a
+    tenth of its calls) are said with it ("Ready, N recent failures"), in the warning tone, N
+    the Failed column's count; the tray's switch says the same."""
+
+    async def body(desk: Desk) -> None:
+        page, health = desk.page, desk.page.health
+        page.show()
+        page.page_shown()
+        for _ in range(10):
+            await _gateway_request(desk.runtime)
+        await until(lambda: health.cell("anthropic", "Calls 15 min") == "10", "the calls")
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "the health rows")
+        assert health.colour("anthropic", "Status") == tone_colour("ok")  # no failure: plain
+
+        desk.upstream.script(Reply.error(401))
+        await _gateway_request(desk.runtime, expect=None)
+        await _gateway_request(desk.runtime)  # a success after: 1 of 12 failed, still ready
+        health.request_refresh()  # the rows' own reload, as its timer does
+        page.refresh_status()  # the page's tick: the counts from the live figures
+        ready = "Ready, 1 recent failure"
+        await until(lambda: health.cell("anthropic", "Status") == ready, "ready, with failures")
+        assert health.cell("anthropic", "Failed 15 min") == "1 (8%)"
+        assert health.colour("anthropic", "Status") == tone_colour("warning")
+        row = health.item(health.rows["anthropic"], STATUS)
+        assert row is not None and "1 of 12 calls failed in the last 15 min" in row.toolTip()
+        # The tray's switch says the same (without failures it says no "Ready" at all).
+        actions = page.context.actions
+        actions.check_installed()
+        await until(lambda: "recent" in actions.providers["anthropic"].text(), "the tray")
+        assert actions.providers["anthropic"].text() == f"Anthropic ({ready})"
+        assert actions.providers["anthropic"].isCheckable()
 
     on_overview(body)
 
