@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from llmgw_desktop.engine.api import Engine, Totals
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
 from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.kit.tables import align_heading
@@ -89,6 +90,7 @@ class ProviderHealthTable(QTableWidget):
         self.setObjectName("providerHealth")
         self.setAccessibleName("Provider health")
         self.switch_cells = SwitchCells(self, SWITCH, words=True)
+        self.hint = HiddenColumnsHint(self)  # "2 columns hidden: widen the window"
         self.show_all = False
         self._unavailable: set[int] = set()  # rows no switch can make answer
         self._engine: Engine = bridge.engine
@@ -324,10 +326,12 @@ class ProviderHealthTable(QTableWidget):
             if room() >= self._status_text:
                 break
             self.setColumnHidden(column, True)
+        given_way = [c for c in GIVE_WAY if self.isColumnHidden(c)]
+        self.hint.show_hidden([HEALTH_COLUMNS[c] for c in given_way], over=STATUS)
         # The room left over goes to Status too, not to the last column: latency, now
         # right-aligned, stays beside the other figures instead of at the far edge of a wide
-        # window.
-        width = max(self._status_words, room())
+        # window; while a column gives way, less the room of the line that says so.
+        width = max(self._status_words, room() - (self.hint.room() if given_way else 0))
         if self.columnWidth(STATUS) != width:
             self.setColumnWidth(STATUS, width)
             self.resizeRowsToContents()
