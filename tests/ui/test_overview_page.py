@@ -331,6 +331,41 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
     on_overview(body)
 
 
+def test_a_provider_without_a_hit_rate_is_greyed_in_the_legend_not_drawn(
+    on_overview: OnOverview,
+) -> None:
+    """Review 41-3, finding 18: "Cache hit rate per provider" listed four providers over one
+    line. A provider with requests in the window but no rate to draw (its calls failed before
+    any token) is greyed in the legend, after the drawn ones, bar and name: never shown as a
+    line; one with a rate keeps its coloured bar."""
+
+    async def body(desk: Desk) -> None:
+        page, charts = desk.page, desk.page.charts
+        page.show()
+        page.page_shown()
+        await _gateway_request(desk.runtime)  # Anthropic: tokens, so a rate
+        recorder = desk.runtime.engine.recorder
+        record = recorder.start(principal="local", provider="groq", caller="test", model="m")
+        recorder.finish(record, state="failed", error_code="upstream_500")  # no tokens
+        await until(lambda: {"anthropic", "groq"} <= set(charts.hit_curves), "both curves")
+        await until(lambda: "Groq" in charts.hits_legend.text(), "the legend")
+        groq, anthropic = charts.hit_curves["groq"], charts.hit_curves["anthropic"]
+        _x, y = groq.data()
+        assert all(math.isnan(v) for v in y)  # nothing of Groq's is drawn
+        assert _last_value(anthropic) > 0  # Anthropic's line is
+        legend = charts.hits_legend.text()
+        grey = tone_colour("muted")
+        drawn = f'<span style="color:{anthropic.colour.name()}">&#9644;</span>&nbsp;Anthropic'
+        assert drawn in legend
+        # Groq greyed whole (bar and name, a hollow bar), never in its curve's colour.
+        assert f'<span style="color:{grey}">&#9643;&nbsp;Groq</span>' in legend
+        assert groq.colour.name() not in legend
+        assert legend.index("Anthropic") < legend.index("Groq")
+        assert "Groq" in charts.hits_legend.toolTip()
+
+    on_overview(body)
+
+
 def test_ready_beside_failed_calls_says_how_many_in_amber(on_overview: OnOverview) -> None:
     """Review 41-3, finding 4: OpenAI read "Ready" beside "5 (5%)" failed, and a person asking
     "is it fine?" stopped at "Ready". Failures too few to call the provider failing (under a
