@@ -215,7 +215,13 @@ class DesktopApp:
         )
         actions.set_pages(dict(self.window.page_titles), self._open)
         if has_tray:
-            self.tray = TrayIcon(bridge, actions, runtime.mcp_url, autostart=self.autostart)
+            self.tray = TrayIcon(
+                bridge,
+                actions,
+                runtime.mcp_url,
+                autostart=self.autostart,
+                spend=self.window.header,  # the menu's spend line is the header chip's figure
+            )
             self.tray.set_quiet_hours(settings.ui.quiet_hours)  # checked when loaded
             self.tray.shown.connect(self.window.notifications.record)
             self.tray.opened.connect(self._open_place)

@@ -4,7 +4,9 @@ One set of actions means the tray and the window can never disagree about a prov
 both show the same checkable QAction, kept in step with the engine through the bridge. There
 is one per provider the engine knows (coding CLIs, API providers, local servers). A provider
 no switch can make answer (a CLI not installed, no API key, a server not running) is shown as
-unavailable, not as a switch: a grey circle and why ("Groq (no key)"); a provider that is
+unavailable, not as a switch: a grey circle and why ("Groq (no key)"), in each menu's one
+"Unavailable (N)" submenu (23 greyed lines made the tray's menu 40 entries long, review 41-3
+finding 25), its section heading hidden when none of the section is left; a provider that is
 failing, or where some calls fail (`attention.provider_verdict`, the verdict every page
 shows), says so beside its switch.
 Quitting goes through `request_quit`, which asks first while jobs are running, because
@@ -23,8 +25,10 @@ from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_to
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import (
+    TRAFFIC_WINDOW,
     ProviderRow,
     load_provider_rows,
+    ready_words,
     switchable,
     unusable_reason,
     unusable_words,
@@ -53,6 +57,7 @@ class GatewayActions(QObject):
     """Provider toggles, Pause all, Open dashboard (and each page), Copy MCP endpoint, Quit."""
 
     pagesChanged = Signal()
+    unavailableChanged = Signal()
 
     def __init__(
         self,
@@ -83,6 +88,8 @@ class GatewayActions(QObject):
             self._names[state.id] = state.display_name
         # CLIs found missing on the last look (see `check_installed`).
         self.not_installed: set[str] = set()
+        # Providers no switch can make answer: id -> (their line, why), for the submenu.
+        self.unavailable: dict[str, tuple[str, str]] = {}
         self._tasks = UiTasks()
         self._checking = False
         self._check_again = False
@@ -127,11 +134,14 @@ class GatewayActions(QObject):
     def build_menu(self, title: str = "Gateway", parent: QWidget | None = None) -> QMenu:
         """A menu holding every action, for the tray or a menu bar."""
         menu = QMenu(title, parent)
+        menu.setToolTipsVisible(True)
+        sections: dict[str, QAction] = {}
         for kind, heading in PROVIDER_SECTIONS.items():
-            menu.addSection(heading)
+            sections[kind] = menu.addSection(heading)
             for pid, action in self.providers.items():
                 if self.provider_kinds[pid] == kind:
                     menu.addAction(action)
+        menu.addMenu(_UnavailableMenu(self, menu, sections))
         # Whether a CLI is installed can change while the app runs: look again when opened.
         menu.aboutToShow.connect(self.check_installed)
         menu.addSeparator()
@@ -219,6 +229,8 @@ class GatewayActions(QObject):
         """Show each provider of `rows` as its switch (marked when it is failing or needs a
         look), or as unavailable with why when no switch can make it answer."""
         verdicts = {v.provider: v for v in provider_verdicts(self._engine)}
+        # The failed calls Overview's health table counts: a "Ready" one says them too.
+        served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
         missing = set()
         for row in rows:
             pid = row.switch_id
@@ -227,7 +239,8 @@ class GatewayActions(QObject):
             if row.is_cli and not row.installed:
                 missing.add(pid)
             if switchable(row):
-                self._show_switch(pid, verdicts.get(pid))
+                totals = served.get(pid)
+                self._show_switch(pid, verdicts.get(pid), totals.errors if totals else 0)
             else:
                 name = self._names[pid]
                 self._show_unavailable(pid, f"{name} ({unusable_words(row)})", unusable_reason(row))
@@ -246,8 +259,10 @@ class GatewayActions(QObject):
             else:
                 self._show_switch(pid, None)
 
-    def _show_switch(self, pid: str, verdict: ProviderVerdict | None) -> None:
-        """The provider as its switch: checked when on, saying so when it fails."""
+    def _show_switch(self, pid: str, verdict: ProviderVerdict | None, failed: int = 0) -> None:
+        """The provider as its switch: checked when on, saying so when it fails, and its
+        `failed` recent calls when it is ready all the same ("OpenAI (Ready, 5 recent
+        failures)", as Overview's health table says it)."""
         action, name = self.providers[pid], self._names[pid]
         # Quietly: turning a switch back into a check box must not switch the engine.
         blocked = action.blockSignals(True)
@@ -257,14 +272,20 @@ class GatewayActions(QObject):
         finally:
             action.blockSignals(blocked)
         action.setEnabled(True)
-        if verdict is None:
+        if verdict is None and failed:
+            action.setText(f"{name} ({ready_words(failed)})")
+            action.setToolTip(f"{ready_words(failed)} in the last 15 min; let tools call {name}")
+        elif verdict is None:
             action.setText(name)
             action.setToolTip(f"Let tools call {name} through the gateway")
         else:
             action.setText(f"{name} ({verdict.level})")
             action.setToolTip(f"{verdict.status}: {verdict.why}")
         action.setIcon(QIcon())
+        action.setVisible(True)
         action.changed.emit()  # its followers (the Overview's boxes) read it again
+        if self.unavailable.pop(pid, None) is not None:
+            self.unavailableChanged.emit()
 
     def _show_unavailable(self, pid: str, text: str, tip: str) -> None:
         """The provider as unavailable: a grey circle and why, not a check box."""
@@ -280,7 +301,12 @@ class GatewayActions(QObject):
         action.setText(text)
         action.setToolTip(tip)
         action.setEnabled(False)
+        # Listed in the menus' Unavailable submenu instead of a greyed line of its own.
+        action.setVisible(False)
         action.changed.emit()
+        if self.unavailable.get(pid) != (text, tip):
+            self.unavailable[pid] = (text, tip)
+            self.unavailableChanged.emit()
 
     def _install_command(self, provider: str) -> str:
         """How to install the CLI `provider`, from the engine's catalog (added agents too)."""
@@ -350,3 +376,37 @@ class _OpenMenu(QMenu):
         for action in self._actions.open_pages.values():
             self.addAction(action)
         self.menuAction().setVisible(bool(self._actions.open_pages))
+
+
+class _UnavailableMenu(QMenu):
+    """The "Unavailable (N)" submenu of one menu: a greyed line per provider no switch can make
+    answer, with why, in the menu's order; hidden while there is none. A provider section
+    whose every member is in it loses its heading too."""
+
+    def __init__(
+        self, actions: GatewayActions, parent: QWidget, sections: Mapping[str, QAction]
+    ) -> None:
+        super().__init__("Unavailable", parent)
+        self.setObjectName("unavailableProviders")
+        self.setToolTipsVisible(True)
+        self._actions = actions
+        self._sections = dict(sections)
+        actions.unavailableChanged.connect(self.refill)
+        self.refill()
+
+    def refill(self) -> None:
+        self.clear()
+        unavailable = self._actions.unavailable
+        for pid in self._actions.providers:
+            if pid not in unavailable:
+                continue
+            text, tip = unavailable[pid]
+            entry = self.addAction(glyph("missing", "muted"), text)
+            entry.setObjectName(f"unavailable:{pid}")
+            entry.setToolTip(tip)
+            entry.setEnabled(False)
+        self.setTitle(f"Unavailable ({len(unavailable)})")
+        self.menuAction().setVisible(bool(unavailable))
+        kinds = self._actions.provider_kinds
+        for kind, heading in self._sections.items():
+            heading.setVisible(any(k == kind and p not in unavailable for p, k in kinds.items()))

@@ -6,11 +6,12 @@ one question dialog (`decision_dialog.py`, shared with the OAuth consent): non-m
 monospaced pane and never split inside a word.
 
 The dialog says in plain words what is asked ("claude-code wants to run a risky command") and
-how risky ("High risk: score 180, approval asked from 60"), who asks (the client's own name
+how risky ("High risk: 3 times the approval threshold"), who asks (the client's own name
 and the principal it runs as: the local user, the static token's holder, an OAuth client, a
 user a trusted proxy names), where the call would run (the workspace and directory), why the
 policy stops it and what permission is asked (`risk_words.py`), marks the risky parts of the
-prompt, and counts down to the automatic denial.
+prompt, and counts down to the automatic denial. Its Approve reads "Approve once" and is
+drawn as the destructive choice.
 """
 
 from __future__ import annotations
@@ -87,14 +88,19 @@ class DeskApprovals(QuestionDesk):
         # The gate's own timer denies; the dialog only shows how long is left.
         asker = request.caller or _principal(request.principal)
         heading = f"{asker} wants to run a risky command"
+        # Each reason once (the policy can find one thing twice), and full auto said once:
+        # in its bullet when the policy names it, else in the permission line.
+        bullets = list(dict.fromkeys(plain_reason(reason) for reason in pending.reasons))
+        said_full_auto = any("(full auto)" in bullet for bullet in bullets)
         box = DecisionDialog(
             f"llmgw-desktop: {heading}",
             f"{who_asks(request.caller, request.principal)} asks {request.provider} to run "
             "this call.\n"
             f"{where_it_runs(request.workspace, request.working_dir)}\n\n"
             "Why the policy stops it:\n"
-            + "\n".join(f"• {plain_reason(reason)}" for reason in pending.reasons)
-            + f"\n\n{permission_words(request.permission_mode, request.full_auto)}"
+            + "\n".join(f"• {bullet}" for bullet in bullets)
+            + "\n\n"
+            + permission_words(request.permission_mode, request.full_auto and not said_full_auto)
             + "\n\nThe prompt, its risky parts marked:",
             literal=prompt_preview(request.prompt),
             # The whole prompt one toggle away: what runs is what you read.
@@ -104,6 +110,9 @@ class DeskApprovals(QuestionDesk):
             heading=heading,
             risk=risk_words(pending.score, self._gate.threshold),
             marks=risky_spans,
+            # Approving lets this one call run, harm included: said so, and drawn so.
+            approve_label="Approve once",
+            destructive=True,
             parent=self._parent,
         )
         box.setObjectName(f"approval:{pending.id}")

@@ -2,15 +2,17 @@
 OAuth client's consent.
 
 Both look and behave the same, so a person's hands learn one thing:
-- the buttons are always [Deny] [Approve], Deny on the left, in the same place in both;
+- the buttons are always [Deny] [Approve], Deny on the left, in the same place in both (the
+  Clients page's consent rows too); an approval that lets a risky call run says so: its
+  Approve reads "Approve once" in the error tone, the destructive choice;
 - Deny is the default and the escape: Return, Enter and Escape deny wherever the focus is,
   Deny holds the focus when the dialog opens, and closing the dialog any other way denies
   too; only a click on Approve, or Space with the focus on it, approves;
 - a plain heading says what is asked ("claude-code wants to run a risky command"), a line
   under it how risky (the policy's score against its threshold), and the risky parts of a
   literal are marked;
-- a countdown line and a bar that empties say when no answer becomes a denial, aligned with
-  the text;
+- a countdown line ("Denies in 97 s", redrawn each second) and a bar that empties say when
+  no answer becomes a denial, aligned with the text;
 - text is wrapped only at spaces, never inside a word: `git push --force`, a path or a URL
   reads whole (Qt's own wrapping breaks after hyphens, "--" / "force"). A literal (the prompt)
   is in a monospaced pane exactly as sent, scrollable, its long lines wrapped at spaces.
@@ -49,7 +51,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.theme import current_look, set_tone, tone_colour
+from llmgw_desktop.ui.theme import current_look, set_tone, themed, tone_colour
 
 __all__ = ["BUTTON_ORDER", "DecisionDialog", "QuestionDesk", "countdown_text", "wrap_at_spaces"]
 
@@ -62,6 +64,9 @@ LITERAL_COLUMNS = 90
 LITERAL_LINES = 12
 COUNTDOWN_STEPS = 1000
 COUNTDOWN_BAR_PX = 4
+# Approve is as wide as its widest words in every dialog, so Deny, left of it, sits at the
+# same place in each ("Approve once" beside a plain "Approve" moved Deny along).
+WIDEST_APPROVE = "Approve once"
 ANSWERS_KEPT = 200  # answered questions whose place a notification may still open
 
 
@@ -86,9 +91,9 @@ def wrap_at_spaces(text: str, width: int) -> str:
 
 
 def countdown_text(seconds_left: float) -> str:
-    """The line that counts down to the automatic denial."""
+    """The line that counts down to the automatic denial: `Denies in 97 s`."""
     left = max(0, math.ceil(seconds_left))
-    return f"No answer within {left} s denies it."
+    return f"Denies in {left} s"
 
 
 class DecisionDialog(QDialog):
@@ -107,13 +112,16 @@ class DecisionDialog(QDialog):
         heading: str = "",
         risk: str = "",
         marks: Callable[[str], list[tuple[int, int]]] | None = None,
+        approve_label: str = "Approve",
+        destructive: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         """`literal`: shown verbatim in a monospaced pane (a prompt); `whole_literal`: the
         whole of it when `literal` is an excerpt (a toggle shows it); `deadline`: when, by
         `clock`, no answer denies (the countdown); `heading`: what is asked, in plain words;
         `risk`: how risky, under it; `marks`: where in the literal's text the risky parts
-        are (they are marked)."""
+        are (they are marked); `approve_label`: Approve's words; `destructive`: approving
+        lets something harmful run, so Approve is drawn as the destructive choice."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.NonModal)
@@ -200,8 +208,12 @@ class DecisionDialog(QDialog):
 
         self.deny_button = QPushButton("Deny")
         self.deny_button.setObjectName("deny")
-        self.approve_button = QPushButton("Approve")
+        self.approve_button = QPushButton(approve_label)
         self.approve_button.setObjectName("approve")
+        if destructive:
+            themed(self.approve_button, "destructive")
+        widest = self.approve_button.fontMetrics().horizontalAdvance(WIDEST_APPROVE)
+        self.approve_button.setMinimumWidth(widest + 4 * SPACE["m"])
         # A reflexive Return or Escape must never grant anything.
         self.approve_button.setAutoDefault(False)
         self.deny_button.setDefault(True)

@@ -94,6 +94,7 @@ class StatusHeader(QWidget):
         self._spend_read_at = 0.0
         self._spend_day: date | None = None
         self._reading = False
+        self._spend_watchers: list[Callable[[], None]] = []  # the tray's spend line
         self.chips: dict[str, QToolButton] = {}
         row = QHBoxLayout(self)
         row.setContentsMargins(SPACE["m"], SPACE["s"], SPACE["m"], SPACE["s"])
@@ -248,6 +249,15 @@ class StatusHeader(QWidget):
         words = chip.words
         self._set("spend", words, chip.tone, tip, access=f"Spend: {words}", short=chip.short)
 
+    def watch_spend(self, changed: Callable[[], None]) -> None:
+        """Call `changed` each time today's spend is read anew (the tray shows the figure)."""
+        self._spend_watchers.append(changed)
+
+    def read_spend_soon(self) -> None:
+        """Read today's spend off the loop unless a fresh enough read is kept or under way
+        (the tray's menu opened while the window never was)."""
+        self._read_spend()
+
     def _read_spend(self) -> None:
         now = time.monotonic()
         new_day = self._spend_day != date.today()
@@ -275,6 +285,8 @@ class StatusHeader(QWidget):
             self._while_reading = None
         self.spend = spend
         self._draw_spend()
+        for changed in self._spend_watchers:
+            changed()
         return spend
 
     def _set(

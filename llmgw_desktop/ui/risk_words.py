@@ -41,11 +41,20 @@ _RISKY = re.compile(
 
 
 def risk_words(score: int, threshold: int) -> str:
-    """`High risk: score 180, approval asked from 60`: the score against the line the policy
-    draws, in words a person reads without knowing the policy (a bare "180 / threshold 60"
-    left them guessing what either number was)."""
-    level = "High risk" if threshold > 0 and score >= HIGH * threshold else "Risky"
-    return f"{level}: score {score}, approval asked from {threshold}"
+    """`High risk: 3 times the approval threshold`: the score against the line the policy
+    draws, in words a person reads without knowing the policy (a bare "180 / threshold 60",
+    or "score 180, approval asked from 60", left them to do the sum)."""
+    if threshold <= 0:  # every call is asked about: there is no line to measure against
+        return "Risky: every call is asked about"
+    level = "High risk" if score >= HIGH * threshold else "Risky"
+    ratio = score / threshold
+    shown = round(ratio, 1)
+    if ratio == 1:
+        return f"{level}: at the approval threshold"
+    if shown == 1:
+        return f"{level}: just above the approval threshold"
+    figure = f"{shown:g}" if shown == ratio else f"about {shown:g}"
+    return f"{level}: {figure} times the approval threshold"
 
 
 def plain_reason(reason: str) -> str:

@@ -209,7 +209,7 @@ def _tint(colour: str, background: str, share: float) -> str:
 # which; `restyle` gives them their sheet for the look in use. The sheets are scoped to those
 # few widgets: an app-wide sheet made Qt polish every widget through its style sheet engine,
 # which cost the window ~1 s and ~11 MB to build (docs/PERFORMANCE.md).
-SHEETS = ("nav", "header", "primary", "badge")
+SHEETS = ("nav", "header", "primary", "destructive", "badge")
 
 
 def _sheet(kind: str, look: Look, widget: QWidget) -> str:
@@ -254,6 +254,15 @@ def _sheet(kind: str, look: Look, widget: QWidget) -> str:
             f" QPushButton:focus {{ border: 2px solid {look.window_text}; }}"
             f" QPushButton:disabled {{ background: {look.hover}; color: {look.disabled_text};"
             f" border-color: {look.border}; }}"
+        )
+    if kind == "destructive":  # the choice that does harm if wrong: the error tone, not filled
+        colour = look.tone("error")
+        return (
+            f"QPushButton {{ color: {colour}; background: {_tint(colour, look.surface, 0.10)};"
+            f" border: 1px solid {colour}; border-radius: {r - 2}px;"
+            f" padding: {s['xs'] + 1}px {s['m']}px; }}"
+            f" QPushButton:hover {{ background: {_tint(colour, look.surface, 0.20)}; }}"
+            f" QPushButton:focus {{ border: 2px solid {look.window_text}; }}"
         )
     if kind == "badge":
         colour = look.tone(str(widget.property("badge") or "muted"))

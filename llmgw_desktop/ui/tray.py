@@ -12,7 +12,8 @@ long job finished, a job stuck, a consent or approval request waiting, a provide
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
 so the tray, the header, Overview and the Providers page agree. The menu starts with what
 needs a look (`tray_alerts.py`): each failing provider with its reason in a few words, and each
-budget past its soft limit (else the nearest one's burn-down), each a click away from its place.
+budget past its soft limit (else the nearest one's burn-down), the stuck jobs and today's spend
+(the header's figure), each a click away from its place.
 
 Each message is about one place in the window, and a click on it opens that place (`opened`):
 a failing provider its row on the Providers page, a stuck or long job that job, a budget
@@ -39,7 +40,7 @@ from llmgw_desktop.ui.icons import tray_state_icon
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
 from llmgw_desktop.ui.notifications import TOPIC_PLACES
 from llmgw_desktop.ui.qt import QAction, QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
-from llmgw_desktop.ui.tray_alerts import TrayAlerts, budget_line
+from llmgw_desktop.ui.tray_alerts import SpendSource, TrayAlerts, budget_line
 
 __all__ = ["LONG_JOB_S", "TrayIcon", "format_duration"]
 
@@ -107,7 +108,9 @@ class TrayIcon(QObject):
         clock: Callable[[], float] = time.monotonic,
         autostart: Autostart | None = None,
         time_now: Callable[[], time_of_day] = lambda: datetime.now().time(),
+        spend: SpendSource | None = None,
     ) -> None:
+        """`spend`: where today's spend is kept (the window's header), for the menu's line."""
         super().__init__()
         self._time_now = time_now
         self.quiet: QuietHours | None = None
@@ -160,7 +163,7 @@ class TrayIcon(QObject):
         self._budgets = bridge.engine.budgets
         self._engine = bridge.engine
         # What needs a look, first in the menu: failing providers and the nearest budget.
-        self.alerts = TrayAlerts(self.menu, self.opened.emit)
+        self.alerts = TrayAlerts(self.menu, self.opened.emit, spend)
         self.budget_action = self.alerts.budget
         self.icon = QSystemTrayIcon(self._icon_for("idle"), self)
         self.icon.setContextMenu(self.menu)
@@ -288,7 +291,8 @@ class TrayIcon(QObject):
             self.shown_state = state
         self.icon.setToolTip(self.tooltip())
         budgets = self._budgets.statuses() + self._budgets.key_statuses()
-        self.alerts.show(self._verdicts, budgets, self._short_why)
+        stuck = len(self._job_manager.stuck_jobs())
+        self.alerts.show(self._verdicts, budgets, self._short_why, stuck=stuck)
 
     def _read_health(self) -> None:
         """Which providers fail or need a look, by the verdict every page shows; a message for

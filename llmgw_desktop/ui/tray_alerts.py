@@ -7,20 +7,33 @@ per budget past its soft limit ("Budget: agent aider 100% of 7,975 tokens today 
 calls refused)"), or the nearest budget's burn-down when none is (only the nearest was listed,
 so one of two budgets used up was missing), each in its tone. They are drawn in the ordinary
 text colour, not greyed (a greyed alert read as unimportant), and a click opens the provider's
-row on the Providers page or the Budgets page (`opened`). A separator parts them from the
-switches; without alerts there is nothing above the switches.
+row on the Providers page or the Budgets page (`opened`). Then "N job(s) stuck" while a job is
+(the header's count, `stuck_jobs()`), opening the stuck jobs on the Jobs page, and "Spend
+today $X": the header's own figure (`SpendSource`, the header chip's one summing read kept up
+by each finished request; no read of the tray's own), asked for when the menu opens if the
+header has not read it yet (a launch into the tray), opening Budgets as the chip does. A
+separator parts them from the switches; without any there is nothing above the switches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from llmgw_desktop.engine.api import BudgetStatus
-from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict
+from llmgw_desktop.engine.api import BudgetStatus, format_usd
+from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.qt import QAction, QMenu
 
-__all__ = ["ALERT_CHARS", "TrayAlerts", "budget_line", "budgets_to_tell"]
+__all__ = [
+    "ALERT_CHARS",
+    "SpendSource",
+    "TrayAlerts",
+    "budget_line",
+    "budgets_to_tell",
+    "spend_words",
+    "stuck_words",
+]
 
 # A menu line longer than this is cut (its tooltip has it whole): room for a budget of an
 # agent and its principal past its limit, whole ("Budget: agent claude-code
@@ -47,6 +60,28 @@ def budgets_to_tell(statuses: Sequence[BudgetStatus]) -> list[BudgetStatus]:
     return [max(statuses, key=lambda s: s.fraction)] if statuses else []
 
 
+class SpendSource(Protocol):
+    """Where today's spend is kept (the window's header): its figure and a read on demand."""
+
+    spend: SpendToday | None
+
+    def read_spend_soon(self) -> None:
+        """Read today's spend, off the loop, unless a fresh enough read is kept or under way."""
+
+    def watch_spend(self, changed: Callable[[], None]) -> None:
+        """Call `changed` each time `spend` is read anew."""
+
+
+def spend_words(spend: SpendToday | None) -> str:
+    """`Spend today $0.0682`, as the header's chip says it (`…` before its first read)."""
+    return f"Spend today {'…' if spend is None else format_usd(spend.usd)}"
+
+
+def stuck_words(stuck: int) -> str:
+    """`1 job stuck`, `2 jobs stuck`; "" for none."""
+    return f"{stuck} job{'s' if stuck != 1 else ''} stuck" if stuck else ""
+
+
 def _cut(line: str) -> str:
     return line if len(line) <= ALERT_CHARS else line[: ALERT_CHARS - 1] + "…"
 
@@ -54,9 +89,15 @@ def _cut(line: str) -> str:
 class TrayAlerts:
     """The alert lines at the top of `menu`; `show` redraws them (only what changed)."""
 
-    def __init__(self, menu: QMenu, opened: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        menu: QMenu,
+        opened: Callable[[str, str], None],
+        spend: SpendSource | None = None,
+    ) -> None:
         self._menu = menu
         self._opened = opened
+        self._spend = spend
         self.providers: list[QAction] = []
         self._shown: tuple[tuple[str, str, str], ...] = ()
         self.budget = QAction("", menu)  # the first budget line
@@ -66,24 +107,48 @@ class TrayAlerts:
         self.budget.triggered.connect(lambda: opened("budgets", ""))
         first = menu.actions()[0] if menu.actions() else None
         self._end = menu.insertSeparator(first) if first is not None else menu.addSeparator()
-        menu.insertAction(self._end, self.budget)
+        self.stuck = QAction(glyph("jobs", "warning"), "", menu)
+        self.stuck.setObjectName("trayStuck")
+        self.stuck.setVisible(False)
+        self.stuck.triggered.connect(lambda: opened("jobs", "stuck"))
+        self.spend = QAction(glyph("spend"), spend_words(None), menu)
+        self.spend.setObjectName("traySpend")
+        self.spend.setToolTip("What the requests started today cost (reported or estimated)")
+        self.spend.setVisible(spend is not None)
+        self.spend.triggered.connect(lambda: opened("budgets", ""))
+        for action in (self.stuck, self.budget, self.spend):
+            menu.insertAction(self._end, action)
+        if spend is not None:
+            spend.watch_spend(self._show_spend)
+            menu.aboutToShow.connect(spend.read_spend_soon)
+
+    def _show_spend(self) -> None:
+        if self._spend is not None:
+            self.spend.setText(spend_words(self._spend.spend))
 
     def show(
         self,
         verdicts: Sequence[ProviderVerdict],
         budgets: Sequence[BudgetStatus],
         why: Callable[[ProviderVerdict], str] | None = None,
+        *,
+        stuck: int = 0,
     ) -> None:
         """One line a provider in `verdicts` (its reason in a few words: `why(verdict)`, else
-        its whole reason), then the budgets past their soft limit among `budgets` (else the
-        nearest); only what changed is redrawn."""
+        its whole reason), then `stuck` jobs, the budgets past their soft limit among `budgets`
+        (else the nearest) and today's spend; only what changed is redrawn."""
+        stuck_line = stuck_words(stuck)
+        if self.stuck.text() != stuck_line:
+            self.stuck.setText(stuck_line)
+        self.stuck.setVisible(bool(stuck_line))
+        self._show_spend()
         told = budgets_to_tell(budgets)
         lines: list[tuple[str, str]] = [(budget_line(s), str(s.state)) for s in told]
         first, state = lines[0] if lines else ("", "")
         self._show_budget(self.budget, first, state)
         reason = why or (lambda verdict: verdict.why)
         shown = tuple((v.provider, v.level, f"{v.name}: {v.level} · {reason(v)}") for v in verdicts)
-        self._end.setVisible(bool(shown or first))
+        self._end.setVisible(bool(shown or first or stuck_line or self._spend is not None))
         if lines[1:] != self._more_shown:
             self._more_shown = lines[1:]
             for action in self.more_budgets:
@@ -95,7 +160,7 @@ class TrayAlerts:
                 action.setObjectName("trayBudget")
                 action.triggered.connect(lambda _=False: self._opened("budgets", ""))
                 self._show_budget(action, text, budget_state)
-                self._menu.insertAction(self._end, action)
+                self._menu.insertAction(self.spend, action)
                 self.more_budgets.append(action)
         if shown == self._shown:
             return
@@ -110,7 +175,7 @@ class TrayAlerts:
             action.setToolTip(text)
             action.setObjectName(f"trayAlert:{provider}")
             action.triggered.connect(lambda _=False, p=provider: self._opened("providers", p))
-            self._menu.insertAction(self.budget, action)
+            self._menu.insertAction(self.stuck, action)
             self.providers.append(action)
 
     @staticmethod

@@ -13,6 +13,7 @@ from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals, countdown_text, where_it_runs, who_asks
 from llmgw_desktop.ui.decision_dialog import DecisionDialog, wrap_at_spaces
 from llmgw_desktop.ui.qt import Qt
+from llmgw_desktop.ui.risk_words import risk_words
 from tests.clock import Clock
 from tests.ui.approval_requests import RISKY, approval_request
 
@@ -24,7 +25,7 @@ async def _dialog(desk: DeskApprovals) -> DecisionDialog:
     return next(iter(desk.open_dialogs.values()))
 
 
-@pytest.mark.parametrize(("button", "allowed"), [("Approve", True), ("Deny", False)])
+@pytest.mark.parametrize(("button", "allowed"), [("Approve once", True), ("Deny", False)])
 def test_the_person_at_the_desk_decides(
     qloop: qasync.QEventLoop, button: str, allowed: bool
 ) -> None:
@@ -108,7 +109,7 @@ def test_the_dialog_names_who_asks_the_deadline_and_the_end_of_a_long_prompt(
         assert box.whole_toggle is not None and box.literal_view is not None
         box.whole_toggle.click()  # the whole prompt, in the same pane
         assert box.literal_view.toPlainText().replace("\n", " ").startswith(prompt[:200])
-        assert box.informativeText() == "No answer within 45 s denies it."
+        assert box.informativeText() == "Denies in 45 s"
         assert box.defaultButton().text() == "Deny"  # the details button changes nothing
         qtbot.keyClick(box, Qt.Key.Key_Return)
         assert (await deciding).allowed is False
@@ -138,11 +139,11 @@ def test_the_dialog_names_the_client_and_workspace_and_counts_down_to_the_denial
         text = box.text()
         assert text.startswith("Cursor (OAuth client laptop) asks claude")
         assert "Workspace: webapp (/srv/webapp)" in text
-        assert box.informativeText() == "No answer within 3 s denies it."
+        assert box.informativeText() == "Denies in 3 s"
         assert box.defaultButton().text() == "Deny" and box.escapeButton().text() == "Deny"
         await asyncio.sleep(1.1)  # the loop runs: the countdown's timer ticks
         later = box.informativeText()
-        assert later in ("No answer within 2 s denies it.", "No answer within 1 s denies it.")
+        assert later in ("Denies in 2 s", "Denies in 1 s")
         decision = await deciding
         assert not box.isVisible()
         return decision.allowed, decision.decided_by
@@ -203,7 +204,7 @@ def test_who_asks_reads_as_a_person_would(caller: str, principal: str, shown: st
 def test_where_it_runs_says_the_default_when_nothing_is_named() -> None:
     assert where_it_runs("", "") == "Directory: the provider's default (none named)"
     assert where_it_runs("", "/home/me/app") == "Directory: /home/me/app"
-    assert countdown_text(-0.5) == "No answer within 0 s denies it."
+    assert countdown_text(-0.5) == "Denies in 0 s"
 
 
 def test_the_approval_says_what_is_asked_how_risky_and_marks_the_risky_parts(
@@ -228,17 +229,20 @@ def test_the_approval_says_what_is_asked_how_risky_and_marks_the_risky_parts(
         assert box.windowTitle() == "llmgw-desktop: claude-code wants to run a risky command"
         assert box.heading_label.text() == "claude-code wants to run a risky command"
         score = next(iter(gate.pending.values())).score
-        assert box.risk_label.text() == f"High risk: score {score}, approval asked from 60"
+        assert score >= 120  # twice the threshold: high risk, said as a multiple of it
+        assert box.risk_label.text() == risk_words(score, 60)
+        assert box.risk_label.text().endswith("times the approval threshold")
         text = box.text()
         assert "The prompt runs a recursive forced delete." in text
-        assert "It may edit files without asking (acceptEdits), with no confirmations" in text
+        assert "It may edit files without asking (acceptEdits)." in text
+        assert text.count("(full auto)") == 1  # said once, in the policy's bullet
         assert box.marked == ["git push --force", "sudo", "rm -rf /srv/app/build"]
         assert box.literal_view is not None and box.literal_view.extraSelections()
         # The countdown: its words and a bar that empties, beside the text, not under the icon.
         assert box.countdown_bar.value() == box.countdown_bar.maximum()
         clock.now += 60
         box._tick()
-        assert box.informativeText() == "No answer within 60 s denies it."
+        assert box.informativeText() == "Denies in 60 s"
         assert box.countdown_bar.value() == box.countdown_bar.maximum() // 2
         left = box.countdown_label.mapTo(box, box.countdown_label.rect().topLeft()).x()
         message = box.message_label.mapTo(box, box.message_label.rect().topLeft()).x()
@@ -247,4 +251,48 @@ def test_the_approval_says_what_is_asked_how_risky_and_marks_the_risky_parts(
         assert (await deciding).allowed is False
 
     qloop.run_until_complete(scenario())
+    desk.detach()
+
+
+def test_risk_is_said_as_a_multiple_of_the_threshold() -> None:
+    """Review 41-3, finding 6: a bare "180 / threshold 60" left the sum to the person."""
+    assert risk_words(180, 60) == "High risk: 3 times the approval threshold"
+    assert risk_words(90, 60) == "Risky: 1.5 times the approval threshold"
+    assert risk_words(60, 60) == "Risky: at the approval threshold"
+    assert risk_words(200, 60) == "High risk: about 3.3 times the approval threshold"
+
+
+def test_a_risky_call_reads_deny_first_approve_once_each_reason_once(
+    qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """Review 41-3, finding 6: Approve looked like Deny, the countdown did not count, and
+    "no confirmations (full auto)" was said twice. On a fresh dialog Enter denies; Approve
+    reads "Approve once" in the destructive style; the countdown's seconds run down; no
+    bullet is said twice, and full auto once (its bullet, not again in the permission line)."""
+    clock = Clock()
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=120)
+    desk = DeskApprovals(gate, clock=clock)
+    twice = approval_request(
+        "sudo rm -rf /srv/a and then sudo rm -rf /srv/b", full_auto=True, caller="claude-code"
+    )
+
+    async def scenario() -> bool:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(twice))
+        box = await _dialog(desk)
+        qtbot.addWidget(box)
+        box.show()
+        assert [b.text() for b in box.buttons()] == ["Deny", "Approve once"]
+        assert box.approve_button.property("themeSheet") == "destructive"
+        assert box.deny_button.property("themeSheet") is None
+        bullets = [line for line in box.text().splitlines() if line.startswith("• ")]
+        assert bullets and len(bullets) == len(set(bullets)), bullets
+        assert box.text().count("(full auto)") == 1
+        assert box.informativeText() == "Denies in 120 s"
+        clock.now += 23
+        box._tick()
+        assert box.informativeText() == "Denies in 97 s"
+        qtbot.keyClick(box, Qt.Key.Key_Return)  # nothing focused but what opened: Deny
+        return (await deciding).allowed
+
+    assert qloop.run_until_complete(scenario()) is False
     desk.detach()

@@ -43,7 +43,7 @@ async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, st
         assert "Use this gateway's MCP tools" in text and "(mcp)" not in text
         assert box.heading_label.text() == f"{CLIENT_NAME} wants access to this gateway"
         assert box.defaultButton().text() == "Deny"  # Enter never grants access
-        assert box.informativeText().startswith("No answer within ")  # its countdown
+        assert box.informativeText().startswith("Denies in ")  # its countdown
         if button is not None:  # None: nobody answers
             next(b for b in box.buttons() if b.text() == button).click()
 

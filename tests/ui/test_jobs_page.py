@@ -292,10 +292,20 @@ def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
             ), tray.tooltip()
             assert [title for title, _ in popped] == ["A job is stuck"]
             assert job_id[:8] in popped[0][1] and "limit 2s" in popped[0][1]
+            # The tray's menu counts it as the header does, and opens the Jobs page on it
+            # (review 41-3, finding 25).
+            assert tray.alerts.stuck.isVisible()
+            assert tray.alerts.stuck.text() == "1 job stuck"
+            opened: list[tuple[str, str]] = []
+            tray.opened.connect(lambda place, detail: opened.append((place, detail)))
+            tray.alerts.stuck.trigger()
+            assert opened == [("jobs", "stuck")]  # the header's Jobs chip's place when stuck
 
             await d.engine.jobs.cancel(job_id, "local")
             await until(lambda: len(changes) == 2, "the stuck mark cleared")
             assert not changes[1].stuck and d.engine.jobs.stuck_jobs() == []
+            tray.redraw()
+            assert not tray.alerts.stuck.isVisible()
             await until(lambda: d.cell(job_id, "State") == "canceled", "the canceled row")
             assert "stuck" not in d.page.count_label.text()
             overview.refresh_status()

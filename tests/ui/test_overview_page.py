@@ -296,9 +296,11 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "failing")
         assert "upstream_401" in health.cell("anthropic", "Status")
         assert health.colour("anthropic", "Status") == error_colour()
-        await _gateway_request(desk.runtime)  # a later success clears it
-        await until(lambda: health.cell("anthropic", "Status") == "Ready", "recovered")
-        assert health.colour("anthropic", "Status") == tone_colour("ok")  # the one status cell
+        await _gateway_request(desk.runtime)  # a later success clears it: ready, and its
+        # failure in the window's figures said beside it, in amber (review 41-3, finding 4)
+        ready = "Ready, 1 recent failure"
+        await until(lambda: health.cell("anthropic", "Status") == ready, "recovered")
+        assert health.colour("anthropic", "Status") == tone_colour("warning")  # one status cell
 
         # Switched off with its switch in the table (the Overview's only switches): every
         # view follows.

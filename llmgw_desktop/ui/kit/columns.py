@@ -5,15 +5,18 @@ column (the most telling text: a name, a prompt) takes what is left. When even t
 fit, optional columns are hidden, the least needed first, and shown again when the table
 grows: at 1024 px a list beside its details shows what a person scans by, at 1920 px it shows
 more, and what is hidden is always in the details pane (`plan_columns` decides, a pure
-function). Measured on a resize and when the page says its rows changed, never per cell; a
-page that reloads often passes what its rows say (`contents`), and an unchanged table at an
-unchanged width is not measured again (measuring 200 rows costs the loop ~5 ms).
+function); while any is, the header says how many (`HiddenColumnsHint`), past the headings'
+words (room is made at its end when they leave none). Measured on a resize and when the page
+says its rows changed, never per cell; a page that reloads often passes what its rows say
+(`contents`), and an unchanged table at an unchanged width is not measured again (measuring
+200 rows costs the loop ~5 ms).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint
 from llmgw_desktop.ui.qt import QEvent, QHeaderView, QObject, QTableView, QTreeView
 
 __all__ = ["ColumnFitter", "plan_columns"]
@@ -86,6 +89,9 @@ class ColumnFitter(QObject):
         self.fixed: dict[int, int] = {}
         # Room kept free after the last column (a right-aligned figure never meets the frame).
         self.end_gap = 0
+        # Columns that, given way, are shown under a neighbour (column -> the neighbour): not
+        # hidden while that neighbour is shown, so the header does not count them.
+        self.moved: dict[int, int] = {}
         self._widths: dict[int, int] = {}
         self._fitted: tuple[int, object] | None = None
         header = _header(table)
@@ -94,6 +100,7 @@ class ColumnFitter(QObject):
         header.setMinimumSectionSize(24)
         # Measure the rows on screen only: all of a long list cost the loop ~100 ms.
         header.setResizeContentsPrecision(0)
+        self.hint = HiddenColumnsHint(table)
         table.viewport().installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -124,27 +131,44 @@ class ColumnFitter(QObject):
             self._widths = {c: self._wanted(c) for c in range(columns)}
         if room <= 0:
             return
-        header = _header(table)
         # The share asked for the stretch, as far as the columns that always stay leave it.
         required = sum(
             w for c, w in self._widths.items() if c != self.stretch and c not in self.optional
         )
         share = min(round(room * self.stretch_share), room - required)
         wanted = {c: (0 if c in self.unwanted else w) for c, w in self._widths.items()}
-        hidden, stretch_width = plan_columns(
-            wanted,
-            room,
-            stretch=self.stretch,
-            optional=self.optional,
-            stretch_min=max(self.stretch_min, share),
+
+        def plan(width: int) -> tuple[set[int], int]:
+            return plan_columns(
+                wanted,
+                width,
+                stretch=self.stretch,
+                optional=self.optional,
+                stretch_min=max(self.stretch_min, share),
+            )
+
+        hidden, stretch_width = plan(room)
+        self._apply(hidden, stretch_width, columns)
+        if not self.hint.fits:  # its words cover a heading: room at the header's end for them
+            hidden, stretch_width = plan(room - self.hint.room())
+            self._apply(hidden, stretch_width, columns)
+
+    def _apply(self, hidden: set[int], stretch_width: int, columns: int) -> None:
+        """Hide `hidden` (and the unwanted), size the rest, and say what gave way."""
+        header = _header(self._table)
+        model = self._table.model()
+        given_way = sorted(
+            c for c in hidden - self.unwanted if c not in self.moved or self.moved[c] in hidden
         )
-        hidden |= self.unwanted
+        names = [str(model.headerData(c, header.orientation())) for c in given_way]
+        hidden = hidden | self.unwanted
         for column in range(columns):
             if header.isSectionHidden(column) != (column in hidden):
                 header.setSectionHidden(column, column in hidden)
             width = stretch_width if column == self.stretch else self._widths[column]
             if column not in hidden and header.sectionSize(column) != width:
                 header.resizeSection(column, width)
+        self.hint.show_hidden(names, over=self.stretch)
 
     def _wanted(self, column: int) -> int:
         """The width column `column` wants: its widest cell on screen, or its heading (or

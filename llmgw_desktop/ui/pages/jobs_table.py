@@ -127,6 +127,8 @@ class JobsTable(QTableView):
                 stretch_share=PROMPT_SHARE,
             )
             self.columns.end_gap = END_GAP
+            # A column that gave way under a shown neighbour is still on screen.
+            self.columns.moved = {under: beside for beside, under in SECOND_LINES.items()}
         self._fit_rows()
         metrics = self.fontMetrics()
         fixed = {

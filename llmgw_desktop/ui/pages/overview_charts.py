@@ -45,7 +45,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.theme import error_colour, set_tone
+from llmgw_desktop.ui.theme import error_colour, set_tone, tone_colour
 
 __all__ = [
     "MOMENT_LEAD_S",
@@ -70,11 +70,17 @@ def curve_colour(curve: Series) -> str:
     return str(curve.colour.name())
 
 
-def legend_html(curves: Iterable[tuple[str, Series]]) -> str:
-    """A legend as rich text: each name after a bar in its curve's colour."""
+def legend_html(curves: Iterable[tuple[str, Series]], idle: Iterable[str] = ()) -> str:
+    """A legend as rich text: each name after a bar in its curve's colour; the `idle` names
+    (nothing to draw in the chart's window) after them, greyed, bar and name, so none reads
+    as a line on the chart."""
     parts = [
         f'<span style="color:{curve_colour(curve)}">&#9644;</span>&nbsp;{html.escape(name)}'
         for name, curve in curves
+    ]
+    grey = tone_colour("muted")
+    parts += [
+        f'<span style="color:{grey}">&#9643;&nbsp;{html.escape(name)}</span>' for name in idle
     ]
     # A plain space between entries (a non-breaking one inside each): a long legend wraps
     # between providers instead of being cut off at the window's edge.
@@ -375,8 +381,6 @@ class LiveCharts(QWidget):
                 self.hit_curves[provider] = curve
             if any(rate == rate for rate in rates):  # NaN != NaN: a bucket without a rate
                 with_rate.append((curve.name, curve))
-            # The legend names the providers with a line to see, not those only refused.
-            _set_text(self.hits_legend, legend_html(sorted(with_rate)))
             # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
             # like a dashed line; the chart leaves NaN points out, so the line is joined over
             # the quiet buckets, and a lone point gets a dot, since a line needs two.
@@ -384,6 +388,16 @@ class LiveCharts(QWidget):
         for provider, curve in self.hit_curves.items():
             if provider not in series.hit_rate:
                 curve.set_data([], [])
+        # The providers with a line to see, in their colours; those seen before or only
+        # refused or failed here (no tokens, so no rate) greyed after them (review 41-3,
+        # finding 18: four names over one line read as four lines on top of each other).
+        # Set after the loop: a window with no traffic at all clears the names too.
+        drawn = {curve.name for _name, curve in with_rate}
+        idle = sorted(c.name for c in self.hit_curves.values() if c.name not in drawn)
+        _set_text(self.hits_legend, legend_html(sorted(with_rate), idle))
+        self.hits_legend.setToolTip(
+            f"Greyed: no cache-hit rate in this window ({', '.join(idle)})" if idle else ""
+        )
 
     def _fit_height(self, plot: TimeChart, values: list[float]) -> None:
         """Scale the y axis to a round ceiling over the data (changed only when that ceiling

@@ -4,9 +4,11 @@ local servers) in one table, with the same status words as the Providers page (b
 switches are these, not a grid of check boxes of their own), its circuit, the calls it was sent
 in the last 15 minutes and how many of them failed (the live figures' `asked` and `errors`, the
 counts the Overview's Providers line sums, refreshed on its tick by `show_counts`), and from its
-recent calls (`engine.provider_health`) its p50/p95 latency. Providers that cannot answer
-whatever their switch says (a CLI not installed, no key, no server) are folded away until
-asked for (`set_show_all`): the table opens on what can answer.
+recent calls (`engine.provider_health`) its p50/p95 latency. A provider "Ready" whose calls
+failed some in those 15 minutes reads "Ready, 5 recent failures" in the warning tone, from the
+same count as its Failed cell (`show_counts`), so the two never disagree. Providers that
+cannot answer whatever their switch says (a CLI not installed, no key, no server) are folded
+away until asked for (`set_show_all`): the table opens on what can answer.
 
 The rows load in a task while the page is shown: at once, again on a switch, pause or breaker
 event, and every few seconds (a failed Test or failing calls show without a click). Versions
@@ -20,14 +22,17 @@ from collections.abc import Mapping
 from llmgw_desktop.engine.api import Engine, Totals
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
 from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
     ERROR,
+    TRAFFIC_WINDOW,
     ProviderRow,
     load_provider_rows,
+    ready_words,
     switchable,
     unusable_reason,
 )
@@ -70,7 +75,6 @@ LATENCY = HEALTH_COLUMNS.index("p50 / p95")
 FIGURES = (CALLS, ERRORS, LATENCY)
 HEALTH_REFRESH_MS = 5000
 CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
-TRAFFIC_WINDOW = "15m"
 # Narrower words where the table needs room for its error and latency columns.
 _SHORT_KINDS = {"Local server": "Local"}
 
@@ -86,6 +90,7 @@ class ProviderHealthTable(QTableWidget):
         self.setObjectName("providerHealth")
         self.setAccessibleName("Provider health")
         self.switch_cells = SwitchCells(self, SWITCH, words=True)
+        self.hint = HiddenColumnsHint(self)  # "2 columns hidden: widen the window"
         self.show_all = False
         self._unavailable: set[int] = set()  # rows no switch can make answer
         self._engine: Engine = bridge.engine
@@ -95,6 +100,10 @@ class ProviderHealthTable(QTableWidget):
         self._versions = False  # the first load only locates the CLIs (instant)
         self._status_words = self._status_text = 0  # px: Status's state words, its whole text
         self.rows: dict[str, int] = {}  # switch id -> row index
+        # Each row's status as its provider row says it (words, reason, badge kind), and its
+        # failed calls in the window as last counted: "Ready" is said with those failures.
+        self._statuses: dict[int, tuple[str, str, str]] = {}
+        self._failed: dict[int, tuple[int, int]] = {}
         # The last heading on two lines: its column is as narrow as its numbers.
         self.setHorizontalHeaderLabels([c.replace(" 15 min", "\n15 min") for c in HEALTH_COLUMNS])
         align_heading(self, FIGURES)
@@ -232,10 +241,8 @@ class ProviderHealthTable(QTableWidget):
                 self._unavailable.discard(index)
             else:
                 self._unavailable.add(index)
-            status_item = self._set(index, STATUS, status)
-            status_item.setToolTip(status if row.reason else "")  # whole, however it wraps
-            # The window's one status cell: the kind's glyph, the words in its tone.
-            status_cell(status_item, status_kind(row), status)
+            self._statuses[index] = (status, row.reason, status_kind(row))
+            self._show_status(index)
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
         changed |= self.show_counts(served, fit=False)
@@ -255,8 +262,31 @@ class ProviderHealthTable(QTableWidget):
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
             self._colour(index, ERRORS, attention_colour(ERROR) if errors else None)
+            self._failed[index] = (errors, calls)
+            changed |= self._show_status(index)
         if changed and fit:
             self._fit_columns()
+        return changed
+
+    def _show_status(self, index: int) -> bool:
+        """Row `index`'s status cell, "Ready" saying its recent failures (in the warning tone);
+        True when its words changed."""
+        if index not in self._statuses:
+            return False
+        status, reason, kind = self._statuses[index]
+        tip = status if reason else ""
+        errors, calls = self._failed.get(index, (0, 0))
+        if status == "Ready" and kind == "ok" and errors:
+            status, kind = ready_words(errors), "warning"
+            tip = (
+                f"{status}: {errors:,} of {calls:,} calls failed in the last 15 min, too few"
+                " to call it failing"
+            )
+        changed = self.cell_text(index, STATUS) != status
+        status_item = self._set(index, STATUS, status)
+        status_item.setToolTip(tip)  # whole, however it wraps
+        # The window's one status cell: the kind's glyph, the words in its tone.
+        status_cell(status_item, kind, status)
         return changed
 
     def _fit_columns(self) -> None:
@@ -296,10 +326,12 @@ class ProviderHealthTable(QTableWidget):
             if room() >= self._status_text:
                 break
             self.setColumnHidden(column, True)
+        given_way = [c for c in GIVE_WAY if self.isColumnHidden(c)]
+        self.hint.show_hidden([HEALTH_COLUMNS[c] for c in given_way], over=STATUS)
         # The room left over goes to Status too, not to the last column: latency, now
         # right-aligned, stays beside the other figures instead of at the far edge of a wide
-        # window.
-        width = max(self._status_words, room())
+        # window; while a column gives way, less the room of the line that says so.
+        width = max(self._status_words, room() - (self.hint.room() if given_way else 0))
         if self.columnWidth(STATUS) != width:
             self.setColumnWidth(STATUS, width)
             self.resizeRowsToContents()

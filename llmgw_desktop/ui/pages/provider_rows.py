@@ -26,10 +26,12 @@ __all__ = [
     "ERROR",
     "NOT_FOUND",
     "SWITCHED_OFF",
+    "TRAFFIC_WINDOW",
     "WARNING",
     "ProviderRow",
     "circuit_text",
     "load_provider_rows",
+    "ready_words",
     "stale_warnings",
     "switchable",
     "unusable_reason",
@@ -266,6 +268,19 @@ def circuit_text(breaker: Mapping[str, object]) -> str:
         at = time.localtime(time.time() + (wait if isinstance(wait, int | float) else 0))
         return f"open until {time.strftime('%H:%M:%S', at)}: calls refused"
     return CIRCUIT_WORDS.get(state, state)
+
+
+# The live figures' window the health table counts calls in, and "recent failures" means.
+TRAFFIC_WINDOW = "15m"
+
+
+def ready_words(failed: int) -> str:
+    """`Ready, 5 recent failures`: a provider ready by the health verdict (too few failures to
+    call it failing) whose calls in the window's figures still failed some (review 41-3,
+    finding 4: a bare "Ready" beside "5 (5%)" failed read "all fine"); `Ready` without any."""
+    if not failed:
+        return "Ready"
+    return f"Ready, {failed:,} recent failure{'s' if failed != 1 else ''}"
 
 
 def _verdict_words(verdict: ProviderVerdict) -> tuple[str, str, str]:

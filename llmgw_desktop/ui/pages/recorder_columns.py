@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 
+from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint
 from llmgw_desktop.ui.kit.columns import plan_columns
 from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel
@@ -102,6 +103,7 @@ class RecorderColumns(QObject):
             self.widths[column] = max(cell, header.sectionSizeHint(column))
         self.two_lines = False
         table.setItemDelegateForColumn(PROVIDER, TwoLineDelegate(self.second_line, table))
+        self.hint = HiddenColumnsHint(table)
         table.viewport().installEventFilter(self)
         self.lay_out()
 
@@ -120,33 +122,24 @@ class RecorderColumns(QObject):
 
     def lay_out(self) -> None:
         """Hide what does not fit, least needed first; the model stretches, or, short of room
-        for the provider, state, error code and cost beside it, moves under its provider."""
+        for the provider, state, error code and cost beside it, moves under its provider.
+        While columns are hidden the header's end says how many (`HiddenColumnsHint`)."""
         room = self._table.viewport().width()
         if room <= 0:
             return
-        widths = self.widths
-        hidden, stretch = plan_columns(
-            widths,
-            room,
-            stretch=MODEL,
-            optional=[c for c in OPTIONAL if c not in KEPT_NARROW],
-            stretch_min=widths[MODEL],  # a model's name is never cut
-        )
-        shown = sum(w for c, w in widths.items() if c not in hidden and c != MODEL)
-        two_lines = shown + widths[MODEL] > room
-        stretched = MODEL
-        if two_lines:
-            # The model under its provider: the provider's column stretches instead.
-            others = {c: w for c, w in widths.items() if c != MODEL}
-            others[PROVIDER] = max(widths[PROVIDER], widths[MODEL], TWO_LINE_MIN)
-            hidden, stretch = plan_columns(
-                others, room, stretch=PROVIDER, optional=OPTIONAL, stretch_min=TWO_LINE_MIN
-            )
-            hidden.add(MODEL)
-            stretched = PROVIDER
+        hidden, stretch, two_lines, stretched = self._plan(room)
+        self._apply(hidden, stretch, two_lines, stretched)
+        if not self.hint.fits:  # its words cover a heading: room at the header's end for them,
+            # unless that costs what a person scans the list by to find why a request failed
+            plan = self._plan(room - self.hint.room())
+            if not plan[0] & set(KEPT_NARROW) - hidden:
+                self._apply(*plan)
+
+    def _apply(self, hidden: set[int], stretch: int, two_lines: bool, stretched: int) -> None:
+        """Hide `hidden`, size the rest (`stretched` to `stretch`), and say what gave way."""
         self.two_lines = two_lines
         header = self._table.horizontalHeader()
-        for column, width in widths.items():
+        for column, width in self.widths.items():
             if header.isSectionHidden(column) != (column in hidden):
                 header.setSectionHidden(column, column in hidden)
             wanted = stretch if column == stretched else width
@@ -157,6 +150,30 @@ class RecorderColumns(QObject):
         rows = self._table.verticalHeader()
         if rows.defaultSectionSize() != height:
             rows.setDefaultSectionSize(height)
+        self.hint.show_hidden([COLUMNS[c] for c in sorted(hidden & set(OPTIONAL))], over=stretched)
+
+    def _plan(self, room: int) -> tuple[set[int], int, bool, int]:
+        """For `room` px: the columns hidden, the stretched one's width, whether the model
+        moves under its provider, and which column stretches."""
+        widths = self.widths
+        hidden, stretch = plan_columns(
+            widths,
+            room,
+            stretch=MODEL,
+            optional=[c for c in OPTIONAL if c not in KEPT_NARROW],
+            stretch_min=widths[MODEL],  # a model's name is never cut
+        )
+        shown = sum(w for c, w in widths.items() if c not in hidden and c != MODEL)
+        if shown + widths[MODEL] <= room:
+            return hidden, stretch, False, MODEL
+        # The model under its provider: the provider's column stretches instead.
+        others = {c: w for c, w in widths.items() if c != MODEL}
+        others[PROVIDER] = max(widths[PROVIDER], widths[MODEL], TWO_LINE_MIN)
+        hidden, stretch = plan_columns(
+            others, room, stretch=PROVIDER, optional=OPTIONAL, stretch_min=TWO_LINE_MIN
+        )
+        hidden.add(MODEL)
+        return hidden, stretch, True, PROVIDER
 
     def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:
         """The model under the provider, while the model's own column gives way."""

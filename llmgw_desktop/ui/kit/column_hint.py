@@ -1,0 +1,119 @@
+"""The line that says a table hides columns for want of room: "3 columns hidden: widen the
+window", at the right end of the table's header, the hidden columns named in its tooltip.
+
+At 1024 px the lists drop columns (Jobs its provider and elapsed time, the Flight recorder its
+HTTP status and cost, Agents its failed calls) and nothing said so (review 41-3, finding 10):
+a person took the narrower list for all there is. Whoever hides the columns (`ColumnFitter`,
+the Flight recorder's own fitter, Overview's health table) keeps `room()` free at the end of
+the line past every heading's words: at the header's end or at the end of the column that
+takes the rest of the width (a name, a model: a short heading, a wide section), in its whole
+words or, short of room, its short ones ("9 columns hidden", else "+9"; the tooltip says the
+rest); where not even those fit (`fits` is False), the fitter makes `room()` at the header's
+end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llmgw_desktop.ui.design import CAPTION, SPACE, scaled_font
+from llmgw_desktop.ui.qt import QEvent, QHeaderView, QLabel, QObject, QTableView, QTreeView
+from llmgw_desktop.ui.theme import set_tone
+
+__all__ = ["HiddenColumnsHint", "hidden_words"]
+
+# The line's fewest words at their longest: the room kept for it at the header's end.
+_WIDEST_FEWEST = "+99"
+
+
+def hidden_words(count: int, *, short: bool = False, fewest: bool = False) -> str:
+    """`3 columns hidden: widen the window` (`short`: `3 columns hidden`; `fewest`: `+3`);
+    "" for none."""
+    if not count:
+        return ""
+    if fewest:
+        return f"+{count}"
+    words = f"{count} column{'s' if count != 1 else ''} hidden"
+    return words if short else f"{words}: widen the window"
+
+
+class HiddenColumnsHint(QLabel):
+    """The line over the right end of `view`'s header; `show_hidden` says what is hidden."""
+
+    def __init__(self, view: QTableView | QTreeView) -> None:
+        header: QHeaderView = (
+            view.horizontalHeader() if isinstance(view, QTableView) else view.header()
+        )
+        super().__init__(header)
+        self.setObjectName("hiddenColumnsHint")
+        self.setFont(scaled_font(self.font(), CAPTION))
+        set_tone(self, "muted")
+        self._header = header
+        self._over: int | None = None  # the column whose section may hold it when the end cannot
+        self.hidden_names: list[str] = []
+        self.fits = True  # its words lie past every heading's (False: room must be made)
+        self.hide()
+        header.installEventFilter(self)
+        # Headings resized after the count was said (the fitter sizes them next): placed again.
+        header.sectionResized.connect(lambda *_: self._place())
+
+    def room(self) -> int:
+        """The px kept free at the header's end while columns are hidden (for its short
+        words; the whole ones where the headings leave more)."""
+        return self.fontMetrics().horizontalAdvance(_WIDEST_FEWEST) + 2 * SPACE["s"]
+
+    def show_hidden(self, names: Sequence[str], *, over: int | None = None) -> None:
+        """Say that the columns `names` are hidden (nothing when none); `over`: the column
+        taking the rest of the width, whose section's end may hold the line."""
+        names = [name.replace("\n", " ") for name in names]
+        self._over = over
+        if names == self.hidden_names and self.isHidden() != bool(names):
+            self._place()
+            return
+        self.hidden_names = names
+        words = hidden_words(len(names))
+        self.setToolTip(f"{words}. Hidden for want of room: {', '.join(names)}" if names else "")
+        self.setAccessibleName(words)
+        self.setVisible(bool(names))
+        self._place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._header and event.type() == QEvent.Type.Resize:
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        if not self.hidden_names:
+            self.fits = True
+            return
+        header = self._header
+        count = len(self.hidden_names)
+        metrics = self.fontMetrics()
+        gap = SPACE["s"]
+        # The room the headings leave at the header's end, else at the end of the section of
+        # the column that takes the rest (beyond its heading's words): the whole words where
+        # they fit, else the count alone.
+        places = [(header.width() - (header.length() - header.offset()) - gap, header.width())]
+        over = self._over
+        if over is not None and not header.isSectionHidden(over):
+            heading = str(header.model().headerData(over, header.orientation()) or "")
+            words_px = max(
+                map(header.fontMetrics().horizontalAdvance, heading.splitlines() or [""])
+            )
+            start = header.sectionViewportPosition(over)
+            end = start + header.sectionSize(over)
+            places.append((header.sectionSize(over) - words_px - 3 * gap, end))
+        for short, fewest in ((False, False), (True, False), (False, True)):
+            words = hidden_words(count, short=short, fewest=fewest)
+            need = metrics.horizontalAdvance(words) + gap
+            fits = [end for room, end in places if room >= need]
+            if fits:
+                break
+        self.fits = bool(fits)
+        end = fits[0] if fits else places[0][1]
+        if self.text() != words:
+            self.setText(words)
+        self.adjustSize()
+        x = end - self.width() - gap
+        self.move(max(0, x), max(0, (header.height() - self.height()) // 2))
+        self.raise_()

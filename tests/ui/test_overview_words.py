@@ -1,0 +1,94 @@
+"""Overview's words beside its figures, on a real gateway (review 41-3): a provider "Ready"
+whose calls failed some says how many, in amber, as its Failed cell counts them (finding 4);
+the cache-hit legend greys a provider with nothing drawn (finding 18). The page's set-up is
+test_overview_page.py's (`on_overview`)."""
+
+from __future__ import annotations
+
+import math
+
+from llmgw_desktop.ui.pages.provider_health import STATUS
+from llmgw_desktop.ui.theme import tone_colour
+from tests.fakes.upstream import Reply
+from tests.ui.test_overview_page import (  # noqa: F401 - on_overview is a fixture
+    Desk,
+    OnOverview,
+    _gateway_request,
+    _last_value,
+    on_overview,
+)
+from tests.ui.waiting import until
+
+
+def test_a_provider_without_a_hit_rate_is_greyed_in_the_legend_not_drawn(
+    on_overview: OnOverview,  # noqa: F811 - the imported fixture
+) -> None:
+    """Review 41-3, finding 18: "Cache hit rate per provider" listed four providers over one
+    line. A provider with requests in the window but no rate to draw (its calls failed before
+    any token) is greyed in the legend, after the drawn ones, bar and name: never shown as a
+    line; one with a rate keeps its coloured bar."""
+
+    async def body(desk: Desk) -> None:
+        page, charts = desk.page, desk.page.charts
+        page.show()
+        page.page_shown()
+        await _gateway_request(desk.runtime)  # Anthropic: tokens, so a rate
+        recorder = desk.runtime.engine.recorder
+        record = recorder.start(principal="local", provider="groq", caller="test", model="m")
+        recorder.finish(record, state="failed", error_code="upstream_500")  # no tokens
+        await until(lambda: {"anthropic", "groq"} <= set(charts.hit_curves), "both curves")
+        await until(lambda: "Groq" in charts.hits_legend.text(), "the legend")
+        groq, anthropic = charts.hit_curves["groq"], charts.hit_curves["anthropic"]
+        _x, y = groq.data()
+        assert all(math.isnan(v) for v in y)  # nothing of Groq's is drawn
+        assert _last_value(anthropic) > 0  # Anthropic's line is
+        legend = charts.hits_legend.text()
+        grey = tone_colour("muted")
+        drawn = f'<span style="color:{anthropic.colour.name()}">&#9644;</span>&nbsp;Anthropic'
+        assert drawn in legend
+        # Groq greyed whole (bar and name, a hollow bar), never in its curve's colour.
+        assert f'<span style="color:{grey}">&#9643;&nbsp;Groq</span>' in legend
+        assert groq.colour.name() not in legend
+        assert legend.index("Anthropic") < legend.index("Groq")
+        assert "Groq" in charts.hits_legend.toolTip()
+
+    on_overview(body)
+
+
+def test_ready_beside_failed_calls_says_how_many_in_amber(
+    on_overview: OnOverview,  # noqa: F811 - the imported fixture
+) -> None:
+    """Review 41-3, finding 4: OpenAI read "Ready" beside "5 (5%)" failed, and a person asking
+    "is it fine?" stopped at "Ready". Failures too few to call the provider failing (under a
+    tenth of its calls) are said with it ("Ready, N recent failures"), in the warning tone, N
+    the Failed column's count; the tray's switch says the same."""
+
+    async def body(desk: Desk) -> None:
+        page, health = desk.page, desk.page.health
+        page.show()
+        page.page_shown()
+        for _ in range(10):
+            await _gateway_request(desk.runtime)
+        await until(lambda: health.cell("anthropic", "Calls 15 min") == "10", "the calls")
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "the health rows")
+        assert health.colour("anthropic", "Status") == tone_colour("ok")  # no failure: plain
+
+        desk.upstream.script(Reply.error(401))
+        await _gateway_request(desk.runtime, expect=None)
+        await _gateway_request(desk.runtime)  # a success after: 1 of 12 failed, still ready
+        health.request_refresh()  # the rows' own reload, as its timer does
+        page.refresh_status()  # the page's tick: the counts from the live figures
+        ready = "Ready, 1 recent failure"
+        await until(lambda: health.cell("anthropic", "Status") == ready, "ready, with failures")
+        assert health.cell("anthropic", "Failed 15 min") == "1 (8%)"
+        assert health.colour("anthropic", "Status") == tone_colour("warning")
+        row = health.item(health.rows["anthropic"], STATUS)
+        assert row is not None and "1 of 12 calls failed in the last 15 min" in row.toolTip()
+        # The tray's switch says the same (without failures it says no "Ready" at all).
+        actions = page.context.actions
+        actions.check_installed()
+        await until(lambda: "recent" in actions.providers["anthropic"].text(), "the tray")
+        assert actions.providers["anthropic"].text() == f"Anthropic ({ready})"
+        assert actions.providers["anthropic"].isCheckable()
+
+    on_overview(body)
