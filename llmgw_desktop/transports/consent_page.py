@@ -112,8 +112,11 @@ async def show_consent(request: web.Request) -> web.StreamResponse:
             f"<form method=post><input type=hidden name=csrf value='{escape(csrf)}'>"
             "<p><label>Consent password <input type=password name=password "
             "autocomplete=current-password></label></p>"
-            "<button name=decision value=approve>Approve</button> "
-            "<button name=decision value=deny>Deny</button></form>"
+            # Deny first, as in every approval of the desk: it is on the left, and it is the
+            # form's default button, so Enter in the password field denies (HTML's implicit
+            # submission uses the first submit button); only a click on Approve grants.
+            "<button name=decision value=deny>Deny</button> "
+            "<button name=decision value=approve>Approve</button></form>"
         )
     elif not oauth.desk_attached:
         form = "<p>No one can approve this here: no consent password is configured.</p>"

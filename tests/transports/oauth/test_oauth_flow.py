@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
@@ -175,6 +176,60 @@ async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> No
         assert "CSRF" in await r.text()
     pending = [p for p in gateway.engine.auth.consent.open_requests()]
     assert len(pending) == 1 and not pending[0].decided
+
+
+class _Buttons(HTMLParser):
+    """The consent form's submit buttons, in tree order: (name, value)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buttons: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "button":
+            found = dict(attrs)
+            self.buttons.append((found.get("name") or "", found.get("value") or ""))
+
+
+async def test_enter_in_the_consent_password_denies_as_everywhere_else(start: Any) -> None:
+    """HTML submits a form on Enter with its first submit button: that was Approve, so a
+    password typed and Enter pressed granted access, where every approval at the desk denies
+    on Enter. Deny is now the first button (and on the left, as at the desk)."""
+    gateway = await start(
+        oauth_settings(
+            {
+                "http.oauth.require_consent": True,
+                "http.oauth.consent_password_hash": hash_password(PASSWORD),
+            }
+        )
+    )
+    authorize = (
+        f"{gateway.base_url}/oauth/authorize?response_type=code&client_id={CLIENT_ID}"
+        f"&redirect_uri={REDIRECT}&code_challenge={'a' * 43}&code_challenge_method=S256"
+    )
+    # A browser keeps the page's CSRF cookie (aiohttp's jar takes none from an IP unless told).
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(authorize, allow_redirects=False) as r:
+            consent_url = gateway.base_url + r.headers["Location"]
+        async with browser.get(consent_url) as r:
+            page = await r.text()
+        form = _Buttons()
+        form.feed(page)
+        assert form.buttons == [("decision", "deny"), ("decision", "approve")], form.buttons
+        csrf = re.search(r"name=csrf value='([^']+)'", page)
+        assert csrf is not None
+        # What the browser sends on Enter: the fields and its default (first) button.
+        name, value = form.buttons[0]
+        async with browser.post(
+            consent_url,
+            data={"csrf": csrf.group(1), "password": PASSWORD, name: value},
+            headers={"Origin": gateway.base_url},
+            allow_redirects=False,
+        ) as r:
+            assert r.status == 303, await r.text()
+            landing = r.headers["Location"]
+    assert landing.startswith(REDIRECT) and "error=access_denied" in landing, landing
+    assert "code=" not in landing
 
 
 async def test_oauth_handlers_are_module_functions_reachable_by_name(start: Any) -> None:
