@@ -143,7 +143,9 @@ async def test_consent_through_the_web_page_with_password_and_csrf(start: Any) -
     assert any("Laptop editor" in page for page in browser.pages)
 
 
-async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> None:
+async def _asking_consent(start: Any) -> tuple[GatewayRuntime, str]:
+    """A gateway whose clients need consent, given at its web page with the consent
+    password; the authorization URL a browser opens."""
     gateway = await start(
         oauth_settings(
             {
@@ -156,6 +158,11 @@ async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> No
         f"{gateway.base_url}/oauth/authorize?response_type=code&client_id={CLIENT_ID}"
         f"&redirect_uri={REDIRECT}&code_challenge={'a' * 43}&code_challenge_method=S256"
     )
+    return gateway, authorize
+
+
+async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> None:
+    gateway, authorize = await _asking_consent(start)
     async with aiohttp.ClientSession() as browser:
         async with browser.get(authorize, allow_redirects=False) as r:
             consent_url = gateway.base_url + r.headers["Location"]
@@ -195,18 +202,7 @@ async def test_enter_in_the_consent_password_denies_as_everywhere_else(start: An
     """HTML submits a form on Enter with its first submit button: that was Approve, so a
     password typed and Enter pressed granted access, where every approval at the desk denies
     on Enter. Deny is now the first button (and on the left, as at the desk)."""
-    gateway = await start(
-        oauth_settings(
-            {
-                "http.oauth.require_consent": True,
-                "http.oauth.consent_password_hash": hash_password(PASSWORD),
-            }
-        )
-    )
-    authorize = (
-        f"{gateway.base_url}/oauth/authorize?response_type=code&client_id={CLIENT_ID}"
-        f"&redirect_uri={REDIRECT}&code_challenge={'a' * 43}&code_challenge_method=S256"
-    )
+    gateway, authorize = await _asking_consent(start)
     # A browser keeps the page's CSRF cookie (aiohttp's jar takes none from an IP unless told).
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         async with browser.get(authorize, allow_redirects=False) as r:
