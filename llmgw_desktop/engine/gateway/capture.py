@@ -18,7 +18,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_GEMINI
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.report import RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, close_chunks
 from llmgw_desktop.engine.recorder.bodies import REDACT_MARGIN, BodyCapture
 
 __all__ = ["GatewayCapture", "request_path"]
@@ -159,9 +159,7 @@ class _Teed:
 
     async def aclose(self) -> None:
         try:
-            close = getattr(self._chunks, "aclose", None)
-            if close is not None:
-                await close()
+            await close_chunks(self._chunks)
         finally:
             self._end()
 

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 from llmgw_desktop.engine.budgets.holds import Hold
-from llmgw_desktop.engine.gateway.results import Streaming
+from llmgw_desktop.engine.gateway.results import Streaming, close_chunks
 
 __all__ = ["releasing"]
 
@@ -43,8 +43,6 @@ class _HeldChunks:
 
     async def aclose(self) -> None:
         try:
-            close = getattr(self._chunks, "aclose", None)
-            if close is not None:
-                await close()
+            await close_chunks(self._chunks)
         finally:
             self._hold.release()

@@ -15,7 +15,14 @@ from llmgw_desktop.engine.tokens.usage import Usage
 if TYPE_CHECKING:
     from llmgw_desktop.engine.gateway.relay import StreamOutcome
 
-__all__ = ["OPENAI_DIALECTS", "CallerInfo", "Completed", "Streaming", "TokenCount"]
+__all__ = [
+    "OPENAI_DIALECTS",
+    "CallerInfo",
+    "Completed",
+    "Streaming",
+    "TokenCount",
+    "close_chunks",
+]
 
 # The dialects whose answers carry the `x_gateway` object.
 OPENAI_DIALECTS = (DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES)
@@ -97,3 +104,12 @@ class Streaming:
     # What the stream's end says (completed, broken, its usage) once its chunks have ended;
     # None for streams that do not tell (a CLI's).
     outcome: StreamOutcome | None = None
+
+
+async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
+    """Close a stream's `chunks` where they can be (a generator, the upstream's body): what a
+    wrapper of them (a hold kept, a body captured, a stream kept in the cache) does on its
+    own `aclose`, so the connection under them is let go."""
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

@@ -31,7 +31,13 @@ from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.passthrough import splice_field
 from llmgw_desktop.engine.gateway.report import RouteReport
-from llmgw_desktop.engine.gateway.results import OPENAI_DIALECTS, CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.results import (
+    OPENAI_DIALECTS,
+    CallerInfo,
+    Completed,
+    Streaming,
+    close_chunks,
+)
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -279,9 +285,7 @@ class _Keeping:
 
     async def aclose(self) -> None:
         self._kept = None
-        close = getattr(self._chunks, "aclose", None)
-        if close is not None:
-            await close()
+        await close_chunks(self._chunks)
 
 
 async def _replayed(body: bytes) -> AsyncIterator[bytes]:
