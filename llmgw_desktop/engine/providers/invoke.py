@@ -59,9 +59,12 @@ async def invoke_once(
     parser = prepared.parser
     received = [0]
     provider = adapter.info.id
-    # A CLI that reports what each of its steps cost as it runs (`spent_usd`), under a hard
-    # budget's hold: stopped at the first step past it, as Claude Code stops itself at
-    # `--max-budget-usd` (which reports none here). Raised from the output's reader, the
+    # A CLI that reports what each of its steps cost as it runs (`spent_usd`, with its dearest
+    # step and the steps it has begun), under a hard budget's hold: stopped once the next step
+    # would pass the hold, as Claude Code stops itself at `--max-budget-usd` (which reports
+    # none here). The CLI may have sent its next call before its last step's cost is read
+    # here (steps of an upstream that answers at once take milliseconds): the steps it was
+    # seen to begin are counted at the dearest one. Raised from the output's reader, the
     # failure stops the CLI's process group before `run_process` re-raises it.
     cap = request.max_budget_usd
     counts_spend = cap is not None and hasattr(parser, "spent_usd")
@@ -71,10 +74,12 @@ async def invoke_once(
         received[0] += len(chunk)
         if on_progress is not None:
             on_progress(parser.partial_text, parser.events, received[0])
-        if counts_spend:
+        if counts_spend and cap is not None:
             spent = float(getattr(parser, "spent_usd", 0.0))
-            if cap is not None and spent >= cap:
-                raise _over_budget(adapter, spent, cap)
+            dearest = float(getattr(parser, "dearest_step_usd", 0.0))
+            if spent > 0 and spent + dearest >= cap:
+                begun = int(getattr(parser, "open_steps", 0))
+                raise _over_budget(adapter, spent + begun * dearest, cap)
 
     try:
         outcome = await run_process(
@@ -111,9 +116,9 @@ async def invoke_once(
 def _over_budget(adapter: CliAdapter, spent: float, cap: float) -> ProviderFailure:
     """The failure of a run stopped at a hard budget's hold, counted at what it said it cost."""
     failure = ProviderFailure(
-        f"{adapter.info.display_name} was stopped at the spend a hard budget held for this call "
-        f"(its steps cost ${spent:.4f} of ${cap:.4f}); name a cheaper model, ask for less, or "
-        "raise the budget",
+        f"{adapter.info.display_name} was stopped before its next step would pass the spend a "
+        f"hard budget held for this call (its steps cost ${spent:.4f} of ${cap:.4f}); name a "
+        "cheaper model, ask for less, or raise the budget",
         code=ErrorCode.BUDGET_EXCEEDED,
         provider=adapter.info.id,
     )

@@ -108,7 +108,9 @@ class OpenCodeParser(NdjsonParser):
         self._texts: list[str] = []
         self._tokens = {"input": 0, "output": 0, "reasoning": 0, "read": 0, "write": 0}
         self._cost = 0.0
+        self._dearest = 0.0
         self._steps = 0
+        self._started = 0
         self._stop_reason: str | None = None
         self._error: dict[str, Any] | None = None
 
@@ -118,9 +120,20 @@ class OpenCodeParser(NdjsonParser):
 
     @property
     def spent_usd(self) -> float:
-        """What the run's steps cost so far, by OpenCode's own count (each `step_finish`):
-        a hard budget's hold stops the run at the first step past it (`invoke.py`)."""
+        """What the run's finished steps cost so far, by OpenCode's own count (each
+        `step_finish`): a hard budget's hold stops the run where the next step would pass it
+        (`invoke.py`)."""
         return self._cost
+
+    @property
+    def dearest_step_usd(self) -> float:
+        """The most one finished step cost: what the next one is taken to cost."""
+        return self._dearest
+
+    @property
+    def open_steps(self) -> int:
+        """Steps begun (`step_start`) and not finished: billed by the vendor if stopped now."""
+        return max(0, self._started - self._steps)
 
     def _take(self, event: dict[str, Any]) -> None:
         self._session_id = event.get("sessionID") or self._session_id
@@ -128,6 +141,8 @@ class OpenCodeParser(NdjsonParser):
         part = event.get("part") or {}
         if kind == "text":
             self._texts.append(str(part.get("text", "")))
+        elif kind == "step_start":
+            self._started += 1
         elif kind == "step_finish":
             self._steps += 1
             tokens = part.get("tokens") or {}
@@ -137,7 +152,9 @@ class OpenCodeParser(NdjsonParser):
             self._tokens["reasoning"] += int(tokens.get("reasoning") or 0)
             self._tokens["read"] += int(cache.get("read") or 0)
             self._tokens["write"] += int(cache.get("write") or 0)
-            self._cost += float(part.get("cost") or 0.0)
+            step = float(part.get("cost") or 0.0)
+            self._cost += step
+            self._dearest = max(self._dearest, step)
             self._stop_reason = part.get("reason") or self._stop_reason
         elif kind == "error":
             self._error = event.get("error") or {}
