@@ -297,14 +297,22 @@ class RecorderWriter:
 async def flush_forever(flush: Callable[[], Awaitable[bool]], wake: asyncio.Event) -> None:
     """Call `flush` every `FLUSH_EVERY_S`, at once when `wake` is set, until cancelled; after a
     failed flush, wait twice as long as before (at least 1 s, at most `FLUSH_BACKOFF_MAX_S`)
-    instead of retrying four times a second."""
+    instead of retrying four times a second. Cancelled (the gateway stops) during a flush, it
+    lets that flush end first: one cut between its spill and its bookkeeping left rows in the
+    spill file that neither the log nor the final flush knew of (a CI run, 2026-11-25)."""
     delay = FLUSH_EVERY_S
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), delay)
         wake.clear()
+        # Held here and awaited on every path below (what the supervisor's spawn is for).
+        running = asyncio.ensure_future(flush())  # noqa: TID251
         try:
-            ok = await flush()
+            ok = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await running
+            raise
         except Exception:  # a bug, not the store: keep the loop alive
             log.exception("flight recorder flush failed")
             ok = False
