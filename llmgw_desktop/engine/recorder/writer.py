@@ -305,15 +305,21 @@ async def flush_forever(flush: Callable[[], Awaitable[bool]], wake: asyncio.Even
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), delay)
         wake.clear()
-        # Held here and awaited on every path below (what the supervisor's spawn is for).
-        running = asyncio.ensure_future(flush())  # noqa: TID251
+        ended = asyncio.Event()
         try:
-            ok = await asyncio.shield(running)
+            ok = await asyncio.shield(_flush_then_set(flush, ended))
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await running
+            await ended.wait()  # the flush under way ends first (its outcome is its own)
             raise
         except Exception:  # a bug, not the store: keep the loop alive
             log.exception("flight recorder flush failed")
             ok = False
         delay = FLUSH_EVERY_S if ok else min(FLUSH_BACKOFF_MAX_S, max(delay * 2, 1.0))
+
+
+async def _flush_then_set(flush: Callable[[], Awaitable[bool]], ended: asyncio.Event) -> bool:
+    """`flush()`, then `ended` set however it ends (`flush_forever` waits on it at a stop)."""
+    try:
+        return await flush()
+    finally:
+        ended.set()
