@@ -3,7 +3,7 @@ and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
        [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
-       [--observability] [--agent] [--team] [--cross] [--budget]
+       [--observability] [--agent] [--team] [--cross] [--budget] [--floor]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
@@ -25,6 +25,11 @@ global hard dollar budget covers every call (recorder and metrics are on by defa
 `--cross` makes the client an Anthropic one (`/v1/messages`, the same question or agent request
 in Anthropic's shape) to the same OpenAI upstream, so every request and answer is translated;
 the direct call stays the OpenAI request the upstream answers.
+`--floor` also runs a proxy that only forwards, on the gateway's own stacks (aiohttp's server on
+uvloop, the gateway's upstream client) and nothing else (`_floor_proxy.py`): the part of the
+gateway's figures no change to our request path can remove. Each throughput line splits the
+gateway's CPU between its event loop's thread (the request path) and its other threads (the
+store's, the recorder's flush).
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
@@ -164,6 +169,7 @@ async def throughput(
     deadline = time.perf_counter() + seconds
     process = psutil.Process(gateway_pid) if gateway_pid else None
     times_before = process.cpu_times() if process else None
+    loop_before = _loop_thread_cpu(process) if process else 0.0
     server_before = server_cpu(server_port) if server_port else {}
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -185,9 +191,11 @@ async def throughput(
         user = (times.user - times_before.user) / done * 1000
         system = (times.system - times_before.system) / done * 1000
         per_request_ms = user + system
+        loop_ms = (_loop_thread_cpu(process) - loop_before) / done * 1000
         line += (
             f"; gateway CPU {per_request_ms:.3f} ms/request (user {user:.3f}, system"
-            f" {system:.3f}) = {1000 / per_request_ms:,.0f} requests/s per core"
+            f" {system:.3f}; loop thread {loop_ms:.3f}, other threads"
+            f" {per_request_ms - loop_ms:.3f}) = {1000 / per_request_ms:,.0f} requests/s per core"
         )
     if server_port and server_before:  # a server on this machine, seen
         after = server_cpu(server_port)
@@ -195,6 +203,15 @@ async def throughput(
         line += f"; PostgreSQL server CPU {spent / done * 1000:.3f} ms/request"
     print(line)
     return rate
+
+
+def _loop_thread_cpu(process: psutil.Process) -> float:
+    """CPU seconds so far of the process's main thread: the event loop's, where the request
+    path runs (the others are the store's thread, the recorder's flush and timers)."""
+    for thread in process.threads():
+        if thread.id == process.pid:
+            return float(thread.user_time + thread.system_time)
+    return 0.0
 
 
 def server_cpu(port: int) -> dict[int, float]:
@@ -299,6 +316,11 @@ def main() -> None:
         action="store_true",
         help="an Anthropic client (/v1/messages) to the OpenAI upstream: every call translated",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run a proxy that only forwards, on the gateway's stacks (bench/_floor_proxy.py)",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global _REQUEST, _GATEWAY_REQUEST, GATEWAY_PATH
@@ -309,6 +331,8 @@ def main() -> None:
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return
+    if args.floor and args.cross:
+        parser.error("--floor forwards OpenAI Chat as it is; it does not translate (--cross)")
     if args.postgresql or args.store_url:
         with store_url(args.store_url) as url:
             run(args, url)
@@ -376,6 +400,22 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
             trees.append(("postgresql", ROOT, pg_url, none))
         gateways = []
         try:
+            if args.floor:
+                port = free_port()
+                floor = subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(ROOT / "bench" / "_floor_proxy.py"),
+                        str(port),
+                        f"http://127.0.0.1:{up_port}/v1/chat/completions",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                processes.append(floor)
+                url = f"http://127.0.0.1:{port}"
+                gateways.append(Gateway("floor", url + GATEWAY_PATH, floor.pid))
+                wait_ready(url + "/health")
             for label, tree, db_url, extra in trees:
                 port = free_port()
                 gateway_env = (
