@@ -1,7 +1,7 @@
 """Instructions per gateway request, by thread, counted by callgrind: a figure the machine's
 load does not move, for comparing two checkouts where wall time and CPU time are too noisy.
 
-Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross]
+Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross] [--floor]
        [--requests 300] [--concurrency 8]
 
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
@@ -10,7 +10,8 @@ budget, a global hard dollar budget, the recorder and metrics on) under
 Counting starts after 60 warm-up requests, once the gateway is idle (what start-up leaves for a
 second after the door opens has run), and stops a second after the last measured one (the
 recorder's flush included), so start-up is left out; each thread's count is divided by the
-requests. `--baseline DIR` counts another checkout the same way first. What callgrind counts
+requests. `--baseline DIR` counts another checkout the same way first; `--floor` counts the
+proxy that only forwards on the gateway's stacks (`_floor_proxy.py`) first. What callgrind counts
 is user-space instructions: the kernel's part (socket sends, file writes) is not in it, and
 background work that runs by the clock (a flush every quarter second) weighs more the slower
 the run, so compare figures taken at the same `--concurrency`. Needs valgrind
@@ -47,15 +48,24 @@ LISTED_PER_REQUEST = 50_000
 SETTLED_SHARE = 0.1
 SETTLED_OVER_S = 1.0
 SETTLE_MAX_S = 300.0
+_UP = "/v1/chat/completions"
 
 
-def count(tree: Path, args: argparse.Namespace, scratch: Path) -> dict[str, float]:
-    """Instructions per request by thread (main, database, other) of `tree`'s gateway."""
+def count(
+    tree: Path, args: argparse.Namespace, scratch: Path, *, floor: bool = False
+) -> dict[str, float]:
+    """Instructions per request by thread (main, database, other) of `tree`'s gateway
+    (`floor`: of the proxy that only forwards, `_floor_proxy.py`, instead)."""
     up_port, port = bench.free_port(), bench.free_port()
-    home = scratch / tree.name
+    home = scratch / ("floor" if floor else tree.name)
     env = request_stages.team_env(up_port) | bench._home_env(home, port)
-    headers = bench._gateway_key(tree, env)
-    out = scratch / f"{tree.name}.callgrind"
+    headers = {} if floor else bench._gateway_key(tree, env)
+    out = scratch / f"{'floor' if floor else tree.name}.callgrind"
+    served = (
+        [str(ROOT / "bench" / "_floor_proxy.py"), str(port), f"http://127.0.0.1:{up_port}{_UP}"]
+        if floor
+        else ["-m", "llmgw_desktop", "--headless"]
+    )
     upstream = subprocess.Popen(
         [sys.executable, bench.__file__, "--serve-upstream", str(up_port)],
         stdout=subprocess.DEVNULL,
@@ -69,9 +79,7 @@ def count(tree: Path, args: argparse.Namespace, scratch: Path) -> dict[str, floa
             "--separate-threads=yes",
             f"--callgrind-out-file={out}",
             sys.executable,
-            "-m",
-            "llmgw_desktop",
-            "--headless",
+            *served,
         ],
         env=env,
         cwd=tree,
@@ -149,7 +157,14 @@ def main() -> None:
     parser.add_argument("--cross", action="store_true", help="an Anthropic client (translated)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also count a proxy that only forwards on the gateway's stacks (_floor_proxy.py)",
+    )
     args = parser.parse_args()
+    if args.floor and args.cross:
+        parser.error("--floor forwards OpenAI Chat as it is; it does not translate (--cross)")
     if args.agent:
         bench._REQUEST = bench.agent_request()
     bench._GATEWAY_REQUEST = bench.as_anthropic(bench._REQUEST) if args.cross else bench._REQUEST
@@ -163,6 +178,11 @@ def main() -> None:
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("current", ROOT)]
     counted = {}
     with tempfile.TemporaryDirectory() as scratch:
+        if args.floor:
+            found = count(ROOT, args, Path(scratch), floor=True)
+            parts = ", ".join(f"{name} {n / 1e3:,.0f} k" for name, n in found.items())
+            total = sum(found.values())
+            print(f"  {'floor':<9} {total / 1e3:8,.0f} k instructions a request ({parts})")
         for label, tree in trees:
             counted[label] = found = count(tree, args, Path(scratch))
             total = sum(found.values())
