@@ -28,6 +28,7 @@ dollar budget refuses beforehand any call whose cost it could not count
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -85,9 +86,10 @@ class Budget:
     def scope(self) -> str:
         return "global" if self.kind == "global" else f"{self.kind}={self.value}"
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """Its identity: one budget per scope, unit and period."""
+        """Its identity: one budget per scope, unit and period (kept once made: a call asks
+        for it about a dozen times, and the fields it is made of never change)."""
         return f"{self.scope}|{self.unit}|{self.period}"
 
     @property

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import portable
@@ -51,9 +51,12 @@ __all__ = [
 _DELETE_CHUNK = 500
 
 
-@dataclass(frozen=True, order=True)
-class LaneKey:
-    """One lane of one budget in one period: where spend and holds are counted."""
+class LaneKey(NamedTuple):
+    """One lane of one budget in one period: where spend and holds are counted.
+
+    A named tuple, not a dataclass: a call looks its lanes up in dicts about twenty times, and
+    a tuple hashes and compares in C where a frozen dataclass's generated `__hash__` runs
+    Python each time."""
 
     budget: str  # `Budget.key`
     lane: str  # the principal, or "" for a budget with one total

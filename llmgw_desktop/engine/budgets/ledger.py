@@ -72,6 +72,7 @@ from llmgw_desktop.engine.budgets.refusals import (
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
 from llmgw_desktop.engine.store import Database, StoreUnavailable
@@ -216,7 +217,7 @@ class BudgetLedger:
             )
             for b, lane in covering
         ]
-        hold_id = uuid.uuid4().hex
+        hold_id = random_hex()
         settlements = self.settlements
         # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
         # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
@@ -353,7 +354,8 @@ class BudgetLedger:
         if self._clock() >= self._next_rollover:
             self._roll(self._clock())
         for budget in self._budgets:
-            if event.started_at < self._bounds[budget.period][0]:
+            start = self._bounds[budget.period][0]
+            if event.started_at < start:
                 continue  # it began in an earlier period
             lane = budget.lane(event.principal, event.caller, event.project)
             if lane is None:
@@ -362,8 +364,14 @@ class BudgetLedger:
             if amount <= 0:
                 continue
             spend.add_to(self._spent, budget.key, lane, amount)
-            self.settlements.add(LaneKey(budget.key, lane, self._bounds[budget.period][0]), amount)
-            self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
+            self.settlements.add(LaneKey(budget.key, lane, start), amount)
+            # A lane under both its limits has nothing to tell: its status is built (for the
+            # notice) only once it reaches one, not for every call.
+            spent = self._spent_on(budget, lane)
+            if (budget.soft is not None and spent >= budget.soft) or (
+                budget.hard is not None and spent >= budget.hard
+            ):
+                self._notices.crossed(self._status(budget, lane), start)
 
     def _roll(self, now: float, *, reread: bool = True) -> None:
         """Move each period on when its end has passed: its budgets start again at zero, and

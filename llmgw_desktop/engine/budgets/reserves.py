@@ -44,13 +44,13 @@ thread, inside the settlement's or admission's transaction.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.budgets import lanes
 from llmgw_desktop.engine.budgets.lanes import LaneKey
+from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import portable
 
@@ -260,9 +260,7 @@ class Reserves:
             if want < need:
                 continue
             if reserve is None:
-                grants.append(
-                    Grant(key, f"reserve:{uuid.uuid4().hex}", True, limits[key], want, need)
-                )
+                grants.append(Grant(key, f"reserve:{random_hex()}", True, limits[key], want, need))
             else:
                 grants.append(Grant(key, reserve.row, False, limits[key], want, need))
         return grants

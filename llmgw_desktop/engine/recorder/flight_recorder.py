@@ -24,12 +24,12 @@ import asyncio
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
 from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.lookups import newest_by_correlation, newest_rows
@@ -308,7 +308,7 @@ class FlightRecorder:
 
 def new_record_id() -> str:
     """A fresh recorder row id: what `x-gateway-request-id` and MCP `requestId` carry."""
-    return uuid.uuid4().hex
+    return random_hex()
 
 
 def _redacted(value: str | None) -> str | None:

@@ -5,7 +5,6 @@ both ways.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from llmgw_desktop.engine.gateway.dialects.anthropic.errors import upstream_error
@@ -21,6 +20,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ThinkingPart,
     ToolCallPart,
 )
+from llmgw_desktop.engine.ids import random_hex
 
 __all__ = [
     "new_message_id",
@@ -79,7 +79,7 @@ def render_response(response: ChatResponse, request: ChatRequest | None = None) 
 
 
 def new_message_id() -> str:
-    return f"msg_{uuid.uuid4().hex[:24]}"
+    return f"msg_{random_hex()[:24]}"
 
 
 _STOP_IN: dict[str, StopReason] = {

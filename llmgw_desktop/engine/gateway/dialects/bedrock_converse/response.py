@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
@@ -16,6 +15,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ThinkingPart,
     ToolCallPart,
 )
+from llmgw_desktop.engine.ids import random_hex
 
 __all__ = ["new_answer_id", "parse_response", "stop_reason_in"]
 
@@ -38,7 +38,7 @@ def stop_reason_in(value: Any) -> StopReason:
 
 def new_answer_id() -> str:
     """An id for an answer: Converse answers carry none in their body."""
-    return f"msg_bedrock_{uuid.uuid4().hex[:24]}"
+    return f"msg_bedrock_{random_hex()[:24]}"
 
 
 def parse_response(body: dict[str, Any]) -> ChatResponse:

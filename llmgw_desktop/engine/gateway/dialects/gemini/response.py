@@ -4,7 +4,6 @@ finish reasons both ways.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
@@ -18,6 +17,7 @@ from llmgw_desktop.engine.gateway.ir import (
     StopReason,
     ToolCallPart,
 )
+from llmgw_desktop.engine.ids import random_hex
 
 __all__ = ["FINISH_REASONS", "new_response_id", "parse_finish", "parse_response", "render_response"]
 
@@ -78,7 +78,7 @@ def render_response(response: ChatResponse, request: ChatRequest | None = None) 
 
 
 def new_response_id() -> str:
-    return f"gemini-{uuid.uuid4().hex}"
+    return f"gemini-{random_hex()}"
 
 
 # Neutral stop reason -> Gemini finishReason. Gemini says STOP for tool calls and stop strings.

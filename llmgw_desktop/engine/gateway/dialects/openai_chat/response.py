@@ -5,7 +5,6 @@ reasons both ways.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
@@ -21,6 +20,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ThinkingPart,
     ToolCallPart,
 )
+from llmgw_desktop.engine.ids import random_hex
 
 __all__ = [
     "finish_reason",
@@ -82,7 +82,7 @@ def parse_response(body: Any) -> ChatResponse:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise UpstreamMalformed("not a chat completion: a tool call has no function name")
-        call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+        call_id = call.get("id") or f"call_{random_hex()[:24]}"
         parts.append(
             ToolCallPart(call_id, function["name"], tool_arguments(function.get("arguments")))
         )
@@ -120,7 +120,7 @@ def render_response(response: ChatResponse, request: ChatRequest | None) -> dict
     if calls:
         message["tool_calls"] = calls
     return {
-        "id": response.id or f"chatcmpl-{uuid.uuid4().hex}",
+        "id": response.id or f"chatcmpl-{random_hex()}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": response.model,

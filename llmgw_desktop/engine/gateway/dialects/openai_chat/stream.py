@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -36,6 +35,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenAIChatStreamDecoder", "OpenAIChatStreamEncoder"]
@@ -149,7 +149,7 @@ class OpenAIChatStreamDecoder:
             self._open = None
             self._tools[position] = self._next_block
             self._next_block += 1
-            call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+            call_id = call.get("id") or f"call_{random_hex()[:24]}"
             name = string_or_empty(function.get("name"))
             events.append(ToolCallStart(self._tools[position], str(call_id), name))
         arguments = function.get("arguments")
@@ -196,7 +196,7 @@ class OpenAIChatStreamEncoder:
         """
         if isinstance(event, MessageStart):
             self._started = True
-            self._id = event.id or f"chatcmpl-{uuid.uuid4().hex}"
+            self._id = event.id or f"chatcmpl-{random_hex()}"
             self._model = event.model or self._model
             self._start_usage = event.usage
             return self._chunk({"role": "assistant", "content": "", "refusal": None})

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 from llmgw_desktop.engine.gateway.dialects.freeform import (
@@ -25,6 +24,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolDef,
 )
+from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style: `resp_…`, `msg_…`, `fc_…`, `rs_…`."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{random_hex()}"
 
 
 def output_parts(item: Any) -> list[tuple[int, Part]]:
