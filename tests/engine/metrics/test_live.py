@@ -87,6 +87,39 @@ def test_requests_land_in_the_bucket_of_their_finish_as_a_rate(
     assert series.total.output_tokens == 200
 
 
+def test_requests_summed_per_5_s_land_in_each_window_s_bucket_of_their_own_time(
+    bus: EventBus, clock: Clock, metrics: LiveMetrics
+) -> None:
+    # Requests add into one running sum per 5 s bucket (issue 42), folded into the rings when
+    # the next bucket's first request comes or a window is read: each must still land in the
+    # bucket of its own time in every window, including across a 15 s bucket's edge.
+    clock.now = START + 10  # 15 s bucket START..START+15, 5 s bucket START+10..START+15
+    bus.publish(finished(input_tokens=1))
+    clock.now = START + 14.9
+    bus.publish(finished(input_tokens=2))
+    clock.now = START + 15.1  # a new 5 s bucket and a new 15 s bucket: the sum above folds
+    bus.publish(finished(input_tokens=4))
+    clock.now = START + 16  # nothing more comes: read folds the last sum
+    fine = metrics.series("15m")
+    assert fine.times[-2:] == [START + 10, START + 15]
+    assert [fine.requests_per_s[-2] * 5, fine.input_tokens_per_s[-2] * 5] == pytest.approx([2, 3])
+    assert fine.total.input_tokens == 7
+    hourly = metrics.series("1h")
+    assert hourly.times[-2:] == [START, START + 15]
+    assert hourly.requests_per_s[-2] * 15 == pytest.approx(2)
+    assert hourly.requests_per_s[-1] == pytest.approx(1 / 1)  # filling: 1 s of it has run
+    assert metrics.series("24h").total.requests == 3
+    assert metrics.since_start()["anthropic"].input_tokens == 7
+    # A sum left unfolded for longer than a window's span goes to no bucket of that window.
+    clock.now = START + 100
+    bus.publish(finished(input_tokens=8))
+    clock.now = START + 100 + 20 * 60
+    bus.publish(finished(input_tokens=16))
+    assert metrics.series("15m").total.input_tokens == 16
+    assert metrics.series("1h").total.input_tokens == 7 + 8 + 16
+    assert metrics.since_start()["anthropic"].input_tokens == 31
+
+
 def test_the_filling_bucket_counts_over_the_time_it_has_run(
     bus: EventBus, clock: Clock, metrics: LiveMetrics
 ) -> None:
