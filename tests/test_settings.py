@@ -114,6 +114,16 @@ def test_a_setting_is_read_and_changed_by_its_dotted_key() -> None:
         ("[ui]\nstart_hidden = 1\n", "ui.start_hidden", "not a boolean"),
         ('[providers]\ndisabled = ["claude", "nope"]\n', "providers.disabled", "unknown provider"),
         ('[providers]\ndisabled = "claude"\n', "providers.disabled", "not a list of strings"),
+        (
+            '[providers]\nunmetered_clis = ["codex", "codx"]\n',
+            "providers.unmetered_clis",
+            "unknown CLI(s) ['codx']",
+        ),
+        (
+            '[providers]\nunmetered_clis = ["openai"]\n',  # an API provider: no CLI job
+            "providers.unmetered_clis",
+            "unknown CLI(s) ['openai']",
+        ),
         ('[log]\nlevel = "LOUD"\n', "log.level", "must be one of"),
         ("[jobs]\nsync_deadline_ms = 0\n", "jobs.sync_deadline_ms", "greater than 0"),
         ("this is = not toml [", "(file)", "not valid TOML"),
@@ -267,6 +277,26 @@ def test_store_url_of_another_shape_is_a_config_error_naming_the_setting(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.key == "store.url"
+
+
+def test_unmetered_clis_are_none_by_default_and_name_clis_and_added_agents(
+    config_path: Path,
+) -> None:
+    assert Settings().providers.unmetered_clis == []  # fail closed
+    loaded = from_file(
+        config_path,
+        '[providers]\nunmetered_clis = ["codex", "gemini-acp", "mine"]\n'
+        '[providers.acp.mine]\ncommand = "mine-agent"\n',
+    )
+    assert loaded.settings.providers.unmetered_clis == ["codex", "gemini-acp", "mine"]
+    env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_UNMETERED_CLIS": "codex, grok"}
+    assert load_settings(environ=env).settings.providers.unmetered_clis == ["codex", "grok"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={**env, "LLM_GATEWAY_UNMETERED_CLIS": "codex,gemni"})
+    assert caught.value.key == "providers.unmetered_clis"
+    assert "['gemni']" in str(caught.value) and "env LLM_GATEWAY_UNMETERED_CLIS" in str(
+        caught.value
+    )
 
 
 def test_disabled_providers_may_name_api_providers_local_servers_and_added_servers(

@@ -11,7 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ACP_PROVIDER_IDS", "PROVIDERS", "PROVIDER_IDS", "ProviderInfo", "provider_info"]
+__all__ = [
+    "ACP_PROVIDER_IDS",
+    "PROVIDERS",
+    "PROVIDER_IDS",
+    "STOP_STEPS",
+    "STOP_TOLD",
+    "ProviderInfo",
+    "provider_info",
+]
+
+# How a job of a CLI is held to what a hard budget held for it (`ProviderInfo.budget_stop`):
+# it is told the dollars and stops itself (Claude Code's `--max-budget-usd`, SECURITY 64), or it
+# prints each step's cost as it runs and the gateway stops it (OpenCode, SECURITY 69).
+STOP_TOLD = "told"
+STOP_STEPS = "steps"
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,14 @@ class ProviderInfo:
     # (the CLI's default, an alias such as `opus`) is held against a hard budget at the dearest
     # of them (`PriceBook.dearest`), never at nothing.
     model_family: str = ""
+    # How a job of it is stopped at its hold under a hard budget (`STOP_TOLD`, `STOP_STEPS`);
+    # empty where it cannot be: it says what a run cost only when the run ends (Codex, Gemini
+    # CLI, every ACP agent at the end of its turn), or never (grok, Copilot, Mistral Vibe), so a
+    # prompted model can keep it calling tools well past its hold. Such a job runs under a hard
+    # budget only where the operator accepts it (`providers.unmetered_clis`), or where its
+    # model calls come back through the gateway, each held on its own (an ACP agent fronted for
+    # an editor, `providers/acp/gateway_env.py`); `calls/cli_spend.unmetered` decides.
+    budget_stop: str = ""
     # An ACP agent: started as `binary *acp_args` and spoken to over JSON-RPC on stdio. None
     # for the seven CLIs that have an adapter of their own.
     acp_args: tuple[str, ...] | None = None
@@ -40,6 +62,11 @@ class ProviderInfo:
     def speaks_acp(self) -> bool:
         """Whether the gateway runs this provider over the Agent Client Protocol."""
         return self.acp_args is not None
+
+    @property
+    def stops_at_hold(self) -> bool:
+        """Whether a job of it can be stopped at what a hard budget held for it."""
+        return bool(self.budget_stop)
 
     @property
     def install_command(self) -> str:
@@ -69,13 +96,16 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
         "npm",
         reports_cost=True,
         model_family="claude-",
+        budget_stop=STOP_TOLD,
     ),
     ProviderInfo("codex", "Codex", ("codex",), "@openai/codex", "npm"),
     ProviderInfo("gemini", "Gemini", ("gemini", "agy"), "@google/gemini-cli", "npm"),
     ProviderInfo("grok", "Grok", ("grok",), "@vibe-kit/grok-cli", "npm", supports_sessions=False),
     ProviderInfo("mistral", "Mistral Vibe", ("vibe",), "mistral-vibe", "pip"),
     ProviderInfo("copilot", "GitHub Copilot", ("copilot",), "@github/copilot", "npm"),
-    ProviderInfo("opencode", "OpenCode", ("opencode",), "opencode-ai", "npm"),
+    ProviderInfo(
+        "opencode", "OpenCode", ("opencode",), "opencode-ai", "npm", budget_stop=STOP_STEPS
+    ),
     # The ACP agents (docs/ACP.md). Gemini CLI and OpenCode speak ACP themselves; Claude Code
     # and Codex through Zed's adapters.
     ProviderInfo(

@@ -2,15 +2,17 @@
 
 The shipped catalog (`cli_catalog.PROVIDERS`, the HTTP bridges of `api_catalog.CLI_BRIDGES`)
 is fixed; `[providers.acp.NAME]` tables change a shipped ACP agent or add a new one
-(`acp_agents.py`). The engine builds one `ProviderCatalog` from the settings at start and
-hands it to every part that asks "which CLIs are there": the call service and its breakers,
-discovery, the switches, the gateway's routes, the MCP tools and the desk. Pure.
+(`acp_agents.py`), and `providers.unmetered_clis` names those the operator lets run under a
+hard budget though they cannot be stopped at their hold. The engine builds one
+`ProviderCatalog` from the settings at start and hands it to every part that asks "which CLIs
+are there": the call service and its breakers, discovery, the switches, the gateway's routes,
+the MCP tools and the desk. Pure.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -29,12 +31,19 @@ class ProviderCatalog:
     providers: tuple[ProviderInfo, ...]
     bridges: tuple[CliBridgeSpec, ...]
     specs: Mapping[str, AcpAgentSpec] = field(default_factory=dict)
+    # The CLIs the operator accepts may pass a hard budget by what one run costs, though they
+    # cannot be stopped at their hold (`ProviderInfo.budget_stop` empty): their jobs run under
+    # a hard budget as any other; the others' are refused there (`calls/cli_spend.unmetered`).
+    unmetered_accepted: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, acp_table: Mapping[str, Any]) -> ProviderCatalog:
+    def of(
+        cls, acp_table: Mapping[str, Any], unmetered_accepted: Iterable[str] = ()
+    ) -> ProviderCatalog:
         """The shipped catalog with `[providers.acp]` applied (assumed checked by
         `acp_agents_problem`): a shipped agent's command and args replaced, a new agent added
-        after the shipped ones, with a bridge `NAME-cli`."""
+        after the shipped ones, with a bridge `NAME-cli`; `unmetered_accepted` is
+        `providers.unmetered_clis` (assumed checked by `settings_fields.known_clis`)."""
         shipped = {info.id: info for info in PROVIDERS}
         providers = list(PROVIDERS)
         bridges = list(CLI_BRIDGES)
@@ -72,7 +81,7 @@ class ProviderCatalog:
                 )
             )
             bridges.append(CliBridgeSpec(f"{name}-cli", name, display, spec.models))
-        return cls(tuple(providers), tuple(bridges), specs)
+        return cls(tuple(providers), tuple(bridges), specs, frozenset(unmetered_accepted))
 
     @cached_property
     def ids(self) -> tuple[str, ...]:

@@ -471,6 +471,11 @@ def load_settings(
     )
     if problem:
         errors.append(ConfigError("providers.disabled", sources["providers.disabled"], problem))
+    problem = checks.known_clis(values["providers.unmetered_clis"], values["providers.acp"])
+    if problem:
+        errors.append(
+            ConfigError("providers.unmetered_clis", sources["providers.unmetered_clis"], problem)
+        )
     problem = acp_names_clash(values["providers.acp"], values["gateway.providers"])
     if problem:
         errors.append(ConfigError("providers.acp", sources["providers.acp"], problem))

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from llmgw_desktop.config.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
 from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.config.remote_power import GLOBAL_LEVELS, LEVELS, unspecific_command
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "bind_host",
     "ip_networks",
     "is_loopback",
+    "known_clis",
     "known_providers",
     "log_level",
     "not_negative",
@@ -252,6 +254,16 @@ def known_providers(
     unknown = [name for name in value if name not in known]
     if unknown:
         return f"unknown provider(s) {unknown}; known: {', '.join(known)}"
+    return None
+
+
+def known_clis(value: list[str], agents: Iterable[str] = ()) -> str | None:
+    """Every name is a CLI's or ACP agent's engine id: a shipped one, or one of `agents` (the
+    names [providers.acp] tables add)."""
+    known = list(dict.fromkeys([*PROVIDER_IDS, *agents]))
+    unknown = [name for name in value if name not in known]
+    if unknown:
+        return f"unknown CLI(s) {unknown}; known: {', '.join(known)}"
     return None
 
 

@@ -180,6 +180,16 @@ class ProvidersSettings:
         doc="How long detected CLI versions are reused before checking again.",
         check=checks.not_negative,
     )
+    unmetered_clis: list[str] = setting(
+        [],
+        env="LLM_GATEWAY_UNMETERED_CLIS",
+        doc="CLIs and ACP agents (`codex`, `gemini`) whose jobs may run under a hard budget "
+        "though the gateway cannot stop them at what the budget held for them: they say what "
+        "a run cost only when it ends, if at all, so one run can pass the budget by what it "
+        "costs. Empty: such jobs are refused under a hard budget; Claude Code and OpenCode "
+        "stop at their hold and need no entry (comma-separated in the env).",
+        # Checked after the loop: it may name an agent a [providers.acp] table adds.
+    )
     disabled: list[str] = setting(
         [],
         env="LLM_GATEWAY_DISABLED_PROVIDERS",

@@ -108,8 +108,9 @@ class Engine:
         remember_own_secrets(settings, environ)  # masked wherever they would show
         self._clock = clock
         # Every CLI and ACP agent this run offers: the shipped ones and those
-        # `[providers.acp.NAME]` adds (the settings check accepted the tables).
-        self.catalog = ProviderCatalog.of(settings.providers.acp)
+        # `[providers.acp.NAME]` adds (the settings check accepted the tables), and which of
+        # them the operator lets pass a hard budget by a run's cost (`unmetered_clis`).
+        self.catalog = ProviderCatalog.of(settings.providers.acp, settings.providers.unmetered_clis)
         self.events = EventBus()
         self.tasks = TaskSupervisor()
         self.store = Database(

@@ -155,6 +155,10 @@ class SpendGuard(Protocol):
         self, principal: str, caller: str, project: str | None, feature: str
     ) -> None: ...
 
+    def refuse_unmetered(
+        self, principal: str, caller: str, project: str | None, provider: str, why: str
+    ) -> None: ...
+
 
 class _NoBudgets:
     """No budgets: every call may run and nothing is held."""
@@ -169,6 +173,11 @@ class _NoBudgets:
 
     def refuse_uncounted(
         self, principal: str, caller: str, project: str | None, feature: str
+    ) -> None:
+        return None
+
+    def refuse_unmetered(
+        self, principal: str, caller: str, project: str | None, provider: str, why: str
     ) -> None:
         return None
 

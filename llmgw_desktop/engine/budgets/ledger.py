@@ -31,8 +31,10 @@ covers it, with `reason: "unpriced_model"`, since it would add nothing to the bu
 a used-up budget's refusal has `reason: "limit_reached"`, one refused because running calls
 hold the rest `reason: "held_by_running_calls"` (retryable). Work the gateway cannot count at
 all (OpenAI Responses `background: true`, answered before it runs) is refused under any hard
-budget covering it, `reason: "uncounted"`. A store that cannot take a hold refuses the calls
-hard budgets cover (503 `store_unavailable`, retryable): a budget it cannot count is not open.
+budget covering it, `reason: "uncounted"`, and so is a coding CLI's job the gateway could not
+stop at its hold (`calls/cli_spend.unmetered`), `reason: "unmetered_cli"`. A store that cannot
+take a hold refuses the calls hard budgets cover (503 `store_unavailable`, retryable): a budget
+it cannot count is not open.
 
 A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402), not 429: the official SDKs retry
 429 (twice, backing off) and a budget does not clear in seconds; no SDK retries 402, "Payment
@@ -61,12 +63,14 @@ from llmgw_desktop.engine.budgets.refusals import (
     HELD_BY_RUNNING_CALLS,
     LIMIT_REACHED,
     UNCOUNTED,
+    UNMETERED_CLI,
     UNPRICED_MODEL,
     BudgetExceeded,
     BudgetState,
     BudgetStatus,
     limit_refusal,
     uncounted_refusal,
+    unmetered_refusal,
     unpriced_refusal,
 )
 from llmgw_desktop.engine.budgets.settlement import Settlements
@@ -82,6 +86,7 @@ __all__ = [
     "HELD_BY_RUNNING_CALLS",
     "LIMIT_REACHED",
     "UNCOUNTED",
+    "UNMETERED_CLI",
     "UNPRICED_MODEL",
     "BudgetExceeded",
     "BudgetLedger",
@@ -301,6 +306,21 @@ class BudgetLedger:
             return
         budget, _lane = covering[0]
         raise uncounted_refusal(budget, feature)
+
+    def refuse_unmetered(
+        self, principal: str, caller: str, project: str | None, provider: str, why: str
+    ) -> None:
+        """Refuse a CLI job the gateway cannot stop at its hold (`why` says so, naming the CLI
+        `provider`) under any hard budget, dollars or tokens, covering it.
+
+        Raises:
+            BudgetExceeded: `reason` unmetered_cli, naming the CLI, the budget and the ways out.
+        """
+        covering = self._covering(principal, caller, project)
+        if not covering:
+            return
+        budget, _lane = covering[0]
+        raise unmetered_refusal(budget, provider, why)
 
     def _spent_on(self, budget: Budget, lane: str) -> float:
         return self._spent.get(budget.key, {}).get(lane, 0.0)

@@ -20,6 +20,7 @@ __all__ = [
     "HELD_BY_RUNNING_CALLS",
     "LIMIT_REACHED",
     "UNCOUNTED",
+    "UNMETERED_CLI",
     "UNPRICED_MODEL",
     "BudgetExceeded",
     "BudgetState",
@@ -29,6 +30,7 @@ __all__ = [
     "limit_refusal",
     "refused_text",
     "uncounted_refusal",
+    "unmetered_refusal",
     "unpriced_refusal",
 ]
 
@@ -39,6 +41,7 @@ LIMIT_REACHED = "limit_reached"
 UNPRICED_MODEL = "unpriced_model"
 HELD_BY_RUNNING_CALLS = "held_by_running_calls"
 UNCOUNTED = "uncounted"
+UNMETERED_CLI = "unmetered_cli"
 
 
 class BudgetExceeded(EngineError):
@@ -210,6 +213,25 @@ def uncounted_refusal(budget: Budget, feature: str) -> BudgetExceeded:
         "ask the operator to lift the hard budget covering this caller.",
         reason=UNCOUNTED,
         feature=feature,
+        budget=budget.scope,
+        unit=budget.unit,
+        period=budget.period,
+        limit=budget.hard,
+    )
+
+
+def unmetered_refusal(budget: Budget, provider: str, why: str) -> BudgetExceeded:
+    """A coding CLI's job the gateway could not stop at what `budget` would hold for it (`why`
+    says so, naming the CLI; `provider` is its id)."""
+    return BudgetExceeded(
+        f"budget cannot stop this job: the {format_amount(budget.unit, budget.hard or 0.0)} "
+        f"{budget.period} hard budget of {budget.label} covers it, and {why}; it was not "
+        "started. To proceed, use Claude Code or OpenCode (each is stopped at what its job "
+        "holds), ask an API model through the gateway, or ask the operator to accept that "
+        f"{provider} may pass a hard budget by what one run costs "
+        f'(providers.unmetered_clis = ["{provider}"] in config.toml).',
+        reason=UNMETERED_CLI,
+        provider=provider,
         budget=budget.scope,
         unit=budget.unit,
         period=budget.period,

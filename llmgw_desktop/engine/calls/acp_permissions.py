@@ -18,7 +18,7 @@ from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.params import RequestMeta
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
-from llmgw_desktop.engine.providers.acp.gateway_env import routes_through_gateway
+from llmgw_desktop.engine.providers.acp.gateway_env import routed_back
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk, PermissionAsker
 from llmgw_desktop.engine.providers.child_env import child_environment
@@ -105,7 +105,7 @@ def acp_setup(
         return decision.allowed
 
     asker: PermissionAsker = ask
-    routed = peer is not None and bool(peer.gateway_url) and routes_through_gateway(provider)
+    routed = peer is not None and routed_back(provider, peer.gateway_url)
     return AcpSetup(
         spec=spec,
         permissions=asker,

@@ -27,7 +27,7 @@ from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalGate
-from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask
+from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.resilience import (
@@ -184,6 +184,12 @@ class CallWork:
             meta.project,
             CostBasis.cli(run.provider, run.params.model, self._prices),
         )
+        # A hard budget may have come to cover it while it waited (the desk, a key's budget).
+        why = unmetered(self._catalog, run.provider, run.params.model, self._prices, meta.acp_peer)
+        if why is not None:
+            self._budgets.refuse_unmetered(
+                run.principal, meta.caller, meta.project, run.provider, why
+            )
         # Held while the CLI runs; `run` counts the row right after (no await between).
         # A CLI cannot be told an output limit: it is held at its model's maximum output
         # where the table knows it, and admitted only where the budget has room for that.

@@ -11,6 +11,12 @@ A CLI cannot be told an output limit, and it may take many turns: one that can s
 spend (Claude Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`), and
 stops at the first turn past them.
 
+A CLI that can do neither (`ProviderInfo.budget_stop` empty: it says what a run cost only when
+the run ends, if at all) is unmetered: a prompted model can keep it calling tools many turns past
+its hold, so under a hard budget its job is refused before anything is spawned (`unmetered`),
+unless its model calls come back through the gateway (an ACP agent fronted for an editor, each
+call held on its own) or the operator accepted it (`providers.unmetered_clis`).
+
 A job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed) ran the
 CLI, which called the vendor until then: under a hard budget its row is counted at what was
 held for it, and says its cost is estimated; a CLI that said what its failed run cost (Claude
@@ -22,16 +28,21 @@ never started counts nothing, and an ACP agent whose model calls came back throu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.cli_catalog import ProviderInfo
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.providers.acp.gateway_env import routed_back
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, COST_FROM_CLI
 
-__all__ = ["CliSpend", "cli_ask"]
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.providers.acp.peer import AcpPeer
+
+__all__ = ["CliSpend", "cli_ask", "unmetered"]
 
 
 def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBook) -> CallAsk:
@@ -49,6 +60,41 @@ def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBoo
         price=prices.price_of(priced_as),
         can_limit=False,
     )
+
+
+def unmetered(
+    catalog: ProviderCatalog,
+    provider: str,
+    model: str | None,
+    prices: PriceBook,
+    peer: AcpPeer | None = None,
+) -> str | None:
+    """Why a job of `provider` could not be stopped at what a hard budget holds for it (a
+    clause naming the CLI, for the refusal), or None where it can: it stops at its hold
+    (`ProviderInfo.budget_stop`) and its hold has a price to stop at, its model calls come back
+    through the gateway (an ACP agent fronted for `peer`, as `acp_permissions.acp_setup` starts
+    it), or the operator accepted it (`providers.unmetered_clis`)."""
+    if provider in catalog.unmetered_accepted:
+        return None
+    if peer is not None and routed_back(provider, peer.gateway_url):
+        return None
+    info = catalog.info(provider)
+    if not info.stops_at_hold:
+        return (
+            f"{info.display_name} says what a run cost only when the run ends, if at all, so "
+            "the gateway could not stop it at what the budget holds for it (a model that keeps "
+            "calling tools can run it many turns past)"
+        )
+    ask = cli_ask(info, model, "", prices)
+    if ask.price is None:
+        # Its stop is counted in dollars (`cap_usd`): a hard token budget admits a model the
+        # table does not price, and the job would run without one.
+        return (
+            f"{info.display_name} is stopped at its hold by the dollars the hold pays for, but "
+            f"the gateway's price table has no price for {ask.model or 'its default model'} "
+            "(name a priced model, or give it a price in Settings)"
+        )
+    return None
 
 
 @dataclass

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.call_work import CallWork, PlannedCall
+from llmgw_desktop.engine.calls.cli_spend import unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.routing import ConversationDirs, ConversationRouter, Resolved
@@ -152,7 +153,9 @@ class ProviderCalls:
             OutsideKeyScope: the caller's gateway key does not reach this CLI or model.
             BudgetExceeded: a hard budget covering the caller or the project is used up, or a
                 hard dollar budget covers it and its cost could not be counted (no price for
-                its model, or no model named for a CLI that does not report its cost).
+                its model, or no model named for a CLI that does not report its cost), or a
+                hard budget covers it and its CLI cannot be stopped at its hold
+                (`cli_spend.unmetered`, `reason` unmetered_cli).
         """
         meta = meta or RequestMeta()
         self._check_key_scope(provider, params, principal, meta)
@@ -300,6 +303,9 @@ class ProviderCalls:
                 meta.project,
                 CostBasis.cli(provider, params.model, self._prices),
             )
+            why = unmetered(self._catalog, provider, params.model, self._prices, meta.acp_peer)
+            if why is not None:
+                self._budgets.refuse_unmetered(principal, meta.caller, meta.project, provider, why)
         except EngineError as error:
             record = self._start_record(provider, params, principal, meta)
             self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)

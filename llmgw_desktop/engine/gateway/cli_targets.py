@@ -8,6 +8,7 @@ from typing import Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.calls import RequestMeta
+from llmgw_desktop.engine.calls.cli_spend import unmetered
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
@@ -21,15 +22,28 @@ from llmgw_desktop.engine.gateway.results import (
 )
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.recorder import new_record_id
+from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, PriceLookup
 
-__all__ = ["cli_cost_basis", "serve_on_cli"]
+__all__ = ["cli_cost_basis", "cli_unmetered", "serve_on_cli"]
 
 
 def cli_cost_basis(target: Target, prices: PriceLookup, catalog: ProviderCatalog) -> CostBasis:
     """How a CLI target's cost will be known: as the call the engine submits for it."""
     engine_id = catalog.engine_id(target.provider) or target.provider
     return CostBasis.cli(engine_id, target.model, prices)
+
+
+def cli_unmetered(
+    target: Target, prices: PriceBook, catalog: ProviderCatalog
+) -> tuple[str, str] | None:
+    """The CLI target's engine id and why a job of it could not be stopped at its hold, as the
+    engine would refuse the call it submits (`cli_spend.unmetered`); None where it can be."""
+    engine_id = catalog.engine_id(target.provider)
+    if engine_id is None or engine_id not in catalog:
+        return None
+    why = unmetered(catalog, engine_id, target.model, prices)
+    return None if why is None else (engine_id, why)
 
 
 # Failures after which another target may well work (the others describe the request).

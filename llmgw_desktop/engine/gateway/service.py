@@ -28,7 +28,7 @@ from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
-from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
+from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
@@ -56,6 +56,9 @@ __all__ = ["GatewayService"]
 _NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
 # The route log's outcome of a target a hard dollar budget could not count (no price).
 UNPRICED_OUTCOME = "unpriced"
+# The route log's outcome of a CLI target a hard budget covers whose job the gateway could not
+# stop at its hold (`calls/cli_spend.unmetered`): not asked, as an unpriced one.
+UNMETERED_OUTCOME = "unmetered"
 # The route log's outcome of a target outside the caller's gateway key's scope (not asked).
 OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
 
@@ -258,6 +261,12 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNPRICED_OUTCOME))
                 over_budget.append(unpriced)
                 continue
+            unstoppable = self._unmetered(target, caller)
+            if unstoppable is not None:
+                # Passed over like an unpriced one: a fallback that stops at its hold may serve.
+                route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
+                over_budget.append(unstoppable)
+                continue
             if target.kind == "cli":
                 answer, failure = await self._try_cli(incoming, target, route, caller)
             else:
@@ -268,7 +277,7 @@ class GatewayService:
                 refusals.append(failure)
             last = failure if failure is not None else last
         not_asked = all(
-            a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME, OUTSIDE_SCOPE_OUTCOME)
+            a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME)
             for a in route.attempts
         )
         if over_budget and not_asked:
@@ -292,6 +301,23 @@ class GatewayService:
             return None
         try:
             self._budgets.check(caller.principal, caller.caller, caller.project, cost)
+        except EngineError as refusal:  # BudgetExceeded
+            return refusal
+        return None
+
+    def _unmetered(self, target: Target, caller: CallerInfo) -> EngineError | None:
+        """The refusal of a hard budget covering a CLI target the gateway could not stop at its
+        hold, else None."""
+        if target.kind != "cli":
+            return None
+        found = cli_unmetered(target, self._prices, self.registry.config.catalog)
+        if found is None:
+            return None
+        engine_id, why = found
+        try:
+            self._budgets.refuse_unmetered(
+                caller.principal, caller.caller, caller.project, engine_id, why
+            )
         except EngineError as refusal:  # BudgetExceeded
             return refusal
         return None

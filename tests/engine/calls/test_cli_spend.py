@@ -1,11 +1,18 @@
-"""What a CLI job that ended without its usage is counted at (`calls/cli_spend.py`)."""
+"""What a CLI job that ended without its usage is counted at, and which CLIs a hard budget
+admits (`calls/cli_spend.py`)."""
 
 from __future__ import annotations
 
-from llmgw_desktop.config.cli_catalog import provider_info
+from typing import Any
+
+from llmgw_desktop.config.cli_catalog import STOP_STEPS, STOP_TOLD, provider_info
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.budgets.holds import Hold
-from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask
+from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, unmetered
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
+from llmgw_desktop.engine.providers.acp.peer import AcpPeer
+from llmgw_desktop.engine.providers.base import ProviderRequest
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
 PROMPT = "x" * 400  # about 100 tokens
@@ -34,3 +41,66 @@ def test_nothing_is_counted_without_a_hold_a_started_cli_or_when_routed() -> Non
     assert _spend(started=False).unreported() == {}  # the CLI never ran
     assert _spend(routed=True).unreported() == {}  # its model calls have rows of their own
     assert CliSpend().unreported() == {}
+
+
+# -- which CLIs can be stopped at their hold (SECURITY 70) ---------------------------------
+
+
+def test_only_claude_code_and_opencode_stop_at_their_hold() -> None:
+    stopping = {info.id: info.budget_stop for info in SHIPPED_CATALOG if info.stops_at_hold}
+    assert stopping == {"claude": STOP_TOLD, "opencode": STOP_STEPS}
+
+
+def test_the_catalogs_stop_is_what_the_adapters_do() -> None:
+    """A guard against the catalog and the adapters drifting apart: a CLI said to be told its
+    hold is started with it, one said to be stopped by its step costs has a parser that counts
+    them, and no other CLI's parser counts any (`providers/invoke.py` would stop it unsaid)."""
+    request = ProviderRequest(prompt="hello", max_budget_usd=0.96)
+    for info in SHIPPED_CATALOG:
+        if info.speaks_acp:
+            assert not info.stops_at_hold, info.id  # usage only as the turn ends
+            continue
+        prepared = adapter_for(info.id).prepare(request, "/bin/cli")
+        told = "--max-budget-usd" in prepared.invocation.argv
+        counts_steps = hasattr(prepared.parser, "spent_usd")
+        assert told == (info.budget_stop == STOP_TOLD), info.id
+        assert counts_steps == (info.budget_stop == STOP_STEPS), info.id
+
+
+def test_a_cli_that_cannot_be_stopped_is_unmetered_and_named() -> None:
+    prices = PriceBook()
+    for provider in ("codex", "gemini", "grok", "copilot", "mistral", "qwen", "codex-acp"):
+        why = unmetered(SHIPPED_CATALOG, provider, "gpt-5.5", prices)
+        assert why is not None and SHIPPED_CATALOG.info(provider).display_name in why, provider
+    assert unmetered(SHIPPED_CATALOG, "claude", None, prices) is None  # its family's dearest
+    assert unmetered(SHIPPED_CATALOG, "opencode", "anthropic/claude-sonnet-4-5", prices) is None
+
+
+def test_a_stop_without_a_price_to_stop_at_is_no_stop() -> None:
+    # A hard token budget admits a model the table does not price; OpenCode's stop is counted
+    # in the dollars its hold pays for, so without a price its job would run unstopped.
+    why = unmetered(SHIPPED_CATALOG, "opencode", "local/some-model", PriceBook())
+    assert why is not None and "no price for local/some-model" in why
+
+
+def test_the_operators_acceptance_and_a_routed_agent_are_metered() -> None:
+    prices = PriceBook()
+    accepted = ProviderCatalog.of({}, ["codex", "gemini-acp"])
+    assert unmetered(accepted, "codex", "gpt-5.5", prices) is None
+    assert unmetered(accepted, "gemini-acp", None, prices) is None
+    assert unmetered(accepted, "gemini", None, prices) is not None  # the CLI, not its agent
+    # Fronted for an editor with the gateway's door, an agent the gateway can point has every
+    # model call come back through it, each held on its own: as `acp_setup` starts it.
+    editor = AcpPeer(ask=_never_asked, update=_no_update, gateway_url="http://127.0.0.1:1")
+    assert unmetered(SHIPPED_CATALOG, "codex-acp", None, prices, editor) is None
+    assert unmetered(SHIPPED_CATALOG, "opencode-acp", None, prices, editor) is not None
+    no_door = AcpPeer(ask=_never_asked, update=_no_update)
+    assert unmetered(SHIPPED_CATALOG, "codex-acp", None, prices, no_door) is not None
+
+
+async def _never_asked(_question: Any) -> bool:
+    raise AssertionError("not asked")
+
+
+async def _no_update(_update: Any) -> None:
+    return None

@@ -19,6 +19,9 @@ from tests.fakes.upstream import Reply, ScriptedUpstream
 
 JOB_TIMEOUT_S = 30.0
 MODEL = "devstral-small-latest"
+# Vibe cannot be stopped at its hold: under a hard budget it runs only with the operator's
+# acceptance (SECURITY 70), given here, where what counts is the retry's project.
+ACCEPTED = ["mistral"]
 
 
 async def _finished(engine: Engine, job_id: str) -> Any:
@@ -54,7 +57,9 @@ async def test_a_retried_job_keeps_its_project_and_counts_against_its_budget(
     upstream: ScriptedUpstream,
 ) -> None:
     budgets = [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 10**6}]
-    async with vibe_engine(loaded, {"budgets": budgets}) as engine:
+    async with vibe_engine(
+        loaded, {"budgets": budgets, "providers.unmetered_clis": ACCEPTED}
+    ) as engine:
         failed = await _failed_job_of_project(engine, upstream)
         await engine.recorder.flush()  # the first row names the caller and project
         origin = await engine.jobs.retry_origin(failed)
@@ -75,7 +80,9 @@ async def test_a_used_up_project_budget_refuses_the_retry(
     upstream: ScriptedUpstream,
 ) -> None:
     budgets = [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]
-    async with vibe_engine(loaded, {"budgets": budgets}) as engine:
+    async with vibe_engine(
+        loaded, {"budgets": budgets, "providers.unmetered_clis": ACCEPTED}
+    ) as engine:
         # Retried at once: the failed job's first row may not be written yet.
         failed = await _failed_job_of_project(engine, upstream)
         record = engine.recorder.start(principal="local", provider="mistral", project="shop")

@@ -105,10 +105,13 @@ async def test_added_agent_has_a_switch_that_stops_both_doors(gateway: GatewayRu
 
 async def test_a_hard_budget_stops_the_added_agent(loaded: LoadedSettings, tmp_path: Path) -> None:
     # Room for one CLI run's hold (a short prompt and 4,096 tokens of output) and no more: a CLI
-    # cannot be sent a limit, so the next run, with its 14 tokens spent, is refused.
+    # cannot be sent a limit, so the next run, with its 14 tokens spent, is refused. The agent
+    # reports its usage only as its turn ends: it runs under a hard budget only with the
+    # operator's acceptance (SECURITY 70).
     budgets = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 4105}]
+    accepted = {"providers.unmetered_clis": ["scripted"]}
     async with gateway_starter(loaded) as start:
-        gateway = await start({**SETTINGS, "budgets": budgets})
+        gateway = await start({**SETTINGS, "budgets": budgets, **accepted})
         async with Client(build_mcp_server(gateway.engine)) as client:
             first = await _tool(
                 client, "scripted_request", {"prompt": "one", "workingDir": str(tmp_path)}
@@ -118,3 +121,26 @@ async def test_a_hard_budget_stops_the_added_agent(loaded: LoadedSettings, tmp_p
                 client, "scripted_request", {"prompt": "two", "workingDir": str(tmp_path)}
             )
     assert second["error"] and second["error"]["code"] == "budget_exceeded"
+
+
+async def test_an_added_agent_is_refused_under_a_hard_budget_without_the_operators_word(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    """An agent the gateway does not ship cannot be stopped at its hold (SECURITY 70): under a
+    hard budget its MCP tool and its HTTP bridge are refused before it is started."""
+    budgets = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}]
+    async with gateway_starter(loaded) as start:
+        gateway = await start({**SETTINGS, "budgets": budgets})
+        async with Client(build_mcp_server(gateway.engine)) as client:
+            refused = await _tool(
+                client, "scripted_request", {"prompt": "one", "workingDir": str(tmp_path)}
+            )
+        with pytest.raises(openai.APIStatusError) as caught:
+            await openai_client(gateway).chat.completions.create(
+                model="scripted-cli/fake-1", messages=[{"role": "user", "content": "hi"}]
+            )
+        jobs = await gateway.engine.jobs.list_jobs("local")
+    assert refused["error"]["details"]["reason"] == "unmetered_cli", refused
+    assert "Scripted agent" in refused["error"]["message"]
+    assert caught.value.status_code == 402 and "unmetered_clis" in str(caught.value.body)
+    assert jobs == []

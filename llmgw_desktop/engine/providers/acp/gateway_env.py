@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["routed_environment", "routes_through_gateway"]
+__all__ = ["routed_back", "routed_environment", "routes_through_gateway"]
 
 # provider -> (base URL variable, the suffix the vendor's SDK expects, key variable, dropped)
 _ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -38,6 +38,12 @@ _ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
 def routes_through_gateway(provider: str) -> bool:
     """Whether the gateway knows how to point `provider`'s model calls at itself."""
     return provider in _ROUTES
+
+
+def routed_back(provider: str, gateway_url: str) -> bool:
+    """Whether a run of `provider` fronted for an editor whose gateway door is `gateway_url`
+    ("": none) has its model calls come back through the gateway."""
+    return bool(gateway_url) and routes_through_gateway(provider)
 
 
 def routed_environment(

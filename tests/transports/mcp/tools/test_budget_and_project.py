@@ -27,12 +27,16 @@ from tests.transports.mcp.tools.conftest import call, call_error, connect
 PRICED = "devstral-small-latest"
 UNPRICED = "magistral-medium-latest"
 HARD_DOLLARS = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
+# Vibe reports no cost as it runs, so the gateway cannot stop its job at its hold: its jobs run
+# under a hard budget only with the operator's acceptance (SECURITY 70), which these tests,
+# about what a job is held and counted at, give.
+ACCEPTED = {"providers.unmetered_clis": ["mistral"]}
 SETTLE_S = 10.0
 
 
 @pytest.fixture
 async def dollars(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
-    async with vibe_engine(loaded, {"budgets": HARD_DOLLARS}) as engine:
+    async with vibe_engine(loaded, {"budgets": HARD_DOLLARS, **ACCEPTED}) as engine:
         yield engine
 
 
@@ -86,6 +90,27 @@ async def test_the_job_tool_is_refused_before_a_job_exists(
     assert upstream.llm_requests == []
 
 
+@pytest.mark.parametrize("tool", ["mistral_request", "mistral_request_async"])
+async def test_a_cli_that_cannot_be_stopped_at_its_hold_is_refused_without_the_operators_word(
+    loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream, tool: str
+) -> None:
+    """SECURITY 70 through both MCP doors: Vibe reports no cost as it runs, so under a hard
+    budget (here of tokens, which a priced model passes) its job is refused before one exists,
+    naming the CLI and the ways out."""
+    tokens = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}]
+    async with vibe_engine(loaded, {"budgets": tokens}) as engine:
+        async with connect(engine) as client:
+            error = await call_error(client, tool, {"prompt": "hi", "model": PRICED})
+        assert await engine.jobs.list_jobs("local") == []
+    assert error["code"] == "budget_exceeded"
+    assert (
+        error["details"]["reason"] == "unmetered_cli" and error["details"]["provider"] == "mistral"
+    )
+    for words in ("Mistral Vibe", "Claude Code", "OpenCode", "API model", "unmetered_clis"):
+        assert words in error["message"], error["message"]
+    assert upstream.llm_requests == []
+
+
 async def test_a_priced_model_under_the_same_budget_is_served_and_counted(
     dollars: Engine, upstream: ScriptedUpstream
 ) -> None:
@@ -101,7 +126,10 @@ async def test_a_token_budget_serves_the_unpriced_model_and_counts_its_tokens(
 ) -> None:
     async with vibe_engine(
         loaded,
-        {"budgets": [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}]},
+        {
+            "budgets": [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}],
+            **ACCEPTED,
+        },
     ) as engine:
         async with connect(engine) as client:
             answer = await call(client, "mistral_request", {"prompt": "hi", "model": UNPRICED})
@@ -116,7 +144,12 @@ async def test_the_project_argument_reaches_the_recorder_and_the_project_budget(
         loaded,
         # Room for one CLI run's hold (its prompt and 4,096 tokens of output): a CLI cannot be
         # sent a limit, so the next run, with less room left, is refused.
-        {"budgets": [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 4200}]},
+        {
+            "budgets": [
+                {"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 4200}
+            ],
+            **ACCEPTED,
+        },
     ) as engine:
         async with connect(engine) as client:
             await call(client, "mistral_request", {"prompt": "elsewhere", "model": PRICED})
