@@ -175,6 +175,8 @@ class TrayIcon(QObject):
         bridge.jobStuckChanged.connect(self._on_stuck)
         bridge.breakerChanged.connect(self._on_breaker)
         bridge.restsChanged.connect(self.redraw)
+        # Drawn afresh when opened: a line's time left ("in 5 s") is as of its last drawing.
+        self.menu.aboutToShow.connect(self.redraw)
         bridge.engineStateChanged.connect(self._on_engine_state)
         bridge.storeHealthChanged.connect(self._on_store_health)
         bridge.requestFinished.connect(lambda _event: self._redraw_soon())

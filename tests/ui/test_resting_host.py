@@ -103,6 +103,16 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
             assert alert.text().endswith(" s)"), alert.text()
             assert "Failing: OpenAI (unreachable, passed over until " in tray.tooltip()
             assert tray.state == "error"
+
+            # Its time left is as of the menu's opening, not of the rest's start.
+            def alert_line() -> str:
+                return next((a.text() for a in tray.alerts.providers if "OpenAI" in a.text()), "")
+
+            drawn = alert_line()
+            await until(
+                lambda: (tray.menu.aboutToShow.emit(), alert_line() != drawn)[1], "time left"
+            )
+            assert alert_line().startswith("OpenAI: failing · unreachable, passed over until ")
             switch = desk.actions.providers["openai"]
             await until(lambda: switch.text() == "OpenAI (failing)", "the switch marked")
             assert switch.toolTip().startswith(f"{UNREACHABLE}: no connection could be made")
