@@ -51,6 +51,12 @@ OAUTH_REDIRECT = "http://127.0.0.1:9/callback"
 OAUTH_SECRET = secrets.token_urlsafe(32)
 FAILED_CALLS = 8  # consecutive upstream 500s for the failure state
 FAILING_MODEL = "claude-sonnet-4-5"
+# The resting state (`--pages resting` only: it adds a provider to every page): xAI's base URL is
+# a loopback port nothing listens on, so its connects are refused and its host rests.
+RESTING = "resting"
+RESTING_PROVIDER = "xai"
+RESTING_MODEL = "grok-4"
+MAX_RESTING_TRIES = 10  # requests sent to make its host rest (3 do it; a rest over, 1 more)
 SUB_CENT_BUDGET = {"scope": "agent=claude-code", "unit": "usd", "period": "daily", "hard": 0.003}
 DAY_BUDGET = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
 PROMPTS = (

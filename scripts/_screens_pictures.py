@@ -23,12 +23,15 @@ from _screens_common import (
     GUIDE_KEY,
     JOB_TIMEOUT_S,
     LOOKS,
+    MAX_RESTING_TRIES,
     OAUTH_REDIRECT,
     PAGE_SETTLE_S,
     README,
     README_END,
     README_START,
     REPLAY_MODEL,
+    RESTING_MODEL,
+    RESTING_PROVIDER,
     ROOT,
     SIZES,
     STUCK,
@@ -274,8 +277,51 @@ async def capture_failure(
     return [("Overview: a provider failing", path), ("Provider health: failing", table)]
 
 
-async def capture_tray(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
-    """The tray in the failure state: its icon and its menu open, as the screen shows them."""
+async def capture_resting(window: MainWindow, base_url: str, out: Path) -> list[tuple[str, Path]]:
+    """A provider whose host takes no connection, rested: the Providers page on its row,
+    Overview's health table, and the tray, each taken while the rest lasts."""
+    engine = window.overview.context.engine
+
+    async def rest() -> None:
+        # Refused at once, three times: a rest of 5 s; once over, the next refusal doubles it.
+        async with aiohttp.ClientSession() as client:
+            for _ in range(MAX_RESTING_TRIES):
+                if engine.providers.resting():
+                    return
+                await chat(client, base_url, RESTING_MODEL, stream=False, caller="aider")
+        raise RuntimeError(f"{RESTING_PROVIDER}'s host did not rest")
+
+    saved: list[tuple[str, Path]] = []
+    await rest()
+    providers = window.pages["providers"]
+    window.show_page("providers")
+    providers.select_provider(RESTING_PROVIDER)  # type: ignore[attr-defined]
+    await until(
+        lambda: getattr(providers.selected_row(), "status", "") == "Unreachable",  # type: ignore[attr-defined]
+        "the row unreachable",
+        10,
+    )
+    await asyncio.sleep(0.5)
+    save(window, out / "providers-resting.png")
+    saved.append(("Providers: a provider unreachable, resting", out / "providers-resting.png"))
+    await rest()
+    window.show_page("overview")
+    health = window.overview.health
+    await until(
+        lambda: health.cell(RESTING_PROVIDER, "Status").startswith("Unreachable"), "health", 10
+    )
+    await asyncio.sleep(0.5)
+    save(window, out / "overview-resting.png")
+    saved.append(("Overview: a provider unreachable, resting", out / "overview-resting.png"))
+    await rest()
+    return saved + await capture_tray(window, out, "resting")
+
+
+async def capture_tray(
+    window: MainWindow, out: Path, state: str = "failing"
+) -> list[tuple[str, Path]]:
+    """The tray in the failure state (or `state`): its icon and its menu open, as the screen
+    shows them."""
     tray = _find_tray()
     if tray is None or not QSystemTrayIcon.isSystemTrayAvailable():
         available = QSystemTrayIcon.isSystemTrayAvailable()
@@ -293,11 +339,11 @@ async def capture_tray(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
     shot = screen.grabWindow(0, seen.x(), seen.y(), seen.width(), seen.height())
     tray.menu.hide()
     window.bring_forward()
-    path = out / "tray-failing.png"
+    path = out / f"tray-{state}.png"
     if not shot.save(str(path)):
         raise RuntimeError(f"could not write {path}")
     print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    return [("Tray: a provider failing", path)]
+    return [(f"Tray: a provider {state}", path)]
 
 
 _STARTED_APPS: list[DesktopApp] = []  # the app `cli.main` builds, to reach its tray

@@ -14,6 +14,7 @@ import hashlib
 import os
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from _screens_common import (
     OAUTH_REDIRECT,
     OAUTH_SECRET,
     PROJECTS,
+    RESTING_PROVIDER,
     ROOT,
     SCREEN,
     STUCK_AFTER_MS,
@@ -147,10 +149,19 @@ class Upstreams(threading.Thread):
         self.join(5)
 
 
-def write_config(path: Path, workspace: Path) -> None:
+def refused_url() -> str:
+    """A base URL on a loopback port nothing listens on: each connect is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def write_config(path: Path, workspace: Path, resting_url: str = "") -> None:
     """A config.toml with a static bearer token, two OAuth clients whose sign-ins wait for
     consent at the desk (the consent dialog pictured is a real one; `sign_in` approves the
-    workload's own) and the workspace token-holding callers' CLI jobs run in."""
+    workload's own) and the workspace token-holding callers' CLI jobs run in; with
+    `resting_url`, `RESTING_PROVIDER`'s base URL."""
     digest = hashlib.sha256(OAUTH_SECRET.encode()).hexdigest()
     workspace.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -181,6 +192,9 @@ def write_config(path: Path, workspace: Path) -> None:
             'scopes = "mcp"',
         ]
     lines += mcp_server_tables(workspace)
+    if resting_url:
+        lines += ["", f"[gateway.providers.{RESTING_PROVIDER}]", f'base_url = "{resting_url}"']
+        lines += [f'api_key = "{RESTING_PROVIDER}-screenshot-key"']
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -36,6 +36,10 @@ totals and on the request chart, the health table's red row, errors and latency)
 budget, so the Budgets page shows amounts below a cent.
 Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
 gallery in README.md's "Screens" section (between its markers) to show exactly those images.
+Asked for only (`--pages resting`, since it adds a provider to every page): the resting state,
+xAI's base URL a loopback port nothing listens on, its host rested after three refused
+connects, and the Providers page on its row, Overview and the tray taken while the rest lasts
+(providers-resting.png, overview-resting.png, tray-resting.png).
 With openbox and trayer installed (apt-get install openbox trayer), both run on the Xvfb
 display, so the app has a real system tray: after the failure state the tray's corner of the
 screen, with its red icon and its menu open, is saved as `tray-failing.png`. Without them the
@@ -69,6 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _screens_common import (
     DEFAULT_OUT,
     REPLAY,
+    RESTING,
     TRAY_HOST_WAIT_S,
     WINDOW_WAIT_S,
     WORKLOAD_TIMEOUT_S,
@@ -79,6 +84,7 @@ from _screens_pictures import (
     capture_failure,
     capture_guide,
     capture_replay,
+    capture_resting,
     capture_states,
     capture_tray,
     remember_apps,
@@ -87,6 +93,7 @@ from _screens_pictures import (
 from _screens_stage import (
     Upstreams,
     prepare_environment,
+    refused_url,
     start_tray_host,
     start_xvfb,
     write_config,
@@ -135,6 +142,8 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
             outcome["saved"] += await capture_tray(window, args.out)
+        if only is not None and RESTING in only:
+            outcome["saved"] += await capture_resting(window, base_url, args.out)
         outcome["saved"] += states
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
@@ -176,7 +185,12 @@ def main() -> int:
         prepare_environment(home, upstreams)
         if xvfb is None:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        write_config(home / "config" / "config.toml", home / "workspaces" / "demo")
+        resting = RESTING in args.pages.split(",")
+        write_config(
+            home / "config" / "config.toml",
+            home / "workspaces" / "demo",
+            refused_url() if resting else "",
+        )
         # The app reuses this QApplication; it exists first so the driver can be scheduled
         # on the loop the app is about to run.
         app = QApplication([sys.argv[0]])

@@ -31,7 +31,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "interrupt_work": "end every running job now as interrupted (the first step of a stop)",
     "listening_on": "note the port the front door bound (never used as an upstream)",
     "health": "liveness facts for /health, the tray and Overview",
-    "process_health": "jobs, limits, breakers and switches (llm_process_health)",
+    "process_health": "jobs, limits, breakers, switches, rested hosts (llm_process_health)",
     "store_problem": "why the store is degraded, or None",
     "state": "the engine's EngineState",
     "uptime_seconds": "seconds since start",

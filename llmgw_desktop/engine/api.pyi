@@ -130,6 +130,7 @@ from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionA
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
+from llmgw_desktop.engine.providers.health import RESTING_SOURCE as RESTING_SOURCE
 from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHealth
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble

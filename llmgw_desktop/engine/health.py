@@ -3,9 +3,10 @@
 `/health` is answered to anyone on this machine, so it holds facts, never secrets or paths:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
 pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
-refusals, the store, the recorder and this process's lease. The process health adds the live
-jobs and their limits, the circuit breakers, the switches, the background tasks and the user's
-MCP servers.
+refusals, the store, the recorder, this process's lease, and which providers fail or rest (by
+id only). The process health adds the live jobs and their limits, the circuit breakers, the
+switches, the background tasks, the user's MCP servers and the API hosts rested because no
+connection could be made to them (each host's origin, never its base URL's path or query).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class EngineHealth:
         }
 
     def process_health(self) -> dict[str, Any]:
-        """Live jobs, limits, circuit breakers and switches: what `llm_process_health` shows."""
+        """Live jobs, limits, circuit breakers, switches and rested hosts: what
+        `llm_process_health` shows."""
         return {
             "engine": self.health(),
             "jobs": self._jobs.health(),
@@ -106,4 +108,8 @@ class EngineHealth:
             "backgroundTasks": len(self._tasks.running),
             # The user's own MCP servers: state, tool count, starts, last error (redacted).
             "mcpServers": self._upstream_mcp.status(),
+            # API hosts no connection could be made to, passed over for now: the provider, the
+            # base URL's origin (never its path or query), failures in a row, seconds left,
+            # the last error (redacted). `/health` names only the providers.
+            "restingHosts": [host.to_dict() for host in self._providers.resting()],
         }

@@ -9,8 +9,10 @@ the Providers page (`provider_rows.py`) and the tray, so none says "OK" while an
 failed Test, calls refused for its credentials) or its recent calls fail (`provider_health`:
 failures in a row, or most calls failing); when only some of its recent calls fail, every
 place says just that, "some calls fail" (the header said "needs a look" for the state the
-tables called "Some calls fail": one state, two names, review 41-3). A provider switched off,
-or every provider paused, has no verdict: it is not called.
+tables called "Some calls fail": one state, two names, review 41-3). An API provider whose host
+no connection could be made to is rested (its routes passed over for a while): it is failing,
+"Unreachable", with when it is tried again, until the rest ends. A provider switched off, or
+every provider paused, has no verdict: it is not called.
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from llmgw_desktop.engine.api import BudgetStatus, Engine, HealthState, RequestFinished
+from llmgw_desktop.engine.api import (
+    RESTING_SOURCE,
+    BudgetStatus,
+    Engine,
+    HealthState,
+    RequestFinished,
+)
 
 __all__ = [
     "FAILING",
     "SOME_CALLS_FAIL",
+    "UNREACHABLE",
     "FailingProvider",
     "ProviderVerdict",
     "SpendToday",
@@ -40,6 +49,8 @@ __all__ = [
 
 # A verdict's level: red, or amber (in the words of the Providers page's status for it).
 FAILING, SOME_CALLS_FAIL = "failing", "some calls fail"
+# The status of a provider whose host is rested: no connection could be made to it.
+UNREACHABLE = "Unreachable"
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,10 @@ class ProviderVerdict:
     provider: str  # the switch id (`mistral-api`, `claude`): the recorder's provider
     name: str  # as every page names it ("Mistral API")
     level: str  # FAILING or SOME_CALLS_FAIL
-    status: str  # the Providers page's words: Circuit open, Test failed, Failing, Some calls fail
+    # The Providers page's words: Circuit open, Unreachable, Test failed, Failing, Some calls fail
+    status: str
     why: str  # one line: "8 calls failed in a row (upstream_500, last at 21:04:10); ..."
+    brief: str = ""  # a few words for a menu line, where `why` would be cut ("" : `why`)
 
     @property
     def failing(self) -> bool:
@@ -116,6 +129,17 @@ def provider_verdict(
             f"until {at} (in {seconds:.0f} s)"
         )
         return ProviderVerdict(switch_id, name, FAILING, "Circuit open", why)
+    if health.rest is not None and health.source == RESTING_SOURCE:
+        rest = health.rest
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + rest.seconds_left))
+        last = f" ({rest.last_error})" if rest.last_error else ""
+        until = f"until {at} (in {rest.seconds_left:.0f} s)"
+        why = (
+            f"no connection could be made {rest.failures} times in a row{last}; its routes are "
+            f"passed over {until}, then it is tried again"
+        )
+        brief = f"unreachable, passed over {until}"
+        return ProviderVerdict(switch_id, name, FAILING, UNREACHABLE, why, brief)
     if health.state == HealthState.FAILING:
         status = "Test failed" if health.source == "test" else "Failing"
         return ProviderVerdict(switch_id, name, FAILING, status, health.reason)

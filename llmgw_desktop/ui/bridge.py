@@ -2,6 +2,11 @@
 
 Engine events are published on the loop thread, which under qasync is the Qt thread, so the
 bridge emits directly; widgets connect to these signals and never subscribe to the bus.
+
+One signal is read rather than published: `restsChanged`, an API host rested or well again
+(`engine.providers.resting()`). A rest begins or ends by a connect attempt, whose recorder
+row's `RequestFinished` follows it, so the rests are read again on such a row (a failed one,
+or any while some host rests), and once more when the soonest rest is over.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from llmgw_desktop.engine.api import (
     Notice,
     PauseChanged,
     ProviderToggled,
+    RecordState,
     RequestFinished,
     StoreHealthChanged,
 )
-from llmgw_desktop.ui.qt import QObject, Signal
+from llmgw_desktop.ui.qt import QObject, QTimer, Signal
 
-__all__ = ["EngineBridge"]
+__all__ = ["REST_OVER_MARGIN_MS", "EngineBridge"]
+
+# Read the rests this long after the soonest should be over, so it is seen over.
+REST_OVER_MARGIN_MS = 50
 
 
 class EngineBridge(QObject):
@@ -43,10 +52,18 @@ class EngineBridge(QObject):
     # One per finished request, carrying the RequestFinished event. Under load this fires
     # hundreds of times a second: connect only cheap slots, and redraw on a timer.
     requestFinished = Signal(object)
+    # An API host began, lengthened or ended a rest (no connection could be made to it): its
+    # provider reads "Unreachable" while it lasts (`engine.providers.resting()`).
+    restsChanged = Signal()
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        # The rests last read: (provider, origin, failures in a row) of each host rested.
+        self._rests: frozenset[tuple[str, str, int]] = frozenset()
+        self._rest_over = QTimer(self)
+        self._rest_over.setSingleShot(True)
+        self._rest_over.timeout.connect(self.read_rests)
         bus = engine.events
         self._unsubscribe: list[Callable[[], None]] = [
             bus.subscribe(
@@ -65,8 +82,28 @@ class EngineBridge(QObject):
             ),
             bus.subscribe(JobStuckChanged, self.jobStuckChanged.emit),
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
-            bus.subscribe(RequestFinished, self.requestFinished.emit),
+            bus.subscribe(RequestFinished, self._on_finished),
         ]
+
+    def _on_finished(self, event: RequestFinished) -> None:
+        self.requestFinished.emit(event)
+        # Cheap whatever the flood: a completed row reads nothing while no host rests.
+        if self._rests or event.state != RecordState.COMPLETED:
+            self.read_rests()
+
+    def read_rests(self) -> None:
+        """Read which API hosts rest now; `restsChanged` when that changed, and a read again
+        when the soonest rest is over."""
+        hosts = self.engine.providers.resting()
+        rests = frozenset((h.provider, h.origin, h.failures) for h in hosts)
+        if hosts:
+            soonest = min(h.seconds_left for h in hosts)
+            self._rest_over.start(int(soonest * 1000) + REST_OVER_MARGIN_MS)
+        else:
+            self._rest_over.stop()
+        if rests != self._rests:
+            self._rests = rests
+            self.restsChanged.emit()
 
     def _on_notice(self, event: Notice) -> None:
         # With its topic first: the notification history keeps the first of the two.
@@ -78,3 +115,4 @@ class EngineBridge(QObject):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        self._rest_over.stop()

@@ -135,6 +135,7 @@ class StatusHeader(QWidget):
             bridge.engineStateChanged,
             bridge.storeHealthChanged,
             bridge.breakerChanged,
+            bridge.restsChanged,
             bridge.providerToggled,
             bridge.jobStateChanged,
             bridge.jobStuckChanged,

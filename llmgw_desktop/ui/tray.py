@@ -136,7 +136,7 @@ class TrayIcon(QObject):
         self.failing: dict[str, str] = {}
         self.needs_a_look: dict[str, str] = {}
         self._verdicts: list[ProviderVerdict] = []
-        self._marked: set[tuple[str, str]] = set()
+        self._marked: set[tuple[str, str, str]] = set()
         # What is wrong with the store (damaged, disk full, recorder failing), or None.
         self.store_problem: str | None = bridge.engine.store_problem
         self.last_error: str | None = None
@@ -174,6 +174,9 @@ class TrayIcon(QObject):
         bridge.jobStateChanged.connect(self._on_job)
         bridge.jobStuckChanged.connect(self._on_stuck)
         bridge.breakerChanged.connect(self._on_breaker)
+        bridge.restsChanged.connect(self.redraw)
+        # Drawn afresh when opened: a line's time left ("in 5 s") is as of its last drawing.
+        self.menu.aboutToShow.connect(self.redraw)
         bridge.engineStateChanged.connect(self._on_engine_state)
         bridge.storeHealthChanged.connect(self._on_store_health)
         bridge.requestFinished.connect(lambda _event: self._redraw_soon())
@@ -300,7 +303,9 @@ class TrayIcon(QObject):
         self._verdicts = provider_verdicts(self._engine)
         failing = {v.provider: self._short_why(v) for v in self._verdicts if v.failing}
         self.needs_a_look = {v.name: self._short_why(v) for v in self._verdicts if not v.failing}
-        marked = {(v.provider, v.level) for v in self._verdicts}
+        # By status too: a rest over leaves a provider failing by its calls, and its switch's
+        # tooltip must stop saying "Unreachable".
+        marked = {(v.provider, v.level, v.status) for v in self._verdicts}
         if marked != self._marked:  # the menu's switches say it too
             self._marked = marked
             self._actions.check_installed()
@@ -327,6 +332,8 @@ class TrayIcon(QObject):
 
     def _short_why(self, verdict: ProviderVerdict) -> str:
         """`8 in a row, upstream_500`: a verdict's reason, short, for a tooltip."""
+        if verdict.brief:
+            return verdict.brief
         health = self._health.of(verdict.provider)
         if verdict.status in ("Failing", "Some calls fail") and health.errors:
             return _failing_words(

@@ -141,7 +141,7 @@ class ApiTargets:
                 kind=NOT_CONFIGURED_OUTCOME,
                 code=ErrorCode.CLOUD_NOT_CONFIGURED,
             )
-        resting = self.unreachable.refusal(spec.id, self._host_of(spec))
+        resting = self.unreachable.refusal(spec.id, self.keys.base_url(spec))
         if resting is not None:  # the next route at once, not this one's connect attempt
             route.attempts.append(Attempt(target.label, "", RESTING_OUTCOME))
             return None, resting
@@ -389,10 +389,6 @@ class ApiTargets:
             rendered=body,
         )
 
-    def _host_of(self, spec: ApiProviderSpec) -> str:
-        """What `unreachable` keys a provider's host by: the provider and its base URL."""
-        return f"{spec.id} {self.keys.base_url(spec) or ''}"
-
     async def _attempt(
         self,
         incoming: ClientRequest,
@@ -441,7 +437,7 @@ class ApiTargets:
             route.attempts.append(ok)
             if outgoing.notice:
                 route.notices.append(outgoing.notice)
-            self.unreachable.connected(self._host_of(spec))
+            self.unreachable.connected(spec.id, upstream_target.base_url)
             answer = await self._answers.answer(
                 response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
             )
@@ -453,13 +449,14 @@ class ApiTargets:
             # After a 2xx the upstream took the call and bills it, whatever became of the
             # body (too large, cut, not JSON): counted as a cut stream is, never at nothing.
             exc.billed = asked
+            if exc.kind == CONNECT_OUTCOME:
+                # Before the row finishes: the window reads the rests when it hears of the row.
+                self.unreachable.failed(spec.id, upstream_target.base_url, exc.message)
             self._records.note_failure(
                 route, target, key, exc, record, started, billed=incoming if asked else None
             )
             if exc.status == 429:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
-            elif exc.kind == CONNECT_OUTCOME:
-                self.unreachable.failed(spec.id, self._host_of(spec))
             return None, exc
         except asyncio.CancelledError:
             # The client left before the answer began: the row ends now, or it stays open.

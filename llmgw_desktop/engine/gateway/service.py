@@ -42,6 +42,7 @@ from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from llmgw_desktop.engine.gateway.tracing import client_status, traced
+from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
@@ -142,6 +143,11 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+
+    @property
+    def unreachable(self) -> UnreachableHosts:
+        """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
+        return self._api.unreachable
 
     @property
     def cache_stats(self) -> CacheStats | None:

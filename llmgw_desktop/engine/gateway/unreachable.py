@@ -9,8 +9,12 @@ the next request tries it again, and one connection made ends it.
 
 Only connect failures count: what a caller sends cannot make a TCP or TLS connection fail, so
 a remote caller cannot rest a host for everybody with bad requests, as it could with answers
-(a 500, a 429, a slow first byte). Keyed by provider and base URL (`ApiTargets._host_of`). In
-memory, per process; a restart forgets.
+(a 500, a 429, a slow first byte). Keyed by provider and base URL. In memory, per process; a
+restart forgets.
+
+What is rested now (`rested`) is shown while it lasts: `/health` names the providers resting
+(public: ids only), `llm_process_health` and the window each host's origin (never the base
+URL's path, query or user), failures in a row, seconds left and last error (redacted).
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
+from llmgw_desktop.engine.gateway.upstream import UpstreamFailure, origin_of
+from llmgw_desktop.engine.redact import redact
 
 __all__ = [
     "FAILURES_TO_REST",
     "FIRST_REST_S",
     "LONGEST_REST_S",
     "RESTING_OUTCOME",
+    "RestedHost",
     "UnreachableHosts",
 ]
 
@@ -39,31 +46,61 @@ LONGEST_REST_S = 60.0
 RESTING_OUTCOME = "resting"
 
 
+# The last error's length kept for a rested host: one line on a page, not an upstream's essay.
+MAX_ERROR_CHARS = 200
+
+
+@dataclass(frozen=True)
+class RestedHost:
+    """One host rested now: whose, where (its origin only), and why."""
+
+    provider: str  # the gateway's provider id (`openai`, `mistral`)
+    origin: str  # `origin_of` its base URL
+    failures: int  # connect failures in a row
+    seconds_left: float
+    last_error: str  # the last connect failure's words, redacted
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `llm_process_health` shows it (the local user)."""
+        return {
+            "provider": self.provider,
+            "origin": self.origin,
+            "failuresInARow": self.failures,
+            "secondsLeft": round(self.seconds_left, 1),
+            "lastError": self.last_error,
+        }
+
+
 @dataclass
 class _Host:
+    provider: str
+    origin: str
     failures: int = 0  # connect failures in a row
     rest_s: float = 0.0  # the last rest's length (0: never rested since a connection)
     until: float = 0.0  # rested until (monotonic)
+    last_error: str = ""
 
 
 class UnreachableHosts:
     """Connect failures in a row per host, and the rests they earn."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._hosts: dict[str, _Host] = {}
+        self._hosts: dict[tuple[str, str], _Host] = {}  # by (provider, base URL)
         self._clock = clock
 
-    def resting(self, host: str) -> float | None:
-        """Seconds `host` is still rested for; None when it may be tried."""
-        state = self._hosts.get(host)
+    def resting(self, provider: str, base_url: str) -> float | None:
+        """Seconds `provider`'s host at `base_url` is still rested for; None when it may be
+        tried."""
+        state = self._hosts.get((provider, base_url))
         if state is None:
             return None
         left = state.until - self._clock()
         return left if left > 0 else None
 
-    def refusal(self, provider: str, host: str) -> UpstreamFailure | None:
-        """Why a route to `host` is passed over now (the route moves on), or None."""
-        left = self.resting(host)
+    def refusal(self, provider: str, base_url: str) -> UpstreamFailure | None:
+        """Why a route to `provider` at `base_url` is passed over now (the route moves on), or
+        None."""
+        left = self.resting(provider, base_url)
         if left is None:
             return None
         return UpstreamFailure(
@@ -74,10 +111,14 @@ class UnreachableHosts:
             kind=RESTING_OUTCOME,
         )
 
-    def failed(self, provider: str, host: str) -> None:
-        """A connection to `provider`'s `host` could not be made."""
-        state = self._hosts.setdefault(host, _Host())
+    def failed(self, provider: str, base_url: str, error: str = "") -> None:
+        """A connection to `provider` at `base_url` could not be made (`error`: why, in words
+        that may name the base URL; kept redacted)."""
+        state = self._hosts.get((provider, base_url))
+        if state is None:
+            state = self._hosts[(provider, base_url)] = _Host(provider, origin_of(base_url))
         state.failures += 1
+        state.last_error = redact(error)[:MAX_ERROR_CHARS]  # masked whole, then cut
         if state.rest_s:  # failed again right after a rest: a longer one
             state.rest_s = min(LONGEST_REST_S, state.rest_s * 2)
         elif state.failures >= FAILURES_TO_REST:
@@ -94,12 +135,18 @@ class UnreachableHosts:
             state.rest_s,
         )
 
-    def connected(self, host: str) -> None:
-        """A connection to `host` was made (an answer came back): it is well again."""
-        if host in self._hosts:
-            del self._hosts[host]
+    def connected(self, provider: str, base_url: str) -> None:
+        """A connection to `provider` at `base_url` was made (an answer came back): it is well
+        again."""
+        self._hosts.pop((provider, base_url), None)
 
-    def rested(self) -> dict[str, float]:
-        """Each host rested now, with its seconds left (for `/health` and the window)."""
+    def rested(self) -> list[RestedHost]:
+        """Each host rested now, the longest rest left first (for `/health`, the process
+        health and the window: a read of the few hosts that failed, never a request's path)."""
         now = self._clock()
-        return {host: s.until - now for host, s in self._hosts.items() if s.until > now}
+        found = [
+            RestedHost(s.provider, s.origin, s.failures, s.until - now, s.last_error)
+            for s in self._hosts.values()
+            if s.until > now
+        ]
+        return sorted(found, key=lambda h: -h.seconds_left)

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
@@ -52,6 +52,7 @@ __all__ = [
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
+    "origin_of",
     "scrubbed_frame",
 ]
 
@@ -300,7 +301,7 @@ class UpstreamClient:
             )
         except ConnectError as exc:
             raise UpstreamFailure(
-                f"cannot connect to {target.provider} at {_origin(url)}: {exc.strerror or exc}",
+                f"cannot connect to {target.provider} at {origin_of(url)}: {exc.strerror or exc}",
                 fallback=True,
                 kind=CONNECT_OUTCOME,
             ) from None
@@ -484,6 +485,8 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of `url`: never its user, password, path or query (a base URL
+    may carry a token in any of them)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"

@@ -1,16 +1,18 @@
 """Each provider's health, decided once for every view: the window, `/health`, `/v1/providers`.
 
-A provider is failing when its circuit is open, when it has lasting trouble (a failed Test,
-calls refused for its credentials: `trouble.py`), or when its recent calls fail (`CallHealth`:
-failures in a row, or most calls failing); degraded when some of its calls fail. The window
+A provider is failing when its circuit is open, when its host is rested because no connection
+could be made to it (`gateway/unreachable.py`: its routes are passed over until the rest ends),
+when it has lasting trouble (a failed Test, calls refused for its credentials: `trouble.py`),
+or when its recent calls fail (`CallHealth`: failures in a row, or most calls failing);
+degraded when some of its calls fail. The window
 turned red on these while `/health` and `GET /v1/providers` said `available: true` and nothing
 more: now all of them read `provider_health` (through `ProvidersService.health`), so a script
 or a monitoring check sees what a person sees.
 
 What is shown to whom: the state words are safe for anyone who may read `/health` (it is public:
-the words and the provider ids, never an error's text, counts or times); the whole record
-(`to_dict`, with the window's reason line, which may quote a Test's error) is for callers the
-edge let read `/v1/providers` (docs/SECURITY.md, finding 57).
+the words and the provider ids, never an error's text, a base URL, counts or times); the whole
+record (`to_dict`, with the window's reason line, which may quote a Test's error) is for callers
+the edge let read `/v1/providers` (docs/SECURITY.md, finding 57).
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine.gateway.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
 from llmgw_desktop.engine.providers.trouble import Trouble
 
-__all__ = ["ProviderHealth", "provider_health", "public_summary"]
+__all__ = ["RESTING_SOURCE", "ProviderHealth", "provider_health", "public_summary"]
+
+# The `source` of a provider failing because its host is rested (no connection could be made).
+RESTING_SOURCE = "resting"
 
 # How bad each state is, for the worst of several.
 _RANK = {HealthState.UNKNOWN: 0, HealthState.OK: 1, HealthState.DEGRADED: 2, HealthState.FAILING: 3}
@@ -35,8 +41,9 @@ class ProviderHealth:
     provider: str  # the switch id the recorder names it by (`claude`, `openai`, `mistral-api`)
     state: str  # `HealthState`: failing, degraded, ok or unknown (no call yet)
     reason: str  # "" when nothing is wrong
-    source: str  # what decided it: "circuit", "test", "calls" (credentials refused) or ""
+    source: str  # what decided it: "circuit", "resting", "test", "calls" or ""
     calls: ProviderCallHealth
+    rest: RestedHost | None = None  # its host rested now (no connection could be made)
 
     @property
     def failing(self) -> bool:
@@ -59,6 +66,8 @@ class ProviderHealth:
             "calls": calls.calls,
             "errors": calls.errors,
             "windowSeconds": calls.window_s,
+            # Its routes are passed over for this long yet: no connection could be made.
+            "restingSeconds": None if self.rest is None else round(self.rest.seconds_left, 1),
         }
 
 
@@ -68,15 +77,26 @@ def provider_health(
     breaker: Mapping[str, Any] | None,
     trouble: Trouble | None,
     calls: ProviderCallHealth,
+    rest: RestedHost | None = None,
 ) -> ProviderHealth:
-    """`provider`'s health from its circuit breaker (CLIs), its lasting trouble and its recent
-    calls, in that order: the first that is wrong decides (the window's own rule)."""
+    """`provider`'s health from its circuit breaker (CLIs), its host's rest (API providers),
+    its lasting trouble and its recent calls, in that order: the first that is wrong decides
+    (the window's own rule)."""
     if breaker is not None and breaker.get("state") == "open":
         reason = (
             f"circuit open: {breaker.get('consecutiveFailures', 0)} failures in a row; calls "
             f"are refused for {breaker.get('retryAfterSeconds', 0)} s"
         )
         return ProviderHealth(provider, HealthState.FAILING, reason, "circuit", calls)
+    if rest is not None:
+        # Before its trouble: nothing reaches it now, and the rest says when it is tried again.
+        reason = (
+            f"unreachable: no connection could be made {rest.failures} times in a row; its "
+            f"routes are passed over for {rest.seconds_left:.0f} s more, then it is tried again"
+        )
+        return ProviderHealth(
+            provider, HealthState.FAILING, reason, RESTING_SOURCE, calls, rest=rest
+        )
     if trouble is not None:
         return ProviderHealth(
             provider, HealthState.FAILING, trouble.describe(), trouble.source, calls
@@ -88,13 +108,16 @@ def provider_health(
 
 def public_summary(healths: Iterable[ProviderHealth]) -> dict[str, Any]:
     """What `/health` (public) says of the providers: the worst state, and which providers
-    are failing or degraded, by id; no counts, times or error text."""
+    are failing or degraded, and which of the failing are resting (their host takes no
+    connection: passed over for now), by id; no counts, times, base URLs or error text."""
     known = list(healths)
     failing = sorted(h.provider for h in known if h.state == HealthState.FAILING)
     degraded = sorted(h.provider for h in known if h.state == HealthState.DEGRADED)
+    resting = sorted(h.provider for h in known if h.rest is not None)
     worst = max((h.state for h in known), key=_RANK.__getitem__, default=HealthState.OK)
     return {
         "state": HealthState.OK if worst == HealthState.UNKNOWN else worst,
         "failing": failing,
         "degraded": degraded,
+        "resting": resting,
     }

@@ -22,6 +22,7 @@ from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
+from llmgw_desktop.engine.gateway.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
@@ -147,20 +148,36 @@ class ProvidersService:
             breaker=self._calls.breaker_state(provider),
             trouble=self._trouble.of(provider),
             calls=self._call_health.of(provider),
+            rest=self._rests().get(provider),
         )
 
     def health_all(self) -> list[ProviderHealth]:
         """Every provider switch's health, in the switches' order."""
         breakers = self._calls.breaker_states()
+        rests = self._rests()
         return [
             provider_health(
                 state.id,
                 breaker=breakers.get(state.id),
                 trouble=self._trouble.of(state.id),
                 calls=self._call_health.of(state.id),
+                rest=rests.get(state.id),
             )
             for state in self._switches.states()
         ]
+
+    def resting(self) -> list[RestedHost]:
+        """The API hosts rested now because no connection could be made to them, the longest
+        rest first: their routes are passed over until it ends (`gateway/unreachable.py`)."""
+        return self._gateway.unreachable.rested()
+
+    def _rests(self) -> dict[str, RestedHost]:
+        """Each resting provider's rest, by switch id (the longest, should two of its base
+        URLs rest: one before an edit of it and one after)."""
+        rests: dict[str, RestedHost] = {}
+        for host in self.resting():  # the longest first
+            rests.setdefault(self._switches.switch_of(host.provider) or host.provider, host)
+        return rests
 
     # -- API providers and local servers (the HTTP gateway's table) ----------------------------
 

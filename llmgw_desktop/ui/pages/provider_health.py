@@ -135,6 +135,7 @@ class ProviderHealthTable(QTableWidget):
         bridge.providerToggled.connect(lambda _provider, _on: self.request_refresh())
         bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
         bridge.breakerChanged.connect(lambda _provider, _state: self.request_refresh())
+        bridge.restsChanged.connect(self.request_refresh)
 
     def start(self) -> None:
         """Load now and every few seconds (while the page is shown)."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode
-from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdict
+from llmgw_desktop.ui.attention import UNREACHABLE, ProviderVerdict, provider_verdict
 
 __all__ = [
     "CHECKING",
@@ -166,6 +166,7 @@ UNUSABLE_STATUSES = frozenset(
         "Not running",
         "Detected, off",
         "Test failed",
+        UNREACHABLE,  # its host rested: its routes are passed over until the rest ends
     }
 )
 
@@ -207,6 +208,7 @@ _UNUSABLE_WORDS = {
     "Not running": "server not running",
     "Detected, off": "detected, not enabled",
     "Test failed": "last test failed",
+    UNREACHABLE: "unreachable for now",
 }
 
 

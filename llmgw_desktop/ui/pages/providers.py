@@ -149,6 +149,7 @@ class ProvidersPage(Page):
         bridge.providerToggled.connect(self._on_toggled)
         bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
         bridge.breakerChanged.connect(lambda _p, _state: self.request_refresh())
+        bridge.restsChanged.connect(self.request_refresh)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.request_refresh)

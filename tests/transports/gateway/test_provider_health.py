@@ -60,7 +60,12 @@ async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_win
     # /health, public: which provider fails, and nothing more.
     status, health = await _get(gateway, "/health")
     assert status == 200
-    assert health["providers"] == {"state": "failing", "failing": ["openai"], "degraded": []}
+    assert health["providers"] == {
+        "state": "failing",
+        "failing": ["openai"],
+        "degraded": [],
+        "resting": [],  # its host answers: a connection is made, the answers fail
+    }
     assert health["status"] == "ok"  # the gateway itself is fine: every gateway shares upstreams
     assert "upstream_500" not in str(health) and "broke" not in str(health)
 

@@ -1,27 +1,30 @@
 """A provider's host that takes no connections is rested, so each request does not pay for it
 (`engine/gateway/unreachable.py`).
 
-The black hole is real: a loopback listener whose accept queue is full and never drained, so
-the kernel drops each new SYN and a connect waits out `gateway.connect_timeout_ms`, as with a
-host gone from the network. OpenAI's base URL points at it, with Anthropic as the fallback (the
-scripted upstream). Before: every request waited the whole connect timeout, then fell back,
-and its attempt said `timeout` ("sent nothing"), though nothing was ever sent.
+The black hole is real (`tests/fakes/black_hole.py`): a loopback listener whose accept queue is
+full and never drained, so the kernel drops each new SYN and a connect waits out
+`gateway.connect_timeout_ms`, as with a host gone from the network. OpenAI's base URL points at
+it, with Anthropic as the fallback (the scripted upstream). Before: every request waited the
+whole connect timeout, then fell back, and its attempt said `timeout` ("sent nothing"), though
+nothing was ever sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
 from llmgw_desktop.engine.gateway import unreachable
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.fakes.black_hole import BlackHole
+from tests.fakes.black_hole import black_hole as black_hole_at
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -31,27 +34,10 @@ CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
-def black_hole() -> Iterator[int]:
-    """A loopback port that takes no connections and refuses none: its listener's queue is
-    full (backlog 0, filled by connections never accepted), so SYNs are dropped."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):  # Linux takes backlog + 1; the rest wait in SYN-SENT, then drop
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.2)
-    try:
-        yield port
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
+def black_hole() -> Iterator[BlackHole]:
+    """A loopback port that takes no connections and refuses none."""
+    with black_hole_at() as hole:
+        yield hole
 
 
 async def ask(gateway: GatewayRuntime) -> tuple[float, int, dict[str, Any]]:
@@ -71,11 +57,11 @@ def outcomes(body: dict[str, Any]) -> list[str]:
 async def test_a_black_holed_host_is_rested_after_three_connect_failures_then_tried_again(
     start_gateway: GatewayFactory,
     upstream: ScriptedUpstream,
-    black_hole: int,
+    black_hole: BlackHole,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(unreachable, "FIRST_REST_S", 1.5)
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole}/v1")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
     gateway = await start_gateway(
         {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
     )
@@ -93,8 +79,8 @@ async def test_a_black_holed_host_is_rested_after_three_connect_failures_then_tr
         took, status, body = await ask(gateway)
         assert status == 200 and outcomes(body) == ["resting", "ok"], body
         assert took < CONNECT_TIMEOUT_MS / 1000 / 2, took
-    assert list(gateway.engine.gateway._api.unreachable.rested()) == [
-        f"openai http://127.0.0.1:{black_hole}/v1"
+    assert [(h.provider, h.origin) for h in gateway.engine.gateway.unreachable.rested()] == [
+        ("openai", f"http://127.0.0.1:{black_hole.port}")
     ]
     # Passed over, not asked: no recorder row of an attempt for them.
     assert (
@@ -121,4 +107,89 @@ async def test_answers_that_fail_never_rest_a_host(
     for _ in range(6):
         _, status, body = await ask(gateway)
         assert status == 200 and outcomes(body) == ["500", "ok"], body
-    assert gateway.engine.gateway._api.unreachable.rested() == {}
+    assert gateway.engine.gateway.unreachable.rested() == []
+
+
+async def _get(gateway: GatewayRuntime, path: str) -> Any:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(gateway.base_url + path) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return await response.json(content_type=None)
+
+
+async def _rest_openai(gateway: GatewayRuntime) -> None:
+    """Three requests whose OpenAI attempt cannot connect: its host rests."""
+    for _ in range(unreachable.FAILURES_TO_REST):
+        _, status, body = await ask(gateway)
+        assert status == 200 and outcomes(body) == ["connect", "ok"], body
+
+
+async def test_a_resting_host_shows_on_health_by_provider_only_and_in_detail_to_the_user(
+    start_gateway: GatewayFactory, black_hole: BlackHole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/health` (anyone on this machine) names the provider resting, never its base URL or
+    what the URL carries; the process health (the local user) says where, how long and why,
+    with the base URL's origin only (no user, password, path or query); `/v1/providers` says
+    it fails, resting, and for how long."""
+    secret = "hole-secret-4242"  # no key shape: it must be left out, not only masked
+    where = f"127.0.0.1:{black_hole.port}"
+    base_url = f"http://alice-{secret}:{secret}@{where}/v1/{secret}-path?key={secret}"
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    gateway = await start_gateway(
+        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
+    )
+    await _rest_openai(gateway)
+
+    health = await _get(gateway, "/health")
+    assert health["providers"]["resting"] == ["openai"]
+    assert "openai" in health["providers"]["failing"]
+    public = json.dumps(health)
+    assert secret not in public and str(black_hole.port) not in public, public
+    assert "127.0.0.1" not in public and "connect" not in public, public
+
+    [host] = gateway.engine.process_health()["restingHosts"]
+    assert host["provider"] == "openai"
+    assert host["origin"] == f"http://{where}"
+    assert host["failuresInARow"] == unreachable.FAILURES_TO_REST
+    assert 0 < host["secondsLeft"] <= unreachable.FIRST_REST_S
+    assert host["lastError"].startswith(f"cannot connect to openai at http://{where}: "), host
+    assert secret not in json.dumps(gateway.engine.process_health())
+
+    listing = await _get(gateway, "/v1/providers")
+    [openai_entry] = [p for p in listing["providers"] if p["id"] == "openai"]
+    record = openai_entry["health"]
+    assert (record["state"], record["source"]) == ("failing", "resting")
+    assert 0 < record["restingSeconds"] <= unreachable.FIRST_REST_S
+    assert record["reason"].startswith("unreachable: no connection could be made 3 times")
+
+
+async def test_a_rested_host_is_cleared_once_its_rest_ends_and_a_connection_is_made(
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    black_hole: BlackHole,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(unreachable, "FIRST_REST_S", 1.0)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
+    gateway = await start_gateway(
+        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
+    )
+    await _rest_openai(gateway)
+    assert (await _get(gateway, "/health"))["providers"]["resting"] == ["openai"]
+    # The host comes back: the same port, carried to the scripted upstream.
+    upstream_port = urlsplit(upstream.base_url).port
+    assert upstream_port is not None
+    await black_hole.open_to(upstream_port)
+    try:
+        await asyncio.sleep(unreachable.FIRST_REST_S + 0.1)
+        assert (await _get(gateway, "/health"))["providers"]["resting"] == []
+        assert gateway.engine.process_health()["restingHosts"] == []
+        _, status, body = await ask(gateway)
+        assert status == 200 and outcomes(body) == ["ok"], body  # OpenAI answered
+        assert gateway.engine.gateway.unreachable.rested() == []
+        health = gateway.engine.providers.health("openai")
+        assert health.rest is None and health.source != "resting"
+    finally:
+        await black_hole.close()
