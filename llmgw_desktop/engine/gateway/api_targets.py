@@ -452,6 +452,10 @@ class ApiTargets:
             if exc.kind == CONNECT_OUTCOME:
                 # Before the row finishes: the window reads the rests when it hears of the row.
                 self.unreachable.failed(spec.id, upstream_target.base_url, exc.message)
+            elif exc.status is not None:
+                # An answer came back (a 500, a 429): a connection was made, so the connect
+                # failures in a row end, as they do with a 200.
+                self.unreachable.connected(spec.id, upstream_target.base_url)
             self._records.note_failure(
                 route, target, key, exc, record, started, billed=incoming if asked else None
             )

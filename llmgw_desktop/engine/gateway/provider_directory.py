@@ -30,7 +30,7 @@ from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient, shown_url
 
 __all__ = ["ModelListState", "ProviderDirectory"]
 
@@ -274,10 +274,11 @@ class ProviderDirectory:
         return cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
 
     def _base_url(self, spec: ApiProviderSpec) -> str:
-        """Where requests go: a cloud's endpoint as its wire derives it."""
+        """Where requests go (a cloud's endpoint as its wire derives it), as it may be shown:
+        without the user, password or query a base URL can carry a token in."""
         base = self._keys.base_url(spec)
         cloud = self._upstream.cloud(spec.id) if spec.cloud else None
-        return cloud.endpoint(base) if cloud is not None else base
+        return shown_url(cloud.endpoint(base) if cloud is not None else base)
 
     def _list_facts(self, spec: ApiProviderSpec) -> dict[str, Any]:
         """Where the provider's models come from, and config entries its list contradicts."""

@@ -54,6 +54,7 @@ __all__ = [
     "UpstreamTarget",
     "origin_of",
     "scrubbed_frame",
+    "shown_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -490,3 +491,12 @@ def origin_of(url: str) -> str:
     may carry a token in any of them)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def shown_url(url: str) -> str:
+    """`url` as a listing shows it to the local user: its origin and path, never its user,
+    password, query or fragment (where a token in a base URL usually is)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    return origin_of(url) + parts.path

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.principals import OPERATORS
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
@@ -23,6 +24,7 @@ from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.gateway.unreachable import RestedHost
+from llmgw_desktop.engine.gateway.upstream import origin_of
 from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
@@ -193,6 +195,13 @@ class ProvidersService:
         ]
         if principal is None:
             return rows
+        if principal not in OPERATORS:
+            # Where the operator's providers are is the operator's: a key sees the origin
+            # only (SECURITY 71), never a path that may name an account or deployment.
+            rows = [
+                {**row, "baseUrl": origin_of(row["baseUrl"])} if row.get("baseUrl") else row
+                for row in rows
+            ]
         access = self._target_access
         shown: list[dict[str, Any]] = []
         for row in rows:

@@ -110,6 +110,23 @@ async def test_answers_that_fail_never_rest_a_host(
     assert gateway.engine.gateway.unreachable.rested() == []
 
 
+async def test_an_answer_that_fails_ends_the_connect_failures_in_a_row(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """A 500 is an answer: a connection was made, so the connect failures before it no longer
+    count toward a rest (docs/providers.md: "one connection made ends it")."""
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
+    hosts = gateway.engine.gateway.unreachable
+    base_url = upstream.base_url + "/v1"  # OpenAI's, as `point_providers_at` sets it
+    for _ in range(unreachable.FAILURES_TO_REST - 1):
+        hosts.failed("openai", base_url, "connection refused")
+    upstream.script(Reply.error(500), Reply.ok())
+    _, status, body = await ask(gateway)
+    assert status == 200 and outcomes(body) == ["500", "ok"], body
+    hosts.failed("openai", base_url, "connection refused")  # one, not three, in a row now
+    assert hosts.rested() == []
+
+
 async def _get(gateway: GatewayRuntime, path: str) -> Any:
     async with (
         aiohttp.ClientSession() as session,
@@ -163,6 +180,8 @@ async def test_a_resting_host_shows_on_health_by_provider_only_and_in_detail_to_
     assert (record["state"], record["source"]) == ("failing", "resting")
     assert 0 < record["restingSeconds"] <= unreachable.FIRST_REST_S
     assert record["reason"].startswith("unreachable: no connection could be made 3 times")
+    # Where it is, shown to the local user: origin and path, never the user, password or query.
+    assert openai_entry["baseUrl"] == f"http://{where}/v1/{secret}-path"
 
 
 async def test_a_rested_host_is_cleared_once_its_rest_ends_and_a_connection_is_made(
