@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from llmgw_desktop.config.budgets import Budget
 from llmgw_desktop.engine.budgets.definition import format_amount
@@ -196,10 +196,7 @@ def unpriced_refusal(budget: Budget, cost: CostBasis) -> BudgetExceeded:
         reason=UNPRICED_MODEL,
         model=cost.model,
         provider=cost.provider,
-        budget=budget.scope,
-        unit=budget.unit,
-        period=budget.period,
-        limit=budget.hard,
+        **_details_of(budget),
     )
 
 
@@ -213,10 +210,7 @@ def uncounted_refusal(budget: Budget, feature: str) -> BudgetExceeded:
         "ask the operator to lift the hard budget covering this caller.",
         reason=UNCOUNTED,
         feature=feature,
-        budget=budget.scope,
-        unit=budget.unit,
-        period=budget.period,
-        limit=budget.hard,
+        **_details_of(budget),
     )
 
 
@@ -232,8 +226,16 @@ def unmetered_refusal(budget: Budget, provider: str, why: str) -> BudgetExceeded
         f'(providers.unmetered_clis = ["{provider}"] in config.toml).',
         reason=UNMETERED_CLI,
         provider=provider,
-        budget=budget.scope,
-        unit=budget.unit,
-        period=budget.period,
-        limit=budget.hard,
+        **_details_of(budget),
     )
+
+
+def _details_of(budget: Budget) -> dict[str, Any]:
+    """What a refusal's details say of the budget that refused: its scope, unit, period and
+    hard limit."""
+    return {
+        "budget": budget.scope,
+        "unit": budget.unit,
+        "period": budget.period,
+        "limit": budget.hard,
+    }

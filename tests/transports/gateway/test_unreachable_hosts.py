@@ -50,6 +50,22 @@ async def ask(gateway: GatewayRuntime) -> tuple[float, int, dict[str, Any]]:
         return time.perf_counter() - began, response.status, body
 
 
+async def _openai_in(
+    black_hole: BlackHole,
+    start_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    rest_s: float,
+) -> GatewayRuntime:
+    """A gateway whose OpenAI host is `black_hole` (Anthropic the fallback), resting `rest_s`
+    at first."""
+    monkeypatch.setattr(unreachable, "FIRST_REST_S", rest_s)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
+    return await start_gateway(
+        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
+    )
+
+
 def outcomes(body: dict[str, Any]) -> list[str]:
     return [attempt["outcome"] for attempt in body["x_gateway"]["attempts"]]
 
@@ -60,11 +76,7 @@ async def test_a_black_holed_host_is_rested_after_three_connect_failures_then_tr
     black_hole: BlackHole,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(unreachable, "FIRST_REST_S", 1.5)
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
-    gateway = await start_gateway(
-        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
-    )
+    gateway = await _openai_in(black_hole, start_gateway, monkeypatch, rest_s=1.5)
     # Three requests each wait out the connect timeout, then fall back; each attempt says so.
     for _ in range(unreachable.FAILURES_TO_REST):
         took, status, body = await ask(gateway)
@@ -190,11 +202,7 @@ async def test_a_rested_host_is_cleared_once_its_rest_ends_and_a_connection_is_m
     black_hole: BlackHole,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(unreachable, "FIRST_REST_S", 1.0)
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
-    gateway = await start_gateway(
-        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
-    )
+    gateway = await _openai_in(black_hole, start_gateway, monkeypatch, rest_s=1.0)
     await _rest_openai(gateway)
     assert (await _get(gateway, "/health"))["providers"]["resting"] == ["openai"]
     # The host comes back: the same port, carried to the scripted upstream.
