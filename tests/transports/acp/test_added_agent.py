@@ -135,10 +135,11 @@ async def test_an_added_agent_is_refused_under_a_hard_budget_without_the_operato
             refused = await _tool(
                 client, "scripted_request", {"prompt": "one", "workingDir": str(tmp_path)}
             )
-        with pytest.raises(openai.APIStatusError) as caught:
-            await openai_client(gateway).chat.completions.create(
-                model="scripted-cli/fake-1", messages=[{"role": "user", "content": "hi"}]
-            )
+        async with openai_client(gateway) as sdk:  # closed here, not by a later test's GC
+            with pytest.raises(openai.APIStatusError) as caught:
+                await sdk.chat.completions.create(
+                    model="scripted-cli/fake-1", messages=[{"role": "user", "content": "hi"}]
+                )
         jobs = await gateway.engine.jobs.list_jobs("local")
     assert refused["error"]["details"]["reason"] == "unmetered_cli", refused
     assert "Scripted agent" in refused["error"]["message"]
