@@ -111,10 +111,20 @@ class CliSpend:
     @property
     def cap_usd(self) -> float | None:
         """The dollars the hold paid for, which a CLI that can stop itself at a spend is
-        told (None: no hard budget held the call, or its model has no price)."""
+        told (None: no hard budget held the call, or its model has no price); under a hard
+        token budget no more than its held tokens at the cheapest kind the model bills.
+
+        A token budget counts every token alike, but the CLI's stop counts dollars, and a turn
+        of a coding CLI mostly reads its context back from the cache, at a tenth of the input
+        price: told the held tokens' price at input and output rates, one job used seventeen
+        times the tokens it held (SECURITY 71). Spending no more than the held tokens at the
+        cheapest rate, it cannot have used more tokens than were held."""
         if self.ask is None or self.ask.price is None or not self.hold.output_tokens:
             return None
-        return self.ask.cost(self.hold.output_tokens).usd
+        held = self.ask.cost(self.hold.output_tokens)
+        if not self.hold.counts_tokens:
+            return held.usd
+        return min(held.usd, round(held.tokens * self.ask.price.cheapest / 1_000_000, 8))
 
     def unreported(self, error: EngineError | None = None) -> dict[str, Any]:
         """The recorder fields of a run that ended without the CLI's usage (`error`: how it

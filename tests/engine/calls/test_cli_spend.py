@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from llmgw_desktop.config.cli_catalog import STOP_STEPS, STOP_TOLD, provider_info
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.budgets.holds import Hold
@@ -41,6 +43,19 @@ def test_nothing_is_counted_without_a_hold_a_started_cli_or_when_routed() -> Non
     assert _spend(started=False).unreported() == {}  # the CLI never ran
     assert _spend(routed=True).unreported() == {}  # its model calls have rows of their own
     assert CliSpend().unreported() == {}
+
+
+def test_a_token_budgets_stop_is_its_held_tokens_at_the_cheapest_rate() -> None:
+    ask = cli_ask(provider_info("claude"), "claude-haiku-4-5", PROMPT, PriceBook())
+    assert ask.price is not None
+    dollars = CliSpend(ask, Hold(output_tokens=64_000))
+    assert dollars.cap_usd == ask.cost(64_000).usd
+    # Haiku reads its cache at $0.10 a million: 64,100 tokens are $0.00641 at that rate.
+    tokens = CliSpend(ask, Hold(output_tokens=64_000, counts_tokens=True))
+    assert tokens.cap_usd == pytest.approx(64_100 * ask.price.cache_read / 1_000_000)
+    assert ask.price.cheapest == ask.price.cache_read
+    assert tokens.cap_usd is not None and dollars.cap_usd is not None
+    assert tokens.cap_usd < dollars.cap_usd
 
 
 # -- which CLIs can be stopped at their hold (SECURITY 70) ---------------------------------
