@@ -240,11 +240,12 @@ class CallWork:
         run.spend.routed = acp is not None and acp.routed
 
         def started(pid: int, identity: str | None) -> None:
-            run.spend.started = True
+            run.spend.started = run.spend.attempt_started = True
             ctx.set_process(pid, identity)
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
+            run.spend.attempt_started = False
             # Again at each start, not only at submit (red-team second pass, finding 1).
             await self._power.check_directory(run.provider, request)
             return await invoke_once(
@@ -273,6 +274,7 @@ class CallWork:
                     breaker=self.breakers[run.provider],
                     policy=self._policy,
                     on_retry=on_retry,
+                    may_retry=run.spend.may_retry,
                 )
         finally:
             if owned and (result is None or result.session_id is None):

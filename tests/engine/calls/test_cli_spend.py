@@ -45,6 +45,24 @@ def test_nothing_is_counted_without_a_hold_a_started_cli_or_when_routed() -> Non
     assert CliSpend().unreported() == {}
 
 
+def test_an_attempt_that_may_have_spent_its_hold_is_not_tried_again() -> None:
+    overloaded = ProviderFailure("claude: overloaded", code=ErrorCode.PROVIDER_ERROR)
+    spend = _spend()
+    spend.attempt_started = True
+    assert not spend.may_retry(overloaded)  # its CLI ran: it may have spent all of the hold
+    refused = ProviderFailure("claude: 429", code=ErrorCode.RATE_LIMITED)
+    refused.details["cost_usd"] = 0
+    assert spend.may_retry(refused)  # the CLI said the vendor billed nothing
+    refused.details["cost_usd"] = 0.01
+    assert not spend.may_retry(refused)
+    spend.attempt_started = False
+    assert spend.may_retry(overloaded)  # this attempt's CLI never started
+    # Without a hard budget's hold, or with each model call held on its own, as before.
+    for free in (_spend(held=0), _spend(routed=True), CliSpend()):
+        free.attempt_started = True
+        assert free.may_retry(overloaded)
+
+
 def test_a_token_budgets_stop_is_its_held_tokens_at_the_cheapest_rate() -> None:
     ask = cli_ask(provider_info("claude"), "claude-haiku-4-5", PROMPT, PriceBook())
     assert ask.price is not None
