@@ -12,7 +12,9 @@ failure ends the job, counted at what the CLI said or its hold, and the caller m
 again as a new job, held anew.
 
 The real Claude Code against the scripted upstream (`tests/fakes/upstream`), each turn billed
-100,000 input tokens; beside the attack, a rate-limited first call is still retried.
+100,000 input tokens; beside the attack, a rate-limited first call is still retried. And the
+other way a job's run comes later than its admission: one queued before a hard budget was set
+is asked again as it leaves the queue.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.budgets import parse_budget
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
@@ -110,3 +113,35 @@ async def test_a_first_call_the_vendor_refused_is_still_retried(
     assert view.error is None, view.error
     assert "served" in (view.result or {}).get("text", ""), view.result
     assert row["attempts"] == 2, row
+
+
+async def test_a_job_queued_before_a_hard_budget_was_set_is_refused_as_it_leaves_the_queue(
+    loaded: LoadedSettings,
+    offline: Path,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """A door of finding 70 checked: the job's CLI cannot be stopped at its hold (Codex), and
+    it was let in with no budget covering it; one set while it waits is asked again as it
+    leaves the queue, before anything is spawned. The job ahead of it runs as it was."""
+    find_cli("claude")
+    find_cli("codex")
+    engine = Engine(engine_settings(loaded, {"jobs.max_concurrent": 1}))
+    await engine.start()
+    try:
+        upstream.default = Reply.ok(delay_s=3.0)
+        ahead = await engine.calls.submit("claude", _params(), "local")
+        await upstream.wait_for_requests(1, timeout=30)
+        queued = await engine.calls.submit(
+            "codex", CallParams(prompt="queued codex", model="gpt-5.5"), "local"
+        )
+        await engine.budget_ledger.replace(
+            [parse_budget({"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0})]
+        )
+        refused = await _ended(engine, queued.job_id)
+        served = await _ended(engine, ahead.job_id)
+    finally:
+        await engine.stop()
+    assert refused.error is not None and refused.error["code"] == "budget_exceeded", refused.error
+    assert refused.error["details"]["reason"] == "unmetered_cli", refused.error
+    assert served.error is None, served.error
+    assert not any(b"queued codex" in r.raw_body for r in upstream.llm_requests)
