@@ -40,7 +40,9 @@ class ProviderInfo:
     supports_sessions: bool = True  # whether the CLI can continue a conversation
     # Whether every finished turn reports what it cost from the CLI's own prices (so it is
     # priced whatever its model; `tokens/pricing.CostBasis`). Not Vibe (its session cost
-    # is not always written) nor OpenCode (a model its price list lacks reports a cost of 0).
+    # is not always written) nor OpenCode (a model its price list lacks, or a project's
+    # `opencode.json` prices so, reports a cost of 0; under a hard budget the gateway counts its
+    # steps at no less than its own price, SECURITY 73).
     reports_cost: bool = False
     # The price table's name prefix of the models the CLI runs: a call naming none it prices
     # (the CLI's default, an alias such as `opus`) is held against a hard budget at the dearest

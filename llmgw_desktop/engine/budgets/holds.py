@@ -126,6 +126,7 @@ class Hold:
         send_limit: int | None = None,
         lowered: bool = False,
         output_tokens: int = 0,
+        counts_tokens: bool = False,
     ) -> None:
         self._release = release
         self.send_limit = send_limit
@@ -133,6 +134,9 @@ class Hold:
         # The output tokens this hold paid for: what a call that ends without the vendor's
         # usage is counted at, at least (`gateway/recording.py`). 0: nothing was held.
         self.output_tokens = output_tokens
+        # A hard token budget is among those holding it: a CLI stopped at dollars is stopped
+        # where its tokens cannot yet have passed the hold (`CliSpend.cap_usd`).
+        self.counts_tokens = counts_tokens
 
     def release(self) -> None:
         release, self._release = self._release, None

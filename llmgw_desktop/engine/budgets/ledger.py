@@ -224,6 +224,7 @@ class BudgetLedger:
         ]
         hold_id = random_hex()
         settlements = self.settlements
+        counts_tokens = any(c.budget.unit != "usd" for c in covered)
         # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
         # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
         wanted = ask.wanted_output
@@ -234,6 +235,7 @@ class BudgetLedger:
                 lambda: settlements.release(hold_id),
                 send_limit=wanted if ask.can_limit else None,
                 output_tokens=wanted,
+                counts_tokens=counts_tokens,
             )
         decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
@@ -252,6 +254,7 @@ class BudgetLedger:
             send_limit=decision.output if ask.can_limit else None,
             lowered=decision.lowered,
             output_tokens=decision.output,
+            counts_tokens=counts_tokens,
         )
 
     async def _admit(

@@ -214,8 +214,12 @@ class CallWork:
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._dirs.make), True
+        cap = run.spend.cap_usd
         request = dataclasses.replace(
-            run.request, working_dir=directory, max_budget_usd=run.spend.cap_usd
+            run.request,
+            working_dir=directory,
+            max_budget_usd=cap,
+            budget_price=None if cap is None or run.spend.ask is None else run.spend.ask.price,
         )
         limits = self._limits(run.params)
 
@@ -240,11 +244,12 @@ class CallWork:
         run.spend.routed = acp is not None and acp.routed
 
         def started(pid: int, identity: str | None) -> None:
-            run.spend.started = True
+            run.spend.started = run.spend.attempt_started = True
             ctx.set_process(pid, identity)
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
+            run.spend.attempt_started = False
             # Again at each start, not only at submit (red-team second pass, finding 1).
             await self._power.check_directory(run.provider, request)
             return await invoke_once(
@@ -273,6 +278,7 @@ class CallWork:
                     breaker=self.breakers[run.provider],
                     policy=self._policy,
                     on_retry=on_retry,
+                    may_retry=run.spend.may_retry,
                 )
         finally:
             if owned and (result is None or result.session_id is None):
@@ -306,12 +312,18 @@ class CallWork:
         else:
             totals, turn = previous + result.usage, result.usage
         result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
-        if result.cost_usd is None:
-            model = result.model or run.params.model
-            estimate = self._prices.cost_of(model, turn)
-            if estimate is not None:
-                source = self._prices.source_of(model)
-                result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
+        model = result.model or run.params.model
+        estimate = self._prices.cost_of(model, turn)
+        # Under a hard budget's hold a CLI's own count is taken only up to the gateway's price
+        # of the tokens it says it used: OpenCode's list may lack the model, or a project's
+        # config price it at nothing, and its row would be counted at $0 (SECURITY 73).
+        held = run.spend.cap_usd is not None
+        if estimate is not None and (
+            # The table's costs are rounded to 1e-8: the same price summed is the same cost.
+            result.cost_usd is None or (held and estimate > round(result.cost_usd, 8))
+        ):
+            source = self._prices.source_of(model)
+            result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
         text, optimization = result.text, dict(run.optimization)
         from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 

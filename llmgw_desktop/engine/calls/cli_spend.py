@@ -105,16 +105,39 @@ class CliSpend:
     hold: Hold = field(default_factory=Hold)
     # A CLI process of the call started (the vendor may have been called).
     started: bool = False
+    # One of the current attempt's: an attempt that may have spent is not tried again.
+    attempt_started: bool = False
     # Its model calls came back through the gateway, each counted on a row of its own.
     routed: bool = False
 
     @property
     def cap_usd(self) -> float | None:
         """The dollars the hold paid for, which a CLI that can stop itself at a spend is
-        told (None: no hard budget held the call, or its model has no price)."""
+        told (None: no hard budget held the call, or its model has no price); under a hard
+        token budget no more than its held tokens at the cheapest kind the model bills.
+
+        A token budget counts every token alike, but the CLI's stop counts dollars, and a turn
+        of a coding CLI mostly reads its context back from the cache, at a tenth of the input
+        price: told the held tokens' price at input and output rates, one job used seventeen
+        times the tokens it held (SECURITY 71). Spending no more than the held tokens at the
+        cheapest rate, it cannot have used more tokens than were held."""
         if self.ask is None or self.ask.price is None or not self.hold.output_tokens:
             return None
-        return self.ask.cost(self.hold.output_tokens).usd
+        held = self.ask.cost(self.hold.output_tokens)
+        if not self.hold.counts_tokens:
+            return held.usd
+        return min(held.usd, round(held.tokens * self.ask.price.cheapest / 1_000_000, 8))
+
+    def may_retry(self, error: EngineError) -> bool:
+        """Whether the attempt that failed with `error` may be tried again on this hold.
+
+        The hold is for one run, and each attempt is told all of it: under a hard budget an
+        attempt whose CLI started is tried again only where the CLI said it cost nothing (the
+        vendor refused its first call), else a model that made the CLI fail with words that
+        read as transient had the job spend its hold once per attempt (SECURITY 72)."""
+        if self.ask is None or not self.hold.output_tokens or self.routed:
+            return True
+        return not self.attempt_started or _told_cost(error) == 0
 
     def unreported(self, error: EngineError | None = None) -> dict[str, Any]:
         """The recorder fields of a run that ended without the CLI's usage (`error`: how it
@@ -122,9 +145,9 @@ class CliSpend:
         found); empty where nothing is counted."""
         if self.ask is None or not self.hold.output_tokens or not self.started or self.routed:
             return {}
-        told = error.details.get("cost_usd") if error is not None else None
-        if isinstance(told, int | float) and not isinstance(told, bool) and told >= 0:
-            return {"cost_usd": float(told), "cost_source": COST_FROM_CLI}
+        told = _told_cost(error)
+        if told is not None:
+            return {"cost_usd": told, "cost_source": COST_FROM_CLI}
         estimate = self.ask.cost(self.hold.output_tokens)
         return {
             "input_tokens": self.ask.input_tokens,
@@ -132,3 +155,11 @@ class CliSpend:
             "cost_usd": estimate.usd if self.ask.price is not None else None,
             "cost_source": COST_ESTIMATED,
         }
+
+
+def _told_cost(error: EngineError | None) -> float | None:
+    """What the CLI said its failed run cost (Claude Code's error result), None where unsaid."""
+    told = error.details.get("cost_usd") if error is not None else None
+    if isinstance(told, int | float) and not isinstance(told, bool) and told >= 0:
+        return float(told)
+    return None

@@ -142,8 +142,10 @@ async def call_with_resilience(
     policy: RetryPolicy,
     on_retry: Callable[[int, EngineError, float], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    may_retry: Callable[[EngineError], bool] | None = None,
 ) -> T:
-    """Run `call(attempt)` through the breaker, retrying retryable failures with backoff.
+    """Run `call(attempt)` through the breaker, retrying retryable failures with backoff
+    (those `may_retry` allows, where given: a CLI attempt that spent its job's hold).
 
     Raises:
         EngineError: the last failure, or `circuit_open` when the breaker refuses.
@@ -161,6 +163,8 @@ async def call_with_resilience(
             if not error.retryable or attempt >= policy.attempts:
                 raise
             if not isinstance(error, ProviderFailure):
+                raise
+            if may_retry is not None and not may_retry(error):
                 raise
             delay = policy.delay(attempt, error.details.get("retry_after_s"))
             if on_retry is not None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.pricing import Price
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
@@ -92,6 +93,10 @@ class ProviderRequest:
     # The dollars a hard budget held for the call: a CLI that can stop itself at a spend
     # (Claude Code's `--max-budget-usd`) is told it, so its many turns stay near the hold.
     max_budget_usd: float | None = None
+    # The gateway's price of the model that hold was priced at: a CLI stopped by the costs it
+    # prints (OpenCode) has each step counted at no less than its tokens at this price, since
+    # its own list may lack the model or a project's config may price it at nothing.
+    budget_price: Price | None = None
 
 
 @dataclass(frozen=True)

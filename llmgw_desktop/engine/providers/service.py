@@ -197,7 +197,7 @@ class ProvidersService:
             return rows
         if principal not in OPERATORS:
             # Where the operator's providers are is the operator's: a key sees the origin
-            # only (SECURITY 71), never a path that may name an account or deployment.
+            # only (SECURITY 74), never a path that may name an account or deployment.
             rows = [
                 {**row, "baseUrl": origin_of(row["baseUrl"])} if row.get("baseUrl") else row
                 for row in rows

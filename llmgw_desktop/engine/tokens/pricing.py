@@ -70,6 +70,14 @@ class Price:
         )
         return round(total / _PER, 8)
 
+    @property
+    def cheapest(self) -> float:
+        """USD per million tokens of the cheapest kind it bills (a cache read, where it has
+        one), 0 where it bills none: a kind priced 0 here (no cache writes at OpenAI) is one
+        the vendor does not report."""
+        kinds = (self.input, self.output, self.cache_read, self.cache_write)
+        return min((rate for rate in kinds if rate > 0), default=0.0)
+
 
 @dataclass(frozen=True)
 class PriceTable:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from llmgw_desktop.config.cli_catalog import STOP_STEPS, STOP_TOLD, provider_info
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.budgets.holds import Hold
@@ -41,6 +43,37 @@ def test_nothing_is_counted_without_a_hold_a_started_cli_or_when_routed() -> Non
     assert _spend(started=False).unreported() == {}  # the CLI never ran
     assert _spend(routed=True).unreported() == {}  # its model calls have rows of their own
     assert CliSpend().unreported() == {}
+
+
+def test_an_attempt_that_may_have_spent_its_hold_is_not_tried_again() -> None:
+    overloaded = ProviderFailure("claude: overloaded", code=ErrorCode.PROVIDER_ERROR)
+    spend = _spend()
+    spend.attempt_started = True
+    assert not spend.may_retry(overloaded)  # its CLI ran: it may have spent all of the hold
+    refused = ProviderFailure("claude: 429", code=ErrorCode.RATE_LIMITED)
+    refused.details["cost_usd"] = 0
+    assert spend.may_retry(refused)  # the CLI said the vendor billed nothing
+    refused.details["cost_usd"] = 0.01
+    assert not spend.may_retry(refused)
+    spend.attempt_started = False
+    assert spend.may_retry(overloaded)  # this attempt's CLI never started
+    # Without a hard budget's hold, or with each model call held on its own, as before.
+    for free in (_spend(held=0), _spend(routed=True), CliSpend()):
+        free.attempt_started = True
+        assert free.may_retry(overloaded)
+
+
+def test_a_token_budgets_stop_is_its_held_tokens_at_the_cheapest_rate() -> None:
+    ask = cli_ask(provider_info("claude"), "claude-haiku-4-5", PROMPT, PriceBook())
+    assert ask.price is not None
+    dollars = CliSpend(ask, Hold(output_tokens=64_000))
+    assert dollars.cap_usd == ask.cost(64_000).usd
+    # Haiku reads its cache at $0.10 a million: 64,100 tokens are $0.00641 at that rate.
+    tokens = CliSpend(ask, Hold(output_tokens=64_000, counts_tokens=True))
+    assert tokens.cap_usd == pytest.approx(64_100 * ask.price.cache_read / 1_000_000)
+    assert ask.price.cheapest == ask.price.cache_read
+    assert tokens.cap_usd is not None and dollars.cap_usd is not None
+    assert tokens.cap_usd < dollars.cap_usd
 
 
 # -- which CLIs can be stopped at their hold (SECURITY 70) ---------------------------------

@@ -54,6 +54,27 @@ async def test_retry_after_from_the_provider_sets_the_wait() -> None:
     assert waits == [7]
 
 
+async def test_a_failure_the_caller_will_not_retry_is_raised_at_once() -> None:
+    seen: list[EngineError] = []
+
+    def may_retry(error: EngineError) -> bool:
+        seen.append(error)
+        return False
+
+    async def call(attempt: int) -> str:
+        raise overloaded()
+
+    with pytest.raises(ProviderFailure, match="overloaded"):
+        await call_with_resilience(
+            call,
+            breaker=CircuitBreaker("x"),
+            policy=RetryPolicy(attempts=3),
+            sleep=no_sleep,
+            may_retry=may_retry,
+        )
+    assert len(seen) == 1
+
+
 async def test_non_retryable_failure_is_raised_at_once() -> None:
     calls = 0
 

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.providers.cli.mistral import VibeParser
 from llmgw_desktop.engine.providers.cli.opencode import OpenCodeParser
 from llmgw_desktop.engine.providers.discovery import _parse_model_listing
 from llmgw_desktop.engine.providers.process import ProcessOutcome
+from llmgw_desktop.engine.tokens.pricing import Price
 from tests.engine.providers.replay import FIXTURES, captured, replay
 
 
@@ -147,6 +148,25 @@ def test_opencode_answer_usage_and_cost() -> None:
     usage = result.usage
     assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (12, 200, 100)
     assert result.cost_usd == pytest.approx(0.000576)
+
+
+def test_opencode_steps_count_at_no_less_than_the_gateways_price() -> None:
+    """A step OpenCode prices below the gateway (at $0: a model its list lacks, or one a
+    project's config prices so) counts toward a hard budget's stop at the gateway's price; the
+    result still says what OpenCode said."""
+    outcome = captured("opencode", "plain_json_stdin")
+    own = OpenCodeParser(None)
+    replay(own, outcome)
+    assert own.spent_usd == pytest.approx(0.000576)  # OpenCode's own count, no price given
+    dear = Price(input=100.0, output=100.0, cache_read=100.0, cache_write=100.0)
+    held = OpenCodeParser(None, dear)
+    result = replay(held, outcome)
+    assert held.spent_usd == pytest.approx(319 * 100.0 / 1_000_000)  # every token at $100/M
+    assert held.dearest_step_usd == held.spent_usd
+    assert result.cost_usd == pytest.approx(0.000576)
+    cheap = OpenCodeParser(None, Price(input=0.0, output=0.0, cache_read=0.0, cache_write=0.0))
+    replay(cheap, outcome)
+    assert cheap.spent_usd == pytest.approx(0.000576)  # never below what OpenCode said
 
 
 def test_opencode_model_listing() -> None:

@@ -1,4 +1,4 @@
-"""Where the operator's providers are, as `/v1/providers` shows it (SECURITY 71).
+"""Where the operator's providers are, as `/v1/providers` shows it (SECURITY 74).
 
 A base URL can carry a token: in its user and password, its query (`?key=`), or a path that
 names an account or deployment. The listing answers any authenticated caller, gateway keys

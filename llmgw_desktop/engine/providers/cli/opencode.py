@@ -8,6 +8,7 @@ a session from another directory otherwise hangs the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from llmgw_desktop.config.cli_catalog import provider_info
@@ -26,7 +27,7 @@ from llmgw_desktop.engine.providers.failures import (
     tail,
 )
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI, Price
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenCodeAdapter", "OpenCodeParser"]
@@ -89,7 +90,8 @@ class OpenCodeAdapter:
         invocation = Invocation(
             argv=tuple(argv), stdin=request.prompt.encode(), env=env, cwd=request.working_dir
         )
-        return Prepared(invocation, OpenCodeParser(request.model))
+        parser = OpenCodeParser(request.model, request.budget_price)
+        return Prepared(invocation, parser)
 
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
@@ -101,13 +103,17 @@ class OpenCodeAdapter:
 class OpenCodeParser(NdjsonParser):
     """Reads `opencode run --format json`."""
 
-    def __init__(self, model: str | None) -> None:
+    def __init__(self, model: str | None, price: Price | None = None) -> None:
+        """`price`: the gateway's price of the model, under a hard budget's hold; a step is
+        counted toward the stop at no less than its tokens at it."""
         super().__init__()
         self._model = model
+        self._price = price
         self._session_id: str | None = None
         self._texts: list[str] = []
         self._tokens = {"input": 0, "output": 0, "reasoning": 0, "read": 0, "write": 0}
-        self._cost = 0.0
+        self._cost = 0.0  # by OpenCode's own count: what the run's result says
+        self._counted = 0.0  # each step at no less than the gateway's price: what the stop reads
         self._dearest = 0.0
         self._steps = 0
         self._started = 0
@@ -121,9 +127,11 @@ class OpenCodeParser(NdjsonParser):
     @property
     def spent_usd(self) -> float:
         """What the run's finished steps cost so far, by OpenCode's own count (each
-        `step_finish`): a hard budget's hold stops the run where the next step would pass it
-        (`invoke.py`)."""
-        return self._cost
+        `step_finish`), each at no less than its tokens at the gateway's price where given: a
+        hard budget's hold stops the run where the next step would pass it (`invoke.py`).
+        OpenCode prices a model its list lacks, or one a project's `opencode.json` prices so,
+        at $0 (SECURITY 73)."""
+        return self._counted
 
     @property
     def dearest_step_usd(self) -> float:
@@ -147,13 +155,26 @@ class OpenCodeParser(NdjsonParser):
             self._steps += 1
             tokens = part.get("tokens") or {}
             cache = tokens.get("cache") or {}
-            self._tokens["input"] += int(tokens.get("input") or 0)
-            self._tokens["output"] += int(tokens.get("output") or 0)
-            self._tokens["reasoning"] += int(tokens.get("reasoning") or 0)
-            self._tokens["read"] += int(cache.get("read") or 0)
-            self._tokens["write"] += int(cache.get("write") or 0)
-            step = float(part.get("cost") or 0.0)
-            self._cost += step
+            used = Usage(
+                input_tokens=int(tokens.get("input") or 0),
+                output_tokens=int(tokens.get("output") or 0),
+                cache_read_tokens=int(cache.get("read") or 0),
+                cache_write_tokens=int(cache.get("write") or 0),
+                reasoning_tokens=int(tokens.get("reasoning") or 0),
+            )
+            self._tokens["input"] += used.input_tokens
+            self._tokens["output"] += used.output_tokens
+            self._tokens["reasoning"] += used.reasoning_tokens
+            self._tokens["read"] += used.cache_read_tokens
+            self._tokens["write"] += used.cache_write_tokens
+            told = float(part.get("cost") or 0.0)
+            self._cost += told
+            # Reasoning is billed as output, and OpenCode counts it apart from its output.
+            billed = dataclasses.replace(
+                used, output_tokens=used.output_tokens + used.reasoning_tokens
+            )
+            step = max(told, self._price.cost(billed)) if self._price is not None else told
+            self._counted += step
             self._dearest = max(self._dearest, step)
             self._stop_reason = part.get("reason") or self._stop_reason
         elif kind == "error":
