@@ -37,6 +37,7 @@ __all__ = [
     "passthrough_body",
     "relayable_headers",
     "splice_field",
+    "splice_members",
     "usage_of_answer",
 ]
 
@@ -194,12 +195,15 @@ def passthrough_body(
     ours = any(field in body for field in GATEWAY_FIELDS)
     if not ours and not changes:
         return ForwardedBody(raw)
-    if not ours and list(changes) == ["stream_options"] and "stream_options" not in body:
-        # The usual OpenAI Chat stream: one member more, and the client's bytes stay as they
-        # are (writing a coding agent's 40 KB request again cost more than the rest of it).
-        # Only when the member is absent: spliced after a `null` one, it would be a duplicate
-        # key, which strict parsers refuse and first-wins parsers read as "no usage".
-        return ForwardedBody(splice_field(raw, "stream_options", changes["stream_options"]), True)
+    if not ours and not any(name in body for name in changes):
+        # Only members the client did not send (the usual OpenAI Chat stream's usage, the
+        # output limit a hard budget held): appended, and the client's bytes stay as they are
+        # (writing a coding agent's 40 KB request again cost more than the rest of it). Never
+        # over a member that is there, even `null`: spliced again it would be a duplicate key,
+        # which strict parsers refuse and first-wins parsers read as the client's value.
+        spliced = splice_members(raw, changes)
+        if spliced is not None:
+            return ForwardedBody(spliced, added_usage)
     out = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS} | changes
     return ForwardedBody(encode_request(out), added_usage)
 
@@ -243,9 +247,17 @@ def finish_reasons_of(dialect: str, answer: Any) -> list[str]:
 def splice_field(raw: bytes, name: str, value: Any) -> bytes:
     """`raw` (a JSON object's text) with one more member at its end, without parsing it
     again: the answer's own bytes stay as the upstream wrote them."""
+    return splice_members(raw, {name: value}) or raw
+
+
+def splice_members(raw: bytes, members: Mapping[str, Any]) -> bytes | None:
+    """`raw` (a JSON object's text, none of whose members `members` names) with `members`
+    added at its end, without parsing it again; None where `raw` does not end the object
+    (the caller then writes the body again: a limit must never be dropped for its bytes)."""
     end = raw.rstrip()
     if not end.endswith(b"}"):
-        return raw
+        return None
     body = end[:-1].rstrip()
-    comma = b"" if body.endswith(b"{") else b","
-    return body + comma + jsonio.dumps(name) + b":" + jsonio.dumps(value) + b"}"
+    added = b",".join(jsonio.dumps(name) + b":" + jsonio.dumps(v) for name, v in members.items())
+    comma = b"" if body.endswith(b"{") or not added else b","
+    return body + comma + added + b"}"

@@ -480,6 +480,43 @@ def test_target_models_say_whether_they_reason() -> None:
 # -- same dialect ---------------------------------------------------------------------------
 
 
+def test_a_held_output_limit_is_appended_to_the_clients_bytes_unless_the_member_is_there() -> None:
+    raw = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}'
+    body = jsonio.loads(raw)
+    limit = {"max_completion_tokens": 512}
+    sent = passthrough_body(
+        "openai-chat", body, raw, "gpt-4o", stream=True, stream_usage=False, sent_with=limit
+    )
+    assert sent.data.startswith(raw[:-1])  # the client's own bytes, two members appended
+    assert jsonio.loads(sent.data) == body | limit | {"stream_options": {"include_usage": True}}
+    # A member the client sent, even null, is set in a body written again: never a duplicate.
+    for held in ({"max_completion_tokens": None}, {"max_completion_tokens": 9000}):
+        raw_held = jsonio.dumps(body | held)
+        sent = passthrough_body(
+            "openai-chat",
+            jsonio.loads(raw_held),
+            raw_held,
+            "gpt-4o",
+            stream=False,
+            stream_usage=False,
+            sent_with=limit,
+        )
+        assert sent.data.count(b"max_completion_tokens") == 1
+        assert jsonio.loads(sent.data)["max_completion_tokens"] == 512
+    # Bytes that do not end the object (never from the front door) are written again, so the
+    # limit is never dropped for them.
+    sent = passthrough_body(
+        "openai-chat",
+        body,
+        raw + b" x",
+        "gpt-4o",
+        stream=False,
+        stream_usage=False,
+        sent_with=limit,
+    )
+    assert jsonio.loads(sent.data) == body | limit
+
+
 def test_a_chat_stream_is_asked_for_usage_without_rewriting_the_clients_bytes() -> None:
     raw = b'{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "1.50"}]}'
     body = jsonio.loads(raw)
