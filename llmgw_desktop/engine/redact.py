@@ -35,6 +35,9 @@ class KnownSecrets:
 
     def __init__(self) -> None:
         self._values: tuple[str, ...] = ()
+        # Counts changes of the set: a text redacted once and remembered (a caller's name) is
+        # redacted again once this moves.
+        self.version = 0
 
     def add(self, *values: str) -> None:
         """Mask these values from now on (empty and short ones are ignored)."""
@@ -42,10 +45,12 @@ class KnownSecrets:
         if fresh:
             # Longest first: a value that holds another is masked whole.
             self._values = tuple(sorted({*self._values, *fresh}, key=len, reverse=True))
+            self.version += 1
 
     def clear(self) -> None:
         """Forget every value (for a test, which stands in for a fresh process)."""
         self._values = ()
+        self.version += 1
 
     def present(self, text: str) -> bool:
         return any(value in text for value in self._values)

@@ -19,6 +19,7 @@ row that writer committed, and one that raced it sees a new marker at its next r
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -40,6 +41,9 @@ class KeyChanges:
 
     def __init__(self, marker: Path | None) -> None:
         self.marker = marker
+        # Stated once: every verified request stats the marker, and a Path's stat costs its
+        # string conversion and a method's layers each time.
+        self._marker_name = None if marker is None else os.fspath(marker)
 
     @classmethod
     def beside(cls, database: Path, *, url: str = "") -> KeyChanges:
@@ -48,10 +52,10 @@ class KeyChanges:
 
     def stamp(self) -> Stamp | None:
         """The marker as it is now; None: nothing may be remembered (no marker to trust)."""
-        if self.marker is None:
+        if self._marker_name is None:
             return None
         try:
-            seen = self.marker.stat()
+            seen = os.stat(self._marker_name)
         except FileNotFoundError:
             return "none yet"
         except OSError:

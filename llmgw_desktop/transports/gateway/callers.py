@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmgw_desktop.engine.api import InvalidRequest, redact
+from llmgw_desktop.engine.api import InvalidRequest, known_secrets, redact
 
 __all__ = [
     "PROJECT_HEADER",
@@ -26,6 +27,11 @@ PROJECT_HEADER = "X-Project"
 # (`gw-...`) or the CLI's own session id. Without it every such request starts a fresh one.
 SESSION_HEADER = "X-Session-Id"
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
+# Distinct (X-Caller, User-Agent) pairs whose caller name is remembered: a team's tools and
+# their versions fit; past it the least recently seen is computed again.
+_REMEMBERED_CALLERS = 512
+# Longer pairs (no real tool's) are named afresh each time: the memory stays bounded (256 KiB).
+_REMEMBERED_LENGTH = 512
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 # Well-known user agents, so pins and the recorder name tools the way their users do.
 _AGENTS = (
@@ -54,7 +60,18 @@ _ANY_AGENT = re.compile("|".join(re.escape(needle) for needle, _ in _AGENTS))
 
 def caller_name(headers: Mapping[str, str]) -> str:
     """`X-Caller` when given, else a name recognised from the user agent, else its product."""
-    return explicit_caller(headers) or agent_name(headers)
+    explicit, agent = headers.get(CALLER_HEADER, ""), headers.get("User-Agent", "")
+    if len(explicit) + len(agent) > _REMEMBERED_LENGTH:
+        return _named.__wrapped__(explicit, agent, known_secrets.version)
+    return _named(explicit, agent, known_secrets.version)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_CALLERS)
+def _named(explicit: str, agent: str, secrets_version: int) -> str:
+    """`caller_name` of these two headers' values: a client sends the same ones on every
+    request, so the scan and the redaction run once per pair rather than per request (and
+    again once the process knows a secret more: `secrets_version`)."""
+    return clean_caller(explicit) or _agent_named(agent)
 
 
 def explicit_caller(headers: Mapping[str, str]) -> str:
@@ -64,7 +81,11 @@ def explicit_caller(headers: Mapping[str, str]) -> str:
 
 def agent_name(headers: Mapping[str, str]) -> str:
     """A well-known tool's name recognised from the user agent, else the agent's product."""
-    agent = headers.get("User-Agent", "").strip()
+    return _agent_named(headers.get("User-Agent", ""))
+
+
+def _agent_named(agent: str) -> str:
+    agent = agent.strip()
     lowered = agent.lower()
     if _ANY_AGENT.search(lowered):
         for needle, name in _AGENTS:

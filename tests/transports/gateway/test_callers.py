@@ -1,0 +1,43 @@
+"""The caller's name from its headers: remembered per pair of header values, and the same
+name whether remembered or not (masked and filtered as the recorder keeps it)."""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.redact import known_secrets
+from llmgw_desktop.transports.gateway.callers import caller_name
+
+
+def test_a_caller_is_named_the_same_remembered_or_not() -> None:
+    cases = [
+        ({"User-Agent": "claude-cli/2.1.3 (external, cli)"}, "claude-code"),
+        ({"User-Agent": "OpenAI/Python 1.99.0"}, "openai-python"),
+        ({"User-Agent": "my-tool/1.0 linux"}, "my-tool"),
+        ({"X-Caller": "ci <script>", "User-Agent": "curl/8.0"}, "ci script"),
+        ({}, ""),
+    ]
+    for headers, name in cases * 2:  # the second time from what was remembered
+        assert caller_name(headers) == name
+
+
+def test_a_secret_in_a_header_is_masked_in_the_name_each_time() -> None:
+    headers = {"X-Caller": "key=sk-proj-abcdefghijklmnop1234"}
+    first, again = caller_name(headers), caller_name(headers)
+    assert first == again
+    assert "abcdefghijklmnop1234" not in first
+
+
+def test_an_overlong_pair_is_named_without_being_remembered() -> None:
+    agent = "tool/1.0 " + "x" * 600
+    assert caller_name({"User-Agent": agent}) == "tool"
+    assert caller_name({"User-Agent": agent}) == "tool"
+
+
+def test_a_name_remembered_before_the_process_knew_a_secret_is_masked_after() -> None:
+    secret = "operator-bearer-0123456789abcdef"
+    headers = {"X-Caller": f"tool {secret}"}
+    assert secret in caller_name(headers)  # not a secret yet: no shape, not known
+    known_secrets.add(secret)
+    try:
+        assert secret not in caller_name(headers)
+    finally:
+        known_secrets.clear()
