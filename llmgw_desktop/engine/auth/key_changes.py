@@ -55,7 +55,7 @@ class KeyChanges:
         if self._marker_name is None:
             return None
         try:
-            seen = os.stat(self._marker_name)
+            seen = os.stat(self._marker_name)  # noqa: PTH116 (see __init__)
         except FileNotFoundError:
             return "none yet"
         except OSError:
