@@ -36,7 +36,7 @@ from llmgw_desktop.engine.auth import gateway_keys_store as store
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord
 from llmgw_desktop.engine.auth.hashing import new_token, token_digest
-from llmgw_desktop.engine.auth.key_changes import KeyChanges, VerifiedKeys
+from llmgw_desktop.engine.auth.key_changes import MAX_REMEMBERED, KeyChanges, VerifiedKeys
 from llmgw_desktop.engine.auth.key_scope import (
     KEY_METHOD,
     TOOL_SCOPE_PREFIX,
@@ -171,6 +171,11 @@ class GatewayKeys:
         self._limiters: dict[int, RateLimiter] = {}
         self._per_minute: dict[str, int] = {}
         self._touched: dict[str, float] = {}
+        # The row each principal's scope, rate and budget above were last learnt from, and
+        # the verdict each remembered live row was given: while a principal was taught by that
+        # same row, it is given that verdict again without learning it again.
+        self._taught: dict[str, KeyRecord] = {}
+        self._verdicts: dict[str, tuple[KeyRecord, KeyVerdict]] = {}
         # Rows of verified keys, kept until any process changes a key (SQLite only).
         self._verified = VerifiedKeys(
             KeyChanges.beside(db.path) if db.engine.name == "sqlite" else KeyChanges(None)
@@ -265,6 +270,17 @@ class GatewayKeys:
         digest, now = token_digest(secret), self._clock()
         stamp = self._verified.stamp()  # before the read: a change after it is seen next time
         record = self._verified.get(digest, stamp)
+        known = self._verdicts.get(digest) if record is not None else None
+        if (
+            known is not None
+            and known[0] is record
+            and self._taught.get(record.principal) is record
+            and record.state(now) == "live"
+        ):
+            # The row the last verdict was made from (no key changed since, in any process),
+            # and what its principal was last taught: only expiry and "last used" are of now.
+            self._touch_if_due(record.id, now)
+            return known[1]
         if record is None:
             record = await self._db.read(lambda: store.by_digest(self._db.models, digest))
             if record is not None:
@@ -293,11 +309,19 @@ class GatewayKeys:
         self._learn(record)
         if changed:
             await self._push_budgets()
-        if now - self._touched.get(record.id, 0.0) >= LAST_USED_EVERY_S:
-            self._touched[record.id] = now
-            self._later(self._touch(record.id, now))
+        self._touch_if_due(record.id, now)
         tools = frozenset(f"{TOOL_SCOPE_PREFIX}{tool}" for tool in record.scope.tools)
-        return KeyVerdict(Principal(record.principal, KEY_METHOD, tools))
+        verdict = KeyVerdict(Principal(record.principal, KEY_METHOD, tools))
+        if state == "live":
+            if len(self._verdicts) >= MAX_REMEMBERED:
+                self._verdicts.clear()
+            self._verdicts[digest] = (record, verdict)
+        return verdict
+
+    def _touch_if_due(self, key_id: str, now: float) -> None:
+        if now - self._touched.get(key_id, 0.0) >= LAST_USED_EVERY_S:
+            self._touched[key_id] = now
+            self._later(self._touch(key_id, now))
 
     def scope_of(self, principal: str) -> KeyScope | None:
         """The scope of a key principal (None for any other principal). A key principal this
@@ -392,6 +416,7 @@ class GatewayKeys:
             log.warning("could not mark a gateway key change beside the store: %s", exc)
 
     def _learn(self, record: KeyRecord) -> None:
+        self._taught[record.principal] = record
         self._scopes[record.principal] = record.scope
         if record.per_minute is None:
             self._per_minute.pop(record.principal, None)
@@ -404,6 +429,7 @@ class GatewayKeys:
             self._budgets[record.principal] = budget
 
     def _forget(self, principal: str) -> None:
+        self._taught.pop(principal, None)
         self._scopes.pop(principal, None)
         self._per_minute.pop(principal, None)
 

@@ -10,6 +10,7 @@ import pytest
 from llmgw_desktop.engine.auth import gateway_keys_store as store
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, KeySpec
 from llmgw_desktop.engine.auth.key_changes import KeyChanges
+from llmgw_desktop.engine.auth.key_scope import KeyScope
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.store import Database
@@ -87,3 +88,43 @@ def test_every_change_leaves_a_new_stamp(tmp_path: Path) -> None:
         seen.add(changes.stamp())
     assert len(seen) == 5
     assert KeyChanges.beside(tmp_path / "x.db", url="postgresql://h/db").stamp() is None
+
+
+async def test_a_remembered_verdict_is_given_only_while_its_row_taught_the_principal(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        keys = GatewayKeys(db)
+        scope = KeyScope(providers=frozenset({"openai"}))
+        made = await keys.create(OPERATOR, KeySpec(name="ci", scope=scope))
+        first = await keys.verify(made.secret)
+        assert (await keys.verify(made.secret)) is first  # given again, not made again
+        assert keys.scope_of("key:ci") == scope
+        # Forgotten (a revoked key of the same principal was presented): the next request
+        # teaches the principal again from its row, rather than reaching nothing.
+        keys._forget("key:ci")
+        again = await keys.verify(made.secret)
+        assert again.principal is not None and again.principal.id == "key:ci"
+        assert keys.scope_of("key:ci") == scope
+        assert len(reads) == 1  # the row itself was remembered throughout
+
+
+async def test_a_principal_taught_by_another_row_is_taught_again_by_this_one(
+    tmp_path: Path,
+) -> None:
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        now = [1_000_000.0]
+        keys = GatewayKeys(db, clock=lambda: now[0])
+        made = await keys.create(OPERATOR, KeySpec(name="ci", per_minute=5))
+        await keys.verify(made.secret)
+        # A rotation in its grace: the old row (retiring) and the new one both prove "key:ci";
+        # each verification must leave the principal as its own row teaches it.
+        rotated = await keys.rotate(OPERATOR, "ci", grace_s=60)
+        for key in (made, rotated, made, rotated):
+            verdict = await keys.verify(key.secret)
+            assert verdict.principal is not None and verdict.principal.id == "key:ci"
+            assert keys._taught["key:ci"].id == key.record.id
+        now[0] += 61  # the old secret's grace is over
+        refused = await keys.verify(made.secret)
+        assert refused.principal is None and refused.code == ErrorCode.KEY_REVOKED
+        assert (await keys.verify(rotated.secret)).principal is not None
