@@ -27,6 +27,7 @@ function here runs on the database thread.
 from __future__ import annotations
 
 import functools
+import itertools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -100,14 +101,25 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     known = writable_columns(database, "requests")
     if not known:  # never report success for rows that went nowhere
         raise peewee.OperationalError("no such table: requests")
+    postgresql = is_postgresql(database)
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[str, dict[str, Any]] = {}
+    # A row's keys -> its columns the table has, sorted: the rows of a batch share a few
+    # shapes, so each is sorted once, and a row's values are read in C (`map`), not a
+    # generator a cell (about 1,200 instructions a cell in 3.11, 39 k a request).
+    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
     for entry in entries:
         if "insert" in entry:
-            row = {k: v for k, v in entry["insert"].items() if k in known}
-            if "id" in row:
-                columns = tuple(sorted(row))
-                inserts.setdefault(columns, []).append(tuple(_cell(row[c]) for c in columns))
+            row = entry["insert"]
+            keys = tuple(row)
+            columns = shapes.get(keys)
+            if columns is None:
+                columns = shapes[keys] = tuple(sorted(k for k in keys if k in known))
+            if "id" in columns:
+                values = tuple(map(row.__getitem__, columns))
+                if postgresql:  # SQLite binds a flag as its 0/1 itself
+                    values = tuple(map(_cell, values))
+                inserts.setdefault(columns, []).append(values)
         elif isinstance(entry.get("update"), str):
             fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
             updates.setdefault(entry["update"], {}).update(fields)
@@ -118,7 +130,7 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
             by_columns.setdefault(columns, []).append(
                 (*(_cell(fields[c]) for c in columns), record_id)
             )
-    if is_postgresql(database):
+    if postgresql:
         return _write_sets(database, inserts, by_columns)
     return _write_sqlite(database, inserts, by_columns)
 
@@ -180,7 +192,7 @@ def _sized_chunks(
 
 
 def _flat(chunk: list[tuple[Any, ...]]) -> list[Any]:
-    return [cell for values_of in chunk for cell in values_of]
+    return list(itertools.chain.from_iterable(chunk))
 
 
 @functools.lru_cache(maxsize=64)
