@@ -26,6 +26,8 @@ function here runs on the database thread.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -99,14 +101,25 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     known = writable_columns(database, "requests")
     if not known:  # never report success for rows that went nowhere
         raise peewee.OperationalError("no such table: requests")
+    postgresql = is_postgresql(database)
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[str, dict[str, Any]] = {}
+    # A row's keys -> its columns the table has, sorted: the rows of a batch share a few
+    # shapes, so each is sorted once, and a row's values are read in C (`map`), not a
+    # generator a cell (about 1,200 instructions a cell in 3.11, 39 k a request).
+    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
     for entry in entries:
         if "insert" in entry:
-            row = {k: v for k, v in entry["insert"].items() if k in known}
-            if "id" in row:
-                columns = tuple(sorted(row))
-                inserts.setdefault(columns, []).append(tuple(_cell(row[c]) for c in columns))
+            row = entry["insert"]
+            keys = tuple(row)
+            columns = shapes.get(keys)
+            if columns is None:
+                columns = shapes[keys] = tuple(sorted(k for k in keys if k in known))
+            if "id" in columns:
+                values = tuple(map(row.__getitem__, columns))
+                if postgresql:  # SQLite binds a flag as its 0/1 itself
+                    values = tuple(map(_cell, values))
+                inserts.setdefault(columns, []).append(values)
         elif isinstance(entry.get("update"), str):
             fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
             updates.setdefault(entry["update"], {}).update(fields)
@@ -117,7 +130,7 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
             by_columns.setdefault(columns, []).append(
                 (*(_cell(fields[c]) for c in columns), record_id)
             )
-    if is_postgresql(database):
+    if postgresql:
         return _write_sets(database, inserts, by_columns)
     return _write_sqlite(database, inserts, by_columns)
 
@@ -127,8 +140,8 @@ def _write_sqlite(
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]],
     updates: dict[tuple[str, ...], list[tuple[Any, ...]]],
 ) -> int:
-    """SQLite: each column set's rows in one statement (or a few, under the connection's
-    parameter limit); the inserts' count. Column names are the table's own (checked above).
+    """SQLite: each column set's rows in a few multi-row statements of fixed sizes; the
+    inserts' count. Column names are the table's own (checked above).
 
     Not a prepared statement run a row at a time (`executemany`): the table's triggers (the
     search index's notes, schema 8) make SQLite keep a statement journal for every statement
@@ -136,32 +149,73 @@ def _write_sqlite(
     more than the journal keeps in memory, so each row wrote them all to a temporary file (39
     writes a row). One statement journals each page once. Every row still goes through the
     same triggers and `ON CONFLICT` as before. 82 -> 39 us a row inserted, 39 -> 34 updated,
-    in batches of 250 (docs/PERFORMANCE.md, issue 42)."""
+    in batches of 250 (docs/PERFORMANCE.md, issue 42).
+
+    Nor one statement of exactly the batch's rows: its text differs from flush to flush, so
+    SQLite compiled it anew every time (the insert with its sixteen indexes and triggers, a
+    column's expressions per row: about 1.5 M instructions a flush of twenty rows, a fifth of
+    the database thread's work). A batch goes in statements of `_STATEMENT_ROWS` sizes, largest
+    first, whose texts repeat, so the connection's statement cache keeps them compiled."""
     limit = min(
         _MAX_PARAMETERS, database.connection().getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     )
+    cursor = database.cursor()
     count = 0
     for columns, values in inserts.items():
-        row = "(" + ", ".join("?" * len(columns)) + ")"
-        for chunk in _chunks(values, len(columns), limit):
-            sql = (
-                f"INSERT INTO requests ({', '.join(columns)})"  # noqa: S608
-                f" VALUES {', '.join([row] * len(chunk))} ON CONFLICT(id) DO NOTHING"
-            )
-            database.cursor().execute(sql, [cell for values_of in chunk for cell in values_of])
+        for chunk in _sized_chunks(values, len(columns), limit):
+            cursor.execute(_insert_sql(columns, len(chunk)), _flat(chunk))
             count += len(chunk)
     for columns, values in updates.items():
-        names = ", ".join((*columns, "id"))
-        row = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
-        assignments = ", ".join(f"{c} = v.{c}" for c in columns)
         # Each id once (`apply_entries` merged a row's updates), so each row takes one set.
-        for chunk in _chunks(values, len(columns) + 1, limit):
-            sql = (
-                f"WITH v ({names}) AS (VALUES {', '.join([row] * len(chunk))})"  # noqa: S608
-                f" UPDATE requests SET {assignments} FROM v WHERE requests.id = v.id"
-            )
-            database.cursor().execute(sql, [cell for values_of in chunk for cell in values_of])
+        for chunk in _sized_chunks(values, len(columns) + 1, limit):
+            cursor.execute(_update_sql(columns, len(chunk)), _flat(chunk))
     return count
+
+
+# The row counts of SQLite's batch statements (`_write_sqlite`): any batch is a sum of these,
+# one statement of each at most (beyond the largest, as many of it as it takes).
+_STATEMENT_ROWS = (256, 128, 64, 32, 16, 8, 4, 2, 1)
+
+
+def _sized_chunks(
+    values: list[tuple[Any, ...]], width: int, most: int
+) -> Iterable[list[tuple[Any, ...]]]:
+    """`values` cut into pieces of `_STATEMENT_ROWS` sizes, largest first, each within `most`
+    parameters of `width` a row."""
+    start, left = 0, len(values)
+    for size in _STATEMENT_ROWS:
+        if size * width > most:
+            continue
+        while left >= size:
+            yield values[start : start + size]
+            start, left = start + size, left - size
+
+
+def _flat(chunk: list[tuple[Any, ...]]) -> list[Any]:
+    return list(itertools.chain.from_iterable(chunk))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(columns: tuple[str, ...], rows: int) -> str:
+    """SQLite's insert of `rows` rows of `columns` (the same string object each time, so the
+    statement cache finds it without hashing the text again)."""
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    return (
+        f"INSERT INTO requests ({', '.join(columns)})"  # noqa: S608
+        f" VALUES {', '.join([row] * rows)} ON CONFLICT(id) DO NOTHING"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(columns: tuple[str, ...], rows: int) -> str:
+    """SQLite's update of `rows` rows' `columns`, each row's values then its id."""
+    names = ", ".join((*columns, "id"))
+    row = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+    return (
+        f"WITH v ({names}) AS (VALUES {', '.join([row] * rows)})"  # noqa: S608
+        f" UPDATE requests SET {assignments} FROM v WHERE requests.id = v.id"
+    )
 
 
 def _write_sets(

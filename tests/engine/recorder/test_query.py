@@ -485,9 +485,14 @@ async def test_a_row_changed_by_the_write_that_catches_the_index_up_is_indexed_a
             "INSERT INTO requests (id, started_at, owner_principal, provider, state, caller)"
             " VALUES (?, ?, 'local', 'openai', 'started', ?)"
         )
+        for i in range(CATCH_UP_AT):  # indexed as they go in (schema 19: at rowid 256)
+            database.execute_sql(insert, [f"older{i}", START - 1 - i, "older"])
         database.execute_sql(insert, ["target", START, "before"])
-        for i in range(CATCH_UP_AT - 1):  # the notes reach the catch-up mark, no further
+        # Inserts catch up at every 256th rowid: the notes reach the mark through an update
+        # of an indexed row instead, so the target's own update is the write that catches up.
+        for i in range(CATCH_UP_AT - 2):
             database.execute_sql(insert, [f"filler{i}", START + 1 + i, "filler"])
+        database.execute_sql("UPDATE requests SET caller = 'touched' WHERE id = 'older0'")
         database.execute_sql("UPDATE requests SET caller = 'after' WHERE id = 'target'")
         # The update's trigger indexed all the notes; what is left is the target's new note,
         # holding the text the index now has for it.
@@ -500,7 +505,8 @@ async def test_a_row_changed_by_the_write_that_catches_the_index_up_is_indexed_a
     assert [r.id for r in (await query.page(RecorderFilters(text="after"))).rows] == ["target"]
     assert await query.count(RecorderFilters(text="after")) == 1
     assert await query.count(RecorderFilters(text="before")) == 0
-    assert await query.count(RecorderFilters(text="filler")) == CATCH_UP_AT - 1
+    assert await query.count(RecorderFilters(text="filler")) == CATCH_UP_AT - 2
+    assert await query.count(RecorderFilters(text="touched")) == 1
 
 
 async def test_rows_recorded_before_the_upgrade_are_searchable(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0016_gateway_keys,
     m0017_request_bodies,
     m0018_budget_lanes,
+    m0019_recorder_search_insert_trigger,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -140,6 +141,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         18, "budget lanes", m0018_budget_lanes.STATEMENTS, m0018_budget_lanes.POSTGRESQL_STATEMENTS
+    ),
+    Migration(
+        19,
+        "recorder search insert trigger",
+        m0019_recorder_search_insert_trigger.STATEMENTS,
+        m0019_recorder_search_insert_trigger.POSTGRESQL_STATEMENTS,
     ),
 )
 
