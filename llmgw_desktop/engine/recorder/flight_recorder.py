@@ -140,7 +140,9 @@ class FlightRecorder:
         kept in its route as `replayOf`). Never blocks, never fails."""
         record_id = record_id or new_record_id()
         started_at = self._clock()
-        caller = recorded_caller(caller)
+        # `recorded_caller`, its redaction memoised for the batch (a client sends the same name
+        # request after request).
+        caller = _CALLER.sub("", self._pending.texts.text(caller))[:120]
         trace_id = self._trace_of() if self._trace_of is not None else None
         self._open[record_id] = _Opened(
             started_at, provider, model, principal, caller, project, transport, tool, trace_id
@@ -202,11 +204,12 @@ class FlightRecorder:
         if self._journal is not None:
             self._journal.append(self._pending.journal_entries(record_id))
         if self._on_finish is not None and opened is not None:
+            model = fields.get("model") or opened.model
             self._on_finish(
                 RequestFinished(
                     record_id=record_id,
                     provider=opened.provider,
-                    model=_redacted(fields.get("model") or opened.model),
+                    model=None if model is None else self._pending.texts.text(model),
                     state=state,
                     principal=opened.principal,
                     caller=opened.caller,
@@ -309,10 +312,6 @@ class FlightRecorder:
 def new_record_id() -> str:
     """A fresh recorder row id: what `x-gateway-request-id` and MCP `requestId` carry."""
     return random_hex()
-
-
-def _redacted(value: str | None) -> str | None:
-    return None if value is None else redact(value)
 
 
 def _opening_route(trace_id: str | None, replay_of: str | None) -> dict[str, Any] | None:

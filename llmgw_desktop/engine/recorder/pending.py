@@ -36,9 +36,10 @@ class PendingRows:
     def __init__(self) -> None:
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
-        # Texts redacted since the last flush (the journal's, then the flush's, reuse them);
-        # replaced at every flush, so nothing outlives the batch it was made for.
-        self._texts = BatchRedactor()
+        # Texts redacted since the last flush (the recorder's caller and event model, the
+        # journal's, then the flush's, reuse them); replaced at every flush, so nothing
+        # outlives the batch it was made for.
+        self.texts = BatchRedactor()
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
         # New rows in stored form as the journal wrote them at their end: the flush inserts
@@ -66,7 +67,7 @@ class PendingRows:
         """The row's end as the journal keeps it: the whole row when its start is not written
         yet (an insert, then its fields again as an update, for a start stored meanwhile),
         else the fields to update."""
-        texts = self._texts
+        texts = self.texts
         row = self._new.get(record_id)
         new = row is not None
         if row is None and record_id in self._in_flight:
@@ -86,9 +87,9 @@ class PendingRows:
     @contextlib.contextmanager
     def taken(self) -> Iterator[PendingBatch]:
         """Everything pending, for one flush; its new rows count as in flight until it ends."""
-        batch = PendingBatch(self._new, self._prepared, self._updates, self._texts)
+        batch = PendingBatch(self._new, self._prepared, self._updates, self.texts)
         self._new, self._prepared, self._updates = {}, {}, {}
-        self._texts = BatchRedactor()
+        self.texts = BatchRedactor()
         self._in_flight = batch.new
         try:
             yield batch
