@@ -202,7 +202,7 @@ class FlightRecorder:
             fields["route"] = {**fields["route"], "traceId": opened.trace_id}
         self.update(record_id, state=state, finished_at=finished_at, **fields)
         if self._journal is not None:
-            self._journal.append(self._pending.journal_entries(record_id))
+            self._journal.append_lines(self._pending.journal_lines(record_id))
         if self._on_finish is not None and opened is not None:
             model = fields.get("model") or opened.model
             self._on_finish(
