@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
-from llmgw_desktop.engine.metrics.health import asked_provider, provider_failed
+from llmgw_desktop.engine.metrics.health import asked_provider
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
@@ -421,8 +422,27 @@ class LiveMetrics:
             if len(self._pending) >= MAX_PROVIDERS:
                 provider = OTHER_PROVIDER
             row = self._pending.setdefault(provider, [0.0] * _FIELDS)
-        for offset, value in enumerate(self._values_of(event)):
-            row[offset] += value
+        # What `_values` gives for the event, added figure by figure (only those it counts).
+        row[_REQUESTS] += 1.0
+        row[_INPUT] += event.input_tokens
+        row[_OUTPUT] += event.output_tokens
+        row[_WRITE] += event.cache_write_tokens
+        if event.cost_usd:
+            row[_COST] += event.cost_usd
+        read = event.cache_read_tokens
+        if read:
+            row[_READ] += read
+            discount = self._discount(event.model)
+            if discount is None:
+                row[_UNPRICED] += read
+            else:
+                row[_SAVED] += read * discount
+        if event.state in _REFUSED_STATES:
+            row[_REFUSED] += 1.0
+        elif asked_provider(event):  # `provider_failed` is asked and failed
+            row[_ASKED] += 1.0
+            if event.state == RecordState.FAILED:
+                row[_ERRORS] += 1.0
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,
@@ -434,21 +454,6 @@ class LiveMetrics:
         for provider, row in self._pending.items():
             self._add(provider, at, tuple(row), since_start=True, age=age)
         self._pending = {}
-
-    def _values_of(self, event: RequestFinished) -> tuple[float, ...]:
-        read = event.cache_read_tokens
-        return _values(
-            1,
-            event.input_tokens,
-            event.output_tokens,
-            read,
-            event.cache_write_tokens,
-            event.cost_usd or 0.0,
-            self._discount(event.model) if read else 0.0,
-            1 if provider_failed(event) else 0,
-            1 if asked_provider(event) else 0,
-            1 if event.state in _REFUSED_STATES else 0,
-        )
 
     def _add(
         self,
