@@ -59,11 +59,21 @@ class BatchRedactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            # Leaves of a row's route are mostly texts, None and numbers: no call for those.
-            return {
-                k: self.text(v) if isinstance(v, str) else v if v is None else self.data(v)
-                for k, v in value.items()
-            }
+            # Leaves of a row's route are mostly texts, None and numbers: no call for those
+            # (`text` written out: a request's route holds a dozen texts).
+            done = self.done
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                if isinstance(v, str):
+                    text = done.get(v)
+                    if text is None:
+                        text = done[v] = redact(v)
+                    out[k] = text
+                elif v is None or isinstance(v, int | float):
+                    out[k] = v
+                else:
+                    out[k] = self.data(v)
+            return out
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
