@@ -166,7 +166,9 @@ class FlightRecorder:
                 # Kept as data until written: strings inside are redacted one by one then.
                 "approval_json": approval,
                 "optimization_json": optimization,
-                "route_json": _opening_route(trace_id, replay_of),
+                "route_json": _opening_route(trace_id, replay_of)
+                if trace_id or replay_of
+                else None,
                 "state": state,
                 "owner_process": self._process_id,
             },
@@ -195,12 +197,20 @@ class FlightRecorder:
     def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
         """Record the request's end; with a journal, on local disk before this returns (the
         answer's last bytes are sent after it)."""
-        opened = self._open.get(record_id)
+        opened = self._open.pop(record_id, None)
         first_piece = self._first_piece.pop(record_id, None)
         finished_at = self._clock()
-        if opened is not None and opened.trace_id and isinstance(fields.get("route"), dict):
-            fields["route"] = {**fields["route"], "traceId": opened.trace_id}
-        self.update(record_id, state=state, finished_at=finished_at, **fields)
+        # What `update` does, written out: the fields copied once, not again for its call.
+        row = dict(fields, state=state, finished_at=finished_at)
+        for name in JSON_FIELDS:
+            if name in row:
+                row[f"{name}_json"] = row.pop(name)
+        if opened is not None:
+            if opened.trace_id and isinstance(row.get("route_json"), dict):
+                row["route_json"] = {**row["route_json"], "traceId": opened.trace_id}
+            if "duration_ms" not in row:
+                row["duration_ms"] = round((finished_at - opened.started_at) * 1000, 3)
+        self._pending.merge(record_id, row)
         if self._journal is not None:
             self._journal.append_lines(self._pending.journal_lines(record_id))
         if self._on_finish is not None and opened is not None:
