@@ -1,7 +1,10 @@
 """Typed engine events and a tiny synchronous pub/sub the UI and transports subscribe to.
 
-Events are frozen dataclasses. Subscribers run on the loop thread, in subscription order; a
-subscriber that raises is logged and does not stop the others or the publisher.
+Events are frozen dataclasses, apart from `RequestFinished`, a named tuple (as immutable): it
+is made and published for every request, and a frozen dataclass's `__init__` sets each of its
+eighteen fields through `object.__setattr__`. Subscribers run on the loop thread, in
+subscription order; a subscriber that raises is logged and does not stop the others or the
+publisher.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "BreakerChanged",
@@ -30,9 +33,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class Event:
-    """Base class of every engine event."""
+    """Base class of every engine event (no fields: a named tuple can take it as a base)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,7 @@ class BreakerChanged(Event):
     consecutive_failures: int
 
 
-@dataclass(frozen=True)
-class RequestFinished(Event):
-    """A recorded request ended (any front door): what the dashboard's live figures count."""
-
+class _RequestFinishedFields(NamedTuple):
     record_id: str
     provider: str
     model: str | None
@@ -128,6 +129,12 @@ class RequestFinished(Event):
     first_token_s: float | None = None  # a streamed answer's wait for its first piece
 
 
+class RequestFinished(_RequestFinishedFields, Event):
+    """A recorded request ended (any front door): what the dashboard's live figures count."""
+
+    __slots__ = ()
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None]
 
@@ -137,23 +144,34 @@ class EventBus:
 
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+        # Per event class, the handlers of it and of its bases in delivery order: worked out
+        # at its first publish after a (un)subscription, not walked for every event (a
+        # request's `RequestFinished` went through five classes and copied each list).
+        self._delivery: dict[type[Event], tuple[Handler, ...]] = {}
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
         """Call `handler` for each event of `event_type` (or a subclass); returns unsubscribe."""
         self._handlers[event_type].append(handler)
+        self._delivery = {}
 
         def unsubscribe() -> None:
             handlers = self._handlers.get(event_type, [])
             if handler in handlers:
                 handlers.remove(handler)
+                self._delivery = {}
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
-        """Deliver `event` to every handler subscribed to its type or one of its bases."""
-        for event_type in type(event).__mro__:
-            for handler in list(self._handlers.get(event_type, ())):
-                try:
-                    handler(event)
-                except Exception:
-                    log.exception("event handler %r failed on %r", handler, event)
+        """Deliver `event` to every handler subscribed to its type or one of its bases (those
+        subscribed when it is published: one a handler adds hears the next event)."""
+        kind = type(event)
+        handlers = self._delivery.get(kind)
+        if handlers is None:
+            handlers = tuple(h for base in kind.__mro__ for h in self._handlers.get(base, ()))
+            self._delivery[kind] = handlers
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler %r failed on %r", handler, event)

@@ -24,7 +24,27 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
-from llmgw_desktop.engine.metrics.health import asked_provider, provider_failed
+from llmgw_desktop.engine.metrics.figures import (
+    ASKED,
+    COST,
+    ERRORS,
+    FIELDS,
+    INPUT,
+    OUTPUT,
+    READ,
+    REFUSED,
+    REQUESTS,
+    SAVED,
+    UNPRICED,
+    WRITE,
+    ZEROS,
+    Totals,
+    bucket_values,
+    prompt_hit_rate,
+    sum_totals,
+)
+from llmgw_desktop.engine.metrics.health import asked_provider
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
@@ -68,67 +88,12 @@ ACTIVE_JOB_STATES: Final = frozenset({"queued", "running"})
 # Distinct model names remembered with their cache-read discount before the memo starts over.
 PRICE_MEMO_MAX: Final = 512
 
-# Offsets of the figures inside one bucket.
-_REQUESTS, _INPUT, _OUTPUT, _READ, _WRITE, _COST, _SAVED, _UNPRICED, _ERRORS = range(9)
-_ASKED, _REFUSED = 9, 10
-_FIELDS: Final = 11
 # The finest bucket (the 15 min window's): requests add into one running sum per provider for
 # this long, folded into the rings when it ends. Every window's bucket size is a multiple of it,
 # so a sum lands in the same bucket of each window its requests' own times would have.
 _FOLD_S: Final = 5
 # Rows the gateway said no to before asking any provider (`health.asked_provider` is the rest).
 _REFUSED_STATES: Final = frozenset({"refused", "denied"})
-_ZEROS: Final = [0.0] * _FIELDS
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Sums over a span of time (one provider's, or every provider's)."""
-
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cost_usd: float = 0.0
-    # Cache reads priced at (input price - cache-read price) from the list-price table.
-    saved_usd: float = 0.0
-    # Cache reads on models the price table does not know: saved, but not priced.
-    unpriced_cache_read_tokens: int = 0
-    # Requests whose provider was asked and failed (`health.provider_failed`); refusals are
-    # not errors.
-    errors: int = 0
-    # Requests a provider was asked (and answered or failed: `health.asked_provider`), and
-    # those the gateway refused before asking any (`refused`, `denied`); the rest of
-    # `requests` are neither (canceled, a key being tried, failed before being asked).
-    asked: int = 0
-    refused: int = 0
-
-    @property
-    def error_rate(self) -> float | None:
-        """Failed requests over requests, or None when there were none."""
-        return self.errors / self.requests if self.requests else None
-
-    @property
-    def hit_rate(self) -> float | None:
-        """Share of prompt tokens served from the cache, or None when nothing was sent."""
-        return _hit_rate(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
-
-    @classmethod
-    def of(cls, figures: list[float]) -> Totals:
-        return cls(
-            requests=int(figures[_REQUESTS]),
-            input_tokens=int(figures[_INPUT]),
-            output_tokens=int(figures[_OUTPUT]),
-            cache_read_tokens=int(figures[_READ]),
-            cache_write_tokens=int(figures[_WRITE]),
-            cost_usd=figures[_COST],
-            saved_usd=figures[_SAVED],
-            unpriced_cache_read_tokens=int(figures[_UNPRICED]),
-            errors=int(figures[_ERRORS]),
-            asked=int(figures[_ASKED]),
-            refused=int(figures[_REFUSED]),
-        )
 
 
 @dataclass(frozen=True)
@@ -151,12 +116,6 @@ class MetricsSeries:
     total: Totals = field(default_factory=Totals)
 
 
-def _hit_rate(fresh: float, read: float, written: float) -> float | None:
-    # Cache writes are prompt tokens not served from the cache, as in cache_state's figure.
-    prompt = fresh + read + written
-    return read / prompt if prompt else None
-
-
 class PastTraffic(NamedTuple):
     """Requests of one provider and model finished in one short span of an earlier run."""
 
@@ -174,34 +133,6 @@ class PastTraffic(NamedTuple):
     errors: int = 0
 
 
-def _values(
-    requests: int,
-    fresh: int,
-    out: int,
-    read: int,
-    written: int,
-    cost: float,
-    discount: float | None,
-    errors: int = 0,
-    asked: int = 0,
-    refused: int = 0,
-) -> tuple[float, ...]:
-    """One bucket's figures, in the order of the offsets above."""
-    return (
-        float(requests),
-        float(fresh),
-        float(out),
-        float(read),
-        float(written),
-        cost,
-        read * discount if discount is not None else 0.0,
-        float(read) if discount is None else 0.0,
-        float(errors),
-        float(asked),
-        float(refused),
-    )
-
-
 class _Ring:
     """One window's buckets; a slot is cleared when time comes round to it again."""
 
@@ -209,7 +140,7 @@ class _Ring:
         self.window = window
         self.slots = window.buckets
         self.stamps = [-1] * self.slots  # the bucket number each slot holds now
-        self.figures: dict[str, list[float]] = {}  # provider -> slots * _FIELDS, flat
+        self.figures: dict[str, list[float]] = {}  # provider -> slots * FIELDS, flat
         # Active jobs are a level, not a count: per bucket the level when the bucket's first
         # job event came, and the highest level inside it.
         self.jobs_seen = [False] * self.slots
@@ -221,17 +152,17 @@ class _Ring:
         slot = bucket % self.slots
         if self.stamps[slot] != bucket:
             self.stamps[slot] = bucket
-            start = slot * _FIELDS
+            start = slot * FIELDS
             for row in self.figures.values():
-                row[start : start + _FIELDS] = _ZEROS
+                row[start : start + FIELDS] = ZEROS
             self.jobs_seen[slot] = False
         return slot
 
     def add(self, now: float, provider: str, values: tuple[float, ...]) -> None:
-        base = self.slot(now) * _FIELDS
+        base = self.slot(now) * FIELDS
         row = self.figures.get(provider)
         if row is None:
-            row = self.figures[provider] = [0.0] * (self.slots * _FIELDS)
+            row = self.figures[provider] = [0.0] * (self.slots * FIELDS)
         for offset, value in enumerate(values):
             row[base + offset] += value
 
@@ -260,25 +191,25 @@ class _Ring:
         hit_rate: dict[str, list[float]] = {}
         by_provider: dict[str, Totals] = {}
         for provider, row in self.figures.items():
-            sums = [0.0] * _FIELDS
+            sums = [0.0] * FIELDS
             rates = [math.nan] * self.slots
             for i, b in enumerate(buckets):
                 if not live[i]:
                     continue
-                base = (b % self.slots) * _FIELDS
-                bucket = row[base : base + _FIELDS]
-                if not bucket[_REQUESTS]:
+                base = (b % self.slots) * FIELDS
+                bucket = row[base : base + FIELDS]
+                if not bucket[REQUESTS]:
                     continue
-                for offset in range(_FIELDS):
+                for offset in range(FIELDS):
                     sums[offset] += bucket[offset]
-                requests[i] += bucket[_REQUESTS]
-                errors[i] += bucket[_ERRORS]
-                fresh[i] += bucket[_INPUT]
-                out[i] += bucket[_OUTPUT]
-                rate = _hit_rate(bucket[_INPUT], bucket[_READ], bucket[_WRITE])
+                requests[i] += bucket[REQUESTS]
+                errors[i] += bucket[ERRORS]
+                fresh[i] += bucket[INPUT]
+                out[i] += bucket[OUTPUT]
+                rate = prompt_hit_rate(bucket[INPUT], bucket[READ], bucket[WRITE])
                 if rate is not None:
                     rates[i] = rate
-            if sums[_REQUESTS]:
+            if sums[REQUESTS]:
                 by_provider[provider] = Totals.of(sums)
                 hit_rate[provider] = rates
 
@@ -302,30 +233,8 @@ class _Ring:
             active_jobs=jobs,
             hit_rate=hit_rate,
             by_provider=by_provider,
-            total=_sum(by_provider.values()),
+            total=sum_totals(by_provider.values()),
         )
-
-
-def _sum(parts: Iterable[Totals]) -> Totals:
-    sums = [0.0] * _FIELDS
-    for totals in parts:
-        for offset, value in enumerate(
-            (
-                totals.requests,
-                totals.input_tokens,
-                totals.output_tokens,
-                totals.cache_read_tokens,
-                totals.cache_write_tokens,
-                totals.cost_usd,
-                totals.saved_usd,
-                totals.unpriced_cache_read_tokens,
-                totals.errors,
-                totals.asked,
-                totals.refused,
-            )
-        ):
-            sums[offset] += value
-    return Totals.of(sums)
 
 
 class LiveMetrics:
@@ -394,7 +303,7 @@ class LiveMetrics:
             if not 0 <= age < WINDOWS[-1].span_s:
                 continue
             discount = self._discount(group.model) if group.cache_read_tokens else 0.0
-            values = _values(
+            values = bucket_values(
                 group.requests,
                 group.input_tokens,
                 group.output_tokens,
@@ -420,9 +329,28 @@ class LiveMetrics:
         if row is None:
             if len(self._pending) >= MAX_PROVIDERS:
                 provider = OTHER_PROVIDER
-            row = self._pending.setdefault(provider, [0.0] * _FIELDS)
-        for offset, value in enumerate(self._values_of(event)):
-            row[offset] += value
+            row = self._pending.setdefault(provider, [0.0] * FIELDS)
+        # What `bucket_values` gives for the event, added figure by figure (only those it counts).
+        row[REQUESTS] += 1.0
+        row[INPUT] += event.input_tokens
+        row[OUTPUT] += event.output_tokens
+        row[WRITE] += event.cache_write_tokens
+        if event.cost_usd:
+            row[COST] += event.cost_usd
+        read = event.cache_read_tokens
+        if read:
+            row[READ] += read
+            discount = self._discount(event.model)
+            if discount is None:
+                row[UNPRICED] += read
+            else:
+                row[SAVED] += read * discount
+        if event.state in _REFUSED_STATES:
+            row[REFUSED] += 1.0
+        elif asked_provider(event):  # `provider_failed` is asked and failed
+            row[ASKED] += 1.0
+            if event.state == RecordState.FAILED:
+                row[ERRORS] += 1.0
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,
@@ -434,21 +362,6 @@ class LiveMetrics:
         for provider, row in self._pending.items():
             self._add(provider, at, tuple(row), since_start=True, age=age)
         self._pending = {}
-
-    def _values_of(self, event: RequestFinished) -> tuple[float, ...]:
-        read = event.cache_read_tokens
-        return _values(
-            1,
-            event.input_tokens,
-            event.output_tokens,
-            read,
-            event.cache_write_tokens,
-            event.cost_usd or 0.0,
-            self._discount(event.model) if read else 0.0,
-            1 if provider_failed(event) else 0,
-            1 if asked_provider(event) else 0,
-            1 if event.state in _REFUSED_STATES else 0,
-        )
 
     def _add(
         self,
@@ -474,7 +387,7 @@ class LiveMetrics:
             return
         total = self._since_start.get(provider)
         if total is None:
-            total = self._since_start[provider] = [0.0] * _FIELDS
+            total = self._since_start[provider] = [0.0] * FIELDS
         for offset, value in enumerate(values):
             total[offset] += value
 

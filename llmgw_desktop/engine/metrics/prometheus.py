@@ -49,6 +49,8 @@ METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 TTFT_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 TOKEN_TYPES: Final = ("input", "output", "cache_read", "cache_write")
+# Name combinations whose labels `ScrapeFigures` remembers before it starts over.
+_BASES_MAX: Final = 4096
 _JOB_ENDINGS: Final = frozenset({"completed", "failed", "canceled", "interrupted"})
 # Row states that mean the request was refused before or instead of running.
 _REFUSED: Final = frozenset({RecordState.REFUSED.value, RecordState.DENIED.value})
@@ -162,6 +164,8 @@ class ScrapeFigures:
         self.ttft: dict[tuple[str, ...], _Histogram] = {}
         self.jobs: dict[tuple[str, ...], int] = {}  # provider, outcome, process
         self._registry: Any = None
+        # The base labels of the names requests came with (`_base_of`), bounded.
+        self._bases: dict[tuple[str | None, ...], tuple[str, ...]] = {}
         self._unsubscribe = [
             events.subscribe(RequestFinished, self._on_request),
             events.subscribe(JobStateChanged, self._on_job),
@@ -176,6 +180,42 @@ class ScrapeFigures:
     # -- counting, on the loop for every finished request --------------------------------
 
     def _on_request(self, event: RequestFinished) -> None:
+        named = (
+            event.provider,
+            event.model,
+            event.transport,
+            event.endpoint,
+            event.caller,
+            event.project,
+        )
+        base = self._bases.get(named)
+        if base is None:
+            base = self._base_of(event, named)
+        self._add(self.requests, (*base, event.state), 1)
+        if event.state in _REFUSED:
+            self._add(self.refusals, (*base, event.error_code or event.state), 1)
+        elif event.error_code:
+            self._add(self.errors, (*base, event.error_code), 1)
+        # TOKEN_TYPES, each only when counted (a series of zeros is never made).
+        if event.input_tokens:
+            self._add(self.tokens, (*base, "input"), event.input_tokens)
+        if event.output_tokens:
+            self._add(self.tokens, (*base, "output"), event.output_tokens)
+        if event.cache_read_tokens:
+            self._add(self.tokens, (*base, "cache_read"), event.cache_read_tokens)
+        if event.cache_write_tokens:
+            self._add(self.tokens, (*base, "cache_write"), event.cache_write_tokens)
+        if event.cost_usd:
+            self._add(self.cost, base, event.cost_usd)
+        self._observe(self.duration, base, DURATION_BUCKETS, event.finished_at - event.started_at)
+        if event.first_token_s is not None:
+            self._observe(self.ttft, base, TTFT_BUCKETS, event.first_token_s)
+
+    def _base_of(self, event: RequestFinished, named: tuple[str | None, ...]) -> tuple[str, ...]:
+        """The labels `event`'s series share. Remembered for the names of `named` when each
+        label kept its value: a value a label has taken it keeps for good (its caps only
+        count new values), so a later request of the same names gets the same labels without
+        asking the caps; one folded into `_other` is asked every time (it counts as overflow)."""
         label = self._labels.value
         who = event.principal
         base = (
@@ -186,28 +226,11 @@ class ScrapeFigures:
             label(4, event.project or "", who),
             self._process,
         )
-        self._add(self.requests, (*base, event.state), 1)
-        if event.state in _REFUSED:
-            self._add(self.refusals, (*base, event.error_code or event.state), 1)
-        elif event.error_code:
-            self._add(self.errors, (*base, event.error_code), 1)
-        for kind, count in zip(
-            TOKEN_TYPES,
-            (
-                event.input_tokens,
-                event.output_tokens,
-                event.cache_read_tokens,
-                event.cache_write_tokens,
-            ),
-            strict=True,
-        ):
-            if count:
-                self._add(self.tokens, (*base, kind), count)
-        if event.cost_usd:
-            self._add(self.cost, base, event.cost_usd)
-        self._observe(self.duration, base, DURATION_BUCKETS, event.finished_at - event.started_at)
-        if event.first_token_s is not None:
-            self._observe(self.ttft, base, TTFT_BUCKETS, event.first_token_s)
+        if OTHER not in base[:5]:
+            if len(self._bases) >= _BASES_MAX:
+                self._bases.clear()
+            self._bases[named] = base
+        return base
 
     def _on_job(self, event: JobStateChanged) -> None:
         if event.state in _JOB_ENDINGS:
@@ -215,6 +238,9 @@ class ScrapeFigures:
             self._add(self.jobs, (provider, event.state, self._process), 1)
 
     def _add(self, table: dict[tuple[str, ...], Any], key: tuple[str, ...], n: float) -> None:
+        if key in table:  # a series that exists (most requests): no cap to ask
+            table[key] += n
+            return
         key = self._labels.key(table, key)
         table[key] = table.get(key, 0) + n
 
@@ -225,10 +251,12 @@ class ScrapeFigures:
         bounds: tuple[float, ...],
         value: float,
     ) -> None:
-        key = self._labels.key(table, key)
         histogram = table.get(key)
         if histogram is None:
-            histogram = table[key] = _Histogram(len(bounds))
+            key = self._labels.key(table, key)
+            histogram = table.get(key)
+            if histogram is None:
+                histogram = table[key] = _Histogram(len(bounds))
         index = bisect.bisect_left(bounds, value)
         if index < len(bounds):
             histogram.buckets[index] += 1

@@ -96,7 +96,10 @@ class RecorderJournal:
     def append(self, entries: list[Entry]) -> None:
         """Add `entries` to the open segment; a failure (a full disk) is logged, never raised:
         the row is still in memory on its way to the store."""
-        data = b"".join(line_of(e) for e in entries)
+        self.append_lines(b"".join(line_of(e) for e in entries))
+
+    def append_lines(self, data: bytes) -> None:
+        """`append` of entries already made into journal lines (`line_of`, `pair_lines`)."""
         if self._torn:  # end the torn line first, so it cannot swallow these entries
             data = b"\n" + data
         try:

@@ -24,7 +24,14 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.recorder.rows import Entry
 
-__all__ = ["DamagedSegment", "JournalReplay", "line_of", "read_segment", "recover_inserts"]
+__all__ = [
+    "DamagedSegment",
+    "JournalReplay",
+    "line_of",
+    "pair_lines",
+    "read_segment",
+    "recover_inserts",
+]
 
 _TAB = b"\t"
 _CRC_DIGITS = 8
@@ -60,6 +67,21 @@ def line_of(entry: Entry) -> bytes:
     """`entry` as one journal line: its JSON, a tab, the JSON's CRC-32, a newline."""
     data = jsonio.dumps(entry)
     return data + b"\t%08x\n" % zlib.crc32(data)
+
+
+def pair_lines(record_id: str, row: dict[str, Any]) -> bytes:
+    """The lines of a row's insert and of its update by the same fields (the pair a request's
+    end is journaled as when its start is not stored yet), the row serialised once: the
+    update's fields are the row's JSON without its first pair, the id's, when `row` begins
+    with it (else each entry is serialised on its own)."""
+    data = jsonio.dumps(row)
+    head = b'{"id":' + jsonio.dumps(record_id) + b","
+    if not data.startswith(head) or row.get("id") != record_id:
+        fields = {name: value for name, value in row.items() if name != "id"}
+        return line_of({"insert": row}) + line_of({"update": record_id, "fields": fields})
+    insert = b'{"insert":' + data + b"}"
+    update = b'{"update":' + head[6:] + b'"fields":{' + data[len(head) :] + b"}"
+    return insert + b"\t%08x\n" % zlib.crc32(insert) + update + b"\t%08x\n" % zlib.crc32(update)
 
 
 def read_segment(data: bytes) -> tuple[list[Entry], int]:

@@ -13,8 +13,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from llmgw_desktop.engine.recorder.rows import Entry
-from llmgw_desktop.engine.recorder.stored_form import ROW_DEFAULTS, BatchRedactor, stored_form
+from llmgw_desktop.engine.recorder.journal_replay import line_of, pair_lines
+from llmgw_desktop.engine.recorder.stored_form import (
+    ROW_DEFAULTS,
+    BatchRedactor,
+    store_in_place,
+    stored_form,
+)
 
 __all__ = ["PendingBatch", "PendingRows"]
 
@@ -36,9 +41,10 @@ class PendingRows:
     def __init__(self) -> None:
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
-        # Texts redacted since the last flush (the journal's, then the flush's, reuse them);
-        # replaced at every flush, so nothing outlives the batch it was made for.
-        self._texts = BatchRedactor()
+        # Texts redacted since the last flush (the recorder's caller and event model, the
+        # journal's, then the flush's, reuse them); replaced at every flush, so nothing
+        # outlives the batch it was made for.
+        self.texts = BatchRedactor()
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
         # New rows in stored form as the journal wrote them at their end: the flush inserts
@@ -62,33 +68,32 @@ class PendingRows:
         else:
             self._updates.setdefault(record_id, {}).update(fields)
 
-    def journal_entries(self, record_id: str) -> list[Entry]:
-        """The row's end as the journal keeps it: the whole row when its start is not written
-        yet (an insert, then its fields again as an update, for a start stored meanwhile),
-        else the fields to update."""
-        texts = self._texts
+    def journal_lines(self, record_id: str) -> bytes:
+        """The row's end as the journal keeps it (its lines): the whole row when its start is
+        not written yet (an insert, then its fields again as an update, for a start stored
+        meanwhile), else the fields to update."""
+        texts = self.texts
         row = self._new.get(record_id)
         new = row is not None
         if row is None and record_id in self._in_flight:
             # Its start is in a flush not yet committed: a kill now would lose it too.
             row = self._in_flight[record_id] | self._updates.get(record_id, {})
-        if row is not None:
-            stored = stored_form(ROW_DEFAULTS | row, texts)
-            if new:  # the next flush inserts it as it is now
-                self._prepared[record_id] = stored
-            fields = stored.copy()
-            fields.pop("id", None)
-            return [{"insert": stored}, {"update": record_id, "fields": fields}]
-        return [
-            {"update": record_id, "fields": stored_form(self._updates.get(record_id, {}), texts)}
-        ]
+        if row is None:
+            fields = stored_form(self._updates.get(record_id, {}), texts)
+            return line_of({"update": record_id, "fields": fields})
+        # The id first, so the row's JSON is the id's pair then the update's fields.
+        stored = {"id": record_id, **ROW_DEFAULTS, **row}
+        store_in_place(stored, texts)
+        if new:  # the next flush inserts it as it is now
+            self._prepared[record_id] = stored
+        return pair_lines(record_id, stored)
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[PendingBatch]:
         """Everything pending, for one flush; its new rows count as in flight until it ends."""
-        batch = PendingBatch(self._new, self._prepared, self._updates, self._texts)
+        batch = PendingBatch(self._new, self._prepared, self._updates, self.texts)
         self._new, self._prepared, self._updates = {}, {}, {}
-        self._texts = BatchRedactor()
+        self.texts = BatchRedactor()
         self._in_flight = batch.new
         try:
             yield batch

@@ -13,13 +13,15 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.redact import redact
 
-__all__ = ["JSON_FIELDS", "ROW_DEFAULTS", "BatchRedactor", "stored_form"]
+__all__ = ["JSON_FIELDS", "ROW_DEFAULTS", "BatchRedactor", "store_in_place", "stored_form"]
 
 JSON_FIELDS = ("approval", "optimization", "route")
 _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id and its gateway process's (ours), and the principal
 # every read filters on (an identity the edge decided, not text a request supplied).
 _AS_IS = frozenset({"id", "owner_principal", "owner_process"})
+# Texts not redacted one by one: those kept as they are and the JSON ones.
+_NOT_PLAIN = _AS_IS | _JSON_COLUMNS
 
 
 # Columns the schema declares NOT NULL with a default; a record that never set them gets these.
@@ -43,12 +45,13 @@ class BatchRedactor:
     it keeps nothing (a secret included) in memory beyond the write."""
 
     def __init__(self) -> None:
-        self._done: dict[str, str] = {}
+        # Each text seen and its redacted form (read directly by `store_in_place`'s loop).
+        self.done: dict[str, str] = {}
 
     def text(self, value: str) -> str:
-        done = self._done.get(value)
+        done = self.done.get(value)
         if done is None:
-            done = self._done[value] = redact(value)
+            done = self.done[value] = redact(value)
         return done
 
     def data(self, value: Any) -> Any:
@@ -56,11 +59,21 @@ class BatchRedactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            # Leaves of a row's route are mostly texts, None and numbers: no call for those.
-            return {
-                k: self.text(v) if isinstance(v, str) else v if v is None else self.data(v)
-                for k, v in value.items()
-            }
+            # Leaves of a row's route are mostly texts, None and numbers: no call for those
+            # (`text` written out: a request's route holds a dozen texts).
+            done = self.done
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                if isinstance(v, str):
+                    text = done.get(v)
+                    if text is None:
+                        text = done[v] = redact(v)
+                    out[k] = text
+                elif v is None or isinstance(v, int | float):
+                    out[k] = v
+                else:
+                    out[k] = self.data(v)
+            return out
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
@@ -70,11 +83,22 @@ def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
     """Fields as written: every text redacted (inside the JSON ones, string by string, so the
     JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
     out = dict(fields)  # most values (numbers, None) are written as they are
-    text = texts.text
-    for name, value in fields.items():
-        if name in _JSON_COLUMNS:
-            if value is not None:
-                out[name] = jsonio.dumps_text(texts.data(value))
-        elif isinstance(value, str) and name not in _AS_IS:
-            out[name] = text(value)
+    store_in_place(out, texts)
     return out
+
+
+def store_in_place(row: dict[str, Any], texts: BatchRedactor) -> None:
+    """`row` turned into its `stored_form` (for a row built for the purpose: a request's end,
+    on the loop, where it is made once a request). Only values change, never keys."""
+    done = texts.done
+    for name, value in row.items():
+        if isinstance(value, str):
+            if name not in _NOT_PLAIN:
+                text = done.get(value)
+                if text is None:
+                    text = done[value] = redact(value)
+                row[name] = text
+            elif name in _JSON_COLUMNS:
+                row[name] = jsonio.dumps_text(texts.data(value))
+        elif value is not None and name in _JSON_COLUMNS:
+            row[name] = jsonio.dumps_text(texts.data(value))

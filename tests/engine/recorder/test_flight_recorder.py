@@ -40,6 +40,59 @@ async def test_each_finished_request_is_announced_even_after_a_flush(db: Databas
     assert (event.input_tokens, event.cache_read_tokens, event.state) == (7, 3, "completed")
 
 
+def test_the_finished_event_carries_every_figure_of_the_end(db: Database) -> None:
+    clock = Clock(1_000.0)
+    heard: list[RequestFinished] = []
+    recorder = FlightRecorder(db, on_finish=heard.append, clock=clock)
+    record = recorder.start(
+        principal="key:k1",
+        provider="openai",
+        transport="http",
+        tool="/v1/chat/completions",
+        caller="agent",
+        model="m0",
+        project="p0",
+    )
+    clock.now += 0.5
+    recorder.first_token(record)
+    clock.now += 1.0
+    recorder.finish(
+        record,
+        state="failed",
+        model="m1",
+        input_tokens=1,
+        output_tokens=2,
+        cache_read_tokens=3,
+        cache_write_tokens=4,
+        cost_usd=0.25,
+        error_code="upstream_500",
+        project="p1",
+    )
+    assert heard == [
+        RequestFinished(
+            record_id=record,
+            provider="openai",
+            model="m1",
+            state="failed",
+            principal="key:k1",
+            caller="agent",
+            started_at=1_000.0,
+            finished_at=1_001.5,
+            input_tokens=1,
+            output_tokens=2,
+            cache_read_tokens=3,
+            cache_write_tokens=4,
+            cost_usd=0.25,
+            error_code="upstream_500",
+            project="p1",
+            transport="http",
+            endpoint="/v1/chat/completions",
+            first_token_s=0.5,
+        )
+    ]
+    assert type(heard[0]) is RequestFinished
+
+
 async def test_updates_merge_before_and_after_a_flush(db: Database) -> None:
     recorder = FlightRecorder(db)
     early = recorder.start(principal="local", provider="claude", tool="claude_request")
