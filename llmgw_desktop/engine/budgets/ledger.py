@@ -55,7 +55,6 @@ from typing import Any
 from llmgw_desktop.config.budgets import PERIODS, Budget, Period
 from llmgw_desktop.engine.budgets import spend
 from llmgw_desktop.engine.budgets.admission import Covered, Decision, decide
-from llmgw_desktop.engine.budgets.covering import CoveredLane, Coverings
 from llmgw_desktop.engine.budgets.definition import period_bounds
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
@@ -142,8 +141,6 @@ class BudgetLedger:
             clock=clock,
         )
         self._bounds: dict[Period, tuple[float, float]] = {}
-        # Which budgets cover whom, on which lane: forgotten when either of those changes.
-        self._coverings = Coverings()
         self._next_rollover = float("-inf")
         # The soft and hard limits' notices, each told once per period and lane.
         self._notices = BudgetNotices(events)
@@ -165,15 +162,22 @@ class BudgetLedger:
 
     def _covering(
         self, principal: str, caller: str, project: str | None
-    ) -> tuple[CoveredLane, ...]:
+    ) -> list[tuple[Budget, str]]:
         """The hard budgets covering a call, each with the lane it counts on."""
         if not self._budgets:
-            return ()
+            return []
         now = self._clock()
         if now >= self._next_rollover:
             self._roll(now)
-        who = (principal, _caller(caller), project)
-        return self._coverings.hard(self._budgets, self._bounds, self._from_keys, who)
+        who = _caller(caller)
+        covering = []
+        for budget in self._budgets:
+            if budget.hard is None:
+                continue
+            lane = budget.lane(principal, who, project)
+            if lane is not None:
+                covering.append((budget, lane))
+        return covering
 
     def check(
         self, principal: str, caller: str, project: str | None, cost: CostBasis | None = None
@@ -186,13 +190,13 @@ class BudgetLedger:
                 (`reason` limit_reached), or the model and how to proceed (unpriced_model).
         """
         covering = self._covering(principal, caller, project)
-        for c in covering:
-            if self._spent_on(c.budget, c.lane) >= c.limit:
-                raise limit_refusal(self._status(c.budget, c.lane), of_key=c.of_key)
+        for budget, lane in covering:
+            if self._spent_on(budget, lane) >= (budget.hard or 0.0):
+                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
         if cost is not None and not cost.priced:
-            for c in covering:
-                if c.usd:
-                    raise unpriced_refusal(c.budget, cost)
+            for budget, _lane in covering:
+                if budget.unit == "usd":
+                    raise unpriced_refusal(budget, cost)
 
     async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
         """Admit a call in the store on the lanes of the hard budgets covering it, holding
@@ -206,19 +210,26 @@ class BudgetLedger:
         covering = self._covering(principal, caller, project)
         if not covering:
             return Hold()
-        for c in covering:  # used up as far as this process knows: no query
-            if self._spent_on(c.budget, c.lane) >= c.limit:
-                raise limit_refusal(self._status(c.budget, c.lane), of_key=c.of_key)
+        for budget, lane in covering:  # used up as far as this process knows: no query
+            if self._spent_on(budget, lane) >= (budget.hard or 0.0):
+                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
+        covered = [
+            Covered(
+                b,
+                LaneKey(b.key, lane, self._bounds[b.period][0]),
+                self._bounds[b.period][1],
+                of_key=b in self._from_keys,
+            )
+            for b, lane in covering
+        ]
         hold_id = random_hex()
         settlements = self.settlements
-        counts_tokens = not all(c.usd for c in covering)
-        # Held as it asked, on each lane (`Covered.need`: the one estimate, in each lane's
-        # unit); with room for that in its lanes' reserves, admitted in memory
-        # (`reserves.py`), as the store would admit it: whole, output not lowered.
+        counts_tokens = any(c.budget.unit != "usd" for c in covered)
+        # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
+        # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
         wanted = ask.wanted_output
-        estimate = ask.cost(wanted)
-        needs = {c.key: estimate.usd if c.usd else estimate.tokens for c in covering}
-        limits = {c.key: c.limit for c in covering}
+        needs = {c.key: c.need(ask, wanted) for c in covered}
+        limits = {c.key: c.budget.hard or 0.0 for c in covered}
         if settlements.take(needs, limits, hold_id):
             return Hold(
                 lambda: settlements.release(hold_id),
@@ -226,7 +237,6 @@ class BudgetLedger:
                 output_tokens=wanted,
                 counts_tokens=counts_tokens,
             )
-        covered = [Covered(c.budget, c.key, c.resets_at, of_key=c.of_key) for c in covering]
         decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
             await self.load()  # counts the period in (another process may have meanwhile)
@@ -297,7 +307,8 @@ class BudgetLedger:
         covering = self._covering(principal, caller, project)
         if not covering:
             return
-        raise uncounted_refusal(covering[0].budget, feature)
+        budget, _lane = covering[0]
+        raise uncounted_refusal(budget, feature)
 
     def refuse_unmetered(
         self, principal: str, caller: str, project: str | None, provider: str, why: str
@@ -311,7 +322,8 @@ class BudgetLedger:
         covering = self._covering(principal, caller, project)
         if not covering:
             return
-        raise unmetered_refusal(covering[0].budget, provider, why)
+        budget, _lane = covering[0]
+        raise unmetered_refusal(budget, provider, why)
 
     def _spent_on(self, budget: Budget, lane: str) -> float:
         return self._spent.get(budget.key, {}).get(lane, 0.0)
@@ -364,23 +376,25 @@ class BudgetLedger:
             return
         if self._clock() >= self._next_rollover:
             self._roll(self._clock())
-        who = (event.principal, event.caller, event.project)
-        for c in self._coverings.every(self._budgets, self._bounds, self._from_keys, who):
-            if event.started_at < c.key.period_start:
+        for budget in self._budgets:
+            start = self._bounds[budget.period][0]
+            if event.started_at < start:
                 continue  # it began in an earlier period
-            budget, lane = c.budget, c.lane
+            lane = budget.lane(event.principal, event.caller, event.project)
+            if lane is None:
+                continue
             amount = spend.amount_of(budget, event)
             if amount <= 0:
                 continue
             spend.add_to(self._spent, budget.key, lane, amount)
-            self.settlements.add(c.key, amount)
+            self.settlements.add(LaneKey(budget.key, lane, start), amount)
             # A lane under both its limits has nothing to tell: its status is built (for the
             # notice) only once it reaches one, not for every call.
             spent = self._spent_on(budget, lane)
             if (budget.soft is not None and spent >= budget.soft) or (
                 budget.hard is not None and spent >= budget.hard
             ):
-                self._notices.crossed(self._status(budget, lane), c.key.period_start)
+                self._notices.crossed(self._status(budget, lane), start)
 
     def _roll(self, now: float, *, reread: bool = True) -> None:
         """Move each period on when its end has passed: its budgets start again at zero, and
@@ -391,7 +405,6 @@ class BudgetLedger:
             if self._bounds.get(period) != bounds:
                 rolled = rolled or period in self._bounds
                 self._bounds[period] = bounds
-                self._coverings.forget()
                 for budget in self._budgets:
                     if budget.period == period:
                         self._spent[budget.key] = {}
@@ -506,7 +519,6 @@ class BudgetLedger:
         before = {b.key: (b.soft, b.hard) for b in self._budgets}
         self._configured, self._from_keys = configured, from_keys
         self._budgets = configured + tuple(b for b in from_keys if b not in configured)
-        self._coverings.forget()
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
         # A budget whose limits changed may cross them anew this period: tell it again then.
