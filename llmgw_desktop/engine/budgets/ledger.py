@@ -210,7 +210,6 @@ class BudgetLedger:
             lane = c.key.lane
             if spent.get(c.key.budget, {}).get(lane, 0.0) >= (c.budget.hard or 0.0):
                 raise limit_refusal(self._status(c.budget, lane), of_key=c.of_key)
-        covered = list(cover.covered)
         hold_id = random_hex()
         settlements = self.settlements
         counts_tokens = cover.counts_tokens
@@ -230,6 +229,7 @@ class BudgetLedger:
                 output_tokens=wanted,
                 counts_tokens=counts_tokens,
             )
+        covered = list(cover.covered)
         decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
             await self.load()  # counts the period in (another process may have meanwhile)

@@ -125,9 +125,9 @@ _UNWANT = "DELETE FROM budget_holds WHERE id = ?"
 _UNWANT_OLD = "DELETE FROM budget_holds WHERE id = ? AND created_at <= ?"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Reserve:
-    """One lane's reserve as this process has it."""
+    """One lane's reserve as this process has it (slots: every call reads and writes it)."""
 
     key: LaneKey
     row: str  # its id in `budget_holds`
@@ -200,18 +200,23 @@ class Reserves:
         if not needs:
             return False
         taken: list[tuple[_Reserve, float]] = []
+        reserves = self._lanes
         for key, need in needs.items():
-            reserve = self._lanes.get(key)
+            reserve = reserves.get(key)
             if reserve is None or reserve.limit != limits.get(key):
                 return False
-            if need > reserve.spare + _EPSILON:
+            if need > reserve.amount - reserve.used + _EPSILON:  # its spare
                 return False
             taken.append((reserve, need))
         now = self._clock()
+        low = self.low
         for reserve, need in taken:
-            reserve.used += need
+            used = reserve.used = reserve.used + need
             reserve.touched = now
-            self.low = self.low or (reserve.low and not reserve.granting)
+            # `reserve.low`, spelled out: this runs for every call admitted in memory.
+            if not (low or reserve.granting):
+                low = reserve.amount - used < RESERVE_CALLS * reserve.need / 2
+        self.low = low
         self._calls[hold] = taken
         return True
 
@@ -221,11 +226,13 @@ class Reserves:
         taken = self._calls.pop(hold, None)
         if taken is None:
             return False
+        reserves, shrink = self._lanes, self._shrink
         for reserve, need in taken:
             reserve.used -= need
-            if self._lanes.get(reserve.key) is reserve:
+            if reserves.get(reserve.key) is reserve:
                 reserve.amount -= need
-                self._owe(reserve, need)
+                row = (reserve.key, reserve.row)  # `_owe`, spelled out: once a call and lane
+                shrink[row] = shrink.get(row, 0.0) + need
         return True
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
