@@ -112,14 +112,17 @@ _WANT = (
     " VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id, budget, lane)"
     " DO UPDATE SET period_start = excluded.period_start, created_at = excluded.created_at"
 )
+# The patterns are written into the statements, not bound: SQLite prepares a statement whose
+# LIKE has a bound pattern again at every run (the pattern may change its plan), and every
+# flush asks `_WANTED` of every reserve.
 _WANTED = (
     "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
-    " AND id LIKE ? AND process <> ? AND created_at > ?"
+    " AND id LIKE 'wanted:%' AND process <> ? AND created_at > ?"
 )
 # Other processes' reserves on a lane (the room a call decided short there may wait for).
 _OTHERS = (
     "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
-    " AND id LIKE ? AND process <> ? AND amount > 0"
+    " AND id LIKE 'reserve:%' AND process <> ? AND amount > 0"
 )
 _UNWANT = "DELETE FROM budget_holds WHERE id = ?"
 _UNWANT_OLD = "DELETE FROM budget_holds WHERE id = ? AND created_at <= ?"
@@ -406,7 +409,7 @@ def want(
     for key in sorted(set(keys)):
         args = (_wanted_id(process), key.budget, key.lane, key.period_start, process, now)
         _sql(database, _WANT, args)
-        others = (key.budget, key.lane, key.period_start, "reserve:%", process)
+        others = (key.budget, key.lane, key.period_start, process)
         if _sql(database, _OTHERS, others).fetchone()[0]:
             held.add(key)
     return held
@@ -422,7 +425,7 @@ def unwant(database: peewee.Database, process: str, *, before: float | None = No
 
 
 def _wanted(database: peewee.Database, key: LaneKey, process: str, now: float) -> bool:
-    args = (key.budget, key.lane, key.period_start, "wanted:%", process, now - WANTED_S)
+    args = (key.budget, key.lane, key.period_start, process, now - WANTED_S)
     return bool(_sql(database, _WANTED, args).fetchone()[0])
 
 
