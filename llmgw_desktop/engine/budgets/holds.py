@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from llmgw_desktop.engine.tokens.pricing import CostBasis, Price
-from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "ESTIMATED_OUTPUT_TOKENS",
@@ -47,19 +45,21 @@ ESTIMATED_OUTPUT_TOKENS = 4096
 # A budget with less room than this many output tokens (or than the call's own smaller
 # limit) refuses the call rather than send it a limit too small to answer in.
 MIN_OUTPUT_TOKENS = 256
+_PER = 1_000_000  # prices are per million tokens
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """What a call may spend: tokens, and dollars where its model has a price."""
+class Estimate(NamedTuple):
+    """What a call may spend: tokens, and dollars where its model has a price (a named tuple:
+    every call under a hard budget makes one)."""
 
     tokens: float = 0.0
     usd: float = 0.0
 
 
-@dataclass(frozen=True)
-class CallAsk:
-    """What a call asks of its budgets: its input, its output limit, its price."""
+class CallAsk(NamedTuple):
+    """What a call asks of its budgets: its input, its output limit, its price (a named
+    tuple: every call under a hard budget makes one, and a frozen dataclass's `__init__`
+    costs a Python `object.__setattr__` a field)."""
 
     model: str | None
     input_tokens: int
@@ -81,12 +81,15 @@ class CallAsk:
         at the dearer of the input and cache-write prices: a prompt written to the cache is
         billed at the latter, 1.25 times the input price at Anthropic)."""
         tokens = max(0, self.input_tokens)
-        usage = Usage(output_tokens=max(0, output))
+        output = max(0, output)
         usd = 0.0
-        if self.price is not None:
-            dearest = max(self.price.input, self.price.cache_write)
-            usd = self.price.cost(usage) + round(tokens * dearest / 1_000_000, 8)
-        return Estimate(float(tokens + usage.output_tokens), float(usd))
+        price = self.price
+        if price is not None:
+            dearest = max(price.input, price.cache_write)
+            # `price.cost(Usage(output_tokens=output))`, to the bit (its other kinds are 0),
+            # without a frozen `Usage` made for every call.
+            usd = round(output * price.output / _PER, 8) + round(tokens * dearest / _PER, 8)
+        return Estimate(float(tokens + output), float(usd))
 
     def most_output(self, unit: str, room: float) -> int:
         """The most output tokens `room` (dollars or tokens) pays for beside the input."""

@@ -48,13 +48,14 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import tzinfo
 from typing import Any
 
 from llmgw_desktop.config.budgets import PERIODS, Budget, Period
 from llmgw_desktop.engine.budgets import spend
 from llmgw_desktop.engine.budgets.admission import Covered, Decision, decide
+from llmgw_desktop.engine.budgets.covers import NO_COVER, Cover, CoverTable
 from llmgw_desktop.engine.budgets.definition import period_bounds
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
@@ -141,6 +142,8 @@ class BudgetLedger:
             clock=clock,
         )
         self._bounds: dict[Period, tuple[float, float]] = {}
+        # Which budgets and lanes each caller counts on, until the budgets or periods change.
+        self._covers = CoverTable()
         self._next_rollover = float("-inf")
         # The soft and hard limits' notices, each told once per period and lane.
         self._notices = BudgetNotices(events)
@@ -160,24 +163,16 @@ class BudgetLedger:
 
     # -- the check -----------------------------------------------------------------------
 
-    def _covering(
-        self, principal: str, caller: str, project: str | None
-    ) -> list[tuple[Budget, str]]:
-        """The hard budgets covering a call, each with the lane it counts on."""
+    def _cover(self, principal: str, caller: str, project: str | None) -> Cover:
+        """The hard budgets covering a call, each with the lane it counts on this period."""
         if not self._budgets:
-            return []
+            return NO_COVER
         now = self._clock()
         if now >= self._next_rollover:
             self._roll(now)
-        who = _caller(caller)
-        covering = []
-        for budget in self._budgets:
-            if budget.hard is None:
-                continue
-            lane = budget.lane(principal, who, project)
-            if lane is not None:
-                covering.append((budget, lane))
-        return covering
+        return self._covers.cover(
+            self._budgets, self._from_keys, self._bounds, (principal, caller, project), _caller
+        )
 
     def check(
         self, principal: str, caller: str, project: str | None, cost: CostBasis | None = None
@@ -189,7 +184,7 @@ class BudgetLedger:
             BudgetExceeded: the message names the budget, its limit, the spend and the reset
                 (`reason` limit_reached), or the model and how to proceed (unpriced_model).
         """
-        covering = self._covering(principal, caller, project)
+        covering = self._cover(principal, caller, project).hard
         for budget, lane in covering:
             if self._spent_on(budget, lane) >= (budget.hard or 0.0):
                 raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
@@ -207,29 +202,26 @@ class BudgetLedger:
                 running calls hold the rest of it (`held_by_running_calls`, retryable).
             StoreUnavailable: the store cannot take the hold (nothing was sent).
         """
-        covering = self._covering(principal, caller, project)
-        if not covering:
+        cover = self._cover(principal, caller, project)
+        if not cover.covered:
             return Hold()
-        for budget, lane in covering:  # used up as far as this process knows: no query
-            if self._spent_on(budget, lane) >= (budget.hard or 0.0):
-                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
-        covered = [
-            Covered(
-                b,
-                LaneKey(b.key, lane, self._bounds[b.period][0]),
-                self._bounds[b.period][1],
-                of_key=b in self._from_keys,
-            )
-            for b, lane in covering
-        ]
+        spent = self._spent
+        for c in cover.covered:  # used up as far as this process knows: no query
+            lane = c.key.lane
+            if spent.get(c.key.budget, {}).get(lane, 0.0) >= (c.budget.hard or 0.0):
+                raise limit_refusal(self._status(c.budget, lane), of_key=c.of_key)
         hold_id = random_hex()
         settlements = self.settlements
-        counts_tokens = any(c.budget.unit != "usd" for c in covered)
+        counts_tokens = cover.counts_tokens
+        limits = cover.limits
         # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
         # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
         wanted = ask.wanted_output
-        needs = {c.key: c.need(ask, wanted) for c in covered}
-        limits = {c.key: c.budget.hard or 0.0 for c in covered}
+        tokens, usd = ask.cost(wanted)  # what `Covered.need` says, priced once for every lane
+        needs = {
+            c.key: usd if in_usd else tokens
+            for c, in_usd in zip(cover.covered, cover.usd, strict=True)
+        }
         if settlements.take(needs, limits, hold_id):
             return Hold(
                 lambda: settlements.release(hold_id),
@@ -237,6 +229,7 @@ class BudgetLedger:
                 output_tokens=wanted,
                 counts_tokens=counts_tokens,
             )
+        covered = list(cover.covered)
         decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
             await self.load()  # counts the period in (another process may have meanwhile)
@@ -262,8 +255,8 @@ class BudgetLedger:
         covered: list[Covered],
         ask: CallAsk,
         hold_id: str,
-        needs: dict[LaneKey, float],
-        limits: dict[LaneKey, float],
+        needs: Mapping[LaneKey, float],
+        limits: Mapping[LaneKey, float],
     ) -> tuple[Decision, dict[LaneKey, LaneState]]:
         try:
             return await self.settlements.admit(
@@ -304,7 +297,7 @@ class BudgetLedger:
         Raises:
             BudgetExceeded: `reason` uncounted, naming the feature and the budget.
         """
-        covering = self._covering(principal, caller, project)
+        covering = self._cover(principal, caller, project).hard
         if not covering:
             return
         budget, _lane = covering[0]
@@ -319,7 +312,7 @@ class BudgetLedger:
         Raises:
             BudgetExceeded: `reason` unmetered_cli, naming the CLI, the budget and the ways out.
         """
-        covering = self._covering(principal, caller, project)
+        covering = self._cover(principal, caller, project).hard
         if not covering:
             return
         budget, _lane = covering[0]
@@ -374,23 +367,25 @@ class BudgetLedger:
     def _on_finished(self, event: RequestFinished) -> None:
         if not self._budgets:
             return
-        if self._clock() >= self._next_rollover:
-            self._roll(self._clock())
-        for budget in self._budgets:
-            start = self._bounds[budget.period][0]
+        now = self._clock()
+        if now >= self._next_rollover:
+            self._roll(now)
+        who = (event.principal, event.caller, event.project)
+        lanes = self._covers.lanes(self._budgets, self._bounds, who)
+        if not lanes:
+            return
+        usd, tokens = spend.amount_of_usd(event), spend.amount_of_tokens(event)
+        for budget, key, in_usd in lanes:
+            start, lane = key.period_start, key.lane
             if event.started_at < start:
                 continue  # it began in an earlier period
-            lane = budget.lane(event.principal, event.caller, event.project)
-            if lane is None:
-                continue
-            amount = spend.amount_of(budget, event)
+            amount = usd if in_usd else tokens
             if amount <= 0:
                 continue
-            spend.add_to(self._spent, budget.key, lane, amount)
-            self.settlements.add(LaneKey(budget.key, lane, start), amount)
+            spent = spend.add_to(self._spent, key.budget, lane, amount)
+            self.settlements.add(key, amount)
             # A lane under both its limits has nothing to tell: its status is built (for the
             # notice) only once it reaches one, not for every call.
-            spent = self._spent_on(budget, lane)
             if (budget.soft is not None and spent >= budget.soft) or (
                 budget.hard is not None and spent >= budget.hard
             ):
@@ -405,6 +400,7 @@ class BudgetLedger:
             if self._bounds.get(period) != bounds:
                 rolled = rolled or period in self._bounds
                 self._bounds[period] = bounds
+                self._covers.clear()  # lanes of the new period
                 for budget in self._budgets:
                     if budget.period == period:
                         self._spent[budget.key] = {}
@@ -434,44 +430,18 @@ class BudgetLedger:
                 _spent, counted = await self.settlements.read(periods)
                 uncounted = [b for b in self._budgets if b.key not in counted]
                 if uncounted:
-                    await self._count_in(uncounted, periods)
+                    await spend.count_in(
+                        self.settlements,
+                        self._db,
+                        self._recorder.flush,
+                        uncounted,
+                        periods,
+                        cut=self._clock(),
+                    )
             except Exception as exc:
                 self._db.log_failure(log, "budgets: could not read this period's spend", exc)
                 return
             await self._reread()
-
-    async def _count_in(self, budgets: list[Budget], periods: dict[str, float]) -> None:
-        """Count `budgets`' periods in from the recorder's rows (one grouped read per period
-        start, however many budgets), unless another process did.
-
-        Raises:
-            StoreUnavailable: the store cannot be reached (what was owed is owed again).
-        """
-        # What this process owes those periods is in the rows once the recorder has written
-        # them: taken back, so the rows count it once.
-        owed = {b.key: self.settlements.take_adds(b.key, periods[b.key]) for b in budgets}
-        cut = self._clock()
-        database = self._db.models.database
-        groups: dict[float, list[spend.SpendGroup]] = {}  # filled on the database thread
-        try:
-            if not await self._recorder.flush():
-                raise StoreUnavailable(self._db.engine.where, "the recorder cannot write")
-            for budget in budgets:
-                start = periods[budget.key]
-
-                def spent_so_far(budget: Budget = budget, start: float = start) -> dict[str, float]:
-                    if start not in groups:
-                        groups[start] = spend.read_spend(database, since=start, cut=cut)
-                    return spend.lanes_of(budget, groups[start])
-
-                if not await self.settlements.count_in(budget.key, start, spent_so_far):
-                    # Another process counted it: this one still owes what it owed.
-                    self.settlements.give_back(owed.pop(budget.key))
-                else:
-                    owed.pop(budget.key)
-        finally:
-            for adds in owed.values():  # not counted here (a failure): owed again
-                self.settlements.give_back(adds)
 
     async def _reread(self) -> None:
         """Each budget's lanes as the store has them, plus what this process still owes."""
@@ -519,6 +489,7 @@ class BudgetLedger:
         before = {b.key: (b.soft, b.hard) for b in self._budgets}
         self._configured, self._from_keys = configured, from_keys
         self._budgets = configured + tuple(b for b in from_keys if b not in configured)
+        self._covers.clear()
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
         # A budget whose limits changed may cross them anew this period: tell it again then.

@@ -112,22 +112,25 @@ _WANT = (
     " VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id, budget, lane)"
     " DO UPDATE SET period_start = excluded.period_start, created_at = excluded.created_at"
 )
+# The patterns are written into the statements, not bound: SQLite prepares a statement whose
+# LIKE has a bound pattern again at every run (the pattern may change its plan), and every
+# flush asks `_WANTED` of every reserve.
 _WANTED = (
     "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
-    " AND id LIKE ? AND process <> ? AND created_at > ?"
+    " AND id LIKE 'wanted:%' AND process <> ? AND created_at > ?"
 )
 # Other processes' reserves on a lane (the room a call decided short there may wait for).
 _OTHERS = (
     "SELECT count(*) FROM budget_holds WHERE budget = ? AND lane = ? AND period_start = ?"
-    " AND id LIKE ? AND process <> ? AND amount > 0"
+    " AND id LIKE 'reserve:%' AND process <> ? AND amount > 0"
 )
 _UNWANT = "DELETE FROM budget_holds WHERE id = ?"
 _UNWANT_OLD = "DELETE FROM budget_holds WHERE id = ? AND created_at <= ?"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Reserve:
-    """One lane's reserve as this process has it."""
+    """One lane's reserve as this process has it (slots: every call reads and writes it)."""
 
     key: LaneKey
     row: str  # its id in `budget_holds`
@@ -200,18 +203,23 @@ class Reserves:
         if not needs:
             return False
         taken: list[tuple[_Reserve, float]] = []
+        reserves = self._lanes
         for key, need in needs.items():
-            reserve = self._lanes.get(key)
+            reserve = reserves.get(key)
             if reserve is None or reserve.limit != limits.get(key):
                 return False
-            if need > reserve.spare + _EPSILON:
+            if need > reserve.amount - reserve.used + _EPSILON:  # its spare
                 return False
             taken.append((reserve, need))
         now = self._clock()
+        low = self.low
         for reserve, need in taken:
-            reserve.used += need
+            used = reserve.used = reserve.used + need
             reserve.touched = now
-            self.low = self.low or (reserve.low and not reserve.granting)
+            # `reserve.low`, spelled out: this runs for every call admitted in memory.
+            if not (low or reserve.granting):
+                low = reserve.amount - used < RESERVE_CALLS * reserve.need / 2
+        self.low = low
         self._calls[hold] = taken
         return True
 
@@ -221,11 +229,13 @@ class Reserves:
         taken = self._calls.pop(hold, None)
         if taken is None:
             return False
+        reserves, shrink = self._lanes, self._shrink
         for reserve, need in taken:
             reserve.used -= need
-            if self._lanes.get(reserve.key) is reserve:
+            if reserves.get(reserve.key) is reserve:
                 reserve.amount -= need
-                self._owe(reserve, need)
+                row = (reserve.key, reserve.row)  # `_owe`, spelled out: once a call and lane
+                shrink[row] = shrink.get(row, 0.0) + need
         return True
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
@@ -399,7 +409,7 @@ def want(
     for key in sorted(set(keys)):
         args = (_wanted_id(process), key.budget, key.lane, key.period_start, process, now)
         _sql(database, _WANT, args)
-        others = (key.budget, key.lane, key.period_start, "reserve:%", process)
+        others = (key.budget, key.lane, key.period_start, process)
         if _sql(database, _OTHERS, others).fetchone()[0]:
             held.add(key)
     return held
@@ -415,7 +425,7 @@ def unwant(database: peewee.Database, process: str, *, before: float | None = No
 
 
 def _wanted(database: peewee.Database, key: LaneKey, process: str, now: float) -> bool:
-    args = (key.budget, key.lane, key.period_start, "wanted:%", process, now - WANTED_S)
+    args = (key.budget, key.lane, key.period_start, process, now - WANTED_S)
     return bool(_sql(database, _WANTED, args).fetchone()[0])
 
 

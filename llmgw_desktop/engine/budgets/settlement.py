@@ -13,7 +13,6 @@ addition whose budget period is not counted in yet waits for it (`lanes.settle`)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -421,8 +420,14 @@ class Settlements:
                 self._adds or self._released or self.reserves.active or self._unmark_at is not None
             ) and not self.closed:
                 # One flush for the calls that end together (a reserve running low: at once).
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._hurry.wait(), FLUSH_AFTER_S)
+                # A timer that sets the event, rather than `wait_for`: no task, no cancelled
+                # wait and no TimeoutError raised for every flush.
+                if not self._hurry.is_set():
+                    wake = asyncio.get_running_loop().call_later(FLUSH_AFTER_S, self._hurry.set)
+                    try:
+                        await self._hurry.wait()
+                    finally:
+                        wake.cancel()
                 self._hurry.clear()
                 if await self.flush():
                     wait = RETRY_S

@@ -14,13 +14,18 @@ read says how many were cache reads and writes too, so the desk can say so besid
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmgw_desktop.config.budgets import Budget
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.budgets.settlement import Settlements
 
 __all__ = [
     "CacheParts",
@@ -28,7 +33,10 @@ __all__ = [
     "SpendGroup",
     "add_to",
     "amount_of",
+    "amount_of_tokens",
+    "amount_of_usd",
     "cache_parts_of",
+    "count_in",
     "lanes_of",
     "read_spend",
 ]
@@ -117,8 +125,16 @@ def cache_parts_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, Ca
 
 def amount_of(budget: Budget, event: RequestFinished) -> float:
     """What a finished call adds to `budget`: its dollars, or every token it counted."""
-    if budget.unit == "usd":
-        return float(event.cost_usd or 0.0)
+    return amount_of_usd(event) if budget.unit == "usd" else amount_of_tokens(event)
+
+
+def amount_of_usd(event: RequestFinished) -> float:
+    """What a finished call adds to a dollar budget."""
+    return float(event.cost_usd or 0.0)
+
+
+def amount_of_tokens(event: RequestFinished) -> float:
+    """What a finished call adds to a token budget: every token it counted."""
     return float(
         event.input_tokens
         + event.output_tokens
@@ -127,7 +143,52 @@ def amount_of(budget: Budget, event: RequestFinished) -> float:
     )
 
 
-def add_to(table: Lanes, key: str, lane: str, amount: float) -> None:
-    """Add `amount` to `lane` of budget `key` in `table`."""
-    lanes = table.setdefault(key, {})
-    lanes[lane] = lanes.get(lane, 0.0) + amount
+def add_to(table: Lanes, key: str, lane: str, amount: float) -> float:
+    """Add `amount` to `lane` of budget `key` in `table`; the lane's sum now."""
+    lanes = table.get(key)
+    if lanes is None:
+        lanes = table[key] = {}
+    total = lanes[lane] = lanes.get(lane, 0.0) + amount
+    return total
+
+
+async def count_in(
+    settlements: Settlements,
+    db: Database,
+    flush_rows: Callable[[], Awaitable[bool]],
+    budgets: list[Budget],
+    periods: dict[str, float],
+    *,
+    cut: float,
+) -> None:
+    """Count `budgets`' periods in from the recorder's rows that finished before `cut` (one
+    grouped read per period start, however many budgets; `flush_rows` writes the recorder's
+    rows first), unless another process did.
+
+    Raises:
+        StoreUnavailable: the store cannot be reached (what was owed is owed again).
+    """
+    # What this process owes those periods is in the rows once the recorder has written
+    # them: taken back, so the rows count it once.
+    owed = {b.key: settlements.take_adds(b.key, periods[b.key]) for b in budgets}
+    database = db.models.database
+    groups: dict[float, list[SpendGroup]] = {}  # filled on the database thread
+    try:
+        if not await flush_rows():
+            raise StoreUnavailable(db.engine.where, "the recorder cannot write")
+        for budget in budgets:
+            start = periods[budget.key]
+
+            def spent_so_far(budget: Budget = budget, start: float = start) -> dict[str, float]:
+                if start not in groups:
+                    groups[start] = read_spend(database, since=start, cut=cut)
+                return lanes_of(budget, groups[start])
+
+            if not await settlements.count_in(budget.key, start, spent_so_far):
+                # Another process counted it: this one still owes what it owed.
+                settlements.give_back(owed.pop(budget.key))
+            else:
+                owed.pop(budget.key)
+    finally:
+        for adds in owed.values():  # not counted here (a failure): owed again
+            settlements.give_back(adds)
