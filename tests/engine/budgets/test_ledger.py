@@ -243,3 +243,20 @@ async def test_a_token_budget_says_which_of_its_tokens_were_cache_reads_and_writ
         assert (dollars.read, dollars.write) == (0, 0)  # a dollar budget counts no tokens
     finally:
         await engine.stop()
+
+
+async def test_a_lowered_limit_refuses_the_next_check_of_a_caller_already_seen(
+    loaded: LoadedSettings,
+) -> None:
+    # Which budgets cover a caller is remembered per caller (`covers.py`): a changed list must
+    # not be checked against the limit remembered from before.
+    budget = {"scope": "global", "unit": "usd", "period": "daily", "hard": 2.0}
+    engine = await _engine(loaded, [budget])
+    try:
+        _row(engine, cost_usd=1.5)
+        engine.budget_ledger.check("local", "agent-a", None)  # seen, under $2.00
+        await engine.budgets.replace(LOCAL_CALLER, [{**budget, "hard": 1.0}])
+        with pytest.raises(BudgetExceeded, match=r"\$1\.00"):
+            engine.budget_ledger.check("local", "agent-a", None)
+    finally:
+        await engine.stop()
