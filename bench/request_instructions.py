@@ -1,8 +1,8 @@
 """Instructions per gateway request, by thread, counted by callgrind: a figure the machine's
 load does not move, for comparing two checkouts where wall time and CPU time are too noisy.
 
-Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross] [--floor]
-       [--requests 300] [--concurrency 8]
+Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross] [--stream]
+       [--floor] [--requests 300] [--concurrency 8]
 
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
 budget, a global hard dollar budget, the recorder and metrics on) under
@@ -90,10 +90,10 @@ def count(
         bench.wait_ready(f"http://127.0.0.1:{port}/health", timeout_s=600)
         bench.wait_ready(f"http://127.0.0.1:{up_port}/")
         url = f"http://127.0.0.1:{port}{bench.GATEWAY_PATH}"
-        asyncio.run(_requests(url, WARM_UP, args.concurrency, headers))
+        asyncio.run(_requests(url, WARM_UP, args.concurrency, headers, stream=args.stream))
         _settle(gateway.pid)
         _control(gateway.pid, "-i", "on")
-        asyncio.run(_requests(url, args.requests, args.concurrency, headers))
+        asyncio.run(_requests(url, args.requests, args.concurrency, headers, stream=args.stream))
         time.sleep(1.0)  # the recorder's flush of the last rows
         _control(gateway.pid, "-i", "off")
         _control(gateway.pid, "-d")
@@ -120,7 +120,9 @@ def count(
     return by_thread
 
 
-async def _requests(url: str, n: int, concurrency: int, headers: dict[str, str]) -> None:
+async def _requests(
+    url: str, n: int, concurrency: int, headers: dict[str, str], *, stream: bool = False
+) -> None:
     connector = bench.aiohttp.TCPConnector(limit=concurrency)
     left = n
     async with bench.aiohttp.ClientSession(connector=connector) as session:
@@ -129,7 +131,7 @@ async def _requests(url: str, n: int, concurrency: int, headers: dict[str, str])
             nonlocal left
             while left > 0:
                 left -= 1
-                await bench.one(session, url, stream=False, headers=headers)
+                await bench.one(session, url, stream=stream, headers=headers)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -155,6 +157,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout, counted first")
     parser.add_argument("--agent", action="store_true", help="agent-sized requests (41 KB)")
     parser.add_argument("--cross", action="store_true", help="an Anthropic client (translated)")
+    parser.add_argument("--stream", action="store_true", help="streamed answers (SSE)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
@@ -173,7 +176,7 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M')}, python {sys.version.split()[0]}, load"
         f" {os.getloadavg()[0]:.1f}, {args.requests} requests, {args.concurrency} in flight,"
         f" {len(bench.json.dumps(bench._GATEWAY_REQUEST)):,} byte requests"
-        f"{', cross-dialect' if args.cross else ''}"
+        f"{', cross-dialect' if args.cross else ''}{', streamed' if args.stream else ''}"
     )
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("current", ROOT)]
     counted = {}
