@@ -34,15 +34,14 @@ class Lane(NamedTuple):
 class Cover(NamedTuple):
     """What a call by one principal, as one caller, in one project, counts on now."""
 
-    hard: tuple[tuple[Budget, str], ...]  # the hard budgets covering it, each with its lane
-    covered: tuple[Covered, ...]  # the same, as the admission reads them
+    covered: tuple[Covered, ...]  # the hard budgets covering it, each with its lane (`key`)
     # Per lane of `covered`: its hard limit, and whether it counts dollars (else tokens).
     limits: Mapping[LaneKey, float]
     usd: tuple[bool, ...]
     counts_tokens: bool  # a hard token budget is among them
 
 
-NO_COVER = Cover((), (), {}, (), counts_tokens=False)
+NO_COVER = Cover((), {}, (), counts_tokens=False)
 
 
 class CoverTable:
@@ -89,7 +88,6 @@ class CoverTable:
             for b, lane in hard
         )
         found = Cover(
-            tuple(hard),
             covered,
             {c.key: c.budget.hard or 0.0 for c in covered},
             tuple(c.budget.unit == "usd" for c in covered),

@@ -184,14 +184,14 @@ class BudgetLedger:
             BudgetExceeded: the message names the budget, its limit, the spend and the reset
                 (`reason` limit_reached), or the model and how to proceed (unpriced_model).
         """
-        covering = self._cover(principal, caller, project).hard
-        for budget, lane in covering:
-            if self._spent_on(budget, lane) >= (budget.hard or 0.0):
-                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
+        covering = self._cover(principal, caller, project).covered
+        for c in covering:
+            if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
+                raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
         if cost is not None and not cost.priced:
-            for budget, _lane in covering:
-                if budget.unit == "usd":
-                    raise unpriced_refusal(budget, cost)
+            for c in covering:
+                if c.budget.unit == "usd":
+                    raise unpriced_refusal(c.budget, cost)
 
     async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
         """Admit a call in the store on the lanes of the hard budgets covering it, holding
@@ -205,11 +205,9 @@ class BudgetLedger:
         cover = self._cover(principal, caller, project)
         if not cover.covered:
             return Hold()
-        spent = self._spent
         for c in cover.covered:  # used up as far as this process knows: no query
-            lane = c.key.lane
-            if spent.get(c.key.budget, {}).get(lane, 0.0) >= (c.budget.hard or 0.0):
-                raise limit_refusal(self._status(c.budget, lane), of_key=c.of_key)
+            if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
+                raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
         hold_id = random_hex()
         settlements = self.settlements
         counts_tokens = cover.counts_tokens
@@ -297,11 +295,10 @@ class BudgetLedger:
         Raises:
             BudgetExceeded: `reason` uncounted, naming the feature and the budget.
         """
-        covering = self._cover(principal, caller, project).hard
+        covering = self._cover(principal, caller, project).covered
         if not covering:
             return
-        budget, _lane = covering[0]
-        raise uncounted_refusal(budget, feature)
+        raise uncounted_refusal(covering[0].budget, feature)
 
     def refuse_unmetered(
         self, principal: str, caller: str, project: str | None, provider: str, why: str
@@ -312,11 +309,10 @@ class BudgetLedger:
         Raises:
             BudgetExceeded: `reason` unmetered_cli, naming the CLI, the budget and the ways out.
         """
-        covering = self._cover(principal, caller, project).hard
+        covering = self._cover(principal, caller, project).covered
         if not covering:
             return
-        budget, _lane = covering[0]
-        raise unmetered_refusal(budget, provider, why)
+        raise unmetered_refusal(covering[0].budget, provider, why)
 
     def _spent_on(self, budget: Budget, lane: str) -> float:
         return self._spent.get(budget.key, {}).get(lane, 0.0)

@@ -203,23 +203,18 @@ class Reserves:
         if not needs:
             return False
         taken: list[tuple[_Reserve, float]] = []
-        reserves = self._lanes
         for key, need in needs.items():
-            reserve = reserves.get(key)
+            reserve = self._lanes.get(key)
             if reserve is None or reserve.limit != limits.get(key):
                 return False
-            if need > reserve.amount - reserve.used + _EPSILON:  # its spare
+            if need > reserve.spare + _EPSILON:
                 return False
             taken.append((reserve, need))
         now = self._clock()
-        low = self.low
         for reserve, need in taken:
-            used = reserve.used = reserve.used + need
+            reserve.used += need
             reserve.touched = now
-            # `reserve.low`, spelled out: this runs for every call admitted in memory.
-            if not (low or reserve.granting):
-                low = reserve.amount - used < RESERVE_CALLS * reserve.need / 2
-        self.low = low
+            self.low = self.low or (reserve.low and not reserve.granting)
         self._calls[hold] = taken
         return True
 
@@ -229,13 +224,11 @@ class Reserves:
         taken = self._calls.pop(hold, None)
         if taken is None:
             return False
-        reserves, shrink = self._lanes, self._shrink
         for reserve, need in taken:
             reserve.used -= need
-            if reserves.get(reserve.key) is reserve:
+            if self._lanes.get(reserve.key) is reserve:
                 reserve.amount -= need
-                row = (reserve.key, reserve.row)  # `_owe`, spelled out: once a call and lane
-                shrink[row] = shrink.get(row, 0.0) + need
+                self._owe(reserve, need)
         return True
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:

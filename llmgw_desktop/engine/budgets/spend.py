@@ -32,7 +32,6 @@ __all__ = [
     "Lanes",
     "SpendGroup",
     "add_to",
-    "amount_of",
     "amount_of_tokens",
     "amount_of_usd",
     "cache_parts_of",
@@ -121,11 +120,6 @@ def cache_parts_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, Ca
             was = parts.get(lane, CacheParts())
             parts[lane] = CacheParts(was.read + g.cache_read, was.write + g.cache_write)
     return parts
-
-
-def amount_of(budget: Budget, event: RequestFinished) -> float:
-    """What a finished call adds to `budget`: its dollars, or every token it counted."""
-    return amount_of_usd(event) if budget.unit == "usd" else amount_of_tokens(event)
 
 
 def amount_of_usd(event: RequestFinished) -> float:
