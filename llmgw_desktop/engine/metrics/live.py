@@ -25,17 +25,12 @@ from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.metrics.figures import (
-    ASKED,
-    COST,
     ERRORS,
     FIELDS,
     INPUT,
     OUTPUT,
     READ,
-    REFUSED,
     REQUESTS,
-    SAVED,
-    UNPRICED,
     WRITE,
     ZEROS,
     Totals,
@@ -43,8 +38,7 @@ from llmgw_desktop.engine.metrics.figures import (
     prompt_hit_rate,
     sum_totals,
 )
-from llmgw_desktop.engine.metrics.health import asked_provider
-from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.metrics.health import asked_provider, provider_failed
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
@@ -330,27 +324,23 @@ class LiveMetrics:
             if len(self._pending) >= MAX_PROVIDERS:
                 provider = OTHER_PROVIDER
             row = self._pending.setdefault(provider, [0.0] * FIELDS)
-        # What `bucket_values` gives for the event, added figure by figure (only those it counts).
-        row[REQUESTS] += 1.0
-        row[INPUT] += event.input_tokens
-        row[OUTPUT] += event.output_tokens
-        row[WRITE] += event.cache_write_tokens
-        if event.cost_usd:
-            row[COST] += event.cost_usd
+        for offset, value in enumerate(self._values_of(event)):
+            row[offset] += value
+
+    def _values_of(self, event: RequestFinished) -> tuple[float, ...]:
         read = event.cache_read_tokens
-        if read:
-            row[READ] += read
-            discount = self._discount(event.model)
-            if discount is None:
-                row[UNPRICED] += read
-            else:
-                row[SAVED] += read * discount
-        if event.state in _REFUSED_STATES:
-            row[REFUSED] += 1.0
-        elif asked_provider(event):  # `provider_failed` is asked and failed
-            row[ASKED] += 1.0
-            if event.state == RecordState.FAILED:
-                row[ERRORS] += 1.0
+        return bucket_values(
+            1,
+            event.input_tokens,
+            event.output_tokens,
+            read,
+            event.cache_write_tokens,
+            event.cost_usd or 0.0,
+            self._discount(event.model) if read else 0.0,
+            1 if provider_failed(event) else 0,
+            1 if asked_provider(event) else 0,
+            1 if event.state in _REFUSED_STATES else 0,
+        )
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,

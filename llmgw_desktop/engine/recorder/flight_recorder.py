@@ -64,11 +64,12 @@ class _Opened(NamedTuple):
     trace_id: str | None
 
 
-def recorded_caller(caller: str) -> str:
-    """`caller` as a row keeps it (and as `RequestFinished` names it)."""
+def recorded_caller(caller: str, masked: Callable[[str], str] = redact) -> str:
+    """`caller` as a row keeps it (and as `RequestFinished` names it); `masked` is `redact`
+    or a memo of it (`BatchRedactor.text`)."""
     # Masked before the character filter, which could join a key to the word before it
     # (`key=sk-...` -> `keysk-...`) where the redactor would no longer see it.
-    return _CALLER.sub("", redact(caller))[:120]
+    return _CALLER.sub("", masked(caller))[:120]
 
 
 class FlightRecorder:
@@ -138,11 +139,10 @@ class FlightRecorder:
         """Record that a request began; returns its record id (`record_id` when the caller
         chose it first: the id a response already carries; `replay_of`: the row it re-sends,
         kept in its route as `replayOf`). Never blocks, never fails."""
-        record_id = record_id or random_hex()  # `new_record_id`
+        record_id = record_id or new_record_id()
         started_at = self._clock()
-        # `recorded_caller`, its redaction memoised for the batch (a client sends the same name
-        # request after request).
-        caller = _CALLER.sub("", self._pending.texts.text(caller))[:120]
+        # Redacted through the batch's memo: a client sends the same name request after request.
+        caller = recorded_caller(caller, self._pending.texts.text)
         trace_id = self._trace_of() if self._trace_of is not None else None
         self._open[record_id] = _Opened(
             started_at, provider, model, principal, caller, project, transport, tool, trace_id
@@ -179,14 +179,8 @@ class FlightRecorder:
 
     def update(self, record_id: str, **fields: Any) -> None:
         """Add what became known later (job id, tokens, state); merged into the pending write."""
-        for name in JSON_FIELDS:
-            if name in fields:
-                fields[f"{name}_json"] = fields.pop(name)
-        if "finished_at" in fields:
-            opened = self._open.pop(record_id, None)
-            if opened is not None and "duration_ms" not in fields:
-                fields["duration_ms"] = round((fields["finished_at"] - opened.started_at) * 1000, 3)
-        self._pending.merge(record_id, fields)
+        opened = self._open.pop(record_id, None) if "finished_at" in fields else None
+        self._pending.merge(record_id, _as_row(fields, opened))
 
     def first_token(self, record_id: str) -> None:
         """Note that the answer of an open record began to stream (its time to first token
@@ -200,16 +194,9 @@ class FlightRecorder:
         opened = self._open.pop(record_id, None)
         first_piece = self._first_piece.pop(record_id, None)
         finished_at = self._clock()
-        # What `update` does, written out: the fields copied once, not again for its call.
-        row = dict(fields, state=state, finished_at=finished_at)
-        for name in JSON_FIELDS:
-            if name in row:
-                row[f"{name}_json"] = row.pop(name)
-        if opened is not None:
-            if opened.trace_id and isinstance(row.get("route_json"), dict):
-                row["route_json"] = {**row["route_json"], "traceId": opened.trace_id}
-            if "duration_ms" not in row:
-                row["duration_ms"] = round((finished_at - opened.started_at) * 1000, 3)
+        row = _as_row(dict(fields, state=state, finished_at=finished_at), opened)
+        if opened is not None and opened.trace_id and isinstance(row.get("route_json"), dict):
+            row["route_json"] = {**row["route_json"], "traceId": opened.trace_id}
         self._pending.merge(record_id, row)
         if self._journal is not None:
             self._journal.append_lines(self._pending.journal_lines(record_id))
@@ -316,6 +303,18 @@ class FlightRecorder:
         """The newest records (all principals when `principal` is None: the desk's view)."""
         await self.flush()
         return await newest_rows(self._db, principal, limit)
+
+
+def _as_row(fields: dict[str, Any], opened: _Opened | None) -> dict[str, Any]:
+    """`fields` (a dict of the caller's own, changed in place) as a row's columns: the data
+    fields under their `_json` names, and the duration once it has a `finished_at` (`opened`:
+    the record's start, where it was still open)."""
+    for name in JSON_FIELDS:
+        if name in fields:
+            fields[f"{name}_json"] = fields.pop(name)
+    if opened is not None and "finished_at" in fields and "duration_ms" not in fields:
+        fields["duration_ms"] = round((fields["finished_at"] - opened.started_at) * 1000, 3)
+    return fields
 
 
 def new_record_id() -> str:

@@ -20,8 +20,6 @@ _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id and its gateway process's (ours), and the principal
 # every read filters on (an identity the edge decided, not text a request supplied).
 _AS_IS = frozenset({"id", "owner_principal", "owner_process"})
-# Texts not redacted one by one: those kept as they are and the JSON ones.
-_NOT_PLAIN = _AS_IS | _JSON_COLUMNS
 
 
 # Columns the schema declares NOT NULL with a default; a record that never set them gets these.
@@ -45,13 +43,12 @@ class BatchRedactor:
     it keeps nothing (a secret included) in memory beyond the write."""
 
     def __init__(self) -> None:
-        # Each text seen and its redacted form (read directly by `store_in_place`'s loop).
-        self.done: dict[str, str] = {}
+        self._done: dict[str, str] = {}
 
     def text(self, value: str) -> str:
-        done = self.done.get(value)
+        done = self._done.get(value)
         if done is None:
-            done = self.done[value] = redact(value)
+            done = self._done[value] = redact(value)
         return done
 
     def data(self, value: Any) -> Any:
@@ -59,21 +56,11 @@ class BatchRedactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            # Leaves of a row's route are mostly texts, None and numbers: no call for those
-            # (`text` written out: a request's route holds a dozen texts).
-            done = self.done
-            out: dict[Any, Any] = {}
-            for k, v in value.items():
-                if isinstance(v, str):
-                    text = done.get(v)
-                    if text is None:
-                        text = done[v] = redact(v)
-                    out[k] = text
-                elif v is None or isinstance(v, int | float):
-                    out[k] = v
-                else:
-                    out[k] = self.data(v)
-            return out
+            # Leaves of a row's route are mostly texts, None and numbers: no call for those.
+            return {
+                k: self.text(v) if isinstance(v, str) else v if v is None else self.data(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
@@ -90,15 +77,10 @@ def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
 def store_in_place(row: dict[str, Any], texts: BatchRedactor) -> None:
     """`row` turned into its `stored_form` (for a row built for the purpose: a request's end,
     on the loop, where it is made once a request). Only values change, never keys."""
-    done = texts.done
+    text = texts.text
     for name, value in row.items():
-        if isinstance(value, str):
-            if name not in _NOT_PLAIN:
-                text = done.get(value)
-                if text is None:
-                    text = done[value] = redact(value)
-                row[name] = text
-            elif name in _JSON_COLUMNS:
+        if name in _JSON_COLUMNS:
+            if value is not None:
                 row[name] = jsonio.dumps_text(texts.data(value))
-        elif value is not None and name in _JSON_COLUMNS:
-            row[name] = jsonio.dumps_text(texts.data(value))
+        elif isinstance(value, str) and name not in _AS_IS:
+            row[name] = text(value)
