@@ -29,8 +29,9 @@ from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
+from llmgw_desktop.engine.gateway.shown_urls import shown_url
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, shown_url
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 
 __all__ = ["ModelListState", "ProviderDirectory"]
 

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.gateway.upstream import UpstreamFailure, origin_of
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
+from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
 from llmgw_desktop.engine.redact import redact
 
 __all__ = [

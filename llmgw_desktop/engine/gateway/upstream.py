@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
@@ -40,6 +40,7 @@ from llmgw_desktop.engine.gateway.http1 import (
 )
 from llmgw_desktop.engine.gateway.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 from llmgw_desktop.engine.shares import FairShare
@@ -52,9 +53,7 @@ __all__ = [
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
-    "origin_of",
     "scrubbed_frame",
-    "shown_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -484,19 +483,3 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None
-
-
-def origin_of(url: str) -> str:
-    """`scheme://host[:port]` of `url`: never its user, password, path or query (a base URL
-    may carry a token in any of them)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-
-
-def shown_url(url: str) -> str:
-    """`url` as a listing shows it to the local user: its origin and path, never its user,
-    password, query or fragment (where a token in a base URL usually is)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    return origin_of(url) + parts.path

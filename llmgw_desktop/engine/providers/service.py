@@ -22,9 +22,9 @@ from llmgw_desktop.engine.gateway.live_keys import LiveKey, environment_keys, ke
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.gateway.unreachable import RestedHost
-from llmgw_desktop.engine.gateway.upstream import origin_of
 from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health

@@ -5,13 +5,13 @@ tests/transports/gateway/test_unreachable_hosts.py)."""
 
 from __future__ import annotations
 
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.unreachable import (
     FAILURES_TO_REST,
     FIRST_REST_S,
     RestedHost,
     UnreachableHosts,
 )
-from llmgw_desktop.engine.gateway.upstream import origin_of
 
 BASE = "https://api.example.test/v1"
 
