@@ -63,6 +63,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import psutil
 from _chat_requests import AUTH_HEADERS, BENCH_TOKEN, REQUEST, agent_request, as_anthropic
+from _gateway_home import gateway_key as _gateway_key
+from _gateway_home import home_env as _home_env
 from _postgres import store_url
 from _upstream import free_port, serve_upstream, wait_ready
 
@@ -462,40 +464,6 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
-
-
-def _gateway_key(tree: Path, env: dict[str, str]) -> dict[str, str]:
-    """Make a gateway key with a dollar budget in the gateway's home; the headers carrying it."""
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "llmgw_desktop",
-            "keys",
-            "create",
-            "bench",
-            "--budget",
-            "1e9",
-            "--json",
-        ],
-        env=env,
-        cwd=tree,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    secret = json.loads(made.stdout)["secret"]
-    return {"Authorization": f"Bearer {secret}", "x-api-key": secret}
-
-
-def _home_env(home: Path, port: int) -> dict[str, str]:
-    """A fresh config, data and log dir per gateway, and its port."""
-    return {
-        "LLM_GATEWAY_CONFIG": f"{home}/config.toml",
-        "LLM_GATEWAY_DATA_DIR": f"{home}/data",
-        "LLM_GATEWAY_LOG_DIR": f"{home}/log",
-        "LLM_GATEWAY_HTTP_PORT": str(port),
-    }
 
 
 if __name__ == "__main__":
