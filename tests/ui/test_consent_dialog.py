@@ -90,7 +90,12 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
     on_app(consent_desktop, body)
 
 
-@pytest.mark.parametrize("consent_desktop", [{"http.oauth.consent_timeout_ms": 400}], indirect=True)
+# Long enough for the browser to fetch the consent page on a loaded two-worker run (at 400 ms
+# a CI run expired it between the authorize redirect and that fetch, and the browser followed
+# the denial to the client's unserved redirect URI), well inside the landing's 10 s.
+@pytest.mark.parametrize(
+    "consent_desktop", [{"http.oauth.consent_timeout_ms": 2500}], indirect=True
+)
 def test_an_unanswered_dialog_expires_denies_and_closes(
     on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
