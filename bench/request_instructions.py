@@ -2,7 +2,7 @@
 load does not move, for comparing two checkouts where wall time and CPU time are too noisy.
 
 Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross] [--stream]
-       [--floor] [--requests 300] [--concurrency 8]
+       [--floor] [--requests 300] [--concurrency 8] [--keep DIR]
 
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
 budget, a global hard dollar budget, the recorder and metrics on) under
@@ -10,7 +10,8 @@ budget, a global hard dollar budget, the recorder and metrics on) under
 Counting starts after 60 warm-up requests, once the gateway is idle (what start-up leaves for a
 second after the door opens has run), and stops a second after the last measured one (the
 recorder's flush included), so start-up is left out; each thread's count is divided by the
-requests. `--baseline DIR` counts another checkout the same way first; `--floor` counts the
+requests. `--keep DIR` leaves callgrind's files there (for `callgrind_annotate`).
+`--baseline DIR` counts another checkout the same way first; `--floor` counts the
 proxy that only forwards on the gateway's stacks (`_floor_proxy.py`) first. What callgrind counts
 is user-space instructions: the kernel's part (socket sends, file writes) is not in it, and
 background work that runs by the clock (a flush every quarter second) weighs more the slower
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -165,6 +167,7 @@ def main() -> None:
         action="store_true",
         help="also count a proxy that only forwards on the gateway's stacks (_floor_proxy.py)",
     )
+    parser.add_argument("--keep", type=Path, help="leave callgrind's files in this folder")
     args = parser.parse_args()
     if args.floor and args.cross:
         parser.error("--floor forwards OpenAI Chat as it is; it does not translate (--cross)")
@@ -191,6 +194,10 @@ def main() -> None:
             total = sum(found.values())
             parts = ", ".join(f"{name} {n / 1e3:,.0f} k" for name, n in found.items())
             print(f"  {label:<9} {total / 1e3:8,.0f} k instructions a request ({parts})")
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for dump in Path(scratch).glob("*.callgrind*"):
+                shutil.copy(dump, args.keep / dump.name)
     if len(counted) == 2:
         before, after = (sum(c.values()) for c in counted.values())
         print(f"  current / baseline: {after / before:.2f}")
