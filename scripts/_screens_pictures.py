@@ -284,12 +284,18 @@ async def capture_resting(window: MainWindow, base_url: str, out: Path) -> list[
 
     async def rest() -> None:
         # Refused at once, three times: a rest of 5 s; once over, the next refusal doubles it.
+        answers: dict[tuple[int, bytes], int] = {}
         async with aiohttp.ClientSession() as client:
             for _ in range(MAX_RESTING_TRIES):
                 if engine.providers.resting():
                     return
-                await chat(client, base_url, RESTING_MODEL, stream=False, caller="aider")
-        raise RuntimeError(f"{RESTING_PROVIDER}'s host did not rest")
+                answer = await chat(client, base_url, RESTING_MODEL, stream=False, caller="aider")
+                answers[answer[0], answer[1][:300]] = (
+                    answers.get((answer[0], answer[1][:300]), 0) + 1
+                )
+        # What the gateway answered says why (a run at 11:14 on 2026-11-25 failed here once
+        # and not again; its answers were not kept).
+        raise RuntimeError(f"{RESTING_PROVIDER}'s host did not rest; the answers: {answers}")
 
     saved: list[tuple[str, Path]] = []
     await rest()
