@@ -532,6 +532,36 @@ def test_the_list_shows_every_kind_whole_and_the_details_say_what_a_circuit_does
     on_providers(body)
 
 
+def test_the_chosen_row_stays_in_view_when_the_list_gets_shorter(on_providers: OnProviders) -> None:
+    """The last session's screenshots (a rested xAI chosen from the tray): the Providers page
+    showed xAI's details beside a list whose xAI row, chosen at the bottom of the list, was cut
+    to a sliver by the layout settling after it was chosen. A chosen row that was in view stays
+    in view when the list gets shorter; a row the person scrolled away from is left alone."""
+
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        table = page.table
+
+        def in_view(index: int) -> bool:
+            cell = table.visualRect(table.model().index(index, 0))
+            return cell.isValid() and table.viewport().rect().contains(cell)
+
+        page.resize(1024, 700)
+        await page.refresh()
+        last = len(page.rows) - 1
+        assert page.select(page.rows[last].key)
+        await until(lambda: in_view(last), "the chosen row in view")
+        page.resize(1024, 520)  # a status message, a page's layout settling
+        await until(lambda: table.viewport().height() < 520, "the list shorter")
+        await until(lambda: in_view(last), "the chosen row still in view")
+        table.scrollToTop()  # the person looks elsewhere: not pulled back on the next resize
+        assert not in_view(last)
+        page.resize(1024, 480)
+        await until(lambda: table.viewport().height() < 480, "the list shorter again")
+        assert not in_view(last) and table.verticalScrollBar().value() == 0
+
+    on_providers(body)
+
+
 def test_a_circuit_says_what_it_does_to_the_calls() -> None:
     assert circuit_text({"state": "closed"}) == "closed: calls go through"
     assert circuit_text({"state": "half_open"}) == "half open: one call tries"

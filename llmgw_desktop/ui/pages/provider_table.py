@@ -31,6 +31,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QColor,
+    QResizeEvent,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -82,6 +83,21 @@ class ProvidersTable(QTableWidget):
         # Every row measured (thirty at most): rows off screen when the list was fitted (the
         # local servers, at the bottom) had their kind cut to "Loc…" even at 1920 px.
         self.horizontalHeader().setResizeContentsPrecision(-1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep the chosen row in view when the list gets shorter, if it was in view before
+        (the row a tray alert or the header chose is often the last: a page's layout settling
+        after the choice, or a status message, cut it to a sliver beside its own details)."""
+        current = self.currentIndex()
+        shorter_by = event.oldSize().height() - event.size().height()
+        super().resizeEvent(event)
+        if not current.isValid() or shorter_by <= 0 or event.oldSize().height() < 0:
+            return
+        cell = self.visualRect(current)
+        now = self.viewport().rect()
+        was_in_view = cell.top() >= 0 and cell.bottom() <= now.bottom() + shorter_by
+        if was_in_view and not now.contains(cell):
+            self.scrollTo(current)
 
     def show_rows(
         self,

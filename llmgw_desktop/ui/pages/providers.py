@@ -228,6 +228,9 @@ class ProvidersPage(Page):
         for index, row in enumerate(self.rows):
             if row.key == key:
                 self.table.selectRow(index)
+                # Qt scrolls to a new current row only while the list is shown; a row chosen
+                # from the tray or the header is chosen as the page opens.
+                self.table.scrollTo(self.table.model().index(index, 0))
                 self._show_selected()
                 return True
         return False
