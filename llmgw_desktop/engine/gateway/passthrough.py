@@ -244,6 +244,10 @@ def finish_reasons_of(dialect: str, answer: Any) -> list[str]:
     ]
 
 
+# What JSON allows between tokens (`bytes.rstrip` strips these and a few more).
+_JSON_SPACE = frozenset(b" \t\r\n")
+
+
 def splice_field(raw: bytes, name: str, value: Any) -> bytes:
     """`raw` (a JSON object's text) with one more member at its end, without parsing it
     again: the answer's own bytes stay as the upstream wrote them."""
@@ -257,7 +261,10 @@ def splice_members(raw: bytes, members: Mapping[str, Any]) -> bytes | None:
     end = raw.rstrip()
     if not end.endswith(b"}"):
         return None
-    body = end[:-1].rstrip()
+    cut = len(end) - 1  # the object's body ends here, before its closing brace
+    while cut and end[cut - 1] in _JSON_SPACE:
+        cut -= 1
     added = b",".join(jsonio.dumps(name) + b":" + jsonio.dumps(v) for name, v in members.items())
-    comma = b"" if body.endswith(b"{") or not added else b","
-    return body + comma + added + b"}"
+    comma = b"" if end[cut - 1 : cut] == b"{" or not added else b","
+    # Joined from a view: the client's bytes copied once (an agent's body is 40 KB).
+    return b"".join((memoryview(end)[:cut], comma, added, b"}"))

@@ -21,7 +21,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.passthrough import passthrough_body
+from llmgw_desktop.engine.gateway.passthrough import passthrough_body, splice_members
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable
 
@@ -515,6 +515,31 @@ def test_a_held_output_limit_is_appended_to_the_clients_bytes_unless_the_member_
         sent_with=limit,
     )
     assert jsonio.loads(sent.data) == body | limit
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"model":"m"}',
+        b'{"model": "m" }',
+        b'{"model": "m"}\r\n',
+        b'{"model": "m"\n\t}  \n',
+        b"{}",
+        b"{ \n }",
+    ],
+)
+def test_members_spliced_onto_a_clients_object_keep_its_bytes_and_read_as_json(raw: bytes) -> None:
+    """Whatever JSON whitespace ends the client's object, the members go before its brace,
+    after a comma only where the object has members, and the result is bytes."""
+    spliced = splice_members(raw, {"max_tokens": 5, "stream_options": {"include_usage": True}})
+    assert isinstance(spliced, bytes)
+    assert jsonio.loads(spliced) == jsonio.loads(raw) | {
+        "max_tokens": 5,
+        "stream_options": {"include_usage": True},
+    }
+    assert spliced.startswith(raw.rstrip()[:-1].rstrip())
+    assert jsonio.loads(splice_members(raw, {}) or b"null") == jsonio.loads(raw)
+    assert splice_members(raw + b" x", {"max_tokens": 5}) is None
 
 
 def test_a_chat_stream_is_asked_for_usage_without_rewriting_the_clients_bytes() -> None:
