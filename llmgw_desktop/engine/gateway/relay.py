@@ -290,11 +290,12 @@ class RelayedStream:
         changed = any(new is not old for new, old in zip(scrubbed, frames, strict=True))
         if self._drop is None and not changed:
             return raw
-        return b"".join(
-            frame(data, event)
-            for event, data in scrubbed
-            if self._drop is None or not self._drop((event, data))
-        )
+        kept = scrubbed if self._drop is None else [f for f in scrubbed if not self._drop(f)]
+        if not changed and len(kept) == len(scrubbed):
+            # Nothing of these bytes dropped or scrubbed (every chunk of an OpenAI Chat stream
+            # but the usage one the gateway asked for): relayed as the upstream wrote them.
+            return raw
+        return b"".join(frame(data, event) for event, data in kept)
 
     def _settle(self) -> None:
         outcome = self.outcome
