@@ -39,6 +39,15 @@ class SseParser:
         Raises:
             SseTooLarge: the event being read grew past `max_event_bytes`.
         """
+        if (
+            not self._line
+            and not self._data
+            and self._event is None
+            and chunk.endswith(b"\n\n")
+            and len(chunk) <= self.max_event_bytes
+            and b"\r" not in chunk
+        ):
+            return _whole_events(chunk)
         frames: list[SseFrame] = []
         start = 0
         while True:
@@ -85,6 +94,31 @@ class SseParser:
         """A last frame not followed by a blank line (some servers end that way)."""
         tail = self.feed(b"\n\n") if self._line or self._data else []
         return tail
+
+
+def _whole_events(chunk: bytes) -> list[SseFrame]:
+    """The frames of `chunk` when it holds whole events only (it ends with a blank line, no
+    event came before it unfinished, and no line ends in a carriage return): what `feed` makes
+    of it a line at a time, read in a few passes over the text instead (most pieces of a stream
+    are one event each, and a stream has hundreds). A line break cannot fall inside a UTF-8
+    sequence, so decoding the whole chunk decodes each line as `feed` would."""
+    frames: list[SseFrame] = []
+    for block in chunk.decode("utf-8", errors="replace")[:-2].split("\n\n"):
+        event: str | None = None
+        data: list[str] = []
+        for line in block.split("\n"):
+            if not line or line[0] == ":":  # a further blank line ends nothing; a comment
+                continue
+            name, _, value = line.partition(":")
+            if value[:1] == " ":
+                value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event = value
+        if data:
+            frames.append((event, "\n".join(data)))
+    return frames
 
 
 def frame(data: dict[str, Any] | str, event: str | None = None) -> bytes:
