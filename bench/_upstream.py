@@ -5,11 +5,17 @@ It answers OpenAI Chat Completions at once with the same small completion, as JS
 (`gateway_overhead.py --observability`). It runs in its own process, as a real upstream would:
 `python bench/gateway_overhead.py --serve-upstream PORT` (the other benches start it that way
 too). `free_port` and `wait_ready` give a server a loopback port and wait until it answers.
+
+`BENCH_STREAM_REPEAT=N` in the environment repeats the stream's four words N times (4N + 3
+events): counted at two lengths (`request_instructions.py --stream`), the difference over the
+added events is what one more event of a stream costs, which a real answer pays hundreds of
+times.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import urllib.request
@@ -51,7 +57,11 @@ def _chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
 
 STREAM_BYTES = [
     _chunk({"role": "assistant", "content": ""}),
-    *(_chunk({"content": word}) for word in ("The ", "capital ", "is ", "Paris.")),
+    *(
+        _chunk({"content": word})
+        for word in ("The ", "capital ", "is ", "Paris.")
+        * int(os.environ.get("BENCH_STREAM_REPEAT", "1"))
+    ),
     _chunk({}, "stop"),
     b"data: "
     + json.dumps(
