@@ -273,21 +273,28 @@ class RelayedStream:
 
     def _relay(self, chunk: bytes, *, final: bool = False) -> bytes:
         frames = self._parser.close() if final else self._parser.feed(chunk)
-        if chunk:
-            self._held.append(chunk)
-            self._held_bytes += len(chunk)
-        ended = self._held_bytes - (0 if final else self._parser.unfinished_bytes)
-        if ended <= 0:
-            return b""
-        # Joined only when an event has ended: an event growing over many chunks is not copied
-        # again at each one.
-        held = b"".join(self._held)
-        raw, rest = held[:ended], held[ended:]
-        self._held, self._held_bytes = ([rest] if rest else []), len(rest)
-        scrubbed = [scrubbed_frame(item, self._api_key) for item in frames]
-        for item in scrubbed:
-            self._tap.feed(item)
-        changed = any(new is not old for new, old in zip(scrubbed, frames, strict=True))
+        unfinished = 0 if final else self._parser.unfinished_bytes
+        if self._held or unfinished:
+            if chunk:
+                self._held.append(chunk)
+                self._held_bytes += len(chunk)
+            ended = self._held_bytes - unfinished
+            if ended <= 0:
+                return b""
+            # Joined only when an event has ended: an event growing over many chunks is not
+            # copied again at each one.
+            held = b"".join(self._held)
+            raw, rest = held[:ended], held[ended:]
+            self._held, self._held_bytes = ([rest] if rest else []), len(rest)
+        else:
+            raw = chunk  # nothing held, and every byte of it ended an event: the usual piece
+        scrubbed: list[SseFrame] = []
+        changed = False
+        for item in frames:
+            new = scrubbed_frame(item, self._api_key)
+            changed = changed or new is not item
+            self._tap.feed(new)
+            scrubbed.append(new)
         if self._drop is None and not changed:
             return raw
         kept = scrubbed if self._drop is None else [f for f in scrubbed if not self._drop(f)]

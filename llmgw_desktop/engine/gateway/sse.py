@@ -47,6 +47,8 @@ class SseParser:
             and len(chunk) <= self.max_event_bytes
             and b"\r" not in chunk
         ):
+            if chunk.startswith(b"data: ") and chunk.find(b"\n") == len(chunk) - 2:
+                return [(None, chunk[6:-2].decode("utf-8", "replace"))]  # one line, one event
             return _whole_events(chunk)
         frames: list[SseFrame] = []
         start = 0
