@@ -166,3 +166,51 @@ async def test_the_operators_own_calls_without_a_budget_go_as_sent(
         assert "x-gateway-max-tokens" not in answer.headers
     sent = upstream.llm_requests[-1]
     assert json.loads(sent.raw_body) == body
+
+
+def _deep(depth: int = 400) -> Any:
+    """A value nested deeper than a body can be written again (orjson writes 254 levels)."""
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Bodies the gateway must write again (a model renamed, a translation) and cannot: too deep,
+# in a member of the client's own, in the member the limit is set on, and translated.
+UNWRITABLE = {
+    "renamed": ("/v1/chat/completions", {"model": "openai/gpt-4o-mini", "messages": HI}, "user"),
+    "its-limit": (
+        "/v1/chat/completions",
+        {"model": "openai/gpt-4o-mini", "messages": HI},
+        "max_tokens",
+    ),
+    "translated": ("/v1/messages", {"model": "gpt-4o-mini", "messages": HI}, "metadata"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNWRITABLE))
+async def test_a_body_that_cannot_be_written_is_refused_for_that_before_the_budget(
+    budgeted: GatewayRuntime,
+    upstream: ScriptedUpstream,
+    case: str,
+) -> None:
+    # Built once with the limit the hold is expected to send: where that limit would replace a
+    # member the client sent, the body is still refused for itself first, as before.
+    path, body, member = UNWRITABLE[case]
+    key = await _key(budgeted, f"tight-{case}", budget=0.01)  # room for 100 output tokens
+    status, _ = await _post(budgeted, path, body, key)
+    assert status == 402  # too little room for any answer: the budget refuses the call
+    deep = json.dumps({**body, member: {"deep": _deep()} if case == "translated" else _deep()})
+    headers = {"Authorization": f"Bearer {key}", "x-api-key": key}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            budgeted.base_url + path,
+            data=deep,
+            headers=headers | {"Content-Type": "application/json"},
+        ) as answer,
+    ):
+        assert answer.status == 400, await answer.text()
+        assert "nested too deeply" in await answer.text()
+    assert upstream.llm_requests == []

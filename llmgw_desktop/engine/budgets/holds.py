@@ -158,6 +158,10 @@ class SpendGuard(Protocol):
         self, principal: str, caller: str, project: str | None, ask: CallAsk
     ) -> Hold: ...
 
+    def expected_limit(
+        self, principal: str, caller: str, project: str | None, ask: CallAsk
+    ) -> int | None: ...
+
     def refuse_uncounted(
         self, principal: str, caller: str, project: str | None, feature: str
     ) -> None: ...
@@ -177,6 +181,11 @@ class _NoBudgets:
 
     async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
         return Hold()
+
+    def expected_limit(
+        self, principal: str, caller: str, project: str | None, ask: CallAsk
+    ) -> int | None:
+        return None
 
     def refuse_uncounted(
         self, principal: str, caller: str, project: str | None, feature: str

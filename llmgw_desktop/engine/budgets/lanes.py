@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from llmgw_desktop.engine.store.orm import peewee
-from llmgw_desktop.engine.store.sql import portable
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = [
     "LaneKey",
     "LaneState",
+    "SeenLanes",
     "Verdict",
     "admit",
     "count_period",
@@ -114,6 +115,57 @@ _HOLD = (
     "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+class SeenLanes:
+    """Lanes as this process's connection last read them, kept while no other connection has
+    written the store since (SQLite's `data_version`, which only another's commit moves; never
+    on PostgreSQL): a lane is then what was read plus what this connection wrote since
+    (`add`), so the reserves' flush reads it again only where another process may have changed
+    it. On the database thread only; whatever writes a lane without saying how (`add`) forgets
+    it (`forget`), as does a transaction that fails."""
+
+    def __init__(self) -> None:
+        self._states: dict[LaneKey, LaneState] = {}
+        self._connection: object = None
+        self._version: object = None
+        # Nothing kept until a `data_version` is read (on PostgreSQL, whose transactions may run
+        # on several threads at once, never).
+        self._keeps = False
+
+    def fresh(self, database: peewee.Database) -> bool:
+        """Read the store's `data_version` (inside the transaction, before any lane is read):
+        whether no other connection has written since the last time (else all is forgotten)."""
+        connection, version = None, None
+        if not is_postgresql(database):  # whose server says no such thing: always read
+            connection = database.connection()
+            version = database.execute_sql("PRAGMA data_version").fetchone()[0]
+        self._keeps = version is not None
+        fresh = self._keeps and connection is self._connection and version == self._version
+        if not fresh:
+            self._states = {}
+        self._connection, self._version = connection, version
+        return fresh
+
+    def get(self, key: LaneKey) -> LaneState | None:
+        return self._states.get(key)
+
+    def saw(self, key: LaneKey, state: LaneState) -> None:
+        if state.counted and self._keeps:
+            self._states[key] = state
+
+    def add(self, key: LaneKey, *, spent: float = 0.0, held: float = 0.0) -> None:
+        """This connection added `spent` to a lane's spend and `held` to its holds."""
+        state = self._states.get(key)
+        if state is not None:
+            self._states[key] = LaneState(state.spent + spent, state.held + held, True)
+
+    def forget(self, key: LaneKey | None = None) -> None:
+        """Read `key` (None: every lane) again next time."""
+        if key is None:
+            self._states = {}
+        else:
+            self._states.pop(key, None)
 
 
 def transaction(database: peewee.Database) -> Any:

@@ -167,9 +167,7 @@ class BudgetLedger:
         """The hard budgets covering a call, each with the lane it counts on this period."""
         if not self._budgets:
             return NO_COVER
-        now = self._clock()
-        if now >= self._next_rollover:
-            self._roll(now)
+        self._roll_due()
         return self._covers.cover(
             self._budgets, self._from_keys, self._bounds, (principal, caller, project), _caller
         )
@@ -192,6 +190,15 @@ class BudgetLedger:
             for c in covering:
                 if c.budget.unit == "usd":
                     raise unpriced_refusal(c.budget, cost)
+
+    def expected_limit(
+        self, principal: str, caller: str, project: str | None, ask: CallAsk
+    ) -> int | None:
+        """The output limit `reserve` gives a call (`Hold.send_limit`) if its lanes have room for
+        all it asks, as they do but near a limit (None: none covers it), to build it with."""
+        if not ask.can_limit or not self._cover(principal, caller, project).covered:
+            return None
+        return ask.wanted_output
 
     async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
         """Admit a call in the store on the lanes of the hard budgets covering it, holding
@@ -331,26 +338,20 @@ class BudgetLedger:
 
     def statuses(self) -> list[BudgetStatus]:
         """Every budget with its spend this period, in the order they are configured."""
-        now = self._clock()
-        if now >= self._next_rollover:
-            self._roll(now)
+        self._roll_due()
         return [self.status_of(b) for b in self._configured]
 
     def key_status(self, principal: str) -> BudgetStatus | None:
         """The spend of the budget a key carries (its principal's), or None without one."""
         for budget in self._from_keys:
             if budget.value == principal:
-                now = self._clock()
-                if now >= self._next_rollover:
-                    self._roll(now)
+                self._roll_due()
                 return self.status_of(budget)
         return None
 
     def key_statuses(self) -> list[BudgetStatus]:
         """The budget of every gateway key that carries one, with its spend this period."""
-        now = self._clock()
-        if now >= self._next_rollover:
-            self._roll(now)
+        self._roll_due()
         return [self.status_of(b) for b in self._from_keys]
 
     def nearest(self) -> BudgetStatus | None:
@@ -363,9 +364,7 @@ class BudgetLedger:
     def _on_finished(self, event: RequestFinished) -> None:
         if not self._budgets:
             return
-        now = self._clock()
-        if now >= self._next_rollover:
-            self._roll(now)
+        self._roll_due()
         who = (event.principal, event.caller, event.project)
         lanes = self._covers.lanes(self._budgets, self._bounds, who)
         if not lanes:
@@ -386,6 +385,10 @@ class BudgetLedger:
                 budget.hard is not None and spent >= budget.hard
             ):
                 self._notices.crossed(self._status(budget, lane), start)
+
+    def _roll_due(self) -> None:
+        if (now := self._clock()) >= self._next_rollover:
+            self._roll(now)
 
     def _roll(self, now: float, *, reread: bool = True) -> None:
         """Move each period on when its end has passed: its budgets start again at zero, and

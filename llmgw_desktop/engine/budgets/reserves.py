@@ -430,25 +430,34 @@ def grant(
     process: str,
     now: float,
     reclaim: frozenset[LaneKey] = frozenset(),
+    seen: lanes.SeenLanes | None = None,
 ) -> tuple[dict[LaneKey, tuple[float, float]], set[tuple[LaneKey, str]]]:
     """Grow each reserve by what its lane's free room allows (`RESERVE_SHARE` of it, at most
     what was asked; nothing below `RESERVE_FLOOR_CALLS` calls' room, nor on a lane another
     process wants: `want`); per lane the room granted and the free room seen (0 where it is
     wanted: the reserve gives its spare back), and the rows found gone. The lanes in `reclaim` are
     searched for dead processes' holds first (`lanes.reclaim_dead`): a lane served from
-    reserves has no admission in the store to do it."""
+    reserves has no admission in the store to do it. `seen`: the lanes as last read, where no
+    other process has written since (`lanes.SeenLanes`), not read again."""
     grants = list(grants)
     lanes.lock_lanes(serialize, (g.key for g in grants))
     granted: dict[LaneKey, tuple[float, float]] = {}
     gone: set[tuple[LaneKey, str]] = set()
     for g in grants:
-        state = lanes.lane_state(database, g.key)
-        if not state.counted:
-            continue
-        if g.key in reclaim and lanes.reclaim_dead(database, g.key, process, now):
+        # A lane no other process has written since it was read holds no mark of another's.
+        state = None if seen is None or g.key in reclaim else seen.get(g.key)
+        wanted = False
+        if state is None:
             state = lanes.lane_state(database, g.key)
+            if not state.counted:
+                continue
+            if g.key in reclaim and lanes.reclaim_dead(database, g.key, process, now):
+                state = lanes.lane_state(database, g.key)
+            wanted = _wanted(database, g.key, process, now)
+            if seen is not None and not wanted:  # a mark's time runs out: read one again
+                seen.saw(g.key, state)
         free = g.limit - state.spent - state.held
-        if _wanted(database, g.key, process, now):
+        if wanted:
             # Another process's call was decided short here: its retry gets the spare.
             granted[g.key] = (0.0, 0.0)
             continue
@@ -467,6 +476,10 @@ def grant(
             database, _GROW, (amount, g.row, key.budget, key.lane, key.period_start)
         ).rowcount:
             gone.add((key, g.row))
+            if seen is not None:
+                seen.forget(key)
             continue
+        if seen is not None:
+            seen.add(key, held=amount)
         granted[key] = (amount, free - amount)
     return granted, gone

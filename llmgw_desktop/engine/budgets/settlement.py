@@ -81,6 +81,8 @@ class Settlements:
         self._reclaimed: dict[LaneKey, float] = {}
         # Room reserved on lanes, to admit calls in memory (`reserves.py`).
         self.reserves = Reserves()
+        # The lanes as the flush last read them (on the database thread only).
+        self._seen = lanes.SeenLanes()
         # When this process's marks of lanes wanted (`reserves.want`) have done their work
         # and are deleted, by the flush (monotonic; None: no mark).
         self._unmark_at: float | None = None
@@ -256,6 +258,7 @@ class Settlements:
             grants,
             process=self.process_id,
             clock=self._clock,
+            seen=self._seen,
         )
         try:
             written = await self._db.run(work)
@@ -304,6 +307,7 @@ class Settlements:
         engine = self._db.engine
 
         def work() -> bool:
+            self._seen.forget()  # a lane's spend counted in
             now = store_time(database) or self._clock()
             return lanes.count_period(
                 database,
@@ -355,6 +359,7 @@ class Settlements:
             closed=self.closed,
             process=self.process_id,
             clock=self._clock,
+            seen=self._seen,
         )
         try:
             written = await self._db.run(work)

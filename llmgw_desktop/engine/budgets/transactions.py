@@ -77,10 +77,13 @@ def admit_batch(
     *,
     process: str,
     clock: Callable[[], float],
+    seen: lanes.SeenLanes,
 ) -> BatchWritten:
     """One transaction: what is owed, then each call of `batch` decided in turn on the lanes as
     the ones before it left them (their holds included), then the lanes of calls decided short
-    marked wanted and the reserves of admitted lanes granted (`grants`)."""
+    marked wanted and the reserves of admitted lanes granted (`grants`). Every lane in `seen`
+    is forgotten: the holds written here are not counted into it."""
+    seen.forget()
     locked: set[str] = set()
 
     def serialize(name: str) -> None:  # each lane locked once, all before any is read
@@ -144,31 +147,69 @@ def flush(
     closed: bool,
     process: str,
     clock: Callable[[], float],
+    seen: lanes.SeenLanes,
 ) -> FlushWritten:
     """One transaction: what is owed, this process's old wanted marks deleted (`unmark`; at
     stop, `closed`, every one), the reserves' grants (`due`: the lanes also searched for dead
-    processes' holds)."""
-    with lanes.transaction(database):
-        kept = _settle(database, owing)
-        gone = reserves.write(database, owing.reserves) if owing.reserves else set()
-        if unmark:
-            # At stop every mark; else those older than their time (one written since, by an
-            # admission, stays).
-            before = None if closed else (store_time(database) or clock())
-            reserves.unwant(database, process, before=before)
-        granted: dict[LaneKey, tuple[float, float]] = {}
-        if grants:
-            now = store_time(database) or clock()
-            granted, lost = reserves.grant(
-                database,
-                lambda name: serialize_lane(database, name),
-                grants,
-                process=process,
-                now=now,
-                reclaim=due,
-            )
-            gone |= lost
+    processes' holds). None where there is nothing to write and no other process has written
+    since the grants' lanes were read (`seen`): what they would read is known."""
+    if not (owing.adds or owing.released or owing.reserves or unmark or due) and all(
+        g.want < g.need for g in grants
+    ):
+        looked = {g.key: seen.get(g.key) for g in grants}
+        if seen.fresh(database) and None not in looked.values():
+            return FlushWritten({}, _looked(grants, looked), set())
+    try:
+        with lanes.transaction(database):
+            seen.fresh(database)
+            kept = _settle(database, owing)
+            if owing.released:
+                seen.forget()  # how much those holds were is not known here
+            for key, amount in owing.adds.items():
+                if key not in kept:
+                    seen.add(key, spent=amount)
+            gone = reserves.write(database, owing.reserves) if owing.reserves else set()
+            for (key, row), amount in owing.reserves.shrink.items():
+                if (key, row) in gone:
+                    seen.forget(key)
+                else:
+                    seen.add(key, held=-amount)
+            for key, _row in owing.reserves.drop:
+                seen.forget(key)
+            if unmark:
+                # At stop every mark; else those older than their time (one written since, by
+                # an admission, stays).
+                before = None if closed else (store_time(database) or clock())
+                reserves.unwant(database, process, before=before)
+            granted: dict[LaneKey, tuple[float, float]] = {}
+            if grants:
+                now = store_time(database) or clock()
+                granted, lost = reserves.grant(
+                    database,
+                    lambda name: serialize_lane(database, name),
+                    grants,
+                    process=process,
+                    now=now,
+                    reclaim=due,
+                    seen=seen,
+                )
+                gone |= lost
+    except BaseException:
+        seen.forget()  # rolled back: what was counted into it was not written
+        raise
     return FlushWritten(kept, granted, gone)
+
+
+def _looked(
+    grants: list[Grant], states: Mapping[LaneKey, LaneState | None]
+) -> dict[LaneKey, tuple[float, float]]:
+    """What `reserves.grant` gives grants that ask nothing, on lanes as `states` has them."""
+    out = {}
+    for g in grants:
+        state = states[g.key]
+        assert state is not None
+        out[g.key] = (0.0, g.limit - state.spent - state.held)
+    return out
 
 
 def _settle(database: peewee.Database, owing: Owing) -> dict[LaneKey, float]:

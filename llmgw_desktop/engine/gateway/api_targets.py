@@ -154,24 +154,19 @@ class ApiTargets:
             )
         else:
             up_name = incoming.name if incoming.name in speaks else speaks[0]
-        # What a remote caller's same-dialect body may ask of the vendor, checked once: the
-        # second build below (with a budget's limit) sends the same body.
-        checked = self._remote_check(incoming, up_name, caller)
-        try:
-            outgoing = self._outgoing(incoming, target, spec, up_name, caller, checked=checked)
-        except InvalidRequest as exc:
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
-            return None, exc
-        lookup = None
-        if self.cache is not None and only_key is None:
-            lookup = self.cache.lookup_for(
-                incoming, caller, route.requested_model, outgoing.data, target.label
+        # What a request that goes as it came must be sent with, once what it asks of the
+        # vendor's account is checked (a remote caller gets what the operator allows; raises
+        # VendorFeatureRefused, RepeatedKey): checked once, for every build.
+        checked: dict[str, Any] = {}
+        if up_name == incoming.name:
+            headers = caller.passthrough_headers or {}
+            checked = self._remote.check(
+                caller.principal, up_name, incoming.body, headers, raw=incoming.raw
             )
-        if lookup is not None:
-            found = await self.cache.find(lookup) if self.cache is not None else None
-            if found is not None and self.cache is not None:
-                return self._cached(found, incoming, spec.id, target, route, caller), None
-        failure: UpstreamFailure | None = None
+
+        def build(limit: int | None) -> Outgoing:  # per answer (None: none)
+            return self._outgoing(incoming, target, spec, up_name, caller, limit, checked=checked)
+
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
         priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
@@ -185,6 +180,26 @@ class ApiTargets:
             * facts.answers,
             price=self._prices.price_of(priced_as),
         )
+        # Built once where it can be (`_expected`), with the limit the hold will send; the
+        # response cache's key is the request without it.
+        expected = None
+        if self.cache is None or only_key is not None:
+            expected = self._expected(incoming, spec.id, up_name, caller, ask)
+        try:
+            outgoing = build(expected)
+        except InvalidRequest as exc:
+            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            return None, exc
+        lookup = None
+        if self.cache is not None and only_key is None:
+            lookup = self.cache.lookup_for(
+                incoming, caller, route.requested_model, outgoing.data, target.label
+            )
+        if lookup is not None:
+            found = await self.cache.find(lookup) if self.cache is not None else None
+            if found is not None and self.cache is not None:
+                return self._cached(found, incoming, spec.id, target, route, caller), None
+        failure: UpstreamFailure | None = None
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         if hold.output_tokens and facts.answers_asked > facts.answers:
             # Held for MAX_ANSWERS_HELD answers: a server that allows more would bill them all.
@@ -201,13 +216,11 @@ class ApiTargets:
         # named none, or the budget had room for less.
         route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None
         try:
-            if per_answer is not None:
-                # Sent with the output limit the hold paid for (`output_limit.py`).
+            if per_answer != expected:
+                # Sent with the output limit the hold paid for (`output_limit.py`), and no other.
                 rendered = outgoing.rendered
                 limited = (
-                    self._outgoing(
-                        incoming, target, spec, up_name, caller, per_answer, checked=checked
-                    )
+                    build(per_answer)
                     if rendered is None
                     else _with_limit(outgoing, rendered, up_name, spec.id, per_answer)
                 )
@@ -284,26 +297,22 @@ class ApiTargets:
             lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
         )
 
-    def _remote_check(
-        self, incoming: ClientRequest, up_name: str, caller: CallerInfo
-    ) -> dict[str, Any]:
-        """What a request that goes as it came (the target speaks the client's dialect) must
-        be sent with, once what it asks of the vendor's account is checked: the local user
-        passes, a remote caller gets what the operator allows. Empty for a translated one.
-
-        Raises:
-            VendorFeatureRefused: a remote caller asked for a vendor feature it is not allowed.
-            RepeatedKey: a remote caller's body gives a key two values.
-        """
-        if up_name != incoming.name:
-            return {}
-        return self._remote.check(
-            caller.principal,
-            up_name,
-            incoming.body,
-            caller.passthrough_headers or {},
-            raw=incoming.raw,
-        )
+    def _expected(
+        self, incoming: ClientRequest, provider: str, up_name: str, caller: CallerInfo, ask: CallAsk
+    ) -> int | None:
+        """The output limit (per answer) to build the request with before its hold: the one the
+        hold sends if the budget has room for the whole call, where it only adds members the
+        client did not send (or sets a translation's own; None else). Those are shallow, so the
+        body can be written with it exactly when without: one that cannot is refused first."""
+        limit = self._budgets.expected_limit(caller.principal, caller.caller, caller.project, ask)
+        per_answer = None if limit is None else max(1, limit // incoming.facts.answers)
+        if per_answer is None or up_name != incoming.name:
+            return per_answer
+        body = incoming.body
+        for name, value in limit_changes(up_name, body, per_answer, provider=provider).items():
+            if body.get(name, value) != value:
+                return None
+        return per_answer
 
     def _outgoing(
         self,
@@ -317,7 +326,7 @@ class ApiTargets:
         checked: dict[str, Any],
     ) -> Outgoing:
         """What `target` is sent (`per_answer`: the output limit a hard budget held, which the
-        request is sent with: `output_limit.py`; `checked`: what `_remote_check` said it must
+        request is sent with: `output_limit.py`; `checked`: what the remote check said it must
         be sent with).
 
         Raises:
@@ -379,10 +388,11 @@ class ApiTargets:
             # OpenAI's reasoning models refuse max_tokens (on Azure too); every OpenAI model
             # takes this name.
             body["max_completion_tokens"] = body.pop("max_tokens")
+        sent = body  # `rendered` stays without the limit: another is set on a copy of it
         if per_answer is not None:
-            body.update(limit_changes(up_name, body, per_answer, provider=spec.id))
+            sent = {**body, **limit_changes(up_name, body, per_answer, provider=spec.id)}
         return Outgoing(
-            encode_request(body),
+            encode_request(sent),
             passthrough=False,
             request=request,
             notice=notice_for(model, notes),
@@ -481,9 +491,9 @@ class ApiTargets:
 
 
 def _with_limit(
-    out: Outgoing, rendered: Mapping[str, Any], dialect: str, provider: str, limit: int
+    out: Outgoing, rendered: Mapping[str, Any], dialect: str, provider: str, limit: int | None
 ) -> Outgoing:
-    """A translation with a hard budget's output limit set on its rendered body (whole top-level
-    members: a shallow copy is enough), instead of the request translated a second time."""
-    body = {**rendered, **limit_changes(dialect, dict(rendered), limit, provider=provider)}
-    return dataclasses.replace(out, data=encode_request(body), rendered=None)
+    """A translation with a hard budget's output limit (None: none) set on its rendered body (whole
+    top-level members: a shallow copy is enough), instead of the request translated again."""
+    changes = limit_changes(dialect, dict(rendered), limit, provider=provider) if limit else {}
+    return dataclasses.replace(out, data=encode_request({**rendered, **changes}), rendered=None)

@@ -322,6 +322,48 @@ async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lan
     assert [bool(x) for x in answers] == [True] * room + [False] * 3
 
 
+async def test_a_lane_is_read_again_only_once_another_process_has_written_the_store(
+    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each flush while a reserve is held looks at its lane (its free room, other processes'
+    # marks). On SQLite a lane no other connection has written since is not read again: it is
+    # what was read plus what this process wrote. Another process's write is seen at the next
+    # flush all the same (on PostgreSQL every flush reads it).
+    monkeypatch.setattr(reserves, "IDLE_S", 60.0)  # kept however slow the store is
+    a, b, _c = processes
+    call = 1 / 1024
+    assert await ask(a, "a-0", call, 1.0) == "store"
+    a.add(KEY, call)
+    a.release("a-0")
+    assert await a.flush()  # reads the lane once
+    first = stores[0]
+    sqlite = first.engine.name == "sqlite"
+    statements: list[str] = []
+    if sqlite:
+        database = first.models.database
+        await first.run(lambda: database.connection().set_trace_callback(statements.append))
+    assert await ask(a, "a-1", call, 1.0) == "memory"
+    a.add(KEY, call)
+    a.release("a-1")
+    assert await a.flush()  # writes what it owes; reads nothing
+    assert await a.flush()  # nothing owed: no transaction at all
+    if sqlite:
+        await first.run(lambda: database.connection().set_trace_callback(None))
+        assert not [s for s in statements if "budget_spend" in s and s.startswith("SELECT")]
+        assert sum(s.startswith("BEGIN") for s in statements) == 1, statements
+    spent, held, _rows = await in_store(first)
+    assert spent == pytest.approx(2 * call)
+    assert a.reserves._lanes[KEY].spare == pytest.approx(held)  # no call running
+    b.add(KEY, 0.95)
+    assert await b.flush()
+    # The lane's free room is now below 64 calls: a's next flush sees it, gives its spare back.
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if a.reserves._lanes[KEY].spare == 0:
+            break
+    assert a.reserves._lanes[KEY].spare == 0
+
+
 async def test_with_the_store_down_only_the_room_reserved_before_is_admitted(
     stores: list[Database], processes: list[Settlements]
 ) -> None:
