@@ -15,7 +15,10 @@ runs the callbacks queued when it fires; ones queued meanwhile wait for the next
 sockets and window events still get theirs between batches. A batch also ends after
 `BATCH_BUDGET_S`: under a flood of gateway requests the queue never empties, and without
 the bound a window event waited for everything queued before it (20-30 ms at 500 requests/s
-on 2 cores, bench/dashboard_flood.py).
+on 2 cores, bench/dashboard_flood.py). What a socket's reader queues runs right after it, as
+asyncio's loops run their ready callbacks after a poll (`_ReadyQueue.after_reader`): a
+request's chain of wakes (the read wakes a task, which sets a future, which wakes another)
+took a Qt turn per hop through the timer, each with a poll of every socket.
 
 This reaches into qasync's private timer table, so qasync is pinned to 0.28.0 (pyproject.toml);
 where the table is not there (another qasync version) the loop behaves as plain qasync, and
@@ -117,20 +120,50 @@ def _is_coroutine_function(callback: Callable[..., object]) -> bool:
 
 
 class _ReadyQueue(QObject):
-    """`call_soon` callbacks in order, run in batches by one zero-delay Qt timer."""
+    """`call_soon` callbacks in order, run after a socket's reader or in batches by one
+    zero-delay Qt timer."""
 
     def __init__(self) -> None:
         super().__init__()
         self._handles: deque[asyncio.Handle] = deque()
         self._timer_id = 0
         self._closed = False
+        self._in_reader = False  # a socket's reader runs: `after_reader` runs what it queues
+        self.turns = 0  # Qt turns asked for (the zero-delay timer started), for tests
 
     def add(self, handle: asyncio.Handle) -> None:
         if self._closed:
             return
         self._handles.append(handle)
-        if not self._timer_id:
-            self._timer_id = self.startTimer(0)
+        if not self._timer_id and not self._in_reader:
+            self._start()
+
+    def _start(self) -> None:
+        self.turns += 1
+        self._timer_id = self.startTimer(0)
+
+    def after_reader(self, reader: asyncio.Handle) -> None:
+        """Run a socket's reader, then what it queued (and what that queues in turn) until
+        the queue is empty or `BATCH_BUDGET_S` is spent: what asyncio's own loops do after
+        a poll. Through the timer, each hop of a request's chain (the read wakes a task,
+        which sets a future, which wakes another task) was a Qt loop turn of its own, with
+        a timer started, dispatched and killed; the rest, past the budget, still waits for
+        the timer, so a flood of reads cannot keep the window's events waiting."""
+        self._in_reader = True
+        handles = self._handles
+        try:
+            reader._run()
+            deadline = time.perf_counter() + BATCH_BUDGET_S
+            while handles:
+                handle = handles.popleft()
+                if not handle._cancelled:
+                    handle._run()
+                if time.perf_counter() >= deadline:
+                    break
+        finally:
+            self._in_reader = False
+            if handles and not self._timer_id and not self._closed:
+                self._start()
 
     def __len__(self) -> int:
         return len(self._handles)
@@ -194,6 +227,10 @@ class GatewayEventLoop(qasync.QEventLoop):
         """How many `call_soon` callbacks wait for the next turn (for tests)."""
         return len(self._ready_queue)
 
+    def queue_turns(self) -> int:
+        """How many Qt turns the ready queue has asked for so far (for tests)."""
+        return self._ready_queue.turns
+
     def call_later(
         self,
         delay: float,
@@ -224,10 +261,11 @@ class GatewayEventLoop(qasync.QEventLoop):
             self._retire(old)
         notifier = QSocketNotifier(qasync._fileno(fd), QSocketNotifier.Type.Read)
         handle = asyncio.Handle(callback, args, self)
+        after_reader = self._ready_queue.after_reader
 
         def readable(*_args: object) -> None:
             if notifiers.get(fd) is notifier:  # not removed or replaced meanwhile
-                handle._run()
+                after_reader(handle)
 
         notifier.activated.connect(readable)
         notifiers[fd] = notifier

@@ -274,3 +274,30 @@ def test_a_socket_read_makes_no_queue_turn_on_the_desktop_loop(qapp: QApplicatio
     # Two reads a round trip: qasync queues each; ours only the connections' set-up and close.
     assert plain_qasync >= 2 * rounds, plain_qasync
     assert desktop < 20, desktop
+
+
+def test_what_a_socket_read_wakes_runs_in_the_same_turn(loop: GatewayEventLoop) -> None:
+    """A read that wakes a task (a stream's reader, a request's handler) runs the task's step
+    after the reader, as asyncio's own loops do after a poll, rather than in a Qt turn of its
+    own: each such turn was a timer started, dispatched and killed, and a poll of every
+    socket."""
+    import socket
+
+    rounds = 50
+
+    async def echo() -> int:
+        a, b = socket.socketpair()
+        left_in, left_out = await asyncio.open_connection(sock=a)
+        right_in, right_out = await asyncio.open_connection(sock=b)
+        before = loop.queue_turns()
+        for _ in range(rounds):
+            left_out.write(b"x")
+            right_out.write(await right_in.readexactly(1))
+            assert await left_in.readexactly(1) == b"x"
+        turns = loop.queue_turns() - before
+        left_out.close()
+        right_out.close()
+        return turns
+
+    # Two reads a round, each waking this task: a turn each if the queue waited for Qt.
+    assert loop.run_until_complete(echo()) < 5
