@@ -52,7 +52,7 @@ _CALLBACKS = QASYNC_TIMER_TABLE
 class _StoppableHandle(asyncio.Handle):
     """A timer handle that takes its Qt timer with it when cancelled."""
 
-    __slots__ = ("_qt_timer", "_running", "_timer_id")
+    __slots__ = ("_kill", "_running", "_table", "_timer_id")
 
     def __init__(
         self,
@@ -62,12 +62,13 @@ class _StoppableHandle(asyncio.Handle):
         context: contextvars.Context | None = None,
     ) -> None:
         super().__init__(callback, args, loop, context=context)
-        self._qt_timer: Any = None
+        self._kill: Callable[[int], object] | None = None
+        self._table: dict[int, Any] = {}
         self._timer_id = -1
         self._running = False
 
-    def bind(self, qt_timer: Any, timer_id: int) -> None:
-        self._qt_timer, self._timer_id = qt_timer, timer_id
+    def bind(self, table: dict[int, Any], kill: Callable[[int], object], timer_id: int) -> None:
+        self._table, self._kill, self._timer_id = table, kill, timer_id
 
     def _run(self) -> None:
         self._running = True
@@ -75,18 +76,17 @@ class _StoppableHandle(asyncio.Handle):
             super()._run()
         finally:
             self._running = False
-            self._qt_timer = None  # fired: qasync has removed it already
+            self._kill = None  # fired: qasync has removed it already
 
     def cancel(self) -> None:
         super().cancel()
-        qt_timer, self._qt_timer = self._qt_timer, None
-        if qt_timer is None or self._running:
+        kill, self._kill = self._kill, None
+        if kill is None or self._running:
             return  # fired, or cancelling itself while running: qasync cleans up after it
-        callbacks = getattr(qt_timer, _CALLBACKS, None)
         # Only our own entry: Qt reuses the ids of timers that have fired.
-        if callbacks is not None and callbacks.get(self._timer_id) is self:
-            del callbacks[self._timer_id]
-            qt_timer.killTimer(self._timer_id)
+        if self._table.get(self._timer_id) is self:
+            del self._table[self._timer_id]
+            kill(self._timer_id)
 
 
 # Types whose instances are C callables without a `__dict__`: never coroutine functions, and
@@ -203,6 +203,13 @@ class GatewayEventLoop(qasync.QEventLoop):
         self._ready_queue = _ReadyQueue()  # before qasync's init, which may call_soon
         self._retired: list[Any] = []  # socket notifiers stopped this turn (`_retire`)
         super().__init__(*args, **kwargs)
+        # qasync's timer object, its table and its two methods, looked up once: a gateway
+        # request arms and cancels a timer, and each lookup on the QObject goes through PySide.
+        qt_timer: Any = getattr(self, "_timer", None)
+        self._timer_table: dict[int, Any] | None = getattr(qt_timer, _CALLBACKS, None)
+        if self._timer_table is not None:
+            self._start_timer: Callable[[int], int] = qt_timer.startTimer
+            self._kill_timer: Callable[[int], object] = qt_timer.killTimer
 
     def call_soon(
         self,
@@ -238,14 +245,13 @@ class GatewayEventLoop(qasync.QEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        qt_timer: Any = getattr(self, "_timer", None)
-        callbacks = getattr(qt_timer, _CALLBACKS, None)
-        if qt_timer is None or callbacks is None or _is_coroutine_function(callback):
+        table = self._timer_table
+        if table is None or _is_coroutine_function(callback):
             return super().call_later(delay, callback, *args, context=context)
-        handle = _StoppableHandle(callback, args, self, context=context)
-        timer_id = qt_timer.startTimer(int(max(0.0, delay) * 1000))
-        callbacks[timer_id] = handle
-        handle.bind(qt_timer, timer_id)
+        handle = _StoppableHandle(callback, args, self, context)
+        timer_id = self._start_timer(int(delay * 1000) if delay > 0 else 0)
+        table[timer_id] = handle
+        handle.bind(table, self._kill_timer, timer_id)
         return handle
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
