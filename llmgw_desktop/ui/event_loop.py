@@ -114,6 +114,7 @@ def _is_coroutine_function(callback: Callable[..., object]) -> bool:
         and cls.__module__ == "builtins"
         and not cls.__dictoffset__
         and not hasattr(cls, "_is_coroutine")
+        and callable(callback)
     ):
         _PLAIN_C_CALLABLES.add(cls)
     return answer
@@ -217,11 +218,15 @@ class GatewayEventLoop(qasync.QEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        if _is_coroutine_function(callback):
-            raise TypeError("coroutines cannot be used with call_soon")
-        if not callable(callback):
-            raise TypeError(f"callback must be callable: {type(callback).__name__}")
-        handle = asyncio.Handle(callback, args, self, context=context)
+        # What the loop schedules most (a task's step and wake-up, a future's `set_result`)
+        # is a C callable of a type already known to be a plain, callable one: checked by
+        # its type alone, where the two general checks cost about 2 k instructions a call.
+        if type(callback) not in _PLAIN_C_CALLABLES:
+            if _is_coroutine_function(callback):
+                raise TypeError("coroutines cannot be used with call_soon")
+            if not callable(callback):
+                raise TypeError(f"callback must be callable: {type(callback).__name__}")
+        handle = asyncio.Handle(callback, args, self, context)
         self._ready_queue.add(handle)
         return handle
 

@@ -170,6 +170,9 @@ def test_call_soon_refuses_a_coroutine_function_and_keeps_context(loop: GatewayE
 
     with pytest.raises(TypeError):
         loop.call_soon(coroutine)
+    for _ in range(2):  # the second time too: the quick check by type must not learn `int`
+        with pytest.raises(TypeError):
+            loop.call_soon(5)  # type: ignore[arg-type]
 
     var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
     seen: list[str] = []
