@@ -15,7 +15,10 @@ runs the callbacks queued when it fires; ones queued meanwhile wait for the next
 sockets and window events still get theirs between batches. A batch also ends after
 `BATCH_BUDGET_S`: under a flood of gateway requests the queue never empties, and without
 the bound a window event waited for everything queued before it (20-30 ms at 500 requests/s
-on 2 cores, bench/dashboard_flood.py).
+on 2 cores, bench/dashboard_flood.py). What a socket's reader queues runs right after it, as
+asyncio's loops run their ready callbacks after a poll (`_ReadyQueue.after_reader`): a
+request's chain of wakes (the read wakes a task, which sets a future, which wakes another)
+took a Qt turn per hop through the timer, each with a poll of every socket.
 
 This reaches into qasync's private timer table, so qasync is pinned to 0.28.0 (pyproject.toml);
 where the table is not there (another qasync version) the loop behaves as plain qasync, and
@@ -49,7 +52,7 @@ _CALLBACKS = QASYNC_TIMER_TABLE
 class _StoppableHandle(asyncio.Handle):
     """A timer handle that takes its Qt timer with it when cancelled."""
 
-    __slots__ = ("_qt_timer", "_running", "_timer_id")
+    __slots__ = ("_kill", "_running", "_table", "_timer_id")
 
     def __init__(
         self,
@@ -59,12 +62,13 @@ class _StoppableHandle(asyncio.Handle):
         context: contextvars.Context | None = None,
     ) -> None:
         super().__init__(callback, args, loop, context=context)
-        self._qt_timer: Any = None
+        self._kill: Callable[[int], object] | None = None
+        self._table: dict[int, Any] = {}
         self._timer_id = -1
         self._running = False
 
-    def bind(self, qt_timer: Any, timer_id: int) -> None:
-        self._qt_timer, self._timer_id = qt_timer, timer_id
+    def bind(self, table: dict[int, Any], kill: Callable[[int], object], timer_id: int) -> None:
+        self._table, self._kill, self._timer_id = table, kill, timer_id
 
     def _run(self) -> None:
         self._running = True
@@ -72,18 +76,17 @@ class _StoppableHandle(asyncio.Handle):
             super()._run()
         finally:
             self._running = False
-            self._qt_timer = None  # fired: qasync has removed it already
+            self._kill = None  # fired: qasync has removed it already
 
     def cancel(self) -> None:
         super().cancel()
-        qt_timer, self._qt_timer = self._qt_timer, None
-        if qt_timer is None or self._running:
+        kill, self._kill = self._kill, None
+        if kill is None or self._running:
             return  # fired, or cancelling itself while running: qasync cleans up after it
-        callbacks = getattr(qt_timer, _CALLBACKS, None)
         # Only our own entry: Qt reuses the ids of timers that have fired.
-        if callbacks is not None and callbacks.get(self._timer_id) is self:
-            del callbacks[self._timer_id]
-            qt_timer.killTimer(self._timer_id)
+        if self._table.get(self._timer_id) is self:
+            del self._table[self._timer_id]
+            kill(self._timer_id)
 
 
 # Types whose instances are C callables without a `__dict__`: never coroutine functions, and
@@ -111,26 +114,57 @@ def _is_coroutine_function(callback: Callable[..., object]) -> bool:
         and cls.__module__ == "builtins"
         and not cls.__dictoffset__
         and not hasattr(cls, "_is_coroutine")
+        and callable(callback)
     ):
         _PLAIN_C_CALLABLES.add(cls)
     return answer
 
 
 class _ReadyQueue(QObject):
-    """`call_soon` callbacks in order, run in batches by one zero-delay Qt timer."""
+    """`call_soon` callbacks in order, run after a socket's reader or in batches by one
+    zero-delay Qt timer."""
 
     def __init__(self) -> None:
         super().__init__()
         self._handles: deque[asyncio.Handle] = deque()
         self._timer_id = 0
         self._closed = False
+        self._in_reader = False  # a socket's reader runs: `after_reader` runs what it queues
+        self.turns = 0  # Qt turns asked for (the zero-delay timer started), for tests
 
     def add(self, handle: asyncio.Handle) -> None:
         if self._closed:
             return
         self._handles.append(handle)
-        if not self._timer_id:
-            self._timer_id = self.startTimer(0)
+        if not self._timer_id and not self._in_reader:
+            self._start()
+
+    def _start(self) -> None:
+        self.turns += 1
+        self._timer_id = self.startTimer(0)
+
+    def after_reader(self, reader: asyncio.Handle) -> None:
+        """Run a socket's reader, then what it queued (and what that queues in turn) until
+        the queue is empty or `BATCH_BUDGET_S` is spent: what asyncio's own loops do after
+        a poll. Through the timer, each hop of a request's chain (the read wakes a task,
+        which sets a future, which wakes another task) was a Qt loop turn of its own, with
+        a timer started, dispatched and killed; the rest, past the budget, still waits for
+        the timer, so a flood of reads cannot keep the window's events waiting."""
+        self._in_reader = True
+        handles = self._handles
+        try:
+            reader._run()
+            deadline = time.perf_counter() + BATCH_BUDGET_S
+            while handles:
+                handle = handles.popleft()
+                if not handle._cancelled:
+                    handle._run()
+                if time.perf_counter() >= deadline:
+                    break
+        finally:
+            self._in_reader = False
+            if handles and not self._timer_id and not self._closed:
+                self._start()
 
     def __len__(self) -> int:
         return len(self._handles)
@@ -170,6 +204,13 @@ class GatewayEventLoop(qasync.QEventLoop):
         self._ready_queue = _ReadyQueue()  # before qasync's init, which may call_soon
         self._retired: list[Any] = []  # socket notifiers stopped this turn (`_retire`)
         super().__init__(*args, **kwargs)
+        # qasync's timer object, its table and its two methods, looked up once: a gateway
+        # request arms and cancels a timer, and each lookup on the QObject goes through PySide.
+        qt_timer: Any = getattr(self, "_timer", None)
+        self._timer_table: dict[int, Any] | None = getattr(qt_timer, _CALLBACKS, None)
+        if self._timer_table is not None:
+            self._start_timer: Callable[[int], int] = qt_timer.startTimer
+            self._kill_timer: Callable[[int], object] = qt_timer.killTimer
 
     def call_soon(
         self,
@@ -177,11 +218,15 @@ class GatewayEventLoop(qasync.QEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        if _is_coroutine_function(callback):
-            raise TypeError("coroutines cannot be used with call_soon")
-        if not callable(callback):
-            raise TypeError(f"callback must be callable: {type(callback).__name__}")
-        handle = asyncio.Handle(callback, args, self, context=context)
+        # What the loop schedules most (a task's step and wake-up, a future's `set_result`)
+        # is a C callable of a type already known to be a plain, callable one: checked by
+        # its type alone, where the two general checks cost about 2 k instructions a call.
+        if type(callback) not in _PLAIN_C_CALLABLES:
+            if _is_coroutine_function(callback):
+                raise TypeError("coroutines cannot be used with call_soon")
+            if not callable(callback):
+                raise TypeError(f"callback must be callable: {type(callback).__name__}")
+        handle = asyncio.Handle(callback, args, self, context)
         self._ready_queue.add(handle)
         return handle
 
@@ -194,6 +239,10 @@ class GatewayEventLoop(qasync.QEventLoop):
         """How many `call_soon` callbacks wait for the next turn (for tests)."""
         return len(self._ready_queue)
 
+    def queue_turns(self) -> int:
+        """How many Qt turns the ready queue has asked for so far (for tests)."""
+        return self._ready_queue.turns
+
     def call_later(
         self,
         delay: float,
@@ -201,14 +250,13 @@ class GatewayEventLoop(qasync.QEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        qt_timer: Any = getattr(self, "_timer", None)
-        callbacks = getattr(qt_timer, _CALLBACKS, None)
-        if qt_timer is None or callbacks is None or _is_coroutine_function(callback):
+        table = self._timer_table
+        if table is None or _is_coroutine_function(callback):
             return super().call_later(delay, callback, *args, context=context)
-        handle = _StoppableHandle(callback, args, self, context=context)
-        timer_id = qt_timer.startTimer(int(max(0.0, delay) * 1000))
-        callbacks[timer_id] = handle
-        handle.bind(qt_timer, timer_id)
+        handle = _StoppableHandle(callback, args, self, context)
+        timer_id = self._start_timer(int(delay * 1000) if delay > 0 else 0)
+        table[timer_id] = handle
+        handle.bind(table, self._kill_timer, timer_id)
         return handle
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
@@ -224,10 +272,14 @@ class GatewayEventLoop(qasync.QEventLoop):
             self._retire(old)
         notifier = QSocketNotifier(qasync._fileno(fd), QSocketNotifier.Type.Read)
         handle = asyncio.Handle(callback, args, self)
+        after_reader = self._ready_queue.after_reader
 
-        def readable(*_args: object) -> None:
+        # No parameters: PySide passes a slot only the arguments it takes, and `activated`'s
+        # two (the socket, its notifier's type) cost a wrapper and an enum made per read,
+        # about 8 k instructions (callgrind), two reads a gateway request.
+        def readable() -> None:
             if notifiers.get(fd) is notifier:  # not removed or replaced meanwhile
-                handle._run()
+                after_reader(handle)
 
         notifier.activated.connect(readable)
         notifiers[fd] = notifier
