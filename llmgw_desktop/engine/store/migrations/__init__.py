@@ -36,6 +36,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0018_budget_lanes,
     m0019_recorder_search_insert_trigger,
     m0020_recorder_search_batched,
+    m0021_recorder_partial_indexes,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -154,6 +155,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder search batched",
         m0020_recorder_search_batched.STATEMENTS,
         m0020_recorder_search_batched.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        21,
+        "recorder partial indexes",
+        m0021_recorder_partial_indexes.STATEMENTS,
+        m0021_recorder_partial_indexes.POSTGRESQL_STATEMENTS,
     ),
 )
 
