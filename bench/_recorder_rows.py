@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.engine.recorder.search import INDEX_BATCH, catch_up
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql
 
@@ -82,8 +83,8 @@ def synthetic_rows(
 
 
 async def fill(path: Path, rows: int, url: str = "", *, now: float | None = None) -> None:
-    """Bulk insert through a temp table: one INSERT ... SELECT per chunk lets the search
-    index batch its writes (the store's triggers still do the indexing). On PostgreSQL, one
+    """Bulk insert through a temp table: one INSERT ... SELECT per chunk, then the search index
+    catches up in the recorder's batches (schema 20). On PostgreSQL, one
     `COPY` per chunk (the server computes the search vector and fills its index). The rows
     span the `DAYS` up to `now` (the present when None)."""
     db = Database(path, url=url)
@@ -116,6 +117,10 @@ async def fill(path: Path, rows: int, url: str = "", *, now: float | None = None
                     connection.executemany(f"INSERT INTO staging VALUES ({marks})", batch)
                     connection.execute(f"INSERT INTO requests ({COLUMNS}) SELECT * FROM staging")
                     connection.execute("DROP TABLE staging")
+                # The search index takes them as the recorder's flushes have it take rows, a
+                # batch at a time, so its segments are what a recorder's would be.
+                while catch_up(database, INDEX_BATCH) == INDEX_BATCH:
+                    pass
 
             await db.run(write)
             print(f"  {first + len(batch):>9,} rows  {time.perf_counter() - started:6.1f} s")

@@ -25,7 +25,7 @@ Printed, in milliseconds unless said otherwise:
 - scroll fetch: each further page the view asks for as it is scrolled to the bottom, and a
   page 500,000 rows deep (keyset: the same cost as the first);
 - export of a filtered set to JSON Lines;
-- the recorder's own write of 125 finished requests with the search index kept by triggers;
+- the recorder's own write of 125 finished requests (the search index takes them in batches);
 - the longest the event loop went without running in each phase, and while idle first (on
   a busy machine, the idle figure is other processes taking the CPU, not this page). Cyclic
   garbage is collected on the GUI thread, as in the desktop app, so a full collection shows
@@ -275,7 +275,7 @@ async def write_figures(engine: Engine) -> None:
         await recorder.flush()
         times.append((time.perf_counter() - started) * 1000)
     print(
-        f"recorder write of 125 finished requests (search index by trigger): median "
+        f"recorder write of 125 finished requests (search index batched): median "
         f"{statistics.median(times):.1f} ms, worst {max(times):.1f} ms"
     )
 

@@ -258,10 +258,12 @@ class RecorderQuery:
 
     def _distinct(self, column: str) -> list[str]:
         # A skip scan over the column's index: one seek per distinct value, not one per row.
+        # `IS NOT NULL` lets a partial index (schema 21) give the smallest value too.
         # Column names come from `_CHOICE_COLUMNS`, never from a caller.
         not_empty = "" if column in _NUMERIC_CHOICES else " AND value != ''"
         sql = (
             f"WITH RECURSIVE seen(value) AS (SELECT min({column}) FROM requests"  # noqa: S608
+            f" WHERE {column} IS NOT NULL"
             f" UNION ALL SELECT (SELECT min({column}) FROM requests WHERE {column} > value)"
             " FROM seen WHERE value IS NOT NULL)"
             f" SELECT value FROM seen WHERE value IS NOT NULL{not_empty} LIMIT ?"

@@ -1,7 +1,8 @@
 """Full-text search over the flight recorder: the only SQL that touches `requests_fts`.
 
 The search box goes through the `requests_fts` index (schema 8), brought up to date first (it
-trails the writes by at most a few hundred rows). A rare word is looked up there and its few
+trails the writes by at most a batch of rows: the recorder's flush has it take them once
+`INDEX_BATCH` have gathered, schema 20). A rare word is looked up there and its few
 rows sorted; a common one would make that list long, so the time index is walked instead and
 each row checked against the word's hits. Which way is quicker is decided per search from a
 bounded count of the hits, because SQLite cannot tell how many rows a word matches. FTS5 has no
@@ -25,12 +26,17 @@ import json
 import math
 import re
 
-from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP
+from llmgw_desktop.engine.store.migrations.m0020_recorder_search_batched import (
+    CATCH_UP,
+    INDEX_NEW,
+)
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = [
     "COMMON_SEARCH_FACTOR",
+    "INDEX_BATCH",
+    "INDEX_MOST",
     "PREFIX_MIN_CHARS",
     "catch_up",
     "count_hits",
@@ -43,6 +49,15 @@ __all__ = [
 # rows. The two meet near 3 * sqrt(N) hits for a table of N rows (3,000 at a million rows):
 # a word with more hits than that walks the time index.
 COMMON_SEARCH_FACTOR = 3.0
+# Rows the recorder's flush lets gather before the index takes them (schema 20). FTS5 writes a
+# segment per catch-up and merges them as they pile up, so a row indexed in a larger batch costs
+# less: about 64,000 instructions a row in batches of 256, 55,000 in batches of 512, 54,000 in
+# batches of 1,024, and 280,000 alone (10,000 of `bench/_recorder_rows.py`'s rows). A search
+# catches up what is left first: fewer than this many rows, 10 to 15 ms at most.
+INDEX_BATCH = 512
+# Rows indexed in one transaction when the flush catches up (after a replay of spilled or
+# journaled rows, tens of thousands): each batch holds the database thread about 40 ms.
+INDEX_MOST = 2048
 # A typed word shorter than this matches whole: as a prefix, `7` would also mean every id
 # that starts with 7, and listing those costs more than the search.
 PREFIX_MIN_CHARS = 3
@@ -91,13 +106,18 @@ def _tsquery(text: str) -> str | None:
     return " & ".join(phrases) if phrases else None
 
 
-def catch_up(database: peewee.Database) -> None:
-    """Index the few rows written since the search index last caught up (schema 8)."""
+def catch_up(database: peewee.Database, most: int = -1) -> int:
+    """Bring the search index up to date (schema 20): the rows changed or deleted since it
+    last did, and the rows written since, at most `most` of the latter (negative: all); how
+    many of those it indexed (fewer than `most`: it is up to date)."""
     if is_postgresql(database):
-        return  # the generated column is always up to date
+        return 0  # the generated column is always up to date
     with database.atomic():
         for statement in CATCH_UP:
             database.execute_sql(statement)
+        indexed = database.execute_sql(INDEX_NEW[0], (most,)).rowcount
+        database.execute_sql(INDEX_NEW[1], (most,))
+    return int(indexed)
 
 
 def count_hits(database: peewee.Database, expression: str) -> int:

@@ -7,7 +7,9 @@ nothing: the batch goes to the spill file (`spill.py`), or stays in memory, boun
 cannot be written either. A spill file is replayed by the next flush that reaches the store, in
 bounded transactions (`REPLAY_CHUNK`). Journal segments (`journal.py`) are deleted once what
 they hold is durable elsewhere. Failing flushes back off (`flush_forever`), and `status()` says
-what is pending, spilled and dropped.
+what is pending, spilled and dropped. On SQLite, once `INDEX_BATCH` rows have been inserted, the
+flush that brought them there has the search index take them (`search.catch_up`, schema 20),
+after their own transaction, not in it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from llmgw_desktop.engine.outage import Outage
 from llmgw_desktop.engine.recorder.journal import DamagedSegment, RecorderJournal
 from llmgw_desktop.engine.recorder.pending import PendingBatch, PendingRows
 from llmgw_desktop.engine.recorder.rows import Entry, write_entries, write_order
+from llmgw_desktop.engine.recorder.search import INDEX_BATCH, INDEX_MOST, catch_up
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.recorder.stored_form import ROW_DEFAULTS, stored_form
 from llmgw_desktop.engine.store import Database, StoreError, StoreUnavailable
+from llmgw_desktop.engine.store.sql import is_postgresql
 
 __all__ = ["RecorderWriter", "flush_forever"]
 
@@ -68,6 +72,8 @@ class RecorderWriter:
         self._outage = Outage()  # the failing flushes of one stretch: said at its start and end
         self._flush_lock = asyncio.Lock()
         self.written = 0
+        # Rows this writer inserted that the search index may not hold yet (SQLite).
+        self._unindexed = 0
         # Segments of the last run's journal with unreadable lines (kept aside, reported).
         self.journal_damage: list[DamagedSegment] = []
 
@@ -120,9 +126,12 @@ class RecorderWriter:
                 return True
             held, self._held = self._held, []
             with self._pending.taken() as batch:
-                return await self._write_batch(
+                written = await self._write_batch(
                     batch, held, journal, (segments, damaged), journaled, replay
                 )
+            if written and self._unindexed >= INDEX_BATCH:
+                await self._index()
+            return written
 
     async def _write_batch(
         self,
@@ -169,11 +178,13 @@ class RecorderWriter:
                 # order, each awaited, so what was queued meanwhile runs in between. A chunk
                 # that fails leaves the file whole; replayed again it gives the same rows.
                 ordered = await asyncio.to_thread(lambda: write_order([*spill.read(), *entries()]))
+                inserted = 0
                 for start in range(0, len(ordered), REPLAY_CHUNK):
-                    await self._db.run(partial(self._write, ordered[start : start + REPLAY_CHUNK]))
+                    chunk = ordered[start : start + REPLAY_CHUNK]
+                    inserted += await self._db.run(partial(self._write, chunk))
                 replayed = True
             else:
-                await self._db.run(lambda: self._write(entries()))
+                inserted = await self._db.run(lambda: self._write(entries()))
                 replayed = False
         except StoreError as exc:  # the store is not open: keep the rows as they were
             self._pending.put_back(batch)
@@ -200,6 +211,7 @@ class RecorderWriter:
             await self._retire(journal, *retired)
         self._show_spill()
         self.written += len(batch.new)
+        self._unindexed += inserted
         end = self._outage.recovered()
         if end is not None:
             log.warning("flight recorder writes again (%s)", end.describe())
@@ -227,9 +239,27 @@ class RecorderWriter:
             f"segment(s) of the last run, those rows may be missing; kept as {names}",
         )
 
-    def _write(self, entries: list[Entry]) -> None:
-        """Write `entries` in one transaction; on the database thread."""
+    def _write(self, entries: list[Entry]) -> int:
+        """Write `entries` in one transaction; on the database thread. How many were inserts
+        (a row already there counts too: it only brings the next catch-up early)."""
         write_entries(self._db.models.database, entries)
+        return sum(1 for entry in entries if "insert" in entry)
+
+    async def _index(self) -> None:
+        """Have the search index take the rows written since it last did, `INDEX_MOST` at most a
+        transaction, so a page read or a flush queued meanwhile waits for one batch at most. A
+        failure leaves them to the next flush, or to the next search, which catches up first."""
+        database = self._db.models.database
+        if is_postgresql(database):  # its generated column keeps itself up to date
+            self._unindexed = 0
+            return
+        try:
+            while await self._db.run(partial(catch_up, database, INDEX_MOST)) >= INDEX_MOST:
+                pass
+        except Exception as exc:
+            self._db.log_failure(log, "flight recorder: the search index did not catch up", exc)
+            return
+        self._unindexed = 0
 
     def _spill_or_keep(self, entries: Callable[[], list[Entry]]) -> list[Entry]:
         """Append the batch to the spill file; what must stay in memory (all of it when there

@@ -35,6 +35,8 @@ from llmgw_desktop.engine.store.migrations import (
     m0017_request_bodies,
     m0018_budget_lanes,
     m0019_recorder_search_insert_trigger,
+    m0020_recorder_search_batched,
+    m0021_recorder_partial_indexes,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -147,6 +149,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder search insert trigger",
         m0019_recorder_search_insert_trigger.STATEMENTS,
         m0019_recorder_search_insert_trigger.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        20,
+        "recorder search batched",
+        m0020_recorder_search_batched.STATEMENTS,
+        m0020_recorder_search_batched.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        21,
+        "recorder partial indexes",
+        m0021_recorder_partial_indexes.STATEMENTS,
+        m0021_recorder_partial_indexes.POSTGRESQL_STATEMENTS,
     ),
 )
 
