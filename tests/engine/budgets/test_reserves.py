@@ -74,6 +74,15 @@ def lease(db: Database, process: str, expires_at: float) -> None:
     leases.create(id=process, host="here", pid=1, started_at=0.0, expires_at=expires_at, epoch=1)
 
 
+async def spare_given_back(s: Settlements) -> None:
+    """Wait (a second at most) for `s`'s reserve of `KEY` to have no spare left."""
+    for _ in range(100):
+        if s.reserves._lanes[KEY].spare == 0:
+            return
+        await asyncio.sleep(0.01)
+    assert s.reserves._lanes[KEY].spare == 0
+
+
 async def in_store(db: Database) -> tuple[float, float, int]:
     """The lane's spend, what its rows hold, and how many rows (calls' and reserves')."""
     database = db.models.database
@@ -307,11 +316,7 @@ async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lan
     b.add(KEY, 0.95)
     assert await b.flush()
     # The lane's free room is now below 64 calls: a's next flush gives its spare back.
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if a.reserves._lanes[KEY].spare == 0:
-            break
-    assert a.reserves._lanes[KEY].spare == 0
+    await spare_given_back(a)
     for _ in range(100):  # and writes it
         await asyncio.sleep(0.01)
         if (await in_store(stores[0]))[1] == pytest.approx(call):
@@ -357,11 +362,7 @@ async def test_a_lane_is_read_again_only_once_another_process_has_written_the_st
     b.add(KEY, 0.95)
     assert await b.flush()
     # The lane's free room is now below 64 calls: a's next flush sees it, gives its spare back.
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if a.reserves._lanes[KEY].spare == 0:
-            break
-    assert a.reserves._lanes[KEY].spare == 0
+    await spare_given_back(a)
 
 
 async def test_with_the_store_down_only_the_room_reserved_before_is_admitted(
