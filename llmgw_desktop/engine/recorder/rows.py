@@ -147,9 +147,10 @@ def _write_sqlite(
     search index's notes, schema 8) make SQLite keep a statement journal for every statement
     inside the transaction, and a row's statement dirties about seventeen pages (its indexes),
     more than the journal keeps in memory, so each row wrote them all to a temporary file (39
-    writes a row). One statement journals each page once. Every row still goes through the
-    same triggers and `ON CONFLICT` as before. 82 -> 39 us a row inserted, 39 -> 34 updated,
-    in batches of 250 (docs/PERFORMANCE.md, issue 42).
+    writes a row). One statement journals each page once. 82 -> 39 us a row inserted, 39 -> 34
+    updated, in batches of 250 (docs/PERFORMANCE.md, issue 42). Since schema 20 an insert meets
+    no trigger (the index takes new rows in batches) and updates of indexed rows still do;
+    whether inserts alone would now be as cheap a row at a time was not measured.
 
     Nor one statement of exactly the batch's rows: its text differs from flush to flush, so
     SQLite compiled it anew every time (the insert with its sixteen indexes and triggers, a
