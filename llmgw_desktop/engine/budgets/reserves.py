@@ -163,6 +163,10 @@ class Grant:
     want: float
     need: float
 
+    def free(self, state: lanes.LaneState) -> float:
+        """The lane's room under this grant's limit: neither spent nor held by anyone."""
+        return self.limit - state.spent - state.held
+
 
 @dataclass(frozen=True)
 class Owed:
@@ -456,7 +460,7 @@ def grant(
             wanted = _wanted(database, g.key, process, now)
             if seen is not None and not wanted:  # a mark's time runs out: read one again
                 seen.saw(g.key, state)
-        free = g.limit - state.spent - state.held
+        free = g.free(state)
         if wanted:
             # Another process's call was decided short here: its retry gets the spare.
             granted[g.key] = (0.0, 0.0)

@@ -208,7 +208,7 @@ def _looked(
     for g in grants:
         state = states[g.key]
         assert state is not None
-        out[g.key] = (0.0, g.limit - state.spent - state.held)
+        out[g.key] = (0.0, g.free(state))
     return out
 
 
