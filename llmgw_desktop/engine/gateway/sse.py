@@ -47,8 +47,6 @@ class SseParser:
             and len(chunk) <= self.max_event_bytes
             and b"\r" not in chunk
         ):
-            if chunk.startswith(b"data: ") and chunk.find(b"\n") == len(chunk) - 2:
-                return [(None, chunk[6:-2].decode("utf-8", "replace"))]  # one line, one event
             return _whole_events(chunk)
         frames: list[SseFrame] = []
         start = 0
@@ -104,6 +102,8 @@ def _whole_events(chunk: bytes) -> list[SseFrame]:
     of it a line at a time, read in a few passes over the text instead (most pieces of a stream
     are one event each, and a stream has hundreds). A line break cannot fall inside a UTF-8
     sequence, so decoding the whole chunk decodes each line as `feed` would."""
+    if chunk.startswith(b"data: ") and chunk.find(b"\n") == len(chunk) - 2:
+        return [(None, chunk[6:-2].decode("utf-8", "replace"))]  # one line: the usual event
     frames: list[SseFrame] = []
     for block in chunk.decode("utf-8", errors="replace")[:-2].split("\n\n"):
         event: str | None = None
