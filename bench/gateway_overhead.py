@@ -165,12 +165,14 @@ async def throughput(
     server_port: int | None = None,
     headers: dict[str, str] | None = None,
     direct: bool = False,
+    upstream_pid: int | None = None,
 ) -> float:
     connector = aiohttp.TCPConnector(limit=concurrency)
     done = 0
     deadline = time.perf_counter() + seconds
     process = psutil.Process(gateway_pid) if gateway_pid else None
     times_before = process.cpu_times() if process else None
+    shares = _Shares(process, upstream_pid)
     loop_before = _loop_thread_cpu(process) if process else 0.0
     server_before = server_cpu(server_port) if server_port else {}
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -204,7 +206,41 @@ async def throughput(
         spent = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in after.items())
         line += f"; PostgreSQL server CPU {spent / done * 1000:.3f} ms/request"
     print(line)
+    print(shares.line(elapsed))
     return rate
+
+
+class _Shares:
+    """Which process held the machine's cores while a throughput run lasted: the client (this
+    process), the upstream's and the gateway's, each in cores (CPU seconds a wall second), and
+    the gateway's loop thread. A loop thread near 1.0 is the limit; well under it, with the
+    cores not all used, the requests waited on something other than CPU."""
+
+    def __init__(self, gateway: psutil.Process | None, upstream_pid: int | None) -> None:
+        self.processes = {"client": psutil.Process()}
+        if upstream_pid:
+            self.processes["upstream"] = psutil.Process(upstream_pid)
+        if gateway:
+            self.processes["gateway"] = gateway
+        self.gateway = gateway
+        self.before = {name: _cpu(p) for name, p in self.processes.items()}
+        self.loop_before = _loop_thread_cpu(gateway) if gateway else 0.0
+        self.machine_before = sum(psutil.cpu_times()[:3])  # user, nice, system
+
+    def line(self, elapsed: float) -> str:
+        used = {name: (_cpu(p) - self.before[name]) / elapsed for name, p in self.processes.items()}
+        parts = [f"{name} {cores:.2f}" for name, cores in used.items()]
+        if self.gateway:
+            loop = (_loop_thread_cpu(self.gateway) - self.loop_before) / elapsed
+            parts.append(f"gateway's loop thread {loop:.2f}")
+        machine = (sum(psutil.cpu_times()[:3]) - self.machine_before) / elapsed
+        parts.append(f"the whole machine {machine:.2f} of {os.cpu_count()}")
+        return "    cores used: " + ", ".join(parts)
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def _loop_thread_cpu(process: psutil.Process) -> float:
@@ -245,7 +281,9 @@ class Gateway:
     headers: dict[str, str] | None = None  # its credential (`--team`: its own gateway key)
 
 
-async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]) -> None:
+async def measure(
+    args: argparse.Namespace, direct: str, gateways: list[Gateway], upstream_pid: int | None = None
+) -> None:
     connector = aiohttp.TCPConnector(limit=1)
     async with aiohttp.ClientSession(connector=connector) as session:
         print("latency, one request at a time (direct and through each gateway, in turn):")
@@ -253,7 +291,9 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
         await paired(session, direct, gateways, args.calls, stream=True)
     print(f"throughput, {args.seconds:.0f} s each:")
     print(" direct upstream:")
-    rate = await throughput(direct, args.seconds, args.concurrency, None, direct=True)
+    rate = await throughput(
+        direct, args.seconds, args.concurrency, None, direct=True, upstream_pid=upstream_pid
+    )
     for gateway in gateways:
         for stream in (False, True):
             print(f" through the {gateway.label} gateway ({'stream' if stream else 'json'}):")
@@ -266,6 +306,7 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
                 direct_rate=rate,
                 server_port=gateway.server_port,
                 headers=gateway.headers,
+                upstream_pid=upstream_pid,
             )
 
 
@@ -459,7 +500,7 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "
                 f"{os.cpu_count()} cores, {mode}, recorder on{lock}, {size:,} byte requests"
             )
-            asyncio.run(measure(args, direct, gateways))
+            asyncio.run(measure(args, direct, gateways, processes[0].pid))
         finally:
             for process in processes:
                 process.terminate()
