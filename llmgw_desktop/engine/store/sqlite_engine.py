@@ -27,12 +27,16 @@ T = TypeVar("T")
 
 # WAL lets readers run during a write; NORMAL sync is durable across app crashes in WAL mode
 # (only an OS crash can lose the last commits); the busy timeout covers a second process such
-# as the stdio bridge touching the same file.
+# as the stdio bridge touching the same file. Temporary tables, sorts and statement journals
+# in memory: a flush's multi-row INSERT opens a statement journal, which SQLite otherwise
+# writes to a fresh, unlinked file in /var/tmp, page by page (about two writes a recorded
+# request, docs/PERFORMANCE.md); it lasts one statement and holds only the pages it changed.
 PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
     "busy_timeout": 5000,
+    "temp_store": "memory",
 }
 
 

@@ -25,6 +25,11 @@ async def test_fresh_database_is_migrated_private_and_in_wal_mode(tmp_path: Path
             lambda: db.models.database.execute_sql("PRAGMA journal_mode").fetchone()
         )
         assert mode == ("wal",)
+        # Statement journals and sorts in memory (2), not in unlinked files in /var/tmp.
+        temp_store = await db.run(
+            lambda: db.models.database.execute_sql("PRAGMA temp_store").fetchone()
+        )
+        assert temp_store == (2,)
     finally:
         await db.close()
     if os.name == "posix":
