@@ -141,8 +141,12 @@ class FlightRecorder:
         kept in its route as `replayOf`). Never blocks, never fails."""
         record_id = record_id or new_record_id()
         started_at = self._clock()
-        # Redacted through the batch's memo: a client sends the same name request after request.
-        caller = recorded_caller(caller, self._pending.texts.text)
+        # Redacted and filtered once a batch: a client sends the same name request after request.
+        texts = self._pending.texts
+        recorded = texts.callers.get(caller)
+        if recorded is None:
+            recorded = texts.callers[caller] = recorded_caller(caller, texts.text)
+        caller = recorded
         trace_id = self._trace_of() if self._trace_of is not None else None
         self._open[record_id] = _Opened(
             started_at, provider, model, principal, caller, project, transport, tool, trace_id
@@ -194,7 +198,10 @@ class FlightRecorder:
         opened = self._open.pop(record_id, None)
         first_piece = self._first_piece.pop(record_id, None)
         finished_at = self._clock()
-        row = _as_row(dict(fields, state=state, finished_at=finished_at), opened)
+        # `fields` is this call's own dict (keywords): made into the row in place, not copied.
+        fields["state"] = state
+        fields["finished_at"] = finished_at
+        row = _as_row(fields, opened)
         if opened is not None and opened.trace_id and isinstance(row.get("route_json"), dict):
             row["route_json"] = {**row["route_json"], "traceId": opened.trace_id}
         self._pending.merge(record_id, row)

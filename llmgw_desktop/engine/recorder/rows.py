@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.states import ENDINGS, RecordState
@@ -98,25 +99,27 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     """Write `entries` into `requests` (inside the caller's transaction); the inserts' count.
     Inserts first, then every row's updates merged in order, each with one prepared statement
     per column set. Column names are checked against the table: the file is data, not code."""
-    known = writable_columns(database, "requests")
+    known = _requests_columns(database)
     if not known:  # never report success for rows that went nowhere
         raise peewee.OperationalError("no such table: requests")
     postgresql = is_postgresql(database)
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[str, dict[str, Any]] = {}
-    # A row's keys -> its columns the table has, sorted: the rows of a batch share a few
-    # shapes, so each is sorted once, and a row's values are read in C (`map`), not a
-    # generator a cell (about 1,200 instructions a cell in 3.11, 39 k a request).
-    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
+    # A row's keys -> its columns the table has, sorted, and what reads its values in that
+    # order: the rows of a batch share a few shapes, so each is sorted once, and a row's values
+    # are read in C by an `itemgetter` (a third of the instructions of `map(row.__getitem__,
+    # ...)`, which called a method wrapper a cell; a generator a cell cost 1,200 each in 3.11).
+    shapes: dict[tuple[str, ...], tuple[tuple[str, ...], Callable[[Entry], tuple[Any, ...]]]] = {}
     for entry in entries:
         if "insert" in entry:
             row = entry["insert"]
             keys = tuple(row)
-            columns = shapes.get(keys)
-            if columns is None:
-                columns = shapes[keys] = tuple(sorted(k for k in keys if k in known))
+            shape = shapes.get(keys)
+            if shape is None:
+                shape = shapes[keys] = _shape(tuple(sorted(k for k in keys if k in known)))
+            columns, values_of = shape
             if "id" in columns:
-                values = tuple(map(row.__getitem__, columns))
+                values = values_of(row)
                 if postgresql:  # SQLite binds a flag as its 0/1 itself
                     values = tuple(map(_cell, values))
                 inserts.setdefault(columns, []).append(values)
@@ -133,6 +136,37 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     if postgresql:
         return _write_sets(database, inserts, by_columns)
     return _write_sqlite(database, inserts, by_columns)
+
+
+def _shape(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Entry], tuple[Any, ...]]]:
+    """`columns` and what reads a row's values of them, in their order, as a tuple."""
+    if len(columns) == 1:  # `itemgetter` of one name gives the value, not a 1-tuple
+        name = columns[0]
+        return columns, lambda row: (row[name],)
+    return columns, operator.itemgetter(*columns)
+
+
+# The columns of SQLite's `requests` as last read, and on which connection at which schema
+# version: every flush asked the table (`PRAGMA table_info`, about 40 rows of six cells, 7,000
+# instructions a request at the flushes' pace of `bench/request_instructions.py`), where the
+# schema's version number is one cell, and changes with any change of any table.
+_sqlite_columns: tuple[object, int, set[str]] | None = None
+
+
+def _requests_columns(database: peewee.Database) -> set[str]:
+    """`writable_columns` of `requests`, read again on SQLite only when the schema changed
+    (a migration, a table dropped or made again) or the connection is another one."""
+    global _sqlite_columns
+    if is_postgresql(database):
+        return writable_columns(database, "requests")
+    connection = database.connection()
+    version = connection.execute("PRAGMA schema_version").fetchone()[0]
+    cached = _sqlite_columns
+    if cached is not None and cached[0] is connection and cached[1] == version:
+        return cached[2]
+    known = writable_columns(database, "requests")
+    _sqlite_columns = (connection, version, known)
+    return known
 
 
 def _write_sqlite(

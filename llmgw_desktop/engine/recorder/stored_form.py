@@ -20,6 +20,8 @@ _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id and its gateway process's (ours), and the principal
 # every read filters on (an identity the edge decided, not text a request supplied).
 _AS_IS = frozenset({"id", "owner_principal", "owner_process"})
+# What JSON-like data holds that holds more (`BatchRedactor.data` looks inside).
+_NESTED = (dict, list, tuple)
 
 
 # Columns the schema declares NOT NULL with a default; a record that never set them gets these.
@@ -43,12 +45,16 @@ class BatchRedactor:
     it keeps nothing (a secret included) in memory beyond the write."""
 
     def __init__(self) -> None:
-        self._done: dict[str, str] = {}
+        # Read directly where a batch's texts are redacted in a loop (a call a text cost more
+        # than the lookup: `store_in_place`, `data`).
+        self.done: dict[str, str] = {}
+        # The recorder's callers as rows keep them (`recorded_caller`), for the same batch.
+        self.callers: dict[str, str] = {}
 
     def text(self, value: str) -> str:
-        done = self._done.get(value)
+        done = self.done.get(value)
         if done is None:
-            done = self._done[value] = redact(value)
+            done = self.done[value] = redact(value)
         return done
 
     def data(self, value: Any) -> Any:
@@ -56,14 +62,25 @@ class BatchRedactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            # Leaves of a row's route are mostly texts, None and numbers: no call for those.
-            return {
-                k: self.text(v) if isinstance(v, str) else v if v is None else self.data(v)
-                for k, v in value.items()
-            }
+            return self._object(value)
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+    def _object(self, value: dict[str, Any]) -> dict[str, Any]:
+        """`data` of a JSON object. Leaves of a row's route are mostly texts redacted already
+        in this batch, None and numbers: none of those costs a call."""
+        done = self.done
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(item, str):
+                masked = done.get(item)
+                out[key] = masked if masked is not None else self.text(item)
+            elif isinstance(item, _NESTED):
+                out[key] = self.data(item)
+            else:
+                out[key] = item
+        return out
 
 
 def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
@@ -77,10 +94,11 @@ def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
 def store_in_place(row: dict[str, Any], texts: BatchRedactor) -> None:
     """`row` turned into its `stored_form` (for a row built for the purpose: a request's end,
     on the loop, where it is made once a request). Only values change, never keys."""
-    text = texts.text
+    done = texts.done
     for name, value in row.items():
         if name in _JSON_COLUMNS:
             if value is not None:
                 row[name] = jsonio.dumps_text(texts.data(value))
         elif isinstance(value, str) and name not in _AS_IS:
-            row[name] = text(value)
+            masked = done.get(value)
+            row[name] = masked if masked is not None else texts.text(value)

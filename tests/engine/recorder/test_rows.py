@@ -175,3 +175,24 @@ async def test_a_batch_of_updates_sets_each_rows_own_values_nulls_and_flags_incl
     assert got["r0006"]["finished_at"] == START + 100 and got["r0006"]["model"] is None
     assert got["r0008"]["state"] == "completed" and got["r0008"]["error_code"] == "x"
     assert got["r0008"]["cost_usd"] is None and got["r0008"]["duration_ms"] is None
+
+
+async def test_a_column_added_after_a_write_is_written_at_the_next(db: Database) -> None:
+    # The table's columns are remembered between writes (SQLite): a change of the schema must
+    # make the next write read them again, or a row's value for a new column would be dropped.
+    database = db.models.database
+    await db.run(lambda: apply_entries(database, [{"insert": _row(1)}]))
+    await db.run(lambda: database.execute_sql("ALTER TABLE requests ADD COLUMN extra_note TEXT"))
+    await db.run(lambda: apply_entries(database, [{"insert": _row(2, extra_note="kept")}]))
+    note = await db.run(
+        lambda: database.execute_sql(
+            "SELECT extra_note FROM requests WHERE id = 'r0002'"
+        ).fetchone()[0]
+    )
+    assert note == "kept"
+
+
+def test_a_row_of_one_column_is_read_as_a_row() -> None:
+    # A row that holds its id alone (a spill file's line) has one column: read as a 1-tuple.
+    assert rows_module._shape(("id",))[1]({"id": "r1"}) == ("r1",)
+    assert rows_module._shape(("id", "model"))[1]({"id": "r1", "model": "m"}) == ("r1", "m")
