@@ -415,19 +415,20 @@ class ApiTargets:
             spec.id, self.keys.base_url(spec), up_name, target.model, key.value, key.label
         )
         record = self._records.start_attempt(route, caller, spec.id, target.model)
-        self._telemetry.attempt(
-            record,
-            f"chat {target.model}",
-            {
-                "gen_ai.operation.name": "chat",
-                "gen_ai.system": spec.id,
-                "gen_ai.provider.name": spec.id,
-                "gen_ai.request.model": target.model,
-                "llmgw.key": key.label,
-                "llmgw.fallback": route.fallback_used,
-                "llmgw.translated": not outgoing.passthrough,
-            },
-        )
+        if self._telemetry.enabled:  # the span's name and attributes made only for export
+            self._telemetry.attempt(
+                record,
+                f"chat {target.model}",
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.system": spec.id,
+                    "gen_ai.provider.name": spec.id,
+                    "gen_ai.request.model": target.model,
+                    "llmgw.key": key.label,
+                    "llmgw.fallback": route.fallback_used,
+                    "llmgw.translated": not outgoing.passthrough,
+                },
+            )
         started = time.perf_counter()
         ok: Attempt | None = None
         asked = False
