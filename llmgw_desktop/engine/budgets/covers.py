@@ -10,6 +10,7 @@ names itself, so a table full of names is emptied rather than grown.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -29,6 +30,12 @@ class Lane(NamedTuple):
     budget: Budget
     key: LaneKey
     usd: bool  # counted in dollars (else in tokens)
+    # The spend at which the lane has a notice to tell: the lower of its soft and hard limits
+    # (infinite: neither), so a call under both builds no status.
+    notice_at: float
+    # The spend at which a hard budget counting on this lane's total (its budget key: two
+    # budgets may share one) is used up: the lowest such hard limit (infinite: none).
+    used_up_at: float
 
 
 class Cover(NamedTuple):
@@ -39,6 +46,10 @@ class Cover(NamedTuple):
     limits: Mapping[LaneKey, float]
     usd: tuple[bool, ...]
     counts_tokens: bool  # a hard token budget is among them
+    # Per lane of `covered`: its key, which of a call's `Estimate` (tokens, usd) it holds,
+    # and its hard limit, as a call admitted from this process's reserves takes them
+    # (`Reserves.hold`).
+    held: tuple[tuple[LaneKey, int, float], ...] = ()
 
 
 NO_COVER = Cover((), {}, (), counts_tokens=False)
@@ -48,13 +59,15 @@ class CoverTable:
     """Covers and finished calls' lanes, per who is calling, under one list of budgets."""
 
     def __init__(self) -> None:
-        self._covers: dict[tuple[str, str, str | None], Cover] = {}
-        self._lanes: dict[tuple[str, str, str | None], tuple[Lane, ...]] = {}
+        # Looked up by the ledger itself before it calls `cover` or `lanes` (a call asks for
+        # its cover three times, its lanes once).
+        self.known: dict[tuple[str, str, str | None], Cover] = {}
+        self.known_lanes: dict[tuple[str, str, str | None], tuple[Lane, ...]] = {}
 
     def clear(self) -> None:
         """Forget everything (the budgets or the periods changed)."""
-        self._covers = {}
-        self._lanes = {}
+        self.known = {}
+        self.known_lanes = {}
 
     def cover(
         self,
@@ -66,7 +79,7 @@ class CoverTable:
     ) -> Cover:
         """The hard budgets covering a call by `who` (principal, caller as the request named
         it, project); `caller_of` is the caller as the recorder keeps it, which budgets name."""
-        found = self._covers.get(who)
+        found = self.known.get(who)
         if found is not None:
             return found
         principal, caller, project = who
@@ -87,15 +100,19 @@ class CoverTable:
             )
             for b, lane in hard
         )
+        limits = {c.key: c.budget.hard or 0.0 for c in covered}
+        usd = {c.key: c.budget.unit == "usd" for c in covered}
         found = Cover(
             covered,
-            {c.key: c.budget.hard or 0.0 for c in covered},
+            limits,
             tuple(c.budget.unit == "usd" for c in covered),
             any(c.budget.unit != "usd" for c in covered),
+            # One per lane, as the ledger's `needs` and `limits` have it (the last budget's).
+            tuple((key, int(usd[key]), limit) for key, limit in limits.items()),
         )
-        if len(self._covers) >= MAX_REMEMBERED:
-            self._covers = {}
-        self._covers[who] = found
+        if len(self.known) >= MAX_REMEMBERED:
+            self.known = {}
+        self.known[who] = found
         return found
 
     def lanes(
@@ -106,7 +123,7 @@ class CoverTable:
     ) -> tuple[Lane, ...]:
         """Every budget a finished call by `who` (principal, caller as the recorder keeps it,
         project) adds to, with its lane."""
-        found = self._lanes.get(who)
+        found = self.known_lanes.get(who)
         if found is not None:
             return found
         principal, caller, project = who
@@ -115,9 +132,19 @@ class CoverTable:
             lane = budget.lane(principal, caller, project)
             if lane is not None:
                 key = LaneKey(budget.key, lane, bounds[budget.period][0])
-                lanes.append(Lane(budget, key, budget.unit == "usd"))
+                limits = [x for x in (budget.soft, budget.hard) if x is not None]
+                hard = [b.hard for b in budgets if b.key == budget.key and b.hard is not None]
+                lanes.append(
+                    Lane(
+                        budget,
+                        key,
+                        budget.unit == "usd",
+                        min(limits, default=math.inf),
+                        min(hard, default=math.inf),
+                    )
+                )
         found = tuple(lanes)
-        if len(self._lanes) >= MAX_REMEMBERED:
-            self._lanes = {}
-        self._lanes[who] = found
+        if len(self.known_lanes) >= MAX_REMEMBERED:
+            self.known_lanes = {}
+        self.known_lanes[who] = found
         return found

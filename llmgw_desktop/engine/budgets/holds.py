@@ -22,6 +22,7 @@ is what stays.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
@@ -56,6 +57,17 @@ class Estimate(NamedTuple):
     usd: float = 0.0
 
 
+_new_estimate = tuple.__new__
+
+
+@functools.lru_cache(maxsize=4096)
+def _dollars(tokens: int, per_million: float) -> float:
+    """`tokens` at `per_million`, rounded as `Price.cost` rounds. Remembered: `round` to 8
+    places converts through decimal digits (about 6,000 instructions), and the calls to one
+    model ask for one output limit (and often one input size) again and again."""
+    return round(tokens * per_million / _PER, 8)
+
+
 class CallAsk(NamedTuple):
     """What a call asks of its budgets: its input, its output limit, its price (a named
     tuple: every call under a hard budget makes one, and a frozen dataclass's `__init__`
@@ -80,16 +92,19 @@ class CallAsk(NamedTuple):
         """The call's input plus `output` tokens: tokens, and dollars at its price (its input
         at the dearer of the input and cache-write prices: a prompt written to the cache is
         billed at the latter, 1.25 times the input price at Anthropic)."""
-        tokens = max(0, self.input_tokens)
-        output = max(0, output)
+        # `max(0, x)` and `max(a, b)` spelled as the comparisons they make: a builtin call
+        # each cost more than the rest of the sum (every call under a hard budget asks).
+        tokens = self.input_tokens if self.input_tokens > 0 else 0
+        output = output if output > 0 else 0
         usd = 0.0
         price = self.price
         if price is not None:
-            dearest = max(price.input, price.cache_write)
+            dearest = price.cache_write if price.cache_write > price.input else price.input
             # `price.cost(Usage(output_tokens=output))`, to the bit (its other kinds are 0),
             # without a frozen `Usage` made for every call.
-            usd = round(output * price.output / _PER, 8) + round(tokens * dearest / _PER, 8)
-        return Estimate(float(tokens + output), float(usd))
+            usd = _dollars(output, price.output) + _dollars(tokens, dearest)
+        # The named tuple made as its own `__new__` makes it, without that Python frame.
+        return _new_estimate(Estimate, (float(tokens + output), float(usd)))
 
     def most_output(self, unit: str, room: float) -> int:
         """The most output tokens `room` (dollars or tokens) pays for beside the input."""
@@ -121,6 +136,10 @@ class Hold:
     lower than what the client asked for (or would have been held for), because that is all
     the budget had room for.
     """
+
+    # Slots: every call under a hard budget makes one, and an instance dict cost more than
+    # the five fields set in it.
+    __slots__ = ("_release", "counts_tokens", "lowered", "output_tokens", "send_limit")
 
     def __init__(
         self,

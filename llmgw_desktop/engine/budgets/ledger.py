@@ -34,11 +34,7 @@ all (OpenAI Responses `background: true`, answered before it runs) is refused un
 budget covering it, `reason: "uncounted"`, and so is a coding CLI's job the gateway could not
 stop at its hold (`calls/cli_spend.unmetered`), `reason: "unmetered_cli"`. A store that cannot
 take a hold refuses the calls hard budgets cover (503 `store_unavailable`, retryable): a budget
-it cannot count is not open.
-
-A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402), not 429: the official SDKs retry
-429 (twice, backing off) and a budget does not clear in seconds; no SDK retries 402, "Payment
-Required", which gateways with credit limits (OpenRouter) answer too.
+it cannot count is not open. A refusal is `BudgetExceeded` (HTTP 402: `refusals.py` says why).
 """
 
 from __future__ import annotations
@@ -147,6 +143,9 @@ class BudgetLedger:
         self._next_rollover = float("-inf")
         # The soft and hard limits' notices, each told once per period and lane.
         self._notices = BudgetNotices(events)
+        # A hard budget's lane reached its limit, as far as this process knows (else `check`
+        # and `reserve` need not look at a call's lanes): `spend.used_up`, kept by each write.
+        self._used_up = False
         self._loading = asyncio.Lock()
         self._roll(clock(), reread=False)
         events.subscribe(RequestFinished, self._on_finished)
@@ -167,9 +166,11 @@ class BudgetLedger:
         """The hard budgets covering a call, each with the lane it counts on this period."""
         if not self._budgets:
             return NO_COVER
-        self._roll_due()
-        return self._covers.cover(
-            self._budgets, self._from_keys, self._bounds, (principal, caller, project), _caller
+        if (now := self._clock()) >= self._next_rollover:
+            self._roll(now)
+        who = (principal, caller, project)  # a `Cover` is a named tuple of five: never falsy
+        return self._covers.known.get(who) or self._covers.cover(
+            self._budgets, self._from_keys, self._bounds, who, _caller
         )
 
     def check(
@@ -183,7 +184,7 @@ class BudgetLedger:
                 (`reason` limit_reached), or the model and how to proceed (unpriced_model).
         """
         covering = self._cover(principal, caller, project).covered
-        for c in covering:
+        for c in covering if self._used_up else ():
             if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
                 raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
         if cost is not None and not cost.priced:
@@ -212,28 +213,30 @@ class BudgetLedger:
         cover = self._cover(principal, caller, project)
         if not cover.covered:
             return Hold()
-        for c in cover.covered:  # used up as far as this process knows: no query
+        for c in cover.covered if self._used_up else ():  # used up here: no query
             if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
                 raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
-        hold_id = random_hex()
         settlements = self.settlements
         counts_tokens = cover.counts_tokens
-        limits = cover.limits
         # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
         # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
         wanted = ask.wanted_output
-        tokens, usd = ask.cost(wanted)  # what `Covered.need` says, priced once for every lane
-        needs = {
-            c.key: usd if in_usd else tokens
-            for c, in_usd in zip(cover.covered, cover.usd, strict=True)
-        }
-        if settlements.take(needs, limits, hold_id):
+        estimate = ask.cost(wanted)  # what `Covered.need` says, priced once for every lane
+        taken = settlements.hold(cover.held, estimate)
+        if taken is not None:
             return Hold(
-                lambda: settlements.release(hold_id),
+                functools.partial(settlements.end_hold, taken),
                 send_limit=wanted if ask.can_limit else None,
                 output_tokens=wanted,
                 counts_tokens=counts_tokens,
             )
+        hold_id = random_hex()
+        limits = cover.limits
+        tokens, usd = estimate
+        needs = {
+            c.key: usd if in_usd else tokens
+            for c, in_usd in zip(cover.covered, cover.usd, strict=True)
+        }
         covered = list(cover.covered)
         decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
@@ -287,6 +290,7 @@ class BudgetLedger:
                 self._spent.setdefault(key.budget, {})[key.lane] = state.spent + (
                     self.settlements.owed(key)
                 )
+        self._used_up = spend.used_up(self._budgets, self._spent)
 
     def _is_current(self, key: LaneKey) -> bool:
         for budget in self._budgets:
@@ -364,27 +368,31 @@ class BudgetLedger:
     def _on_finished(self, event: RequestFinished) -> None:
         if not self._budgets:
             return
-        self._roll_due()
+        if (now := self._clock()) >= self._next_rollover:
+            self._roll(now)
         who = (event.principal, event.caller, event.project)
-        lanes = self._covers.lanes(self._budgets, self._bounds, who)
+        lanes = self._covers.known_lanes.get(who) or self._covers.lanes(
+            self._budgets, self._bounds, who
+        )
         if not lanes:
             return
-        usd, tokens = spend.amount_of_usd(event), spend.amount_of_tokens(event)
-        for budget, key, in_usd in lanes:
+        usd = float(event.cost_usd or 0.0)  # `spend.amount_of_usd`
+        table = self._spent
+        for budget, key, in_usd, notice_at, used_up_at in lanes:
             start, lane = key.period_start, key.lane
             if event.started_at < start:
                 continue  # it began in an earlier period
-            amount = usd if in_usd else tokens
+            amount = usd if in_usd else spend.amount_of_tokens(event)
             if amount <= 0:
                 continue
-            spent = spend.add_to(self._spent, key.budget, lane, amount)
+            spent = spend.add_to(table, key.budget, lane, amount)
             self.settlements.add(key, amount)
             # A lane under both its limits has nothing to tell: its status is built (for the
             # notice) only once it reaches one, not for every call.
-            if (budget.soft is not None and spent >= budget.soft) or (
-                budget.hard is not None and spent >= budget.hard
-            ):
+            if spent >= notice_at:
                 self._notices.crossed(self._status(budget, lane), start)
+            if spent >= used_up_at:
+                self._used_up = True
 
     def _roll_due(self) -> None:
         if (now := self._clock()) >= self._next_rollover:
@@ -403,6 +411,7 @@ class BudgetLedger:
                 for budget in self._budgets:
                     if budget.period == period:
                         self._spent[budget.key] = {}
+        self._used_up = spend.used_up(self._budgets, self._spent)  # new periods start at 0
         self._next_rollover = min(end for _start, end in self._bounds.values())
         starts = {start for start, _end in self._bounds.values()}
         self._notices.keep_periods(starts)
@@ -454,19 +463,10 @@ class BudgetLedger:
             return
         if periods != {b.key: self._bounds[b.period][0] for b in self._budgets}:
             return  # a period rolled or the budgets changed during the read: read again then
-        table: spend.Lanes = {}
-        for key, amount in spent.items():
-            spend.add_to(table, key.budget, key.lane, amount)
-        for budget in self._budgets:
-            start = periods[budget.key]
-            lanes = table.setdefault(budget.key, {})
-            for lane, amount in self._spent.get(budget.key, {}).items():
-                owed = self.settlements.owed(LaneKey(budget.key, lane, start))
-                if owed:
-                    lanes[lane] = lanes.get(lane, 0.0) + owed
-                elif lane not in lanes and amount:
-                    lanes[lane] = 0.0
+        owed = self.settlements.owed
+        table = spend.with_owed(spent, self._budgets, periods, self._spent, owed)
         self._spent = table
+        self._used_up = spend.used_up(self._budgets, self._spent)
         for budget in self._budgets:
             for lane in table.get(budget.key, {}):
                 self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
@@ -491,6 +491,7 @@ class BudgetLedger:
         self._covers.clear()
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
+        self._used_up = spend.used_up(self._budgets, self._spent)  # under the new limits
         # A budget whose limits changed may cross them anew this period: tell it again then.
         changed = {b.key for b in self._budgets if before.get(b.key) != (b.soft, b.hard)}
         self._notices.forget_budgets(changed)

@@ -3,6 +3,10 @@
 `BudgetStatus` is one budget's (or lane's) spend against its limits; the functions below build
 the `BudgetExceeded` a call gets, each naming the budget, its limit, the spend and what to do,
 with a `reason` a program can act on (`ledger.py` says when each is given).
+
+A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402), not 429: the official SDKs retry
+429 (twice, backing off) and a budget does not clear in seconds; no SDK retries 402, "Payment
+Required", which gateways with credit limits (OpenRouter) answer too.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ thread, inside the settlement's or admission's transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,7 @@ __all__ = [
     "Grant",
     "Owed",
     "Reserves",
+    "Taken",
     "grant",
     "short",
     "unwant",
@@ -141,6 +142,9 @@ class _Reserve:
     used: float = 0.0  # what the calls admitted from it hold now
     touched: float = 0.0  # when a call last used it (monotonic)
     granting: bool = False  # a grant for it is being written
+    # What its row is owed since the last `Reserves.owed` (None: nothing); here, not keyed by
+    # (lane, row) in `Reserves._shrink`: that cost two tuple hashes a call.
+    owed: float | None = None
 
     @property
     def spare(self) -> float:
@@ -149,6 +153,10 @@ class _Reserve:
     @property
     def low(self) -> bool:
         return self.spare < RESERVE_CALLS * self.need / 2
+
+
+# What a call admitted in memory took from its lanes' reserves (`Reserves.hold`).
+Taken = list[tuple[_Reserve, float]]
 
 
 @dataclass(frozen=True)
@@ -185,8 +193,6 @@ class Reserves:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lanes: dict[LaneKey, _Reserve] = {}
-        # The calls admitted from reserves, by hold id: each lane's reserve and its hold.
-        self._calls: dict[str, list[tuple[_Reserve, float]]] = {}
         self._shrink: dict[tuple[LaneKey, str], float] = {}
         self._drop: set[tuple[LaneKey, str]] = set()
         # A call just taken left a reserve with less than half the spare it is granted up to
@@ -198,42 +204,43 @@ class Reserves:
         """Whether a reserve is held or a write to one is owed (the flush keeps running)."""
         return bool(self._lanes or self._shrink or self._drop)
 
-    def take(
-        self, needs: Mapping[LaneKey, float], limits: Mapping[LaneKey, float], hold: str
-    ) -> bool:
-        """Admit a call in memory if its hold on every lane (`needs`) fits in that lane's
-        spare and the lane's limit (`limits`) is the one its reserve was granted under;
-        whether it was (else nothing changed: the call goes to the store)."""
-        if not needs:
-            return False
-        taken: list[tuple[_Reserve, float]] = []
-        for key, need in needs.items():
-            reserve = self._lanes.get(key)
-            if reserve is None or reserve.limit != limits.get(key):
-                return False
-            if need > reserve.spare + _EPSILON:
-                return False
+    def hold(
+        self, lanes: Iterable[tuple[LaneKey, int, float | None]], amounts: Sequence[float]
+    ) -> Taken | None:
+        """Admit a call in memory if its hold on every lane fits in that lane's spare and the
+        lane's limit is the one its reserve was granted under: what it took (for `end_hold`),
+        else None (nothing changed: the call goes to the store). Each of `lanes` is a lane's
+        key, which of `amounts` it holds (tokens or dollars of one estimate), its limit."""
+        reserves = self._lanes
+        taken: Taken = []
+        for key, which, limit in lanes:
+            reserve = reserves.get(key)
+            if reserve is None or reserve.limit != limit:
+                return None
+            need = amounts[which]
+            if need > reserve.amount - reserve.used + _EPSILON:
+                return None
             taken.append((reserve, need))
+        if not taken:
+            return None
         now = self._clock()
         for reserve, need in taken:
             reserve.used += need
             reserve.touched = now
-            self.low = self.low or (reserve.low and not reserve.granting)
-        self._calls[hold] = taken
-        return True
+            low = reserve.amount - reserve.used < RESERVE_CALLS * reserve.need / 2  # `.low`
+            self.low = self.low or (low and not reserve.granting)
+        return taken
 
-    def release(self, hold: str) -> bool:
-        """A call's hold ends; whether it was admitted from reserves (its holds leave their
-        rows at the next flush; a reserve dropped meanwhile owes nothing)."""
-        taken = self._calls.pop(hold, None)
-        if taken is None:
-            return False
+    def end_hold(self, taken: Taken) -> None:
+        """A call `hold` admitted ends: its holds leave their rows at the next flush (a reserve
+        dropped meanwhile owes nothing)."""
+        reserves = self._lanes
         for reserve, need in taken:
             reserve.used -= need
-            if self._lanes.get(reserve.key) is reserve:
+            if reserves.get(reserve.key) is reserve:
                 reserve.amount -= need
-                self._owe(reserve, need)
-        return True
+                owed = reserve.owed
+                reserve.owed = need if owed is None else owed + need
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
         """Give back the spare of `keys`' reserves (written at the next write, before any
@@ -246,7 +253,7 @@ class Reserves:
             spare = reserve.spare
             if spare > 0:
                 reserve.amount -= spare
-                self._owe(reserve, spare)
+                reserve.owed = spare if reserve.owed is None else reserve.owed + spare
                 back += spare
         return back
 
@@ -291,7 +298,13 @@ class Reserves:
 
     def owed(self) -> Owed:
         """Take what is owed to the rows (given back with `owe_again` if it is not written)."""
-        owed = Owed(self._shrink, frozenset(self._drop))
+        shrink = self._shrink
+        for reserve in self._lanes.values():
+            if reserve.owed is not None:
+                row = (reserve.key, reserve.row)
+                shrink[row] = shrink.get(row, 0.0) + reserve.owed
+                reserve.owed = None
+        owed = Owed(shrink, frozenset(self._drop))
         self._shrink, self._drop = {}, set()
         return owed
 
@@ -362,11 +375,8 @@ class Reserves:
     def _forget(self, key: LaneKey, reserve: _Reserve) -> None:
         """Stop using a reserve: nothing more is owed to its row (deleted, or gone)."""
         del self._lanes[key]
+        reserve.owed = None
         self._shrink.pop((key, reserve.row), None)
-
-    def _owe(self, reserve: _Reserve, amount: float) -> None:
-        row = (reserve.key, reserve.row)
-        self._shrink[row] = self._shrink.get(row, 0.0) + amount
 
 
 # -- on the database thread, inside the caller's transaction -----------------------------

@@ -16,12 +16,12 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from llmgw_desktop.engine.budgets import lanes, reserves, transactions
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
-from llmgw_desktop.engine.budgets.reserves import Grant, Reserves
+from llmgw_desktop.engine.budgets.reserves import Grant, Reserves, Taken
 from llmgw_desktop.engine.budgets.transactions import Asked, Owing
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
@@ -79,8 +79,10 @@ class Settlements:
         self._reread_at = float("-inf")
         # When each lane was last searched for dead processes' holds (monotonic).
         self._reclaimed: dict[LaneKey, float] = {}
-        # Room reserved on lanes, to admit calls in memory (`reserves.py`).
+        # Room reserved on lanes, to admit calls in memory (`reserves.py`), and what the calls
+        # `take` admitted there hold, by hold id.
         self.reserves = Reserves()
+        self._taken: dict[str, Taken] = {}
         # The lanes as the flush last read them (on the database thread only).
         self._seen = lanes.SeenLanes()
         # When this process's marks of lanes wanted (`reserves.want`) have done their work
@@ -99,7 +101,10 @@ class Settlements:
 
     def release(self, hold_id: str) -> None:
         """A call whose hold ends (its cost was added, or it failed)."""
-        if not self.reserves.release(hold_id):
+        taken = self._taken.pop(hold_id, None)
+        if taken is not None:
+            self.reserves.end_hold(taken)
+        else:
             self._released.add(hold_id)
         self._soon()
 
@@ -133,11 +138,29 @@ class Settlements:
         """Admit a call in memory from its lanes' reserves, holding `needs` per lane; whether
         it was (else it is decided in the store: `admit`). A reserve running low is granted
         more at once, in the background."""
-        if self.closed or not self.reserves.take(needs, limits, hold_id):
+        lanes = [(key, i, limits.get(key)) for i, key in enumerate(needs)]
+        taken = self.hold(lanes, tuple(needs.values()))
+        if taken is None:
             return False
-        if self.reserves.low:
-            self._soon(at_once=True)
+        self._taken[hold_id] = taken
         return True
+
+    def hold(
+        self, lanes: Iterable[tuple[LaneKey, int, float | None]], amounts: Sequence[float]
+    ) -> Taken | None:
+        """`take` without a hold id (`Reserves.hold` says `lanes` and `amounts`): what was
+        taken, for `end_hold`, or None (the call is decided in the store)."""
+        if self.closed:
+            return None
+        taken = self.reserves.hold(lanes, amounts)
+        if taken is not None and self.reserves.low:
+            self._soon(at_once=True)
+        return taken
+
+    def end_hold(self, taken: Taken) -> None:
+        """A call admitted by `hold` ends (as `release` of a hold id `take` admitted)."""
+        self.reserves.end_hold(taken)
+        self._soon()
 
     # -- the store ------------------------------------------------------------------------
 

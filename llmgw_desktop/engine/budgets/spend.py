@@ -14,11 +14,12 @@ read says how many were cache reads and writes too, so the desk can say so besid
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.config.budgets import Budget
+from llmgw_desktop.engine.budgets.lanes import LaneKey
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.store.orm import peewee
@@ -38,6 +39,8 @@ __all__ = [
     "count_in",
     "lanes_of",
     "read_spend",
+    "used_up",
+    "with_owed",
 ]
 
 # Spend per budget key, then per lane (the principal, or "" for a budget's one total).
@@ -144,6 +147,40 @@ def add_to(table: Lanes, key: str, lane: str, amount: float) -> float:
         lanes = table[key] = {}
     total = lanes[lane] = lanes.get(lane, 0.0) + amount
     return total
+
+
+def with_owed(
+    spent: Mapping[LaneKey, float],
+    budgets: Iterable[Budget],
+    periods: Mapping[str, float],
+    before: Lanes,
+    owed: Callable[[LaneKey], float],
+) -> Lanes:
+    """Each lane of `budgets` as the store has it (`spent`; `periods`: budget key -> its
+    period's start) plus what this process still `owed` it; a lane counted `before` that the
+    store has nothing on yet stays, at 0, once it had spent something."""
+    table: Lanes = {}
+    for key, amount in spent.items():
+        add_to(table, key.budget, key.lane, amount)
+    for budget in budgets:
+        start = periods[budget.key]
+        lanes = table.setdefault(budget.key, {})
+        for lane, amount in before.get(budget.key, {}).items():
+            due = owed(LaneKey(budget.key, lane, start))
+            if due:
+                lanes[lane] = lanes.get(lane, 0.0) + due
+            elif lane not in lanes and amount:
+                lanes[lane] = 0.0
+    return table
+
+
+def used_up(budgets: Iterable[Budget], table: Lanes) -> bool:
+    """Whether a lane of a hard budget among `budgets` has spent its limit in `table`."""
+    return any(
+        budget.hard is not None and spent >= budget.hard
+        for budget in budgets
+        for spent in table.get(budget.key, {}).values()
+    )
 
 
 async def count_in(

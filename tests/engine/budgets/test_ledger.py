@@ -22,6 +22,8 @@ from llmgw_desktop.engine.api import (
     Notice,
     RequestMeta,
 )
+from llmgw_desktop.engine.budgets import lanes
+from llmgw_desktop.engine.budgets.lanes import LaneKey
 from tests.engine.recorder.test_flight_recorder import CAPTURED
 
 SETTLE_S = 10.0
@@ -258,5 +260,27 @@ async def test_a_lowered_limit_refuses_the_next_check_of_a_caller_already_seen(
         await engine.budgets.replace(LOCAL_CALLER, [{**budget, "hard": 1.0}])
         with pytest.raises(BudgetExceeded, match=r"\$1\.00"):
             engine.budget_ledger.check("local", "agent-a", None)
+    finally:
+        await engine.stop()
+
+
+async def test_spend_read_back_from_the_store_refuses_the_next_check(
+    loaded: LoadedSettings,
+) -> None:
+    # `check` and `reserve` look at a caller's lanes only while one is known used up
+    # (`spend.used_up`): spend another process counted, read back from the store, makes it so.
+    budget = {"scope": "global", "unit": "usd", "period": "daily", "hard": 2.0}
+    engine = await _engine(loaded, [budget])
+    try:
+        ledger = engine.budget_ledger
+        ledger.check("local", "agent-a", None)  # seen, nothing spent
+        (status,) = ledger.statuses()
+        key = LaneKey(status.budget.key, "", status.starts_at)
+        database = engine.store.models.database
+        await engine.store.run(lambda: lanes.settle(database, {key: 2.5}, []))
+        ledger.check("local", "agent-a", None)  # not read back yet
+        await ledger._reread()
+        with pytest.raises(BudgetExceeded, match=r"\$2\.00"):
+            ledger.check("local", "agent-a", None)
     finally:
         await engine.stop()
