@@ -32,7 +32,7 @@ from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.engine.auth.client_address import TrustedProxies, address_key, client_address
 from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
-from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
+from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, KeyVerdict, looks_like_key
 from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
@@ -114,6 +114,8 @@ class AuthService:
         second launch use it); empty, no request can present it."""
         environ = os.environ if environ is None else environ
         self.keys = keys
+        # The last key verdict granted, and its Verdict (`authenticate`).
+        self._key_granted: tuple[KeyVerdict, Verdict] | None = None
         self._token = settings.http.auth_token
         self._trusted_header = settings.http.trusted_principal_header
         self.instance_token = instance_token
@@ -246,7 +248,12 @@ class AuthService:
             # must never fall back to the local user's full access.
             checked = await self.keys.verify(key)
             if checked.principal is not None:
-                return Verdict(checked.principal)
+                # `verify` gives a key's remembered verdict again while nothing changed: its
+                # Verdict here is made once, not at each request.
+                granted = self._key_granted
+                if granted is None or granted[0] is not checked:
+                    granted = self._key_granted = (checked, Verdict(checked.principal))
+                return granted[1]
             return Verdict(
                 None, f"{checked.problem} (in {presented.place})", "invalid_token", checked.code
             )
