@@ -19,7 +19,6 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from llmgw_desktop.engine.api import (
     AccessDenied,
@@ -42,8 +41,8 @@ __all__ = [
     "CLIENT_ADDRESS_KEY",
     "PRINCIPAL_KEY",
     "add_cors_headers",
-    "auth_middlewares",
     "client_address_of",
+    "edge_access",
     "edge_error",
     "note_refusal",
     "principal_of",
@@ -51,7 +50,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
 PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
@@ -59,6 +57,8 @@ PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
 # to its base URL): answered with the gateway's name only, it is no refused request.
 PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/instance/activate", "/instance/quit"})
 METRICS_PATH = "/metrics"
+# (route, principal) pairs whose access is remembered at most (then it starts over).
+MAX_PASSAGES_REMEMBERED = 1024
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = (
     "Authorization, Content-Type, X-Caller, X-Project, Mcp-Session-Id, MCP-Protocol-Version, "
@@ -84,7 +84,7 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL_KEY]
 
 
-def auth_middlewares(
+def edge_access(
     auth: AuthService,
     *,
     allowed_origins: tuple[str, ...],
@@ -92,17 +92,23 @@ def auth_middlewares(
     connections: ConnectionGuard | None = None,
     refusals: RefusalCounter | None = None,
     scrape_token: str = "",
-) -> list[Middleware]:
-    """The edge's access middleware: CORS preflight, then authentication and rate limits.
+) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
+    """The edge's access check: CORS preflight, then authentication and rate limits. It
+    answers a request itself (a preflight, a refusal), or gives None: the route runs, with
+    the principal decided (`principal_of`) unless the route is public.
 
     `scrape_token` (`metrics.scrape_token`) opens `GET /metrics` and nothing else to whoever
     presents it as a bearer token: Prometheus runs under an account of its own, which the
     local-user rule refuses. Any other credential on that route goes the usual way.
 
-    One middleware rather than two: each aiohttp middleware layer costs every request a few
-    microseconds, and the gateway's own overhead is measured in tenths of a millisecond.
+    Called by the app's one middleware (`http_app.front_door`) rather than being one: each
+    aiohttp middleware layer costs every request a few microseconds, and the gateway's own
+    overhead is measured in tenths of a millisecond.
     """
     origins = frozenset(allowed_origins)
+    # The routes each principal was let onto: the access table and the routes are fixed, so
+    # a principal allowed a route once is allowed it again (a refusal is worked out anew).
+    let_in: set[tuple[object, Principal]] = set()
 
     def refused(
         request: web.Request, response: web.Response, who: Principal | None = None
@@ -112,8 +118,7 @@ def auth_middlewares(
             note_refusal(refusals, auth, request, response, mcp_path, who)
         return response
 
-    @web.middleware
-    async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def admit(request: web.Request) -> web.StreamResponse | None:
         headers = request.headers
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in headers:
             origin = headers.get("Origin")
@@ -125,9 +130,9 @@ def auth_middlewares(
                 # The OAuth endpoints throttle guessing per client address: behind a trusted
                 # proxy that is the address it forwarded, not the proxy's own.
                 request[CLIENT_ADDRESS_KEY] = auth.client_address(request.remote or "", headers)
-            return await handler(request)
+            return None
         if path == METRICS_PATH and scrape_token and _presents(headers, scrape_token):
-            return await handler(request)
+            return None
         transport = request.transport
         peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
             transport
@@ -159,15 +164,23 @@ def auth_middlewares(
             wait = auth.check_rate(principal.id)
             if wait is not None:
                 return refused(request, _too_many(request, wait), principal)
-        denied = _route_refusal(request, principal, mcp_path)
-        if denied is not None:
-            log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
-            answer = edge_error(request, denied)
-            return refused(request, answer, principal)
+        route = request.match_info.route
+        passage = (route, principal)
+        if passage not in let_in:
+            denied = _route_refusal(request, principal, mcp_path)
+            if denied is not None:
+                log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
+                answer = edge_error(request, denied)
+                return refused(request, answer, principal)
+            # A request no route matched (a 404 or 405 follows) has a route object of its own.
+            if route.resource is not None:
+                if len(let_in) >= MAX_PASSAGES_REMEMBERED:
+                    let_in.clear()
+                let_in.add(passage)
         request[PRINCIPAL_KEY] = principal
-        return await handler(request)
+        return None
 
-    return [access]
+    return admit
 
 
 def _presents(headers: Mapping[str, str], token: str) -> bool:

@@ -1,11 +1,11 @@
 """The aiohttp application behind every HTTP front door: edge checks, errors, core routes.
 
-Middlewares run in order: errors (outermost, so every failure answers in JSON; it also tells
-the connection guard when a request's handler starts and ends), then the Host/Origin guard,
-body-size limit and JSON-only bodies, then CORS preflights, then authentication (a principal
-for every non-public route, rate limits for remote ones). The gateway's routes (the four chat
-dialects, native and vault endpoints) and the OAuth server mount here; MCP mounts on the same
-app from the runtime.
+One middleware (`front_door`) runs, in order: errors (outermost, so every failure answers in
+JSON; it also tells the connection guard when a request's handler starts and ends), then the
+Host/Origin guard, body-size limit and JSON-only bodies, then CORS preflights, then
+authentication (a principal for every non-public route, rate limits for remote ones). The
+gateway's routes (the four chat dialects, native and vault endpoints) and the OAuth server
+mount here; MCP mounts on the same app from the runtime.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from llmgw_desktop.engine.api import (
     INSTANCE_TOKEN_HEADER,
@@ -35,7 +36,7 @@ from llmgw_desktop.transports.acp.socket_route import add_acp_routes
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
-    auth_middlewares,
+    edge_access,
     edge_error,
     note_refusal,
 )
@@ -57,8 +58,8 @@ __all__ = [
     "HttpAppConfig",
     "activate",
     "build_http_app",
-    "edge_guard",
-    "errors",
+    "edge_refusal",
+    "front_door",
     "health",
     "metrics",
     "openapi",
@@ -75,6 +76,8 @@ _HTTP_CODES = {
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
 }
+# `Host` values whose check is remembered at most (then it starts over).
+MAX_HOSTS_REMEMBERED = 64
 
 
 @dataclass(frozen=True)
@@ -107,19 +110,18 @@ class HttpAppConfig:
 
 # What the composition root gave the app, for its route handlers and edge middlewares.
 CONFIG = web.AppKey("http_config", HttpAppConfig)
-# `http.allowed_origins` and the public URL's own origin: where a browser may call from.
-OWN_ORIGINS: web.AppKey[tuple[str, ...]] = web.AppKey("own_origins")
 
 
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     """The aiohttp app with edge middlewares and the core routes."""
-    # Our own public origin is not a foreign site: the consent form behind a TLS-terminating
-    # proxy posts from it. It gets no CORS headers (those stay for http.allowed_origins).
+    # Where a browser may call from: `http.allowed_origins`, and our own public origin, which
+    # is not a foreign site: the consent form behind a TLS-terminating proxy posts from it. It
+    # gets no CORS headers (those stay for http.allowed_origins).
     own_origins = config.allowed_origins + (
         (origin_of(config.public_url),) if origin_of(config.public_url) else ()
     )
 
-    auth = auth_middlewares(
+    admit = edge_access(
         engine.auth,
         allowed_origins=config.allowed_origins,
         mcp_path=config.mcp_path,
@@ -128,10 +130,11 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         scrape_token=config.metrics_scrape_token,
     )
     app = web.Application(
-        middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes
+        middlewares=[front_door(config, own_origins, admit)],
+        client_max_size=config.max_body_bytes,
     )
-    # The handlers and the edge middlewares read these from their request's app.
-    app[ENGINE], app[CONFIG], app[OWN_ORIGINS] = engine, config, own_origins
+    # The handlers read these from their request's app.
+    app[ENGINE], app[CONFIG] = engine, config
     if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
         app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
     if engine.oauth is not None:  # off by default: its routes' module loads only when on
@@ -247,62 +250,117 @@ def _refused(request: web.Request, response: web.Response) -> web.Response:
     return response
 
 
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure answered in an envelope the caller parses; a connection's deadlines kept."""
-    config = request.app[CONFIG]
+def front_door(
+    config: HttpAppConfig,
+    own_origins: tuple[str, ...],
+    admit: Callable[[web.Request], Awaitable[web.StreamResponse | None]],
+) -> Middleware:
+    """The app's one middleware: every failure answered in an envelope the caller parses and
+    a connection's deadlines kept (around everything), then the Host/Origin/body checks
+    (`edge_refusal`), then authentication and rate limits (`admit`, `auth_edge.py`), then the
+    route.
+
+    One layer rather than three: each aiohttp middleware is a coroutine every request passes
+    through, and again at each of its handler's resumptions (a request's await chain is as
+    deep as its middlewares); the checks before the route run as plain calls instead.
+    """
     connections = config.connections
-    connection = connections.of(request.transport) if connections is not None else None
-    if connection is not None and connections is not None:
-        connection.request_started(request, connections.limits.body_timeout_s)
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
-        message = exc.text if exc.status != 404 else f"no route for {request.path}"
-        if exc.status == 413:  # a body without a length, cut off as it was read
-            return _refused(request, edge_error(request, _body_too_large(config.max_body_bytes)))
-        if exc.status == 405:
-            allowed = exc.headers.get("Allow", "")
-            message = f"{request.method} is not served on {request.path}" + (
-                f"; it takes {allowed}" if allowed else ""
+    allowed_hosts = _AllowedHosts(config.allowed_hosts)
+
+    @web.middleware
+    async def door(request: web.Request, handler: Handler) -> web.StreamResponse:
+        connection = connections.of(request.transport) if connections is not None else None
+        if connection is not None and connections is not None:
+            connection.request_started(request, connections.limits.body_timeout_s)
+        try:
+            turned_away = edge_refusal(request, config, own_origins, allowed_hosts)
+            if turned_away is not None:
+                return turned_away
+            answer = await admit(request)
+            if answer is not None:
+                return answer
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _http_error(request, config, exc)
+        except EngineError as exc:
+            # The native routes (/v1/generate ...): the same trace headers as the dialects'.
+            response = error_response(exc)
+            if exc.trace_headers is None and isinstance(exc, InvalidRequest):
+                # Refused before any route ran (a body that is not JSON ...): counted.
+                return _refused(request, response)
+            return response
+        except Exception as exc:
+            refused = disk_refusal(exc)
+            if refused is not None:
+                # Not "see the log": the log may be on the disk that refused. One line, no trace.
+                log.warning("%s %s: %s", request.method, request.path, refused.message)
+                return error_response(refused)
+            log.exception("unhandled error serving %s %s", request.method, request.path)
+            return error_response(
+                EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)
             )
-        refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
-        # In the envelope of the route's dialect, as a client of it parses errors.
-        answer = edge_error(request, refusal)
-        if "Allow" in exc.headers:
-            answer.headers["Allow"] = exc.headers["Allow"]
-        return answer
-    except EngineError as exc:
-        # The native routes (/v1/generate ...): the same trace headers as the dialects'.
-        response = error_response(exc)
-        if exc.trace_headers is None and isinstance(exc, InvalidRequest):
-            # Refused before any route ran (a body that is not JSON ...): counted.
-            return _refused(request, response)
-        return response
-    except Exception as exc:
-        refused = disk_refusal(exc)
-        if refused is not None:
-            # Not "see the log": the log may be on the disk that refused. One line, no trace.
-            log.warning("%s %s: %s", request.method, request.path, refused.message)
-            return error_response(refused)
-        log.exception("unhandled error serving %s %s", request.method, request.path)
-        return error_response(
-            EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)
+        finally:
+            if connection is not None:
+                connection.request_finished()
+
+    return door
+
+
+def _http_error(
+    request: web.Request, config: HttpAppConfig, exc: web.HTTPException
+) -> web.Response:
+    """An aiohttp HTTP error (no route, wrong method, a body cut off) in the route's dialect."""
+    code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
+    message = exc.text if exc.status != 404 else f"no route for {request.path}"
+    if exc.status == 413:  # a body without a length, cut off as it was read
+        return _refused(request, edge_error(request, _body_too_large(config.max_body_bytes)))
+    if exc.status == 405:
+        allowed = exc.headers.get("Allow", "")
+        message = f"{request.method} is not served on {request.path}" + (
+            f"; it takes {allowed}" if allowed else ""
         )
-    finally:
-        if connection is not None:
-            connection.request_finished()
+    refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
+    # In the envelope of the route's dialect, as a client of it parses errors.
+    answer = edge_error(request, refusal)
+    if "Allow" in exc.headers:
+        answer.headers["Allow"] = exc.headers["Allow"]
+    return answer
 
 
-@web.middleware
-async def edge_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Host (DNS rebinding), Origin, body size and JSON bodies, checked before any route."""
-    config = request.app[CONFIG]
-    if not host_allowed(request.headers.get("Host"), config.allowed_hosts):
-        log.warning("refused request with Host %r", request.headers.get("Host"))
+class _AllowedHosts:
+    """`host_allowed` of one app's `http.allowed_hosts`, remembered per `Host` value: a client
+    sends the same one with every request. Bounded, as the values are the clients' to choose."""
+
+    __slots__ = ("_extra", "_seen")
+
+    def __init__(self, extra: tuple[str, ...]) -> None:
+        self._extra = extra
+        self._seen: dict[str | None, bool] = {}
+
+    def __call__(self, host: str | None) -> bool:
+        allowed = self._seen.get(host)
+        if allowed is None:
+            allowed = host_allowed(host, self._extra)
+            if len(self._seen) >= MAX_HOSTS_REMEMBERED:
+                self._seen.clear()
+            self._seen[host] = allowed
+        return allowed
+
+
+def edge_refusal(
+    request: web.Request,
+    config: HttpAppConfig,
+    own_origins: tuple[str, ...],
+    allowed_hosts: Callable[[str | None], bool],
+) -> web.Response | None:
+    """Host (DNS rebinding), Origin, body size and JSON bodies, checked before any route: the
+    refusal, or None."""
+    headers = request.headers
+    host = headers.get("Host")
+    if not allowed_hosts(host):
+        log.warning("refused request with Host %r", host)
         return _refused(
             request,
             error_response(
@@ -313,9 +371,9 @@ async def edge_guard(request: web.Request, handler: Handler) -> web.StreamRespon
                 )
             ),
         )
-    own_origins = request.app[OWN_ORIGINS]
-    if not origin_allowed(request.headers.get("Origin"), own_origins):
-        log.warning("refused request from Origin %r", request.headers.get("Origin"))
+    origin = headers.get("Origin")
+    if not origin_allowed(origin, own_origins):
+        log.warning("refused request from Origin %r", origin)
         return _refused(
             request,
             error_response(
@@ -331,16 +389,14 @@ async def edge_guard(request: web.Request, handler: Handler) -> web.StreamRespon
         return _refused(
             request, edge_error(request, _body_too_large(config.max_body_bytes, length))
         )
-    if request.method in STATE_CHANGING:
+    method = request.method
+    if method in STATE_CHANGING:
         refusal = json_body_refusal(
-            request.method,
-            request.path,
-            request.headers.get("Content-Type"),
-            request.body_exists,
+            method, request.path, headers.get("Content-Type"), request.body_exists
         )
         if refusal:
             return _refused(
                 request,
                 edge_error(request, EdgeRefusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, refusal)),
             )
-    return await handler(request)
+    return None

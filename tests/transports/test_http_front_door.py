@@ -161,3 +161,19 @@ async def test_a_stdio_instance_refuses_quit_without_acting_as_if_asked_to_activ
     finally:
         await runtime.stop()
         lock.release()
+
+
+async def test_a_foreign_host_is_refused_every_time_beside_allowed_ones(
+    gateway: GatewayRuntime,
+) -> None:
+    """The edge remembers each `Host` value's check (`http_app._AllowedHosts`): per value."""
+    for host, status in (
+        ("attacker.example:3333", 421),
+        (None, 200),
+        ("attacker.example:3333", 421),
+        ("localhost:1", 200),
+        ("attacker.example", 421),
+    ):
+        headers = {"Host": host} if host else {}
+        got, _ = await _call(gateway, "GET", "/health", headers=headers)
+        assert got == status, host

@@ -175,7 +175,8 @@ class GatewayKeys:
         # the verdict each remembered live row was given: while a principal was taught by that
         # same row, it is given that verdict again without learning it again.
         self._taught: dict[str, KeyRecord] = {}
-        self._verdicts: dict[str, tuple[KeyRecord, KeyVerdict]] = {}
+        # (Its principal's id is kept with it: `KeyRecord.principal` makes a new string.)
+        self._verdicts: dict[str, tuple[KeyRecord, KeyVerdict, str]] = {}
         # Rows of verified keys, kept until any process changes a key (SQLite only).
         self._verified = VerifiedKeys(
             KeyChanges.beside(db.path) if db.engine.name == "sqlite" else KeyChanges(None)
@@ -268,18 +269,20 @@ class GatewayKeys:
         """Whose `secret` is: its row as the store holds it now (read again after any change
         to any key, by any process; see `key_changes.py`), judged at this moment."""
         digest, now = token_digest(secret), self._clock()
-        stamp = self._verified.stamp()  # before the read: a change after it is seen next time
+        # Before the read: a change after it is seen next time.
+        stamp = self._verified.changes.stamp()
         record = self._verified.get(digest, stamp)
         known = self._verdicts.get(digest) if record is not None else None
         if (
             known is not None
             and known[0] is record
-            and self._taught.get(record.principal) is record
+            and self._taught.get(known[2]) is record
             and record.state(now) == "live"
         ):
             # The row the last verdict was made from (no key changed since, in any process),
             # and what its principal was last taught: only expiry and "last used" are of now.
-            self._touch_if_due(record.id, now)
+            if now - self._touched.get(record.id, 0.0) >= LAST_USED_EVERY_S:
+                self._touch_if_due(record.id, now)
             return known[1]
         if record is None:
             record = await self._db.read(lambda: store.by_digest(self._db.models, digest))
@@ -315,7 +318,7 @@ class GatewayKeys:
         if state == "live":
             if len(self._verdicts) >= MAX_REMEMBERED:
                 self._verdicts.clear()
-            self._verdicts[digest] = (record, verdict)
+            self._verdicts[digest] = (record, verdict, record.principal)
         return verdict
 
     def _touch_if_due(self, key_id: str, now: float) -> None:

@@ -32,7 +32,7 @@ from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.engine.auth.client_address import TrustedProxies, address_key, client_address
 from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
-from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
+from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, KeyVerdict
 from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
@@ -40,6 +40,7 @@ from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
 from llmgw_desktop.engine.auth.presented import (
     BEARER_ONLY,
     describe_places,
+    is_gateway_key,
     presented_credential,
 )
 from llmgw_desktop.engine.auth.principals import (
@@ -114,6 +115,8 @@ class AuthService:
         second launch use it); empty, no request can present it."""
         environ = os.environ if environ is None else environ
         self.keys = keys
+        # The last key verdict granted, and its Verdict (`authenticate`).
+        self._key_granted: tuple[KeyVerdict, Verdict] | None = None
         self._token = settings.http.auth_token
         self._trusted_header = settings.http.trusted_principal_header
         self.instance_token = instance_token
@@ -241,12 +244,17 @@ class AuthService:
             return await self._connection_verdict(key, peer)
         if self._token and constant_time_equal(key, self._token):
             return self._bearer_verdict(headers)
-        if self.keys is not None and looks_like_key(key):
+        if self.keys is not None and is_gateway_key(key):
             # Refused even on a gateway open to the local user: a revoked or expired key
             # must never fall back to the local user's full access.
             checked = await self.keys.verify(key)
             if checked.principal is not None:
-                return Verdict(checked.principal)
+                # `verify` gives a key's remembered verdict again while nothing changed: its
+                # Verdict here is made once, not at each request.
+                granted = self._key_granted
+                if granted is None or granted[0] is not checked:
+                    granted = self._key_granted = (checked, Verdict(checked.principal))
+                return granted[1]
             return Verdict(
                 None, f"{checked.problem} (in {presented.place})", "invalid_token", checked.code
             )

@@ -25,12 +25,17 @@ from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.metrics.figures import (
+    ASKED,
+    COST,
     ERRORS,
     FIELDS,
     INPUT,
     OUTPUT,
     READ,
+    REFUSED,
     REQUESTS,
+    SAVED,
+    UNPRICED,
     WRITE,
     ZEROS,
     Totals,
@@ -38,7 +43,8 @@ from llmgw_desktop.engine.metrics.figures import (
     prompt_hit_rate,
     sum_totals,
 )
-from llmgw_desktop.engine.metrics.health import asked_provider, provider_failed
+from llmgw_desktop.engine.metrics.health import asked_provider
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
@@ -324,23 +330,32 @@ class LiveMetrics:
             if len(self._pending) >= MAX_PROVIDERS:
                 provider = OTHER_PROVIDER
             row = self._pending.setdefault(provider, [0.0] * FIELDS)
-        for offset, value in enumerate(self._values_of(event)):
-            row[offset] += value
-
-    def _values_of(self, event: RequestFinished) -> tuple[float, ...]:
+        # `bucket_values`' figures added in place, each only when it is not zero (adding 0.0
+        # changes no sum): a request is counted with no tuple of eleven built and walked.
+        row[REQUESTS] += 1.0
+        row[INPUT] += event.input_tokens
+        row[OUTPUT] += event.output_tokens
         read = event.cache_read_tokens
-        return bucket_values(
-            1,
-            event.input_tokens,
-            event.output_tokens,
-            read,
-            event.cache_write_tokens,
-            event.cost_usd or 0.0,
-            self._discount(event.model) if read else 0.0,
-            1 if provider_failed(event) else 0,
-            1 if asked_provider(event) else 0,
-            1 if event.state in _REFUSED_STATES else 0,
-        )
+        if read:
+            row[READ] += read
+            discount = self._discount(event.model)
+            if discount is None:
+                row[UNPRICED] += read
+            else:
+                row[SAVED] += read * discount
+        written = event.cache_write_tokens
+        if written:
+            row[WRITE] += written
+        cost = event.cost_usd
+        if cost:
+            row[COST] += cost
+        state = event.state
+        if asked_provider(event):
+            row[ASKED] += 1.0
+            if state == RecordState.FAILED:  # `provider_failed`
+                row[ERRORS] += 1.0
+        elif state in _REFUSED_STATES:  # a refused request is never one a provider was asked
+            row[REFUSED] += 1.0
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,

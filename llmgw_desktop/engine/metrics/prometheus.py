@@ -191,22 +191,41 @@ class ScrapeFigures:
         base = self._bases.get(named)
         if base is None:
             base = self._base_of(event, named)
-        self._add(self.requests, (*base, event.state), 1)
-        if event.state in _REFUSED:
-            self._add(self.refusals, (*base, event.error_code or event.state), 1)
+        # A series that exists (most requests) is added to here, with no call and no cap to
+        # ask; a new one goes through `_add`.
+        state = event.state
+        key = (*base, state)
+        try:
+            self.requests[key] += 1
+        except KeyError:
+            self._add(self.requests, key, 1)
+        if state in _REFUSED:
+            self._add(self.refusals, (*base, event.error_code or state), 1)
         elif event.error_code:
             self._add(self.errors, (*base, event.error_code), 1)
         # TOKEN_TYPES, each only when counted (a series of zeros is never made).
-        if event.input_tokens:
-            self._add(self.tokens, (*base, "input"), event.input_tokens)
-        if event.output_tokens:
-            self._add(self.tokens, (*base, "output"), event.output_tokens)
+        tokens = self.tokens
+        if count := event.input_tokens:
+            key = (*base, "input")
+            try:
+                tokens[key] += count
+            except KeyError:
+                self._add(tokens, key, count)
+        if count := event.output_tokens:
+            key = (*base, "output")
+            try:
+                tokens[key] += count
+            except KeyError:
+                self._add(tokens, key, count)
         if event.cache_read_tokens:
-            self._add(self.tokens, (*base, "cache_read"), event.cache_read_tokens)
+            self._add(tokens, (*base, "cache_read"), event.cache_read_tokens)
         if event.cache_write_tokens:
-            self._add(self.tokens, (*base, "cache_write"), event.cache_write_tokens)
-        if event.cost_usd:
-            self._add(self.cost, base, event.cost_usd)
+            self._add(tokens, (*base, "cache_write"), event.cache_write_tokens)
+        if cost := event.cost_usd:
+            try:
+                self.cost[base] += cost
+            except KeyError:
+                self._add(self.cost, base, cost)
         self._observe(self.duration, base, DURATION_BUCKETS, event.finished_at - event.started_at)
         if event.first_token_s is not None:
             self._observe(self.ttft, base, TTFT_BUCKETS, event.first_token_s)

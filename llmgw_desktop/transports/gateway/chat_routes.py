@@ -25,7 +25,6 @@ from llmgw_desktop.engine.api import (
     EngineError,
     InvalidRequest,
     NotFound,
-    SpanLike,
     SseParser,
     TokenCount,
     forwardable_headers,
@@ -134,81 +133,68 @@ async def _serve(
 ) -> web.StreamResponse:
     engine = request.app[ENGINE]
     # One span per request (does nothing while OpenTelemetry export is off); it continues
-    # the client's `traceparent` and lasts until the answer's last byte.
+    # the client's `traceparent` and lasts until the answer's last byte. The answer is made
+    # here rather than in a coroutine of its own: a request's await chain is one frame
+    # shorter at each of its resumptions.
     attributes = {
         "gen_ai.operation.name": "chat",
         "http.route": endpoint,
         "llmgw.dialect": front,
     }
     with engine.telemetry.request_span("chat", request.headers, attributes) as span:
-        return await _answer_request(
-            request, span, front, endpoint, url_model, stream, gemini_array
+        try:
+            raw, body = await read_body(request)
+            model = body.get("model") if isinstance(body.get("model"), str) else url_model
+            if model:
+                span.rename(f"chat {model}")
+                span.set("gen_ai.request.model", model)
+            engine.telemetry.capture(span, "gen_ai.input.messages", raw)
+            answer = await engine.gateway.chat(
+                front,
+                body,
+                _caller_info(request, body, endpoint),
+                raw=raw,
+                url_model=url_model,
+                stream=stream,
+            )
+        except EngineError as exc:
+            span.failed(str(exc.code))
+            span.set("llmgw.request_id", exc.details.get("requestId"))
+            refusal = dialect_error(front, exc)
+            if exc.trace_headers is None:
+                # Refused before the gateway saw it (a body that is not a JSON object).
+                refusal[REFUSAL_CODE_KEY] = exc.code
+                note_refusal(engine.refusals, engine.auth, request, refusal, "")
+            return refusal
+        span.set("llmgw.request_id", answer.route.request_id)
+        if isinstance(answer, Completed):
+            payload = answer.payload()
+            engine.telemetry.capture(span, "gen_ai.output.messages", payload)
+            return web.Response(
+                body=payload,
+                content_type="application/json",
+                headers={**answer.headers, **answer.route.headers()},
+            )
+        content_type = "application/json" if gemini_array else "text/event-stream"
+        response = web.StreamResponse(
+            headers={
+                **answer.headers,
+                "Content-Type": content_type,
+                "Cache-Control": "no-cache",
+                **answer.route.headers(),
+            }
         )
-
-
-async def _answer_request(
-    request: web.Request,
-    span: SpanLike,
-    front: str,
-    endpoint: str,
-    url_model: str | None,
-    stream: bool | None,
-    gemini_array: bool,
-) -> web.StreamResponse:
-    engine = request.app[ENGINE]
-    try:
-        raw, body = await read_body(request)
-        model = body.get("model") if isinstance(body.get("model"), str) else url_model
-        if model:
-            span.rename(f"chat {model}")
-            span.set("gen_ai.request.model", model)
-        engine.telemetry.capture(span, "gen_ai.input.messages", raw)
-        answer = await engine.gateway.chat(
-            front,
-            body,
-            _caller_info(request, body, endpoint),
-            raw=raw,
-            url_model=url_model,
-            stream=stream,
-        )
-    except EngineError as exc:
-        span.failed(str(exc.code))
-        span.set("llmgw.request_id", exc.details.get("requestId"))
-        refusal = dialect_error(front, exc)
-        if exc.trace_headers is None:
-            # Refused before the gateway saw it (a body that is not a JSON object).
-            refusal[REFUSAL_CODE_KEY] = exc.code
-            note_refusal(engine.refusals, engine.auth, request, refusal, "")
-        return refusal
-    span.set("llmgw.request_id", answer.route.request_id)
-    if isinstance(answer, Completed):
-        payload = answer.payload()
-        engine.telemetry.capture(span, "gen_ai.output.messages", payload)
-        return web.Response(
-            body=payload,
-            content_type="application/json",
-            headers={**answer.headers, **answer.route.headers()},
-        )
-    content_type = "application/json" if gemini_array else "text/event-stream"
-    response = web.StreamResponse(
-        headers={
-            **answer.headers,
-            "Content-Type": content_type,
-            "Cache-Control": "no-cache",
-            **answer.route.headers(),
-        }
-    )
-    chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
-    try:
-        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-            await response.prepare(request)
-            async for piece in chunks:
-                await response.write(piece)
-        await response.write_eof()
-    except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
-        # A client that leaves mid-answer is a normal end (its row says the answer was cut).
-        log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
-    return response
+        chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
+        try:
+            async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+                await response.prepare(request)
+                async for piece in chunks:
+                    await response.write(piece)
+            await response.write_eof()
+        except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
+            # A client that leaves mid-answer is a normal end (its row says the answer was cut).
+            log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
+        return response
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

@@ -363,3 +363,42 @@ async def test_a_key_in_a_vendor_key_header_works_on_every_door_the_token_does_n
     assert not listed.is_error, listed
     rows = await locked.engine.recorder.recent(limit=5)
     assert {r["owner_principal"] for r in rows} == {"key:anywhere"}
+
+
+async def test_a_route_the_operator_was_let_onto_still_refuses_a_key_and_back(
+    locked: GatewayRuntime,
+) -> None:
+    """The edge remembers who was let onto which route (`auth_edge.edge_access`): per
+    principal, so the operator's passage never lets a key through, nor a key's refusal the
+    operator out."""
+    key = (await make_key(locked, "follower")).secret
+    operator = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession() as http:
+        for headers, status in (
+            (operator, 200),
+            ({"Authorization": f"Bearer {key}"}, 403),
+            (operator, 200),
+            ({"Authorization": f"Bearer {key}"}, 403),
+        ):
+            async with http.get(locked.base_url + "/v1/credentials", headers=headers) as answer:
+                assert answer.status == status
+
+
+async def test_two_keys_taking_turns_are_each_their_own_principal_until_one_is_revoked(
+    locked: GatewayRuntime,
+) -> None:
+    """`AuthService` makes a key's Verdict once and gives it again while `verify` gives the
+    same remembered verdict: never another key's, and not past a revocation."""
+    first, second = (await make_key(locked, "one")).secret, (await make_key(locked, "two")).secret
+    auth = locked.engine.auth
+    for _ in range(2):
+        for secret, name in ((first, "key:one"), (second, "key:two")):
+            verdict = await auth.authenticate(
+                aiohttp_headers({"Authorization": f"Bearer {secret}"})
+            )
+            assert verdict.principal is not None and verdict.principal.id == name
+    await locked.engine.keys.revoke(OPERATOR, "one")
+    refused = await auth.authenticate(aiohttp_headers({"Authorization": f"Bearer {first}"}))
+    assert refused.principal is None and refused.code == "key_revoked"
+    kept = await auth.authenticate(aiohttp_headers({"Authorization": f"Bearer {second}"}))
+    assert kept.principal is not None and kept.principal.id == "key:two"
