@@ -156,7 +156,11 @@ class RecorderQuery:
         return await self._db.read(read)
 
     async def count(self, filters: RecorderFilters) -> int:
-        """How many rows match (a whole index range at worst: run it beside the first page)."""
+        """How many rows match (a whole index range at worst: run it beside the first page),
+        what just finished included, as in the first page: asked at the same moment, the two
+        must agree (the recorder page counts again only when another request finishes)."""
+        if self._recorder is not None:
+            await self._recorder.flush()
 
         def read() -> int:
             database = self._db.models.database

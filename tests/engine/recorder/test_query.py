@@ -404,6 +404,19 @@ async def test_detail_has_the_jobs_redacted_prompt_and_answer(db: Database) -> N
     assert await query.detail("no-such-row") is None
 
 
+async def test_a_count_includes_what_just_finished_as_the_first_page_does(db: Database) -> None:
+    # The recorder page reloads its first page and its count at once when a request finishes:
+    # a count read before the recorder's next flush left the total one short, and nothing
+    # counted again until another request finished.
+    recorder = FlightRecorder(db)
+    query = RecorderQuery(db, recorder)
+    record = recorder.start(principal="local", provider="anthropic", caller="ci")
+    recorder.finish(record, state="failed", error_code="upstream_500", http_status=502)
+    failed = RecorderFilters(failed_only=True)
+    assert await query.count(failed) == 1
+    assert [row.id for row in (await query.page(failed)).rows] == [record]
+
+
 async def test_the_search_index_follows_updates_and_pruning(db: Database) -> None:
     clock = [START]
     recorder = FlightRecorder(db, retention_days=1, clock=lambda: clock[0])
