@@ -43,7 +43,7 @@ from llmgw_desktop.engine.auth.key_scope import (
     KeyScope,
     is_key_principal,
 )
-from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX, is_gateway_key
+from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
@@ -57,7 +57,6 @@ __all__ = [
     "KeyVerdict",
     "MadeKey",
     "keys_on_store",
-    "looks_like_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,11 +73,6 @@ MAX_SCOPE_ENTRIES = 200
 MAX_PER_MINUTE = 1_000_000
 MAX_BUDGET_USD = 1e9
 MAX_GRACE_S = 30 * 86400.0
-
-
-def looks_like_key(value: str) -> bool:
-    """Whether a presented credential is meant as a gateway key (its prefix and length say so)."""
-    return is_gateway_key(value)
 
 
 @dataclass(frozen=True)
@@ -281,8 +275,7 @@ class GatewayKeys:
         ):
             # The row the last verdict was made from (no key changed since, in any process),
             # and what its principal was last taught: only expiry and "last used" are of now.
-            if now - self._touched.get(record.id, 0.0) >= LAST_USED_EVERY_S:
-                self._touch_if_due(record.id, now)
+            self._touch_if_due(record.id, now)
             return known[1]
         if record is None:
             record = await self._db.read(lambda: store.by_digest(self._db.models, digest))

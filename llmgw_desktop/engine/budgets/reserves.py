@@ -142,9 +142,7 @@ class _Reserve:
     used: float = 0.0  # what the calls admitted from it hold now
     touched: float = 0.0  # when a call last used it (monotonic)
     granting: bool = False  # a grant for it is being written
-    # What its row is owed since the last `Reserves.owed` (None: nothing); here, not keyed by
-    # (lane, row) in `Reserves._shrink`: that cost two tuple hashes a call.
-    owed: float | None = None
+    owed: float | None = None  # owed to its row since the last `Reserves.owed` (None: nothing)
 
     @property
     def spare(self) -> float:
@@ -153,6 +151,10 @@ class _Reserve:
     @property
     def low(self) -> bool:
         return self.spare < RESERVE_CALLS * self.need / 2
+
+    def owe(self, amount: float) -> None:
+        """Its row is owed `amount` more at the next write (`Reserves.owed`)."""
+        self.owed = amount if self.owed is None else self.owed + amount
 
 
 # What a call admitted in memory took from its lanes' reserves (`Reserves.hold`).
@@ -218,7 +220,7 @@ class Reserves:
             if reserve is None or reserve.limit != limit:
                 return None
             need = amounts[which]
-            if need > reserve.amount - reserve.used + _EPSILON:
+            if need > reserve.spare + _EPSILON:
                 return None
             taken.append((reserve, need))
         if not taken:
@@ -227,8 +229,7 @@ class Reserves:
         for reserve, need in taken:
             reserve.used += need
             reserve.touched = now
-            low = reserve.amount - reserve.used < RESERVE_CALLS * reserve.need / 2  # `.low`
-            self.low = self.low or (low and not reserve.granting)
+            self.low = self.low or (reserve.low and not reserve.granting)
         return taken
 
     def end_hold(self, taken: Taken) -> None:
@@ -239,8 +240,7 @@ class Reserves:
             reserve.used -= need
             if reserves.get(reserve.key) is reserve:
                 reserve.amount -= need
-                owed = reserve.owed
-                reserve.owed = need if owed is None else owed + need
+                reserve.owe(need)
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
         """Give back the spare of `keys`' reserves (written at the next write, before any
@@ -253,7 +253,7 @@ class Reserves:
             spare = reserve.spare
             if spare > 0:
                 reserve.amount -= spare
-                reserve.owed = spare if reserve.owed is None else reserve.owed + spare
+                reserve.owe(spare)
                 back += spare
         return back
 

@@ -79,10 +79,8 @@ class Settlements:
         self._reread_at = float("-inf")
         # When each lane was last searched for dead processes' holds (monotonic).
         self._reclaimed: dict[LaneKey, float] = {}
-        # Room reserved on lanes, to admit calls in memory (`reserves.py`), and what the calls
-        # `take` admitted there hold, by hold id.
+        # Room reserved on lanes, to admit calls in memory (`reserves.py`).
         self.reserves = Reserves()
-        self._taken: dict[str, Taken] = {}
         # The lanes as the flush last read them (on the database thread only).
         self._seen = lanes.SeenLanes()
         # When this process's marks of lanes wanted (`reserves.want`) have done their work
@@ -100,12 +98,9 @@ class Settlements:
         self._soon()
 
     def release(self, hold_id: str) -> None:
-        """A call whose hold ends (its cost was added, or it failed)."""
-        taken = self._taken.pop(hold_id, None)
-        if taken is not None:
-            self.reserves.end_hold(taken)
-        else:
-            self._released.add(hold_id)
+        """A call the store admitted (`admit`) whose hold ends (its cost was added, or it
+        failed); one admitted in memory ends with `end_hold`."""
+        self._released.add(hold_id)
         self._soon()
 
     def owed(self, key: LaneKey) -> float:
@@ -132,24 +127,12 @@ class Settlements:
         keep = set(period_starts)
         self._waiting = {k: v for k, v in self._waiting.items() if k.period_start in keep}
 
-    def take(
-        self, needs: Mapping[LaneKey, float], limits: Mapping[LaneKey, float], hold_id: str
-    ) -> bool:
-        """Admit a call in memory from its lanes' reserves, holding `needs` per lane; whether
-        it was (else it is decided in the store: `admit`). A reserve running low is granted
-        more at once, in the background."""
-        lanes = [(key, i, limits.get(key)) for i, key in enumerate(needs)]
-        taken = self.hold(lanes, tuple(needs.values()))
-        if taken is None:
-            return False
-        self._taken[hold_id] = taken
-        return True
-
     def hold(
         self, lanes: Iterable[tuple[LaneKey, int, float | None]], amounts: Sequence[float]
     ) -> Taken | None:
-        """`take` without a hold id (`Reserves.hold` says `lanes` and `amounts`): what was
-        taken, for `end_hold`, or None (the call is decided in the store)."""
+        """Admit a call in memory from its lanes' reserves (`Reserves.hold` says `lanes` and
+        `amounts`): what was taken, for `end_hold`, or None (the call is decided in the store:
+        `admit`). A reserve running low is granted more at once, in the background."""
         if self.closed:
             return None
         taken = self.reserves.hold(lanes, amounts)
@@ -158,7 +141,7 @@ class Settlements:
         return taken
 
     def end_hold(self, taken: Taken) -> None:
-        """A call admitted by `hold` ends (as `release` of a hold id `take` admitted)."""
+        """A call admitted by `hold` ends (as `release` ends one the store admitted)."""
         self.reserves.end_hold(taken)
         self._soon()
 

@@ -24,6 +24,7 @@ import pytest
 
 from llmgw_desktop.engine.budgets import reserves, settlement
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
+from llmgw_desktop.engine.budgets.reserves import Taken
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.store.sql import portable
@@ -54,14 +55,29 @@ def rule(amount: float, hard: float) -> Callable[[dict[LaneKey, LaneState]], Tak
     return decide
 
 
+# What the calls `ask` admitted in memory took, by (process, hold id), for `release`.
+_HELD: dict[tuple[Settlements, str], Taken] = {}
+
+
 async def ask(s: Settlements, hold: str, amount: float = CALL, hard: float = HARD) -> str:
     """Ask for a call as the ledger does: "memory" (admitted from a reserve), "store"
     (admitted in the store) or "" (refused)."""
-    needs, limits = {KEY: amount}, {KEY: hard}
-    if s.take(needs, limits, hold):
+    taken = s.hold([(KEY, 0, hard)], (amount,))
+    if taken is not None:
+        _HELD[s, hold] = taken
         return "memory"
+    needs, limits = {KEY: amount}, {KEY: hard}
     verdict, _states = await s.admit([KEY], rule(amount, hard), hold, needs=needs, limits=limits)
     return "store" if verdict.holds else ""
+
+
+def release(s: Settlements, hold: str) -> None:
+    """End a call `ask` admitted, however it was admitted, as the ledger's hold does."""
+    taken = _HELD.pop((s, hold), None)
+    if taken is not None:
+        s.end_hold(taken)
+    else:
+        s.release(hold)
 
 
 def spawned(coro: Coroutine[Any, Any, None]) -> object:
@@ -161,7 +177,7 @@ async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_stor
     assert held >= 21 * CALL - 1e-9  # every running call is held in the store
     for n in range(21):
         a.add(KEY, CALL / 2)
-        a.release(f"call-{n}")
+        release(a, f"call-{n}")
     assert await a.flush()
     spent, held, _rows = await in_store(first)
     assert spent == pytest.approx(21 * CALL / 2)
@@ -196,7 +212,7 @@ async def test_many_calls_at_once_from_three_processes_never_hold_or_spend_past_
         costs.append(cost)
         del running[hold]
         s.add(KEY, cost)
-        s.release(hold)
+        release(s, hold)
 
     for wave in range(4):
         await asyncio.gather(*(call(wave * 1000 + n) for n in range(200)))
@@ -225,7 +241,7 @@ async def test_a_limit_lowered_is_not_admitted_against_from_a_reserve_granted_un
     a, *_ = processes
     assert await ask(a, "call-0")  # the reserve is granted under a limit of 10
     a.add(KEY, 0.3)
-    a.release("call-0")
+    release(a, "call-0")
     assert await a.flush()
     # The budget is now 0.35 (edited): 0.05 left, room for five calls, not the reserve's 124.
     admitted = [await ask(a, f"call-{n}", hard=0.35) for n in range(1, 12)]
@@ -244,7 +260,7 @@ async def test_a_reserve_unused_for_a_while_is_given_back(
         assert await ask(a, f"call-{n}")
     for n in range(3):
         a.add(KEY, CALL)
-        a.release(f"call-{n}")
+        release(a, f"call-{n}")
     for _ in range(100):
         await asyncio.sleep(0.02)
         if not a.reserves.active and (await in_store(stores[0]))[2] == 0:
@@ -273,7 +289,7 @@ async def test_a_dead_processes_reserve_is_counted_as_spent_and_it_drops_it_when
     await first.run(lambda: lease(first, "process-a", time.time() + 3600))
     for hold in ("a-0", "a-1"):
         a.add(KEY, CALL / 2)
-        a.release(hold)
+        release(a, hold)
     assert await a.flush()
     assert KEY not in a.reserves._lanes
     spent, _held, _rows = await in_store(first)
@@ -302,7 +318,7 @@ async def test_a_stopping_process_gives_its_reserves_back(
     a, *_ = processes
     assert await ask(a, "call-0")
     a.add(KEY, CALL)
-    a.release("call-0")
+    release(a, "call-0")
     await a.close()
     spent, held, rows = await in_store(stores[0])
     assert (rows, held) == (0, 0.0) and spent == pytest.approx(CALL)
@@ -342,7 +358,7 @@ async def test_a_lane_is_read_again_only_once_another_process_has_written_the_st
     call = 1 / 1024
     assert await ask(a, "a-0", call, 1.0) == "store"
     a.add(KEY, call)
-    a.release("a-0")
+    release(a, "a-0")
     assert await a.flush()  # reads the lane once
     first = stores[0]
     sqlite = first.engine.name == "sqlite"
@@ -352,7 +368,7 @@ async def test_a_lane_is_read_again_only_once_another_process_has_written_the_st
         await first.run(lambda: database.connection().set_trace_callback(statements.append))
     assert await ask(a, "a-1", call, 1.0) == "memory"
     a.add(KEY, call)
-    a.release("a-1")
+    release(a, "a-1")
     assert await a.flush()  # writes what it owes; reads nothing
     assert await a.flush()  # nothing owed: no transaction at all
     if sqlite:
@@ -409,11 +425,11 @@ async def test_a_call_another_processes_reserve_holds_the_room_for_is_admitted(
     for n in range(1, 6):
         assert await ask(a, f"a-{n}")
         a.add(KEY, CALL / 100)
-        a.release(f"a-{n - 1}")
+        release(a, f"a-{n - 1}")
         answers.append(await ask(b, f"b-{n}", 9.5))
         if answers[-1]:
             b.add(KEY, 9.5 / 100)  # it ends, cheaper than its hold
-            b.release(f"b-{n}")
+            release(b, f"b-{n}")
     assert answers == ["store"] * 5 and time.monotonic() - started < 5.0, answers
     spent, held, _rows = await in_store(stores[0])
     assert spent + held <= HARD + 1e-9
