@@ -317,3 +317,66 @@ def test_requests_are_split_into_asked_refused_and_failed(
     metrics.replay([PastTraffic(START - 60, "openai", "gpt-4o-mini", 4, 0, 0, 0, 0, 0.0, 1, 3, 1)])
     total = metrics.series("15m").total
     assert (total.requests, total.asked, total.refused, total.errors) == (11, 6, 3, 2)
+
+
+def test_a_request_counts_as_the_shared_definitions_say(clock: Clock) -> None:
+    """The handler adds a request's figures in place (no `bucket_values` tuple); they must be
+    the figures `bucket_values`, `health.asked_provider` and `provider_failed` give, as the
+    replay of an earlier run's traffic uses them, for every kind of end."""
+    from llmgw_desktop.engine.metrics.health import asked_provider, provider_failed
+
+    def ended(state: str, code: str | None, caller: str, model: str | None, read: int):
+        return RequestFinished(
+            record_id="r",
+            provider="openai",
+            model=model,
+            state=state,
+            principal="local",
+            caller=caller,
+            started_at=0.0,
+            finished_at=0.0,
+            input_tokens=7,
+            output_tokens=3,
+            cache_read_tokens=read,
+            cache_write_tokens=2 if read else 0,
+            cost_usd=0.25 if state == "completed" else None,
+            error_code=code,
+        )
+
+    events = [
+        ended(state, code, caller, model, read)
+        for state, code in (
+            ("completed", None),
+            ("failed", "upstream_503"),
+            ("failed", "no_api_key"),
+            ("refused", "budget_exceeded"),
+            ("denied", "approval_denied"),
+            ("canceled", None),
+            ("interrupted", "interrupted"),
+        )
+        for caller in ("test", "dashboard: key check")
+        for model in ("gpt-4o-mini", "a-model-no-table-prices")
+        for read in (0, 1000)
+    ]
+    live = LiveMetrics(bus := EventBus(), clock=clock)
+    for event in events:
+        bus.publish(event)
+    replayed = LiveMetrics(EventBus(), clock=clock)
+    replayed.replay(
+        PastTraffic(
+            START - 60,
+            "openai",
+            e.model,
+            1,
+            e.input_tokens,
+            e.output_tokens,
+            e.cache_read_tokens,
+            e.cache_write_tokens,
+            e.cost_usd or 0.0,
+            int(e.state in ("refused", "denied")),
+            int(asked_provider(e)),
+            int(provider_failed(e)),
+        )
+        for e in events
+    )
+    assert live.series("15m").total == replayed.series("15m").total
