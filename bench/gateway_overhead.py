@@ -364,6 +364,13 @@ def main() -> None:
         action="store_true",
         help="also run a proxy that only forwards, on the gateway's stacks (bench/_floor_proxy.py)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the gateways on the first core, the client and the upstream on the others (on "
+        "two cores the kernel often wakes a process on the core of the one that woke it, so "
+        "work a gateway does after writing an answer can delay the client reading it)",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global _REQUEST, _GATEWAY_REQUEST, GATEWAY_PATH
@@ -407,6 +414,13 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
         if args.desktop:
             env["QT_QPA_PLATFORM"] = "offscreen"
             env["LLM_GATEWAY_UI_START_HIDDEN"] = "true"
+        gateway_cores: set[int] | None = None
+        if args.pin:
+            cores = sorted(os.sched_getaffinity(0))
+            if len(cores) < 2:
+                raise SystemExit("--pin needs two cores or more")
+            gateway_cores = {cores[0]}
+            os.sched_setaffinity(0, set(cores[1:]))  # this process and what it starts next
         processes = [
             subprocess.Popen(
                 [sys.executable, __file__, "--serve-upstream", str(up_port)],
@@ -455,6 +469,8 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+                if gateway_cores is not None:
+                    os.sched_setaffinity(floor.pid, gateway_cores)
                 processes.append(floor)
                 url = f"http://127.0.0.1:{port}"
                 gateways.append(Gateway("floor", url + GATEWAY_PATH, floor.pid))
@@ -481,6 +497,8 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+                if gateway_cores is not None:  # before its threads start: they inherit it
+                    os.sched_setaffinity(gateway.pid, gateway_cores)
                 processes.append(gateway)
                 url = f"http://127.0.0.1:{port}"
                 server_port = urlsplit(db_url).port if db_url else None
@@ -495,6 +513,7 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
             lock += ", `current` on SQLite, `postgresql` on PostgreSQL" if pg_url else ""
             lock += ", gateway keys and budgets" if args.team else ""
             lock += ", Anthropic client to the OpenAI upstream" if args.cross else ""
+            lock += ", gateways pinned to one core" if gateway_cores is not None else ""
             size = len(json.dumps(_REQUEST))
             print(
                 f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "

@@ -178,7 +178,7 @@ class Engine:
         self.refusals = RefusalCounter(
             self.store, retention_days=settings.recorder.retention_days, clock=clock
         )
-        self.events.subscribe(RequestFinished, self.refusals.note_recorded)
+        self.events.subscribe(RequestFinished, self.refusals.note_recorded, after=True)
         self.recorder_query = RecorderQuery(self.store, self.recorder)
         # Spend per budget, counted from the recorder's finished rows; checked before every
         # CLI run and upstream call (the settings check already accepted the tables).

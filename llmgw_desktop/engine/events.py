@@ -5,10 +5,21 @@ is made and published for every request, and a frozen dataclass's `__init__` set
 eighteen fields through `object.__setattr__`. Subscribers run on the loop thread, in
 subscription order; a subscriber that raises is logged and does not stop the others or the
 publisher.
+
+A subscriber that only watches (a figure, a view) subscribes `after=True`. The HTTP gateway
+finishes a request's row in the same step of its task as it writes the answer's last bytes,
+and says so (`answer_follows`): for such a request, those who only watch hear of its row
+from the loop once that step is over, after the client has its answer rather than on the path
+to it. The budgets, whose count decides the next call, still hear of it at once. Deliveries
+keep their order and come before any request read later is served, since a request is served
+in a task step the loop queues behind them (a client that asks `/metrics` once it has its
+answer sees its request counted). Any other publisher's events are heard at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -28,6 +39,7 @@ __all__ = [
     "ProviderToggled",
     "RequestFinished",
     "StoreHealthChanged",
+    "answer_follows",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +148,18 @@ class RequestFinished(_RequestFinishedFields, Event):
 
 
 E = TypeVar("E", bound=Event)
+
+# True in a task that writes its answer in the step that finishes the request's row.
+_ANSWER_FOLLOWS = contextvars.ContextVar("llmgw_answer_follows", default=False)
+
+
+def answer_follows() -> None:
+    """Say, from a front door's request task, that its answer is written in the same step of
+    the task as the request's row is finished (no await between): those who only watch rows
+    then hear of it after that step, off the path to the answer."""
+    _ANSWER_FOLLOWS.set(True)
+
+
 Handler = Callable[[Any], None]
 
 
@@ -143,35 +167,75 @@ class EventBus:
     """Publish events to handlers subscribed by event type (or to `Event` for all)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
-        # Per event class, the handlers of it and of its bases in delivery order: worked out
-        # at its first publish after a (un)subscription, not walked for every event (a
-        # request's `RequestFinished` went through five classes and copied each list).
-        self._delivery: dict[type[Event], tuple[Handler, ...]] = {}
+        self._handlers: dict[type[Event], list[tuple[Handler, bool]]] = defaultdict(list)
+        # Per event class, the handlers of it and of its bases in delivery order, those heard
+        # at once and those heard after the publisher's step: worked out at its first publish
+        # after a (un)subscription, not walked for every event (a request's `RequestFinished`
+        # went through five classes and copied each list).
+        self._delivery: dict[type[Event], tuple[tuple[Handler, ...], tuple[Handler, ...]]] = {}
+        # Events the `after` handlers have yet to hear, in publishing order, and the loop
+        # asked to deliver them (a loop closed before it did leaves them to the next).
+        self._queued: list[tuple[tuple[Handler, ...], Event]] = []
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
-        """Call `handler` for each event of `event_type` (or a subclass); returns unsubscribe."""
-        self._handlers[event_type].append(handler)
+    def subscribe(
+        self, event_type: type[E], handler: Callable[[E], None], *, after: bool = False
+    ) -> Callable[[], None]:
+        """Call `handler` for each event of `event_type` (or a subclass); returns unsubscribe.
+        `after`: from the loop once the publisher's step is over (a handler that only
+        watches), not inside `publish`."""
+        entry = (handler, after)
+        self._handlers[event_type].append(entry)
         self._delivery = {}
 
         def unsubscribe() -> None:
             handlers = self._handlers.get(event_type, [])
-            if handler in handlers:
-                handlers.remove(handler)
+            if entry in handlers:
+                handlers.remove(entry)
                 self._delivery = {}
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
         """Deliver `event` to every handler subscribed to its type or one of its bases (those
-        subscribed when it is published: one a handler adds hears the next event)."""
+        subscribed when it is published: one a handler adds hears the next event); the `after`
+        ones, in a task whose answer follows (`answer_follows`), are queued for the loop."""
         kind = type(event)
-        handlers = self._delivery.get(kind)
-        if handlers is None:
-            handlers = tuple(h for base in kind.__mro__ for h in self._handlers.get(base, ()))
-            self._delivery[kind] = handlers
-        for handler in handlers:
-            try:
-                handler(event)
-            except Exception:
-                log.exception("event handler %r failed on %r", handler, event)
+        delivery = self._delivery.get(kind)
+        if delivery is None:
+            entries = [e for base in kind.__mro__ for e in self._handlers.get(base, ())]
+            delivery = (
+                tuple(h for h, after in entries if not after),
+                tuple(h for h, after in entries if after),
+            )
+            self._delivery[kind] = delivery
+        now, later = delivery
+        _deliver(now, event)
+        if not later:
+            return
+        loop = asyncio._get_running_loop() if _ANSWER_FOLLOWS.get() else None
+        if loop is None:
+            if self._queued:
+                self.drain()  # those queued before it are heard before it
+            _deliver(later, event)
+            return
+        self._queued.append((later, event))
+        if self._scheduled_on is not loop:
+            self._scheduled_on = loop
+            loop.call_soon(self.drain)
+
+    def drain(self) -> None:
+        """Deliver every queued event to its `after` handlers now (the loop does it soon after
+        each publish; the engine once more when it stops)."""
+        self._scheduled_on = None
+        queued, self._queued = self._queued, []
+        for handlers, event in queued:
+            _deliver(handlers, event)
+
+
+def _deliver(handlers: tuple[Handler, ...], event: Event) -> None:
+    for handler in handlers:
+        try:
+            handler(event)
+        except Exception:
+            log.exception("event handler %r failed on %r", handler, event)

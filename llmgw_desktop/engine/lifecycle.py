@@ -186,6 +186,9 @@ class Lifecycle:
             # Requests still open (an answer streaming when the front door closed) were cut by
             # the stop: their rows say so, in the same word as the jobs'.
             self._recorder.interrupt_open()
+            # Those who only watch rows (refusal counts, telemetry) hear these before they
+            # write their last figures below.
+            self._events.drain()
             await self._recorder.close()
             # After the recorder's last rows: what they cost, and the holds of calls ended.
             await self._budget_ledger.close()

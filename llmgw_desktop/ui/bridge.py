@@ -82,7 +82,7 @@ class EngineBridge(QObject):
             ),
             bus.subscribe(JobStuckChanged, self.jobStuckChanged.emit),
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
-            bus.subscribe(RequestFinished, self._on_finished),
+            bus.subscribe(RequestFinished, self._on_finished, after=True),
         ]
 
     def _on_finished(self, event: RequestFinished) -> None:

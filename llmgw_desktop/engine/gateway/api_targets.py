@@ -6,9 +6,8 @@ have failed. Each attempt is its own row in the flight recorder."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
@@ -222,7 +221,7 @@ class ApiTargets:
                 limited = (
                     build(per_answer)
                     if rendered is None
-                    else _with_limit(outgoing, rendered, up_name, spec.id, per_answer)
+                    else outgoing.with_limit(rendered, up_name, spec.id, per_answer)
                 )
                 if limited.data != outgoing.data:
                     # An answer cut to a budget's limit is not kept for callers without one.
@@ -414,7 +413,8 @@ class ApiTargets:
         upstream_target = UpstreamTarget(
             spec.id, self.keys.base_url(spec), up_name, target.model, key.value, key.label
         )
-        record = self._records.start_attempt(route, caller, spec.id, target.model)
+        # The row is opened once the request is written, while the upstream thinks.
+        record, open_row = self._records.attempt_to_open(route, caller, spec.id, target.model)
         if self._telemetry.enabled:  # the span's name and attributes made only for export
             self._telemetry.attempt(
                 record,
@@ -433,13 +433,17 @@ class ApiTargets:
         ok: Attempt | None = None
         asked = False
         try:
-            response = await self.upstream.send(
-                upstream_target,
-                outgoing.data,
-                stream=incoming.facts.stream,
-                passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
-                principal=caller.principal,
-            )
+            try:
+                response = await self.upstream.send(
+                    upstream_target,
+                    outgoing.data,
+                    stream=incoming.facts.stream,
+                    passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
+                    principal=caller.principal,
+                    while_waiting=open_row,
+                )
+            finally:
+                open_row()  # a request that never went out has its row too, before it ends
             asked = True
             route.provider, route.model, route.kind = spec.id, target.model, "api"
             route.price_model = underlying_model(spec, target.model) if spec.cloud else ""
@@ -489,12 +493,3 @@ class ApiTargets:
             )
             raise
         return answer, None
-
-
-def _with_limit(
-    out: Outgoing, rendered: Mapping[str, Any], dialect: str, provider: str, limit: int | None
-) -> Outgoing:
-    """A translation with a hard budget's output limit (None: none) set on its rendered body (whole
-    top-level members: a shallow copy is enough), instead of the request translated again."""
-    changes = limit_changes(dialect, dict(rendered), limit, provider=provider) if limit else {}
-    return dataclasses.replace(out, data=encode_request({**rendered, **changes}), rendered=None)

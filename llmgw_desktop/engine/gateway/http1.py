@@ -257,10 +257,14 @@ class Http1Client:
         head_timeout_s: float | None = None,
         owner: str | None = None,
         proxy: Proxy | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> Http1Response:
         """Send a request and return once the response's status and headers are in. `owner`
         (a principal held to a share) may hold only its share of the origin's connections;
         None: not counted. `proxy` goes through that proxy whatever the environment says.
+        `while_waiting` is called once, as soon as the request is written: work the caller
+        can do while the server thinks, off the path to the answer (not called when no
+        connection could be had).
 
         Raises:
             ConnectError: no connection could be made (`ProxyRefused`: the proxy said no).
@@ -307,6 +311,8 @@ class Http1Client:
             connection, reused = await self._connection(pool, deadline=deadline)
             response = Http1Response(connection)
             connection.send(data, response)
+            if while_waiting is not None:
+                while_waiting()
             try:
                 await response.wait_head(head_timeout_s)
             except ResponseBroken:

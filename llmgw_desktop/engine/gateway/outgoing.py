@@ -3,11 +3,14 @@ came, and for a translation the request in neutral form and what was left out of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.gateway.ir import ChatRequest
+from llmgw_desktop.engine.gateway.output_limit import limit_changes
+from llmgw_desktop.engine.gateway.translation import encode_request
 
 __all__ = ["Outgoing"]
 
@@ -28,3 +31,13 @@ class Outgoing:
     # A translation's body before it was written (never changed after): a hard budget's
     # output limit is set on a copy of it instead of translating the request again.
     rendered: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def with_limit(
+        self, rendered: Mapping[str, Any], dialect: str, provider: str, limit: int | None
+    ) -> Outgoing:
+        """This translation with a hard budget's output limit (None: none) set on its rendered
+        body `rendered` (whole top-level members: a shallow copy is enough), instead of the
+        request translated again."""
+        changes = limit_changes(dialect, dict(rendered), limit, provider=provider) if limit else {}
+        sent = encode_request({**rendered, **changes})
+        return dataclasses.replace(self, data=sent, rendered=None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from llmgw_desktop.config.api_catalog import recorded_provider
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
@@ -20,7 +20,7 @@ from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
-from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
@@ -52,9 +52,18 @@ class RequestRecords:
         self.stopping = False
 
     def start_attempt(
-        self, route: RouteReport, caller: CallerInfo, provider: str, model: str
+        self,
+        route: RouteReport,
+        caller: CallerInfo,
+        provider: str,
+        model: str,
+        *,
+        record_id: str | None = None,
+        started_at: float | None = None,
     ) -> str:
-        """Open the row of one attempt at an API target; its id, which the response names."""
+        """Open the row of one attempt at an API target; its id, which the response names
+        (`record_id`, `started_at`: the id `name_attempt` gave it and when it began, for a row
+        opened once its request is on its way)."""
         route.recorded = True
         record = self._recorder.start(
             principal=caller.principal,
@@ -63,10 +72,33 @@ class RequestRecords:
             tool=caller.endpoint,
             caller=caller.caller,
             model=model,
+            record_id=record_id,
+            started_at=started_at,
         )
         # The response names the row of the attempt that answered (or failed last).
         route.request_id = record
         return record
+
+    def attempt_to_open(
+        self, route: RouteReport, caller: CallerInfo, provider: str, model: str
+    ) -> tuple[str, Callable[[], None]]:
+        """The id of an attempt's row, which the response names, and what opens the row (once,
+        however often it is called) with the time the attempt began: called as soon as the
+        request is written (`UpstreamClient.send`'s `while_waiting`), the row is opened
+        while the upstream thinks, off the path to the answer."""
+        record, started_at = new_record_id(), self._recorder.now()
+        route.request_id = record
+        opened = False
+
+        def open_row() -> None:
+            nonlocal opened
+            if not opened:
+                opened = True
+                self.start_attempt(
+                    route, caller, provider, model, record_id=record, started_at=started_at
+                )
+
+        return record, open_row
 
     def _recorded_provider(self, gateway_id: str) -> str:
         """A CLI bridge's engine id (an added ACP agent's too), else `recorded_provider`."""

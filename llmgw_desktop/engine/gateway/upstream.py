@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -265,10 +265,12 @@ class UpstreamClient:
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
         principal: str | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> Http1Response:
         """POST `body` (an object, or JSON already encoded) and return the response once its
         status is 2xx (the caller releases it), for `principal` (held to its share of the
-        host's connections unless it is the local user; None: not counted).
+        host's connections unless it is the local user; None: not counted). `while_waiting`:
+        called once the request is written (`Http1Client.request`).
 
         Raises:
             UpstreamFailure: no answer, or an error status (with the upstream's message);
@@ -298,6 +300,7 @@ class UpstreamClient:
                 head_timeout_s=head_timeout_s,
                 owner=principal if principal is not None and self._share.holds(principal) else None,
                 proxy=self._proxies.get(target.provider),
+                while_waiting=while_waiting,
             )
         except ConnectError as exc:
             raise UpstreamFailure(

@@ -184,7 +184,7 @@ class CallHealth:
         self._window_s = window_s
         self._clock = clock
         self._calls: dict[str, _Calls] = {}
-        self._unsubscribe = events.subscribe(RequestFinished, self._on_finished)
+        self._unsubscribe = events.subscribe(RequestFinished, self._on_finished, after=True)
 
     def close(self) -> None:
         """Stop listening (what was counted stays readable)."""

@@ -260,7 +260,7 @@ class LiveMetrics:
         self._active_jobs: set[str] = set()
         self._discount_memo: dict[str, float | None] = {}
         self._unsubscribe = [
-            events.subscribe(RequestFinished, self._on_request),
+            events.subscribe(RequestFinished, self._on_request, after=True),
             events.subscribe(JobStateChanged, self._on_job),
         ]
 

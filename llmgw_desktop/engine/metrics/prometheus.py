@@ -167,7 +167,7 @@ class ScrapeFigures:
         # The base labels of the names requests came with (`_base_of`), bounded.
         self._bases: dict[tuple[str | None, ...], tuple[str, ...]] = {}
         self._unsubscribe = [
-            events.subscribe(RequestFinished, self._on_request),
+            events.subscribe(RequestFinished, self._on_request, after=True),
             events.subscribe(JobStateChanged, self._on_job),
         ]
 

@@ -66,7 +66,7 @@ class ProviderTrouble:
         self._switch_ids = frozenset(switch_ids)
         self._clock = clock
         self._troubles: dict[str, Trouble] = {}
-        events.subscribe(RequestFinished, self._on_finished)
+        events.subscribe(RequestFinished, self._on_finished, after=True)
 
     def of(self, switch_id: str) -> Trouble | None:
         """What is wrong with the provider lately, or None."""

@@ -135,12 +135,15 @@ class FlightRecorder:
         record_id: str | None = None,
         project: str | None = None,
         replay_of: str | None = None,
+        started_at: float | None = None,
     ) -> str:
         """Record that a request began; returns its record id (`record_id` when the caller
         chose it first: the id a response already carries; `replay_of`: the row it re-sends,
-        kept in its route as `replayOf`). Never blocks, never fails."""
+        kept in its route as `replayOf`; `started_at`: when it began, if not now). Never
+        blocks, never fails."""
         record_id = record_id or new_record_id()
-        started_at = self._clock()
+        if started_at is None:
+            started_at = self._clock()
         # Redacted and filtered once a batch: a client sends the same name request after request.
         texts = self._pending.texts
         recorded = texts.callers.get(caller)
@@ -180,6 +183,10 @@ class FlightRecorder:
         if len(self._pending) > self._writer.max_pending:
             self._wake.set()
         return record_id
+
+    def now(self) -> float:
+        """The time on the recorder's clock, which its rows' times are read from."""
+        return self._clock()
 
     def update(self, record_id: str, **fields: Any) -> None:
         """Add what became known later (job id, tokens, state); merged into the pending write."""

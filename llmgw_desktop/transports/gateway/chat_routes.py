@@ -27,6 +27,7 @@ from llmgw_desktop.engine.api import (
     NotFound,
     SseParser,
     TokenCount,
+    answer_follows,
     forwardable_headers,
     jsonio,
 )
@@ -132,6 +133,10 @@ async def _serve(
     gemini_array: bool = False,
 ) -> web.StreamResponse:
     engine = request.app[ENGINE]
+    # The row is finished in the step that writes the answer (aiohttp writes what this
+    # returns, the last chunk's end follows the last chunk): who only watches rows hears of
+    # it after that step, off the path to the answer.
+    answer_follows()
     # One span per request (does nothing while OpenTelemetry export is off); it continues
     # the client's `traceparent` and lasts until the answer's last byte. The answer is made
     # here rather than in a coroutine of its own: a request's await chain is one frame
