@@ -1,7 +1,7 @@
 """Where a request's added latency goes: the loop's timeline of one JSON request, by stage,
 from its bytes read to its answer written, the median of many one at a time.
 
-Usage: python bench/latency_path.py [--baseline DIR] [--calls 400]
+Usage: python bench/latency_path.py [--baseline DIR] [--calls 400] [--pin]
 
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
 budget, a global hard dollar budget, the recorder and metrics on) against the same
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import shutil
 import signal
 import statistics
@@ -40,7 +41,7 @@ WARM_UP = 200
 
 
 def timelines(
-    trees: list[tuple[str, Path]], calls: int, scratch: Path
+    trees: list[tuple[str, Path]], calls: int, scratch: Path, *, pin: bool = False
 ) -> dict[str, tuple[list[tuple[str, float]], float]]:
     """Per tree, the median microseconds of each probe note after the request's first read,
     in order, and the median total the client saw (ms). The trees' gateways run side by side
@@ -49,6 +50,11 @@ def timelines(
     site = scratch / "site"
     site.mkdir()
     shutil.copy(Path(__file__).with_name("_path_probes.py"), site / "sitecustomize.py")
+    gateway_cores: set[int] | None = None
+    if pin:  # as `gateway_overhead.py --pin`: the gateways on the first core
+        cores = sorted(os.sched_getaffinity(0))
+        gateway_cores = {cores[0]}
+        os.sched_setaffinity(0, set(cores[1:]) or gateway_cores)
     upstream = subprocess.Popen(
         [sys.executable, bench.__file__, "--serve-upstream", str(up_port)],
         stdout=subprocess.DEVNULL,
@@ -68,6 +74,8 @@ def timelines(
                 cwd=tree,
                 stdout=subprocess.DEVNULL,
             )
+            if gateway_cores is not None:  # before its threads start: they inherit it
+                os.sched_setaffinity(gateway.pid, gateway_cores)
             url = f"http://127.0.0.1:{port}{bench.GATEWAY_PATH}"
             gateways.append((label, gateway, url, headers, notes))
             bench.wait_ready(f"http://127.0.0.1:{port}/health")
@@ -131,10 +139,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--baseline", type=Path, help="an earlier checkout to measure first")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the gateways on the first core, the client and the upstream on the others",
+    )
     args = parser.parse_args()
     trees = ([("baseline", args.baseline)] if args.baseline else []) + [("current", ROOT)]
     with tempfile.TemporaryDirectory() as scratch:
-        results = timelines(trees, args.calls, Path(scratch))
+        results = timelines(trees, args.calls, Path(scratch), pin=args.pin)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, one JSON request at a time, {args.calls} calls")
     for label, (notes, total) in results.items():
         print(f"\n{label}: the client's median total {total:.3f} ms (probes included)")
