@@ -15,6 +15,10 @@ from llmgw_desktop.engine.events import (
 )
 
 
+def _broken(event: Event) -> None:
+    raise ValueError("boom")
+
+
 def test_subscribers_get_events_of_their_type_in_order() -> None:
     bus = EventBus()
     seen: list[str] = []
@@ -49,11 +53,7 @@ def test_failing_subscriber_is_logged_and_others_still_run(
 ) -> None:
     bus = EventBus()
     seen: list[Event] = []
-
-    def broken(event: Event) -> None:
-        raise ValueError("boom")
-
-    bus.subscribe(PauseChanged, broken)
+    bus.subscribe(PauseChanged, _broken)
     bus.subscribe(PauseChanged, seen.append)
     with caplog.at_level(logging.ERROR):
         bus.publish(PauseChanged(False))
@@ -104,11 +104,7 @@ async def test_a_watcher_that_fails_is_logged_and_the_rest_still_hear(
 ) -> None:
     bus = EventBus()
     seen: list[Event] = []
-
-    def broken(event: Event) -> None:
-        raise ValueError("boom")
-
-    bus.subscribe(PauseChanged, broken, after=True)
+    bus.subscribe(PauseChanged, _broken, after=True)
     bus.subscribe(PauseChanged, seen.append, after=True)
     answer_follows()
     with caplog.at_level(logging.ERROR):
