@@ -62,7 +62,7 @@ class RequestRecords:
         started_at: float | None = None,
     ) -> str:
         """Open the row of one attempt at an API target; its id, which the response names
-        (`record_id`, `started_at`: the id `name_attempt` gave it and when it began, for a row
+        (`record_id`, `started_at`: the id `attempt_to_open` gave it and when it began, for a row
         opened once its request is on its way)."""
         route.recorded = True
         record = self._recorder.start(
