@@ -42,10 +42,11 @@ WARM_UP = 200
 
 def timelines(
     trees: list[tuple[str, Path]], calls: int, scratch: Path, *, pin: bool = False
-) -> dict[str, tuple[list[tuple[str, float]], float]]:
+) -> tuple[dict[str, tuple[list[tuple[str, float]], float]], float]:
     """Per tree, the median microseconds of each probe note after the request's first read,
-    in order, and the median total the client saw (ms). The trees' gateways run side by side
-    and are called in turn, each round after a direct call, so all see the same machine."""
+    in order, and the median total the client saw (ms); and the direct call's median (ms).
+    The trees' gateways run side by side and are called in turn, each round after a direct
+    call, so all see the same machine."""
     up_port = bench.free_port()
     site = scratch / "site"
     site.mkdir()
@@ -94,20 +95,22 @@ def timelines(
             gateway.wait(timeout=10)
         upstream.terminate()
         upstream.wait(timeout=10)
+    direct_ms = statistics.median(totals[0]) * 1000
     return {
-        label: (_medians(notes, calls), statistics.median(totals[i]) * 1000)
+        label: (_medians(notes, calls), statistics.median(totals[i + 1]) * 1000)
         for i, (label, _, _, _, notes) in enumerate(gateways)
-    }
+    }, direct_ms
 
 
 async def _in_turn(
     direct: str, targets: list[tuple[str, dict[str, str] | None]], calls: int
 ) -> list[list[float]]:
-    totals: list[list[float]] = [[] for _ in targets]
+    """The client's totals (s): the direct call's first, then each target's."""
+    totals: list[list[float]] = [[] for _ in range(len(targets) + 1)]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         for _ in range(calls):
-            await bench.one(session, direct, stream=False, direct=True)
-            for (url, headers), seen in zip(targets, totals, strict=True):
+            totals[0].append((await bench.one(session, direct, stream=False, direct=True))[1])
+            for (url, headers), seen in zip(targets, totals[1:], strict=True):
                 seen.append((await bench.one(session, url, stream=False, headers=headers))[1])
     return totals
 
@@ -147,13 +150,18 @@ def main() -> None:
     args = parser.parse_args()
     trees = ([("baseline", args.baseline)] if args.baseline else []) + [("current", ROOT)]
     with tempfile.TemporaryDirectory() as scratch:
-        results = timelines(trees, args.calls, Path(scratch), pin=args.pin)
+        results, direct_ms = timelines(trees, args.calls, Path(scratch), pin=args.pin)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, one JSON request at a time, {args.calls} calls")
+    print(f"the direct call's median total {direct_ms:.3f} ms: `x direct` below is of it")
     for label, (notes, total) in results.items():
-        print(f"\n{label}: the client's median total {total:.3f} ms (probes included)")
+        print(
+            f"\n{label}: the client's median total {total:.3f} ms"
+            f" = {total / direct_ms:.2f} x direct (probes included)"
+        )
         before = 0.0
         for name, at in notes:
-            print(f"  {name:<14} {at:8.1f} us  (+{at - before:6.1f})")
+            share = (at - before) / 1000 / direct_ms
+            print(f"  {name:<14} {at:8.1f} us  (+{at - before:6.1f} = {share:4.2f} x direct)")
             before = at
     if len(results) == 2:
         (_, (old, _)), (_, (new, _)) = results.items()
