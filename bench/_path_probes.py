@@ -108,5 +108,5 @@ def _write(*_: Any) -> None:
 
 
 if os.environ.get("LLMGW_PATH_PROBES"):
-    sys.meta_path.insert(0, _OnShellImport())  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _OnShellImport())
     signal.signal(signal.SIGUSR2, _write)

@@ -121,12 +121,12 @@ def _medians(notes: Path, calls: int) -> list[tuple[str, float]]:
     requests: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] | None = None
     for line in notes.read_text(encoding="utf-8").splitlines():
-        stamp, label = line.split()
+        written, label = line.split()
         if label == "read>" and (current is None or any(n == "answer<" for _, n in current)):
             current = []
             requests.append(current)
         if current is not None:
-            current.append((int(stamp), label))
+            current.append((int(written), label))
     at: dict[str, list[float]] = collections.defaultdict(list)
     for request in requests[-calls:]:
         start, seen = request[0][0], collections.Counter[str]()
