@@ -344,3 +344,14 @@ async def test_no_store_is_honoured_by_the_native_generate_route(
                 assert response.status == 200
                 assert response.headers["x-gateway-cache"] == expected
     assert len(upstream.llm_requests) == 2
+
+
+async def test_a_provider_check_always_asks_the_provider(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # Sampled answers cached: the probe (no temperature) would be a repeat.
+    gateway: GatewayRuntime = await start_gateway({**ON, "cache.sampled": True})
+    for _ in range(2):
+        result = await gateway.engine.providers.probe("openai", "gpt-4o")
+        assert result.ok
+    assert len(upstream.llm_requests) == 2
