@@ -94,6 +94,7 @@ class ResponseCache:
         self.store = ResponseStore(
             path or data_path / "response-cache.sqlite3",
             max_bytes=self.settings.max_mb * 1024 * 1024,
+            max_ttl_s=float(self.settings.ttl_s),
         )
         self.stats = CacheStats()
         self._max_entry = self.settings.max_entry_kb * 1024
