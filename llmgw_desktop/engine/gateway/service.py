@@ -18,6 +18,7 @@ rows, and `cli_targets.py` serves a CLI target.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -377,6 +378,9 @@ class GatewayService:
         outside = self._target_access(caller.principal, target.provider, target.model)
         if outside is not None:
             raise outside
+        # A check of the provider is answered by the provider: a kept answer would say a
+        # broken one works (and is not kept for a request a client sends).
+        caller = dataclasses.replace(caller, cache_control="no-store")
         incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
             request_id=new_record_id(), requested_model=target.label, project=caller.project

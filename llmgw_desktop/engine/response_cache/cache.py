@@ -19,17 +19,17 @@ import fnmatch
 import hashlib
 import logging
 import struct
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import DIALECT_GEMINI
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.passthrough import splice_field
+from llmgw_desktop.engine.gateway.passthrough import finish_reasons_of, splice_field
 from llmgw_desktop.engine.gateway.report import RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
@@ -50,7 +50,19 @@ CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
 # Upstream headers that describe the account at the moment of the call, not the answer: not
 # given again with a cached answer (a stale "remaining" figure would mislead a client).
-_NOT_REPLAYED = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-request-id")
+# Anthropic names its call `request-id`, as OpenAI and Gemini name theirs `x-request-id`.
+_NOT_REPLAYED = (
+    "x-ratelimit-",
+    "anthropic-ratelimit-",
+    "retry-after",
+    "x-request-id",
+    "request-id",
+    "openai-processing-ms",
+)
+# Request headers sent on to a same-dialect upstream that change what it answers (a beta's
+# behaviour, the API version's shape): part of what makes two requests the same. The rest
+# (user agent, SDK telemetry, retry counts) says who is asking, not what.
+_ANSWER_HEADERS = ("anthropic-", "openai-")
 
 
 @dataclass
@@ -75,6 +87,8 @@ class Lookup:
     digest: bytes
     read: bool
     keep: bool
+    # The client's dialect: which shape an answer that can be kept has.
+    dialect: str = ""
 
 
 def cache_directives(value: str) -> frozenset[str]:
@@ -94,6 +108,7 @@ class ResponseCache:
         self.store = ResponseStore(
             path or data_path / "response-cache.sqlite3",
             max_bytes=self.settings.max_mb * 1024 * 1024,
+            max_ttl_s=float(self.settings.ttl_s),
         )
         self.stats = CacheStats()
         self._max_entry = self.settings.max_entry_kb * 1024
@@ -107,9 +122,12 @@ class ResponseCache:
         requested_model: str,
         sent: bytes,
         target: str,
+        *,
+        translated: bool = False,
     ) -> Lookup | None:
         """Whether (and under which digest) the request `sent` to `target` (`provider/model`)
-        is read from and kept in the cache; None when the cache has nothing to do with it."""
+        is read from and kept in the cache (`translated`: `sent` is in another dialect than
+        the client's); None when the cache has nothing to do with it."""
         settings = self.settings
         if not self.enabled:
             return None
@@ -124,28 +142,47 @@ class ResponseCache:
             return None
         self.store.start()
         return Lookup(
-            self._digest(incoming, caller, sent, target),
+            self._digest(incoming, caller, sent, target, translated),
             read="no-cache" not in directives,
             keep=True,
+            dialect=incoming.name,
         )
 
     def _digest(
-        self, incoming: ClientRequest, caller: CallerInfo, sent: bytes, target: str
+        self,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        sent: bytes,
+        target: str,
+        translated: bool,
     ) -> bytes:
-        try:
-            canonical = jsonio.dumps_sorted(jsonio.loads(sent))
-        except ValueError:
-            canonical = sent
         digest = hashlib.sha256()
         for part in (
             "" if self.settings.shared else caller.principal,
+            # A project's requests go out on its own credentials: another account at the
+            # vendor (its own fine-tunes, files, data settings) that may answer otherwise.
+            caller.project or "",
             target,
             incoming.name,
             caller.endpoint,
             "stream" if incoming.facts.stream else "whole",
+            # The gateway asks an OpenAI Chat stream for its usage either way and drops the
+            # chunk for a client that did not ask: the same bytes go up, another stream back.
+            "usage" if incoming.facts.stream_usage else "",
+            _answer_headers(caller.passthrough_headers),
         ):
             digest.update(part.encode() + b"\0")
-        digest.update(canonical)
+        digest.update(_canonical(sent) + b"\0")
+        if translated:
+            # Sent as it came, the request is `sent`. Translated, what the target's dialect
+            # has no word for (a `logprobs`, a `user`) is left out of `sent` but may shape
+            # the answer rendered back: the client's own request is part of the key (without
+            # its model, which routing has already resolved into `target`).
+            client = {k: v for k, v in incoming.body.items() if k != "model"}
+            try:
+                digest.update(jsonio.dumps_sorted(client))
+            except TypeError:  # nested deeper than the writer goes: the client's bytes
+                digest.update(incoming.raw or repr(client).encode())
         return digest.digest()
 
     # -- reading ----------------------------------------------------------------------------
@@ -187,14 +224,23 @@ class ResponseCache:
     # -- keeping ----------------------------------------------------------------------------
 
     def keep_whole(self, lookup: Lookup, answer: Completed, cost: float | None) -> None:
-        """Keep a whole answer as the client got it, without `x_gateway`."""
+        """Keep a whole answer as the client got it, without `x_gateway`, when it is one: an
+        error an upstream sent with a 200 (routers do, for a provider behind them that
+        failed) would otherwise be given again for the whole TTL."""
         if not lookup.keep:
             return
         if answer.bare is not None:
             body = answer.bare
+            try:
+                data = jsonio.loads(body)
+            except ValueError:
+                return
         elif answer.body is not None:
-            body = jsonio.dumps({k: v for k, v in answer.body.items() if k != "x_gateway"})
+            data = {k: v for k, v in answer.body.items() if k != "x_gateway"}
+            body = jsonio.dumps(data)
         else:
+            return
+        if not _finished(lookup.dialect, data):
             return
         self._write(lookup, False, body, answer.headers, answer.usage, cost)
 
@@ -296,6 +342,35 @@ async def _replayed(body: bytes) -> AsyncIterator[bytes]:
         at += _FRAME.size
         yield body[at : at + length]
         at += length
+
+
+def _canonical(sent: bytes) -> bytes:
+    """`sent` written again with sorted keys; as it is where it is not JSON, or is nested
+    deeper than the writer goes (the reader goes deeper: a body sent on as its own bytes can
+    be, and its lookup must not fail the request)."""
+    try:
+        return jsonio.dumps_sorted(jsonio.loads(sent))
+    except (ValueError, TypeError):
+        return sent
+
+
+def _answer_headers(headers: Mapping[str, str] | None) -> str:
+    """The request headers that shape the answer, in one order (names are lower-cased)."""
+    return "\n".join(
+        f"{name}: {value}"
+        for name, value in sorted((headers or {}).items())
+        if name.startswith(_ANSWER_HEADERS)
+    )
+
+
+def _finished(dialect: str, data: Any) -> bool:
+    """Whether a whole answer is one that ended (its dialect's finish reason or status), not
+    an error in a 2xx's body."""
+    if not isinstance(data, dict) or data.get("error"):
+        return False
+    if dialect == DIALECT_OPENAI_RESPONSES:
+        return data.get("status") in ("completed", "incomplete")
+    return bool(finish_reasons_of(dialect, data))
 
 
 def _matches(value: str, patterns: Iterable[str]) -> bool:

@@ -74,11 +74,19 @@ class ResponseStore:
     """The cache's SQLite file, on one thread of its own."""
 
     def __init__(
-        self, path: Path, *, max_bytes: int, clock: Callable[[], float] = time.time
+        self,
+        path: Path,
+        *,
+        max_bytes: int,
+        clock: Callable[[], float] = time.time,
+        max_ttl_s: float | None = None,
     ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.clock = clock  # wall-clock seconds (a test's own clock may stand in)
+        # No answer lives longer than this from now: expiries are wall-clock times, so a
+        # clock set back (or a TTL shortened since they were kept) would stretch them.
+        self.max_ttl_s = max_ttl_s if max_ttl_s is not None else float("inf")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-cache")
         self._db: sqlite3.Connection | None = None
         # digest -> (expires, size), read and written on the loop; the thread sends changes.
@@ -102,7 +110,10 @@ class ResponseStore:
         """Whether a live entry for `digest` is in the file (no I/O)."""
         with self._lock:
             found = self._index.get(digest)
-        return found is not None and found[0] > self.clock()
+        return found is not None and self._live(found[0], self.clock())
+
+    def _live(self, expires: float, now: float) -> bool:
+        return now < expires <= now + self.max_ttl_s
 
     def put(self, answer: CachedAnswer, ttl_s: float) -> Future[None]:
         """Keep `answer` for `ttl_s`: in the index now, in the file on the cache's thread (a
@@ -141,7 +152,10 @@ class ResponseStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             now = self.clock()
-            db.execute("DELETE FROM answers WHERE expires <= ?", (now,))
+            db.execute(
+                "DELETE FROM answers WHERE expires <= ? OR expires > ?",
+                (now, now + self.max_ttl_s),
+            )
             rows = db.execute("SELECT digest, expires, size FROM answers").fetchall()
         except (sqlite3.Error, OSError) as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
@@ -166,7 +180,7 @@ class ResponseStore:
             "WHERE digest = ? AND expires > ?",
             (digest, now),
         ).fetchone()
-        if row is None:
+        if row is None or not self._live(row[5], now):
             return None
         self._db.execute("UPDATE answers SET last_used = ? WHERE digest = ?", (now, digest))
         streamed, body, headers, meta, created, expires = row
@@ -208,7 +222,8 @@ class ResponseStore:
         assert self._db is not None
         self._last_prune = now
         gone = self._db.execute(
-            "DELETE FROM answers WHERE expires <= ? RETURNING digest", (now,)
+            "DELETE FROM answers WHERE expires <= ? OR expires > ? RETURNING digest",
+            (now, now + self.max_ttl_s),
         ).fetchall()
         self._forget(bytes(d) for (d,) in gone)
 

@@ -7,12 +7,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from multidict import CIMultiDictProxy
+
 from llmgw_desktop.engine.api import InvalidRequest, known_secrets, redact
 
 __all__ = [
     "PROJECT_HEADER",
     "SESSION_HEADER",
     "agent_name",
+    "cache_control",
     "caller_name",
     "checked_project",
     "clean_caller",
@@ -105,6 +108,13 @@ def clean_caller(name: str) -> str:
     if not name:  # no X-Caller, or no user agent: nothing to mask or filter
         return ""
     return _CALLER.sub("", redact(name))[:80]
+
+
+def cache_control(headers: CIMultiDictProxy[str]) -> str:
+    """The request's `Cache-Control` directives, every line of it: HTTP joins repeated lines
+    with commas, and a `no-store` on the second line is as much the client's as on the
+    first."""
+    return ", ".join(headers.getall("Cache-Control", ()))
 
 
 def session_named(headers: Mapping[str, str]) -> str | None:

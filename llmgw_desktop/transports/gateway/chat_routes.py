@@ -33,7 +33,12 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
-from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
+from llmgw_desktop.transports.gateway.callers import (
+    cache_control,
+    caller_name,
+    project_scope,
+    session_named,
+)
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
@@ -119,7 +124,7 @@ def _caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> C
         ),
         workspace=request.headers.get("X-Workspace") or None,
         session_id=session_named(request.headers),
-        cache_control=request.headers.get("Cache-Control", ""),
+        cache_control=cache_control(request.headers),
     )
 
 

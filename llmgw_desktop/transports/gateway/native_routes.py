@@ -21,7 +21,12 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import principal_of
-from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
+from llmgw_desktop.transports.gateway.callers import (
+    cache_control,
+    caller_name,
+    project_scope,
+    session_named,
+)
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
 
 __all__ = [
@@ -65,6 +70,7 @@ async def generate(request: web.Request) -> web.Response:
         project=project_scope(request.headers, body),
         endpoint="/v1/generate",
         session_id=session_named(request.headers),
+        cache_control=cache_control(request.headers),
     )
     answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
     assert isinstance(answer, Completed)  # streaming is not offered here

@@ -14,10 +14,14 @@ def _answer(name: str, size: int) -> CachedAnswer:
     return CachedAnswer(name.encode().ljust(32, b"-"), False, b"x" * size, "{}", "{}")
 
 
-def _store(tmp_path: Path, max_bytes: int, at: float = 1000.0) -> tuple[ResponseStore, list[float]]:
+def _store(
+    tmp_path: Path, max_bytes: int, at: float = 1000.0, ttl_s: float | None = None
+) -> tuple[ResponseStore, list[float]]:
     # The clock is set before the store starts: its index is read at once, on its thread.
     now = [at]
-    store = ResponseStore(tmp_path / "cache.sqlite3", max_bytes=max_bytes, clock=lambda: now[0])
+    store = ResponseStore(
+        tmp_path / "cache.sqlite3", max_bytes=max_bytes, clock=lambda: now[0], max_ttl_s=ttl_s
+    )
     store.start()
     return store, now
 
@@ -55,6 +59,34 @@ def test_an_answer_past_its_ttl_is_gone_and_the_file_keeps_the_rest(tmp_path: Pa
     assert again.holds(_answer("long", 0).digest)
     found = again.submit(lambda: again.read(_answer("long", 0).digest)).result()
     assert found is not None and found.body == b"x" * 10
+    again.close()
+
+
+def test_a_clock_set_back_does_not_stretch_an_answers_ttl(tmp_path: Path) -> None:
+    store, now = _store(tmp_path, max_bytes=10_000 * KB, ttl_s=60)
+    digest = _answer("a", 0).digest
+    store.put(_answer("a", 10), ttl_s=60).result()
+    now[0] += 59
+    assert store.holds(digest)
+    # Set back an hour: the answer would otherwise live another hour and a minute.
+    now[0] -= 3600
+    assert not store.holds(digest)
+    assert store.submit(lambda: store.read(digest)).result() is None
+    # Kept again at the new time, it is given again.
+    store.put(_answer("a", 10), ttl_s=60).result()
+    assert store.holds(digest)
+    store.close()
+
+
+def test_a_shorter_ttl_applies_to_the_answers_already_kept(tmp_path: Path) -> None:
+    store, now = _store(tmp_path, max_bytes=10_000 * KB, ttl_s=3600)
+    store.put(_answer("a", 10), ttl_s=3600).result()
+    store.close()
+    # The operator shortens the TTL (an answer found to be wrong): the next start honours it.
+    now[0] += 120
+    again, _ = _store(tmp_path, max_bytes=10_000 * KB, at=now[0], ttl_s=60)
+    again.submit(lambda: None).result()  # the index is read
+    assert again.entries == 0 and not again.holds(_answer("a", 0).digest)
     again.close()
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import aiohttp
 import openai
 import pytest
 
@@ -309,3 +310,48 @@ async def test_a_route_or_principal_not_opted_in_is_not_cached(
     )
     assert mini.headers["x-gateway-cache"] == "hit"
     assert len(upstream.llm_requests) == 3
+
+
+async def test_no_store_on_a_second_cache_control_line_is_honoured(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    body = {"model": "gpt-4o", "messages": QUESTION, "temperature": 0}
+    headers = [("Cache-Control", "max-age=0"), ("Cache-Control", "no-store")]
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            async with session.post(
+                gateway.base_url + "/v1/chat/completions", json=body, headers=headers
+            ) as response:
+                assert response.status == 200
+                assert response.headers["x-gateway-cache"] == "miss"
+    # Nothing was kept: a plain repeat asks the upstream.
+    assert (await _ask(gateway)).headers["x-gateway-cache"] == "miss"
+    assert len(upstream.llm_requests) == 3
+
+
+async def test_no_store_is_honoured_by_the_native_generate_route(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway({**ON, "cache.sampled": True})
+    async with aiohttp.ClientSession() as session:
+        for directive, expected in (("", "miss"), ("", "hit"), ("no-cache", "miss")):
+            async with session.post(
+                gateway.base_url + "/v1/generate",
+                json={"model": "gpt-4o", "prompt": "What is the capital of France?"},
+                headers={"Cache-Control": directive} if directive else {},
+            ) as response:
+                assert response.status == 200
+                assert response.headers["x-gateway-cache"] == expected
+    assert len(upstream.llm_requests) == 2
+
+
+async def test_a_provider_check_always_asks_the_provider(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # Sampled answers cached: the probe (no temperature) would be a repeat.
+    gateway: GatewayRuntime = await start_gateway({**ON, "cache.sampled": True})
+    for _ in range(2):
+        result = await gateway.engine.providers.probe("openai", "gpt-4o")
+        assert result.ok
+    assert len(upstream.llm_requests) == 2
