@@ -192,7 +192,12 @@ class ApiTargets:
         lookup = None
         if self.cache is not None and only_key is None:
             lookup = self.cache.lookup_for(
-                incoming, caller, route.requested_model, outgoing.data, target.label
+                incoming,
+                caller,
+                route.requested_model,
+                outgoing.data,
+                target.label,
+                outgoing.headers,
             )
         if lookup is not None:
             found = await self.cache.find(lookup) if self.cache is not None else None

@@ -19,7 +19,7 @@ import fnmatch
 import hashlib
 import logging
 import struct
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
     close_chunks,
 )
+from llmgw_desktop.engine.gateway.vendor_features import BETA_HEADERS
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -51,6 +52,10 @@ _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
 # Upstream headers that describe the account at the moment of the call, not the answer: not
 # given again with a cached answer (a stale "remaining" figure would mislead a client).
 _NOT_REPLAYED = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-request-id")
+# Request headers sent upstream (same dialect only) that change the answer: a beta changes how
+# the model answers (interleaved thinking, a longer context or output, tool-call encoding), the
+# API version its shape. Part of the digest, as the body is.
+_ANSWER_HEADERS = (*BETA_HEADERS, "anthropic-version")
 
 
 @dataclass
@@ -107,9 +112,11 @@ class ResponseCache:
         requested_model: str,
         sent: bytes,
         target: str,
+        headers: Mapping[str, str] | None = None,
     ) -> Lookup | None:
         """Whether (and under which digest) the request `sent` to `target` (`provider/model`)
-        is read from and kept in the cache; None when the cache has nothing to do with it."""
+        with the client's `headers` (those that go upstream) is read from and kept in the
+        cache; None when the cache has nothing to do with it."""
         settings = self.settings
         if not self.enabled:
             return None
@@ -124,13 +131,18 @@ class ResponseCache:
             return None
         self.store.start()
         return Lookup(
-            self._digest(incoming, caller, sent, target),
+            self._digest(incoming, caller, sent, target, headers or {}),
             read="no-cache" not in directives,
             keep=True,
         )
 
     def _digest(
-        self, incoming: ClientRequest, caller: CallerInfo, sent: bytes, target: str
+        self,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        sent: bytes,
+        target: str,
+        headers: Mapping[str, str],
     ) -> bytes:
         try:
             canonical = jsonio.dumps_sorted(jsonio.loads(sent))
@@ -143,6 +155,7 @@ class ResponseCache:
             incoming.name,
             caller.endpoint,
             "stream" if incoming.facts.stream else "whole",
+            *(_listed(headers.get(name, "")) for name in _ANSWER_HEADERS),
         ):
             digest.update(part.encode() + b"\0")
         digest.update(canonical)
@@ -296,6 +309,11 @@ async def _replayed(body: bytes) -> AsyncIterator[bytes]:
         at += _FRAME.size
         yield body[at : at + length]
         at += length
+
+
+def _listed(value: str) -> str:
+    """A comma-separated header's values in one order (`a, b` and `b,a` ask the same)."""
+    return ",".join(sorted({part.strip() for part in value.split(",") if part.strip()}))
 
 
 def _matches(value: str, patterns: Iterable[str]) -> bool:

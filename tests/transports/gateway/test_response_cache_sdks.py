@@ -406,3 +406,28 @@ async def test_responses_and_gemini_streams_are_replayed_byte_for_byte(
             assert [cache for cache, _ in seen] == ["miss", "hit"], name
             assert seen[0][1] == seen[1][1], name
     assert len(upstream.llm_requests) == 3
+
+
+# -- findings ---------------------------------------------------------------------------------
+
+
+async def test_an_anthropic_beta_request_is_not_answered_from_one_without_the_beta(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # A beta changes how the model answers (interleaved thinking, a longer context or output,
+    # tool-call encoding); it goes upstream as a header, outside the body.
+    gateway: GatewayRuntime = await start_gateway(ON)
+    claude = claude_client(gateway)
+    ask: Any = {"model": "claude-sonnet-4-6", "max_tokens": 64, "extra_body": GREEDY}
+    await claude.messages.create(messages=_question("beta"), **ask)
+    beta = claude.beta.messages.with_raw_response
+    answers = []
+    for _ in range(2):
+        answer = await beta.create(
+            messages=_question("beta"), betas=["interleaved-thinking-2025-05-14"], **ask
+        )
+        answers.append(answer.headers["x-gateway-cache"])
+    assert answers == ["miss", "hit"]
+    without, with_beta = upstream.llm_requests
+    assert "anthropic-beta" not in without.headers
+    assert with_beta.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
