@@ -49,9 +49,19 @@ log = logging.getLogger(__name__)
 # Said on every answer while the cache is on: `hit` or `miss`.
 CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
-# Upstream headers that describe the account at the moment of the call, not the answer: not
-# given again with a cached answer (a stale "remaining" figure would mislead a client).
-_NOT_REPLAYED = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-request-id")
+# Upstream headers that describe the account or the call at its moment, not the answer: not
+# given again with a cached answer (a stale "remaining" figure would mislead a client, and a hit
+# made no vendor request: the SDKs show the id, `_request_id`, as the one to quote to support).
+_NOT_REPLAYED = (
+    "x-ratelimit-",
+    "anthropic-ratelimit-",
+    "retry-after",
+    "x-request-id",
+    "request-id",  # Anthropic's
+    "openai-processing-ms",
+    "x-envoy-upstream-service-time",
+    "server-timing",
+)
 # Request headers sent upstream (same dialect only) that change the answer: a beta changes how
 # the model answers (interleaved thinking, a longer context or output, tool-call encoding), the
 # API version its shape. Part of the digest, as the body is.

@@ -431,3 +431,26 @@ async def test_an_anthropic_beta_request_is_not_answered_from_one_without_the_be
     without, with_beta = upstream.llm_requests
     assert "anthropic-beta" not in without.headers
     assert with_beta.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
+
+
+async def test_a_cached_answer_does_not_name_the_upstream_request_that_made_it(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # The SDKs surface the vendor's request id (`_request_id`) for support tickets and logs; a
+    # hit made no vendor request, and the id belongs to another one.
+    gateway: GatewayRuntime = await start_gateway(ON)
+    claude, gpt = claude_client(gateway), openai_client(gateway)
+    for _ in range(2):
+        message = await claude.messages.create(
+            model="claude-sonnet-4-6", max_tokens=64, messages=_question("id"), extra_body=GREEDY
+        )
+        chat = await gpt.chat.completions.create(
+            model="gpt-4o", messages=_question("id"), temperature=0
+        )
+        gemini = await gemini_client(gateway).aio.models.generate_content(
+            model="gemini-2.5-flash", contents="id", config={"temperature": 0}
+        )
+    assert message._request_id is None and chat._request_id is None
+    assert gemini.sdk_http_response is not None and gemini.sdk_http_response.headers is not None
+    assert "x-request-id" not in gemini.sdk_http_response.headers
+    assert len(upstream.llm_requests) == 3
