@@ -197,6 +197,7 @@ class ApiTargets:
                 route.requested_model,
                 outgoing.data,
                 target.label,
+                outgoing.headers,
                 translated=not outgoing.passthrough,
             )
         if lookup is not None:

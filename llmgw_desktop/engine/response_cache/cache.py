@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 # Said on every answer while the cache is on: `hit` or `miss`.
 CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
-# Upstream headers that describe the account at the moment of the call, not the answer: not
-# given again with a cached answer (a stale "remaining" figure would mislead a client).
+# Upstream headers that describe the account or the call at its moment, not the answer: not
+# given again with a cached answer (a stale "remaining" figure would mislead a client, and a hit
+# made no vendor request: the SDKs show the id, `_request_id`, as the one to quote to support).
 # Anthropic names its call `request-id`, as OpenAI and Gemini name theirs `x-request-id`.
 _NOT_REPLAYED = (
     "x-ratelimit-",
@@ -58,10 +59,13 @@ _NOT_REPLAYED = (
     "x-request-id",
     "request-id",
     "openai-processing-ms",
+    "x-envoy-upstream-service-time",
+    "server-timing",
 )
 # Request headers sent on to a same-dialect upstream that change what it answers (a beta's
-# behaviour, the API version's shape): part of what makes two requests the same. The rest
-# (user agent, SDK telemetry, retry counts) says who is asking, not what.
+# behaviour: interleaved thinking, a longer context or output, tool-call encoding; the API
+# version's shape; the organisation or project whose account answers): part of what makes two
+# requests the same. The rest (user agent, SDK telemetry, retry counts) says who is asking.
 _ANSWER_HEADERS = ("anthropic-", "openai-")
 
 
@@ -122,12 +126,14 @@ class ResponseCache:
         requested_model: str,
         sent: bytes,
         target: str,
+        headers: Mapping[str, str] | None = None,
         *,
         translated: bool = False,
     ) -> Lookup | None:
         """Whether (and under which digest) the request `sent` to `target` (`provider/model`)
-        is read from and kept in the cache (`translated`: `sent` is in another dialect than
-        the client's); None when the cache has nothing to do with it."""
+        with the client's `headers` that go with it is read from and kept in the cache
+        (`translated`: `sent` is in another dialect than the client's); None when the cache
+        has nothing to do with it."""
         settings = self.settings
         if not self.enabled:
             return None
@@ -142,7 +148,7 @@ class ResponseCache:
             return None
         self.store.start()
         return Lookup(
-            self._digest(incoming, caller, sent, target, translated),
+            self._digest(incoming, caller, sent, target, headers, translated),
             read="no-cache" not in directives,
             keep=True,
             dialect=incoming.name,
@@ -154,6 +160,7 @@ class ResponseCache:
         caller: CallerInfo,
         sent: bytes,
         target: str,
+        headers: Mapping[str, str] | None,
         translated: bool,
     ) -> bytes:
         digest = hashlib.sha256()
@@ -169,7 +176,7 @@ class ResponseCache:
             # The gateway asks an OpenAI Chat stream for its usage either way and drops the
             # chunk for a client that did not ask: the same bytes go up, another stream back.
             "usage" if incoming.facts.stream_usage else "",
-            _answer_headers(caller.passthrough_headers),
+            _answer_headers(headers),
         ):
             digest.update(part.encode() + b"\0")
         digest.update(_canonical(sent) + b"\0")
@@ -355,12 +362,17 @@ def _canonical(sent: bytes) -> bytes:
 
 
 def _answer_headers(headers: Mapping[str, str] | None) -> str:
-    """The request headers that shape the answer, in one order (names are lower-cased)."""
+    """The request headers that shape the answer, in one order, each a set of values (`a, b`
+    and `b,a` ask the same)."""
     return "\n".join(
-        f"{name}: {value}"
-        for name, value in sorted((headers or {}).items())
-        if name.startswith(_ANSWER_HEADERS)
+        f"{name.lower()}: {_listed(value)}"
+        for name, value in sorted((headers or {}).items(), key=lambda item: item[0].lower())
+        if name.lower().startswith(_ANSWER_HEADERS)
     )
+
+
+def _listed(value: str) -> str:
+    return ",".join(sorted({part.strip() for part in value.split(",") if part.strip()}))
 
 
 def _finished(dialect: str, data: Any) -> bool:
