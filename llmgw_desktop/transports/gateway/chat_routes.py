@@ -186,9 +186,13 @@ async def _serve(
                 headers={**answer.headers, **answer.route.headers()},
             )
         content_type = "application/json" if gemini_array else "text/event-stream"
+        relayed = answer.headers
+        if "cache-control" in relayed:
+            # The stream's own directive is ours; the upstream's would be a second line.
+            relayed = {k: v for k, v in relayed.items() if k != "cache-control"}
         response = web.StreamResponse(
             headers={
-                **answer.headers,
+                **relayed,
                 "Content-Type": content_type,
                 "Cache-Control": "no-cache",
                 **answer.route.headers(),

@@ -204,6 +204,30 @@ async def test_a_same_dialect_stream_is_relayed_byte_for_byte(
     assert MESSAGE_ID.sub(b"msg_", relayed) == MESSAGE_ID.sub(b"msg_", expected)
 
 
+async def test_a_relayed_stream_says_cache_control_once(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    # The upstream's stream says `Cache-Control: no-cache` as the gateway's own does: one line.
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 50,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(upstream.base_url + "/v1/messages", json=body) as direct,
+    ):
+        assert direct.headers.getall("Cache-Control") == ["no-cache"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(gateway.base_url + "/v1/messages", json=body) as relayed,
+    ):
+        assert relayed.status == 200
+        assert relayed.headers.getall("Cache-Control") == ["no-cache"]
+        await relayed.read()
+
+
 async def test_a_cut_responses_stream_numbers_its_closing_error_after_the_last_event(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
