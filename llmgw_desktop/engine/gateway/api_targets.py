@@ -14,6 +14,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
+from llmgw_desktop.engine.gateway.cached_answers import CachedAnswers
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
 from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
@@ -40,7 +41,7 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
-from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
+from llmgw_desktop.engine.response_cache import ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -49,8 +50,6 @@ __all__ = ["CANDIDATE_KEY_LABEL", "ApiTargets"]
 
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
-# The route log's outcome of a target whose answer came from the response cache.
-CACHE_HIT_OUTCOME = "cache_hit"
 
 
 class ApiTargets:
@@ -89,6 +88,7 @@ class ApiTargets:
         self._records = records
         # Exact repeats answered without an upstream call (off unless configured).
         self.cache = cache
+        self._from_cache = CachedAnswers(cache, records, prices) if cache is not None else None
         # Hosts rested after connect failures in a row: their routes are passed over at once.
         self.unreachable = UnreachableHosts()
 
@@ -190,8 +190,9 @@ class ApiTargets:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         lookup = None
-        if self.cache is not None and only_key is None:
-            lookup = self.cache.lookup_for(
+        from_cache = self._from_cache if only_key is None else None
+        if from_cache is not None:
+            lookup = from_cache.cache.lookup_for(
                 incoming,
                 caller,
                 route.requested_model,
@@ -200,10 +201,9 @@ class ApiTargets:
                 outgoing.headers,
                 translated=not outgoing.passthrough,
             )
-        if lookup is not None:
-            found = await self.cache.find(lookup) if self.cache is not None else None
-            if found is not None and self.cache is not None:
-                return self._cached(found, incoming, spec.id, target, route, caller), None
+            found = await from_cache.cache.find(lookup) if lookup is not None else None
+            if found is not None:
+                return from_cache.replayed(found, incoming, spec.id, target, route, caller), None
         failure: UpstreamFailure | None = None
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         if hold.output_tokens and facts.answers_asked > facts.answers:
@@ -242,8 +242,8 @@ class ApiTargets:
                     # Held until the stream's row is counted, when its chunks end.
                     answer, hold = releasing(answer, hold), Hold()
                 if answer is not None:
-                    if lookup is not None:
-                        answer = self._kept(lookup, answer, target)
+                    if lookup is not None and from_cache is not None:
+                        answer = from_cache.kept(lookup, answer, target)
                     return answer, None
                 if failure is not None and failure.billed and hold.output_tokens:
                     # Billed on this hold already: another key would be a second call the
@@ -266,41 +266,6 @@ class ApiTargets:
         finally:
             # A whole answer's row was counted before it came back: the hold goes now.
             hold.release()
-
-    def _cached(
-        self,
-        found: CachedAnswer,
-        incoming: ClientRequest,
-        provider: str,
-        target: Target,
-        route: RouteReport,
-        caller: CallerInfo,
-    ) -> Completed | Streaming:
-        """A request answered from the response cache: its own row (cost $0, the saving in
-        its route) and the kept answer given again."""
-        assert self.cache is not None
-        route.cache = "hit"
-        record = self._records.start_attempt(route, caller, provider, target.model)
-        route.provider, route.model, route.kind = provider, target.model, "api"
-        route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
-        saved, saved_usd = self.cache.saved(found)
-        if saved_usd:
-            self.cache.stats.saved_usd += saved_usd
-        answer = self.cache.replay(found, incoming, route)
-        self._records.finish_cached(record, route, saved, saved_usd)
-        return answer
-
-    def _kept(
-        self, lookup: Lookup, answer: Completed | Streaming, target: Target
-    ) -> Completed | Streaming:
-        """`answer`, kept in the response cache (a stream once it has completed)."""
-        assert self.cache is not None
-        if isinstance(answer, Completed):
-            self.cache.keep_whole(lookup, answer, self._prices.cost_of(target.model, answer.usage))
-            return answer
-        return self.cache.keeping_stream(
-            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
-        )
 
     def _expected(
         self, incoming: ClientRequest, provider: str, up_name: str, caller: CallerInfo, ask: CallAsk

@@ -285,16 +285,25 @@ class RequestRecords:
         )
 
     def finish_cached(
-        self, record: str, route: RouteReport, saved: Usage, saved_usd: float | None
+        self,
+        record: str,
+        route: RouteReport,
+        saved: Usage,
+        saved_usd: float | None,
+        *,
+        replayed: bool = True,
     ) -> None:
         """End the row of a request answered from the response cache: no tokens billed, cost
-        $0, and what the call it saved used and cost, in the route."""
+        $0, and what the call it saved used and cost, in the route. `replayed`: false for a
+        stream whose replay its client left before the end (cut, as a live one would be)."""
         hit: dict[str, object] = {"hit": True, "savedTokens": saved.total_tokens}
         if saved_usd is not None:
             hit["savedUsd"] = saved_usd
+        state, code = ("completed", None) if replayed else self.cut()
         self._recorder.finish(
             record,
-            state="completed",
+            state=state,
+            error_code=code,
             model=route.model,
             cost_usd=0.0,
             http_status=200,

@@ -1,0 +1,85 @@
+"""An API target's answers from and into the response cache: a hit's row and replay, and an
+answer kept once it has completed (the cache itself, its key and store, is
+`engine/response_cache/`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.recording import RequestRecords
+from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["CACHE_HIT_OUTCOME", "CachedAnswers"]
+
+# The route log's outcome of a target whose answer came from the response cache.
+CACHE_HIT_OUTCOME = "cache_hit"
+
+
+class CachedAnswers:
+    """The response cache as an API target uses it."""
+
+    def __init__(self, cache: ResponseCache, records: RequestRecords, prices: PriceBook) -> None:
+        self.cache = cache
+        self._records = records
+        self._prices = prices
+
+    def replayed(
+        self,
+        found: CachedAnswer,
+        incoming: ClientRequest,
+        provider: str,
+        target: Target,
+        route: RouteReport,
+        caller: CallerInfo,
+    ) -> Completed | Streaming:
+        """A request answered from the response cache: its own row (cost $0, the saving in
+        its route) and the kept answer given again; a stream's row ends with its replay."""
+        route.cache = "hit"
+        record = self._records.start_attempt(route, caller, provider, target.model)
+        route.provider, route.model, route.kind = provider, target.model, "api"
+        route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
+        saved, saved_usd = self.cache.saved(found)
+        if saved_usd:
+            self.cache.stats.saved_usd += saved_usd
+        answer = self.cache.replay(found, incoming, route)
+        if isinstance(answer, Streaming):
+            # A client that leaves midway cut its answer, as it would a live stream's: the
+            # row says so, not "completed".
+            chunks = self._replaying(answer.chunks, record, route, saved, saved_usd)
+            return replace(answer, chunks=chunks)
+        self._records.finish_cached(record, route, saved, saved_usd)
+        return answer
+
+    async def _replaying(
+        self,
+        chunks: AsyncIterator[bytes],
+        record: str,
+        route: RouteReport,
+        saved: Usage,
+        saved_usd: float | None,
+    ) -> AsyncIterator[bytes]:
+        replayed = False
+        try:
+            async for piece in chunks:
+                yield piece
+            replayed = True
+        finally:
+            self._records.finish_cached(record, route, saved, saved_usd, replayed=replayed)
+
+    def kept(
+        self, lookup: Lookup, answer: Completed | Streaming, target: Target
+    ) -> Completed | Streaming:
+        """`answer`, kept in the response cache (a stream once it has completed)."""
+        if isinstance(answer, Completed):
+            self.cache.keep_whole(lookup, answer, self._prices.cost_of(target.model, answer.usage))
+            return answer
+        return self.cache.keeping_stream(
+            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
+        )
