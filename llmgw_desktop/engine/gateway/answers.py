@@ -33,7 +33,12 @@ from llmgw_desktop.engine.gateway.relay import (
 )
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import RouteReport
-from llmgw_desktop.engine.gateway.results import OPENAI_DIALECTS, Completed, Streaming
+from llmgw_desktop.engine.gateway.results import (
+    OPENAI_DIALECTS,
+    Completed,
+    EndingChunks,
+    Streaming,
+)
 from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
@@ -158,8 +163,9 @@ class AnswerRelay:
         dialect = incoming.dialect
         stub = incoming.stub(route.model)
 
+        outcome = stream.outcome
+
         async def chunks() -> AsyncIterator[bytes]:
-            outcome = stream.outcome
             try:
                 # Closed with this generator, so the outcome is settled before it is recorded.
                 async with contextlib.aclosing(stream.chunks()) as pieces:
@@ -171,22 +177,32 @@ class AnswerRelay:
                     dialect, stub, None, outcome.error, sequence=stream.next_sequence
                 )
             finally:
-                if outgoing.owner is not None and outcome.response_id:
-                    # What a call continuing it makes the vendor read again: this exchange,
-                    # or (no usage came) what it was held for.
-                    carried = outcome.usage.total_input_tokens + outcome.usage.output_tokens
-                    self._remote.owners.record(
-                        outgoing.owner,
-                        outcome.response_id,
-                        carried
-                        or incoming.facts.estimated_tokens
-                        + route.carried_input
-                        + route.held_output,
-                    )
-                self._records.finish_stream(record, route, outcome, incoming)
+                ended()
+
+        def ended() -> None:
+            if outgoing.owner is not None and outcome.response_id:
+                # What a call continuing it makes the vendor read again: this exchange,
+                # or (no usage came) what it was held for.
+                carried = outcome.usage.total_input_tokens + outcome.usage.output_tokens
+                self._remote.owners.record(
+                    outgoing.owner,
+                    outcome.response_id,
+                    carried
+                    or incoming.facts.estimated_tokens + route.carried_input + route.held_output,
+                )
+            self._records.finish_stream(record, route, outcome, incoming)
+
+        async def closed_unread() -> None:
+            stream.close()
+            ended()
 
         headers = relayable_headers(response.headers)
-        return Streaming(route, chunks(), headers=headers, outcome=stream.outcome)
+        return Streaming(
+            route,
+            EndingChunks(chunks(), closed_unread),
+            headers=headers,
+            outcome=stream.outcome,
+        )
 
     # -- answers translated from another dialect ----------------------------------------
     async def complete(
@@ -260,10 +276,16 @@ class AnswerRelay:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, request, encoder, outcome.error)
             finally:
-                stream.close()
-                self._records.finish_stream(record, route, outcome, incoming)
+                ended()
 
-        return Streaming(route, chunks(), outcome=stream.outcome)
+        async def ended_unread() -> None:
+            ended()
+
+        def ended() -> None:
+            stream.close()
+            self._records.finish_stream(record, route, stream.outcome, incoming)
+
+        return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
 
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:

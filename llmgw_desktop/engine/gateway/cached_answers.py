@@ -10,7 +10,7 @@ from dataclasses import replace
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.recording import RequestRecords
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, EndingChunks, Streaming
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -53,7 +53,11 @@ class CachedAnswers:
             # A client that leaves midway cut its answer, as it would a live stream's: the
             # row says so, not "completed".
             chunks = self._replaying(answer.chunks, record, route, saved, saved_usd)
-            return replace(answer, chunks=chunks)
+
+            async def closed_unread() -> None:
+                self._records.finish_cached(record, route, saved, saved_usd, replayed=False)
+
+            return replace(answer, chunks=EndingChunks(chunks, closed_unread))
         self._records.finish_cached(record, route, saved, saved_usd)
         return answer
 

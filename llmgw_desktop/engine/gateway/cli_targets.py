@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     CallerInfo,
     Completed,
+    EndingChunks,
     Streaming,
 )
 from llmgw_desktop.engine.gateway.router import Target
@@ -111,7 +112,11 @@ async def serve_on_cli(
             while isinstance(first[-1], MessageStart):
                 first.append(await anext(events))
             route.attempts.append(Attempt(target.label, "", "ok"))
-            return Streaming(route, _encoded(dialect, request, first, events)), None
+            encoded = _encoded(dialect, request, first, events)
+            # Closed unread, the CLI's events are closed all the same (the job ends, its row
+            # with it): the generator's own `finally` would not run.
+            closed_unread = events.aclose  # type: ignore[attr-defined]
+            return Streaming(route, EndingChunks(encoded, closed_unread)), None
         answer = await cli.complete(call, caller.principal, target.label)
     except EngineError as exc:
         route.attempts.append(Attempt(target.label, "", exc.code))

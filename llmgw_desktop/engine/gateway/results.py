@@ -3,7 +3,7 @@ and who asked (`CallerInfo`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "OPENAI_DIALECTS",
     "CallerInfo",
     "Completed",
+    "EndingChunks",
     "Streaming",
     "TokenCount",
     "close_chunks",
@@ -113,3 +114,34 @@ async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
     close = getattr(chunks, "aclose", None)
     if close is not None:
         await close()
+
+
+class EndingChunks:
+    """A stream's chunks (an async generator whose `finally` ends the stream: its row counted,
+    its upstream let go) that run `end` instead when they are closed before the first chunk
+    was asked for. An async generator's `finally` does not run then, and that happens: a
+    client that leaves after the answer's headers were chosen but before they were written
+    makes the front door close chunks it never read. Without `end` the row stayed open, the
+    call's spend uncounted and the upstream's connection held."""
+
+    __slots__ = ("_chunks", "_end", "_started")
+
+    def __init__(self, chunks: AsyncIterator[bytes], end: Callable[[], Awaitable[None]]) -> None:
+        self._chunks = chunks
+        self._end = end
+        self._started = False
+
+    def __aiter__(self) -> EndingChunks:
+        return self
+
+    def __anext__(self) -> Awaitable[bytes]:
+        self._started = True
+        return self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await close_chunks(self._chunks)
+        finally:
+            if not self._started:
+                self._started = True  # ended once
+                await self._end()

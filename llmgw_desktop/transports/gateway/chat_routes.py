@@ -198,9 +198,11 @@ async def _serve(
                 **answer.route.headers(),
             }
         )
-        chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
         try:
-            async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            # The engine's chunks are closed however this ends, written or not (the JSON array
+            # is a generator of them, which closes nothing if it never started).
+            async with contextlib.aclosing(answer.chunks):  # type: ignore[type-var]
+                chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
                 await response.prepare(request)
                 async for piece in chunks:
                     await response.write(piece)
