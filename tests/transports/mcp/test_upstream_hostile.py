@@ -66,9 +66,10 @@ async def test_a_mute_and_a_huge_server_neither_delay_nor_bloat_the_others_lists
     listed = [await _list(gateway) for _ in range(SESSIONS)]
     first_took = listed[0][0]
     # The first list waited for the servers' first start, at most mcp.list_wait_ms (and the
-    # loop's time reading the huge server's first list, about 1.5 s); none after it waited for
-    # the mute server (before: 15 s each).
-    assert first_took < LIST_WAIT_S + 2 * QUICK_S, listed[0][0]
+    # loop's time reading the huge server's first list: about 1.5 s on a quiet machine, 5.8 s
+    # on a CI run at load 8, 2026-11-25); none after it waited for the mute server (before:
+    # 15 s each, which this bound still tells apart).
+    assert first_took < LIST_WAIT_S + 3 * QUICK_S, listed[0][0]
     for took, names in listed[1:]:
         assert took < QUICK_S, [t for t, _ in listed]
         assert "everything__echo" in names
