@@ -250,6 +250,7 @@ class Engine:
             record_arguments=settings.mcp.record_arguments,
             list_wait_s=settings.mcp.list_wait_ms / 1000,
             start_timeout_s=settings.mcp.start_timeout_ms / 1000,
+            call_timeout_s=settings.mcp.call_timeout_ms / 1000,
             max_tools=settings.mcp.max_tools_per_server,
             traced=self.telemetry.enabled,
             version=__version__,
