@@ -432,6 +432,7 @@ class Engine:
             tasks=self.tasks,
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
+            response_cache=self.gateway.cache,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:
