@@ -336,7 +336,7 @@ class UpstreamRelay:
                 code=ErrorCode.TIMEOUT,
                 server=name,
             )
-        why = f"it stopped answering: no answer to {offered} within {waited}, nor to a ping"
+        why = f"stopped answering: no answer to {offered} within {waited}, nor to a ping"
         log.warning("MCP server %s %s; restarting it", name, why)
         server.broken(why)
         raise EngineError(
