@@ -301,6 +301,14 @@ class McpSettings:
         "fails and is tried again later, and what it listed last stays offered.",
         check=checks.positive,
     )
+    call_timeout_ms: int = setting(
+        300_000,
+        env="LLM_GATEWAY_MCP_CALL_TIMEOUT_MS",
+        doc="The deadline for one of your MCP servers to answer a tool call, a prompt or a "
+        "resource read; past it the caller gets a `timeout` error, and a server that then "
+        "answers no ping either is taken for hung and restarted.",
+        check=checks.positive,
+    )
     max_tools_per_server: int = setting(
         500,
         env="LLM_GATEWAY_MCP_MAX_TOOLS_PER_SERVER",

@@ -250,6 +250,7 @@ class Engine:
             record_arguments=settings.mcp.record_arguments,
             list_wait_s=settings.mcp.list_wait_ms / 1000,
             start_timeout_s=settings.mcp.start_timeout_ms / 1000,
+            call_timeout_s=settings.mcp.call_timeout_ms / 1000,
             max_tools=settings.mcp.max_tools_per_server,
             traced=self.telemetry.enabled,
             version=__version__,
@@ -431,6 +432,7 @@ class Engine:
             tasks=self.tasks,
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
+            response_cache=self.gateway.cache,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:

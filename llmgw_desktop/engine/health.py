@@ -3,10 +3,11 @@
 `/health` is answered to anyone on this machine, so it holds facts, never secrets or paths:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
 pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
-refusals, the store, the recorder, this process's lease, and which providers fail or rest (by
-id only). The process health adds the live jobs and their limits, the circuit breakers, the
-switches, the background tasks, the user's MCP servers and the API hosts rested because no
-connection could be made to them (each host's origin, never its base URL's path or query).
+refusals, the store, the recorder, this process's lease, which providers fail or rest (by
+id only), and, while the response cache is on, whether its file works. The process health
+adds the live jobs and their limits, the circuit breakers, the switches, the background tasks,
+the user's MCP servers and the API hosts rested because no connection could be made to them
+(each host's origin, never its base URL's path or query).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from llmgw_desktop.engine.providers.health import public_summary
 from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.recorder import FlightRecorder, RefusalCounter
+from llmgw_desktop.engine.response_cache import ResponseCache
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
@@ -51,6 +53,7 @@ class EngineHealth:
         tasks: TaskSupervisor,
         upstream_mcp: UpstreamServers,
         providers: ProvidersService,
+        response_cache: ResponseCache | None = None,
     ) -> None:
         self._settings = settings
         self._lifecycle = lifecycle
@@ -65,6 +68,7 @@ class EngineHealth:
         self._tasks = tasks
         self._upstream_mcp = upstream_mcp
         self._providers = providers
+        self._response_cache = response_cache
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
@@ -73,7 +77,7 @@ class EngineHealth:
         store_problem = self._store.health.reason
         if status == "ok" and store_problem is not None:
             status = "degraded"
-        return {
+        answer = {
             "service": "llmgw-desktop",
             "status": status,
             "version": __version__,
@@ -96,6 +100,11 @@ class EngineHealth:
             # upstream failing fails every gateway alike.
             "providers": public_summary(self._providers.health_all()),
         }
+        cache = self._response_cache
+        if cache is not None and cache.enabled:
+            # Not the gateway's `status`: a cache that fails costs upstream calls, not answers.
+            answer["cache"] = cache.store.health()
+        return answer
 
     def process_health(self) -> dict[str, Any]:
         """Live jobs, limits, circuit breakers, switches and rested hosts: what

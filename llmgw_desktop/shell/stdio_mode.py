@@ -27,7 +27,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
-from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
+from llmgw_desktop.transports.mcp.stdio_forward import Locate, StdioForwarder, stdio_streams
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.api import Engine
@@ -88,8 +88,15 @@ def run_stdio(loaded: LoadedSettings) -> int:
         return 1
     url, token = found
     log.info("relaying stdio MCP to the running gateway at %s", url)
+
+    def locate() -> tuple[str, dict[str, str]] | None:
+        # Where the gateway runs now, after it refused the token or session of the one that
+        # ran before (restarted under this relay): read once, never waited for.
+        now = _running_instance(data_dir, loaded.settings.http.path, wait_s=0.0)
+        return None if now is None else (now[0], _relay_headers(now[1]))
+
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(_relay(url, token))
+        return runner.run(_relay(url, token, locate))
 
 
 def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
@@ -116,23 +123,30 @@ def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
     )
 
 
-def _running_instance(data_dir: Path, mcp_path: str) -> tuple[str, str] | None:
-    """The running instance's MCP URL and its instance token (which proves the local user)."""
-    deadline = time.monotonic() + FIND_RUNNING_S
+def _running_instance(
+    data_dir: Path, mcp_path: str, wait_s: float = FIND_RUNNING_S
+) -> tuple[str, str] | None:
+    """The running instance's MCP URL and its instance token (which proves the local user),
+    waiting up to `wait_s` for it to publish them."""
+    deadline = time.monotonic() + wait_s
     path = data_dir / INFO_FILE
-    while time.monotonic() < deadline:
+    while True:
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
             return str(info["url"]) + mcp_path, str(info["token"])
         except (OSError, ValueError, KeyError):
+            if time.monotonic() >= deadline:
+                return None
             time.sleep(0.1)
-    return None
 
 
-async def _relay(url: str, token: str) -> int:
+def _relay_headers(token: str) -> dict[str, str]:
+    return {"User-Agent": "llmgw-desktop-stdio", INSTANCE_TOKEN_HEADER: token}
+
+
+async def _relay(url: str, token: str, locate: Locate) -> int:
     reader, writer = await stdio_streams()
-    headers = {"User-Agent": "llmgw-desktop-stdio", INSTANCE_TOKEN_HEADER: token}
-    await StdioForwarder(url, headers=headers).run(reader, writer)
+    await StdioForwarder(url, headers=_relay_headers(token), locate=locate).run(reader, writer)
     return 0
 
 

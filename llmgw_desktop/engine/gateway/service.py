@@ -155,6 +155,14 @@ class GatewayService:
         """What the response cache did since start; None while it is off."""
         return self.cache.stats if self.cache is not None and self.cache.enabled else None
 
+    @property
+    def cache_problem(self) -> str | None:
+        """Why the response cache's file fails now (cannot be opened, the last write
+        refused), as `/health` says it; None while it works or is off."""
+        if self.cache is None or not self.cache.enabled:
+            return None
+        return self.cache.store.health()["lastError"]
+
     async def close(self) -> None:
         """Close the upstream pool and the response cache's file."""
         await self.upstream.close()

@@ -10,10 +10,18 @@ therefore does not share cached answers between processes; each process keeps it
 The table is keyed by the request's digest; a semantic cache can add a table of embeddings
 keyed by the same digest in this file (the answers stay where they are) and a second way to
 find a digest (`ResponseCache.lookup` asks the store only by digest).
+
+Because the file is disposable, a damaged one (not a database, or malformed: found at the start
+or by a read) is set aside as `<file>.damaged` and an empty cache takes its place; before, the
+cache stayed off, every request a miss, in every later run, until someone deleted the file. A
+read notes the entry's use only where the disk allows it, so a full disk still gives what is
+kept. What fails while it lasts (a file that cannot be opened, the last write refused) is in
+`health()`, which `/health` shows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -22,7 +30,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["CachedAnswer", "ResponseStore"]
 
@@ -34,6 +42,8 @@ T = TypeVar("T")
 _EVICT_TO = 0.9
 # Expired entries are deleted at most this often (on a put).
 _PRUNE_EVERY_S = 60.0
+# SQLite's answers for a file that is no database, or a damaged one: set aside, not fatal.
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -96,6 +106,8 @@ class ResponseStore:
         self._last_prune = 0.0
         self.ready = False
         self.failed: str | None = None
+        # The last write the file refused (a full disk ...), until one succeeds again.
+        self.last_error: str | None = None
         self._opening: Future[None] | None = None
 
     # -- on the loop ----------------------------------------------------------------------
@@ -129,6 +141,11 @@ class ResponseStore:
         """Run `call` on the cache's thread."""
         return self._executor.submit(call)
 
+    def health(self) -> dict[str, str | None]:
+        """What `/health` says of the file (no path): `ok`, or `failing` with why."""
+        problem = self.failed or self.last_error
+        return {"state": "ok" if problem is None else "failing", "lastError": problem}
+
     @property
     def entries(self) -> int:
         return len(self._index)
@@ -146,8 +163,32 @@ class ResponseStore:
 
     def _open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                db, rows = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if not _damaged(exc):
+                    raise
+                self._set_aside(exc)
+                db, rows = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            self.failed = _said(exc)
+            log.warning(
+                "the response cache cannot open %s (%s): every request is a miss", self.path, exc
+            )
+            return
+        self.failed = None
+        self._db = db
+        with self._lock:  # what was put before the file was read stays in the index
+            self._index = {bytes(d): (e, s) for d, e, s in rows} | self._index
+            self._bytes = sum(size for _, size in self._index.values())
+        self.ready = True
+        log.info("response cache %s: %d answers, %.1f MB", self.path, len(rows), self._bytes / 1e6)
+
+    def _connect(self) -> tuple[sqlite3.Connection, list[Any]]:
+        """The file opened, its schema made, what expired deleted, and its index read."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
@@ -157,32 +198,74 @@ class ResponseStore:
                 (now, now + self.max_ttl_s),
             )
             rows = db.execute("SELECT digest, expires, size FROM answers").fetchall()
-        except (sqlite3.Error, OSError) as exc:
-            self.failed = f"{type(exc).__name__}: {exc}"
-            log.warning(
-                "the response cache cannot open %s (%s): every request is a miss", self.path, exc
-            )
+        except BaseException:
+            db.close()
+            raise
+        return db, rows
+
+    def _set_aside(self, exc: sqlite3.DatabaseError) -> None:
+        """Move a damaged file (and its journal) out of the way, keeping it for a look: what
+        it held is derived, so an empty cache in its place loses nothing but hits.
+
+        Raises:
+            OSError: it cannot be moved.
+        """
+        aside = self.path.with_name(self.path.name + ".damaged")
+        log.warning(
+            "the response cache's file %s is damaged (%s): set aside as %s, the cache starts empty",
+            self.path,
+            exc,
+            aside,
+        )
+        self.path.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            journal = self.path.with_name(self.path.name + suffix)
+            with contextlib.suppress(FileNotFoundError):
+                journal.replace(aside.with_name(aside.name + suffix))
+
+    def _reopen_damaged(self, exc: sqlite3.DatabaseError) -> None:
+        """A read found the open file damaged: the index is forgotten and the file set aside
+        for an empty one (on the cache's thread, between reads and writes)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        with self._lock:
+            self._index.clear()
+            self._bytes = 0
+        self.ready = False
+        try:
+            self._set_aside(exc)
+        except OSError as moved:
+            self.failed = _said(moved)
+            log.warning("the response cache's damaged file cannot be moved: %s", moved)
             return
-        self._db = db
-        with self._lock:  # what was put before the file was read stays in the index
-            self._index = {bytes(d): (e, s) for d, e, s in rows} | self._index
-            self._bytes = sum(size for _, size in self._index.values())
-        self.ready = True
-        log.info("response cache %s: %d answers, %.1f MB", self.path, len(rows), self._bytes / 1e6)
+        self._open()
 
     def read(self, digest: bytes) -> CachedAnswer | None:
-        """The live entry for `digest`, its use noted (None: gone or expired)."""
+        """The live entry for `digest`, its use noted where the disk allows (None: gone or
+        expired, or the file was found damaged and replaced)."""
         if self._db is None:
             return None
         now = self.clock()
-        row = self._db.execute(
-            "SELECT streamed, body, headers, meta, created, expires FROM answers "
-            "WHERE digest = ? AND expires > ?",
-            (digest, now),
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT streamed, body, headers, meta, created, expires FROM answers "
+                "WHERE digest = ? AND expires > ?",
+                (digest, now),
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+            self._reopen_damaged(exc)
+            return None
         if row is None or not self._live(row[5], now):
             return None
-        self._db.execute("UPDATE answers SET last_used = ? WHERE digest = ?", (now, digest))
+        try:
+            self._db.execute("UPDATE answers SET last_used = ? WHERE digest = ?", (now, digest))
+        except sqlite3.OperationalError as exc:
+            # A full disk (or a busy file) keeps the use from being noted: the answer is
+            # still given, and only the eviction order is a little off.
+            log.debug("the response cache could not note a use: %s", exc)
         streamed, body, headers, meta, created, expires = row
         return CachedAnswer(digest, bool(streamed), bytes(body), headers, meta, created, expires)
 
@@ -210,8 +293,10 @@ class ResponseStore:
             )
         except sqlite3.Error as exc:
             log.warning("the response cache could not keep an answer: %s", exc)
+            self.last_error = _said(exc)
             self._forget([answer.digest])
             return
+        self.last_error = None
         if now - self._last_prune >= _PRUNE_EVERY_S:
             self._prune(now)
         if self._bytes > self.max_bytes:
@@ -263,3 +348,15 @@ class ResponseStore:
             self._db.close()
             self._db = None
         self.ready = False
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is no database, or a damaged one."""
+    return getattr(exc, "sqlite_errorcode", None) in _DAMAGED
+
+
+def _said(exc: BaseException) -> str:
+    """An error as `/health` may show it: its kind and words, never a path."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return f"{type(exc).__name__}: {exc}"

@@ -242,6 +242,22 @@ class UpstreamServer:
         session = await self.session()
         await self._refresh(session)
 
+    async def answers_ping(self, timeout_s: float) -> bool:
+        """Whether the server answers a ping within `timeout_s`: False only when it runs and
+        does not (hung); one not running, or whose connection breaks under the ping, is being
+        started again already."""
+        session = self._session
+        if session is None or self._end.is_set():
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await session.send_ping()
+        except TimeoutError:
+            return False
+        except Exception as exc:  # the connection broke: its owner task sees the end too
+            log.debug("MCP server %s: the ping failed: %s", self.config.name, exc)
+        return True
+
     def broken(self, why: str) -> None:
         """A call found the connection broken: end this run so the owner starts another."""
         if not self._end.is_set():
@@ -281,6 +297,10 @@ class UpstreamServer:
             try:
                 await self._run_once(attempt)
                 why = self.last_error or "the server ended"
+                if not self._stopping:
+                    # A run that ended after it served (a crash, a kill, a hang found out):
+                    # said with its cause, as a failure to start is below.
+                    log.warning("MCP server %s ended: %s", self.config.name, why)
             except Exception as exc:  # any failure to start or serve: said, then retried
                 why = _describe(exc)
                 process = self._process

@@ -17,15 +17,22 @@ and so does a result that is not one (its shape, or its structured content again
 output schema);
 a server that ended during the call becomes `upstream_server_failed` with its exit and the tail of
 its stderr, and it is started again (`connection.py`).
+
+Each use has a deadline (`mcp.call_timeout_ms`): without one, a server that hangs (stopped,
+deadlocked) held every call to it for as long as its caller waited, and looked "running" all
+along. Past it the use is cancelled (the server is told) and answers `timeout`; the server is
+then pinged, and one that answers no ping either is taken for hung: its run is ended (the
+process group killed) and a new one started, so the next call is answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from llmgw_desktop.config.upstream_mcp import (
     NAMESPACE_SEPARATOR,
@@ -47,7 +54,18 @@ from llmgw_desktop.engine.upstream_mcp.transport import ServerDown
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
 
-__all__ = ["Progress", "UpstreamRelay"]
+__all__ = ["CALL_TIMEOUT_S", "Progress", "UpstreamRelay"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A use's deadline (`mcp.call_timeout_ms`): as long as a Streamable HTTP server's own read
+# timeout (`transport.HTTP_TIMEOUT_S`), so a stdio server is held to the same.
+CALL_TIMEOUT_S = 300.0
+# After a use ran past its deadline, how long the server has to answer a ping before it is
+# taken for hung and restarted (a server that answers is only slow at that tool).
+PING_TIMEOUT_S = 5.0
 
 # How much of a call's arguments and result a row keeps when mcp.record_arguments is on.
 RECORDED_CHARS = 2000
@@ -81,11 +99,14 @@ class UpstreamRelay:
         approvals: ApprovalGate,
         record_arguments: bool = False,
         traced: bool = False,
+        call_timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
         """`servers`: the configured servers by name, as the server set keeps them (the same
         mapping, so a server added or switched is relayed to at once). `traced`: OpenTelemetry
-        export is on, so every call goes through the SDK's session, which spans it."""
+        export is on, so every call goes through the SDK's session, which spans it.
+        `call_timeout_s`: how long one use may wait for the server's answer."""
         self._servers = servers
+        self._call_timeout_s = call_timeout_s
         self._recorder = recorder
         self._approvals = approvals
         self._record_arguments = record_arguments
@@ -131,10 +152,14 @@ class UpstreamRelay:
             try:
                 if line is not None:
                     params = {"name": tool_name, "arguments": dict(arguments or {})}
-                    raw = await line.request("tools/call", params)
+                    raw = await self._answered(server, offered, line.request("tools/call", params))
                     return await tool_result(session, tool_name, raw)
-                return await session.call_tool(
-                    tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
+                return await self._answered(
+                    server,
+                    offered,
+                    session.call_tool(
+                        tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
+                    ),
                 )
             except (ValueError, RuntimeError) as exc:
                 # pydantic's ValidationError (a ValueError) and the SDK's output-schema check
@@ -172,7 +197,9 @@ class UpstreamRelay:
             refused = policy.refusal(server.config, prompt, True, principal, "prompt")
             if refused is not None:
                 raise refused
-            return await session.get_prompt(prompt, dict(arguments or {}))
+            return await self._answered(
+                server, offered, session.get_prompt(prompt, dict(arguments or {}))
+            )
 
         what = Use(server, "prompt", prompt, offered, principal, client, transport)
         return _masked_for(principal, await self._recorded(what, arguments or {}, use))
@@ -194,7 +221,7 @@ class UpstreamRelay:
             refused = policy.refusal(server.config, uri, True, principal, "resource")
             if refused is not None:
                 raise refused
-            result = await session.read_resource(uri)
+            result = await self._answered(server, offered, session.read_resource(uri))
             contents = [
                 c.model_copy(update={"uri": offered_uri(name, c.uri)}) for c in result.contents
             ]
@@ -286,6 +313,40 @@ class UpstreamRelay:
             raise _server_failed(
                 server, f"MCP server {config.name!r} failed during the use of {offered}: {exc}"
             ) from None
+
+    async def _answered(self, server: UpstreamServer, offered: str, answer: Awaitable[T]) -> T:
+        """What the server answers to one request (`answer`), within the call timeout.
+
+        Raises:
+            EngineError: `timeout`: no answer in time (the request was cancelled; a server that
+                answers no ping either is restarted).
+        """
+        deadline = asyncio.timeout(self._call_timeout_s)
+        try:
+            async with deadline:
+                return await answer
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the server's own transport timed out, not our deadline
+        name, waited = server.config.name, f"{self._call_timeout_s:g} s (mcp.call_timeout_ms)"
+        if await server.answers_ping(PING_TIMEOUT_S):
+            raise EngineError(
+                f"MCP server {name!r} did not answer {offered} within {waited}; the call was "
+                "cancelled (the server still answers, so the tool itself is slow)",
+                code=ErrorCode.TIMEOUT,
+                server=name,
+            )
+        why = f"stopped answering: no answer to {offered} within {waited}, nor to a ping"
+        log.warning("MCP server %s %s; restarting it", name, why)
+        server.broken(why)
+        raise EngineError(
+            f"MCP server {name!r} did not answer {offered} within {waited} and answers no ping "
+            "either: it is being restarted, so the call can be retried",
+            code=ErrorCode.TIMEOUT,
+            retryable=True,
+            server=name,
+            stderrTail=redact(server.stderr_tail()[-1000:]) or None,
+        )
 
     async def _approve(
         self, config: UpstreamServerConfig, tool: str, principal: Principal, client: str

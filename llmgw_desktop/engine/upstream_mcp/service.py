@@ -37,7 +37,7 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import MAX_TOOLS, START_TIMEOUT_S, UpstreamServer
 from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
-from llmgw_desktop.engine.upstream_mcp.relay import UpstreamRelay
+from llmgw_desktop.engine.upstream_mcp.relay import CALL_TIMEOUT_S, UpstreamRelay
 
 __all__ = ["RelayedTool", "UpstreamServers"]
 
@@ -80,13 +80,14 @@ class UpstreamServers:
         vault: OAuthVault | None = None,
         list_wait_s: float = LIST_WAIT_S,
         start_timeout_s: float = START_TIMEOUT_S,
+        call_timeout_s: float = CALL_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         traced: bool = False,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
-        bounds a server's `initialize` and each reading of its lists; `max_tools`, the entries
-        each of its lists keeps; `traced`, OpenTelemetry export is on (calls go through the
-        SDK's session, which spans them)."""
+        bounds a server's `initialize` and each reading of its lists; `call_timeout_s`, each
+        use of it (`relay.py`); `max_tools`, the entries each of its lists keeps; `traced`,
+        OpenTelemetry export is on (calls go through the SDK's session, which spans them)."""
         self._list_wait_s = list_wait_s
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
@@ -117,6 +118,7 @@ class UpstreamServers:
             approvals=approvals,
             record_arguments=record_arguments,
             traced=traced,
+            call_timeout_s=call_timeout_s,
         )
         self.call = relay.call
         self.get_prompt = relay.get_prompt

@@ -188,8 +188,11 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), EXIT_GRACE_S)
-    # Whatever the server started in its group goes too, whether or not it has exited.
+    # Whatever the server started in its group goes too, whether or not it has exited. A
+    # stopped (SIGSTOP) member acts on SIGTERM only once continued: it is woken to end.
     _signal_group(proc, signal.SIGTERM)
+    if sys.platform != "win32":
+        _signal_group(proc, signal.SIGCONT)
     if proc.returncode is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), TERM_GRACE_S)

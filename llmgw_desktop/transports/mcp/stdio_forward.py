@@ -16,6 +16,15 @@ while answers are on their way is a normal end, said in one line: the answers ar
 and every task the relay started is awaited or has its failure logged, never left for the
 garbage collector to report.
 
+The gateway may be restarted under a relay (a crash, an update, the desktop app quit and
+started again). A request in flight then is answered with a JSON-RPC error, as is one while it
+is down; once it runs again, the first request it refuses without running it (401: the token of
+the instance that died; 404: a session it never had) makes the relay find the instance running
+now (`locate`, the shell's reading of `instance.json`), say the editor's own `initialize` to it
+again, and send that request once more, so the editor is served again without starting its MCP
+server anew. Before, every later request was refused for good. A request the gateway may have
+started is never sent twice.
+
 It imports neither the MCP SDK nor aiohttp (`loopback_http` is its HTTP client): editors spawn
 it on every start, and those imports alone took over a second before `initialize` was answered.
 `tests/test_startup_imports.py` keeps it that way.
@@ -30,7 +39,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from llmgw_desktop.engine.api import jsonio
@@ -54,14 +63,37 @@ PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
 _B64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
+# The id of the editor's `initialize` said again to a restarted gateway (its answer is ours).
+REJOIN_ID = "llmgw-relay-rejoin"
+
+# Where the gateway runs now: its MCP URL and the headers that prove the local user to it
+# (None: no instance runs). Called in a thread: it reads a file.
+Locate = Callable[[], tuple[str, dict[str, str]] | None]
+
+
+class _NotRun(OSError):
+    """The gateway refused a request without running it (an instance token or a session it
+    does not know): it may be sent again once the relay has rejoined the gateway."""
 
 
 class StdioForwarder:
     """Relays one stdio connection to `url` until stdin closes."""
 
-    def __init__(self, url: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, *, headers: dict[str, str] | None = None, locate: Locate | None = None
+    ) -> None:
+        """`locate`: where the gateway runs now, asked after it refused a request it never ran
+        (None: the relay never rejoins a restarted gateway)."""
         self.url = url
         self._base_headers = headers or {}
+        self._locate = locate
+        # The editor's `initialize`, said again to a restarted gateway.
+        self._initialize: dict[str, Any] | None = None
+        # Bumped at each rejoin: a request refused under an older one is sent again at once.
+        self._epoch = 0
+        self._rejoining = asyncio.Lock()
+        # Set (and replaced) at each rejoin: the event stream, lost for good, waits for it.
+        self._rejoined = asyncio.Event()
         self._session_id: str | None = None
         self._version: str | None = None
         self._editor_name = ""  # from the editor's `initialize`, sent as X-Caller
@@ -141,44 +173,22 @@ class StdioForwarder:
         is_request = "method" in message and "id" in message
         if message.get("method") == "initialize":
             self._editor_name = _editor_name(message)
-        answered = False
+            self._initialize = message
+        epoch = self._epoch
         try:
-            async with self._http.request(
-                "POST", headers=self._headers(message), body=body
-            ) as reply:
-                session = reply.header(SESSION_HEADER)
-                if session and self._session_id is None:
-                    self._session_id = session
-                if reply.status == 202:
-                    # An accepted notification; after `notifications/initialized` the
-                    # handshake is done and the event stream may open.
-                    if message.get("method") == "notifications/initialized":
-                        self._initialized.set()
-                    return
-                kind = reply.header("Content-Type") or ""
-                if kind.startswith("text/event-stream"):
-                    async for event, data in _sse_events(reply):
-                        delivered = await self._deliver(event, message.get("id"), data)
-                        answered = delivered or answered
-                else:
-                    answer = await reply.read()
-                    if not 200 <= reply.status < 300:
-                        # The MCP endpoint's own JSON-RPC error for this request goes through;
-                        # anything else (the auth edge's envelope, a redirect, a proxy's page)
-                        # becomes a JSON-RPC error, never that body.
-                        mine = _responses_to(answer, message.get("id"))
-                        if not mine:
-                            raise OSError(f"HTTP {reply.status}: {_excerpt(answer)}")
-                        answered = await self._deliver(mine, message.get("id"))
-                    elif answer:
-                        answered = await self._deliver(
-                            _loads(answer), message.get("id"), answer.strip()
-                        )
+            try:
+                answered = await self._post(message, body)
+            except _NotRun:
+                if not await self._rejoin(epoch, message):
+                    raise
+                answered = await self._post(message, body)
         except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
             if is_request:
                 await self._fail(message["id"], f"the llmgw-desktop gateway did not answer ({exc})")
             return
+        if answered is None:
+            return  # an accepted notification
         if is_request and not answered:
             # Every request gets an answer: without one the editor waits for it forever.
             log.warning("the gateway's reply to %s held no answer", message.get("method"))
@@ -186,6 +196,99 @@ class StdioForwarder:
             return
         if message.get("method") == "notifications/initialized":
             self._initialized.set()
+
+    async def _post(self, message: dict[str, Any], body: bytes) -> bool | None:
+        """Post `message` and deliver what the gateway answers: whether that held the answer
+        to it (None: a notification the gateway accepted).
+
+        Raises:
+            _NotRun: the gateway refused it without running it (see `_rejoin`).
+            OSError, ValueError: the gateway did not answer, or not as the MCP endpoint does.
+        """
+        answered = False
+        sent = self._headers(message)
+        async with self._http.request("POST", headers=sent, body=body) as reply:
+            session = reply.header(SESSION_HEADER)
+            if session and self._session_id is None:
+                self._session_id = session
+            if reply.status == 202:
+                # An accepted notification; after `notifications/initialized` the
+                # handshake is done and the event stream may open.
+                if message.get("method") == "notifications/initialized":
+                    self._initialized.set()
+                return None
+            if reply.status == 401 or (reply.status == 404 and SESSION_HEADER in sent):
+                # The auth edge's refusal, or a session the gateway does not have: nothing
+                # of the request ran.
+                raise _NotRun(f"HTTP {reply.status}: {_excerpt(await reply.read())}")
+            kind = reply.header("Content-Type") or ""
+            if kind.startswith("text/event-stream"):
+                async for event, data in _sse_events(reply):
+                    delivered = await self._deliver(event, message.get("id"), data)
+                    answered = delivered or answered
+            else:
+                answer = await reply.read()
+                if not 200 <= reply.status < 300:
+                    # The MCP endpoint's own JSON-RPC error for this request goes through;
+                    # anything else (the auth edge's envelope, a redirect, a proxy's page)
+                    # becomes a JSON-RPC error, never that body.
+                    mine = _responses_to(answer, message.get("id"))
+                    if not mine:
+                        raise OSError(f"HTTP {reply.status}: {_excerpt(answer)}")
+                    answered = await self._deliver(mine, message.get("id"))
+                elif answer:
+                    answered = await self._deliver(
+                        _loads(answer), message.get("id"), answer.strip()
+                    )
+        return answered
+
+    async def _rejoin(self, epoch: int, message: dict[str, Any]) -> bool:
+        """After the gateway refused a request without running it: find the instance running
+        now and, for a session of the 2025 era, say the editor's `initialize` to it again.
+        Whether the request may be sent again (False: nothing changed, it would be refused
+        alike)."""
+        async with self._rejoining:
+            if self._epoch != epoch:
+                return True  # another request rejoined it meanwhile
+            found = await asyncio.to_thread(self._locate) if self._locate is not None else None
+            if found is None:
+                return False
+            url, headers = found
+            moved = (url, headers) != (self.url, self._base_headers)
+            if url != self.url:
+                await self._http.close()
+                self._http = loopback_http.KeptConnections(url)
+            self.url, self._base_headers = url, headers
+            again = self._initialize is not None and message is not self._initialize
+            if self._session_id is not None and again:
+                self._session_id = None
+                if not await self._handshake():
+                    return False
+            elif not moved:
+                return False
+            self._epoch += 1
+            rejoined, self._rejoined = self._rejoined, asyncio.Event()
+            rejoined.set()
+            log.info("the gateway at %s was restarted: relaying the editor to it again", url)
+            return True
+
+    async def _handshake(self) -> bool:
+        """Say the editor's `initialize` (under an id of ours: the answer is not the editor's)
+        and `notifications/initialized` to the gateway; whether it opened a session."""
+        assert self._initialize is not None
+        initialize = {**self._initialize, "id": REJOIN_ID}
+        headers = self._headers()
+        headers.pop(VERSION_HEADER, None)  # as the editor's first request, before any was agreed
+        async with self._http.request("POST", headers=headers, body=_line(initialize)) as reply:
+            await reply.read()
+            session = reply.header(SESSION_HEADER)
+            if reply.status != 200 or not session:
+                return False
+        self._session_id = session
+        done = _line({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        async with self._http.request("POST", headers=self._headers(), body=done) as reply:
+            await reply.read()
+            return 200 <= reply.status < 300
 
     async def _deliver(self, message: Any, request_id: Any = None, raw: bytes = b"") -> bool:
         """Write each JSON-RPC message of `message` to the editor; whether one of them is the
@@ -210,16 +313,25 @@ class StdioForwarder:
         )
 
     async def _listen(self) -> None:
-        """The 2025-era server-to-client stream (notifications, server requests)."""
-        for _ in range(EVENT_STREAM_RETRIES):
-            if self._editor_gone:
-                return
+        """The 2025-era server-to-client stream (notifications, server requests). Lost for good
+        (the gateway gone, or its session), it is opened again once the relay has rejoined
+        the gateway (`_rejoin`)."""
+        tries, epoch = 0, self._epoch
+        while not self._editor_gone:
+            if tries >= EVENT_STREAM_RETRIES:
+                if self._epoch == epoch:
+                    await self._rejoined.wait()  # the event of the rejoin still to come
+                tries, epoch = 0, self._epoch
+            tries += 1
             try:
                 headers = self._headers()
                 headers["Accept"] = "text/event-stream"
                 async with loopback_http.request("GET", self.url, headers=headers) as reply:
-                    if reply.status in (404, 405):
-                        return  # no session, or the server offers no stream
+                    if reply.status == 405:
+                        return  # the server offers no stream
+                    if reply.status in (401, 404):
+                        tries = EVENT_STREAM_RETRIES  # not this gateway's session: wait
+                        continue
                     async for event, data in _sse_events(reply):
                         await self._deliver(event, raw=data)
             except (OSError, ValueError):

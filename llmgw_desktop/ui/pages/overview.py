@@ -329,7 +329,12 @@ class OverviewPage(Page):
             self.failing_label.setAccessibleName(plain)
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
-        _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
+        stats, problem = engine.gateway.cache_stats, engine.gateway.cache_problem
+        _show(
+            self.response_cache_label,
+            response_cache_text(stats, problem),
+            warning_colour() if problem else None,
+        )
 
 
 def uptime_text(seconds: float) -> str:

@@ -91,9 +91,41 @@ def test_a_shorter_ttl_applies_to_the_answers_already_kept(tmp_path: Path) -> No
 
 
 def test_a_file_that_cannot_be_opened_makes_every_lookup_a_miss(tmp_path: Path) -> None:
-    (tmp_path / "cache.sqlite3").write_bytes(b"not a database" * 100)
+    (tmp_path / "cache.sqlite3").mkdir()  # no file can be opened there
     store, _ = _store(tmp_path, max_bytes=100 * KB)
     store.put(_answer("a", 10), ttl_s=60).result()
     assert store.failed is not None
     assert not store.holds(_answer("a", 0).digest)
+    assert store.health()["state"] == "failing"
+    assert str(tmp_path) not in str(store.health()), "/health shows no path"
+    store.close()
+
+
+def test_a_file_that_is_no_database_is_set_aside_for_an_empty_one(tmp_path: Path) -> None:
+    (tmp_path / "cache.sqlite3").write_bytes(b"not a database" * 100)
+    store, _ = _store(tmp_path, max_bytes=100 * KB)
+    store.put(_answer("a", 10), ttl_s=60).result()
+    assert store.failed is None and store.holds(_answer("a", 0).digest)
+    assert (tmp_path / "cache.sqlite3.damaged").read_bytes() == b"not a database" * 100
+    assert store.health() == {"state": "ok", "lastError": None}
+    store.close()
+
+
+def test_damage_a_read_finds_replaces_the_file_and_the_read_is_a_miss(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path, max_bytes=10_000 * KB)
+    for name in "abcd":  # bodies on overflow pages, read only when asked for
+        store.put(_answer(name, 50 * KB), ttl_s=60).result()
+    store.submit(lambda: store._db and store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+    store.close()
+    store, _ = _store(tmp_path, max_bytes=10_000 * KB)
+    store.submit(lambda: None).result()  # opened, its index read
+    path = tmp_path / "cache.sqlite3"
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 3)
+    assert store.submit(lambda: store.read(_answer("d", 0).digest)).result() is None
+    assert (tmp_path / "cache.sqlite3.damaged").exists()
+    assert store.entries == 0
+    store.put(_answer("e", 10), ttl_s=60).result()
+    found = store.submit(lambda: store.read(_answer("e", 0).digest)).result()
+    assert found is not None and found.body == b"x" * 10
     store.close()

@@ -1,0 +1,169 @@
+"""One of the user's MCP servers hangs (SIGSTOP) under a relayed tool call: the caller gets a
+clear error once `mcp.call_timeout_ms` has passed, the hung server is found out (it answers no
+ping), its process is ended and a new one started, the failure is in the log and the row, and
+the next call is answered. A tool that is merely slow times out alike, but its server, which
+still answers a ping, is kept.
+
+The real gateway as a child process (`--headless`), the crasher fake (`tests/fakes/
+mcp_crasher.py`) as the server over stdio, and the official `mcp` client on /mcp, in both the
+2025 era (a session: the front door answers the call beside the SDK) and the 2026 era.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import psutil
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import free_port
+from tests.e2e import gateway_process as gp
+from tests.reliability._crash_support import alive, wait_dead
+from tests.reliability._recfaults_support import wait_for
+from tests.transports.mcp.upstream_support import CRASHER
+
+CALL_TIMEOUT_MS = 2_000
+# Generous bounds for a loaded 2-core machine: the answer comes after the call timeout and a
+# ping's wait, well inside this; the server's restart is awaited alike.
+ANSWER_WITHIN_S = 60.0
+PROCESS_WAIT_S = 30.0
+
+
+@contextlib.contextmanager
+def gateway(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """The gateway with the crasher configured and a short call timeout; on the way out, every
+    process it started is gone (a stopped one is woken so the kill reaches it)."""
+    port = free_port()
+    (tmp_path / "config.toml").write_text(
+        f"[mcp.servers.crasher]\ncommand = {sys.executable!r}\nargs = [{str(CRASHER)!r}]\n",
+        encoding="utf-8",
+    )
+    env = gp.child_env(tmp_path, port, LLM_GATEWAY_MCP_CALL_TIMEOUT_MS=str(CALL_TIMEOUT_MS))
+    proc = gp.start(["--headless"], env)
+    started: set[int] = set()
+    try:
+        gp.wait_ready(proc, port)
+        yield proc, port
+        started |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+        code, _, err = gp.stop(proc)
+        assert code == 0, err
+        assert not wait_dead(started, PROCESS_WAIT_S), "a server outlived the gateway"
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            started |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+        for pid in started:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+Step = tuple[str, dict[str, Any]] | Callable[[list[Any]], None]
+
+
+def calls(port: int, mode: str, *steps: Step) -> list[tuple[Any, float]]:
+    """Each step in order on one session of the official client: a (tool, arguments) called,
+    giving its result and the seconds it took; a callable run in a thread with the results so
+    far (a signal sent)."""
+
+    async def run() -> list[tuple[Any, float]]:
+        out: list[tuple[Any, float]] = []
+        async with (
+            httpx2.AsyncClient(timeout=ANSWER_WITHIN_S * 2) as http,
+            Client(
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http),
+                mode=mode,
+            ) as client,
+        ):
+            for step in steps:
+                if callable(step):
+                    await anyio.to_thread.run_sync(step, [r for r, _ in out])
+                    continue
+                tool, arguments = step
+                began = time.monotonic()
+                with anyio.fail_after(ANSWER_WITHIN_S):
+                    result = await client.call_tool(tool, arguments)
+                out.append((result, time.monotonic() - began))
+        return out
+
+    return anyio.run(run)
+
+
+def text(result: Any) -> str:
+    assert not result.is_error, result
+    return str(result.content[0].text)
+
+
+def error(result: Any) -> dict[str, Any]:
+    assert result.is_error, result
+    return dict(result.structured_content["error"])
+
+
+def failed_rows(home: Path) -> list[tuple[str, str, str]]:
+    with contextlib.closing(sqlite3.connect(home / "data" / "llmgw.db")) as conn:
+        return list(
+            conn.execute(
+                "SELECT tool, state, error_code FROM requests WHERE provider = 'mcp:crasher' "
+                "AND state != 'completed'"
+            )
+        )
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_a_hung_server_times_out_is_restarted_and_the_next_call_is_answered(
+    tmp_path: Path, mode: str
+) -> None:
+    with gateway(tmp_path) as (proc, port):
+        hung: list[int] = []
+
+        def stop_it(results: list[Any]) -> None:
+            hung.append(int(text(results[0])))
+            os.kill(hung[0], signal.SIGSTOP)
+
+        _, (timed_out, took), (again, _) = calls(
+            port, mode, ("crasher__pid", {}), stop_it, ("crasher__pid", {}), ("crasher__pid", {})
+        )
+        said = error(timed_out)
+        assert said["code"] == "timeout", said
+        assert "mcp.call_timeout_ms" in said["message"] and "restart" in said["message"], said
+        assert took >= CALL_TIMEOUT_MS / 1000, took
+        # The stopped process was ended (a kill reaches a stopped process), and a new one answers.
+        assert not wait_dead(hung, PROCESS_WAIT_S), "the hung server was left running"
+        assert int(text(again)) != hung[0]
+        log = gp.read_log(tmp_path)
+        assert "crasher" in log and "stopped answering" in log, log[-2000:]
+        wait_for(lambda: ("crasher__pid", "failed", "timeout") in failed_rows(tmp_path))
+        assert proc.poll() is None
+
+
+def test_a_slow_tool_times_out_but_its_server_is_kept(tmp_path: Path) -> None:
+    with gateway(tmp_path) as (_, port):
+        (before, _), (slow, took), (cancelled, _), (after, _) = calls(
+            port,
+            "legacy",
+            ("crasher__pid", {}),
+            ("crasher__wait", {"label": "slow-one"}),
+            ("crasher__cancelled", {}),
+            ("crasher__pid", {}),
+        )
+        said = error(slow)
+        assert said["code"] == "timeout" and "mcp.call_timeout_ms" in said["message"], said
+        assert took >= CALL_TIMEOUT_MS / 1000, took
+        # The server still answers: the same process, told the call was cancelled.
+        assert text(after) == text(before) and alive(int(text(before)))
+        assert "slow-one" in text(cancelled)
