@@ -8,6 +8,7 @@ from one source, the engine's live figures (`engine.metrics`, fed by every finis
 - **refused**: those the gateway said no to before asking any provider (a budget, a switch,
   no key, the approval gate), which the Agents page and the Flight recorder's "Failed only"
   count with the failed ones;
+- **from the response cache**: those it answered, no provider asked (`Totals.cached`);
 - **failed**: those sent that failed (`Totals.errors`).
 The rest of the requests (a call canceled by its caller, a key being tried) are "other".
 A review saw 301, 302 and 307 requests on one screen, each a different count with one word.
@@ -28,13 +29,15 @@ __all__ = [
 
 
 def requests_summary(total: Totals) -> str:
-    """`307 requests (301 sent to providers, 5 refused, 1 other)`, or `12 requests` when
-    every one was sent to a provider."""
-    other = max(0, total.requests - total.asked - total.refused)
+    """`307 requests (301 sent to providers, 4 from the response cache, 5 refused, 1 other)`,
+    or `12 requests` when every one was sent to a provider."""
+    other = max(0, total.requests - total.asked - total.cached - total.refused)
     noun = "request" if total.requests == 1 else "requests"
-    if not (total.refused or other):
+    if not (total.refused or total.cached or other):
         return f"{total.requests:,} {noun}"
     parts = [f"{total.asked:,} sent to providers"]
+    if total.cached:
+        parts.append(f"{total.cached:,} from the response cache")
     if total.refused:
         parts.append(f"{total.refused:,} refused")
     if other:
