@@ -68,4 +68,20 @@ def test_answers_from_the_cache_are_not_calls_to_the_provider(
         ), charts.totals_label.text()
         assert desk.runtime.engine.provider_health.of("anthropic").calls == 1
 
+        # The newest row is a hit: $0, saying it came from the cache and what it saved,
+        # its route's step in no warning's colour and with no "(no key)".
+        window.show_page("recorder")
+        recorder = window.pages["recorder"]
+        await desk.runtime.engine.recorder.flush()
+        recorder.apply_filters()  # type: ignore[attr-defined]
+        await until(lambda: recorder.model.total == REPEATS, "the rows")  # type: ignore[attr-defined]
+        recorder.table.selectRow(0)  # type: ignore[attr-defined]
+        detail = recorder.detail  # type: ignore[attr-defined]
+        await until(lambda: "Route" in detail.toPlainText(), "the hit's detail")
+        text = detail.toPlainText()
+        assert "from the response cache" in text, text
+        assert "no key" not in text and "cache_hit" not in text, text
+        # What the call it saved cost (Anthropic's usage on the scripted upstream, priced).
+        assert "saved $0.00" in text, text
+
     on_window(body, size=(1920, 1080), loaded=_cached(loaded))
