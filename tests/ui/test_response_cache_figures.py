@@ -16,12 +16,14 @@ import anthropic
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.overview_charts import _PLOTS
 from llmgw_desktop.ui.pages.provider_health import HEALTH_COLUMNS
 from tests.ui.desk_gateway import Desk, OnWindow
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 CALLS = HEALTH_COLUMNS.index("Calls 15 min")
+PLOT_TITLES = [title for title, _row, _unit in _PLOTS]
 REPEATS = 3  # the same request: one call to the upstream, then two answers from the cache
 
 
@@ -67,6 +69,12 @@ def test_answers_from_the_cache_are_not_calls_to_the_provider(
             f"Last 15 min: {REPEATS} requests (1 sent to providers, 2 from the response cache)"
         ), charts.totals_label.text()
         assert desk.runtime.engine.provider_health.of("anthropic").calls == 1
+        # Two caches, two figures on one page: the providers' prompt caches (tokens read
+        # from the vendor's cache) are never called just "cache" beside the response cache's.
+        assert page.response_cache_label.text().startswith("hit rate 67% (2 of 3 since start)")
+        assert "· prompt-cache hit rate 64% ·" in charts.totals_label.text()
+        assert charts.savings_label.text().startswith("Estimated savings from prompt-cache reads")
+        assert PLOT_TITLES[3] == "Prompt-cache hit rate per provider (%)"
 
         # The newest row is a hit: $0, saying it came from the cache and what it saved,
         # its route's step in no warning's colour and with no "(no key)".

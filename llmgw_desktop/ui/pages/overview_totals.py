@@ -78,7 +78,8 @@ def describe_totals(series: MetricsSeries) -> str:
         f"{_count(total.output_tokens)} out",
     ]
     if total.hit_rate is not None:
-        parts.append(f"cache hit rate {total.hit_rate:.0%}")
+        # "prompt-cache": the vendors' caches, beside Overview's response-cache hit rate.
+        parts.append(f"prompt-cache hit rate {total.hit_rate:.0%}")
     if total.cost_usd:
         parts.append(f"cost {format_usd(total.cost_usd)} (reported or estimated)")
     return f"Last {label}: " + " · ".join(parts)
@@ -89,9 +90,10 @@ def describe_savings(series: MetricsSeries) -> str:
     total = series.total
     label = series.window.label
     if not total.cache_read_tokens:
-        return f"Estimated savings: no cache reads in the last {label}."
+        return f"Estimated savings: no prompt-cache reads in the last {label}."
     text = (
-        f"Estimated savings from cache reads in the last {label}: {format_usd(total.saved_usd)} "
+        f"Estimated savings from prompt-cache reads in the last {label}: "
+        f"{format_usd(total.saved_usd)} "
         f"(list prices of {PRICES_REVISED}, cache-read tokens at input minus cache-read price)"
     )
     if total.unpriced_cache_read_tokens:
