@@ -332,7 +332,8 @@ class BudgetLedger:
 
     def _status(self, budget: Budget, lane: str) -> BudgetStatus:
         start, end = self._bounds[budget.period]
-        return BudgetStatus(budget, self._spent_on(budget, lane), end, lane, start)
+        refusing = self._notices.refusing(budget, start, lane)
+        return BudgetStatus(budget, self._spent_on(budget, lane), end, lane, start, refusing)
 
     def status_of(self, budget: Budget) -> BudgetStatus:
         """The budget's total, or for a per-principal budget its fullest lane."""

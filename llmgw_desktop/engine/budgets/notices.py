@@ -73,6 +73,12 @@ class BudgetNotices:
             self._events.publish(Notice("error", refused_text(status), topic="budget"))
             return
 
+    def refusing(self, budget: Budget, period_start: float, lane: str) -> bool:
+        """Whether the lane's hard limit has refused a call this period (told "used up"),
+        whatever its spend: a call is held at what it may cost, so a budget refuses with
+        spend short of its limit."""
+        return (budget.key, "exceeded", period_start, lane) in self._told
+
     def keep_periods(self, starts: Iterable[float]) -> None:
         """Forget what was told in periods that have ended (`starts`: the current ones)."""
         current = set(starts)
