@@ -139,6 +139,9 @@ class _RequestFinishedFields(NamedTuple):
     transport: str = ""  # the front door (`http`, `mcp` ...)
     endpoint: str = ""  # the route or tool (`/v1/messages`, `ask_model` ...)
     first_token_s: float | None = None  # a streamed answer's wait for its first piece
+    # Answered from the response cache: no provider was asked, so its health, latency and
+    # "sent to providers" must not count it (a hit's few ms read as the provider's own).
+    from_cache: bool = False
 
 
 class RequestFinished(_RequestFinishedFields, Event):

@@ -319,3 +319,25 @@ def test_a_token_budget_says_how_many_of_its_tokens_were_cache_reads(on_budgets:
 
     budgets = [agent, used_up]
     on_budgets(body, budgets=budgets)
+
+
+def test_a_budget_refusing_for_too_little_left_does_not_read_ok(on_budgets: OnBudgets) -> None:
+    """Window review 2026-11-25: a $0.0001 daily budget refused every call with 402 ("too
+    little left for this call") while its row read "$0.00 · 0% · ok", and the status line
+    beside it said the budget was used up. Its state now says it refuses calls."""
+    tiny = [{"scope": "agent=budgeted", "unit": "usd", "period": "daily", "hard": 0.0001}]
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        page.refresh()
+        assert shown(page)[0]["State"] == "ok"
+        await messages_request(runtime, {"X-Caller": "budgeted"}, status=402)
+        page.refresh()
+        await until(lambda: shown(page)[0]["State"] == "exceeded: refusing calls", "refusing")
+        assert shown(page)[0]["Spent"] == "$0.00"
+        assert page.detail.badge.kind == "error"
+        tray.redraw()
+        assert "(exceeded: calls refused)" in tray.tooltip()
+
+    on_budgets(body, budgets=tiny)

@@ -422,7 +422,7 @@ def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear
         totals = charts.totals_label
         totals.setText(
             "Last 15 min: 1,234,567 requests · 123,456 errors (10%) · 987.6M tokens in · 123.4M"
-            " out · cache hit rate 97% · cost $12,345.678901 (reported or estimated)"
+            " out · prompt-cache hit rate 97% · cost $12,345.678901 (reported or estimated)"
         )
         two_lines = 2 * totals.fontMetrics().lineSpacing()
         await until(lambda: totals.height() >= two_lines, "the long totals line laid out")

@@ -332,12 +332,13 @@ class BudgetLedger:
 
     def _status(self, budget: Budget, lane: str) -> BudgetStatus:
         start, end = self._bounds[budget.period]
-        return BudgetStatus(budget, self._spent_on(budget, lane), end, lane, start)
+        refusing = self._notices.refusing(budget, start, lane)
+        return BudgetStatus(budget, self._spent_on(budget, lane), end, lane, start, refusing)
 
     def status_of(self, budget: Budget) -> BudgetStatus:
-        """The budget's total, or for a per-principal budget its fullest lane."""
-        lanes = self._spent.get(budget.key, {})
-        lane = max(lanes, key=lambda name: lanes[name]) if lanes else ""
+        """The budget's total; per principal, its lane refusing calls, else its fullest."""
+        start = self._bounds[budget.period][0]
+        lane = self._notices.shown_lane(budget, start, self._spent.get(budget.key, {}))
         return self._status(budget, lane)
 
     def statuses(self) -> list[BudgetStatus]:
@@ -359,9 +360,9 @@ class BudgetLedger:
         return [self.status_of(b) for b in self._from_keys]
 
     def nearest(self) -> BudgetStatus | None:
-        """The budget closest to (or furthest past) its limit, or None without budgets."""
+        """The budget refusing calls, else the closest to (or past) its limit; None if none."""
         statuses = self.statuses()
-        return max(statuses, key=lambda s: s.fraction) if statuses else None
+        return max(statuses, key=lambda s: (s.state == "exceeded", s.fraction), default=None)
 
     # -- keeping the totals --------------------------------------------------------------
 

@@ -73,6 +73,19 @@ class BudgetNotices:
             self._events.publish(Notice("error", refused_text(status), topic="budget"))
             return
 
+    def refusing(self, budget: Budget, period_start: float, lane: str) -> bool:
+        """Whether the lane's hard limit has refused a call this period (told "used up"),
+        whatever its spend: a call is held at what it may cost, so a budget refuses with
+        spend short of its limit."""
+        return (budget.key, "exceeded", period_start, lane) in self._told
+
+    def shown_lane(self, budget: Budget, period_start: float, spent: dict[str, float]) -> str:
+        """The lane the desk shows for a budget kept per principal: one refusing calls, else
+        the fullest (`spent`: each lane's spend); "" when none has spent or refused."""
+        refusing = {t[3] for t in self._told if t[:3] == (budget.key, "exceeded", period_start)}
+        lanes = refusing or set(spent)
+        return max(lanes, key=lambda lane: (spent.get(lane, 0.0), lane)) if lanes else ""
+
     def keep_periods(self, starts: Iterable[float]) -> None:
         """Forget what was told in periods that have ended (`starts`: the current ones)."""
         current = set(starts)

@@ -66,11 +66,14 @@ class BudgetStatus:
     # The principal whose lane this is, for a budget kept per principal ("" otherwise).
     lane: str = ""
     starts_at: float = 0.0  # when its period began
+    # Its hard limit refused a call this period for too little left (`notices.refusing`):
+    # refusing with spend short of the limit, so "ok" would be false.
+    refusing: bool = False
 
     @property
     def state(self) -> BudgetState:
         b = self.budget
-        if b.hard is not None and self.spent >= b.hard:
+        if b.hard is not None and (self.refusing or self.spent >= b.hard):
             return "exceeded"
         if b.soft is not None and self.spent >= b.soft:
             return "soft"

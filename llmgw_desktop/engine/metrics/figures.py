@@ -9,6 +9,7 @@ from typing import Final
 
 __all__ = [
     "ASKED",
+    "CACHED",
     "COST",
     "ERRORS",
     "FIELDS",
@@ -29,8 +30,8 @@ __all__ = [
 
 # Offsets of the figures inside one bucket.
 REQUESTS, INPUT, OUTPUT, READ, WRITE, COST, SAVED, UNPRICED, ERRORS = range(9)
-ASKED, REFUSED = 9, 10
-FIELDS: Final = 11
+ASKED, REFUSED, CACHED = 9, 10, 11
+FIELDS: Final = 12
 ZEROS: Final = [0.0] * FIELDS
 
 
@@ -56,6 +57,8 @@ class Totals:
     # `requests` are neither (canceled, a key being tried, failed before being asked).
     asked: int = 0
     refused: int = 0
+    # Requests the response cache answered: no provider was asked, so they are not `asked`.
+    cached: int = 0
 
     @property
     def error_rate(self) -> float | None:
@@ -81,6 +84,7 @@ class Totals:
             errors=int(figures[ERRORS]),
             asked=int(figures[ASKED]),
             refused=int(figures[REFUSED]),
+            cached=int(figures[CACHED]),
         )
 
 
@@ -101,6 +105,7 @@ def bucket_values(
     errors: int = 0,
     asked: int = 0,
     refused: int = 0,
+    cached: int = 0,
 ) -> tuple[float, ...]:
     """One bucket's figures, in the order of the offsets above."""
     return (
@@ -115,6 +120,7 @@ def bucket_values(
         float(errors),
         float(asked),
         float(refused),
+        float(cached),
     )
 
 
@@ -134,6 +140,7 @@ def sum_totals(parts: Iterable[Totals]) -> Totals:
                 totals.errors,
                 totals.asked,
                 totals.refused,
+                totals.cached,
             )
         ):
             sums[offset] += value

@@ -8,8 +8,9 @@ provider is failing, degraded or fine, and its p50/p95 latency.
 
 Only calls a provider was asked count. A request the gateway refused before asking anyone
 (budget, switch, approval, no key: recorder state `refused` or `denied`) says nothing about the
-provider; neither does a call canceled by its caller, nor a key being tried before it is
-stored. Counting runs in the publisher's call, a deque append per event, never the store.
+provider; neither does a call canceled by its caller, a key being tried before it is stored,
+nor an answer the response cache gave (its few ms are not the provider's latency). Counting
+runs in the publisher's call, a deque append per event, never the store.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class ProviderCallHealth:
 def asked_provider(event: RequestFinished) -> bool:
     """Whether the request reached its provider and ended in a way that says something
     about it (completed or failed; not refused, canceled or a key being tried)."""
-    if event.state not in _COUNTED or event.caller == KEY_CHECK_CALLER:
+    if event.state not in _COUNTED or event.caller == KEY_CHECK_CALLER or event.from_cache:
         return False
     return event.error_code not in NOT_ASKED_CODES
 

@@ -26,6 +26,7 @@ from typing import Final, NamedTuple
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.metrics.figures import (
     ASKED,
+    CACHED,
     COST,
     ERRORS,
     FIELDS,
@@ -356,6 +357,8 @@ class LiveMetrics:
                 row[ERRORS] += 1.0
         elif state in _REFUSED_STATES:  # a refused request is never one a provider was asked
             row[REFUSED] += 1.0
+        elif event.from_cache:
+            row[CACHED] += 1.0
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,

@@ -237,6 +237,7 @@ class FlightRecorder:
                     opened.transport,
                     opened.tool,  # the endpoint
                     None if first_piece is None else max(0.0, first_piece - opened.started_at),
+                    _from_cache(row.get("route_json")),
                 )
             )
 
@@ -329,6 +330,13 @@ def _as_row(fields: dict[str, Any], opened: _Opened | None) -> dict[str, Any]:
     if opened is not None and "finished_at" in fields and "duration_ms" not in fields:
         fields["duration_ms"] = round((fields["finished_at"] - opened.started_at) * 1000, 3)
     return fields
+
+
+def _from_cache(route: object) -> bool:
+    """Whether a finished row's route says the response cache answered it
+    (`gateway/recording.finish_cached`)."""
+    cache = route.get("cache") if isinstance(route, dict) else None
+    return isinstance(cache, dict) and bool(cache.get("hit"))
 
 
 def new_record_id() -> str:

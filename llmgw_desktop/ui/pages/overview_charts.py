@@ -102,7 +102,7 @@ _PLOTS: tuple[tuple[str, int, Unit], ...] = (
     ("Requests per second", 0, "rate"),
     ("Active jobs", 0, "level"),
     ("Tokens per second", 1, "rate"),
-    ("Cache hit rate per provider (%)", 1, "percent"),
+    ("Prompt-cache hit rate per provider (%)", 1, "percent"),
 )
 
 

@@ -8,6 +8,7 @@ from one source, the engine's live figures (`engine.metrics`, fed by every finis
 - **refused**: those the gateway said no to before asking any provider (a budget, a switch,
   no key, the approval gate), which the Agents page and the Flight recorder's "Failed only"
   count with the failed ones;
+- **from the response cache**: those it answered, no provider asked (`Totals.cached`);
 - **failed**: those sent that failed (`Totals.errors`).
 The rest of the requests (a call canceled by its caller, a key being tried) are "other".
 A review saw 301, 302 and 307 requests on one screen, each a different count with one word.
@@ -28,13 +29,15 @@ __all__ = [
 
 
 def requests_summary(total: Totals) -> str:
-    """`307 requests (301 sent to providers, 5 refused, 1 other)`, or `12 requests` when
-    every one was sent to a provider."""
-    other = max(0, total.requests - total.asked - total.refused)
+    """`307 requests (301 sent to providers, 4 from the response cache, 5 refused, 1 other)`,
+    or `12 requests` when every one was sent to a provider."""
+    other = max(0, total.requests - total.asked - total.cached - total.refused)
     noun = "request" if total.requests == 1 else "requests"
-    if not (total.refused or other):
+    if not (total.refused or total.cached or other):
         return f"{total.requests:,} {noun}"
     parts = [f"{total.asked:,} sent to providers"]
+    if total.cached:
+        parts.append(f"{total.cached:,} from the response cache")
     if total.refused:
         parts.append(f"{total.refused:,} refused")
     if other:
@@ -75,7 +78,8 @@ def describe_totals(series: MetricsSeries) -> str:
         f"{_count(total.output_tokens)} out",
     ]
     if total.hit_rate is not None:
-        parts.append(f"cache hit rate {total.hit_rate:.0%}")
+        # "prompt-cache": the vendors' caches, beside Overview's response-cache hit rate.
+        parts.append(f"prompt-cache hit rate {total.hit_rate:.0%}")
     if total.cost_usd:
         parts.append(f"cost {format_usd(total.cost_usd)} (reported or estimated)")
     return f"Last {label}: " + " · ".join(parts)
@@ -86,9 +90,10 @@ def describe_savings(series: MetricsSeries) -> str:
     total = series.total
     label = series.window.label
     if not total.cache_read_tokens:
-        return f"Estimated savings: no cache reads in the last {label}."
+        return f"Estimated savings: no prompt-cache reads in the last {label}."
     text = (
-        f"Estimated savings from cache reads in the last {label}: {format_usd(total.saved_usd)} "
+        f"Estimated savings from prompt-cache reads in the last {label}: "
+        f"{format_usd(total.saved_usd)} "
         f"(list prices of {PRICES_REVISED}, cache-read tokens at input minus cache-read price)"
     )
     if total.unpriced_cache_read_tokens:

@@ -16,6 +16,10 @@ from llmgw_desktop.engine.api import RecordDetail, format_usd
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.provider_names import ProviderNames
 
+# The route step of a request the response cache answered (`gateway/api_targets.py`'s
+# CACHE_HIT_OUTCOME: the engine's wire word, not one the engine's surface exports).
+CACHE_HIT_OUTCOME = "cache_hit"
+
 __all__ = [
     "CAPTURE_OFF",
     "NO_PROMPT_FOR_API",
@@ -178,8 +182,9 @@ def detail_sections(
     caller += f" {r['tool']}" if r.get("tool") else ""
     principal = str(r["owner_principal"])
     principal += f" · project {r['project']}" if r.get("project") else ""
+    result = result_words(r) + (" · answered from the response cache" if _cache_hit(r) else "")
     head = [
-        DetailRow("Result", result_words(r), RESULT_TONES.get(str(r["state"]), "")),
+        DetailRow("Result", result, RESULT_TONES.get(str(r["state"]), "")),
         DetailRow("Request", str(r["id"])),
         DetailRow("Time", timing),
         DetailRow("Provider", provider),
@@ -273,8 +278,23 @@ def _approval(approval: Any) -> list[DetailRow]:
     return [DetailRow("Decision", line, tone), *notes]
 
 
+def _cache_hit(r: dict[str, Any]) -> dict[str, Any] | None:
+    """What a request answered from the response cache saved (its route's `cache`, written by
+    `gateway/recording.finish_cached`), or None for any other request."""
+    route = r.get("route")
+    hit = route.get("cache") if isinstance(route, dict) else None
+    return hit if isinstance(hit, dict) and hit.get("hit") else None
+
+
 def _cost(r: dict[str, Any]) -> str:
     """The cost and where it came from; a row the price table cannot price says so."""
+    hit = _cache_hit(r)
+    if hit is not None:
+        # A bare "$0.00" read as a free or unpriced call: say why, and what the hit saved.
+        tokens = int(hit.get("savedTokens") or 0)
+        usd = hit.get("savedUsd")
+        saved = f"saved {format_usd(usd)}, " if isinstance(usd, int | float) else "saved "
+        return f"$0.00 (answered from the response cache: {saved}{tokens:,} tokens)"
     cost = format_cost(r.get("cost_usd"))
     if not cost:
         return "not priced (no cost reported and the model is not in the price table)"
@@ -303,6 +323,11 @@ def _route(r: dict[str, Any]) -> list[DetailRow]:
             # Labels that are words already ("key being tried") are not prefixed again.
             key_words = key if key.startswith("key ") else f"key {key}" if key else "no key"
             outcome = str(attempt.get("outcome", "?"))
+            if outcome == CACHE_HIT_OUTCOME:
+                # No key was used and nothing went wrong: the cache answered for this target.
+                target = attempt.get("target", "?")
+                rows.append(DetailRow(f"Attempt {number}", f"{target} → the response cache"))
+                continue
             tone = "" if outcome == "ok" else "warning"
             rows.append(
                 DetailRow(

@@ -106,3 +106,13 @@ def test_memory_is_bounded_per_provider() -> None:
         _finish(bus, clock, "xai", "failed", code="upstream_500")
     seen = health.of("xai")
     assert seen.calls == MAX_SAMPLES and seen.consecutive_failures == MAX_SAMPLES * 3
+
+
+def test_an_answer_from_the_response_cache_is_not_a_call_to_the_provider() -> None:
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    _finish(bus, clock, "openai", "completed", took_s=0.4)
+    hit = RequestFinished("r", "openai", "m", "completed", "local", "agent", 0.0, 0.001)
+    bus.publish(hit._replace(from_cache=True))
+    seen = health.of("openai")
+    assert seen.calls == 1 and seen.p50_ms is not None and seen.p50_ms > 399

@@ -1,0 +1,95 @@
+"""With the response cache on, what the window says of an answer it gave from the cache: not a
+call to the provider (its health, its latency, "sent to providers"), counted as answered from
+the cache, and in the Flight recorder a $0 row that says so and what it saved.
+
+A window review (2026-11-25) sent 14 requests through the official SDKs, 6 answered from the
+cache: Overview said "none of 14 calls to providers failed" and the health table 7 calls each
+for OpenAI and Anthropic, whose upstreams had been asked 4 times each; a hit's detail said
+"Cost $0.00" and "anthropic/claude-sonnet-4-5 (no key) → cache_hit" in a warning's colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import anthropic
+
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.overview_charts import _PLOTS
+from llmgw_desktop.ui.pages.provider_health import HEALTH_COLUMNS
+from tests.ui.desk_gateway import Desk, OnWindow
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
+from tests.ui.waiting import until
+
+CALLS = HEALTH_COLUMNS.index("Calls 15 min")
+PLOT_TITLES = [title for title, _row, _unit in _PLOTS]
+REPEATS = 3  # the same request: one call to the upstream, then two answers from the cache
+
+
+def _cached(loaded: LoadedSettings) -> LoadedSettings:
+    return replace(loaded, settings=loaded.settings.with_values({"cache.enabled": True}))
+
+
+async def _ask(desk: Desk) -> str | None:
+    client = anthropic.AsyncAnthropic(
+        base_url=desk.runtime.base_url, api_key="unused", max_retries=0, timeout=30
+    )
+    try:
+        answer = await client.messages.with_raw_response.create(
+            model="claude-sonnet-4-6",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "Capital of France?"}],
+            # This SDK no longer takes temperature; a client sends it in the body.
+            extra_body={"temperature": 0},
+        )
+        return answer.headers.get("x-gateway-cache")
+    finally:
+        await client.close()
+
+
+def test_answers_from_the_cache_are_not_calls_to_the_provider(
+    on_window: OnWindow, loaded: LoadedSettings
+) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        page, health = window.overview, window.overview.health
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "ready")
+        seen = [await _ask(desk) for _ in range(REPEATS)]
+        assert seen == ["miss", "hit", "hit"]
+        assert len(desk.upstream.llm_requests) == 1
+        health.request_refresh()
+        await until(lambda: health.cell_text(health.rows["anthropic"], CALLS) == "1", "1 call")
+        page.refresh_status()
+        assert page.failing_label.accessibleName().splitlines()[-1] == (
+            "none of 1 calls to providers failed in 15 min"
+        )
+        charts = page.charts
+        charts.redraw()
+        assert charts.totals_label.text().startswith(
+            f"Last 15 min: {REPEATS} requests (1 sent to providers, 2 from the response cache)"
+        ), charts.totals_label.text()
+        assert desk.runtime.engine.provider_health.of("anthropic").calls == 1
+        # Two caches, two figures on one page: the providers' prompt caches (tokens read
+        # from the vendor's cache) are never called just "cache" beside the response cache's.
+        assert page.response_cache_label.text().startswith("hit rate 67% (2 of 3 since start)")
+        assert "· prompt-cache hit rate 64% ·" in charts.totals_label.text()
+        assert charts.savings_label.text().startswith("Estimated savings from prompt-cache reads")
+        assert PLOT_TITLES[3] == "Prompt-cache hit rate per provider (%)"
+
+        # The newest row is a hit: $0, saying it came from the cache and what it saved,
+        # its route's step in no warning's colour and with no "(no key)".
+        window.show_page("recorder")
+        recorder = window.pages["recorder"]
+        await desk.runtime.engine.recorder.flush()
+        recorder.apply_filters()  # type: ignore[attr-defined]
+        await until(lambda: recorder.model.total == REPEATS, "the rows")  # type: ignore[attr-defined]
+        recorder.table.selectRow(0)  # type: ignore[attr-defined]
+        detail = recorder.detail  # type: ignore[attr-defined]
+        await until(lambda: "Route" in detail.toPlainText(), "the hit's detail")
+        text = detail.toPlainText()
+        assert "from the response cache" in text, text
+        assert "no key" not in text and "cache_hit" not in text, text
+        # What the call it saved cost (Anthropic's usage on the scripted upstream, priced).
+        assert "saved $0.00" in text, text
+
+    on_window(body, size=(1920, 1080), loaded=_cached(loaded))
