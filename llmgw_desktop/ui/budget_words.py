@@ -91,8 +91,16 @@ def state_kind(status: BudgetStatus) -> str:
 
 
 def state_words(status: BudgetStatus) -> str:
-    """`ok`, `past soft limit`, `exceeded: refusing calls`."""
+    """`ok`, `past soft limit`, `exceeded: refusing calls`; `refusing calls` for a hard budget
+    whose room left is too little for the next call (calls are held at what they may cost),
+    which is not past its limit: "exceeded" beside its 0 % would say two things."""
+    if status.state == "exceeded" and _refusing_before_its_limit(status):
+        return "refusing calls"
     return _STATE_WORDS[status.state]
+
+
+def _refusing_before_its_limit(status: BudgetStatus) -> bool:
+    return bool(status.limit) and status.fraction < 1
 
 
 def spent_words(status: BudgetStatus) -> str:
@@ -162,7 +170,12 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     if len(past) == 1 and past[0] is not whole:
         (status,) = past
         words += f" · {budget_name(status)} {_spent_of_limit(status)}"
-        short += f" · {budget_name(status)} {status.fraction:.0%}"
+        if status.state == "exceeded" and _refusing_before_its_limit(status):
+            # Its percentage is under 100: the words say why it is red.
+            words += ", refusing calls"
+            short += f" · {budget_name(status)} refusing calls"
+        else:
+            short += f" · {budget_name(status)} {status.fraction:.0%}"
     elif past:
         counts = []
         if exceeded:

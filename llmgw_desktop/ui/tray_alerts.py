@@ -47,6 +47,9 @@ def budget_line(nearest: BudgetStatus | None) -> str:
     """The nearest budget's burn-down, or "" without budgets."""
     if nearest is None:
         return ""
+    if nearest.state == "exceeded" and nearest.fraction < 1:
+        # Held calls left too little room for the next one: refusing, not past its limit.
+        return nearest.burn_down() + " (calls refused: too little left)"
     suffix = {"exceeded": " (exceeded: calls refused)", "soft": " (past soft limit)"}
     return nearest.burn_down() + suffix.get(nearest.state, "")
 

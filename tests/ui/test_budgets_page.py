@@ -334,10 +334,11 @@ def test_a_budget_refusing_for_too_little_left_does_not_read_ok(on_budgets: OnBu
         assert shown(page)[0]["State"] == "ok"
         await messages_request(runtime, {"X-Caller": "budgeted"}, status=402)
         page.refresh()
-        await until(lambda: shown(page)[0]["State"] == "exceeded: refusing calls", "refusing")
+        # Refusing, and not past its limit: "exceeded" beside 0 % would say two things.
+        await until(lambda: shown(page)[0]["State"] == "refusing calls", "refusing")
         assert shown(page)[0]["Spent"] == "$0.00"
         assert page.detail.badge.kind == "error"
         tray.redraw()
-        assert "(exceeded: calls refused)" in tray.tooltip()
+        assert "0% of $0.0001 today (calls refused: too little left)" in tray.tooltip()
 
     on_budgets(body, budgets=tiny)

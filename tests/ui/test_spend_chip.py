@@ -118,3 +118,15 @@ def test_only_a_budget_every_call_counts_against_holds_the_days_spend() -> None:
     over = spend_chip("$5.20", statuses((GLOBAL_DAY, 5.2)))
     assert over.words == "$5.20 of $5.00 today · 1 budget exceeded"
     assert over.tone == "error"
+
+
+def test_a_budget_refusing_before_its_limit_says_so_not_its_percentage() -> None:
+    # Window review 2026-11-25: a $0.0001 budget refused every call (each is held at what it
+    # may cost) while the narrow chip read "agent budgeted 0%" in red.
+    tiny = {"scope": "agent=budgeted", "unit": "usd", "period": "daily", "hard": 0.0001}
+    (budget,) = parse_budgets([tiny])
+    chip = spend_chip("$0.0025", [BudgetStatus(budget, 0.0, RESETS, refusing=True)])
+    assert chip.tone == "error"
+    assert chip.short == "$0.0025 today · agent budgeted refusing calls"
+    assert chip.words == "$0.0025 today · agent budgeted $0.00 / $0.0001 (0%), refusing calls"
+    assert chip.budget_lines[1] == "• agent budgeted: $0.00 of $0.0001 today (0%), refusing calls"
