@@ -74,7 +74,7 @@ class AgentFront:
     async def close(self) -> None:
         """The editor left: its running turns are cancelled, its key revoked."""
         for session_id in self._mine:
-            session = self._sessions.get(session_id)
+            session = self._sessions.get(self._principal.id, session_id)
             if session is not None and session.job_id is not None:
                 await self._cancel_job(session)
         if self._key:
@@ -106,7 +106,7 @@ class AgentFront:
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> Any:
         session_id = f"gw-acp-{uuid.uuid4().hex}"
         session = FrontSession(self._agent, cwd)
-        self._sessions.add(session_id, session)
+        self._sessions.add(self._principal.id, session_id, session)
         self._mine.add(session_id)
         return schema.NewSessionResponse(
             session_id=session_id, config_options=self._options(session)
@@ -115,7 +115,7 @@ class AgentFront:
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> Any:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is None:
             raise acp.RequestError.resource_not_found(session_id)
         self._mine.add(session_id)
@@ -191,7 +191,7 @@ class AgentFront:
         return await self._answered(session_id, session, view.result or {})
 
     async def cancel(self, session_id: str, **_: Any) -> None:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is not None:
             session.cancelled.set()
 
@@ -249,7 +249,7 @@ class AgentFront:
         return schema.PromptResponse(stop_reason=cast(Any, stop if stop in known else "end_turn"))
 
     async def _forward(self, session_id: str, update: Any) -> None:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is not None:
             session.replay.append(update)
         await self._conn.session_update(session_id=session_id, update=update)
@@ -298,7 +298,7 @@ class AgentFront:
         ]
 
     def _session(self, session_id: str) -> FrontSession:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is None:
             raise acp.RequestError.resource_not_found(session_id)
         self._mine.add(session_id)
