@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import acp
@@ -55,8 +56,11 @@ class AgentFront:
         gateway_url: str,
         version: str,
         caller: str = "acp-editor",
+        recheck: Callable[[], Awaitable[Principal | EngineError]] | None = None,
     ) -> None:
+        """`recheck` checks the credential the editor connected with again (each turn)."""
         self._engine = engine
+        self._recheck = recheck
         self._principal = principal
         self._agent = agent
         self._sessions = sessions
@@ -138,6 +142,7 @@ class AgentFront:
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
         session = self._session(session_id)
+        await self._still_proven()
         text = "\n\n".join(block.text for block in prompt if getattr(block, "type", None) == "text")
         if not text.strip():
             raise acp.RequestError.invalid_params({"prompt": "no text in the prompt"})
@@ -194,6 +199,32 @@ class AgentFront:
         session = self._sessions.get(self._principal.id, session_id)
         if session is not None:
             session.cancelled.set()
+
+    async def _still_proven(self) -> None:
+        """Refuse a turn once the editor's credential no longer proves its principal: the
+        socket was authenticated when it opened, and a key revoked since (by any process), an
+        access token expired or revoked, must stop it as they stop the next HTTP request. The
+        agent's connection key is revoked with it, so its callbacks stop too.
+
+        Raises:
+            acp.RequestError: the gateway's refusal (`key_revoked`, `unauthorized`, ...).
+        """
+        if self._recheck is None:
+            return
+        now = await self._recheck()
+        if isinstance(now, Principal) and now.id == self._principal.id:
+            return
+        if self._key:
+            self._engine.auth.revoke_connection_key(self._key)
+            self._key = ""
+        if isinstance(now, Principal):  # the same credential names another caller now
+            raise acp.RequestError(
+                GATEWAY_ERROR,
+                f"the gateway refused the turn: this connection was opened as "
+                f"{self._principal.id}; reconnect",
+                {"code": "unauthorized"},
+            )
+        raise _editor_error(now)
 
     def _connection_key(self) -> str:
         """The key the agent's model calls come back with: the caller's principal and lane
