@@ -84,6 +84,22 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL_KEY]
 
 
+async def still_proven(request: web.Request, auth: AuthService) -> Principal | EdgeRefusal:
+    """The credential `request` was admitted with, checked again now: for a connection that
+    outlives its first request (the `/acp` socket), whose principal a revocation, an expiry or
+    a rotation's end must stop as it stops the next HTTP request."""
+    places = key_places(request)
+    verdict = await auth.authenticate(
+        request.headers,
+        TransportPeer(request.transport),
+        query=request.query if places else None,
+        places=places,
+    )
+    if verdict.principal is None:
+        return EdgeRefusal(verdict.code, verdict.problem)
+    return verdict.principal
+
+
 def edge_access(
     auth: AuthService,
     *,

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,7 @@ from llmgw_desktop.engine.auth.key_scope import (
     KeyScope,
     is_key_principal,
 )
+from llmgw_desktop.engine.auth.key_spec import MAX_GRACE_S, KeySpec
 from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
@@ -66,58 +65,6 @@ KEY_PREFIX = GATEWAY_KEY_PREFIX
 SHOWN_TAIL = 4
 # "Last used" is written at most this often per key: a busy key is not a write per request.
 LAST_USED_EVERY_S = 60.0
-# A key's name becomes its principal, log lines and database rows: kept tight.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
-# Bounds a person typing in a dialog or a flag cannot get past.
-MAX_SCOPE_ENTRIES = 200
-MAX_PER_MINUTE = 1_000_000
-MAX_BUDGET_USD = 1e9
-MAX_GRACE_S = 30 * 86400.0
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    """What a new key is: its name, scope and limits (None: no limit)."""
-
-    name: str
-    scope: KeyScope = field(default_factory=KeyScope)
-    budget_usd: float | None = None
-    budget_period: str = "monthly"
-    per_minute: int | None = None
-    expires_at: float | None = None
-
-    def checked(self, now: float) -> KeySpec:
-        """This spec, or the refusal naming the field that is wrong.
-
-        Raises:
-            InvalidRequest: a field is out of bounds (`param` names it).
-        """
-        name = self.name.strip()
-        if not _NAME.fullmatch(name):
-            raise InvalidRequest(
-                "name: 1 to 64 letters, digits and . _ @ + -, starting with a letter or digit",
-                param="name",
-            )
-        for field_name, values in self.scope.to_dict().items():
-            if len(values) > MAX_SCOPE_ENTRIES:
-                raise InvalidRequest(
-                    f"{field_name}: at most {MAX_SCOPE_ENTRIES} entries", param=field_name
-                )
-        if self.budget_usd is not None and not (
-            math.isfinite(self.budget_usd) and 0 < self.budget_usd <= MAX_BUDGET_USD
-        ):
-            raise InvalidRequest("budget: a positive number of dollars", param="budget_usd")
-        if self.budget_period not in PERIODS:
-            raise InvalidRequest(
-                f"budget period: one of {', '.join(PERIODS)}", param="budget_period"
-            )
-        if self.per_minute is not None and not 0 < self.per_minute <= MAX_PER_MINUTE:
-            raise InvalidRequest(
-                f"rate limit: 1 to {MAX_PER_MINUTE} requests a minute", param="per_minute"
-            )
-        if self.expires_at is not None and self.expires_at <= now:
-            raise InvalidRequest("expiry: a time in the future", param="expires_at")
-        return replace(self, name=name)
 
 
 @dataclass(frozen=True)
@@ -192,12 +139,14 @@ class GatewayKeys:
 
         Raises:
             AccessDenied: `principal` is not the operator (code `operator_only`).
-            InvalidRequest: a field is wrong, or a key of that name is live (`param` name).
+            InvalidRequest: a field is wrong, a key of that name is live, an earlier key had
+                it and the spec does not continue that identity (details `identity`), or
+                another key's name differs from it only in case (`param` name).
         """
         require(principal, Capability.KEYS)
         spec = spec.checked(self._clock())
         made = self._made(spec, principal.id)
-        await self._insert(made, revoke_others_at=None)
+        await self._insert(made, revoke_others_at=None, continues=spec.continues_identity)
         log.info("gateway key %s made by %s", made.record.principal, principal.id)
         return made
 
@@ -370,11 +319,14 @@ class GatewayKeys:
         )
         return MadeKey(record, secret)
 
-    async def _insert(self, made: MadeKey, *, revoke_others_at: float | None) -> None:
-        """Store `made`; a create refuses a name that has a live key, a rotation revokes it.
+    async def _insert(
+        self, made: MadeKey, *, revoke_others_at: float | None, continues: bool = False
+    ) -> None:
+        """Store `made`; a rotation revokes the name's other keys, a create refuses a name
+        another key holds or held (`_refuse_name`).
 
         Raises:
-            InvalidRequest: (create) a key of that name is live.
+            InvalidRequest: (create) the name is refused.
         """
         record, models = made.record, self._db.models
         database = models.database
@@ -384,8 +336,10 @@ class GatewayKeys:
             with database.atomic():
                 # Two gateways making the same name check one after the other: on PostgreSQL
                 # through an advisory lock, on SQLite because the insert takes the write lock.
+                # The lock is the name in lower case: names differing in case are refused
+                # beside one another, so they must not be checked side by side either.
                 store.insert_key(models, record, token_digest(made.secret))
-                self._db.engine.serialize(database, f"gateway-key:{record.name}")
+                self._db.engine.serialize(database, f"gateway-key:{record.name.lower()}")
                 if revoke_others_at is not None:
                     store.revoke_name(models, record.name, revoke_others_at, replaced_by=record.id)
                     return
@@ -396,6 +350,7 @@ class GatewayKeys:
                         "revoke it first, or choose another name",
                         param="name",
                     )
+                _refuse_name(record, store.names_like(models, record.name, record.id), continues)
 
         await self._db.run(insert)
         await self._changed()
@@ -456,6 +411,40 @@ class GatewayKeys:
             coro.close()
             return
         self._spawn(coro)
+
+
+def _refuse_name(record: KeyRecord, earlier: set[str], continues: bool) -> None:
+    """Refuse a new key's name where it would pass for another key's principal: the very name
+    of an earlier key, unless the operator says this key continues that identity; a name
+    another key spells in other case (`key:CI-bot` beside `key:ci-bot` on the dashboard).
+
+    Raises:
+        InvalidRequest: the name is refused (`param` name; `identity` when it is continuable).
+    """
+    name = record.name
+    alike = sorted(earlier - {name})
+    if alike:
+        raise InvalidRequest(
+            f"name: {name!r} differs from the key name {alike[0]!r} only in case; the two "
+            "would pass for one another in the recorder and budgets. Choose another name",
+            param="name",
+        )
+    if name in earlier and not continues:
+        # Everything the gateway keeps per principal is keyed by it: the new holder would get
+        # the old one's cached answers, sessions, jobs, stored responses and budget spend.
+        raise InvalidRequest(
+            f"name: an earlier key was named {name!r}, and {record.principal} still owns its "
+            "sessions, jobs, recorder rows, cached answers and budget spend. For someone "
+            "else, choose another name; for the same holder, continue that identity "
+            "(`keys create --continue-identity`, or the Keys page's checkbox)",
+            param="name",
+            identity=record.principal,
+        )
+    if continues and name not in earlier:
+        raise InvalidRequest(
+            f"name: no earlier key was named {name!r}, so there is no identity to continue",
+            param="name",
+        )
 
 
 # No provider and no tool is named "": nothing is in this scope.

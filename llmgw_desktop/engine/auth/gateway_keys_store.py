@@ -14,6 +14,7 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.key_scope import KEY_PRINCIPAL_PREFIX, KeyScope
 from llmgw_desktop.engine.store.models import GatewayKeyRow, Models
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import portable
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "insert_key",
     "list_keys",
     "live_keys",
+    "names_like",
     "revoke_name",
     "touch",
 ]
@@ -165,6 +167,15 @@ def live_keys(models: Models, name: str, now: float) -> list[KeyRecord]:
         (key.name == name) & (key.revoked_at.is_null() | (key.revoked_at > now))
     )
     return [_record(row) for row in rows]
+
+
+def names_like(models: Models, name: str, except_id: str) -> set[str]:
+    """The names of every key but `except_id`, in any state, equal to `name` ignoring case."""
+    key = models.GatewayKey
+    rows = key.select(key.name).where(
+        (peewee.fn.LOWER(key.name) == name.lower()) & (key.id != except_id)
+    )
+    return {row.name for row in rows}
 
 
 def revoke_name(models: Models, name: str, at: float, *, replaced_by: str | None = None) -> int:

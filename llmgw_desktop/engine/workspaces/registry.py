@@ -145,6 +145,27 @@ class WorkspaceRegistry:
 
         return self._configured + await self._db.run(made)
 
+    async def _not_anothers(self, principal: Principal, path: Path, param: str) -> None:
+        """Refuse a remote principal a workspace at, inside or around one another principal
+        made: its calls would run in the other's files, which every read otherwise hides
+        ("not found"). The config's workspaces are everyone's; the operator may do anything.
+
+        Raises:
+            InvalidRequest: code `path_not_allowed` (the other workspace is not named).
+        """
+        if principal.operator:
+            return
+        others = [
+            w for w in await self._everyone() if w.origin != "config" and w.owner != principal.id
+        ]
+        if await asyncio.to_thread(_overlapping, path, others):
+            raise InvalidRequest(
+                f"{path} lies at, inside or around a workspace another caller made; choose a "
+                "directory apart from it",
+                code=ErrorCode.PATH_NOT_ALLOWED,
+                param=param,
+            )
+
     async def _no_commands_around(self, path: Path, param: str) -> None:
         """Refuse a new workspace at `path` that would let remote callers edit inside or around
         a `commands` workspace (what they wrote there, its allowed commands could run).
@@ -233,7 +254,8 @@ class WorkspaceRegistry:
         Raises:
             EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
-            InvalidRequest: a bad name, a root not allowed, or the directory exists.
+            InvalidRequest: a bad name, a root not allowed, the directory exists, or it lies
+                inside or around a workspace another principal made (`path_not_allowed`).
             ApprovalDenied: it would let remote callers edit inside or around a `commands`
                 workspace (code `remote_power_refused`).
         """
@@ -242,6 +264,7 @@ class WorkspaceRegistry:
         await self._check_free(name)
         base = self._root_for(root)
         target = base / name
+        await self._not_anothers(principal, target, "root" if root is not None else "name")
         await self._no_commands_around(target, "root" if root is not None else "name")
         await asyncio.to_thread(self._make_dir, target, base)
         return await self._store(principal, name, target, "created")
@@ -252,7 +275,8 @@ class WorkspaceRegistry:
         Raises:
             EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
-            InvalidRequest: a bad name, or a path that is not a repository inside a root.
+            InvalidRequest: a bad name, a path that is not a repository inside a root, or one
+                at, inside or around a workspace another principal made (`path_not_allowed`).
             ApprovalDenied: it would let remote callers edit inside or around a `commands`
                 workspace (code `remote_power_refused`).
         """
@@ -260,6 +284,7 @@ class WorkspaceRegistry:
         self._check_name(name)
         await self._check_free(name)
         resolved = await asyncio.to_thread(self._checked_repo, path)
+        await self._not_anothers(principal, resolved, "path")
         await self._no_commands_around(resolved, "path")
         return await self._store(principal, name, resolved, "registered")
 

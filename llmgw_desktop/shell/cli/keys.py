@@ -88,6 +88,13 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
     create.add_argument(
         "--expires-in", type=parse_duration, metavar="DURATION", help="e.g. 30d, 12h"
     )
+    create.add_argument(
+        "--continue-identity",
+        action="store_true",
+        help="NAME was a revoked key's and this key is the same holder's: it takes that "
+        "principal's sessions, jobs, history, cached answers and budget spend (without it, "
+        "an earlier key's name is refused)",
+    )
     create.add_argument("--json", action="store_true", help="print the key as JSON")
     verbs.add_parser("list", help="every key, without secrets").add_argument(
         "--json", action="store_true", help="print JSON"
@@ -141,6 +148,7 @@ async def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                     budget_period=args.period,
                     per_minute=args.rate,
                     expires_at=time.time() + args.expires_in if args.expires_in else None,
+                    continues_identity=args.continue_identity,
                 )
                 _print_made(await keys.create(LOCAL_CALLER, spec), loaded, as_json=args.json)
             elif verb == "rotate":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import acp
@@ -55,8 +56,11 @@ class AgentFront:
         gateway_url: str,
         version: str,
         caller: str = "acp-editor",
+        recheck: Callable[[], Awaitable[Principal | EngineError]] | None = None,
     ) -> None:
+        """`recheck` checks the credential the editor connected with again (each turn)."""
         self._engine = engine
+        self._recheck = recheck
         self._principal = principal
         self._agent = agent
         self._sessions = sessions
@@ -74,7 +78,7 @@ class AgentFront:
     async def close(self) -> None:
         """The editor left: its running turns are cancelled, its key revoked."""
         for session_id in self._mine:
-            session = self._sessions.get(session_id)
+            session = self._sessions.get(self._principal.id, session_id)
             if session is not None and session.job_id is not None:
                 await self._cancel_job(session)
         if self._key:
@@ -106,7 +110,7 @@ class AgentFront:
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> Any:
         session_id = f"gw-acp-{uuid.uuid4().hex}"
         session = FrontSession(self._agent, cwd)
-        self._sessions.add(session_id, session)
+        self._sessions.add(self._principal.id, session_id, session)
         self._mine.add(session_id)
         return schema.NewSessionResponse(
             session_id=session_id, config_options=self._options(session)
@@ -115,7 +119,7 @@ class AgentFront:
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> Any:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is None:
             raise acp.RequestError.resource_not_found(session_id)
         self._mine.add(session_id)
@@ -138,6 +142,7 @@ class AgentFront:
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
         session = self._session(session_id)
+        await self._still_proven()
         text = "\n\n".join(block.text for block in prompt if getattr(block, "type", None) == "text")
         if not text.strip():
             raise acp.RequestError.invalid_params({"prompt": "no text in the prompt"})
@@ -191,9 +196,35 @@ class AgentFront:
         return await self._answered(session_id, session, view.result or {})
 
     async def cancel(self, session_id: str, **_: Any) -> None:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is not None:
             session.cancelled.set()
+
+    async def _still_proven(self) -> None:
+        """Refuse a turn once the editor's credential no longer proves its principal: the
+        socket was authenticated when it opened, and a key revoked since (by any process), an
+        access token expired or revoked, must stop it as they stop the next HTTP request. The
+        agent's connection key is revoked with it, so its callbacks stop too.
+
+        Raises:
+            acp.RequestError: the gateway's refusal (`key_revoked`, `unauthorized`, ...).
+        """
+        if self._recheck is None:
+            return
+        now = await self._recheck()
+        if isinstance(now, Principal) and now.id == self._principal.id:
+            return
+        if self._key:
+            self._engine.auth.revoke_connection_key(self._key)
+            self._key = ""
+        if isinstance(now, Principal):  # the same credential names another caller now
+            raise acp.RequestError(
+                GATEWAY_ERROR,
+                f"the gateway refused the turn: this connection was opened as "
+                f"{self._principal.id}; reconnect",
+                {"code": "unauthorized"},
+            )
+        raise _editor_error(now)
 
     def _connection_key(self) -> str:
         """The key the agent's model calls come back with: the caller's principal and lane
@@ -249,7 +280,7 @@ class AgentFront:
         return schema.PromptResponse(stop_reason=cast(Any, stop if stop in known else "end_turn"))
 
     async def _forward(self, session_id: str, update: Any) -> None:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is not None:
             session.replay.append(update)
         await self._conn.session_update(session_id=session_id, update=update)
@@ -298,7 +329,7 @@ class AgentFront:
         ]
 
     def _session(self, session_id: str) -> FrontSession:
-        session = self._sessions.get(session_id)
+        session = self._sessions.get(self._principal.id, session_id)
         if session is None:
             raise acp.RequestError.resource_not_found(session_id)
         self._mine.add(session_id)

@@ -6,7 +6,7 @@ loaded when the first editor connects (`socket_route.py`).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,9 @@ from llmgw_desktop.engine.api import ProviderCatalog
 
 __all__ = ["FrontSession", "FrontSessions", "fronted_provider"]
 
-MAX_SESSIONS = 200  # sessions remembered for `session/load`, across editors
+# Sessions remembered for `session/load`, per principal: one caller opening many forgets only
+# its own oldest, never another's (a forgotten session is "not found", mid-conversation too).
+MAX_SESSIONS = 200
 MAX_REPLAY = 500  # updates kept per session for `session/load`
 
 
@@ -46,16 +48,22 @@ class FrontSession:
 
 
 class FrontSessions:
-    """The editor sessions this gateway process holds (one per app, across connections); the
-    oldest are forgotten past `MAX_SESSIONS`."""
+    """The editor sessions this gateway process holds (one per app, across connections), each
+    its principal's: another principal's is "not found", as its rows are everywhere else, so a
+    session id that leaks (a log, a screen share) replays nothing to anyone else. Each
+    principal's oldest are forgotten past `MAX_SESSIONS`."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, FrontSession] = {}
+        self._by_owner: dict[str, OrderedDict[str, FrontSession]] = {}
 
-    def add(self, session_id: str, session: FrontSession) -> None:
-        self._sessions[session_id] = session
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.pop(next(iter(self._sessions)))
+    def add(self, owner: str, session_id: str, session: FrontSession) -> None:
+        """Remember `session` as `owner`'s."""
+        mine = self._by_owner.setdefault(owner, OrderedDict())
+        mine[session_id] = session
+        while len(mine) > MAX_SESSIONS:
+            mine.popitem(last=False)
 
-    def get(self, session_id: str) -> FrontSession | None:
-        return self._sessions.get(session_id)
+    def get(self, owner: str, session_id: str) -> FrontSession | None:
+        """`owner`'s session `session_id`, or None (none such, or another principal's)."""
+        mine = self._by_owner.get(owner)
+        return None if mine is None else mine.get(session_id)

@@ -21,7 +21,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.engine.api import ErrorCode, NotFound
 from llmgw_desktop.transports.acp.front_sessions import FrontSessions, fronted_provider
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.transports.auth_edge import principal_of, still_proven
 from llmgw_desktop.transports.gateway.callers import caller_name
 from llmgw_desktop.transports.http_errors import error_response
 
@@ -69,6 +69,7 @@ async def acp_socket(request: web.Request) -> web.StreamResponse:
         gateway_url=_own_address(request),
         version=__version__,
         caller=caller_name(request.headers) or "acp-editor",
+        recheck=lambda: still_proven(request, engine.auth),
     )
     reader = asyncio.StreamReader()
     try:

@@ -139,7 +139,10 @@ class AuthChoice(QWidget):
         try:
             made = await self._engine.keys.create(LOCAL_CALLER, dialog.spec())
         except (EngineError, ValueError) as exc:
-            dialog.show_problem(getattr(exc, "message", str(exc)))
+            details = getattr(exc, "details", {})
+            dialog.show_problem(
+                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
+            )
             return None
         dialog.accept()
         self.use_key(made.record.name, made.secret)

@@ -17,6 +17,7 @@ from llmgw_desktop.engine.api import KeyScope, KeySpec, MadeKey
 from llmgw_desktop.ui.connect import key_snippets, snippets
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.qt import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFontDatabase,
@@ -85,6 +86,15 @@ class NewKeyDialog(QDialog):
         form.addRow("Expires in (days)", self.expires)
         self.problem = named(QLabel(), "keyProblem", wordWrap=True)
         self.problem.hide()
+        # Shown only when the engine refuses a name an earlier key held: ticking it is the
+        # operator saying the new key is that holder's (their sessions, history and spend).
+        self.continues = named(
+            QCheckBox("Same holder: this key continues the earlier key's identity"),
+            "keyContinues",
+        )
+        self.continues.hide()
+        # The choice was about the name it was offered for: another name asks again.
+        self.name.textChanged.connect(self._name_changed)
         self.cancel_button = named(QPushButton("Cancel"), "cancelKey")
         self.create_button = named(QPushButton("Create"), "createKey")
         self.create_button.setDefault(True)
@@ -96,6 +106,7 @@ class NewKeyDialog(QDialog):
         column = QVBoxLayout(self)
         column.addLayout(form)
         column.addWidget(self.problem)
+        column.addWidget(self.continues)
         column.addLayout(buttons)
 
     def spec(self) -> KeySpec:
@@ -117,11 +128,24 @@ class NewKeyDialog(QDialog):
             budget_period=self.period.currentText(),
             per_minute=None if rate is None else int(rate),
             expires_at=_expiry(self.expires),
+            continues_identity=not self.continues.isHidden() and self.continues.isChecked(),
         )
 
-    def show_problem(self, text: str) -> None:
+    def _name_changed(self) -> None:
+        self.continues.setChecked(False)
+        self.continues.hide()
+
+    def show_problem(self, text: str, *, identity: str = "") -> None:
+        """The engine's refusal; `identity` names the earlier key's principal the name would
+        continue (the refusal's details), offered as a choice beside it."""
         self.problem.setText(text)
         self.problem.show()
+        if identity:
+            self.continues.setText(
+                f"Same holder: continue {identity} (its sessions, jobs, history, cached "
+                "answers and budget spend)"
+            )
+            self.continues.show()
 
 
 def _number(field: QLineEdit, label: str, *, whole: bool = False) -> float | None:

@@ -266,7 +266,10 @@ class KeysPage(Page):
         try:
             made = await self.engine.keys.create(LOCAL_CALLER, dialog.spec())
         except (EngineError, ValueError) as exc:
-            dialog.show_problem(getattr(exc, "message", str(exc)))
+            details = getattr(exc, "details", {})
+            dialog.show_problem(
+                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
+            )
             return None
         dialog.accept()
         self.show_secret(made)

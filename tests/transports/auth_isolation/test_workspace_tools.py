@@ -24,6 +24,7 @@ from tests.gateways import start_runtime
 from tests.transports.auth_isolation.test_isolation import TOKEN, USER_HEADER, call, mcp_as
 
 ADMIN_CLIENT = "workspace-admin"
+OTHER_ADMIN_CLIENT = "other-workspace-admin"  # a second person granted workspace:admin
 PLAIN_CLIENT = "plain-editor"
 SECRET = "workspace-tools-client-secret-0123456789"
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -51,6 +52,7 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
             "http.oauth.enabled": True,
             "http.oauth.clients": {
                 ADMIN_CLIENT: client | {"scopes": "mcp workspace:admin"},
+                OTHER_ADMIN_CLIENT: client | {"scopes": "mcp workspace:admin"},
                 PLAIN_CLIENT: client | {"scopes": "mcp"},
             },
             "workspaces.registry": {"shared": str(shared)},
@@ -290,3 +292,43 @@ async def test_the_local_user_is_the_operator_for_workspace_tools(
     async with Client(build_mcp_server(gateway.runtime.engine)) as local:
         failed, made = await call(local, "workspace_create", name="desk")
     assert not failed and made["owner"] == "local"
+
+
+async def test_another_admin_cannot_register_a_workspace_made_by_someone_else_or_around_it(
+    gateway: Gateway, workspace_admin_opt_in: None
+) -> None:
+    """Registering a path is how a workspace admin names where its calls run: at, inside or
+    around another principal's made workspace, that would be a second door into its files
+    (read and, at the global `edit` level, written), past the "not found" every other read
+    gives. The owner itself, and the operator, may; a directory apart from it is anyone's."""
+    alice = await oauth_headers(gateway, ADMIN_CLIENT, "mcp workspace:admin")
+    bob = await oauth_headers(gateway, OTHER_ADMIN_CLIENT, "mcp workspace:admin")
+    async with mcp_as(gateway.runtime, alice) as client:
+        failed, made = await call(client, "workspace_create", name="alice-ws")
+    assert not failed, made
+    alices = git_repo(gateway.roots / "alice-ws")  # her editor cloned her project there
+    inside = git_repo(alices / "vendor" / "lib")
+    apart = git_repo(gateway.roots / "bob-repo")
+    async with mcp_as(gateway.runtime, bob) as client:
+        at = await call(client, "workspace_register_existing_repo", name="b1", path=str(alices))
+        within = await call(client, "workspace_register_existing_repo", name="b2", path=str(inside))
+        failed, own = await call(
+            client, "workspace_register_existing_repo", name="b3", path=str(apart)
+        )
+        failed_list, listed = await call(client, "workspace_list")
+    assert not failed_list
+    assert error_code(at) == error_code(within) == "path_not_allowed"
+    assert ADMIN_CLIENT not in at[1]["error"]["message"]  # whose it is stays unsaid
+    assert not failed, own
+    assert {w["name"] for w in listed["workspaces"]} == {"shared", "b3"}
+    # Alice may name her own directory again, and the operator may register anything.
+    async with mcp_as(gateway.runtime, alice) as client:
+        failed, again = await call(
+            client, "workspace_register_existing_repo", name="alice-lib", path=str(inside)
+        )
+    assert not failed, again
+    async with mcp_as(gateway.runtime, bearer()) as client:
+        failed, operator = await call(
+            client, "workspace_register_existing_repo", name="op", path=str(alices)
+        )
+    assert not failed, operator
