@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
@@ -230,8 +231,11 @@ class ApiTargets:
                     else outgoing.with_limit(rendered, up_name, spec.id, per_answer)
                 )
                 if limited.data != outgoing.data:
-                    # An answer cut to a budget's limit is not kept for callers without one.
-                    outgoing, lookup = limited, None
+                    # Kept only if it ends by itself: an answer cut at a budget's limit is not
+                    # one for callers without it (every call under a hard dollar budget that
+                    # names no limit is sent one, and would otherwise never be kept).
+                    outgoing = limited
+                    lookup = None if lookup is None else replace(lookup, limited=True)
             for key in self.keys.order(
                 spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
             ):

@@ -93,6 +93,9 @@ class Lookup:
     keep: bool
     # The client's dialect: which shape an answer that can be kept has.
     dialect: str = ""
+    # Sent with an output limit the client did not ask for (a hard budget's): kept only when
+    # the answer ended by itself, so the limit did not shape it.
+    limited: bool = False
 
 
 def cache_directives(value: str) -> frozenset[str]:
@@ -249,6 +252,8 @@ class ResponseCache:
             return
         if not _finished(lookup.dialect, data):
             return
+        if lookup.limited and _cut_at_limit(lookup.dialect, data):
+            return
         self._write(lookup, False, body, answer.headers, answer.usage, cost)
 
     def keeping_stream(self, lookup: Lookup, answer: Streaming, cost_of: Any) -> Streaming:
@@ -326,6 +331,8 @@ class _Keeping:
         kept, self._kept = self._kept, None
         if kept is None or outcome is None or not outcome.completed or outcome.error:
             return
+        if self._lookup.limited and outcome.stop_reason == "max_tokens":
+            return  # cut at a limit the client did not ask for
         body = b"".join(_FRAME.pack(len(p)) + p for p in kept)
         self._cache._write(
             self._lookup,
@@ -383,6 +390,14 @@ def _finished(dialect: str, data: Any) -> bool:
     if dialect == DIALECT_OPENAI_RESPONSES:
         return data.get("status") in ("completed", "incomplete")
     return bool(finish_reasons_of(dialect, data))
+
+
+def _cut_at_limit(dialect: str, data: dict[str, Any]) -> bool:
+    """Whether a whole answer ended at its output limit (`length`, `max_tokens`, Gemini's
+    `MAX_TOKENS`, an `incomplete` Responses answer) rather than by itself."""
+    if dialect == DIALECT_OPENAI_RESPONSES:
+        return data.get("status") == "incomplete"
+    return any(r.lower() in ("length", "max_tokens") for r in finish_reasons_of(dialect, data))
 
 
 def _matches(value: str, patterns: Iterable[str]) -> bool:

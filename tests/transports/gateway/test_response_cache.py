@@ -355,3 +355,18 @@ async def test_a_provider_check_always_asks_the_provider(
         result = await gateway.engine.providers.probe("openai", "gpt-4o")
         assert result.ok
     assert len(upstream.llm_requests) == 2
+
+
+async def test_a_hard_dollar_budget_still_lets_an_answer_that_ended_by_itself_be_kept(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # Under a hard dollar budget a request that names no output limit is sent one (what its
+    # hold paid for). The answer ended by itself ("stop"), so the limit did not shape it: kept.
+    # Before, no such answer was ever kept, so a team's default clients never hit.
+    budget = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 100}]
+    gateway: GatewayRuntime = await start_gateway({**ON, "budgets": budget})
+    first, second = await _ask(gateway), await _ask(gateway)
+    assert "max_completion_tokens" in upstream.llm_requests[0].body  # the budget's limit
+    assert first.headers["x-gateway-cache"] == "miss"
+    assert second.headers["x-gateway-cache"] == "hit"
+    assert len(upstream.llm_requests) == 1
