@@ -164,7 +164,7 @@ def check_provider_tables(value: Mapping[str, Any]) -> str | None:
     """None when `gateway.providers` is well formed, else what is wrong with which key."""
     for pid, table in value.items():
         where = f"gateway.providers.{pid}"
-        if not _PROVIDER_ID.match(pid):
+        if not _PROVIDER_ID.fullmatch(pid):
             return f"{where}: provider ids are lowercase letters, digits, '.', '_' or '-'"
         if pid in _CLI_IDS:
             return f"{where}: {pid!r} is a CLI provider; configure CLIs under [providers]"
@@ -223,14 +223,14 @@ def _cloud_problem(where: str, cloud: str, table: Mapping[str, Any]) -> str | No
                     f"{where}.api_version {value!r} must be v1 (the v1 API) or a dated version "
                     "such as 2024-10-21"
                 )
-        elif not _CLOUD_NAME.match(value):
+        elif not _CLOUD_NAME.fullmatch(value):
             return f"{where}.{name} {value!r} must be lowercase letters, digits and '-'"
     return None
 
 
 def header_problem(name: Any, value: Any) -> str | None:
     """None when `name: value` may be sent to a provider on every request, else why not."""
-    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
         return f"{name!r} is not a header name (letters, digits and !#$%&'*+.^_`|~-, no spaces)"
     if name.lower() in RESERVED_HEADERS:
         return f"{name!r} is set by the gateway (keys go in the vault, through the provider's key)"

@@ -130,7 +130,7 @@ def check_pkce_request(
         return None, None
     method = method or "plain"  # RFC 7636 4.3: the default when none is named
     if method == "S256":
-        if not _S256_CHALLENGE.match(challenge):
+        if not _S256_CHALLENGE.fullmatch(challenge):
             raise OAuthError("invalid_request", "code_challenge is not a base64url SHA-256")
         return challenge, method
     if method == "plain":
@@ -138,14 +138,14 @@ def check_pkce_request(
             raise OAuthError(
                 "invalid_request", "code_challenge_method plain is not allowed; use S256"
             )
-        if not _VERIFIER.match(challenge):
+        if not _VERIFIER.fullmatch(challenge):
             raise OAuthError("invalid_request", "a plain code_challenge must be 43-128 characters")
         return challenge, method
     raise OAuthError("invalid_request", f"unknown code_challenge_method {method!r}; use S256")
 
 
 def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
-    if not _VERIFIER.match(verifier):
+    if not _VERIFIER.fullmatch(verifier):
         return False
     if method == "S256":
         digest = hashlib.sha256(verifier.encode("ascii")).digest()

@@ -67,4 +67,4 @@ LOCAL_CALLER = Principal(LOCAL, "local")
 def trusted_name(value: str) -> str | None:
     """The principal a trusted proxy header names, or None if the value is not acceptable."""
     value = value.strip()
-    return f"user:{value}" if _TRUSTED_NAME.match(value) else None
+    return f"user:{value}" if _TRUSTED_NAME.fullmatch(value) else None

@@ -122,9 +122,9 @@ class CallParams:
                 f"permissionMode must be one of {', '.join(PERMISSION_MODES)}",
                 param="permissionMode",
             )
-        if self.model is not None and not _NAME.match(self.model):
+        if self.model is not None and not _NAME.fullmatch(self.model):
             raise InvalidRequest(f"model {self.model!r} is not a valid model name", param="model")
-        if self.session_id is not None and not _SESSION.match(self.session_id):
+        if self.session_id is not None and not _SESSION.fullmatch(self.session_id):
             raise InvalidRequest(
                 f"sessionId {self.session_id!r} is not a valid session id", param="sessionId"
             )

@@ -218,7 +218,7 @@ class ProviderEditor:
                 `provider_exists` for an id already taken.
         """
         pid = draft.id.strip()
-        if not _ID.match(pid):
+        if not _ID.fullmatch(pid):
             _refuse(
                 "id",
                 f"id {pid!r}: 1 to 40 lowercase letters, digits, '.', '_' or '-' (such as "
@@ -291,7 +291,7 @@ class ProviderEditor:
                 _refuse("headers", f"headers: {problem}")
         key = draft.api_key
         if key is None:
-            stored = await self._vault.resolve_keys(draft.id) if _ID.match(draft.id) else []
+            stored = await self._vault.resolve_keys(draft.id) if _ID.fullmatch(draft.id) else []
             key = stored[0] if stored else ""
         proxy = parse_proxy_url(draft.proxy.strip(), source="proxy") if draft.proxy else None
         if proxy is not None and proxy.problem:
@@ -321,7 +321,7 @@ class ProviderEditor:
             _refuse("base_url", problem.replace("gateway.providers.draft", "the provider"))
         key = draft.api_key
         if key is None:
-            stored = await self._vault.resolve_keys(draft.id) if _ID.match(draft.id) else []
+            stored = await self._vault.resolve_keys(draft.id) if _ID.fullmatch(draft.id) else []
             key = stored[0] if stored else None
         spec = gateway_config(
             providers={"draft": draft.table()}, aliases={}, routes={}, fallback=[]

@@ -248,7 +248,7 @@ def _tools(
         kind = tool.get("type")
         place = f"{where}[{index}]"
         if dialect == DIALECT_ANTHROPIC:
-            if kind is None or (isinstance(kind, str) and _ANTHROPIC_CLIENT_TOOLS.match(kind)):
+            if kind is None or (isinstance(kind, str) and _ANTHROPIC_CLIENT_TOOLS.fullmatch(kind)):
                 continue
         elif kind in _OPENAI_CLIENT_TOOLS or _client_executed(kind, tool):
             continue

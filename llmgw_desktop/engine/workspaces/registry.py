@@ -303,7 +303,7 @@ class WorkspaceRegistry:
             )
 
     def _check_name(self, name: str) -> None:
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise InvalidRequest(
                 "name: letters, digits, '.', '_' or '-' (at most 64), not starting with '.'",
                 param="name",

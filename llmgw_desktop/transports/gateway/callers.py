@@ -141,7 +141,7 @@ def checked_project(value: Any, source: str) -> str | None:
     """
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _PROJECT.match(value):
+    if not isinstance(value, str) or not _PROJECT.fullmatch(value):
         raise InvalidRequest(
             f"{source}: a project name is letters, digits, '.', '_' or '-' (at most 64)",
             param=source,

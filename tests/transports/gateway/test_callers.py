@@ -41,3 +41,22 @@ def test_a_name_remembered_before_the_process_knew_a_secret_is_masked_after() ->
         assert secret not in caller_name(headers)
     finally:
         known_secrets.clear()
+
+
+def test_a_name_with_a_trailing_newline_is_refused_not_taken_as_another() -> None:
+    # `^...$` with `match` let "shop\n" through as a project of its own, beside "shop" (and a
+    # workspace, a model, a session id, a provider id, a PKCE verifier likewise): a look-alike
+    # on every page. Each such check reads the whole string.
+    import re
+
+    import pytest
+
+    from llmgw_desktop.engine.auth.oauth_rules import _VERIFIER
+    from llmgw_desktop.engine.errors import InvalidRequest
+    from llmgw_desktop.transports.gateway.callers import checked_project
+
+    assert checked_project("shop", "project") == "shop"
+    with pytest.raises(InvalidRequest):
+        checked_project("shop\n", "project")
+    assert not _VERIFIER.fullmatch("a" * 43 + "\n") and _VERIFIER.fullmatch("a" * 43)
+    assert re.compile("^a$").match("a\n")  # why `fullmatch`: `$` matches before a last newline

@@ -122,7 +122,7 @@ class BedrockWire:
         else:
             sent["accept"] = "application/json"
         key = call.key
-        pair = _KEY_PAIR.match(key) if key else None
+        pair = _KEY_PAIR.fullmatch(key) if key else None
         if key and pair is None:
             sent["authorization"] = f"Bearer {key}"
             return Prepared(url, sent, body, key)

@@ -82,7 +82,7 @@ class VertexWire:
     def problem(self, *, keyed: bool = False) -> str | None:
         """None when a project is named, or credentials that may name one are at hand (ADC's
         file, or a stored service-account key: `keyed`)."""
-        if not _LOCATION.match(self.location()):
+        if not _LOCATION.fullmatch(self.location()):
             return f"{self.spec.name}: the location {self.location()!r} is no Google Cloud location"
         if keyed or self.project() or self._adc_file() is not None:
             return None
