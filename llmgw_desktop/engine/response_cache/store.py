@@ -292,10 +292,16 @@ class ResponseStore:
                 ),
             )
         except sqlite3.Error as exc:
-            log.warning("the response cache could not keep an answer: %s", exc)
+            if self.last_error is None:
+                # Once a spell of failures (a full disk refuses every write: a line each would
+                # flood the log); /health says it for as long as it lasts, and the next kept
+                # answer ends it.
+                log.warning("the response cache cannot keep answers: %s", exc)
             self.last_error = _said(exc)
             self._forget([answer.digest])
             return
+        if self.last_error is not None:
+            log.info("the response cache keeps answers again")
         self.last_error = None
         if now - self._last_prune >= _PRUNE_EVERY_S:
             self._prune(now)
