@@ -393,8 +393,15 @@ class ProviderCalls:
             correlation_id=params.correlation_id,
             session_id=resolved.gateway_session_id,
             overruled=lambda state: self._overruled(record, state),
+            unstarted=lambda state: self._unstarted(record, state),
         )
         return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
+
+    def _unstarted(self, record: str, state: JobState) -> None:
+        """The job ended in the queue, before its work (which ends the row) began: its row
+        ends as the job did, nothing spent."""
+        ending = record_state_of(state)
+        self._recorder.finish(record, state=ending, error_code=ending.value)
 
     def _overruled(self, record: str, state: JobState) -> None:
         """The store kept another ending for the job (a peer ended it while this process

@@ -91,6 +91,9 @@ class JobSpec:
     # Told the ending the store kept when it is not the one the job reached here (a peer took
     # this process for dead and ended the row first): the call layer corrects its recorder row.
     overruled: Callable[[JobState], None] | None = None
+    # Told the job's ending when it ends before its work began (cancelled or stopped while it
+    # waited in the queue): the work ends its call's recorder row, so nothing else would.
+    unstarted: Callable[[JobState], None] | None = None
 
 
 @dataclass(frozen=True)

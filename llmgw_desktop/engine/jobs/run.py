@@ -116,6 +116,11 @@ class JobRuns:
                     "retryable": False,
                 }
         finally:
+            if live.started_at is None and not live.fenced and live.spec.unstarted is not None:
+                # Left the queue without running (its caller cancelled it there, or the gateway
+                # stopped): its work, which ends the call's row, never began. A fenced job's
+                # row takes the store's ending instead (`JobEndings._settle`).
+                live.spec.unstarted(final_state)
             await self._endings.finish(live, final_state)
 
     def _save_process(self, live: LiveJob, pid: int, identity: str | None) -> None:
