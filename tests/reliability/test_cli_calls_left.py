@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.api import DIALECT_OPENAI_CHAT, CallerInfo
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.gateways import gateway_starter
@@ -128,3 +129,31 @@ async def test_a_streamed_cli_call_whose_client_leaves_while_queued_ends_its_row
     assert set(jobs) == {"canceled"}, jobs
     # Both rows end as their jobs did: the queued one too, though its CLI never ran.
     assert rows == Counter({"canceled": 2}), rows
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_cli_call_cut_at_any_await_leaves_no_row_or_job_open(
+    gateway: GatewayRuntime, stream: bool
+) -> None:
+    # What a hang-up does to the request's handler, at each loop turn in turn: from before its
+    # row starts, through approval, the queue and the job's row written, to its CLI running.
+    caller = CallerInfo(principal=PRINCIPAL, endpoint="/v1/chat/completions")
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "succeed"}]}
+    for turns in range(CUT_AFTER_TURNS):
+        call = asyncio.ensure_future(
+            gateway.engine.gateway.chat(DIALECT_OPENAI_CHAT, dict(body), caller, stream=stream)
+        )
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        call.cancel()
+        try:
+            answer = await call
+        except asyncio.CancelledError:
+            continue
+        # Answered before the cut: a stream is closed unread, as a front door would.
+        chunks = getattr(answer, "chunks", None)
+        if chunks is not None:
+            await chunks.aclose()
+    rows, jobs = await _settled(gateway)
+    assert set(rows) <= FINISHED, rows
+    assert set(jobs) <= FINISHED, jobs
