@@ -131,6 +131,20 @@ async def test_a_streamed_cli_call_whose_client_leaves_while_queued_ends_its_row
     assert rows == Counter({"canceled": 2}), rows
 
 
+async def test_a_whole_cli_call_whose_client_leaves_stops_its_cli(
+    gateway: GatewayRuntime,
+) -> None:
+    async def running() -> bool:
+        return (await _jobs(gateway))["running"] == 1
+
+    # Not streamed: the gateway waits for the job's end before it answers. The client that
+    # left will never read it, so the CLI is stopped, as it is for a stream or a timeout.
+    await _hang_up_once(gateway, "hang", stream=False, when=running)
+    rows, jobs = await _settled(gateway)
+    assert jobs == Counter({"canceled": 1}), jobs
+    assert rows == Counter({"canceled": 1}), rows
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_a_cli_call_cut_at_any_await_leaves_no_row_or_job_open(
     gateway: GatewayRuntime, stream: bool
