@@ -22,6 +22,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import DIALECT_OPENAI_CHAT, CallerInfo
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from llmgw_desktop.engine.calls import Call, CallParams, RequestMeta
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.gateways import gateway_starter
 from tests.reliability._crash_support import install_fake_claude
@@ -171,3 +172,17 @@ async def test_a_cli_call_cut_at_any_await_leaves_no_row_or_job_open(
     rows, jobs = await _settled(gateway)
     assert set(rows) <= FINISHED, rows
     assert set(jobs) <= FINISHED, jobs
+
+
+async def test_a_job_cancelled_as_soon_as_it_was_started_ends(gateway: GatewayRuntime) -> None:
+    # Its task has not had a turn yet: cancelling that task would stop it before the `try`
+    # whose `finally` ends the job, and the cancel would wait for that end for good.
+    started = await gateway.engine.runner.start(
+        Call("claude", CallParams(prompt="hang"), PRINCIPAL, RequestMeta())
+    )
+    async with asyncio.timeout(SETTLE_S):
+        view = await gateway.engine.jobs.cancel(started.job_id, PRINCIPAL)
+    assert str(view.state) == "canceled"
+    rows, jobs = await _settled(gateway)
+    assert jobs == Counter({"canceled": 1}), jobs
+    assert rows == Counter({"canceled": 1}), rows

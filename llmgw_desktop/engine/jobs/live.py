@@ -125,6 +125,9 @@ class LiveJob:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
     cancel_requested: bool = False
+    # Its task has had its first turn (`JobRuns.run` began): before that, cancelling the task
+    # would stop it before the `finally` that ends the job.
+    began: bool = False
     # Its process lost its lease (it stalled past it) and a peer ended the job's row: the CLI
     # is stopped and the job ends as the store says.
     fenced: bool = False
@@ -145,6 +148,14 @@ class LiveJob:
         self.dirty = True
         self.changed.set()
         self.changed = asyncio.Event()
+
+    def cancel_task(self) -> None:
+        """Cancel its task once it has begun. Before its first turn a cancelled task stops
+        before the `finally` that ends the job, so the job would stay open for good: it sees
+        why it was stopped (`cancel_requested`, `fenced`, the gateway stopping) as it begins
+        instead (`JobRuns.run`)."""
+        if self.began and self.task is not None:
+            self.task.cancel()
 
     def view(self) -> JobView:
         state, result, error, finished_at = self.state, self.result, self.error, self.finished_at

@@ -172,8 +172,7 @@ class JobManager:
         self._runs.stopping = True
         live = [job for job in self._live if job.task is not None]
         for job in live:
-            assert job.task is not None
-            job.task.cancel()
+            job.cancel_task()
         await asyncio.gather(*(job.task for job in live if job.task), return_exceptions=True)
         try:
             await self._endings.save_unsaved()
@@ -323,7 +322,7 @@ class JobManager:
         if live.task is None:
             return view
         live.cancel_requested = True
-        live.task.cancel()
+        live.cancel_task()  # one not begun yet sees the request as it begins
         await live.done.wait()
         return await self.get(job_id, principal)
 

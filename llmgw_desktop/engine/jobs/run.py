@@ -58,7 +58,10 @@ class JobRuns:
     async def run(self, live: LiveJob) -> None:
         """Run `live` from its place in the queue to its end (its task's whole life)."""
         final_state = JobState.COMPLETED
+        live.began = True
         try:
+            if live.cancel_requested or live.fenced or self.stopping:
+                raise asyncio.CancelledError  # stopped before this task's first turn
             async with self._queue.slots(live.spec.principal, live.spec.provider):
                 if not await self._fence.lease_for(live):
                     # A peer took this process for dead and ended the job's row: it never
