@@ -201,16 +201,29 @@ class Settlements:
             needs or {},
             limits or {},
         )
-        if self._admitting:  # one is being written: this one goes with the next batch
-            self._asked.append(asked)
-            return await asked.answer
-        # None is: this one goes at once, on its own (no task to start).
-        self._admitting = True
-        try:
-            await self._admit_batch([asked])
-        finally:
+        self._asked.append(asked)
+        if not self._admitting:
+            # None is being written: this one goes at once, written by a task of its own and
+            # not in this caller's. The database thread writes its hold however the caller
+            # ends; a caller cancelled meanwhile (its client hung up) has it released by the
+            # writer (`_admit_batch`), where written in the caller's own task the cancellation
+            # left it in the store, held for as long as the gateway ran.
+            self._admitting = True
             self._pass_on()
-        return asked.answer.result()
+        try:
+            return await asked.answer
+        except asyncio.CancelledError:
+            self._left_with_answer(asked)
+            raise
+
+    def _left_with_answer(self, asked: Asked) -> None:
+        """`asked`'s caller was cancelled after its answer was set but before it ran again: the
+        writer took the answer as delivered, so the hold it wrote is released here (as the
+        writer releases one whose caller left before, `_admit_batch`)."""
+        answer = asked.answer
+        delivered = answer.done() and not answer.cancelled() and answer.exception() is None
+        if delivered and answer.result()[0].holds:
+            self.release(asked.hold_id)
 
     def _pass_on(self) -> None:
         """After a batch: the calls asked meanwhile go in the next, written by a task of its

@@ -244,6 +244,17 @@ class ProviderCalls:
             # The refusal names its row, so the caller can find it in the recorder.
             error.details.setdefault("requestId", record)
             raise
+        except BaseException as exc:
+            # The caller left (its request cancelled) while the call was being started, or a
+            # bug: no job runs for it (`JobManager.submit` ends one whose row was written), so
+            # nothing else would end its row, which stayed `started` for good.
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            self._recorder.finish(
+                record,
+                state=RecordState.CANCELED if cancelled else RecordState.FAILED,
+                error_code=ErrorCode.CANCELED if cancelled else ErrorCode.INTERNAL_ERROR,
+            )
+            raise
         self._recorder.update(
             record, job_id=submitted.job_id, session_id=resolved.gateway_session_id
         )
@@ -393,8 +404,15 @@ class ProviderCalls:
             correlation_id=params.correlation_id,
             session_id=resolved.gateway_session_id,
             overruled=lambda state: self._overruled(record, state),
+            unstarted=lambda state: self._unstarted(record, state),
         )
         return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
+
+    def _unstarted(self, record: str, state: JobState) -> None:
+        """The job ended in the queue, before its work (which ends the row) began: its row
+        ends as the job did, nothing spent."""
+        ending = record_state_of(state)
+        self._recorder.finish(record, state=ending, error_code=ending.value)
 
     def _overruled(self, record: str, state: JobState) -> None:
         """The store kept another ending for the job (a peer ended it while this process

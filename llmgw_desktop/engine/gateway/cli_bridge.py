@@ -9,6 +9,7 @@ not offered to the model; the caller is told so in a notice.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import time
@@ -161,7 +162,14 @@ class CliBridge:
         Raises:
             EngineError: the CLI run failed (its own error, with code).
         """
-        outcome = await self._runner.collect(call.job_id, principal, self._timeout_s)
+        try:
+            outcome = await self._runner.collect(call.job_id, principal, self._timeout_s)
+        except asyncio.CancelledError:
+            # The client left (its request cancelled): nobody will read the answer, so the CLI
+            # is stopped, as for a stream abandoned or a call past its timeout.
+            with contextlib.suppress(EngineError):
+                await self._jobs.cancel(call.job_id, principal)
+            raise
         view = outcome.view
         if isinstance(outcome, Deferred):
             # An API client waits for its answer: past the request timeout the job is

@@ -9,6 +9,7 @@ second model with `replay_of` naming the first row, which its route keeps as `re
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,17 +106,20 @@ class Playground:
             pieces.append(_whole_text(answer.json()))
         else:
             parser = SseParser()
-            async for chunk in answer.chunks:
-                for _event, data in parser.feed(chunk):
-                    text, failure = _piece(data)
-                    if failure is not None:
-                        error, code = failure
-                    if text:
-                        if first is None:
-                            first = time.perf_counter()
-                        pieces.append(text)
-                        if on_text is not None:
-                            on_text(text)
+            # Closed however the reading ends: `on_text` raising (its pane gone) left the
+            # chunks unclosed, their budget hold held for as long as the gateway ran.
+            async with contextlib.aclosing(answer.chunks):  # type: ignore[type-var]
+                async for chunk in answer.chunks:
+                    for _event, data in parser.feed(chunk):
+                        text, failure = _piece(data)
+                        if failure is not None:
+                            error, code = failure
+                        if text:
+                            if first is None:
+                                first = time.perf_counter()
+                            pieces.append(text)
+                            if on_text is not None:
+                                on_text(text)
         return await self._finished(
             model,
             "".join(pieces),

@@ -66,4 +66,4 @@ class LeaseFence:
             if live.task is not None and live.epoch < epoch and not live.fenced and not finishing:
                 live.fenced = True
                 log.warning("job %s: this process lost its lease; its CLI is stopped", live.id)
-                live.task.cancel()
+                live.cancel_task()

@@ -91,6 +91,9 @@ class JobSpec:
     # Told the ending the store kept when it is not the one the job reached here (a peer took
     # this process for dead and ended the row first): the call layer corrects its recorder row.
     overruled: Callable[[JobState], None] | None = None
+    # Told the job's ending when it ends before its work began (cancelled or stopped while it
+    # waited in the queue): the work ends its call's recorder row, so nothing else would.
+    unstarted: Callable[[JobState], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class LiveJob:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
     cancel_requested: bool = False
+    # Its task has had its first turn (`JobRuns.run` began): before that, cancelling the task
+    # would stop it before the `finally` that ends the job.
+    began: bool = False
     # Its process lost its lease (it stalled past it) and a peer ended the job's row: the CLI
     # is stopped and the job ends as the store says.
     fenced: bool = False
@@ -142,6 +148,14 @@ class LiveJob:
         self.dirty = True
         self.changed.set()
         self.changed = asyncio.Event()
+
+    def cancel_task(self) -> None:
+        """Cancel its task once it has begun. Before its first turn a cancelled task stops
+        before the `finally` that ends the job, so the job would stay open for good: it sees
+        why it was stopped (`cancel_requested`, `fenced`, the gateway stopping) as it begins
+        instead (`JobRuns.run`)."""
+        if self.began and self.task is not None:
+            self.task.cancel()
 
     def view(self) -> JobView:
         state, result, error, finished_at = self.state, self.result, self.error, self.finished_at

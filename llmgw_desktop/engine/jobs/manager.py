@@ -34,7 +34,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,7 @@ from llmgw_desktop.engine.jobs.endings import JobEndings
 from llmgw_desktop.engine.jobs.fence import LeaseFence
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.live import JobSpec, LiveJob, LiveJobs, Submitted
-from llmgw_desktop.engine.jobs.model import JobView, dedup_key
+from llmgw_desktop.engine.jobs.model import JobState, JobView, dedup_key
 from llmgw_desktop.engine.jobs.ownership import RemoteCancels
 from llmgw_desktop.engine.jobs.queue import JobQueue
 from llmgw_desktop.engine.jobs.run import JobRuns
@@ -172,8 +172,7 @@ class JobManager:
         self._runs.stopping = True
         live = [job for job in self._live if job.task is not None]
         for job in live:
-            assert job.task is not None
-            job.task.cancel()
+            job.cancel_task()
         await asyncio.gather(*(job.task for job in live if job.task), return_exceptions=True)
         try:
             await self._endings.save_unsaved()
@@ -229,7 +228,8 @@ class JobManager:
         # Registered before the first await so a concurrent identical call attaches to it.
         self._live.add(live)
         try:
-            stored = await self._store.create(
+            stored = await self._written(
+                live,
                 job_id=live.id,
                 principal=spec.principal,
                 provider=spec.provider,
@@ -257,6 +257,41 @@ class JobManager:
         live.task = self._tasks.spawn(self._runs.run(live), name=f"job-{live.id}")
         self._events.publish(live.state_changed())
         return Submitted(live.id, attached=False)
+
+    async def _written(self, live: LiveJob, **row: Any) -> JobView:
+        """`JobStore.create(**row)`, waited out even when the caller is cancelled meanwhile:
+        the database thread writes the row all the same, and a `queued` row no task runs
+        stayed so for good. A caller cancelled then has the job ended `canceled` once its row
+        is in, before the cancellation goes on.
+
+        Raises:
+            asyncio.CancelledError: the caller was cancelled (the job, if written, is ended).
+            Exception: the store's failure (nothing was written).
+        """
+        writing = self._tasks.spawn(_outcome(self._store.create(**row)), name=f"store-{live.id}")
+        cancelled = False
+        while not writing.done():
+            try:
+                await asyncio.shield(writing)
+            except asyncio.CancelledError:
+                if writing.cancelled():  # the gateway stops its tasks
+                    raise
+                cancelled = True
+        stored, failure = writing.result()
+        if failure is not None:
+            raise failure
+        assert stored is not None
+        if cancelled:
+            if stored.id == live.id:
+                live.cancel_requested = True
+                live.error = {
+                    "code": ErrorCode.CANCELED,
+                    "message": "the job was canceled before it started",
+                    "retryable": False,
+                }
+                await self._endings.finish(live, JobState.CANCELED)
+            raise asyncio.CancelledError
+        return stored
 
     async def _find_reusable(self, key: str) -> str | None:
         live_id = await self._live.with_key(key)
@@ -287,7 +322,7 @@ class JobManager:
         if live.task is None:
             return view
         live.cancel_requested = True
-        live.task.cancel()
+        live.cancel_task()  # one not begun yet sees the request as it begins
         await live.done.wait()
         return await self.get(job_id, principal)
 
@@ -401,3 +436,12 @@ class JobManager:
     async def prune_now(self) -> int:
         """Delete the finished jobs older than the retention; how many went."""
         return await self._upkeep.prune_now()
+
+
+async def _outcome(write: Awaitable[JobView]) -> tuple[JobView | None, Exception | None]:
+    """What `write` gave, its failure returned rather than raised: the caller raises it, and
+    the task supervisor logs no failure of its own."""
+    try:
+        return await write, None
+    except Exception as exc:
+        return None, exc

@@ -58,7 +58,10 @@ class JobRuns:
     async def run(self, live: LiveJob) -> None:
         """Run `live` from its place in the queue to its end (its task's whole life)."""
         final_state = JobState.COMPLETED
+        live.began = True
         try:
+            if live.cancel_requested or live.fenced or self.stopping:
+                raise asyncio.CancelledError  # stopped before this task's first turn
             async with self._queue.slots(live.spec.principal, live.spec.provider):
                 if not await self._fence.lease_for(live):
                     # A peer took this process for dead and ended the job's row: it never
@@ -116,6 +119,11 @@ class JobRuns:
                     "retryable": False,
                 }
         finally:
+            if live.started_at is None and not live.fenced and live.spec.unstarted is not None:
+                # Left the queue without running (its caller cancelled it there, or the gateway
+                # stopped): its work, which ends the call's row, never began. A fenced job's
+                # row takes the store's ending instead (`JobEndings._settle`).
+                live.spec.unstarted(final_state)
             await self._endings.finish(live, final_state)
 
     def _save_process(self, live: LiveJob, pid: int, identity: str | None) -> None:

@@ -104,7 +104,7 @@ class JobUpkeep:
                 continue
             log.info("job %s canceled through another gateway process", job_id)
             live.cancel_requested = True
-            live.task.cancel()
+            live.cancel_task()
             taken += 1
         return taken
 
