@@ -34,7 +34,11 @@ async def test_a_key_made_again_with_a_lower_budget_is_held_to_it_despite_a_rese
             "keys", "revoke", "bot", env=second.env(), timeout_s=CLI_TIMEOUT_S
         )
         assert code == 0, err.decode()
-        made = await keys_cli("create", "bot", "--budget", str(lowered), env=second.env())
+        # The same holder's key again (its budget lane and spend carry on): said explicitly,
+        # since a name an earlier key held is otherwise refused.
+        made = await keys_cli(
+            "create", "bot", "--budget", str(lowered), "--continue-identity", env=second.env()
+        )
         new = made["secret"]
         assert await asyncio.to_thread(post_chat, first, old) == 401
         answers = [await asyncio.to_thread(post_chat, first, new) for _ in range(3)]
