@@ -6,8 +6,6 @@ its grace, keeps working."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +13,14 @@ import aiohttp
 import openai
 import pytest
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.child_python import run_ours
-from tests.gateways import gateway_starter
-from tests.transports.acp.test_acp_agent_remote import FAKE, TOKEN, Editor
+from tests.transports.acp.conftest import HELLO
+from tests.transports.acp.test_acp_agent_remote import Editor
 
-HELLO = {"protocolVersion": 1, "clientInfo": {"name": "zed", "version": "1"}}
 HI = [{"type": "text", "text": "hi"}]
-
-
-@pytest.fixture
-async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[GatewayRuntime]:
-    """A locked gateway running the stand-in agent, with one workspace, `shared`."""
-    (tmp_path / "shared").mkdir()
-    agent = {"command": sys.executable, "args": [str(FAKE), "answer"]}
-    async with gateway_starter(loaded) as start:
-        yield await start(
-            {
-                "providers.acp": {"scripted": agent},
-                "workspaces.registry": {"shared": str(tmp_path / "shared")},
-                "http.auth_token": TOKEN,
-                "providers.retry_attempts": 1,
-            }
-        )
 
 
 async def _turn(editor: Editor, cwd: Path) -> dict[str, Any]:
@@ -50,8 +30,9 @@ async def _turn(editor: Editor, cwd: Path) -> dict[str, Any]:
 
 
 async def test_a_key_revoked_elsewhere_stops_its_open_editors_next_turn(
-    gateway: GatewayRuntime, tmp_path: Path
+    locked_gateway: GatewayRuntime, tmp_path: Path
 ) -> None:
+    gateway = locked_gateway
     made = await gateway.engine.keys.create(OPERATOR, KeySpec(name="editor"))
     kept = await gateway.engine.keys.create(OPERATOR, KeySpec(name="kept"))
     url = f"{gateway.base_url}/acp?agent=scripted"

@@ -6,39 +6,18 @@ of the sessions a process remembers, so one caller opening many cannot push anot
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.acp.front_sessions import MAX_SESSIONS
-from tests.gateways import gateway_starter
-from tests.transports.acp.test_acp_agent_remote import FAKE, TOKEN, Editor
+from tests.transports.acp.conftest import HELLO
+from tests.transports.acp.test_acp_agent_remote import Editor
 
-HELLO = {"protocolVersion": 1, "clientInfo": {"name": "zed", "version": "1"}}
 NOT_FOUND = -32002  # ACP's resource_not_found
-
-
-@pytest.fixture
-async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[GatewayRuntime]:
-    """A locked gateway running the stand-in agent, with one workspace, `shared`."""
-    (tmp_path / "shared").mkdir()
-    agent = {"command": sys.executable, "args": [str(FAKE), "answer"]}
-    async with gateway_starter(loaded) as start:
-        yield await start(
-            {
-                "providers.acp": {"scripted": agent},
-                "workspaces.registry": {"shared": str(tmp_path / "shared")},
-                "http.auth_token": TOKEN,
-                "providers.retry_attempts": 1,
-            }
-        )
 
 
 async def _alices_session(gateway: GatewayRuntime, http: aiohttp.ClientSession, cwd: Path) -> str:
@@ -66,8 +45,9 @@ async def _connect(gateway: GatewayRuntime, http: aiohttp.ClientSession, name: s
 
 
 async def test_another_principal_cannot_load_prompt_into_or_switch_a_session(
-    gateway: GatewayRuntime, tmp_path: Path
+    locked_gateway: GatewayRuntime, tmp_path: Path
 ) -> None:
+    gateway = locked_gateway
     async with aiohttp.ClientSession() as http:
         session = await _alices_session(gateway, http, tmp_path / "shared")
         bob = await _connect(gateway, http, "bob")
@@ -101,8 +81,9 @@ async def test_another_principal_cannot_load_prompt_into_or_switch_a_session(
 
 
 async def test_one_principals_many_sessions_do_not_push_out_anothers(
-    gateway: GatewayRuntime, tmp_path: Path
+    locked_gateway: GatewayRuntime, tmp_path: Path
 ) -> None:
+    gateway = locked_gateway
     async with aiohttp.ClientSession() as http:
         session = await _alices_session(gateway, http, tmp_path / "shared")
         mallory = await _connect(gateway, http, "mallory")

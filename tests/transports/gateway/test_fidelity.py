@@ -16,6 +16,12 @@ from tests.fakes.upstream import COUNT_TOKENS_ANSWER, Reply, ScriptedUpstream
 from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 MESSAGE_ID = re.compile(rb"msg_[A-Za-z0-9_]+")
+STREAMED_CLAUDE = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 50,
+    "stream": True,
+    "messages": [{"role": "user", "content": "hi"}],
+}
 
 
 async def post(
@@ -187,12 +193,7 @@ async def test_token_counts_come_from_the_provider_that_owns_the_model(
 async def test_a_same_dialect_stream_is_relayed_byte_for_byte(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 50,
-        "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
+    body = STREAMED_CLAUDE
     async with (
         aiohttp.ClientSession() as session,
         session.post(upstream.base_url + "/v1/messages", json=body) as direct,
@@ -208,12 +209,7 @@ async def test_a_relayed_stream_says_cache_control_once(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     # The upstream's stream says `Cache-Control: no-cache` as the gateway's own does: one line.
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 50,
-        "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
+    body = STREAMED_CLAUDE
     async with (
         aiohttp.ClientSession() as session,
         session.post(upstream.base_url + "/v1/messages", json=body) as direct,
@@ -252,12 +248,7 @@ async def test_a_same_dialect_stream_cut_midway_ends_with_an_error_event(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     upstream.script(Reply.cut())
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 50,
-        "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
+    body = STREAMED_CLAUDE
     status, _, raw = await post(gateway, "/v1/messages", body)
     assert status == 200
     assert raw.rstrip().endswith(b"}") and b"event: error" in raw
