@@ -59,7 +59,7 @@ def test_the_agents_list_fits_beside_the_chosen_agents_details(
         assert detail.heading.text() == tree.currentItem().text(0)  # type: ignore[union-attr]
         assert detail.values["Requests"].text().startswith("1 (none failed or refused)")
         assert "cache read 200" in detail.values["Tokens"].text()
-        assert detail.values["Cache hits"].text().endswith("of the prompt")
+        assert detail.values["Prompt cache"].text().endswith("of the prompt read")
         assert detail.values["Last request"].text()
         assert detail.values["Projects"].text() == "api: 1"
         assert page.requests_button.isEnabled() and page.requests_button.isVisible()

@@ -83,7 +83,7 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         totals = {agent.caller: agent.total for agent in lanes.agents}
         assert alpha["Cost"] == format_cost(totals["alpha-agent"])
         rate = totals["beta-agent"].cache_hit_rate
-        assert rate is not None and beta["Cache hits"] == f"{rate:.0%}"
+        assert rate is not None and beta["Prompt cache"] == f"{rate:.0%}"
         # Per project: alpha worked in apollo (2, one failed) and in no project (1).
         alpha_item = page.tree.topLevelItem(0)
         assert alpha_item.text(0) == "alpha-agent"  # the busiest first

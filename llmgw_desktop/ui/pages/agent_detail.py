@@ -51,7 +51,7 @@ def lane_facts(
     ]
     rate = lane.cache_hit_rate
     facts.append(
-        ("Cache hits", "no prompt tokens" if rate is None else f"{rate:.0%} of the prompt")
+        ("Prompt cache", "no prompt tokens" if rate is None else f"{rate:.0%} of the prompt read")
     )
     if lane.cost_usd is None:
         cost = "not known: no request of it has a price"

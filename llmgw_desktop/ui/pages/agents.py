@@ -71,7 +71,7 @@ COLUMNS = (
     "Failed or refused",
     "Tokens in",
     "Tokens out",
-    "Cache hits",
+    "Prompt cache",
     "Cost",
     "Active jobs",
     "Last activity",
@@ -85,7 +85,7 @@ FAILED_MEANS = (
 OPTIONAL = tuple(
     COLUMNS.index(name)
     for name in (
-        "Cache hits",
+        "Prompt cache",
         "Tokens out",
         "Tokens in",
         "Active jobs",
