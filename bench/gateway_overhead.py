@@ -63,6 +63,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import psutil
 from _chat_requests import AUTH_HEADERS, BENCH_TOKEN, REQUEST, agent_request, as_anthropic
+from _cpu_shares import CoreShares, loop_thread_cpu, server_cpu
 from _gateway_home import gateway_key as _gateway_key
 from _gateway_home import home_env as _home_env
 from _postgres import store_url
@@ -172,8 +173,8 @@ async def throughput(
     deadline = time.perf_counter() + seconds
     process = psutil.Process(gateway_pid) if gateway_pid else None
     times_before = process.cpu_times() if process else None
-    shares = _Shares(process, upstream_pid)
-    loop_before = _loop_thread_cpu(process) if process else 0.0
+    shares = CoreShares(process, upstream_pid)
+    loop_before = loop_thread_cpu(process) if process else 0.0
     server_before = server_cpu(server_port) if server_port else {}
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -195,7 +196,7 @@ async def throughput(
         user = (times.user - times_before.user) / done * 1000
         system = (times.system - times_before.system) / done * 1000
         per_request_ms = user + system
-        loop_ms = (_loop_thread_cpu(process) - loop_before) / done * 1000
+        loop_ms = (loop_thread_cpu(process) - loop_before) / done * 1000
         line += (
             f"; gateway CPU {per_request_ms:.3f} ms/request (user {user:.3f}, system"
             f" {system:.3f}; loop thread {loop_ms:.3f}, other threads"
@@ -208,66 +209,6 @@ async def throughput(
     print(line)
     print(shares.line(elapsed))
     return rate
-
-
-class _Shares:
-    """Which process held the machine's cores while a throughput run lasted: the client (this
-    process), the upstream's and the gateway's, each in cores (CPU seconds a wall second), and
-    the gateway's loop thread. A loop thread near 1.0 is the limit; well under it, with the
-    cores not all used, the requests waited on something other than CPU."""
-
-    def __init__(self, gateway: psutil.Process | None, upstream_pid: int | None) -> None:
-        self.processes = {"client": psutil.Process()}
-        if upstream_pid:
-            self.processes["upstream"] = psutil.Process(upstream_pid)
-        if gateway:
-            self.processes["gateway"] = gateway
-        self.gateway = gateway
-        self.before = {name: _cpu(p) for name, p in self.processes.items()}
-        self.loop_before = _loop_thread_cpu(gateway) if gateway else 0.0
-        self.machine_before = sum(psutil.cpu_times()[:3])  # user, nice, system
-
-    def line(self, elapsed: float) -> str:
-        used = {name: (_cpu(p) - self.before[name]) / elapsed for name, p in self.processes.items()}
-        parts = [f"{name} {cores:.2f}" for name, cores in used.items()]
-        if self.gateway:
-            loop = (_loop_thread_cpu(self.gateway) - self.loop_before) / elapsed
-            parts.append(f"gateway's loop thread {loop:.2f}")
-        machine = (sum(psutil.cpu_times()[:3]) - self.machine_before) / elapsed
-        parts.append(f"the whole machine {machine:.2f} of {os.cpu_count()}")
-        return "    cores used: " + ", ".join(parts)
-
-
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
-def _loop_thread_cpu(process: psutil.Process) -> float:
-    """CPU seconds so far of the process's main thread: the event loop's, where the request
-    path runs (the others are the store's thread, the recorder's flush and timers)."""
-    for thread in process.threads():
-        if thread.id == process.pid:
-            return float(thread.user_time + thread.system_time)
-    return 0.0
-
-
-def server_cpu(port: int) -> dict[int, float]:
-    """CPU seconds so far of each process of the PostgreSQL server on `port` (its postmaster,
-    started with `-p port`, and the backends and workers under it)."""
-    for candidate in psutil.process_iter(["name", "cmdline"]):
-        cmdline = candidate.info["cmdline"] or []
-        if candidate.info["name"] == "postgres" and str(port) in cmdline:
-            processes = [candidate, *candidate.children(recursive=True)]
-            seen = {}
-            for process in processes:
-                try:
-                    times = process.cpu_times()
-                except psutil.NoSuchProcess:
-                    continue
-                seen[process.pid] = times.user + times.system
-            return seen
-    return {}
 
 
 @dataclass(frozen=True)

@@ -477,8 +477,7 @@ class Engine:
         await self.lifecycle.stop()
 
     async def interrupt_work(self) -> None:
-        """End every running job now as `interrupted`, partial output kept, CLI groups
-        killed after the short stop grace. The first step of a stop; safe to call twice."""
+        """A stop's first step: running jobs end `interrupted` (output kept, CLIs killed)."""
         await self.lifecycle.interrupt_work()
 
     # -- what /health and the window show (`health.py`) ----------------------------------
