@@ -22,7 +22,13 @@ from typing import Any
 
 import pytest
 
-from tests.reliability._recfaults_support import ChildGateway, fill, tmpfs, upstream_in_thread
+from tests.reliability._recfaults_support import (
+    ChildGateway,
+    fill,
+    tmpfs,
+    upstream_in_thread,
+    wait_for,
+)
 
 CACHE_FILE = "response-cache.sqlite3"
 KEPT = 4
@@ -130,13 +136,15 @@ def test_a_full_disk_still_gives_kept_answers_and_says_it_keeps_no_new_ones(
             said = gw.cache_health()
             assert said["state"] == "failing" and "full" in said["lastError"], said
             # Said once for the spell, not once a refused write (a busy gateway floods no log).
+            # The log is written by its own thread (a queue listener): wait for the line.
+            wait_for(lambda: "the response cache cannot keep answers" in gw.log())
             assert gw.log().count("the response cache cannot keep answers") == 1, gw.log()[-2000:]
 
             filler.unlink()
             assert gw.ask("new on a full disk") == (200, "miss")
             assert gw.ask("new on a full disk") == (200, "hit")
             assert gw.cache_health() == {"state": "ok", "lastError": None}
-            assert "the response cache keeps answers again" in gw.log()
+            assert wait_for(lambda: "the response cache keeps answers again" in gw.log())
             code, _, err = gw.stop()
             assert code == 0, err
             assert integrity(gw.data / CACHE_FILE) == "ok"
