@@ -263,6 +263,13 @@ class UpstreamRelay:
                 record, state=RecordState.CANCELED, error_code=ErrorCode.CANCELED, route=route
             )
             raise
+        except Exception:
+            # Anything else is a bug of ours or the SDK's; the row still ends (a row left
+            # `started` would read as a call in flight for ever), and the caller gets the error.
+            self._recorder.finish(
+                record, state=RecordState.FAILED, error_code=ErrorCode.INTERNAL_ERROR, route=route
+            )
+            raise
         failed = bool(getattr(result, "is_error", False))
         route |= self._kept("result", result.model_dump(mode="json", by_alias=True))
         self._recorder.finish(
@@ -274,6 +281,7 @@ class UpstreamRelay:
         return result
 
     async def _relay(self, use: Use, relay: Callable[[ClientSession], Awaitable[Any]]) -> Any:
+        from anyio import BrokenResourceError, ClosedResourceError
         from mcp.shared.exceptions import MCPError
 
         server, config, offered = use.server, use.server.config, use.offered
@@ -308,10 +316,20 @@ class UpstreamRelay:
                 upstreamCode=exc.error.code,
                 upstreamData=exc.error.data,
             ) from None
-        except (OSError, ConnectionError, EOFError) as exc:
+        except (
+            OSError,
+            ConnectionError,
+            EOFError,
+            ClosedResourceError,
+            BrokenResourceError,
+        ) as exc:
+            # anyio's two: the session's streams closed under a call (the server's transport
+            # ended between our last look and this send); the same as a connection lost.
             server.broken(str(exc) or type(exc).__name__)
             raise _server_failed(
-                server, f"MCP server {config.name!r} failed during the use of {offered}: {exc}"
+                server,
+                f"MCP server {config.name!r} failed during the use of {offered}: "
+                f"{str(exc) or type(exc).__name__}",
             ) from None
 
     async def _answered(self, server: UpstreamServer, offered: str, answer: Awaitable[T]) -> T:
