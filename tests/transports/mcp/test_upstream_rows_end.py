@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
 
+from llmgw_desktop.engine.upstream_mcp.connection import UpstreamServer
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.mcp.upstream_support import Start, crasher, local_mcp, rows
 
 
-async def _ignored(*_: object) -> None:
+async def _ignored(progress: float, total: float | None, message: str | None) -> None:
     """A progress callback: a call with one goes through the SDK's session."""
 
 
-async def _wired(start: Start):  # type: ignore[no-untyped-def]
+async def _wired(start: Start) -> tuple[GatewayRuntime, UpstreamServer, ClientSession]:
     gateway = await start({"mcp.servers": {"crasher": crasher()}})
     async with local_mcp(gateway) as client:
         assert not (await client.call_tool("crasher__pid", {})).is_error  # the legitimate path
