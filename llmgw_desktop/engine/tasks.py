@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["TaskSupervisor"]
+__all__ = ["TaskSupervisor", "to_its_end"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,3 +73,25 @@ class TaskSupervisor:
             log.warning("cancelling background task %s at shutdown", task.get_name())
             task.cancel()
         await asyncio.gather(*pending, *self._services, return_exceptions=True)
+
+
+async def to_its_end(work: Awaitable[T]) -> T:
+    """`work`'s result, `work` run to its end even when the awaiting task is cancelled (as the
+    engine's stop cancels the writers still running after its grace); the cancellation goes on
+    once it has ended. For a write and the bookkeeping of its outcome: the database thread
+    commits a transaction it has begun whatever its awaiting task does, and one queued behind
+    it never runs once cancelled, so a write cut between them was counted wrong (twice, or
+    never). A second cancellation while waiting is passed on at once; `work` still ends itself."""
+    ended = asyncio.Event()
+
+    async def then_set() -> T:
+        try:
+            return await work
+        finally:
+            ended.set()
+
+    try:
+        return await asyncio.shield(then_set())
+    except asyncio.CancelledError:
+        await ended.wait()
+        raise

@@ -25,6 +25,7 @@ from llmgw_desktop.engine.budgets.reserves import Grant, Reserves, Taken
 from llmgw_desktop.engine.budgets.transactions import Asked, Owing
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
+from llmgw_desktop.engine.tasks import to_its_end
 
 __all__ = ["Settlements"]
 
@@ -250,7 +251,7 @@ class Settlements:
                 batch = [a for a in self._asked if not a.answer.done()]  # not cancelled
                 self._asked = []
                 if batch:
-                    await self._admit_batch(batch)
+                    await to_its_end(self._admit_batch(batch))
         finally:
             self._admitting = False
             for waiting in self._asked:  # cancelled (the engine stops) with these still asked
@@ -289,7 +290,7 @@ class Settlements:
                 if not asked.answer.done():
                     asked.answer.set_exception(exc)
             return
-        except BaseException:  # cancelled: the engine stops
+        except BaseException:  # cancelled itself (`to_its_end` shields it from the stop's)
             self._give_back(adds, released)
             self.reserves.owe_again(owed)
             self.reserves.granting(grants.values(), on=False)
@@ -453,7 +454,7 @@ class Settlements:
                     finally:
                         wake.cancel()
                 self._hurry.clear()
-                if await self.flush():
+                if await to_its_end(self.flush()):
                     wait = RETRY_S
                     if self._on_settled is not None and (
                         time.monotonic() - self._reread_at >= REREAD_EVERY_S

@@ -31,6 +31,7 @@ from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.recorder.stored_form import ROW_DEFAULTS, stored_form
 from llmgw_desktop.engine.store import Database, StoreError, StoreUnavailable
 from llmgw_desktop.engine.store.sql import is_postgresql
+from llmgw_desktop.engine.tasks import to_its_end
 
 __all__ = ["RecorderWriter", "flush_forever"]
 
@@ -335,21 +336,9 @@ async def flush_forever(flush: Callable[[], Awaitable[bool]], wake: asyncio.Even
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), delay)
         wake.clear()
-        ended = asyncio.Event()
         try:
-            ok = await asyncio.shield(_flush_then_set(flush, ended))
-        except asyncio.CancelledError:
-            await ended.wait()  # the flush under way ends first (its outcome is its own)
-            raise
+            ok = await to_its_end(flush())  # cancelled, the flush under way ends first
         except Exception:  # a bug, not the store: keep the loop alive
             log.exception("flight recorder flush failed")
             ok = False
         delay = FLUSH_EVERY_S if ok else min(FLUSH_BACKOFF_MAX_S, max(delay * 2, 1.0))
-
-
-async def _flush_then_set(flush: Callable[[], Awaitable[bool]], ended: asyncio.Event) -> bool:
-    """`flush()`, then `ended` set however it ends (`flush_forever` waits on it at a stop)."""
-    try:
-        return await flush()
-    finally:
-        ended.set()
