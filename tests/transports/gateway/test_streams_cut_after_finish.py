@@ -261,6 +261,21 @@ async def test_an_openai_sdk_stream_of_an_anthropic_upstream_ended_after_message
     assert len(upstream.llm_requests) == 2
 
 
+async def test_a_relayed_chat_stream_ended_by_close_after_finish_is_cut(
+    start: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start(SETTINGS)
+    upstream.script(Reply.cut(after_finish=True, unframed=True), Reply.ok())
+    assert (await _chat_cut(gateway, "gpt-4o")).startswith(DEFAULT_ANSWER)
+    (row,) = await _rows(gateway, 1)
+    assert (row["state"], row["error_code"]) == ("failed", "stream_broken")
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+    assert await _spent(gateway, 1) == _tokens(row)
+    chunks = await _chat_chunks(gateway, "gpt-4o")
+    assert chunks[-1].usage.completion_tokens == OPENAI_OUTPUT_TOKENS
+    assert len(upstream.llm_requests) == 2
+
+
 # -- a stream that ends with [DONE] but no usage is complete --------------------------------
 
 
