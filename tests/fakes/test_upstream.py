@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 import aiohttp
 import anthropic
-import httpx2
 import openai
 import pydantic
 import pytest
@@ -346,68 +345,6 @@ async def test_model_lists_and_token_counts_are_not_llm_calls(up: ScriptedUpstre
     assert counted.total_tokens == COUNT_TOKENS_ANSWER
     assert up.llm_requests == []
     assert up.pending_replies == 1
-
-
-# ---------------------------------------------------------------------- cut and malformed
-
-
-async def test_cut_answers_make_each_sdk_raise(up: ScriptedUpstream) -> None:
-    up.default = Reply.cut()
-    async with claude(up) as client:
-        # The Anthropic SDK does not wrap a transport error met while iterating a stream.
-        with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
-            async with client.messages.stream(model="claude-x", max_tokens=64, messages=HELLO) as s:
-                await s.get_final_message()
-        with pytest.raises(anthropic.APIConnectionError):
-            await client.messages.create(model="claude-x", max_tokens=64, messages=HELLO)
-    async with gpt(up) as client:
-        with pytest.raises(openai.APIConnectionError):
-            async for _ in await client.responses.create(model="gpt-x", input="hi", stream=True):
-                pass
-        with pytest.raises(openai.APIConnectionError):
-            await client.chat.completions.create(model="gpt-x", messages=HELLO)
-    async with gemini_client(up).aio as client:
-        # google-genai uses aiohttp for async calls when it is installed, and lets its errors out.
-        seen: list[str] = []
-        with pytest.raises(aiohttp.ClientPayloadError):
-            async for chunk in await client.models.generate_content_stream(
-                model="gemini-x", contents="hi"
-            ):
-                seen.append(chunk.text or "")
-        assert seen == ["FAKE-OK "]
-        with pytest.raises(aiohttp.ClientPayloadError):
-            await client.models.generate_content(model="gemini-x", contents="hi")
-    assert [r.reply.kind for r in up.llm_requests if r.reply] == ["cut"] * 6
-
-
-async def test_malformed_answers_make_each_sdk_raise_a_parse_error(up: ScriptedUpstream) -> None:
-    # No SDK maps unparsable data to its own error type: all of them raise a ValueError
-    # (json.JSONDecodeError, or genai's UnknownApiResponseError).
-    up.default = Reply.malformed()
-    async with claude(up) as client:
-        with pytest.raises(ValueError):
-            await client.messages.create(model="claude-x", max_tokens=64, messages=HELLO)
-        with pytest.raises(ValueError):
-            async for _ in await client.messages.create(
-                model="claude-x", max_tokens=64, messages=HELLO, stream=True
-            ):
-                pass
-    async with gpt(up) as client:
-        with pytest.raises(ValueError):
-            async for _ in await client.chat.completions.create(
-                model="gpt-x", messages=HELLO, stream=True
-            ):
-                pass
-        with pytest.raises(ValueError):
-            await client.responses.create(model="gpt-x", input="hi")
-    async with gemini_client(up).aio as client:
-        with pytest.raises(genai_errors.UnknownApiResponseError):
-            async for _ in await client.models.generate_content_stream(
-                model="gemini-x", contents="hi"
-            ):
-                pass
-        with pytest.raises(ValueError):
-            await client.models.generate_content(model="gemini-x", contents="hi")
 
 
 # ---------------------------------------------------------------------- script and recording

@@ -17,6 +17,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import (
     FrameParser,
     SseFrame,
+    StreamCut,
     StreamDecoder,
     StreamEncoder,
     UpstreamMalformed,
@@ -127,9 +128,17 @@ class UpstreamStream:
                 frames = self._parser.feed(chunk)
                 if frames:
                     yield self._decode(frames)
-            tail = self._parser.close()
-            closing = self._decode(tail)
-            owed = self._decoder.close()
+            closing = self._decode(self._parser.close())
+            try:
+                owed = self._decoder.close()
+            except UpstreamMalformed as exc:
+                if isinstance(exc, StreamCut):
+                    # Cut after its answer: what the upstream had counted by then, for the
+                    # recorder (`finish_stream` estimates where that is nothing).
+                    self.outcome.usage = exc.usage
+                if closing:
+                    yield closing  # what did arrive reaches the client before the error
+                raise
             for event in owed:
                 self.outcome.observe(event)
             if owed:

@@ -105,20 +105,18 @@ class _AnthropicTap(StreamTap):
 
 class _ChatTap(StreamTap):
     def _feed(self, event: str | None, data: str) -> None:
+        # Complete at `[DONE]` only: the usage chunk comes after the finish chunk, so a stream
+        # that ends between them was cut, and would be counted (and kept) without its usage.
         if data.strip() == "[DONE]":
             self.completed = True
             return
-        if '"usage"' not in data and '"error"' not in data and '"finish_reason":"' not in data:
+        if '"usage"' not in data and '"error"' not in data:
             return
         chunk = self._json(data)
         if chunk.get("error"):
             self.error = self._describe(chunk["error"])
         if isinstance(chunk.get("usage"), dict):
             self.usage = chat_usage.merge_usage(self.usage, chat_usage.parse_usage(chunk["usage"]))
-        choices = chunk.get("choices") or []
-        if any(isinstance(c, dict) and c.get("finish_reason") for c in choices):
-            # Finished; the usage chunk and [DONE] may still follow.
-            self.completed = True
 
 
 class _ResponsesTap(StreamTap):

@@ -87,11 +87,16 @@ async def _write_stream(
 ) -> web.StreamResponse:
     # Bedrock streams AWS event-stream messages, not server-sent events.
     framing = getattr(codec, "STREAM_HEADERS", _SSE_HEADERS)
+    if reply.kind == "cut":
+        sent = answer.through_finish() if reply.after_finish else answer.cut_prefix()
+        if reply.unframed:
+            return _unframed(request, {**framing, **headers}, sent)
+        response = web.StreamResponse(headers={**framing, **headers})
+        await response.prepare(request)
+        await response.write(sent)
+        return drop_connection(request, response)
     response = web.StreamResponse(headers={**framing, **headers})
     await response.prepare(request)
-    if reply.kind == "cut":
-        await response.write(answer.cut_prefix())
-        return drop_connection(request, response)
     frames = codec.malformed_stream() if reply.kind == "malformed" else answer.frames
     # One write per frame, as a real server flushes each event when it is ready.
     for index, frame in enumerate(frames):
@@ -100,6 +105,16 @@ async def _write_stream(
         await response.write(frame)
     await response.write_eof()
     return response
+
+
+def _unframed(request: web.Request, headers: Mapping[str, str], body: bytes) -> web.StreamResponse:
+    """A 200 whose body ends with the connection, without a length or chunks. aiohttp frames
+    every HTTP/1.1 body it writes, so the head and body go to the socket as bytes."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    raw = f"HTTP/1.1 200 OK\r\n{head}Connection: close\r\n\r\n".encode("latin-1") + body
+    assert request.transport is not None
+    request.transport.write(raw)
+    return drop_connection(request)
 
 
 def error_response(codec: DialectCodec, reply: Reply, headers: dict[str, str]) -> web.Response:

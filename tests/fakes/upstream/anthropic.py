@@ -169,7 +169,8 @@ def stream_answer(
         ),
         sse_event({"type": "message_stop"}, "message_stop"),
     ]
-    return StreamAnswer(frames, cut_after=first_delta)
+    # message_delta says how the answer finished (and its usage); message_stop follows.
+    return StreamAnswer(frames, cut_after=first_delta, finish_at=len(frames) - 2)
 
 
 def malformed_json() -> bytes:

@@ -119,7 +119,8 @@ def stream_answer(
     frames.append(event("messageStop", dumps({"stopReason": stop}).encode()))
     metadata = {"usage": usage(), "metrics": {"latencyMs": 42}}
     frames.append(event("metadata", dumps(metadata).encode()))
-    return StreamAnswer(frames, cut_after=first_delta)
+    # messageStop says how the answer finished; the metadata with its usage follows.
+    return StreamAnswer(frames, cut_after=first_delta, finish_at=len(frames) - 2)
 
 
 def malformed_json() -> bytes:

@@ -125,12 +125,13 @@ def stream_answer(
         frames += [chunk({"content": piece}) for piece in split_text(text)]
     if call is not None:
         frames += [chunk(delta) for delta in _tool_call_deltas(call)]
+    finish_at = len(frames)
     frames.append(chunk({}, "stop" if call is None else "tool_calls"))
     # The real API sends usage only on request, in an extra chunk with no choices.
     if (body.get("stream_options") or {}).get("include_usage"):
         frames.append(sse_event({**envelope, "choices": [], "usage": usage()}))
     frames.append(DONE_FRAME)
-    return StreamAnswer(frames, cut_after=first_delta)
+    return StreamAnswer(frames, cut_after=first_delta, finish_at=finish_at)
 
 
 def malformed_json() -> bytes:

@@ -84,6 +84,12 @@ class Reply:
     verbatim: bool = False
     # The tool call a "tool_call" reply makes; None for every other kind.
     call: ToolCall | None = None
+    # A "cut" stream's: it stops whole after the frame that says how the answer finished, not
+    # mid-event after the first delta (`Reply.cut`).
+    after_finish: bool = False
+    # A stream's body has neither a length nor chunks: its end is the connection's close, so
+    # a cut one ends as cleanly as a whole one (`Reply.cut`).
+    unframed: bool = False
 
     @classmethod
     def ok(
@@ -103,9 +109,17 @@ class Reply:
         )
 
     @classmethod
-    def cut(cls) -> Reply:
-        """A 200 whose body stops mid-event, then the connection closes."""
-        return cls("cut")
+    def cut(cls, *, after_finish: bool = False, unframed: bool = False) -> Reply:
+        """A 200 whose body stops mid-event, then the connection closes.
+
+        `after_finish`: a stream stops after the frame that says how its answer finished
+        (OpenAI Chat's finish_reason chunk, Anthropic's message_delta, Bedrock's messageStop),
+        before what ends it (the usage chunk and `[DONE]`, message_stop, the metadata).
+        `unframed`: the stream's body is delimited by the connection's close (no length, no
+        chunks, as an HTTP/1.0 server or some proxies send it), so the reader sees a clean
+        end, not a broken one.
+        """
+        return cls("cut", after_finish=after_finish, unframed=unframed)
 
     @classmethod
     def malformed(cls) -> Reply:

@@ -65,16 +65,31 @@ class StreamAnswer:
 
     `cut_after` is the index of the frame after which a "cut" reply stops: it is the first
     text delta, so the client has seen some answer text when the connection drops.
+    `finish_at` is the index of the frame that says how the answer finished, where frames
+    still follow it (OpenAI Chat's usage chunk and `[DONE]`, Anthropic's `message_stop`,
+    Bedrock's `metadata`); None where the finish is the stream's last frame.
     """
 
     frames: list[bytes]
     cut_after: int
+    finish_at: int | None = None
 
     def cut_prefix(self) -> bytes:
         """The frames up to cut_after plus half of the next one (or of the last one)."""
         whole = min(self.cut_after + 1, len(self.frames) - 1)
         following = self.frames[whole]
         return b"".join(self.frames[:whole]) + following[: len(following) // 2]
+
+    def through_finish(self) -> bytes:
+        """The frames up to and with the finish frame, whole: the answer's text all there,
+        what ends the stream (its usage, its terminator) not.
+
+        Raises:
+            ValueError: the dialect's finish frame is its last (nothing follows to leave out).
+        """
+        if self.finish_at is None:
+            raise ValueError("this stream's finish is its last frame: nothing follows it")
+        return b"".join(self.frames[: self.finish_at + 1])
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from typing import Any, Protocol
 
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
 from llmgw_desktop.engine.gateway.translation import TargetModel
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "Dialect",
     "FrameParser",
     "SseFrame",
+    "StreamCut",
     "StreamDecoder",
     "StreamEncoder",
     "UpstreamDialect",
@@ -36,15 +38,33 @@ class UpstreamMalformed(ValueError):
     """
 
 
+class StreamCut(UpstreamMalformed):
+    """A stream that ended after its answer's finish but before its last event (OpenAI Chat's
+    `[DONE]`, Anthropic's `message_stop`, Bedrock's `metadata`): cut off, not complete. A body
+    delimited by the connection's close ends as cleanly when the connection drops as when the
+    server is done, so only the last event tells; and what it lost may be the usage (OpenAI
+    Chat's usage chunk, Bedrock's metadata), which an answer taken as whole would count at 0.
+
+    `usage`: what the upstream had reported before the cut (nothing, where the lost events
+    carried it); the recorder counts the call at that, or at its estimate.
+    """
+
+    def __init__(self, message: str, usage: Usage) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
 class StreamDecoder(Protocol):
     """Reads an upstream's stream, one SSE frame at a time, into neutral events."""
 
     def feed(self, frame: SseFrame) -> list[StreamEvent]: ...
 
     def close(self) -> list[StreamEvent]:
-        """Events owed at the end of the stream (a final MessageEnd if the upstream sent none).
+        """Events owed at the end of the stream (none where the dialect's last event ends the
+        answer, as in every dialect now).
 
         Raises:
+            StreamCut: the stream ended after its answer's finish but before its last event.
             UpstreamMalformed: the stream ended before the answer was complete.
         """
         ...

@@ -3,11 +3,13 @@ SSE frames, and the neutral events the dialect's stream decoder makes of them.""
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.gateway.dialects.base import Dialect, SseFrame
+import pytest
+
+from llmgw_desktop.engine.gateway.dialects.base import Dialect, SseFrame, StreamCut
 from llmgw_desktop.engine.gateway.ir import StreamEvent
 from llmgw_desktop.engine.gateway.sse import SseParser
 
-__all__ = ["decode_stream", "frames"]
+__all__ = ["cut_stream", "decode_stream", "frames"]
 
 
 def frames(raw: bytes) -> list[SseFrame]:
@@ -25,3 +27,13 @@ def decode_stream(dialect: Dialect, raw: bytes) -> list[StreamEvent]:
     decoder = dialect.stream_decoder()
     events = [event for frame in frames(raw) for event in decoder.feed(frame)]
     return events + decoder.close()
+
+
+def cut_stream(dialect: Dialect, raw: bytes) -> tuple[list[StreamEvent], StreamCut]:
+    """The neutral events `dialect`'s stream decoder makes of `raw`, and the `StreamCut` its
+    close raises (the test fails if it does not)."""
+    decoder = dialect.stream_decoder()
+    events = [event for frame in frames(raw) for event in decoder.feed(frame)]
+    with pytest.raises(StreamCut) as caught:
+        decoder.close()
+    return events, caught.value

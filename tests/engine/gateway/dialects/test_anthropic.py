@@ -36,7 +36,7 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
-from tests.engine.gateway.dialects.event_streams import decode_stream
+from tests.engine.gateway.dialects.event_streams import cut_stream, decode_stream
 from tests.engine.gateway.neutral import assistant, user
 
 DIALECT: Dialect = AnthropicDialect()
@@ -968,15 +968,6 @@ DECODE_CASES = [
         ],
     ),
     (
-        "no message_stop: close owes the end",
-        _sse(START, TEXT_START, TEXT_DELTA, STOP, DELTA),
-        [
-            START_EVENT,
-            TextDelta(0, "ok"),
-            MessageEnd("end_turn", Usage(input_tokens=10, output_tokens=5, cache_read_tokens=500)),
-        ],
-    ),
-    (
         "frames without event lines, content in the block start",
         b'data: {"type":"message_start","message":{"id":"m1","model":"m","usage":{}}}\n\n'
         b'data: {"type":"content_block_start","index":0,"content_block":'
@@ -1030,6 +1021,15 @@ DECODE_FAILURES = [
 def test_stream_decoder_raises_on_broken_streams(raw: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         decode_stream(DIALECT, raw)
+
+
+def test_a_stream_closed_after_message_delta_without_message_stop_was_cut() -> None:
+    # Not taken as complete (no MessageEnd); the usage message_delta reported is kept for the
+    # recorder.
+    events, cut = cut_stream(DIALECT, _sse(START, TEXT_START, TEXT_DELTA, STOP, DELTA))
+    assert events == [START_EVENT, TextDelta(0, "ok")]
+    assert cut.usage == Usage(input_tokens=10, output_tokens=5, cache_read_tokens=500)
+    assert "before message_stop" in str(cut)
 
 
 def test_stream_decoder_ignores_frames_after_message_stop() -> None:

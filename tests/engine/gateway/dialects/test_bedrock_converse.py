@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
+from llmgw_desktop.engine.gateway.dialects.base import StreamCut, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.bedrock_converse import ConverseDialect
 from llmgw_desktop.engine.gateway.dialects.bedrock_converse.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import (
@@ -170,3 +170,13 @@ def test_a_stream_ends_at_its_metadata_and_an_exception_is_an_upstream_finding()
     unfinished.feed(("messageStart", "{}"))
     with pytest.raises(UpstreamMalformed):
         unfinished.close()
+
+
+def test_a_stream_closed_after_message_stop_without_its_metadata_was_cut() -> None:
+    # The usage comes with the metadata: an answer taken as whole without it counted 0 tokens.
+    decoder = CONVERSE.stream_decoder()
+    decoder.feed(("messageStart", '{"role":"assistant"}'))
+    assert decoder.feed(("messageStop", '{"stopReason":"end_turn"}')) == []
+    with pytest.raises(StreamCut, match="before its metadata") as caught:
+        decoder.close()
+    assert caught.value.usage == Usage()

@@ -29,7 +29,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolResultPart,
 )
 from llmgw_desktop.engine.tokens.usage import Usage
-from tests.engine.gateway.dialects.event_streams import decode_stream, frames
+from tests.engine.gateway.dialects.event_streams import cut_stream, decode_stream, frames
 from tests.engine.gateway.neutral import assistant, user
 
 DIALECT = OpenAIChatDialect()
@@ -757,18 +757,6 @@ DECODE_CASES = [
     ),
     pytest.param(
         sse(
-            chunk({"role": "assistant", "content": "Hi"}),
-            chunk({}, "stop"),
-        ),
-        [
-            MessageStart("chatcmpl-B9", "gpt-4o-2024-08-06"),
-            TextDelta(0, "Hi"),
-            MessageEnd("end_turn"),
-        ],
-        id="closed-without-done",
-    ),
-    pytest.param(
-        sse(
             chunk(
                 {"role": "assistant", "content": "Hi"},
                 usage={"prompt_tokens": 50, "prompt_tokens_details": {"cached_tokens": 40}},
@@ -794,6 +782,33 @@ DECODE_CASES = [
 @pytest.mark.parametrize(("raw", "expected"), DECODE_CASES)
 def test_stream_decode(raw: bytes, expected: list[StreamEvent]) -> None:
     assert decode_stream(DIALECT, raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("finish", "usage"),
+    [
+        pytest.param(chunk({}, "stop"), Usage(), id="usage-chunk-lost"),
+        pytest.param(
+            chunk({}, "stop", usage={"prompt_tokens": 9, "completion_tokens": 4}),
+            Usage(9, 4),
+            id="usage-on-the-finish-chunk",
+        ),
+    ],
+)
+def test_a_stream_closed_after_its_finish_chunk_without_done_was_cut(
+    finish: dict[str, Any], usage: Usage
+) -> None:
+    # A body delimited by the connection's close ends as cleanly when it is cut: without
+    # `[DONE]` the answer is not taken as complete (no MessageEnd), whatever usage came.
+    events, cut = cut_stream(DIALECT, sse(chunk({"role": "assistant", "content": "Hi"}), finish))
+    assert events == [MessageStart("chatcmpl-B9", "gpt-4o-2024-08-06"), TextDelta(0, "Hi")]
+    assert cut.usage == usage and "before [DONE]" in str(cut)
+
+
+def test_a_stream_that_ends_with_done_without_usage_is_complete() -> None:
+    # Servers that ignore `stream_options.include_usage` send no usage chunk: not a cut.
+    raw = sse(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "stop"), "[DONE]")
+    assert decode_stream(DIALECT, raw)[-1] == MessageEnd("end_turn")
 
 
 def test_decoder_ignores_frames_after_done_and_close_owes_nothing() -> None:

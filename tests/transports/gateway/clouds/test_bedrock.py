@@ -41,6 +41,7 @@ from tests.transports.gateway.clouds.conftest import (
     assert_secret_kept,
 )
 from tests.transports.gateway.conftest import GatewayFactory
+from tests.transports.gateway.test_response_cache import _rows
 from tests.ui.waiting import until
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -191,6 +192,19 @@ async def test_a_streamed_tool_call_reaches_an_anthropic_client(
     (use,) = [b for b in final.content if b.type == "tool_use"]
     assert use.name == "get_weather" and use.input == {"city": "Paris"}
     assert final.stop_reason == "tool_use"
+
+
+async def test_a_converse_stream_ended_after_message_stop_without_its_metadata_is_cut(
+    aws_env: None, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    # The usage comes with the metadata, after messageStop: a body ended by the connection's
+    # close there was taken as a whole answer of 0 tokens (and kept as one by the cache).
+    upstream.script(Reply.cut(after_finish=True, unframed=True))
+    with pytest.raises(anthropic.APIStatusError, match="upstream stream broke"):
+        await claude_stream(gateway, f"bedrock/{BEDROCK_MODEL}", max_tokens=64)
+    (row,) = await _rows(gateway, 1)
+    assert (row["state"], row["error_code"]) == ("failed", "stream_broken")
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0  # at its estimate
 
 
 async def test_credentials_from_a_profile_and_the_region_from_its_config(

@@ -19,7 +19,7 @@ from llmgw_desktop.engine.gateway.dialects.anthropic.usage import (
     parse_usage,
     render_usage,
 )
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamCut, UpstreamMalformed
 from llmgw_desktop.engine.gateway.ir import (
     MessageEnd,
     MessageStart,
@@ -91,16 +91,21 @@ class AnthropicStreamDecoder:
         return []  # content_block_stop, and event kinds added after this was written
 
     def close(self) -> list[StreamEvent]:
-        """A MessageEnd if the upstream stopped after message_delta without message_stop.
+        """Nothing once message_stop has come.
 
         Raises:
+            StreamCut: the stream ended after message_delta (its usage with it) but before
+                message_stop.
             UpstreamMalformed: the stream ended before the answer was complete.
         """
         if self._ended:
             return []
         if self._stop is None:
             raise UpstreamMalformed("anthropic stream ended before the message was complete")
-        return self._end()
+        raise StreamCut(
+            "anthropic stream ended after message_delta but before message_stop",
+            merge_usage(self._start_usage, self._usage),
+        )
 
     def _message_start(self, data: dict[str, Any]) -> list[StreamEvent]:
         if self._started:

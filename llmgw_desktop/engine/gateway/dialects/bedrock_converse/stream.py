@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamCut, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.bedrock_converse.response import (
     new_answer_id,
     stop_reason_in,
@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallDelta,
     ToolCallStart,
 )
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["EXCEPTION_PREFIX", "ConverseStreamDecoder"]
 
@@ -87,17 +88,18 @@ class ConverseStreamDecoder:
         return events  # contentBlockStop, and events added after this was written
 
     def close(self) -> list[StreamEvent]:
-        """A MessageEnd when the stream stopped after `messageStop` without its `metadata`.
+        """Nothing once `metadata` has come.
 
         Raises:
+            StreamCut: the stream ended after `messageStop` but before its `metadata`, which
+                carries the usage.
             UpstreamMalformed: the stream ended before the answer was complete.
         """
         if self._ended:
             return []
         if self._stop is None:
             raise UpstreamMalformed("bedrock stream ended before the message was complete")
-        self._ended = True
-        return [MessageEnd(self._stop)]
+        raise StreamCut("bedrock stream ended after messageStop but before its metadata", Usage())
 
     def _index(self, payload: dict[str, Any]) -> int:
         upstream = payload.get("contentBlockIndex")

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamCut, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.freeform import custom_input
 from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import error_body, upstream_error
 from llmgw_desktop.engine.gateway.dialects.openai_chat.response import (
@@ -48,7 +48,8 @@ class OpenAIChatStreamDecoder:
 
     Text, reasoning and tool calls share one content-block index space; OpenAI's tool-call
     `index` (counted among tool calls only) is mapped onto it. MessageEnd waits for `[DONE]`
-    (or the end of the stream) because the usage chunk comes after the finish chunk.
+    because the usage chunk comes after the finish chunk: a stream that ends without `[DONE]`
+    was cut (`StreamCut`), even after its finish chunk, and may have lost its usage with it.
     """
 
     def __init__(self) -> None:
@@ -72,7 +73,7 @@ class OpenAIChatStreamDecoder:
         if self._ended or not data:
             return []
         if data == _DONE:
-            return self._end(done=True)
+            return self._end()
         try:
             chunk = jsonio.loads(data)
         except json.JSONDecodeError as exc:
@@ -108,12 +109,23 @@ class OpenAIChatStreamDecoder:
         return events
 
     def close(self) -> list[StreamEvent]:
-        """MessageEnd if the upstream closed after its finish chunk without `[DONE]`.
+        """Nothing once `[DONE]` has come.
 
         Raises:
+            StreamCut: the stream ended after its finish chunk but before `[DONE]` (the usage
+                chunk between them may be what was lost).
             UpstreamMalformed: the stream ended before a finish reason.
         """
-        return [] if self._ended else self._end(done=False)
+        if self._ended:
+            return []
+        if not self._started:
+            raise UpstreamMalformed("chat completion stream ended before any chunk")
+        if self._finish is None:
+            raise UpstreamMalformed("chat completion stream ended before its finish_reason")
+        raise StreamCut(
+            "chat completion stream ended after its finish_reason but before [DONE]",
+            merge_usage(self._start_usage, self._usage),
+        )
 
     def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -159,11 +171,9 @@ class OpenAIChatStreamDecoder:
             events.append(ToolCallDelta(self._tools[position], arguments))
         return events
 
-    def _end(self, *, done: bool) -> list[StreamEvent]:
+    def _end(self) -> list[StreamEvent]:
         if not self._started:
             raise UpstreamMalformed("chat completion stream ended before any chunk")
-        if self._finish is None and not done:
-            raise UpstreamMalformed("chat completion stream ended before its finish_reason")
         self._ended = True
         # After [DONE] without a finish reason (seen from lax servers) the answer is complete.
         stop = stop_reason(self._finish, saw_tool_call=bool(self._tools))
