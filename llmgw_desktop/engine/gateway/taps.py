@@ -104,19 +104,33 @@ class _AnthropicTap(StreamTap):
 
 
 class _ChatTap(StreamTap):
+    finished = False  # a chunk with a finish_reason has come
+
     def _feed(self, event: str | None, data: str) -> None:
-        # Complete at `[DONE]` only: the usage chunk comes after the finish chunk, so a stream
-        # that ends between them was cut, and would be counted (and kept) without its usage.
+        # Complete at `[DONE]`, or once usage has come at or after the finish chunk (a server
+        # that leaves `[DONE]` out loses nothing that counts). A stream that ends between the
+        # finish and the usage chunk was cut, and would be counted (and kept) without its usage.
         if data.strip() == "[DONE]":
             self.completed = True
             return
-        if '"usage"' not in data and '"error"' not in data:
+        if (
+            '"usage"' not in data
+            and '"error"' not in data
+            and '"finish_reason":"' not in data  # a reason given (every chunk has the key)
+            and '"finish_reason": "' not in data
+        ):
             return
         chunk = self._json(data)
         if chunk.get("error"):
             self.error = self._describe(chunk["error"])
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and any(
+            isinstance(c, dict) and c.get("finish_reason") for c in choices
+        ):
+            self.finished = True
         if isinstance(chunk.get("usage"), dict):
             self.usage = chat_usage.merge_usage(self.usage, chat_usage.parse_usage(chunk["usage"]))
+            self.completed = self.completed or self.finished
 
 
 class _ResponsesTap(StreamTap):

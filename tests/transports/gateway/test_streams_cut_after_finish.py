@@ -340,3 +340,32 @@ async def test_text_in_a_last_frame_without_its_blank_line_reaches_the_client_be
     assert await _claude_cut(gateway, "gpt-4o") == "Paris"
     (row,) = await _rows(gateway, 1)
     assert (row["state"], row["error_code"]) == ("failed", "stream_broken")
+
+
+# What a server that leaves `[DONE]` out sends (or a cut just before it): the usage chunk came.
+WITHOUT_DONE = (
+    *WITHOUT_USAGE[:3],
+    b'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
+    b'"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14}}\n\n',
+)
+
+
+@pytest.mark.parametrize("client", ["openai", "anthropic"], ids=["relayed", "translated"])
+async def test_a_chat_stream_whose_usage_came_is_whole_without_done(
+    start_gateway: GatewayFactory, hostile: HostileUpstream, client: str
+) -> None:
+    # Beside the cut above: only `[DONE]` is missing, so nothing that counts was lost.
+    gateway: GatewayRuntime = await start_gateway(SETTINGS)
+    hostile.answer = streamed(*WITHOUT_DONE, gap_s=0.05)
+    for _ in range(2):
+        if client == "openai":
+            chunks = await _chat_chunks(gateway, "gpt-4o")
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        else:
+            text, final, _ = await _claude_stream(gateway, "gpt-4o")
+            assert final.stop_reason == "end_turn"
+        assert text == "Paris"
+    hit, row = await _rows(gateway, 2)
+    assert (row["state"], row["error_code"]) == ("completed", None)
+    assert (row["input_tokens"], row["output_tokens"]) == (11, 3)  # the upstream's own count
+    assert hit["state"] == "completed" and len(hostile.llm_requests) == 1

@@ -730,6 +730,8 @@ TOOL_EVENTS: list[StreamEvent] = [
     MessageEnd("tool_use", Usage(176, 40, cache_read_tokens=1024)),
 ]
 
+USAGE_9_4 = {"prompt_tokens": 9, "completion_tokens": 4}
+
 DECODE_CASES = [
     pytest.param(sse(*TOOL_STREAM), TOOL_EVENTS, id="text-then-tools-usage-after-finish"),
     pytest.param(
@@ -784,25 +786,37 @@ def test_stream_decode(raw: bytes, expected: list[StreamEvent]) -> None:
     assert decode_stream(DIALECT, raw) == expected
 
 
+def test_a_stream_closed_after_its_finish_chunk_without_done_or_usage_was_cut() -> None:
+    # A body delimited by the connection's close ends as cleanly when it is cut: without
+    # `[DONE]`, and without the usage chunk it was asked for, the answer is not taken as
+    # complete (no MessageEnd): what was lost is its count.
+    events, cut = cut_stream(
+        DIALECT, sse(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "stop"))
+    )
+    assert events == [MessageStart("chatcmpl-B9", "gpt-4o-2024-08-06"), TextDelta(0, "Hi")]
+    assert cut.usage == Usage() and "before [DONE]" in str(cut)
+
+
 @pytest.mark.parametrize(
-    ("finish", "usage"),
+    "ending",
     [
-        pytest.param(chunk({}, "stop"), Usage(), id="usage-chunk-lost"),
         pytest.param(
-            chunk({}, "stop", usage={"prompt_tokens": 9, "completion_tokens": 4}),
-            Usage(9, 4),
-            id="usage-on-the-finish-chunk",
+            [chunk({}, "stop", usage={"prompt_tokens": 9, "completion_tokens": 4})],
+            id="usage-on-the-finish-chunk",  # Mistral's form
+        ),
+        pytest.param(
+            [chunk({}, "stop"), {**chunk({}), "choices": [], "usage": USAGE_9_4}],
+            id="usage-chunk-after-the-finish",
         ),
     ],
 )
-def test_a_stream_closed_after_its_finish_chunk_without_done_was_cut(
-    finish: dict[str, Any], usage: Usage
+def test_a_stream_whose_usage_came_after_its_finish_is_whole_without_done(
+    ending: list[dict[str, Any]],
 ) -> None:
-    # A body delimited by the connection's close ends as cleanly when it is cut: without
-    # `[DONE]` the answer is not taken as complete (no MessageEnd), whatever usage came.
-    events, cut = cut_stream(DIALECT, sse(chunk({"role": "assistant", "content": "Hi"}), finish))
-    assert events == [MessageStart("chatcmpl-B9", "gpt-4o-2024-08-06"), TextDelta(0, "Hi")]
-    assert cut.usage == usage and "before [DONE]" in str(cut)
+    # Only `[DONE]` is missing (a server that leaves it out, or a cut just before it): the
+    # answer and its count are whole.
+    events = decode_stream(DIALECT, sse(chunk({"role": "assistant", "content": "Hi"}), *ending))
+    assert events[-1] == MessageEnd("end_turn", Usage(9, 4))
 
 
 def test_a_stream_that_ends_with_done_without_usage_is_complete() -> None:

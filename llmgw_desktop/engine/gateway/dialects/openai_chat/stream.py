@@ -59,6 +59,7 @@ class OpenAIChatStreamDecoder:
         self._open: tuple[str, int] | None = None  # the text or thinking block being written
         self._tools: dict[int, int] = {}  # OpenAI tool-call index -> content-block index
         self._finish: str | None = None
+        self._counted = False  # a usage chunk came at or after the finish chunk
         self._start_usage = Usage()
         self._usage = Usage()
 
@@ -106,14 +107,16 @@ class OpenAIChatStreamDecoder:
                 events.extend(self._delta(delta))
             if isinstance(choice.get("finish_reason"), str):
                 self._finish = choice["finish_reason"]
+        if has_usage and self._finish is not None:
+            self._counted = True  # the usage at or after the finish: the answer's whole count
         return events
 
     def close(self) -> list[StreamEvent]:
         """Nothing once `[DONE]` has come.
 
         Raises:
-            StreamCut: the stream ended after its finish chunk but before `[DONE]` (the usage
-                chunk between them may be what was lost).
+            StreamCut: the stream ended after its finish chunk but before `[DONE]` and before
+                any usage at or after the finish (the usage chunk is what was lost).
             UpstreamMalformed: the stream ended before a finish reason.
         """
         if self._ended:
@@ -122,6 +125,10 @@ class OpenAIChatStreamDecoder:
             raise UpstreamMalformed("chat completion stream ended before any chunk")
         if self._finish is None:
             raise UpstreamMalformed("chat completion stream ended before its finish_reason")
+        if self._counted:
+            # Its usage came after the finish, and only `[DONE]` is missing: nothing that counts
+            # was lost (a server that leaves `[DONE]` out, or a cut just before it).
+            return self._end()
         raise StreamCut(
             "chat completion stream ended after its finish_reason but before [DONE]",
             merge_usage(self._start_usage, self._usage),
