@@ -11,6 +11,7 @@ for OpenAI and Anthropic, whose upstreams had been asked 4 times each; a hit's d
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import anthropic
 
@@ -24,6 +25,7 @@ from tests.ui.waiting import until
 
 CALLS = HEALTH_COLUMNS.index("Calls 15 min")
 PLOT_TITLES = [title for title, _row, _unit in _PLOTS]
+GREEDY = {"temperature": 0}  # this SDK no longer takes temperature; a client sends it in the body
 REPEATS = 3  # the same request: one call to the upstream, then two answers from the cache
 
 
@@ -93,3 +95,49 @@ def test_answers_from_the_cache_are_not_calls_to_the_provider(
         assert "saved $0.00" in text, text
 
     on_window(body, size=(1920, 1080), loaded=_cached(loaded))
+
+
+def test_overview_says_why_requests_were_not_cached_at_a_laptops_width(
+    on_window: OnWindow, loaded: LoadedSettings
+) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        page = window.overview
+        base_url = desk.runtime.base_url
+        claude = anthropic.AsyncAnthropic(base_url=base_url, api_key="-", max_retries=0)
+        question: Any = [{"role": "user", "content": "Capital of France?"}]
+
+        async def ask(**extra: Any) -> None:
+            await claude.messages.create(
+                model="claude-sonnet-4-6", max_tokens=16, messages=question, **extra
+            )
+
+        try:
+            for _ in range(2):  # the SDK as it comes: no temperature, sampled at the vendor's 1
+                await ask()
+            for directive in ("no-store", "no-cache"):
+                await ask(extra_body=GREEDY, extra_headers={"Cache-Control": directive})
+            await claude.messages.create(  # a model the operator does not cache
+                model="claude-haiku-4-5", max_tokens=16, messages=question, extra_body=GREEDY
+            )
+        finally:
+            await claude.close()
+        assert len(desk.upstream.llm_requests) == 5
+        page.refresh_status()
+        label = page.response_cache_label
+        assert label.text() == (
+            "on, nothing looked up yet\n"
+            "5 not cached: 2 sampled (temperature above 0, or none; cache.sampled is off), "
+            "1 no-store from the client, 1 fresh answer asked (no-cache), "
+            "1 model not in cache.routes"
+        )
+        # Read whole at 1024 px: the window no wider, the line not cut at the label's end.
+        await until(lambda: label.width() >= label.minimumSizeHint().width(), "the line whole")
+        await until(lambda: label.height() >= label.heightForWidth(label.width()), "every line")
+        assert window.width() == 1024
+        # Not run off the window's right edge (the page scrolled sideways to read it).
+        assert label.mapTo(window, label.rect().topRight()).x() < window.width()
+
+    routes = {"cache.enabled": True, "cache.routes": ["claude-sonnet-*"]}
+    on_window(
+        body, size=(1024, 700), loaded=replace(loaded, settings=loaded.settings.with_values(routes))
+    )
