@@ -14,16 +14,20 @@ from dataclasses import replace
 from typing import Any
 
 import anthropic
+import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.overview_charts import _PLOTS
 from llmgw_desktop.ui.pages.provider_health import HEALTH_COLUMNS
+from llmgw_desktop.ui.pages.recorder_model import COLUMNS
+from llmgw_desktop.ui.qt import Qt
 from tests.ui.desk_gateway import Desk, OnWindow
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 CALLS = HEALTH_COLUMNS.index("Calls 15 min")
+TIME, STATE, COST = (COLUMNS.index(name) for name in ("Time", "State", "Cost"))
 PLOT_TITLES = [title for title, _row, _unit in _PLOTS]
 GREEDY = {"temperature": 0}  # this SDK no longer takes temperature; a client sends it in the body
 REPEATS = 3  # the same request: one call to the upstream, then two answers from the cache
@@ -141,3 +145,35 @@ def test_overview_says_why_requests_were_not_cached_at_a_laptops_width(
     on_window(
         body, size=(1024, 700), loaded=replace(loaded, settings=loaded.settings.with_values(routes))
     )
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
+def test_a_hit_reads_apart_from_a_call_in_the_recorder_list_at_every_width(
+    on_window: OnWindow, loaded: LoadedSettings, size: tuple[int, int]
+) -> None:
+    # At 1024 px the list keeps time, provider (the model under it), state and error code: a
+    # hit's $0 cost and zero tokens are hidden, and its row read as the call it saved.
+    async def body(desk: Desk, window: MainWindow) -> None:
+        assert [await _ask(desk) for _ in range(REPEATS)] == ["miss", "hit", "hit"]
+        window.show_page("recorder")
+        recorder: Any = window.pages["recorder"]
+        await desk.runtime.engine.recorder.flush()
+        recorder.apply_filters()
+        await until(lambda: recorder.model.total == REPEATS, "the rows")
+        table, model = recorder.table, recorder.model
+        shown = [c for c in range(len(COLUMNS)) if not table.isColumnHidden(c) and c != TIME]
+
+        def seen(row: int) -> list[str]:
+            """The row as the list shows it, but for its time (the three share a second)."""
+            return [str(model.index(row, c).data()) for c in shown]
+
+        newest_hit, _hit, call = (seen(row) for row in range(REPEATS))
+        assert newest_hit != call, f"a hit and a call read the same: {call}"
+        assert model.index(0, STATE).data() == "from cache"
+        assert model.index(2, STATE).data() == "completed"
+        tip = model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole)
+        assert "answered from the response cache" in tip, tip
+        if size[0] == 1024:
+            assert table.isColumnHidden(COST) and not table.isColumnHidden(STATE)
+
+    on_window(body, size=size, loaded=_cached(loaded))
