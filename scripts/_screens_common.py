@@ -59,6 +59,12 @@ RESTING_MODEL = "grok-4"
 MAX_RESTING_TRIES = 10  # requests sent to make its host rest (3 do it; a rest over, 1 more)
 SUB_CENT_BUDGET = {"scope": "agent=claude-code", "unit": "usd", "period": "daily", "hard": 0.003}
 DAY_BUDGET = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
+# Asked at temperature 0 (cached by default) after the traffic, each `CACHE_ASKS` times: the first
+# answered by its provider, the rest from the response cache (`[cache]` is on in this run). The
+# traffic itself names no temperature (sampled, as most SDKs send), so the Overview says why it
+# was not cached.
+CACHED_ASKS = (("claude-sonnet-4-5", False), ("gpt-4o-mini", True))
+CACHE_ASKS = 3
 PROMPTS = (
     "Summarise this diff in one line.",
     "Write a unit test for parse_header().",

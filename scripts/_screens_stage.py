@@ -176,6 +176,9 @@ def write_config(path: Path, workspace: Path, resting_url: str = "") -> None:
         "[http.oauth]",
         "enabled = true",
         "require_consent = true",
+        "",
+        "[cache]",
+        "enabled = true",
     ]
     # The OAuth clients work in the projects the traffic names, as an operator would grant
     # them (without a grant each of their project calls is refused 403 `forbidden`).

@@ -3,8 +3,8 @@ budgets, keys, a Playground comparison and tested MCP servers.
 
 Used by `screenshots.py` once the window is up, before any picture is taken: a few hundred chat
 requests in waves from several callers, projects and credentials (some refused, some failing
-over), CLI jobs through the bridge (one left running), then what a person would set at the desk
-on seeing the spend.
+over), a few repeated at temperature 0 so the response cache answers some, CLI jobs through the
+bridge (one left running), then what a person would set at the desk on seeing the spend.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 from _screens_common import (
     BEARER,
+    CACHE_ASKS,
+    CACHED_ASKS,
     CALLERS,
     CLI_MODEL,
     CONCURRENCY,
@@ -105,6 +107,28 @@ async def api_traffic(base_url: str, total: int) -> dict[int, int]:
             await asyncio.gather(*(one(i) for i in range(start, min(total, start + per_wave))))
             await asyncio.sleep(WAVE_PAUSE_S)
     return statuses
+
+
+async def cache_repeats(base_url: str) -> list[str]:
+    """Each of `CACHED_ASKS` asked `CACHE_ASKS` times at temperature 0, one after another; the
+    `x-gateway-cache` of each answer (`miss`, then `hit`s)."""
+    said: list[str] = []
+    headers = {"X-Caller": CALLERS[0], "Authorization": f"Bearer {BEARER}"}
+    async with aiohttp.ClientSession() as client:
+        for model, stream in CACHED_ASKS:
+            body = {
+                "model": model,
+                "messages": [{"role": "user", "content": "Explain this stack trace."}],
+                "temperature": 0,
+                "stream": stream,
+            }
+            for _ in range(CACHE_ASKS):
+                async with client.post(
+                    base_url + "/v1/chat/completions", json=body, headers=headers
+                ) as response:
+                    await response.read()
+                    said.append(response.headers.get("x-gateway-cache", ""))
+    return said
 
 
 async def cli_jobs(base_url: str, upstreams: Upstreams) -> asyncio.Task[tuple[int, bytes]]:

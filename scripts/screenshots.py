@@ -16,7 +16,8 @@ What runs, all on this machine and offline:
 
 Once the window is up, a driver on the app's own loop sends the workload through the gateway's
 HTTP front door (a few hundred chat requests from several callers and projects, streamed and
-not, some of them failing over; jobs through the CLI bridge, one left running), then shows each
+not, some of them failing over, a few repeated at temperature 0 with the response cache on so
+the cache answers them; jobs through the CLI bridge, one left running), then shows each
 page in `MainWindow.pages` (whatever pages are registered when it runs, tabs included) at
 1024x700 and at 1920x1080, in the light and the dark look, and saves `QWidget.grab()` as
 <out>/<page key>-<look>-<W>x<H>.png. The first-run guide, which a fresh data folder shows over
@@ -100,6 +101,7 @@ from _screens_stage import (
 )
 from _screens_workload import (
     api_traffic,
+    cache_repeats,
     cli_jobs,
     make_keys,
     set_budgets,
@@ -127,7 +129,8 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         async with asyncio.timeout(WORKLOAD_TIMEOUT_S):
             running = await cli_jobs(base_url, upstreams)
             statuses = await api_traffic(base_url, args.requests)
-        print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
+            cached = await cache_repeats(base_url)
+        print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}; cache {cached}")
         await set_budgets(window)
         made = await make_keys(window, base_url)
         await stage_playground(window, upstreams)

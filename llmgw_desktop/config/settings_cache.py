@@ -56,7 +56,10 @@ class ResponseCacheSettings:
     max_mb: int = setting(
         256,
         env="LLM_GATEWAY_CACHE_MAX_MB",
-        doc="The cache's size cap in MB; past it the least recently used answers go.",
+        doc="The cache's size cap in MB; past it the least recently used answers go. Each "
+        "answer counts its bytes and 288 more for its place in the in-memory index (and its "
+        "row in the file), so memory and file both stay under it: at most about 3,600 answers "
+        "a MB when they are tiny.",
         check=checks.positive,
     )
     max_entry_kb: int = setting(

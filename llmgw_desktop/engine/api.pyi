@@ -158,6 +158,7 @@ from llmgw_desktop.engine.recorder import RefusalCounter as RefusalCounter
 from llmgw_desktop.engine.recorder import path_group as path_group
 from llmgw_desktop.engine.redact import known_secrets as known_secrets
 from llmgw_desktop.engine.redact import redact as redact
+from llmgw_desktop.engine.response_cache import NOT_CACHED as NOT_CACHED
 from llmgw_desktop.engine.response_cache import CacheStats as CacheStats
 from llmgw_desktop.engine.settings_saver import SettingsWriter as SettingsWriter
 from llmgw_desktop.engine.states import ENDINGS as ENDINGS

@@ -103,7 +103,7 @@ class EngineHealth:
         cache = self._response_cache
         if cache is not None and cache.enabled:
             # Not the gateway's `status`: a cache that fails costs upstream calls, not answers.
-            answer["cache"] = cache.store.health()
+            answer["cache"] = cache.health()
         return answer
 
     def process_health(self) -> dict[str, Any]:

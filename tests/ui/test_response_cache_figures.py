@@ -11,19 +11,25 @@ for OpenAI and Anthropic, whose upstreams had been asked 4 times each; a hit's d
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import anthropic
+import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.overview_charts import _PLOTS
 from llmgw_desktop.ui.pages.provider_health import HEALTH_COLUMNS
+from llmgw_desktop.ui.pages.recorder_model import COLUMNS
+from llmgw_desktop.ui.qt import Qt
 from tests.ui.desk_gateway import Desk, OnWindow
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 CALLS = HEALTH_COLUMNS.index("Calls 15 min")
+TIME, STATE, COST = (COLUMNS.index(name) for name in ("Time", "State", "Cost"))
 PLOT_TITLES = [title for title, _row, _unit in _PLOTS]
+GREEDY = {"temperature": 0}  # this SDK no longer takes temperature; a client sends it in the body
 REPEATS = 3  # the same request: one call to the upstream, then two answers from the cache
 
 
@@ -93,3 +99,81 @@ def test_answers_from_the_cache_are_not_calls_to_the_provider(
         assert "saved $0.00" in text, text
 
     on_window(body, size=(1920, 1080), loaded=_cached(loaded))
+
+
+def test_overview_says_why_requests_were_not_cached_at_a_laptops_width(
+    on_window: OnWindow, loaded: LoadedSettings
+) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        page = window.overview
+        base_url = desk.runtime.base_url
+        claude = anthropic.AsyncAnthropic(base_url=base_url, api_key="-", max_retries=0)
+        question: Any = [{"role": "user", "content": "Capital of France?"}]
+
+        async def ask(**extra: Any) -> None:
+            await claude.messages.create(
+                model="claude-sonnet-4-6", max_tokens=16, messages=question, **extra
+            )
+
+        try:
+            for _ in range(2):  # the SDK as it comes: no temperature, sampled at the vendor's 1
+                await ask()
+            for directive in ("no-store", "no-cache"):
+                await ask(extra_body=GREEDY, extra_headers={"Cache-Control": directive})
+            await claude.messages.create(  # a model the operator does not cache
+                model="claude-haiku-4-5", max_tokens=16, messages=question, extra_body=GREEDY
+            )
+        finally:
+            await claude.close()
+        assert len(desk.upstream.llm_requests) == 5
+        page.refresh_status()
+        label = page.response_cache_label
+        assert label.text() == (
+            "on, nothing looked up yet\n"
+            "5 not cached: 2 sampled (temperature above 0, or none; cache.sampled is off), "
+            "1 no-store from the client, 1 fresh answer asked (no-cache), "
+            "1 model not in cache.routes"
+        )
+        # Read whole at 1024 px: the window no wider, the line not cut at the label's end.
+        await until(lambda: label.width() >= label.minimumSizeHint().width(), "the line whole")
+        await until(lambda: label.height() >= label.heightForWidth(label.width()), "every line")
+        assert window.width() == 1024
+        # Not run off the window's right edge (the page scrolled sideways to read it).
+        assert label.mapTo(window, label.rect().topRight()).x() < window.width()
+
+    routes = {"cache.enabled": True, "cache.routes": ["claude-sonnet-*"]}
+    on_window(
+        body, size=(1024, 700), loaded=replace(loaded, settings=loaded.settings.with_values(routes))
+    )
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
+def test_a_hit_reads_apart_from_a_call_in_the_recorder_list_at_every_width(
+    on_window: OnWindow, loaded: LoadedSettings, size: tuple[int, int]
+) -> None:
+    # At 1024 px the list keeps time, provider (the model under it), state and error code: a
+    # hit's $0 cost and zero tokens are hidden, and its row read as the call it saved.
+    async def body(desk: Desk, window: MainWindow) -> None:
+        assert [await _ask(desk) for _ in range(REPEATS)] == ["miss", "hit", "hit"]
+        window.show_page("recorder")
+        recorder: Any = window.pages["recorder"]
+        await desk.runtime.engine.recorder.flush()
+        recorder.apply_filters()
+        await until(lambda: recorder.model.total == REPEATS, "the rows")
+        table, model = recorder.table, recorder.model
+        shown = [c for c in range(len(COLUMNS)) if not table.isColumnHidden(c) and c != TIME]
+
+        def seen(row: int) -> list[str]:
+            """The row as the list shows it, but for its time (the three share a second)."""
+            return [str(model.index(row, c).data()) for c in shown]
+
+        newest_hit, _hit, call = (seen(row) for row in range(REPEATS))
+        assert newest_hit != call, f"a hit and a call read the same: {call}"
+        assert model.index(0, STATE).data() == "from cache"
+        assert model.index(2, STATE).data() == "completed"
+        tip = model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole)
+        assert "answered from the response cache" in tip, tip
+        if size[0] == 1024:
+            assert table.isColumnHidden(COST) and not table.isColumnHidden(STATE)
+
+    on_window(body, size=size, loaded=_cached(loaded))

@@ -196,7 +196,7 @@ class ApiTargets:
             lookup = from_cache.cache.lookup_for(
                 incoming,
                 caller,
-                route.requested_model,
+                route,
                 outgoing.data,
                 target.label,
                 outgoing.headers,

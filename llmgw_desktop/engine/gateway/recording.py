@@ -296,6 +296,7 @@ class RequestRecords:
         """End the row of a request answered from the response cache: no tokens billed, cost
         $0, and what the call it saved used and cost, in the route. `replayed`: false for a
         stream whose replay its client left before the end (cut, as a live one would be)."""
+        # `hit` first: the desk's list finds a hit's row by this text (`recorder/query.py`).
         hit: dict[str, object] = {"hit": True, "savedTokens": saved.total_tokens}
         if saved_usd is not None:
             hit["savedUsd"] = saved_usd

@@ -57,6 +57,9 @@ class RouteReport:
     carried_input: int = 0
     # `hit` or `miss` while the response cache is on (the `x-gateway-cache` header), else None.
     cache: str | None = None
+    # Why the response cache did not read this request (`response_cache.stats`), set when it
+    # is counted: once a request, however many targets its route tries.
+    cache_passed_over: str | None = None
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""

@@ -86,6 +86,8 @@ class RecordSummary(NamedTuple):
     project: str | None
     # Body capture kept its request and response (`bodies.py`): it can be replayed.
     body_kept: bool = False
+    # The response cache answered it (`gateway/recording.finish_cached`): no provider asked.
+    from_cache: bool = False
 
     @property
     def unsuccessful(self) -> bool:
@@ -93,13 +95,18 @@ class RecordSummary(NamedTuple):
         return self.state in UNSUCCESSFUL_STATES
 
 
-# The last column is one primary-key probe a row into the (small, pruned) bodies table.
+# `body_kept` is one primary-key probe a row into the (small, pruned) bodies table.
+# `from_cache` matches the route's JSON as `finish_cached` writes it (`"hit"` first, compact):
+# a text match on the rows of one page, where a column would need a migration on both stores.
+# No client text can pass for it: a quote inside a JSON string is always escaped, and here the
+# quote after `cache` stands bare.
 _SUMMARY_SQL = (
     "id, started_at, provider, model, state, caller, owner_principal, duration_ms, "
     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id, "
     "error_code, http_status, project, "
     "EXISTS (SELECT 1 FROM request_bodies WHERE request_bodies.record_id = requests.id) "
-    "AS body_kept"
+    "AS body_kept, "
+    'route_json LIKE \'%"cache":{"hit":true%\' AS from_cache'
 )
 
 
@@ -144,8 +151,12 @@ class RecorderQuery:
             database = self._db.models.database
             sql, params = page_sql(database, _SUMMARY_SQL, filters, after, oldest_first, limit + 1)
             rows = self._execute(sql, params).fetchall()
-            # SQLite answers EXISTS with 0 or 1, PostgreSQL with a boolean.
-            summaries = [RecordSummary._make((*row[:-1], bool(row[-1]))) for row in rows[:limit]]
+            # SQLite answers EXISTS and LIKE with 0 or 1, PostgreSQL with a boolean; a row
+            # without a route, NULL.
+            summaries = [
+                RecordSummary._make((*row[:-2], bool(row[-2]), bool(row[-1])))
+                for row in rows[:limit]
+            ]
             last = summaries[-1] if len(rows) > limit else None
             cursor = PageCursor(last.started_at, last.id) if last else None
             formatted = [cells(row) for row in summaries] if cells is not None else []

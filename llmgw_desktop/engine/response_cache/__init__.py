@@ -2,15 +2,16 @@
 
 from llmgw_desktop.engine.response_cache.cache import (
     CACHE_HEADER,
-    CacheStats,
     Lookup,
     ResponseCache,
     cache_directives,
 )
+from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, CacheStats
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 
 __all__ = [
     "CACHE_HEADER",
+    "NOT_CACHED",
     "CacheStats",
     "CachedAnswer",
     "Lookup",

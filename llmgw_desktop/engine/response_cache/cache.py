@@ -38,10 +38,21 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
     close_chunks,
 )
+from llmgw_desktop.engine.response_cache.stats import (
+    CUT_AT_LIMIT,
+    NO_CACHE,
+    NO_STORE,
+    PRINCIPAL,
+    ROUTE,
+    SAMPLED,
+    TOO_LARGE,
+    UNFINISHED,
+    CacheStats,
+)
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CACHE_HEADER", "CacheStats", "Lookup", "ResponseCache", "cache_directives"]
+__all__ = ["CACHE_HEADER", "Lookup", "ResponseCache", "cache_directives"]
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +78,6 @@ _NOT_REPLAYED = (
 # version's shape; the organisation or project whose account answers): part of what makes two
 # requests the same. The rest (user agent, SDK telemetry, retry counts) says who is asking.
 _ANSWER_HEADERS = ("anthropic-", "openai-")
-
-
-@dataclass
-class CacheStats:
-    """What the cache did since start: requests it could answer, and how many it did."""
-
-    lookups: int = 0
-    hits: int = 0
-    kept: int = 0
-    saved_usd: float = 0.0
-
-    @property
-    def hit_rate(self) -> float | None:
-        return self.hits / self.lookups if self.lookups else None
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,7 @@ class ResponseCache:
         self,
         incoming: ClientRequest,
         caller: CallerInfo,
-        requested_model: str,
+        route: RouteReport,
         sent: bytes,
         target: str,
         headers: Mapping[str, str] | None = None,
@@ -136,26 +133,46 @@ class ResponseCache:
         """Whether (and under which digest) the request `sent` to `target` (`provider/model`)
         with the client's `headers` that go with it is read from and kept in the cache
         (`translated`: `sent` is in another dialect than the client's); None when the cache
-        has nothing to do with it."""
-        settings = self.settings
+        has nothing to do with it. Why it is not read is counted, once for the request
+        (`route`) however many of its targets are tried."""
         if not self.enabled:
             return None
-        if not _matches(caller.principal, settings.principals):
-            return None
-        if not _matches(requested_model, settings.routes):
-            return None
-        if not settings.sampled and not _greedy(incoming):
-            return None
         directives = cache_directives(caller.cache_control)
-        if "no-store" in directives:
+        why = self._passed_over(incoming, caller, route.requested_model, directives)
+        if why is not None and route.cache_passed_over is None:
+            route.cache_passed_over = why
+            self.stats.passed_over[why] += 1
+        if why is not None and why != NO_CACHE:
             return None
         self.store.start()
         return Lookup(
             self._digest(incoming, caller, sent, target, headers, translated),
-            read="no-cache" not in directives,
+            read=why is None,
             keep=True,
             dialect=incoming.name,
         )
+
+    def _passed_over(
+        self,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        requested_model: str,
+        directives: frozenset[str],
+    ) -> str | None:
+        """Why the request is not read from the cache (`stats.NOT_CACHED`), the operator's
+        choices first; None when it is."""
+        settings = self.settings
+        if not _matches(caller.principal, settings.principals):
+            return PRINCIPAL
+        if not _matches(requested_model, settings.routes):
+            return ROUTE
+        if not settings.sampled and not _greedy(incoming):
+            return SAMPLED
+        if "no-store" in directives:
+            return NO_STORE
+        if "no-cache" in directives:
+            return NO_CACHE  # a fresh answer asked for, kept for the next
+        return None
 
     def _digest(
         self,
@@ -199,8 +216,10 @@ class ResponseCache:
 
     async def find(self, lookup: Lookup) -> CachedAnswer | None:
         """The kept answer for `lookup` (read off the loop; a miss reads nothing)."""
+        if not lookup.read:
+            return None  # no-cache: counted as passed over, not as a lookup that missed
         self.stats.lookups += 1
-        if not lookup.read or not self.store.holds(lookup.digest):
+        if not self.store.holds(lookup.digest):
             return None
         future = self.store.submit(lambda: self.store.read(lookup.digest))
         try:
@@ -244,6 +263,7 @@ class ResponseCache:
             try:
                 data = jsonio.loads(body)
             except ValueError:
+                self.not_kept(lookup, UNFINISHED)
                 return
         elif answer.body is not None:
             data = {k: v for k, v in answer.body.items() if k != "x_gateway"}
@@ -251,8 +271,10 @@ class ResponseCache:
         else:
             return
         if not _finished(lookup.dialect, data):
+            self.not_kept(lookup, UNFINISHED)
             return
         if lookup.limited and _cut_at_limit(lookup.dialect, data):
+            self.not_kept(lookup, CUT_AT_LIMIT)
             return
         self._write(lookup, False, body, answer.headers, answer.usage, cost)
 
@@ -273,6 +295,7 @@ class ResponseCache:
         cost: float | None,
     ) -> None:
         if len(body) > self._max_entry:
+            self.not_kept(lookup, TOO_LARGE)
             return
         meta = {"usage": _usage_dict(usage), "cost": cost}
         headers = {
@@ -283,6 +306,16 @@ class ResponseCache:
         )
         self.store.put(entry, float(self.settings.ttl_s)).add_done_callback(_log_failure)
         self.stats.kept += 1
+
+    def not_kept(self, lookup: Lookup, why: str) -> None:
+        """Count an answer looked up, missed and not kept, by why (`stats.NOT_CACHED`); one
+        that was not read (no-cache) was counted as passed over already."""
+        if lookup.read:
+            self.stats.passed_over[why] += 1
+
+    def health(self) -> dict[str, object]:
+        """What `/health`'s `cache` says: the file's state, and what the cache did since start."""
+        return {**self.store.health(), **self.stats.to_dict()}
 
     async def clear(self) -> int:
         """Delete every kept answer; how many."""
@@ -308,6 +341,8 @@ class _Keeping:
         self._cost_of = cost_of
         self._kept: list[bytes] | None = []
         self._size = 0
+        self._too_large = False
+        self._ended = False  # counted: kept, or why not
 
     def __aiter__(self) -> _Keeping:
         return self
@@ -321,18 +356,27 @@ class _Keeping:
         if self._kept is not None:
             self._size += len(piece) + _FRAME.size
             if self._size > self._cache._max_entry:
-                self._kept = None  # too large to keep: passed on only
+                self._kept, self._too_large = None, True  # too large to keep: passed on only
             else:
                 self._kept.append(piece)
         return piece
 
     def _done(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
         outcome = self._answer.outcome
         kept, self._kept = self._kept, None
-        if kept is None or outcome is None or not outcome.completed or outcome.error:
+        if outcome is None or not outcome.completed or outcome.error:
+            self._cache.not_kept(self._lookup, UNFINISHED)
+            return
+        if kept is None:
+            self._cache.not_kept(self._lookup, TOO_LARGE if self._too_large else UNFINISHED)
             return
         if self._lookup.limited and outcome.stop_reason == "max_tokens":
-            return  # cut at a limit the client did not ask for
+            # Cut at a limit the client did not ask for.
+            self._cache.not_kept(self._lookup, CUT_AT_LIMIT)
+            return
         body = b"".join(_FRAME.pack(len(p)) + p for p in kept)
         self._cache._write(
             self._lookup,
@@ -344,7 +388,10 @@ class _Keeping:
         )
 
     async def aclose(self) -> None:
-        self._kept = None
+        if not self._ended:  # closed before its end: its client left, the stream is cut
+            self._ended = True
+            self._kept = None
+            self._cache.not_kept(self._lookup, UNFINISHED)
         await close_chunks(self._chunks)
 
 

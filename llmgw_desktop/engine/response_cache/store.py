@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["CachedAnswer", "ResponseStore"]
+__all__ = ["INDEX_ENTRY_BYTES", "CachedAnswer", "ResponseStore"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ T = TypeVar("T")
 
 # After the cap is passed, entries go until the total is this share of it (not one per put).
 _EVICT_TO = 0.9
+# What an entry costs beyond its answer's bytes, counted into the cap: its place in the index in
+# memory (a 32-byte digest, an expiry and a size). `python bench/cache_index.py` measured
+# 207-230 bytes with tracemalloc and 237-261 resident at 20,000-200,000 entries (2026-11-25,
+# Python 3.11), up to about 270 with the dict's table at its emptiest, just after it grew.
+# It covers the file's own cost of a row too (about 139 bytes: its key, times and the last-used
+# index), so many tiny answers keep both the memory and the file under the cap. The figure is
+# said in `cache.max_mb`'s doc (config/settings_cache.py) and docs/CACHE.md.
+INDEX_ENTRY_BYTES = 288
 # Expired entries are deleted at most this often (on a put).
 _PRUNE_EVERY_S = 60.0
 # SQLite's answers for a file that is no database, or a damaged one: set aside, not fatal.
@@ -79,6 +87,11 @@ class CachedAnswer:
     def size(self) -> int:
         return len(self.body) + len(self.headers) + len(self.meta)
 
+    @property
+    def charged(self) -> int:
+        """What it counts against the cap: its bytes and its place in the index."""
+        return self.size + INDEX_ENTRY_BYTES
+
 
 class ResponseStore:
     """The cache's SQLite file, on one thread of its own."""
@@ -99,7 +112,8 @@ class ResponseStore:
         self.max_ttl_s = max_ttl_s if max_ttl_s is not None else float("inf")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-cache")
         self._db: sqlite3.Connection | None = None
-        # digest -> (expires, size), read and written on the loop; the thread sends changes.
+        # digest -> (expires, charged size), read and written on the loop; the thread sends
+        # changes.
         self._index: dict[bytes, tuple[float, int]] = {}
         self._lock = threading.Lock()  # the index, between the loop and the cache's thread
         self._bytes = 0
@@ -133,8 +147,8 @@ class ResponseStore:
         expires = self.clock() + ttl_s
         with self._lock:
             old = self._index.get(answer.digest)
-            self._index[answer.digest] = (expires, answer.size)
-            self._bytes += answer.size - (old[1] if old else 0)
+            self._index[answer.digest] = (expires, answer.charged)
+            self._bytes += answer.charged - (old[1] if old else 0)
         return self._executor.submit(self._write, answer, expires)
 
     def submit(self, call: Callable[[], T]) -> Future[T]:
@@ -152,6 +166,7 @@ class ResponseStore:
 
     @property
     def bytes_held(self) -> int:
+        """What counts against the cap: the answers' bytes and `INDEX_ENTRY_BYTES` each."""
         return self._bytes
 
     def close(self) -> None:
@@ -179,10 +194,18 @@ class ResponseStore:
         self.failed = None
         self._db = db
         with self._lock:  # what was put before the file was read stays in the index
-            self._index = {bytes(d): (e, s) for d, e, s in rows} | self._index
+            read = {bytes(d): (e, s + INDEX_ENTRY_BYTES) for d, e, s in rows}
+            self._index = read | self._index
             self._bytes = sum(size for _, size in self._index.values())
+        del rows, read  # the index alone: what the cap counts
+        if self._bytes > self.max_bytes:
+            self._evict()  # a cap lowered since the last run holds from the start
+            with self._lock:  # a dict keeps its table as large as it was: made again to fit
+                self._index = dict(self._index)
         self.ready = True
-        log.info("response cache %s: %d answers, %.1f MB", self.path, len(rows), self._bytes / 1e6)
+        log.info(
+            "response cache %s: %d answers, %.1f MB", self.path, len(self._index), self._bytes / 1e6
+        )
 
     def _connect(self) -> tuple[sqlite3.Connection, list[Any]]:
         """The file opened, its schema made, what expired deleted, and its index read."""
@@ -328,7 +351,7 @@ class ResponseStore:
             if self._bytes - freed <= target:
                 break
             gone.append(bytes(digest))
-            freed += size
+            freed += size + INDEX_ENTRY_BYTES
         self._db.executemany("DELETE FROM answers WHERE digest = ?", [(d,) for d in gone])
         self._forget(gone)
 

@@ -114,9 +114,11 @@ class OverviewPage(Page):
         self.stuck_label.setObjectName("stuckJobs")
         self.stuck_label.setWordWrap(True)
         form.addRow("Stuck", self.stuck_label)
-        # The response cache's hit rate (the charts below have the providers' prompt caches).
+        # The response cache's hit rate (the charts below have the providers' prompt caches),
+        # and a line of why requests were not cached: wrapped, it can name every reason.
         self.response_cache_label = QLabel()
         self.response_cache_label.setObjectName("responseCache")
+        self.response_cache_label.setWordWrap(True)
         form.addRow("Response cache", self.response_cache_label)
         form.addRow("MCP endpoint", endpoint_row)
         # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.

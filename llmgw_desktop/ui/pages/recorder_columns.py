@@ -97,6 +97,7 @@ class RecorderColumns(QObject):
                 samples = [format_clock(time.time())]
             elif name == "State":
                 samples = [format_state(state) for state in ("completed", "interrupted")]
+                samples.append(format_state("completed", from_cache=True))
             cell = max(metrics.horizontalAdvance(sample) for sample in samples) + CELL_PADDING
             if name in ICON_COLUMNS:
                 cell += ICON_ROOM

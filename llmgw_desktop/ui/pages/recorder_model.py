@@ -15,8 +15,10 @@ fell off the page are removed, instead of resetting the model, which makes the v
 rebuild its layout, selection and headers every second.
 
 A request's state is the window's one status cell (`badge.py`: the kind's glyph and the word
-in its tone), so colour is never the only sign; a request that ended without an answer has its
-error code and HTTP status in the theme's error colour too. The order is newest or oldest
+in its tone), so colour is never the only sign; a request the response cache answered reads
+"from cache" there, at every width (its cost and tokens are in columns a narrow list hides).
+A request that ended without an answer has its error code and HTTP status in the theme's error
+colour too. The order is newest or oldest
 first by time, the only orders the query can keep true at a million rows (see
 `engine/recorder/query.py`); the Time column's header says which is in force, and a click on it
 switches.
@@ -39,6 +41,7 @@ from llmgw_desktop.engine.api import (
 from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.pages.recorder_words import (
+    FROM_CACHE_TIP,
     exact_usd,
     format_clock,
     format_cost,
@@ -143,7 +146,7 @@ _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
     lambda r, _names: format_clock(r.started_at),
     lambda r, names: names.row_text(r.provider, r.state, r.model),
     lambda r, _names: r.model or "",
-    lambda r, _names: format_state(r.state),
+    lambda r, _names: format_state(r.state, from_cache=r.from_cache),
     lambda r, _names: r.error_code or "",
     lambda r, _names: "" if r.http_status is None else str(r.http_status),
     lambda r, _names: r.project or "",
@@ -432,6 +435,8 @@ class RecorderTableModel(QAbstractTableModel):
             text = format_time(row.started_at)
             if row.body_kept:
                 text += f"\n{BODY_KEPT}"
+        elif column == STATE_COLUMN and row.from_cache:
+            text = FROM_CACHE_TIP if row.state == "completed" else f"{row.state}: {FROM_CACHE_TIP}"
         elif column == COST_COLUMN:
             cost = format_cost(row.cost_usd)
             exact = "" if row.cost_usd is None else exact_usd(row.cost_usd)

@@ -3,7 +3,10 @@ the whole request as text for the details pane (timings, tokens and cache, appro
 error, then the job's redacted prompt and response, or why there are none).
 
 A request's state reads as a plain word; the list draws it as the window's one status cell
-(`badge.py`: a glyph and the word in the kind's tone), so colour is never the only sign.
+(`badge.py`: a glyph and the word in the kind's tone), so colour is never the only sign. A
+request the response cache answered reads "from cache" there, in the tone of "completed": its
+$0 cost and zero tokens are in columns a narrow list hides, and without them its row read as
+the call it saved.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ from llmgw_desktop.ui.provider_names import ProviderNames
 # The route step of a request the response cache answered (`gateway/api_targets.py`'s
 # CACHE_HIT_OUTCOME: the engine's wire word, not one the engine's surface exports).
 CACHE_HIT_OUTCOME = "cache_hit"
+# The state cell of a request the response cache answered, and its tooltip's first line.
+FROM_CACHE = "from cache"
+FROM_CACHE_TIP = "completed: answered from the response cache, no provider asked ($0)"
 
 __all__ = [
     "CAPTURE_OFF",
+    "FROM_CACHE",
+    "FROM_CACHE_TIP",
     "NO_PROMPT_FOR_API",
     "UNANSWERED_STATES",
     "DetailRow",
@@ -100,9 +108,11 @@ def exact_usd(usd: float) -> str:
     return f"${whole}.{part.rstrip('0').ljust(2, '0')}"
 
 
-def format_state(state: str) -> str:
-    """The state's word as a cell shows it (its glyph is the cell's icon, `badge.py`)."""
-    return state
+def format_state(state: str, *, from_cache: bool = False) -> str:
+    """The state's word as a cell shows it (its glyph is the cell's icon, `badge.py`); a
+    request the response cache answered in full reads `FROM_CACHE` (one cut short reads its
+    state: what went wrong comes first)."""
+    return FROM_CACHE if from_cache and state == "completed" else state
 
 
 LABEL_WIDTH = 12  # characters a label takes in the plain text (values line up after it)

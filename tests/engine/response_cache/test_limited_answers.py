@@ -54,5 +54,7 @@ def test_an_answer_cut_at_a_limit_the_client_did_not_ask_for_is_not_kept(
         cache.keep_whole(lookup, answer, cost=None)
         # Cut at its own limit (the client's), an answer is what the client asked for: kept.
         assert cache.store.holds(lookup.digest) == (not (limited and cut))
+        # And the Overview and /health say why it was not kept.
+        assert cache.stats.passed_over == ({"cut_at_limit": 1} if limited and cut else {})
     finally:
         cache.store.close()

@@ -3,6 +3,7 @@ index that lets a miss skip the disk."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from llmgw_desktop.engine.response_cache import CachedAnswer, ResponseStore
@@ -129,3 +130,49 @@ def test_damage_a_read_finds_replaces_the_file_and_the_read_is_a_miss(tmp_path: 
     found = store.submit(lambda: store.read(_answer("e", 0).digest)).result()
     assert found is not None and found.body == b"x" * 10
     store.close()
+
+
+def _index_bytes(store: ResponseStore) -> int:
+    """What the in-memory index holds, object by object (its table, each digest, each
+    expiry-and-size pair and its two numbers)."""
+    index = store._index
+    return sys.getsizeof(index) + sum(
+        sys.getsizeof(digest) + sys.getsizeof(pair) + sum(map(sys.getsizeof, pair))
+        for digest, pair in index.items()
+    )
+
+
+def _held(store: ResponseStore, answer_size: int) -> int:
+    """Memory and file the cap is meant to bound: the index, and the answers' own bytes."""
+    return _index_bytes(store) + store.entries * answer_size
+
+
+TINY = _answer("tiny", 1).size  # a one-byte body and two empty JSON objects: 5 bytes
+MANY = 5000
+
+
+def test_many_tiny_answers_stay_under_the_cap_index_included(tmp_path: Path) -> None:
+    # 5,000 answers of 5 bytes are 25 KB of answers, and about 1 MB of index (some 200 bytes
+    # each): under a 256 KB cap, what is held in memory and in the file stays under it.
+    cap = 256 * KB
+    store, _ = _store(tmp_path, max_bytes=cap)
+    for n in range(MANY):
+        store.put(_answer(f"tiny-{n}", 1), ttl_s=3600).result()
+    assert 0 < store.entries < MANY
+    assert _held(store, TINY) <= cap
+    assert store.holds(_answer(f"tiny-{MANY - 1}", 0).digest), "the newest is kept"
+    store.close()
+
+
+def test_a_smaller_cap_at_the_next_start_holds_at_once(tmp_path: Path) -> None:
+    store, _ = _store(tmp_path, max_bytes=10_000 * KB)
+    for n in range(MANY):
+        store.put(_answer(f"tiny-{n}", 1), ttl_s=3600)
+    store.close()
+    # The operator lowers cache.max_mb: the index read at the start is held to it already.
+    cap = 128 * KB
+    again, _ = _store(tmp_path, max_bytes=cap)
+    again.submit(lambda: None).result()  # opened, its index read
+    assert 0 < again.entries < MANY
+    assert _held(again, TINY) <= cap
+    again.close()

@@ -152,6 +152,8 @@ async def test_an_error_the_upstream_sent_with_a_200_is_not_kept(
     assert second.parse().choices[0].message.content == "Paris"
     assert (await _ask(gateway)).headers["x-gateway-cache"] == "hit"
     assert own_upstream.calls == 2
+    stats = gateway.engine.gateway.cache_stats
+    assert stats is not None and stats.passed_over == {"unfinished": 1}
 
 
 async def _streamed(gateway: GatewayRuntime) -> tuple[str, bytes]:
@@ -178,6 +180,8 @@ async def test_a_stream_cut_after_its_finish_reason_is_not_kept(
     cached, replayed = await _streamed(gateway)
     assert cached == "hit" and replayed == whole
     assert own_upstream.calls == 2
+    stats = gateway.engine.gateway.cache_stats
+    assert stats is not None and stats.passed_over == {"unfinished": 1}
 
 
 # -- what the key is made of ---------------------------------------------------------------
