@@ -305,8 +305,9 @@ class McpSettings:
         300_000,
         env="LLM_GATEWAY_MCP_CALL_TIMEOUT_MS",
         doc="The deadline for one of your MCP servers to answer a tool call, a prompt or a "
-        "resource read; past it the caller gets a `timeout` error, and a server that then "
-        "answers no ping either is taken for hung and restarted.",
+        "resource read; at it the caller gets a `timeout` error, and a server that answered "
+        "no ping either (sent 5 s before the deadline, or half-way when that is shorter) is "
+        "taken for hung and restarted.",
         check=checks.positive,
     )
     max_tools_per_server: int = setting(
