@@ -25,6 +25,11 @@ again, and send that request once more, so the editor is served again without st
 server anew. Before, every later request was refused for good. A request the gateway may have
 started is never sent twice.
 
+A gateway that is stopped or hung answers nothing and fails nothing: each wait on it is bounded
+by its silence (`gateway_watch.py`: its /health is asked meanwhile), and a request it leaves
+unanswered that long is answered with an error saying so; a long call on a gateway that
+answers is not cut. Before, the editor's call waited for ever.
+
 It imports neither the MCP SDK nor aiohttp (`loopback_http` is its HTTP client): editors spawn
 it on every start, and those imports alone took over a second before `initialize` was answered.
 `tests/test_startup_imports.py` keeps it that way.
@@ -36,11 +41,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
 from llmgw_desktop.transports.mcp import loopback_http
 from llmgw_desktop.transports.mcp import stdio_wire as wire
+from llmgw_desktop.transports.mcp.gateway_watch import GatewaySilent, GatewayWatch
 from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
 __all__ = ["Locate", "StdioForwarder", "stdio_streams"]
@@ -52,6 +59,8 @@ VERSION_HEADER = "MCP-Protocol-Version"
 EVENT_STREAM_RETRY_S = 1.0
 EVENT_STREAM_RETRIES = 30
 GATEWAY_GONE = -32000
+# How long a request waits on a gateway that shows no sign of life (`mcp.stdio_relay_silence_ms`).
+SILENCE_S = 15.0
 # The id of the editor's `initialize` said again to a restarted gateway (its answer is ours).
 REJOIN_ID = "llmgw-relay-rejoin"
 
@@ -65,14 +74,27 @@ class _NotRun(OSError):
     does not know): it may be sent again once the relay has rejoined the gateway."""
 
 
+@dataclass
+class _Exchange:
+    """One message's exchange with the gateway: whether its answer was written to the editor."""
+
+    answered: bool = False
+
+
 class StdioForwarder:
     """Relays one stdio connection to `url` until stdin closes."""
 
     def __init__(
-        self, url: str, *, headers: dict[str, str] | None = None, locate: Locate | None = None
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        locate: Locate | None = None,
+        silence_s: float = SILENCE_S,
     ) -> None:
         """`locate`: where the gateway runs now, asked after it refused a request it never ran
-        (None: the relay never rejoins a restarted gateway)."""
+        (None: the relay never rejoins a restarted gateway). `silence_s`: how long a request
+        waits on a gateway that shows no sign of life."""
         self.url = url
         self._base_headers = headers or {}
         self._locate = locate
@@ -92,6 +114,7 @@ class StdioForwarder:
         self._editor_gone = False
         # Requests go on kept connections (loopback_http); the event stream has its own.
         self._http = loopback_http.KeptConnections(url)
+        self.watch = GatewayWatch(self._probe, silence_s)
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
@@ -100,19 +123,25 @@ class StdioForwarder:
             # Every task the relay starts lives in these two groups and ends with `run`.
             async with asyncio.TaskGroup() as streams:
                 listening = streams.create_task(self._listen_once_initialized())
+                watching = streams.create_task(self.watch.run())
                 async with asyncio.TaskGroup() as relays:
                     async for message, raw in wire.messages(reader):
                         relays.create_task(self._relay(message, raw))
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
+                watching.cancel()
         except ExceptionGroup as failed:
             # Only reading stdin can fail here (the tasks log their own failures): raise
             # its error itself, as the relay did before it used task groups.
             raise failed.exceptions[0] from None
         try:
             if self._session_id is not None:
-                with contextlib.suppress(OSError):
-                    async with self._http.request("DELETE", headers=self._headers()) as reply:
+                # Bounded too: an editor that quits while the gateway is stopped is not held.
+                with contextlib.suppress(OSError, GatewaySilent):
+                    async with (
+                        self.watch.waiting(),
+                        self._http.request("DELETE", headers=self._headers()) as reply,
+                    ):
                         await reply.read()
         finally:
             await self._http.close()
@@ -162,17 +191,29 @@ class StdioForwarder:
         if message.get("method") == "initialize":
             self._editor_name = _editor_name(message)
             self._initialize = message
-        epoch = self._epoch
+        epoch, exchange = self._epoch, _Exchange()
         try:
-            try:
-                answered = await self._post(message, body)
-            except _NotRun:
-                if not await self._rejoin(epoch, message):
-                    raise
-                answered = await self._post(message, body)
+            async with self.watch.waiting():
+                try:
+                    answered = await self._post(message, body, exchange)
+                except _NotRun:
+                    if not await self._rejoin(epoch, message):
+                        raise
+                    answered = await self._post(message, body, exchange)
+        except GatewaySilent:
+            log.warning("the gateway at %s is not answering (%s)", self.url, message.get("method"))
+            # An answer already written (the stream then stalled) is not followed by a second.
+            if is_request and not exchange.answered:
+                await self._fail(message["id"], self._silent())
+                if wire.modern_version(message) is None:
+                    # Left alone, it would run the call on once it wakes. (A 2026-era call ends
+                    # with its connection, closed by now.)
+                    cancel = _cancelled(message["id"])
+                    await self._send(cancel, wire.line(cancel))
+            return
         except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
-            if is_request:
+            if is_request and not exchange.answered:
                 await self._fail(message["id"], f"the llmgw-desktop gateway did not answer ({exc})")
             return
         if answered is None:
@@ -185,15 +226,15 @@ class StdioForwarder:
         if message.get("method") == "notifications/initialized":
             self._initialized.set()
 
-    async def _post(self, message: dict[str, Any], body: bytes) -> bool | None:
+    async def _post(self, message: dict[str, Any], body: bytes, exchange: _Exchange) -> bool | None:
         """Post `message` and deliver what the gateway answers: whether that held the answer
-        to it (None: a notification the gateway accepted).
+        to it (None: a notification the gateway accepted), noted in `exchange` as it is
+        written.
 
         Raises:
             _NotRun: the gateway refused it without running it (see `_rejoin`).
             OSError, ValueError: the gateway did not answer, or not as the MCP endpoint does.
         """
-        answered = False
         sent = self._headers(message)
         async with self._http.request("POST", headers=sent, body=body) as reply:
             session = reply.header(SESSION_HEADER)
@@ -213,7 +254,7 @@ class StdioForwarder:
             if kind.startswith("text/event-stream"):
                 async for event, data in wire.sse_events(reply):
                     delivered = await self._deliver(event, message.get("id"), data)
-                    answered = delivered or answered
+                    exchange.answered = delivered or exchange.answered
             else:
                 answer = await reply.read()
                 if not 200 <= reply.status < 300:
@@ -223,12 +264,32 @@ class StdioForwarder:
                     mine = wire.responses_to(answer, message.get("id"))
                     if not mine:
                         raise OSError(f"HTTP {reply.status}: {wire.excerpt(answer)}")
-                    answered = await self._deliver(mine, message.get("id"))
+                    exchange.answered = await self._deliver(mine, message.get("id"))
                 elif answer:
-                    answered = await self._deliver(
+                    exchange.answered = await self._deliver(
                         wire.loads(answer), message.get("id"), answer.strip()
                     )
-        return answered
+        return exchange.answered
+
+    async def _probe(self) -> None:
+        """Ask the gateway's /health, on a connection of its own (see `GatewayWatch`).
+
+        Raises:
+            OSError: it did not answer.
+        """
+        headers = {"User-Agent": self._base_headers.get("User-Agent", "llmgw-desktop-stdio")}
+        async with loopback_http.request("GET", _health_url(self.url), headers=headers) as reply:
+            await reply.read()
+
+    def _silent(self) -> str:
+        return (
+            f"the llmgw-desktop gateway at {_health_url(self.url).removesuffix('/health')} is not "
+            f"answering: nothing for {self.watch.silence_s:g} s, not even its /health (its "
+            "process may be stopped or hung). The call was given up here and may still run "
+            "there. Resume or restart the gateway (the desktop app, or llmgw-desktop "
+            "--headless); this connection serves again once it answers. "
+            "mcp.stdio_relay_silence_ms sets how long a call waits on a silent gateway."
+        )
 
     async def _rejoin(self, epoch: int, message: dict[str, Any]) -> bool:
         """After the gateway refused a request without running it: find the instance running
@@ -345,6 +406,18 @@ class StdioForwarder:
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True
+
+
+def _cancelled(request_id: Any) -> dict[str, Any]:
+    reason = "the llmgw-desktop stdio relay gave it up: the gateway was not answering"
+    params = {"requestId": request_id, "reason": reason}
+    return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+
+
+def _health_url(url: str) -> str:
+    """The gateway's /health, beside its MCP endpoint `url`."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/health"
 
 
 def _editor_name(initialize: dict[str, Any]) -> str:
