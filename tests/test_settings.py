@@ -126,6 +126,11 @@ def test_a_setting_is_read_and_changed_by_its_dotted_key() -> None:
         ),
         ('[log]\nlevel = "LOUD"\n', "log.level", "must be one of"),
         ("[jobs]\nsync_deadline_ms = 0\n", "jobs.sync_deadline_ms", "greater than 0"),
+        (
+            "[mcp]\nstdio_relay_silence_ms = 500\n",
+            "mcp.stdio_relay_silence_ms",
+            "between 1000 and 3600000",
+        ),
         ("this is = not toml [", "(file)", "not valid TOML"),
     ],
 )
@@ -146,6 +151,12 @@ def test_bad_file_value_names_key_and_file(
         ("LLM_GATEWAY_HTTP_PORT", "65536", "http.port", "out of range"),
         ("LLM_GATEWAY_UI_START_HIDDEN", "maybe", "ui.start_hidden", "not a boolean"),
         ("SYNC_DEADLINE_MS", "-5", "jobs.sync_deadline_ms", "greater than 0"),
+        (
+            "LLM_GATEWAY_MCP_STDIO_RELAY_SILENCE_MS",
+            "7200000",
+            "mcp.stdio_relay_silence_ms",
+            "(milliseconds)",
+        ),
         ("LLM_GATEWAY_HTTP_ALLOWED_ORIGINS", "evil.com", "http.allowed_origins", "origins"),
     ],
 )

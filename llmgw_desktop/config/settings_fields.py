@@ -34,6 +34,7 @@ __all__ = [
     "origins",
     "port",
     "positive",
+    "relay_silence_ms",
     "remote_level",
     "section",
     "setting",
@@ -85,6 +86,21 @@ def lease_ms(value: int) -> str | None:
     if LEASE_MS_MIN <= value <= LEASE_MS_MAX:
         return None
     return f"{value} must be between {LEASE_MS_MIN} and {LEASE_MS_MAX} (milliseconds)"
+
+
+# The stdio relay's wait on a silent gateway: shorter than a second, a gateway busy for a moment
+# (a full garbage collection, a slow disk) would have its editors' calls given up; longer than
+# an hour is no bound an editor's user would wait out.
+RELAY_SILENCE_MS_MIN = 1_000
+RELAY_SILENCE_MS_MAX = 3_600_000
+
+
+def relay_silence_ms(value: int) -> str | None:
+    if RELAY_SILENCE_MS_MIN <= value <= RELAY_SILENCE_MS_MAX:
+        return None
+    return (
+        f"{value} must be between {RELAY_SILENCE_MS_MIN} and {RELAY_SILENCE_MS_MAX} (milliseconds)"
+    )
 
 
 def is_loopback(host: str) -> bool:

@@ -305,9 +305,19 @@ class McpSettings:
         300_000,
         env="LLM_GATEWAY_MCP_CALL_TIMEOUT_MS",
         doc="The deadline for one of your MCP servers to answer a tool call, a prompt or a "
-        "resource read; past it the caller gets a `timeout` error, and a server that then "
-        "answers no ping either is taken for hung and restarted.",
+        "resource read; at it the caller gets a `timeout` error, and a server that answered "
+        "no ping either (sent 5 s before the deadline, or half-way when that is shorter) is "
+        "taken for hung and restarted.",
         check=checks.positive,
+    )
+    stdio_relay_silence_ms: int = setting(
+        15_000,
+        env="LLM_GATEWAY_MCP_STDIO_RELAY_SILENCE_MS",
+        doc="How long `llmgw-desktop mcp`, relaying an editor to the running gateway, lets a "
+        "call wait while the gateway shows no sign of life (its /health unanswered: stopped or "
+        "hung); past it the call is answered with an error saying so, and the relay carries on "
+        "once the gateway answers again. A long tool call on a gateway that answers is not cut.",
+        check=checks.relay_silence_ms,
     )
     max_tools_per_server: int = setting(
         500,

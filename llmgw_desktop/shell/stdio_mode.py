@@ -95,8 +95,9 @@ def run_stdio(loaded: LoadedSettings) -> int:
         now = _running_instance(data_dir, loaded.settings.http.path, wait_s=0.0)
         return None if now is None else (now[0], _relay_headers(now[1]))
 
+    silence_s = loaded.settings.mcp.stdio_relay_silence_ms / 1000
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(_relay(url, token, locate))
+        return runner.run(_relay(url, token, locate, silence_s))
 
 
 def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
@@ -144,9 +145,12 @@ def _relay_headers(token: str) -> dict[str, str]:
     return {"User-Agent": "llmgw-desktop-stdio", INSTANCE_TOKEN_HEADER: token}
 
 
-async def _relay(url: str, token: str, locate: Locate) -> int:
+async def _relay(url: str, token: str, locate: Locate, silence_s: float) -> int:
     reader, writer = await stdio_streams()
-    await StdioForwarder(url, headers=_relay_headers(token), locate=locate).run(reader, writer)
+    forwarder = StdioForwarder(
+        url, headers=_relay_headers(token), locate=locate, silence_s=silence_s
+    )
+    await forwarder.run(reader, writer)
     return 0
 
 

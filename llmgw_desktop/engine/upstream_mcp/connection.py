@@ -265,7 +265,8 @@ class UpstreamServer:
             self._end.set()
 
     async def stop(self) -> None:
-        """Stop the server (bounded by the stdio transport's own grace) and do not restart it."""
+        """Stop the server (bounded by the transport's own grace: a stdio process's exit,
+        `transport.HTTP_CLOSE_S` over HTTP) and do not restart it."""
         self._stopping = True
         self._end.set()
         self._wanted.set()

@@ -20,9 +20,13 @@ its stderr, and it is started again (`connection.py`).
 
 Each use has a deadline (`mcp.call_timeout_ms`): without one, a server that hangs (stopped,
 deadlocked) held every call to it for as long as its caller waited, and looked "running" all
-along. Past it the use is cancelled (the server is told) and answers `timeout`; the server is
-then pinged, and one that answers no ping either is taken for hung: its run is ended (the
-process group killed) and a new one started, so the next call is answered.
+along. Past it the use is cancelled (the server is told) and answers `timeout`; the server was
+pinged shortly before it, and one that answered no ping either is taken for hung: its run is
+ended (the process group killed) and a new one started, so the next call is answered. The
+caller hears at the deadline, not later: the use and the ping run in tasks of their own, whose
+cancellation is not waited for (the SDK, cancelling a request, tries for up to 5 s to tell the
+server so, and a hung HTTP server holds every later message behind that one; pinged after the
+deadline, a hung HTTP server's caller heard 10 s late).
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from llmgw_desktop.config.upstream_mcp import (
     NAMESPACE_SEPARATOR,
@@ -46,6 +50,7 @@ from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, 
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import known_secrets, redact
 from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import UpstreamServer
 from llmgw_desktop.engine.upstream_mcp.stdio_line import tool_result
@@ -63,8 +68,9 @@ T = TypeVar("T")
 # A use's deadline (`mcp.call_timeout_ms`): as long as a Streamable HTTP server's own read
 # timeout (`transport.HTTP_TIMEOUT_S`), so a stdio server is held to the same.
 CALL_TIMEOUT_S = 300.0
-# After a use ran past its deadline, how long the server has to answer a ping before it is
-# taken for hung and restarted (a server that answers is only slow at that tool).
+# How long before a use's deadline the server is pinged: one that has not answered by the
+# deadline is taken for hung and restarted (a server that answers is only slow at that tool).
+# Half the deadline when that is shorter.
 PING_TIMEOUT_S = 5.0
 
 # How much of a call's arguments and result a row keeps when mcp.record_arguments is on.
@@ -95,6 +101,7 @@ class UpstreamRelay:
         self,
         servers: Mapping[str, UpstreamServer],
         *,
+        tasks: TaskSupervisor,
         recorder: FlightRecorder,
         approvals: ApprovalGate,
         record_arguments: bool = False,
@@ -104,8 +111,10 @@ class UpstreamRelay:
         """`servers`: the configured servers by name, as the server set keeps them (the same
         mapping, so a server added or switched is relayed to at once). `traced`: OpenTelemetry
         export is on, so every call goes through the SDK's session, which spans it.
-        `call_timeout_s`: how long one use may wait for the server's answer."""
+        `call_timeout_s`: how long one use may wait for the server's answer. `tasks` runs each
+        use, so that its deadline does not wait for its cancellation (`_answered`)."""
         self._servers = servers
+        self._tasks = tasks
         self._call_timeout_s = call_timeout_s
         self._recorder = recorder
         self._approvals = approvals
@@ -332,22 +341,36 @@ class UpstreamRelay:
                 f"{str(exc) or type(exc).__name__}",
             ) from None
 
-    async def _answered(self, server: UpstreamServer, offered: str, answer: Awaitable[T]) -> T:
+    async def _answered(
+        self, server: UpstreamServer, offered: str, answer: Coroutine[Any, Any, T]
+    ) -> T:
         """What the server answers to one request (`answer`), within the call timeout.
 
         Raises:
             EngineError: `timeout`: no answer in time (the request was cancelled; a server that
-                answers no ping either is restarted).
+                answered no ping either is restarted).
         """
-        deadline = asyncio.timeout(self._call_timeout_s)
+        name = server.config.name
+        call = self._tasks.spawn(_caught(answer), name=f"mcp-use-{name}")
+        ping: asyncio.Task[bool] | None = None
+        window = min(PING_TIMEOUT_S, self._call_timeout_s / 2)
         try:
-            async with deadline:
-                return await answer
-        except TimeoutError:
-            if not deadline.expired():
-                raise  # the server's own transport timed out, not our deadline
-        name, waited = server.config.name, f"{self._call_timeout_s:g} s (mcp.call_timeout_ms)"
-        if await server.answers_ping(PING_TIMEOUT_S):
+            await asyncio.wait([call], timeout=self._call_timeout_s - window)
+            if not call.done():
+                ping = self._tasks.spawn(server.answers_ping(window), name=f"mcp-ping-{name}")
+                await asyncio.wait([call], timeout=window)
+        finally:
+            # Past the deadline, or the caller gone: neither is waited for (see the module's
+            # docstring); the SDK tells the server in the call's own task.
+            if ping is not None and not ping.done():
+                ping.cancel()
+            if not call.done():
+                call.cancel()
+        if call.done():  # it ended before the deadline (cancelling it above changed nothing)
+            return call.result().unwrap()
+        answered = ping is not None and ping.done() and not ping.cancelled() and ping.result()
+        waited = f"{self._call_timeout_s:g} s (mcp.call_timeout_ms)"
+        if answered:
             raise EngineError(
                 f"MCP server {name!r} did not answer {offered} within {waited}; the call was "
                 "cancelled (the server still answers, so the tool itself is slow)",
@@ -411,6 +434,33 @@ async def _settled(server: UpstreamServer) -> None:
             server.last_error = (
                 f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
             )
+
+
+@dataclass(frozen=True)
+class _Outcome(Generic[T]):
+    """What a use's task ended with: its result, or the exception it raised."""
+
+    result: T | None = None
+    raised: Exception | None = None
+
+    def unwrap(self) -> T:
+        """The result.
+
+        Raises:
+            Exception: the one the use raised.
+        """
+        if self.raised is not None:
+            raise self.raised
+        return cast(T, self.result)
+
+
+async def _caught(answer: Coroutine[Any, Any, T]) -> _Outcome[T]:
+    """`answer`'s outcome, an exception included: the task then ends well, and the supervisor
+    does not log as a failed task what the caller is given (a server's error, say)."""
+    try:
+        return _Outcome(await answer)
+    except Exception as exc:
+        return _Outcome(raised=exc)
 
 
 def _first_line(exc: BaseException) -> str:

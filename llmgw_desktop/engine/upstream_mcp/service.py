@@ -114,6 +114,7 @@ class UpstreamServers:
         # `relay.py`, over this same mapping: a server added or switched is relayed to at once.
         relay = UpstreamRelay(
             self.servers,
+            tasks=tasks,
             recorder=recorder,
             approvals=approvals,
             record_arguments=record_arguments,

@@ -9,6 +9,7 @@ redacts from then on: a server may echo its own environment (red-team finding 4)
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from llmgw_desktop.engine.upstream_mcp.oauth import (
 
 __all__ = [
     "ANSWER_LIMIT_BYTES",
+    "HTTP_CLOSE_S",
     "HTTP_TIMEOUT_S",
     "SecretLookup",
     "ServerDown",
@@ -30,7 +32,15 @@ __all__ = [
     "resolved",
 ]
 
+log = logging.getLogger(__name__)
+
 HTTP_TIMEOUT_S = 300.0
+# How long the end of a Streamable HTTP connection may take: the SDK's DELETE of the session,
+# and the requests still under way. A hung server (stopped, deadlocked) accepts them and never
+# answers, and the HTTP client waits `HTTP_TIMEOUT_S` for each: the gateway's stop, or the
+# server's restart after it was found hung, waited 300 s on it. A server that answers ends
+# its session in milliseconds.
+HTTP_CLOSE_S = 2.0
 # The most of one answer read from a server over HTTP: a JSON body, or one event of a stream.
 # The same as a stdio server's line (`stdio.LINE_LIMIT_BYTES`), see `http_cap.py`.
 ANSWER_LIMIT_BYTES = 64 * 1024 * 1024
@@ -84,6 +94,7 @@ async def http_streams(
         ServerDown: a header names a vault key that is not stored, or `oauth` is on without a
             vault.
     """
+    import anyio
     import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
@@ -100,16 +111,29 @@ async def http_streams(
     @contextlib.asynccontextmanager
     async def streams() -> Any:
         limit = ANSWER_LIMIT_BYTES
-        async with (
-            httpx2.AsyncClient(
-                # An answer's size on the wire is what the cap counts: no compression.
-                headers={"Accept-Encoding": "identity", **headers},
-                auth=auth,
-                timeout=HTTP_TIMEOUT_S,
-                event_hooks={"response": [capped_json(limit)]},
-            ) as http,
-            streamable_http_client(config.url, http_client=http, max_sse_event_size=limit) as pair,
-        ):
-            yield pair
+        async with httpx2.AsyncClient(
+            # An answer's size on the wire is what the cap counts: no compression.
+            headers={"Accept-Encoding": "identity", **headers},
+            auth=auth,
+            timeout=HTTP_TIMEOUT_S,
+            event_hooks={"response": [capped_json(limit)]},
+        ) as http:
+            # No deadline while the connection serves (a tool may run for as long as the
+            # call timeout allows); its end gets HTTP_CLOSE_S, then what is left is cancelled.
+            with anyio.CancelScope() as ending:
+                async with streamable_http_client(
+                    config.url, http_client=http, max_sse_event_size=limit
+                ) as pair:
+                    try:
+                        yield pair
+                    finally:
+                        ending.deadline = anyio.current_time() + HTTP_CLOSE_S
+            if ending.cancelled_caught:
+                log.warning(
+                    "MCP server %s did not end its session within %g s; its connection was "
+                    "closed without it",
+                    config.name,
+                    HTTP_CLOSE_S,
+                )
 
     return streams()

@@ -25,6 +25,11 @@ again, and send that request once more, so the editor is served again without st
 server anew. Before, every later request was refused for good. A request the gateway may have
 started is never sent twice.
 
+A gateway that is stopped or hung answers nothing and fails nothing: each wait on it is bounded
+by its silence (`gateway_watch.py`: its /health is asked meanwhile), and a request it leaves
+unanswered that long is answered with an error saying so; a long call on a gateway that
+answers is not cut. Before, the editor's call waited for ever.
+
 It imports neither the MCP SDK nor aiohttp (`loopback_http` is its HTTP client): editors spawn
 it on every start, and those imports alone took over a second before `initialize` was answered.
 `tests/test_startup_imports.py` keeps it that way.
@@ -33,21 +38,19 @@ it on every start, and those imports alone took over a second before `initialize
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
-import re
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.api import jsonio
 from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
 from llmgw_desktop.transports.mcp import loopback_http
-from llmgw_desktop.transports.mcp.loopback_http import Reply
+from llmgw_desktop.transports.mcp import stdio_wire as wire
+from llmgw_desktop.transports.mcp.gateway_watch import GatewaySilent, GatewayWatch
+from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
-__all__ = ["StdioForwarder"]
+__all__ = ["Locate", "StdioForwarder", "stdio_streams"]
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +59,8 @@ VERSION_HEADER = "MCP-Protocol-Version"
 EVENT_STREAM_RETRY_S = 1.0
 EVENT_STREAM_RETRIES = 30
 GATEWAY_GONE = -32000
-# The MCP SDK's own values (mcp_types.PROTOCOL_VERSION_META_KEY, mcp.shared.inbound's
-# NAME_BEARING_METHODS and header encoding), copied so the relay need not import the SDK;
-# tests/transports/mcp/test_stdio_relay_light.py checks they still agree with it.
-PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
-NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
-_HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
-_B64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
+# How long a request waits on a gateway that shows no sign of life (`mcp.stdio_relay_silence_ms`).
+SILENCE_S = 15.0
 # The id of the editor's `initialize` said again to a restarted gateway (its answer is ours).
 REJOIN_ID = "llmgw-relay-rejoin"
 
@@ -76,14 +74,27 @@ class _NotRun(OSError):
     does not know): it may be sent again once the relay has rejoined the gateway."""
 
 
+@dataclass
+class _Exchange:
+    """One message's exchange with the gateway: whether its answer was written to the editor."""
+
+    answered: bool = False
+
+
 class StdioForwarder:
     """Relays one stdio connection to `url` until stdin closes."""
 
     def __init__(
-        self, url: str, *, headers: dict[str, str] | None = None, locate: Locate | None = None
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        locate: Locate | None = None,
+        silence_s: float = SILENCE_S,
     ) -> None:
         """`locate`: where the gateway runs now, asked after it refused a request it never ran
-        (None: the relay never rejoins a restarted gateway)."""
+        (None: the relay never rejoins a restarted gateway). `silence_s`: how long a request
+        waits on a gateway that shows no sign of life."""
         self.url = url
         self._base_headers = headers or {}
         self._locate = locate
@@ -103,6 +114,7 @@ class StdioForwarder:
         self._editor_gone = False
         # Requests go on kept connections (loopback_http); the event stream has its own.
         self._http = loopback_http.KeptConnections(url)
+        self.watch = GatewayWatch(self._probe, silence_s)
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
@@ -111,19 +123,25 @@ class StdioForwarder:
             # Every task the relay starts lives in these two groups and ends with `run`.
             async with asyncio.TaskGroup() as streams:
                 listening = streams.create_task(self._listen_once_initialized())
+                watching = streams.create_task(self.watch.run())
                 async with asyncio.TaskGroup() as relays:
-                    async for message, raw in _messages(reader):
+                    async for message, raw in wire.messages(reader):
                         relays.create_task(self._relay(message, raw))
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
+                watching.cancel()
         except ExceptionGroup as failed:
             # Only reading stdin can fail here (the tasks log their own failures): raise
             # its error itself, as the relay did before it used task groups.
             raise failed.exceptions[0] from None
         try:
             if self._session_id is not None:
-                with contextlib.suppress(OSError):
-                    async with self._http.request("DELETE", headers=self._headers()) as reply:
+                # Bounded too: an editor that quits while the gateway is stopped is not held.
+                with contextlib.suppress(OSError, GatewaySilent):
+                    async with (
+                        self.watch.waiting(),
+                        self._http.request("DELETE", headers=self._headers()) as reply,
+                    ):
                         await reply.read()
         finally:
             await self._http.close()
@@ -149,15 +167,14 @@ class StdioForwarder:
             "Accept": "application/json, text/event-stream",
             **self._base_headers,
         }
-        meta = ((message or {}).get("params") or {}).get("_meta") or {}
-        modern = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
-        if isinstance(modern, str) and message is not None:
+        modern = wire.modern_version(message) if message is not None else None
+        if modern is not None and message is not None:
             headers[VERSION_HEADER] = modern
             headers["Mcp-Method"] = str(message.get("method", ""))
-            field = NAME_BEARING_METHODS.get(str(message.get("method")))
+            field = wire.NAME_BEARING_METHODS.get(str(message.get("method")))
             value = (message.get("params") or {}).get(field) if field else None
             if isinstance(value, str):
-                headers["Mcp-Name"] = _encode_header_value(value)
+                headers["Mcp-Name"] = wire.encode_header_value(value)
             return headers
         if self._editor_name:
             headers[CALLER_HEADER] = self._editor_name
@@ -174,17 +191,29 @@ class StdioForwarder:
         if message.get("method") == "initialize":
             self._editor_name = _editor_name(message)
             self._initialize = message
-        epoch = self._epoch
+        epoch, exchange = self._epoch, _Exchange()
         try:
-            try:
-                answered = await self._post(message, body)
-            except _NotRun:
-                if not await self._rejoin(epoch, message):
-                    raise
-                answered = await self._post(message, body)
+            async with self.watch.waiting():
+                try:
+                    answered = await self._post(message, body, exchange)
+                except _NotRun:
+                    if not await self._rejoin(epoch, message):
+                        raise
+                    answered = await self._post(message, body, exchange)
+        except GatewaySilent:
+            log.warning("the gateway at %s is not answering (%s)", self.url, message.get("method"))
+            # An answer already written (the stream then stalled) is not followed by a second.
+            if is_request and not exchange.answered:
+                await self._fail(message["id"], self._silent())
+                if wire.modern_version(message) is None:
+                    # Left alone, it would run the call on once it wakes. (A 2026-era call ends
+                    # with its connection, closed by now.)
+                    cancel = _cancelled(message["id"])
+                    await self._send(cancel, wire.line(cancel))
+            return
         except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
-            if is_request:
+            if is_request and not exchange.answered:
                 await self._fail(message["id"], f"the llmgw-desktop gateway did not answer ({exc})")
             return
         if answered is None:
@@ -197,15 +226,15 @@ class StdioForwarder:
         if message.get("method") == "notifications/initialized":
             self._initialized.set()
 
-    async def _post(self, message: dict[str, Any], body: bytes) -> bool | None:
+    async def _post(self, message: dict[str, Any], body: bytes, exchange: _Exchange) -> bool | None:
         """Post `message` and deliver what the gateway answers: whether that held the answer
-        to it (None: a notification the gateway accepted).
+        to it (None: a notification the gateway accepted), noted in `exchange` as it is
+        written.
 
         Raises:
             _NotRun: the gateway refused it without running it (see `_rejoin`).
             OSError, ValueError: the gateway did not answer, or not as the MCP endpoint does.
         """
-        answered = False
         sent = self._headers(message)
         async with self._http.request("POST", headers=sent, body=body) as reply:
             session = reply.header(SESSION_HEADER)
@@ -220,27 +249,47 @@ class StdioForwarder:
             if reply.status == 401 or (reply.status == 404 and SESSION_HEADER in sent):
                 # The auth edge's refusal, or a session the gateway does not have: nothing
                 # of the request ran.
-                raise _NotRun(f"HTTP {reply.status}: {_excerpt(await reply.read())}")
+                raise _NotRun(f"HTTP {reply.status}: {wire.excerpt(await reply.read())}")
             kind = reply.header("Content-Type") or ""
             if kind.startswith("text/event-stream"):
-                async for event, data in _sse_events(reply):
+                async for event, data in wire.sse_events(reply):
                     delivered = await self._deliver(event, message.get("id"), data)
-                    answered = delivered or answered
+                    exchange.answered = delivered or exchange.answered
             else:
                 answer = await reply.read()
                 if not 200 <= reply.status < 300:
                     # The MCP endpoint's own JSON-RPC error for this request goes through;
                     # anything else (the auth edge's envelope, a redirect, a proxy's page)
                     # becomes a JSON-RPC error, never that body.
-                    mine = _responses_to(answer, message.get("id"))
+                    mine = wire.responses_to(answer, message.get("id"))
                     if not mine:
-                        raise OSError(f"HTTP {reply.status}: {_excerpt(answer)}")
-                    answered = await self._deliver(mine, message.get("id"))
+                        raise OSError(f"HTTP {reply.status}: {wire.excerpt(answer)}")
+                    exchange.answered = await self._deliver(mine, message.get("id"))
                 elif answer:
-                    answered = await self._deliver(
-                        _loads(answer), message.get("id"), answer.strip()
+                    exchange.answered = await self._deliver(
+                        wire.loads(answer), message.get("id"), answer.strip()
                     )
-        return answered
+        return exchange.answered
+
+    async def _probe(self) -> None:
+        """Ask the gateway's /health, on a connection of its own (see `GatewayWatch`).
+
+        Raises:
+            OSError: it did not answer.
+        """
+        headers = {"User-Agent": self._base_headers.get("User-Agent", "llmgw-desktop-stdio")}
+        async with loopback_http.request("GET", _health_url(self.url), headers=headers) as reply:
+            await reply.read()
+
+    def _silent(self) -> str:
+        return (
+            f"the llmgw-desktop gateway at {_health_url(self.url).removesuffix('/health')} is not "
+            f"answering: nothing for {self.watch.silence_s:g} s, not even its /health (its "
+            "process may be stopped or hung). The call was given up here and may still run "
+            "there. Resume or restart the gateway (the desktop app, or llmgw-desktop "
+            "--headless); this connection serves again once it answers. "
+            "mcp.stdio_relay_silence_ms sets how long a call waits on a silent gateway."
+        )
 
     async def _rejoin(self, epoch: int, message: dict[str, Any]) -> bool:
         """After the gateway refused a request without running it: find the instance running
@@ -279,13 +328,13 @@ class StdioForwarder:
         initialize = {**self._initialize, "id": REJOIN_ID}
         headers = self._headers()
         headers.pop(VERSION_HEADER, None)  # as the editor's first request, before any was agreed
-        async with self._http.request("POST", headers=headers, body=_line(initialize)) as reply:
+        async with self._http.request("POST", headers=headers, body=wire.line(initialize)) as reply:
             await reply.read()
             session = reply.header(SESSION_HEADER)
             if reply.status != 200 or not session:
                 return False
         self._session_id = session
-        done = _line({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        done = wire.line({"jsonrpc": "2.0", "method": "notifications/initialized"})
         async with self._http.request("POST", headers=self._headers(), body=done) as reply:
             await reply.read()
             return 200 <= reply.status < 300
@@ -332,7 +381,7 @@ class StdioForwarder:
                     if reply.status in (401, 404):
                         tries = EVENT_STREAM_RETRIES  # not this gateway's session: wait
                         continue
-                    async for event, data in _sse_events(reply):
+                    async for event, data in wire.sse_events(reply):
                         await self._deliver(event, raw=data)
             except (OSError, ValueError):
                 pass
@@ -342,7 +391,7 @@ class StdioForwarder:
         assert self._out is not None
         if self._editor_gone:
             return
-        line = raw + b"\n" if raw else _line(message)
+        line = raw + b"\n" if raw else wire.line(message)
         async with self._write_lock:
             try:
                 self._out.write(line)
@@ -359,41 +408,16 @@ class StdioForwarder:
                 self._editor_gone = True
 
 
-def _responses_to(body: bytes, request_id: Any) -> list[dict[str, Any]]:
-    """The JSON-RPC responses to request `request_id` in `body` (none if it is not JSON-RPC)."""
-    if request_id is None:
-        return []
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return []
-    return [
-        item
-        for item in (parsed if isinstance(parsed, list) else [parsed])
-        if isinstance(item, dict)
-        and item.get("id") == request_id
-        and ("result" in item or "error" in item)
-    ]
+def _cancelled(request_id: Any) -> dict[str, Any]:
+    reason = "the llmgw-desktop stdio relay gave it up: the gateway was not answering"
+    params = {"requestId": request_id, "reason": reason}
+    return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
 
 
-def _excerpt(body: bytes) -> str:
-    """What an error reply said, short: its JSON envelope's message, else its first line."""
-    text = body.decode("utf-8", errors="replace")
-    with contextlib.suppress(ValueError, AttributeError, TypeError):
-        text = json.loads(text)["error"]["message"]
-    return str(text).strip().split("\n", 1)[0][:200] or "no body"
-
-
-def _encode_header_value(value: str) -> str:
-    """A value as the `Mcp-Name` header carries it: verbatim when plain printable ASCII, else
-    wrapped in the `=?base64?...?=` sentinel (as the SDK's `encode_header_value`)."""
-    if (
-        _HEADER_SAFE.fullmatch(value)
-        and value == value.strip()
-        and not _B64_SENTINEL.fullmatch(value)
-    ):
-        return value
-    return f"=?base64?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
+def _health_url(url: str) -> str:
+    """The gateway's /health, beside its MCP endpoint `url`."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/health"
 
 
 def _editor_name(initialize: dict[str, Any]) -> str:
@@ -403,71 +427,3 @@ def _editor_name(initialize: dict[str, Any]) -> str:
     cleaned = clean_caller(name) if isinstance(name, str) else ""
     # Header values travel as Latin-1: a name beyond ASCII stays in `initialize` alone.
     return cleaned if cleaned.isascii() else ""
-
-
-def _loads(data: bytes) -> Any:
-    """JSON with orjson (several times the standard library's speed, on every message), or
-    with the standard library where orjson refuses it (NaN) or reads a number other than
-    written: an integer past 64 bits comes back a float, and an id must stay what it was.
-
-    Raises:
-        ValueError: it is not JSON.
-    """
-    try:
-        parsed = jsonio.loads(data)
-    except ValueError:
-        return json.loads(data)
-    items = parsed if isinstance(parsed, list) else [parsed]
-    if any(isinstance(item, dict) and isinstance(item.get("id"), float) for item in items):
-        return json.loads(data)
-    return parsed
-
-
-def _line(message: dict[str, Any]) -> bytes:
-    return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
-async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
-    """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is."""
-    while line := await reader.readline():
-        raw = line.strip()
-        if not raw:
-            continue
-        try:
-            message = _loads(raw)
-        except ValueError:
-            # Not UTF-8 (or not JSON): read as before, the text made valid first.
-            raw = line.decode("utf-8", errors="replace").strip().encode()
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                log.warning("ignoring a line that is not JSON on stdin")
-                continue
-        if isinstance(message, dict):
-            yield message, raw
-
-
-async def _sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
-    """The JSON payloads of an event stream's `data:` fields, each with its JSON text."""
-    data: list[str] = []
-    async for raw in reply.lines():
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-        elif not line and data:
-            payload = "\n".join(data)
-            data = []
-            with contextlib.suppress(ValueError):
-                yield json.loads(payload), payload.encode()
-
-
-async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
-    """asyncio reader and writer over this process's stdin and stdout."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, sys.stdout.buffer
-    )
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-    return reader, writer

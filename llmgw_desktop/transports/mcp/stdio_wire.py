@@ -1,0 +1,157 @@
+"""What the stdio relay reads and writes (`stdio_forward.py`): the editor's JSON-RPC lines on
+stdin and stdout, the gateway's event streams, and the headers a 2026-era request carries.
+
+Pure functions over bytes and streams, apart from `stdio_streams`, which opens this process's
+own; none imports the MCP SDK (see `stdio_forward.py` for why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import re
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmgw_desktop.engine.api import jsonio
+from llmgw_desktop.transports.mcp.loopback_http import Reply
+
+__all__ = [
+    "NAME_BEARING_METHODS",
+    "PROTOCOL_VERSION_META_KEY",
+    "encode_header_value",
+    "excerpt",
+    "line",
+    "loads",
+    "messages",
+    "modern_version",
+    "responses_to",
+    "sse_events",
+    "stdio_streams",
+]
+
+log = logging.getLogger(__name__)
+
+# The MCP SDK's own values (mcp_types.PROTOCOL_VERSION_META_KEY, mcp.shared.inbound's
+# NAME_BEARING_METHODS and header encoding), copied so the relay need not import the SDK;
+# tests/transports/mcp/test_stdio_relay_light.py checks they still agree with it.
+PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
+NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
+_B64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
+
+
+def modern_version(message: dict[str, Any]) -> str | None:
+    """The 2026-era protocol version a message carries in its envelope (None: a 2025 one)."""
+    meta = (message.get("params") or {}).get("_meta") or {}
+    modern = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
+    return modern if isinstance(modern, str) else None
+
+
+def responses_to(body: bytes, request_id: Any) -> list[dict[str, Any]]:
+    """The JSON-RPC responses to request `request_id` in `body` (none if it is not JSON-RPC)."""
+    if request_id is None:
+        return []
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return []
+    return [
+        item
+        for item in (parsed if isinstance(parsed, list) else [parsed])
+        if isinstance(item, dict)
+        and item.get("id") == request_id
+        and ("result" in item or "error" in item)
+    ]
+
+
+def excerpt(body: bytes) -> str:
+    """What an error reply said, short: its JSON envelope's message, else its first line."""
+    text = body.decode("utf-8", errors="replace")
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        text = json.loads(text)["error"]["message"]
+    return str(text).strip().split("\n", 1)[0][:200] or "no body"
+
+
+def encode_header_value(value: str) -> str:
+    """A value as the `Mcp-Name` header carries it: verbatim when plain printable ASCII, else
+    wrapped in the `=?base64?...?=` sentinel (as the SDK's `encode_header_value`)."""
+    if (
+        _HEADER_SAFE.fullmatch(value)
+        and value == value.strip()
+        and not _B64_SENTINEL.fullmatch(value)
+    ):
+        return value
+    return f"=?base64?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
+
+
+def loads(data: bytes) -> Any:
+    """JSON with orjson (several times the standard library's speed, on every message), or
+    with the standard library where orjson refuses it (NaN) or reads a number other than
+    written: an integer past 64 bits comes back a float, and an id must stay what it was.
+
+    Raises:
+        ValueError: it is not JSON.
+    """
+    try:
+        parsed = jsonio.loads(data)
+    except ValueError:
+        return json.loads(data)
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if any(isinstance(item, dict) and isinstance(item.get("id"), float) for item in items):
+        return json.loads(data)
+    return parsed
+
+
+def line(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+async def messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+    """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is."""
+    while line := await reader.readline():
+        raw = line.strip()
+        if not raw:
+            continue
+        try:
+            message = loads(raw)
+        except ValueError:
+            # Not UTF-8 (or not JSON): read as before, the text made valid first.
+            raw = line.decode("utf-8", errors="replace").strip().encode()
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                log.warning("ignoring a line that is not JSON on stdin")
+                continue
+        if isinstance(message, dict):
+            yield message, raw
+
+
+async def sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
+    """The JSON payloads of an event stream's `data:` fields, each with its JSON text."""
+    data: list[str] = []
+    async for raw in reply.lines():
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
+        elif not line and data:
+            payload = "\n".join(data)
+            data = []
+            with contextlib.suppress(ValueError):
+                yield json.loads(payload), payload.encode()
+
+
+async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
+    """asyncio reader and writer over this process's stdin and stdout."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, sys.stdout.buffer
+    )
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    return reader, writer
