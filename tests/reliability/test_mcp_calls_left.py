@@ -188,7 +188,7 @@ async def test_a_sync_call_the_client_cancels_stops_its_cli(
     assert ANSWER in answer["text"], answer
 
 
-@pytest.mark.parametrize("mode", ["2026-07-28"])
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_sync_call_whose_client_dies_stops_its_cli(
     gateway: GatewayRuntime, tmp_path: Path, leftovers: list[int], mode: str
 ) -> None:
