@@ -33,19 +33,23 @@ it on every start, and those imports alone took over a second before `initialize
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
-import re
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.api import jsonio
-from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
+from llmgw_desktop.transports.gateway.callers import CALLER_HEADER
 from llmgw_desktop.transports.mcp import loopback_http
-from llmgw_desktop.transports.mcp.loopback_http import Reply
+from llmgw_desktop.transports.mcp.stdio_wire import (
+    as_line,
+    editor_messages,
+    editor_name,
+    encode_header_value,
+    excerpt,
+    loads,
+    responses_to,
+    sse_events,
+)
 
 __all__ = ["StdioForwarder"]
 
@@ -61,8 +65,6 @@ GATEWAY_GONE = -32000
 # tests/transports/mcp/test_stdio_relay_light.py checks they still agree with it.
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
-_HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
-_B64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
 # The id of the editor's `initialize` said again to a restarted gateway (its answer is ours).
 REJOIN_ID = "llmgw-relay-rejoin"
 
@@ -112,7 +114,7 @@ class StdioForwarder:
             async with asyncio.TaskGroup() as streams:
                 listening = streams.create_task(self._listen_once_initialized())
                 async with asyncio.TaskGroup() as relays:
-                    async for message, raw in _messages(reader):
+                    async for message, raw in editor_messages(reader):
                         relays.create_task(self._relay(message, raw))
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
@@ -157,7 +159,7 @@ class StdioForwarder:
             field = NAME_BEARING_METHODS.get(str(message.get("method")))
             value = (message.get("params") or {}).get(field) if field else None
             if isinstance(value, str):
-                headers["Mcp-Name"] = _encode_header_value(value)
+                headers["Mcp-Name"] = encode_header_value(value)
             return headers
         if self._editor_name:
             headers[CALLER_HEADER] = self._editor_name
@@ -172,7 +174,7 @@ class StdioForwarder:
         gateway answers."""
         is_request = "method" in message and "id" in message
         if message.get("method") == "initialize":
-            self._editor_name = _editor_name(message)
+            self._editor_name = editor_name(message)
             self._initialize = message
         epoch = self._epoch
         try:
@@ -220,10 +222,10 @@ class StdioForwarder:
             if reply.status == 401 or (reply.status == 404 and SESSION_HEADER in sent):
                 # The auth edge's refusal, or a session the gateway does not have: nothing
                 # of the request ran.
-                raise _NotRun(f"HTTP {reply.status}: {_excerpt(await reply.read())}")
+                raise _NotRun(f"HTTP {reply.status}: {excerpt(await reply.read())}")
             kind = reply.header("Content-Type") or ""
             if kind.startswith("text/event-stream"):
-                async for event, data in _sse_events(reply):
+                async for event, data in sse_events(reply):
                     delivered = await self._deliver(event, message.get("id"), data)
                     answered = delivered or answered
             else:
@@ -232,14 +234,12 @@ class StdioForwarder:
                     # The MCP endpoint's own JSON-RPC error for this request goes through;
                     # anything else (the auth edge's envelope, a redirect, a proxy's page)
                     # becomes a JSON-RPC error, never that body.
-                    mine = _responses_to(answer, message.get("id"))
+                    mine = responses_to(answer, message.get("id"))
                     if not mine:
-                        raise OSError(f"HTTP {reply.status}: {_excerpt(answer)}")
+                        raise OSError(f"HTTP {reply.status}: {excerpt(answer)}")
                     answered = await self._deliver(mine, message.get("id"))
                 elif answer:
-                    answered = await self._deliver(
-                        _loads(answer), message.get("id"), answer.strip()
-                    )
+                    answered = await self._deliver(loads(answer), message.get("id"), answer.strip())
         return answered
 
     async def _rejoin(self, epoch: int, message: dict[str, Any]) -> bool:
@@ -279,13 +279,13 @@ class StdioForwarder:
         initialize = {**self._initialize, "id": REJOIN_ID}
         headers = self._headers()
         headers.pop(VERSION_HEADER, None)  # as the editor's first request, before any was agreed
-        async with self._http.request("POST", headers=headers, body=_line(initialize)) as reply:
+        async with self._http.request("POST", headers=headers, body=as_line(initialize)) as reply:
             await reply.read()
             session = reply.header(SESSION_HEADER)
             if reply.status != 200 or not session:
                 return False
         self._session_id = session
-        done = _line({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        done = as_line({"jsonrpc": "2.0", "method": "notifications/initialized"})
         async with self._http.request("POST", headers=self._headers(), body=done) as reply:
             await reply.read()
             return 200 <= reply.status < 300
@@ -332,7 +332,7 @@ class StdioForwarder:
                     if reply.status in (401, 404):
                         tries = EVENT_STREAM_RETRIES  # not this gateway's session: wait
                         continue
-                    async for event, data in _sse_events(reply):
+                    async for event, data in sse_events(reply):
                         await self._deliver(event, raw=data)
             except (OSError, ValueError):
                 pass
@@ -342,7 +342,7 @@ class StdioForwarder:
         assert self._out is not None
         if self._editor_gone:
             return
-        line = raw + b"\n" if raw else _line(message)
+        line = raw + b"\n" if raw else as_line(message)
         async with self._write_lock:
             try:
                 self._out.write(line)
@@ -357,117 +357,3 @@ class StdioForwarder:
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True
-
-
-def _responses_to(body: bytes, request_id: Any) -> list[dict[str, Any]]:
-    """The JSON-RPC responses to request `request_id` in `body` (none if it is not JSON-RPC)."""
-    if request_id is None:
-        return []
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return []
-    return [
-        item
-        for item in (parsed if isinstance(parsed, list) else [parsed])
-        if isinstance(item, dict)
-        and item.get("id") == request_id
-        and ("result" in item or "error" in item)
-    ]
-
-
-def _excerpt(body: bytes) -> str:
-    """What an error reply said, short: its JSON envelope's message, else its first line."""
-    text = body.decode("utf-8", errors="replace")
-    with contextlib.suppress(ValueError, AttributeError, TypeError):
-        text = json.loads(text)["error"]["message"]
-    return str(text).strip().split("\n", 1)[0][:200] or "no body"
-
-
-def _encode_header_value(value: str) -> str:
-    """A value as the `Mcp-Name` header carries it: verbatim when plain printable ASCII, else
-    wrapped in the `=?base64?...?=` sentinel (as the SDK's `encode_header_value`)."""
-    if (
-        _HEADER_SAFE.fullmatch(value)
-        and value == value.strip()
-        and not _B64_SENTINEL.fullmatch(value)
-    ):
-        return value
-    return f"=?base64?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
-
-
-def _editor_name(initialize: dict[str, Any]) -> str:
-    """The `clientInfo` name of an editor's `initialize`, if it can travel in a header."""
-    info = (initialize.get("params") or {}).get("clientInfo") or {}
-    name = info.get("name") if isinstance(info, dict) else None
-    cleaned = clean_caller(name) if isinstance(name, str) else ""
-    # Header values travel as Latin-1: a name beyond ASCII stays in `initialize` alone.
-    return cleaned if cleaned.isascii() else ""
-
-
-def _loads(data: bytes) -> Any:
-    """JSON with orjson (several times the standard library's speed, on every message), or
-    with the standard library where orjson refuses it (NaN) or reads a number other than
-    written: an integer past 64 bits comes back a float, and an id must stay what it was.
-
-    Raises:
-        ValueError: it is not JSON.
-    """
-    try:
-        parsed = jsonio.loads(data)
-    except ValueError:
-        return json.loads(data)
-    items = parsed if isinstance(parsed, list) else [parsed]
-    if any(isinstance(item, dict) and isinstance(item.get("id"), float) for item in items):
-        return json.loads(data)
-    return parsed
-
-
-def _line(message: dict[str, Any]) -> bytes:
-    return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
-async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
-    """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is."""
-    while line := await reader.readline():
-        raw = line.strip()
-        if not raw:
-            continue
-        try:
-            message = _loads(raw)
-        except ValueError:
-            # Not UTF-8 (or not JSON): read as before, the text made valid first.
-            raw = line.decode("utf-8", errors="replace").strip().encode()
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                log.warning("ignoring a line that is not JSON on stdin")
-                continue
-        if isinstance(message, dict):
-            yield message, raw
-
-
-async def _sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
-    """The JSON payloads of an event stream's `data:` fields, each with its JSON text."""
-    data: list[str] = []
-    async for raw in reply.lines():
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-        elif not line and data:
-            payload = "\n".join(data)
-            data = []
-            with contextlib.suppress(ValueError):
-                yield json.loads(payload), payload.encode()
-
-
-async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
-    """asyncio reader and writer over this process's stdin and stdout."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, sys.stdout.buffer
-    )
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-    return reader, writer

@@ -14,7 +14,7 @@ import pytest
 from mcp.shared import inbound
 from mcp_types import PROTOCOL_VERSION_META_KEY
 
-from llmgw_desktop.transports.mcp import stdio_forward
+from llmgw_desktop.transports.mcp import stdio_forward, stdio_wire
 from llmgw_desktop.transports.mcp.loopback_http import HttpProtocolError, KeptConnections, Reply
 
 
@@ -27,7 +27,7 @@ def test_the_relays_copies_agree_with_the_sdk() -> None:
     "value", ["search", " padded ", "naïve", "line\nbreak", "=?base64?abc?=", "", "a" * 300]
 )
 def test_the_relay_encodes_mcp_name_as_the_sdk_does(value: str) -> None:
-    assert stdio_forward._encode_header_value(value) == inbound.encode_header_value(value)
+    assert stdio_wire.encode_header_value(value) == inbound.encode_header_value(value)
 
 
 def reply(raw: bytes, headers: dict[str, str]) -> Reply:
@@ -155,7 +155,7 @@ async def test_what_orjson_refuses_is_still_relayed_as_the_editor_wrote_it() -> 
     reader = asyncio.StreamReader()
     reader.feed_data(b"\n".join(lines) + b"\n")
     reader.feed_eof()
-    read = [(message, raw) async for message, raw in stdio_forward._messages(reader)]
+    read = [(message, raw) async for message, raw in stdio_wire.editor_messages(reader)]
     assert [message["id"] for message, _ in read] == [1, 123456789012345678901234567890, 2, 3]
     assert [raw for _, raw in read[:3]] == lines[:3]
     assert (
