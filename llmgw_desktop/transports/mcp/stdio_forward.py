@@ -67,6 +67,10 @@ PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 # The id of the editor's `initialize` said again to a restarted gateway (its answer is ours).
 REJOIN_ID = "llmgw-relay-rejoin"
+# How long the relay still waits for the answers due once the editor closed its input: enough
+# for one that closed only its side to read them, never a CLI run on for an editor that is gone
+# (one that quits stops the relay itself: the SDKs' stdio clients 2 s after closing its input).
+INPUT_CLOSED_GRACE_S = 5.0
 
 # Where the gateway runs now: its MCP URL and the headers that prove the local user to it
 # (None: no instance runs). Called in a thread: it reads a file.
@@ -105,6 +109,9 @@ class StdioForwarder:
         self._editor_gone = False
         # Requests go on kept connections (loopback_http); the event stream has its own.
         self._http = loopback_http.KeptConnections(url)
+        # The editor's requests awaiting the gateway's answer, by id: each one's task, and
+        # whether it is of the 2026 era (cancelled by closing its POST, not by a notification).
+        self._in_flight: dict[Any, tuple[asyncio.Task[None], bool]] = {}
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
@@ -115,7 +122,10 @@ class StdioForwarder:
                 listening = streams.create_task(self._listen_once_initialized())
                 async with asyncio.TaskGroup() as relays:
                     async for message, raw in editor_messages(reader):
-                        relays.create_task(self._relay(message, raw))
+                        if self._cancels_modern(message):
+                            continue
+                        self._note(message, relays.create_task(self._relay(message, raw)))
+                    await self._give_up_after_grace()
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
         except ExceptionGroup as failed:
@@ -129,6 +139,55 @@ class StdioForwarder:
                         await reply.read()
         finally:
             await self._http.close()
+
+    def _note(self, message: dict[str, Any], task: asyncio.Task[None]) -> None:
+        """Keep `task` as the one relaying `message`, while it runs, if it is a request."""
+        request_id = message.get("id")
+        if "method" not in message or not isinstance(request_id, str | int):
+            return
+        self._in_flight[request_id] = (task, _era_of(message) is not None)
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._in_flight.get(request_id, (None, False))[0] is done:
+                del self._in_flight[request_id]
+
+        task.add_done_callback(forget)
+
+    def _cancels_modern(self, message: dict[str, Any]) -> bool:
+        """Whether `message` is the editor's cancel of a 2026-era request in flight, done here
+        by closing that request's POST, as that era's HTTP wire cancels (the gateway drops a
+        posted `notifications/cancelled` there, and its CLI ran on). A 2025-era cancel is
+        posted: on that wire the notification is the signal."""
+        if message.get("method") != "notifications/cancelled" or "id" in message:
+            return False
+        params = message.get("params")
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        if not isinstance(request_id, str | int):
+            return False
+        task, modern = self._in_flight.get(request_id, (None, False))
+        if task is None or not modern:
+            return False
+        task.cancel()  # its POST closes: the gateway cancels the call; it gets no answer
+        return True
+
+    async def _give_up_after_grace(self) -> None:
+        """The editor closed its input: the answers due are waited for `INPUT_CLOSED_GRACE_S`,
+        then given up. Each request given up has its POST closed, which makes the gateway cancel
+        it (an editor that crashed stops nothing, and its calls' CLIs ran on for nobody), and
+        the editor, should it still read, is told."""
+        waiting = {request_id: task for request_id, (task, _) in self._in_flight.items()}
+        if not waiting:
+            return
+        await asyncio.wait(waiting.values(), timeout=INPUT_CLOSED_GRACE_S)
+        for request_id, task in waiting.items():
+            if task.done():
+                continue
+            task.cancel()
+            log.info(
+                "the editor closed its input; request %r given up, the gateway cancels it",
+                request_id,
+            )
+            await self._fail(request_id, "the editor closed its input before the answer: cancelled")
 
     async def _relay(self, message: dict[str, Any], raw: bytes) -> None:
         """Relay one message; a failure is logged here, so the other messages carry on."""
@@ -151,9 +210,8 @@ class StdioForwarder:
             "Accept": "application/json, text/event-stream",
             **self._base_headers,
         }
-        meta = ((message or {}).get("params") or {}).get("_meta") or {}
-        modern = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
-        if isinstance(modern, str) and message is not None:
+        modern = _era_of(message) if message is not None else None
+        if modern is not None and message is not None:
             headers[VERSION_HEADER] = modern
             headers["Mcp-Method"] = str(message.get("method", ""))
             field = NAME_BEARING_METHODS.get(str(message.get("method")))
@@ -357,3 +415,11 @@ class StdioForwarder:
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True
+
+
+def _era_of(message: dict[str, Any]) -> str | None:
+    """The 2026-era protocol version `message` names in its `_meta` (None: a 2025-era one)."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
