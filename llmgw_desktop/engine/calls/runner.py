@@ -15,7 +15,6 @@ start, a deferred answer), or that another caller waits on too, runs on.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
@@ -98,13 +97,9 @@ class CallRunner:
             EngineError: the call was refused (see `ProviderCalls.submit`).
         """
         submitted = await self._submit(call)
-        try:
-            view = await self._jobs.get(submitted.job_id, call.principal)
-        except asyncio.CancelledError:
-            # Left before it was told the job's id: nobody could collect it.
-            self._jobs.abandon(submitted.job_id)
-            raise
+        # Its id goes to the caller (before any await: nothing can cut in between).
         self._jobs.keep(submitted.job_id)
+        view = await self._jobs.get(submitted.job_id, call.principal)
         return _outcome(view, submitted)
 
     async def run(self, call: Call, deadline_s: float | None = None) -> Outcome:

@@ -335,37 +335,35 @@ class JobManager:
 
     async def wait_for_answer(self, job_id: str, principal: str, timeout_s: float) -> JobView:
         """`wait`, for a caller the job runs for that was never told its id: cancelled while
-        it waits (its client cancelled the call or went away), the job is stopped (`abandon`).
+        it waits (its client cancelled the call or went away), the job is stopped unless
+        another caller waits on it or holds its id (`_abandon`).
 
         Raises:
             NotFound: no such job for this principal.
         """
         live = self._live.get(job_id)
-        if live is not None:
-            live.waiters += 1
+        if live is None:  # another process runs it: who else waits on it is not known here
+            return await self.wait(job_id, principal, timeout_s)
+        live.waiters += 1
+        left = False
         try:
             return await self.wait(job_id, principal, timeout_s)
         except asyncio.CancelledError:
-            if live is not None:
-                live.waiters -= 1
-                live = None
-                self.abandon(job_id)
+            left = True
             raise
         finally:
-            if live is not None:
-                live.waiters -= 1
+            live.waiters -= 1
+            if left:
+                self._abandon(live)
 
-    def abandon(self, job_id: str) -> None:
-        """Its caller left before it was told the job's id, so nobody could ever collect the
-        answer: stop the job (as `cancel` does, without waiting for its end), unless another
-        caller waits on it or holds its id. Not a job another process runs: who waits on it
-        there is not known here."""
-        live = self._live.get(job_id)
-        if live is None or live.waiters or live.kept or live.cancel_requested:
+    def _abandon(self, live: LiveJob) -> None:
+        """Its last waiting caller left before it was told the job's id, so nobody could ever
+        collect the answer: stop the job (as `cancel` does, without waiting for its end)."""
+        if live.waiters or live.kept or live.cancel_requested or live.done.is_set():
             return
-        if live.done.is_set() or live.task is None:
+        if live.task is None:
             return
-        log.info("job %s: its caller left before the answer; stopping it", job_id)
+        log.info("job %s: its caller left before the answer; stopping it", live.id)
         live.cancel_requested = True
         live.cancel_reason = "its caller cancelled the call or went away before the answer"
         # Synchronous: an await here would itself be cancelled by the caller's cancel scope.
