@@ -231,7 +231,8 @@ async def test_an_async_calls_job_outlives_its_request_and_its_client(
         return (await gateway.engine.jobs.get(job_id, PRINCIPAL)).state.value == "running"
 
     await until(running, "the async job runs")
-    # Its request answered and its client left; it runs on until its CLI answers.
+    # Its request answered and its client left (its session ended); it runs on until its CLI
+    # answers. A bounded look a moment later, in which a wrong cancel on leaving would land.
     await asyncio.sleep(1.0)
     assert (await gateway.engine.jobs.get(job_id, PRINCIPAL)).state.value == "running"
     release.touch()
