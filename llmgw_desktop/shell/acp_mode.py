@@ -74,7 +74,7 @@ def _running(loaded: LoadedSettings) -> GatewayAddress | None:
 async def _serve(gateway: GatewayAddress, model: str, version: str, agent: str = "") -> int:
     import aiohttp
 
-    from llmgw_desktop.transports.mcp.stdio_forward import stdio_streams
+    from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
     reader, writer = await stdio_streams()
     if agent:

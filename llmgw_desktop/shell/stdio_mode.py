@@ -27,7 +27,8 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
-from llmgw_desktop.transports.mcp.stdio_forward import Locate, StdioForwarder, stdio_streams
+from llmgw_desktop.transports.mcp.stdio_forward import Locate, StdioForwarder
+from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.api import Engine

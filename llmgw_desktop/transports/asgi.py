@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["ASGIApp", "read_capped", "serve_asgi"]
+__all__ = ["ASGIApp", "post_to_app", "read_capped", "serve_asgi"]
 
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -60,7 +60,7 @@ async def serve_asgi(
     reading stops at that many bytes; `body` is the whole body, read already (`read_capped`).
     `started` gets the app's response status and headers (names in lower case) as it starts
     the response: a caller reads them even when the client left before the end (the handler
-    is then cancelled).
+    is then cancelled); and `left: True` when the client went away before the response ended.
 
     Raises:
         web.HTTPRequestEntityTooLarge: the body is longer than `max_body_bytes` (a body with no
@@ -161,12 +161,52 @@ async def serve_asgi(
     except ExceptionGroup as failed:
         # The group wraps the app's own error; aiohttp (and a caller) sees it unwrapped, as before.
         raise failed.exceptions[0] from None
+    finally:
+        if started is not None and disconnected.is_set() and not finished:
+            started["left"] = True
     if response is None:
         if start is None:
             return web.Response(status=500, text="the MCP endpoint sent no response")
         # Unprepared: aiohttp sends it, and copes with a client that is already gone.
         return _response(start)
     return response
+
+
+async def post_to_app(
+    app: ASGIApp,
+    request: web.Request,
+    body: bytes,
+    *,
+    state: dict[str, Any] | None = None,
+    user: Any = None,
+) -> int | None:
+    """Send `body` to `app` as a POST with `request`'s headers (its length made the new
+    body's), as if the same client had sent it next; the status it answered (None: none),
+    its body dropped. `state` and `user` as for `serve_asgi`."""
+    scope = _scope(request, state or {})
+    scope["method"] = "POST"
+    length = (b"content-length", b"transfer-encoding")
+    kept = [(name, value) for name, value in scope["headers"] if name not in length]
+    scope["headers"] = [*kept, (b"content-length", str(len(body)).encode())]
+    if user is not None:
+        scope["user"] = user
+    sent = False
+    status: int | None = None
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}  # nobody reads this answer
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+
+    await app(scope, receive, send)
+    return status
 
 
 async def _prepare(request: web.Request, start: Message | None) -> web.StreamResponse:

@@ -6,6 +6,11 @@ lives. A deferred call is not an error: its job runs on, and the caller collects
 its job id (`CallRunner.collect`, or the job tools and routes built on `JobManager`). Every
 front door that answers a call synchronously (the MCP request tools, `ask_model`, the review
 panel) goes through `CallRunner.run`; one that answers at once uses `CallRunner.start`.
+
+A synchronous call's job belongs to that call until its id is handed out: a caller cancelled
+before its answer (an MCP client's `notifications/cancelled`, a client that went away) stops
+the job, its CLI with it, since nobody else could ever collect it; a job whose id went out (a
+start, a deferred answer), or that another caller waits on too, runs on.
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ class CallRunner:
             EngineError: the call was refused (see `ProviderCalls.submit`).
         """
         submitted = await self._submit(call)
+        # Its id goes to the caller (before any await: nothing can cut in between).
+        self._jobs.keep(submitted.job_id)
         view = await self._jobs.get(submitted.job_id, call.principal)
         return _outcome(view, submitted)
 
@@ -103,7 +110,10 @@ class CallRunner:
         """
         submitted = await self._submit(call)
         wait_s = self._deadline_s if deadline_s is None else deadline_s
-        view = await self._jobs.wait(submitted.job_id, call.principal, wait_s)
+        # A caller cancelled while it waits stops the job: it was never told the job's id.
+        view = await self._jobs.wait_for_answer(submitted.job_id, call.principal, wait_s)
+        if not view.finished:
+            self._jobs.keep(submitted.job_id)  # deferred: the caller collects it by its id
         return _outcome(view, submitted)
 
     async def collect(self, job_id: str, principal: str, deadline_s: float) -> Outcome:

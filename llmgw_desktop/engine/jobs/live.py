@@ -125,6 +125,14 @@ class LiveJob:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
     cancel_requested: bool = False
+    # Why it was cancelled when no caller asked for it by its id, said in its error.
+    cancel_reason: str = ""
+    # Callers waiting for its answer that were never told its id (`JobManager.wait_for_answer`):
+    # it runs for them, and stops when the last leaves before the answer, unless `kept`.
+    waiters: int = 0
+    # Its id went to a caller that may come back for it (an async start, a deferred answer):
+    # a waiter that leaves no longer stops it.
+    kept: bool = False
     # Its task has had its first turn (`JobRuns.run` began): before that, cancelling the task
     # would stop it before the `finally` that ends the job.
     began: bool = False

@@ -326,6 +326,49 @@ class JobManager:
         await live.done.wait()
         return await self.get(job_id, principal)
 
+    def keep(self, job_id: str) -> None:
+        """Its id went to a caller that may come back for it (an async start, a deferred
+        answer): a waiter that leaves (`wait_for_answer`) no longer stops it."""
+        live = self._live.get(job_id)
+        if live is not None:
+            live.kept = True
+
+    async def wait_for_answer(self, job_id: str, principal: str, timeout_s: float) -> JobView:
+        """`wait`, for a caller the job runs for that was never told its id: cancelled while
+        it waits (its client cancelled the call or went away), the job is stopped unless
+        another caller waits on it or holds its id (`_abandon`).
+
+        Raises:
+            NotFound: no such job for this principal.
+        """
+        live = self._live.get(job_id)
+        if live is None:  # another process runs it: who else waits on it is not known here
+            return await self.wait(job_id, principal, timeout_s)
+        live.waiters += 1
+        left = False
+        try:
+            return await self.wait(job_id, principal, timeout_s)
+        except asyncio.CancelledError:
+            left = True
+            raise
+        finally:
+            live.waiters -= 1
+            if left:
+                self._abandon(live)
+
+    def _abandon(self, live: LiveJob) -> None:
+        """Its last waiting caller left before it was told the job's id, so nobody could ever
+        collect the answer: stop the job (as `cancel` does, without waiting for its end)."""
+        if live.waiters or live.kept or live.cancel_requested or live.done.is_set():
+            return
+        if live.task is None:
+            return
+        log.info("job %s: its caller left before the answer; stopping it", live.id)
+        live.cancel_requested = True
+        live.cancel_reason = "its caller cancelled the call or went away before the answer"
+        # Synchronous: an await here would itself be cancelled by the caller's cancel scope.
+        live.cancel_task()  # one not begun yet sees the request as it begins
+
     async def _cancel_remote(self, job_id: str, principal: str) -> JobView:
         """Cancel a job another gateway process runs: flag it for that process (which kills
         its CLI as a local cancel would), and wait a bounded while for it to end. When the

@@ -99,7 +99,7 @@ class JobRuns:
                     live.output = text
         except asyncio.CancelledError:
             final_state = self.cancel_state(live)
-            live.error = _cancel_error(final_state)
+            live.error = _cancel_error(final_state, live.cancel_reason)
         except EngineError as error:
             # `interrupted`: its CLI was stopped because this process stalled past its lease.
             interrupted = error.code == ErrorCode.INTERRUPTED
@@ -152,7 +152,8 @@ class JobRuns:
         return JobState.CANCELED
 
 
-def _cancel_error(state: JobState) -> dict[str, Any]:
+def _cancel_error(state: JobState, reason: str = "") -> dict[str, Any]:
     if state is JobState.INTERRUPTED:
         return dict(INTERRUPTED_ERROR)
-    return {"code": ErrorCode.CANCELED, "message": "the job was canceled", "retryable": False}
+    message = f"the job was canceled: {reason}" if reason else "the job was canceled"
+    return {"code": ErrorCode.CANCELED, "message": message, "retryable": False}

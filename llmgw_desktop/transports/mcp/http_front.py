@@ -53,6 +53,7 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
+from llmgw_desktop.transports.mcp.left_requests import cancel_left
 from llmgw_desktop.transports.mcp.sdk_loading import McpUseMark, import_sdk
 
 if TYPE_CHECKING:
@@ -305,13 +306,19 @@ class McpHttpFront:
             if refusal is not None:
                 return refusal
         transport = "mcp-stdio" if self._relayed(request) else "mcp-http"
+        # A request of a 2025-era session runs on in the session when its client leaves: it
+        # is cancelled then (`left_requests.py`), which needs its body.
+        in_session = request.method == "POST" and SESSION_HEADER in request.headers
+        in_session = in_session and not modern and not self.stateless
         body, message = None, None
-        if request.method == "POST" and direct is not None and (modern or not self.stateless):
+        if request.method == "POST" and (
+            in_session or (direct is not None and (modern or not self.stateless))
+        ):
             # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
             # call answered beside the SDK (`direct_calls.py`): 2026-era requests carry no
             # session, so they may be in either mode.
             body = await read_capped(request, self._max_body_bytes)
-            message = direct.message_of(body)
+            message = direct.message_of(body) if direct is not None else None
         if message is not None and direct is not None and (modern or not opens_session):
             if modern:
                 call = direct.modern_call_of(request, message, principal, transport)
@@ -352,6 +359,23 @@ class McpHttpFront:
             # request's event stream as soon as it holds the result): the SDK answered.
             if self._direct is not None:
                 self._note_session(request, message, started)
+            if in_session and body is not None and started.get("left"):
+                self._cancel_left(request, body, state, principal)
+
+    def _cancel_left(
+        self, request: web.Request, body: bytes, state: dict[str, Any], principal: Principal
+    ) -> None:
+        """Cancel the requests of a 2025-era POST whose client left before the answer, in a
+        task of its own: this handler is being cancelled."""
+        manager = self._manager
+        if manager is None:
+            return  # stopped: its sessions, and their requests, ended with it
+        owner = session_owner(principal)
+        left = cancel_left(manager.handle_request, request, body, state=state, user=owner)
+        try:
+            self._engine.tasks.spawn(left, name="mcp-cancel-left-request")
+        except RuntimeError:
+            left.close()  # the engine stops: every job ends with it
 
     def _note_session(
         self, request: web.Request, message: dict[str, Any] | None, started: dict[str, Any]

@@ -48,6 +48,7 @@ from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
 from llmgw_desktop.transports.mcp import loopback_http
 from llmgw_desktop.transports.mcp import stdio_wire as wire
 from llmgw_desktop.transports.mcp.gateway_watch import GatewaySilent, GatewayWatch
+from llmgw_desktop.transports.mcp.stdio_in_flight import InFlight
 from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
 __all__ = ["Locate", "StdioForwarder", "stdio_streams"]
@@ -115,6 +116,8 @@ class StdioForwarder:
         # Requests go on kept connections (loopback_http); the event stream has its own.
         self._http = loopback_http.KeptConnections(url)
         self.watch = GatewayWatch(self._probe, silence_s)
+        # The editor's requests awaiting an answer: its cancel or departure ends them.
+        self._in_flight = InFlight()
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
@@ -126,7 +129,10 @@ class StdioForwarder:
                 watching = streams.create_task(self.watch.run())
                 async with asyncio.TaskGroup() as relays:
                     async for message, raw in wire.messages(reader):
-                        relays.create_task(self._relay(message, raw))
+                        if self._in_flight.cancels_modern(message):
+                            continue
+                        self._in_flight.note(message, relays.create_task(self._relay(message, raw)))
+                    await self._in_flight.give_up_after_grace(self._fail)
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
                 watching.cancel()

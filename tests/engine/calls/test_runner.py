@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,7 @@ from llmgw_desktop.engine.calls import CallParams
 from llmgw_desktop.engine.calls.runner import Call, Deferred, Finished
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.jobs.model import JobState
 from tests.contract.conftest import offline, vibe, vibe_engine  # noqa: F401 - fixtures
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
@@ -77,3 +79,59 @@ async def test_default_panel_is_the_installed_switched_on_clis(engine: Engine) -
     ]
     named = await engine.validation.panel(["codex", "claude"], None)
     assert [(r.provider, r.model) for r in named] == [("codex", None), ("claude", None)]
+
+
+async def _running(engine: Engine) -> str:
+    """The id of the one job once it runs (bounded)."""
+    async with asyncio.timeout(COLLECT_S):
+        while True:
+            jobs = await engine.jobs.list_jobs("local", 10)
+            if jobs and jobs[0].state is JobState.RUNNING:
+                return jobs[0].id
+            await asyncio.sleep(0.02)
+
+
+async def test_a_run_cancelled_before_its_answer_stops_its_job(
+    engine: Engine, upstream: ScriptedUpstream
+) -> None:
+    upstream.default = Reply.ok(delay_s=30.0)
+    waiting = asyncio.ensure_future(engine.runner.run(ask("slow")))
+    job_id = await _running(engine)
+    # Its client left: it was never told the job's id, so nobody could collect the answer.
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    view = await engine.jobs.wait(job_id, "local", COLLECT_S)
+    assert view.state is JobState.CANCELED
+    assert "caller" in str((view.error or {}).get("message")), view.error
+
+
+async def test_a_job_another_run_waits_on_runs_on_when_one_leaves(
+    engine: Engine, upstream: ScriptedUpstream
+) -> None:
+    upstream.default = Reply.ok(delay_s=1.5)
+    first = asyncio.ensure_future(engine.runner.run(ask("same words")))
+    job_id = await _running(engine)
+    # The same call again attaches to the job; the first caller's leaving must not stop it.
+    second = asyncio.ensure_future(engine.runner.run(ask("same words")))
+    await asyncio.sleep(0.2)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    outcome = await asyncio.wait_for(second, COLLECT_S)
+    assert outcome.job_id == job_id and outcome.attached
+    assert isinstance(outcome, Finished) and outcome.completed
+
+
+async def test_a_job_whose_id_was_handed_out_runs_on_when_a_run_on_it_leaves(
+    engine: Engine, upstream: ScriptedUpstream
+) -> None:
+    upstream.default = Reply.ok(delay_s=1.5)
+    started = await engine.runner.start(ask("same words"))
+    waiting = asyncio.ensure_future(engine.runner.run(ask("same words")))
+    await _running(engine)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    collected = await engine.runner.collect(started.job_id, "local", COLLECT_S)
+    assert isinstance(collected, Finished) and collected.completed

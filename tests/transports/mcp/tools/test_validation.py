@@ -3,11 +3,17 @@ named one, consensus, local comparison and a judge."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.jobs.model import JobState, JobView
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.mcp.tools.conftest import call, call_error, connect
 
+# A bound on waiting for a job to start or end (a loaded 2-core machine).
+WAIT_S = 30.0
 APPROVED = Reply.ok(
     text="Fine.\n\nVerdict: APPROVED\nRationale: Sound.\nRisks:\n- none", verbatim=True
 )
@@ -96,3 +102,31 @@ async def test_compare_answers_runs_locally(engine: Engine) -> None:
         too_few = await client.call_tool("compare_answers", {"answers": answers[:1]})
     assert differ["overall"] == "disagree"
     assert too_few.is_error
+
+
+async def running_jobs(engine: Engine) -> list[JobView]:
+    """The local user's jobs once there are some and all of them run (bounded)."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            jobs = await engine.jobs.list_jobs(LOCAL_CALLER.id, 10)
+            if jobs and all(j.state is JobState.RUNNING for j in jobs):
+                return jobs
+            await asyncio.sleep(0.02)
+
+
+async def test_a_review_cancelled_mid_run_stops_its_reviewers_jobs(
+    engine: Engine, upstream: ScriptedUpstream
+) -> None:
+    # A review is synchronous CLI calls, one job per reviewer: its client cancelling it (Esc)
+    # must stop them, as it stops a `*_request`.
+    upstream.default = Reply.ok(delay_s=60.0)
+    async with connect(engine) as client:
+        review = asyncio.ensure_future(
+            client.call_tool("validate_with_models", {"claim": "slow", "providers": ["mistral"]})
+        )
+        jobs = await running_jobs(engine)
+        review.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await review
+    ended = [await engine.jobs.wait(j.id, LOCAL_CALLER.id, WAIT_S) for j in jobs]
+    assert [j.state for j in ended] == [JobState.CANCELED], ended
