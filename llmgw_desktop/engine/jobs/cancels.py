@@ -1,0 +1,122 @@
+"""Stopping a job on its caller's word: a cancel by id (of a job this process runs, or one
+another gateway process on the store runs), and a synchronous caller that left before it was
+told the job's id, so nobody could ever collect its answer.
+
+A cancel stops the job's task; the job ends `canceled` once its work has unwound (a CLI's
+process tree is stopped first, `providers/process.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from llmgw_desktop.engine.jobs.leases import JobLeases
+from llmgw_desktop.engine.jobs.live import LiveJob, LiveJobs
+from llmgw_desktop.engine.jobs.model import JobView
+from llmgw_desktop.engine.jobs.ownership import RemoteCancels
+from llmgw_desktop.engine.jobs.views import REMOTE_POLL_S, JobViews
+
+__all__ = ["REMOTE_CANCEL_WAIT_S", "JobCancels"]
+
+log = logging.getLogger(__name__)
+
+# A cancel of a job another process runs waits this long for that process to end it.
+REMOTE_CANCEL_WAIT_S = 10.0
+
+
+class JobCancels:
+    """Cancels jobs for their callers, and stops those whose only caller left."""
+
+    def __init__(
+        self,
+        *,
+        live: LiveJobs,
+        views: JobViews,
+        remote: RemoteCancels,
+        leases: JobLeases | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self._live = live
+        self._views = views
+        self._remote = remote
+        self._leases = leases
+        self._clock = clock
+
+    async def cancel(self, job_id: str, principal: str) -> JobView:
+        """Stop a queued or running job (its process group is killed); finished jobs stay.
+
+        Raises:
+            NotFound: no such job for this principal.
+        """
+        view = await self._views.get(job_id, principal)
+        live = self._live.get(job_id)
+        if view.finished:
+            return view
+        if live is None:
+            return await self._cancel_remote(job_id, principal)
+        if live.task is None:
+            return view
+        live.cancel_requested = True
+        live.cancel_task()  # one not begun yet sees the request as it begins
+        await live.done.wait()
+        return await self._views.get(job_id, principal)
+
+    def keep(self, job_id: str) -> None:
+        """Its id went to a caller that may come back for it (an async start, a deferred
+        answer): a waiter that leaves (`wait_for_answer`) no longer stops it."""
+        live = self._live.get(job_id)
+        if live is not None:
+            live.kept = True
+
+    async def wait_for_answer(self, job_id: str, principal: str, timeout_s: float) -> JobView:
+        """`JobViews.wait`, for a caller the job runs for that was never told its id:
+        cancelled while it waits (its client cancelled the call or went away), the job is
+        stopped unless another caller waits on it or holds its id (`_abandon`).
+
+        Raises:
+            NotFound: no such job for this principal.
+        """
+        live = self._live.get(job_id)
+        if live is None:  # another process runs it: who else waits on it is not known here
+            return await self._views.wait(job_id, principal, timeout_s)
+        live.waiters += 1
+        left = False
+        try:
+            return await self._views.wait(job_id, principal, timeout_s)
+        except asyncio.CancelledError:
+            left = True
+            raise
+        finally:
+            live.waiters -= 1
+            if left:
+                self._abandon(live)
+
+    def _abandon(self, live: LiveJob) -> None:
+        """Its last waiting caller left before it was told the job's id, so nobody could ever
+        collect the answer: stop the job (as `cancel` does, without waiting for its end)."""
+        if live.waiters or live.kept or live.cancel_requested or live.done.is_set():
+            return
+        if live.task is None:
+            return
+        log.info("job %s: its caller left before the answer; stopping it", live.id)
+        live.cancel_requested = True
+        live.cancel_reason = "its caller cancelled the call or went away before the answer"
+        # Synchronous: an await here would itself be cancelled by the caller's cancel scope.
+        live.cancel_task()  # one not begun yet sees the request as it begins
+
+    async def _cancel_remote(self, job_id: str, principal: str) -> JobView:
+        """Cancel a job another gateway process runs: flag it for that process (which kills
+        its CLI as a local cancel would), and wait a bounded while for it to end. When the
+        owner is dead (no live lease), end the row here."""
+        await self._remote.request_cancel(job_id)
+        deadline = time.monotonic() + REMOTE_CANCEL_WAIT_S
+        while True:
+            if self._leases is not None and await self._remote.cancel_orphan(job_id, self._clock()):
+                log.info("job %s canceled here: the gateway process running it had stopped", job_id)
+            view = await self._views.get(job_id, principal)
+            if view.finished or time.monotonic() >= deadline:
+                return view
+            await asyncio.sleep(REMOTE_POLL_S)
