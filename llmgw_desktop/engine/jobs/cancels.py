@@ -3,7 +3,14 @@ another gateway process on the store runs), and a synchronous caller that left b
 told the job's id, so nobody could ever collect its answer.
 
 A cancel stops the job's task; the job ends `canceled` once its work has unwound (a CLI's
-process tree is stopped first, `providers/process.py`).
+process tree is stopped first, up to the kill grace, `providers/process.py`), and its row stays
+`running` until then. An identical call sent meanwhile is, nearly always, the caller asking
+again (Esc, then the same question): it must run anew, not attach to a job on its way to
+`canceled`. So a cancel is marked, before the task is stopped, where both duplicate checks of
+`JobManager.submit` look: on the live job (`LiveJob.cancel_requested`, read by
+`LiveJobs.with_key`) and in its row (`jobs.cancel_requested`, the flag a cancel sent through
+another process already sets, read by the store's look-up), so a peer gateway process on a
+shared store does not attach to it either.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from llmgw_desktop.engine.jobs.live import LiveJob, LiveJobs
 from llmgw_desktop.engine.jobs.model import JobView
 from llmgw_desktop.engine.jobs.ownership import RemoteCancels
 from llmgw_desktop.engine.jobs.views import REMOTE_POLL_S, JobViews
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = ["REMOTE_CANCEL_WAIT_S", "JobCancels"]
 
@@ -37,12 +46,16 @@ class JobCancels:
         views: JobViews,
         remote: RemoteCancels,
         leases: JobLeases | None,
+        tasks: TaskSupervisor,
+        db: Database,
         clock: Callable[[], float],
     ) -> None:
         self._live = live
         self._views = views
         self._remote = remote
         self._leases = leases
+        self._tasks = tasks
+        self._db = db
         self._clock = clock
 
     async def cancel(self, job_id: str, principal: str) -> JobView:
@@ -59,7 +72,7 @@ class JobCancels:
             return await self._cancel_remote(job_id, principal)
         if live.task is None:
             return view
-        live.cancel_requested = True
+        self._requested(live)
         live.cancel_task()  # one not begun yet sees the request as it begins
         await live.done.wait()
         return await self._views.get(job_id, principal)
@@ -102,10 +115,27 @@ class JobCancels:
         if live.task is None:
             return
         log.info("job %s: its caller left before the answer; stopping it", live.id)
-        live.cancel_requested = True
         live.cancel_reason = "its caller cancelled the call or went away before the answer"
         # Synchronous: an await here would itself be cancelled by the caller's cancel scope.
+        self._requested(live)
         live.cancel_task()  # one not begun yet sees the request as it begins
+
+    def _requested(self, live: LiveJob) -> None:
+        """Mark `live`'s cancel for the duplicate checks: at once in memory, and in its row.
+
+        The row's flag is written without waiting (a sync caller's cancel cannot await): its
+        write is asked for at the loop's next turn, and the database thread runs writes in the
+        order they were asked for, so it lands before the look-up of any call sent after the
+        cancel, and before the job's end (which it leaves alone should the end come first).
+        """
+        live.cancel_requested = True
+        self._tasks.spawn(self._flag(live.id), name=f"cancel-flag-{live.id}")
+
+    async def _flag(self, job_id: str) -> None:
+        try:
+            await self._remote.request_cancel(job_id)
+        except Exception as exc:  # the job stops all the same; only a peer could still attach
+            self._db.log_failure(log, f"could not flag job {job_id}'s cancel in the store", exc)
 
     async def _cancel_remote(self, job_id: str, principal: str) -> JobView:
         """Cancel a job another gateway process runs: flag it for that process (which kills

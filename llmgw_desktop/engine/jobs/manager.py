@@ -7,7 +7,8 @@ is refused as saturated while another principal's is still taken. A job's partia
 flushed to the store every second, so status shows progress and a crash loses little
 (`upkeep.py`). Identical calls inside the dedup window attach to the job that exists instead of
 running again, also when another gateway process on the same store took the call (checked again
-as the row is written; see `JobStore.create`). When the gateway stops, running jobs end as
+as the row is written; see `JobStore.create`), but not to one whose cancel was asked for: that
+call is its caller asking again (`cancels.py`). When the gateway stops, running jobs end as
 `interrupted` with their partial output; when it starts, jobs a crash left behind are marked the
 same way (on a shared store, once their process's lease runs out: `leases.py`). Nothing is
 silently re-run.
@@ -124,6 +125,8 @@ class JobManager:
             views=self._views,
             remote=remote_cancels,
             leases=leases,
+            tasks=tasks,
+            db=store.db,
             clock=clock,
         )
         self._upkeep = JobUpkeep(

@@ -9,7 +9,8 @@ whatever the row's state. Jobs without an owner (a store no process leases) are 
 A row no live process owns (`without_live_owner`) is ended by the others: the reaper marks it
 `interrupted` (`leases.py`), and a cancel sent through another process ends it `canceled`. A
 cancel of a job whose owner is alive is a flag in its row, which the owner reads at each
-progress flush and obeys as a local cancel.
+progress flush and obeys as a local cancel. The owner flags its own jobs' cancels too
+(`cancels.py`): no process attaches an identical call to a job that is being cancelled.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class RemoteCancels:
         self._db = db
 
     async def request_cancel(self, job_id: str) -> bool:
-        """Flag an unfinished job for its owner process to cancel; False when it had ended."""
+        """Flag an unfinished job's cancel in its row: its owner process cancels it (when the
+        cancel came through another process), and no process attaches an identical call to
+        it (`JobStore.create`). False when it had ended."""
         Job = self._db.models.Job
         changed = await self._db.run(
             lambda: (
