@@ -137,6 +137,21 @@ class JobCancels:
         except Exception as exc:  # the job stops all the same; only a peer could still attach
             self._db.log_failure(log, f"could not flag job {job_id}'s cancel in the store", exc)
 
+    async def cancelled_through_a_peer(self, job_id: str) -> bool:
+        """Whether a cancel of `job_id` sent through another gateway process is flagged in its
+        row. Asked before a call attaches to a live job: this process takes such a flag only
+        at its next flush tick (`JobUpkeep.take_remote_cancels`), up to a second away, so a
+        job of its own that is flagged is stopped now, as the tick would. Only a store others
+        share is read (one row by its key, for a call about to attach, which is rare)."""
+        if self._leases is None or not self._leases.shared:
+            return False
+        if not await self._remote.is_requested(job_id):
+            return False
+        live = self._live.get(job_id)
+        if live is not None and live.take_peer_cancel():
+            log.info("job %s canceled through another gateway process", job_id)
+        return True
+
     async def _cancel_remote(self, job_id: str, principal: str) -> JobView:
         """Cancel a job another gateway process runs: flag it for that process (which kills
         its CLI as a local cancel would), and wait a bounded while for it to end. When the

@@ -165,6 +165,15 @@ class LiveJob:
         if self.began and self.task is not None:
             self.task.cancel()
 
+    def take_peer_cancel(self) -> bool:
+        """Stop it as a local cancel would, for a cancel another gateway process flagged in its
+        row; False when there was nothing to take (a cancel asked for already, or no task)."""
+        if self.task is None or self.cancel_requested:
+            return False
+        self.cancel_requested = True
+        self.cancel_task()
+        return True
+
     def view(self) -> JobView:
         state, result, error, finished_at = self.state, self.result, self.error, self.finished_at
         progress = dict(self.progress)

@@ -218,7 +218,7 @@ class JobManager:
             # Only this process's live jobs here: the store's are checked as the row is written
             # (`create` with `reuse_since`), so a call that attaches to nothing (nearly all of
             # them) pays one round trip to the database thread before its CLI starts, not two.
-            existing = await self._live.with_key(key)
+            existing = await self._attachable(key)
             if existing is not None:
                 log.info("call attaches to job %s (dedup)", existing)
                 return Submitted(existing, attached=True)
@@ -302,16 +302,24 @@ class JobManager:
         return stored
 
     async def _find_reusable(self, key: str) -> str | None:
-        live_id = await self._live.with_key(key)
+        live_id = await self._attachable(key)
         if live_id is not None:
             return live_id
         since = self._clock() - self.limits.dedup_window_s
         found = await self._store.find_reusable(key, since)
         # A live job registered while we awaited the store wins: it is the newest.
-        live_id = await self._live.with_key(key)
+        live_id = await self._attachable(key)
         if live_id is not None:
             return live_id
         return None if found is None else found.id
+
+    async def _attachable(self, key: str) -> str | None:
+        """The live job of this identity a new call attaches to (`LiveJobs.with_key`), unless
+        a peer process flagged its cancel and this one has not taken that yet."""
+        live_id = await self._live.with_key(key)
+        if live_id is None or await self._cancels.cancelled_through_a_peer(live_id):
+            return None
+        return live_id
 
     # -- cancelling (`cancels.py`) -----------------------------------------------------------
 

@@ -81,6 +81,18 @@ class RemoteCancels:
         )
         return bool(changed)
 
+    async def is_requested(self, job_id: str) -> bool:
+        """Whether an unfinished job's cancel is flagged in its row."""
+        Job = self._db.models.Job
+        found = await self._db.run(
+            lambda: (
+                Job.select(Job.id)
+                .where((Job.id == job_id) & (Job.cancel_requested == 1) & Job.state.in_(UNFINISHED))
+                .exists()
+            )
+        )
+        return bool(found)
+
     async def cancel_requests(self, owner_process: str) -> list[str]:
         """The unfinished jobs of `owner_process` a cancel from another process flagged (one
         look-up in a partial index: flags are rare)."""

@@ -14,15 +14,21 @@ tests/reliability/test_mcp_retry_after_cancel.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.live import JobContext
+from llmgw_desktop.engine.jobs.manager import JobLimits
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.jobs.ownership import RemoteCancels
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.store import Database
+from tests.clock import Clock
 from tests.engine.jobs.rows import completed
-from tests.engine.jobs.test_leases import BOUND_S, Process, Spawn, eventually, processes
+from tests.engine.jobs.test_leases import BOUND_S, NEVER_S, Process, Spawn, eventually, processes
 from tests.engine.jobs.test_manager import Gate, Harness
 
 __all__ = ["processes"]  # the fixture, shared with test_leases.py
@@ -173,3 +179,41 @@ async def test_a_job_cancelled_through_a_peer_is_not_attached_to_while_it_dies(
 
     await eventually(ended)
     assert (await asyncio.wait_for(cancelling, BOUND_S)).state is JobState.CANCELED
+
+
+# Only a store other processes share has peers that cancel: PostgreSQL.
+@pytest.mark.parametrize("store_engine", ["postgresql"])
+async def test_the_owner_does_not_attach_to_its_job_a_peer_cancelled_before_it_took_that(
+    new_database: Callable[[str], Database],
+) -> None:
+    # A cancel sent through a peer is a flag the owner takes at its next flush tick (a second
+    # in the gateway); a call sent to the owner before that must not attach either.
+    opened: list[Database] = []
+    harnesses: list[Harness] = []
+    for _ in range(2):
+        db = new_database("shared.db")
+        await db.open()
+        opened.append(db)
+        # No flush tick within the test: the owner has not taken the peer's cancel.
+        limits = JobLimits(flush_interval_s=NEVER_S)
+        leases = JobLeases(db, lease_s=5)
+        harnesses.append(Harness(db, limits, Clock(1_000_000.0), leases=leases))
+        await harnesses[-1].manager.start(recover=False)
+    owner, peer = harnesses
+    try:
+        gate = Gate()
+        first = await owner.manager.submit(owner.spec(gate))
+        await gate.started.wait()
+        assert await RemoteCancels(peer.db).request_cancel(first.job_id)  # what peer.cancel does
+        retry = await owner.manager.submit(owner.spec(Gate.open("again")))
+        assert retry.job_id != first.job_id, retry
+        done = await owner.manager.wait(retry.job_id, "local", BOUND_S)
+        assert done.state is JobState.COMPLETED and done.output == "again", done
+        # The owner took the peer's cancel as it found the flag, not at a tick a second away.
+        ended = await owner.manager.wait(first.job_id, "local", BOUND_S)
+        assert ended.state is JobState.CANCELED, ended
+    finally:
+        for harness in harnesses:
+            await harness.stop()
+        for db in opened:
+            await db.close()
