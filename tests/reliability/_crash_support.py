@@ -15,6 +15,10 @@ prompt's first word picks what it does:
                        stubborn  every process of the tree ignores SIGTERM
                        escape    the grandchild double-forks into its own session, out of
                                  the run's process group
+  once DIR           the first run (no DIR/ran yet) writes its pid to DIR/ran, prints partial
+                     text and sleeps, outliving SIGTERM (it creates DIR/term instead), so a
+                     cancelled job stays dying until the kill grace ends; every later run of
+                     the same prompt answers as `succeed`
 """
 
 from __future__ import annotations
@@ -95,6 +99,15 @@ if mode == "until":
           "session_id": session, "usage": {"input_tokens": 3, "output_tokens": 2},
           "total_cost_usd": 0.0001})
     sys.exit(0)
+if mode == "once":
+    ran = os.path.join(words[1], "ran")
+    if os.path.exists(ran):
+        emit({"type": "result", "subtype": "success", "is_error": False, "result": "ANSWER-OK",
+              "session_id": session, "usage": {"input_tokens": 3, "output_tokens": 2},
+              "total_cost_usd": 0.0001})
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, lambda *_: open(os.path.join(words[1], "term"), "w").close())
+    write_pid(words[1], "ran", os.getpid())
 if mode == "tree":
     directory, how = words[1], (words[2] if len(words) > 2 else "")
     if how == "stubborn":

@@ -165,6 +165,15 @@ class LiveJob:
         if self.began and self.task is not None:
             self.task.cancel()
 
+    def take_peer_cancel(self) -> bool:
+        """Stop it as a local cancel would, for a cancel another gateway process flagged in its
+        row; False when there was nothing to take (a cancel asked for already, or no task)."""
+        if self.task is None or self.cancel_requested:
+            return False
+        self.cancel_requested = True
+        self.cancel_task()
+        return True
+
     def view(self) -> JobView:
         state, result, error, finished_at = self.state, self.result, self.error, self.finished_at
         progress = dict(self.progress)
@@ -230,11 +239,19 @@ class LiveJobs:
         return len(self._by_id)
 
     async def with_key(self, key: str) -> str | None:
-        """The id of the unfinished job of this identity that a new call attaches to, if any."""
+        """The id of the unfinished job of this identity that a new call attaches to, if any:
+        not one whose cancel was asked for. It is on its way to `canceled` (its CLI's process
+        tree being stopped), and an identical call sent meanwhile is the caller asking again
+        (Esc, then the same question), who wants an answer, not that job's cancel."""
         live = self._by_key.get(key)
-        if live is None or live.state not in (JobState.QUEUED, JobState.RUNNING):
+        if live is None or live.cancel_requested:
+            return None
+        if live.state not in (JobState.QUEUED, JobState.RUNNING):
             return None
         # Its row may still be on its way to the store, which can find that another gateway
         # took the same call first: then that gateway's job is the one to attach to.
         await live.stored.wait()
-        return live.same_as or live.id
+        if live.same_as is not None:
+            return live.same_as
+        # Its caller may have been cancelled while the row was written (`JobManager._written`).
+        return None if live.cancel_requested else live.id

@@ -7,7 +7,8 @@ is refused as saturated while another principal's is still taken. A job's partia
 flushed to the store every second, so status shows progress and a crash loses little
 (`upkeep.py`). Identical calls inside the dedup window attach to the job that exists instead of
 running again, also when another gateway process on the same store took the call (checked again
-as the row is written; see `JobStore.create`). When the gateway stops, running jobs end as
+as the row is written; see `JobStore.create`), but not to one whose cancel was asked for: that
+call is its caller asking again (`cancels.py`). When the gateway stops, running jobs end as
 `interrupted` with their partial output; when it starts, jobs a crash left behind are marked the
 same way (on a shared store, once their process's lease runs out: `leases.py`). Nothing is
 silently re-run.
@@ -18,7 +19,7 @@ CLI's own idle timeout (`providers.idle_timeout_ms`) is what stops it.
 
 Any process on the store answers for any job (`views.py`): waiting on, watching or cancelling a
 job another process runs polls the store, and a cancel reaches the owner as a flag it polls
-every flush.
+every flush (`cancels.py`, which also stops a job whose synchronous caller left).
 
 On a shared store the store's word is the job's: a job starts only while this process can prove
 its lease (`JobLeases.holds`), under the lease epoch it was stored with (`fence.py`), and an end
@@ -40,6 +41,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode, ProviderUnavailable
 from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.jobs.cancels import JobCancels
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter, DeskJob, DeskRows, JobOrigin
 from llmgw_desktop.engine.jobs.endings import JobEndings
 from llmgw_desktop.engine.jobs.fence import LeaseFence
@@ -52,16 +54,13 @@ from llmgw_desktop.engine.jobs.run import JobRuns
 from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
 from llmgw_desktop.engine.jobs.stuck import StuckJob, StuckWatch
 from llmgw_desktop.engine.jobs.upkeep import JobUpkeep
-from llmgw_desktop.engine.jobs.views import DESK_LIST_LIMIT, REMOTE_POLL_S, JobViews
+from llmgw_desktop.engine.jobs.views import DESK_LIST_LIMIT, JobViews
 from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = ["JobLimits", "JobManager"]
 
 log = logging.getLogger(__name__)
-
-# A cancel of a job another process runs waits this long for that process to end it.
-REMOTE_CANCEL_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -117,9 +116,18 @@ class JobManager:
         self._endings = JobEndings(
             store, live=self._live, events=events, stuck=self._stuck, leases=leases, clock=clock
         )
-        self._cancels = RemoteCancels(store.db)
+        remote_cancels = RemoteCancels(store.db)
         self._views = JobViews(
             store, desk=DeskRows(store.db), live=self._live, endings=self._endings
+        )
+        self._cancels = JobCancels(
+            live=self._live,
+            views=self._views,
+            remote=remote_cancels,
+            leases=leases,
+            tasks=tasks,
+            db=store.db,
+            clock=clock,
         )
         self._upkeep = JobUpkeep(
             store,
@@ -127,7 +135,7 @@ class JobManager:
             endings=self._endings,
             stuck=self._stuck,
             fence=self._fence,
-            cancels=self._cancels,
+            cancels=remote_cancels,
             leases=leases,
             clock=clock,
             flush_interval_s=limits.flush_interval_s,
@@ -210,7 +218,7 @@ class JobManager:
             # Only this process's live jobs here: the store's are checked as the row is written
             # (`create` with `reuse_since`), so a call that attaches to nothing (nearly all of
             # them) pays one round trip to the database thread before its CLI starts, not two.
-            existing = await self._live.with_key(key)
+            existing = await self._attachable(key)
             if existing is not None:
                 log.info("call attaches to job %s (dedup)", existing)
                 return Submitted(existing, attached=True)
@@ -294,18 +302,26 @@ class JobManager:
         return stored
 
     async def _find_reusable(self, key: str) -> str | None:
-        live_id = await self._live.with_key(key)
+        live_id = await self._attachable(key)
         if live_id is not None:
             return live_id
         since = self._clock() - self.limits.dedup_window_s
         found = await self._store.find_reusable(key, since)
         # A live job registered while we awaited the store wins: it is the newest.
-        live_id = await self._live.with_key(key)
+        live_id = await self._attachable(key)
         if live_id is not None:
             return live_id
         return None if found is None else found.id
 
-    # -- cancelling --------------------------------------------------------------------------
+    async def _attachable(self, key: str) -> str | None:
+        """The live job of this identity a new call attaches to (`LiveJobs.with_key`), unless
+        a peer process flagged its cancel and this one has not taken that yet."""
+        live_id = await self._live.with_key(key)
+        if live_id is None or await self._cancels.cancelled_through_a_peer(live_id):
+            return None
+        return live_id
+
+    # -- cancelling (`cancels.py`) -----------------------------------------------------------
 
     async def cancel(self, job_id: str, principal: str) -> JobView:
         """Stop a queued or running job (its process group is killed); finished jobs stay.
@@ -313,77 +329,22 @@ class JobManager:
         Raises:
             NotFound: no such job for this principal.
         """
-        view = await self.get(job_id, principal)
-        live = self._live.get(job_id)
-        if view.finished:
-            return view
-        if live is None:
-            return await self._cancel_remote(job_id, principal)
-        if live.task is None:
-            return view
-        live.cancel_requested = True
-        live.cancel_task()  # one not begun yet sees the request as it begins
-        await live.done.wait()
-        return await self.get(job_id, principal)
+        return await self._cancels.cancel(job_id, principal)
 
     def keep(self, job_id: str) -> None:
         """Its id went to a caller that may come back for it (an async start, a deferred
         answer): a waiter that leaves (`wait_for_answer`) no longer stops it."""
-        live = self._live.get(job_id)
-        if live is not None:
-            live.kept = True
+        self._cancels.keep(job_id)
 
     async def wait_for_answer(self, job_id: str, principal: str, timeout_s: float) -> JobView:
         """`wait`, for a caller the job runs for that was never told its id: cancelled while
         it waits (its client cancelled the call or went away), the job is stopped unless
-        another caller waits on it or holds its id (`_abandon`).
+        another caller waits on it or holds its id.
 
         Raises:
             NotFound: no such job for this principal.
         """
-        live = self._live.get(job_id)
-        if live is None:  # another process runs it: who else waits on it is not known here
-            return await self.wait(job_id, principal, timeout_s)
-        live.waiters += 1
-        left = False
-        try:
-            return await self.wait(job_id, principal, timeout_s)
-        except asyncio.CancelledError:
-            left = True
-            raise
-        finally:
-            live.waiters -= 1
-            if left:
-                self._abandon(live)
-
-    def _abandon(self, live: LiveJob) -> None:
-        """Its last waiting caller left before it was told the job's id, so nobody could ever
-        collect the answer: stop the job (as `cancel` does, without waiting for its end)."""
-        if live.waiters or live.kept or live.cancel_requested or live.done.is_set():
-            return
-        if live.task is None:
-            return
-        log.info("job %s: its caller left before the answer; stopping it", live.id)
-        live.cancel_requested = True
-        live.cancel_reason = "its caller cancelled the call or went away before the answer"
-        # Synchronous: an await here would itself be cancelled by the caller's cancel scope.
-        live.cancel_task()  # one not begun yet sees the request as it begins
-
-    async def _cancel_remote(self, job_id: str, principal: str) -> JobView:
-        """Cancel a job another gateway process runs: flag it for that process (which kills
-        its CLI as a local cancel would), and wait a bounded while for it to end. When the
-        owner is dead (no live lease), end the row here."""
-        await self._cancels.request_cancel(job_id)
-        deadline = time.monotonic() + REMOTE_CANCEL_WAIT_S
-        while True:
-            if self._leases is not None and await self._cancels.cancel_orphan(
-                job_id, self._clock()
-            ):
-                log.info("job %s canceled here: the gateway process running it had stopped", job_id)
-            view = await self.get(job_id, principal)
-            if view.finished or time.monotonic() >= deadline:
-                return view
-            await asyncio.sleep(REMOTE_POLL_S)
+        return await self._cancels.wait_for_answer(job_id, principal, timeout_s)
 
     # -- reading (`views.py`) ----------------------------------------------------------------
 

@@ -9,7 +9,8 @@ whatever the row's state. Jobs without an owner (a store no process leases) are 
 A row no live process owns (`without_live_owner`) is ended by the others: the reaper marks it
 `interrupted` (`leases.py`), and a cancel sent through another process ends it `canceled`. A
 cancel of a job whose owner is alive is a flag in its row, which the owner reads at each
-progress flush and obeys as a local cancel.
+progress flush and obeys as a local cancel. The owner flags its own jobs' cancels too
+(`cancels.py`): no process attaches an identical call to a job that is being cancelled.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class RemoteCancels:
         self._db = db
 
     async def request_cancel(self, job_id: str) -> bool:
-        """Flag an unfinished job for its owner process to cancel; False when it had ended."""
+        """Flag an unfinished job's cancel in its row: its owner process cancels it (when the
+        cancel came through another process), and no process attaches an identical call to
+        it (`JobStore.create`). False when it had ended."""
         Job = self._db.models.Job
         changed = await self._db.run(
             lambda: (
@@ -77,6 +80,18 @@ class RemoteCancels:
             )
         )
         return bool(changed)
+
+    async def is_requested(self, job_id: str) -> bool:
+        """Whether an unfinished job's cancel is flagged in its row."""
+        Job = self._db.models.Job
+        found = await self._db.run(
+            lambda: (
+                Job.select(Job.id)
+                .where((Job.id == job_id) & (Job.cancel_requested == 1) & Job.state.in_(UNFINISHED))
+                .exists()
+            )
+        )
+        return bool(found)
 
     async def cancel_requests(self, owner_process: str) -> list[str]:
         """The unfinished jobs of `owner_process` a cancel from another process flagged (one

@@ -254,7 +254,8 @@ class JobStore:
         return None if row is None else (row_view(row), row.owner_principal)
 
     async def find_reusable(self, dedup_key: str, since: float) -> JobView | None:
-        """The newest job with this identity created after `since` that is live or succeeded."""
+        """The newest job with this identity created after `since` that is live (and no cancel
+        was asked for) or succeeded."""
         Job = self._db.models.Job
         row = await self._db.run(lambda: _reusable(Job, dedup_key, since).first())
         return None if row is None else row_view(row)
@@ -345,10 +346,16 @@ def row_view(row: Any, *, with_output: bool = True) -> JobView:
 
 
 def _reusable(Job: Any, dedup_key: str, since: float) -> Any:
-    """Jobs with this identity created after `since` that are live or succeeded, newest first."""
+    """Jobs with this identity created after `since` that succeeded, or are live and no cancel
+    was asked for (`_REUSABLE_SQL` says why), newest first."""
+    live = Job.state.in_(UNFINISHED) & (Job.cancel_requested == 0)
     return (
         Job.select()
-        .where((Job.dedup_key == dedup_key) & (Job.created_at >= since) & Job.state.in_(_REUSABLE))
+        .where(
+            (Job.dedup_key == dedup_key)
+            & (Job.created_at >= since)
+            & ((Job.state == JobState.COMPLETED.value) | live)
+        )
         .order_by(Job.created_at.desc())
     )
 
@@ -365,10 +372,15 @@ _INSERT_SQL = (
     " attempts, progress_json, cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
     " COALESCE((SELECT epoch FROM process_leases WHERE process_leases.id = ?), 0), '', 0, '{}', 0)"
 )
-# `_reusable`'s look-up, the id only: the whole row is read when there is one (rarely).
-_REUSABLE = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.COMPLETED.value)
+# `_reusable`'s look-up, the id only: the whole row is read when there is one (rarely). A live
+# job whose cancel was asked for (`cancel_requested`, flagged by whichever process took the
+# cancel) is dying, its row `running` until its CLI is stopped: a call sent meanwhile is its
+# caller asking again, who would be answered `canceled`. One that succeeded all the same keeps
+# its answer for a repeat.
+_REUSABLE = (JobState.COMPLETED.value, *UNFINISHED)
 _REUSABLE_SQL = (
-    "SELECT id FROM jobs WHERE dedup_key = ? AND created_at >= ? AND state IN (?, ?, ?)"
+    "SELECT id FROM jobs WHERE dedup_key = ? AND created_at >= ?"
+    " AND (state = ? OR (state IN (?, ?) AND cancel_requested = 0))"
     " AND id != ? ORDER BY created_at DESC LIMIT 1"
 )
 # Each write of the owner below closes with the lease epoch fence (`ownership.py`), a constant.

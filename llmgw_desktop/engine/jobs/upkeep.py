@@ -100,12 +100,9 @@ class JobUpkeep:
         taken = 0
         for job_id in flagged:
             live = self._live.get(job_id)
-            if live is None or live.task is None or live.cancel_requested:
-                continue
-            log.info("job %s canceled through another gateway process", job_id)
-            live.cancel_requested = True
-            live.cancel_task()
-            taken += 1
+            if live is not None and live.take_peer_cancel():
+                log.info("job %s canceled through another gateway process", job_id)
+                taken += 1
         return taken
 
     async def prune_now(self) -> int:
