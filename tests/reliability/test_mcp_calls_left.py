@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,6 @@ from tests.reliability._crash_support import (
     ANSWER,
     PIDS,
     install_fake_claude,
-    kill_quietly,
     read_pids,
 )
 from tests.reliability._crash_support import alive as is_alive
@@ -77,14 +76,6 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
     }
     async with gateway_starter(loaded) as start:
         yield await start(overrides)
-
-
-@pytest.fixture
-def leftovers() -> Iterator[list[int]]:
-    """Pids a test saw; whatever still runs of them is killed after it, pass or fail."""
-    pids: list[int] = []
-    yield pids
-    kill_quietly(pids)
 
 
 async def until(holds: Callable[[], Awaitable[bool]], what: str) -> None:

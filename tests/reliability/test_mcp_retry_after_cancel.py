@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,11 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.jobs.model import JobView
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.gateways import gateway_starter
-from tests.reliability._crash_support import ANSWER, install_fake_claude, kill_quietly, read_pids
+from tests.reliability._crash_support import (
+    ANSWER,
+    install_fake_claude,
+    read_pids,
+)
 from tests.reliability.test_mcp_calls_left import MODES, SETTLE_S, until
 from tests.transports.mcp.conftest import structured
 
@@ -51,14 +55,6 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
     }
     async with gateway_starter(loaded) as start:
         yield await start(overrides)
-
-
-@pytest.fixture
-def leftovers() -> Iterator[list[int]]:
-    """Pids a test saw; whatever still runs of them is killed after it, pass or fail."""
-    pids: list[int] = []
-    yield pids
-    kill_quietly(pids)
 
 
 async def first_run(directory: Path, leftovers: list[int]) -> int:
