@@ -310,12 +310,34 @@ async def hostile(
         yield up
 
 
+# What a server that leaves `[DONE]` out sends (or a cut just before it): the usage chunk came.
+WITHOUT_DONE = (
+    *WITHOUT_USAGE[:3],
+    b'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
+    b'"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14}}\n\n',
+)
+
+
 @pytest.mark.parametrize("client", ["openai", "anthropic"], ids=["relayed", "translated"])
-async def test_a_chat_stream_that_ends_with_done_but_no_usage_is_complete_and_kept(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, client: str
+@pytest.mark.parametrize(
+    ("answer", "usage"),
+    [
+        (WITHOUT_USAGE, None),  # no usage chunk: its estimate, never 0
+        (WITHOUT_DONE, (11, 3)),  # only `[DONE]` missing: the upstream's own count
+    ],
+    ids=["done-without-usage", "usage-without-done"],
+)
+async def test_a_chat_stream_that_lost_nothing_that_counts_is_complete_and_kept(
+    start_gateway: GatewayFactory,
+    hostile: HostileUpstream,
+    client: str,
+    answer: tuple[bytes, ...],
+    usage: tuple[int, int] | None,
 ) -> None:
+    # Beside the cuts above: a stream with `[DONE]` and no usage chunk (a server that ignores
+    # `stream_options.include_usage`), and one whose usage came but not `[DONE]`, are whole.
     gateway: GatewayRuntime = await start_gateway(SETTINGS)
-    hostile.answer = streamed(*WITHOUT_USAGE, gap_s=0.05)
+    hostile.answer = streamed(*answer, gap_s=0.05)
     for _ in range(2):
         if client == "openai":
             chunks = await _chat_chunks(gateway, "gpt-4o")
@@ -326,7 +348,10 @@ async def test_a_chat_stream_that_ends_with_done_but_no_usage_is_complete_and_ke
         assert text == "Paris"
     hit, row = await _rows(gateway, 2)
     assert (row["state"], row["error_code"]) == ("completed", None)
-    assert row["input_tokens"] > 0 and row["output_tokens"] > 0  # its estimate, never 0
+    if usage is None:
+        assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+    else:
+        assert (row["input_tokens"], row["output_tokens"]) == usage
     assert hit["state"] == "completed" and len(hostile.llm_requests) == 1
 
 
@@ -340,32 +365,3 @@ async def test_text_in_a_last_frame_without_its_blank_line_reaches_the_client_be
     assert await _claude_cut(gateway, "gpt-4o") == "Paris"
     (row,) = await _rows(gateway, 1)
     assert (row["state"], row["error_code"]) == ("failed", "stream_broken")
-
-
-# What a server that leaves `[DONE]` out sends (or a cut just before it): the usage chunk came.
-WITHOUT_DONE = (
-    *WITHOUT_USAGE[:3],
-    b'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o",'
-    b'"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":3,"total_tokens":14}}\n\n',
-)
-
-
-@pytest.mark.parametrize("client", ["openai", "anthropic"], ids=["relayed", "translated"])
-async def test_a_chat_stream_whose_usage_came_is_whole_without_done(
-    start_gateway: GatewayFactory, hostile: HostileUpstream, client: str
-) -> None:
-    # Beside the cut above: only `[DONE]` is missing, so nothing that counts was lost.
-    gateway: GatewayRuntime = await start_gateway(SETTINGS)
-    hostile.answer = streamed(*WITHOUT_DONE, gap_s=0.05)
-    for _ in range(2):
-        if client == "openai":
-            chunks = await _chat_chunks(gateway, "gpt-4o")
-            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-        else:
-            text, final, _ = await _claude_stream(gateway, "gpt-4o")
-            assert final.stop_reason == "end_turn"
-        assert text == "Paris"
-    hit, row = await _rows(gateway, 2)
-    assert (row["state"], row["error_code"]) == ("completed", None)
-    assert (row["input_tokens"], row["output_tokens"]) == (11, 3)  # the upstream's own count
-    assert hit["state"] == "completed" and len(hostile.llm_requests) == 1
