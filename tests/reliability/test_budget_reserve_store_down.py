@@ -6,11 +6,17 @@ every connection and the gateway's are ended (as a server stopped would). The ga
 only from the room it reserved before (counted in the store already), then answers 503. Once
 the store is back, it serves again; what it owed is written, the spend is at least what the
 vendor billed and never past the budget, and nothing is left held once it stops.
+
+Stopped while the store is still gone, with what it owes unwritten, the gateway stops in a
+bounded time (its budget writes run to their end at a stop, `tasks.to_its_end`, and one that
+cannot reach the store ends at once), and the store it leaves counts no less than was billed:
+its holds stay, each at least what its call cost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.e2e.team_calls import (
     COST,
@@ -23,6 +29,8 @@ from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the 
 from tests.fakes.upstream import ScriptedUpstream
 
 BUDGET = 20.0
+# A stop that cannot reach the store ends about a second after its signal (measured 0.8 s).
+STOP_WITHIN_S = 10.0
 
 
 def _admin(team: Team, statement: str) -> None:  # noqa: F811
@@ -79,3 +87,25 @@ async def test_a_store_gone_while_a_reserve_is_held_admits_only_the_room_reserve
         held = team.query("SELECT count(*) FROM budget_holds")[0][0]
         assert billed - 1e-9 <= spent <= BUDGET + 1e-9, (spent, billed)
         assert held == 0
+
+
+async def test_a_stop_while_the_store_is_gone_ends_in_time_and_leaves_no_less_counted(
+    team: Team,  # noqa: F811
+) -> None:
+    async with ScriptedUpstream() as upstream:
+        (member,) = await priced_team(team, upstream, ("only",), config=global_budget(BUDGET))
+        assert await asyncio.to_thread(post_chat, member) == 200
+        _reserved_as_the_store_goes(team)
+        try:
+            answers = [await asyncio.to_thread(post_chat, member) for _ in range(5)]
+            assert answers.count(200) >= 1, answers  # served from its reserve, owed unwritten
+            began = time.monotonic()
+            await asyncio.to_thread(member.stop)
+            took = time.monotonic() - began
+        finally:
+            _admin(team, 'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+        assert took < STOP_WITHIN_S, took
+        billed = len(upstream.llm_requests) * COST
+        spent = float(team.query("SELECT coalesce(sum(spent), 0) FROM budget_spend")[0][0])
+        held = float(team.query("SELECT coalesce(sum(amount), 0) FROM budget_holds")[0][0])
+        assert spent + held >= billed - 1e-9, (spent, held, billed)

@@ -148,6 +148,22 @@ async def check_stopped(gateway: GatewayRuntime, pids: dict[str, int]) -> None:
         return not await holds(gateway)
 
     await until(released, "the call's budget hold was released")
+    # Released into spend, not given back: its CLI ran until it was stopped, and a job that
+    # ends without its usage counts what it held (finding 60), whoever stopped it; a caller
+    # that leaves each call before its answer is charged as one that waits.
+    row = await row_of(gateway, job.id)
+    counted = row["input_tokens"] + row["output_tokens"]
+
+    async def charged() -> bool:
+        return spent(gateway) == counted > 0
+
+    await until(charged, f"the budget counted the call's {counted} tokens ({spent(gateway)})")
+
+
+def spent(gateway: GatewayRuntime) -> float:
+    """What the one budget has spent this period, as this process counts it."""
+    (status,) = gateway.engine.budgets.statuses()
+    return status.spent
 
 
 def tree_prompt(tmp_path: Path, name: str) -> str:

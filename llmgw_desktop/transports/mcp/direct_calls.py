@@ -233,13 +233,19 @@ class DirectCalls:
             status = 200
         return web.Response(body=jsonio.dumps(body), status=status, content_type="application/json")
 
-    def cancelled(self, request: web.Request, message: dict[str, Any]) -> None:
-        """Cancel the call a `notifications/cancelled` names, if it runs here."""
+    def cancelled(
+        self, manager: Any, request: web.Request, message: dict[str, Any], user: Any
+    ) -> None:
+        """Cancel the call a `notifications/cancelled` names, if it runs here on a session
+        `user` opened (the SDK's record, as for a call): a session id names a session, it
+        proves nobody, and another principal holding it is refused it by the SDK (finding
+        80)."""
         params = message.get("params")
         request_id = params.get("requestId") if isinstance(params, dict) else None
         if isinstance(request_id, str | int) and not isinstance(request_id, bool):
-            running = self._running.get((request.headers.get(SESSION_HEADER, ""), request_id))
-            if running is not None:
+            session_id = request.headers.get(SESSION_HEADER, "")
+            running = self._running.get((session_id, request_id))
+            if running is not None and _opened_by(manager, session_id, user):
                 running.cancel()
 
 
@@ -268,10 +274,13 @@ def _open_session(manager: Any, session_id: str, user: Any) -> Any:
     idle = getattr(transport, "idle_scope", None)
     if transport.is_terminated or (idle is not None and idle.cancel_called):
         return None
+    return transport if _opened_by(manager, session_id, user) else None
+
+
+def _opened_by(manager: Any, session_id: str, user: Any) -> bool:
+    """Whether `user` opened the session (the SDK's own comparison of who opened it)."""
     owner = getattr(manager, "_session_owners", {}).get(session_id)
-    if owner is None or owner != authorization_context(user):
-        return None
-    return transport
+    return owner is not None and owner == authorization_context(user)
 
 
 def _json_content_type(value: str) -> bool:

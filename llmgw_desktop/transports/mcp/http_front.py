@@ -328,7 +328,7 @@ class McpHttpFront:
             if call is not None:
                 return await direct.answer(call)
             if not modern and message.get("method") == "notifications/cancelled":
-                direct.cancelled(request, message)
+                direct.cancelled(self._manager, request, message, session_owner(principal))
         state = {
             self._scope_key: {
                 "principal": principal.id,
@@ -386,7 +386,12 @@ class McpHttpFront:
         if message is not None and message.get("method") == "initialize" and opened:
             if started.get("status") == 200 and SESSION_HEADER not in request.headers:
                 self._direct.opened(opened, message)
-        elif request.method == "DELETE" and (ended := request.headers.get(SESSION_HEADER)):
+        elif (
+            request.method == "DELETE"
+            and (ended := request.headers.get(SESSION_HEADER))
+            # Ended: not another principal's DELETE, which the SDK refused (finding 80).
+            and started.get("status") == 200
+        ):
             self._direct.ended(ended)
 
     def _session_refusal(self, principal: Principal) -> web.Response | None:

@@ -6,7 +6,7 @@ request's: a client whose POST goes away before the answer (an editor killed, it
 stopped, the network gone) does not cancel it, and no answer can reach that client any more
 (this front door keeps no event store to resume a stream from). A tool call running a coding
 CLI then ran to its end for nobody, spending on the vendor account. So the front door says
-what the client would have said: `notifications/cancelled` for each request of that POST,
+what the client would have said: `notifications/cancelled` for the request of that POST,
 through the SDK's own entry, as a POST of the same session by the same principal. The SDK
 ignores it for a request answered meanwhile. A 2026-07-28 request, and every request of a
 stateless front door, runs in its HTTP request's own scope, which the SDK cancels itself when
@@ -39,21 +39,22 @@ ACCEPTED = 202
 
 
 def request_ids(body: bytes) -> list[str | int]:
-    """The ids of the JSON-RPC requests in `body` (one message or a batch); none when it is
-    not JSON-RPC."""
+    """The id of the JSON-RPC request `body` holds; none when it holds no request, or a batch.
+
+    The SDK runs one request per POST and refuses a batch whole, before any of it runs, so a
+    batch has nothing to cancel. Read as one id per message, one POST of a 16 MiB batch whose
+    client left became some 300,000 notifications posted to the SDK (SECURITY finding 82).
+    """
     try:
-        parsed = json.loads(body)
+        message = json.loads(body)
     except ValueError:
         return []
-    messages = parsed if isinstance(parsed, list) else [parsed]
-    return [
-        m["id"]
-        for m in messages
-        if isinstance(m, dict)
-        and isinstance(m.get("method"), str)
-        and isinstance(m.get("id"), str | int)
-        and not isinstance(m.get("id"), bool)
-    ]
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return []
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return []
+    return [request_id]
 
 
 async def cancel_left(

@@ -15,8 +15,15 @@ its reply was read to the end, for `KEEP_IDLE_S` at most; a request whose kept c
 turns out closed before a byte of the reply came is sent again once on a new one (the server
 closed it idle: the request never reached it).
 
-Failures are `OSError` (connect, reset) or `HttpProtocolError` (a reply that is not HTTP),
-itself an `OSError`, so callers catch one type.
+Each new connection is sent nothing until the OS says who listens at its other end: a port on
+127.0.0.1 is anyone's to bind once the gateway has let it go (stopped, restarting), and a
+relay outlives its gateway. A server of another account (`engine/auth/peer_owner.py`, the same
+look-up the gateway makes of its clients) is refused with `NotOurGateway`, so the editor's
+calls and the instance token never reach it, nor its answers the editor (SECURITY finding 81).
+Where the OS cannot tell (macOS, a failed look-up), the connection is used as before.
+
+Failures are `OSError` (connect, reset, `NotOurGateway`) or `HttpProtocolError` (a reply that
+is not HTTP), itself an `OSError`, so callers catch one type.
 """
 
 from __future__ import annotations
@@ -27,7 +34,16 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["ClosedBeforeReply", "HttpProtocolError", "KeptConnections", "Reply", "request"]
+from llmgw_desktop.engine.api import PeerOwner, lookup_peer_owner, quick_peer_owner
+
+__all__ = [
+    "ClosedBeforeReply",
+    "HttpProtocolError",
+    "KeptConnections",
+    "NotOurGateway",
+    "Reply",
+    "request",
+]
 
 CONNECT_TIMEOUT_S = 10.0
 # How long an idle connection is kept for the next request (the gateway's aiohttp keeps one
@@ -46,6 +62,10 @@ class HttpProtocolError(OSError):
 
 class ClosedBeforeReply(HttpProtocolError):
     """The connection ended before the reply's first byte."""
+
+
+class NotOurGateway(OSError):
+    """Another account on this machine listens at the gateway's address."""
 
 
 @dataclass
@@ -236,9 +256,41 @@ def _place(url: str) -> tuple[str, int, str]:
 
 
 async def _connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.wait_for(
+    """A new connection to `host`:`port`, once the OS has not said another account listens.
+
+    Raises:
+        NotOurGateway: another account's server holds the address.
+        OSError: connecting failed (`TimeoutError` past CONNECT_TIMEOUT_S).
+    """
+    reader, writer = await asyncio.wait_for(
         asyncio.open_connection(host, port, limit=LINE_LIMIT), CONNECT_TIMEOUT_S
     )
+    try:
+        owner = await _listener_owner(writer)
+    except BaseException:
+        await _close(writer)
+        raise
+    if owner is PeerOwner.OTHER:
+        await _close(writer)
+        raise NotOurGateway(
+            f"another account on this machine listens at {host}:{port}, where the gateway "
+            "was: nothing was sent to it. Start the gateway again (the desktop app, or "
+            "llmgw-desktop --headless) once that port is free"
+        )
+    return reader, writer
+
+
+async def _listener_owner(writer: asyncio.StreamWriter) -> PeerOwner:
+    """Who owns the server's end of the connection (its socket is the one whose local address
+    is our peer's, and whose remote address is ours: the look-up the gateway makes of its
+    clients, turned round)."""
+    server, ours = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
+    if not isinstance(server, tuple) or not isinstance(ours, tuple):
+        return PeerOwner.UNKNOWN  # not TCP
+    owner = quick_peer_owner(server[:2], ours[:2])
+    if owner is None:  # no quick look-up on this OS: the slow one, off the loop
+        owner = await asyncio.to_thread(lookup_peer_owner, server[:2], ours[:2])
+    return owner
 
 
 def _send(
