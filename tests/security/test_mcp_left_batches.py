@@ -28,11 +28,11 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp import left_requests
+from tests.reliability.conftest import leftovers  # noqa: F401 - a fixture
 from tests.reliability.test_mcp_calls_left import (  # noqa: F401 - fixtures
     SETTLE_S,
     check_stopped,
     gateway,
-    leftovers,
     tree_prompt,
     tree_running,
 )
