@@ -1,6 +1,8 @@
 """The engine's liveness as `/health`, the tray, Overview and `llm_process_health` show it.
 
-`/health` is answered to anyone on this machine, so it holds facts, never secrets or paths:
+`/health` is answered to anyone who reaches the front door (every caller on this machine, and
+on a network bind anyone on that network: it needs no key), so it holds facts, never secrets,
+paths or anything of one principal:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
 pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
 refusals, the store, the recorder, this process's lease, which providers fail or rest (by
@@ -71,7 +73,8 @@ class EngineHealth:
         self._response_cache = response_cache
 
     def health(self) -> dict[str, Any]:
-        """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
+        """Liveness facts safe to show anyone who reaches the front door: no secrets, no paths,
+        nothing of one principal."""
         state = self._lifecycle.state
         status = "ok" if state is EngineState.RUNNING else state.value
         store_problem = self._store.health.reason

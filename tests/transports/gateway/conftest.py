@@ -15,6 +15,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.gateways import gateway_starter
+from tests.transports.gateway.hostile_upstream import HostileUpstream
 
 # Different lengths, so the fake upstream's redacted headers still tell keys apart.
 OPENAI_KEY = "sk-test-openai-key-aaaa"
@@ -54,3 +55,14 @@ async def start_gateway(
 async def gateway(start_gateway: GatewayFactory) -> GatewayRuntime:
     runtime: GatewayRuntime = await start_gateway()
     return runtime
+
+
+@pytest.fixture
+async def hostile(
+    provider_env: None, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[HostileUpstream]:
+    """Every API provider pointed at a `HostileUpstream` (over the scripted one), which answers
+    with the bytes a test writes."""
+    async with HostileUpstream() as up:
+        point_providers_at(up.base_url, monkeypatch)
+        yield up

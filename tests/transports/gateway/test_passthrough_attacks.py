@@ -17,7 +17,6 @@ import asyncio
 import gzip
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -32,7 +31,6 @@ from tests.transports.gateway.conftest import (
     GEMINI_KEY,
     OPENAI_KEY,
     GatewayFactory,
-    point_providers_at,
 )
 from tests.transports.gateway.hostile_upstream import (
     HostileUpstream,
@@ -97,16 +95,6 @@ OVERLOADED = sse(
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-@pytest.fixture
-async def hostile(
-    provider_env: None, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[HostileUpstream]:
-    """Every API provider of the gateway pointed at the hostile upstream."""
-    async with HostileUpstream() as up:
-        point_providers_at(up.base_url, monkeypatch)
-        yield up
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from tests.fakes.upstream import (
     ScriptedUpstream,
 )
 from tests.sdk_clients import claude_client, gemini_client, openai_client
-from tests.transports.gateway.conftest import GatewayFactory, point_providers_at
+from tests.transports.gateway.conftest import GatewayFactory
 from tests.transports.gateway.hostile_upstream import HostileUpstream, streamed
 from tests.transports.gateway.test_response_cache import _rows
 
@@ -298,16 +298,6 @@ WITHOUT_USAGE = (
     _chunk({}, finish="stop"),
     b"data: [DONE]\n\n",
 )
-
-
-@pytest.fixture
-async def hostile(
-    provider_env: None, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[HostileUpstream]:
-    """Every API provider pointed at a `HostileUpstream` (over the scripted one)."""
-    async with HostileUpstream() as up:
-        point_providers_at(up.base_url, monkeypatch)
-        yield up
 
 
 # What a server that leaves `[DONE]` out sends (or a cut just before it): the usage chunk came.
