@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.health import check_store, is_write_failure, refused_by_disk
@@ -38,6 +38,23 @@ PRAGMAS = {
     "busy_timeout": 5000,
     "temp_store": "memory",
 }
+
+
+class _WriterFirstDatabase(peewee.SqliteDatabase):
+    """A SQLite database whose transactions take the file's write lock as they begin.
+
+    A deferred transaction that reads and then writes (most of the store's: look, then change)
+    fails at once with `database is locked` when another connection has written the file since
+    its read began: in WAL mode SQLite cannot upgrade a stale snapshot, and the busy timeout
+    does not apply. Another connection is the `keys` command, a second `Database` on the file,
+    or a peer's tests; a CI run saw a job store's start fail so (2026-11-26). Begun IMMEDIATE,
+    a transaction waits its turn (the busy timeout) instead. Savepoints inside one are as
+    before."""
+
+    def atomic(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and "lock_type" not in kwargs:
+            kwargs["lock_type"] = "IMMEDIATE"
+        return super().atomic(*args, **kwargs)
 
 
 class SqliteEngine:
@@ -71,7 +88,7 @@ class SqliteEngine:
                 "Check the folder's permissions or set LLM_GATEWAY_DB_PATH."
             ) from None
         _bind_directly()
-        db = peewee.SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=False)
+        db = _WriterFirstDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=False)
         try:
             db.connect()
             version = apply_migrations(db, MIGRATIONS)
