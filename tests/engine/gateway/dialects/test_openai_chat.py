@@ -802,7 +802,7 @@ def test_a_stream_closed_after_its_finish_chunk_without_done_or_usage_was_cut() 
     [
         pytest.param(
             [chunk({}, "stop", usage={"prompt_tokens": 9, "completion_tokens": 4})],
-            id="usage-on-the-finish-chunk",  # Mistral's form
+            id="usage-on-the-finish-chunk",  # some servers send it there
         ),
         pytest.param(
             [chunk({}, "stop"), {**chunk({}), "choices": [], "usage": USAGE_9_4}],
