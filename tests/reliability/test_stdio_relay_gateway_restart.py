@@ -2,7 +2,9 @@
 running instance) has a call in flight, then started again: the call in flight is answered
 with a JSON-RPC error at once (never a hang), so is a call while the gateway is down, and once
 it runs again the same relay serves the editor again, without the editor starting it anew,
-its server-to-client event stream included (a list change reaches the editor).
+its server-to-client event stream included: once it is open again the relay tells the editor
+its tools may have changed (what the new gateway announced before could not reach it), and a
+later list change reaches the editor.
 
 Before, every later call through that relay was refused for good ("HTTP 401: the instance token
 is wrong"): the relay kept the dead instance's token and session, and only restarting the
@@ -63,11 +65,12 @@ def test_a_relay_answers_through_a_gateway_kill_and_serves_again_after_its_resta
         params = StdioServerParameters(
             command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=env
         )
-        changed = anyio.Event()
+        # One event per list change awaited: the last is set by the next one heard.
+        changes = [anyio.Event()]
 
         async def hear(message: Any) -> None:
             if isinstance(message, mcp_types.ToolListChangedNotification):
-                changed.set()
+                changes[-1].set()
 
         async with Client(stdio_client(params), mode="legacy", message_handler=hear) as client:
             assert not (await client.call_tool("crasher__pid", {})).is_error
@@ -101,11 +104,17 @@ def test_a_relay_answers_through_a_gateway_kill_and_serves_again_after_its_resta
                 health = await client.call_tool("llm_process_health", {})
                 pid = await client.call_tool("crasher__pid", {})
             assert not health.is_error and not pid.is_error, (health, pid)
-            # The event stream is open on the new gateway's session: a change reaches us.
+            # The event stream opens on the new gateway's session, and the relay says so.
+            # (Awaited first: a change made before the stream opened would reach no one;
+            # CI of 91ebe50 saw that race.)
+            with anyio.fail_after(ANSWER_WITHIN_S):
+                await changes[-1].wait()
+            changes.append(anyio.Event())
+            # The stream is open: a change reaches us.
             async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as other:
                 await other.call_tool("crasher__grow", {"name": "sprout"})
             with anyio.fail_after(ANSWER_WITHIN_S):
-                await changed.wait()
+                await changes[-1].wait()
             ours()
 
     try:

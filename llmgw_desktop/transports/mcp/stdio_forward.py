@@ -25,6 +25,12 @@ again, and send that request once more, so the editor is served again without st
 server anew. Before, every later request was refused for good. A request the gateway may have
 started is never sent twice.
 
+A notification the gateway sends while no event stream is open is lost (the 2025 era keeps
+none to replay): so each time the stream opens again after it was lost (a restart, or the stream
+cut), the relay tells the editor that the lists the gateway declared `listChanged` for may have
+changed, and the editor reads them again. Before, a server's tool added while the relay was
+reopening its stream stayed unknown to the editor.
+
 A gateway that is stopped or hung answers nothing and fails nothing: each wait on it is bounded
 by its silence (`gateway_watch.py`: its /health is asked meanwhile), and a request it leaves
 unanswered that long is answered with an error saying so; a long call on a gateway that
@@ -59,6 +65,12 @@ SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 EVENT_STREAM_RETRY_S = 1.0
 EVENT_STREAM_RETRIES = 30
+# What the editor is told, per capability declaring `listChanged`, when the stream opens again.
+LIST_CHANGED = {
+    "tools": "notifications/tools/list_changed",
+    "prompts": "notifications/prompts/list_changed",
+    "resources": "notifications/resources/list_changed",
+}
 GATEWAY_GONE = -32000
 # How long a request waits on a gateway that shows no sign of life (`mcp.stdio_relay_silence_ms`).
 SILENCE_S = 15.0
@@ -109,6 +121,8 @@ class StdioForwarder:
         self._session_id: str | None = None
         self._version: str | None = None
         self._editor_name = ""  # from the editor's `initialize`, sent as X-Caller
+        # The lists the gateway said it announces changes of (its `initialize` result).
+        self._list_kinds: tuple[str, ...] = ()
         self._write_lock = asyncio.Lock()
         self._out: asyncio.StreamWriter | None = None
         self._initialized = asyncio.Event()  # the handshake is done: the event stream may open
@@ -335,10 +349,16 @@ class StdioForwarder:
         headers = self._headers()
         headers.pop(VERSION_HEADER, None)  # as the editor's first request, before any was agreed
         async with self._http.request("POST", headers=headers, body=wire.line(initialize)) as reply:
-            await reply.read()
             session = reply.header(SESSION_HEADER)
+            if (reply.header("Content-Type") or "").startswith("text/event-stream"):
+                answers = [event async for event, _ in wire.sse_events(reply)]
+            else:
+                answers = wire.responses_to(await reply.read(), REJOIN_ID)
             if reply.status != 200 or not session:
                 return False
+        for answer in answers:
+            if isinstance(answer, dict) and isinstance(answer.get("result"), dict):
+                self._list_kinds = _announced_lists(answer["result"])
         self._session_id = session
         done = wire.line({"jsonrpc": "2.0", "method": "notifications/initialized"})
         async with self._http.request("POST", headers=self._headers(), body=done) as reply:
@@ -357,6 +377,7 @@ class StdioForwarder:
                 result = item.get("result")
                 if isinstance(result, dict) and "protocolVersion" in result and "id" in item:
                     self._version = str(result["protocolVersion"])
+                    self._list_kinds = _announced_lists(result)
                 if request_id is not None and item.get("id") == request_id:
                     answered = answered or "result" in item or "error" in item
                 await self._write(item, whole)
@@ -371,13 +392,14 @@ class StdioForwarder:
         """The 2025-era server-to-client stream (notifications, server requests). Lost for good
         (the gateway gone, or its session), it is opened again once the relay has rejoined
         the gateway (`_rejoin`)."""
-        tries, epoch = 0, self._epoch
+        tries, epoch, opened = 0, self._epoch, False
         while not self._editor_gone:
             if tries >= EVENT_STREAM_RETRIES:
                 if self._epoch == epoch:
                     await self._rejoined.wait()  # the event of the rejoin still to come
                 tries, epoch = 0, self._epoch
             tries += 1
+            rejoined = self._rejoined
             try:
                 headers = self._headers()
                 headers["Accept"] = "text/event-stream"
@@ -387,11 +409,26 @@ class StdioForwarder:
                     if reply.status in (401, 404):
                         tries = EVENT_STREAM_RETRIES  # not this gateway's session: wait
                         continue
+                    if 200 <= reply.status < 300:
+                        if opened:
+                            await self._tell_lists_may_have_changed()
+                        opened = True
                     async for event, data in wire.sse_events(reply):
                         await self._deliver(event, raw=data)
             except (OSError, ValueError):
                 pass
-            await asyncio.sleep(EVENT_STREAM_RETRY_S)
+            # A rejoin meanwhile opens the stream on the new session at once.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(rejoined.wait(), EVENT_STREAM_RETRY_S)
+
+    async def _tell_lists_may_have_changed(self) -> None:
+        """The stream opened again: what the gateway announced while it was lost is gone, so
+        the editor is told each list it may have missed a change of, to read them again."""
+        kinds = self._list_kinds
+        for kind in kinds:
+            await self._write({"jsonrpc": "2.0", "method": LIST_CHANGED[kind]})
+        if kinds:
+            log.info("the event stream opened again: told the editor to read %s anew", kinds)
 
     async def _write(self, message: dict[str, Any], raw: bytes = b"") -> None:
         assert self._out is not None
@@ -418,6 +455,18 @@ def _cancelled(request_id: Any) -> dict[str, Any]:
     reason = "the llmgw-desktop stdio relay gave it up: the gateway was not answering"
     params = {"requestId": request_id, "reason": reason}
     return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+
+
+def _announced_lists(result: dict[str, Any]) -> tuple[str, ...]:
+    """The lists an `initialize` result declares `listChanged` for (of those the relay knows)."""
+    capabilities = result.get("capabilities")
+    if not isinstance(capabilities, dict):
+        return ()
+    return tuple(
+        kind
+        for kind in LIST_CHANGED
+        if isinstance(capabilities.get(kind), dict) and capabilities[kind].get("listChanged")
+    )
 
 
 def _health_url(url: str) -> str:

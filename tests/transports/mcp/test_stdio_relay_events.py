@@ -77,3 +77,67 @@ async def test_the_event_stream_opens_after_initialized_and_reaches_the_editor()
     assert seen[:3] == ["POST initialize", "POST notifications/initialized", f"GET {SESSION}"]
     assert seen[-1] == "DELETE"
     assert PUSHED in editor.lines
+
+
+async def test_a_stream_opened_again_tells_the_editor_the_lists_it_may_have_missed() -> None:
+    """The gateway's first stream is cut; a change it announced before the second opened was
+    lost (no stream held it). Once the stream is open again the editor hears that the tools
+    may have changed (the one list this server declares `listChanged` for), and it heard
+    nothing of the kind when the stream first opened."""
+    opens: list[asyncio.Event] = [asyncio.Event(), asyncio.Event()]
+    done = asyncio.Event()
+    capabilities = {"tools": {"listChanged": True}, "prompts": {}, "logging": {}}
+
+    async def mcp(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            opened = sum(event.is_set() for event in opens)
+            stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await stream.prepare(request)
+            opens[min(opened, 1)].set()
+            if opened == 0:
+                return stream  # cut at once: what the gateway says meanwhile is lost
+            await asyncio.wait_for(done.wait(), 30)
+            return stream
+        if request.method == "DELETE":
+            return web.Response(status=200)
+        message = await request.json()
+        if "id" not in message:
+            return web.Response(status=202)
+        result = {"protocolVersion": "2025-06-18", "capabilities": capabilities, "serverInfo": {}}
+        return web.json_response(
+            {"jsonrpc": "2.0", "id": message["id"], "result": result},
+            headers={"Mcp-Session-Id": SESSION},
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/mcp", mcp)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    stdin = asyncio.StreamReader()
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ):
+        stdin.feed_data(json.dumps(message).encode() + b"\n")
+    editor = Editor()
+    relay = asyncio.get_running_loop().create_task(
+        StdioForwarder(f"http://127.0.0.1:{port}/mcp").run(stdin, editor)
+    )
+    try:
+        await asyncio.wait_for(opens[0].wait(), 10)
+        assert PUSHED not in editor.lines  # the first open tells nothing
+        await asyncio.wait_for(opens[1].wait(), 10)
+        for _ in range(100):  # written a moment after the stream's headers came
+            if PUSHED in editor.lines:
+                break
+            await asyncio.sleep(0.02)
+        stdin.feed_eof()
+        await asyncio.wait_for(relay, 10)
+    finally:
+        done.set()
+        await runner.cleanup()
+    told = [line for line in editor.lines if "id" not in line]
+    assert told == [PUSHED], editor.lines
