@@ -60,6 +60,9 @@ class RouteReport:
     # Why the response cache did not read this request (`response_cache.stats`), set when it
     # is counted: once a request, however many targets its route tries.
     cache_passed_over: str | None = None
+    # Whether the response cache counted this request as a lookup: once a request too, though
+    # each target a fallback tries is looked up under its own key.
+    cache_looked_up: bool = False
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -81,6 +84,9 @@ class RouteReport:
             headers["x-gateway-max-tokens"] = str(self.max_tokens)
         if self.cache:
             headers["x-gateway-cache"] = self.cache
+            if self.cache_passed_over is not None:
+                # A `miss` the cache did not even look up: why, in `/health`'s words.
+                headers["x-gateway-cache-passed-over"] = self.cache_passed_over
         return headers
 
     def x_gateway(self, usage: Usage | None) -> dict[str, Any]:

@@ -133,8 +133,9 @@ class ResponseCache:
         """Whether (and under which digest) the request `sent` to `target` (`provider/model`)
         with the client's `headers` that go with it is read from and kept in the cache
         (`translated`: `sent` is in another dialect than the client's); None when the cache
-        has nothing to do with it. Why it is not read is counted, once for the request
-        (`route`) however many of its targets are tried."""
+        has nothing to do with it. Why it is not read, or that it is, is counted once for
+        the request (`route`) however many of its targets are tried: the hit rate is of
+        requests."""
         if not self.enabled:
             return None
         directives = cache_directives(caller.cache_control)
@@ -144,6 +145,9 @@ class ResponseCache:
             self.stats.passed_over[why] += 1
         if why is not None and why != NO_CACHE:
             return None
+        if why is None and not route.cache_looked_up:
+            route.cache_looked_up = True
+            self.stats.lookups += 1
         self.store.start()
         return Lookup(
             self._digest(incoming, caller, sent, target, headers, translated),
@@ -218,7 +222,6 @@ class ResponseCache:
         """The kept answer for `lookup` (read off the loop; a miss reads nothing)."""
         if not lookup.read:
             return None  # no-cache: counted as passed over, not as a lookup that missed
-        self.stats.lookups += 1
         if not self.store.holds(lookup.digest):
             return None
         future = self.store.submit(lambda: self.store.read(lookup.digest))

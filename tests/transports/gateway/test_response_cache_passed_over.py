@@ -77,13 +77,14 @@ async def test_a_clients_no_store_and_no_cache_are_counted_apart_from_lookups(
         answer = await client.chat.completions.with_raw_response.create(
             model="gpt-4o", messages=QUESTION, temperature=0, extra_headers=headers
         )
-        return str(answer.headers["x-gateway-cache"])
+        why = answer.headers.get("x-gateway-cache-passed-over")
+        return str(answer.headers["x-gateway-cache"]) + (f" ({why})" if why else "")
 
     assert [await ask(d) for d in (None, None, "no-cache", "no-store")] == [
         "miss",
         "hit",
-        "miss",
-        "miss",
+        "miss (no_cache)",
+        "miss (no_store)",
     ]
     stats = gateway.engine.gateway.cache_stats
     assert stats is not None
@@ -145,3 +146,29 @@ async def test_an_answer_too_large_to_keep_is_counted(
         extra_headers={"Cache-Control": "no-cache"},
     )
     assert stats.passed_over == {"too_large": 2, "no_cache": 1}
+
+
+async def test_a_request_its_route_falls_back_for_is_one_lookup(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """Each target a fallback tries is looked up under its own key, but the hit rate is of
+    requests: a miss that fell back once counted two lookups before."""
+    gateway: GatewayRuntime = await start_gateway(
+        {**ON, "gateway.routes": {"gpt-4o": {"fallback": ["gpt-4o-mini"]}}}
+    )
+    client = openai_client(gateway)
+    answers = []
+    for _ in range(2):
+        upstream.script(Reply.error(503))  # the first target fails: its fallback is tried
+        answers.append(
+            await client.chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=QUESTION, temperature=0
+            )
+        )
+    # The second: the first target missed again and failed again, the fallback's answer kept.
+    assert [a.headers["x-gateway-cache"] for a in answers] == ["miss", "hit"]
+    assert [r.body["model"] for r in upstream.llm_requests] == ["gpt-4o", "gpt-4o-mini", "gpt-4o"]
+    stats = gateway.engine.gateway.cache_stats
+    assert stats is not None and (stats.lookups, stats.hits) == (2, 1)
+    said = await _health_cache(gateway)
+    assert (said["lookups"], said["hits"]) == (2, 1)
