@@ -343,7 +343,13 @@ class LiveCharts(QWidget):
         for plot in self._all_plots:
             plot.set_home(home)
         self.reset_button.setEnabled(self._requests_plot.zoomed)
-        since = "" if home >= window.span_s else f"since the first request: {span_words(home)}"
+        # The span is rounded up to a step (1, 2, 5 min ...): it holds the first request, it
+        # does not date it ("since the first request: 5 min" read beside "Running for 2 min").
+        since = (
+            ""
+            if home >= window.span_s
+            else f"showing the last {span_words(home)}, which holds every request"
+        )
         _set_text(self.since_label, since)
         self.since_label.setToolTip(
             f"The charts open on the last {span_words(home)}, which holds every request of "
