@@ -214,4 +214,6 @@ class Lifecycle:
         killed after the short stop grace. The first step of a stop; safe to call twice."""
         self._lifeline.stopping = True
         self._gateway.stopping = True
+        # Before any of the stop's writes: none waits on a frozen server for long.
+        self._store.stopping()
         await self._jobs.stop()

@@ -6,6 +6,10 @@ the team gateways (`tests/e2e/team_gateways.py`) on a database in it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -28,15 +32,35 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"
 
 
 class OutageTeam(Team):
-    """A `Team` whose PostgreSQL the test owns: `outage()` stops it, `recover()` starts it."""
+    """A `Team` whose PostgreSQL the test owns: `outage()` stops it, `recover()` starts it;
+    `freeze()` stops every server process (SIGSTOP: its sockets stay open, the kernel still
+    acknowledges what is sent, nothing answers), `thaw()` lets them run again."""
 
     cluster: Cluster
+    frozen: list[int]
 
     def outage(self) -> None:
         self.cluster.stop()
 
     def recover(self) -> None:
         self.cluster.start()
+
+    def freeze(self) -> None:
+        # The postmaster first, so it forks no backend the list below would miss.
+        postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGSTOP)
+        self.frozen.append(postmaster)
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        for pid in map(int, children):
+            os.kill(pid, signal.SIGSTOP)
+            self.frozen.append(pid)
+
+    def thaw(self) -> None:
+        while self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.frozen.pop(), signal.SIGCONT)
 
 
 @pytest.fixture
@@ -56,10 +80,11 @@ def outage_team(tmp_path: Path) -> Iterator[OutageTeam]:
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as connection:
         connection.execute('CREATE DATABASE "team"')
     team = OutageTeam(tmp_path, cluster.url("team"))
-    team.cluster = cluster
+    team.cluster, team.frozen = cluster, []
     try:
         yield team
     finally:
+        team.thaw()
         team.kill_all()
         cluster.remove()
 

@@ -401,7 +401,17 @@ class Settlements:
         stays in the store as holds, counted in full once this process's lease has run out."""
         self.closed = True
         self.reserves.close()
-        await self.flush()
+        if await self.flush() or not (self._adds or self._released):
+            return
+        # The only word of it: a failed flush is logged at DEBUG while the store's outage is.
+        log.warning(
+            "budgets: not written at stop (the store did not take it): the spend of finished "
+            "calls (%.6f on %d lane(s)) and the release of %d hold(s); those calls' holds stay "
+            "in the store, counted in full once this process's lease has run out",
+            sum(self._adds.values()),
+            len(self._adds),
+            len(self._released),
+        )
 
     # -- inside ---------------------------------------------------------------------------
 

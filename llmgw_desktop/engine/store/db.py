@@ -41,6 +41,7 @@ from llmgw_desktop.engine.store.models import Models
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
 from llmgw_desktop.engine.store.sqlite_engine import PRAGMAS, SqliteEngine
+from llmgw_desktop.engine.store.stall_watch import AT_STOP_AFTER_S
 
 __all__ = ["PRAGMAS", "Database", "StoreEngine", "StoreError", "StoreUnavailable"]
 
@@ -69,6 +70,10 @@ class StoreEngine(Protocol):
     def run(self, db: peewee.Database, fn: Callable[[], T]) -> T: ...
     def read(self, db: peewee.Database, fn: Callable[[], T]) -> T: ...
     def close(self, db: peewee.Database) -> None: ...
+    def give_up_after(self, db: peewee.Database, seconds: float) -> None:
+        """Wait on a server that does not answer for only `seconds` from now on."""
+        ...
+
     async def check(self, stop: threading.Event) -> str | None: ...
     def is_write_failure(self, exc: BaseException) -> bool: ...
     def unreachable(self, exc: BaseException) -> str | None:
@@ -247,6 +252,13 @@ class Database:
     async def check(self, stop: threading.Event) -> str | None:
         """The start-up integrity check (SQLite's `quick_check`); None when all is well."""
         return await self.engine.check(stop)
+
+    def stopping(self) -> None:
+        """The gateway stops: a server that does not answer is given up on within
+        `AT_STOP_AFTER_S` (and a probe), so the stop's writes fail (and are kept or said) rather
+        than wait on it for as long as it stays frozen (`stall_watch.py`)."""
+        if self._db is not None:
+            self.engine.give_up_after(self._db, AT_STOP_AFTER_S)
 
     async def close(self) -> None:
         """Close the connections (SQLite: checkpoint the WAL first) and stop the threads."""

@@ -22,14 +22,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.orm import load_postgres_driver, peewee
+from llmgw_desktop.engine.store.stall_watch import PROBE_TIMEOUT_S, StallWatch
 
-__all__ = ["POOL_SIZE", "READERS", "PostgresEngine", "session_options", "tcp_settings"]
+__all__ = [
+    "POOL_SIZE",
+    "READERS",
+    "PostgresEngine",
+    "answers",
+    "session_options",
+    "tcp_settings",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,19 +105,25 @@ class PostgresEngine:
         load_postgres_driver()
         # Imported here, after the driver: playhouse imports peewee, which must come from
         # store.orm first (see there).
-        from playhouse.pool import PooledPostgresqlDatabase
+        from llmgw_desktop.engine.store.postgres_pool import WatchedPool
 
-        db = PooledPostgresqlDatabase(
+        connecting = {
+            "options": session_options(self.url),
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            **tcp_settings(self.url),
+        }
+        watch = StallWatch(self.where, lambda: answers(self.url, connecting))
+        pool = WatchedPool(
             self.url,
-            options=session_options(self.url),
+            watch=watch,
             max_connections=POOL_SIZE,
             stale_timeout=STALE_AFTER_S,
             timeout=CONNECT_TIMEOUT_S,
             autoconnect=False,
             prefer_psycopg3=True,
-            connect_timeout=CONNECT_TIMEOUT_S,
-            **tcp_settings(self.url),
+            **connecting,
         )
+        db: peewee.Database = pool  # peewee's stubs type its calls; playhouse has none
         try:
             db.connect()
             try:
@@ -120,41 +134,63 @@ class PostgresEngine:
                     db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
                 db.close()
         except peewee.DatabaseError as exc:
-            db.close_all()
+            pool.close_all()
             raise StoreError(
                 f"cannot open the database {self.where}: {_first_line(exc)}. Check that the "
                 "server is running and the URL in store.url (LLM_GATEWAY_DB_URL) is right."
             ) from None
         except StoreError:
-            db.close_all()
+            pool.close_all()
             raise
+        watch.start()  # after the migrations: a wait for a peer's migration lock is no stall
         return db, version
 
     def run(self, db: peewee.Database, fn: Callable[[], T]) -> T:
-        """`fn` in one transaction on a pooled connection, handed back to the pool after."""
-        db.connect(reuse_if_open=True)
-        try:
-            with db.atomic():
-                return fn()
-        finally:
-            db.close()
+        """`fn` in one transaction on a pooled connection, handed back to the pool after.
+
+        Raises:
+            peewee.OperationalError: the server does not answer (`stall_watch.py`).
+        """
+        return self._watched(db, fn, read_only=False)
 
     def read(self, db: peewee.Database, fn: Callable[[], T]) -> T:
-        """`fn` in one read-only transaction on this reader thread's pooled connection."""
-        db.connect(reuse_if_open=True)
+        """`fn` in one read-only transaction on this reader thread's pooled connection.
+
+        Raises:
+            peewee.OperationalError: the server does not answer (`stall_watch.py`).
+        """
+        return self._watched(db, fn, read_only=True)
+
+    def _watched(self, db: peewee.Database, fn: Callable[[], T], *, read_only: bool) -> T:
+        watch = _watch_of(db)
         try:
-            with db.atomic():
-                # A write slipped into a read fails here rather than racing the ordered lane.
-                db.execute_sql("SET TRANSACTION READ ONLY")
-                return fn()
-        finally:
-            db.close()
+            db.connect(reuse_if_open=True)
+            try:
+                with watch.waiting(db.connection()), db.atomic():
+                    if read_only:
+                        # A write slipped into a read fails here rather than racing the ordered
+                        # lane.
+                        db.execute_sql("SET TRANSACTION READ ONLY")
+                    return fn()
+            finally:
+                db.close()
+        except (peewee.DatabaseError, peewee.InterfaceError) as exc:
+            # A wait the watch cut fails as a lost connection: said as what it was.
+            refused = watch.refusal()
+            if refused is None:
+                raise
+            raise peewee.OperationalError(refused) from exc
+
+    def give_up_after(self, db: peewee.Database, seconds: float) -> None:
+        """Wait on the server for only `seconds` from now on (the gateway is stopping)."""
+        _watch_of(db).give_up_after(seconds)
 
     def close(self, db: peewee.Database) -> None:
         """Close every pooled connection (nothing to fold in: the server owns durability)."""
-        from playhouse.pool import PooledPostgresqlDatabase
+        from llmgw_desktop.engine.store.postgres_pool import WatchedPool
 
-        assert isinstance(db, PooledPostgresqlDatabase)
+        assert isinstance(db, WatchedPool)
+        db.watch.close()
         db.close_all()
 
     async def check(self, stop: threading.Event) -> str | None:
@@ -191,6 +227,24 @@ class PostgresEngine:
         else:
             gone = code.startswith("08") or code in _GONE_CODES
         return _first_line(exc) if gone else None
+
+
+def _watch_of(db: peewee.Database) -> StallWatch:
+    watch = getattr(db, "watch", None)
+    assert isinstance(watch, StallWatch), "a PostgreSQL store is opened by PostgresEngine.open"
+    return watch
+
+
+def answers(url: str, connecting: dict[str, Any]) -> bool:
+    """Whether the server answers a connection of this probe's own within `PROBE_TIMEOUT_S`:
+    connected, or refused in the server's words (too many connections, shutting down)."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, **(connecting | {"connect_timeout": PROBE_TIMEOUT_S})).close()
+    except psycopg.Error as exc:
+        return exc.sqlstate is not None
+    return True
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -119,6 +119,9 @@ class SqliteEngine:
         finally:
             db.close()
 
+    def give_up_after(self, db: peewee.Database, seconds: float) -> None:
+        """Nothing to give up on: a local file answers (its busy timeout bounds a lock wait)."""
+
     async def check(self, stop: threading.Event) -> str | None:
         """`PRAGMA quick_check` on a connection and thread of its own, within a time budget."""
         return await check_store(self.path, stop)

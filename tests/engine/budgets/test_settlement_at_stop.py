@@ -26,7 +26,7 @@ import pytest
 from llmgw_desktop.engine.budgets import settlement
 from llmgw_desktop.engine.budgets.lanes import lock_lanes, transaction
 from llmgw_desktop.engine.budgets.settlement import Settlements
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreUnavailable
 from tests.engine.budgets.test_lanes import KEY, lease, stores, take
 
 __all__ = ["stores"]  # the fixture, shared with test_lanes
@@ -121,3 +121,25 @@ async def test_an_admission_cut_while_its_transaction_runs_is_not_written_twice(
     await a.close()
     # The batch committed the spend once; the last flush must not write it again.
     assert await spent_now(first) == pytest.approx(SPENT)
+
+
+async def test_spend_the_store_does_not_take_at_close_is_said_in_one_warning(
+    stores: tuple[Database, Database],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store gone at stop (PostgreSQL frozen or down): a failed flush is a DEBUG line
+    during the outage, but the last one's loss must be said."""
+    first, _second = stores
+    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 60.0)  # nothing written before the close
+    a = await settlements_of(first, Spawned())
+    a.add(KEY, SPENT)
+
+    async def unreachable(fn: Any) -> Any:
+        raise StoreUnavailable(first.engine.where, "not answering for 5 s")
+
+    monkeypatch.setattr(first, "run", unreachable)
+    with caplog.at_level("WARNING", logger=settlement.__name__):
+        await a.close()
+    (said,) = [r.getMessage() for r in caplog.records if r.name == settlement.__name__]
+    assert "not written at stop" in said and f"{SPENT:.6f} on 1 lane(s)" in said, said
