@@ -10,7 +10,9 @@ does) and never answers: the caller's error comes at the deadline, not seconds a
 the gateway's stop is not held by the session's end (a DELETE the server never answers).
 Before, with a 2 s deadline, the error came after 12 s (a ping's wait, then as long again for
 the SDK's shielded cancellation of the ping), and the gateway's stop waited 300 s (the DELETE,
-under the HTTP client's read timeout).
+under the HTTP client's read timeout). Woken (SIGCONT), the HTTP server is used again: the
+gateway answers calls to it at once until its next start finds it answering, saying when to
+retry (`test_mcp_server_not_answering.py` measures that).
 
 The real gateway as a child process (`--headless`), the crasher fake (`tests/fakes/
 mcp_crasher.py`) as the server over stdio or HTTP, and the official `mcp` client on /mcp, in
@@ -53,6 +55,10 @@ PROCESS_WAIT_S = 30.0
 # with such a server configured (its own stop is well under a second).
 LATE_BY_S = 4.0
 STOP_WITHIN_S = 10.0
+# How long after a hung HTTP server is woken (SIGCONT) it may take to be used again: the
+# gateway knows it answers once its next start does (the old session's end and a back-off
+# come first).
+RESUMED_WITHIN_S = 15.0
 STDIO_CRASHER = f"command = {sys.executable!r}\nargs = [{str(CRASHER)!r}]\n"
 
 
@@ -212,22 +218,30 @@ def test_a_hung_http_server_is_answered_at_the_deadline_and_used_again_once_it_a
         def wake_it(results: list[Any]) -> None:
             os.kill(pid, signal.SIGCONT)
 
-        _, (timed_out, took), (again, _) = calls(
-            port,
-            "legacy",
-            ("crasher__pid", {}),
-            stop_it,
-            ("crasher__pid", {}),
-            wake_it,
-            ("crasher__pid", {}),
+        _, (timed_out, took) = calls(
+            port, "legacy", ("crasher__pid", {}), stop_it, ("crasher__pid", {}), wake_it
         )
         said = error(timed_out)
         assert said["code"] == "timeout" and "restart" in said["message"], said
         assert CALL_TIMEOUT_MS / 1000 <= took < CALL_TIMEOUT_MS / 1000 + LATE_BY_S, took
         wait_for(lambda: "stopped answering" in gp.read_log(tmp_path))
         # The connection was ended and made again: the same server answers through it.
-        assert int(text(again)) == pid
+        assert int(text(answered_again(port))) == pid
         assert proc.poll() is None
+
+
+def answered_again(port: int) -> Any:
+    """A call to the crasher, retried when the gateway says to (`retry_after_s`: it does not
+    know yet that the server answers again), for at most `RESUMED_WITHIN_S`."""
+    deadline = time.monotonic() + RESUMED_WITHIN_S
+    while True:
+        [(result, _)] = calls(port, "legacy", ("crasher__pid", {}))
+        if not result.is_error or time.monotonic() > deadline:
+            return result
+        said = error(result)
+        assert said["details"]["serverState"] == "not_answering", said
+        # The gateway's own advice, as an editor would follow it (it is a few seconds).
+        time.sleep(said["details"]["retry_after_s"])
 
 
 def test_the_gateway_stops_in_seconds_with_a_hung_http_server(tmp_path: Path) -> None:

@@ -20,7 +20,13 @@ from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.switch import Switch
-from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
+from llmgw_desktop.ui.pages.mcp_server_detail import (
+    offers_words,
+    starts_words,
+    state_kind,
+    state_short,
+    state_words,
+)
 from llmgw_desktop.ui.pages.mcp_servers import ON_COLUMN, McpServersPage
 from llmgw_desktop.ui.qt import QLabel, QMenu, QMessageBox, QWidget
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
@@ -241,6 +247,14 @@ def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() ->
         "started once",
         "started 3 times",
     ]
+
+
+def test_a_server_not_answering_is_said_so_with_what_the_engine_knows() -> None:
+    """A server found hung (its ping unanswered) read "running" while calls to it waited."""
+    said = "not answering: it did not answer its last ping at 10:01:02; the gateway keeps asking"
+    status = {"state": "not_answering", "error": said, "stale": True}
+    assert (state_kind(status), state_short(status)) == ("error", "not answering")
+    assert state_words(status) == f"{said}; offering what it listed last"
 
 
 def test_one_switch_one_name_and_the_servers_output_not_called_an_error(

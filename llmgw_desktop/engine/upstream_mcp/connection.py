@@ -7,7 +7,8 @@ or a call finds the connection broken. A server that ends is started again after
 that doubles from `RESTART_FIRST_S` to `RESTART_MAX_S` (reset once a run lasted
 `HEALTHY_AFTER_S`), so a server that crashes at once does not spin. Callers waiting while it
 starts wait at most the start timeout (`mcp.start_timeout_ms`), which also bounds each reading
-of its lists (at the start, after a `list_changed`, the desk's Test).
+of its lists (at the start, after a `list_changed`, the desk's Test); callers of a server known
+not to answer (`silence.py`) are answered at once, while it is asked to start again.
 
 A server's lists are kept from its last good reading: while it restarts, or when a reading
 fails, what it offered last is what it offers. Each list keeps at most `mcp.max_tools_per_server`
@@ -39,7 +40,9 @@ from llmgw_desktop.engine.upstream_mcp.oauth import (
     SignIn,
     open_in_browser,
 )
+from llmgw_desktop.engine.upstream_mcp.silence import SharedPing, Silence
 from llmgw_desktop.engine.upstream_mcp.transport import (
+    HTTP_CLOSE_S,
     SecretLookup,
     ServerDown,
     http_streams,
@@ -62,6 +65,9 @@ MAX_TOOLS = 500
 RESTART_FIRST_S = 0.5
 RESTART_MAX_S = 30.0
 HEALTHY_AFTER_S = 30.0
+# How a start that got no answer is said (`_describe`): a server known not to answer is still
+# not answering (`silence.py`); any other failure means it answers again.
+TIMED_OUT = "it did not answer initialize"
 # A server's lists are read again after it says they changed at most this often: a server
 # saying so over and over has its lists parsed (on the loop) once per this, not endlessly.
 REREAD_EVERY_S = 10.0
@@ -123,6 +129,9 @@ class UpstreamServer:
         self._end = asyncio.Event()  # this run is over: the server ended, a call broke, stop
         self._attempt: asyncio.Future[ClientSession] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._ping = SharedPing(config.name, tasks)
+        # Known not to answer (`silence.py`), until it answers `initialize` again.
+        self.silence = Silence()
 
     # -- what the desk and /health show -----------------------------------------------------
 
@@ -166,7 +175,8 @@ class UpstreamServer:
             "prompts": len(self.prompts),
             "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,
-            "error": redact(self.last_error) or None,
+            "error": redact(self.silence.said() if self.silence.known else self.last_error) or None,
+            "notAnsweringSince": self.silence.since_iso(),
             "needsSignIn": self.sign_in_url is not None,
             # Listed but left out, per list, past mcp.max_tools_per_server.
             "leftOut": dict(self.left_out),
@@ -193,6 +203,10 @@ class UpstreamServer:
             # A person is being asked already: a caller does not wait on them.
             raise ServerDown(self.needs_sign_in())
         attempt = self.wake()
+        if self.silence.known:
+            # Its start would hold the caller `start_timeout_s` for nothing. It is asked again
+            # in the background, and used once it answers.
+            raise ServerDown(self.silence.said())
         try:
             return await asyncio.wait_for(asyncio.shield(attempt), self.start_timeout_s)
         except TimeoutError:
@@ -242,27 +256,30 @@ class UpstreamServer:
         session = await self.session()
         await self._refresh(session)
 
-    async def answers_ping(self, timeout_s: float) -> bool:
-        """Whether the server answers a ping within `timeout_s`: False only when it runs and
-        does not (hung); one not running, or whose connection breaks under the ping, is being
-        started again already."""
-        session = self._session
-        if session is None or self._end.is_set():
-            return True
-        try:
-            async with asyncio.timeout(timeout_s):
-                await session.send_ping()
-        except TimeoutError:
+    def ping(self, timeout_s: float) -> asyncio.Future[bool]:
+        """Whether the server answers a ping within `timeout_s` (the one in flight, if any:
+        `silence.SharedPing`): False only when it runs and does not (hung); one not running is
+        being started again already."""
+        return self._ping.send(None if self._end.is_set() else self._session, timeout_s)
+
+    def broken(self, why: str) -> bool:
+        """A call found the connection broken: end this run so the owner starts another.
+        Whether this ended it (it was not ended already)."""
+        if self._end.is_set():
             return False
-        except Exception as exc:  # the connection broke: its owner task sees the end too
-            log.debug("MCP server %s: the ping failed: %s", self.config.name, exc)
+        self.last_error = why
+        self._end.set()
         return True
 
-    def broken(self, why: str) -> None:
-        """A call found the connection broken: end this run so the owner starts another."""
-        if not self._end.is_set():
-            self.last_error = why
-            self._end.set()
+    def hung(self, why: str) -> bool:
+        """The server answered no ping: end this run, and (over HTTP, where the next run
+        reaches the same server) answer calls at once until it answers again. Whether this
+        ended the run."""
+        if self.config.transport != "stdio" and not self._end.is_set():
+            # The run's end (its session's close) and the first back-off come first.
+            self.silence.found("its last ping", HTTP_CLOSE_S + RESTART_FIRST_S)
+            self.state = "not_answering"
+        return self.broken(why)
 
     async def stop(self) -> None:
         """Stop the server (bounded by the transport's own grace: a stdio process's exit,
@@ -308,6 +325,8 @@ class UpstreamServer:
                 if process is not None and process.returncode is not None:
                     why = f"{why}: {_exit_text(process.returncode)}"
                 log.warning("MCP server %s failed: %s", self.config.name, why)
+                if not why.startswith(TIMED_OUT):
+                    self.silence.ended()  # it answers, with a failure: said as any other
             self._session = None
             self.last_error = why
             if not attempt.done():
@@ -317,10 +336,11 @@ class UpstreamServer:
                 self._attempt = None
             if self._stopping:
                 break
-            self.state = "failed"
+            self.state = "not_answering" if self.silence.known else "failed"
             ran = time.monotonic() - began
             delay = RESTART_FIRST_S if ran >= HEALTHY_AFTER_S or not delay else delay * 2
             delay = min(delay, RESTART_MAX_S)
+            self.silence.next_try_in(delay)
             log.info("MCP server %s restarts in %.1f s", self.config.name, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_requested(), delay)
@@ -337,7 +357,7 @@ class UpstreamServer:
         import mcp_types
         from mcp.client.session import ClientSession
 
-        self.state = "starting"
+        self.state = "not_answering" if self.silence.known else "starting"
         self.starts += 1
         async with contextlib.AsyncExitStack() as stack:
             read, write = await stack.enter_async_context(await self._transport())
@@ -359,6 +379,7 @@ class UpstreamServer:
             self._session = session
             self.state = "running"
             self.last_error = ""
+            self.silence.ended()
             if not attempt.done():
                 attempt.set_result(session)
             log.info("MCP server %s is running (%d tools)", self.config.name, len(self.tools))
@@ -468,7 +489,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(_describe(e) for e in exc.exceptions)
     if isinstance(exc, TimeoutError):
-        return "it did not answer initialize or list what it offers in time (mcp.start_timeout_ms)"
+        return f"{TIMED_OUT} or list what it offers in time (mcp.start_timeout_ms)"
     if isinstance(exc, FileNotFoundError):
         return f"no such program: {exc.filename or exc}"
     return str(exc) or type(exc).__name__

@@ -26,7 +26,8 @@ ended (the process group killed) and a new one started, so the next call is answ
 caller hears at the deadline, not later: the use and the ping run in tasks of their own, whose
 cancellation is not waited for (the SDK, cancelling a request, tries for up to 5 s to tell the
 server so, and a hung HTTP server holds every later message behind that one; pinged after the
-deadline, a hung HTTP server's caller heard 10 s late).
+deadline, a hung HTTP server's caller heard 10 s late). Calls past their deadline together share
+one ping (`silence.py`); a hung HTTP server's later callers are answered at once.
 """
 
 from __future__ import annotations
@@ -352,23 +353,23 @@ class UpstreamRelay:
         """
         name = server.config.name
         call = self._tasks.spawn(_caught(answer), name=f"mcp-use-{name}")
-        ping: asyncio.Task[bool] | None = None
+        ping: asyncio.Future[bool] | None = None
         window = min(PING_TIMEOUT_S, self._call_timeout_s / 2)
         try:
             await asyncio.wait([call], timeout=self._call_timeout_s - window)
             if not call.done():
-                ping = self._tasks.spawn(server.answers_ping(window), name=f"mcp-ping-{name}")
+                # The ping in flight to this server, if there is one (shared: `silence.py`);
+                # it is decided within its window, so by this call's deadline.
+                ping = server.ping(window)
                 await asyncio.wait([call], timeout=window)
         finally:
-            # Past the deadline, or the caller gone: neither is waited for (see the module's
+            # Past the deadline, or the caller gone: not waited for (see the module's
             # docstring); the SDK tells the server in the call's own task.
-            if ping is not None and not ping.done():
-                ping.cancel()
             if not call.done():
                 call.cancel()
         if call.done():  # it ended before the deadline (cancelling it above changed nothing)
             return call.result().unwrap()
-        answered = ping is not None and ping.done() and not ping.cancelled() and ping.result()
+        answered = ping is not None and ping.done() and ping.result()
         waited = f"{self._call_timeout_s:g} s (mcp.call_timeout_ms)"
         if answered:
             raise EngineError(
@@ -378,8 +379,8 @@ class UpstreamRelay:
                 server=name,
             )
         why = f"stopped answering: no answer to {offered} within {waited}, nor to a ping"
-        log.warning("MCP server %s %s; restarting it", name, why)
-        server.broken(why)
+        if server.hung(why):  # said once, by the first of the calls that found it out
+            log.warning("MCP server %s %s; restarting it", name, why)
         raise EngineError(
             f"MCP server {name!r} did not answer {offered} within {waited} and answers no ping "
             "either: it is being restarted, so the call can be retried",
@@ -469,13 +470,17 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _server_failed(server: UpstreamServer, message: str) -> EngineError:
+    silence = server.silence
     return EngineError(
         message,
         code=ErrorCode.UPSTREAM_SERVER_FAILED,
         retryable=True,
         server=server.config.name,
+        serverState=server.state,
         stderrTail=redact(server.stderr_tail()[-1000:]) or None,
         needsSignIn=server.sign_in_url is not None,
+        notAnsweringSince=silence.since_iso(),
+        retry_after_s=silence.retry_after_s() if silence.known else None,
     )
 
 

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 # up by then is left out of that answer and never waited on again (`running`).
 LIST_WAIT_S = 10.0
 
+# A server in one of these states is not waited on by a list: it would not be up in time.
+NOT_WAITED_ON = ("failed", "needs_sign_in", "not_answering")
+
 # The lists a server offers, as `on_lists_changed` names them.
 LIST_KINDS = ("tools", "prompts", "resources")
 
@@ -309,7 +312,7 @@ class UpstreamServers:
             attempt = server.wake()  # started (or restarted) in the background
             if server.listed:
                 ready.append(server)
-            elif not server.waited_out and server.state not in ("failed", "needs_sign_in"):
+            elif not server.waited_out and server.state not in NOT_WAITED_ON:
                 waiting[server] = attempt
         if waiting:
             await asyncio.wait(

@@ -43,6 +43,8 @@ _STATES = {
     "disabled": ("off", "off"),
     "needs_sign_in": ("warning", "needs sign-in"),
     "failed": ("error", "failed"),
+    # Found hung (a ping unanswered): calls to it are answered at once, while it is asked again.
+    "not_answering": ("error", "not answering"),
 }
 
 
@@ -55,7 +57,10 @@ def state_words(status: dict[str, Any]) -> str:
         return "off"
     if state == "needs_sign_in":
         return "needs sign-in (OAuth): press Sign in and finish it in the browser"
-    words = f"failed: {status.get('error') or 'it ended'}" if state == "failed" else state
+    if state == "not_answering":
+        words = str(status.get("error") or "not answering")  # says since when, and what next
+    else:
+        words = f"failed: {status.get('error') or 'it ended'}" if state == "failed" else state
     if status.get("stale"):
         words += "; offering what it listed last"
     left_out = status.get("leftOut") or {}
@@ -174,7 +179,8 @@ class McpServerDetail(DetailCard):
         words = f"{state_words(status)}; {starts_words(int(status['starts']))}"
         if self.state_label.text() != words:
             self.state_label.setText(words)
-        set_tone(self.state_label, "error" if status.get("state") == "failed" else "")
+        failing = status.get("state") in ("failed", "not_answering")
+        set_tone(self.state_label, "error" if failing else "")
         self.offers_label.setText(offers_words(status))
         self.transport_label.setText(str(status["transport"]))
         self.sign_in_button.setVisible(bool(status.get("needsSignIn")))
