@@ -100,26 +100,37 @@ class StallWatch:
     def waiting(self, connection: Waitable) -> Iterator[None]:
         """This thread waits on `connection`'s server for the length of the block."""
         ident = threading.get_ident()
+        # Its socket, held by this thread (the connection's owner) for as long as it waits: a
+        # descriptor read at the cut, from the watch's thread, may have been closed by the driver
+        # meanwhile (libpq drops a connection that failed) and its number taken by any socket
+        # the process opens next, which the cut would shut down instead.
+        sock = _socket_of(connection)
         with self._lock:
-            self._waits[ident] = _Wait(self._clock(), connection)
+            self._waits[ident] = _Wait(self._clock(), sock)
         try:
             yield
         finally:
             with self._lock:
                 self._waits.pop(ident, None)
+            if sock is not None:
+                sock.close()  # after the pop, under the lock: no cut is using it
 
     @contextmanager
     def committing(self) -> Iterator[None]:
         """This thread's wait, for the length of the block, is for a COMMIT's answer: cut only
         at stop (see the module docstring)."""
-        wait = self._waits.get(threading.get_ident())
-        if wait is not None:
-            wait.committing = True
+        # Said under the lock: a cut chooses its waits and shuts them under it, so the COMMIT is
+        # sent either before the choice (and spared) or after the cut (on a shut socket: not sent).
+        with self._lock:
+            wait = self._waits.get(threading.get_ident())
+            if wait is not None:
+                wait.committing = True
         try:
             yield
         finally:
             if wait is not None:
-                wait.committing = False
+                with self._lock:
+                    wait.committing = False
 
     def refusal(self) -> str | None:
         """Why a new wait on the server is refused now (None: it is not)."""
@@ -185,13 +196,13 @@ class StallWatch:
         )
 
     def _cut_all(self) -> int:
-        """Shut down the socket of every wait but a COMMIT's before the stop (under the lock:
-        a connection is not closed while its thread waits on it, so its descriptor is still its
-        own); how many."""
+        """Shut down the socket of every wait but a COMMIT's before the stop (under the lock,
+        each on the wait's own duplicate of its descriptor: `waiting`); how many."""
         with self._lock:
             cut = [w for w in self._waits.values() if self._stopping_now or not w.committing]
             for wait in cut:
-                _shut_down(wait.connection)
+                if wait.sock is not None:
+                    _shut_down(wait.sock)
             return len(cut)
 
 
@@ -200,18 +211,27 @@ class _Wait:
     """A database thread's wait on the server."""
 
     since: float
-    connection: Waitable
+    sock: socket.socket | None  # its connection's socket, on a descriptor of the wait's own
     committing: bool = False
 
 
-def _shut_down(connection: Waitable) -> None:
-    """Both directions of `connection`'s socket shut: its driver's wait returns at once, with
-    the connection lost. Shut on a duplicate descriptor: the driver still owns (and closes) its
-    own."""
+def _socket_of(connection: Waitable) -> socket.socket | None:
+    """`connection`'s socket on a duplicate descriptor (the driver owns, and closes, its own);
+    None when it has none (closed already: nothing waits on it)."""
     try:
         duplicate = os.dup(connection.fileno())
-    except Exception:  # closed already: nothing waits on it
-        return
+    except Exception:
+        return None
+    try:
+        return socket.socket(fileno=duplicate)
+    except OSError:  # not a socket
+        os.close(duplicate)
+        return None
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """Both directions of `sock` shut: its driver's wait returns at once, with the connection
+    lost."""
     # Not connected any more (OSError): nothing to cut.
-    with socket.socket(fileno=duplicate) as sock, contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
