@@ -5,10 +5,12 @@ When a flush fails (a full disk, a damaged index, a locked file) its rows are ap
 have had in the database: already redacted by the recorder. The next flush that reaches the
 store (at once when it recovers, or at the next start) replays the file in transactions of a
 thousand entries (`writer.REPLAY_CHUNK`: one for the whole file held the database
-thread for tens of seconds), then empties it. Replay is idempotent: an insert of a row that
-exists does nothing and an update sets the same values again, so a file replayed twice (a
-crash between the commit and the truncation, or a replay cut short) still gives one row per
-request.
+thread for tens of seconds), then forgets what it read: whole lines appended after the replay
+read the file stay in it for the next (before, the whole file was deleted, and 34,856 of 60,000
+rows appended while a replay was under way were lost: CI of 7a429c9). Replay is idempotent: an
+insert of a row that exists does nothing and an update sets the same values again, so a file
+replayed twice (a crash between the commit and the truncation, or a replay cut short) still
+gives one row per request.
 
 A full disk would refuse the spill too, so a reserve file of a few MB is kept beside it and
 given up the moment an append finds no space: the rows then fit in what it freed.
@@ -42,6 +44,7 @@ class RecorderSpill:
         self._reserve_bytes = reserve_bytes
         self.rows = 0  # inserts waiting in the file
         self.entries = 0  # inserts and updates waiting: replay when nonzero (no stat per flush)
+        self._read_bytes = 0  # how much of the file the last `read` took in: what `clear` forgets
 
     def open(self) -> None:
         """Count what an earlier run left, and put the reserve in place if there is room."""
@@ -99,23 +102,56 @@ class RecorderSpill:
             os.close(fd)
 
     def read(self) -> list[Entry]:
-        """Every entry in the file, in order; a torn or foreign line is skipped."""
+        """Every entry in the file's whole lines, in order; a torn or foreign line is skipped,
+        and a last line without its end (being written) is left for the next read."""
         try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
+            data = self.path.read_bytes()
         except FileNotFoundError:
+            self._read_bytes = 0
             return []
-        entries = []
-        for line in text.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and ("insert" in entry or "update" in entry):
-                entries.append(entry)
-        return entries
+        self._read_bytes = data.rfind(b"\n") + 1
+        return _entries(data[: self._read_bytes])
 
     def clear(self) -> None:
-        """Forget the file (its rows are in the store now)."""
-        self.path.unlink(missing_ok=True)
-        self.rows = self.entries = 0
+        """Forget what the last `read` took in (its rows are in the store now); whole lines
+        appended since stay, for the next replay."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._read_bytes)
+                tail = handle.read()
+        except FileNotFoundError:
+            tail = b""
+        if b"\n" not in tail:  # nothing appended, or only a torn line: nothing to keep
+            self.path.unlink(missing_ok=True)
+            self.rows = self.entries = 0
+        else:
+            # Whole or not at all: a new file put in its place, never the old one cut.
+            fresh = self.path.with_name(self.path.name + ".tail")
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(tail)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            fresh.replace(self.path)
+            kept = _entries(tail)
+            self.entries = len(kept)
+            self.rows = sum(1 for entry in kept if "insert" in entry)
+            log.info("%d recorder row(s) spilled while a replay ran wait for the next", self.rows)
+        self._read_bytes = 0
         self.keep_reserve()
+
+
+def _entries(data: bytes) -> list[Entry]:
+    """The entries in spill-file lines, in order; a torn or foreign line is skipped."""
+    entries = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and ("insert" in entry or "update" in entry):
+            entries.append(entry)
+    return entries
