@@ -13,6 +13,8 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
+from tests.reliability._served_in_a_thread import served_in_a_thread
+
 __all__ = ["CountingProxy", "counting_proxy"]
 
 CHUNK = 65536
@@ -85,19 +87,5 @@ def counting_proxy(target: int, method: str) -> Iterator[CountingProxy]:
     """A `CountingProxy` to `target` counting `method`, served from a thread until the block
     ends."""
     proxy = CountingProxy(target, method)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    def run() -> None:
-        loop.run_until_complete(proxy.serve(started, stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10), "the proxy did not start"
-    try:
+    with served_in_a_thread(proxy):
         yield proxy
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()

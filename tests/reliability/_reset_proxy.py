@@ -15,6 +15,8 @@ import struct
 import threading
 from collections.abc import Iterator
 
+from tests.reliability._served_in_a_thread import served_in_a_thread
+
 __all__ = ["ResetProxy", "reset_proxy"]
 
 CHUNK = 65536
@@ -88,19 +90,5 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 def reset_proxy(target: int) -> Iterator[ResetProxy]:
     """A `ResetProxy` to `target`, served from a thread until the block ends."""
     proxy = ResetProxy(target)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    def run() -> None:
-        loop.run_until_complete(proxy.serve(started, stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10), "the proxy did not start"
-    try:
+    with served_in_a_thread(proxy):
         yield proxy
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -46,23 +47,7 @@ async def test_the_event_stream_opens_after_initialized_and_reaches_the_editor()
             headers={"Mcp-Session-Id": SESSION},
         )
 
-    app = web.Application()
-    app.router.add_route("*", "/mcp", mcp)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    stdin = asyncio.StreamReader()
-    for message in (
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-    ):
-        stdin.feed_data(json.dumps(message).encode() + b"\n")
-    editor = Editor()
-    relay = asyncio.get_running_loop().create_task(
-        StdioForwarder(f"http://127.0.0.1:{port}/mcp").run(stdin, editor)
-    )
+    runner, stdin, editor, relay = await _relay_to(mcp)
     try:
         await asyncio.wait_for(pushed.wait(), 10)
         for _ in range(100):  # the pushed event is written a moment after it is sent
@@ -109,6 +94,30 @@ async def test_a_stream_opened_again_tells_the_editor_the_lists_it_may_have_miss
             headers={"Mcp-Session-Id": SESSION},
         )
 
+    runner, stdin, editor, relay = await _relay_to(mcp)
+    try:
+        await asyncio.wait_for(opens[0].wait(), 10)
+        assert PUSHED not in editor.lines  # the first open tells nothing
+        await asyncio.wait_for(opens[1].wait(), 10)
+        for _ in range(100):  # written a moment after the stream's headers came
+            if PUSHED in editor.lines:
+                break
+            await asyncio.sleep(0.02)
+        stdin.feed_eof()
+        await asyncio.wait_for(relay, 10)
+    finally:
+        done.set()
+        await runner.cleanup()
+    told = [line for line in editor.lines if "id" not in line]
+    assert told == [PUSHED], editor.lines
+
+
+async def _relay_to(
+    mcp: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> tuple[web.AppRunner, asyncio.StreamReader, Editor, asyncio.Task[None]]:
+    """The stand-in `mcp` served on loopback, and a relay to it whose editor has said
+    `initialize` and `notifications/initialized`: the runner (cleaned up by the test), the
+    editor's stdin, what it reads, and the relay's task."""
     app = web.Application()
     app.router.add_route("*", "/mcp", mcp)
     runner = web.AppRunner(app)
@@ -126,18 +135,4 @@ async def test_a_stream_opened_again_tells_the_editor_the_lists_it_may_have_miss
     relay = asyncio.get_running_loop().create_task(
         StdioForwarder(f"http://127.0.0.1:{port}/mcp").run(stdin, editor)
     )
-    try:
-        await asyncio.wait_for(opens[0].wait(), 10)
-        assert PUSHED not in editor.lines  # the first open tells nothing
-        await asyncio.wait_for(opens[1].wait(), 10)
-        for _ in range(100):  # written a moment after the stream's headers came
-            if PUSHED in editor.lines:
-                break
-            await asyncio.sleep(0.02)
-        stdin.feed_eof()
-        await asyncio.wait_for(relay, 10)
-    finally:
-        done.set()
-        await runner.cleanup()
-    told = [line for line in editor.lines if "id" not in line]
-    assert told == [PUSHED], editor.lines
+    return runner, stdin, editor, relay
