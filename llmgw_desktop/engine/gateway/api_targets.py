@@ -15,6 +15,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
+from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.cached_answers import CachedAnswers
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
@@ -70,8 +71,11 @@ class ApiTargets:
         answers: AnswerRelay,
         records: RequestRecords,
         cache: ResponseCache | None = None,
+        balancer: Balancer | None = None,
     ) -> None:
         self.registry = registry
+        # Learns each target's time to first token and quota from its answers.
+        self._balancer = balancer or Balancer()
         self.keys = keys
         self.upstream = upstream
         # API provider id -> None when the user's switches let it run, else the attempt
@@ -431,6 +435,8 @@ class ApiTargets:
             answer = await self._answers.answer(
                 response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
             )
+            # Whole, or its first frame come: the time to first token of a stream.
+            self._balancer.answered(target, time.perf_counter() - started, response.headers)
         except UpstreamFailure as exc:
             if ok is not None and route.attempts and route.attempts[-1] is ok:
                 route.attempts.pop()  # the answer broke after the status was fine

@@ -8,9 +8,11 @@ from collections.abc import Set as AbstractSet
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
@@ -25,7 +27,7 @@ from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
-__all__ = ["build_gateway", "gateway_config_of"]
+__all__ = ["balancing_settings", "build_gateway", "gateway_config_of"]
 
 
 # The user's switches say nothing against an API provider (a gateway built without them).
@@ -47,6 +49,18 @@ def gateway_config_of(
         default_model=settings.gateway.default_model,
         small_request_model=settings.gateway.small_request_model,
         small_request_max_tokens=settings.gateway.small_request_max_tokens,
+    )
+
+
+def balancing_settings(settings: Settings) -> BalancingSettings:
+    """What the balancer reads of the gateway's settings (cool-downs, latency, quota)."""
+    gateway = settings.gateway
+    first_s = gateway.cooldown_first_ms / 1000
+    return BalancingSettings(
+        latency_half_life_s=gateway.latency_half_life_ms / 1000,
+        cooldown=Backoff(first_s, max(first_s, gateway.cooldown_longest_ms / 1000), jitter=0.1),
+        cooldown_failures=gateway.cooldown_failures,
+        quota_reserve=gateway.quota_reserve_percent / 100,
     )
 
 
@@ -99,6 +113,7 @@ def build_gateway(
         models_refresh_s=settings.gateway.models_refresh_s,
     )
     return GatewayService(
+        balancer=Balancer(balancing_settings(settings)),
         registry=registry,
         keys=keys,
         upstream=upstream,

@@ -363,12 +363,13 @@ class ProviderEditor:
     async def _save(
         self, principal: Principal, draft: ProviderDraft, entries: ModelEntries, *, new: bool
     ) -> None:
-        self.check(draft, entries, new=new)
-        if not self._saver.can_save:
-            raise RuntimeError("this gateway was started without a settings file to save to")
         pid = draft.id
         old = self.draft_of(pid)
         before = self.entries_of(pid, old.models if old is not None else ())
+        entries = _keeping_unedited_route_fields(before, entries)
+        self.check(draft, entries, new=new)
+        if not self._saver.can_save:
+            raise RuntimeError("this gateway was started without a settings file to save to")
         providers = {**self._providers, pid: draft.table()}
         aliases = {a: t for a, t in self._aliases.items() if a not in before.aliases}
         aliases.update(entries.aliases)
@@ -485,3 +486,23 @@ def _check_key(kind: str, key: str) -> None:
 
 def _refuse(param: str, message: str, *, code: ErrorCode | None = None) -> NoReturn:
     raise InvalidRequest(message, code=code, param=param)
+
+
+# The route fields the editor's form shows and sets; a route's others (its `targets`, `weights`,
+# `small_request`) are kept as config.toml has them when the form saves the route.
+FORM_ROUTE_FIELDS = frozenset({"strategy", "fallback", "pin"})
+
+
+def _keeping_unedited_route_fields(before: ModelEntries, entries: ModelEntries) -> ModelEntries:
+    """`entries` whose routes keep what the form does not edit of the same routes saved
+    before (a form that knows only strategy, fallback and pin must not drop a route's
+    targets)."""
+    routes: dict[str, Mapping[str, Any]] = {}
+    for pattern, table in entries.routes.items():
+        kept = {
+            name: value
+            for name, value in before.routes.get(pattern, {}).items()
+            if name not in FORM_ROUTE_FIELDS
+        }
+        routes[pattern] = {**kept, **table}
+    return dataclasses.replace(entries, routes=routes)

@@ -74,6 +74,7 @@ class RequestRecords:
             model=model,
             record_id=record_id,
             started_at=started_at,
+            chosen_because=route.chosen_because,
         )
         # The response names the row of the attempt that answered (or failed last).
         route.request_id = record

@@ -36,6 +36,9 @@ class RouteReport:
     kind: str = "api"
     fallback_used: bool = False
     rule: str | None = None
+    # Why the target being tried is where it is in the route (the strategy's choice, a pin, a
+    # fallback, a cool-down): each attempt's row keeps it (`chosen_because`).
+    chosen_because: str | None = None
     project: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)

@@ -19,14 +19,17 @@ rows, and `cli_targets.py` serves a CLI target.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
-from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
+from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
+from llmgw_desktop.engine.gateway.balancing.views import RouteView
 from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
@@ -34,6 +37,7 @@ from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
+from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
@@ -50,6 +54,7 @@ from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
 
@@ -87,8 +92,13 @@ class GatewayService:
         prices: PriceBook | None = None,
         bodies: BodyCapture | None = None,
         cache: ResponseCache | None = None,
+        balancer: Balancer | None = None,
     ) -> None:
         self.registry = registry
+        # What is known of each target (in flight, latency, quota, cool-downs), and the
+        # order each request tries its plan in.
+        self.balancer = balancer or Balancer()
+        self._balancer = self.balancer
         self._prices = prices or PriceBook()  # the engine's: the person's prices on top
         self.directory = directory
         self.keys = keys
@@ -141,6 +151,7 @@ class GatewayService:
             ),
             records=self._records,
             cache=cache,
+            balancer=self.balancer,
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
@@ -149,6 +160,23 @@ class GatewayService:
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
         return self._api.unreachable
+
+    def route_views(self) -> list[RouteView]:
+        """Each configured route that lists targets, with each target's weight, share of the
+        route's recent answers, latency, calls in flight and cool-down (this process's)."""
+        views = []
+        for route in self.registry.config.routes:
+            if not route.targets:
+                continue
+            weights = route.weights or (1.0,) * len(route.targets)
+            resolved = []
+            for name, weight in zip(route.targets, weights, strict=True):
+                try:
+                    resolved.append((self.registry.resolve(name), weight))
+                except EngineError:
+                    continue  # a stale target: `stale_references` says so
+            views.append(self.balancer.route_view(route, resolved))
+        return views
 
     @property
     def cache_stats(self) -> CacheStats | None:
@@ -251,18 +279,22 @@ class GatewayService:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(
-            self.registry,
-            requested,
-            caller=caller.caller,
-            small=bool(config.small_request_model) and self._is_small(incoming),
-        )
+        plan = plan_request(self.registry, requested, caller=caller.caller)
+        if plan.small_target and self._is_small(incoming):
+            plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
         route.rule = plan.rule
+        ordered = self._balancer.order(
+            plan,
+            caller=caller.caller,
+            tokens=incoming.facts.estimated_tokens,
+            cost=lambda target: self._estimated_cost(target, incoming),
+        )
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
         over_budget: list[EngineError] = []
-        for index, target in enumerate(plan.targets):
+        for index, target in enumerate(ordered.targets):
             route.fallback_used = index > 0
+            route.chosen_because = ordered.reasons[index]
             failure: UpstreamFailure | EngineError | None
             outside = self._target_access(caller.principal, target.provider, target.model)
             if outside is not None:
@@ -282,10 +314,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
                 over_budget.append(unstoppable)
                 continue
-            if target.kind == "cli":
-                answer, failure = await self._try_cli(incoming, target, route, caller)
-            else:
-                answer, failure = await self._api.ask(incoming, target, route, caller, plan)
+            answer, failure = await self._ask(incoming, target, route, caller, plan)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
@@ -300,6 +329,54 @@ class GatewayService:
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+
+    async def _ask(
+        self,
+        incoming: ClientRequest,
+        target: Target,
+        route: RouteReport,
+        caller: CallerInfo,
+        plan: Plan,
+    ) -> tuple[Completed | Streaming | None, UpstreamFailure | EngineError | None]:
+        """Ask one target, counted in flight until its answer ends; what it teaches the
+        balancer (an answer, a failure) on the way."""
+        flight = self._balancer.began(target)
+        started = time.perf_counter()
+        answer: Completed | Streaming | None
+        failure: UpstreamFailure | EngineError | None
+        try:
+            if target.kind == "cli":
+                answer, failure = await self._try_cli(incoming, target, route, caller)
+                if answer is not None:  # an API target's is measured per attempt
+                    self._balancer.answered(target, time.perf_counter() - started, {})
+            else:
+                answer, failure = await self._api.ask(incoming, target, route, caller, plan)
+        except BaseException:
+            flight.release()
+            raise
+        if answer is None:
+            flight.release()
+            if isinstance(failure, UpstreamFailure):
+                self._balancer.failed(target, failure.outcome, failure.retry_after_s)
+            return None, failure
+        self._balancer.served(plan, target)
+        if isinstance(answer, Streaming):
+            return releasing(answer, flight), None
+        flight.release()
+        return answer, None
+
+    def _estimated_cost(self, target: Target, incoming: ClientRequest) -> float | None:
+        """What `incoming` would cost at `target` by the price book (its estimated input, and
+        its output limit or a typical answer); None where the target is not priced."""
+        if target.kind != "api":
+            return None
+        model = underlying_model(self.registry.provider(target.provider), target.model)
+        price = self._prices.price_of(model)
+        if price is None:
+            return None
+        facts = incoming.facts
+        output = facts.max_output or ESTIMATED_OUTPUT_TOKENS
+        return price.cost(Usage(facts.estimated_tokens, output * facts.answers))
 
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""

@@ -37,6 +37,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0019_recorder_search_insert_trigger,
     m0020_recorder_search_batched,
     m0021_recorder_partial_indexes,
+    m0022_recorder_chosen_because,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -161,6 +162,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder partial indexes",
         m0021_recorder_partial_indexes.STATEMENTS,
         m0021_recorder_partial_indexes.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        22,
+        "recorder chosen because",
+        m0022_recorder_chosen_because.STATEMENTS,
+        m0022_recorder_chosen_because.POSTGRESQL_STATEMENTS,
     ),
 )
 
