@@ -83,6 +83,8 @@ from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
+from llmgw_desktop.engine.gateway.balancing.views import RouteView as RouteView
+from llmgw_desktop.engine.gateway.balancing.views import TargetView as TargetView
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers

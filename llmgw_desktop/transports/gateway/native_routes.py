@@ -111,6 +111,10 @@ async def providers(request: web.Request) -> web.Response:
         {
             "providers": await engine.providers.listing(project, principal),
             "staleReferences": [r.to_dict() for r in engine.providers.stale_references()],
+            # Routes over several targets: each target's share, latency and cool-down; and
+            # every target cooling down now (a key sees the targets in its scope).
+            "routes": [view.to_dict() for view in engine.providers.routes(principal)],
+            "cooling": [view.to_dict() for view in engine.providers.cooling(principal)],
         }
     )
 

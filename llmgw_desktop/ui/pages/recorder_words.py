@@ -327,7 +327,7 @@ def _route(r: dict[str, Any]) -> list[DetailRow]:
     if route.get("rule"):
         rows.append(DetailRow("Rule", str(route["rule"])))
     if r.get("chosen_because"):
-        rows.append(DetailRow("Chosen because", str(r["chosen_because"])))
+        rows.append(DetailRow("Chosen", str(r["chosen_because"])))
     rows.append(DetailRow("Fallback", "used" if r.get("fallback_used") else "not used"))
     for number, attempt in enumerate(route.get("attempts") or [], start=1):
         if isinstance(attempt, dict):

@@ -8,12 +8,18 @@ import asyncio
 import re
 import time
 from collections import Counter
+from typing import Any
 
+import aiohttp
+import openai
 import pytest
 
+from llmgw_desktop.engine.api import KeyScope, KeySpec
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply
 from tests.transports.gateway.conftest import GatewayFactory
-from tests.transports.gateway.route_targets import route_rig
+from tests.transports.gateway.route_targets import GATEWAY_TOKEN, route_rig
 
 THREE = ["alpha/gpt-4o-mini", "beta/gpt-4o-mini", "gamma/gpt-4o-mini"]
 TWO = THREE[:2]
@@ -176,3 +182,44 @@ async def test_a_route_of_targets_answers_for_its_own_name(
         rows = await rig.rows()
         assert rows[0]["requested_model"] == "team-model"
         assert rows[0]["model"] == "gpt-4o-mini"
+
+
+async def test_v1_providers_shows_each_targets_share_latency_and_cool_down(
+    start_gateway: GatewayFactory,
+) -> None:
+    """The operator sees every target of the route; a key scoped to one provider sees that
+    provider's target only, and none of what cools outside its scope."""
+    route = {"targets": TWO, "strategy": "weighted", "weights": [3, 1]}
+    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2) as rig:
+        for _ in range(8):
+            await rig.ask()
+        rig.upstreams["beta"].default = Reply.error(429, retry_after_s=20)
+        rig.upstreams["alpha"].script(Reply.error(503))
+        with pytest.raises(openai.APIStatusError):
+            await rig.ask()  # alpha 503, beta 429: beta cools down
+        body = await _providers(rig.gateway, GATEWAY_TOKEN)
+        (team,) = body["routes"]
+        assert (team["route"], team["strategy"]) == ("team-model", "weighted")
+        alpha, beta = team["targets"]
+        assert (alpha["target"], alpha["weight"], alpha["share"]) == ("alpha/gpt-4o-mini", 3, 0.75)
+        assert beta["share"] == 0.25 and beta["state"] == "cooling"
+        assert 19 <= beta["coolingSeconds"] <= 20 and beta["lastError"] == "429"
+        assert alpha["latencyMs"] > 0 and alpha["inFlight"] == 0
+        assert [c["target"] for c in body["cooling"]] == ["beta/gpt-4o-mini"]
+        scope = KeyScope.of(providers=["alpha"])
+        made = await rig.gateway.engine.keys.create(LOCAL_CALLER, KeySpec("alpha-only", scope))
+        scoped = await _providers(rig.gateway, made.secret)
+        assert [t["target"] for t in scoped["routes"][0]["targets"]] == ["alpha/gpt-4o-mini"]
+        assert scoped["cooling"] == []
+
+
+async def _providers(gateway: GatewayRuntime, token: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            gateway.base_url + "/v1/providers", headers={"Authorization": f"Bearer {token}"}
+        ) as response,
+    ):
+        assert response.status == 200
+        body: dict[str, Any] = await response.json()
+        return body
