@@ -182,7 +182,7 @@ class ApiTargets:
             facts.max_output,
             default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
             * facts.answers,
-            price=self._prices.price_of(priced_as),
+            price=self._prices.price_of(priced_as, spec.id),
         )
         # Built once where it can be (`_expected`), with the limit the hold will send; the
         # response cache's key is the request without it.

@@ -82,8 +82,10 @@ class CachedAnswers:
     ) -> Completed | Streaming:
         """`answer`, kept in the response cache (a stream once it has completed)."""
         if isinstance(answer, Completed):
-            self.cache.keep_whole(lookup, answer, self._prices.cost_of(target.model, answer.usage))
+            self.cache.keep_whole(
+                lookup, answer, self._prices.cost_of(target.model, answer.usage, target.provider)
+            )
             return answer
         return self.cache.keeping_stream(
-            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
+            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage, target.provider)
         )

@@ -217,11 +217,14 @@ class RequestRecords:
         # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
         # are the gateway's own estimate too (the upstream reported none), and the row says so.
         priced_as = route.price_model or route.model
-        cost = self._prices.cost_of(priced_as, usage)
+        # Priced at the provider that answered where the price database knows it (a cloud's
+        # own price, an aggregator's); CLI rows name no API provider.
+        provider = route.provider if route.kind == "api" else None
+        cost = self._prices.cost_of(priced_as, usage, provider)
         note = cost_note(
             COST_ESTIMATED
             if estimated and cost is not None
-            else self._prices.source_of(priced_as)
+            else self._prices.source_of(priced_as, provider)
             if cost is not None
             else None
         )

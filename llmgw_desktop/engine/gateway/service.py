@@ -371,7 +371,7 @@ class GatewayService:
         if target.kind != "api":
             return None
         model = underlying_model(self.registry.provider(target.provider), target.model)
-        price = self._prices.price_of(model)
+        price = self._prices.price_of(model, target.provider)
         if price is None:
             return None
         facts = incoming.facts
