@@ -14,6 +14,7 @@ chain, then the global fallback chain, without repeats.
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -35,8 +36,9 @@ class Target:
     model: str
     kind: str = "api"  # "api" or "cli"
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
+        # Cached: the balancer keys what it knows of a target by it, on every request.
         return f"{self.provider}/{self.model}" if self.model else self.provider
 
 

@@ -294,7 +294,7 @@ class GatewayService:
         over_budget: list[EngineError] = []
         for index, target in enumerate(ordered.targets):
             route.fallback_used = index > 0
-            route.chosen_because = ordered.reasons[index]
+            route.chosen_because = ordered.reason(index)
             failure: UpstreamFailure | EngineError | None
             outside = self._target_access(caller.principal, target.provider, target.model)
             if outside is not None:

@@ -24,7 +24,9 @@ from llmgw_desktop.engine.gateway.balancing.circuit import CircuitState, TargetC
 from llmgw_desktop.engine.gateway.balancing.decaying import DecayingFigure
 from llmgw_desktop.engine.gateway.balancing.quota import QuotaReading, read_quota
 from llmgw_desktop.engine.gateway.balancing.strategies import (
+    NEEDS,
     Candidate,
+    PoolOrder,
     SmoothWeights,
     order_candidates,
 )
@@ -51,12 +53,37 @@ class BalancingSettings:
     quota_reserve: float = 0.05
 
 
-@dataclass(frozen=True)
 class Ordered:
-    """The targets one request tries, in order, each with why it is where it is."""
+    """The targets one request tries, in order; `reason(i)` says why the `i`th is where it
+    is (worked out when asked: a request asks for the targets it tries, usually one)."""
 
-    targets: tuple[Target, ...]
-    reasons: tuple[str, ...]
+    __slots__ = ("_caller", "_places", "_plan", "_pool", "targets")
+
+    def __init__(
+        self,
+        targets: tuple[Target, ...],
+        plan: Plan,
+        caller: str,
+        pool: PoolOrder | None = None,
+        places: list[tuple[int, str]] | None = None,
+    ) -> None:
+        self.targets = targets
+        self._plan = plan
+        self._caller = caller
+        self._pool = pool
+        # After the rested were moved last: each target's place before, and its reason when
+        # the move gave it one.
+        self._places = places
+
+    def reason(self, index: int) -> str:
+        if self._places is not None:
+            index, said = self._places[index]
+            if said:
+                return said
+        plan, pool = self._plan, self._pool
+        if pool is not None and plan.pool_at <= index < plan.pool_at + len(plan.pool):
+            return pool.reason(index - plan.pool_at)
+        return _planned_reason(plan, index, self._caller)
 
 
 @dataclass
@@ -128,88 +155,96 @@ class Balancer:
     ) -> Ordered:
         """The order `plan` is tried in for a request of about `tokens` input tokens from
         `caller` (`cost`: this request's estimate at a target, asked by `lowest-cost` only)."""
-        targets = list(plan.targets)
-        reasons = [_planned_reason(plan, i, caller) for i in range(len(targets))]
-        now = self._clock()
+        targets = plan.targets
+        pool: PoolOrder | None = None
         if len(plan.pool) > 1:
-            chosen = self._ordered_pool(plan, now, caller, tokens, cost)
-            end = plan.pool_at + len(plan.pool)
-            targets[plan.pool_at : end] = [c.target for c, _ in chosen]
-            reasons[plan.pool_at : end] = [why for _, why in chosen]
-        if self._troubled:
-            targets, reasons = self._resting_last(targets, reasons, now)
-        return Ordered(tuple(targets), tuple(reasons))
+            pool = self._ordered_pool(plan, caller, tokens, cost)
+            at, end = plan.pool_at, plan.pool_at + len(plan.pool)
+            targets = (*targets[:at], *(c.target for c in pool.ordered), *targets[end:])
+        if not self._troubled:
+            return Ordered(targets, plan, caller, pool)
+        moved, places = self._resting_last(targets)
+        return Ordered(moved, plan, caller, pool, places)
 
     def _ordered_pool(
         self,
         plan: Plan,
-        now: float,
         caller: str,
         tokens: int,
         cost: Callable[[Target], float | None],
-    ) -> list[tuple[Candidate, str]]:
+    ) -> PoolOrder:
         route = plan.route
-        by_cost = route.strategy == "lowest-cost"
-        candidates = [
-            self._candidate(target, weight, now, tokens, cost if by_cost else None)
-            for target, weight in zip(plan.pool, plan.weights, strict=True)
-        ]
-        turn = next(self._turns.setdefault(route.pattern, itertools.count()))
-        weights = self._weights.setdefault(route.pattern, SmoothWeights())
+        needs = NEEDS.get(route.strategy, frozenset())
+        now = self._clock()
+        known = self._known
+        candidates = []
+        for target, weight in zip(plan.pool, plan.weights, strict=True):
+            candidate = Candidate(target, weight)
+            found = known.get(target.label)
+            if found is not None:
+                self._fill(candidate, found, needs, now, tokens)
+            if "cost" in needs:
+                candidate.cost_usd = cost(target)
+            candidates.append(candidate)
+        pattern = route.pattern
+        turns = self._turns.get(pattern)
+        if turns is None:
+            turns = self._turns[pattern] = itertools.count()
+        weights = self._weights.get(pattern)
+        if weights is None:
+            weights = self._weights[pattern] = SmoothWeights()
         return order_candidates(
-            route.strategy, candidates, turn=turn, caller=caller, weights=weights
+            route.strategy, candidates, turn=next(turns), caller=caller, weights=weights
         )
 
-    def _candidate(
-        self,
-        target: Target,
-        weight: float,
-        now: float,
-        tokens: int,
-        cost: Callable[[Target], float | None] | None,
-    ) -> Candidate:
-        known = self._known.get(target.label)
-        if known is None:
-            return Candidate(target, weight, cost_usd=cost(target) if cost else None)
+    def _fill(
+        self, candidate: Candidate, known: _Known, needs: frozenset[str], now: float, tokens: int
+    ) -> None:
+        """What the route's strategy reads of a known target, and whether it rests."""
+        circuit = known.circuit
+        if circuit.until or circuit.opened:
+            candidate.goes_last_s = circuit.goes_last(now)
+            candidate.cooling_why = circuit.last_error
+        if not needs:
+            return
+        if "in_flight" in needs:
+            candidate.in_flight = known.in_flight
+        if "latency" in needs:
+            candidate.latency_s = known.latency.now(now)
         quota = known.quota
-        return Candidate(
-            target,
-            weight,
-            in_flight=known.in_flight,
-            latency_s=known.latency.now(now),
-            cost_usd=cost(target) if cost else None,
-            headroom=quota.headroom(now) if quota else None,
-            near_limit_s=(
-                quota.near_limit(now, tokens, self.settings.quota_reserve) if quota else None
-            ),
-            goes_last_s=known.circuit.goes_last(now),
-            cooling_why=known.circuit.last_error,
-        )
+        if "quota" in needs and quota is not None:
+            candidate.headroom = quota.headroom(now)
+            candidate.near_limit_s = quota.near_limit(now, tokens, self.settings.quota_reserve)
 
     def _resting_last(
-        self, targets: list[Target], reasons: list[str], now: float
-    ) -> tuple[list[Target], list[str]]:
-        """Every target cooling down or open moved behind the others (order kept)."""
-        first: list[tuple[Target, str]] = []
-        last: list[tuple[Target, str]] = []
-        for target, why in zip(targets, reasons, strict=True):
+        self, targets: tuple[Target, ...]
+    ) -> tuple[tuple[Target, ...], list[tuple[int, str]] | None]:
+        """Every target cooling down or open moved behind the others (order kept), each with
+        its place before the move and, when moved, why."""
+        now = self._clock()
+        first: list[tuple[Target, int, str]] = []
+        last: list[tuple[Target, int, str]] = []
+        for index, target in enumerate(targets):
             known = self._known.get(target.label)
             left = None if known is None else known.circuit.goes_last(now)
             if known is None or left is None:
-                first.append((target, why))
+                first.append((target, index, ""))
                 continue
-            if not why.startswith("cooling down"):
-                failure = known.circuit.last_error or "failures"
-                why = f"cooling down after {failure} ({left:.0f} s left); tried after the others"
-            last.append((target, why))
+            failure = known.circuit.last_error or "failures"
+            when = f"{left:.0f} s left" if left > 0 else "a trial is on its way"
+            last.append(
+                (target, index, f"cooling down after {failure} ({when}); tried after the others")
+            )
         self._troubled = {
             label
             for label in self._troubled
             if (k := self._known.get(label)) is not None
             and k.circuit.state(now) is not CircuitState.CLOSED
         }
+        if not last:
+            return targets, None
         both = first + last
-        return [t for t, _ in both], [w for _, w in both]
+        return tuple(t for t, _, _ in both), [(i, why) for _, i, why in both]
 
     # -- what each attempt teaches -------------------------------------------------------
 

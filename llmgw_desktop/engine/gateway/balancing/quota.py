@@ -22,18 +22,34 @@ __all__ = ["UNKNOWN_RESET_S", "Allowance", "QuotaReading", "read_quota"]
 # windows are a minute.
 UNKNOWN_RESET_S = 60.0
 # Anthropic's `tokens` is the most restrictive of its token limits; `input-tokens` where it is
-# the only one sent.
-_KINDS = {
-    "requests": (
-        ("x-ratelimit-{}-requests", "duration"),
-        ("anthropic-ratelimit-requests-{}", "time"),
-    ),
-    "tokens": (
-        ("x-ratelimit-{}-tokens", "duration"),
-        ("anthropic-ratelimit-tokens-{}", "time"),
-        ("anthropic-ratelimit-input-tokens-{}", "time"),
-    ),
-}
+# the only one sent. Each spelling: its remaining, limit and reset header names, and how its
+# reset is written.
+_KINDS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = tuple(
+    (
+        kind,
+        tuple(
+            (pattern.format("remaining"), pattern.format("limit"), pattern.format("reset"), form)
+            for pattern, form in spellings
+        ),
+    )
+    for kind, spellings in (
+        (
+            "requests",
+            (
+                ("x-ratelimit-{}-requests", "duration"),
+                ("anthropic-ratelimit-requests-{}", "time"),
+            ),
+        ),
+        (
+            "tokens",
+            (
+                ("x-ratelimit-{}-tokens", "duration"),
+                ("anthropic-ratelimit-tokens-{}", "time"),
+                ("anthropic-ratelimit-input-tokens-{}", "time"),
+            ),
+        ),
+    )
+)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -85,16 +101,19 @@ def read_quota(headers: Mapping[str, str], now: float, wall: float) -> QuotaRead
     nothing. `now` is monotonic, `wall` the same moment in epoch seconds (Anthropic's resets
     are times of day)."""
     found: dict[str, Allowance] = {}
-    for kind, spellings in _KINDS.items():
-        for pattern, reset_form in spellings:
-            left = _integer(headers.get(pattern.format("remaining")))
+    for kind, spellings in _KINDS:
+        for remaining, limit, reset_name, reset_form in spellings:
+            said = headers.get(remaining)
+            if said is None:
+                continue
+            left = _integer(said)
             if left is None:
                 continue
-            reset = headers.get(pattern.format("reset"))
+            reset = headers.get(reset_name)
             wait = _reset_in(reset, reset_form, wall) if reset else None
             found[kind] = Allowance(
                 left,
-                _integer(headers.get(pattern.format("limit"))),
+                _integer(headers.get(limit)),
                 now + (UNKNOWN_RESET_S if wait is None else wait),
             )
             break

@@ -1,8 +1,9 @@
 """How a route's strategy orders its targets for one request, and why each goes where it goes.
 
 Pure: each strategy takes what is known of the targets now (`Candidate`) and returns them in the
-order to try, each with the reason the recorder keeps. The strategies (`[gateway.routes]`'s
-`strategy`):
+order to try (`PoolOrder`), which says, when asked, the reason the recorder keeps for each: a
+request asks only for the reasons of the targets it tries, usually one. The strategies
+(`[gateway.routes]`'s `strategy`):
 
 | strategy | first | the rest |
 |---|---|---|
@@ -27,15 +28,24 @@ from dataclasses import dataclass
 
 from llmgw_desktop.engine.gateway.router import Target
 
-__all__ = ["Candidate", "SmoothWeights", "order_candidates"]
+__all__ = ["NEEDS", "Candidate", "PoolOrder", "SmoothWeights", "order_candidates"]
 
 # How many other targets a reason names, so a row's reason stays one short line.
 NAMED_OTHERS = 3
+# What each strategy reads of a target beyond its weight and rest (the balancer fills only
+# these: a request pays for what its route's strategy uses).
+NEEDS: dict[str, frozenset[str]] = {
+    "least-busy": frozenset({"in_flight"}),
+    "lowest-latency": frozenset({"latency"}),
+    "lowest-cost": frozenset({"cost"}),
+    "quota": frozenset({"quota"}),
+}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """One target of a route's pool as known now."""
+    """One target of a route's pool as known now (what its strategy does not read is left at
+    its default)."""
 
     target: Target
     weight: float = 1.0
@@ -45,7 +55,7 @@ class Candidate:
     headroom: float | None = None  # the smallest fraction left of its rate limits
     near_limit_s: float | None = None  # seconds until a limit it is near resets
     goes_last_s: float | None = None  # cooling down or circuit open: seconds left
-    cooling_why: str = ""  # the failure that made it (`429`, `503`, `connect`)
+    cooling_why: str = ""  # the failure that made it (`429`, `503`, `timeout`)
 
 
 class SmoothWeights:
@@ -55,25 +65,66 @@ class SmoothWeights:
     draw gives; a target left out of a turn (cooling down) neither gains nor pays."""
 
     def __init__(self) -> None:
-        self._current: dict[str, float] = {}
+        self._current: dict[str, float] = {}  # by target label
 
     def choose(self, candidates: Sequence[Candidate]) -> Candidate | None:
-        weighted = [c for c in candidates if c.weight > 0]
-        if not weighted:
-            return None
+        current = self._current
         total = 0.0
         best: Candidate | None = None
-        current = self._current
-        for candidate in weighted:
+        best_value = 0.0
+        for candidate in candidates:
+            weight = candidate.weight
+            if weight <= 0:
+                continue
             label = candidate.target.label
-            value = current.get(label, 0.0) + candidate.weight
+            value = current.get(label, 0.0) + weight
             current[label] = value
-            total += candidate.weight
-            if best is None or value > current[best.target.label]:
-                best = candidate
-        assert best is not None
-        current[best.target.label] -= total
+            total += weight
+            if best is None or value > best_value:
+                best, best_value = candidate, value
+        if best is not None:
+            current[best.target.label] = best_value - total
         return best
+
+
+@dataclass(slots=True)
+class PoolOrder:
+    """A pool in the order to try it: those ready by the strategy, then those resting."""
+
+    strategy: str
+    ordered: list[Candidate]
+    ready: int  # how many of `ordered` are not resting (they come first)
+    turn: int
+    caller: str
+    # Set when the strategy's own order was not used (every weight 0).
+    fallback_words: str = ""
+
+    def reason(self, index: int) -> str:
+        """Why the `index`th target of the pool is where it is."""
+        candidate = self.ordered[index]
+        if index >= self.ready:
+            return resting_reason(candidate, bool(self.ready))
+        strategy = self.strategy
+        if self.fallback_words:
+            return self.fallback_words
+        if strategy == "weighted":
+            total = sum(c.weight for c in self.ordered[: self.ready])
+            share = f"{candidate.weight:g} of {total:g}"
+            return (
+                f"weighted: {share} shares" if index == 0 else f"weighted: next by weight ({share})"
+            )
+        if strategy == "round-robin":
+            return f"round-robin: turn {self.turn + 1}" if index == 0 else "round-robin: next"
+        if strategy == "caller" and self.caller:
+            return f"caller: {self.caller[:40]} keeps this target" if index == 0 else "caller: next"
+        sort = _SORTS.get(strategy)
+        if sort is None:
+            return f"priority: listed 1 of {self.ready}" if index == 0 else "priority: next listed"
+        words = sort[1]
+        if index:
+            return f"{strategy}: next, {words(candidate)}"
+        others = self.ordered[1 : self.ready]
+        return f"{strategy}: {words(candidate)}{_others(others, words)}"
 
 
 def order_candidates(
@@ -83,66 +134,40 @@ def order_candidates(
     turn: int,
     caller: str,
     weights: SmoothWeights,
-) -> list[tuple[Candidate, str]]:
-    """`candidates` in the order to try them by `strategy`, each with why it goes there;
-    those going last (cooling, open) after the others, in the same order among themselves."""
+) -> PoolOrder:
+    """`candidates` in the order to try them by `strategy`; those going last (cooling, open)
+    after the others, in the same order among themselves."""
     ready = [c for c in candidates if c.goes_last_s is None]
     resting = [c for c in candidates if c.goes_last_s is not None]
-    ordered = _by_strategy(strategy, ready, turn=turn, caller=caller, weights=weights)
-    ordered += [(c, _resting_reason(c, ready)) for c in resting]
-    return ordered
+    order = PoolOrder(strategy, ready, len(ready), turn, caller)
+    if ready:
+        _by_strategy(order, weights)
+    order.ordered = order.ordered + resting
+    return order
 
 
-def _by_strategy(
-    strategy: str,
-    ready: list[Candidate],
-    *,
-    turn: int,
-    caller: str,
-    weights: SmoothWeights,
-) -> list[tuple[Candidate, str]]:
-    if not ready:
-        return []
+def _by_strategy(order: PoolOrder, weights: SmoothWeights) -> None:
+    """Put `order.ordered` (the ready candidates) in the strategy's order."""
+    ready = order.ordered
+    strategy = order.strategy
     if strategy == "weighted":
-        return _weighted(ready, weights)
-    if strategy == "round-robin":
-        start = turn % len(ready)
-        return _rotated(ready, start, f"round-robin: turn {turn + 1}")
-    if strategy == "caller" and caller:
-        digest = hashlib.sha256(caller.encode()).digest()
+        chosen = weights.choose(ready)
+        if chosen is None:
+            order.fallback_words = "weighted: every weight is 0, listed order"
+            return
+        rest = sorted((c for c in ready if c is not chosen), key=lambda c: -c.weight)
+        order.ordered = [chosen, *rest]
+    elif strategy == "round-robin":
+        start = order.turn % len(ready)
+        order.ordered = ready[start:] + ready[:start]
+    elif strategy == "caller" and order.caller:
+        digest = hashlib.sha256(order.caller.encode()).digest()
         start = int.from_bytes(digest[:4], "big") % len(ready)
-        return _rotated(ready, start, f"caller: {caller[:40]} keeps this target")
-    sort = _SORTS.get(strategy)
-    if sort is None:  # priority (and caller without a caller's name)
-        return [
-            (c, f"priority: listed {i + 1} of {len(ready)}" if i == 0 else "priority: next listed")
-            for i, c in enumerate(ready)
-        ]
-    key, words = sort
-    # Ties take turns (least-busy's idle targets share the load), else keep the listed order.
-    start = turn % len(ready) if strategy == "least-busy" else 0
-    rotated = ready[start:] + ready[:start]
-    ranked = sorted(rotated, key=key)
-    first = ranked[0]
-    reason = f"{strategy}: {words(first)}{_others(ranked[1:], words)}"
-    return [(first, reason)] + [(c, f"{strategy}: next, {words(c)}") for c in ranked[1:]]
-
-
-def _weighted(ready: list[Candidate], weights: SmoothWeights) -> list[tuple[Candidate, str]]:
-    total = sum(c.weight for c in ready)
-    chosen = weights.choose(ready)
-    if chosen is None:  # every weight 0: the listed order
-        return [(c, "weighted: every weight is 0, listed order") for c in ready]
-    rest = sorted((c for c in ready if c is not chosen), key=lambda c: -c.weight)
-    share = f"{chosen.weight:g} of {total:g} shares"
-    return [(chosen, f"weighted: {share}")] + [
-        (c, f"weighted: next by weight ({c.weight:g} of {total:g})") for c in rest
-    ]
-
-
-def _rotated(ready: list[Candidate], start: int, why: str) -> list[tuple[Candidate, str]]:
-    rotated = ready[start:] + ready[:start]
-    return [(rotated[0], why)] + [(c, f"{why.split(':')[0]}: next") for c in rotated[1:]]
+        order.ordered = ready[start:] + ready[:start]
+    elif (sort := _SORTS.get(strategy)) is not None:
+        # Ties take turns (least-busy's idle targets share the load), else keep listed order.
+        start = order.turn % len(ready) if strategy == "least-busy" else 0
+        order.ordered = sorted(ready[start:] + ready[:start], key=sort[0])
 
 
 def _others(rest: Sequence[Candidate], words: Callable[[Candidate], str]) -> str:
@@ -153,11 +178,12 @@ def _others(rest: Sequence[Candidate], words: Callable[[Candidate], str]) -> str
     return f" ({named}{more})"
 
 
-def _resting_reason(candidate: Candidate, ready: Sequence[Candidate]) -> str:
+def resting_reason(candidate: Candidate, others_ready: bool) -> str:
+    """Why a target cooling down or open goes where it goes."""
     left = candidate.goes_last_s or 0.0
     why = candidate.cooling_why or "failures"
     when = f"{left:.0f} s left" if left > 0 else "a trial is on its way"
-    after = "tried after the others" if ready else "every target is cooling down"
+    after = "tried after the others" if others_ready else "every target is cooling down"
     return f"cooling down after {why} ({when}); {after}"
 
 

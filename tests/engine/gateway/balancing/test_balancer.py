@@ -44,7 +44,7 @@ def test_weighted_shares_are_exact_and_a_cooling_targets_share_goes_to_the_other
     assert served == {B: 50, C: 50}
     ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.targets[-1] == A
-    assert ordered.reasons[-1].startswith("cooling down after 503 (5 s left)")
+    assert ordered.reason(len(ordered.targets) - 1).startswith("cooling down after 503 (5 s left)")
     clock.now += 6  # the rest ended: half open, its turn comes back
     assert A in {_first(balancer, plan) for _ in range(5)}
 
@@ -55,7 +55,7 @@ def test_least_busy_takes_the_fewest_in_flight_and_ties_take_turns() -> None:
     held = [balancer.began(A), balancer.began(A), balancer.began(B)]
     assert _first(balancer, plan) == C
     ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
-    assert ordered.reasons[0] == (
+    assert ordered.reason(0) == (
         "least-busy: 0 in flight (openrouter/openai/gpt-4o-mini 1 in flight, "
         "openai/gpt-4o-mini 2 in flight)"
     )
@@ -92,7 +92,7 @@ def test_lowest_cost_puts_the_unpriced_last() -> None:
     prices = {A: 0.002, B: None, C: 0.001}
     ordered = balancer.order(plan, caller="", tokens=10, cost=prices.get)
     assert ordered.targets == (C, A, B)
-    assert ordered.reasons[2] == "lowest-cost: next, unpriced"
+    assert ordered.reason(2) == "lowest-cost: next, unpriced"
 
 
 def test_a_cooling_owner_goes_behind_its_fallbacks() -> None:
@@ -110,11 +110,11 @@ def test_a_cooling_owner_goes_behind_its_fallbacks() -> None:
     owner, fallback = plan.targets
     ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.targets == (owner, fallback)
-    assert ordered.reasons == ("owner of the model", "fallback")
+    assert [ordered.reason(0), ordered.reason(1)] == ["owner of the model", "fallback"]
     balancer.failed(owner, "429", 30.0)
     ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.targets == (fallback, owner)
-    assert ordered.reasons[1].startswith("cooling down after 429 (")
+    assert ordered.reason(1).startswith("cooling down after 429 (")
     balancer.answered(owner, 0.1, {})  # a 2xx (its Test button, a trial) closes it
     assert balancer.order(plan, caller="", tokens=10, cost=lambda _t: None).targets[0] == owner
 
