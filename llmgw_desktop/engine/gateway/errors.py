@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.key_refusal import KEY_REFUSED_OUTCOMES, refused_keys_message
 from llmgw_desktop.engine.gateway.report import Attempt
 from llmgw_desktop.engine.gateway.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
 
@@ -37,8 +38,8 @@ _FIXES = {
     "paused": "Resume the providers from the tray or the dashboard",
 }
 
-# A cloud's meanings that the client is answered with the status of (a refused credential
-# stays a 502: the gateway's credential, not the client's, was wrong).
+# A cloud's meanings that the client is answered with the status of (a cloud's refused
+# credential stays a 502; another provider's refused key is `upstream_key_refused`).
 _CLOUD_STATUS_CODES = frozenset(
     {ErrorCode.QUOTA_EXCEEDED, ErrorCode.MODEL_NOT_ENABLED, ErrorCode.CONTENT_FILTERED}
 )
@@ -164,6 +165,17 @@ class AllRoutesFailed(EngineError):
         if wait is not None and getattr(last, "status", None) in RETRY_AFTER_STATUSES:
             error.details["retry_after_s"] = wait
         code = getattr(last, "code", None)
+        if code is None and all(a.outcome in KEY_REFUSED_OUTCOMES for a in tried):
+            # The operator's key, refused: the same request would be refused again. (A
+            # cloud's refusal carries its own meaning, below: a credential, or model access.)
+            error = cls(
+                refused_keys_message(model, tried, detail),
+                code=ErrorCode.UPSTREAM_KEY_REFUSED,
+                retryable=False,
+                attempts=[a.to_dict() for a in attempts],
+            )
+            error.http_status = 401 if any(a.outcome == "401" for a in tried) else 403
+            return error
         if all(a.outcome == NOT_CONFIGURED_OUTCOME for a in tried):
             # A cloud that lacks its library, credential, region or project: what to set.
             error = cls(
