@@ -127,3 +127,12 @@ def test_acp_snippets_on_the_editor_pages_match_what_the_connect_page_copies() -
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert json.loads(made["Zed"]) in _json_blocks(readme)
     assert made["Neovim (CodeCompanion)"] in readme
+
+
+def test_start_it_lists_the_packages_qt_s_window_needs_by_distribution() -> None:
+    from llmgw_desktop.shell.window_libraries import WINDOW_PACKAGES, install_commands
+
+    for page in (_readme(), (DOCS / "install.md").read_text(encoding="utf-8")):
+        shell = "\n".join(_blocks(page, "sh"))
+        for line in install_commands(WINDOW_PACKAGES):
+            assert line.partition(": ")[2] in shell, line

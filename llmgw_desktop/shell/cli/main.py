@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import argparse
 
     from llmgw_desktop.shell.cli.command import Command
+    from llmgw_desktop.shell.window_probe import WindowCheck
 
 __all__ = ["main"]
 
@@ -21,11 +22,17 @@ VERSION_ONLY = (["--version"], ["version"])
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    if (sys.argv[1:] if argv is None else argv) in VERSION_ONLY:
+    args_given = sys.argv[1:] if argv is None else argv
+    if args_given in VERSION_ONLY:
         from llmgw_desktop import __version__
 
         print(f"llmgw-desktop {__version__}")
         return 0
+    from llmgw_desktop.ui.window_probe import WINDOW_PROBE_ARG, probe_window
+
+    if args_given == [WINDOW_PROBE_ARG]:
+        # The app's own child, asked whether Qt can show a window here (`shell/window_probe.py`).
+        return probe_window()
     from llmgw_desktop.shell.cli.parser import build_parser, command_named
 
     args = build_parser().parse_args(argv)
@@ -36,13 +43,23 @@ def main(argv: list[str] | None = None) -> int:
         return _with_settings(args, command)
     # The app starts: what it can leave until it serves, it leaves (undone when it ends).
     from llmgw_desktop.shell.startup import lean_start
+    from llmgw_desktop.shell.window_probe import WindowCheck
 
-    with lean_start():
-        return _with_settings(args, None)
+    # Asked first, so the window probe runs while the settings load and the app imports.
+    window = None if args.headless else WindowCheck.begin()
+    try:
+        with lean_start():
+            return _with_settings(args, None, window)
+    finally:
+        if window is not None:
+            window.cancel()
 
 
-def _with_settings(args: argparse.Namespace, command: Command | None) -> int:
-    """Load the settings, then run `command` with them, or the app when it is None."""
+def _with_settings(
+    args: argparse.Namespace, command: Command | None, window: WindowCheck | None = None
+) -> int:
+    """Load the settings, then run `command` with them, or the app when it is None (`window`:
+    whether its window can open, being found out)."""
     from llmgw_desktop.config import paths
     from llmgw_desktop.config.settings import ConfigError, load_settings
     from llmgw_desktop.shell.cli.messages import config_error_message
@@ -60,4 +77,6 @@ def _with_settings(args: argparse.Namespace, command: Command | None) -> int:
         return command.run(args, loaded)
     from llmgw_desktop.shell.cli.run import run
 
-    return run(loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden)
+    return run(
+        loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden, window=window
+    )
