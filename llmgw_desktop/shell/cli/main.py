@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
+    from llmgw_desktop.config.settings import ConfigError, LoadedSettings
     from llmgw_desktop.shell.cli.command import Command
     from llmgw_desktop.shell.window_probe import WindowCheck
 
@@ -72,7 +74,11 @@ def _with_settings(
     try:
         loaded = load_settings(args.config)
     except ConfigError as exc:
-        return config_error_message(exc, args.config or paths.config_file())
+        config_file = args.config or paths.config_file()
+        settled = _asked_on_screen(exc, args, config_file, window if command is None else None)
+        if settled is None:
+            return config_error_message(exc, config_file)
+        loaded = settled
     if command is not None:
         return command.run(args, loaded)
     from llmgw_desktop.shell.cli.run import run
@@ -80,3 +86,17 @@ def _with_settings(
     return run(
         loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden, window=window
     )
+
+
+def _asked_on_screen(
+    error: ConfigError, args: argparse.Namespace, config_file: Path, window: WindowCheck | None
+) -> LoadedSettings | None:
+    """At a desktop start with a window to show it in, the settings the person chose to start
+    with in the dialog (`shell/start_problems.py`); None: quit, or no window (stderr says it)."""
+    if window is None or window.problem() is not None:
+        return None
+    try:
+        from llmgw_desktop.shell.start_problems import settle_config_error
+    except ImportError:  # no Qt after all: the message goes to stderr as headless
+        return None
+    return settle_config_error(error, args.config, config_file)
