@@ -1,7 +1,7 @@
 """Room a process reserves on a hard budget's lane, so it can admit calls in memory.
 
 Admitting a call in the store (`lanes.admit`) costs a transaction on the database thread and
-the hops to it: most of what a hard budget adds to a request (PERFORMANCE.md, issue 42). So a
+the hops to it: most of what a hard budget adds to a request (PERFORMANCE.md). So a
 process that admits a call on a lane also reserves some of the lane's free room: a row of
 `budget_holds` it owns (id `reserve:<uuid>`), which every process counts as held, like a running
 call's hold. A later call whose holds fit whole in what is left of its lanes' reserves (their

@@ -333,7 +333,7 @@ class RequestRecords:
         # its estimate, never at nothing, or a caller that always hangs up early would spend
         # under a hard budget without limit. A reasoning model bills thinking that sends no
         # events, so under a hard budget a stream that did not end with the vendor's usage is
-        # counted at least at what was held for it (issue 37, item 3).
+        # counted at least at what was held for it.
         usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
         if estimated:
             usage = estimated_usage(incoming, outcome.events)
