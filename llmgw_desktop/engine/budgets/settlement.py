@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from llmgw_desktop.engine.budgets import lanes, reserves, transactions
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
 from llmgw_desktop.engine.budgets.reserves import Grant, Reserves, Taken
-from llmgw_desktop.engine.budgets.transactions import Asked, Owing
+from llmgw_desktop.engine.budgets.transactions import Asked, BatchWritten, Owing
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
 from llmgw_desktop.engine.tasks import to_its_end
@@ -267,12 +267,10 @@ class Settlements:
                 for g in self.reserves.grants_for(asked.needs, asked.limits):
                     grants.setdefault(g.key, g)
         self.reserves.granting(grants.values(), on=True)
-        database = self._db.models.database
-        engine = self._db.engine
         work = functools.partial(
             transactions.admit_batch,
-            database,
-            engine.serialize,
+            self._db.models.database,
+            self._db.engine.serialize,
             batch,
             Owing(adds, released, owed),
             grants,
@@ -282,20 +280,18 @@ class Settlements:
         )
         try:
             written = await self._db.run(work)
-        except Exception as exc:
+        except BaseException as exc:
+            # Nothing was written: what this batch took, owed and granted is as it was.
             self._give_back(adds, released)
             self.reserves.owe_again(owed)
             self.reserves.granting(grants.values(), on=False)
             for asked in batch:
-                if not asked.answer.done():
+                if not isinstance(exc, Exception):
+                    asked.answer.cancel()  # cancelled itself (`to_its_end` shields the stop's)
+                elif not asked.answer.done():
                     asked.answer.set_exception(exc)
-            return
-        except BaseException:  # cancelled itself (`to_its_end` shields it from the stop's)
-            self._give_back(adds, released)
-            self.reserves.owe_again(owed)
-            self.reserves.granting(grants.values(), on=False)
-            for asked in batch:
-                asked.answer.cancel()
+            if isinstance(exc, Exception):
+                return
             raise
         self._wait(written.kept)
         if written.marked:
@@ -303,6 +299,10 @@ class Settlements:
         self.reserves.written(written.granted, grants.values(), written.gone)
         if self.reserves.active or written.marked:  # kept up (and given back, deleted) by the flush
             self._soon()
+        self._answer(batch, written)
+
+    def _answer(self, batch: list[Asked], written: BatchWritten) -> None:
+        """Each call of `batch` told how the transaction decided it."""
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
         now_mono = time.monotonic()
