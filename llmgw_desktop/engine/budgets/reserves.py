@@ -19,7 +19,7 @@ and `RESERVE_CALLS` times the largest hold asked on the lane, and none while the
 below `RESERVE_FLOOR_CALLS` such holds: near the limit every call is decided in the store
 exactly as before, and a reserve already held there gives its spare back at the next flush.
 A call decided in the store is decided with this process's spare on its lanes given back
-first (`Settlements.admit`): never refused, nor cut to a lower output limit, for room held
+first (`LaneAccounts.admit`): never refused, nor cut to a lower output limit, for room held
 idle here. Another process's reserve is not given back by that, so a call decided short in
 the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row of amount 0,
 `wanted:<process>`): for `WANTED_S` every other process's reserve there is granted nothing and

@@ -1,5 +1,5 @@
-"""This process's side of the budgets the store counts (`lanes.py`): admissions, and the
-settlements it owes the store.
+"""This process's accounts with the budget lanes the store counts (`lanes.py`): the calls it
+admits there, and the settlements it owes the store.
 
 A finished call's cost (from the recorder's `RequestFinished`) and the end of a call's hold
 are kept in memory and written together in one transaction, soon after (a background flush)
@@ -27,7 +27,7 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
 from llmgw_desktop.engine.tasks import to_its_end
 
-__all__ = ["Settlements"]
+__all__ = ["LaneAccounts"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ RECLAIM_EVERY_S = 5.0
 MAX_LANES_REMEMBERED = 10_000
 
 
-class Settlements:
+class LaneAccounts:
     """Admits calls on their lanes in the store; owes it the costs and releases of calls."""
 
     def __init__(
