@@ -96,13 +96,13 @@ class LaneAccounts:
     def add(self, key: LaneKey, amount: float) -> None:
         """A finished call's cost on one lane, written at the next flush."""
         self._adds[key] = self._adds.get(key, 0.0) + amount
-        self._soon()
+        self._flush_soon()
 
     def release(self, hold_id: str) -> None:
         """A call the store admitted (`admit`) whose hold ends (its cost was added, or it
         failed); one admitted in memory ends with `end_hold`."""
         self._released.add(hold_id)
-        self._soon()
+        self._flush_soon()
 
     def owed(self, key: LaneKey) -> float:
         """What this process has yet to add to `key`."""
@@ -121,7 +121,7 @@ class LaneAccounts:
         """Owe `adds` again (a count that did not happen, or was another process's)."""
         for key, amount in adds.items():
             self._adds[key] = self._adds.get(key, 0.0) + amount
-        self._soon()
+        self._flush_soon()
 
     def retain(self, period_starts: Iterable[float]) -> None:
         """Forget waiting additions of periods that are over (no budget counts them now)."""
@@ -138,13 +138,13 @@ class LaneAccounts:
             return None
         taken = self.reserves.hold(lanes, amounts)
         if taken is not None and self.reserves.low:
-            self._soon(at_once=True)
+            self._flush_soon(at_once=True)
         return taken
 
     def end_hold(self, taken: Taken) -> None:
         """A call admitted by `hold` ends (as `release` ends one the store admitted)."""
         self.reserves.end_hold(taken)
-        self._soon()
+        self._flush_soon()
 
     # -- the store ------------------------------------------------------------------------
 
@@ -298,7 +298,7 @@ class LaneAccounts:
             self._unmark_at = time.monotonic() + reserves.WANTED_S
         self.reserves.written(written.granted, grants.values(), written.gone)
         if self.reserves.active or written.marked:  # kept up (and given back, deleted) by the flush
-            self._soon()
+            self._flush_soon()
         self._answer(batch, written)
 
     def _answer(self, batch: list[Asked], written: BatchWritten) -> None:
@@ -436,7 +436,7 @@ class LaneAccounts:
         for key, amount in kept.items():
             self._waiting[key] = self._waiting.get(key, 0.0) + amount
 
-    def _soon(self, *, at_once: bool = False) -> None:
+    def _flush_soon(self, *, at_once: bool = False) -> None:
         """Flush soon (`at_once`: a reserve runs low, so without the wait for calls ending
         together, if no flush is under way)."""
         if self.closed:
