@@ -199,6 +199,15 @@ class RequestRecords:
             project=route.project,
         )
 
+    def first_token(self, record: str) -> None:
+        """The moment `record`'s first token reached the client."""
+        self._recorder.first_token(record)
+
+    def end_as_answered(self, route: RouteReport, error: EngineError, http_status: int) -> None:
+        """The row the answer names ends as the client saw it (a 502 all_routes_failed), not
+        as its own attempt did (the route log keeps each attempt's outcome)."""
+        self._recorder.update(route.request_id, error_code=error.code, http_status=http_status)
+
     def finish(
         self,
         record: str,
