@@ -4,6 +4,7 @@ it in the tool's own settings file, the rest of the file kept, only with the per
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -77,11 +78,18 @@ def test_write_with_yes_merges_the_entry_and_keeps_the_rest(
 
 
 def test_write_without_a_yes_or_on_a_file_with_comments_leaves_it_as_it_was(
-    home: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     acp = home / HOME_FILES["jetbrains"]
-    assert main(["connect", "jetbrains", "--write"]) == 1  # no terminal to ask on: no
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # nothing typed: no
+    assert main(["connect", "jetbrains", "--write"]) == 1
     assert "add --yes" in capsys.readouterr().err and not acp.exists()
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["connect", "jetbrains", "--write"]) == 1
+    assert "left as it was" in capsys.readouterr().err and not acp.exists()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["connect", "jetbrains", "--write"]) == 0
+    assert json.loads(acp.read_text())["agent_servers"]["LLM gateway"]["args"][0] == "acp"
 
     zed = home / ".config" / "zed" / "settings.json"
     zed.parent.mkdir(parents=True)
