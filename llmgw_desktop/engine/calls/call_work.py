@@ -8,8 +8,8 @@ the gateway session's link to the CLI's session id, and the call's recorder row 
 job's own word for how it ended.
 
 What only a running call needs (the CLI adapters, the ACP client, the invocation, the answer's
-compression, the CLI's auth files) is imported when a call runs, not with this module (issue 42,
-`tests/test_startup_imports.py`).
+compression, the CLI's auth files) is imported when a call runs, not with this module
+(`tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.tokens.usage import Usage
 
 if TYPE_CHECKING:
@@ -167,7 +167,9 @@ class CallWork:
             cost_usd=data.get("cost_usd"),
             # No column for it in this schema: the route's JSON carries how the cost was found.
             route=_cost_route(
-                data.get("cost_source") if data.get("cost_usd") is not None else None,
+                self._prices.cost_note(
+                    data.get("cost_source") if data.get("cost_usd") is not None else None
+                ),
                 run.meta.replay_of,
             ),
             optimization=data.pop("_optimization", None),
@@ -208,7 +210,7 @@ class CallWork:
         if not fields:
             return {}
         source = fields.pop("cost_source")
-        return fields | {"route": _cost_route(source, run.meta.replay_of)}
+        return fields | {"route": _cost_route(self._prices.cost_note(source), run.meta.replay_of)}
 
     async def _attempts_held(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
         directory, owned = run.resolved.working_dir, False
@@ -405,10 +407,11 @@ def _held(hold: Hold) -> Iterator[None]:
         hold.release()
 
 
-def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, Any] | None:
-    """A CLI row's route record: none of its own, only how its cost was found (if it has one)
-    and the row it re-sends (the recorder links the two by it)."""
-    route = {"cost": cost_note(source), "replayOf": replay_of}
+def _cost_route(note: dict[str, str] | None, replay_of: str | None = None) -> dict[str, Any] | None:
+    """A CLI row's route record: none of its own, only how its cost was found (`note`: the
+    price book's `cost_note`, if it has a cost) and the row it re-sends (the recorder links the
+    two by it)."""
+    route = {"cost": note, "replayOf": replay_of}
     kept = {name: value for name, value in route.items() if value is not None}
     return kept or None
 

@@ -12,6 +12,7 @@ from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
@@ -81,9 +82,11 @@ def build_gateway(
     target_access: Callable[[str, str, str], EngineError | None] | None = None,
     telemetry: Telemetry | None = None,
     prices: PriceBook | None = None,
+    events: EventBus | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
-    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
+    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
+    `events` hears of each model list read (a key refused there)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
@@ -111,6 +114,7 @@ def build_gateway(
         api_refusal=api_refusal,
         detect_local=settings.gateway.detect_local,
         models_refresh_s=settings.gateway.models_refresh_s,
+        on_listed=None if events is None else events.publish,
     )
     return GatewayService(
         balancer=Balancer(balancing_settings(settings)),

@@ -25,7 +25,7 @@ from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, cost_note, server_tool_cost
+from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["RequestRecords", "estimated_usage", "held_usage"]
@@ -200,6 +200,15 @@ class RequestRecords:
             project=route.project,
         )
 
+    def first_token(self, record: str) -> None:
+        """The moment `record`'s first token reached the client."""
+        self._recorder.first_token(record)
+
+    def end_as_answered(self, route: RouteReport, error: EngineError, http_status: int) -> None:
+        """The row the answer names ends as the client saw it (a 502 all_routes_failed), not
+        as its own attempt did (the route log keeps each attempt's outcome)."""
+        self._recorder.update(route.request_id, error_code=error.code, http_status=http_status)
+
     def finish(
         self,
         record: str,
@@ -221,7 +230,7 @@ class RequestRecords:
         # own price, an aggregator's); CLI rows name no API provider.
         provider = route.provider if route.kind == "api" else None
         cost = self._prices.cost_of(priced_as, usage, provider)
-        note = cost_note(
+        note = self._prices.cost_note(
             COST_ESTIMATED
             if estimated and cost is not None
             else self._prices.source_of(priced_as, provider)
@@ -337,7 +346,7 @@ class RequestRecords:
         # its estimate, never at nothing, or a caller that always hangs up early would spend
         # under a hard budget without limit. A reasoning model bills thinking that sends no
         # events, so under a hard budget a stream that did not end with the vendor's usage is
-        # counted at least at what was held for it (issue 37, item 3).
+        # counted at least at what was held for it.
         usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
         if estimated:
             usage = estimated_usage(incoming, outcome.events)

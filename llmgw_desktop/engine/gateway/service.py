@@ -103,7 +103,6 @@ class GatewayService:
         self.directory = directory
         self.keys = keys
         self.upstream = upstream
-        self._recorder = recorder
         self._cli = cli
         # Engine provider id -> None when usable, else the error saying why not.
         self._cli_available = cli_available
@@ -144,7 +143,6 @@ class GatewayService:
             prices=self._prices,
             answers=AnswerRelay(
                 upstream=upstream,
-                recorder=recorder,
                 telemetry=self._telemetry,
                 remote=self._remote,
                 records=self._records,
@@ -259,13 +257,7 @@ class GatewayService:
                 # still one row, so the recorder shows every request that came in.
                 self._records.record_refusal(caller, route, error)
             else:
-                # The row the answer names ends as the client saw it (a 502 all_routes_failed),
-                # not as its own attempt did (the route log keeps each attempt's outcome).
-                self._recorder.update(
-                    route.request_id,
-                    error_code=error.code,
-                    http_status=client_status(front, error.http_status),
-                )
+                self._records.end_as_answered(route, error, client_status(front, error.http_status))
             self._capture.refused(front, body, raw, caller, url_model, route, error)
             traced(error, route)
             raise
@@ -328,7 +320,16 @@ class GatewayService:
             raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
-        raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+        raise AllRoutesFailed.from_attempts(
+            requested, route.attempts, last, plan.hints, key_env=self._key_env
+        )
+
+    def _key_env(self, provider: str) -> tuple[str, ...]:
+        """The environment variables `provider`'s key is read from, in the order looked."""
+        spec = self.registry.provider(provider)
+        override = self.registry.config.key_env_overrides.get(provider)
+        names = (override, *(spec.key_env if spec is not None else ()))
+        return tuple(dict.fromkeys(name for name in names if name))
 
     async def _ask(
         self,
@@ -483,7 +484,9 @@ class GatewayService:
             return answer
         if isinstance(failure, InvalidRequest):
             raise failure
-        raise AllRoutesFailed.from_attempts(target.label, route.attempts, failure)
+        raise AllRoutesFailed.from_attempts(
+            target.label, route.attempts, failure, key_env=self._key_env
+        )
 
     async def count_tokens(
         self,

@@ -32,6 +32,7 @@ from llmgw_desktop.engine.tokens.pricing import (
     COST_FROM_TABLE,
     Price,
     PriceTable,
+    cost_note,
     price_table,
 )
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -178,6 +179,14 @@ class PriceBook:
         prices it."""
         price = self.price_of(model, provider)
         return None if price is None else price.cost(usage)
+
+    def cost_note(self, source: str | None) -> dict[str, str] | None:
+        """How a row's cost was arrived at, as the recorder keeps it (None: no cost): the
+        source, and the prices' date or, for the database, its version and date."""
+        database = self.maintained
+        if source == COST_FROM_MAINTAINED and database is not None:
+            return {"source": COST_FROM_MAINTAINED, "prices": database.label}
+        return cost_note(source)
 
     def max_output_of(self, model: str | None) -> int | None:
         """The most output tokens one answer of `model` may have, as the bundled table's

@@ -195,7 +195,8 @@ def server_tool_cost(vendor: str, calls: Mapping[str, int]) -> tuple[float, tupl
 
 
 def cost_note(source: str | None) -> dict[str, str] | None:
-    """How a row's cost was arrived at, as the recorder keeps it (None: no cost)."""
+    """How a row's cost was arrived at, as the recorder keeps it (None: no cost, or the
+    maintained database's, whose note `PriceBook.cost_note` writes with its version)."""
     if source == COST_FROM_TABLE:
         return {"source": COST_FROM_TABLE, "prices": PRICES_REVISED}
     if source == COST_FROM_CONFIG:
@@ -204,10 +205,6 @@ def cost_note(source: str | None) -> dict[str, str] | None:
         return {"source": COST_FROM_CLI}
     if source == COST_ESTIMATED:
         return {"source": COST_ESTIMATED, "prices": PRICES_REVISED}
-    if source == COST_FROM_MAINTAINED:
-        from llmgw_desktop.engine.tokens.maintained import maintained_prices
-
-        return {"source": COST_FROM_MAINTAINED, "prices": maintained_prices().label}
     return None
 
 
