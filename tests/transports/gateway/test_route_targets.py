@@ -223,3 +223,21 @@ async def _providers(gateway: GatewayRuntime, token: str) -> dict[str, Any]:
         assert response.status == 200
         body: dict[str, Any] = await response.json()
         return body
+
+
+async def test_v1_models_lists_a_route_of_targets_as_a_model(
+    start_gateway: GatewayFactory,
+) -> None:
+    """A client listing models finds the route's name (OpenAI's SDK), with the targets it
+    may reach; a key whose scope reaches none of them does not see it."""
+    async with route_rig(start_gateway, {"targets": TWO}, models=["gpt-4o-mini"] * 2) as rig:
+        listed = {m.id: m for m in (await rig.client.models.list()).data}
+        team = listed["team-model"]
+        assert (team.model_extra or {})["targets"] == TWO
+        assert (team.model_extra or {})["type"] == "route"
+        scope = KeyScope.of(providers=["gamma"])
+        made = await rig.gateway.engine.keys.create(LOCAL_CALLER, KeySpec("gamma-only", scope))
+        async with openai.AsyncOpenAI(
+            base_url=rig.gateway.base_url + "/v1", api_key=made.secret, max_retries=0
+        ) as other:
+            assert "team-model" not in {m.id for m in (await other.models.list()).data}
