@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine.api import ErrorCode, SseParser
+
 __all__ = ["GatewayAddress", "GatewayRefused", "list_models", "stream_chat"]
 
 # Models offered in an editor's model menu, at most.
@@ -43,31 +45,47 @@ async def stream_chat(
     """The answer's text as it streams; `session` is an aiohttp `ClientSession`.
 
     Raises:
-        GatewayRefused: the gateway refused or failed the turn (its code and message).
-        aiohttp.ClientError: the gateway could not be reached.
+        GatewayRefused: the gateway refused or failed the turn (its code and message), or its
+            answer was cut before `[DONE]`.
+        OSError: the gateway could not be reached (aiohttp's connection errors).
     """
+    import aiohttp
+
     body = {"model": model, "messages": list(messages), "stream": True}
     async with session.post(
         f"{gateway.base_url}/v1/chat/completions", json=body, headers=dict(gateway.headers)
     ) as answer:
         if answer.status != 200:
             raise await _refusal(answer)
-        buffer = b""
-        async for chunk in answer.content.iter_any():
-            buffer += chunk
-            *events, buffer = buffer.split(b"\n\n")
-            for event in events:
-                for line in event.split(b"\n"):
-                    if not line.startswith(b"data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == b"[DONE]":
-                        return
-                    text, error = _delta(json.loads(data))
-                    if error is not None:
-                        raise GatewayRefused(502, error.get("code") or "error", _text(error))
-                    if text:
-                        yield text
+        try:
+            async for text in _texts(answer):
+                yield text
+        except aiohttp.ClientPayloadError as exc:
+            raise _cut(f"the gateway's answer was cut mid-stream ({exc})") from None
+
+
+async def _texts(answer: Any) -> AsyncIterator[str]:
+    """The text of each chunk of a streamed chat answer, until `[DONE]`.
+
+    Raises:
+        GatewayRefused: an error event, or the stream ended before `[DONE]`.
+    """
+    parser = SseParser()
+    async for chunk in answer.content.iter_any():
+        for _event, data in parser.feed(chunk):
+            if data == "[DONE]":
+                return
+            text, error = _delta(json.loads(data))
+            if error is not None:
+                raise GatewayRefused(502, error.get("code") or "error", _text(error))
+            if text:
+                yield text
+    # Without `[DONE]` the answer may be whole or cut: an editor must not take half for all.
+    raise _cut("the gateway's answer ended before it finished")
+
+
+def _cut(why: str) -> GatewayRefused:
+    return GatewayRefused(502, ErrorCode.UPSTREAM_STREAM_BROKEN.value, why)
 
 
 async def list_models(session: Any, gateway: GatewayAddress) -> list[str]:

@@ -11,7 +11,6 @@ gateway keeps no conversation content): `session/load` replays a session this pr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +118,8 @@ class ModelAgent:
         chat.cancelled.clear()
         messages = [*chat.history, {"role": "user", "content": text}]
         parts: list[str] = []
+        # The turn returns its failure rather than raising it: a task group would wrap it in
+        # an exception group, which reaches the editor as an internal error.
         async with asyncio.TaskGroup() as group:
             turn = group.create_task(self._stream(session_id, chat.model, messages, parts))
             stop = group.create_task(chat.cancelled.wait())
@@ -126,11 +127,9 @@ class ModelAgent:
             cancelled = not turn.done()
             turn.cancel()
             stop.cancel()
-        if not cancelled:
-            with contextlib.suppress(asyncio.CancelledError):
-                failure = turn.exception()
-                if failure is not None:
-                    raise failure
+        failure = None if cancelled else turn.result()
+        if failure is not None:
+            raise failure
         chat.history = [*messages, {"role": "assistant", "content": "".join(parts)}]
         return schema.PromptResponse(stop_reason="cancelled" if cancelled else "end_turn")
 
@@ -141,7 +140,8 @@ class ModelAgent:
 
     async def _stream(
         self, session_id: str, model: str, messages: list[dict[str, str]], parts: list[str]
-    ) -> None:
+    ) -> acp.RequestError | None:
+        """Stream one turn's answer to the editor; how the gateway failed it, if it did."""
         gateway = GatewayAddress(
             self._gateway.base_url, {**self._gateway.headers, "X-Caller": self._caller}
         )
@@ -152,15 +152,10 @@ class ModelAgent:
                     session_id=session_id, update=acp.update_agent_message_text(text)
                 )
         except GatewayRefused as exc:
-            raise acp.RequestError(
-                GATEWAY_ERROR,
-                f"the gateway refused the turn: {exc.message}",
-                {"code": exc.code, "status": exc.status},
-            ) from None
+            return _refused(exc.message, {"code": exc.code, "status": exc.status})
         except OSError as exc:  # aiohttp's connection errors are OSErrors
-            raise acp.RequestError(
-                GATEWAY_ERROR, f"the gateway could not be reached: {exc}", None
-            ) from None
+            return acp.RequestError(GATEWAY_ERROR, f"the gateway could not be reached: {exc}")
+        return None
 
     async def _options(self, current: str) -> list[Any]:
         if self._models is None:
@@ -185,3 +180,8 @@ class ModelAgent:
         if chat is None:
             raise acp.RequestError.resource_not_found(session_id)
         return chat
+
+
+def _refused(why: str, data: dict[str, Any]) -> acp.RequestError:
+    """The editor's error for a turn the gateway refused or failed, in the gateway's words."""
+    return acp.RequestError(GATEWAY_ERROR, f"the gateway refused the turn: {why}", data)
