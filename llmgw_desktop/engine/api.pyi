@@ -183,5 +183,8 @@ from llmgw_desktop.engine.validation.service import prompts as prompts
 from llmgw_desktop.engine.validation.verdicts import read_review as read_review
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
 from llmgw_desktop.engine.vault import GLOBAL_PROJECT as GLOBAL_PROJECT
+from llmgw_desktop.engine.workspaces.attached_files import AttachedFile as AttachedFile
+from llmgw_desktop.engine.workspaces.attached_files import read_attached as read_attached
+from llmgw_desktop.engine.workspaces.attached_files import refuse_too_large as refuse_too_large
 
 ENGINE_SERVICES: dict[str, str]

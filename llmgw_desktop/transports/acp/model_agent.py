@@ -13,17 +13,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import acp
 from acp import schema
 
+from llmgw_desktop.engine.api import InvalidRequest
 from llmgw_desktop.transports.acp.gateway_chat import (
     GatewayAddress,
     GatewayRefused,
     list_models,
     stream_chat,
 )
+from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
 
 __all__ = ["ModelAgent"]
 
@@ -36,15 +39,25 @@ GATEWAY_ERROR = -32000
 class _Chat:
     model: str
     cwd: str
-    history: list[dict[str, str]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ModelAgent:
     """The ACP `Agent` the SDK calls: one chat per session, on the gateway."""
 
-    def __init__(self, gateway: GatewayAddress, model: str, http: Any, version: str) -> None:
+    def __init__(
+        self,
+        gateway: GatewayAddress,
+        model: str,
+        http: Any,
+        version: str,
+        *,
+        max_attached_bytes: int,
+    ) -> None:
+        """`max_attached_bytes`: the largest file or image a prompt may attach."""
         self._gateway = gateway
+        self._max_attached = max_attached_bytes
         self._model = model
         self._http = http
         self._version = version
@@ -68,7 +81,11 @@ class ModelAgent:
             self._caller = str(client_info.name)[:100]
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
-            agent_capabilities=schema.AgentCapabilities(load_session=True),
+            agent_capabilities=schema.AgentCapabilities(
+                load_session=True,
+                # Files and images go to the model as the chat's content parts.
+                prompt_capabilities=schema.PromptCapabilities(image=True, embedded_context=True),
+            ),
             agent_info=schema.Implementation(
                 name="llmgw-desktop", title=f"LLM gateway ({self._model})", version=self._version
             ),
@@ -92,7 +109,7 @@ class ModelAgent:
         if chat is None:
             raise acp.RequestError.resource_not_found(session_id)
         for turn in chat.history:
-            text = acp.text_block(turn["content"])
+            text = acp.text_block(_said(turn["content"]))
             update = (
                 acp.update_user_message(text)
                 if turn["role"] == "user"
@@ -112,11 +129,13 @@ class ModelAgent:
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
         chat = self._chat(session_id)
-        text = "\n\n".join(block.text for block in prompt if getattr(block, "type", None) == "text")
-        if not text.strip():
-            raise acp.RequestError.invalid_params({"prompt": "no text in the prompt"})
+        try:
+            read = await read_prompt(prompt, Path(chat.cwd), self._max_attached)
+        except InvalidRequest as exc:
+            raise _refused(exc.message, exc.to_dict()) from None
+        content = read.chat_parts() if read.attachments else read.text
         chat.cancelled.clear()
-        messages = [*chat.history, {"role": "user", "content": text}]
+        messages = [*chat.history, {"role": "user", "content": content}]
         parts: list[str] = []
         # The turn returns its failure rather than raising it: a task group would wrap it in
         # an exception group, which reaches the editor as an internal error.
@@ -139,7 +158,7 @@ class ModelAgent:
             chat.cancelled.set()
 
     async def _stream(
-        self, session_id: str, model: str, messages: list[dict[str, str]], parts: list[str]
+        self, session_id: str, model: str, messages: list[dict[str, Any]], parts: list[str]
     ) -> acp.RequestError | None:
         """Stream one turn's answer to the editor; how the gateway failed it, if it did."""
         gateway = GatewayAddress(
@@ -185,3 +204,18 @@ class ModelAgent:
 def _refused(why: str, data: dict[str, Any]) -> acp.RequestError:
     """The editor's error for a turn the gateway refused or failed, in the gateway's words."""
     return acp.RequestError(GATEWAY_ERROR, f"the gateway refused the turn: {why}", data)
+
+
+def _said(content: str | list[dict[str, Any]]) -> str:
+    """A turn's words as a replay shows them: its text, an attached image or file named."""
+    if isinstance(content, str):
+        return content
+    said = []
+    for part in content:
+        if part.get("type") == "text":
+            said.append(part["text"])
+        elif part.get("type") == "image_url":
+            said.append("[an image]")
+        else:
+            said.append(f"[{part.get('file', {}).get('filename', 'a file')}]")
+    return "\n\n".join(said)

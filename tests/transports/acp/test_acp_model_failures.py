@@ -6,27 +6,21 @@ with the official SDKs: the Python `agent-client-protocol` client and the TypeSc
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
 
 import acp
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.clients.harness import run_program
-from tests.clients.node import find_node
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.acp.python_editor import editor_of, open_session
-from tests.transports.acp.test_acp_typescript_sdk import _sdk
+from tests.transports.acp.ts_editor import chunks, run_steps
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     gateway,
     provider_env,
     start_gateway,
 )
 
-FAILURES_SCRIPT = Path(__file__).with_name("acp_model_failures.mjs")
 REFUSED = "the gateway refused the turn: "
 
 
@@ -68,24 +62,25 @@ async def test_failed_turns_reach_the_typescript_sdk_editor_as_the_gateways_refu
     upstream: ScriptedUpstream,
     tmp_path: Path,
 ) -> None:
-    sdk = _sdk()
-    node = find_node("zod")
     upstream.script(Reply.error(500), Reply.cut(), Reply.ok("back again", verbatim=True))
-    code, stdout, stderr = await run_program(
-        (node, str(FAILURES_SCRIPT), sys.executable, "gpt-4o-mini", sdk),
-        env=dict(os.environ),
-        cwd=tmp_path,
-        timeout_s=90,
-    )
-    assert code == 0, f"{stdout}\n{stderr}"
-    out = json.loads(stdout.strip().splitlines()[-1])
-    assert "error" not in out, out
-    failures = [out["upstream500"], out["cut"], out["unknownModel"]]
-    for failure in failures:
+    plan = [
+        {"new": {}},
+        {"prompt": [{"type": "text", "text": "upstream fails"}]},
+        {"prompt": [{"type": "text", "text": "stream cut"}]},
+        {"set": {"configId": "model", "value": "no-such-model"}},
+        {"prompt": [{"type": "text", "text": "hello"}]},
+        {"set": {"configId": "model", "value": "gpt-4o-mini"}},
+        {"prompt": [{"type": "text", "text": "again"}]},
+    ]
+    out = await run_steps(plan, "--model", "gpt-4o-mini", cwd=tmp_path)
+    steps = out["steps"]
+    failed, cut, unknown, after = steps[1], steps[2], steps[4], steps[6]
+    for failure in (failed, cut, unknown):
         assert failure["code"] == -32000, failure
         assert failure["message"].startswith(REFUSED), failure
-    assert out["upstream500"]["data"]["code"] == "all_routes_failed"
-    assert out["cut"]["data"]["code"] == "upstream_stream_broken"
-    assert "no-such-model" in out["unknownModel"]["message"]
-    assert out["after"]["stopReason"] == "end_turn"
-    assert "back again" in out["afterText"]
+    assert failed["data"]["code"] == "all_routes_failed"
+    assert cut["data"]["code"] == "upstream_stream_broken"
+    assert unknown["data"]["code"] == "model_not_found"
+    assert "no-such-model" in unknown["message"]
+    assert after["answered"]["stopReason"] == "end_turn"
+    assert "back again" in chunks(after)
