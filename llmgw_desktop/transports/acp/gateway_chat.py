@@ -15,7 +15,14 @@ from typing import Any
 
 from llmgw_desktop.engine.api import ErrorCode, SseParser
 
-__all__ = ["GatewayAddress", "GatewayRefused", "list_models", "stream_chat"]
+__all__ = [
+    "GatewayAddress",
+    "GatewayRefused",
+    "list_models",
+    "load_chat",
+    "save_chat",
+    "stream_chat",
+]
 
 # Models offered in an editor's model menu, at most.
 MAX_MENU_MODELS = 50
@@ -99,6 +106,46 @@ async def list_models(session: Any, gateway: GatewayAddress) -> list[str]:
     data = listed.get("data") if isinstance(listed, dict) else None
     ids = [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
     return ids[:MAX_MENU_MODELS]
+
+
+async def save_chat(
+    session: Any,
+    gateway: GatewayAddress,
+    chat_id: str,
+    model: str,
+    cwd: str,
+    turns: Sequence[Mapping[str, str]],
+) -> None:
+    """Keep a chat session in the gateway (`PUT /v1/acp/chats/{id}`), for `session/load`.
+
+    Raises:
+        GatewayRefused: the gateway refused it (its code and message).
+        OSError: the gateway could not be reached.
+    """
+    body = {"model": model, "cwd": cwd, "turns": list(turns)}
+    async with session.put(
+        f"{gateway.base_url}/v1/acp/chats/{chat_id}", json=body, headers=dict(gateway.headers)
+    ) as answer:
+        if answer.status != 200:
+            raise await _refusal(answer)
+
+
+async def load_chat(session: Any, gateway: GatewayAddress, chat_id: str) -> dict[str, Any] | None:
+    """A chat session the gateway keeps for this caller (model, cwd, turns), or None.
+
+    Raises:
+        GatewayRefused: the gateway refused to say (other than "not found").
+        OSError: the gateway could not be reached.
+    """
+    async with session.get(
+        f"{gateway.base_url}/v1/acp/chats/{chat_id}", headers=dict(gateway.headers)
+    ) as answer:
+        if answer.status == 404:
+            return None
+        if answer.status != 200:
+            raise await _refusal(answer)
+        kept: dict[str, Any] = await answer.json()
+        return kept
 
 
 def _delta(event: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:

@@ -3,14 +3,17 @@
 Each `session/prompt` is one streamed chat turn through the gateway's own HTTP front door
 (`gateway_chat.py`), with the session's earlier turns as context; the answer streams back as
 `agent_message_chunk` updates. The editor can switch the model inside a session (the `model`
-config option lists what `/v1/models` lists). Sessions live in this process's memory only (the
-gateway keeps no conversation content): `session/load` replays a session this process holds.
-`session/cancel` stops the turn's request, and the prompt answers `cancelled`.
+config option lists what `/v1/models` lists). After each turn the session is saved in the
+gateway (`PUT /v1/acp/chats/{id}`, kept per principal by the engine), so `session/load` in
+another process (the editor restarted, or the gateway) reads it back and replays it; a session
+another caller saved is "not found". `session/cancel` stops the turn's request, and the prompt
+answers `cancelled`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +27,15 @@ from llmgw_desktop.transports.acp.gateway_chat import (
     GatewayAddress,
     GatewayRefused,
     list_models,
+    load_chat,
+    save_chat,
     stream_chat,
 )
 from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
 
 __all__ = ["ModelAgent"]
+
+log = logging.getLogger(__name__)
 
 MODEL_OPTION = "model"
 # JSON-RPC error code for a turn the gateway refused or failed (the server-error range).
@@ -98,6 +105,7 @@ class ModelAgent:
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> Any:
         session_id = f"gw-acp-{uuid.uuid4().hex}"
         self._chats[session_id] = _Chat(self._model, cwd)
+        await self._save(session_id)
         return schema.NewSessionResponse(
             session_id=session_id, config_options=await self._options(self._model)
         )
@@ -105,9 +113,10 @@ class ModelAgent:
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> Any:
-        chat = self._chats.get(session_id)
+        chat = self._chats.get(session_id) or await self._kept(session_id)
         if chat is None:
             raise acp.RequestError.resource_not_found(session_id)
+        self._chats[session_id] = chat
         for turn in chat.history:
             text = acp.text_block(_said(turn["content"]))
             update = (
@@ -125,6 +134,7 @@ class ModelAgent:
         if config_id != MODEL_OPTION or not isinstance(value, str) or not value:
             raise acp.RequestError.invalid_params({"configId": config_id, "value": value})
         chat.model = value
+        await self._save(session_id)
         return schema.SetSessionConfigOptionResponse(config_options=await self._options(value))
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
@@ -150,6 +160,7 @@ class ModelAgent:
         if failure is not None:
             raise failure
         chat.history = [*messages, {"role": "assistant", "content": "".join(parts)}]
+        await self._save(session_id)
         return schema.PromptResponse(stop_reason="cancelled" if cancelled else "end_turn")
 
     async def cancel(self, session_id: str, **_: Any) -> None:
@@ -161,11 +172,8 @@ class ModelAgent:
         self, session_id: str, model: str, messages: list[dict[str, Any]], parts: list[str]
     ) -> acp.RequestError | None:
         """Stream one turn's answer to the editor; how the gateway failed it, if it did."""
-        gateway = GatewayAddress(
-            self._gateway.base_url, {**self._gateway.headers, "X-Caller": self._caller}
-        )
         try:
-            async for text in stream_chat(self._http, gateway, model, messages):
+            async for text in stream_chat(self._http, self._address(), model, messages):
                 parts.append(text)
                 await self._client.session_update(
                     session_id=session_id, update=acp.update_agent_message_text(text)
@@ -175,6 +183,41 @@ class ModelAgent:
         except OSError as exc:  # aiohttp's connection errors are OSErrors
             return acp.RequestError(GATEWAY_ERROR, f"the gateway could not be reached: {exc}")
         return None
+
+    def _address(self) -> GatewayAddress:
+        """The gateway, with the editor's name as this caller's (`X-Caller`)."""
+        return GatewayAddress(
+            self._gateway.base_url, {**self._gateway.headers, "X-Caller": self._caller}
+        )
+
+    async def _save(self, session_id: str) -> None:
+        """Keep the session in the gateway for a later `session/load`. A failure is logged,
+        not the editor's: its turn was answered, only a reload from a new process would miss
+        it."""
+        chat = self._chats[session_id]
+        turns = [{"role": t["role"], "content": _said(t["content"])} for t in chat.history]
+        try:
+            await save_chat(self._http, self._address(), session_id, chat.model, chat.cwd, turns)
+        except (GatewayRefused, OSError) as exc:
+            log.warning("acp: session %s was not saved in the gateway: %s", session_id, exc)
+
+    async def _kept(self, session_id: str) -> _Chat | None:
+        """The session as the gateway keeps it for this caller, or None.
+
+        Raises:
+            acp.RequestError: the gateway could not say.
+        """
+        try:
+            kept = await load_chat(self._http, self._address(), session_id)
+        except GatewayRefused as exc:
+            raise _refused(exc.message, {"code": exc.code, "status": exc.status}) from None
+        except OSError as exc:
+            why = f"the gateway could not be reached: {exc}"
+            raise acp.RequestError(GATEWAY_ERROR, why) from None
+        if kept is None:
+            return None
+        history = [{"role": t["role"], "content": t["content"]} for t in kept.get("turns", [])]
+        return _Chat(str(kept["model"]), str(kept["cwd"]), history)
 
     async def _options(self, current: str) -> list[Any]:
         if self._models is None:
