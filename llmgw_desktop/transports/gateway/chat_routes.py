@@ -122,6 +122,7 @@ def _caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> C
         passthrough_headers=forwardable_headers(
             request.headers.items(), private=(engine.auth.trusted_header,)
         ),
+        passthrough_query=request.query_string,
         workspace=request.headers.get("X-Workspace") or None,
         session_id=session_named(request.headers),
         cache_control=cache_control(request.headers),
