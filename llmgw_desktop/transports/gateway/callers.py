@@ -54,6 +54,7 @@ _AGENTS = (
     ("cursor", "cursor"),
     ("continue", "continue"),
     ("aider", "aider"),
+    ("dspy/", "dspy"),  # DSPy through LiteLLM (its own client, lm15, says only `lm15`)
     ("google-genai-sdk", "google-genai"),
     ("anthropic/python", "anthropic-python"),
     ("anthropic/js", "anthropic-js"),
