@@ -45,6 +45,8 @@ AGENT_OPTION, MODEL_OPTION = "agent", "model"
 OWN_MODEL = "default"  # the model option that sends none: the agent uses its own
 GATEWAY_ERROR = -32000  # JSON-RPC's server-error range: the gateway refused or failed a turn
 WAIT_STEP_S = 3600.0  # a turn is waited on in steps this long (the job has its own timeouts)
+# The permission options an editor is offered: an answer holds for the one call it is for.
+ONCE_KINDS = frozenset({"allow_once", "reject_once"})
 
 
 class AgentFront:
@@ -323,7 +325,15 @@ class AgentFront:
         await self._conn.session_update(session_id=session_id, update=update)
 
     async def _ask_editor(self, session_id: str, question: PermissionAsk) -> bool:
-        """The editor's answer to one permission request of the agent (once, either way)."""
+        """The editor's answer to one permission request of the agent, for this call only.
+
+        The editor is offered the agent's once-options alone: the answer goes to the agent as
+        allow once or reject once (`turn.decide`), so an "Always allow" would be asked again at
+        the next call. An option id the editor was not offered is a denial.
+        """
+        offered = [(i, name, kind) for i, name, kind in question.options if kind in ONCE_KINDS]
+        if not any(kind == "allow_once" for _i, _name, kind in offered):
+            return False  # nothing the editor could choose would allow it
         try:
             raw = json.loads(question.detail) if question.detail else None
         except ValueError:
@@ -331,7 +341,7 @@ class AgentFront:
         answer = await self._conn.request_permission(
             options=[
                 schema.PermissionOption(option_id=option_id, name=name, kind=cast(Any, kind))
-                for option_id, name, kind in question.options
+                for option_id, name, kind in offered
             ],
             session_id=session_id,
             tool_call=schema.ToolCallUpdate(
@@ -341,10 +351,9 @@ class AgentFront:
                 raw_input=raw,
             ),
         )
-        outcome = answer.outcome
-        chosen = getattr(outcome, "option_id", None)
-        kinds = {option_id: kind for option_id, _name, kind in question.options}
-        return str(kinds.get(str(chosen), "")).startswith("allow")
+        chosen = getattr(answer.outcome, "option_id", None)
+        kinds = {option_id: kind for option_id, _name, kind in offered}
+        return kinds.get(str(chosen)) == "allow_once"
 
     def _options(self, session: FrontSession) -> list[Any]:
         catalog = self._engine.providers.catalog()

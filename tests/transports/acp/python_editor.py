@@ -24,6 +24,8 @@ class PythonEditor:
     """The client side: it records `session/update`s and answers permission requests."""
 
     answer_kind: str = "allow_once"
+    # An option id to answer with whatever was offered (an editor forging the agent's own).
+    forged_option_id: str | None = None
     updates: list[Any] = field(default_factory=list)
     asked: list[list[str]] = field(default_factory=list)
 
@@ -37,6 +39,10 @@ class PythonEditor:
         self, session_id: str, tool_call: Any, options: list[Any], **_: Any
     ) -> Any:
         self.asked.append([str(o.kind) for o in options])
+        if self.forged_option_id is not None:
+            return schema.RequestPermissionResponse(
+                outcome=schema.AllowedOutcome(outcome="selected", option_id=self.forged_option_id)
+            )
         chosen = next((o for o in options if o.kind == self.answer_kind), None)
         if chosen is None:
             return schema.RequestPermissionResponse(
