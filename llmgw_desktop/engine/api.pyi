@@ -84,6 +84,17 @@ from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
+from llmgw_desktop.engine.gateway.embeddings.answers import embedding_answer as embedding_answer
+from llmgw_desktop.engine.gateway.embeddings.request import EMBED_GEMINI as EMBED_GEMINI
+from llmgw_desktop.engine.gateway.embeddings.request import (
+    EMBED_GEMINI_BATCH as EMBED_GEMINI_BATCH,
+)
+from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OLLAMA as EMBED_OLLAMA
+from llmgw_desktop.engine.gateway.embeddings.request import (
+    EMBED_OLLAMA_LEGACY as EMBED_OLLAMA_LEGACY,
+)
+from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBED_OPENAI
+from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply

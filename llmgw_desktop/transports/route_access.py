@@ -52,6 +52,7 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("POST", "/v1/responses"): USE,
     ("POST", "/v1/messages"): USE,
     ("POST", "/v1/messages/count_tokens"): USE,
+    ("POST", "/v1/embeddings"): USE,
     ("GET", "/v1/models"): USE,
     ("GET", "/v1/models/{model}"): USE,
     ("POST", "/v1/models/{target}"): USE,

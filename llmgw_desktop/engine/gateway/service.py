@@ -19,10 +19,14 @@ rows, and `cli_targets.py` serves a CLI target.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
+from llmgw_desktop.config.api_catalog import (
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+)
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -32,6 +36,13 @@ from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.counting import TokenCounter
+from llmgw_desktop.engine.gateway.embeddings.request import (
+    ENGINE_EMBED_ENDPOINT,
+    EmbedRequest,
+    embedding_from_texts,
+    embedding_request,
+)
+from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -53,6 +64,10 @@ from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = ["GatewayService"]
 
+_Answer = TypeVar("_Answer")
+# What asking one target gives: its answer, or why not (the failure or refusal, if any).
+_Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
+
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
 _NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
@@ -63,6 +78,11 @@ UNPRICED_OUTCOME = "unpriced"
 UNMETERED_OUTCOME = "unmetered"
 # The route log's outcome of a target outside the caller's gateway key's scope (not asked).
 OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
+
+
+def _error_front(front: str) -> str:
+    """The dialect whose status rules an embedding front door's errors follow."""
+    return DIALECT_GEMINI if front.startswith("gemini") else DIALECT_OPENAI_CHAT
 
 
 class GatewayService:
@@ -144,6 +164,14 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        self._embeddings = EmbeddingTargets(
+            api=self._api,
+            budgets=self._budgets,
+            prices=self._prices,
+            records=self._records,
+            telemetry=self._telemetry,
+            cache=cache,
+        )
 
     @property
     def unreachable(self) -> UnreachableHosts:
@@ -203,17 +231,7 @@ class GatewayService:
                 two values in one object (nothing was sent).
             ProjectForbidden: the caller's principal was not granted its project.
         """
-        route = RouteReport(
-            request_id=new_record_id(),
-            requested_model="",
-            project=caller.project,
-            replay_of=caller.replay_of,
-        )
-        route.trace_id = self._telemetry.trace_id()
-        if self.cache is not None and self.cache.enabled:
-            route.cache = "miss"  # until the cache answers
-        if isinstance(body.get("model"), str):
-            route.requested_model = body["model"]
+        route = self._new_route(caller, body.get("model"))
         try:
             self._project_access(caller.principal, caller.project)
             self._budgets.check(caller.principal, caller.caller, caller.project)
@@ -226,21 +244,127 @@ class GatewayService:
             answer = await self._serve(incoming, caller, route)
             return self._capture.answered(front, body, raw, caller, url_model, answer)
         except EngineError as error:
-            if not route.recorded:
-                # Refused before any provider was asked (bad body, unknown model, no key):
-                # still one row, so the recorder shows every request that came in.
-                self._records.record_refusal(caller, route, error)
-            else:
-                # The row the answer names ends as the client saw it (a 502 all_routes_failed),
-                # not as its own attempt did (the route log keeps each attempt's outcome).
-                self._recorder.update(
-                    route.request_id,
-                    error_code=error.code,
-                    http_status=client_status(front, error.http_status),
-                )
+            self._refused(front, caller, route, error)
             self._capture.refused(front, body, raw, caller, url_model, route, error)
-            traced(error, route)
             raise
+
+    def _new_route(self, caller: CallerInfo, model: object) -> RouteReport:
+        """The route report of a request as it comes in (its row's id chosen now)."""
+        route = RouteReport(
+            request_id=new_record_id(),
+            requested_model=model if isinstance(model, str) else "",
+            project=caller.project,
+            replay_of=caller.replay_of,
+        )
+        route.trace_id = self._telemetry.trace_id()
+        if self.cache is not None and self.cache.enabled:
+            route.cache = "miss"  # until the cache answers
+        return route
+
+    def _refused(
+        self, front: str, caller: CallerInfo, route: RouteReport, error: EngineError
+    ) -> None:
+        """The recorder's row of a request that ends in `error`, and the error's trace."""
+        if not route.recorded:
+            # Refused before any provider was asked (bad body, unknown model, no key):
+            # still one row, so the recorder shows every request that came in.
+            self._records.record_refusal(caller, route, error)
+        else:
+            # The row the answer names ends as the client saw it (a 502 all_routes_failed),
+            # not as its own attempt did (the route log keeps each attempt's outcome).
+            self._recorder.update(
+                route.request_id,
+                error_code=error.code,
+                http_status=client_status(front, error.http_status),
+            )
+        traced(error, route)
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    async def embeddings(
+        self,
+        front: str,
+        body: dict[str, Any],
+        caller: CallerInfo,
+        *,
+        url_model: str | None = None,
+    ) -> Embeddings:
+        """Serve one embedding request from the front door `front` (`embeddings/request.py`'s
+        `FRONTS`; `url_model`: the model a Gemini URL names), routed as a chat is (aliases,
+        routes, fallbacks, key scope) to a target that embeds.
+
+        Raises:
+            InvalidRequest: the body is malformed, no model, or no target of the route can
+                embed it (each named).
+            NotFound: the model is unknown.
+            UpstreamRejected: the upstream refused the request itself.
+            AllRoutesFailed: every target failed or was unavailable.
+            BudgetExceeded: a hard budget covering the caller has no room for its input.
+            ProjectForbidden: the caller's principal was not granted its project.
+        """
+        route = self._new_route(caller, url_model or body.get("model"))
+        try:
+            request = embedding_request(front, body, url_model=url_model)
+        except EngineError as error:
+            self._refused(_error_front(front), caller, route, error)
+            raise
+        return await self._embed(request, caller, route)
+
+    async def _embed(
+        self, request: EmbedRequest, caller: CallerInfo, route: RouteReport
+    ) -> Embeddings:
+        try:
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
+            if not request.model:
+                raise InvalidRequest("model: required (an embedding model)", param="model")
+
+            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Embeddings]]:
+                if target.kind == "cli":
+                    return self._cli_cannot_embed(target, route)
+                return self._embeddings.ask(request, target, route, caller, plan)
+
+            return await self._route(request.model, caller, route, ask)
+        except EngineError as error:
+            self._refused(_error_front(request.front), caller, route, error)
+            raise
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        model: str,
+        principal: str,
+        *,
+        project: str | None = None,
+        dimensions: int | None = None,
+        caller: str = "",
+    ) -> Embeddings:
+        """Embed `texts` with `model` for `principal`: the engine's own call (a semantic cache,
+        a search), served, budgeted, cached and recorded as an HTTP client's request is.
+
+        Raises:
+            InvalidRequest, NotFound, UpstreamRejected, AllRoutesFailed, BudgetExceeded,
+                ProjectForbidden: as `embeddings`.
+        """
+        who = CallerInfo(
+            principal=principal,
+            caller=caller,
+            project=project,
+            endpoint=ENGINE_EMBED_ENDPOINT,
+            transport="engine",
+        )
+        try:
+            request = embedding_from_texts(texts, model, dimensions=dimensions)
+        except EngineError as error:
+            self._refused(DIALECT_OPENAI_CHAT, who, self._new_route(who, model), error)
+            raise
+        return await self._embed(request, who, self._new_route(who, model))
+
+    async def _cli_cannot_embed(self, target: Target, route: RouteReport) -> _Asked[Embeddings]:
+        route.attempts.append(Attempt(target.label, "", "untranslatable"))
+        return None, InvalidRequest(
+            f"{target.label} is a coding CLI, which does not embed", param="model"
+        )
 
     async def _serve(
         self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
@@ -249,14 +373,40 @@ class GatewayService:
         requested = incoming.facts.model or config.default_model
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
-        route.requested_model = requested
-        route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(
-            self.registry,
+
+        def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completed | Streaming]]:
+            if target.kind == "cli":
+                return self._try_cli(incoming, target, route, caller)
+            return self._api.ask(incoming, target, route, caller, plan)
+
+        return await self._route(
             requested,
-            caller=caller.caller,
+            caller,
+            route,
+            ask,
             small=bool(config.small_request_model) and self._is_small(incoming),
         )
+
+    async def _route(
+        self,
+        requested: str,
+        caller: CallerInfo,
+        route: RouteReport,
+        ask: Callable[[Target, Plan], Awaitable[_Asked[_Answer]]],
+        *,
+        small: bool = False,
+    ) -> _Answer:
+        """Plan `requested`'s targets and `ask` each in order, past those the caller's key,
+        a hard dollar budget or a CLI's budget leave out, until one answers: the one policy
+        of targets, their order and when to move on, for every kind of call.
+
+        Raises:
+            NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
+                `chat` says.
+        """
+        route.requested_model = requested
+        route.requested_provider = requested.partition("/")[0] if "/" in requested else None
+        plan = plan_request(self.registry, requested, caller=caller.caller, small=small)
         route.rule = plan.rule
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -282,10 +432,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
                 over_budget.append(unstoppable)
                 continue
-            if target.kind == "cli":
-                answer, failure = await self._try_cli(incoming, target, route, caller)
-            else:
-                answer, failure = await self._api.ask(incoming, target, route, caller, plan)
+            answer, failure = await ask(target, plan)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):

@@ -87,8 +87,14 @@ class UpstreamTarget:
     model: str
     api_key: str | None = None
     key_label: str = ""
+    # What is asked of the API: "" a chat answer, or `EMBED` (`clouds/base.py`); and the URL
+    # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
+    operation: str = ""
+    endpoint: str = ""
 
     def url(self, *, stream: bool, count_tokens: bool = False) -> str:
+        if self.endpoint:
+            return self.endpoint
         base = self.base_url.rstrip("/")
         if self.dialect == DIALECT_ANTHROPIC:
             root = base if base.endswith("/v1") else base + "/v1"
@@ -387,7 +393,13 @@ class UpstreamClient:
         if stream and "accept" not in headers:
             headers["accept"] = "text/event-stream"
         call = CloudCall(
-            target.base_url, target.model, target.dialect, target.api_key, stream, count_tokens
+            target.base_url,
+            target.model,
+            target.dialect,
+            target.api_key,
+            stream,
+            count_tokens,
+            operation=target.operation,
         )
         try:
             prepared = await cloud.prepare(call, data, headers)

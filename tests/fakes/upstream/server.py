@@ -14,7 +14,15 @@ from typing import Any
 
 from aiohttp import web
 
-from . import anthropic, bedrock, gemini, openai_chat, openai_common, openai_responses
+from . import (
+    anthropic,
+    bedrock,
+    embeddings,
+    gemini,
+    openai_chat,
+    openai_common,
+    openai_responses,
+)
 from .answer import drop_connection, write_reply
 from .script import (
     COUNT_TOKENS_ANSWER,
@@ -185,6 +193,16 @@ class ScriptedUpstream:
         add("GET", "/v1/responses", self._responses_websocket)
         add("POST", "/v1/chat/completions", self._chat)
         add("POST", "/chat/completions", self._chat)
+        # Embeddings in each provider's own wire (`embeddings.py`).
+        for path in (
+            "/v1/embeddings",
+            "/embeddings",
+            "/openai/deployments/{deployment}/embeddings",
+            "/openai/v1/embeddings",
+        ):
+            add("POST", path, self._openai_embeddings)
+        add("POST", "/model/{model:.+}/invoke", self._bedrock_embeddings)
+        add("POST", "/api/embed", self._ollama_embed)
         for path in ("/v1/models", "/models", "/v1beta/models"):
             add("GET", path, self._models)
         # Azure OpenAI: the deployment URLs (`AzureOpenAI` with a dated api-version) and the
@@ -247,7 +265,50 @@ class ScriptedUpstream:
 
     async def _vertex_gemini(self, request: web.Request) -> web.StreamResponse:
         refused = await self._refused(request)
-        return refused if refused is not None else await self._gemini(request)
+        if refused is not None:
+            return refused
+        if request.match_info["call"].endswith(":predict"):
+            record = await self._record(request, "gemini", "embeddings")
+            return await self._embedding(record, embeddings.vertex_predict_answer, gemini.error)
+        return await self._gemini(request)
+
+    async def _openai_embeddings(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "chat", "embeddings")
+        model = self._model(record, "text-embedding-fake")
+        return await self._embedding(
+            record, lambda body: embeddings.openai_answer(body, model), openai_common.error
+        )
+
+    async def _bedrock_embeddings(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        record = await self._record(request, "bedrock", "embeddings")
+        model = request.match_info["model"]
+        answer, headers = embeddings.bedrock_invoke_answer(model, record.body or {})
+        return await self._embedding(record, lambda _body: answer, bedrock.error, headers)
+
+    async def _ollama_embed(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "ollama", "embeddings")
+        return await self._embedding(record, embeddings.ollama_embed_answer, _ollama_error)
+
+    async def _embedding(
+        self,
+        record: RecordedRequest,
+        answer: Callable[[JsonObject], JsonObject],
+        error: Callable[[int, str], tuple[JsonObject, dict[str, str]]],
+        headers: dict[str, str] | None = None,
+    ) -> web.StreamResponse:
+        """An embedding answer, or the scripted reply's error (or its delay first)."""
+        reply = record.reply or self.default
+        if reply.delay_s > 0 and not await self._quiet_for(reply.delay_s):
+            raise web.HTTPServiceUnavailable()
+        if reply.kind == "error":
+            body, extra = error(reply.status, reply.message)
+            return web.json_response(body, status=reply.status, headers=extra)
+        if reply.kind == "malformed":
+            return web.Response(body=b'{"data": [', content_type="application/json")
+        return web.json_response(answer(record.body or {}), headers=headers)
 
     async def _vertex_anthropic(self, request: web.Request) -> web.StreamResponse:
         refused = await self._refused(request)
@@ -275,6 +336,9 @@ class ScriptedUpstream:
         if method == "countTokens":
             await self._record(request, "gemini", method, llm=False)
             return web.json_response(gemini.count_tokens_answer(COUNT_TOKENS_ANSWER))
+        if method == "batchEmbedContents":
+            record = await self._record(request, "gemini", "embeddings")
+            return await self._embedding(record, embeddings.gemini_batch_answer, gemini.error)
         if method not in _GEMINI_LLM_METHODS:
             await self._record(request, "gemini", method or "unknown", llm=False)
             body, _ = gemini.error(404, f"fake upstream: unknown method {method!r}")
@@ -398,6 +462,11 @@ class ScriptedUpstream:
             await asyncio.wait_for(self._closing.wait(), seconds)
             return False
         return True
+
+
+def _ollama_error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
+    """Ollama's error body: `{"error": message}`."""
+    return {"error": message}, {}
 
 
 def _number(text: str | None) -> int | None:
