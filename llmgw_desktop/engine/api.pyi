@@ -83,6 +83,14 @@ from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
+from llmgw_desktop.engine.gateway.completions.answers import (
+    completion_answer as completion_answer,
+)
+from llmgw_desktop.engine.gateway.completions.answers import (
+    completion_chunks as completion_chunks,
+)
+from llmgw_desktop.engine.gateway.completions.request import FIM_OLLAMA as FIM_OLLAMA
+from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI as FIM_OPENAI
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.embeddings.answers import embedding_answer as embedding_answer
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_GEMINI as EMBED_GEMINI

@@ -53,6 +53,7 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("POST", "/v1/messages"): USE,
     ("POST", "/v1/messages/count_tokens"): USE,
     ("POST", "/v1/embeddings"): USE,
+    ("POST", "/v1/completions"): USE,
     ("GET", "/v1/models"): USE,
     ("GET", "/v1/models/{model}"): USE,
     ("POST", "/v1/models/{target}"): USE,

@@ -35,6 +35,8 @@ from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
+from llmgw_desktop.engine.gateway.completions.request import fim_request
+from llmgw_desktop.engine.gateway.completions.targets import Completion, CompletionTargets
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.embeddings.request import (
     ENGINE_EMBED_ENDPOINT,
@@ -164,6 +166,9 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        self._completions = CompletionTargets(
+            api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
+        )
         self._embeddings = EmbeddingTargets(
             api=self._api,
             budgets=self._budgets,
@@ -359,6 +364,45 @@ class GatewayService:
             self._refused(DIALECT_OPENAI_CHAT, who, self._new_route(who, model), error)
             raise
         return await self._embed(request, who, self._new_route(who, model))
+
+    # -- text completions (fill in the middle) --------------------------------------------
+
+    async def completions(self, front: str, body: dict[str, Any], caller: CallerInfo) -> Completion:
+        """Serve one text completion (`prompt`, and `suffix` for fill-in-the-middle) from the
+        front door `front` (`FIM_OPENAI`, `FIM_OLLAMA`), routed as a chat is to a target that
+        completes; a stream's row ends when its pieces do (cut when its client leaves).
+
+        Raises:
+            InvalidRequest: the body is malformed, no model, or no target of the route takes
+                text completions (each named).
+            NotFound, UpstreamRejected, AllRoutesFailed, BudgetExceeded, ProjectForbidden:
+                as `chat`.
+        """
+        route = self._new_route(caller, body.get("model"))
+        try:
+            request = fim_request(front, body)
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
+            model = request.model or self.registry.config.default_model
+            if not model:
+                raise InvalidRequest("model: required", param="model")
+
+            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completion]]:
+                if target.kind == "cli":
+                    return self._cli_cannot_complete(target, route)
+                return self._completions.ask(request, target, route, caller, plan)
+
+            return await self._route(model, caller, route, ask)
+        except EngineError as error:
+            self._refused(DIALECT_OPENAI_CHAT, caller, route, error)
+            raise
+
+    async def _cli_cannot_complete(self, target: Target, route: RouteReport) -> _Asked[Completion]:
+        route.attempts.append(Attempt(target.label, "", "untranslatable"))
+        return None, InvalidRequest(
+            f"{target.label} is a coding CLI, which does not take text completions",
+            param="model",
+        )
 
     async def _cli_cannot_embed(self, target: Target, route: RouteReport) -> _Asked[Embeddings]:
         route.attempts.append(Attempt(target.label, "", "untranslatable"))

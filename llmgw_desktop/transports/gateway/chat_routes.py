@@ -29,6 +29,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import note_refusal
+from llmgw_desktop.transports.gateway.completion_routes import openai_completions
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.embedding_routes import (
     GEMINI_EMBED_ACTIONS,
@@ -59,6 +60,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_post("/v1/embeddings", openai_embeddings)
+    app.router.add_post("/v1/completions", openai_completions)
     for prefix in ("/v1beta/models/", "/v1/models/"):
         app.router.add_post(prefix + "{target:.+}", gemini)
     add_model_routes(app, engine)

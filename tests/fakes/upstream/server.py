@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import ssl
@@ -17,6 +18,7 @@ from aiohttp import web
 from . import (
     anthropic,
     bedrock,
+    completions,
     embeddings,
     gemini,
     openai_chat,
@@ -73,6 +75,8 @@ class ScriptedUpstream:
         self.stream_gate: asyncio.Event | None = None
         """When set, a streamed answer stops halfway until it is set (text arrives in two
         parts, with as long a pause between them as the test wants)."""
+        self.hung_up = asyncio.Event()
+        """Set when a client hung up on a completion stream held at `stream_gate`."""
         self.verify: Callable[[web.Request, bytes], str | None] | None = None
         """When set, checks each LLM call's credential (a cloud's signature or token) before
         it is answered: a problem it names is answered 403 and the call is not counted."""
@@ -203,6 +207,14 @@ class ScriptedUpstream:
             add("POST", path, self._openai_embeddings)
         add("POST", "/model/{model:.+}/invoke", self._bedrock_embeddings)
         add("POST", "/api/embed", self._ollama_embed)
+        # Text completions (fill in the middle) in each provider's wire (`completions.py`).
+        for path, wire in (
+            ("/v1/completions", "openai"),
+            ("/completions", "openai"),
+            ("/v1/fim/completions", "mistral"),
+            ("/api/generate", "ollama"),
+        ):
+            add("POST", path, functools.partial(self._completion, wire=wire))
         for path in ("/v1/models", "/models", "/v1beta/models"):
             add("GET", path, self._models)
         # Azure OpenAI: the deployment URLs (`AzureOpenAI` with a dated api-version) and the
@@ -291,6 +303,48 @@ class ScriptedUpstream:
     async def _ollama_embed(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "ollama", "embeddings")
         return await self._embedding(record, embeddings.ollama_embed_answer, _ollama_error)
+
+    async def _completion(self, request: web.Request, *, wire: str) -> web.StreamResponse:
+        """A completion, whole or streamed in two parts (with `stream_gate` between them: a
+        client that hangs up there is seen, and `hung_up` set)."""
+        record = await self._record(
+            request, "ollama" if wire == "ollama" else "chat", "completions"
+        )
+        body: JsonObject = record.body if isinstance(record.body, dict) else {}
+        record.stream = body.get("stream") is True or (wire == "ollama" and "stream" not in body)
+        reply = record.reply or self.default
+        if reply.kind == "error":
+            error = _ollama_error if wire == "ollama" else openai_common.error
+            payload, extra = error(reply.status, reply.message)
+            return web.json_response(payload, status=reply.status, headers=extra)
+        text = completions.fim_text(body, reply.text)
+        if not record.stream:
+            whole = {"openai": completions.openai_whole, "mistral": completions.mistral_whole}
+            return web.json_response(whole.get(wire, completions.ollama_whole)(body, text))
+        kind = "application/x-ndjson" if wire == "ollama" else "text/event-stream"
+        response = web.StreamResponse(headers={"Content-Type": kind})
+        await response.prepare(request)
+        first, second = completions.halves(text)
+        for frame in completions.stream_events(wire, body, first, last=False):
+            await response.write(frame)
+        gate = self.stream_gate
+        if gate is not None and not await self._held_until(gate, request):
+            self.hung_up.set()
+            return response
+        for frame in completions.stream_events(wire, body, second, last=True):
+            await response.write(frame)
+        await response.write_eof()
+        return response
+
+    async def _held_until(self, gate: asyncio.Event, request: web.Request) -> bool:
+        """Wait for `gate` while the client stays (bounded); False once the client hung up."""
+        async with asyncio.timeout(DEFAULT_WAIT_TIMEOUT_S * 2):
+            while not gate.is_set():
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return False
+                await asyncio.sleep(0.01)
+        return True
 
     async def _embedding(
         self,
