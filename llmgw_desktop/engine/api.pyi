@@ -104,6 +104,12 @@ from llmgw_desktop.engine.gateway.embeddings.request import (
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBED_OPENAI
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
+from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
+from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines
+from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_to_openai
+from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
+from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
+from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult

@@ -38,6 +38,7 @@ from llmgw_desktop.transports.gateway.embedding_routes import (
 )
 from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_body, read_json
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
+from llmgw_desktop.transports.gateway.ollama_routes import add_ollama_routes
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = [
@@ -61,6 +62,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_post("/v1/embeddings", openai_embeddings)
     app.router.add_post("/v1/completions", openai_completions)
+    add_ollama_routes(app)
     for prefix in ("/v1beta/models/", "/v1/models/"):
         app.router.add_post(prefix + "{target:.+}", gemini)
     add_model_routes(app, engine)

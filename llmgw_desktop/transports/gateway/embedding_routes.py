@@ -8,7 +8,9 @@ door's own shape, its errors in the caller's own envelope.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -37,26 +39,28 @@ GEMINI_EMBED_ACTIONS = ("embedContent", "batchEmbedContents")
 async def openai_embeddings(request: web.Request) -> web.Response:
     """OpenAI's embeddings: a string, strings or token arrays in; vectors out (numbers, or
     base64 when `encoding_format` says so)."""
-    return await embed_answer(request, EMBED_OPENAI, "/v1/embeddings", DIALECT_OPENAI_CHAT)
+    return await embed_answer(request, EMBED_OPENAI, "/v1/embeddings", _in(DIALECT_OPENAI_CHAT))
 
 
 async def gemini_embeddings(request: web.Request, model: str, action: str) -> web.Response:
     """Gemini's `embedContent` (one text) and `batchEmbedContents` (its `requests`)."""
     front = EMBED_GEMINI_BATCH if action == "batchEmbedContents" else EMBED_GEMINI
-    return await embed_answer(request, front, f"gemini:{action}", DIALECT_GEMINI, url_model=model)
+    return await embed_answer(
+        request, front, f"gemini:{action}", _in(DIALECT_GEMINI), url_model=model
+    )
 
 
 async def embed_answer(
     request: web.Request,
     front: str,
     endpoint: str,
-    dialect: str,
+    refused: Callable[[EngineError], web.Response],
     *,
     url_model: str | None = None,
 ) -> web.Response:
     """The request's body embedded by the engine as the front door `front` sends it, and
-    answered in its shape, its errors in `dialect`'s envelope (`endpoint`: the recorder's
-    name of the route)."""
+    answered in its shape, an error as `refused` renders it (`endpoint`: the recorder's name
+    of the route)."""
     engine = request.app[ENGINE]
     answer_follows()  # the row is finished before the answer; its watchers hear after it
     started = time.perf_counter_ns()
@@ -66,7 +70,7 @@ async def embed_answer(
             front, body, caller_info(request, body, endpoint), url_model=url_model
         )
     except EngineError as exc:
-        refusal = dialect_error(dialect, exc)
+        refusal = refused(exc)
         if exc.trace_headers is None:
             # Refused before the gateway saw it (a body that is not a JSON object).
             refusal[REFUSAL_CODE_KEY] = exc.code
@@ -74,3 +78,8 @@ async def embed_answer(
         return refusal
     out = embedding_answer(answer, elapsed_ns=time.perf_counter_ns() - started)
     return json_body(out, headers=answer.route.headers())
+
+
+def _in(dialect: str) -> Callable[[EngineError], web.Response]:
+    """An error in `dialect`'s envelope."""
+    return functools.partial(dialect_error, dialect)
