@@ -103,6 +103,7 @@ from llmgw_desktop.engine.gateway.embeddings.request import (
 )
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBED_OPENAI
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
+from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines

@@ -47,8 +47,10 @@ from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CANDIDATE_KEY_LABEL", "ApiTargets"]
+__all__ = ["CANDIDATE_KEY_LABEL", "OWN_ADDRESS_OUTCOME", "ApiTargets"]
 
+# The route log's outcome of a local server whose address is this gateway's own (not asked).
+OWN_ADDRESS_OUTCOME = "own_address"
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -255,6 +257,10 @@ class ApiTargets:
         refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
         if spec is None or refusal is not None:
             route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
+            return None
+        if spec.local and self.keys.points_at_us(spec):
+            # This gateway serves that port itself (`http.ollama_port`): not an upstream.
+            route.attempts.append(Attempt(target.label, "", OWN_ADDRESS_OUTCOME))
             return None
         if only_key is not None:
             pool = [PoolKey(CANDIDATE_KEY_LABEL, only_key)]
