@@ -162,6 +162,7 @@ async def test_a_locked_gateway_wants_the_key_as_a_header(provider_env: None, st
     with pytest.raises(ollama.ResponseError) as refused:
         await client(gateway).list()
     assert refused.value.status_code == 401
+    assert "bearer" in refused.value.error.lower()  # Ollama's envelope: the message itself
     keyed = client(gateway, Authorization=f"Bearer {TOKEN}")
     assert (await keyed.list()).models
     answer = await keyed.chat(
