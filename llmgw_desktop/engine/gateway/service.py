@@ -59,6 +59,12 @@ from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder.kinds import (
+    KIND_CHAT,
+    KIND_COMPLETION,
+    KIND_EMBEDDING,
+    REQUEST_KINDS,
+)
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -164,6 +170,8 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        # Requests of each kind since start (the Overview's line; the recorder has the rest).
+        self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions = CompletionTargets(
             api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
         )
@@ -185,6 +193,11 @@ class GatewayService:
     def cache_stats(self) -> CacheStats | None:
         """What the response cache did since start; None while it is off."""
         return self.cache.stats if self.cache is not None and self.cache.enabled else None
+
+    @property
+    def kind_counts(self) -> dict[str, int]:
+        """Requests of each kind (chat, embedding, completion) since start."""
+        return dict(self._kinds)
 
     @property
     def cache_problem(self) -> str | None:
@@ -235,6 +248,7 @@ class GatewayService:
             ProjectForbidden: the caller's principal was not granted its project.
         """
         route = self._new_route(caller, body.get("model"))
+        self._kinds[KIND_CHAT] += 1
         try:
             self._project_access(caller.principal, caller.project)
             self._budgets.check(caller.principal, caller.caller, caller.project)
@@ -312,6 +326,7 @@ class GatewayService:
     async def _embed(
         self, request: EmbedRequest, caller: CallerInfo, route: RouteReport
     ) -> Embeddings:
+        self._kinds[KIND_EMBEDDING] += 1
         try:
             self._project_access(caller.principal, caller.project)
             self._budgets.check(caller.principal, caller.caller, caller.project)
@@ -373,6 +388,7 @@ class GatewayService:
                 as `chat`.
         """
         route = self._new_route(caller, body.get("model"))
+        self._kinds[KIND_COMPLETION] += 1
         try:
             request = fim_request(front, body)
             self._project_access(caller.principal, caller.project)

@@ -60,7 +60,8 @@ async def generate(request: web.Request) -> web.StreamResponse:
     except EngineError as exc:
         return ollama_error(exc)
     if body.get("suffix") is not None:
-        return await complete(request, FIM_OLLAMA, "/api/generate", ollama_error)
+        # Recorded as a completion (`ollama:fim`), not as the chat a generate otherwise is.
+        return await complete(request, FIM_OLLAMA, "ollama:fim", ollama_error)
     return await _chat(request, generate=True, body=body)
 
 

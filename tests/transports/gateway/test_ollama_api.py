@@ -121,7 +121,7 @@ async def test_generate_with_suffix_is_fill_in_the_middle_streamed(
     (seen,) = upstream.llm_requests
     assert seen.path == "/v1/fim/completions"
     (row,) = await _rows(gateway, 1)
-    assert row["tool"] == "/api/generate" and row["state"] == "completed"
+    assert row["tool"] == "ollama:fim" and row["state"] == "completed"
 
 
 async def test_embed_and_the_older_embeddings(
