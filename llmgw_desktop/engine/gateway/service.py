@@ -352,6 +352,7 @@ class GatewayService:
         project: str | None = None,
         dimensions: int | None = None,
         caller: str = "",
+        transport: str = "engine",
     ) -> Embeddings:
         """Embed `texts` with `model` for `principal`: the engine's own call (a semantic cache,
         a search), served, budgeted, cached and recorded as an HTTP client's request is.
@@ -365,7 +366,7 @@ class GatewayService:
             caller=caller,
             project=project,
             endpoint=ENGINE_EMBED_ENDPOINT,
-            transport="engine",
+            transport=transport,
         )
         try:
             request = embedding_from_texts(texts, model, dimensions=dimensions)

@@ -78,3 +78,18 @@ async def test_the_engine_embed_call_is_routed_recorded_and_priced(
     assert row["cost_usd"] > 0
     (seen,) = upstream.llm_requests
     assert seen.body["input"] == ["one", "two"]
+
+
+async def test_the_playground_tries_an_embedding_and_says_why_one_fails(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    playground = gateway.engine.playground
+    reply = await playground.embed("text-embedding-3-small", "hello")
+    assert reply.ok, reply.error
+    shown = ", ".join(f"{v:.4f}" for v in fake_vector("hello"))
+    assert reply.text == f"8 dimensions: [{shown}]"
+    assert reply.record is not None and reply.record["caller"] == "playground"
+    assert reply.record["tool"] == "engine:embed" and reply.record["cost_usd"] > 0
+    refused = await playground.embed("claude-sonnet-4-6", "hello")
+    assert not refused.ok and "no embeddings API" in (refused.error or "")
+    assert refused.record is not None and refused.record["state"] == "refused"
