@@ -46,6 +46,7 @@ from llmgw_desktop.engine.gateway.embeddings.request import FRONT_OPENAI, EmbedR
 from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
 
 __all__ = [
+    "MAX_ONE_TEXT_CALLS",
     "OLLAMA_PORT",
     "EmbedWire",
     "Embedded",
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 OLLAMA_PORT = 11434
+# A wire that takes one text a call (Titan) makes a call per input: one request of a remote
+# caller is held to this many upstream calls (its rate limit counts requests, not calls).
+MAX_ONE_TEXT_CALLS = 128
 # The header Bedrock's InvokeModel counts the input in (Cohere's body has no usage).
 BEDROCK_INPUT_TOKENS = "x-amzn-bedrock-input-token-count"
 # What Cohere embeds a text as when the client does not say (Gemini's task types map over).
@@ -162,6 +166,11 @@ def embed_wire(spec: ApiProviderSpec, model: str, request: EmbedRequest) -> Embe
     if wire.name != "openai" and request.texts is None:
         return (
             f"input: token arrays are sent only to OpenAI-compatible providers; {label} embeds text"
+        )
+    if wire.one_text_a_call and len(request.inputs) > MAX_ONE_TEXT_CALLS:
+        return (
+            f"input: {len(request.inputs)} texts; {label} takes one text a call, so at most "
+            f"{MAX_ONE_TEXT_CALLS} a request to it"
         )
     return wire
 
