@@ -55,7 +55,8 @@ class GatewayRuntime:
         # door even when authentication is on: the stdio relay and a second launch use it.
         self.engine = Engine(
             self.settings,
-            settings_writer=ConfigFileWriter(loaded.config_file),
+            # A session on defaults leaves the file it could not use as it is.
+            settings_writer=ConfigFileWriter(loaded.config_file) if loaded.file_in_use else None,
             instance_token=lock.token,
         )
         self.connections = ConnectionGuard(

@@ -501,7 +501,16 @@ class GatewayService:
             raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
-        raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+        raise AllRoutesFailed.from_attempts(
+            requested, route.attempts, last, plan.hints, key_env=self._key_env
+        )
+
+    def _key_env(self, provider: str) -> tuple[str, ...]:
+        """The environment variables `provider`'s key is read from, in the order looked."""
+        spec = self.registry.provider(provider)
+        override = self.registry.config.key_env_overrides.get(provider)
+        names = (override, *(spec.key_env if spec is not None else ()))
+        return tuple(dict.fromkeys(name for name in names if name))
 
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
@@ -608,7 +617,9 @@ class GatewayService:
             return answer
         if isinstance(failure, InvalidRequest):
             raise failure
-        raise AllRoutesFailed.from_attempts(target.label, route.attempts, failure)
+        raise AllRoutesFailed.from_attempts(
+            target.label, route.attempts, failure, key_env=self._key_env
+        )
 
     async def count_tokens(
         self,

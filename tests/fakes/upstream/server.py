@@ -10,7 +10,7 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -48,6 +48,8 @@ SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_WAIT_TIMEOUT_S = 5.0
 
 _GEMINI_LLM_METHODS = frozenset({"generateContent", "streamGenerateContent"})
+# The endpoint a request refused for its key is recorded as (`ScriptedUpstream.refused_keys`).
+KEY_REFUSED = "key_refused"
 
 
 class ScriptedUpstream:
@@ -80,6 +82,10 @@ class ScriptedUpstream:
         self.verify: Callable[[web.Request, bytes], str | None] | None = None
         """When set, checks each LLM call's credential (a cloud's signature or token) before
         it is answered: a problem it names is answered 403 and the call is not counted."""
+        self.refused_keys: set[str] = set()
+        """Keys refused as their vendor refuses an unknown key, on every route (model lists
+        included): OpenAI and Anthropic with a 401, Gemini with its 400 `API_KEY_INVALID`.
+        Each refusal is recorded with the endpoint `KEY_REFUSED` and answers no LLM call."""
         self._pending: deque[Reply] = deque()
         self._when_offered: dict[str, deque[Reply]] = {}
         self._arrived = asyncio.Condition()
@@ -161,7 +167,7 @@ class ScriptedUpstream:
 
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> None:
         """Listen on 127.0.0.1 on a port the OS picks, in the running loop (TLS with a context)."""
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._key_check])
         self._add_routes(app)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
@@ -234,6 +240,23 @@ class ScriptedUpstream:
         add("POST", "/v1beta/models/{call}", self._gemini)
         add("POST", "/v1/models/{call}", self._gemini)
         add("*", "/{anything:.*}", self._unknown)
+
+    @web.middleware
+    async def _key_check(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Refuse a key of `refused_keys` as its vendor would; pass anything else on."""
+        key, vendor = _credential(request)
+        if key is None or key not in self.refused_keys:
+            return await handler(request)
+        await self._record(request, vendor, KEY_REFUSED, llm=False)
+        if vendor == "anthropic":
+            status, body = anthropic.key_refused()
+        elif vendor == "gemini":
+            status, body = gemini.key_refused()
+        else:
+            status, body = openai_common.key_refused(key)
+        return web.json_response(body, status=status)
 
     async def _anthropic_messages(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "anthropic", "messages")
@@ -521,6 +544,17 @@ class ScriptedUpstream:
 def _ollama_error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
     """Ollama's error body: `{"error": message}`."""
     return {"error": message}, {}
+
+
+def _credential(request: web.Request) -> tuple[str | None, Dialect]:
+    """The key a request carries and the vendor whose header carries it."""
+    if "x-api-key" in request.headers:
+        return request.headers["x-api-key"], "anthropic"
+    gemini_key = request.headers.get("x-goog-api-key") or request.query.get("key")
+    if gemini_key:
+        return gemini_key, "gemini"
+    bearer = request.headers.get("authorization", "")
+    return (bearer.removeprefix("Bearer ") or None), "chat"
 
 
 def _number(text: str | None) -> int | None:
