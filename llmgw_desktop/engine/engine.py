@@ -324,6 +324,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             telemetry=self.telemetry,
             prices=self.prices,
+            events=self.events,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)

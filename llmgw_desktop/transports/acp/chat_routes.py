@@ -12,7 +12,7 @@ from aiohttp import web
 
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import principal_of
-from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
+from llmgw_desktop.transports.gateway.exchange import json_body, read_json
 
 __all__ = ["ACP_CHATS_PATH", "add_acp_chat_routes", "load_chat", "save_chat"]
 
