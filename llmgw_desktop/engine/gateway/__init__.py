@@ -23,6 +23,10 @@ The upstream client: `upstream` over `http1` (a small HTTP/1.1 client, with `htt
 the client's 401 naming the key and the fix), and `errors`, `tracing` and `shown_urls` (what an
 error may show). The clouds are `clouds/`.
 
+The other kinds of call take the same path from `service` on: `embeddings/` (vectors, for any
+front door), `completions/` (text completions, fill-in-the-middle above all) and `ollama/`
+(Ollama's own API, turned into the chat's and those two).
+
 Around it: `composition` builds the gateway from the settings; `provider_directory` says what it
 can serve now, with `model_lists` and `stale_references`; `counting` and `request_tokens` count
 input tokens; the desk's own: `playground`, `probe` (one tiny request to one provider),

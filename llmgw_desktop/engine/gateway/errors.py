@@ -32,12 +32,15 @@ _NOT_SET_UP = {
     "disabled": "is switched off",
     "paused": "is paused (all providers are)",
     "store_unavailable": "has no key readable now (the vault's database cannot be reached)",
+    "own_address": "is this gateway itself (it serves Ollama's port: http.ollama_port)",
 }
 # What the client is told would fix each of those (a missing key: per provider, `_no_key_fix`).
 _FIXES = {
     "disabled": "Switch it on from the tray or the dashboard (or remove it from "
     "providers.disabled or set enabled = true under [gateway.providers] in config.toml)",
     "paused": "Resume the providers from the tray or the dashboard",
+    "own_address": "Run Ollama on another port and set its base_url under "
+    "[gateway.providers.ollama], or turn http.ollama_port off",
 }
 
 # A cloud's meanings that the client is answered with the status of (a cloud's refused

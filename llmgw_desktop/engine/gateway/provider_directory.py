@@ -212,6 +212,8 @@ class ProviderDirectory:
         return self._stale
 
     async def _probe(self, spec: ApiProviderSpec) -> tuple[str, ...] | None:
+        if self._keys.points_at_us(spec):
+            return None  # the gateway itself answers there (`http.ollama_port`)
         try:
             body = await self._upstream.get_json(
                 self._keys.base_url(spec) + "/models", timeout_s=PROBE_TIMEOUT_S

@@ -91,8 +91,14 @@ class UpstreamTarget:
     model: str
     api_key: str | None = None
     key_label: str = ""
+    # What is asked of the API: "" a chat answer, or `EMBED` (`clouds/base.py`); and the URL
+    # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
+    operation: str = ""
+    endpoint: str = ""
 
     def url(self, *, stream: bool, count_tokens: bool = False) -> str:
+        if self.endpoint:
+            return self.endpoint
         base = self.base_url.rstrip("/")
         if self.dialect == DIALECT_ANTHROPIC:
             root = base if base.endswith("/v1") else base + "/v1"
@@ -268,13 +274,15 @@ class UpstreamClient:
         stream: bool,
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
+        query: str = "",
         principal: str | None = None,
         while_waiting: Callable[[], None] | None = None,
     ) -> Http1Response:
         """POST `body` (an object, or JSON already encoded) and return the response once its
         status is 2xx (the caller releases it), for `principal` (held to its share of the
-        host's connections unless it is the local user; None: not counted). `while_waiting`:
-        called once the request is written (`Http1Client.request`).
+        host's connections unless it is the local user; None: not counted). `query`: the
+        client's parameters passed on (encoded; not to a cloud, whose URLs are its own).
+        `while_waiting`: called once the request is written (`Http1Client.request`).
 
         Raises:
             UpstreamFailure: no answer, or an error status (with the upstream's message);
@@ -290,6 +298,8 @@ class UpstreamClient:
             cloud = self.cloud(target.provider)
         if cloud is None:
             url = target.url(stream=stream, count_tokens=count_tokens)
+            if query:
+                url += ("&" if "?" in url else "?") + query
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
         else:
             url, headers, data, target = await self._prepared(
@@ -393,7 +403,13 @@ class UpstreamClient:
         if stream and "accept" not in headers:
             headers["accept"] = "text/event-stream"
         call = CloudCall(
-            target.base_url, target.model, target.dialect, target.api_key, stream, count_tokens
+            target.base_url,
+            target.model,
+            target.dialect,
+            target.api_key,
+            stream,
+            count_tokens,
+            operation=target.operation,
         )
         try:
             prepared = await cloud.prepare(call, data, headers)

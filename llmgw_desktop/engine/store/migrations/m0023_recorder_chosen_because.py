@@ -1,4 +1,4 @@
-"""Schema 22: a recorder row says why its target was tried.
+"""Schema 23: a recorder row says why its target was tried.
 
 `chosen_because` is the reason the route put the attempt's target where it was: its strategy's
 choice ("weighted: 3 of 5 shares", "lowest-latency: 210 ms (...)"), a pin, the small-request
