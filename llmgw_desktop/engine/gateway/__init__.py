@@ -7,9 +7,10 @@ Open `service` first, then follow a request: `incoming` (the client's request, p
 cool-downs and circuits of failing targets, why each was chosen), then
 an API target (`api_targets`: its keys from `keys`, a budget hold, what it is sent in
 `outgoing`, the output limit a budget paid for in `output_limit`, answers from and into the
-response cache in `cached_answers`) or a CLI target (`cli_targets`, over `cli_bridge`). Same
-dialect is `passthrough` (the same bytes, with `vendor_features` and `remote_passthrough` saying
-what of the vendor's own account a caller may use, and `taps` reading the stream on the side);
+response cache in `cached_answers`, found by a request's meaning in `semantic_cache`) or a CLI
+target (`cli_targets`, over `cli_bridge`). Same dialect is `passthrough` (the same bytes, with
+`vendor_features` and `remote_passthrough` saying what of the vendor's own account a caller may
+use, and `taps` reading the stream on the side);
 another dialect is `translation` through the neutral form `ir` and the `dialects/`, with
 `capabilities` (what a model accepts). The answer: `answers` and `relay` (whole or streamed),
 `held_answers` (a stream that holds its budget until it ends), `results` (what a front door

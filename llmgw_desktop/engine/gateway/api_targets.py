@@ -33,6 +33,7 @@ from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import (
@@ -74,6 +75,7 @@ class ApiTargets:
         records: RequestRecords,
         cache: ResponseCache | None = None,
         balancer: Balancer | None = None,
+        semantic: SemanticCache | None = None,
     ) -> None:
         self.registry = registry
         # Learns each target's time to first token and quota from its answers.
@@ -95,7 +97,9 @@ class ApiTargets:
         self._records = records
         # Exact repeats answered without an upstream call (off unless configured).
         self.cache = cache
-        self._from_cache = CachedAnswers(cache, records, prices) if cache is not None else None
+        self._from_cache = (
+            CachedAnswers(cache, records, prices, semantic) if cache is not None else None
+        )
         # Hosts rested after connect failures in a row: their routes are passed over at once.
         self.unreachable = UnreachableHosts()
 
@@ -168,6 +172,7 @@ class ApiTargets:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         lookup = None
+        probe = None
         from_cache = self._from_cache if only_key is None else None
         if from_cache is not None:
             lookup = from_cache.cache.lookup_for(
@@ -179,7 +184,11 @@ class ApiTargets:
                 outgoing.headers,
                 translated=not outgoing.passthrough,
             )
-            found = await from_cache.cache.find(lookup) if lookup is not None else None
+            found, probe = (
+                await from_cache.find(lookup, incoming, caller, route, target)
+                if lookup is not None
+                else (None, None)
+            )
             if found is not None:
                 return from_cache.replayed(found, incoming, spec.id, target, route, caller), None
         failure: UpstreamFailure | None = None
@@ -224,7 +233,7 @@ class ApiTargets:
                     answer, hold = releasing(answer, hold), Hold()
                 if answer is not None:
                     if lookup is not None and from_cache is not None:
-                        answer = from_cache.kept(lookup, answer, target)
+                        answer = from_cache.kept(lookup, answer, target, probe)
                     return answer, None
                 if failure is not None and failure.billed and hold.output_tokens:
                     # Billed on this hold already: another key would be a second call the

@@ -311,6 +311,10 @@ class RequestRecords:
         hit: dict[str, object] = {"hit": True, "savedTokens": saved.total_tokens}
         if saved_usd is not None:
             hit["savedUsd"] = saved_usd
+        if route.cache_similarity is not None:
+            # A semantic hit: how close the request was to the one whose answer it got.
+            hit["semantic"] = True
+            hit["similarity"] = route.cache_similarity
         state, code = ("completed", None) if replayed else self.cut()
         self._recorder.finish(
             record,

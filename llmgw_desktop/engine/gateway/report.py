@@ -58,8 +58,12 @@ class RouteReport:
     # The input tokens the vendor reads again from a stored response the call continues, beyond
     # its own body (`RemotePassthrough.carried_input`): held, and counted if the call is cut.
     carried_input: int = 0
-    # `hit` or `miss` while the response cache is on (the `x-gateway-cache` header), else None.
+    # `hit`, `semantic-hit` or `miss` while the response cache is on (the `x-gateway-cache`
+    # header), else None.
     cache: str | None = None
+    # How similar the request answered by the semantic cache was to the one whose answer it
+    # got (cosine of their embeddings); None: not a semantic hit.
+    cache_similarity: float | None = None
     # Why the response cache did not read this request (`response_cache.stats`), set when it
     # is counted: once a request, however many targets its route tries.
     cache_passed_over: str | None = None

@@ -19,6 +19,7 @@ rows, and `cli_targets.py` serves a CLI target.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -59,6 +60,7 @@ from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
@@ -76,6 +78,8 @@ from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
+
+log = logging.getLogger(__name__)
 
 _Answer = TypeVar("_Answer")
 # What asking one target gives: its answer, or why not (the failure or refusal, if any).
@@ -178,6 +182,7 @@ class GatewayService:
             records=self._records,
             cache=cache,
             balancer=self.balancer,
+            semantic=self._semantic_cache(cache),
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
@@ -199,6 +204,19 @@ class GatewayService:
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
         return self._api.unreachable
+
+    def _semantic_cache(self, cache: ResponseCache | None) -> SemanticCache | None:
+        """The semantic cache, while `cache.semantic` is on with the response cache: it embeds
+        through this gateway's own `embed`."""
+        if cache is None or not cache.enabled or not cache.settings.semantic:
+            return None
+        if not cache.settings.semantic_model:
+            log.warning(
+                "cache.semantic is on but cache.semantic_model names no embedding model: "
+                "only exact repeats are answered from the cache"
+            )
+            return None
+        return SemanticCache(cache, self.embed, cache.settings)
 
     def route_views(self) -> list[RouteView]:
         """Each configured route that lists targets, with each target's weight, share of the

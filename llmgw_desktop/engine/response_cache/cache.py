@@ -52,7 +52,14 @@ from llmgw_desktop.engine.response_cache.stats import (
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CACHE_HEADER", "EMBEDDING_FORM", "Lookup", "ResponseCache", "cache_directives"]
+__all__ = [
+    "CACHE_HEADER",
+    "EMBEDDING_FORM",
+    "Lookup",
+    "ResponseCache",
+    "cache_directives",
+    "greedy",
+]
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +148,8 @@ class ResponseCache:
         if not self.enabled:
             return None
         directives = cache_directives(caller.cache_control)
-        greedy = self.settings.sampled or _greedy(incoming)  # read only where it matters
-        why = self._passed_over(caller, route.requested_model, directives, greedy=greedy)
+        wanted = self.settings.sampled or greedy(incoming)  # read only where it matters
+        why = self._passed_over(caller, route.requested_model, directives, greedy=wanted)
         if not self._counted(route, why):
             return None
         return Lookup(
@@ -489,7 +496,7 @@ def _matches(value: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
 
-def _greedy(incoming: ClientRequest) -> bool:
+def greedy(incoming: ClientRequest) -> bool:
     """Whether the request asks for temperature 0 (an absent temperature is the vendor's
     default, 1 for all four dialects: sampled)."""
     body = incoming.body
