@@ -77,6 +77,7 @@ from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped
 from llmgw_desktop.engine.events import JobStateChanged as JobStateChanged
 from llmgw_desktop.engine.events import JobStuckChanged as JobStuckChanged
+from llmgw_desktop.engine.events import ModelListRead as ModelListRead
 from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
