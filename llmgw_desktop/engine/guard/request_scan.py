@@ -1,0 +1,159 @@
+"""What a request would send, read for secrets: every string of its body (messages, system
+prompts, tool definitions, tool calls and their results, whatever the dialect), each named by
+its place in the body, scanned as one text.
+
+Binary payloads are not read: a data URL, or a long run of base64 without a space (an image,
+a PDF, audio), is no place a person pastes a key, and its entropy would be flagged. A body
+whose text is larger than the operator's limit is not scanned at all (`Inspection.complete` is
+False, `reason` says why), and neither is the rest of one whose scan ran out of time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.guard.scanner import scan_text
+
+__all__ = ["Finding", "Inspection", "body_strings", "inspect_body", "inspect_text"]
+
+# A string this long with no whitespace, all base64, is a binary payload.
+BLOB_CHARS = 1024
+_BASE64 = re.compile(r"[A-Za-z0-9+/=_-]+")
+# Characters of a finding's line shown around it to the person asked.
+EXCERPT_CHARS = 60
+# Reasons a request was not scanned whole.
+TOO_LARGE = "too_large"
+OVER_BUDGET = "over_budget"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A secret in a request: its kind, where it is (the body's path, the line of that
+    string), the value itself (never shown, logged or recorded: `masked` is what is), and its
+    line with the value masked, for the person asked about it."""
+
+    kind: str
+    where: str
+    line: int
+    value: str = field(repr=False)
+    excerpt: str = ""
+
+    @property
+    def masked(self) -> str:
+        """The value as it may be shown: its first characters where it is long enough to keep
+        most of it hidden, and its length."""
+        shown = self.value[:4] if len(self.value) >= 16 else ""
+        return f"{shown}…({len(self.value)} chars)"
+
+    def describe(self) -> str:
+        """`aws_access_key in messages[2].content, line 4`: what and where, never the value."""
+        return f"{self.kind} in {self.where}, line {self.line}"
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What one request was found to hold, and whether all of it was read."""
+
+    findings: tuple[Finding, ...] = ()
+    complete: bool = True
+    reason: str | None = None
+    chars: int = 0
+    elapsed_ms: float = 0.0
+
+    @property
+    def kinds(self) -> Counter[str]:
+        """How many findings of each kind."""
+        return Counter(f.kind for f in self.findings)
+
+    def summary(self) -> str:
+        """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""
+        if not self.findings:
+            return "no secret found"
+        listed = "; ".join(f.describe() for f in self.findings[:5])
+        more = f"; and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
+        noun = "secret" if len(self.findings) == 1 else "secrets"
+        return f"{len(self.findings)} {noun} ({listed}{more})"
+
+
+def body_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string of a JSON body with its path (`messages[2].content[0].text`), binary
+    payloads left out; an object's keys are not read (they are the dialect's field names)."""
+    if isinstance(value, str):
+        if not _binary(value):
+            yield path or "body", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from body_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from body_strings(item, f"{path}[{index}]")
+
+
+def _binary(text: str) -> bool:
+    if text.startswith("data:") and ";base64," in text[:100]:
+        return True
+    return len(text) >= BLOB_CHARS and _BASE64.fullmatch(text) is not None
+
+
+def inspect_body(body: Any, *, personal: bool, max_chars: int, budget_s: float) -> Inspection:
+    """The secrets in a request body (see `body_strings`), within `max_chars` of text and
+    `budget_s` of time."""
+    return inspect_text(
+        list(body_strings(body)), personal=personal, max_chars=max_chars, budget_s=budget_s
+    )
+
+
+def inspect_text(
+    parts: list[tuple[str, str]], *, personal: bool, max_chars: int, budget_s: float
+) -> Inspection:
+    """The secrets in `parts` (place, text), scanned as one text so each rule runs once."""
+    began = time.perf_counter()
+    total = sum(len(text) + 1 for _, text in parts)
+    if total > max_chars:
+        return Inspection(complete=False, reason=TOO_LARGE, chars=total)
+    starts: list[int] = []
+    offset = 0
+    for _, text in parts:
+        starts.append(offset)
+        offset += len(text) + 1
+    joined = "\n".join(text for _, text in parts)
+    scanned = scan_text(joined, personal=personal, budget_s=budget_s)
+    findings = []
+    for hit in scanned.hits:
+        index = bisect.bisect_right(starts, hit.start) - 1
+        where, text = parts[index]
+        start, end = hit.start - starts[index], min(hit.end - starts[index], len(text))
+        findings.append(
+            Finding(
+                hit.kind,
+                where,
+                text.count("\n", 0, start) + 1,
+                text[start:end],
+                _excerpt(text, start, end, hit.kind),
+            )
+        )
+    return Inspection(
+        tuple(findings),
+        complete=scanned.complete,
+        reason=None if scanned.complete else OVER_BUDGET,
+        chars=total,
+        elapsed_ms=(time.perf_counter() - began) * 1000,
+    )
+
+
+def _excerpt(text: str, start: int, end: int, kind: str) -> str:
+    """The finding's line around it, the value replaced by `[kind]`."""
+    line_start = max(text.rfind("\n", 0, start) + 1, start - EXCERPT_CHARS)
+    line_end = text.find("\n", end)
+    line_end = min(len(text) if line_end < 0 else line_end, end + EXCERPT_CHARS)
+    before = ("…" if line_start > 0 and text[line_start - 1] != "\n" else "") + text[
+        line_start:start
+    ]
+    after = text[end:line_end] + ("…" if line_end < len(text) and text[line_end] != "\n" else "")
+    return f"{before}[{kind}]{after}"
