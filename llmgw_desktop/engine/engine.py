@@ -33,6 +33,8 @@ from llmgw_desktop.engine.events import (
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.gateway.playground import Playground
 from llmgw_desktop.engine.gateway.provider_editor import ProviderEditor
+from llmgw_desktop.engine.guard.desk import SecretQuestions
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.health import EngineHealth
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
@@ -307,6 +309,16 @@ class Engine:
         # base URL pointing back at us is never used as an upstream. A live set: the gateway's
         # key chain reads it at each use.
         self._own_origins: set[str] = set()
+        # Secrets in what leaves the machine: read before each provider is asked (`[guard]`);
+        # `ask` puts them to the desk with the approval gate's time to answer.
+        self.guard = OutboundGuard(
+            settings.guard,
+            events=self.events,
+            questions=SecretQuestions(
+                timeout_s=settings.approval.desk_timeout_ms / 1000,
+                fallback=settings.guard.ask_fallback,
+            ),
+        )
         self.gateway = build_gateway(
             settings,
             config=gateway_config,
@@ -323,6 +335,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             telemetry=self.telemetry,
             prices=self.prices,
+            guard=self.guard,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)
@@ -471,6 +484,8 @@ class Engine:
             StoreError: the database cannot be opened; nothing was started.
         """
         await self.lifecycle.start(vault_later=vault_later)
+        # The detectors' import (about 0.1 s) in a thread now, not in the first request's way.
+        self.tasks.spawn(self.guard.load(), name="guard-detectors")
 
     async def stop(self) -> None:
         """Finish background work (bounded), then close the store. Safe to call twice."""

@@ -115,6 +115,18 @@ class ErrorCode(StrEnum):
         400,
         "A cloud's content filter or guardrail refused the prompt (its message kept).",
     )
+    SECRET_DETECTED = (
+        "secret_detected",
+        400,
+        "The outbound guard found a secret in the request (its kind and where are named, never "
+        "its value) and `guard.secrets` blocks it for this provider or key; nothing was sent.",
+    )
+    REQUEST_UNSCANNED = (
+        "request_unscanned",
+        413,
+        "The outbound guard could not read the whole request (`guard.max_scan_kb`, "
+        "`guard.budget_ms`) and `guard.unscanned` is block; nothing was sent.",
+    )
     # A spending limit the user set: it resets with its period, not in seconds.
     BUDGET_EXCEEDED = (
         "budget_exceeded",

@@ -21,8 +21,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
+from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -45,6 +47,7 @@ from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, pla
 from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.guard.service import SEND, OutboundGuard
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
@@ -63,6 +66,9 @@ UNPRICED_OUTCOME = "unpriced"
 UNMETERED_OUTCOME = "unmetered"
 # The route log's outcome of a target outside the caller's gateway key's scope (not asked).
 OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
+# The route log's outcome of a target the outbound guard did not send the request to (a
+# secret found where it blocks, or a request it could not read whole where that blocks).
+GUARD_OUTCOME = "guard_blocked"
 
 
 class GatewayService:
@@ -87,6 +93,7 @@ class GatewayService:
         prices: PriceBook | None = None,
         bodies: BodyCapture | None = None,
         cache: ResponseCache | None = None,
+        guard: OutboundGuard | None = None,
     ) -> None:
         self.registry = registry
         self._prices = prices or PriceBook()  # the engine's: the person's prices on top
@@ -144,6 +151,8 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
+        self.guard = guard
 
     @property
     def unreachable(self) -> UnreachableHosts:
@@ -258,6 +267,7 @@ class GatewayService:
             small=bool(config.small_request_model) and self._is_small(incoming),
         )
         route.rule = plan.rule
+        guard = None if self.guard is None else self.guard.for_request(incoming, caller, route)
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
         over_budget: list[EngineError] = []
@@ -282,17 +292,31 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
                 over_budget.append(unstoppable)
                 continue
+            decision = SEND if guard is None else await guard.decide(*self._guarded(target))
+            if decision.refusal is not None:
+                # Not sent: a later target (a provider on this machine) may still serve.
+                route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
+                over_budget.append(decision.refusal)
+                continue
+            sent = decision.request(incoming)
             if target.kind == "cli":
-                answer, failure = await self._try_cli(incoming, target, route, caller)
+                answer, failure = await self._try_cli(sent, target, route, caller)
             else:
-                answer, failure = await self._api.ask(incoming, target, route, caller, plan)
+                answer, failure = await self._api.ask(sent, target, route, caller, plan)
             if answer is not None:
-                return answer
+                return decision.answer(answer, incoming.name)
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
             last = failure if failure is not None else last
         not_asked = all(
-            a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME)
+            a.outcome
+            in (
+                *_NOT_ASKED,
+                UNPRICED_OUTCOME,
+                UNMETERED_OUTCOME,
+                OUTSIDE_SCOPE_OUTCOME,
+                GUARD_OUTCOME,
+            )
             for a in route.attempts
         )
         if over_budget and not_asked:
@@ -300,6 +324,16 @@ class GatewayService:
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+
+    def _guarded(self, target: Target) -> tuple[str, str, bool]:
+        """What the guard's settings call `target`'s provider (a CLI by its engine id), its
+        model, and whether the request stays on this machine (a base URL on loopback)."""
+        if target.kind == "cli":
+            catalog = self.registry.config.catalog
+            return catalog.engine_id(target.provider) or target.provider, target.model, False
+        spec = self.registry.provider(target.provider)
+        local = spec is not None and is_loopback(urlsplit(self.keys.base_url(spec)).hostname or "")
+        return target.provider, target.model, local
 
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""

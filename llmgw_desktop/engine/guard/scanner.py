@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from llmgw_desktop.engine.guard.detectors import Detectors
 
-__all__ = ["Hit", "TextScan", "load_detectors", "scan_text"]
+__all__ = ["Hit", "TextScan", "load_detectors", "loaded", "scan_text"]
 
 # Lines a keyword or entropy check reads are cut to this many characters around the hit, so a
 # minified file on one line is not read whole once per hit.
@@ -70,6 +70,11 @@ def load_detectors() -> Detectors:
 
                 _loaded = detectors()
     return _loaded
+
+
+def loaded() -> bool:
+    """Whether the detectors are imported already (a scan then never waits for it)."""
+    return _loaded is not None
 
 
 @dataclass(frozen=True)
