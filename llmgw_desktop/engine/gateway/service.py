@@ -21,10 +21,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
-from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -47,6 +45,7 @@ from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, pla
 from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import SEND, OutboundGuard
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
@@ -119,7 +118,9 @@ class GatewayService:
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(registry, keys, upstream, self._remote, self._target_access)
+        self._counter = TokenCounter(
+            registry, keys, upstream, self._remote, self._target_access, guard=guard
+        )
         # Spans of upstream attempts and translations (does nothing while export is off).
         self._telemetry = telemetry or Telemetry()
         # The bodies a person chose to keep (`recorder.capture`): off unless configured.
@@ -332,7 +333,7 @@ class GatewayService:
             catalog = self.registry.config.catalog
             return catalog.engine_id(target.provider) or target.provider, target.model, False
         spec = self.registry.provider(target.provider)
-        local = spec is not None and is_loopback(urlsplit(self.keys.base_url(spec)).hostname or "")
+        local = spec is not None and stays_local(self.keys.base_url(spec))
         return target.provider, target.model, local
 
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:

@@ -10,9 +10,12 @@ other way round. Otherwise `guard.secrets` holds.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.config.settings_guard import GuardSettings
 
-__all__ = ["STRICTNESS", "action_for"]
+__all__ = ["STRICTNESS", "action_for", "stays_local"]
 
 # Mildest first: `ask` may send, so `redact` (never sends a secret) is stricter.
 STRICTNESS = ("off", "warn", "ask", "redact", "block")
@@ -30,3 +33,8 @@ def action_for(settings: GuardSettings, provider: str, principal: str, *, local:
     if by_key is None:
         return by_provider
     return max(by_provider, by_key, key=STRICTNESS.index)
+
+
+def stays_local(base_url: str) -> bool:
+    """Whether a provider at `base_url` is on this machine (its host on loopback)."""
+    return is_loopback(urlsplit(base_url).hostname or "")

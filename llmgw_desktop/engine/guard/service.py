@@ -126,6 +126,25 @@ class OutboundGuard:
         """The guard of one request (scanned at its first target that is not `off`)."""
         return RequestGuard(self, incoming, caller, route)
 
+    async def for_count(
+        self, incoming: ClientRequest, caller: CallerInfo, provider: str, local: bool
+    ) -> Decision:
+        """What a token count of `incoming` may send `provider`: as it came (off, warn, or
+        nothing found), with placeholders (redact, ask: a count is no question for the desk),
+        or nothing (block, or unread where unread requests are blocked: the gateway then
+        estimates the count itself). Counts are neither recorded nor told."""
+        action = action_for(self.settings, provider, caller.principal, local=local)
+        if action == "off":
+            return SEND
+        inspection = await self.inspect(incoming.body, len(incoming.raw))
+        if not inspection.complete and self.settings.unscanned == "block":
+            return Decision(refusal=RequestUnscanned.of(inspection, provider))
+        if not inspection.findings or action == "warn":
+            return SEND
+        if action == "block":
+            return Decision(refusal=SecretDetected.of(inspection, provider, "guard.secrets"))
+        return Decision(redaction=Redaction(inspection.findings))
+
     async def inspect(self, body: Any, size: int) -> Inspection:
         """`body` read for secrets (`size`: its bytes), on the loop when small, else in a
         thread."""

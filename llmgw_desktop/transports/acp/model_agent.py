@@ -11,7 +11,6 @@ gateway keeps no conversation content): `session/load` replays a session this pr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,18 +118,18 @@ class ModelAgent:
         chat.cancelled.clear()
         messages = [*chat.history, {"role": "user", "content": text}]
         parts: list[str] = []
-        async with asyncio.TaskGroup() as group:
-            turn = group.create_task(self._stream(session_id, chat.model, messages, parts))
-            stop = group.create_task(chat.cancelled.wait())
-            await asyncio.wait({turn, stop}, return_when=asyncio.FIRST_COMPLETED)
-            cancelled = not turn.done()
-            turn.cancel()
-            stop.cancel()
-        if not cancelled:
-            with contextlib.suppress(asyncio.CancelledError):
-                failure = turn.exception()
-                if failure is not None:
-                    raise failure
+        try:
+            async with asyncio.TaskGroup() as group:
+                turn = group.create_task(self._stream(session_id, chat.model, messages, parts))
+                stop = group.create_task(chat.cancelled.wait())
+                await asyncio.wait({turn, stop}, return_when=asyncio.FIRST_COMPLETED)
+                cancelled = not turn.done()
+                turn.cancel()
+                stop.cancel()
+        except* acp.RequestError as refused:
+            # The gateway's refusal, as the editor is told it (its code and words), not the
+            # group's "unhandled errors in a TaskGroup" as an internal error.
+            raise refused.exceptions[0] from None
         chat.history = [*messages, {"role": "assistant", "content": "".join(parts)}]
         return schema.PromptResponse(stop_reason="cancelled" if cancelled else "end_turn")
 
