@@ -13,7 +13,14 @@ import sys
 from typing import Any
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.api import ApprovalGate, ConsentQueue, PendingApproval, PendingConsent
+from llmgw_desktop.engine.api import (
+    ApprovalGate,
+    ConsentQueue,
+    PendingApproval,
+    PendingConsent,
+    SecretQuestion,
+    SecretQuestions,
+)
 from llmgw_desktop.shell.autostart import Autostart, autostart_for_platform
 from llmgw_desktop.shell.cli.messages import port_in_use_message
 from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
@@ -32,6 +39,7 @@ from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
 from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon, QTimer, QWidget
+from llmgw_desktop.ui.secret_questions import DeskSecrets
 from llmgw_desktop.ui.theme import follow_system_theme
 from llmgw_desktop.ui.tray import TrayIcon
 
@@ -89,6 +97,7 @@ class DesktopApp:
         self.actions: GatewayActions | None = None
         self.approvals: DeskApprovals | None = None
         self.consent: DeskConsent | None = None
+        self.secrets: DeskSecrets | None = None
         self.guide: FirstRunGuide | None = None
 
     def request_quit(self) -> None:
@@ -123,8 +132,9 @@ class DesktopApp:
             QTimer.singleShot(FREEZE_AFTER_MS, self._collector.freeze_startup_objects)
         self.approvals = _NotifyingApprovals(runtime.engine.approvals, self.window, self.tray)
         self.consent = _NotifyingConsent(runtime.engine.consent, self.window, self.tray)
+        self.secrets = _NotifyingSecrets(runtime.engine.guard.questions, self.window, self.tray)
         if self.window is not None:
-            self.window.watch_questions([self.approvals, self.consent])
+            self.window.watch_questions([self.approvals, self.consent, self.secrets])
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:
@@ -134,6 +144,8 @@ class DesktopApp:
                 self.approvals.detach()
             if self.consent is not None:
                 self.consent.detach()
+            if self.secrets is not None:
+                self.secrets.detach()
             bridge.detach()
             if self.tray is not None:
                 self.tray.hide()
@@ -309,4 +321,24 @@ class _NotifyingConsent(DeskConsent):
                 "Access requested",
                 f"{pending.request.client_name} asks for access to the gateway.",
                 question=pending.id,
+            )
+
+
+class _NotifyingSecrets(DeskSecrets):
+    """The desk's secret question plus a tray message: the window may be hidden in the tray."""
+
+    def __init__(
+        self, questions: SecretQuestions, window: QWidget | None, tray: TrayIcon | None
+    ) -> None:
+        super().__init__(questions, window)
+        self._tray = tray
+
+    def show(self, question: SecretQuestion) -> None:
+        super().show(question)
+        if self._tray is not None:
+            self._tray.notify_waiting(
+                "Secrets in a request",
+                f"{who_asks(question.caller, question.principal)}'s request to "
+                f"{question.provider} holds secrets: it waits for your answer.",
+                question=question.id,
             )
