@@ -74,6 +74,7 @@ from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.price_settings import PriceSettings
 from llmgw_desktop.engine.upkeep import Upkeep
+from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE, ToolPins
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -258,6 +259,11 @@ class Engine:
             version=__version__,
             saver=self.settings_saver,
             vault=self.vault,
+            pins=ToolPins(
+                settings.data_path / PINS_FILE,
+                enabled=settings.mcp.pin_tools,
+                withhold_flagged=settings.mcp.withhold_flagged_tools,
+            ),
         )
         self.calls = ProviderCalls(
             settings,

@@ -168,6 +168,13 @@ class ErrorCode(StrEnum):
         403,
         "An upstream MCP server's policy (mcp.servers.NAME remote, allow, deny) refuses it.",
     )
+    UPSTREAM_TOOL_WITHHELD = (
+        "upstream_tool_withheld",
+        403,
+        "An MCP server's tool changed since it was pinned (or is flagged while "
+        "`mcp.withhold_flagged_tools` is on): approve it on the MCP servers page or with "
+        "`llmgw-desktop mcp-servers approve NAME`.",
+    )
     REMOTE_POWER_REFUSED = (
         "remote_power_refused",
         403,

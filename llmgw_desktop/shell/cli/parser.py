@@ -17,6 +17,7 @@ from llmgw_desktop.shell.cli import (
     hash_password,
     install_desktop,
     keys,
+    mcp_servers,
     quit_app,
     show_config,
     stdio_mcp,
@@ -36,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     quit_app.COMMAND,
     install_desktop.COMMAND,
     keys.COMMAND,
+    mcp_servers.COMMAND,
 )
 
 

@@ -20,7 +20,7 @@ a `Page` from `base`; `ui/places.py` builds them and `ui/main_window.py` lists t
 - Credentials (`credentials`, with every key in use now in `credentials_live`).
 - Keys (`keys`, `key_detail`, `key_dialogs`), Clients and consent (`clients`), Budgets
   (`budgets`, `budget_detail`, `budget_dialog`).
-- MCP servers (`mcp_servers`, `mcp_server_detail`, `mcp_server_dialog`).
+- MCP servers (`mcp_servers`, `mcp_server_detail`, `mcp_server_dialog`, `mcp_tool_review`).
 - Connect (`connect_page`, with `connect_auth` for who the snippets authenticate as and
   `connect_issue` for a token on a gateway locked by OAuth alone).
 - Settings (`settings_page` under `settings_rules`, with `quiet_hours_box`) and Prices
