@@ -68,8 +68,8 @@ class Inspection:
 
     @property
     def kinds(self) -> Counter[str]:
-        """How many findings of each kind."""
-        return Counter(f.kind for f in self.findings)
+        """How many distinct secrets of each kind (a key pasted twice is one)."""
+        return Counter(kind for kind, _value in {(f.kind, f.value) for f in self.findings})
 
     def summary(self) -> str:
         """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""

@@ -23,7 +23,6 @@ import dataclasses
 import functools
 import hashlib
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +141,8 @@ class OutboundGuard:
         if not inspection.findings or action == "warn":
             return SEND
         if action == "block":
-            return Decision(refusal=SecretDetected.of(inspection, provider, "guard.secrets"))
+            refusal = SecretDetected.of(inspection, provider, "block (guard.secrets)")
+            return Decision(refusal=refusal)
         return Decision(redaction=Redaction(inspection.findings))
 
     async def inspect(self, body: Any, size: int) -> Inspection:
@@ -225,7 +225,7 @@ class RequestGuard:
             if not inspection.complete:
                 self._note(provider, SENT, inspection, "guard.unscanned = send")
             return SEND
-        why = f"guard.secrets = {action}"
+        why = f"{action} (guard.secrets)"  # not `secrets = x`: redaction reads it as one
         if action == "ask":
             choice, by = await self._ask(provider, model, inspection)
             action = {"send": "warn"}.get(choice, choice)
@@ -263,7 +263,7 @@ class RequestGuard:
         `provider`; the figures count it."""
         route = self._route
         record = route.guard or {
-            "found": dict(Counter(f.kind for f in inspection.findings)),
+            "found": dict(inspection.kinds),
             "where": [f.describe() for f in inspection.findings[:20]],
             "complete": inspection.complete,
             "ms": round(inspection.elapsed_ms, 2),

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import anthropic
 import openai
 import pytest
@@ -336,3 +337,26 @@ async def test_the_row_and_the_answer_say_what_was_found_never_the_value(
     assert guard["where"] == ["aws_access_key in messages[0].content, line 2"]
     assert guard["targets"] == {"openai": "warned" if action == "warn" else "blocked"}
     assert AWS_ACCESS_KEY not in json.dumps(detail.record)
+
+
+async def test_metrics_count_what_was_found_per_provider_key_and_kind(
+    start_gateway: GatewayFactory,
+) -> None:
+    gateway = await _guarded(start_gateway, "redact", **{"guard.providers": {"anthropic": "warn"}})
+    await _openai_chat(gateway, "gpt-4o", f"{AWS_ACCESS_KEY} and {AWS_ACCESS_KEY}\n{PRIVATE_KEY}")
+    await _anthropic(gateway, "claude-sonnet-4-6", f"{AWS_ACCESS_KEY}")
+    async with aiohttp.ClientSession() as http, http.get(gateway.base_url + "/metrics") as got:
+        assert got.status == 200
+        text = await got.text()
+    expected = {
+        ("openai", "aws_access_key", "redacted"): 1,
+        ("openai", "private_key", "redacted"): 1,
+        ("anthropic", "aws_access_key", "warned"): 1,
+    }
+    for (provider, kind, action), count in expected.items():
+        line = (
+            f'llmgw_guard_secrets_total{{action="{action}",key="local",kind="{kind}",'
+            f'process="main",provider="{provider}"}} {float(count)}'
+        )
+        assert line in text, [t for t in text.splitlines() if "guard" in t]
+    assert AWS_ACCESS_KEY not in text
