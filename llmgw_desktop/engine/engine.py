@@ -490,8 +490,6 @@ class Engine:
             StoreError: the database cannot be opened; nothing was started.
         """
         await self.lifecycle.start(vault_later=vault_later)
-        # The detectors' import (about 0.1 s) in a thread now, not in the first request's way.
-        self.tasks.spawn(self.guard.load(), name="guard-detectors")
 
     async def stop(self) -> None:
         """Finish background work (bounded), then close the store. Safe to call twice."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -47,7 +47,7 @@ class AnthropicKeyDetector(RegexBasedDetector):
     """Anthropic API, admin and OAuth keys (`sk-ant-api03-…`, `sk-ant-admin01-…`)."""
 
     secret_type = "Anthropic API Key"
-    denylist = (re.compile(r"\bsk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{32,}"),)
+    denylist = (re.compile(r"sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{32,}"),)
 
 
 class OpenAIProjectKeyDetector(RegexBasedDetector):
@@ -55,7 +55,7 @@ class OpenAIProjectKeyDetector(RegexBasedDetector):
     `T3BlbkFJ` marker detect-secrets' OpenAI plugin looks for."""
 
     secret_type = "OpenAI Token"
-    denylist = (re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}"),)
+    denylist = (re.compile(r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}"),)
 
 
 class GoogleApiKeyDetector(RegexBasedDetector):
@@ -63,8 +63,8 @@ class GoogleApiKeyDetector(RegexBasedDetector):
 
     secret_type = "Google Cloud Key"
     denylist = (
-        re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
-        re.compile(r"\bGOCSPX-[0-9A-Za-z_-]{28}(?![0-9A-Za-z_-])"),
+        re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+        re.compile(r"GOCSPX-[0-9A-Za-z_-]{28}(?![0-9A-Za-z_-])"),
     )
 
 
@@ -72,7 +72,7 @@ class HuggingFaceTokenDetector(RegexBasedDetector):
     """Hugging Face access tokens (`hf_…`)."""
 
     secret_type = "Hugging Face Token"
-    denylist = (re.compile(r"\bhf_[A-Za-z]{34}(?![A-Za-z0-9_])"),)
+    denylist = (re.compile(r"hf_[A-Za-z]{34}(?![A-Za-z0-9_])"),)
 
 
 class AzureKeyDetector(RegexBasedDetector):
@@ -144,6 +144,17 @@ def luhn_valid(text: str) -> bool:
     return total % 10 == 0
 
 
+# A URL's password that is a documentation's placeholder, not a secret (`user:password@`).
+_URL_PLACEHOLDERS = re.compile(
+    r"(?i)^(?:pass(?:word)?|secret|token|key|pwd|p|x+|\*+|changeme|<.*>|\$\w+|\{.*\})$"
+)
+
+
+def _url_password(text: str) -> bool:
+    """A URL's password long enough to be one, and no placeholder."""
+    return len(text) >= 4 and _URL_PLACEHOLDERS.match(text) is None
+
+
 def _enough_digits(text: str) -> bool:
     """A phone number has 8 to 15 digits (E.164's most)."""
     return 8 <= sum(c.isdigit() for c in text) <= 15
@@ -161,6 +172,14 @@ class Rule:
     group: int = 0
     check: Callable[[str], bool] | None = None
     personal: bool = False
+    # Text without one of these (in lower case where `lower`) cannot match: the pattern is not
+    # run over it. Most requests hold none of a vendor's prefixes, and a substring search is
+    # far cheaper than a regular expression's scan (empty: always run).
+    triggers: tuple[str, ...] = ()
+    lower: bool = False
+    # The match must start a word (checked by the scanner: a pattern that begins with `\b`
+    # loses the regular expression engine's fast search for its literal start).
+    word_start: bool = False
 
 
 def _rules(
@@ -169,9 +188,13 @@ def _rules(
     groups: tuple[int, ...] = (0,),
     check: Callable[[str], bool] | None = None,
     personal: bool = False,
+    triggers: tuple[str, ...] = (),
+    lower: bool = False,
+    word_start: bool = False,
 ) -> list[Rule]:
     """A rule per pattern of `plugin`, named by `kinds` and read at `groups` in the order of
-    its denylist (the last of each serves any further patterns)."""
+    its denylist (the last of each serves any further patterns); `triggers` and `lower` as
+    `Rule` has them, for every pattern of the plugin."""
     return [
         Rule(
             kinds[min(index, len(kinds) - 1)],
@@ -179,6 +202,9 @@ def _rules(
             groups[min(index, len(groups) - 1)],
             check,
             personal,
+            triggers,
+            lower,
+            word_start,
         )
         for index, pattern in enumerate(plugin.denylist)
     ]
@@ -189,6 +215,9 @@ class Detectors:
     """Every rule the guard runs, and the plugins whose logic is not a pattern alone."""
 
     rules: tuple[Rule, ...]
+    # Run only on the lines that name a secret (the keyword plugin's lines): their patterns
+    # need a name such as `password` anyway, and ignoring case over a whole text is slow.
+    line_rules: tuple[Rule, ...]
     keyword: KeywordDetector
     base64_entropy: Base64HighEntropyString
     hex_entropy: HexHighEntropyString
@@ -196,31 +225,39 @@ class Detectors:
 
 def detectors() -> Detectors:
     """The detectors, built once per process (the plugins are stateless)."""
+    aws_secret = _rules(AWSKeyDetector(), "aws_access_key", "aws_secret_key", groups=(0, 1))
     rules = [
-        *_rules(AWSKeyDetector(), "aws_access_key", "aws_secret_key", groups=(0, 1)),
+        aws_secret[0],
+        replace(aws_secret[1], triggers=("aws",), lower=True),
         *_rules(AzureKeyDetector(), "azure_storage_key", "azure_shared_key", groups=(1,)),
-        *_rules(GoogleApiKeyDetector(), "gcp_api_key", "gcp_oauth_secret"),
+        *_rules(GoogleApiKeyDetector(), "gcp_api_key", "gcp_oauth_secret", word_start=True),
         *_rules(OpenAIDetector(), "openai_key"),
-        *_rules(OpenAIProjectKeyDetector(), "openai_key"),
-        *_rules(AnthropicKeyDetector(), "anthropic_key"),
+        *_rules(OpenAIProjectKeyDetector(), "openai_key", word_start=True),
+        *_rules(AnthropicKeyDetector(), "anthropic_key", word_start=True),
         *_rules(GitHubTokenDetector(), "github_token"),
         *_rules(GitLabTokenDetector(), "gitlab_token"),
-        *_rules(SlackDetector(), "slack_token", "slack_webhook"),
-        *_rules(StripeDetector(), "stripe_key"),
+        *_rules(
+            SlackDetector(),
+            "slack_token",
+            "slack_webhook",
+            triggers=("xox", "hooks.slack.com"),
+            lower=True,
+        ),
+        *_rules(StripeDetector(), "stripe_key", triggers=("k_live_",)),
         *_rules(SendGridDetector(), "sendgrid_key"),
-        *_rules(NpmDetector(), "npm_token"),
+        *_rules(NpmDetector(), "npm_token", triggers=("_authToken",)),
         *_rules(PypiTokenDetector(), "pypi_token"),
-        *_rules(HuggingFaceTokenDetector(), "huggingface_token"),
-        *_rules(PrivateKeyDetector(), "private_key"),
+        *_rules(HuggingFaceTokenDetector(), "huggingface_token", word_start=True),
+        *_rules(PrivateKeyDetector(), "private_key", triggers=("PRIVATE KEY", "PuTTY-User-Key")),
         *_rules(JwtTokenDetector(), "jwt", check=JwtTokenDetector.is_formally_valid),
-        *_rules(BasicAuthDetector(), "url_password", groups=(1,)),
-        *_rules(ConnectionPasswordDetector(), "connection_password", groups=(1,)),
-        *_rules(EmailDetector(), "email", personal=True),
+        *_rules(BasicAuthDetector(), "url_password", groups=(1,), check=_url_password),
+        *_rules(EmailDetector(), "email", personal=True, triggers=("@",)),
         *_rules(PhoneNumberDetector(), "phone_number", check=_enough_digits, personal=True),
         *_rules(CardNumberDetector(), "card_number", check=luhn_valid, personal=True),
     ]
     return Detectors(
         rules=tuple(rules),
+        line_rules=tuple(_rules(ConnectionPasswordDetector(), "connection_password", groups=(1,))),
         keyword=KeywordDetector(),
         base64_entropy=Base64HighEntropyString(),
         hex_entropy=HexHighEntropyString(),

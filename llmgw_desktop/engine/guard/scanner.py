@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llmgw_desktop.engine.guard.detectors import Detectors
+    from llmgw_desktop.engine.guard.detectors import Detectors, Rule
 
 __all__ = ["Hit", "TextScan", "load_detectors", "loaded", "scan_text"]
 
@@ -37,9 +37,9 @@ MIN_ENTROPY_LENGTH = 20
 _KEYWORDS = re.compile(
     r"api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key"
     r"|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd"
-    r"|secret|contrase[ñn]a",
-    re.IGNORECASE,
+    r"|secret|contrase[ñn]a"
 )
+_ANY_CASE = re.compile(_KEYWORDS.pattern, re.IGNORECASE)
 # `name = "…"`, `name: "…"`, `"name": "…"`, `name := "…"`, `name => "…"` just before a quote.
 _ASSIGNED = re.compile(r"([A-Za-z_][\w.-]*)[\"'\]]?\s*(?::=|=>|[:=])\s*[\[(@]?\s*$")
 # Names whose values are high-entropy by nature and not secrets.
@@ -50,9 +50,26 @@ _NOT_SECRET_NAMES = re.compile(
 )
 _CONFIG_LINE = re.compile(r"^\s*(?:export\s+)?[A-Za-z_][\w.-]*\s*[=:]\s*\S")
 _PLACEHOLDER_VALUES = re.compile(
-    r"(?i)example|changeme|change_me|placeholder|dummy|redacted|your[_-]|xxxx|\*\*\*|\.\.\.|^<"
-    r"|^\$|^\{|\(\)?$|^(?:null|none|true|false|undefined|password|secret|test)$"
+    r"(?i)example|changeme|change_me|placeholder|dummy|redacted|your[_-]|^my[_-]|xxxx|\*\*\*|\.\.\.|^<"
+    r"|^\$|^\{|\(\)?$|^(?:null|none|true|false|undefined|password|secret|test|string|number"
+    r"|boolean|object|function|symbol|bigint)$"
 )
+# Names whose value describes a secret rather than holding it: its type, its variable, where
+# it is kept, how many tries (`secret_type = "API key"`, `api_key_env = "OPENAI_API_KEY"`).
+_DESCRIBING_NAMES = re.compile(
+    r"(?i)(?:^|_|-)(?:type|types|name|names|label|kind|env|file|path|url|uri|id|ids|hash|digest"
+    r"|tries|header|field|prefix|length|len|dialog|count|expires_at|expires|policy|mode|source"
+    r"|store|manager|provider|hint|help|doc|description|format|pattern|regex|var|at|shape)$"
+    r"|(?:^|\.)secrets$"
+)
+# An unquoted value that reads as code, not a secret: a snake_case name (`api_key=api_key,`)
+# or an attribute (`password=settings.password`).
+_CODE_NAME = re.compile(
+    r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"
+    r"|[A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})+|[a-z]{2,}(?:[A-Z][a-z]{2,})+"
+)
+# The name a value is assigned to, just before it (`DB_PASSWORD=`, `"secret_type": "`).
+_NAME_BEFORE = re.compile(r"([\w.-]+)[\"'`\]]?\s*(?:[:!=]=?=?|=>)\s*[@\"'`]?$")
 _ALLOWLISTED = "pragma: allowlist"
 
 _lock = threading.Lock()
@@ -100,12 +117,22 @@ def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> T
     found = load_detectors()
     deadline = time.perf_counter() + budget_s
     hits: list[Hit] = []
+    lowered = _lowered(text)
+    triggered: dict[tuple[tuple[str, ...], bool], bool] = {}
     for rule in found.rules:
         if rule.personal and not personal:
             continue
+        if rule.triggers:
+            known = (rule.triggers, rule.lower)
+            if known not in triggered:
+                triggered[known] = _triggered(rule, text, lowered)
+            if not triggered[known]:
+                continue
         for match in rule.pattern.finditer(text):
             start, end = match.span(rule.group)
             if start < 0 or (rule.check is not None and not rule.check(text[start:end])):
+                continue
+            if rule.word_start and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
                 continue
             if rule.kind == "private_key":
                 start, end = _key_block(text, start)
@@ -114,11 +141,26 @@ def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> T
             hits.append(Hit(rule.kind, start, end))
         if time.perf_counter() > deadline:
             return TextScan(_kept(text, hits), complete=False)
-    hits += _keyword_hits(found, text)
+    hits += _keyword_hits(found, text, lowered)
     if time.perf_counter() > deadline:
         return TextScan(_kept(text, hits), complete=False)
     hits += _entropy_hits(found, text)
     return TextScan(_kept(text, hits), complete=time.perf_counter() <= deadline)
+
+
+def _lowered(text: str) -> str | None:
+    """`text` in lower case, where that keeps every character's place (a few characters, such
+    as U+0130, lower to two): None otherwise."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else None
+
+
+def _triggered(rule: Rule, text: str, lowered: str | None) -> bool:
+    """Whether `text` holds one of `rule`'s triggers (a text that could not be lowered is
+    always run)."""
+    if rule.lower:
+        return lowered is None or any(t in lowered for t in rule.triggers)
+    return any(t in text for t in rule.triggers)
 
 
 def _key_block(text: str, start: int) -> tuple[int, int]:
@@ -161,10 +203,10 @@ def _allowlisted(text: str, at: int) -> bool:
     return _ALLOWLISTED in text[before : len(text) if line_end < 0 else line_end]
 
 
-def _keyword_hits(found: Detectors, text: str) -> list[Hit]:
+def _keyword_hits(found: Detectors, text: str, lowered: str | None) -> list[Hit]:
     """detect-secrets' keyword plugin on each line that names a secret (`password = "…"`; a
-    `.env` or config line unquoted)."""
-    from detect_secrets.filters.heuristic import is_indirect_reference
+    `.env` or config line unquoted). The lines are found in the lower-case text (a pattern
+    ignoring case scans a long text many times slower)."""
     from detect_secrets.plugins.keyword import (
         CONFIG_DENYLIST_REGEX_TO_GROUP,
         QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
@@ -172,23 +214,57 @@ def _keyword_hits(found: Detectors, text: str) -> list[Hit]:
 
     hits: list[Hit] = []
     seen_lines: set[int] = set()
-    for match in _KEYWORDS.finditer(text):
+    lines = _KEYWORDS.finditer(lowered) if lowered is not None else _ANY_CASE.finditer(text)
+    for match in lines:
         line_start, line = _line_around(text, match.start())
         if line_start in seen_lines:
             continue
         seen_lines.add(line_start)
+        for rule in found.line_rules:
+            for found_match in rule.pattern.finditer(line):
+                start, end = found_match.span(rule.group)
+                hits.append(Hit(rule.kind, line_start + start, line_start + end))
+        unquoted = _CONFIG_LINE.match(line) is not None
         groups = (
-            CONFIG_DENYLIST_REGEX_TO_GROUP
-            if _CONFIG_LINE.match(line)
-            else QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+            CONFIG_DENYLIST_REGEX_TO_GROUP if unquoted else QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
         )
         for value in found.keyword.analyze_string(line, denylist_regex_to_group=groups):
-            if len(value) < 6 or _PLACEHOLDER_VALUES.search(value) or is_indirect_reference(line):
-                continue
-            at = line.find(value)
-            if at >= 0 and any(c.isalpha() for c in value):
+            at, named = _assigned(line, value)
+            if at >= 0 and _holds_a_secret(value, line, named, unquoted=unquoted):
                 hits.append(Hit("secret_assignment", line_start + at, line_start + at + len(value)))
     return hits
+
+
+def _assigned(line: str, value: str) -> tuple[int, str]:
+    """Where `value` is assigned on `line`, and the name it is assigned to (its first place
+    after an assignment: `secret_digest=digest` holds "digest" twice); (-1, "") if nowhere."""
+    at = line.find(value)
+    first = at
+    while at >= 0:
+        name = _NAME_BEFORE.search(line, 0, at)
+        if name is not None:
+            return at, name.group(1)
+        at = line.find(value, at + 1)
+    return first, ""
+
+
+def _holds_a_secret(value: str, line: str, name: str, *, unquoted: bool) -> bool:
+    """Whether the keyword plugin's `value`, assigned to `name` on `line`, may be a secret:
+    not a placeholder, a type, code (`api_key=api_key,`, `password: str | None = None`,
+    `get_secret()`), or a description of a secret (`secret_type = "API key"`)."""
+    from detect_secrets.filters.heuristic import is_indirect_reference
+
+    if len(value) < 6 or not any(c.isalpha() for c in value):
+        return False
+    if _PLACEHOLDER_VALUES.search(value) or _DESCRIBING_NAMES.search(name):
+        return False
+    if _CODE_NAME.fullmatch(value.rstrip(";,")):
+        return False
+    if unquoted and any(c in value for c in " ()[]{}=|"):
+        return False
+    if "`" in value or ", " in value:  # a list in prose, not one value
+        return False
+    return not is_indirect_reference(line)
 
 
 def _entropy_hits(found: Detectors, text: str) -> list[Hit]:

@@ -12,8 +12,10 @@ it would be sent to gets what the operator chose for that provider and caller (`
 
 A request the guard cannot read whole (over `guard.max_scan_kb`, or its scan past
 `guard.budget_ms`) follows `guard.unscanned`. The scan runs on the loop when the request is
-small (well under a millisecond) and in a thread when it is not; the detectors load off the
-loop when the engine starts (`load`), so no request waits for their import.
+small (well under a millisecond) and in a thread when it is not. The detectors are imported
+in a thread by the first request the guard reads (60-130 ms once, and 6 MB, measured in
+docs/PERFORMANCE.md: imported at start instead, every gateway paid the memory, one that never
+sends a request off the machine included, past the 80 MB headless idle goal).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from llmgw_desktop.engine.guard.desk import SecretQuestions
 from llmgw_desktop.engine.guard.errors import RequestUnscanned, SecretDetected
 from llmgw_desktop.engine.guard.policy import action_for
 from llmgw_desktop.engine.guard.redaction import Redaction
-from llmgw_desktop.engine.guard.request_scan import Inspection, inspect_body
+from llmgw_desktop.engine.guard.request_scan import Inspection, ScanCache, inspect_body
 from llmgw_desktop.engine.guard.restore import StreamRestorer, restore_answer, restored_chunks
 from llmgw_desktop.engine.guard.stats import GuardStats
 
@@ -105,19 +107,10 @@ class OutboundGuard:
         self.settings = settings
         self.questions = questions
         self.stats = GuardStats()
+        # Long strings read before (a conversation sent again each turn is read once).
+        self._cache = ScanCache()
         self._events = events
         self._told: set[str] = set()
-
-    @property
-    def enabled(self) -> bool:
-        """Whether any request can be scanned (every action of every table is `off`: none)."""
-        s = self.settings
-        return any(a != "off" for a in (s.secrets, *s.providers.values(), *s.keys.values()))
-
-    async def load(self) -> None:
-        """Import the detectors off the loop (about 0.1 s), so no request waits for it."""
-        if self.enabled:
-            await asyncio.to_thread(scanner.load_detectors)
 
     def for_request(
         self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
@@ -155,6 +148,7 @@ class OutboundGuard:
             personal=s.personal_data,
             max_chars=s.max_scan_kb * 1024,
             budget_s=s.budget_ms / 1000,
+            cache=self._cache,
         )
         if size <= INLINE_BYTES and scanner.loaded():
             return scan()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from typing import Any
 
 import pytest
 
 from llmgw_desktop.engine.guard.request_scan import (
     OVER_BUDGET,
     TOO_LARGE,
+    ScanCache,
     inspect_body,
 )
 from llmgw_desktop.engine.guard.scanner import scan_text
@@ -28,6 +30,19 @@ def _found(text: str, *, personal: bool = False) -> list[tuple[str, str]]:
 def test_each_kind_is_found_with_its_exact_value(kind: str) -> None:
     secret, line = SECRETS[kind]
     assert _found(f"Here is my config:\n{line}\nthanks") == [(kind, secret)]
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("DB_PASSWORD=hunter2hunter", "hunter2hunter"),
+        ('"client_secret": "Zk3pQ9xW2mN7vB4c"', "Zk3pQ9xW2mN7vB4c"),
+        ("mysql://root:s3cret-pw@db/app", "s3cret-pw"),
+        ("Server=db;Database=app;Uid=sa;Pwd=Tr0ub4dor&3;", "Tr0ub4dor&3"),
+    ],
+)
+def test_code_filters_keep_real_assignments(line: str, value: str) -> None:
+    assert [found for _, found in _found(line)] == [value]
 
 
 def test_a_private_key_is_found_as_its_whole_block() -> None:
@@ -68,6 +83,14 @@ def test_a_card_number_must_pass_luhn() -> None:
         "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
         f"aws_access_key_id = {AWS_ACCESS_KEY}  # pragma: allowlist secret",
         "See https://github.com/Yelp/detect-secrets for details.",
+        "    password: str | None = None",
+        "            api_key=api_key,",
+        'secret_type = "Anthropic API Key"',
+        "exports.PrivateKeyJwtProvider = PrivateKeyJwtProvider;",
+        "                secret_digest=digest,",
+        "if (typeof options.privateKey === 'string') {",
+        "Connect with https://user:password@host/db",
+        " *   clientSecret: 'my-secret',",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -120,3 +143,25 @@ def test_a_scan_over_its_budget_says_so() -> None:
     body = {"messages": [{"content": ("password = 'aaaaaaaaaaaa' \n" * 20000)}]}
     inspection = inspect_body(body, personal=False, max_chars=10**8, budget_s=0.0)
     assert (inspection.complete, inspection.reason) == (False, OVER_BUDGET)
+
+
+def test_long_strings_are_read_once_and_remembered_by_their_digest() -> None:
+    cache = ScanCache()
+    tool_result = "def f():\n    return 1\n" * 400 + f"token={JWT}\n"
+    first = {"messages": [{"role": "tool", "content": tool_result}, {"content": "next"}]}
+    again = {
+        "messages": [
+            {"role": "tool", "content": tool_result},
+            {"content": f"and {AWS_ACCESS_KEY}"},
+        ]
+    }
+    options: dict[str, Any] = {"personal": False, "max_chars": 10**7, "budget_s": 1.0}
+    read = inspect_body(first, cache=cache, **options)
+    remembered = inspect_body(again, cache=cache, **options)
+    assert [(f.kind, f.where) for f in read.findings] == [("jwt", "messages[0].content")]
+    assert [(f.kind, f.where) for f in remembered.findings] == [
+        ("jwt", "messages[0].content"),
+        ("aws_access_key", "messages[1].content"),
+    ]
+    assert remembered.findings[0] == read.findings[0]
+    assert len(cache._entries) == 1  # the tool result, once
