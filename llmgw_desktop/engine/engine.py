@@ -342,6 +342,7 @@ class Engine:
             telemetry=self.telemetry,
             prices=self.prices,
             guard=self.guard,
+            events=self.events,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)

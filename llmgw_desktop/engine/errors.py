@@ -257,6 +257,12 @@ class ErrorCode(StrEnum):
     # The provider ran and failed.
     PROVIDER_ERROR = "provider_error", 502, "The provider failed; see `stderr_tail`."
     AUTH_REQUIRED = "auth_required", 502, "The provider's login or API key is missing or wrong."
+    UPSTREAM_KEY_REFUSED = (
+        "upstream_key_refused",
+        401,
+        "The provider refused every key the gateway has for it (403: it may not do this); the "
+        "message names each key's source (`env:OPENAI_API_KEY`, a vault key) and what to change.",
+    )
     TIMEOUT = "timeout", 502, "The call ran past its time limit."
     IDLE_TIMEOUT = "idle_timeout", 502, "The CLI printed nothing for too long."
     OUTPUT_OVERFLOW = "output_overflow", 502, "The CLI printed more than the output cap."

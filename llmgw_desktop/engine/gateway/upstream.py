@@ -39,6 +39,7 @@ from llmgw_desktop.engine.gateway.http1 import (
     ShareTimeout,
 )
 from llmgw_desktop.engine.gateway.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.key_refusal import refusal_status
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.tls import TrustStore
@@ -50,6 +51,7 @@ __all__ = [
     "CONNECT_OUTCOME",
     "NOT_CONFIGURED_OUTCOME",
     "SHARE_OUTCOME",
+    "StatusError",
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
@@ -75,6 +77,8 @@ CONNECT_OUTCOME = "connect"
 SHARE_RETRY_AFTER_S = 1.0
 # The outcome of a cloud provider that lacks its library, credential, region or project.
 NOT_CONFIGURED_OUTCOME = "not_configured"
+# The headers a key is sent in, whichever the provider's dialect.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,14 @@ class UpstreamTarget:
     model: str
     api_key: str | None = None
     key_label: str = ""
+    # What is asked of the API: "" a chat answer, or `EMBED` (`clouds/base.py`); and the URL
+    # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
+    operation: str = ""
+    endpoint: str = ""
 
     def url(self, *, stream: bool, count_tokens: bool = False) -> str:
+        if self.endpoint:
+            return self.endpoint
         base = self.base_url.rstrip("/")
         if self.dialect == DIALECT_ANTHROPIC:
             root = base if base.endswith("/v1") else base + "/v1"
@@ -346,8 +356,10 @@ class UpstreamClient:
         # the cut would be left in part, out of reach of the exact match.
         raw = _without_key(raw, target)[:MAX_ERROR_BODY]
         message = _scrubbed(error_message(raw), target)
-        fallback = response.status in RETRYABLE_STATUSES
-        next_key = response.status in RETRYABLE_STATUSES | KEY_STATUSES
+        # Gemini refuses an unknown key with a 400 that means 401 (`key_refusal.py`).
+        status = refusal_status(response.status, raw)
+        fallback = status in RETRYABLE_STATUSES
+        next_key = status in RETRYABLE_STATUSES | KEY_STATUSES
         code = None
         if cloud is not None:
             meaning = cloud.error(response.status, response.headers, raw)
@@ -356,7 +368,7 @@ class UpstreamClient:
                 fallback = next_key = meaning.fallback
         raise UpstreamFailure(
             f"{target.provider} answered {response.status}: {message}",
-            status=response.status,
+            status=status,
             fallback=fallback,
             next_key=next_key,
             code=code,
@@ -387,7 +399,13 @@ class UpstreamClient:
         if stream and "accept" not in headers:
             headers["accept"] = "text/event-stream"
         call = CloudCall(
-            target.base_url, target.model, target.dialect, target.api_key, stream, count_tokens
+            target.base_url,
+            target.model,
+            target.dialect,
+            target.api_key,
+            stream,
+            count_tokens,
+            operation=target.operation,
         )
         try:
             prepared = await cloud.prepare(call, data, headers)
@@ -415,6 +433,7 @@ class UpstreamClient:
         provider's own headers and proxy, `proxy` names one outright.
 
         Raises:
+            StatusError: an error status (a ValueError).
             OSError, TimeoutError, ValueError: no usable answer.
         """
         sent = dict(headers or {})
@@ -428,8 +447,23 @@ class UpstreamClient:
             finally:
                 response.release()
         if response.status >= 400:
-            raise ValueError(f"{url} answered {response.status}")
+            # Without the key it was sent: upstreams sometimes echo it back.
+            for secret in _credentials(sent):
+                raw = raw.replace(secret.encode(), REDACTED.encode())
+            raise StatusError(
+                f"{url} answered {response.status}: {redact(error_message(raw))}",
+                refusal_status(response.status, raw),
+            )
         return jsonio.loads(raw)
+
+
+class StatusError(ValueError):
+    """`get_json`'s answer was an error status (`status`: what it stands for, as
+    `key_refusal.refusal_status` reads it); the message quotes the upstream's, redacted."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def error_message(raw: bytes) -> str:
@@ -472,6 +506,16 @@ def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
     if event == "error" or '"error"' in data:
         data = redact(data, named=False)
     return item if data == item[1] else (event, data)
+
+
+def _credentials(headers: Mapping[str, str]) -> list[str]:
+    """The keys `headers` carry (long enough to be scrubbed without masking ordinary words)."""
+    found = [
+        value.removeprefix("Bearer ").strip()
+        for name, value in headers.items()
+        if name.lower() in _CREDENTIAL_HEADERS
+    ]
+    return [key for key in found if len(key) >= MIN_SCRUBBED_KEY]
 
 
 def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:

@@ -73,7 +73,8 @@ class Inspection:
     @property
     def kinds(self) -> Counter[str]:
         """How many distinct secrets of each kind (a key pasted twice is one)."""
-        return Counter(kind for kind, _value in {(f.kind, f.value) for f in self.findings})
+        distinct = dict.fromkeys((f.kind, f.value) for f in self.findings)  # in text order
+        return Counter(kind for kind, _value in distinct)
 
     def summary(self) -> str:
         """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""

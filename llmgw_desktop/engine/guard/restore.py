@@ -17,6 +17,7 @@ private key in it still parses.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -32,7 +33,14 @@ from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.sse import SseParser, frame
 from llmgw_desktop.engine.guard.redaction import PLACEHOLDER
 
-__all__ = ["StreamRestorer", "restore_answer", "restore_value", "restored_chunks"]
+__all__ = [
+    "StreamRestorer",
+    "TextRestorer",
+    "restore_answer",
+    "restore_value",
+    "restored_chunks",
+    "restored_pieces",
+]
 
 # The end of a text that could be the start of a placeholder (held back in a stream).
 _PARTIAL = re.compile(r"\[(?:S(?:E(?:C(?:R(?:E(?:T(?::[a-z0-9_]*(?:#\d*)?)?)?)?)?)?)?)?\Z")
@@ -225,5 +233,44 @@ async def restored_chunks(
             yield tail
     finally:
         closer = getattr(chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+class TextRestorer:
+    """Puts secrets back into plain text that arrives a piece at a time (a text completion's
+    stream), holding back the end of a piece that could begin a placeholder."""
+
+    def __init__(self, originals: Mapping[str, str]) -> None:
+        self._originals = originals
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """What of `self`'s text so far can be given now."""
+        text = _put_back(self._held + text, self._originals, False)
+        partial = _PARTIAL.search(text)
+        if partial is not None and partial.start() < len(text):
+            self._held, text = partial.group(), text[: partial.start()]
+        else:
+            self._held = ""
+        return text
+
+    def close(self) -> str:
+        """What is still held, at the end."""
+        held, self._held = self._held, ""
+        return held
+
+
+async def restored_pieces(pieces: AsyncIterator[Any], restorer: TextRestorer) -> AsyncIterator[Any]:
+    """A text completion's stream (`FimPiece`s) with its placeholders put back; what is held
+    back at the end goes out with the last piece."""
+    try:
+        async for piece in pieces:
+            text = restorer.feed(piece.text)
+            if piece.done or piece.finish_reason is not None:
+                text += restorer.close()
+            yield dataclasses.replace(piece, text=text)
+    finally:
+        closer = getattr(pieces, "aclose", None)
         if closer is not None:
             await closer()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.config.settings_guard import GuardSettings
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, Notice, SecretsFound
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -113,10 +114,11 @@ class OutboundGuard:
         self._told: set[str] = set()
 
     def for_request(
-        self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
+        self, body: Any, caller: CallerInfo, route: RouteReport, *, size: int | None = None
     ) -> RequestGuard:
-        """The guard of one request (scanned at its first target that is not `off`)."""
-        return RequestGuard(self, incoming, caller, route)
+        """The guard of one request whose content is `body` (`size`: its bytes, where known),
+        read at its first target that is not `off`."""
+        return RequestGuard(self, body, size, caller, route)
 
     async def for_count(
         self, incoming: ClientRequest, caller: CallerInfo, provider: str, local: bool
@@ -193,10 +195,16 @@ class RequestGuard:
     """One request's guard: scanned once, decided per target."""
 
     def __init__(
-        self, guard: OutboundGuard, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
+        self,
+        guard: OutboundGuard,
+        body: Any,
+        size: int | None,
+        caller: CallerInfo,
+        route: RouteReport,
     ) -> None:
         self._guard = guard
-        self._incoming = incoming
+        self._body = body
+        self._size = size
         self._caller = caller
         self._route = route
         self._inspection: Inspection | None = None
@@ -237,8 +245,8 @@ class RequestGuard:
 
     async def _inspected(self) -> Inspection:
         if self._inspection is None:
-            incoming = self._incoming
-            self._inspection = await self._guard.inspect(incoming.body, len(incoming.raw))
+            size = self._size if self._size is not None else len(jsonio.dumps(self._body))
+            self._inspection = await self._guard.inspect(self._body, size)
         return self._inspection
 
     async def _ask(self, provider: str, model: str, inspection: Inspection) -> tuple[str, str]:

@@ -48,7 +48,7 @@ class GuardStats:
             self._counts[(provider, key, kind, action)] += count
 
     def counts(self) -> list[GuardCount]:
-        """Every count, largest first."""
+        """Every count, largest first (then as first counted)."""
         return [
             GuardCount(provider, key, kind, action, count)
             for (provider, key, kind, action), count in self._counts.most_common()

@@ -13,6 +13,7 @@ from typing import Any
 from llmgw_desktop.config import paths
 from llmgw_desktop.shell.cli import (
     acp_agent,
+    connect,
     db_copy,
     hash_password,
     install_desktop,
@@ -38,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     install_desktop.COMMAND,
     keys.COMMAND,
     mcp_servers.COMMAND,
+    connect.COMMAND,
 )
 
 

@@ -16,7 +16,7 @@ from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.guard_text import guard_text
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.pages.overview_totals import provider_calls_summary
+from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
 from llmgw_desktop.ui.pages.provider_health import TRAFFIC_WINDOW, ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
@@ -121,6 +121,10 @@ class OverviewPage(Page):
         self.response_cache_label.setObjectName("responseCache")
         self.response_cache_label.setWordWrap(True)
         form.addRow("Response cache", self.response_cache_label)
+        # The gateway's calls by kind: chats, embeddings, completions (autocomplete).
+        self.kinds_label = QLabel()
+        self.kinds_label.setObjectName("requestKinds")
+        form.addRow("Gateway calls", self.kinds_label)
         # What the outbound guard found in requests before they left, since start.
         self.guard_label = QLabel()
         self.guard_label.setObjectName("guardFound")
@@ -343,6 +347,7 @@ class OverviewPage(Page):
             response_cache_text(stats, problem),
             warning_colour() if problem else None,
         )
+        _show(self.kinds_label, kinds_summary(engine.gateway.kind_counts))
         guard = engine.guard
         found = guard.stats.counts()
         warned = any(c.action in ("warned", "sent") for c in found)
