@@ -265,6 +265,16 @@ class Engine:
                 withhold_flagged=settings.mcp.withhold_flagged_tools,
             ),
         )
+        # Secrets in what leaves the machine: read before each provider is asked (`[guard]`);
+        # `ask` puts them to the desk with the approval gate's time to answer.
+        self.guard = OutboundGuard(
+            settings.guard,
+            events=self.events,
+            questions=SecretQuestions(
+                timeout_s=settings.approval.desk_timeout_ms / 1000,
+                fallback=settings.guard.ask_fallback,
+            ),
+        )
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -283,6 +293,7 @@ class Engine:
             project_access=self.project_grants.require,
             target_access=self.keys.target_refusal,
             prices=self.prices,
+            guard=self.guard,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -315,16 +326,6 @@ class Engine:
         # base URL pointing back at us is never used as an upstream. A live set: the gateway's
         # key chain reads it at each use.
         self._own_origins: set[str] = set()
-        # Secrets in what leaves the machine: read before each provider is asked (`[guard]`);
-        # `ask` puts them to the desk with the approval gate's time to answer.
-        self.guard = OutboundGuard(
-            settings.guard,
-            events=self.events,
-            questions=SecretQuestions(
-                timeout_s=settings.approval.desk_timeout_ms / 1000,
-                fallback=settings.guard.ask_fallback,
-            ),
-        )
         self.gateway = build_gateway(
             settings,
             config=gateway_config,

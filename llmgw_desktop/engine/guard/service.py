@@ -120,6 +120,15 @@ class OutboundGuard:
         read at its first target that is not `off`."""
         return RequestGuard(self, body, size, caller, route)
 
+    async def for_call(
+        self, provider: str, prompt: Any, caller: CallerInfo, request_id: str
+    ) -> Decision:
+        """What a coding CLI's job may be given (`prompt`: its prompt's parts by name): a CLI
+        run from an MCP tool (`claude_request`, `ask_model` of a CLI) reads its prompt and sends
+        it to its vendor. Decided as a gateway target is; the call's row is the CLI's own."""
+        route = RouteReport(request_id=request_id, requested_model="")
+        return await RequestGuard(self, prompt, None, caller, route).decide(provider, "", False)
+
     async def for_count(
         self, incoming: ClientRequest, caller: CallerInfo, provider: str, local: bool
     ) -> Decision:

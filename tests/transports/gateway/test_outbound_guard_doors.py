@@ -14,9 +14,16 @@ import anthropic
 import openai
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import CLI_SETTINGS, offline  # noqa: F401 - the fixture
+from tests.contract.conftest import (  # noqa: F401 - the fixtures
+    CLI_SETTINGS,
+    VIBE_BIN,
+    offline,
+    vibe,
+    vibe_engine,
+)
 from tests.contract.offline import find_cli
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, GITHUB_TOKEN, JWT, SECRETS
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -241,3 +248,66 @@ async def test_an_acp_model_turn_is_redacted_and_answered_with_the_secret(
     assert answer["result"]["stopReason"] == "end_turn"
     assert streamed == f"Revoke {GITHUB_TOKEN} now."
     assert GITHUB_TOKEN not in _sent(upstream)
+
+
+# -- a coding CLI run from an MCP tool: `mistral_request`, `ask_model` of a CLI --------------
+
+
+@pytest.mark.parametrize("tool", ["mistral_request", "ask_model"])
+async def test_a_cli_run_from_an_mcp_tool_is_refused_naming_the_secret(
+    loaded: LoadedSettings,
+    vibe: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+    tool: str,
+) -> None:
+    """The Mistral Vibe stand-in sends what it is given to the scripted upstream, as the real
+    CLI sends it to Mistral: blocked, it is never run, and the refusal is a refused row."""
+    async with vibe_engine(loaded, {"guard.secrets": "block"}) as engine:
+        async with connect(engine) as client:
+            arguments = {"prompt": f"Deploy with {GITHUB_TOKEN}"}
+            if tool == "ask_model":
+                arguments["provider"] = "mistral"
+            error = await call_error(client, tool, arguments)
+        await engine.recorder.flush()
+        row = await engine.recorder_query.detail(error["details"]["requestId"])
+    assert error["code"] == "secret_detected"
+    assert "github_token in prompt" in error["message"] and GITHUB_TOKEN not in str(error)
+    assert upstream.llm_requests == []
+    assert row is not None and row.record["state"] == "refused"
+
+
+async def test_a_cli_run_from_an_mcp_tool_gets_placeholders(
+    loaded: LoadedSettings,
+    vibe: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    redacting = {"guard.providers": {"mistral": "redact"}}
+    async with vibe_engine(loaded, redacting) as engine, connect(engine) as client:
+        answer = await call(
+            client,
+            "mistral_request",
+            {"promptParts": {"system": f"Token {GITHUB_TOKEN}", "task": "deploy"}},
+        )
+    assert answer["state"] == "completed"
+    assert "[SECRET:github_token#1]" in _sent(upstream)
+    assert GITHUB_TOKEN not in _sent(upstream)
+
+
+async def test_a_cli_behind_the_gateway_is_read_once(
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    vibe: None,  # noqa: F811
+) -> None:
+    """`mistral-cli/…` is decided by the gateway's loop: the engine's call is not read again
+    (one warning counted, not two)."""
+    gateway = await start_gateway({"providers.cli_path": [str(VIBE_BIN)]})
+    await openai_client(gateway, timeout=120).chat.completions.create(
+        model="mistral-cli/devstral", messages=[{"role": "user", "content": GITHUB_TOKEN}]
+    )
+    (counted,) = gateway.engine.guard.stats.counts()
+    assert (counted.provider, counted.kind, counted.action, counted.count) == (
+        "mistral",
+        "github_token",
+        "warned",
+        1,
+    )
