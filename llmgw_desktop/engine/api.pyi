@@ -77,6 +77,7 @@ from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped
 from llmgw_desktop.engine.events import JobStateChanged as JobStateChanged
 from llmgw_desktop.engine.events import JobStuckChanged as JobStuckChanged
+from llmgw_desktop.engine.events import ModelListRead as ModelListRead
 from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
@@ -219,5 +220,8 @@ from llmgw_desktop.engine.validation.service import prompts as prompts
 from llmgw_desktop.engine.validation.verdicts import read_review as read_review
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
 from llmgw_desktop.engine.vault import GLOBAL_PROJECT as GLOBAL_PROJECT
+from llmgw_desktop.engine.workspaces.attached_files import AttachedFile as AttachedFile
+from llmgw_desktop.engine.workspaces.attached_files import read_attached as read_attached
+from llmgw_desktop.engine.workspaces.attached_files import refuse_too_large as refuse_too_large
 
 ENGINE_SERVICES: dict[str, str]

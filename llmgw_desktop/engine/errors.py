@@ -95,6 +95,16 @@ class ErrorCode(StrEnum):
         "The session belongs to another provider.",
     )
     PROMPT_TOO_LARGE = "prompt_too_large", 400, "The prompt is larger than the CLI accepts."
+    ATTACHMENT_TOO_LARGE = (
+        "attachment_too_large",
+        400,
+        "A file attached to a prompt is larger than `providers.max_attached_bytes`.",
+    )
+    ATTACHMENT_OUTSIDE_FOLDER = (
+        "attachment_outside_folder",
+        400,
+        "A file attached to a prompt lies outside the session's folder (or the caller's grant).",
+    )
     INVALID_WORKING_DIR = "invalid_working_dir", 400, "The working directory is not usable."
     WORKSPACE_REQUIRED = "workspace_required", 400, "This caller must name a workspace."
     PATH_NOT_ALLOWED = (

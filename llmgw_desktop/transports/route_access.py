@@ -73,6 +73,9 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("GET", "/v1/providers"): USE,
     # An editor's ACP connection to an agent the gateway runs (a WebSocket).
     ("GET", "/acp"): USE,
+    # The chat sessions of `acp --model`, each its principal's (the engine checks whose).
+    ("GET", "/v1/acp/chats/{id}"): USE,
+    ("PUT", "/v1/acp/chats/{id}"): USE,
     # The vault: the operator's alone.
     ("POST", "/v1/credentials"): VAULT,
     ("GET", "/v1/credentials"): VAULT,

@@ -26,7 +26,7 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
 from llmgw_desktop.engine.gateway.output_limit import limit_changes
-from llmgw_desktop.engine.gateway.passthrough import passthrough_body
+from llmgw_desktop.engine.gateway.passthrough import forwardable_query, passthrough_body
 from llmgw_desktop.engine.gateway.recording import RequestRecords
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
@@ -347,6 +347,7 @@ class ApiTargets:
                 forwarded.data,
                 passthrough=True,
                 headers=caller.passthrough_headers,
+                query=forwardable_query(up_name, caller.passthrough_query),
                 added_usage=forwarded.added_usage,
                 owner=caller.principal
                 if self._remote.keeps_owner(caller.principal, up_name)
@@ -433,6 +434,7 @@ class ApiTargets:
                     outgoing.data,
                     stream=incoming.facts.stream,
                     passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
+                    query=outgoing.query,
                     principal=caller.principal,
                     while_waiting=open_row,
                 )

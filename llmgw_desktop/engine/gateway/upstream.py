@@ -274,13 +274,15 @@ class UpstreamClient:
         stream: bool,
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
+        query: str = "",
         principal: str | None = None,
         while_waiting: Callable[[], None] | None = None,
     ) -> Http1Response:
         """POST `body` (an object, or JSON already encoded) and return the response once its
         status is 2xx (the caller releases it), for `principal` (held to its share of the
-        host's connections unless it is the local user; None: not counted). `while_waiting`:
-        called once the request is written (`Http1Client.request`).
+        host's connections unless it is the local user; None: not counted). `query`: the
+        client's parameters passed on (encoded; not to a cloud, whose URLs are its own).
+        `while_waiting`: called once the request is written (`Http1Client.request`).
 
         Raises:
             UpstreamFailure: no answer, or an error status (with the upstream's message);
@@ -296,6 +298,8 @@ class UpstreamClient:
             cloud = self.cloud(target.provider)
         if cloud is None:
             url = target.url(stream=stream, count_tokens=count_tokens)
+            if query:
+                url += ("&" if "?" in url else "?") + query
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
         else:
             url, headers, data, target = await self._prepared(

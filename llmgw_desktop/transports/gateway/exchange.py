@@ -61,7 +61,7 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
 
 def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
     """Who is asking through `endpoint`: the principal, its caller and project, and the
-    headers a same-dialect upstream is sent."""
+    headers and query a same-dialect upstream is sent."""
     engine = request.app[ENGINE]
     principal = principal_of(request)
     return CallerInfo(
@@ -74,6 +74,7 @@ def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> Ca
         passthrough_headers=forwardable_headers(
             request.headers.items(), private=(engine.auth.trusted_header,)
         ),
+        passthrough_query=request.query_string,
         workspace=request.headers.get("X-Workspace") or None,
         session_id=session_named(request.headers),
         cache_control=cache_control(request.headers),
