@@ -68,6 +68,9 @@ class RequestMeta:
     # The editor an ACP agent's turn talks through (`llmgw-desktop acp --agent`): its updates
     # and permission requests go there. Not part of what makes two calls the same.
     acp_peer: AcpPeer | None = field(default=None, compare=False)
+    # The outbound guard read this call's prompt already (a CLI behind the gateway: the
+    # gateway decided for its request), so the call is not read again.
+    guarded: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
