@@ -83,6 +83,7 @@ async def serve_on_cli(
         project=caller.project,
         record_id=route.request_id,
         replay_of=caller.replay_of,
+        guarded=True,  # the gateway's target loop decided what this request may carry
     )
     try:
         call = await cli.start(
