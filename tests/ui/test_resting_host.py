@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway import unreachable
 from llmgw_desktop.ui.attention import UNREACHABLE
 from llmgw_desktop.ui.main_window import MainWindow
@@ -50,7 +51,7 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_a: None)  # none offscreen
-    monkeypatch.setattr(unreachable, "FIRST_REST_S", REST_S)
+    monkeypatch.setattr(unreachable, "REST", Backoff(REST_S, unreachable.REST.longest_s))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-test-key-dddddddddddd")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
     routed = replace(

@@ -4,7 +4,7 @@ A provider's host that refuses or drops connections cost every request its conne
 before the route moved on: with a black-holed host, `gateway.connect_timeout_ms` (10 s) a
 request, each time. After `FAILURES_TO_REST` connect failures in a row a host is rested: its
 routes are passed over at once (the attempt says `resting`, with the seconds left) for
-`FIRST_REST_S`, doubled at each failure after a rest up to `LONGEST_REST_S`; once a rest ends
+`REST.first_s`, doubled at each failure after a rest up to `REST.longest_s`; once a rest ends
 the next request tries it again, and one connection made ends it.
 
 Only connect failures count: what a caller sends cannot make a TCP or TLS connection fail, so
@@ -25,14 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
 from llmgw_desktop.engine.redact import redact
 
 __all__ = [
     "FAILURES_TO_REST",
-    "FIRST_REST_S",
-    "LONGEST_REST_S",
+    "REST",
     "RESTING_OUTCOME",
     "RestedHost",
     "UnreachableHosts",
@@ -41,8 +41,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FAILURES_TO_REST = 3
-FIRST_REST_S = 5.0
-LONGEST_REST_S = 60.0
+REST = Backoff(first_s=5.0, longest_s=60.0)
 # The route log's outcome for a route passed over because its host is rested.
 RESTING_OUTCOME = "resting"
 
@@ -121,9 +120,9 @@ class UnreachableHosts:
         state.failures += 1
         state.last_error = redact(error)[:MAX_ERROR_CHARS]  # masked whole, then cut
         if state.rest_s:  # failed again right after a rest: a longer one
-            state.rest_s = min(LONGEST_REST_S, state.rest_s * 2)
+            state.rest_s = REST.after(state.rest_s)
         elif state.failures >= FAILURES_TO_REST:
-            state.rest_s = FIRST_REST_S
+            state.rest_s = REST.first_s
         else:
             return
         state.until = self._clock() + state.rest_s
