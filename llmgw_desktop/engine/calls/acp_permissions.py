@@ -1,26 +1,36 @@
 """What a CLI's child process starts with, and who answers an ACP agent's permission requests.
 
-The person at the desk, through the approval gate's desk question (`ApprovalGate.ask_desk`:
-Approve or Deny, denied when no desk is attached or no answer comes in time), never a fixed
-allow-list. When the gateway fronts the agent for an editor (`providers/acp/peer.AcpPeer`),
-the editor is asked as ACP asks, and the same question is mirrored on the desk: the first
-answer counts and closes the other. A remote caller's agent is refused anything but looking
-before anyone is asked (`providers/acp/turn.py`).
+A remote caller's grant answers first (`permission_check.check_request`): what it refuses,
+nobody is asked, and what it allows runs unasked unless the caller's own editor is there to
+refuse it. Otherwise (the local user, a `bypass` workspace) the person at the desk decides,
+through the approval gate's desk question (`ApprovalGate.ask_desk`: Approve or Deny, denied
+when no desk is attached or no answer comes in time), never a fixed allow-list; when the
+gateway fronts the agent for an editor (`providers/acp/peer.AcpPeer`), the editor is asked as
+ACP asks, and the same question is mirrored on the desk: the first answer counts and closes the
+other. The local user's call at `bypassPermissions` (which the operator must allow) asks nobody.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from llmgw_desktop.config.acp_agents import AcpAgentSpec
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.params import RequestMeta
+from llmgw_desktop.engine.calls.permission_check import check_request
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
 from llmgw_desktop.engine.providers.acp.gateway_env import routed_back
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer
-from llmgw_desktop.engine.providers.acp.turn import PermissionAsk, PermissionAsker
+from llmgw_desktop.engine.providers.acp.turn import (
+    PermissionAnswer,
+    PermissionAsk,
+    PermissionAsker,
+)
+from llmgw_desktop.engine.providers.base import Held
 from llmgw_desktop.engine.providers.child_env import child_environment
 
 __all__ = ["ChildFor", "acp_setup", "child_setup"]
@@ -35,6 +45,8 @@ class ChildFor:
     meta: RequestMeta
     model: str | None
     working_dir: str
+    held: Held | None = None  # a remote caller's grant the run is held to
+    auto_approve: bool = False  # the local user's call at bypassPermissions
 
 
 def child_setup(
@@ -55,6 +67,8 @@ def child_setup(
             workspace=run.meta.project or "",
             working_dir=run.working_dir,
             peer=run.meta.acp_peer,
+            held=run.held,
+            auto_approve=run.auto_approve,
         )
     environment = child_environment(
         run.provider,
@@ -80,11 +94,25 @@ def acp_setup(
     workspace: str,
     working_dir: str,
     peer: AcpPeer | None = None,
+    held: Held | None = None,
+    auto_approve: bool = False,
 ) -> AcpSetup:
-    """`spec` (the catalog's `[providers.acp.NAME]`), who answers (the desk, or `peer`'s
-    editor mirrored on the desk), and the limits for one call of ACP agent `provider`."""
+    """`spec` (the catalog's `[providers.acp.NAME]`), who answers (the caller's grant first,
+    then the desk, or `peer`'s editor mirrored on the desk), and the limits for one call of ACP
+    agent `provider`. `held`: a remote caller's grant; `auto_approve`: the local user's call
+    runs at `bypassPermissions` (only where the operator allows bypass), so nobody is asked."""
+    root = Path(working_dir)
 
-    async def ask(question: PermissionAsk) -> bool:
+    async def ask(question: PermissionAsk) -> PermissionAnswer:
+        if held is not None:
+            # Off the loop: paths are resolved on disk and host names looked up.
+            verdict = await asyncio.to_thread(check_request, question, held, root)
+            if not verdict.allowed:
+                return PermissionAnswer(False, verdict.why)
+            if peer is None:
+                return PermissionAnswer(True)  # the grant decides; no one else to ask
+        elif auto_approve:
+            return PermissionAnswer(True)
         request = ApprovalRequest(
             provider=provider,
             prompt=f"{question.title}\n{question.detail}".strip(),
@@ -99,10 +127,10 @@ def acp_setup(
         )
         reason = f"{provider} asks to run a {question.kind} tool: {question.title}"
         if peer is not None:
-            allowed, _by = await gate.ask_desk_or(request, reason, peer.ask(question))
-            return allowed
+            allowed, by = await gate.ask_desk_or(request, reason, peer.ask(question))
+            return PermissionAnswer(allowed, "" if allowed else f"refused ({by})")
         decision = await gate.ask_desk(request, reason)
-        return decision.allowed
+        return PermissionAnswer(decision.allowed, "" if decision.allowed else decision.reasons[-1])
 
     asker: PermissionAsker = ask
     routed = peer is not None and routed_back(provider, peer.gateway_url)

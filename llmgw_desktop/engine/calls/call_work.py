@@ -239,7 +239,15 @@ class CallWork:
             self._settings,
             self._catalog,
             self._gate,
-            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
+            ChildFor(
+                run.provider,
+                run.principal,
+                run.meta,
+                run.params.model,
+                str(directory),
+                held=request.held,
+                auto_approve=request.permission_mode == "bypassPermissions",
+            ),
         )
         run.spend.routed = acp is not None and acp.routed
 
@@ -250,8 +258,7 @@ class CallWork:
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
             run.spend.attempt_started = False
-            # Again at each start, not only at submit (red-team second pass, finding 1).
-            await self._power.check_directory(run.provider, request)
+            # The spawn point holds a confined run to its table row again at each start.
             return await invoke_once(
                 adapter_for(run.provider, self._catalog),
                 request,

@@ -38,10 +38,11 @@ from llmgw_desktop.engine.errors import (
     ProviderUnavailable,
 )
 from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.jobs.live import JobContext, JobSpec, Submitted
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.base import ProviderRequest
+from llmgw_desktop.engine.providers.base import Held, ProviderRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -49,7 +50,7 @@ from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
-from llmgw_desktop.engine.workspaces import WorkspaceRegistry
+from llmgw_desktop.engine.workspaces import Confinement, WorkspaceRegistry
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.providers.auth_home import AuthFileSource
@@ -97,6 +98,10 @@ class ProviderCalls:
         # (or the model asked of it) out (`engine/auth/key_scope.py`).
         self._target_access = target_access
         self._workspaces = workspaces
+        # Which remote callers the operator lets fetch web addresses (`web_fetch`): their
+        # agents' fetches too (`permission_check.py`).
+        passthrough = settings.gateway.remote_passthrough
+        self._passthrough = RemotePassthrough(passthrough.allow, passthrough.principals)
         self._jobs = jobs
         self._sessions = sessions
         # The engine's CLIs and ACP agents (the operator's added ones too), as discovery has them.
@@ -234,7 +239,7 @@ class ProviderCalls:
                 record,
                 decision,
                 optimization,
-                confined=confinement is not None and confinement.confined,
+                held=self._held(confinement, principal),
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
             )
         except EngineError as error:
@@ -333,7 +338,7 @@ class ProviderCalls:
         decision: ApprovalDecision,
         optimization: dict[str, Any],
         *,
-        confined: bool,
+        held: Held | None,
         notices: list[dict[str, Any]],
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
@@ -356,7 +361,8 @@ class ProviderCalls:
             allowed_tools=params.allowed_tools,
             disallowed_tools=params.disallowed_tools,
             working_dir=resolved.working_dir,
-            confined=confined,
+            confined=held is not None,
+            held=held,
         )
         from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 
@@ -407,6 +413,14 @@ class ProviderCalls:
             unstarted=lambda state: self._unstarted(record, state),
         )
         return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
+
+    def _held(self, confinement: Confinement | None, principal: str) -> Held | None:
+        """The grant a remote caller's run is held to (None: the local user, or `bypass`)."""
+        if confinement is None or not confinement.confined:
+            return None
+        return Held(
+            confinement.grant.level, may_fetch=self._passthrough.allowed(principal, "web_fetch")
+        )
 
     def _unstarted(self, record: str, state: JobState) -> None:
         """The job ended in the queue, before its work (which ends the row) began: its row

@@ -15,7 +15,6 @@ can switch the agent and the model inside a session (config options `agent` and 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -286,11 +285,8 @@ class AgentFront:
         await self._conn.session_update(session_id=session_id, update=update)
 
     async def _ask_editor(self, session_id: str, question: PermissionAsk) -> bool:
-        """The editor's answer to one permission request of the agent (once, either way)."""
-        try:
-            raw = json.loads(question.detail) if question.detail else None
-        except ValueError:
-            raw = question.detail
+        """The editor's answer to one permission request of the agent (once, either way),
+        asked only once the caller's grant allows it (`calls/acp_permissions.py`)."""
         answer = await self._conn.request_permission(
             options=[
                 schema.PermissionOption(option_id=option_id, name=name, kind=cast(Any, kind))
@@ -301,7 +297,8 @@ class AgentFront:
                 tool_call_id=question.tool_call_id,
                 title=question.title,
                 kind=cast(Any, question.kind if question.kind in _TOOL_KINDS else "other"),
-                raw_input=raw,
+                raw_input=question.raw_input,
+                locations=[schema.ToolCallLocation(path=p) for p in question.locations] or None,
             ),
         )
         outcome = answer.outcome
