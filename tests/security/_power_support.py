@@ -22,6 +22,8 @@ import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 
+from llmgw_desktop.engine.api import KeySpec
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.offline import ACP_BIN, CLI_BIN, find_cli, vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
@@ -32,7 +34,7 @@ from tests.security._oauth_support import (
     static_client_info,
 )
 from tests.security._oauth_support import sdk_provider as provider_for
-from tests.transports.auth.conftest import Start
+from tests.transports.auth.conftest import TOKEN, Start
 
 FAKE_VIBE = Path(__file__).resolve().parents[1] / "fakes" / "bin" / "vibe"
 BINARIES = {
@@ -159,6 +161,37 @@ def start_recording(
         return gateway, clis
 
     return run
+
+
+@pytest.fixture
+async def acp_power(
+    start_recording: StartRecording,
+    tmp_path: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]]:
+    """A locked gateway running the recording agents, with one workspace (`web`, the default
+    level) and a gateway key's headers."""
+    web = tmp_path / "ws" / "web"
+    web.mkdir(parents=True)
+    (web / "notes.md").write_text("NOTES-INSIDE-THE-WORKSPACE")
+    # Qwen Code speaks OpenAI's chat API from these; Gemini needs its folder trusted headless;
+    # Claude Code refuses to run its agent as root without IS_SANDBOX (CI runs as root).
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
+    monkeypatch.setenv("OPENAI_MODEL", "gpt-5.4")
+    monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
+    monkeypatch.setenv("IS_SANDBOX", "1")
+    gateway, clis = await start_recording(
+        {
+            "http.auth_token": TOKEN,
+            "providers.timeout_ms": 120_000,
+            "providers.kill_grace_ms": 1000,
+            "providers.acp": {"claude-acp": {"env": ["IS_SANDBOX"]}},
+            "workspaces.registry": {"web": str(web)},
+        }
+    )
+    key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="remote-editor"))
+    return gateway, clis, web, {"Authorization": f"Bearer {key.secret}"}
 
 
 # The approval tests' gate: a call scoring this much is denied (the default; set explicitly so

@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.api import KeySpec
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import (  # noqa: F401 - fixtures
     RecordingClis,
     StartRecording,
+    acp_power,
     has_flags,
     headers_mcp,
     local_mcp,
@@ -34,43 +33,12 @@ from tests.security._power_support import (  # noqa: F401 - fixtures
     require,
     start_recording,
 )
-from tests.transports.auth.conftest import TOKEN, start  # noqa: F401
+from tests.transports.auth.conftest import start  # noqa: F401
 
 pytestmark = pytest.mark.contract
 
 CANARY = "pwned-by-remote"
 MEMORY = "PROJECT-MEMORY-MARKER-7d3"
-
-
-@pytest.fixture
-async def acp_power(
-    start_recording: StartRecording,  # noqa: F811
-    tmp_path: Path,
-    upstream: ScriptedUpstream,
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]]:
-    """A locked gateway running the recording agents, with one workspace (`web`, the default
-    level) and a gateway key's headers."""
-    web = tmp_path / "ws" / "web"
-    web.mkdir(parents=True)
-    (web / "notes.md").write_text("NOTES-INSIDE-THE-WORKSPACE")
-    # Qwen Code speaks OpenAI's chat API from these; Gemini needs its folder trusted headless;
-    # Claude Code refuses to run its agent as root without IS_SANDBOX (CI runs as root).
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
-    monkeypatch.setenv("OPENAI_MODEL", "gpt-5.4")
-    monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
-    monkeypatch.setenv("IS_SANDBOX", "1")
-    gateway, clis = await start_recording(
-        {
-            "http.auth_token": TOKEN,
-            "providers.timeout_ms": 120_000,
-            "providers.kill_grace_ms": 1000,
-            "providers.acp": {"claude-acp": {"env": ["IS_SANDBOX"]}},
-            "workspaces.registry": {"web": str(web)},
-        }
-    )
-    key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="remote-editor"))
-    return gateway, clis, web, {"Authorization": f"Bearer {key.secret}"}
 
 
 async def _remote(headers: dict[str, str], gateway: GatewayRuntime, agent: str) -> Any:
@@ -85,7 +53,7 @@ def _refusal(answer: tuple[bool, dict[str, Any]]) -> dict[str, Any]:
 
 
 async def test_opencode_over_acp_gets_no_shell_and_no_project_config(
-    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],
+    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],  # noqa: F811
     upstream: ScriptedUpstream,
 ) -> None:
     gateway, clis, web, key = acp_power
@@ -111,7 +79,7 @@ async def test_opencode_over_acp_gets_no_shell_and_no_project_config(
 
 
 async def test_codex_over_acp_needs_a_bypass_grant(
-    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],
+    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],  # noqa: F811
 ) -> None:
     gateway, clis, _, key = acp_power
     require("codex-acp")
@@ -121,7 +89,7 @@ async def test_codex_over_acp_needs_a_bypass_grant(
 
 
 async def test_claude_over_acp_reads_only_the_users_settings(
-    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],
+    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],  # noqa: F811
     upstream: ScriptedUpstream,
 ) -> None:
     gateway, clis, web, key = acp_power
@@ -150,7 +118,7 @@ async def test_claude_over_acp_reads_only_the_users_settings(
 async def test_gemini_and_qwen_over_acp_refuse_their_project_folder(
     agent: str,
     folder: str,
-    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],
+    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],  # noqa: F811
 ) -> None:
     gateway, clis, web, key = acp_power
     require(agent)

@@ -19,11 +19,11 @@ from pathlib import Path
 from llmgw_desktop.config.acp_agents import AcpAgentSpec
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import Callback
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.params import RequestMeta
 from llmgw_desktop.engine.calls.permission_check import check_request
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
-from llmgw_desktop.engine.providers.acp.gateway_env import routed_back
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import (
     PermissionAnswer,
@@ -47,14 +47,16 @@ class ChildFor:
     working_dir: str
     held: Held | None = None  # a remote caller's grant the run is held to
     auto_approve: bool = False  # the local user's call at bypassPermissions
+    # Where an ACP agent's model calls go and the key they carry (None: its own endpoint).
+    callback: Callback | None = None
 
 
 def child_setup(
     settings: Settings, catalog: ProviderCatalog, gate: ApprovalGate, run: ChildFor
 ) -> tuple[AcpSetup | None, dict[str, str]]:
     """The ACP set-up of an ACP agent's run (None for the other CLIs) and the environment its
-    child starts with: only its share of the gateway's (`providers/child_env.py`), and, when
-    the gateway fronts it for an editor, its model calls pointed back at the gateway."""
+    child starts with: only its share of the gateway's (`providers/child_env.py`), and, where
+    the run has a callback, its model calls pointed back at the gateway as the caller."""
     acp = None
     if catalog.info(run.provider).speaks_acp:
         acp = acp_setup(
@@ -69,6 +71,7 @@ def child_setup(
             peer=run.meta.acp_peer,
             held=run.held,
             auto_approve=run.auto_approve,
+            callback=run.callback,
         )
     environment = child_environment(
         run.provider,
@@ -96,11 +99,13 @@ def acp_setup(
     peer: AcpPeer | None = None,
     held: Held | None = None,
     auto_approve: bool = False,
+    callback: Callback | None = None,
 ) -> AcpSetup:
     """`spec` (the catalog's `[providers.acp.NAME]`), who answers (the caller's grant first,
-    then the desk, or `peer`'s editor mirrored on the desk), and the limits for one call of ACP
-    agent `provider`. `held`: a remote caller's grant; `auto_approve`: the local user's call
-    runs at `bypassPermissions` (only where the operator allows bypass), so nobody is asked."""
+    then the desk, or `peer`'s editor mirrored on the desk), where its model calls go
+    (`callback`), and the limits for one call of ACP agent `provider`. `held`: a remote
+    caller's grant; `auto_approve`: the call runs at `bypassPermissions` (only where the
+    operator allows bypass), so nobody is asked."""
     root = Path(working_dir)
 
     async def ask(question: PermissionAsk) -> PermissionAnswer:
@@ -133,7 +138,6 @@ def acp_setup(
         return PermissionAnswer(decision.allowed, "" if decision.allowed else decision.reasons[-1])
 
     asker: PermissionAsker = ask
-    routed = peer is not None and routed_back(provider, peer.gateway_url)
     return AcpSetup(
         spec=spec,
         permissions=asker,
@@ -141,7 +145,7 @@ def acp_setup(
         init_timeout_s=min(60.0, settings.providers.timeout_ms / 2000),
         max_line_bytes=settings.providers.max_output_bytes,
         forward=peer.update if peer is not None else None,
-        routed=routed,
-        gateway_url=peer.gateway_url if routed and peer is not None else "",
-        gateway_key=peer.gateway_key if routed and peer is not None else "",
+        routed=callback is not None,
+        gateway_url=callback.url if callback is not None else "",
+        gateway_key=callback.key if callback is not None else "",
     )

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
+from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.call_work import CallWork, PlannedCall
-from llmgw_desktop.engine.calls.cli_spend import unmetered
+from llmgw_desktop.engine.calls.cli_spend import cli_cost_basis, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.routing import ConversationDirs, ConversationRouter, Resolved
@@ -49,7 +51,6 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.workspaces import Confinement, WorkspaceRegistry
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class ProviderCalls:
         project_access: Callable[[str, str | None], None] | None = None,
         target_access: Callable[[str, str, str], EngineError | None] | None = None,
         prices: PriceBook | None = None,
+        callbacks: AgentCallbacks | None = None,
     ) -> None:
         """`budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
         could not count, and holds a running call's estimate (`engine/budgets/ledger.py`);
@@ -98,6 +100,8 @@ class ProviderCalls:
         # (or the model asked of it) out (`engine/auth/key_scope.py`).
         self._target_access = target_access
         self._workspaces = workspaces
+        # Where the agents it starts call their models back (nowhere without a door).
+        self._callbacks = callbacks or AgentCallbacks(ConnectionKeys())
         # Which remote callers the operator lets fetch web addresses (`web_fetch`): their
         # agents' fetches too (`permission_check.py`).
         passthrough = settings.gateway.remote_passthrough
@@ -119,12 +123,12 @@ class ProviderCalls:
             catalog=catalog,
             sessions=sessions,
             gate=gate,
-            power=self._power,
             recorder=recorder,
             events=events,
             dirs=self.conversation_dirs,
             budgets=self._budgets,
             prices=self._prices,
+            callbacks=self._callbacks,
             auth_files=auth_files,
             lifeline=lifeline,
         )
@@ -312,14 +316,12 @@ class ProviderCalls:
     ) -> None:
         """Refuse before anything runs (no approval asked, no CLI spawned); the refusal is a
         refused row that spent nothing (no provider was asked)."""
+        proven = self._callbacks.principal_of(principal, meta.proven)
+        routed = self._callbacks.routes(provider, meta.acp_peer, proven)
         try:
-            self._budgets.check(
-                principal,
-                meta.caller,
-                meta.project,
-                CostBasis.cli(provider, params.model, self._prices),
-            )
-            why = unmetered(self._catalog, provider, params.model, self._prices, meta.acp_peer)
+            basis = cli_cost_basis(provider, params.model, self._prices, routed=routed)
+            self._budgets.check(principal, meta.caller, meta.project, basis)
+            why = unmetered(self._catalog, provider, params.model, self._prices, routed=routed)
             if why is not None:
                 self._budgets.refuse_unmetered(principal, meta.caller, meta.project, provider, why)
         except EngineError as error:

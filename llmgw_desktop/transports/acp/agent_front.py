@@ -170,6 +170,7 @@ class AgentFront:
                 gateway_url=self._gateway_url,
                 gateway_key=self._connection_key(),
             ),
+            proven=self._principal,
         )
         call = Call(session.agent, params, self._principal.id, meta)
         try:
