@@ -205,12 +205,11 @@ class ProviderCalls:
                 caller=meta.caller,
                 workspace=asked_workspace,
                 working_dir=params.working_dir or "",
+                # Scored because the caller is remote, not because it asked for `mcp_managed`:
+                # it runs at the mode it asked for, never raised to the accept-edits rung.
+                ladder=strategy == meta.approval_strategy,
             )
         )
-        if strategy != meta.approval_strategy and decision.allowed:
-            # Scored because the caller is remote, not because it asked for `mcp_managed`: it
-            # runs at the mode it asked for, never raised to the accept-edits rung.
-            decision = dataclasses.replace(decision, permission_mode=_asked_mode(params, meta))
         prefix_hash, prefix_tokens = stable_prefix(params)
         record = self._start_record(
             provider,
@@ -244,6 +243,7 @@ class ProviderCalls:
                 decision,
                 optimization,
                 held=self._held(confinement, principal),
+                confined=decision.confined,
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
             )
         except EngineError as error:
@@ -341,6 +341,7 @@ class ProviderCalls:
         optimization: dict[str, Any],
         *,
         held: Held | None,
+        confined: bool,
         notices: list[dict[str, Any]],
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
@@ -363,7 +364,7 @@ class ProviderCalls:
             allowed_tools=params.allowed_tools,
             disallowed_tools=params.disallowed_tools,
             working_dir=resolved.working_dir,
-            confined=held is not None,
+            confined=held is not None or confined,
             held=held,
         )
         from llmgw_desktop.engine.providers.cli_adapters import adapter_for
