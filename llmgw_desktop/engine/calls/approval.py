@@ -58,6 +58,7 @@ CRITICAL_SCORE = 100
 # Longer prompts are read off the event loop.
 INLINE_SCORING_CHARS = 100_000
 
+
 @dataclass(frozen=True)
 class ApprovalRequest:
     """What the gate looks at."""
