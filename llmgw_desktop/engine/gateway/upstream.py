@@ -87,6 +87,15 @@ class UpstreamTarget:
     model: str
     api_key: str | None = None
     key_label: str = ""
+    # What else of the request's credential the upstream may echo (a cloud's signature,
+    # session token, key id), taken out of its answers as the key is.
+    echoed: tuple[str, ...] = ()
+
+    @property
+    def scrubbed(self) -> tuple[str, ...]:
+        """The values taken out of whatever this upstream answers, longest first."""
+        found = (self.api_key or "", *self.echoed)
+        return tuple(sorted({v for v in found if len(v) >= MIN_SCRUBBED_KEY}, key=len)[::-1])
 
     def url(self, *, stream: bool, count_tokens: bool = False) -> str:
         base = self.base_url.rstrip("/")
@@ -400,6 +409,8 @@ class UpstreamClient:
             ) from None
         if prepared.secret and prepared.secret != target.api_key:
             target = dataclasses.replace(target, api_key=prepared.secret)
+        if prepared.echoed:
+            target = dataclasses.replace(target, echoed=prepared.echoed)
         return prepared.url, prepared.headers, prepared.body, target
 
     async def get_json(
@@ -453,8 +464,8 @@ def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> st
     """An upstream's message without the key it was sent: upstreams sometimes echo it back.
     The exact key is removed whatever its shape, then the redactor masks other key shapes
     (and, with `named`, `password=...`-style pairs)."""
-    if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
-        message = message.replace(target.api_key, REDACTED)
+    for secret in target.scrubbed:
+        message = message.replace(secret, REDACTED)
     return redact(message, named=named)
 
 
@@ -475,9 +486,9 @@ def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
 
 
 def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:
-    """An upstream's body without the exact key it was sent."""
-    if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
-        return raw.replace(target.api_key.encode(), REDACTED.encode())
+    """An upstream's body without the exact key (or other credential values) it was sent."""
+    for secret in target.scrubbed:
+        raw = raw.replace(secret.encode(), REDACTED.encode())
     return raw
 
 
