@@ -8,7 +8,8 @@ MCP in the default (`edit`) workspace: OpenCode over ACP gets no shell and never
 can); claude-agent-acp reads only the user's settings (a workspace's `CLAUDE.md` stays out of the
 model's context, its `.claude/settings.json` refuses the run); Gemini CLI and Qwen Code over ACP
 are refused a workspace holding their project folder and run at their prompting mode. The local
-user's runs load the project as before.
+user's runs load the project as before. Claude Code's request to read the gateway's vault key
+(outside its folder) is refused by the key holder's grant.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -112,6 +114,70 @@ async def test_claude_over_acp_reads_only_the_users_settings(
         failed, body = await request(client, "claude-acp", workingDir=str(web), prompt="hi")
     assert not failed, body
     assert any(MEMORY.encode() in r.raw_body for r in upstream.llm_requests)
+
+
+async def test_claude_over_acp_cannot_read_the_gateways_files_for_a_key_holder(
+    acp_power: tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]],  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    # Claude Code asks before reading outside its folder; the key holder's own editor allows
+    # everything. The grant refuses that `read` request before the editor is asked (SECURITY
+    # 84); inside its folder Claude Code reads unasked.
+    gateway, _, web, key = acp_power
+    require("claude-acp")
+    vault = gateway.settings.data_path / "vault.key"
+    upstream.script_when_offered(
+        "Read",
+        Reply.tool_call("Read", {"file_path": str(vault)}),
+        Reply.tool_call("Read", {"file_path": str(web / "notes.md")}, call_id="c2"),
+        Reply.ok("DONE"),
+    )
+    asked = await _editor_turn(gateway, key, "claude-acp", web)
+    told = b"".join(r.raw_body for r in upstream.llm_requests)
+    assert b"NOTES-INSIDE-THE-WORKSPACE" in told
+    assert vault.read_bytes().strip() not in told
+    assert asked == []  # nothing reached the editor that would have allowed it
+
+
+async def _editor_turn(
+    gateway: GatewayRuntime, headers: dict[str, str], agent: str, cwd: Path
+) -> list[str]:
+    """One turn over the `/acp` socket by an editor that allows everything it is asked; the
+    titles it was asked."""
+    asked: list[str] = []
+    url = f"{gateway.base_url}/acp?agent={agent}"
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, headers=headers) as ws:
+        ident = 0
+
+        async def call(method: str, params: dict[str, Any]) -> dict[str, Any]:
+            nonlocal ident
+            ident += 1
+            line = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
+            await ws.send_bytes(json.dumps(line).encode() + b"\n")
+            while True:
+                message = await ws.receive(timeout=120)
+                for raw in message.data.splitlines():
+                    got = json.loads(raw)
+                    if got.get("method") == "session/request_permission":
+                        params_ = got["params"]
+                        asked.append(params_["toolCall"].get("title", ""))
+                        allow = next(
+                            o["optionId"] for o in params_["options"] if o["kind"] == "allow_once"
+                        )
+                        answer = {"outcome": {"outcome": "selected", "optionId": allow}}
+                        reply = {"jsonrpc": "2.0", "id": got["id"], "result": answer}
+                        await ws.send_bytes(json.dumps(reply).encode() + b"\n")
+                    elif got.get("id") == ident and "method" not in got:
+                        return dict(got)
+
+        await call("initialize", {"protocolVersion": 1, "clientInfo": {"name": "zed"}})
+        new = await call("session/new", {"cwd": str(cwd), "mcpServers": []})
+        prompt = [{"type": "text", "text": "read them"}]
+        done = await call(
+            "session/prompt", {"sessionId": new["result"]["sessionId"], "prompt": prompt}
+        )
+        assert done.get("result", {}).get("stopReason") == "end_turn", done
+    return asked
 
 
 @pytest.mark.parametrize(("agent", "folder"), [("gemini-acp", ".gemini"), ("qwen", ".qwen")])
