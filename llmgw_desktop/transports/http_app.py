@@ -32,6 +32,7 @@ from llmgw_desktop.engine.api import (
     disk_refusal,
     require,
 )
+from llmgw_desktop.transports.acp.chat_routes import add_acp_chat_routes
 from llmgw_desktop.transports.acp.socket_route import add_acp_routes
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
@@ -156,6 +157,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     add_chat_routes(app, engine)
     add_native_routes(app, engine)
     add_acp_routes(app)  # editors' connections to the agents the gateway runs
+    add_acp_chat_routes(app)  # the chat sessions `acp --model` keeps
     return app
 
 
@@ -176,7 +178,7 @@ async def _instance_refusal(request: web.Request) -> web.Response | None:
         )
     # The token is a 0600 file of the gateway's account, which a CLI run for a remote caller
     # could read and hand over: as on every other door, it proves the local user only over a
-    # connection of that account (another account's `quit` stopped the gateway: issue 37).
+    # connection of that account (else another account's `quit` could stop the gateway).
     connections = config.connections
     transport = request.transport
     peer = (connections.of(transport) if connections is not None else None) or TransportPeer(

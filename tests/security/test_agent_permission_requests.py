@@ -1,5 +1,5 @@
 """An agent's permission requests are decided by the caller's grant, not by the caller's editor
-(SECURITY finding 84).
+(SECURITY finding 85).
 
 A gateway key holder's editor answers "allow" to everything its agent asks. The agent is the
 scriptable stand-in (`tests/fakes/fake_acp_agent.py`, `ask-each`) in place of the shipped

@@ -148,4 +148,5 @@ def acp_setup(
         routed=callback is not None,
         gateway_url=callback.url if callback is not None else "",
         gateway_key=callback.key if callback is not None else "",
+        images=peer.images if peer is not None else (),
     )

@@ -8,7 +8,7 @@ included. What the job then runs (the attempts, the budget hold, the turn's usag
 
 What only a call needs (the CLI adapters and their parsers, the prompt's token counts, the
 CLI's auth files) is imported when a call comes, not with this module: a gateway start builds
-this service but serves HTTP dialects first (issue 42, `tests/test_startup_imports.py`).
+this service but serves HTTP dialects first (`tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig, parse_servers
 from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
 from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
@@ -47,6 +48,7 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.base import Held, ProviderRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.mcp_handoff import WRITTEN_AT_START, servers_for
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
@@ -185,6 +187,9 @@ class ProviderCalls:
         params = await self._anchored(provider, params, principal, meta.caller)
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
+        # The MCP servers it hands the CLI, checked before anyone is asked to approve it.
+        configured = parse_servers(self._settings.mcp.servers)
+        servers = servers_for(provider, params.mcp_servers, configured)
         optimization: dict[str, Any] = {}
         from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix
 
@@ -245,6 +250,7 @@ class ProviderCalls:
                 held=self._held(confinement, principal),
                 confined=decision.confined,
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
+                servers=servers,
             )
         except EngineError as error:
             denied = isinstance(error, ApprovalDenied)
@@ -343,6 +349,7 @@ class ProviderCalls:
         held: Held | None,
         confined: bool,
         notices: list[dict[str, Any]],
+        servers: tuple[UpstreamServerConfig, ...] = (),
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
         if executable is None:
@@ -366,6 +373,8 @@ class ProviderCalls:
             working_dir=resolved.working_dir,
             confined=held is not None or confined,
             held=held,
+            mcp_servers=servers,
+            mcp_config=WRITTEN_AT_START if servers else None,  # the run writes the file
         )
         from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 

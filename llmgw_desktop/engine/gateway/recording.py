@@ -105,18 +105,17 @@ class RequestRecords:
         return self._catalog.engine_id(gateway_id) or recorded_provider(gateway_id)
 
     def cut_before_answer(
-        self, record: str, route: RouteReport, incoming: ClientRequest, *, asked: bool
+        self, record: str, route: RouteReport, incoming: ClientRequest | Usage, *, asked: bool
     ) -> None:
         """End the row of an attempt whose client left (or whose gateway stopped) before the
         answer began. An upstream that had accepted the request (`asked`) bills its prompt:
-        counted at its estimate."""
+        counted at its estimate (`incoming` as a `Usage`: the estimate of a call that is not
+        a chat, an embedding's)."""
         state, code = self.cut()
         if asked:
             # The vendor goes on with an answer nobody reads, and bills it: under a hard
             # budget it is counted at what was held for it (`held_usage`).
-            usage = held_usage(
-                estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
-            )
+            usage = _billed_usage(incoming, route)
             self.finish(record, route, state, usage, error_code=code, estimated=True)
         else:
             self.finish(record, route, state, Usage(), error_code=code)
@@ -130,16 +129,15 @@ class RequestRecords:
         record: str,
         started: float,
         *,
-        billed: ClientRequest | None = None,
+        billed: ClientRequest | Usage | None = None,
     ) -> None:
         """End an attempt's row as failed and list it in the route; `billed`: the request of
         an attempt the upstream had accepted (2xx) before it failed, counted at its estimate
-        (under a hard budget, at least its hold), as a cut stream is."""
+        (under a hard budget, at least its hold), as a cut stream is (a `Usage`: that
+        estimate, for a call that is not a chat)."""
         route.attempts.append(Attempt(target.label, key.label, failure.outcome))
         if billed is not None:
-            usage = held_usage(
-                estimated_usage(billed, 0), route.held_output, billed, route.carried_input
-            )
+            usage = _billed_usage(billed, route)
             self.finish(
                 record,
                 route,
@@ -198,6 +196,15 @@ class RequestRecords:
             requested_model=route.requested_model or None,
             project=route.project,
         )
+
+    def first_token(self, record: str) -> None:
+        """The moment `record`'s first token reached the client."""
+        self._recorder.first_token(record)
+
+    def end_as_answered(self, route: RouteReport, error: EngineError, http_status: int) -> None:
+        """The row the answer names ends as the client saw it (a 502 all_routes_failed), not
+        as its own attempt did (the route log keeps each attempt's outcome)."""
+        self._recorder.update(route.request_id, error_code=error.code, http_status=http_status)
 
     def finish(
         self,
@@ -333,7 +340,7 @@ class RequestRecords:
         # its estimate, never at nothing, or a caller that always hangs up early would spend
         # under a hard budget without limit. A reasoning model bills thinking that sends no
         # events, so under a hard budget a stream that did not end with the vendor's usage is
-        # counted at least at what was held for it (issue 37, item 3).
+        # counted at least at what was held for it.
         usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
         if estimated:
             usage = estimated_usage(incoming, outcome.events)
@@ -362,6 +369,16 @@ class RequestRecords:
         if self.stopping:
             return RecordState.INTERRUPTED, ErrorCode.INTERRUPTED
         return RecordState.CANCELED, "client_disconnected"
+
+
+def _billed_usage(incoming: ClientRequest | Usage, route: RouteReport) -> Usage:
+    """What an accepted call that gave no usage is counted at: its estimate, raised to what a
+    hard budget held for it."""
+    if isinstance(incoming, Usage):
+        return held_usage(incoming, route.held_output)
+    return held_usage(
+        estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
+    )
 
 
 def held_usage(

@@ -155,9 +155,17 @@ class Vault:
 
     def open_later(self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]) -> None:
         """Open in a task of `spawn`'s: finding the master key may ask the OS keyring (its
-        import and backend probe were a tenth of the headless start, issue 42), and nothing
+        import and backend probe were a tenth of the headless start), and nothing
         but the vault's own calls needs it; they wait for this open."""
         self._opening = spawn(self.open())
+
+    async def settled(self) -> dict[str, Any]:
+        """`status` once an open under way has finished (the desk asks at start whether the
+        vault opened)."""
+        opening = self._opening
+        if opening is not None and not opening.done():
+            await asyncio.shield(opening)
+        return self.status()
 
     async def _key_when_open(self) -> bytes:
         """The master key, once an open under way has finished.

@@ -15,7 +15,7 @@ from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.pages.overview_totals import provider_calls_summary
+from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
 from llmgw_desktop.ui.pages.provider_health import TRAFFIC_WINDOW, ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
@@ -47,7 +47,7 @@ STATUS_REFRESH_MS = 1000
 # are built (and pyqtgraph imported) only when the page is first shown: a start into the tray,
 # or a window left on another page, never loads them. The cue is the first paint of the
 # placeholder that keeps their place; a timer from the page being shown raced that paint on a
-# busy machine, and the import then held the launch's first frame (issue 42). A page shown but
+# busy machine, and the import then held the launch's first frame. A page shown but
 # never painted builds them at the latest after CHARTS_AT_THE_LATEST_MS.
 CHARTS_AFTER_PAINT_MS = 50
 CHARTS_AT_THE_LATEST_MS = 2000
@@ -120,6 +120,10 @@ class OverviewPage(Page):
         self.response_cache_label.setObjectName("responseCache")
         self.response_cache_label.setWordWrap(True)
         form.addRow("Response cache", self.response_cache_label)
+        # The gateway's calls by kind: chats, embeddings, completions (autocomplete).
+        self.kinds_label = QLabel()
+        self.kinds_label.setObjectName("requestKinds")
+        form.addRow("Gateway calls", self.kinds_label)
         form.addRow("MCP endpoint", endpoint_row)
         # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
         places.addRow("Health", PathLabel(facts.health_url))
@@ -337,6 +341,7 @@ class OverviewPage(Page):
             response_cache_text(stats, problem),
             warning_colour() if problem else None,
         )
+        _show(self.kinds_label, kinds_summary(engine.gateway.kind_counts))
 
 
 def uptime_text(seconds: float) -> str:
