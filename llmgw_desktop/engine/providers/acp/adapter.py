@@ -80,7 +80,8 @@ class AcpAdapter:
         """The agent's argv and the turn that talks to it.
 
         Raises:
-            InvalidRequest: the request asks for what no ACP turn can do.
+            InvalidRequest: the request asks for what no ACP turn can do, or a confined run of
+                an agent the confinement table cannot hold.
         """
         setup = setup or AcpSetup()
         if request.session.fork:
