@@ -48,8 +48,6 @@ from tests.mcp_wire import mcp_session
 from tests.security._oauth_support import code_flow, oauth_settings
 from tests.transports.auth.conftest import TOKEN, start  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.contract
-
 STAND_IN = Path(__file__).resolve().parents[1] / "fakes" / "recording_agent.py"
 AGENTS = SHIPPED_CATALOG.ids
 LEVELS = {"read-only": "ro", "edit": "ed", "commands": "cmd", "bypass": "by"}
