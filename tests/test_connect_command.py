@@ -49,7 +49,7 @@ def test_claude_code_with_only_an_openai_key_names_an_openai_model(
     # The MCP relay by its absolute path: a venv's script is not on an editor's PATH.
     command = stdio_command()
     assert Path(command[0]).is_absolute()
-    assert f"claude mcp add llmgw-desktop -- {' '.join(command)}" in out
+    assert f"claude mcp add --scope user llmgw-desktop -- {' '.join(command)}" in out
     assert "sk-only-openai" not in out
 
 

@@ -142,6 +142,7 @@ README_LINES_RUN_BY = {
     "ANTHROPIC_BASE_URL=": "tests/clients/test_readme_as_written.py (and test_claude_code.py)",
     "claude mcp add": "tests/clients/test_readme_as_written.py",
     "codex mcp add": "tests/clients/test_readme_as_written.py",
+    "codex exec": "tests/clients/test_readme_as_written.py",
     "export LLMGW_API_KEY": "tests/clients/test_readme_as_written.py",
 }
 

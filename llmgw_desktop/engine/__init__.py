@@ -10,9 +10,9 @@ The capabilities, one package each: `calls/` (a provider call, from its argument
 it becomes), `providers/` (the vendor CLIs and ACP agents: found, run, confined, their health),
 `gateway/` (the HTTP LLM gateway's core: dialects, API providers, routing, the upstream client),
 `jobs/`, `sessions/`, `recorder/` (the flight recorder), `budgets/`, `tokens/` (usage and prices),
-`response_cache/`, `auth/` (who is calling), `workspaces/`, `vault/`, `upstream_mcp/` (the
-user's own MCP servers), `validation/` (multi-model reviews), `store/` (SQLite or PostgreSQL),
-`metrics/` and `telemetry/`.
+`response_cache/`, `guard/` (secrets in what leaves the machine), `auth/` (who is calling),
+`workspaces/`, `vault/`, `upstream_mcp/` (the user's own MCP servers), `validation/`
+(multi-model reviews), `store/` (SQLite or PostgreSQL), `metrics/` and `telemetry/`.
 
 Shared by all of them: `errors` (every error, by what the caller must do, with its code),
 `events` (typed events the desk and front doors subscribe to), `states` (how work ends), `ids`,

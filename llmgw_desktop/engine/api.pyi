@@ -77,10 +77,12 @@ from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped
 from llmgw_desktop.engine.events import JobStateChanged as JobStateChanged
 from llmgw_desktop.engine.events import JobStuckChanged as JobStuckChanged
+from llmgw_desktop.engine.events import ModelListRead as ModelListRead
 from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
+from llmgw_desktop.engine.events import SecretsFound as SecretsFound
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
 from llmgw_desktop.engine.gateway.completions.answers import (
@@ -133,6 +135,10 @@ from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS as SERVING_THRESHO
 from llmgw_desktop.engine.gc_tuning import freeze_late_arrivals as freeze_late_arrivals
 from llmgw_desktop.engine.gc_tuning import note_frozen as note_frozen
 from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
+from llmgw_desktop.engine.guard.desk import GUARD_ANSWERS as GUARD_ANSWERS
+from llmgw_desktop.engine.guard.desk import SecretQuestion as SecretQuestion
+from llmgw_desktop.engine.guard.desk import SecretQuestions as SecretQuestions
+from llmgw_desktop.engine.guard.stats import GuardCount as GuardCount
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
@@ -202,6 +208,10 @@ from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
+from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
+from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
+from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file
 from llmgw_desktop.engine.upstream_mcp.service import RelayedTool as RelayedTool
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers

@@ -35,6 +35,8 @@ from llmgw_desktop.engine.events import (
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.gateway.playground import Playground
 from llmgw_desktop.engine.gateway.provider_editor import ProviderEditor
+from llmgw_desktop.engine.guard.desk import SecretQuestions
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.health import EngineHealth
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
@@ -74,6 +76,7 @@ from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.price_settings import PriceSettings
 from llmgw_desktop.engine.upkeep import Upkeep
+from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE, ToolPins
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -259,6 +262,21 @@ class Engine:
             version=__version__,
             saver=self.settings_saver,
             vault=self.vault,
+            pins=ToolPins(
+                settings.data_path / PINS_FILE,
+                enabled=settings.mcp.pin_tools,
+                withhold_flagged=settings.mcp.withhold_flagged_tools,
+            ),
+        )
+        # Secrets in what leaves the machine: read before each provider is asked (`[guard]`);
+        # `ask` puts them to the desk with the approval gate's time to answer.
+        self.guard = OutboundGuard(
+            settings.guard,
+            events=self.events,
+            questions=SecretQuestions(
+                timeout_s=settings.approval.desk_timeout_ms / 1000,
+                fallback=settings.guard.ask_fallback,
+            ),
         )
         # Where the agents the gateway starts call their models back, as their caller.
         connection_keys = ConnectionKeys()
@@ -282,6 +300,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             prices=self.prices,
             callbacks=self.callbacks,
+            guard=self.guard,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -331,6 +350,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             telemetry=self.telemetry,
             prices=self.prices,
+            guard=self.guard,
             events=self.events,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.

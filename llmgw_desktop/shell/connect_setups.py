@@ -94,7 +94,7 @@ def _claude_code(facts: GatewayFacts) -> Setup:
         run,
         *_model_note(facts, "claude-code", model),
         "# The gateway's MCP tools in Claude Code:",
-        f"claude mcp add {SERVER_NAME} -- {shlex.join(stdio_command())}",
+        f"claude mcp add --scope user {SERVER_NAME} -- {shlex.join(stdio_command())}",
         f"# --write puts {', '.join(env)} in {folder / 'settings.json'} (every claude then "
         "goes through the gateway).",
     ]

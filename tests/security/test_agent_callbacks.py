@@ -1,5 +1,5 @@
 """Every ACP agent the gateway starts calls its models back through the gateway, as its caller,
-from every door (SECURITY finding 88).
+from every door (SECURITY finding 90).
 
 The real claude-agent-acp behind the recording shim (`_power_support.py`), the gateway's
 Anthropic provider on the scripted upstream: over the HTTP bridge (`claude-acp-cli/sonnet`) and

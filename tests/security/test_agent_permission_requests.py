@@ -1,5 +1,5 @@
 """An agent's permission requests are decided by the caller's grant, not by the caller's editor
-(SECURITY finding 85).
+(SECURITY finding 87).
 
 A gateway key holder's editor answers "allow" to everything its agent asks. The agent is the
 scriptable stand-in (`tests/fakes/fake_acp_agent.py`, `ask-each`) in place of the shipped

@@ -1,5 +1,5 @@
 """The managed ladder never hands out a fully unlocked agent unless the operator opts in
-(SECURITY finding 89; issue 55, item 8).
+(SECURITY finding 91; issue 55, item 8).
 
 The real CLIs behind the recording shims (`_power_support.py`), called by the local user over MCP
 with `approvalStrategy: "mcp_managed"` and a prompt that scores 0: OpenCode, whose own flags at

@@ -1,5 +1,5 @@
 """A remote caller's run of a shipped ACP agent is held to that agent's row of the confinement
-table, as its CLI's is (SECURITY findings 86 and 87).
+table, as its CLI's is (SECURITY findings 88 and 89).
 
 The real agents (`.ci/acp-agents`, `.ci/clis`) behind the recording shims of
 `_power_support.py`, their model calls on the scripted upstream, called by a gateway key over
@@ -122,7 +122,7 @@ async def test_claude_over_acp_cannot_read_the_gateways_files_for_a_key_holder(
 ) -> None:
     # Claude Code asks before reading outside its folder; the key holder's own editor allows
     # everything. The grant refuses that `read` request before the editor is asked (SECURITY
-    # 85); inside its folder Claude Code reads unasked.
+    # 87); inside its folder Claude Code reads unasked.
     gateway, _, web, key = acp_power
     require("claude-acp")
     vault = gateway.settings.data_path / "vault.key"

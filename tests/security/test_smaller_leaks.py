@@ -1,4 +1,4 @@
-"""Three smaller leaks (SECURITY finding 90).
+"""Three smaller leaks (SECURITY finding 92).
 
 - A shared response cache (`cache.shared`) is keyed on every header the gateway sends on: one
   caller's header that an upstream answers by (another gateway routing by header) cannot plant

@@ -42,6 +42,8 @@ from llmgw_desktop.engine.errors import (
 )
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.jobs.live import JobContext, JobSpec, Submitted
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState
@@ -87,13 +89,16 @@ class ProviderCalls:
         target_access: Callable[[str, str, str], EngineError | None] | None = None,
         prices: PriceBook | None = None,
         callbacks: AgentCallbacks | None = None,
+        guard: OutboundGuard | None = None,
     ) -> None:
-        """`budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
+        """`guard` reads a call's prompt for secrets before its CLI is given it (`[guard]`);
+        `budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
         could not count, and holds a running call's estimate (`engine/budgets/ledger.py`);
         `project_access(principal, project)` raises
         `ProjectForbidden` when the principal was not granted the project
         (`engine/auth/projects.py`)."""
         self._settings = settings
+        self._guard = guard
         # The engine's prices (the person's over the bundled table): a run's estimated cost.
         self._prices = prices or PriceBook()
         self._budgets = budgets or NO_BUDGETS
@@ -196,6 +201,7 @@ class ProviderCalls:
         if meta.optimize_prompt:
             # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
             params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
+        params = await self._check_secrets(provider, params, principal, meta)
         confinement = await self._power.check(provider, params, principal, meta)
         strategy = _strategy_for(principal, meta)
         decision = await self._gate.decide(
@@ -335,6 +341,44 @@ class ProviderCalls:
             self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
             error.details.setdefault("requestId", record)
             raise
+
+    async def _check_secrets(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> CallParams:
+        """The call as its CLI may be given it, by the outbound guard (`[guard]`): as asked,
+        or with each secret of its prompt replaced by a placeholder; a refusal is a refused
+        row. The CLI's answer is its own (a CLI works on this machine and may write the real
+        value itself), so placeholders in it are not put back."""
+        if self._guard is None or meta.guarded:
+            return params
+        parts = params.prompt_parts
+        prompt = (
+            {"prompt": params.prompt or ""}
+            if parts is None
+            else {"system": parts.system, "tools": parts.tools, "context": parts.context}
+            | {"task": parts.task}
+        )
+        who = CallerInfo(principal, meta.caller, meta.project, meta.tool, meta.transport)
+        decision = await self._guard.for_call(provider, prompt, who, meta.record_id or "")
+        if decision.refusal is not None:
+            record = self._start_record(provider, params, principal, meta)
+            error = decision.refusal
+            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
+            error.details.setdefault("requestId", record)
+            raise error
+        redaction = decision.redaction
+        if redaction is None:
+            return params
+        if parts is None:
+            return dataclasses.replace(params, prompt=redaction.text(params.prompt or ""))
+        redacted = dataclasses.replace(
+            parts,
+            system=redaction.text(parts.system),
+            tools=redaction.text(parts.tools),
+            context=redaction.text(parts.context),
+            task=redaction.text(parts.task),
+        )
+        return dataclasses.replace(params, prompt_parts=redacted)
 
     async def _start(
         self,

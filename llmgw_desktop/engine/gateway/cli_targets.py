@@ -89,6 +89,7 @@ async def serve_on_cli(
         record_id=route.request_id,
         replay_of=caller.replay_of,
         proven=caller.proven,
+        guarded=True,  # the gateway's target loop decided what this request may carry
     )
     try:
         call = await cli.start(

@@ -19,6 +19,7 @@ from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.response_cache import ResponseCache
@@ -68,6 +69,7 @@ def build_gateway(
     target_access: Callable[[str, str, str], EngineError | None] | None = None,
     telemetry: Telemetry | None = None,
     prices: PriceBook | None = None,
+    guard: OutboundGuard | None = None,
     events: EventBus | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
@@ -118,6 +120,7 @@ def build_gateway(
         prices=prices,
         bodies=recorder.bodies,
         cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
+        guard=guard,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,
             settings.gateway.remote_passthrough.principals,

@@ -63,6 +63,9 @@ class RouteReport:
     # Whether the response cache counted this request as a lookup: once a request too, though
     # each target a fallback tries is looked up under its own key.
     cache_looked_up: bool = False
+    # What the outbound guard found and did per target (`engine/guard/service.py`): kinds
+    # counted, where, never a value; None when it found nothing (or was off).
+    guard: dict[str, Any] | None = None
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -82,6 +85,8 @@ class RouteReport:
             headers["x-gateway-trace-id"] = self.trace_id
         if self.max_tokens is not None:
             headers["x-gateway-max-tokens"] = str(self.max_tokens)
+        if self.guard is not None:
+            headers["x-gateway-guard"] = self.guard_words()
         if self.cache:
             headers["x-gateway-cache"] = self.cache
             if self.cache_passed_over is not None:
@@ -130,7 +135,20 @@ class RouteReport:
             record["replayOf"] = self.replay_of
         if self.max_tokens is not None:
             record["maxTokens"] = self.max_tokens
+        if self.guard is not None:
+            record["guard"] = self.guard
         return record
+
+    def guard_words(self) -> str:
+        """`redacted: aws_access_key x1, jwt x2` (what the guard did for the provider that
+        answered, else for the last it decided on), for `x-gateway-guard`."""
+        guard = self.guard or {}
+        targets: dict[str, str] = guard.get("targets", {})
+        did = targets.get(self.provider) or next(reversed(targets.values()), "")
+        found = ", ".join(f"{kind} x{n}" for kind, n in sorted(guard.get("found", {}).items()))
+        if guard.get("unscanned"):
+            found = f"{found}; not read whole ({guard['unscanned']})".lstrip("; ")
+        return header_value(f"{did}: {found}" if found else did)
 
 
 def header_value(value: str) -> str:

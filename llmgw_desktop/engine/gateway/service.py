@@ -58,6 +58,9 @@ from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, pla
 from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
+from llmgw_desktop.engine.guard.policy import stays_local
+from llmgw_desktop.engine.guard.service import SEND, Decision, OutboundGuard, RequestGuard
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.kinds import (
     KIND_CHAT,
@@ -75,6 +78,8 @@ __all__ = ["GatewayService"]
 _Answer = TypeVar("_Answer")
 # What asking one target gives: its answer, or why not (the failure or refusal, if any).
 _Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
+# How one target is asked: what the outbound guard decided it may be sent (`Decision`).
+_Ask = Callable[[Target, Plan, Decision], Awaitable[_Asked[_Answer]]]
 
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
@@ -86,6 +91,9 @@ UNPRICED_OUTCOME = "unpriced"
 UNMETERED_OUTCOME = "unmetered"
 # The route log's outcome of a target outside the caller's gateway key's scope (not asked).
 OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
+# The route log's outcome of a target the outbound guard did not send the request to (a
+# secret found where it blocks, or a request it could not read whole where that blocks).
+GUARD_OUTCOME = "guard_blocked"
 
 
 def _error_front(front: str) -> str:
@@ -115,6 +123,7 @@ class GatewayService:
         prices: PriceBook | None = None,
         bodies: BodyCapture | None = None,
         cache: ResponseCache | None = None,
+        guard: OutboundGuard | None = None,
     ) -> None:
         self.registry = registry
         self._prices = prices or PriceBook()  # the engine's: the person's prices on top
@@ -139,7 +148,9 @@ class GatewayService:
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(registry, keys, upstream, self._remote, self._target_access)
+        self._counter = TokenCounter(
+            registry, keys, upstream, self._remote, self._target_access, guard=guard
+        )
         # Spans of upstream attempts and translations (does nothing while export is off).
         self._telemetry = telemetry or Telemetry()
         # The bodies a person chose to keep (`recorder.capture`): off unless configured.
@@ -170,6 +181,8 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
+        self.guard = guard
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions = CompletionTargets(
@@ -333,12 +346,16 @@ class GatewayService:
             if not request.model:
                 raise InvalidRequest("model: required (an embedding model)", param="model")
 
-            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Embeddings]]:
+            def ask(
+                target: Target, plan: Plan, decision: Decision
+            ) -> Awaitable[_Asked[Embeddings]]:
                 if target.kind == "cli":
                     return self._cli_cannot_embed(target, route)
-                return self._embeddings.ask(request, target, route, caller, plan)
+                sent = embedding_sent(decision, request)
+                return self._embeddings.ask(sent, target, route, caller, plan)
 
-            return await self._route(request.model, caller, route, ask)
+            guard = self._guard_of(request.body or {"input": list(request.inputs)}, caller, route)
+            return await self._route(request.model, caller, route, ask, guard=guard)
         except EngineError as error:
             self._refused(_error_front(request.front), caller, route, error)
             raise
@@ -398,12 +415,16 @@ class GatewayService:
             if not model:
                 raise InvalidRequest("model: required", param="model")
 
-            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completion]]:
+            async def ask(target: Target, plan: Plan, decision: Decision) -> _Asked[Completion]:
                 if target.kind == "cli":
-                    return self._cli_cannot_complete(target, route)
-                return self._completions.ask(request, target, route, caller, plan)
+                    return await self._cli_cannot_complete(target, route)
+                sent = completion_sent(decision, request)
+                answer, failure = await self._completions.ask(sent, target, route, caller, plan)
+                return (None if answer is None else completion_answer(decision, answer)), failure
 
-            return await self._route(model, caller, route, ask)
+            asked = request.body or {"prompt": request.prompt, "suffix": request.suffix}
+            guard = self._guard_of(asked, caller, route)
+            return await self._route(model, caller, route, ask, guard=guard)
         except EngineError as error:
             self._refused(DIALECT_OPENAI_CHAT, caller, route, error)
             raise
@@ -429,10 +450,17 @@ class GatewayService:
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
 
-        def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completed | Streaming]]:
+        async def ask(
+            target: Target, plan: Plan, decision: Decision
+        ) -> _Asked[Completed | Streaming]:
+            sent = decision.request(incoming)
+            asked: _Asked[Completed | Streaming]
             if target.kind == "cli":
-                return self._try_cli(incoming, target, route, caller)
-            return self._api.ask(incoming, target, route, caller, plan)
+                asked = await self._try_cli(sent, target, route, caller)
+            else:
+                asked = await self._api.ask(sent, target, route, caller, plan)
+            answer, failure = asked
+            return (None if answer is None else decision.answer(answer, incoming.name)), failure
 
         return await self._route(
             requested,
@@ -440,20 +468,33 @@ class GatewayService:
             route,
             ask,
             small=bool(config.small_request_model) and self._is_small(incoming),
+            guard=self._guard_of(incoming.body, caller, route, size=len(incoming.raw)),
         )
+
+    def _guard_of(
+        self, body: Any, caller: CallerInfo, route: RouteReport, *, size: int | None = None
+    ) -> RequestGuard | None:
+        """The outbound guard of one request whose content is `body` (`size`: its bytes, where
+        known)."""
+        if self.guard is None:
+            return None
+        return self.guard.for_request(body, caller, route, size=size)
 
     async def _route(
         self,
         requested: str,
         caller: CallerInfo,
         route: RouteReport,
-        ask: Callable[[Target, Plan], Awaitable[_Asked[_Answer]]],
+        ask: _Ask[_Answer],
         *,
         small: bool = False,
+        guard: RequestGuard | None = None,
     ) -> _Answer:
         """Plan `requested`'s targets and `ask` each in order, past those the caller's key,
         a hard dollar budget or a CLI's budget leave out, until one answers: the one policy
-        of targets, their order and when to move on, for every kind of call.
+        of targets, their order and when to move on, for every kind of call. The outbound
+        `guard` decides, per target, what the request may be sent as: this loop is the one
+        place every request leaves the machine.
 
         Raises:
             NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
@@ -487,16 +528,20 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
                 over_budget.append(unstoppable)
                 continue
-            answer, failure = await ask(target, plan)
+            decision = SEND if guard is None else await guard.decide(*self._guarded(target))
+            if decision.refusal is not None:
+                # Not sent: a later target (a provider on this machine) may still serve.
+                route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
+                over_budget.append(decision.refusal)
+                continue
+            answer, failure = await ask(target, plan, decision)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
             last = failure if failure is not None else last
-        not_asked = all(
-            a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME)
-            for a in route.attempts
-        )
+        passed_over = (UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME, GUARD_OUTCOME)
+        not_asked = all(a.outcome in (*_NOT_ASKED, *passed_over) for a in route.attempts)
         if over_budget and not_asked:
             raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
@@ -504,6 +549,16 @@ class GatewayService:
         raise AllRoutesFailed.from_attempts(
             requested, route.attempts, last, plan.hints, key_env=self._key_env
         )
+
+    def _guarded(self, target: Target) -> tuple[str, str, bool]:
+        """What the guard's settings call `target`'s provider (a CLI by its engine id), its
+        model, and whether the request stays on this machine (a base URL on loopback)."""
+        if target.kind == "cli":
+            catalog = self.registry.config.catalog
+            return catalog.engine_id(target.provider) or target.provider, target.model, False
+        spec = self.registry.provider(target.provider)
+        local = spec is not None and stays_local(self.keys.base_url(spec))
+        return target.provider, target.model, local
 
     def _key_env(self, provider: str) -> tuple[str, ...]:
         """The environment variables `provider`'s key is read from, in the order looked."""

@@ -40,6 +40,7 @@ from llmgw_desktop.engine.upstream_mcp.oauth import (
     SignIn,
     open_in_browser,
 )
+from llmgw_desktop.engine.upstream_mcp.pins import ToolPins
 from llmgw_desktop.engine.upstream_mcp.silence import SharedPing, Silence
 from llmgw_desktop.engine.upstream_mcp.transport import (
     HTTP_CLOSE_S,
@@ -89,10 +90,12 @@ class UpstreamServer:
         open_url: Callable[[str], None] = open_in_browser,
         start_timeout_s: float = START_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
+        pins: ToolPins | None = None,
     ) -> None:
         """`start_timeout_s` bounds `initialize` and each reading of the lists; `max_tools`,
-        the entries each list keeps."""
+        the entries each list keeps; `pins` hear each listing of the tools (`pins.py`)."""
         self.config = config
+        self._pins = pins
         self.start_timeout_s = start_timeout_s
         self.max_tools = max_tools
         self._lifeline = lifeline
@@ -432,6 +435,8 @@ class UpstreamServer:
                 most,
                 ", ".join(f"at least {n} {kind}" for kind, n in self.left_out.items()),
             )
+        if self._pins is not None:
+            await self._pins.observe(self.config.name, listing.tools)
         self.tools, self.prompts = listing.tools, listing.prompts
         self.resources, self.templates = listing.resources, listing.templates
         self.listed = True

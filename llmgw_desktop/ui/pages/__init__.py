@@ -4,7 +4,8 @@ a `Page` from `base`; `ui/places.py` builds them and `ui/main_window.py` lists t
 - Overview (`overview`): whether it runs and what is wrong, its live charts (`overview_charts`
   drawn by `time_chart` on `chart_scale`'s numbers, with totals in words in `overview_totals`),
   each provider's health (`provider_health`), spend by provider, model, project or agent
-  (`cost_breakdown`), and the lines on the response cache (`response_cache_text`).
+  (`cost_breakdown`), and the lines on the response cache (`response_cache_text`) and on the
+  secrets the outbound guard found (`guard_text`, also the recorder detail's section).
 - Agents (`agents`, `agent_detail`): what each caller did, per project, live.
 - Jobs (`jobs`): its list (`jobs_model`, `jobs_table`) and the chosen job (`job_pane`,
   `job_detail`).
@@ -20,7 +21,7 @@ a `Page` from `base`; `ui/places.py` builds them and `ui/main_window.py` lists t
 - Credentials (`credentials`, with every key in use now in `credentials_live`).
 - Keys (`keys`, `key_detail`, `key_dialogs`), Clients and consent (`clients`), Budgets
   (`budgets`, `budget_detail`, `budget_dialog`).
-- MCP servers (`mcp_servers`, `mcp_server_detail`, `mcp_server_dialog`).
+- MCP servers (`mcp_servers`, `mcp_server_detail`, `mcp_server_dialog`, `mcp_tool_review`).
 - Connect (`connect_page`, with `connect_auth` for who the snippets authenticate as and
   `connect_issue` for a token on a gateway locked by OAuth alone).
 - Settings (`settings_page` under `settings_rules`, with `quiet_hours_box`) and Prices

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.api import RecordDetail, format_usd
+from llmgw_desktop.ui.pages.guard_text import guard_rows
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.provider_names import ProviderNames
 
@@ -229,6 +230,10 @@ def detail_sections(
         sections.append(DetailSection("Optimisation (optimizePrompt)", rows))
     sections.append(DetailSection("Approval", tuple(_approval(r.get("approval")))))
     sections.append(DetailSection("Route", tuple(_route(r))))
+    guard = route.get("guard") if isinstance(route, dict) else None
+    if isinstance(guard, dict):
+        rows = tuple(DetailRow(label, value) for label, value in guard_rows(guard))
+        sections.append(DetailSection("Secrets (outbound guard)", rows))
     error = _error(r)
     if error:
         sections.append(DetailSection("Error", tuple(error)))

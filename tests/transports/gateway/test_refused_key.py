@@ -181,3 +181,26 @@ async def test_a_key_refused_at_the_start_up_model_listing_marks_the_provider_fa
     record = gateway.engine.providers.health("openai")
     assert "env:OPENAI_API_KEY" in record.reason and "401" in record.reason
     assert not gateway.engine.providers.health("anthropic").failing
+
+
+async def test_models_of_a_provider_that_refused_its_key_are_not_offered_until_one_answers(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    # /v1/models lists what answers (the README's word): a refused key answers nothing.
+    before = {m["owned_by"] for m in (await get(gateway, "/v1/models"))["data"]}
+    assert "openai" in before
+    upstream.refused_keys.add(OPENAI_KEY)
+    client = openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1", api_key="llmgw-local", max_retries=0
+    )
+    with pytest.raises(openai.AuthenticationError):
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
+
+    refused = {m["owned_by"] for m in (await get(gateway, "/v1/models"))["data"]}
+    assert refused == before - {"openai"}  # the other providers stay offered
+
+    # Named, the model is still tried: once the key works again, it is offered again.
+    upstream.refused_keys.discard(OPENAI_KEY)
+    await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
+    again = {m["owned_by"] for m in (await get(gateway, "/v1/models"))["data"]}
+    assert again == before
