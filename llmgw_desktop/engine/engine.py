@@ -17,6 +17,8 @@ from llmgw_desktop.config.budgets import parse_budgets
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.upstream_mcp import parse_servers
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, loopback_url
+from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import ProjectGrants
@@ -276,6 +278,9 @@ class Engine:
                 fallback=settings.guard.ask_fallback,
             ),
         )
+        # Where the agents the gateway starts call their models back, as their caller.
+        connection_keys = ConnectionKeys()
+        self.callbacks = AgentCallbacks(connection_keys)
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -294,6 +299,7 @@ class Engine:
             project_access=self.project_grants.require,
             target_access=self.keys.target_refusal,
             prices=self.prices,
+            callbacks=self.callbacks,
             guard=self.guard,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
@@ -317,6 +323,7 @@ class Engine:
             environ=environ,
             instance_token=instance_token,
             keys=self.keys,
+            connection_keys=connection_keys,
             clock=clock,
         )
         # The auth service's two parts the front doors and the desk drive themselves: the OAuth
@@ -470,8 +477,10 @@ class Engine:
         return keys[0] if keys else None
 
     def listening_on(self, port: int) -> None:
-        """Note the loopback port the front door bound, so no upstream is ever pointed at it."""
+        """Note the loopback port the front door bound, so no upstream is ever pointed at it,
+        and the agents the gateway starts call their models back through it."""
         self._own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
+        self.callbacks.url = loopback_url(self.settings.http.host, port)
 
     # -- start and stop (`lifecycle.py`: the order, and why) -------------------------------
 

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, Callback
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalGate
-from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, unmetered
+from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, cli_cost_basis, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
-from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -48,7 +48,6 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.tokens.usage import Usage
 
 if TYPE_CHECKING:
@@ -85,20 +84,20 @@ class CallWork:
         catalog: ProviderCatalog,
         sessions: SessionStore,
         gate: ApprovalGate,
-        power: RemotePowerGate,
         recorder: FlightRecorder,
         events: EventBus,
         dirs: ConversationDirs,
         budgets: SpendGuard,
         prices: PriceBook,
+        callbacks: AgentCallbacks,
         auth_files: AuthFileSource | None = None,
         lifeline: Lifeline | None = None,
     ) -> None:
         self._settings = settings
+        self._callbacks = callbacks
         self._catalog = catalog
         self._sessions = sessions
         self._gate = gate
-        self._power = power
         self._recorder = recorder
         self._events = events
         self._dirs = dirs
@@ -181,18 +180,18 @@ class CallWork:
         # Again now that the job leaves the queue: it may have waited there (or for a person's
         # approval) while other calls used the budget up. `run` ends its row as failed.
         meta = run.meta
-        self._budgets.check(
-            run.principal,
-            meta.caller,
-            meta.project,
-            CostBasis.cli(run.provider, run.params.model, self._prices),
-        )
+        routed = self._routed(run.provider, run.principal, meta)
+        basis = cli_cost_basis(run.provider, run.params.model, self._prices, routed=routed)
+        self._budgets.check(run.principal, meta.caller, meta.project, basis)
         # A hard budget may have come to cover it while it waited (the desk, a key's budget).
-        why = unmetered(self._catalog, run.provider, run.params.model, self._prices, meta.acp_peer)
+        why = unmetered(self._catalog, run.provider, run.params.model, self._prices, routed=routed)
         if why is not None:
             self._budgets.refuse_unmetered(
                 run.principal, meta.caller, meta.project, run.provider, why
             )
+        if routed:
+            # Its model calls are each held and counted on their own rows: nothing to hold here.
+            return await self._attempts_held(ctx, run)
         # Held while the CLI runs; `run` counts the row right after (no await between).
         # A CLI cannot be told an output limit: it is held at its model's maximum output
         # where the table knows it, and admitted only where the budget has room for that.
@@ -203,6 +202,12 @@ class CallWork:
         run.spend.ask, run.spend.hold = ask, hold
         with _held(hold):
             return await self._attempts_held(ctx, run)
+
+    def _routed(self, provider: str, principal: str, meta: RequestMeta) -> bool:
+        """Whether a run of `provider` for this call has its model calls come back through the
+        gateway, each held against the budgets on its own."""
+        proven = self._callbacks.principal_of(principal, meta.proven)
+        return self._callbacks.routes(provider, meta.acp_peer, proven)
 
     def _unreported(self, run: PlannedCall, error: EngineError | None = None) -> dict[str, Any]:
         """The row's tokens and cost for a job that ended without the CLI's usage
@@ -224,6 +229,25 @@ class CallWork:
             max_budget_usd=cap,
             budget_price=None if cap is None or run.spend.ask is None else run.spend.ask.price,
         )
+        # An ACP agent's model calls come back through the gateway as the caller, with a
+        # connection key revoked when the job's runs end (`auth/agent_callbacks.py`).
+        meta = run.meta
+        proven = self._callbacks.principal_of(run.principal, meta.proven)
+        if self._catalog.info(run.provider).speaks_acp:
+            with self._callbacks.opened(run.provider, meta.acp_peer, proven, meta.caller) as back:
+                return await self._runs(ctx, run, request, directory, owned, back)
+        return await self._runs(ctx, run, request, directory, owned, None)
+
+    async def _runs(
+        self,
+        ctx: JobContext,
+        run: PlannedCall,
+        request: ProviderRequest,
+        directory: Path,
+        owned: bool,
+        callback: Callback | None,
+    ) -> dict[str, Any]:
+        """The job's attempts, each one spawn of the agent, and the turn settled."""
         limits = self._limits(run.params)
 
         def progress(text: str, events: int, size: int) -> None:
@@ -242,7 +266,16 @@ class CallWork:
             self._settings,
             self._catalog,
             self._gate,
-            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
+            ChildFor(
+                run.provider,
+                run.principal,
+                run.meta,
+                run.params.model,
+                str(directory),
+                held=request.held,
+                auto_approve=request.permission_mode == "bypassPermissions",
+                callback=callback,
+            ),
         )
         run.spend.routed = acp is not None and acp.routed
 
@@ -253,8 +286,7 @@ class CallWork:
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
             run.spend.attempt_started = False
-            # Again at each start, not only at submit (red-team second pass, finding 1).
-            await self._power.check_directory(run.provider, request)
+            # The spawn point holds a confined run to its table row again at each start.
             return await invoke_once(
                 adapter_for(run.provider, self._catalog),
                 request,

@@ -16,6 +16,7 @@ from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
 if TYPE_CHECKING:
+    from llmgw_desktop.engine.auth.principals import Principal
     from llmgw_desktop.engine.providers.acp.peer import AcpPeer
 
 __all__ = ["CallParams", "RequestMeta", "checked_working_dir", "record_fields"]
@@ -68,6 +69,10 @@ class RequestMeta:
     # The editor an ACP agent's turn talks through (`llmgw-desktop acp --agent`): its updates
     # and permission requests go there. Not part of what makes two calls the same.
     acp_peer: AcpPeer | None = field(default=None, compare=False)
+    # The caller as its credential proved it (its scopes included): an agent the gateway starts
+    # for the call calls its models back with a connection key standing for it
+    # (`auth/agent_callbacks.py`). None where the front door had none to pass.
+    proven: Principal | None = field(default=None, compare=False)
     # The outbound guard read this call's prompt already (a CLI behind the gateway: the
     # gateway decided for its request), so the call is not read again.
     guarded: bool = field(default=False, compare=False)

@@ -6,6 +6,7 @@ have failed. Each attempt is its own row in the flight recorder."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -44,7 +45,7 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
-from llmgw_desktop.engine.response_cache import ResponseCache
+from llmgw_desktop.engine.response_cache import ResponseCache, keyed_headers
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -191,6 +192,9 @@ class ApiTargets:
             )
             if found is not None:
                 return from_cache.replayed(found, incoming, spec.id, target, route, caller), None
+            if lookup is not None and outgoing.headers:
+                # What the cache's key leaves out is not sent: no upstream can answer by it.
+                outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))
         failure: UpstreamFailure | None = None
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         if hold.output_tokens and facts.answers_asked > facts.answers:

@@ -95,6 +95,15 @@ class UpstreamTarget:
     # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
     operation: str = ""
     endpoint: str = ""
+    # What else of the request's credential the upstream may echo (a cloud's signature,
+    # session token, key id), taken out of its answers as the key is.
+    echoed: tuple[str, ...] = ()
+
+    @property
+    def scrubbed(self) -> tuple[str, ...]:
+        """The values taken out of whatever this upstream answers, longest first."""
+        found = (self.api_key or "", *self.echoed)
+        return tuple(sorted({v for v in found if len(v) >= MIN_SCRUBBED_KEY}, key=len)[::-1])
 
     def url(self, *, stream: bool, count_tokens: bool = False) -> str:
         if self.endpoint:
@@ -422,6 +431,8 @@ class UpstreamClient:
             ) from None
         if prepared.secret and prepared.secret != target.api_key:
             target = dataclasses.replace(target, api_key=prepared.secret)
+        if prepared.echoed:
+            target = dataclasses.replace(target, echoed=prepared.echoed)
         return prepared.url, prepared.headers, prepared.body, target
 
     async def get_json(
@@ -491,8 +502,8 @@ def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> st
     """An upstream's message without the key it was sent: upstreams sometimes echo it back.
     The exact key is removed whatever its shape, then the redactor masks other key shapes
     (and, with `named`, `password=...`-style pairs)."""
-    if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
-        message = message.replace(target.api_key, REDACTED)
+    for secret in target.scrubbed:
+        message = message.replace(secret, REDACTED)
     return redact(message, named=named)
 
 
@@ -523,9 +534,9 @@ def _credentials(headers: Mapping[str, str]) -> list[str]:
 
 
 def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:
-    """An upstream's body without the exact key it was sent."""
-    if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
-        return raw.replace(target.api_key.encode(), REDACTED.encode())
+    """An upstream's body without the exact key (or other credential values) it was sent."""
+    for secret in target.scrubbed:
+        raw = raw.replace(secret.encode(), REDACTED.encode())
     return raw
 
 

@@ -71,6 +71,7 @@ async def generate(request: web.Request) -> web.Response:
         endpoint="/v1/generate",
         session_id=session_named(request.headers),
         cache_control=cache_control(request.headers),
+        proven=principal,
     )
     answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
     assert isinstance(answer, Completed)  # streaming is not offered here
