@@ -33,8 +33,8 @@ from llmgw_desktop.engine.events import (
     StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
-from llmgw_desktop.engine.gateway.playground import Playground
-from llmgw_desktop.engine.gateway.provider_editor import ProviderEditor
+from llmgw_desktop.engine.gateway.desk.playground import Playground
+from llmgw_desktop.engine.gateway.desk.provider_editor import ProviderEditor
 from llmgw_desktop.engine.guard.desk import SecretQuestions
 from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.health import EngineHealth

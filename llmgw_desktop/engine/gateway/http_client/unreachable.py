@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
-from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
 from llmgw_desktop.engine.redact import redact
 
 __all__ = [

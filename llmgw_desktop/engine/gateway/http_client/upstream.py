@@ -31,18 +31,18 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady, CloudWire, wire_for
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
-from llmgw_desktop.engine.gateway.http1 import (
+from llmgw_desktop.engine.gateway.http_client.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     ConnectError,
     Http1Client,
     PoolTimeout,
     ShareTimeout,
 )
-from llmgw_desktop.engine.gateway.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules, parse_proxy_url
+from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 from llmgw_desktop.engine.gateway.key_refusal import refusal_status
-from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
-from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 from llmgw_desktop.engine.shares import FairShare
 

@@ -16,7 +16,7 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
-from llmgw_desktop.engine.gateway.report import RouteReport, header_value
+from llmgw_desktop.engine.gateway.records.report import RouteReport, header_value
 
 # A write the disk refused (`disk_refused`): retryable once someone frees space.
 INSUFFICIENT_STORAGE = 507

@@ -41,8 +41,8 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady
+from llmgw_desktop.engine.gateway.http_client.proxies import parse_proxy_url
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
-from llmgw_desktop.engine.gateway.proxies import parse_proxy_url
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.tokens.price_book import PriceBook, price_as_table

@@ -34,11 +34,11 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from llmgw_desktop.engine.gateway.dial import ConnectError, ProxyRefused, dial
-from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
-from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout, ShareTimeout
-from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules
-from llmgw_desktop.engine.gateway.tls import TrustStore
+from llmgw_desktop.engine.gateway.http_client.dial import ConnectError, ProxyRefused, dial
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
+from llmgw_desktop.engine.gateway.http_client.pool import HostPool, PoolTimeout, ShareTimeout
+from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules
+from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS_PER_HOST",

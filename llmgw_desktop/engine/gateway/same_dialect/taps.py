@@ -24,7 +24,7 @@ from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
 from llmgw_desktop.engine.gateway.dialects.openai_chat import usage as chat_usage
 from llmgw_desktop.engine.gateway.dialects.openai_responses import usage as responses_usage
-from llmgw_desktop.engine.gateway.server_tool_use import (
+from llmgw_desktop.engine.gateway.records.server_tool_use import (
     anthropic_server_tools,
     responses_server_tools,
 )

@@ -17,7 +17,7 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, close_chunks
 from llmgw_desktop.engine.recorder.bodies import REDACT_MARGIN, BodyCapture
 

@@ -21,9 +21,9 @@ from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.service import GatewayService
-from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.recorder.query import RecorderQuery
 
 __all__ = ["PLAYGROUND_CALLER", "Playground", "PlaygroundReply"]

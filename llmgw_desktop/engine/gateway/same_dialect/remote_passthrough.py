@@ -36,7 +36,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.gateway.errors import RepeatedKey, VendorFeatureRefused
-from llmgw_desktop.engine.gateway.vendor_features import (
+from llmgw_desktop.engine.gateway.same_dialect.vendor_features import (
     FEATURES,
     fetched_by_vendor,
     vendor_features,

@@ -13,13 +13,13 @@ from llmgw_desktop.config.api_catalog import recorded_provider
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.relay import StreamOutcome
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
-from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry

@@ -14,8 +14,8 @@ import asyncio
 import collections
 from typing import Any, Protocol
 
-from llmgw_desktop.engine.gateway.body_decoder import BodyDecodeError, BodyDecoder
-from llmgw_desktop.engine.gateway.pool import HostPool
+from llmgw_desktop.engine.gateway.http_client.body_decoder import BodyDecodeError, BodyDecoder
+from llmgw_desktop.engine.gateway.http_client.pool import HostPool
 
 __all__ = ["BodyTooLarge", "Http1Response", "ResponseBroken", "ResponseCarrier"]
 

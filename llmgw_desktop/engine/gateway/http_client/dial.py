@@ -20,7 +20,7 @@ import ssl
 from collections.abc import Callable
 from typing import TypeVar
 
-from llmgw_desktop.engine.gateway.proxies import Proxy
+from llmgw_desktop.engine.gateway.http_client.proxies import Proxy
 
 __all__ = ["ConnectError", "ProxyRefused", "dial"]
 

@@ -21,7 +21,7 @@ import collections
 import time
 from typing import Generic, Protocol, TypeVar
 
-from llmgw_desktop.engine.gateway.proxies import Proxy
+from llmgw_desktop.engine.gateway.http_client.proxies import Proxy
 
 __all__ = ["HostPool", "PoolTimeout", "ShareTimeout"]
 
