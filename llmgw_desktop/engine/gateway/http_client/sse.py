@@ -6,7 +6,7 @@ from typing import Any
 
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.dialects.malformed import SseFrame, UpstreamMalformed
 
 __all__ = ["SseParser", "SseTooLarge", "frame"]
 
