@@ -87,10 +87,10 @@ def _explain_headings(view: QAbstractItemView) -> None:
             if item is not None and not item.toolTip() and (words := meaning(item.text())):
                 item.setToolTip(words)
     elif isinstance(view, QTreeWidget):
-        item = view.headerItem()
+        head = view.headerItem()
         for column in range(view.columnCount()):
-            if not item.toolTip(column) and (words := meaning(item.text(column))):
-                item.setToolTip(column, words)
+            if not head.toolTip(column) and (words := meaning(head.text(column))):
+                head.setToolTip(column, words)
 
 
 class HeadingRoom(QProxyStyle):

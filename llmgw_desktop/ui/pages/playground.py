@@ -31,10 +31,15 @@ from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
-from llmgw_desktop.ui.pages.playground_answer import AnswerPane, describe_reply, model_id_tip
+from llmgw_desktop.ui.pages.playground_answer import (
+    AnswerPane,
+    describe_reply,
+    model_id_tip,
+    served_as,
+)
 from llmgw_desktop.ui.pages.playground_composer import Composer
 from llmgw_desktop.ui.pages.playground_models import ModelPicker, preferred_model
-from llmgw_desktop.ui.pages.playground_transcript import AnswerRow, ChatView, served_as
+from llmgw_desktop.ui.pages.playground_transcript import AnswerRow, ChatView
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (

@@ -8,7 +8,6 @@ from llmgw_desktop.engine.api import PlaygroundReply
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.markdown_view import MarkdownView
-from llmgw_desktop.ui.pages.playground_transcript import served_as
 from llmgw_desktop.ui.pages.recorder_words import format_cost, format_duration
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -22,9 +21,22 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["AnswerPane", "describe_reply", "model_id_tip"]
+__all__ = ["AnswerPane", "describe_reply", "model_id_tip", "served_as"]
 
 NBSP = "\u00a0"
+
+
+def served_as(reply: PlaygroundReply, names: ProviderNames) -> str:
+    """`Anthropic · claude-sonnet-4-6`: who answered, as the recorder row has it (the model as
+    asked when there is no row)."""
+    row = reply.record or {}
+    provider = str(row.get("provider") or "")
+    model = str(row.get("model") or reply.model)
+    if "/" in model and provider and model.split("/", 1)[0] == provider:
+        model = model.split("/", 1)[1]
+    if not provider:
+        return model
+    return f"{names.name(names.by_gateway_id.get(provider, provider))} · {model}"
 
 
 def model_id_tip(model: str) -> str:

@@ -4,7 +4,7 @@ The gateway lists its models by the id a client sends (`claude-sonnet-4-6`, `gpt
 `openrouter/google/gemini-2.5-pro`, `claude-cli/haiku`), and a person may type any id. The two
 pickers show each listed model as "Provider · model" ("Anthropic · claude-sonnet-4-6",
 "OpenAI · gpt-4o-mini"), the provider by the name every page uses (`ProviderNames`), exactly
-as the answer it gets is headed (`playground_transcript.served_as`); the id sent is the item's.
+as the answer it gets is headed (`playground_answer.served_as`); the id sent is the item's.
 Typed or handed an id (`choose`: a replay, "openai/gpt-4o-mini"), a picker shows that model's
 name when the gateway lists it, and sends the id as typed when it does not.
 

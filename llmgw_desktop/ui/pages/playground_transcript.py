@@ -1,6 +1,6 @@
 """The Playground's conversation as a chat reads: every question and answer top to bottom in
 one view that fills the page, the newest at the bottom and followed as it streams (unless the
-person scrolled up to read), and a model named the same way everywhere (`served_as`).
+person scrolled up to read).
 
 A question is a tinted bubble ("You" over its words); an answer is headed by who answered and
 rendered as Markdown (`AnswerPane`). A turn's answers sit side by side when one was compared
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from llmgw_desktop.engine.api import PlaygroundReply
 from llmgw_desktop.ui.design import RADIUS, SPACE
 from llmgw_desktop.ui.kit.text import caption
-from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
     QFrame,
@@ -34,7 +32,7 @@ from llmgw_desktop.ui.theme import current_look
 if TYPE_CHECKING:
     from llmgw_desktop.ui.pages.playground_answer import AnswerPane
 
-__all__ = ["AnswerRow", "ChatView", "Question", "served_as"]
+__all__ = ["AnswerRow", "ChatView", "Question"]
 
 EMPTY_WORDS = (
     "Ask any model the gateway serves. The answer streams in here, with its tokens, cost and "
@@ -42,19 +40,6 @@ EMPTY_WORDS = (
 )
 W = TypeVar("W", bound=QWidget)
 FOLLOW_SLACK = 8  # px from the bottom that still counts as "reading the newest"
-
-
-def served_as(reply: PlaygroundReply, names: ProviderNames) -> str:
-    """`Anthropic · claude-sonnet-4-6`: who answered, as the recorder row has it (the model as
-    asked when there is no row)."""
-    row = reply.record or {}
-    provider = str(row.get("provider") or "")
-    model = str(row.get("model") or reply.model)
-    if "/" in model and provider and model.split("/", 1)[0] == provider:
-        model = model.split("/", 1)[1]
-    if not provider:
-        return model
-    return f"{names.name(names.by_gateway_id.get(provider, provider))} · {model}"
 
 
 class Question(QFrame):
