@@ -6,7 +6,7 @@ user's. Writes go to a temporary file that replaces the original, so a crash mid
 leaves a half-written config.
 
 tomlkit loads with the first write: a start reads `config.toml` with the standard library's
-`tomllib` and may never write it (issue 42).
+`tomllib` and may never write it.
 """
 
 from __future__ import annotations

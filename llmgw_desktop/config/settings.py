@@ -321,45 +321,76 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def _from_env(decl: Declared, raw: str, source: str) -> Any:
+    """An environment variable's text as `decl`'s type.
+
+    Raises:
+        ConfigError: the text is not of that type (the message says what was expected).
+    """
     text = raw.strip()
-    if decl.type is bool:
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ConfigError(decl.key, source, f"{raw!r} is not a boolean (use true or false)")
-    if decl.type is int:
-        try:
-            return int(text.replace("_", ""))
-        except ValueError:
-            raise ConfigError(decl.key, source, f"{raw!r} is not a whole number") from None
-    if decl.type is list and decl.table_list:
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(decl.key, source, f"is not a JSON array: {exc}") from None
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ConfigError(decl.key, source, "must be a JSON array of objects")
-        return items
-    if decl.type is list:
-        return [item.strip() for item in text.split(",") if item.strip()]
-    if decl.type is dict:
-        pairs = {}
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            name, sep, value = item.partition("=")
-            if not sep or not name.strip():
-                raise ConfigError(decl.key, source, f"{item!r} is not name=value")
-            pairs[name.strip()] = value.strip()
-        return pairs
-    if decl.type is Mapping:
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(decl.key, source, f"is not a JSON object: {exc}") from None
-        if not isinstance(value, dict):
-            raise ConfigError(decl.key, source, "must be a JSON object")
-        return value
-    return text
+    kind: Any = "table_list" if decl.type is list and decl.table_list else decl.type
+    read = _ENV_READERS.get(kind)
+    return text if read is None else read(decl, text, source)
+
+
+def _env_bool(decl: Declared, text: str, source: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ConfigError(decl.key, source, f"{text!r} is not a boolean (use true or false)")
+
+
+def _env_int(decl: Declared, text: str, source: str) -> int:
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        raise ConfigError(decl.key, source, f"{text!r} is not a whole number") from None
+
+
+def _env_tables(decl: Declared, text: str, source: str) -> list[dict[str, Any]]:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(decl.key, source, f"is not a JSON array: {exc}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigError(decl.key, source, "must be a JSON array of objects")
+    return items
+
+
+def _env_list(decl: Declared, text: str, source: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _env_pairs(decl: Declared, text: str, source: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(decl.key, source, f"{item!r} is not name=value")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _env_object(decl: Declared, text: str, source: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(decl.key, source, f"is not a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(decl.key, source, "must be a JSON object")
+    return value
+
+
+# How an environment variable's text is read, by the declared type ("table_list": a list of
+# tables, given as a JSON array); a type not here is taken as text.
+_ENV_READERS: dict[Any, Callable[[Declared, str, str], Any]] = {
+    bool: _env_bool,
+    int: _env_int,
+    "table_list": _env_tables,
+    list: _env_list,
+    dict: _env_pairs,
+    Mapping: _env_object,
+}
 
 
 def _from_file(decl: Declared, value: Any, source: str) -> Any:

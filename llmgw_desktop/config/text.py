@@ -1,9 +1,9 @@
 """How `config.toml`'s bytes become text: UTF-8, as TOML requires, with or without a BOM.
 
 Editors on Windows have saved text as UTF-16 ("Unicode" in Notepad) or in the machine's code
-page; such a file used to end start-up in a `UnicodeDecodeError` traceback. Here it is refused
-with what is wrong, where, and what to do. A UTF-8 byte-order mark (Notepad's "UTF-8 with BOM")
-is still UTF-8, so it is accepted.
+page; read as UTF-8, such a file would end start-up in a `UnicodeDecodeError` traceback. Here
+it is refused with what is wrong, where, and what to do. A UTF-8 byte-order mark (Notepad's
+"UTF-8 with BOM") is still UTF-8, so it is accepted.
 """
 
 from __future__ import annotations

@@ -1,8 +1,16 @@
-"""The app shell: the process and its place in the OS. The command line (`cli/`), the desktop
-and headless composition roots (`app`, `headless`), stdio MCP (`stdio_mode`), the gateway's
-start and stop order (`runtime`), one instance per data dir (`instance`), start at login and
-the Linux menu entry (`autostart`, `linux_install`), the log file (`logging_setup`), and the
-exit codes (`exit_codes`).
+"""The app shell: the process and its place in the OS.
+
+Open `cli/` first: the `llmgw-desktop` command, which starts everything else. The composition
+roots it starts: `app` (the desktop app: Qt and asyncio in one loop) and `headless` (the same
+gateway without Qt, on the `event_loop` of processes without Qt), both serving through
+`runtime` (the engine and front doors, started and stopped in order) after `startup` (what a
+process leaves until it serves, so it answers `/health` soon) and `code_cache` (the code
+dataclasses generate, kept between starts). The editor-launched modes: `stdio_mode` (MCP on
+stdio) and `acp_mode` (the gateway as an ACP agent).
+
+The process in the OS: `instance` (one running instance per data directory, and the hand-off to
+it), `autostart` and `linux_install` (start at login, the menu entry), `logging_setup` (the log
+file, secrets masked, written off the loop) and `exit_codes`.
 
 The top layer: it may import the desk (`ui/`), the front doors (`transports/`), the engine's
 public surface and `config/`; nothing below imports it.

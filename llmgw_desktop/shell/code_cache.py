@@ -1,4 +1,4 @@
-"""The code `dataclasses` generates for each class, kept between starts (issue 42).
+"""The code `dataclasses` generates for each class, kept between starts.
 
 Python's `dataclasses` writes each class's `__init__`, `__repr__`, `__eq__`, `__hash__` (and,
 frozen, `__setattr__` and `__delattr__`) as source text and compiles it with `exec` when the

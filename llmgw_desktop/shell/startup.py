@@ -1,5 +1,5 @@
 """What a gateway process leaves until it serves: work start-up would do that no first request
-needs (issue 42: launch to `/health` within 18 times a bare interpreter's start). The command
+needs (the goal: launch to `/health` within 18 times a bare interpreter's start). The command
 line runs the app inside `lean_start`; the runtime calls `after_ready` (in a worker thread) a
 moment after the front door opens. Measured in docs/PERFORMANCE.md.
 

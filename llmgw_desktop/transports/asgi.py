@@ -66,110 +66,130 @@ async def serve_asgi(
         web.HTTPRequestEntityTooLarge: the body is longer than `max_body_bytes` (a body with no
             length is counted as it arrives; the edge refuses a declared one).
     """
-    if body is not None:
-        whole = body
-        max_body_bytes = max_body_bytes or len(body)  # sent whole, as below
-    elif max_body_bytes is not None:
+    if body is None and max_body_bytes is not None:
         # The MCP SDK reads a POST body whole anyway; reading it here, counted, means a body
         # with no Content-Length (chunked) cannot grow past the cap in memory.
-        whole = await read_capped(request, max_body_bytes)
+        body = await read_capped(request, max_body_bytes)
     scope = _scope(request, state or {})
     if user is not None:
         scope["user"] = user
-    body_done = False
-    disconnected = asyncio.Event()
+    exchange = _Exchange(request, body, started)
+    try:
+        await exchange.run(app, scope)
+    finally:
+        if started is not None and exchange.disconnected.is_set() and not exchange.finished:
+            started["left"] = True
+    return exchange.answer()
 
-    async def receive() -> Message:
-        nonlocal body_done
-        if max_body_bytes is not None and not body_done:
-            body_done = True
-            return {"type": "http.request", "body": whole, "more_body": False}
-        if not body_done and not disconnected.is_set():
-            chunk = await request.content.read(BODY_CHUNK)
-            more = not request.content.at_eof()
-            if not more:
-                body_done = True
+
+class _Exchange:
+    """One request's ASGI exchange: the body fed to the app, its answer written to aiohttp."""
+
+    def __init__(
+        self, request: web.Request, body: bytes | None, started: dict[str, Any] | None
+    ) -> None:
+        self.request = request
+        self.body = body  # the whole body, read already; None: streamed as it arrives
+        self.body_done = False
+        self.started = started
+        self.disconnected = asyncio.Event()
+        self.client_left = False
+        self.response: web.StreamResponse | None = None
+        self.start: Message | None = None
+        self.finished = False
+
+    async def run(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+        """Run `app` in a task of its own; a client that leaves is told, and given a grace."""
+        request = self.request
+        try:
+            async with asyncio.TaskGroup() as group:
+                running = group.create_task(
+                    self._call(app, scope), name=f"asgi {request.method} {request.path}"
+                )
+                try:
+                    await asyncio.shield(running)
+                except asyncio.CancelledError:
+                    if running.done():
+                        raise  # the app failed and the group stopped us to report it
+                    self.client_left = True
+                    self.disconnected.set()
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await asyncio.wait_for(running, DISCONNECT_GRACE_S)
+                    raise
+        except ExceptionGroup as failed:
+            # The group wraps the app's own error; aiohttp (and a caller) sees it unwrapped.
+            raise failed.exceptions[0] from None
+
+    def answer(self) -> web.StreamResponse:
+        """What the aiohttp handler returns once the app is done."""
+        if self.response is not None:
+            return self.response
+        if self.start is None:
+            return web.Response(status=500, text="the MCP endpoint sent no response")
+        # Unprepared: aiohttp sends it, and copes with a client that is already gone.
+        return _response(self.start)
+
+    async def _call(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+        try:
+            await app(scope, self.receive, self.send)
+        except Exception:
+            if self.client_left:
+                return  # nobody waits for this answer any more: its failure is dropped
+            raise
+
+    async def receive(self) -> Message:
+        if self.body is not None and not self.body_done:
+            self.body_done = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        if not self.body_done and not self.disconnected.is_set():
+            content = self.request.content
+            chunk = await content.read(BODY_CHUNK)
+            more = not content.at_eof()
+            self.body_done = not more
             return {"type": "http.request", "body": chunk, "more_body": more}
-        await disconnected.wait()
+        await self.disconnected.wait()
         return {"type": "http.disconnect"}
 
-    response: web.StreamResponse | None = None
-    start: Message | None = None
-    finished = False
-
-    async def send(message: Message) -> None:
+    async def send(self, message: Message) -> None:
         try:
-            await write(message)
+            await self._write(message)
         except ConnectionResetError as exc:  # aiohttp's "Cannot write to closing transport"
-            if not disconnected.is_set():
+            if not self.disconnected.is_set():
+                request = self.request
                 log.debug(
                     "%s %s: the client left mid-answer (%s)", request.method, request.path, exc
                 )
-            disconnected.set()
+            self.disconnected.set()
 
-    async def write(message: Message) -> None:
-        nonlocal response, start, finished
+    async def _write(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            start = message
-            if started is not None:
-                started["status"] = int(message["status"])
-                started["headers"] = {
-                    name.decode("latin-1").lower(): value.decode("latin-1")
-                    for name, value in message.get("headers", ())
-                }
-            if _is_event_stream(message) and not disconnected.is_set():
-                # An event stream may stay silent for a long time (the MCP SDK's standalone
-                # GET stream sends nothing until its first ping, 15 s later): send the headers
-                # now, as an ASGI server does, so the client knows the stream is open.
-                response = await _prepare(request, start)
+            await self._start(message)
             return
-        if kind != "http.response.body" or finished or disconnected.is_set():
+        if kind != "http.response.body" or self.finished or self.disconnected.is_set():
             return
-        if response is None:
-            response = await _prepare(request, start)
+        if self.response is None:
+            self.response = await _prepare(self.request, self.start)
         body = message.get("body", b"")
         if body:
-            await response.write(body)
+            await self.response.write(body)
         if not message.get("more_body", False):
-            finished = True
-            await response.write_eof()
+            self.finished = True
+            await self.response.write_eof()
 
-    client_left = False
-
-    async def call_app() -> None:
-        try:
-            await app(scope, receive, send)
-        except Exception:
-            if client_left:
-                return  # nobody waits for this answer any more: drop its failure, as before
-            raise
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            running = group.create_task(call_app(), name=f"asgi {request.method} {request.path}")
-            try:
-                await asyncio.shield(running)
-            except asyncio.CancelledError:
-                if running.done():
-                    raise  # the app failed and the group stopped us to report it
-                client_left = True
-                disconnected.set()
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(running, DISCONNECT_GRACE_S)
-                raise
-    except ExceptionGroup as failed:
-        # The group wraps the app's own error; aiohttp (and a caller) sees it unwrapped, as before.
-        raise failed.exceptions[0] from None
-    finally:
-        if started is not None and disconnected.is_set() and not finished:
-            started["left"] = True
-    if response is None:
-        if start is None:
-            return web.Response(status=500, text="the MCP endpoint sent no response")
-        # Unprepared: aiohttp sends it, and copes with a client that is already gone.
-        return _response(start)
-    return response
+    async def _start(self, message: Message) -> None:
+        self.start = message
+        if self.started is not None:
+            self.started["status"] = int(message["status"])
+            self.started["headers"] = {
+                name.decode("latin-1").lower(): value.decode("latin-1")
+                for name, value in message.get("headers", ())
+            }
+        if _is_event_stream(message) and not self.disconnected.is_set():
+            # An event stream may stay silent for a long time (the MCP SDK's standalone GET
+            # stream sends nothing until its first ping, 15 s later): send the headers now, as
+            # an ASGI server does, so the client knows the stream is open.
+            self.response = await _prepare(self.request, message)
 
 
 async def post_to_app(

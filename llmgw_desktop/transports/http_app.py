@@ -176,7 +176,7 @@ async def _instance_refusal(request: web.Request) -> web.Response | None:
         )
     # The token is a 0600 file of the gateway's account, which a CLI run for a remote caller
     # could read and hand over: as on every other door, it proves the local user only over a
-    # connection of that account (another account's `quit` stopped the gateway: issue 37).
+    # connection of that account (else another account's `quit` could stop the gateway).
     connections = config.connections
     transport = request.transport
     peer = (connections.of(transport) if connections is not None else None) or TransportPeer(

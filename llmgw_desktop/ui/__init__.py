@@ -1,1 +1,26 @@
-"""The desktop face: tray, window, dialogs. The only package that imports Qt."""
+"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt, and
+it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
+events as Qt signals) and act through the engine's public surface, run off the Qt thread by
+`tasks`.
+
+Open `main_window` first: the window (navigation on the left from `nav`, the `header` strip
+over the chosen place), whose places are built when first shown (`places`) from `pages/` and
+drawn with `kit/`; `page_tabs` groups the pages that serve one task. Its look: `theme` (light
+and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`; every page
+follows `keyboard`, names its controls for screen readers (`accessibility`), and can be reached
+from the `palette` (Ctrl+K).
+
+The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the window's
+menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
+
+Asking the person: `decision_dialog` is the one yes-or-no dialog, used by `approvals` (a risky
+call) and `consent` (an OAuth client); `notifications` keeps every message shown; `attention`
+reads what needs the person now (no Qt).
+
+First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`
+(the exact snippets for each client); `access_panel` (who may call the gateway).
+
+Words said one way everywhere: `badge`, `budget_words`, `risk_words`, `scope_words`,
+`provider_names`. The loop: `event_loop` (qasync's, with its fixes) and `gc_guard` (garbage
+collected on the Qt thread only).
+"""

@@ -246,19 +246,6 @@ class GatewayActions(QObject):
                 self._show_unavailable(pid, f"{name} ({unusable_words(row)})", unusable_reason(row))
         self.not_installed = missing
 
-    def show_installed(self, missing: set[str]) -> None:
-        """Show the CLIs in `missing` as not installed; the other CLIs as their switches."""
-        self.not_installed = set(missing)
-        for pid, kind in self.provider_kinds.items():
-            if kind != "cli":
-                continue
-            if pid in missing:
-                command = self._install_command(pid)
-                tip = f"{self._names[pid]} is not installed; install it with: {command}"
-                self._show_unavailable(pid, f"{self._names[pid]} (CLI not installed)", tip)
-            else:
-                self._show_switch(pid, None)
-
     def _show_switch(self, pid: str, verdict: ProviderVerdict | None, failed: int = 0) -> None:
         """The provider as its switch: checked when on, saying so when it fails, and its
         `failed` recent calls when it is ready all the same ("OpenAI (Ready, 5 recent

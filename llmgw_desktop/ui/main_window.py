@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         """The pages built so far (what shutting down must stop; the rest never ran)."""
         return list(self._places.built.values())
 
-    # -- the pages that used to be the whole window, kept for the tray and tests -------------
+    # -- the main pages by name, for the tray and tests -------------------------------------
 
     @property
     def overview(self) -> OverviewPage:

@@ -6,10 +6,9 @@
 # which imports `pydantic._internal._validators`. If that module is itself half-imported at that
 # moment, the import fails ("cannot import name 'import_string' from partially initialized
 # module"). The MCP SDK loads after the window is up (transports/mcp/http_front.py), so it
-# would meet exactly that. It costs the desktop about 7 MB and 60 ms (the engine no longer
-# imports pydantic). On 2026-11-23 the failure no longer reproduced in any import order tried
-# (pydantic 2.x, PySide6 6.11.3, the SDK first through each of its entry points), but a failed
-# SDK load refuses every MCP request, so the guard stays.
+# would meet exactly that. It costs the desktop about 7 MB and 60 ms (the engine does not
+# import pydantic). The failure does not reproduce in every import order (pydantic 2.x,
+# PySide6 6.11.3), but a failed SDK load refuses every MCP request, so the guard stays.
 import pydantic._internal._validators  # noqa: F401, I001 - must precede PySide6
 
 from PySide6.QtCore import (

@@ -172,7 +172,7 @@ async def test_cut_reasoning_streams_admitted_from_a_reserve_count_their_holds(
     # next are admitted in memory, and each cut one is counted at its hold all the same.
     gateway = await start_under_a_hard_budget(start, 10.0)
     client = mallory_openai(gateway)
-    reserves = gateway.engine.budget_ledger.settlements.reserves
+    reserves = gateway.engine.budget_ledger.accounts.reserves
     async with asyncio.timeout(30):
         statuses = [await _cut_after_first_event(client) for _ in range(12)]
     assert statuses == [200] * 12 and reserves._lanes  # all but the first from the reserve

@@ -77,10 +77,10 @@ async def _under(
 async def _settled(ledger: BudgetLedger, gateway: GatewayRuntime) -> None:
     """The calls' costs and ended holds written (the flush runs every 50 ms)."""
     for _ in range(100):
-        if not ledger.settlements._adds and not ledger.settlements._released:
+        if not ledger.accounts._adds and not ledger.accounts._released:
             break
         await asyncio.sleep(0.02)
-    assert await ledger.settlements.flush()
+    assert await ledger.accounts.flush()
 
 
 async def test_a_budget_lowered_under_a_reserve_holds_from_the_next_call(
@@ -92,7 +92,7 @@ async def test_a_budget_lowered_under_a_reserve_holds_from_the_next_call(
     # of an eighth of the free room ($6.23: less than 128 calls like it); the next ones are
     # admitted from it.
     assert [await _call(client) for _ in range(5)] == [200] * 5
-    reserves = ledger.settlements.reserves
+    reserves = ledger.accounts.reserves
     assert reserves.active and sum(r.spare for r in reserves._lanes.values()) > 4.0
     await _settled(ledger, gateway)
     spent = ledger.statuses()[0].spent
@@ -115,7 +115,7 @@ async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(
     hard = 12.0  # above the floor for reserves (64 holds, $10.24): the first grants one
     gateway, client, ledger = await _under(start_gateway, hard)
     assert await _call(client) == 200
-    assert ledger.settlements.reserves.active
+    assert ledger.accounts.reserves.active
     served = 1
     for _round in range(4):
         answers = await asyncio.gather(*(_call(client) for _ in range(50)))
@@ -143,7 +143,7 @@ async def test_a_large_call_is_not_cut_short_for_room_this_process_reserved_idle
     gateway, client, ledger = await _under(start_gateway, 50)
     assert await _call(client) == 200  # the store grants the lane a reserve of $6.23
     await _settled(ledger, gateway)
-    assert ledger.settlements.reserves._lanes
+    assert ledger.accounts.reserves._lanes
     # Attack on the legitimate path: a call asking for 5,500 tokens ($55) does not fit what
     # is left ($49.91), so it is sent with the lower limit the room pays for: all of the room,
     # 4,991 tokens, not the 4,368 left beside the reserve's idle spare.
@@ -158,7 +158,7 @@ async def test_a_call_taken_from_a_reserve_gives_its_hold_back_however_it_ends(
     upstream: ScriptedUpstream,
 ) -> None:
     gateway, client, ledger = await _under(start_gateway, 50)
-    reserves = ledger.settlements.reserves
+    reserves = ledger.accounts.reserves
     assert await _call(client) == 200  # the store grants the lane a reserve
     # Each of these is admitted from the reserve, then ends without an answer: refused by the
     # gateway after its admission (more answers than a hold pays for), refused upstream, cut

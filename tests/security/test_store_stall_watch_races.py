@@ -3,7 +3,7 @@
 The watch (`engine/store/stall_watch.py`) shuts down the socket of every database thread
 waiting on a server that does not answer, except a COMMIT's before the stop: a COMMIT sent to
 a frozen server lands when it resumes, so a transaction cut there is taken for failed although
-it is stored, and written again (a budget's spend counted twice; `Settlements.flush` gives back
+it is stored, and written again (a budget's spend counted twice; `LaneAccounts.flush` gives back
 what it could not write). Two races let a cut reach what it must not:
 
 - A thread said it was committing without the watch's lock: the watch chose the waits to cut

@@ -30,6 +30,7 @@ from llmgw_desktop.engine.errors import ProviderUnavailable
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
 from llmgw_desktop.ui.tray import LONG_JOB_S, TrayIcon, format_duration
 from tests.clock import Clock
@@ -135,7 +136,8 @@ def test_an_acp_agent_the_config_adds_has_its_switch_in_the_menu(
         assert action.isCheckable() and action.isChecked()
         action.trigger()
         assert not engine.providers.is_enabled("scripted")
-        actions.show_installed({"scripted"})  # not on PATH: greyed, saying where it is looked for
+        # Not on PATH: the look the tray takes greys it, saying where it is looked for.
+        actions.show_rows(asyncio.run(load_provider_rows(engine, {}, versions=False)))
         assert "put scripted-agent on PATH" in action.toolTip()
     finally:
         bridge.detach()

@@ -26,7 +26,7 @@ from llmgw_desktop.engine.auth.oauth_code_grant import CodeGrant
 from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.oauth_desk import OAuthDesk
 from llmgw_desktop.engine.auth.oauth_resource import Audience, GatewayAddress
-from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES, OAuthError
+from llmgw_desktop.engine.auth.oauth_rules import OAuthError
 from llmgw_desktop.engine.auth.oauth_tokens import OAuthTokens
 from llmgw_desktop.engine.store import Database
 
@@ -156,6 +156,3 @@ class OAuthServer:
         """
         client = await self._clients.authenticate(form, basic, remote)
         await self._tokens.revoke_presented(client, form.get("token", ""))
-
-    def metadata_scopes(self) -> list[str]:
-        return list(SUPPORTED_SCOPES)

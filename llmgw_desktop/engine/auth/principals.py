@@ -55,11 +55,6 @@ class Principal:
         """The person running the gateway: local, or holding the static bearer token."""
         return self.method in ("local", "bearer")
 
-    def has_scope(self, scope: str) -> bool:
-        """The operator holds every scope; anyone else (an OAuth client, a user a trusted proxy
-        names) only the ones granted."""
-        return self.operator or scope in self.scopes
-
 
 LOCAL_CALLER = Principal(LOCAL, "local")
 

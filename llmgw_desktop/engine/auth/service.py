@@ -136,7 +136,7 @@ class AuthService:
             timeout_s=settings.http.oauth.consent_timeout_ms / 1000, clock=clock
         )
         # Off by default: its modules (the server, its store, the consent page's logic) load
-        # only when it is on (issue 42: what a start does not need, it does not import).
+        # only when it is on (what a start does not need, it does not import).
         self.oauth: OAuthServer | None = None
         if settings.http.oauth.enabled:
             from llmgw_desktop.engine.auth.oauth import OAuthServer

@@ -14,7 +14,7 @@ reserves were granted by, is admitted in memory instead (`reserves.py`): that ro
 the store already, so the sums are the same.
 
 Settlement: a finished call's cost (the recorder's `RequestFinished`) is added to its lanes in
-the store and its hold deleted (`settlement.py`). The first process to count a budget in a
+the store and its hold deleted (`lane_accounts.py`). The first process to count a budget in a
 period reads its spend so far from the recorder's rows (`spend.py`): at start, at a rollover,
 when a budget or a key's budget is added.
 
@@ -54,6 +54,7 @@ from llmgw_desktop.engine.budgets.admission import Covered, Decision, decide
 from llmgw_desktop.engine.budgets.covers import NO_COVER, Cover, CoverTable
 from llmgw_desktop.engine.budgets.definition import period_bounds
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold
+from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.notices import BudgetNotices
 from llmgw_desktop.engine.budgets.refusals import (
@@ -70,7 +71,6 @@ from llmgw_desktop.engine.budgets.refusals import (
     unmetered_refusal,
     unpriced_refusal,
 )
-from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.ids import random_hex
@@ -130,7 +130,7 @@ class BudgetLedger:
         self._clock = clock
         self._spent: spend.Lanes = {}
         # The store's side: admissions, and the costs and releases this process owes it.
-        self.settlements = Settlements(
+        self.accounts = LaneAccounts(
             store,
             process_id=process_id or f"process-{uuid.uuid4().hex[:12]}",
             spawn=spawn,
@@ -216,16 +216,16 @@ class BudgetLedger:
         for c in cover.covered if self._used_up else ():  # used up here: no query
             if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
                 raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
-        settlements = self.settlements
+        accounts = self.accounts
         counts_tokens = cover.counts_tokens
         # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
         # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
         wanted = ask.wanted_output
         estimate = ask.cost(wanted)  # what `Covered.need` says, priced once for every lane
-        taken = settlements.hold(cover.held, estimate)
+        taken = accounts.hold(cover.held, estimate)
         if taken is not None:
             return Hold(
-                functools.partial(settlements.end_hold, taken),
+                functools.partial(accounts.end_hold, taken),
                 send_limit=wanted if ask.can_limit else None,
                 output_tokens=wanted,
                 counts_tokens=counts_tokens,
@@ -251,7 +251,7 @@ class BudgetLedger:
                 self._db.engine.where, "this period's spend could not be read for a hard budget"
             )
         return Hold(
-            lambda: settlements.release(hold_id),
+            lambda: accounts.release(hold_id),
             send_limit=decision.output if ask.can_limit else None,
             lowered=decision.lowered,
             output_tokens=decision.output,
@@ -267,7 +267,7 @@ class BudgetLedger:
         limits: Mapping[LaneKey, float],
     ) -> tuple[Decision, dict[LaneKey, LaneState]]:
         try:
-            return await self.settlements.admit(
+            return await self.accounts.admit(
                 [c.key for c in covered],
                 lambda states: decide(covered, states, ask),
                 hold_id,
@@ -288,7 +288,7 @@ class BudgetLedger:
         for key, state in states.items():
             if state.counted and self._is_current(key):
                 self._spent.setdefault(key.budget, {})[key.lane] = state.spent + (
-                    self.settlements.owed(key)
+                    self.accounts.owed(key)
                 )
         self._used_up = spend.used_up(self._budgets, self._spent)
 
@@ -387,7 +387,7 @@ class BudgetLedger:
             if amount <= 0:
                 continue
             spent = spend.add_to(table, key.budget, lane, amount)
-            self.settlements.add(key, amount)
+            self.accounts.add(key, amount)
             # A lane under both its limits has nothing to tell: its status is built (for the
             # notice) only once it reaches one, not for every call.
             if spent >= notice_at:
@@ -416,7 +416,7 @@ class BudgetLedger:
         self._next_rollover = min(end for _start, end in self._bounds.values())
         starts = {start for start, _end in self._bounds.values()}
         self._notices.keep_periods(starts)
-        self.settlements.retain(starts)
+        self.accounts.retain(starts)
         if rolled and reread and self._budgets:
             self._spawn(self.load())
 
@@ -436,11 +436,11 @@ class BudgetLedger:
                 self._roll(now, reread=False)
             periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
             try:
-                _spent, counted = await self.settlements.read(periods)
+                _spent, counted = await self.accounts.read(periods)
                 uncounted = [b for b in self._budgets if b.key not in counted]
                 if uncounted:
                     await spend.count_in(
-                        self.settlements,
+                        self.accounts,
                         self._db,
                         self._recorder.flush,
                         uncounted,
@@ -458,13 +458,13 @@ class BudgetLedger:
             return
         periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
         try:
-            spent, _counted = await self.settlements.read(periods)
+            spent, _counted = await self.accounts.read(periods)
         except Exception as exc:
             self._db.log_failure(log, "budgets: could not read the spend back", exc)
             return
         if periods != {b.key: self._bounds[b.period][0] for b in self._budgets}:
             return  # a period rolled or the budgets changed during the read: read again then
-        owed = self.settlements.owed
+        owed = self.accounts.owed
         table = spend.with_owed(spent, self._budgets, periods, self._spent, owed)
         self._spent = table
         self._used_up = spend.used_up(self._budgets, self._spent)
@@ -474,7 +474,7 @@ class BudgetLedger:
 
     async def close(self) -> None:
         """Write what this process owes the store (at stop)."""
-        await self.settlements.close()
+        await self.accounts.close()
 
     async def replace(self, budgets: Iterable[Budget]) -> None:
         """Run on a new list of budgets (the desk edited them): their spend is read again."""

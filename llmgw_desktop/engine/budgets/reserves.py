@@ -1,7 +1,7 @@
 """Room a process reserves on a hard budget's lane, so it can admit calls in memory.
 
 Admitting a call in the store (`lanes.admit`) costs a transaction on the database thread and
-the hops to it: most of what a hard budget adds to a request (PERFORMANCE.md, issue 42). So a
+the hops to it: most of what a hard budget adds to a request (PERFORMANCE.md). So a
 process that admits a call on a lane also reserves some of the lane's free room: a row of
 `budget_holds` it owns (id `reserve:<uuid>`), which every process counts as held, like a running
 call's hold. A later call whose holds fit whole in what is left of its lanes' reserves (their
@@ -19,7 +19,7 @@ and `RESERVE_CALLS` times the largest hold asked on the lane, and none while the
 below `RESERVE_FLOOR_CALLS` such holds: near the limit every call is decided in the store
 exactly as before, and a reserve already held there gives its spare back at the next flush.
 A call decided in the store is decided with this process's spare on its lanes given back
-first (`Settlements.admit`): never refused, nor cut to a lower output limit, for room held
+first (`LaneAccounts.admit`): never refused, nor cut to a lower output limit, for room held
 idle here. Another process's reserve is not given back by that, so a call decided short in
 the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row of amount 0,
 `wanted:<process>`): for `WANTED_S` every other process's reserve there is granted nothing and

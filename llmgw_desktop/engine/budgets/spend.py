@@ -26,7 +26,7 @@ from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 if TYPE_CHECKING:
-    from llmgw_desktop.engine.budgets.settlement import Settlements
+    from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 
 __all__ = [
     "CacheParts",
@@ -184,7 +184,7 @@ def used_up(budgets: Iterable[Budget], table: Lanes) -> bool:
 
 
 async def count_in(
-    settlements: Settlements,
+    accounts: LaneAccounts,
     db: Database,
     flush_rows: Callable[[], Awaitable[bool]],
     budgets: list[Budget],
@@ -201,7 +201,7 @@ async def count_in(
     """
     # What this process owes those periods is in the rows once the recorder has written
     # them: taken back, so the rows count it once.
-    owed = {b.key: settlements.take_adds(b.key, periods[b.key]) for b in budgets}
+    owed = {b.key: accounts.take_adds(b.key, periods[b.key]) for b in budgets}
     database = db.models.database
     groups: dict[float, list[SpendGroup]] = {}  # filled on the database thread
     try:
@@ -215,11 +215,11 @@ async def count_in(
                     groups[start] = read_spend(database, since=start, cut=cut)
                 return lanes_of(budget, groups[start])
 
-            if not await settlements.count_in(budget.key, start, spent_so_far):
+            if not await accounts.count_in(budget.key, start, spent_so_far):
                 # Another process counted it: this one still owes what it owed.
-                settlements.give_back(owed.pop(budget.key))
+                accounts.give_back(owed.pop(budget.key))
             else:
                 owed.pop(budget.key)
     finally:
         for adds in owed.values():  # not counted here (a failure): owed again
-            settlements.give_back(adds)
+            accounts.give_back(adds)

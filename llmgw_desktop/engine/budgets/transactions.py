@@ -1,6 +1,6 @@
 """What one of this process's budget transactions writes, on the database thread.
 
-`Settlements` (`settlement.py`) decides when to write and keeps what is owed in memory; the two
+`LaneAccounts` (`lane_accounts.py`) decides when to write and keeps what is owed in memory; the two
 functions here are the transactions themselves, each all or nothing: a batch of admissions
 (`admit_batch`: what is owed written first, each call decided in turn, short calls marking
 their lanes wanted, the admitted lanes' reserves granted), and a flush (`flush`: what is owed
@@ -25,7 +25,7 @@ __all__ = ["Asked", "BatchWritten", "FlushWritten", "admit_batch", "flush"]
 
 
 class Asked(NamedTuple):
-    """One call waiting for its admission (`Settlements.admit`)."""
+    """One call waiting for its admission (`LaneAccounts.admit`)."""
 
     keys: list[LaneKey]
     decide: Callable[[dict[LaneKey, LaneState]], Any]

@@ -14,7 +14,7 @@ remote-code pattern (`rm -rf`, `curl … | sh`, raw disk writes, credentials sen
 enough on its own: it scores `CRITICAL_SCORE` and is over the threshold whatever the threshold
 is, a full bypass included. A short question that only asks what such a command does
 ("explain what rm -rf does") scores it as a mention, which does not deny alone. Its dozens of
-patterns compile when the first call is assessed, not when a gateway starts (issue 42).
+patterns compile when the first call is assessed, not when a gateway starts.
 """
 
 from __future__ import annotations

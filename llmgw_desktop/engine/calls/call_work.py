@@ -8,8 +8,8 @@ the gateway session's link to the CLI's session id, and the call's recorder row 
 job's own word for how it ended.
 
 What only a running call needs (the CLI adapters, the ACP client, the invocation, the answer's
-compression, the CLI's auth files) is imported when a call runs, not with this module (issue 42,
-`tests/test_startup_imports.py`).
+compression, the CLI's auth files) is imported when a call runs, not with this module
+(`tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations

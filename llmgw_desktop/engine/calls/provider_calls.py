@@ -8,7 +8,7 @@ included. What the job then runs (the attempts, the budget hold, the turn's usag
 
 What only a call needs (the CLI adapters and their parsers, the prompt's token counts, the
 CLI's auth files) is imported when a call comes, not with this module: a gateway start builds
-this service but serves HTTP dialects first (issue 42, `tests/test_startup_imports.py`).
+this service but serves HTTP dialects first (`tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations

@@ -42,7 +42,6 @@ from llmgw_desktop.engine.gateway.results import (
 from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
-from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.telemetry import Telemetry
 
@@ -56,13 +55,11 @@ class AnswerRelay:
         self,
         *,
         upstream: UpstreamClient,
-        recorder: FlightRecorder,
         telemetry: Telemetry,
         remote: RemotePassthrough,
         records: RequestRecords,
     ) -> None:
         self.upstream = upstream  # its read timeout and size limits apply to answers too
-        self._recorder = recorder
         self._telemetry = telemetry
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
@@ -159,7 +156,7 @@ class AnswerRelay:
             max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
-        self._recorder.first_token(record)
+        self._records.first_token(record)
         dialect = incoming.dialect
         stub = incoming.stub(route.model)
 
@@ -262,7 +259,7 @@ class AnswerRelay:
             parser=frame_parser(up_name, max_event_bytes),
         )
         await _primed(stream, route)
-        self._recorder.first_token(record)
+        self._records.first_token(record)
         dialect = incoming.dialect
         request = outgoing.request or incoming.stub(route.model)
         encoder = dialect.stream_encoder(request)

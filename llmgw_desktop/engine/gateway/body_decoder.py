@@ -5,8 +5,8 @@ it came with `Content-Encoding: gzip` or `deflate`: each read decodes at most `P
 leaving the rest of the compressed input for the next read. So a reader's limit (a whole
 answer's `gateway.max_answer_bytes`, a stream event's `gateway.max_sse_event_bytes`) counts
 decoded bytes, and a small answer that inflates a thousandfold costs no more memory than a
-plain one of the size the reader lets through (issue 37, item 4: 12 such answers at once had
-raised the gateway's memory by up to 1 GiB). Brotli is never asked for (`Accept-Encoding:
+plain one of the size the reader lets through (12 such answers at once, read whole, would
+raise the gateway's memory by up to 1 GiB). Brotli is never asked for (`Accept-Encoding:
 gzip`), and a body in any other encoding is read as it came.
 """
 

@@ -274,32 +274,10 @@ class Http1Client:
             TimeoutError: connecting, or the response head, took too long.
         """
         key, target, host_header = self._address_of(url)
-        if proxy is None:
-            pool = self._pools.get(key) or self._add_pool(key)
-        else:
-            if proxy.problem:
-                raise ProxyRefused(proxy.problem, None)
-            routed = (*key, proxy.label)
-            pool = self._routed.get(routed) or self._routed.setdefault(routed, HostPool(key, proxy))
+        pool = self._pool_for(key, proxy)
         if pool.absolute_prefix is not None:
             target = pool.absolute_prefix + host_header + target
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        # Callers write names in Title-Case (ours) or lower case (headers passed through from
-        # a client): a second User-Agent makes strict servers answer 400. Two lookups, not a
-        # case-folded copy of every name, on this per-request path.
-        if "User-Agent" not in headers and "user-agent" not in headers:
-            lines.append(f"User-Agent: {USER_AGENT}")
-        if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
-            # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
-            lines.append("Accept-Encoding: gzip")
-        lines.append(f"Content-Length: {len(body)}")
-        if _CONTROL.search("".join(lines)):  # one scan: joined, the lines add no character
-            # A model id or header value from a client must never add lines to our request.
-            raise ValueError("refusing to send a request line or header with control characters")
-        if pool.proxy_lines:
-            lines += pool.proxy_lines
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        data = _request_bytes(method, target, host_header, headers, body, pool.proxy_lines)
         deadline: float | None = None
         if owner is not None and (share := self._share) is not None:
             if not pool.claim(owner, share):
@@ -308,34 +286,7 @@ class Http1Client:
         else:
             owner = None
         try:
-            connection, reused = await self._connection(pool, deadline=deadline)
-            response = Http1Response(connection)
-            connection.send(data, response)
-            if while_waiting is not None:
-                while_waiting()
-            try:
-                await response.wait_head(head_timeout_s)
-            except ResponseBroken:
-                # A failed response has already closed its connection.
-                if not reused or connection.received:
-                    # Part of an answer came back: the server saw the request; sending it
-                    # again could run it twice.
-                    raise
-                # The server dropped this idle connection just as we used it; nothing was
-                # answered, so the request is sent again once on a fresh connection.
-                connection, _ = await self._connection(pool, fresh=True)
-                response = Http1Response(connection)
-                connection.send(data, response)
-                # Its own handler: the `except BaseException` below does not cover this
-                # block, and a timed-out or cancelled resend must close its connection too.
-                try:
-                    await response.wait_head(head_timeout_s)
-                except BaseException:
-                    response.release()
-                    raise
-            except BaseException:
-                response.release()
-                raise
+            response = await self._exchange(pool, data, deadline, head_timeout_s, while_waiting)
         except BaseException:
             if owner is not None:
                 pool.unclaim(owner)
@@ -355,6 +306,62 @@ class Http1Client:
         if owner is not None:
             # Counted against the owner's share until the response ends.
             response.hold_share(pool, owner)
+        return response
+
+    def _pool_for(self, key: tuple[str, str, int], proxy: Proxy | None) -> HostPool[_Connection]:
+        """The pool of `key`'s origin, or of that origin through `proxy`.
+
+        Raises:
+            ProxyRefused: `proxy` cannot be used (its problem says why).
+        """
+        if proxy is None:
+            return self._pools.get(key) or self._add_pool(key)
+        if proxy.problem:
+            raise ProxyRefused(proxy.problem, None)
+        routed = (*key, proxy.label)
+        return self._routed.get(routed) or self._routed.setdefault(routed, HostPool(key, proxy))
+
+    async def _exchange(
+        self,
+        pool: HostPool[_Connection],
+        data: bytes,
+        deadline: float | None,
+        head_timeout_s: float | None,
+        while_waiting: Callable[[], None] | None,
+    ) -> Http1Response:
+        """`data` sent on a connection of `pool`, once the response's head is in.
+
+        Raises:
+            ConnectError, ResponseBroken, PoolTimeout, TimeoutError: as `request` says.
+        """
+        connection, reused = await self._connection(pool, deadline=deadline)
+        response = Http1Response(connection)
+        connection.send(data, response)
+        if while_waiting is not None:
+            while_waiting()
+        try:
+            await response.wait_head(head_timeout_s)
+        except ResponseBroken:
+            # A failed response has already closed its connection.
+            if not reused or connection.received:
+                # Part of an answer came back: the server saw the request; sending it again
+                # could run it twice.
+                raise
+            # The server dropped this idle connection just as we used it; nothing was
+            # answered, so the request is sent again once on a fresh connection.
+            connection, _ = await self._connection(pool, fresh=True)
+            response = Http1Response(connection)
+            connection.send(data, response)
+            # Its own handler: the `except BaseException` below does not cover this block,
+            # and a timed-out or cancelled resend must close its connection too.
+            try:
+                await response.wait_head(head_timeout_s)
+            except BaseException:
+                response.release()
+                raise
+        except BaseException:
+            response.release()
+            raise
         return response
 
     def _address_of(self, url: str) -> _Address:
@@ -469,3 +476,35 @@ class Http1Client:
                 pool.idle.pop().close()
         self._pools.clear()
         self._routed.clear()
+
+
+def _request_bytes(
+    method: str,
+    target: str,
+    host_header: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    proxy_lines: list[str] | None,
+) -> bytes:
+    """The request as it goes on the wire: its line, its headers, its body.
+
+    Raises:
+        ValueError: a line or header value holds a control character.
+    """
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    # Callers write names in Title-Case (ours) or lower case (headers passed through from a
+    # client): a second User-Agent makes strict servers answer 400. Two lookups, not a
+    # case-folded copy of every name, on this per-request path.
+    if "User-Agent" not in headers and "user-agent" not in headers:
+        lines.append(f"User-Agent: {USER_AGENT}")
+    if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
+        # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
+        lines.append("Accept-Encoding: gzip")
+    lines.append(f"Content-Length: {len(body)}")
+    if _CONTROL.search("".join(lines)):  # one scan: joined, the lines add no character
+        # A model id or header value from a client must never add lines to our request.
+        raise ValueError("refusing to send a request line or header with control characters")
+    if proxy_lines:
+        lines += proxy_lines
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -199,6 +199,15 @@ class RequestRecords:
             project=route.project,
         )
 
+    def first_token(self, record: str) -> None:
+        """The moment `record`'s first token reached the client."""
+        self._recorder.first_token(record)
+
+    def end_as_answered(self, route: RouteReport, error: EngineError, http_status: int) -> None:
+        """The row the answer names ends as the client saw it (a 502 all_routes_failed), not
+        as its own attempt did (the route log keeps each attempt's outcome)."""
+        self._recorder.update(route.request_id, error_code=error.code, http_status=http_status)
+
     def finish(
         self,
         record: str,
@@ -333,7 +342,7 @@ class RequestRecords:
         # its estimate, never at nothing, or a caller that always hangs up early would spend
         # under a hard budget without limit. A reasoning model bills thinking that sends no
         # events, so under a hard budget a stream that did not end with the vendor's usage is
-        # counted at least at what was held for it (issue 37, item 3).
+        # counted at least at what was held for it.
         usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
         if estimated:
             usage = estimated_usage(incoming, outcome.events)

@@ -93,7 +93,6 @@ class GatewayService:
         self.directory = directory
         self.keys = keys
         self.upstream = upstream
-        self._recorder = recorder
         self._cli = cli
         # Engine provider id -> None when usable, else the error saying why not.
         self._cli_available = cli_available
@@ -134,7 +133,6 @@ class GatewayService:
             prices=self._prices,
             answers=AnswerRelay(
                 upstream=upstream,
-                recorder=recorder,
                 telemetry=self._telemetry,
                 remote=self._remote,
                 records=self._records,
@@ -231,13 +229,7 @@ class GatewayService:
                 # still one row, so the recorder shows every request that came in.
                 self._records.record_refusal(caller, route, error)
             else:
-                # The row the answer names ends as the client saw it (a 502 all_routes_failed),
-                # not as its own attempt did (the route log keeps each attempt's outcome).
-                self._recorder.update(
-                    route.request_id,
-                    error_code=error.code,
-                    http_status=client_status(front, error.http_status),
-                )
+                self._records.end_as_answered(route, error, client_status(front, error.http_status))
             self._capture.refused(front, body, raw, caller, url_model, route, error)
             traced(error, route)
             raise

@@ -46,6 +46,7 @@ from typing import Any
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.ownership import without_live_owner
 from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR
+from llmgw_desktop.engine.providers.lifeline import STALL_SLACK
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql, store_time
@@ -61,10 +62,6 @@ RENEWALS_PER_LEASE = 3
 # one lands after the store is back, the sooner paused CLIs go on, or are killed if peers took
 # this process for dead, and its views say what the store says.
 RETRY_AFTER_FAILURE_S = 1.0
-# A queued job starts only while the lease holds for this share of it more: the point where the
-# lifeline pauses the jobs' CLIs (`providers/lifeline.py`, STALL_SLACK), so a job starts only
-# while its CLI would run.
-START_MARGIN = 0.25
 NO_LEASE = "(no lease)"
 
 
@@ -237,12 +234,14 @@ class JobLeases:
 
     def holds(self) -> bool:
         """Whether work may start now: on a shared store, the last renewal landed and the lease
-        holds for `START_MARGIN` of it more (see the module docstring); always elsewhere."""
+        holds for `STALL_SLACK` of it more (see the module docstring); always elsewhere."""
         if not self.shared:
             return True
         if self._renew_failed or self._held_until is None:
             return False
-        return time.monotonic() < self._held_until - self.lease_s * START_MARGIN
+        # The point where the lifeline pauses the jobs' CLIs: a job starts only while its CLI
+        # would run.
+        return time.monotonic() < self._held_until - self.lease_s * STALL_SLACK
 
     async def renewed(self) -> None:
         """Wait for the next renewal's outcome (landed or failed)."""

@@ -236,7 +236,7 @@ class JobManager:
         # Registered before the first await so a concurrent identical call attaches to it.
         self._live.add(live)
         try:
-            stored = await self._written(
+            stored = await self._create_row(
                 live,
                 job_id=live.id,
                 principal=spec.principal,
@@ -266,7 +266,7 @@ class JobManager:
         self._events.publish(live.state_changed())
         return Submitted(live.id, attached=False)
 
-    async def _written(self, live: LiveJob, **row: Any) -> JobView:
+    async def _create_row(self, live: LiveJob, **row: Any) -> JobView:
         """`JobStore.create(**row)`, waited out even when the caller is cancelled meanwhile:
         the database thread writes the row all the same, and a `queued` row no task runs
         stayed so for good. A caller cancelled then has the job ended `canceled` once its row

@@ -16,7 +16,7 @@ read `_overflow`). `llmgw_metric_overflow_total` says how often either happened.
 callers choose (model, agent, project) are also bounded per principal: one that is not the
 operator (the local user, the static bearer) adds at most `max_label_values_per_principal`
 of each, and all of those together at most half of `max_label_values`, so a key holder sending
-100 made-up agent names cannot push the operator's own agents into `_other` (issue 37).
+100 made-up agent names cannot push the operator's own agents into `_other`.
 """
 
 from __future__ import annotations

@@ -1,3 +1,20 @@
-"""Providers: the vendor CLIs (their catalog, adapters, discovery, the process runner and its
-lifeline), the user's switches, and every provider's state for the front doors (`service.py`).
-The API providers' wire work is the HTTP gateway's (`engine/gateway/`)."""
+"""Providers: the vendor coding CLIs and ACP agents the gateway runs, and every provider's state
+as the front doors and the desk see it. The API providers' wire work is the HTTP gateway's
+(`engine/gateway/`).
+
+Open `service` first: every provider the gateway can reach, with its health (`health`, decided
+once for every view), what has gone wrong lately (`trouble`), and the user's on/off switches
+(`switches`).
+
+Running a CLI: `invoke` runs one call (prepare with the adapter, run, parse); the adapters are
+in `cli/`, found by id through `cli_adapters`, sharing the shapes in `base`; `confinement` says
+how a remote caller's run is held to its grant; `child_env` is the environment a child starts
+with (an allow-list); `process` runs it with hard limits and leaves nothing behind, `lifeline`
+and `lifeline_windows` make every child die with the gateway, `orphans` stops what an earlier
+run left, `process_identity` tells a process from a reused pid, and `failures` turns what a CLI
+printed when it failed into one structured failure. ACP agents as providers are `acp/`.
+
+What is installed and logged in: `discovery` (installed CLIs, versions, models, upgrades),
+`accounts` and `account_files` (each CLI's login and plan, read offline from its files) and
+`auth_home` (where a CLI looks for auth files the vault hands it).
+"""

@@ -117,7 +117,7 @@ class ProvidersService:
 
     async def cli_models_for(self, provider: str, principal: str) -> list[str] | None:
         """`cli_models` as `principal` may use them: a gateway key sees the models in its
-        scope, as `/v1/models` shows it (issue 37), and None for a CLI it may not reach."""
+        scope, as `/v1/models` shows it, and None for a CLI it may not reach."""
         models = await self.cli_models(provider)
         access = self._target_access
         # A CLI as the gateway's routes (and so a key's scope) name it: `claude-cli`.

@@ -2,15 +2,16 @@
 refusals at its door counted per minute.
 
 `flight_recorder` records each request's start and end in memory (`pending`) and `writer` writes
-them in batches (`spill` keeps what the store refuses, `journal` a row's end before its answer
-completes, `prune` bounds the table); `lookups` reads a row back by correlation id; `query` and
-`search` are the desk's reads (keyset pages under `filters`, a row's `detail`, full-text search,
-`export`) and `lanes` its per-agent view; `cache_state` turns rows into prompt-cache views;
-`cost_breakdown` sums their spend per provider, model, project or agent; `refusals` counts what
-the edge refused; `bodies` keeps the request and response bodies a person asked for
-(`recorder.capture`, off by default). The hand-written SQL sits in `rows` (the `requests`
-table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows` (the
-`refusals` table), each saying why.
+them in batches (`stored_form` is a row as the store holds it, redacted; `spill` keeps what the
+store refuses, `journal` a row's end before its answer completes and `journal_replay` reads what
+an earlier run left there, `prune` bounds the table); `lookups` reads a row back by correlation
+id; `query` and `search` are the desk's reads (keyset pages under `filters`, a row's `detail`,
+full-text search, `export`) and `lanes` its per-agent view; `cache_state` turns rows into
+prompt-cache views; `cost_breakdown` sums their spend per provider, model, project or agent;
+`refusals` counts what the edge refused; `bodies` keeps the request and response bodies a person
+asked for (`recorder.capture`, off by default). The hand-written SQL sits in `rows` (the
+`requests` table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows`
+(the `refusals` table), each saying why.
 """
 
 from llmgw_desktop.engine.recorder.bodies import (

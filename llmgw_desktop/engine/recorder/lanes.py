@@ -2,8 +2,8 @@
 
 An agent is the recorder's `caller` (MCP `clientInfo`, `X-Caller`, a recognised user agent or
 an OAuth client, as the front door named it) of one principal: a name a caller chooses, so two
-principals calling themselves `claude-code` are two agents, each with its own lane (issue 37;
-budgets keep agent lanes per principal the same way). Every figure here is a grouping of the
+principals calling themselves `claude-code` are two agents, each with its own lane
+(budgets keep agent lanes per principal the same way). Every figure here is a grouping of the
 `requests` table: requests, errors (`UNSUCCESSFUL_STATES`, what the recorder's "failed only"
 keeps), tokens, cache hits, cost and the latest start. Active jobs come from the `jobs` table
 (queued or running); a job row keeps no caller, so its first recorder row names the agent and

@@ -182,7 +182,7 @@ def _write_sqlite(
     inside the transaction, and a row's statement dirties about seventeen pages (its indexes),
     more than the journal keeps in memory, so each row wrote them all to a temporary file (39
     writes a row). One statement journals each page once. 82 -> 39 us a row inserted, 39 -> 34
-    updated, in batches of 250 (docs/PERFORMANCE.md, issue 42). Since schema 20 an insert meets
+    updated, in batches of 250 (docs/PERFORMANCE.md). Since schema 20 an insert meets
     no trigger (the index takes new rows in batches) and updates of indexed rows still do;
     whether inserts alone would now be as cheap a row at a time was not measured.
 

@@ -225,12 +225,6 @@ class SessionStore:
             raise NotFound(f"no session {id_!r}", session_id=id_)
         return [_view(r, r.id in active_ids) for r in rows]
 
-    async def record_use(
-        self, session_id: str, *, provider_session_id: str | None, working_dir: str | None
-    ) -> None:
-        """After a call in a gateway session: remember the CLI's id and where it ran."""
-        await self._db.run(lambda: self._record_use(session_id, provider_session_id, working_dir))
-
     def turn_writer(
         self,
         principal: str,

@@ -1,7 +1,17 @@
 """The user's own MCP servers behind the gateway: started, policed, relayed and recorded.
 
-`config` (read by the settings) and `policy` are pure and load nothing; `service` is the
-engine's part; the `mcp` SDK (about 0.7 s of imports) is loaded by `connection` and `stdio`
-only when the first server starts. Nothing is imported here, so the settings can read the
-config without pulling in the engine.
+Open `service` first: the servers as one set (the operator's edits, what each principal sees,
+the way in for every use). `config/upstream_mcp.py` reads `[mcp.servers.NAME]`; `policy` (pure)
+says who may use which tool, prompt or resource and which calls wait for the desk; `relay` runs
+one use (a tool called, a prompt got, a resource read).
+
+One server: `connection` (started at first use, restarted with back-off), over `stdio` (tied to
+the gateway's life, stderr kept; `stdio_line` sends a relayed call beside the SDK's session) or
+Streamable HTTP (`transport`, with `oauth` through the vault and `http_cap` bounding what it can
+make the gateway hold). `lists` reads what a server offers, every page, capped; `silence` finds
+out a server that stopped answering, one ping at a time.
+
+`policy` and the config load nothing; the `mcp` SDK (about 0.7 s of imports) is loaded by
+`connection` and `stdio` only when the first server starts. Nothing is imported here, so the
+settings can read the config without pulling in the engine.
 """

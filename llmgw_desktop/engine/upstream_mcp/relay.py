@@ -8,7 +8,7 @@ recorder as one row: provider `mcp:NAME`, the offered tool name, the principal, 
 remote principal gets the answer with the secrets this process holds masked.
 
 A tool call that asks for no progress goes to a stdio server on its pipes beside the SDK's
-session (`stdio_line.py`, issue 42), its answer checked as the session checks one; any other use
+session (`stdio_line.py`), its answer checked as the session checks one; any other use
 goes through the session.
 
 Errors keep their meaning: a tool result the server marked `isError` is passed on as it came;

@@ -111,59 +111,11 @@ async def stdio_streams(
         held = True
         read_send, read_receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         write_send, write_receive = anyio.create_memory_object_stream[SessionMessage](0)
-
-        async def read_stdout() -> None:
-            assert proc.stdout is not None
-            async with read_send:
-                try:
-                    while True:
-                        try:
-                            text = await proc.stdout.readline()
-                        except (ValueError, OSError) as exc:  # a line over the limit, a closed pipe
-                            await read_send.send(ValueError(f"unreadable output: {exc}"))
-                            break
-                        if not text:
-                            break
-                        if not text.strip() or line.take(text):
-                            continue
-                        try:
-                            message = _parsed(text, most_listed)
-                        except ValueError as exc:
-                            # An answer the SDK cannot read would be dropped, and the call
-                            # it answers (one through the session: progress, tracing) would
-                            # wait for ever: it gets that answer as its error instead.
-                            unread = _unreadable_answer(text, exc)
-                            await read_send.send(exc if unread is None else SessionMessage(unread))
-                            continue
-                        await read_send.send(SessionMessage(message))
-                finally:
-                    line.close()  # the calls still waiting fail as the session's do
-
-        async def write_stdin() -> None:
-            assert proc.stdin is not None
-            async with write_receive:
-                async for item in write_receive:
-                    data = item.message.model_dump_json(by_alias=True, exclude_unset=True)
-                    try:
-                        proc.stdin.write(data.encode("utf-8") + b"\n")
-                        await proc.stdin.drain()
-                    except (ConnectionError, RuntimeError):
-                        return  # the server is gone; the reader ends the session
-
-        async def read_stderr() -> None:
-            assert proc.stderr is not None
-            while chunk := await proc.stderr.read(4096):
-                process._keep(chunk)
-
-        async def watch_exit() -> None:
-            process.returncode = await proc.wait()
-            process.ended.set()
-
         async with anyio.create_task_group() as group:
-            group.start_soon(read_stdout)
-            group.start_soon(write_stdin)
-            group.start_soon(read_stderr)
-            group.start_soon(watch_exit)
+            group.start_soon(_read_stdout, proc, line, read_send, most_listed)
+            group.start_soon(_write_stdin, proc, write_receive)
+            group.start_soon(_read_stderr, proc, process)
+            group.start_soon(_watch_exit, proc, process)
             try:
                 yield read_receive, write_send
             finally:
@@ -179,6 +131,67 @@ async def stdio_streams(
             await lifeline.release(proc.pid)
         process.returncode = proc.returncode
         process.ended.set()
+
+
+async def _read_stdout(
+    proc: asyncio.subprocess.Process,
+    line: StdioLine,
+    read_send: Any,
+    most_listed: int | None,
+) -> None:
+    """The server's messages, line by line, into the session's read stream; the relay's
+    answers taken off on the way (`line.take`)."""
+    assert proc.stdout is not None
+    async with read_send:
+        try:
+            while True:
+                try:
+                    text = await proc.stdout.readline()
+                except (ValueError, OSError) as exc:  # a line over the limit, a closed pipe
+                    await read_send.send(ValueError(f"unreadable output: {exc}"))
+                    break
+                if not text:
+                    break
+                if not text.strip() or line.take(text):
+                    continue
+                await read_send.send(_message_or_failure(text, most_listed))
+        finally:
+            line.close()  # the calls still waiting fail as the session's do
+
+
+def _message_or_failure(text: bytes, most_listed: int | None) -> SessionMessage | Exception:
+    try:
+        return SessionMessage(_parsed(text, most_listed))
+    except ValueError as exc:
+        # An answer the SDK cannot read would be dropped, and the call it answers (one through
+        # the session: progress, tracing) would wait for ever: it gets that answer as its
+        # error instead.
+        unread = _unreadable_answer(text, exc)
+        return exc if unread is None else SessionMessage(unread)
+
+
+async def _write_stdin(proc: asyncio.subprocess.Process, write_receive: Any) -> None:
+    """The session's messages onto the server's stdin, a line each, until it is gone."""
+    assert proc.stdin is not None
+    async with write_receive:
+        async for item in write_receive:
+            data = item.message.model_dump_json(by_alias=True, exclude_unset=True)
+            try:
+                proc.stdin.write(data.encode("utf-8") + b"\n")
+                await proc.stdin.drain()
+            except (ConnectionError, RuntimeError):
+                return  # the server is gone; the reader ends the session
+
+
+async def _read_stderr(proc: asyncio.subprocess.Process, process: ServerProcess) -> None:
+    assert proc.stderr is not None
+    while chunk := await proc.stderr.read(4096):
+        process._keep(chunk)
+
+
+async def _watch_exit(proc: asyncio.subprocess.Process, process: ServerProcess) -> None:
+    process.returncode = await proc.wait()
+    process.ended.set()
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

@@ -1,4 +1,4 @@
-"""A relayed tool call sent on a stdio server's stdin beside the SDK's session (issue 42).
+"""A relayed tool call sent on a stdio server's stdin beside the SDK's session.
 
 The gateway is an MCP client of the user's server through the SDK's `ClientSession`: a call
 there builds pydantic request models, crosses two anyio memory streams and the session's

@@ -155,7 +155,7 @@ class Vault:
 
     def open_later(self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]) -> None:
         """Open in a task of `spawn`'s: finding the master key may ask the OS keyring (its
-        import and backend probe were a tenth of the headless start, issue 42), and nothing
+        import and backend probe were a tenth of the headless start), and nothing
         but the vault's own calls needs it; they wait for this open."""
         self._opening = spawn(self.open())
 

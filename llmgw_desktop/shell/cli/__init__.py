@@ -1,9 +1,13 @@
 """The `llmgw-desktop` command: the desktop app by default, headless, or a maintenance command.
 
-`main.py` parses and dispatches; `parser.py` builds the parser from `COMMANDS`, one module per
-command (`command.py` says what a command module provides); `preflight.py` holds the checks
-before a gateway starts and `messages.py` what the user reads when it cannot. The exit codes
-are `shell/exit_codes.py`.
+Open `main` first: it parses and dispatches. `parser` builds the parser from `COMMANDS`, one
+module per command, each providing what `command` describes; `preflight` holds the checks
+before a gateway starts and `messages` what the user reads when it cannot. The exit codes are
+`shell/exit_codes.py`.
+
+The commands: `run` (no command: the app, or hand-off to the one running), `stdio_mcp` (`mcp`),
+`acp_agent` (`acp`), `keys`, `show_config` (`config --show`), `db_copy` (`db copy`),
+`hash_password`, `install_desktop`, `quit_app` (`quit`) and `version`.
 
 Only what parsing the command line needs loads at start-up: `--version`, `--help` and the stdio
 relay editors spawn must not pay for the engine, the HTTP server or the MCP SDK (seconds of

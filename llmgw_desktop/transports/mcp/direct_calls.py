@@ -1,4 +1,4 @@
-"""A call of one of the user's MCP servers' tools, answered beside the SDK (issue 42).
+"""A call of one of the user's MCP servers' tools, answered beside the SDK.
 
 The SDK answers every 2025-era POST as an event stream written from an anyio task group,
 through the session's message loop and middleware chain: for a tool of the user's own server

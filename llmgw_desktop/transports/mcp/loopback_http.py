@@ -10,7 +10,7 @@ whole or line by line (event streams).
 `KeptConnections` sends each request on a connection an earlier request left open (HTTP/1.1
 keep-alive), one request at a time per connection: a connection per message cost the relay a
 connect, and the gateway a new connection's setup and the kernel query of who opened it
-(`engine/auth/peer_owner.py`), on every tool call (issue 42). A connection is kept only once
+(`engine/auth/peer_owner.py`), on every tool call. A connection is kept only once
 its reply was read to the end, for `KEEP_IDLE_S` at most; a request whose kept connection
 turns out closed before a byte of the reply came is sent again once on a new one (the server
 closed it idle: the request never reached it).

@@ -20,7 +20,7 @@ refused), and the details always have every figure.
 
 "Failed or refused" counts every request that ended without an answer (the recorder's "Failed
 only"): failed, interrupted or cancelled on the way, or refused or denied by the gateway before
-any provider was asked. Headed "Errors", it read as upstream errors alone (issue 41, last review).
+any provider was asked. Headed "Errors", it would read as upstream errors alone.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ class BudgetsPage(Page):
                 measure=lambda index: self.notes.get(index.row(), ""),
             ),
         )
-        # The name is never cut (issue 25 saw "a… n…"); the other columns give way first.
+        # The name is never cut (a cut name read "a… n…"); the other columns give way first.
         self.columns = ColumnFitter(
             self.table, stretch=0, optional=[COLUMNS.index(c) for c in OPTIONAL]
         )

@@ -60,7 +60,7 @@ STATUS_REFRESH_MS = 1000
 # are built (and pyqtgraph imported) only when the page is first shown: a start into the tray,
 # or a window left on another page, never loads them. The cue is the first paint of the
 # placeholder that keeps their place; a timer from the page being shown raced that paint on a
-# busy machine, and the import then held the launch's first frame (issue 42). A page shown but
+# busy machine, and the import then held the launch's first frame. A page shown but
 # never painted builds them at the latest after CHARTS_AT_THE_LATEST_MS.
 CHARTS_AFTER_PAINT_MS = 50
 CHARTS_AT_THE_LATEST_MS = 2000

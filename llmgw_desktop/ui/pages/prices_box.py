@@ -9,7 +9,7 @@ your own price is set or removed. With no price of your own, a line over the lis
 what to do; with the bundled prices hidden too, the list's place says it.
 
 At 1920 px the box it was (a short list over a row of five fields) filled the top fifth of
-the page and left the rest empty (issue 41, last review).
+the page and left the rest empty.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class PricesBox(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table (issue 25)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, not its cells
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)

@@ -12,7 +12,7 @@ on the provider's status and in its details. The status is the window's one badg
 (`badge.py`): a failing provider (an open circuit, a failed Test, calls failing
 `auth_required`) is red with the reason. A provider that cannot answer now (`usable_row`, the
 judgement the tray and the first-run guide use) has its name in the muted tone (readable, at
-4.5:1 or more), its status saying why once ("No API key"; the name no longer repeated it).
+4.5:1 or more), its status saying why once ("No API key"), not beside the name again.
 Each row has its switch (none for a provider no switch can make answer); a provider switched
 off says "Switched off". The list shows what fits beside the details: Circuit, Version and
 Kind give way first on a narrow window (the details have them).

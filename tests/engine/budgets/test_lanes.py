@@ -1,7 +1,7 @@
 """Hard budgets counted in the store (`engine/budgets/lanes.py`), on both engines.
 
 `Database` objects on one store stand for gateway processes: each admits calls through
-`Settlements` under its own process id. What one holds, the other sees; a settlement adds the
+`LaneAccounts` under its own process id. What one holds, the other sees; a settlement adds the
 cost where the budget's period was counted in and ends the hold; a dead process's holds are
 counted as spent in full once its lease has run out; and calls admitted at once from both never
 hold more than the budget, which on PostgreSQL only the per-lane lock and the one-snapshot
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from llmgw_desktop.engine.budgets import settlement
+from llmgw_desktop.engine.budgets import lane_accounts
+from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
-from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database
 from tests.engine.budgets.trips import count_trips
 from tests.postgres import opened
@@ -51,7 +51,7 @@ def take(amount: float) -> Callable[[dict[LaneKey, LaneState]], Take]:
 
 
 def spawned(coro: object) -> object:
-    """The settlements' background flush, run by the test's loop."""
+    """The accounts' background flush, run by the test's loop."""
     return asyncio.ensure_future(coro)  # type: ignore[arg-type]
 
 
@@ -73,19 +73,19 @@ def lease(db: Database, process: str, expires_at: float) -> None:
     leases.create(id=process, host="here", pid=1, started_at=0.0, expires_at=expires_at, epoch=1)
 
 
-async def counted_in_from_nothing(store: Database) -> Settlements:
+async def counted_in_from_nothing(store: Database) -> LaneAccounts:
     """Process a's settlements on `store`, with `KEY`'s period counted in at nothing spent."""
-    settlements = Settlements(store, process_id="process-a", spawn=spawned)
-    await settlements.count_in(KEY.budget, KEY.period_start, lambda: {})
-    return settlements
+    accounts = LaneAccounts(store, process_id="process-a", spawn=spawned)
+    await accounts.count_in(KEY.budget, KEY.period_start, lambda: {})
+    return accounts
 
 
 async def test_holds_are_seen_by_another_process_settled_and_reclaimed_when_it_dies(
     stores: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = stores
-    a = Settlements(first, process_id="process-a", spawn=spawned)
-    b = Settlements(second, process_id="process-b", spawn=spawned)
+    a = LaneAccounts(first, process_id="process-a", spawn=spawned)
+    b = LaneAccounts(second, process_id="process-b", spawn=spawned)
     assert await a.count_in(KEY.budget, KEY.period_start, lambda: {"": 0.25})
     assert not await b.count_in(KEY.budget, KEY.period_start, lambda: {"": 99.0})  # counted once
     for process in ("process-a", "process-b"):
@@ -105,7 +105,7 @@ async def test_holds_are_seen_by_another_process_settled_and_reclaimed_when_it_d
     # Process b dies with call-3 held: once its lease has run out, a's next admission counts
     # the hold as spent in full and deletes it (a lane is searched every RECLAIM_EVERY_S).
     await first.run(lambda: lease(first, "process-b", time.time() - 1))
-    monkeypatch.setattr(settlement, "RECLAIM_EVERY_S", 0.0)
+    monkeypatch.setattr(lane_accounts, "RECLAIM_EVERY_S", 0.0)
     refused, states = await a.admit([KEY], take(0.5), "call-4")
     assert states[KEY] == LaneState(pytest.approx(0.85), 0.0, True)
     assert refused.holds == {}  # 0.15 left
@@ -115,7 +115,7 @@ async def test_additions_wait_until_the_period_is_counted_in(
     stores: tuple[Database, Database],
 ) -> None:
     first, _second = stores
-    a = Settlements(first, process_id="process-a", spawn=spawned)
+    a = LaneAccounts(first, process_id="process-a", spawn=spawned)
     a.add(KEY, 0.3)
     assert await a.flush()
     assert a.owed(KEY) == pytest.approx(0.3)  # kept: the period was not counted in
@@ -133,7 +133,7 @@ async def test_admissions_at_once_from_many_processes_never_hold_more_than_the_b
         await store.open()
     try:
         each = [
-            Settlements(store, process_id=f"process-{n}", spawn=spawned)
+            LaneAccounts(store, process_id=f"process-{n}", spawn=spawned)
             for n, store in enumerate(stores)
         ]
         first = stores[0]

@@ -2,8 +2,8 @@
 on both engines.
 
 `Database` objects on one store stand for gateway processes, as in `test_lanes.py`. A call is
-asked as the ledger asks it: from the reserves first (`Settlements.take`), else in the store
-(`Settlements.admit`, which grants its lanes' reserves). What is checked, beside the calls
+asked as the ledger asks it: from the reserves first (`LaneAccounts.take`), else in the store
+(`LaneAccounts.admit`, which grants its lanes' reserves). What is checked, beside the calls
 admitted with no trip to the store: many calls at once from several processes never hold or
 spend more than the budget; a limit lowered is never admitted against from a reserve granted
 under the old one; an idle reserve is given back; a dead process's reserve is counted as spent
@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.budgets import reserves, settlement
+from llmgw_desktop.engine.budgets import lane_accounts, reserves
+from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.reserves import Taken
-from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.store.sql import portable
 from tests.engine.budgets.trips import count_trips
@@ -56,10 +56,10 @@ def rule(amount: float, hard: float) -> Callable[[dict[LaneKey, LaneState]], Tak
 
 
 # What the calls `ask` admitted in memory took, by (process, hold id), for `release`.
-_HELD: dict[tuple[Settlements, str], Taken] = {}
+_HELD: dict[tuple[LaneAccounts, str], Taken] = {}
 
 
-async def ask(s: Settlements, hold: str, amount: float = CALL, hard: float = HARD) -> str:
+async def ask(s: LaneAccounts, hold: str, amount: float = CALL, hard: float = HARD) -> str:
     """Ask for a call as the ledger does: "memory" (admitted from a reserve), "store"
     (admitted in the store) or "" (refused)."""
     taken = s.hold([(KEY, 0, hard)], (amount,))
@@ -71,7 +71,7 @@ async def ask(s: Settlements, hold: str, amount: float = CALL, hard: float = HAR
     return "store" if verdict.holds else ""
 
 
-def release(s: Settlements, hold: str) -> None:
+def release(s: LaneAccounts, hold: str) -> None:
     """End a call `ask` admitted, however it was admitted, as the ledger's hold does."""
     taken = _HELD.pop((s, hold), None)
     if taken is not None:
@@ -90,7 +90,7 @@ def lease(db: Database, process: str, expires_at: float) -> None:
     leases.create(id=process, host="here", pid=1, started_at=0.0, expires_at=expires_at, epoch=1)
 
 
-async def spare_given_back(s: Settlements) -> None:
+async def spare_given_back(s: LaneAccounts) -> None:
     """Wait (a second at most) for `s`'s reserve of `KEY` to have no spare left."""
     for _ in range(100):
         if s.reserves._lanes[KEY].spare == 0:
@@ -139,11 +139,11 @@ async def stores(
 
 
 @pytest.fixture
-async def processes(stores: list[Database]) -> AsyncIterator[list[Settlements]]:
+async def processes(stores: list[Database]) -> AsyncIterator[list[LaneAccounts]]:
     """Processes a, b and c on the store, the lane's period counted in at nothing spent;
     each stopped (its reserves given back) before the store closes."""
     each = [
-        Settlements(db, process_id=f"process-{name}", spawn=spawned)
+        LaneAccounts(db, process_id=f"process-{name}", spawn=spawned)
         for db, name in zip(stores, "abc", strict=True)
     ]
     await each[0].count_in(KEY.budget, KEY.period_start, lambda: {})
@@ -155,7 +155,7 @@ async def processes(stores: list[Database]) -> AsyncIterator[list[Settlements]]:
 
 async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_store(
     stores: list[Database],
-    processes: list[Settlements],
+    processes: list[LaneAccounts],
 ) -> None:
     first = stores[0]
     a, *_ = processes
@@ -186,7 +186,7 @@ async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_stor
 
 async def test_many_calls_at_once_from_three_processes_never_hold_or_spend_past_the_budget(
     stores: list[Database],
-    processes: list[Settlements],
+    processes: list[LaneAccounts],
 ) -> None:
     each = processes
     hard = 1.5
@@ -236,7 +236,7 @@ async def test_many_calls_at_once_from_three_processes_never_hold_or_spend_past_
 
 async def test_a_limit_lowered_is_not_admitted_against_from_a_reserve_granted_under_the_old(
     stores: list[Database],
-    processes: list[Settlements],
+    processes: list[LaneAccounts],
 ) -> None:
     a, *_ = processes
     assert await ask(a, "call-0")  # the reserve is granted under a limit of 10
@@ -251,10 +251,10 @@ async def test_a_limit_lowered_is_not_admitted_against_from_a_reserve_granted_un
 
 
 async def test_a_reserve_unused_for_a_while_is_given_back(
-    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reserves, "IDLE_S", 0.1)
-    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.02)
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.02)
     a, *_ = processes
     for n in range(3):
         assert await ask(a, f"call-{n}")
@@ -271,7 +271,7 @@ async def test_a_reserve_unused_for_a_while_is_given_back(
 
 
 async def test_a_dead_processes_reserve_is_counted_as_spent_and_it_drops_it_when_back(
-    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = stores[0]
     a, b, _c = processes
@@ -281,7 +281,7 @@ async def test_a_dead_processes_reserve_is_counted_as_spent_and_it_drops_it_when
     # a stops past its lease (SIGSTOP): b's next admission on the lane counts what a held,
     # its call and its reserve, as spent in full.
     await first.run(lambda: lease(first, "process-a", time.time() - 1))
-    monkeypatch.setattr(settlement, "RECLAIM_EVERY_S", 0.0)
+    monkeypatch.setattr(lane_accounts, "RECLAIM_EVERY_S", 0.0)
     verdict, states = await b.admit([KEY], rule(CALL, HARD), "b-0")
     assert verdict.holds and states[KEY].spent == pytest.approx(reserved)
     # a runs again: its calls end; its reserve's row is found gone and dropped, not written
@@ -298,7 +298,7 @@ async def test_a_dead_processes_reserve_is_counted_as_spent_and_it_drops_it_when
 
 async def test_near_the_limit_every_call_is_decided_in_the_store(
     stores: list[Database],
-    processes: list[Settlements],
+    processes: list[LaneAccounts],
 ) -> None:
     a, b, _c = processes
     hard = 0.1
@@ -313,7 +313,7 @@ async def test_near_the_limit_every_call_is_decided_in_the_store(
 
 
 async def test_a_stopping_process_gives_its_reserves_back(
-    stores: list[Database], processes: list[Settlements]
+    stores: list[Database], processes: list[LaneAccounts]
 ) -> None:
     a, *_ = processes
     assert await ask(a, "call-0")
@@ -325,9 +325,9 @@ async def test_a_stopping_process_gives_its_reserves_back(
 
 
 async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lane_down(
-    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.01)
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.01)
     a, b, _c = processes
     call = 1 / 1024
     assert await ask(a, "a-0", call, 1.0) == "store"  # a's reserve: an eighth of the room
@@ -347,7 +347,7 @@ async def test_a_reserve_gives_its_room_back_when_another_process_spends_the_lan
 
 
 async def test_a_lane_is_read_again_only_once_another_process_has_written_the_store(
-    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each flush while a reserve is held looks at its lane (its free room, other processes'
     # marks). On SQLite a lane no other connection has written since is not read again: it is
@@ -385,7 +385,7 @@ async def test_a_lane_is_read_again_only_once_another_process_has_written_the_st
 
 
 async def test_with_the_store_down_only_the_room_reserved_before_is_admitted(
-    stores: list[Database], processes: list[Settlements]
+    stores: list[Database], processes: list[LaneAccounts]
 ) -> None:
     first = stores[0]
     a, *_ = processes
@@ -411,7 +411,7 @@ async def test_with_the_store_down_only_the_room_reserved_before_is_admitted(
 
 
 async def test_a_call_another_processes_reserve_holds_the_room_for_is_admitted(
-    stores: list[Database], processes: list[Settlements]
+    stores: list[Database], processes: list[LaneAccounts]
 ) -> None:
     a, b, _c = processes
     assert await ask(a, "a-0") == "store"  # a's reserve: an eighth of the free room
@@ -442,7 +442,7 @@ async def test_a_call_another_processes_reserve_holds_the_room_for_is_admitted(
 
 
 async def test_a_call_asked_before_its_period_is_counted_marks_no_lane_wanted(
-    stores: list[Database], processes: list[Settlements]
+    stores: list[Database], processes: list[LaneAccounts]
 ) -> None:
     a, b, _c = processes
     assert await ask(a, "a-0") == "store"
@@ -461,9 +461,9 @@ async def test_a_call_asked_before_its_period_is_counted_marks_no_lane_wanted(
 
 
 async def test_a_reserve_is_not_grown_under_a_limit_the_budget_no_longer_has(
-    stores: list[Database], processes: list[Settlements], monkeypatch: pytest.MonkeyPatch
+    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.01)
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.01)
     a, *_ = processes
     assert await ask(a, "a-0") == "store"  # a reserve granted under a limit of 10
     # The budget is lowered to 0.5 (edited): the next call is decided in the store, which has

@@ -44,12 +44,17 @@ async def test_gateway_session_learns_the_cli_id_then_resumes_it_where_it_ran(
         "claude", CallParams(prompt="x", session_id=session.id), "local"
     )
     assert first.choice == SessionChoice() and first.gateway_session_id == session.id
-    await engine.sessions.provider_sessions.record(
-        "local", "claude", "cli-1", working_dir=str(tmp_path), owns_dir=True, usage_totals=Usage()
+    # What a finished call in the session writes in its job's final transaction.
+    finished_turn = engine.sessions.turn_writer(
+        "local",
+        "claude",
+        "cli-1",
+        working_dir=str(tmp_path),
+        owns_dir=True,
+        usage_totals=Usage(),
+        gateway_session_id=session.id,
     )
-    await engine.sessions.record_use(
-        session.id, provider_session_id="cli-1", working_dir=str(tmp_path)
-    )
+    await engine.store.run(finished_turn)
     second = await engine.calls.resolve(
         "claude", CallParams(prompt="y", session_id=session.id), "local"
     )

@@ -1,6 +1,6 @@
 """Schema 14: the Flight recorder's error code, HTTP status and project filters get indexes.
 
-The page filters by them since the dashboard showed failures (issue 16), but schema 8 indexed
+The page filters by them since the dashboard showed failures, but schema 8 indexed
 only provider, model, state, caller and principal, so these three walked the time index: a
 project nobody has read the whole table (69 ms at 200,000 rows on SQLite, about 0.3 s a page
 expected at a million). Each index ends in `started_at`, as schema 8's do, so a filtered page

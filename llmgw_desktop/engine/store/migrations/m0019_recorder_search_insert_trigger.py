@@ -3,7 +3,7 @@
 Schema 8 gave each inserted row two triggers: `requests_fts_catch_up_insert` (BEFORE: were 256
 rows noted? then index them all) and `requests_fts_note_insert` (AFTER: note the row). SQLite
 enters a trigger's program for every row, whatever its WHEN says, and the notes were counted
-each time: about 10,000 instructions a row inserted (the recorder's flush, issue 42). Now one
+each time: about 10,000 instructions a row inserted (the recorder's flush). Now one
 AFTER INSERT trigger notes the row and then, when the row's rowid is a multiple of
 `CATCH_UP_AT`, runs the same `CATCH_UP`, so that row and every row noted before it are indexed
 in that write. An inserted row's rowid is one more than the table's largest (the table has no

@@ -2,7 +2,7 @@
 
 Schemas 8 and 19 noted every inserted row in `requests_fts_pending` by trigger and indexed the
 notes once 256 had gathered, inside whichever insert made the 256th: 97,000 instructions a row
-in all on the database thread of `bench/request_instructions.py --requests 2048` (issue 42).
+in all on the database thread of `bench/request_instructions.py --requests 2048`.
 Now an insert meets no search-index trigger. The index keeps a watermark instead,
 `requests_fts_indexed.through`: every row at or below that rowid is indexed (as it was when it
 was indexed, or as a note says), none above it is. Catching up (`INDEX_NEW`, run by the

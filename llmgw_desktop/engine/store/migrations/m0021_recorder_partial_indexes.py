@@ -3,7 +3,7 @@
 A gateway's API request leaves most of its row's ids empty: no job, correlation id, gateway or
 provider session, stable-prefix hash, error code or project. Each of their indexes still took an
 entry for the empty value of every row inserted, about 3,700 instructions a row each on the
-database thread (issue 42). Every query that reads one of them asks for a value (`job_id = ?`,
+database thread. Every query that reads one of them asks for a value (`job_id = ?`,
 `correlation_id = ?`, `IN (...)`, a join on the job's id, `error_code > ?`), which SQLite takes
 to mean the column is not NULL, so a partial index `WHERE <column> IS NOT NULL` serves it as
 before (`tests/engine/store/test_partial_indexes.py` holds each query's plan). The one read

@@ -14,6 +14,10 @@ What Gemini does differently from the other dialects:
   documented skip value, so Gemini 3 accepts tool calls made by another vendor's model.
 - `promptTokenCount` includes cached tokens and `candidatesTokenCount` excludes thoughts.
 - Streams are unnamed `data:` frames, each a whole response chunk; no `[DONE]`.
+
+Its parts, one per piece of the wire: `request`, `response` and `stream` (the three shapes an
+exchange takes), `content` (parts), `tools`, `schema` (the SDK's schemas as JSON Schema),
+`usage`, `errors` and `keys` (either spelling of a key).
 """
 
 from __future__ import annotations

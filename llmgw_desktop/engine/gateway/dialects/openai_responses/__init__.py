@@ -8,6 +8,9 @@ Each neutral content block is its own output item: text a `message` item, thinki
 `reasoning` item (summary text), a tool call a `function_call` item whose `call_id` is the
 neutral tool-call id (the item `id`, `fc_…`, is OpenAI's own and not kept). Usage arrives only in
 the final response object, and its `input_tokens` include cached input.
+
+Its parts: `request` (with its `input_items`), `response` (with its output `items`), `stream`,
+`tools`, `usage` and `errors`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The budgets' writes cut by the engine's stop: what the database thread did is what counts.
 
 At stop the engine cancels the background tasks still running after a short grace; the
-settlements' writers are among them (the flush of finished calls' spend, and the batch that
+lane accounts' writers are among them (the flush of finished calls' spend, and the batch that
 admits calls, which carries the spend owed along). A cancelled `await` on the database thread
 does not stop the thread: a transaction already running commits, and one still queued never
 runs. Before, the flush forgot what it had taken (a queued flush's spend was never written:
@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.budgets import settlement
+from llmgw_desktop.engine.budgets import lane_accounts
+from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.budgets.lanes import lock_lanes, transaction
-from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from tests.engine.budgets.test_lanes import KEY, lease, stores, take
 
@@ -37,7 +37,7 @@ SETTLE_S = 0.1
 
 
 class Spawned:
-    """The settlements' background tasks, kept so the test can cancel them as the stop does."""
+    """The accounts' background tasks, kept so the test can cancel them as the stop does."""
 
     def __init__(self) -> None:
         self.tasks: list[asyncio.Task[Any]] = []
@@ -58,14 +58,14 @@ class Spawned:
 
 async def spent_now(store: Database) -> float:
     """The lane's spend as a fresh process reads it from the store."""
-    reader = Settlements(store, process_id="process-reader", spawn=asyncio.ensure_future)
+    reader = LaneAccounts(store, process_id="process-reader", spawn=asyncio.ensure_future)
     _verdict, states = await reader.admit([KEY], take(0.0), "a-look")
     return float(states[KEY].spent)
 
 
-async def settlements_of(store: Database, spawned: Spawned) -> Settlements:
+async def accounts_of(store: Database, spawned: Spawned) -> LaneAccounts:
     """Process a's settlements, `KEY`'s period counted in at nothing spent, alive (leased)."""
-    mine = Settlements(store, process_id="process-a", spawn=spawned)
+    mine = LaneAccounts(store, process_id="process-a", spawn=spawned)
     assert await mine.count_in(KEY.budget, KEY.period_start, lambda: {})
     await store.run(lambda: lease(store, "process-a", time.time() + 3600))
     return mine
@@ -75,9 +75,9 @@ async def test_a_flush_cut_while_queued_still_writes_the_spend_at_close(
     stores: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, _second = stores
-    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 0.0)
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.0)
     spawned = Spawned()
-    a = await settlements_of(first, spawned)
+    a = await accounts_of(first, spawned)
     gate = threading.Event()
     busy = asyncio.ensure_future(first.run(lambda: gate.wait(10)))  # the thread is held up
     await asyncio.sleep(SETTLE_S)
@@ -96,9 +96,9 @@ async def test_an_admission_cut_while_its_transaction_runs_is_not_written_twice(
     stores: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = stores
-    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 60.0)  # the spend rides the admission
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 60.0)  # the spend rides the admission
     spawned = Spawned()
-    a = await settlements_of(first, spawned)
+    a = await accounts_of(first, spawned)
     gate = threading.Event()
 
     def hold_the_lane() -> None:  # another process's transaction on the same lane
@@ -131,15 +131,15 @@ async def test_spend_the_store_does_not_take_at_close_is_said_in_one_warning(
     """The store gone at stop (PostgreSQL frozen or down): a failed flush is a DEBUG line
     during the outage, but the last one's loss must be said."""
     first, _second = stores
-    monkeypatch.setattr(settlement, "FLUSH_AFTER_S", 60.0)  # nothing written before the close
-    a = await settlements_of(first, Spawned())
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 60.0)  # nothing written before the close
+    a = await accounts_of(first, Spawned())
     a.add(KEY, SPENT)
 
     async def unreachable(fn: Any) -> Any:
         raise StoreUnavailable(first.engine.where, "not answering for 5 s")
 
     monkeypatch.setattr(first, "run", unreachable)
-    with caplog.at_level("WARNING", logger=settlement.__name__):
+    with caplog.at_level("WARNING", logger=lane_accounts.__name__):
         await a.close()
-    (said,) = [r.getMessage() for r in caplog.records if r.name == settlement.__name__]
+    (said,) = [r.getMessage() for r in caplog.records if r.name == lane_accounts.__name__]
     assert "not written at stop" in said and f"{SPENT:.6f} on 1 lane(s)" in said, said

@@ -1,5 +1,5 @@
-"""This process's side of the budgets the store counts (`lanes.py`): admissions, and the
-settlements it owes the store.
+"""This process's accounts with the budget lanes the store counts (`lanes.py`): the calls it
+admits there, and the settlements it owes the store.
 
 A finished call's cost (from the recorder's `RequestFinished`) and the end of a call's hold
 are kept in memory and written together in one transaction, soon after (a background flush)
@@ -22,12 +22,12 @@ from typing import Any, TypeVar
 from llmgw_desktop.engine.budgets import lanes, reserves, transactions
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
 from llmgw_desktop.engine.budgets.reserves import Grant, Reserves, Taken
-from llmgw_desktop.engine.budgets.transactions import Asked, Owing
+from llmgw_desktop.engine.budgets.transactions import Asked, BatchWritten, Owing
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import store_time
 from llmgw_desktop.engine.tasks import to_its_end
 
-__all__ = ["Settlements"]
+__all__ = ["LaneAccounts"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ RECLAIM_EVERY_S = 5.0
 MAX_LANES_REMEMBERED = 10_000
 
 
-class Settlements:
+class LaneAccounts:
     """Admits calls on their lanes in the store; owes it the costs and releases of calls."""
 
     def __init__(
@@ -96,13 +96,13 @@ class Settlements:
     def add(self, key: LaneKey, amount: float) -> None:
         """A finished call's cost on one lane, written at the next flush."""
         self._adds[key] = self._adds.get(key, 0.0) + amount
-        self._soon()
+        self._flush_soon()
 
     def release(self, hold_id: str) -> None:
         """A call the store admitted (`admit`) whose hold ends (its cost was added, or it
         failed); one admitted in memory ends with `end_hold`."""
         self._released.add(hold_id)
-        self._soon()
+        self._flush_soon()
 
     def owed(self, key: LaneKey) -> float:
         """What this process has yet to add to `key`."""
@@ -121,7 +121,7 @@ class Settlements:
         """Owe `adds` again (a count that did not happen, or was another process's)."""
         for key, amount in adds.items():
             self._adds[key] = self._adds.get(key, 0.0) + amount
-        self._soon()
+        self._flush_soon()
 
     def retain(self, period_starts: Iterable[float]) -> None:
         """Forget waiting additions of periods that are over (no budget counts them now)."""
@@ -138,13 +138,13 @@ class Settlements:
             return None
         taken = self.reserves.hold(lanes, amounts)
         if taken is not None and self.reserves.low:
-            self._soon(at_once=True)
+            self._flush_soon(at_once=True)
         return taken
 
     def end_hold(self, taken: Taken) -> None:
         """A call admitted by `hold` ends (as `release` ends one the store admitted)."""
         self.reserves.end_hold(taken)
-        self._soon()
+        self._flush_soon()
 
     # -- the store ------------------------------------------------------------------------
 
@@ -267,12 +267,10 @@ class Settlements:
                 for g in self.reserves.grants_for(asked.needs, asked.limits):
                     grants.setdefault(g.key, g)
         self.reserves.granting(grants.values(), on=True)
-        database = self._db.models.database
-        engine = self._db.engine
         work = functools.partial(
             transactions.admit_batch,
-            database,
-            engine.serialize,
+            self._db.models.database,
+            self._db.engine.serialize,
             batch,
             Owing(adds, released, owed),
             grants,
@@ -282,27 +280,29 @@ class Settlements:
         )
         try:
             written = await self._db.run(work)
-        except Exception as exc:
+        except BaseException as exc:
+            # Nothing was written: what this batch took, owed and granted is as it was.
             self._give_back(adds, released)
             self.reserves.owe_again(owed)
             self.reserves.granting(grants.values(), on=False)
             for asked in batch:
-                if not asked.answer.done():
+                if not isinstance(exc, Exception):
+                    asked.answer.cancel()  # cancelled itself (`to_its_end` shields the stop's)
+                elif not asked.answer.done():
                     asked.answer.set_exception(exc)
-            return
-        except BaseException:  # cancelled itself (`to_its_end` shields it from the stop's)
-            self._give_back(adds, released)
-            self.reserves.owe_again(owed)
-            self.reserves.granting(grants.values(), on=False)
-            for asked in batch:
-                asked.answer.cancel()
+            if isinstance(exc, Exception):
+                return
             raise
         self._wait(written.kept)
         if written.marked:
             self._unmark_at = time.monotonic() + reserves.WANTED_S
         self.reserves.written(written.granted, grants.values(), written.gone)
         if self.reserves.active or written.marked:  # kept up (and given back, deleted) by the flush
-            self._soon()
+            self._flush_soon()
+        self._answer(batch, written)
+
+    def _answer(self, batch: list[Asked], written: BatchWritten) -> None:
+        """Each call of `batch` told how the transaction decided it."""
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
         now_mono = time.monotonic()
@@ -436,7 +436,7 @@ class Settlements:
         for key, amount in kept.items():
             self._waiting[key] = self._waiting.get(key, 0.0) + amount
 
-    def _soon(self, *, at_once: bool = False) -> None:
+    def _flush_soon(self, *, at_once: bool = False) -> None:
         """Flush soon (`at_once`: a reserve runs low, so without the wait for calls ending
         together, if no flush is under way)."""
         if self.closed:
