@@ -1,5 +1,5 @@
-"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt, and
-it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
+"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt,
+and it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
 events as Qt signals) and act through the engine's public surface, run off the Qt thread by
 `tasks`.
 
@@ -10,8 +10,8 @@ and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`; 
 follows `keyboard`, names its controls for screen readers (`accessibility`), and can be reached
 from the `palette` (Ctrl+K).
 
-The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the window's
-menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
+The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the
+window's menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
 
 Asking the person: `decision_dialog` is the one yes-or-no dialog, used by `approvals` (a risky
 call) and `consent` (an OAuth client); `notifications` keeps every message shown; `attention`
@@ -21,6 +21,6 @@ First run and connecting: `first_run` with `first_run_steps` and `first_run_serv
 (the exact snippets for each client); `access_panel` (who may call the gateway).
 
 Words said one way everywhere: `badge`, `budget_words`, `risk_words`, `scope_words`,
-`provider_names`. The loop: `event_loop` (qasync's, with its fixes) and `gc_guard` (garbage
-collected on the Qt thread only).
+`provider_names`, and `terms` (the words of the trade in plain words). The loop: `event_loop`
+(qasync's, with its fixes) and `gc_guard` (garbage collected on the Qt thread only).
 """
