@@ -28,7 +28,12 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_detail import SWITCH_OFF_WORDS, SWITCH_ON_WORDS
-from llmgw_desktop.ui.pages.provider_rows import CHECKING, circuit_text, load_provider_rows
+from llmgw_desktop.ui.pages.provider_rows import (
+    CHECKING,
+    circuit_text,
+    load_provider_rows,
+    switchable,
+)
 from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
 from llmgw_desktop.ui.pages.providers import (
     COLUMNS,
@@ -567,3 +572,32 @@ def test_a_circuit_says_what_it_does_to_the_calls() -> None:
     assert circuit_text({"state": "half_open"}) == "half open: one call tries"
     opened = circuit_text({"state": "open", "retryAfterSeconds": 30})
     assert opened.startswith("open until ") and opened.endswith(": calls refused")
+
+
+def test_the_providers_that_answer_come_first_and_the_rest_are_folded(
+    on_providers: OnProviders,
+) -> None:
+    """Issue 54.4: twelve "Not installed" CLIs were listed before the one provider that
+    answers. Those that answer come first; those no switch can make answer are folded under
+    "Show N more", one click away, and unfolded when one of them is chosen."""
+
+    async def body(page: ProvidersPage, _upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        table = page.table
+        shown = [row for i, row in enumerate(page.rows) if not table.isRowHidden(i)]
+        assert shown and shown[0].name == "OpenAI" and shown[0].status == "Ready"
+        assert all(switchable(row) for row in shown)
+        folded = page.folded
+        assert folded and all(not switchable(row) for row in folded)
+        button = page.unfold_button
+        assert button.isVisible() and button.text().startswith(f"Show {len(folded)} more")
+        assert page.selected_row() in shown  # the details never show a folded row
+        button.click()
+        assert not any(table.isRowHidden(i) for i in range(table.rowCount()))
+        assert button.text() == "Hide the providers that cannot answer"
+        button.click()
+        # Chosen from elsewhere (the palette, a notification): unfolded and shown.
+        page.select(folded[-1].key)
+        assert button.isChecked() and page.selected_row() == folded[-1]
+
+    on_providers(body)
