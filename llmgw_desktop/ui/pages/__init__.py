@@ -19,7 +19,8 @@ a `Page` from `base`; `ui/places.py` builds them and `ui/main_window.py` lists t
   (`provider_detail`, with `cli_account` for a CLI's login and `provider_tests` for its Test),
   and the editor of an API provider (`provider_editor`, `provider_form`,
   `provider_cloud_fields`).
-- Credentials (`credentials`, with every key in use now in `credentials_live`).
+- Credentials (`credentials`, with every key in use now in `credentials_live` and a coding
+  tool's auth file added in `credentials_files`).
 - Keys (`keys`, `key_detail`, `key_dialogs`), Clients and consent (`clients`, with
   `oauth_switches`), Budgets
   (`budgets`, `budget_detail`, `budget_dialog`).
