@@ -13,7 +13,8 @@ from the `palette` (Ctrl+K).
 The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the
 window's menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
 
-Asking the person: `decision_dialog` is the one yes-or-no dialog, used by `approvals` (a risky
+Asking the person: `close_without_tray` (what closing the window means with no tray);
+`decision_dialog` is the one yes-or-no dialog, used by `approvals` (a risky
 call) and `consent` (an OAuth client); `notifications` keeps every message shown; `attention`
 reads what needs the person now (no Qt).
 

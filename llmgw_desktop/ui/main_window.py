@@ -20,6 +20,7 @@ from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.accessibility import name_controls
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.close_without_tray import KEEP, CloseWithoutTray, remembered_choice
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._bridge = bridge
         self._close_quits = close_quits
         self._on_quit = on_quit
+        self.close_question: CloseWithoutTray | None = None  # asked when closing, no tray
         self._state = QSettings(str(facts.data_dir / "ui.ini"), QSettings.Format.IniFormat)
         self.setWindowTitle(f"llmgw-desktop {__version__}")
         self.setWindowIcon(app_icon())
@@ -441,11 +443,27 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._remember_size()
         event.ignore()
-        if self._close_quits:
-            self._on_quit()
-        else:
+        if not self._close_quits:
             # With a tray icon the gateway keeps serving; the tray brings the window back.
             self.hide()
+            return
+        # No tray: closing would leave nothing on screen, so ask first (`close_without_tray`).
+        choice = remembered_choice(self._state)
+        if choice:
+            self._closed_without_tray(choice)
+        elif self.close_question is None or not self.close_question.isVisible():
+            self.close_question = CloseWithoutTray(self._state, self)
+            self.close_question.chosen.connect(self._closed_without_tray)
+            self.close_question.open()
+
+    def _closed_without_tray(self, choice: str) -> None:
+        if choice == KEEP:
+            self.hide()
+            log.info(
+                "window closed; the gateway keeps serving (no tray: launch it again to return)"
+            )
+        else:
+            self._on_quit()
 
 
 def _as_int(value: object, default: int) -> int:

@@ -14,7 +14,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import GROUPS, PAGES, MainWindow, WindowFacts, page_shortcut
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.qt import QApplication, QKeySequence, Qt
+from llmgw_desktop.ui.qt import QApplication, QKeySequence, QLabel, Qt
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
 
@@ -71,11 +71,35 @@ def test_the_overviews_pause_switch_follows_the_shared_action(parts: tuple, qtbo
     assert not pause.isChecked() and not actions.pause_all.isChecked()
 
 
-def test_closing_without_a_tray_quits(parts: tuple, qtbot: QtBot) -> None:
+def test_closing_without_a_tray_asks_first_and_can_keep_serving(parts: tuple, qtbot: QtBot) -> None:
+    """Issue 53.7: with no system tray (GNOME's default) closing the window stopped the
+    gateway without a word. It asks first: Cancel keeps the window, Keep serving hides it and
+    the gateway goes on (a second launch brings it back), Quit stops it; "Do not ask again"
+    is kept for the next close."""
     window = _window(parts, close_quits=True, qtbot=qtbot)
     window.show()
     window.close()
+    question = window.close_question
+    assert question is not None and question.isVisible() and parts[2] == []
+    assert "no system tray" in question.findChild(QLabel).text()
+    question.reject()  # Cancel
+    assert window.isVisible() and parts[2] == []
+    window.close()
+    question = window.close_question
+    assert question is not None
+    question.keep_button.click()
+    assert not window.isVisible() and parts[2] == []  # hidden, still serving
+    window.bring_forward()  # what a second launch does
+    assert window.isVisible()
+    window.close()
+    question = window.close_question
+    assert question is not None
+    question.remember.setChecked(True)
+    question.quit_button.click()
     assert parts[2] == ["q"]
+    # Remembered: the next close quits at once, without asking.
+    window.close()
+    assert parts[2] == ["q", "q"] and not window.close_question.isVisible()
 
 
 def test_closing_with_a_tray_only_hides(parts: tuple, qtbot: QtBot) -> None:
