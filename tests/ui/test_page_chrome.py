@@ -88,7 +88,7 @@ def test_the_sub_tabs_sit_under_the_head_and_switch_the_page(
     strip = keys.findChild(QTabBar, "subTabs:keys")
     assert head is not None and strip is not None and strip.isVisible()
     assert strip.parent() is head  # under the title and actions, not above the page
-    assert [strip.tabText(i) for i in range(strip.count())] == ["Keys", "Clients"]
+    assert [strip.tabText(i) for i in range(strip.count())] == ["Access keys", "Clients"]
     assert strip.currentIndex() == 0
     strip.tabBarClicked.emit(1)
     assert window.current_page.KEY == "clients"

@@ -72,10 +72,11 @@ _RECORD_ROLE = Qt.ItemDataRole.UserRole
 
 class CredentialsPage(Page):
     KEY = "credentials"
-    TITLE = "Credentials"
+    TITLE = "Provider keys"
     BLURB = (
-        "The API keys the gateway sends upstream: the vault's (encrypted, by project) and "
-        "every other source in use."
+        "Your OpenAI, Anthropic, Gemini … keys, which the gateway sends to them: the vault's "
+        "(encrypted, by project) and every other source in use. Keys your tools use to call "
+        "this gateway are on the Access keys page."
     )
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:

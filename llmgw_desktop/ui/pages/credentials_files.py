@@ -1,4 +1,4 @@
-"""The Credentials page's "Add an auth file": a coding tool's login file (Codex's `auth.json`,
+"""The Provider keys page's "Add an auth file": a coding tool's login file (Codex's `auth.json`,
 Claude Code's `.credentials.json` ...) sealed in the vault, so a run of that tool through the
 gateway logs in with it (the file is put in a private folder for the run, then removed).
 
