@@ -207,13 +207,14 @@ class SettingsPage(Page):
         # Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once.
         self.quiet = QuietHoursBox()
         self.quiet.show_value(str(self.engine.settings.value("ui.quiet_hours")))
-        self.quiet.setEnabled(self._can_save)
+        if not self._can_save:  # its controls, not its words: those stay readable
+            for control in (self.quiet.switch, self.quiet.start, self.quiet.end):
+                control.setEnabled(False)
         self.quiet.chosen.connect(self._quiet_chosen)
         # What a person changes, as controls; the whole table is the advanced view.
         self.form = SettingsForm({decl.key: decl for decl in self._decls})
         self.form.add_section("Start and notifications", [self.login_switch, self.quiet])
         self.form.committed.connect(self._form_committed)
-        self.form.setEnabled(self._can_save)
         form_scroll = QScrollArea()
         form_scroll.setObjectName("settingsFormScroll")
         form_scroll.setWidgetResizable(True)
@@ -265,6 +266,8 @@ class SettingsPage(Page):
             )
             source = self._sources.get(key, "unknown")
             locked = read_only_reason(decl, source) or ""
+            if not self._can_save:
+                locked = locked or "This window cannot write the settings file."
             self.form.show_value(key, value, locked=locked)
             if not locked and (note := self._form_note(key)):
                 self.form.show_status(key, note)
