@@ -444,6 +444,8 @@ class RecorderTableModel(QAbstractTableModel):
             text = cost + (f" (exactly {exact})" if exact != cost else "") or "not priced"
         else:
             text = self._cells[number][column]
+        if column == STATE_COLUMN and row.error_code:
+            text += f"\n{row.error_code}"  # why it failed, where the error code gave way
         if column == PROVIDER_COLUMN and row.model:
             text += f"\nmodel {row.model}"
         return f"{text}\nrequest {row.id}"
