@@ -408,3 +408,43 @@ def test_the_default_model_is_one_that_answers() -> None:
     # Nothing answered yet: an API's model before a CLI's, a failing provider's last.
     assert preferred_model(MODELS, failing={"openai", "anthropic"}) == "claude-cli/haiku"
     assert preferred_model([]) == ""
+
+
+def test_two_answers_side_by_side_fit_the_page_at_1024(on_desk: OnDesk, qtbot: QtBot) -> None:
+    """The gallery at 1024x700: the compared answer ran past the window's edge ("Open in
+    re"). Both answers, their figures and buttons lie within the conversation's width."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.model_box.choose("claude-sonnet-4-6")
+        page.compare_box.choose("openai/gpt-4o-mini")
+        page.prompt.setPlainText("Why do sea otters hold hands?")
+        page.send()
+        await until(lambda: page.answer.reply is not None, "the first answer")
+        page.compare_button.click()
+        await until(lambda: page.second.reply is not None, "the second answer")
+        qtbot.wait(20)
+        viewport = page.transcript.viewport()
+        assert page.transcript.widget().width() <= viewport.width()
+        for pane in (page.answer, page.second):
+            for part in (pane, pane.open_button, pane.figures):
+                right = part.mapTo(viewport, part.rect().topRight()).x()
+                assert right <= viewport.width(), (part.objectName(), right, viewport.width())
+
+    on_desk(
+        PlaygroundPage,
+        body,
+        size=(828, 600),  # the page's room in a 1024x700 window
+        replies=(
+            Reply.ok(
+                "Sea otters hold paws while they sleep, so the current does not carry them "
+                "apart. A group resting together is called a raft.",
+                verbatim=True,
+            ),
+            Reply.ok(
+                "They link paws (and sometimes wrap themselves in kelp) so that they stay "
+                "together while asleep on the water.",
+                verbatim=True,
+            ),
+        ),
+        also_upstream=("openai",),
+    )

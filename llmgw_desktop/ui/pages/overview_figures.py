@@ -24,6 +24,7 @@ from llmgw_desktop.engine.api import StuckJob, Totals, format_usd
 from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import SpendChip
 from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.kit.stat_card import StatCard
 from llmgw_desktop.ui.qt import QHBoxLayout, QWidget
 
@@ -140,9 +141,11 @@ def _failing(facts: GatewayFacts) -> Figure:
         return Figure("None", failed[:1].upper() + failed[1:], "ok" if totals.asked else "", tip)
     failing = [v for v in facts.verdicts if v.failing]
     count = len(facts.verdicts)
-    noun = "provider" if count == 1 else "providers"
     names = ", ".join(v.name for v in facts.verdicts[:2]) + ("…" if count > 2 else "")
-    return Figure(f"{count} {noun}", f"{names}: {failed}", "error" if failing else "warning", tip)
+    # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
+    # and the figure never say two things of one moment.
+    _words, short = providers_words(facts.verdicts)
+    return Figure(short, f"{names}: {failed}", "error" if failing else "warning", tip)
 
 
 def _stuck(facts: GatewayFacts) -> Figure:
