@@ -191,7 +191,7 @@ class ClientsPage(Page):
         self.consent = ConsentRequests(auth.consent)
         self.oauth_clients = OAuthClients(self)
         self.switches = OAuthSwitches(context.engine, self.tasks)
-        column = QVBoxLayout(self)
+        column = self.scrolling_column()
         column.addWidget(self.consent)  # first: a waiting request is what needs attention
         column.addWidget(self.switches)
         column.addWidget(self.access)

@@ -52,7 +52,6 @@ from llmgw_desktop.ui.qt import (
     QTimer,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 from llmgw_desktop.ui.theme import tone_colour
@@ -167,7 +166,7 @@ class CredentialsPage(Page):
         self.notice.setObjectName("credentialsNotice")
         self.notice.setWordWrap(True)
 
-        column = QVBoxLayout(self)
+        column = self.scrolling_column()
         column.addWidget(self.vault_state)
         column.addWidget(self.tree)
         column.addLayout(tree_buttons)
