@@ -26,6 +26,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_detail import SWITCH_OFF_WORDS, SWITCH_ON_WORDS
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -47,7 +48,7 @@ from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
-from tests.ui.desk_gateway import page_parts
+from tests.ui.desk_gateway import Desk, OnWindow, page_parts
 from tests.ui.waiting import until
 
 FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
@@ -601,3 +602,26 @@ def test_the_providers_that_answer_come_first_and_the_rest_are_folded(
         assert button.isChecked() and page.selected_row() == folded[-1]
 
     on_providers(body)
+
+
+def test_a_built_in_providers_keys_are_one_click_from_its_details(on_window: OnWindow) -> None:
+    """Issue 54.3: the Providers detail said a built-in provider's keys "are set under
+    [gateway.providers]". Its Keys… button opens the Provider keys page on that provider."""
+
+    async def body(_desk: Desk, window: MainWindow) -> None:
+        window.show_page("providers")
+        page = window.pages["providers"]
+        assert isinstance(page, ProvidersPage)
+        await until(lambda: page.select("api:anthropic"), "the rows")
+        button = page.detail.keys_button
+        assert button.isVisible() and "[gateway.providers]" in page.config_state.text()
+        button.click()
+        keys = window.pages["credentials"]
+        assert window.current_page is keys
+        assert keys.provider_box.currentText() == "anthropic"  # type: ignore[attr-defined]
+        # A CLI has no API key to set here.
+        window.show_page("providers")
+        page.select(next(r.key for r in page.rows if r.is_cli))
+        assert not button.isVisible()
+
+    on_window(body)

@@ -185,6 +185,11 @@ class CredentialsPage(Page):
         self._watch.timeout.connect(self._watch_vault)
         self._show_state()
 
+    def choose_provider(self, provider: str) -> None:
+        """Set the key form to `provider` (the Providers page's Keys…), ready to paste."""
+        self.provider_box.setCurrentText(provider)
+        self.value_edit.setFocus()
+
     def _chosen_project(self) -> str:
         """The project chosen in the key form ("" for every project)."""
         project = self.project_box.currentText().strip()

@@ -144,6 +144,7 @@ class ProvidersPage(Page):
         self.copy_plan.clicked.connect(self._copy_plan)
         self.test_button.clicked.connect(self._start_test)
         self.edit_button.clicked.connect(self._edit_selected)
+        self.detail.keys_button.clicked.connect(self._open_keys)
 
         # The providers that cannot answer whatever their switch says (a CLI not installed, no
         # key, no server) are folded under the list, one click away.
@@ -325,6 +326,17 @@ class ProvidersPage(Page):
         row = self.selected_row()
         if row is not None and self._is_custom(row):
             self.open_editor(row.gateway_id)
+
+    def _open_keys(self) -> None:
+        """The Provider keys page, its form set to the chosen provider."""
+        row = self.selected_row()
+        window = self.window()
+        keys = getattr(window, "pages", {}).get("credentials")
+        show_page = getattr(window, "show_page", None)
+        if row is None or keys is None or not callable(show_page):
+            return  # a page shown on its own (tests) has no window to open it in
+        show_page("credentials")
+        keys.choose_provider(row.gateway_id)
 
     def _show_selected(self) -> None:
         row = self.selected_row()
