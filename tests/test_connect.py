@@ -25,7 +25,10 @@ def by_client(token: str | None = None) -> dict[str, str]:
 
 def test_snippets_name_the_live_endpoint() -> None:
     texts = by_client()
-    assert texts["Claude Code (HTTP)"] == f"claude mcp add --transport http llmgw-desktop {URL}"
+    assert (
+        texts["Claude Code (HTTP)"]
+        == f"claude mcp add --scope user --transport http llmgw-desktop {URL}"
+    )
     assert json.loads(texts["Cursor"]) == {"mcpServers": {"llmgw-desktop": {"url": URL}}}
     assert json.loads(texts["VS Code"])["servers"]["llmgw-desktop"]["type"] == "http"
     assert not any("Authorization" in text for text in texts.values())

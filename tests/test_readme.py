@@ -15,6 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 URL = "http://127.0.0.1:3333/mcp"
+# The stdio relay as the README and Claude Code's page write it: its full path from the folder
+# the README's install ran in (a venv's script is not on PATH).
+INSTALLED = ['"$PWD/.venv/bin/llmgw-desktop"', "mcp"]
 
 
 def _blocks(text: str, lang: str) -> list[str]:
@@ -55,7 +58,7 @@ def test_install_page_has_the_readme_commands() -> None:
 def test_readme_connection_snippets_match_what_the_app_copies() -> None:
     from llmgw_desktop.ui.connect import snippets
 
-    made = {s.client: s.text for s in snippets(URL, ["llmgw-desktop", "mcp"])}
+    made = {s.client: s.text for s in snippets(URL, INSTALLED)}
     shell = "\n".join(_blocks(_readme(), "sh"))
     for client in ("Claude Code (HTTP)", "Claude Code (stdio)", "Codex"):
         assert made[client] in shell, client
@@ -68,7 +71,7 @@ def test_site_connection_snippets_match_what_the_app_copies() -> None:
     pages = _pages()
     claude = "\n".join(_blocks(pages["connect/claude-code.md"], "sh"))
     assert made["Claude Code (HTTP)"] in claude
-    assert made["Claude Code (stdio)"] in claude
+    assert snippets(URL, INSTALLED)[1].text in claude  # the stdio relay, by its full path
     assert made["Codex"] in "\n".join(_blocks(pages["connect/codex.md"], "sh"))
     editors = _json_blocks(pages["connect/cursor-vscode.md"])
     assert json.loads(made["Cursor"]) in editors
@@ -123,7 +126,37 @@ def test_acp_snippets_on_the_editor_pages_match_what_the_connect_page_copies() -
     assert json.loads(made["Zed"]) in _json_blocks(pages["connect/zed.md"])
     assert json.loads(made["JetBrains IDEs"]) in _json_blocks(pages["connect/jetbrains.md"])
     assert made["Neovim (CodeCompanion)"] in pages["connect/neovim.md"]
-    # The README's Connect section shows the same one-liners.
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert json.loads(made["Zed"]) in _json_blocks(readme)
-    assert made["Neovim (CodeCompanion)"] in readme
+    # The README gives the command that prints them with this machine's path.
+    shell = _blocks(_readme(), "sh")
+    for editor in ("zed", "jetbrains", "neovim"):
+        assert any(f".venv/bin/llmgw-desktop connect {editor}" in block for block in shell)
+
+
+# Who runs each shell line of the README as written (a line none claims fails the test below).
+README_LINES_RUN_BY = {
+    "python3 -m venv": ".ci/run (the test command), test_readme_start_command_launches_the_app",
+    "sudo apt install": "test_start_it_lists_the_packages_qt_s_window_needs_by_distribution",
+    "sudo dnf install": "test_start_it_lists_the_packages_qt_s_window_needs_by_distribution",
+    "sudo pacman -S": "test_start_it_lists_the_packages_qt_s_window_needs_by_distribution",
+    ".venv/bin/llmgw-desktop connect": "tests/clients/test_readme_as_written.py",
+    "ANTHROPIC_BASE_URL=": "tests/clients/test_readme_as_written.py (and test_claude_code.py)",
+    "claude mcp add": "tests/clients/test_readme_as_written.py",
+    "codex mcp add": "tests/clients/test_readme_as_written.py",
+    "codex exec": "tests/clients/test_readme_as_written.py",
+    "export LLMGW_API_KEY": "tests/clients/test_readme_as_written.py",
+}
+
+
+def test_every_readme_command_is_run_as_written_somewhere() -> None:
+    lines = [line for block in _blocks(_readme(), "sh") for line in block.splitlines()]
+    unclaimed = [line for line in lines if not line.startswith(tuple(README_LINES_RUN_BY))]
+    assert unclaimed == [], "run it as written in a test, and name the test above"
+
+
+def test_start_it_lists_the_packages_qt_s_window_needs_by_distribution() -> None:
+    from llmgw_desktop.shell.window_libraries import WINDOW_PACKAGES, install_commands
+
+    for page in (_readme(), (DOCS / "install.md").read_text(encoding="utf-8")):
+        shell = "\n".join(_blocks(page, "sh"))
+        for line in install_commands(WINDOW_PACKAGES):
+            assert line.partition(": ")[2] in shell, line

@@ -248,6 +248,8 @@ def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path)
             "exact",
         ),
         ('[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["shell(*)"]\n', "bypass"),
+        ('[workspaces]\nremote_mcp_servers = ["bad name"]\n', "not an MCP server name"),
+        ('[workspaces.registry.web]\npath = "/w"\nremote_mcp_servers = "docs"\n', "a list"),
     ],
 )
 def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str) -> None:

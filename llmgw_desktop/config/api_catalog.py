@@ -172,7 +172,7 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         key_env=("OPENAI_API_KEY",),
         base_url_env="OPENAI_BASE_URL",
         models=("gpt-5.1", "gpt-5.1-codex-mini", "gpt-5-mini", "gpt-4.1", "gpt-4o", "gpt-4o-mini"),
-        model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-", "codex-"),
+        model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-", "codex-", "text-embedding-"),
     ),
     ApiProviderSpec(
         "google",

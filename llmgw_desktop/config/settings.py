@@ -314,6 +314,9 @@ class LoadedSettings:
     sources: Mapping[str, str]
     config_file: Path
     unknown_env: tuple[str, ...] = ()
+    # False for a session started without its settings file (it could not be used, and the
+    # person chose to go on): nothing is written back to it.
+    file_in_use: bool = True
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -457,9 +460,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    read_file: bool = True,
 ) -> LoadedSettings:
-    """Build the effective settings: defaults, then `config.toml`, then the environment.
+    """Build the effective settings: defaults, then `config.toml`, then the environment;
+    without `read_file`, defaults then the environment (the file is named, not read or
+    written: a session on defaults while the file cannot be used).
 
     Raises:
         ConfigError: a value has the wrong type or is out of range, or the file has an unknown
@@ -470,7 +478,7 @@ def load_settings(
         config_file = paths.config_file(environ)
     decls = declared_settings()
     by_key = {d.key: d for d in decls}
-    file_values = read_config_file(config_file)
+    file_values = read_config_file(config_file) if read_file else {}
 
     errors: list[ConfigError] = []
     for key in file_values:
@@ -526,4 +534,4 @@ def load_settings(
         )
     )
     settings: Settings = _built(Settings, values)
-    return LoadedSettings(settings, sources, config_file, unknown)
+    return LoadedSettings(settings, sources, config_file, unknown, file_in_use=read_file)

@@ -20,6 +20,7 @@ from llmgw_desktop.config.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
 from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.config.remote_power import GLOBAL_LEVELS, LEVELS, unspecific_command
+from llmgw_desktop.config.upstream_mcp import SERVER_NAME
 
 __all__ = [
     "LOG_LEVELS",
@@ -37,6 +38,7 @@ __all__ = [
     "relay_silence_ms",
     "remote_level",
     "section",
+    "server_names",
     "setting",
     "tool_names",
     "url_path",
@@ -52,7 +54,7 @@ OAUTH_CLIENT_FIELDS = frozenset(
 STORE_URL_SCHEMES = ("postgresql", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # A workspace given as a table rather than a path: its path and what remote callers may do there.
-WORKSPACE_FIELDS = frozenset({"path", "remote_level", "remote_allowed_tools"})
+WORKSPACE_FIELDS = frozenset({"path", "remote_level", "remote_allowed_tools", "remote_mcp_servers"})
 # `workspaces.registry`: name = "path", or name = { path = ..., remote_level = ..., ... }.
 WorkspaceEntries = dict[str, str | dict[str, Any]]
 T = TypeVar("T")
@@ -319,8 +321,16 @@ def _workspace_table(name: str, table: dict[str, Any]) -> str | None:
     tools = table.get("remote_allowed_tools", [])
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         return f"workspace {name!r}: remote_allowed_tools must be a list of tool names"
-    problem = tool_names(tools)
+    problem = tool_names(tools) or server_names(table.get("remote_mcp_servers", []))
     return f"workspace {name!r}: {problem}" if problem else None
+
+
+def server_names(value: Any) -> str | None:
+    """A list of MCP server names (`[mcp.servers.NAME]`), each well formed."""
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        return "remote_mcp_servers must be a list of MCP server names"
+    bad = [n for n in value if not SERVER_NAME.fullmatch(n)]
+    return f"remote_mcp_servers: {bad[0]!r} is not an MCP server name" if bad else None
 
 
 def remote_level(value: str) -> str | None:

@@ -242,6 +242,16 @@ class HttpSettings:
         doc="Requests a remote principal may make at once before the rate applies.",
         check=checks.positive,
     )
+    ollama_port: bool = setting(
+        False,
+        env="LLM_GATEWAY_OLLAMA_PORT",
+        doc=(
+            "Also serve the gateway (Ollama's API among its routes) on 127.0.0.1:11434, Ollama's "
+            "own port, so tools that assume Ollama work unconfigured; only while nothing listens "
+            "there and no ollama program is installed (a real Ollama started later must find "
+            "its port free). Off by default."
+        ),
+    )
     oauth: OAuthSettings = section(OAuthSettings)
 
 

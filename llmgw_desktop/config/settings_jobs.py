@@ -112,6 +112,13 @@ class ProvidersSettings:
         doc="A CLI printing more than this is stopped.",
         check=checks.positive,
     )
+    max_attached_bytes: int = setting(
+        4 * 1024 * 1024,
+        env="LLM_GATEWAY_MAX_ATTACHED_BYTES",
+        doc="Largest file an editor may attach to an ACP prompt (a linked file the gateway "
+        "reads, an embedded resource, an image); a larger one is refused with its size.",
+        check=checks.positive,
+    )
     kill_grace_ms: int = setting(
         3000,
         env="LLM_GATEWAY_KILL_GRACE_MS",

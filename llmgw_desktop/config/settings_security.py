@@ -26,8 +26,8 @@ class WorkspacesSettings:
     registry: checks.WorkspaceEntries = setting(
         {},
         env="LLM_GATEWAY_WORKSPACES",
-        doc="Named working directories: name = path, or a table with path, remote_level and "
-        "remote_allowed_tools (name=path pairs in the env).",
+        doc="Named working directories: name = path, or a table with path, remote_level, "
+        "remote_allowed_tools and remote_mcp_servers (name=path pairs in the env).",
         check=checks.workspace_paths,
     )
     default: str = setting(
@@ -47,6 +47,13 @@ class WorkspacesSettings:
         env="LLM_GATEWAY_WORKSPACE_REMOTE_ALLOWED_TOOLS",
         doc="Tools remote callers may pre-approve (allowedTools) where a workspace lists none.",
         check=checks.tool_names,
+    )
+    remote_mcp_servers: list[str] = setting(
+        [],
+        env="LLM_GATEWAY_WORKSPACE_REMOTE_MCP_SERVERS",
+        doc="Your MCP servers ([mcp.servers.NAME]) a remote caller may hand a CLI for one call "
+        "(mcpServers) where a workspace lists none; empty: none.",
+        check=checks.server_names,
     )
     allowed_roots: list[str] = setting(
         [],

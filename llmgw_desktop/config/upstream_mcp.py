@@ -33,6 +33,7 @@ __all__ = [
     "NAMESPACE_SEPARATOR",
     "REMOTE_LEVELS",
     "RESOURCE_SEPARATOR",
+    "SERVER_NAME",
     "VAULT_PREFIX",
     "UpstreamServerConfig",
     "check_servers",
@@ -46,7 +47,8 @@ NAMESPACE_SEPARATOR = "__"
 RESOURCE_SEPARATOR = "+"
 REMOTE_LEVELS = ("none", "read-only", "all")
 VAULT_PREFIX = "vault:"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+# A server's name: its tools are offered as NAME__tool, a CLI is handed it under it.
+SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 _FIELDS = frozenset(
     {"command", "args", "env", "cwd", "url", "headers", "oauth", "enabled"}
     | {"remote", "allow", "deny", "approval"}
@@ -88,7 +90,7 @@ def offered_uri(server: str, uri: str) -> str:
 def split_offered(offered: str, separator: str) -> tuple[str, str] | None:
     """(server, its own name or URI) of an offered name, or None when it names no server's."""
     server, sep, own = offered.partition(separator)
-    if not sep or not own or not _NAME.fullmatch(server):
+    if not sep or not own or not SERVER_NAME.fullmatch(server):
         return None
     return server, own
 
@@ -101,7 +103,7 @@ def parse_servers(value: Mapping[str, Any]) -> dict[str, UpstreamServerConfig]:
     """
     servers: dict[str, UpstreamServerConfig] = {}
     for name, table in value.items():
-        if not _NAME.fullmatch(name):
+        if not SERVER_NAME.fullmatch(name):
             raise ValueError(
                 f"server name {name!r} must be letters, digits and '-' (at most 40; its tools "
                 f"are offered as NAME{NAMESPACE_SEPARATOR}tool)"

@@ -45,6 +45,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "jobs": "read, wait for, watch and cancel jobs; the desk's job list",
     "job_retry": "the desk's Retry of a finished job",
     "sessions": "conversations per principal and the active one per caller",
+    "acp_chats": "the chat sessions of `acp --model`, kept per principal for `session/load`",
     "validation": "multi-model answers, comparison and review",
     "gateway": "the HTTP gateway: chat in four dialects, token counts, pass-through",
     "playground": "the desk's chats through the gateway as the local user (streamed, recorded)",

@@ -77,14 +77,41 @@ from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped
 from llmgw_desktop.engine.events import JobStateChanged as JobStateChanged
 from llmgw_desktop.engine.events import JobStuckChanged as JobStuckChanged
+from llmgw_desktop.engine.events import ModelListRead as ModelListRead
 from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
+from llmgw_desktop.engine.gateway.completions.answers import (
+    completion_answer as completion_answer,
+)
+from llmgw_desktop.engine.gateway.completions.answers import (
+    completion_chunks as completion_chunks,
+)
+from llmgw_desktop.engine.gateway.completions.request import FIM_OLLAMA as FIM_OLLAMA
+from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI as FIM_OPENAI
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
+from llmgw_desktop.engine.gateway.embeddings.answers import embedding_answer as embedding_answer
+from llmgw_desktop.engine.gateway.embeddings.request import EMBED_GEMINI as EMBED_GEMINI
+from llmgw_desktop.engine.gateway.embeddings.request import (
+    EMBED_GEMINI_BATCH as EMBED_GEMINI_BATCH,
+)
+from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OLLAMA as EMBED_OLLAMA
+from llmgw_desktop.engine.gateway.embeddings.request import (
+    EMBED_OLLAMA_LEGACY as EMBED_OLLAMA_LEGACY,
+)
+from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBED_OPENAI
+from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
+from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
+from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
+from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines
+from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_to_openai
+from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
+from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
+from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
@@ -141,6 +168,7 @@ from llmgw_desktop.engine.recorder import CAPTURE_KEYS as CAPTURE_KEYS
 from llmgw_desktop.engine.recorder import COST_DIMENSIONS as COST_DIMENSIONS
 from llmgw_desktop.engine.recorder import COST_WINDOWS as COST_WINDOWS
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
+from llmgw_desktop.engine.recorder import REQUEST_KINDS as REQUEST_KINDS
 from llmgw_desktop.engine.recorder import AgentLane as AgentLane
 from llmgw_desktop.engine.recorder import AgentLanes as AgentLanes
 from llmgw_desktop.engine.recorder import CapturePolicy as CapturePolicy
@@ -185,5 +213,8 @@ from llmgw_desktop.engine.validation.service import prompts as prompts
 from llmgw_desktop.engine.validation.verdicts import read_review as read_review
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
 from llmgw_desktop.engine.vault import GLOBAL_PROJECT as GLOBAL_PROJECT
+from llmgw_desktop.engine.workspaces.attached_files import AttachedFile as AttachedFile
+from llmgw_desktop.engine.workspaces.attached_files import read_attached as read_attached
+from llmgw_desktop.engine.workspaces.attached_files import refuse_too_large as refuse_too_large
 
 ENGINE_SERVICES: dict[str, str]

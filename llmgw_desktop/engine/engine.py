@@ -64,7 +64,7 @@ from llmgw_desktop.engine.recorder import (
     RefusalCounter,
     left_by_an_earlier_run,
 )
-from llmgw_desktop.engine.sessions import SessionStore
+from llmgw_desktop.engine.sessions import AcpChats, SessionStore
 from llmgw_desktop.engine.settings_saver import SettingsSaver, SettingsWriter
 from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.store import Database
@@ -158,6 +158,7 @@ class Engine:
             leases=self.leases,
         )
         self.sessions = SessionStore(self.store, clock=clock, catalog=self.catalog)
+        self.acp_chats = AcpChats(self.store, clock=clock)
         # OpenTelemetry export (the no-op unless otel.enabled: no SDK is imported then).
         self.telemetry = start_telemetry(settings, self.events, environ)
         # The request bodies the person chose to keep (`[recorder.capture]`; off by default).
@@ -324,6 +325,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             telemetry=self.telemetry,
             prices=self.prices,
+            events=self.events,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)

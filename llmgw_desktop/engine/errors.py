@@ -95,6 +95,16 @@ class ErrorCode(StrEnum):
         "The session belongs to another provider.",
     )
     PROMPT_TOO_LARGE = "prompt_too_large", 400, "The prompt is larger than the CLI accepts."
+    ATTACHMENT_TOO_LARGE = (
+        "attachment_too_large",
+        400,
+        "A file attached to a prompt is larger than `providers.max_attached_bytes`.",
+    )
+    ATTACHMENT_OUTSIDE_FOLDER = (
+        "attachment_outside_folder",
+        400,
+        "A file attached to a prompt lies outside the session's folder (or the caller's grant).",
+    )
     INVALID_WORKING_DIR = "invalid_working_dir", 400, "The working directory is not usable."
     WORKSPACE_REQUIRED = "workspace_required", 400, "This caller must name a workspace."
     PATH_NOT_ALLOWED = (
@@ -238,6 +248,12 @@ class ErrorCode(StrEnum):
     # The provider ran and failed.
     PROVIDER_ERROR = "provider_error", 502, "The provider failed; see `stderr_tail`."
     AUTH_REQUIRED = "auth_required", 502, "The provider's login or API key is missing or wrong."
+    UPSTREAM_KEY_REFUSED = (
+        "upstream_key_refused",
+        401,
+        "The provider refused every key the gateway has for it (403: it may not do this); the "
+        "message names each key's source (`env:OPENAI_API_KEY`, a vault key) and what to change.",
+    )
     TIMEOUT = "timeout", 502, "The call ran past its time limit."
     IDLE_TIMEOUT = "idle_timeout", 502, "The CLI printed nothing for too long."
     OUTPUT_OVERFLOW = "output_overflow", 502, "The CLI printed more than the output cap."

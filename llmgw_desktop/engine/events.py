@@ -34,6 +34,7 @@ __all__ = [
     "EventBus",
     "JobStateChanged",
     "JobStuckChanged",
+    "ModelListRead",
     "Notice",
     "PauseChanged",
     "ProviderToggled",
@@ -109,6 +110,17 @@ class JobStuckChanged(Event):
     stuck: bool
     idle_s: float
     limit_s: float
+
+
+@dataclass(frozen=True)
+class ModelListRead(Event):
+    """An API provider's model list was asked for with its first key: `refused` is the status
+    the provider refused that key with (401, 403), None when it listed its models."""
+
+    provider: str  # its switch id (`openai`, `mistral-api`)
+    key: str  # the key's source (`env:OPENAI_API_KEY`, `vault:openai#1`), never its value
+    refused: int | None
+    message: str = ""  # the refusal as the provider said it (redacted)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,12 @@ stdio) and `acp_mode` (the gateway as an ACP agent).
 
 The process in the OS: `instance` (one running instance per data directory, and the hand-off to
 it), `autostart` and `linux_install` (start at login, the menu entry), `logging_setup` (the log
-file, secrets masked, written off the loop) and `exit_codes`.
+file, secrets masked, written off the loop) and `exit_codes`. Before the window: `window_probe`
+(whether Qt can start a window here, asked of a child Qt may abort instead) with
+`window_libraries` (the libraries a platform plugin lacks, and each one's package), and
+`start_problems` (a settings file, database or vault that cannot be used, asked about in a
+dialog). Connecting a tool: `connect_setups` (each tool's set-up) from `connect_facts` (where
+the gateway listens and which models answer).
 
 The top layer: it may import the desk (`ui/`), the front doors (`transports/`), the engine's
 public surface and `config/`; nothing below imports it.

@@ -51,7 +51,7 @@ def run_acp(loaded: LoadedSettings, *, model: str, version: str, agent: str = ""
             file=sys.stderr,
         )
         return 1
-    return asyncio.run(_serve(found, model, version, agent))
+    return asyncio.run(_serve(found, loaded, model, version, agent))
 
 
 def _running(loaded: LoadedSettings) -> GatewayAddress | None:
@@ -71,7 +71,9 @@ def _running(loaded: LoadedSettings) -> GatewayAddress | None:
     return None
 
 
-async def _serve(gateway: GatewayAddress, model: str, version: str, agent: str = "") -> int:
+async def _serve(
+    gateway: GatewayAddress, loaded: LoadedSettings, model: str, version: str, agent: str = ""
+) -> int:
     import aiohttp
 
     from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
@@ -85,7 +87,14 @@ async def _serve(gateway: GatewayAddress, model: str, version: str, agent: str =
     from llmgw_desktop.transports.acp.stdio import serve_agent
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
-        await serve_agent(ModelAgent(gateway, model, http, version), reader, writer)
+        chat = ModelAgent(
+            gateway,
+            model,
+            http,
+            version,
+            max_attached_bytes=loaded.settings.providers.max_attached_bytes,
+        )
+        await serve_agent(chat, reader, writer)
     return 0
 
 
@@ -102,6 +111,6 @@ async def _serve_own_gateway(
             runtime.base_url,
             {INSTANCE_TOKEN_HEADER: lock.token, "User-Agent": "llmgw-desktop-acp"},
         )
-        return await _serve(gateway, model, version, agent)
+        return await _serve(gateway, loaded, model, version, agent)
     finally:
         await runtime.stop()

@@ -13,14 +13,20 @@ import sys
 from typing import Any
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.api import ApprovalGate, ConsentQueue, PendingApproval, PendingConsent
+from llmgw_desktop.engine.api import (
+    ApprovalGate,
+    ConsentQueue,
+    PendingApproval,
+    PendingConsent,
+    StoreError,
+)
 from llmgw_desktop.shell.autostart import Autostart, autostart_for_platform
-from llmgw_desktop.shell.cli.messages import port_in_use_message
-from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
+from llmgw_desktop.shell.cli.messages import fail, port_in_use_message
 from llmgw_desktop.shell.headless import install_stop_signals
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.logging_setup import LOG_FILE_NAME
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.shell.start_problems import ScratchStore, settle_store_error, settle_vault
 from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.approvals import DeskApprovals, who_asks
@@ -32,6 +38,7 @@ from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
 from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon, QTimer, QWidget
+from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import follow_system_theme
 from llmgw_desktop.ui.tray import TrayIcon
 
@@ -46,11 +53,9 @@ FREEZE_AFTER_MS = 1000
 
 def run_desktop(loaded: LoadedSettings, lock: InstanceLock, *, hidden: bool = False) -> int:
     """Run the desktop app until Quit, SIGINT or SIGTERM; the process exit code. `hidden`
-    starts it in the tray only (a login start), as `ui.start_hidden` does.
-
-    Raises:
-        StoreError: the database cannot be opened.
-    """
+    starts it in the tray only (a login start), as `ui.start_hidden` does. A database that
+    cannot be opened, or a vault that stays locked, is asked about in a dialog
+    (`start_problems.py`)."""
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("llmgw-desktop")
@@ -83,6 +88,10 @@ class DesktopApp:
         self.autostart = autostart if autostart is not None else autostart_for_platform()
         self._quit: asyncio.Event | None = None
         self._collector: GuiThreadCollector | None = None
+        # The temporary database of a session whose own could not be opened (none until then).
+        self._scratch = ScratchStore()
+        # What the start asks of the person once the window is up (a locked vault).
+        self._checks = UiTasks()
         self.window: MainWindow | None = None
         self.tray: TrayIcon | None = None
         self.runtime: GatewayRuntime | None = None
@@ -107,12 +116,13 @@ class DesktopApp:
             return await self._serve()
         finally:
             self._collector.stop()
+            self._scratch.remove()
 
     async def _serve(self) -> int:
         assert self._quit is not None
         runtime = await self._start_runtime()
-        if runtime is None:
-            return EXIT_PORT_IN_USE
+        if isinstance(runtime, int):
+            return runtime  # the exit code of a start given up
         self.runtime = runtime
         bridge = EngineBridge(runtime.engine)
         self._build_ui(runtime, bridge)
@@ -126,10 +136,16 @@ class DesktopApp:
         if self.window is not None:
             self.window.watch_questions([self.approvals, self.consent])
         install_stop_signals(asyncio.get_running_loop(), self._quit)
+        # A vault that stays locked is said in a dialog once its opening ends (off this path).
+        self._checks.spawn(
+            settle_vault(runtime.engine.vault, self._loaded.settings.data_path, self.request_quit),
+            what="check the vault",
+        )
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:
             await self._quit.wait()
         finally:
+            self._checks.cancel_all()
             if self.approvals is not None:
                 self.approvals.detach()
             if self.consent is not None:
@@ -149,7 +165,9 @@ class DesktopApp:
             await runtime.stop()
         return 0
 
-    async def _start_runtime(self, port: int | None = None) -> GatewayRuntime | None:
+    async def _start_runtime(self, port: int | None = None) -> GatewayRuntime | int:
+        """The runtime, started (the person asked what to do about a taken port or a database
+        that cannot be opened); else the exit code to end with."""
         runtime = GatewayRuntime(
             self._loaded,
             mode="desktop",
@@ -165,8 +183,13 @@ class DesktopApp:
             free = find_free_port(settings.http.host, exc.port + 1)
             if free is not None and await self._ask_use_port(exc.port, free):
                 return await self._start_runtime(free)
-            port_in_use_message(exc, settings.http.host)
-            return None
+            return port_in_use_message(exc, settings.http.host)
+        except StoreError as exc:
+            loaded = await settle_store_error(str(exc), self._loaded, self._scratch)
+            if loaded is None:
+                return fail(str(exc))
+            self._loaded = loaded
+            return await self._start_runtime(port)
         return runtime
 
     async def _ask_use_port(self, taken: int, free: int) -> bool:

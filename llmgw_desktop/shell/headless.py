@@ -9,7 +9,7 @@ import sys
 
 from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.api import tune_for_serving
+from llmgw_desktop.engine.api import ModelListRead, tune_for_serving
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -41,9 +41,10 @@ def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
         return runner.run(_serve(loaded, lock))
 
 
-def banner(runtime: GatewayRuntime) -> str:
-    """What a headless start prints: where each door is, and whether it is locked (a person
-    connecting a tool needs the API's base URL and whether to give it a key)."""
+def banner(runtime: GatewayRuntime, answering: str) -> str:
+    """What a headless start prints: where each door is, whether it is locked (a person
+    connecting a tool needs the API's base URL and whether to give it a key), and `answering`
+    (`answering_now`)."""
     auth = runtime.engine.auth
     access = (
         "locked: every request needs a gateway key (llmgw-desktop keys create NAME) or the "
@@ -58,8 +59,40 @@ def banner(runtime: GatewayRuntime) -> str:
         f"  MCP endpoint: {runtime.mcp_url}\n"
         f"  health:       {runtime.base_url}/health\n"
         f"  access:       {access}\n"
-        "Press Ctrl+C (or send SIGTERM) to stop."
+        f"  answering:    {answering}\n"
+        "Stop it with Ctrl+C, SIGTERM or `llmgw-desktop quit`."
     )
+
+
+async def answering_now(runtime: GatewayRuntime) -> str:
+    """Which providers offer models now, with how many, or what to do when none does."""
+    counts: dict[str, int] = {}
+    for row in await runtime.engine.providers.models():
+        counts[row["provider"]] = counts.get(row["provider"], 0) + 1
+    if not counts:
+        return (
+            "no provider yet: set a vendor's key (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
+            "GEMINI_API_KEY, ...) and start again, or log in to a coding CLI"
+        )
+    listed = ", ".join(f"{provider} ({n} models)" for provider, n in counts.items())
+    return f"{listed}; GET /v1/models lists them"
+
+
+def say_refused_keys(runtime: GatewayRuntime) -> None:
+    """Print, the moment it happens, a provider refusing the key its model list was read with
+    at start: a headless person would otherwise learn it from the first failed call."""
+
+    def refused(event: ModelListRead) -> None:
+        if event.refused is not None:
+            print(
+                f"llmgw-desktop: {event.provider} refused the key {event.key} "
+                f"({event.refused}): its models are not offered until a working key is set "
+                "(its variable, or the vault) and the gateway restarted",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    runtime.engine.events.subscribe(ModelListRead, refused, after=True)
 
 
 async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
@@ -72,11 +105,12 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
         loaded, mode="headless", lock=lock, on_activate=on_activate, on_quit=stop.set
     )
     install_stop_signals(asyncio.get_running_loop(), stop)
+    say_refused_keys(runtime)
     await runtime.start()
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
-    print(banner(runtime), flush=True)
+    print(banner(runtime, await answering_now(runtime)), flush=True)
     try:
         await stop.wait()
     finally:

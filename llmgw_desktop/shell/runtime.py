@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.config.settings import LoadedSettings, Settings
-from llmgw_desktop.engine.api import Engine, startup_warnings
+from llmgw_desktop.engine.api import OLLAMA_PORT, Engine, startup_warnings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.startup import after_ready, keep_generated_code
 from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # dataclass code to keep) is done this long after the door opens: past the first requests of
 # a launch that waited for it.
 AFTER_READY_S = 1.0
+# Where Ollama's clients look for it unconfigured (`http.ollama_port`).
+OLLAMA_LOOPBACK = "127.0.0.1"
 
 
 class GatewayRuntime:
@@ -52,7 +55,8 @@ class GatewayRuntime:
         # door even when authentication is on: the stdio relay and a second launch use it.
         self.engine = Engine(
             self.settings,
-            settings_writer=ConfigFileWriter(loaded.config_file),
+            # A session on defaults leaves the file it could not use as it is.
+            settings_writer=ConfigFileWriter(loaded.config_file) if loaded.file_in_use else None,
             instance_token=lock.token,
         )
         self.connections = ConnectionGuard(
@@ -128,6 +132,8 @@ class GatewayRuntime:
             raise
         port = self.http.port
         self.engine.listening_on(port)
+        if self.settings.http.ollama_port:
+            await self._listen_on_ollama_port()
         self.engine.auth.set_issuer(
             self.settings.http.public_url or self.base_url,
             resource_bases=resource_bases(self.settings, port),
@@ -140,6 +146,18 @@ class GatewayRuntime:
         self._after_ready = asyncio.get_running_loop().call_later(
             AFTER_READY_S, self._finish_starting
         )
+
+    async def _listen_on_ollama_port(self) -> None:
+        """Serve on Ollama's own port too, for tools that assume it, unless a real Ollama is
+        there or installed (it must find its port free when it starts); our own address from
+        then on, so no upstream (the built-in Ollama provider) is ever pointed at it."""
+        if shutil.which("ollama") is not None:
+            log.info("ollama is installed: not listening on its port %d", OLLAMA_PORT)
+            return
+        if not await self.http.also_listen(OLLAMA_LOOPBACK, OLLAMA_PORT):
+            log.info("port %d is in use (a real Ollama?): not listening there", OLLAMA_PORT)
+            return
+        self.engine.listening_on(OLLAMA_PORT)
 
     def _finish_starting(self) -> None:
         self.engine.tasks.spawn(asyncio.to_thread(after_ready), name="after-ready")

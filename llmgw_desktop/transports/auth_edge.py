@@ -32,8 +32,8 @@ from llmgw_desktop.engine.api import (
     refusal,
 )
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
-from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope
-from llmgw_desktop.transports.gateway.fronts import key_places, request_dialect
+from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope, ollama_error
+from llmgw_desktop.transports.gateway.fronts import is_ollama_route, key_places, request_dialect
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
@@ -321,7 +321,11 @@ def note_refusal(
 def edge_error(request: web.Request, error: EngineError) -> web.Response:
     """A refusal at the edge in the envelope the endpoint's clients parse: the Anthropic or
     Gemini dialect's for their requests (`fronts.py`), else the native API's (its code kept
-    for counting)."""
+    for counting); Ollama's API's own for its routes."""
+    if is_ollama_route(request):
+        response = ollama_error(error)
+        response[REFUSAL_CODE_KEY] = error.code
+        return response
     front = request_dialect(request)
     if front is None:
         return error_response(error)

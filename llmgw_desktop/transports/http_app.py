@@ -32,6 +32,7 @@ from llmgw_desktop.engine.api import (
     disk_refusal,
     require,
 )
+from llmgw_desktop.transports.acp.chat_routes import add_acp_chat_routes
 from llmgw_desktop.transports.acp.socket_route import add_acp_routes
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
@@ -156,6 +157,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     add_chat_routes(app, engine)
     add_native_routes(app, engine)
     add_acp_routes(app)  # editors' connections to the agents the gateway runs
+    add_acp_chat_routes(app)  # the chat sessions `acp --model` keeps
     return app
 
 

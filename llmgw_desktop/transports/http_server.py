@@ -53,6 +53,8 @@ class HttpFrontDoor:
         self.guard = guard
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
+        # The same app served on another address too (`also_listen`).
+        self._more: list[asyncio.AbstractServer] = []
 
     @property
     def app(self) -> web.Application:
@@ -101,8 +103,33 @@ class HttpFrontDoor:
         self.port = sock.getsockname()[1]
         log.info("HTTP front door listening on %s:%d", self.host, self.port)
 
+    async def also_listen(self, host: str, port: int) -> bool:
+        """Serve the same app (the same handlers, guard and rules) on `host:port` as well,
+        once started; False, and nothing bound, when that address is taken."""
+        if self._runner is None or self._runner.server is None:
+            raise RuntimeError("the front door is not started")
+        try:
+            sock = _bind_listening_socket(host, port)
+        except OSError as exc:
+            if exc.errno in _ADDR_IN_USE:
+                return False
+            raise
+        handlers = self._runner.server
+        factory = handlers if self.guard is None else self.guard.protocol_factory(handlers)
+        loop = asyncio.get_running_loop()
+        try:
+            self._more.append(await loop.create_server(factory, sock=sock, backlog=BACKLOG))
+        except BaseException:
+            sock.close()
+            raise
+        log.info("HTTP front door also listening on %s:%d", host, port)
+        return True
+
     async def stop(self) -> None:
         """Stop accepting, finish in-flight requests briefly, close the socket."""
+        for server in self._more:
+            server.close()
+        self._more.clear()
         if self._server is not None:
             self._server.close()  # no new connections; open ones finish below
             self._server = None

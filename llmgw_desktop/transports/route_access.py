@@ -52,6 +52,17 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("POST", "/v1/responses"): USE,
     ("POST", "/v1/messages"): USE,
     ("POST", "/v1/messages/count_tokens"): USE,
+    ("POST", "/v1/embeddings"): USE,
+    ("POST", "/v1/completions"): USE,
+    # Ollama's API, for the tools that speak only it (`transports/gateway/ollama_routes.py`).
+    ("POST", "/api/chat"): USE,
+    ("POST", "/api/generate"): USE,
+    ("POST", "/api/embed"): USE,
+    ("POST", "/api/embeddings"): USE,
+    ("GET", "/api/tags"): USE,
+    ("POST", "/api/show"): USE,
+    ("GET", "/api/ps"): USE,
+    ("GET", "/api/version"): USE,
     ("GET", "/v1/models"): USE,
     ("GET", "/v1/models/{model}"): USE,
     ("POST", "/v1/models/{target}"): USE,
@@ -62,6 +73,9 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("GET", "/v1/providers"): USE,
     # An editor's ACP connection to an agent the gateway runs (a WebSocket).
     ("GET", "/acp"): USE,
+    # The chat sessions of `acp --model`, each its principal's (the engine checks whose).
+    ("GET", "/v1/acp/chats/{id}"): USE,
+    ("PUT", "/v1/acp/chats/{id}"): USE,
     # The vault: the operator's alone.
     ("POST", "/v1/credentials"): VAULT,
     ("GET", "/v1/credentials"): VAULT,

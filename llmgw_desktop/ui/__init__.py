@@ -19,7 +19,9 @@ call) and `consent` (an OAuth client); `notifications` keeps every message shown
 reads what needs the person now (no Qt).
 
 First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`
-(the exact snippets for each client); `access_panel` (who may call the gateway).
+(the exact snippets for each client); `access_panel` (who may call the gateway). Before the
+window: `window_probe` (the child that asks Qt whether a window can start) and `start_problem`
+(the dialog of a start whose settings, database or vault cannot be used).
 
 Words said one way everywhere: `badge`, `budget_words`, `risk_words`, `scope_words`,
 `provider_names`, and `terms` (the words of the trade in plain words). The loop: `event_loop`

@@ -15,6 +15,7 @@ import shlex
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from llmgw_desktop.config.desktop_entry import cli_executable
 
@@ -67,14 +68,20 @@ def editors_send_token(*, locked: bool, oauth: bool, static_token: bool) -> bool
 
 
 def stdio_command() -> list[str]:
-    """The command an editor launches for stdio MCP: the bundle's console executable when this
-    is an installed bundle, else the installed script, else this Python."""
+    """The command an editor launches for stdio MCP, by its absolute path (an editor's PATH is
+    not a venv's): the bundle's console executable when this is an installed bundle, else the
+    installed script (on PATH, or beside this Python in its venv), else this Python."""
     bundled = cli_executable()
     if bundled is not None:
         return [str(bundled), "mcp"]
     script = shutil.which("llmgw-desktop")
     if script:
-        return [script, "mcp"]
+        return [str(Path(script).absolute()), "mcp"]
+    beside = Path(sys.executable).with_name(
+        "llmgw-desktop.exe" if sys.platform == "win32" else "llmgw-desktop"
+    )
+    if beside.is_file():
+        return [str(beside.absolute()), "mcp"]
     return [sys.executable, "-m", "llmgw_desktop", "mcp"]
 
 
@@ -127,9 +134,11 @@ def snippets(
         Snippet(
             "Claude Code (HTTP)",
             "shell",
-            f"claude mcp add --transport http {SERVER_NAME} {mcp_url}{claude_header}",
+            f"claude mcp add --scope user --transport http {SERVER_NAME} {mcp_url}{claude_header}",
         ),
-        Snippet("Claude Code (stdio)", "shell", f"claude mcp add {SERVER_NAME} -- {shell}"),
+        Snippet(
+            "Claude Code (stdio)", "shell", f"claude mcp add --scope user {SERVER_NAME} -- {shell}"
+        ),
         Snippet("Codex", "shell", codex),
         Snippet(
             "Cursor",

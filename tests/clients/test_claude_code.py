@@ -41,6 +41,7 @@ async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
     await say_hello("claude", env=env, cwd=home / "work")
     request = upstream.llm_requests[-1]
     assert request.path == "/v1/messages"
+    assert request.query == {"beta": "true"}  # its `?beta=true` passed through as sent
     body = request.body
     # What the gateway's own parser would once have refused goes through untouched.
     roles = [m["role"] for m in body["messages"]]

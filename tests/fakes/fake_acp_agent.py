@@ -3,6 +3,8 @@
 Run as `python fake_acp_agent.py BEHAVIOUR`; it speaks newline-delimited JSON-RPC on stdio
 (written by hand, so it can misbehave). Behaviours:
   answer      a well-behaved agent: initialize, session/new, a prompt answered in two chunks
+              (the prompt's text quoted, then each image it was given: `image:TYPE:LENGTH`)
+  text-only   as `answer`, but says it takes no images (`promptCapabilities.image` false)
   permission  asks `session/request_permission` for an `execute` tool call, then says which
               option it was given ("allowed:ID", "rejected:ID" or "cancelled")
   no-init     never answers initialize
@@ -75,7 +77,10 @@ def main() -> None:
                     "id": ident,
                     "result": {
                         "protocolVersion": 1,
-                        "agentCapabilities": {"loadSession": True},
+                        "agentCapabilities": {
+                            "loadSession": True,
+                            "promptCapabilities": {"image": BEHAVIOUR != "text-only"},
+                        },
                         "agentInfo": {"name": "fake-acp-agent", "version": "0.0.1"},
                         "authMethods": [],
                     },
@@ -130,6 +135,9 @@ def main() -> None:
             else:
                 update("FAKE-ACP ")
                 update(f"heard {text!r}")
+                for block in message["params"]["prompt"][1:]:
+                    if block.get("type") == "image":
+                        update(f" image:{block['mimeType']}:{len(block['data'])}")
             send(
                 {
                     "jsonrpc": "2.0",

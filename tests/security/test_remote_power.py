@@ -12,6 +12,7 @@ a remote caller.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -522,3 +523,51 @@ async def test_commands_are_refused_where_remote_callers_may_edit_inside(
     else:
         assert not failed, body
         assert len(clis.runs("claude")) == 1
+
+
+@pytest.fixture
+async def mcp_power(
+    start_recording: StartRecording,  # noqa: F811
+    tmp_path: Path,
+) -> tuple[GatewayRuntime, RecordingClis, Path]:
+    """A locked gateway with two MCP servers of the operator's, and a workspace that lets
+    remote callers hand a CLI one of them (`docs`), never the other (`admin`)."""
+    root = tmp_path / "ws"
+    (root / "docs-ok").mkdir(parents=True)
+    (root / "web").mkdir(parents=True)
+    echo = Path(__file__).resolve().parents[1] / "clients" / "echo_mcp.py"
+    server = {"command": sys.executable, "args": [str(echo)]}
+    gateway, clis = await start_recording(
+        {
+            **oauth_settings(),
+            "http.auth_token": TOKEN,
+            "providers.retry_base_delay_ms": 0,
+            "mcp.servers": {"docs": server, "admin": server},
+            "workspaces.registry": {
+                "web": str(root / "web"),
+                "docs-ok": {"path": str(root / "docs-ok"), "remote_mcp_servers": ["docs"]},
+            },
+        },
+    )
+    return gateway, clis, root
+
+
+async def test_a_remote_caller_hands_a_cli_only_the_mcp_servers_its_workspace_grants(
+    mcp_power: tuple[GatewayRuntime, RecordingClis, Path],
+) -> None:
+    gateway, clis, root = mcp_power
+    require("claude")
+    async with oauth_mcp(gateway) as client:
+        outside = await request(client, "claude", workspace="web", mcpServers=["docs"])
+        other = await request(client, "claude", workspace="docs-ok", mcpServers=["admin"])
+        granted = await request(client, "claude", workspace="docs-ok", mcpServers=["docs"])
+    for refused in (outside, other):
+        error = _refusal(refused[1])
+        assert error["details"]["param"] == "mcpServers", error
+    assert "workspaces.registry.web.remote_mcp_servers" in _refusal(outside[1])["message"]
+    assert not granted[0], granted
+    (spawn,) = clis.runs("claude")  # only the granted call ran, handed its one server
+    assert "--mcp-config" in spawn.argv
+    async with local_mcp(gateway) as client:
+        local = await request(client, "claude", workingDir=str(root / "web"), mcpServers=["admin"])
+    assert not local[0], local  # the local user names any server it configured

@@ -85,7 +85,9 @@ def test_every_copy_button_copies_the_exact_snippet(on_app: OnApp, desktop: Desk
             assert clipboard.text() == snippet.text, snippet.client
             assert snippet.client in page.copied_label.text()
         claude = next(s for s in expected if s.client == "Claude Code (HTTP)")
-        assert claude.text == f"claude mcp add --transport http llmgw-desktop {mcp_url}"
+        assert (
+            claude.text == f"claude mcp add --scope user --transport http llmgw-desktop {mcp_url}"
+        )
 
         # The SDK settings copied from the page reach this gateway.
         openai = _env(next(s for s in expected if s.client == "OpenAI SDK (environment)").text)

@@ -282,7 +282,7 @@ def test_copy_setup_gives_the_exact_snippet_per_client(tray: tuple) -> None:
     assert "Claude Code (HTTP)" in labels and "Cursor" in labels and "Codex" in labels
     next(a for a in setup.actions() if a.text() == "Claude Code (HTTP)").trigger()
     assert QGuiApplication.clipboard().text() == (
-        f"claude mcp add --transport http llmgw-desktop {ENDPOINT}"
+        f"claude mcp add --scope user --transport http llmgw-desktop {ENDPOINT}"
     )
 
 

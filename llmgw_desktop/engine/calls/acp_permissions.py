@@ -116,4 +116,5 @@ def acp_setup(
         routed=routed,
         gateway_url=peer.gateway_url if routed and peer is not None else "",
         gateway_key=peer.gateway_key if routed and peer is not None else "",
+        images=peer.images if peer is not None else (),
     )

@@ -42,6 +42,7 @@ from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.live import JobContext
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
+from llmgw_desktop.engine.providers.mcp_handoff import handoff_file
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
@@ -271,8 +272,13 @@ class CallWork:
 
         result: ProviderResult | None = None
         try:
-            async with self._auth_environment(run) as auth_env:
+            async with (
+                self._auth_environment(run) as auth_env,
+                handoff_file(run.provider, request.mcp_servers, root=self._mcp_root) as mcp,
+            ):
                 extra_env.update(auth_env)
+                # `attempt` reads `request` when it runs: it sees the servers' file.
+                request = dataclasses.replace(request, mcp_config=mcp)
                 result = await call_with_resilience(
                     attempt,
                     breaker=self.breakers[run.provider],
@@ -353,6 +359,11 @@ class CallWork:
             data["optimization"] = optimization
             data["_optimization"] = optimization
         return data
+
+    @property
+    def _mcp_root(self) -> Path:
+        """Where the private files of a call's MCP servers are written."""
+        return self._settings.data_path / "mcp-tmp"
 
     def _auth_environment(
         self, run: PlannedCall

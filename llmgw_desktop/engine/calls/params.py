@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmgw_desktop.config.upstream_mcp import SERVER_NAME
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["CallParams", "RequestMeta", "checked_working_dir", "record_fields"]
 
 MAX_PROMPT_CHARS = 4_000_000
+MAX_MCP_SERVERS = 20
 # Values that become separate argv entries must not look like flags to the CLI.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\[\]=-]{0,199}$")
 _SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
@@ -89,6 +91,8 @@ class CallParams:
     correlation_id: str | None = None
     # A registered workspace to run in, instead of working_dir (the engine resolves it).
     workspace: str | None = None
+    # The gateway's MCP servers (`[mcp.servers.NAME]`) the CLI is given for this call.
+    mcp_servers: tuple[str, ...] = ()
 
     @property
     def rendered_prompt(self) -> str:
@@ -149,6 +153,15 @@ class CallParams:
             for tool in tools:
                 if not tool or tool.startswith("-") or len(tool) > 200:
                     raise InvalidRequest(f"{name} has an invalid tool name {tool!r}", param=name)
+        if len(self.mcp_servers) > MAX_MCP_SERVERS:
+            raise InvalidRequest(
+                f"mcpServers names more than {MAX_MCP_SERVERS} servers", param="mcpServers"
+            )
+        for server in self.mcp_servers:
+            if not SERVER_NAME.fullmatch(server):
+                raise InvalidRequest(
+                    f"mcpServers has an invalid server name {server!r}", param="mcpServers"
+                )
         for name, value in (
             ("timeoutMs", self.timeout_ms),
             ("idleTimeoutMs", self.idle_timeout_ms),
@@ -185,6 +198,8 @@ class CallParams:
             "workingDir": self.working_dir,
             "timeoutMs": self.timeout_ms,
             "idleTimeoutMs": self.idle_timeout_ms,
+            # Only when named: a call without them keeps the key it always had.
+            **({"mcpServers": list(self.mcp_servers)} if self.mcp_servers else {}),
         }
 
 

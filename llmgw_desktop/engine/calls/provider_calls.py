@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig, parse_servers
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
@@ -44,6 +45,7 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.base import ProviderRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.mcp_handoff import WRITTEN_AT_START, servers_for
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
@@ -176,6 +178,9 @@ class ProviderCalls:
         params = await self._anchored(provider, params, principal, meta.caller)
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
+        # The MCP servers it hands the CLI, checked before anyone is asked to approve it.
+        configured = parse_servers(self._settings.mcp.servers)
+        servers = servers_for(provider, params.mcp_servers, configured)
         optimization: dict[str, Any] = {}
         from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix
 
@@ -236,6 +241,7 @@ class ProviderCalls:
                 optimization,
                 confined=confinement is not None and confinement.confined,
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
+                servers=servers,
             )
         except EngineError as error:
             denied = isinstance(error, ApprovalDenied)
@@ -335,6 +341,7 @@ class ProviderCalls:
         *,
         confined: bool,
         notices: list[dict[str, Any]],
+        servers: tuple[UpstreamServerConfig, ...] = (),
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
         if executable is None:
@@ -357,6 +364,8 @@ class ProviderCalls:
             disallowed_tools=params.disallowed_tools,
             working_dir=resolved.working_dir,
             confined=confined,
+            mcp_servers=servers,
+            mcp_config=WRITTEN_AT_START if servers else None,  # the run writes the file
         )
         from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 

@@ -74,6 +74,7 @@ class RemotePowerGate:
                 permission_mode=params.permission_mode,
                 full_auto=meta.full_auto,
                 allowed_tools=params.allowed_tools,
+                mcp_servers=params.mcp_servers,
             )
         except ApprovalDenied as refusal:
             # As every provider call's row: its project and the row id the front door promised.

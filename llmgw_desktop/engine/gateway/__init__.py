@@ -17,8 +17,13 @@ recorder rows, with `capture` for kept bodies and `server_tool_use` for billed s
 The upstream client: `upstream` over `http1` (a small HTTP/1.1 client, with `http1_response`),
 `pool` (connections per origin), `dial` (direct, proxy or tunnel), `proxies`, `tls`,
 `body_decoder` (compressed bodies a piece at a time), `sse` (server-sent events), `unreachable`
-(hosts rested after a failed connect), and `errors`, `tracing` and `shown_urls` (what an error
-may show). The clouds are `clouds/`.
+(hosts rested after a failed connect), `key_refusal` (a provider refusing the gateway's key:
+the client's 401 naming the key and the fix), and `errors`, `tracing` and `shown_urls` (what an
+error may show). The clouds are `clouds/`.
+
+The other kinds of call take the same path from `service` on: `embeddings/` (vectors, for any
+front door), `completions/` (text completions, fill-in-the-middle above all) and `ollama/`
+(Ollama's own API, turned into the chat's and those two).
 
 Around it: `composition` builds the gateway from the settings; `provider_directory` says what it
 can serve now, with `model_lists` and `stale_references`; `counting` and `request_tokens` count

@@ -26,7 +26,7 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
 from llmgw_desktop.engine.gateway.output_limit import limit_changes
-from llmgw_desktop.engine.gateway.passthrough import passthrough_body
+from llmgw_desktop.engine.gateway.passthrough import forwardable_query, passthrough_body
 from llmgw_desktop.engine.gateway.recording import RequestRecords
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
@@ -47,8 +47,10 @@ from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CANDIDATE_KEY_LABEL", "ApiTargets"]
+__all__ = ["CANDIDATE_KEY_LABEL", "OWN_ADDRESS_OUTCOME", "ApiTargets"]
 
+# The route log's outcome of a local server whose address is this gateway's own (not asked).
+OWN_ADDRESS_OUTCOME = "own_address"
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -112,39 +114,10 @@ class ApiTargets:
             VendorFeatureRefused, RepeatedKey: a remote caller's same-dialect body (not sent).
             EngineError: the request holds a value our HTTP client will not write (not sent).
         """
-        spec = self.registry.provider(target.provider)
-        # Off in config.toml or by the user's switch: the same outcome, so the route moves on
-        # (or the client is told the provider is switched off) either way.
-        refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
-        if spec is None or refusal is not None:
-            route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
-            return None, None
-        if only_key is not None:
-            pool = [PoolKey(CANDIDATE_KEY_LABEL, only_key)]
-        else:
-            pool = await self.keys.pool(spec, caller.project)
-        if not pool:
-            # Keys may be in the vault, whose database cannot be reached: not "no key".
-            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
-            route.attempts.append(Attempt(target.label, "", outcome))
-            return None, None
-        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
-        if (
-            cloud is not None
-            and (problem := cloud.problem(keyed=any(k.value for k in pool))) is not None
-        ):
-            # No endpoint, region or project: nothing to send it to (the message says what).
-            route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
-            return None, UpstreamFailure(
-                problem,
-                fallback=True,
-                kind=NOT_CONFIGURED_OUTCOME,
-                code=ErrorCode.CLOUD_NOT_CONFIGURED,
-            )
-        resting = self.unreachable.refusal(spec.id, self.keys.base_url(spec))
-        if resting is not None:  # the next route at once, not this one's connect attempt
-            route.attempts.append(Attempt(target.label, "", RESTING_OUTCOME))
-            return None, resting
+        usable = await self.usable(target, route, caller, only_key)
+        if not isinstance(usable, tuple):
+            return None, usable
+        spec, pool = usable
         speaks = spec.speaks_for(target.model) if spec.model_dialects else None
         if speaks is None:
             up_name = (
@@ -271,6 +244,52 @@ class ApiTargets:
             # A whole answer's row was counted before it came back: the hold goes now.
             hold.release()
 
+    async def usable(
+        self, target: Target, route: RouteReport, caller: CallerInfo, only_key: str | None = None
+    ) -> tuple[ApiProviderSpec, list[PoolKey]] | UpstreamFailure | None:
+        """`target`'s provider and the keys of its pool (`only_key`: that key alone) when it
+        may be asked now; else why not, as an attempt outcome in `route` (with the failure to
+        report, when there is one): switched off, no key, a cloud not set up, its host
+        resting. Every kind of call (chat, embeddings) asks this before it sends."""
+        spec = self.registry.provider(target.provider)
+        # Off in config.toml or by the user's switch: the same outcome, so the route moves on
+        # (or the client is told the provider is switched off) either way.
+        refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        if spec is None or refusal is not None:
+            route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
+            return None
+        if spec.local and self.keys.points_at_us(spec):
+            # This gateway serves that port itself (`http.ollama_port`): not an upstream.
+            route.attempts.append(Attempt(target.label, "", OWN_ADDRESS_OUTCOME))
+            return None
+        if only_key is not None:
+            pool = [PoolKey(CANDIDATE_KEY_LABEL, only_key)]
+        else:
+            pool = await self.keys.pool(spec, caller.project)
+        if not pool:
+            # Keys may be in the vault, whose database cannot be reached: not "no key".
+            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
+            route.attempts.append(Attempt(target.label, "", outcome))
+            return None
+        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        if (
+            cloud is not None
+            and (problem := cloud.problem(keyed=any(k.value for k in pool))) is not None
+        ):
+            # No endpoint, region or project: nothing to send it to (the message says what).
+            route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
+            return UpstreamFailure(
+                problem,
+                fallback=True,
+                kind=NOT_CONFIGURED_OUTCOME,
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+            )
+        resting = self.unreachable.refusal(spec.id, self.keys.base_url(spec))
+        if resting is not None:  # the next route at once, not this one's connect attempt
+            route.attempts.append(Attempt(target.label, "", RESTING_OUTCOME))
+            return resting
+        return spec, pool
+
     def _expected(
         self, incoming: ClientRequest, provider: str, up_name: str, caller: CallerInfo, ask: CallAsk
     ) -> int | None:
@@ -328,6 +347,7 @@ class ApiTargets:
                 forwarded.data,
                 passthrough=True,
                 headers=caller.passthrough_headers,
+                query=forwardable_query(up_name, caller.passthrough_query),
                 added_usage=forwarded.added_usage,
                 owner=caller.principal
                 if self._remote.keeps_owner(caller.principal, up_name)
@@ -414,6 +434,7 @@ class ApiTargets:
                     outgoing.data,
                     stream=incoming.facts.stream,
                     passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
+                    query=outgoing.query,
                     principal=caller.principal,
                     while_waiting=open_row,
                 )

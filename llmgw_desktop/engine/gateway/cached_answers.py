@@ -41,13 +41,7 @@ class CachedAnswers:
     ) -> Completed | Streaming:
         """A request answered from the response cache: its own row (cost $0, the saving in
         its route) and the kept answer given again; a stream's row ends with its replay."""
-        route.cache = "hit"
-        record = self._records.start_attempt(route, caller, provider, target.model)
-        route.provider, route.model, route.kind = provider, target.model, "api"
-        route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
-        saved, saved_usd = self.cache.saved(found)
-        if saved_usd:
-            self.cache.stats.saved_usd += saved_usd
+        record, saved, saved_usd = self.hit(found, provider, target, route, caller)
         answer = self.cache.replay(found, incoming, route)
         if isinstance(answer, Streaming):
             # A client that leaves midway cut its answer, as it would a live stream's: the
@@ -60,6 +54,25 @@ class CachedAnswers:
             return replace(answer, chunks=EndingChunks(chunks, closed_unread))
         self._records.finish_cached(record, route, saved, saved_usd)
         return answer
+
+    def hit(
+        self,
+        found: CachedAnswer,
+        provider: str,
+        target: Target,
+        route: RouteReport,
+        caller: CallerInfo,
+    ) -> tuple[str, Usage, float | None]:
+        """Open the row of a request answered from the cache (its route says so); the row's
+        id, and the usage and cost the hit saved (the row is finished with them)."""
+        route.cache = "hit"
+        record = self._records.start_attempt(route, caller, provider, target.model)
+        route.provider, route.model, route.kind = provider, target.model, "api"
+        route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
+        saved, saved_usd = self.cache.saved(found)
+        if saved_usd:
+            self.cache.stats.saved_usd += saved_usd
+        return record, saved, saved_usd
 
     async def _replaying(
         self,

@@ -11,6 +11,7 @@ from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
@@ -67,9 +68,11 @@ def build_gateway(
     target_access: Callable[[str, str, str], EngineError | None] | None = None,
     telemetry: Telemetry | None = None,
     prices: PriceBook | None = None,
+    events: EventBus | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
-    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
+    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
+    `events` hears of each model list read (a key refused there)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
@@ -97,6 +100,7 @@ def build_gateway(
         api_refusal=api_refusal,
         detect_local=settings.gateway.detect_local,
         models_refresh_s=settings.gateway.models_refresh_s,
+        on_listed=None if events is None else events.publish,
     )
     return GatewayService(
         registry=registry,

@@ -30,7 +30,7 @@ from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
-from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
+from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS, forwardable_query
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.results import CallerInfo, TokenCount
@@ -134,6 +134,8 @@ class TokenCounter:
         except EngineError as exc:
             log.info("count_tokens: %s cannot take this request (%s)", target.label, exc)
             return None
+        own = dialect == incoming.name
+        query = forwardable_query(dialect, caller.passthrough_query) if own else ""
         pool = (await self._keys.pool(spec, caller.project))[:COUNT_TOKENS_KEYS]
         for key in pool:
             upstream = UpstreamTarget(
@@ -146,6 +148,7 @@ class TokenCounter:
                     stream=False,
                     count_tokens=True,
                     passthrough_headers=headers,
+                    query=query,
                     principal=caller.principal,
                 )
                 try:

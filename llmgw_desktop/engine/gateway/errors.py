@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.key_refusal import (
+    KEY_REFUSED_OUTCOMES,
+    VAULT_PLACES,
+    refused_keys_message,
+)
 from llmgw_desktop.engine.gateway.report import Attempt
 from llmgw_desktop.engine.gateway.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
 
@@ -27,18 +32,19 @@ _NOT_SET_UP = {
     "disabled": "is switched off",
     "paused": "is paused (all providers are)",
     "store_unavailable": "has no key readable now (the vault's database cannot be reached)",
+    "own_address": "is this gateway itself (it serves Ollama's port: http.ollama_port)",
 }
-# What the client is told would fix each of those.
+# What the client is told would fix each of those (a missing key: per provider, `_no_key_fix`).
 _FIXES = {
-    "no_key": "Store a key with POST /v1/credentials, set the provider's usual environment "
-    "variable (such as OPENAI_API_KEY), or configure [gateway.providers] in config.toml",
     "disabled": "Switch it on from the tray or the dashboard (or remove it from "
     "providers.disabled or set enabled = true under [gateway.providers] in config.toml)",
     "paused": "Resume the providers from the tray or the dashboard",
+    "own_address": "Run Ollama on another port and set its base_url under "
+    "[gateway.providers.ollama], or turn http.ollama_port off",
 }
 
-# A cloud's meanings that the client is answered with the status of (a refused credential
-# stays a 502: the gateway's credential, not the client's, was wrong).
+# A cloud's meanings that the client is answered with the status of (a cloud's refused
+# credential stays a 502; another provider's refused key is `upstream_key_refused`).
 _CLOUD_STATUS_CODES = frozenset(
     {ErrorCode.QUOTA_EXCEEDED, ErrorCode.MODEL_NOT_ENABLED, ErrorCode.CONTENT_FILTERED}
 )
@@ -106,9 +112,11 @@ class AllRoutesFailed(EngineError):
         attempts: Sequence[Attempt],
         last: Exception | None,
         hints: Mapping[str, str] | None = None,
+        key_env: Callable[[str], Sequence[str]] | None = None,
     ) -> AllRoutesFailed:
         """The error for a plan whose every target failed; `hints` (target label -> text, see
-        `Plan.hints`) say where else a target that is not set up is listed."""
+        `Plan.hints`) say where else a target that is not set up is listed; `key_env` names
+        the variables a provider's key is read from (for the fix of a missing key)."""
         hints = hints or {}
         tried = [a for a in attempts if a.outcome not in _NOT_SET_UP]
         if not tried:
@@ -118,6 +126,8 @@ class AllRoutesFailed(EngineError):
             )
             outcomes = {a.outcome for a in attempts} or {"no_key"}
             fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
+            if "no_key" in outcomes:
+                fixes = f"{_no_key_fix(attempts, key_env)}. {fixes}".strip()
             if "store_unavailable" in outcomes:
                 # Imported here: the store package brings peewee, which the stdio relay (it
                 # imports these errors) must not load.
@@ -164,6 +174,17 @@ class AllRoutesFailed(EngineError):
         if wait is not None and getattr(last, "status", None) in RETRY_AFTER_STATUSES:
             error.details["retry_after_s"] = wait
         code = getattr(last, "code", None)
+        if code is None and all(a.outcome in KEY_REFUSED_OUTCOMES for a in tried):
+            # The operator's key, refused: the same request would be refused again. (A
+            # cloud's refusal carries its own meaning, below: a credential, or model access.)
+            error = cls(
+                refused_keys_message(model, tried, detail),
+                code=ErrorCode.UPSTREAM_KEY_REFUSED,
+                retryable=False,
+                attempts=[a.to_dict() for a in attempts],
+            )
+            error.http_status = 401 if any(a.outcome == "401" for a in tried) else 403
+            return error
         if all(a.outcome == NOT_CONFIGURED_OUTCOME for a in tried):
             # A cloud that lacks its library, credential, region or project: what to set.
             error = cls(
@@ -195,6 +216,21 @@ class AllRoutesFailed(EngineError):
             error.http_status = 504
             error.code = ErrorCode.UPSTREAM_TIMEOUT
         return error
+
+
+def _no_key_fix(attempts: Sequence[Attempt], key_env: Callable[[str], Sequence[str]] | None) -> str:
+    """Where each provider without a key takes one: its own variable, the vault, config.toml;
+    and what answers meanwhile."""
+    providers = dict.fromkeys(a.target.partition("/")[0] for a in attempts if a.outcome == "no_key")
+    fixes = []
+    for provider in providers:
+        names = " or ".join(key_env(provider)) if key_env is not None else ""
+        variable = f"set {names} where the gateway runs (and restart it), " if names else ""
+        fixes.append(
+            f"For {provider}: {variable}store a key in the vault ({VAULT_PLACES}), or set "
+            f"api_key under [gateway.providers.{provider}] in config.toml"
+        )
+    return ". ".join(fixes) + ". Or ask for a model that GET /v1/models lists: those answer now"
 
 
 def _code_of(outcomes: set[str]) -> ErrorCode:

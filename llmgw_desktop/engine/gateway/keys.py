@@ -180,6 +180,11 @@ class KeyChain:
             cached = self._base_urls[(spec.id, own)] = self._find_base_url(spec, own)
         return cached
 
+    def points_at_us(self, spec: ApiProviderSpec) -> bool:
+        """Whether `spec`'s base URL is one of this gateway's own addresses (Ollama's port,
+        where `http.ollama_port` serves the gateway): asking it would be asking ourselves."""
+        return _origin(self.base_url(spec)) in self._own_origins
+
     def _find_base_url(self, spec: ApiProviderSpec, own: frozenset[str]) -> str:
         if spec.base_url_env:
             override = self._environ.get(spec.base_url_env, "").strip()

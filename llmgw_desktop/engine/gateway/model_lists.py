@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.upstream import ANTHROPIC_VERSION
+from llmgw_desktop.engine.gateway.upstream import ANTHROPIC_VERSION, StatusError
 
 __all__ = [
     "LIST_TIMEOUT_S",
@@ -45,7 +45,12 @@ JsonGetter = Callable[..., Any]
 
 
 class ModelListError(Exception):
-    """The provider's model list could not be read; the message says why (never a key)."""
+    """The provider's model list could not be read; the message says why (never a key), and
+    `status` is the error status it answered, if it answered one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 async def read_model_list(
@@ -103,6 +108,8 @@ class _Pages:
             raise ModelListError(f"no answer within {self._timeout_s:g} s") from None
         except OSError as exc:
             raise ModelListError(f"cannot connect: {exc.strerror or exc}") from None
+        except StatusError as exc:
+            raise ModelListError(str(exc), exc.status) from None
         except ValueError as exc:  # an error status, or a body that is not JSON
             raise ModelListError(str(exc)) from None
 

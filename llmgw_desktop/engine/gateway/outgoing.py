@@ -23,6 +23,7 @@ class Outgoing:
     data: bytes
     passthrough: bool
     headers: Mapping[str, str] | None = None
+    query: str = ""  # the client's query parameters the upstream's dialect defines, encoded
     request: ChatRequest | None = None
     added_usage: bool = False
     notice: str | None = None

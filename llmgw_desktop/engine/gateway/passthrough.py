@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
@@ -34,6 +35,7 @@ __all__ = [
     "GATEWAY_FIELDS",
     "finish_reasons_of",
     "forwardable_headers",
+    "forwardable_query",
     "passthrough_body",
     "relayable_headers",
     "splice_field",
@@ -43,6 +45,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# The query parameters each dialect's chat endpoint defines, passed on to its own upstream.
+_FORWARDED_QUERY: Mapping[str, frozenset[str]] = {DIALECT_ANTHROPIC: frozenset({"beta"})}
 # Gateway-only fields a client may put in its body; never sent upstream.
 GATEWAY_FIELDS = ("project",)
 # Request headers that never go upstream: the connection's own, the client's credentials (the
@@ -162,6 +166,18 @@ class ForwardedBody:
 
     data: bytes
     added_usage: bool = False
+
+
+def forwardable_query(dialect: str, query: str) -> str:
+    """The parameters of a client's query string that `dialect` defines for its chat
+    endpoint, encoded for the upstream (`beta=true` on Anthropic's `/v1/messages`, which
+    Claude Code sends); none else goes on: a name the gateway sets itself (Gemini's `key`,
+    `alt`) must not be the client's to change."""
+    names = _FORWARDED_QUERY.get(dialect)
+    if not names or not query:
+        return ""
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in names]
+    return urlencode(kept)
 
 
 def passthrough_body(

@@ -5,6 +5,8 @@ routes, keys, translation, the CLI bridge, the recorder), so what the person see
 tool would get. The figures shown afterwards (tokens, cache, cost, duration) are read back from
 the request's recorder row, not counted again. "Compare with…" sends the same messages to a
 second model with `replay_of` naming the first row, which its route keeps as `replayOf`.
+`embed` tries an embedding the same way (`GatewayService.embed`): its reply says the vector's
+size and first values, and the row's tokens and cost.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ __all__ = ["PLAYGROUND_CALLER", "Playground", "PlaygroundReply"]
 # How the playground's requests are recorded (the recorder's caller column).
 PLAYGROUND_CALLER = "playground"
 ENDPOINT = "/v1/chat/completions"
+# The first values of an embedding the playground shows (a vector has hundreds or thousands).
+EMBEDDING_VALUES_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,34 @@ class Playground:
             error=error,
             error_code=code,
             first_token_ms=None if first is None else (first - started) * 1000,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def embed(self, model: str, text: str) -> PlaygroundReply:
+        """Embed `text` with `model` as the local user, recorded as the playground's; the
+        reply's text describes the vector (its size and first values). Never raises for a
+        refusal or a failure: the reply says what went wrong."""
+        started = time.perf_counter()
+        try:
+            answer = await self._gateway.embed(
+                [text], model, LOCAL, caller=PLAYGROUND_CALLER, transport="desktop"
+            )
+        except EngineError as exc:
+            record_id = exc.details.get("requestId")
+            return await self._finished(
+                model,
+                "",
+                record_id if isinstance(record_id, str) else None,
+                error=str(exc),
+                error_code=str(exc.code),
+            )
+        (vector,) = answer.vectors
+        shown = ", ".join(f"{value:.4f}" for value in vector[:EMBEDDING_VALUES_SHOWN])
+        more = ", …" if len(vector) > EMBEDDING_VALUES_SHOWN else ""
+        return await self._finished(
+            model,
+            f"{len(vector)} dimensions: [{shown}{more}]",
+            answer.route.request_id,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 

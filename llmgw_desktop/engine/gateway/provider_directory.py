@@ -24,8 +24,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.errors import EngineError, NotFound
+from llmgw_desktop.engine.events import ModelListRead
+from llmgw_desktop.engine.gateway.key_refusal import KEY_REFUSED_STATUSES, VAULT_PLACES
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
@@ -65,7 +67,10 @@ class ProviderDirectory:
         models_refresh_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        on_listed: Callable[[ModelListRead], None] | None = None,
     ) -> None:
+        """`on_listed`: told when a model list was read or its key refused (the engine's
+        events: a refused key marks the provider failing before any call is made)."""
         self._registry = registry
         self._keys = keys
         self._upstream = upstream
@@ -83,6 +88,7 @@ class ProviderDirectory:
         self._lists_keys_version: int | None = None
         self._stale: tuple[StaleReference, ...] = ()
         self._refresh_lock = asyncio.Lock()
+        self._on_listed = on_listed or (lambda _read: None)
 
     async def run_forever(self) -> None:
         """The service task that keeps the cache fresh: local servers once a minute, API model
@@ -145,27 +151,33 @@ class ProviderDirectory:
                 # (Bedrock's control plane, Azure's management plane), with other rights.
                 continue
             # The first key of the global pool: a model list does not depend on the project.
-            key = next((k.value for k in await self._keys.pool(spec) if k.value), None)
+            key = next((k for k in await self._keys.pool(spec) if k.value), None)
             if key is not None:
                 reads.append(self._read_model_list(spec, key))
         await asyncio.gather(*reads)
 
-    async def _read_model_list(self, spec: ApiProviderSpec, key: str) -> None:
+    async def _read_model_list(self, spec: ApiProviderSpec, key: PoolKey) -> None:
+        assert key.value is not None
         before = self.model_lists.get(spec.id, ModelListState())
         try:
             models = await read_model_list(
                 functools.partial(self._upstream.get_json, provider=spec.id),
                 spec.dialect,
                 self._keys.base_url(spec),
-                key,
+                key.value,
             )
         except ModelListError as exc:
+            if exc.status in KEY_REFUSED_STATUSES:
+                self._on_listed(
+                    ModelListRead(switch_id_for(spec.id), key.label, exc.status, str(exc))
+                )
             error = f"could not read the model list: {exc}"
             if error != before.error:  # once per change, not once per refresh
                 kept = "keeping the last list" if before.models else "using the catalogue's"
                 log.warning("%s: %s (%s)", spec.id, error, kept)
             self.model_lists[spec.id] = ModelListState(before.models, before.fetched_at, error)
             return
+        self._on_listed(ModelListRead(switch_id_for(spec.id), key.label, None))
         if before.error is not None or before.models != models:
             log.info("%s lists %d models", spec.id, len(models))
         self.model_lists[spec.id] = ModelListState(models, self._wall_clock(), None)
@@ -200,6 +212,8 @@ class ProviderDirectory:
         return self._stale
 
     async def _probe(self, spec: ApiProviderSpec) -> tuple[str, ...] | None:
+        if self._keys.points_at_us(spec):
+            return None  # the gateway itself answers there (`http.ollama_port`)
         try:
             body = await self._upstream.get_json(
                 self._keys.base_url(spec) + "/models", timeout_s=PROBE_TIMEOUT_S
@@ -237,7 +251,7 @@ class ProviderDirectory:
                 reason = problem
             elif not pool:
                 names = " or ".join(spec.key_env) or "an API key"
-                reason = f"no API key: set {names} or store one with POST /v1/credentials"
+                reason = f"no API key: set {names} or store one in the vault ({VAULT_PLACES})"
                 if self._keys.vault_problem:
                     reason += f" (the vault is unavailable: {self._keys.vault_problem})"
             out.append(

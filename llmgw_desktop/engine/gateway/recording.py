@@ -105,18 +105,17 @@ class RequestRecords:
         return self._catalog.engine_id(gateway_id) or recorded_provider(gateway_id)
 
     def cut_before_answer(
-        self, record: str, route: RouteReport, incoming: ClientRequest, *, asked: bool
+        self, record: str, route: RouteReport, incoming: ClientRequest | Usage, *, asked: bool
     ) -> None:
         """End the row of an attempt whose client left (or whose gateway stopped) before the
         answer began. An upstream that had accepted the request (`asked`) bills its prompt:
-        counted at its estimate."""
+        counted at its estimate (`incoming` as a `Usage`: the estimate of a call that is not
+        a chat, an embedding's)."""
         state, code = self.cut()
         if asked:
             # The vendor goes on with an answer nobody reads, and bills it: under a hard
             # budget it is counted at what was held for it (`held_usage`).
-            usage = held_usage(
-                estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
-            )
+            usage = _billed_usage(incoming, route)
             self.finish(record, route, state, usage, error_code=code, estimated=True)
         else:
             self.finish(record, route, state, Usage(), error_code=code)
@@ -130,16 +129,15 @@ class RequestRecords:
         record: str,
         started: float,
         *,
-        billed: ClientRequest | None = None,
+        billed: ClientRequest | Usage | None = None,
     ) -> None:
         """End an attempt's row as failed and list it in the route; `billed`: the request of
         an attempt the upstream had accepted (2xx) before it failed, counted at its estimate
-        (under a hard budget, at least its hold), as a cut stream is."""
+        (under a hard budget, at least its hold), as a cut stream is (a `Usage`: that
+        estimate, for a call that is not a chat)."""
         route.attempts.append(Attempt(target.label, key.label, failure.outcome))
         if billed is not None:
-            usage = held_usage(
-                estimated_usage(billed, 0), route.held_output, billed, route.carried_input
-            )
+            usage = _billed_usage(billed, route)
             self.finish(
                 record,
                 route,
@@ -371,6 +369,16 @@ class RequestRecords:
         if self.stopping:
             return RecordState.INTERRUPTED, ErrorCode.INTERRUPTED
         return RecordState.CANCELED, "client_disconnected"
+
+
+def _billed_usage(incoming: ClientRequest | Usage, route: RouteReport) -> Usage:
+    """What an accepted call that gave no usage is counted at: its estimate, raised to what a
+    hard budget held for it."""
+    if isinstance(incoming, Usage):
+        return held_usage(incoming, route.held_output)
+    return held_usage(
+        estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
+    )
 
 
 def held_usage(

@@ -39,6 +39,9 @@ class CallerInfo:
     endpoint: str = ""
     transport: str = "http"
     passthrough_headers: Mapping[str, str] = field(default_factory=dict)
+    # The request's query string (`beta=true` on Claude Code's `/v1/messages`): what of it
+    # the client's dialect defines goes on to an upstream of that dialect (`forwardable_query`).
+    passthrough_query: str = ""
     # For CLI targets: the registered workspace the CLI runs in (`X-Workspace`).
     workspace: str | None = None
     # For CLI targets: the conversation to continue (`X-Session-Id`); None starts a fresh one.

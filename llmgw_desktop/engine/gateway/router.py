@@ -163,9 +163,9 @@ class ModelRegistry:
             if spec.model_prefixes and name.startswith(spec.model_prefixes):
                 return Target(pid, name)
         raise NotFound(
-            f"unknown model {model!r}: no provider lists it. Use provider/model (such as "
-            f"openai/{name} or claude-cli/sonnet), add an alias under [gateway.aliases], or see "
-            "GET /v1/models",
+            f"unknown model {model!r}: no provider lists it. Name its provider (such as "
+            f"openai/{name}), add an alias under [gateway.aliases], or pick one of the models "
+            "GET /v1/models lists (those answer now)",
             code=ErrorCode.MODEL_NOT_FOUND,
             param="model",
         )

@@ -19,10 +19,14 @@ rows, and `cli_targets.py` serves a CLI target.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
+from llmgw_desktop.config.api_catalog import (
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+)
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -31,7 +35,16 @@ from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
+from llmgw_desktop.engine.gateway.completions.request import fim_request
+from llmgw_desktop.engine.gateway.completions.targets import Completion, CompletionTargets
 from llmgw_desktop.engine.gateway.counting import TokenCounter
+from llmgw_desktop.engine.gateway.embeddings.request import (
+    ENGINE_EMBED_ENDPOINT,
+    EmbedRequest,
+    embedding_from_texts,
+    embedding_request,
+)
+from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -46,12 +59,22 @@ from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder.kinds import (
+    KIND_CHAT,
+    KIND_COMPLETION,
+    KIND_EMBEDDING,
+    REQUEST_KINDS,
+)
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = ["GatewayService"]
+
+_Answer = TypeVar("_Answer")
+# What asking one target gives: its answer, or why not (the failure or refusal, if any).
+_Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
 
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
@@ -63,6 +86,11 @@ UNPRICED_OUTCOME = "unpriced"
 UNMETERED_OUTCOME = "unmetered"
 # The route log's outcome of a target outside the caller's gateway key's scope (not asked).
 OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
+
+
+def _error_front(front: str) -> str:
+    """The dialect whose status rules an embedding front door's errors follow."""
+    return DIALECT_GEMINI if front.startswith("gemini") else DIALECT_OPENAI_CHAT
 
 
 class GatewayService:
@@ -142,6 +170,19 @@ class GatewayService:
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        # Requests of each kind since start (the Overview's line; the recorder has the rest).
+        self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
+        self._completions = CompletionTargets(
+            api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
+        )
+        self._embeddings = EmbeddingTargets(
+            api=self._api,
+            budgets=self._budgets,
+            prices=self._prices,
+            records=self._records,
+            telemetry=self._telemetry,
+            cache=cache,
+        )
 
     @property
     def unreachable(self) -> UnreachableHosts:
@@ -152,6 +193,11 @@ class GatewayService:
     def cache_stats(self) -> CacheStats | None:
         """What the response cache did since start; None while it is off."""
         return self.cache.stats if self.cache is not None and self.cache.enabled else None
+
+    @property
+    def kind_counts(self) -> dict[str, int]:
+        """Requests of each kind (chat, embedding, completion) since start."""
+        return dict(self._kinds)
 
     @property
     def cache_problem(self) -> str | None:
@@ -201,17 +247,8 @@ class GatewayService:
                 two values in one object (nothing was sent).
             ProjectForbidden: the caller's principal was not granted its project.
         """
-        route = RouteReport(
-            request_id=new_record_id(),
-            requested_model="",
-            project=caller.project,
-            replay_of=caller.replay_of,
-        )
-        route.trace_id = self._telemetry.trace_id()
-        if self.cache is not None and self.cache.enabled:
-            route.cache = "miss"  # until the cache answers
-        if isinstance(body.get("model"), str):
-            route.requested_model = body["model"]
+        route = self._new_route(caller, body.get("model"))
+        self._kinds[KIND_CHAT] += 1
         try:
             self._project_access(caller.principal, caller.project)
             self._budgets.check(caller.principal, caller.caller, caller.project)
@@ -224,15 +261,165 @@ class GatewayService:
             answer = await self._serve(incoming, caller, route)
             return self._capture.answered(front, body, raw, caller, url_model, answer)
         except EngineError as error:
-            if not route.recorded:
-                # Refused before any provider was asked (bad body, unknown model, no key):
-                # still one row, so the recorder shows every request that came in.
-                self._records.record_refusal(caller, route, error)
-            else:
-                self._records.end_as_answered(route, error, client_status(front, error.http_status))
+            self._refused(front, caller, route, error)
             self._capture.refused(front, body, raw, caller, url_model, route, error)
-            traced(error, route)
             raise
+
+    def _new_route(self, caller: CallerInfo, model: object) -> RouteReport:
+        """The route report of a request as it comes in (its row's id chosen now)."""
+        route = RouteReport(
+            request_id=new_record_id(),
+            requested_model=model if isinstance(model, str) else "",
+            project=caller.project,
+            replay_of=caller.replay_of,
+        )
+        route.trace_id = self._telemetry.trace_id()
+        if self.cache is not None and self.cache.enabled:
+            route.cache = "miss"  # until the cache answers
+        return route
+
+    def _refused(
+        self, front: str, caller: CallerInfo, route: RouteReport, error: EngineError
+    ) -> None:
+        """The recorder's row of a request that ends in `error`, and the error's trace."""
+        if not route.recorded:
+            # Refused before any provider was asked (bad body, unknown model, no key):
+            # still one row, so the recorder shows every request that came in.
+            self._records.record_refusal(caller, route, error)
+        else:
+            # The row the answer names ends as the client saw it (a 502 all_routes_failed),
+            # not as its own attempt did (the route log keeps each attempt's outcome).
+            self._records.end_as_answered(route, error, client_status(front, error.http_status))
+        traced(error, route)
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    async def embeddings(
+        self,
+        front: str,
+        body: dict[str, Any],
+        caller: CallerInfo,
+        *,
+        url_model: str | None = None,
+    ) -> Embeddings:
+        """Serve one embedding request from the front door `front` (`embeddings/request.py`'s
+        `FRONTS`; `url_model`: the model a Gemini URL names), routed as a chat is (aliases,
+        routes, fallbacks, key scope) to a target that embeds.
+
+        Raises:
+            InvalidRequest: the body is malformed, no model, or no target of the route can
+                embed it (each named).
+            NotFound: the model is unknown.
+            UpstreamRejected: the upstream refused the request itself.
+            AllRoutesFailed: every target failed or was unavailable.
+            BudgetExceeded: a hard budget covering the caller has no room for its input.
+            ProjectForbidden: the caller's principal was not granted its project.
+        """
+        route = self._new_route(caller, url_model or body.get("model"))
+        try:
+            request = embedding_request(front, body, url_model=url_model)
+        except EngineError as error:
+            self._refused(_error_front(front), caller, route, error)
+            raise
+        return await self._embed(request, caller, route)
+
+    async def _embed(
+        self, request: EmbedRequest, caller: CallerInfo, route: RouteReport
+    ) -> Embeddings:
+        self._kinds[KIND_EMBEDDING] += 1
+        try:
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
+            if not request.model:
+                raise InvalidRequest("model: required (an embedding model)", param="model")
+
+            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Embeddings]]:
+                if target.kind == "cli":
+                    return self._cli_cannot_embed(target, route)
+                return self._embeddings.ask(request, target, route, caller, plan)
+
+            return await self._route(request.model, caller, route, ask)
+        except EngineError as error:
+            self._refused(_error_front(request.front), caller, route, error)
+            raise
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        model: str,
+        principal: str,
+        *,
+        project: str | None = None,
+        dimensions: int | None = None,
+        caller: str = "",
+        transport: str = "engine",
+    ) -> Embeddings:
+        """Embed `texts` with `model` for `principal`: the engine's own call (a semantic cache,
+        a search), served, budgeted, cached and recorded as an HTTP client's request is.
+
+        Raises:
+            InvalidRequest, NotFound, UpstreamRejected, AllRoutesFailed, BudgetExceeded,
+                ProjectForbidden: as `embeddings`.
+        """
+        who = CallerInfo(
+            principal=principal,
+            caller=caller,
+            project=project,
+            endpoint=ENGINE_EMBED_ENDPOINT,
+            transport=transport,
+        )
+        try:
+            request = embedding_from_texts(texts, model, dimensions=dimensions)
+        except EngineError as error:
+            self._refused(DIALECT_OPENAI_CHAT, who, self._new_route(who, model), error)
+            raise
+        return await self._embed(request, who, self._new_route(who, model))
+
+    # -- text completions (fill in the middle) --------------------------------------------
+
+    async def completions(self, front: str, body: dict[str, Any], caller: CallerInfo) -> Completion:
+        """Serve one text completion (`prompt`, and `suffix` for fill-in-the-middle) from the
+        front door `front` (`FIM_OPENAI`, `FIM_OLLAMA`), routed as a chat is to a target that
+        completes; a stream's row ends when its pieces do (cut when its client leaves).
+
+        Raises:
+            InvalidRequest: the body is malformed, no model, or no target of the route takes
+                text completions (each named).
+            NotFound, UpstreamRejected, AllRoutesFailed, BudgetExceeded, ProjectForbidden:
+                as `chat`.
+        """
+        route = self._new_route(caller, body.get("model"))
+        self._kinds[KIND_COMPLETION] += 1
+        try:
+            request = fim_request(front, body)
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
+            model = request.model or self.registry.config.default_model
+            if not model:
+                raise InvalidRequest("model: required", param="model")
+
+            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completion]]:
+                if target.kind == "cli":
+                    return self._cli_cannot_complete(target, route)
+                return self._completions.ask(request, target, route, caller, plan)
+
+            return await self._route(model, caller, route, ask)
+        except EngineError as error:
+            self._refused(DIALECT_OPENAI_CHAT, caller, route, error)
+            raise
+
+    async def _cli_cannot_complete(self, target: Target, route: RouteReport) -> _Asked[Completion]:
+        route.attempts.append(Attempt(target.label, "", "untranslatable"))
+        return None, InvalidRequest(
+            f"{target.label} is a coding CLI, which does not take text completions",
+            param="model",
+        )
+
+    async def _cli_cannot_embed(self, target: Target, route: RouteReport) -> _Asked[Embeddings]:
+        route.attempts.append(Attempt(target.label, "", "untranslatable"))
+        return None, InvalidRequest(
+            f"{target.label} is a coding CLI, which does not embed", param="model"
+        )
 
     async def _serve(
         self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
@@ -241,14 +428,40 @@ class GatewayService:
         requested = incoming.facts.model or config.default_model
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
-        route.requested_model = requested
-        route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(
-            self.registry,
+
+        def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completed | Streaming]]:
+            if target.kind == "cli":
+                return self._try_cli(incoming, target, route, caller)
+            return self._api.ask(incoming, target, route, caller, plan)
+
+        return await self._route(
             requested,
-            caller=caller.caller,
+            caller,
+            route,
+            ask,
             small=bool(config.small_request_model) and self._is_small(incoming),
         )
+
+    async def _route(
+        self,
+        requested: str,
+        caller: CallerInfo,
+        route: RouteReport,
+        ask: Callable[[Target, Plan], Awaitable[_Asked[_Answer]]],
+        *,
+        small: bool = False,
+    ) -> _Answer:
+        """Plan `requested`'s targets and `ask` each in order, past those the caller's key,
+        a hard dollar budget or a CLI's budget leave out, until one answers: the one policy
+        of targets, their order and when to move on, for every kind of call.
+
+        Raises:
+            NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
+                `chat` says.
+        """
+        route.requested_model = requested
+        route.requested_provider = requested.partition("/")[0] if "/" in requested else None
+        plan = plan_request(self.registry, requested, caller=caller.caller, small=small)
         route.rule = plan.rule
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -274,10 +487,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
                 over_budget.append(unstoppable)
                 continue
-            if target.kind == "cli":
-                answer, failure = await self._try_cli(incoming, target, route, caller)
-            else:
-                answer, failure = await self._api.ask(incoming, target, route, caller, plan)
+            answer, failure = await ask(target, plan)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
@@ -291,7 +501,16 @@ class GatewayService:
             raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
-        raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+        raise AllRoutesFailed.from_attempts(
+            requested, route.attempts, last, plan.hints, key_env=self._key_env
+        )
+
+    def _key_env(self, provider: str) -> tuple[str, ...]:
+        """The environment variables `provider`'s key is read from, in the order looked."""
+        spec = self.registry.provider(provider)
+        override = self.registry.config.key_env_overrides.get(provider)
+        names = (override, *(spec.key_env if spec is not None else ()))
+        return tuple(dict.fromkeys(name for name in names if name))
 
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
@@ -398,7 +617,9 @@ class GatewayService:
             return answer
         if isinstance(failure, InvalidRequest):
             raise failure
-        raise AllRoutesFailed.from_attempts(target.label, route.attempts, failure)
+        raise AllRoutesFailed.from_attempts(
+            target.label, route.attempts, failure, key_env=self._key_env
+        )
 
     async def count_tokens(
         self,

@@ -39,6 +39,7 @@ from llmgw_desktop.engine.gateway.http1 import (
     ShareTimeout,
 )
 from llmgw_desktop.engine.gateway.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.key_refusal import refusal_status
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.tls import TrustStore
@@ -50,6 +51,7 @@ __all__ = [
     "CONNECT_OUTCOME",
     "NOT_CONFIGURED_OUTCOME",
     "SHARE_OUTCOME",
+    "StatusError",
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
@@ -75,6 +77,8 @@ CONNECT_OUTCOME = "connect"
 SHARE_RETRY_AFTER_S = 1.0
 # The outcome of a cloud provider that lacks its library, credential, region or project.
 NOT_CONFIGURED_OUTCOME = "not_configured"
+# The headers a key is sent in, whichever the provider's dialect.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,14 @@ class UpstreamTarget:
     model: str
     api_key: str | None = None
     key_label: str = ""
+    # What is asked of the API: "" a chat answer, or `EMBED` (`clouds/base.py`); and the URL
+    # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
+    operation: str = ""
+    endpoint: str = ""
 
     def url(self, *, stream: bool, count_tokens: bool = False) -> str:
+        if self.endpoint:
+            return self.endpoint
         base = self.base_url.rstrip("/")
         if self.dialect == DIALECT_ANTHROPIC:
             root = base if base.endswith("/v1") else base + "/v1"
@@ -264,13 +274,15 @@ class UpstreamClient:
         stream: bool,
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
+        query: str = "",
         principal: str | None = None,
         while_waiting: Callable[[], None] | None = None,
     ) -> Http1Response:
         """POST `body` (an object, or JSON already encoded) and return the response once its
         status is 2xx (the caller releases it), for `principal` (held to its share of the
-        host's connections unless it is the local user; None: not counted). `while_waiting`:
-        called once the request is written (`Http1Client.request`).
+        host's connections unless it is the local user; None: not counted). `query`: the
+        client's parameters passed on (encoded; not to a cloud, whose URLs are its own).
+        `while_waiting`: called once the request is written (`Http1Client.request`).
 
         Raises:
             UpstreamFailure: no answer, or an error status (with the upstream's message);
@@ -286,6 +298,8 @@ class UpstreamClient:
             cloud = self.cloud(target.provider)
         if cloud is None:
             url = target.url(stream=stream, count_tokens=count_tokens)
+            if query:
+                url += ("&" if "?" in url else "?") + query
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
         else:
             url, headers, data, target = await self._prepared(
@@ -346,8 +360,10 @@ class UpstreamClient:
         # the cut would be left in part, out of reach of the exact match.
         raw = _without_key(raw, target)[:MAX_ERROR_BODY]
         message = _scrubbed(error_message(raw), target)
-        fallback = response.status in RETRYABLE_STATUSES
-        next_key = response.status in RETRYABLE_STATUSES | KEY_STATUSES
+        # Gemini refuses an unknown key with a 400 that means 401 (`key_refusal.py`).
+        status = refusal_status(response.status, raw)
+        fallback = status in RETRYABLE_STATUSES
+        next_key = status in RETRYABLE_STATUSES | KEY_STATUSES
         code = None
         if cloud is not None:
             meaning = cloud.error(response.status, response.headers, raw)
@@ -356,7 +372,7 @@ class UpstreamClient:
                 fallback = next_key = meaning.fallback
         raise UpstreamFailure(
             f"{target.provider} answered {response.status}: {message}",
-            status=response.status,
+            status=status,
             fallback=fallback,
             next_key=next_key,
             code=code,
@@ -387,7 +403,13 @@ class UpstreamClient:
         if stream and "accept" not in headers:
             headers["accept"] = "text/event-stream"
         call = CloudCall(
-            target.base_url, target.model, target.dialect, target.api_key, stream, count_tokens
+            target.base_url,
+            target.model,
+            target.dialect,
+            target.api_key,
+            stream,
+            count_tokens,
+            operation=target.operation,
         )
         try:
             prepared = await cloud.prepare(call, data, headers)
@@ -415,6 +437,7 @@ class UpstreamClient:
         provider's own headers and proxy, `proxy` names one outright.
 
         Raises:
+            StatusError: an error status (a ValueError).
             OSError, TimeoutError, ValueError: no usable answer.
         """
         sent = dict(headers or {})
@@ -428,8 +451,23 @@ class UpstreamClient:
             finally:
                 response.release()
         if response.status >= 400:
-            raise ValueError(f"{url} answered {response.status}")
+            # Without the key it was sent: upstreams sometimes echo it back.
+            for secret in _credentials(sent):
+                raw = raw.replace(secret.encode(), REDACTED.encode())
+            raise StatusError(
+                f"{url} answered {response.status}: {redact(error_message(raw))}",
+                refusal_status(response.status, raw),
+            )
         return jsonio.loads(raw)
+
+
+class StatusError(ValueError):
+    """`get_json`'s answer was an error status (`status`: what it stands for, as
+    `key_refusal.refusal_status` reads it); the message quotes the upstream's, redacted."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def error_message(raw: bytes) -> str:
@@ -472,6 +510,16 @@ def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
     if event == "error" or '"error"' in data:
         data = redact(data, named=False)
     return item if data == item[1] else (event, data)
+
+
+def _credentials(headers: Mapping[str, str]) -> list[str]:
+    """The keys `headers` carry (long enough to be scrubbed without masking ordinary words)."""
+    found = [
+        value.removeprefix("Bearer ").strip()
+        for name, value in headers.items()
+        if name.lower() in _CREDENTIAL_HEADERS
+    ]
+    return [key for key in found if len(key) >= MIN_SCRUBBED_KEY]
 
 
 def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:

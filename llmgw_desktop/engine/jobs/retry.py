@@ -105,6 +105,7 @@ def _params_from_request(request: Mapping[str, Any], correlation_id: str | None)
             working_dir=request["workingDir"],
             timeout_ms=request["timeoutMs"],
             idle_timeout_ms=request["idleTimeoutMs"],
+            mcp_servers=tuple(request.get("mcpServers", ())),
             # A retry runs anew, even where an identical call has since succeeded.
             force_refresh=True,
             correlation_id=correlation_id,

@@ -12,7 +12,8 @@ how a remote caller's run is held to its grant; `child_env` is the environment a
 with (an allow-list); `process` runs it with hard limits and leaves nothing behind, `lifeline`
 and `lifeline_windows` make every child die with the gateway, `orphans` stops what an earlier
 run left, `process_identity` tells a process from a reused pid, and `failures` turns what a CLI
-printed when it failed into one structured failure. ACP agents as providers are `acp/`.
+printed when it failed into one structured failure; `mcp_handoff` hands a CLI the gateway's MCP
+servers a call names. ACP agents as providers are `acp/`.
 
 What is installed and logged in: `discovery` (installed CLIs, versions, models, upgrades),
 `accounts` and `account_files` (each CLI's login and plan, read offline from its files) and

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llmgw_desktop.config.cli_catalog import ProviderInfo
+from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.pricing import Price
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -97,6 +98,10 @@ class ProviderRequest:
     # prints (OpenCode) has each step counted at no less than its tokens at this price, since
     # its own list may lack the model or a project's config may price it at nothing.
     budget_price: Price | None = None
+    # The gateway's MCP servers handed to the CLI for this call (`providers/mcp_handoff.py`),
+    # and the private file the runner wrote them to, for a CLI that reads them from one.
+    mcp_servers: tuple[UpstreamServerConfig, ...] = ()
+    mcp_config: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class ProviderHealth:
     provider: str  # the switch id the recorder names it by (`claude`, `openai`, `mistral-api`)
     state: str  # `HealthState`: failing, degraded, ok or unknown (no call yet)
     reason: str  # "" when nothing is wrong
-    source: str  # what decided it: "circuit", "resting", "test", "calls" or ""
+    source: str  # what decided it: "circuit", "resting", "test", "calls", "models" or ""
     calls: ProviderCallHealth
     rest: RestedHost | None = None  # its host rested now (no connection could be made)
 

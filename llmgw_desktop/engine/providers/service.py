@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.config.principals import OPERATORS
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.access import Capability, require
@@ -227,13 +227,22 @@ class ProvidersService:
         self, project: str | None = None, principal: str | None = None
     ) -> list[dict[str, Any]]:
         """Every model the HTTP gateway answers for `principal`, as `/v1/models` shows it: a
-        gateway key sees only the models in its scope (SECURITY 46)."""
+        gateway key sees only the models in its scope (SECURITY 46), and nobody the models of
+        a provider in lasting trouble (a refused key or login)."""
         if principal is None:
-            return await self._gateway.directory.models(project)
-        access = self._target_access
-        return await self._gateway.directory.models(
-            project, lambda provider, model: access(principal, provider, model) is None
-        )
+            rows = await self._gateway.directory.models(project)
+        else:
+            access = self._target_access
+            rows = await self._gateway.directory.models(
+                project, lambda provider, model: access(principal, provider, model) is None
+            )
+        # A provider whose key or login was refused answers nothing until a person acts: its
+        # models are not offered (a call that names one is still tried, and clears it).
+        return [row for row in rows if self._trouble.of(self._switch_of(row["provider"])) is None]
+
+    def _switch_of(self, gateway_id: str) -> str:
+        """The switch (and trouble) id of a provider the gateway names `gateway_id`."""
+        return self.catalog().engine_id(gateway_id) or switch_id_for(gateway_id)
 
     def stale_references(self) -> tuple[StaleReference, ...]:
         """Config entries naming a model its provider no longer lists."""

@@ -1,9 +1,11 @@
 """What has gone wrong with each provider lately, so its status can say so: a failed Test
-(until a later success) and calls failing in a way waiting will not fix (a login or key the
-provider refuses, a CLI that is gone).
+(until a later success), calls failing in a way waiting will not fix (a login or key the
+provider refuses, a CLI that is gone), and a key refused when the provider's model list was
+read (at start, before any call: the first thing to know about a wrong key).
 
 Transient failures (rate limits, timeouts, 5xx) are the circuit breaker's business and are not
-kept here. A success of either kind, a call or a Test, clears the provider's trouble.
+kept here. A success of either kind, a call or a Test, clears the provider's trouble; a model
+list read with its key clears the trouble that a refused listing left.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 from llmgw_desktop.engine.errors import ErrorCode
-from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
 from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
-__all__ = ["LASTING_CODES", "ProviderTrouble", "Trouble"]
+__all__ = ["LASTING_CODES", "MODELS_SOURCE", "ProviderTrouble", "Trouble"]
+
+# The `source` of a trouble found when the provider's model list was read.
+MODELS_SOURCE = "models"
 
 # Error codes of a call that the next call will meet too, until a person acts.
 LASTING_CODES = frozenset(
@@ -34,9 +39,9 @@ LASTING_CODES = frozenset(
 class Trouble:
     """The latest lasting problem of one provider."""
 
-    source: str  # "test" (a failed Test) or "calls" (recent calls failed)
+    source: str  # "test" (a failed Test), "calls" (recent calls failed) or "models" (listing)
     code: str
-    message: str  # the Test's error, or empty for calls (the code says it)
+    message: str  # the Test's or the listing's error, or empty for calls (the code says it)
     since: float  # wall-clock seconds of the first failure of the run
     last: float  # ... and of the latest
     count: int = 1
@@ -45,6 +50,8 @@ class Trouble:
         """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
         if self.source == "test":
             return f"Test failed: {self.message or self.code}"
+        if self.source == MODELS_SOURCE:
+            return self.message
         calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
         at = time.strftime("%H:%M:%S", time.localtime(self.last))
         return f"{calls} failed with {self.code} (last at {at})"
@@ -67,6 +74,7 @@ class ProviderTrouble:
         self._clock = clock
         self._troubles: dict[str, Trouble] = {}
         events.subscribe(RequestFinished, self._on_finished, after=True)
+        events.subscribe(ModelListRead, self._on_listed)
 
     def of(self, switch_id: str) -> Trouble | None:
         """What is wrong with the provider lately, or None."""
@@ -79,6 +87,25 @@ class ProviderTrouble:
             return
         now = self._clock()
         self._troubles[switch_id] = Trouble("test", code or "failed", message, now, now)
+
+    def _on_listed(self, event: ModelListRead) -> None:
+        if event.provider not in self._switch_ids:
+            return
+        before = self._troubles.get(event.provider)
+        if event.refused is None:
+            if before is not None and before.source == MODELS_SOURCE:
+                del self._troubles[event.provider]
+            return
+        if before is not None and before.source != MODELS_SOURCE:
+            return  # a Test's or the calls' own word stands
+        now = self._clock()
+        message = (
+            f"its key {event.key} was refused ({event.refused}) when its model list was read: "
+            f"{event.message}"
+        )
+        self._troubles[event.provider] = Trouble(
+            MODELS_SOURCE, f"upstream_{event.refused}", message, now, now
+        )
 
     def _on_finished(self, event: RequestFinished) -> None:
         if event.caller == KEY_CHECK_CALLER:

@@ -8,6 +8,7 @@ an earlier run left there, `prune` bounds the table); `lookups` reads a row back
 id; `query` and `search` are the desk's reads (keyset pages under `filters`, a row's `detail`,
 full-text search, `export`) and `lanes` its per-agent view; `cache_state` turns rows into
 prompt-cache views; `cost_breakdown` sums their spend per provider, model, project or agent;
+`kinds` says which kind of call a row was (chat, embedding, completion) from its route;
 `refusals` counts what the edge refused; `bodies` keeps the request and response bodies a person
 asked for (`recorder.capture`, off by default). The hand-written SQL sits in `rows` (the
 `requests` table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows`
@@ -33,6 +34,7 @@ from llmgw_desktop.engine.recorder.export import ExportFormat
 from llmgw_desktop.engine.recorder.filters import PageCursor, RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.journal import RecorderJournal, left_by_an_earlier_run
+from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS, kind_of
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
@@ -49,6 +51,7 @@ __all__ = [
     "COST_DIMENSIONS",
     "COST_WINDOWS",
     "PAGE_SIZE",
+    "REQUEST_KINDS",
     "AgentLane",
     "AgentLanes",
     "BodyCapture",
@@ -71,6 +74,7 @@ __all__ = [
     "RecorderSpill",
     "RefusalCounter",
     "RefusalSummary",
+    "kind_of",
     "left_by_an_earlier_run",
     "new_record_id",
     "past_traffic",

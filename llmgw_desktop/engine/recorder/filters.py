@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine.recorder.kinds import kind_condition
 from llmgw_desktop.engine.recorder.search import catch_up, search_condition, search_expression
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store.sql import is_postgresql
@@ -55,6 +56,7 @@ class RecorderFilters:
     http_status: int | None = None
     project: str | None = None
     failed_only: bool = False  # only `UNSUCCESSFUL_STATES`
+    kind: str | None = None  # chat, embedding or completion (`kinds.py`)
     since: float | None = None  # started at or after (epoch seconds)
     until: float | None = None  # started before
     text: str = ""
@@ -131,6 +133,10 @@ def where(
     if filters.http_status is not None:
         conditions.append("http_status = ?")
         params.append(filters.http_status)
+    if filters.kind:
+        condition, values = kind_condition(filters.kind)
+        conditions.append(condition)
+        params += values
     states = _failed_only_states(filters)
     if states == ():
         conditions.append("1 = 0")  # "failed only" and a state that is not a failure

@@ -39,6 +39,7 @@ from llmgw_desktop.engine.recorder.filters import (
     where,
 )
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS, kind_of
 from llmgw_desktop.engine.recorder.lanes import AgentLanes, read_lanes
 from llmgw_desktop.engine.recorder.search import catch_up, count_hits
 from llmgw_desktop.engine.store import Database
@@ -221,6 +222,22 @@ class RecorderQuery:
                 database, by=by, since=since, window_s=window_s, finished_before=finished_before
             )
         )
+
+    async def kind_counts(self, window_s: float, *, now: float | None = None) -> dict[str, int]:
+        """How many requests of each kind (`kinds.py`: chat, embedding, completion) began in
+        the last `window_s` seconds (one grouped read on the read lane)."""
+        if self._recorder is not None:
+            await self._recorder.flush()
+        since = (time.time() if now is None else now) - window_s
+
+        def read() -> dict[str, int]:
+            counts = dict.fromkeys(REQUEST_KINDS, 0)
+            sql = "SELECT tool, COUNT(*) FROM requests WHERE started_at >= ? GROUP BY tool"
+            for tool, count in self._execute(sql, [since]).fetchall():
+                counts[kind_of(tool)] += int(count)
+            return counts
+
+        return await self._db.read(read)
 
     async def choices(self) -> dict[str, list[str]]:
         """The values each filter box can offer (at most a couple of hundred each)."""

@@ -2,6 +2,7 @@
 
 from llmgw_desktop.engine.response_cache.cache import (
     CACHE_HEADER,
+    EMBEDDING_FORM,
     Lookup,
     ResponseCache,
     cache_directives,
@@ -11,6 +12,7 @@ from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStor
 
 __all__ = [
     "CACHE_HEADER",
+    "EMBEDDING_FORM",
     "NOT_CACHED",
     "CacheStats",
     "CachedAnswer",

@@ -52,10 +52,12 @@ from llmgw_desktop.engine.response_cache.stats import (
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CACHE_HEADER", "Lookup", "ResponseCache", "cache_directives"]
+__all__ = ["CACHE_HEADER", "EMBEDDING_FORM", "Lookup", "ResponseCache", "cache_directives"]
 
 log = logging.getLogger(__name__)
 
+# The form an embedding's answer is kept in: its vectors, whichever front door asked.
+EMBEDDING_FORM = "embedding"
 # Said on every answer while the cache is on: `hit` or `miss`.
 CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
@@ -139,16 +141,10 @@ class ResponseCache:
         if not self.enabled:
             return None
         directives = cache_directives(caller.cache_control)
-        why = self._passed_over(incoming, caller, route.requested_model, directives)
-        if why is not None and route.cache_passed_over is None:
-            route.cache_passed_over = why
-            self.stats.passed_over[why] += 1
-        if why is not None and why != NO_CACHE:
+        greedy = self.settings.sampled or _greedy(incoming)  # read only where it matters
+        why = self._passed_over(caller, route.requested_model, directives, greedy=greedy)
+        if not self._counted(route, why):
             return None
-        if why is None and not route.cache_looked_up:
-            route.cache_looked_up = True
-            self.stats.lookups += 1
-        self.store.start()
         return Lookup(
             self._digest(incoming, caller, sent, target, headers, translated),
             read=why is None,
@@ -156,12 +152,51 @@ class ResponseCache:
             dialect=incoming.name,
         )
 
+    def embedding_lookup(
+        self, caller: CallerInfo, route: RouteReport, sent: bytes, target: str
+    ) -> Lookup | None:
+        """`lookup_for` of an embedding request `sent` to `target` (`provider/model`): an
+        embedding is the model's function of its input, so no sampling setting passes it
+        over, and what is kept is its vectors (`EMBEDDING_FORM`), given to any front door."""
+        if not self.enabled:
+            return None
+        why = self._passed_over(
+            caller, route.requested_model, cache_directives(caller.cache_control), greedy=True
+        )
+        if not self._counted(route, why):
+            return None
+        digest = hashlib.sha256()
+        for part in ("" if self.settings.shared else caller.principal, caller.project or ""):
+            digest.update(part.encode() + b"\0")
+        digest.update(f"{EMBEDDING_FORM}\0{target}\0".encode() + _canonical(sent))
+        return Lookup(digest.digest(), read=why is None, keep=True, dialect=EMBEDDING_FORM)
+
+    def keep_embedding(self, lookup: Lookup, body: bytes, usage: Usage, cost: float | None) -> None:
+        """Keep an embedding answer's vectors (`body`, JSON) under `lookup`."""
+        if lookup.keep:
+            self._write(lookup, False, body, {}, usage, cost)
+
+    def _counted(self, route: RouteReport, why: str | None) -> bool:
+        """Count the request once as passed over (`why`) or looked up; whether it is read
+        or kept at all (a `no-cache` one is kept, not read)."""
+        if why is not None and route.cache_passed_over is None:
+            route.cache_passed_over = why
+            self.stats.passed_over[why] += 1
+        if why is not None and why != NO_CACHE:
+            return False
+        if why is None and not route.cache_looked_up:
+            route.cache_looked_up = True
+            self.stats.lookups += 1
+        self.store.start()
+        return True
+
     def _passed_over(
         self,
-        incoming: ClientRequest,
         caller: CallerInfo,
         requested_model: str,
         directives: frozenset[str],
+        *,
+        greedy: bool,
     ) -> str | None:
         """Why the request is not read from the cache (`stats.NOT_CACHED`), the operator's
         choices first; None when it is."""
@@ -170,7 +205,7 @@ class ResponseCache:
             return PRINCIPAL
         if not _matches(requested_model, settings.routes):
             return ROUTE
-        if not settings.sampled and not _greedy(incoming):
+        if not settings.sampled and not greedy:
             return SAMPLED
         if "no-store" in directives:
             return NO_STORE

@@ -21,6 +21,7 @@ from typing import TypeVar, cast
 from llmgw_desktop.engine.store.orm import peewee
 
 __all__ = [
+    "AcpChatRow",
     "ActiveSessionRow",
     "FlagField",
     "GatewayKeyRow",
@@ -307,6 +308,21 @@ class GatewayKeyRow(StoreRow):
         table_name = "gateway_keys"
 
 
+class AcpChatRow(StoreRow):
+    """A chat session of `acp --model`: its model, folder and turns (`sessions/acp_chats.py`)."""
+
+    id = peewee.TextField(primary_key=True)
+    owner_principal = peewee.TextField()
+    model = peewee.TextField()
+    cwd = peewee.TextField()
+    turns_json = peewee.TextField()
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "acp_chats"
+
+
 R = TypeVar("R", bound=StoreRow)
 
 
@@ -334,6 +350,7 @@ class Models:
     OAuthToken: type[OAuthTokenRow]
     Workspace: type[WorkspaceRow]
     GatewayKey: type[GatewayKeyRow]
+    AcpChat: type[AcpChatRow]
 
     def __init__(self, db: peewee.Database) -> None:
         self.database = db
@@ -351,6 +368,7 @@ class Models:
         self.OAuthToken = _bound(OAuthTokenRow, db)
         self.Workspace = _bound(WorkspaceRow, db)
         self.GatewayKey = _bound(GatewayKeyRow, db)
+        self.AcpChat = _bound(AcpChatRow, db)
         self.all: tuple[type[peewee.Model], ...] = (
             self.StoreMeta,
             self.Job,
@@ -366,4 +384,5 @@ class Models:
             self.OAuthToken,
             self.Workspace,
             self.GatewayKey,
+            self.AcpChat,
         )

@@ -159,6 +159,14 @@ class Vault:
         but the vault's own calls needs it; they wait for this open."""
         self._opening = spawn(self.open())
 
+    async def settled(self) -> dict[str, Any]:
+        """`status` once an open under way has finished (the desk asks at start whether the
+        vault opened)."""
+        opening = self._opening
+        if opening is not None and not opening.done():
+            await asyncio.shield(opening)
+        return self.status()
+
     async def _key_when_open(self) -> bytes:
         """The master key, once an open under way has finished.
 

@@ -9,9 +9,9 @@ The rule: a local caller may run anywhere it names. A remote caller's work is an
 workspace: one it names, its session's, or `workspaces.default`; naming a raw `workingDir` is
 refused. Directories named in `workspaces.denied_names` (such as `.ssh`) are never workspaces,
 and symlinks cannot lead out of an allowed root. What a remote caller may make a CLI do in a
-workspace is its `Grant` (`remote_power.py`): the entry's own `remote_level` and
-`remote_allowed_tools`, else the global `workspaces.remote_level` and
-`workspaces.remote_allowed_tools`.
+workspace is its `Grant` (`remote_power.py`): the entry's own `remote_level`,
+`remote_allowed_tools` and `remote_mcp_servers`, else the global `workspaces.remote_level`,
+`workspaces.remote_allowed_tools` and `workspaces.remote_mcp_servers`.
 
 A `commands` workspace and one that lets remote callers edit never overlap (`remote_power.py`):
 a call in the `commands` one is refused while such a workspace lies inside it or around it
@@ -61,6 +61,7 @@ class Workspace:
     # What remote callers may do here, when the operator's table says (else the global default).
     remote_level: str | None = None
     remote_allowed_tools: tuple[str, ...] | None = None
+    remote_mcp_servers: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "origin": self.origin, "owner": self.owner}
@@ -200,11 +201,15 @@ class WorkspaceRegistry:
             level = workspace.remote_level
         if workspace is not None and workspace.remote_allowed_tools is not None:
             tools = workspace.remote_allowed_tools
+        servers = tuple(s.workspaces.remote_mcp_servers)
+        if workspace is not None and workspace.remote_mcp_servers is not None:
+            servers = workspace.remote_mcp_servers
         return Grant(
             level=level,
             allowed_tools=frozenset(tools),
             workspace=workspace.name if workspace else None,
             configured=workspace is not None and workspace.origin == "config",
+            mcp_servers=frozenset(servers),
         )
 
     async def anchor(
@@ -414,6 +419,7 @@ def _configured(name: str, entry: str | dict[str, Any]) -> Workspace:
     if isinstance(entry, str):
         return Workspace(name, str(Path(entry).expanduser()), "config", "operator")
     tools = entry.get("remote_allowed_tools")
+    servers = entry.get("remote_mcp_servers")
     return Workspace(
         name,
         str(Path(entry["path"]).expanduser()),
@@ -421,4 +427,5 @@ def _configured(name: str, entry: str | dict[str, Any]) -> Workspace:
         "operator",
         remote_level=entry.get("remote_level"),
         remote_allowed_tools=None if tools is None else tuple(tools),
+        remote_mcp_servers=None if servers is None else tuple(servers),
     )

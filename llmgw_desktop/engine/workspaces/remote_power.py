@@ -110,9 +110,12 @@ class Grant:
     # Where the grant comes from, to name the setting that would permit more.
     workspace: str | None  # None: the call runs outside any registered workspace
     configured: bool  # an operator's [workspaces.registry] entry, which may have its own table
+    # The operator's MCP servers a remote caller may hand a CLI here (`mcpServers`).
+    mcp_servers: frozenset[str] = frozenset()
 
     def setting(self, name: str) -> str:
-        """The config key that would change `name` (remote_level, remote_allowed_tools)."""
+        """The config key that would change `name` (remote_level, remote_allowed_tools,
+        remote_mcp_servers)."""
         if self.workspace is not None and self.configured:
             return f"workspaces.registry.{self.workspace}.{name}"
         return f"workspaces.{name}"
@@ -121,6 +124,7 @@ class Grant:
         return {
             "level": self.level,
             "allowedTools": sorted(self.allowed_tools),
+            "mcpServers": sorted(self.mcp_servers),
             "workspace": self.workspace,
         }
 
@@ -159,8 +163,10 @@ def confine(
     permission_mode: str,
     full_auto: bool,
     allowed_tools: Sequence[str],
+    mcp_servers: Sequence[str] = (),
 ) -> Confinement:
-    """Check a remote call against its workspace's grant.
+    """Check a remote call against its workspace's grant: its permission mode, the tools it
+    pre-approves and the MCP servers it hands the CLI.
 
     Raises:
         ApprovalDenied: something asked for is above the grant (code `remote_power_refused`,
@@ -209,6 +215,19 @@ def confine(
             )
         if runs_commands(tool) and not _allows(grant, "commands"):
             raise _refused(grant, "allowedTools", tool, "commands", f"{tool!r} runs commands")
+    for server in mcp_servers:
+        if server not in grant.mcp_servers:
+            raise ApprovalDenied(
+                f"mcpServers {server!r} is not one remote callers may hand a CLI in "
+                f"{_where(grant)}; the operator allows it by adding it to "
+                f"{grant.setting('remote_mcp_servers')}",
+                code=ErrorCode.REMOTE_POWER_REFUSED,
+                param="mcpServers",
+                value=server,
+                workspace=grant.workspace,
+                level=grant.level,
+                setting=grant.setting("remote_mcp_servers"),
+            )
     return Confinement(grant)
 
 

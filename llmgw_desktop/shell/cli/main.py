@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
+    from llmgw_desktop.config.settings import ConfigError, LoadedSettings
     from llmgw_desktop.shell.cli.command import Command
+    from llmgw_desktop.shell.window_probe import WindowCheck
 
 __all__ = ["main"]
 
@@ -21,11 +24,17 @@ VERSION_ONLY = (["--version"], ["version"])
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    if (sys.argv[1:] if argv is None else argv) in VERSION_ONLY:
+    args_given = sys.argv[1:] if argv is None else argv
+    if args_given in VERSION_ONLY:
         from llmgw_desktop import __version__
 
         print(f"llmgw-desktop {__version__}")
         return 0
+    from llmgw_desktop.ui.window_probe import WINDOW_PROBE_ARG, probe_window
+
+    if args_given == [WINDOW_PROBE_ARG]:
+        # The app's own child, asked whether Qt can show a window here (`shell/window_probe.py`).
+        return probe_window()
     from llmgw_desktop.shell.cli.parser import build_parser, command_named
 
     args = build_parser().parse_args(argv)
@@ -36,13 +45,23 @@ def main(argv: list[str] | None = None) -> int:
         return _with_settings(args, command)
     # The app starts: what it can leave until it serves, it leaves (undone when it ends).
     from llmgw_desktop.shell.startup import lean_start
+    from llmgw_desktop.shell.window_probe import WindowCheck
 
-    with lean_start():
-        return _with_settings(args, None)
+    # Asked first, so the window probe runs while the settings load and the app imports.
+    window = None if args.headless else WindowCheck.begin()
+    try:
+        with lean_start():
+            return _with_settings(args, None, window)
+    finally:
+        if window is not None:
+            window.cancel()
 
 
-def _with_settings(args: argparse.Namespace, command: Command | None) -> int:
-    """Load the settings, then run `command` with them, or the app when it is None."""
+def _with_settings(
+    args: argparse.Namespace, command: Command | None, window: WindowCheck | None = None
+) -> int:
+    """Load the settings, then run `command` with them, or the app when it is None (`window`:
+    whether its window can open, being found out)."""
     from llmgw_desktop.config import paths
     from llmgw_desktop.config.settings import ConfigError, load_settings
     from llmgw_desktop.shell.cli.messages import config_error_message
@@ -55,9 +74,29 @@ def _with_settings(args: argparse.Namespace, command: Command | None) -> int:
     try:
         loaded = load_settings(args.config)
     except ConfigError as exc:
-        return config_error_message(exc, args.config or paths.config_file())
+        config_file = args.config or paths.config_file()
+        settled = _asked_on_screen(exc, args, config_file, window if command is None else None)
+        if settled is None:
+            return config_error_message(exc, config_file)
+        loaded = settled
     if command is not None:
         return command.run(args, loaded)
     from llmgw_desktop.shell.cli.run import run
 
-    return run(loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden)
+    return run(
+        loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden, window=window
+    )
+
+
+def _asked_on_screen(
+    error: ConfigError, args: argparse.Namespace, config_file: Path, window: WindowCheck | None
+) -> LoadedSettings | None:
+    """At a desktop start with a window to show it in, the settings the person chose to start
+    with in the dialog (`shell/start_problems.py`); None: quit, or no window (stderr says it)."""
+    if window is None or window.problem() is not None:
+        return None
+    try:
+        from llmgw_desktop.shell.start_problems import settle_config_error
+    except ImportError:  # no Qt after all: the message goes to stderr as headless
+        return None
+    return settle_config_error(error, args.config, config_file)

@@ -18,30 +18,43 @@ if TYPE_CHECKING:
     from llmgw_desktop.config.settings import ConfigError
     from llmgw_desktop.transports.http_server import PortInUse
 
-__all__ = ["config_error_message", "fail", "port_in_use_message", "unusable"]
+__all__ = [
+    "config_error_lines",
+    "config_error_message",
+    "fail",
+    "port_in_use_message",
+    "unusable",
+]
 
 log = logging.getLogger(__name__)
 
 
 def config_error_message(error: ConfigError, config_file: Path) -> int:
     """Print every problem the settings have (not only the first); EXIT_CONFIG."""
+    lines = config_error_lines(error, config_file)
+    for line in lines:
+        said = line.startswith(("bad setting", "the settings file"))
+        print(f"llmgw-desktop: {line}" if said else line, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def config_error_lines(error: ConfigError, config_file: Path) -> list[str]:
+    """Every problem the settings have, and what to do: the lines stderr (each problem's
+    first line after `llmgw-desktop: `) and the start-up dialog say."""
     from llmgw_desktop.config.settings import FILE_KEY
 
     if error.key == FILE_KEY:
-        print(f"llmgw-desktop: the settings file {error.source} {error.problem}", file=sys.stderr)
-        return EXIT_CONFIG
+        return [f"the settings file {error.source} {error.problem}"]
+    lines = []
     for exc in error.errors:
-        print(
-            f"llmgw-desktop: bad setting {exc.key}: {exc.problem}\n  value from: {exc.source}",
-            file=sys.stderr,
-        )
-    print(
-        f"  settings file: {config_file}\n"
-        f"Fix the {'value' if len(error.errors) == 1 else 'values'} (or remove "
-        f"{'it' if len(error.errors) == 1 else 'them'} to use the default) and start again.",
-        file=sys.stderr,
-    )
-    return EXIT_CONFIG
+        lines += [f"bad setting {exc.key}: {exc.problem}", f"  value from: {exc.source}"]
+    many = len(error.errors) > 1
+    return [
+        *lines,
+        f"  settings file: {config_file}",
+        f"Fix the {'values' if many else 'value'} (or remove {'them' if many else 'it'} to use "
+        "the default) and start again.",
+    ]
 
 
 def port_in_use_message(exc: PortInUse, host: str) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from llmgw_desktop.config import paths
 from llmgw_desktop.shell.cli import (
     acp_agent,
+    connect,
     db_copy,
     hash_password,
     install_desktop,
@@ -36,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     quit_app.COMMAND,
     install_desktop.COMMAND,
     keys.COMMAND,
+    connect.COMMAND,
 )
 
 

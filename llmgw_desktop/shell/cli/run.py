@@ -8,13 +8,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.shell.cli.messages import fail, port_in_use_message, unusable
-from llmgw_desktop.shell.cli.preflight import (
-    display_problem,
-    refuse_unsafe,
-    refuse_unwritable,
-    start_logging,
-)
+from llmgw_desktop.shell.cli.preflight import refuse_unsafe, refuse_unwritable, start_logging
 from llmgw_desktop.shell.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED
+from llmgw_desktop.shell.window_probe import WindowCheck, qt_import_problem
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import LoadedSettings
@@ -25,8 +21,34 @@ __all__ = ["run"]
 log = logging.getLogger(__name__)
 
 
-def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool = False) -> int:
-    """Start the desktop app (or headless mode) as the only instance for this data dir."""
+def run(
+    loaded: LoadedSettings,
+    *,
+    headless: bool,
+    verbose: bool,
+    hidden: bool = False,
+    window: WindowCheck | None = None,
+) -> int:
+    """Start the desktop app (or headless mode) as the only instance for this data dir;
+    `window`: whether a window can open, begun as the command line decided to start the app
+    (else begun here)."""
+    if window is None and not headless:
+        window = WindowCheck.begin()
+    try:
+        return _run(loaded, headless=headless, verbose=verbose, hidden=hidden, window=window)
+    finally:
+        if window is not None:
+            window.cancel()
+
+
+def _run(
+    loaded: LoadedSettings,
+    *,
+    headless: bool,
+    verbose: bool,
+    hidden: bool,
+    window: WindowCheck | None,
+) -> int:
     settings = loaded.settings
     if unwritable := refuse_unwritable(settings):
         return unwritable
@@ -48,7 +70,7 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool =
             print(result.message, file=sys.stdout if result.ok else sys.stderr)
             return 0 if result.ok else EXIT_FAILURE
         try:
-            return _run_locked(loaded, lock, headless=headless, hidden=hidden)
+            return _run_locked(loaded, lock, window, hidden=hidden)
         finally:
             lock.release()
     finally:
@@ -56,8 +78,9 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool =
 
 
 def _run_locked(
-    loaded: LoadedSettings, lock: InstanceLock, *, headless: bool, hidden: bool = False
+    loaded: LoadedSettings, lock: InstanceLock, window: WindowCheck | None, *, hidden: bool
 ) -> int:
+    """The app, this data dir's lock held: the desktop when `window` can open, else headless."""
     from llmgw_desktop.shell.startup import import_aiohttp_trusting_later
 
     import_aiohttp_trusting_later()  # first: before anything of ours imports aiohttp
@@ -65,20 +88,23 @@ def _run_locked(
     from llmgw_desktop.transports.http_server import PortInUse
 
     settings = loaded.settings
-    if not headless:
-        problem = display_problem()
+    if window is not None:
+        problem = window.known
         if problem is None:
+            # Qt is imported while the window probe runs beside it; its answer comes after.
             try:
                 from llmgw_desktop.shell.app import run_desktop
             except ImportError as exc:
-                problem = f"Qt could not be loaded ({exc})"
+                problem = qt_import_problem(exc)
             else:
-                if unsafe := refuse_unsafe(settings, desktop=True):
-                    return unsafe
-                try:
-                    return run_desktop(loaded, lock, hidden=hidden)
-                except StoreError as exc:
-                    return fail(str(exc))
+                problem = window.problem()
+        if problem is None:
+            if unsafe := refuse_unsafe(settings, desktop=True):
+                return unsafe
+            try:
+                return run_desktop(loaded, lock, hidden=hidden)
+            except StoreError as exc:
+                return fail(str(exc))
         print(f"llmgw-desktop: {problem}: running headless.", file=sys.stderr, flush=True)
         log.warning("%s: running headless", problem)
     if unsafe := refuse_unsafe(settings, desktop=False):

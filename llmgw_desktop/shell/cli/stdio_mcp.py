@@ -26,7 +26,7 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
         "editor closes the connection. Only MCP messages go to stdout; the log goes to the "
         "log file (and to stderr with -v).",
         epilog=examples(
-            "claude mcp add llmgw -- llmgw-desktop mcp",
+            "claude mcp add --scope user llmgw -- llmgw-desktop mcp",
             '{"mcpServers": {"llmgw": {"command": "llmgw-desktop", "args": ["mcp"]}}}',
         ),
         formatter_class=HelpWithExamples,

@@ -15,9 +15,11 @@ can switch the agent and the model inside a session (config options `agent` and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
 
 import acp
@@ -29,11 +31,13 @@ from llmgw_desktop.engine.api import (
     CallParams,
     Engine,
     EngineError,
+    InvalidRequest,
     PermissionAsk,
     Principal,
     RequestMeta,
 )
 from llmgw_desktop.transports.acp.front_sessions import FrontSession, FrontSessions
+from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
 
 __all__ = ["AgentFront"]
 
@@ -41,6 +45,8 @@ AGENT_OPTION, MODEL_OPTION = "agent", "model"
 OWN_MODEL = "default"  # the model option that sends none: the agent uses its own
 GATEWAY_ERROR = -32000  # JSON-RPC's server-error range: the gateway refused or failed a turn
 WAIT_STEP_S = 3600.0  # a turn is waited on in steps this long (the job has its own timeouts)
+# The permission options an editor is offered: an answer holds for the one call it is for.
+ONCE_KINDS = frozenset({"allow_once", "reject_once"})
 
 
 class AgentFront:
@@ -97,7 +103,12 @@ class AgentFront:
         name = self._engine.providers.catalog().info(self._agent).display_name
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
-            agent_capabilities=schema.AgentCapabilities(load_session=True),
+            agent_capabilities=schema.AgentCapabilities(
+                load_session=True,
+                # Linked and embedded text files go into the agent's prompt; images to an
+                # agent that takes them.
+                prompt_capabilities=schema.PromptCapabilities(image=True, embedded_context=True),
+            ),
             agent_info=schema.Implementation(
                 name="llmgw-desktop", title=f"{name} through the LLM gateway", version=self._version
             ),
@@ -143,12 +154,11 @@ class AgentFront:
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
         session = self._session(session_id)
         await self._still_proven()
-        text = "\n\n".join(block.text for block in prompt if getattr(block, "type", None) == "text")
-        if not text.strip():
-            raise acp.RequestError.invalid_params({"prompt": "no text in the prompt"})
+        text, images = await self._read(session, prompt)
         if session.job_id is not None:
             raise acp.RequestError.invalid_request({"prompt": "a turn is still running"})
-        session.replay.append(acp.update_user_message_text(text))
+        for block in prompt:
+            session.replay.append(acp.update_user_message(_replayed(block)))
         session.cancelled.clear()
         resume = session.agent_sessions.get(session.agent)
         workspace = None if resume else await self._workspace_at(session.cwd)
@@ -170,6 +180,7 @@ class AgentFront:
                 update=lambda update: self._forward(session_id, update),
                 gateway_url=self._gateway_url,
                 gateway_key=self._connection_key(),
+                images=images,
             ),
         )
         call = Call(session.agent, params, self._principal.id, meta)
@@ -225,6 +236,34 @@ class AgentFront:
                 {"code": "unauthorized"},
             )
         raise _editor_error(now)
+
+    async def _read(
+        self, session: FrontSession, prompt: list[Any]
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The prompt's text with its text files in it, and its images: linked files read
+        inside the session's folder, and only where the caller may read it (a remote caller:
+        a workspace it is granted).
+
+        Raises:
+            acp.RequestError: an attachment refused (outside, too large, not text nor an
+                image), images for a CLI that takes none, or an empty prompt.
+        """
+        granted = not self._principal.remote or await self._workspace_at(session.cwd)
+        folder = Path(session.cwd) if granted else None
+        limit = self._engine.settings.providers.max_attached_bytes
+        catalog = self._engine.providers.catalog()
+        try:
+            read = await read_prompt(prompt, folder, limit)
+            text = read.as_text()
+            if read.images and not catalog.info(session.agent).speaks_acp:
+                raise InvalidRequest(
+                    f"{session.agent} takes no images through the gateway: attach text only",
+                    param="prompt",
+                )
+        except InvalidRequest as exc:
+            raise _editor_error(exc) from None
+        images = tuple((i.mime, base64.b64encode(i.data).decode("ascii")) for i in read.images)
+        return text, images
 
     def _connection_key(self) -> str:
         """The key the agent's model calls come back with: the caller's principal and lane
@@ -286,7 +325,15 @@ class AgentFront:
         await self._conn.session_update(session_id=session_id, update=update)
 
     async def _ask_editor(self, session_id: str, question: PermissionAsk) -> bool:
-        """The editor's answer to one permission request of the agent (once, either way)."""
+        """The editor's answer to one permission request of the agent, for this call only.
+
+        The editor is offered the agent's once-options alone: the answer goes to the agent as
+        allow once or reject once (`turn.decide`), so an "Always allow" would be asked again at
+        the next call. An option id the editor was not offered is a denial.
+        """
+        offered = [(i, name, kind) for i, name, kind in question.options if kind in ONCE_KINDS]
+        if not any(kind == "allow_once" for _i, _name, kind in offered):
+            return False  # nothing the editor could choose would allow it
         try:
             raw = json.loads(question.detail) if question.detail else None
         except ValueError:
@@ -294,7 +341,7 @@ class AgentFront:
         answer = await self._conn.request_permission(
             options=[
                 schema.PermissionOption(option_id=option_id, name=name, kind=cast(Any, kind))
-                for option_id, name, kind in question.options
+                for option_id, name, kind in offered
             ],
             session_id=session_id,
             tool_call=schema.ToolCallUpdate(
@@ -304,10 +351,9 @@ class AgentFront:
                 raw_input=raw,
             ),
         )
-        outcome = answer.outcome
-        chosen = getattr(outcome, "option_id", None)
-        kinds = {option_id: kind for option_id, _name, kind in question.options}
-        return str(kinds.get(str(chosen), "")).startswith("allow")
+        chosen = getattr(answer.outcome, "option_id", None)
+        kinds = {option_id: kind for option_id, _name, kind in offered}
+        return kinds.get(str(chosen)) == "allow_once"
 
     def _options(self, session: FrontSession) -> list[Any]:
         catalog = self._engine.providers.catalog()
@@ -361,6 +407,16 @@ def _select(
         current_value=current,
         options=[schema.SessionConfigSelectOption(value=v, name=n) for v, n in values],
     )
+
+
+def _replayed(block: Any) -> Any:
+    """A prompt block as `session/load` replays it: text and links as sent, an image or an
+    embedded file named rather than held (a replay keeps 500 updates a session)."""
+    if getattr(block, "type", None) in ("text", "resource_link"):
+        return block
+    resource = getattr(block, "resource", None)
+    name = getattr(resource, "uri", None) or getattr(block, "uri", None) or "an image"
+    return acp.text_block(f"[attached: {name}]")
 
 
 def _editor_error(exc: EngineError) -> acp.RequestError:

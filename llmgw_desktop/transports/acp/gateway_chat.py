@@ -13,7 +13,16 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GatewayAddress", "GatewayRefused", "list_models", "stream_chat"]
+from llmgw_desktop.engine.api import ErrorCode, SseParser
+
+__all__ = [
+    "GatewayAddress",
+    "GatewayRefused",
+    "list_models",
+    "load_chat",
+    "save_chat",
+    "stream_chat",
+]
 
 # Models offered in an editor's model menu, at most.
 MAX_MENU_MODELS = 50
@@ -43,31 +52,47 @@ async def stream_chat(
     """The answer's text as it streams; `session` is an aiohttp `ClientSession`.
 
     Raises:
-        GatewayRefused: the gateway refused or failed the turn (its code and message).
-        aiohttp.ClientError: the gateway could not be reached.
+        GatewayRefused: the gateway refused or failed the turn (its code and message), or its
+            answer was cut before `[DONE]`.
+        OSError: the gateway could not be reached (aiohttp's connection errors).
     """
+    import aiohttp
+
     body = {"model": model, "messages": list(messages), "stream": True}
     async with session.post(
         f"{gateway.base_url}/v1/chat/completions", json=body, headers=dict(gateway.headers)
     ) as answer:
         if answer.status != 200:
             raise await _refusal(answer)
-        buffer = b""
-        async for chunk in answer.content.iter_any():
-            buffer += chunk
-            *events, buffer = buffer.split(b"\n\n")
-            for event in events:
-                for line in event.split(b"\n"):
-                    if not line.startswith(b"data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == b"[DONE]":
-                        return
-                    text, error = _delta(json.loads(data))
-                    if error is not None:
-                        raise GatewayRefused(502, error.get("code") or "error", _text(error))
-                    if text:
-                        yield text
+        try:
+            async for text in _texts(answer):
+                yield text
+        except aiohttp.ClientPayloadError as exc:
+            raise _cut(f"the gateway's answer was cut mid-stream ({exc})") from None
+
+
+async def _texts(answer: Any) -> AsyncIterator[str]:
+    """The text of each chunk of a streamed chat answer, until `[DONE]`.
+
+    Raises:
+        GatewayRefused: an error event, or the stream ended before `[DONE]`.
+    """
+    parser = SseParser()
+    async for chunk in answer.content.iter_any():
+        for _event, data in parser.feed(chunk):
+            if data == "[DONE]":
+                return
+            text, error = _delta(json.loads(data))
+            if error is not None:
+                raise GatewayRefused(502, error.get("code") or "error", _text(error))
+            if text:
+                yield text
+    # Without `[DONE]` the answer may be whole or cut: an editor must not take half for all.
+    raise _cut("the gateway's answer ended before it finished")
+
+
+def _cut(why: str) -> GatewayRefused:
+    return GatewayRefused(502, ErrorCode.UPSTREAM_STREAM_BROKEN.value, why)
 
 
 async def list_models(session: Any, gateway: GatewayAddress) -> list[str]:
@@ -81,6 +106,46 @@ async def list_models(session: Any, gateway: GatewayAddress) -> list[str]:
     data = listed.get("data") if isinstance(listed, dict) else None
     ids = [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
     return ids[:MAX_MENU_MODELS]
+
+
+async def save_chat(
+    session: Any,
+    gateway: GatewayAddress,
+    chat_id: str,
+    model: str,
+    cwd: str,
+    turns: Sequence[Mapping[str, str]],
+) -> None:
+    """Keep a chat session in the gateway (`PUT /v1/acp/chats/{id}`), for `session/load`.
+
+    Raises:
+        GatewayRefused: the gateway refused it (its code and message).
+        OSError: the gateway could not be reached.
+    """
+    body = {"model": model, "cwd": cwd, "turns": list(turns)}
+    async with session.put(
+        f"{gateway.base_url}/v1/acp/chats/{chat_id}", json=body, headers=dict(gateway.headers)
+    ) as answer:
+        if answer.status != 200:
+            raise await _refusal(answer)
+
+
+async def load_chat(session: Any, gateway: GatewayAddress, chat_id: str) -> dict[str, Any] | None:
+    """A chat session the gateway keeps for this caller (model, cwd, turns), or None.
+
+    Raises:
+        GatewayRefused: the gateway refused to say (other than "not found").
+        OSError: the gateway could not be reached.
+    """
+    async with session.get(
+        f"{gateway.base_url}/v1/acp/chats/{chat_id}", headers=dict(gateway.headers)
+    ) as answer:
+        if answer.status == 404:
+            return None
+        if answer.status != 200:
+            raise await _refusal(answer)
+        kept: dict[str, Any] = await answer.json()
+        return kept
 
 
 def _delta(event: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:

@@ -3,30 +3,39 @@
 Each `session/prompt` is one streamed chat turn through the gateway's own HTTP front door
 (`gateway_chat.py`), with the session's earlier turns as context; the answer streams back as
 `agent_message_chunk` updates. The editor can switch the model inside a session (the `model`
-config option lists what `/v1/models` lists). Sessions live in this process's memory only (the
-gateway keeps no conversation content): `session/load` replays a session this process holds.
-`session/cancel` stops the turn's request, and the prompt answers `cancelled`.
+config option lists what `/v1/models` lists). After each turn the session is saved in the
+gateway (`PUT /v1/acp/chats/{id}`, kept per principal by the engine), so `session/load` in
+another process (the editor restarted, or the gateway) reads it back and replays it; a session
+another caller saved is "not found". `session/cancel` stops the turn's request, and the prompt
+answers `cancelled`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import acp
 from acp import schema
 
+from llmgw_desktop.engine.api import InvalidRequest
 from llmgw_desktop.transports.acp.gateway_chat import (
     GatewayAddress,
     GatewayRefused,
     list_models,
+    load_chat,
+    save_chat,
     stream_chat,
 )
+from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
 
 __all__ = ["ModelAgent"]
+
+log = logging.getLogger(__name__)
 
 MODEL_OPTION = "model"
 # JSON-RPC error code for a turn the gateway refused or failed (the server-error range).
@@ -37,15 +46,25 @@ GATEWAY_ERROR = -32000
 class _Chat:
     model: str
     cwd: str
-    history: list[dict[str, str]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ModelAgent:
     """The ACP `Agent` the SDK calls: one chat per session, on the gateway."""
 
-    def __init__(self, gateway: GatewayAddress, model: str, http: Any, version: str) -> None:
+    def __init__(
+        self,
+        gateway: GatewayAddress,
+        model: str,
+        http: Any,
+        version: str,
+        *,
+        max_attached_bytes: int,
+    ) -> None:
+        """`max_attached_bytes`: the largest file or image a prompt may attach."""
         self._gateway = gateway
+        self._max_attached = max_attached_bytes
         self._model = model
         self._http = http
         self._version = version
@@ -69,7 +88,11 @@ class ModelAgent:
             self._caller = str(client_info.name)[:100]
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
-            agent_capabilities=schema.AgentCapabilities(load_session=True),
+            agent_capabilities=schema.AgentCapabilities(
+                load_session=True,
+                # Files and images go to the model as the chat's content parts.
+                prompt_capabilities=schema.PromptCapabilities(image=True, embedded_context=True),
+            ),
             agent_info=schema.Implementation(
                 name="llmgw-desktop", title=f"LLM gateway ({self._model})", version=self._version
             ),
@@ -82,6 +105,7 @@ class ModelAgent:
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> Any:
         session_id = f"gw-acp-{uuid.uuid4().hex}"
         self._chats[session_id] = _Chat(self._model, cwd)
+        await self._save(session_id)
         return schema.NewSessionResponse(
             session_id=session_id, config_options=await self._options(self._model)
         )
@@ -89,11 +113,12 @@ class ModelAgent:
     async def load_session(
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> Any:
-        chat = self._chats.get(session_id)
+        chat = self._chats.get(session_id) or await self._kept(session_id)
         if chat is None:
             raise acp.RequestError.resource_not_found(session_id)
+        self._chats[session_id] = chat
         for turn in chat.history:
-            text = acp.text_block(turn["content"])
+            text = acp.text_block(_said(turn["content"]))
             update = (
                 acp.update_user_message(text)
                 if turn["role"] == "user"
@@ -109,16 +134,21 @@ class ModelAgent:
         if config_id != MODEL_OPTION or not isinstance(value, str) or not value:
             raise acp.RequestError.invalid_params({"configId": config_id, "value": value})
         chat.model = value
+        await self._save(session_id)
         return schema.SetSessionConfigOptionResponse(config_options=await self._options(value))
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
         chat = self._chat(session_id)
-        text = "\n\n".join(block.text for block in prompt if getattr(block, "type", None) == "text")
-        if not text.strip():
-            raise acp.RequestError.invalid_params({"prompt": "no text in the prompt"})
+        try:
+            read = await read_prompt(prompt, Path(chat.cwd), self._max_attached)
+        except InvalidRequest as exc:
+            raise _refused(exc.message, exc.to_dict()) from None
+        content = read.chat_parts() if read.attachments else read.text
         chat.cancelled.clear()
-        messages = [*chat.history, {"role": "user", "content": text}]
+        messages = [*chat.history, {"role": "user", "content": content}]
         parts: list[str] = []
+        # The turn returns its failure rather than raising it: a task group would wrap it in
+        # an exception group, which reaches the editor as an internal error.
         async with asyncio.TaskGroup() as group:
             turn = group.create_task(self._stream(session_id, chat.model, messages, parts))
             stop = group.create_task(chat.cancelled.wait())
@@ -126,12 +156,11 @@ class ModelAgent:
             cancelled = not turn.done()
             turn.cancel()
             stop.cancel()
-        if not cancelled:
-            with contextlib.suppress(asyncio.CancelledError):
-                failure = turn.exception()
-                if failure is not None:
-                    raise failure
+        failure = None if cancelled else turn.result()
+        if failure is not None:
+            raise failure
         chat.history = [*messages, {"role": "assistant", "content": "".join(parts)}]
+        await self._save(session_id)
         return schema.PromptResponse(stop_reason="cancelled" if cancelled else "end_turn")
 
     async def cancel(self, session_id: str, **_: Any) -> None:
@@ -140,27 +169,55 @@ class ModelAgent:
             chat.cancelled.set()
 
     async def _stream(
-        self, session_id: str, model: str, messages: list[dict[str, str]], parts: list[str]
-    ) -> None:
-        gateway = GatewayAddress(
-            self._gateway.base_url, {**self._gateway.headers, "X-Caller": self._caller}
-        )
+        self, session_id: str, model: str, messages: list[dict[str, Any]], parts: list[str]
+    ) -> acp.RequestError | None:
+        """Stream one turn's answer to the editor; how the gateway failed it, if it did."""
         try:
-            async for text in stream_chat(self._http, gateway, model, messages):
+            async for text in stream_chat(self._http, self._address(), model, messages):
                 parts.append(text)
                 await self._client.session_update(
                     session_id=session_id, update=acp.update_agent_message_text(text)
                 )
         except GatewayRefused as exc:
-            raise acp.RequestError(
-                GATEWAY_ERROR,
-                f"the gateway refused the turn: {exc.message}",
-                {"code": exc.code, "status": exc.status},
-            ) from None
+            return _refused(exc.message, {"code": exc.code, "status": exc.status})
         except OSError as exc:  # aiohttp's connection errors are OSErrors
-            raise acp.RequestError(
-                GATEWAY_ERROR, f"the gateway could not be reached: {exc}", None
-            ) from None
+            return acp.RequestError(GATEWAY_ERROR, f"the gateway could not be reached: {exc}")
+        return None
+
+    def _address(self) -> GatewayAddress:
+        """The gateway, with the editor's name as this caller's (`X-Caller`)."""
+        return GatewayAddress(
+            self._gateway.base_url, {**self._gateway.headers, "X-Caller": self._caller}
+        )
+
+    async def _save(self, session_id: str) -> None:
+        """Keep the session in the gateway for a later `session/load`. A failure is logged,
+        not the editor's: its turn was answered, only a reload from a new process would miss
+        it."""
+        chat = self._chats[session_id]
+        turns = [{"role": t["role"], "content": _said(t["content"])} for t in chat.history]
+        try:
+            await save_chat(self._http, self._address(), session_id, chat.model, chat.cwd, turns)
+        except (GatewayRefused, OSError) as exc:
+            log.warning("acp: session %s was not saved in the gateway: %s", session_id, exc)
+
+    async def _kept(self, session_id: str) -> _Chat | None:
+        """The session as the gateway keeps it for this caller, or None.
+
+        Raises:
+            acp.RequestError: the gateway could not say.
+        """
+        try:
+            kept = await load_chat(self._http, self._address(), session_id)
+        except GatewayRefused as exc:
+            raise _refused(exc.message, {"code": exc.code, "status": exc.status}) from None
+        except OSError as exc:
+            why = f"the gateway could not be reached: {exc}"
+            raise acp.RequestError(GATEWAY_ERROR, why) from None
+        if kept is None:
+            return None
+        history = [{"role": t["role"], "content": t["content"]} for t in kept.get("turns", [])]
+        return _Chat(str(kept["model"]), str(kept["cwd"]), history)
 
     async def _options(self, current: str) -> list[Any]:
         if self._models is None:
@@ -185,3 +242,23 @@ class ModelAgent:
         if chat is None:
             raise acp.RequestError.resource_not_found(session_id)
         return chat
+
+
+def _refused(why: str, data: dict[str, Any]) -> acp.RequestError:
+    """The editor's error for a turn the gateway refused or failed, in the gateway's words."""
+    return acp.RequestError(GATEWAY_ERROR, f"the gateway refused the turn: {why}", data)
+
+
+def _said(content: str | list[dict[str, Any]]) -> str:
+    """A turn's words as a replay shows them: its text, an attached image or file named."""
+    if isinstance(content, str):
+        return content
+    said = []
+    for part in content:
+        if part.get("type") == "text":
+            said.append(part["text"])
+        elif part.get("type") == "image_url":
+            said.append("[an image]")
+        else:
+            said.append(f"[{part.get('file', {}).get('filename', 'a file')}]")
+    return "\n\n".join(said)

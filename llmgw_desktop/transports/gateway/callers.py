@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from multidict import CIMultiDictProxy
 
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 CALLER_HEADER = "X-Caller"
+# OpenRouter's app attribution (openrouter.ai/docs/app-attribution), sent by clients written
+# for it (aider, Continue, many SDK wrappers): the app's name, newer spelling second; its site.
+_TITLE_HEADERS = ("X-Title", "X-OpenRouter-Title")
+_REFERER_HEADER = "HTTP-Referer"
 PROJECT_HEADER = "X-Project"
 # The conversation a request to a CLI model (`claude-cli/...`) continues: a gateway session
 # (`gw-...`) or the CLI's own session id. Without it every such request starts a fresh one.
@@ -49,6 +54,7 @@ _AGENTS = (
     ("cursor", "cursor"),
     ("continue", "continue"),
     ("aider", "aider"),
+    ("dspy/", "dspy"),  # DSPy through LiteLLM (its own client, lm15, says only `lm15`)
     ("google-genai-sdk", "google-genai"),
     ("anthropic/python", "anthropic-python"),
     ("anthropic/js", "anthropic-js"),
@@ -62,18 +68,34 @@ _ANY_AGENT = re.compile("|".join(re.escape(needle) for needle, _ in _AGENTS))
 
 
 def caller_name(headers: Mapping[str, str]) -> str:
-    """`X-Caller` when given, else a name recognised from the user agent, else its product."""
-    explicit, agent = headers.get(CALLER_HEADER, ""), headers.get("User-Agent", "")
+    """Who is calling, by the first of: `X-Caller`; the app name OpenRouter's attribution
+    headers give (`X-Title`, `X-OpenRouter-Title`, else `HTTP-Referer`'s host), which clients
+    built for OpenRouter send; a name recognised from the user agent, else its product."""
+    explicit = headers.get(CALLER_HEADER, "") or _attributed(headers)
+    agent = headers.get("User-Agent", "")
     if len(explicit) + len(agent) > _REMEMBERED_LENGTH:
         return _named.__wrapped__(explicit, agent, known_secrets.version)
     return _named(explicit, agent, known_secrets.version)
 
 
+def _attributed(headers: Mapping[str, str]) -> str:
+    """The app an OpenRouter attribution names: its title, else its site's host."""
+    for name in _TITLE_HEADERS:
+        if title := headers.get(name, "").strip():
+            return title
+    referer = headers.get(_REFERER_HEADER, "").strip()
+    if not referer:
+        return ""
+    host = urlsplit(referer if "//" in referer else f"//{referer}").hostname or ""
+    return host.removeprefix("www.")
+
+
 @functools.lru_cache(maxsize=_REMEMBERED_CALLERS)
 def _named(explicit: str, agent: str, secrets_version: int) -> str:
-    """`caller_name` of these two headers' values: a client sends the same ones on every
-    request, so the scan and the redaction run once per pair rather than per request (and
-    again once the process knows a secret more: `secrets_version`)."""
+    """`caller_name` of the given name (`X-Caller` or an attribution) and the user agent: a
+    client sends the same ones on every request, so the scan and the redaction run once per
+    pair rather than per request (and again once the process knows a secret more:
+    `secrets_version`)."""
     return clean_caller(explicit) or _agent_named(agent)
 
 

@@ -19,28 +19,26 @@ from llmgw_desktop.engine.api import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
-    CallerInfo,
     Completed,
     Engine,
     EngineError,
-    InvalidRequest,
     NotFound,
     SseParser,
     TokenCount,
     answer_follows,
-    forwardable_headers,
-    jsonio,
 )
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
-from llmgw_desktop.transports.gateway.callers import (
-    cache_control,
-    caller_name,
-    project_scope,
-    session_named,
-)
+from llmgw_desktop.transports.auth_edge import note_refusal
+from llmgw_desktop.transports.gateway.completion_routes import openai_completions
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
+from llmgw_desktop.transports.gateway.embedding_routes import (
+    GEMINI_EMBED_ACTIONS,
+    gemini_embeddings,
+    openai_embeddings,
+)
+from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_body, read_json
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
+from llmgw_desktop.transports.gateway.ollama_routes import add_ollama_routes
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = [
@@ -48,53 +46,11 @@ __all__ = [
     "chat_completions",
     "count_tokens",
     "gemini",
-    "json_body",
     "messages",
-    "read_body",
-    "read_json",
     "responses",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def json_body(
-    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    """A compact JSON response (no pretty printing on the hot path)."""
-    return web.Response(
-        body=jsonio.dumps(data),
-        status=status,
-        content_type="application/json",
-        headers=headers,
-    )
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object.
-
-    Raises:
-        InvalidRequest: it is not JSON, or not an object.
-    """
-    return (await read_body(request))[1]
-
-
-async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
-    """The request body's bytes, and the JSON object they hold.
-
-    Raises:
-        InvalidRequest: it is not JSON, or not an object.
-    """
-    raw = await request.read()
-    if not raw.strip():
-        raise InvalidRequest("the request body is empty; send a JSON object")
-    try:
-        body = jsonio.loads(raw)
-    except ValueError as exc:
-        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
-    return raw, body
 
 
 def add_chat_routes(app: web.Application, engine: Engine) -> None:
@@ -104,28 +60,12 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
     app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.router.add_post("/v1/embeddings", openai_embeddings)
+    app.router.add_post("/v1/completions", openai_completions)
+    add_ollama_routes(app)
     for prefix in ("/v1beta/models/", "/v1/models/"):
         app.router.add_post(prefix + "{target:.+}", gemini)
     add_model_routes(app, engine)
-
-
-def _caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
-    engine = request.app[ENGINE]
-    principal = principal_of(request)
-    return CallerInfo(
-        principal=principal.id,
-        # An agent the gateway runs for an editor calls back on the editor's lane.
-        caller=principal.caller or caller_name(request.headers),
-        project=project_scope(request.headers, body),
-        endpoint=endpoint,
-        # Sent on only to an upstream of the client's own dialect.
-        passthrough_headers=forwardable_headers(
-            request.headers.items(), private=(engine.auth.trusted_header,)
-        ),
-        workspace=request.headers.get("X-Workspace") or None,
-        session_id=session_named(request.headers),
-        cache_control=cache_control(request.headers),
-    )
 
 
 async def _serve(
@@ -162,7 +102,7 @@ async def _serve(
             answer = await engine.gateway.chat(
                 front,
                 body,
-                _caller_info(request, body, endpoint),
+                caller_info(request, body, endpoint),
                 raw=raw,
                 url_model=url_model,
                 stream=stream,
@@ -236,7 +176,7 @@ async def count_tokens(request: web.Request) -> web.Response:
         counted = await engine.gateway.count_tokens(
             DIALECT_ANTHROPIC,
             body,
-            _caller_info(request, body, "/v1/messages/count_tokens"),
+            caller_info(request, body, "/v1/messages/count_tokens"),
             raw=raw,
         )
     except EngineError as exc:
@@ -248,11 +188,14 @@ async def gemini(request: web.Request) -> web.StreamResponse:
     """Gemini's `MODEL:generateContent`, `:streamGenerateContent` and `:countTokens`."""
     engine = request.app[ENGINE]
     model, _, action = request.match_info["target"].rpartition(":")
+    if model and action in GEMINI_EMBED_ACTIONS:
+        return await gemini_embeddings(request, model, action)
     if not model or action not in GEMINI_ACTIONS:
         return dialect_error(
             DIALECT_GEMINI,
             NotFound(
-                f"no Gemini method {action!r}; use one of {', '.join(GEMINI_ACTIONS)} "
+                f"no Gemini method {action!r}; use one of "
+                f"{', '.join((*GEMINI_ACTIONS, *GEMINI_EMBED_ACTIONS))} "
                 "as in /v1beta/models/MODEL:generateContent"
             ),
         )
@@ -262,7 +205,7 @@ async def gemini(request: web.Request) -> web.StreamResponse:
             counted = await engine.gateway.count_tokens(
                 DIALECT_GEMINI,
                 body,
-                _caller_info(request, body, "gemini:countTokens"),
+                caller_info(request, body, "gemini:countTokens"),
                 url_model=model,
             )
         except EngineError as exc:

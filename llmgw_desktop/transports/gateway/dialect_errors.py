@@ -3,6 +3,7 @@
 Anthropic, Gemini and the two OpenAI dialects each have their own error body
 (`Dialect.render_error`); `dialect_envelope` picks the status a client of that dialect is
 answered with and fills the body, `dialect_error` writes it as the chat routes answer.
+Ollama's API (`ollama_error`) has its own, a message alone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from llmgw_desktop.engine.api import (
+    DIALECT_OPENAI_CHAT,
     DIALECTS,
     EngineError,
     client_status,
@@ -21,7 +23,7 @@ from llmgw_desktop.engine.api import (
     with_retry_info,
 )
 
-__all__ = ["dialect_envelope", "dialect_error"]
+__all__ = ["dialect_envelope", "dialect_error", "ollama_error"]
 
 
 def dialect_envelope(front: str, error: EngineError) -> tuple[int, dict[str, Any]]:
@@ -45,4 +47,16 @@ def dialect_error(front: str, error: EngineError) -> web.Response:
         status=status,
         content_type="application/json",
         headers=headers,
+    )
+
+
+def ollama_error(error: EngineError) -> web.Response:
+    """`error` as Ollama's API answers one: `{"error": message}`, with the status an OpenAI
+    client would get, the request's recorder row and the upstream's `Retry-After`."""
+    status = client_status(DIALECT_OPENAI_CHAT, error.http_status)
+    return web.Response(
+        body=jsonio.dumps({"error": error.message}),
+        status=status,
+        content_type="application/json",
+        headers=error_headers(error, status),
     )

@@ -18,7 +18,13 @@ from llmgw_desktop.engine.api import (
     GEMINI_KEY_PLACES,
 )
 
-__all__ = ["is_anthropic_client", "is_gemini_client", "key_places", "request_dialect"]
+__all__ = [
+    "is_anthropic_client",
+    "is_gemini_client",
+    "is_ollama_route",
+    "key_places",
+    "request_dialect",
+]
 
 _MODELS = "/v1/models"
 
@@ -33,6 +39,12 @@ def is_gemini_client(request: web.Request) -> bool:
     """Whether the request carries what Google's GenAI SDKs send on every request."""
     headers = request.headers
     return "x-goog-api-key" in headers or "x-goog-api-client" in headers
+
+
+def is_ollama_route(request: web.Request) -> bool:
+    """Whether the request is for Ollama's API (`/api/...`), whose clients read an error as
+    `{"error": message}`."""
+    return request.path.startswith("/api/")
 
 
 def request_dialect(request: web.Request) -> str | None:

@@ -27,7 +27,7 @@ from llmgw_desktop.transports.gateway.callers import (
     project_scope,
     session_named,
 )
-from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
+from llmgw_desktop.transports.gateway.exchange import json_body, read_json
 
 __all__ = [
     "add_native_routes",

@@ -192,8 +192,10 @@ def openapi_document(server_url: str = "http://127.0.0.1:3333") -> dict[str, Any
             "title": "llmgw-desktop gateway",
             "version": __version__,
             "description": "Native and admin endpoints. The OpenAI (/v1/chat/completions, "
-            "/v1/responses, /v1/models), Anthropic (/v1/messages) and Gemini "
-            "(/v1beta/models/{model}:generateContent) endpoints follow their vendors' APIs.",
+            "/v1/responses, /v1/embeddings, /v1/completions, /v1/models), Anthropic "
+            "(/v1/messages), Gemini (/v1beta/models/{model}:generateContent, :embedContent) "
+            "and Ollama (/api/chat, /api/generate, /api/embed, /api/tags) endpoints follow "
+            "their vendors' APIs.",
         },
         "servers": [{"url": server_url}],
         "paths": {

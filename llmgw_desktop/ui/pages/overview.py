@@ -25,7 +25,7 @@ from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts
-from llmgw_desktop.ui.pages.overview_totals import provider_calls_summary
+from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
 from llmgw_desktop.ui.pages.provider_health import TRAFFIC_WINDOW, ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
@@ -153,6 +153,10 @@ class OverviewPage(Page):
         self.response_cache_label.setObjectName("responseCache")
         self.response_cache_label.setWordWrap(True)
         form.addRow(_term("Response cache", RESPONSE_CACHE_TIP), self.response_cache_label)
+        # The gateway's calls by kind: chats, embeddings, completions (autocomplete).
+        self.kinds_label = QLabel()
+        self.kinds_label.setObjectName("requestKinds")
+        form.addRow("Gateway calls", self.kinds_label)
         form.addRow(_term("MCP endpoint", MCP_TIP), endpoint_row)
         # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
         places.addRow("Health", PathLabel(facts.health_url))
@@ -413,6 +417,7 @@ class OverviewPage(Page):
             response_cache_text(stats, cache_problem),
             warning_colour() if cache_problem else None,
         )
+        _show(self.kinds_label, kinds_summary(engine.gateway.kind_counts))
         self._show_figures(verdicts, totals, stuck)
 
     def _show_figures(

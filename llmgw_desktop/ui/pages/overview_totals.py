@@ -11,6 +11,8 @@ from one source, the engine's live figures (`engine.metrics`, fed by every finis
 - **from the response cache**: those it answered, no provider asked (`Totals.cached`);
 - **failed**: those sent that failed (`Totals.errors`).
 The rest of the requests (a call canceled by its caller, a key being tried) are "other".
+The gateway's calls since start by kind (chat, embedding, completion) are its own count
+(`kinds_summary`).
 A review saw 301, 302 and 307 requests on one screen, each a different count with one word.
 No Qt here.
 """
@@ -23,6 +25,7 @@ __all__ = [
     "describe_savings",
     "describe_totals",
     "failed_summary",
+    "kinds_summary",
     "provider_calls_summary",
     "requests_summary",
 ]
@@ -110,3 +113,10 @@ def _count(n: int) -> str:
     if n >= 10_000:
         return f"{n / 1000:.0f}k"
     return f"{n:,}"
+
+
+def kinds_summary(counts: dict[str, int]) -> str:
+    """The gateway's requests since start by kind: `120 chat · 40 embedding · 300 completion`
+    (a kind with none is left out; `none yet` before the first)."""
+    parts = [f"{count:,} {kind}" for kind, count in counts.items() if count]
+    return " · ".join(parts) if parts else "none yet"

@@ -1,11 +1,11 @@
 """The Flight recorder's filters: "Failed only", a search, a time range, and a box per column.
 
 The first row is what a person reaches for to find why a request failed: the failed switch,
-the search and the time range. The eight column boxes (provider, model, state, error code,
-HTTP status, project, caller, principal) are one click away under "Filters", which says how
-many are set and opens by itself when another page set one (an agent's lane, a key's
-requests), so a filtered list never hides why. Typing waits a quarter second to settle;
-`changed` then asks the page to load.
+the search and the time range. The column boxes (the kind of call: chat, embedding or
+completion; provider, model, state, error code, HTTP status, project, caller, principal) are
+one click away under "Filters", which says how many are set and opens by itself when another
+page set one (an agent's lane, a key's requests), so a filtered list never hides why. Typing
+waits a quarter second to settle; `changed` then asks the page to load.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 
-from llmgw_desktop.engine.api import ErrorCode, RecorderFilters, RecordState
+from llmgw_desktop.engine.api import REQUEST_KINDS, ErrorCode, RecorderFilters, RecordState
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.pages.recorder_words import UNANSWERED_STATES
@@ -54,6 +54,7 @@ TIME_RANGES: tuple[tuple[str, float | str | None], ...] = (
 )
 STATES = tuple(RecordState)  # the one vocabulary (engine/states.py)
 _BOXES = (
+    ("kind", "any kind", "Kind of call"),
     ("provider", "any provider", "Provider"),
     ("model", "any model", "Model"),
     ("state", "any state", "State"),
@@ -170,6 +171,7 @@ class RecorderFilterBar(QWidget):
             principal=values["principal"],
             error_code=values["error_code"],
             project=values["project"],
+            kind=values["kind"],
             # Anything typed that is not a status code matches no row, as a name would not.
             http_status=None if status is None else int(status) if status.isdigit() else -1,
             failed_only=self.failed_button.isChecked(),
@@ -214,6 +216,7 @@ class RecorderFilterBar(QWidget):
         """Fill each box's list with the values the recorder holds, keeping what is typed."""
         choices["provider"] = [names.name(pid) for pid in choices.get("provider", [])]
         choices["state"] = sorted(set(choices.get("state", [])) | set(STATES))
+        choices["kind"] = list(REQUEST_KINDS)
         # Recent rows' codes first-hand, and every code the gateway can answer with.
         choices["error_code"] = sorted(set(choices.get("error_code", [])) | set(ErrorCode))
         for name, box in self.boxes.items():

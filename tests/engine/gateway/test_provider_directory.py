@@ -156,7 +156,7 @@ WORK = {"base_url": "https://w.example/v1"}
 @pytest.mark.parametrize(
     ("providers", "environ", "pid", "reason", "sources"),
     [
-        ({}, {}, "openai", "no API key: set OPENAI_API_KEY or store one with POST", []),
+        ({}, {}, "openai", "no API key: set OPENAI_API_KEY or store one in the vault", []),
         ({}, {}, "google", "no API key: set GEMINI_API_KEY or GOOGLE_API_KEY", []),
         ({}, {"OPENAI_API_KEY": "sk-e"}, "openai", None, ["env:OPENAI_API_KEY"]),
         ({"groq": {"api_key": "g", "enabled": False}}, {}, "groq", "switched off in config", []),

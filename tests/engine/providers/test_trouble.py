@@ -4,7 +4,7 @@ kept until a later success; transient failures are left to the circuit breaker."
 from __future__ import annotations
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
-from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
@@ -89,3 +89,29 @@ def test_a_failed_test_lasts_until_a_later_success() -> None:
     assert trouble.of("groq") == found
     trouble.note_test("groq", ok=True)
     assert trouble.of("groq") is None
+
+
+def test_a_key_refused_at_the_model_listing_is_trouble_until_a_listing_or_a_call_answers() -> None:
+    events, trouble = _tracker()
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 401, "answered 401: bad key"))
+    found = trouble.of("openai")
+    assert found is not None and found.source == "models" and found.code == "upstream_401"
+    assert found.describe() == (
+        "its key env:OPENAI_API_KEY was refused (401) when its model list was read: "
+        "answered 401: bad key"
+    )
+    events.publish(ModelListRead("openai", "vault:openai#1", None))
+    assert trouble.of("openai") is None
+
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 403, "answered 403"))
+    events.publish(_finished("openai", "completed"))
+    assert trouble.of("openai") is None
+
+
+def test_a_listing_does_not_clear_or_hide_what_calls_or_a_test_found() -> None:
+    events, trouble = _tracker()
+    trouble.note_test("openai", ok=False, code="failed", message="no route")
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 401, "answered 401"))
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", None))
+    found = trouble.of("openai")
+    assert found is not None and found.source == "test"

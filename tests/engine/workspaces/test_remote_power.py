@@ -33,6 +33,7 @@ def ask(g: Grant, **kw: Any) -> Any:
         ("edit", {"permission_mode": "bypassPermissions"}, "permissionMode", "remote_level"),
         ("edit", {"full_auto": True}, "fullAuto", "remote_level"),
         ("edit", {"provider": "grok"}, "provider", "remote_level"),
+        ("edit", {"mcp_servers": ("github",)}, "mcpServers", "remote_mcp_servers"),
     ],
 )
 def test_refusals_name_the_field_the_value_and_the_setting(
@@ -130,3 +131,12 @@ def test_the_last_look_refuses_a_guard_lifting_flag() -> None:
     with pytest.raises(ApprovalDenied, match="--dangerously-skip-permissions"):
         check_argv("claude", ["claude", "-p", "--dangerously-skip-permissions"])
     check_argv("copilot", ["copilot", "--prompt=--yolo please"])  # a prompt is not a flag
+
+
+def test_a_remote_caller_hands_a_cli_only_the_mcp_servers_its_workspace_grants() -> None:
+    granted = Grant("read-only", frozenset(), "web", True, mcp_servers=frozenset({"docs"}))
+    ask(granted, mcp_servers=("docs",))
+    with pytest.raises(ApprovalDenied) as caught:
+        ask(granted, mcp_servers=("docs", "shell"))
+    assert caught.value.details["value"] == "shell"
+    assert "workspaces.registry.web.remote_mcp_servers" in caught.value.message

@@ -206,6 +206,12 @@ def error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
     return body, {"request-id": "req_fake"}
 
 
+def key_refused() -> tuple[int, JsonObject]:
+    """What api.anthropic.com answers a key it does not know: 401 `authentication_error`."""
+    error = {"type": "authentication_error", "message": "invalid x-api-key"}
+    return 401, {"type": "error", "error": error, "request_id": "req_fake"}
+
+
 def count_tokens_answer(input_tokens: int) -> JsonObject:
     """POST /v1/messages/count_tokens."""
     return {"input_tokens": input_tokens}

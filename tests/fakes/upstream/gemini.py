@@ -139,6 +139,25 @@ def error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
     }, {}
 
 
+def key_refused() -> tuple[int, JsonObject]:
+    """What the Gemini API answers a key it does not know: not a 401 but a 400
+    `INVALID_ARGUMENT` whose `ErrorInfo` detail gives the reason `API_KEY_INVALID`."""
+    message = "API key not valid. Please pass a valid API key."
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "API_KEY_INVALID",
+        "domain": "googleapis.com",
+        "metadata": {"service": "generativelanguage.googleapis.com"},
+    }
+    localized = {
+        "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+        "locale": "en-US",
+        "message": message,
+    }
+    error = {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}
+    return 400, {"error": error | {"details": [info, localized]}}
+
+
 def count_tokens_answer(total_tokens: int) -> JsonObject:
     """POST :countTokens."""
     return {"totalTokens": total_tokens}

@@ -27,6 +27,18 @@ def error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
     return body, {"x-request-id": "req_fake"}
 
 
+def key_refused(key: str) -> tuple[int, JsonObject]:
+    """What api.openai.com answers a key it does not know: 401 `invalid_api_key`, naming the
+    key by its first and last characters."""
+    shown = f"{key[:3]}****{key[-4:]}"
+    message = (
+        f"Incorrect API key provided: {shown}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys."
+    )
+    error = {"message": message, "type": "invalid_request_error", "param": None}
+    return 401, {"error": error | {"code": "invalid_api_key"}}
+
+
 DEFAULT_MODEL_IDS = ("gpt-5-fake", "grok-fake", "fake-model")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call"]
-Dialect = Literal["anthropic", "responses", "chat", "gemini", "bedrock"]
+Dialect = Literal["anthropic", "responses", "chat", "gemini", "bedrock", "ollama"]
 
 # Usage every answer reports. The numbers differ per field so a test can tell which upstream
 # field ended up where after a translation.

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from . import anthropic, bedrock, gemini, openai_chat, openai_common, openai_responses
+from . import (
+    anthropic,
+    bedrock,
+    completions,
+    embeddings,
+    gemini,
+    openai_chat,
+    openai_common,
+    openai_responses,
+)
 from .answer import drop_connection, write_reply
 from .script import (
     COUNT_TOKENS_ANSWER,
@@ -38,6 +48,8 @@ SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_WAIT_TIMEOUT_S = 5.0
 
 _GEMINI_LLM_METHODS = frozenset({"generateContent", "streamGenerateContent"})
+# The endpoint a request refused for its key is recorded as (`ScriptedUpstream.refused_keys`).
+KEY_REFUSED = "key_refused"
 
 
 class ScriptedUpstream:
@@ -65,9 +77,15 @@ class ScriptedUpstream:
         self.stream_gate: asyncio.Event | None = None
         """When set, a streamed answer stops halfway until it is set (text arrives in two
         parts, with as long a pause between them as the test wants)."""
+        self.hung_up = asyncio.Event()
+        """Set when a client hung up on a completion stream held at `stream_gate`."""
         self.verify: Callable[[web.Request, bytes], str | None] | None = None
         """When set, checks each LLM call's credential (a cloud's signature or token) before
         it is answered: a problem it names is answered 403 and the call is not counted."""
+        self.refused_keys: set[str] = set()
+        """Keys refused as their vendor refuses an unknown key, on every route (model lists
+        included): OpenAI and Anthropic with a 401, Gemini with its 400 `API_KEY_INVALID`.
+        Each refusal is recorded with the endpoint `KEY_REFUSED` and answers no LLM call."""
         self._pending: deque[Reply] = deque()
         self._when_offered: dict[str, deque[Reply]] = {}
         self._arrived = asyncio.Condition()
@@ -149,7 +167,7 @@ class ScriptedUpstream:
 
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> None:
         """Listen on 127.0.0.1 on a port the OS picks, in the running loop (TLS with a context)."""
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._key_check])
         self._add_routes(app)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
@@ -185,6 +203,24 @@ class ScriptedUpstream:
         add("GET", "/v1/responses", self._responses_websocket)
         add("POST", "/v1/chat/completions", self._chat)
         add("POST", "/chat/completions", self._chat)
+        # Embeddings in each provider's own wire (`embeddings.py`).
+        for path in (
+            "/v1/embeddings",
+            "/embeddings",
+            "/openai/deployments/{deployment}/embeddings",
+            "/openai/v1/embeddings",
+        ):
+            add("POST", path, self._openai_embeddings)
+        add("POST", "/model/{model:.+}/invoke", self._bedrock_embeddings)
+        add("POST", "/api/embed", self._ollama_embed)
+        # Text completions (fill in the middle) in each provider's wire (`completions.py`).
+        for path, wire in (
+            ("/v1/completions", "openai"),
+            ("/completions", "openai"),
+            ("/v1/fim/completions", "mistral"),
+            ("/api/generate", "ollama"),
+        ):
+            add("POST", path, functools.partial(self._completion, wire=wire))
         for path in ("/v1/models", "/models", "/v1beta/models"):
             add("GET", path, self._models)
         # Azure OpenAI: the deployment URLs (`AzureOpenAI` with a dated api-version) and the
@@ -204,6 +240,23 @@ class ScriptedUpstream:
         add("POST", "/v1beta/models/{call}", self._gemini)
         add("POST", "/v1/models/{call}", self._gemini)
         add("*", "/{anything:.*}", self._unknown)
+
+    @web.middleware
+    async def _key_check(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Refuse a key of `refused_keys` as its vendor would; pass anything else on."""
+        key, vendor = _credential(request)
+        if key is None or key not in self.refused_keys:
+            return await handler(request)
+        await self._record(request, vendor, KEY_REFUSED, llm=False)
+        if vendor == "anthropic":
+            status, body = anthropic.key_refused()
+        elif vendor == "gemini":
+            status, body = gemini.key_refused()
+        else:
+            status, body = openai_common.key_refused(key)
+        return web.json_response(body, status=status)
 
     async def _anthropic_messages(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "anthropic", "messages")
@@ -247,7 +300,92 @@ class ScriptedUpstream:
 
     async def _vertex_gemini(self, request: web.Request) -> web.StreamResponse:
         refused = await self._refused(request)
-        return refused if refused is not None else await self._gemini(request)
+        if refused is not None:
+            return refused
+        if request.match_info["call"].endswith(":predict"):
+            record = await self._record(request, "gemini", "embeddings")
+            return await self._embedding(record, embeddings.vertex_predict_answer, gemini.error)
+        return await self._gemini(request)
+
+    async def _openai_embeddings(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "chat", "embeddings")
+        model = self._model(record, "text-embedding-fake")
+        return await self._embedding(
+            record, lambda body: embeddings.openai_answer(body, model), openai_common.error
+        )
+
+    async def _bedrock_embeddings(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        record = await self._record(request, "bedrock", "embeddings")
+        model = request.match_info["model"]
+        answer, headers = embeddings.bedrock_invoke_answer(model, record.body or {})
+        return await self._embedding(record, lambda _body: answer, bedrock.error, headers)
+
+    async def _ollama_embed(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "ollama", "embeddings")
+        return await self._embedding(record, embeddings.ollama_embed_answer, _ollama_error)
+
+    async def _completion(self, request: web.Request, *, wire: str) -> web.StreamResponse:
+        """A completion, whole or streamed in two parts (with `stream_gate` between them: a
+        client that hangs up there is seen, and `hung_up` set)."""
+        record = await self._record(
+            request, "ollama" if wire == "ollama" else "chat", "completions"
+        )
+        body: JsonObject = record.body if isinstance(record.body, dict) else {}
+        record.stream = body.get("stream") is True or (wire == "ollama" and "stream" not in body)
+        reply = record.reply or self.default
+        if reply.kind == "error":
+            error = _ollama_error if wire == "ollama" else openai_common.error
+            payload, extra = error(reply.status, reply.message)
+            return web.json_response(payload, status=reply.status, headers=extra)
+        text = completions.fim_text(body, reply.text)
+        if not record.stream:
+            whole = {"openai": completions.openai_whole, "mistral": completions.mistral_whole}
+            return web.json_response(whole.get(wire, completions.ollama_whole)(body, text))
+        kind = "application/x-ndjson" if wire == "ollama" else "text/event-stream"
+        response = web.StreamResponse(headers={"Content-Type": kind})
+        await response.prepare(request)
+        first, second = completions.halves(text)
+        for frame in completions.stream_events(wire, body, first, last=False):
+            await response.write(frame)
+        gate = self.stream_gate
+        if gate is not None and not await self._held_until(gate, request):
+            self.hung_up.set()
+            return response
+        for frame in completions.stream_events(wire, body, second, last=True):
+            await response.write(frame)
+        await response.write_eof()
+        return response
+
+    async def _held_until(self, gate: asyncio.Event, request: web.Request) -> bool:
+        """Wait for `gate` while the client stays (bounded); False once the client hung up."""
+        async with asyncio.timeout(DEFAULT_WAIT_TIMEOUT_S * 2):
+            while not gate.is_set():
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return False
+                await asyncio.sleep(0.01)
+        return True
+
+    async def _embedding(
+        self,
+        record: RecordedRequest,
+        answer: Callable[[JsonObject], JsonObject],
+        error: Callable[[int, str], tuple[JsonObject, dict[str, str]]],
+        headers: dict[str, str] | None = None,
+    ) -> web.StreamResponse:
+        """An embedding answer, or the scripted reply's error (or its delay first)."""
+        reply = record.reply or self.default
+        if reply.delay_s > 0 and not await self._quiet_for(reply.delay_s):
+            raise web.HTTPServiceUnavailable()
+        if reply.kind == "error":
+            body, extra = error(reply.status, reply.message)
+            return web.json_response(body, status=reply.status, headers=extra)
+        if reply.kind == "malformed":
+            return web.Response(body=b'{"data": [', content_type="application/json")
+        return web.json_response(answer(record.body or {}), headers=headers)
 
     async def _vertex_anthropic(self, request: web.Request) -> web.StreamResponse:
         refused = await self._refused(request)
@@ -275,6 +413,9 @@ class ScriptedUpstream:
         if method == "countTokens":
             await self._record(request, "gemini", method, llm=False)
             return web.json_response(gemini.count_tokens_answer(COUNT_TOKENS_ANSWER))
+        if method == "batchEmbedContents":
+            record = await self._record(request, "gemini", "embeddings")
+            return await self._embedding(record, embeddings.gemini_batch_answer, gemini.error)
         if method not in _GEMINI_LLM_METHODS:
             await self._record(request, "gemini", method or "unknown", llm=False)
             body, _ = gemini.error(404, f"fake upstream: unknown method {method!r}")
@@ -398,6 +539,22 @@ class ScriptedUpstream:
             await asyncio.wait_for(self._closing.wait(), seconds)
             return False
         return True
+
+
+def _ollama_error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
+    """Ollama's error body: `{"error": message}`."""
+    return {"error": message}, {}
+
+
+def _credential(request: web.Request) -> tuple[str | None, Dialect]:
+    """The key a request carries and the vendor whose header carries it."""
+    if "x-api-key" in request.headers:
+        return request.headers["x-api-key"], "anthropic"
+    gemini_key = request.headers.get("x-goog-api-key") or request.query.get("key")
+    if gemini_key:
+        return gemini_key, "gemini"
+    bearer = request.headers.get("authorization", "")
+    return (bearer.removeprefix("Bearer ") or None), "chat"
 
 
 def _number(text: str | None) -> int | None:

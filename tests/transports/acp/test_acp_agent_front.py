@@ -102,6 +102,8 @@ async def test_typescript_editor_drives_claude_through_the_gateway(
     assert "Hello from the agent" in out["helloText"] and out["helloChunks"] > 1
     # The editor was asked for each tool call; approved made the file, rejected did not.
     assert [a["title"] for a in out["asked"]] == ["touch approved-file", "touch rejected-file"]
+    # Offered only what is applied: an answer is for this call (Claude offers "Always allow").
+    assert {o["kind"] for a in out["asked"] for o in a["options"]} == {"allow_once", "reject_once"}
     assert out["approved"]["stopReason"] == "end_turn"
     assert out["rejected"]["stopReason"] == "end_turn"
     assert (work / "approved-file").exists() and not (work / "rejected-file").exists()

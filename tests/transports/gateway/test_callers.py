@@ -60,3 +60,21 @@ def test_a_name_with_a_trailing_newline_is_refused_not_taken_as_another() -> Non
         checked_project("shop\n", "project")
     assert not _VERIFIER.fullmatch("a" * 43 + "\n") and _VERIFIER.fullmatch("a" * 43)
     assert re.compile("^a$").match("a\n")  # why `fullmatch`: `$` matches before a last newline
+
+
+def test_openrouters_attribution_names_the_app_after_x_caller_and_before_the_agent() -> None:
+    openai_sdk = {"User-Agent": "OpenAI/Python 1.99.0"}
+    cases = [
+        ({**openai_sdk, "X-Title": "Aider", "HTTP-Referer": "https://aider.chat"}, "Aider"),
+        ({**openai_sdk, "X-OpenRouter-Title": "Continue"}, "Continue"),
+        ({**openai_sdk, "HTTP-Referer": "https://www.continue.dev/"}, "continue.dev"),
+        ({**openai_sdk, "HTTP-Referer": "my-notebook.local"}, "my-notebook.local"),
+        ({**openai_sdk, "X-Caller": "ci", "X-Title": "Aider"}, "ci"),
+        ({**openai_sdk, "X-Title": "  "}, "openai-python"),
+        (
+            {**openai_sdk, "X-Title": "<b>Tool</b> sk-proj-abcdefghijklmnop1234"},
+            "bTool/b sk-proj-REDACTED",
+        ),
+    ]
+    for headers, name in cases * 2:
+        assert caller_name(headers) == name, headers

@@ -123,6 +123,33 @@ async def test_no_key_anywhere_is_a_503_saying_how_to_add_one(
     assert "POST /v1/credentials" in body["error"]["message"]
 
 
+async def test_a_claude_model_with_only_an_openai_key_names_anthropic_s_own_variable(
+    start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Claude Code meets with only an OpenAI key: the hint names ANTHROPIC_API_KEY and
+    the vault, never another provider's variable, and where to find a model that answers."""
+    for name in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name)
+    gateway = await start_gateway()
+    status, _, body = await post(
+        gateway,
+        "/v1/messages",
+        {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    )
+    assert status == 503
+    message = body["error"]["message"]
+    assert body["error"]["code"] == "no_api_key"
+    assert "anthropic/claude-sonnet-4-6 has no API key" in message
+    assert "For anthropic: set ANTHROPIC_API_KEY where the gateway runs" in message
+    assert "store a key in the vault" in message
+    assert "OPENAI_API_KEY" not in message
+    assert "GET /v1/models" in message
+
+
 async def test_key_pool_round_robin_rotates_and_skips_a_rate_limited_key(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:

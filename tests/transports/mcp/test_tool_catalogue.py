@@ -30,3 +30,12 @@ async def test_tools_list_matches_the_snapshot(loaded: LoadedSettings) -> None:
     if os.environ.get("LLMGW_WRITE_TOOL_SNAPSHOT") == "1":
         SNAPSHOT.write_text(text, encoding="utf-8")
     assert text == SNAPSHOT.read_text(encoding="utf-8")
+
+
+def test_every_listed_tool_is_named_in_the_tools_page() -> None:
+    """Every tool of the snapshot is on docs/mcp-tools.md (an `_async` twin by its sync
+    tool's name: the page names each once, "each with an `_async` twin")."""
+    page = (Path(__file__).resolve().parents[3] / "docs" / "mcp-tools.md").read_text("utf-8")
+    listed = [tool["name"] for tool in json.loads(SNAPSHOT.read_text(encoding="utf-8"))]
+    missing = [n for n in listed if f"`{n.removesuffix('_async')}`" not in page]
+    assert missing == [], "name them in docs/mcp-tools.md"

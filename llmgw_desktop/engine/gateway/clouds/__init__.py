@@ -20,9 +20,15 @@ from llmgw_desktop.config.api_catalog import (
     CLOUD_VERTEX,
     ApiProviderSpec,
 )
-from llmgw_desktop.engine.gateway.clouds.base import CloudCall, CloudNotReady, CloudWire, Prepared
+from llmgw_desktop.engine.gateway.clouds.base import (
+    EMBED,
+    CloudCall,
+    CloudNotReady,
+    CloudWire,
+    Prepared,
+)
 
-__all__ = ["CloudCall", "CloudNotReady", "CloudWire", "Prepared", "wire_for"]
+__all__ = ["EMBED", "CloudCall", "CloudNotReady", "CloudWire", "Prepared", "wire_for"]
 
 
 def wire_for(spec: ApiProviderSpec, environ: Mapping[str, str]) -> CloudWire:

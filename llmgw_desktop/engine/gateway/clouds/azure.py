@@ -28,6 +28,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.gateway.clouds.base import (
     CLOUDS_EXTRA,
+    EMBED,
     CloudCall,
     CloudError,
     CloudNotReady,
@@ -82,11 +83,16 @@ class AzureWire:
     def url(self, call: CloudCall) -> str:
         """Where `call` goes (the deployment quoted as one path segment)."""
         root, v1 = self._root(call.base_url)
-        path = "/responses" if call.dialect == DIALECT_OPENAI_RESPONSES else "/chat/completions"
+        if call.operation == EMBED:
+            path = "/embeddings"
+        elif call.dialect == DIALECT_OPENAI_RESPONSES:
+            path = "/responses"
+        else:
+            path = "/chat/completions"
         if v1:
             query = "" if self.api_version == V1 else f"?api-version={self.api_version}"
             return f"{root}/openai/v1{path}{query}"
-        if call.dialect == DIALECT_OPENAI_RESPONSES:
+        if path == "/responses":
             return f"{root}/openai{path}?api-version={self.api_version}"
         deployment = quote(call.model, safe="-._~")
         return f"{root}/openai/deployments/{deployment}{path}?api-version={self.api_version}"

@@ -16,6 +16,7 @@ from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
 __all__ = [
     "CLOUDS_EXTRA",
+    "EMBED",
     "CloudCall",
     "CloudError",
     "CloudNotReady",
@@ -40,6 +41,10 @@ class CloudNotReady(EngineError):
     http_status = 503
 
 
+# The operation of a call for embeddings (`CloudCall.operation`): the cloud's embedding URL.
+EMBED = "embed"
+
+
 @dataclass(frozen=True)
 class CloudCall:
     """One request to a cloud, as the gateway has it before the cloud's own parts are added."""
@@ -50,6 +55,8 @@ class CloudCall:
     key: str | None  # the pool key (None: the cloud's own credential chain)
     stream: bool
     count_tokens: bool = False
+    # "" a chat answer; `EMBED`: an embedding (`gateway/embeddings/wires.py`).
+    operation: str = ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.gateway.clouds.base import (
+    EMBED,
     CloudCall,
     CloudError,
     CloudNotReady,
@@ -103,7 +104,7 @@ class BedrockWire:
         return f"https://bedrock-runtime.{region or self.region() or '{region}'}.amazonaws.com"
 
     async def prepare(self, call: CloudCall, body: bytes, headers: Mapping[str, str]) -> Prepared:
-        """The Converse request, signed (or with its API key).
+        """The Converse request (InvokeModel for an embedding), signed (or with its API key).
 
         Raises:
             CloudNotReady: no region, no credential, or botocore is not installed.
@@ -111,7 +112,10 @@ class BedrockWire:
         region = self.region() or await self._profile_region()
         if not region:
             raise CloudNotReady(self.problem() or f"{self.spec.name} has no region")
-        action = "converse-stream" if call.stream else "converse"
+        if call.operation == EMBED:
+            action = "invoke"  # InvokeModel: an embedding model's own body
+        else:
+            action = "converse-stream" if call.stream else "converse"
         # The model id (or an ARN, with its '/' and ':') is one path segment, as botocore
         # writes it.
         url = f"{self.endpoint(call.base_url, region)}/model/{quote(call.model, safe='')}/{action}"

@@ -34,6 +34,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, ApiProviderSpec
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.gateway.clouds.base import (
+    EMBED,
     CloudCall,
     CloudError,
     CloudNotReady,
@@ -118,7 +119,10 @@ class VertexWire:
         if call.dialect == DIALECT_ANTHROPIC:
             method = "streamRawPredict" if call.stream else "rawPredict"
             return f"{where}/anthropic/models/{model}:{method}"
-        method = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
+        if call.operation == EMBED:
+            method = "predict"  # Google's embedding models
+        else:
+            method = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
         return f"{where}/google/models/{model}:{method}"
 
     async def prepare(self, call: CloudCall, body: bytes, headers: Mapping[str, str]) -> Prepared:

@@ -52,6 +52,7 @@ class AcpSetup:
     routed: bool = False
     gateway_url: str = ""  # where a routed agent's model calls go, with this key
     gateway_key: str = ""
+    images: tuple[tuple[str, str], ...] = ()  # the editor's, (media type, base64 data)
 
     def environment(self, provider: str, environment: Mapping[str, str]) -> dict[str, str]:
         """`environment` with a routed agent's model calls pointed at the gateway."""
@@ -103,6 +104,7 @@ class AcpAdapter:
                 init_timeout_s=setup.init_timeout_s,
                 max_line_bytes=setup.max_line_bytes,
                 confined=request.confined,
+                images=setup.images,
             ),
             permissions=setup.permissions,
             forward=setup.forward,

@@ -26,3 +26,6 @@ class AcpPeer:
     update: Callable[[Any], Awaitable[None]]  # one `session/update` of the agent, as it comes
     gateway_url: str = ""  # the gateway's own loopback address ("": the agent's own endpoint)
     gateway_key: str = ""  # the caller's connection key (`engine/auth/connection_keys.py`)
+    # Images the editor attached to this prompt, (media type, base64 data): given to an agent
+    # that takes images (its `promptCapabilities.image`), else the turn is refused.
+    images: tuple[tuple[str, str], ...] = ()

@@ -62,6 +62,7 @@ class TurnPlan:
     init_timeout_s: float = 60.0
     max_line_bytes: int = 8 * 1024 * 1024
     confined: bool = False  # a remote caller's call: tools beyond looking are denied unasked
+    images: tuple[tuple[str, str], ...] = ()  # sent with the prompt, (media type, base64 data)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ class AcpTurn:
             self.agent_name = init.agent_info.name
         cwd = str(self.plan.cwd)
         capabilities = init.agent_capabilities
+        if self.plan.images and not _takes_images(capabilities):
+            self.failure = TurnFailure(
+                "refused", "the agent takes no images (its promptCapabilities): attach text only"
+            )
+            return
         can_load = capabilities is not None and bool(capabilities.load_session)
         config_options: list[Any] = []
         if self.plan.resume_id and can_load:
@@ -167,7 +173,13 @@ class AcpTurn:
             await self._choose_model(conn, config_options)
         answer = await conn.prompt(
             session_id=self.session_id,
-            prompt=[schema.TextContentBlock(type="text", text=self.plan.prompt)],
+            prompt=[
+                schema.TextContentBlock(type="text", text=self.plan.prompt),
+                *(
+                    schema.ImageContentBlock(type="image", mime_type=mime, data=data)
+                    for mime, data in self.plan.images
+                ),
+            ],
         )
         self.stop_reason = str(getattr(answer.stop_reason, "value", answer.stop_reason))
 
@@ -293,3 +305,8 @@ def _request_error_text(exc: Exception) -> str:
     data = getattr(exc, "data", None)
     details = data.get("details") if isinstance(data, dict) else None
     return f"{exc}" + (f" ({details})" if details else "")
+
+
+def _takes_images(capabilities: Any) -> bool:
+    prompt = getattr(capabilities, "prompt_capabilities", None)
+    return bool(getattr(prompt, "image", False))

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.providers.failures import (
     failure_from_text,
     tail,
 )
+from llmgw_desktop.engine.providers.mcp_handoff import handed_file
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -82,6 +83,8 @@ class ClaudeAdapter:
             # Held under a hard budget: the CLI stops at the first turn that passes the hold,
             # rather than run on turn after turn (its error result says what it spent).
             argv += ["--max-budget-usd", f"{max(request.max_budget_usd, 0.000001):.6f}"]
+        if request.mcp_servers:
+            argv += ["--mcp-config", str(handed_file(request))]
         argv += request.extra_args
         invocation = Invocation(
             argv=tuple(argv), stdin=user_message(request), env=ENV, cwd=request.working_dir

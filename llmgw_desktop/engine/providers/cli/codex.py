@@ -32,6 +32,7 @@ from llmgw_desktop.engine.providers.failures import (
     failure_from_text,
     tail,
 )
+from llmgw_desktop.engine.providers.mcp_handoff import codex_overrides
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -93,6 +94,7 @@ class CodexAdapter:
                     "codex keeps the sandbox the session started with; permissionMode "
                     f"{request.permission_mode!r} was not applied on resume"
                 )
+            argv += codex_overrides(request.mcp_servers)
             argv += request.extra_args
             argv += ["--last"] if session.resume_latest else [session.resume_id or ""]
         else:
@@ -100,6 +102,7 @@ class CodexAdapter:
             if request.model:
                 argv += ["--model", request.model]
             argv += held.flags if held is not None else SANDBOX_FLAGS[request.permission_mode]
+            argv += codex_overrides(request.mcp_servers)
             argv += request.extra_args
         argv.append("-")  # read the prompt from stdin: no argv size limit, no flag confusion
         invocation = Invocation(

@@ -94,6 +94,10 @@ class GeminiAdapter:
                 code=ErrorCode.TOOLS_UNSUPPORTED,
                 provider="gemini",
             )
+        if request.mcp_servers:
+            # Those of its own configured servers, for this call alone (`mcp_handoff.py`).
+            names = ",".join(s.name for s in request.mcp_servers)
+            argv += ["--allowed-mcp-server-names", names]
         argv += request.extra_args
         invocation = Invocation(
             argv=tuple(argv), stdin=request.prompt.encode(), env=ENV, cwd=request.working_dir
@@ -102,6 +106,10 @@ class GeminiAdapter:
 
     def _prepare_agy(self, request: ProviderRequest, executable: str) -> Prepared:
         session = request.session
+        if request.mcp_servers:
+            raise InvalidRequest(
+                "agy (Antigravity) cannot be handed MCP servers per call", param="mcpServers"
+            )
         if session.fork or session.new_session_id:
             raise InvalidRequest(
                 "agy cannot fork or start a session with a chosen id",

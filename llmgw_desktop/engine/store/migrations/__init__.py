@@ -37,6 +37,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0019_recorder_search_insert_trigger,
     m0020_recorder_search_batched,
     m0021_recorder_partial_indexes,
+    m0022_acp_chats,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -162,6 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         m0021_recorder_partial_indexes.STATEMENTS,
         m0021_recorder_partial_indexes.POSTGRESQL_STATEMENTS,
     ),
+    Migration(22, "acp chats", m0022_acp_chats.STATEMENTS, m0022_acp_chats.POSTGRESQL_STATEMENTS),
 )
 
 

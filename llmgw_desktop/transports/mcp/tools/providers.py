@@ -77,6 +77,14 @@ class RequestInput(BaseModel):
         ),
     ] = None
     disallowedTools: Annotated[list[str] | None, Field(description="Tools to deny.")] = None
+    mcpServers: Annotated[
+        list[str] | None,
+        Field(
+            description="The gateway's MCP servers ([mcp.servers.NAME]) the CLI gets for this "
+            "call (Claude Code, Gemini CLI, Codex). A remote caller may only name servers its "
+            "workspace lists in remote_mcp_servers."
+        ),
+    ] = None
     workingDir: Annotated[str | None, Field(description="Absolute directory the CLI works in.")] = (
         None
     )
@@ -136,6 +144,7 @@ class RequestInput(BaseModel):
             permission_mode=self.permissionMode or "default",
             allowed_tools=tuple(self.allowedTools or ()),
             disallowed_tools=tuple(self.disallowedTools or ()),
+            mcp_servers=tuple(self.mcpServers or ()),
             working_dir=self.workingDir,
             workspace=self.workspace,
             timeout_ms=self.timeoutMs,

@@ -1,0 +1,81 @@
+"""What every gateway route reads and writes alike: the request's JSON body, who is asking
+(`caller_info`), and a compact JSON answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from llmgw_desktop.engine.api import CallerInfo, InvalidRequest, forwardable_headers, jsonio
+from llmgw_desktop.transports.app_keys import ENGINE
+from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.transports.gateway.callers import (
+    cache_control,
+    caller_name,
+    project_scope,
+    session_named,
+)
+
+__all__ = ["caller_info", "json_body", "read_body", "read_json"]
+
+
+def json_body(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A compact JSON response (no pretty printing on the hot path)."""
+    return web.Response(
+        body=jsonio.dumps(data),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises:
+        InvalidRequest: it is not JSON, or not an object.
+    """
+    return (await read_body(request))[1]
+
+
+async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
+    """The request body's bytes, and the JSON object they hold.
+
+    Raises:
+        InvalidRequest: it is not JSON, or not an object.
+    """
+    raw = await request.read()
+    if not raw.strip():
+        raise InvalidRequest("the request body is empty; send a JSON object")
+    try:
+        body = jsonio.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
+    return raw, body
+
+
+def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
+    """Who is asking through `endpoint`: the principal, its caller and project, and the
+    headers and query a same-dialect upstream is sent."""
+    engine = request.app[ENGINE]
+    principal = principal_of(request)
+    return CallerInfo(
+        principal=principal.id,
+        # An agent the gateway runs for an editor calls back on the editor's lane.
+        caller=principal.caller or caller_name(request.headers),
+        project=project_scope(request.headers, body),
+        endpoint=endpoint,
+        # Sent on only to an upstream of the client's own dialect.
+        passthrough_headers=forwardable_headers(
+            request.headers.items(), private=(engine.auth.trusted_header,)
+        ),
+        passthrough_query=request.query_string,
+        workspace=request.headers.get("X-Workspace") or None,
+        session_id=session_named(request.headers),
+        cache_control=cache_control(request.headers),
+    )
