@@ -156,7 +156,7 @@ def test_every_place_has_a_shortcut_in_its_tooltip_that_switches_to_it(
     window.windowHandle().requestActivate()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     places = window.nav.places
-    assert len(places) == 13 > 10  # past Ctrl+9: Credentials, Settings, Connect, Log
+    assert len(places) == 13 > 10  # past Ctrl+9: Provider keys, Settings, Connect, Log
     for index, place in enumerate(places):
         keys = page_shortcut(index)
         assert keys is not None
