@@ -3,7 +3,7 @@ and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
        [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
-       [--observability] [--agent] [--team] [--cross] [--budget] [--floor]
+       [--observability] [--agent] [--team] [--cross] [--budget] [--floor] [--routes]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
@@ -25,6 +25,11 @@ global hard dollar budget covers every call (recorder and metrics are on by defa
 `--cross` makes the client an Anthropic one (`/v1/messages`, the same question or agent request
 in Anthropic's shape) to the same OpenAI upstream, so every request and answer is translated;
 the direct call stays the OpenAI request the upstream answers.
+`--routes` also runs the current gateway with the request's model on a route of one target and
+on a route of three (three providers of the same upstream, `weighted` 3:1:1, `bench/_routes.py`),
+so every request of the second is ordered by the balancer, counted in flight and timed; the
+summary gives the paired difference of the two (the choice alone) as a share of `current`'s
+added latency, and the balancer's own cost per request measured in this process.
 `--floor` also runs a proxy that only forwards, on the gateway's own stacks (aiohttp's server on
 uvloop, the gateway's upstream client) and nothing else (`_floor_proxy.py`): the part of the
 gateway's figures no change to our request path can remove. Each throughput line splits the
@@ -67,6 +72,7 @@ from _cpu_shares import CoreShares, loop_thread_cpu, server_cpu
 from _gateway_home import gateway_key as _gateway_key
 from _gateway_home import home_env as _home_env
 from _postgres import store_url
+from _routes import choice_cost_us, targets_env
 from _upstream import free_port, serve_upstream, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +143,7 @@ async def paired(
             added_first.append(b[0] - a[0])
             added_total.append(b[1] - a[1])
     kind = "stream" if stream else "json"
+    _routes_summary(kind, seen)
     direct_total = quantiles(d_total)[0]
     direct_first = quantiles(d_first)[0]
     print(f"  {kind} direct total             median {direct_total:6.3f} ms")
@@ -153,6 +160,23 @@ async def paired(
             ratio = f"  = {median / base:4.2f} x direct" if base else ""
             name = f"{kind} {gateway.label} {label}"
             print(f"  {name:<34} median {median:6.3f} ms  p95 {p95:6.3f} ms{ratio}")
+
+
+def _routes_summary(kind: str, seen: dict[str, tuple[list[float], ...]]) -> None:
+    """With `--routes`: what choosing among three targets adds to a request, as the paired
+    difference of the `three-targets` and `one-target` gateways round by round (the same
+    providers and route, one with nothing to choose), and as a share of what `current` adds to
+    the direct call."""
+    if not {"three-targets", "one-target", "current"} <= seen.keys():
+        return
+    three, one, current = seen["three-targets"], seen["one-target"], seen["current"]
+    for label, index in (("total", 3), ("first byte", 2)):
+        diff = statistics.median(t - o for t, o in zip(three[index], one[index], strict=True))
+        added = statistics.median(current[index])
+        print(
+            f"  {kind} three targets over one, {label}: median {diff * 1e6:+7.1f} us per "
+            f"request = {diff / added:+6.1%} of current's added {added * 1000:.3f} ms"
+        )
 
 
 async def throughput(
@@ -227,6 +251,8 @@ async def measure(
 ) -> None:
     connector = aiohttp.TCPConnector(limit=1)
     async with aiohttp.ClientSession(connector=connector) as session:
+        if args.routes:
+            print(f"the balancer in this process: {choice_cost_us():.2f} us per request")
         print("latency, one request at a time (direct and through each gateway, in turn):")
         await paired(session, direct, gateways, args.calls, stream=False)
         await paired(session, direct, gateways, args.calls, stream=True)
@@ -304,6 +330,11 @@ def main() -> None:
         "--floor",
         action="store_true",
         help="also run a proxy that only forwards, on the gateway's stacks (bench/_floor_proxy.py)",
+    )
+    parser.add_argument(
+        "--routes",
+        action="store_true",
+        help="also run the current gateway with the model on a route of three targets",
     )
     parser.add_argument(
         "--pin",
@@ -396,6 +427,10 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 )
         if pg_url:
             trees.append(("postgresql", ROOT, pg_url, none))
+        if args.routes:
+            base_url = f"http://127.0.0.1:{up_port}/v1"
+            trees.append(("one-target", ROOT, "", targets_env(base_url, _REQUEST, 1)))
+            trees.append(("three-targets", ROOT, "", targets_env(base_url, _REQUEST, 3)))
         gateways = []
         try:
             if args.floor:

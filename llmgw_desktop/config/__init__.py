@@ -5,7 +5,7 @@ The bottom layer: it imports nothing else of ours, so the engine, the front door
 the shell all read it, and checking a config file needs no engine.
 
 Open `settings` first: the `Settings` tree, built from one dataclass per area (`settings_gateway`,
-`settings_http`, `settings_jobs`, `settings_security`, `settings_cache`,
+`settings_http`, `settings_jobs`, `settings_security`, `settings_cache`, `settings_guard`,
 `settings_observability`), each field declared with `settings_fields`' `setting()` (key, type,
 default, environment variable, one-line doc; the configuration reference is generated from
 them). The file itself: `paths` (where it lives), `text` (its bytes as text) and `file` (single

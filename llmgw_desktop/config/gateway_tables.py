@@ -19,9 +19,15 @@
     sonnet = "claude-sonnet-4-6"
 
     [gateway.routes."claude-*"]          # glob over requested model ids; "*" matches all
-    strategy = "round-robin"             # priority | round-robin | caller
+    strategy = "round-robin"             # priority | round-robin | caller (and below)
     fallback = ["openrouter/anthropic/claude-sonnet-4.5", "claude-cli/sonnet"]
     pin = { codex = "openai/gpt-5.1" }   # caller -> target tried first
+
+    [gateway.routes."team-model"]        # one model on several providers
+    targets = ["openai/gpt-4o-mini", "azure/my-deployment", "openrouter/openai/gpt-4o-mini"]
+    strategy = "weighted"                # or least-busy, lowest-latency, lowest-cost, quota
+    weights = [3, 1, 1]                  # "weighted" only: one number per target
+    small_request = "ollama/qwen3"       # small requests go here first (over the global one)
 
 The checks return a message naming the offending key (the settings loader reports it with where
 the value came from); `gateway_config` assumes checked input.
@@ -51,7 +57,9 @@ from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatal
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
+    "KEY_STRATEGIES",
     "STRATEGIES",
+    "TARGET_STRATEGIES",
     "GatewayConfig",
     "RouteConfig",
     "check_passthrough_tables",
@@ -61,7 +69,14 @@ __all__ = [
     "header_problem",
 ]
 
-STRATEGIES = ("priority", "round-robin", "caller")
+# How a route orders its keys, and its targets when it lists them: `priority` keeps the
+# listed order, `round-robin` rotates the start on each request, `caller` hashes the caller to
+# the start (a caller's prompt cache stays with one account or provider).
+KEY_STRATEGIES = ("priority", "round-robin", "caller")
+# How a route with `targets` chooses among them (engine/gateway/balancing/strategies.py); its
+# keys are then tried in their listed order.
+TARGET_STRATEGIES = ("weighted", "least-busy", "lowest-latency", "lowest-cost", "quota")
+STRATEGIES = (*KEY_STRATEGIES, *TARGET_STRATEGIES)
 # `gateway.max_sse_event_bytes`'s default: far above any real event (a whole long answer in
 # one Responses `response.completed` is a few MB), far below what would hurt the process.
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -98,7 +113,14 @@ CLOUD_FIELDS = {
     "api_version": CLOUD_AZURE,
     "deployments": CLOUD_AZURE,
 }
-ROUTE_FIELDS = {"strategy": str, "fallback": list, "pin": dict}
+ROUTE_FIELDS = {
+    "strategy": str,
+    "targets": list,
+    "weights": list,
+    "small_request": str,
+    "fallback": list,
+    "pin": dict,
+}
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 # RFC 9110's token: what a header name may be made of.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -133,12 +155,21 @@ _CLI_IDS = {b.id for b in CLI_BRIDGES}
 
 @dataclass(frozen=True)
 class RouteConfig:
-    """How requests for models matching `pattern` are served when the first choice fails."""
+    """How requests for models matching `pattern` are served: which targets answer (the
+    model's owner, or the route's `targets` chosen among by `strategy`), which go first for
+    small requests or a pinned caller, and what is tried when they fail."""
 
     pattern: str
     strategy: str = "priority"
     fallback: tuple[str, ...] = ()
     pin: Mapping[str, str] = field(default_factory=dict)
+    # The same model on several providers (ids as a client would send them); empty: the
+    # requested model's owner answers.
+    targets: tuple[str, ...] = ()
+    # One per target, for `weighted` (empty: equal shares).
+    weights: tuple[float, ...] = ()
+    # Where a small request goes first on this route (empty: `gateway.small_request_model`).
+    small_request: str = ""
 
 
 @dataclass(frozen=True)
@@ -255,10 +286,44 @@ def check_route_tables(value: Mapping[str, Any]) -> str | None:
                 return f"{where}.{name} must be a {expected.__name__}"
         if table.get("strategy", "priority") not in STRATEGIES:
             return f"{where}.strategy must be one of {', '.join(STRATEGIES)}"
-        if not all(isinstance(m, str) and m for m in table.get("fallback", [])):
-            return f"{where}.fallback must be a list of model ids"
+        for name in ("fallback", "targets"):
+            if not all(isinstance(m, str) and m for m in table.get(name, [])):
+                return f"{where}.{name} must be a list of model ids"
+        if "small_request" in table and not table["small_request"]:
+            return f"{where}.small_request must be a model id"
         if not all(isinstance(t, str) and t for t in table.get("pin", {}).values()):
             return f"{where}.pin maps caller names to model ids (strings)"
+        if (problem := _targets_problem(where, table)) is not None:
+            return problem
+    return None
+
+
+def _targets_problem(where: str, table: Mapping[str, Any]) -> str | None:
+    """What is wrong with a route's `targets`, `strategy` and `weights` together (None:
+    nothing)."""
+    targets = table.get("targets")
+    strategy = table.get("strategy", "priority")
+    weights = table.get("weights")
+    if targets is not None:
+        if not targets:
+            return f"{where}.targets must name at least one model id"
+        if len(set(targets)) != len(targets):
+            return f"{where}.targets names a model id twice"
+    elif strategy in TARGET_STRATEGIES:
+        return (
+            f'{where}.strategy "{strategy}" chooses among targets: list them in {where}.targets '
+            '(such as ["openai/gpt-4o-mini", "azure/my-deployment"])'
+        )
+    if weights is None:
+        return None
+    if strategy != "weighted":
+        return f'{where}.weights is for strategy = "weighted" (this route\'s is "{strategy}")'
+    if not all(isinstance(w, int | float) and not isinstance(w, bool) for w in weights):
+        return f"{where}.weights must be numbers, such as [3, 1, 1]"
+    if len(weights) != len(targets or ()):
+        return f"{where}.weights has {len(weights)} numbers for {len(targets or ())} targets"
+    if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
+        return f"{where}.weights must be 0 or more, and one of them more than 0"
     return None
 
 
@@ -333,6 +398,9 @@ def gateway_config(
                 table.get("strategy", "priority"),
                 tuple(table.get("fallback", ())),
                 dict(table.get("pin", {})),
+                targets=tuple(table.get("targets", ())),
+                weights=tuple(float(w) for w in table.get("weights", ())),
+                small_request=table.get("small_request", ""),
             )
             for pattern, table in routes.items()
         ),

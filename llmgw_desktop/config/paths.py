@@ -20,6 +20,7 @@ __all__ = [
     "default_data_dir",
     "default_log_dir",
     "ensure_private_dir",
+    "ensure_private_file",
     "write_problem",
 ]
 
@@ -73,6 +74,18 @@ def default_log_dir() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) readable only by this user; return it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def ensure_private_file(path: Path) -> Path:
+    """Make `path` exist (its folder made private if missing) readable and writable by this
+    user only, and narrow it to that if it already exists wider; return it. SQLite makes a
+    database's `-wal` and `-shm` files with the database file's own mode."""
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    if os.name == "posix":
+        path.chmod(0o600)
     return path
 
 

@@ -26,6 +26,7 @@ from llmgw_desktop.config.quiet_hours import check_quiet_hours
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.config.settings_fields import section, setting
 from llmgw_desktop.config.settings_gateway import GatewaySettings
+from llmgw_desktop.config.settings_guard import GuardSettings
 from llmgw_desktop.config.settings_http import HttpSettings, McpSettings
 from llmgw_desktop.config.settings_jobs import (
     ApprovalSettings,
@@ -170,6 +171,7 @@ class Settings:
     metrics: MetricsSettings = section(MetricsSettings)
     otel: OtelSettings = section(OtelSettings)
     cache: ResponseCacheSettings = section(ResponseCacheSettings)
+    guard: GuardSettings = section(GuardSettings)
 
     # Derived paths: computed from the settings above, never stored.
     @property

@@ -4,12 +4,24 @@ docs/CACHE.md says what is cached and when."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from llmgw_desktop.config import settings_fields as checks
 from llmgw_desktop.config.settings_fields import setting
 
-__all__ = ["ResponseCacheSettings"]
+__all__ = ["ResponseCacheSettings", "check_thresholds"]
+
+
+def check_thresholds(value: Mapping[str, Any]) -> str | None:
+    """None when `cache.semantic_thresholds` maps model globs to similarities in (0, 1]."""
+    for model, threshold in value.items():
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            return f"cache.semantic_thresholds.{model} must be a number, such as 0.95"
+        if not 0 < threshold <= 1:
+            return f"cache.semantic_thresholds.{model} must be above 0 and at most 1"
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,4 +84,39 @@ class ResponseCacheSettings:
         "",
         env="LLM_GATEWAY_CACHE_PATH",
         doc="The cache's SQLite file; empty: response-cache.sqlite3 in the data directory.",
+    )
+    semantic: bool = setting(
+        False,
+        env="LLM_GATEWAY_CACHE_SEMANTIC",
+        doc="Also answer a request whose meaning is close enough to one answered before "
+        "(the cosine similarity of their embeddings at least semantic_thresholds'), for the "
+        "same principal, target and settings; needs enabled and semantic_model. The answer "
+        "says `x-gateway-cache: semantic-hit`, its recorder row the similarity.",
+    )
+    semantic_model: str = setting(
+        "",
+        env="LLM_GATEWAY_CACHE_SEMANTIC_MODEL",
+        doc="The embedding model a request's meaning is embedded with, through the gateway's "
+        "own embeddings route (a local one such as ollama/nomic-embed-text, or hosted); each "
+        "embedding is a call of the request's principal, budgeted and recorded.",
+    )
+    semantic_thresholds: dict[str, Any] = setting(
+        {"*": 0.95},
+        env="LLM_GATEWAY_CACHE_SEMANTIC_THRESHOLDS",
+        doc="The least cosine similarity for a semantic hit, by requested model (globs, the "
+        "longest match first): model = a number above 0 and at most 1 (a JSON object in "
+        "the env).",
+        check=check_thresholds,
+    )
+    semantic_sampled: bool = setting(
+        False,
+        env="LLM_GATEWAY_CACHE_SEMANTIC_SAMPLED",
+        doc="Also serve requests sampled above temperature 0 (or with none) from the semantic "
+        "cache (their answers are kept with sampled on); off, only temperature 0 requests are.",
+    )
+    semantic_tools: bool = setting(
+        False,
+        env="LLM_GATEWAY_CACHE_SEMANTIC_TOOLS",
+        doc="Also serve requests that offer tools from the semantic cache (the same tools: they "
+        "are part of what must match); off, they never are.",
     )

@@ -65,7 +65,9 @@ class GatewaySettings:
     routes: dict[str, Any] = setting(
         {},
         env="LLM_GATEWAY_ROUTES",
-        doc="Per-model routing: strategy, fallback chain and caller pins (a JSON object in env).",
+        doc="Per-model routing: targets across providers and the strategy choosing among them, "
+        "weights, the small-request target, fallback chain and caller pins (a JSON object in "
+        "env).",
         check=check_route_tables,
     )
     fallback: list[str] = setting(
@@ -88,6 +90,44 @@ class GatewaySettings:
         env="LLM_GATEWAY_SMALL_REQUEST_MAX_TOKENS",
         doc="Estimated input tokens at or under which a request counts as small.",
         check=checks.positive,
+    )
+    latency_half_life_ms: int = setting(
+        60_000,
+        env="LLM_GATEWAY_LATENCY_HALF_LIFE_MS",
+        doc="How fast a target's recent time to first token forgets (lowest-latency routes) and "
+        "its share of a route's answers fades: halved every this long without a call, so a "
+        "target once slow is tried again once the others' figures are lower.",
+        check=checks.positive,
+    )
+    cooldown_failures: int = setting(
+        3,
+        env="LLM_GATEWAY_COOLDOWN_FAILURES",
+        doc="Failures in a row (a timeout, 429, 5xx) after which an API "
+        "target's circuit opens: it goes behind its route's other targets and fallbacks "
+        "until its cool-down ends, then one request tries it. A 429 alone cools it down for "
+        "its Retry-After.",
+        check=checks.positive,
+    )
+    cooldown_first_ms: int = setting(
+        5_000,
+        env="LLM_GATEWAY_COOLDOWN_FIRST_MS",
+        doc="An open circuit's first cool-down; it doubles each time the target fails again "
+        "right after one, up to cooldown_longest_ms.",
+        check=checks.positive,
+    )
+    cooldown_longest_ms: int = setting(
+        60_000,
+        env="LLM_GATEWAY_COOLDOWN_LONGEST_MS",
+        doc="The longest cool-down of an API target (and the most of a 429's Retry-After "
+        "honoured); at least cooldown_first_ms.",
+        check=checks.positive,
+    )
+    quota_reserve_percent: int = setting(
+        5,
+        env="LLM_GATEWAY_QUOTA_RESERVE_PERCENT",
+        doc="Quota routes steer away from a target whose rate-limit headers leave less than "
+        "this share of a limit (or too few tokens for the request) until the limit resets.",
+        check=checks.percent,
     )
     remote_passthrough: RemotePassthroughSettings = section(RemotePassthroughSettings)
     detect_local: bool = setting(

@@ -342,3 +342,17 @@ class McpSettings:
         doc="Keep the (redacted, shortened) arguments and result of each relayed MCP tool call "
         "in its recorder row; off, a row keeps only their sizes.",
     )
+    pin_tools: bool = setting(
+        True,
+        env="LLM_GATEWAY_MCP_PIN_TOOLS",
+        doc="Pin each of your MCP servers' tools when first listed (name, description, input "
+        "schema); a tool that changes later is withheld from tools/list until you approve the "
+        "change on the MCP servers page or with `llmgw-desktop mcp-servers approve NAME`.",
+    )
+    withhold_flagged_tools: bool = setting(
+        False,
+        env="LLM_GATEWAY_MCP_WITHHOLD_FLAGGED_TOOLS",
+        doc='Also withhold a tool whose description instructs the model ("ignore previous '
+        'instructions", "read ~/.ssh") or holds characters a reader cannot see, until you '
+        "approve it; off, such a tool is only flagged on the MCP servers page.",
+    )

@@ -213,7 +213,9 @@ class ApprovalSettings:
     allow_bypass: bool = setting(
         False,
         env="LLM_GATEWAY_APPROVAL_ALLOW_BYPASS",
-        doc="Let calls ask for bypassPermissions (full auto-approve); refused otherwise.",
+        doc="Let calls ask for bypassPermissions (full auto-approve; refused otherwise), and run "
+        "the local user's mcp_managed calls at it across the board. Never widens a remote "
+        "caller's power.",
     )
     threshold: int = setting(
         60,

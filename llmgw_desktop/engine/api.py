@@ -50,6 +50,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "gateway": "the HTTP gateway: chat in four dialects, token counts, pass-through",
     "playground": "the desk's chats through the gateway as the local user (streamed, recorded)",
     "approvals": "calls waiting for a person's decision at the desk",
+    "guard": "the outbound guard: what it found since start, its questions at the desk",
     # providers
     "providers": "every CLI, API provider and local server: state, switches, models, checks",
     "cli_accounts": "each installed CLI's login and plan, from its own files (offline)",

@@ -82,8 +82,11 @@ from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
+from llmgw_desktop.engine.events import SecretsFound as SecretsFound
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
+from llmgw_desktop.engine.gateway.balancing.views import RouteView as RouteView
+from llmgw_desktop.engine.gateway.balancing.views import TargetView as TargetView
 from llmgw_desktop.engine.gateway.completions.answers import (
     completion_answer as completion_answer,
 )
@@ -92,6 +95,14 @@ from llmgw_desktop.engine.gateway.completions.answers import (
 )
 from llmgw_desktop.engine.gateway.completions.request import FIM_OLLAMA as FIM_OLLAMA
 from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI as FIM_OPENAI
+from llmgw_desktop.engine.gateway.desk.live_keys import LiveKey as LiveKey
+from llmgw_desktop.engine.gateway.desk.playground import PlaygroundReply as PlaygroundReply
+from llmgw_desktop.engine.gateway.desk.probe import ProbeResult as ProbeResult
+from llmgw_desktop.engine.gateway.desk.probe import ProbeVerdict as ProbeVerdict
+from llmgw_desktop.engine.gateway.desk.provider_editor import EDITABLE_KINDS as EDITABLE_KINDS
+from llmgw_desktop.engine.gateway.desk.provider_editor import ModelEntries as ModelEntries
+from llmgw_desktop.engine.gateway.desk.provider_editor import ProviderDraft as ProviderDraft
+from llmgw_desktop.engine.gateway.desk.provider_editor import TestResult as TestResult
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.embeddings.answers import embedding_answer as embedding_answer
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_GEMINI as EMBED_GEMINI
@@ -105,35 +116,33 @@ from llmgw_desktop.engine.gateway.embeddings.request import (
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBED_OPENAI
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
-from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser as SseParser
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_to_openai
 from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
 from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
 from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
-from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
-from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
-from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
-from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
-from llmgw_desktop.engine.gateway.provider_editor import EDITABLE_KINDS as EDITABLE_KINDS
-from llmgw_desktop.engine.gateway.provider_editor import ModelEntries as ModelEntries
-from llmgw_desktop.engine.gateway.provider_editor import ProviderDraft as ProviderDraft
-from llmgw_desktop.engine.gateway.provider_editor import TestResult as TestResult
+from llmgw_desktop.engine.gateway.records.tracing import client_status as client_status
+from llmgw_desktop.engine.gateway.records.tracing import error_headers as error_headers
+from llmgw_desktop.engine.gateway.records.tracing import retry_after_seconds as retry_after_seconds
+from llmgw_desktop.engine.gateway.records.tracing import with_retry_info as with_retry_info
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
 from llmgw_desktop.engine.gateway.router import Target as Target
-from llmgw_desktop.engine.gateway.sse import SseParser as SseParser
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
+    forwardable_headers as forwardable_headers,
+)
 from llmgw_desktop.engine.gateway.stale_references import StaleReference as StaleReference
-from llmgw_desktop.engine.gateway.tracing import client_status as client_status
-from llmgw_desktop.engine.gateway.tracing import error_headers as error_headers
-from llmgw_desktop.engine.gateway.tracing import retry_after_seconds as retry_after_seconds
-from llmgw_desktop.engine.gateway.tracing import with_retry_info as with_retry_info
 from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS as SERVING_THRESHOLDS
 from llmgw_desktop.engine.gc_tuning import freeze_late_arrivals as freeze_late_arrivals
 from llmgw_desktop.engine.gc_tuning import note_frozen as note_frozen
 from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
+from llmgw_desktop.engine.guard.desk import GUARD_ANSWERS as GUARD_ANSWERS
+from llmgw_desktop.engine.guard.desk import SecretQuestion as SecretQuestion
+from llmgw_desktop.engine.guard.desk import SecretQuestions as SecretQuestions
+from llmgw_desktop.engine.guard.stats import GuardCount as GuardCount
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
@@ -205,6 +214,10 @@ from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
+from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
+from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
+from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file
 from llmgw_desktop.engine.upstream_mcp.service import RelayedTool as RelayedTool
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers

@@ -17,6 +17,8 @@ from llmgw_desktop.config.budgets import parse_budgets
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.upstream_mcp import parse_servers
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, loopback_url
+from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import ProjectGrants
@@ -31,8 +33,10 @@ from llmgw_desktop.engine.events import (
     StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
-from llmgw_desktop.engine.gateway.playground import Playground
-from llmgw_desktop.engine.gateway.provider_editor import ProviderEditor
+from llmgw_desktop.engine.gateway.desk.playground import Playground
+from llmgw_desktop.engine.gateway.desk.provider_editor import ProviderEditor
+from llmgw_desktop.engine.guard.desk import SecretQuestions
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.health import EngineHealth
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
@@ -73,6 +77,7 @@ from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.price_settings import PriceSettings
 from llmgw_desktop.engine.upkeep import Upkeep
+from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE, ToolPins
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -258,7 +263,25 @@ class Engine:
             version=__version__,
             saver=self.settings_saver,
             vault=self.vault,
+            pins=ToolPins(
+                settings.data_path / PINS_FILE,
+                enabled=settings.mcp.pin_tools,
+                withhold_flagged=settings.mcp.withhold_flagged_tools,
+            ),
         )
+        # Secrets in what leaves the machine: read before each provider is asked (`[guard]`);
+        # `ask` puts them to the desk with the approval gate's time to answer.
+        self.guard = OutboundGuard(
+            settings.guard,
+            events=self.events,
+            questions=SecretQuestions(
+                timeout_s=settings.approval.desk_timeout_ms / 1000,
+                fallback=settings.guard.ask_fallback,
+            ),
+        )
+        # Where the agents the gateway starts call their models back, as their caller.
+        connection_keys = ConnectionKeys()
+        self.callbacks = AgentCallbacks(connection_keys)
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -277,6 +300,8 @@ class Engine:
             project_access=self.project_grants.require,
             target_access=self.keys.target_refusal,
             prices=self.prices,
+            callbacks=self.callbacks,
+            guard=self.guard,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -299,6 +324,7 @@ class Engine:
             environ=environ,
             instance_token=instance_token,
             keys=self.keys,
+            connection_keys=connection_keys,
             clock=clock,
         )
         # The auth service's two parts the front doors and the desk drive themselves: the OAuth
@@ -325,6 +351,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             telemetry=self.telemetry,
             prices=self.prices,
+            guard=self.guard,
             events=self.events,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
@@ -458,8 +485,10 @@ class Engine:
         return keys[0] if keys else None
 
     def listening_on(self, port: int) -> None:
-        """Note the loopback port the front door bound, so no upstream is ever pointed at it."""
+        """Note the loopback port the front door bound, so no upstream is ever pointed at it,
+        and the agents the gateway starts call their models back through it."""
         self._own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
+        self.callbacks.url = loopback_url(self.settings.http.host, port)
 
     # -- start and stop (`lifecycle.py`: the order, and why) -------------------------------
 

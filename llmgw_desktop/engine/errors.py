@@ -125,6 +125,18 @@ class ErrorCode(StrEnum):
         400,
         "A cloud's content filter or guardrail refused the prompt (its message kept).",
     )
+    SECRET_DETECTED = (
+        "secret_detected",
+        400,
+        "The outbound guard found a secret in the request (its kind and where are named, never "
+        "its value) and `guard.secrets` blocks it for this provider or key; nothing was sent.",
+    )
+    REQUEST_UNSCANNED = (
+        "request_unscanned",
+        413,
+        "The outbound guard could not read the whole request (`guard.max_scan_kb`, "
+        "`guard.budget_ms`) and `guard.unscanned` is block; nothing was sent.",
+    )
     # A spending limit the user set: it resets with its period, not in seconds.
     BUDGET_EXCEEDED = (
         "budget_exceeded",
@@ -165,6 +177,13 @@ class ErrorCode(StrEnum):
         "upstream_tool_refused",
         403,
         "An upstream MCP server's policy (mcp.servers.NAME remote, allow, deny) refuses it.",
+    )
+    UPSTREAM_TOOL_WITHHELD = (
+        "upstream_tool_withheld",
+        403,
+        "An MCP server's tool changed since it was pinned (or is flagged while "
+        "`mcp.withhold_flagged_tools` is on): approve it on the MCP servers page or with "
+        "`llmgw-desktop mcp-servers approve NAME`.",
     )
     REMOTE_POWER_REFUSED = (
         "remote_power_refused",

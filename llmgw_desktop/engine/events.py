@@ -39,6 +39,7 @@ __all__ = [
     "PauseChanged",
     "ProviderToggled",
     "RequestFinished",
+    "SecretsFound",
     "StoreHealthChanged",
     "answer_follows",
 ]
@@ -82,6 +83,19 @@ class Notice(Event):
     # What it is about, for the desk to open its place ("budget", "providers"); "" for anything
     # else (the desk then keeps it about the page shown).
     topic: str = ""
+
+
+@dataclass(frozen=True)
+class SecretsFound(Event):
+    """The outbound guard found secrets in a request to `provider` from `principal` and did
+    `action` (warned, redacted, blocked, sent on the desk's word); `kinds` counts each kind
+    found. Never a value: `/metrics` and the window count them."""
+
+    provider: str
+    principal: str
+    action: str
+    kinds: tuple[tuple[str, int], ...]
+    request_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ on a network bind anyone on that network: it needs no key), so it holds facts, n
 paths or anything of one principal:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
 pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
-refusals, the store, the recorder, this process's lease, which providers fail or rest (by
-id only), and, while the response cache is on, whether its file works. The process health
-adds the live jobs and their limits, the circuit breakers, the switches, the background tasks,
-the user's MCP servers and the API hosts rested because no connection could be made to them
-(each host's origin, never its base URL's path or query).
+refusals, the store, the recorder, this process's lease, which providers fail, rest or have a
+target cooling down (by id only), and, while the response cache is on, whether its file works.
+The process health adds the live jobs and their limits, the circuit breakers, the switches,
+the background tasks, the user's MCP servers, the API hosts rested because no connection could
+be made to them (each host's origin, never its base URL's path or query) and the API targets
+cooling down.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ class EngineHealth:
             # behind its authentication (SECURITY finding 57). Not the gateway's `status`: an
             # upstream failing fails every gateway alike.
             "providers": public_summary(self._providers.health_all()),
+            # The providers with an API target cooling down or with its circuit open: it goes
+            # behind the others in its routes (`GET /v1/providers` says which, and for how long).
+            "cooling": sorted({view.provider for view in self._providers.cooling()}),
         }
         cache = self._response_cache
         if cache is not None and cache.enabled:
@@ -124,4 +128,7 @@ class EngineHealth:
             # base URL's origin (never its path or query), failures in a row, seconds left,
             # the last error (redacted). `/health` names only the providers.
             "restingHosts": [host.to_dict() for host in self._providers.resting()],
+            # API targets cooling down after a 429 or with their circuit open: each target's
+            # state, seconds left, failures in a row and last failure's outcome.
+            "coolingTargets": [view.to_dict() for view in self._providers.cooling()],
         }

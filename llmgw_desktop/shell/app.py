@@ -18,6 +18,8 @@ from llmgw_desktop.engine.api import (
     ConsentQueue,
     PendingApproval,
     PendingConsent,
+    SecretQuestion,
+    SecretQuestions,
     StoreError,
 )
 from llmgw_desktop.shell.autostart import Autostart, autostart_for_platform
@@ -38,6 +40,7 @@ from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
 from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon, QTimer, QWidget
+from llmgw_desktop.ui.secret_questions import DeskSecrets
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import follow_system_theme
 from llmgw_desktop.ui.tray import TrayIcon
@@ -98,6 +101,7 @@ class DesktopApp:
         self.actions: GatewayActions | None = None
         self.approvals: DeskApprovals | None = None
         self.consent: DeskConsent | None = None
+        self.secrets: DeskSecrets | None = None
         self.guide: FirstRunGuide | None = None
 
     def request_quit(self) -> None:
@@ -133,8 +137,9 @@ class DesktopApp:
             QTimer.singleShot(FREEZE_AFTER_MS, self._collector.freeze_startup_objects)
         self.approvals = _NotifyingApprovals(runtime.engine.approvals, self.window, self.tray)
         self.consent = _NotifyingConsent(runtime.engine.consent, self.window, self.tray)
+        self.secrets = _NotifyingSecrets(runtime.engine.guard.questions, self.window, self.tray)
         if self.window is not None:
-            self.window.watch_questions([self.approvals, self.consent])
+            self.window.watch_questions([self.approvals, self.consent, self.secrets])
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         # A vault that stays locked is said in a dialog once its opening ends (off this path).
         self._checks.spawn(
@@ -150,6 +155,8 @@ class DesktopApp:
                 self.approvals.detach()
             if self.consent is not None:
                 self.consent.detach()
+            if self.secrets is not None:
+                self.secrets.detach()
             bridge.detach()
             if self.tray is not None:
                 self.tray.hide()
@@ -332,4 +339,24 @@ class _NotifyingConsent(DeskConsent):
                 "Access requested",
                 f"{pending.request.client_name} asks for access to the gateway.",
                 question=pending.id,
+            )
+
+
+class _NotifyingSecrets(DeskSecrets):
+    """The desk's secret question plus a tray message: the window may be hidden in the tray."""
+
+    def __init__(
+        self, questions: SecretQuestions, window: QWidget | None, tray: TrayIcon | None
+    ) -> None:
+        super().__init__(questions, window)
+        self._tray = tray
+
+    def show(self, question: SecretQuestion) -> None:
+        super().show(question)
+        if self._tray is not None:
+            self._tray.notify_waiting(
+                "Secrets in a request",
+                f"{who_asks(question.caller, question.principal)}'s request to "
+                f"{question.provider} holds secrets: it waits for your answer.",
+                question=question.id,
             )

@@ -17,6 +17,7 @@ import hmac
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -121,82 +122,119 @@ def edge_access(
     aiohttp middleware layer costs every request a few microseconds, and the gateway's own
     overhead is measured in tenths of a millisecond.
     """
-    origins = frozenset(allowed_origins)
-    # The routes each principal was let onto: the access table and the routes are fixed, so
-    # a principal allowed a route once is allowed it again (a refusal is worked out anew).
-    let_in: set[tuple[object, Principal]] = set()
+    edge = _Edge(auth, frozenset(allowed_origins), mcp_path, connections, refusals, scrape_token)
+    return edge.admit
 
-    def refused(
-        request: web.Request, response: web.Response, who: Principal | None = None
-    ) -> web.Response:
-        # Counted by who (the principal, else the client's address), never by credential.
-        if refusals is not None:
-            note_refusal(refusals, auth, request, response, mcp_path, who)
-        return response
 
-    async def admit(request: web.Request) -> web.StreamResponse | None:
+class _Edge:
+    """The state the edge keeps between requests, and its steps (`edge_access` says what)."""
+
+    def __init__(
+        self,
+        auth: AuthService,
+        origins: frozenset[str],
+        mcp_path: str,
+        connections: ConnectionGuard | None,
+        refusals: RefusalCounter | None,
+        scrape_token: str,
+    ) -> None:
+        self.auth = auth
+        self.origins = origins
+        self.mcp_path = mcp_path
+        self.connections = connections
+        self.refusals = refusals
+        self.scrape_token = scrape_token
+        # The routes each principal was let onto: the access table and the routes are fixed,
+        # so a principal allowed a route once is allowed it again (a refusal is worked out
+        # anew).
+        self.let_in: set[tuple[object, Principal]] = set()
+
+    async def admit(self, request: web.Request) -> web.StreamResponse | None:
         headers = request.headers
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in headers:
             origin = headers.get("Origin")
             if origin:
-                return _preflight(origin, origins)
+                return _preflight(origin, self.origins)
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             if path.startswith("/oauth/"):
                 # The OAuth endpoints throttle guessing per client address: behind a trusted
                 # proxy that is the address it forwarded, not the proxy's own.
-                request[CLIENT_ADDRESS_KEY] = auth.client_address(request.remote or "", headers)
+                request[CLIENT_ADDRESS_KEY] = self.auth.client_address(
+                    request.remote or "", headers
+                )
             return None
-        if path == METRICS_PATH and scrape_token and _presents(headers, scrape_token):
+        if path == METRICS_PATH and self.scrape_token and _presents(headers, self.scrape_token):
             return None
         transport = request.transport
+        connections = self.connections
         peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
             transport
         )
         # Where this route's dialect puts its clients' key (x-api-key, x-goog-api-key, ?key=).
         places = key_places(request)
         query = request.query if places else None
-        verdict = await auth.authenticate(headers, peer, query=query, places=places)
+        verdict = await self.auth.authenticate(headers, peer, query=query, places=places)
         principal = verdict.principal
         if principal is None:
-            if verdict.error == "invalid_token":
-                # A wrong credential, counted only now that it has been checked: whoever else
-                # guesses from this address, a right one has already got in above.
-                client = auth.client_address(request.remote or "", headers)
-                wait = auth.wrong_credential(headers, client, query=query, places=places)
-                if wait is not None:
-                    log.info("throttled wrong credentials from %s", client)
-                    throttled = _too_many(request, wait)
-                    # The client sees `rate_limited`; the count says why it was limited.
-                    throttled[REFUSAL_CODE_KEY] = "too_many_wrong_credentials"
-                    return refused(request, throttled)
-            return refused(
-                request,
-                _unauthorized(
-                    request, verdict.problem, verdict.error, auth, mcp_path, code=verdict.code
-                ),
-            )
+            return self._unauthenticated(request, verdict, query, places)
         if principal.remote:
-            wait = auth.check_rate(principal.id)
+            wait = self.auth.check_rate(principal.id)
             if wait is not None:
-                return refused(request, _too_many(request, wait), principal)
-        route = request.match_info.route
-        passage = (route, principal)
-        if passage not in let_in:
-            denied = _route_refusal(request, principal, mcp_path)
-            if denied is not None:
-                log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
-                answer = edge_error(request, denied)
-                return refused(request, answer, principal)
-            # A request no route matched (a 404 or 405 follows) has a route object of its own.
-            if route.resource is not None:
-                if len(let_in) >= MAX_PASSAGES_REMEMBERED:
-                    let_in.clear()
-                let_in.add(passage)
+                return self._refused(request, _too_many(request, wait), principal)
+        denied = self._route_denied(request, principal)
+        if denied is not None:
+            return denied
         request[PRINCIPAL_KEY] = principal
         return None
 
-    return admit
+    def _unauthenticated(
+        self, request: web.Request, verdict: Any, query: Any, places: tuple[str, ...]
+    ) -> web.Response:
+        """The answer to a request no credential let in: throttled when it guessed too often."""
+        auth, headers = self.auth, request.headers
+        if verdict.error == "invalid_token":
+            # A wrong credential, counted only now that it has been checked: whoever else
+            # guesses from this address, a right one has already got in above.
+            client = auth.client_address(request.remote or "", headers)
+            wait = auth.wrong_credential(headers, client, query=query, places=places)
+            if wait is not None:
+                log.info("throttled wrong credentials from %s", client)
+                throttled = _too_many(request, wait)
+                # The client sees `rate_limited`; the count says why it was limited.
+                throttled[REFUSAL_CODE_KEY] = "too_many_wrong_credentials"
+                return self._refused(request, throttled)
+        answer = _unauthorized(
+            request, verdict.problem, verdict.error, auth, self.mcp_path, code=verdict.code
+        )
+        return self._refused(request, answer)
+
+    def _route_denied(self, request: web.Request, principal: Principal) -> web.Response | None:
+        """The refusal of `principal` on the route `request` matched; None: it may go on."""
+        route = request.match_info.route
+        passage = (route, principal)
+        if passage in self.let_in:
+            return None
+        denied = _route_refusal(request, principal, self.mcp_path)
+        if denied is not None:
+            log.info(
+                "refused %s %s to %s: %s", request.method, request.path, principal.id, denied.code
+            )
+            return self._refused(request, edge_error(request, denied), principal)
+        # A request no route matched (a 404 or 405 follows) has a route object of its own.
+        if route.resource is not None:
+            if len(self.let_in) >= MAX_PASSAGES_REMEMBERED:
+                self.let_in.clear()
+            self.let_in.add(passage)
+        return None
+
+    def _refused(
+        self, request: web.Request, response: web.Response, who: Principal | None = None
+    ) -> web.Response:
+        # Counted by who (the principal, else the client's address), never by credential.
+        if self.refusals is not None:
+            note_refusal(self.refusals, self.auth, request, response, self.mcp_path, who)
+        return response
 
 
 def _presents(headers: Mapping[str, str], token: str) -> bool:

@@ -14,8 +14,9 @@ The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares w
 window's menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
 
 Asking the person: `close_without_tray` (what closing the window means with no tray);
-`decision_dialog` is the one yes-or-no dialog, used by `approvals` (a risky
-call) and `consent` (an OAuth client); `notifications` keeps every message shown; `attention`
+`decision_dialog` is the one question dialog, used by `approvals` (a risky call), `consent` (an
+OAuth client) and `secret_questions` (a request holding secrets); `notifications` keeps every
+message shown; `attention`
 reads what needs the person now (no Qt).
 
 First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`

@@ -114,6 +114,8 @@ class DecisionDialog(QDialog):
         marks: Callable[[str], list[tuple[int, int]]] | None = None,
         approve_label: str = "Approve",
         destructive: bool = False,
+        deny_label: str = "Deny",
+        middle_label: str = "",
         parent: QWidget | None = None,
     ) -> None:
         """`literal`: shown verbatim in a monospaced pane (a prompt); `whole_literal`: the
@@ -121,7 +123,9 @@ class DecisionDialog(QDialog):
         `clock`, no answer denies (the countdown); `heading`: what is asked, in plain words;
         `risk`: how risky, under it; `marks`: where in the literal's text the risky parts
         are (they are marked); `approve_label`: Approve's words; `destructive`: approving
-        lets something harmful run, so Approve is drawn as the destructive choice."""
+        lets something harmful run, so Approve is drawn as the destructive choice;
+        `deny_label`: Deny's words (it stays the default and the escape); `middle_label`: a
+        third answer between the two (none when empty), chosen only by a click."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.NonModal)
@@ -206,8 +210,13 @@ class DecisionDialog(QDialog):
         text.addWidget(self.countdown_label)
         text.addWidget(self.countdown_bar)
 
-        self.deny_button = QPushButton("Deny")
+        self.deny_button = QPushButton(deny_label)
         self.deny_button.setObjectName("deny")
+        self.middle_button: QPushButton | None = None
+        if middle_label:
+            self.middle_button = QPushButton(middle_label)
+            self.middle_button.setObjectName("middle")
+            self.middle_button.setAutoDefault(False)
         self.approve_button = QPushButton(approve_label)
         self.approve_button.setObjectName("approve")
         if destructive:
@@ -219,12 +228,11 @@ class DecisionDialog(QDialog):
         self.deny_button.setDefault(True)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        by_name = {"Deny": self.deny_button, "Approve": self.approve_button}
-        for name in BUTTON_ORDER:
-            buttons.addWidget(by_name[name])
+        for button in self.buttons():
+            buttons.addWidget(button)
         column.addLayout(buttons)
-        self.deny_button.clicked.connect(lambda: self._answer(self.deny_button))
-        self.approve_button.clicked.connect(lambda: self._answer(self.approve_button))
+        for button in self.buttons():
+            button.clicked.connect(lambda _checked=False, b=button: self._answer(b))
         self.setFocusProxy(self.deny_button)
 
         self._ticker = QTimer(self)
@@ -253,9 +261,12 @@ class DecisionDialog(QDialog):
         return self._whole
 
     def buttons(self) -> list[QPushButton]:
-        """The answer buttons, left to right."""
+        """The answer buttons, left to right (a middle answer between Deny and Approve)."""
         by_name = {"Deny": self.deny_button, "Approve": self.approve_button}
-        return [by_name[name] for name in BUTTON_ORDER]
+        ordered = [by_name[name] for name in BUTTON_ORDER]
+        if self.middle_button is None:
+            return ordered
+        return [*ordered[:1], self.middle_button, *ordered[1:]]
 
     def defaultButton(self) -> QPushButton:
         return self.deny_button
@@ -268,6 +279,10 @@ class DecisionDialog(QDialog):
 
     def approved(self) -> bool:
         return self._clicked is self.approve_button
+
+    def chose_middle(self) -> bool:
+        """The middle answer was clicked."""
+        return self.middle_button is not None and self._clicked is self.middle_button
 
     # -- behaviour ----------------------------------------------------------------------------
 
@@ -294,10 +309,10 @@ class DecisionDialog(QDialog):
         if self._clicked is not None:  # answered once; a second answer changes nothing
             return
         self._clicked = button
-        if button is self.approve_button:
-            self.accept()
-        else:
+        if button is self.deny_button:
             super().reject()
+        else:
+            self.accept()
 
     def _tick(self) -> None:
         if self._deadline is not None and self._span is not None:

@@ -7,6 +7,9 @@ Run as `python fake_acp_agent.py BEHAVIOUR`; it speaks newline-delimited JSON-RP
   text-only   as `answer`, but says it takes no images (`promptCapabilities.image` false)
   permission  asks `session/request_permission` for an `execute` tool call, then says which
               option it was given ("allowed:ID", "rejected:ID" or "cancelled")
+  ask-each    asks `session/request_permission` for each tool call of the JSON list in its next
+              argument, then says how each was answered ("TITLE=allowed" or "=rejected", "; "
+              between them)
   no-init     never answers initialize
   crash       answers initialize and session/new, then exits 3 mid-prompt (with a child that
               would outlive it, to show the group is killed)
@@ -47,6 +50,33 @@ def update(text: str) -> None:
             },
         }
     )
+
+
+OPTIONS = [
+    {"optionId": "yes", "name": "Allow", "kind": "allow_once"},
+    {"optionId": "always", "name": "Always", "kind": "allow_always"},
+    {"optionId": "no", "name": "Reject", "kind": "reject_once"},
+]
+
+
+def ask(number: int, tool_call: dict) -> str:
+    """Put one permission request; how it was answered ("allowed", "rejected", "cancelled")."""
+    send(
+        {
+            "jsonrpc": "2.0",
+            "id": f"perm-{number}",
+            "method": "session/request_permission",
+            "params": {
+                "sessionId": SESSION,
+                "toolCall": {"toolCallId": f"call-{number}", **tool_call},
+                "options": OPTIONS,
+            },
+        }
+    )
+    outcome = json.loads(sys.stdin.readline())["result"]["outcome"]
+    if outcome.get("outcome") != "selected":
+        return "cancelled"
+    return "rejected" if outcome.get("optionId") == "no" else "allowed"
 
 
 def child() -> None:
@@ -100,7 +130,10 @@ def main() -> None:
             if BEHAVIOUR == "flood":
                 while True:
                     update("x" * 1000)
-            if BEHAVIOUR == "permission":
+            if BEHAVIOUR == "ask-each":
+                calls = json.loads(sys.argv[2])
+                update("; ".join(f"{c['title']}={ask(n, c)}" for n, c in enumerate(calls)))
+            elif BEHAVIOUR == "permission":
                 send(
                     {
                         "jsonrpc": "2.0",

@@ -22,8 +22,10 @@ import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 
+from llmgw_desktop.engine.api import KeySpec
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.offline import CLI_BIN, find_cli, vibe_stand_in
+from tests.contract.offline import ACP_BIN, CLI_BIN, find_cli, vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
 from tests.mcp_wire import mcp_session
 from tests.security._oauth_support import (
@@ -32,7 +34,7 @@ from tests.security._oauth_support import (
     static_client_info,
 )
 from tests.security._oauth_support import sdk_provider as provider_for
-from tests.transports.auth.conftest import Start
+from tests.transports.auth.conftest import TOKEN, Start
 
 FAKE_VIBE = Path(__file__).resolve().parents[1] / "fakes" / "bin" / "vibe"
 BINARIES = {
@@ -45,7 +47,17 @@ BINARIES = {
     "mistral": "vibe",
 }
 PROVIDERS = tuple(BINARIES)
-# What confinement may set in a CLI's environment: the shim records these.
+# The shipped ACP agents: (binary, the folder it is installed in, the argument that makes it
+# speak ACP, or "" where the binary speaks nothing else). Their shims are the CLIs' where they
+# share a binary (gemini, opencode).
+ACP_AGENTS: dict[str, tuple[str, Path, str]] = {
+    "qwen": ("qwen", ACP_BIN, "--acp"),
+    "gemini-acp": ("gemini", CLI_BIN, "--acp"),
+    "opencode-acp": ("opencode", CLI_BIN, "acp"),
+    "claude-acp": ("claude-agent-acp", ACP_BIN, ""),
+    "codex-acp": ("codex-acp", ACP_BIN, ""),
+}
+# What confinement may set in an agent's environment: the shim records these.
 WATCHED_ENV = ("OPENCODE_PERMISSION", "OPENCODE_DISABLE_PROJECT_CONFIG")
 MODELS = {"gemini": "gemini-2.5-flash", "copilot": "gpt-5.4", "codex": "gpt-5.5"}
 
@@ -80,26 +92,34 @@ class RecordingClis:
         self.bin = root / "recording-bin"
         self.log = root / "spawned.jsonl"
         self.bin.mkdir(parents=True)
-        for provider, binary in BINARIES.items():
-            real = str(FAKE_VIBE) if provider == "mistral" else str(CLI_BIN / binary)
+        shims = {binary: CLI_BIN / binary for binary in BINARIES.values()}
+        shims |= {binary: where / binary for binary, where, _ in ACP_AGENTS.values()}
+        shims["vibe"] = FAKE_VIBE
+        for binary, real in shims.items():
             shim = self.bin / binary
             shim.write_text(
                 _SHIM.format(
                     python=sys.executable,
-                    name=provider,
+                    name=binary,
                     log=str(self.log),
                     watched=WATCHED_ENV,
-                    real=real,
+                    real=str(real),
                 )
             )
             shim.chmod(0o755)
 
     def runs(self, provider: str) -> list[Spawn]:
-        """The calls (not version probes) the gateway started for `provider`, oldest first."""
+        """The calls (not version probes) the gateway started for `provider` (a CLI or an ACP
+        agent), oldest first."""
         if not self.log.exists():
             return []
         spawns = [Spawn(**json.loads(line)) for line in self.log.read_text().splitlines()]
-        return [s for s in spawns if s.cli == provider and s.argv not in (["--version"], ["-v"])]
+        calls = [s for s in spawns if s.argv not in (["--version"], ["-v"])]
+        if provider in ACP_AGENTS:
+            binary, _, speaks = ACP_AGENTS[provider]
+            return [s for s in calls if s.cli == binary and (not speaks or speaks in s.argv)]
+        acp = {speaks for binary, _, speaks in ACP_AGENTS.values() if binary == BINARIES[provider]}
+        return [s for s in calls if s.cli == BINARIES[provider] and not acp.intersection(s.argv)]
 
 
 class StartRecording(Protocol):
@@ -143,6 +163,37 @@ def start_recording(
     return run
 
 
+@pytest.fixture
+async def acp_power(
+    start_recording: StartRecording,
+    tmp_path: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[GatewayRuntime, RecordingClis, Path, dict[str, str]]:
+    """A locked gateway running the recording agents, with one workspace (`web`, the default
+    level) and a gateway key's headers."""
+    web = tmp_path / "ws" / "web"
+    web.mkdir(parents=True)
+    (web / "notes.md").write_text("NOTES-INSIDE-THE-WORKSPACE")
+    # Qwen Code speaks OpenAI's chat API from these; Gemini needs its folder trusted headless;
+    # Claude Code refuses to run its agent as root without IS_SANDBOX (CI runs as root).
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
+    monkeypatch.setenv("OPENAI_MODEL", "gpt-5.4")
+    monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
+    monkeypatch.setenv("IS_SANDBOX", "1")
+    gateway, clis = await start_recording(
+        {
+            "http.auth_token": TOKEN,
+            "providers.timeout_ms": 120_000,
+            "providers.kill_grace_ms": 1000,
+            "providers.acp": {"claude-acp": {"env": ["IS_SANDBOX"]}},
+            "workspaces.registry": {"web": str(web)},
+        }
+    )
+    key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="remote-editor"))
+    return gateway, clis, web, {"Authorization": f"Bearer {key.secret}"}
+
+
 # The approval tests' gate: a call scoring this much is denied (the default; set explicitly so
 # the tests' expectations do not move with it).
 APPROVAL_THRESHOLD = 60
@@ -156,8 +207,12 @@ async def approval_gateway(start_recording: StartRecording) -> tuple[GatewayRunt
 
 
 def require(provider: str) -> None:
-    """Skip (or fail in CI) where the real CLI is not installed; vibe is always the stand-in."""
-    if provider != "mistral":
+    """Skip (or fail in CI) where the real CLI or ACP agent is not installed; vibe is always the
+    stand-in."""
+    if provider in ACP_AGENTS:
+        binary, where, _ = ACP_AGENTS[provider]
+        find_cli(binary, where)
+    elif provider != "mistral":
         find_cli(BINARIES[provider])
 
 

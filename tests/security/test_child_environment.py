@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE
+from llmgw_desktop.engine.providers.confinement import cannot_confine
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
 from tests.security._power_support import (  # noqa: F401 - fixtures
@@ -82,9 +82,9 @@ async def planted(
     return gateway, clis
 
 
-# grok-cli and codex run for remote callers only in a bypass workspace (UNCONFINABLE): the
+# grok-cli and codex run for remote callers only in a bypass workspace (`cannot_confine`): the
 # local user's test below covers codex.
-@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p not in UNCONFINABLE])
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if not cannot_confine(p)])
 async def test_a_cli_run_for_a_remote_caller_gets_only_its_own_variables(
     provider: str, planted: tuple[GatewayRuntime, RecordingClis]
 ) -> None:

@@ -64,6 +64,9 @@ def state_changing_routes(gateway: GatewayRuntime) -> list[tuple[str, str]]:
 def envelope_message(path: str, body: dict[str, Any]) -> str:
     """The refusal's message, checking the envelope the path's clients parse."""
     error = body["error"]
+    if path.startswith("/api/"):
+        assert set(body) == {"error"} and isinstance(error, str), body  # Ollama's own shape
+        return error
     if path.startswith("/v1/messages"):
         assert body["type"] == "error" and error["type"] == "invalid_request_error", body
     elif path.startswith("/v1beta/") or ":" in path:
@@ -89,6 +92,9 @@ async def test_every_state_changing_route_refuses_bodies_a_page_can_send(launch:
         ("POST", "/v1/files"),
         ("POST", gateway.settings.http.path),
         ("POST", "/oauth/register"),
+        ("POST", "/api/chat"),
+        ("POST", "/v1/embeddings"),
+        ("POST", "/v1/completions"),
     ):
         assert expected in routes, (expected, routes)
     for method, path in routes:

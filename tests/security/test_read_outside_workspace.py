@@ -7,7 +7,7 @@ read-only sandbox lets its commands read any file the account can, so the lowest
 (an OAuth client with scope `mcp`, in a `read-only` workspace) had a scripted model `cat`
 that file and present the token over the network.
 
-Now (a) remote Codex calls need a `bypass` grant (`remote_power.UNCONFINABLE`), so nothing
+Now (a) remote Codex calls need a `bypass` grant (`confinement.cannot_confine`), so nothing
 starts; (b) Claude Code, confined, refuses to read outside its directory (checked with the
 real CLI); and (c) the instance token counts only on the gateway's own account's connections
 (`test_local_user_boundary.py` presents it from another account).

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE, UNCONFINED_FLAGS
+from llmgw_desktop.engine.providers.confinement import UNCONFINED_FLAGS, cannot_confine
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -47,6 +47,9 @@ from tests.transports.auth.conftest import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.contract
+
+# The agents no confined run holds (grok-cli, codex): refused below bypass, whatever is asked.
+UNCONFINABLE = frozenset(p for p in PROVIDERS if cannot_confine(p))
 
 GRANTED_TOOLS = ["Bash(npm test)", "shell(npm test)", "run_shell_command(npm test)"]
 # What a remote caller asks for to get a shell, the whole disk, or no guard at all.

@@ -88,3 +88,41 @@ def test_a_price_entered_in_settings_prices_the_next_request(
     on_gateway(body, loaded=with_budget, also_upstream=("openai",))
     kept = load_settings(loaded.config_file).settings.gateway.prices
     assert kept == {MODEL: {"input": 2.0, "output": 8.0, "cache_read": 0.5, "cache_write": 2.0}}
+
+
+def test_a_model_only_the_price_database_knows_is_served_and_priced_by_it(
+    on_gateway: OnGateway, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """`gpt-5-pro` is in no table of ours (the table stops gpt-5's price for it): the
+    maintained database prices it, so under a hard dollar budget it is served, its row counted
+    at the database's price and said so; the Prices page names the database and its date."""
+    with_budget = replace(loaded, settings=loaded.settings.with_values({"budgets": BUDGETS}))
+
+    async def body(desk: Desk) -> None:
+        facts = replace(desk.facts, loaded_settings=with_budget)
+        with desk_window(desk, qtbot, size=(1100, 700), facts=facts) as window:
+            engine = desk.runtime.engine
+            database = engine.prices.maintained
+            assert database is not None
+            async with openai.AsyncOpenAI(
+                base_url=desk.runtime.base_url + "/v1", api_key="unused", max_retries=0
+            ) as client:
+                await client.chat.completions.create(
+                    model="openai/gpt-5-pro", messages=[{"role": "user", "content": "hi"}]
+                )
+            (row,) = (await engine.recorder_query.page(RecorderFilters(state="completed"))).rows
+            assert row.cost_usd == pytest.approx(
+                (row.input_tokens * 15 + row.output_tokens * 120 + row.cache_read_tokens * 15)
+                / 1_000_000
+            )
+            detail = await engine.recorder_query.detail(row.id)
+            assert detail is not None
+            assert detail.record["cost_source"] == "maintained"
+            assert detail.record["cost_prices"] == database.label
+
+            box = shown_page(window, PricesPage).box
+            assert database.label in box.database_label.text()
+            box.model_edit.setText("gpt-5-pro")
+            assert f"from {database.label}" in box.current_label.text()
+
+    on_gateway(body, loaded=with_budget, also_upstream=("openai",))

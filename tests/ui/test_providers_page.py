@@ -625,3 +625,44 @@ def test_a_built_in_providers_keys_are_one_click_from_its_details(on_window: OnW
         assert not button.isVisible()
 
     on_window(body)
+
+
+def test_a_routes_targets_show_their_share_latency_and_cool_down(
+    on_providers: OnProviders,
+) -> None:
+    """A route over two targets: after some answers the page shows each target's share and
+    latency, and a target answering 429 as cooling down with the seconds left."""
+    from llmgw_desktop.engine.api import DIALECT_OPENAI_CHAT, CallerInfo
+    from llmgw_desktop.ui.pages.route_targets import ROUTE_COLUMNS
+
+    route = {"targets": ["openai/gpt-4o-mini", "openai/gpt-4o"], "strategy": "round-robin"}
+
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        view = page.route_targets
+        assert view.isVisible()  # the route is shown before any answer
+        untried = view.table.item(0, 4)
+        assert untried is not None and untried.text() == "untried"
+        caller = CallerInfo(principal=OPERATOR.id, endpoint="/v1/chat/completions")
+        hi = {"model": "team", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(4):
+            await page.engine.gateway.chat(DIALECT_OPENAI_CHAT, dict(hi), caller)
+        upstream.script(Reply.error(429, retry_after_s=30))
+        await page.engine.gateway.chat(DIALECT_OPENAI_CHAT, dict(hi), caller)
+        await page.refresh()
+        table = view.table
+        cells = [
+            [table.item(r, c).text() for c in range(len(ROUTE_COLUMNS))]  # type: ignore[union-attr]
+            for r in range(table.rowCount())
+        ]
+        assert [c[:2] for c in cells] == [
+            ["team", "openai/gpt-4o-mini"],
+            ["team", "openai/gpt-4o"],
+        ]
+        assert {c[3] for c in cells} == {"40%", "60%"}
+        assert all(c[4].endswith(" ms") for c in cells)
+        cooling = [c[6] for c in cells if c[6] != "Answering"]
+        assert len(cooling) == 1 and cooling[0].startswith("Cooling down (")
+        assert "after 429" in cooling[0]
+
+    on_providers(body, overrides={"gateway.routes": {"team": route}})

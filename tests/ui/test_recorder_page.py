@@ -316,6 +316,9 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     # With OpenTelemetry export on, the row's route names its trace, and the detail shows it.
     traced = RecordDetail(record | {"route": {"traceId": "4bf92f3577b34da6a3ce929d0e0e4736"}})
     assert "Trace       4bf92f3577b34da6a3ce929d0e0e4736" in describe_detail(traced)
+    # A gateway row says why its route tried the target.
+    chosen = {"route": {"attempts": []}, "chosen_because": "weighted: 3 of 5 shares"}
+    assert "Chosen      weighted: 3 of 5 shares" in describe_detail(RecordDetail(record | chosen))
 
 
 def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter(

@@ -1,4 +1,5 @@
-"""An API provider whose host takes no connection is rested (`engine/gateway/unreachable.py`):
+"""An API provider whose host takes no connection is rested
+(`engine/gateway/http_client/unreachable.py`):
 its routes are passed over until the rest ends. While it lasts the window says so wherever a
 failing provider shows (the Providers page, Overview's health table, the header, the tray's
 alert line, tooltip and switch), "Unreachable" with when it is tried again, within a second or
@@ -20,7 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.gateway import unreachable
+from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.gateway.http_client import unreachable
 from llmgw_desktop.ui.attention import UNREACHABLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.providers import ProvidersPage
@@ -50,7 +52,7 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_a: None)  # none offscreen
-    monkeypatch.setattr(unreachable, "FIRST_REST_S", REST_S)
+    monkeypatch.setattr(unreachable, "REST", Backoff(REST_S, unreachable.REST.longest_s))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-test-key-dddddddddddd")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
     routed = replace(

@@ -10,7 +10,7 @@ The credentials:
 - Gateway keys: `gateway_keys` (a secret per tool or person, scoped and capped), what a new one
   is (`key_spec`), their rows (`gateway_keys_store`) and the verifications remembered until a
   key changes (`key_changes`). `connection_keys` are the keys an agent the gateway runs calls
-  back with.
+  back with, and `agent_callbacks` where it calls back (the gateway's own door) with one.
 - The OAuth 2.0 server: `oauth` is its face; `oauth_config` its settings, `oauth_rules` the
   stateless rules, `oauth_clients` registration, `oauth_code_grant` the authorization code with
   PKCE, `oauth_tokens` tokens and refresh rotation, `oauth_resource` resource indicators,

@@ -108,11 +108,13 @@ class AuthService:
         environ: Mapping[str, str] | None = None,
         instance_token: str = "",
         keys: GatewayKeys | None = None,
+        connection_keys: ConnectionKeys | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`instance_token` is the one in this instance's 0600 `instance.json`: it proves the
         local user to the HTTP door even when authentication is on (the stdio relay and a
-        second launch use it); empty, no request can present it."""
+        second launch use it); empty, no request can present it. `connection_keys`: the keys
+        of the agents the gateway runs (shared with `AgentCallbacks`, which issues them)."""
         environ = os.environ if environ is None else environ
         self.keys = keys
         # The last key verdict granted, and its Verdict (`authenticate`).
@@ -120,8 +122,8 @@ class AuthService:
         self._token = settings.http.auth_token
         self._trusted_header = settings.http.trusted_principal_header
         self.instance_token = instance_token
-        # Keys of the agents the gateway runs for editors, to call back as their caller.
-        self.connection_keys = ConnectionKeys()
+        # Keys of the agents the gateway runs, to call back as their caller.
+        self.connection_keys = ConnectionKeys() if connection_keys is None else connection_keys
         self._all_local_accounts = settings.http.open_to_all_local_accounts
         self._told_owner_unknown = False
         self.trusted_proxies = TrustedProxies(settings.http.trusted_proxies)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets import lanes, reserves, transactions
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
 from llmgw_desktop.engine.budgets.reserves import Grant, Reserves, Taken
@@ -33,9 +34,8 @@ log = logging.getLogger(__name__)
 
 V = TypeVar("V", bound=Verdict)
 
-# A flush the store refused is tried again after this, doubling up to the most.
-RETRY_S = 0.5
-RETRY_MAX_S = 5.0
+# A flush the store refused is tried again after 0.5 s, doubling up to 5 s.
+FAILED_FLUSH = Backoff(first_s=0.5, longest_s=5.0)
 # What calls end within this is written in one transaction (the store keeps their holds
 # meanwhile, and this process's next admission writes them first anyway).
 FLUSH_AFTER_S = 0.05
@@ -449,7 +449,7 @@ class LaneAccounts:
         self._spawn(self._flush_while_owed())
 
     async def _flush_while_owed(self) -> None:
-        wait = RETRY_S
+        wait = FAILED_FLUSH.first_s
         try:
             while (
                 self._adds or self._released or self.reserves.active or self._unmark_at is not None
@@ -465,7 +465,7 @@ class LaneAccounts:
                         wake.cancel()
                 self._hurry.clear()
                 if await to_its_end(self.flush()):
-                    wait = RETRY_S
+                    wait = FAILED_FLUSH.first_s
                     if self._on_settled is not None and (
                         time.monotonic() - self._reread_at >= REREAD_EVERY_S
                     ):
@@ -473,6 +473,6 @@ class LaneAccounts:
                         await self._on_settled()
                 else:
                     await asyncio.sleep(wait)
-                    wait = min(wait * 2, RETRY_MAX_S)
+                    wait = FAILED_FLUSH.after(wait)
         finally:
             self._flushing = False

@@ -9,7 +9,8 @@ On the way in: `params` checks the arguments (every front door builds a `CallPar
 `routing` picks the conversation and directory; `remote_gate` holds remote callers to their
 workspace's grant; `approval` (reading prompts with `approval_text`) decides whether the call
 may go ahead; `acp_permissions` says what a CLI's child starts with and who answers an ACP
-agent's permission requests; `cli_spend` is what a CLI's call holds against hard budgets.
+agent's permission requests, a remote caller's checked first against its grant by
+`permission_check`; `cli_spend` is what a CLI's call holds against hard budgets.
 
 Around the call: `token_savings`, `prompt_optimizer` and `compression` are the opt-in prompt and
 answer optimisation and the prompt-cache bookkeeping; `resilience` is the retry policy and the

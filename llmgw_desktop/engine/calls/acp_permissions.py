@@ -1,26 +1,36 @@
 """What a CLI's child process starts with, and who answers an ACP agent's permission requests.
 
-The person at the desk, through the approval gate's desk question (`ApprovalGate.ask_desk`:
-Approve or Deny, denied when no desk is attached or no answer comes in time), never a fixed
-allow-list. When the gateway fronts the agent for an editor (`providers/acp/peer.AcpPeer`),
-the editor is asked as ACP asks, and the same question is mirrored on the desk: the first
-answer counts and closes the other. A remote caller's agent is refused anything but looking
-before anyone is asked (`providers/acp/turn.py`).
+A remote caller's grant answers first (`permission_check.check_request`): what it refuses,
+nobody is asked, and what it allows runs unasked unless the caller's own editor is there to
+refuse it. Otherwise (the local user, a `bypass` workspace) the person at the desk decides,
+through the approval gate's desk question (`ApprovalGate.ask_desk`: Approve or Deny, denied
+when no desk is attached or no answer comes in time), never a fixed allow-list; when the
+gateway fronts the agent for an editor (`providers/acp/peer.AcpPeer`), the editor is asked as
+ACP asks, and the same question is mirrored on the desk: the first answer counts and closes the
+other. The local user's call at `bypassPermissions` (which the operator must allow) asks nobody.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from llmgw_desktop.config.acp_agents import AcpAgentSpec
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import Callback
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.params import RequestMeta
+from llmgw_desktop.engine.calls.permission_check import check_request
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
-from llmgw_desktop.engine.providers.acp.gateway_env import routed_back
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer
-from llmgw_desktop.engine.providers.acp.turn import PermissionAsk, PermissionAsker
+from llmgw_desktop.engine.providers.acp.turn import (
+    PermissionAnswer,
+    PermissionAsk,
+    PermissionAsker,
+)
+from llmgw_desktop.engine.providers.base import Held
 from llmgw_desktop.engine.providers.child_env import child_environment
 
 __all__ = ["ChildFor", "acp_setup", "child_setup"]
@@ -35,14 +45,18 @@ class ChildFor:
     meta: RequestMeta
     model: str | None
     working_dir: str
+    held: Held | None = None  # a remote caller's grant the run is held to
+    auto_approve: bool = False  # the local user's call at bypassPermissions
+    # Where an ACP agent's model calls go and the key they carry (None: its own endpoint).
+    callback: Callback | None = None
 
 
 def child_setup(
     settings: Settings, catalog: ProviderCatalog, gate: ApprovalGate, run: ChildFor
 ) -> tuple[AcpSetup | None, dict[str, str]]:
     """The ACP set-up of an ACP agent's run (None for the other CLIs) and the environment its
-    child starts with: only its share of the gateway's (`providers/child_env.py`), and, when
-    the gateway fronts it for an editor, its model calls pointed back at the gateway."""
+    child starts with: only its share of the gateway's (`providers/child_env.py`), and, where
+    the run has a callback, its model calls pointed back at the gateway as the caller."""
     acp = None
     if catalog.info(run.provider).speaks_acp:
         acp = acp_setup(
@@ -55,6 +69,9 @@ def child_setup(
             workspace=run.meta.project or "",
             working_dir=run.working_dir,
             peer=run.meta.acp_peer,
+            held=run.held,
+            auto_approve=run.auto_approve,
+            callback=run.callback,
         )
     environment = child_environment(
         run.provider,
@@ -80,11 +97,27 @@ def acp_setup(
     workspace: str,
     working_dir: str,
     peer: AcpPeer | None = None,
+    held: Held | None = None,
+    auto_approve: bool = False,
+    callback: Callback | None = None,
 ) -> AcpSetup:
-    """`spec` (the catalog's `[providers.acp.NAME]`), who answers (the desk, or `peer`'s
-    editor mirrored on the desk), and the limits for one call of ACP agent `provider`."""
+    """`spec` (the catalog's `[providers.acp.NAME]`), who answers (the caller's grant first,
+    then the desk, or `peer`'s editor mirrored on the desk), where its model calls go
+    (`callback`), and the limits for one call of ACP agent `provider`. `held`: a remote
+    caller's grant; `auto_approve`: the call runs at `bypassPermissions` (only where the
+    operator allows bypass), so nobody is asked."""
+    root = Path(working_dir)
 
-    async def ask(question: PermissionAsk) -> bool:
+    async def ask(question: PermissionAsk) -> PermissionAnswer:
+        if held is not None:
+            # Off the loop: paths are resolved on disk and host names looked up.
+            verdict = await asyncio.to_thread(check_request, question, held, root)
+            if not verdict.allowed:
+                return PermissionAnswer(False, verdict.why)
+            if peer is None:
+                return PermissionAnswer(True)  # the grant decides; no one else to ask
+        elif auto_approve:
+            return PermissionAnswer(True)
         request = ApprovalRequest(
             provider=provider,
             prompt=f"{question.title}\n{question.detail}".strip(),
@@ -99,13 +132,12 @@ def acp_setup(
         )
         reason = f"{provider} asks to run a {question.kind} tool: {question.title}"
         if peer is not None:
-            allowed, _by = await gate.ask_desk_or(request, reason, peer.ask(question))
-            return allowed
+            allowed, by = await gate.ask_desk_or(request, reason, peer.ask(question))
+            return PermissionAnswer(allowed, "" if allowed else f"refused ({by})")
         decision = await gate.ask_desk(request, reason)
-        return decision.allowed
+        return PermissionAnswer(decision.allowed, "" if decision.allowed else decision.reasons[-1])
 
     asker: PermissionAsker = ask
-    routed = peer is not None and routed_back(provider, peer.gateway_url)
     return AcpSetup(
         spec=spec,
         permissions=asker,
@@ -113,8 +145,8 @@ def acp_setup(
         init_timeout_s=min(60.0, settings.providers.timeout_ms / 2000),
         max_line_bytes=settings.providers.max_output_bytes,
         forward=peer.update if peer is not None else None,
-        routed=routed,
-        gateway_url=peer.gateway_url if routed and peer is not None else "",
-        gateway_key=peer.gateway_key if routed and peer is not None else "",
+        routed=callback is not None,
+        gateway_url=callback.url if callback is not None else "",
+        gateway_key=callback.key if callback is not None else "",
         images=peer.images if peer is not None else (),
     )

@@ -5,7 +5,12 @@ CLI's permission prompts is refused unless the operator allowed it. `mcp_managed
 request (bypass or full-auto asked for, dangerous wording, risky tool settings) against a
 threshold: at or above it the call is denied, or put to the person at the desk when a desktop
 is attached and the policy says to ask (no answer in time is a denial). Below it the call runs
-at an accept-edits level suited to each CLI. Every decision carries its score and reasons, and
+at an accept-edits level suited to each agent (`providers/confinement.py`, `Row.managed`): never
+a fully unlocked one, so an agent whose only rung runs its shell unasked (grok-cli) is refused,
+and one that only the table's flags hold there (OpenCode) runs at those. Where the operator
+allows bypass (`approval.allow_bypass`), the local user's managed calls run at
+`bypassPermissions` across the board, the headless operator's full auto-approve; a remote
+caller's never. Every decision carries its score and reasons, and
 is written to the flight recorder.
 
 The wording is read as a shell would read it (`approval_text.py`: Unicode and look-alike
@@ -27,7 +32,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.providers.confinement import Managed, managed_rung
 
 __all__ = [
     "ApprovalDecision",
@@ -51,23 +58,6 @@ CRITICAL_SCORE = 100
 # Longer prompts are read off the event loop.
 INLINE_SCORING_CHARS = 100_000
 
-# The accept-edits rung of each CLI, used below the threshold under mcp_managed.
-MANAGED_MODES = {
-    "claude": "acceptEdits",
-    "grok": "acceptEdits",
-    "mistral": "acceptEdits",
-    "copilot": "acceptEdits",
-    "opencode": "acceptEdits",
-    "gemini": "default",  # no accept-edits rung headless: stays prompted (read-only tools)
-    "codex": "default",  # sandboxed workspace-write only when the caller asked for fullAuto
-    # ACP agents: each tool call that needs permission is put to the desk as it comes.
-    "qwen": "default",
-    "gemini-acp": "default",
-    "opencode-acp": "default",
-    "claude-acp": "default",
-    "codex-acp": "default",
-}
-
 
 @dataclass(frozen=True)
 class ApprovalRequest:
@@ -86,6 +76,9 @@ class ApprovalRequest:
     caller: str = ""
     workspace: str = ""
     working_dir: str = ""
+    # Whether the managed ladder sets the mode (the caller asked for `mcp_managed`); False for
+    # a remote caller scored only because it is remote, which runs at the mode it asked for.
+    ladder: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +91,9 @@ class ApprovalDecision:
     permission_mode: str  # what the call will run with
     decided_by: str = "policy"  # "policy", "desk" or "desk-timeout"
     warnings: tuple[str, ...] = ()
+    # Run at the confinement table's flags for that mode: the managed rung of an agent whose
+    # own flags at it would run its shell unasked (`providers/confinement.Managed`).
+    confined: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -225,19 +221,32 @@ class ApprovalGate:
             return ApprovalDecision(
                 "legacy", True, score, self.threshold, tuple(reasons), request.permission_mode
             )
-        mode, warnings = self._managed_mode(request, bypass)
+        rung = self._managed_rung(request, bypass)
+        if rung is None:
+            reasons.append(
+                f"{request.provider} has no rung short of a full bypass (it runs every tool, its "
+                "shell included, without asking): under mcp_managed it runs only where the "
+                "operator allows bypass (LLM_GATEWAY_APPROVAL_ALLOW_BYPASS=1), or ask with "
+                "approvalStrategy legacy"
+            )
+            return ApprovalDecision(
+                "mcp_managed", False, score, self.threshold, tuple(reasons), "default"
+            )
+        mode, warnings, confined = rung.mode, (rung.warning,) if rung.warning else (), rung.confined
         # A critical pattern is over the threshold whatever it is, and a bypass does not lift it.
-        if not assessment.critical and (score < self.threshold or bypass):
-            return ApprovalDecision(
-                "mcp_managed", True, score, self.threshold, tuple(reasons), mode, warnings=warnings
-            )
-        if self.ask_at_desk and self._desk is not None:
-            approved, by = await self._ask(request, score, reasons)
-            return ApprovalDecision(
-                "mcp_managed", approved, score, self.threshold, tuple(reasons), mode, by, warnings
-            )
+        allowed, by = not assessment.critical and (score < self.threshold or bypass), "policy"
+        if not allowed and self.ask_at_desk and self._desk is not None:
+            allowed, by = await self._ask(request, score, reasons)
         return ApprovalDecision(
-            "mcp_managed", False, score, self.threshold, tuple(reasons), mode, warnings=warnings
+            "mcp_managed",
+            allowed,
+            score,
+            self.threshold,
+            tuple(reasons),
+            mode,
+            by,
+            warnings,
+            confined,
         )
 
     async def ask_desk(self, request: ApprovalRequest, reason: str) -> ApprovalDecision:
@@ -287,20 +296,26 @@ class ApprovalGate:
                 pending.answer.set_result(False)  # tells the desk the question is over
             self.pending.pop(pending.id, None)
 
-    def _managed_mode(self, request: ApprovalRequest, bypass: bool) -> tuple[str, tuple[str, ...]]:
+    def _managed_rung(self, request: ApprovalRequest, bypass: bool) -> Managed | None:
+        """The rung a managed call runs at (`confinement.managed_rung`: each agent's
+        accept-edits level, held by the table's flags where its own would run its shell
+        unasked); None where the agent has none and nothing lets it run unheld.
+
+        A bypass the call asked for, or the local user's managed call where the operator allows
+        bypass (the headless operator's full auto-approve), runs at `bypassPermissions`. A
+        remote caller's mode is never raised by this: it runs at what it asked for when scored
+        only because it is remote (`ladder` False), and is clamped to its grant after."""
         if bypass:  # only reachable when the operator allows bypass
-            return "bypassPermissions", ()
+            return Managed("bypassPermissions")
+        if not request.ladder:
+            return Managed(request.permission_mode)
         if request.permission_mode == "plan":
-            return "plan", ()  # a read-only ask (a CLI answering as a model) is not widened
+            return Managed("plan")  # a read-only ask (a CLI answering as a model) is not widened
+        if self.allow_bypass and request.principal == LOCAL:
+            return Managed("bypassPermissions")
         if request.provider == "codex" and request.full_auto:
-            return "acceptEdits", ()  # codex: sandboxed workspace-write
-        mode = MANAGED_MODES.get(request.provider, "default")
-        warnings: tuple[str, ...] = ()
-        if request.provider == "grok":
-            warnings = ("grok-cli has no accept-edits rung: it runs its tools without asking",)
-        if request.provider == "gemini":
-            warnings = ("gemini has no accept-edits rung headless: edits stay gated",)
-        return mode, warnings
+            return Managed("acceptEdits")  # codex: sandboxed workspace-write
+        return managed_rung(request.provider)
 
     async def _ask(
         self, request: ApprovalRequest, score: int, reasons: list[str]

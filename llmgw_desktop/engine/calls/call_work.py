@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, Callback
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalGate
-from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, unmetered
+from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, cli_cost_basis, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
-from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -48,7 +48,6 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
 
 if TYPE_CHECKING:
@@ -85,20 +84,20 @@ class CallWork:
         catalog: ProviderCatalog,
         sessions: SessionStore,
         gate: ApprovalGate,
-        power: RemotePowerGate,
         recorder: FlightRecorder,
         events: EventBus,
         dirs: ConversationDirs,
         budgets: SpendGuard,
         prices: PriceBook,
+        callbacks: AgentCallbacks,
         auth_files: AuthFileSource | None = None,
         lifeline: Lifeline | None = None,
     ) -> None:
         self._settings = settings
+        self._callbacks = callbacks
         self._catalog = catalog
         self._sessions = sessions
         self._gate = gate
-        self._power = power
         self._recorder = recorder
         self._events = events
         self._dirs = dirs
@@ -168,7 +167,9 @@ class CallWork:
             cost_usd=data.get("cost_usd"),
             # No column for it in this schema: the route's JSON carries how the cost was found.
             route=_cost_route(
-                data.get("cost_source") if data.get("cost_usd") is not None else None,
+                self._prices.cost_note(
+                    data.get("cost_source") if data.get("cost_usd") is not None else None
+                ),
                 run.meta.replay_of,
             ),
             optimization=data.pop("_optimization", None),
@@ -179,18 +180,18 @@ class CallWork:
         # Again now that the job leaves the queue: it may have waited there (or for a person's
         # approval) while other calls used the budget up. `run` ends its row as failed.
         meta = run.meta
-        self._budgets.check(
-            run.principal,
-            meta.caller,
-            meta.project,
-            CostBasis.cli(run.provider, run.params.model, self._prices),
-        )
+        routed = self._routed(run.provider, run.principal, meta)
+        basis = cli_cost_basis(run.provider, run.params.model, self._prices, routed=routed)
+        self._budgets.check(run.principal, meta.caller, meta.project, basis)
         # A hard budget may have come to cover it while it waited (the desk, a key's budget).
-        why = unmetered(self._catalog, run.provider, run.params.model, self._prices, meta.acp_peer)
+        why = unmetered(self._catalog, run.provider, run.params.model, self._prices, routed=routed)
         if why is not None:
             self._budgets.refuse_unmetered(
                 run.principal, meta.caller, meta.project, run.provider, why
             )
+        if routed:
+            # Its model calls are each held and counted on their own rows: nothing to hold here.
+            return await self._attempts_held(ctx, run)
         # Held while the CLI runs; `run` counts the row right after (no await between).
         # A CLI cannot be told an output limit: it is held at its model's maximum output
         # where the table knows it, and admitted only where the budget has room for that.
@@ -202,6 +203,12 @@ class CallWork:
         with _held(hold):
             return await self._attempts_held(ctx, run)
 
+    def _routed(self, provider: str, principal: str, meta: RequestMeta) -> bool:
+        """Whether a run of `provider` for this call has its model calls come back through the
+        gateway, each held against the budgets on its own."""
+        proven = self._callbacks.principal_of(principal, meta.proven)
+        return self._callbacks.routes(provider, meta.acp_peer, proven)
+
     def _unreported(self, run: PlannedCall, error: EngineError | None = None) -> dict[str, Any]:
         """The row's tokens and cost for a job that ended without the CLI's usage
         (`cli_spend.py`): its hold under a hard budget, or what the CLI said it cost."""
@@ -209,7 +216,7 @@ class CallWork:
         if not fields:
             return {}
         source = fields.pop("cost_source")
-        return fields | {"route": _cost_route(source, run.meta.replay_of)}
+        return fields | {"route": _cost_route(self._prices.cost_note(source), run.meta.replay_of)}
 
     async def _attempts_held(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
         directory, owned = run.resolved.working_dir, False
@@ -222,6 +229,25 @@ class CallWork:
             max_budget_usd=cap,
             budget_price=None if cap is None or run.spend.ask is None else run.spend.ask.price,
         )
+        # An ACP agent's model calls come back through the gateway as the caller, with a
+        # connection key revoked when the job's runs end (`auth/agent_callbacks.py`).
+        meta = run.meta
+        proven = self._callbacks.principal_of(run.principal, meta.proven)
+        if self._catalog.info(run.provider).speaks_acp:
+            with self._callbacks.opened(run.provider, meta.acp_peer, proven, meta.caller) as back:
+                return await self._runs(ctx, run, request, directory, owned, back)
+        return await self._runs(ctx, run, request, directory, owned, None)
+
+    async def _runs(
+        self,
+        ctx: JobContext,
+        run: PlannedCall,
+        request: ProviderRequest,
+        directory: Path,
+        owned: bool,
+        callback: Callback | None,
+    ) -> dict[str, Any]:
+        """The job's attempts, each one spawn of the agent, and the turn settled."""
         limits = self._limits(run.params)
 
         def progress(text: str, events: int, size: int) -> None:
@@ -240,7 +266,16 @@ class CallWork:
             self._settings,
             self._catalog,
             self._gate,
-            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
+            ChildFor(
+                run.provider,
+                run.principal,
+                run.meta,
+                run.params.model,
+                str(directory),
+                held=request.held,
+                auto_approve=request.permission_mode == "bypassPermissions",
+                callback=callback,
+            ),
         )
         run.spend.routed = acp is not None and acp.routed
 
@@ -251,8 +286,7 @@ class CallWork:
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
             run.spend.attempt_started = False
-            # Again at each start, not only at submit (red-team second pass, finding 1).
-            await self._power.check_directory(run.provider, request)
+            # The spawn point holds a confined run to its table row again at each start.
             return await invoke_once(
                 adapter_for(run.provider, self._catalog),
                 request,
@@ -416,10 +450,11 @@ def _held(hold: Hold) -> Iterator[None]:
         hold.release()
 
 
-def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, Any] | None:
-    """A CLI row's route record: none of its own, only how its cost was found (if it has one)
-    and the row it re-sends (the recorder links the two by it)."""
-    route = {"cost": cost_note(source), "replayOf": replay_of}
+def _cost_route(note: dict[str, str] | None, replay_of: str | None = None) -> dict[str, Any] | None:
+    """A CLI row's route record: none of its own, only how its cost was found (`note`: the
+    price book's `cost_note`, if it has a cost) and the row it re-sends (the recorder links the
+    two by it)."""
+    route = {"cost": note, "replayOf": replay_of}
     kept = {name: value for name, value in route.items() if value is not None}
     return kept or None
 

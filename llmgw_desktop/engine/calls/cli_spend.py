@@ -14,8 +14,8 @@ stops at the first turn past them.
 A CLI that can do neither (`ProviderInfo.budget_stop` empty: it says what a run cost only when
 the run ends, if at all) is unmetered: a prompted model can keep it calling tools many turns past
 its hold, so under a hard budget its job is refused before anything is spawned (`unmetered`),
-unless its model calls come back through the gateway (an ACP agent fronted for an editor, each
-call held on its own) or the operator accepted it (`providers.unmetered_clis`).
+unless its model calls come back through the gateway (an ACP agent the gateway points at itself,
+from any door, each call held on its own) or the operator accepted it (`providers.unmetered_clis`).
 
 A job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed) ran the
 CLI, which called the vendor until then: under a hard budget its row is counted at what was
@@ -28,21 +28,17 @@ never started counts nothing, and an ACP agent whose model calls came back throu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.providers.acp.gateway_env import routed_back
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, COST_FROM_CLI
+from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, COST_FROM_CLI, CostBasis
 
-if TYPE_CHECKING:
-    from llmgw_desktop.engine.providers.acp.peer import AcpPeer
-
-__all__ = ["CliSpend", "cli_ask", "unmetered"]
+__all__ = ["CliSpend", "cli_ask", "cli_cost_basis", "unmetered"]
 
 
 def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBook) -> CallAsk:
@@ -62,21 +58,30 @@ def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBoo
     )
 
 
+def cli_cost_basis(
+    provider: str, model: str | None, prices: PriceBook, *, routed: bool
+) -> CostBasis:
+    """How a CLI job's dollar cost will be known: a `routed` agent's on its model calls' own
+    rows, each priced (and held) as the gateway routes it; any other's as `CostBasis.cli`."""
+    if routed:
+        return CostBasis(provider, model or None, True, "cli")
+    return CostBasis.cli(provider, model, prices)
+
+
 def unmetered(
     catalog: ProviderCatalog,
     provider: str,
     model: str | None,
     prices: PriceBook,
-    peer: AcpPeer | None = None,
+    *,
+    routed: bool = False,
 ) -> str | None:
     """Why a job of `provider` could not be stopped at what a hard budget holds for it (a
     clause naming the CLI, for the refusal), or None where it can: it stops at its hold
     (`ProviderInfo.budget_stop`) and its hold has a price to stop at, its model calls come back
-    through the gateway (an ACP agent fronted for `peer`, as `acp_permissions.acp_setup` starts
-    it), or the operator accepted it (`providers.unmetered_clis`)."""
-    if provider in catalog.unmetered_accepted:
-        return None
-    if peer is not None and routed_back(provider, peer.gateway_url):
+    through the gateway (`routed`: an ACP agent the gateway points at itself,
+    `auth/agent_callbacks.py`), or the operator accepted it (`providers.unmetered_clis`)."""
+    if provider in catalog.unmetered_accepted or routed:
         return None
     info = catalog.info(provider)
     if not info.stops_at_hold:

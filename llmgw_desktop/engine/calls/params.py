@@ -16,6 +16,7 @@ from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
 if TYPE_CHECKING:
+    from llmgw_desktop.engine.auth.principals import Principal
     from llmgw_desktop.engine.providers.acp.peer import AcpPeer
 
 __all__ = ["CallParams", "RequestMeta", "checked_working_dir", "record_fields"]
@@ -68,6 +69,13 @@ class RequestMeta:
     # The editor an ACP agent's turn talks through (`llmgw-desktop acp --agent`): its updates
     # and permission requests go there. Not part of what makes two calls the same.
     acp_peer: AcpPeer | None = field(default=None, compare=False)
+    # The caller as its credential proved it (its scopes included): an agent the gateway starts
+    # for the call calls its models back with a connection key standing for it
+    # (`auth/agent_callbacks.py`). None where the front door had none to pass.
+    proven: Principal | None = field(default=None, compare=False)
+    # The outbound guard read this call's prompt already (a CLI behind the gateway: the
+    # gateway decided for its request), so the call is not read again.
+    guarded: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,34 @@ class CallParams:
         Raises:
             InvalidRequest: naming the parameter that is wrong and why.
         """
+        self._check_prompt()
+        if self.permission_mode not in PERMISSION_MODES:
+            raise InvalidRequest(
+                f"permissionMode must be one of {', '.join(PERMISSION_MODES)}",
+                param="permissionMode",
+            )
+        if self.model is not None and not _NAME.fullmatch(self.model):
+            raise InvalidRequest(f"model {self.model!r} is not a valid model name", param="model")
+        self._check_conversation()
+        self._check_names()
+        for name, value in (
+            ("timeoutMs", self.timeout_ms),
+            ("idleTimeoutMs", self.idle_timeout_ms),
+        ):
+            if value is not None and value < (1 if name == "timeoutMs" else 0):
+                raise InvalidRequest(
+                    f"{name} must be a positive number of milliseconds", param=name
+                )
+        if self.working_dir is not None:
+            return replace(self, working_dir=checked_working_dir(self.working_dir))
+        return self
+
+    def _check_prompt(self) -> None:
+        """Exactly one of `prompt` and `promptParts`, not empty, not too long.
+
+        Raises:
+            InvalidRequest: naming which.
+        """
         if self.prompt is not None and self.prompt_parts is not None:
             raise InvalidRequest(
                 "provide exactly one of `prompt` or `promptParts`, not both", param="prompt"
@@ -121,13 +157,13 @@ class CallParams:
             raise InvalidRequest(
                 f"the prompt is longer than {MAX_PROMPT_CHARS} characters", param="prompt"
             )
-        if self.permission_mode not in PERMISSION_MODES:
-            raise InvalidRequest(
-                f"permissionMode must be one of {', '.join(PERMISSION_MODES)}",
-                param="permissionMode",
-            )
-        if self.model is not None and not _NAME.fullmatch(self.model):
-            raise InvalidRequest(f"model {self.model!r} is not a valid model name", param="model")
+
+    def _check_conversation(self) -> None:
+        """At most one way of choosing the conversation, and a session id of the right form.
+
+        Raises:
+            InvalidRequest: naming the parameters that contradict each other.
+        """
         if self.session_id is not None and not _SESSION.fullmatch(self.session_id):
             raise InvalidRequest(
                 f"sessionId {self.session_id!r} is not a valid session id", param="sessionId"
@@ -146,6 +182,13 @@ class CallParams:
             raise InvalidRequest(
                 "resumeLatest and createNewSession contradict each other", param="resumeLatest"
             )
+
+    def _check_names(self) -> None:
+        """The tool and MCP server names given are names (never a flag for the CLI).
+
+        Raises:
+            InvalidRequest: naming the list and the name.
+        """
         for name, tools in (
             ("allowedTools", self.allowed_tools),
             ("disallowedTools", self.disallowed_tools),
@@ -162,17 +205,6 @@ class CallParams:
                 raise InvalidRequest(
                     f"mcpServers has an invalid server name {server!r}", param="mcpServers"
                 )
-        for name, value in (
-            ("timeoutMs", self.timeout_ms),
-            ("idleTimeoutMs", self.idle_timeout_ms),
-        ):
-            if value is not None and value < (1 if name == "timeoutMs" else 0):
-                raise InvalidRequest(
-                    f"{name} must be a positive number of milliseconds", param=name
-                )
-        if self.working_dir is not None:
-            return replace(self, working_dir=checked_working_dir(self.working_dir))
-        return self
 
     def canonical(self) -> dict[str, Any]:
         """The arguments that make two calls the same call (for dedup), without bookkeeping."""

@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig, parse_servers
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
+from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.call_work import CallWork, PlannedCall
-from llmgw_desktop.engine.calls.cli_spend import unmetered
+from llmgw_desktop.engine.calls.cli_spend import cli_cost_basis, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.routing import ConversationDirs, ConversationRouter, Resolved
@@ -39,10 +41,13 @@ from llmgw_desktop.engine.errors import (
     ProviderUnavailable,
 )
 from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.jobs.live import JobContext, JobSpec, Submitted
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.base import ProviderRequest
+from llmgw_desktop.engine.providers.base import Held, ProviderRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.mcp_handoff import WRITTEN_AT_START, servers_for
@@ -50,8 +55,7 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis
-from llmgw_desktop.engine.workspaces import WorkspaceRegistry
+from llmgw_desktop.engine.workspaces import Confinement, WorkspaceRegistry
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.providers.auth_home import AuthFileSource
@@ -84,13 +88,17 @@ class ProviderCalls:
         project_access: Callable[[str, str | None], None] | None = None,
         target_access: Callable[[str, str, str], EngineError | None] | None = None,
         prices: PriceBook | None = None,
+        callbacks: AgentCallbacks | None = None,
+        guard: OutboundGuard | None = None,
     ) -> None:
-        """`budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
+        """`guard` reads a call's prompt for secrets before its CLI is given it (`[guard]`);
+        `budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
         could not count, and holds a running call's estimate (`engine/budgets/ledger.py`);
         `project_access(principal, project)` raises
         `ProjectForbidden` when the principal was not granted the project
         (`engine/auth/projects.py`)."""
         self._settings = settings
+        self._guard = guard
         # The engine's prices (the person's over the bundled table): a run's estimated cost.
         self._prices = prices or PriceBook()
         self._budgets = budgets or NO_BUDGETS
@@ -99,6 +107,12 @@ class ProviderCalls:
         # (or the model asked of it) out (`engine/auth/key_scope.py`).
         self._target_access = target_access
         self._workspaces = workspaces
+        # Where the agents it starts call their models back (nowhere without a door).
+        self._callbacks = callbacks or AgentCallbacks(ConnectionKeys())
+        # Which remote callers the operator lets fetch web addresses (`web_fetch`): their
+        # agents' fetches too (`permission_check.py`).
+        passthrough = settings.gateway.remote_passthrough
+        self._passthrough = RemotePassthrough(passthrough.allow, passthrough.principals)
         self._jobs = jobs
         self._sessions = sessions
         # The engine's CLIs and ACP agents (the operator's added ones too), as discovery has them.
@@ -116,12 +130,12 @@ class ProviderCalls:
             catalog=catalog,
             sessions=sessions,
             gate=gate,
-            power=self._power,
             recorder=recorder,
             events=events,
             dirs=self.conversation_dirs,
             budgets=self._budgets,
             prices=self._prices,
+            callbacks=self._callbacks,
             auth_files=auth_files,
             lifeline=lifeline,
         )
@@ -187,6 +201,7 @@ class ProviderCalls:
         if meta.optimize_prompt:
             # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
             params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
+        params = await self._check_secrets(provider, params, principal, meta)
         confinement = await self._power.check(provider, params, principal, meta)
         strategy = _strategy_for(principal, meta)
         decision = await self._gate.decide(
@@ -201,12 +216,11 @@ class ProviderCalls:
                 caller=meta.caller,
                 workspace=asked_workspace,
                 working_dir=params.working_dir or "",
+                # Scored because the caller is remote, not because it asked for `mcp_managed`:
+                # it runs at the mode it asked for, never raised to the accept-edits rung.
+                ladder=strategy == meta.approval_strategy,
             )
         )
-        if strategy != meta.approval_strategy and decision.allowed:
-            # Scored because the caller is remote, not because it asked for `mcp_managed`: it
-            # runs at the mode it asked for, never raised to the accept-edits rung.
-            decision = dataclasses.replace(decision, permission_mode=_asked_mode(params, meta))
         prefix_hash, prefix_tokens = stable_prefix(params)
         record = self._start_record(
             provider,
@@ -239,7 +253,8 @@ class ProviderCalls:
                 record,
                 decision,
                 optimization,
-                confined=confinement is not None and confinement.confined,
+                held=self._held(confinement, principal),
+                confined=decision.confined,
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
                 servers=servers,
             )
@@ -313,14 +328,12 @@ class ProviderCalls:
     ) -> None:
         """Refuse before anything runs (no approval asked, no CLI spawned); the refusal is a
         refused row that spent nothing (no provider was asked)."""
+        proven = self._callbacks.principal_of(principal, meta.proven)
+        routed = self._callbacks.routes(provider, meta.acp_peer, proven)
         try:
-            self._budgets.check(
-                principal,
-                meta.caller,
-                meta.project,
-                CostBasis.cli(provider, params.model, self._prices),
-            )
-            why = unmetered(self._catalog, provider, params.model, self._prices, meta.acp_peer)
+            basis = cli_cost_basis(provider, params.model, self._prices, routed=routed)
+            self._budgets.check(principal, meta.caller, meta.project, basis)
+            why = unmetered(self._catalog, provider, params.model, self._prices, routed=routed)
             if why is not None:
                 self._budgets.refuse_unmetered(principal, meta.caller, meta.project, provider, why)
         except EngineError as error:
@@ -328,6 +341,44 @@ class ProviderCalls:
             self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
             error.details.setdefault("requestId", record)
             raise
+
+    async def _check_secrets(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> CallParams:
+        """The call as its CLI may be given it, by the outbound guard (`[guard]`): as asked,
+        or with each secret of its prompt replaced by a placeholder; a refusal is a refused
+        row. The CLI's answer is its own (a CLI works on this machine and may write the real
+        value itself), so placeholders in it are not put back."""
+        if self._guard is None or meta.guarded:
+            return params
+        parts = params.prompt_parts
+        prompt = (
+            {"prompt": params.prompt or ""}
+            if parts is None
+            else {"system": parts.system, "tools": parts.tools, "context": parts.context}
+            | {"task": parts.task}
+        )
+        who = CallerInfo(principal, meta.caller, meta.project, meta.tool, meta.transport)
+        decision = await self._guard.for_call(provider, prompt, who, meta.record_id or "")
+        if decision.refusal is not None:
+            record = self._start_record(provider, params, principal, meta)
+            error = decision.refusal
+            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
+            error.details.setdefault("requestId", record)
+            raise error
+        redaction = decision.redaction
+        if redaction is None:
+            return params
+        if parts is None:
+            return dataclasses.replace(params, prompt=redaction.text(params.prompt or ""))
+        redacted = dataclasses.replace(
+            parts,
+            system=redaction.text(parts.system),
+            tools=redaction.text(parts.tools),
+            context=redaction.text(parts.context),
+            task=redaction.text(parts.task),
+        )
+        return dataclasses.replace(params, prompt_parts=redacted)
 
     async def _start(
         self,
@@ -339,6 +390,7 @@ class ProviderCalls:
         decision: ApprovalDecision,
         optimization: dict[str, Any],
         *,
+        held: Held | None,
         confined: bool,
         notices: list[dict[str, Any]],
         servers: tuple[UpstreamServerConfig, ...] = (),
@@ -363,7 +415,8 @@ class ProviderCalls:
             allowed_tools=params.allowed_tools,
             disallowed_tools=params.disallowed_tools,
             working_dir=resolved.working_dir,
-            confined=confined,
+            confined=held is not None or confined,
+            held=held,
             mcp_servers=servers,
             mcp_config=WRITTEN_AT_START if servers else None,  # the run writes the file
         )
@@ -416,6 +469,14 @@ class ProviderCalls:
             unstarted=lambda state: self._unstarted(record, state),
         )
         return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
+
+    def _held(self, confinement: Confinement | None, principal: str) -> Held | None:
+        """The grant a remote caller's run is held to (None: the local user, or `bypass`)."""
+        if confinement is None or not confinement.confined:
+            return None
+        return Held(
+            confinement.grant.level, may_fetch=self._passthrough.allowed(principal, "web_fetch")
+        )
 
     def _unstarted(self, record: str, state: JobState) -> None:
         """The job ended in the queue, before its work (which ends the row) began: its row

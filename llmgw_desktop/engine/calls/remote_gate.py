@@ -4,7 +4,8 @@
 runs in (the one it names, the default, or its session's directory), takes that workspace's
 grant and checks what the caller asked for against it (`remote_power.confine`); a refusal is
 written to the flight recorder like any denial. Just before the job is queued, `check_start`
-takes the last look at the command line the adapter made and at the directory it runs in.
+takes the confinement table's last look at the command line the adapter made and at the
+directory it runs in (the spawn point takes it again at each start).
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fi
 from llmgw_desktop.engine.calls.routing import ConversationRouter
 from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
 from llmgw_desktop.engine.providers.base import ProviderRequest
-from llmgw_desktop.engine.providers.confinement import widening_paths
+from llmgw_desktop.engine.providers.confinement import last_look
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.workspaces import (
     Confinement,
     Grant,
     Workspace,
     WorkspaceRegistry,
-    check_argv,
     confine,
 )
 
@@ -113,38 +113,12 @@ class RemotePowerGate:
     async def check_start(
         self, provider: str, request: ProviderRequest, argv: Sequence[str]
     ) -> None:
-        """The last look at a confined run: its command line, and project configuration in its
-        directory that no flag keeps the CLI from loading (Gemini's `.gemini/`: hooks, MCP
-        servers, pre-approved tools, which a remote caller could have written there).
+        """The table's last look at a confined run (`confinement.last_look`), taken here so a
+        refusal comes before the job is queued; the spawn point takes it again at each start.
 
         Raises:
-            ApprovalDenied: either would widen the run (code `remote_power_refused`).
+            ApprovalDenied: its command line or its directory would widen the run (code
+                `remote_power_refused`).
         """
-        if not request.confined:
-            return
-        check_argv(provider, argv)
-        await self.check_directory(provider, request)
-
-    async def check_directory(self, provider: str, request: ProviderRequest) -> None:
-        """No project configuration that widens a confined run in its directory, looked at again
-        just before each start: a call may wait in the queue (or for a retry) while a remote
-        caller with edit rights writes `.gemini/` there.
-
-        Raises:
-            ApprovalDenied: it would widen the run (code `remote_power_refused`).
-        """
-        if not request.confined:
-            return
-        found = await asyncio.to_thread(
-            widening_paths, provider, request.permission_mode, request.working_dir
-        )
-        if found:
-            raise ApprovalDenied(
-                f"{provider} would load {', '.join(found)} from {request.working_dir} as trusted "
-                "project configuration (hooks, MCP servers, pre-approved tools), which could "
-                "widen what a remote caller may do; remove it, or grant the workspace "
-                'remote_level = "bypass"',
-                code=ErrorCode.REMOTE_POWER_REFUSED,
-                param="workspace",
-                value=found,
-            )
+        if request.confined:
+            await asyncio.to_thread(last_look, provider, request, argv)

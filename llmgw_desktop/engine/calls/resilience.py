@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderFailure, ProviderUnavailable
 
 __all__ = [
@@ -50,10 +50,10 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after_s: float | None = None) -> float:
         """Seconds to wait before try number `attempt + 1` (attempt counts from 1)."""
+        waits = Backoff(min(self.base_delay_s, self.max_delay_s), self.max_delay_s, jitter=0.2)
         if retry_after_s is not None:
-            return min(max(retry_after_s, 0.0), self.max_delay_s)
-        backoff = self.base_delay_s * (2.0 ** (attempt - 1))
-        return min(backoff, self.max_delay_s) * random.uniform(0.8, 1.2)  # noqa: S311
+            return waits.asked(retry_after_s)
+        return waits.spread(waits.nth(attempt))
 
 
 class CircuitBreaker:

@@ -6,6 +6,7 @@ have failed. Each attempt is its own row in the flight recorder."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,6 +16,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
+from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.cached_answers import CachedAnswers
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
@@ -22,19 +24,8 @@ from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.held_answers import releasing
-from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
-from llmgw_desktop.engine.gateway.outgoing import Outgoing
-from llmgw_desktop.engine.gateway.output_limit import limit_changes
-from llmgw_desktop.engine.gateway.passthrough import forwardable_query, passthrough_body
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
-from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
-from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
-from llmgw_desktop.engine.gateway.unreachable import RESTING_OUTCOME, UnreachableHosts
-from llmgw_desktop.engine.gateway.upstream import (
+from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
+from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
     NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
@@ -42,7 +33,22 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
-from llmgw_desktop.engine.response_cache import ResponseCache
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.outgoing import Outgoing
+from llmgw_desktop.engine.gateway.output_limit import limit_changes
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
+    forwardable_query,
+    passthrough_body,
+)
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
+from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
+from llmgw_desktop.engine.response_cache import ResponseCache, keyed_headers
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -72,8 +78,12 @@ class ApiTargets:
         answers: AnswerRelay,
         records: RequestRecords,
         cache: ResponseCache | None = None,
+        balancer: Balancer | None = None,
+        semantic: SemanticCache | None = None,
     ) -> None:
         self.registry = registry
+        # Learns each target's time to first token and quota from its answers.
+        self._balancer = balancer or Balancer()
         self.keys = keys
         self.upstream = upstream
         # API provider id -> None when the user's switches let it run, else the attempt
@@ -91,7 +101,9 @@ class ApiTargets:
         self._records = records
         # Exact repeats answered without an upstream call (off unless configured).
         self.cache = cache
-        self._from_cache = CachedAnswers(cache, records, prices) if cache is not None else None
+        self._from_cache = (
+            CachedAnswers(cache, records, prices, semantic) if cache is not None else None
+        )
         # Hosts rested after connect failures in a row: their routes are passed over at once.
         self.unreachable = UnreachableHosts()
 
@@ -151,7 +163,7 @@ class ApiTargets:
             facts.max_output,
             default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
             * facts.answers,
-            price=self._prices.price_of(priced_as),
+            price=self._prices.price_of(priced_as, spec.id),
         )
         # Built once where it can be (`_expected`), with the limit the hold will send; the
         # response cache's key is the request without it.
@@ -164,6 +176,7 @@ class ApiTargets:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         lookup = None
+        probe = None
         from_cache = self._from_cache if only_key is None else None
         if from_cache is not None:
             lookup = from_cache.cache.lookup_for(
@@ -175,9 +188,16 @@ class ApiTargets:
                 outgoing.headers,
                 translated=not outgoing.passthrough,
             )
-            found = await from_cache.cache.find(lookup) if lookup is not None else None
+            found, probe = (
+                await from_cache.find(lookup, incoming, caller, route, target)
+                if lookup is not None
+                else (None, None)
+            )
             if found is not None:
                 return from_cache.replayed(found, incoming, spec.id, target, route, caller), None
+            if lookup is not None and outgoing.headers:
+                # What the cache's key leaves out is not sent: no upstream can answer by it.
+                outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))
         failure: UpstreamFailure | None = None
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         if hold.output_tokens and facts.answers_asked > facts.answers:
@@ -220,7 +240,7 @@ class ApiTargets:
                     answer, hold = releasing(answer, hold), Hold()
                 if answer is not None:
                     if lookup is not None and from_cache is not None:
-                        answer = from_cache.kept(lookup, answer, target)
+                        answer = from_cache.kept(lookup, answer, target, probe)
                     return answer, None
                 if failure is not None and failure.billed and hold.output_tokens:
                     # Billed on this hold already: another key would be a second call the
@@ -452,6 +472,8 @@ class ApiTargets:
             answer = await self._answers.answer(
                 response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
             )
+            # Whole, or its first frame come: the time to first token of a stream.
+            self._balancer.answered(target, time.perf_counter() - started, response.headers)
         except UpstreamFailure as exc:
             if ok is not None and route.attempts and route.attempts[-1] is ok:
                 route.attempts.pop()  # the answer broke after the status was fine

@@ -1,6 +1,6 @@
-"""An API target's answers from and into the response cache: a hit's row and replay, and an
-answer kept once it has completed (the cache itself, its key and store, is
-`engine/response_cache/`)."""
+"""An API target's answers from and into the response cache: found by the request's digest, or
+by its meaning (`semantic_cache.py`, when on), a hit's row and replay, and an answer kept once it
+has completed (the cache itself, its key and store, is `engine/response_cache/`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, EndingChunks, Streaming
 from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.gateway.semantic_cache import SEMANTIC_HIT, SemanticCache, SemanticProbe
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -25,10 +26,35 @@ CACHE_HIT_OUTCOME = "cache_hit"
 class CachedAnswers:
     """The response cache as an API target uses it."""
 
-    def __init__(self, cache: ResponseCache, records: RequestRecords, prices: PriceBook) -> None:
+    def __init__(
+        self,
+        cache: ResponseCache,
+        records: RequestRecords,
+        prices: PriceBook,
+        semantic: SemanticCache | None = None,
+    ) -> None:
         self.cache = cache
         self._records = records
         self._prices = prices
+        self.semantic = semantic
+
+    async def find(
+        self,
+        lookup: Lookup,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        route: RouteReport,
+        target: Target,
+    ) -> tuple[CachedAnswer | None, SemanticProbe | None]:
+        """The kept answer of an exact repeat, else (the semantic cache on) of a request that
+        means the same; with the request's semantic probe, so its own answer is found later."""
+        found = await self.cache.find(lookup)
+        if found is not None or self.semantic is None:
+            return found, None
+        probe = self.semantic.probe(incoming, caller, target.label, lookup)
+        if probe is None:
+            return None, None
+        return await self.semantic.find(probe, caller, route), probe
 
     def replayed(
         self,
@@ -65,7 +91,7 @@ class CachedAnswers:
     ) -> tuple[str, Usage, float | None]:
         """Open the row of a request answered from the cache (its route says so); the row's
         id, and the usage and cost the hit saved (the row is finished with them)."""
-        route.cache = "hit"
+        route.cache = SEMANTIC_HIT if route.cache_similarity is not None else "hit"
         record = self._records.start_attempt(route, caller, provider, target.model)
         route.provider, route.model, route.kind = provider, target.model, "api"
         route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
@@ -91,12 +117,21 @@ class CachedAnswers:
             self._records.finish_cached(record, route, saved, saved_usd, replayed=replayed)
 
     def kept(
-        self, lookup: Lookup, answer: Completed | Streaming, target: Target
+        self,
+        lookup: Lookup,
+        answer: Completed | Streaming,
+        target: Target,
+        probe: SemanticProbe | None = None,
     ) -> Completed | Streaming:
-        """`answer`, kept in the response cache (a stream once it has completed)."""
+        """`answer`, kept in the response cache (a stream once it has completed), and found by
+        its request's meaning too when `probe` says what that is."""
+        if probe is not None and self.semantic is not None:
+            self.semantic.remember(probe, lookup)
         if isinstance(answer, Completed):
-            self.cache.keep_whole(lookup, answer, self._prices.cost_of(target.model, answer.usage))
+            self.cache.keep_whole(
+                lookup, answer, self._prices.cost_of(target.model, answer.usage, target.provider)
+            )
             return answer
         return self.cache.keeping_stream(
-            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
+            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage, target.provider)
         )

@@ -13,7 +13,7 @@ from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequ
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     CallerInfo,
@@ -22,6 +22,7 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.providers.acp.gateway_env import routes_through_gateway
 from llmgw_desktop.engine.recorder import new_record_id
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, PriceLookup
@@ -43,7 +44,11 @@ def cli_unmetered(
     engine_id = catalog.engine_id(target.provider)
     if engine_id is None or engine_id not in catalog:
         return None
-    why = unmetered(catalog, engine_id, target.model, prices)
+    # Over HTTP the caller is proven and the door is up: an agent the gateway can point at
+    # itself calls its models back through it (`auth/agent_callbacks.py`), each held.
+    why = unmetered(
+        catalog, engine_id, target.model, prices, routed=routes_through_gateway(engine_id)
+    )
     return None if why is None else (engine_id, why)
 
 
@@ -83,6 +88,8 @@ async def serve_on_cli(
         project=caller.project,
         record_id=route.request_id,
         replay_of=caller.replay_of,
+        proven=caller.proven,
+        guarded=True,  # the gateway's target loop decided what this request may carry
     )
     try:
         call = await cli.start(

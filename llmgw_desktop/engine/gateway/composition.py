@@ -8,17 +8,20 @@ from collections.abc import Set as AbstractSet
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.router import ModelRegistry
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.service import GatewayService
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.response_cache import ResponseCache
@@ -26,7 +29,7 @@ from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
-__all__ = ["build_gateway", "gateway_config_of"]
+__all__ = ["balancing_settings", "build_gateway", "gateway_config_of"]
 
 
 # The user's switches say nothing against an API provider (a gateway built without them).
@@ -51,6 +54,18 @@ def gateway_config_of(
     )
 
 
+def balancing_settings(settings: Settings) -> BalancingSettings:
+    """What the balancer reads of the gateway's settings (cool-downs, latency, quota)."""
+    gateway = settings.gateway
+    first_s = gateway.cooldown_first_ms / 1000
+    return BalancingSettings(
+        latency_half_life_s=gateway.latency_half_life_ms / 1000,
+        cooldown=Backoff(first_s, max(first_s, gateway.cooldown_longest_ms / 1000), jitter=0.1),
+        cooldown_failures=gateway.cooldown_failures,
+        quota_reserve=gateway.quota_reserve_percent / 100,
+    )
+
+
 def build_gateway(
     settings: Settings,
     *,
@@ -68,6 +83,7 @@ def build_gateway(
     target_access: Callable[[str, str, str], EngineError | None] | None = None,
     telemetry: Telemetry | None = None,
     prices: PriceBook | None = None,
+    guard: OutboundGuard | None = None,
     events: EventBus | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
@@ -103,6 +119,7 @@ def build_gateway(
         on_listed=None if events is None else events.publish,
     )
     return GatewayService(
+        balancer=Balancer(balancing_settings(settings)),
         registry=registry,
         keys=keys,
         upstream=upstream,
@@ -118,6 +135,7 @@ def build_gateway(
         prices=prices,
         bodies=recorder.bodies,
         cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
+        guard=guard,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,
             settings.gateway.remote_passthrough.principals,

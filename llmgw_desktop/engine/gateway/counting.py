@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
@@ -28,15 +28,23 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http_client.upstream import (
+    UpstreamClient,
+    UpstreamFailure,
+    UpstreamTarget,
+)
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
-from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS, forwardable_query
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.results import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import GATEWAY_FIELDS, forwardable_query
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.guard.service import OutboundGuard
 
 __all__ = ["TokenCounter", "estimated_input_tokens"]
 
@@ -74,9 +82,13 @@ class TokenCounter:
         upstream: UpstreamClient,
         remote: RemotePassthrough | None = None,
         target_access: Callable[[str, str, str], EngineError | None] | None = None,
+        *,
+        guard: OutboundGuard | None = None,
     ) -> None:
         """`target_access(principal, provider, model)` is the refusal of a gateway key whose
-        scope leaves that target out (None: allowed), as `GatewayService` checks it."""
+        scope leaves that target out (None: allowed), as `GatewayService` checks it; `guard`
+        reads what a count would send (a count goes to the vendor as a chat would)."""
+        self._guard = guard
         self._registry = registry
         self._keys = keys
         self._upstream = upstream
@@ -107,8 +119,17 @@ class TokenCounter:
         reason = f"{target.label} has no token-counting endpoint"
         if spec is not None and spec.enabled:
             dialect = _counting_dialect(spec, incoming.name)
-            if dialect is not None:
-                counted = await self._count_upstream(incoming, target, spec, dialect, caller)
+            sent: ClientRequest | None = incoming
+            if dialect is not None and self._guard is not None:
+                local = stays_local(self._keys.base_url(spec))
+                decision = await self._guard.for_count(incoming, caller, spec.id, local)
+                if decision.refusal is None:
+                    sent = decision.request(incoming)
+                else:  # counted here instead: a count is no reason to refuse the request
+                    sent = None
+                    reason = f"not sent to {target.label}: the outbound guard found secrets"
+            if dialect is not None and sent is not None:
+                counted = await self._count_upstream(sent, target, spec, dialect, caller)
                 if counted is not None:
                     return counted
                 reason = f"{target.label} could not count it"

@@ -1,24 +1,31 @@
-"""A streamed answer whose budget hold ends with it.
+"""A streamed answer whose budget hold (or call in flight) ends with it.
 
 A whole answer's hold is released as soon as its row is counted (`api_targets.py`); a streamed
 one is counted only when its chunks end, so its hold travels with the chunks and is released
-when they end, fail or are closed by the reader.
+when they end, fail or are closed by the reader. A target's count of calls in flight
+(`balancing/balancer.InFlight`) ends the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Protocol
 
-from llmgw_desktop.engine.budgets.holds import Hold
 from llmgw_desktop.engine.gateway.results import Streaming, close_chunks
 
-__all__ = ["releasing"]
+__all__ = ["Releasable", "releasing"]
 
 
-def releasing(answer: Streaming, hold: Hold) -> Streaming:
-    """`answer` whose budget hold is released once its chunks end (its row counted first) or
-    the reader closes them."""
+class Releasable(Protocol):
+    """What an answer holds until it ends: a budget `Hold`, a call in flight."""
+
+    def release(self) -> None: ...
+
+
+def releasing(answer: Streaming, hold: Releasable) -> Streaming:
+    """`answer` whose budget hold (or other `Releasable`) is released once its chunks end (its
+    row counted first) or the reader closes them."""
     return dataclasses.replace(answer, chunks=_HeldChunks(answer.chunks, hold))
 
 
@@ -27,7 +34,7 @@ class _HeldChunks:
     closed before the first chunk was asked for (an async generator's `finally` would not
     run then)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], hold: Hold) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], hold: Releasable) -> None:
         self._chunks = chunks
         self._hold = hold
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from llmgw_desktop.engine.gateway.report import Attempt
+from llmgw_desktop.engine.gateway.records.report import Attempt
 
 __all__ = [
     "KEY_REFUSED_OUTCOMES",

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import GatewayConfig
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
 __all__ = ["KeyChain", "PoolKey", "VaultKeys"]
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 
 # Vault records may name a provider the way other tools do.
 VAULT_NAMES = {"google": ("google", "gemini"), "xai": ("xai", "grok")}
-MAX_REST_S = 120.0
-DEFAULT_REST_S = 5.0
+# A rate-limited key rests as long as its provider asked (Retry-After), else 5 s; 2 min at most.
+KEY_REST = Backoff(first_s=5.0, longest_s=120.0)
 # After the vault's database could not be reached, requests do without its keys this long
 # before one asks it again: each ask would otherwise queue behind the store's own retries.
 VAULT_RETRY_S = 2.0
@@ -216,7 +217,7 @@ class KeyChain:
 
     def rest(self, provider: str, key: PoolKey, retry_after_s: float | None) -> None:
         """Let a rate-limited key rest before it goes first again."""
-        seconds = min(MAX_REST_S, retry_after_s if retry_after_s is not None else DEFAULT_REST_S)
+        seconds = KEY_REST.asked(retry_after_s)
         self._resting[(provider, key.label)] = self._clock() + seconds
 
 

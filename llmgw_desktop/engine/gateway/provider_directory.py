@@ -27,13 +27,13 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.events import ModelListRead
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.key_refusal import KEY_REFUSED_STATUSES, VAULT_PLACES
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.shown_urls import shown_url
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 
 __all__ = ["ModelListState", "ProviderDirectory"]
 
@@ -333,6 +333,30 @@ class ProviderDirectory:
                 continue
             if owner.provider in available and allowed(owner.provider, owner.model):
                 rows.append(_model(alias, owner.provider, "alias") | {"alias_of": target})
+        listed = {row["id"] for row in rows}
+        rows += [r for r in self._route_rows(available, allowed) if r["id"] not in listed]
+        return rows
+
+    def _route_rows(
+        self, available: dict[str, Any], allowed: Callable[[str, str], bool]
+    ) -> list[dict[str, Any]]:
+        """Each route of targets named exactly (not a glob) as a model a client may ask for,
+        with the targets it may reach that are available now (none: not listed)."""
+        rows = []
+        for route in self._registry.config.routes:
+            if not route.targets or any(c in route.pattern for c in "*?["):
+                continue
+            reached = []
+            for name in route.targets:
+                try:
+                    target = self._registry.resolve(name)
+                except NotFound:
+                    continue
+                if target.provider in available and allowed(target.provider, target.model):
+                    reached.append(target)
+            if reached:
+                row = _model(route.pattern, reached[0].provider, "route")
+                rows.append(row | {"targets": [t.label for t in reached]})
         return rows
 
 

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
 
 if TYPE_CHECKING:
+    from llmgw_desktop.engine.auth.principals import Principal
     from llmgw_desktop.engine.gateway.relay import StreamOutcome
 
 __all__ = [
@@ -52,6 +53,9 @@ class CallerInfo:
     # The recorder row this request re-sends to another model (the desk's playground only:
     # no front door sets it).
     replay_of: str | None = None
+    # The caller as its credential proved it: an agent a CLI target starts calls its models
+    # back as it (`auth/agent_callbacks.py`).
+    proven: Principal | None = None
 
 
 @dataclass(frozen=True)

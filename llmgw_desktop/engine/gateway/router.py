@@ -6,13 +6,15 @@ lists (its catalogue entry, what its API listed, what a local server listed), th
 provider's name prefix (`claude-*`). The prefix wins over listed ids so that
 `google/gemini-2.5-flash` means Google even though OpenRouter lists that very id; OpenRouter's
 is `openrouter/google/gemini-2.5-flash`. A plan is the ordered list of targets for one
-request: a caller's pin, the small-request rule, the owner, the route's fallback chain, then
-the global fallback chain, without repeats.
+request: a caller's pin, the small-request rule, the route's pool (the owner, or the targets
+the route lists, which its strategy orders per request: `balancing/`), the route's fallback
+chain, then the global fallback chain, without repeats.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -34,8 +36,9 @@ class Target:
     model: str
     kind: str = "api"  # "api" or "cli"
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
+        # Cached: the balancer keys what it knows of a target by it, on every request.
         return f"{self.provider}/{self.model}" if self.model else self.provider
 
 
@@ -52,6 +55,14 @@ class Plan:
     # Target label -> where else the same id is listed ("openrouter lists this id: use ..."),
     # for the error when that target has no key. Read-only: plans are shared between requests.
     hints: Mapping[str, str] = field(default_factory=dict)
+    # `targets[pool_at:pool_at + len(pool)]`: what the route's strategy chooses among (the
+    # owner alone when the route lists no targets), with their weights.
+    pool: tuple[Target, ...] = ()
+    pool_at: int = 0
+    weights: tuple[float, ...] = ()
+    # The target a small request would go to first on this route ("": none), so that the
+    # request is measured only when it could matter.
+    small_target: str = ""
 
 
 class ModelRegistry:
@@ -184,6 +195,18 @@ class ModelRegistry:
             seen.append(model)
         return model
 
+    def route_of(self, model: str) -> RouteConfig:
+        """The route serving a request for `model`: its own, else (matched only by `*`) the
+        route of the model an alias names.
+
+        Raises:
+            NotFound: the aliases loop (code `alias_loop`).
+        """
+        route = self.route_for(model)
+        if route.pattern == "*" and model != (named := self.unalias(model)):
+            route = self.route_for(named)
+        return route
+
     def route_for(self, model: str) -> RouteConfig:
         """The most specific configured route whose pattern matches (exact beats glob)."""
         routes = self.config.routes
@@ -220,19 +243,18 @@ def plan_request(
 
 
 def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan:
-    owner = registry.resolve(model)
-    route = registry.route_for(model)
-    if route.pattern == "*" and model != registry.unalias(model):
-        route = registry.route_for(registry.unalias(model))
+    route = registry.route_of(model)
     config = registry.config
+    skipped: list[str] = []
+    pool, weights = _pool(registry, model, route, skipped)
+    small_target = route.small_request or config.small_request_model
     first: list[tuple[str, str]] = []
     pin = route.pin.get(caller) if caller else None
     if pin:
         first.append((pin, "pin"))
-    if small and config.small_request_model:
-        first.append((config.small_request_model, "small_request"))
+    if small and small_target:
+        first.append((small_target, "small_request"))
     ordered: list[Target] = []
-    skipped: list[str] = []
     rule = None
     for name, why in first:
         try:
@@ -243,8 +265,9 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
         if target not in ordered:
             ordered.append(target)
             rule = rule or why
-    if owner not in ordered:
-        ordered.append(owner)
+    pool_at = len(ordered)
+    kept = [(t, w) for t, w in zip(pool, weights, strict=True) if t not in ordered]
+    ordered.extend(t for t, _ in kept)
     for name in (*route.fallback, *config.fallback):
         try:
             target = registry.resolve(name)
@@ -253,7 +276,52 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
             continue
         if target not in ordered:
             ordered.append(target)
-    if ordered[0] == owner:
+    if ordered[0] in pool:
         rule = None
     hints = {t.label: h for t in ordered if (h := registry.hint(t)) is not None}
-    return Plan(model, tuple(ordered), route, rule, tuple(skipped), hints)
+    return Plan(
+        model,
+        tuple(ordered),
+        route,
+        rule,
+        tuple(skipped),
+        hints,
+        pool=tuple(t for t, _ in kept),
+        pool_at=pool_at,
+        weights=tuple(w for _, w in kept),
+        small_target=small_target,
+    )
+
+
+def _pool(
+    registry: ModelRegistry, model: str, route: RouteConfig, skipped: list[str]
+) -> tuple[list[Target], list[float]]:
+    """The targets `route`'s strategy chooses among for `model`, with their weights: the
+    route's `targets` that resolve (the others go to `skipped`), else the model's owner.
+
+    Raises:
+        NotFound: the route lists no targets and `model` resolves to no provider, or none of
+            its targets resolves.
+    """
+    if not route.targets:
+        return [registry.resolve(model)], [1.0]
+    weights = route.weights or (1.0,) * len(route.targets)
+    pool: list[Target] = []
+    kept: list[float] = []
+    for name, weight in zip(route.targets, weights, strict=True):
+        try:
+            target = registry.resolve(name)
+        except NotFound:
+            skipped.append(name)
+            continue
+        if target not in pool:
+            pool.append(target)
+            kept.append(weight)
+    if not pool:
+        raise NotFound(
+            f"no target of the route {route.pattern!r} names a model a provider serves "
+            f"({', '.join(route.targets)}); fix gateway.routes.{route.pattern!r}.targets",
+            code=ErrorCode.MODEL_NOT_FOUND,
+            param="model",
+        )
+    return pool, kept

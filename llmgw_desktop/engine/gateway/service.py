@@ -19,6 +19,8 @@ rows, and `cli_targets.py` serves a CLI target.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -27,11 +29,12 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
-from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
-from llmgw_desktop.engine.gateway.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
+from llmgw_desktop.engine.gateway.balancing.views import RouteView
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
@@ -47,17 +50,23 @@ from llmgw_desktop.engine.gateway.embeddings.request import (
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
+from llmgw_desktop.engine.gateway.held_answers import releasing
+from llmgw_desktop.engine.gateway.http_client.unreachable import UnreachableHosts
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
-from llmgw_desktop.engine.gateway.tracing import client_status, traced
-from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
+from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
+from llmgw_desktop.engine.guard.policy import stays_local
+from llmgw_desktop.engine.guard.service import SEND, Decision, OutboundGuard, RequestGuard
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.kinds import (
     KIND_CHAT,
@@ -69,12 +78,17 @@ from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
+
+log = logging.getLogger(__name__)
 
 _Answer = TypeVar("_Answer")
 # What asking one target gives: its answer, or why not (the failure or refusal, if any).
 _Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
+# How one target is asked: what the outbound guard decided it may be sent (`Decision`).
+_Ask = Callable[[Target, Plan, Decision], Awaitable[_Asked[_Answer]]]
 
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
@@ -86,6 +100,9 @@ UNPRICED_OUTCOME = "unpriced"
 UNMETERED_OUTCOME = "unmetered"
 # The route log's outcome of a target outside the caller's gateway key's scope (not asked).
 OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
+# The route log's outcome of a target the outbound guard did not send the request to (a
+# secret found where it blocks, or a request it could not read whole where that blocks).
+GUARD_OUTCOME = "guard_blocked"
 
 
 def _error_front(front: str) -> str:
@@ -115,8 +132,14 @@ class GatewayService:
         prices: PriceBook | None = None,
         bodies: BodyCapture | None = None,
         cache: ResponseCache | None = None,
+        balancer: Balancer | None = None,
+        guard: OutboundGuard | None = None,
     ) -> None:
         self.registry = registry
+        # What is known of each target (in flight, latency, quota, cool-downs), and the
+        # order each request tries its plan in.
+        self.balancer = balancer or Balancer()
+        self._balancer = self.balancer
         self._prices = prices or PriceBook()  # the engine's: the person's prices on top
         self.directory = directory
         self.keys = keys
@@ -139,7 +162,9 @@ class GatewayService:
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(registry, keys, upstream, self._remote, self._target_access)
+        self._counter = TokenCounter(
+            registry, keys, upstream, self._remote, self._target_access, guard=guard
+        )
         # Spans of upstream attempts and translations (does nothing while export is off).
         self._telemetry = telemetry or Telemetry()
         # The bodies a person chose to keep (`recorder.capture`): off unless configured.
@@ -167,9 +192,13 @@ class GatewayService:
             ),
             records=self._records,
             cache=cache,
+            balancer=self.balancer,
+            semantic=self._semantic_cache(cache),
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
+        # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
+        self.guard = guard
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions = CompletionTargets(
@@ -188,6 +217,36 @@ class GatewayService:
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
         return self._api.unreachable
+
+    def _semantic_cache(self, cache: ResponseCache | None) -> SemanticCache | None:
+        """The semantic cache, while `cache.semantic` is on with the response cache: it embeds
+        through this gateway's own `embed`."""
+        if cache is None or not cache.enabled or not cache.settings.semantic:
+            return None
+        if not cache.settings.semantic_model:
+            log.warning(
+                "cache.semantic is on but cache.semantic_model names no embedding model: "
+                "only exact repeats are answered from the cache"
+            )
+            return None
+        return SemanticCache(cache, self.embed, cache.settings)
+
+    def route_views(self) -> list[RouteView]:
+        """Each configured route that lists targets, with each target's weight, share of the
+        route's recent answers, latency, calls in flight and cool-down (this process's)."""
+        views = []
+        for route in self.registry.config.routes:
+            if not route.targets:
+                continue
+            weights = route.weights or (1.0,) * len(route.targets)
+            resolved = []
+            for name, weight in zip(route.targets, weights, strict=True):
+                try:
+                    resolved.append((self.registry.resolve(name), weight))
+                except EngineError:
+                    continue  # a stale target: `stale_references` says so
+            views.append(self.balancer.route_view(route, resolved))
+        return views
 
     @property
     def cache_stats(self) -> CacheStats | None:
@@ -333,12 +392,16 @@ class GatewayService:
             if not request.model:
                 raise InvalidRequest("model: required (an embedding model)", param="model")
 
-            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Embeddings]]:
+            def ask(
+                target: Target, plan: Plan, decision: Decision
+            ) -> Awaitable[_Asked[Embeddings]]:
                 if target.kind == "cli":
                     return self._cli_cannot_embed(target, route)
-                return self._embeddings.ask(request, target, route, caller, plan)
+                sent = embedding_sent(decision, request)
+                return self._embeddings.ask(sent, target, route, caller, plan)
 
-            return await self._route(request.model, caller, route, ask)
+            guard = self._guard_of(request.body or {"input": list(request.inputs)}, caller, route)
+            return await self._route(request.model, caller, route, ask, guard=guard)
         except EngineError as error:
             self._refused(_error_front(request.front), caller, route, error)
             raise
@@ -398,12 +461,16 @@ class GatewayService:
             if not model:
                 raise InvalidRequest("model: required", param="model")
 
-            def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completion]]:
+            async def ask(target: Target, plan: Plan, decision: Decision) -> _Asked[Completion]:
                 if target.kind == "cli":
-                    return self._cli_cannot_complete(target, route)
-                return self._completions.ask(request, target, route, caller, plan)
+                    return await self._cli_cannot_complete(target, route)
+                sent = completion_sent(decision, request)
+                answer, failure = await self._completions.ask(sent, target, route, caller, plan)
+                return (None if answer is None else completion_answer(decision, answer)), failure
 
-            return await self._route(model, caller, route, ask)
+            asked = request.body or {"prompt": request.prompt, "suffix": request.suffix}
+            guard = self._guard_of(asked, caller, route)
+            return await self._route(model, caller, route, ask, guard=guard)
         except EngineError as error:
             self._refused(DIALECT_OPENAI_CHAT, caller, route, error)
             raise
@@ -429,31 +496,58 @@ class GatewayService:
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
 
-        def ask(target: Target, plan: Plan) -> Awaitable[_Asked[Completed | Streaming]]:
+        async def ask(
+            target: Target, plan: Plan, decision: Decision
+        ) -> _Asked[Completed | Streaming]:
+            sent = decision.request(incoming)
+            asked: _Asked[Completed | Streaming]
             if target.kind == "cli":
-                return self._try_cli(incoming, target, route, caller)
-            return self._api.ask(incoming, target, route, caller, plan)
+                asked = await self._try_cli(sent, target, route, caller)
+            else:
+                asked = await self._api.ask(sent, target, route, caller, plan)
+            answer, failure = asked
+            return (None if answer is None else decision.answer(answer, incoming.name)), failure
 
         return await self._route(
             requested,
             caller,
             route,
             ask,
-            small=bool(config.small_request_model) and self._is_small(incoming),
+            small=lambda: self._is_small(incoming),
+            tokens=incoming.facts.estimated_tokens,
+            cost=lambda target: self._estimated_cost(target, incoming),
+            guard=self._guard_of(incoming.body, caller, route, size=len(incoming.raw)),
         )
+
+    def _guard_of(
+        self, body: Any, caller: CallerInfo, route: RouteReport, *, size: int | None = None
+    ) -> RequestGuard | None:
+        """The outbound guard of one request whose content is `body` (`size`: its bytes, where
+        known)."""
+        if self.guard is None:
+            return None
+        return self.guard.for_request(body, caller, route, size=size)
 
     async def _route(
         self,
         requested: str,
         caller: CallerInfo,
         route: RouteReport,
-        ask: Callable[[Target, Plan], Awaitable[_Asked[_Answer]]],
+        ask: _Ask[_Answer],
         *,
-        small: bool = False,
+        small: Callable[[], bool] | None = None,
+        tokens: int = 0,
+        cost: Callable[[Target], float | None] | None = None,
+        guard: RequestGuard | None = None,
     ) -> _Answer:
-        """Plan `requested`'s targets and `ask` each in order, past those the caller's key,
-        a hard dollar budget or a CLI's budget leave out, until one answers: the one policy
-        of targets, their order and when to move on, for every kind of call.
+        """Plan `requested`'s targets and `ask` each in the order the balancer gives, past
+        those the caller's key, a hard dollar budget or a CLI's budget leave out, until one
+        answers: the one policy of targets, their order and when to move on, for every kind of
+        call (`small`: whether the request is small, asked only where a route sends small
+        requests elsewhere; `tokens`, `cost`: its estimated input and its cost at a target,
+        for the strategies that weigh them). The outbound `guard` decides, per target, what
+        the request may be sent as: this loop is the one place every request leaves the
+        machine.
 
         Raises:
             NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
@@ -461,13 +555,19 @@ class GatewayService:
         """
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(self.registry, requested, caller=caller.caller, small=small)
+        plan = plan_request(self.registry, requested, caller=caller.caller)
+        if plan.small_target and small is not None and small():
+            plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
         route.rule = plan.rule
+        ordered = self._balancer.order(
+            plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
+        )
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
         over_budget: list[EngineError] = []
-        for index, target in enumerate(plan.targets):
+        for index, target in enumerate(ordered.targets):
             route.fallback_used = index > 0
+            route.chosen_because = ordered.reason(index)
             failure: UpstreamFailure | EngineError | None
             outside = self._target_access(caller.principal, target.provider, target.model)
             if outside is not None:
@@ -487,16 +587,20 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
                 over_budget.append(unstoppable)
                 continue
-            answer, failure = await ask(target, plan)
+            decision = SEND if guard is None else await guard.decide(*self._guarded(target))
+            if decision.refusal is not None:
+                # Not sent: a later target (a provider on this machine) may still serve.
+                route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
+                over_budget.append(decision.refusal)
+                continue
+            answer, failure = await self._balanced(target, plan, decision, ask)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
             last = failure if failure is not None else last
-        not_asked = all(
-            a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME)
-            for a in route.attempts
-        )
+        passed_over = (UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME, GUARD_OUTCOME)
+        not_asked = all(a.outcome in (*_NOT_ASKED, *passed_over) for a in route.attempts)
         if over_budget and not_asked:
             raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
@@ -504,6 +608,59 @@ class GatewayService:
         raise AllRoutesFailed.from_attempts(
             requested, route.attempts, last, plan.hints, key_env=self._key_env
         )
+
+    async def _balanced(
+        self,
+        target: Target,
+        plan: Plan,
+        decision: Decision,
+        ask: _Ask[_Answer],
+    ) -> _Asked[_Answer]:
+        """`ask` one target (as the guard's `decision` lets it be sent), counted in flight
+        until its answer ends (a stream's when its chunks do); what it teaches the balancer
+        (an answer, a failure) on the way."""
+        flight = self._balancer.began(target)
+        started = time.perf_counter()
+        try:
+            answer, failure = await ask(target, plan, decision)
+        except BaseException:
+            flight.release()
+            raise
+        if answer is None:
+            flight.release()
+            if isinstance(failure, UpstreamFailure):
+                self._balancer.failed(target, failure.outcome, failure.retry_after_s)
+            return None, failure
+        if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
+            self._balancer.answered(target, time.perf_counter() - started, {})
+        self._balancer.served(plan, target)
+        if isinstance(answer, Streaming):
+            return releasing(answer, flight), None  # type: ignore[return-value]
+        flight.release()
+        return answer, None
+
+    def _estimated_cost(self, target: Target, incoming: ClientRequest) -> float | None:
+        """What `incoming` would cost at `target` by the price book (its estimated input, and
+        its output limit or a typical answer); None where the target is not priced."""
+        if target.kind != "api":
+            return None
+        model = underlying_model(self.registry.provider(target.provider), target.model)
+        price = self._prices.price_of(model, target.provider)
+        if price is None:
+            return None
+        facts = incoming.facts
+        output = facts.max_output or ESTIMATED_OUTPUT_TOKENS
+        return price.cost(Usage(facts.estimated_tokens, output * facts.answers))
+
+    def _guarded(self, target: Target) -> tuple[str, str, bool]:
+        """What the guard's settings call `target`'s provider (a CLI by its engine id), its
+        model, and whether the request stays on this machine (a base URL on loopback)."""
+        if target.kind == "cli":
+            catalog = self.registry.config.catalog
+            return catalog.engine_id(target.provider) or target.provider, target.model, False
+        spec = self.registry.provider(target.provider)
+        local = spec is not None and stays_local(self.keys.base_url(spec))
+        return target.provider, target.model, local
 
     def _key_env(self, provider: str) -> tuple[str, ...]:
         """The environment variables `provider`'s key is read from, in the order looked."""
@@ -645,3 +802,9 @@ class GatewayService:
         return await self._counter.count(
             ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
         )
+
+
+def _unpriced_cost(_target: Target) -> float | None:
+    """The cost estimate of a call the route's strategy cannot weigh (an embedding, a
+    completion): none, so `lowest-cost` keeps their listed order."""
+    return None

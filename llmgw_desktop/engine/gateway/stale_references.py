@@ -24,7 +24,9 @@ __all__ = ["StaleReference", "config_references", "find_stale_references"]
 class StaleReference:
     """One config entry naming a model that its provider's list does not hold."""
 
-    kind: str  # alias, route_fallback, route_pin, fallback, default_model, small_request_model
+    # alias, route_target, route_small_request, route_fallback, route_pin, fallback,
+    # default_model, small_request_model
+    kind: str
     name: str  # the alias, the route pattern (and caller, for a pin), or the setting's key
     model: str  # the model as the config names it
     provider: str
@@ -43,6 +45,8 @@ class StaleReference:
         """One line for the log and the dashboard."""
         where = {
             "alias": f"alias {self.name!r}",
+            "route_target": f"target of route {self.name!r}",
+            "route_small_request": f"small-request target of route {self.name!r}",
             "route_fallback": f"fallback of route {self.name!r}",
             "route_pin": f"pin of route {self.name}",
             "fallback": "gateway.fallback",
@@ -56,6 +60,10 @@ def config_references(config: GatewayConfig) -> Iterator[tuple[str, str, str]]:
     for alias, model in config.aliases.items():
         yield "alias", alias, model
     for route in config.routes:
+        for model in route.targets:
+            yield "route_target", route.pattern, model
+        if route.small_request:
+            yield "route_small_request", route.pattern, route.small_request
         for model in route.fallback:
             yield "route_fallback", route.pattern, model
         for caller, model in route.pin.items():

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from llmgw_desktop.config.principals import OPERATORS
-from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
+from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished, SecretsFound
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = [
@@ -163,12 +163,17 @@ class ScrapeFigures:
         self.duration: dict[tuple[str, ...], _Histogram] = {}
         self.ttft: dict[tuple[str, ...], _Histogram] = {}
         self.jobs: dict[tuple[str, ...], int] = {}  # provider, outcome, process
+        # What the outbound guard found: provider, key (the caller's principal), kind, action.
+        self.secrets: dict[tuple[str, ...], int] = {}
+        self._secret_keys: set[str] = set()
+        self._max_keys = max_label_values
         self._registry: Any = None
         # The base labels of the names requests came with (`_base_of`), bounded.
         self._bases: dict[tuple[str | None, ...], tuple[str, ...]] = {}
         self._unsubscribe = [
             events.subscribe(RequestFinished, self._on_request, after=True),
             events.subscribe(JobStateChanged, self._on_job),
+            events.subscribe(SecretsFound, self._on_secrets, after=True),
         ]
 
     def close(self) -> None:
@@ -255,6 +260,17 @@ class ScrapeFigures:
         if event.state in _JOB_ENDINGS:
             provider = self._labels.value(0, event.provider)
             self._add(self.jobs, (provider, event.state, self._process), 1)
+
+    def _on_secrets(self, event: SecretsFound) -> None:
+        provider = self._labels.value(0, event.provider)
+        key = event.principal
+        if key not in self._secret_keys:  # principals are authenticated, but OAuth clients can
+            if len(self._secret_keys) >= self._max_keys:  # register themselves: bounded too
+                key = OTHER
+            else:
+                self._secret_keys.add(key)
+        for kind, count in event.kinds:
+            self._add(self.secrets, (provider, key, kind, event.action, self._process), count)
 
     def _add(self, table: dict[tuple[str, ...], Any], key: tuple[str, ...], n: float) -> None:
         if key in table:  # a series that exists (most requests): no cap to ask
@@ -363,6 +379,14 @@ class ScrapeFigures:
                 cumulative.append(("+Inf", histogram.count))
                 family.add_metric(list(key), cumulative, histogram.sum)
             yield family
+        yield _counter(
+            CounterMetricFamily,
+            "llmgw_guard_secrets",
+            "Secrets the outbound guard found in requests before they left, by provider, key "
+            "(the caller's principal), kind and what it did (warned, redacted, blocked, sent).",
+            ["provider", "key", "kind", "action", "process"],
+            self.secrets,
+        )
         yield _counter(
             CounterMetricFamily,
             "llmgw_jobs_finished",

@@ -23,6 +23,7 @@ from llmgw_desktop.engine.tokens.usage import Usage
 __all__ = [
     "PERMISSION_MODES",
     "CliAdapter",
+    "Held",
     "NdjsonBuffer",
     "NdjsonParser",
     "OutputParser",
@@ -36,6 +37,16 @@ __all__ = [
 # The gateway's vocabulary for what a CLI may do without asking; each adapter maps it onto
 # its own flags. "bypassPermissions" is only honoured when the operator allows bypass.
 PERMISSION_MODES = ("default", "plan", "acceptEdits", "bypassPermissions")
+
+
+@dataclass(frozen=True)
+class Held:
+    """A remote caller's grant, as a run is held to it: the workspace's level (`read-only`,
+    `edit`, `commands`) and whether the operator lets this caller fetch web addresses
+    (`web_fetch` in `[gateway.remote_passthrough]`)."""
+
+    level: str
+    may_fetch: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,9 +99,13 @@ class ProviderRequest:
     disallowed_tools: tuple[str, ...] = ()
     working_dir: Path | None = None
     extra_args: tuple[str, ...] = ()
-    # A remote caller's call below the `bypass` level: the adapter uses the confined flags of
-    # `providers/confinement.py` instead of its own permission flags.
+    # Run at the confined flags of `providers/confinement.py` instead of the adapter's own
+    # permission flags: a remote caller's call below the `bypass` level, or a managed rung only
+    # the table's flags hold.
     confined: bool = False
+    # A remote caller's grant the run is held to (None: the local user, or `bypass`): each
+    # permission request its agent makes is checked against it (`calls/permission_check.py`).
+    held: Held | None = None
     # The dollars a hard budget held for the call: a CLI that can stop itself at a spend
     # (Claude Code's `--max-budget-usd`) is told it, so its many turns stay near the hold.
     max_budget_usd: float | None = None

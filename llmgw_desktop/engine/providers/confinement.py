@@ -1,64 +1,95 @@
-"""How each CLI runs a remote caller's call: the flags that hold it to read-only or edit-in-place.
+"""What confines each agent the gateway starts: one row per CLI and per shipped ACP agent.
 
-One table, read by every adapter when `ProviderRequest.confined` is set (a remote call below
-the `bypass` level, see `engine/workspaces/remote_power.py`); local calls keep each adapter's own
-`PERMISSION_FLAGS`. A confined run replaces the adapter's permission flags with these, so no
-user configuration (a default mode in the CLI's settings, a project file the caller wrote in
-the workspace) can widen it. "default" is the CLI's own prompting mode, held to read-only:
-headless, nothing can be asked, so whatever would ask is refused.
+A run is *confined* when a remote caller's call runs below the `bypass` level (see
+`engine/workspaces/remote_power.py`), or when the local user's `mcp_managed` call runs at a rung
+that only the table's flags hold (`Row.managed`). A confined run replaces the agent's own
+permission flags with the row's, so no user configuration (a default mode in the agent's
+settings, a project file the caller wrote in the workspace) can widen it. "default" is the
+agent's own prompting mode, held to read-only: headless, nothing can be asked, so whatever
+would ask is refused; an ACP agent's requests are each checked against the caller's grant
+(`engine/calls/permission_check.py`).
 
-`CONFINED` below is the table (docs/ARCHITECTURE.md shows it as one); per CLI:
+`CONFINEMENT` below is the table (docs/ARCHITECTURE.md shows it as one). What each column
+means: `modes`, the flags, environment and ACP session options of a confined run at each
+permission mode (None: the agent cannot be held below a full bypass, `cannot` says why);
+`widening_paths`, project configuration in the run's directory that no flag keeps the agent from
+loading, whose presence refuses the run; `loads` and `reads`, what configuration a confined run
+still loads and what its own tools (or sandbox) can read; `asks`, whether its tool calls come
+to the gateway as permission requests; `managed`, the rung the local user's `mcp_managed` call
+runs at. An agent an operator adds (`[providers.acp.NAME]` with a new name) has no row: the
+gateway does not know how it holds its tools, so it runs for a remote caller only at `bypass`.
 
-- claude: `--permission-mode plan|default|acceptEdits`, always `--setting-sources user`, so
-  the workspace's `.claude/settings*.json` (allow rules, hooks) is not read.
-- codex: `-c sandbox_mode="read-only"`, or `"workspace-write"` with no network and no `/tmp`.
-  `-c` is taken on resume too, where `--sandbox` is refused. Its sandboxed commands can still
-  read every file the operator can (the gateway's instance token, the vault key), so the
-  engine refuses remote Codex calls below `bypass` (`remote_power.UNCONFINABLE`); these flags
-  stay as the floor should a confined Codex run ever be started.
-- gemini: `--approval-mode plan|default|auto_edit` (headless, it leaves its shell tool out
-  unless pre-approved); agy: `--mode plan|accept-edits`. Headless gemini needs the workspace
-  trusted, and then loads its `.gemini/` (settings with hooks, MCP servers and pre-approved
-  tools, which a remote caller could have written): a workspace holding one is refused.
-- copilot: never `--allow-all-tools`; `--deny-tool=shell`, plus `--deny-tool=write` below
-  edit or `--allow-tool=write` at edit; `--disable-builtin-mcps` (the GitHub MCP server acts
-  as the operator's account) and `--disallow-temp-dir`.
-- opencode: `OPENCODE_PERMISSION` denies everything but the reading tools (and `edit` at
-  edit; never other directories), `OPENCODE_DISABLE_PROJECT_CONFIG=1`, never `--auto`;
-  `plan` adds `--agent plan`.
-- mistral: `--agent plan|default|accept-edits`, without `--trust`, so the workspace's own
-  vibe config stays ignored.
-- grok: none. It runs every tool, its shell included, without asking: remote calls to it
-  need the `bypass` level.
-
-Commands the operator allow-listed (`remote_allowed_tools`, level `commands`) are added by the
-adapters as their usual pre-approval flags (`--allowed-tools`, `--allow-tool=`, ...); for
-Copilot, a granted `shell(...)` drops the blanket `--deny-tool=shell`, which would win.
+The adapters place a row's flags on their command lines (`confined(agent, mode).flags`); the
+one spawn point (`providers/invoke.py`, through `hold`) applies everything else for every agent
+and every door alike: it refuses an agent that cannot be held, adds the row's environment, and
+takes the last look at the command line and the directory.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
+from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode, InvalidRequest
+from llmgw_desktop.engine.providers.base import ProviderRequest
 
-__all__ = ["CONFINED", "Confined", "confined", "widening_paths"]
+__all__ = [
+    "CONFINEMENT",
+    "UNCONFINED_FLAGS",
+    "Confined",
+    "Managed",
+    "Row",
+    "cannot_confine",
+    "check_argv",
+    "confined",
+    "last_look",
+    "managed_rung",
+    "row",
+    "widening_paths",
+]
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
 class Confined:
-    """The permission flags (and environment) of one CLI at one permission mode, confined."""
+    """How one agent runs confined at one permission mode."""
 
-    flags: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    notice: str | None = None  # what the caller should know about this CLI's confinement
-    # Project configuration in the working directory that no flag keeps the CLI from loading:
+    flags: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    notice: str | None = None  # what the caller should know about this agent's confinement
+    # Project configuration in the working directory that no flag keeps the agent from loading:
     # its presence refuses the confined run.
     widening_paths: tuple[str, ...] = ()
+    # An ACP agent's `session/new` `_meta` (options its adapter takes only there).
+    session_meta: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+
+@dataclass(frozen=True)
+class Managed:
+    """The rung the local user's `mcp_managed` call runs at: a permission mode, and whether
+    only the table's confined flags hold the agent there (its own flags at that mode would
+    run its shell unasked)."""
+
+    mode: str
+    confined: bool = False
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """What confines one agent."""
+
+    modes: Mapping[str, Confined] | None  # None: cannot be held below a full bypass
+    loads: str  # the configuration a confined run still loads
+    reads: str  # what its own tools (or its sandbox) can read
+    managed: Managed | None  # None: no rung short of a full bypass; refused under mcp_managed
+    cannot: str = ""  # why it cannot be confined (when `modes` is None)
+    asks: bool = False  # an ACP agent: each tool call it makes is a permission request
 
 
 def _opencode_permission(*, edit: bool) -> str:
@@ -77,16 +108,35 @@ def _opencode_permission(*, edit: bool) -> str:
     return json.dumps(rules, separators=(",", ":"))
 
 
-def _opencode(*, edit: bool) -> Mapping[str, str]:
-    return MappingProxyType(
-        {
-            "OPENCODE_PERMISSION": _opencode_permission(edit=edit),
-            "OPENCODE_DISABLE_PROJECT_CONFIG": "1",
-        }
+def _opencode(flags: tuple[str, ...] = (), *, edit: bool) -> Confined:
+    env = {
+        "OPENCODE_PERMISSION": _opencode_permission(edit=edit),
+        "OPENCODE_DISABLE_PROJECT_CONFIG": "1",
+    }
+    return Confined(flags, MappingProxyType(env))
+
+
+def _three(plan: Confined, default: Confined, edits: Confined) -> Mapping[str, Confined]:
+    return MappingProxyType({"plan": plan, "default": default, "acceptEdits": edits})
+
+
+def _approval_modes(edit_mode: str, *, widening: tuple[str, ...]) -> Mapping[str, Confined]:
+    """Gemini CLI and Qwen Code: `--approval-mode`, and their project folder refused."""
+    return _three(
+        Confined(("--approval-mode", "plan"), widening_paths=widening),
+        Confined(("--approval-mode", "default"), widening_paths=widening),
+        Confined(("--approval-mode", edit_mode), widening_paths=widening),
     )
 
 
 _CLAUDE_ALWAYS = ("--setting-sources", "user")
+# claude-agent-acp passes `_meta.claudeCode.options` to the Claude Agent SDK: only the user's
+# settings are read. Its own settings reader still reads the project's files (a default
+# permission mode, an environment), so those files refuse the run.
+_CLAUDE_ACP = Confined(
+    session_meta=MappingProxyType({"claudeCode": {"options": {"settingSources": ["user"]}}}),
+    widening_paths=(".claude/settings.json", ".claude/settings.local.json"),
+)
 _CODEX_EDIT = (
     "-c",
     'sandbox_mode="workspace-write"',
@@ -97,74 +147,248 @@ _CODEX_EDIT = (
     "-c",
     "sandbox_workspace_write.exclude_tmpdir_env_var=true",
 )
+_CODEX_READ_ONLY = ("-c", 'sandbox_mode="read-only"')
 _CODEX_NOTICE = (
     "codex runs its commands in its sandbox: they cannot write outside the workspace or reach "
     "the network, but they can read files outside it"
 )
+_CODEX_CANNOT = (
+    "codex's sandbox lets its commands read every file the operator can read, the gateway's "
+    "own tokens and keys included"
+)
 _COPILOT_ALWAYS = ("--disable-builtin-mcps", "--disallow-temp-dir")
+_ASKS_EACH = "its tools' permission requests, each checked against the grant"
 
-CONFINED: Mapping[str, Mapping[str, Confined] | None] = MappingProxyType(
+CONFINEMENT: Mapping[str, Row] = MappingProxyType(
     {
-        "claude": {
-            "plan": Confined(("--permission-mode", "plan", *_CLAUDE_ALWAYS)),
-            "default": Confined(("--permission-mode", "default", *_CLAUDE_ALWAYS)),
-            "acceptEdits": Confined(("--permission-mode", "acceptEdits", *_CLAUDE_ALWAYS)),
-        },
-        "codex": {
-            "plan": Confined(("-c", 'sandbox_mode="read-only"'), notice=_CODEX_NOTICE),
-            "default": Confined(("-c", 'sandbox_mode="read-only"'), notice=_CODEX_NOTICE),
-            "acceptEdits": Confined(_CODEX_EDIT, notice=_CODEX_NOTICE),
-        },
-        "gemini": {
-            "plan": Confined(("--approval-mode", "plan"), widening_paths=(".gemini",)),
-            "default": Confined(("--approval-mode", "default"), widening_paths=(".gemini",)),
-            "acceptEdits": Confined(("--approval-mode", "auto_edit"), widening_paths=(".gemini",)),
-        },
-        "agy": {
-            "plan": Confined(("--mode", "plan")),
-            "default": Confined(("--mode", "plan")),
-            "acceptEdits": Confined(("--mode", "accept-edits")),
-        },
-        "copilot": {
-            "plan": Confined(("--deny-tool=shell", "--deny-tool=write", *_COPILOT_ALWAYS)),
-            "default": Confined(("--deny-tool=shell", "--deny-tool=write", *_COPILOT_ALWAYS)),
-            "acceptEdits": Confined(("--allow-tool=write", "--deny-tool=shell", *_COPILOT_ALWAYS)),
-        },
-        "opencode": {
-            "plan": Confined(("--agent", "plan"), _opencode(edit=False)),
-            "default": Confined((), _opencode(edit=False)),
-            "acceptEdits": Confined((), _opencode(edit=True)),
-        },
-        "mistral": {
-            "plan": Confined(("--agent", "plan")),
-            "default": Confined(("--agent", "default")),
-            "acceptEdits": Confined(("--agent", "accept-edits")),
-        },
-        "grok": None,
+        "claude": Row(
+            _three(
+                Confined(("--permission-mode", "plan", *_CLAUDE_ALWAYS)),
+                Confined(("--permission-mode", "default", *_CLAUDE_ALWAYS)),
+                Confined(("--permission-mode", "acceptEdits", *_CLAUDE_ALWAYS)),
+            ),
+            loads="the user's settings only (`--setting-sources user`)",
+            reads="the workspace; a read outside it asks, which headless refuses",
+            managed=Managed("acceptEdits"),
+        ),
+        "codex": Row(
+            None,
+            loads="the user's config.toml",
+            reads="every file the operator can read, from its sandboxed commands",
+            managed=Managed("default"),
+            cannot=_CODEX_CANNOT,
+        ),
+        "gemini": Row(
+            _approval_modes("auto_edit", widening=(".gemini",)),
+            loads="the user's settings; a workspace holding `.gemini/` is refused",
+            reads="the workspace (its file tools refuse paths outside it)",
+            managed=Managed(
+                "default", warning="gemini has no accept-edits rung headless: edits stay gated"
+            ),
+        ),
+        "agy": Row(
+            _three(
+                Confined(("--mode", "plan")),
+                Confined(("--mode", "plan")),
+                Confined(("--mode", "accept-edits")),
+            ),
+            loads="the user's settings",
+            reads="the workspace",
+            managed=Managed("default"),
+        ),
+        "copilot": Row(
+            _three(
+                Confined(("--deny-tool=shell", "--deny-tool=write", *_COPILOT_ALWAYS)),
+                Confined(("--deny-tool=shell", "--deny-tool=write", *_COPILOT_ALWAYS)),
+                Confined(("--allow-tool=write", "--deny-tool=shell", *_COPILOT_ALWAYS)),
+            ),
+            loads="the user's config; no built-in MCP servers (they act as the operator)",
+            reads="the workspace; no temporary directory",
+            managed=Managed("acceptEdits"),
+        ),
+        "opencode": Row(
+            _three(
+                _opencode(("--agent", "plan"), edit=False),
+                _opencode(edit=False),
+                _opencode(edit=True),
+            ),
+            loads="the user's config; never the project's (`OPENCODE_DISABLE_PROJECT_CONFIG`)",
+            reads="the workspace (`external_directory` denied)",
+            managed=Managed("acceptEdits", confined=True),
+        ),
+        "mistral": Row(
+            _three(
+                Confined(("--agent", "plan")),
+                Confined(("--agent", "default")),
+                Confined(("--agent", "accept-edits")),
+            ),
+            loads="the user's config; not the workspace's (no `--trust`)",
+            reads="the workspace",
+            managed=Managed("acceptEdits"),
+        ),
+        "grok": Row(
+            None,
+            loads="the user's settings",
+            reads="everything: it runs every tool, its shell included, without asking",
+            managed=None,
+            cannot="grok-cli runs every tool, its shell included, without asking",
+        ),
+        "qwen": Row(
+            _approval_modes("auto-edit", widening=(".qwen",)),
+            loads="the user's settings; a workspace holding `.qwen/` is refused",
+            reads=_ASKS_EACH,
+            managed=Managed("default"),
+            asks=True,
+        ),
+        "gemini-acp": Row(
+            _approval_modes("auto_edit", widening=(".gemini",)),
+            loads="the user's settings; a workspace holding `.gemini/` is refused",
+            reads=_ASKS_EACH,
+            managed=Managed("default"),
+            asks=True,
+        ),
+        "opencode-acp": Row(
+            _three(_opencode(edit=False), _opencode(edit=False), _opencode(edit=True)),
+            loads="the user's config; never the project's (`OPENCODE_DISABLE_PROJECT_CONFIG`)",
+            reads="the workspace (`external_directory` denied); " + _ASKS_EACH,
+            managed=Managed("acceptEdits", confined=True),
+            asks=True,
+        ),
+        "claude-acp": Row(
+            _three(_CLAUDE_ACP, _CLAUDE_ACP, _CLAUDE_ACP),
+            loads="the user's settings only; a workspace holding `.claude/settings*.json` is "
+            "refused",
+            reads="the workspace; a read outside it is a request, checked against the grant",
+            managed=Managed("default"),
+            asks=True,
+        ),
+        "codex-acp": Row(
+            None,
+            loads="the user's config.toml",
+            reads="every file the operator can read, from its sandboxed commands",
+            managed=Managed("default"),
+            cannot=_CODEX_CANNOT,
+            asks=True,
+        ),
+    }
+)
+
+# Flags that lift an agent's own guards: never on a confined command line, in any spelling.
+UNCONFINED_FLAGS = frozenset(
+    {
+        "--dangerously-skip-permissions",
+        "--allow-dangerously-skip-permissions",
+        "bypassPermissions",
+        "--dangerously-bypass-approvals-and-sandbox",
+        "--dangerously-bypass-hook-trust",
+        "danger-full-access",
+        'sandbox_mode="danger-full-access"',
+        "--yolo",
+        "-y",
+        "yolo",
+        "--allow-all",
+        "--allow-all-tools",
+        "--allow-all-paths",
+        "--allow-all-urls",
+        "--auto",
+        "auto-approve",
+        "--add-dir",
+        "--include-directories",
+        "--trust",
     }
 )
 
 
-def confined(cli: str, mode: str) -> Confined:
-    """The confined flags of `cli` (a provider id, or "agy") at permission mode `mode`.
+def row(agent: str) -> Row | None:
+    """The table's row of `agent` (a provider id, or "agy"); None for an agent an operator
+    added, of which the gateway knows nothing."""
+    return CONFINEMENT.get(agent)
+
+
+def cannot_confine(agent: str) -> str | None:
+    """Why `agent` cannot be held below a full bypass, or None where it can."""
+    found = row(agent)
+    if found is None:
+        return (
+            f"{agent} is an agent the gateway does not ship: it does not know how the agent "
+            "holds its tools, which may run without asking"
+        )
+    return (found.cannot or None) if found.modes is None else None
+
+
+def confined(agent: str, mode: str) -> Confined:
+    """The confined run of `agent` (a provider id, or "agy") at permission mode `mode`.
 
     Raises:
-        InvalidRequest: the CLI cannot be confined, or the mode is not one a confined call may
-            run at (the engine refuses those before an adapter sees them).
+        InvalidRequest: the agent cannot be confined, or the mode is not one a confined call
+            may run at (the engine refuses those before an adapter sees them).
     """
-    modes = CONFINED.get(cli)
+    found = row(agent)
+    modes = None if found is None else found.modes
     if modes is None or mode not in modes:
         raise InvalidRequest(
-            f"{cli} cannot run permission mode {mode!r} for a remote caller",
+            f"{agent} cannot be held at permission mode {mode!r}: "
+            + (cannot_confine(agent) or "a confined run takes plan, default or acceptEdits"),
             code=ErrorCode.INVALID_PERMISSION,
             param="permissionMode",
         )
     return modes[mode]
 
 
-def widening_paths(cli: str, mode: str, directory: Path | None) -> list[str]:
+def managed_rung(agent: str) -> Managed | None:
+    """The rung the local user's `mcp_managed` call of `agent` runs at; None where the agent
+    has none short of a full bypass. An added ACP agent asks for each tool: `default`."""
+    found = row(agent)
+    return Managed("default") if found is None else found.managed
+
+
+def widening_paths(agent: str, mode: str, directory: Path | None) -> list[str]:
     """The project configuration in `directory` that would widen a confined run (blocking I/O)."""
-    modes = CONFINED.get(cli)
+    found = row(agent)
+    modes = None if found is None else found.modes
     if directory is None or modes is None or mode not in modes:
         return []
     return [name for name in modes[mode].widening_paths if (directory / name).exists()]
+
+
+def check_argv(agent: str, argv: Sequence[str]) -> None:
+    """The last look before a confined agent starts: no flag that lifts its guards.
+
+    Raises:
+        ApprovalDenied: such a flag is on the command line (a bug in an adapter or the table;
+            the call is refused rather than run).
+    """
+    found = sorted({arg for arg in argv[1:] if arg in UNCONFINED_FLAGS})
+    if found:
+        raise ApprovalDenied(
+            f"refused to start {agent} confined with {', '.join(found)}: those flags lift the "
+            "agent's own guards",
+            code=ErrorCode.REMOTE_POWER_REFUSED,
+            param="permissionMode",
+            value=found,
+        )
+
+
+def last_look(agent: str, request: ProviderRequest, argv: Sequence[str]) -> None:
+    """The last look at a confined run before it starts (blocking I/O): no flag on its command
+    line that lifts its guards, and no project configuration in its directory that would widen
+    it. Taken at each start, not only when the call came: it may wait in the queue (or for a
+    retry) while a remote caller with edit rights writes `.gemini/` there.
+
+    Raises:
+        ApprovalDenied: either would widen the run (code `remote_power_refused`).
+    """
+    if not request.confined:
+        return
+    check_argv(agent, argv)
+    found = widening_paths(agent, request.permission_mode, request.working_dir)
+    if found:
+        raise ApprovalDenied(
+            f"{agent} would load {', '.join(found)} from {request.working_dir} as trusted "
+            "project configuration (hooks, MCP servers, pre-approved tools, a permission mode), "
+            "which could widen what a remote caller may do; remove it, or grant the workspace "
+            'remote_level = "bypass"',
+            code=ErrorCode.REMOTE_POWER_REFUSED,
+            param="workspace",
+            value=found,
+        )

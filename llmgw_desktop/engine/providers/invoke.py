@@ -1,7 +1,11 @@
 """Run one provider call once: prepare with the adapter, run the process, parse the output.
 
-Retries, the breaker, sessions and jobs sit above this; this is a single attempt that either
-returns a `ProviderResult` or raises a structured failure.
+This is the one spawn point of every agent the gateway starts (the CLIs and the ACP agents,
+from every front door: MCP tools, the HTTP bridge, an editor's ACP socket). A confined run is
+held to the confinement table here (`_held`): an agent that cannot be held is refused, the
+row's environment is added, and the last look at its command line and directory is taken at
+this start. Retries, the breaker, sessions and jobs sit above this; this is a single attempt
+that either returns a `ProviderResult` or raises a structured failure.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ from collections.abc import Callable, Mapping
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure, ProviderUnavailable
 from llmgw_desktop.engine.providers.acp.adapter import AcpAdapter, AcpSetup
 from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.confinement import confined, last_look
 from llmgw_desktop.engine.providers.failures import failure_from_outcome
 from llmgw_desktop.engine.providers.lifeline import Lifeline
-from llmgw_desktop.engine.providers.process import RunLimits, Started, run_process
+from llmgw_desktop.engine.providers.process import (
+    Invocation,
+    RunLimits,
+    Started,
+    run_process,
+)
 
 __all__ = ["Progress", "Started", "invoke_once"]
 
@@ -43,7 +53,9 @@ async def invoke_once(
     """One run of the CLI for `request`.
 
     Raises:
-        InvalidRequest: the adapter cannot express the request for this CLI.
+        InvalidRequest: the adapter cannot express the request for this CLI, or a confined
+            run of an agent that cannot be held.
+        ApprovalDenied: a confined run's command line or directory would widen it.
         ProviderUnavailable: the executable is missing or cannot be run (`not_installed`).
         ProviderFailure: the run failed (timeout, auth, rate limit, crash, ...).
     """
@@ -52,7 +64,7 @@ async def invoke_once(
         prepared = adapter.prepare(request, executable, acp)
     else:
         prepared = adapter.prepare(request, executable)
-    invocation = prepared.invocation
+    invocation = await _held(adapter.info.id, request, prepared.invocation)
     if extra_env:
         # Vault auth files: the CLI reads its credentials from a private dir for this call.
         invocation = dataclasses.replace(invocation, env={**invocation.env, **extra_env})
@@ -111,6 +123,22 @@ async def invoke_once(
     # Off the loop: finishing decodes the whole output (up to the output cap) and some parsers
     # read a side file the CLI wrote.
     return await asyncio.to_thread(parser.finish, outcome)
+
+
+async def _held(provider: str, request: ProviderRequest, invocation: Invocation) -> Invocation:
+    """`invocation` held to the confinement table's row of `provider`, when the run is
+    confined: its environment added over the adapter's, its command line and directory looked
+    at (off the loop: the directory is on disk).
+
+    Raises:
+        InvalidRequest: the agent cannot be held at the request's permission mode.
+        ApprovalDenied: a flag that lifts its guards, or project configuration that widens it.
+    """
+    if not request.confined:
+        return invocation
+    row = confined(provider, request.permission_mode)
+    await asyncio.to_thread(last_look, provider, request, invocation.argv)
+    return dataclasses.replace(invocation, env={**invocation.env, **row.env})
 
 
 def _over_budget(adapter: CliAdapter, spent: float, cap: float) -> ProviderFailure:

@@ -8,6 +8,7 @@ into discovery, the call service's breakers and the gateway's directory and rout
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,13 +19,14 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.live_keys import LiveKey, environment_keys, keys_in_use
-from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
+from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
+from llmgw_desktop.engine.gateway.desk.live_keys import LiveKey, environment_keys, keys_in_use
+from llmgw_desktop.engine.gateway.desk.probe import ProbeResult, probe_provider
+from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
-from llmgw_desktop.engine.gateway.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
@@ -170,8 +172,35 @@ class ProvidersService:
 
     def resting(self) -> list[RestedHost]:
         """The API hosts rested now because no connection could be made to them, the longest
-        rest first: their routes are passed over until it ends (`gateway/unreachable.py`)."""
+        rest first: their routes are passed over until it ends
+        (`gateway/http_client/unreachable.py`)."""
         return self._gateway.unreachable.rested()
+
+    def cooling(self, principal: str | None = None) -> list[TargetView]:
+        """Every API target cooling down or with its circuit open or half open now (it goes
+        behind the others in every route), the longest rest first; for a gateway key, those
+        in its scope."""
+        views = self._gateway.balancer.cooling()
+        if principal is None:
+            return views
+        access = self._target_access
+        return [v for v in views if access(principal, v.provider, v.model) is None]
+
+    def routes(self, principal: str | None = None) -> list[RouteView]:
+        """The routes that list targets, with each target's share, latency and cool-down; for
+        a gateway key, the targets in its scope (a route with none of them left out)."""
+        views = self._gateway.route_views()
+        if principal is None:
+            return views
+        access = self._target_access
+        shown = []
+        for view in views:
+            targets = tuple(
+                t for t in view.targets if access(principal, t.provider, t.model) is None
+            )
+            if targets:
+                shown.append(dataclasses.replace(view, targets=targets))
+        return shown
 
     def _rests(self) -> dict[str, RestedHost]:
         """Each resting provider's rest, by switch id (the longest, should two of its base

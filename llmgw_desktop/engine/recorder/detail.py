@@ -55,6 +55,7 @@ EXPORT_COLUMNS = (
     "approval_json",
     "optimization_json",
     "route_json",
+    "chosen_because",
 )
 _JSON_COLUMNS = {
     "approval_json": "approval",

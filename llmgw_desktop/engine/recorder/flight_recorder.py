@@ -136,11 +136,12 @@ class FlightRecorder:
         project: str | None = None,
         replay_of: str | None = None,
         started_at: float | None = None,
+        chosen_because: str | None = None,
     ) -> str:
         """Record that a request began; returns its record id (`record_id` when the caller
         chose it first: the id a response already carries; `replay_of`: the row it re-sends,
-        kept in its route as `replayOf`; `started_at`: when it began, if not now). Never
-        blocks, never fails."""
+        kept in its route as `replayOf`; `started_at`: when it began, if not now;
+        `chosen_because`: why its route tried this target). Never blocks, never fails."""
         record_id = record_id or new_record_id()
         if started_at is None:
             started_at = self._clock()
@@ -178,6 +179,7 @@ class FlightRecorder:
                 else None,
                 "state": state,
                 "owner_process": self._process_id,
+                "chosen_because": chosen_because,
             },
         )
         if len(self._pending) > self._writer.max_pending:

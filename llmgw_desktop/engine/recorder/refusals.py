@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.outage import Outage
@@ -42,7 +43,8 @@ __all__ = ["RefusalCounter", "RefusalSummary", "path_group"]
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 2.0
-FLUSH_BACKOFF_MAX_S = 60.0
+# While the store refuses writes, the interval doubles up to a minute.
+FAILED_FLUSH = Backoff(first_s=FLUSH_EVERY_S, longest_s=60.0)
 MAX_PENDING_KEYS = 1000
 MAX_WHO_CHARS = 80
 OTHER = "(other)"
@@ -189,7 +191,7 @@ class RefusalCounter:
             except Exception as error:
                 if outage.failed(str(error)):
                     log.warning("could not write the refusal counts (%s); will retry", error)
-                delay = min(FLUSH_BACKOFF_MAX_S, delay * 2)
+                delay = FAILED_FLUSH.after(delay)
             else:
                 end = outage.recovered()
                 if end is not None:

@@ -24,6 +24,7 @@ import logging
 import os
 from pathlib import Path
 
+from llmgw_desktop.config.paths import ensure_private_file
 from llmgw_desktop.engine.recorder.rows import Entry
 
 __all__ = ["RESERVE_BYTES", "SPILL_FILE", "RecorderSpill"]
@@ -57,7 +58,7 @@ class RecorderSpill:
         if self._reserve_bytes <= 0 or self._reserve.exists():
             return
         try:
-            self._reserve.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_private_file(self._reserve)
             with self._reserve.open("wb") as handle:
                 handle.write(b"\0" * self._reserve_bytes)
                 handle.flush()

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.outage import Outage
 from llmgw_desktop.engine.recorder.journal import DamagedSegment, RecorderJournal
 from llmgw_desktop.engine.recorder.pending import PendingBatch, PendingRows
@@ -38,8 +39,8 @@ __all__ = ["RecorderWriter", "flush_forever"]
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 0.25
-# A flush that failed is tried again after twice the last wait, up to this.
-FLUSH_BACKOFF_MAX_S = 5.0
+# A flush that failed is tried again after twice the last wait: at least 1 s, at most 5 s.
+FAILED_FLUSH = Backoff(first_s=1.0, longest_s=5.0)
 # Entries per transaction when the spill file is replayed (`_write_batch` says why): about a
 # tenth of a second of the database thread each on PostgreSQL here.
 REPLAY_CHUNK = 1000
@@ -327,7 +328,7 @@ class RecorderWriter:
 
 async def flush_forever(flush: Callable[[], Awaitable[bool]], wake: asyncio.Event) -> None:
     """Call `flush` every `FLUSH_EVERY_S`, at once when `wake` is set, until cancelled; after a
-    failed flush, wait twice as long as before (at least 1 s, at most `FLUSH_BACKOFF_MAX_S`)
+    failed flush, wait twice as long as before (within `FAILED_FLUSH`)
     instead of retrying four times a second. Cancelled (the gateway stops) during a flush, it
     lets that flush end first: one cut between its spill and its bookkeeping left rows in the
     spill file that neither the log nor the final flush knew of (a CI run, 2026-11-25)."""
@@ -341,4 +342,4 @@ async def flush_forever(flush: Callable[[], Awaitable[bool]], wake: asyncio.Even
         except Exception:  # a bug, not the store: keep the loop alive
             log.exception("flight recorder flush failed")
             ok = False
-        delay = FLUSH_EVERY_S if ok else min(FLUSH_BACKOFF_MAX_S, max(delay * 2, 1.0))
+        delay = FLUSH_EVERY_S if ok else FAILED_FLUSH.after(delay)

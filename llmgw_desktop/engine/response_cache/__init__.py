@@ -6,6 +6,7 @@ from llmgw_desktop.engine.response_cache.cache import (
     Lookup,
     ResponseCache,
     cache_directives,
+    keyed_headers,
 )
 from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, CacheStats
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
@@ -20,4 +21,5 @@ __all__ = [
     "ResponseCache",
     "ResponseStore",
     "cache_directives",
+    "keyed_headers",
 ]

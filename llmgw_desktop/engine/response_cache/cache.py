@@ -5,11 +5,11 @@ A request is looked up once routing has chosen a target and everything that guar
 target has passed (the caller's budgets, the gateway key's scope, the provider's switches, the
 vendor features a remote caller may use), so a cached answer never reaches a caller who could
 not have asked for it. Its digest is the request as the target would be sent it (the model
-after routing, messages, tools and sampling settings), written canonically (keys sorted), with
-the client's dialect and endpoint, whether it streams, and its principal unless
-`cache.shared`. A whole answer is kept as the client got it, without the gateway's own
-`x_gateway` object (made again for each answer); a stream as the chunks the client got, and
-replayed chunk by chunk. Only answers that completed are kept.
+after routing, messages, tools and sampling settings, and every header sent on with it),
+written canonically (keys sorted), with the client's dialect and endpoint, whether it streams,
+and its principal unless `cache.shared`. A whole answer is kept as the client got it, without
+the gateway's own `x_gateway` object (made again for each answer); a stream as the chunks the
+client got, and replayed chunk by chunk. Only answers that completed are kept.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.passthrough import finish_reasons_of, splice_field
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     CallerInfo,
@@ -38,6 +37,7 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
     close_chunks,
 )
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import finish_reasons_of, splice_field
 from llmgw_desktop.engine.response_cache.stats import (
     CUT_AT_LIMIT,
     NO_CACHE,
@@ -52,7 +52,16 @@ from llmgw_desktop.engine.response_cache.stats import (
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CACHE_HEADER", "EMBEDDING_FORM", "Lookup", "ResponseCache", "cache_directives"]
+__all__ = [
+    "CACHE_HEADER",
+    "EMBEDDING_FORM",
+    "UNKEYED",
+    "Lookup",
+    "ResponseCache",
+    "cache_directives",
+    "greedy",
+    "keyed_headers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,10 @@ log = logging.getLogger(__name__)
 EMBEDDING_FORM = "embedding"
 # Said on every answer while the cache is on: `hit` or `miss`.
 CACHE_HEADER = "x-gateway-cache"
+# Request headers that say which SDK and how it was called (`x-stainless-raw-response` differs
+# between `create` and `with_raw_response.create`), never what to answer: left out of the key,
+# and so not sent with a request the cache reads or keeps (`keyed_headers`).
+UNKEYED = ("x-stainless-", "user-agent")
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
 # Upstream headers that describe the account or the call at its moment, not the answer: not
 # given again with a cached answer (a stale "remaining" figure would mislead a client, and a hit
@@ -75,11 +88,6 @@ _NOT_REPLAYED = (
     "x-envoy-upstream-service-time",
     "server-timing",
 )
-# Request headers sent on to a same-dialect upstream that change what it answers (a beta's
-# behaviour: interleaved thinking, a longer context or output, tool-call encoding; the API
-# version's shape; the organisation or project whose account answers): part of what makes two
-# requests the same. The rest (user agent, SDK telemetry, retry counts) says who is asking.
-_ANSWER_HEADERS = ("anthropic-", "openai-")
 
 
 @dataclass(frozen=True)
@@ -141,8 +149,8 @@ class ResponseCache:
         if not self.enabled:
             return None
         directives = cache_directives(caller.cache_control)
-        greedy = self.settings.sampled or _greedy(incoming)  # read only where it matters
-        why = self._passed_over(caller, route.requested_model, directives, greedy=greedy)
+        wanted = self.settings.sampled or greedy(incoming)  # read only where it matters
+        why = self._passed_over(caller, route.requested_model, directives, greedy=wanted)
         if not self._counted(route, why):
             return None
         return Lookup(
@@ -235,7 +243,7 @@ class ResponseCache:
             # The gateway asks an OpenAI Chat stream for its usage either way and drops the
             # chunk for a client that did not ask: the same bytes go up, another stream back.
             "usage" if incoming.facts.stream_usage else "",
-            _answer_headers(headers),
+            _forwarded_headers(headers),
         ):
             digest.update(part.encode() + b"\0")
         digest.update(_canonical(sent) + b"\0")
@@ -453,13 +461,24 @@ def _canonical(sent: bytes) -> bytes:
         return sent
 
 
-def _answer_headers(headers: Mapping[str, str] | None) -> str:
-    """The request headers that shape the answer, in one order, each a set of values (`a, b`
-    and `b,a` ask the same)."""
+def keyed_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The client's headers a request the cache reads or keeps is sent with: all but the SDKs'
+    own telemetry (`UNKEYED`), which the key leaves out so that one client's call styles share
+    an entry, and which is therefore not sent at all: no upstream can answer by it."""
+    return {name: value for name, value in headers.items() if not name.lower().startswith(UNKEYED)}
+
+
+def _forwarded_headers(headers: Mapping[str, str] | None) -> str:
+    """Every request header sent on with the request (`keyed_headers`), in one order, each a
+    set of values (`a, b` and `b,a` ask the same). Any of them may shape the answer: a beta's
+    behaviour, the API version, the account that answers, and, behind an upstream that routes
+    by header (another gateway), anything at all. Keyed on fewer, one caller of a shared cache
+    could plant the answer others are served by a header the key ignores."""
     return "\n".join(
         f"{name.lower()}: {_listed(value)}"
-        for name, value in sorted((headers or {}).items(), key=lambda item: item[0].lower())
-        if name.lower().startswith(_ANSWER_HEADERS)
+        for name, value in sorted(
+            keyed_headers(headers or {}).items(), key=lambda item: item[0].lower()
+        )
     )
 
 
@@ -489,7 +508,7 @@ def _matches(value: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
 
-def _greedy(incoming: ClientRequest) -> bool:
+def greedy(incoming: ClientRequest) -> bool:
     """Whether the request asks for temperature 0 (an absent temperature is the vendor's
     default, 1 for all four dialects: sampled)."""
     body = incoming.body

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from llmgw_desktop.config.paths import ensure_private_file
+
 __all__ = ["INDEX_ENTRY_BYTES", "CachedAnswer", "ResponseStore"]
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,7 @@ class ResponseStore:
 
     def _connect(self) -> tuple[sqlite3.Connection, list[Any]]:
         """The file opened, its schema made, what expired deleted, and its index read."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(self.path)  # answers are the callers' words: the operator's alone
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")

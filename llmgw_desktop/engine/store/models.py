@@ -197,6 +197,7 @@ class RecordedRequestRow(StoreRow):
     fallback_used = FlagField(default=False)
     route_json = peewee.TextField(null=True)
     owner_process = peewee.TextField(null=True)  # the gateway process that took it
+    chosen_because = peewee.TextField(null=True)  # why the route tried its target
 
     class Meta:
         table_name = "requests"

@@ -8,13 +8,13 @@ mean the file cannot take writes. `Database` reaches all of it through `StoreEng
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from llmgw_desktop.config.paths import ensure_private_file
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.health import check_store, is_write_failure, refused_by_disk
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
@@ -81,7 +81,7 @@ class SqliteEngine:
         """
         try:
             self.found_empty = self.path.exists() and self.path.stat().st_size == 0
-            _create_private_file(self.path)
+            ensure_private_file(self.path)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the database {self.path}: {exc.strerror}. "
@@ -163,12 +163,3 @@ def _bind_directly() -> None:
 
 def _null(value: None) -> None:
     return value
-
-
-def _create_private_file(path: Path) -> None:
-    """Make sure the database file exists and only its owner can read or write it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    if os.name == "posix":
-        path.chmod(0o600)

@@ -1,5 +1,6 @@
-"""The prices the engine charges by: the bundled table (`prices.json`) with the person's own
-prices (`[gateway.prices]` in config.toml) on top.
+"""The prices the engine charges by: the person's own prices (`[gateway.prices]` in
+config.toml), then the bundled table (`prices.json`), then a maintained database of every
+provider's prices (`maintained.py`: genai-prices, the clouds' own prices and embeddings).
 
 One `PriceBook` per engine, handed to every part that prices something (the gateway, CLI calls,
 budget holds, the live charts, the cache view). A person's entry is a model-name prefix like
@@ -7,7 +8,13 @@ the table's; the longest matching prefix wins, and where the person and the tabl
 same prefix (or the table leaves it unpriced on purpose) the person's price wins. The Settings
 page replaces the person's layer as a whole when it saves one, so the next request is priced
 by it without a restart. Every estimate says where its price came from: `config` (the
-person's) or `table` (the bundled table of a given date).
+person's), `table` (the bundled table of a given date) or `maintained` (the database's copy,
+of its version and date). The bundled table and the person's prices are by model name, for
+every provider alike; the database's are per provider, so a lookup names the provider where it
+is known (a cloud's price, an aggregator's) and the database is asked for the models the two
+above it do not price (or leave unpriced on purpose). Where the table and the database
+disagree the table wins: `tests/engine/tokens/test_maintained_prices.py` lists each such model
+and why the table is right.
 """
 
 from __future__ import annotations
@@ -18,11 +25,14 @@ from types import MappingProxyType
 from typing import Any
 
 from llmgw_desktop.config.prices import PRICE_FIELDS, check_price_tables
+from llmgw_desktop.engine.tokens.maintained import MaintainedPrices, maintained_prices
 from llmgw_desktop.engine.tokens.pricing import (
     COST_FROM_CONFIG,
+    COST_FROM_MAINTAINED,
     COST_FROM_TABLE,
     Price,
     PriceTable,
+    cost_note,
     price_table,
 )
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -39,9 +49,9 @@ __all__ = [
 class PricedModel:
     """The price a model is charged at and where it came from."""
 
-    prefix: str  # the entry that matched (lower case)
+    prefix: str  # the entry that matched (lower case; the model itself for the database)
     price: Price
-    source: str  # COST_FROM_CONFIG (the person's) or COST_FROM_TABLE (bundled)
+    source: str  # COST_FROM_CONFIG (the person's), COST_FROM_TABLE or COST_FROM_MAINTAINED
 
 
 # Model names looked up so far, each with its answer: a lookup scans every prefix of the table
@@ -54,10 +64,19 @@ _MEMO_NAMES = 1024
 class PriceBook:
     """Looks up a model's price: the person's entries over the bundled table."""
 
-    def __init__(self, base: PriceTable | None = None, user: Mapping[str, Price] = {}) -> None:
+    def __init__(
+        self,
+        base: PriceTable | None = None,
+        user: Mapping[str, Price] = {},
+        *,
+        maintained: MaintainedPrices | bool | None = True,
+    ) -> None:
+        """`maintained`: the database beneath the table (True: the copy the package ships,
+        read at the first lookup that needs it; None or False: none)."""
         self.base = base if base is not None else price_table()
+        self._maintained = maintained
         self._user: Mapping[str, Price] = MappingProxyType({})
-        self._memo: dict[str, PricedModel | None] = {}
+        self._memo: dict[tuple[str | None, str], PricedModel | None] = {}
         # The same for `max_output_of` (the bundled table's alone: it never changes).
         self._max_output_memo: dict[str, int | None] = {}
         self.version = 0  # bumped at each change, so a cache of prices knows to drop
@@ -67,6 +86,13 @@ class PriceBook:
     def revised(self) -> str:
         """When the bundled table was last checked against the vendors' pages."""
         return self.base.revised
+
+    @property
+    def maintained(self) -> MaintainedPrices | None:
+        """The database beneath the table (its `label` says its version and date), or None."""
+        if self._maintained is True:
+            self._maintained = maintained_prices()
+        return self._maintained or None
 
     @property
     def user(self) -> Mapping[str, Price]:
@@ -92,50 +118,75 @@ class PriceBook:
         self._memo = {}
         self.version += 1
 
-    def priced(self, model: str | None) -> PricedModel | None:
-        """`model`'s price and source (longest matching prefix, any `vendor/` part ignored);
-        None when nothing prices it."""
-        name = (model or "").lower().split("/")[-1]
+    def priced(self, model: str | None, provider: str | None = None) -> PricedModel | None:
+        """`model`'s price and source: the longest matching prefix of the person's or the
+        table's (any `vendor/` part ignored), else the database's price at `provider` (None:
+        the model family's vendor), unless the table says the model is billed by what a row
+        cannot count; None when nothing prices it."""
+        whole = (model or "").strip().lower()
+        name = whole.split("/")[-1]
         if not name:
             return None
         memo = self._memo
-        if name in memo:
-            return memo[name]
+        key = (provider, whole)
+        if key in memo:
+            return memo[key]
         if len(memo) >= _MEMO_NAMES:
             memo.clear()
-        memo[name] = found = self._looked_up(name)
+        found, final = self._looked_up(name)
+        database = None if final else self.maintained
+        if database is not None:
+            price = database.price_of(whole, provider)
+            if price is not None:
+                found = PricedModel(whole, price, COST_FROM_MAINTAINED)
+        memo[key] = found
         return found
 
-    def _looked_up(self, name: str) -> PricedModel | None:
-        """`priced` without the memo: the longest matching prefix of either layer."""
+    def _looked_up(self, name: str) -> tuple[PricedModel | None, bool]:
+        """The person's or the table's entry (the longest matching prefix of either layer),
+        and whether the database beneath must not be asked: a price was found, or the table
+        says the model is billed by what a row cannot count (`not_by_tokens`). A prefix the
+        table leaves unpriced otherwise only stops its family's price."""
         base = self.base
         best: PricedModel | None = None
         best_len = -1
         for prefix, price in self._user.items():
             if name.startswith(prefix) and len(prefix) > best_len:
                 best, best_len = PricedModel(prefix, price, COST_FROM_CONFIG), len(prefix)
+        matched = ""
         for prefix in (*base.prices, *base.unpriced):
             # Strictly longer: on the same prefix the person's entry wins.
             if name.startswith(prefix) and len(prefix) > best_len:
                 found = base.prices.get(prefix)
                 best = None if found is None else PricedModel(prefix, found, COST_FROM_TABLE)
-                best_len = len(prefix)
-        return best
+                best_len, matched = len(prefix), prefix
+        return best, best is not None or matched in base.not_by_tokens
 
-    def price_of(self, model: str | None) -> Price | None:
-        """`model`'s price, or None when nothing prices it."""
-        found = self.priced(model)
+    def price_of(self, model: str | None, provider: str | None = None) -> Price | None:
+        """`model`'s price (at `provider`, where the database prices it), or None when
+        nothing prices it."""
+        found = self.priced(model, provider)
         return None if found is None else found.price
 
-    def source_of(self, model: str | None) -> str | None:
-        """Where `model`'s price comes from (`config` or `table`), or None: not priced."""
-        found = self.priced(model)
+    def source_of(self, model: str | None, provider: str | None = None) -> str | None:
+        """Where `model`'s price comes from (`config`, `table` or `maintained`), or None: not
+        priced."""
+        found = self.priced(model, provider)
         return None if found is None else found.source
 
-    def cost_of(self, model: str | None, usage: Usage) -> float | None:
-        """The estimated USD cost of `usage` on `model`; None when nothing prices it."""
-        price = self.price_of(model)
+    def cost_of(self, model: str | None, usage: Usage, provider: str | None = None) -> float | None:
+        """The estimated USD cost of `usage` on `model` (at `provider`); None when nothing
+        prices it."""
+        price = self.price_of(model, provider)
         return None if price is None else price.cost(usage)
+
+    def cost_note(self, source: str | None) -> dict[str, str] | None:
+        """How a row's cost was arrived at, as the recorder keeps it (None: no cost): the
+        source, and the prices' date or, for the database, its version and date."""
+        database = self.maintained
+        if source == COST_FROM_MAINTAINED and database is not None:
+            return {"source": COST_FROM_MAINTAINED, "prices": database.label}
+        return cost_note(source)
 
     def max_output_of(self, model: str | None) -> int | None:
         """The most output tokens one answer of `model` may have, as the bundled table's

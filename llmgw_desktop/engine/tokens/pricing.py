@@ -27,6 +27,7 @@ __all__ = [
     "COST_ESTIMATED",
     "COST_FROM_CLI",
     "COST_FROM_CONFIG",
+    "COST_FROM_MAINTAINED",
     "COST_FROM_TABLE",
     "PRICES_REVISED",
     "CostBasis",
@@ -41,10 +42,12 @@ __all__ = [
     "server_tool_cost",
 ]
 
-CostSource = Literal["cli", "table", "config", "estimate"]
+CostSource = Literal["cli", "table", "config", "estimate", "maintained"]
 COST_FROM_CLI: CostSource = "cli"  # the CLI reported what the turn cost
 COST_FROM_TABLE: CostSource = "table"  # estimated here from tokens and the price table
 COST_FROM_CONFIG: CostSource = "config"  # ... from tokens and the person's own price
+# ... from tokens and the maintained database's price (`maintained.py`: genai-prices).
+COST_FROM_MAINTAINED: CostSource = "maintained"
 # The upstream reported no usage (a stream cut before its last event): the tokens themselves
 # are the gateway's estimate, priced by the book.
 COST_ESTIMATED: CostSource = "estimate"
@@ -92,9 +95,14 @@ class PriceTable:
     notes: dict[str, str] = field(default_factory=dict)
     # Prefix -> the most output tokens one answer of the model may have (the vendor's figure).
     max_outputs: dict[str, int] = field(default_factory=dict)
+    # Unpriced prefixes billed by what a row cannot count (audio tokens told apart from text):
+    # never priced, not even by the maintained database beneath the table (whose price for
+    # them is a text price). The other unpriced prefixes only stop their family's price.
+    not_by_tokens: frozenset[str] = frozenset()
 
-    def price_of(self, model: str | None) -> Price | None:
-        """The price of `model` (longest matching prefix, any `vendor/` part ignored)."""
+    def price_of(self, model: str | None, provider: str | None = None) -> Price | None:
+        """The price of `model` (longest matching prefix, any `vendor/` part ignored; the
+        table's prices are every provider's alike)."""
         name = (model or "").lower().split("/")[-1]
         if not name:
             return None
@@ -123,6 +131,7 @@ def price_table() -> PriceTable:
         for prefix, entry in raw["models"].items()
     }
     unpriced = {prefix.lower(): str(why) for prefix, why in raw.get("unpriced", {}).items()}
+    not_by_tokens = frozenset(p.lower() for p in raw.get("not_by_tokens", ()))
     notes = {
         prefix.lower(): str(entry["note"])
         for prefix, entry in raw["models"].items()
@@ -134,7 +143,13 @@ def price_table() -> PriceTable:
         if entry.get("max_output")
     }
     return PriceTable(
-        str(raw["revised"]), dict(raw["sources"]), prices, unpriced, notes, max_outputs
+        str(raw["revised"]),
+        dict(raw["sources"]),
+        prices,
+        unpriced,
+        notes,
+        max_outputs,
+        not_by_tokens,
     )
 
 
@@ -180,7 +195,8 @@ def server_tool_cost(vendor: str, calls: Mapping[str, int]) -> tuple[float, tupl
 
 
 def cost_note(source: str | None) -> dict[str, str] | None:
-    """How a row's cost was arrived at, as the recorder keeps it (None: no cost)."""
+    """How a row's cost was arrived at, as the recorder keeps it (None: no cost, or the
+    maintained database's, whose note `PriceBook.cost_note` writes with its version)."""
     if source == COST_FROM_TABLE:
         return {"source": COST_FROM_TABLE, "prices": PRICES_REVISED}
     if source == COST_FROM_CONFIG:
@@ -195,7 +211,7 @@ def cost_note(source: str | None) -> dict[str, str] | None:
 class PriceLookup(Protocol):
     """Whatever tells a model's price (the engine's `PriceBook`)."""
 
-    def price_of(self, model: str | None) -> Price | None: ...
+    def price_of(self, model: str | None, provider: str | None = None) -> Price | None: ...
 
 
 @dataclass(frozen=True)
@@ -219,8 +235,8 @@ class CostBasis:
 
     @classmethod
     def api(cls, provider: str, model: str | None, prices: PriceLookup) -> CostBasis:
-        """An upstream API call: priced when `prices` knows `model`."""
-        return cls(provider, model or None, prices.price_of(model) is not None)
+        """An upstream API call: priced when `prices` knows `model` (at `provider`)."""
+        return cls(provider, model or None, prices.price_of(model, provider) is not None)
 
     @classmethod
     def cli(cls, provider: str, model: str | None, prices: PriceLookup) -> CostBasis:

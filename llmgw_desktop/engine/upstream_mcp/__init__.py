@@ -9,7 +9,9 @@ One server: `connection` (started at first use, restarted with back-off), over `
 the gateway's life, stderr kept; `stdio_line` sends a relayed call beside the SDK's session) or
 Streamable HTTP (`transport`, with `oauth` through the vault and `http_cap` bounding what it can
 make the gateway hold). `lists` reads what a server offers, every page, capped; `silence` finds
-out a server that stopped answering, one ping at a time.
+out a server that stopped answering, one ping at a time. `pins` pins each server's tools at
+first sight and withholds one that changes until a person approves it; `tool_flags` says which
+descriptions instruct the model or hide characters.
 
 `policy` and the config load nothing; the `mcp` SDK (about 0.7 s of imports) is loaded by
 `connection` and `stdio` only when the first server starts. Nothing is imported here, so the

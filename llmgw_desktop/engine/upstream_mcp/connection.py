@@ -4,7 +4,7 @@ A long-lived task owns the connection, because the SDK's `ClientSession` (an any
 must be entered and left in one task: it starts the server, says `initialize`, lists what the
 server offers, then serves callers from other tasks until the server ends, the gateway stops,
 or a call finds the connection broken. A server that ends is started again after a back-off
-that doubles from `RESTART_FIRST_S` to `RESTART_MAX_S` (reset once a run lasted
+that doubles from `RESTART.first_s` to `RESTART.longest_s` (reset once a run lasted
 `HEALTHY_AFTER_S`), so a server that crashes at once does not spin. Callers waiting while it
 starts wait at most the start timeout (`mcp.start_timeout_ms`), which also bounds each reading
 of its lists (at the start, after a `list_changed`, the desk's Test); callers of a server known
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.redact import redact
@@ -40,6 +41,7 @@ from llmgw_desktop.engine.upstream_mcp.oauth import (
     SignIn,
     open_in_browser,
 )
+from llmgw_desktop.engine.upstream_mcp.pins import ToolPins
 from llmgw_desktop.engine.upstream_mcp.silence import SharedPing, Silence
 from llmgw_desktop.engine.upstream_mcp.transport import (
     HTTP_CLOSE_S,
@@ -62,8 +64,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 30.0
 # The most tools (and prompts, and resources) one server offers (`mcp.max_tools_per_server`).
 MAX_TOOLS = 500
-RESTART_FIRST_S = 0.5
-RESTART_MAX_S = 30.0
+RESTART = Backoff(first_s=0.5, longest_s=30.0)
 HEALTHY_AFTER_S = 30.0
 # How a start that got no answer is said (`_describe`): a server known not to answer is still
 # not answering (`silence.py`); any other failure means it answers again.
@@ -89,10 +90,12 @@ class UpstreamServer:
         open_url: Callable[[str], None] = open_in_browser,
         start_timeout_s: float = START_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
+        pins: ToolPins | None = None,
     ) -> None:
         """`start_timeout_s` bounds `initialize` and each reading of the lists; `max_tools`,
-        the entries each list keeps."""
+        the entries each list keeps; `pins` hear each listing of the tools (`pins.py`)."""
         self.config = config
+        self._pins = pins
         self.start_timeout_s = start_timeout_s
         self.max_tools = max_tools
         self._lifeline = lifeline
@@ -277,7 +280,7 @@ class UpstreamServer:
         ended the run."""
         if self.config.transport != "stdio" and not self._end.is_set():
             # The run's end (its session's close) and the first back-off come first.
-            self.silence.found("its last ping", HTTP_CLOSE_S + RESTART_FIRST_S)
+            self.silence.found("its last ping", HTTP_CLOSE_S + RESTART.first_s)
             self.state = "not_answering"
         return self.broken(why)
 
@@ -338,8 +341,7 @@ class UpstreamServer:
                 break
             self.state = "not_answering" if self.silence.known else "failed"
             ran = time.monotonic() - began
-            delay = RESTART_FIRST_S if ran >= HEALTHY_AFTER_S or not delay else delay * 2
-            delay = min(delay, RESTART_MAX_S)
+            delay = RESTART.after(0.0 if ran >= HEALTHY_AFTER_S else delay)
             self.silence.next_try_in(delay)
             log.info("MCP server %s restarts in %.1f s", self.config.name, delay)
             with contextlib.suppress(TimeoutError):
@@ -432,6 +434,8 @@ class UpstreamServer:
                 most,
                 ", ".join(f"at least {n} {kind}" for kind, n in self.left_out.items()),
             )
+        if self._pins is not None:
+            await self._pins.observe(self.config.name, listing.tools)
         self.tools, self.prompts = listing.tools, listing.prompts
         self.resources, self.templates = listing.resources, listing.templates
         self.listed = True

@@ -108,13 +108,17 @@ class UpstreamRelay:
         record_arguments: bool = False,
         traced: bool = False,
         call_timeout_s: float = CALL_TIMEOUT_S,
+        withheld: Callable[[str, str], bool] = lambda _server, _tool: False,
     ) -> None:
         """`servers`: the configured servers by name, as the server set keeps them (the same
         mapping, so a server added or switched is relayed to at once). `traced`: OpenTelemetry
         export is on, so every call goes through the SDK's session, which spans it.
         `call_timeout_s`: how long one use may wait for the server's answer. `tasks` runs each
-        use, so that its deadline does not wait for its cancellation (`_answered`)."""
+        use, so that its deadline does not wait for its cancellation (`_answered`).
+        `withheld(server, tool)`: the tool changed since it was pinned, or is flagged where
+        those are withheld (`pins.py`): a call of it is refused."""
         self._servers = servers
+        self._withheld = withheld
         self._tasks = tasks
         self._call_timeout_s = call_timeout_s
         self._recorder = recorder
@@ -150,6 +154,15 @@ class UpstreamRelay:
                 raise NotFound(
                     f"MCP server {name!r} offers no tool {tool_name!r} (tools/list names "
                     "what it offers)",
+                    server=name,
+                    tool=tool_name,
+                )
+            if self._withheld(name, tool_name):
+                raise EngineError(
+                    f"MCP server {name!r} changed its tool {tool_name!r} since it was approved "
+                    "(or it is flagged): it is withheld until approved on the MCP servers page "
+                    f"or with `llmgw-desktop mcp-servers approve {name}`",
+                    code=ErrorCode.UPSTREAM_TOOL_WITHHELD,
                     server=name,
                     tool=tool_name,
                 )

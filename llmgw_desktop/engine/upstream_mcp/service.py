@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.upstream_mcp import (
@@ -37,6 +38,7 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import MAX_TOOLS, START_TIMEOUT_S, UpstreamServer
 from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
+from llmgw_desktop.engine.upstream_mcp.pins import ToolPins, ToolReview
 from llmgw_desktop.engine.upstream_mcp.relay import CALL_TIMEOUT_S, UpstreamRelay
 
 __all__ = ["RelayedTool", "UpstreamServers"]
@@ -86,12 +88,15 @@ class UpstreamServers:
         call_timeout_s: float = CALL_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         traced: bool = False,
+        pins: ToolPins | None = None,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
         bounds a server's `initialize` and each reading of its lists; `call_timeout_s`, each
         use of it (`relay.py`); `max_tools`, the entries each of its lists keeps; `traced`,
-        OpenTelemetry export is on (calls go through the SDK's session, which spans them)."""
+        OpenTelemetry export is on (calls go through the SDK's session, which spans them);
+        `pins`, each server's tools as first seen (a changed one is withheld: `pins.py`)."""
         self._list_wait_s = list_wait_s
+        self.pins = pins or ToolPins(Path(), enabled=False)
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
         self._saver = saver
@@ -109,6 +114,7 @@ class UpstreamServers:
                 open_url=lambda url: self.open_url(url),
                 start_timeout_s=start_timeout_s,
                 max_tools=max_tools,
+                pins=self.pins,
             )
 
         self._connect = connect
@@ -123,6 +129,7 @@ class UpstreamServers:
             record_arguments=record_arguments,
             traced=traced,
             call_timeout_s=call_timeout_s,
+            withheld=self.pins.withheld,
         )
         self.call = relay.call
         self.get_prompt = relay.get_prompt
@@ -332,10 +339,15 @@ class UpstreamServers:
         return ready
 
     async def tools(self, principal: Principal | None) -> list[RelayedTool]:
-        """The tools `principal` may call, named NAME__tool."""
+        """The tools `principal` may call, named NAME__tool; a tool changed since it was
+        pinned (or flagged, where those are withheld) is left out until approved."""
         offered = []
-        for server in await self.running(principal):
+        running = await self.running(principal)
+        await self.pins.fresh()
+        for server in running:
             for tool in server.tools:
+                if self.pins.withheld(server.config.name, tool.name):
+                    continue
                 if policy.visible(server.config, tool.name, policy.only_reads(tool), principal):
                     offered.append(
                         RelayedTool(
@@ -381,6 +393,31 @@ class UpstreamServers:
                     uri = offered_uri(server.config.name, template_uri)
                     offered.append(template.model_copy(update={"uri_template": uri}))
         return offered
+
+    def tool_reviews(self, name: str) -> list[ToolReview]:
+        """`name`'s tools a person should look at: changed since pinned (with the difference),
+        or flagged (`tool_flags.py`); each says whether it is withheld now."""
+        return self.pins.reviews(name)
+
+    async def approve_tools(
+        self, principal: Principal, name: str, tool: str | None = None
+    ) -> list[str]:
+        """Approve `name`'s changed tools as listed now (`tool`: that one, or a flagged one
+        trusted as it is): offered again, and every session told its tools changed. The
+        names approved.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no server of that name is configured.
+        """
+        require(principal, Capability.SETTINGS)
+        if name not in self.servers:
+            raise NotFound(f"no MCP server {name!r} is configured ([mcp.servers.NAME])")
+        approved = await self.pins.approve(name, tool)
+        if approved:
+            log.info("MCP server %s: tools approved: %s", name, ", ".join(approved))
+            self._changed(name, "tools")
+        return approved
 
     def owns(self, offered: str) -> bool:
         """Whether the tool or prompt name `offered` is in a configured server's namespace."""

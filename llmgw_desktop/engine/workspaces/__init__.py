@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN, Workspace, WorkspaceRegistry
 from llmgw_desktop.engine.workspaces.remote_power import (
-    UNCONFINED_FLAGS,
     Confinement,
     Grant,
     allows_edits,
-    check_argv,
     confine,
 )
 
 __all__ = [
     "ADMIN_OPT_IN",
-    "UNCONFINED_FLAGS",
     "Confinement",
     "Grant",
     "Workspace",
     "WorkspaceRegistry",
     "allows_edits",
-    "check_argv",
     "confine",
 ]

@@ -20,27 +20,27 @@ inside the `commands` workspace or contains it; the registry does not make or re
 workspace at all, so none appears during a run. Editing and running together is `bypass`.
 
 A caller's `allowedTools` must each be on the workspace's allow-list; a permission mode or
-`fullAuto` above the level, or a CLI that cannot be held to the level at all (grok-cli), is
-refused with `remote_power_refused`, naming the field, the value and the setting that would
-permit it. Nothing is dropped silently. Below `bypass` the CLI then runs with the confined
-flags of `providers/confinement.py`, and `check_argv` makes sure none of the flags that lift
-the CLI's own guards reached its command line.
+`fullAuto` above the level, or an agent that cannot be held to the level at all (grok-cli,
+Codex, an agent the operator added: `providers/confinement.cannot_confine`), is refused with
+`remote_power_refused`, naming the field, the value and the setting that would permit it.
+Nothing is dropped silently. Below `bypass` the agent then runs with the confined flags of
+`providers/confinement.py`, the one table, applied at the one spawn point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.config.remote_power import LEVELS, runs_commands
 from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
+from llmgw_desktop.engine.providers.confinement import cannot_confine
 
 __all__ = [
     "Confinement",
     "Grant",
     "allows_edits",
-    "check_argv",
     "confine",
 ]
 
@@ -63,37 +63,6 @@ MODE_LEVEL = {
 }
 # The highest permission mode a level runs at (a gate's accept-edits rung is clamped to it).
 LEVEL_MODE = {"read-only": "default", "edit": "acceptEdits", "commands": "default"}
-# CLIs with no way to hold them below a full bypass: they run every tool, shell included.
-UNCONFINABLE = {
-    "grok": "grok-cli runs every tool, its shell included, without asking",
-    # Its read-only sandbox still lets its commands read every file the operator can: the
-    # gateway's instance token and vault key, the operator's own CLI logins. So a remote
-    # caller at any level below bypass could read them back through the model.
-    "codex": "codex's sandbox lets its commands read every file the operator can read, the "
-    "gateway's own tokens and keys included",
-}
-# Flags that lift a CLI's own guards: never on a confined command line, in any CLI's spelling.
-UNCONFINED_FLAGS = frozenset(
-    {
-        "--dangerously-skip-permissions",
-        "--allow-dangerously-skip-permissions",
-        "bypassPermissions",
-        "--dangerously-bypass-approvals-and-sandbox",
-        "--dangerously-bypass-hook-trust",
-        "danger-full-access",
-        'sandbox_mode="danger-full-access"',
-        "--yolo",
-        "yolo",
-        "--allow-all",
-        "--allow-all-tools",
-        "--allow-all-paths",
-        "--allow-all-urls",
-        "--auto",
-        "auto-approve",
-        "--add-dir",
-        "--include-directories",
-    }
-)
 
 
 def allows_edits(level: str) -> bool:
@@ -174,13 +143,14 @@ def confine(
     """
     if grant.level == "bypass":
         return Confinement(grant)
-    if provider in UNCONFINABLE:
+    cannot = cannot_confine(provider)
+    if cannot is not None:
         raise _refused(
             grant,
             "provider",
             provider,
             "bypass",
-            f'{UNCONFINABLE[provider]}, so a remote call to it needs remote_level = "bypass"',
+            f'{cannot}, so a remote call to it needs remote_level = "bypass"',
         )
     needed = MODE_LEVEL.get(permission_mode, "bypass")
     if not _allows(grant, needed):
@@ -229,24 +199,6 @@ def confine(
                 setting=grant.setting("remote_mcp_servers"),
             )
     return Confinement(grant)
-
-
-def check_argv(provider: str, argv: Iterable[str]) -> None:
-    """The last look before a confined CLI starts: no flag that lifts its guards.
-
-    Raises:
-        ApprovalDenied: such a flag is on the command line (a bug in an adapter or the
-            confinement table; the call is refused rather than run).
-    """
-    found = sorted({arg for arg in argv if arg in UNCONFINED_FLAGS})
-    if found:
-        raise ApprovalDenied(
-            f"refused to start {provider} for a remote caller with {', '.join(found)}: those "
-            "flags lift the CLI's own guards",
-            code=ErrorCode.REMOTE_POWER_REFUSED,
-            param="permissionMode",
-            value=found,
-        )
 
 
 def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> ApprovalDenied:

@@ -18,6 +18,7 @@ from llmgw_desktop.shell.cli import (
     hash_password,
     install_desktop,
     keys,
+    mcp_servers,
     quit_app,
     show_config,
     stdio_mcp,
@@ -37,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     quit_app.COMMAND,
     install_desktop.COMMAND,
     keys.COMMAND,
+    mcp_servers.COMMAND,
     connect.COMMAND,
 )
 

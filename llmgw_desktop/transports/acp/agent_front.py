@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -182,6 +181,7 @@ class AgentFront:
                 gateway_key=self._connection_key(),
                 images=images,
             ),
+            proven=self._principal,
         )
         call = Call(session.agent, params, self._principal.id, meta)
         try:
@@ -325,7 +325,8 @@ class AgentFront:
         await self._conn.session_update(session_id=session_id, update=update)
 
     async def _ask_editor(self, session_id: str, question: PermissionAsk) -> bool:
-        """The editor's answer to one permission request of the agent, for this call only.
+        """The editor's answer to one permission request of the agent, for this call only,
+        asked only once the caller's grant allows it (`calls/acp_permissions.py`).
 
         The editor is offered the agent's once-options alone: the answer goes to the agent as
         allow once or reject once (`turn.decide`), so an "Always allow" would be asked again at
@@ -334,10 +335,6 @@ class AgentFront:
         offered = [(i, name, kind) for i, name, kind in question.options if kind in ONCE_KINDS]
         if not any(kind == "allow_once" for _i, _name, kind in offered):
             return False  # nothing the editor could choose would allow it
-        try:
-            raw = json.loads(question.detail) if question.detail else None
-        except ValueError:
-            raw = question.detail
         answer = await self._conn.request_permission(
             options=[
                 schema.PermissionOption(option_id=option_id, name=name, kind=cast(Any, kind))
@@ -348,7 +345,8 @@ class AgentFront:
                 tool_call_id=question.tool_call_id,
                 title=question.title,
                 kind=cast(Any, question.kind if question.kind in _TOOL_KINDS else "other"),
-                raw_input=raw,
+                raw_input=question.raw_input,
+                locations=[schema.ToolCallLocation(path=p) for p in question.locations] or None,
             ),
         )
         chosen = getattr(answer.outcome, "option_id", None)

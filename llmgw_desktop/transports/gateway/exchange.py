@@ -78,4 +78,5 @@ def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> Ca
         workspace=request.headers.get("X-Workspace") or None,
         session_id=session_named(request.headers),
         cache_control=cache_control(request.headers),
+        proven=principal,
     )

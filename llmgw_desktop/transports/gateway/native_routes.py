@@ -71,6 +71,7 @@ async def generate(request: web.Request) -> web.Response:
         endpoint="/v1/generate",
         session_id=session_named(request.headers),
         cache_control=cache_control(request.headers),
+        proven=principal,
     )
     answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
     assert isinstance(answer, Completed)  # streaming is not offered here
@@ -111,6 +112,10 @@ async def providers(request: web.Request) -> web.Response:
         {
             "providers": await engine.providers.listing(project, principal),
             "staleReferences": [r.to_dict() for r in engine.providers.stale_references()],
+            # Routes over several targets: each target's share, latency and cool-down; and
+            # every target cooling down now (a key sees the targets in its scope).
+            "routes": [view.to_dict() for view in engine.providers.routes(principal)],
+            "cooling": [view.to_dict() for view in engine.providers.cooling(principal)],
         }
     )
 

@@ -123,6 +123,8 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "enum": [
                     "alias",
+                    "route_target",
+                    "route_small_request",
                     "route_fallback",
                     "route_pin",
                     "fallback",
@@ -134,6 +136,45 @@ SCHEMAS: dict[str, Any] = {
             "model": {"type": "string"},
             "provider": {"type": "string"},
             "providerModel": {"type": "string"},
+        },
+    },
+    "RouteTarget": {
+        "type": "object",
+        "description": "One target of a route now (this gateway process's figures).",
+        "properties": {
+            "target": {"type": "string", "description": "provider/model"},
+            "provider": {"type": "string"},
+            "model": {"type": "string"},
+            "weight": {"type": ["number", "null"]},
+            "share": {
+                "type": ["number", "null"],
+                "description": "Its fraction of the route's recent answers (null: none yet).",
+            },
+            "latencyMs": {
+                "type": ["number", "null"],
+                "description": "Recent time to first token, fading when not renewed.",
+            },
+            "inFlight": {"type": "integer"},
+            "state": {"type": "string", "enum": ["closed", "cooling", "open", "half_open"]},
+            "coolingSeconds": {
+                "type": ["number", "null"],
+                "description": "How long yet it goes behind the other targets.",
+            },
+            "failuresInARow": {"type": "integer"},
+            "lastError": {"type": ["string", "null"], "description": "`429`, `503`, `timeout`"},
+            "quotaLeft": {
+                "type": ["number", "null"],
+                "description": "The smallest fraction left of its rate limits, per its headers.",
+            },
+        },
+    },
+    "Route": {
+        "type": "object",
+        "description": "A route that spreads one model over several targets.",
+        "properties": {
+            "route": {"type": "string"},
+            "strategy": {"type": "string"},
+            "targets": {"type": "array", "items": _ref("RouteTarget")},
         },
     },
     "CredentialIn": {
@@ -223,6 +264,8 @@ def openapi_document(server_url: str = "http://127.0.0.1:3333") -> dict[str, Any
                                         "type": "array",
                                         "items": _ref("StaleReference"),
                                     },
+                                    "routes": {"type": "array", "items": _ref("Route")},
+                                    "cooling": {"type": "array", "items": _ref("RouteTarget")},
                                 },
                             }
                         )

@@ -8,7 +8,9 @@ that wants its user signed in with OAuth), Remove… and the tail of its stderr.
 the engine's in memory (`engine.upstream_mcp.status()`), read once a second while the page is
 shown. The switch is the tray's own action (`McpServerSwitches`), so the two never disagree;
 turning it saves `mcp.servers.NAME.enabled` in config.toml. Test starts the server if it is not
-running, reads its lists again and says what it found, or why it failed. Add…
+running, reads its lists again and says what it found, or why it failed. A tool the server
+changed since it was pinned, or whose description is flagged, shows in the details with the
+difference and an Approve (`mcp_tool_review.py`). Add…
 (`AddServerDialog`) and Remove… write or delete the server's `[mcp.servers.NAME]` table through
 the engine (the person's comments kept) and take effect at once, here, in the tray and on /mcp.
 """
@@ -34,6 +36,7 @@ from llmgw_desktop.ui.pages.mcp_server_detail import (
     state_words,
 )
 from llmgw_desktop.ui.pages.mcp_server_dialog import AddServerDialog
+from llmgw_desktop.ui.pages.mcp_tool_review import ToolReviewPanel
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QDesktopServices,
@@ -112,6 +115,10 @@ class McpServersPage(Page):
         self.sign_in_button.clicked.connect(self.sign_in_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.detail.switch.clicked.connect(self._switch_selected)
+        # Tools changed since they were pinned, or flagged: shown with the difference.
+        self.tool_review = ToolReviewPanel()
+        self.detail.form.addRow(self.tool_review)
+        self.tool_review.approve_button.clicked.connect(self.approve_selected)
         empty_add = action_button("Add…", "mcpServerAddEmpty", icon="add", primary=True)
         empty_add.clicked.connect(self.open_add_dialog)
         self.body = EmptyOr(
@@ -217,6 +224,7 @@ class McpServersPage(Page):
         if status is None:  # removed a moment ago; the rebuild follows
             return
         self.detail.show_status(status, self.engine.upstream_mcp.stderr_tail(name))
+        self.tool_review.show_reviews(self.engine.upstream_mcp.tool_reviews(name))
         action = self.switches.actions.get(name)
         if action is not None and self.detail.switch.isChecked() != action.isChecked():
             self.detail.switch.setChecked(action.isChecked())
@@ -275,6 +283,13 @@ class McpServersPage(Page):
         """Remove `name` (the engine stops it and deletes its table from config.toml)."""
         await self.engine.upstream_mcp.remove(LOCAL_CALLER, name)
         self.switches.sync()
+
+    def approve_selected(self) -> None:
+        """Approve the selected server's withheld tools as they are now (in the background)."""
+        name = self.selected
+        if name is not None:
+            approving = self.engine.upstream_mcp.approve_tools(LOCAL_CALLER, name)
+            self.tasks.spawn(approving, what=f"approve {name}'s tools")
 
     def sign_in_selected(self) -> None:
         """Open the selected server's pending sign-in in the system browser."""

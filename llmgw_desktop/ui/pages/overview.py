@@ -23,6 +23,7 @@ from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
+from llmgw_desktop.ui.pages.guard_text import guard_text
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts
 from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
@@ -157,6 +158,11 @@ class OverviewPage(Page):
         self.kinds_label = QLabel()
         self.kinds_label.setObjectName("requestKinds")
         form.addRow("Gateway calls", self.kinds_label)
+        # What the outbound guard found in requests before they left, since start.
+        self.guard_label = QLabel()
+        self.guard_label.setObjectName("guardFound")
+        self.guard_label.setWordWrap(True)
+        form.addRow("Secrets sent", self.guard_label)
         form.addRow(_term("MCP endpoint", MCP_TIP), endpoint_row)
         # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
         places.addRow("Health", PathLabel(facts.health_url))
@@ -418,6 +424,14 @@ class OverviewPage(Page):
             warning_colour() if cache_problem else None,
         )
         _show(self.kinds_label, kinds_summary(engine.gateway.kind_counts))
+        guard = engine.guard
+        found = guard.stats.counts()
+        warned = any(c.action in ("warned", "sent") for c in found)
+        _show(
+            self.guard_label,
+            guard_text(guard.settings.secrets, found, guard.stats.unscanned),
+            warning_colour() if warned else None,
+        )
         self._show_figures(verdicts, totals, stuck)
 
     def _show_figures(

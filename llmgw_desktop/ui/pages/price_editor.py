@@ -1,7 +1,8 @@
 """The Prices page's details: one model's price now, and your own price for it.
 
 Beside the list, as every list-and-details page has it: the model as its heading, where its
-price comes from as its status (yours, the bundled table's, or none), then a form of the model
+price comes from as its status (yours, the bundled table's, the price database's, or none),
+then a form of the model
 (a name prefix, as the table keys it) and its four prices in USD per million tokens, the price
 in use now in words, and "Save price" and "Remove" under them. Saving checks what was typed,
 writes `[gateway.prices]` in config.toml through the engine, and the next request is priced by
@@ -122,8 +123,14 @@ class PriceEditor(DetailCard):
             return
         p = found.price
         mine = found.source == "config"
-        self.badge.set_status("ok" if mine else "unknown", "yours" if mine else "bundled")
-        where = "your price in config.toml" if mine else f"the bundled table of {prices.revised}"
+        database = prices.maintained
+        if mine:
+            where, badge = "your price in config.toml", "yours"
+        elif found.source == "maintained" and database is not None:
+            where, badge = database.label, "database"
+        else:
+            where, badge = f"the bundled table of {prices.revised}", "bundled"
+        self.badge.set_status("ok" if mine else "unknown", badge)
         self.current_label.setText(
             f"{format_usd(p.input)} in, {format_usd(p.output)} out, {format_usd(p.cache_read)} "
             f"cache read, {format_usd(p.cache_write)} cache write (from {where}, as "

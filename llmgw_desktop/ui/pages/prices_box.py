@@ -84,6 +84,21 @@ class PricesBox(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("pricesCount")
         set_tone(self.count_label, "muted")
+        # The maintained database beneath the table: what prices the models the table leaves
+        # out (a cloud's own price, embeddings), with its version and date; on the list's top
+        # line, so the list keeps its height.
+        self.database_label = QLabel()
+        self.database_label.setObjectName("pricesDatabase")
+        set_tone(self.database_label, "muted")
+        database = engine.prices.maintained
+        self.database_label.setText(
+            f"Beneath them: {database.label}" if database is not None else "No price database"
+        )
+        self.database_label.setToolTip(
+            "Models neither you nor the bundled table price are priced by a maintained "
+            "database of every provider's prices (each cloud's own, embeddings); a model it "
+            "does not know is not priced, and is refused under a hard dollar budget."
+        )
 
         self.editor = PriceEditor(engine, tasks, can_save=can_save)
         self.editor.saved.connect(self._saved)
@@ -105,6 +120,7 @@ class PricesBox(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.bundled_switch)
         top.addStretch(1)
+        top.addWidget(self.database_label)
         top.addWidget(self.count_label)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)

@@ -45,6 +45,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
 )
 from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, ProvidersTable
 from llmgw_desktop.ui.pages.provider_tests import ProviderTests
+from llmgw_desktop.ui.pages.route_targets import RouteTargetsView
 from llmgw_desktop.ui.qt import (
     QGuiApplication,
     QLabel,
@@ -117,6 +118,8 @@ class ProvidersPage(Page):
         self.stale_label.setObjectName("staleReferences")
         self.stale_label.setWordWrap(True)
         self.stale_label.setVisible(False)
+        # Routes over several providers: each target's share, latency and cool-down.
+        self.route_targets = RouteTargetsView()
 
         self.table = ProvidersTable()
         self.columns = self.table.columns
@@ -163,6 +166,7 @@ class ProvidersPage(Page):
         page_margins(column)
         column.addWidget(head)
         column.addWidget(self.stale_label)
+        column.addWidget(self.route_targets)
         column.addWidget(MasterDetail(listing, self.detail), 1)
         self.detail.heading.setText("Loading the providers…")  # until the first rows are in
 
@@ -216,6 +220,8 @@ class ProvidersPage(Page):
             await self.engine.providers.cli_statuses(refresh=True)
         self._draw(await load_provider_rows(self.engine, self._cli_models))
         self._show_stale(stale_warnings(self.engine))
+        providers = self.engine.providers
+        self.route_targets.show_targets(providers.routes(), providers.cooling())
         if not self.accounts:
             # Offline, from each CLI's own files: who is logged in, and the plan.
             self.accounts = {a.provider: a for a in await self.engine.cli_accounts.read()}

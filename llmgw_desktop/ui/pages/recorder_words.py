@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.api import RecordDetail, format_usd
+from llmgw_desktop.ui.pages.guard_text import guard_rows
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.provider_names import ProviderNames
 
@@ -234,6 +235,10 @@ def detail_sections(
         sections.append(DetailSection("Optimisation (optimizePrompt)", rows))
     sections.append(DetailSection("Approval", tuple(_approval(r.get("approval")))))
     sections.append(DetailSection("Route", tuple(_route(r))))
+    guard = route.get("guard") if isinstance(route, dict) else None
+    if isinstance(guard, dict):
+        rows = tuple(DetailRow(label, value) for label, value in guard_rows(guard))
+        sections.append(DetailSection("Secrets (outbound guard)", rows))
     error = _error(r)
     if error:
         sections.append(DetailSection("Error", tuple(error)))
@@ -331,6 +336,8 @@ def _route(r: dict[str, Any]) -> list[DetailRow]:
     rows = []
     if route.get("rule"):
         rows.append(DetailRow("Rule", str(route["rule"])))
+    if r.get("chosen_because"):
+        rows.append(DetailRow("Chosen", str(r["chosen_because"])))
     rows.append(DetailRow("Fallback", "used" if r.get("fallback_used") else "not used"))
     for number, attempt in enumerate(route.get("attempts") or [], start=1):
         if isinstance(attempt, dict):

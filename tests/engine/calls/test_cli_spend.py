@@ -9,6 +9,9 @@ import pytest
 
 from llmgw_desktop.config.cli_catalog import STOP_STEPS, STOP_TOLD, provider_info
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
+from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.budgets.holds import Hold
 from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, unmetered
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
@@ -124,11 +127,22 @@ def test_the_operators_acceptance_and_a_routed_agent_are_metered() -> None:
     assert unmetered(accepted, "gemini", None, prices) is not None  # the CLI, not its agent
     # Fronted for an editor with the gateway's door, an agent the gateway can point has every
     # model call come back through it, each held on its own: as `acp_setup` starts it.
+    callbacks = AgentCallbacks(ConnectionKeys())
     editor = AcpPeer(ask=_never_asked, update=_no_update, gateway_url="http://127.0.0.1:1")
-    assert unmetered(SHIPPED_CATALOG, "codex-acp", None, prices, editor) is None
-    assert unmetered(SHIPPED_CATALOG, "opencode-acp", None, prices, editor) is not None
     no_door = AcpPeer(ask=_never_asked, update=_no_update)
-    assert unmetered(SHIPPED_CATALOG, "codex-acp", None, prices, no_door) is not None
+    for agent, peer, metered in (
+        ("codex-acp", editor, True),
+        ("opencode-acp", editor, False),  # its endpoint is in its own config
+        ("codex-acp", no_door, False),
+    ):
+        routed = callbacks.routes(agent, peer, None)
+        assert (unmetered(SHIPPED_CATALOG, agent, None, prices, routed=routed) is None) is metered
+    # From any other door once the gateway's door is bound, as the caller it stands for.
+    assert not callbacks.routes("claude-acp", None, LOCAL_CALLER)
+    callbacks.url = "http://127.0.0.1:1"
+    assert callbacks.routes("claude-acp", None, LOCAL_CALLER)
+    assert not callbacks.routes("claude-acp", None, None)  # no credential to stand for
+    assert not callbacks.routes("opencode-acp", None, LOCAL_CALLER)
 
 
 async def _never_asked(_question: Any) -> bool:

@@ -92,6 +92,10 @@ def test_bad_provider_table_names_the_key(tables: dict[str, Any], names: str, sa
         {"*": {}},
         {"claude-*": {"strategy": "round-robin", "fallback": ["claude-cli/sonnet"]}},
         {"gpt-5.1": {"strategy": "caller", "pin": {"codex": "openai/gpt-5.1"}}},
+        {"team": {"targets": ["openai/gpt-4o-mini", "azure/prod"], "strategy": "least-busy"}},
+        {"team": {"targets": ["a/m", "b/m", "c/m"], "strategy": "weighted", "weights": [3, 1, 0]}},
+        {"team": {"targets": ["a/m"], "small_request": "ollama/qwen3"}},
+        {"*": {"small_request": "ollama/qwen3"}},
     ],
 )
 def test_well_formed_route_tables_pass(tables: dict[str, Any]) -> None:
@@ -109,6 +113,47 @@ BAD_ROUTE_TABLES = [
     ("pin not table", {"*": {"pin": ["codex"]}}, "gateway.routes.'*'.pin", "a dict"),
     ("pin value int", {"*": {"pin": {"codex": 5}}}, "gateway.routes.'*'.pin", "caller names"),
     ("pin value empty", {"*": {"pin": {"codex": ""}}}, "gateway.routes.'*'.pin", "strings"),
+    ("targets str", {"t": {"targets": "a/m"}}, "gateway.routes.'t'.targets", "a list"),
+    ("targets empty", {"t": {"targets": []}}, "gateway.routes.'t'.targets", "at least one"),
+    ("targets blank", {"t": {"targets": ["a/m", ""]}}, "gateway.routes.'t'.targets", "ids"),
+    ("targets twice", {"t": {"targets": ["a/m", "a/m"]}}, "gateway.routes.'t'.targets", "twice"),
+    (
+        "strategy without targets",
+        {"t": {"strategy": "lowest-latency"}},
+        "gateway.routes.'t'.strategy",
+        "gateway.routes.'t'.targets",
+    ),
+    (
+        "weights without weighted",
+        {"t": {"targets": ["a/m", "b/m"], "weights": [1, 2]}},
+        "gateway.routes.'t'.weights",
+        'strategy = "weighted"',
+    ),
+    (
+        "weights short",
+        {"t": {"targets": ["a/m", "b/m"], "strategy": "weighted", "weights": [1]}},
+        "gateway.routes.'t'.weights",
+        "1 numbers for 2 targets",
+    ),
+    (
+        "weights not numbers",
+        {"t": {"targets": ["a/m"], "strategy": "weighted", "weights": ["3"]}},
+        "gateway.routes.'t'.weights",
+        "numbers",
+    ),
+    (
+        "weights all zero",
+        {"t": {"targets": ["a/m"], "strategy": "weighted", "weights": [0]}},
+        "gateway.routes.'t'.weights",
+        "more than 0",
+    ),
+    (
+        "weights negative",
+        {"t": {"targets": ["a/m", "b/m"], "strategy": "weighted", "weights": [2, -1]}},
+        "gateway.routes.'t'.weights",
+        "0 or more",
+    ),
+    ("small request empty", {"*": {"small_request": ""}}, "gateway.routes.'*'.small_request", "id"),
 ]
 
 

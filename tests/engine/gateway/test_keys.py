@@ -8,7 +8,7 @@ import pytest
 
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.keys import MAX_REST_S, KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.keys import KEY_REST, KeyChain, PoolKey
 from llmgw_desktop.engine.vault import VaultLocked
 from tests.clock import Clock
 
@@ -261,7 +261,7 @@ def test_single_key_is_never_reordered(strategy: str) -> None:
         (None, 4.9, 5.0),
         (0.0, None, 0.0),
         (30.0, 29.0, 30.0),
-        (10_000.0, MAX_REST_S - 1, MAX_REST_S),
+        (10_000.0, KEY_REST.longest_s - 1, KEY_REST.longest_s),
     ],
 )
 def test_rested_key_goes_last_until_the_clock_passes(

@@ -273,6 +273,37 @@ async def test_a_saved_routes_fallback_and_pin_steer_the_next_requests(
     assert written == route
 
 
+async def test_an_edit_from_the_form_keeps_the_route_fields_the_form_does_not_show(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    """The window's form edits a route's strategy, fallback and pins; its targets, weights and
+    small-request target stay as config.toml has them."""
+    pool = {
+        "targets": ["house/house-coder", "house/house-chat"],
+        "strategy": "weighted",
+        "weights": [2, 1],
+        "small_request": "house/house-chat",
+    }
+    both = draft(upstream, models=("house-coder", "house-chat"))
+    editor = runtime.engine.provider_editor
+    await editor.save(LOCAL_CALLER, both, ModelEntries(routes={"house/*": pool}), new=True)
+    form = {"strategy": "weighted", "fallback": ["fast"]}  # what the form sends back
+    await editor.save(LOCAL_CALLER, both, ModelEntries(routes={"house/*": form}), new=False)
+    written = tomllib.loads(config_path.read_text())["gateway"]["routes"]["house/*"]
+    assert written == {**pool, "fallback": ["fast"]}
+    assert editor.entries_of("house", both.models).routes["house/*"]["targets"] == pool["targets"]
+    # A strategy the kept fields no longer fit is refused, naming the key; nothing is written.
+    with pytest.raises(InvalidRequest) as caught:
+        await editor.save(
+            LOCAL_CALLER,
+            both,
+            ModelEntries(routes={"house/*": {"strategy": "priority"}}),
+            new=False,
+        )
+    assert "gateway.routes.'house/*'.weights" in caught.value.message
+    assert tomllib.loads(config_path.read_text())["gateway"]["routes"]["house/*"] == written
+
+
 async def test_an_azure_resource_of_ones_own_round_trips_with_its_deployments(
     runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
-from llmgw_desktop.engine.gateway.report import Attempt
+from llmgw_desktop.engine.gateway.records.report import Attempt
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target, plan_request
 
 
@@ -292,6 +292,50 @@ def test_plan_for_an_alias_follows_the_route_of_what_it_names() -> None:
     plan = plan_request(registry, "fast")
     assert plan.route.pattern == "claude-*"
     assert [t.label for t in plan.targets] == ["anthropic/claude-haiku-4-5", "openai/gpt-4o-mini"]
+
+
+TEAM = {
+    "team": {
+        "targets": ["openai/gpt-4o-mini", "nope/x", "openrouter/openai/gpt-4o-mini"],
+        "strategy": "weighted",
+        "weights": [3, 2, 1],
+        "fallback": ["claude-cli/sonnet"],
+    }
+}
+
+
+def test_a_route_of_targets_pools_them_between_its_first_and_its_fallbacks() -> None:
+    registry = _registry(routes=TEAM, small_request_model="gpt-5-nano")
+    plan = plan_request(registry, "team")
+    labels = ["openai/gpt-4o-mini", "openrouter/openai/gpt-4o-mini", "claude-cli/sonnet"]
+    assert [t.label for t in plan.targets] == labels
+    assert [t.label for t in plan.pool] == labels[:2] and plan.pool_at == 0
+    assert plan.weights == (3.0, 1.0)  # the unresolvable target's weight goes with it
+    assert plan.skipped == ("nope/x",)
+    assert plan.small_target == "gpt-5-nano"
+    small = plan_request(registry, "team", small=True)
+    assert [t.label for t in small.targets][:1] == ["openai/gpt-5-nano"]
+    assert small.pool_at == 1 and small.rule == "small_request"
+
+
+def test_a_routes_own_small_request_target_wins_over_the_global_one() -> None:
+    routes = {"team": {"targets": ["openai/gpt-4o"], "small_request": "gpt-5-nano"}}
+    plan = plan_request(_registry(routes=routes, small_request_model="gpt-4o-mini"), "team")
+    assert plan.small_target == "gpt-5-nano"
+    # A route that says nothing keeps the global rule.
+    assert plan_request(_registry(small_request_model="gpt-4o-mini"), "gpt-4o").small_target == (
+        "gpt-4o-mini"
+    )
+
+
+def test_a_route_whose_targets_all_fail_to_resolve_says_which() -> None:
+    routes = {"team": {"targets": ["nope/a", "nope/b"]}}
+    with pytest.raises(NotFound) as caught:
+        plan_request(_registry(routes=routes), "team")
+    assert caught.value.code == "model_not_found"
+    assert "nope/a, nope/b" in caught.value.message and "gateway.routes.'team'" in (
+        caught.value.message
+    )
 
 
 def test_plan_for_an_unknown_model_raises_not_found() -> None:

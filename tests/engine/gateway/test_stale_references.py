@@ -29,7 +29,10 @@ def _registry(**config: Any) -> ModelRegistry:
 def test_every_place_that_names_a_model_is_a_reference() -> None:
     registry = _registry(
         aliases={"fast": "gpt-4o-mini"},
-        routes={"claude-*": {"fallback": ["gpt-4o"], "pin": {"codex": "openai/o3"}}},
+        routes={
+            "claude-*": {"fallback": ["gpt-4o"], "pin": {"codex": "openai/o3"}},
+            "team": {"targets": ["openai/gpt-4o-mini"], "small_request": "ollama/qwen3"},
+        },
         fallback=["claude-cli/sonnet"],
         default_model="gpt-5.5",
         small_request_model="groq/llama-3.1-8b-instant",
@@ -38,6 +41,8 @@ def test_every_place_that_names_a_model_is_a_reference() -> None:
         ("alias", "fast", "gpt-4o-mini"),
         ("route_fallback", "claude-*", "gpt-4o"),
         ("route_pin", "'claude-*' (caller codex)", "openai/o3"),
+        ("route_target", "team", "openai/gpt-4o-mini"),
+        ("route_small_request", "team", "ollama/qwen3"),
         ("fallback", "gateway.fallback", "claude-cli/sonnet"),
         ("default_model", "gateway.default_model", "gpt-5.5"),
         ("small_request_model", "gateway.small_request_model", "groq/llama-3.1-8b-instant"),

@@ -5,13 +5,13 @@ tests/transports/gateway/test_unreachable_hosts.py)."""
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.gateway.shown_urls import origin_of
-from llmgw_desktop.engine.gateway.unreachable import (
+from llmgw_desktop.engine.gateway.http_client.unreachable import (
     FAILURES_TO_REST,
-    FIRST_REST_S,
+    REST,
     RestedHost,
     UnreachableHosts,
 )
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
 
 BASE = "https://api.example.test/v1"
 
@@ -45,7 +45,7 @@ def test_a_host_is_listed_while_it_rests_with_why_and_for_how_long() -> None:
             "openai",
             "https://api.example.test",
             FAILURES_TO_REST,
-            FIRST_REST_S - 2.0,
+            REST.first_s - 2.0,
             "refused (Bearer [REDACTED])",
         )
     ]
@@ -53,10 +53,10 @@ def test_a_host_is_listed_while_it_rests_with_why_and_for_how_long() -> None:
         "provider": "openai",
         "origin": "https://api.example.test",
         "failuresInARow": FAILURES_TO_REST,
-        "secondsLeft": FIRST_REST_S - 2.0,
+        "secondsLeft": REST.first_s - 2.0,
         "lastError": "refused (Bearer [REDACTED])",
     }
-    clock.now += FIRST_REST_S
+    clock.now += REST.first_s
     assert hosts.rested() == []  # the rest is over: tried again at the next request
 
 

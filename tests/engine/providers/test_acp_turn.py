@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
-from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
-from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
+from llmgw_desktop.engine.providers.acp.turn import PermissionAnswer, PermissionAsk
 from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.invoke import invoke_once
@@ -79,22 +79,24 @@ async def test_turn_answers_with_the_streamed_text_and_usage(tmp_path: Path) -> 
 async def test_permission_request_is_put_to_the_asker_and_allowed_once(tmp_path: Path) -> None:
     asked: list[PermissionAsk] = []
 
-    async def approve(question: PermissionAsk) -> bool:
+    async def approve(question: PermissionAsk) -> PermissionAnswer:
         asked.append(question)
-        return True
+        return PermissionAnswer(True)
 
     result = await _turn(tmp_path, "permission", permissions=approve)
     assert result.text == "allowed:yes"  # never "always"
     assert [q.title for q in asked] == ["rm -rf build"]
     assert asked[0].kind == "execute" and "rm -rf build" in asked[0].detail
+    assert asked[0].raw_input == {"command": "rm -rf build"}
 
 
 async def test_permission_denied_by_the_asker_rejects_once(tmp_path: Path) -> None:
-    async def deny(_: PermissionAsk) -> bool:
-        return False
+    async def deny(_: PermissionAsk) -> PermissionAnswer:
+        return PermissionAnswer(False, "not today")
 
     result = await _turn(tmp_path, "permission", permissions=deny)
     assert result.text == "rejected:no"
+    assert "denied 'rm -rf build': not today" in result.warnings
 
 
 async def test_permission_without_anyone_to_ask_is_denied(tmp_path: Path) -> None:
@@ -103,16 +105,13 @@ async def test_permission_without_anyone_to_ask_is_denied(tmp_path: Path) -> Non
     assert any("nobody can answer" in w for w in result.warnings)
 
 
-async def test_confined_call_is_denied_a_command_without_asking(tmp_path: Path) -> None:
-    asked: list[PermissionAsk] = []
-
-    async def approve(question: PermissionAsk) -> bool:
-        asked.append(question)
-        return True
-
-    result = await _turn(tmp_path, "permission", prompt="x", confined=True, permissions=approve)
-    assert result.text == "rejected:no"
-    assert asked == []
+async def test_a_confined_run_of_an_agent_the_gateway_does_not_ship_is_refused_at_spawn(
+    tmp_path: Path,
+) -> None:
+    # No row in the confinement table: the gateway cannot say how it holds its tools.
+    with pytest.raises(InvalidRequest, match="does not ship") as caught:
+        await _turn(tmp_path, "permission", prompt="x", confined=True)
+    assert caught.value.code == ErrorCode.INVALID_PERMISSION
 
 
 async def _failure_leaving_nothing(

@@ -1,4 +1,5 @@
-"""Confined argv per adapter: a remote call's command line never lifts the CLI's guards."""
+"""Confined argv per adapter, from the one table: a confined command line never lifts an
+agent's guards, and each agent's row says what holds it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import pytest
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.providers.base import ProviderRequest, SessionChoice
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
-from llmgw_desktop.engine.providers.confinement import CONFINED
-from llmgw_desktop.engine.workspaces.remote_power import UNCONFINED_FLAGS, check_argv
+from llmgw_desktop.engine.providers.confinement import (
+    CONFINEMENT,
+    UNCONFINED_FLAGS,
+    check_argv,
+    confined,
+)
 
-CONFINABLE = sorted(p for p, modes in CONFINED.items() if modes is not None and p != "agy")
+CONFINABLE = sorted(p for p, row in CONFINEMENT.items() if row.modes is not None and p != "agy")
 MODES = ("plan", "default", "acceptEdits")
 
 
@@ -45,10 +50,11 @@ def test_confined_claude_reads_only_the_users_settings() -> None:
     assert argv[-4:] == ["--permission-mode", "default", "--setting-sources", "user"]
 
 
-def test_confined_codex_keeps_its_sandbox_on_resume() -> None:
-    argv, _ = prepared("codex", session=SessionChoice(resume_id="t-1"))
-    assert argv[:3] == ["/bin/cli", "exec", "resume"]
-    assert "-c" in argv and 'sandbox_mode="read-only"' in argv and "--sandbox" not in argv
+@pytest.mark.parametrize("session", [SessionChoice(), SessionChoice(resume_id="t-1")])
+def test_codex_is_never_run_confined(session: SessionChoice) -> None:
+    # Its sandbox reads every file the operator can: no confined run exists to fall back on.
+    with pytest.raises(InvalidRequest, match="every file the operator can read"):
+        prepared("codex", session=session)
 
 
 def test_confined_copilot_never_allows_every_tool() -> None:
@@ -62,8 +68,9 @@ def test_confined_copilot_never_allows_every_tool() -> None:
 
 
 def test_confined_opencode_denies_all_but_reading_and_edits() -> None:
-    argv, env = prepared("opencode", permission_mode="acceptEdits")
+    argv, _ = prepared("opencode", permission_mode="acceptEdits")
     assert "--auto" not in argv
+    env = confined("opencode", "acceptEdits").env  # added at the spawn point
     assert env["OPENCODE_DISABLE_PROJECT_CONFIG"] == "1"
     assert env["OPENCODE_PERMISSION"].startswith('{"*":"deny"')
     assert '"edit":"allow"' in env["OPENCODE_PERMISSION"]

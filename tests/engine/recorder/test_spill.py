@@ -110,7 +110,7 @@ async def test_failing_writes_back_off_instead_of_retrying_four_times_a_second(
     assert attempts <= 4
     assert recorder.status()["last_error"]
     assert recorder.pending == 1  # kept, not lost
-    assert recorder_module.FLUSH_BACKOFF_MAX_S <= 5.0
+    assert recorder_module.FAILED_FLUSH.longest_s <= 5.0
 
 
 async def test_when_neither_store_nor_spill_takes_rows_memory_is_bounded_and_drops_counted(

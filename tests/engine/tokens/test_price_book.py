@@ -26,12 +26,14 @@ def test_the_persons_price_wins_on_the_same_prefix_and_says_config() -> None:
 
 def test_a_model_the_table_leaves_unpriced_can_be_priced_by_the_person() -> None:
     book = PriceBook()
-    assert book.price_of("gpt-5-pro") is None  # unpriced on purpose in the table
-    book.replace_user({"gpt-5-pro": MINE})
-    assert book.source_of("gpt-5-pro-2025") == "config"
-    assert book.cost_of("gpt-5-pro", Usage(input_tokens=1_000_000)) == pytest.approx(1.0)
+    # Unpriced on purpose in the table, and billed by audio tokens: not even the database
+    # beneath the table prices it (`not_by_tokens`).
+    assert book.price_of("gpt-4o-mini-audio-preview") is None
+    book.replace_user({"gpt-4o-mini-audio": MINE})
+    assert book.source_of("gpt-4o-mini-audio-preview") == "config"
+    assert book.cost_of("gpt-4o-mini-audio", Usage(input_tokens=1_000_000)) == pytest.approx(1.0)
     book.replace_user({})
-    assert book.price_of("gpt-5-pro") is None
+    assert book.price_of("gpt-4o-mini-audio-preview") is None
 
 
 @pytest.mark.parametrize(

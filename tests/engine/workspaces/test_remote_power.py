@@ -8,7 +8,8 @@ import pytest
 
 from llmgw_desktop.config.remote_power import runs_commands, unspecific_command
 from llmgw_desktop.engine.errors import ApprovalDenied
-from llmgw_desktop.engine.workspaces.remote_power import Grant, check_argv, confine
+from llmgw_desktop.engine.providers.confinement import check_argv
+from llmgw_desktop.engine.workspaces.remote_power import Grant, confine
 
 
 def grant(level: str = "edit", tools: tuple[str, ...] = (), configured: bool = True) -> Grant:

@@ -56,7 +56,11 @@ async def write_reply(
 ) -> web.StreamResponse:
     """Answer one LLM call as `reply` says (any delay has already been waited out); a stream
     awaits `midway` once half its frames are out (False: the server is closing, drop it)."""
-    request_id = {_REQUEST_ID_HEADERS[codec.name]: "req_fake", **ACCOUNT_HEADERS[codec.name]}
+    request_id = {
+        _REQUEST_ID_HEADERS[codec.name]: "req_fake",
+        **ACCOUNT_HEADERS[codec.name],
+        **dict(reply.headers),
+    }
     if reply.kind == "error":
         return error_response(codec, reply, request_id)
     # A tool call's leading text is sent as scripted: no facts, no schema filling.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -90,6 +91,14 @@ class Reply:
     # A stream's body has neither a length nor chunks: its end is the connection's close, so
     # a cut one ends as cleanly as a whole one (`Reply.cut`).
     unframed: bool = False
+    # Headers this reply adds (the rate-limit headers a real API sends with each answer).
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def with_headers(self, **headers: str) -> Reply:
+        """This reply with more headers (`x_ratelimit_remaining_requests="3"`: underscores
+        become dashes)."""
+        added = tuple((name.replace("_", "-"), value) for name, value in headers.items())
+        return dataclasses.replace(self, headers=self.headers + added)
 
     @classmethod
     def ok(

@@ -1,6 +1,8 @@
 """`locked_gateway`: a gateway locked by a static bearer token, running the stand-in ACP agent
-`scripted`, with one registered workspace, `shared` (the tests of whose an editor's socket
-and sessions are start from it)."""
+in place of the shipped `opencode-acp` (so a remote caller's run is held to that agent's row of
+the confinement table; an added agent runs for remote callers only at `bypass`), with one
+registered workspace, `shared` (the tests of whose an editor's socket and sessions are start
+from it)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ async def locked_gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterato
     async with gateway_starter(loaded) as start:
         yield await start(
             {
-                "providers.acp": {"scripted": agent},
+                "providers.acp": {"opencode-acp": agent},
                 "workspaces.registry": {"shared": str(tmp_path / "shared")},
                 "http.auth_token": TOKEN,
                 "providers.retry_attempts": 1,

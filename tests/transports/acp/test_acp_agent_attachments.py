@@ -32,8 +32,10 @@ EMBEDDED = "EMBEDDED-BUFFER = 1"
 
 @pytest.fixture
 async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[GatewayRuntime]:
-    """A locked gateway with two stand-in agents (`scripted` takes images, `plain` does not)
-    and one workspace, `shared`, holding notes.md; a secret beside it and a link to it."""
+    """A locked gateway with two stand-in agents (one in place of the shipped `opencode-acp`,
+    which takes images and which a gateway key may run, held by its confinement row; `plain`,
+    added, which does not take them) and one workspace, `shared`, holding notes.md; a secret
+    beside it and a link to it."""
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "notes.md").write_text(NOTES)
@@ -46,7 +48,7 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
     async with gateway_starter(loaded) as start:
         yield await start(
             {
-                "providers.acp": {"scripted": agent("answer"), "plain": agent("text-only")},
+                "providers.acp": {"opencode-acp": agent("answer"), "plain": agent("text-only")},
                 "workspaces.registry": {"shared": str(shared)},
                 "http.auth_token": TOKEN,
                 "providers.retry_attempts": 1,
@@ -64,7 +66,7 @@ async def test_linked_and_embedded_files_and_an_image_reach_the_agent(
         acp.resource_block(acp.embedded_text_resource("file:///elsewhere/buffer.py", EMBEDDED)),
         acp.image_block(PNG, "image/png"),
     ]
-    async with editor_of("--agent", "scripted", cwd=shared) as (conn, editor):
+    async with editor_of("--agent", "opencode-acp", cwd=shared) as (conn, editor):
         session = await open_session(conn, shared)
         answer = await conn.prompt(session_id=session, prompt=prompt)
     assert answer.stop_reason == "end_turn"
@@ -107,7 +109,7 @@ async def test_a_remote_callers_links_are_read_only_inside_its_workspace(
     outside.mkdir()
     (outside / "mine.md").write_text("NOT-A-WORKSPACE")
     key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="editor"))
-    url = f"{gateway.base_url}/acp?agent=scripted"
+    url = f"{gateway.base_url}/acp?agent=opencode-acp"
     async with (
         aiohttp.ClientSession() as http,
         http.ws_connect(url, headers={"Authorization": f"Bearer {key.secret}"}) as socket,

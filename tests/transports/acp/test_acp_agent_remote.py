@@ -1,7 +1,8 @@
 """The `/acp` socket for callers other than the local user: a gateway key's editor gets no more
 power than its workspace grants, side by side with the local user's editor; a browser page
 cannot open the socket; an unknown agent is refused with its name. The agent is the stand-in
-(`tests/fakes/fake_acp_agent.py`, `permission`: it asks to run `rm -rf build`)."""
+(`tests/fakes/fake_acp_agent.py`, `permission`: it asks to run `rm -rf build`) in place of the
+shipped `opencode-acp`, whose row of the confinement table a remote caller's run is held to."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> Any:
     async with gateway_starter(loaded) as start:
         yield await start(
             {
-                "providers.acp": {"scripted": agent},
+                "providers.acp": {"opencode-acp": agent},
                 "workspaces.registry": {"shared": str(workspace)},
                 "http.auth_token": TOKEN,
                 "providers.retry_attempts": 1,
@@ -90,7 +91,7 @@ async def test_a_keys_editor_is_held_to_its_workspace_and_may_only_look(
     gateway: GatewayRuntime, tmp_path: Path
 ) -> None:
     key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="editor"))
-    url = f"{gateway.base_url}/acp?agent=scripted"
+    url = f"{gateway.base_url}/acp?agent=opencode-acp"
     remote = {"Authorization": f"Bearer {key.secret}"}
     local = {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token}
     outside = tmp_path / "elsewhere"
@@ -113,7 +114,7 @@ async def test_a_keys_editor_is_held_to_its_workspace_and_may_only_look(
         assert [a["toolCall"]["title"] for a in editor.asked] == ["rm -rf build"]
         assert editor.said() == "allowed:yes"
     rows = await gateway.engine.recorder.recent(limit=10)
-    turns = [(r["owner_principal"], r["state"]) for r in rows if r["provider"] == "scripted"]
+    turns = [(r["owner_principal"], r["state"]) for r in rows if r["provider"] == "opencode-acp"]
     assert sorted(turns) == [("key:editor", "completed"), ("local", "completed")]
 
 
@@ -124,7 +125,7 @@ async def test_a_browser_page_cannot_open_the_socket_and_an_unknown_agent_is_nam
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
             await http.ws_connect(
-                f"{gateway.base_url}/acp?agent=scripted",
+                f"{gateway.base_url}/acp?agent=opencode-acp",
                 headers={**headers, "Origin": "https://evil.example"},
             )
         assert caught.value.status == 403

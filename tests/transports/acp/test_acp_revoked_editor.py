@@ -35,7 +35,7 @@ async def test_a_key_revoked_elsewhere_stops_its_open_editors_next_turn(
     gateway = locked_gateway
     made = await gateway.engine.keys.create(OPERATOR, KeySpec(name="editor"))
     kept = await gateway.engine.keys.create(OPERATOR, KeySpec(name="kept"))
-    url = f"{gateway.base_url}/acp?agent=scripted"
+    url = f"{gateway.base_url}/acp?agent=opencode-acp"
     shared = tmp_path / "shared"
     async with aiohttp.ClientSession() as http:
         revoked_ws = await http.ws_connect(url, headers={"Authorization": f"Bearer {made.secret}"})
@@ -64,5 +64,5 @@ async def test_a_key_revoked_elsewhere_stops_its_open_editors_next_turn(
             base_url=gateway.base_url + "/v1", api_key=made.secret, max_retries=0
         ).models.list()
     rows = await gateway.engine.recorder.recent(limit=10)
-    turns = sorted(r["owner_principal"] for r in rows if r["provider"] == "scripted")
+    turns = sorted(r["owner_principal"] for r in rows if r["provider"] == "opencode-acp")
     assert turns == ["key:editor", "key:kept", "key:kept"]

@@ -23,7 +23,7 @@ NOT_FOUND = -32002  # ACP's resource_not_found
 async def _alices_session(gateway: GatewayRuntime, http: aiohttp.ClientSession, cwd: Path) -> str:
     """Alice's editor runs a turn in the shared workspace; the session's id."""
     alice = await gateway.engine.keys.create(OPERATOR, KeySpec(name="alice"))
-    url = f"{gateway.base_url}/acp?agent=scripted"
+    url = f"{gateway.base_url}/acp?agent=opencode-acp"
     async with http.ws_connect(url, headers={"Authorization": f"Bearer {alice.secret}"}) as ws:
         editor = Editor(ws)
         await editor.request("initialize", HELLO)
@@ -37,7 +37,7 @@ async def _alices_session(gateway: GatewayRuntime, http: aiohttp.ClientSession, 
 
 async def _connect(gateway: GatewayRuntime, http: aiohttp.ClientSession, name: str) -> Editor:
     key = await gateway.engine.keys.create(OPERATOR, KeySpec(name=name))
-    url = f"{gateway.base_url}/acp?agent=scripted"
+    url = f"{gateway.base_url}/acp?agent=opencode-acp"
     ws = await http.ws_connect(url, headers={"Authorization": f"Bearer {key.secret}"})
     editor = Editor(ws)
     await editor.request("initialize", HELLO)
@@ -69,7 +69,7 @@ async def test_another_principal_cannot_load_prompt_into_or_switch_a_session(
             await bob.socket.close()
         # Alice herself, on a new connection, loads it back.
         alice = await gateway.engine.keys.rotate(OPERATOR, "alice")
-        url = f"{gateway.base_url}/acp?agent=scripted"
+        url = f"{gateway.base_url}/acp?agent=opencode-acp"
         async with http.ws_connect(url, headers={"Authorization": f"Bearer {alice.secret}"}) as ws:
             editor = Editor(ws)
             await editor.request("initialize", HELLO)
@@ -93,7 +93,7 @@ async def test_one_principals_many_sessions_do_not_push_out_anothers(
         finally:
             await mallory.socket.close()
         alice = await gateway.engine.keys.rotate(OPERATOR, "alice")
-        url = f"{gateway.base_url}/acp?agent=scripted"
+        url = f"{gateway.base_url}/acp?agent=opencode-acp"
         async with http.ws_connect(url, headers={"Authorization": f"Bearer {alice.secret}"}) as ws:
             editor = Editor(ws)
             await editor.request("initialize", HELLO)

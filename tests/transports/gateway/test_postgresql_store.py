@@ -30,6 +30,9 @@ async def test_the_openai_sdk_through_a_gateway_on_postgresql(
         await gateway.engine.recorder.flush()
         found = await gateway.engine.recorder_query.page(RecorderFilters(text="gpt-4o"))
         assert [row.provider for row in found.rows] == ["openai"]
+        # The column schema 23 added holds why the route tried its target.
+        (row,) = await gateway.engine.recorder.recent(limit=1)
+        assert row["chosen_because"] == "owner of the model"
         assert gateway.engine.health()["store"]["state"] == "ok"
     finally:
         await gateway.stop()  # before the drop: the database must have no connections left

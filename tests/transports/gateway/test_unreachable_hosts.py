@@ -1,5 +1,5 @@
 """A provider's host that takes no connections is rested, so each request does not pay for it
-(`engine/gateway/unreachable.py`).
+(`engine/gateway/http_client/unreachable.py`).
 
 The black hole is real (`tests/fakes/black_hole.py`): a loopback listener whose accept queue is
 full and never drained, so the kernel drops each new SYN and a connect waits out
@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from llmgw_desktop.engine.gateway import unreachable
+from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.gateway.http_client import unreachable
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.black_hole import BlackHole
 from tests.fakes.black_hole import black_hole as black_hole_at
@@ -59,7 +60,7 @@ async def _openai_in(
 ) -> GatewayRuntime:
     """A gateway whose OpenAI host is `black_hole` (Anthropic the fallback), resting `rest_s`
     at first."""
-    monkeypatch.setattr(unreachable, "FIRST_REST_S", rest_s)
+    monkeypatch.setattr(unreachable, "REST", Backoff(rest_s, unreachable.REST.longest_s))
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
     return await start_gateway(
         {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
@@ -182,7 +183,7 @@ async def test_a_resting_host_shows_on_health_by_provider_only_and_in_detail_to_
     assert host["provider"] == "openai"
     assert host["origin"] == f"http://{where}"
     assert host["failuresInARow"] == unreachable.FAILURES_TO_REST
-    assert 0 < host["secondsLeft"] <= unreachable.FIRST_REST_S
+    assert 0 < host["secondsLeft"] <= unreachable.REST.first_s
     assert host["lastError"].startswith(f"cannot connect to openai at http://{where}: "), host
     assert secret not in json.dumps(gateway.engine.process_health())
 
@@ -190,7 +191,7 @@ async def test_a_resting_host_shows_on_health_by_provider_only_and_in_detail_to_
     [openai_entry] = [p for p in listing["providers"] if p["id"] == "openai"]
     record = openai_entry["health"]
     assert (record["state"], record["source"]) == ("failing", "resting")
-    assert 0 < record["restingSeconds"] <= unreachable.FIRST_REST_S
+    assert 0 < record["restingSeconds"] <= unreachable.REST.first_s
     assert record["reason"].startswith("unreachable: no connection could be made 3 times")
     # Where it is, shown to the local user: origin and path, never the user, password or query.
     assert openai_entry["baseUrl"] == f"http://{where}/v1/{secret}-path"
@@ -210,7 +211,7 @@ async def test_a_rested_host_is_cleared_once_its_rest_ends_and_a_connection_is_m
     assert upstream_port is not None
     await black_hole.open_to(upstream_port)
     try:
-        await asyncio.sleep(unreachable.FIRST_REST_S + 0.1)
+        await asyncio.sleep(unreachable.REST.first_s + 0.1)
         assert (await _get(gateway, "/health"))["providers"]["resting"] == []
         assert gateway.engine.process_health()["restingHosts"] == []
         _, status, body = await ask(gateway)

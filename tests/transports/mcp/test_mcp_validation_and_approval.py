@@ -79,9 +79,9 @@ MANAGED = {
     "claude": "acceptEdits",
     "codex": "acceptEdits",  # with fullAuto: sandboxed workspace-write
     "gemini": "default",
-    "grok": "acceptEdits",
+    "grok": None,  # no rung short of running every tool: refused unless bypass is allowed
     "copilot": "acceptEdits",
-    "opencode": "acceptEdits",
+    "opencode": "acceptEdits",  # held by the confinement table's rules (no shell)
 }
 
 
@@ -108,6 +108,11 @@ async def test_approval_gate_denies_risky_and_allows_safe_per_provider(
                 "model": MODELS.get(provider),
             },
         )
+        if MANAGED[provider] is None:
+            refused = structured(allowed)["error"]
+            assert refused["code"] == "approval_denied", refused
+            assert "LLM_GATEWAY_APPROVAL_ALLOW_BYPASS" in refused["message"]
+            return
         assert not allowed.is_error, structured(allowed)
     records = await gateway.engine.recorder.recent("local")
     decisions = {r["state"]: r["approval"] for r in records}

@@ -62,12 +62,15 @@ class CloudCall:
 @dataclass(frozen=True)
 class Prepared:
     """What goes on the wire: the URL, every header, the body; `secret` is the credential the
-    request carries (a token or key), scrubbed from whatever the upstream echoes back."""
+    request carries (a token or key) and `echoed` what else of it the cloud may echo (a SigV4
+    signature, a session token, an access key id), each scrubbed from whatever the upstream
+    answers."""
 
     url: str
     headers: dict[str, str]
     body: bytes
     secret: str | None = None
+    echoed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

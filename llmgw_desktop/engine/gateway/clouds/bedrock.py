@@ -39,6 +39,8 @@ from llmgw_desktop.engine.gateway.clouds.base import (
 
 __all__ = ["SIGNING_NAME", "BedrockWire"]
 
+# The signature in a SigV4 Authorization header.
+_SIGNATURE = re.compile(r"Signature=([0-9a-f]+)")
 # The service name SigV4 signs Bedrock's runtime requests for.
 SIGNING_NAME = "bedrock"
 EVENT_STREAM = "application/vnd.amazon.eventstream"
@@ -136,7 +138,8 @@ class BedrockWire:
         else:
             credentials = await self._chain_credentials()
             secret = credentials.secret_key
-        return Prepared(url, self._signed(url, sent, body, credentials, region), body, secret)
+        signed = self._signed(url, sent, body, credentials, region)
+        return Prepared(url, signed, body, secret, _echoable(signed, credentials))
 
     def _signed(
         self, url: str, headers: dict[str, str], body: bytes, credentials: Any, region: str
@@ -246,3 +249,15 @@ def _message(raw: bytes) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+def _echoable(signed: Mapping[str, str], credentials: Any) -> tuple[str, ...]:
+    """What of a signed request AWS echoes in a signature error (the signature it was given,
+    the access key id, a session token): never relayed to the caller."""
+    found = _SIGNATURE.search(signed.get("authorization", ""))
+    values = (
+        found.group(1) if found else "",
+        str(getattr(credentials, "access_key", "") or ""),
+        signed.get("x-amz-security-token", ""),
+    )
+    return tuple(value for value in values if value)

@@ -19,6 +19,7 @@ from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailu
 from llmgw_desktop.engine.providers.acp.gateway_env import routed_environment
 from llmgw_desktop.engine.providers.acp.turn import AcpTurn, PermissionAsker, TurnPlan
 from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import failure_from_text, tail
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -79,7 +80,8 @@ class AcpAdapter:
         """The agent's argv and the turn that talks to it.
 
         Raises:
-            InvalidRequest: the request asks for what no ACP turn can do.
+            InvalidRequest: the request asks for what no ACP turn can do, or a confined run of
+                an agent the confinement table cannot hold.
         """
         setup = setup or AcpSetup()
         if request.session.fork:
@@ -94,6 +96,12 @@ class AcpAdapter:
                 code=ErrorCode.SESSION_UNSUPPORTED,
             )
         args = self.info.acp_args or ()
+        flags: tuple[str, ...] = ()
+        meta: Mapping[str, Any] = {}
+        if request.confined:
+            # The table's row: its flags here, its environment at the spawn point.
+            held = confined(self.info.id, request.permission_mode)
+            flags, meta = held.flags, held.session_meta
         turn = AcpTurn(
             TurnPlan(
                 agent=self.info.id,
@@ -103,14 +111,14 @@ class AcpAdapter:
                 resume_id=request.session.resume_id,
                 init_timeout_s=setup.init_timeout_s,
                 max_line_bytes=setup.max_line_bytes,
-                confined=request.confined,
+                session_meta=meta,
                 images=setup.images,
             ),
             permissions=setup.permissions,
             forward=setup.forward,
         )
         invocation = Invocation(
-            argv=(executable, *args, *request.extra_args),
+            argv=(executable, *args, *flags, *request.extra_args),
             cwd=request.working_dir,
             conversation=turn,
         )

@@ -2,9 +2,10 @@
 
 A front door that fronts an agent for an editor hands the call one of these: the turn forwards
 the agent's `session/update`s to it as they come, and puts the agent's permission requests to
-it (mirrored on the desk, `calls/acp_permissions.py`). Its `gateway_url` and `gateway_key` are
-where the agent's own model calls are sent and the credential they carry
-(`gateway_env.routed_environment`), so each of them is recorded and budgeted as the caller's.
+it (mirrored on the desk, `calls/acp_permissions.py`) once the caller's grant allows them.
+Its `gateway_url` and `gateway_key` are where the agent's own model calls are sent and the
+credential they carry (`gateway_env.routed_environment`), so each of them is recorded and
+budgeted as the caller's.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.providers.acp.turn import PermissionAsker
+from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
 
-__all__ = ["AcpPeer"]
+__all__ = ["AcpPeer", "EditorAsker"]
+
+# The editor's answer to one permission request (True: allowed).
+EditorAsker = Callable[[PermissionAsk], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
 class AcpPeer:
     """The editor a turn talks through."""
 
-    ask: PermissionAsker  # the editor's answer to one permission request
+    ask: EditorAsker  # the editor's answer to one permission request
     update: Callable[[Any], Awaitable[None]]  # one `session/update` of the agent, as it comes
     gateway_url: str = ""  # the gateway's own loopback address ("": the agent's own endpoint)
     gateway_key: str = ""  # the caller's connection key (`engine/auth/connection_keys.py`)

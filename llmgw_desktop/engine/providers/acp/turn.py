@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,17 @@ from llmgw_desktop.engine.providers.acp.usage import (
 )
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["AcpTurn", "PermissionAsk", "PermissionAsker", "TurnFailure", "TurnPlan"]
+__all__ = [
+    "AcpTurn",
+    "PermissionAnswer",
+    "PermissionAsk",
+    "PermissionAsker",
+    "TurnFailure",
+    "TurnPlan",
+]
 
 log = logging.getLogger(__name__)
 
-# Tool kinds that only look: a confined (remote) call's agent may be allowed these, never more.
-LOOKING_KINDS = frozenset({"read", "search", "think", "fetch"})
 CLIENT_NAME = "llmgw-desktop"
 
 
@@ -45,9 +50,21 @@ class PermissionAsk:
     tool_call_id: str
     detail: str  # the tool call's raw input, as JSON, cut short
     options: tuple[tuple[str, str, str], ...]  # (option id, name, kind)
+    # The paths the agent says the call touches, and its whole raw input: what the check
+    # against the caller's grant reads (`calls/permission_check.py`).
+    locations: tuple[str, ...] = ()
+    raw_input: Any = field(default=None, compare=False)
 
 
-PermissionAsker = Callable[[PermissionAsk], Awaitable[bool]]
+@dataclass(frozen=True)
+class PermissionAnswer:
+    """Whether a permission request is allowed, and why not (for the call's warnings)."""
+
+    allowed: bool
+    why: str = ""
+
+
+PermissionAsker = Callable[[PermissionAsk], Awaitable[PermissionAnswer]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +78,9 @@ class TurnPlan:
     resume_id: str | None = None
     init_timeout_s: float = 60.0
     max_line_bytes: int = 8 * 1024 * 1024
-    confined: bool = False  # a remote caller's call: tools beyond looking are denied unasked
+    # Options its adapter takes only in `session/new` (and `session/load`), as `_meta`: a
+    # confined run's (`providers/confinement.py`).
+    session_meta: Mapping[str, Any] = field(default_factory=dict)
     images: tuple[tuple[str, str], ...] = ()  # sent with the prompt, (media type, base64 data)
 
 
@@ -158,7 +177,7 @@ class AcpTurn:
         if self.plan.resume_id and can_load:
             self._loading = True  # the history it replays is not this turn's answer
             loaded = await conn.load_session(
-                cwd=cwd, session_id=self.plan.resume_id, mcp_servers=[]
+                cwd=cwd, session_id=self.plan.resume_id, mcp_servers=[], **self.plan.session_meta
             )
             self._loading = False
             self.session_id = self.plan.resume_id
@@ -166,7 +185,7 @@ class AcpTurn:
         else:
             if self.plan.resume_id:
                 self.warnings.append("the agent cannot load sessions: a new one was started")
-            new = await conn.new_session(cwd=cwd, mcp_servers=[])
+            new = await conn.new_session(cwd=cwd, mcp_servers=[], **self.plan.session_meta)
             self.session_id = new.session_id
             config_options = list(new.config_options or [])
         if self.plan.model:
@@ -232,34 +251,21 @@ class AcpTurn:
 
     async def decide(self, session_id: str, tool_call: Any, options: list[Any]) -> Any:
         """An agent's permission request: the option to answer with (allow once, reject
-        once), or a cancelled outcome when nothing fits; never allows for always."""
+        once), or a cancelled outcome when nothing fits; never allows for always. Whoever
+        `permissions` is decides (`calls/acp_permissions.py`: the caller's grant first)."""
         from acp import schema
 
         self.asked += 1
-        kinds = {str(getattr(o.kind, "value", o.kind)): o.option_id for o in options}
-        kind = str(getattr(tool_call.kind, "value", tool_call.kind) or "other")
-        ask = PermissionAsk(
-            agent=self.plan.agent,
-            session_id=session_id,
-            title=str(tool_call.title or tool_call.tool_call_id),
-            kind=kind,
-            tool_call_id=tool_call.tool_call_id,
-            detail=json.dumps(tool_call.raw_input, default=str)[:2000]
-            if tool_call.raw_input is not None
-            else "",
-            options=tuple(
-                (o.option_id, o.name, str(getattr(o.kind, "value", o.kind))) for o in options
-            ),
-        )
-        allowed = False
-        if self.plan.confined and kind not in LOOKING_KINDS:
-            self.warnings.append(f"denied {ask.title!r}: a remote call may only look ({kind})")
-        elif self.permissions is None:
-            self.warnings.append(f"denied {ask.title!r}: nobody can answer permission requests")
+        ask = _ask_of(self.plan.agent, session_id, tool_call, options)
+        if self.permissions is None:
+            answer = PermissionAnswer(False, "nobody can answer permission requests")
         else:
-            allowed = await self.permissions(ask)
-        chosen = kinds.get("allow_once") if allowed else kinds.get("reject_once")
-        if chosen is None and not allowed:
+            answer = await self.permissions(ask)
+        if not answer.allowed and answer.why:
+            self.warnings.append(f"denied {ask.title!r}: {answer.why}")
+        kinds = {str(getattr(o.kind, "value", o.kind)): o.option_id for o in options}
+        chosen = kinds.get("allow_once") if answer.allowed else kinds.get("reject_once")
+        if chosen is None and not answer.allowed:
             chosen = kinds.get("reject_always")
         if chosen is None:
             return schema.RequestPermissionResponse(
@@ -268,6 +274,31 @@ class AcpTurn:
         return schema.RequestPermissionResponse(
             outcome=schema.AllowedOutcome(outcome="selected", option_id=chosen)
         )
+
+
+def _ask_of(agent: str, session_id: str, tool_call: Any, options: list[Any]) -> PermissionAsk:
+    """The request as the deciding side sees it: its kind (`other` when none), title, raw
+    input and the paths its locations name."""
+    kind = str(getattr(tool_call.kind, "value", tool_call.kind) or "other")
+    raw = tool_call.raw_input
+    locations = tuple(
+        str(location.path)
+        for location in (getattr(tool_call, "locations", None) or [])
+        if getattr(location, "path", None)
+    )
+    return PermissionAsk(
+        agent=agent,
+        session_id=session_id,
+        title=str(tool_call.title or tool_call.tool_call_id),
+        kind=kind,
+        tool_call_id=tool_call.tool_call_id,
+        detail=json.dumps(raw, default=str)[:2000] if raw is not None else "",
+        options=tuple(
+            (o.option_id, o.name, str(getattr(o.kind, "value", o.kind))) for o in options
+        ),
+        locations=locations,
+        raw_input=raw,
+    )
 
 
 class _TurnClient:

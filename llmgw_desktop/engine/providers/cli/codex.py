@@ -76,19 +76,15 @@ class CodexAdapter:
                 f"unknown permission mode {request.permission_mode!r}",
                 code=ErrorCode.INVALID_PERMISSION,
             )
+        if request.confined:
+            # Its sandbox reads every file the operator can: the table has no confined run.
+            confined("codex", request.permission_mode)  # raises, naming why
         warnings: list[str] = []
-        held = confined("codex", request.permission_mode) if request.confined else None
-        if held is not None and held.notice:
-            warnings.append(held.notice)
         if session.resume_id or session.resume_latest:
             argv = [executable, "exec", "resume", "--json", "--skip-git-repo-check"]
             if request.model:
                 argv += ["-c", f"model={json.dumps(request.model)}"]
-            if held is not None:
-                # Config overrides, unlike --sandbox, are taken on resume: a confined resume
-                # cannot inherit a wider sandbox from the session it continues.
-                argv += held.flags
-            elif request.permission_mode != "default":
+            if request.permission_mode != "default":
                 # codex rejects sandbox flags on resume: the thread keeps its original policy.
                 warnings.append(
                     "codex keeps the sandbox the session started with; permissionMode "
@@ -101,7 +97,7 @@ class CodexAdapter:
             argv = [executable, "exec", "--json", "--skip-git-repo-check"]
             if request.model:
                 argv += ["--model", request.model]
-            argv += held.flags if held is not None else SANDBOX_FLAGS[request.permission_mode]
+            argv += SANDBOX_FLAGS[request.permission_mode]
             argv += codex_overrides(request.mcp_servers)
             argv += request.extra_args
         argv.append("-")  # read the prompt from stdin: no argv size limit, no flag confusion

@@ -77,18 +77,16 @@ class OpenCodeAdapter:
                     "forking needs a session to fork from", code=ErrorCode.INVALID_SESSION
                 )
             argv.append("--fork")
-        env: dict[str, str] = {}
         if request.confined:
-            held = confined("opencode", request.permission_mode)
-            argv += held.flags
-            env.update(held.env)
+            # Its permission variables are the row's environment, added at the spawn point.
+            argv += confined("opencode", request.permission_mode).flags
         else:
             argv += PERMISSION_FLAGS[request.permission_mode]
         argv += request.extra_args
         # The prompt goes on stdin: given as arguments, opencode wraps a prompt containing
         # spaces in literal quotes.
         invocation = Invocation(
-            argv=tuple(argv), stdin=request.prompt.encode(), env=env, cwd=request.working_dir
+            argv=tuple(argv), stdin=request.prompt.encode(), cwd=request.working_dir
         )
         parser = OpenCodeParser(request.model, request.budget_price)
         return Prepared(invocation, parser)

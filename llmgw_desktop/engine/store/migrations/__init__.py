@@ -38,6 +38,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0020_recorder_search_batched,
     m0021_recorder_partial_indexes,
     m0022_acp_chats,
+    m0023_recorder_chosen_because,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -164,6 +165,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         m0021_recorder_partial_indexes.POSTGRESQL_STATEMENTS,
     ),
     Migration(22, "acp chats", m0022_acp_chats.STATEMENTS, m0022_acp_chats.POSTGRESQL_STATEMENTS),
+    Migration(
+        23,
+        "recorder chosen because",
+        m0023_recorder_chosen_because.STATEMENTS,
+        m0023_recorder_chosen_because.POSTGRESQL_STATEMENTS,
+    ),
 )
 
 

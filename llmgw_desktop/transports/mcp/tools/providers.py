@@ -162,6 +162,7 @@ class RequestInput(BaseModel):
             optimize_response=self.optimizeResponse,
             compress_response=self.compressResponse,
             project=caller.project(self.project),
+            proven=caller.as_principal,
         )
         return Call(provider, params, caller.principal, meta)
 

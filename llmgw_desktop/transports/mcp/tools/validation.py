@@ -133,6 +133,7 @@ def _meta(caller: Caller, tool: str, project: str | None) -> RequestMeta:
         tool=tool,
         caller=caller.client,
         project=caller.project(project),
+        proven=caller.as_principal,
     )
 
 

@@ -1,0 +1,102 @@
+"""A target's cool-down and circuit: whether it failed lately, and for how long it goes last.
+
+An API target (a provider and model) that answers 429 cools down for what its `Retry-After`
+asks (within `gateway.cooldown_longest_ms`); one that fails `gateway.cooldown_failures` times
+in a row (a timeout, 429, 5xx) opens its circuit for `gateway.cooldown_first_ms`,
+doubled each time it fails again right after, up to the longest (the `Backoff` value). When the
+rest ends the circuit is half open: one request tries it where its route's strategy puts it;
+a success closes the circuit, a failure opens it again for longer. A 2xx answer always closes
+it.
+
+A target cooling down or open is not refused: it goes behind the targets that are not, in
+every plan, so its share goes to the others and a request still reaches it when all of those
+fail. That is on purpose. What a caller sends can make an upstream answer 500 or 429, so a
+remote caller able to open a circuit that refuses would deny the target to everybody; moving
+it last costs nobody an answer. Hosts that take no connection at all are passed over outright
+(`gateway/http_client/unreachable.py`): a caller cannot cause that.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.backoff import Backoff
+
+__all__ = ["CircuitState", "TargetCircuit"]
+
+# The last failure's words kept for the window and `/v1/providers`: an outcome, not an essay.
+MAX_ERROR_CHARS = 200
+
+
+class CircuitState(enum.StrEnum):
+    CLOSED = "closed"  # answering, or failing fewer times in a row than it takes to open
+    COOLING = "cooling"  # rate limited: going last until its Retry-After passes
+    OPEN = "open"  # failed too often in a row: going last until its rest ends
+    HALF_OPEN = "half_open"  # its rest ended: one request tries it
+
+
+@dataclass
+class TargetCircuit:
+    """One target's failures in a row and its rest; the clock is the caller's (monotonic)."""
+
+    failures: int = 0  # failures in a row
+    rest_s: float = 0.0  # the last rest's length (0: not rested since it last answered)
+    until: float = 0.0  # goes last until then
+    last_error: str = ""
+    opened: bool = False  # the rest is a circuit's (failures in a row), not a 429's
+    trial: bool = False  # a half-open trial is on its way
+
+    def state(self, now: float) -> CircuitState:
+        if self.until > now:
+            return CircuitState.OPEN if self.opened else CircuitState.COOLING
+        if self.opened:
+            return CircuitState.HALF_OPEN
+        return CircuitState.CLOSED
+
+    def goes_last(self, now: float) -> float | None:
+        """Seconds it goes last for yet (0.0 while a half-open trial is on its way); None: it
+        takes its place."""
+        if self.until > now:
+            return self.until - now
+        if self.opened and self.trial:
+            return 0.0
+        return None
+
+    def failed(
+        self,
+        outcome: str,
+        now: float,
+        backoff: Backoff,
+        threshold: int,
+        *,
+        retry_after_s: float | None = None,
+    ) -> bool:
+        """A failure of the target (`outcome`: the route log's, `429`, `503`, `connect` ...).
+        True when it begins a rest (the caller logs it)."""
+        self.failures += 1
+        self.trial = False
+        self.last_error = outcome[:MAX_ERROR_CHARS]
+        asked = backoff.asked(retry_after_s) if retry_after_s is not None else 0.0
+        if self.opened or self.failures >= threshold:
+            self.rest_s = backoff.after(self.rest_s)
+            self.opened = True
+            # Spread, so the requests waiting on it do not all come back at once; never
+            # shorter than the provider asked.
+            wait = max(backoff.spread(self.rest_s), asked)
+        elif outcome == "429":
+            # The provider said how long: as long as it asked, and not a circuit.
+            wait = backoff.asked(retry_after_s)
+        else:
+            return False
+        self.until = max(self.until, now + wait)
+        return True
+
+    def answered(self) -> None:
+        """A 2xx answer came back: closed."""
+        self.failures = 0
+        self.rest_s = 0.0
+        self.until = 0.0
+        self.opened = False
+        self.trial = False
+        self.last_error = ""

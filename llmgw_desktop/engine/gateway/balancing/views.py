@@ -1,0 +1,62 @@
+"""A route's targets as shown: share, latency, calls in flight, cool-down, quota left.
+
+`GET /v1/providers` (its `routes` and `cooling`) and the Providers page's routes widget read
+these; the figures are the balancer's (`balancer.py`), in memory, for this process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["RouteView", "TargetView"]
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """One target now."""
+
+    label: str  # provider/model, as a client would name it
+    provider: str
+    model: str
+    weight: float | None = None  # its weight in the route (None: outside a route's pool)
+    share: float | None = None  # of the route's recent answers (None: none yet)
+    latency_s: float | None = None  # recent time to first token (None: untried)
+    in_flight: int = 0
+    state: str = "closed"  # closed, cooling, open, half_open (`circuit.CircuitState`)
+    cooling_s: float | None = None  # goes behind the others for this long yet
+    failures: int = 0  # in a row
+    last_error: str | None = None  # the last failure's outcome (`429`, `503`, `connect`)
+    quota_left: float | None = None  # the smallest fraction left of its rate limits
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.label,
+            "provider": self.provider,
+            "model": self.model,
+            "weight": self.weight,
+            "share": None if self.share is None else round(self.share, 4),
+            "latencyMs": None if self.latency_s is None else round(self.latency_s * 1000, 1),
+            "inFlight": self.in_flight,
+            "state": self.state,
+            "coolingSeconds": None if self.cooling_s is None else round(self.cooling_s, 1),
+            "failuresInARow": self.failures,
+            "lastError": self.last_error,
+            "quotaLeft": None if self.quota_left is None else round(self.quota_left, 4),
+        }
+
+
+@dataclass(frozen=True)
+class RouteView:
+    """A route that lists targets, with each of them now."""
+
+    pattern: str
+    strategy: str
+    targets: tuple[TargetView, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "route": self.pattern,
+            "strategy": self.strategy,
+            "targets": [t.to_dict() for t in self.targets],
+        }

@@ -1,0 +1,14 @@
+"""The outbound guard: secrets found in what leaves the machine, before it leaves, and what the
+operator chose to happen to them (`[guard]`), on every path a request takes to a provider.
+
+Open `service.py` first: `OutboundGuard` gives each gateway request a `RequestGuard`, which
+the gateway asks once per target (`decide`) and which scans the request once. The parts, by
+concept: `detectors.py` (detect-secrets' plugins and our rules in their style; imported off the
+loop), `scanner.py` (one text, within a time budget), `request_scan.py` (a request body's
+strings, named by their place), `policy.py` (which action for which provider and caller),
+`errors.py` (its two refusals), `redaction.py` (placeholders), `restore.py` (placeholders put
+back in whole and streamed answers), `kinds.py` (the same for embeddings and text
+completions), `desk.py` (the `ask` question to the person at the desk), `stats.py` (what was
+found since start, per provider, key and kind). The MCP tool pins are beside the servers they
+pin, in `upstream_mcp/`.
+"""

@@ -1,0 +1,289 @@
+"""The outbound guard: each request is read for secrets once, before it leaves, and each target
+it would be sent to gets what the operator chose for that provider and caller (`policy.py`):
+
+- `off`: sent, not read;
+- `warn`: sent; the finding is recorded in the request's row and the person told (once per
+  secret a run, so a conversation sent again each turn does not repeat it);
+- `redact`: sent with each secret replaced by its placeholder (`redaction.py`); the answer gets
+  the secrets back where it echoes a placeholder (`restore.py`);
+- `block`: not sent; the route moves on (a provider on this machine may still serve) and the
+  client is answered `secret_detected` if none does;
+- `ask`: the person at the desk chooses block, redact or send (`desk.py`), once a request.
+
+A request the guard cannot read whole (over `guard.max_scan_kb`, or its scan past
+`guard.budget_ms`) follows `guard.unscanned`. The scan runs on the loop when the request is
+small (well under a millisecond) and in a thread when it is not. The detectors are imported
+in a thread by the first request the guard reads (60-130 ms once, and 6 MB, measured in
+docs/PERFORMANCE.md: imported at start instead, every gateway paid the memory, one that never
+sends a request off the machine included, past the 80 MB headless idle goal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.config.settings_guard import GuardSettings
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.events import EventBus, Notice, SecretsFound
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.records.report import RouteReport
+from llmgw_desktop.engine.gateway.results import (
+    CallerInfo,
+    Completed,
+    EndingChunks,
+    Streaming,
+    close_chunks,
+)
+from llmgw_desktop.engine.guard import scanner
+from llmgw_desktop.engine.guard.desk import SecretQuestions
+from llmgw_desktop.engine.guard.errors import RequestUnscanned, SecretDetected
+from llmgw_desktop.engine.guard.policy import action_for
+from llmgw_desktop.engine.guard.redaction import Redaction
+from llmgw_desktop.engine.guard.request_scan import Inspection, ScanCache, inspect_body
+from llmgw_desktop.engine.guard.restore import StreamRestorer, restore_answer, restored_chunks
+from llmgw_desktop.engine.guard.stats import GuardStats
+
+__all__ = ["Decision", "OutboundGuard", "RequestGuard"]
+
+log = logging.getLogger(__name__)
+
+# A body this large (bytes) or smaller is scanned on the loop: about a millisecond at most.
+INLINE_BYTES = 32 * 1024
+# Distinct secrets whose warning was shown this run (each is told once).
+MAX_TOLD = 10_000
+# What the recorder and `/metrics` call what the guard did.
+WARNED, REDACTED, BLOCKED, SENT = "warned", "redacted", "blocked", "sent"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one target gets: the request as it came, with placeholders, or nothing."""
+
+    redaction: Redaction | None = None
+    refusal: EngineError | None = None
+
+    def request(self, incoming: ClientRequest) -> ClientRequest:
+        """The request this target is sent."""
+        if self.redaction is None:
+            return incoming
+        return ClientRequest(
+            incoming.name,
+            self.redaction.body(incoming.body),
+            url_model=incoming.url_model,
+            stream=incoming.facts.stream,
+        )
+
+    def answer(self, answer: Completed | Streaming, dialect: str) -> Completed | Streaming:
+        """The answer as the client gets it: placeholders it echoes put back."""
+        if self.redaction is None:
+            return answer
+        originals = self.redaction.originals()
+        if isinstance(answer, Completed):
+            raw = answer.payload()
+            restored = restore_answer(raw, originals)
+            if restored is raw:
+                return answer
+            return dataclasses.replace(answer, body=None, raw=restored)
+        inner = answer.chunks
+        chunks = restored_chunks(inner, StreamRestorer(dialect, originals))
+        return dataclasses.replace(answer, chunks=EndingChunks(chunks, lambda: close_chunks(inner)))
+
+
+SEND = Decision()
+
+
+class OutboundGuard:
+    """The guard of every request that leaves; one per engine."""
+
+    def __init__(
+        self, settings: GuardSettings, *, events: EventBus, questions: SecretQuestions
+    ) -> None:
+        self.settings = settings
+        self.questions = questions
+        self.stats = GuardStats()
+        # Long strings read before (a conversation sent again each turn is read once).
+        self._cache = ScanCache()
+        self._events = events
+        self._told: set[str] = set()
+
+    def for_request(
+        self, body: Any, caller: CallerInfo, route: RouteReport, *, size: int | None = None
+    ) -> RequestGuard:
+        """The guard of one request whose content is `body` (`size`: its bytes, where known),
+        read at its first target that is not `off`."""
+        return RequestGuard(self, body, size, caller, route)
+
+    async def for_call(
+        self, provider: str, prompt: Any, caller: CallerInfo, request_id: str
+    ) -> Decision:
+        """What a coding CLI's job may be given (`prompt`: its prompt's parts by name): a CLI
+        run from an MCP tool (`claude_request`, `ask_model` of a CLI) reads its prompt and sends
+        it to its vendor. Decided as a gateway target is; the call's row is the CLI's own."""
+        route = RouteReport(request_id=request_id, requested_model="")
+        return await RequestGuard(self, prompt, None, caller, route).decide(provider, "", False)
+
+    async def for_count(
+        self, incoming: ClientRequest, caller: CallerInfo, provider: str, local: bool
+    ) -> Decision:
+        """What a token count of `incoming` may send `provider`: as it came (off, warn, or
+        nothing found), with placeholders (redact, ask: a count is no question for the desk),
+        or nothing (block, or unread where unread requests are blocked: the gateway then
+        estimates the count itself). Counts are neither recorded nor told."""
+        action = action_for(self.settings, provider, caller.principal, local=local)
+        if action == "off":
+            return SEND
+        inspection = await self.inspect(incoming.body, len(incoming.raw))
+        if not inspection.complete and self.settings.unscanned == "block":
+            return Decision(refusal=RequestUnscanned.of(inspection, provider))
+        if not inspection.findings or action == "warn":
+            return SEND
+        if action == "block":
+            refusal = SecretDetected.of(inspection, provider, "block (guard.secrets)")
+            return Decision(refusal=refusal)
+        return Decision(redaction=Redaction(inspection.findings))
+
+    async def inspect(self, body: Any, size: int) -> Inspection:
+        """`body` read for secrets (`size`: its bytes), on the loop when small, else in a
+        thread."""
+        s = self.settings
+        scan = functools.partial(
+            inspect_body,
+            body,
+            personal=s.personal_data,
+            max_chars=s.max_scan_kb * 1024,
+            budget_s=s.budget_ms / 1000,
+            cache=self._cache,
+        )
+        if size <= INLINE_BYTES and scanner.loaded():
+            return scan()
+        return await asyncio.to_thread(scan)
+
+    def counted(
+        self, inspection: Inspection, provider: str, caller: CallerInfo, did: str, request_id: str
+    ) -> None:
+        """Count what a target was found to hold and what was done, and tell the person of a
+        secret sent that they were not told of yet."""
+        kinds = inspection.kinds
+        self.stats.add(provider, caller.principal, kinds, did)
+        self._events.publish(
+            SecretsFound(provider, caller.principal, did, tuple(sorted(kinds.items())), request_id)
+        )
+        if did != WARNED:
+            return
+        fresh = [f for f in inspection.findings if _digest(f.value) not in self._told]
+        if not fresh:
+            return
+        if len(self._told) > MAX_TOLD:
+            self._told.clear()
+        self._told.update(_digest(f.value) for f in fresh)
+        who = caller.caller or caller.principal
+        self._events.publish(
+            Notice(
+                "warning",
+                f"A secret was sent to {provider} ({who}): "
+                + "; ".join(f.describe() for f in fresh[:3])
+                + (f"; and {len(fresh) - 3} more" if len(fresh) > 3 else "")
+                + ". guard.secrets can redact or block them.",
+                topic="guard",
+            )
+        )
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class RequestGuard:
+    """One request's guard: scanned once, decided per target."""
+
+    def __init__(
+        self,
+        guard: OutboundGuard,
+        body: Any,
+        size: int | None,
+        caller: CallerInfo,
+        route: RouteReport,
+    ) -> None:
+        self._guard = guard
+        self._body = body
+        self._size = size
+        self._caller = caller
+        self._route = route
+        self._inspection: Inspection | None = None
+        self._redaction: Redaction | None = None
+        self._asked: tuple[str, str] | None = None  # the desk's answer, and who gave it
+
+    async def decide(self, provider: str, model: str, local: bool) -> Decision:
+        """What the target (`provider`, `model`; `local`: on this machine) is sent."""
+        settings = self._guard.settings
+        action = action_for(settings, provider, self._caller.principal, local=local)
+        if action == "off":
+            return SEND
+        inspection = await self._inspected()
+        if not inspection.complete:
+            self._guard.stats.unscanned += 1
+            if settings.unscanned == "block":
+                self._note(provider, BLOCKED, inspection, "guard.unscanned = block")
+                return Decision(refusal=RequestUnscanned.of(inspection, provider))
+        if not inspection.findings:
+            if not inspection.complete:
+                self._note(provider, SENT, inspection, "guard.unscanned = send")
+            return SEND
+        why = f"{action} (guard.secrets)"  # not `secrets = x`: redaction reads it as one
+        if action == "ask":
+            choice, by = await self._ask(provider, model, inspection)
+            action = {"send": "warn"}.get(choice, choice)
+            why = f"asked at the desk: {choice} ({by})"
+        if action == "block":
+            self._note(provider, BLOCKED, inspection, why)
+            return Decision(refusal=SecretDetected.of(inspection, provider, why))
+        if action == "redact":
+            if self._redaction is None:
+                self._redaction = Redaction(inspection.findings)
+            self._note(provider, REDACTED, inspection, why)
+            return Decision(redaction=self._redaction)
+        self._note(provider, WARNED if "desk" not in why else SENT, inspection, why)
+        return SEND
+
+    async def _inspected(self) -> Inspection:
+        if self._inspection is None:
+            size = self._size if self._size is not None else len(jsonio.dumps(self._body))
+            self._inspection = await self._guard.inspect(self._body, size)
+        return self._inspection
+
+    async def _ask(self, provider: str, model: str, inspection: Inspection) -> tuple[str, str]:
+        if self._asked is None:
+            self._asked = await self._guard.questions.ask(
+                provider,
+                model,
+                self._caller.principal,
+                self._caller.caller,
+                inspection.findings,
+            )
+        return self._asked
+
+    def _note(self, provider: str, did: str, inspection: Inspection, why: str) -> None:
+        """The request's row says what was found, where, and what was done with it for
+        `provider`; the figures count it."""
+        route = self._route
+        record = route.guard or {
+            "found": dict(inspection.kinds),
+            "where": [f.describe() for f in inspection.findings[:20]],
+            "complete": inspection.complete,
+            "ms": round(inspection.elapsed_ms, 2),
+            "targets": {},
+        }
+        if not inspection.complete:
+            record["unscanned"] = inspection.reason
+        record["targets"][provider] = did
+        record["why"] = why
+        route.guard = record
+        if inspection.findings:
+            self._guard.counted(inspection, provider, self._caller, did, route.request_id)

@@ -1,0 +1,90 @@
+"""The Providers page's routes over several providers: each target's share, latency and
+cool-down, and any other target cooling down now.
+
+A small widget of its own, so the page's layout can place it where it likes: the page hands it
+the engine's figures (`providers.routes()`, `providers.cooling()`) at each refresh, and it
+hides itself while no route lists targets and nothing cools down. The figures are this
+process's, as `GET /v1/providers` gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llmgw_desktop.engine.api import RouteView, TargetView
+from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.qt import (
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["ROUTE_COLUMNS", "RouteTargetsView", "target_cells"]
+
+ROUTE_COLUMNS = ("Route", "Target", "Weight", "Share", "Latency", "In flight", "State")
+# The state words a person reads; the wire's are `circuit.CircuitState`'s.
+STATE_WORDS = {
+    "closed": "Answering",
+    "cooling": "Cooling down",
+    "open": "Circuit open",
+    "half_open": "Being tried again",
+}
+
+
+def target_cells(route: str, target: TargetView) -> tuple[str, ...]:
+    """One target's row, in `ROUTE_COLUMNS` order."""
+    state = STATE_WORDS.get(target.state, target.state)
+    if target.cooling_s:
+        state += f" ({target.cooling_s:.0f} s left, after {target.last_error or 'failures'})"
+    return (
+        route,
+        target.label,
+        "" if target.weight is None else f"{target.weight:g}",
+        "–" if target.share is None else f"{target.share:.0%}",
+        "untried" if target.latency_s is None else f"{target.latency_s * 1000:.0f} ms",
+        str(target.in_flight),
+        state,
+    )
+
+
+class RouteTargetsView(QWidget):
+    """A table of the routes' targets now, and the targets cooling down outside them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("routeTargets")
+        self.heading = QLabel("Routes over several providers")
+        self.heading.setObjectName("routeTargetsHeading")
+        self.table = QTableWidget(0, len(ROUTE_COLUMNS))
+        self.table.setObjectName("routeTargetsTable")
+        self.table.setHorizontalHeaderLabels(ROUTE_COLUMNS)
+        align_heading(self.table, range(2, 6))  # over the figures
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        header = self.table.horizontalHeader()
+        for column in range(len(ROUTE_COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(ROUTE_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table)
+        self.setVisible(False)
+
+    def show_targets(self, routes: Sequence[RouteView], cooling: Sequence[TargetView]) -> None:
+        """Show each route's targets, then the targets cooling down that no route lists."""
+        rows = [target_cells(r.pattern, t) for r in routes for t in r.targets]
+        listed = {t.label for r in routes for t in r.targets}
+        rows += [target_cells("", t) for t in cooling if t.label not in listed]
+        self.table.setRowCount(len(rows))
+        for number, cells in enumerate(rows):
+            for column, text in enumerate(cells):
+                self.table.setItem(number, column, QTableWidgetItem(text))
+        height = self.table.horizontalHeader().sizeHint().height()
+        height += self.table.verticalHeader().defaultSectionSize() * min(len(rows), 8) + 4
+        self.table.setFixedHeight(height)
+        self.setVisible(bool(rows))

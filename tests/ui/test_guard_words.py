@@ -1,0 +1,65 @@
+"""What the window says of the outbound guard: the Overview's line (since start, per provider,
+key and kind) and the recorder row's section, read from a real gateway's engine after requests
+the guard warned about, redacted and blocked."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from llmgw_desktop.engine.api import GuardCount
+from llmgw_desktop.ui.pages.guard_text import guard_text
+from llmgw_desktop.ui.pages.recorder_words import describe_detail, detail_sections
+from tests.engine.guard.secrets import AWS_ACCESS_KEY, JWT
+from tests.sdk_clients import openai_client
+from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
+    GatewayFactory,
+    provider_env,
+    start_gateway,
+)
+
+
+async def test_the_row_and_the_overview_say_what_was_found_per_provider_key_and_kind(
+    start_gateway: GatewayFactory,  # noqa: F811
+) -> None:
+    gateway = await start_gateway(
+        {
+            "guard.exempt_local": False,
+            "guard.secrets": "warn",
+            "guard.providers": {"anthropic": "block"},
+        }
+    )
+    chat = openai_client(gateway).chat.completions
+    answered = await chat.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": f"{AWS_ACCESS_KEY}\n{JWT}"}]
+    )
+    with pytest.raises(openai.BadRequestError):
+        await chat.create(
+            model="claude-sonnet-4-6", messages=[{"role": "user", "content": AWS_ACCESS_KEY}]
+        )
+    detail = await gateway.engine.recorder_query.detail(answered.headers["x-gateway-request-id"])
+    assert detail is not None
+    (section,) = [s for s in detail_sections(detail) if s.title == "Secrets (outbound guard)"]
+    assert [(row.label, row.value) for row in section.rows] == [
+        ("Found", "aws_access_key ×1, jwt ×1"),
+        ("Where", "aws_access_key in messages[0].content, line 1"),
+        ("Where", "jwt in messages[0].content, line 2"),
+        ("openai", "warned"),
+        ("Because", "warn (guard.secrets)"),
+    ]
+    assert AWS_ACCESS_KEY not in describe_detail(detail)
+
+    guard = gateway.engine.guard
+    assert guard_text(guard.settings.secrets, guard.stats.counts()) == (
+        "3 secrets since start: 1 blocked, 2 warned · openai (local): aws_access_key ×1, "
+        "jwt ×1 · anthropic (local): aws_access_key ×1"
+    )
+
+
+def test_the_overview_line_before_anything_was_found() -> None:
+    assert guard_text("warn", []) == "nothing found since start (guard.secrets = warn)"
+    assert guard_text("off", []) == "off (guard.secrets)"
+    counts = [GuardCount("openai", f"key:k{i}", "jwt", "redacted", 1) for i in range(6)]
+    assert guard_text("redact", counts, unscanned=1).endswith(
+        "· and 2 more · 1 request too large to read whole"
+    )
