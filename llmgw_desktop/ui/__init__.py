@@ -1,5 +1,5 @@
-"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt, and
-it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
+"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt,
+and it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
 events as Qt signals) and act through the engine's public surface, run off the Qt thread by
 `tasks`.
 
@@ -10,12 +10,13 @@ and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`; 
 follows `keyboard`, names its controls for screen readers (`accessibility`), and can be reached
 from the `palette` (Ctrl+K).
 
-The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the window's
-menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
+The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the
+window's menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
 
-Asking the person: `decision_dialog` is the one question dialog, used by `approvals` (a risky
-call), `consent` (an OAuth client) and `secret_questions` (a request holding secrets);
-`notifications` keeps every message shown; `attention`
+Asking the person: `close_without_tray` (what closing the window means with no tray);
+`decision_dialog` is the one question dialog, used by `approvals` (a risky call), `consent` (an
+OAuth client) and `secret_questions` (a request holding secrets); `notifications` keeps every
+message shown; `attention`
 reads what needs the person now (no Qt).
 
 First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`
@@ -24,6 +25,6 @@ window: `window_probe` (the child that asks Qt whether a window can start) and `
 (the dialog of a start whose settings, database or vault cannot be used).
 
 Words said one way everywhere: `badge`, `budget_words`, `risk_words`, `scope_words`,
-`provider_names`. The loop: `event_loop` (qasync's, with its fixes) and `gc_guard` (garbage
-collected on the Qt thread only).
+`provider_names`, and `terms` (the words of the trade in plain words). The loop: `event_loop`
+(qasync's, with its fixes) and `gc_guard` (garbage collected on the Qt thread only).
 """

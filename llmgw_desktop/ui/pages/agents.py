@@ -198,7 +198,8 @@ class AgentsPage(Page):
             "An agent is the name a client gives itself (MCP client info, X-Caller, its user "
             f"agent or OAuth client). Failed or refused counts {FAILED_MEANS}. A cost "
             "marked ≥ is at least that much: some of its requests have no known price. "
-            "Open a lane to see its requests; open Active jobs to see its jobs."
+            "Open an agent or one of its projects to see its requests; open Active jobs to see "
+            "its jobs."
         )
         self.note.setObjectName("agentsNote")
         self.note.setWordWrap(True)
@@ -335,7 +336,7 @@ class AgentsPage(Page):
         why = "" if lane is not None else "Choose an agent in the list first. "
         if lane is not None and not named:
             why = "An unnamed agent cannot be filtered on. "
-        self.requests_button.setToolTip(why + "Show the chosen lane's requests in the recorder")
+        self.requests_button.setToolTip(why + "Show the chosen agent's requests in the recorder")
         self.jobs_button.setToolTip(why + "Show the chosen agent's jobs on the Jobs page")
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:

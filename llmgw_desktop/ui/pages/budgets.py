@@ -2,8 +2,8 @@
 
 A list with the chosen budget's details beside it. The list has one row per budget: those of
 `[[budgets]]` in their order, then the gateway keys' own budgets (kept with the keys; listed
-here so "all my limits" is one page, changed on the Keys page). Each row has its scope,
-spend, limits with their period (`budget_words.limits_words`, as the Keys page says them), a
+here so "all my limits" is one page, changed on the Access keys page). Each row has its scope,
+spend, limits with their period (`budget_words.limits_words`, as the Access keys page says them), a
 bar coloured by state (the accent under the soft limit, amber past it, red once the hard limit
 refuses calls) with its percentage beside it in the text colour, the state as a status (glyph
 and word, so colour is never the only signal) and the local time the period resets. The
@@ -153,7 +153,7 @@ class BudgetsPage(Page):
                 "No budgets yet",
                 "Cap what an agent, a project, an OAuth client or everything may spend a day "
                 "or a month, in dollars or tokens. A gateway key's own budget is set on the "
-                "Keys page and listed here too.",
+                "Access keys page and listed here too.",
                 empty_add,
             ),
         )
@@ -259,7 +259,7 @@ class BudgetsPage(Page):
             name.setData(KIND_ROLE, of_key)
             name.setIcon(glyph("keys") if of_key else QIcon())
         if of_key:
-            name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
+            name.setToolTip(f"{name.text()}: the key's own budget, changed on the Access keys page")
         self.notes[row] = spent_note(status, self.cache.get((b.key, status.lane)))
         set_figure(items[SPENT], format_amount(b.unit, status.spent))
         items[SPENT].setToolTip(f"{items[SPENT].text()}, {self.notes[row]}".rstrip(", "))
@@ -321,7 +321,7 @@ class BudgetsPage(Page):
         return dialog
 
     def open_on_keys(self) -> None:
-        """The chosen key budget's key, on the Keys page (where its budget is changed)."""
+        """The chosen key budget's key, on the Access keys page (where its budget is changed)."""
         row = self.selected_row()
         window = self.window()
         keys = getattr(window, "pages", {}).get("keys")

@@ -66,7 +66,7 @@ def month_start(now: float) -> float:
 
 class KeysPage(Page):
     KEY = "keys"
-    TITLE = "Keys"
+    TITLE = "Access keys"
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -77,10 +77,12 @@ class KeysPage(Page):
         self.secret_dialog: SecretDialog | None = None
         self.confirm: QMessageBox | None = None
         head = PageHead(
-            "Gateway keys",
-            "A key per tool or person: its own principal in the recorder and budgets, reaching "
-            "only the models, providers, projects and MCP tools you give it, revoked at once. "
-            "Clients send it as their API key (Bearer, x-api-key or x-goog-api-key).",
+            "Access keys for your tools",
+            "Keys your tools and people use to call this gateway (your OpenAI or Anthropic key "
+            "goes on the Provider keys page). A key per tool or person: its own principal in "
+            "the recorder and budgets, reaching only the models, providers, projects and MCP "
+            "tools you give it, revoked at once. Clients send it as their API key (Bearer, "
+            "x-api-key or x-goog-api-key).",
         )
         self.new_button = head.add_action(
             action_button("New key…", "newKey", icon="add", primary=True)

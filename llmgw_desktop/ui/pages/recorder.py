@@ -239,7 +239,7 @@ class RecorderPage(Page):
         )
 
     def show_principal(self, principal: str) -> None:
-        """List one principal's requests (a gateway key's `key:<name>`: the Keys page's "Its
+        """List one principal's requests (a gateway key's `key:<name>`: the Access keys page's "Its
         requests") over all time, and nothing else."""
         self._show_only({"principal": principal}, 0)
 
