@@ -448,3 +448,26 @@ def test_two_answers_side_by_side_fit_the_page_at_1024(on_desk: OnDesk, qtbot: Q
         ),
         also_upstream=("openai",),
     )
+
+
+def test_embed_sends_the_message_to_an_embedding_model_and_describes_the_vector(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.page_shown()
+        await until(lambda: page.model_box.count() > 0, "the gateway's models listed")
+        page.model_box.setEditText("text-embedding-3-small")
+        page.prompt.setPlainText("otters hold hands")
+        qtbot.mouseClick(page.embed_button, Qt.MouseButton.LeftButton)
+        await until(lambda: page.answer.reply is not None, "the embedding")
+        reply = page.answer.reply
+        assert reply is not None and reply.ok, reply
+        assert re.match(r"\d+ dimensions: \[-?\d\.\d{4}", page.answer.text.toPlainText())
+        # Recorded as an embedding, through the gateway to the provider's own endpoint.
+        assert reply.record is not None and reply.record["caller"] == "playground"
+        assert [r.path for r in desk.upstream.requests][-1].endswith("/embeddings")
+        # An embedding is no turn of the chat: the next message starts the conversation.
+        assert page._messages == [] and page.send_button.isEnabled()
+
+    run_page(body)

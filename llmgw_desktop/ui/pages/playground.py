@@ -4,7 +4,8 @@ The models offered are the gateway's own list (API providers, local servers, CLI
 aliases). A chat is sent through the engine's gateway path as the local user
 (`engine.playground`), streamed into the conversation as it comes, and recorded like any other
 request: under each answer one line of its tokens, cache use, cost, time to first token and
-total time as its recorder row has them, with "Copy" and "Open in recorder". "Compare with…"
+total time as its recorder row has them, with "Copy" and "Open in recorder". "Embed" sends the
+message to an embedding model instead and describes the vector it got. "Compare with…"
 sends the same messages to a second model and shows its answer beside the first; the second
 row names the first as the one it replays, and the recorder detail of each shows the other.
 
@@ -124,6 +125,13 @@ class PlaygroundPage(Page):
             "&Send", "playgroundSend", icon="play", primary=True, tip="Send (Enter)"
         )
         self.send_button.clicked.connect(self.send)
+        self.embed_button = action_button(
+            "E&mbed",
+            "playgroundEmbed",
+            tip="Embed the message with the chosen model (an embedding model, such as "
+            "text-embedding-3-small) and show the vector's size and first values",
+        )
+        self.embed_button.clicked.connect(self.embed)
         self.new_button = action_button("&New chat", "playgroundNewChat", icon="add")
         self.new_button.setToolTip("Start again with an empty conversation")
         self.new_button.clicked.connect(self.new_chat)
@@ -148,6 +156,7 @@ class PlaygroundPage(Page):
         composer = QHBoxLayout()
         composer.setSpacing(SPACE["s"])
         composer.addWidget(self.prompt, 1)
+        composer.addWidget(self.embed_button, 0, Qt.AlignmentFlag.AlignBottom)
         composer.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout = QVBoxLayout(self)
         page_margins(layout)
@@ -229,6 +238,36 @@ class PlaygroundPage(Page):
         self._new_row()
         self._remember(LAST_MODEL_KEY, model)
         self._start(self._send(model, asked))
+
+    def embed(self) -> None:
+        """Embed the message with the chosen model; the vector is described in the
+        conversation, which it does not join (an embedding is no turn of a chat)."""
+        text = self.prompt.toPlainText().strip()
+        model = self.model_box.chosen_model()
+        if self._busy or not text:
+            return
+        if not model:
+            self._say("Choose an embedding model first.", error=True)
+            return
+        self.prompt.clear()
+        self.transcript.add_question("You (to embed)", text)
+        self._new_row()
+        self._remember(LAST_MODEL_KEY, model)
+        self._start(self._embed(model, text))
+
+    async def _embed(self, model: str, text: str) -> None:
+        pane = self.answer
+        shown = self.model_box.currentText().strip() or model
+        pane.begin(shown)
+        self._say("")
+        try:
+            reply = await self.engine.playground.embed(model, text)
+        finally:
+            self._busy = False
+        self._finished(pane, reply)
+        if not reply.ok:
+            self._say(f"{shown} did not embed it: see above.", error=True)
+        self._enable()
 
     def compare(self) -> None:
         """Send the last request again to the second model; show both answers side by side."""
@@ -357,6 +396,7 @@ class PlaygroundPage(Page):
 
     def _enable(self) -> None:
         self.send_button.setEnabled(not self._busy)
+        self.embed_button.setEnabled(not self._busy)
         self.compare_button.setEnabled(
             not self._busy and self.answer.reply is not None and bool(self._asked)
         )
