@@ -5,7 +5,8 @@ events as Qt signals) and act through the engine's public surface, run off the Q
 
 Open `main_window` first: the window (navigation on the left from `nav`, the `header` strip
 over the chosen place), whose places are built when first shown (`places`) from `pages/` and
-drawn with `kit/`; `page_tabs` groups the pages that serve one task. Its look: `theme` (light
+drawn with `kit/`; `page_tabs` groups the pages that serve one task, and a page reaches
+another (or the status line, or the header's figures) through the window as its `navigator`. Its look: `theme` (light
 and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`; every page
 follows `keyboard`, names its controls for screen readers (`accessibility`), and can be reached
 from the `palette` (Ctrl+K).

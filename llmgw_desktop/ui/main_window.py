@@ -19,6 +19,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.accessibility import name_controls
 from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.attention import SpendToday
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.close_without_tray import KEEP, CloseWithoutTray, remembered_choice
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
@@ -76,6 +77,7 @@ __all__ = ["GROUPS", "PAGES", "MainWindow", "WindowFacts", "page_shortcut"]
 log = logging.getLogger(__name__)
 
 NOTICE_MS = 6000
+STATUS_MESSAGE_MS = 8000  # how long a page's message stays in the status line
 PALETTE_KEYS = "Ctrl+K"
 NATIVE = QKeySequence.SequenceFormat.NativeText
 DEFAULT_SIZE = (1120, 740)
@@ -327,6 +329,20 @@ class MainWindow(QMainWindow):
                 self._page_asked = None
         if not self.isVisible():
             self.bring_forward()
+
+    # -- the window as its pages' navigator (`ui/navigator.py`) ----------------------------
+
+    def page(self, key: str) -> QWidget | None:
+        """The page `key`, or None when the window has none."""
+        return self.pages.get(key)
+
+    def say(self, message: str) -> None:
+        """Show `message` in the status line for a while."""
+        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    def spend_today(self) -> SpendToday | None:
+        """Today's spend as the header keeps it."""
+        return self.header.spend
 
     def _nav_entry(self, key: str) -> str:
         """The navigation entry of page `key`: its own (a place), else its place's (a tab)."""

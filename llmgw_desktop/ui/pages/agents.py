@@ -32,6 +32,7 @@ from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.agent_detail import AgentDetail
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
@@ -347,19 +348,18 @@ class AgentsPage(Page):
         """Show the selected lane's requests in the Flight recorder, or its agent's jobs."""
         item = self.tree.currentItem()
         lane = self.selected_lane()
-        window = self.window()
-        pages = getattr(window, "pages", {})
-        show_page = getattr(window, "show_page", None)
-        if lane is None or not lane.caller or not callable(show_page):
+        if lane is None or not lane.caller:
             return
         if jobs:
-            page = pages.get(JobsPage.KEY)
-            if isinstance(page, JobsPage):
+            found_jobs = other_page(self, JobsPage.KEY, JobsPage)
+            if found_jobs is not None:
+                navigator, page = found_jobs
                 page.show_agent(lane.caller, active_only=lane.active_jobs > 0)
-                show_page(JobsPage.KEY)
+                navigator.show_page(JobsPage.KEY)
             return
-        recorder = pages.get(RecorderPage.KEY)
-        if isinstance(recorder, RecorderPage):
+        found = other_page(self, RecorderPage.KEY, RecorderPage)
+        if found is not None:
+            navigator, recorder = found
             # A total row is every project of the agent; "(no project)" cannot be narrowed
             # further than the agent (the recorder filters on a named project only).
             project = None if _is_total(item) else lane.project
@@ -369,7 +369,7 @@ class AgentsPage(Page):
                 reach_s=self.window_seconds,
                 principal=lane.principal or None,
             )
-            show_page(RecorderPage.KEY)
+            navigator.show_page(RecorderPage.KEY)
 
 
 def _is_total(item: QTreeWidgetItem | None) -> bool:

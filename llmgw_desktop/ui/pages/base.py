@@ -18,6 +18,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.login_switch import Autostart
+from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.qt import QFrame, QScrollArea, QVBoxLayout, QWidget
 from llmgw_desktop.ui.tasks import UiTasks
 
@@ -109,7 +110,6 @@ class Page(QWidget):
 
     def show_error(self, message: str) -> None:
         """Tell the person something failed (the window shows it in its status bar)."""
-        window = self.window()
-        status = getattr(window, "statusBar", None)
-        if callable(status):
-            status().showMessage(message, 8000)
+        navigator = navigator_of(self)
+        if navigator is not None:
+            navigator.say(message)

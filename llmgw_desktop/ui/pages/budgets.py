@@ -53,9 +53,11 @@ from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBarDelegate, spend_tone
 from llmgw_desktop.ui.kit.tables import ROW_HEIGHT, align_heading
 from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.budget_detail import BudgetDetail
 from llmgw_desktop.ui.pages.budget_dialog import BudgetDialog
+from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QIcon,
@@ -323,13 +325,12 @@ class BudgetsPage(Page):
     def open_on_keys(self) -> None:
         """The chosen key budget's key, on the Access keys page (where its budget is changed)."""
         row = self.selected_row()
-        window = self.window()
-        keys = getattr(window, "pages", {}).get("keys")
-        show_page = getattr(window, "show_page", None)
-        if row is None or keys is None or not callable(show_page):
+        found = other_page(self, KeysPage.KEY, KeysPage)
+        if row is None or found is None:
             return
+        navigator, keys = found
         keys.select_key(self.statuses[row].budget.value.removeprefix(KEY_PREFIX))
-        show_page("keys")
+        navigator.show_page(KeysPage.KEY)
 
     def submit(self, dialog: BudgetDialog, *, replace_row: int | None) -> None:
         """Add the dialog's budget (or put it in place of row `replace_row`), check the whole

@@ -21,6 +21,7 @@ from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
+from llmgw_desktop.ui.navigator import navigator_of, other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.guard_text import guard_text
@@ -252,9 +253,10 @@ class OverviewPage(Page):
 
     def _open_figure(self, place: str) -> None:
         """A figure was pressed: its place (the failed requests, for the Failing figure)."""
-        open_place = getattr(self.window(), "open_place", None)
-        if not callable(open_place):
+        navigator = navigator_of(self)
+        if navigator is None:
             return  # a page shown on its own (tests) has no window to open places in
+        open_place = navigator.open_place
         verdicts = provider_verdicts(self.engine)
         if place == "recorder" and not verdicts:
             open_place("recorder", "")
@@ -267,9 +269,9 @@ class OverviewPage(Page):
         """Open what a link in the Providers line names: `providers:<id>` its row on the
         Providers page, `recorder:<id>` its failed requests in the Flight recorder."""
         place, _, provider = link.partition(":")
-        open_place = getattr(self.window(), "open_place", None)
-        if callable(open_place) and place in ("providers", "recorder"):
-            open_place(place, provider)
+        navigator = navigator_of(self)
+        if navigator is not None and place in ("providers", "recorder"):
+            navigator.open_place(place, provider)
 
     def _follow_pause(self, paused: bool) -> None:
         if self.pause_switch.isChecked() != paused:
@@ -338,13 +340,12 @@ class OverviewPage(Page):
     def open_recorder_at(self, since: float, until: float, failed_only: bool) -> None:
         """Show the Flight recorder listing the requests started from `since` until `until`
         (a chart's point was clicked)."""
-        window = self.window()
-        recorder = getattr(window, "pages", {}).get(RecorderPage.KEY)
-        show_page = getattr(window, "show_page", None)
-        if not isinstance(recorder, RecorderPage) or not callable(show_page):
+        found = other_page(self, RecorderPage.KEY, RecorderPage)
+        if found is None:
             return  # a page shown on its own (tests) has no recorder to open
+        navigator, recorder = found
         recorder.show_moment(since, until, failed_only=failed_only)
-        show_page(RecorderPage.KEY)
+        navigator.show_page(RecorderPage.KEY)
 
     def _placeholder_painted(self) -> None:
         if self._shown:
@@ -461,9 +462,9 @@ class OverviewPage(Page):
     def _spend_today(self) -> SpendToday | None:
         """Today's spend as the header chip has it (kept up as requests finish); a page
         shown without the window's header reads it itself, at most every `SPEND_READ_MS`."""
-        header = getattr(self.window(), "header", None)
-        kept = getattr(header, "spend", None)
-        if isinstance(kept, SpendToday):
+        navigator = navigator_of(self)
+        kept = navigator.spend_today() if navigator is not None else None
+        if kept is not None:
             return kept
         now = time.monotonic() * 1000
         if self._shown and now - self._spend_read_at >= SPEND_READ_MS:

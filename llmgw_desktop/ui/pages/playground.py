@@ -31,6 +31,7 @@ from llmgw_desktop.ui.attention import provider_verdicts
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.playground_answer import (
     AnswerPane,
@@ -415,12 +416,9 @@ class PlaygroundPage(Page):
     def open_row(self, pane: AnswerPane) -> None:
         """Show the answer's recorder row in the Flight recorder."""
         reply = pane.reply
-        window = self.window()
-        recorder = getattr(window, "pages", {}).get(RecorderPage.KEY)
-        show_page = getattr(window, "show_page", None)
-        if reply is None or reply.record_id is None:
-            return
-        if not isinstance(recorder, RecorderPage) or not callable(show_page):
+        found = other_page(self, RecorderPage.KEY, RecorderPage)
+        if reply is None or reply.record_id is None or found is None:
             return  # a page shown on its own (tests) has no recorder to open
+        navigator, recorder = found
         recorder.show_request(reply.record_id)
-        show_page(RecorderPage.KEY)
+        navigator.show_page(RecorderPage.KEY)

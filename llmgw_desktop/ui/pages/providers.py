@@ -30,7 +30,9 @@ from llmgw_desktop.engine.api import CliAccount, ProbeResult
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.credentials import CredentialsPage
 from llmgw_desktop.ui.pages.provider_detail import ProviderDetail
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -336,12 +338,11 @@ class ProvidersPage(Page):
     def _open_keys(self) -> None:
         """The Provider keys page, its form set to the chosen provider."""
         row = self.selected_row()
-        window = self.window()
-        keys = getattr(window, "pages", {}).get("credentials")
-        show_page = getattr(window, "show_page", None)
-        if row is None or keys is None or not callable(show_page):
+        found = other_page(self, CredentialsPage.KEY, CredentialsPage)
+        if row is None or found is None:
             return  # a page shown on its own (tests) has no window to open it in
-        show_page("credentials")
+        navigator, keys = found
+        navigator.show_page(CredentialsPage.KEY)
         keys.choose_provider(row.gateway_id)
 
     def _show_selected(self) -> None:
