@@ -3,13 +3,13 @@ and it does so through `qt` alone; widgets hear from the engine only through `br
 events as Qt signals) and act through the engine's public surface, run off the Qt thread by
 `tasks`.
 
-Open `main_window` first: the window (navigation on the left from `nav`, the `header` strip
-over the chosen place), whose places are built when first shown (`places`) from `pages/` and
-drawn with `kit/`; `page_tabs` groups the pages that serve one task, and a page reaches
-another (or the status line, or the header's figures) through the window as its `navigator`. Its look: `theme` (light
-and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`; every page
-follows `keyboard`, names its controls for screen readers (`accessibility`), and can be reached
-from the `palette` (Ctrl+K).
+Open `main_window` first: the window (navigation on the left from `nav`, the `header` strip over
+the chosen place), whose places are built when first shown (`places`) from `pages/` and drawn
+with `kit/`; `page_tabs` groups the pages that serve one task, and a page reaches another (or
+the status line, or the header's figures) through the window as its `navigator`. Its look:
+`theme` (light and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`;
+every page follows `keyboard`, names its controls for screen readers (`accessibility`), and can
+be reached from the `palette` (Ctrl+K).
 
 The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the
 window's menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
