@@ -19,7 +19,7 @@ import uvloop
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from llmgw_desktop.engine.gateway.http1 import Http1Client
+from llmgw_desktop.engine.gateway.http_client.http1 import Http1Client
 
 _HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench-key"}
 

@@ -1,6 +1,7 @@
 """The check of `gateway.ca_bundle`: a PEM file of extra CA certificates upstream TLS trusts.
 
-The engine loads it (`engine/gateway/tls.py`); this only says whether the file will load.
+The engine loads it (`engine/gateway/http_client/tls.py`); this only says whether the file
+will load.
 """
 
 from __future__ import annotations

@@ -95,6 +95,14 @@ from llmgw_desktop.engine.gateway.completions.answers import (
 )
 from llmgw_desktop.engine.gateway.completions.request import FIM_OLLAMA as FIM_OLLAMA
 from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI as FIM_OPENAI
+from llmgw_desktop.engine.gateway.desk.live_keys import LiveKey as LiveKey
+from llmgw_desktop.engine.gateway.desk.playground import PlaygroundReply as PlaygroundReply
+from llmgw_desktop.engine.gateway.desk.probe import ProbeResult as ProbeResult
+from llmgw_desktop.engine.gateway.desk.probe import ProbeVerdict as ProbeVerdict
+from llmgw_desktop.engine.gateway.desk.provider_editor import EDITABLE_KINDS as EDITABLE_KINDS
+from llmgw_desktop.engine.gateway.desk.provider_editor import ModelEntries as ModelEntries
+from llmgw_desktop.engine.gateway.desk.provider_editor import ProviderDraft as ProviderDraft
+from llmgw_desktop.engine.gateway.desk.provider_editor import TestResult as TestResult
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.embeddings.answers import embedding_answer as embedding_answer
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_GEMINI as EMBED_GEMINI
@@ -108,31 +116,25 @@ from llmgw_desktop.engine.gateway.embeddings.request import (
 from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBED_OPENAI
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
-from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser as SseParser
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_to_openai
 from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
 from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
 from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
-from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
-from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
-from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
-from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
-from llmgw_desktop.engine.gateway.provider_editor import EDITABLE_KINDS as EDITABLE_KINDS
-from llmgw_desktop.engine.gateway.provider_editor import ModelEntries as ModelEntries
-from llmgw_desktop.engine.gateway.provider_editor import ProviderDraft as ProviderDraft
-from llmgw_desktop.engine.gateway.provider_editor import TestResult as TestResult
+from llmgw_desktop.engine.gateway.records.tracing import client_status as client_status
+from llmgw_desktop.engine.gateway.records.tracing import error_headers as error_headers
+from llmgw_desktop.engine.gateway.records.tracing import retry_after_seconds as retry_after_seconds
+from llmgw_desktop.engine.gateway.records.tracing import with_retry_info as with_retry_info
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
 from llmgw_desktop.engine.gateway.router import Target as Target
-from llmgw_desktop.engine.gateway.sse import SseParser as SseParser
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
+    forwardable_headers as forwardable_headers,
+)
 from llmgw_desktop.engine.gateway.stale_references import StaleReference as StaleReference
-from llmgw_desktop.engine.gateway.tracing import client_status as client_status
-from llmgw_desktop.engine.gateway.tracing import error_headers as error_headers
-from llmgw_desktop.engine.gateway.tracing import retry_after_seconds as retry_after_seconds
-from llmgw_desktop.engine.gateway.tracing import with_retry_info as with_retry_info
 from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS as SERVING_THRESHOLDS
 from llmgw_desktop.engine.gc_tuning import freeze_late_arrivals as freeze_late_arrivals
 from llmgw_desktop.engine.gc_tuning import note_frozen as note_frozen
@@ -149,6 +151,7 @@ from llmgw_desktop.engine.jobs.model import JobView as JobView
 from llmgw_desktop.engine.jobs.stuck import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.views import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.lifecycle import EngineState as EngineState
+from llmgw_desktop.engine.live_settings import LIVE_SETTINGS as LIVE_SETTINGS
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE
 from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED
@@ -162,6 +165,7 @@ from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccoun
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
+from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome

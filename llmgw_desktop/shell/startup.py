@@ -15,7 +15,8 @@ moment after the front door opens. Measured in docs/PERFORMANCE.md.
 - **aiohttp's client trust stores.** `import aiohttp` (which `aiohttp.web` cannot avoid) builds
   two TLS client contexts at import and loads the system's CA store into each: a sixth of a
   headless start's instructions, for a client the gateway process never uses (its upstream
-  client is `engine/gateway/http1.py`; aiohttp's client serves only the `acp` command, in a
+  client is `engine/gateway/http_client/http1.py`; aiohttp's client serves only the `acp`
+  command, in a
   process of its own). Here aiohttp is imported with the CA store's loading noted instead of
   done, and `after_ready` loads it into those same contexts (OpenSSL's load runs without the
   GIL), so they end up as aiohttp made them.

@@ -29,7 +29,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.passthrough import passthrough_body
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.translation import notice_for
 from tests.clients.capture import (
     SCENARIOS,

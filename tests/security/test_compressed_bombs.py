@@ -3,7 +3,8 @@
 A provider answering gzip that inflates a thousandfold raised the gateway's memory by 600 to
 1,000 MiB with 12 answers at once, against a 32 MiB answer cap: the HTTP client inflated each
 piece as it arrived, whole, before anything counted it. It now keeps the body compressed and
-decodes it as it is read, 256 KiB at a time (`engine/gateway/body_decoder.py`), so the cap
+decodes it as it is read, 256 KiB at a time (`engine/gateway/http_client/body_decoder.py`),
+so the cap
 counts decoded bytes. Here 12 answers at once (six whole, six streamed) each inflate from about
 128 KiB to 128 MiB under a 4 MiB cap: each is refused with the cap named, and the process's
 resident memory (sampled while they run) grows by about what 12 capped answers hold. Beside

@@ -1,4 +1,5 @@
-"""An API provider whose host takes no connection is rested (`engine/gateway/unreachable.py`):
+"""An API provider whose host takes no connection is rested
+(`engine/gateway/http_client/unreachable.py`):
 its routes are passed over until the rest ends. While it lasts the window says so wherever a
 failing provider shows (the Providers page, Overview's health table, the header, the tray's
 alert line, tooltip and switch), "Unreachable" with when it is tried again, within a second or
@@ -21,7 +22,7 @@ import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.gateway import unreachable
+from llmgw_desktop.engine.gateway.http_client import unreachable
 from llmgw_desktop.ui.attention import UNREACHABLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.providers import ProvidersPage

@@ -154,7 +154,7 @@ class Hold:
         self.send_limit = send_limit
         self.lowered = lowered
         # The output tokens this hold paid for: what a call that ends without the vendor's
-        # usage is counted at, at least (`gateway/recording.py`). 0: nothing was held.
+        # usage is counted at, at least (`gateway/records/recording.py`). 0: nothing was held.
         self.output_tokens = output_tokens
         # A hard token budget is among those holding it: a CLI stopped at dollars is stopped
         # where its tokens cannot yet have passed the hold (`CliSpend.cap_usd`).

@@ -41,8 +41,8 @@ from llmgw_desktop.engine.errors import (
     ProviderUnavailable,
 )
 from llmgw_desktop.engine.events import EventBus
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.jobs.live import JobContext, JobSpec, Submitted
 from llmgw_desktop.engine.jobs.manager import JobManager

@@ -14,34 +14,34 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
-from llmgw_desktop.engine.gateway.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
-from llmgw_desktop.engine.gateway.passthrough import (
-    finish_reasons_of,
-    relayable_headers,
-    splice_field,
-    usage_of_answer,
-)
-from llmgw_desktop.engine.gateway.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import RouteReport
+from llmgw_desktop.engine.gateway.records.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.relay import (
     RelayedStream,
     UpstreamStream,
     is_usage_only_chunk,
     relay_events,
 )
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.report import RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     Completed,
     EndingChunks,
     Streaming,
 )
-from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
-from llmgw_desktop.engine.gateway.taps import stream_tap
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
+    finish_reasons_of,
+    relayable_headers,
+    splice_field,
+    usage_of_answer,
+)
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.telemetry import Telemetry
 

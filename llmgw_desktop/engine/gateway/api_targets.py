@@ -24,20 +24,8 @@ from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.held_answers import releasing
-from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
-from llmgw_desktop.engine.gateway.outgoing import Outgoing
-from llmgw_desktop.engine.gateway.output_limit import limit_changes
-from llmgw_desktop.engine.gateway.passthrough import forwardable_query, passthrough_body
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
-from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
-from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
-from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
-from llmgw_desktop.engine.gateway.unreachable import RESTING_OUTCOME, UnreachableHosts
-from llmgw_desktop.engine.gateway.upstream import (
+from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
+from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
     NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
@@ -45,6 +33,21 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.outgoing import Outgoing
+from llmgw_desktop.engine.gateway.output_limit import limit_changes
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
+    forwardable_query,
+    passthrough_body,
+)
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
+from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.response_cache import ResponseCache, keyed_headers
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, EndingChunks, Streaming
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.semantic_cache import SEMANTIC_HIT, SemanticCache, SemanticProbe

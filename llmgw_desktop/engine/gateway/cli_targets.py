@@ -13,7 +13,7 @@ from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequ
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     CallerInfo,

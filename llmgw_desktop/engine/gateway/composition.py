@@ -15,12 +15,12 @@ from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.router import ModelRegistry
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.service import GatewayService
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder

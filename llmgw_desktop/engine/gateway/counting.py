@@ -28,14 +28,18 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http_client.upstream import (
+    UpstreamClient,
+    UpstreamFailure,
+    UpstreamTarget,
+)
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
-from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS, forwardable_query
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.results import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import GATEWAY_FIELDS, forwardable_query
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 

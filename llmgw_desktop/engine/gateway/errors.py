@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.http_client.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
 from llmgw_desktop.engine.gateway.key_refusal import (
     KEY_REFUSED_OUTCOMES,
     VAULT_PLACES,
     refused_keys_message,
 )
-from llmgw_desktop.engine.gateway.report import Attempt
-from llmgw_desktop.engine.gateway.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
+from llmgw_desktop.engine.gateway.records.report import Attempt
 
 __all__ = [
     "OVERLOADED",

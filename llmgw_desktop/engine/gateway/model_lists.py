@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.upstream import ANTHROPIC_VERSION, StatusError
+from llmgw_desktop.engine.gateway.http_client.upstream import ANTHROPIC_VERSION, StatusError
 
 __all__ = [
     "LIST_TIMEOUT_S",

@@ -27,13 +27,13 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.events import ModelListRead
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.key_refusal import KEY_REFUSED_STATUSES, VAULT_PLACES
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.shown_urls import shown_url
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 
 __all__ = ["ModelListState", "ProviderDirectory"]
 

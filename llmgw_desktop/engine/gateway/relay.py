@@ -22,11 +22,11 @@ from llmgw_desktop.engine.gateway.dialects.base import (
     StreamEncoder,
     UpstreamMalformed,
 )
-from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser, frame
+from llmgw_desktop.engine.gateway.http_client.upstream import scrubbed_frame
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
-from llmgw_desktop.engine.gateway.sse import SseParser, frame
-from llmgw_desktop.engine.gateway.taps import StreamTap
-from llmgw_desktop.engine.gateway.upstream import scrubbed_frame
+from llmgw_desktop.engine.gateway.same_dialect.taps import StreamTap
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["RelayedStream", "StreamOutcome", "UpstreamStream", "relay_events"]

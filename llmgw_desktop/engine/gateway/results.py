@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import TextPart
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.response_cache.cache import greedy

@@ -35,7 +35,6 @@ from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.balancing.views import RouteView
-from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
@@ -52,18 +51,19 @@ from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, Embeddin
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.held_answers import releasing
+from llmgw_desktop.engine.gateway.http_client.unreachable import UnreachableHosts
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
-from llmgw_desktop.engine.gateway.tracing import client_status, traced
-from llmgw_desktop.engine.gateway.unreachable import UnreachableHosts
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import SEND, Decision, OutboundGuard, RequestGuard

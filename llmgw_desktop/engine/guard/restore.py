@@ -30,7 +30,7 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
-from llmgw_desktop.engine.gateway.sse import SseParser, frame
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser, frame
 from llmgw_desktop.engine.guard.redaction import PLACEHOLDER
 
 __all__ = [

@@ -33,7 +33,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, Notice, SecretsFound
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import (
     CallerInfo,
     Completed,

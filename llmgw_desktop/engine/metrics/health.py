@@ -23,7 +23,7 @@ from typing import Final
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import EventBus, RequestFinished
-from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = [

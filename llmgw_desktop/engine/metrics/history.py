@@ -10,7 +10,7 @@ additions at most, whatever the number of rows.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.metrics.health import NOT_ASKED_CODES
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, PastTraffic
 from llmgw_desktop.engine.recorder import past_traffic

@@ -1,7 +1,8 @@
 """Each provider's health, decided once for every view: the window, `/health`, `/v1/providers`.
 
 A provider is failing when its circuit is open, when its host is rested because no connection
-could be made to it (`gateway/unreachable.py`: its routes are passed over until the rest ends),
+could be made to it (`gateway/http_client/unreachable.py`: its routes are passed over until
+the rest ends),
 when it has lasting trouble (a failed Test, calls refused for its credentials: `trouble.py`),
 or when its recent calls fail (`CallHealth`: failures in a row, or most calls failing);
 degraded when some of its calls fail. The window
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.gateway.unreachable import RestedHost
+from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
 from llmgw_desktop.engine.providers.trouble import Trouble
 

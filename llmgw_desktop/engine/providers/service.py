@@ -20,13 +20,13 @@ from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
-from llmgw_desktop.engine.gateway.live_keys import LiveKey, environment_keys, keys_in_use
-from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
+from llmgw_desktop.engine.gateway.desk.live_keys import LiveKey, environment_keys, keys_in_use
+from llmgw_desktop.engine.gateway.desk.probe import ProbeResult, probe_provider
+from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
-from llmgw_desktop.engine.gateway.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
@@ -172,7 +172,8 @@ class ProvidersService:
 
     def resting(self) -> list[RestedHost]:
         """The API hosts rested now because no connection could be made to them, the longest
-        rest first: their routes are passed over until it ends (`gateway/unreachable.py`)."""
+        rest first: their routes are passed over until it ends
+        (`gateway/http_client/unreachable.py`)."""
         return self._gateway.unreachable.rested()
 
     def cooling(self, principal: str | None = None) -> list[TargetView]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
-from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = ["LASTING_CODES", "MODELS_SOURCE", "ProviderTrouble", "Trouble"]

@@ -29,8 +29,7 @@ from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.passthrough import finish_reasons_of, splice_field
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     CallerInfo,
@@ -38,6 +37,7 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
     close_chunks,
 )
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import finish_reasons_of, splice_field
 from llmgw_desktop.engine.response_cache.stats import (
     CUT_AT_LIMIT,
     NO_CACHE,

@@ -83,23 +83,7 @@ class Reply:
 
     async def read(self) -> bytes:
         """The whole body."""
-        return b"".join([chunk async for chunk in self._chunks()])
-
-    async def lines(self) -> AsyncIterator[bytes]:
-        """The body line by line (each with its line ending), as it arrives."""
-        # A bytearray searched only from where the last search stopped: a long line arriving
-        # in many pieces costs its length once, not once per piece.
-        pending = bytearray()
-        async for chunk in self._chunks():
-            searched = len(pending)
-            pending += chunk
-            start = 0
-            while (end := pending.find(b"\n", max(start, searched))) >= 0:
-                yield bytes(pending[start : end + 1])
-                start = end + 1
-            del pending[:start]
-        if pending:
-            yield bytes(pending)
+        return b"".join([chunk async for chunk in self.chunks()])
 
     @property
     def reusable(self) -> bool:
@@ -113,7 +97,12 @@ class Reply:
         )
         return framed and "close" not in self.headers.get("connection", "").lower()
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, a piece at a time.
+
+        Raises:
+            HttpProtocolError: the reply ended before its body did.
+        """
         try:
             async for chunk in self._body():
                 yield chunk

@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from llmgw_desktop.engine.api import jsonio
+from llmgw_desktop.engine.api import SseParser, jsonio
 from llmgw_desktop.transports.mcp.loopback_http import Reply
 
 __all__ = [
@@ -35,6 +35,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The largest event the gateway's stream may send the relay (a tool's answer, an embedded
+# file): as large as a message line the editor may write it.
+MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 # The MCP SDK's own values (mcp_types.PROTOCOL_VERSION_META_KEY, mcp.shared.inbound's
 # NAME_BEARING_METHODS and header encoding), copied so the relay need not import the SDK;
@@ -132,15 +136,16 @@ async def messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str
 
 
 async def sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
-    """The JSON payloads of an event stream's `data:` fields, each with its JSON text."""
-    data: list[str] = []
-    async for raw in reply.lines():
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-        elif not line and data:
-            payload = "\n".join(data)
-            data = []
+    """The JSON payloads of an event stream's `data:` fields, each with its JSON text, read
+    with the gateway's one SSE parser (an event past `MAX_EVENT_BYTES` ends the stream).
+
+    Raises:
+        SseTooLarge: one event grew past `MAX_EVENT_BYTES`.
+        HttpProtocolError: the reply ended before its body did.
+    """
+    parser = SseParser(MAX_EVENT_BYTES)
+    async for chunk in reply.chunks():
+        for _event, payload in parser.feed(chunk):
             with contextlib.suppress(ValueError):
                 yield json.loads(payload), payload.encode()
 
@@ -148,7 +153,7 @@ async def sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
 async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
     """asyncio reader and writer over this process's stdin and stdout."""
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    reader = asyncio.StreamReader(limit=MAX_EVENT_BYTES)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
     transport, protocol = await loop.connect_write_pipe(
         asyncio.streams.FlowControlMixin, sys.stdout.buffer

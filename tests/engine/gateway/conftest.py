@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from tests.fakes.upstream import ScriptedUpstream
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.capture import _Teed, request_path
+from llmgw_desktop.engine.gateway.records.capture import _Teed, request_path
 
 
 class Chunks:

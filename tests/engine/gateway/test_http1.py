@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from llmgw_desktop.engine.gateway import http1, http1_response
-from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client
-from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
+from llmgw_desktop.engine.gateway.http_client import http1, http1_response
+from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
 from tests.fakes.loopback import close_server
 
 WAIT_S = 5.0  # upper bound for anything that should happen at once

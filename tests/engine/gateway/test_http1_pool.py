@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client, PoolTimeout
-from llmgw_desktop.engine.gateway.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client, PoolTimeout
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from tests.conftest import free_port
 from tests.fakes.loopback import close_server
 

@@ -18,10 +18,14 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client, ProxyRefused
-from llmgw_desktop.engine.gateway.proxies import ProxyRules
-from llmgw_desktop.engine.gateway.tls import TrustStore
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client, ProxyRefused
+from llmgw_desktop.engine.gateway.http_client.proxies import ProxyRules
+from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
+from llmgw_desktop.engine.gateway.http_client.upstream import (
+    UpstreamClient,
+    UpstreamFailure,
+    UpstreamTarget,
+)
 from tests.conftest import free_port
 from tests.fakes.loopback import answering_with
 from tests.network_fixtures import CertAuthority, Tinyproxy, make_test_ca, running_tinyproxy

@@ -7,7 +7,7 @@ import json
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.key_refusal import key_fix, refusal_status
-from llmgw_desktop.engine.gateway.report import Attempt
+from llmgw_desktop.engine.gateway.records.report import Attempt
 
 GEMINI_BAD_KEY = json.dumps(
     {

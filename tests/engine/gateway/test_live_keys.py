@@ -10,7 +10,7 @@ from llmgw_desktop.engine.auth.access import AccessDenied
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.gateway.live_keys import describe
+from llmgw_desktop.engine.gateway.desk.live_keys import describe
 
 ENV_KEY = "sk-env-0123456789abcdefghijkl"
 REMOTE = Principal("oauth:editor", "oauth", frozenset({"mcp"}))

@@ -13,13 +13,13 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.model_lists import (
     MAX_PAGES,
     ModelListError,
     is_listed,
     read_model_list,
 )
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from tests.conftest import free_port
 from tests.fakes.upstream import ScriptedUpstream
 

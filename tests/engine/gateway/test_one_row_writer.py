@@ -1,4 +1,5 @@
-"""`RequestRecords` (`engine/gateway/recording.py`) is the only writer of a gateway request's
+"""`RequestRecords` (`engine/gateway/records/recording.py`) is the only writer of a gateway
+request's
 recorder row: a second writer elsewhere on the request's path is how a row's story and the
 client's came apart before, so the rule is checked on the code itself."""
 
@@ -36,4 +37,4 @@ def test_only_request_records_writes_a_gateway_row() -> None:
 
 
 def test_the_check_sees_the_writes_recording_makes() -> None:
-    assert _recorder_writes(GATEWAY / "recording.py"), "the check would pass on nothing"
+    assert _recorder_writes(GATEWAY / "records" / "recording.py"), "it would pass on nothing"

@@ -12,7 +12,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import NotFound
-from llmgw_desktop.engine.gateway.probe import (
+from llmgw_desktop.engine.gateway.desk.probe import (
     PROBE_MAX_TOKENS,
     PROBE_PROMPT,
     ProbeVerdict,
@@ -139,7 +139,7 @@ async def test_an_upstream_failure_is_logged_as_a_warning(
     above" hid a provider failing."""
     eng, upstream = engine
     upstream.script(Reply.error(503))
-    with caplog.at_level(logging.INFO, logger="llmgw_desktop.engine.gateway.recording"):
+    with caplog.at_level(logging.INFO, logger="llmgw_desktop.engine.gateway.records.recording"):
         assert not (await probe_provider(eng.gateway, "openai")).ok
     (failed,) = [r for r in caplog.records if "failed (" in r.getMessage()]
     assert failed.levelno == logging.WARNING, failed.getMessage()

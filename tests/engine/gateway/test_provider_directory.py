@@ -11,10 +11,10 @@ import pytest
 
 from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError, ProviderUnavailable
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from tests.clock import Clock
 from tests.conftest import free_port
 from tests.fakes.upstream import ScriptedUpstream

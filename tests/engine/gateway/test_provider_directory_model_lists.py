@@ -13,10 +13,10 @@ import pytest
 
 from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from tests.clock import Clock
 from tests.fakes.upstream import ScriptedUpstream

@@ -6,7 +6,11 @@ import base64
 
 import pytest
 
-from llmgw_desktop.engine.gateway.proxies import ProxyRules, is_local_host, parse_proxy_url
+from llmgw_desktop.engine.gateway.http_client.proxies import (
+    ProxyRules,
+    is_local_host,
+    parse_proxy_url,
+)
 
 PROXY = "http://proxy.corp:3128"
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.remote_passthrough import (
+from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import (
     _names_each_key_once,
     _refuse_repeated_keys,
 )

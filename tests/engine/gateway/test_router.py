@@ -9,7 +9,7 @@ import pytest
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
-from llmgw_desktop.engine.gateway.report import Attempt
+from llmgw_desktop.engine.gateway.records.report import Attempt
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target, plan_request
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmgw_desktop.engine.gateway import sse
+from llmgw_desktop.engine.gateway.http_client import sse
 
 LINES = [
     b'data: {"a":1}',

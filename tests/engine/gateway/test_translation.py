@@ -12,6 +12,7 @@ import pytest
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.capabilities import accepts_reasoning, target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import (
     ChatResponse,
@@ -21,8 +22,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.passthrough import passthrough_body, splice_members
-from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import passthrough_body, splice_members
 from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable
 
 TARGETS = {

@@ -36,8 +36,8 @@ from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
-from llmgw_desktop.engine.gateway.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.translation import (
     TargetModel,
     encode_request,

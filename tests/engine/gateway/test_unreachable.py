@@ -5,13 +5,13 @@ tests/transports/gateway/test_unreachable_hosts.py)."""
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.gateway.shown_urls import origin_of
-from llmgw_desktop.engine.gateway.unreachable import (
+from llmgw_desktop.engine.gateway.http_client.unreachable import (
     FAILURES_TO_REST,
     REST,
     RestedHost,
     UnreachableHosts,
 )
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
 
 BASE = "https://api.example.test/v1"
 

@@ -13,13 +13,13 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.upstream import (
+from llmgw_desktop.engine.gateway.http_client.upstream import (
     ANTHROPIC_VERSION,
     UpstreamTarget,
     _scrubbed,
     error_message,
 )
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
 
 

@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 
 from llmgw_desktop.config.settings import ConfigError, load_settings
-from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client
-from llmgw_desktop.engine.gateway.tls import TrustStore
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client
+from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from tests.network_fixtures import CertAuthority, make_test_ca
 
 WAIT_S = 5.0

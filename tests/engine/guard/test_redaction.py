@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.config.settings_guard import GuardSettings
-from llmgw_desktop.engine.gateway.sse import SseParser, frame
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser, frame
 from llmgw_desktop.engine.guard.policy import action_for
 from llmgw_desktop.engine.guard.redaction import Redaction
 from llmgw_desktop.engine.guard.request_scan import Finding

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmgw_desktop.engine.events import EventBus, RequestFinished
-from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.metrics.health import (
     FAILING_STREAK,
     HEALTH_WINDOW_S,

@@ -16,7 +16,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import Completed
 from llmgw_desktop.engine.response_cache import Lookup, ResponseCache
 from llmgw_desktop.engine.tokens.usage import Usage

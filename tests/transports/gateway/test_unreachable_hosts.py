@@ -1,5 +1,5 @@
 """A provider's host that takes no connections is rested, so each request does not pay for it
-(`engine/gateway/unreachable.py`).
+(`engine/gateway/http_client/unreachable.py`).
 
 The black hole is real (`tests/fakes/black_hole.py`): a loopback listener whose accept queue is
 full and never drained, so the kernel drops each new SYN and a connect waits out
@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.gateway import unreachable
+from llmgw_desktop.engine.gateway.http_client import unreachable
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.black_hole import BlackHole
 from tests.fakes.black_hole import black_hole as black_hole_at

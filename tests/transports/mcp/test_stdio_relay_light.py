@@ -37,11 +37,11 @@ def reply(raw: bytes, headers: dict[str, str]) -> Reply:
     return Reply(200, headers, reader)
 
 
-async def test_a_chunked_event_stream_arrives_line_by_line() -> None:
-    parts = [b"data: {", b"}\n\ndata:", b" 1\n"]  # lines split across chunks
+async def test_a_chunked_event_stream_arrives_event_by_event() -> None:
+    parts = [b'data: {"a"', b":1}\n\ndata:", b" 2\n\n"]  # events split across chunks
     body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
-    lines = [line async for line in reply(body, {"transfer-encoding": "chunked"}).lines()]
-    assert lines == [b"data: {}\n", b"\n", b"data: 1\n"]
+    got = [e async for e in stdio_wire.sse_events(reply(body, {"transfer-encoding": "chunked"}))]
+    assert got == [({"a": 1}, b'{"a":1}'), (2, b"2")]
 
 
 async def test_a_body_of_known_length_is_read_whole() -> None:
@@ -54,16 +54,18 @@ async def test_a_reply_cut_short_is_a_protocol_error_not_a_hang() -> None:
 
 
 @pytest.mark.parametrize("piece", [1, 3, 7, 64, 4096])
-async def test_lines_come_whole_however_the_body_is_cut(piece: int) -> None:
-    """A read-to-close body fed in pieces of any size gives back exactly its lines, each with
-    its ending, and a last line without one; a long line is found without rescanning it."""
-    body = b"data: one\n\ndata: " + b"x" * 10_000 + b"\r\n" + b"tail without an end"
+async def test_events_come_whole_however_the_body_is_cut(piece: int) -> None:
+    """A read-to-close event stream fed in pieces of any size gives back exactly its events
+    (CRLF line ends, a comment, a long event found without rescanning it)."""
+    long = "x" * 10_000
+    body = b': ping\n\ndata: {"one":1}\n\ndata: "' + long.encode() + b'"\r\n\r\n'
     reader = asyncio.StreamReader()
     for start in range(0, len(body), piece):
         reader.feed_data(body[start : start + piece])
     reader.feed_eof()
-    reply = Reply(status=200, headers={}, _reader=reader)
-    assert [line async for line in reply.lines()] == body.splitlines(keepends=True)
+    events = Reply(status=200, headers={}, _reader=reader)
+    got = [event async for event, _ in stdio_wire.sse_events(events)]
+    assert got == [{"one": 1}, long]
 
 
 OK_REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"

@@ -13,7 +13,7 @@ every plan, so its share goes to the others and a request still reaches it when 
 fail. That is on purpose. What a caller sends can make an upstream answer 500 or 429, so a
 remote caller able to open a circuit that refuses would deny the target to everybody; moving
 it last costs nobody an answer. Hosts that take no connection at all are passed over outright
-(`gateway/unreachable.py`): a caller cannot cause that.
+(`gateway/http_client/unreachable.py`): a caller cannot cause that.
 """
 
 from __future__ import annotations

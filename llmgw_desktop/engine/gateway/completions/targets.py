@@ -20,19 +20,19 @@ from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.completions.request import FimRequest
 from llmgw_desktop.engine.gateway.completions.wires import FimPiece, FimWire, fim_wire
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
-from llmgw_desktop.engine.gateway.http1_response import BodyTooLarge, Http1Response
-from llmgw_desktop.engine.gateway.keys import PoolKey
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo
-from llmgw_desktop.engine.gateway.router import Plan, Target
-from llmgw_desktop.engine.gateway.sse import SseParser
-from llmgw_desktop.engine.gateway.upstream import (
+from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
+from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
     SHARE_OUTCOME,
     UpstreamFailure,
     UpstreamTarget,
 )
+from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.gateway.router import Plan, Target
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
 

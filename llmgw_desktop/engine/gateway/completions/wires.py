@@ -22,7 +22,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, ApiProviderSpe
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI, FimRequest
 from llmgw_desktop.engine.gateway.embeddings.wires import is_ollama, ollama_root
-from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import GATEWAY_FIELDS
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["FimPiece", "FimWire", "fim_wire"]

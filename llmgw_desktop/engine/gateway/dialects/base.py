@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from llmgw_desktop.engine.gateway.dialects.malformed import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
 from llmgw_desktop.engine.gateway.translation import TargetModel
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -23,19 +24,6 @@ __all__ = [
     "UpstreamDialect",
     "UpstreamMalformed",
 ]
-
-# One server-sent event: (event name or None, data text).
-SseFrame = tuple[str | None, str]
-
-
-class UpstreamMalformed(ValueError):
-    """An upstream's answer or stream is not what its dialect says (not JSON, not the answer's
-    shape, events out of order, cut short): a finding about the upstream, which may fall back.
-
-    The dialect parsers, the stream relay and the SSE reader raise it; the gateway treats only
-    it (and undecodable JSON) as an upstream's fault, so a `ValueError` from a bug of ours is an
-    internal error, never a reason to try the next target.
-    """
 
 
 class StreamCut(UpstreamMalformed):

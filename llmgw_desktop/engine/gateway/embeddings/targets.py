@@ -24,18 +24,18 @@ from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.embeddings.request import FRONT_OPENAI, EmbedRequest
 from llmgw_desktop.engine.gateway.embeddings.wires import Embedded, EmbedWire, embed_wire
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
-from llmgw_desktop.engine.gateway.http1_response import BodyTooLarge, Http1Response
-from llmgw_desktop.engine.gateway.keys import PoolKey
-from llmgw_desktop.engine.gateway.recording import RequestRecords
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo
-from llmgw_desktop.engine.gateway.router import Plan, Target
-from llmgw_desktop.engine.gateway.upstream import (
+from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
     SHARE_OUTCOME,
     UpstreamFailure,
     UpstreamTarget,
 )
+from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.gateway.router import Plan, Target
 from llmgw_desktop.engine.response_cache import Lookup, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook

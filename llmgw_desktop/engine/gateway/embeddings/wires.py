@@ -43,7 +43,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.clouds.models import bedrock_base_id
 from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.embeddings.request import FRONT_OPENAI, EmbedRequest
-from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import GATEWAY_FIELDS
 
 __all__ = [
     "MAX_ONE_TEXT_CALLS",

@@ -22,7 +22,7 @@ from llmgw_desktop.engine.gateway.dialects.body import (
     expect_list,
     optional_str,
 )
-from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
 
 __all__ = ["ollama_answer", "ollama_lines", "ollama_to_openai"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, SseFrame, StreamCut
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
 from llmgw_desktop.engine.gateway.ir import StreamEvent
-from llmgw_desktop.engine.gateway.sse import SseParser
 
 __all__ = ["cut_stream", "decode_stream", "frames"]
 

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from llmgw_desktop.engine.gateway.dialects.anthropic import AnthropicDialect
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     MessageEnd,
@@ -24,7 +25,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallDelta,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
 from tests.engine.gateway.dialects.anthropic_support import _req
 from tests.engine.gateway.dialects.event_streams import decode_stream

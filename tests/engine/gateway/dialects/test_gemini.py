@@ -11,6 +11,7 @@ from google.genai import types as genai
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.gateway.dialects.gemini import GeminiDialect
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
@@ -29,7 +30,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
     ToolResultPart,
 )
-from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.tokens.usage import Usage
 from tests.engine.gateway.dialects.event_streams import decode_stream
 from tests.engine.gateway.neutral import assistant as model

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.gateway.dialects.anthropic.usage import (
     render_usage,
 )
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamCut, UpstreamMalformed
+from llmgw_desktop.engine.gateway.http_client.sse import frame
 from llmgw_desktop.engine.gateway.ir import (
     MessageEnd,
     MessageStart,
@@ -30,7 +31,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallDelta,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["AnthropicStreamDecoder", "AnthropicStreamEncoder"]

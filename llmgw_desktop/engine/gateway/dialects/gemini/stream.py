@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.dialects.gemini.response import (
     parse_finish,
 )
 from llmgw_desktop.engine.gateway.dialects.gemini.usage import parse_usage, render_usage
+from llmgw_desktop.engine.gateway.http_client.sse import frame
 from llmgw_desktop.engine.gateway.ir import (
     MessageEnd,
     MessageStart,
@@ -32,7 +33,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GeminiStreamDecoder", "GeminiStreamEncoder"]

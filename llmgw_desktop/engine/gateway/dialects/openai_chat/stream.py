@@ -24,6 +24,7 @@ from llmgw_desktop.engine.gateway.dialects.openai_chat.usage import (
     parse_usage,
     render_usage,
 )
+from llmgw_desktop.engine.gateway.http_client.sse import frame
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     MessageEnd,
@@ -34,7 +35,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallDelta,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.tokens.usage import Usage
 

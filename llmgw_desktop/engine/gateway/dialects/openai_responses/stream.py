@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.dialects.openai_responses.response import (
     stop_reason_of,
 )
 from llmgw_desktop.engine.gateway.dialects.openai_responses.usage import parse_usage
+from llmgw_desktop.engine.gateway.http_client.sse import frame
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     MessageEnd,
@@ -42,7 +43,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
     ToolDef,
 )
-from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenAIResponsesStreamDecoder", "OpenAIResponsesStreamEncoder"]

@@ -1,0 +1,206 @@
+"""The desk's playground: one chat sent through the gateway as the local user, streamed.
+
+The request takes the path every client's does (`GatewayService.chat`, OpenAI chat dialect,
+routes, keys, translation, the CLI bridge, the recorder), so what the person sees here is what a
+tool would get. The figures shown afterwards (tokens, cache, cost, duration) are read back from
+the request's recorder row, not counted again. "Compare with…" sends the same messages to a
+second model with `replay_of` naming the first row, which its route keeps as `replayOf`.
+`embed` tries an embedding the same way (`GatewayService.embed`): its reply says the vector's
+size and first values, and the row's tokens and cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.http_client.sse import SseParser
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed
+from llmgw_desktop.engine.gateway.service import GatewayService
+from llmgw_desktop.engine.recorder.query import RecorderQuery
+
+__all__ = ["PLAYGROUND_CALLER", "Playground", "PlaygroundReply"]
+
+# How the playground's requests are recorded (the recorder's caller column).
+PLAYGROUND_CALLER = "playground"
+ENDPOINT = "/v1/chat/completions"
+# The first values of an embedding the playground shows (a vector has hundreds or thousands).
+EMBEDDING_VALUES_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class PlaygroundReply:
+    """One answer as the playground shows it: the text, and the row the recorder keeps."""
+
+    model: str
+    text: str
+    record_id: str | None
+    error: str | None = None
+    error_code: str | None = None
+    # Read back from the recorder row (None: the row could not be read).
+    record: dict[str, Any] | None = None
+    first_token_ms: float | None = None
+    latency_ms: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Playground:
+    """Sends the desk's chats through the gateway and reads their recorder rows back."""
+
+    def __init__(self, gateway: GatewayService, query: RecorderQuery) -> None:
+        self._gateway = gateway
+        self._query = query
+
+    async def models(self) -> list[dict[str, Any]]:
+        """What the gateway serves now (its own model list: API providers, local servers,
+        CLI bridges, aliases)."""
+        return await self._gateway.directory.models()
+
+    async def send(
+        self,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        *,
+        on_text: Callable[[str], None] | None = None,
+        replay_of: str | None = None,
+    ) -> PlaygroundReply:
+        """Stream one chat to `model`; `on_text` hears each piece of the answer as it comes.
+        Never raises for a refusal or a failure: the reply says what went wrong."""
+        caller = CallerInfo(
+            principal=LOCAL,
+            caller=PLAYGROUND_CALLER,
+            endpoint=ENDPOINT,
+            transport="desktop",
+            replay_of=replay_of,
+        )
+        body = {
+            "model": model,
+            "messages": list(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        started = time.perf_counter()
+        pieces: list[str] = []
+        first: float | None = None
+        error: str | None = None
+        code: str | None = None
+        try:
+            answer = await self._gateway.chat(DIALECT_OPENAI_CHAT, body, caller, stream=True)
+        except EngineError as exc:
+            record_id = exc.details.get("requestId")
+            return await self._finished(
+                model,
+                "",
+                record_id if isinstance(record_id, str) else None,
+                error=str(exc),
+                error_code=str(exc.code),
+            )
+        record_id = answer.route.request_id
+        if isinstance(answer, Completed):  # not asked for, but a whole answer is an answer
+            pieces.append(_whole_text(answer.json()))
+        else:
+            parser = SseParser()
+            # Closed however the reading ends: `on_text` raising (its pane gone) left the
+            # chunks unclosed, their budget hold held for as long as the gateway ran.
+            async with contextlib.aclosing(answer.chunks):  # type: ignore[type-var]
+                async for chunk in answer.chunks:
+                    for _event, data in parser.feed(chunk):
+                        text, failure = _piece(data)
+                        if failure is not None:
+                            error, code = failure
+                        if text:
+                            if first is None:
+                                first = time.perf_counter()
+                            pieces.append(text)
+                            if on_text is not None:
+                                on_text(text)
+        return await self._finished(
+            model,
+            "".join(pieces),
+            record_id,
+            error=error,
+            error_code=code,
+            first_token_ms=None if first is None else (first - started) * 1000,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def embed(self, model: str, text: str) -> PlaygroundReply:
+        """Embed `text` with `model` as the local user, recorded as the playground's; the
+        reply's text describes the vector (its size and first values). Never raises for a
+        refusal or a failure: the reply says what went wrong."""
+        started = time.perf_counter()
+        try:
+            answer = await self._gateway.embed(
+                [text], model, LOCAL, caller=PLAYGROUND_CALLER, transport="desktop"
+            )
+        except EngineError as exc:
+            record_id = exc.details.get("requestId")
+            return await self._finished(
+                model,
+                "",
+                record_id if isinstance(record_id, str) else None,
+                error=str(exc),
+                error_code=str(exc.code),
+            )
+        (vector,) = answer.vectors
+        shown = ", ".join(f"{value:.4f}" for value in vector[:EMBEDDING_VALUES_SHOWN])
+        more = ", …" if len(vector) > EMBEDDING_VALUES_SHOWN else ""
+        return await self._finished(
+            model,
+            f"{len(vector)} dimensions: [{shown}{more}]",
+            answer.route.request_id,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def _finished(
+        self,
+        model: str,
+        text: str,
+        record_id: str | None,
+        **fields: Any,
+    ) -> PlaygroundReply:
+        record = None
+        if record_id:
+            detail = await self._query.detail(record_id)
+            record = None if detail is None else detail.record
+        return PlaygroundReply(model, text, record_id, record=record, **fields)
+
+
+def _piece(data: str) -> tuple[str, tuple[str, str] | None]:
+    """The answer text one stream event adds, and the error it reports (message, code)."""
+    if data.strip() == "[DONE]":
+        return "", None
+    try:
+        event = jsonio.loads(data)
+    except ValueError:
+        return "", None
+    if not isinstance(event, dict):
+        return "", None
+    if isinstance(event.get("error"), dict):
+        failure = event["error"]
+        return "", (str(failure.get("message") or "the stream failed"), str(failure.get("code")))
+    text = ""
+    for choice in event.get("choices") or []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            text += delta["content"]
+    return text, None
+
+
+def _whole_text(answer: dict[str, Any]) -> str:
+    parts = []
+    for choice in answer.get("choices") or []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            parts.append(message["content"])
+    return "".join(parts)

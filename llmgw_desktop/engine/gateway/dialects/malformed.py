@@ -1,0 +1,24 @@
+"""What every reader of an upstream's answer shares: one server-sent event's shape, and the
+error that says the answer is not what its dialect says.
+
+Kept apart from `base.py` (the translators' protocol, over the neutral form) so that the SSE
+reader (`http_client/sse.py`) loads without the neutral form: the editor's stdio relay reads
+the gateway's event streams with it and must start light.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SseFrame", "UpstreamMalformed"]
+
+# One server-sent event: (event name or None, data text).
+SseFrame = tuple[str | None, str]
+
+
+class UpstreamMalformed(ValueError):
+    """An upstream's answer or stream is not what its dialect says (not JSON, not the answer's
+    shape, events out of order, cut short): a finding about the upstream, which may fall back.
+
+    The dialect parsers, the stream relay and the SSE reader raise it; the gateway treats only
+    it (and undecodable JSON) as an upstream's fault, so a `ValueError` from a bug of ours is an
+    internal error, never a reason to try the next target.
+    """

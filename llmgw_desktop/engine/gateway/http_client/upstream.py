@@ -1,0 +1,547 @@
+"""Calls to upstream LLM APIs over one keep-alive connection pool (see `http1.py`).
+
+`UpstreamClient.send` returns the open response once the status is good, or raises
+`UpstreamFailure` saying whether another route may be tried: connect errors, timeouts before
+the answer starts, 429 and 5xx may fall back; 4xx that describe the request itself may not,
+because every other route would refuse it the same way. A remote principal holds at most its
+share of one upstream host's connections (`FairShare`): beyond it, its request waits for one
+of its own, then fails as `share` (not tried on another key of the same host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from llmgw_desktop.config.api_catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_RESPONSES,
+    ApiProviderSpec,
+)
+from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
+from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady, CloudWire, wire_for
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.http_client.http1 import (
+    DEFAULT_MAX_CONNECTIONS_PER_HOST,
+    ConnectError,
+    Http1Client,
+    PoolTimeout,
+    ShareTimeout,
+)
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules, parse_proxy_url
+from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
+from llmgw_desktop.engine.gateway.key_refusal import refusal_status
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
+from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
+from llmgw_desktop.engine.shares import FairShare
+
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "CONNECT_OUTCOME",
+    "NOT_CONFIGURED_OUTCOME",
+    "SHARE_OUTCOME",
+    "StatusError",
+    "UpstreamClient",
+    "UpstreamFailure",
+    "UpstreamTarget",
+    "scrubbed_frame",
+]
+
+log = logging.getLogger(__name__)
+
+ANTHROPIC_VERSION = "2023-06-01"
+# Statuses where another key or provider may well succeed.
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+# A bad or exhausted key: the next key of the same provider may work, another request won't.
+KEY_STATUSES = frozenset({401, 402, 403})
+MAX_ERROR_BODY = 64 * 1024
+# Shorter keys (a local server's "none") are not scrubbed: they would mask ordinary words.
+MIN_SCRUBBED_KEY = 8
+ERROR_BODY_TIMEOUT_S = 10.0
+# The outcome of a request whose principal held its whole share of the host's connections.
+SHARE_OUTCOME = "share"
+# The outcome of a route whose host no connection could be made to (nothing was sent).
+CONNECT_OUTCOME = "connect"
+# What a principal over its share is told to wait: its own calls end, not the upstream's.
+SHARE_RETRY_AFTER_S = 1.0
+# The outcome of a cloud provider that lacks its library, credential, region or project.
+NOT_CONFIGURED_OUTCOME = "not_configured"
+# The headers a key is sent in, whichever the provider's dialect.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+
+
+@dataclass(frozen=True)
+class UpstreamTarget:
+    """One concrete attempt: which API, which dialect, which model, which key."""
+
+    provider: str
+    base_url: str
+    dialect: str
+    model: str
+    api_key: str | None = None
+    key_label: str = ""
+    # What is asked of the API: "" a chat answer, or `EMBED` (`clouds/base.py`); and the URL
+    # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
+    operation: str = ""
+    endpoint: str = ""
+    # What else of the request's credential the upstream may echo (a cloud's signature,
+    # session token, key id), taken out of its answers as the key is.
+    echoed: tuple[str, ...] = ()
+
+    @property
+    def scrubbed(self) -> tuple[str, ...]:
+        """The values taken out of whatever this upstream answers, longest first."""
+        found = (self.api_key or "", *self.echoed)
+        return tuple(sorted({v for v in found if len(v) >= MIN_SCRUBBED_KEY}, key=len)[::-1])
+
+    def url(self, *, stream: bool, count_tokens: bool = False) -> str:
+        if self.endpoint:
+            return self.endpoint
+        base = self.base_url.rstrip("/")
+        if self.dialect == DIALECT_ANTHROPIC:
+            root = base if base.endswith("/v1") else base + "/v1"
+            return root + ("/messages/count_tokens" if count_tokens else "/messages")
+        if self.dialect == DIALECT_GEMINI:
+            root = base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
+            if count_tokens:
+                action = "countTokens"
+            else:
+                action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            # The model comes from the client: quoted, it stays one path segment.
+            return f"{root}/models/{quote(self.model, safe='-._~')}:{action}"
+        if self.dialect == DIALECT_OPENAI_RESPONSES:
+            return base + ("/responses/input_tokens" if count_tokens else "/responses")
+        return base + "/chat/completions"
+
+    def headers(
+        self, *, stream: bool, passthrough: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The request's headers: the client's own for a same-dialect request (`passthrough`,
+        lower-case names, already stripped of credentials), then ours, which win."""
+        headers = dict(passthrough or {})
+        headers["content-type"] = "application/json"
+        if stream and "accept" not in headers:
+            headers["accept"] = "text/event-stream"
+        if self.dialect == DIALECT_ANTHROPIC:
+            headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
+            if self.api_key:
+                headers["x-api-key"] = self.api_key
+        elif self.dialect == DIALECT_GEMINI:
+            if self.api_key:
+                headers["x-goog-api-key"] = self.api_key
+        elif self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+
+# `gateway.max_answer_bytes`' default (settings_gateway.py), for clients built without settings.
+DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+
+
+class UpstreamFailure(Exception):
+    """An upstream did not answer usefully.
+
+    `fallback` says another provider may be tried; `next_key` that another key of the same
+    provider may be; `status` is the upstream's HTTP status (None when no answer came back).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        fallback: bool,
+        next_key: bool | None = None,
+        retry_after_s: float | None = None,
+        kind: str = "http",
+        raw_body: bytes | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        # The code a cloud's error answer maps to (`content_filtered`, `quota_exceeded` ...);
+        # None: the gateway's usual code for the status.
+        self.code = code
+        # The upstream's error body (without the key it was sent), for a client of its dialect.
+        self.raw_body = raw_body
+        self.status = status
+        self.fallback = fallback
+        self.next_key = fallback if next_key is None else next_key
+        self.retry_after_s = retry_after_s
+        self.kind = kind
+        # The upstream had answered 2xx before this: it took the call, and bills it.
+        self.billed = False
+
+    @property
+    def outcome(self) -> str:
+        """Short code for the recorder's route log: `429`, `connect`, `timeout`, ..."""
+        return str(self.status) if self.status is not None else self.kind
+
+
+class UpstreamClient:
+    """One keep-alive connection pool for every upstream API call the gateway makes."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        first_byte_timeout_s: float | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        environ: Mapping[str, str] | None = None,
+        ca_bundle: str = "",
+        max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        proxy_loopback: bool = False,
+        max_sse_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        share: FairShare | None = None,
+    ) -> None:
+        """`share`: how much of each host's connections one principal may hold."""
+        self._share = share or FairShare()
+        # The largest server-sent event a stream may send (the parsers refuse a larger one).
+        self.max_sse_event_bytes = max_sse_event_bytes
+        # A whole answer must arrive within `read_timeout_s`; a stream may not stall longer.
+        self.read_timeout_s = read_timeout_s
+        # A stream must begin within this: streaming APIs send their status line at once, so
+        # an upstream silent this long is hung, not thinking. A whole answer's status line
+        # comes with the answer itself, so only `read_timeout_s` bounds it.
+        self.first_byte_timeout_s = min(first_byte_timeout_s or read_timeout_s, read_timeout_s)
+        # A whole answer is held in memory to be translated: larger ones are refused.
+        self.max_answer_bytes = max_answer_bytes
+        # The proxy and CA variables are read here, once: never per request.
+        environ = os.environ if environ is None else environ
+        self._http = Http1Client(
+            connect_timeout_s=connect_timeout_s,
+            max_connections_per_host=max_connections_per_host,
+            share_per_host=self._share.of(max_connections_per_host),
+            proxies=ProxyRules.from_environ(environ, proxy_loopback=proxy_loopback),
+            trust=TrustStore.from_environ(environ, ca_bundle=ca_bundle),
+        )
+
+        # Provider id -> the headers its config table adds, and its own proxy.
+        self._added_headers: dict[str, dict[str, str]] = {}
+        self._proxies: dict[str, Proxy] = {}
+        # Cloud provider id -> its wire (URLs, credentials, error meanings).
+        self._environ = environ
+        self._cloud_specs: dict[str, ApiProviderSpec] = {}
+        self._clouds: dict[str, CloudWire] = {}
+
+    def use_providers(self, specs: Iterable[ApiProviderSpec]) -> None:
+        """Take each provider's own headers and proxy (at start and whenever the providers are
+        edited: the next request uses them)."""
+        self._added_headers = {
+            s.id: {name.lower(): value for name, value in s.headers} for s in specs if s.headers
+        }
+        self._proxies = {
+            s.id: parse_proxy_url(s.proxy, source=f"gateway.providers.{s.id}.proxy")
+            for s in specs
+            if s.proxy
+        }
+        # A wire is made when its cloud is first asked (its module loads then), and keeps its
+        # tokens while its provider's settings stay the same.
+        self._cloud_specs = {s.id: s for s in specs if s.cloud}
+        self._clouds = {
+            pid: wire
+            for pid, wire in self._clouds.items()
+            if getattr(wire, "spec", None) == self._cloud_specs.get(pid)
+        }
+
+    def cloud(self, provider: str) -> CloudWire | None:
+        """The wire of a cloud provider (None for any other)."""
+        wire = self._clouds.get(provider)
+        if wire is None and provider in self._cloud_specs:
+            wire = self._clouds[provider] = wire_for(self._cloud_specs[provider], self._environ)
+        return wire
+
+    def wire_of(self, spec: ApiProviderSpec) -> CloudWire:
+        """A wire for a cloud provider not configured yet (the editor's Test), reading the
+        same environment as the configured ones.
+
+        Raises:
+            ValueError: `spec` is not a cloud provider.
+        """
+        return wire_for(spec, self._environ)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def send(
+        self,
+        target: UpstreamTarget,
+        body: dict[str, Any] | bytes,
+        *,
+        stream: bool,
+        count_tokens: bool = False,
+        passthrough_headers: Mapping[str, str] | None = None,
+        query: str = "",
+        principal: str | None = None,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> Http1Response:
+        """POST `body` (an object, or JSON already encoded) and return the response once its
+        status is 2xx (the caller releases it), for `principal` (held to its share of the
+        host's connections unless it is the local user; None: not counted). `query`: the
+        client's parameters passed on (encoded; not to a cloud, whose URLs are its own).
+        `while_waiting`: called once the request is written (`Http1Client.request`).
+
+        Raises:
+            UpstreamFailure: no answer, or an error status (with the upstream's message);
+                kind `share` when the principal's share stayed in use.
+        """
+        head_timeout_s = self.first_byte_timeout_s if stream else self.read_timeout_s
+        added = self._added_headers.get(target.provider)
+        if added:
+            passthrough_headers = {**(passthrough_headers or {}), **added}
+        data = body if isinstance(body, bytes) else jsonio.dumps(body)
+        cloud = self._clouds.get(target.provider)
+        if cloud is None and target.provider in self._cloud_specs:
+            cloud = self.cloud(target.provider)
+        if cloud is None:
+            url = target.url(stream=stream, count_tokens=count_tokens)
+            if query:
+                url += ("&" if "?" in url else "?") + query
+            headers = target.headers(stream=stream, passthrough=passthrough_headers)
+        else:
+            url, headers, data, target = await self._prepared(
+                cloud, target, data, stream, count_tokens, passthrough_headers
+            )
+        try:
+            response = await self._http.request(
+                "POST",
+                url,
+                headers=headers,
+                body=data,
+                head_timeout_s=head_timeout_s,
+                owner=principal if principal is not None and self._share.holds(principal) else None,
+                proxy=self._proxies.get(target.provider),
+                while_waiting=while_waiting,
+            )
+        except ConnectError as exc:
+            raise UpstreamFailure(
+                f"cannot connect to {target.provider} at {origin_of(url)}: {exc.strerror or exc}",
+                fallback=True,
+                kind=CONNECT_OUTCOME,
+            ) from None
+        except ShareTimeout as exc:
+            # Another key of the same host would wait on the same share: only another
+            # provider's route may serve.
+            raise UpstreamFailure(
+                f"{exc} ({self._share.setting} = {self._share.percent}% of "
+                "gateway.max_connections_per_host); retry once one of them ends",
+                fallback=True,
+                next_key=False,
+                retry_after_s=SHARE_RETRY_AFTER_S,
+                kind=SHARE_OUTCOME,
+            ) from None
+        except PoolTimeout as exc:
+            raise UpstreamFailure(str(exc), fallback=True, kind="timeout") from None
+        except TimeoutError:
+            raise UpstreamFailure(
+                f"{target.provider} sent nothing for {head_timeout_s:g}s"
+                + (" (gateway.first_byte_timeout_ms)" if stream else ""),
+                fallback=True,
+                kind="timeout",
+            ) from None
+        except OSError as exc:
+            raise UpstreamFailure(
+                f"{target.provider} connection failed: {exc}", fallback=True, kind="connection"
+            ) from None
+        except ValueError as exc:  # control characters in a model id or header value
+            raise InvalidRequest(f"{exc}; check the model id", param="model") from None
+        if response.status < 400:
+            return response
+        try:
+            raw = await response.read(timeout_s=ERROR_BODY_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            raw = b""
+        finally:
+            response.release()
+        # The key is taken out before the body (and then its message) is cut: a key across
+        # the cut would be left in part, out of reach of the exact match.
+        raw = _without_key(raw, target)[:MAX_ERROR_BODY]
+        message = _scrubbed(error_message(raw), target)
+        # Gemini refuses an unknown key with a 400 that means 401 (`key_refusal.py`).
+        status = refusal_status(response.status, raw)
+        fallback = status in RETRYABLE_STATUSES
+        next_key = status in RETRYABLE_STATUSES | KEY_STATUSES
+        code = None
+        if cloud is not None:
+            meaning = cloud.error(response.status, response.headers, raw)
+            code = meaning.code
+            if meaning.fallback is not None:
+                fallback = next_key = meaning.fallback
+        raise UpstreamFailure(
+            f"{target.provider} answered {response.status}: {message}",
+            status=status,
+            fallback=fallback,
+            next_key=next_key,
+            code=code,
+            retry_after_s=_retry_after(response.headers.get("retry-after")),
+            # Relayed as the upstream's JSON: `name: value` pairs are left alone, as masking an
+            # unquoted value (`"max_tokens": 100000`) would leave a body that does not parse.
+            raw_body=_scrubbed(raw.decode("utf-8", errors="replace"), target, named=False).encode(),
+        )
+
+    async def _prepared(
+        self,
+        cloud: CloudWire,
+        target: UpstreamTarget,
+        data: bytes,
+        stream: bool,
+        count_tokens: bool,
+        passthrough: Mapping[str, str] | None,
+    ) -> tuple[str, dict[str, str], bytes, UpstreamTarget]:
+        """A cloud request's URL, headers and body, and the target with the credential it
+        carries (what an error answer is scrubbed of).
+
+        Raises:
+            UpstreamFailure: the cloud is not ready (kind `not_configured`, the message naming
+                what to install or set); another key or target may be.
+        """
+        headers = dict(passthrough or {})
+        headers["content-type"] = "application/json"
+        if stream and "accept" not in headers:
+            headers["accept"] = "text/event-stream"
+        call = CloudCall(
+            target.base_url,
+            target.model,
+            target.dialect,
+            target.api_key,
+            stream,
+            count_tokens,
+            operation=target.operation,
+        )
+        try:
+            prepared = await cloud.prepare(call, data, headers)
+        except CloudNotReady as exc:
+            raise UpstreamFailure(
+                exc.message,
+                fallback=True,
+                kind=NOT_CONFIGURED_OUTCOME,
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+            ) from None
+        if prepared.secret and prepared.secret != target.api_key:
+            target = dataclasses.replace(target, api_key=prepared.secret)
+        if prepared.echoed:
+            target = dataclasses.replace(target, echoed=prepared.echoed)
+        return prepared.url, prepared.headers, prepared.body, target
+
+    async def get_json(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 2.0,
+        provider: str | None = None,
+        proxy: Proxy | None = None,
+    ) -> Any:
+        """GET a small JSON document (model lists, local-server probes); `provider` adds that
+        provider's own headers and proxy, `proxy` names one outright.
+
+        Raises:
+            StatusError: an error status (a ValueError).
+            OSError, TimeoutError, ValueError: no usable answer.
+        """
+        sent = dict(headers or {})
+        if provider is not None:
+            sent = {**self._added_headers.get(provider, {}), **sent}
+            proxy = proxy or self._proxies.get(provider)
+        async with asyncio.timeout(timeout_s):
+            response = await self._http.request("GET", url, headers=sent, proxy=proxy)
+            try:
+                raw = await response.read()
+            finally:
+                response.release()
+        if response.status >= 400:
+            # Without the key it was sent: upstreams sometimes echo it back.
+            for secret in _credentials(sent):
+                raw = raw.replace(secret.encode(), REDACTED.encode())
+            raise StatusError(
+                f"{url} answered {response.status}: {redact(error_message(raw))}",
+                refusal_status(response.status, raw),
+            )
+        return jsonio.loads(raw)
+
+
+class StatusError(ValueError):
+    """`get_json`'s answer was an error status (`status`: what it stands for, as
+    `key_refusal.refusal_status` reads it); the message quotes the upstream's, redacted."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error_message(raw: bytes) -> str:
+    """The human part of an upstream error body, whichever envelope it came in."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:500] or "(empty body)"
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message[:500]
+        if isinstance(error, str):
+            return error[:500]
+    return text[:500]
+
+
+def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> str:
+    """An upstream's message without the key it was sent: upstreams sometimes echo it back.
+    The exact key is removed whatever its shape, then the redactor masks other key shapes
+    (and, with `named`, `password=...`-style pairs)."""
+    for secret in target.scrubbed:
+        message = message.replace(secret, REDACTED)
+    return redact(message, named=named)
+
+
+def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
+    """`item` without the key the upstream was sent or the operator's own secrets, and, when it
+    reports an error, without anything else that is unmistakably a secret (as an error body is
+    scrubbed): upstreams echo the key they were sent in their error messages, in streams as in
+    whole bodies."""
+    event, data = item
+    if len(api_key) >= MIN_SCRUBBED_KEY and api_key in data:
+        data = data.replace(api_key, REDACTED)
+    # The operator's own secrets (master key, bearer token ...) in any event (SECURITY.md 20).
+    data = known_secrets.mask(data)
+    # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
+    if event == "error" or '"error"' in data:
+        data = redact(data, named=False)
+    return item if data == item[1] else (event, data)
+
+
+def _credentials(headers: Mapping[str, str]) -> list[str]:
+    """The keys `headers` carry (long enough to be scrubbed without masking ordinary words)."""
+    found = [
+        value.removeprefix("Bearer ").strip()
+        for name, value in headers.items()
+        if name.lower() in _CREDENTIAL_HEADERS
+    ]
+    return [key for key in found if len(key) >= MIN_SCRUBBED_KEY]
+
+
+def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:
+    """An upstream's body without the exact key (or other credential values) it was sent."""
+    for secret in target.scrubbed:
+        raw = raw.replace(secret.encode(), REDACTED.encode())
+    return raw
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
