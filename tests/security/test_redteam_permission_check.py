@@ -96,3 +96,15 @@ def test_a_file_address_is_read_as_an_absolute_path(work: Path, url: str) -> Non
     verdict = check_request(ask("read", {"path": url}), READ_ONLY, work)
     assert not verdict.allowed and "outside" in verdict.why, url
     assert check_request(ask("read", {"path": f"file://{work}/src/a.py"}), READ_ONLY, work).allowed
+
+
+def test_a_decomposed_name_is_read_as_the_agent_composes_it(work: Path) -> None:
+    # Claude Code reads a path in NFC: "cafe\u0301" names nothing to the check, but "café", a
+    # link out of the workspace, to the agent.
+    (work.parent / "outside").mkdir()
+    (work / "caf\u00e9").symlink_to(work.parent / "outside", target_is_directory=True)
+    decomposed = str(work / "cafe\u0301" / "vault.key")
+    verdict = check_request(ask("read", {"file_path": decomposed}), READ_ONLY, work)
+    assert not verdict.allowed and "outside" in verdict.why
+    inside = str(work / "src" / "e\u0301.py")
+    assert check_request(ask("read", {"file_path": inside}), READ_ONLY, work).allowed

@@ -7,8 +7,9 @@ other caller the grant decides first, whatever the caller's own editor would ans
 editor belongs to the caller:
 
 - `read`, `search`: allowed only where every path the request names resolves inside the run's
-  directory (symlinks and `..` followed, `~` expanded, as given and as an agent trims it); a
-  request that names no path is refused, as is one that names a web address.
+  directory (symlinks and `..` followed, `~` expanded, as given and as an agent reads it:
+  trimmed, composed); a request that names no path is refused, as is one that names a web
+  address.
 - `edit`, `delete`, `move`: the same, at a level that edits (`edit`), and never an agent's own
   configuration (`.claude/`, `.gemini/`, ...) or `.git/`, which would widen a later run.
 - `fetch`: only for a caller the operator lets fetch (`web_fetch` in
@@ -28,6 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,8 +148,10 @@ def _inside(targets: Targets, root: Path, *, editing: bool) -> GrantVerdict:
         return GrantVerdict(False, "it names no path, so it cannot be held to the workspace")
     top = root.resolve()
     for given in targets.paths:
-        # Every reading an agent may take of it (as given, and trimmed) must stay inside.
-        for reading in dict.fromkeys((given, given.strip(_TRIMMED))):
+        # Every reading an agent may take of it (as given, trimmed, and in Unicode's composed
+        # form, which Claude Code reads a path in) must stay inside.
+        trimmed = given.strip(_TRIMMED)
+        for reading in dict.fromkeys((given, trimmed, unicodedata.normalize("NFC", trimmed))):
             found = _resolved(reading, top)
             if found is None or not found.is_relative_to(top):
                 return GrantVerdict(False, f"{given} is outside the workspace ({top})")
