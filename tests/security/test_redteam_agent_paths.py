@@ -139,4 +139,3 @@ async def test_qwen_over_acp_cannot_fetch_loopback_by_a_backslash(
     assert b"OPERATORS-LOOPBACK-SECRET" not in told
     warnings = " ".join(w["message"] for w in body["warnings"])
     assert "reaches 127.0.0.1" in warnings, warnings
-
