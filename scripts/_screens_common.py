@@ -22,8 +22,9 @@ README = ROOT / "README.md"
 README_START = "<!-- screens: written by scripts/screenshots.py -->"
 README_END = "<!-- /screens -->"
 SCREEN = "2048x1280x24"
-# Every page is taken at a laptop's smallest window and a full-HD one, in both looks.
-SIZES = ((1024, 700), (1920, 1080))
+# Every page is taken at a laptop's smallest window and the window's default size, in both
+# looks.
+SIZES = ((1024, 700), (1120, 740))
 LOOKS = (("light", Qt.ColorScheme.Light), ("dark", Qt.ColorScheme.Dark))
 WINDOW_SIZE = SIZES[0]
 XVFB_START_S = 10.0

@@ -62,7 +62,7 @@ def save(widget: Any, path: Path) -> None:
 
 
 def shot_name(key: str, look: str, size: tuple[int, int]) -> str:
-    """`providers-dark-1920x1080.png`: a page, a look and a window size."""
+    """`providers-dark-1120x740.png`: a page, a look and a window size."""
     return f"{key}-{look}-{size[0]}x{size[1]}.png"
 
 
@@ -374,7 +374,7 @@ def _find_tray() -> TrayIcon | None:
 
 def update_readme(shots: list[tuple[str, Path]]) -> None:
     """Rewrite the README's gallery (between the screens markers) to show exactly the images
-    taken: a row a page (its light look at 1024x700 beside its dark look at 1920x1080, links
+    taken: a row a page (its light look at 1024x700 beside its dark look at 1120x740, links
     to the other two), then the states (a failing provider, the tray, the first-run guide)."""
     text = README.read_text(encoding="utf-8")
     start, end = text.find(README_START), text.find(README_END)
@@ -387,7 +387,10 @@ def update_readme(shots: list[tuple[str, Path]]) -> None:
 
     by_name = {path.name: (title, path) for title, path in shots}
     small, large = SIZES
-    rows = ["| Page | Light, 1024x700 | Dark, 1920x1080 |", "|---|---|---|"]
+    rows = [
+        f"| Page | Light, {small[0]}x{small[1]} | Dark, {large[0]}x{large[1]} |",
+        "|---|---|---|",
+    ]
     pages = [p for _t, p in shots if p.name.endswith(f"-light-{small[0]}x{small[1]}.png")]
     for path in pages:
         key = path.name.removesuffix(f"-light-{small[0]}x{small[1]}.png")

@@ -17,35 +17,34 @@ What runs, all on this machine and offline:
 Once the window is up, a driver on the app's own loop sends the workload through the gateway's
 HTTP front door (a few hundred chat requests from several callers and projects, streamed and
 not, some of them failing over, a few repeated at temperature 0 with the response cache on so
-the cache answers them; jobs through the CLI bridge, one left running), then shows each
-page in `MainWindow.pages` (whatever pages are registered when it runs, tabs included) at
-1024x700 and at 1920x1080, in the light and the dark look, and saves `QWidget.grab()` as
-<out>/<page key>-<look>-<W>x<H>.png. The first-run guide, which a fresh data folder shows over
-the window, is taken first (state `first_run`: its CLI step, then its key step with a pasted
-key tested), then skipped. Then the states a review checks (each also a --pages name): `stuck`
-(the Jobs page with the job left running marked stuck: it is silent past
+the cache answers them; jobs through the CLI bridge, one left running), then shows each page in
+`MainWindow.pages` (whatever pages are registered when it runs, tabs included) at 1024x700 and
+at 1120x740 (the window's default size), in the light and the dark look, and saves
+`QWidget.grab()` as <out>/<page key>-<look>-<W>x<H>.png. The first-run guide, which a fresh
+data folder shows over the window, is taken first (state `first_run`: its CLI step, then its
+key step with a pasted key tested), then skipped. Then the states a review checks (each also a
+--pages name): `stuck` (the Jobs page with the job left running marked stuck: it is silent past
 `jobs.stuck_after_ms`, set to 5 s here; taken before the pages, since its idle timeout ends it)
 and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's two questions,
-and the dialog a new gateway key ends on, as dialog-*.png). After the pages, `replay` (user
-job 6): a request to Anthropic kept by body capture, its Flight recorder detail with Replay on…,
+and the dialog a new gateway key ends on, as dialog-*.png). After the pages, `replay` (user job
+6): a request to Anthropic kept by body capture, its Flight recorder detail with Replay on…,
 and the Playground replaying it on OpenAI's model beside the recorded answer
-(recorder-replay.png, playground-replay.png).
-After the pages, the failure state (issue 25): the API upstream answers the next
-`FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
-totals and on the request chart, the health table's red row, errors and latency) is saved as
-`overview-failing.png` and `overview-failing-health.png`. The budgets include a sub-cent dollar
-budget, so the Budgets page shows amounts below a cent.
+(recorder-replay.png, playground-replay.png). After the pages, the failure state (issue 25):
+the API upstream answers the next `FAILED_CALLS` Anthropic requests with 500s, and Overview
+(its Failing line, the errors in the totals and on the request chart, the health table's red
+row, errors and latency) is saved as `overview-failing.png` and `overview-failing-health.png`.
+The budgets include a sub-cent dollar budget, so the Budgets page shows amounts below a cent.
 Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
 gallery in README.md's "Screens" section (between its markers) to show exactly those images.
 Asked for only (`--pages resting`, since it adds a provider to every page): the resting state,
 xAI's base URL a loopback port nothing listens on, its host rested after three refused
 connects, and the Providers page on its row, Overview and the tray taken while the rest lasts
-(providers-resting.png, overview-resting.png, tray-resting.png).
-With openbox and trayer installed (apt-get install openbox trayer), both run on the Xvfb
-display, so the app has a real system tray: after the failure state the tray's corner of the
-screen, with its red icon and its menu open, is saved as `tray-failing.png`. Without them the
-app starts without a tray, and the run says so.
-With --offscreen (or no Xvfb installed) Qt's offscreen platform stands in for X11: no tray.
+(providers-resting.png, overview-resting.png, tray-resting.png). With openbox and trayer
+installed (apt-get install openbox trayer), both run on the Xvfb display, so the app has a real
+system tray: after the failure state the tray's corner of the screen, with its red icon and its
+menu open, is saved as `tray-failing.png`. Without them the app starts without a tray, and the
+run says so. With --offscreen (or no Xvfb installed) Qt's offscreen platform stands in for X11:
+no tray.
 
 This script starts the run and drives it; its parts are beside it: `_screens_stage.py` (the
 display, the tray, the scripted upstreams, the app's config and environment),

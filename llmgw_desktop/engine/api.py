@@ -37,6 +37,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "uptime_seconds": "seconds since start",
     "settings": "the settings this engine runs on (read only)",
     "settings_saver": "write a setting back to config.toml (operator only)",
+    "live_settings": "save a setting and take it on now where the engine can (operator only)",
     "tasks": "the supervisor front doors start their own background tasks under",
     "events": "the event bus the desk observes",
     # calls, jobs and sessions

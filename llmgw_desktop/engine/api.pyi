@@ -151,6 +151,7 @@ from llmgw_desktop.engine.jobs.model import JobView as JobView
 from llmgw_desktop.engine.jobs.stuck import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.views import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.lifecycle import EngineState as EngineState
+from llmgw_desktop.engine.live_settings import LIVE_SETTINGS as LIVE_SETTINGS
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE
 from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED
@@ -164,6 +165,7 @@ from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccoun
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
+from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome

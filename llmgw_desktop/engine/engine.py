@@ -43,6 +43,7 @@ from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
+from llmgw_desktop.engine.live_settings import LiveSettings
 from llmgw_desktop.engine.metrics import (
     CallHealth,
     GaugeSources,
@@ -108,7 +109,7 @@ class Engine:
         """`instance_token` is this instance's (from `instance.json`): it proves the local
         user to the HTTP door; `settings_writer` saves what the desk changes to `config.toml`
         (None: nothing is saved)."""
-        self.settings = settings
+        self._settings_at_start = settings
         environ = os.environ if environ is None else environ
         remember_own_secrets(settings, environ)  # masked wherever they would show
         self._clock = clock
@@ -412,6 +413,13 @@ class Engine:
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)
+        # What the desk saves: written to config.toml, and taken on now where it can be.
+        self.live_settings = LiveSettings(
+            settings,
+            self.settings_saver,
+            registry=self.gateway.registry,
+            body_capture=self.body_capture,
+        )
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None
         if settings.metrics.enabled:
@@ -462,7 +470,7 @@ class Engine:
             aliases=settings.gateway.aliases,
             routes=settings.gateway.routes,
             config_of=lambda providers, aliases, routes: gateway_config_of(
-                settings.with_values(
+                self.settings.with_values(
                     {
                         "gateway.providers": dict(providers),
                         "gateway.aliases": dict(aliases),
@@ -556,6 +564,13 @@ class Engine:
     def started_at(self) -> float | None:
         """When the engine last started serving (None before it has)."""
         return self.lifecycle.started_at
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this engine runs on now: those it started with, and the changes it
+        took on since (`live_settings`)."""
+        live = getattr(self, "live_settings", None)
+        return live.settings if live is not None else self._settings_at_start
 
     async def start(self, *, vault_later: bool = False) -> None:
         """Open the store and begin serving (`vault_later`: the vault opens in the background,

@@ -72,7 +72,7 @@ def _model_note(facts: GatewayFacts, tool: str, model: str | None) -> list[str]:
     if not facts.answering:
         return [
             f"# No API key was found ({facts.source}): set one where the gateway runs, or "
-            "store one in the vault (the window's Credentials page)."
+            "store one in the vault (the window's Provider keys page)."
         ]
     return []
 

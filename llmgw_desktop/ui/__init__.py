@@ -1,21 +1,23 @@
-"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt, and
-it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
+"""The desktop face: the tray, the window and its dialogs. The only package that imports Qt,
+and it does so through `qt` alone; widgets hear from the engine only through `bridge` (engine
 events as Qt signals) and act through the engine's public surface, run off the Qt thread by
 `tasks`.
 
-Open `main_window` first: the window (navigation on the left from `nav`, the `header` strip
-over the chosen place), whose places are built when first shown (`places`) from `pages/` and
-drawn with `kit/`; `page_tabs` groups the pages that serve one task. Its look: `theme` (light
-and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`; every page
-follows `keyboard`, names its controls for screen readers (`accessibility`), and can be reached
-from the `palette` (Ctrl+K).
+Open `main_window` first: the window (navigation on the left from `nav`, the `header` strip over
+the chosen place), whose places are built when first shown (`places`) from `pages/` and drawn
+with `kit/`; `page_tabs` groups the pages that serve one task, and a page reaches another (or
+the status line, or the header's figures) through the window as its `navigator`. Its look:
+`theme` (light and dark), `design` (spacing and sizes), `control_style`, `glyphs` and `icons`;
+every page follows `keyboard`, names its controls for screen readers (`accessibility`), and can
+be reached from the `palette` (Ctrl+K).
 
-The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the window's
-menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
+The tray: `tray`, its alert lines (`tray_alerts`), and the `actions` it shares with the
+window's menu; `login_switch` and `mcp_switches` are switches the tray and the pages both show.
 
-Asking the person: `decision_dialog` is the one question dialog, used by `approvals` (a risky
-call), `consent` (an OAuth client) and `secret_questions` (a request holding secrets);
-`notifications` keeps every message shown; `attention`
+Asking the person: `close_without_tray` (what closing the window means with no tray);
+`decision_dialog` is the one question dialog, used by `approvals` (a risky call), `consent` (an
+OAuth client) and `secret_questions` (a request holding secrets); `notifications` keeps every
+message shown; `attention`
 reads what needs the person now (no Qt).
 
 First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`
@@ -24,6 +26,6 @@ window: `window_probe` (the child that asks Qt whether a window can start) and `
 (the dialog of a start whose settings, database or vault cannot be used).
 
 Words said one way everywhere: `badge`, `budget_words`, `risk_words`, `scope_words`,
-`provider_names`. The loop: `event_loop` (qasync's, with its fixes) and `gc_guard` (garbage
-collected on the Qt thread only).
+`provider_names`, and `terms` (the words of the trade in plain words). The loop: `event_loop`
+(qasync's, with its fixes) and `gc_guard` (garbage collected on the Qt thread only).
 """

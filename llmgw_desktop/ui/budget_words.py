@@ -35,7 +35,8 @@ __all__ = [
     "whole_budget",
 ]
 
-# A gateway key's principal; its budget is kept with the key (the Keys page), not config.toml.
+# A gateway key's principal; its budget is kept with the key (the Access keys page), not
+# config.toml.
 KEY_PREFIX = "key:"
 _STATE_KINDS = {"ok": "ok", "soft": "warning", "exceeded": "error"}
 _STATE_WORDS = {"ok": "ok", "soft": "past soft limit", "exceeded": "exceeded: refusing calls"}

@@ -2,7 +2,7 @@
 found and storing one more in the vault after a real test call, and where to go next.
 
 Each step reads the engine through its public parts only (`engine/api.py`), in tasks on the
-loop, the same calls the Providers and Credentials pages make, so the guide never says
+loop, the same calls the Providers and Provider keys pages make, so the guide never says
 something those pages would contradict. Nothing is stored unless the person presses Store: the
 default button of every step is Next.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from html import escape
 
 from llmgw_desktop.engine.api import (
     DEFAULT_KEY_NAME,
@@ -37,6 +38,7 @@ from llmgw_desktop.ui.qt import (
     QGuiApplication,
     QHBoxLayout,
     QHeaderView,
+    QIcon,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -48,7 +50,7 @@ from llmgw_desktop.ui.qt import (
     QWizardPage,
 )
 from llmgw_desktop.ui.tasks import UiTasks
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import error_colour, set_tone
 
 __all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "LABEL_WIDTH", "ClisStep", "ConnectStep", "KeysStep"]
 
@@ -158,8 +160,11 @@ class ClisStep(QWizardPage):
         _fill(self.table, rows)
         for index, status in enumerate(statuses):
             found = self.table.item(index, CLI_COLUMNS.index("Found"))
-            if found is not None:  # a glyph with the word: ✓ installed, ○ not installed
+            if found is not None:  # ✓ installed; not installed in words alone (an empty
+                # circle beside each read as a column of radio buttons)
                 status_cell(found, "ok" if status.installed else "missing", found.text())
+                if not status.installed:
+                    found.setIcon(QIcon())
             self._copy_button(index, "" if status.installed else rows[index][-1])
         self.table.resizeColumnToContents(CLI_COLUMNS.index("Found"))
         installed = sum(s.installed for s in statuses)
@@ -266,7 +271,7 @@ class KeysStep(QWizardPage):
         self._tasks.spawn(self.load(), what="read the API keys")
 
     async def load(self) -> None:
-        """Every key the gateway would use now (the Credentials page's reader)."""
+        """Every key the gateway would use now (the Provider keys page's reader)."""
         keys = await self._engine.providers.live_keys(LOCAL_CALLER)
         rows = [(k.provider, k.where, k.masked_value) for k in keys]
         if not rows:
@@ -366,9 +371,10 @@ class KeysStep(QWizardPage):
 
 class ConnectStep(QWizardPage):
     """(c) The way on: Finish opens the Connect page, with a setup snippet per tool. Before
-    that it says plainly whether anything can answer yet (a CLI found and switched on, or an
-    API provider with a key whose Test has not failed), and lists each provider that cannot,
-    greyed, with the reason (the same rows and words as the Providers page)."""
+    that it says plainly what can answer (a CLI found and switched on, or an API provider
+    with a key whose Test has not failed), first; what cannot is one line, a count by reason
+    with a "Show them" link that unfolds each one with what would fix it, in the pages' words
+    (a CLI not installed is named once, its command being on the first step)."""
 
     def __init__(
         self, endpoint: str, engine: Engine, tasks: UiTasks, parent: QWidget | None = None
@@ -386,16 +392,26 @@ class ConnectStep(QWizardPage):
             "VS Code and the SDKs, with the token where the gateway asks for one.\n\n"
             "This guide is in the Help menu if you want it again.",
         )
+        self.cannot_label = _wrapping("guideCannotCount")
+        self.cannot_label.setTextFormat(Qt.TextFormat.RichText)
+        self.cannot_label.linkActivated.connect(lambda _link: self.show_cannot(True))
+        set_tone(self.cannot_label, "muted")
         self.unusable_label = _wrapping("guideUnusable")
-        self.unusable_label.setEnabled(False)  # greyed: these cannot answer
+        set_tone(self.unusable_label, "muted")  # readable (4.5:1): disabled grey was 2.5:1
+        self.unusable_label.hide()
         column = QVBoxLayout(self)
         column.addWidget(self.verdict_label)
         column.addWidget(self.text_label)
+        column.addWidget(self.cannot_label)
         column.addWidget(self.unusable_label)
         column.addStretch(1)
 
     def initializePage(self) -> None:
         self._tasks.spawn(self.check(), what="check what can answer")
+
+    def show_cannot(self, shown: bool) -> None:
+        """Unfold (or fold) the list of what cannot answer and why."""
+        self.unusable_label.setVisible(shown and bool(self.unusable_label.text()))
 
     async def check(self) -> list[ProviderRow]:
         """Read every provider's row and say whether any can answer; the usable rows."""
@@ -405,15 +421,42 @@ class ConnectStep(QWizardPage):
             self.setSubTitle("The gateway is running; point your coding tools at it.")
             names = ", ".join(row.name for row in usable)
             self.verdict_label.setText(f"Can answer now: {names}.")
-            self.verdict_label.setStyleSheet("")
+            set_tone(self.verdict_label, "")
         else:
             self.setSubTitle("Nothing can answer yet.")
             self.verdict_label.setText(NOTHING_CAN_ANSWER)
-            self.verdict_label.setStyleSheet(f"color: {error_colour()};")
-        shown = [row for row in rows if not usable_row(row) and row.kind != "Local server"]
-        self.unusable_label.setText(
-            "Cannot answer:\n" + "\n".join(f"{row.name}: {unusable_reason(row)}" for row in shown)
-            if shown
-            else ""
-        )
+            set_tone(self.verdict_label, "error")
+        cannot = [row for row in rows if not usable_row(row) and row.kind != "Local server"]
+        self.cannot_label.setText(cannot_summary(cannot))
+        self.cannot_label.setVisible(bool(cannot))
+        self.unusable_label.setText(cannot_lines(cannot))
+        self.show_cannot(self.unusable_label.isVisible())
         return usable
+
+
+def cannot_summary(rows: Sequence[ProviderRow]) -> str:
+    """`14 more cannot answer yet (12 not installed, 2 no API key). Show them`, as rich text
+    whose link unfolds the list; "" for none."""
+    if not rows:
+        return ""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status.lower()] = counts.get(row.status.lower(), 0) + 1
+    why = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return f'{len(rows)} more cannot answer yet ({escape(why)}). <a href="show">Show them</a>'
+
+
+def cannot_lines(rows: Sequence[ProviderRow]) -> str:
+    """Each provider that cannot answer, with what would fix it in the pages' words; the
+    CLIs not installed on one line (the first step has their install commands)."""
+    missing = [row.name for row in rows if row.is_cli and row.status == "Not installed"]
+    lines = [
+        f"{row.name}: {unusable_reason(row)}"
+        for row in rows
+        if not (row.is_cli and row.status == "Not installed")
+    ]
+    if missing:
+        lines.append(
+            f"Not installed (the first step has their install commands): {', '.join(missing)}"
+        )
+    return "\n".join(lines)

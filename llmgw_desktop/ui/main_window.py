@@ -19,7 +19,9 @@ from llmgw_desktop import __version__
 from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.accessibility import name_controls
 from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.attention import SpendToday
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.close_without_tray import KEEP, CloseWithoutTray, remembered_choice
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
@@ -75,6 +77,7 @@ __all__ = ["GROUPS", "PAGES", "MainWindow", "WindowFacts", "page_shortcut"]
 log = logging.getLogger(__name__)
 
 NOTICE_MS = 6000
+STATUS_MESSAGE_MS = 8000  # how long a page's message stays in the status line
 PALETTE_KEYS = "Ctrl+K"
 NATIVE = QKeySequence.SequenceFormat.NativeText
 DEFAULT_SIZE = (1120, 740)
@@ -123,6 +126,8 @@ class MainWindow(QMainWindow):
         self._bridge = bridge
         self._close_quits = close_quits
         self._on_quit = on_quit
+        self.close_question: CloseWithoutTray | None = None  # asked when closing, no tray
+        self._page_asked: str | None = None  # the page `show_page` shows while it marks a place
         self._state = QSettings(str(facts.data_dir / "ui.ini"), QSettings.Format.IniFormat)
         self.setWindowTitle(f"llmgw-desktop {__version__}")
         self.setWindowIcon(app_icon())
@@ -316,13 +321,31 @@ class MainWindow(QMainWindow):
             widget.show_tab(self.pages[key], announce=shown)
         entry = self._nav_entry(key)
         if self.nav.currentRow() != self.nav.row_of(entry):
-            self.nav.select(entry)
+            # The place's entry is marked; the page shown is the one asked for, a tab included.
+            self._page_asked = key
+            try:
+                self.nav.select(entry)
+            finally:
+                self._page_asked = None
         if not self.isVisible():
             self.bring_forward()
 
+    # -- the window as its pages' navigator (`ui/navigator.py`) ----------------------------
+
+    def page(self, key: str) -> QWidget | None:
+        """The page `key`, or None when the window has none."""
+        return self.pages.get(key)
+
+    def say(self, message: str) -> None:
+        """Show `message` in the status line for a while."""
+        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    def spend_today(self) -> SpendToday | None:
+        """Today's spend as the header keeps it."""
+        return self.header.spend
+
     def _nav_entry(self, key: str) -> str:
-        """The navigation entry of page `key`: its own (a place, or a tab listed under one),
-        else its place's."""
+        """The navigation entry of page `key`: its own (a place), else its place's (a tab)."""
         return key if self.nav.has_row(key) else self._places.place_of(key)
 
     def open_place(self, key: str, detail: str) -> None:
@@ -356,7 +379,9 @@ class MainWindow(QMainWindow):
             self.show_page(key)
 
     def _on_place(self, key: str) -> None:
-        """A navigation entry was chosen: a place, or a page listed under one (its tab)."""
+        """A navigation entry was chosen: a place (its first page; the page `show_page` was
+        asked for, when it marks the entry)."""
+        key = self._page_asked or key
         shown = self.stack.currentWidget()
         previous = self._page_in(shown)
         widget = self._places.widget(self._places.place_of(key))
@@ -402,7 +427,11 @@ class MainWindow(QMainWindow):
         widget = self._places.widget(self._places.place_of(key))
         if isinstance(widget, PageTabs):
             widget.show_tab(self.pages[key], announce=False)
-        self.nav.select(self._nav_entry(key))
+        self._page_asked = key
+        try:
+            self.nav.select(self._nav_entry(key))
+        finally:
+            self._page_asked = None
 
     def _remember_size(self) -> None:
         self._state.setValue("width", self.width())
@@ -441,11 +470,27 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._remember_size()
         event.ignore()
-        if self._close_quits:
-            self._on_quit()
-        else:
+        if not self._close_quits:
             # With a tray icon the gateway keeps serving; the tray brings the window back.
             self.hide()
+            return
+        # No tray: closing would leave nothing on screen, so ask first (`close_without_tray`).
+        choice = remembered_choice(self._state)
+        if choice:
+            self._closed_without_tray(choice)
+        elif self.close_question is None or not self.close_question.isVisible():
+            self.close_question = CloseWithoutTray(self._state, self)
+            self.close_question.chosen.connect(self._closed_without_tray)
+            self.close_question.open()
+
+    def _closed_without_tray(self, choice: str) -> None:
+        if choice == KEEP:
+            self.hide()
+            log.info(
+                "window closed; the gateway keeps serving (no tray: launch it again to return)"
+            )
+        else:
+            self._on_quit()
 
 
 def _as_int(value: object, default: int) -> int:

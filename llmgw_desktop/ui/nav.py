@@ -2,11 +2,11 @@
 
 Four groups (Monitor, Use, Configure, Help); a place is one page, or two pages that serve one
 task shown as tabs of it (Keys with the OAuth clients: who may call the gateway; Log with the
-notification history: what happened). A place's other pages are listed under it too, indented
-(Clients under Keys, Prices under Settings, Notifications under Log), so a person finds them
-without knowing they are tabs. A group's heading is an item no one can select, so the arrow
-keys step over it. Each place has a shortcut from its position (`place_shortcut`: Ctrl+1 ...
-Ctrl+9, Ctrl+0, then Alt+1 ...), shown in its tooltip.
+notification history: what happened). A place's other pages are its tabs, under every page's
+head (`page_tabs`), and named in the place's tooltip; the navigation lists each place once
+(listed again, indented, the tabs were the same choice twice). A group's heading is an item no
+one can select, so the arrow keys step over it. Each place has a shortcut from its position
+(`place_shortcut`: Ctrl+1 ... Ctrl+9, Ctrl+0, then Alt+1 ...), shown in its tooltip.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ __all__ = ["NavList", "Place", "place_shortcut"]
 # Digits in keyboard order; Alt+digit goes on where Ctrl+digit ends (menus take Alt+letters).
 _DIGITS = "1234567890"
 ICON_SIZE = 18
-SUB_HEIGHT = 24  # a tab's entry under its place: shorter, indented, no icon
-SUB_INDENT = " " * 8  # its words start a little right of its place's words
 # Row heights that keep every entry on a 700 px screen without scrolling.
 PLACE_HEIGHT = 30
 HEADING_HEIGHT, FIRST_HEADING_HEIGHT = 26, 22
@@ -100,23 +98,13 @@ class NavList(QListWidget):
                 item.setToolTip(f"{place.title} ({keys})" if keys else place.title)
                 self.addItem(item)
                 self._rows[place.key] = self.count() - 1
-                for page_key in place.pages[1:]:
-                    self._add_sub_entry(place, page_key, (titles or {}).get(page_key, page_key))
+                others = [(titles or {}).get(key, key) for key in place.pages[1:]]
+                if others:  # its tabs, named where the place is
+                    item.setToolTip(f"{item.toolTip()}; with {', '.join(others)}")
         self.currentRowChanged.connect(self._on_row)
 
-    def _add_sub_entry(self, place: Place, page_key: str, title: str) -> None:
-        """An entry for a place's other page, indented under it (no icon: the indent says it
-        belongs to the place above)."""
-        item = QListWidgetItem(SUB_INDENT + title)
-        item.setData(Qt.ItemDataRole.UserRole, page_key)
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
-        item.setSizeHint(QSize(NAV_WIDTH, SUB_HEIGHT))
-        item.setToolTip(f"{title} (a tab of {place.title})")
-        self.addItem(item)
-        self._rows[page_key] = self.count() - 1
-
     def has_row(self, key: str) -> bool:
-        """Whether `key` (a place, or a page listed under one) has its own entry."""
+        """Whether `key` is a place with its own entry (a tab has none: its place's is it)."""
         return key in self._rows
 
     def row_of(self, place_key: str) -> int:

@@ -30,6 +30,7 @@ from datetime import datetime
 
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
+from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -215,8 +216,8 @@ class NotificationsPage(Page):
 
     def _shown_place(self) -> str:
         """The page the window shows now ("" without a window), for a plain notice."""
-        shown_key = getattr(self.window(), "shown_key", None)
-        return str(shown_key()) if callable(shown_key) else ""
+        navigator = navigator_of(self)
+        return navigator.shown_key() if navigator is not None else ""
 
     def open_row(self, row: int) -> None:
         """Open the place of the notification in `row` (nothing for one without a place)."""
@@ -224,6 +225,6 @@ class NotificationsPage(Page):
             self.open_entry(self._entries[row])
 
     def open_entry(self, entry: Notification) -> None:
-        opener = getattr(self.window(), "open_place", None)
-        if entry.place and callable(opener):
-            opener(entry.place, entry.detail)
+        navigator = navigator_of(self)
+        if entry.place and navigator is not None:
+            navigator.open_place(entry.place, entry.detail)

@@ -259,7 +259,7 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(on_budgets: OnBudge
         assert detail.keys_button.isVisibleTo(detail)
         assert not detail.change_button.isVisibleTo(detail)
         assert not detail.remove_button.isVisibleTo(detail)
-        assert "Keys page" in detail.kept_label.text()
+        assert "Access keys page" in detail.kept_label.text()
         assert page.open_change() is None  # nothing here edits a key's budget
         page.remove_selected()
         assert len(runtime.engine.budgets.tables()) == 2  # the configured ones, untouched

@@ -8,17 +8,20 @@ page then lists the client with its live grant.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.access_panel import GRANT_COLUMNS
+from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.qt import QPushButton, Qt
-from tests.ui.desk_gateway import page_parts
+from tests.ui.desk_gateway import Desk, OnWindow, page_parts
 from tests.ui.oauth_browser import (
     CLIENT_ID,
     CLIENT_NAME,
@@ -147,3 +150,30 @@ def test_without_oauth_the_page_shows_the_bearer_status_only(
     assert not page.consent.isVisible() and not page.oauth_clients.isVisible()
     page.page_hidden()
     bridge.detach()
+
+
+def test_oauth_is_switched_on_from_the_page_with_consent_and_saved_for_the_next_start(
+    on_window: OnWindow, config_path: Path
+) -> None:
+    """Issue 54.3: the page said "Turn it on with http.oauth.enabled in config.toml". Its
+    switch writes it there (comments kept), with consent before each sign-in, and says when it
+    takes effect; the gateway's bind address is not touched."""
+    config_path.write_text('# mine\n[log]\nlevel = "INFO"\n', encoding="utf-8")
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        window.show_page(ClientsPage.KEY)
+        page = window.pages[ClientsPage.KEY]
+        assert isinstance(page, ClientsPage) and page.oauth_off.isVisible()
+        switches = page.switches
+        assert not switches.enabled.isChecked() and switches.enabled.isEnabled()
+        switches.enabled.click()
+        await until(lambda: "next starts" in switches.note.text(), "saved")
+        assert switches.consent.isChecked()
+        assert desk.runtime.engine.oauth is None  # built at start: the next one
+
+    on_window(body)
+    text = config_path.read_text(encoding="utf-8")
+    assert text.startswith("# mine\n")
+    reloaded = load_settings(config_path).settings
+    assert reloaded.http.oauth.enabled and reloaded.http.oauth.require_consent
+    assert reloaded.http.host == "127.0.0.1"

@@ -294,3 +294,33 @@ def test_the_empty_vaults_next_step_reads_at_text_contrast(on_credentials: OnCre
             apply_theme(app)
 
     on_credentials(body)
+
+
+def test_an_auth_file_is_added_from_the_page_and_handed_to_the_tool(
+    on_credentials: OnCredentials, tmp_path: Path
+) -> None:
+    """Issue 54.4: the page listed and deleted auth files but could not add one. A tool's
+    login file, chosen with the file dialog (its choice arrives as a signal: no nested loop),
+    is sealed in the vault under that tool, listed, and what a run of the tool gets back."""
+    login = tmp_path / "auth.json"
+    login.write_text('{"tokens": {"access_token": "secret-token-value"}}', encoding="utf-8")
+
+    async def body(page: CredentialsPage, engine: Engine) -> None:
+        box = page.files_box
+        tools = [box.tool_box.itemData(i) for i in range(box.tool_box.count())]
+        assert "codex" in tools and "claude" in tools
+        box.tool_box.setCurrentIndex(tools.index("codex"))
+        dialog = box.choose_file()
+        assert dialog.isVisible()  # opened with open(): the test goes on, no loop of its own
+        dialog.fileSelected.emit(str(login))
+        dialog.close()
+        await until(lambda: "is in the vault" in box.note.text(), "stored")
+        await until(lambda: page.tasks.running == 0, "redrawn")
+        row = _item(page, "auth.json", "codex")
+        assert "auth file" in row.text(2) and "secret-token-value" not in row.text(2)
+        assert await engine.vault.resolve_files("codex") == {"auth.json": login.read_bytes()}
+        # A file that cannot be read is said, and nothing is stored.
+        box.add_file(tmp_path / "missing.json")
+        assert box.note.text().startswith("Could not read")
+
+    on_credentials(body)

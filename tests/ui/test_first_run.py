@@ -272,13 +272,24 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
             assert step.subTitle() == "Nothing can answer yet."
             assert "Install a CLI" in step.verdict_label.text()
             assert "point your coding tools" not in step.subTitle()
+            # Issue 53.6: what cannot answer is one line with a count and a link, not some
+            # twenty faint lines repeating the first step and naming HTTP routes.
+            count = step.cannot_label.text()
+            assert "more cannot answer yet (" in count and "not installed" in count
+            assert not step.unusable_label.isVisible()
+            step.cannot_label.linkActivated.emit("show")
+            assert step.unusable_label.isVisible()
             unusable = step.unusable_label.text()
-            assert not step.unusable_label.isEnabled()  # greyed
-            assert "Claude Code: Not installed: Install it with: " in unusable
+            assert "Install it with" not in unusable and "/v1/" not in unusable
+            assert "Not installed (the first step has their install commands): Claude" in unusable
             assert (
                 "Anthropic: switched off; switch it on" in unusable
                 and "OpenAI: no API key" in unusable
+                and "Provider keys page" in unusable
             )
+            for label in (step.cannot_label, step.unusable_label):
+                # The muted tone (4.5:1, tests/ui/test_theme.py), not the disabled grey (2.5:1).
+                assert label.isEnabled() and label.property("tone") == "muted"
 
             engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
             usable = await step.check()

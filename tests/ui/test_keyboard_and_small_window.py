@@ -39,6 +39,7 @@ from llmgw_desktop.ui.qt import (
     QTableView,
     QWidget,
 )
+from llmgw_desktop.ui.theme import apply_theme, contrast, current_look, is_dark
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, desk_gateway, messages_request
 from tests.ui.test_jobs_page import _wide_rows
@@ -311,6 +312,10 @@ def test_no_page_cuts_its_text_and_every_control_has_a_name_at_1024x700(
             unnamed.append(f"header: {chip.objectName()}")
     assert not cut, cut
     assert not unnamed, unnamed
+    # Every page built: none made the window taller than the screen it is made for (the
+    # gallery's pictures at 1024x700 came out 762 px tall).
+    assert (window.width(), window.height()) == SIZE
+    assert window.minimumSizeHint().height() <= SIZE[1]
 
 
 def _hints(page: QWidget) -> list[tuple[QHeaderView, HiddenColumnsHint]]:
@@ -411,3 +416,55 @@ def test_a_table_that_hides_columns_says_how_many_where_its_header_is(
     assert set(still) <= {"recorder/recorderTable", "jobs/jobsTable", "budgets/budgetsTable"}
     assert "agents/agentsTree" not in still and "prices/priceTable" not in still
     assert all(len(names) <= 3 for names in still.values()), still
+
+
+def _low_contrast_labels(key: str, page: QWidget, measured: list[str]) -> list[str]:
+    """Each label shown on `page` whose words do not read at 4.5:1 on the look's window and
+    card colours, or that show real content in the disabled grey (about 2.5:1); the words of
+    each label measured are added to `measured`."""
+    look = current_look()
+    low = []
+    for label in page.findChildren(QLabel):
+        if not _visible(label, page) or not label.text().strip() or not label.pixmap().isNull():
+            continue
+        words = label.text().strip()[:40]
+        measured.append(words)
+        if not label.isEnabled():
+            # WCAG exempts an inactive control's words (a locked vault's form labels); real
+            # content in the disabled grey is not.
+            buddy = label.buddy()
+            if buddy is None or buddy.isEnabled():
+                low.append(f"{key}: {words!r} in the disabled grey")
+            continue
+        if "color" in label.styleSheet():
+            continue  # a tone's colour from a style sheet: the theme's own test measures them
+        colour = label.palette().color(label.foregroundRole()).name()
+        worst = min(contrast(colour, look.window), contrast(colour, look.surface))
+        if worst < 4.5:
+            low.append(f"{key}: {words!r} {colour} at {worst:.2f}:1")
+    return low
+
+
+@pytest.mark.parametrize("scheme", [Qt.ColorScheme.Light, Qt.ColorScheme.Dark])
+def test_every_label_on_every_page_reads_at_text_contrast_in_both_looks(
+    qloop: qasync.QEventLoop,
+    window_on_gateway: tuple[MainWindow, Desk],
+    scheme: Qt.ColorScheme,
+) -> None:
+    """Issue 54.5: the guide and some pages showed real content in a 2.5:1 grey. Every label
+    shown on every page, in both looks, reads at WCAG AA's 4.5:1 on the window and on cards."""
+    window, _desk = window_on_gateway
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = "dark" if is_dark() else "light"
+    apply_theme(app, scheme)
+    try:
+        low: list[str] = []
+        measured: list[str] = []
+        for key in window.pages:
+            low += _low_contrast_labels(key, _show(qloop, window, key), measured)
+        low += _low_contrast_labels("header", window.header, measured)
+        assert not low, low
+        assert len(measured) > 100  # the walk saw the pages' words
+    finally:
+        apply_theme(app, Qt.ColorScheme.Dark if before == "dark" else Qt.ColorScheme.Light)

@@ -14,7 +14,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import GROUPS, PAGES, MainWindow, WindowFacts, page_shortcut
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.qt import QApplication, QKeySequence, Qt
+from llmgw_desktop.ui.qt import QApplication, QKeySequence, QLabel, Qt
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
 
@@ -71,11 +71,35 @@ def test_the_overviews_pause_switch_follows_the_shared_action(parts: tuple, qtbo
     assert not pause.isChecked() and not actions.pause_all.isChecked()
 
 
-def test_closing_without_a_tray_quits(parts: tuple, qtbot: QtBot) -> None:
+def test_closing_without_a_tray_asks_first_and_can_keep_serving(parts: tuple, qtbot: QtBot) -> None:
+    """Issue 53.7: with no system tray (GNOME's default) closing the window stopped the
+    gateway without a word. It asks first: Cancel keeps the window, Keep serving hides it and
+    the gateway goes on (a second launch brings it back), Quit stops it; "Do not ask again"
+    is kept for the next close."""
     window = _window(parts, close_quits=True, qtbot=qtbot)
     window.show()
     window.close()
+    question = window.close_question
+    assert question is not None and question.isVisible() and parts[2] == []
+    assert "no system tray" in question.findChild(QLabel).text()
+    question.reject()  # Cancel
+    assert window.isVisible() and parts[2] == []
+    window.close()
+    question = window.close_question
+    assert question is not None
+    question.keep_button.click()
+    assert not window.isVisible() and parts[2] == []  # hidden, still serving
+    window.bring_forward()  # what a second launch does
+    assert window.isVisible()
+    window.close()
+    question = window.close_question
+    assert question is not None
+    question.remember.setChecked(True)
+    question.quit_button.click()
     assert parts[2] == ["q"]
+    # Remembered: the next close quits at once, without asking.
+    window.close()
+    assert parts[2] == ["q", "q"] and not window.close_question.isVisible()
 
 
 def test_closing_with_a_tray_only_hides(parts: tuple, qtbot: QtBot) -> None:
@@ -132,11 +156,11 @@ def test_every_place_has_a_shortcut_in_its_tooltip_that_switches_to_it(
     window.windowHandle().requestActivate()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     places = window.nav.places
-    assert len(places) == 13 > 10  # past Ctrl+9: Credentials, Settings, Connect, Log
+    assert len(places) == 13 > 10  # past Ctrl+9: Provider keys, Settings, Connect, Log
     for index, place in enumerate(places):
         keys = page_shortcut(index)
         assert keys is not None
-        assert window.nav.item_of(place.key).toolTip() == f"{place.title} ({keys})"
+        assert window.nav.item_of(place.key).toolTip().startswith(f"{place.title} ({keys})")
         window.show_page("clients" if place.key != "keys" else "overview")
         sequence = QKeySequence(keys)[0]
         qtbot.keyClick(window.nav, sequence.key(), sequence.keyboardModifiers())
@@ -181,8 +205,8 @@ def test_a_tab_page_is_shown_and_hidden_like_any_page(parts: tuple, qtbot: QtBot
         page.page_hidden = lambda k=key: shown.append(f"-{k}")  # type: ignore[method-assign]
     window.show_page("clients")
     assert window.current_page.KEY == "clients"
-    # The tab has its own entry in the navigation, under its place (review 41, finding 17).
-    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "clients"
+    # The navigation marks the tab's place (its tabs are under the page's head).
+    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "keys"
     window.show_page("keys")  # the other tab of the same place
     window.show_page("notifications")
     assert window.current_page.KEY == "notifications"

@@ -370,15 +370,15 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(on_overview: On
     on_overview(body)
 
 
-def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear_the_data(
+def test_at_the_default_size_the_figures_and_charts_are_above_the_fold_and_legends_clear_the_data(
     on_window: OnWindow, tmp_path: Path
 ) -> None:
-    """Issue 41, review finding 13: provider health is what a person opens the Overview for,
-    so it comes right under the gateway's facts, above the fold, with the charts after it; no
-    duplicate grid of check boxes; each chart's legend on its own line inside its frame (beside
-    the title it ran into the next chart's title); paths never broken mid-word. Seen on screen
-    before: the page was wider than the window, and the cache-hit chart drew dashes with its
-    legend over the newest points."""
+    """Issue 54.2: the first screen was a table of text with the charts below the fold. The
+    four figures and the charts are seen without scrolling, provider health right under them;
+    no duplicate grid of check boxes; each chart's legend on its own line inside its frame
+    (beside the title it ran into the next chart's title); paths never broken mid-word. Seen on
+    screen before: the page was wider than the window, and the cache-hit chart drew dashes
+    with its legend over the newest points."""
 
     async def body(desk: GatewayDesk, window: MainWindow) -> None:
         facts = desk.facts
@@ -390,17 +390,14 @@ def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear
         await until(lambda: "anthropic" in charts.hit_curves, "the cache-hit curves")
         await until(lambda: _last_value(charts.hit_curves["anthropic"]) > 0, "a hit rate drawn")
 
-        # Provider health in the scroll area's visible part, the charts after it, and the page
-        # fits the window's width (no sideways scrolling).
         scroll = page.findChild(QScrollArea)
         viewport = scroll.viewport()
         health = page.health
         await until(lambda: health.cell("anthropic", "Status") == "Ready", "the health rows")
-        top = health.mapTo(viewport, health.rect().topLeft()).y()
-        bottom = health.mapTo(viewport, health.rect().bottomLeft()).y()
-        assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
-        first_chart = charts.plot_widgets[0]
-        assert first_chart.mapTo(viewport, first_chart.rect().topLeft()).y() > bottom
+        _assert_first_screen(page)
+        last_chart = charts.plot_widgets[-1]
+        charts_end = last_chart.mapTo(viewport, last_chart.rect().bottomLeft()).y()
+        assert health.mapTo(viewport, health.rect().topLeft()).y() > charts_end
         # No grid of provider check boxes: the only toggles are the health table's switches.
         assert all(isinstance(box, Switch) for box in page.findChildren(QCheckBox))
         assert not scroll.horizontalScrollBar().isVisible()
@@ -473,6 +470,61 @@ def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear
         )
 
     on_window(body)
+
+
+def _assert_first_screen(page: OverviewPage) -> None:
+    """The four figures and the four charts wholly inside the scroll area's visible part."""
+    viewport = page.findChild(QScrollArea).viewport()
+    for widget in [*page.figures.cards.values(), *page.charts.plot_widgets]:
+        top = widget.mapTo(viewport, widget.rect().topLeft()).y()
+        bottom = widget.mapTo(viewport, widget.rect().bottomLeft()).y()
+        assert top >= 0 and bottom <= viewport.height(), (widget.objectName(), bottom)
+        assert widget.isVisible() and widget.height() > 0
+
+
+@pytest.mark.parametrize("size", [(1120, 740), (1024, 700)])
+def test_the_first_screen_answers_is_it_working_what_it_costs_and_what_fails(
+    size: tuple[int, int], on_window: OnWindow
+) -> None:
+    """Issue 54.2: large figures at the top say whether it works, what today cost, what fails
+    and what is stuck, each opening its place; the charts follow, seen without scrolling at
+    1120x740 and 1024x700; the page's title sits where every other page's does."""
+
+    async def body(desk: GatewayDesk, window: MainWindow) -> None:
+        page = window.overview
+        await _gateway_request(desk.runtime)
+        desk.upstream.script(Reply.error(500))
+        await _gateway_request(desk.runtime, expect=None)
+        page.charts.redraw()
+        await until(lambda: window.header.spend is not None, "today's spend read")
+        await window.header.refresh_spend()
+        page.refresh_status()
+        cards = page.figures.cards
+        assert cards["gateway"].value.text() == "Working"
+        spent = cards["spend"].value.text()
+        assert spent.startswith("$") and spent in window.header.chips["spend"].text()
+        assert cards["failing"].detail.text().endswith("calls failed in 15 min (50%)"), cards[
+            "failing"
+        ].detail.text()
+        assert cards["stuck"].value.text() == "None"
+        _assert_first_screen(page)
+        # The title where the Playground's is: nothing jumps when switching pages.
+        title = page.findChild(QLabel, "pageTitle")
+        playground = window.pages["playground"]
+        window.show_page("playground")
+        other = playground.findChild(QLabel, "pageTitle")
+        assert title.mapTo(window, title.rect().topLeft()) == other.mapTo(
+            window, other.rect().topLeft()
+        )
+        window.show_page("overview")
+        # A figure opens its place.
+        cards["stuck"].clicked.emit()
+        assert window.current_page.KEY == "jobs"
+        window.show_page("overview")
+        cards["spend"].clicked.emit()
+        assert window.current_page.KEY == "budgets"
+
+    on_window(body, size=size)
 
 
 def test_pyqtgraph_and_numpy_load_only_when_the_overview_charts_are_first_shown(

@@ -5,8 +5,14 @@ test_overview_page.py's (`on_overview`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+from llmgw_desktop.engine.api import Totals
+from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict, SpendToday
+from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.header import providers_words
+from llmgw_desktop.ui.pages.overview_figures import GatewayFacts, figure_words
 from llmgw_desktop.ui.pages.provider_health import STATUS
 from llmgw_desktop.ui.theme import tone_colour
 from tests.fakes.upstream import Reply
@@ -92,3 +98,39 @@ def test_ready_beside_failed_calls_says_how_many_in_amber(
         assert actions.providers["anthropic"].isCheckable()
 
     on_overview(body)
+
+
+def _facts(verdicts: list[ProviderVerdict], **changed: object) -> GatewayFacts:
+    facts = GatewayFacts(
+        state="running",
+        paused=False,
+        store_problem=None,
+        uptime="2h 05m",
+        window_minutes=15,
+        totals=Totals(requests=303, asked=300, errors=7),
+        verdicts=verdicts,
+        spend=SpendToday(0.0688, 12, 0),
+        spend_chip=spend_chip("$0.0688", []),
+        stuck=[],
+        refused={"total": 5},
+    )
+    return dataclasses.replace(facts, **changed)  # type: ignore[arg-type]
+
+
+def test_the_four_figures_say_in_words_what_the_header_says() -> None:
+    """Issue 54.2: the Failing figure and the header's chip, read from the same verdicts, say
+    the same ("1 failing", "Some calls fail") in the same tone."""
+    some = ProviderVerdict("mistral", "Mistral Vibe", SOME_CALLS_FAIL, "Some calls fail", "x")
+    failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "y")
+    words = figure_words(_facts([some]))
+    assert (words["failing"].value, words["failing"].tone) == ("Some calls fail", "warning")
+    assert words["failing"].detail == "Mistral Vibe: 7 of 300 calls failed in 15 min (2%)"
+    words = figure_words(_facts([failing, some]))
+    assert (words["failing"].value, words["failing"].tone) == ("1 failing", "error")
+    assert providers_words([failing, some])[1] == words["failing"].value
+    assert words["gateway"].value == "Working" and "2h 05m" in words["gateway"].detail
+    assert words["spend"].value == "$0.0688" and "no budget set" in words["spend"].detail
+    assert words["stuck"].value == "None" and "5 calls refused" in words["stuck"].detail
+    paused = figure_words(_facts([], paused=True))
+    assert (paused["gateway"].value, paused["gateway"].tone) == ("Paused", "warning")
+    assert figure_words(_facts([]))["failing"].value == "None"

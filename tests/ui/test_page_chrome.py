@@ -88,25 +88,27 @@ def test_the_sub_tabs_sit_under_the_head_and_switch_the_page(
     strip = keys.findChild(QTabBar, "subTabs:keys")
     assert head is not None and strip is not None and strip.isVisible()
     assert strip.parent() is head  # under the title and actions, not above the page
-    assert [strip.tabText(i) for i in range(strip.count())] == ["Keys", "Clients"]
+    assert [strip.tabText(i) for i in range(strip.count())] == ["Access keys", "Clients"]
     assert strip.currentIndex() == 0
     strip.tabBarClicked.emit(1)
     assert window.current_page.KEY == "clients"
     clients_strip = window.pages["clients"].findChild(QTabBar, "subTabs:clients")
     assert clients_strip is not None and clients_strip.currentIndex() == 1
     assert strip.currentIndex() == 0  # each strip marks its own page
-    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "clients"
+    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "keys"
 
 
-def test_every_tab_has_its_own_entry_in_the_navigation(window: MainWindow) -> None:
-    """Clients, Prices and Notifications were reachable only as tabs of another page."""
+def test_the_navigation_lists_each_place_once_and_names_its_tabs(window: MainWindow) -> None:
+    """Issue 54.5: Clients, Prices and Notifications were listed under their places and shown
+    as those places' tabs: the same choice twice. The navigation lists the place once, its
+    tooltip naming its tabs; the tabs under the page's head and the palette reach them."""
     for key, place in (("clients", "keys"), ("prices", "settings"), ("notifications", "log")):
-        assert window.nav.has_row(key)
-        assert window.nav.row_of(key) == window.nav.row_of(place) + 1  # listed under it
-        item = window.nav.item(window.nav.row_of(key))
-        assert item is not None and item.text().strip() == window.pages[key].TITLE
-        window.nav.select(key)
+        assert not window.nav.has_row(key)
+        tip = window.nav.item_of(place).toolTip()
+        assert window.pages[key].TITLE in tip
+        window.show_page(key)
         assert key == window.current_page.KEY
+        assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == place
     window.nav.select("keys")
     assert window.current_page.KEY == "keys"  # the place's own entry shows its first page
 

@@ -15,13 +15,16 @@ from collections.abc import Awaitable, Callable
 import pytest
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
-from llmgw_desktop.ui.pages.playground_models import model_label
+from llmgw_desktop.ui.pages.playground_answer import AnswerPane
+from llmgw_desktop.ui.pages.playground_models import model_label, preferred_model
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_words import describe_detail
 from llmgw_desktop.ui.provider_names import ProviderNames
-from llmgw_desktop.ui.qt import Qt
+from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnDesk, OnWindow, shown_page
 from tests.ui.waiting import until
@@ -74,14 +77,21 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         # The first half is on screen while the upstream still holds the second.
         shown = await until(lambda: page.answer.text.toPlainText(), "the first pieces")
         assert ANSWER.startswith(shown.strip()) and len(shown) < len(ANSWER), shown
+        # Rendered on screen as it comes, not only kept.
+        on_screen = page.answer.text.prose()[0]
+        assert on_screen.isVisible() and on_screen.source == shown.strip()
+        assert page.answer.title.text().endswith("claude-sonnet-4-6 · answering…")
         assert not page.answer.figures.text() and not page.send_button.isEnabled()
         gate.set()
         await until(lambda: page.answer.reply is not None, "the answer finished")
         assert page.answer.text.toPlainText() == ANSWER
-        figures = page.answer.figures.text()
-        assert figures.startswith("Anthropic · claude-sonnet-4-6 · completed")
-        assert "Tokens in 12" in figures and "cache read 200" in figures
-        assert "first token" in figures and "completed" in figures
+        assert page.answer.text.prose()[0].source == ANSWER
+        assert page.answer.title.text() == "Anthropic · claude-sonnet-4-6"
+        # The metadata line: one line of the recorder row's figures.
+        figures = page.answer.figures.text().replace("\u00a0", " ")
+        assert figures.startswith("Tokens in 12 · out 7 · cache read 200"), figures
+        assert "first token" in figures and "$" in figures and "\n" not in figures
+        assert page.answer.figures.toolTip() == "Anthropic · claude-sonnet-4-6 · completed"
         assert page.answer.open_button.isEnabled() and page.send_button.isEnabled()
         # Recorded like any request, under the playground's name.
         reply = page.answer.reply
@@ -173,40 +183,46 @@ def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
     on_window(body)
 
 
-def test_the_question_stays_as_a_transcript_and_both_answers_are_labelled_alike(
+def test_the_conversation_reads_as_one_chat_with_compared_answers_side_by_side(
     run_page: RunPage,
     qtbot: QtBot,
 ) -> None:
-    """Review 41, finding 16: after Send the question vanished, the two answers were headed
-    "claude-sonnet-4-6" and "openai/gpt-4o-mini", their buttons said "Open in recorder" and
-    "Open its row in recorder", Compare was a combo and a second button, Send was grey."""
+    """Issue 54.1: the history sat in a 60 px box and the last answer was repeated in a second
+    box below it. Each question and answer is shown once, in order, in one conversation; a
+    compared answer sits beside the first, both headed alike."""
 
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         assert page.send_button.property("primary") is True
-        assert not page.transcript.isVisible()
+        assert page.transcript.turns == [] and page.transcript.empty.isVisible()
         await answered(page, "which animal holds hands?", qtbot, "the first answer")
-        assert page.transcript.isVisible()
-        assert page.transcript.turns == [("You", "which animal holds hands?")]
+        assert not page.transcript.empty.isVisible()
         page.compare_box.setEditText("openai/gpt-4o-mini")
         page.compare_button.click()
         await until(lambda: page.second.reply is not None, "the second answer")
+        first_row = (page.answer, page.second)
         assert page.answer.title.text() == "Anthropic · claude-sonnet-4-6"
         assert page.second.title.text() == "OpenAI · gpt-4o-mini"
+        top = page.answer.mapTo(page, page.answer.rect().topLeft())
+        beside = page.second.mapTo(page, page.second.rect().topLeft())
+        assert top.y() == beside.y() and beside.x() > top.x() + page.answer.width() // 2
         assert page.answer.open_button.text() == page.second.open_button.text()
         assert page.compare_button.text().replace("&", "") == "Compare"
-        # The next question: the answers so far join the transcript, above the new one.
         ask(page, "claude-sonnet-4-6", "and why?", qtbot)
-        await until(lambda: page.answer.reply is not None and not page.second.isVisible(), "sent")
         await until(lambda: page.answer.reply is not None, "the next answer")
         assert page.transcript.turns == [
             ("You", "which animal holds hands?"),
             ("Anthropic · claude-sonnet-4-6", "Sea otters"),
             ("OpenAI · gpt-4o-mini", "Otters, mostly"),
             ("You", "and why?"),
+            ("Anthropic · claude-sonnet-4-6", "To stay together"),
         ]
-        # A one-line answer sits in a box of a few lines, not one filling the page.
-        lines = page.answer.text.height() // page.answer.text.fontMetrics().lineSpacing()
-        assert lines <= 4
+        # The earlier answers stay where they were; nothing is shown twice.
+        assert all(pane.isVisible() for pane in first_row) and not page.second.isVisible()
+        shown = [w.text.toPlainText() for w in page.transcript.findChildren(AnswerPane)]
+        assert sorted(t for t in shown if t) == ["Otters, mostly", "Sea otters", "To stay together"]
+        # The model asked first is what the next question went to, with the chat so far.
+        asked = [r for r in desk.upstream.llm_requests if r.is_llm][-1].raw_body.decode()
+        assert "which animal holds hands?" in asked and "Sea otters" in asked
 
     run_page(
         body,
@@ -248,7 +264,7 @@ def test_both_pickers_name_models_as_the_answers_are_headed(
         await until(lambda: page.second.reply is not None, "the second answer")
         for pane, box in ((page.answer, page.model_box), (page.second, page.compare_box)):
             assert pane.title.text() == box.currentText()
-            assert pane.figures.text().startswith(f"{box.currentText()} · completed")
+            assert pane.figures.toolTip() == f"{box.currentText()} · completed"
         # An id the gateway does not list is sent as typed.
         page.compare_box.choose("some-provider/unlisted-model")
         assert page.compare_box.chosen_model() == "some-provider/unlisted-model"
@@ -259,15 +275,144 @@ def test_both_pickers_name_models_as_the_answers_are_headed(
     )
 
 
-@pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
-def test_the_message_box_follows_the_answers_with_no_hole_between(
+TEN_ANSWERS = tuple(
+    Reply.ok(
+        f"Answer {n}: otters hold paws.\n\n- so they do not drift\n- and stay warm", verbatim=True
+    )
+    for n in range(10)
+)
+
+
+@pytest.mark.parametrize("size", [(1120, 740), (1024, 700)])
+def test_the_conversation_fills_the_page_and_the_box_stays_at_its_foot(
     size: tuple[int, int],
     on_desk: OnDesk,
     qtbot: QtBot,
 ) -> None:
-    """Review 41-2, #11: at 1920 px two one-line answers sat at the top and the message box at
-    the window's foot, ~450 px of nothing between them. Where you type next follows the
-    conversation; whatever room is left is below it all."""
+    """Issue 54.1: the history box was about 60 px tall, the message box floated mid-page and
+    moved down with each turn, and the bottom 40 % of the page was empty. The conversation
+    takes the page's height; the box is pinned to its foot and does not move in ten turns."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.model_box.choose("claude-sonnet-4-6")
+        qtbot.wait(20)
+
+        def box_place() -> tuple[int, int]:
+            top = page.prompt.mapTo(page, page.prompt.rect().topLeft()).y()
+            return top, top + page.prompt.height()
+
+        empty_place = box_place()
+        assert page.transcript.height() >= 0.6 * page.height(), (page.transcript.height(), size)
+        assert page.height() - empty_place[1] <= 3 * SPACE["m"], (empty_place, page.height())
+        for turn in range(10):
+            page.prompt.setPlainText(f"Question {turn}: why do otters hold hands?")
+            page.send()
+            await until(lambda: page.answer.reply is not None, f"answer {turn}")
+            qtbot.wait(5)
+            assert box_place() == empty_place, turn
+        assert page.transcript.height() >= 0.6 * page.height()
+        assert len(page.transcript.turns) == 20
+        # The newest answer is in view: the conversation followed it down.
+        bar = page.transcript.verticalScrollBar()
+        assert bar.maximum() > 0 and bar.value() == bar.maximum()
+        last = page.answer.mapTo(page.transcript.viewport(), page.answer.rect().bottomLeft())
+        assert 0 < last.y() <= page.transcript.viewport().height()
+
+    on_desk(PlaygroundPage, body, size=size, replies=TEN_ANSWERS)
+
+
+CODE_ANSWER = (
+    "Use a **dict**:\n\n"
+    "```python\n"
+    "counts = {}\n"
+    "for word in words:\n"
+    "    counts[word] = counts.get(word, 0) + 1\n"
+    "```\n\n"
+    "Then `sorted(counts)`. <b>not html</b> ![x](/etc/passwd)"
+)
+
+
+def test_markdown_renders_and_a_code_block_copies_its_code(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    """Issue 54.1: answers render Markdown; each code block has its own Copy button. The
+    answer's raw HTML is shown as text and an image is its alternative text, never loaded."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        await answered(page, "count words", qtbot, "the answer")
+        view = page.answer.text
+        (block,) = view.code_blocks()
+        assert block.code.text() == (
+            "counts = {}\nfor word in words:\n    counts[word] = counts.get(word, 0) + 1"
+        )
+        assert block.title.text() == "<b>python</b>"
+        before, after = view.prose()
+        assert "font-weight:700" in before.text() and "dict" in before.text()
+        assert "&lt;b&gt;not html&lt;/b&gt;" in after.text() and "<img" not in after.text()
+        assert "passwd" not in after.text()
+        block.copy_button.click()
+        assert QApplication.clipboard().text() == block.code.text()
+        assert block.copy_button.text() == "Copied"
+        page.answer.copy_button.click()
+        assert QApplication.clipboard().text() == CODE_ANSWER
+
+    run_page(body, replies=(Reply.ok(CODE_ANSWER, verbatim=True),))
+
+
+def test_the_picker_opens_on_the_model_last_sent_from_here(
+    on_desk: OnDesk,
+    qtbot: QtBot,
+) -> None:
+    """Issue 54.1: the model offered was the first alphabetically (`gpt-4.1`). The picker opens
+    on the one last sent from this window, in a page built anew (the window's next start)."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.page_shown()
+        await until(lambda: page.model_box.count() > 1, "the gateway's models listed")
+        page.model_box.choose("openai/gpt-4o-mini")
+        page.prompt.setPlainText("hello")
+        page.send()
+        await until(lambda: page.answer.reply is not None, "the answer")
+        context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
+        again = PlaygroundPage(context)
+        try:
+            again.page_shown()
+            await until(lambda: again.model_box.count() > 1, "listed again")
+            assert again.model_box.chosen_model() == "gpt-4o-mini"
+            assert again.model_box.currentText() == "OpenAI · gpt-4o-mini"
+        finally:
+            again.deleteLater()
+
+    on_desk(
+        PlaygroundPage, body, replies=(Reply.ok("hi", verbatim=True),), also_upstream=("openai",)
+    )
+
+
+MODELS = [
+    {"id": "gpt-4.1", "provider": "openai", "type": "api"},
+    {"id": "gpt-4o-mini", "provider": "openai", "type": "api"},
+    {"id": "claude-sonnet-4-6", "provider": "anthropic", "type": "api"},
+    {"id": "claude-cli/haiku", "provider": "claude-cli", "type": "cli"},
+    {"id": "fast", "provider": "openai", "type": "alias"},
+]
+
+
+def test_the_default_model_is_one_that_answers() -> None:
+    assert preferred_model(MODELS, last_used="claude-sonnet-4-6") == "claude-sonnet-4-6"
+    assert preferred_model(MODELS, last_used="gone", default="gpt-4o-mini") == "gpt-4o-mini"
+    # The provider that answered most lately, unless it fails now.
+    assert preferred_model(MODELS, answering=["anthropic", "openai"]) == "claude-sonnet-4-6"
+    picked = preferred_model(MODELS, answering=["anthropic", "openai"], failing={"anthropic"})
+    assert picked == "gpt-4.1"
+    # Nothing answered yet: an API's model before a CLI's, a failing provider's last.
+    assert preferred_model(MODELS, failing={"openai", "anthropic"}) == "claude-cli/haiku"
+    assert preferred_model([]) == ""
+
+
+def test_two_answers_side_by_side_fit_the_page_at_1024(on_desk: OnDesk, qtbot: QtBot) -> None:
+    """The gallery at 1024x700: the compared answer ran past the window's edge ("Open in
+    re"). Both answers, their figures and buttons lie within the conversation's width."""
 
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         page.model_box.choose("claude-sonnet-4-6")
@@ -277,21 +422,52 @@ def test_the_message_box_follows_the_answers_with_no_hole_between(
         await until(lambda: page.answer.reply is not None, "the first answer")
         page.compare_button.click()
         await until(lambda: page.second.reply is not None, "the second answer")
-        qtbot.wait(50)  # the layout settles
-        answers_end = max(
-            pane.open_button.mapTo(page, pane.open_button.rect().bottomLeft()).y()
-            for pane in (page.answer, page.second)
-        )
-        box_top = page.prompt.mapTo(page, page.prompt.rect().topLeft()).y()
-        assert 0 < box_top - answers_end <= 3 * page.fontMetrics().lineSpacing(), (
-            answers_end,
-            box_top,
-        )
+        qtbot.wait(20)
+        viewport = page.transcript.viewport()
+        assert page.transcript.widget().width() <= viewport.width()
+        for pane in (page.answer, page.second):
+            for part in (pane, pane.open_button, pane.figures):
+                right = part.mapTo(viewport, part.rect().topRight()).x()
+                assert right <= viewport.width(), (part.objectName(), right, viewport.width())
 
     on_desk(
         PlaygroundPage,
         body,
-        size=size,
-        replies=(Reply.ok("Sea otters", verbatim=True), Reply.ok("Otters, mostly", verbatim=True)),
+        size=(828, 600),  # the page's room in a 1024x700 window
+        replies=(
+            Reply.ok(
+                "Sea otters hold paws while they sleep, so the current does not carry them "
+                "apart. A group resting together is called a raft.",
+                verbatim=True,
+            ),
+            Reply.ok(
+                "They link paws (and sometimes wrap themselves in kelp) so that they stay "
+                "together while asleep on the water.",
+                verbatim=True,
+            ),
+        ),
         also_upstream=("openai",),
     )
+
+
+def test_embed_sends_the_message_to_an_embedding_model_and_describes_the_vector(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.page_shown()
+        await until(lambda: page.model_box.count() > 0, "the gateway's models listed")
+        page.model_box.setEditText("text-embedding-3-small")
+        page.prompt.setPlainText("otters hold hands")
+        qtbot.mouseClick(page.embed_button, Qt.MouseButton.LeftButton)
+        await until(lambda: page.answer.reply is not None, "the embedding")
+        reply = page.answer.reply
+        assert reply is not None and reply.ok, reply
+        assert re.match(r"\d+ dimensions: \[-?\d\.\d{4}", page.answer.text.toPlainText())
+        # Recorded as an embedding, through the gateway to the provider's own endpoint.
+        assert reply.record is not None and reply.record["caller"] == "playground"
+        assert [r.path for r in desk.upstream.requests][-1].endswith("/embeddings")
+        # An embedding is no turn of the chat: the next message starts the conversation.
+        assert page._messages == [] and page.send_button.isEnabled()
+
+    run_page(body)

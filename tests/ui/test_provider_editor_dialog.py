@@ -241,3 +241,49 @@ def test_a_bedrock_provider_in_another_region_added_in_the_dialog_serves_request
         assert bedrock_key not in text and "# written by me" in text
 
     on_page(body, loaded=with_comments)
+
+
+def test_add_provider_asks_kind_address_and_key_and_tests_before_saving(
+    on_page: OnPage, config_path: Path
+) -> None:
+    """Issue 54.4: "Add provider" asks the kind, the base URL and the key first (the id
+    suggested from the address, the rest folded), and Save tests the endpoint before anything
+    is written: a passing test saves; a failing one saves nothing and offers "Save anyway"."""
+
+    async def body(desk: Desk, page: ProvidersPage) -> None:
+        desk.upstream.model_ids["chat"] = ["house-coder"]
+        page.add_button.click()
+        dialog = page.editor
+        assert dialog is not None
+        assert not dialog.headers_edit.isVisible() and not dialog.aliases.isVisible()
+        dialog.kind_box.setCurrentText("openai-compatible")
+        url = desk.upstream.base_url + "/v1"
+        dialog.url_edit.setText(url)
+        dialog.url_edit.textEdited.emit(url)
+        assert dialog.id_edit.text() == "local-" + url.split(":")[2].split("/")[0]
+        dialog.key_edit.setText(KEY)
+        listed_before = len(desk.upstream.requests)
+        saved: list[str] = []
+        dialog.saved.connect(saved.append)
+        dialog.save_button.click()  # never tested: the test runs first
+        await until(lambda: saved, "tested, then saved")
+        assert dialog.test_label.text().startswith("OK")
+        asked = [r.path for r in desk.upstream.requests[listed_before:]]
+        assert any(path.endswith("/models") for path in asked), asked
+        assert f"[gateway.providers.{saved[0]}]" in config_path.read_text()
+
+        # A dead address: the test fails, nothing is written, a second Save keeps it.
+        written = config_path.read_bytes()
+        second = page.open_editor(None)
+        second.url_edit.setText("http://127.0.0.1:9/v1")
+        second.url_edit.textEdited.emit("http://127.0.0.1:9/v1")
+        second.save_button.click()
+        await until(lambda: second.save_button.text() == "Save anyway", "the failed test")
+        assert second.test_label.text().startswith("Failed")
+        assert "nothing was saved" in second.message_label.text()
+        assert config_path.read_bytes() == written and second.isVisible()
+        second.save_button.click()
+        await until(lambda: not second.isVisible(), "saved anyway")
+        assert "[gateway.providers.local-9]" in config_path.read_text()
+
+    on_page(body)

@@ -26,9 +26,15 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_detail import SWITCH_OFF_WORDS, SWITCH_ON_WORDS
-from llmgw_desktop.ui.pages.provider_rows import CHECKING, circuit_text, load_provider_rows
+from llmgw_desktop.ui.pages.provider_rows import (
+    CHECKING,
+    circuit_text,
+    load_provider_rows,
+    switchable,
+)
 from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
 from llmgw_desktop.ui.pages.providers import (
     COLUMNS,
@@ -42,7 +48,7 @@ from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
-from tests.ui.desk_gateway import page_parts
+from tests.ui.desk_gateway import Desk, OnWindow, page_parts
 from tests.ui.waiting import until
 
 FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
@@ -567,6 +573,58 @@ def test_a_circuit_says_what_it_does_to_the_calls() -> None:
     assert circuit_text({"state": "half_open"}) == "half open: one call tries"
     opened = circuit_text({"state": "open", "retryAfterSeconds": 30})
     assert opened.startswith("open until ") and opened.endswith(": calls refused")
+
+
+def test_the_providers_that_answer_come_first_and_the_rest_are_folded(
+    on_providers: OnProviders,
+) -> None:
+    """Issue 54.4: twelve "Not installed" CLIs were listed before the one provider that
+    answers. Those that answer come first; those no switch can make answer are folded under
+    "Show N more", one click away, and unfolded when one of them is chosen."""
+
+    async def body(page: ProvidersPage, _upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        table = page.table
+        shown = [row for i, row in enumerate(page.rows) if not table.isRowHidden(i)]
+        assert shown and shown[0].name == "OpenAI" and shown[0].status == "Ready"
+        assert all(switchable(row) for row in shown)
+        folded = page.folded
+        assert folded and all(not switchable(row) for row in folded)
+        button = page.unfold_button
+        assert button.isVisible() and button.text().startswith(f"Show {len(folded)} more")
+        assert page.selected_row() in shown  # the details never show a folded row
+        button.click()
+        assert not any(table.isRowHidden(i) for i in range(table.rowCount()))
+        assert button.text() == "Hide the providers that cannot answer"
+        button.click()
+        # Chosen from elsewhere (the palette, a notification): unfolded and shown.
+        page.select(folded[-1].key)
+        assert button.isChecked() and page.selected_row() == folded[-1]
+
+    on_providers(body)
+
+
+def test_a_built_in_providers_keys_are_one_click_from_its_details(on_window: OnWindow) -> None:
+    """Issue 54.3: the Providers detail said a built-in provider's keys "are set under
+    [gateway.providers]". Its Keys… button opens the Provider keys page on that provider."""
+
+    async def body(_desk: Desk, window: MainWindow) -> None:
+        window.show_page("providers")
+        page = window.pages["providers"]
+        assert isinstance(page, ProvidersPage)
+        await until(lambda: page.select("api:anthropic"), "the rows")
+        button = page.detail.keys_button
+        assert button.isVisible() and "[gateway.providers]" in page.config_state.text()
+        button.click()
+        keys = window.pages["credentials"]
+        assert window.current_page is keys
+        assert keys.provider_box.currentText() == "anthropic"  # type: ignore[attr-defined]
+        # A CLI has no API key to set here.
+        window.show_page("providers")
+        page.select(next(r.key for r in page.rows if r.is_cli))
+        assert not button.isVisible()
+
+    on_window(body)
 
 
 def test_a_routes_targets_show_their_share_latency_and_cool_down(

@@ -28,7 +28,7 @@ from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
 from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
-from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, TIME_COLUMN
+from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, STATE_COLUMN, TIME_COLUMN
 from llmgw_desktop.ui.pages.recorder_words import (
     NO_PROMPT_FOR_API,
     describe_detail,
@@ -521,6 +521,10 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
     )
     text = describe_detail(RecordDetail(ok))
     assert "openai/gpt-5-fake (key being tried) → ok" in text and "key key" not in text
+    # Issue 54.5: the end on the same day says its time, not the date again (three lines at
+    # 1024 px).
+    timing = next(row.value for row in sections[0].rows if row.label == "Time")
+    assert timing.count("-") == 2 and " → " in timing, timing
     failed = ok | {"state": "failed", "error_code": "upstream_500", "http_status": 502}
     sections = detail_sections(RecordDetail(failed))
     error = next(section for section in sections if section.title == "Error")
@@ -545,14 +549,15 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
     assert "Error" not in plain
 
 
-def test_a_narrow_list_keeps_provider_state_and_error_code_with_the_model_under_its_provider(
+def test_a_narrow_list_keeps_provider_state_and_cost_with_the_model_under_its_provider(
     on_desk: OnDesk,
 ) -> None:
     """Issue 41, review finding 9: at 1024 px the list showed only Time, Model and State (the
     Time column spending ~140 px on "2026-11-24" in every row); now the model moves under its
     provider, the time is the clock's (its date in the tooltip), costs have two significant
     figures with their decimal points aligned, rows are tinted alternately, and the count says
-    how to see more."""
+    how to see more. Issue 54.5: Cost (what this app is about) was hidden at 1024 px: it stays,
+    the error code giving way (in the state's tooltip, and one click away on the hint)."""
 
     async def body(desk: Desk, page: RecorderPage) -> None:
         runtime = desk.runtime
@@ -562,9 +567,26 @@ def test_a_narrow_list_keeps_provider_state_and_error_code_with_the_model_under_
         await until(lambda: page.model.loaded == 2 and not page.model.loading, "listed")
         header = page.table.horizontalHeader()
         shown = [COLUMNS[c] for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
-        for kept in ("Time", "Provider", "State", "Error code"):
+        for kept in ("Time", "Provider", "State", "Cost"):
             assert kept in shown, (shown, page.columns.widths, page.table.viewport().width())
         assert "Model" not in shown
+        failed = next(
+            row
+            for row in range(page.model.rowCount())
+            if shown_column(page, "State")[row] == "failed"
+        )
+        tip = page.model.data(page.model.index(failed, STATE_COLUMN), Qt.ItemDataRole.ToolTipRole)
+        code = page.model.summary(failed).error_code
+        assert code and code in tip.splitlines(), tip
+        # The hint is the way to what gave way: picking a column shows it, another giving way.
+        hint = page.columns.hint
+        assert "Error code" in hint.hidden_names
+        menu = hint.open_menu()
+        (show_code,) = [a for a in menu.actions() if a.text() == "Show Error code"]
+        show_code.trigger()
+        menu.close()
+        shown = [COLUMNS[c] for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        assert "Error code" in shown and "Error code" not in hint.hidden_names, shown
         assert page.table.horizontalScrollBar().maximum() == 0
         # The model is the provider cell's second line, and the row is tall enough for two.
         codex = shown_column(page, "Provider").index("Codex")

@@ -106,7 +106,7 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
             if a.objectName() == f"replayOn:{REPLAY_MODEL}"
         )
         # A chat already on the Playground gives way to the replayed one.
-        window.pages[PlaygroundPage.KEY].transcript.add_turn("You", "An earlier chat")  # type: ignore[attr-defined]
+        window.pages[PlaygroundPage.KEY].transcript.add_question("You", "An earlier chat")  # type: ignore[attr-defined]
         asked_before = len(desk.upstream.llm_requests)
         choice.trigger()
 
@@ -130,7 +130,11 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
         assert playground.second.title.text() == f"OpenAI · {REPLAY_MODEL}"
         assert playground.second.title.toolTip() == f"Model id: {REPLAY_MODEL}"
         # The transcript is the replayed conversation, not what was on screen before.
-        assert playground.transcript.turns == [("You", "hi")]
+        assert playground.transcript.turns == [
+            ("You", "hi"),
+            ("Recorded · Anthropic · claude-sonnet-4-6", "Sea otters hold hands."),
+            (f"OpenAI · {REPLAY_MODEL}", "Otters, mostly."),
+        ]
         # Through the real gateway, to OpenAI, with the recorded messages.
         (sent,) = desk.upstream.llm_requests[asked_before:]
         assert sent.dialect == "chat"

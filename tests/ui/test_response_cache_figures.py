@@ -151,8 +151,8 @@ def test_overview_says_why_requests_were_not_cached_at_a_laptops_width(
 def test_a_hit_reads_apart_from_a_call_in_the_recorder_list_at_every_width(
     on_window: OnWindow, loaded: LoadedSettings, size: tuple[int, int]
 ) -> None:
-    # At 1024 px the list keeps time, provider (the model under it), state and error code: a
-    # hit's $0 cost and zero tokens are hidden, and its row read as the call it saved.
+    # At 1024 px the list keeps time, provider (the model under it), state and cost (issue
+    # 54.5): a hit's row must not read as the call it saved, by its state.
     async def body(desk: Desk, window: MainWindow) -> None:
         assert [await _ask(desk) for _ in range(REPEATS)] == ["miss", "hit", "hit"]
         window.show_page("recorder")
@@ -174,6 +174,6 @@ def test_a_hit_reads_apart_from_a_call_in_the_recorder_list_at_every_width(
         tip = model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole)
         assert "answered from the response cache" in tip, tip
         if size[0] == 1024:
-            assert table.isColumnHidden(COST) and not table.isColumnHidden(STATE)
+            assert not table.isColumnHidden(COST) and not table.isColumnHidden(STATE)
 
     on_window(body, size=size, loaded=_cached(loaded))

@@ -25,8 +25,9 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.playground_models import ModelPicker
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
-from llmgw_desktop.ui.qt import QDesktopServices
+from llmgw_desktop.ui.qt import QDesktopServices, QDoubleSpinBox, QScrollArea, QSpinBox
 from tests.ui.waiting import until
 
 TOKEN = "s3cr3t-bearer-token-0123456789-abcdefghijkl"
@@ -416,3 +417,66 @@ def test_a_table_setting_lists_its_entries_by_name() -> None:
     assert shown_value(decls["gateway.fallback"], ["a/b", "c/d"]) == "a/b, c/d"
     assert shown_value(decls["budgets"], [{"scope": "global"}]) == "1 entry"
     assert shown_value(decls["http.auth_token"], "s3cr3t") == "***"
+
+
+def test_a_setting_changed_with_its_control_reaches_config_toml_and_the_engine(
+    on_settings: OnSettings, config: Path
+) -> None:
+    """Issue 54.3: Settings was a table in which most rows said "change it in config.toml".
+    What a person changes is a control, checked as it changes, written to config.toml with the
+    file's comments kept, and taken on by the running engine where it can be."""
+
+    async def body(page: SettingsPage, engine: Engine) -> None:
+        assert page.views.currentWidget() is page.findChild(QScrollArea, "settingsFormScroll")
+        form = page.form
+        # Numbers in the unit a person thinks in: 45,000 ms is 45 s.
+        deadline = form.rows["jobs.sync_deadline_ms"].editor
+        assert isinstance(deadline, QDoubleSpinBox) and deadline.value() == 45.0
+        # The default model: live, from the next request on.
+        picker = form.rows["gateway.default_model"].editor
+        assert isinstance(picker, ModelPicker)
+        picker.setEditText("openai/gpt-4o-mini")
+        picker.lineEdit().editingFinished.emit()
+        note = form.rows["gateway.default_model"].note
+        await until(lambda: "in effect now" in note.text(), "saved and applied")
+        assert engine.gateway.registry.config.default_model == "openai/gpt-4o-mini"
+        assert engine.settings.gateway.default_model == "openai/gpt-4o-mini"
+        # Checked as it changes: a refused value is said under its control, nothing written.
+        spin = form.rows["jobs.max_concurrent"].editor
+        assert isinstance(spin, QSpinBox) and spin.value() == 6
+        before = config.read_text(encoding="utf-8")
+        spin.setValue(0)
+        refusal = form.rows["jobs.max_concurrent"].note
+        assert refusal.text() == "0 must be greater than 0: not saved" and refusal.isVisible()
+        spin.editingFinished.emit()
+        await asyncio.sleep(0.05)
+        assert config.read_text(encoding="utf-8") == before
+        # A valid one is written; the running engine keeps its value until a restart.
+        spin.setValue(12)
+        assert not refusal.isVisible()
+        spin.editingFinished.emit()
+        await until(lambda: "after a restart" in refusal.text(), "saved for the next start")
+        assert engine.settings.jobs.max_concurrent == 6
+        # The advanced view keeps every setting, with where it came from.
+        page.all_button.click()
+        assert page.table.isVisible() and not form.isVisible()
+        assert _row(page, "jobs.max_concurrent")[3] == "saved 12: restart needed"
+
+    on_settings(body)
+    text = config.read_text(encoding="utf-8")
+    assert "# keep it modest on this laptop\nmax_concurrent = 12\n" in text
+    assert 'default_model = "openai/gpt-4o-mini"' in text and text.startswith("# my gateway\n")
+    assert load_settings().settings.gateway.default_model == "openai/gpt-4o-mini"
+
+
+def test_a_setting_the_environment_sets_is_shown_but_cannot_be_changed(
+    on_settings: OnSettings, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_RECORDER_RETENTION_DAYS", "7")
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        row = page.form.rows["recorder.retention_days"]
+        assert not row.editor.isEnabled() and row.editor.value() == 7  # type: ignore[attr-defined]
+        assert "LLM_GATEWAY_RECORDER_RETENTION_DAYS" in row.note.text()
+
+    on_settings(body)

@@ -9,13 +9,12 @@ ledger, kept with the key in the store), a rate limit (requests per minute, in p
 (same principal, same spend) and revokes the old one at once or after a grace.
 
 Revocation is effective at once, in every process sharing the store: a revocation written by
-the CLI, another gateway process or the Keys page is seen by the next request. On PostgreSQL a
-key is looked up in the store on every request (one indexed read on the read lane); on SQLite
-its row is remembered until any process writes a key, which every write says by replacing a
-marker file beside the database (`key_changes.py`), checked on every request. Only the
-operator may make, list, revoke or rotate keys (`Capability.KEYS`), so a key can never make
-another.
-"""
+the CLI, another gateway process or the Access keys page is seen by the next request. On
+PostgreSQL a key is looked up in the store on every request (one indexed read on the read
+lane); on SQLite its row is remembered until any process writes a key, which every write says
+by replacing a marker file beside the database (`key_changes.py`), checked on every request.
+Only the operator may make, list, revoke or rotate keys (`Capability.KEYS`), so a key can never
+make another."""
 
 from __future__ import annotations
 
@@ -436,7 +435,7 @@ def _refuse_name(record: KeyRecord, earlier: set[str], continues: bool) -> None:
             f"name: an earlier key was named {name!r}, and {record.principal} still owns its "
             "sessions, jobs, recorder rows, cached answers and budget spend. For someone "
             "else, choose another name; for the same holder, continue that identity "
-            "(`keys create --continue-identity`, or the Keys page's checkbox)",
+            "(`keys create --continue-identity`, or the Access keys page's checkbox)",
             param="name",
             identity=record.principal,
         )

@@ -1,7 +1,7 @@
 """Verified gateway keys remembered until any process changes a key (SQLite stores).
 
 A key's row was read from the store on every request so that a revocation written by the CLI,
-another gateway process or the Keys page counts at the next request. On SQLite that read is a
+another gateway process or the Access keys page counts at the next request. On SQLite that read is a
 hop to the store's one thread, where it waits behind the recorder's flushes: the largest part
 of authenticating a key under load (bench/request_stages.py). Every process that shares a
 SQLite store shares its directory, so each write of a key (create, rotate, revoke) replaces a

@@ -136,7 +136,7 @@ class KeyScope:
         return OutsideKeyScope(
             f"MCP tool {tool!r} is outside the scope of gateway key {principal}: it may call "
             f"{', '.join(sorted(self.tools))}. Have the operator add the tool to the key's "
-            "scope (--tool, or the Keys page).",
+            "scope (--tool, or the Access keys page).",
             principal=principal,
             tool=tool,
             allowed_tools=sorted(self.tools),

@@ -70,7 +70,7 @@ class ProjectGrants:
                 f"project {project!r} is outside the scope of gateway key {principal}: a "
                 "project's vault keys, CLI logins and budgets are the operator's to hand out. "
                 "To allow it, have the operator make the key with that project in its scope "
-                "(--project, or the Keys page), or call without a project.",
+                "(--project, or the Access keys page), or call without a project.",
                 code=ErrorCode.OUTSIDE_KEY_SCOPE,
                 project=project,
                 principal=principal,

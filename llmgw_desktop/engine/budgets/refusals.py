@@ -142,7 +142,7 @@ def how_to_raise(budget: Budget, *, of_key: bool) -> str:
     if of_key:
         return (
             "It is this gateway key's own budget: ask the operator for a key with a larger "
-            "one (the Keys page, or `llmgw-desktop keys create ... --budget`)."
+            "one (the Access keys page, or `llmgw-desktop keys create ... --budget`)."
         )
     return "Raise it in config.toml ([[budgets]]) or on the dashboard's Budgets page."
 

@@ -50,7 +50,7 @@ class Budgets:
 
     def key_status(self, principal: str) -> BudgetStatus | None:
         """The budget a gateway key carries (`key:<name>`) with its spend this period, or None
-        when the key has none (the Keys page's spent-of-budget bar)."""
+        when the key has none (the Access keys page's spent-of-budget bar)."""
         return self._ledger.key_status(principal)
 
     def key_statuses(self) -> list[BudgetStatus]:

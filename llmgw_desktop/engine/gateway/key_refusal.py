@@ -33,7 +33,7 @@ __all__ = [
 KEY_REFUSED_STATUSES = frozenset({401, 403})
 KEY_REFUSED_OUTCOMES = frozenset(str(status) for status in KEY_REFUSED_STATUSES)
 # Where a person stores a provider key in the vault: the words every hint uses.
-VAULT_PLACES = "the window's Credentials page, or POST /v1/credentials"
+VAULT_PLACES = "the window's Provider keys page, or POST /v1/credentials"
 # Gemini's reason for a key it does not know (its 400's `google.rpc.ErrorInfo`).
 _GEMINI_KEY_INVALID = "API_KEY_INVALID"
 

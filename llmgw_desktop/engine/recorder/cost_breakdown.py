@@ -29,7 +29,8 @@ __all__ = [
 
 CostDimension = Literal["provider", "model", "project", "caller", "principal"]
 # What the person picks -> the column it groups by; the agent is the recorder's `caller`, the
-# principal who made the call (a gateway key is `key:<name>`: the Keys page's spend) its owner.
+# principal who made the call (a gateway key is `key:<name>`: the Access keys page's spend) its
+# owner.
 COST_DIMENSIONS: dict[CostDimension, str] = {
     "provider": "provider",
     "model": "model",

@@ -225,7 +225,7 @@ class UpstreamServers:
 
     async def remove(self, principal: Principal, name: str) -> None:
         """Stop a server and remove its table from config.toml (its OAuth tokens, if any, stay
-        in the vault, listed on the Credentials page); every session is told.
+        in the vault, listed on the Provider keys page); every session is told.
 
         Raises:
             AccessDenied: `principal` is not the operator (code `operator_only`).

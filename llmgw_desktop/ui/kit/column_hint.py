@@ -10,6 +10,10 @@ takes the rest of the width (a name, a model: a short heading, a wide section), 
 words or, short of room, its short ones ("9 columns hidden", else "+9"; the tooltip says the
 rest); where not even those fit (`fits` is False), the fitter makes `room()` at the header's
 end.
+
+The line is also the way to a hidden column: clicked, it lists
+the hidden columns, and choosing one (`chosen(name)`) asks its fitter to show that column,
+another least-needed one giving way instead (`ColumnFitter.prefer`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from llmgw_desktop.ui.design import CAPTION, SPACE, scaled_font
-from llmgw_desktop.ui.qt import QEvent, QHeaderView, QLabel, QObject, QTableView, QTreeView
+from llmgw_desktop.ui.qt import (
+    QEvent,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMouseEvent,
+    QObject,
+    QPoint,
+    Qt,
+    QTableView,
+    QTreeView,
+    Signal,
+)
 from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["HiddenColumnsHint", "hidden_words"]
@@ -38,7 +54,10 @@ def hidden_words(count: int, *, short: bool = False, fewest: bool = False) -> st
 
 
 class HiddenColumnsHint(QLabel):
-    """The line over the right end of `view`'s header; `show_hidden` says what is hidden."""
+    """The line over the right end of `view`'s header; `show_hidden` says what is hidden;
+    `chosen(name)` when a person picks a hidden column to show."""
+
+    chosen = Signal(str)
 
     def __init__(self, view: QTableView | QTreeView) -> None:
         header: QHeaderView = (
@@ -52,6 +71,8 @@ class HiddenColumnsHint(QLabel):
         self._over: int | None = None  # the column whose section may hold it when the end cannot
         self.hidden_names: list[str] = []
         self.fits = True  # its words lie past every heading's (False: room must be made)
+        self.menu: QMenu | None = None
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.hide()
         header.installEventFilter(self)
         # Headings resized after the count was said (the fitter sizes them next): placed again.
@@ -72,10 +93,30 @@ class HiddenColumnsHint(QLabel):
             return
         self.hidden_names = names
         words = hidden_words(len(names))
-        self.setToolTip(f"{words}. Hidden for want of room: {', '.join(names)}" if names else "")
+        self.setToolTip(
+            f"{words}. Hidden for want of room: {', '.join(names)}. Click to show one."
+            if names
+            else ""
+        )
         self.setAccessibleName(words)
         self.setVisible(bool(names))
         self._place()
+
+    def open_menu(self) -> QMenu:
+        """List the hidden columns under the line; picking one asks for it (`chosen`)."""
+        menu = QMenu(self)
+        menu.setObjectName("hiddenColumnsMenu")
+        for name in self.hidden_names:
+            action = menu.addAction(f"Show {name}")
+            action.triggered.connect(lambda _checked=False, n=name: self.chosen.emit(n))
+        menu.popup(self.mapToGlobal(QPoint(0, self.height())))
+        self.menu = menu
+        return menu
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.hidden_names:
+            self.open_menu()
+        super().mouseReleaseEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._header and event.type() == QEvent.Type.Resize:

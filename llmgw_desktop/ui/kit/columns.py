@@ -101,12 +101,24 @@ class ColumnFitter(QObject):
         # Measure the rows on screen only: all of a long list cost the loop ~100 ms.
         header.setResizeContentsPrecision(0)
         self.hint = HiddenColumnsHint(table)
+        self.hint.chosen.connect(self.prefer)
         table.viewport().installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
             self.fit(measure=False)
         return False
+
+    def prefer(self, name: str) -> None:
+        """Show the optional column headed `name` from now on: it gives way last, so a less
+        needed one is hidden in its place (a person asked for it from the hint)."""
+        header = _header(self._table)
+        model = self._table.model()
+        for column in list(self.optional):
+            if str(model.headerData(column, header.orientation())).replace("\n", " ") == name:
+                self.optional.remove(column)
+                self.optional.append(column)
+        self.fit(measure=False)
 
     def hidden(self) -> list[int]:
         """The columns hidden now for want of room."""

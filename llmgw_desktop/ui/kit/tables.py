@@ -31,9 +31,12 @@ from llmgw_desktop.ui.qt import (
     QStyleOptionViewItem,
     Qt,
     QTableView,
+    QTableWidget,
     QTreeView,
+    QTreeWidget,
     QWidget,
 )
+from llmgw_desktop.ui.terms import meaning
 
 __all__ = ["HEADING_INSET", "ROW_HEIGHT", "HeadingRoom", "align_heading", "fit_rows", "tidy_tables"]
 
@@ -64,6 +67,7 @@ def tidy_tables(root: QWidget) -> int:
         if isinstance(view, QTableView | QTreeView):
             header = view.horizontalHeader() if isinstance(view, QTableView) else view.header()
             _tidy_header(header)
+            _explain_headings(view)
         if isinstance(view, QTableView):
             rows = view.verticalHeader()
             rows.setDefaultSectionSize(ROW_HEIGHT)
@@ -72,6 +76,21 @@ def tidy_tables(root: QWidget) -> int:
         elif isinstance(view, QTreeView) and type(view.itemDelegate()) is QStyledItemDelegate:
             view.setItemDelegate(_RowHeight(view))
     return tidied
+
+
+def _explain_headings(view: QAbstractItemView) -> None:
+    """A heading that is a word of the trade says what it means on hover (`ui/terms.py`);
+    one with a tooltip of its own keeps it."""
+    if isinstance(view, QTableWidget):
+        for column in range(view.columnCount()):
+            item = view.horizontalHeaderItem(column)
+            if item is not None and not item.toolTip() and (words := meaning(item.text())):
+                item.setToolTip(words)
+    elif isinstance(view, QTreeWidget):
+        head = view.headerItem()
+        for column in range(view.columnCount()):
+            if not head.toolTip(column) and (words := meaning(head.text(column))):
+                head.setToolTip(column, words)
 
 
 class HeadingRoom(QProxyStyle):

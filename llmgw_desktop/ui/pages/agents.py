@@ -32,6 +32,7 @@ from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.agent_detail import AgentDetail
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
@@ -198,7 +199,8 @@ class AgentsPage(Page):
             "An agent is the name a client gives itself (MCP client info, X-Caller, its user "
             f"agent or OAuth client). Failed or refused counts {FAILED_MEANS}. A cost "
             "marked ≥ is at least that much: some of its requests have no known price. "
-            "Open a lane to see its requests; open Active jobs to see its jobs."
+            "Open an agent or one of its projects to see its requests; open Active jobs to see "
+            "its jobs."
         )
         self.note.setObjectName("agentsNote")
         self.note.setWordWrap(True)
@@ -335,7 +337,7 @@ class AgentsPage(Page):
         why = "" if lane is not None else "Choose an agent in the list first. "
         if lane is not None and not named:
             why = "An unnamed agent cannot be filtered on. "
-        self.requests_button.setToolTip(why + "Show the chosen lane's requests in the recorder")
+        self.requests_button.setToolTip(why + "Show the chosen agent's requests in the recorder")
         self.jobs_button.setToolTip(why + "Show the chosen agent's jobs on the Jobs page")
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:
@@ -346,19 +348,18 @@ class AgentsPage(Page):
         """Show the selected lane's requests in the Flight recorder, or its agent's jobs."""
         item = self.tree.currentItem()
         lane = self.selected_lane()
-        window = self.window()
-        pages = getattr(window, "pages", {})
-        show_page = getattr(window, "show_page", None)
-        if lane is None or not lane.caller or not callable(show_page):
+        if lane is None or not lane.caller:
             return
         if jobs:
-            page = pages.get(JobsPage.KEY)
-            if isinstance(page, JobsPage):
+            found_jobs = other_page(self, JobsPage.KEY, JobsPage)
+            if found_jobs is not None:
+                navigator, page = found_jobs
                 page.show_agent(lane.caller, active_only=lane.active_jobs > 0)
-                show_page(JobsPage.KEY)
+                navigator.show_page(JobsPage.KEY)
             return
-        recorder = pages.get(RecorderPage.KEY)
-        if isinstance(recorder, RecorderPage):
+        found = other_page(self, RecorderPage.KEY, RecorderPage)
+        if found is not None:
+            navigator, recorder = found
             # A total row is every project of the agent; "(no project)" cannot be narrowed
             # further than the agent (the recorder filters on a named project only).
             project = None if _is_total(item) else lane.project
@@ -368,7 +369,7 @@ class AgentsPage(Page):
                 reach_s=self.window_seconds,
                 principal=lane.principal or None,
             )
-            show_page(RecorderPage.KEY)
+            navigator.show_page(RecorderPage.KEY)
 
 
 def _is_total(item: QTreeWidgetItem | None) -> bool:

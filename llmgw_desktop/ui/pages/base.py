@@ -15,10 +15,11 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.login_switch import Autostart
-from llmgw_desktop.ui.qt import QVBoxLayout, QWidget
+from llmgw_desktop.ui.navigator import navigator_of
+from llmgw_desktop.ui.qt import QFrame, QScrollArea, QVBoxLayout, QWidget
 from llmgw_desktop.ui.tasks import UiTasks
 
 __all__ = ["Page", "PageContext", "WindowFacts"]
@@ -84,6 +85,23 @@ class Page(QWidget):
         else:  # a page that scrolls as a whole: the head keeps the margins of the rest
             layout.setContentsMargins(0, 12, 0, 0)
 
+    def scrolling_column(self) -> QVBoxLayout:
+        """The page's content column, in a scroll area under its head (with every page's
+        margins): a page taller than a small window scrolls rather than making the window
+        taller (the window is as tall as the tallest page built)."""
+        outer = QVBoxLayout(self)
+        page_margins(outer)
+        area = QScrollArea()
+        area.setObjectName("pageScroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, SPACE["xs"], 0)
+        area.setWidget(content)
+        outer.addWidget(area, 1)
+        return column
+
     def page_shown(self) -> None:
         """The page became the visible one: start refreshing."""
 
@@ -92,7 +110,6 @@ class Page(QWidget):
 
     def show_error(self, message: str) -> None:
         """Tell the person something failed (the window shows it in its status bar)."""
-        window = self.window()
-        status = getattr(window, "statusBar", None)
-        if callable(status):
-            status().showMessage(message, 8000)
+        navigator = navigator_of(self)
+        if navigator is not None:
+            navigator.say(message)

@@ -68,7 +68,7 @@ class BudgetDetail(DetailCard):
             "Edit on Keys",
             "budgetOnKeys",
             icon="keys",
-            tip="A key's budget is the key's own: the Keys page changes it",
+            tip="A key's budget is the key's own: the Access keys page changes it",
         )
         self.action_row.addWidget(self.keys_button)
         self.action_row.addStretch(1)
@@ -101,7 +101,7 @@ class BudgetDetail(DetailCard):
         )
         self.resets_label.setText(status.reset_text())
         if of_key:
-            self.kept_label.setText("the gateway key itself (the Keys page changes it)")
+            self.kept_label.setText("the gateway key itself (the Access keys page changes it)")
         else:
             self.kept_label.setText("config.toml" if can_save else "this session only")
         self.keys_button.setVisible(of_key)

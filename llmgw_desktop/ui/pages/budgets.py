@@ -2,8 +2,8 @@
 
 A list with the chosen budget's details beside it. The list has one row per budget: those of
 `[[budgets]]` in their order, then the gateway keys' own budgets (kept with the keys; listed
-here so "all my limits" is one page, changed on the Keys page). Each row has its scope,
-spend, limits with their period (`budget_words.limits_words`, as the Keys page says them), a
+here so "all my limits" is one page, changed on the Access keys page). Each row has its scope,
+spend, limits with their period (`budget_words.limits_words`, as the Access keys page says them), a
 bar coloured by state (the accent under the soft limit, amber past it, red once the hard limit
 refuses calls) with its percentage beside it in the text colour, the state as a status (glyph
 and word, so colour is never the only signal) and the local time the period resets. The
@@ -53,9 +53,11 @@ from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBarDelegate, spend_tone
 from llmgw_desktop.ui.kit.tables import ROW_HEIGHT, align_heading
 from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.budget_detail import BudgetDetail
 from llmgw_desktop.ui.pages.budget_dialog import BudgetDialog
+from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QIcon,
@@ -153,7 +155,7 @@ class BudgetsPage(Page):
                 "No budgets yet",
                 "Cap what an agent, a project, an OAuth client or everything may spend a day "
                 "or a month, in dollars or tokens. A gateway key's own budget is set on the "
-                "Keys page and listed here too.",
+                "Access keys page and listed here too.",
                 empty_add,
             ),
         )
@@ -259,7 +261,7 @@ class BudgetsPage(Page):
             name.setData(KIND_ROLE, of_key)
             name.setIcon(glyph("keys") if of_key else QIcon())
         if of_key:
-            name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
+            name.setToolTip(f"{name.text()}: the key's own budget, changed on the Access keys page")
         self.notes[row] = spent_note(status, self.cache.get((b.key, status.lane)))
         set_figure(items[SPENT], format_amount(b.unit, status.spent))
         items[SPENT].setToolTip(f"{items[SPENT].text()}, {self.notes[row]}".rstrip(", "))
@@ -321,15 +323,14 @@ class BudgetsPage(Page):
         return dialog
 
     def open_on_keys(self) -> None:
-        """The chosen key budget's key, on the Keys page (where its budget is changed)."""
+        """The chosen key budget's key, on the Access keys page (where its budget is changed)."""
         row = self.selected_row()
-        window = self.window()
-        keys = getattr(window, "pages", {}).get("keys")
-        show_page = getattr(window, "show_page", None)
-        if row is None or keys is None or not callable(show_page):
+        found = other_page(self, KeysPage.KEY, KeysPage)
+        if row is None or found is None:
             return
+        navigator, keys = found
         keys.select_key(self.statuses[row].budget.value.removeprefix(KEY_PREFIX))
-        show_page("keys")
+        navigator.show_page(KeysPage.KEY)
 
     def submit(self, dialog: BudgetDialog, *, replace_row: int | None) -> None:
         """Add the dialog's budget (or put it in place of row `replace_row`), check the whole

@@ -17,6 +17,7 @@ from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.kit.figures import figure_item
 from llmgw_desktop.ui.kit.tables import align_heading, fit_rows
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.oauth_switches import OAuthSwitches
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QGroupBox,
@@ -189,13 +190,15 @@ class ClientsPage(Page):
         self.access = AccessPanel(auth)
         self.consent = ConsentRequests(auth.consent)
         self.oauth_clients = OAuthClients(self)
-        column = QVBoxLayout(self)
+        self.switches = OAuthSwitches(context.engine, self.tasks)
+        column = self.scrolling_column()
         column.addWidget(self.consent)  # first: a waiting request is what needs attention
+        column.addWidget(self.switches)
         column.addWidget(self.access)
         if auth.oauth is None:
             self.oauth_off = QLabel(
                 "OAuth is off, so there are no clients, consent requests or grants to show. "
-                "Turn it on with http.oauth.enabled in config.toml."
+                "Switch it on above."
             )
             self.oauth_off.setWordWrap(True)
             column.addWidget(self.oauth_off)

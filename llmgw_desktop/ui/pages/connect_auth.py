@@ -2,7 +2,7 @@
 or a gateway key (a tool's own principal, scope and budget), or nothing on an open gateway.
 
 A key's secret is shown once (the store keeps only its hash), so the page cannot look one up:
-it is either pasted here by the person who kept it, or made here (*New key…*, the Keys page's
+it is either pasted here by the person who kept it, or made here (*New key…*, the Access keys page's
 own dialog), when the secret is known. Either way it is held only while the window is open,
 never written anywhere, and shown masked like the static token.
 """
@@ -31,7 +31,7 @@ __all__ = ["AS_KEY", "AS_NONE", "AS_TOKEN", "KEY_PREFIX", "AuthChoice"]
 AS_TOKEN = "token"  # noqa: S105 - the name of a choice, not a secret
 AS_KEY = "key"
 AS_NONE = "none"
-# What a gateway key's secret starts with (`llmgw-desktop keys`, the Keys page).
+# What a gateway key's secret starts with (`llmgw-desktop keys`, the Access keys page).
 KEY_PREFIX = "llmgw-"
 
 
@@ -125,7 +125,7 @@ class AuthChoice(QWidget):
         self.changed.emit(self.chosen, secret if secret.startswith(KEY_PREFIX) else "")
 
     def open_new_key(self) -> NewKeyDialog:
-        """The Keys page's new-key dialog; the key made is used here at once."""
+        """The Access keys page's new-key dialog; the key made is used here at once."""
         dialog = NewKeyDialog(self)
         dialog.create_button.clicked.connect(
             lambda: self._tasks.spawn(self.make_key(dialog), what="make the key")

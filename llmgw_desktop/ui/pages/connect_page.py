@@ -235,7 +235,8 @@ class ConnectPage(Page):
         return [s.copied for s in self.sdks]
 
     def use_key(self, name: str, secret: str) -> None:
-        """Carry gateway key `name` in every snippet (the Keys page, when it made the key)."""
+        """Carry gateway key `name` in every snippet (the Access keys page, when it made the
+        key)."""
         self.auth_choice.use_key(name, secret)
 
     def _snippets_for(

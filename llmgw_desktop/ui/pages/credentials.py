@@ -1,4 +1,5 @@
-"""Credentials: the vault's API keys and auth files by project, masked; add, replace, delete;
+"""Credentials: the vault's API keys and auth files by project, masked; add (a key here, a coding
+tool's auth file in `credentials_files.py`), replace, delete;
 and every key the gateway uses now, wherever it comes from (vault, config.toml, environment).
 
 Reads and writes go through the vault's public methods, which run on the database thread, in
@@ -28,6 +29,7 @@ from llmgw_desktop.engine.api import (
     LiveKey,
 )
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.credentials_files import AuthFileBox
 from llmgw_desktop.ui.pages.credentials_live import (
     LIVE_COLUMNS,
     LiveKeysBox,
@@ -50,7 +52,6 @@ from llmgw_desktop.ui.qt import (
     QTimer,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 from llmgw_desktop.ui.theme import tone_colour
@@ -70,10 +71,11 @@ _RECORD_ROLE = Qt.ItemDataRole.UserRole
 
 class CredentialsPage(Page):
     KEY = "credentials"
-    TITLE = "Credentials"
+    TITLE = "Provider keys"
     BLURB = (
-        "The API keys the gateway sends upstream: the vault's (encrypted, by project) and "
-        "every other source in use."
+        "Your OpenAI, Anthropic, Gemini … keys, which the gateway sends to them: the vault's "
+        "(encrypted, by project) and every other source in use. Keys your tools use to call "
+        "this gateway are on the Access keys page."
     )
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
@@ -164,12 +166,17 @@ class CredentialsPage(Page):
         self.notice.setObjectName("credentialsNotice")
         self.notice.setWordWrap(True)
 
-        column = QVBoxLayout(self)
+        column = self.scrolling_column()
         column.addWidget(self.vault_state)
         column.addWidget(self.tree)
         column.addLayout(tree_buttons)
         column.addWidget(self.live_group)
         column.addWidget(self.editor)
+        # A coding tool's login file, kept in the vault beside the keys.
+        self.files_box = AuthFileBox(context.engine, self.tasks, self._chosen_project)
+        self.files_box.setMaximumWidth(FORM_WIDTH)
+        self.files_box.stored.connect(lambda _provider, _name: self.request_refresh())
+        column.addWidget(self.files_box)
         column.addWidget(self.notice)
         column.addStretch(1)
 
@@ -177,6 +184,16 @@ class CredentialsPage(Page):
         self._watch.setInterval(WATCH_MS)
         self._watch.timeout.connect(self._watch_vault)
         self._show_state()
+
+    def choose_provider(self, provider: str) -> None:
+        """Set the key form to `provider` (the Providers page's Keys…), ready to paste."""
+        self.provider_box.setCurrentText(provider)
+        self.value_edit.setFocus()
+
+    def _chosen_project(self) -> str:
+        """The project chosen in the key form ("" for every project)."""
+        project = self.project_box.currentText().strip()
+        return GLOBAL_PROJECT if project in ("", GLOBAL_LABEL) else project
 
     # -- loading ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The Credentials page's "keys in use now": every key the gateway would send, from every
+"""The Provider keys page's "keys in use now": every key the gateway would send, from every
 source (vault, config.toml, environment), in the order it tries them, masked.
 
 A gateway running on environment keys must not look as if it had none. Providers are named as

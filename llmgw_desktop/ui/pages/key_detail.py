@@ -1,4 +1,4 @@
-"""The Keys page's words and details: a key's state as a badge, what it spent against its
+"""The Access keys page's words and details: a key's state as a badge, what it spent against its
 budget as a bar, when it was last used, what it may reach, and its actions (its requests in
 the Flight recorder, Rotate, Revoke).
 

@@ -1,4 +1,4 @@
-"""The Keys page's dialogs: a new key's fields, and the secret shown once.
+"""The Access keys page's dialogs: a new key's fields, and the secret shown once.
 
 The new-key dialog only reads what the person typed into a `KeySpec`; the engine checks it
 (`KeySpec.checked`) and its refusal is shown in the dialog, which stays open to fix it. The

@@ -26,8 +26,9 @@ from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
-from llmgw_desktop.ui.pages.connect_page import base_url_of
+from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.pages.key_detail import (
     KeyDetail,
     KeySpend,
@@ -37,6 +38,7 @@ from llmgw_desktop.ui.pages.key_detail import (
     when,
 )
 from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
+from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QLabel,
@@ -66,7 +68,7 @@ def month_start(now: float) -> float:
 
 class KeysPage(Page):
     KEY = "keys"
-    TITLE = "Keys"
+    TITLE = "Access keys"
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -77,10 +79,12 @@ class KeysPage(Page):
         self.secret_dialog: SecretDialog | None = None
         self.confirm: QMessageBox | None = None
         head = PageHead(
-            "Gateway keys",
-            "A key per tool or person: its own principal in the recorder and budgets, reaching "
-            "only the models, providers, projects and MCP tools you give it, revoked at once. "
-            "Clients send it as their API key (Bearer, x-api-key or x-goog-api-key).",
+            "Access keys for your tools",
+            "Keys your tools and people use to call this gateway (your OpenAI or Anthropic key "
+            "goes on the Provider keys page). A key per tool or person: its own principal in "
+            "the recorder and budgets, reaching only the models, providers, projects and MCP "
+            "tools you give it, revoked at once. Clients send it as their API key (Bearer, "
+            "x-api-key or x-goog-api-key).",
         )
         self.new_button = head.add_action(
             action_button("New key…", "newKey", icon="add", primary=True)
@@ -243,13 +247,12 @@ class KeysPage(Page):
     def open_requests(self) -> None:
         """The chosen key's requests, in the Flight recorder."""
         record = self.selected()
-        window = self.window()
-        recorder = getattr(window, "pages", {}).get("recorder")
-        show_page = getattr(window, "show_page", None)
-        if record is None or recorder is None or not callable(show_page):
+        found = other_page(self, RecorderPage.KEY, RecorderPage)
+        if record is None or found is None:
             return
+        navigator, recorder = found
         recorder.show_principal(record.principal)
-        show_page("recorder")
+        navigator.show_page(RecorderPage.KEY)
 
     # -- making a key ---------------------------------------------------------------------
 
@@ -285,14 +288,13 @@ class KeysPage(Page):
 
     def open_on_connect(self, dialog: SecretDialog) -> None:
         """The Connect page, its snippets carrying the key just made (its secret known now)."""
-        window = self.window()
-        connect = getattr(window, "pages", {}).get("connect")
-        show_page = getattr(window, "show_page", None)
-        if connect is None or not callable(show_page):
+        found = other_page(self, ConnectPage.KEY, ConnectPage)
+        if found is None:
             return
+        navigator, connect = found
         connect.use_key(dialog.made.record.name, dialog.made.secret)
         dialog.accept()
-        show_page("connect")
+        navigator.show_page(ConnectPage.KEY)
 
     # -- rotating and revoking ------------------------------------------------------------
 

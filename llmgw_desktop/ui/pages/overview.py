@@ -1,30 +1,44 @@
-"""Overview: whether the gateway runs and what is wrong (failing providers, stuck jobs,
-refusals), where it listens and keeps things, then each provider's health with its switch
-(`provider_health.py`), the live traffic charts (`overview_charts.py`) and the costs."""
+"""Overview: the answers at a glance, then the details.
+
+First the four figures (`overview_figures.py`: is it working, what it cost today, what fails,
+what is stuck), then the live traffic charts (`overview_charts.py`), sized so that figures and
+charts fit the first screen at 1024x700; below them each provider's health with its switch
+(`provider_health.py`), the details in words (the state, refusals, failing providers with
+links to their rows and failed requests, stuck jobs, the response cache, where it listens and
+keeps things) and the costs. Pause all providers is a switch in the page's head."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals
-from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals, format_usd
+from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday, provider_verdicts, spend_today
+from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.design import SPACE, page_margins
+from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
+from llmgw_desktop.ui.navigator import navigator_of, other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.guard_text import guard_text
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
+from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts
 from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
 from llmgw_desktop.ui.pages.provider_health import TRAFFIC_WINDOW, ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
 from llmgw_desktop.ui.qt import (
+    QEvent,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QObject,
     QPaintEvent,
     QPushButton,
     QScrollArea,
@@ -52,7 +66,23 @@ STATUS_REFRESH_MS = 1000
 # never painted builds them at the latest after CHARTS_AT_THE_LATEST_MS.
 CHARTS_AFTER_PAINT_MS = 50
 CHARTS_AT_THE_LATEST_MS = 2000
-CHARTS_PLACEHOLDER_HEIGHT = 480  # the four charts and their two lines of totals
+CHARTS_PLACEHOLDER_HEIGHT = 360  # about the four charts' room on a laptop's first screen
+# Each plot's height: what the first screen leaves them, within these bounds.
+PLOT_LEAST = 96
+PLOT_MOST = 220
+SPEND_READ_MS = 30_000  # a page shown without the window's header reads today's spend itself
+
+# The words a newcomer may not know, said where they are shown.
+REFUSED_TIP = (
+    "Calls the gateway said no to before asking any provider: no key for the model, a "
+    "budget reached, a provider switched off, a denied approval, a bad request."
+)
+STUCK_TIP = "A job is stuck when its tool prints nothing for longer than jobs.stuck_after_ms."
+RESPONSE_CACHE_TIP = (
+    "Answers the gateway kept and gave again for the same request (at temperature 0), "
+    "without asking a provider: no cost, no wait."
+)
+MCP_TIP = "The address MCP clients (Claude Code, Cursor, editors) connect to."
 
 
 class OverviewPage(Page):
@@ -77,30 +107,34 @@ class OverviewPage(Page):
         endpoint_row.addWidget(self.endpoint_label)
         endpoint_row.addWidget(copy)  # beside the address it copies
         endpoint_row.addStretch(1)
-        # Pause every provider: a switch beside the state it changes.
+        # Pause every provider: a switch in the page's head, where its title says what it is.
         self.pause_switch = Switch("Pause all providers")
         self.pause_switch.setObjectName("pauseAll")
+        self.pause_switch.setToolTip("Refuse every call until switched off again (nothing is lost)")
         self.pause_switch.setChecked(actions.pause_all.isChecked())
         self.pause_switch.toggled.connect(actions.pause_all.setChecked)
         actions.pause_all.toggled.connect(self._follow_pause)
-        status_row = QHBoxLayout()
-        status_row.addWidget(self.status_label, 1)
-        status_row.addWidget(self.pause_switch, 0, Qt.AlignmentFlag.AlignTop)
+        head = PageHead(self.TITLE)
+        head.action_row.addWidget(self.pause_switch)
 
-        # Two short forms side by side: the gateway's state and trouble, and where it keeps
-        # things.
-        gateway = QGroupBox("Gateway")
+        # The first line: is it working, what does it cost, what fails, what is stuck.
+        self.figures = FigureStrip(self._open_figure)
+
+        # The details, under the charts: the gateway's state and trouble in words, and where
+        # it keeps things.
+        gateway = QGroupBox("Details")
         form, places = QFormLayout(), QFormLayout()
         facts_row = QHBoxLayout(gateway)
         facts_row.addLayout(form, 3)
         facts_row.addLayout(places, 2)
-        form.addRow("Status", status_row)
+        form.addRow("Status", self.status_label)
         # Refused since start, before any provider was asked: at the door (bad credentials,
         # rate limits ...) and by the gateway (a budget, a switch, no key, the approval gate).
         self.refused_label = QLabel()
         self.refused_label.setObjectName("refusedCount")
         self.refused_label.setWordWrap(True)
-        form.addRow("Refused", self.refused_label)
+        self.refused_label.setToolTip(REFUSED_TIP)
+        form.addRow(_term("Refused", REFUSED_TIP), self.refused_label)
         # Providers failing or needing a look, by the verdict the header and the tray show.
         # One a line, each linking to its row on the Providers page and to its failed
         # requests in the Flight recorder.
@@ -114,13 +148,13 @@ class OverviewPage(Page):
         self.stuck_label = QLabel()
         self.stuck_label.setObjectName("stuckJobs")
         self.stuck_label.setWordWrap(True)
-        form.addRow("Stuck", self.stuck_label)
-        # The response cache's hit rate (the charts below have the providers' prompt caches),
-        # and a line of why requests were not cached: wrapped, it can name every reason.
+        form.addRow(_term("Stuck", STUCK_TIP), self.stuck_label)
+        # The response cache's hit rate (the charts have the providers' prompt caches), and a
+        # line of why requests were not cached: wrapped, it can name every reason.
         self.response_cache_label = QLabel()
         self.response_cache_label.setObjectName("responseCache")
         self.response_cache_label.setWordWrap(True)
-        form.addRow("Response cache", self.response_cache_label)
+        form.addRow(_term("Response cache", RESPONSE_CACHE_TIP), self.response_cache_label)
         # The gateway's calls by kind: chats, embeddings, completions (autocomplete).
         self.kinds_label = QLabel()
         self.kinds_label.setObjectName("requestKinds")
@@ -130,7 +164,7 @@ class OverviewPage(Page):
         self.guard_label.setObjectName("guardFound")
         self.guard_label.setWordWrap(True)
         form.addRow("Secrets sent", self.guard_label)
-        form.addRow("MCP endpoint", endpoint_row)
+        form.addRow(_term("MCP endpoint", MCP_TIP), endpoint_row)
         # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
         places.addRow("Health", PathLabel(facts.health_url))
         places.addRow("Data", PathLabel(str(facts.data_dir)))
@@ -139,8 +173,8 @@ class OverviewPage(Page):
         bridge = context.bridge
         self._charts: LiveCharts | None = None
         self._shown = False
-        traffic = QGroupBox("Live traffic")
-        self._traffic_layout = QVBoxLayout(traffic)
+        self.traffic = QGroupBox("Live traffic")
+        self._traffic_layout = QVBoxLayout(self.traffic)
         self._charts_placeholder = _ChartsPlaceholder("Loading the charts…")
         self._charts_placeholder.painted.connect(self._placeholder_painted)
         self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -162,23 +196,34 @@ class OverviewPage(Page):
         health_column.addWidget(self.health)
         health_column.addWidget(self.unfold_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        # What a person opens the Overview for first: the gateway's state, then each
-        # provider's health, then the traffic charts and the costs.
-        content = QWidget()
+        # What a person opens the Overview for first: the four figures, then the charts where
+        # they are seen without scrolling, then each provider's health, the details in words
+        # and the costs.
+        self._content = content = QWidget()
+        content.setObjectName("overviewContent")
         self.column = QVBoxLayout(content)
-        self.column.addWidget(gateway)
+        self.column.setContentsMargins(0, 0, SPACE["xs"], 0)
+        self.column.setSpacing(SPACE["m"])
+        self.column.addWidget(self.figures)
+        self.column.addWidget(self.traffic)
         self.column.addWidget(health)
-        self.column.addWidget(traffic)
+        self.column.addWidget(gateway)
         self.costs = CostBreakdownBox(bridge, self.tasks)  # loads itself while visible
         self.column.addWidget(self.costs)
         self.column.addStretch(1)
-        # Charts and the health table make the page taller than a small window: scroll.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
+        # The details make the page taller than a small window: it scrolls under its head,
+        # with the margins every page has (the title does not move between pages).
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setWidget(content)
+        self.scroller.viewport().installEventFilter(self)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        page_margins(outer)
+        outer.addWidget(head)
+        outer.addWidget(self.scroller, 1)
+        self._spend: SpendToday | None = None
+        self._spend_read_at = -float(SPEND_READ_MS)
 
         bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
         bridge.pauseChanged.connect(lambda _paused: self.refresh_status())
@@ -188,13 +233,45 @@ class OverviewPage(Page):
         self._timer.timeout.connect(self.refresh_status)
         self.refresh_status()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The scroll area's room changed: the charts take what the first screen has left."""
+        if watched is self.scroller.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_charts()
+        return super().eventFilter(watched, event)
+
+    def _fit_charts(self) -> None:
+        """Size the plots so the figures and all four charts fit the first screen (between
+        `PLOT_LEAST` and `PLOT_MOST` px each): the details are below, a scroll away."""
+        if self._charts is None or not self._charts.built:
+            return
+        charts = self._charts
+        plot = charts.plot_widgets[0].height()
+        above = self.traffic.mapTo(self._content, self.traffic.rect().topLeft()).y()
+        chrome = self.traffic.sizeHint().height() - 2 * plot
+        room = self.scroller.viewport().height() - above - chrome - SPACE["s"]
+        charts.set_plot_height(max(PLOT_LEAST, min(PLOT_MOST, room // 2)))
+
+    def _open_figure(self, place: str) -> None:
+        """A figure was pressed: its place (the failed requests, for the Failing figure)."""
+        navigator = navigator_of(self)
+        if navigator is None:
+            return  # a page shown on its own (tests) has no window to open places in
+        open_place = navigator.open_place
+        verdicts = provider_verdicts(self.engine)
+        if place == "recorder" and not verdicts:
+            open_place("recorder", "")
+        elif place in ("recorder", "providers") and verdicts:
+            open_place(place, verdicts[0].provider)
+        else:
+            open_place(place, "")
+
     def open_link(self, link: str) -> None:
         """Open what a link in the Providers line names: `providers:<id>` its row on the
         Providers page, `recorder:<id>` its failed requests in the Flight recorder."""
         place, _, provider = link.partition(":")
-        open_place = getattr(self.window(), "open_place", None)
-        if callable(open_place) and place in ("providers", "recorder"):
-            open_place(place, provider)
+        navigator = navigator_of(self)
+        if navigator is not None and place in ("providers", "recorder"):
+            navigator.open_place(place, provider)
 
     def _follow_pause(self, paused: bool) -> None:
         if self.pause_switch.isChecked() != paused:
@@ -256,19 +333,19 @@ class OverviewPage(Page):
     def _charts_built(self) -> None:
         assert self._charts is not None
         self._charts.setMinimumHeight(0)
+        self._fit_charts()
         if self._shown:
             self._charts.start()
 
     def open_recorder_at(self, since: float, until: float, failed_only: bool) -> None:
         """Show the Flight recorder listing the requests started from `since` until `until`
         (a chart's point was clicked)."""
-        window = self.window()
-        recorder = getattr(window, "pages", {}).get(RecorderPage.KEY)
-        show_page = getattr(window, "show_page", None)
-        if not isinstance(recorder, RecorderPage) or not callable(show_page):
+        found = other_page(self, RecorderPage.KEY, RecorderPage)
+        if found is None:
             return  # a page shown on its own (tests) has no recorder to open
+        navigator, recorder = found
         recorder.show_moment(since, until, failed_only=failed_only)
-        show_page(RecorderPage.KEY)
+        navigator.show_page(RecorderPage.KEY)
 
     def _placeholder_painted(self) -> None:
         if self._shown:
@@ -341,11 +418,11 @@ class OverviewPage(Page):
             self.failing_label.setAccessibleName(plain)
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
-        stats, problem = engine.gateway.cache_stats, engine.gateway.cache_problem
+        stats, cache_problem = engine.gateway.cache_stats, engine.gateway.cache_problem
         _show(
             self.response_cache_label,
-            response_cache_text(stats, problem),
-            warning_colour() if problem else None,
+            response_cache_text(stats, cache_problem),
+            warning_colour() if cache_problem else None,
         )
         _show(self.kinds_label, kinds_summary(engine.gateway.kind_counts))
         guard = engine.guard
@@ -356,6 +433,47 @@ class OverviewPage(Page):
             guard_text(guard.settings.secrets, found, guard.stats.unscanned),
             warning_colour() if warned else None,
         )
+        self._show_figures(verdicts, totals, stuck)
+
+    def _show_figures(
+        self, verdicts: list[ProviderVerdict], totals: Totals, stuck: list[StuckJob]
+    ) -> None:
+        """The four figures at the top, from what the details below were drawn from."""
+        engine = self.engine
+        budgets = engine.budgets
+        spend = self._spend_today()
+        today = "…" if spend is None else format_usd(spend.usd)
+        self.figures.show_facts(
+            GatewayFacts(
+                state=engine.state.value,
+                paused=engine.providers.paused,
+                store_problem=engine.store_problem,
+                uptime=uptime_text(engine.uptime_seconds),
+                window_minutes=HEALTH_WINDOW_S // 60,
+                totals=totals,
+                verdicts=verdicts,
+                spend=spend,
+                spend_chip=spend_chip(today, budgets.statuses() + budgets.key_statuses()),
+                stuck=stuck,
+                refused=engine.refusals.health(),
+            )
+        )
+
+    def _spend_today(self) -> SpendToday | None:
+        """Today's spend as the header chip has it (kept up as requests finish); a page
+        shown without the window's header reads it itself, at most every `SPEND_READ_MS`."""
+        navigator = navigator_of(self)
+        kept = navigator.spend_today() if navigator is not None else None
+        if kept is not None:
+            return kept
+        now = time.monotonic() * 1000
+        if self._shown and now - self._spend_read_at >= SPEND_READ_MS:
+            self._spend_read_at = now
+            self.tasks.spawn(self._read_spend(), what="read today's spend")
+        return self._spend
+
+    async def _read_spend(self) -> None:
+        self._spend = await spend_today(self.engine)
 
 
 def uptime_text(seconds: float) -> str:
@@ -410,6 +528,13 @@ def stuck_text(stuck: list[StuckJob], names: Mapping[str, str] | None = None) ->
         f" {format_elapsed(job.idle_s)} · limit {format_elapsed(job.limit_s)}"
         for job in stuck
     )
+
+
+def _term(word: str, meaning: str) -> QLabel:
+    """A form's label whose word a newcomer may not know: its meaning one hover away."""
+    label = QLabel(word)
+    label.setToolTip(meaning)
+    return label
 
 
 def _show(label: QLabel, text: str, colour: str | None = None) -> None:

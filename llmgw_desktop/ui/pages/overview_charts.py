@@ -57,7 +57,7 @@ __all__ = [
 
 REDRAW_MS = 1000
 DEFAULT_WINDOW = "15m"
-CHART_HEIGHT = 180  # px per chart: a glance, and four fit on a laptop screen
+CHART_HEIGHT = 150  # px per chart until the page fits them to its first screen
 MIN_HOME_BUCKETS = 12  # the charts never open on fewer buckets than this
 # The recorder lists requests by their start; the charts count them when they finish. A click
 # on a bucket lists the requests started from this long before it to its end, so one that took
@@ -106,6 +106,18 @@ _PLOTS: tuple[tuple[str, int, Unit], ...] = (
 )
 
 
+# What each chart shows, in words a newcomer knows (its title's tooltip).
+_MEANINGS = {
+    "Requests per second": "Calls answered each second, and in red those that failed.",
+    "Active jobs": "Coding-tool runs (jobs) in progress at each moment.",
+    "Tokens per second": "Text sent to the models (in) and written by them (out), in tokens.",
+    "Prompt-cache hit rate per provider (%)": (
+        "How much of each prompt the provider read from its own cache instead of processing "
+        "it again: cache reads cost a fraction of the input price and answer sooner."
+    ),
+}
+
+
 class LiveCharts(QWidget):
     """Requests/s (and errors/s), active jobs, tokens in/out and cache hit rate per provider,
     plus totals.
@@ -143,9 +155,10 @@ class LiveCharts(QWidget):
         self.reset_button.setToolTip("Show the whole window again")
         self.reset_button.setEnabled(False)
         self.reset_button.clicked.connect(self.reset_zoom)
-        hint = QLabel("Hover for exact values · drag or scroll to pan and zoom · click a point")
+        hint = QLabel("Hover, drag, scroll or click a point")
         hint.setObjectName("chartsHint")
         hint.setToolTip(
+            "Hover a point for its exact values. "
             "Drag a chart along time to pan and scroll to zoom (all four move together). "
             "Click a point to open the Flight recorder at that moment: the requests started "
             f"from {MOMENT_LEAD_S:g} s before it to its end (the charts count a request when "
@@ -178,11 +191,13 @@ class LiveCharts(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(header)
-        column.addWidget(self.totals_label)
-        column.addWidget(self.savings_label)
         self._rows = (QHBoxLayout(), QHBoxLayout())
         for row in self._rows:
             column.addLayout(row)
+        # The totals in words under the charts: the plots come first on a small screen.
+        column.addWidget(self.totals_label)
+        column.addWidget(self.savings_label)
+        self._plot_height = CHART_HEIGHT
 
         self.plot_widgets: list[TimeChart] = []
         self._legends: list[QLabel] = []
@@ -410,10 +425,18 @@ class LiveCharts(QWidget):
         changes)."""
         plot.set_top(nice_ceiling(max(values, default=0.0)))
 
+    def set_plot_height(self, height: int) -> None:
+        """Each plot `height` px tall (the page fits them to its first screen)."""
+        if height == self._plot_height:
+            return
+        self._plot_height = height
+        for plot in self.plot_widgets:
+            plot.setFixedHeight(height)
+
     def _plot(self, title: str, row: QHBoxLayout, unit: Unit) -> TimeChart:
         chart = TimeChart(unit)
         chart.setObjectName(f"chart:{title}")
-        chart.setFixedHeight(CHART_HEIGHT)
+        chart.setFixedHeight(self._plot_height)
         chart.momentClicked.connect(self._moment_clicked)
         legend = QLabel()
         legend.setObjectName(f"legend:{title}")
@@ -424,6 +447,7 @@ class LiveCharts(QWidget):
         self._legends.append(legend)
         name = QLabel(title)
         name.setFont(scaled_font(name.font(), 1.0, weight=QFont.Weight.DemiBold))
+        name.setToolTip(_MEANINGS.get(title, ""))
         frame = QFrame()
         frame.setObjectName(f"chartCell:{title}")
         frame.setFrameShape(QFrame.Shape.StyledPanel)

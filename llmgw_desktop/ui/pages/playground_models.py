@@ -4,20 +4,24 @@ The gateway lists its models by the id a client sends (`claude-sonnet-4-6`, `gpt
 `openrouter/google/gemini-2.5-pro`, `claude-cli/haiku`), and a person may type any id. The two
 pickers show each listed model as "Provider · model" ("Anthropic · claude-sonnet-4-6",
 "OpenAI · gpt-4o-mini"), the provider by the name every page uses (`ProviderNames`), exactly
-as the answer it gets is headed (`playground_transcript.served_as`); the id sent is the item's.
+as the answer it gets is headed (`playground_answer.served_as`); the id sent is the item's.
 Typed or handed an id (`choose`: a replay, "openai/gpt-4o-mini"), a picker shows that model's
 name when the gateway lists it, and sends the id as typed when it does not.
+
+The picker opens on a model that answers (`preferred_model`): the one last sent from here,
+else the gateway's default model, else one of the provider that answered most in the last day
+(and is not failing now), never simply the first in alphabetical order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QComboBox, QWidget
 
-__all__ = ["ModelPicker", "model_label"]
+__all__ = ["ModelPicker", "model_label", "preferred_model"]
 
 MIN_CHARS = 18  # as before the names: the window's 1024 px minimum holds (the box stretches)
 
@@ -30,6 +34,33 @@ def model_label(entry: dict[str, Any], names: ProviderNames) -> str:
         return model
     shown = model.removeprefix(f"{provider}/")
     return f"{names.name(names.by_gateway_id.get(provider, provider))} · {shown}"
+
+
+def preferred_model(
+    models: Sequence[dict[str, Any]],
+    *,
+    last_used: str = "",
+    default: str = "",
+    answering: Sequence[str] = (),
+    failing: Collection[str] = (),
+) -> str:
+    """The id a picker opens on: `last_used` or `default` when listed, else the first listed
+    model of the first provider in `answering` (most answers first) that is not `failing`,
+    else the first model of a provider not failing (an API's before a CLI's), else ""."""
+    listed = {str(m["id"]) for m in models}
+    for wanted in (last_used, default):
+        if wanted and wanted in listed:
+            return wanted
+    by_provider: dict[str, str] = {}
+    for entry in models:
+        if entry.get("type") != "alias":
+            by_provider.setdefault(str(entry.get("provider") or ""), str(entry["id"]))
+    for provider in answering:
+        if provider in by_provider and provider not in failing:
+            return by_provider[provider]
+    ready = [m for m in models if str(m.get("provider") or "") not in failing] or list(models)
+    ready.sort(key=lambda m: (m.get("type") == "cli", str(m["id"])))
+    return str(ready[0]["id"]) if ready else ""
 
 
 class ModelPicker(QComboBox):

@@ -1,109 +1,160 @@
-"""The Playground's transcript and its labels: what was asked and answered so far, a model
-named the same way everywhere, text boxes as tall as their text.
+"""The Playground's conversation as a chat reads: every question and answer top to bottom in
+one view that fills the page, the newest at the bottom and followed as it streams (unless the
+person scrolled up to read).
 
-The transcript is the conversation as sent: each turn a speaker ("You", or the provider and
-model that answered) in bold over its words. It is hidden until there is something in it, and
-grows with it up to `TRANSCRIPT_MAX_LINES` before it scrolls.
+A question is a tinted bubble ("You" over its words); an answer is headed by who answered and
+rendered as Markdown (`AnswerPane`). A turn's answers sit side by side when one was compared
+with a second model. `turns` is the conversation as shown, (speaker, words), an answer added
+once it has finished.
 """
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import PlaygroundReply
-from llmgw_desktop.ui.provider_names import ProviderNames
+from typing import TYPE_CHECKING, TypeVar
+
+from llmgw_desktop.ui.design import RADIUS, SPACE
+from llmgw_desktop.ui.kit.text import caption
 from llmgw_desktop.ui.qt import (
-    QFont,
-    QPlainTextEdit,
-    QResizeEvent,
-    QTextCharFormat,
-    QTextCursor,
+    QColor,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPainter,
+    QPaintEvent,
+    QRectF,
+    QScrollArea,
+    Qt,
+    QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import current_look
 
-__all__ = ["FittedText", "Transcript", "fit_to_text", "served_as"]
+if TYPE_CHECKING:
+    from llmgw_desktop.ui.pages.playground_answer import AnswerPane
 
-TRANSCRIPT_MAX_LINES = 12
-ANSWER_MIN_LINES = 3
-ANSWER_MAX_LINES = 24
+__all__ = ["AnswerRow", "ChatView", "Question"]
 
-
-def served_as(reply: PlaygroundReply, names: ProviderNames) -> str:
-    """`Anthropic · claude-sonnet-4-6`: who answered, as the recorder row has it (the model as
-    asked when there is no row)."""
-    row = reply.record or {}
-    provider = str(row.get("provider") or "")
-    model = str(row.get("model") or reply.model)
-    if "/" in model and provider and model.split("/", 1)[0] == provider:
-        model = model.split("/", 1)[1]
-    if not provider:
-        return model
-    return f"{names.name(names.by_gateway_id.get(provider, provider))} · {model}"
+EMPTY_WORDS = (
+    "Ask any model the gateway serves. The answer streams in here, with its tokens, cost and "
+    "time to first token; every request is kept in the Flight recorder."
+)
+W = TypeVar("W", bound=QWidget)
+FOLLOW_SLACK = 8  # px from the bottom that still counts as "reading the newest"
 
 
-def fit_to_text(
-    view: QPlainTextEdit, least: int = ANSWER_MIN_LINES, most: int = ANSWER_MAX_LINES
-) -> None:
-    """`view` as tall as its text's lines at its width (between `least` and `most`)."""
-    # A plain-text document's layout measures its height in lines, wrapped ones included.
-    lines = round(view.document().documentLayout().documentSize().height())
-    shown = max(least, min(most, lines))
-    margins = view.contentsMargins()
-    frame = margins.top() + margins.bottom() + 2 * int(view.document().documentMargin()) + 2
-    height = shown * view.fontMetrics().lineSpacing() + frame
-    if view.height() != height:
-        view.setFixedHeight(height)
+class Question(QFrame):
+    """What was asked: the speaker in bold over the words, on a tinted ground."""
+
+    def __init__(self, speaker: str, words: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("playgroundQuestion")
+        who = QLabel(speaker)
+        font = who.font()
+        font.setBold(True)
+        who.setFont(font)
+        self.words = QLabel(words)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
+        self.words.setWordWrap(True)
+        self.words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(SPACE["m"], SPACE["s"], SPACE["m"], SPACE["s"])
+        column.setSpacing(SPACE["xs"])
+        column.addWidget(who)
+        column.addWidget(self.words)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # The look's surface with its border (painted, as the code blocks are: see theme.py).
+        look = current_look()
+        painter = QPainter(self)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QColor(look.border))
+            painter.setBrush(QColor(look.surface))
+            painter.drawRoundedRect(
+                QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS
+            )
+        finally:
+            painter.end()
 
 
-class FittedText(QPlainTextEdit):
-    """Read-only text as tall as its lines (between `least` and `most`), refitted when its
-    text or its width changes."""
+class AnswerRow(QWidget):
+    """A turn's answers: the first, and a compared one beside it when there is one."""
 
     def __init__(
-        self,
-        least: int = ANSWER_MIN_LINES,
-        most: int = ANSWER_MAX_LINES,
-        parent: QWidget | None = None,
+        self, first: AnswerPane, second: AnswerPane, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.least, self.most = least, most
-        self.setReadOnly(True)
-        self.textChanged.connect(self.fit)
-        self.fit()
-
-    def fit(self) -> None:
-        fit_to_text(self, self.least, self.most)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.fit()  # the width wraps the lines anew (the height it sets does not come back)
+        self.first, self.second = first, second
+        row = QHBoxLayout(self)
+        row.setContentsMargins(SPACE["m"], 0, SPACE["m"], 0)
+        row.setSpacing(SPACE["xl"])
+        row.addWidget(first, 1, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(second, 1, Qt.AlignmentFlag.AlignTop)
+        second.setVisible(False)
 
 
-class Transcript(FittedText):
-    """The conversation so far, read-only; hidden while empty."""
+class ChatView(QScrollArea):
+    """The conversation, filling its room; it keeps the newest text in view while the person
+    reads at the bottom."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(2, TRANSCRIPT_MAX_LINES, parent)
+        super().__init__(parent)
         self.setObjectName("playgroundTranscript")
-        self.setAccessibleName("The conversation so far")
+        self.setAccessibleName("The conversation")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.turns: list[tuple[str, str]] = []
-        self.hide()
+        content = QWidget()
+        content.setObjectName("playgroundTurns")
+        self.column = QVBoxLayout(content)
+        self.column.setContentsMargins(SPACE["s"], SPACE["m"], SPACE["s"], SPACE["m"])
+        self.column.setSpacing(SPACE["l"])
+        self.empty = caption(EMPTY_WORDS)
+        self.empty.setObjectName("playgroundEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.column.addWidget(self.empty, 1)
+        self.column.addStretch(1)
+        self.setWidget(content)
+        self._following = True
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._scrolled)
+        bar.rangeChanged.connect(self._grew)
 
-    def add_turn(self, speaker: str, words: str) -> None:
-        """Add what `speaker` said (or asked)."""
+    def add_question(self, speaker: str, words: str) -> Question:
+        """Show what `speaker` asked, at the bottom, and follow it."""
         self.turns.append((speaker, words))
-        cursor = QTextCursor(self.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if len(self.turns) > 1:
-            cursor.insertBlock()
-        bold = QTextCharFormat()
-        bold.setFontWeight(QFont.Weight.Bold)
-        cursor.insertText(speaker, bold)
-        cursor.insertBlock()
-        cursor.insertText(words, QTextCharFormat())
-        self.show()
-        self.fit()
-        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+        return self._add(Question(speaker, words))
+
+    def add_answers(self, row: AnswerRow) -> AnswerRow:
+        """Show a turn's answers (still to stream in) at the bottom, and follow them."""
+        return self._add(row)
+
+    def note_answer(self, speaker: str, words: str) -> None:
+        """An answer finished: it joins the conversation as shown."""
+        self.turns.append((speaker, words))
 
     def clear_turns(self) -> None:
+        """Forget the conversation shown (a new chat, or a replay)."""
         self.turns.clear()
-        self.clear()
-        self.hide()
+        while self.column.count() > 2:
+            item = self.column.takeAt(1)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.empty.show()
+        self._following = True
+
+    def _add(self, widget: W) -> W:
+        self.empty.hide()
+        self.column.insertWidget(self.column.count() - 1, widget)
+        self._following = True
+        return widget
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._following = value >= bar.maximum() - FOLLOW_SLACK
+
+    def _grew(self, _least: int, most: int) -> None:
+        if self._following:
+            self.verticalScrollBar().setValue(most)

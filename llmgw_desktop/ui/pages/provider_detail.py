@@ -102,6 +102,12 @@ class ProviderDetail(DetailCard):
         self.edit_button = action_button(
             "Edit provider…", "editProvider", icon="edit", tip="Change your provider's settings"
         )
+        self.keys_button = action_button(
+            "Keys…",
+            "providerKeysButton",
+            icon="keys",
+            tip="Add, replace or remove its API key on the Provider keys page",
+        )
         self.add_row("Status", self.status_label)
         self.add_row("Switch", self.enabled_box)
         self.add_row("Test", test_row)
@@ -118,6 +124,7 @@ class ProviderDetail(DetailCard):
         self.add_row("config.toml", self.config_state)
         self._plan_row = plan_row
         self.action_row.addWidget(self.edit_button)
+        self.action_row.addWidget(self.keys_button)
         self.action_row.addStretch(1)
 
     def show_row(
@@ -146,9 +153,11 @@ class ProviderDetail(DetailCard):
         self.config_state.setText(
             "Yours: Edit provider… changes it (saved under [gateway.providers])."
             if custom
-            else "Its base URL, keys and models are set under [gateway.providers]."
+            else "Keys… sets its API key (kept in the vault); a base URL or models of your own "
+            "go in config.toml under [gateway.providers]."
         )
         self.edit_button.setVisible(custom)
+        self.keys_button.setVisible(not row.is_cli and row.kind != "Local server")
         self.set_row_visible(self.version_label, row.is_cli)
         self.version_label.setText(row.version)
         self.set_row_visible(self.circuit_label, row.is_cli)

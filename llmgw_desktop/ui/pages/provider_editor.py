@@ -4,7 +4,10 @@ It collects an OpenAI- or Anthropic-compatible endpoint (id, kind, base URL, key
 proxy, models), or a cloud's (Azure OpenAI, Amazon Bedrock, Google Vertex AI, with the
 settings of `provider_cloud_fields.py`), and the aliases, routes and prices of its models;
 "Test" lists the endpoint's models with what was typed (for a cloud: finds its credential),
-before anything is saved; "Save" hands the draft to the engine's
+before anything is saved. The dialog asks first what a provider needs (kind, base URL, key;
+an id suggested from the address), the rest folded under "More settings". "Save" tests the
+fields first unless these very fields passed a test (a failed test saves nothing; "Save
+anyway" then keeps it, for a server that is down now), then hands the draft to the engine's
 `provider_editor`, which checks it whole, keeps the key in the vault, writes config.toml with
 the person's comments kept, and routes by it from the next request on. A refusal is shown
 under the fields with the field named, and that field gets the focus.
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.api import (
     EDITABLE_KINDS,
@@ -51,6 +56,7 @@ from llmgw_desktop.ui.qt import (
     Qt,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -58,7 +64,7 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import error_colour
 
-__all__ = ["ProviderEditorDialog", "RowsTable"]
+__all__ = ["ProviderEditorDialog", "RowsTable", "suggested_id"]
 
 log = logging.getLogger(__name__)
 
@@ -183,21 +189,43 @@ class ProviderEditorDialog(QDialog):
         self.prices = RowsTable(PRICE_COLUMNS, "priceRows")
         self.prices.set_rows(price_rows(entries))
 
+        # What a provider needs first (its kind, where it is, its key) and its test; the
+        # rest folded under "More settings".
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("moreProviderSettings")
+        self.more_button.setText("More settings: headers, proxy, models, aliases, routes, prices")
+        self.more_button.setCheckable(True)
+        self.more_button.setAutoRaise(True)
         form = QFormLayout()
-        form.addRow("Id", self.id_edit)
-        form.addRow("Name", self.name_edit)
         form.addRow("Kind", self.kind_box)
         form.addRow("", self.cloud_fields)
         form.addRow("Base URL", self.url_edit)
         form.addRow("Key", self.key_edit)
         form.addRow("", self.key_state)
+        form.addRow("Id", self.id_edit)
+        form.addRow("Name", self.name_edit)
+        form.addRow("Test", test_row)
+        form.addRow(self.more_button)
+        self._more = (
+            self.headers_edit,
+            self.proxy_edit,
+            self.models_edit,
+            self.aliases,
+            self.routes,
+            self.prices,
+        )
         form.addRow("Headers", self.headers_edit)
         form.addRow("Proxy", self.proxy_edit)
         form.addRow("Models", self.models_edit)
-        form.addRow("Test", test_row)
         form.addRow("Aliases", self.aliases)
         form.addRow("Routes", self.routes)
         form.addRow("Prices (USD / M tokens)", self.prices)
+        self._form = form
+        self.more_button.toggled.connect(self._show_more)
+        self.url_edit.textEdited.connect(self._suggest_id)
+        self.id_edit.textEdited.connect(lambda _typed: self.id_edit.setProperty("suggested", False))
+        self._tested_draft: ProviderDraft | None = None  # the last draft whose test passed
+        self._armed_draft: ProviderDraft | None = None  # failed its test; saved on a 2nd Save
 
         self.message_label = _wrapping("editorMessage")
         self.save_button = QPushButton("Save")
@@ -238,7 +266,13 @@ class ProviderEditorDialog(QDialog):
         }
         self.kind_box.currentTextChanged.connect(self._kind_changed)
         self._kind_changed(draft.kind)
-        self.resize(720, 760)
+        # An existing provider with any of them set opens with them shown.
+        self.more_button.setChecked(
+            bool(draft.headers or draft.proxy or draft.models)
+            or bool(entries.aliases or entries.routes or entries.prices)
+        )
+        self._show_more(self.more_button.isChecked())
+        self.resize(720, 560)
         if provider_id is not None:
             tasks.spawn(self._show_key_state(provider_id), what="read the vault")
 
@@ -273,6 +307,17 @@ class ProviderEditorDialog(QDialog):
         self.url_edit.setPlaceholderText(url)
         self.key_edit.setPlaceholderText(key)
 
+    def _show_more(self, shown: bool) -> None:
+        for widget in self._more:
+            self._form.setRowVisible(widget, shown)
+        self.adjustSize()
+
+    def _suggest_id(self, url: str) -> None:
+        """A new provider's id from its address while the person has not typed one."""
+        if self._new and (not self.id_edit.text() or self.id_edit.property("suggested")):
+            self.id_edit.setText(suggested_id(url))
+            self.id_edit.setProperty("suggested", True)
+
     def entries(self) -> ModelEntries:
         return entries_from(self.aliases.rows(), self.routes.rows(), self.prices.rows())
 
@@ -300,20 +345,22 @@ class ProviderEditorDialog(QDialog):
         if not self._tasks.spawn(self._test(draft), what="test the endpoint"):
             self.test_button.setEnabled(True)
 
-    async def _test(self, draft: ProviderDraft) -> None:
+    async def _test(self, draft: ProviderDraft) -> bool:
+        """Test `draft` and say how it went; True when it passed."""
         try:
             result = await self._engine.provider_editor.test(LOCAL_CALLER, draft)
         except EngineError as exc:
             self.test_label.setText("")
             self._problem(str(exc.details.get("param", "")), exc.message)
-            return
+            return False
         finally:
             self.test_button.setEnabled(True)
         if result.error is not None:
             self.test_label.setStyleSheet(f"color: {error_colour()};")
             self.test_label.setText(f"Failed: {result.error}")
             self.use_models.setVisible(False)
-            return
+            return False
+        self._tested_draft = draft
         self.test_label.setStyleSheet("")
         self._tested = result.models
         shown = ", ".join(result.models[:MODELS_SHOWN])
@@ -324,6 +371,7 @@ class ProviderEditorDialog(QDialog):
             else "OK, but it lists no models: name them under Models"
         )
         self.use_models.setVisible(bool(result.models))
+        return True
 
     def _take_tested_models(self) -> None:
         self.models_edit.setPlainText("\n".join(self._tested))
@@ -337,9 +385,30 @@ class ProviderEditorDialog(QDialog):
             self._problem(exc.field, exc.message)
             return
         self.save_button.setEnabled(False)
-        self._note("Saving…")
-        if not self._tasks.spawn(self._save(draft, entries), what="save the provider"):
+        if not self._tasks.spawn(self._test_then_save(draft, entries), what="save the provider"):
             self.save_button.setEnabled(True)
+
+    async def _test_then_save(self, draft: ProviderDraft, entries: ModelEntries) -> None:
+        """Check the fields, test the endpoint unless these very fields passed (or failed and
+        Save was pressed again), then save."""
+        try:
+            self._engine.provider_editor.check(draft, entries, new=self._new)
+        except EngineError as exc:
+            self.save_button.setEnabled(True)
+            self._problem(str(exc.details.get("param", "")), exc.message)
+            return
+        if draft not in (self._tested_draft, self._armed_draft):
+            self._note("Testing it before saving…")
+            self.test_button.setEnabled(False)
+            self.test_label.setText("Listing models…")
+            if not await self._test(draft):
+                self._armed_draft = draft
+                self.save_button.setEnabled(True)
+                self.save_button.setText("Save anyway")
+                self._problem("base_url", "The test failed (see Test): nothing was saved.")
+                return
+        self._note("Saving…")
+        await self._save(draft, entries)
 
     async def _save(self, draft: ProviderDraft, entries: ModelEntries) -> None:
         try:
@@ -388,6 +457,22 @@ class ProviderEditorDialog(QDialog):
             if held
             else "No key in the vault for it."
         )
+
+
+def suggested_id(url: str) -> str:
+    """An id for the provider at `url`: its host's first name (`api.example.com` → `example`),
+    `local-8001` for this computer's port 8001; "" when there is nothing to take."""
+    parsed = urlsplit(url.strip())
+    host = (parsed.hostname or "").lower()
+    try:
+        port = parsed.port
+    except ValueError:  # a port still being typed
+        port = None
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return f"local-{port}" if port else "local"
+    parts = [p for p in host.split(".") if p not in ("api", "www", "")]
+    name = parts[-2] if len(parts) >= 2 else (parts[0] if parts else "")
+    return re.sub(r"[^a-z0-9_.-]", "-", name)[:40].strip("-")
 
 
 def _wrapping(name: str) -> QLabel:

@@ -224,8 +224,11 @@ def unusable_reason(row: ProviderRow) -> str:
     """`Not installed: Install it with: ...`: the status and what would fix it."""
     reason = row.reason or {
         SWITCHED_OFF: "its switch is off; switch it on in the list, the details or the tray",
-        "No API key": "no API key; store one on the Credentials page and Test it",
+        "No API key": "no API key; store one on the Provider keys page and Test it",
     }.get(row.status, "")
+    # The engine's words are for an HTTP client too; a person at the desk has a page for it.
+    reason = reason.replace("with POST /v1/credentials", "on the Provider keys page")
+    reason = reason.replace(", or POST /v1/credentials)", ")")
     if reason.lower().startswith(row.status.lower()):
         return reason  # the reason says the status already ("no API key: set ...")
     return f"{row.status}: {reason}" if reason else row.status

@@ -1,5 +1,9 @@
 """Providers: every coding CLI and API provider in a list, the chosen one's details beside it.
 
+Those that answer come first; those that cannot whatever their switch says (a CLI not
+installed, no key, no server: `switchable`) are folded under the list, "Show N more", and
+unfolded when one of them is chosen from elsewhere.
+
 The rows come from `provider_rows.py` (the engine's public parts only), loaded in a task on
 the loop and refreshed while the page is shown. The first load draws at once and again when
 the CLIs' versions are in (some CLIs take seconds to print one); a CLI's models are listed
@@ -23,10 +27,12 @@ from __future__ import annotations
 import dataclasses
 
 from llmgw_desktop.engine.api import CliAccount, ProbeResult
-from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.credentials import CredentialsPage
 from llmgw_desktop.ui.pages.provider_detail import ProviderDetail
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -36,6 +42,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     load_provider_rows,
     stale_warnings,
+    switchable,
     usable_row,
 )
 from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, ProvidersTable
@@ -44,7 +51,9 @@ from llmgw_desktop.ui.pages.route_targets import RouteTargetsView
 from llmgw_desktop.ui.qt import (
     QGuiApplication,
     QLabel,
+    Qt,
     QTimer,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -140,13 +149,27 @@ class ProvidersPage(Page):
         self.copy_plan.clicked.connect(self._copy_plan)
         self.test_button.clicked.connect(self._start_test)
         self.edit_button.clicked.connect(self._edit_selected)
+        self.detail.keys_button.clicked.connect(self._open_keys)
 
+        # The providers that cannot answer whatever their switch says (a CLI not installed, no
+        # key, no server) are folded under the list, one click away.
+        self.unfold_button = QToolButton()
+        self.unfold_button.setObjectName("providersShowAll")
+        self.unfold_button.setCheckable(True)
+        self.unfold_button.setAutoRaise(True)
+        self.unfold_button.toggled.connect(self._fold)
+        listing = QWidget()
+        listing_column = QVBoxLayout(listing)
+        listing_column.setContentsMargins(0, 0, 0, 0)
+        listing_column.setSpacing(SPACE["xs"])
+        listing_column.addWidget(self.table, 1)
+        listing_column.addWidget(self.unfold_button, 0, Qt.AlignmentFlag.AlignLeft)
         column = QVBoxLayout(self)
         page_margins(column)
         column.addWidget(head)
         column.addWidget(self.stale_label)
         column.addWidget(self.route_targets)
-        column.addWidget(MasterDetail(self.table, self.detail), 1)
+        column.addWidget(MasterDetail(listing, self.detail), 1)
         self.detail.heading.setText("Loading the providers…")  # until the first rows are in
 
         bridge = context.bridge
@@ -218,10 +241,12 @@ class ProvidersPage(Page):
         )
 
     def _draw(self, rows: list[ProviderRow]) -> None:
-        """Show `rows`, keeping the choice (or the pending one, or the first row)."""
+        """Show `rows`, those that answer first, keeping the choice (or the pending one, or
+        the first row)."""
         selected = self.selected_row()
-        self.rows = rows
+        self.rows = rows = sorted(rows, key=lambda r: (not switchable(r), not usable_row(r)))
         self.table.show_rows(rows, self.engine.providers.is_enabled)
+        self._fold()
         pending, self._pending_select = self._pending_select, None
         if pending is not None and any(r.switch_id == pending for r in rows):
             self.select_provider(pending)
@@ -229,10 +254,45 @@ class ProvidersPage(Page):
             self.table.selectRow(first_worth_showing(rows))  # never an empty pane
         self._show_selected()
 
+    @property
+    def folded(self) -> list[ProviderRow]:
+        """The rows folded away now (none while every row is shown)."""
+        if self.unfold_button.isChecked():
+            return []
+        return [row for row in self.rows if not switchable(row)]
+
+    def _fold(self) -> None:
+        """Hide the rows that cannot answer whatever their switch says, unless asked."""
+        folded = {row.key for row in self.folded}
+        changed = False
+        for index, row in enumerate(self.rows):
+            if self.table.isRowHidden(index) != (row.key in folded):
+                self.table.setRowHidden(index, row.key in folded)
+                changed = True
+        if changed:
+            # The scroll range now, not at Qt's delayed layout: a row unfolded and chosen at
+            # once must be scrolled to with the range that holds it.
+            self.table.doItemsLayout()
+        cannot = sum(not switchable(row) for row in self.rows)
+        self.unfold_button.setVisible(bool(cannot))
+        self.unfold_button.setText(
+            "Hide the providers that cannot answer"
+            if self.unfold_button.isChecked()
+            else f"Show {cannot} more that cannot answer (not installed, no key, not running)"
+        )
+        chosen = self.selected_row()
+        if chosen is not None and chosen.key in folded:
+            visible = [i for i, row in enumerate(self.rows) if row.key not in folded]
+            if visible:
+                self.table.selectRow(visible[0])
+
     def select(self, key: str) -> bool:
-        """Select the row of `key` ("cli:claude", "api:openai"); False when there is none."""
+        """Select the row of `key` ("cli:claude", "api:openai"), unfolding the list when it
+        is folded away; False when there is none."""
         for index, row in enumerate(self.rows):
             if row.key == key:
+                if self.table.isRowHidden(index):
+                    self.unfold_button.setChecked(True)
                 self.table.selectRow(index)
                 # Qt scrolls to a new current row only while the list is shown; a row chosen
                 # from the tray or the header is chosen as the page opens.
@@ -274,6 +334,16 @@ class ProvidersPage(Page):
         row = self.selected_row()
         if row is not None and self._is_custom(row):
             self.open_editor(row.gateway_id)
+
+    def _open_keys(self) -> None:
+        """The Provider keys page, its form set to the chosen provider."""
+        row = self.selected_row()
+        found = other_page(self, CredentialsPage.KEY, CredentialsPage)
+        if row is None or found is None:
+            return  # a page shown on its own (tests) has no window to open it in
+        navigator, keys = found
+        navigator.show_page(CredentialsPage.KEY)
+        keys.choose_provider(row.gateway_id)
 
     def _show_selected(self) -> None:
         row = self.selected_row()

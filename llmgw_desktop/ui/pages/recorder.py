@@ -29,6 +29,7 @@ from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_columns import RecorderColumns
@@ -239,7 +240,7 @@ class RecorderPage(Page):
         )
 
     def show_principal(self, principal: str) -> None:
-        """List one principal's requests (a gateway key's `key:<name>`: the Keys page's "Its
+        """List one principal's requests (a gateway key's `key:<name>`: the Access keys page's "Its
         requests") over all time, and nothing else."""
         self._show_only({"principal": principal}, 0)
 
@@ -415,13 +416,14 @@ class RecorderPage(Page):
         self, original: PlaygroundReply, messages: list[dict[str, Any]], model: str
     ) -> None:
         """Open the Playground replaying the chosen request on `model` ("Replay on…")."""
-        window = self.window()
-        playground = getattr(window, "pages", {}).get("playground")
-        show_page = getattr(window, "show_page", None)
-        if playground is None or not callable(show_page):
+        from llmgw_desktop.ui.pages.playground import PlaygroundPage  # it imports this page
+
+        found = other_page(self, PlaygroundPage.KEY, PlaygroundPage)
+        if found is None:
             return  # a page shown on its own (tests) has no Playground to open
+        navigator, playground = found
         if playground.replay(original, messages, model):
-            show_page("playground")
+            navigator.show_page(PlaygroundPage.KEY)
 
     # -- export -------------------------------------------------------------------------------
 

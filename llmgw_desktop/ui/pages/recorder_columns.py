@@ -69,13 +69,14 @@ OPTIONAL = tuple(
         "HTTP",
         "Duration",
         "Caller",
-        "Cost",
         "Error code",
+        "Cost",
     )
 )
 # Kept while the model moves under its provider (given way to last, on a very narrow list):
-# with the state, what tells a person why a request failed.
-KEPT_NARROW = (COLUMNS.index("Error code"),)
+# what a request cost, what this app is about (the state says it failed; the details and the
+# state's tooltip say why).
+KEPT_NARROW = (COLUMNS.index("Cost"),)
 STRETCH = MODEL  # the model's column takes what is left; under its provider, the provider's
 # The provider's column, holding the model too, is never narrower than this.
 TWO_LINE_MIN = 120
@@ -105,6 +106,9 @@ class RecorderColumns(QObject):
         self.two_lines = False
         table.setItemDelegateForColumn(PROVIDER, TwoLineDelegate(self.second_line, table))
         self.hint = HiddenColumnsHint(table)
+        self.hint.chosen.connect(self.prefer)
+        # Least needed first; a column the person asks for from the hint moves to the end.
+        self.optional = list(OPTIONAL)
         table.viewport().installEventFilter(self)
         self.lay_out()
 
@@ -161,7 +165,7 @@ class RecorderColumns(QObject):
             widths,
             room,
             stretch=MODEL,
-            optional=[c for c in OPTIONAL if c not in KEPT_NARROW],
+            optional=[c for c in self.optional if c not in KEPT_NARROW],
             stretch_min=widths[MODEL],  # a model's name is never cut
         )
         shown = sum(w for c, w in widths.items() if c not in hidden and c != MODEL)
@@ -171,10 +175,18 @@ class RecorderColumns(QObject):
         others = {c: w for c, w in widths.items() if c != MODEL}
         others[PROVIDER] = max(widths[PROVIDER], widths[MODEL], TWO_LINE_MIN)
         hidden, stretch = plan_columns(
-            others, room, stretch=PROVIDER, optional=OPTIONAL, stretch_min=TWO_LINE_MIN
+            others, room, stretch=PROVIDER, optional=self.optional, stretch_min=TWO_LINE_MIN
         )
         hidden.add(MODEL)
         return hidden, stretch, True, PROVIDER
+
+    def prefer(self, name: str) -> None:
+        """Show column `name` from now on: it gives way last (asked for from the hint)."""
+        column = COLUMNS.index(name) if name in COLUMNS else None
+        if column in self.optional:
+            self.optional.remove(column)
+            self.optional.append(column)
+            self.lay_out()
 
     def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:
         """The model under the provider, while the model's own column gives way."""

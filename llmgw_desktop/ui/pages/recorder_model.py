@@ -63,6 +63,7 @@ from llmgw_desktop.ui.qt import (
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.terms import meaning
 from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
@@ -443,6 +444,8 @@ class RecorderTableModel(QAbstractTableModel):
             text = cost + (f" (exactly {exact})" if exact != cost else "") or "not priced"
         else:
             text = self._cells[number][column]
+        if column == STATE_COLUMN and row.error_code:
+            text += f"\n{row.error_code}"  # why it failed, where the error code gave way
         if column == PROVIDER_COLUMN and row.model:
             text += f"\nmodel {row.model}"
         return f"{text}\nrequest {row.id}"
@@ -455,7 +458,10 @@ class RecorderTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return ORDER_HEADERS[self._oldest_first] if section == TIME_COLUMN else COLUMNS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _TIME_TIPS[self._oldest_first] if section == TIME_COLUMN else _OTHER_TIP
+            if section == TIME_COLUMN:
+                return _TIME_TIPS[self._oldest_first]
+            term = meaning(COLUMNS[section])
+            return f"{term}\n\n{_OTHER_TIP}" if term else _OTHER_TIP
         if role == _ALIGNMENT and section in _NUMERIC:
             return _RIGHT  # the heading over its right-aligned figures
         return None

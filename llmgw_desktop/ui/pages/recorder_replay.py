@@ -25,6 +25,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, PlaygroundReply, Reco
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, ReplayPlan, replay_plan
 from llmgw_desktop.ui.pages.settings_rules import group_of, label_of
 from llmgw_desktop.ui.provider_names import ProviderNames
@@ -227,9 +228,9 @@ class ReplayActions(QWidget):
             self.captureRequested.emit(target)
         elif kind == "setting" and target:
             # The window opens the Settings page on it (a page alone has no window to ask).
-            open_place = getattr(self.window(), "open_place", None)
-            if callable(open_place):
-                open_place("settings", target)
+            navigator = navigator_of(self)
+            if navigator is not None:
+                navigator.open_place("settings", target)
 
     def _fill_menu(self) -> None:
         """The recorded model first, then every model (by provider when there are many)."""

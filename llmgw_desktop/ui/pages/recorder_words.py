@@ -185,7 +185,12 @@ def detail_sections(
     finished = r.get("finished_at")
     timing = format_time(r["started_at"])
     if finished is not None:
-        timing += f" → {format_time(finished)} ({format_duration(r.get('duration_ms'))})"
+        # The end as the clock says it when it is the same day (the date said once: the line
+        # wrapped into three at 1024 px), with the duration.
+        end = format_time(finished)
+        if end[:10] == timing[:10]:
+            end = end[11:]
+        timing += f" → {end} ({format_duration(r.get('duration_ms'))})"
     model = (r.get("model") or "-") + (
         f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
     )

@@ -1,4 +1,5 @@
-"""Settings: every effective setting, where its value came from, and the safe ones editable.
+"""Settings: what a person changes, as controls (`settings_form.py`), and every effective
+setting with where its value came from in the advanced view ("All settings").
 
 The values shown are the ones the running gateway uses, secrets masked as `config --show` masks
 them; the file is read again each time the page is shown (and after each save), so the page
@@ -36,11 +37,10 @@ from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.quiet_hours_box import QuietHoursBox
+from llmgw_desktop.ui.pages.settings_form import SettingsForm
 from llmgw_desktop.ui.pages.settings_rules import (
     CHANGED_LIVE,
     EDITABLE_KEYS,
-    ENGINE_LIVE_KEYS,
-    LIVE_KEYS,
     group_of,
     group_rows,
     is_live,
@@ -50,15 +50,19 @@ from llmgw_desktop.ui.pages.settings_rules import (
     shown_value,
     source_text,
 )
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
     QDesktopServices,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QStackedWidget,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -81,6 +85,7 @@ class SettingsPage(Page):
     TITLE = "Settings"
     file_read = Signal()  # config.toml was read again and the rows redrawn
     saved = Signal(str, object)  # a setting was saved here: its key and its value
+    save_failed = Signal(str, str)  # a setting could not be saved: its key and why
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -182,28 +187,54 @@ class SettingsPage(Page):
 
         head = PageHead(
             "Settings",
-            "How the gateway works, each value with where it came from; the safe ones change "
-            "here, the rest in config.toml.",
+            "How the gateway works: each change is checked, written to config.toml (its "
+            "comments kept) and taken on at once where the gateway can.",
         )
+        self.all_button = head.add_action(
+            action_button("All settings", "showAllSettings", icon="filter")
+        )
+        self.all_button.setCheckable(True)
+        self.all_button.setToolTip(
+            "Every setting with where its value came from (advanced); the security ones are "
+            "changed in config.toml"
+        )
+        self.all_button.toggled.connect(self.show_all)
         open_file = head.add_action(
             action_button("Open config.toml", "openConfig", icon="open", tip=str(self._config_file))
         )
         open_file.clicked.connect(self.open_config_file)
         open_file.setEnabled(self._config_file is not None)
+        # Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once.
+        self.quiet = QuietHoursBox()
+        self.quiet.show_value(str(self.engine.settings.value("ui.quiet_hours")))
+        if not self._can_save:  # its controls, not its words: those stay readable
+            for control in (self.quiet.switch, self.quiet.start, self.quiet.end):
+                control.setEnabled(False)
+        self.quiet.chosen.connect(self._quiet_chosen)
+        # What a person changes, as controls; the whole table is the advanced view.
+        self.form = SettingsForm({decl.key: decl for decl in self._decls})
+        self.form.add_section("Start and notifications", [self.login_switch, self.quiet])
+        self.form.committed.connect(self._form_committed)
+        form_scroll = QScrollArea()
+        form_scroll.setObjectName("settingsFormScroll")
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        form_scroll.setWidget(self.form)
+        advanced = QWidget()
+        advanced_column = QVBoxLayout(advanced)
+        advanced_column.setContentsMargins(0, 0, 0, 0)
+        advanced_column.addWidget(self.filter_edit)
+        # The list of settings, the chosen one beside it (prices are the next tab).
+        advanced_column.addWidget(MasterDetail(self.table, self.detail, list_share=0.62), 1)
+        self.views = QStackedWidget()
+        self.views.addWidget(form_scroll)
+        self.views.addWidget(advanced)
         column = QVBoxLayout(self)
         page_margins(column)
         column.addWidget(head)
         column.addWidget(self.file_label)
-        column.addWidget(self.login_switch)
-        # Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once.
-        self.quiet = QuietHoursBox()
-        self.quiet.show_value(str(self.engine.settings.value("ui.quiet_hours")))
-        self.quiet.setEnabled(self._can_save)
-        self.quiet.chosen.connect(self._quiet_chosen)
-        column.addWidget(self.quiet)
-        column.addWidget(self.filter_edit)
-        # The list of settings, the chosen one beside it (prices are the next tab).
-        column.addWidget(MasterDetail(self.table, self.detail, list_share=0.62), 1)
+        column.addWidget(self.views, 1)
+        self._show_form_values()
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         self.table.selectRow(min(self._decl_at))  # a setting's details, never an empty pane
@@ -213,6 +244,46 @@ class SettingsPage(Page):
         super().page_shown()
         self.read_login_switch()  # the tray or the installer may have flipped it
         self.reread_file()
+        self.tasks.spawn(self._list_models(), what="list the gateway's models")
+
+    async def _list_models(self) -> None:
+        models = await self.engine.playground.models()
+        self.form.show_models(models, ProviderNames.of(self.engine))
+        self._show_form_values()  # a model named before the list came is named as listed
+
+    def show_all(self, on: bool = True) -> None:
+        """Show every setting in the table (the advanced view), or the controls."""
+        self.views.setCurrentIndex(1 if on else 0)
+        if self.all_button.isChecked() != on:
+            self.all_button.setChecked(on)
+
+    def _show_form_values(self) -> None:
+        """Each control shows what config.toml holds now (with the environment over it)."""
+        for key in self.form.rows:
+            decl = self._decl_at[self.row_of(key)]
+            value = (
+                self._file.settings.value(key) if self._file else self.engine.settings.value(key)
+            )
+            source = self._sources.get(key, "unknown")
+            locked = read_only_reason(decl, source) or ""
+            if not self._can_save:
+                locked = locked or "This window cannot write the settings file."
+            self.form.show_value(key, value, locked=locked)
+            if not locked and (note := self._form_note(key)):
+                self.form.show_status(key, note)
+
+    def _form_note(self, key: str) -> str:
+        """What the line under a control says once its value is saved (or differs from the
+        running one): when it takes effect."""
+        if key in self._saved:
+            when = "in effect now" if is_live(key) else "used after a restart"
+            return f"Saved to config.toml: {when}."
+        status = self.status(key)
+        return status[:1].upper() + status[1:]
+
+    def _form_committed(self, key: str, value: object) -> None:
+        decl = self._decl_at[self.row_of(key)]
+        self.tasks.spawn(self.write(decl, value), what=f"save {key}")
 
     def _file_text(self, problem: str | None) -> str:
         if self._config_file is None:
@@ -244,6 +315,7 @@ class SettingsPage(Page):
         for row, decl in self._decl_at.items():
             self._fill_row(row, decl)
         self.columns.fit()
+        self._show_form_values()
         self.file_read.emit()
 
     def _quiet_chosen(self, value: str) -> None:
@@ -322,7 +394,8 @@ class SettingsPage(Page):
 
     def select(self, key: str) -> None:
         """Show setting `key` in the editor (selects its row, in view, whatever the filter
-        hid)."""
+        hid), in the view of every setting."""
+        self.show_all(True)
         row = self.row_of(key)
         if self.table.isRowHidden(row):
             self.filter_edit.clear()
@@ -342,10 +415,10 @@ class SettingsPage(Page):
                 return f"config.toml has {shown_value(decl, on_file)}: restart needed"
             return ""
         value = self._saved[key]
-        if value == self.engine.settings.value(decl.key):
-            return "saved"
         if is_live(key):
             return "saved, in effect now"
+        if value == self.engine.settings.value(decl.key):
+            return "saved"
         return f"saved {shown_value(decl, value)}: restart needed"
 
     def _apply_filter(self, text: str) -> None:
@@ -460,22 +533,23 @@ class SettingsPage(Page):
     async def write(self, decl: Declared, value: Any) -> None:
         """Write `value` (already checked) for `decl` to the settings file."""
         try:
-            await self.engine.settings_saver.save(LOCAL_CALLER, decl.key, value)
+            await self.engine.live_settings.save(LOCAL_CALLER, decl.key, value)
         except (OSError, RuntimeError, ValueError) as exc:
             log.warning("could not save %s: %s", decl.key, exc)
             self._say(f"{decl.key}: could not be saved: {exc}", error=True)
+            if decl.key in self.form.rows:
+                self.form.show_status(decl.key, f"Not saved: {exc}", error=True)
+            self.save_failed.emit(decl.key, str(exc))
             return
         finally:
             self.save_button.setEnabled(True)
         self._saved[decl.key] = value
-        if (apply := LIVE_KEYS.get(decl.key)) is not None:
-            apply(value)
-        if decl.key in ENGINE_LIVE_KEYS:
-            self.engine.body_capture.apply(decl.key, value)
         self.saved.emit(decl.key, value)
         self._fill_row(self.row_of(decl.key), decl)
         when = "in effect now" if is_live(decl.key) else "used after a restart"
         self._say(f"{decl.key} saved to config.toml: {when}.")
+        if decl.key in self.form.rows:
+            self.form.show_status(decl.key, self._form_note(decl.key))
         self.reread_file()
 
     def _say(self, text: str, *, error: bool = False) -> None:

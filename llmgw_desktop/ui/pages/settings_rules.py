@@ -12,18 +12,16 @@ text, a table's entries by name, figures with their thousands), never as raw TOM
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from llmgw_desktop.config.settings import ConfigError, Declared
-from llmgw_desktop.engine.api import CAPTURE_KEYS, redacted_url
+from llmgw_desktop.engine.api import LIVE_SETTINGS, redacted_url
 
 __all__ = [
     "CHANGED_LIVE",
     "EDITABLE_KEYS",
     "ENGINE_LIVE_KEYS",
-    "LIVE_KEYS",
     "MASK",
     "WINDOW_LIVE_KEYS",
     "group_of",
@@ -88,14 +86,8 @@ SECURITY_PREFIXES = (
 )
 
 
-def _apply_log_level(value: Any) -> None:
-    logging.getLogger().setLevel(str(value).upper())
-
-
-# Settings the running gateway takes on when saved here; every other one waits for a restart.
-LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
-# Settings the engine takes on when saved here (`recorder.capture.*`: the body capture policy).
-ENGINE_LIVE_KEYS = frozenset(CAPTURE_KEYS)
+# Settings the engine takes on when saved here (the rest wait for a restart).
+ENGINE_LIVE_KEYS = LIVE_SETTINGS
 # Settings the window takes on when saved here (through `saved`: the tray's quiet hours).
 WINDOW_LIVE_KEYS = frozenset({"ui.quiet_hours"})
 # Settings other parts of the window change while the gateway runs (the switches, the Budgets
@@ -118,7 +110,8 @@ def names_typed(decl: Declared, typed: str | bool) -> list[str]:
 
 
 def is_live(key: str) -> bool:
-    return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS or key in WINDOW_LIVE_KEYS
+    """Whether a setting saved here takes effect at once (by the engine or the window)."""
+    return key in ENGINE_LIVE_KEYS or key in WINDOW_LIVE_KEYS
 
 
 NONE = "none"  # an empty value: no list entries, no text

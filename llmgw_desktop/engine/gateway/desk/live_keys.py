@@ -1,6 +1,6 @@
 """Every API key the gateway would use now, masked, with where it comes from: for the desk.
 
-The Credentials page listed only the vault, so a gateway running on `OPENAI_API_KEY` from the
+The Provider keys page listed only the vault, so a gateway running on `OPENAI_API_KEY` from the
 environment said "(nothing stored)" while it used that key for every request. This reads each
 API provider's global key pool exactly as a request would (`KeyChain.pool`: the vault, then
 config.toml, then the environment, in the order they are tried) and says, for each key, its

@@ -380,7 +380,7 @@ class ProviderEditor:
 
     async def remove(self, principal: Principal, provider_id: str) -> None:
         """Remove a provider the person added, with its aliases and routes (its vault key
-        stays, listed on the Credentials page).
+        stays, listed on the Provider keys page).
 
         Raises:
             AccessDenied: `principal` is not the operator (code `operator_only`).

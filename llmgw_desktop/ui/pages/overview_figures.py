@@ -1,0 +1,192 @@
+"""The Overview's first line: four large figures that answer what a person opens it for.
+
+- **Gateway**: is it working? ("Working", "Paused", "Degraded"), with how long it has run
+  and how many calls it served in the health window;
+- **Spent today**: what the requests started since midnight cost (the header's figure), and
+  the budget it is spent against;
+- **Failing**: how many providers fail or need a look now (the window's one verdict,
+  `attention.provider_verdicts`) and how many calls to providers failed in the window;
+- **Stuck**: jobs with no output past their limit, and the calls refused before any provider
+  was asked since start.
+
+Each is a `StatCard` that opens the place explaining it (Providers, Budgets, the failed
+requests in the Flight recorder, Jobs). The words come from `figure_words` (no Qt: tested
+alone); every figure reads what the header and the rest of the page read, so none disagrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.api import StuckJob, Totals, format_usd
+from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday
+from llmgw_desktop.ui.budget_words import SpendChip
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.header import providers_words
+from llmgw_desktop.ui.kit.stat_card import StatCard
+from llmgw_desktop.ui.qt import QHBoxLayout, QWidget
+
+__all__ = ["FIGURES", "Figure", "FigureStrip", "GatewayFacts", "figure_words"]
+
+# The cards, left to right, each with its caption and the place it opens.
+FIGURES = (
+    ("gateway", "Gateway", "providers"),
+    ("spend", "Spent today", "budgets"),
+    ("failing", "Failing", "recorder"),
+    ("stuck", "Stuck", "jobs"),
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One card's words: the figure, the line under it, its tone and its tooltip."""
+
+    value: str
+    detail: str
+    tone: str = ""
+    tip: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayFacts:
+    """What the four figures are read from, at one moment."""
+
+    state: str  # the engine's state ("running", "stopped" ...)
+    paused: bool
+    store_problem: str | None
+    uptime: str  # "2h 05m"
+    window_minutes: int
+    totals: Totals  # the health window's live figures
+    verdicts: Sequence[ProviderVerdict]
+    spend: SpendToday | None
+    spend_chip: SpendChip
+    stuck: Sequence[StuckJob]
+    refused: dict[str, Any]  # `engine.refusals.health()`
+
+
+def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
+    """Each card's words, by its name in `FIGURES`."""
+    return {
+        "gateway": _gateway(facts),
+        "spend": _spend(facts),
+        "failing": _failing(facts),
+        "stuck": _stuck(facts),
+    }
+
+
+def _calls(totals: Totals, minutes: int) -> str:
+    if not totals.requests:
+        return f"no calls in the last {minutes} min"
+    noun = "call" if totals.requests == 1 else "calls"
+    return f"{totals.requests:,} {noun} in the last {minutes} min"
+
+
+def _gateway(facts: GatewayFacts) -> Figure:
+    served = _calls(facts.totals, facts.window_minutes)
+    if facts.store_problem:
+        return Figure(
+            "Degraded",
+            f"The store has a problem; {served}",
+            "error",
+            f"The gateway serves, but its store has a problem: {facts.store_problem}",
+        )
+    if facts.state != "running":
+        return Figure(facts.state.capitalize(), "The gateway is not serving calls.", "error")
+    if facts.paused:
+        return Figure(
+            "Paused",
+            "Every provider is paused: calls are refused.",
+            "warning",
+            "Switch Pause all providers off to serve calls again.",
+        )
+    return Figure(
+        "Working",
+        f"Running for {facts.uptime}; {served}",
+        "ok",
+        "The gateway is running and serving calls. Click for the providers.",
+    )
+
+
+def _spend(facts: GatewayFacts) -> Figure:
+    if facts.spend is None:
+        return Figure("…", "Reading today's spend", "", "")
+    amount = format_usd(facts.spend.usd)
+    words = facts.spend_chip.words
+    # The chip's words start with the amount shown large here; the rest is the detail.
+    detail = words.removeprefix(amount).strip(" ·") or "today"
+    if detail == "today":
+        count = facts.spend.requests
+        detail = f"{count:,} request{'s' if count != 1 else ''} since midnight; no budget set"
+    tip = "What the requests started today cost (reported or estimated).\n"
+    tip += "\n".join(facts.spend_chip.budget_lines) + "\nClick for the budgets."
+    return Figure(amount, detail, facts.spend_chip.tone, tip)
+
+
+def _failing(facts: GatewayFacts) -> Figure:
+    totals, minutes = facts.totals, facts.window_minutes
+    if totals.asked:
+        failed = (
+            f"{totals.errors:,} of {totals.asked:,} calls failed in {minutes} min"
+            f" ({totals.errors / totals.asked:.0%})"
+            if totals.errors
+            else f"none of {totals.asked:,} calls failed in {minutes} min"
+        )
+    else:
+        failed = f"no calls to providers in {minutes} min"
+    lines = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts)
+    tip = (lines + "\n" if lines else "") + "Click for the failed requests."
+    if not facts.verdicts:
+        return Figure("None", failed[:1].upper() + failed[1:], "ok" if totals.asked else "", tip)
+    failing = [v for v in facts.verdicts if v.failing]
+    count = len(facts.verdicts)
+    names = ", ".join(v.name for v in facts.verdicts[:2]) + ("…" if count > 2 else "")
+    # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
+    # and the figure never say two things of one moment.
+    _words, short = providers_words(facts.verdicts)
+    return Figure(short, f"{names}: {failed}", "error" if failing else "warning", tip)
+
+
+def _stuck(facts: GatewayFacts) -> Figure:
+    total = int(facts.refused.get("total") or 0)
+    refused = (
+        f"{total:,} call{'s' if total != 1 else ''} refused since start"
+        if total
+        else "none refused since start"
+    )
+    tip = (
+        "A job is stuck when its tool prints nothing for longer than its limit. Refused: "
+        "calls the gateway said no to before asking any provider (no key, a budget, a switch, "
+        "the approval gate)."
+    )
+    if not facts.stuck:
+        return Figure("None", f"No job stuck; {refused}", "", tip)
+    count = len(facts.stuck)
+    return Figure(
+        f"{count} job{'s' if count != 1 else ''}",
+        f"No output past the limit; {refused}",
+        "warning",
+        tip + "\nClick for the jobs.",
+    )
+
+
+class FigureStrip(QWidget):
+    """The four cards in a row; `opened(place)` when one is pressed."""
+
+    def __init__(self, open_place: Callable[[str], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("overviewFigures")
+        self.cards: dict[str, StatCard] = {}
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(SPACE["s"])
+        for name, caption, place in FIGURES:
+            card = StatCard(name, caption)
+            card.clicked.connect(lambda p=place: open_place(p))
+            self.cards[name] = card
+            row.addWidget(card, 1)
+
+    def show_facts(self, facts: GatewayFacts) -> None:
+        for name, figure in figure_words(facts).items():
+            self.cards[name].show_figure(figure.value, figure.detail, figure.tone, figure.tip)

@@ -1,0 +1,41 @@
+"""The words of the trade a newcomer meets in the window, each said in plain words once.
+
+A list's heading or a form's label that uses one of them gets its meaning as a tooltip
+(`tidy_tables` gives it to every table's and tree's heading; a form asks `meaning`), so
+"Circuit", "p50 / p95" or "Principal" are one hover from what they mean wherever they appear.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TERMS", "meaning"]
+
+TERMS = {
+    "Circuit": (
+        "After several failures in a row the gateway stops calling a provider for a while "
+        "(the circuit is open), then lets one call through to see whether it works again."
+    ),
+    "p50 / p95": (
+        "How long calls took: half took less than the first time (p50, the median), "
+        "95 in 100 less than the second (p95, the slow ones)."
+    ),
+    "Principal": (
+        "Who a request ran as: you at this desk, a gateway key, or an OAuth client signed in."
+    ),
+    "Caller": "The tool that sent the request, as it named itself (claude-code, codex, …).",
+    "Front door": "How the request came in: the HTTP gateway, MCP, ACP or this window.",
+    "Transport": "How the request came in: the HTTP gateway, MCP, ACP or this window.",
+    "Cache read": (
+        "Prompt tokens the provider read from its own cache: cheaper and faster than new ones."
+    ),
+    "Cache write": "Prompt tokens the provider stored in its cache for the next requests.",
+    "Kind": (
+        "API: a vendor's web API; CLI: a coding tool run on this computer; local: a model "
+        "server on this computer."
+    ),
+}
+
+
+def meaning(term: str) -> str:
+    """What `term` (a heading's words) means in plain words, or "" when it needs no help."""
+    return TERMS.get(term.replace("\n", " ").strip(), "")
