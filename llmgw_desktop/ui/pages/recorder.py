@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from llmgw_desktop.engine.api import ExportFormat, PlaygroundReply, RecorderFilters
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
-from llmgw_desktop.ui.navigator import other_page
+from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_columns import RecorderColumns
@@ -64,6 +65,21 @@ LIVE_REFRESH_MS = 1000
 LIVE_RECOUNT_EVERY_S = 5.0
 PREFETCH_SCREENS = 2  # fetch the next page once the end is this many screens away
 LIST_SHARE = 0.68
+
+
+# The Playground replays a request; it opens this page too, so it is reached by its key and what
+# it does, not by importing its class.
+PLAYGROUND_KEY = "playground"
+
+
+@runtime_checkable
+class Replays(Protocol):
+    """A page that sends a recorded request's messages again (the Playground)."""
+
+    def replay(
+        self, original: PlaygroundReply, messages: Sequence[dict[str, Any]], model: str
+    ) -> bool:
+        """Show `original` and send `messages` again to `model`; False while it is busy."""
 
 
 class RecorderPage(Page):
@@ -435,14 +451,12 @@ class RecorderPage(Page):
         self, original: PlaygroundReply, messages: list[dict[str, Any]], model: str
     ) -> None:
         """Open the Playground replaying the chosen request on `model` ("Replay on…")."""
-        from llmgw_desktop.ui.pages.playground import PlaygroundPage  # it imports this page
-
-        found = other_page(self, PlaygroundPage.KEY, PlaygroundPage)
-        if found is None:
+        navigator = navigator_of(self)
+        playground = navigator.page(PLAYGROUND_KEY) if navigator is not None else None
+        if navigator is None or not isinstance(playground, Replays):
             return  # a page shown on its own (tests) has no Playground to open
-        navigator, playground = found
         if playground.replay(original, messages, model):
-            navigator.show_page(PlaygroundPage.KEY)
+            navigator.show_page(PLAYGROUND_KEY)
 
     # -- export -------------------------------------------------------------------------------
 
