@@ -218,8 +218,11 @@ class ProviderHealthTable(QTableWidget):
             # Recorder rows name every provider by its switch id (a CLI's engine id, an API
             # provider's `switch_id_for`): Mistral's API and Vibe are counted apart.
             health = calls.of(switch_id)
-            # The reason shows when something is wrong; otherwise it is one hover away.
-            status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
+            # The reason shows when something is wrong; otherwise it is one hover away. A
+            # ready row's recent failures are said from this table's own count, on its tick.
+            status = "Ready" if row.recent_failures else row.status
+            if row.reason and row.attention and not row.recent_failures:
+                status += f": {row.reason}"
             kind = _SHORT_KINDS.get(row.kind, row.kind)
             texts = (row.name, kind, status, row.version, "", row.circuit)
             latency = latency_text(health.p50_ms, health.p95_ms)
@@ -242,7 +245,8 @@ class ProviderHealthTable(QTableWidget):
                 self._unavailable.discard(index)
             else:
                 self._unavailable.add(index)
-            self._statuses[index] = (status, row.reason, status_kind(row))
+            kind = "ok" if row.recent_failures else status_kind(row)
+            self._statuses[index] = (status, "" if row.recent_failures else row.reason, kind)
             self._show_status(index)
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
