@@ -22,7 +22,7 @@ from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.playground_answer import AnswerPane
 from llmgw_desktop.ui.pages.playground_models import model_label, preferred_model
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.pages.recorder_words import describe_detail
+from llmgw_desktop.ui.pages.recorder_words import describe_detail, format_duration
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.fakes.upstream import Reply
@@ -97,6 +97,14 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         reply = page.answer.reply
         assert reply is not None and reply.record is not None
         assert reply.record["caller"] == "playground" and reply.record["transport"] == "desktop"
+        # Gallery review, finding 2: "first token 4 ms · total 2 ms". Both times are the
+        # row's, from its own start: the first token (before the held half) within the total.
+        first, total = reply.record["route"]["firstTokenMs"], reply.record["duration_ms"]
+        assert 0 <= first < total, (first, total)
+        timing = f"first token {format_duration(first)} · total {format_duration(total)}"
+        assert figures.endswith(timing), figures
+        # It wraps after a dot, never before one: no line starts with "· total".
+        assert " · " not in page.answer.figures.text().replace("\u00a0·", "")
 
     run_page(
         body,

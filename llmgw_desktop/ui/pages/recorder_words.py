@@ -159,6 +159,22 @@ RESULT_TONES = {
 }
 
 
+def first_token_ms(r: dict[str, Any]) -> float | None:
+    """How long a streamed answer's first piece took, from the row's start (its route keeps
+    it on the clock its duration is read from); None for an answer not streamed."""
+    route = r.get("route")
+    waited = route.get("firstTokenMs") if isinstance(route, dict) else None
+    return float(waited) if isinstance(waited, int | float) else None
+
+
+def row_timing(r: dict[str, Any]) -> str:
+    """`first token 2 ms · total 4 ms` (or `total 4 ms` for an answer not streamed): a row's
+    times, both from its own start."""
+    total = f"total {format_duration(r.get('duration_ms'))}"
+    first = first_token_ms(r)
+    return total if first is None else f"first token {format_duration(first)} · {total}"
+
+
 def result_words(r: dict[str, Any]) -> str:
     """`completed · HTTP 200 · 2 attempt(s)` or `failed · upstream_500 · HTTP 502`: how the
     request ended, in one line."""
@@ -190,7 +206,9 @@ def detail_sections(
         end = format_time(finished)
         if end[:10] == timing[:10]:
             end = end[11:]
-        timing += f" → {end} ({format_duration(r.get('duration_ms'))})"
+        first = first_token_ms(r)
+        waited = "" if first is None else f", first token {format_duration(first)}"
+        timing += f" → {end} ({format_duration(r.get('duration_ms'))}{waited})"
     model = (r.get("model") or "-") + (
         f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
     )
