@@ -39,7 +39,6 @@ from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QColor,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -51,7 +50,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "agent_name", "format_cost", "format_lane"]
 
@@ -295,7 +294,7 @@ class AgentsPage(Page):
             for column in range(len(COLUMNS)):
                 item.setFont(column, font)
         if lane.errors:
-            item.setForeground(FAILED_COLUMN, QColor(error_colour()))
+            tone_item(item, "error", FAILED_COLUMN)
         if lane.priced < lane.requests and lane.cost_usd is not None:
             item.setToolTip(
                 COLUMNS.index("Cost"),

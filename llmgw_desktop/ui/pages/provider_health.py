@@ -28,7 +28,6 @@ from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
-    ERROR,
     TRAFFIC_WINDOW,
     ProviderRow,
     load_provider_rows,
@@ -36,9 +35,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     switchable,
     unusable_reason,
 )
-from llmgw_desktop.ui.pages.providers import attention_colour
 from llmgw_desktop.ui.qt import (
-    QColor,
     QHeaderView,
     QResizeEvent,
     Qt,
@@ -48,6 +45,7 @@ from llmgw_desktop.ui.qt import (
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["FIGURES", "HEALTH_COLUMNS", "ProviderHealthTable", "errors_text", "latency_text"]
 
@@ -249,7 +247,7 @@ class ProviderHealthTable(QTableWidget):
             self._statuses[index] = (status, "" if row.recent_failures else row.reason, kind)
             self._show_status(index)
             open_circuit = row.circuit.startswith("open")
-            self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
+            self._tone(index, CIRCUIT, "error" if open_circuit else None)
         changed |= self.show_counts(served, fit=False)
         if changed:
             self._fit_columns()
@@ -266,7 +264,7 @@ class ProviderHealthTable(QTableWidget):
             for column, text in ((CALLS, f"{calls:,}"), (ERRORS, errors_text(errors, calls))):
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
-            self._colour(index, ERRORS, attention_colour(ERROR) if errors else None)
+            self._tone(index, ERRORS, "error" if errors else None)
             self._failed[index] = (errors, calls)
             changed |= self._show_status(index)
         if changed and fit:
@@ -346,15 +344,8 @@ class ProviderHealthTable(QTableWidget):
         self._fit_status()
         self._fit_height()
 
-    def _colour(self, index: int, column: int, colour: str | None) -> None:
-        item = self._set(index, column, self.cell_text(index, column))
-        shown = item.data(Qt.ItemDataRole.ForegroundRole)
-        if (shown.color().name() if shown is not None else None) == colour:
-            return
-        if colour is None:
-            item.setData(Qt.ItemDataRole.ForegroundRole, None)
-        else:
-            item.setForeground(QColor(colour))
+    def _tone(self, index: int, column: int, tone: str | None) -> None:
+        tone_item(self._set(index, column, self.cell_text(index, column)), tone)
 
     def cell_text(self, row: int, column: int) -> str:
         item = self.item(row, column)
