@@ -34,6 +34,7 @@ from llmgw_desktop.ui.qt import (
     QBrush,
     QColor,
     QComboBox,
+    QContextMenuEvent,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -362,8 +363,8 @@ def test_a_table_that_hides_columns_says_how_many_where_its_header_is(
     qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk]
 ) -> None:
     """Review 41-3, finding 10: at 1024 px Jobs lost four columns, the Flight recorder five,
-    and nothing said so. Every table that hides columns for want of room says "N columns
-    hidden: widen the window" at its header's end (in room kept free: no heading under it),
+    and nothing said so. Every table that hides columns for want of room says "+N columns ▾"
+    at its header's end (in room kept free: no heading under it),
     N the columns hidden, each named in its tooltip; at 1920 px nothing is hidden or said."""
     window, _desk = window_on_gateway
     saying: dict[str, int] = {}
@@ -379,14 +380,13 @@ def test_a_table_that_hides_columns_says_how_many_where_its_header_is(
             assert all(header.isSectionHidden(headings[name]) for name in names), (key, names)
             assert hint.isVisible() == bool(names), (key, names)
             if names:
-                # Its whole words, or where a squeezed list leaves less room, the count alone.
+                # One wording everywhere (gallery review, finding 6: "+N", "N columns hidden"
+                # and "...: widen the window" before), drawn as the menu it opens.
                 count = len(names)
-                assert hint.text() in (
-                    hidden_words(count),
-                    hidden_words(count, short=True),
-                    hidden_words(count, fewest=True),
-                )
+                assert hint.text() == f"{hidden_words(count)} ▾"
+                assert hint.font().underline()
                 assert hint.toolTip().startswith(hidden_words(count))
+                assert "Menu key" in hint.toolTip()
                 assert all(name in hint.toolTip() for name in names)
                 # At the header's end, or the end of a wide section past its heading's words:
                 # never over a heading's text.
@@ -519,3 +519,38 @@ def test_every_label_on_every_page_reads_at_text_contrast_in_both_looks(
         assert {"error", "warning", "info"} <= set(cells)  # and the level words among cells
     finally:
         apply_theme(app, Qt.ColorScheme.Dark if before == "dark" else Qt.ColorScheme.Light)
+
+
+def test_a_hidden_column_is_shown_from_the_keyboard(
+    qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk]
+) -> None:
+    """Gallery review, finding 6: "N columns hidden" had no way to show the columns that a
+    keyboard could reach. In a list that hides columns, the Menu key (a context menu asked
+    from the keyboard) opens the hint's menu; choosing a column shows it. The hint takes no
+    Tab stop: Tab still leaves the list."""
+    window, _desk = window_on_gateway
+    page = _show(qloop, window, "budgets")
+    found = [(header, hint) for header, hint in _hints(page) if hint.hidden_names]
+    assert found, "the Budgets list hides columns at 1024 px"
+    header, hint = found[0]
+    view = header.parentWidget()
+    assert isinstance(view, QAbstractItemView)
+    assert hint.focusPolicy() == Qt.FocusPolicy.NoFocus
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    wanted = hint.hidden_names[0]
+    asked = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, view.viewport().rect().center())
+    QApplication.sendEvent(view, asked)
+    menu = hint.menu
+    assert menu is not None and menu.isVisible()
+    shown = [action.text() for action in menu.actions()]
+    assert shown == [f"Show {name}" for name in hint.hidden_names], shown
+    menu.actions()[0].trigger()
+    menu.close()
+    model = header.model()
+    column = next(
+        c
+        for c in range(model.columnCount())
+        if str(model.headerData(c, Qt.Orientation.Horizontal)).replace("\n", " ") == wanted
+    )
+    assert not header.isSectionHidden(column), wanted
+    assert wanted not in hint.hidden_names

@@ -88,7 +88,9 @@ class ProviderHealthTable(QTableWidget):
         self.setObjectName("providerHealth")
         self.setAccessibleName("Provider health")
         self.switch_cells = SwitchCells(self, SWITCH, words=True)
-        self.hint = HiddenColumnsHint(self)  # "2 columns hidden: widen the window"
+        self.hint = HiddenColumnsHint(self)  # "+2 columns ▾": Version and Circuit gave way
+        self.hint.chosen.connect(self.keep_column)
+        self._kept: set[int] = set()  # columns a person asked to see: they never give way
         self.show_all = False
         self._unavailable: set[int] = set()  # rows no switch can make answer
         self._engine: Engine = bridge.engine
@@ -328,7 +330,8 @@ class ProviderHealthTable(QTableWidget):
         for column in GIVE_WAY:
             if room() >= self._status_text:
                 break
-            self.setColumnHidden(column, True)
+            if column not in self._kept:
+                self.setColumnHidden(column, True)
         given_way = [c for c in GIVE_WAY if self.isColumnHidden(c)]
         self.hint.show_hidden([HEALTH_COLUMNS[c] for c in given_way], over=STATUS)
         # The room left over goes to Status too, not to the last column: latency, now
@@ -338,6 +341,14 @@ class ProviderHealthTable(QTableWidget):
         if self.columnWidth(STATUS) != width:
             self.setColumnWidth(STATUS, width)
             self.resizeRowsToContents()
+
+    def keep_column(self, name: str) -> None:
+        """Show the column headed `name` from now on, whatever the room (asked for from the
+        hint): the status's reason wraps instead."""
+        if name in HEALTH_COLUMNS:
+            self._kept.add(HEALTH_COLUMNS.index(name))
+            self._fit_status()
+            self._fit_height()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

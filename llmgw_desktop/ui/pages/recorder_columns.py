@@ -107,7 +107,7 @@ class RecorderColumns(QObject):
         table.setItemDelegateForColumn(PROVIDER, TwoLineDelegate(self.second_line, table))
         self.hint = HiddenColumnsHint(table)
         self.hint.chosen.connect(self.prefer)
-        # Least needed first; a column the person asks for from the hint moves to the end.
+        # Least needed first; a column the person asks for from the hint is no longer one.
         self.optional = list(OPTIONAL)
         table.viewport().installEventFilter(self)
         self.lay_out()
@@ -181,11 +181,11 @@ class RecorderColumns(QObject):
         return hidden, stretch, True, PROVIDER
 
     def prefer(self, name: str) -> None:
-        """Show column `name` from now on: it gives way last (asked for from the hint)."""
+        """Show column `name` from now on, whatever the room (asked for from the hint): the
+        other optional ones give way, and short of room the list scrolls sideways."""
         column = COLUMNS.index(name) if name in COLUMNS else None
         if column in self.optional:
             self.optional.remove(column)
-            self.optional.append(column)
             self.lay_out()
 
     def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:
