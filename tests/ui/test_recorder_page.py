@@ -524,7 +524,7 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
     # Issue 54.5: the end on the same day says its time, not the date again (three lines at
     # 1024 px).
     timing = next(row.value for row in sections[0].rows if row.label == "Time")
-    assert timing.count("-") == 2 and " → " in timing, timing
+    assert timing.count("-") == 2 and "\u00a0→\u00a0" in timing, timing
     failed = ok | {"state": "failed", "error_code": "upstream_500", "http_status": 502}
     sections = detail_sections(RecordDetail(failed))
     error = next(section for section in sections if section.title == "Error")

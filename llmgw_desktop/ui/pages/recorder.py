@@ -49,7 +49,6 @@ from llmgw_desktop.ui.qt import (
     QLabel,
     QModelIndex,
     QShortcut,
-    QSplitter,
     Qt,
     QTableView,
     QTimer,
@@ -152,13 +151,11 @@ class RecorderPage(Page):
         self.replay.curl_button.clicked.connect(self.bodies.copy_curl)
         self.bodies.curl_button.hide()
         self.detail_card.action_row.addWidget(self.replay)
-        texts = QSplitter(Qt.Orientation.Vertical)
-        texts.setChildrenCollapsible(False)
-        texts.addWidget(self.detail_card)
-        texts.addWidget(self.bodies)
-        texts.setStretchFactor(0, 3)
-        texts.setStretchFactor(1, 2)
-        split = MasterDetail(self.table, texts, list_share=LIST_SHARE)
+        # What was kept, under the actions; the bodies themselves are tabs beside the form.
+        self.detail_card.add_line(self.bodies)
+        self.detail_card.add_tab(self.bodies.request_view, "Request body")
+        self.detail_card.add_tab(self.bodies.response_view, "Response body")
+        split = MasterDetail(self.table, self.detail_card, list_share=LIST_SHARE)
         self.empty = EmptyState(
             "recorder",
             "No requests recorded yet",
@@ -406,10 +403,12 @@ class RecorderPage(Page):
                 f"Request {record_id}", "No longer recorded: the recorder pruned it."
             )
             self.bodies.show_bodies(None)
+            self.detail_card.show_tabs(False)
         else:
             sections = detail_sections(detail, self.model.names)
             self.detail_card.show_sections(sections, str(detail.record["state"]))
             self.bodies.show_bodies(detail.bodies)
+            self.detail_card.show_tabs(detail.bodies is not None)
         self.replay.show_detail(detail, self.model.names)
 
     def replay_in_playground(

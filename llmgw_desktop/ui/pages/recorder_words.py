@@ -67,6 +67,9 @@ def format_clock(timestamp: float, now: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", moment)
 
 
+NBSP = "\u00a0"  # a space no line breaks at
+
+
 def format_duration(ms: float | None) -> str:
     """`850 ms`, `12.40 s` or `3m 05s`; empty when the request has not finished."""
     if ms is None:
@@ -132,12 +135,14 @@ CAPTURE_OFF = (
 @dataclass(frozen=True)
 class DetailRow:
     """One line of a request's detail: a label and its value (no label: a line of its own;
-    `block`: a text kept as written, a prompt or an answer)."""
+    `block`: a text kept as written, a prompt or an answer; `whole`: a value never broken,
+    an id, on its own line across the form in a fixed-width font)."""
 
     label: str
     value: str
     tone: str = ""  # a theme tone for the value ("error" ...), "" for the ordinary text
     block: bool = False
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,9 @@ def detail_sections(
             end = end[11:]
         first = first_token_ms(r)
         waited = "" if first is None else f", first token {format_duration(first)}"
-        timing += f" → {end} ({format_duration(r.get('duration_ms'))}{waited})"
+        # The two times stay on one line ("07:38:18 →" ended one line, the end began the
+        # next); the line breaks before the duration instead.
+        timing += f"{NBSP}→{NBSP}{end} ({format_duration(r.get('duration_ms'))}{waited})"
     model = (r.get("model") or "-") + (
         f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
     )
@@ -219,7 +226,7 @@ def detail_sections(
     result = result_words(r) + (" · answered from the response cache" if _cache_hit(r) else "")
     head = [
         DetailRow("Result", result, RESULT_TONES.get(str(r["state"]), "")),
-        DetailRow("Request", str(r["id"])),
+        DetailRow("Request", str(r["id"]), whole=True),
         DetailRow("Time", timing),
         DetailRow("Provider", provider),
         DetailRow("Model", model),
