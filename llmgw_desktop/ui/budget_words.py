@@ -144,6 +144,9 @@ class SpendChip:
     short: str
     tone: str
     budget_lines: tuple[str, ...]
+    # The tone of today's spend itself: its whole budget's state ("" without one). Another
+    # budget past its limit (an agent's) colours the chip, never the spend's own figure.
+    spend_tone: str = ""
 
 
 def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
@@ -198,7 +201,12 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         ]
     else:
         lines = ["No budget is set."]
-    return SpendChip(words, short, tone, tuple(lines))
+    spend_tone = "" if whole is None else _STATE_TONES.get(whole.state, "warning")
+    return SpendChip(words, short, tone, tuple(lines), spend_tone)
+
+
+# A budget's state -> the tone its spend is said in.
+_STATE_TONES = {"ok": "", "exceeded": "error"}
 
 
 def whole_budget(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:

@@ -696,7 +696,7 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         # Back home: the span since the first request (the gateway is seconds old), not a
         # 15-minute window flat at zero but for its last sliver.
         assert plot.home_s < 900 and plot.x_range() == (-float(plot.home_s), 0.0)
-        assert not charts.zoomed and charts.since_label.text().startswith("showing the last")
+        assert not charts.zoomed and charts.since_label.text().startswith("zoomed in to the last")
         assert not charts.reset_button.isEnabled()
 
         # A click on the point: the Flight recorder, filtered to that moment.

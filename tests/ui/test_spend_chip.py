@@ -130,3 +130,17 @@ def test_a_budget_refusing_before_its_limit_says_so_not_its_percentage() -> None
     assert chip.short == "$0.0025 today · agent budgeted refusing calls"
     assert chip.words == "$0.0025 today · agent budgeted $0.00 / $0.0001 (0%), refusing calls"
     assert chip.budget_lines[1] == "• agent budgeted: $0.00 of $0.0001 today (0%), refusing calls"
+
+
+def test_todays_spend_is_toned_by_the_budget_it_is_said_against() -> None:
+    """Gallery review, finding 9: Overview's "Spent today $0.0682" was alarm-red while the
+    day's budget was 1 % used, because an agent's own budget was exceeded. The chip (every
+    budget) stays red; the spend's own figure takes its day budget's state."""
+    day = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
+    chip = spend_chip("$0.0682", statuses((day, 0.0682), (CLAUDE, 0.0144), (AIDER, 7975)))
+    assert chip.tone == "error" and chip.spend_tone == ""
+    near = {"scope": "global", "unit": "usd", "period": "daily", "soft": 0.05, "hard": 5.0}
+    assert spend_chip("$0.0682", statuses((near, 0.0682))).spend_tone == "warning"
+    spent = spend_chip("$5.10", statuses((day, 5.1)))
+    assert spent.spend_tone == "error"
+    assert spend_chip("$0.0682", statuses((CLAUDE, 0.0144))).spend_tone == ""  # no day budget

@@ -134,7 +134,9 @@ def _spend(facts: GatewayFacts) -> Figure:
         detail = f"{count:,} request{'s' if count != 1 else ''} since midnight; no budget set"
     tip = "What the requests started today cost (reported or estimated).\n"
     tip += "\n".join(facts.spend_chip.budget_lines) + "\nClick for the budgets."
-    return Figure(amount, detail, facts.spend_chip.tone, tip)
+    # Toned by the budget it is said against (1 % of the day's budget is not alarming,
+    # whatever an agent's own budget says: the detail counts those).
+    return Figure(amount, detail, facts.spend_chip.spend_tone, tip)
 
 
 def _failing(facts: GatewayFacts) -> Figure:
