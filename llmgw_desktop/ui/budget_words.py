@@ -187,8 +187,11 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         if soft:
             counts.append(_count(soft, "budget" if not exceeded else "", "past soft limit"))
         words += " · " + " · ".join(counts)
-        # A narrow window keeps the worst count, with its noun: "2 budgets exceeded".
-        short += " · " + counts[0]
+        # A narrow window counts them all at once, with its noun ("3 budgets past a limit",
+        # or "2 budgets exceeded" when that is all): whole, never cut to its worst part.
+        short += " · " + (
+            counts[0] if len(counts) == 1 else _count(len(past), "budget", "past a limit")
+        )
     tone = "error" if exceeded else ("warning" if past else "")
     if past:
         lines = ["Budgets past their soft limit:"] + [

@@ -43,7 +43,8 @@ def test_several_budgets_past_their_limits_are_counted_and_each_listed() -> None
         "$0.0682", statuses((WEB, 32500), (CURSOR, 8025), (AIDER, 7975), (CLAUDE, 0.0144))
     )
     assert chip.words == "$0.0682 today · 2 budgets exceeded · 1 past soft limit"
-    assert chip.short == "$0.0682 today · 2 budgets exceeded"
+    # Gallery review, finding 10: short, every budget past a limit counted at once, whole.
+    assert chip.short == "$0.0682 today · 3 budgets past a limit"
     assert chip.tone == "error"
     assert chip.budget_lines[1:] == (
         "• project web: 32.5k tokens of 36.6k tokens today (89%), past soft limit",
@@ -100,12 +101,12 @@ def test_todays_spend_is_said_against_the_global_dollar_budget_daily_first() -> 
     assert day.words == day.short == "$0.0682 of $5.00 today"
     month = spend_chip("$0.0682", statuses((GLOBAL_MONTH, 1.2)))
     assert month.words == "$0.0682 today · $1.20 of $50.00 this month"
-    # With budgets past their limits, the counts follow, the worst one kept when narrow.
+    # With budgets past their limits, the counts follow, counted at once when narrow.
     several = spend_chip(
         "$0.0682", statuses((GLOBAL_DAY, 0.0682), (WEB, 32500), (AIDER, 7975), (CLAUDE, 0.0144))
     )
     assert several.words == "$0.0682 of $5.00 today · 2 budgets exceeded · 1 past soft limit"
-    assert several.short == "$0.0682 of $5.00 today · 2 budgets exceeded"
+    assert several.short == "$0.0682 of $5.00 today · 3 budgets past a limit"
 
 
 def test_only_a_budget_every_call_counts_against_holds_the_days_spend() -> None:
