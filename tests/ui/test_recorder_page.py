@@ -125,7 +125,7 @@ def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
         await until(lambda: page.model.total == 1, "the search's count")
         page.search_box.setText("")
         page.principal_box.setEditText("team-ci")
-        await until(lambda: shown_column(page, "Principal") == ["team-ci"], "principal")
+        await until(lambda: shown_column(page, "Runs as") == ["team-ci"], "who it runs as")
         page.principal_box.setEditText("")
         page.range_box.setCurrentIndex(labels.index("Last 15 minutes"))
         await until(lambda: page.model.loaded == 3 and not page.model.loading, "recent ones")
@@ -308,7 +308,10 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     text = describe_detail(detail)
     assert "2.50 s" in text and "2 attempt(s)" in text
     assert "60% of the prompt read from cache" in text and "$0.0123" in text
-    assert "allowed by desk · risk 40 of 50 · runs as acceptEdits" in text
+    assert (
+        "allowed by you at the desk · risk 40, asked about from 50 · may edit files without "
+        "asking" in text
+    )
     assert "- prompt mentions deleting files" in text
     assert "claude directly" in text
     assert "100,000 more characters not shown" in text and len(text) < 110_000

@@ -50,6 +50,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.terms import who_words
 from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "agent_name", "format_cost", "format_lane"]
@@ -127,7 +128,9 @@ def agent_name(lane: Lane) -> str:
     """An agent's row title: its name, and whose it is unless it is the local user's (an agent
     is a name a caller chooses: two principals naming one agent are two lanes)."""
     name = lane.caller or UNNAMED_AGENT
-    return name if lane.principal in ("", LOCAL_PRINCIPAL) else f"{name} · {lane.principal}"
+    if lane.principal in ("", LOCAL_PRINCIPAL):
+        return name
+    return f"{name} · {who_words(lane.principal)}"
 
 
 def format_lane(lane: Lane, name: str, now: float) -> tuple[str, ...]:

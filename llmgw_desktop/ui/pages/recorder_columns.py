@@ -37,7 +37,7 @@ COLUMN_SAMPLES = {
     "HTTP": "504",
     "Project": "a-project",
     "Caller": "claude-code/2.0",
-    "Principal": "gateway-bearer",
+    "Runs as": "OAuth client laptop-editor",
     "Duration": "12m 05s",
     "Tokens in": "1,234,567",
     "Tokens out": "123,456",
@@ -46,7 +46,7 @@ COLUMN_SAMPLES = {
     "Cost": "$0.0000372",
 }
 # Measured from what the rows hold (a time of another day is longer than today's "08:17:05").
-FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Principal")
+FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Runs as")
 COLUMN_MAX = 280  # a free-text column grows to its content up to this (a user agent can be long)
 CELL_PADDING = 16  # the cell's margins and the gap to the next column
 ICON_ROOM = 22  # a status cell's glyph and the gap after it
@@ -62,7 +62,7 @@ OPTIONAL = tuple(
     for name in (
         "Cache write",
         "Cache read",
-        "Principal",
+        "Runs as",
         "Project",
         "Tokens out",
         "Tokens in",

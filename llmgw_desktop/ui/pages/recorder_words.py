@@ -19,6 +19,8 @@ from llmgw_desktop.engine.api import RecordDetail, format_usd
 from llmgw_desktop.ui.pages.guard_text import guard_rows
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.risk_words import DECIDERS, mode_words, risk_line
+from llmgw_desktop.ui.terms import who_words
 
 # The route step of a request the response cache answered (`gateway/api_targets.py`'s
 # CACHE_HIT_OUTCOME: the engine's wire word, not one the engine's surface exports).
@@ -221,7 +223,7 @@ def detail_sections(
     )
     caller = f"{r.get('caller') or '-'} via {r.get('transport') or '-'}"
     caller += f" {r['tool']}" if r.get("tool") else ""
-    principal = str(r["owner_principal"])
+    principal = who_words(str(r["owner_principal"]))
     principal += f" · project {r['project']}" if r.get("project") else ""
     result = result_words(r) + (" · answered from the response cache" if _cache_hit(r) else "")
     head = [
@@ -231,7 +233,7 @@ def detail_sections(
         DetailRow("Provider", provider),
         DetailRow("Model", model),
         DetailRow("Caller", caller),
-        DetailRow("Principal", principal),
+        DetailRow("Runs as", principal),
     ]
     for label, key in (
         ("Job", "job_id"),
@@ -312,11 +314,12 @@ def _approval(approval: Any) -> list[DetailRow]:
     if not isinstance(approval, dict):
         return [DetailRow("Decision", "no approval step (API requests are not gated)")]
     verdict = "allowed" if approval.get("allowed") else "refused"
-    line = f"{verdict} by {approval.get('decided_by', 'policy')}"
+    decided_by = str(approval.get("decided_by") or "policy")
+    line = f"{verdict} {DECIDERS.get(decided_by, f'by {decided_by}')}"
     if "score" in approval:
-        line += f" · risk {approval['score']} of {approval.get('threshold', '?')}"
+        line += f" · {risk_line(approval['score'], approval.get('threshold', '?'))}"
     if approval.get("permission_mode"):
-        line += f" · runs as {approval['permission_mode']}"
+        line += f" · may {mode_words(str(approval['permission_mode']))}"
     tone = "" if approval.get("allowed") else "error"
     notes = [DetailRow("", f"- {text}") for text in approval.get("reasons") or []]
     notes += [DetailRow("", f"! {text}", "warning") for text in approval.get("warnings") or []]
