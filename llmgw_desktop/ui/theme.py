@@ -349,6 +349,8 @@ def _retone_items(widget: QWidget) -> None:
         pending = [widget.topLevelItem(i) for i in range(widget.topLevelItemCount())]
         while pending:
             node = pending.pop()
+            if node is None:
+                continue
             pending += [node.child(i) for i in range(node.childCount())]
             for column in range(widget.columnCount()):
                 tone = node.data(column, TONE_ROLE)

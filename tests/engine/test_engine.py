@@ -69,6 +69,7 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "recorder",
         "lease",
         "providers",
+        "cooling",
     }
     assert health["plain_http"] is False  # loopback only
     assert health["refused"] == {"total": 0, "byCode": {}, "edge": 0, "gateway": 0}

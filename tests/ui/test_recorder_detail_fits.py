@@ -10,6 +10,8 @@ rather than scroll sideways.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -70,7 +72,7 @@ def test_the_detail_of_a_kept_request_stays_inside_its_pane(
         recorder.table.selectRow(0)
         await until(lambda: recorder.bodies.isVisible(), "the kept bodies shown")
         await until(lambda: recorder.replay.replay_button.isEnabled(), "Replay offered")
-        qtbot.wait(50)  # the layout settles
+        await asyncio.sleep(0.05)  # the layout settles
 
         area = recorder.body.findChild(QWidget, "detailScroll")
         assert area is not None
@@ -90,14 +92,14 @@ def test_the_detail_of_a_kept_request_stays_inside_its_pane(
             bodies.response_view,
         ):
             card.tabs.setCurrentWidget(part if part in _tab_pages(card) else card.text)
-            qtbot.wait(20)
+            await asyncio.sleep(0.02)
             right = _right_edge_in(part, area.viewport())  # type: ignore[attr-defined]
             assert right <= room, (part.objectName() or type(part).__name__, right, room)
         # Gallery review, finding 7: the form and the two bodies were three boxes of about
         # 90 px stacked, the form's Caller row cut. One box now, the bodies as its tabs,
         # taller than the list's half.
         card.tabs.setCurrentWidget(card.text)
-        qtbot.wait(20)
+        await asyncio.sleep(0.02)
         assert [card.tabs.tabText(i) for i in range(card.tabs.count())] == [
             "Details",
             "Request body",

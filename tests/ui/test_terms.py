@@ -4,6 +4,7 @@ engine's own words for things (a principal, a CLI's permission mode) are said in
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 
@@ -102,7 +103,7 @@ def test_no_page_shows_the_engines_words_for_things(on_window: OnWindow, qtbot: 
             job, approval={**(job.approval or {}), "permission_mode": "acceptEdits"}
         )
         jobs._show_rows([job])
-        qtbot.wait(20)
+        await asyncio.sleep(0.02)
         assert "gateway token" in jobs.detail_title.text()
         approval = jobs.pane.approval_label.text()
         assert "may edit files without asking" in approval and "risk 0" in approval
@@ -113,7 +114,7 @@ def test_no_page_shows_the_engines_words_for_things(on_window: OnWindow, qtbot: 
         for key in window.pages:
             if key != JobsPage.KEY:
                 window.show_page(key)
-                qtbot.wait(150)
+                await asyncio.sleep(0.15)
             page = window.pages[key]
             for words in _words_shown(page):
                 hits = [j for j in JARGON if j in words]

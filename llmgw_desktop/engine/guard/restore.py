@@ -96,46 +96,69 @@ def restore_answer(raw: bytes, originals: Mapping[str, str]) -> bytes:
 
 def _deltas(dialect: str, event: Mapping[str, Any]) -> list[Delta]:
     """Where the delta strings of one stream event are, in `dialect`."""
+    read = _DELTAS_BY_DIALECT.get(dialect)
+    return [] if read is None else read(event)
+
+
+def _chat_deltas(event: Mapping[str, Any]) -> list[Delta]:
+    """OpenAI Chat: each choice's text, reasoning and refusal, and its tool calls' arguments."""
     found: list[Delta] = []
-    if dialect == DIALECT_OPENAI_CHAT:
-        for i, choice in enumerate(event.get("choices") or ()):
-            delta = choice.get("delta") if isinstance(choice, dict) else None
-            if not isinstance(delta, dict):
-                continue
-            for name in ("content", "reasoning_content", "refusal"):
-                if isinstance(delta.get(name), str):
-                    found.append((f"{i}.{name}", ("choices", i, "delta", name), False))
-            for j, call in enumerate(delta.get("tool_calls") or ()):
-                function = call.get("function") if isinstance(call, dict) else None
-                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                    channel = f"{i}.tool.{call.get('index', j)}"
-                    path = ("choices", i, "delta", "tool_calls", j, "function", "arguments")
-                    found.append((channel, path, True))
-    elif dialect == DIALECT_ANTHROPIC:
-        delta = event.get("delta")
-        if event.get("type") == "content_block_delta" and isinstance(delta, dict):
-            for name in ("text", "thinking", "partial_json"):
-                if isinstance(delta.get(name), str):
-                    channel = f"{event.get('index')}.{name}"
-                    found.append((channel, ("delta", name), name == "partial_json"))
-    elif dialect == DIALECT_OPENAI_RESPONSES:
-        kind = event.get("type")
-        if (
-            isinstance(kind, str)
-            and kind.endswith(".delta")
-            and isinstance(event.get("delta"), str)
-        ):
-            where = (event.get("item_id"), event.get("output_index"), event.get("content_index"))
-            found.append((f"{kind}.{where}", ("delta",), "arguments" in kind))
-    elif dialect == DIALECT_GEMINI:
-        for i, candidate in enumerate(event.get("candidates") or ()):
-            content = candidate.get("content") if isinstance(candidate, dict) else None
-            parts = content.get("parts") if isinstance(content, dict) else None
-            for j, part in enumerate(parts or ()):
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    channel = f"{i}.{'thought' if part.get('thought') else 'text'}"
-                    found.append((channel, ("candidates", i, "content", "parts", j, "text"), False))
+    for i, choice in enumerate(event.get("choices") or ()):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        for name in ("content", "reasoning_content", "refusal"):
+            if isinstance(delta.get(name), str):
+                found.append((f"{i}.{name}", ("choices", i, "delta", name), False))
+        for j, call in enumerate(delta.get("tool_calls") or ()):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                channel = f"{i}.tool.{call.get('index', j)}"
+                path = ("choices", i, "delta", "tool_calls", j, "function", "arguments")
+                found.append((channel, path, True))
     return found
+
+
+def _anthropic_deltas(event: Mapping[str, Any]) -> list[Delta]:
+    """Anthropic: a content block's text, thinking or tool input (partial JSON)."""
+    found: list[Delta] = []
+    delta = event.get("delta")
+    if event.get("type") == "content_block_delta" and isinstance(delta, dict):
+        for name in ("text", "thinking", "partial_json"):
+            if isinstance(delta.get(name), str):
+                channel = f"{event.get('index')}.{name}"
+                found.append((channel, ("delta", name), name == "partial_json"))
+    return found
+
+
+def _responses_deltas(event: Mapping[str, Any]) -> list[Delta]:
+    """OpenAI Responses: any `*.delta` event's string (JSON where it is a call's arguments)."""
+    kind = event.get("type")
+    if isinstance(kind, str) and kind.endswith(".delta") and isinstance(event.get("delta"), str):
+        where = (event.get("item_id"), event.get("output_index"), event.get("content_index"))
+        return [(f"{kind}.{where}", ("delta",), "arguments" in kind)]
+    return []
+
+
+def _gemini_deltas(event: Mapping[str, Any]) -> list[Delta]:
+    """Gemini: each candidate's text and thought parts."""
+    found: list[Delta] = []
+    for i, candidate in enumerate(event.get("candidates") or ()):
+        content = candidate.get("content") if isinstance(candidate, dict) else None
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for j, part in enumerate(parts or ()):
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                channel = f"{i}.{'thought' if part.get('thought') else 'text'}"
+                found.append((channel, ("candidates", i, "content", "parts", j, "text"), False))
+    return found
+
+
+_DELTAS_BY_DIALECT: dict[str, Callable[[Mapping[str, Any]], list[Delta]]] = {
+    DIALECT_OPENAI_CHAT: _chat_deltas,
+    DIALECT_ANTHROPIC: _anthropic_deltas,
+    DIALECT_OPENAI_RESPONSES: _responses_deltas,
+    DIALECT_GEMINI: _gemini_deltas,
+}
 
 
 def _get(event: Any, path: Path) -> Any:

@@ -102,7 +102,28 @@ class JobPane(DetailCard):
             tip="Run this failed, canceled or interrupted job again",
         )
         self.output_view = read_only("jobOutput", "The job's output appears here as it streams.")
-        # The result in words by default; the JSON the store kept only when asked for.
+        result_box = self._result_box()
+        self._failed = False
+        self._show_failure(None)
+        self.texts = QTabWidget()
+        self.texts.setObjectName("jobTexts")
+        self.texts.setDocumentMode(True)
+        self.texts.addTab(self.output_view, "Output")
+        self.texts.addTab(result_box, "Result")
+        self.column.insertWidget(1, self.detail_title)
+        self.column.insertWidget(2, self.approval_label)
+        self.action_row.addWidget(self.cancel_button)
+        self.action_row.addWidget(self.retry_button)
+        self.action_row.addStretch(1)
+        # The texts take the pane's height, not an empty stretch under the buttons.
+        self.column.takeAt(self.column.count() - 1)
+        self.column.addWidget(self.texts, 1)
+
+    def _result_box(self) -> QWidget:
+        """The Result tab: the result in words by default, the JSON the store kept only when
+        asked for; a failure as its code as a chip, then its cause in plain words across the
+        pane (beside the chip, in bold, it was a narrow red column four lines tall), and the
+        rest (a CLI's traceback, the error's details) folded under "Show details"."""
         self.result_view = read_only("jobResult", "Its result or error, once it ends.")
         self.raw_view = read_only("jobResultRaw", "The stored result as JSON, once it ends.")
         self.raw_toggle = action_button(
@@ -113,10 +134,6 @@ class JobPane(DetailCard):
         self.result_stack = QStackedWidget()
         self.result_stack.addWidget(self.result_view)
         self.result_stack.addWidget(self.raw_view)
-        # A failure reads as its code as a chip, then its cause in plain words across the
-        # pane (beside the chip, bold, it was squeezed into a narrow red column of four
-        # lines); the rest (a CLI's traceback, the error's details) is folded under "Show
-        # details".
         self.cause_label = value_label("jobCause")
         set_tone(self.cause_label, "error")
         self.code_badge = StatusBadge()
@@ -139,21 +156,7 @@ class JobPane(DetailCard):
         result_column.addWidget(self.result_stack, 1)
         # Folded, the cause and its buttons stay together at the top rather than spread down.
         result_column.addStretch(0)
-        self._failed = False
-        self._show_failure(None)
-        self.texts = QTabWidget()
-        self.texts.setObjectName("jobTexts")
-        self.texts.setDocumentMode(True)
-        self.texts.addTab(self.output_view, "Output")
-        self.texts.addTab(result_box, "Result")
-        self.column.insertWidget(1, self.detail_title)
-        self.column.insertWidget(2, self.approval_label)
-        self.action_row.addWidget(self.cancel_button)
-        self.action_row.addWidget(self.retry_button)
-        self.action_row.addStretch(1)
-        # The texts take the pane's height, not an empty stretch under the buttons.
-        self.column.takeAt(self.column.count() - 1)
-        self.column.addWidget(self.texts, 1)
+        return result_box
 
     def show_job(self, job: DeskJob) -> None:
         """Show `job` and follow it while it runs."""

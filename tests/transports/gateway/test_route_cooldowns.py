@@ -22,12 +22,16 @@ FAST_CIRCUIT = {"gateway.cooldown_first_ms": 400, "gateway.cooldown_failures": 3
 SETTLE_S = 5.0
 
 
+RETRY_AFTER_S = 3
+
+
 async def test_a_429_cools_the_target_for_its_retry_after_and_its_share_goes_to_the_other(
     start_gateway: GatewayFactory,
 ) -> None:
     route = {"targets": TWO, "strategy": "round-robin"}
     async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2) as rig:
-        rig.upstreams["alpha"].script(Reply.error(429, retry_after_s=1))
+        # Long enough that seven requests fit in it on a loaded machine (1 s did not, in CI).
+        rig.upstreams["alpha"].script(Reply.error(429, retry_after_s=RETRY_AFTER_S))
         assert await rig.ask() == "beta"  # alpha refused: beta answered the same request
         served = Counter([await rig.ask() for _ in range(6)])
         assert served == {"beta": 6} and rig.calls("alpha") == 1
@@ -37,7 +41,7 @@ async def test_a_429_cools_the_target_for_its_retry_after_and_its_share_goes_to_
         assert [(v.label, v.state, v.last_error) for v in cooling] == [
             ("alpha/gpt-4o-mini", "cooling", "429")
         ]
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(RETRY_AFTER_S + 0.1)
         served = Counter([await rig.ask() for _ in range(4)])
         assert served == {"alpha": 2, "beta": 2}  # its turns are back
         assert rig.gateway.engine.providers.cooling() == []

@@ -25,7 +25,8 @@ from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.mcp.tools.conftest import call, call_error, connect
 
 PRICED = "devstral-small-latest"
-UNPRICED = "magistral-medium-latest"
+# A model no price table knows (the bundled one, the maintained database, config.toml).
+UNPRICED = "mistral-unreleased-2099"
 HARD_DOLLARS = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
 # Vibe reports no cost as it runs, so the gateway cannot stop its job at its hold: its jobs run
 # under a hard budget only with the operator's acceptance (SECURITY 70), which these tests,
