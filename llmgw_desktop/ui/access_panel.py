@@ -31,13 +31,14 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.scope_words import scope_names, scope_words
 from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.terms import who_words
 
 __all__ = ["AccessPanel", "describe_front_door"]
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 5000
-GRANT_COLUMNS = ("Client", "Principal", "Scopes", "Issued", "Refresh until")
+GRANT_COLUMNS = ("Client", "Runs as", "Scopes", "Issued", "Refresh until")
 SCOPES = GRANT_COLUMNS.index("Scopes")
 
 
@@ -45,12 +46,12 @@ def describe_front_door(auth: AuthService) -> str:
     """One line on how callers authenticate, for the panel's header."""
     parts: list[str] = []
     if auth.bearer_configured:
-        bearer = "Static bearer token: set"
+        bearer = "Gateway token (http.auth_token): set"
         if auth.trusted_header:
             bearer += f" (users named by the {auth.trusted_header} header)"
         parts.append(bearer)
     else:
-        parts.append("Static bearer token: not set")
+        parts.append("Gateway token (http.auth_token): not set")
     if auth.oauth is None:
         parts.append("OAuth: off")
     else:
@@ -150,7 +151,7 @@ class AccessPanel(QGroupBox):
         for row, grant in enumerate(self._grants):
             cells = (
                 grant["clientId"],
-                grant["principal"],
+                who_words(grant["principal"]),
                 "; ".join(scope_words(grant["scopes"])),
                 _when(grant["issuedAt"]),
                 _when(grant["refreshExpiresAt"]),

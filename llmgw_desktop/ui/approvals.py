@@ -23,7 +23,14 @@ from collections.abc import Callable
 from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
 from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk, countdown_text
 from llmgw_desktop.ui.qt import QWidget
-from llmgw_desktop.ui.risk_words import permission_words, plain_reason, risk_words, risky_spans
+from llmgw_desktop.ui.risk_words import (
+    NO_CONFIRMATIONS,
+    permission_words,
+    plain_reason,
+    risk_words,
+    risky_spans,
+)
+from llmgw_desktop.ui.terms import who_words
 
 __all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
 
@@ -31,24 +38,13 @@ log = logging.getLogger(__name__)
 PROMPT_PREVIEW = 600
 
 
-def _principal(principal: str) -> str:
-    """A principal id as a person reads it."""
-    kind, _, name = principal.partition(":")
-    if principal == "local":
-        return "the local user"
-    if principal == "gateway-bearer":
-        return "the static bearer token's holder"
-    if kind == "oauth" and name:
-        return f"OAuth client {name}"
-    if kind == "user" and name:
-        return f"user {name}, named by the trusted proxy"
-    return principal
-
-
 def who_asks(caller: str, principal: str) -> str:
-    """`Cursor (OAuth client laptop)`: the client's own name, and whom it runs as."""
-    who = _principal(principal)
-    return f"{caller} ({who})" if caller else who
+    """`Cursor (OAuth client laptop)`: the client's own name, and whom it runs as; a tool
+    of this desk's that gave no name is `A tool at this desk` (a sentence's subject)."""
+    who = who_words(principal)
+    if caller:
+        return f"{caller} ({who})"
+    return "A tool at this desk" if principal == "local" else who
 
 
 def where_it_runs(workspace: str, working_dir: str) -> str:
@@ -86,12 +82,12 @@ class DeskApprovals(QuestionDesk):
     def show(self, pending: PendingApproval) -> None:
         request = pending.request
         # The gate's own timer denies; the dialog only shows how long is left.
-        asker = request.caller or _principal(request.principal)
+        asker = request.caller or who_words(request.principal)
         heading = f"{asker} wants to run a risky command"
         # Each reason once (the policy can find one thing twice), and full auto said once:
         # in its bullet when the policy names it, else in the permission line.
         bullets = list(dict.fromkeys(plain_reason(reason) for reason in pending.reasons))
-        said_full_auto = any("(full auto)" in bullet for bullet in bullets)
+        said_full_auto = any(NO_CONFIRMATIONS in bullet for bullet in bullets)
         box = DecisionDialog(
             f"llmgw-desktop: {heading}",
             f"{who_asks(request.caller, request.principal)} asks {request.provider} to run "

@@ -21,7 +21,7 @@ from typing import Any
 
 from llmgw_desktop.ui.glyphs import glyph, glyph_char, glyph_family
 from llmgw_desktop.ui.qt import QColor, QIcon, QLabel, Qt, QTableWidgetItem, QWidget
-from llmgw_desktop.ui.theme import set_tone, tone_colour
+from llmgw_desktop.ui.theme import set_tone, tone_colour, tone_item
 
 __all__ = [
     "STATE_KINDS",
@@ -129,11 +129,9 @@ def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
     if item.data(Qt.ItemDataRole.UserRole + 7) != kind:
         item.setData(Qt.ItemDataRole.UserRole + 7, kind)
         item.setIcon(_cell_icon(kind))  # it takes the look's colour when painted
-    # The text's colour is the look's in use: after a switch of looks, the next redraw
-    # recolours it (an unchanged colour is left alone: no repaint).
-    colour = QColor(tone_colour(spec.tone))
-    if item.foreground().color() != colour:
-        item.setForeground(colour)
+    # The text's colour is the look's in use, and follows a switch of looks (an unchanged
+    # colour is left alone: no repaint).
+    tone_item(item, spec.tone)
 
 
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)

@@ -144,6 +144,9 @@ class SpendChip:
     short: str
     tone: str
     budget_lines: tuple[str, ...]
+    # The tone of today's spend itself: its whole budget's state ("" without one). Another
+    # budget past its limit (an agent's) colours the chip, never the spend's own figure.
+    spend_tone: str = ""
 
 
 def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
@@ -184,8 +187,11 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         if soft:
             counts.append(_count(soft, "budget" if not exceeded else "", "past soft limit"))
         words += " · " + " · ".join(counts)
-        # A narrow window keeps the worst count, with its noun: "2 budgets exceeded".
-        short += " · " + counts[0]
+        # A narrow window counts them all at once, with its noun ("3 budgets past a limit",
+        # or "2 budgets exceeded" when that is all): whole, never cut to its worst part.
+        short += " · " + (
+            counts[0] if len(counts) == 1 else _count(len(past), "budget", "past a limit")
+        )
     tone = "error" if exceeded else ("warning" if past else "")
     if past:
         lines = ["Budgets past their soft limit:"] + [
@@ -198,7 +204,12 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         ]
     else:
         lines = ["No budget is set."]
-    return SpendChip(words, short, tone, tuple(lines))
+    spend_tone = "" if whole is None else _STATE_TONES.get(whole.state, "warning")
+    return SpendChip(words, short, tone, tuple(lines), spend_tone)
+
+
+# A budget's state -> the tone its spend is said in.
+_STATE_TONES = {"ok": "", "exceeded": "error"}
 
 
 def whole_budget(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:

@@ -59,6 +59,10 @@ TICK_MS = 2000
 SPEND_REREAD_MS = 60_000
 SPEND_DRAW_MS = 200  # a flood of finished requests redraws the chip at most this often
 CHIPS = ("gateway", "spend", "providers", "jobs", "questions")
+# Short of room, the chips give up their words one at a time in this order (the spend, which
+# says the most, last), so the room there is goes to the chip that needs it: all of them
+# shortened at once cut the spend to "2 budgets exceeded …" with 90 px left free.
+GIVE_WAY = ("jobs", "gateway", "questions", "providers", "spend")
 _GLYPHS = {
     "gateway": "gateway",
     "spend": "spend",
@@ -118,7 +122,8 @@ class StatusHeader(QWidget):
         # window is narrow), 2 also no words on the chips with nothing to report (their icon
         # alone: "No approvals" beside a red spend chip), so the chips that report something
         # keep their words whole rather than being cut by Qt mid-word.
-        self.level = 0
+        self.level = 0  # the most any chip gives up now
+        self.levels: dict[str, int] = dict.fromkeys(CHIPS, 0)  # each chip's
         # The window may be narrower than the chips' full words: they then say less (the
         # tooltips say all), never push the window wider.
         self.setMinimumWidth(1)
@@ -216,7 +221,8 @@ class StatusHeader(QWidget):
             words = f"{stuck} stuck" + (f" · {active} running" if active > stuck else "")
             tone = "warning"
         else:
-            words, tone = (f"{active} running" if active else "No jobs running"), ""
+            # "No jobs" whole at every width ("No jobs …" left nothing out).
+            words, tone = (f"{active} running" if active else "No jobs"), ""
         tip = "Jobs running now; a stuck one printed nothing too long."
         self._set("jobs", words, tone, tip, access=f"Jobs: {words}", short=short)
         waiting = sum(desk.waiting() for desk in self._questions)
@@ -296,7 +302,7 @@ class StatusHeader(QWidget):
         chip = self.chips[name]
         self._texts[name] = (words, _shortened(words, short or words))
         self._tones[name] = tone
-        shown = self._shown(name, self.level)
+        shown = self._shown(name, self.levels[name])
         if chip.text() != shown:
             _say(chip, shown)
             self._fit()
@@ -332,7 +338,8 @@ class StatusHeader(QWidget):
         return self._texts[name][1 if level else 0]
 
     def _fit(self) -> None:
-        """Say it all when there is room; less, a level at a time, when the window is narrow."""
+        """Say it all when there is room; less, a chip and a level at a time (`GIVE_WAY`),
+        when the window is narrow."""
         if len(self._texts) < len(CHIPS) or self.width() <= 1:
             return
         layout = self.layout()
@@ -341,7 +348,7 @@ class StatusHeader(QWidget):
         room -= sum(w.sizeHint().width() for w in self._trailing_widgets())
         spacing = (len(CHIPS) + len(self._trailing_widgets())) * SPACE["s"]
 
-        def need(level: int) -> int:
+        def need(levels: dict[str, int]) -> int:
             total = spacing
             for name, chip in self.chips.items():
                 metrics = chip.fontMetrics()
@@ -350,15 +357,21 @@ class StatusHeader(QWidget):
                 icon_only = chip.sizeHint().width()
                 if chip.text():
                     icon_only -= metrics.horizontalAdvance(chip.text()) + gap
-                shown = self._shown(name, level)
+                shown = self._shown(name, levels[name])
                 total += icon_only + (gap + metrics.horizontalAdvance(shown) if shown else 0)
             return total
 
-        level = next((lvl for lvl in (0, 1) if need(lvl) <= room), 2)
-        if level != self.level:
-            self.level = level
+        levels = dict.fromkeys(CHIPS, 0)
+        steps = [(name, level) for level in (1, 2) for name in GIVE_WAY]
+        for name, level in steps:
+            if need(levels) <= room:
+                break
+            levels[name] = level
+        if levels != self.levels:
+            self.levels = levels
+            self.level = max(levels.values())
             for name, chip in self.chips.items():
-                _say(chip, self._shown(name, level))
+                _say(chip, self._shown(name, levels[name]))
 
     def _trailing_widgets(self) -> list[QWidget]:
         layout = self.layout()

@@ -52,6 +52,7 @@ from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.palette import CommandPalette
 from llmgw_desktop.ui.places import PlaceStack
 from llmgw_desktop.ui.qt import (
+    QApplication,
     QCloseEvent,
     QHBoxLayout,
     QHideEvent,
@@ -399,7 +400,14 @@ class MainWindow(QMainWindow):
         widget = self._places.widget(self._places.place_of(key))
         if isinstance(widget, PageTabs) and widget.current_page is not self.pages[key]:
             widget.show_tab(self.pages[key], announce=False)  # told below, as a place
+        focus = QApplication.focusWidget()
+        focus_leaves = focus is not None and shown is not None and shown.isAncestorOf(focus)
         self.stack.setCurrentWidget(widget)
+        if focus_leaves and widget is not shown:
+            # The focus was on the page going away: Qt would hand it to the next control in
+            # the chain, the new page's first (Overview's Pause all providers, where one
+            # Space paused everything). It goes where pages are chosen instead.
+            self.nav.setFocus(Qt.FocusReason.OtherFocusReason)
         page = self.current_page
         if previous is not None and previous is not page:
             previous.page_hidden()

@@ -34,7 +34,6 @@ from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QColor,
     QHBoxLayout,
     QHeaderView,
     QObject,
@@ -46,7 +45,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.theme import tone_colour
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["MAX_NOTIFICATIONS", "Notification", "NotificationLog", "NotificationsPage"]
 
@@ -189,7 +188,7 @@ class NotificationsPage(Page):
         icon, tone = LEVEL_LOOK.get(entry.level, ("info", "muted"))
         level = QTableWidgetItem(entry.level)
         level.setIcon(glyph(icon, tone))
-        level.setForeground(QColor(tone_colour(tone)))
+        tone_item(level, tone)
         message = QTableWidgetItem(entry.text)
         message.setToolTip(entry.text)
         for col, item in enumerate((when, level, QTableWidgetItem(), message)):

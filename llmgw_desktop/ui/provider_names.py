@@ -20,7 +20,7 @@ from llmgw_desktop.engine.api import Engine, RecordState
 
 __all__ = ["NOT_ASKED", "NOT_ROUTED", "ProviderNames"]
 
-NOT_ASKED = "not asked"
+NOT_ASKED = "never sent"  # refused before its provider was asked
 NOT_ROUTED = "-"  # the provider of a row refused before any route was chosen
 # States of a request the gateway said no to before any provider was asked.
 _REFUSED = frozenset({RecordState.REFUSED.value, RecordState.DENIED.value})

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["permission_words", "plain_reason", "risk_words", "risky_spans"]
+__all__ = [
+    "DECIDERS",
+    "NO_CONFIRMATIONS",
+    "PERMISSIONS",
+    "mode_words",
+    "permission_words",
+    "plain_reason",
+    "risk_line",
+    "risk_words",
+    "risky_spans",
+]
 
 # A score this many times the threshold reads "High risk".
 HIGH = 2
@@ -21,6 +31,15 @@ PERMISSIONS = {
     "bypassPermissions": "skip every permission prompt",
     "plan": "only plan, changing nothing",
 }
+# Who decided a call, as the decision's line says it.
+DECIDERS = {
+    "policy": "by the policy",
+    "desk": "by you at the desk",
+    "desk-timeout": "no answer at the desk in time",
+    "remote-power": "by the workspace's remote-power rule",
+}
+# What a full-auto run means, said once (never the CLI's own word for it).
+NO_CONFIRMATIONS = "with no confirmations"
 # The engine's prompt findings that are things done, not verbs: "the prompt runs a ...".
 _NOUN_FINDINGS = ("recursive forced delete", "recursive delete of a whole tree")
 # Phrases of the kinds the policy looks for, as a person would write them.
@@ -66,15 +85,25 @@ def plain_reason(reason: str) -> str:
             return f"The prompt runs a {rest}."
         return f"The prompt {rest}."
     if reason == "asks for full-auto execution":
-        return "It asks to run with no confirmations (full auto)."
+        return f"It asks to run {NO_CONFIRMATIONS}."
     return reason[:1].upper() + reason[1:] + "."
 
 
+def risk_line(score: object, threshold: object) -> str:
+    """`risk 40, asked about from 50`: a decision's score beside the line the policy draws."""
+    return f"risk {score}, asked about from {threshold}"
+
+
+def mode_words(mode: str) -> str:
+    """`edit files without asking`: a CLI's permission mode in words (its own name, such as
+    `acceptEdits`, is a CLI's flag, not a person's word)."""
+    return PERMISSIONS.get(mode, mode)
+
+
 def permission_words(mode: str, full_auto: bool) -> str:
-    """`It may edit files without asking (acceptEdits), with no confirmations (full auto).`"""
-    words = PERMISSIONS.get(mode, mode)
-    text = f"It may {words} ({mode})"
-    return text + (", with no confirmations (full auto)." if full_auto else ".")
+    """`It may edit files without asking, with no confirmations.`"""
+    text = f"It may {mode_words(mode)}"
+    return text + (f", {NO_CONFIRMATIONS}." if full_auto else ".")
 
 
 def risky_spans(text: str) -> list[tuple[int, int]]:

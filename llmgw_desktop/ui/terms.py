@@ -8,7 +8,7 @@ No Qt here.
 
 from __future__ import annotations
 
-__all__ = ["TERMS", "meaning"]
+__all__ = ["TERMS", "meaning", "who_words"]
 
 TERMS = {
     "Circuit": (
@@ -19,8 +19,9 @@ TERMS = {
         "How long calls took: half took less than the first time (p50, the median), "
         "95 in 100 less than the second (p95, the slow ones)."
     ),
-    "Principal": (
-        "Who a request ran as: you at this desk, a gateway key, or an OAuth client signed in."
+    "Runs as": (
+        "Who a request ran as: you at this desk, the gateway token, an access key, or an "
+        "OAuth client signed in. Budgets and the recorder count each apart."
     ),
     "Caller": "The tool that sent the request, as it named itself (claude-code, codex, …).",
     "Front door": "How the request came in: the HTTP gateway, MCP, ACP or this window.",
@@ -34,6 +35,26 @@ TERMS = {
         "server on this computer."
     ),
 }
+
+
+# How each kind of caller identity reads (the engine's ids: `local`, `gateway-bearer`,
+# `key:<name>`, `oauth:<client>`, `user:<name>`).
+_WHO = {"local": "you at this desk", "gateway-bearer": "the gateway token"}
+_WHO_KINDS = {
+    "key": "access key {}",
+    "oauth": "OAuth client {}",
+    "user": "user {}, named by the trusted proxy",
+}
+
+
+def who_words(principal: str) -> str:
+    """Who a request ran as, in plain words: `you at this desk`, `the gateway token`,
+    `access key ci-bot`, `OAuth client laptop-editor`; an id of no known kind as it is."""
+    if principal in _WHO:
+        return _WHO[principal]
+    kind, _, name = principal.partition(":")
+    shape = _WHO_KINDS.get(kind)
+    return shape.format(name) if shape and name else principal
 
 
 def meaning(term: str) -> str:

@@ -10,6 +10,8 @@ the rest of the width with every figure, the hidden ones included.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -32,7 +34,7 @@ def test_the_agents_list_fits_beside_the_chosen_agents_details(
         assert isinstance(page, AgentsPage)
         window.show_page(AgentsPage.KEY)
         await until(lambda: page.tree.topLevelItemCount() == len(AGENTS), "the lanes")
-        qtbot.wait(50)  # the layout settles
+        await asyncio.sleep(0.05)  # the layout settles
 
         tree, header = page.tree, page.tree.header()
         assert tree.horizontalScrollBar().maximum() == 0

@@ -163,9 +163,9 @@ def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) ->
         await client.close()
         page = await two_lanes(window, "a lane per principal")
         rows = lane_rows(page)
-        assert set(rows) == {"claude-code", "claude-code · key:borrower"}, rows
+        assert set(rows) == {"claude-code", "claude-code · access key borrower"}, rows
         assert rows["claude-code"]["Requests"] == "2"
-        assert rows["claude-code · key:borrower"]["Requests"] == "1"
+        assert rows["claude-code · access key borrower"]["Requests"] == "1"
         # Opening the key's lane shows its requests alone.
         page.tree.setCurrentItem(page.tree.topLevelItem(1))
         page.requests_button.click()

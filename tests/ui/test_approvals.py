@@ -191,9 +191,9 @@ def test_wrapping_happens_at_spaces_only() -> None:
 @pytest.mark.parametrize(
     ("caller", "principal", "shown"),
     [
-        ("", "local", "the local user"),
-        ("claude-code", "local", "claude-code (the local user)"),
-        ("", "gateway-bearer", "the static bearer token's holder"),
+        ("", "local", "A tool at this desk"),
+        ("claude-code", "local", "claude-code (you at this desk)"),
+        ("", "gateway-bearer", "the gateway token"),
         ("VS Code", "user:ana", "VS Code (user ana, named by the trusted proxy)"),
     ],
 )
@@ -234,8 +234,9 @@ def test_the_approval_says_what_is_asked_how_risky_and_marks_the_risky_parts(
         assert box.risk_label.text().endswith("times the approval threshold")
         text = box.text()
         assert "The prompt runs a recursive forced delete." in text
-        assert "It may edit files without asking (acceptEdits)." in text
-        assert text.count("(full auto)") == 1  # said once, in the policy's bullet
+        assert "It may edit files without asking." in text
+        assert "acceptEdits" not in text and "full auto" not in text  # the CLI's words
+        assert text.count("with no confirmations") == 1  # said once, in the policy's bullet
         assert box.marked == ["git push --force", "sudo", "rm -rf /srv/app/build"]
         assert box.literal_view is not None and box.literal_view.extraSelections()
         # The countdown: its words and a bar that empties, beside the text, not under the icon.
@@ -286,7 +287,7 @@ def test_a_risky_call_reads_deny_first_approve_once_each_reason_once(
         assert box.deny_button.property("themeSheet") is None
         bullets = [line for line in box.text().splitlines() if line.startswith("• ")]
         assert bullets and len(bullets) == len(set(bullets)), bullets
-        assert box.text().count("(full auto)") == 1
+        assert box.text().count("with no confirmations") == 1
         assert box.informativeText() == "Denies in 120 s"
         clock.now += 23
         box._tick()

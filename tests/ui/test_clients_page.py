@@ -102,7 +102,7 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
         assert heading is not None and heading.textAlignment() & Qt.AlignmentFlag.AlignRight
         await page.access.refresh()
         assert page.access.table.rowCount() == 1
-        assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+        assert page.access.table.item(0, 1).text() == f"OAuth client {CLIENT_ID}"
         # Review 41-3: the grant said "mcp" where the dialog asked in words; now the same
         # words, the scope's name one hover away.
         scopes = page.access.table.item(0, GRANT_COLUMNS.index("Scopes"))
@@ -143,7 +143,9 @@ def test_without_oauth_the_page_shows_the_bearer_status_only(
     page.show()
     page.page_shown()
     summary = page.access.summary.text()
-    assert "Static bearer token: set (users named by the X-Forwarded-User header)" in summary
+    assert "Gateway token (http.auth_token): set (users named by the X-Forwarded-User header)" in (
+        summary
+    )
     assert "OAuth: off" in summary
     assert "t" * 40 not in summary
     assert page.oauth_off.isVisible()

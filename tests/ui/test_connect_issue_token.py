@@ -58,8 +58,8 @@ def test_an_issued_token_works_in_the_copied_snippet_until_revoked(
         panel = window.access
         await panel.refresh()
         rows = [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]
-        assert f"oauth:{CLIENT}" in rows
-        panel.table.selectRow(rows.index(f"oauth:{CLIENT}"))
+        assert f"OAuth client {CLIENT}" in rows
+        panel.table.selectRow(rows.index(f"OAuth client {CLIENT}"))
         panel.revoke_grant_button.click()
         box: QMessageBox = await until(
             lambda: panel.findChild(QMessageBox, "confirmRevoke"), "confirmation"

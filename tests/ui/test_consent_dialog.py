@@ -76,7 +76,7 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
         assert "OAuth: on, each sign-in waits for your consent" in panel.summary.text()
         await panel.refresh()
         assert panel.table.rowCount() == 1
-        assert panel.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+        assert panel.table.item(0, 1).text() == f"OAuth client {CLIENT_ID}"
         panel.table.selectRow(0)
         panel.revoke_grant_button.click()
         box: QMessageBox = await until(

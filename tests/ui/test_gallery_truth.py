@@ -74,7 +74,7 @@ def test_refused_rows_are_counted_and_providers_go_by_their_names(
 
             # Providers by name; the refused one marked as never asked, not shown as `-`.
             providers = _column(page, "Provider")
-            assert providers == ["Mistral API · not asked", "Mistral API"], providers
+            assert providers == ["Mistral API · never sent", "Mistral API"], providers
             assert _column(page, "Model")[0] == MISTRAL  # what was asked
             # The filter box offers the name, and choosing it filters by the provider.
             box = page.provider_box
@@ -89,7 +89,7 @@ def test_refused_rows_are_counted_and_providers_go_by_their_names(
             costs.show()
             await until(lambda: costs.loads > 0, "the spend")
             names = {costs.cell(row, "Name") for row in range(costs.table.rowCount())}
-            assert names == {"Mistral API", "not asked"}, names
+            assert names == {"Mistral API", "never sent"}, names
             charts = LiveCharts(engine)
             qtbot.addWidget(charts)
             charts.redraw()

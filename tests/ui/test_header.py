@@ -46,7 +46,7 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                 # Running, nothing failing, no job, no question: quiet tones.
                 assert chips["gateway"].text() == "Running"
                 assert chips["providers"].text() == "Providers OK"
-                assert chips["jobs"].text() == "No jobs running"
+                assert chips["jobs"].text() == "No jobs"
                 assert chips["questions"].text() == "No approvals"
                 assert chips["providers"].property("tone") is None
 
@@ -142,7 +142,6 @@ def test_the_chips_say_the_same_things_at_1024_and_1920_px(
                 window.resize(width, height)
                 await until(lambda w=width: window.width() == w, "the window resized")
                 said[width] = {name: chip.text() for name, chip in chips.items()}
-            assert header.compact  # 1024 px: the short words
             assert said[1024]["questions"] == said[1920]["questions"] == "No approvals"
             spent = format_usd((await header.refresh_spend()).usd)
             assert said[1024]["spend"] == f"{spent} today · 2 budgets exceeded"
@@ -177,16 +176,20 @@ def test_the_spend_chip_says_todays_spend_against_the_budget_and_drops_nothing_s
             header, chip = window.header, window.header.chips["spend"]
             spent = format_usd((await header.refresh_spend()).usd)
             whole = f"{spent} of $5.00 today · 2 budgets exceeded · 1 past soft limit"
+            short = f"{spent} of $5.00 today · 3 budgets past a limit"
             for width, height in ((1920, 1080), (1024, 700)):
                 window.resize(width, height)
                 await until(lambda w=width: window.width() == w, "the window resized")
                 header.redraw()
                 said = chip.text()
+                # Gallery review, finding 10: at 1024 and 1120 px the chip was cut to "2
+                # budgets exceeded …" with 90 px free. The other chips give way first, and
+                # the spend's short words count every budget past a limit, whole.
                 if width == 1920:
                     assert said == whole
                 else:
-                    assert header.compact
-                    assert said == f"{spent} of $5.00 today · 2 budgets exceeded …"
+                    assert said in (whole, short), said
+                assert not said.endswith("…")
                 assert chip.toolTip().startswith(f"{whole}\n"), chip.toolTip()
                 assert chip.accessibleName() == f"Spend: {whole}"
                 # Every chip whole on screen (once laid out): none cut, none past the edge.
@@ -195,7 +198,7 @@ def test_the_spend_chip_says_todays_spend_against_the_budget_and_drops_nothing_s
             # icon, tooltip and accessible name keep them), and the spend stays whole.
             header.setFixedWidth(header.width() - 140)
             await until(lambda: header.level == 2, "the quiet chips' words given up")
-            assert chip.text() == f"{spent} of $5.00 today · 2 budgets exceeded …"
+            assert chip.text() == short
             questions = header.chips["questions"]
             assert questions.text() == "" and questions.accessibleName() == "No approvals"
             assert questions.toolTip().startswith("No approvals\n")

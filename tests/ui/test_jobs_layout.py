@@ -26,7 +26,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import WindowFacts
 from llmgw_desktop.ui.pages.jobs import JobsPage
-from llmgw_desktop.ui.qt import QScrollArea
+from llmgw_desktop.ui.qt import QFont, QScrollArea
 
 # A CLI's failure as the gallery's Mistral Vibe stand-in ends: a Python traceback.
 TRACEBACK = (
@@ -317,3 +317,43 @@ def test_a_split_the_person_dragged_stays_theirs_when_the_window_is_resized(
     window.resize(*SIZES[1])
     qtbot.wait(20)
     assert abs(split.sizes()[0] - dragged) <= 2, (split.sizes(), dragged)
+
+
+def test_a_stuck_jobs_details_say_stuck_its_endpoint_whole_and_a_failure_across_the_pane(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Gallery review, finding 8: the details' line said "running" beside the "stuck" badge,
+    "/v1/" ended a line and "chat/completions" began the next, and a failure's cause stood
+    in bold red beside its code chip, a narrow column four lines tall. The line says the
+    badge's state, the endpoint moves whole, and the cause reads in plain weight across the
+    pane under its code."""
+    page = _jobs_page(window, (1024, 700))
+    page.model.stuck_after_s = 5.0
+    now = time.time()
+    page._show_rows([_job(now, JobState.RUNNING, stuck=True, last_activity_at=now - 46)])
+    qtbot.wait(20)
+    pane = page.pane
+    assert pane.badge.words == "stuck"
+    line = page.detail_title.text()
+    assert " · stuck · " in line and "running" not in line, line
+    words = line.replace("\u2060", "")
+    assert "/v1/chat/completions" in words
+    # No break inside the endpoint: every slash is held to what follows it.
+    assert "/v1/\u2060chat/\u2060completions" in line or line.count("/\u2060") >= 3, line
+
+    assert pane.job is not None
+    failed = dataclasses.replace(
+        pane.job.view,
+        state=JobState.FAILED,
+        stuck=False,
+        finished_at=now,
+        error={"code": "provider_error", "message": "the provider closed the stream early"},
+    )
+    pane._show_view(failed)
+    pane.texts.setCurrentIndex(1)
+    qtbot.wait(20)
+    cause = pane.cause_label
+    assert cause.isVisible() and cause.font().weight() < QFont.Weight.DemiBold
+    assert pane.code_badge.geometry().bottom() < cause.geometry().top()  # the chip above it
+    # Across the pane: as wide as the result's box, not a column beside the chip.
+    assert cause.width() >= pane.texts.currentWidget().width() - 4, cause.width()

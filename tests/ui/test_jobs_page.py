@@ -153,7 +153,7 @@ def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
         await until(lambda: d.cell(job_id, "State") == "completed", "the row turns completed")
         assert d.cell(job_id, "Tokens") == TOKENS
         assert d.cell(job_id, "Progress") == "done"
-        await until(lambda: d.cell(job_id, "Who") == f"local via {CALLER}", "the caller label")
+        await until(lambda: d.cell(job_id, "Who") == f"you at this desk via {CALLER}", "the caller")
         await until(lambda: "the desk sees this" in d.page.output_view.toPlainText(), "the answer")
         cached = re.compile(rf"cache read +{ANTHROPIC_CACHE_READ_TOKENS}\n")
         await until(lambda: cached.search(d.page.result_view.toPlainText()), "the result's usage")
@@ -428,7 +428,7 @@ def test_a_finished_job_reads_in_words_with_its_prompt_model_tool_and_approval(
         assert "through mcp-http · claude_request" in d.page.detail_title.text()
         approval = d.page.approval_label
         assert approval.isVisible()
-        assert approval.text().startswith("Approval: Approved by you at the desk (mcp_managed)")
+        assert approval.text().startswith("Approval: Approved by you at the desk today")
         assert "today" in approval.text() and "recursive forced delete" in approval.text()
 
         d.page.raw_toggle.click()  # the stored JSON, on request
@@ -462,14 +462,14 @@ def test_a_denied_decision_reads_as_denied_with_its_reasons() -> None:
     }
     job = DeskJob(view=view, principal="local", caller="", approval=decision, decided_at=0.0)
     text = approval_text(job, now=0.0)
-    assert text.startswith("Approval: Denied: no answer at the desk in time (mcp_managed) today")
-    assert text.endswith("score 125 of threshold 60 · prompt deletes files recursively")
+    assert text.startswith("Approval: Denied: no answer at the desk in time today")
+    assert text.endswith("risk 125, asked about from 60 · prompt deletes files recursively")
     assert "runs as" not in text
     assert approval_text(dataclasses.replace(job, approval=None)) == ""
     legacy = decision | {"strategy": "legacy", "allowed": True, "decided_by": "policy", "score": 0}
     passed = approval_text(dataclasses.replace(job, approval=legacy), now=0.0)
-    assert passed.startswith("Approval: Approved by the policy (legacy) today")
-    assert "threshold" not in passed and "runs as acceptEdits" in passed
+    assert passed.startswith("Approval: Approved by the policy today")
+    assert "asked about" not in passed and "may edit files without asking" in passed
 
 
 def test_started_shows_the_date_for_an_older_job() -> None:

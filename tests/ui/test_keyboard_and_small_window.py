@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
 from llmgw_desktop.ui.accessibility import accessible_name
 from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint, hidden_words
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.notifications import NotificationsPage
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
@@ -30,10 +31,14 @@ from llmgw_desktop.ui.qt import (
     QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QBrush,
+    QColor,
     QComboBox,
+    QContextMenuEvent,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QModelIndex,
     QPlainTextEdit,
     Qt,
     QTableView,
@@ -358,8 +363,8 @@ def test_a_table_that_hides_columns_says_how_many_where_its_header_is(
     qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk]
 ) -> None:
     """Review 41-3, finding 10: at 1024 px Jobs lost four columns, the Flight recorder five,
-    and nothing said so. Every table that hides columns for want of room says "N columns
-    hidden: widen the window" at its header's end (in room kept free: no heading under it),
+    and nothing said so. Every table that hides columns for want of room says "+N columns ▾"
+    at its header's end (in room kept free: no heading under it),
     N the columns hidden, each named in its tooltip; at 1920 px nothing is hidden or said."""
     window, _desk = window_on_gateway
     saying: dict[str, int] = {}
@@ -375,14 +380,13 @@ def test_a_table_that_hides_columns_says_how_many_where_its_header_is(
             assert all(header.isSectionHidden(headings[name]) for name in names), (key, names)
             assert hint.isVisible() == bool(names), (key, names)
             if names:
-                # Its whole words, or where a squeezed list leaves less room, the count alone.
+                # One wording everywhere (gallery review, finding 6: "+N", "N columns hidden"
+                # and "...: widen the window" before), drawn as the menu it opens.
                 count = len(names)
-                assert hint.text() in (
-                    hidden_words(count),
-                    hidden_words(count, short=True),
-                    hidden_words(count, fewest=True),
-                )
+                assert hint.text() == f"{hidden_words(count)} ▾"
+                assert hint.font().underline()
                 assert hint.toolTip().startswith(hidden_words(count))
+                assert "Menu key" in hint.toolTip()
                 assert all(name in hint.toolTip() for name in names)
                 # At the header's end, or the end of a wide section past its heading's words:
                 # never over a heading's text.
@@ -445,6 +449,39 @@ def _low_contrast_labels(key: str, page: QWidget, measured: list[str]) -> list[s
     return low
 
 
+def _low_contrast_cells(key: str, page: QWidget, measured: list[str]) -> list[str]:
+    """Each table or tree cell shown on `page` whose own text colour (a tone set on the item,
+    or a model's foreground) does not read at 4.5:1 on the look's table colours; the words of
+    each coloured cell measured are added to `measured`."""
+    look = current_look()
+    low = []
+    for view in page.findChildren(QAbstractItemView):
+        if not _visible(view, page) or isinstance(view, QHeaderView):
+            continue
+        model = view.model()
+        if model is None:
+            continue
+        pending = [QModelIndex()]
+        while pending:
+            parent = pending.pop()
+            for row in range(min(model.rowCount(parent), 200)):
+                for column in range(model.columnCount(parent)):
+                    index = model.index(row, column, parent)
+                    if column == 0 and model.rowCount(index):
+                        pending.append(index)
+                    brush = model.data(index, Qt.ItemDataRole.ForegroundRole)
+                    words = str(model.data(index, Qt.ItemDataRole.DisplayRole) or "").strip()
+                    if brush is None or not words:
+                        continue
+                    colour = (brush.color() if isinstance(brush, QBrush) else QColor(brush)).name()
+                    measured.append(words)
+                    worst = min(contrast(colour, look.base), contrast(colour, look.alternate_base))
+                    if worst < 4.5:
+                        where = view.objectName() or type(view).__name__
+                        low.append(f"{key}/{where}: {words[:40]!r} {colour} at {worst:.2f}:1")
+    return low
+
+
 @pytest.mark.parametrize("scheme", [Qt.ColorScheme.Light, Qt.ColorScheme.Dark])
 def test_every_label_on_every_page_reads_at_text_contrast_in_both_looks(
     qloop: qasync.QEventLoop,
@@ -457,14 +494,63 @@ def test_every_label_on_every_page_reads_at_text_contrast_in_both_looks(
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     before = "dark" if is_dark() else "light"
+    # Gallery review, finding 5: the notifications' level words kept the light look's
+    # colours in the dark one (2.5:1 to 3.0:1), drawn in table cells this walk did not read.
+    # A notice of each level arrives in the other look, then the look switches, as a person's
+    # system switches it.
+    other = Qt.ColorScheme.Light if scheme == Qt.ColorScheme.Dark else Qt.ColorScheme.Dark
+    apply_theme(app, other)
+    notifications = window.pages["notifications"]
+    assert isinstance(notifications, NotificationsPage)
+    for level in ("error", "warning", "info", "status"):
+        notifications.log.record(level, f"A {level} notice", "jobs")
     apply_theme(app, scheme)
     try:
         low: list[str] = []
         measured: list[str] = []
+        cells: list[str] = []
         for key in window.pages:
-            low += _low_contrast_labels(key, _show(qloop, window, key), measured)
+            page = _show(qloop, window, key)
+            low += _low_contrast_labels(key, page, measured)
+            low += _low_contrast_cells(key, page, cells)
         low += _low_contrast_labels("header", window.header, measured)
         assert not low, low
         assert len(measured) > 100  # the walk saw the pages' words
+        assert {"error", "warning", "info"} <= set(cells)  # and the level words among cells
     finally:
         apply_theme(app, Qt.ColorScheme.Dark if before == "dark" else Qt.ColorScheme.Light)
+
+
+def test_a_hidden_column_is_shown_from_the_keyboard(
+    qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk]
+) -> None:
+    """Gallery review, finding 6: "N columns hidden" had no way to show the columns that a
+    keyboard could reach. In a list that hides columns, the Menu key (a context menu asked
+    from the keyboard) opens the hint's menu; choosing a column shows it. The hint takes no
+    Tab stop: Tab still leaves the list."""
+    window, _desk = window_on_gateway
+    page = _show(qloop, window, "budgets")
+    found = [(header, hint) for header, hint in _hints(page) if hint.hidden_names]
+    assert found, "the Budgets list hides columns at 1024 px"
+    header, hint = found[0]
+    view = header.parentWidget()
+    assert isinstance(view, QAbstractItemView)
+    assert hint.focusPolicy() == Qt.FocusPolicy.NoFocus
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    wanted = hint.hidden_names[0]
+    asked = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, view.viewport().rect().center())
+    QApplication.sendEvent(view, asked)
+    menu = hint.menu
+    assert menu is not None and menu.isVisible()
+    shown = [action.text() for action in menu.actions()]
+    assert shown == [f"Show {name}" for name in hint.hidden_names], shown
+    menu.actions()[0].trigger()
+    menu.close()
+    model = header.model()
+    column = next(
+        c
+        for c in range(model.columnCount())
+        if str(model.headerData(c, Qt.Orientation.Horizontal)).replace("\n", " ") == wanted
+    )
+    assert not header.isSectionHidden(column), wanted
+    assert wanted not in hint.hidden_names

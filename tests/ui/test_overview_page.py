@@ -503,9 +503,8 @@ def test_the_first_screen_answers_is_it_working_what_it_costs_and_what_fails(
         assert cards["gateway"].value.text() == "Working"
         spent = cards["spend"].value.text()
         assert spent.startswith("$") and spent in window.header.chips["spend"].text()
-        assert cards["failing"].detail.text().endswith("calls failed in 15 min (50%)"), cards[
-            "failing"
-        ].detail.text()
+        failing = cards["failing"].detail.text()
+        assert failing.endswith("calls failed in 15 min (50%): Anthropic 1"), failing
         assert cards["stuck"].value.text() == "None"
         _assert_first_screen(page)
         # The title where the Playground's is: nothing jumps when switching pages.
@@ -697,7 +696,7 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         # Back home: the span since the first request (the gateway is seconds old), not a
         # 15-minute window flat at zero but for its last sliver.
         assert plot.home_s < 900 and plot.x_range() == (-float(plot.home_s), 0.0)
-        assert not charts.zoomed and charts.since_label.text().startswith("showing the last")
+        assert not charts.zoomed and charts.since_label.text().startswith("zoomed in to the last")
         assert not charts.reset_button.isEnabled()
 
         # A click on the point: the Flight recorder, filtered to that moment.

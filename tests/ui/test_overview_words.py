@@ -122,9 +122,15 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     the same ("1 failing", "Some calls fail") in the same tone."""
     some = ProviderVerdict("mistral", "Mistral Vibe", SOME_CALLS_FAIL, "Some calls fail", "x")
     failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "y")
-    words = figure_words(_facts([some]))
+    # Gallery review, finding 1: the failures are told where they happened, each provider's
+    # own count, never all of them put on the provider with a verdict.
+    failed_at = (("Anthropic", 3, 100), ("OpenAI", 2, 100), ("Mistral Vibe", 1, 3))
+    words = figure_words(_facts([some], failed_at=failed_at))
     assert (words["failing"].value, words["failing"].tone) == ("Some calls fail", "warning")
-    assert words["failing"].detail == "Mistral Vibe: 7 of 300 calls failed in 15 min (2%)"
+    assert words["failing"].detail == (
+        "7 of 300 calls failed in 15 min (2%): Anthropic 3, OpenAI 2…"
+    )
+    assert "Mistral Vibe: 1 of 3 failed" in words["failing"].tip
     words = figure_words(_facts([failing, some]))
     assert (words["failing"].value, words["failing"].tone) == ("1 failing", "error")
     assert providers_words([failing, some])[1] == words["failing"].value

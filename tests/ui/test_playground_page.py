@@ -22,7 +22,7 @@ from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.playground_answer import AnswerPane
 from llmgw_desktop.ui.pages.playground_models import model_label, preferred_model
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.pages.recorder_words import describe_detail
+from llmgw_desktop.ui.pages.recorder_words import describe_detail, format_duration
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.fakes.upstream import Reply
@@ -97,6 +97,14 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         reply = page.answer.reply
         assert reply is not None and reply.record is not None
         assert reply.record["caller"] == "playground" and reply.record["transport"] == "desktop"
+        # Gallery review, finding 2: "first token 4 ms · total 2 ms". Both times are the
+        # row's, from its own start: the first token (before the held half) within the total.
+        first, total = reply.record["route"]["firstTokenMs"], reply.record["duration_ms"]
+        assert 0 <= first < total, (first, total)
+        timing = f"first token {format_duration(first)} · total {format_duration(total)}"
+        assert figures.endswith(timing), figures
+        # It wraps after a dot, never before one: no line starts with "· total".
+        assert " · " not in page.answer.figures.text().replace("\u00a0·", "")
 
     run_page(
         body,
@@ -295,7 +303,7 @@ def test_the_conversation_fills_the_page_and_the_box_stays_at_its_foot(
 
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         page.model_box.choose("claude-sonnet-4-6")
-        qtbot.wait(20)
+        await asyncio.sleep(0.02)
 
         def box_place() -> tuple[int, int]:
             top = page.prompt.mapTo(page, page.prompt.rect().topLeft()).y()
@@ -308,7 +316,7 @@ def test_the_conversation_fills_the_page_and_the_box_stays_at_its_foot(
             page.prompt.setPlainText(f"Question {turn}: why do otters hold hands?")
             page.send()
             await until(lambda: page.answer.reply is not None, f"answer {turn}")
-            qtbot.wait(5)
+            await asyncio.sleep(0.005)
             assert box_place() == empty_place, turn
         assert page.transcript.height() >= 0.6 * page.height()
         assert len(page.transcript.turns) == 20
@@ -422,7 +430,7 @@ def test_two_answers_side_by_side_fit_the_page_at_1024(on_desk: OnDesk, qtbot: Q
         await until(lambda: page.answer.reply is not None, "the first answer")
         page.compare_button.click()
         await until(lambda: page.second.reply is not None, "the second answer")
-        qtbot.wait(20)
+        await asyncio.sleep(0.02)
         viewport = page.transcript.viewport()
         assert page.transcript.widget().width() <= viewport.width()
         for pane in (page.answer, page.second):

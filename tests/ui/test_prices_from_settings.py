@@ -19,6 +19,8 @@ from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.tokens.money import format_usd
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
+from llmgw_desktop.ui.pages.price_editor import price_text
+from llmgw_desktop.ui.pages.prices_box import PRICE_COLUMNS
 from llmgw_desktop.ui.pages.prices_page import PricesPage
 from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
@@ -126,3 +128,40 @@ def test_a_model_only_the_price_database_knows_is_served_and_priced_by_it(
             assert f"from {database.label}" in box.current_label.text()
 
     on_gateway(body, loaded=with_budget, also_upstream=("openai",))
+
+
+def test_a_price_shows_as_it_was_set_every_digit_of_it(
+    on_gateway: OnGateway, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """Gallery review, finding 11: prices were written as costs are, rounded ("$0.03" for a
+    $0.025 cache read, "$1.88" for $1.875). A price is shown with every digit it has, in the
+    list and in its details."""
+
+    async def body(desk: Desk) -> None:
+        facts = replace(desk.facts, loaded_settings=loaded)
+        with desk_window(desk, qtbot, size=(1120, 740), facts=facts) as window:
+            box = shown_page(window, PricesPage).box
+            box.model_edit.setText(MODEL)
+            for name, value in {
+                "input": "0.3125",
+                "output": "1.875",
+                "cache_read": "0.025",
+            }.items():
+                box.edits[name].setText(value)
+            box.save_button.click()
+            await until(lambda: "saved to config.toml" in box.message_label.text(), "saved")
+            row = {
+                PRICE_COLUMNS[c]: box.table.item(0, c).text()  # type: ignore[union-attr]
+                for c in range(len(PRICE_COLUMNS))
+            }
+            assert row["Model"] == MODEL
+            assert (row["Input"], row["Output"], row["Cache read"]) == (
+                "$0.3125",
+                "$1.875",
+                "$0.025",
+            ), row
+            assert row["Cache write"] == "$0.3125"  # the input's, as left empty
+            assert "$0.025 cache read" in box.current_label.text()
+            assert price_text(15.0) == "$15.00" and price_text(1234.5) == "$1,234.50"
+
+    on_gateway(body, loaded=loaded)

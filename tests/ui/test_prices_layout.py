@@ -10,6 +10,8 @@ details' fields, buttons and words fit their pane.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -47,7 +49,7 @@ def test_the_prices_fill_the_page_beside_the_chosen_models_details_and_nothing_i
     async def body(desk: Desk, window: MainWindow) -> None:
         page = shown_page(window, PricesPage)
         box = page.box
-        qtbot.wait(50)  # the layout settles
+        await asyncio.sleep(0.05)  # the layout settles
         table, header, detail = box.table, box.table.horizontalHeader(), box.editor
         prices = desk.runtime.engine.prices
         assert table.rowCount() == len(prices.bundled_entries()) > 10
@@ -87,7 +89,7 @@ def test_the_prices_fill_the_page_beside_the_chosen_models_details_and_nothing_i
         assert not box.remove_button.isEnabled()  # not yours to remove
 
         # The details fit their pane: each field, button and line whole.
-        qtbot.wait(20)
+        await asyncio.sleep(0.02)
         for widget in detail.findChildren(QWidget):
             if not widget.isVisible() or not isinstance(widget, QLabel | QAbstractButton):
                 continue

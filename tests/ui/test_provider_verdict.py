@@ -146,3 +146,64 @@ def test_the_header_says_some_calls_fail_as_the_tables_do_by_name_or_counted() -
     assert providers_words([down]) == ("1 failing", "1 failing")
     for words, _short in (providers_words([some("A")]), providers_words([down, some("B")])):
         assert "needs a look" not in words
+
+
+def test_calls_failed_at_a_ready_provider_are_counted_where_they_failed_on_every_page(
+    on_gateway: OnGateway, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot
+) -> None:
+    """Gallery review, finding 1: Overview's Failing figure put every failed call of the
+    window on the one provider with a verdict ("Mistral Vibe: 7 of 303 calls failed") while
+    the Providers page said plain "Ready" for the providers where six of them failed (their
+    calls failed over, too few to call them failing). One failure in twelve calls: the
+    Failing figure names the provider it failed at with its own count, and the Providers
+    page, Overview's health table and the tray all say "Ready, 1 recent failure"."""
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_a: None)  # no pop-ups offscreen
+    replies = (*[Reply.ok()] * 10, Reply.error(529, "overloaded"), Reply.ok())
+
+    async def body(desk: Desk) -> None:
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
+            client = anthropic.AsyncAnthropic(
+                base_url=desk.runtime.base_url, api_key="unused", max_retries=0, timeout=30
+            )
+            for _ in range(10):
+                await _ask(client)
+            with pytest.raises(anthropic.APIStatusError):
+                await _ask(client)
+            await _ask(client)  # one of twelve failed, the last answered: ready
+            await client.close()
+            assert provider_verdicts(desk.runtime.engine) == []
+
+            overview = window.overview
+            overview.refresh_status()
+            failing = overview.figures.cards["failing"]
+            assert failing.detail.text() == ("1 of 12 calls failed in 15 min (8%): Anthropic 1"), (
+                failing.detail.text()
+            )
+            assert "Anthropic: 1 of 12 failed" in failing.toolTip()
+            ready = "Ready, 1 recent failure"
+            health = overview.health
+            health.request_refresh()
+            await until(lambda: health.cell("anthropic", "Status") == ready, "the health row")
+
+            window.show_page(ProvidersPage.KEY)
+            providers = window.pages[ProvidersPage.KEY]
+            assert isinstance(providers, ProvidersPage)
+            await until(
+                lambda: any(
+                    r.switch_id == "anthropic" and r.status == ready for r in providers.rows
+                ),
+                "the Providers row saying its failure",
+            )
+            providers.select_provider("anthropic")
+            row = providers.selected_row()
+            assert row is not None and row.status == ready
+            assert "1 of 12 calls failed in the last 15 min" in row.reason
+            badge = providers.detail.badge
+            assert (badge.words, badge.kind) == (ready, "warning")
+            desk.actions.check_installed()
+            await until(
+                lambda: desk.actions.providers["anthropic"].text() == f"Anthropic ({ready})",
+                "the tray's switch",
+            )
+
+    on_gateway(body, replies=replies)

@@ -10,12 +10,15 @@ rather than scroll sideways.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.qt import QPoint, QWidget
+from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
+from llmgw_desktop.ui.qt import QPoint, QTextBrowser, QWidget
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
 from tests.ui.waiting import until
@@ -25,6 +28,28 @@ LONG_ANSWER = (
     "Rename `tmp` to `pending_orders_awaiting_shipment_confirmation`: it holds the orders "
     "not yet shipped, and `process_pending_orders_awaiting_shipment_confirmation()` reads it."
 )
+
+
+def _tab_pages(card: RecorderDetail) -> list[QWidget]:
+    return [card.tabs.widget(i) for i in range(card.tabs.count())]
+
+
+def _on_one_line(browser: QTextBrowser, words: str) -> bool:
+    """Whether `words` (and, for an arrow, the times either side of it) lie on one line of
+    `browser`'s laid-out text."""
+    block = browser.document().begin()
+    while block.isValid():
+        text = block.text()
+        at = text.find(words)
+        if at >= 0:
+            start, end = at, at + len(words) - 1
+            if words == "→":
+                start, end = at - 9, at + 10  # "07:38:18 → 07:38:18"
+            layout = block.layout()
+            first = layout.lineForTextPosition(start).lineNumber()
+            return first == layout.lineForTextPosition(end).lineNumber()
+        block = block.next()
+    raise AssertionError(f"{words!r} is not in the detail")
 
 
 def _right_edge_in(widget: QWidget, area: QWidget) -> int:
@@ -47,7 +72,7 @@ def test_the_detail_of_a_kept_request_stays_inside_its_pane(
         recorder.table.selectRow(0)
         await until(lambda: recorder.bodies.isVisible(), "the kept bodies shown")
         await until(lambda: recorder.replay.replay_button.isEnabled(), "Replay offered")
-        qtbot.wait(50)  # the layout settles
+        await asyncio.sleep(0.05)  # the layout settles
 
         area = recorder.body.findChild(QWidget, "detailScroll")
         assert area is not None
@@ -62,11 +87,30 @@ def test_the_detail_of_a_kept_request_stays_inside_its_pane(
             recorder.replay.curl_button,
             bodies.export_button,
             bodies.title,
+            card.text,
             bodies.request_view,
             bodies.response_view,
         ):
+            card.tabs.setCurrentWidget(part if part in _tab_pages(card) else card.text)
+            await asyncio.sleep(0.02)
             right = _right_edge_in(part, area.viewport())  # type: ignore[attr-defined]
             assert right <= room, (part.objectName() or type(part).__name__, right, room)
+        # Gallery review, finding 7: the form and the two bodies were three boxes of about
+        # 90 px stacked, the form's Caller row cut. One box now, the bodies as its tabs,
+        # taller than the list's half.
+        card.tabs.setCurrentWidget(card.text)
+        await asyncio.sleep(0.02)
+        assert [card.tabs.tabText(i) for i in range(card.tabs.count())] == [
+            "Details",
+            "Request body",
+            "Response body",
+        ]
+        assert card.text.height() > recorder.table.height() // 2, card.text.height()
+        # The id and the two times are never broken across lines.
+        record = recorder.model.summary(0)
+        assert record is not None
+        assert _on_one_line(card.text, str(record.id))
+        assert _on_one_line(card.text, "→"), "the start and end times"
         # The status pill reads whole: as wide as it asks to be.
         assert card.badge.width() >= card.badge.sizeHint().width()
         assert bodies.export_button.width() >= bodies.export_button.sizeHint().width()

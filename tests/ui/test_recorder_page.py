@@ -125,7 +125,7 @@ def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
         await until(lambda: page.model.total == 1, "the search's count")
         page.search_box.setText("")
         page.principal_box.setEditText("team-ci")
-        await until(lambda: shown_column(page, "Principal") == ["team-ci"], "principal")
+        await until(lambda: shown_column(page, "Runs as") == ["team-ci"], "who it runs as")
         page.principal_box.setEditText("")
         page.range_box.setCurrentIndex(labels.index("Last 15 minutes"))
         await until(lambda: page.model.loaded == 3 and not page.model.loading, "recent ones")
@@ -308,7 +308,10 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     text = describe_detail(detail)
     assert "2.50 s" in text and "2 attempt(s)" in text
     assert "60% of the prompt read from cache" in text and "$0.0123" in text
-    assert "allowed by desk · risk 40 of 50 · runs as acceptEdits" in text
+    assert (
+        "allowed by you at the desk · risk 40, asked about from 50 · may edit files without "
+        "asking" in text
+    )
     assert "- prompt mentions deleting files" in text
     assert "claude directly" in text
     assert "100,000 more characters not shown" in text and len(text) < 110_000
@@ -524,7 +527,7 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
     # Issue 54.5: the end on the same day says its time, not the date again (three lines at
     # 1024 px).
     timing = next(row.value for row in sections[0].rows if row.label == "Time")
-    assert timing.count("-") == 2 and " → " in timing, timing
+    assert timing.count("-") == 2 and "\u00a0→\u00a0" in timing, timing
     failed = ok | {"state": "failed", "error_code": "upstream_500", "http_status": 502}
     sections = detail_sections(RecordDetail(failed))
     error = next(section for section in sections if section.title == "Error")

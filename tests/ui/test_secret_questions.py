@@ -79,7 +79,7 @@ def test_the_dialog_shows_what_and_where_never_the_secret(qloop: qasync.QEventLo
         return text
 
     text = qloop.run_until_complete(scenario())
-    assert "claude-code (key:ci-bot) is sending a request to openai (gpt-4o)" in text
+    assert "claude-code (access key ci-bot) is sending a request to openai (gpt-4o)" in text
     assert "aws_access_key in messages[0].content, line 3: AKIA…(20 chars)" in text
     assert "aws_access_key_id = [aws_access_key]" in text
     assert "jwt in messages[2].content[0].content, line 1" in text
@@ -119,7 +119,7 @@ def test_no_answer_in_time_is_the_operators_fallback_and_closes_the_dialog(
     assert qloop.run_until_complete(scenario()) == ("redact", "desk-timeout")
     assert desk.open_dialogs == {}
     assert told == [
-        "No answer in time: claude-code (key:ci-bot)'s request to openai was decided by "
+        "No answer in time: claude-code (access key ci-bot)'s request to openai was decided by "
         "guard.ask_fallback (redact)."
     ]
     desk.detach()

@@ -43,7 +43,8 @@ def test_several_budgets_past_their_limits_are_counted_and_each_listed() -> None
         "$0.0682", statuses((WEB, 32500), (CURSOR, 8025), (AIDER, 7975), (CLAUDE, 0.0144))
     )
     assert chip.words == "$0.0682 today · 2 budgets exceeded · 1 past soft limit"
-    assert chip.short == "$0.0682 today · 2 budgets exceeded"
+    # Gallery review, finding 10: short, every budget past a limit counted at once, whole.
+    assert chip.short == "$0.0682 today · 3 budgets past a limit"
     assert chip.tone == "error"
     assert chip.budget_lines[1:] == (
         "• project web: 32.5k tokens of 36.6k tokens today (89%), past soft limit",
@@ -100,12 +101,12 @@ def test_todays_spend_is_said_against_the_global_dollar_budget_daily_first() -> 
     assert day.words == day.short == "$0.0682 of $5.00 today"
     month = spend_chip("$0.0682", statuses((GLOBAL_MONTH, 1.2)))
     assert month.words == "$0.0682 today · $1.20 of $50.00 this month"
-    # With budgets past their limits, the counts follow, the worst one kept when narrow.
+    # With budgets past their limits, the counts follow, counted at once when narrow.
     several = spend_chip(
         "$0.0682", statuses((GLOBAL_DAY, 0.0682), (WEB, 32500), (AIDER, 7975), (CLAUDE, 0.0144))
     )
     assert several.words == "$0.0682 of $5.00 today · 2 budgets exceeded · 1 past soft limit"
-    assert several.short == "$0.0682 of $5.00 today · 2 budgets exceeded"
+    assert several.short == "$0.0682 of $5.00 today · 3 budgets past a limit"
 
 
 def test_only_a_budget_every_call_counts_against_holds_the_days_spend() -> None:
@@ -130,3 +131,17 @@ def test_a_budget_refusing_before_its_limit_says_so_not_its_percentage() -> None
     assert chip.short == "$0.0025 today · agent budgeted refusing calls"
     assert chip.words == "$0.0025 today · agent budgeted $0.00 / $0.0001 (0%), refusing calls"
     assert chip.budget_lines[1] == "• agent budgeted: $0.00 of $0.0001 today (0%), refusing calls"
+
+
+def test_todays_spend_is_toned_by_the_budget_it_is_said_against() -> None:
+    """Gallery review, finding 9: Overview's "Spent today $0.0682" was alarm-red while the
+    day's budget was 1 % used, because an agent's own budget was exceeded. The chip (every
+    budget) stays red; the spend's own figure takes its day budget's state."""
+    day = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
+    chip = spend_chip("$0.0682", statuses((day, 0.0682), (CLAUDE, 0.0144), (AIDER, 7975)))
+    assert chip.tone == "error" and chip.spend_tone == ""
+    near = {"scope": "global", "unit": "usd", "period": "daily", "soft": 0.05, "hard": 5.0}
+    assert spend_chip("$0.0682", statuses((near, 0.0682))).spend_tone == "warning"
+    spent = spend_chip("$5.10", statuses((day, 5.1)))
+    assert spent.spend_tone == "error"
+    assert spend_chip("$0.0682", statuses((CLAUDE, 0.0144))).spend_tone == ""  # no day budget

@@ -191,6 +191,9 @@ def test_the_charts_open_on_the_round_span_their_data_covers(qtbot: QtBot) -> No
     assert home_span(None, 900) == 900  # no data: the whole window
     assert home_span(48, 900, 60) == 60
     assert home_span(100, 900) == 120
+    # Gallery review, finding 9: by the minute at first ("Running for 2 min" stood beside a
+    # five-minute axis, holding three minutes before the gateway started).
+    assert home_span(130, 900) == 180
     assert home_span(700, 900) == 900  # nearly the window: the window
     assert home_span(5000, 86_400, 3600) == 7200
     chart = TimeChart("rate")
@@ -202,3 +205,17 @@ def test_the_charts_open_on_the_round_span_their_data_covers(qtbot: QtBot) -> No
     assert chart.x_range() == (-60.0, 0.0) and chart.zoomed
     chart.reset_zoom()
     assert chart.x_range() == (-300.0, 0.0)
+
+
+def test_a_count_is_ticked_in_whole_numbers(qtbot: QtBot) -> None:
+    """Gallery review, finding 9: the Active jobs axis had ticks at 0.5 and 1.5 jobs. A level
+    (a count of jobs) is ticked in whole numbers; a rate keeps its fractions."""
+    assert y_ticks(2.0, whole=True) == [0.0, 1.0, 2.0]
+    assert y_ticks(1.0, whole=True) == [0.0, 1.0]
+    assert y_ticks(2.0) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    chart = TimeChart("level")
+    qtbot.addWidget(chart)
+    chart.set_top(2.0)
+    ticks = chart._axes["left"]._tickLevels[0]
+    assert [value for value, _label in ticks] == [0.0, 1.0, 2.0]
+    assert [label for _value, label in ticks] == ["0", "1", "2"]

@@ -197,7 +197,7 @@ class FlightRecorder:
 
     def first_token(self, record_id: str) -> None:
         """Note that the answer of an open record began to stream (its time to first token
-        goes out with `RequestFinished`; rows do not keep it)."""
+        goes out with `RequestFinished`, and its row's route keeps it as `firstTokenMs`)."""
         if record_id in self._open:
             self._first_piece[record_id] = self._clock()
 
@@ -213,6 +213,15 @@ class FlightRecorder:
         row = _as_row(fields, opened)
         if opened is not None and opened.trace_id and isinstance(row.get("route_json"), dict):
             row["route_json"] = {**row["route_json"], "traceId": opened.trace_id}
+        if (
+            opened is not None
+            and first_piece is not None
+            and isinstance(row.get("route_json"), dict)
+        ):
+            # Kept with the route: the row's duration and its first token on one clock, so a
+            # reader never sets a first token measured elsewhere beside a shorter total.
+            waited = round(max(0.0, first_piece - opened.started_at) * 1000, 3)
+            row["route_json"] = {**row["route_json"], "firstTokenMs": waited}
         self._pending.merge(record_id, row)
         if self._journal is not None:
             self._journal.append_lines(self._pending.journal_lines(record_id))

@@ -1,19 +1,20 @@
-"""The line that says a table hides columns for want of room: "3 columns hidden: widen the
-window", at the right end of the table's header, the hidden columns named in its tooltip.
+"""The line that says a table hides columns for want of room, "+3 columns ▾", at the right end
+of the table's header, and the way to show them.
 
 At 1024 px the lists drop columns (Jobs its provider and elapsed time, the Flight recorder its
-HTTP status and cost, Agents its failed calls) and nothing said so (review 41-3, finding 10):
-a person took the narrower list for all there is. Whoever hides the columns (`ColumnFitter`,
-the Flight recorder's own fitter, Overview's health table) keeps `room()` free at the end of
-the line past every heading's words: at the header's end or at the end of the column that
-takes the rest of the width (a name, a model: a short heading, a wide section), in its whole
-words or, short of room, its short ones ("9 columns hidden", else "+9"; the tooltip says the
-rest); where not even those fit (`fits` is False), the fitter makes `room()` at the header's
-end.
+HTTP status and cost, Agents its failed calls): the line says how many, in one wording
+everywhere, the hidden columns named in its tooltip. Whoever hides the columns
+(`ColumnFitter`, the Flight recorder's own fitter, Overview's health table) keeps `room()` free
+at the end of the line past every heading's words: at the header's end or at the end of the
+column that takes the rest of the width (a name, a model: a short heading, a wide section);
+where it does not fit there (`fits` is False), the fitter makes `room()` at the header's end.
 
-The line is also the way to a hidden column: clicked, it lists
-the hidden columns, and choosing one (`chosen(name)`) asks its fitter to show that column,
-another least-needed one giving way instead (`ColumnFitter.prefer`).
+The line is a menu, drawn as one (underlined, with its arrow): clicked, it lists the hidden
+columns, and choosing one (`chosen(name)`) asks its fitter to show that column, another
+least-needed one giving way instead (`ColumnFitter.prefer`). The same menu opens from the
+keyboard: the Menu key (or Shift+F10) in the list, or a right-click on the list or its
+headings. The line itself takes no focus: Tab leaves every table (`ui/keyboard.py`), and a
+stop inside the header would have kept it there.
 """
 
 from __future__ import annotations
@@ -38,19 +39,17 @@ from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["HiddenColumnsHint", "hidden_words"]
 
-# The line's fewest words at their longest: the room kept for it at the header's end.
-_WIDEST_FEWEST = "+99"
+# The line's words at their longest: the room kept for it at the header's end.
+_WIDEST = "+99 columns ▾"
+# How the keyboard reaches the menu, said in the line's tooltip.
+KEYBOARD_WAY = "the Menu key (or Shift+F10) in the list"
 
 
-def hidden_words(count: int, *, short: bool = False, fewest: bool = False) -> str:
-    """`3 columns hidden: widen the window` (`short`: `3 columns hidden`; `fewest`: `+3`);
-    "" for none."""
+def hidden_words(count: int) -> str:
+    """`+3 columns`, `+1 column`: how many columns are hidden; "" for none."""
     if not count:
         return ""
-    if fewest:
-        return f"+{count}"
-    words = f"{count} column{'s' if count != 1 else ''} hidden"
-    return words if short else f"{words}: widen the window"
+    return f"+{count} column{'s' if count != 1 else ''}"
 
 
 class HiddenColumnsHint(QLabel):
@@ -65,7 +64,9 @@ class HiddenColumnsHint(QLabel):
         )
         super().__init__(header)
         self.setObjectName("hiddenColumnsHint")
-        self.setFont(scaled_font(self.font(), CAPTION))
+        font = scaled_font(self.font(), CAPTION)
+        font.setUnderline(True)  # it opens a menu: drawn as something to press
+        self.setFont(font)
         set_tone(self, "muted")
         self._header = header
         self._over: int | None = None  # the column whose section may hold it when the end cannot
@@ -77,11 +78,21 @@ class HiddenColumnsHint(QLabel):
         header.installEventFilter(self)
         # Headings resized after the count was said (the fitter sizes them next): placed again.
         header.sectionResized.connect(lambda *_: self._place())
+        # The keyboard's way to the same menu: the list's context menu (the Menu key, or
+        # Shift+F10, where the focus is; a right-click on the list or its headings).
+        for where in (view, header):
+            where.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(
+            lambda pos: self.open_menu(view.viewport().mapToGlobal(pos))
+        )
+        header.customContextMenuRequested.connect(
+            lambda pos: self.open_menu(header.mapToGlobal(pos))
+        )
 
     def room(self) -> int:
         """The px kept free at the header's end while columns are hidden (for its short
         words; the whole ones where the headings leave more)."""
-        return self.fontMetrics().horizontalAdvance(_WIDEST_FEWEST) + 2 * SPACE["s"]
+        return self.fontMetrics().horizontalAdvance(_WIDEST) + 2 * SPACE["s"]
 
     def show_hidden(self, names: Sequence[str], *, over: int | None = None) -> None:
         """Say that the columns `names` are hidden (nothing when none); `over`: the column
@@ -94,7 +105,8 @@ class HiddenColumnsHint(QLabel):
         self.hidden_names = names
         words = hidden_words(len(names))
         self.setToolTip(
-            f"{words}. Hidden for want of room: {', '.join(names)}. Click to show one."
+            f"{words} hidden for want of room: {', '.join(names)}. Click here, or press "
+            f"{KEYBOARD_WAY}, to show one."
             if names
             else ""
         )
@@ -102,14 +114,17 @@ class HiddenColumnsHint(QLabel):
         self.setVisible(bool(names))
         self._place()
 
-    def open_menu(self) -> QMenu:
-        """List the hidden columns under the line; picking one asks for it (`chosen`)."""
+    def open_menu(self, at: QPoint | None = None) -> QMenu | None:
+        """List the hidden columns under the line (or at `at`, a context menu's place);
+        picking one asks for it (`chosen`). None when no column is hidden."""
+        if not self.hidden_names:
+            return None
         menu = QMenu(self)
         menu.setObjectName("hiddenColumnsMenu")
         for name in self.hidden_names:
             action = menu.addAction(f"Show {name}")
             action.triggered.connect(lambda _checked=False, n=name: self.chosen.emit(n))
-        menu.popup(self.mapToGlobal(QPoint(0, self.height())))
+        menu.popup(at if at is not None else self.mapToGlobal(QPoint(0, self.height())))
         self.menu = menu
         return menu
 
@@ -132,8 +147,7 @@ class HiddenColumnsHint(QLabel):
         metrics = self.fontMetrics()
         gap = SPACE["s"]
         # The room the headings leave at the header's end, else at the end of the section of
-        # the column that takes the rest (beyond its heading's words): the whole words where
-        # they fit, else the count alone.
+        # the column that takes the rest (beyond its heading's words), where the words fit.
         places = [(header.width() - (header.length() - header.offset()) - gap, header.width())]
         over = self._over
         if over is not None and not header.isSectionHidden(over):
@@ -144,12 +158,9 @@ class HiddenColumnsHint(QLabel):
             start = header.sectionViewportPosition(over)
             end = start + header.sectionSize(over)
             places.append((header.sectionSize(over) - words_px - 3 * gap, end))
-        for short, fewest in ((False, False), (True, False), (False, True)):
-            words = hidden_words(count, short=short, fewest=fewest)
-            need = metrics.horizontalAdvance(words) + gap
-            fits = [end for room, end in places if room >= need]
-            if fits:
-                break
+        words = f"{hidden_words(count)} ▾"
+        need = metrics.horizontalAdvance(words) + gap
+        fits = [end for room, end in places if room >= need]
         self.fits = bool(fits)
         end = fits[0] if fits else places[0][1]
         if self.text() != words:

@@ -110,14 +110,14 @@ class ColumnFitter(QObject):
         return False
 
     def prefer(self, name: str) -> None:
-        """Show the optional column headed `name` from now on: it gives way last, so a less
-        needed one is hidden in its place (a person asked for it from the hint)."""
+        """Show the optional column headed `name` from now on, whatever the room (a person
+        asked for it from the hint): the other optional ones give way in its place, and short
+        of room the list scrolls sideways."""
         header = _header(self._table)
         model = self._table.model()
         for column in list(self.optional):
             if str(model.headerData(column, header.orientation())).replace("\n", " ") == name:
                 self.optional.remove(column)
-                self.optional.append(column)
         self.fit(measure=False)
 
     def hidden(self) -> list[int]:

@@ -33,6 +33,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.terms import meaning
 from llmgw_desktop.ui.theme import current_look, set_tone
 
 __all__ = ["DetailCard", "MasterDetail", "value_label"]
@@ -102,6 +103,7 @@ class DetailCard(QFrame):
         """A row of the card: a muted label and its value."""
         name = QLabel(label)
         set_tone(name, "muted")
+        name.setToolTip(meaning(label))  # a word of the trade ("Circuit"): what it means
         if isinstance(field, QWidget):
             name.setBuddy(field)
             if not field.accessibleName():

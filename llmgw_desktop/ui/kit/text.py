@@ -7,9 +7,20 @@ from llmgw_desktop.ui.design import CAPTION, HEADING, TITLE, scaled_font
 from llmgw_desktop.ui.qt import QFont, QLabel, QResizeEvent, QSize, Qt, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["PathLabel", "caption", "heading", "title"]
+__all__ = ["PathLabel", "caption", "heading", "title", "unbroken"]
 
 PATH_MIN_WIDTH = 80  # px: a path never asks for more; it gives up its middle first
+
+
+# Characters no line breaks at: a space that holds its neighbours, and a joiner after a slash
+# (text wraps after a slash: "/v1/" ended a line and "chat/completions" began the next).
+NO_BREAK_SPACE, WORD_JOINER = "\u00a0", "\u2060"
+
+
+def unbroken(text: str) -> str:
+    """`text` as no line breaks inside (an endpoint, a path, an id): it moves to the next line
+    whole, or stays."""
+    return text.replace(" ", NO_BREAK_SPACE).replace("/", "/" + WORD_JOINER)
 
 
 def _styled(label: QLabel, factor: float, weight: QFont.Weight | None, role: str) -> QLabel:

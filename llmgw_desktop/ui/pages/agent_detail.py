@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Lane, format_usd
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.qt import QLabel, QPushButton, QWidget
+from llmgw_desktop.ui.terms import who_words
 
 __all__ = ["AgentDetail", "lane_facts"]
 
@@ -40,7 +41,7 @@ def lane_facts(
     failed = f" ({lane.errors:,} failed or refused)" if lane.errors else " (none failed or refused)"
     prompt = lane.input_tokens + lane.cache_read_tokens + lane.cache_write_tokens
     facts = [
-        ("Whose", lane.principal or LOCAL_PRINCIPAL),
+        ("Runs as", who_words(lane.principal or LOCAL_PRINCIPAL)),
         ("Requests", f"{lane.requests:,}{failed}"),
         (
             "Tokens",

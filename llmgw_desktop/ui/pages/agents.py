@@ -39,7 +39,6 @@ from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QColor,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -51,7 +50,8 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.terms import who_words
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "agent_name", "format_cost", "format_lane"]
 
@@ -128,7 +128,9 @@ def agent_name(lane: Lane) -> str:
     """An agent's row title: its name, and whose it is unless it is the local user's (an agent
     is a name a caller chooses: two principals naming one agent are two lanes)."""
     name = lane.caller or UNNAMED_AGENT
-    return name if lane.principal in ("", LOCAL_PRINCIPAL) else f"{name} · {lane.principal}"
+    if lane.principal in ("", LOCAL_PRINCIPAL):
+        return name
+    return f"{name} · {who_words(lane.principal)}"
 
 
 def format_lane(lane: Lane, name: str, now: float) -> tuple[str, ...]:
@@ -295,7 +297,7 @@ class AgentsPage(Page):
             for column in range(len(COLUMNS)):
                 item.setFont(column, font)
         if lane.errors:
-            item.setForeground(FAILED_COLUMN, QColor(error_colour()))
+            tone_item(item, "error", FAILED_COLUMN)
         if lane.priced < lane.requests and lane.cost_usd is not None:
             item.setToolTip(
                 COLUMNS.index("Cost"),

@@ -42,8 +42,10 @@ WINDOW_TICKS: dict[int, tuple[int, int]] = {
 # Spacings a zoomed time axis picks from (seconds).
 TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600)
 HOURS_FROM_S = 3 * 3600  # a visible span longer than this is labelled in hours
-# The spans the charts open on when the data is younger than the chosen window (seconds).
-HOME_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400)
+# The spans the charts open on when the data is younger than the chosen window (seconds): by
+# the minute at first, so a gateway up for two minutes is not drawn on a five-minute axis
+# beside "Running for 2 min".
+HOME_STEPS = (60, 120, 180, 240, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400)
 
 # What a series' value is: a rate per second (requests, tokens), a level (active jobs) or a
 # percentage (cache hit rate).
@@ -74,12 +76,15 @@ def nice_ceiling(value: float) -> float:
     return next(m * power for m in (1, 2, 5, 10) if value <= m * power)
 
 
-def y_ticks(top: float) -> list[float]:
+def y_ticks(top: float, *, whole: bool = False) -> list[float]:
     """Round values from 0 to `top`, a 1, 2 or 5 times a power of ten apart, at most
-    MAX_Y_INTERVALS steps ([0.0] when `top` is not a positive number)."""
+    MAX_Y_INTERVALS steps ([0.0] when `top` is not a positive number); `whole`: a count (jobs
+    running), so never a step under one (no tick at 0.5 jobs)."""
     if not top > 0 or math.isinf(top):
         return [0.0]
     step = nice_ceiling(top / MAX_Y_INTERVALS)
+    if whole:
+        step = max(step, 1.0)
     count = int(top / step + 1e-9)
     # Twelve significant digits: 3 * 0.1 is 0.30000000000000004, and its label would say so.
     return [float(f"{n * step:.12g}") for n in range(count + 1)]

@@ -39,7 +39,6 @@ from llmgw_desktop.ui.pages.credentials_live import (
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QColor,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -54,7 +53,7 @@ from llmgw_desktop.ui.qt import (
     QTreeWidgetItem,
     QWidget,
 )
-from llmgw_desktop.ui.theme import tone_colour
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["COLUMNS", "GLOBAL_LABEL", "LIVE_COLUMNS", "CredentialsPage"]
 
@@ -286,7 +285,7 @@ class CredentialsPage(Page):
                 # The next step, readable: enabled (a disabled item's grey was 2.69:1 on the
                 # light look) but not selectable, in the muted tone (4.5:1 or more).
                 empty.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                empty.setForeground(0, QColor(tone_colour("muted")))
+                tone_item(empty, "muted")
                 group.addChild(empty)
         for col in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(col)

@@ -16,6 +16,7 @@ from typing import Any
 
 from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView, format_usd
 from llmgw_desktop.ui.pages.savings_text import savings_lines
+from llmgw_desktop.ui.risk_words import DECIDERS, mode_words, risk_line
 
 __all__ = [
     "FailureWords",
@@ -70,12 +71,6 @@ _COST_SOURCES = {
     "reported": "reported by the CLI",
     "price_table": "estimated from the prices",
     "estimate": "estimated: the upstream reported no usage",
-}
-_DECIDERS = {
-    "policy": "by the policy",
-    "desk": "by you at the desk",
-    "desk-timeout": "no answer at the desk in time",
-    "remote-power": "by the workspace's remote-power rule",
 }
 
 
@@ -186,29 +181,29 @@ def raw_result(view: JobView) -> str:
 
 
 def approval_text(job: DeskJob, now: float | None = None) -> str:
-    """`Approved by the policy (legacy) today 21:09:38 · score 0 of threshold 60`, the reasons
-    after a denial; "" when the flight recorder has no decision for the job."""
+    """`Approved by the policy today 21:09:38 · risk 0, asked about from 60 · may only plan,
+    changing nothing`, the reasons after a denial; "" when the flight recorder has no
+    decision for the job. Plain words only: the policy's strategy and the CLI's mode names
+    (`mcp_managed`, `plan`) are the engine's."""
     decision = job.approval
     if not decision:
         return ""
     allowed = bool(decision.get("allowed"))
     decided_by = str(decision.get("decided_by") or "policy")
-    who = _DECIDERS.get(decided_by, f"by {decided_by}")
+    who = DECIDERS.get(decided_by, f"by {decided_by}")
     if decided_by == "desk-timeout":
         verdict = f"Denied: {who}"
     else:
         verdict = f"{'Approved' if allowed else 'Denied'} {who}"
-    if decision.get("strategy"):
-        verdict += f" ({decision['strategy']})"
     if job.decided_at is not None:
         verdict += f" {when(job.decided_at, now)}"
     parts = [verdict]
     # Under `legacy` the score is informational: only a refused full bypass denies.
     scored = decision.get("strategy") != "legacy" or not allowed
     if scored and "score" in decision and "threshold" in decision:
-        parts.append(f"score {decision['score']} of threshold {decision['threshold']}")
+        parts.append(risk_line(decision["score"], decision["threshold"]))
     if decision.get("permission_mode") and allowed:
-        parts.append(f"runs as {decision['permission_mode']}")
+        parts.append(f"may {mode_words(str(decision['permission_mode']))}")
     reasons = [str(r) for r in decision.get("reasons") or []]
     if reasons:
         parts.append("; ".join(reasons))

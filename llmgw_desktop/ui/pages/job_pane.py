@@ -13,9 +13,10 @@ import dataclasses
 
 from llmgw_desktop.engine.api import DeskJob, Engine, JobView
 from llmgw_desktop.ui.badge import StatusBadge, state_kind
-from llmgw_desktop.ui.design import SPACE, scaled_font
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.kit.text import unbroken
 from llmgw_desktop.ui.pages.job_detail import (
     FailureWords,
     approval_text,
@@ -26,7 +27,6 @@ from llmgw_desktop.ui.pages.job_detail import (
 from llmgw_desktop.ui.pages.jobs_model import front_door, job_tag, short_id
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
-    QFont,
     QFontDatabase,
     QHBoxLayout,
     QPlainTextEdit,
@@ -40,6 +40,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.terms import who_words
 from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["JobPane", "read_only"]
@@ -120,7 +121,8 @@ class JobPane(DetailCard):
 
     def _result_box(self) -> QWidget:
         """The Result tab: the result in words by default, the JSON the store kept only when
-        asked for; a failure as one plain line first, its code as a chip beside it, and the
+        asked for; a failure as its code as a chip, then its cause in plain words across the
+        pane (beside the chip, in bold, it was a narrow red column four lines tall), and the
         rest (a CLI's traceback, the error's details) folded under "Show details"."""
         self.result_view = read_only("jobResult", "Its result or error, once it ends.")
         self.raw_view = read_only("jobResultRaw", "The stored result as JSON, once it ends.")
@@ -133,9 +135,6 @@ class JobPane(DetailCard):
         self.result_stack.addWidget(self.result_view)
         self.result_stack.addWidget(self.raw_view)
         self.cause_label = value_label("jobCause")
-        self.cause_label.setFont(
-            scaled_font(self.cause_label.font(), 1.0, weight=QFont.Weight.DemiBold)
-        )
         set_tone(self.cause_label, "error")
         self.code_badge = StatusBadge()
         self.code_badge.setObjectName("jobErrorCode")
@@ -144,13 +143,11 @@ class JobPane(DetailCard):
         )
         self.details_toggle.setCheckable(True)
         self.details_toggle.toggled.connect(self._show_details)
-        cause_row = QHBoxLayout()
-        cause_row.addWidget(self.cause_label, 1)
-        cause_row.addWidget(self.code_badge, 0, Qt.AlignmentFlag.AlignTop)
         result_box = QWidget()
         result_column = QVBoxLayout(result_box)
         result_column.setContentsMargins(0, 0, 0, 0)
-        result_column.addLayout(cause_row)
+        result_column.addWidget(self.code_badge, 0, Qt.AlignmentFlag.AlignLeft)
+        result_column.addWidget(self.cause_label)
         toggle_row = QHBoxLayout()
         toggle_row.addWidget(self.details_toggle)
         toggle_row.addStretch(1)
@@ -263,12 +260,13 @@ class JobPane(DetailCard):
         state = "stuck" if view.stuck and not view.finished else view.state.value
         self.badge.set_status(state_kind(state), state)
         self._fit_title()
-        who = job.principal + (f" via {job.caller}" if job.caller else "")
+        who = who_words(job.principal) + (f" via {job.caller}" if job.caller else "")
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""
         # The id in short (its whole, unbroken, would widen a narrow pane past the window);
-        # the whole id is the line's tooltip and what a screen reader hears first.
-        facts = [short_id(view.id), view.provider + model, view.state.value]
+        # the whole id is the line's tooltip and what a screen reader hears first. The state
+        # as the badge says it ("stuck", where the line said "running" beside it).
+        facts = [short_id(view.id), view.provider + model, state]
         facts += [who] + ([f"through {door}"] if door else [])
         if view.attempts > 1:
             facts.append(f"{view.attempts} attempts")
@@ -276,7 +274,10 @@ class JobPane(DetailCard):
             facts.append(f"correlation {view.correlation_id}")
         if view.session_id:
             facts.append(f"session {view.session_id}")
-        self.detail_title.setText(" · ".join(facts))
+        # The way in moves to the next line whole ("/v1/" ended one line, the rest began the
+        # next); a screen reader hears it plain.
+        line = " · ".join(facts)
+        self.detail_title.setText(line.replace(job.tool, unbroken(job.tool)) if job.tool else line)
         self.detail_title.setToolTip(f"Job {view.id}")
         self.detail_title.setAccessibleName(" · ".join([view.id, *facts[1:]]))
         approval = approval_text(job)

@@ -126,7 +126,7 @@ class JobsPage(Page):
         self.search = QLineEdit()
         self.search.setObjectName("jobsSearch")
         self.search.setAccessibleName("Search jobs")
-        self.search.setPlaceholderText("Search job id, principal, caller, prompt…")
+        self.search.setPlaceholderText("Search job id, key or client, tool, prompt…")
         self.search.setClearButtonEnabled(True)
         self.count_label = QLabel()
         self.count_label.setObjectName("jobsCount")

@@ -216,7 +216,11 @@ class SecretDialog(QDialog):
             tip="The Connect page's snippets, carrying this key while the window is open",
         )
         self.close_button = named(QPushButton("Close"), "closeSecret")
-        self.close_button.setDefault(True)
+        # Enter copies the key and never closes: the key is shown this once, and closing
+        # throws it away. Close is pressed on purpose (click, or Space on it).
+        for button in (self.close_button, self.connect_button, self.copy_snippet):
+            button.setAutoDefault(False)
+        self.copy_key.setDefault(True)
         self.close_button.clicked.connect(self.accept)
         snippet_row = QHBoxLayout()
         snippet_row.addWidget(QLabel("Copy setup for"))

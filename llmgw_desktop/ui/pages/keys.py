@@ -81,7 +81,7 @@ class KeysPage(Page):
         head = PageHead(
             "Access keys for your tools",
             "Keys your tools and people use to call this gateway (your OpenAI or Anthropic key "
-            "goes on the Provider keys page). A key per tool or person: its own principal in "
+            "goes on the Provider keys page). A key per tool or person: counted apart in "
             "the recorder and budgets, reaching only the models, providers, projects and MCP "
             "tools you give it, revoked at once. Clients send it as their API key (Bearer, "
             "x-api-key or x-goog-api-key).",

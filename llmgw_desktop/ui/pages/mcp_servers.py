@@ -60,8 +60,9 @@ ON_COLUMN = COLUMNS.index(ON_LABEL)
 FIGURES = (COLUMNS.index("Tools"), COLUMNS.index("Prompts"), COLUMNS.index("Resources"))
 OPTIONAL = (COLUMNS.index("Transport"), COLUMNS.index("Resources"), COLUMNS.index("Prompts"))
 INTRO = (
-    "Your own MCP servers, offered on this gateway's /mcp beside its own tools: tools and "
-    "prompts as NAME__tool, resources as NAME+uri. A server starts at its first use."
+    "Your own MCP servers, offered on this gateway's /mcp beside its own tools, each tool and "
+    "prompt under the server's name (a server named files offers read_file as "
+    "files__read_file). A server starts at its first use."
 )
 
 

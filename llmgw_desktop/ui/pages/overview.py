@@ -26,7 +26,11 @@ from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.guard_text import guard_text
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts
+from llmgw_desktop.ui.pages.overview_figures import (
+    FigureStrip,
+    GatewayFacts,
+    failures_by_provider,
+)
 from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
 from llmgw_desktop.ui.pages.provider_health import TRAFFIC_WINDOW, ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -455,10 +459,14 @@ class OverviewPage(Page):
             guard_text(guard.settings.secrets, found, guard.stats.unscanned),
             warning_colour() if warned else None,
         )
-        self._show_figures(verdicts, totals, stuck)
+        self._show_figures(verdicts, totals, stuck, failures_by_provider(series.by_provider, names))
 
     def _show_figures(
-        self, verdicts: list[ProviderVerdict], totals: Totals, stuck: list[StuckJob]
+        self,
+        verdicts: list[ProviderVerdict],
+        totals: Totals,
+        stuck: list[StuckJob],
+        failed_at: tuple[tuple[str, int, int], ...],
     ) -> None:
         """The four figures at the top, from what the details below were drawn from."""
         engine = self.engine
@@ -478,6 +486,7 @@ class OverviewPage(Page):
                 spend_chip=spend_chip(today, budgets.statuses() + budgets.key_statuses()),
                 stuck=stuck,
                 refused=engine.refusals.health(),
+                failed_at=failed_at,
             )
         )
 

@@ -365,10 +365,12 @@ class LiveCharts(QWidget):
         self.reset_button.setEnabled(self._requests_plot.zoomed)
         # The span is rounded up to a step (1, 2, 5 min ...): it holds the first request, it
         # does not date it ("since the first request: 5 min" read beside "Running for 2 min").
+        # Said as a zoom into the window chosen beside it ("Show the last 15 min" beside
+        # "showing the last 1 min" read as two answers to one question).
         since = (
             ""
             if home >= window.span_s
-            else f"showing the last {span_words(home)}, which holds every request"
+            else f"zoomed in to the last {span_words(home)}, which hold every request"
         )
         _set_text(self.since_label, since)
         self.since_label.setToolTip(

@@ -5,7 +5,10 @@
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
-  `attention.provider_verdicts`) and how many calls to providers failed in the window;
+  `attention.provider_verdicts`) and how many calls to providers failed in the window, with
+  where they failed (each provider's own count, as its Providers row says it: a provider
+  with a verdict is seldom the only one whose calls failed, and a failed-over call fails at
+  a provider that still counts as ready);
 - **Stuck**: jobs with no output past their limit, and the calls refused before any provider
   was asked since start.
 
@@ -16,7 +19,7 @@ alone); every figure reads what the header and the rest of the page read, so non
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +31,15 @@ from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.kit.stat_card import StatCard
 from llmgw_desktop.ui.qt import QHBoxLayout, QWidget
 
-__all__ = ["FIGURES", "Figure", "FigureStrip", "GatewayFacts", "figure_words"]
+__all__ = [
+    "FIGURES",
+    "Figure",
+    "FigureStrip",
+    "GatewayFacts",
+    "failed_where",
+    "failures_by_provider",
+    "figure_words",
+]
 
 # The cards, left to right, each with its caption and the place it opens.
 FIGURES = (
@@ -64,6 +75,8 @@ class GatewayFacts:
     spend_chip: SpendChip
     stuck: Sequence[StuckJob]
     refused: dict[str, Any]  # `engine.refusals.health()`
+    # Each provider whose calls failed in the window: (its name, failed, asked), most first.
+    failed_at: Sequence[tuple[str, int, int]] = ()
 
 
 def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
@@ -121,7 +134,9 @@ def _spend(facts: GatewayFacts) -> Figure:
         detail = f"{count:,} request{'s' if count != 1 else ''} since midnight; no budget set"
     tip = "What the requests started today cost (reported or estimated).\n"
     tip += "\n".join(facts.spend_chip.budget_lines) + "\nClick for the budgets."
-    return Figure(amount, detail, facts.spend_chip.tone, tip)
+    # Toned by the budget it is said against (1 % of the day's budget is not alarming,
+    # whatever an agent's own budget says: the detail counts those).
+    return Figure(amount, detail, facts.spend_chip.spend_tone, tip)
 
 
 def _failing(facts: GatewayFacts) -> Figure:
@@ -135,17 +150,39 @@ def _failing(facts: GatewayFacts) -> Figure:
         )
     else:
         failed = f"no calls to providers in {minutes} min"
-    lines = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts)
-    tip = (lines + "\n" if lines else "") + "Click for the failed requests."
+    where = failed_where(facts.failed_at)
+    lines = [f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts]
+    lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
+    tip = "\n".join([*lines, "Click for the failed requests."])
+    detail = failed + (f": {where}" if where else "")
     if not facts.verdicts:
-        return Figure("None", failed[:1].upper() + failed[1:], "ok" if totals.asked else "", tip)
+        return Figure("None", detail[:1].upper() + detail[1:], "ok" if totals.asked else "", tip)
     failing = [v for v in facts.verdicts if v.failing]
-    count = len(facts.verdicts)
-    names = ", ".join(v.name for v in facts.verdicts[:2]) + ("…" if count > 2 else "")
     # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
     # and the figure never say two things of one moment.
     _words, short = providers_words(facts.verdicts)
-    return Figure(short, f"{names}: {failed}", "error" if failing else "warning", tip)
+    return Figure(short, detail, "error" if failing else "warning", tip)
+
+
+def failures_by_provider(
+    by_provider: Mapping[str, Totals], names: Mapping[str, str]
+) -> tuple[tuple[str, int, int], ...]:
+    """Each provider whose calls failed in the live figures' window, as (its name, failed,
+    asked), the most failures first: the counts the Overview's health table and the Providers
+    page show on its row."""
+    found = [
+        (names.get(provider, provider), totals.errors, totals.asked)
+        for provider, totals in by_provider.items()
+        if totals.errors
+    ]
+    return tuple(sorted(found, key=lambda f: (-f[1], f[0])))
+
+
+def failed_where(failed_at: Sequence[tuple[str, int, int]], shown: int = 2) -> str:
+    """`Anthropic 3, OpenAI 2…`: where the window's failed calls failed, the most first, each
+    provider's own count (the tooltip lists every one)."""
+    named = [f"{name} {errors:,}" for name, errors, _asked in failed_at[:shown]]
+    return ", ".join(named) + ("…" if len(failed_at) > shown else "")
 
 
 def _stuck(facts: GatewayFacts) -> Figure:

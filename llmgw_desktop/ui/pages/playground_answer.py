@@ -8,7 +8,7 @@ from llmgw_desktop.engine.api import PlaygroundReply
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.markdown_view import MarkdownView
-from llmgw_desktop.ui.pages.recorder_words import format_cost, format_duration
+from llmgw_desktop.ui.pages.recorder_words import format_cost, row_timing
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QApplication,
@@ -46,8 +46,8 @@ def model_id_tip(model: str) -> str:
 
 def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -> str:
     """The figures under an answer, on one line as its recorder row has them: `Tokens in 12 ·
-    out 7 · cache read 200 · write 100 (64% of the prompt) · $0.000576 · first token 4 ms ·
-    total 2 ms`, led by the row's state when it did not complete; it wraps between figures."""
+    out 7 · cache read 200 · write 100 (64% of the prompt) · $0.000576 · first token 2 ms ·
+    total 4 ms`, led by the row's state when it did not complete; it wraps between figures."""
     row = reply.record or {}
     if not row:
         return "No recorder row." if reply.record_id is None else f"Recorder row {reply.record_id}"
@@ -60,15 +60,14 @@ def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -
     elif not read and not write:
         cache = "no cache used"
     cost = format_cost(row.get("cost_usd")) or "not priced"
-    timing = f"total {format_duration(row.get('duration_ms'))}"
-    if reply.first_token_ms is not None:
-        timing = f"first token {reply.first_token_ms:,.0f} ms · {timing}"
+    timing = row_timing(row)
     state = str(row.get("state") or "")
     lead = "" if state == "completed" else f"{state.capitalize()} · "
     tokens = f"Tokens in {fresh:,} · out {int(row.get('output_tokens') or 0):,}"
-    # A figure and its unit stay on one line: the line wraps between figures only.
+    # A figure and its unit stay on one line: the line wraps between figures only, after
+    # the dot that parts them (a line never starts with "· total 2 ms").
     parts = f"{lead}{tokens} · {cache} · {cost} · {timing}".split(" · ")
-    return " · ".join(part.replace(" ", NBSP) for part in parts)
+    return f"{NBSP}· ".join(part.replace(" ", NBSP) for part in parts)
 
 
 class AnswerPane(QWidget):

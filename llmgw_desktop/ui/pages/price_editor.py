@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, EngineError, Price, format_usd
+from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, EngineError, Price
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.text import caption
 from llmgw_desktop.ui.qt import QLineEdit, QPushButton, QWidget, Signal
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["FIELDS", "PriceEditor"]
+__all__ = ["FIELDS", "PRICE_DECIMALS", "PriceEditor", "price_text"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,20 @@ HOW_PRICES_WORK = (
     "with the model typed (gpt-4o prices gpt-4o-2024-08-06 too); the longest match wins. An "
     "empty cache write costs as input. Saved to config.toml, used from the next request."
 )
+
+
+# A price's digits: a vendor lists per million tokens to the tenth of a cent and below
+# ($0.3125, $1.875); more than this is float noise.
+PRICE_DECIMALS = 6
+
+
+def price_text(usd: float) -> str:
+    """`$0.025`, `$1.875`, `$15.00`: a price as it is set, every digit it has (at least
+    cents). A cost is rounded to what matters (`format_usd`); a price is what a person typed
+    or a vendor lists, and rounded ("$0.03" for $0.025) it is another price."""
+    text = f"{abs(usd):,.{PRICE_DECIMALS}f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"{'-' if usd < 0 else ''}${whole}.{cents.ljust(2, '0')}"
 
 
 class PriceEditor(DetailCard):
@@ -132,8 +146,8 @@ class PriceEditor(DetailCard):
             where, badge = f"the bundled table of {prices.revised}", "bundled"
         self.badge.set_status("ok" if mine else "unknown", badge)
         self.current_label.setText(
-            f"{format_usd(p.input)} in, {format_usd(p.output)} out, {format_usd(p.cache_read)} "
-            f"cache read, {format_usd(p.cache_write)} cache write (from {where}, as "
+            f"{price_text(p.input)} in, {price_text(p.output)} out, {price_text(p.cache_read)} "
+            f"cache read, {price_text(p.cache_write)} cache write (from {where}, as "
             f"`{found.prefix}`)."
         )
 

@@ -14,7 +14,7 @@ the page and left the rest empty.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import Engine, Price, format_usd
+from llmgw_desktop.engine.api import Engine, Price
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
@@ -22,7 +22,7 @@ from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.kit.text import caption
-from llmgw_desktop.ui.pages.price_editor import PriceEditor
+from llmgw_desktop.ui.pages.price_editor import PriceEditor, price_text
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QHBoxLayout,
@@ -202,10 +202,10 @@ def _cells(model: str, price: Price, where: str) -> tuple[str, ...]:
     return (
         model,
         where,
-        format_usd(price.input),
-        format_usd(price.output),
-        format_usd(price.cache_read),
-        format_usd(price.cache_write),
+        price_text(price.input),
+        price_text(price.output),
+        price_text(price.cache_read),
+        price_text(price.cache_write),
     )
 
 

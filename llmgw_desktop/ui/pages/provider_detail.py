@@ -48,9 +48,11 @@ def status_kind(row: ProviderRow) -> str:
     """The badge kind of a provider's status: failing ones red, the rest by their words."""
     if row.attention == ERROR:
         return "error"
-    kind = _KINDS.get(row.status, "unknown")
+    kind = _KINDS.get(row.status, "ok" if row.recent_failures else "unknown")
     if kind == "ok" and row.attention == WARNING:
-        return "warning"  # it answers, but config.toml names models it no longer lists
+        # It answers, but some of its recent calls failed, or config.toml names models it
+        # no longer lists.
+        return "warning"
     return kind
 
 

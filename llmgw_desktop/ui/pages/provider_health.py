@@ -28,7 +28,6 @@ from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
-    ERROR,
     TRAFFIC_WINDOW,
     ProviderRow,
     load_provider_rows,
@@ -36,9 +35,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     switchable,
     unusable_reason,
 )
-from llmgw_desktop.ui.pages.providers import attention_colour
 from llmgw_desktop.ui.qt import (
-    QColor,
     QHeaderView,
     QResizeEvent,
     Qt,
@@ -48,6 +45,7 @@ from llmgw_desktop.ui.qt import (
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["FIGURES", "HEALTH_COLUMNS", "ProviderHealthTable", "errors_text", "latency_text"]
 
@@ -90,7 +88,9 @@ class ProviderHealthTable(QTableWidget):
         self.setObjectName("providerHealth")
         self.setAccessibleName("Provider health")
         self.switch_cells = SwitchCells(self, SWITCH, words=True)
-        self.hint = HiddenColumnsHint(self)  # "2 columns hidden: widen the window"
+        self.hint = HiddenColumnsHint(self)  # "+2 columns ▾": Version and Circuit gave way
+        self.hint.chosen.connect(self.keep_column)
+        self._kept: set[int] = set()  # columns a person asked to see: they never give way
         self.show_all = False
         self._unavailable: set[int] = set()  # rows no switch can make answer
         self._engine: Engine = bridge.engine
@@ -218,8 +218,11 @@ class ProviderHealthTable(QTableWidget):
             # Recorder rows name every provider by its switch id (a CLI's engine id, an API
             # provider's `switch_id_for`): Mistral's API and Vibe are counted apart.
             health = calls.of(switch_id)
-            # The reason shows when something is wrong; otherwise it is one hover away.
-            status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
+            # The reason shows when something is wrong; otherwise it is one hover away. A
+            # ready row's recent failures are said from this table's own count, on its tick.
+            status = "Ready" if row.recent_failures else row.status
+            if row.reason and row.attention and not row.recent_failures:
+                status += f": {row.reason}"
             kind = _SHORT_KINDS.get(row.kind, row.kind)
             texts = (row.name, kind, status, row.version, "", row.circuit)
             latency = latency_text(health.p50_ms, health.p95_ms)
@@ -242,10 +245,11 @@ class ProviderHealthTable(QTableWidget):
                 self._unavailable.discard(index)
             else:
                 self._unavailable.add(index)
-            self._statuses[index] = (status, row.reason, status_kind(row))
+            kind = "ok" if row.recent_failures else status_kind(row)
+            self._statuses[index] = (status, "" if row.recent_failures else row.reason, kind)
             self._show_status(index)
             open_circuit = row.circuit.startswith("open")
-            self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
+            self._tone(index, CIRCUIT, "error" if open_circuit else None)
         changed |= self.show_counts(served, fit=False)
         if changed:
             self._fit_columns()
@@ -262,7 +266,7 @@ class ProviderHealthTable(QTableWidget):
             for column, text in ((CALLS, f"{calls:,}"), (ERRORS, errors_text(errors, calls))):
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
-            self._colour(index, ERRORS, attention_colour(ERROR) if errors else None)
+            self._tone(index, ERRORS, "error" if errors else None)
             self._failed[index] = (errors, calls)
             changed |= self._show_status(index)
         if changed and fit:
@@ -326,7 +330,8 @@ class ProviderHealthTable(QTableWidget):
         for column in GIVE_WAY:
             if room() >= self._status_text:
                 break
-            self.setColumnHidden(column, True)
+            if column not in self._kept:
+                self.setColumnHidden(column, True)
         given_way = [c for c in GIVE_WAY if self.isColumnHidden(c)]
         self.hint.show_hidden([HEALTH_COLUMNS[c] for c in given_way], over=STATUS)
         # The room left over goes to Status too, not to the last column: latency, now
@@ -337,20 +342,21 @@ class ProviderHealthTable(QTableWidget):
             self.setColumnWidth(STATUS, width)
             self.resizeRowsToContents()
 
+    def keep_column(self, name: str) -> None:
+        """Show the column headed `name` from now on, whatever the room (asked for from the
+        hint): the status's reason wraps instead."""
+        if name in HEALTH_COLUMNS:
+            self._kept.add(HEALTH_COLUMNS.index(name))
+            self._fit_status()
+            self._fit_height()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_status()
         self._fit_height()
 
-    def _colour(self, index: int, column: int, colour: str | None) -> None:
-        item = self._set(index, column, self.cell_text(index, column))
-        shown = item.data(Qt.ItemDataRole.ForegroundRole)
-        if (shown.color().name() if shown is not None else None) == colour:
-            return
-        if colour is None:
-            item.setData(Qt.ItemDataRole.ForegroundRole, None)
-        else:
-            item.setForeground(QColor(colour))
+    def _tone(self, index: int, column: int, tone: str | None) -> None:
+        tone_item(self._set(index, column, self.cell_text(index, column)), tone)
 
     def cell_text(self, row: int, column: int) -> str:
         item = self.item(row, column)

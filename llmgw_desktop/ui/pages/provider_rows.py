@@ -12,12 +12,13 @@ rows, so they never disagree.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode
+from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode, Totals
 from llmgw_desktop.ui.attention import UNREACHABLE, ProviderVerdict, provider_verdict
 
 __all__ = [
@@ -72,6 +73,9 @@ class ProviderRow:
     attention: str = ""  # ERROR (failing, circuit open), WARNING (stale config) or ""
     circuit: str = "—"  # a CLI's circuit breaker, in words; "—" for API providers
     installed: bool = True  # False: a CLI not found, so nothing can run whatever its switch
+    # Calls that failed in the last 15 min of a provider ready all the same (its status says
+    # them: `ready_words`); 0 for any other status.
+    recent_failures: int = 0
 
     @property
     def is_cli(self) -> bool:
@@ -151,7 +155,27 @@ async def load_provider_rows(
         if entry["type"] == "cli":
             continue  # shown above, with more detail
         rows.append(_api_row(engine, entry))
-    return rows
+    served = engine.metrics.series(TRAFFIC_WINDOW).by_provider
+    return [_with_recent_failures(row, served) for row in rows]
+
+
+def _with_recent_failures(row: ProviderRow, served: Mapping[str, Totals]) -> ProviderRow:
+    """A "Ready" row whose calls failed some in the live figures' window, saying how many
+    (`ready_words`, in the warning tone), from the counts the Overview's health table, its
+    Failing figure and the tray read: a failed-over call fails at a provider still ready, and
+    a bare "Ready" beside the Overview's count of it read as "no failure here"."""
+    totals = served.get(row.switch_id or "")
+    if row.status != "Ready" or row.attention == ERROR or totals is None or not totals.errors:
+        return row
+    failed, asked = totals.errors, totals.asked
+    reason = f"{failed:,} of {asked:,} calls failed in the last 15 min, too few to call it failing"
+    return dataclasses.replace(
+        row,
+        status=ready_words(failed),
+        reason=reason,
+        attention=WARNING,
+        recent_failures=failed,
+    )
 
 
 # Statuses of a provider that cannot answer a call now, whatever is asked.

@@ -30,15 +30,13 @@ from llmgw_desktop.ui.pages.provider_rows import (
 )
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QColor,
     QResizeEvent,
-    Qt,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.theme import tone_colour
+from llmgw_desktop.ui.theme import tone_item
 
 __all__ = [
     "CIRCUIT_COLUMN",
@@ -155,7 +153,6 @@ class ProvidersTable(QTableWidget):
         was 2.69:1), the why in its name's tooltip; its status and an open circuit keep their
         badge's colour."""
         words = unusable_words(row)
-        grey = QColor(tone_colour("muted"))
         for column in range(len(COLUMNS)):
             item = self.item(index, column)
             if item is None or column in (STATUS_COLUMN, SWITCH_COLUMN):
@@ -164,7 +161,4 @@ class ProvidersTable(QTableWidget):
                 continue
             if column == 0:
                 item.setToolTip(unusable_reason(row) if words else "")
-            if words is None:
-                item.setData(Qt.ItemDataRole.ForegroundRole, None)
-            else:
-                item.setForeground(grey)
+            tone_item(item, None if words is None else "muted")

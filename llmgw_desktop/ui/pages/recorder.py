@@ -50,7 +50,6 @@ from llmgw_desktop.ui.qt import (
     QLabel,
     QModelIndex,
     QShortcut,
-    QSplitter,
     Qt,
     QTableView,
     QTimer,
@@ -208,8 +207,8 @@ class RecorderPage(Page):
 
     def _list_and_detail(self, context: PageContext) -> MasterDetail:
         """The list with the chosen request beside it: as a form under its heading and
-        status, with its actions, over the kept request and response (when body capture kept
-        them)."""
+        status, with its actions, and the kept request and response (when body capture kept
+        them) as tabs beside the form."""
         self.detail_card = RecorderDetail()
         self.detail = self.detail_card.text
         self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
@@ -219,13 +218,11 @@ class RecorderPage(Page):
         self.replay.curl_button.clicked.connect(self.bodies.copy_curl)
         self.bodies.curl_button.hide()
         self.detail_card.action_row.addWidget(self.replay)
-        texts = QSplitter(Qt.Orientation.Vertical)
-        texts.setChildrenCollapsible(False)
-        texts.addWidget(self.detail_card)
-        texts.addWidget(self.bodies)
-        texts.setStretchFactor(0, 3)
-        texts.setStretchFactor(1, 2)
-        return MasterDetail(self.table, texts, list_share=LIST_SHARE)
+        # What was kept, under the actions; the bodies themselves are tabs beside the form.
+        self.detail_card.add_line(self.bodies)
+        self.detail_card.add_tab(self.bodies.request_view, "Request body")
+        self.detail_card.add_tab(self.bodies.response_view, "Response body")
+        return MasterDetail(self.table, self.detail_card, list_share=LIST_SHARE)
 
     # -- showing and refreshing ---------------------------------------------------------------
 
@@ -441,10 +438,12 @@ class RecorderPage(Page):
                 f"Request {record_id}", "No longer recorded: the recorder pruned it."
             )
             self.bodies.show_bodies(None)
+            self.detail_card.show_tabs(False)
         else:
             sections = detail_sections(detail, self.model.names)
             self.detail_card.show_sections(sections, str(detail.record["state"]))
             self.bodies.show_bodies(detail.bodies)
+            self.detail_card.show_tabs(detail.bodies is not None)
         self.replay.show_detail(detail, self.model.names)
 
     def replay_in_playground(

@@ -1,9 +1,10 @@
 """The recorder detail's kept bodies: request over response, "Copy as curl", Export.
 
 Shown only for a request whose bodies `recorder.capture` kept (redacted when they were written).
-The detail pane is a third of the window at most, so the two bodies are stacked, each wrapped
-to the pane's width, and the heading wraps: nothing in them can widen the pane past the window
-(side by side, a long JSON line pushed the pane's status pill and buttons off its right edge).
+The panel is the line above them (what was kept, Export); the two bodies are the detail card's
+tabs beside the form (`request_view`, `response_view`, placed by the page), each wrapped to the
+pane's width: nothing in them can widen the pane past the window (side by side, a long JSON
+line pushed the pane's status pill and buttons off its right edge).
 The curl command sends the request again to this gateway's own URL; the credential is a shell
 variable (`$LLMGW_TOKEN`) the person sets, never a real secret: none is stored to put there.
 """
@@ -23,7 +24,6 @@ from llmgw_desktop.ui.qt import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     Qt,
     QTextOption,
     QVBoxLayout,
@@ -80,7 +80,7 @@ def pretty_body(text: str, cut: int) -> str:
 
 
 class BodiesPanel(QWidget):
-    """Request over response, with Copy as curl and Export (hidden when none)."""
+    """What was kept, with Copy as curl and Export (hidden when none); the bodies' panes."""
 
     def __init__(self, base_url: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,14 +109,9 @@ class BodiesPanel(QWidget):
         head.addWidget(self.title, 1)
         head.addWidget(self.curl_button, 0, Qt.AlignmentFlag.AlignTop)
         head.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
-        sides = QSplitter(Qt.Orientation.Vertical)
-        sides.setChildrenCollapsible(False)
-        sides.addWidget(self.request_view)
-        sides.addWidget(self.response_view)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
-        layout.addWidget(sides, 1)
         layout.addWidget(self.note)
         self.setVisible(False)
 
@@ -133,10 +128,9 @@ class BodiesPanel(QWidget):
             self.response_view.clear()
             self.setVisible(False)
             return
-        kind = "streamed events" if bodies.stream else "answer"
-        self.title.setText(
-            f"Kept bodies (secrets redacted) · {bodies.endpoint} · response is the {kind}"
-        )
+        kind = "the streamed events" if bodies.stream else "the answer"
+        self.title.setText("Bodies kept, secrets redacted")
+        self.title.setToolTip(f"{bodies.endpoint}: the request, and as the response {kind}")
         self.request_view.setPlainText(pretty_body(bodies.request, bodies.request_cut))
         self.response_view.setPlainText(pretty_body(bodies.response, bodies.response_cut))
         self.setVisible(True)

@@ -37,7 +37,7 @@ COLUMN_SAMPLES = {
     "HTTP": "504",
     "Project": "a-project",
     "Caller": "claude-code/2.0",
-    "Principal": "gateway-bearer",
+    "Runs as": "OAuth client laptop-editor",
     "Duration": "12m 05s",
     "Tokens in": "1,234,567",
     "Tokens out": "123,456",
@@ -46,7 +46,7 @@ COLUMN_SAMPLES = {
     "Cost": "$0.0000372",
 }
 # Measured from what the rows hold (a time of another day is longer than today's "08:17:05").
-FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Principal")
+FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Runs as")
 COLUMN_MAX = 280  # a free-text column grows to its content up to this (a user agent can be long)
 CELL_PADDING = 16  # the cell's margins and the gap to the next column
 ICON_ROOM = 22  # a status cell's glyph and the gap after it
@@ -62,7 +62,7 @@ OPTIONAL = tuple(
     for name in (
         "Cache write",
         "Cache read",
-        "Principal",
+        "Runs as",
         "Project",
         "Tokens out",
         "Tokens in",
@@ -107,7 +107,7 @@ class RecorderColumns(QObject):
         table.setItemDelegateForColumn(PROVIDER, TwoLineDelegate(self.second_line, table))
         self.hint = HiddenColumnsHint(table)
         self.hint.chosen.connect(self.prefer)
-        # Least needed first; a column the person asks for from the hint moves to the end.
+        # Least needed first; a column the person asks for from the hint is no longer one.
         self.optional = list(OPTIONAL)
         table.viewport().installEventFilter(self)
         self.lay_out()
@@ -181,11 +181,11 @@ class RecorderColumns(QObject):
         return hidden, stretch, True, PROVIDER
 
     def prefer(self, name: str) -> None:
-        """Show column `name` from now on: it gives way last (asked for from the hint)."""
+        """Show column `name` from now on, whatever the room (asked for from the hint): the
+        other optional ones give way, and short of room the list scrolls sideways."""
         column = COLUMNS.index(name) if name in COLUMNS else None
         if column in self.optional:
             self.optional.remove(column)
-            self.optional.append(column)
             self.lay_out()
 
     def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:

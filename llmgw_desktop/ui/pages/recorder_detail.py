@@ -7,6 +7,9 @@ sections (`recorder_words.detail_sections`). Its first line is the Result ("comp
 200"), in the request's status colour and glyph; an Error section appears only when it failed.
 A prompt or an answer is kept as written, wrapped. The heading carries the status badge beside
 the request's id; the actions (replay, copy as curl) sit on a row under it, the page's to fill.
+The form is the first of the card's tabs; a request whose bodies were kept adds them as tabs
+beside it (`add_tab`, `show_tabs`), so the pane holds one box at its full height (the form and
+two bodies stacked were three boxes of about 90 px, the form's rows cut).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from llmgw_desktop.ui.badge import STATUS_KINDS, StatusBadge, glyph_html, state_
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.text import heading
 from llmgw_desktop.ui.pages.recorder_words import DetailSection
-from llmgw_desktop.ui.qt import QHBoxLayout, Qt, QTextBrowser, QVBoxLayout, QWidget
+from llmgw_desktop.ui.qt import QHBoxLayout, Qt, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 from llmgw_desktop.ui.theme import current_look
 
 __all__ = ["LABEL_COLUMN_PX", "RecorderDetail", "detail_html"]
@@ -43,7 +46,14 @@ def detail_html(sections: Sequence[DetailSection], state: str = "") -> str:
             if row.label == "Result" and state:
                 kind = STATUS_KINDS[state_kind(state)]
                 value = glyph_html(kind.glyph) + value
-            if row.block:
+            if row.whole:
+                # Never broken (an id cut mid-way reads as two): its own line, fixed width.
+                rows.append(
+                    f'<tr><td colspan="2" style="color: {look.muted};">{escape(row.label)}'
+                    f'<br><span style="font-family: monospace; white-space: nowrap; '
+                    f'color: {colour};">{value}</span></td></tr>'
+                )
+            elif row.block:
                 rows.append(
                     f'<tr><td colspan="2"><p style="white-space: pre-wrap; color: {colour};">'
                     f"{value}</p></td></tr>"
@@ -84,13 +94,44 @@ class RecorderDetail(QWidget):
         self.text.setOpenLinks(False)
         self.text.setTabChangesFocus(True)
         self.text.setPlaceholderText("The newest request's timings, route and prompt show here.")
-        column = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("recorderDetailTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.text, "Details")
+        self._show_bar(False)  # one tab: no bar until bodies add theirs
+        column = self._column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(SPACE["s"])
         column.addLayout(top)
         column.addLayout(self.action_row)
-        column.addWidget(self.text, 1)
+        column.addWidget(self.tabs, 1)
         self._shown: tuple[list[DetailSection], str] | None = None
+
+    def add_line(self, widget: QWidget) -> None:
+        """A line between the actions and the tabs (what the request's bodies kept)."""
+        self._column.insertWidget(self._column.indexOf(self.tabs), widget)
+
+    def add_tab(self, page: QWidget, title: str) -> None:
+        """A tab beside the form, shown only while `show_tabs(True)`."""
+        index = self.tabs.addTab(page, title)
+        self.tabs.setTabVisible(index, False)
+
+    def show_tabs(self, shown: bool) -> None:
+        """Show the tabs beside the form (the request's kept bodies), or the form alone."""
+        for index in range(1, self.tabs.count()):
+            self.tabs.setTabVisible(index, shown)
+        if not shown:
+            self.tabs.setCurrentIndex(0)
+        self._show_bar(shown)
+
+    def _show_bar(self, shown: bool) -> None:
+        # A hidden bar takes no Tab stop either: the tab widget hands its focus to the bar,
+        # and handed to a hidden one the focus stuck on the pane.
+        bar = self.tabs.tabBar()
+        bar.setVisible(shown)
+        policy = Qt.FocusPolicy.TabFocus if shown else Qt.FocusPolicy.NoFocus
+        bar.setFocusPolicy(policy)
+        self.tabs.setFocusPolicy(policy)
 
     def show_sections(self, sections: list[DetailSection], state: str) -> None:
         """Show a request: its first section's title as the heading, its state as the badge,

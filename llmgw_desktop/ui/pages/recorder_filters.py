@@ -62,7 +62,7 @@ _BOXES = (
     ("http_status", "any HTTP status", "HTTP status"),
     ("project", "any project", "Project"),
     ("caller", "any caller", "Caller"),
-    ("principal", "any principal", "Principal"),
+    ("principal", "anyone", "Runs as"),
 )
 
 

@@ -63,7 +63,7 @@ from llmgw_desktop.ui.qt import (
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
-from llmgw_desktop.ui.terms import meaning
+from llmgw_desktop.ui.terms import meaning, who_words
 from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
@@ -86,7 +86,7 @@ COLUMNS = (
     "HTTP",
     "Project",
     "Caller",
-    "Principal",
+    "Runs as",
     "Duration",
     "Tokens in",
     "Tokens out",
@@ -152,7 +152,7 @@ _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
     lambda r, _names: "" if r.http_status is None else str(r.http_status),
     lambda r, _names: r.project or "",
     lambda r, _names: r.caller,
-    lambda r, _names: r.principal,
+    lambda r, _names: who_words(r.principal),
     lambda r, _names: format_duration(r.duration_ms),
     lambda r, _names: f"{r.input_tokens:,}",
     lambda r, _names: f"{r.output_tokens:,}",

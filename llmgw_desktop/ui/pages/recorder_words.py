@@ -19,6 +19,8 @@ from llmgw_desktop.engine.api import RecordDetail, format_usd
 from llmgw_desktop.ui.pages.guard_text import guard_rows
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.risk_words import DECIDERS, mode_words, risk_line
+from llmgw_desktop.ui.terms import who_words
 
 # The route step of a request the response cache answered (`gateway/api_targets.py`'s
 # CACHE_HIT_OUTCOME: the engine's wire word, not one the engine's surface exports).
@@ -65,6 +67,9 @@ def format_clock(timestamp: float, now: float | None = None) -> str:
     if moment.tm_year == today.tm_year:
         return time.strftime("%d %b %H:%M", moment)
     return time.strftime("%Y-%m-%d %H:%M", moment)
+
+
+NBSP = "\u00a0"  # a space no line breaks at
 
 
 def format_duration(ms: float | None) -> str:
@@ -132,12 +137,14 @@ CAPTURE_OFF = (
 @dataclass(frozen=True)
 class DetailRow:
     """One line of a request's detail: a label and its value (no label: a line of its own;
-    `block`: a text kept as written, a prompt or an answer)."""
+    `block`: a text kept as written, a prompt or an answer; `whole`: a value never broken,
+    an id, on its own line across the form in a fixed-width font)."""
 
     label: str
     value: str
     tone: str = ""  # a theme tone for the value ("error" ...), "" for the ordinary text
     block: bool = False
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,22 @@ RESULT_TONES = {
     "interrupted": "warning",
     "canceled": "muted",
 }
+
+
+def first_token_ms(r: dict[str, Any]) -> float | None:
+    """How long a streamed answer's first piece took, from the row's start (its route keeps
+    it on the clock its duration is read from); None for an answer not streamed."""
+    route = r.get("route")
+    waited = route.get("firstTokenMs") if isinstance(route, dict) else None
+    return float(waited) if isinstance(waited, int | float) else None
+
+
+def row_timing(r: dict[str, Any]) -> str:
+    """`first token 2 ms · total 4 ms` (or `total 4 ms` for an answer not streamed): a row's
+    times, both from its own start."""
+    total = f"total {format_duration(r.get('duration_ms'))}"
+    first = first_token_ms(r)
+    return total if first is None else f"first token {format_duration(first)} · {total}"
 
 
 def result_words(r: dict[str, Any]) -> str:
@@ -190,23 +213,27 @@ def detail_sections(
         end = format_time(finished)
         if end[:10] == timing[:10]:
             end = end[11:]
-        timing += f" → {end} ({format_duration(r.get('duration_ms'))})"
+        first = first_token_ms(r)
+        waited = "" if first is None else f", first token {format_duration(first)}"
+        # The two times stay on one line ("07:38:18 →" ended one line, the end began the
+        # next); the line breaks before the duration instead.
+        timing += f"{NBSP}→{NBSP}{end} ({format_duration(r.get('duration_ms'))}{waited})"
     model = (r.get("model") or "-") + (
         f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
     )
     caller = f"{r.get('caller') or '-'} via {r.get('transport') or '-'}"
     caller += f" {r['tool']}" if r.get("tool") else ""
-    principal = str(r["owner_principal"])
+    principal = who_words(str(r["owner_principal"]))
     principal += f" · project {r['project']}" if r.get("project") else ""
     result = result_words(r) + (" · answered from the response cache" if _cache_hit(r) else "")
     head = [
         DetailRow("Result", result, RESULT_TONES.get(str(r["state"]), "")),
-        DetailRow("Request", str(r["id"])),
+        DetailRow("Request", str(r["id"]), whole=True),
         DetailRow("Time", timing),
         DetailRow("Provider", provider),
         DetailRow("Model", model),
         DetailRow("Caller", caller),
-        DetailRow("Principal", principal),
+        DetailRow("Runs as", principal),
     ]
     for label, key in (
         ("Job", "job_id"),
@@ -287,11 +314,12 @@ def _approval(approval: Any) -> list[DetailRow]:
     if not isinstance(approval, dict):
         return [DetailRow("Decision", "no approval step (API requests are not gated)")]
     verdict = "allowed" if approval.get("allowed") else "refused"
-    line = f"{verdict} by {approval.get('decided_by', 'policy')}"
+    decided_by = str(approval.get("decided_by") or "policy")
+    line = f"{verdict} {DECIDERS.get(decided_by, f'by {decided_by}')}"
     if "score" in approval:
-        line += f" · risk {approval['score']} of {approval.get('threshold', '?')}"
+        line += f" · {risk_line(approval['score'], approval.get('threshold', '?'))}"
     if approval.get("permission_mode"):
-        line += f" · runs as {approval['permission_mode']}"
+        line += f" · may {mode_words(str(approval['permission_mode']))}"
     tone = "" if approval.get("allowed") else "error"
     notes = [DetailRow("", f"- {text}") for text in approval.get("reasons") or []]
     notes += [DetailRow("", f"! {text}", "warning") for text in approval.get("warnings") or []]

@@ -259,7 +259,7 @@ class TimeChart(pg.GraphicsView):
         if top == self._top:
             return
         self._top = top
-        ticks = y_ticks(top)
+        ticks = y_ticks(top, whole=self.unit == "level")
         self._axes["left"].setTicks([list(zip(ticks, tick_labels(ticks), strict=True)), []])
         self._view.setYRange(0, top * HEADROOM, padding=0)
 

@@ -46,7 +46,8 @@ class PlaygroundReply:
     error_code: str | None = None
     # Read back from the recorder row (None: the row could not be read).
     record: dict[str, Any] | None = None
-    first_token_ms: float | None = None
+    # The whole exchange as the desk waited for it (routing included); the row's own times,
+    # its duration and first token, are the provider's (`record`).
     latency_ms: float | None = None
 
     @property
@@ -91,7 +92,6 @@ class Playground:
         }
         started = time.perf_counter()
         pieces: list[str] = []
-        first: float | None = None
         error: str | None = None
         code: str | None = None
         try:
@@ -119,8 +119,6 @@ class Playground:
                         if failure is not None:
                             error, code = failure
                         if text:
-                            if first is None:
-                                first = time.perf_counter()
                             pieces.append(text)
                             if on_text is not None:
                                 on_text(text)
@@ -130,7 +128,6 @@ class Playground:
             record_id,
             error=error,
             error_code=code,
-            first_token_ms=None if first is None else (first - started) * 1000,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
