@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -30,6 +30,9 @@ ECHO_PLACEHOLDER = "[OPERATOR_KEY:{}]"
 MIN_KEY_CHARS = 8
 # How many of a key's first characters find where one may begin in a stream's held text.
 HEAD_CHARS = 4
+# A stream's raw events are read only where they hold a key's first this many characters, or
+# fewer of them just before a string ends (the end of a delta that may go on into a key).
+RAW_HEAD_CHARS = 8
 # A source's label in a placeholder: what an answer may carry, whatever a label held.
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.:#/@+-]")
 
@@ -37,6 +40,10 @@ _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.:#/@+-]")
 def placeholder_for(source: str) -> str:
     """`[OPERATOR_KEY:env:OPENAI_API_KEY]`: what replaces a key from `source`."""
     return ECHO_PLACEHOLDER.format(_LABEL_UNSAFE.sub("_", source)[:80])
+
+
+# The end of a JSON string that is a value (a name is followed by its colon).
+_VALUE_END = r'"(?!\s*:)'
 
 
 class KeyMatcher:
@@ -64,6 +71,9 @@ class KeyMatcher:
             head = key[:HEAD_CHARS]
             self._heads[head] = (*self._heads.get(head, ()), key)
             self._short.update(key[:n] for n in range(1, HEAD_CHARS))
+        starts = _start_pattern(ordered, RAW_HEAD_CHARS)
+        self._starts = re.compile(starts) if ordered else None
+        self._starts_bytes = re.compile(starts.encode()) if ordered else None
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -77,6 +87,13 @@ class KeyMatcher:
 
     def holds_bytes(self, data: bytes) -> bool:
         return any(key in data for key in self._encoded)
+
+    def may_begin(self, raw: bytes | str) -> bool:
+        """Whether raw JSON text (a stream's events) may hold a key, or the start of one at the
+        end of a string; never False where it does."""
+        if isinstance(raw, str):
+            return self._starts is not None and self._starts.search(raw) is not None
+        return self._starts_bytes is not None and self._starts_bytes.search(raw) is not None
 
     def mask(self, text: str, found: Callable[[str], None]) -> str:
         """`text` with each key replaced by its placeholder; `found(source)` for each."""
@@ -111,6 +128,27 @@ class KeyMatcher:
         return best
 
 
+def _start_pattern(keys: Sequence[str], depth: int) -> str:
+    """A pattern of where a key may begin in raw JSON: its first `depth` characters, or fewer
+    of them followed by the quote that ends a string value (not a name: `"choices":` ends
+    with an `s` too). A trie (`s(?:"|k(?:"|-…))`), so each place is tried once, whatever the
+    number of keys sharing a start."""
+    trie: dict[str, Any] = {}
+    for key in keys:
+        node = trie
+        for char in key[:depth]:
+            node = node.setdefault(char, {})
+
+    def branch(node: dict[str, Any], level: int) -> str:
+        if level == depth:
+            return ""
+        alternatives = [_VALUE_END] if level else []
+        alternatives += [re.escape(char) + branch(child, level + 1) for char, child in node.items()]
+        return "(?:" + "|".join(alternatives) + ")" if alternatives else _VALUE_END
+
+    return branch(trie, 0)
+
+
 class KeyRule:
     """The stream rule of masking the operator's keys (`stream_text.TextRule`)."""
 
@@ -118,8 +156,8 @@ class KeyRule:
         self._keys = keys
         self._found = found
 
-    def may_begin(self, data: str) -> bool:
-        return True  # any delta may end in a key's first character
+    def may_touch(self, raw: bytes | str) -> bool:
+        return self._keys.may_begin(raw)
 
     def in_data(self, data: str) -> bool:
         return self._keys.holds(data)

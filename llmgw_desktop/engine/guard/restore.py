@@ -75,8 +75,8 @@ class Placeholders:
     def __init__(self, originals: Mapping[str, str]) -> None:
         self._originals = originals
 
-    def may_begin(self, data: str) -> bool:
-        return "[" in data
+    def may_touch(self, raw: bytes | str) -> bool:
+        return ("[" in raw) if isinstance(raw, str) else (b"[" in raw)
 
     def in_data(self, data: str) -> bool:
         return _MARK in data

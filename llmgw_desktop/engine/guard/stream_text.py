@@ -52,9 +52,10 @@ Held = tuple[dict[str, Any], str | None, Path, bool, str]
 class TextRule(Protocol):
     """What one answer rewrite replaces, and how a stream finds it in pieces."""
 
-    def may_begin(self, data: str) -> bool:
-        """Whether an event's raw data may hold the start of what is replaced (it is read;
-        else it passes as it came while nothing is held)."""
+    def may_touch(self, raw: bytes | str) -> bool:
+        """Whether raw stream text (whole SSE events, or one event's data) may hold what is
+        replaced, or the start of it at the end of a delta: it is read; else it passes as it
+        came while nothing is held. May say yes wrongly, never no."""
         ...
 
     def in_data(self, data: str) -> bool:
@@ -158,6 +159,13 @@ class StreamRewriter:
     def feed(self, chunk: bytes) -> bytes:
         """The bytes the client gets for `chunk` (whole events only; a part waits for its
         end)."""
+        if (
+            not self._held
+            and chunk.endswith(b"\n\n")
+            and self._parser.between_events
+            and not self._rule.may_touch(chunk)
+        ):
+            return chunk  # whole events with nothing to rewrite (most): not parsed at all
         return b"".join(self._frame(item) for item in self._parser.feed(chunk))
 
     def close(self) -> bytes:
@@ -169,7 +177,7 @@ class StreamRewriter:
         name, data = item
         rule = self._rule
         event: Any = None
-        if self._held or rule.may_begin(data):
+        if self._held or rule.may_touch(data):
             try:
                 event = jsonio.loads(data)
             except ValueError:

@@ -140,10 +140,38 @@ def test_anthropic_responses_and_gemini_streams(cut: int) -> None:
     assert text == f"The key is {MASKED} done."
 
 
-def test_events_without_a_key_pass_as_they_came() -> None:
+def test_events_without_a_key_pass_as_they_came_unparsed() -> None:
     rewriter = StreamRewriter("openai-chat", KeyRule(_matcher(), lambda _s: None))
+    # A name ending as a key begins ("choices": an `s`, as `sk-` begins) is no delta's end.
     sent = b'data: {"choices":[{"index":0,"delta":{"content":"hello there"}}]}\n\n'
-    assert rewriter.feed(sent) == sent
+    assert rewriter.feed(sent) is sent
+
+
+@pytest.mark.parametrize(
+    ("raw", "may"),
+    [
+        ('{"content":"it is"}', True),  # may go on as `sk-proj-...`
+        ('{"content": "it is" }', True),
+        ('{"content":"it is "}', False),
+        ('{"choices":[], "s" : 1}', False),  # names, not values
+        ('{"content":"sk-proj-op and more"}', True),  # a key's first eight characters
+        ('{"arguments":"{\\"k\\": \\"s"}', True),  # the delta ends as a key begins
+    ],
+)
+def test_which_raw_events_are_read(raw: str, may: bool) -> None:
+    assert _matcher().may_begin(raw) is may
+    assert _matcher().may_begin(raw.encode()) is may
+
+
+@pytest.mark.parametrize("size", [1, 7, 64])
+def test_a_stream_cut_into_any_pieces_reads_the_same(size: int) -> None:
+    """The events fed as the network may cut them, `size` bytes at a time: the client reads
+    the same text, the key masked."""
+    pieces = _pieces(9)
+    whole = b"".join(frame({"choices": [{"index": 0, "delta": {"content": p}}]}) for p in pieces)
+    rewriter = StreamRewriter("openai-chat", KeyRule(_matcher(), lambda _s: None))
+    out = [rewriter.feed(whole[at : at + size]) for at in range(0, len(whole), size)]
+    assert _chat_text(_events([*out, rewriter.close()])) == f"The key is {MASKED} done."
 
 
 class _Keys:
