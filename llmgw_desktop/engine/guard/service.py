@@ -125,6 +125,11 @@ class OutboundGuard:
         self._events = events
         self._told: set[str] = set()
 
+    def replace_settings(self, settings: GuardSettings) -> None:
+        """Decide by `settings` from the next request on (the desk saved one)."""
+        self.settings = settings
+        self.questions.fallback = settings.ask_fallback
+
     def for_request(
         self,
         body: Any,
