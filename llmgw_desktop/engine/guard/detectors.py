@@ -31,7 +31,6 @@ from detect_secrets.plugins.high_entropy_strings import (
     HexHighEntropyString,
 )
 from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.keyword import KeywordDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
@@ -218,7 +217,6 @@ class Detectors:
     # Run only on the lines that name a secret (the keyword plugin's lines): their patterns
     # need a name such as `password` anyway, and ignoring case over a whole text is slow.
     line_rules: tuple[Rule, ...]
-    keyword: KeywordDetector
     base64_entropy: Base64HighEntropyString
     hex_entropy: HexHighEntropyString
 
@@ -258,7 +256,6 @@ def detectors() -> Detectors:
     return Detectors(
         rules=tuple(rules),
         line_rules=tuple(_rules(ConnectionPasswordDetector(), "connection_password", groups=(1,))),
-        keyword=KeywordDetector(),
         base64_entropy=Base64HighEntropyString(),
         hex_entropy=HexHighEntropyString(),
     )

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
+from detect_secrets.plugins.keyword import (
+    CONFIG_DENYLIST_REGEX_TO_GROUP,
+    QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
+    KeywordDetector,
+)
 
 from llmgw_desktop.engine.guard.request_scan import (
     OVER_BUDGET,
@@ -15,7 +21,13 @@ from llmgw_desktop.engine.guard.request_scan import (
     ScanCache,
     inspect_body,
 )
-from llmgw_desktop.engine.guard.scanner import scan_text
+from llmgw_desktop.engine.guard.scanner import (
+    _KEYWORDS,
+    _keyword_starts,
+    _keyword_values,
+    scan_text,
+)
+from llmgw_desktop.engine.guard.scanner import _lowered as scanner_lowered
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, JWT, PRIVATE_KEY, SECRETS
 
 
@@ -164,3 +176,46 @@ def test_long_strings_are_read_once_and_remembered_by_their_digest() -> None:
     ]
     assert remembered.findings[0] == read.findings[0]
     assert len(cache._entries) == 1  # the tool result, once
+
+
+def _lines_to_compare() -> list[str]:
+    """Lines that name a secret, in every shape the keyword plugin reads: this package's own
+    code and documentation (keyword-dense), every line the guard's tests paste, and lines
+    made to reach each of the plugin's patterns, in upper case and with the word inside another."""
+    root = Path(__file__).resolve().parents[3]
+    texts = [path.read_text("utf-8") for path in sorted((root / "llmgw_desktop").rglob("*.py"))]
+    texts += [path.read_text("utf-8") for path in sorted((root / "docs").glob("*.md"))]
+    texts += [line for _secret, line in SECRETS.values()]
+    texts += [
+        'MY_PASSWORD = "Zk3pQ9xW2mN7vB4c"',
+        'if ("hunter2hunter" == db_password) {}',
+        "if ('hunter2hunter' !== user.passwd) {}",
+        'private_key "abcdefabcdef";',
+        'api_key => "abcdefabcdef"',
+        'secret := "abcdefabcdef"',
+        "Contraseña: mipalabrasecreta",
+        "database_key_pass='xyzxyzxyz' and api_key: \"second-one-here\"",
+        "x = {'SERVICE_KEY': 'abc123abc123', 'pwd': \"p4ssw0rd!\"}",
+    ]
+    return [line for text in texts for line in text.splitlines() if _KEYWORDS.search(line.lower())]
+
+
+def test_the_keyword_plugins_patterns_tried_at_its_words_find_what_it_finds() -> None:
+    """`_keyword_values` tries the plugin's patterns only where a denylist word begins: on
+    every line it finds exactly what the plugin's own `analyze_string` finds."""
+    plugin = KeywordDetector()
+    lines = _lines_to_compare()
+    assert len(lines) > 1000
+    found = 0
+    for line in lines:
+        for unquoted in (False, True):
+            groups = (
+                CONFIG_DENYLIST_REGEX_TO_GROUP
+                if unquoted
+                else QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+            )
+            expected = list(plugin.analyze_string(line, denylist_regex_to_group=groups))
+            words = _keyword_starts(line, scanner_lowered(line))
+            assert list(_keyword_values(line, words, unquoted=unquoted)) == expected, line
+            found += len(expected)
+    assert found > 100
