@@ -47,19 +47,19 @@ class OperatorKeys:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._keys = keys
-        self._secrets = secrets
+        self._known = secrets
         self._clock = clock
         # project -> (what it was built from, until when it holds, the matcher)
         self._built: dict[str | None, tuple[tuple[int, int], float, KeyMatcher]] = {}
 
     async def matcher(self, project: str | None) -> KeyMatcher:
         """The keys a request of `project` must not get back."""
-        made_of = (self._keys.version, self._secrets.version)
+        made_of = (self._keys.version, self._known.version)
         built = self._built.get(project)
         if built is not None and built[0] == made_of and self._clock() < built[1]:
             return built[2]
         sources = await self._keys.sendable(project)
-        for value, source in self._secrets.sources().items():
+        for value, source in self._known.sources().items():
             sources.setdefault(value, source)
         matcher = KeyMatcher(sources)
         until = self._clock() + RETRY_S if self._keys.vault_problem else float("inf")

@@ -141,6 +141,7 @@ def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> T
     hits: list[Hit] = []
     lowered = _lowered(text)
     triggered: dict[tuple[tuple[str, ...], bool], bool] = {}
+    opened: dict[tuple[re.Pattern[str], ...], bool] = {}
     for rule in found.rules:
         if rule.personal and not personal:
             continue
@@ -149,6 +150,11 @@ def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> T
             if known not in triggered:
                 triggered[known] = _triggered(rule, text, lowered)
             if not triggered[known]:
+                continue
+        if rule.gates:
+            if rule.gates not in opened:
+                opened[rule.gates] = any(gate.search(text) for gate in rule.gates)
+            if not opened[rule.gates]:
                 continue
         for match in rule.pattern.finditer(text):
             start, end = match.span(rule.group)

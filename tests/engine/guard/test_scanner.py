@@ -15,6 +15,7 @@ from detect_secrets.plugins.keyword import (
     KeywordDetector,
 )
 
+from llmgw_desktop.engine.guard import request_scan
 from llmgw_desktop.engine.guard.request_scan import (
     OVER_BUDGET,
     TOO_LARGE,
@@ -175,7 +176,31 @@ def test_long_strings_are_read_once_and_remembered_by_their_digest() -> None:
         ("aws_access_key", "messages[1].content"),
     ]
     assert remembered.findings[0] == read.findings[0]
-    assert len(cache._entries) == 1  # the tool result, once
+
+
+def test_only_what_is_new_to_the_conversation_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A conversation sent again with a turn added: the tool result, the tool definitions and
+    the earlier messages' short strings are remembered; only the new turn is read."""
+    read: list[str] = []
+
+    def counted(text: str, **options: Any) -> Any:
+        read.append(text)
+        return scan_text(text, **options)
+
+    monkeypatch.setattr(request_scan, "scan_text", counted)
+    cache = ScanCache()
+    tool_result = "def f():\n    return 1\n" * 400
+    tools = [{"type": "function", "function": {"name": "read", "description": "Reads a file"}}]
+    turn = [{"role": "user", "content": "fix it"}, {"role": "tool", "content": tool_result}]
+    options: dict[str, Any] = {"personal": False, "max_chars": 10**7, "budget_s": 1.0}
+    inspect_body({"tools": tools, "messages": turn}, cache=cache, **options)
+    assert read == [tool_result, "function\nread\nReads a file\nuser\nfix it\ntool"]
+    later = [*turn, {"role": "user", "content": f"now use {AWS_ACCESS_KEY}"}]
+    found = inspect_body({"tools": tools, "messages": later}, cache=cache, **options)
+    assert read[2:] == [f"user\nnow use {AWS_ACCESS_KEY}"]
+    assert [(f.kind, f.where) for f in found.findings] == [
+        ("aws_access_key", "messages[2].content")
+    ]
 
 
 def _lines_to_compare() -> list[str]:
@@ -219,3 +244,30 @@ def test_the_keyword_plugins_patterns_tried_at_its_words_find_what_it_finds() ->
             assert list(_keyword_values(line, words, unquoted=unquoted)) == expected, line
             found += len(expected)
     assert found > 100
+
+
+@pytest.mark.parametrize(
+    ("kind", "token"),
+    [
+        *(
+            ("gitlab_token", f"{head}-{'aB3dE6gH9jK2mN5pQ8sT'}")
+            for head in ("glpat", "gldt", "glft")
+        ),
+        *(("gitlab_token", f"{head}-{'aB3dE6gH9jK2mN5pQ8sT'}") for head in ("glsoat", "glrt")),
+        ("gitlab_token", "GR1348941aB3dE6gH9jK2mN5pQ8sT"),
+        ("gitlab_token", "glcbt-aB3dE6gH9jK2mN5pQ8sT"),
+        ("gitlab_token", "glimt-" + "aB3dE" * 5),
+        ("gitlab_token", "glptt-" + "aB3dE" * 8),
+        ("gitlab_token", "glagent-" + "aB3dE" * 10),
+        ("gitlab_token", "gloas-" + "aB3dE6gH" * 8),
+        ("pypi_token", "pypi-AgEIcHlwaS5vcmc" + "aB3dE6gH9j" * 7),
+        ("pypi_token", "pypi-AgENdGVzdC5weXBpLm9yZw" + "aB3dE6gH9j" * 7),
+        ("openai_key", "sk-" + "aB3dE6gH9jK2mN5pQ8sT" + "T3BlbkFJ" + "aB3dE6gH9jK2mN5pQ8sT"),
+        ("private_key", "PuTTY-User-Key-File-2: ssh-rsa"),
+    ],
+)
+def test_the_patterns_behind_one_search_are_each_found(kind: str, token: str) -> None:
+    """GitLab's seven patterns, PyPI's two, OpenAI's and Anthropic's keys and the private key
+    blocks are run only where one search finds where they begin (`Rule.gates`): each is still
+    found."""
+    assert [found_kind for found_kind, _ in _found(f"token:\n{token}\n")] == [kind]
