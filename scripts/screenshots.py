@@ -157,13 +157,41 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         signal.raise_signal(signal.SIGTERM)  # the app's handler stops it in order
 
 
-def main() -> int:
+def wait_for_tray() -> None:
+    """The app asks once, at start, whether there is a tray: wait until trayer holds the
+    tray's selection (its window shows a little before it does)."""
+    deadline = time.monotonic() + TRAY_HOST_WAIT_S
+    while not QSystemTrayIcon.isSystemTrayAvailable() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    print(f"system tray on the display: {QSystemTrayIcon.isSystemTrayAvailable()}")
+
+
+def stop_display(
+    tray_host: list[subprocess.Popen[bytes]], xvfb: subprocess.Popen[bytes] | None
+) -> None:
+    """Stop the tray's host and the virtual display (when this script started them)."""
+    for process in tray_host:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+    if xvfb is not None:
+        xvfb.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            xvfb.wait(5)
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line: where the images go, how much traffic, which pages, which display."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pages", default="", help="comma-separated page keys (default: all)")
     parser.add_argument("--offscreen", action="store_true", help="Qt's offscreen platform")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -197,12 +225,7 @@ def main() -> int:
         # on the loop the app is about to run.
         app = QApplication([sys.argv[0]])
         if tray_host:
-            # The app asks once, at start, whether there is a tray: wait until trayer holds
-            # the tray's selection (its window shows a little before it does).
-            deadline = time.monotonic() + TRAY_HOST_WAIT_S
-            while not QSystemTrayIcon.isSystemTrayAvailable() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            print(f"system tray on the display: {QSystemTrayIcon.isSystemTrayAvailable()}")
+            wait_for_tray()
         tasks: set[asyncio.Task[None]] = set()
 
         def start_driver() -> None:
@@ -216,14 +239,7 @@ def main() -> int:
         del app
     finally:
         upstreams.stop()
-        for process in tray_host:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(5)
-        if xvfb is not None:
-            xvfb.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                xvfb.wait(5)
+        stop_display(tray_host, xvfb)
         if "error" in outcome:
             print(f"kept the app's config, data and log in {home}", file=sys.stderr)
         else:

@@ -194,41 +194,59 @@ class GatewayConfig:
 def check_provider_tables(value: Mapping[str, Any]) -> str | None:
     """None when `gateway.providers` is well formed, else what is wrong with which key."""
     for pid, table in value.items():
-        where = f"gateway.providers.{pid}"
-        if not _PROVIDER_ID.fullmatch(pid):
-            return f"{where}: provider ids are lowercase letters, digits, '.', '_' or '-'"
-        if pid in _CLI_IDS:
-            return f"{where}: {pid!r} is a CLI provider; configure CLIs under [providers]"
-        if not isinstance(table, Mapping):
-            return f'{where} must be a table such as {{ base_url = "..." }}'
-        for name, item in table.items():
-            expected = PROVIDER_FIELDS.get(name)
-            if expected is None:
-                return (
-                    f"{where}.{name} is not a provider field; known: {', '.join(PROVIDER_FIELDS)}"
-                )
-            if not isinstance(item, expected):
-                return f"{where}.{name} must be a {expected.__name__}"
-            if isinstance(item, list) and not all(isinstance(v, str) and v for v in item):
-                return f"{where}.{name} must be a list of non-empty strings"
-        kind = table.get("kind")
-        if kind is not None and kind not in KINDS and kind not in CLOUD_KINDS:
-            return f"{where}.kind {kind!r} must be one of {', '.join((*KINDS, *CLOUD_KINDS))}"
-        cloud = kind if kind in CLOUD_KINDS else (_BUILTIN[pid].cloud if pid in _BUILTIN else "")
-        if (problem := _cloud_problem(where, cloud, table)) is not None:
+        if (problem := _provider_table_problem(pid, table)) is not None:
             return problem
-        base_url = table.get("base_url")
-        # Bedrock and Vertex find their endpoints from the region or location.
-        if pid not in _BUILTIN and not base_url and cloud not in (CLOUD_BEDROCK, CLOUD_VERTEX):
-            return f"{where} is not a built-in provider, so it needs base_url (and kind)"
-        if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
-            return f"{where}.base_url {base_url!r} must be an http(s) URL"
-        for name, item in table.get("headers", {}).items():
-            if (problem := header_problem(name, item)) is not None:
-                return f"{where}.headers: {problem}"
-        proxy = table.get("proxy")
-        if proxy and not re.match(r"^http://[^/\s]+/?$", proxy):
-            return f"{where}.proxy {proxy!r} must be an http:// proxy URL (host and port)"
+    return None
+
+
+def _provider_table_problem(pid: str, table: Any) -> str | None:
+    """What is wrong with one provider's id or table (None: nothing)."""
+    where = f"gateway.providers.{pid}"
+    if not _PROVIDER_ID.fullmatch(pid):
+        return f"{where}: provider ids are lowercase letters, digits, '.', '_' or '-'"
+    if pid in _CLI_IDS:
+        return f"{where}: {pid!r} is a CLI provider; configure CLIs under [providers]"
+    if not isinstance(table, Mapping):
+        return f'{where} must be a table such as {{ base_url = "..." }}'
+    if (problem := _fields_problem(where, table)) is not None:
+        return problem
+    kind = table.get("kind")
+    if kind is not None and kind not in KINDS and kind not in CLOUD_KINDS:
+        return f"{where}.kind {kind!r} must be one of {', '.join((*KINDS, *CLOUD_KINDS))}"
+    cloud = kind if kind in CLOUD_KINDS else (_BUILTIN[pid].cloud if pid in _BUILTIN else "")
+    if (problem := _cloud_problem(where, cloud, table)) is not None:
+        return problem
+    return _endpoint_problem(where, pid, cloud, table)
+
+
+def _fields_problem(where: str, table: Mapping[str, Any]) -> str | None:
+    """A field a provider's table does not have, or one of the wrong type (None: none)."""
+    for name, item in table.items():
+        expected = PROVIDER_FIELDS.get(name)
+        if expected is None:
+            return f"{where}.{name} is not a provider field; known: {', '.join(PROVIDER_FIELDS)}"
+        if not isinstance(item, expected):
+            return f"{where}.{name} must be a {expected.__name__}"
+        if isinstance(item, list) and not all(isinstance(v, str) and v for v in item):
+            return f"{where}.{name} must be a list of non-empty strings"
+    return None
+
+
+def _endpoint_problem(where: str, pid: str, cloud: str, table: Mapping[str, Any]) -> str | None:
+    """What is wrong with how a provider is reached: its base URL, headers and proxy (None:
+    nothing)."""
+    base_url = table.get("base_url")
+    # Bedrock and Vertex find their endpoints from the region or location.
+    if pid not in _BUILTIN and not base_url and cloud not in (CLOUD_BEDROCK, CLOUD_VERTEX):
+        return f"{where} is not a built-in provider, so it needs base_url (and kind)"
+    if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
+        return f"{where}.base_url {base_url!r} must be an http(s) URL"
+    for name, item in table.get("headers", {}).items():
+        if (problem := header_problem(name, item)) is not None:
+            return f"{where}.headers: {problem}"
+    proxy = table.get("proxy")
+    if proxy and not re.match(r"^http://[^/\s]+/?$", proxy):
+        return f"{where}.proxy {proxy!r} must be an http:// proxy URL (host and port)"
     return None
 
 
@@ -344,42 +362,7 @@ def gateway_config(
     keys: dict[str, tuple[str, ...]] = {}
     key_env: dict[str, str] = {}
     for pid, table in providers.items():
-        kind = table.get("kind", "openai-compatible")
-        base = merged.get(pid)
-        if base is None and kind in CLOUD_KINDS:
-            base = dataclasses.replace(_CLOUD_TEMPLATES[kind], id=pid, name=pid)
-        if base is None:
-            base = ApiProviderSpec(pid, pid, KINDS[kind], table["base_url"])
-        changes: dict[str, Any] = {}
-        if "kind" in table and kind in KINDS:
-            changes["dialect"] = KINDS[kind]
-            changes["cloud"] = changes["ambient"] = ""
-            changes["also_speaks"] = changes["model_dialects"] = ()
-        for name in ("region", "project", "location", "api_version"):
-            if name in table:
-                changes[name] = table[name]
-        if "deployments" in table:
-            changes["deployments"] = tuple(table["deployments"].items())
-        if "name" in table:
-            changes["name"] = table["name"]
-        if "base_url" in table:
-            changes["base_url"] = table["base_url"].rstrip("/")
-            # An explicit base URL wins over the environment's.
-            changes["base_url_env"] = None
-        if "models" in table:
-            changes["models"] = tuple(table["models"])
-        if "headers" in table:
-            changes["headers"] = tuple(table["headers"].items())
-        if "proxy" in table:
-            changes["proxy"] = table["proxy"]
-        # Listing a provider switches it on unless it says otherwise.
-        changes["enabled"] = bool(table.get("enabled", True))
-        if pid not in _BUILTIN and kind not in CLOUD_KINDS:
-            # A server that names its key (directly or by variable) must not be called without.
-            changes["needs_key"] = bool(
-                table.get("api_key") or table.get("api_keys") or table.get("api_key_env")
-            )
-        merged[pid] = dataclasses.replace(base, **changes)
+        merged[pid] = _configured_spec(pid, table, merged.get(pid))
         config_keys = ([table["api_key"]] if table.get("api_key") else []) + list(
             table.get("api_keys", [])
         )
@@ -411,6 +394,44 @@ def gateway_config(
         configured=frozenset(providers),
         catalog=catalog,
     )
+
+
+def _configured_spec(
+    pid: str, table: Mapping[str, Any], builtin: ApiProviderSpec | None
+) -> ApiProviderSpec:
+    """A provider as its (checked) table makes it: the `builtin` of that id, else its kind's
+    cloud template or a server of its dialect, with what the table sets."""
+    kind = table.get("kind", "openai-compatible")
+    base = builtin
+    if base is None and kind in CLOUD_KINDS:
+        base = dataclasses.replace(_CLOUD_TEMPLATES[kind], id=pid, name=pid)
+    if base is None:
+        base = ApiProviderSpec(pid, pid, KINDS[kind], table["base_url"])
+    changes: dict[str, Any] = {}
+    if "kind" in table and kind in KINDS:
+        changes["dialect"] = KINDS[kind]
+        changes["cloud"] = changes["ambient"] = ""
+        changes["also_speaks"] = changes["model_dialects"] = ()
+    for name in ("region", "project", "location", "api_version", "name", "proxy"):
+        if name in table:
+            changes[name] = table[name]
+    for name in ("deployments", "headers"):
+        if name in table:
+            changes[name] = tuple(table[name].items())
+    if "base_url" in table:
+        changes["base_url"] = table["base_url"].rstrip("/")
+        # An explicit base URL wins over the environment's.
+        changes["base_url_env"] = None
+    if "models" in table:
+        changes["models"] = tuple(table["models"])
+    # Listing a provider switches it on unless it says otherwise.
+    changes["enabled"] = bool(table.get("enabled", True))
+    if pid not in _BUILTIN and kind not in CLOUD_KINDS:
+        # A server that names its key (directly or by variable) must not be called without.
+        changes["needs_key"] = bool(
+            table.get("api_key") or table.get("api_keys") or table.get("api_key_env")
+        )
+    return dataclasses.replace(base, **changes)
 
 
 def check_passthrough_tables(value: Mapping[str, Any]) -> str | None:

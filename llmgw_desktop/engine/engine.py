@@ -119,6 +119,22 @@ class Engine:
         self.catalog = ProviderCatalog.of(settings.providers.acp, settings.providers.unmetered_clis)
         self.events = EventBus()
         self.tasks = TaskSupervisor()
+        # Built in the order they need each other: each step reads only what the steps before
+        # it built.
+        self._build_store(settings, settings_writer)
+        self._build_jobs(settings, clock)
+        self._build_recording(settings, environ, clock)
+        self._build_money(settings, clock)
+        self._build_live_figures(clock)
+        self._build_providers(settings, environ, clock, vault_key_sources)
+        self._build_calls(settings, environ, clock, instance_token)
+        self._build_gateway(settings, environ)
+        self._build_desk(settings, environ)
+        self._build_upkeep(settings, clock)
+
+    def _build_store(self, settings: Settings, settings_writer: SettingsWriter | None) -> None:
+        """The store and what ties this process to it: the settings' writer, the prices every
+        part reads, this process's lease, and the lifeline its CLIs' process groups hang on."""
         self.store = Database(
             settings.database_file,
             url=settings.store.url,
@@ -130,12 +146,12 @@ class Engine:
         # settings check accepted them); the Settings page changes them while running.
         self.prices = PriceBook(user=parse_prices(settings.gateway.prices))
         self.price_settings = PriceSettings(self.prices, self.settings_saver)
-        # This process's lease on the store: how other gateway processes sharing it tell that
-        # it is alive (and, once it is not, end what it left running). Wall time, always:
-        # leases are compared across processes.
         # Ties every CLI's process group to this gateway's life (it dies if the gateway does),
         # and a job's CLI to this process's lease (stopped before a peer can take it for dead).
         self.lifeline = Lifeline(stop_grace_s=settings.providers.stop_grace_ms / 1000)
+        # This process's lease on the store: how other gateway processes sharing it tell that
+        # it is alive (and, once it is not, end what it left running). Wall time, always:
+        # leases are compared across processes.
         lease_s = settings.jobs.lease_ms / 1000
         self.leases = JobLeases(
             self.store,
@@ -144,26 +160,34 @@ class Engine:
                 held_until, lease_s, lost=lost
             ),
         )
+
+    def _build_jobs(self, settings: Settings, clock: Callable[[], float]) -> None:
+        """The jobs (queued and running calls, with their limits) and the conversations."""
+        jobs = settings.jobs
         self.jobs = JobManager(
             JobStore(self.store),
             tasks=self.tasks,
             events=self.events,
             limits=JobLimits(
-                max_running=settings.jobs.max_concurrent,
-                max_running_per_provider=settings.jobs.max_concurrent_per_provider,
-                max_queued=settings.jobs.max_queued,
-                share=FairShare(
-                    settings.jobs.principal_share_percent, "jobs.principal_share_percent"
-                ),
-                dedup_window_s=settings.jobs.dedup_window_ms / 1000,
-                retention_days=settings.jobs.retention_days,
-                stuck_after_s=settings.jobs.stuck_after_ms / 1000,
+                max_running=jobs.max_concurrent,
+                max_running_per_provider=jobs.max_concurrent_per_provider,
+                max_queued=jobs.max_queued,
+                share=FairShare(jobs.principal_share_percent, "jobs.principal_share_percent"),
+                dedup_window_s=jobs.dedup_window_ms / 1000,
+                retention_days=jobs.retention_days,
+                stuck_after_s=jobs.stuck_after_ms / 1000,
             ),
             clock=clock,
             leases=self.leases,
         )
         self.sessions = SessionStore(self.store, clock=clock, catalog=self.catalog)
         self.acp_chats = AcpChats(self.store, clock=clock)
+
+    def _build_recording(
+        self, settings: Settings, environ: Mapping[str, str], clock: Callable[[], float]
+    ) -> None:
+        """What is kept of every request: its trace, its row in the flight recorder (with the
+        body, where the person asked for it), and the edge's refusals, counted."""
         # OpenTelemetry export (the no-op unless otel.enabled: no SDK is imported then).
         self.telemetry = start_telemetry(settings, self.events, environ)
         # The request bodies the person chose to keep (`[recorder.capture]`; off by default).
@@ -187,6 +211,9 @@ class Engine:
         )
         self.events.subscribe(RequestFinished, self.refusals.note_recorded, after=True)
         self.recorder_query = RecorderQuery(self.store, self.recorder)
+
+    def _build_money(self, settings: Settings, clock: Callable[[], float]) -> None:
+        """Who may spend what: the budgets, the gateway keys and the projects' grants."""
         # Spend per budget, counted from the recorder's finished rows; checked before every
         # CLI run and upstream call (the settings check already accepted the tables).
         self.budget_ledger = BudgetLedger(
@@ -214,9 +241,22 @@ class Engine:
         self.project_grants = ProjectGrants(
             settings.projects.grants, key_projects=self.keys.projects_of
         )
+
+    def _build_live_figures(self, clock: Callable[[], float]) -> None:
+        """The figures counted live from the events: the charts and each provider's health."""
         self.metrics = LiveMetrics(self.events, clock=clock, prices=self.prices)
         # Each provider's health from its recent calls (error rate, failures in a row, latency).
         self.provider_health = CallHealth(self.events, clock=clock)
+
+    def _build_providers(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str],
+        clock: Callable[[], float],
+        vault_key_sources: Sequence[KeySource] | None,
+    ) -> None:
+        """What a call may reach and what stands before it: the CLIs found and their switches,
+        the vault, the workspaces, the user's MCP servers, the approval gate and the guard."""
         self.approvals = ApprovalGate(
             allow_bypass=settings.approval.allow_bypass,
             threshold=settings.approval.threshold,
@@ -229,10 +269,10 @@ class Engine:
             catalog=self.catalog,
         )
         # Read once: the switches offer one per API provider, the gateway routes by it.
-        gateway_config = gateway_config_of(settings, self.catalog)
+        self._gateway_config = gateway_config_of(settings, self.catalog)
         self.switches = ProviderSwitches(
             settings.providers.disabled,
-            api_providers=list(gateway_config.providers.values()),
+            api_providers=list(self._gateway_config.providers.values()),
             discovery=self.discovery,
             events=self.events,
             saver=self.settings_saver,
@@ -246,29 +286,7 @@ class Engine:
             else vault_key_sources,
         )
         self.workspaces = WorkspaceRegistry(settings, self.store, environ=environ, clock=clock)
-        # The user's own MCP servers, offered on /mcp beside ours (none start until used).
-        self.upstream_mcp = UpstreamServers(
-            parse_servers(settings.mcp.servers),
-            lifeline=self.lifeline,
-            tasks=self.tasks,
-            secret=self._vault_secret,
-            recorder=self.recorder,
-            approvals=self.approvals,
-            record_arguments=settings.mcp.record_arguments,
-            list_wait_s=settings.mcp.list_wait_ms / 1000,
-            start_timeout_s=settings.mcp.start_timeout_ms / 1000,
-            call_timeout_s=settings.mcp.call_timeout_ms / 1000,
-            max_tools=settings.mcp.max_tools_per_server,
-            traced=self.telemetry.enabled,
-            version=__version__,
-            saver=self.settings_saver,
-            vault=self.vault,
-            pins=ToolPins(
-                settings.data_path / PINS_FILE,
-                enabled=settings.mcp.pin_tools,
-                withhold_flagged=settings.mcp.withhold_flagged_tools,
-            ),
-        )
+        self.upstream_mcp = self._upstream_servers(settings)
         # Secrets in what leaves the machine: read before each provider is asked (`[guard]`);
         # `ask` puts them to the desk with the approval gate's time to answer.
         self.guard = OutboundGuard(
@@ -279,6 +297,42 @@ class Engine:
                 fallback=settings.guard.ask_fallback,
             ),
         )
+
+    def _upstream_servers(self, settings: Settings) -> UpstreamServers:
+        """The user's own MCP servers, offered on /mcp beside ours (none start until used)."""
+        mcp = settings.mcp
+        return UpstreamServers(
+            parse_servers(mcp.servers),
+            lifeline=self.lifeline,
+            tasks=self.tasks,
+            secret=self._vault_secret,
+            recorder=self.recorder,
+            approvals=self.approvals,
+            record_arguments=mcp.record_arguments,
+            list_wait_s=mcp.list_wait_ms / 1000,
+            start_timeout_s=mcp.start_timeout_ms / 1000,
+            call_timeout_s=mcp.call_timeout_ms / 1000,
+            max_tools=mcp.max_tools_per_server,
+            traced=self.telemetry.enabled,
+            version=__version__,
+            saver=self.settings_saver,
+            vault=self.vault,
+            pins=ToolPins(
+                settings.data_path / PINS_FILE,
+                enabled=mcp.pin_tools,
+                withhold_flagged=mcp.withhold_flagged_tools,
+            ),
+        )
+
+    def _build_calls(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str],
+        clock: Callable[[], float],
+        instance_token: str,
+    ) -> None:
+        """How a call runs (the provider calls, the one runner every front door uses, the
+        desk's retry, the prompt cache's state) and who is calling (the auth service)."""
         # Where the agents the gateway starts call their models back, as their caller.
         connection_keys = ConnectionKeys()
         self.callbacks = AgentCallbacks(connection_keys)
@@ -331,13 +385,16 @@ class Engine:
         # server (None when OAuth is off) and the queue of consents waiting for a person.
         self.oauth = self.auth.oauth
         self.consent = self.auth.consent
+
+    def _build_gateway(self, settings: Settings, environ: Mapping[str, str]) -> None:
+        """The HTTP gateway, the desk's playground on it, and `/metrics`."""
         # host:port pairs this gateway listens on (filled by `listening_on` once bound), so a
         # base URL pointing back at us is never used as an upstream. A live set: the gateway's
         # key chain reads it at each use.
         self._own_origins: set[str] = set()
         self.gateway = build_gateway(
             settings,
-            config=gateway_config,
+            config=self._gateway_config,
             runner=self.runner,
             jobs=self.jobs,
             recorder=self.recorder,
@@ -382,6 +439,10 @@ class Engine:
                 max_series=settings.metrics.max_series,
                 max_label_values_per_principal=settings.metrics.max_label_values_per_principal,
             )
+
+    def _build_desk(self, settings: Settings, environ: Mapping[str, str]) -> None:
+        """The services the desk and the tools drive over the gateway and the calls: answers
+        compared and reviewed, the providers' page, the CLIs' logins, the provider editor."""
         self.validation = ValidationService(
             self.runner,
             discovery=self.discovery,
@@ -427,8 +488,10 @@ class Engine:
                 self.gateway.directory.refresh(force=True), "provider-lists"
             ),
         )
-        # The background upkeep (hourly maintenance, the store's check, the charts' rebuild),
-        # and the order every part starts and stops in.
+
+    def _build_upkeep(self, settings: Settings, clock: Callable[[], float]) -> None:
+        """The background upkeep (hourly maintenance, the store's check, the charts' rebuild),
+        the order every part starts and stops in, and what `/health` reads of them."""
         self.upkeep = Upkeep(
             settings,
             store=self.store,

@@ -139,11 +139,41 @@ class DecisionDialog(QDialog):
         self.marked: list[str] = []  # the literal's parts marked as risky, as shown
         self._span = None if deadline is None else max(0.001, deadline - clock())
 
+        picture = self._picture(icon)
+        # Everything the person reads sits in one column beside the picture, aligned.
+        text = self._text_column(heading, risk, message)
+        top = QHBoxLayout()
+        top.setSpacing(SPACE["l"])
+        top.addWidget(picture, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(text, 1)
+        column = QVBoxLayout(self)
+        column.addLayout(top, 1)
+        self.literal_view: QPlainTextEdit | None = None
+        self.whole_toggle: QPushButton | None = None
+        if literal:
+            self._add_literal(text, literal, whole_literal)
+        self._add_countdown(text)
+        column.addLayout(
+            self._buttons(
+                deny_label, middle_label, approve_label=approve_label, destructive=destructive
+            )
+        )
+        for button in self.buttons():
+            button.clicked.connect(lambda _checked=False, b=button: self._answer(b))
+        self.setFocusProxy(self.deny_button)
+        self._start_countdown(deadline)
+
+    def _picture(self, icon: QStyle.StandardPixmap) -> QLabel:
+        """The style's picture for the question (a warning, by default), at the top left."""
         picture = QLabel()
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_MessageBoxIconSize)
         picture.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
         picture.setAlignment(Qt.AlignmentFlag.AlignTop)
-        # Everything the person reads sits in one column beside the picture, aligned.
+        return picture
+
+    def _text_column(self, heading: str, risk: str, message: str) -> QVBoxLayout:
+        """The column the person reads: what is asked, how risky it is, and the message
+        (wrapped at spaces only)."""
         text = QVBoxLayout()
         text.setSpacing(SPACE["s"])
         self.heading_label = QLabel(heading)
@@ -167,38 +197,35 @@ class DecisionDialog(QDialog):
         text.addWidget(self.heading_label)
         text.addWidget(self.risk_label)
         text.addWidget(self.message_label)
-        top = QHBoxLayout()
-        top.setSpacing(SPACE["l"])
-        top.addWidget(picture, 0, Qt.AlignmentFlag.AlignTop)
-        top.addLayout(text, 1)
-        column = QVBoxLayout(self)
-        column.addLayout(top, 1)
+        return text
 
-        self.literal_view: QPlainTextEdit | None = None
-        self.whole_toggle: QPushButton | None = None
-        if literal:
-            view = QPlainTextEdit()
-            view.setObjectName("decisionLiteral")
-            view.setReadOnly(True)
-            view.setTabChangesFocus(True)
-            view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-            view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-            metrics = view.fontMetrics()
-            self.literal_view = view
-            self._show_literal(literal)
-            lines = min(LITERAL_LINES, view.toPlainText().count("\n") + 1)
-            view.setMinimumHeight(metrics.lineSpacing() * (lines + 1) + 8)
-            view.setMinimumWidth(min(metrics.horizontalAdvance("m") * (LITERAL_COLUMNS + 2), 760))
-            text.addWidget(view, 1)
-            if whole_literal:
-                toggle = QPushButton("Show the whole prompt")
-                toggle.setObjectName("decisionWhole")
-                toggle.setCheckable(True)
-                toggle.setAutoDefault(False)
-                toggle.toggled.connect(self._show_whole)
-                text.addWidget(toggle, 0, Qt.AlignmentFlag.AlignLeft)
-                self.whole_toggle = toggle
+    def _add_literal(self, text: QVBoxLayout, literal: str, whole_literal: str) -> None:
+        """The literal (a prompt) in a monospaced pane, exactly as sent; with a toggle to the
+        whole of it when `literal` is an excerpt of `whole_literal`."""
+        view = QPlainTextEdit()
+        view.setObjectName("decisionLiteral")
+        view.setReadOnly(True)
+        view.setTabChangesFocus(True)
+        view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        metrics = view.fontMetrics()
+        self.literal_view = view
+        self._show_literal(literal)
+        lines = min(LITERAL_LINES, view.toPlainText().count("\n") + 1)
+        view.setMinimumHeight(metrics.lineSpacing() * (lines + 1) + 8)
+        view.setMinimumWidth(min(metrics.horizontalAdvance("m") * (LITERAL_COLUMNS + 2), 760))
+        text.addWidget(view, 1)
+        if whole_literal:
+            toggle = QPushButton("Show the whole prompt")
+            toggle.setObjectName("decisionWhole")
+            toggle.setCheckable(True)
+            toggle.setAutoDefault(False)
+            toggle.toggled.connect(self._show_whole)
+            text.addWidget(toggle, 0, Qt.AlignmentFlag.AlignLeft)
+            self.whole_toggle = toggle
 
+    def _add_countdown(self, text: QVBoxLayout) -> None:
+        """The line and the bar that say when no answer becomes a denial."""
         self.countdown_label = QLabel()
         self.countdown_label.setObjectName("decisionCountdown")
         self.countdown_bar = QProgressBar()
@@ -210,6 +237,11 @@ class DecisionDialog(QDialog):
         text.addWidget(self.countdown_label)
         text.addWidget(self.countdown_bar)
 
+    def _buttons(
+        self, deny_label: str, middle_label: str, *, approve_label: str, destructive: bool
+    ) -> QHBoxLayout:
+        """Deny (the default), the middle answer when there is one, and Approve, right
+        aligned; Approve never answers a reflexive Return."""
         self.deny_button = QPushButton(deny_label)
         self.deny_button.setObjectName("deny")
         self.middle_button: QPushButton | None = None
@@ -230,11 +262,11 @@ class DecisionDialog(QDialog):
         buttons.addStretch(1)
         for button in self.buttons():
             buttons.addWidget(button)
-        column.addLayout(buttons)
-        for button in self.buttons():
-            button.clicked.connect(lambda _checked=False, b=button: self._answer(b))
-        self.setFocusProxy(self.deny_button)
+        return buttons
 
+    def _start_countdown(self, deadline: float | None) -> None:
+        """Redraw the countdown every tick until the dialog is answered (hidden when no
+        deadline denies)."""
         self._ticker = QTimer(self)
         self._ticker.setObjectName("countdown")
         self._ticker.setInterval(COUNTDOWN_TICK_MS)

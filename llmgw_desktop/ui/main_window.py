@@ -144,17 +144,9 @@ class MainWindow(QMainWindow):
         self.pages: Mapping[str, Page] = self._places.pages
         self.places = self._places.places
         self.page_titles = self._places.titles  # every page's title, none built
-        groups = self._places.groups
         # The notification history records from the start (the Log place holds it).
         self._places.build_page(NotificationsPage.KEY)
-        self.nav = NavList(groups, self.page_titles)
-        for index, place in enumerate(self.nav.places):
-            keys = place_shortcut(index)
-            if keys is not None:
-                shortcut = QShortcut(QKeySequence(keys), self)
-                shortcut.activated.connect(lambda key=place.key: self.show_page(key))
-                self._shortcuts.append(shortcut)
-        self.nav.placeChosen.connect(self._on_place)
+        self._build_navigation()
         let_tab_leave_tables(self)
         name_controls(self)
         self._actions = actions
@@ -165,7 +157,30 @@ class MainWindow(QMainWindow):
 
         self.header = StatusHeader(bridge, self.open_place)
         self._desks: list[QuestionDesk] = []  # the questions' desks (`watch_questions`)
-        # The palette's button heads the navigation, as a search box heads a sidebar.
+        self.setCentralWidget(self._central(self._palette_button()))
+
+        bridge.notice.connect(
+            lambda _level, message: self.statusBar().showMessage(message, NOTICE_MS)
+        )
+        # What the status bar shows (a notice, a page's error, an action's result) is kept,
+        # about the page it was shown on (its Open goes back there).
+        self.statusBar().messageChanged.connect(self._status_shown)
+        self._restore()
+
+    def _build_navigation(self) -> None:
+        """The list of places by group, each reachable by its own shortcut."""
+        self.nav = NavList(self._places.groups, self.page_titles)
+        for index, place in enumerate(self.nav.places):
+            keys = place_shortcut(index)
+            if keys is not None:
+                shortcut = QShortcut(QKeySequence(keys), self)
+                shortcut.activated.connect(lambda key=place.key: self.show_page(key))
+                self._shortcuts.append(shortcut)
+        self.nav.placeChosen.connect(self._on_place)
+
+    def _palette_button(self) -> QToolButton:
+        """The command palette's button, heading the navigation as a search box heads a
+        sidebar."""
         go_to = QToolButton()
         go_to.setObjectName("openPalette")
         go_to.setProperty("chip", True)
@@ -177,6 +192,11 @@ class MainWindow(QMainWindow):
         go_to.clicked.connect(self.open_palette)
         go_to.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         themed(go_to, "header")
+        return go_to
+
+    def _central(self, go_to: QToolButton) -> QWidget:
+        """The window's body: the navigation column on the left, the header over the pages on
+        the right."""
         left = QWidget()
         left.setObjectName("navColumn")
         left.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -198,15 +218,7 @@ class MainWindow(QMainWindow):
         row.setSpacing(0)
         row.addWidget(left)
         row.addWidget(right, 1)
-        self.setCentralWidget(central)
-
-        bridge.notice.connect(
-            lambda _level, message: self.statusBar().showMessage(message, NOTICE_MS)
-        )
-        # What the status bar shows (a notice, a page's error, an action's result) is kept,
-        # about the page it was shown on (its Open goes back there).
-        self.statusBar().messageChanged.connect(self._status_shown)
-        self._restore()
+        return central
 
     def _place_built(self, widget: QWidget, pages: list[Page]) -> None:
         """A place was built: wire its tabs, keyboard and names, and what its pages announce."""

@@ -15,7 +15,7 @@ from llmgw_desktop.ui.qt import QWidget
 
 __all__ = ["Navigator", "navigator_of", "other_page"]
 
-W = TypeVar("W", bound=QWidget)
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -47,7 +47,7 @@ def navigator_of(widget: QWidget) -> Navigator | None:
     return window if isinstance(window, Navigator) else None
 
 
-def other_page(widget: QWidget, key: str, kind: type[W]) -> tuple[Navigator, W] | None:
+def other_page(widget: QWidget, key: str, kind: type[T]) -> tuple[Navigator, T] | None:
     """The navigator of `widget`'s window and its page `key`, when that page is a `kind`."""
     navigator = navigator_of(widget)
     page = navigator.page(key) if navigator is not None else None

@@ -149,17 +149,7 @@ class TrayIcon(QObject):
 
         self.menu: QMenu = actions.build_menu("llmgw-desktop")
         self._autostart = autostart
-        self.login_action: QAction | None = None
-        if autostart is not None:
-            self.login_action = QAction(LOGIN_SWITCH_TEXT, self)
-            self.login_action.setObjectName("startAtLogin")
-            self.login_action.setCheckable(True)
-            self.login_action.triggered.connect(self._on_login_switch)
-            # Above Quit; re-read each time the menu opens (Settings or the installer may
-            # have flipped it since).
-            self.menu.insertAction(actions.quit, self.login_action)
-            self.menu.aboutToShow.connect(self.read_login_switch)
-            self.read_login_switch()
+        self._add_login_switch(actions, autostart)
         self._budgets = bridge.engine.budgets
         self._engine = bridge.engine
         # What needs a look, first in the menu: failing providers and the nearest budget.
@@ -169,6 +159,25 @@ class TrayIcon(QObject):
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
         self.icon.messageClicked.connect(lambda: self.opened.emit(*self._last_place))
+        self._listen(bridge)
+        self.redraw()
+
+    def _add_login_switch(self, actions: GatewayActions, autostart: Autostart | None) -> None:
+        """Start at login in the menu, above Quit, where the system offers it; re-read each
+        time the menu opens (Settings or the installer may have flipped it since)."""
+        self.login_action: QAction | None = None
+        if autostart is None:
+            return
+        self.login_action = QAction(LOGIN_SWITCH_TEXT, self)
+        self.login_action.setObjectName("startAtLogin")
+        self.login_action.setCheckable(True)
+        self.login_action.triggered.connect(self._on_login_switch)
+        self.menu.insertAction(actions.quit, self.login_action)
+        self.menu.aboutToShow.connect(self.read_login_switch)
+        self.read_login_switch()
+
+    def _listen(self, bridge: EngineBridge) -> None:
+        """Redraw, and pop a message, on what the engine tells the desk."""
         bridge.pauseChanged.connect(self._on_pause)
         bridge.noticeAbout.connect(self._show_notice)
         bridge.jobStateChanged.connect(self._on_job)
@@ -180,7 +189,6 @@ class TrayIcon(QObject):
         bridge.engineStateChanged.connect(self._on_engine_state)
         bridge.storeHealthChanged.connect(self._on_store_health)
         bridge.requestFinished.connect(lambda _event: self._redraw_soon())
-        self.redraw()
 
     def show(self) -> None:
         self.icon.show()

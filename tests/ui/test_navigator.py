@@ -28,3 +28,12 @@ def test_no_page_looks_the_window_up_by_name() -> None:
         if BY_NAME.search(line)
     ]
     assert found == [], "ask navigator_of(page) (ui/navigator.py) instead"
+
+
+def test_the_recorder_names_the_playground_by_its_key() -> None:
+    from llmgw_desktop.ui.pages.playground import PlaygroundPage
+    from llmgw_desktop.ui.pages.recorder import PLAYGROUND_KEY, Replays
+
+    assert PLAYGROUND_KEY == PlaygroundPage.KEY
+    assert callable(getattr(PlaygroundPage, "replay", None))
+    assert issubclass(PlaygroundPage, Replays)

@@ -34,6 +34,7 @@ from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.providers.acp.gateway_env import own_route
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, COST_FROM_CLI, CostBasis
@@ -85,10 +86,17 @@ def unmetered(
         return None
     info = catalog.info(provider)
     if not info.stops_at_hold:
+        # An agent the gateway would point at itself, but for the operator's own settings.
+        elsewhere = own_route(provider)
         return (
             f"{info.display_name} says what a run cost only when the run ends, if at all, so "
             "the gateway could not stop it at what the budget holds for it (a model that keeps "
             "calling tools can run it many turns past)"
+            + (
+                ""
+                if elsewhere is None
+                else f"; its model calls would not come back through the gateway: {elsewhere}"
+            )
         )
     ask = cli_ask(info, model, "", prices)
     if ask.price is None:

@@ -7,8 +7,9 @@ other caller the grant decides first, whatever the caller's own editor would ans
 editor belongs to the caller:
 
 - `read`, `search`: allowed only where every path the request names resolves inside the run's
-  directory (symlinks and `..` followed, `~` expanded); a request that names no path is
-  refused, as is one that names a web address.
+  directory (symlinks and `..` followed, `~` expanded, as given and as an agent reads it:
+  trimmed, composed); a request that names no path is refused, as is one that names a web
+  address.
 - `edit`, `delete`, `move`: the same, at a level that edits (`edit`), and never an agent's own
   configuration (`.claude/`, `.gemini/`, ...) or `.git/`, which would widen a later run.
 - `fetch`: only for a caller the operator lets fetch (`web_fetch` in
@@ -28,11 +29,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from llmgw_desktop.config.remote_power import LEVELS
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
@@ -51,9 +53,22 @@ _PATH_KEY = re.compile(r"path|file|dir|folder|cwd|root|target|source|destination
 _TEXT_KEY = re.compile(
     r"content|string|^(new|old)_?str|text|description|title|prompt|message|query|reason", re.I
 )
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# A web address as an agent's URL parser (WHATWG's: Node's `URL`, `fetch`) reads one: any
+# scheme with `//`, or one of the special schemes with any slashes or none (`http:/host`),
+# after C0 controls and spaces at either end, which it strips.
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://|(https?|wss?|ftp|file):)", re.I)
+_SPECIAL = re.compile(r"^(https?|wss?|ftp):[\\/]*", re.I)
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+# A host name the check reads as the agent does: letters, digits, dots and dashes, or an IPv6
+# literal (its brackets taken off). Anything else (percent escapes, other scripts) a WHATWG
+# parser decodes or maps first.
+_PLAIN_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 _DRIVE = re.compile(r"^[a-z]:[\\/]", re.I)
 _PARENT = re.compile(r"(^|[\\/])\.\.([\\/]|$)")
+# What an agent strips from a path before it reads it: JavaScript's `trim()` (Claude Code's
+# `expandPath`) takes white space and the byte-order mark off both ends, so " /etc/passwd" is
+# "/etc/passwd" to the agent, though a name inside the workspace to `Path`.
+_TRIMMED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff"
 # Never edited for a remote caller: an agent's own configuration in the workspace (the table's
 # widening paths, and the project files it loads) and git's (its hooks run for the operator).
 _PROTECTED = frozenset(
@@ -116,8 +131,8 @@ def named_targets(ask: PermissionAsk) -> Targets:
     a path-like key, and any other value that looks like a path or an address."""
     paths, urls = list(ask.locations), list[str]()
     for key, value in _strings(ask.raw_input, ""):
-        if _URL.match(value):
-            scheme = value.split(":", 1)[0].lower()
+        if _URL.match(value.strip(_C0_OR_SPACE)):
+            scheme = value.strip(_C0_OR_SPACE).split(":", 1)[0].lower()
             (paths if scheme == "file" else urls).append(value)
         elif _TEXT_KEY.search(key):
             continue
@@ -133,13 +148,18 @@ def _inside(targets: Targets, root: Path, *, editing: bool) -> GrantVerdict:
         return GrantVerdict(False, "it names no path, so it cannot be held to the workspace")
     top = root.resolve()
     for given in targets.paths:
-        found = _resolved(given, top)
-        if found is None or not found.is_relative_to(top):
-            return GrantVerdict(False, f"{given} is outside the workspace ({top})")
-        if editing and _PROTECTED.intersection(found.relative_to(top).parts):
-            return GrantVerdict(
-                False, f"{given} is an agent's or git's own configuration, never edited remotely"
-            )
+        # Every reading an agent may take of it (as given, trimmed, and in Unicode's composed
+        # form, which Claude Code reads a path in) must stay inside.
+        trimmed = given.strip(_TRIMMED)
+        for reading in dict.fromkeys((given, trimmed, unicodedata.normalize("NFC", trimmed))):
+            found = _resolved(reading, top)
+            if found is None or not found.is_relative_to(top):
+                return GrantVerdict(False, f"{given} is outside the workspace ({top})")
+            if editing and _PROTECTED.intersection(found.relative_to(top).parts):
+                return GrantVerdict(
+                    False,
+                    f"{given} is an agent's or git's own configuration, never edited remotely",
+                )
     return GrantVerdict(True)
 
 
@@ -147,14 +167,30 @@ def _resolved(given: str, top: Path) -> Path | None:
     """`given` as the file system would reach it from `top` (symlinks followed); None for a
     path no check can place (a file URL of another host, a NUL byte)."""
     text = given
-    if _URL.match(text):
-        parts = urlsplit(text)
+    if _URL.match(text.strip(_C0_OR_SPACE)):
+        parts = _parsed(text)
         if parts.netloc not in ("", "localhost"):
             return None
-        text = parts.path
+        text = "/" + parts.path.lstrip("/")  # a file URL's path is absolute (`file:etc` too)
     if "\0" in text:
         return None
     return (top / Path(text).expanduser()).resolve()
+
+
+def _parsed(url: str) -> SplitResult:
+    """`url` split as a WHATWG parser splits it: C0 controls and spaces off its ends, tabs and
+    newlines dropped, and in the special schemes any run of slashes or backslashes after the
+    scheme, and every backslash after it, read as `//` and `/` (`http://127.0.0.1\\@a.example/`
+    is loopback to the agent)."""
+    text = url.strip(_C0_OR_SPACE)
+    text = text.replace("\t", "").replace("\n", "").replace("\r", "")
+    special = _SPECIAL.match(text)
+    if special is not None:
+        rest = text[special.end() :].replace("\\", "/")
+        text = f"{special.group(1).lower()}://{rest}"
+    elif text[:5].lower() == "file:":
+        text = "file:" + text[5:].replace("\\", "/")
+    return urlsplit(text)
 
 
 def _fetch(targets: Targets, held: Held) -> GrantVerdict:
@@ -175,9 +211,11 @@ def _fetch(targets: Targets, held: Held) -> GrantVerdict:
 
 def _not_public(url: str) -> str:
     """Why the agent may not fetch `url` from the operator's machine ("" when it may)."""
-    parts = urlsplit(url)
+    parts = _parsed(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return f"{url} is not a web address"
+    if not _PLAIN_HOST.fullmatch(parts.hostname):
+        return f"{url} names its host in a form the agent would decode first"
     try:
         infos = socket.getaddrinfo(parts.hostname, None)
     except (OSError, UnicodeError):

@@ -174,53 +174,13 @@ class ProviderCalls:
                 (`cli_spend.unmetered`, `reason` unmetered_cli).
         """
         meta = meta or RequestMeta()
-        self._check_key_scope(provider, params, principal, meta)
-        self._ensure_available(provider)
-        if provider not in self._catalog:
-            # A switch id of an API provider or local server passes the switches, but there is
-            # no CLI to run for it: those are asked through the gateway.
-            raise InvalidRequest(
-                f"{provider!r} is not a coding CLI ({', '.join(self._catalog.ids)}); ask an API "
-                "provider through the gateway (ask_model, or POST /v1/chat/completions with "
-                f"model '{provider}/MODEL')",
-                code=ErrorCode.UNKNOWN_PROVIDER,
-                param="provider",
-            )
-        self._check_project(provider, params, principal, meta)
-        self._check_budget(provider, params, principal, meta)
+        self._check_admissible(provider, params, principal, meta)
         asked_workspace = params.workspace or ""  # anchoring resolves it to a directory
-        params = await self._anchored(provider, params, principal, meta.caller)
-        # Validation looks at the working directory on disk: do it off the loop.
-        params = await asyncio.to_thread(params.validated)
-        # The MCP servers it hands the CLI, checked before anyone is asked to approve it.
-        configured = parse_servers(self._settings.mcp.servers)
-        servers = servers_for(provider, params.mcp_servers, configured)
-        optimization: dict[str, Any] = {}
-        from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix
-
-        if meta.optimize_prompt:
-            # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
-            params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
-        params = await self._check_secrets(provider, params, principal, meta)
+        params, servers, optimization = await self._prepared(provider, params, principal, meta)
         confinement = await self._power.check(provider, params, principal, meta)
-        strategy = _strategy_for(principal, meta)
-        decision = await self._gate.decide(
-            ApprovalRequest(
-                provider=provider,
-                prompt=params.rendered_prompt,
-                permission_mode=_asked_mode(params, meta),
-                full_auto=meta.full_auto,
-                allowed_tools=params.allowed_tools,
-                strategy=strategy,
-                principal=principal,
-                caller=meta.caller,
-                workspace=asked_workspace,
-                working_dir=params.working_dir or "",
-                # Scored because the caller is remote, not because it asked for `mcp_managed`:
-                # it runs at the mode it asked for, never raised to the accept-edits rung.
-                ladder=strategy == meta.approval_strategy,
-            )
-        )
+        decision = await self._decide(provider, params, principal, meta, asked_workspace)
+        from llmgw_desktop.engine.calls.token_savings import stable_prefix
+
         prefix_hash, prefix_tokens = stable_prefix(params)
         record = self._start_record(
             provider,
@@ -233,19 +193,7 @@ class ProviderCalls:
             optimization=optimization or None,
         )
         try:
-            if not decision.allowed:
-                raise ApprovalDenied(
-                    f"the approval gate denied this call (score {decision.score}, threshold "
-                    f"{decision.threshold}): {'; '.join(decision.reasons) or 'policy'}",
-                    score=decision.score,
-                    reasons=list(decision.reasons),
-                    decided_by=decision.decided_by,
-                )
-            mode, clamped = decision.permission_mode, None
-            if confinement is not None:
-                mode, clamped = confinement.clamp(mode)
-            params = dataclasses.replace(params, permission_mode=mode)
-            submitted, resolved = await self._start(
+            submitted, resolved = await self._start_decided(
                 provider,
                 params,
                 principal,
@@ -253,9 +201,7 @@ class ProviderCalls:
                 record,
                 decision,
                 optimization,
-                held=self._held(confinement, principal),
-                confined=decision.confined,
-                notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
+                confinement=confinement,
                 servers=servers,
             )
         except EngineError as error:
@@ -282,6 +228,130 @@ class ProviderCalls:
         if submitted.attached:
             self._recorder.finish(record, state=RecordState.DEDUPED)
         return dataclasses.replace(submitted, record_id=record)
+
+    def _check_admissible(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> None:
+        """Refuse, before anything is prepared or asked, a call outside the caller's gateway
+        key, of a provider switched off or that is not a coding CLI, in a project the
+        principal was not granted, or over a budget (`submit` names what each raises)."""
+        self._check_key_scope(provider, params, principal, meta)
+        self._ensure_available(provider)
+        if provider not in self._catalog:
+            # A switch id of an API provider or local server passes the switches, but there is
+            # no CLI to run for it: those are asked through the gateway.
+            raise InvalidRequest(
+                f"{provider!r} is not a coding CLI ({', '.join(self._catalog.ids)}); ask an API "
+                "provider through the gateway (ask_model, or POST /v1/chat/completions with "
+                f"model '{provider}/MODEL')",
+                code=ErrorCode.UNKNOWN_PROVIDER,
+                param="provider",
+            )
+        self._check_project(provider, params, principal, meta)
+        self._check_budget(provider, params, principal, meta)
+
+    async def _prepared(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> tuple[CallParams, tuple[UpstreamServerConfig, ...], dict[str, Any]]:
+        """The call as it will be put to the approval gate: its workspace anchored and its
+        parameters validated, the MCP servers it hands the CLI, its prompt optimized (when
+        asked; with what the optimization did) and passed by the outbound guard.
+
+        Raises:
+            InvalidRequest: a parameter, workspace or MCP server asked for is not acceptable.
+            NotFound: the workspace named does not exist for this principal.
+            SecretDetected, RequestUnscanned: the outbound guard refused the prompt (a refused
+                row).
+        """
+        params = await self._anchored(provider, params, principal, meta.caller)
+        # Validation looks at the working directory on disk: do it off the loop.
+        params = await asyncio.to_thread(params.validated)
+        # The MCP servers it hands the CLI, checked before anyone is asked to approve it.
+        configured = parse_servers(self._settings.mcp.servers)
+        servers = servers_for(provider, params.mcp_servers, configured)
+        optimization: dict[str, Any] = {}
+        from llmgw_desktop.engine.calls.token_savings import optimize_prompt
+
+        if meta.optimize_prompt:
+            # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
+            params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
+        params = await self._check_secrets(provider, params, principal, meta)
+        return params, servers, optimization
+
+    async def _decide(
+        self,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta,
+        asked_workspace: str,
+    ) -> ApprovalDecision:
+        """The approval gate's decision on the call as it will run (`asked_workspace`: the
+        workspace the caller named, before it was resolved to a directory)."""
+        strategy = _strategy_for(principal, meta)
+        return await self._gate.decide(
+            ApprovalRequest(
+                provider=provider,
+                prompt=params.rendered_prompt,
+                permission_mode=_asked_mode(params, meta),
+                full_auto=meta.full_auto,
+                allowed_tools=params.allowed_tools,
+                strategy=strategy,
+                principal=principal,
+                caller=meta.caller,
+                workspace=asked_workspace,
+                working_dir=params.working_dir or "",
+                # Scored because the caller is remote, not because it asked for `mcp_managed`:
+                # it runs at the mode it asked for, never raised to the accept-edits rung.
+                ladder=strategy == meta.approval_strategy,
+            )
+        )
+
+    async def _start_decided(
+        self,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta,
+        record: str,
+        decision: ApprovalDecision,
+        optimization: dict[str, Any],
+        *,
+        confinement: Confinement | None,
+        servers: tuple[UpstreamServerConfig, ...],
+    ) -> tuple[Submitted, Resolved]:
+        """Start the call as a job if the gate allowed it, at the permission mode it decided
+        (lowered to what a remote caller's grant confines it to).
+
+        Raises:
+            ApprovalDenied: the approval gate refused it.
+            EngineError: what `_start` raises (not installed, saturated ...).
+        """
+        if not decision.allowed:
+            raise ApprovalDenied(
+                f"the approval gate denied this call (score {decision.score}, threshold "
+                f"{decision.threshold}): {'; '.join(decision.reasons) or 'policy'}",
+                score=decision.score,
+                reasons=list(decision.reasons),
+                decided_by=decision.decided_by,
+            )
+        mode, clamped = decision.permission_mode, None
+        if confinement is not None:
+            mode, clamped = confinement.clamp(mode)
+        params = dataclasses.replace(params, permission_mode=mode)
+        return await self._start(
+            provider,
+            params,
+            principal,
+            meta,
+            record,
+            decision,
+            optimization,
+            held=self._held(confinement, principal),
+            confined=decision.confined,
+            notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
+            servers=servers,
+        )
 
     def _start_record(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta, **more: Any

@@ -46,9 +46,9 @@ from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
     passthrough_body,
 )
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache, SemanticProbe
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
-from llmgw_desktop.engine.response_cache import ResponseCache, keyed_headers
+from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache, keyed_headers
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -130,15 +130,7 @@ class ApiTargets:
         if not isinstance(usable, tuple):
             return None, usable
         spec, pool = usable
-        speaks = spec.speaks_for(target.model) if spec.model_dialects else None
-        if speaks is None:
-            up_name = (
-                incoming.name
-                if incoming.name in (spec.dialect, *spec.also_speaks)
-                else spec.dialect
-            )
-        else:
-            up_name = incoming.name if incoming.name in speaks else speaks[0]
+        up_name = _dialect_sent(incoming.name, spec, target.model)
         # What a request that goes as it came must be sent with, once what it asks of the
         # vendor's account is checked (a remote caller gets what the operator allows; raises
         # VendorFeatureRefused, RepeatedKey): checked once, for every build.
@@ -148,30 +140,18 @@ class ApiTargets:
             checked = self._remote.check(
                 caller.principal, up_name, incoming.body, headers, raw=incoming.raw
             )
-
-        def build(limit: int | None) -> Outgoing:  # per answer (None: none)
-            return self._outgoing(incoming, target, spec, up_name, caller, limit, checked=checked)
-
-        facts = incoming.facts
-        # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
-        priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
         # A call continuing a stored response makes the vendor read that exchange again.
         carried = self._remote.carried_input(caller.principal, incoming.name, incoming.body)
-        ask = CallAsk(
-            priced_as,
-            facts.estimated_tokens + carried,
-            facts.max_output,
-            default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
-            * facts.answers,
-            price=self._prices.price_of(priced_as, spec.id),
-        )
+        ask = self._call_ask(incoming, spec, target.model, carried)
         # Built once where it can be (`_expected`), with the limit the hold will send; the
         # response cache's key is the request without it.
         expected = None
         if self.cache is None or only_key is not None:
             expected = self._expected(incoming, spec.id, up_name, caller, ask)
         try:
-            outgoing = build(expected)
+            outgoing = self._outgoing(
+                incoming, target, spec, up_name, caller, expected, checked=checked
+            )
         except InvalidRequest as exc:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
@@ -179,26 +159,93 @@ class ApiTargets:
         probe = None
         from_cache = self._from_cache if only_key is None else None
         if from_cache is not None:
-            lookup = from_cache.cache.lookup_for(
-                incoming,
-                caller,
-                route,
-                outgoing.data,
-                target.label,
-                outgoing.headers,
-                translated=not outgoing.passthrough,
-            )
-            found, probe = (
-                await from_cache.find(lookup, incoming, caller, route, target)
-                if lookup is not None
-                else (None, None)
+            found, lookup, probe, outgoing = await self._look_in_cache(
+                from_cache, incoming, caller, route, target, outgoing
             )
             if found is not None:
                 return from_cache.replayed(found, incoming, spec.id, target, route, caller), None
-            if lookup is not None and outgoing.headers:
-                # What the cache's key leaves out is not sent: no upstream can answer by it.
-                outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))
-        failure: UpstreamFailure | None = None
+        hold, per_answer = await self._hold(incoming, caller, route, ask, carried)
+        try:
+            if per_answer != expected:
+                outgoing, lookup = self._limited(
+                    incoming, target, spec, up_name, caller, checked, outgoing, lookup, per_answer
+                )
+            answer, failure = await self._each_key(
+                incoming, outgoing, spec, up_name, target, pool, route, caller, plan, hold
+            )
+            if isinstance(answer, Streaming):
+                # Held until the stream's row is counted, when its chunks end.
+                answer, hold = releasing(answer, hold), Hold()
+            if answer is not None and lookup is not None and from_cache is not None:
+                answer = from_cache.kept(lookup, answer, target, probe)
+            return answer, failure
+        finally:
+            # A whole answer's row was counted before it came back: the hold goes now.
+            hold.release()
+
+    def _call_ask(
+        self, incoming: ClientRequest, spec: ApiProviderSpec, model: str, carried: int
+    ) -> CallAsk:
+        """What the call asks of the budgets: its model's price, the input it sends (with the
+        `carried` input of a stored response it continues) and the output it may take."""
+        facts = incoming.facts
+        # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
+        priced_as = underlying_model(spec, model) if spec.cloud else model
+        return CallAsk(
+            priced_as,
+            facts.estimated_tokens + carried,
+            facts.max_output,
+            default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
+            * facts.answers,
+            price=self._prices.price_of(priced_as, spec.id),
+        )
+
+    async def _look_in_cache(
+        self,
+        from_cache: CachedAnswers,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        route: RouteReport,
+        target: Target,
+        outgoing: Outgoing,
+    ) -> tuple[CachedAnswer | None, Lookup | None, SemanticProbe | None, Outgoing]:
+        """The response cache's kept answer to `outgoing`, when it has one; else the key (and
+        the semantic probe) its own answer will be kept under (None: not kept), and `outgoing`
+        as it is sent then."""
+        lookup = from_cache.cache.lookup_for(
+            incoming,
+            caller,
+            route,
+            outgoing.data,
+            target.label,
+            outgoing.headers,
+            translated=not outgoing.passthrough,
+        )
+        if lookup is None:
+            return None, None, None, outgoing
+        found, probe = await from_cache.find(lookup, incoming, caller, route, target)
+        if found is None and outgoing.headers:
+            # What the cache's key leaves out is not sent: no upstream can answer by it.
+            outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))
+        return found, lookup, probe, outgoing
+
+    async def _hold(
+        self,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        route: RouteReport,
+        ask: CallAsk,
+        carried: int,
+    ) -> tuple[Hold, int | None]:
+        """Reserve the call's estimate on the budgets that cover it: the hold, and the output
+        limit per answer it pays for (None: the request goes with the client's own); `route`
+        notes what was held.
+
+        Raises:
+            BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
+            InvalidRequest: more answers asked for than a hard budget holds.
+        """
+        facts = incoming.facts
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         if hold.output_tokens and facts.answers_asked > facts.answers:
             # Held for MAX_ANSWERS_HELD answers: a server that allows more would bill them all.
@@ -214,55 +261,83 @@ class ApiTargets:
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
         # named none, or the budget had room for less.
         route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None
-        try:
-            if per_answer != expected:
-                # Sent with the output limit the hold paid for (`output_limit.py`), and no other.
-                rendered = outgoing.rendered
-                limited = (
-                    build(per_answer)
-                    if rendered is None
-                    else outgoing.with_limit(rendered, up_name, spec.id, per_answer)
-                )
-                if limited.data != outgoing.data:
-                    # Kept only if it ends by itself: an answer cut at a budget's limit is not
-                    # one for callers without it (every call under a hard dollar budget that
-                    # names no limit is sent one, and would otherwise never be kept).
-                    outgoing = limited
-                    lookup = None if lookup is None else replace(lookup, limited=True)
-            for key in self.keys.order(
-                spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
-            ):
-                answer, failure = await self._attempt(
-                    incoming, outgoing, spec, up_name, target, key, route, caller
-                )
-                if isinstance(answer, Streaming):
-                    # Held until the stream's row is counted, when its chunks end.
-                    answer, hold = releasing(answer, hold), Hold()
-                if answer is not None:
-                    if lookup is not None and from_cache is not None:
-                        answer = from_cache.kept(lookup, answer, target, probe)
-                    return answer, None
-                if failure is not None and failure.billed and hold.output_tokens:
-                    # Billed on this hold already: another key would be a second call the
-                    # budget never admitted (another target of the route is admitted anew).
-                    return None, failure
-                if failure is not None and failure.kind == SHARE_OUTCOME:
-                    # The caller's own share of this host is in use: no key of it would do.
-                    return None, failure
-                if failure is not None and not failure.next_key:
-                    status = failure.status or 502
-                    raw = failure.raw_body if outgoing.passthrough else None
-                    raise UpstreamRejected(
-                        status,
-                        failure.message,
-                        raw_body=raw,
-                        retry_after_s=failure.retry_after_s,
-                        code=failure.code,
-                    ) from None
-            return None, failure
-        finally:
-            # A whole answer's row was counted before it came back: the hold goes now.
-            hold.release()
+        return hold, per_answer
+
+    def _limited(
+        self,
+        incoming: ClientRequest,
+        target: Target,
+        spec: ApiProviderSpec,
+        up_name: str,
+        caller: CallerInfo,
+        checked: dict[str, Any],
+        outgoing: Outgoing,
+        lookup: Lookup | None,
+        per_answer: int | None,
+    ) -> tuple[Outgoing, Lookup | None]:
+        """`outgoing` with the output limit the hold paid for (`output_limit.py`) and no other,
+        and the cache's `lookup` for it (an answer so limited is kept only if it ends by
+        itself)."""
+        rendered = outgoing.rendered
+        limited = (
+            self._outgoing(incoming, target, spec, up_name, caller, per_answer, checked=checked)
+            if rendered is None
+            else outgoing.with_limit(rendered, up_name, spec.id, per_answer)
+        )
+        if limited.data == outgoing.data:
+            return outgoing, lookup
+        # Kept only if it ends by itself: an answer cut at a budget's limit is not one for
+        # callers without it (every call under a hard dollar budget that names no limit is
+        # sent one, and would otherwise never be kept).
+        return limited, None if lookup is None else replace(lookup, limited=True)
+
+    async def _each_key(
+        self,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        spec: ApiProviderSpec,
+        up_name: str,
+        target: Target,
+        pool: list[PoolKey],
+        route: RouteReport,
+        caller: CallerInfo,
+        plan: Plan,
+        hold: Hold,
+    ) -> tuple[Completed | Streaming | None, UpstreamFailure | None]:
+        """Send `outgoing` with each key of `pool` in the route's order until one answers:
+        the answer, or the last failure once no other key may be tried.
+
+        Raises:
+            UpstreamRejected: a key's upstream refused the request itself (not worth another key).
+            EngineError: the request holds a value our HTTP client will not write (not sent).
+        """
+        failure: UpstreamFailure | None = None
+        for key in self.keys.order(
+            spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
+        ):
+            answer, failure = await self._attempt(
+                incoming, outgoing, spec, up_name, target, key, route, caller
+            )
+            if answer is not None:
+                return answer, None
+            if failure is not None and failure.billed and hold.output_tokens:
+                # Billed on this hold already: another key would be a second call the
+                # budget never admitted (another target of the route is admitted anew).
+                return None, failure
+            if failure is not None and failure.kind == SHARE_OUTCOME:
+                # The caller's own share of this host is in use: no key of it would do.
+                return None, failure
+            if failure is not None and not failure.next_key:
+                status = failure.status or 502
+                raw = failure.raw_body if outgoing.passthrough else None
+                raise UpstreamRejected(
+                    status,
+                    failure.message,
+                    raw_body=raw,
+                    retry_after_s=failure.retry_after_s,
+                    code=failure.code,
+                ) from None
+        return None, failure
 
     async def usable(
         self, target: Target, route: RouteReport, caller: CallerInfo, only_key: str | None = None
@@ -511,3 +586,12 @@ class ApiTargets:
             )
             raise
         return answer, None
+
+
+def _dialect_sent(asked: str, spec: ApiProviderSpec, model: str) -> str:
+    """The dialect `spec` is spoken to for `model`: the client's own (`asked`) where the
+    provider, or that model of it, speaks it; else the provider's own (the model's first)."""
+    speaks = spec.speaks_for(model) if spec.model_dialects else None
+    if speaks is None:
+        return asked if asked in (spec.dialect, *spec.also_speaks) else spec.dialect
+    return asked if asked in speaks else speaks[0]

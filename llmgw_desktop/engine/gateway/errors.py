@@ -120,38 +120,64 @@ class AllRoutesFailed(EngineError):
         hints = hints or {}
         tried = [a for a in attempts if a.outcome not in _NOT_SET_UP]
         if not tried:
-            reasons = "; ".join(
-                f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}{_hint(a, hints)}"
-                for a in attempts
-            )
-            outcomes = {a.outcome for a in attempts} or {"no_key"}
-            fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
-            if "no_key" in outcomes:
-                fixes = f"{_no_key_fix(attempts, key_env)}. {fixes}".strip()
-            if "store_unavailable" in outcomes:
-                # Imported here: the store package brings peewee, which the stdio relay (it
-                # imports these errors) must not load.
-                from llmgw_desktop.engine.store.errors import STORE_RETRY_AFTER_S
+            return cls._none_set_up(model, attempts, hints, key_env)
+        return cls._tried_and_failed(model, attempts, tried, last, hints)
 
-                # The keys are unknown rather than absent: the same request may succeed soon.
-                error = cls(
-                    f"no provider can serve {model!r} right now: {reasons}. Try again shortly.",
-                    code=ErrorCode.STORE_UNAVAILABLE,
-                    retryable=True,
-                    attempts=[a.to_dict() for a in attempts],
-                    retry_after_s=STORE_RETRY_AFTER_S,
-                )
-                error.http_status = 503
-                return error
+    @classmethod
+    def _none_set_up(
+        cls,
+        model: str,
+        attempts: Sequence[Attempt],
+        hints: Mapping[str, str],
+        key_env: Callable[[str], Sequence[str]] | None,
+    ) -> AllRoutesFailed:
+        """No target could be asked (no key, switched off, not configured ...): a 503 saying
+        why of each and what would fix it; retryable only when the store holding the keys
+        could not be read."""
+        reasons = "; ".join(
+            f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}{_hint(a, hints)}" for a in attempts
+        )
+        outcomes = {a.outcome for a in attempts} or {"no_key"}
+        fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
+        if "no_key" in outcomes:
+            fixes = f"{_no_key_fix(attempts, key_env)}. {fixes}".strip()
+        if "store_unavailable" in outcomes:
+            # Imported here: the store package brings peewee, which the stdio relay (it
+            # imports these errors) must not load.
+            from llmgw_desktop.engine.store.errors import STORE_RETRY_AFTER_S
+
+            # The keys are unknown rather than absent: the same request may succeed soon.
             error = cls(
-                f"no provider can serve {model!r} right now: {reasons or 'no route'}. "
-                + fixes.removesuffix("."),
-                code=_code_of(outcomes) if attempts else ErrorCode.NO_PROVIDER_AVAILABLE,
-                retryable=False,
+                f"no provider can serve {model!r} right now: {reasons}. Try again shortly.",
+                code=ErrorCode.STORE_UNAVAILABLE,
+                retryable=True,
                 attempts=[a.to_dict() for a in attempts],
+                retry_after_s=STORE_RETRY_AFTER_S,
             )
             error.http_status = 503
             return error
+        error = cls(
+            f"no provider can serve {model!r} right now: {reasons or 'no route'}. "
+            + fixes.removesuffix("."),
+            code=_code_of(outcomes) if attempts else ErrorCode.NO_PROVIDER_AVAILABLE,
+            retryable=False,
+            attempts=[a.to_dict() for a in attempts],
+        )
+        error.http_status = 503
+        return error
+
+    @classmethod
+    def _tried_and_failed(
+        cls,
+        model: str,
+        attempts: Sequence[Attempt],
+        tried: Sequence[Attempt],
+        last: Exception | None,
+        hints: Mapping[str, str],
+    ) -> AllRoutesFailed:
+        """Targets were asked (`tried`) and none answered: the error named for what they all
+        met, where that tells the client more than a 502 (its share in use, the operator's key
+        refused, a cloud not set up, a cloud's own meaning), with the last error's detail."""
         summary = ", ".join(f"{a.target}: {a.outcome}{_hint(a, hints)}" for a in attempts)
         detail = getattr(last, "message", None) or (str(last) if last else "")
         if all(a.outcome == SHARE_OUTCOME for a in tried):
@@ -202,20 +228,26 @@ class AllRoutesFailed(EngineError):
             if code in _CLOUD_STATUS_CODES:
                 error.http_status = ErrorCode(code).http_status
             return error
-        if all(a.outcome == "429" for a in tried):
-            error.http_status = 429
-            error.code = ErrorCode.RATE_LIMITED
-        elif all(a.outcome == str(OVERLOADED) for a in tried):
-            # Every upstream was overloaded: the client's dialect says so in its own way
-            # (`tracing.client_status`: Anthropic's 529, a 503 for the others), not as a 502.
-            error.http_status = OVERLOADED
-            error.code = ErrorCode.OVERLOADED
-            error.retryable = True
-        elif all(a.outcome == "timeout" for a in tried):
-            # No upstream answered in time: a gateway timeout, not a bad gateway.
-            error.http_status = 504
-            error.code = ErrorCode.UPSTREAM_TIMEOUT
+        _name_by_common_status(error, tried)
         return error
+
+
+def _name_by_common_status(error: AllRoutesFailed, tried: Sequence[Attempt]) -> None:
+    """Give `error` the status and code of what every tried target met, where the client
+    should hear it as that rather than as a bad gateway: rate limited, overloaded, timed out."""
+    if all(a.outcome == "429" for a in tried):
+        error.http_status = 429
+        error.code = ErrorCode.RATE_LIMITED
+    elif all(a.outcome == str(OVERLOADED) for a in tried):
+        # Every upstream was overloaded: the client's dialect says so in its own way
+        # (`tracing.client_status`: Anthropic's 529, a 503 for the others), not as a 502.
+        error.http_status = OVERLOADED
+        error.code = ErrorCode.OVERLOADED
+        error.retryable = True
+    elif all(a.outcome == "timeout" for a in tried):
+        # No upstream answered in time: a gateway timeout, not a bad gateway.
+        error.http_status = 504
+        error.code = ErrorCode.UPSTREAM_TIMEOUT
 
 
 def _no_key_fix(attempts: Sequence[Attempt], key_env: Callable[[str], Sequence[str]] | None) -> str:

@@ -210,10 +210,17 @@ class GatewayService:
         self._answer_scan = AnswerScan(OperatorKeys(keys), self._records.route_changed)
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
-        self._completions = CompletionTargets(
+        self._completions, self._embeddings = self._api_only_kinds(cache)
+
+    def _api_only_kinds(
+        self, cache: ResponseCache | None
+    ) -> tuple[CompletionTargets, EmbeddingTargets]:
+        """The request kinds only API targets serve (text completions, embeddings), on the
+        same targets, budgets, prices and rows as chats."""
+        completions = CompletionTargets(
             api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
         )
-        self._embeddings = EmbeddingTargets(
+        embeddings = EmbeddingTargets(
             api=self._api,
             budgets=self._budgets,
             prices=self._prices,
@@ -221,6 +228,7 @@ class GatewayService:
             telemetry=self._telemetry,
             cache=cache,
         )
+        return completions, embeddings
 
     @property
     def unreachable(self) -> UnreachableHosts:

@@ -140,33 +140,12 @@ def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> T
     deadline = time.perf_counter() + budget_s
     hits: list[Hit] = []
     lowered = _lowered(text)
-    triggered: dict[tuple[tuple[str, ...], bool], bool] = {}
-    opened: dict[tuple[re.Pattern[str], ...], bool] = {}
+    # Whether each set of triggers, and each set of gates, is found in the text: asked once.
+    asked: dict[object, bool] = {}
     for rule in found.rules:
-        if rule.personal and not personal:
+        if (rule.personal and not personal) or not _may_match(rule, text, lowered, asked):
             continue
-        if rule.triggers:
-            known = (rule.triggers, rule.lower)
-            if known not in triggered:
-                triggered[known] = _triggered(rule, text, lowered)
-            if not triggered[known]:
-                continue
-        if rule.gates:
-            if rule.gates not in opened:
-                opened[rule.gates] = any(gate.search(text) for gate in rule.gates)
-            if not opened[rule.gates]:
-                continue
-        for match in rule.pattern.finditer(text):
-            start, end = match.span(rule.group)
-            if start < 0 or (rule.check is not None and not rule.check(text[start:end])):
-                continue
-            if rule.word_start and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-                continue
-            if rule.kind == "private_key":
-                start, end = _key_block(text, start)
-            elif rule.kind == "jwt":
-                end = _token_end(text, end)
-            hits.append(Hit(rule.kind, start, end))
+        hits += _rule_hits(rule, text)
         if time.perf_counter() > deadline:
             return TextScan(_kept(text, hits), complete=False)
     hits += _keyword_hits(found, text, lowered)
@@ -174,6 +153,40 @@ def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> T
         return TextScan(_kept(text, hits), complete=False)
     hits += _entropy_hits(found, text)
     return TextScan(_kept(text, hits), complete=time.perf_counter() <= deadline)
+
+
+def _may_match(rule: Rule, text: str, lowered: str | None, asked: dict[object, bool]) -> bool:
+    """Whether `rule` can match `text`: its triggers and its gates found there (each set
+    looked for once per scan, kept in `asked`)."""
+    if rule.triggers:
+        known = (rule.triggers, rule.lower)
+        if known not in asked:
+            asked[known] = _triggered(rule, text, lowered)
+        if not asked[known]:
+            return False
+    if rule.gates:
+        if rule.gates not in asked:
+            asked[rule.gates] = any(gate.search(text) for gate in rule.gates)
+        if not asked[rule.gates]:
+            return False
+    return True
+
+
+def _rule_hits(rule: Rule, text: str) -> list[Hit]:
+    """Where `rule` matches `text`, each match checked and stretched to its whole value."""
+    hits = []
+    for match in rule.pattern.finditer(text):
+        start, end = match.span(rule.group)
+        if start < 0 or (rule.check is not None and not rule.check(text[start:end])):
+            continue
+        if rule.word_start and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue
+        if rule.kind == "private_key":
+            start, end = _key_block(text, start)
+        elif rule.kind == "jwt":
+            end = _token_end(text, end)
+        hits.append(Hit(rule.kind, start, end))
+    return hits
 
 
 def _lowered(text: str) -> str | None:

@@ -313,12 +313,20 @@ class ScrapeFigures:
         return bytes(generate_latest(self._registry))
 
     def families(self) -> Iterator[Any]:
-        """The metric families of a scrape (prometheus_client's types)."""
-        from prometheus_client.core import (
-            CounterMetricFamily,
-            GaugeMetricFamily,
-            HistogramMetricFamily,
-        )
+        """The metric families of a scrape (prometheus_client's types): what was counted from
+        the events, then what the gauges read now."""
+        yield from self._request_families()
+        yield from self._duration_families()
+        yield from self._guard_and_job_families()
+        yield from self._process_families()
+        yield from self._circuit_families()
+        yield self._edge_family()
+        yield self._overflow_family()
+
+    def _request_families(self) -> Iterator[Any]:
+        """The finished requests counted by how they ended, their errors, refusals, tokens and
+        cost."""
+        from prometheus_client.core import CounterMetricFamily
 
         labels = list(LABELS)
         yield _counter(
@@ -356,6 +364,11 @@ class ScrapeFigures:
             labels,
             self.cost,
         )
+
+    def _duration_families(self) -> Iterator[Any]:
+        """The requests' durations and times to first token, as cumulative histograms."""
+        from prometheus_client.core import HistogramMetricFamily
+
         for name, doc, table, bounds in (
             (
                 "llmgw_request_duration_seconds",
@@ -370,7 +383,7 @@ class ScrapeFigures:
                 TTFT_BUCKETS,
             ),
         ):
-            family = HistogramMetricFamily(name, doc, labels=labels)
+            family = HistogramMetricFamily(name, doc, labels=list(LABELS))
             for key, histogram in list(table.items()):
                 cumulative, running = [], 0
                 for bound, n in zip(bounds, histogram.buckets, strict=True):
@@ -379,6 +392,11 @@ class ScrapeFigures:
                 cumulative.append(("+Inf", histogram.count))
                 family.add_metric(list(key), cumulative, histogram.sum)
             yield family
+
+    def _guard_and_job_families(self) -> Iterator[Any]:
+        """The secrets the outbound guard found, and the CLI jobs that ended."""
+        from prometheus_client.core import CounterMetricFamily
+
         yield _counter(
             CounterMetricFamily,
             "llmgw_guard_secrets",
@@ -394,6 +412,11 @@ class ScrapeFigures:
             ["provider", "outcome", "process"],
             self.jobs,
         )
+
+    def _process_families(self) -> Iterator[Any]:
+        """This process's state now: its jobs, its recorder's rows and its store's health."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         process = [self._process]
         gauges = self._gauges
         active = GaugeMetricFamily(
@@ -423,6 +446,11 @@ class ScrapeFigures:
         )
         store.add_metric(process, 0.0 if gauges.store_problem() else 1.0)
         yield store
+
+    def _circuit_families(self) -> Iterator[Any]:
+        """Each provider's circuit breaker now: its state and the failures it counted."""
+        from prometheus_client.core import GaugeMetricFamily
+
         circuit = GaugeMetricFamily(
             "llmgw_circuit_state",
             "Each provider's circuit breaker: 1 on its current state (closed, open, half_open).",
@@ -433,7 +461,7 @@ class ScrapeFigures:
             "Consecutive failures each provider's breaker has counted.",
             labels=["provider", "process"],
         )
-        for provider, breaker in sorted(gauges.breakers().items()):
+        for provider, breaker in sorted(self._gauges.breakers().items()):
             current = str(breaker.get("state", ""))
             for state in ("closed", "open", "half_open"):
                 circuit.add_metric([provider, state, self._process], float(state == current))
@@ -442,22 +470,32 @@ class ScrapeFigures:
             )
         yield circuit
         yield failures
+
+    def _edge_family(self) -> Any:
+        """The requests the HTTP edge refused, by status and reason."""
+        from prometheus_client.core import CounterMetricFamily
+
         edge = CounterMetricFamily(
             "llmgw_edge_refusals",
             "Requests the HTTP edge refused before any route ran (auth, rate limits, bodies).",
             labels=["status", "reason", "process"],
         )
-        for status_code, n in sorted(gauges.edge_refusals().items()):
+        for status_code, n in sorted(self._gauges.edge_refusals().items()):
             status, _, reason = status_code.partition(" ")
             edge.add_metric([status, reason, self._process], float(n))
-        yield edge
+        return edge
+
+    def _overflow_family(self) -> Any:
+        """What the label caps folded away (`_other`, `_overflow`)."""
+        from prometheus_client.core import CounterMetricFamily
+
         overflow = CounterMetricFamily(
             "llmgw_metric_overflow",
             "Label values or combinations folded into _other or _overflow by the caps.",
             labels=["process"],
         )
-        overflow.add_metric(process, float(self._labels.overflowed))
-        yield overflow
+        overflow.add_metric([self._process], float(self._labels.overflowed))
+        return overflow
 
 
 class _Collector:

@@ -120,8 +120,13 @@ def _three(plan: Confined, default: Confined, edits: Confined) -> Mapping[str, C
     return MappingProxyType({"plan": plan, "default": default, "acceptEdits": edits})
 
 
-def _approval_modes(edit_mode: str, *, widening: tuple[str, ...]) -> Mapping[str, Confined]:
-    """Gemini CLI and Qwen Code: `--approval-mode`, and their project folder refused."""
+def _approval_modes(edit_mode: str, *, folder: str) -> Mapping[str, Confined]:
+    """Gemini CLI and Qwen Code: `--approval-mode`, and their project folder and the
+    workspace's `.env` refused. Both load every variable of a `.env` in a folder they trust (as
+    they trust every folder unless told otherwise) into their own environment, where
+    `GEMINI_SANDBOX`/`QWEN_SANDBOX` and `SANDBOX_FLAGS` start Docker with the writer's flags, a
+    sandbox proxy command runs and the login changes; neither has a flag that leaves it out."""
+    widening = (folder, ".env")
     return _three(
         Confined(("--approval-mode", "plan"), widening_paths=widening),
         Confined(("--approval-mode", "default"), widening_paths=widening),
@@ -179,8 +184,8 @@ CONFINEMENT: Mapping[str, Row] = MappingProxyType(
             cannot=_CODEX_CANNOT,
         ),
         "gemini": Row(
-            _approval_modes("auto_edit", widening=(".gemini",)),
-            loads="the user's settings; a workspace holding `.gemini/` is refused",
+            _approval_modes("auto_edit", folder=".gemini"),
+            loads="the user's settings; a workspace holding `.gemini/` or `.env` is refused",
             reads="the workspace (its file tools refuse paths outside it)",
             managed=Managed(
                 "default", warning="gemini has no accept-edits rung headless: edits stay gated"
@@ -234,15 +239,15 @@ CONFINEMENT: Mapping[str, Row] = MappingProxyType(
             cannot="grok-cli runs every tool, its shell included, without asking",
         ),
         "qwen": Row(
-            _approval_modes("auto-edit", widening=(".qwen",)),
-            loads="the user's settings; a workspace holding `.qwen/` is refused",
+            _approval_modes("auto-edit", folder=".qwen"),
+            loads="the user's settings; a workspace holding `.qwen/` or `.env` is refused",
             reads=_ASKS_EACH,
             managed=Managed("default"),
             asks=True,
         ),
         "gemini-acp": Row(
-            _approval_modes("auto_edit", widening=(".gemini",)),
-            loads="the user's settings; a workspace holding `.gemini/` is refused",
+            _approval_modes("auto_edit", folder=".gemini"),
+            loads="the user's settings; a workspace holding `.gemini/` or `.env` is refused",
             reads=_ASKS_EACH,
             managed=Managed("default"),
             asks=True,

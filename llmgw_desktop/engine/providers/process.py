@@ -167,8 +167,40 @@ async def _run(
     on_start: Started | None,
     lifeline: Lifeline | None,
 ) -> ProcessOutcome:
-    loop = asyncio.get_running_loop()
+    """Start the process, tend it to its end or to a limit, and stop its whole group."""
     started = time.monotonic()
+    proc = await _spawn(invocation, env, cwd, lifeline)
+    try:
+        # Only job CLIs run here with a lifeline: their groups live while the lease holds.
+        identity = None if lifeline is None else await lifeline.hold(proc.pid, leased=True)
+    except BaseException:
+        await _stop_group(proc, 0.0)
+        _close_transport(proc)
+        raise
+    if on_start is not None:
+        on_start(proc.pid, identity)
+    running = _Running(proc, invocation, limits, on_stdout, lifeline)
+    try:
+        await running.to_the_end()
+    finally:
+        _close_transport(proc)
+        if running.ended_by not in ("exit", "finished"):
+            log.info("process %d ended by %s", proc.pid, running.ended_by)
+    return ProcessOutcome(
+        exit_code=proc.returncode if running.ended_by in ("exit", "finished") else None,
+        stdout=bytes(running.stdout),
+        stderr_tail=bytes(running.stderr),
+        duration_s=time.monotonic() - started,
+        ended_by=running.ended_by,
+        pid=proc.pid,
+    )
+
+
+async def _spawn(
+    invocation: Invocation, env: dict[str, str], cwd: Path, lifeline: Lifeline | None
+) -> asyncio.subprocess.Process:
+    """Start `invocation` as the leader of its own process group (tied to the gateway's life
+    by `lifeline`), stdout and stderr piped, stdin piped only when something will write it."""
     argv: tuple[str, ...] = invocation.argv
     tie: dict[str, Any] = {}
     if lifeline is not None:
@@ -189,157 +221,191 @@ async def _run(
         **tie,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    try:
-        # Only job CLIs run here with a lifeline: their groups live while the lease holds.
-        identity = None if lifeline is None else await lifeline.hold(proc.pid, leased=True)
-    except BaseException:
-        await _stop_group(proc, 0.0)
-        _close_transport(proc)
-        raise
-    if on_start is not None:
-        on_start(proc.pid, identity)
-    stdout = bytearray()
-    stderr = bytearray()
-    last_output = [loop.time()]
-    overflow = loop.create_future()
+    return proc
 
-    async def feed_stdin() -> None:
-        assert proc.stdin is not None and invocation.stdin is not None
+
+@dataclass(frozen=True)
+class _Helpers:
+    """The tasks that tend one running process."""
+
+    talking: asyncio.Task[None]  # stdout's reader, or the conversation holding stdin and stdout
+    finished: asyncio.Task[None]  # the process's exit, then its pipes drained (bounded)
+    watchdog: asyncio.Task[EndedBy]  # the total and idle timeouts
+    every: list[asyncio.Task[Any]]  # all of them, stdin's feeder and stderr's reader included
+
+
+class _Running:
+    """One started process while it runs: what it printed, the helpers that feed and read it,
+    the limits they watch, and how the run ended (`ended_by`)."""
+
+    def __init__(
+        self,
+        proc: asyncio.subprocess.Process,
+        invocation: Invocation,
+        limits: RunLimits,
+        on_stdout: Callable[[bytes], None] | None,
+        lifeline: Lifeline | None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._proc = proc
+        self._invocation = invocation
+        self._limits = limits
+        self._on_stdout = on_stdout
+        self._lifeline = lifeline
+        self.stdout = bytearray()
+        self.stderr = bytearray()  # its tail only (STDERR_KEEP)
+        self.ended_by: EndedBy = "exit"
+        self._seen = 0  # bytes of stdout so far, kept or not
+        self._last_output = self._started = self._loop.time()
+        self._overflow: asyncio.Future[None] = self._loop.create_future()
+        self._readers: set[asyncio.Task[None]] = set()  # stdout's (or the talk) and stderr's
+
+    async def to_the_end(self) -> None:
+        """Tend the process until it exits or a limit ends the run, then stop its whole group;
+        `ended_by` says what ended it.
+
+        Raises:
+            asyncio.CancelledError: the caller was cancelled (after the group was stopped).
+            Exception: what a helper raised (a failing `on_stdout`, a lifeline that could not
+                be released), as itself rather than inside an ExceptionGroup.
+        """
+        try:
+            # The helpers live only as long as this call: the group cancels them all if one
+            # fails, and does not let the call return before each of them has ended.
+            async with asyncio.TaskGroup() as group:
+                helpers = self._start(group)
+                try:
+                    self.ended_by = await self._first_end(helpers)
+                except asyncio.CancelledError:
+                    self.ended_by = "canceled"
+                    raise
+                finally:
+                    helpers.watchdog.cancel()
+                    await self._stop(helpers)
+        except ExceptionGroup as group:
+            # Callers catch the plain exception that ended the run, as they always have.
+            raise group.exceptions[0] from None
+
+    def _start(self, group: asyncio.TaskGroup) -> _Helpers:
+        """Start the helpers: stdin's feeder (when bytes are given), stdout's reader or the
+        conversation, stderr's reader, the exit's waiter and the watchdog."""
+        pid = self._proc.pid
+        every: list[asyncio.Task[Any]] = []
+        if self._invocation.stdin is not None and self._invocation.conversation is None:
+            every.append(group.create_task(self._feed_stdin(), name=f"process {pid} stdin"))
+        talk = self._read_stdout() if self._invocation.conversation is None else self._converse()
+        talking = group.create_task(talk, name=f"process {pid} stdout")
+        self._readers = {
+            talking,
+            group.create_task(self._read_stderr(), name=f"process {pid} stderr"),
+        }
+        finished = group.create_task(self._exited_and_drained(), name=f"process {pid} exit")
+        watchdog = group.create_task(self._watchdog(), name=f"process {pid} watchdog")
+        every += [*self._readers, finished, watchdog]
+        return _Helpers(talking, finished, watchdog, every)
+
+    async def _first_end(self, helpers: _Helpers) -> EndedBy:
+        """Wait for the first thing that ends the run, and say what it was."""
+        ends: set[asyncio.Future[Any]] = {helpers.finished, helpers.watchdog, self._overflow}
+        if self._invocation.conversation is not None:
+            ends.add(helpers.talking)  # the turn is over: the agent is not waited on to exit
+        done, _ = await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        if self._overflow in done:
+            return "output_overflow"
+        if helpers.watchdog in done:
+            return helpers.watchdog.result()
+        if helpers.talking in done and helpers.finished not in done:
+            return "finished"
+        if self._lifeline is not None and self._lifeline.stopped_for_lease(self._proc.pid):
+            return "lease_lapsed"
+        return "exit"
+
+    async def _stop(self, helpers: _Helpers) -> None:
+        """Whatever ended the run, leave nothing of it running: main process or grandchildren."""
+        lifeline = self._lifeline
+        grace = (
+            self._limits.kill_grace_s
+            if lifeline is None
+            else lifeline.kill_grace(self._limits.kill_grace_s)
+        )
+        await _stop_group(self._proc, grace)
+        if lifeline is not None:
+            await lifeline.release(self._proc.pid)
+        # With the group gone the pipes reach EOF at once; a process that escaped the group
+        # could hold them open, so the wait is bounded and the transport closed regardless.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait(self._readers, timeout=DRAIN_AFTER_EXIT_S)
+        for helper in helpers.every:
+            helper.cancel()
+
+    async def _feed_stdin(self) -> None:
+        stdin, data = self._proc.stdin, self._invocation.stdin
+        assert stdin is not None and data is not None
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            proc.stdin.write(invocation.stdin)
-            await proc.stdin.drain()
-        proc.stdin.close()
+            stdin.write(data)
+            await stdin.drain()
+        stdin.close()
 
-    seen = [0]
-
-    def took(chunk: bytes) -> bool:
+    def _took(self, chunk: bytes) -> bool:
         """Account for one chunk of stdout; False once past the output cap."""
-        last_output[0] = loop.time()
-        seen[0] += len(chunk)
-        if invocation.conversation is None:
-            stdout.extend(chunk)  # a conversation keeps what it needs itself
-        if seen[0] > limits.max_output_bytes:
-            if not overflow.done():
-                overflow.set_result(None)
+        self._last_output = self._loop.time()
+        self._seen += len(chunk)
+        if self._invocation.conversation is None:
+            self.stdout.extend(chunk)  # a conversation keeps what it needs itself
+        if self._seen > self._limits.max_output_bytes:
+            if not self._overflow.done():
+                self._overflow.set_result(None)
             return False
-        if on_stdout is not None:
-            on_stdout(chunk)
+        if self._on_stdout is not None:
+            self._on_stdout(chunk)
         return True
 
-    async def read_stdout() -> None:
-        assert proc.stdout is not None
-        while chunk := await proc.stdout.read(READ_CHUNK):
-            if not took(chunk):
+    async def _read_stdout(self) -> None:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        while chunk := await stdout.read(READ_CHUNK):
+            if not self._took(chunk):
                 return
 
-    async def converse() -> None:
-        assert proc.stdin is not None and proc.stdout is not None
-        assert invocation.conversation is not None
-        await invocation.conversation.run(proc.stdin, proc.stdout, took)
+    async def _converse(self) -> None:
+        proc, conversation = self._proc, self._invocation.conversation
+        assert proc.stdin is not None and proc.stdout is not None and conversation is not None
+        await conversation.run(proc.stdin, proc.stdout, self._took)
 
-    async def read_stderr() -> None:
-        assert proc.stderr is not None
-        while chunk := await proc.stderr.read(READ_CHUNK):
-            last_output[0] = loop.time()
-            stderr.extend(chunk)
-            del stderr[:-STDERR_KEEP]
+    async def _read_stderr(self) -> None:
+        stderr = self._proc.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(READ_CHUNK):
+            self._last_output = self._loop.time()
+            self.stderr.extend(chunk)
+            del self.stderr[:-STDERR_KEEP]
 
-    async def exited_and_drained() -> None:
-        if invocation.conversation is not None:
+    async def _exited_and_drained(self) -> None:
+        """The process's exit, then its pipes read to EOF (a grandchild may hold them open:
+        not waited on for long)."""
+        if self._invocation.conversation is not None:
             # On Python 3.11 `wait()` also waits for the pipes, which a child the agent left
             # may hold open; the exit itself is what ends a conversation's run.
-            while proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
+            while self._proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
                 await asyncio.sleep(EXIT_POLL_S)
         else:
-            await proc.wait()
-        # A grandchild may still hold the pipes open; do not wait on it for long.
-        await asyncio.wait(readers, timeout=DRAIN_AFTER_EXIT_S)
+            await self._proc.wait()
+        await asyncio.wait(self._readers, timeout=DRAIN_AFTER_EXIT_S)
 
-    async def watchdog() -> EndedBy:
-        deadline = started_loop + limits.timeout_s
+    async def _watchdog(self) -> EndedBy:
+        """Wait for the total timeout, or the idle one (no output for that long)."""
+        deadline = self._started + self._limits.timeout_s
         while True:
-            now = loop.time()
+            now = self._loop.time()
             if now >= deadline:
                 return "timeout"
             wake = deadline
-            if limits.idle_timeout_s > 0:
-                idle_deadline = last_output[0] + limits.idle_timeout_s
+            if self._limits.idle_timeout_s > 0:
+                idle_deadline = self._last_output + self._limits.idle_timeout_s
                 if now >= idle_deadline:
                     return "idle_timeout"
                 wake = min(wake, idle_deadline)
             await asyncio.sleep(wake - now)
-
-    started_loop = loop.time()
-    ended_by: EndedBy = "exit"
-    try:
-        # The helpers live only as long as this call: the group cancels them all if one
-        # fails, and does not let the call return before each of them has ended.
-        async with asyncio.TaskGroup() as helpers:
-            started_helpers: list[asyncio.Task[Any]] = []
-            if invocation.stdin is not None and invocation.conversation is None:
-                started_helpers.append(
-                    helpers.create_task(feed_stdin(), name=f"process {proc.pid} stdin")
-                )
-            talk = read_stdout() if invocation.conversation is None else converse()
-            talking = helpers.create_task(talk, name=f"process {proc.pid} stdout")
-            readers = {
-                talking,
-                helpers.create_task(read_stderr(), name=f"process {proc.pid} stderr"),
-            }
-            finished = helpers.create_task(exited_and_drained(), name=f"process {proc.pid} exit")
-            guard = helpers.create_task(watchdog(), name=f"process {proc.pid} watchdog")
-            started_helpers += [*readers, finished, guard]
-            ends = {finished, guard, overflow}
-            if invocation.conversation is not None:
-                ends.add(talking)  # the turn is over: the agent is not waited on to exit
-            try:
-                done, _ = await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
-                if overflow in done:
-                    ended_by = "output_overflow"
-                elif guard in done:
-                    ended_by = guard.result()
-                elif talking in done and finished not in done:
-                    ended_by = "finished"
-                elif lifeline is not None and lifeline.stopped_for_lease(proc.pid):
-                    ended_by = "lease_lapsed"
-            except asyncio.CancelledError:
-                ended_by = "canceled"
-                raise
-            finally:
-                guard.cancel()
-                # Whatever happened, nothing of this call keeps running: main process or
-                # grandchildren.
-                grace = (
-                    limits.kill_grace_s
-                    if lifeline is None
-                    else lifeline.kill_grace(limits.kill_grace_s)
-                )
-                await _stop_group(proc, grace)
-                if lifeline is not None:
-                    await lifeline.release(proc.pid)
-                # With the group gone the pipes reach EOF at once; a process that escaped the
-                # group could hold them open, so the wait is bounded and the transport closed
-                # regardless.
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait(readers, timeout=DRAIN_AFTER_EXIT_S)
-                for helper in started_helpers:
-                    helper.cancel()
-    except ExceptionGroup as group:
-        # The group wraps whatever ended the run (a failing `on_stdout`, a lifeline that could
-        # not be released); callers catch the plain exception, as they always have.
-        raise group.exceptions[0] from None
-    finally:
-        _close_transport(proc)
-        if ended_by not in ("exit", "finished"):
-            log.info("process %d ended by %s", proc.pid, ended_by)
-    return ProcessOutcome(
-        exit_code=proc.returncode if ended_by in ("exit", "finished") else None,
-        stdout=bytes(stdout),
-        stderr_tail=bytes(stderr),
-        duration_s=time.monotonic() - started,
-        ended_by=ended_by,
-        pid=proc.pid,
-    )
 
 
 def _close_transport(proc: asyncio.subprocess.Process) -> None:

@@ -2,12 +2,15 @@
 its user's back (a "rug pull": the description or input schema of a tool they approved made
 to say something else).
 
-A tool is pinned the first time it is listed: its name, description and input schema, and a
-digest of the three. At every later listing a tool whose digest differs is withheld from
-`tools/list` (and a call of it refused) until a person approves the change: on the MCP servers
-page, which shows the difference, or with `llmgw-desktop mcp-servers approve NAME`. A tool a
-server adds later is pinned when first seen, as the first ones were. A description flagged by
-`tool_flags.py` is shown on the page, and withheld while `mcp.withhold_flagged_tools` is on.
+A tool is pinned the first time it is listed: its name, description and input schema, what else
+clients and the gateway act on (its title, annotations, output schema and execution hints: a
+`readOnlyHint` opens a tool to remote callers), and a digest of them; a pin made before those
+were pinned takes them at their next sight. At every later listing a tool whose digest differs
+is withheld from `tools/list` (and a call of it refused) until a person approves the change: on
+the MCP servers page, which shows the difference, or with `llmgw-desktop mcp-servers approve
+NAME`. A tool a server adds later is pinned when first seen, as the first ones were. A
+description flagged by `tool_flags.py` is shown on the page, and withheld while
+`mcp.withhold_flagged_tools` is on.
 
 The pins live in `mcp-tool-pins.json` in the data directory (0600), with each changed tool's
 new definition, so the command line can approve a change without the app; the app reads the
@@ -27,7 +30,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,12 @@ RELOAD_EVERY_S = 1.0
 PINNED, CHANGED = "pinned", "changed"
 
 
+# What else a server says of a tool that clients, the model or the gateway act on: its title (an
+# approval prompt's), annotations (`readOnlyHint` opens a tool to remote callers under
+# `remote = "read-only"`), output schema and execution hints. Pinned beside the rest.
+MORE_FIELDS = ("title", "annotations", "outputSchema", "execution")
+
+
 @dataclass(frozen=True)
 class PinnedTool:
     """A tool's definition as pinned or as last listed, and its digest."""
@@ -57,11 +66,26 @@ class PinnedTool:
     name: str
     description: str
     input_schema: Mapping[str, Any]
+    more: Mapping[str, Any] = field(default_factory=dict)  # MORE_FIELDS it has
 
     @property
     def digest(self) -> str:
+        return self._digest_of(self.more)
+
+    @property
+    def base_digest(self) -> str:
+        """The digest of its name, description and schema alone: what a pin made before the
+        rest was pinned holds."""
+        return self._digest_of({})
+
+    def _digest_of(self, more: Mapping[str, Any]) -> str:
         canonical = json.dumps(
-            {"name": self.name, "description": self.description, "inputSchema": self.input_schema},
+            {
+                "name": self.name,
+                "description": self.description,
+                "inputSchema": self.input_schema,
+                **more,
+            },
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
@@ -72,18 +96,27 @@ class PinnedTool:
     def of(cls, tool: Any) -> PinnedTool:
         """From the SDK's `mcp_types.Tool`."""
         schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
-        return cls(str(tool.name), str(tool.description or ""), schema)
+        listed = tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+        more = {k: listed[k] for k in MORE_FIELDS if listed.get(k) not in (None, {}, "")}
+        return cls(str(tool.name), str(tool.description or ""), schema, more)
 
     @classmethod
     def load(cls, name: str, data: Mapping[str, Any]) -> PinnedTool:
         schema = data.get("inputSchema")
         description = str(data.get("description") or "")
-        return cls(name, description, schema if isinstance(schema, dict) else {})
+        more = data.get("more")
+        return cls(
+            name,
+            description,
+            schema if isinstance(schema, dict) else {},
+            more if isinstance(more, dict) else {},
+        )
 
     def saved(self) -> dict[str, Any]:
         return {
             "description": self.description,
             "inputSchema": self.input_schema,
+            "more": dict(self.more),
             "digest": self.digest,
         }
 
@@ -91,7 +124,12 @@ class PinnedTool:
         """The definition as lines a person compares."""
         schema = json.dumps(self.input_schema, indent=2, sort_keys=True, ensure_ascii=False)
         described = f"description: {self.description}".splitlines()
-        return [*described, *f"inputSchema: {schema}".splitlines()]
+        lines = [*described, *f"inputSchema: {schema}".splitlines()]
+        for key in MORE_FIELDS:
+            if key in self.more:
+                shown = json.dumps(self.more[key], indent=2, sort_keys=True, ensure_ascii=False)
+                lines += f"{key}: {shown}".splitlines()
+        return lines
 
 
 @dataclass(frozen=True)
@@ -174,6 +212,17 @@ def approve_in_file(path: Path, server: str, tool: str | None = None) -> list[st
     return names
 
 
+def _pinned_before_the_rest(saved: Mapping[str, Any], tool: PinnedTool) -> bool:
+    """Whether `saved` is a pin made before the tool's other fields were pinned, of the name,
+    description and schema `tool` still has."""
+    return "more" not in saved and saved.get("digest") == tool.base_digest
+
+
+def _kept(saved: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a person decided of a pin, kept when it is pinned again (`trusted`)."""
+    return {"trusted": True} if saved is not None and saved.get("trusted") is True else {}
+
+
 class ToolPins:
     """The pins of every server's tools, and what each server lists now."""
 
@@ -227,8 +276,9 @@ class ToolPins:
             wrote = False
             for name, tool in current.items():
                 saved = pinned.get(name)
-                if saved is None:
-                    pinned[name] = tool.saved()
+                if saved is None or _pinned_before_the_rest(saved, tool):
+                    # First sight (of the tool, or of what a pin made before did not hold).
+                    pinned[name] = {**tool.saved(), **_kept(saved)}
                     wrote = True
                 elif saved.get("digest") != tool.digest:
                     if changed.get(name, {}).get("digest") != tool.digest:

@@ -156,72 +156,103 @@ def upstream_middleware(engine: Engine, changes: ListChanges | None = None) -> A
             changes.remember(ctx)
         params = ctx.params or {}
         if ctx.method in _LISTS:
-            result = await call_next(ctx)
-            if params.get("cursor"):  # theirs are all on the first page
-                return result
-            principal = current_caller().as_principal
-            if refusal(principal, Capability.GATEWAY_USE) is not None:
-                return result
-            return _merged(ctx.method, result, await _theirs(ctx.method, principal))
+            return await _listed(engine, ctx.method, await call_next(ctx), params)
         if ctx.method == "resources/read":
             uri = str(params.get("uri", ""))
             if not servers.owns_uri(uri):
                 return await call_next(ctx)
-            caller = current_caller()
-            return await _rpc(
-                servers.read_resource(
-                    uri,
-                    principal=_allowed(caller.as_principal),
-                    client=caller.client,
-                    transport=caller.transport,
-                )
-            )
+            return await _read(engine, uri)
         name = str(params.get("name", ""))
         if ctx.method == "prompts/get" and servers.owns(name):
-            caller = current_caller()
-            arguments = params.get("arguments")
-            return await _rpc(
-                servers.get_prompt(
-                    name,
-                    arguments if isinstance(arguments, dict) else None,
-                    principal=_allowed(caller.as_principal),
-                    client=caller.client,
-                    transport=caller.transport,
-                )
-            )
+            return await _prompt(engine, name, params.get("arguments"))
         if ctx.method != "tools/call" or not servers.owns(name):
             return await call_next(ctx)
-        token = progress_token(params)
-
-        async def progress(done: float, total: float | None, message: str | None) -> None:
-            if token is not None:
-                await ctx.session.send_progress_notification(
-                    token,
-                    done,
-                    total,
-                    message,
-                    related_request_id=None if ctx.request_id is None else str(ctx.request_id),
-                )
-
-        return await relay_tool_call(
-            engine,
-            current_caller(),
-            name,
-            params.get("arguments"),
-            progress if token is not None else None,
-        )
-
-    async def _theirs(method: str, principal: Any) -> list[Any]:
-        if method == "tools/list":
-            relayed = await servers.tools(principal)
-            return [t.tool.model_copy(update={"name": t.offered}) for t in relayed]
-        if method == "prompts/list":
-            return await servers.prompts(principal)
-        if method == "resources/list":
-            return await servers.resources(principal)
-        return await servers.resource_templates(principal)
+        return await _tool_call(engine, ctx, name, params)
 
     return relay
+
+
+async def _listed(engine: Engine, method: str, ours: Any, params: Mapping[str, Any]) -> Any:
+    """Our list result (`ours`), with what the running servers offer that the caller may use
+    after it, on the first page (theirs are all on it)."""
+    if params.get("cursor"):
+        return ours
+    principal = current_caller().as_principal
+    if refusal(principal, Capability.GATEWAY_USE) is not None:
+        return ours
+    servers = engine.upstream_mcp
+    theirs: list[Any]
+    if method == "tools/list":
+        relayed = await servers.tools(principal)
+        theirs = [t.tool.model_copy(update={"name": t.offered}) for t in relayed]
+    elif method == "prompts/list":
+        theirs = await servers.prompts(principal)
+    elif method == "resources/list":
+        theirs = await servers.resources(principal)
+    else:
+        theirs = await servers.resource_templates(principal)
+    return _merged(method, ours, theirs)
+
+
+async def _read(engine: Engine, uri: str) -> Any:
+    """A read of a resource a server owns, relayed for the caller.
+
+    Raises:
+        MCPError: the caller may not use what is relayed, or the read was refused or failed.
+    """
+    caller = current_caller()
+    return await _rpc(
+        engine.upstream_mcp.read_resource(
+            uri,
+            principal=_allowed(caller.as_principal),
+            client=caller.client,
+            transport=caller.transport,
+        )
+    )
+
+
+async def _prompt(engine: Engine, name: str, arguments: Any) -> Any:
+    """A server's prompt `name`, relayed for the caller.
+
+    Raises:
+        MCPError: the caller may not use what is relayed, or the prompt was refused or failed.
+    """
+    caller = current_caller()
+    return await _rpc(
+        engine.upstream_mcp.get_prompt(
+            name,
+            arguments if isinstance(arguments, dict) else None,
+            principal=_allowed(caller.as_principal),
+            client=caller.client,
+            transport=caller.transport,
+        )
+    )
+
+
+async def _tool_call(
+    engine: Engine, ctx: ServerRequestContext[Any, Any], name: str, params: Mapping[str, Any]
+) -> Any:
+    """A call of a server's tool `name`, relayed with the server's progress passed to our
+    client under the client's own progress token (when it gave one)."""
+    token = progress_token(params)
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if token is not None:
+            await ctx.session.send_progress_notification(
+                token,
+                done,
+                total,
+                message,
+                related_request_id=None if ctx.request_id is None else str(ctx.request_id),
+            )
+
+    return await relay_tool_call(
+        engine,
+        current_caller(),
+        name,
+        params.get("arguments"),
+        progress if token is not None else None,
+    )
 
 
 async def relay_tool_call(

@@ -126,9 +126,7 @@ class ConnectPage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        endpoint = context.facts.endpoint
-        auth = self.engine.auth
-        self._endpoint = endpoint
+        self._endpoint = endpoint = context.facts.endpoint
         # The operator's own token: the desk may show (masked) and copy it, never log it.
         self._token = self.engine.settings.http.auth_token
         self.base_url = base_url_of(endpoint, self.engine.settings.http.path)
@@ -146,64 +144,10 @@ class ConnectPage(Page):
             "Point an editor, an agent or an SDK at this gateway: copy its snippet, paste it "
             "where it says.",
         )
-        intro = QLabel(
-            f"MCP endpoint: <b>{endpoint}</b><br>Gateway base URL: <b>{self.base_url}</b><br>"
-            f"{describe_front_door(auth)}"
-        )
-        intro.setObjectName("connectIntro")
-        intro.setWordWrap(True)
-        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        intro = self._intro()
         self.copied_label = QLabel()
         self.copied_label.setObjectName("copiedNotice")
-        self.auth_choice = AuthChoice(
-            self.engine,
-            static_token=bool(self._token),
-            none_words=(
-                "OAuth sign-in (no token in the snippets)"
-                if auth.configured
-                else "Nothing (open to programs on this machine)"
-            ),
-        )
-
-        content = QWidget()
-        content.setMaximumWidth(CONTENT_MAX_WIDTH)
-        column = QVBoxLayout(content)
-        column.setContentsMargins(0, 0, SPACE["s"], 0)
-        column.setSpacing(SPACE["m"])
-        column.addWidget(intro)
-        column.addWidget(self.auth_choice)
-        self.copy_token_button: QPushButton | None = None
-        if self._token:
-            column.addLayout(self._token_row())
-        self.issue_box: IssueTokenBox | None = None
-        if auth.configured and auth.oauth is not None and not self._token:
-            box = IssueTokenBox(
-                self.engine, self.base_url, self.tasks, lambda s: self.copy(s, with_token=True)
-            )
-            self.issue_box = box
-            self.app_name, self.issue_button = box.app_name, box.issue_button
-            self.issue_notice, self.issued_view = box.issue_notice, box.issued_view
-            self.issued_copy_buttons = box.issued_copy_buttons
-            column.addWidget(box)
-        kind = AS_TOKEN if self._token else AS_NONE
-        self._credential = (kind, self._token)
-        self.editors, self.sdks = self._snippets_for(*self._credential)
-        self.acp_snippets = acp_snippets()
-        acp = [ShownSnippet(s, s, None) for s in self.acp_snippets]
-        column.addWidget(self._section("mcp", "Editors and agents (MCP)", self.editors))
-        column.addWidget(
-            self._section(
-                "acp",
-                "Editors' agent panels (ACP)",
-                acp,
-                "Zed, JetBrains and Neovim launch the gateway as their agent; every turn is "
-                "recorded under the editor's name. More in docs/ACP.md.",
-            )
-        )
-        column.addWidget(
-            self._section("sdk", "SDKs and curl (OpenAI, Anthropic, Gemini)", self.sdks)
-        )
-        column.addStretch(1)
+        content = self._content(intro)
         holder = QWidget()
         centre = QHBoxLayout(holder)
         centre.setContentsMargins(0, 0, 0, 0)
@@ -223,6 +167,77 @@ class ConnectPage(Page):
         outer.addWidget(self.copied_label)
         self._show_credential()
         self.auth_choice.changed.connect(self._credential_changed)
+
+    def _intro(self) -> QLabel:
+        """Where the gateway listens (MCP and the HTTP base URL) and how its front door asks
+        callers to prove who they are."""
+        intro = QLabel(
+            f"MCP endpoint: <b>{self._endpoint}</b><br>Gateway base URL: <b>{self.base_url}</b>"
+            f"<br>{describe_front_door(self.engine.auth)}"
+        )
+        intro.setObjectName("connectIntro")
+        intro.setWordWrap(True)
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return intro
+
+    def _content(self, intro: QLabel) -> QWidget:
+        """The page's column: the intro, how snippets authenticate (with the token's row or
+        the box that issues one), then the snippets of each kind."""
+        auth = self.engine.auth
+        self.auth_choice = AuthChoice(
+            self.engine,
+            static_token=bool(self._token),
+            none_words=(
+                "OAuth sign-in (no token in the snippets)"
+                if auth.configured
+                else "Nothing (open to programs on this machine)"
+            ),
+        )
+        content = QWidget()
+        content.setMaximumWidth(CONTENT_MAX_WIDTH)
+        column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, SPACE["s"], 0)
+        column.setSpacing(SPACE["m"])
+        column.addWidget(intro)
+        column.addWidget(self.auth_choice)
+        self.copy_token_button: QPushButton | None = None
+        if self._token:
+            column.addLayout(self._token_row())
+        self.issue_box: IssueTokenBox | None = None
+        if auth.configured and auth.oauth is not None and not self._token:
+            column.addWidget(self._issue_box())
+        kind = AS_TOKEN if self._token else AS_NONE
+        self._credential = (kind, self._token)
+        self.editors, self.sdks = self._snippets_for(*self._credential)
+        self.acp_snippets = acp_snippets()
+        acp = [ShownSnippet(s, s, None) for s in self.acp_snippets]
+        column.addWidget(self._section("mcp", "Editors and agents (MCP)", self.editors))
+        column.addWidget(
+            self._section(
+                "acp",
+                "Editors' agent panels (ACP)",
+                acp,
+                "Zed, JetBrains and Neovim launch the gateway as their agent; every turn is "
+                "recorded under the editor's name. More in docs/ACP.md.",
+            )
+        )
+        column.addWidget(
+            self._section("sdk", "SDKs and curl (OpenAI, Anthropic, Gemini)", self.sdks)
+        )
+        column.addStretch(1)
+        return content
+
+    def _issue_box(self) -> IssueTokenBox:
+        """The box that issues an OAuth access token for an app (OAuth on, no static token),
+        and its parts by name."""
+        box = IssueTokenBox(
+            self.engine, self.base_url, self.tasks, lambda s: self.copy(s, with_token=True)
+        )
+        self.issue_box = box
+        self.app_name, self.issue_button = box.app_name, box.issue_button
+        self.issue_notice, self.issued_view = box.issue_notice, box.issued_view
+        self.issued_copy_buttons = box.issued_copy_buttons
+        return box
 
     @property
     def editor_snippets(self) -> list[Snippet]:

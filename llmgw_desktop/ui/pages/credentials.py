@@ -91,7 +91,39 @@ class CredentialsPage(Page):
         self.vault_state.setObjectName("vaultState")
         self.vault_state.setWordWrap(True)
         self.vault_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_tree()
+        self.names = ProviderNames.of(context.engine)
+        tree_buttons = self._tree_buttons()
+        # The vault is one source of keys among three: a gateway running on environment keys
+        # must not look as if it had none.
+        self.live_group = LiveKeysBox(self.names)
+        self.live_tree = self.live_group.tree
+        self._build_editor(context)
+        self.notice = QLabel()
+        self.notice.setObjectName("credentialsNotice")
+        self.notice.setWordWrap(True)
 
+        column = self.scrolling_column()
+        column.addWidget(self.vault_state)
+        column.addWidget(self.tree)
+        column.addLayout(tree_buttons)
+        column.addWidget(self.live_group)
+        column.addWidget(self.editor)
+        # A coding tool's login file, kept in the vault beside the keys.
+        self.files_box = AuthFileBox(context.engine, self.tasks, self._chosen_project)
+        self.files_box.setMaximumWidth(FORM_WIDTH)
+        self.files_box.stored.connect(lambda _provider, _name: self.request_refresh())
+        column.addWidget(self.files_box)
+        column.addWidget(self.notice)
+        column.addStretch(1)
+
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._watch_vault)
+        self._show_state()
+
+    def _build_tree(self) -> None:
+        """The vault's keys and auth files, by provider."""
         self.tree = QTreeWidget()
         self.tree.setObjectName("credentialsTree")
         self.tree.setAccessibleName("Stored credentials")
@@ -100,8 +132,10 @@ class CredentialsPage(Page):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.itemSelectionChanged.connect(self._selected_changed)
         self.tree.setUniformRowHeights(True)
-        self.names = ProviderNames.of(context.engine)
 
+    def _tree_buttons(self) -> QHBoxLayout:
+        """Under the tree: keep the environment's keys in the vault (shown when there are
+        some), and delete the chosen one."""
         self.import_button = QPushButton("Keep the environment's keys in the vault")
         self.import_button.setObjectName("importEnvironmentKeys")
         self.import_button.setToolTip(
@@ -118,12 +152,10 @@ class CredentialsPage(Page):
         tree_buttons.addWidget(self.import_button)
         tree_buttons.addStretch(1)
         tree_buttons.addWidget(self.delete_button)
+        return tree_buttons
 
-        # The vault is one source of keys among three: a gateway running on environment keys
-        # must not look as if it had none.
-        self.live_group = LiveKeysBox(self.names)
-        self.live_tree = self.live_group.tree
-
+    def _build_editor(self, context: PageContext) -> None:
+        """The form that adds or replaces an API key: its provider, name, project and value."""
         self.editor = QGroupBox("Add or replace an API key")
         self.provider_box = QComboBox()
         self.provider_box.setObjectName("keyProvider")
@@ -161,29 +193,6 @@ class CredentialsPage(Page):
         save_row.addStretch(1)
         form.addRow("", save_row)
         self.editor.setMaximumWidth(FORM_WIDTH)
-
-        self.notice = QLabel()
-        self.notice.setObjectName("credentialsNotice")
-        self.notice.setWordWrap(True)
-
-        column = self.scrolling_column()
-        column.addWidget(self.vault_state)
-        column.addWidget(self.tree)
-        column.addLayout(tree_buttons)
-        column.addWidget(self.live_group)
-        column.addWidget(self.editor)
-        # A coding tool's login file, kept in the vault beside the keys.
-        self.files_box = AuthFileBox(context.engine, self.tasks, self._chosen_project)
-        self.files_box.setMaximumWidth(FORM_WIDTH)
-        self.files_box.stored.connect(lambda _provider, _name: self.request_refresh())
-        column.addWidget(self.files_box)
-        column.addWidget(self.notice)
-        column.addStretch(1)
-
-        self._watch = QTimer(self)
-        self._watch.setInterval(WATCH_MS)
-        self._watch.timeout.connect(self._watch_vault)
-        self._show_state()
 
     def choose_provider(self, provider: str) -> None:
         """Set the key form to `provider` (the Providers page's Keys…), ready to paste."""

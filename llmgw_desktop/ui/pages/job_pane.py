@@ -101,7 +101,27 @@ class JobPane(DetailCard):
             tip="Run this failed, canceled or interrupted job again",
         )
         self.output_view = read_only("jobOutput", "The job's output appears here as it streams.")
-        # The result in words by default; the JSON the store kept only when asked for.
+        result_box = self._result_box()
+        self._failed = False
+        self._show_failure(None)
+        self.texts = QTabWidget()
+        self.texts.setObjectName("jobTexts")
+        self.texts.setDocumentMode(True)
+        self.texts.addTab(self.output_view, "Output")
+        self.texts.addTab(result_box, "Result")
+        self.column.insertWidget(1, self.detail_title)
+        self.column.insertWidget(2, self.approval_label)
+        self.action_row.addWidget(self.cancel_button)
+        self.action_row.addWidget(self.retry_button)
+        self.action_row.addStretch(1)
+        # The texts take the pane's height, not an empty stretch under the buttons.
+        self.column.takeAt(self.column.count() - 1)
+        self.column.addWidget(self.texts, 1)
+
+    def _result_box(self) -> QWidget:
+        """The Result tab: the result in words by default, the JSON the store kept only when
+        asked for; a failure as one plain line first, its code as a chip beside it, and the
+        rest (a CLI's traceback, the error's details) folded under "Show details"."""
         self.result_view = read_only("jobResult", "Its result or error, once it ends.")
         self.raw_view = read_only("jobResultRaw", "The stored result as JSON, once it ends.")
         self.raw_toggle = action_button(
@@ -112,8 +132,6 @@ class JobPane(DetailCard):
         self.result_stack = QStackedWidget()
         self.result_stack.addWidget(self.result_view)
         self.result_stack.addWidget(self.raw_view)
-        # A failure reads as one plain line first, its code as a chip beside it; the rest (a
-        # CLI's traceback, the error's details) is folded under "Show details".
         self.cause_label = value_label("jobCause")
         self.cause_label.setFont(
             scaled_font(self.cause_label.font(), 1.0, weight=QFont.Weight.DemiBold)
@@ -141,21 +159,7 @@ class JobPane(DetailCard):
         result_column.addWidget(self.result_stack, 1)
         # Folded, the cause and its buttons stay together at the top rather than spread down.
         result_column.addStretch(0)
-        self._failed = False
-        self._show_failure(None)
-        self.texts = QTabWidget()
-        self.texts.setObjectName("jobTexts")
-        self.texts.setDocumentMode(True)
-        self.texts.addTab(self.output_view, "Output")
-        self.texts.addTab(result_box, "Result")
-        self.column.insertWidget(1, self.detail_title)
-        self.column.insertWidget(2, self.approval_label)
-        self.action_row.addWidget(self.cancel_button)
-        self.action_row.addWidget(self.retry_button)
-        self.action_row.addStretch(1)
-        # The texts take the pane's height, not an empty stretch under the buttons.
-        self.column.takeAt(self.column.count() - 1)
-        self.column.addWidget(self.texts, 1)
+        return result_box
 
     def show_job(self, job: DeskJob) -> None:
         """Show `job` and follow it while it runs."""

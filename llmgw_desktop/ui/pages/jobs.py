@@ -77,57 +77,9 @@ class JobsPage(Page):
         self._select_after_load: str | None = None
         self.confirm_box: QMessageBox | None = None
 
-        self.state_filter = QComboBox()
-        self.state_filter.setObjectName("jobsStateFilter")
-        self.state_filter.setAccessibleName("Show jobs")
-        for label, states in STATE_FILTERS:
-            self.state_filter.addItem(label, states)
-        self.provider_filter = QComboBox()
-        self.provider_filter.setObjectName("jobsProviderFilter")
-        self.provider_filter.setAccessibleName("Provider")
-        self.provider_filter.addItem("Any provider", None)
-        for provider in self.engine.providers.states():
-            if provider.is_cli:  # jobs run on CLIs only
-                self.provider_filter.addItem(provider.display_name, provider.id)
-        self.search = QLineEdit()
-        self.search.setObjectName("jobsSearch")
-        self.search.setAccessibleName("Search jobs")
-        self.search.setPlaceholderText("Search job id, principal, caller, prompt…")
-        self.search.setClearButtonEnabled(True)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("jobsCount")
-        filters = QHBoxLayout()
-        filters.addWidget(self.state_filter)
-        filters.addWidget(self.provider_filter)
-        filters.addWidget(self.search, 1)
-        filters.addWidget(self.count_label)
-
-        self.model = JobsModel(stuck_after_s=self.engine.jobs.stuck_after_s)
-        self.model.names = ProviderNames.of(self.engine)
-        self.table = JobsTable()
-        self.table.setObjectName("jobsTable")
-        self.table.setAccessibleName("Jobs")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setShowGrid(False)
-        self.table.verticalHeader().setVisible(False)
-        # Two lines a job: a long prompt ends in "…" and says the rest in its tooltip.
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-
-        # The chosen job's follower is cancelled on its own (another job chosen, page hidden).
-        self.pane = JobPane(self.engine, UiTasks(on_error=self.show_error))
-        self.pane.names = self.model.names
-        self.cancel_button = self.pane.cancel_button
-        self.retry_button = self.pane.retry_button
-        self.detail_title = self.pane.detail_title
-        self.approval_label = self.pane.approval_label
-        self.output_view = self.pane.output_view
-        self.result_view = self.pane.result_view
-        self.raw_view = self.pane.raw_view
-        self.raw_toggle = self.pane.raw_toggle
-        self.result_stack = self.pane.result_stack
+        filters = self._filters()
+        self._build_table()
+        self._build_pane()
         self.notice = QLabel()
         self.notice.setObjectName("jobsNotice")
         self.notice.setWordWrap(True)
@@ -153,7 +105,71 @@ class JobsPage(Page):
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick)
+        self._connect(context)
+        self._update_buttons()
 
+    def _filters(self) -> QHBoxLayout:
+        """The jobs shown: by state, by provider (CLIs only: jobs run on CLIs), by a search;
+        and how many."""
+        self.state_filter = QComboBox()
+        self.state_filter.setObjectName("jobsStateFilter")
+        self.state_filter.setAccessibleName("Show jobs")
+        for label, states in STATE_FILTERS:
+            self.state_filter.addItem(label, states)
+        self.provider_filter = QComboBox()
+        self.provider_filter.setObjectName("jobsProviderFilter")
+        self.provider_filter.setAccessibleName("Provider")
+        self.provider_filter.addItem("Any provider", None)
+        for provider in self.engine.providers.states():
+            if provider.is_cli:  # jobs run on CLIs only
+                self.provider_filter.addItem(provider.display_name, provider.id)
+        self.search = QLineEdit()
+        self.search.setObjectName("jobsSearch")
+        self.search.setAccessibleName("Search jobs")
+        self.search.setPlaceholderText("Search job id, principal, caller, prompt…")
+        self.search.setClearButtonEnabled(True)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("jobsCount")
+        filters = QHBoxLayout()
+        filters.addWidget(self.state_filter)
+        filters.addWidget(self.provider_filter)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.count_label)
+        return filters
+
+    def _build_table(self) -> None:
+        """The list of jobs, two lines a job."""
+        self.model = JobsModel(stuck_after_s=self.engine.jobs.stuck_after_s)
+        self.model.names = ProviderNames.of(self.engine)
+        self.table = JobsTable()
+        self.table.setObjectName("jobsTable")
+        self.table.setAccessibleName("Jobs")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().setVisible(False)
+        # Two lines a job: a long prompt ends in "…" and says the rest in its tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+
+    def _build_pane(self) -> None:
+        """The chosen job's pane, and its parts by name (what the page and its tests reach)."""
+        # The chosen job's follower is cancelled on its own (another job chosen, page hidden).
+        self.pane = JobPane(self.engine, UiTasks(on_error=self.show_error))
+        self.pane.names = self.model.names
+        self.cancel_button = self.pane.cancel_button
+        self.retry_button = self.pane.retry_button
+        self.detail_title = self.pane.detail_title
+        self.approval_label = self.pane.approval_label
+        self.output_view = self.pane.output_view
+        self.result_view = self.pane.result_view
+        self.raw_view = self.pane.raw_view
+        self.raw_toggle = self.pane.raw_toggle
+        self.result_stack = self.pane.result_stack
+
+    def _connect(self, context: PageContext) -> None:
+        """What reloads the list (a job's change, a filter) and what the buttons do."""
         context.bridge.jobStateChanged.connect(lambda *_event: self.request_refresh())
         context.bridge.jobStuckChanged.connect(lambda _event: self.request_refresh())
         self.state_filter.currentIndexChanged.connect(lambda _i: self.request_refresh())
@@ -164,7 +180,6 @@ class JobsPage(Page):
         self.table.openRequested.connect(self._open_index)
         self.cancel_button.clicked.connect(self.confirm_cancel)
         self.retry_button.clicked.connect(self.retry_selected)
-        self._update_buttons()
 
     # -- showing ------------------------------------------------------------------------
 

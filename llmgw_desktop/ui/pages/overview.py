@@ -91,23 +91,55 @@ class OverviewPage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        facts, actions = context.facts, context.actions
         self.status_label = QLabel()
         self.status_label.setObjectName("engineStatus")
         # A store problem's reason can be long (sqlite's own words): wrap it, never widen the
         # page past the window.
         self.status_label.setWordWrap(True)
-        self.endpoint_label = QLabel(facts.endpoint)
+        endpoint_row = self._endpoint_row(context)
+        head = self._page_head(context)
+        # The first line: is it working, what does it cost, what fails, what is stuck.
+        self.figures = FigureStrip(self._open_figure)
+        gateway = self._details(context, endpoint_row)
+        bridge = context.bridge
+        self._charts: LiveCharts | None = None
+        self._shown = False
+        self._build_traffic()
+        health = self._health_box(context)
+        self._build_content(gateway, health)
+        outer = QVBoxLayout(self)
+        page_margins(outer)
+        outer.addWidget(head)
+        outer.addWidget(self.scroller, 1)
+        self._spend: SpendToday | None = None
+        self._spend_read_at = -float(SPEND_READ_MS)
+
+        bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
+        bridge.pauseChanged.connect(lambda _paused: self.refresh_status())
+        # Only while shown, like the charts: a hidden page has nothing to redraw.
+        self._timer = QTimer(self)
+        self._timer.setInterval(STATUS_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh_status)
+        self.refresh_status()
+
+    def _endpoint_row(self, context: PageContext) -> QHBoxLayout:
+        """The MCP endpoint, selectable, with the button that copies it beside it."""
+        self.endpoint_label = QLabel(context.facts.endpoint)
         self.endpoint_label.setObjectName("endpoint")
         self.endpoint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the MCP endpoint to the clipboard")
-        copy.clicked.connect(actions.copy_endpoint.trigger)
+        copy.clicked.connect(context.actions.copy_endpoint.trigger)
         endpoint_row = QHBoxLayout()
         endpoint_row.addWidget(self.endpoint_label)
         endpoint_row.addWidget(copy)  # beside the address it copies
         endpoint_row.addStretch(1)
-        # Pause every provider: a switch in the page's head, where its title says what it is.
+        return endpoint_row
+
+    def _page_head(self, context: PageContext) -> PageHead:
+        """The title, with Pause all providers: a switch in the page's head, where its title
+        says what it is."""
+        actions = context.actions
         self.pause_switch = Switch("Pause all providers")
         self.pause_switch.setObjectName("pauseAll")
         self.pause_switch.setToolTip("Refuse every call until switched off again (nothing is lost)")
@@ -116,12 +148,11 @@ class OverviewPage(Page):
         actions.pause_all.toggled.connect(self._follow_pause)
         head = PageHead(self.TITLE)
         head.action_row.addWidget(self.pause_switch)
+        return head
 
-        # The first line: is it working, what does it cost, what fails, what is stuck.
-        self.figures = FigureStrip(self._open_figure)
-
-        # The details, under the charts: the gateway's state and trouble in words, and where
-        # it keeps things.
+    def _details(self, context: PageContext, endpoint_row: QHBoxLayout) -> QGroupBox:
+        """The details, under the charts: the gateway's state and trouble in words, and where
+        it keeps things."""
         gateway = QGroupBox("Details")
         form, places = QFormLayout(), QFormLayout()
         facts_row = QHBoxLayout(gateway)
@@ -166,13 +197,14 @@ class OverviewPage(Page):
         form.addRow("Secrets sent", self.guard_label)
         form.addRow(_term("MCP endpoint", MCP_TIP), endpoint_row)
         # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
+        facts = context.facts
         places.addRow("Health", PathLabel(facts.health_url))
         places.addRow("Data", PathLabel(str(facts.data_dir)))
         places.addRow("Log", PathLabel(str(facts.log_file)))
+        return gateway
 
-        bridge = context.bridge
-        self._charts: LiveCharts | None = None
-        self._shown = False
+    def _build_traffic(self) -> None:
+        """The live traffic box, holding the charts' place until they are built."""
         self.traffic = QGroupBox("Live traffic")
         self._traffic_layout = QVBoxLayout(self.traffic)
         self._charts_placeholder = _ChartsPlaceholder("Loading the charts…")
@@ -180,10 +212,12 @@ class OverviewPage(Page):
         self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._charts_placeholder.setMinimumHeight(CHARTS_PLACEHOLDER_HEIGHT)
         self._traffic_layout.addWidget(self._charts_placeholder)
-        # Provider health with each provider's switch (the Overview's only switches: the
-        # tray and the Providers page have the same), those that cannot answer folded away.
-        self.health = ProviderHealthTable(bridge, self.tasks)
-        self.health.switch_cells.switched.connect(actions.switch_provider)
+
+    def _health_box(self, context: PageContext) -> QGroupBox:
+        """Provider health with each provider's switch (the Overview's only switches: the tray
+        and the Providers page have the same), those that cannot answer folded away."""
+        self.health = ProviderHealthTable(context.bridge, self.tasks)
+        self.health.switch_cells.switched.connect(context.actions.switch_provider)
         self.unfold_button = QToolButton()
         self.unfold_button.setObjectName("healthShowAll")
         self.unfold_button.setCheckable(True)
@@ -195,10 +229,12 @@ class OverviewPage(Page):
         health_column = QVBoxLayout(health)
         health_column.addWidget(self.health)
         health_column.addWidget(self.unfold_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return health
 
-        # What a person opens the Overview for first: the four figures, then the charts where
-        # they are seen without scrolling, then each provider's health, the details in words
-        # and the costs.
+    def _build_content(self, gateway: QGroupBox, health: QGroupBox) -> None:
+        """What a person opens the Overview for first: the four figures, then the charts where
+        they are seen without scrolling, then each provider's health, the details in words
+        and the costs; scrolled under the page's head."""
         self._content = content = QWidget()
         content.setObjectName("overviewContent")
         self.column = QVBoxLayout(content)
@@ -208,7 +244,7 @@ class OverviewPage(Page):
         self.column.addWidget(self.traffic)
         self.column.addWidget(health)
         self.column.addWidget(gateway)
-        self.costs = CostBreakdownBox(bridge, self.tasks)  # loads itself while visible
+        self.costs = CostBreakdownBox(self.context.bridge, self.tasks)  # loads itself while visible
         self.column.addWidget(self.costs)
         self.column.addStretch(1)
         # The details make the page taller than a small window: it scrolls under its head,
@@ -218,20 +254,6 @@ class OverviewPage(Page):
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
         self.scroller.setWidget(content)
         self.scroller.viewport().installEventFilter(self)
-        outer = QVBoxLayout(self)
-        page_margins(outer)
-        outer.addWidget(head)
-        outer.addWidget(self.scroller, 1)
-        self._spend: SpendToday | None = None
-        self._spend_read_at = -float(SPEND_READ_MS)
-
-        bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
-        bridge.pauseChanged.connect(lambda _paused: self.refresh_status())
-        # Only while shown, like the charts: a hidden page has nothing to redraw.
-        self._timer = QTimer(self)
-        self._timer.setInterval(STATUS_REFRESH_MS)
-        self._timer.timeout.connect(self.refresh_status)
-        self.refresh_status()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The scroll area's room changed: the charts take what the first screen has left."""

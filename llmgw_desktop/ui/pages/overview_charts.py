@@ -143,27 +143,7 @@ class LiveCharts(QWidget):
         about 10 ms of pyqtgraph set-up (docs/PERFORMANCE.md)."""
         super().__init__(parent)
         self._engine = engine
-        self.window_choice = QComboBox()
-        self.window_choice.setObjectName("metricsWindow")
-        self.window_choice.setToolTip("How much time the charts show")
-        for window in WINDOWS:
-            self.window_choice.addItem(window.label, window.key)
-        self.window_choice.setCurrentIndex([w.key for w in WINDOWS].index(DEFAULT_WINDOW))
-        self.window_choice.currentIndexChanged.connect(lambda _index: self.redraw())
-        self.reset_button = QPushButton("Reset zoom")
-        self.reset_button.setObjectName("chartsResetZoom")
-        self.reset_button.setToolTip("Show the whole window again")
-        self.reset_button.setEnabled(False)
-        self.reset_button.clicked.connect(self.reset_zoom)
-        hint = QLabel("Hover, drag, scroll or click a point")
-        hint.setObjectName("chartsHint")
-        hint.setToolTip(
-            "Hover a point for its exact values. "
-            "Drag a chart along time to pan and scroll to zoom (all four move together). "
-            "Click a point to open the Flight recorder at that moment: the requests started "
-            f"from {MOMENT_LEAD_S:g} s before it to its end (the charts count a request when "
-            "it finishes). A click on the errors line lists the failed ones."
-        )
+        header = self._header()
         self.totals_label = QLabel()
         self.totals_label.setObjectName("metricsTotals")
         # Wrapped, so its width never pushes the page: unwrapped, each longer figure widened
@@ -173,21 +153,6 @@ class LiveCharts(QWidget):
         self.savings_label = QLabel()
         self.savings_label.setObjectName("metricsSavings")
         self.savings_label.setWordWrap(True)
-
-        # Said when the charts open on less than the window (the data is younger than it).
-        self.since_label = QLabel()
-        self.since_label.setObjectName("chartsSince")
-        set_tone(self.since_label, "muted")
-        self._home = 0
-        header = QHBoxLayout()
-        header.addWidget(QLabel("Show the last"))
-        header.addWidget(self.window_choice)
-        header.addWidget(self.reset_button)
-        header.addWidget(self.since_label)
-        # The hint wraps rather than widening the page past a small window.
-        hint.setWordWrap(True)
-        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        header.addWidget(hint, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(header)
@@ -214,6 +179,46 @@ class LiveCharts(QWidget):
         self._warmed = False
         if build_now:
             self.finish_building()
+
+    def _header(self) -> QHBoxLayout:
+        """Over the charts: the time they show, Reset zoom, since when there is data (when
+        that is less than the window), and how to use them."""
+        self.window_choice = QComboBox()
+        self.window_choice.setObjectName("metricsWindow")
+        self.window_choice.setToolTip("How much time the charts show")
+        for window in WINDOWS:
+            self.window_choice.addItem(window.label, window.key)
+        self.window_choice.setCurrentIndex([w.key for w in WINDOWS].index(DEFAULT_WINDOW))
+        self.window_choice.currentIndexChanged.connect(lambda _index: self.redraw())
+        self.reset_button = QPushButton("Reset zoom")
+        self.reset_button.setObjectName("chartsResetZoom")
+        self.reset_button.setToolTip("Show the whole window again")
+        self.reset_button.setEnabled(False)
+        self.reset_button.clicked.connect(self.reset_zoom)
+        hint = QLabel("Hover, drag, scroll or click a point")
+        hint.setObjectName("chartsHint")
+        hint.setToolTip(
+            "Hover a point for its exact values. "
+            "Drag a chart along time to pan and scroll to zoom (all four move together). "
+            "Click a point to open the Flight recorder at that moment: the requests started "
+            f"from {MOMENT_LEAD_S:g} s before it to its end (the charts count a request when "
+            "it finishes). A click on the errors line lists the failed ones."
+        )
+        # Said when the charts open on less than the window (the data is younger than it).
+        self.since_label = QLabel()
+        self.since_label.setObjectName("chartsSince")
+        set_tone(self.since_label, "muted")
+        self._home = 0
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Show the last"))
+        header.addWidget(self.window_choice)
+        header.addWidget(self.reset_button)
+        header.addWidget(self.since_label)
+        # The hint wraps rather than widening the page past a small window.
+        hint.setWordWrap(True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(hint, 1)
+        return header
 
     def build_next(self) -> bool:
         """Build the next plot; True once all four are built (and their series wired). The

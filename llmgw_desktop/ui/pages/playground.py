@@ -100,6 +100,33 @@ class PlaygroundPage(Page):
         self._row: AnswerRow | None = None  # the latest turn's answers
         self._no_answer = AnswerPane("playgroundNoAnswer")  # `answer` before any turn
 
+        self._build_model_controls()
+        self.transcript = ChatView()
+        self.status = QLabel()
+        self.status.setObjectName("playgroundStatus")
+        self.status.setWordWrap(True)
+        self.status.hide()
+        self._build_message_controls()
+        head = PageHead(
+            self.TITLE, "Chat with any model the gateway serves; every answer is recorded."
+        )
+        head.add_action(self.new_button)
+        choose = self._choose_row()
+        composer = QHBoxLayout()
+        composer.setSpacing(SPACE["s"])
+        composer.addWidget(self.prompt, 1)
+        composer.addWidget(self.embed_button, 0, Qt.AlignmentFlag.AlignBottom)
+        composer.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        page_margins(layout)
+        layout.addWidget(head)
+        layout.addLayout(choose)
+        layout.addWidget(self.transcript, 1)  # the conversation takes every spare pixel
+        layout.addWidget(self.status)
+        layout.addLayout(composer)
+
+    def _build_model_controls(self) -> None:
+        """The model asked, the model compared with it, Refresh (the list) and Compare."""
         self.model_box = ModelPicker("playgroundModel", "model (e.g. claude-sonnet-4-6)")
         self.compare_box = ModelPicker("playgroundCompareModel", "second model")
         self.refresh_button = QToolButton()
@@ -115,11 +142,9 @@ class PlaygroundPage(Page):
         )
         self.compare_button.setEnabled(False)
         self.compare_button.clicked.connect(self.compare)
-        self.transcript = ChatView()
-        self.status = QLabel()
-        self.status.setObjectName("playgroundStatus")
-        self.status.setWordWrap(True)
-        self.status.hide()
+
+    def _build_message_controls(self) -> None:
+        """The message being written, Send, Embed, and New chat (in the page's head)."""
         self.prompt = Composer()
         self.prompt.submitted.connect(self.send)
         self.send_button = action_button(
@@ -137,10 +162,8 @@ class PlaygroundPage(Page):
         self.new_button.setToolTip("Start again with an empty conversation")
         self.new_button.clicked.connect(self.new_chat)
 
-        head = PageHead(
-            self.TITLE, "Chat with any model the gateway serves; every answer is recorded."
-        )
-        head.add_action(self.new_button)
+    def _choose_row(self) -> QHBoxLayout:
+        """The models, labelled (Alt+M, Alt+W reach them), with Refresh and Compare."""
         model_label = QLabel("&Model")
         model_label.setBuddy(self.model_box)
         compare_label = QLabel("Compare &with")
@@ -154,18 +177,7 @@ class PlaygroundPage(Page):
         choose.addWidget(compare_label)
         choose.addWidget(self.compare_box, 2)
         choose.addWidget(self.compare_button)
-        composer = QHBoxLayout()
-        composer.setSpacing(SPACE["s"])
-        composer.addWidget(self.prompt, 1)
-        composer.addWidget(self.embed_button, 0, Qt.AlignmentFlag.AlignBottom)
-        composer.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
-        layout = QVBoxLayout(self)
-        page_margins(layout)
-        layout.addWidget(head)
-        layout.addLayout(choose)
-        layout.addWidget(self.transcript, 1)  # the conversation takes every spare pixel
-        layout.addWidget(self.status)
-        layout.addLayout(composer)
+        return choose
 
     @property
     def answer(self) -> AnswerPane:

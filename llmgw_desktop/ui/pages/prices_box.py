@@ -58,20 +58,7 @@ class PricesBox(QWidget):
         super().__init__()
         self.setObjectName("prices")
         self._engine = engine
-        self.table = QTableWidget(0, len(PRICE_COLUMNS))
-        self.table.setObjectName("priceTable")
-        self.table.setAccessibleName("Prices in use")
-        self.table.setHorizontalHeaderLabels(list(PRICE_COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table, not its cells
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(True)
-        self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)
-        align_heading(self.table, FIGURES)
-        self.table.itemSelectionChanged.connect(self._edit_selected)
+        self._build_table()
         self.empty_label = caption()
         self.empty_label.setObjectName("pricesEmpty")
         self.bundled_switch = Switch("Show the bundled prices")
@@ -84,31 +71,8 @@ class PricesBox(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("pricesCount")
         set_tone(self.count_label, "muted")
-        # The maintained database beneath the table: what prices the models the table leaves
-        # out (a cloud's own price, embeddings), with its version and date; on the list's top
-        # line, so the list keeps its height.
-        self.database_label = QLabel()
-        self.database_label.setObjectName("pricesDatabase")
-        set_tone(self.database_label, "muted")
-        database = engine.prices.maintained
-        self.database_label.setText(
-            f"Beneath them: {database.label}" if database is not None else "No price database"
-        )
-        self.database_label.setToolTip(
-            "Models neither you nor the bundled table price are priced by a maintained "
-            "database of every provider's prices (each cloud's own, embeddings); a model it "
-            "does not know is not priced, and is refused under a hard dollar budget."
-        )
-
-        self.editor = PriceEditor(engine, tasks, can_save=can_save)
-        self.editor.saved.connect(self._saved)
-        # The form's parts, by the names the page has always had.
-        self.model_edit = self.editor.model_edit
-        self.edits = self.editor.edits
-        self.save_button = self.editor.save_button
-        self.remove_button = self.editor.remove_button
-        self.current_label = self.editor.current_label
-        self.message_label = self.editor.message_label
+        self._build_database_label(engine)
+        self._build_editor(engine, tasks, can_save=can_save)
         self.empty = EmptyState(
             "prices",
             "No prices of your own yet",
@@ -128,6 +92,51 @@ class PricesBox(QWidget):
         column.addWidget(self.empty_label)
         column.addWidget(MasterDetail(self.listed, self.editor, list_share=LIST_SHARE), 1)
         self.show_entries()
+
+    def _build_table(self) -> None:
+        """The prices in use, a model a row (choosing one puts it in the form)."""
+        self.table = QTableWidget(0, len(PRICE_COLUMNS))
+        self.table.setObjectName("priceTable")
+        self.table.setAccessibleName("Prices in use")
+        self.table.setHorizontalHeaderLabels(list(PRICE_COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, not its cells
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)
+        align_heading(self.table, FIGURES)
+        self.table.itemSelectionChanged.connect(self._edit_selected)
+
+    def _build_database_label(self, engine: Engine) -> None:
+        """The maintained database beneath the table: what prices the models the table leaves
+        out (a cloud's own price, embeddings), with its version and date; on the list's top
+        line, so the list keeps its height."""
+        self.database_label = QLabel()
+        self.database_label.setObjectName("pricesDatabase")
+        set_tone(self.database_label, "muted")
+        database = engine.prices.maintained
+        self.database_label.setText(
+            f"Beneath them: {database.label}" if database is not None else "No price database"
+        )
+        self.database_label.setToolTip(
+            "Models neither you nor the bundled table price are priced by a maintained "
+            "database of every provider's prices (each cloud's own, embeddings); a model it "
+            "does not know is not priced, and is refused under a hard dollar budget."
+        )
+
+    def _build_editor(self, engine: Engine, tasks: UiTasks, *, can_save: bool) -> None:
+        """Your price's form, and its parts by the names the page has always had."""
+        self.editor = PriceEditor(engine, tasks, can_save=can_save)
+        self.editor.saved.connect(self._saved)
+        self.model_edit = self.editor.model_edit
+        self.edits = self.editor.edits
+        self.save_button = self.editor.save_button
+        self.remove_button = self.editor.remove_button
+        self.current_label = self.editor.current_label
+        self.message_label = self.editor.message_label
 
     def show_entries(self) -> None:
         """List your prices as the engine holds them now (and the bundled ones, when asked)."""

@@ -79,26 +79,8 @@ class ProviderDetail(DetailCard):
         self.stale_detail = value_label("staleDetail")
         set_tone(self.stale_detail, "warning")
         self.default_label = value_label("defaultModel")
-        self.plan_label = value_label("upgradePlan")
-        self.copy_plan = action_button(
-            "Copy", "copyPlan", icon="copy", tip="Copy the command to the clipboard"
-        )
-        # The command on its own lines, its Copy under it: beside it, a long command's last
-        # line was cut.
-        plan_row = QVBoxLayout()
-        plan_row.setSpacing(SPACE["xs"])
-        plan_row.addWidget(self.plan_label)
-        plan_row.addWidget(self.copy_plan, 0, Qt.AlignmentFlag.AlignLeft)
-        self.test_button = action_button(
-            "Test", "testProvider", icon="test", tip="Send it a tiny request and show the answer"
-        )
-        self.test_label = value_label("testResult")
-        test_row = QHBoxLayout()
-        # The result reads apart from the button ("Not tested yet" touched it), as on the MCP
-        # servers page.
-        test_row.setSpacing(SPACE["m"])
-        test_row.addWidget(self.test_button)
-        test_row.addWidget(self.test_label, 1)
+        plan_row = self._upgrade_plan_row()
+        test_row = self._test_row()
         self.edit_button = action_button(
             "Edit provider…", "editProvider", icon="edit", tip="Change your provider's settings"
         )
@@ -126,6 +108,32 @@ class ProviderDetail(DetailCard):
         self.action_row.addWidget(self.edit_button)
         self.action_row.addWidget(self.keys_button)
         self.action_row.addStretch(1)
+
+    def _upgrade_plan_row(self) -> QVBoxLayout:
+        """The upgrade command on its own lines, its Copy under it: beside it, a long
+        command's last line was cut."""
+        self.plan_label = value_label("upgradePlan")
+        self.copy_plan = action_button(
+            "Copy", "copyPlan", icon="copy", tip="Copy the command to the clipboard"
+        )
+        plan_row = QVBoxLayout()
+        plan_row.setSpacing(SPACE["xs"])
+        plan_row.addWidget(self.plan_label)
+        plan_row.addWidget(self.copy_plan, 0, Qt.AlignmentFlag.AlignLeft)
+        return plan_row
+
+    def _test_row(self) -> QHBoxLayout:
+        """Test, and its result beside it, spaced apart from the button so they read as two
+        things (as on the MCP servers page)."""
+        self.test_button = action_button(
+            "Test", "testProvider", icon="test", tip="Send it a tiny request and show the answer"
+        )
+        self.test_label = value_label("testResult")
+        test_row = QHBoxLayout()
+        test_row.setSpacing(SPACE["m"])
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_label, 1)
+        return test_row
 
     def show_row(
         self,

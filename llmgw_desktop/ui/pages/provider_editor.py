@@ -139,6 +139,57 @@ class ProviderEditorDialog(QDialog):
             editor.draft_of(provider_id) if provider_id is not None else None
         ) or ProviderDraft("")
 
+        self._build_fields(draft)
+        test_row = self._test_row()
+        entries = (
+            editor.entries_of(provider_id, draft.models)
+            if provider_id is not None
+            else ModelEntries()
+        )
+        self.aliases = RowsTable(ALIAS_COLUMNS, "aliasRows")
+        self.aliases.set_rows(alias_rows(entries))
+        self.routes = RowsTable(ROUTE_COLUMNS, "routeRows")
+        self.routes.set_rows(route_rows(entries))
+        self.prices = RowsTable(PRICE_COLUMNS, "priceRows")
+        self.prices.set_rows(price_rows(entries))
+        self._form = form = self._form_layout(test_row)
+        self.more_button.toggled.connect(self._show_more)
+        self.url_edit.textEdited.connect(self._suggest_id)
+        self.id_edit.textEdited.connect(lambda _typed: self.id_edit.setProperty("suggested", False))
+        self._tested_draft: ProviderDraft | None = None  # the last draft whose test passed
+        self._armed_draft: ProviderDraft | None = None  # failed its test; saved on a 2nd Save
+        buttons = self._buttons(can_save=editor.can_save)
+        column = QVBoxLayout(self)
+        column.addLayout(form)
+        column.addLayout(buttons)
+        self._fields: dict[str, QWidget] = {
+            "id": self.id_edit,
+            "kind": self.kind_box,
+            **self.cloud_fields.edits,
+            "base_url": self.url_edit,
+            "api_key": self.key_edit,
+            "headers": self.headers_edit,
+            "proxy": self.proxy_edit,
+            "models": self.models_edit,
+            "aliases": self.aliases,
+            "routes": self.routes,
+            "prices": self.prices,
+        }
+        self.kind_box.currentTextChanged.connect(self._kind_changed)
+        self._kind_changed(draft.kind)
+        # An existing provider with any of them set opens with them shown.
+        self.more_button.setChecked(
+            bool(draft.headers or draft.proxy or draft.models)
+            or bool(entries.aliases or entries.routes or entries.prices)
+        )
+        self._show_more(self.more_button.isChecked())
+        self.resize(720, 560)
+        if provider_id is not None:
+            tasks.spawn(self._show_key_state(provider_id), what="read the vault")
+
+    def _build_fields(self, draft: ProviderDraft) -> None:
+        """The provider's own fields, filled from `draft`: id, name, kind (and a cloud's
+        settings), base URL, key, headers, proxy and models."""
         self.id_edit = QLineEdit(draft.id)
         self.id_edit.setPlaceholderText("work-vllm (lowercase; used as work-vllm/<model>)")
         self.id_edit.setEnabled(self._new)
@@ -163,6 +214,10 @@ class ProviderEditorDialog(QDialog):
         self.models_edit = QPlainTextEdit("\n".join(draft.models))
         self.models_edit.setPlaceholderText("one model id a line (empty: what it lists)")
         self.models_edit.setMaximumHeight(60)
+
+    def _test_row(self) -> QHBoxLayout:
+        """Test (list the endpoint's models with the fields as typed), what it found, and the
+        button that takes the models it listed."""
         self.test_button = QPushButton("Test")
         self.test_button.setObjectName("testEndpoint")
         self.test_button.setToolTip("List the endpoint's models (GET /models) with these fields")
@@ -176,21 +231,11 @@ class ProviderEditorDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_label, 1)
         test_row.addWidget(self.use_models)
+        return test_row
 
-        entries = (
-            editor.entries_of(provider_id, draft.models)
-            if provider_id is not None
-            else ModelEntries()
-        )
-        self.aliases = RowsTable(ALIAS_COLUMNS, "aliasRows")
-        self.aliases.set_rows(alias_rows(entries))
-        self.routes = RowsTable(ROUTE_COLUMNS, "routeRows")
-        self.routes.set_rows(route_rows(entries))
-        self.prices = RowsTable(PRICE_COLUMNS, "priceRows")
-        self.prices.set_rows(price_rows(entries))
-
-        # What a provider needs first (its kind, where it is, its key) and its test; the
-        # rest folded under "More settings".
+    def _form_layout(self, test_row: QHBoxLayout) -> QFormLayout:
+        """What a provider needs first (its kind, where it is, its key) and its test; the rest
+        folded under "More settings"."""
         self.more_button = QToolButton()
         self.more_button.setObjectName("moreProviderSettings")
         self.more_button.setText("More settings: headers, proxy, models, aliases, routes, prices")
@@ -220,19 +265,16 @@ class ProviderEditorDialog(QDialog):
         form.addRow("Aliases", self.aliases)
         form.addRow("Routes", self.routes)
         form.addRow("Prices (USD / M tokens)", self.prices)
-        self._form = form
-        self.more_button.toggled.connect(self._show_more)
-        self.url_edit.textEdited.connect(self._suggest_id)
-        self.id_edit.textEdited.connect(lambda _typed: self.id_edit.setProperty("suggested", False))
-        self._tested_draft: ProviderDraft | None = None  # the last draft whose test passed
-        self._armed_draft: ProviderDraft | None = None  # failed its test; saved on a 2nd Save
+        return form
 
+    def _buttons(self, *, can_save: bool) -> QHBoxLayout:
+        """Remove (an existing provider), what Save said, Cancel and Save."""
         self.message_label = _wrapping("editorMessage")
         self.save_button = QPushButton("Save")
         self.save_button.setObjectName("saveProvider")
         self.save_button.setDefault(True)
-        self.save_button.setEnabled(editor.can_save)
-        if not editor.can_save:
+        self.save_button.setEnabled(can_save)
+        if not can_save:
             self.message_label.setText("This gateway runs without a config.toml to save to.")
         self.save_button.clicked.connect(self._start_save)
         cancel = QPushButton("Cancel")
@@ -240,7 +282,7 @@ class ProviderEditorDialog(QDialog):
         # Asks by a second click rather than a nested dialog (no nested loops on the desk).
         self.remove_button = QPushButton("Remove…")
         self.remove_button.setObjectName("removeProvider")
-        self.remove_button.setVisible(not self._new and editor.can_save)
+        self.remove_button.setVisible(not self._new and can_save)
         self.remove_button.clicked.connect(self._remove_clicked)
         self._remove_armed = False
         buttons = QHBoxLayout()
@@ -248,33 +290,7 @@ class ProviderEditorDialog(QDialog):
         buttons.addWidget(self.message_label, 1)
         buttons.addWidget(cancel)
         buttons.addWidget(self.save_button)
-        column = QVBoxLayout(self)
-        column.addLayout(form)
-        column.addLayout(buttons)
-        self._fields: dict[str, QWidget] = {
-            "id": self.id_edit,
-            "kind": self.kind_box,
-            **self.cloud_fields.edits,
-            "base_url": self.url_edit,
-            "api_key": self.key_edit,
-            "headers": self.headers_edit,
-            "proxy": self.proxy_edit,
-            "models": self.models_edit,
-            "aliases": self.aliases,
-            "routes": self.routes,
-            "prices": self.prices,
-        }
-        self.kind_box.currentTextChanged.connect(self._kind_changed)
-        self._kind_changed(draft.kind)
-        # An existing provider with any of them set opens with them shown.
-        self.more_button.setChecked(
-            bool(draft.headers or draft.proxy or draft.models)
-            or bool(entries.aliases or entries.routes or entries.prices)
-        )
-        self._show_more(self.more_button.isChecked())
-        self.resize(720, 560)
-        if provider_id is not None:
-            tasks.spawn(self._show_key_state(provider_id), what="read the vault")
+        return buttons
 
     # -- reading the fields -----------------------------------------------------------------
 

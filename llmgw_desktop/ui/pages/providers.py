@@ -98,6 +98,41 @@ class ProvidersPage(Page):
         self._reload = False
         self._pending_select: str | None = None
 
+        head = self._page_head()
+        self.editor: ProviderEditorDialog | None = None
+        # Stale aliases and routes: requests for them fail upstream with a bare 404.
+        self.stale_label = QLabel()
+        self.stale_label.setObjectName("staleReferences")
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setVisible(False)
+        # Routes over several providers: each target's share, latency and cool-down.
+        self.route_targets = RouteTargetsView()
+
+        self.table = ProvidersTable()
+        self.columns = self.table.columns
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.table.switched.connect(self.switch_provider)
+        self._build_detail()
+        listing = self._listing_with_fold()
+        column = QVBoxLayout(self)
+        page_margins(column)
+        column.addWidget(head)
+        column.addWidget(self.stale_label)
+        column.addWidget(self.route_targets)
+        column.addWidget(MasterDetail(listing, self.detail), 1)
+        self.detail.heading.setText("Loading the providers…")  # until the first rows are in
+
+        bridge = context.bridge
+        bridge.providerToggled.connect(self._on_toggled)
+        bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
+        bridge.breakerChanged.connect(lambda _p, _state: self.request_refresh())
+        bridge.restsChanged.connect(self.request_refresh)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.request_refresh)
+
+    def _page_head(self) -> PageHead:
+        """The title, what the page lists, Refresh and Add provider…."""
         head = PageHead(
             self.TITLE,
             "Coding CLIs run as jobs on this machine; API providers are reached over HTTP with "
@@ -114,22 +149,12 @@ class ProvidersPage(Page):
         )
         self.add_button.setToolTip("Add your own OpenAI- or Anthropic-compatible endpoint")
         self.add_button.clicked.connect(lambda: self.open_editor(None))
-        self.editor: ProviderEditorDialog | None = None
-        # Stale aliases and routes: requests for them fail upstream with a bare 404.
-        self.stale_label = QLabel()
-        self.stale_label.setObjectName("staleReferences")
-        self.stale_label.setWordWrap(True)
-        self.stale_label.setVisible(False)
-        # Routes over several providers: each target's share, latency and cool-down.
-        self.route_targets = RouteTargetsView()
+        return head
 
-        self.table = ProvidersTable()
-        self.columns = self.table.columns
-        self.table.itemSelectionChanged.connect(self._show_selected)
-        self.table.switched.connect(self.switch_provider)
-
+    def _build_detail(self) -> None:
+        """The chosen provider's details, its controls by the names the page always had, and
+        what they do."""
         self.detail = ProviderDetail()
-        # The details' controls, by the names the page always had.
         self.status_label = self.detail.status_label
         self.enabled_box = self.detail.enabled_box
         self.config_state = self.detail.config_state
@@ -151,8 +176,9 @@ class ProvidersPage(Page):
         self.edit_button.clicked.connect(self._edit_selected)
         self.detail.keys_button.clicked.connect(self._open_keys)
 
-        # The providers that cannot answer whatever their switch says (a CLI not installed, no
-        # key, no server) are folded under the list, one click away.
+    def _listing_with_fold(self) -> QWidget:
+        """The list, with the providers that cannot answer whatever their switch says (a CLI
+        not installed, no key, no server) folded under it, one click away."""
         self.unfold_button = QToolButton()
         self.unfold_button.setObjectName("providersShowAll")
         self.unfold_button.setCheckable(True)
@@ -164,22 +190,7 @@ class ProvidersPage(Page):
         listing_column.setSpacing(SPACE["xs"])
         listing_column.addWidget(self.table, 1)
         listing_column.addWidget(self.unfold_button, 0, Qt.AlignmentFlag.AlignLeft)
-        column = QVBoxLayout(self)
-        page_margins(column)
-        column.addWidget(head)
-        column.addWidget(self.stale_label)
-        column.addWidget(self.route_targets)
-        column.addWidget(MasterDetail(listing, self.detail), 1)
-        self.detail.heading.setText("Loading the providers…")  # until the first rows are in
-
-        bridge = context.bridge
-        bridge.providerToggled.connect(self._on_toggled)
-        bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
-        bridge.breakerChanged.connect(lambda _p, _state: self.request_refresh())
-        bridge.restsChanged.connect(self.request_refresh)
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.request_refresh)
+        return listing
 
     # -- loading ------------------------------------------------------------------------
 

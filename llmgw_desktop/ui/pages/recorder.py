@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from llmgw_desktop.engine.api import ExportFormat, PlaygroundReply, RecorderFilters
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
-from llmgw_desktop.ui.navigator import other_page
+from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_columns import RecorderColumns
@@ -66,6 +67,21 @@ PREFETCH_SCREENS = 2  # fetch the next page once the end is this many screens aw
 LIST_SHARE = 0.68
 
 
+# The Playground replays a request; it opens this page too, so it is reached by its key and what
+# it does, not by importing its class.
+PLAYGROUND_KEY = "playground"
+
+
+@runtime_checkable
+class Replays(Protocol):
+    """A page that sends a recorded request's messages again (the Playground)."""
+
+    def replay(
+        self, original: PlaygroundReply, messages: Sequence[dict[str, Any]], model: str
+    ) -> bool:
+        """Show `original` and send `messages` again to `model`; False while it is busy."""
+
+
 class RecorderPage(Page):
     KEY = "recorder"
     TITLE = "Flight recorder"
@@ -79,86 +95,13 @@ class RecorderPage(Page):
         self._detail_id: str | None = None
         self._failed_asked = 0
 
-        head = PageHead(
-            self.TITLE, "Every request through the gateway: filter, search, pick one to see why."
-        )
-        self.export_button = head.add_action(
-            action_button(
-                "Export…",
-                "recorderExportButton",
-                icon="export",
-                tip="Write the filtered requests to a JSON Lines or CSV file",
-            )
-        )
-        self.export_button.clicked.connect(self.open_export_dialog)
-        self.filters = RecorderFilterBar()
-        self.filters.changed.connect(self.apply_filters)
-        bar = self.filters
-        self.failed_button, self.range_box = bar.failed_button, bar.range_box
-        self.from_edit, self.to_edit, self.search_box = bar.from_edit, bar.to_edit, bar.search_box
-        self.count_label, self._boxes = bar.count_label, bar.boxes
-        self.provider_box, self.model_box = bar.boxes["provider"], bar.boxes["model"]
-        self.state_box, self.caller_box = bar.boxes["state"], bar.boxes["caller"]
-        self.principal_box, self.error_box = bar.boxes["principal"], bar.boxes["error_code"]
-        self.status_box, self.project_box = bar.boxes["http_status"], bar.boxes["project"]
+        head = self._page_head()
+        self._build_filters()
         self.export_label = QLabel()
         self.export_label.setObjectName("recorderExport")
-        # Refused before any provider was asked, in the last 24 h: the rows marked refused or
-        # denied here (a budget, a switch, no key, the approval gate) and the requests refused
-        # at the door, which have no row (they are counted, not recorded).
-        self.refused_label = QLabel()
-        self.refused_label.setObjectName("recorderRefused")
-        set_tone(self.refused_label, "muted")
-        self.refused_label.setWordWrap(True)
-        self.refused_label.setToolTip(
-            "Requests the gateway refused before any provider was asked, in the last 24 h: "
-            "those listed here as refused or denied (a budget, a switched-off provider, no "
-            "key, the approval gate) and those refused at the door (bad credentials, rate "
-            "limits, bodies it could not read), which have no rows"
-        )
-
-        self.table = QTableView()
-        self.table.setObjectName("recorderTable")
-        self.table.setAccessibleName("Recorded requests")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.setShowGrid(False)
-        # A tint on every other row: on a wide list the eye keeps its row.
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        # Fixed row heights: the view never measures rows it does not paint.
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header.setSectionsClickable(True)
-        header.sectionClicked.connect(self._header_clicked)
-        self._fit_pending = True
-        self.columns = RecorderColumns(self.table, self.model)
-        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
-        self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
-
-        # The chosen request as a form under its heading and status, with its actions.
-        self.detail_card = RecorderDetail()
-        self.detail = self.detail_card.text
-        # The kept request over its response (only when body capture kept them).
-        self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
-        # Replay on…, Copy as curl (the bodies' own button is this one), turning capture on.
-        self.replay = ReplayActions(self.engine, self.tasks)
-        self.replay.replayRequested.connect(self.replay_in_playground)
-        self.replay.curl_button.clicked.connect(self.bodies.copy_curl)
-        self.bodies.curl_button.hide()
-        self.detail_card.action_row.addWidget(self.replay)
-        texts = QSplitter(Qt.Orientation.Vertical)
-        texts.setChildrenCollapsible(False)
-        texts.addWidget(self.detail_card)
-        texts.addWidget(self.bodies)
-        texts.setStretchFactor(0, 3)
-        texts.setStretchFactor(1, 2)
-        split = MasterDetail(self.table, texts, list_share=LIST_SHARE)
+        self._build_refused_label()
+        self._build_table()
+        split = self._list_and_detail(context)
         self.empty = EmptyState(
             "recorder",
             "No requests recorded yet",
@@ -191,6 +134,98 @@ class RecorderPage(Page):
         self._live.setInterval(LIVE_REFRESH_MS)
         self._live.timeout.connect(self._live_tick)
         self._show_count()
+
+    def _page_head(self) -> PageHead:
+        """The title, what the page is for, and Export…."""
+        head = PageHead(
+            self.TITLE, "Every request through the gateway: filter, search, pick one to see why."
+        )
+        self.export_button = head.add_action(
+            action_button(
+                "Export…",
+                "recorderExportButton",
+                icon="export",
+                tip="Write the filtered requests to a JSON Lines or CSV file",
+            )
+        )
+        self.export_button.clicked.connect(self.open_export_dialog)
+        return head
+
+    def _build_filters(self) -> None:
+        """The filter bar, and its controls by name (what the page and its tests reach)."""
+        self.filters = RecorderFilterBar()
+        self.filters.changed.connect(self.apply_filters)
+        bar = self.filters
+        self.failed_button, self.range_box = bar.failed_button, bar.range_box
+        self.from_edit, self.to_edit, self.search_box = bar.from_edit, bar.to_edit, bar.search_box
+        self.count_label, self._boxes = bar.count_label, bar.boxes
+        self.provider_box, self.model_box = bar.boxes["provider"], bar.boxes["model"]
+        self.state_box, self.caller_box = bar.boxes["state"], bar.boxes["caller"]
+        self.principal_box, self.error_box = bar.boxes["principal"], bar.boxes["error_code"]
+        self.status_box, self.project_box = bar.boxes["http_status"], bar.boxes["project"]
+
+    def _build_refused_label(self) -> None:
+        """Refused before any provider was asked, in the last 24 h: the rows marked refused or
+        denied here (a budget, a switch, no key, the approval gate) and the requests refused
+        at the door, which have no row (they are counted, not recorded)."""
+        self.refused_label = QLabel()
+        self.refused_label.setObjectName("recorderRefused")
+        set_tone(self.refused_label, "muted")
+        self.refused_label.setWordWrap(True)
+        self.refused_label.setToolTip(
+            "Requests the gateway refused before any provider was asked, in the last 24 h: "
+            "those listed here as refused or denied (a budget, a switched-off provider, no "
+            "key, the approval gate) and those refused at the door (bad credentials, rate "
+            "limits, bodies it could not read), which have no rows"
+        )
+
+    def _build_table(self) -> None:
+        """The list of recorded requests: a page at a time, fixed row heights, sorted by a
+        click on a column's header."""
+        self.table = QTableView()
+        self.table.setObjectName("recorderTable")
+        self.table.setAccessibleName("Recorded requests")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        # A tint on every other row: on a wide list the eye keeps its row.
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        # Fixed row heights: the view never measures rows it does not paint.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionsClickable(True)
+        header.sectionClicked.connect(self._header_clicked)
+        self._fit_pending = True
+        self.columns = RecorderColumns(self.table, self.model)
+        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    def _list_and_detail(self, context: PageContext) -> MasterDetail:
+        """The list with the chosen request beside it: as a form under its heading and
+        status, with its actions, over the kept request and response (when body capture kept
+        them)."""
+        self.detail_card = RecorderDetail()
+        self.detail = self.detail_card.text
+        self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
+        # Replay on…, Copy as curl (the bodies' own button is this one), turning capture on.
+        self.replay = ReplayActions(self.engine, self.tasks)
+        self.replay.replayRequested.connect(self.replay_in_playground)
+        self.replay.curl_button.clicked.connect(self.bodies.copy_curl)
+        self.bodies.curl_button.hide()
+        self.detail_card.action_row.addWidget(self.replay)
+        texts = QSplitter(Qt.Orientation.Vertical)
+        texts.setChildrenCollapsible(False)
+        texts.addWidget(self.detail_card)
+        texts.addWidget(self.bodies)
+        texts.setStretchFactor(0, 3)
+        texts.setStretchFactor(1, 2)
+        return MasterDetail(self.table, texts, list_share=LIST_SHARE)
 
     # -- showing and refreshing ---------------------------------------------------------------
 
@@ -416,14 +451,12 @@ class RecorderPage(Page):
         self, original: PlaygroundReply, messages: list[dict[str, Any]], model: str
     ) -> None:
         """Open the Playground replaying the chosen request on `model` ("Replay on…")."""
-        from llmgw_desktop.ui.pages.playground import PlaygroundPage  # it imports this page
-
-        found = other_page(self, PlaygroundPage.KEY, PlaygroundPage)
-        if found is None:
+        navigator = navigator_of(self)
+        playground = navigator.page(PLAYGROUND_KEY) if navigator is not None else None
+        if navigator is None or not isinstance(playground, Replays):
             return  # a page shown on its own (tests) has no Playground to open
-        navigator, playground = found
         if playground.replay(original, messages, model):
-            navigator.show_page(PlaygroundPage.KEY)
+            navigator.show_page(PLAYGROUND_KEY)
 
     # -- export -------------------------------------------------------------------------------
 

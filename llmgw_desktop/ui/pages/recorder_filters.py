@@ -77,6 +77,25 @@ class RecorderFilterBar(QWidget):
             name: _choice_box(name, placeholder, label) for name, placeholder, label in _BOXES
         }
         self.boxes["http_status"].setMinimumContentsLength(6)
+        first = self._first_row()
+        self.grid_box = QWidget()
+        grid = QGridLayout(self.grid_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for index, box in enumerate(self.boxes.values()):
+            grid.addWidget(box, index // BOXES_PER_ROW, index % BOXES_PER_ROW)
+        self.grid_box.setVisible(False)
+        self.more_button.toggled.connect(self.grid_box.setVisible)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(SPACE["s"])
+        column.addLayout(first)
+        column.addWidget(self.grid_box)
+        self._settle_changes()
+        self._show_custom_range()
+
+    def _first_row(self) -> QHBoxLayout:
+        """The filters always shown: failed only, the search, the time range (with its own
+        dates), the button that shows the rest, and how many rows they leave."""
         self.failed_button = QPushButton("Failed only")
         self.failed_button.setObjectName("recorderFailedOnly")
         # A funnel, in the error colour: a filter to the failed ones (a cross read as "clear").
@@ -109,7 +128,6 @@ class RecorderFilterBar(QWidget):
         self.more_button.setToolTip("Filter by provider, model, state, error code and more")
         self.count_label = QLabel()
         self.count_label.setObjectName("recorderCount")
-
         first = QHBoxLayout()
         first.setSpacing(SPACE["s"])
         first.addWidget(self.failed_button)
@@ -119,19 +137,11 @@ class RecorderFilterBar(QWidget):
         first.addWidget(self.to_edit)
         first.addWidget(self.more_button)
         first.addWidget(self.count_label)
-        self.grid_box = QWidget()
-        grid = QGridLayout(self.grid_box)
-        grid.setContentsMargins(0, 0, 0, 0)
-        for index, box in enumerate(self.boxes.values()):
-            grid.addWidget(box, index // BOXES_PER_ROW, index % BOXES_PER_ROW)
-        self.grid_box.setVisible(False)
-        self.more_button.toggled.connect(self.grid_box.setVisible)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(SPACE["s"])
-        column.addLayout(first)
-        column.addWidget(self.grid_box)
+        return first
 
+    def _settle_changes(self) -> None:
+        """Each change of a filter waits for typing to settle (`SEARCH_SETTLE_MS`) before
+        `changed`; a new time range is taken at once (its dates shown for a custom one)."""
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SEARCH_SETTLE_MS)
@@ -142,7 +152,6 @@ class RecorderFilterBar(QWidget):
         self.from_edit.dateTimeChanged.connect(lambda _when: self._settle.start())
         self.to_edit.dateTimeChanged.connect(lambda _when: self._settle.start())
         self.range_box.currentIndexChanged.connect(self._range_changed)
-        self._show_custom_range()
 
     @property
     def settling(self) -> bool:

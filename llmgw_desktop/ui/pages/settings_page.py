@@ -107,8 +107,29 @@ class SettingsPage(Page):
         self.file_label.setObjectName("settingsFile")
         self.file_label.setWordWrap(True)
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_login_switch(context)
+        self._build_table()
+        self._build_detail()
+        head = self._page_head()
+        self._build_quiet_hours()
+        # What a person changes, as controls; the whole table is the advanced view.
+        self.form = SettingsForm({decl.key: decl for decl in self._decls})
+        self.form.add_section("Start and notifications", [self.login_switch, self.quiet])
+        self.form.committed.connect(self._form_committed)
+        self.views = self._views()
+        column = QVBoxLayout(self)
+        page_margins(column)
+        column.addWidget(head)
+        column.addWidget(self.file_label)
+        column.addWidget(self.views, 1)
+        self._show_form_values()
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.selectRow(min(self._decl_at))  # a setting's details, never an empty pane
+        self._show_selected()
 
-        # Start at login is the OS's switch, not a line of config.toml: kept above the table.
+    def _build_login_switch(self, context: PageContext) -> None:
+        """Start at login: the OS's switch, not a line of config.toml (kept above the table)."""
         self._autostart = context.facts.autostart
         self.login_switch = Switch(LOGIN_SWITCH_TEXT)
         self.login_switch.setObjectName("startAtLogin")
@@ -118,6 +139,9 @@ class SettingsPage(Page):
         self.login_switch.clicked.connect(self._on_login_switch)
         self.read_login_switch()
 
+    def _build_table(self) -> None:
+        """The advanced view's table of every setting, a heading row per group, and its
+        filter."""
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("settingsFilter")
         self.filter_edit.setPlaceholderText("Filter settings (such as jobs. or timeout)")
@@ -147,6 +171,9 @@ class SettingsPage(Page):
                 self._fill_row(row, decl)
         self.table.itemSelectionChanged.connect(self._show_selected)
 
+    def _build_detail(self) -> None:
+        """The chosen setting beside the table: its key, what it does, its editor, why it is
+        read only (when it is), and the file to change it in."""
         self.detail = QGroupBox("Setting")
         self.key_label = QLabel()
         self.key_label.setObjectName("settingKey")
@@ -185,6 +212,8 @@ class SettingsPage(Page):
         detail_column.addStretch(1)  # together at the top of a tall pane
         self.key_label.setWordWrap(True)  # a long key and its variable wrap, never widen
 
+    def _page_head(self) -> PageHead:
+        """The page's title, and its actions: the advanced view, and config.toml itself."""
         head = PageHead(
             "Settings",
             "How the gateway works: each change is checked, written to config.toml (its "
@@ -204,17 +233,20 @@ class SettingsPage(Page):
         )
         open_file.clicked.connect(self.open_config_file)
         open_file.setEnabled(self._config_file is not None)
-        # Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once.
+        return head
+
+    def _build_quiet_hours(self) -> None:
+        """Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once."""
         self.quiet = QuietHoursBox()
         self.quiet.show_value(str(self.engine.settings.value("ui.quiet_hours")))
         if not self._can_save:  # its controls, not its words: those stay readable
             for control in (self.quiet.switch, self.quiet.start, self.quiet.end):
                 control.setEnabled(False)
         self.quiet.chosen.connect(self._quiet_chosen)
-        # What a person changes, as controls; the whole table is the advanced view.
-        self.form = SettingsForm({decl.key: decl for decl in self._decls})
-        self.form.add_section("Start and notifications", [self.login_switch, self.quiet])
-        self.form.committed.connect(self._form_committed)
+
+    def _views(self) -> QStackedWidget:
+        """The two views of the page: the controls (first), and the table of every setting
+        with the chosen one beside it (the advanced view)."""
         form_scroll = QScrollArea()
         form_scroll.setObjectName("settingsFormScroll")
         form_scroll.setWidgetResizable(True)
@@ -226,19 +258,10 @@ class SettingsPage(Page):
         advanced_column.addWidget(self.filter_edit)
         # The list of settings, the chosen one beside it (prices are the next tab).
         advanced_column.addWidget(MasterDetail(self.table, self.detail, list_share=0.62), 1)
-        self.views = QStackedWidget()
-        self.views.addWidget(form_scroll)
-        self.views.addWidget(advanced)
-        column = QVBoxLayout(self)
-        page_margins(column)
-        column.addWidget(head)
-        column.addWidget(self.file_label)
-        column.addWidget(self.views, 1)
-        self._show_form_values()
-        self.table.setWordWrap(False)
-        self.table.setShowGrid(False)
-        self.table.selectRow(min(self._decl_at))  # a setting's details, never an empty pane
-        self._show_selected()
+        views = QStackedWidget()
+        views.addWidget(form_scroll)
+        views.addWidget(advanced)
+        return views
 
     def page_shown(self) -> None:
         super().page_shown()

@@ -1,9 +1,13 @@
 """An agent fronted for an editor: its model endpoint and key become the gateway's, and what
-would send it elsewhere is taken out."""
+would send it elsewhere is taken out; an agent whose own settings send it elsewhere is not
+routed."""
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.providers.acp.gateway_env import routed_environment
+import json
+from pathlib import Path
+
+from llmgw_desktop.engine.providers.acp.gateway_env import own_route, routed_environment
 
 GATEWAY, KEY = "http://127.0.0.1:4000", "llmgw-acp-key"
 
@@ -39,3 +43,60 @@ def test_an_agent_without_a_known_convention_is_left_as_it_is() -> None:
     environment = {"OPENCODE_CONFIG": "x"}
     assert routed_environment("opencode-acp", environment, GATEWAY, KEY) == environment
     assert routed_environment("claude-acp", environment, "", KEY) == environment
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_settings_that_choose_another_login_keep_the_agent_off_the_route(tmp_path: Path) -> None:
+    # Each agent's own settings, as its operator's sign-in or the connect command writes them.
+    home = {"HOME": str(tmp_path)}
+    assert all(own_route(agent, home) is None for agent in _AGENTS)
+    _write(tmp_path / ".claude/settings.json", json.dumps({"env": {"ANTHROPIC_API_KEY": "t"}}))
+    _write(tmp_path / ".gemini/settings.json", _login("oauth-personal"))
+    _write(tmp_path / ".qwen/settings.json", _login("qwen-oauth"))
+    _write(tmp_path / ".codex/config.toml", 'model_provider = "llmgw"\n')
+    found = {agent: own_route(agent, home) for agent in _AGENTS}
+    assert "ANTHROPIC_API_KEY" in (found["claude-acp"] or "")
+    assert "oauth-personal" in (found["gemini-acp"] or "")
+    assert "qwen-oauth" in (found["qwen"] or "")
+    assert "'llmgw'" in (found["codex-acp"] or "")
+    assert own_route("opencode-acp", home) is None  # no known convention: never routed anyway
+
+
+def test_settings_that_leave_the_route_alone_keep_it(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    _write(tmp_path / ".claude/settings.json", json.dumps({"env": {"MAX_THINKING_TOKENS": "1"}}))
+    _write(tmp_path / ".gemini/settings.json", _login("gemini-api-key"))
+    _write(tmp_path / ".qwen/settings.json", _login("openai"))
+    _write(tmp_path / ".codex/config.toml", 'model = "gpt-5.5"\n')
+    assert all(own_route(agent, home) is None for agent in _AGENTS)
+    # A Qwen Code key or base URL of its own is preferred to its environment's.
+    _write(tmp_path / ".qwen/settings.json", json.dumps({"security": {"auth": {"apiKey": "k"}}}))
+    assert own_route("qwen", home) is not None
+    # Unreadable settings are no settings (the agent would not start on them either).
+    _write(tmp_path / ".gemini/settings.json", "{not json")
+    assert own_route("gemini-acp", home) is None
+
+
+def test_each_agents_home_variable_is_where_its_settings_are(tmp_path: Path) -> None:
+    _write(tmp_path / "claude-dir/settings.json", json.dumps({"apiKeyHelper": "echo k"}))
+    _write(tmp_path / "gemini-home/.gemini/settings.json", _login("vertex-ai"))
+    _write(tmp_path / "codex-dir/config.toml", 'model_provider = "azure"\n')
+    home = {
+        "HOME": str(tmp_path / "elsewhere"),
+        "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-dir"),
+        "GEMINI_CLI_HOME": str(tmp_path / "gemini-home"),
+        "CODEX_HOME": str(tmp_path / "codex-dir"),
+    }
+    for agent in ("claude-acp", "gemini-acp", "codex-acp"):
+        assert own_route(agent, home) is not None, agent
+
+
+_AGENTS = ("claude-acp", "gemini-acp", "qwen", "codex-acp")
+
+
+def _login(chosen: str) -> str:
+    return json.dumps({"security": {"auth": {"selectedType": chosen}}})

@@ -218,6 +218,25 @@ class ProviderEditor:
                 `provider_exists` for an id already taken.
         """
         pid = draft.id.strip()
+        self._check_id(pid, new=new)
+        _check_endpoint(draft)
+        if len(draft.models) > MAX_MODELS or any(
+            not m or any(c.isspace() for c in m) for m in draft.models
+        ):
+            _refuse("models", "models: model ids without spaces, one a line")
+        if draft.api_key is not None:
+            _check_key(draft.kind, draft.api_key)
+        _check_entries(entries)
+        if (problem := check_provider_tables({pid: draft.table()})) is not None:
+            _refuse("base_url", problem)
+
+    def _check_id(self, pid: str, *, new: bool) -> None:
+        """Refuse an id that is not one, or that a built-in provider, a CLI or (for a `new`
+        draft) another of the person's providers already has.
+
+        Raises:
+            InvalidRequest: `param` id; code `provider_exists` for an id already taken.
+        """
         if not _ID.fullmatch(pid):
             _refuse(
                 "id",
@@ -237,42 +256,6 @@ class ProviderEditor:
                 f"id {pid!r} is already one of your providers; edit it or choose another id",
                 code=ErrorCode.PROVIDER_EXISTS,
             )
-        if draft.kind not in EDITABLE_KINDS:
-            _refuse("kind", f"kind {draft.kind!r} must be one of {', '.join(EDITABLE_KINDS)}")
-        if draft.base_url.strip() or draft.kind not in (CLOUD_BEDROCK, CLOUD_VERTEX):
-            _check_url(draft.base_url.strip())
-        if len(draft.headers) > MAX_HEADERS:
-            _refuse("headers", f"headers: at most {MAX_HEADERS}")
-        for name, value in draft.headers.items():
-            if (problem := header_problem(name, value)) is not None:
-                _refuse("headers", f"headers: {problem}")
-        if draft.proxy.strip():
-            proxy = parse_proxy_url(draft.proxy.strip(), source="proxy")
-            if proxy.problem or not re.match(r"^http://[^/\s]+/?$", draft.proxy.strip()):
-                _refuse(
-                    "proxy",
-                    f"proxy: {proxy.problem or 'an http:// URL with host and port'} (such as "
-                    "http://proxy.corp:3128)",
-                )
-        if len(draft.models) > MAX_MODELS or any(
-            not m or any(c.isspace() for c in m) for m in draft.models
-        ):
-            _refuse("models", "models: model ids without spaces, one a line")
-        if draft.api_key is not None:
-            _check_key(draft.kind, draft.api_key)
-        for alias, target in entries.aliases.items():
-            if not alias or not target or any(c.isspace() for c in alias + target):
-                _refuse(
-                    "aliases", f"alias {alias!r} = {target!r}: a name and a model id, no spaces"
-                )
-            if alias == target:
-                _refuse("aliases", f"alias {alias!r} points at itself")
-        if (problem := check_route_tables(entries.routes)) is not None:
-            _refuse("routes", problem)
-        if (problem := check_price_tables(_price_tables(entries.prices))) is not None:
-            _refuse("prices", f"prices: {problem}")
-        if (problem := check_provider_tables({pid: draft.table()})) is not None:
-            _refuse("base_url", problem)
 
     async def test(self, principal: Principal, draft: ProviderDraft) -> TestResult:
         """List the draft's models from its API now (GET /models with its key, headers and
@@ -445,6 +428,48 @@ def _owner(provider_id: str, models: Sequence[str]) -> Callable[[str], bool]:
 
 def _price_tables(prices: Mapping[str, Price]) -> dict[str, dict[str, float]]:
     return {m.strip().lower(): price_as_table(p) for m, p in prices.items()}
+
+
+def _check_endpoint(draft: ProviderDraft) -> None:
+    """Refuse a draft whose kind, base URL, headers or proxy cannot be used.
+
+    Raises:
+        InvalidRequest: `param` kind, base_url, headers or proxy.
+    """
+    if draft.kind not in EDITABLE_KINDS:
+        _refuse("kind", f"kind {draft.kind!r} must be one of {', '.join(EDITABLE_KINDS)}")
+    if draft.base_url.strip() or draft.kind not in (CLOUD_BEDROCK, CLOUD_VERTEX):
+        _check_url(draft.base_url.strip())
+    if len(draft.headers) > MAX_HEADERS:
+        _refuse("headers", f"headers: at most {MAX_HEADERS}")
+    for name, value in draft.headers.items():
+        if (problem := header_problem(name, value)) is not None:
+            _refuse("headers", f"headers: {problem}")
+    if draft.proxy.strip():
+        proxy = parse_proxy_url(draft.proxy.strip(), source="proxy")
+        if proxy.problem or not re.match(r"^http://[^/\s]+/?$", draft.proxy.strip()):
+            _refuse(
+                "proxy",
+                f"proxy: {proxy.problem or 'an http:// URL with host and port'} (such as "
+                "http://proxy.corp:3128)",
+            )
+
+
+def _check_entries(entries: ModelEntries) -> None:
+    """Refuse aliases, routes or prices of the provider's models that must not be saved.
+
+    Raises:
+        InvalidRequest: `param` aliases, routes or prices.
+    """
+    for alias, target in entries.aliases.items():
+        if not alias or not target or any(c.isspace() for c in alias + target):
+            _refuse("aliases", f"alias {alias!r} = {target!r}: a name and a model id, no spaces")
+        if alias == target:
+            _refuse("aliases", f"alias {alias!r} points at itself")
+    if (problem := check_route_tables(entries.routes)) is not None:
+        _refuse("routes", problem)
+    if (problem := check_price_tables(_price_tables(entries.prices))) is not None:
+        _refuse("prices", f"prices: {problem}")
 
 
 def _check_url(url: str) -> None:

@@ -325,40 +325,63 @@ class UpstreamClient:
                 proxy=self._proxies.get(target.provider),
                 while_waiting=while_waiting,
             )
-        except ConnectError as exc:
-            raise UpstreamFailure(
+        except (OSError, ValueError) as exc:  # ConnectError, the pool's timeouts among them
+            raise self._not_answered(exc, target, url, head_timeout_s, stream=stream) from None
+        if response.status < 400:
+            return response
+        raise await self._refusal(response, target, cloud)
+
+    def _not_answered(
+        self,
+        exc: OSError | ValueError,
+        target: UpstreamTarget,
+        url: str,
+        head_timeout_s: float,
+        *,
+        stream: bool,
+    ) -> UpstreamFailure | InvalidRequest:
+        """What a request the upstream never answered fails as: which routes may serve it
+        instead (its kind in the route log), or, for a value our client will not write, the
+        client's own error."""
+        if isinstance(exc, ConnectError):
+            return UpstreamFailure(
                 f"cannot connect to {target.provider} at {origin_of(url)}: {exc.strerror or exc}",
                 fallback=True,
                 kind=CONNECT_OUTCOME,
-            ) from None
-        except ShareTimeout as exc:
+            )
+        if isinstance(exc, ShareTimeout):
             # Another key of the same host would wait on the same share: only another
             # provider's route may serve.
-            raise UpstreamFailure(
+            return UpstreamFailure(
                 f"{exc} ({self._share.setting} = {self._share.percent}% of "
                 "gateway.max_connections_per_host); retry once one of them ends",
                 fallback=True,
                 next_key=False,
                 retry_after_s=SHARE_RETRY_AFTER_S,
                 kind=SHARE_OUTCOME,
-            ) from None
-        except PoolTimeout as exc:
-            raise UpstreamFailure(str(exc), fallback=True, kind="timeout") from None
-        except TimeoutError:
-            raise UpstreamFailure(
+            )
+        if isinstance(exc, PoolTimeout):
+            return UpstreamFailure(str(exc), fallback=True, kind="timeout")
+        if isinstance(exc, TimeoutError):
+            return UpstreamFailure(
                 f"{target.provider} sent nothing for {head_timeout_s:g}s"
                 + (" (gateway.first_byte_timeout_ms)" if stream else ""),
                 fallback=True,
                 kind="timeout",
-            ) from None
-        except OSError as exc:
-            raise UpstreamFailure(
+            )
+        if isinstance(exc, OSError):
+            return UpstreamFailure(
                 f"{target.provider} connection failed: {exc}", fallback=True, kind="connection"
-            ) from None
-        except ValueError as exc:  # control characters in a model id or header value
-            raise InvalidRequest(f"{exc}; check the model id", param="model") from None
-        if response.status < 400:
-            return response
+            )
+        # Control characters in a model id or header value.
+        return InvalidRequest(f"{exc}; check the model id", param="model")
+
+    async def _refusal(
+        self, response: Http1Response, target: UpstreamTarget, cloud: CloudWire | None
+    ) -> UpstreamFailure:
+        """The failure an error status stands for, with the upstream's message and body
+        scrubbed of the key, and whether another key or route may serve (the response is
+        released)."""
         try:
             raw = await response.read(timeout_s=ERROR_BODY_TIMEOUT_S)
         except (OSError, TimeoutError):
@@ -379,7 +402,7 @@ class UpstreamClient:
             code = meaning.code
             if meaning.fallback is not None:
                 fallback = next_key = meaning.fallback
-        raise UpstreamFailure(
+        return UpstreamFailure(
             f"{target.provider} answered {response.status}: {message}",
             status=status,
             fallback=fallback,

@@ -141,11 +141,7 @@ def _features(
 ) -> list[VendorFeature]:
     """`vendor_features`; without `stored`, leaving out the walk for what is stored at the
     vendor (`_stored_parts`: file ids and stored items, never `web_fetch`)."""
-    found: list[VendorFeature] = []
-    for header in BETA_HEADERS:
-        for value in headers.get(header, "").split(","):
-            if _ACCOUNT_BETAS.match(value.strip()):
-                found.append(VendorFeature(f"{header}:{value.strip()}", f"header {header}"))
+    found = _account_betas(headers)
     if dialect == DIALECT_GEMINI:
         found += _gemini(body)
         return found
@@ -154,30 +150,53 @@ def _features(
     if tier is not None and tier not in _CHEAP_TIERS:
         found.append(VendorFeature("service_tier", f"service_tier {tier!r}"))
     if dialect == DIALECT_ANTHROPIC:
-        for name in ("mcp_servers", "container"):
-            if body.get(name):
-                found.append(VendorFeature(name, name))
-        if stored:
-            found += _stored_parts(body.get("messages"), "messages")
-        found += _fetched(body.get("messages"), "messages", depth=0)
+        found += _anthropic(body)
     elif dialect == DIALECT_OPENAI_CHAT:
-        if body.get("web_search_options") is not None:
-            found.append(VendorFeature("web_search", "web_search_options"))
-        if body.get("store") is True:
-            found.append(VendorFeature("store", "store"))
-        if stored:
-            found += _stored_parts(body.get("messages"), "messages")
-        found += _fetched(body.get("messages"), "messages", depth=0)
+        found += _openai_chat(body)
     elif dialect == DIALECT_OPENAI_RESPONSES:
-        for name in ("background", "store"):
-            if body.get(name) is True:
-                found.append(VendorFeature(name, name))
-        for name in ("conversation", "prompt"):
-            if body.get(name):
-                found.append(VendorFeature(name, name))
-        if stored:
-            found += _stored_parts(body.get("input"), "input")
-        found += _fetched(body.get("input"), "input", depth=0)
+        found += _openai_responses(body)
+    else:
+        return found
+    # Anthropic and OpenAI Chat carry their parts in `messages`, Responses in `input`.
+    where = "input" if dialect == DIALECT_OPENAI_RESPONSES else "messages"
+    if stored:
+        found += _stored_parts(body.get(where), where)
+    found += _fetched(body.get(where), where, depth=0)
+    return found
+
+
+def _account_betas(headers: Mapping[str, str]) -> list[VendorFeature]:
+    """The beta headers' values that switch on a feature of the vendor's account."""
+    found: list[VendorFeature] = []
+    for header in BETA_HEADERS:
+        for value in headers.get(header, "").split(","):
+            if _ACCOUNT_BETAS.match(value.strip()):
+                found.append(VendorFeature(f"{header}:{value.strip()}", f"header {header}"))
+    return found
+
+
+def _anthropic(body: Mapping[str, Any]) -> list[VendorFeature]:
+    """An Anthropic request's own members that use the account: MCP servers, a container."""
+    return [VendorFeature(name, name) for name in ("mcp_servers", "container") if body.get(name)]
+
+
+def _openai_chat(body: Mapping[str, Any]) -> list[VendorFeature]:
+    """An OpenAI Chat request's own members that use the account: web search, storing."""
+    found: list[VendorFeature] = []
+    if body.get("web_search_options") is not None:
+        found.append(VendorFeature("web_search", "web_search_options"))
+    if body.get("store") is True:
+        found.append(VendorFeature("store", "store"))
+    return found
+
+
+def _openai_responses(body: Mapping[str, Any]) -> list[VendorFeature]:
+    """A Responses request's own members that use the account: background runs, storing, a
+    stored conversation or prompt."""
+    found = [
+        VendorFeature(name, name) for name in ("background", "store") if body.get(name) is True
+    ]
+    found += [VendorFeature(name, name) for name in ("conversation", "prompt") if body.get(name)]
     return found
 
 
