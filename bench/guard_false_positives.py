@@ -2,7 +2,7 @@
 and the strings that look random without being secrets, each document sent as a chat request's
 user message and read as the gateway reads a request (`inspect_body`).
 
-Usage: python bench/guard_false_positives.py [--show 20]
+Usage: python bench/guard_false_positives.py [--show 20] [--guard-from TREE]
 
 The corpus, all on this machine and none of it holding a real secret:
 - `code`: every module of this package (`llmgw_desktop/`), and the JavaScript the reference
@@ -41,7 +41,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# `--guard-from TREE` reads the corpus with another tree's guard (a checkout of main): two
+# versions' rates on the same documents, in one run. Put first on the path before the import.
+_FROM = sys.argv.index("--guard-from") + 1 if "--guard-from" in sys.argv else 0
+sys.path.insert(0, sys.argv[_FROM] if _FROM else str(ROOT))
 
 from llmgw_desktop.engine.guard.request_scan import inspect_body  # noqa: E402
 from llmgw_desktop.engine.guard.scanner import load_detectors  # noqa: E402
@@ -163,9 +166,11 @@ def _body(document: str | dict[str, object]) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", type=int, default=20, help="print this many findings")
+    parser.add_argument("--guard-from", help="the tree whose guard reads the corpus")
     args = parser.parse_args()
     load_detectors()
     print(f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}")
+    print(f"  the guard of {Path(inspect_body.__code__.co_filename).parents[3]}")
     print(f"  {'category':<22}{'documents':>10}{'MB':>8}{'flagged':>9}{'rate':>8}{'per MB':>8}")
     shown = 0
     total_docs = total_flagged = 0

@@ -112,6 +112,15 @@ class GuardSettings:
         doc="Also look for personal data: e-mail addresses, phone numbers and payment card "
         "numbers (Luhn-checked), treated as secrets are.",
     )
+    scan_answers: bool = setting(
+        False,
+        env="LLM_GATEWAY_GUARD_SCAN_ANSWERS",
+        doc="Read each answer, whole or streamed, for the operator's own keys (every key the "
+        "gateway sends a provider, from the vault, config.toml or the environment, and its own "
+        "secrets such as http.auth_token) and replace each by a placeholder naming its source, "
+        "such as [OPERATOR_KEY:env:OPENAI_API_KEY], before the client reads it; recorded, "
+        "counted and notified. Whatever guard.secrets says.",
+    )
     ask_fallback: str = setting(
         "block",
         env="LLM_GATEWAY_GUARD_ASK_FALLBACK",

@@ -419,6 +419,7 @@ class Engine:
             self.settings_saver,
             registry=self.gateway.registry,
             body_capture=self.body_capture,
+            guard=self.guard,
         )
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None

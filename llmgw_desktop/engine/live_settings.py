@@ -6,7 +6,10 @@ those the engine applies as soon as they are written (`LIVE_SETTINGS`):
 - `gateway.default_model`, `gateway.small_request_model`, `gateway.small_request_max_tokens`:
   the router's configuration, replaced whole (as the provider editor replaces it);
 - `log.level`: the root logger's level;
-- `recorder.capture.*`: the body-capture policy.
+- `recorder.capture.*`: the body-capture policy;
+- `guard.secrets`, `guard.unscanned`, `guard.ask_fallback`, `guard.personal_data`,
+  `guard.scan_answers`: the outbound guard's, read for each request (one already asked keeps
+  what it was decided with).
 
 `settings` is what the engine runs on: the start-up settings with every live change since
 over them, so what reads it (the Settings page's "running" value, a provider edit rebuilding
@@ -23,6 +26,7 @@ from typing import Any
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.gateway.router import ModelRegistry
+from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.recorder import CAPTURE_KEYS
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
 from llmgw_desktop.engine.settings_saver import SettingsSaver
@@ -36,7 +40,11 @@ _ROUTER_KEYS = {
     "gateway.small_request_model": "small_request_model",
     "gateway.small_request_max_tokens": "small_request_max_tokens",
 }
-LIVE_SETTINGS = frozenset({*_ROUTER_KEYS, "log.level", *CAPTURE_KEYS})
+_GUARD_KEYS = {
+    f"guard.{name}": name
+    for name in ("secrets", "unscanned", "ask_fallback", "personal_data", "scan_answers")
+}
+LIVE_SETTINGS = frozenset({*_ROUTER_KEYS, "log.level", *CAPTURE_KEYS, *_GUARD_KEYS})
 
 
 class LiveSettings:
@@ -49,6 +57,7 @@ class LiveSettings:
         *,
         registry: ModelRegistry,
         body_capture: BodyCapture,
+        guard: OutboundGuard,
     ) -> None:
         self.settings = settings
         self._saver = saver
@@ -57,6 +66,7 @@ class LiveSettings:
             **{key: self._router(field) for key, field in _ROUTER_KEYS.items()},
             "log.level": lambda value: logging.getLogger().setLevel(str(value).upper()),
             **{key: _capture(body_capture, key) for key in CAPTURE_KEYS},
+            **{key: _guarded(guard, field) for key, field in _GUARD_KEYS.items()},
         }
 
     @staticmethod
@@ -95,5 +105,12 @@ class LiveSettings:
 def _capture(body_capture: BodyCapture, key: str) -> Callable[[Any], None]:
     def apply(value: Any) -> None:
         body_capture.apply(key, value)
+
+    return apply
+
+
+def _guarded(guard: OutboundGuard, field: str) -> Callable[[Any], None]:
+    def apply(value: Any) -> None:
+        guard.replace_settings(dataclasses.replace(guard.settings, **{field: value}))
 
     return apply

@@ -16,12 +16,14 @@ __all__ = ["remember_own_secrets"]
 
 def remember_own_secrets(settings: Settings, environ: Mapping[str, str]) -> None:
     """Add this run's own secrets to the redactor's set."""
-    known_secrets.add(
-        settings.http.auth_token,
-        settings.http.oauth.registration_secret,
-        settings.metrics.scrape_token,
-        *settings.otel.headers.values(),
-        store_password(settings.store.url),
-        environ.get("PGPASSWORD", ""),
-        environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),
-    )
+    named = {
+        "gateway:http.auth_token": (settings.http.auth_token,),
+        "gateway:http.oauth.registration_secret": (settings.http.oauth.registration_secret,),
+        "gateway:metrics.scrape_token": (settings.metrics.scrape_token,),
+        "gateway:otel.headers": tuple(settings.otel.headers.values()),
+        "gateway:store.url": (store_password(settings.store.url),),
+        "env:PGPASSWORD": (environ.get("PGPASSWORD", ""),),
+        "env:LLM_GATEWAY_MASTER_KEY": (environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),),
+    }
+    for source, values in named.items():
+        known_secrets.add(*values, source=source)

@@ -35,21 +35,30 @@ class KnownSecrets:
 
     def __init__(self) -> None:
         self._values: tuple[str, ...] = ()
+        # Where each value comes from, in words a placeholder may carry (`http.auth_token`).
+        self._sources: dict[str, str] = {}
         # Counts changes of the set: a text redacted once and remembered (a caller's name) is
         # redacted again once this moves.
         self.version = 0
 
-    def add(self, *values: str) -> None:
-        """Mask these values from now on (empty and short ones are ignored)."""
+    def add(self, *values: str, source: str = "gateway secret") -> None:
+        """Mask these values from now on (empty and short ones are ignored); `source` names
+        where they come from (the outbound guard's answer scan names it, never the value)."""
         fresh = {v for v in values if len(v) >= MIN_KNOWN_SECRET} - set(self._values)
         if fresh:
             # Longest first: a value that holds another is masked whole.
             self._values = tuple(sorted({*self._values, *fresh}, key=len, reverse=True))
+            self._sources.update(dict.fromkeys(fresh, source))
             self.version += 1
+
+    def sources(self) -> dict[str, str]:
+        """Every value with where it comes from."""
+        return {value: self._sources.get(value, "gateway secret") for value in self._values}
 
     def clear(self) -> None:
         """Forget every value (for a test, which stands in for a fresh process)."""
         self._values = ()
+        self._sources.clear()
         self.version += 1
 
     def present(self, text: str) -> bool:

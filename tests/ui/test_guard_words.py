@@ -11,8 +11,10 @@ from llmgw_desktop.engine.api import GuardCount
 from llmgw_desktop.ui.pages.guard_text import guard_text
 from llmgw_desktop.ui.pages.recorder_words import describe_detail, detail_sections
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, JWT
+from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
+    ANTHROPIC_KEY,
     GatewayFactory,
     provider_env,
     start_gateway,
@@ -62,4 +64,25 @@ def test_the_overview_line_before_anything_was_found() -> None:
     counts = [GuardCount("openai", f"key:k{i}", "jwt", "redacted", 1) for i in range(6)]
     assert guard_text("redact", counts, unscanned=1).endswith(
         "· and 2 more · 1 request too large to read whole"
+    )
+
+
+async def test_a_row_says_which_of_the_operators_keys_its_answer_repeated(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    gateway = await start_gateway({"guard.scan_answers": True})
+    upstream.script(Reply.ok(f"it is {ANTHROPIC_KEY}", verbatim=True))
+    answered = await openai_client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    detail = await gateway.engine.recorder_query.detail(answered.headers["x-gateway-request-id"])
+    assert detail is not None
+    (section,) = [s for s in detail_sections(detail) if s.title == "Secrets (outbound guard)"]
+    assert [(row.label, row.value) for row in section.rows] == [
+        ("Masked in the answer", "your key from env:ANTHROPIC_API_KEY")
+    ]
+    guard = gateway.engine.guard
+    assert guard_text(guard.settings.secrets, guard.stats.counts()) == (
+        "1 secret since start: 1 masked in answers · openai (local): operator_key ×1"
     )

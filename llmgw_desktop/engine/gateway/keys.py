@@ -123,6 +123,21 @@ class KeyChain:
             self._pools[(spec.id, project)] = (version, keys)
         return keys
 
+    async def sendable(self, project: str | None = None) -> dict[str, str]:
+        """Every key this gateway would send any of its providers for a request of `project`
+        (the vault's, config.toml's and the environment's), by value, with its source's label
+        (`env:OPENAI_API_KEY`, `config:openai#1`, `vault:openai#1`): the operator's own keys,
+        which the outbound guard's answer scan masks."""
+        found: dict[str, str] = {}
+        for spec in self._config.providers.values():
+            for key in await self.pool(spec, project):
+                if key.value:
+                    label = key.label
+                    if label.startswith("config#"):
+                        label = f"config:{spec.id}#{label.removeprefix('config#')}"
+                    found.setdefault(key.value, label)
+        return found
+
     async def _collect(self, spec: ApiProviderSpec, project: str | None) -> list[PoolKey]:
         found: list[PoolKey] = []
         if self._vault is not None:

@@ -65,8 +65,15 @@ from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, pla
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
+from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.policy import stays_local
-from llmgw_desktop.engine.guard.service import SEND, Decision, OutboundGuard, RequestGuard
+from llmgw_desktop.engine.guard.service import (
+    SEND,
+    AnswerScan,
+    Decision,
+    OutboundGuard,
+    RequestGuard,
+)
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.kinds import (
     KIND_CHAT,
@@ -199,12 +206,21 @@ class GatewayService:
         self.cache = cache
         # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
         self.guard = guard
+        # Where answers are read for the operator's own keys from (`guard.scan_answers`).
+        self._answer_scan = AnswerScan(OperatorKeys(keys), self._records.route_changed)
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
-        self._completions = CompletionTargets(
+        self._completions, self._embeddings = self._api_only_kinds(cache)
+
+    def _api_only_kinds(
+        self, cache: ResponseCache | None
+    ) -> tuple[CompletionTargets, EmbeddingTargets]:
+        """The request kinds only API targets serve (text completions, embeddings), on the
+        same targets, budgets, prices and rows as chats."""
+        completions = CompletionTargets(
             api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
         )
-        self._embeddings = EmbeddingTargets(
+        embeddings = EmbeddingTargets(
             api=self._api,
             budgets=self._budgets,
             prices=self._prices,
@@ -212,6 +228,7 @@ class GatewayService:
             telemetry=self._telemetry,
             cache=cache,
         )
+        return completions, embeddings
 
     @property
     def unreachable(self) -> UnreachableHosts:
@@ -400,7 +417,8 @@ class GatewayService:
                 sent = embedding_sent(decision, request)
                 return self._embeddings.ask(sent, target, route, caller, plan)
 
-            guard = self._guard_of(request.body or {"input": list(request.inputs)}, caller, route)
+            asked = request.body or {"input": list(request.inputs)}
+            guard = self._guard_of(asked, caller, route, answered=False)  # a vector
             return await self._route(request.model, caller, route, ask, guard=guard)
         except EngineError as error:
             self._refused(_error_front(request.front), caller, route, error)
@@ -520,13 +538,20 @@ class GatewayService:
         )
 
     def _guard_of(
-        self, body: Any, caller: CallerInfo, route: RouteReport, *, size: int | None = None
+        self,
+        body: Any,
+        caller: CallerInfo,
+        route: RouteReport,
+        *,
+        size: int | None = None,
+        answered: bool = True,
     ) -> RequestGuard | None:
         """The outbound guard of one request whose content is `body` (`size`: its bytes, where
-        known)."""
+        known; `answered`: its answer is text, which may repeat the operator's keys)."""
         if self.guard is None:
             return None
-        return self.guard.for_request(body, caller, route, size=size)
+        answers = self._answer_scan if answered else None
+        return self.guard.for_request(body, caller, route, size=size, answers=answers)
 
     async def _route(
         self,

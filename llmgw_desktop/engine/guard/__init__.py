@@ -7,7 +7,9 @@ concept: `detectors.py` (detect-secrets' plugins and our rules in their style; i
 loop), `scanner.py` (one text, within a time budget), `request_scan.py` (a request body's
 strings, named by their place), `policy.py` (which action for which provider and caller),
 `errors.py` (its two refusals), `redaction.py` (placeholders), `restore.py` (placeholders put
-back in whole and streamed answers), `kinds.py` (the same for embeddings and text
+back in whole and streamed answers), `stream_text.py` (text rewritten in a stream of any
+dialect, what may be split held back), `echoes.py` and `operator_keys.py` (the operator's own
+keys masked where an answer repeats them), `kinds.py` (the same for embeddings and text
 completions), `desk.py` (the `ask` question to the person at the desk), `stats.py` (what was
 found since start, per provider, key and kind). The MCP tool pins are beside the servers they
 pin, in `upstream_mcp/`.

@@ -31,7 +31,6 @@ from detect_secrets.plugins.high_entropy_strings import (
     HexHighEntropyString,
 )
 from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.keyword import KeywordDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
@@ -180,6 +179,10 @@ class Rule:
     # The match must start a word (checked by the scanner: a pattern that begins with `\b`
     # loses the regular expression engine's fast search for its literal start).
     word_start: bool = False
+    # Text none of these is found in cannot match: one search each for the several patterns
+    # of a plugin that begin alike (GitLab's seven), where a pattern's own search reads the
+    # whole text each (empty: always run). Led by a literal, each is one fast search.
+    gates: tuple[re.Pattern[str], ...] = ()
 
 
 def _rules(
@@ -191,10 +194,11 @@ def _rules(
     triggers: tuple[str, ...] = (),
     lower: bool = False,
     word_start: bool = False,
+    gates: tuple[re.Pattern[str], ...] = (),
 ) -> list[Rule]:
     """A rule per pattern of `plugin`, named by `kinds` and read at `groups` in the order of
-    its denylist (the last of each serves any further patterns); `triggers` and `lower` as
-    `Rule` has them, for every pattern of the plugin."""
+    its denylist (the last of each serves any further patterns); `triggers`, `lower` and
+    `gates` as `Rule` has them, for every pattern of the plugin."""
     return [
         Rule(
             kinds[min(index, len(kinds) - 1)],
@@ -205,6 +209,7 @@ def _rules(
             triggers,
             lower,
             word_start,
+            gates,
         )
         for index, pattern in enumerate(plugin.denylist)
     ]
@@ -218,9 +223,15 @@ class Detectors:
     # Run only on the lines that name a secret (the keyword plugin's lines): their patterns
     # need a name such as `password` anyway, and ignoring case over a whole text is slow.
     line_rules: tuple[Rule, ...]
-    keyword: KeywordDetector
     base64_entropy: Base64HighEntropyString
     hex_entropy: HexHighEntropyString
+
+
+# Where the patterns of a plugin (or of several) begin alike: each is searched for once.
+_VENDOR_SK = (re.compile("sk-"),)  # OpenAI's keys, old and new, and Anthropic's
+_GITLAB = (re.compile("gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-"), re.compile("GR1348941"))
+_PYPI = (re.compile("pypi-AgE"),)
+_PRIVATE_KEY = (re.compile("PRIVATE KEY"), re.compile("PuTTY-User-Key"))
 
 
 def detectors() -> Detectors:
@@ -231,11 +242,11 @@ def detectors() -> Detectors:
         replace(aws_secret[1], triggers=("aws",), lower=True),
         *_rules(AzureKeyDetector(), "azure_storage_key", "azure_shared_key", groups=(1,)),
         *_rules(GoogleApiKeyDetector(), "gcp_api_key", "gcp_oauth_secret", word_start=True),
-        *_rules(OpenAIDetector(), "openai_key"),
-        *_rules(OpenAIProjectKeyDetector(), "openai_key", word_start=True),
-        *_rules(AnthropicKeyDetector(), "anthropic_key", word_start=True),
+        *_rules(OpenAIDetector(), "openai_key", gates=_VENDOR_SK),
+        *_rules(OpenAIProjectKeyDetector(), "openai_key", word_start=True, gates=_VENDOR_SK),
+        *_rules(AnthropicKeyDetector(), "anthropic_key", word_start=True, gates=_VENDOR_SK),
         *_rules(GitHubTokenDetector(), "github_token"),
-        *_rules(GitLabTokenDetector(), "gitlab_token"),
+        *_rules(GitLabTokenDetector(), "gitlab_token", gates=_GITLAB),
         *_rules(
             SlackDetector(),
             "slack_token",
@@ -246,9 +257,9 @@ def detectors() -> Detectors:
         *_rules(StripeDetector(), "stripe_key", triggers=("k_live_",)),
         *_rules(SendGridDetector(), "sendgrid_key"),
         *_rules(NpmDetector(), "npm_token", triggers=("_authToken",)),
-        *_rules(PypiTokenDetector(), "pypi_token"),
+        *_rules(PypiTokenDetector(), "pypi_token", gates=_PYPI),
         *_rules(HuggingFaceTokenDetector(), "huggingface_token", word_start=True),
-        *_rules(PrivateKeyDetector(), "private_key", triggers=("PRIVATE KEY", "PuTTY-User-Key")),
+        *_rules(PrivateKeyDetector(), "private_key", gates=_PRIVATE_KEY),
         *_rules(JwtTokenDetector(), "jwt", check=JwtTokenDetector.is_formally_valid),
         *_rules(BasicAuthDetector(), "url_password", groups=(1,), check=_url_password),
         *_rules(EmailDetector(), "email", personal=True, triggers=("@",)),
@@ -258,7 +269,6 @@ def detectors() -> Detectors:
     return Detectors(
         rules=tuple(rules),
         line_rules=tuple(_rules(ConnectionPasswordDetector(), "connection_password", groups=(1,))),
-        keyword=KeywordDetector(),
         base64_entropy=Base64HighEntropyString(),
         hex_entropy=HexHighEntropyString(),
     )

@@ -13,8 +13,9 @@ import dataclasses
 from llmgw_desktop.engine.gateway.completions.request import FimRequest
 from llmgw_desktop.engine.gateway.completions.targets import Completion
 from llmgw_desktop.engine.gateway.embeddings.request import EmbedRequest
-from llmgw_desktop.engine.guard.restore import TextRestorer, restored_pieces
+from llmgw_desktop.engine.guard.restore import TextRestorer
 from llmgw_desktop.engine.guard.service import Decision
+from llmgw_desktop.engine.guard.stream_text import TextRewriter, rewritten_pieces
 
 __all__ = ["completion_answer", "completion_sent", "embedding_sent"]
 
@@ -43,15 +44,21 @@ def completion_sent(decision: Decision, request: FimRequest) -> FimRequest:
 
 
 def completion_answer(decision: Decision, answer: Completion) -> Completion:
-    """A text completion as the client gets it: placeholders put back, a stream's pieces as
-    they go (`TextRestorer` holds back the end of a piece that could begin one)."""
+    """A text completion as the client gets it: the operator's keys it repeats masked, then
+    placeholders put back, a stream's pieces as they go (each `TextRewriter` holds back the end
+    of a piece that could begin what it replaces)."""
+    if decision.echoes is not None:
+        answer = _rewritten(answer, TextRewriter(decision.echoes.rule))
     if decision.redaction is None:
         return answer
-    restorer = TextRestorer(decision.redaction.originals())
+    return _rewritten(answer, TextRestorer(decision.redaction.originals()))
+
+
+def _rewritten(answer: Completion, rewriter: TextRewriter) -> Completion:
     if answer.piece is not None:
         piece = answer.piece
-        text = restorer.feed(piece.text) + restorer.close()
+        text = rewriter.feed(piece.text) + rewriter.close()
         return dataclasses.replace(answer, piece=dataclasses.replace(piece, text=text))
     if answer.pieces is None:
         return answer
-    return dataclasses.replace(answer, pieces=restored_pieces(answer.pieces, restorer))
+    return dataclasses.replace(answer, pieces=rewritten_pieces(answer.pieces, rewriter))

@@ -24,7 +24,8 @@ from llmgw_desktop.engine.guard.scanner import Hit, scan_text
 
 __all__ = ["Finding", "Inspection", "ScanCache", "body_strings", "inspect_body", "inspect_text"]
 
-# A string at least this long is read on its own, and what it held remembered by its digest.
+# A string at least this long is remembered on its own by its digest (shorter ones, by what
+# holds them: `_units`).
 CACHED_CHARS = 4096
 # A string this long with no whitespace, all base64, is a binary payload.
 BLOB_CHARS = 1024
@@ -159,24 +160,37 @@ def inspect_text(
     budget_s: float,
     cache: ScanCache | None = None,
 ) -> Inspection:
-    """The secrets in `parts` (place, text): each long one on its own (its result kept in
-    `cache`), the short ones joined, so each rule runs once over them."""
+    """The secrets in `parts` (place, text), read by unit (`_units`: a long string alone, the
+    short strings of one message or one tool together): a unit read before is taken from
+    `cache` by its digest, and only what is new to the conversation is read: each new long
+    string on its own, the new short ones joined, so each rule runs once over them."""
     began = time.perf_counter()
     total = sum(len(text) + 1 for _, text in parts)
     if total > max_chars:
         return Inspection(complete=False, reason=TOO_LARGE, chars=total)
-    deadline = began + budget_s
-    complete = True
     located: list[tuple[int, Hit]] = []  # (the part's index, the hit in that part)
-    short = [i for i, (_, text) in enumerate(parts) if len(text) < CACHED_CHARS]
-    for index in (i for i, (_, text) in enumerate(parts) if len(text) >= CACHED_CHARS):
-        hits, whole = _long_part(parts[index][1], personal, deadline, cache)
+    fresh: list[tuple[Unit, bytes]] = []
+    for unit in _units(parts):
+        digest = hashlib.blake2b(
+            unit.text.encode(), digest_size=16, person=b"p" if personal else b"s"
+        ).digest()
+        known = cache.get(digest) if cache is not None else None
+        if known is None:
+            fresh.append((unit, digest))
+        else:
+            located += _spread(parts, unit, known)
+    complete = True
+    # A long string is read on its own: a rule with triggers (AWS's secret key, ignoring case)
+    # then runs over the strings that hold them, not over all that is new with one of them.
+    batches = [[new] for new in fresh if len(new[0].text) >= CACHED_CHARS]
+    short = [new for new in fresh if len(new[0].text) < CACHED_CHARS]
+    for batch in [*batches, short] if short else batches:
+        found, whole = _read_new([unit for unit, _ in batch], personal, began + budget_s)
         complete = complete and whole
-        located += [(index, hit) for hit in hits]
-    if short:
-        hits_in, whole = _joined(parts, short, personal, deadline)
-        complete = complete and whole
-        located += hits_in
+        for (unit, digest), hits in zip(batch, found, strict=True):
+            if whole and cache is not None:
+                cache.put(digest, hits)
+            located += _spread(parts, unit, hits)
     findings = [_finding(parts[index], hit) for index, hit in sorted(located, key=_order)]
     return Inspection(
         tuple(findings),
@@ -191,41 +205,75 @@ def _order(located: tuple[int, Hit]) -> tuple[int, int]:
     return located[0], located[1].start
 
 
-def _long_part(
-    text: str, personal: bool, deadline: float, cache: ScanCache | None
-) -> tuple[tuple[Hit, ...], bool]:
-    """One long string's hits (from `cache` when it was read before), and whether it was read
-    whole."""
-    key = hashlib.blake2b(text.encode(), digest_size=16, person=b"p" if personal else b"s")
-    digest = key.digest()
-    known = cache.get(digest) if cache is not None else None
-    if known is not None:
-        return known, True
-    scanned = scan_text(text, personal=personal, budget_s=max(0.0, deadline - time.perf_counter()))
-    if scanned.complete and cache is not None:
-        cache.put(digest, scanned.hits)
-    return scanned.hits, scanned.complete
+@dataclass(frozen=True)
+class Unit:
+    """Strings read and remembered together: their indexes in the request's parts, and their
+    text, joined by line breaks."""
+
+    indexes: tuple[int, ...]
+    text: str
 
 
-def _joined(
-    parts: list[tuple[str, str]], indexes: list[int], personal: bool, deadline: float
-) -> tuple[list[tuple[int, Hit]], bool]:
-    """The hits of the short parts at `indexes`, read as one text, each mapped to its part."""
+def _units(parts: list[tuple[str, str]]) -> list[Unit]:
+    """`parts` as units: each string of `CACHED_CHARS` or more alone (a tool result, a system
+    prompt), and the shorter ones by what holds them (`messages[3]`, `tools[2]`), which a
+    conversation sent again each turn sends unchanged."""
+    groups: list[tuple[str | None, list[int]]] = []
+    for index, (where, text) in enumerate(parts):
+        if len(text) >= CACHED_CHARS:
+            groups.append((None, [index]))
+            continue
+        closing = where.find("]")
+        owner = where[: closing + 1] if closing >= 0 else where.partition(".")[0]
+        if groups and groups[-1][0] == owner:
+            groups[-1][1].append(index)
+        else:
+            groups.append((owner, [index]))
+    return [
+        Unit(tuple(indexes), "\n".join(parts[index][1] for index in indexes))
+        for _owner, indexes in groups
+    ]
+
+
+def _read_new(
+    units: list[Unit], personal: bool, deadline: float
+) -> tuple[list[tuple[Hit, ...]], bool]:
+    """The hits of `units`, read as one text, each in its unit's own text; and whether all
+    was read."""
     starts: list[int] = []
     offset = 0
-    for index in indexes:
+    for unit in units:
         starts.append(offset)
-        offset += len(parts[index][1]) + 1
-    joined = "\n".join(parts[index][1] for index in indexes)
+        offset += len(unit.text) + 1
+    joined = "\n".join(unit.text for unit in units)
     budget = max(0.0, deadline - time.perf_counter())
     scanned = scan_text(joined, personal=personal, budget_s=budget)
-    located = []
+    found: list[list[Hit]] = [[] for _ in units]
     for hit in scanned.hits:
         at = bisect.bisect_right(starts, hit.start) - 1
-        text = parts[indexes[at]][1]
-        start, end = hit.start - starts[at], min(hit.end - starts[at], len(text))
-        located.append((indexes[at], Hit(hit.kind, start, end)))
-    return located, scanned.complete
+        start, size = starts[at], len(units[at].text)
+        found[at].append(Hit(hit.kind, hit.start - start, min(hit.end - start, size)))
+    return [tuple(hits) for hits in found], scanned.complete
+
+
+def _spread(
+    parts: list[tuple[str, str]], unit: Unit, hits: tuple[Hit, ...]
+) -> list[tuple[int, Hit]]:
+    """A unit's hits, each in the part it is in."""
+    if len(unit.indexes) == 1:
+        return [(unit.indexes[0], hit) for hit in hits]
+    starts: list[int] = []
+    offset = 0
+    for index in unit.indexes:
+        starts.append(offset)
+        offset += len(parts[index][1]) + 1
+    located = []
+    for hit in hits:
+        at = bisect.bisect_right(starts, hit.start) - 1
+        index = unit.indexes[at]
+        start, end = hit.start - starts[at], min(hit.end - starts[at], len(parts[index][1]))
+        located.append((index, Hit(hit.kind, start, end)))
+    return located
 
 
 def _finding(part: tuple[str, str], hit: Hit) -> Finding:

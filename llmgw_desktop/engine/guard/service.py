@@ -25,6 +25,8 @@ import dataclasses
 import functools
 import hashlib
 import logging
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,14 +45,17 @@ from llmgw_desktop.engine.gateway.results import (
 )
 from llmgw_desktop.engine.guard import scanner
 from llmgw_desktop.engine.guard.desk import SecretQuestions
+from llmgw_desktop.engine.guard.echoes import AnswerEchoes, placeholder_for
 from llmgw_desktop.engine.guard.errors import RequestUnscanned, SecretDetected
+from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.policy import action_for
 from llmgw_desktop.engine.guard.redaction import Redaction
 from llmgw_desktop.engine.guard.request_scan import Inspection, ScanCache, inspect_body
-from llmgw_desktop.engine.guard.restore import StreamRestorer, restore_answer, restored_chunks
+from llmgw_desktop.engine.guard.restore import StreamRestorer, restore_answer
 from llmgw_desktop.engine.guard.stats import GuardStats
+from llmgw_desktop.engine.guard.stream_text import rewritten_chunks
 
-__all__ = ["Decision", "OutboundGuard", "RequestGuard"]
+__all__ = ["AnswerScan", "Decision", "OutboundGuard", "RequestGuard"]
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +65,18 @@ INLINE_BYTES = 32 * 1024
 MAX_TOLD = 10_000
 # What the recorder and `/metrics` call what the guard did.
 WARNED, REDACTED, BLOCKED, SENT = "warned", "redacted", "blocked", "sent"
+# An operator's key masked in an answer (`guard.scan_answers`): the action and the kind.
+ANSWER_MASKED, OPERATOR_KEY = "answer_masked", "operator_key"
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What one target gets: the request as it came, with placeholders, or nothing."""
+    """What one target gets: the request as it came, with placeholders, or nothing; and what
+    its answer gets: the operator's keys masked (`echoes`), placeholders put back."""
 
     redaction: Redaction | None = None
     refusal: EngineError | None = None
+    echoes: AnswerEchoes | None = None
 
     def request(self, incoming: ClientRequest) -> ClientRequest:
         """The request this target is sent."""
@@ -81,7 +90,10 @@ class Decision:
         )
 
     def answer(self, answer: Completed | Streaming, dialect: str) -> Completed | Streaming:
-        """The answer as the client gets it: placeholders it echoes put back."""
+        """The answer as the client gets it: the operator's keys it repeats masked, then the
+        placeholders it echoes put back (they are the caller's own secrets)."""
+        if self.echoes is not None:
+            answer = self.echoes.answer(answer, dialect)
         if self.redaction is None:
             return answer
         originals = self.redaction.originals()
@@ -92,7 +104,7 @@ class Decision:
                 return answer
             return dataclasses.replace(answer, body=None, raw=restored)
         inner = answer.chunks
-        chunks = restored_chunks(inner, StreamRestorer(dialect, originals))
+        chunks = rewritten_chunks(inner, StreamRestorer(dialect, originals))
         return dataclasses.replace(answer, chunks=EndingChunks(chunks, lambda: close_chunks(inner)))
 
 
@@ -113,12 +125,24 @@ class OutboundGuard:
         self._events = events
         self._told: set[str] = set()
 
+    def replace_settings(self, settings: GuardSettings) -> None:
+        """Decide by `settings` from the next request on (the desk saved one)."""
+        self.settings = settings
+        self.questions.fallback = settings.ask_fallback
+
     def for_request(
-        self, body: Any, caller: CallerInfo, route: RouteReport, *, size: int | None = None
+        self,
+        body: Any,
+        caller: CallerInfo,
+        route: RouteReport,
+        *,
+        size: int | None = None,
+        answers: AnswerScan | None = None,
     ) -> RequestGuard:
         """The guard of one request whose content is `body` (`size`: its bytes, where known),
-        read at its first target that is not `off`."""
-        return RequestGuard(self, body, size, caller, route)
+        read at its first target that is not `off`; `answers`: where its answers are read for
+        the operator's keys from, while `guard.scan_answers` is on."""
+        return RequestGuard(self, body, size, caller, route, answers)
 
     async def for_call(
         self, provider: str, prompt: Any, caller: CallerInfo, request_id: str
@@ -195,6 +219,40 @@ class OutboundGuard:
             )
         )
 
+    def echoed(self, provider: str, caller: CallerInfo, source: str, request_id: str) -> None:
+        """Count an operator's key (from `source`) masked in an answer from `provider`, and
+        tell the person once a run for each source."""
+        self.stats.add(provider, caller.principal, Counter({OPERATOR_KEY: 1}), ANSWER_MASKED)
+        self._events.publish(
+            SecretsFound(
+                provider, caller.principal, ANSWER_MASKED, ((OPERATOR_KEY, 1),), request_id
+            )
+        )
+        told = f"answer:{source}"
+        if told in self._told:
+            return
+        if len(self._told) > MAX_TOLD:
+            self._told.clear()
+        self._told.add(told)
+        who = caller.caller or caller.principal
+        self._events.publish(
+            Notice(
+                "warning",
+                f"An answer from {provider} to {who} repeated your key from {source}: it was "
+                f"replaced by {placeholder_for(source)} before {who} read it.",
+                topic="guard",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AnswerScan:
+    """Where a request's answers are read for the operator's keys from: the keys, and how its
+    row is written again once a whole answer's were masked (it was finished before)."""
+
+    keys: OperatorKeys
+    rewrite_row: Callable[[RouteReport], None]
+
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -210,18 +268,48 @@ class RequestGuard:
         size: int | None,
         caller: CallerInfo,
         route: RouteReport,
+        answers: AnswerScan | None = None,
     ) -> None:
         self._guard = guard
         self._body = body
         self._size = size
         self._caller = caller
         self._route = route
+        self._answers = answers
         self._inspection: Inspection | None = None
         self._redaction: Redaction | None = None
         self._asked: tuple[str, str] | None = None  # the desk's answer, and who gave it
 
     async def decide(self, provider: str, model: str, local: bool) -> Decision:
-        """What the target (`provider`, `model`; `local`: on this machine) is sent."""
+        """What the target (`provider`, `model`; `local`: on this machine) is sent, and what
+        its answer gets (`guard.scan_answers`, whatever the action for what is sent)."""
+        decision = await self._sending(provider, model, local)
+        answers = self._answers
+        if decision.refusal is not None or answers is None:
+            return decision
+        if not self._guard.settings.scan_answers:
+            return decision
+        keys = await answers.keys.matcher(self._caller.project)
+        if not keys:
+            return decision
+        echoes = AnswerEchoes(keys, functools.partial(self._echoed, provider))
+        return dataclasses.replace(decision, echoes=echoes)
+
+    def _echoed(self, provider: str, source: str) -> None:
+        """An answer from `provider` repeated the operator's key from `source`: its row says
+        so (written again when it was finished), and the figures count it."""
+        route = self._route
+        record = route.guard if route.guard is not None else {}
+        masked: list[str] = record.setdefault("answer_masked", [])
+        if source not in masked:
+            masked.append(source)
+        route.guard = record
+        self._guard.echoed(provider, self._caller, source, route.request_id)
+        if self._answers is not None:
+            self._answers.rewrite_row(route)
+
+    async def _sending(self, provider: str, model: str, local: bool) -> Decision:
+        """What the target is sent, by the action for its provider and the caller."""
         settings = self._guard.settings
         action = action_for(settings, provider, self._caller.principal, local=local)
         if action == "off":

@@ -73,7 +73,7 @@ async def resolved(
                 )
             # Masked wherever this process redacts (recorder, logs, what remote callers
             # get back): a server may echo its own environment (red-team finding 4).
-            known_secrets.add(found)
+            known_secrets.add(found, source=f"vault:{name}")
             value = found
         out[key] = value
     return out

@@ -48,6 +48,8 @@ ENV_VAR = "LLM_GATEWAY_MASTER_KEY"
 KEYRING_SERVICE = "llmgw-desktop"
 KEYRING_USERNAME = "vault-master-key"
 KEY_FILE_NAME = "vault.key"
+# Where the key is said to come from when an answer repeats it (never its value).
+MASTER_KEY_SOURCE = "gateway:vault_master_key"
 EXPECTED_FORMAT = (
     "64 hexadecimal characters, or URL-safe base64 of 32 bytes (43 characters, or 44 ending "
     "in '='); make one with: python -c \"import secrets; print(secrets.token_hex(32))\""
@@ -131,7 +133,7 @@ class EnvKeySource:
         text = environ.get(ENV_VAR, "")
         if not text.strip():
             return None
-        known_secrets.add(text.strip())  # as written, whichever spelling it is
+        known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
@@ -180,7 +182,7 @@ class KeyringSource:
             return None
         if text is None:
             return None
-        known_secrets.add(text.strip())  # as written, whichever spelling it is
+        known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
@@ -229,7 +231,7 @@ class FileKeySource:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not text"
             raise VaultLocked(f"cannot read the key file {self.path}: {reason}.") from None
-        known_secrets.add(text.strip())  # as written, whichever spelling it is
+        known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
@@ -315,4 +317,4 @@ def _mask_from_now_on(key: bytes) -> None:
     """The redactor masks the key in each spelling it is kept or set in (it has no shape a
     pattern could find: an answer holding it was stored and shown as it was)."""
     encoded = encode_key(key)
-    known_secrets.add(encoded, encoded.rstrip("="), key.hex())
+    known_secrets.add(encoded, encoded.rstrip("="), key.hex(), source=MASTER_KEY_SOURCE)

@@ -13,6 +13,8 @@ __all__ = ["guard_rows", "guard_text"]
 
 # The largest groups the Overview names; the rest are counted.
 NAMED_GROUPS = 4
+# What the guard did, where the engine's word is not a person's.
+_ACTIONS = {"answer_masked": "masked in answers"}
 
 
 def guard_text(action: str, counts: list[GuardCount], unscanned: int = 0) -> str:
@@ -27,7 +29,7 @@ def guard_text(action: str, counts: list[GuardCount], unscanned: int = 0) -> str
         by_action: dict[str, int] = {}
         for count in counts:
             by_action[count.action] = by_action.get(count.action, 0) + count.count
-        done = ", ".join(f"{n} {what}" for what, n in sorted(by_action.items()))
+        done = ", ".join(f"{n} {_ACTIONS.get(what, what)}" for what, n in sorted(by_action.items()))
         groups: dict[tuple[str, str], list[str]] = {}
         for count in counts:  # largest first
             groups.setdefault((count.provider, count.key), []).append(
@@ -56,4 +58,6 @@ def guard_rows(guard: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Because", str(guard["why"])))
     if guard.get("unscanned"):
         rows.append(("Not read whole", str(guard["unscanned"])))
+    for source in guard.get("answer_masked") or []:  # the operator's keys the answer repeated
+        rows.append(("Masked in the answer", f"your key from {source}"))
     return rows

@@ -22,6 +22,7 @@ from typing import Any
 
 from llmgw_desktop.config.file import checked_value
 from llmgw_desktop.config.settings import ConfigError, Declared
+from llmgw_desktop.config.settings_guard import ASK_FALLBACKS, GUARD_ACTIONS, UNSCANNED_CHOICES
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import caption, heading
@@ -103,6 +104,18 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
             Control("gateway.upstream_timeout_ms", "Give up on an answer after", "s", 1000),
             Control("providers.retry_attempts", "Tries for a busy or rate-limited provider"),
             Control("gateway.detect_local", "Look for local model servers (Ollama, LM Studio)"),
+        ),
+    ),
+    (
+        "Secrets leaving this machine",
+        (
+            Control("guard.secrets", "When a request holds a secret", choices=GUARD_ACTIONS),
+            Control("guard.unscanned", "A request too large to read", choices=UNSCANNED_CHOICES),
+            Control("guard.ask_fallback", "When Ask gets no answer", choices=ASK_FALLBACKS),
+            Control(
+                "guard.personal_data", "Also look for e-mail addresses, phone and card numbers"
+            ),
+            Control("guard.scan_answers", "Mask your own keys where an answer repeats them"),
         ),
     ),
     (

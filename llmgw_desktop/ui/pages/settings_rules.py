@@ -203,6 +203,7 @@ GROUPS = {
     "projects": "Projects",
     "upstream_mcp": "MCP servers",
     "vault": "Vault",
+    "guard": "Secrets guard",
 }
 # Words that are acronyms, written as such.
 _ACRONYMS = {

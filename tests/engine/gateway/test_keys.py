@@ -68,6 +68,20 @@ async def test_pool_order_is_vault_project_vault_global_config_env() -> None:
     assert chain.vault_problem is None
 
 
+async def test_sendable_is_every_providers_pool_by_value_with_its_source() -> None:
+    """What the outbound guard's answer scan masks: each key a request of the project could
+    be sent with, named by where it comes from (a config key by its provider)."""
+    vault = FakeVault({("openai", "proj"): ["v-proj"], ("anthropic", None): ["v-global"]})
+    chain, _config = _chain({"openai": {"api_keys": ["c-1"]}}, {"GEMINI_API_KEY": "e-1"}, vault)
+    assert await chain.sendable("proj") == {
+        "v-proj": "vault:openai#1",
+        "c-1": "config:openai#1",
+        "v-global": "vault:anthropic#1",
+        "e-1": "env:GEMINI_API_KEY",
+    }
+    assert "v-proj" not in await chain.sendable()  # another project's key is not sent
+
+
 async def test_identical_values_are_kept_once_under_their_first_source() -> None:
     vault = FakeVault({("openai", None): ["same"]})
     chain, config = _chain(

@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
+from detect_secrets.plugins.keyword import (
+    CONFIG_DENYLIST_REGEX_TO_GROUP,
+    QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
+    KeywordDetector,
+)
 
+from llmgw_desktop.engine.guard import request_scan
 from llmgw_desktop.engine.guard.request_scan import (
     OVER_BUDGET,
     TOO_LARGE,
     ScanCache,
     inspect_body,
 )
-from llmgw_desktop.engine.guard.scanner import scan_text
+from llmgw_desktop.engine.guard.scanner import (
+    _KEYWORDS,
+    _keyword_starts,
+    _keyword_values,
+    scan_text,
+)
+from llmgw_desktop.engine.guard.scanner import _lowered as scanner_lowered
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, JWT, PRIVATE_KEY, SECRETS
 
 
@@ -163,4 +176,98 @@ def test_long_strings_are_read_once_and_remembered_by_their_digest() -> None:
         ("aws_access_key", "messages[1].content"),
     ]
     assert remembered.findings[0] == read.findings[0]
-    assert len(cache._entries) == 1  # the tool result, once
+
+
+def test_only_what_is_new_to_the_conversation_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A conversation sent again with a turn added: the tool result, the tool definitions and
+    the earlier messages' short strings are remembered; only the new turn is read."""
+    read: list[str] = []
+
+    def counted(text: str, **options: Any) -> Any:
+        read.append(text)
+        return scan_text(text, **options)
+
+    monkeypatch.setattr(request_scan, "scan_text", counted)
+    cache = ScanCache()
+    tool_result = "def f():\n    return 1\n" * 400
+    tools = [{"type": "function", "function": {"name": "read", "description": "Reads a file"}}]
+    turn = [{"role": "user", "content": "fix it"}, {"role": "tool", "content": tool_result}]
+    options: dict[str, Any] = {"personal": False, "max_chars": 10**7, "budget_s": 1.0}
+    inspect_body({"tools": tools, "messages": turn}, cache=cache, **options)
+    assert read == [tool_result, "function\nread\nReads a file\nuser\nfix it\ntool"]
+    later = [*turn, {"role": "user", "content": f"now use {AWS_ACCESS_KEY}"}]
+    found = inspect_body({"tools": tools, "messages": later}, cache=cache, **options)
+    assert read[2:] == [f"user\nnow use {AWS_ACCESS_KEY}"]
+    assert [(f.kind, f.where) for f in found.findings] == [
+        ("aws_access_key", "messages[2].content")
+    ]
+
+
+def _lines_to_compare() -> list[str]:
+    """Lines that name a secret, in every shape the keyword plugin reads: this package's own
+    code and documentation (keyword-dense), every line the guard's tests paste, and lines
+    made to reach each of the plugin's patterns, in upper case and with the word inside another."""
+    root = Path(__file__).resolve().parents[3]
+    texts = [path.read_text("utf-8") for path in sorted((root / "llmgw_desktop").rglob("*.py"))]
+    texts += [path.read_text("utf-8") for path in sorted((root / "docs").glob("*.md"))]
+    texts += [line for _secret, line in SECRETS.values()]
+    texts += [
+        'MY_PASSWORD = "Zk3pQ9xW2mN7vB4c"',
+        'if ("hunter2hunter" == db_password) {}',
+        "if ('hunter2hunter' !== user.passwd) {}",
+        'private_key "abcdefabcdef";',
+        'api_key => "abcdefabcdef"',
+        'secret := "abcdefabcdef"',
+        "Contraseña: mipalabrasecreta",
+        "database_key_pass='xyzxyzxyz' and api_key: \"second-one-here\"",
+        "x = {'SERVICE_KEY': 'abc123abc123', 'pwd': \"p4ssw0rd!\"}",
+    ]
+    return [line for text in texts for line in text.splitlines() if _KEYWORDS.search(line.lower())]
+
+
+def test_the_keyword_plugins_patterns_tried_at_its_words_find_what_it_finds() -> None:
+    """`_keyword_values` tries the plugin's patterns only where a denylist word begins: on
+    every line it finds exactly what the plugin's own `analyze_string` finds."""
+    plugin = KeywordDetector()
+    lines = _lines_to_compare()
+    assert len(lines) > 1000
+    found = 0
+    for line in lines:
+        for unquoted in (False, True):
+            groups = (
+                CONFIG_DENYLIST_REGEX_TO_GROUP
+                if unquoted
+                else QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+            )
+            expected = list(plugin.analyze_string(line, denylist_regex_to_group=groups))
+            words = _keyword_starts(line, scanner_lowered(line))
+            assert list(_keyword_values(line, words, unquoted=unquoted)) == expected, line
+            found += len(expected)
+    assert found > 100
+
+
+@pytest.mark.parametrize(
+    ("kind", "token"),
+    [
+        *(
+            ("gitlab_token", f"{head}-{'aB3dE6gH9jK2mN5pQ8sT'}")
+            for head in ("glpat", "gldt", "glft")
+        ),
+        *(("gitlab_token", f"{head}-{'aB3dE6gH9jK2mN5pQ8sT'}") for head in ("glsoat", "glrt")),
+        ("gitlab_token", "GR1348941aB3dE6gH9jK2mN5pQ8sT"),
+        ("gitlab_token", "glcbt-aB3dE6gH9jK2mN5pQ8sT"),
+        ("gitlab_token", "glimt-" + "aB3dE" * 5),
+        ("gitlab_token", "glptt-" + "aB3dE" * 8),
+        ("gitlab_token", "glagent-" + "aB3dE" * 10),
+        ("gitlab_token", "gloas-" + "aB3dE6gH" * 8),
+        ("pypi_token", "pypi-AgEIcHlwaS5vcmc" + "aB3dE6gH9j" * 7),
+        ("pypi_token", "pypi-AgENdGVzdC5weXBpLm9yZw" + "aB3dE6gH9j" * 7),
+        ("openai_key", "sk-" + "aB3dE6gH9jK2mN5pQ8sT" + "T3BlbkFJ" + "aB3dE6gH9jK2mN5pQ8sT"),
+        ("private_key", "PuTTY-User-Key-File-2: ssh-rsa"),
+    ],
+)
+def test_the_patterns_behind_one_search_are_each_found(kind: str, token: str) -> None:
+    """GitLab's seven patterns, PyPI's two, OpenAI's and Anthropic's keys and the private key
+    blocks are run only where one search finds where they begin (`Rule.gates`): each is still
+    found."""
+    assert [found_kind for found_kind, _ in _found(f"token:\n{token}\n")] == [kind]

@@ -49,6 +49,18 @@ DEFAULT_ERROR_MESSAGES: Final[Mapping[int, str]] = {
 }
 
 
+class Pieces(str):
+    """An answer's text that streams as exactly these deltas (split anywhere, mid-word: as the
+    APIs split tokens), where other text is split at spaces (`sse.split_text`)."""
+
+    pieces: tuple[str, ...]
+
+    def __new__(cls, pieces: tuple[str, ...]) -> Pieces:
+        text = super().__new__(cls, "".join(pieces))
+        text.pieces = pieces
+        return text
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """One tool (function) call an answer asks the client to run."""
@@ -93,6 +105,9 @@ class Reply:
     unframed: bool = False
     # Headers this reply adds (the rate-limit headers a real API sends with each answer).
     headers: tuple[tuple[str, str], ...] = ()
+    # The text deltas a stream of this reply sends exactly (`Reply.in_pieces`); () splits
+    # the text at spaces.
+    pieces: tuple[str, ...] = ()
 
     def with_headers(self, **headers: str) -> Reply:
         """This reply with more headers (`x_ratelimit_remaining_requests="3"`: underscores
@@ -106,6 +121,12 @@ class Reply:
     ) -> Reply:
         """A normal answer; `verbatim=True` sends `text` without the appended facts."""
         return cls("ok", text=text, delay_s=delay_s, verbatim=verbatim)
+
+    @classmethod
+    def in_pieces(cls, *pieces: str) -> Reply:
+        """A normal answer of these pieces joined, verbatim, streamed as exactly these text
+        deltas (a word, or a key, split across them)."""
+        return cls("ok", text="".join(pieces), verbatim=True, pieces=pieces)
 
     @classmethod
     def error(cls, status: int, message: str = "", retry_after_s: float | None = None) -> Reply:
@@ -162,6 +183,8 @@ class Reply:
 
     def answer_text(self, message_count: int, last_user: str) -> str:
         """The text an ok answer carries for a request with these facts."""
+        if self.pieces:
+            return Pieces(self.pieces)
         if self.verbatim:
             return self.text
         quoted = last_user[:LAST_USER_MAX_CHARS]

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .script import ToolCall
+from .script import Pieces, ToolCall
 
 JsonObject = dict[str, Any]
 
@@ -30,7 +30,10 @@ def sse_event(data: Any, event: str | None = None, *, eol: str = "\n") -> bytes:
 
 
 def split_text(text: str, parts: int = STREAM_TEXT_CHUNKS) -> list[str]:
-    """Split text at spaces into up to `parts` pieces that concatenate back to `text`."""
+    """Split text at spaces into up to `parts` pieces that concatenate back to `text` (a
+    reply's own `Pieces` as they are)."""
+    if isinstance(text, Pieces):
+        return list(text.pieces)
     words = text.split(" ")
     count = min(parts, len(words))
     size, extra = divmod(len(words), count)

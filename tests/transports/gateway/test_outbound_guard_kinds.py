@@ -14,7 +14,7 @@ from tests.engine.guard.secrets import AWS_ACCESS_KEY, PRIVATE_KEY
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.completions.test_fim import PROMPT, providers
-from tests.transports.gateway.conftest import GatewayFactory
+from tests.transports.gateway.conftest import ANTHROPIC_KEY, GatewayFactory
 
 REMOTE = {"guard.exempt_local": False}
 SUFFIX = f"\n\nKEY = '{AWS_ACCESS_KEY}'\n"
@@ -89,3 +89,22 @@ async def test_a_completion_holding_a_secret_is_blocked(
         refused.value
     )
     assert upstream.llm_requests == []
+
+
+async def test_a_completion_repeating_the_operators_key_has_it_masked(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """With `guard.scan_answers` on, a completion that writes the operator's key (here the
+    suffix it is given, echoed) gets its source's placeholder, whole and streamed."""
+    gateway: GatewayRuntime = await start_gateway(
+        {**providers(upstream), "guard.scan_answers": True}
+    )
+    suffix = f"\nANTHROPIC_API_KEY={ANTHROPIC_KEY}\n"
+    masked = f"{DEFAULT_ANSWER}|\nANTHROPIC_API_KEY=[OPERATOR_KEY:env:ANTHROPIC_API_KEY]\n"
+    client = openai_client(gateway).completions
+    answer = await client.create(model="codestral-latest", prompt=PROMPT, suffix=suffix)
+    assert answer.choices[0].text == masked
+    stream = await client.create(
+        model="codestral-latest", prompt=PROMPT, suffix=suffix, stream=True
+    )
+    assert "".join([c.choices[0].text async for c in stream if c.choices]) == masked

@@ -66,6 +66,11 @@ class SseParser:
             start = end + 1
             self._read_line(piece.rstrip(b"\r").decode("utf-8", errors="replace"), frames)
 
+    @property
+    def between_events(self) -> bool:
+        """Nothing of an event is held (what was fed ended with its blank line)."""
+        return not self._line and not self._data and self._event is None
+
     def _grow(self, count: int) -> None:
         self.unfinished_bytes += count
         if self.unfinished_bytes > self.max_event_bytes:

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from llmgw_desktop.config.api_catalog import recorded_provider
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
@@ -235,16 +236,18 @@ class RequestRecords:
             if cost is not None
             else None
         )
-        routed = route.to_record() | ({"cost": note} if note is not None else {})
+        facts: dict[str, Any] = {"cost": note} if note is not None else {}
         if server_tools:
             # Server tools are billed per call, beside the tokens: priced where the table
             # knows the vendor's price, and always counted in the row's route.
             vendor = self._vendor_of(route.provider)
             tools_cost, unpriced = server_tool_cost(vendor, server_tools)
             cost = None if cost is None else round(cost + tools_cost, 8)
-            routed["serverTools"] = dict(server_tools)
+            facts["serverTools"] = dict(server_tools)
             if unpriced:
-                routed["serverToolsUnpriced"] = list(unpriced)
+                facts["serverToolsUnpriced"] = list(unpriced)
+        route.row_facts = facts  # this attempt's own: an earlier one's do not carry over
+        routed = route.to_record()
         self._recorder.finish(
             record,
             state=state,
@@ -316,6 +319,7 @@ class RequestRecords:
             hit["semantic"] = True
             hit["similarity"] = route.cache_similarity
         state, code = ("completed", None) if replayed else self.cut()
+        route.row_facts = {"cache": hit}
         self._recorder.finish(
             record,
             state=state,
@@ -324,7 +328,7 @@ class RequestRecords:
             cost_usd=0.0,
             http_status=200,
             attempts=len(route.attempts),
-            route=route.to_record() | {"cache": hit},
+            route=route.to_record(),
             requested_model=route.requested_model,
             project=route.project,
             fallback_used=route.fallback_used,
@@ -365,6 +369,14 @@ class RequestRecords:
             server_tools=outcome.server_tools,
             estimated=estimated,
         )
+
+    def route_changed(self, route: RouteReport) -> None:
+        """Write the route of `route`'s row again: what became known of it after the row was
+        finished (the outbound guard masked a key in the whole answer the row describes)."""
+        routed = route.to_record()
+        if route.trace_id:
+            routed["traceId"] = route.trace_id
+        self._recorder.update(route.request_id, route=routed)
 
     def _vendor_of(self, provider: str | None) -> str:
         """Whose server-tool prices apply: the vendor's own API only (a compatible server's

@@ -73,6 +73,9 @@ class RouteReport:
     # What the outbound guard found and did per target (`engine/guard/service.py`): kinds
     # counted, where, never a value; None when it found nothing (or was off).
     guard: dict[str, Any] | None = None
+    # What the row adds to the route at its end (the cost's note, server tools, a cache hit),
+    # kept so a row written again later (`RequestRecords.route_changed`) keeps them.
+    row_facts: dict[str, Any] = field(default_factory=dict)
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -144,18 +147,24 @@ class RouteReport:
             record["maxTokens"] = self.max_tokens
         if self.guard is not None:
             record["guard"] = self.guard
+        record.update(self.row_facts)
         return record
 
     def guard_words(self) -> str:
         """`redacted: aws_access_key x1, jwt x2` (what the guard did for the provider that
-        answered, else for the last it decided on), for `x-gateway-guard`."""
+        answered, else for the last it decided on; and the operator's keys masked in a whole
+        answer), for `x-gateway-guard`."""
         guard = self.guard or {}
         targets: dict[str, str] = guard.get("targets", {})
         did = targets.get(self.provider) or next(reversed(targets.values()), "")
         found = ", ".join(f"{kind} x{n}" for kind, n in sorted(guard.get("found", {}).items()))
         if guard.get("unscanned"):
             found = f"{found}; not read whole ({guard['unscanned']})".lstrip("; ")
-        return header_value(f"{did}: {found}" if found else did)
+        words = f"{did}: {found}" if found else did
+        if guard.get("answer_masked"):
+            masked = ", ".join(guard["answer_masked"])
+            words = f"{words}; answer masked: {masked}" if words else f"answer masked: {masked}"
+        return header_value(words)
 
 
 def header_value(value: str) -> str:
