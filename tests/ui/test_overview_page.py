@@ -504,7 +504,7 @@ def test_the_first_screen_answers_is_it_working_what_it_costs_and_what_fails(
         spent = cards["spend"].value.text()
         assert spent.startswith("$") and spent in window.header.chips["spend"].text()
         failing = cards["failing"].detail.text()
-        assert failing.endswith("calls failed in 15 min (50%): Anthropic 1"), failing
+        assert failing.endswith("failed (50%) in 15 min: Anthropic 1"), failing
         assert cards["stuck"].value.text() == "None"
         _assert_first_screen(page)
         # The title where the Playground's is: nothing jumps when switching pages.

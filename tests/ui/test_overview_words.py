@@ -8,12 +8,15 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from pytestqt.qtbot import QtBot
+
 from llmgw_desktop.engine.api import Totals
 from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.header import providers_words
-from llmgw_desktop.ui.pages.overview_figures import GatewayFacts, figure_words
+from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts, figure_words
 from llmgw_desktop.ui.pages.provider_health import STATUS
+from llmgw_desktop.ui.qt import QRect, Qt
 from llmgw_desktop.ui.theme import tone_colour
 from tests.fakes.upstream import Reply
 from tests.ui.test_overview_page import (  # noqa: F401 - on_overview is a fixture
@@ -127,8 +130,10 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     failed_at = (("Anthropic", 3, 100), ("OpenAI", 2, 100), ("Mistral Vibe", 1, 3))
     words = figure_words(_facts([some], failed_at=failed_at))
     assert (words["failing"].value, words["failing"].tone) == ("Some calls fail", "warning")
-    assert words["failing"].detail == (
-        "7 of 300 calls failed in 15 min (2%): Anthropic 3, OpenAI 2…"
+    # The provider the header names comes first, never the one left out (review round 2,
+    # finding 2: the card named two Ready providers and cut the failing one).
+    assert (
+        words["failing"].detail == "7 of 300 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 +1"
     )
     assert "Mistral Vibe: 1 of 3 failed" in words["failing"].tip
     words = figure_words(_facts([failing, some]))
@@ -140,3 +145,29 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     paused = figure_words(_facts([], paused=True))
     assert (paused["gateway"].value, paused["gateway"].tone) == ("Paused", "warning")
     assert figure_words(_facts([]))["failing"].value == "None"
+
+
+def test_the_failing_figure_fits_its_two_lines_in_the_smallest_window(qtbot: QtBot) -> None:
+    """Review round 2, finding 2: at 1024 px the card showed "(2%): OpenAI 4, Google Gemini"
+    and cut the rest, the failing provider with it. With three providers of long names
+    failing, the detail's wrapped text fits the card's lines at the width a 1024 px window
+    gives it."""
+    failing = ProviderVerdict("mistral", "Mistral Vibe", FAILING, "Failing", "x")
+    failed_at = (("Google Gemini", 40, 1000), ("OpenAI", 4, 100), ("Mistral Vibe", 1, 3))
+    facts = _facts(
+        [failing], failed_at=failed_at, totals=Totals(requests=10_313, asked=10_303, errors=1_045)
+    )
+    strip = FigureStrip(lambda _place: None)
+    qtbot.addWidget(strip)
+    strip.resize(790, 120)  # a 1024 px window less its sidebar and margins
+    strip.show()
+    strip.show_facts(facts)
+    qtbot.wait(20)
+    detail = strip.cards["failing"].detail
+    # The failing provider is named whatever the width; the whole is in the accessible name.
+    assert ": Mistral Vibe 1" in detail.text(), detail.text()
+    assert "Mistral Vibe 1, Google Gemini 40 +1" in strip.cards["failing"].accessibleName()
+    needed = detail.fontMetrics().boundingRect(
+        QRect(0, 0, detail.width(), 10_000), Qt.TextFlag.TextWordWrap, detail.text()
+    )
+    assert needed.height() <= detail.height(), (detail.text(), detail.width())

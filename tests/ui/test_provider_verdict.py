@@ -176,7 +176,7 @@ def test_calls_failed_at_a_ready_provider_are_counted_where_they_failed_on_every
             overview = window.overview
             overview.refresh_status()
             failing = overview.figures.cards["failing"]
-            assert failing.detail.text() == ("1 of 12 calls failed in 15 min (8%): Anthropic 1"), (
+            assert failing.detail.text() == ("1 of 12 failed (8%) in 15 min: Anthropic 1"), (
                 failing.detail.text()
             )
             assert "Anthropic: 1 of 12 failed" in failing.toolTip()

@@ -17,7 +17,9 @@ from llmgw_desktop.ui.qt import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QRect,
     QRectF,
+    QResizeEvent,
     QSizePolicy,
     Qt,
     QVBoxLayout,
@@ -68,14 +70,25 @@ class StatCard(QFrame):
         column.addWidget(self.detail)
         column.addStretch(1)
         self._tone = ""
+        self._details: tuple[str, ...] = ()  # the detail, then its shorter forms
 
-    def show_figure(self, value: str, detail: str, tone: str = "", tip: str = "") -> None:
+    def show_figure(
+        self,
+        value: str,
+        detail: str,
+        tone: str = "",
+        tip: str = "",
+        *,
+        shorter: tuple[str, ...] = (),
+    ) -> None:
         """Show `value` in `tone` ("ok", "warning", "error", "" for the text's own) over
-        `detail`; each set only when it changed (a changed label lays the page out again)."""
+        `detail`, or over the first of `shorter` (longest first) that fits the card's lines
+        where `detail` does not; each set only when it changed (a changed label lays the page
+        out again)."""
         if self.value.text() != value:
             self.value.setText(value)
-        if self.detail.text() != detail:
-            self.detail.setText(detail)
+        self._details = (detail, *shorter)
+        self._fit_detail()
         if tone != self._tone:
             self._tone = tone
             set_tone(self.value, tone)
@@ -84,6 +97,26 @@ class StatCard(QFrame):
         words = f"{self.caption.text()}: {value}. {detail}"
         if self.accessibleName() != words:
             self.setAccessibleName(words)
+
+    def _fit_detail(self) -> None:
+        """The longest of the detail's forms that its lines hold at the label's width."""
+        if not self._details:
+            return
+        width = self.detail.width()
+        metrics = self.detail.fontMetrics()
+        room = QRect(0, 0, max(1, width), 10_000)
+        chosen = self._details[-1]
+        for words in self._details:
+            needed = metrics.boundingRect(room, Qt.TextFlag.TextWordWrap, words).height()
+            if needed <= self.detail.height():
+                chosen = words
+                break
+        if self.detail.text() != chosen:
+            self.detail.setText(chosen)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_detail()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(

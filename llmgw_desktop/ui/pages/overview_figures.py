@@ -58,6 +58,9 @@ class Figure:
     detail: str
     tone: str = ""
     tip: str = ""
+    # Shorter ways to say `detail`, longest first: the card shows the first that fits its
+    # lines at its width (the tooltip and the accessible name keep the whole).
+    shorter: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,27 +144,42 @@ def _spend(facts: GatewayFacts) -> Figure:
 
 def _failing(facts: GatewayFacts) -> Figure:
     totals, minutes = facts.totals, facts.window_minutes
-    if totals.asked:
-        failed = (
-            f"{totals.errors:,} of {totals.asked:,} calls failed in {minutes} min"
-            f" ({totals.errors / totals.asked:.0%})"
-            if totals.errors
-            else f"none of {totals.asked:,} calls failed in {minutes} min"
-        )
-    else:
-        failed = f"no calls to providers in {minutes} min"
-    where = failed_where(facts.failed_at)
     lines = [f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts]
     lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
     tip = "\n".join([*lines, "Click for the failed requests."])
-    detail = failed + (f": {where}" if where else "")
+    if not totals.asked:
+        said: tuple[str, ...] = (f"No calls to providers in {minutes} min",)
+    elif not totals.errors:
+        said = (f"None of {totals.asked:,} calls failed in {minutes} min",)
+    else:
+        said = _failed_words(facts)
     if not facts.verdicts:
-        return Figure("None", detail[:1].upper() + detail[1:], "ok" if totals.asked else "", tip)
+        return Figure("None", said[0], "ok" if totals.asked else "", tip, said[1:])
     failing = [v for v in facts.verdicts if v.failing]
     # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
     # and the figure never say two things of one moment.
     _words, short = providers_words(facts.verdicts)
-    return Figure(short, detail, "error" if failing else "warning", tip)
+    return Figure(short, said[0], "error" if failing else "warning", tip, said[1:])
+
+
+def _failed_words(facts: GatewayFacts) -> tuple[str, ...]:
+    """The failed calls and where they failed, longest first, down to what fits a card of a
+    1024 px window with long names: "7 of 303 failed (2%) in 15 min: Mistral Vibe 1, OpenAI
+    4 +1" ... "7 failed: Mistral Vibe 1 +2"."""
+    totals = facts.totals
+    share = f"{totals.errors:,} of {totals.asked:,} failed ({totals.errors / totals.asked:.0%})"
+    two = failed_where(facts.failed_at, facts.verdicts)
+    one = failed_where(facts.failed_at, facts.verdicts, shown=1)
+    said = [
+        f"{share} in {facts.window_minutes} min",
+        f"{share}",
+        f"{share}",
+        f"{totals.errors:,} failed",
+    ]
+    wheres = [two, two, one, one]
+    return tuple(
+        f"{words}: {where}" if where else words for words, where in zip(said, wheres, strict=True)
+    )
 
 
 def failures_by_provider(
@@ -178,11 +196,23 @@ def failures_by_provider(
     return tuple(sorted(found, key=lambda f: (-f[1], f[0])))
 
 
-def failed_where(failed_at: Sequence[tuple[str, int, int]], shown: int = 2) -> str:
-    """`Anthropic 3, OpenAI 2…`: where the window's failed calls failed, the most first, each
-    provider's own count (the tooltip lists every one)."""
-    named = [f"{name} {errors:,}" for name, errors, _asked in failed_at[:shown]]
-    return ", ".join(named) + ("…" if len(failed_at) > shown else "")
+def failed_where(
+    failed_at: Sequence[tuple[str, int, int]],
+    verdicts: Sequence[ProviderVerdict] = (),
+    shown: int = 2,
+) -> str:
+    """`Mistral Vibe 1, Anthropic 3 +1`: where the window's calls failed, the providers the
+    header calls failing first (then those whose calls fail some, then the most failures), each
+    with its own count; the tooltip lists every one. A provider with a verdict is never the one
+    left out: the card must lead to what the header says is wrong."""
+    counts = {name: errors for name, errors, _asked in failed_at}
+    rank = {verdict.name: 0 if verdict.failing else 1 for verdict in verdicts}
+    names = sorted(
+        {*counts, *rank}, key=lambda name: (rank.get(name, 2), -counts.get(name, 0), name)
+    )
+    named = [f"{name} {counts[name]:,}" if name in counts else name for name in names[:shown]]
+    rest = len(names) - shown
+    return ", ".join(named) + (f" +{rest}" if rest > 0 else "")
 
 
 def _stuck(facts: GatewayFacts) -> Figure:
@@ -226,4 +256,6 @@ class FigureStrip(QWidget):
 
     def show_facts(self, facts: GatewayFacts) -> None:
         for name, figure in figure_words(facts).items():
-            self.cards[name].show_figure(figure.value, figure.detail, figure.tone, figure.tip)
+            self.cards[name].show_figure(
+                figure.value, figure.detail, figure.tone, figure.tip, shorter=figure.shorter
+            )
