@@ -37,7 +37,9 @@ async def test_environment_keys_serve_while_the_vault_cannot_be_read(
     outage_team: OutageTeam,  # noqa: F811
 ) -> None:
     async with member_on_env_keys(outage_team) as member:
-        # The vault's cache is cold: no request has been served yet.
+        # The start read the vault's keys for no project (the banner's "answering:" line lists
+        # the models of the providers with a key), perhaps before the outage below, perhaps
+        # not; a project's keys are read on its first request, so for `cold` they are unknown.
         await asyncio.to_thread(outage_team.outage)
         status, headers, body = await asyncio.to_thread(
             post_json, member.base_url + "/v1/chat/completions", CHAT
@@ -47,7 +49,7 @@ async def test_environment_keys_serve_while_the_vault_cannot_be_read(
         # No key anywhere but the vault, which cannot be read: a retryable 503 in the
         # client's dialect, with Retry-After, never a 500.
         status, headers, body = await asyncio.to_thread(
-            post_json, member.base_url + "/v1/messages", ANTHROPIC
+            post_json, member.base_url + "/v1/messages", ANTHROPIC, {"X-Project": "cold"}
         )
         assert status == 503, body
         assert body["type"] == "error" and "Try again shortly" in body["error"]["message"]

@@ -383,7 +383,7 @@ def test_a_table_that_hides_columns_says_how_many_where_its_header_is(
                 # One wording everywhere (gallery review, finding 6: "+N", "N columns hidden"
                 # and "...: widen the window" before), drawn as the menu it opens.
                 count = len(names)
-                assert hint.text() == f"{hidden_words(count)} ▾"
+                assert hint.text() == f"{hidden_words(count)} ▾", (key, hint.text())
                 assert hint.font().underline()
                 assert hint.toolTip().startswith(hidden_words(count))
                 assert "Menu key" in hint.toolTip()

@@ -306,7 +306,7 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
         record, job_found=True, job_state="completed", prompt="p", response="x" * 200_000
     )
     text = describe_detail(detail)
-    assert "2.50 s" in text and "2 attempt(s)" in text
+    assert "2.50\u00a0s" in text and "2 attempt(s)" in text  # "2.50 s" held on one line
     assert "60% of the prompt read from cache" in text and "$0.0123" in text
     assert (
         "allowed by you at the desk · risk 40, asked about from 50 · may edit files without "

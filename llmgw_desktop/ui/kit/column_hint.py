@@ -7,7 +7,8 @@ everywhere, the hidden columns named in its tooltip. Whoever hides the columns
 (`ColumnFitter`, the Flight recorder's own fitter, Overview's health table) keeps `room()` free
 at the end of the line past every heading's words: at the header's end or at the end of the
 column that takes the rest of the width (a name, a model: a short heading, a wide section);
-where it does not fit there (`fits` is False), the fitter makes `room()` at the header's end.
+where it does not fit there (`fits` is False), the fitter makes `room()` at the header's end;
+where even that leaves too little (the columns left are all needed), it says "+5 ▾" instead.
 
 The line is a menu, drawn as one (underlined, with its arrow): clicked, it lists the hidden
 columns, and choosing one (`chosen(name)`) asks its fitter to show that column, another
@@ -41,6 +42,8 @@ __all__ = ["HiddenColumnsHint", "hidden_words"]
 
 # The line's words at their longest: the room kept for it at the header's end.
 _WIDEST = "+99 columns ▾"
+# The header's margin before a heading's words, and a little air after them.
+HEADING_MARGIN = 8
 # How the keyboard reaches the menu, said in the line's tooltip.
 KEYBOARD_WAY = "the Menu key (or Shift+F10) in the list"
 
@@ -50,6 +53,27 @@ def hidden_words(count: int) -> str:
     if not count:
         return ""
     return f"+{count} column{'s' if count != 1 else ''}"
+
+
+def _words_end(header: QHeaderView) -> int:
+    """Where the last heading's words end (a right-aligned heading's, at its section's end):
+    the line may lie anywhere past it, over a section's empty end too."""
+    model = header.model()
+    metrics = header.fontMetrics()
+    ends = [0]
+    for column in range(header.count()):
+        if header.isSectionHidden(column):
+            continue
+        start = header.sectionViewportPosition(column)
+        end = start + header.sectionSize(column)
+        heading = str(model.headerData(column, header.orientation()) or "")
+        words = max(map(metrics.horizontalAdvance, heading.splitlines() or [""]))
+        aligned = model.headerData(column, header.orientation(), Qt.ItemDataRole.TextAlignmentRole)
+        on_right = aligned is not None and bool(
+            Qt.AlignmentFlag(int(aligned)) & Qt.AlignmentFlag.AlignRight
+        )
+        ends.append(end if on_right else min(end, start + words + HEADING_MARGIN))
+    return max(ends)
 
 
 class HiddenColumnsHint(QLabel):
@@ -148,7 +172,7 @@ class HiddenColumnsHint(QLabel):
         gap = SPACE["s"]
         # The room the headings leave at the header's end, else at the end of the section of
         # the column that takes the rest (beyond its heading's words), where the words fit.
-        places = [(header.width() - (header.length() - header.offset()) - gap, header.width())]
+        places = [(header.width() - _words_end(header) - gap, header.width())]
         over = self._over
         if over is not None and not header.isSectionHidden(over):
             heading = str(header.model().headerData(over, header.orientation()) or "")
@@ -158,11 +182,17 @@ class HiddenColumnsHint(QLabel):
             start = header.sectionViewportPosition(over)
             end = start + header.sectionSize(over)
             places.append((header.sectionSize(over) - words_px - 3 * gap, end))
-        words = f"{hidden_words(count)} ▾"
-        need = metrics.horizontalAdvance(words) + gap
-        fits = [end for room, end in places if room >= need]
-        self.fits = bool(fits)
-        end = fits[0] if fits else places[0][1]
+        # Its whole words where they fit, else its short ones ("+5 ▾": the tooltip names them),
+        # never over a heading's words while the short ones fit somewhere.
+        whole = f"{hidden_words(count)} ▾"
+        end, words = places[0][1], f"+{count} ▾"
+        for said in (whole, words):
+            need = metrics.horizontalAdvance(said) + gap
+            fits = [place_end for room, place_end in places if room >= need]
+            if fits:
+                end, words = fits[0], said
+                break
+        self.fits = words == whole
         if self.text() != words:
             self.setText(words)
         self.adjustSize()

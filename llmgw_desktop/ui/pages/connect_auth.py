@@ -58,7 +58,7 @@ class AuthChoice(QWidget):
         self.kind = QComboBox()
         self.kind.setObjectName("authenticateAs")
         self.kind.setAccessibleName("Authenticate as")
-        first = ("The static bearer token", AS_TOKEN) if static_token else (none_words, AS_NONE)
+        first = ("The gateway token", AS_TOKEN) if static_token else (none_words, AS_NONE)
         for words, value in (first, ("A gateway key (its own budget and scope)", AS_KEY)):
             self.kind.addItem(words, value)
         self.key_edit = QLineEdit()

@@ -98,7 +98,7 @@ def _mcp_note(auth: AuthService, kind: str, secret: str) -> str:
             "Clients that sign in with MCP OAuth (Claude Code, VS Code, Cursor, Codex) open the "
             "browser the first time, so their snippets carry no token."
         )
-    return "The HTTP snippets send the static bearer token (Authorization: Bearer), shown masked."
+    return "The HTTP snippets send the gateway token (Authorization: Bearer), shown masked."
 
 
 def _sdk_note(auth: AuthService, kind: str, secret: str) -> str:
@@ -115,8 +115,7 @@ def _sdk_note(auth: AuthService, kind: str, secret: str) -> str:
             "Issue a token for this app (above) makes one and fills it in."
         )
     return (
-        "Each sends the static bearer token as Authorization: Bearer (an OAuth access token "
-        "works too)."
+        "Each sends the gateway token as Authorization: Bearer (an OAuth access token works too)."
     )
 
 
@@ -311,11 +310,11 @@ class ConnectPage(Page):
                 copy.setToolTip(f"Copy the {client} snippet")
 
     def _token_row(self) -> QHBoxLayout:
-        label = QLabel(f"The static token, masked: <b>{mask_token(self._token)}</b>")
+        label = QLabel(f"The gateway token, masked: <b>{mask_token(self._token)}</b>")
         label.setObjectName("maskedToken")
         button = QPushButton("Copy token")
         button.setObjectName("copyToken")
-        button.setToolTip("Copy the gateway's static bearer token to the clipboard")
+        button.setToolTip("Copy the gateway token (http.auth_token) to the clipboard")
         button.clicked.connect(self.copy_token)
         self.copy_token_button = button
         row = QHBoxLayout()
@@ -367,4 +366,4 @@ class ConnectPage(Page):
     def copy_token(self) -> None:
         """Put the static bearer token on the clipboard."""
         QGuiApplication.clipboard().setText(self._token)
-        self.copied_label.setText("Copied the static bearer token.")
+        self.copied_label.setText("Copied the gateway token.")

@@ -197,6 +197,11 @@ def result_words(r: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _unbroken(words: str) -> str:
+    """`words` held on one line: "21 ms" never wraps between its figure and its unit."""
+    return words.replace(" ", NBSP)
+
+
 def detail_sections(
     detail: RecordDetail, names: ProviderNames | None = None
 ) -> list[DetailSection]:
@@ -214,10 +219,11 @@ def detail_sections(
         if end[:10] == timing[:10]:
             end = end[11:]
         first = first_token_ms(r)
-        waited = "" if first is None else f", first token {format_duration(first)}"
+        waited = "" if first is None else f", first token {_unbroken(format_duration(first))}"
         # The two times stay on one line ("07:38:18 →" ended one line, the end began the
-        # next); the line breaks before the duration instead.
-        timing += f"{NBSP}→{NBSP}{end} ({format_duration(r.get('duration_ms'))}{waited})"
+        # next); the line breaks before the duration instead, never inside it ("(21" / "ms)").
+        took = _unbroken(format_duration(r.get("duration_ms")))
+        timing += f"{NBSP}→{NBSP}{end} ({took}{waited})"
     model = (r.get("model") or "-") + (
         f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
     )
