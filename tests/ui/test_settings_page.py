@@ -432,6 +432,12 @@ def test_a_setting_changed_with_its_control_reaches_config_toml_and_the_engine(
         # Numbers in the unit a person thinks in: 45,000 ms is 45 s.
         deadline = form.rows["jobs.sync_deadline_ms"].editor
         assert isinstance(deadline, QDoubleSpinBox) and deadline.value() == 45.0
+        # Whole where whole (review round 2, finding 19: "45.0 s"), a tenth where it has one.
+        assert deadline.text() == "45" and deadline.textFromValue(2.5) == "2.5"
+        # What marks a job stuck is set here too (finding 5: Jobs said "limit 5s", Settings
+        # had no such line).
+        stuck = form.rows["jobs.stuck_after_ms"].editor
+        assert isinstance(stuck, QDoubleSpinBox) and stuck.text() == "120"
         # The default model: live, from the next request on.
         picker = form.rows["gateway.default_model"].editor
         assert isinstance(picker, ModelPicker)

@@ -56,11 +56,7 @@ class LogPage(Page):
         self.status_label.setObjectName("logStatus")
         self.status_label.setWordWrap(True)
 
-        self.level_choice = QComboBox()
-        self.level_choice.setObjectName("logLevel")
-        self.level_choice.setToolTip("The lowest level shown (a traceback goes with its record)")
-        for name in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            self.level_choice.addItem(f"{name} and above", LEVELS[name])
+        self.level_choice = _level_choice()
         self.level_choice.currentIndexChanged.connect(lambda _index: self.rebuild())
         self.text_filter = QLineEdit()
         self.text_filter.setObjectName("logFilter")
@@ -188,3 +184,15 @@ class LogPage(Page):
             return
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             self.show_error(f"Could not open {folder}: no file manager answered.")
+
+
+def _level_choice() -> QComboBox:
+    """The lowest level shown; the lowest of all is everything the file holds (log.level
+    decides what it holds)."""
+    choice = QComboBox()
+    choice.setObjectName("logLevel")
+    choice.setToolTip("The lowest level shown (a traceback goes with its record)")
+    choice.addItem("All levels", LEVELS["DEBUG"])
+    for name in ("INFO", "WARNING", "ERROR"):
+        choice.addItem(f"{name} and above", LEVELS[name])
+    return choice

@@ -46,6 +46,13 @@ __all__ = ["SECTIONS", "Control", "SettingsForm", "from_shown", "to_shown"]
 MOST = 2_000_000_000  # a spin box's ceiling (the setting's own check says what is sensible)
 
 
+class WholeWhereWhole(QDoubleSpinBox):
+    """A number with a tenth where it has one: "45 s", "2.5 s" (not "45.0 s")."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.1f}".removesuffix(".0")
+
+
 @dataclass(frozen=True)
 class Control:
     """One setting as a control: its words, and how its value is shown."""
@@ -86,6 +93,7 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
             Control("jobs.sync_deadline_ms", "Answer in the call for up to", "s", 1000),
             Control("providers.timeout_ms", "Stop a tool's run after", "min", 60_000),
             Control("providers.idle_timeout_ms", "Stop a tool silent for", "min", 60_000),
+            Control("jobs.stuck_after_ms", "Call a job stuck when silent for", "s", 1000),
             Control("jobs.retention_days", "Keep finished jobs for", "days"),
         ),
     ),
@@ -280,7 +288,7 @@ class SettingsForm(QWidget):
     def _number(self, control: Control, name: str) -> QWidget:
         spin: QSpinBox | QDoubleSpinBox
         if control.scale != 1:
-            spin = QDoubleSpinBox()
+            spin = WholeWhereWhole()
             spin.setDecimals(1)
             spin.setRange(0, MOST / control.scale)
         else:
