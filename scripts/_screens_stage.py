@@ -249,3 +249,7 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
         # Never this machine's keyring: the vault keeps its key in the temporary data folder.
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
+    # Mistral Vibe logged in as a person's is (its own .env), so the stand-in that answers
+    # the jobs is not shown "not logged in" beside the calls it answered.
+    (home / "vibe").mkdir(parents=True, exist_ok=True)
+    (home / "vibe" / ".env").write_text("MISTRAL_API_KEY=screenshot-vibe\n", encoding="utf-8")
