@@ -300,6 +300,7 @@ class ConnectPage(Page):
             full.setVisible(item.with_token is not None)
             if item.with_token is not None:
                 self.copy_with_token_buttons[client] = full
+                full.setText("Copy with token")  # the snippet shows it masked: say it is in
                 copy.setText("Copy without token")
                 copy.setToolTip(
                     f"Copy the {client} snippet with {TOKEN_PLACEHOLDER} in place of the "

@@ -46,7 +46,7 @@ def model_id_tip(model: str) -> str:
 
 def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -> str:
     """The figures under an answer, on one line as its recorder row has them: `Tokens in 12 ·
-    out 7 · cache read 200 · write 100 (64% of the prompt) · $0.000576 · first token 2 ms ·
+    out 7 · cache read 200 (64% of the prompt) · written 100 · $0.000576 · first token 2 ms ·
     total 4 ms`, led by the row's state when it did not complete; it wraps between figures."""
     row = reply.record or {}
     if not row:
@@ -54,10 +54,10 @@ def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -
     fresh, read = int(row.get("input_tokens") or 0), int(row.get("cache_read_tokens") or 0)
     write = int(row.get("cache_write_tokens") or 0)
     prompt = fresh + read + write
-    cache = f"cache read {read:,} · write {write:,}"
-    if prompt and read:
-        cache += f" ({read / prompt:.0%} of the prompt)"
-    elif not read and not write:
+    # The share beside what it is a share of (by its place it read as the write's).
+    share = f" ({read / prompt:.0%} of the prompt)" if prompt and read else ""
+    cache = f"cache read {read:,}{share} · written {write:,}"
+    if not read and not write:
         cache = "no cache used"
     cost = format_cost(row.get("cost_usd")) or "not priced"
     timing = row_timing(row)
