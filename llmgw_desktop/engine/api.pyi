@@ -195,6 +195,7 @@ from llmgw_desktop.engine.recorder import RecorderQuery as RecorderQuery
 from llmgw_desktop.engine.recorder import RecordSummary as RecordSummary
 from llmgw_desktop.engine.recorder import RefusalCounter as RefusalCounter
 from llmgw_desktop.engine.recorder import path_group as path_group
+from llmgw_desktop.engine.recorder.refusals import reason_words as reason_words
 from llmgw_desktop.engine.redact import known_secrets as known_secrets
 from llmgw_desktop.engine.redact import redact as redact
 from llmgw_desktop.engine.response_cache import NOT_CACHED as NOT_CACHED

@@ -108,7 +108,7 @@ async def test_edge_refusals_are_counted_in_store_health_and_dashboard(
     assert summary.total == 6
     # What the dashboard shows: the recorder page's 24-hour line and Overview's since start.
     assert summary.describe().startswith("Refused by the gateway: 6 (")
-    assert "2 × 401 unauthorized" in summary.describe()
+    assert "2 × no or wrong gateway key (401 unauthorized)" in summary.describe()
     assert refused_text(gateway.engine.refusals.health()).startswith("6 since start (")
 
 

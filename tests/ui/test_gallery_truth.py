@@ -70,7 +70,7 @@ def test_refused_rows_are_counted_and_providers_go_by_their_names(
             # The refused row is counted in the line under the table, with its code.
             await until(lambda: page.refused_label.text(), "the refusals line")
             line = page.refused_label.text()
-            assert line.startswith("Refused by the gateway: 1 (1 × 402 "), line
+            assert line.startswith("Refused by the gateway: 1 (1 × over a budget (402 "), line
 
             # Providers by name; the refused one marked as never asked, not shown as `-`.
             providers = _column(page, "Provider")

@@ -363,7 +363,7 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(on_overview: On
         assert status.minimumSizeHint().width() < 980
         refused = page.refused_label.text()
         assert refused.startswith("10 since start")
-        assert "4 × 401 unauthorized" in refused and "1 other" in refused
+        assert "4 × no or wrong gateway key (401 unauthorized)" in refused and "1 other" in refused
         # The response cache is off by default, and the line says how to turn it on.
         assert page.response_cache_label.text().startswith("off ([cache] enabled = true")
 

@@ -38,7 +38,7 @@ from llmgw_desktop.engine.recorder.refusal_rows import (
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["RefusalCounter", "RefusalSummary", "path_group"]
+__all__ = ["RefusalCounter", "RefusalSummary", "path_group", "reason_words"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class RefusalSummary:
         """One line for the dashboard: the total and the three commonest reasons."""
         if not self.total:
             return "Refused by the gateway: none"
-        reasons = ", ".join(f"{n:,} × {what}" for what, n in list(self.by_code.items())[:3])
+        shown = list(self.by_code.items())[:3]
+        reasons = ", ".join(f"{n:,} × {reason_words(what)}" for what, n in shown)
         rest = sum(list(self.by_code.values())[3:])
         if rest:
             reasons += f", {rest:,} other"  # so the parts add up to the total shown
@@ -244,6 +245,32 @@ class RefusalCounter:
             "gateway": self.total - self.edge_total,
             "byCode": dict(self.by_code.most_common(10)),
         }
+
+
+# A refusal's reason in a person's words, by its code; the status and code follow in brackets
+# ("no API key (503 no_api_key)"), so the line still names what to search the log and docs for.
+_REASONS = {
+    "no_api_key": "no API key",
+    "budget_exceeded": "over a budget",
+    "over_budget": "over a budget",
+    "provider_disabled": "provider switched off",
+    "gateway_paused": "providers paused",
+    "unauthorized": "no or wrong gateway key",
+    "key_expired": "expired gateway key",
+    "rate_limited": "over a rate limit",
+    "forbidden": "not allowed to that key",
+    "approval_denied": "denied at the desk",
+    "secret_detected": "held a secret",
+    "body_too_large": "body too large",
+    "circuit_open": "provider resting after failures",
+}
+
+
+def reason_words(status_and_code: str) -> str:
+    """`503 no_api_key` as `no API key (503 no_api_key)`; an unknown code as it is."""
+    _status, _, code = status_and_code.partition(" ")
+    words = _REASONS.get(code)
+    return status_and_code if words is None else f"{words} ({status_and_code})"
 
 
 def _status_and_code(code: str | None) -> str:

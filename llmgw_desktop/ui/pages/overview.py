@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals, format_usd
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals, format_usd, reason_words
 from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday, provider_verdicts, spend_today
 from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.design import SPACE, page_margins
@@ -584,7 +584,7 @@ def refused_text(health: dict[str, Any]) -> str:
     if not total:
         return "none since start"
     by_code = sorted(health["byCode"].items(), key=lambda item: -item[1])
-    shown = [f"{n:,} × {what}" for what, n in by_code[:3]]
+    shown = [f"{n:,} × {reason_words(what)}" for what, n in by_code[:3]]
     rest = sum(n for _, n in by_code[3:])
     if rest:
         shown.append(f"{rest:,} other")  # so the parts add up to the total on screen
