@@ -235,7 +235,10 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
         "LLM_GATEWAY_LOG_DIR": str(home / "log"),
         "LLM_GATEWAY_HTTP_PORT": "0",
         "LLM_GATEWAY_DETECT_LOCAL": "false",
-        "LLM_GATEWAY_CLI_PATH": str(ROOT / "tests" / "fakes" / "bin"),
+        "LLM_GATEWAY_CLI_PATH": str(home / ".local" / "bin"),
+        # A home of its own, as a person's: paths under it read "~/…", and nothing of this
+        # machine's own home (its CLIs' logins, its settings) shows.
+        "HOME": str(home),
         "LLM_GATEWAY_RETRY_ATTEMPTS": "1",
         "OPENAI_API_KEY": "sk-screenshot-openai",
         "OPENAI_BASE_URL": upstreams.api_url + "/v1",
@@ -249,6 +252,13 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
         # Never this machine's keyring: the vault keeps its key in the temporary data folder.
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
+    # The Mistral Vibe stand-in where pipx or uv put a person's (~/.local/bin/vibe).
+    bin_dir = home / ".local" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    vibe = bin_dir / "vibe"
+    stand_in = ROOT / "tests" / "fakes" / "fake_vibe.py"
+    vibe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{stand_in}" "$@"\n', encoding="utf-8")
+    vibe.chmod(0o755)
     # Mistral Vibe logged in as a person's is (its own .env), so the stand-in that answers
     # the jobs is not shown "not logged in" beside the calls it answered.
     (home / "vibe").mkdir(parents=True, exist_ok=True)

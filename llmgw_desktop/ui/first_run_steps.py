@@ -24,6 +24,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.kit.tables import fit_rows
+from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     load_provider_rows,
@@ -153,7 +154,7 @@ class ClisStep(QWizardPage):
             info = self._engine.providers.catalog().info(status.provider)
             if status.installed:
                 version = status.version or (f"error: {status.error}" if status.error else "")
-                where = status.executable or ""
+                where = home_short(status.executable or "")
                 rows.append((info.display_name, INSTALLED, version or CHECKING, where))
             else:
                 rows.append((info.display_name, MISSING, "—", info.install_command))

@@ -3,11 +3,14 @@ a path that fits its room by leaving out its middle (`PathLabel`)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from llmgw_desktop.ui.design import CAPTION, HEADING, TITLE, scaled_font
 from llmgw_desktop.ui.qt import QFont, QLabel, QResizeEvent, QSize, Qt, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["PathLabel", "caption", "heading", "title", "unbroken"]
+__all__ = ["PathLabel", "caption", "heading", "home_short", "title", "unbroken"]
 
 PATH_MIN_WIDTH = 80  # px: a path never asks for more; it gives up its middle first
 
@@ -48,6 +51,16 @@ def caption(text: str = "", parent: QWidget | None = None, *, wrap: bool = True)
     return label
 
 
+def home_short(path: str) -> str:
+    """`path` with the home folder said as `~` ("~/.local/bin/vibe"), as file managers and
+    shells say it; a path elsewhere as it is. Only for showing: what is copied or opened is the
+    whole path."""
+    home = str(Path.home())
+    if home in ("", os.sep) or not (path == home or path.startswith(home + os.sep)):
+        return path
+    return "~" + path[len(home) :]
+
+
 class PathLabel(QLabel):
     """A file path or an address on one line: when the room is short its middle gives way
     ("/tmp/llmgw…/log/llmgw-desktop.log"), never broken mid-word onto a second line; the
@@ -63,7 +76,8 @@ class PathLabel(QLabel):
 
     def sizeHint(self) -> QSize:
         return QSize(
-            self.fontMetrics().horizontalAdvance(self.path) + 4, super().sizeHint().height()
+            self.fontMetrics().horizontalAdvance(home_short(self.path)) + 4,
+            super().sizeHint().height(),
         )
 
     def minimumSizeHint(self) -> QSize:
@@ -75,6 +89,8 @@ class PathLabel(QLabel):
 
     def _fit(self) -> None:
         room = max(self.width(), PATH_MIN_WIDTH)
-        shown = self.fontMetrics().elidedText(self.path, Qt.TextElideMode.ElideMiddle, room)
+        shown = self.fontMetrics().elidedText(
+            home_short(self.path), Qt.TextElideMode.ElideMiddle, room
+        )
         if self.text() != shown:
             self.setText(shown)

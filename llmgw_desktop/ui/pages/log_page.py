@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.log_tail import LEVELS, MAX_LINES, LogLine, LogTail, TailUpdate
 from llmgw_desktop.ui.pages.log_view import LogView
@@ -48,7 +49,8 @@ class LogPage(Page):
         self._exists: bool | None = None
         self._shown = 0  # lines in the view (counting the view's text on every read costs)
 
-        path = QLabel(str(self.tail.path))
+        path = QLabel(home_short(str(self.tail.path)))
+        path.setToolTip(str(self.tail.path))
         path.setObjectName("logPath")
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         path.setWordWrap(True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode, Totals
 from llmgw_desktop.ui.attention import UNREACHABLE, ProviderVerdict, provider_verdict
+from llmgw_desktop.ui.kit.text import home_short
 
 __all__ = [
     "CHECKING",
@@ -139,7 +140,7 @@ async def load_provider_rows(
                 default_model=_default_model(engine, bridge.id, cli=True),
                 plan=plan,
                 notes=tuple(notes),
-                where=status.executable or NOT_FOUND,
+                where=home_short(status.executable) if status.executable else NOT_FOUND,
                 keys="",
                 attention=attention,
                 # A CLI that is not installed and never failed: "closed" would claim health.

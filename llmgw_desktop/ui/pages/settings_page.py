@@ -34,6 +34,7 @@ from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.quiet_hours_box import QuietHoursBox
@@ -311,12 +312,11 @@ class SettingsPage(Page):
     def _file_text(self, problem: str | None) -> str:
         if self._config_file is None:
             return "Where each value came from is not known in this window."
+        where = home_short(str(self._config_file))
         if problem is not None:
-            return f"Settings file: {self._config_file} (cannot be read now: {problem})"
+            return f"Settings file: {where} (cannot be read now: {problem})"
         exists = self._config_file.exists()
-        return f"Settings file: {self._config_file}" + (
-            "" if exists else " (not present yet: defaults apply)"
-        )
+        return f"Settings file: {where}" + ("" if exists else " (not present yet: defaults apply)")
 
     def reread_file(self) -> None:
         """Read config.toml again (in the background) and show what it holds now."""
