@@ -56,6 +56,23 @@ def budget_name(status: BudgetStatus) -> str:
     return budget.label
 
 
+# Whose lane, short (the list keeps its room for the figures): the engine's ids in words.
+_LANE_WORDS = {"local": "you", "gateway-bearer": "gateway token"}
+_LANE_KINDS = {"key": "key {}", "oauth": "OAuth {}", "user": "user {}"}
+
+
+def lane_words(status: BudgetStatus) -> str:
+    """` (OAuth ci-bot)`, ` (you)`: whose lane of a per-caller budget this is (the tooltip of
+    the detail's heading says it whole, `who_words`); nothing for a budget of one total."""
+    lane = status.lane
+    if not lane:
+        return ""
+    kind, _, name = lane.partition(":")
+    shape = _LANE_KINDS.get(kind)
+    words = _LANE_WORDS.get(lane) or (shape.format(name) if shape and name else lane)
+    return f" ({words})"
+
+
 def limits_words(unit: Unit, soft: float | None, hard: float | None, period: str) -> str:
     """A budget's limits and period in the one wording every page uses: `hard $5.00 per
     month`, `soft 24.2k · hard 36.6k tokens per day` (the unit said once, so the list keeps
@@ -195,12 +212,12 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     tone = "error" if exceeded else ("warning" if past else "")
     if past:
         lines = ["Budgets past their soft limit:"] + [
-            f"• {budget_name(s)}{s.lane_text}: {spent_words(s)}, {state_words(s)}" for s in past
+            f"• {budget_name(s)}{lane_words(s)}: {spent_words(s)}, {state_words(s)}" for s in past
         ]
     elif statuses:
         nearest = max(statuses, key=lambda s: s.fraction)
         lines = [
-            f"Nearest budget: {budget_name(nearest)}{nearest.lane_text}, {spent_words(nearest)}"
+            f"Nearest budget: {budget_name(nearest)}{lane_words(nearest)}, {spent_words(nearest)}"
         ]
     else:
         lines = ["No budget is set."]

@@ -18,6 +18,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec, format_usd
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.budget_words import lane_words
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
@@ -342,3 +343,19 @@ def test_a_budget_refusing_for_too_little_left_does_not_read_ok(on_budgets: OnBu
         assert "0% of $0.0001 today (calls refused: too little left)" in tray.tooltip()
 
     on_budgets(body, budgets=tiny)
+
+
+def test_a_lane_is_named_in_words_not_by_the_engines_id() -> None:
+    """Review round 2, finding 13: the list said "agent claude-code (oauth:laptop-editor)"."""
+
+    class Lane:
+        def __init__(self, lane: str) -> None:
+            self.lane = lane
+
+    said = {lane: lane_words(Lane(lane)) for lane in ("oauth:laptop", "key:ci-bot", "local", "")}  # type: ignore[arg-type]
+    assert said == {
+        "oauth:laptop": " (OAuth laptop)",
+        "key:ci-bot": " (key ci-bot)",
+        "local": " (you)",
+        "": "",
+    }

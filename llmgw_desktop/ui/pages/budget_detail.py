@@ -14,6 +14,7 @@ from llmgw_desktop.ui.budget_words import (
     cache_words,
     counts_words,
     is_key_budget,
+    lane_words,
     limits_words,
     spent_words,
     state_kind,
@@ -24,6 +25,7 @@ from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.kit.spend_bar import SpendBar, spend_tone
 from llmgw_desktop.ui.kit.text import caption
 from llmgw_desktop.ui.qt import QVBoxLayout, QWidget
+from llmgw_desktop.ui.terms import who_words
 from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["HOW_LIMITS_WORK", "BudgetDetail", "tokens_words"]
@@ -85,7 +87,10 @@ class BudgetDetail(DetailCard):
         how many of a token budget's tokens were cache reads and writes (None: not read)."""
         budget = status.budget
         of_key = is_key_budget(status)
-        self.heading.setText(budget_name(status) + status.lane_text)
+        self.heading.setText(budget_name(status) + lane_words(status))
+        self.heading.setToolTip(
+            f"Counts the calls of {who_words(status.lane)}" if status.lane else ""
+        )
         self.badge.set_status(state_kind(status), state_words(status))
         self.spend_bar.set_spend(status.spent, status.limit or None, budget.soft)
         self.spend_label.setText(spent_words(status))

@@ -38,6 +38,7 @@ from llmgw_desktop.ui.budget_words import (
     KEY_PREFIX,
     budget_name,
     is_key_budget,
+    lane_words,
     limits_words,
     spent_note,
     state_kind,
@@ -240,7 +241,7 @@ class BudgetsPage(Page):
     def _fill_row(self, row: int, status: BudgetStatus) -> None:
         b = status.budget
         texts = {
-            0: budget_name(status) + status.lane_text,
+            0: budget_name(status) + lane_words(status),
             COLUMNS.index("Limits"): format_limits(status),
             COLUMNS.index("Resets"): status.reset_text(),
         }
