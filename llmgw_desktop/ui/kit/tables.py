@@ -204,14 +204,20 @@ def fit_rows(view: QTableView, *, least: int = 2, most: int = 8) -> None:
         header = view.horizontalHeader()
         height = (header.height() if header.isVisible() else 0) + 2 * view.frameWidth()
         height += shown * max(view.verticalHeader().defaultSectionSize(), ROW_HEIGHT)
+        # The sideways bar takes a row's room when the columns are wider than the view: counted
+        # by its range (it is shown after this runs), and fitted again when the range changes
+        # (at 1024 px the OAuth grants showed one row and a half under two scroll bars).
         bar = view.horizontalScrollBar()
-        if bar.isVisible():
-            height += bar.height()
-        view.setFixedHeight(height)
+        sideways = view.horizontalScrollBarPolicy() != Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        if sideways and bar.maximum() > bar.minimum():
+            height += bar.sizeHint().height()
+        if view.height() != height or view.minimumHeight() != height:
+            view.setFixedHeight(height)
 
     model = view.model()
     if model is None:
         return
     for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
         signal.connect(lambda *_args: fit())
+    view.horizontalScrollBar().rangeChanged.connect(lambda *_args: fit())
     fit()

@@ -1,0 +1,29 @@
+"""A short list is as tall as its rows, the sideways scroll bar counted when its columns are
+wider than the view (review round 2, finding 4: at 1024 px the OAuth grants showed one row and
+a half under two scroll bars, the bar having come after the height was set)."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.ui.kit.tables import fit_rows
+from llmgw_desktop.ui.qt import QHeaderView, QTableWidget, QTableWidgetItem
+
+WIDE = "Use this gateway's MCP tools and its model APIs"
+
+
+def test_two_wide_rows_are_both_shown_above_the_sideways_bar(qtbot: QtBot) -> None:
+    table = QTableWidget(0, 4)
+    qtbot.addWidget(table)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    fit_rows(table)
+    table.setFixedWidth(420)
+    table.show()
+    for row in range(2):  # the rows come after the height was first set, as refreshes bring them
+        table.insertRow(row)
+        for column in range(4):
+            table.setItem(row, column, QTableWidgetItem(f"{WIDE} {row}.{column}"))
+    qtbot.wait(50)
+    assert table.horizontalScrollBar().maximum() > 0  # wider than the view: the bar is there
+    assert table.verticalScrollBar().maximum() == 0, "a row is hidden under the sideways bar"
