@@ -31,7 +31,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.shell.start_problems import ScratchStore, settle_store_error, settle_vault
 from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.approvals import DeskApprovals, who_asks
+from llmgw_desktop.ui.approvals import DeskApprovals, provider_words, who_asks
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.consent import DeskConsent
 from llmgw_desktop.ui.event_loop import GatewayEventLoop
@@ -319,7 +319,8 @@ class _NotifyingApprovals(DeskApprovals):
             request = pending.request
             self._tray.notify_waiting(
                 "Approval needed",
-                f"{who_asks(request.caller, request.principal)} asks {request.provider}: "
+                f"{who_asks(request.caller, request.principal)} asks "
+                f"{provider_words(request.provider)}: "
                 "the call waits for your approval.",
                 question=pending.id,
             )

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
+from llmgw_desktop.engine.api import ApprovalGate, PendingApproval, provider_info
 from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk, countdown_text
 from llmgw_desktop.ui.qt import QWidget
 from llmgw_desktop.ui.risk_words import (
@@ -43,8 +43,17 @@ def who_asks(caller: str, principal: str) -> str:
     of this desk's that gave no name is `A tool at this desk` (a sentence's subject)."""
     who = who_words(principal)
     if caller:
-        return f"{caller} ({who})"
+        # Said of the person at the desk as a person says it (it read "(you at this desk)").
+        return f"{caller} (run by you)" if principal == "local" else f"{caller} ({who})"
     return "A tool at this desk" if principal == "local" else who
+
+
+def provider_words(provider: str) -> str:
+    """A provider as the Providers page names it ("Claude Code" for `claude`)."""
+    try:
+        return provider_info(provider).display_name
+    except KeyError:
+        return provider
 
 
 def where_it_runs(workspace: str, working_dir: str) -> str:
@@ -90,7 +99,8 @@ class DeskApprovals(QuestionDesk):
         said_full_auto = any(NO_CONFIRMATIONS in bullet for bullet in bullets)
         box = DecisionDialog(
             f"llmgw-desktop: {heading}",
-            f"{who_asks(request.caller, request.principal)} asks {request.provider} to run "
+            f"{who_asks(request.caller, request.principal)} asks "
+            f"{provider_words(request.provider)} to run "
             "this call.\n"
             f"{where_it_runs(request.workspace, request.working_dir)}\n\n"
             "Why the policy stops it:\n"
@@ -120,15 +130,16 @@ class DeskApprovals(QuestionDesk):
             if not in_time:
                 log.info("approval %s was answered after it had timed out", pending.id)
             who = who_asks(request.caller, request.principal)
+            on = provider_words(request.provider)
             # Where it shows: an approved call runs as a job; a denied one is a request the
             # gateway refused, among the provider's failed and refused ones.
             place = ("jobs", "active") if approved and in_time else ("recorder", request.provider)
             if not in_time:
-                words = f"No answer in time: {who}'s risky call on {request.provider} was denied."
+                words = f"No answer in time: {who}'s risky call on {on} was denied."
             elif approved:
-                words = f"Approved: {who}'s risky call on {request.provider} runs."
+                words = f"Approved: {who}'s risky call on {on} runs."
             else:
-                words = f"Denied: {who}'s risky call on {request.provider}."
+                words = f"Denied: {who}'s risky call on {on}."
             self._tell(pending.id, "warning" if not in_time else "info", words, place)
 
         box.finished.connect(answered)

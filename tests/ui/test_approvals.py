@@ -103,7 +103,7 @@ def test_the_dialog_names_who_asks_the_deadline_and_the_end_of_a_long_prompt(
         deciding = asyncio.get_running_loop().create_task(gate.decide(hidden))
         box = await _dialog(desk)
         text = box.text()
-        assert text.startswith("OAuth client laptop asks claude")
+        assert text.startswith("OAuth client laptop asks Claude Code")
         assert "then sudo rm -rf /" in text  # the end of the prompt is on screen
         assert "Show the whole prompt" in text and box.detailedText() == prompt
         assert box.whole_toggle is not None and box.literal_view is not None
@@ -137,7 +137,7 @@ def test_the_dialog_names_the_client_and_workspace_and_counts_down_to_the_denial
         deciding = asyncio.get_running_loop().create_task(gate.decide(asked))
         box = await _dialog(desk)
         text = box.text()
-        assert text.startswith("Cursor (OAuth client laptop) asks claude")
+        assert text.startswith("Cursor (OAuth client laptop) asks Claude Code")
         assert "Workspace: webapp (/srv/webapp)" in text
         assert box.informativeText() == "Denies in 3 s"
         assert box.defaultButton().text() == "Deny" and box.escapeButton().text() == "Deny"
@@ -192,7 +192,7 @@ def test_wrapping_happens_at_spaces_only() -> None:
     ("caller", "principal", "shown"),
     [
         ("", "local", "A tool at this desk"),
-        ("claude-code", "local", "claude-code (you at this desk)"),
+        ("claude-code", "local", "claude-code (run by you)"),
         ("", "gateway-bearer", "the gateway token"),
         ("VS Code", "user:ana", "VS Code (user ana, named by the trusted proxy)"),
     ],

@@ -105,10 +105,10 @@ def test_tray_balloons_notices_and_status_messages_are_listed_newest_first(
         ["info", f"Copied {desktop.runtime.mcp_url if desktop.runtime else ''}"],
         ["warning", "Could not save the provider switches"],
         # How the question was answered is kept too (review 41, finding 14).
-        ["info", "Denied: Cursor (OAuth client laptop)'s risky call on claude."],
+        ["info", "Denied: Cursor (OAuth client laptop)'s risky call on Claude Code."],
         [
             "warning",
-            "Approval needed: Cursor (OAuth client laptop) asks claude: the call waits for "
+            "Approval needed: Cursor (OAuth client laptop) asks Claude Code: the call waits for "
             "your approval.",
         ],
     ]

@@ -462,5 +462,5 @@ def test_consent_and_approval_questions_pop_up_a_message(
     assert ("Access requested", "Desk editor asks for access to the gateway.") in shown
     assert (
         "Approval needed",
-        "A tool at this desk asks claude: the call waits for your approval.",
+        "A tool at this desk asks Claude Code: the call waits for your approval.",
     ) in shown
