@@ -90,8 +90,8 @@ def plain_reason(reason: str) -> str:
 
 
 def risk_line(score: object, threshold: object) -> str:
-    """`risk 40, asked about from 50`: a decision's score beside the line the policy draws."""
-    return f"risk {score}, asked about from {threshold}"
+    """`risk 40 (you are asked from 50)`: a decision's score beside the line the policy draws."""
+    return f"risk {score} (you are asked from {threshold})"
 
 
 def mode_words(mode: str) -> str:

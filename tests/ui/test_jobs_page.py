@@ -463,7 +463,7 @@ def test_a_denied_decision_reads_as_denied_with_its_reasons() -> None:
     job = DeskJob(view=view, principal="local", caller="", approval=decision, decided_at=0.0)
     text = approval_text(job, now=0.0)
     assert text.startswith("Approval: Denied: no answer at the desk in time today")
-    assert text.endswith("risk 125, asked about from 60 · prompt deletes files recursively")
+    assert text.endswith("risk 125 (you are asked from 60) · prompt deletes files recursively")
     assert "runs as" not in text
     assert approval_text(dataclasses.replace(job, approval=None)) == ""
     legacy = decision | {"strategy": "legacy", "allowed": True, "decided_by": "policy", "score": 0}

@@ -309,7 +309,7 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     assert "2.50\u00a0s" in text and "2 attempt(s)" in text  # "2.50 s" held on one line
     assert "60% of the prompt read from cache" in text and "$0.0123" in text
     assert (
-        "allowed by you at the desk · risk 40, asked about from 50 · may edit files without "
+        "allowed by you at the desk · risk 40 (you are asked from 50) · may edit files without "
         "asking" in text
     )
     assert "- prompt mentions deleting files" in text

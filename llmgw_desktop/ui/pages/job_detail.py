@@ -181,7 +181,7 @@ def raw_result(view: JobView) -> str:
 
 
 def approval_text(job: DeskJob, now: float | None = None) -> str:
-    """`Approved by the policy today 21:09:38 · risk 0, asked about from 60 · may only plan,
+    """`Approved by the policy today 21:09:38 · risk 0 (you are asked from 60) · may only plan,
     changing nothing`, the reasons after a denial; "" when the flight recorder has no
     decision for the job. Plain words only: the policy's strategy and the CLI's mode names
     (`mcp_managed`, `plan`) are the engine's."""
