@@ -323,8 +323,8 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         breaker = engine.calls.breakers["codex"]
         for _ in range(breaker.threshold):
             breaker.record_failure(ProviderFailure("boom", code=ErrorCode.PROVIDER_ERROR))
-        await until(lambda: health.cell("codex", "Circuit").startswith("open"), "circuit")
-        assert health.cell("codex", "Circuit").startswith("open until ")
+        await until(lambda: health.cell("codex", "Circuit").endswith("(open)"), "circuit")
+        assert health.cell("codex", "Circuit").startswith("calls refused until ")
         assert health.colour("codex", "Circuit") == error_colour()
         page.grab().save(str(tmp_path / "overview.png"))
 
@@ -449,7 +449,7 @@ def test_at_the_default_size_the_figures_and_charts_are_above_the_fold_and_legen
         for _ in range(breaker.threshold):
             breaker.record_failure(ProviderFailure("boom", code=ErrorCode.PROVIDER_ERROR))
         await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "failing")
-        await until(lambda: health.cell("codex", "Circuit").startswith("open"), "open circuit")
+        await until(lambda: health.cell("codex", "Circuit").endswith("(open)"), "open circuit")
         scroll.widget().grab().save(str(tmp_path / "overview-whole.png"))
         metrics = health.fontMetrics()
         for row in range(health.rowCount()):

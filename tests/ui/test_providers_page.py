@@ -573,10 +573,10 @@ def test_the_chosen_row_stays_in_view_when_the_list_gets_shorter(on_providers: O
 
 
 def test_a_circuit_says_what_it_does_to_the_calls() -> None:
-    assert circuit_text({"state": "closed"}) == "closed: calls go through"
-    assert circuit_text({"state": "half_open"}) == "half open: one call tries"
+    assert circuit_text({"state": "closed"}) == "calls go through (closed)"
+    assert circuit_text({"state": "half_open"}) == "one call tries (half open)"
     opened = circuit_text({"state": "open", "retryAfterSeconds": 30})
-    assert opened.startswith("open until ") and opened.endswith(": calls refused")
+    assert opened.startswith("calls refused until ") and opened.endswith(" (open)")
 
 
 def test_the_providers_that_answer_come_first_and_the_rest_are_folded(

@@ -21,6 +21,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     SWITCHED_OFF,
     WARNING,
     ProviderRow,
+    circuit_open,
 )
 from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from llmgw_desktop.ui.theme import set_tone
@@ -172,7 +173,7 @@ class ProviderDetail(DetailCard):
         self.version_label.setText(row.version)
         self.set_row_visible(self.circuit_label, row.is_cli)
         self.circuit_label.setText(row.circuit)
-        set_tone(self.circuit_label, "error" if row.circuit.startswith("open") else "")
+        set_tone(self.circuit_label, "error" if circuit_open(row.circuit) else "")
         self.set_row_visible(self.login_label, row.is_cli)
         self.login_label.setText(_login_words(account, row))
         self.default_label.setText(row.default_model)

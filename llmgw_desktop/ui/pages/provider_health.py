@@ -30,6 +30,7 @@ from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
     TRAFFIC_WINDOW,
     ProviderRow,
+    circuit_open,
     load_provider_rows,
     ready_words,
     switchable,
@@ -248,7 +249,7 @@ class ProviderHealthTable(QTableWidget):
             kind = "ok" if row.recent_failures else status_kind(row)
             self._statuses[index] = (status, "" if row.recent_failures else row.reason, kind)
             self._show_status(index)
-            open_circuit = row.circuit.startswith("open")
+            open_circuit = circuit_open(row.circuit)
             self._tone(index, CIRCUIT, "error" if open_circuit else None)
         changed |= self.show_counts(served, fit=False)
         if changed:

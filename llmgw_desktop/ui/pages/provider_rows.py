@@ -31,6 +31,7 @@ __all__ = [
     "TRAFFIC_WINDOW",
     "WARNING",
     "ProviderRow",
+    "circuit_open",
     "circuit_text",
     "load_provider_rows",
     "ready_words",
@@ -280,12 +281,18 @@ def _models_note(entry: Mapping[str, object]) -> str:
     return f"{note}. The last read failed: {error}" if error else note
 
 
-# What a circuit's state means for the calls, said with it: "closed (ok)" beside a red
-# "Failing" read as a contradiction, when closed only means the calls still go through.
+# What a circuit's state means for the calls, said first, the state after it: "closed (ok)"
+# beside a red "Failing" read as a contradiction, and "closed" first read as "blocked" to a
+# newcomer (review round 2), when closed only means the calls still go through.
 CIRCUIT_WORDS = {
-    "closed": "closed: calls go through",
-    "half_open": "half open: one call tries",
+    "closed": "calls go through (closed)",
+    "half_open": "one call tries (half open)",
 }
+
+
+def circuit_open(circuit: str) -> bool:
+    """Whether a circuit said by `circuit_text` is open (its calls refused)."""
+    return circuit.endswith("(open)")
 
 
 def circuit_text(breaker: Mapping[str, object]) -> str:
@@ -296,7 +303,7 @@ def circuit_text(breaker: Mapping[str, object]) -> str:
         wait = breaker.get("retryAfterSeconds")
         # Short: the health table has room for the time, not a sentence (the reason says more).
         at = time.localtime(time.time() + (wait if isinstance(wait, int | float) else 0))
-        return f"open until {time.strftime('%H:%M:%S', at)}: calls refused"
+        return f"calls refused until {time.strftime('%H:%M:%S', at)} (open)"
     return CIRCUIT_WORDS.get(state, state)
 
 

@@ -5,7 +5,7 @@ tooltip: its status says it once, "No API key", where the name said "Groq (no ke
 as well, greyed at 2.69:1), its switch (`Switch`: one click turns it on or off, as the tray's
 check box does; none for a provider no switch can make answer, whose status says why), its
 status as the window's one badge (`badge.py`; the reason in the tooltip), its kind, version
-and circuit (what the circuit means in its state: "closed: calls go through" beside a red
+and circuit (what the circuit means in its state: "calls go through (closed)" beside a red
 "Failing" says the calls reach the provider and fail there). There is no "Last test" column: it
 was empty until a Test in this window, which the details show. Cells are updated in place, only
 where the text changed: a periodic refresh usually changes none and costs the loop well under
@@ -24,6 +24,7 @@ from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
+    circuit_open,
     switchable,
     unusable_reason,
     unusable_words,
@@ -117,7 +118,7 @@ class ProvidersTable(QTableWidget):
             if status is not None:
                 status_cell(status, status_kind(row), row.status)
             circuit = self.item(index, CIRCUIT_COLUMN)
-            if circuit is not None and row.circuit.startswith("open"):
+            if circuit is not None and circuit_open(row.circuit):
                 status_cell(circuit, "error", row.circuit)
             self._grey_unusable(index, row)
             self._show_switch(index, row, switched_on)
@@ -157,7 +158,7 @@ class ProvidersTable(QTableWidget):
             item = self.item(index, column)
             if item is None or column in (STATUS_COLUMN, SWITCH_COLUMN):
                 continue
-            if column == CIRCUIT_COLUMN and row.circuit.startswith("open"):
+            if column == CIRCUIT_COLUMN and circuit_open(row.circuit):
                 continue
             if column == 0:
                 item.setToolTip(unusable_reason(row) if words else "")
