@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.ui.kit.text import PathLabel, home_short
+from llmgw_desktop.ui.kit.text import PathLabel, home_short, home_short_in
 
 
 def test_the_home_folder_is_said_as_a_tilde_and_nothing_else_is(
@@ -22,6 +22,9 @@ def test_the_home_folder_is_said_as_a_tilde_and_nothing_else_is(
     # A sibling whose name begins with the home's is not under it.
     assert home_short(str(tmp_path / "alice2" / "x")) == str(tmp_path / "alice2" / "x")
     assert home_short("/usr/bin/claude") == "/usr/bin/claude"
+    # Inside words too, as a CLI's login says where it was read from.
+    said = f"read from {home}/.vibe/.env (and not {tmp_path}/alice2/.env)"
+    assert home_short_in(said) == f"read from ~/.vibe/.env (and not {tmp_path}/alice2/.env)"
 
 
 def test_a_path_label_shows_the_short_form_and_keeps_the_whole_path(

@@ -10,7 +10,7 @@ from llmgw_desktop.ui.design import CAPTION, HEADING, TITLE, scaled_font
 from llmgw_desktop.ui.qt import QFont, QLabel, QResizeEvent, QSize, Qt, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["PathLabel", "caption", "heading", "home_short", "title", "unbroken"]
+__all__ = ["PathLabel", "caption", "heading", "home_short", "home_short_in", "title", "unbroken"]
 
 PATH_MIN_WIDTH = 80  # px: a path never asks for more; it gives up its middle first
 
@@ -59,6 +59,14 @@ def home_short(path: str) -> str:
     if home in ("", os.sep) or not (path == home or path.startswith(home + os.sep)):
         return path
     return "~" + path[len(home) :]
+
+
+def home_short_in(text: str) -> str:
+    """`text` with every path under the home folder said as `~/…` ("read from ~/.vibe/.env")."""
+    home = str(Path.home())
+    if home in ("", os.sep):
+        return text
+    return text.replace(home + os.sep, "~" + os.sep)
 
 
 class PathLabel(QLabel):

@@ -14,6 +14,7 @@ from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.text import home_short_in
 from llmgw_desktop.ui.pages.cli_account import account_cells
 from llmgw_desktop.ui.pages.provider_rows import (
     CLI_DEFAULT_MODEL,
@@ -220,4 +221,4 @@ def _login_words(account: CliAccount | None, row: ProviderRow) -> str:
         return "reading…"
     _name, login, who, plan, detail = account_cells(account)
     words = login + (f" as {who}" if who else "") + (f" · plan {plan}" if plan else "")
-    return f"{words}\n{detail}" if detail else words
+    return f"{words}\n{home_short_in(detail)}" if detail else words
