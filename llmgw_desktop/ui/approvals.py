@@ -30,7 +30,7 @@ from llmgw_desktop.ui.risk_words import (
     risk_words,
     risky_spans,
 )
-from llmgw_desktop.ui.terms import who_words
+from llmgw_desktop.ui.terms import caller_words, who_words
 
 __all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
 
@@ -41,11 +41,9 @@ PROMPT_PREVIEW = 600
 def who_asks(caller: str, principal: str) -> str:
     """`Cursor (OAuth client laptop)`: the client's own name, and whom it runs as; a tool
     of this desk's that gave no name is `A tool at this desk` (a sentence's subject)."""
-    who = who_words(principal)
-    if caller:
-        # Said of the person at the desk as a person says it (it read "(you at this desk)").
-        return f"{caller} (run by you)" if principal == "local" else f"{caller} ({who})"
-    return "A tool at this desk" if principal == "local" else who
+    if not caller and principal == "local":
+        return "A tool at this desk"  # a sentence's subject, where the lists say "you"
+    return caller_words(caller, principal)
 
 
 def provider_words(provider: str) -> str:

@@ -57,6 +57,15 @@ def who_words(principal: str) -> str:
     return shape.format(name) if shape and name else principal
 
 
+def caller_words(caller: str, principal: str) -> str:
+    """The client that sent a request and whom it runs as, as a person reads it: `cursor (run
+    by you)`, `cursor (access key ci-bot)`; with no client named, `you`, `the gateway token`."""
+    if principal == "local":
+        return f"{caller} (run by you)" if caller else "you"
+    who = who_words(principal)
+    return f"{caller} ({who})" if caller else who
+
+
 def meaning(term: str) -> str:
     """What `term` (a heading's words) means in plain words, or "" when it needs no help."""
     return TERMS.get(term.replace("\n", " ").strip(), "")

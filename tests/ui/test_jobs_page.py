@@ -153,7 +153,7 @@ def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
         await until(lambda: d.cell(job_id, "State") == "completed", "the row turns completed")
         assert d.cell(job_id, "Tokens") == TOKENS
         assert d.cell(job_id, "Progress") == "done"
-        await until(lambda: d.cell(job_id, "Who") == f"you at this desk via {CALLER}", "the caller")
+        await until(lambda: d.cell(job_id, "Who") == f"{CALLER} (run by you)", "the caller")
         await until(lambda: "the desk sees this" in d.page.output_view.toPlainText(), "the answer")
         cached = re.compile(rf"cache read +{ANTHROPIC_CACHE_READ_TOKENS}\n")
         await until(lambda: cached.search(d.page.result_view.toPlainText()), "the result's usage")

@@ -40,7 +40,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 from llmgw_desktop.ui.tasks import UiTasks
-from llmgw_desktop.ui.terms import who_words
+from llmgw_desktop.ui.terms import caller_words
 from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["JobPane", "read_only"]
@@ -260,7 +260,7 @@ class JobPane(DetailCard):
         state = "stuck" if view.stuck and not view.finished else view.state.value
         self.badge.set_status(state_kind(state), state)
         self._fit_title()
-        who = who_words(job.principal) + (f" via {job.caller}" if job.caller else "")
+        who = "from " + caller_words(job.caller, job.principal)
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""
         # The id in short (its whole, unbroken, would widen a narrow pane past the window);

@@ -24,7 +24,7 @@ from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.pages.recorder_words import format_clock, format_state
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, QPersistentModelIndex, Qt
-from llmgw_desktop.ui.terms import who_words
+from llmgw_desktop.ui.terms import caller_words
 from llmgw_desktop.ui.theme import warning_colour
 
 __all__ = [
@@ -147,10 +147,10 @@ def format_tokens(row: DeskJob) -> str:
 
 
 def who(row: DeskJob) -> str:
-    """`you at this desk via editor/1.0`: whom the job runs as, and the client that sent it
-    (a user agent's first word: its whole is in the cell's tooltip and the details)."""
+    """`editor/1.0 (run by you)`: the client that sent the job (a user agent's first word: its
+    whole is in the cell's tooltip and the details), and whom it runs as."""
     caller = row.caller.split(" ")[0] if row.caller else ""
-    return who_words(row.principal) + (f" via {caller}" if caller else "")
+    return caller_words(caller, row.principal)
 
 
 def front_door(row: DeskJob) -> str:
@@ -332,7 +332,7 @@ class JobsModel(QAbstractTableModel):
             case "Prompt" if row.prompt:
                 return row.prompt
             case "Who":
-                return who_words(row.principal) + (f" via {row.caller}" if row.caller else "")
+                return caller_words(row.caller, row.principal)
             case "Provider" | "Model" | "Tool":
                 return self._text(row, column) or None
             case "Progress" if view.error:
