@@ -25,12 +25,14 @@ from llmgw_desktop.engine.api import (
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.kit.text import home_short
+from llmgw_desktop.ui.pages.credentials_live import shown_mask
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     load_provider_rows,
     unusable_reason,
     usable_row,
 )
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -274,7 +276,9 @@ class KeysStep(QWizardPage):
     async def load(self) -> None:
         """Every key the gateway would use now (the Provider keys page's reader)."""
         keys = await self._engine.providers.live_keys(LOCAL_CALLER)
-        rows = [(k.provider, k.where, k.masked_value) for k in keys]
+        # Named and masked as the Provider keys page writes them ("OpenAI", "sk-env…••••").
+        names = ProviderNames.of(self._engine)
+        rows = [(names.name(k.provider), k.where, shown_mask(k.masked_value)) for k in keys]
         if not rows:
             rows = [("(none)", "no API key in the environment, config.toml or the vault", "")]
         _fill(self.table, rows)

@@ -132,7 +132,9 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
         ]
         assert "environment variable ANTHROPIC_API_KEY" in cells
         assert ENV_KEY not in " ".join(cells)
-        assert any(c.endswith("...***") or c == "***" for c in cells)
+        # Masked and named as the Provider keys page writes them (review round 2, finding 14).
+        assert any(c.endswith("…••••") or c == "••••" for c in cells), cells
+        assert "Anthropic" in cells and "anthropic" not in cells
         assert "The vault is open" in keys.vault_label.text()
 
         # A good key: the upstream answers, the label says so plainly.
