@@ -48,6 +48,11 @@ UNCOUNTED = "uncounted"
 UNMETERED_CLI = "unmetered_cli"
 
 
+# Whose lane a per-caller budget's figures are, in words (the engine's principal ids).
+_LANE_WORDS = {"local": "the local user", "gateway-bearer": "the gateway token"}
+_LANE_KINDS = {"key": "key {}", "oauth": "OAuth client {}", "user": "user {}"}
+
+
 class BudgetExceeded(EngineError):
     """A hard budget is used up: new calls it covers are refused until its period resets."""
 
@@ -93,14 +98,26 @@ class BudgetStatus:
         """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
         b = self.budget
         return (
-            f"Budget: {b.label}{self.lane_text} {self.fraction * 100:.0f}% of "
+            f"Budget: {b.label}{self.lane_words} {self.fraction * 100:.0f}% of "
             f"{format_amount(b.unit, self.limit)} {b.period_word}"
         )
 
     @property
     def lane_text(self) -> str:
-        """` (oauth:ci-bot)` for a per-principal budget's lane, else nothing."""
+        """` (oauth:ci-bot)` for a per-principal budget's lane, else nothing: the id, as the
+        refusal a caller's program reads names it."""
         return f" ({self.lane})" if self.lane else ""
+
+    @property
+    def lane_words(self) -> str:
+        """` (OAuth client ci-bot)`: the lane in words, for what a person reads (the tray, the
+        notices; they said ` (oauth:ci-bot)`)."""
+        if not self.lane:
+            return ""
+        kind, _, name = self.lane.partition(":")
+        shape = _LANE_KINDS.get(kind)
+        words = _LANE_WORDS.get(self.lane) or (shape.format(name) if shape and name else self.lane)
+        return f" ({words})"
 
     def reset_text(self) -> str:
         return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
@@ -110,7 +127,7 @@ def crossing_text(status: BudgetStatus) -> str:
     """The notice of a lane passing its soft or hard limit (the tray, once per period)."""
     budget = status.budget
     spent = format_amount(budget.unit, status.spent)
-    label = f"{budget.label}{status.lane_text}"
+    label = f"{budget.label}{status.lane_words}"
     if status.state == "exceeded":
         return (
             f"Budget {label} is used up: {spent} of "
@@ -128,7 +145,7 @@ def refused_text(status: BudgetStatus) -> str:
     than the calls its tools make."""
     budget = status.budget
     return (
-        f"Budget {budget.label}{status.lane_text} is used up: "
+        f"Budget {budget.label}{status.lane_words} is used up: "
         f"{format_amount(budget.unit, status.spent)} of "
         f"{format_amount(budget.unit, status.limit)} {budget.period_word}, too little left "
         f"for the next call. New calls are refused until {status.reset_text()}."
