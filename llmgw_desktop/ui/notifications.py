@@ -63,7 +63,7 @@ LEVEL_LOOK = {
 }
 # Where an engine notice's topic opens.
 TOPIC_PLACES = {"budget": "budgets", "providers": "providers"}
-COLUMNS = ("Time", "Level", "", "Message")
+COLUMNS = ("Time", "Level", "Go to", "Message")
 OPEN, MESSAGE = 2, 3
 
 
