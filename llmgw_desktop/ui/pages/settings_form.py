@@ -101,11 +101,14 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
         "Calls to API providers",
         (
             Control(
-                "gateway.connect_timeout_ms", "Try the next route if connecting takes", "s", 1000
+                "gateway.connect_timeout_ms",
+                "Try the next provider or key if connecting takes",
+                "s",
+                1000,
             ),
             Control(
                 "gateway.first_byte_timeout_ms",
-                "Try the next route if an answer has not begun in",
+                "Try the next provider or key if no answer has begun in",
                 "s",
                 1000,
             ),
