@@ -21,6 +21,7 @@ from tests.security.keys.test_budgets_made_elsewhere import keys_cli
 
 BUDGET = 20.0
 LEASE_MS = 1500
+IN_FLIGHT_S = 5.0  # how long the upstream takes over the calls the kill cuts
 
 
 async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serves_on(
@@ -36,6 +37,9 @@ async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serve
         for _ in range(3):
             assert await asyncio.to_thread(post_chat, first, secret) == 200
         assert reserved(team) > 1.0
+        # These six are answered slowly, so they are still in flight when the first is killed
+        # whatever the machine's load (at 0.4 s, a loaded CI saw all six answered first).
+        upstream.default = Reply.ok(delay_s=IN_FLIGHT_S)
         running = [
             asyncio.ensure_future(asyncio.to_thread(post_chat, first, secret)) for _ in range(6)
         ]
@@ -47,6 +51,7 @@ async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serve
         assert len(dead) == 1, dead
         held = float(team.query("SELECT sum(amount) FROM budget_holds")[0][0])
         await asyncio.to_thread(first.kill9)
+        upstream.default = Reply.ok(delay_s=0.4)
         assert 0 in set(await asyncio.gather(*running))  # killed under calls in flight
         billed = len(upstream.llm_requests) * COST  # what the vendor was asked for
         # The other member serves on; once the first's lease has run out, its next admission
