@@ -29,7 +29,9 @@ from llmgw_desktop.ui.design import RADIUS, SPACE
 from llmgw_desktop.ui.qt import (
     QApplication,
     QColor,
+    QPainter,
     QPalette,
+    QRectF,
     QStyleFactory,
     Qt,
     QTableWidget,
@@ -356,6 +358,23 @@ def _retone_items(widget: QWidget) -> None:
                 tone = node.data(column, TONE_ROLE)
                 if isinstance(tone, str):
                     tone_item(node, tone, column)
+
+
+def paint_card(widget: QWidget, *, focused: bool = False) -> None:
+    """Paint `widget` as a card: the look's surface, a thin border (the accent when `focused`)
+    and round corners. Painted, not a style sheet, which would re-polish everything inside
+    it; every card of the window (details, figures, code blocks, chat turns) calls this."""
+    look = current_look()
+    painter = QPainter(widget)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QColor(look.highlight if focused else look.border))
+        painter.setBrush(QColor(look.surface))
+        painter.drawRoundedRect(
+            QRectF(widget.rect()).adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS
+        )
+    finally:
+        painter.end()
 
 
 def current_look() -> Look:

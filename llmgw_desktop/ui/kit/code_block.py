@@ -8,7 +8,7 @@ they are never a screen's width away from their snippet. The code wraps at the b
 
 from __future__ import annotations
 
-from llmgw_desktop.ui.design import RADIUS, SPACE
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.qt import (
     QColor,
     QEvent,
@@ -16,16 +16,14 @@ from llmgw_desktop.ui.qt import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPainter,
     QPaintEvent,
     QPalette,
     QPushButton,
-    QRectF,
     Qt,
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import current_look, set_tone
+from llmgw_desktop.ui.theme import current_look, paint_card, set_tone
 
 __all__ = ["CodeBlock"]
 
@@ -86,14 +84,4 @@ class CodeBlock(QFrame):
     def paintEvent(self, event: QPaintEvent) -> None:
         # The block: the look's surface with a thin border and round corners; the code below
         # its bar on the field colour (painted, not a style sheet: see theme.py).
-        look = current_look()
-        painter = QPainter(self)
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QColor(look.border))
-            painter.setBrush(QColor(look.surface))
-            painter.drawRoundedRect(
-                QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS
-            )
-        finally:
-            painter.end()
+        paint_card(self)

@@ -13,18 +13,15 @@ value, and the row's actions.
 from __future__ import annotations
 
 from llmgw_desktop.ui.badge import StatusBadge
-from llmgw_desktop.ui.design import RADIUS, SPACE
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.text import heading
 from llmgw_desktop.ui.qt import (
-    QColor,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
-    QPainter,
     QPaintEvent,
-    QRectF,
     QResizeEvent,
     QScrollArea,
     QShowEvent,
@@ -34,7 +31,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 from llmgw_desktop.ui.terms import meaning
-from llmgw_desktop.ui.theme import current_look, set_tone
+from llmgw_desktop.ui.theme import paint_card, set_tone
 
 __all__ = ["DetailCard", "MasterDetail", "value_label"]
 
@@ -87,17 +84,7 @@ class DetailCard(QFrame):
     def paintEvent(self, event: QPaintEvent) -> None:
         # A card: the look's surface with a thin border and round corners (painted, not a
         # style sheet, which would re-polish everything inside it).
-        look = current_look()
-        painter = QPainter(self)
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QColor(look.border))
-            painter.setBrush(QColor(look.surface))
-            painter.drawRoundedRect(
-                QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS
-            )
-        finally:
-            painter.end()
+        paint_card(self)
 
     def add_row(self, label: str, field: QWidget | QLayout) -> None:
         """A row of the card: a muted label and its value."""

@@ -7,18 +7,15 @@ answers a question and leads to the details in one click.
 
 from __future__ import annotations
 
-from llmgw_desktop.ui.design import CAPTION, RADIUS, SPACE, scaled_font
+from llmgw_desktop.ui.design import CAPTION, SPACE, scaled_font
 from llmgw_desktop.ui.qt import (
-    QColor,
     QFont,
     QFrame,
     QKeyEvent,
     QLabel,
     QMouseEvent,
-    QPainter,
     QPaintEvent,
     QRect,
-    QRectF,
     QResizeEvent,
     QSizePolicy,
     Qt,
@@ -26,7 +23,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.theme import current_look, set_tone
+from llmgw_desktop.ui.theme import paint_card, set_tone
 
 __all__ = ["StatCard"]
 
@@ -134,14 +131,4 @@ class StatCard(QFrame):
     def paintEvent(self, event: QPaintEvent) -> None:
         # The look's surface with a thin border, round corners, and the focus in the accent
         # (painted, as the code blocks are: see theme.py).
-        look = current_look()
-        painter = QPainter(self)
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QColor(look.highlight if self.hasFocus() else look.border))
-            painter.setBrush(QColor(look.surface))
-            painter.drawRoundedRect(
-                QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS
-            )
-        finally:
-            painter.end()
+        paint_card(self, focused=self.hasFocus())

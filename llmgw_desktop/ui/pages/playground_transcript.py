@@ -12,22 +12,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from llmgw_desktop.ui.design import RADIUS, SPACE
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.text import caption
 from llmgw_desktop.ui.qt import (
-    QColor,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPainter,
     QPaintEvent,
-    QRectF,
     QScrollArea,
     Qt,
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import current_look
+from llmgw_desktop.ui.theme import paint_card
 
 if TYPE_CHECKING:
     from llmgw_desktop.ui.pages.playground_answer import AnswerPane
@@ -64,17 +61,7 @@ class Question(QFrame):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         # The look's surface with its border (painted, as the code blocks are: see theme.py).
-        look = current_look()
-        painter = QPainter(self)
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QColor(look.border))
-            painter.setBrush(QColor(look.surface))
-            painter.drawRoundedRect(
-                QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS
-            )
-        finally:
-            painter.end()
+        paint_card(self)
 
 
 class AnswerRow(QWidget):
