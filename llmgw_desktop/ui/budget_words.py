@@ -56,21 +56,10 @@ def budget_name(status: BudgetStatus) -> str:
     return budget.label
 
 
-# Whose lane, short (the list keeps its room for the figures): the engine's ids in words.
-_LANE_WORDS = {"local": "you", "gateway-bearer": "gateway token"}
-_LANE_KINDS = {"key": "key {}", "oauth": "OAuth {}", "user": "user {}"}
-
-
 def lane_words(status: BudgetStatus) -> str:
-    """` (OAuth ci-bot)`, ` (you)`: whose lane of a per-caller budget this is (the tooltip of
-    the detail's heading says it whole, `who_words`); nothing for a budget of one total."""
-    lane = status.lane
-    if not lane:
-        return ""
-    kind, _, name = lane.partition(":")
-    shape = _LANE_KINDS.get(kind)
-    words = _LANE_WORDS.get(lane) or (shape.format(name) if shape and name else lane)
-    return f" ({words})"
+    """` (OAuth client ci-bot)`: whose lane of a per-caller budget this is, in the words the
+    engine's notices use (`BudgetStatus.lane_words`); nothing for a budget of one total."""
+    return status.lane_words
 
 
 def limits_words(unit: Unit, soft: float | None, hard: float | None, period: str) -> str:

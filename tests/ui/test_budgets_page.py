@@ -16,9 +16,8 @@ import anthropic
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec, format_usd
+from llmgw_desktop.engine.api import LOCAL_CALLER, BudgetStatus, KeyScope, KeySpec, format_usd
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.budget_words import lane_words
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
@@ -352,9 +351,11 @@ def test_a_lane_is_named_in_words_not_by_the_engines_id() -> None:
         def __init__(self, lane: str) -> None:
             self.lane = lane
 
-    said = {lane: lane_words(Lane(lane)) for lane in ("oauth:laptop", "key:ci-bot", "local", "")}  # type: ignore[arg-type]
+    # The engine's words (the notices' too), read from a stand-in holding only a lane.
+    words = BudgetStatus.lane_words.fget  # type: ignore[attr-defined]
+    said = {lane: words(Lane(lane)) for lane in ("oauth:laptop", "key:ci-bot", "local", "")}
     assert said == {
-        "oauth:laptop": " (OAuth laptop)",
+        "oauth:laptop": " (OAuth client laptop)",
         "key:ci-bot": " (key ci-bot)",
         "local": " (you)",
         "": "",
