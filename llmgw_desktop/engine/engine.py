@@ -410,6 +410,7 @@ class Engine:
             prices=self.prices,
             guard=self.guard,
             events=self.events,
+            tasks=self.tasks,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)

@@ -585,7 +585,11 @@ class GatewayService:
             plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
         route.rule = plan.rule
         ordered = self._balancer.order(
-            plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
+            plan,
+            principal=caller.principal,
+            caller=caller.caller,
+            tokens=tokens,
+            cost=cost or _unpriced_cost,
         )
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -618,7 +622,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
                 over_budget.append(decision.refusal)
                 continue
-            answer, failure = await self._balanced(target, plan, decision, ask)
+            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
@@ -640,11 +644,12 @@ class GatewayService:
         plan: Plan,
         decision: Decision,
         ask: _Ask[_Answer],
+        principal: str,
     ) -> _Asked[_Answer]:
-        """`ask` one target (as the guard's `decision` lets it be sent), counted in flight
-        until its answer ends (a stream's when its chunks do); what it teaches the balancer
-        (an answer, a failure) on the way."""
-        flight = self._balancer.began(target)
+        """`ask` one target for `principal` (as the guard's `decision` lets it be sent),
+        counted in flight until its answer ends (a stream's when its chunks do); what it
+        teaches the balancer (an answer, a failure, and whose) on the way."""
+        flight = self._balancer.began(target, principal)
         started = time.perf_counter()
         try:
             answer, failure = await ask(target, plan, decision)
@@ -654,10 +659,16 @@ class GatewayService:
         if answer is None:
             flight.release()
             if isinstance(failure, UpstreamFailure):
-                self._balancer.failed(target, failure.outcome, failure.retry_after_s)
+                self._balancer.failed(
+                    target,
+                    failure.outcome,
+                    failure.retry_after_s,
+                    principal=principal,
+                    body=failure.body_digest,
+                )
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
-            self._balancer.answered(target, time.perf_counter() - started, {})
+            self._balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
         self._balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]
