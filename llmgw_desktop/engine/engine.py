@@ -535,6 +535,7 @@ class Engine:
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
             response_cache=self.gateway.cache,
+            semantic_cache=self.gateway.semantic,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:

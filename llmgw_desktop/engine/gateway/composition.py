@@ -145,6 +145,7 @@ def build_gateway(
         bodies=recorder.bodies,
         cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
         guard=guard,
+        tasks=tasks,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,
             settings.gateway.remote_passthrough.principals,

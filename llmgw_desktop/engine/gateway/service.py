@@ -82,6 +82,7 @@ from llmgw_desktop.engine.recorder.kinds import (
     REQUEST_KINDS,
 )
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
+from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -141,8 +142,11 @@ class GatewayService:
         cache: ResponseCache | None = None,
         balancer: Balancer | None = None,
         guard: OutboundGuard | None = None,
+        tasks: TaskSupervisor | None = None,
     ) -> None:
         self.registry = registry
+        # The gateway's own background work (the semantic cache's embeddings).
+        self._tasks = tasks or TaskSupervisor()
         # What is known of each target (in flight, latency, quota, cool-downs), and the
         # order each request tries its plan in.
         self.balancer = balancer or Balancer()
@@ -180,6 +184,8 @@ class GatewayService:
         self._records = RequestRecords(
             recorder, self._prices, self._telemetry, catalog=registry.config.catalog
         )
+        # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
+        self.semantic = self._semantic_cache(cache)
         self._api = ApiTargets(
             registry=registry,
             keys=keys,
@@ -200,7 +206,7 @@ class GatewayService:
             records=self._records,
             cache=cache,
             balancer=self.balancer,
-            semantic=self._semantic_cache(cache),
+            semantic=self.semantic,
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
@@ -246,7 +252,14 @@ class GatewayService:
                 "only exact repeats are answered from the cache"
             )
             return None
-        return SemanticCache(cache, self.embed, cache.settings)
+        return SemanticCache(
+            cache,
+            self.embed,
+            cache.settings,
+            tasks=self._tasks,
+            cooldown=self.balancer.settings.cooldown,
+            cooldown_failures=self.balancer.settings.cooldown_failures,
+        )
 
     def route_views(self) -> list[RouteView]:
         """Each configured route that lists targets, with each target's weight, share of the
