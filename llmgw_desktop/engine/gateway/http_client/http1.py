@@ -324,19 +324,10 @@ class Http1Client:
         data = _request_bytes(
             "GET", target, host_header, {"Connection": "close"}, b"", pool.proxy_lines
         )
-        scheme, host, port = pool.key
         connection: _Connection | None = None
         try:
             async with asyncio.timeout(timeout_s):
-                connection = await dial(
-                    lambda: _Connection(pool, self._put_back),
-                    scheme=scheme,
-                    host=host,
-                    port=port,
-                    proxy=pool.proxy,
-                    tls=self._tls,
-                    user_agent=USER_AGENT,
-                )
+                connection = await self._dial(pool)
                 response = Http1Response(connection)
                 connection.send(data, response)
                 await response.wait_head(None)
@@ -462,19 +453,10 @@ class Http1Client:
             TimeoutError: not within the connect timeout (or by `deadline`).
         """
         pool.open += 1
-        scheme, host, port = pool.key
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout_at(deadline or loop.time() + self._connect_timeout_s):
-                connection = await dial(
-                    lambda: _Connection(pool, self._put_back),
-                    scheme=scheme,
-                    host=host,
-                    port=port,
-                    proxy=pool.proxy,
-                    tls=self._tls,
-                    user_agent=USER_AGENT,
-                )
+                connection = await self._dial(pool)
         except BaseException as exc:
             pool.open -= 1
             pool.wake_one()
@@ -492,6 +474,23 @@ class Http1Client:
         if connection.closed:  # lost while the handshake finished: give the slot back
             connection.free_slot()
         return connection
+
+    async def _dial(self, pool: HostPool[_Connection]) -> _Connection:
+        """A new connection to `pool`'s origin (through its proxy), in no slot yet.
+
+        Raises:
+            ConnectError: it could not be made.
+        """
+        scheme, host, port = pool.key
+        return await dial(
+            lambda: _Connection(pool, self._put_back),
+            scheme=scheme,
+            host=host,
+            port=port,
+            proxy=pool.proxy,
+            tls=self._tls,
+            user_agent=USER_AGENT,
+        )
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
