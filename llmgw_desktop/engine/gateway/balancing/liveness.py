@@ -33,6 +33,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway.http_client.upstream import HUNG_OUTCOME, UpstreamFailure
@@ -69,11 +70,14 @@ class LivenessSettings:
 class TargetLiveness:
     """One target's calls waiting for their first byte, and whether it is hung."""
 
-    __slots__ = ("answered_at", "hung_since", "label", "probing", "waiting")
+    __slots__ = ("answered_at", "hung_since", "label", "probing", "sweep", "waiting")
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.waiting: set[HeadWait] = set()
+        # The calls waiting now, oldest first (a dict keeps the order they began in).
+        self.waiting: dict[HeadWait, None] = {}
+        # The one timer that looks at the waiting calls due for a check (None: none set).
+        self.sweep: asyncio.TimerHandle | None = None
         # When it last sent the head of an answer or answered a probe (monotonic).
         self.answered_at = -math.inf
         self.hung_since: float | None = None
@@ -93,7 +97,7 @@ class HeadWait:
             send was cancelled; another target may serve).
     """
 
-    __slots__ = ("_released", "_timeout", "_timer", "_watch", "probe", "started", "state")
+    __slots__ = ("_released", "_task", "_watch", "checked", "probe", "started", "state")
 
     def __init__(self, watch: LivenessWatch, state: TargetLiveness, probe: Probe) -> None:
         self._watch = watch
@@ -101,18 +105,19 @@ class HeadWait:
         self.probe = probe
         self.started = 0.0
         self._released = False
-        self._timeout: asyncio.Timeout | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self.checked = False  # its check is done (the sweep passes it)
+        self._task: asyncio.Task[Any] | None = None
 
     async def __aenter__(self) -> HeadWait:
         watch = self._watch
         self.started = watch.clock()
-        self._timeout = asyncio.timeout(None)
-        await self._timeout.__aenter__()
-        self.state.waiting.add(self)
-        self._timer = asyncio.get_running_loop().call_later(
-            watch.settings.check_after_s, watch.stalled, self
-        )
+        self._task = asyncio.current_task()
+        state = self.state
+        state.waiting[self] = None
+        if state.sweep is None:  # one timer per target, not one per call
+            state.sweep = asyncio.get_running_loop().call_later(
+                watch.settings.check_after_s, watch.sweep, state
+            )
         return self
 
     async def __aexit__(
@@ -121,25 +126,13 @@ class HeadWait:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
         state = self.state
-        state.waiting.discard(self)
-        assert self._timeout is not None
-        try:
-            await self._timeout.__aexit__(kind, error, trace)
-        except TimeoutError:
-            if not self._released:
-                raise
-            waited = self._watch.clock() - self.started
-            raise UpstreamFailure(
-                f"{state.label} stopped answering: nothing for {waited:.1f} s and no answer to "
-                f"the gateway's probe in {self._watch.settings.probe_timeout_s:g} s "
-                "(gateway.hung_probe_timeout_ms)",
-                fallback=True,
-                next_key=False,
-                kind=HUNG_OUTCOME,
-            ) from None
+        del state.waiting[self]
+        if self._released and self._task is not None:
+            # Our own cancellation (as `asyncio.timeout` takes its own back): given up as hung.
+            if self._task.uncancel() == 0 and kind is asyncio.CancelledError:
+                raise self._hung() from None
+            return
         if error is None or getattr(error, "status", None) is not None:
             state.came(self._watch.clock())  # a head came back (2xx, or an error status)
         elif getattr(error, "kind", None) == "timeout":
@@ -147,11 +140,22 @@ class HeadWait:
             # whether its target still answers is asked all the same.
             self._watch.check(self)
 
+    def _hung(self) -> UpstreamFailure:
+        settings = self._watch.settings
+        return UpstreamFailure(
+            f"{self.state.label} stopped answering: nothing for "
+            f"{self._watch.clock() - self.started:.1f} s and no answer to the gateway's probe "
+            f"in {settings.probe_timeout_s:g} s (gateway.hung_probe_timeout_ms)",
+            fallback=True,
+            next_key=False,
+            kind=HUNG_OUTCOME,
+        )
+
     def release(self) -> None:
-        """Give up the wait now (its target is hung)."""
-        if self._timeout is not None and not self._released:
+        """Give up the wait now (its target is hung): its send is cancelled."""
+        if self._task is not None and not self._released:
             self._released = True
-            self._timeout.reschedule(asyncio.get_running_loop().time())
+            self._task.cancel()
 
 
 class LivenessWatch:
@@ -179,11 +183,23 @@ class LivenessWatch:
         host whether it answers at all."""
         return HeadWait(self, state, probe)
 
+    def sweep(self, state: TargetLiveness) -> None:
+        """Check each call of `state`'s target that has waited `check_after_s` (once each),
+        and set the timer again for the next one due."""
+        state.sweep = None
+        now = self.clock()
+        for wait in state.waiting:  # oldest first
+            due_in = wait.started + self.settings.check_after_s - now
+            if due_in > 0:
+                state.sweep = asyncio.get_running_loop().call_later(due_in, self.sweep, state)
+                return
+            if not wait.checked:
+                wait.checked = True
+                self.stalled(wait)
+
     def stalled(self, wait: HeadWait) -> None:
         """`wait` has waited `check_after_s`: probe its target (`check`); a target already
         hung releases it at once (it was sent there as a last resort: it still is)."""
-        if wait not in wait.state.waiting:
-            return
         if wait.state.hung_since is not None:
             wait.release()
             return
