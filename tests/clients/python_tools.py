@@ -49,6 +49,8 @@ class PythonTool:
     unnamed: str  # the caller the gateway records for it left as it is
     argv: Callable[[Path, str, Path], tuple[str, ...]]  # (venv, base URL, home) -> argv
     prepare: Callable[[Path, str, bool], None]  # (home, base URL, named): its config files
+    # base URL -> the variables its documentation has its users set (OLLAMA_API_BASE ...).
+    environ: Callable[[str], dict[str, str]] = lambda _base_url: {}
 
 
 def _llm_argv(venv: Path, base_url: str, home: Path) -> tuple[str, ...]:
@@ -130,6 +132,7 @@ async def run_tool(tool: PythonTool, base_url: str, *, named: bool, home: Path) 
         # LiteLLM (DSPy's and aider's) fetches its price table from GitHub first: offline here.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "NO_COLOR": "1",
+        **tool.environ(base_url),
     }
     argv = tool.argv(venv, base_url, home)
     code, stdout, stderr = await run_program(argv, env=env, cwd=home, timeout_s=TIMEOUT_S)
