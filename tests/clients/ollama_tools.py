@@ -123,8 +123,9 @@ class RecordingOllama(LoopbackApp):
         chat = request.path == "/api/chat"
         done = {"done": True, "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 2}
         head = {"model": body.get("model"), "created_at": "2026-11-26T00:00:00Z"}
-        said = {"message": {"role": "assistant", "content": ANSWER}} if chat else {}
-        said = said or {"response": ANSWER}
+        said: dict[str, Any] = {"response": ANSWER}
+        if chat:
+            said = {"message": {"role": "assistant", "content": ANSWER}}
         if body.get("stream") is False:
             return web.json_response(head | said | done)
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})

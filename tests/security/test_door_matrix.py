@@ -37,6 +37,7 @@ from llmgw_desktop.transports.doors import (
     ACP_LINE_BYTES,
     DOORS,
     MCP_PATH,
+    STDIO_DOORS,
     Credential,
     Door,
     Envelope,
@@ -303,3 +304,14 @@ async def test_a_long_line_at_a_line_door_does_not_hold_the_gateway(launch: Laun
             await socket.send_bytes(hello)
             reply = json.loads((await socket.receive(timeout=30)).data.splitlines()[0])
             assert reply["id"] == 1, reply
+
+
+def test_each_stdio_door_reads_lines_at_its_rows_cap() -> None:
+    """The stdio doors' framings take their caps from the registry: a line past it ends the
+    pipe (the relay's reader refuses it, the ACP framing raises), never the gateway."""
+    from llmgw_desktop.transports.acp.stdio import MAX_LINE_BYTES
+    from llmgw_desktop.transports.mcp.stdio_wire import MAX_EVENT_BYTES
+
+    caps = {door.name: door.line_cap for door in STDIO_DOORS}
+    assert caps == {"mcp-stdio": MAX_EVENT_BYTES, "acp-stdio": MAX_LINE_BYTES}
+    assert {door.via for door in STDIO_DOORS} <= {d.path for d in DOORS}

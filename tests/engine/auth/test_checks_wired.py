@@ -48,17 +48,12 @@ def test_an_access_check_is_required_never_defaulted_open(
 
 
 def test_leaving_a_check_out_fails_at_construction() -> None:
+    # Everything else a gateway service takes, and one check of the two: refused at once.
+    others: dict[str, Any] = dict.fromkeys(
+        ("registry", "keys", "upstream", "recorder", "cli", "cli_available", "directory")
+    )
     with pytest.raises(TypeError, match="project_access"):
-        GatewayService(  # type: ignore[call-arg]
-            registry=None,
-            keys=None,
-            upstream=None,
-            recorder=None,
-            cli=None,
-            cli_available=None,
-            directory=None,
-            target_access=lambda *_: None,
-        )
+        GatewayService(**others, target_access=lambda *_: None)
 
 
 async def test_the_engine_wires_each_check_to_what_decides(loaded: Any) -> None:
