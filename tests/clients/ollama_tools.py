@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from tests.clients.capture import FIXTURES, Scenario, normalised
-from tests.clients.python_tools import PythonTool, run_tool
-from tests.contract.offline import ROOT
+from tests.clients.capture import Scenario, normalised
+from tests.clients.python_tools import PythonTool, run_tool, write_tool_fixture
 from tests.fakes.loopback import LoopbackApp
 from tests.fakes.upstream import RecordedRequest
 
-__all__ = ["LITELLM", "OLLAMA_TOOLS", "RecordingOllama", "capture", "load_fixture"]
+__all__ = ["LITELLM", "OLLAMA_TOOLS", "RecordingOllama", "capture"]
 
-TOOL_FIXTURES = FIXTURES / "tools"
 # A model the gateway routes (to Anthropic's API) that LiteLLM's Ollama providers take as it
 # is: aider's LiteLLM (1.81) mistakes an `ollama_chat/gpt-...` name for OpenAI's.
 MODEL = "claude-sonnet-4-5"
@@ -161,18 +158,9 @@ async def capture(tool: PythonTool) -> list[dict[str, Any]]:
     return recorded
 
 
-def load_fixture(tool: PythonTool) -> list[dict[str, Any]]:
-    path = TOOL_FIXTURES / f"{tool.name}.json"
-    return list(json.loads(path.read_text(encoding="utf-8")))
-
-
 async def _record_all() -> None:
-    TOOL_FIXTURES.mkdir(parents=True, exist_ok=True)
     for tool in OLLAMA_TOOLS:
-        requests = await capture(tool)
-        path = TOOL_FIXTURES / f"{tool.name}.json"
-        path.write_text(json.dumps(requests, indent=1, ensure_ascii=False) + "\n", "utf-8")
-        print(f"{path.relative_to(ROOT)}: {len(requests)} requests", file=sys.stderr)
+        write_tool_fixture(tool, await capture(tool))
 
 
 if __name__ == "__main__":

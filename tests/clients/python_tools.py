@@ -29,7 +29,14 @@ from tests.clients.harness import CliRun, run_program
 from tests.contract.offline import REQUIRE_CLIS, ROOT
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-__all__ = ["TOOLS", "PythonTool", "capture_tool", "load_tool_fixture", "run_tool"]
+__all__ = [
+    "TOOLS",
+    "PythonTool",
+    "capture_tool",
+    "load_tool_fixture",
+    "run_tool",
+    "write_tool_fixture",
+]
 
 TOOLS_ROOT = ROOT / ".py-clients"
 TOOL_FIXTURES = FIXTURES / "tools"
@@ -162,13 +169,18 @@ def load_tool_fixture(tool: PythonTool) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8")))
 
 
-async def _record_all() -> None:
+def write_tool_fixture(tool: PythonTool, requests: list[dict[str, Any]]) -> None:
+    """Keep what `tool` sent as its fixture (and say where, with how many requests)."""
     TOOL_FIXTURES.mkdir(parents=True, exist_ok=True)
+    path = TOOL_FIXTURES / f"{tool.name}.json"
+    path.write_text(json.dumps(requests, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    print(f"{path.relative_to(ROOT)}: {len(requests)} requests", file=sys.stderr)
+
+
+async def _record_all() -> None:
     for tool in TOOLS:
         requests = [*await capture_tool(tool, named=False), *await capture_tool(tool, named=True)]
-        path = TOOL_FIXTURES / f"{tool.name}.json"
-        path.write_text(json.dumps(requests, indent=1, ensure_ascii=False) + "\n", "utf-8")
-        print(f"{path.relative_to(ROOT)}: {len(requests)} requests", file=sys.stderr)
+        write_tool_fixture(tool, requests)
 
 
 if __name__ == "__main__":

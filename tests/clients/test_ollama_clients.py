@@ -14,8 +14,8 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.capture import shape
-from tests.clients.ollama_tools import ANSWER, OLLAMA_TOOLS, capture, load_fixture
-from tests.clients.python_tools import PythonTool, run_tool
+from tests.clients.ollama_tools import ANSWER, OLLAMA_TOOLS, capture
+from tests.clients.python_tools import PythonTool, load_tool_fixture, run_tool
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
 pytestmark = pytest.mark.contract
@@ -26,7 +26,7 @@ RERECORD = "re-record with `python -m tests.clients.ollama_tools` and review the
 async def test_an_ollama_client_is_answered_over_the_ollama_api(
     tool: PythonTool, gateway: GatewayRuntime, upstream: ScriptedUpstream, tmp_path: Path
 ) -> None:
-    fixture = load_fixture(tool)
+    fixture = load_tool_fixture(tool)
     upstream.script(*[Reply.ok(ANSWER, verbatim=True)] * len(fixture))
     run = await run_tool(tool, gateway.base_url, named=False, home=tmp_path / "home")
     assert run.returncode == 0, run.explain()
@@ -43,7 +43,7 @@ async def test_an_ollama_client_is_answered_over_the_ollama_api(
 @pytest.mark.parametrize("tool", OLLAMA_TOOLS, ids=lambda t: t.name)
 async def test_an_ollama_client_sends_what_its_fixture_says(tool: PythonTool) -> None:
     sent = await capture(tool)
-    recorded = load_fixture(tool)
+    recorded = load_tool_fixture(tool)
     assert [(e["method"], e["path"]) for e in sent] == [
         (e["method"], e["path"]) for e in recorded
     ], RERECORD
