@@ -23,6 +23,8 @@ serves without a row, or a row no route serves, fails the first test.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import sys
@@ -41,8 +43,11 @@ from llmgw_desktop.transports.doors import (
     Credential,
     Door,
     Envelope,
+    StdioDoor,
     door_of,
 )
+from tests.conftest import free_port
+from tests.e2e import gateway_process as gp
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     RawAnswer,
@@ -304,6 +309,64 @@ async def test_a_long_line_at_a_line_door_does_not_hold_the_gateway(launch: Laun
             await socket.send_bytes(hello)
             reply = json.loads((await socket.receive(timeout=30)).data.splitlines()[0])
             assert reply["id"] == 1, reply
+
+
+PAST_A_READ = 1024 * 1024
+# How each stdio door is launched, and the `initialize` its editor sends first.
+STDIO_LAUNCH: dict[str, tuple[list[str], dict[str, Any]]] = {
+    "mcp-stdio": (
+        ["mcp"],
+        {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "matrix", "version": "1"},
+        },
+    ),
+    "acp-stdio": (["acp", "--model", "gpt-4o"], {"protocolVersion": 1}),
+}
+
+
+async def _initialize(process: asyncio.subprocess.Process, params: dict[str, Any]) -> Any:
+    assert process.stdin is not None and process.stdout is not None
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    process.stdin.write(json.dumps(hello).encode() + b"\n")
+    await process.stdin.drain()
+    return json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+
+
+@pytest.mark.parametrize("door", STDIO_DOORS, ids=lambda d: d.name)
+async def test_a_line_past_a_stdio_doors_cap_ends_that_pipe_not_the_gateway(
+    door: StdioDoor, tmp_path: Path
+) -> None:
+    """The editor's process reads its lines up to the row's cap; one past it ends that process
+    (the editor launched it, and sees it end), while the gateway serves on."""
+    args, params = STDIO_LAUNCH[door.name]
+    port = free_port()
+    env = gp.child_env(tmp_path / "gw", port)
+    with gp.serving(["--headless"], env, port):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "llmgw_desktop", *args),
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=2 * door.line_cap,
+        )
+        try:
+            assert "result" in await _initialize(process, params)
+            assert process.stdin is not None
+            # Past the cap by more than one read (a line is judged at each 64 KiB read).
+            process.stdin.write(b"x" * (door.line_cap + PAST_A_READ) + b"\n")
+            with contextlib.suppress(ConnectionError):
+                await process.stdin.drain()
+            ended = await asyncio.wait_for(process.wait(), 60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert ended != 0
+        assert gp.health(port) is not None
 
 
 def test_each_stdio_door_reads_lines_at_its_rows_cap() -> None:

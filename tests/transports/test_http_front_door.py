@@ -166,7 +166,7 @@ async def test_a_stdio_instance_refuses_quit_without_acting_as_if_asked_to_activ
 async def test_a_foreign_host_is_refused_every_time_beside_allowed_ones(
     gateway: GatewayRuntime,
 ) -> None:
-    """The edge remembers each `Host` value's check (`http_app._AllowedHosts`): per value."""
+    """The edge remembers each `Host` value's check (`auth_edge._AllowedHosts`): per value."""
     for host, status in (
         ("attacker.example:3333", 421),
         (None, 200),
