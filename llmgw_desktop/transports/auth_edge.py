@@ -231,9 +231,11 @@ class Edge:
             return self.doors[route]
         except KeyError:
             resource = route.resource
-            door = None
-            if resource is not None:
-                door = door_of(route.method, resource.canonical, mcp_path=self.mcp_path)
+            if resource is None:
+                # No route matched: aiohttp makes a route object for each such request, so it
+                # is not remembered (the map would grow with every 404).
+                return None
+            door = door_of(route.method, resource.canonical, mcp_path=self.mcp_path)
             self.doors[route] = door
             return door
 
