@@ -123,6 +123,7 @@ from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_
 from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
 from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
 from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
+from llmgw_desktop.engine.gateway.records.first_refusals import TERMINAL_LOG as TERMINAL_LOG
 from llmgw_desktop.engine.gateway.records.tracing import client_status as client_status
 from llmgw_desktop.engine.gateway.records.tracing import error_headers as error_headers
 from llmgw_desktop.engine.gateway.records.tracing import retry_after_seconds as retry_after_seconds
