@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -159,6 +158,8 @@ def _lease(settings: Settings, tool: Tool, *, locked: bool) -> _Lease:
     """
     if not locked:
         return _Lease(ANY_KEY)
+    import asyncio  # here: only a locked gateway's run opens the store
+
     from llmgw_desktop.engine.api import EngineError, StoreError
 
     base = "run-" + (_NOT_NAME.sub("-", (tool.cli or tool.name).lower()).strip("-") or "tool")
@@ -199,6 +200,8 @@ def _end(settings: Settings, lease: _Lease) -> None:
     the key expires by itself."""
     if lease.name is None:
         return
+    import asyncio
+
     from llmgw_desktop.engine.api import EngineError, StoreError
 
     try:
