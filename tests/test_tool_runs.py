@@ -79,3 +79,15 @@ def test_any_other_command_gets_every_sdks_variables_and_loses_other_credentials
     assert "ANTHROPIC_AUTH_TOKEN" not in env and "GOOGLE_API_KEY" not in env
     assert env["OPENAI_BASE_URL"] == GATEWAY + "/v1" and env["OLLAMA_HOST"] == GATEWAY
     assert env["LLMGW_MODEL"] == "gpt-5.1"
+
+
+def test_every_tool_a_refusal_names_is_one_connect_sets_up_and_run_starts() -> None:
+    # A no-key refusal tells Claude Code, Codex and the Gemini CLI the two commands by name
+    # (`engine/gateway/errors.py`): both must know the tool.
+    from llmgw_desktop.engine.gateway.errors import CONNECTED_TOOLS
+    from llmgw_desktop.shell.cli.connect import CLIENT_NAMES
+    from llmgw_desktop.shell.tool_runs import TOOLS
+
+    for caller, (name, command) in CONNECTED_TOOLS.items():
+        assert caller in CLIENT_NAMES, caller
+        assert TOOLS[command].name == name, command
