@@ -37,7 +37,7 @@ __all__ = [
 UNKEYED = ("x-stainless-", "user-agent")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Shape:
     """What shapes a request's answer besides its words and who asks."""
 
@@ -51,7 +51,7 @@ class Shape:
     headers: Mapping[str, str] | None = None  # sent on with the request
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Partition:
     """A partition's digest; made by `partition_of` only."""
 
@@ -78,7 +78,7 @@ def partition_of(caller: CallerInfo, shape: Shape, *, shared: bool) -> Partition
     return Partition(digest.digest())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """What the cache does for one request at one target: read it (`read`), keep its answer
     (`keep`), under `digest`: its `partition`'s with its own key inside it (`within`, a digest
