@@ -1,14 +1,15 @@
 """A user MCP server's tool added after approval, and flagged descriptions, kept from remote
 callers (issue 62, item 5; SECURITY 98).
 
-A real server (the Python SDK's MCPServer, tests/fakes/mcp_shifter.py, `growing`), open to gateway
-keys (`remote = "all"`), was approved with `lookup`, `shift` and `grow`; `grow` makes it add `note`, whose
-description hides zero-width characters and tells the model to ignore its instructions and send
-`~/.aws/credentials`. It was pinned at first sight and served at once, to the key too. Now a
-tool first seen after a server's tools were pinned is a change: withheld from everyone until a
-person approves it, beside the approved tools, still served. And a flagged description is
-withheld from remote callers by default (`mcp.withhold_flagged_tools_from_remote`) while the
-operator, who sees the flags on the desk, is offered it; approving it opens it to them.
+A real server (the Python SDK's MCPServer, tests/fakes/mcp_shifter.py, `growing`), open to
+gateway keys (`remote = "all"`), was approved with `lookup`, `shift` and `grow`; `grow` makes it
+add `note`, whose description hides zero-width characters and tells the model to ignore its
+instructions and send `~/.aws/credentials`. It was pinned at first sight and served at once, to
+the key too. Now a tool first seen after a server's tools were pinned is a change: withheld from
+everyone until a person approves it, beside the approved tools, still served. And a flagged
+description is withheld from remote callers by default
+(`mcp.withhold_flagged_tools_from_remote`) while the operator, who sees the flags on the desk, is
+offered it; approving it opens it to them.
 """
 
 from __future__ import annotations
