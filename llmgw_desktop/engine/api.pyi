@@ -219,6 +219,7 @@ from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
 from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins import PinsFileDamaged as PinsFileDamaged
 from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
 from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
 from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file

@@ -224,7 +224,8 @@ class ErrorCode(StrEnum):
     UPSTREAM_TOOL_WITHHELD = (
         "upstream_tool_withheld",
         403,
-        "An MCP server's tool changed since it was pinned (or is flagged while "
+        "An MCP server's tool changed since it was pinned, came after its tools were approved, "
+        "or is flagged (withheld from remote callers, or from everyone while "
         "`mcp.withhold_flagged_tools` is on): approve it on the MCP servers page or with "
         "`llmgw-desktop mcp-servers approve NAME`.",
     )
