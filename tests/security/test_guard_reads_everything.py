@@ -70,7 +70,8 @@ PNG = _png()
 
 
 def _secret_detected(text: str) -> str:
-    assert "secret_detected" in text, text
+    """A refusal of the guard's: a secret's, or one of the operator's rules'."""
+    assert "secret_detected" in text or "guard_rule_matched" in text, text
     return "refused"
 
 
@@ -105,7 +106,8 @@ async def _ollama(
         try:
             await ask(client)
         except ollama.ResponseError as exc:  # Ollama's shape: the message alone
-            assert exc.status_code == 400 and "the outbound guard found" in exc.error, exc.error
+            assert exc.status_code == 400, exc.error
+            assert "the outbound guard found" in exc.error or "guard rule" in exc.error, exc.error
             return "refused"
     return "sent"
 

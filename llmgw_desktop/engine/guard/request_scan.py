@@ -19,13 +19,14 @@ import re
 import threading
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.guard.scanner import NO_RULES, Hit, OwnRules, scan_text
 from llmgw_desktop.engine.guard.walk import Piece, pieces
 
-__all__ = ["Finding", "Inspection", "ScanCache", "inspect_body", "inspect_text"]
+__all__ = ["Finding", "Inspection", "ScanCache", "inspect_body", "inspect_text", "summary"]
 
 # A string at least this long is remembered on its own by its digest (shorter ones, by what
 # holds them: `_units`).
@@ -83,12 +84,17 @@ class Inspection:
 
     def summary(self) -> str:
         """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""
-        if not self.findings:
-            return "no secret found"
-        listed = "; ".join(f.describe() for f in self.findings[:5])
-        more = f"; and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
-        noun = "secret" if len(self.findings) == 1 else "secrets"
-        return f"{len(self.findings)} {noun} ({listed}{more})"
+        return summary(self.findings)
+
+
+def summary(findings: Sequence[Finding], noun: str = "secret") -> str:
+    """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""
+    if not findings:
+        return f"no {noun} found"
+    listed = "; ".join(f.describe() for f in findings[:5])
+    more = f"; and {len(findings) - 5} more" if len(findings) > 5 else ""
+    plural = noun + ("es" if noun.endswith("ch") else "s")
+    return f"{len(findings)} {noun if len(findings) == 1 else plural} ({listed}{more})"
 
 
 class ScanCache:
