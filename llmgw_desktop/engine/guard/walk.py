@@ -4,8 +4,9 @@ them (placeholders put in a request, put back in an answer, the operator's keys 
 
 Keys are read as values are: a tool call's `input`, a Gemini `functionResponse`, a tool
 schema's `properties` are objects a caller or a model fills, and their names go to the provider
-as their values do. A dialect's own field names (`role`, `content`) hold nothing to find and
-cost a few characters each.
+as their values do. The dialects' and JSON Schema's own field names (`role`, `content`,
+`properties`: `FIELD_NAMES`) are the wire's structure, the same words in every request, and
+are not yielded: they are most of a request's keys, and no secret or sentence is one of them.
 
 Binary payloads are marked, not left out: a data URL whose every character after its comma is
 base64 (an image, a PDF, audio), or a run of 1,024 or more base64 characters with no space (an
@@ -23,10 +24,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["BLOB_CHARS", "FORMAT_CHARACTERS", "Piece", "is_binary", "pieces", "rewritten"]
+__all__ = [
+    "BLOB_CHARS",
+    "FIELD_NAMES",
+    "FORMAT_CHARACTERS",
+    "Piece",
+    "is_binary",
+    "pieces",
+    "rewritten",
+]
 
 # A string this long with no whitespace, all base64 (standard or URL-safe), is a binary payload.
 BLOB_CHARS = 1024
@@ -34,6 +42,34 @@ _RUN = re.compile(r"[A-Za-z0-9+/=_-]+")
 # A data URL's header (`data:image/png;base64,`) is at most this long.
 DATA_URL_HEADER_CHARS = 100
 _BASE64_PAYLOAD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+# The field names of the dialects the gateway speaks (a line each: OpenAI Chat and Responses,
+# Anthropic Messages, Gemini, Ollama's API) and of JSON Schema: keys left out of the walk.
+FIELD_NAMES = frozenset(
+    """
+    model messages role content type text image_url url detail tool_calls id function name
+    arguments tool_call_id tools tool_choice parallel_tool_calls parameters stream
+    stream_options include_usage max_tokens max_completion_tokens temperature top_p stop n
+    response_format json_schema schema strict user seed frequency_penalty presence_penalty
+    logprobs top_logprobs reasoning_effort metadata store input instructions call_id output
+    reasoning effort summary previous_response_id include format input_text output_text
+    input_image image_data file_data file_id filename refusal audio modalities prediction
+    service_tier truncation status
+    system cache_control ttl source media_type data tool_use input_schema tool_result
+    tool_use_id is_error thinking budget_tokens signature stop_sequences top_k
+    disable_parallel_tool_use citations title
+    contents parts inline_data inlineData mime_type mimeType functionCall functionResponse
+    args response generationConfig generation_config maxOutputTokens systemInstruction
+    system_instruction functionDeclarations function_declarations safetySettings category
+    threshold candidateCount stopSequences responseMimeType responseSchema thinkingConfig
+    thinkingBudget includeThoughts fileData fileUri topP topK toolConfig
+    functionCallingConfig mode thought thoughtSignature
+    options keep_alive images num_predict num_ctx raw suffix
+    properties required items enum description additionalProperties default anyOf oneOf
+    allOf $ref $defs definitions minimum maximum minLength maxLength minItems maxItems const
+    examples nullable $schema propertyOrdering
+    """.split()  # noqa: SIM905 - words a reader scans, a line per dialect
+)
 
 # Unicode's format characters (category Cf) as of Unicode 15.1; the few a Python with an older
 # Unicode does not know are unassigned there (tests/engine/guard/test_walk.py checks both).
@@ -63,11 +99,11 @@ _FORMAT_RANGES = (
 FORMAT_CHARACTERS = "".join(chr(c) for low, high in _FORMAT_RANGES for c in range(low, high + 1))
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
+class Piece(NamedTuple):
     """One string of a request: where it is (`messages[2].content`, `tools[0].input_schema.
     properties.path` for a key), its text, whether it is an object's key (`name`), and whether
-    it is a binary payload, read only by the vendor-prefixed rules."""
+    it is a binary payload, read only by the vendor-prefixed rules. A tuple: a request has
+    hundreds, made on every request."""
 
     where: str
     text: str
@@ -92,7 +128,8 @@ def pieces(value: Any, path: str = "") -> Iterator[Piece]:
     elif isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            yield Piece(where, str(key), name=True)
+            if key not in FIELD_NAMES:
+                yield Piece(where, str(key), name=True)
             yield from pieces(item, where)
     elif isinstance(value, list):
         for index, item in enumerate(value):

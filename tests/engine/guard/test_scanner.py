@@ -194,14 +194,10 @@ def test_only_what_is_new_to_the_conversation_is_read(monkeypatch: pytest.Monkey
     turn = [{"role": "user", "content": "fix it"}, {"role": "tool", "content": tool_result}]
     options: dict[str, Any] = {"personal": False, "max_chars": 10**7, "budget_s": 1.0}
     inspect_body({"tools": tools, "messages": turn}, cache=cache, **options)
-    assert read == [
-        tool_result,
-        "tools\ntype\nfunction\nfunction\nname\nread\ndescription\nReads a file\nmessages"
-        "\nrole\nuser\ncontent\nfix it\nrole\ntool\ncontent",
-    ]
+    assert read == [tool_result, "function\nread\nReads a file\nuser\nfix it\ntool"]
     later = [*turn, {"role": "user", "content": f"now use {AWS_ACCESS_KEY}"}]
     found = inspect_body({"tools": tools, "messages": later}, cache=cache, **options)
-    assert read[2:] == [f"role\nuser\ncontent\nnow use {AWS_ACCESS_KEY}"]
+    assert read[2:] == [f"user\nnow use {AWS_ACCESS_KEY}"]
     assert [(f.kind, f.where) for f in found.findings] == [
         ("aws_access_key", "messages[2].content")
     ]

@@ -21,7 +21,13 @@ from llmgw_desktop.engine.guard import scanner
 from llmgw_desktop.engine.guard.redaction import Redaction
 from llmgw_desktop.engine.guard.request_scan import inspect_body
 from llmgw_desktop.engine.guard.restore import restore_answer
-from llmgw_desktop.engine.guard.walk import FORMAT_CHARACTERS, is_binary, pieces, rewritten
+from llmgw_desktop.engine.guard.walk import (
+    FIELD_NAMES,
+    FORMAT_CHARACTERS,
+    is_binary,
+    pieces,
+    rewritten,
+)
 from tests.engine.guard.secrets import (
     ANTHROPIC_KEY,
     AWS_ACCESS_KEY,
@@ -242,15 +248,25 @@ def test_scan_text_maps_offsets_back_over_removed_characters() -> None:
 
 
 def test_the_walk_names_keys_and_values_in_order() -> None:
-    walked = [(p.where, p.text, p.name) for p in pieces({"a": {"b": ["c", {"d": "e"}]}, "n": 1})]
+    walked = [(p.where, p.text, p.name) for p in pieces({"a": {"b": ["c", {"d": "e"}]}, "k": 1})]
     assert walked == [
         ("a", "a", True),
         ("a.b", "b", True),
         ("a.b[0]", "c", False),
         ("a.b[1].d", "d", True),
         ("a.b[1].d", "e", False),
-        ("n", "n", True),
+        ("k", "k", True),
     ]
+
+
+def test_the_dialects_own_field_names_are_not_yielded_a_callers_keys_are() -> None:
+    body = {
+        "messages": [{"role": "user", "content": [{"type": "tool_use", "input": {"path": "a"}}]}],
+        "tools": [{"input_schema": {"properties": {"command": {"type": "string"}}}}],
+    }
+    names = [p.text for p in pieces(body) if p.name]
+    assert names == ["path", "command"]
+    assert not {"role", "content", "type", "input", "properties"} - FIELD_NAMES
 
 
 def test_rewritten_changes_keys_and_values_alike_and_says_which_field_a_value_is_in() -> None:
