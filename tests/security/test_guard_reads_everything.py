@@ -27,7 +27,13 @@ import pytest
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.contract.conftest import (  # noqa: F401 - the fixtures
+    offline,
+    vibe,
+    vibe_engine,
+)
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, GITHUB_TOKEN, OPENAI_KEY
 from tests.fakes.upstream import ScriptedUpstream
 from tests.sdk_clients import claude_client, gemini_client, openai_client
@@ -474,4 +480,24 @@ async def test_an_acp_turn_behind_a_data_url_header_is_refused(
     answer, _ = await _acp_turn(DATA_URL, tmp_path)
     assert answer["error"]["data"]["code"] == "secret_detected"
     assert GITHUB_TOKEN not in json.dumps(answer)
+    assert upstream.llm_requests == []
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+async def test_a_cli_run_from_an_mcp_tool_is_read_the_same_way(
+    loaded: LoadedSettings,
+    vibe: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+    attack: str,
+) -> None:
+    """A coding CLI's job from an MCP tool (`mistral_request`, the Mistral Vibe stand-in that
+    sends what it is given to the scripted upstream): blocked, it is never run."""
+    text, token = ATTACKS[attack]
+    async with (
+        vibe_engine(loaded, {"guard.secrets": "block"}) as engine,
+        connect(engine) as client,
+    ):
+        result = await client.call_tool("mistral_request", {"prompt": text})
+    assert result.is_error and _secret_detected(json.dumps(structured(result))) == "refused"
+    assert token not in json.dumps(structured(result))
     assert upstream.llm_requests == []

@@ -279,6 +279,7 @@ def detectors() -> Detectors:
             "slack_webhook",
             triggers=("xox", "hooks.slack.com"),
             lower=True,
+            prefixed=True,
         ),
         *_rules(StripeDetector(), "stripe_key", triggers=("k_live_",), prefixed=True),
         *_rules(SendGridDetector(), "sendgrid_key", prefixed=True),

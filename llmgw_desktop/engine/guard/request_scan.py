@@ -160,7 +160,7 @@ def inspect_text(
     conversation is read: each new long string on its own, the new short ones joined, so each
     rule runs once over them."""
     began = time.perf_counter()
-    total = sum(len(part.text) + 1 for part in parts if not part.binary)
+    total = sum(len(text) + 1 for _where, text, _name, binary in parts if not binary)
     if total > max_chars:
         return Inspection(complete=False, reason=TOO_LARGE, chars=total)
     located: list[tuple[int, Hit]] = []  # (the part's index, the hit in that part)
@@ -222,11 +222,10 @@ def _units(parts: list[Piece]) -> list[Unit]:
     prompt), each binary payload alone, and the shorter ones by what holds them
     (`messages[3]`, `tools[2]`), which a conversation sent again each turn sends unchanged."""
     groups: list[tuple[str | None, list[int]]] = []
-    for index, part in enumerate(parts):
-        if part.binary or len(part.text) >= CACHED_CHARS:
+    for index, (where, text, _name, binary) in enumerate(parts):
+        if binary or len(text) >= CACHED_CHARS:
             groups.append((None, [index]))
             continue
-        where = part.where
         closing = where.find("]")
         owner = where[: closing + 1] if closing >= 0 else where.partition(".")[0]
         if groups and groups[-1][0] == owner:

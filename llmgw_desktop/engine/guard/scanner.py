@@ -168,13 +168,15 @@ def scan_text(
     """The secrets in `text` (and personal data when `personal`; the operator's `rules`'
     matches), most specific kind first where two overlap, format characters ignored; a
     `binary` payload read by the vendor-prefixed rules alone. A scan past `budget_s` stops
-    between rules and says it is incomplete."""
+    between rules and says it is incomplete (the detectors' first import is not counted)."""
+    found = load_detectors()
     deadline = time.perf_counter() + budget_s
+    reading = _Reading(found, personal, deadline, binary, rules)
     visible = _visible(text) if not binary else None
     if visible is None:
-        return _scan(text, personal, deadline, binary, rules)
+        return _scan(text, reading)
     clean, places, removed = visible
-    scanned = _scan(clean, personal, deadline, binary, rules)
+    scanned = _scan(clean, reading)
     hits = tuple(_placed(hit, places, removed) for hit in scanned.hits)
     return TextScan(hits, scanned.complete)
 
@@ -213,9 +215,22 @@ def _placed(hit: Hit, places: list[int], removed: list[int]) -> Hit:
     return Hit(hit.kind, original(hit.start), original(hit.end - 1) + 1)
 
 
-def _scan(text: str, personal: bool, deadline: float, binary: bool, rules: OwnRules) -> TextScan:
+@dataclass(frozen=True)
+class _Reading:
+    """How one text is read: by which detectors, for personal data too, by when, whether as a
+    binary payload, with which of the operator's rules."""
+
+    found: Detectors
+    personal: bool
+    deadline: float
+    binary: bool
+    rules: OwnRules
+
+
+def _scan(text: str, reading: _Reading) -> TextScan:
     """`scan_text` over a text without format characters."""
-    found = load_detectors()
+    found, personal, deadline = reading.found, reading.personal, reading.deadline
+    binary, rules = reading.binary, reading.rules
     hits: list[Hit] = []
     lowered = _lowered(text)
     # Whether each set of triggers, and each set of gates, is found in the text: asked once.

@@ -11,6 +11,7 @@ import base64
 import json
 import random
 import sys
+import time
 import unicodedata
 import zlib
 from typing import Any
@@ -278,3 +279,22 @@ def test_rewritten_changes_keys_and_values_alike_and_says_which_field_a_value_is
 
     assert rewritten({"a": ["b", {"c": "d"}], "e": 1}, change) == {"A": ["B", {"C": "D"}], "E": 1}
     assert seen == [("a", ""), ("b", "a"), ("c", ""), ("d", "c"), ("e", "")]
+
+
+def test_the_detectors_first_import_is_not_counted_in_a_scans_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scan's budget starts once the detectors are there: the first request a gateway
+    reads (which imports them, 0.1 s on a quiet machine, seconds on a loaded one) is read
+    whole, not sent unread."""
+    loaded = scanner.load_detectors()
+    monkeypatch.setattr(scanner, "_loaded", None)
+
+    def slow_import() -> Any:
+        time.sleep(0.05)
+        monkeypatch.setattr(scanner, "_loaded", loaded)
+        return loaded
+
+    monkeypatch.setattr(scanner, "load_detectors", slow_import)
+    scanned = scanner.scan_text(f"KEY={GITHUB_TOKEN}", budget_s=0.04)
+    assert scanned.complete and [h.kind for h in scanned.hits] == ["github_token"]
