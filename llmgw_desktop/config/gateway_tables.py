@@ -59,6 +59,7 @@ from llmgw_desktop.config.api_catalog import (
     ApiProviderSpec,
 )
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
+from llmgw_desktop.config.settings_fields import table_fields_problem
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -240,12 +241,9 @@ def _provider_table_problem(pid: str, table: Any) -> str | None:
 
 def _fields_problem(where: str, table: Mapping[str, Any]) -> str | None:
     """A field a provider's table does not have, or one of the wrong type (None: none)."""
+    if (problem := table_fields_problem(where, table, PROVIDER_FIELDS, "a provider")) is not None:
+        return problem
     for name, item in table.items():
-        expected = PROVIDER_FIELDS.get(name)
-        if expected is None:
-            return f"{where}.{name} is not a provider field; known: {', '.join(PROVIDER_FIELDS)}"
-        if not isinstance(item, expected):
-            return f"{where}.{name} must be a {expected.__name__}"
         if isinstance(item, list) and not all(isinstance(v, str) and v for v in item):
             return f"{where}.{name} must be a list of non-empty strings"
     return None

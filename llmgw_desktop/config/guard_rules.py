@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.config.principals import is_principal_id
+from llmgw_desktop.config.settings_fields import table_fields_problem
 
 __all__ = [
     "RULE_ACTIONS",
@@ -90,12 +91,8 @@ def _rule_problem(name: str, table: Any) -> str | None:
         return f"{where}: a rule's name is lowercase letters, digits, '.', '_' or '-' (40 at most)"
     if not isinstance(table, Mapping):
         return f'{where} must be a table such as {{ pattern = "...", action = "block" }}'
-    for key, item in table.items():
-        expected = RULE_FIELDS.get(key)
-        if expected is None:
-            return f"{where}.{key} is not a rule's field; known: {', '.join(RULE_FIELDS)}"
-        if not isinstance(item, expected):
-            return f"{where}.{key} must be a {expected.__name__}"
+    if (problem := table_fields_problem(where, table, RULE_FIELDS, "a rule")) is not None:
+        return problem
     missing = [key for key in _REQUIRED if key not in table]
     if missing:
         return f"{where} needs {' and '.join(missing)}"

@@ -81,28 +81,26 @@ def _secret_detected(text: str) -> str:
     return "refused"
 
 
-async def _openai(work: Awaitable[Any]) -> str:
+async def _sdk(work: Awaitable[Any], error: type[Exception], body: Callable[[Any], Any]) -> str:
+    """`sent`, or `refused` where `work` raised the SDK's `error` for a guard's refusal
+    (`body`: what of the error holds the answer's body)."""
     try:
         await work
-    except openai.APIStatusError as exc:
-        return _secret_detected(json.dumps(exc.body))
+    except error as exc:
+        return _secret_detected(json.dumps(body(exc)))
     return "sent"
 
 
-async def _anthropic(work: Awaitable[Any]) -> str:
-    try:
-        await work
-    except anthropic.APIStatusError as exc:
-        return _secret_detected(json.dumps(exc.body))
-    return "sent"
+def _openai(work: Awaitable[Any]) -> Awaitable[str]:
+    return _sdk(work, openai.APIStatusError, lambda exc: exc.body)
 
 
-async def _gemini(work: Awaitable[Any]) -> str:
-    try:
-        await work
-    except genai_errors.APIError as exc:
-        return _secret_detected(json.dumps(exc.details))
-    return "sent"
+def _anthropic(work: Awaitable[Any]) -> Awaitable[str]:
+    return _sdk(work, anthropic.APIStatusError, lambda exc: exc.body)
+
+
+def _gemini(work: Awaitable[Any]) -> Awaitable[str]:
+    return _sdk(work, genai_errors.APIError, lambda exc: exc.details)
 
 
 async def _ollama(
