@@ -336,12 +336,8 @@ def check_route_tables(value: Mapping[str, Any]) -> str | None:
         where = f"gateway.routes.{pattern!r}"
         if not isinstance(table, Mapping):
             return f'{where} must be a table such as {{ fallback = ["..."] }}'
-        for name, item in table.items():
-            expected = ROUTE_FIELDS.get(name)
-            if expected is None:
-                return f"{where}.{name} is not a route field; known: {', '.join(ROUTE_FIELDS)}"
-            if not isinstance(item, expected):
-                return f"{where}.{name} must be a {expected.__name__}"
+        if (problem := table_fields_problem(where, table, ROUTE_FIELDS, "a route")) is not None:
+            return problem
         if table.get("strategy", "priority") not in STRATEGIES:
             return f"{where}.strategy must be one of {', '.join(STRATEGIES)}"
         for name in ("fallback", "targets"):
