@@ -41,8 +41,8 @@ __all__ = [
 # What the recorder and `/metrics` call what the guard did.
 WARNED, REDACTED, BLOCKED, SENT = "warned", "redacted", "blocked", "sent"
 SECRETS_SETTING, UNSCANNED_SETTING = "guard.secrets", "guard.unscanned"
-# Who answered an `ask` for a token count: nobody was asked.
-NOT_ASKED = "a token count"
+# Who answered an `ask` for a token count: nobody was asked; and a person who did answer.
+NOT_ASKED, DESK = "a token count", "desk"
 
 # The person at the desk, asked about these findings: (their choice, who decided).
 Asker = Callable[[tuple[Finding, ...]], Awaitable[tuple[str, str]]]
@@ -211,6 +211,10 @@ async def _asked(
         choice, by = await ask(asking)
     else:  # a token count: no question for the desk; nothing a rule asks about is sent
         choice, by = ("block" if on_rules.action == "ask" else "redact"), NOT_ASKED
+    if choice == "redact" and on_rules.action == "ask" and by != DESK:
+        # `guard.ask_fallback = "redact"` keeps secrets from leaving unasked; a rule's match
+        # has no placeholder, so no one's answer keeps it here.
+        choice = "block"
     if choice == "block":
         asker = on_secrets if on_secrets.action == "ask" else on_rules
         because = Because(asker.setting, "ask", "block", by)

@@ -34,12 +34,13 @@ async def _rule(
     answer: str | None = None,
     desk: bool = True,
     unscanned: str = "send",
+    by: str = "desk",
 ) -> tuple[Ruling, list[tuple[Finding, ...]]]:
     asked: list[tuple[Finding, ...]] = []
 
     async def ask(findings: tuple[Finding, ...]) -> tuple[str, str]:
         asked.append(findings)
-        return (answer or "block"), "desk"
+        return (answer or "block"), by
 
     ruled = await ruling(
         actions,
@@ -116,6 +117,17 @@ async def test_the_desks_block_refuses_and_says_who_decided() -> None:
     assert ruled.refusal.code is ErrorCode.GUARD_RULE_MATCHED
     assert ruled.because == (Because("guard.rules.pipe-to-shell", "ask", "block", "desk"),)
     assert ruled.why() == "asked at the desk: block (desk)"
+
+
+@pytest.mark.parametrize("by", ["no-desk", "desk-timeout"])
+async def test_a_redact_fallback_keeps_a_rules_match_here(by: str) -> None:
+    """`guard.ask_fallback = "redact"` sends secrets replaced when no one answers; a rule's
+    match has no placeholder, so it is not sent unasked (a person may still send it)."""
+    ruled, _ = await _rule(Actions("ask", {RULE: "ask"}), answer="redact", by=by)
+    assert ruled.refusal is not None and ruled.refusal.code is ErrorCode.SECRET_DETECTED
+    only_rule, _ = await _rule(Actions("off", {RULE: "ask"}), answer="redact", by=by)
+    assert only_rule.refusal is not None
+    assert only_rule.refusal.code is ErrorCode.GUARD_RULE_MATCHED
 
 
 @pytest.mark.parametrize(
