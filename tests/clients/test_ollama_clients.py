@@ -7,7 +7,7 @@ were not listed, so none registered.
 
 LiteLLM's `ollama/` and `ollama_chat/` providers, and aider's Ollama setup: both send their JSON
 bodies with no `Content-Type` (and no `Origin`: they are no browser), which the gateway refused
-with 415 until finding 99 (`tests/security/test_bodies_without_media_type.py` keeps every web
+with 415 until finding 104 (`tests/security/test_bodies_without_media_type.py` keeps every web
 page's drive-by refused beside it). What each sends matches its recorded fixture
 (`tests/fixtures/clients/tools/`), so an upgrade that changes it fails here first.
 """

@@ -1,4 +1,4 @@
-"""Finding 99 (issue 62, item 8): tools that speak Ollama's API got 415.
+"""Finding 104 (issue 62, item 8): tools that speak Ollama's API got 415.
 
 LiteLLM's `ollama/` and `ollama_chat/` providers (and aider, which runs them) send
 `POST /api/generate` and `/api/chat` with a JSON body and no `Content-Type` at all

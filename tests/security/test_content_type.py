@@ -6,7 +6,7 @@ first (no CORS preflight). Every state-changing route of the real app, enumerate
 router, is knocked on with those bodies as such a page sends them (with its `Origin`): each
 gets 415 in its dialect's envelope. JSON (with parameters, and `application/*+json`) still goes
 through, real SDK clients still work, and the OAuth endpoints keep their form bodies. (A body
-with neither `Origin` nor `Content-Type` is no page's: finding 99,
+with neither `Origin` nor `Content-Type` is no page's: finding 104,
 `test_bodies_without_media_type.py`.)
 """
 

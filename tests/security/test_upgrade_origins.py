@@ -1,4 +1,4 @@
-"""Finding 97 (issue 62, item 1): a page on another loopback port drove an agent over `/acp`.
+"""Finding 102 (issue 62, item 1): a page on another loopback port drove an agent over `/acp`.
 
 WebSockets are not under CORS: a page served from any loopback port (a dev server previewing
 untrusted content, a notebook's output, `python -m http.server` over a downloaded folder) could

@@ -1,4 +1,4 @@
-"""Finding 98 (issue 62, item 7): access checks that passed when nothing was wired.
+"""Finding 103 (issue 62, item 7): access checks that passed when nothing was wired.
 
 The project-access and key-scope checks of the gateway service (and of the token counter, the
 provider lists and the CLI calls beside it) defaulted to a `lambda` that allowed everything,
