@@ -124,3 +124,26 @@ async def test_anthropic_overload_is_a_retryable_provider_error(
     view = await run(engine, "claude", prompt="hello")
     assert view.error is not None
     assert (view.error["code"], view.error["retryable"]) == ("provider_error", True)
+
+
+async def test_codex_forks_a_conversation_headless(engine: Engine) -> None:
+    """`codex exec fork ID` (Codex 0.169): the fork carries the parent's history under a new
+    thread id, the parent is left as it was, and the fork's turn is counted on its own though
+    codex reports the thread's totals (the parent's turns included)."""
+    find_cli("codex")
+    model = MODELS["codex"]
+    first = await run(engine, "codex", prompt="remember 42", model=model)
+    assert first.state is JobState.COMPLETED, first.error
+    assert first.result is not None
+    parent = first.result["session_id"]
+    fork = await run(engine, "codex", prompt="what number?", session_id=parent, fork=True)
+    assert fork.state is JobState.COMPLETED, fork.error
+    assert fork.result is not None
+    assert fork.result["session_id"] not in (None, parent)
+    before = int(MSGS.search(first.result["text"]).group(1))  # type: ignore[union-attr]
+    after = int(MSGS.search(fork.result["text"]).group(1))  # type: ignore[union-attr]
+    assert after > before  # the fork's model call carried the parent's turn
+    assert usage_of(fork) == EXPECTED["codex"][1]
+    again = await run(engine, "codex", prompt="and now?", session_id=parent, model=model)
+    assert again.state is JobState.COMPLETED, again.error
+    assert again.result is not None and again.result["session_id"] == parent

@@ -133,6 +133,21 @@ def test_claude_env_turns_off_the_cli_retry_loop() -> None:
             {"session": SessionChoice(resume_id="t-1")},
             [EXE, "exec", "resume", "--json", "--skip-git-repo-check", "t-1", "-"],
         ),
+        # `codex exec fork ID` (0.169): a copy of the thread under a new id, headless.
+        (
+            {"session": SessionChoice(resume_id="t-1", fork=True), "model": "gpt-5"},
+            [
+                EXE,
+                "exec",
+                "fork",
+                "--json",
+                "--skip-git-repo-check",
+                "-c",
+                'model="gpt-5"',
+                "t-1",
+                "-",
+            ],
+        ),
         (
             {"session": SessionChoice(resume_latest=True), "model": "gpt-5"},
             [
@@ -154,10 +169,11 @@ def test_codex_argv(kw: dict[str, object], expected: list[str]) -> None:
     assert stdin("codex", **kw) == b"hello"
 
 
-def test_codex_cannot_fork_headless_and_says_so() -> None:
+def test_codex_forks_by_id_only_and_says_so() -> None:
+    # `codex exec fork` takes a thread id; there is no headless fork of "the latest".
     with pytest.raises(InvalidRequest) as caught:
-        argv("codex", session=SessionChoice(resume_id="t-1", fork=True))
-    assert caught.value.code == "fork_unsupported" and "interactive" in caught.value.message
+        argv("codex", session=SessionChoice(resume_latest=True, fork=True))
+    assert caught.value.code == "invalid_session" and "by its id" in caught.value.message
 
 
 def test_codex_keeps_the_sandbox_on_resume_and_warns() -> None:

@@ -79,6 +79,29 @@ def test_codex_resume_reports_thread_totals() -> None:
     assert result.usage.total_input_tokens == 624 and result.usage_is_cumulative
 
 
+def test_codex_fork_is_a_new_thread_reporting_its_parents_totals_too() -> None:
+    # `codex exec fork ID` (0.169.0): a new thread id; the totals count the parent's turn.
+    result = replay(CodexParser("gpt-5.5", forking=True), captured("codex", "fork_json"))
+    assert result.session_id == "01a21850-d6ad-7050-bca6-3a6949d94f84"
+    assert "msgs=6" in result.text
+    assert result.usage.total_input_tokens == 624 and result.usage_is_cumulative
+
+
+def test_codex_without_a_headless_fork_says_which_version_has_one() -> None:
+    # What a codex whose `exec` had no `fork` (0.147.0) prints: "fork" taken as the prompt.
+    outcome = ProcessOutcome(
+        exit_code=2,
+        stdout=b"",
+        stderr_tail=b"error: unexpected argument 't-1' found\n\nUsage: codex exec [OPTIONS]",
+        duration_s=0.1,
+        ended_by="exit",
+        pid=1,
+    )
+    with pytest.raises(ProviderFailure) as caught:
+        CodexParser(None, forking=True).finish(outcome)
+    assert caught.value.code == "fork_unsupported" and "0.169.0" in caught.value.message
+
+
 def test_codex_model_listing() -> None:
     text = (FIXTURES / "codex" / "models_list.stdout").read_text()
     assert _parse_model_listing(text)[:2] == ["gpt-6-astra", "gpt-6.1-sol"]
@@ -201,6 +224,7 @@ FAILURES = [
     ("codex", "err_cut_noretry_json", "provider_error", True),
     ("codex", "err_malformed_noretry_json", "provider_error", True),
     ("codex", "resume_bad_id", "session_not_found", False),
+    ("codex", "fork_bad_id", "session_not_found", False),
     ("gemini", "err_e429_noretry_stream_json", "rate_limited", True),
     ("gemini", "err_cut_noretry_stream_json", "provider_error", True),
     ("gemini", "resume_bad_id", "session_not_found", False),
