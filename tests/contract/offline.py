@@ -17,6 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_BIN = ROOT / ".clis" / "node_modules" / ".bin"
+# The CLIs of the Python registry (xAI's Grok CLI, Mistral Vibe), each in a venv of its own;
+# looked in first, so a community `grok` left in .clis/ is never taken for xAI's.
+PY_CLI_BIN = ROOT / ".py-clis" / "bin"
+CLI_DIRS = (PY_CLI_BIN, CLI_BIN)
 # The ACP agents of `.ci/acp-agents` (Gemini CLI and OpenCode come from CLI_BIN).
 ACP_BIN = ROOT / ".acp-agents" / "node_modules" / ".bin"
 # Copilot unpacks ~235 MB on first run; sharing the cache keeps that to once per machine.
@@ -27,11 +31,12 @@ DEAD_PROXY = "http://127.0.0.1:9"
 MISSING_CLI_REASON = "{binary} is not installed (CI installs it into {where} via .ci/run)"
 
 
-def find_cli(binary: str, where: Path = CLI_BIN) -> str:
+def find_cli(binary: str, where: Path | None = None) -> str:
     """The CLI's path; skips the test where it is not installed (fails instead in CI)."""
-    found = shutil.which(binary, path=os.pathsep.join([str(where), os.environ.get("PATH", "")]))
+    dirs = [str(d) for d in ((where,) if where else CLI_DIRS)]
+    found = shutil.which(binary, path=os.pathsep.join([*dirs, os.environ.get("PATH", "")]))
     if found is None:
-        message = MISSING_CLI_REASON.format(binary=binary, where=where)
+        message = MISSING_CLI_REASON.format(binary=binary, where=" or ".join(dirs))
         if REQUIRE_CLIS:
             pytest.fail(message)
         pytest.skip(message)
@@ -86,9 +91,12 @@ def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
         # Gemini CLI
         "GOOGLE_GEMINI_BASE_URL": base_url,
         "GEMINI_API_KEY": "gemini-test-key",
-        # grok-cli
-        "GROK_BASE_URL": f"{base_url}/v1",
-        "GROK_API_KEY": "xai-test-key",
+        # xAI's Grok CLI: model calls (and its model list) to the base URL with the key as a
+        # bearer; no update check. Its retries are off in its config below.
+        "GROK_MODELS_BASE_URL": f"{base_url}/v1",
+        "XAI_API_KEY": "xai-test-key",
+        "GROK_DISABLE_AUTOUPDATER": "1",
+        "GROK_TELEMETRY_ENABLED": "0",
         # Copilot (bring-your-own-key mode needs no GitHub login)
         "COPILOT_PROVIDER_BASE_URL": f"{base_url}/v1",
         "COPILOT_PROVIDER_TYPE": "openai",
@@ -122,6 +130,8 @@ enabled = false
 plugins = false
 ''',
     )
+    # The gateway retries on its own; grok's 8 retries take minutes on a 500.
+    _write(home / ".grok" / "config.toml", "[models]\nmax_retries = 0\n")
     _write(
         home / ".gemini" / "settings.json",
         json.dumps(

@@ -223,20 +223,69 @@ def test_agy_is_used_when_that_is_the_installed_binary() -> None:
 # -- grok ----------------------------------------------------------------------------------
 
 
+GROK = [EXE, "--single=hello", "--output-format", "streaming-json"]
+UUID = "01a21855-19c7-7ed0-8b0b-38b74bb16345"
+
+
 def test_grok_argv_keeps_the_prompt_in_one_argument() -> None:
-    assert argv("grok", prompt="-rf /", model="grok-4") == [
+    assert argv("grok", prompt="-rf /", model="grok-4")[:6] == [
         EXE,
-        "--prompt=-rf /",
+        "--single=-rf /",
+        "--output-format",
+        "streaming-json",
         "--model",
         "grok-4",
     ]
 
 
 @pytest.mark.parametrize(
+    ("kw", "tail"),
+    [
+        ({}, ["--permission-mode", "default"]),
+        # Its flag applies only default and bypassPermissions: the other two are rules.
+        ({"permission_mode": "plan"}, ["--permission-mode", "default", "--deny", "Edit"]),
+        ({"permission_mode": "acceptEdits"}, ["--permission-mode", "default", "--allow", "Edit"]),
+        ({"permission_mode": "bypassPermissions"}, ["--permission-mode", "bypassPermissions"]),
+        (
+            {"session": SessionChoice(resume_id=UUID)},
+            ["--resume", UUID, "--permission-mode", "default"],
+        ),
+        (
+            {"session": SessionChoice(resume_id=UUID, fork=True)},
+            ["--resume", UUID, "--fork-session", "--permission-mode", "default"],
+        ),
+        (
+            {"session": SessionChoice(resume_latest=True)},
+            ["--continue", "--permission-mode", "default"],
+        ),
+        (
+            {"session": SessionChoice(new_session_id=UUID)},
+            ["--session-id", UUID, "--permission-mode", "default"],
+        ),
+        (
+            {"allowed_tools": ("read_file", "grep"), "disallowed_tools": ("web_search",)},
+            [
+                "--permission-mode",
+                "default",
+                "--tools",
+                "read_file,grep",
+                "--disallowed-tools",
+                "web_search",
+            ],
+        ),
+    ],
+)
+def test_grok_argv(kw: dict[str, object], tail: list[str]) -> None:
+    assert argv("grok", **kw) == GROK + tail
+    assert stdin("grok", **kw) is None  # headless grok reads no prompt from stdin
+
+
+@pytest.mark.parametrize(
     ("kw", "code"),
     [
-        ({"session": SessionChoice(resume_id="x")}, "sessions_unsupported"),
-        ({"permission_mode": "plan"}, "permission_unsupported"),
+        ({"session": SessionChoice(new_session_id="mine")}, "invalid_session"),
+        ({"session": SessionChoice(fork=True)}, "invalid_session"),
+        ({"permission_mode": "yolo"}, "invalid_permission"),
         ({"prompt": "x" * 200_000}, "prompt_too_large"),
     ],
 )

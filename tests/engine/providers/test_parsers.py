@@ -141,9 +141,45 @@ def test_agy_plain_text() -> None:
 # -- grok ----------------------------------------------------------------------------------
 
 
-def test_grok_answer() -> None:
-    result = replay(GrokParser("grok-code-fast-1"), captured("grok", "plain_ndjson"))
-    assert result.text.startswith("FAKE-OK chat") and result.session_id is None
+def test_grok_answer_session_and_usage() -> None:
+    result = replay(GrokParser(None), captured("grok", "plain_streaming_json"))
+    assert result.text.startswith("FAKE-OK msgs=3") and "-- say hello" in result.text
+    assert result.session_id == "01a21855-19c7-7ed0-8b0b-38b74bb16345"
+    assert result.model == "grok-fake"  # the model its JSON names, when none was asked for
+    usage = result.usage
+    # Grok reports input without the cached part, as the gateway counts it.
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (112, 200, 9)
+    assert usage.reasoning_tokens == 2 and not result.usage_is_cumulative
+    assert result.stop_reason == "end_turn" and result.cost_usd is None
+
+
+def test_grok_resume_and_fork_report_this_turn() -> None:
+    resumed = replay(GrokParser(None), captured("grok", "resume_streaming_json"))
+    forked = replay(GrokParser(None), captured("grok", "fork_streaming_json"))
+    assert resumed.session_id == "01a21855-19c7-7ed0-8b0b-38b74bb16345"
+    assert forked.session_id not in (None, resumed.session_id)
+    assert "msgs=5" in resumed.text and "msgs=7" in forked.text
+    assert resumed.usage.input_tokens == forked.usage.input_tokens == 112
+
+
+def test_grok_whole_cost_is_taken_and_a_partial_one_is_not() -> None:
+    end = {"type": "end", "stopReason": "EndTurn", "sessionId": "s", "usage": {}}
+    whole = ProcessOutcome(
+        0, json.dumps(end | {"total_cost_usd": 0.0127}).encode(), b"", 1, "exit", 1
+    )
+    partial = ProcessOutcome(
+        0, json.dumps(end | {"cost_is_partial": True}).encode(), b"", 1, "exit", 1
+    )
+    assert replay(GrokParser(None), whole).cost_usd == 0.0127
+    result = replay(GrokParser(None), partial)
+    assert result.cost_usd is None and "estimated" in result.warnings[0]
+
+
+def test_grok_turn_ended_by_a_tool_it_may_not_run_is_named() -> None:
+    # Headless, a tool call that would ask ends the turn: `end` with stopReason Cancelled.
+    with pytest.raises(ProviderFailure) as caught:
+        replay(GrokParser(None), captured("grok", "approval_cancelled"))
+    assert caught.value.code == "approval_denied" and "permission mode" in caught.value.message
 
 
 # -- copilot -------------------------------------------------------------------------------
@@ -229,13 +265,16 @@ FAILURES = [
     ("gemini", "err_cut_noretry_stream_json", "provider_error", True),
     ("gemini", "resume_bad_id", "session_not_found", False),
     ("gemini", "probe_no_settings", "auth_required", False),
-    # Grok exits 0 on each of these: the failure is in what it printed.
     ("grok", "err_e401", "auth_required", False),
     ("grok", "err_e429", "rate_limited", True),
     ("grok", "err_e500", "provider_error", True),
+    ("grok", "err_e503", "provider_error", True),
     ("grok", "err_cut", "provider_error", True),
     ("grok", "err_malformed", "provider_error", False),
-    ("grok", "err_no_key", "auth_required", False),
+    ("grok", "err_no_login", "auth_required", False),
+    ("grok", "resume_bad_id", "session_not_found", False),
+    ("grok", "session_id_reuse", "session_conflict", False),
+    ("grok", "community_cli", "not_installed", False),
     ("copilot", "err_e401_json", "auth_required", False),
     ("copilot", "err_e429_json", "rate_limited", True),
     ("copilot", "err_e500_json", "provider_error", True),
