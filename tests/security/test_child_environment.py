@@ -82,8 +82,8 @@ async def planted(
     return gateway, clis
 
 
-# grok-cli and codex run for remote callers only in a bypass workspace (`cannot_confine`): the
-# local user's test below covers codex.
+# Codex runs for remote callers only in a bypass workspace (`cannot_confine`): the local
+# user's test below covers it.
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS if not cannot_confine(p)])
 async def test_a_cli_run_for_a_remote_caller_gets_only_its_own_variables(
     provider: str, planted: tuple[GatewayRuntime, RecordingClis]

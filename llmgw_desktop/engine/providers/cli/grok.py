@@ -78,10 +78,12 @@ class GrokAdapter:
             argv += confined("grok", request.permission_mode).flags
         else:
             argv += PERMISSION_FLAGS[request.permission_mode]
-        if request.allowed_tools:
-            argv += ["--tools", ",".join(request.allowed_tools)]
-        if request.disallowed_tools:
-            argv += ["--disallowed-tools", ",".join(request.disallowed_tools)]
+        # Its permission rules, in Claude Code's spelling (`Edit`, `Read(src/**)`): `--allow`
+        # and `--deny` are its `--allowedTools` and `--disallowedTools`; a deny wins.
+        for tool in request.allowed_tools:
+            argv += ["--allow", tool]
+        for tool in request.disallowed_tools:
+            argv += ["--deny", tool]
         argv += request.extra_args
         invocation = Invocation(argv=tuple(argv), cwd=request.working_dir)
         return Prepared(invocation, GrokParser(request.model))
