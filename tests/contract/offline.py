@@ -97,6 +97,8 @@ def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
         "XAI_API_KEY": "xai-test-key",
         "GROK_DISABLE_AUTOUPDATER": "1",
         "GROK_TELEMETRY_ENABLED": "0",
+        # Mistral Vibe: its provider and models are in its config below.
+        "MISTRAL_API_KEY": "mistral-test-key",
         # Copilot (bring-your-own-key mode needs no GitHub login)
         "COPILOT_PROVIDER_BASE_URL": f"{base_url}/v1",
         "COPILOT_PROVIDER_TYPE": "openai",
@@ -130,6 +132,7 @@ enabled = false
 plugins = false
 ''',
     )
+    _write(home / ".vibe" / "config.toml", VIBE_CONFIG.format(base_url=base_url))
     # The gateway retries on its own; grok's 8 retries take minutes on a 500.
     _write(home / ".grok" / "config.toml", "[models]\nmax_retries = 0\n")
     _write(
@@ -162,6 +165,48 @@ plugins = false
         ),
     )
     return values
+
+
+# Mistral Vibe's own config: an OpenAI-style provider at the upstream and two models on it
+# (aliases of its own: a builtin alias such as `devstral-2` would take its built-in provider),
+# its network extras off, and no retries (the gateway's own; vibe's take up to 300 s).
+VIBE_CONFIG = """active_model = "scripted"
+enable_telemetry = false
+enable_update_checks = false
+enable_auto_update = false
+enable_connectors = false
+api_retry_max_elapsed_time = 0
+
+[[providers]]
+name = "scripted"
+api_base = "{base_url}/v1"
+api_key_env_var = "MISTRAL_API_KEY"
+api_style = "openai"
+backend = "generic"
+
+[[models]]
+name = "fake-model"
+provider = "scripted"
+alias = "scripted"
+input_price = 0.4
+output_price = 2.0
+
+[[models]]
+name = "fake-model-b"
+provider = "scripted"
+alias = "scripted-b"
+
+[session_logging]
+enabled = true
+"""
+
+
+def vibe_reaches_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take the dead proxy away for the real Mistral Vibe: its model calls to 127.0.0.1 went
+    through the proxy whatever NO_PROXY said (observed with 3.0.3); its look-ups of outside
+    hosts then fail on name resolution instead, as fast."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _write(path: Path, text: str) -> None:

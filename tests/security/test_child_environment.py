@@ -55,6 +55,7 @@ OWN_AND_FOREIGN = {
     "copilot": ("COPILOT_PROVIDER_API_KEY", "ANTHROPIC_API_KEY"),
     "opencode": ("OPENCODE_DISABLE_AUTOUPDATE", "GEMINI_API_KEY"),
     "mistral": ("VIBE_TEST_BASE_URL", "ANTHROPIC_API_KEY"),
+    "grok": ("XAI_API_KEY", "ANTHROPIC_API_KEY"),
 }
 
 

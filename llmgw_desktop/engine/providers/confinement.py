@@ -253,9 +253,10 @@ CONFINEMENT: Mapping[str, Row] = MappingProxyType(
             managed=Managed("acceptEdits", confined=True),
         ),
         "mistral": Row(
+            # Vibe 3's builtin agents: headless, `ask` refuses whatever would ask.
             _three(
-                Confined(("--agent", "plan")),
-                Confined(("--agent", "default")),
+                Confined(("--agent", "ask")),
+                Confined(("--agent", "ask")),
                 Confined(("--agent", "accept-edits")),
             ),
             loads="the user's config; not the workspace's (no `--trust`)",

@@ -360,19 +360,41 @@ def test_vibe_argv_model_goes_in_the_environment() -> None:
         session=SessionChoice(resume_id="v1"),
     )
     prepared = adapter_for("mistral").prepare(request, EXE)
-    assert list(prepared.invocation.argv) == [
-        EXE,
-        "-p",
-        "--output",
-        "json",
-        "--agent",
-        "accept-edits",
-        "--trust",
+    argv = list(prepared.invocation.argv)
+    # This run's export.json (usage, cost, outcome) goes to a directory of its own.
+    out = argv.index("--output-dir")
+    assert Path(argv[out + 1]).name.startswith("llmgw-vibe-")
+    del argv[out : out + 2]
+    assert argv == [EXE, "-p", "--output", "json", "--agent", "accept-edits", "--trust"] + [
         "--resume",
         "v1",
     ]
     assert prepared.invocation.env == {"VIBE_ACTIVE_MODEL": "devstral-2"}
     assert prepared.invocation.stdin == b"hi"
+
+
+@pytest.mark.parametrize(
+    ("mode", "agent"),
+    # Vibe 3's builtin agents: there is no `plan` nor `default` (it says "not found").
+    [("default", "ask"), ("plan", "ask"), ("acceptEdits", "accept-edits")]
+    + [("bypassPermissions", "auto-approve")],
+)
+def test_vibe_runs_one_of_its_builtin_agents(mode: str, agent: str) -> None:
+    got = argv("mistral", permission_mode=mode)
+    assert got[got.index("--agent") + 1] == agent
+
+
+def test_vibe_resume_needs_its_session_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text("[session_logging]\nenabled = false\n")
+    argv("mistral")  # a new conversation runs (and is answered with a warning)
+    for session in (SessionChoice(resume_id="v1"), SessionChoice(resume_latest=True)):
+        with pytest.raises(InvalidRequest) as caught:
+            argv("mistral", session=session)
+        assert "[session_logging] enabled = true" in caught.value.message
+        assert str(tmp_path / "config.toml") in caught.value.message
 
 
 def test_unknown_permission_mode_is_refused_everywhere() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -301,26 +300,59 @@ def test_a_captured_failure_has_its_code_and_retryability(
     assert "sk-" not in error.message
 
 
-# -- vibe (cannot run here: Python 3.12 needed; these bytes follow its documented format) -----
+# -- vibe (Mistral Vibe 3.0.3, captured against the scripted upstream) ------------------------
 
 
-def test_vibe_reads_the_message_list_and_the_session_meta(tmp_path: Path) -> None:
-    session_dir = tmp_path / "logs" / "session" / "session_20261121_1"
-    session_dir.mkdir(parents=True)
-    (session_dir / "meta.json").write_text(
-        json.dumps(
-            {
-                "session_id": "v-123",
-                "stats": {"session_prompt_tokens": 40, "session_completion_tokens": 5},
-            }
-        )
-    )
-    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
-    outcome = ProcessOutcome(0, json.dumps(history).encode(), b"", 0.2, "exit", 1)
-    parser = VibeParser("devstral-2", started=time.time() - 5, vibe_home=tmp_path)
-    result = replay(parser, outcome)
-    assert (result.text, result.session_id) == ("Hello!", "v-123")
-    assert (result.usage.input_tokens, result.usage.output_tokens) == (40, 5)
+def vibe(case: str, tmp_path: Path, model: str | None = None) -> tuple[VibeParser, Path]:
+    """A parser whose `--output-dir` holds the `export.json` vibe wrote in that run."""
+    out = tmp_path / "vibe-out"
+    export = FIXTURES / "mistral" / f"{case}.export.json"
+    if export.exists():
+        out.mkdir()
+        (out / "export.json").write_bytes(export.read_bytes())
+    return VibeParser(model, out), out
+
+
+def test_vibe_reads_its_entries_and_this_runs_export(tmp_path: Path) -> None:
+    parser, out = vibe("plain_json", tmp_path, "scripted")
+    result = replay(parser, captured("mistral", "plain_json"))
+    assert result.text.startswith("FAKE-OK msgs=2") and "-- say hello" in result.text
+    assert result.session_id == "6ec54503-bdfd-f622-599f-5768b7aab208"
+    # Vibe counts the cached input inside input_tokens; the gateway does not.
+    usage = result.usage
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (112, 200, 9)
+    assert result.cost_usd == pytest.approx(0.0001428) and not result.usage_is_cumulative
+    assert not out.exists()  # the run's output directory is removed once read
+
+
+@pytest.mark.parametrize("case", ["resume_json", "continue_json"])
+def test_vibe_resumed_turns_report_their_own_usage(case: str, tmp_path: Path) -> None:
+    parser, _ = vibe(case, tmp_path)
+    result = replay(parser, captured("mistral", case))
+    assert result.session_id == "6ec54503-bdfd-f622-599f-5768b7aab208"
+    assert result.usage.input_tokens == 112 and result.usage.output_tokens == 9
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401", "auth_required", False),
+        ("err_e429", "rate_limited", True),
+        ("err_e500", "provider_error", True),
+        ("err_cut", "provider_error", True),
+        ("resume_bad_id", "session_not_found", False),
+        ("logging_off_continue", "session_unsupported", False),
+    ],
+)
+def test_vibe_failures_have_their_code(
+    case: str, code: str, retryable: bool, tmp_path: Path
+) -> None:
+    parser, _ = vibe(case, tmp_path)
+    with pytest.raises(ProviderFailure) as caught:
+        replay(parser, captured("mistral", case))
+    assert (caught.value.code, caught.value.retryable) == (code, retryable)
+    if case == "logging_off_continue":
+        assert "[session_logging] enabled = true" in caught.value.message
 
 
 def test_truncated_output_is_a_retryable_failure_not_a_crash() -> None:

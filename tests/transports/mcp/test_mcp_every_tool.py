@@ -28,7 +28,7 @@ async def everything(
     vibe: None,  # noqa: F811
 ) -> AsyncIterator[GatewayRuntime]:
     # Mistral Vibe cannot run here (Python 3.12): its stand-in answers through the same upstream.
-    cli_path = [str(PY_CLI_BIN), str(CLI_BIN), str(VIBE_BIN)]
+    cli_path = [str(VIBE_BIN), str(PY_CLI_BIN), str(CLI_BIN)]
     async with running_gateway(loaded, {"providers.cli_path": cli_path}) as runtime:
         yield runtime
 
