@@ -352,6 +352,9 @@ def test_opencode_permission_modes() -> None:
 # -- mistral vibe --------------------------------------------------------------------------
 
 
+RESUME = ("--resume", "v1")
+
+
 def test_vibe_argv_model_goes_in_the_environment() -> None:
     request = ProviderRequest(
         prompt="hi",
@@ -365,10 +368,7 @@ def test_vibe_argv_model_goes_in_the_environment() -> None:
     out = argv.index("--output-dir")
     assert Path(argv[out + 1]).name.startswith("llmgw-vibe-")
     del argv[out : out + 2]
-    assert argv == [EXE, "-p", "--output", "json", "--agent", "accept-edits", "--trust"] + [
-        "--resume",
-        "v1",
-    ]
+    assert argv[1:] == ["-p", "--output", "json", "--agent", "accept-edits", "--trust", *RESUME]
     assert prepared.invocation.env == {"VIBE_ACTIVE_MODEL": "devstral-2"}
     assert prepared.invocation.stdin == b"hi"
 
@@ -376,8 +376,12 @@ def test_vibe_argv_model_goes_in_the_environment() -> None:
 @pytest.mark.parametrize(
     ("mode", "agent"),
     # Vibe 3's builtin agents: there is no `plan` nor `default` (it says "not found").
-    [("default", "ask"), ("plan", "ask"), ("acceptEdits", "accept-edits")]
-    + [("bypassPermissions", "auto-approve")],
+    [
+        ("default", "ask"),
+        ("plan", "ask"),
+        ("acceptEdits", "accept-edits"),
+        ("bypassPermissions", "auto-approve"),
+    ],
 )
 def test_vibe_runs_one_of_its_builtin_agents(mode: str, agent: str) -> None:
     got = argv("mistral", permission_mode=mode)
