@@ -6,9 +6,9 @@ with `approvalStrategy: "mcp_managed"` and a prompt that scores 0: OpenCode, who
 its accept-edits rung run its shell unasked, runs held by the confinement table's rules (the
 model's shell call is refused, nothing runs); xAI's Grok CLI runs at its accept-edits rung,
 where the model's shell call ends its turn before anything runs. With
-`LLM_GATEWAY_APPROVAL_ALLOW_BYPASS=1` the local user's managed calls run at `bypassPermissions` across the board, as the seed documents for
-the headless operator, while a gateway key's managed call in a workspace stays at its rung and
-grant. The local user's `legacy` call runs as asked, as before.
+`LLM_GATEWAY_APPROVAL_ALLOW_BYPASS=1` the local user's managed calls run at `bypassPermissions`
+across the board, as the seed documents for the headless operator, while a gateway key's managed
+call in a workspace stays at its rung and grant. The local user's `legacy` call runs as asked.
 """
 
 from __future__ import annotations
