@@ -255,7 +255,9 @@ def _whole_cost(end: dict[str, Any]) -> float | None:
 
 
 def _stop_reason(reason: Any) -> str | None:
-    return {"EndTurn": "end_turn", "MaxTokens": "max_tokens"}.get(str(reason), reason)
+    if not isinstance(reason, str):
+        return None
+    return {"EndTurn": "end_turn", "MaxTokens": "max_tokens"}.get(reason, reason)
 
 
 def _warnings(end: dict[str, Any]) -> tuple[str, ...]:
