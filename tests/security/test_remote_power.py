@@ -83,7 +83,7 @@ CONFINED_ARGV: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gemini": (("--approval-mode", "default"), ("--approval-mode", "auto_edit")),
     "copilot": (("--deny-tool=shell", "--deny-tool=write"), ("--allow-tool=write",)),
     "opencode": ((), ()),
-    "mistral": (("--agent", "default"), ("--agent", "accept-edits")),
+    "mistral": (("--agent", "ask"), ("--agent", "accept-edits")),
     "grok": (("--permission-mode", "default", "--sandbox", "strict"), ("--allow", "Edit")),
 }
 # The model calls the CLI's own shell tool; only running it creates the file.
