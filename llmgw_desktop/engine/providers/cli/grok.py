@@ -33,6 +33,7 @@ from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
     failure_from_text,
+    session_failure,
     tail,
 )
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
@@ -203,18 +204,11 @@ def _failure(message: str) -> ProviderFailure:
             code=ErrorCode.NOT_INSTALLED,
             provider="grok",
         )
-    if "not found locally" in message or "Session not found" in message:
-        return ProviderFailure(
-            f"grok has no session to resume: {message}",
-            code=ErrorCode.SESSION_NOT_FOUND,
-            provider="grok",
-        )
-    if "is already in use" in message:
-        return ProviderFailure(
-            f"grok: {message}; resume that session instead of starting it again",
-            code=ErrorCode.SESSION_CONFLICT,
-            provider="grok",
-        )
+    session = session_failure(
+        message, "grok", not_found=("not found locally",), in_use=("is already in use",)
+    )
+    if session is not None:
+        return session
     if "Not signed in" in message:
         return ProviderFailure(
             "grok is not signed in: run `grok login` (or `grok login --device-code` without a "

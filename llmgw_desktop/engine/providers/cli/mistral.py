@@ -28,7 +28,12 @@ from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.confinement import confined
-from llmgw_desktop.engine.providers.failures import failure_from_outcome, failure_from_text, tail
+from llmgw_desktop.engine.providers.failures import (
+    failure_from_outcome,
+    failure_from_text,
+    session_failure,
+    tail,
+)
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -231,12 +236,9 @@ def _failure(outcome: ProcessOutcome, export: dict[str, Any] | None) -> Provider
             code=ErrorCode.SESSION_UNSUPPORTED,
             provider="mistral",
         )
-    if "Session not found" in stderr:
-        return ProviderFailure(
-            f"vibe has no session to resume: {stderr}",
-            code=ErrorCode.SESSION_NOT_FOUND,
-            provider="mistral",
-        )
+    session = session_failure(stderr, "mistral", not_found=("Session not found",))
+    if session is not None:
+        return session
     known = _ERROR_CODES.get(str(error.get("code")))
     if known is not None:
         code, retryable = known
