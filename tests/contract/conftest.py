@@ -41,7 +41,7 @@ def engine_settings(loaded: LoadedSettings, overrides: Mapping[str, Any] | None 
     return loaded.settings.with_values({**CLI_SETTINGS, **(overrides or {})})
 
 
-# The Mistral Vibe stand-in (tests/fakes/bin/vibe): the real one needs Python 3.12. It starts in
+# The Mistral Vibe stand-in (tests/fakes/bin/vibe): the real one takes ~20 s a call. It starts in
 # a fraction of a second and answers through the scripted upstream.
 VIBE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 

@@ -50,7 +50,7 @@ def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPat
 
 
 def vibe_stand_in(monkeypatch: pytest.MonkeyPatch, home: Path, base_url: str) -> None:
-    """Point the Mistral Vibe stand-in (tests/fakes/bin/vibe: the real one needs Python 3.12)
+    """Point the Mistral Vibe stand-in (tests/fakes/bin/vibe: the real one takes ~20 s a call)
     at the scripted upstream at `base_url`, its home at `home`, run by this interpreter."""
     monkeypatch.setenv("VIBE_HOME", str(home))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", base_url)

@@ -4,8 +4,8 @@ The gateway runs the real vendor CLIs (pointed at the scripted upstream by
 `tests/contract/offline.py`) through a recording shim: a small program under each CLI's name
 that writes its command line and the environment variables confinement sets to a log, then
 `exec`s the real program. So a test sees exactly what the gateway spawned, and the real CLI
-still has to accept it. Mistral Vibe cannot install here (Python 3.12); its shim runs the
-stand-in `tests/fakes/bin/vibe`, as the other tests do.
+still has to accept it. Mistral Vibe takes ~20 s a call (`test_mistral_vibe.py` runs it): its
+shim runs the stand-in `tests/fakes/bin/vibe`, as the other tests do.
 """
 
 from __future__ import annotations

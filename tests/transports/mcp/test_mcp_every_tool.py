@@ -27,7 +27,7 @@ async def everything(
     loaded: LoadedSettings,
     vibe: None,  # noqa: F811
 ) -> AsyncIterator[GatewayRuntime]:
-    # Mistral Vibe cannot run here (Python 3.12): its stand-in answers through the same upstream.
+    # Mistral Vibe's stand-in (the real one takes ~20 s a call) answers through the same upstream.
     cli_path = [str(VIBE_BIN), str(PY_CLI_BIN), str(CLI_BIN)]
     async with running_gateway(loaded, {"providers.cli_path": cli_path}) as runtime:
         yield runtime
