@@ -123,6 +123,7 @@ from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_
 from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
 from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
 from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
+from llmgw_desktop.engine.gateway.records.first_refusals import TERMINAL_LOG as TERMINAL_LOG
 from llmgw_desktop.engine.gateway.records.tracing import client_status as client_status
 from llmgw_desktop.engine.gateway.records.tracing import error_headers as error_headers
 from llmgw_desktop.engine.gateway.records.tracing import retry_after_seconds as retry_after_seconds
@@ -163,6 +164,8 @@ from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealt
 from llmgw_desktop.engine.metrics import Totals as Totals
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
+from llmgw_desktop.engine.providers.acp.gateway_env import tool_environment as tool_environment
+from llmgw_desktop.engine.providers.acp.gateway_env import tool_own_route as tool_own_route
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
 from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES

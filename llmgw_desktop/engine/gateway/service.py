@@ -57,6 +57,7 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.first_refusals import FirstRefusals
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
@@ -208,6 +209,8 @@ class GatewayService:
         self.guard = guard
         # Where answers are read for the operator's own keys from (`guard.scan_answers`).
         self._answer_scan = AnswerScan(OperatorKeys(keys), self._records.route_changed)
+        # The first refusal of each kind someone must set up, said on the log and terminal.
+        self._first_refusals = FirstRefusals()
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions, self._embeddings = self._api_only_kinds(cache)
@@ -357,7 +360,9 @@ class GatewayService:
     def _refused(
         self, front: str, caller: CallerInfo, route: RouteReport, error: EngineError
     ) -> None:
-        """The recorder's row of a request that ends in `error`, and the error's trace."""
+        """The recorder's row of a request that ends in `error`, the error's trace, and the
+        first refusal of its kind said where the person running the gateway looks."""
+        status = client_status(front, error.http_status)
         if not route.recorded:
             # Refused before any provider was asked (bad body, unknown model, no key):
             # still one row, so the recorder shows every request that came in.
@@ -365,7 +370,8 @@ class GatewayService:
         else:
             # The row the answer names ends as the client saw it (a 502 all_routes_failed),
             # not as its own attempt did (the route log keeps each attempt's outcome).
-            self._records.end_as_answered(route, error, client_status(front, error.http_status))
+            self._records.end_as_answered(route, error, status)
+        self._first_refusals.note(caller.caller, route, error, status)
         traced(error, route)
 
     # -- embeddings -------------------------------------------------------------------------
@@ -631,7 +637,12 @@ class GatewayService:
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(
-            requested, route.attempts, last, plan.hints, key_env=self._key_env
+            requested,
+            route.attempts,
+            last,
+            plan.hints,
+            key_env=self._key_env,
+            caller=caller.caller,
         )
 
     async def _balanced(
