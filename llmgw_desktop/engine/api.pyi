@@ -143,6 +143,7 @@ from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
 from llmgw_desktop.engine.guard.desk import GUARD_ANSWERS as GUARD_ANSWERS
 from llmgw_desktop.engine.guard.desk import SecretQuestion as SecretQuestion
 from llmgw_desktop.engine.guard.desk import SecretQuestions as SecretQuestions
+from llmgw_desktop.engine.guard.rules import RULE_KIND as RULE_KIND
 from llmgw_desktop.engine.guard.stats import GuardCount as GuardCount
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob
@@ -219,6 +220,7 @@ from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
 from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins import PinsFileDamaged as PinsFileDamaged
 from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
 from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
 from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file

@@ -62,7 +62,13 @@ from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
-from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.router import (
+    ModelRegistry,
+    Plan,
+    Target,
+    pin_caller,
+    plan_request,
+)
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
@@ -586,9 +592,10 @@ class GatewayService:
         """
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(self.registry, requested, caller=caller.caller)
+        pinned_as = pin_caller(caller.principal, caller.caller, caller.proven)
+        plan = plan_request(self.registry, requested, caller=pinned_as)
         if plan.small_target and small is not None and small():
-            plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
+            plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
         ordered = self._balancer.order(
             plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
