@@ -9,8 +9,9 @@ conversation's text, so anything else would be ignored), with no tools offered u
 embedded with `cache.semantic_model` through the gateway's own embeddings route
 (`GatewayService.embed`), as the request's principal and project: the embedding is a call of
 theirs, budgeted and recorded, and a principal whose key cannot reach the embedding model gets
-no semantic hits. The closest earlier request of the same partition (`response_cache/
-semantic.py`: the same principal unless shared, target and settings) is a hit when its
+no semantic hits. The closest earlier request of the same partition (the exact lookup's own,
+`response_cache/partition.py`, with the request's settings: `response_cache/semantic.py`) is a
+hit when its
 similarity reaches the threshold for the requested model; the answer is then the exact cache's
 entry, replayed as an exact hit is (a stream as a stream), and its row and `x-gateway-cache`
 say `semantic-hit` with the similarity.
@@ -45,7 +46,7 @@ from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.response_cache.cache import greedy
-from llmgw_desktop.engine.response_cache.semantic import SemanticIndex, partition_of
+from llmgw_desktop.engine.response_cache.semantic import SemanticIndex, semantic_partition
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = [
@@ -92,9 +93,11 @@ class Embedder(Protocol):
 
 @dataclass
 class SemanticProbe:
-    """One request's place in the semantic index: its partition, its conversation's text, and
-    its embedding once made (so an answer kept for it is found by the next)."""
+    """One request's place in the semantic index: its exact `lookup` (whose partition its own
+    is made from, and under which what it finds is read), its partition, its conversation's
+    text, and its embedding once made (so an answer kept for it is found by the next)."""
 
+    lookup: Lookup
     partition: bytes
     text: str
     threshold: float
@@ -144,15 +147,9 @@ class SemanticCache:
         self._late: set[asyncio.Task[Any]] = set()
         self.stats = SemanticStats()
 
-    def probe(
-        self,
-        incoming: ClientRequest,
-        caller: CallerInfo,
-        target: str,
-        lookup: Lookup,
-    ) -> SemanticProbe | None:
+    def probe(self, incoming: ClientRequest, lookup: Lookup) -> SemanticProbe | None:
         """The request's probe when the semantic cache may serve it (and keep its answer),
-        else None."""
+        else None. Its partition is made from the exact `lookup`'s, never on its own."""
         settings = self._settings
         if not settings.semantic_model or not lookup.read:
             return None
@@ -163,17 +160,9 @@ class SemanticCache:
         text = _conversation_text(incoming)
         if text is None:
             return None
-        parts = (
-            "" if settings.shared else caller.principal,
-            caller.project or "",
-            target,
-            incoming.name,
-            caller.endpoint,
-            "stream" if incoming.facts.stream else "whole",
-            "usage" if incoming.facts.stream_usage else "",
-        )
         threshold = self.threshold_for(incoming.facts.model or "")
-        return SemanticProbe(partition_of(parts, incoming.body), text, threshold)
+        partition = semantic_partition(lookup.partition, incoming.body)
+        return SemanticProbe(lookup, partition, text, threshold)
 
     def threshold_for(self, model: str) -> float:
         """The least similarity for a hit on `model` (the longest matching glob's)."""
@@ -206,7 +195,7 @@ class SemanticCache:
         match = self.index.closest(probe.partition, probe.vector)
         if match is None or match.similarity < probe.threshold:
             return None
-        found = await self._cache.find(Lookup(match.digest, read=True, keep=False))
+        found = await self._cache.find(probe.lookup.read_beside(match.digest))
         if found is None:  # its answer has gone (evicted, expired)
             self.index.forget(probe.partition, match.digest)
             return None
@@ -293,7 +282,7 @@ class SemanticCache:
         if not lookup.keep:
             return
         if probe.vector:
-            self.index.add(probe.partition, probe.vector, lookup.digest)
+            self.index.add(probe.partition, probe.vector, lookup.within)
         elif probe.late is not None:
             probe.late.add_done_callback(lambda late: self._index_late(probe, lookup, late))
 
@@ -304,7 +293,7 @@ class SemanticCache:
             return
         made = late.result()
         if isinstance(made, list) and made:
-            self.index.add(probe.partition, made, lookup.digest)
+            self.index.add(probe.partition, made, lookup.within)
 
     async def late_indexed(self) -> None:
         """Once every late embedding on its way now has come (and indexed its answer)."""

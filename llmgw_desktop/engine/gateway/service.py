@@ -57,11 +57,18 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.first_refusals import FirstRefusals
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
-from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.router import (
+    ModelRegistry,
+    Plan,
+    Target,
+    pin_caller,
+    plan_request,
+)
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
@@ -131,10 +138,10 @@ class GatewayService:
         cli: CliBridge,
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
+        project_access: Callable[[str, str | None], None],
+        target_access: Callable[[str, str, str], EngineError | None],
         api_refusal: Callable[[str], str | None] | None = None,
         budgets: SpendGuard | None = None,
-        project_access: Callable[[str, str | None], None] | None = None,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
         prices: PriceBook | None = None,
@@ -165,11 +172,13 @@ class GatewayService:
         self._budgets = budgets or NO_BUDGETS
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
-        self._project_access = project_access or (lambda _principal, _project: None)
+        # Required, as the scope check below: a gateway wired without one fails to start
+        # rather than letting everyone in.
+        self._project_access = project_access
         # (principal, provider, model) -> the refusal when a gateway key's scope leaves that
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
         # and fallbacks are resolved, so none of them leads a key out of its scope.
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
+        self._target_access = target_access
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
@@ -214,6 +223,8 @@ class GatewayService:
         self.guard = guard
         # Where answers are read for the operator's own keys from (`guard.scan_answers`).
         self._answer_scan = AnswerScan(OperatorKeys(keys), self._records.route_changed)
+        # The first refusal of each kind someone must set up, said on the log and terminal.
+        self._first_refusals = FirstRefusals()
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions, self._embeddings = self._api_only_kinds(cache)
@@ -370,7 +381,9 @@ class GatewayService:
     def _refused(
         self, front: str, caller: CallerInfo, route: RouteReport, error: EngineError
     ) -> None:
-        """The recorder's row of a request that ends in `error`, and the error's trace."""
+        """The recorder's row of a request that ends in `error`, the error's trace, and the
+        first refusal of its kind said where the person running the gateway looks."""
+        status = client_status(front, error.http_status)
         if not route.recorded:
             # Refused before any provider was asked (bad body, unknown model, no key):
             # still one row, so the recorder shows every request that came in.
@@ -378,7 +391,8 @@ class GatewayService:
         else:
             # The row the answer names ends as the client saw it (a 502 all_routes_failed),
             # not as its own attempt did (the route log keeps each attempt's outcome).
-            self._records.end_as_answered(route, error, client_status(front, error.http_status))
+            self._records.end_as_answered(route, error, status)
+        self._first_refusals.note(caller.caller, route, error, status)
         traced(error, route)
 
     # -- embeddings -------------------------------------------------------------------------
@@ -593,9 +607,10 @@ class GatewayService:
         """
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(self.registry, requested, caller=caller.caller)
+        pinned_as = pin_caller(caller.principal, caller.caller, caller.proven)
+        plan = plan_request(self.registry, requested, caller=pinned_as)
         if plan.small_target and small is not None and small():
-            plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
+            plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
         ordered = self._balancer.order(
             plan,
@@ -648,7 +663,12 @@ class GatewayService:
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(
-            requested, route.attempts, last, plan.hints, key_env=self._key_env
+            requested,
+            route.attempts,
+            last,
+            plan.hints,
+            key_env=self._key_env,
+            caller=caller.caller,
         )
 
     async def _balanced(
