@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
-from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
+from llmgw_desktop.engine.gateway.balancing.balancer import BalancingSettings
 from llmgw_desktop.engine.gateway.balancing.health import TargetHealth
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import TextPart
@@ -127,19 +127,19 @@ class SemanticCache:
         embed: Embedder,
         settings: ResponseCacheSettings,
         *,
-        tasks: TaskSupervisor,
-        cooldown: Backoff,
-        cooldown_failures: int,
+        tasks: TaskSupervisor | None = None,
+        balancing: BalancingSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`tasks` runs the embeddings (a late one goes on after its lookup); `cooldown` and
-        `cooldown_failures` are the gateway's, for the lookups' circuits."""
+        """`tasks` runs the embeddings (a late one goes on after its lookup: the engine's);
+        `balancing` gives the gateway's cool-downs to the lookups' circuits."""
         self._cache = cache
         self._embed = embed
         self._settings = settings
-        self._tasks = tasks
-        self._cooldown = cooldown
-        self._threshold = cooldown_failures
+        self._tasks = tasks or TaskSupervisor()
+        balancing = balancing or BalancingSettings()
+        self._cooldown = balancing.cooldown
+        self._threshold = balancing.cooldown_failures
         self._clock = clock
         self.index = SemanticIndex(float(settings.ttl_s))
         # The lookups' circuits: everyone's, and each principal's own.

@@ -268,8 +268,7 @@ class GatewayService:
             self.embed,
             cache.settings,
             tasks=self._tasks,
-            cooldown=self.balancer.settings.cooldown,
-            cooldown_failures=self.balancer.settings.cooldown_failures,
+            balancing=self.balancer.settings,
         )
 
     def route_views(self) -> list[RouteView]:
