@@ -165,10 +165,13 @@ from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccoun
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
+from llmgw_desktop.engine.providers.answering import Answering as Answering
+from llmgw_desktop.engine.providers.answering import AnsweringChanged as AnsweringChanged
 from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
+from llmgw_desktop.engine.providers.health import NO_PROVIDER as NO_PROVIDER
 from llmgw_desktop.engine.providers.health import RESTING_SOURCE as RESTING_SOURCE
 from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHealth
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState

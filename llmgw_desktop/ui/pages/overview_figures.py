@@ -1,7 +1,8 @@
 """The Overview's first line: four large figures that answer what a person opens it for.
 
-- **Gateway**: is it working? ("Working", "Paused", "Degraded"), with how long it has run
-  and how many calls it served in the health window;
+- **Gateway**: is it working? ("Working", "Paused", "Degraded"; "No provider" can answer, in
+  amber, opening Provider keys, when no key, local server or coding CLI can), with how long it
+  has run and how many calls it served in the health window;
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.api import StuckJob, Totals, format_usd
-from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday
+from llmgw_desktop.ui.attention import ADD_A_KEY_PLACE, NoProvider, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import SpendChip
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.header import providers_words
@@ -61,6 +62,7 @@ class Figure:
     # Shorter ways to say `detail`, longest first: the card shows the first that fits its
     # lines at its width (the tooltip and the accessible name keep the whole).
     shorter: tuple[str, ...] = ()
+    place: str = ""  # the place a press opens, when not the card's own (`FIGURES`)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class GatewayFacts:
     refused: dict[str, Any]  # `engine.refusals.health()`
     # Each provider whose calls failed in the window: (its name, failed, asked), most first.
     failed_at: Sequence[tuple[str, int, int]] = ()
+    no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
 
 
 def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
@@ -116,6 +119,17 @@ def _gateway(facts: GatewayFacts) -> Figure:
             "Every provider is paused: calls are refused.",
             "warning",
             "Switch Pause all providers off to serve calls again.",
+        )
+    nothing = facts.no_provider
+    if nothing is not None:
+        # The first thing a person with no key sees, the header's words with what to do.
+        return Figure(
+            "No provider",
+            f"can answer: {nothing.fix}",
+            "warning",
+            f"{nothing.tip}\nClick for Provider keys.",
+            (f"can answer: {nothing.fix.split(',')[0]}",),
+            place=ADD_A_KEY_PLACE,
         )
     return Figure(
         "Working",
@@ -248,14 +262,18 @@ class FigureStrip(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(SPACE["s"])
-        for name, caption, place in FIGURES:
+        # Where each card leads now: its own place, or the one its figure names.
+        self.places = {name: place for name, _caption, place in FIGURES}
+        for name, caption, _place in FIGURES:
             card = StatCard(name, caption)
-            card.clicked.connect(lambda p=place: open_place(p))
+            card.clicked.connect(lambda n=name: open_place(self.places[n]))
             self.cards[name] = card
             row.addWidget(card, 1)
 
     def show_facts(self, facts: GatewayFacts) -> None:
+        own = {name: place for name, _caption, place in FIGURES}
         for name, figure in figure_words(facts).items():
+            self.places[name] = figure.place or own[name]
             self.cards[name].show_figure(
                 figure.value, figure.detail, figure.tone, figure.tip, shorter=figure.shorter
             )

@@ -24,14 +24,20 @@ meanwhile, and a second send waits for the first to end.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 from llmgw_desktop.engine.api import PlaygroundReply
-from llmgw_desktop.ui.attention import provider_verdicts
+from llmgw_desktop.ui.attention import (
+    ADD_A_KEY_PLACE,
+    NO_PROVIDER,
+    no_provider,
+    provider_verdicts,
+)
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
-from llmgw_desktop.ui.navigator import other_page
+from llmgw_desktop.ui.navigator import navigator_of, other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.playground_answer import (
     AnswerPane,
@@ -65,6 +71,13 @@ ANSWERING_WINDOW = "24h"  # the live figures' window a default model's provider 
 
 
 REPLAY_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
+MODEL_PLACEHOLDER = "model (e.g. claude-sonnet-4-6)"
+
+
+def _with_link(words: str) -> str:
+    """`words` with "Provider keys" a link to that page (the status line is rich text)."""
+    link = f'<a href="{ADD_A_KEY_PLACE}">Provider keys</a>'
+    return escape(words).replace("Provider keys", link)
 
 
 def replayed_turn(message: dict[str, Any]) -> tuple[str, str]:
@@ -105,7 +118,9 @@ class PlaygroundPage(Page):
         self.status = QLabel()
         self.status.setObjectName("playgroundStatus")
         self.status.setWordWrap(True)
+        self.status.linkActivated.connect(self._open_link)
         self.status.hide()
+        context.bridge.answeringChanged.connect(self._answering_changed)
         self._build_message_controls()
         head = PageHead(
             self.TITLE, "Chat with any model the gateway serves; every answer is recorded."
@@ -127,7 +142,7 @@ class PlaygroundPage(Page):
 
     def _build_model_controls(self) -> None:
         """The model asked, the model compared with it, Refresh (the list) and Compare."""
-        self.model_box = ModelPicker("playgroundModel", "model (e.g. claude-sonnet-4-6)")
+        self.model_box = ModelPicker("playgroundModel", MODEL_PLACEHOLDER)
         self.compare_box = ModelPicker("playgroundCompareModel", "second model")
         self.refresh_button = QToolButton()
         self.refresh_button.setObjectName("playgroundRefresh")
@@ -212,8 +227,31 @@ class PlaygroundPage(Page):
             remembered = str(self._state.value(LAST_COMPARE_KEY, "") or "")
             if remembered and remembered != self.model_box.chosen_model():
                 self.compare_box.choose(remembered)
-        if not models:
+        self._show_what_answers(bool(models))
+
+    def _show_what_answers(self, listed: bool) -> None:
+        """The empty model box says where to add a key when nothing can answer (the
+        engine's one fact, the header's words); a list that came says nothing."""
+        nothing = no_provider(self.engine)
+        self.model_box.set_placeholder(
+            f"{nothing.words}: {nothing.fix}" if nothing is not None else MODEL_PLACEHOLDER
+        )
+        if nothing is not None:
+            self._say(_with_link(f"{nothing.words}: {nothing.fix}."), error=True)
+        elif not listed:
             self._say("The gateway serves no model now: add a key or a provider first.")
+        elif self.status.text().startswith(NO_PROVIDER):
+            self._say("")
+
+    def _answering_changed(self, _answering: object) -> None:
+        # A key stored, a CLI found: the model list (and what the box says) follows.
+        if self._listed and not self._busy:
+            self.load_models()
+
+    def _open_link(self, place: str) -> None:
+        navigator = navigator_of(self)
+        if navigator is not None:
+            navigator.open_place(place, "")
 
     def _preferred(self, models: Sequence[dict[str, Any]], remembered_as: str) -> str:
         """The model a picker opens on: remembered, the default, or one that answers."""
@@ -243,7 +281,11 @@ class PlaygroundPage(Page):
         if self._busy or not text:
             return
         if not model:
-            self._say("Choose a model first.", error=True)
+            nothing = no_provider(self.engine)
+            if nothing is not None:
+                self._say(_with_link(f"{nothing.words}: {nothing.fix}."), error=True)
+            else:
+                self._say("Choose a model first.", error=True)
             return
         asked = [*self._messages, {"role": "user", "content": text}]
         self.prompt.clear()

@@ -80,6 +80,13 @@ class ModelPicker(QComboBox):
         # Each listed id, and its `provider/id` spelling, to the item that names it.
         self._ids: dict[str, int] = {}
 
+    def set_placeholder(self, words: str) -> None:
+        """What the empty box says (where to add a key, when nothing can answer)."""
+        line = self.lineEdit()
+        if line is not None and line.placeholderText() != words:
+            line.setPlaceholderText(words)
+            line.setToolTip(words)
+
     def set_models(self, models: Sequence[dict[str, Any]], names: ProviderNames) -> None:
         """List `models` (the gateway's list) by name; what was chosen stays chosen."""
         chosen = self.chosen_model()
