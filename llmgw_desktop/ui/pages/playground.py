@@ -23,6 +23,7 @@ meanwhile, and a second send waits for the first to end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -35,7 +36,7 @@ from llmgw_desktop.ui.attention import (
     provider_verdicts,
 )
 from llmgw_desktop.ui.design import SPACE, page_margins
-from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.glyphs import ON_ACCENT, glyph
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.navigator import navigator_of, other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -52,9 +53,11 @@ from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
+    QKeySequence,
     QLabel,
     QPushButton,
     QSettings,
+    QShortcut,
     Qt,
     QToolButton,
     QVBoxLayout,
@@ -108,6 +111,7 @@ class PlaygroundPage(Page):
         self._messages: list[dict[str, Any]] = []
         self._asked: list[dict[str, Any]] = []  # the messages of the last send, for Compare
         self._busy = False
+        self._stop: asyncio.Event | None = None  # set by Stop while an answer streams
         self._listed = False
         self._state = QSettings(str(context.facts.data_dir / "ui.ini"), QSettings.Format.IniFormat)
         self._row: AnswerRow | None = None  # the latest turn's answers
@@ -165,7 +169,11 @@ class PlaygroundPage(Page):
         self.send_button = action_button(
             "&Send", "playgroundSend", icon="play", primary=True, tip="Send (Enter)"
         )
-        self.send_button.clicked.connect(self.send)
+        self.send_button.clicked.connect(self._send_or_stop)
+        # Escape stops an answer while it streams, as in the chat apps.
+        stop_key = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        stop_key.activated.connect(self.stop)
         self.embed_button = action_button(
             "E&mbed",
             "playgroundEmbed",
@@ -174,7 +182,9 @@ class PlaygroundPage(Page):
         )
         self.embed_button.clicked.connect(self.embed)
         self.new_button = action_button("&New chat", "playgroundNewChat", icon="add")
-        self.new_button.setToolTip("Start again with an empty conversation")
+        self.new_button.setToolTip(
+            "Start again with an empty conversation (an answer still coming is stopped)"
+        )
         self.new_button.clicked.connect(self.new_chat)
 
     def _choose_row(self) -> QHBoxLayout:
@@ -311,7 +321,7 @@ class PlaygroundPage(Page):
         self._start(self._embed(model, text))
 
     async def _embed(self, model: str, text: str) -> None:
-        pane = self.answer
+        pane, row = self.answer, self._row
         shown = self.model_box.currentText().strip() or model
         pane.begin(shown)
         self._say("")
@@ -319,6 +329,9 @@ class PlaygroundPage(Page):
             reply = await self.engine.playground.embed(model, text)
         finally:
             self._busy = False
+            self._enable()
+        if self._row is not row:
+            return  # a new chat meanwhile
         self._finished(pane, reply)
         if not reply.ok:
             self._say(f"{shown} did not embed it: see above.", error=True)
@@ -337,14 +350,37 @@ class PlaygroundPage(Page):
         self.second.setVisible(True)
         self._start(self._compare(model, first))
 
+    def _send_or_stop(self) -> None:
+        """The one button: Send, or Stop while an answer streams."""
+        if self._stop is not None:
+            self.stop()
+        else:
+            self.send()
+
+    @property
+    def streaming(self) -> bool:
+        """Whether an answer is coming now (the button reads Stop)."""
+        return self._stop is not None
+
+    def stop(self) -> None:
+        """Stop the answer coming now where it is: what came stays, and its recorder row says
+        the caller stopped it (canceled, `client_disconnected`)."""
+        if self._stop is None or self._stop.is_set():
+            return
+        self._stop.set()
+        self._say("Stopping the answer…")
+
     def new_chat(self) -> None:
-        """Forget the conversation so far (the recorder keeps its rows)."""
+        """Forget the conversation so far (the recorder keeps its rows); an answer still
+        coming is stopped first, and the status line says so."""
+        stopped = self._stop is not None
+        self.stop()
         self._messages = []
         self._asked = []
         self._row = None
         self.transcript.clear_turns()
         self.compare_button.setEnabled(False)
-        self._say("")
+        self._say("Stopped the answer that was coming: a new chat." if stopped else "")
         self.prompt.setFocus()
 
     def _new_row(self) -> AnswerRow:
@@ -411,36 +447,69 @@ class PlaygroundPage(Page):
             self._enable()
 
     async def _send(self, model: str, asked: list[dict[str, Any]]) -> None:
-        pane = self.answer
+        pane, row = self.answer, self._row
         shown = self.model_box.currentText().strip() or model
         pane.begin(shown)
         self._say("")
-        try:
-            reply = await self.engine.playground.send(model, asked, on_text=pane.add_text)
-        finally:
-            self._busy = False
+        reply = await self._streamed(model, asked, pane)
+        if self._row is not row:
+            return  # a new chat meanwhile: this answer went with the old one
         self._finished(pane, reply)
         self._asked = asked
-        if reply.ok:
+        if reply.ok or (reply.stopped and reply.text):
+            # A stopped answer stays in the chat as far as it came, as in the chat apps.
             self._messages = [*asked, {"role": "assistant", "content": reply.text}]
-        else:
-            self._say(f"{shown} did not answer: see above.", error=True)
+        self._said(shown, reply)
         self._enable()
 
     async def _compare(self, model: str, first: PlaygroundReply) -> None:
-        pane = self.second
+        pane, row = self.second, self._row
         shown = self.compare_box.currentText().strip() or model
         pane.begin(shown)
         self._say("")
+        reply = await self._streamed(model, self._asked, pane, replay_of=first.record_id)
+        if self._row is not row:
+            return
+        self._finished(pane, reply)
+        self._said(shown, reply)
+        self._enable()
+
+    async def _streamed(
+        self,
+        model: str,
+        asked: list[dict[str, Any]],
+        pane: AnswerPane,
+        *,
+        replay_of: str | None = None,
+    ) -> PlaygroundReply:
+        """One chat sent with Stop armed (Send reads Stop until it ends), its text shown in
+        `pane` while `pane`'s turn is the latest."""
+        row = self._row
+        self._stop = stop = asyncio.Event()
+        self._enable()
+
+        def shown(text: str) -> None:
+            if self._row is row:  # a new chat meanwhile: its pane is gone
+                pane.add_text(text)
+
         try:
-            reply = await self.engine.playground.send(
-                model, self._asked, on_text=pane.add_text, replay_of=first.record_id
+            return await self.engine.playground.send(
+                model, asked, on_text=shown, replay_of=replay_of, stop=stop
             )
         finally:
             self._busy = False
-        self._finished(pane, reply)
-        self._say("" if reply.ok else f"{shown} did not answer: see above.", error=not reply.ok)
-        self._enable()
+            self._stop = None
+            self._enable()
+
+    def _said(self, shown: str, reply: PlaygroundReply) -> None:
+        """The status line after an answer: nothing, stopped, or that it did not answer."""
+        if reply.stopped:
+            kept = "what came is kept above" if reply.text else "nothing had come yet"
+            self._say(f"Stopped {shown}'s answer: {kept}.")
+        elif not reply.ok:
+            self._say(f"{shown} did not answer: see above.", error=True)
+        else:
+            self._say("")
 
     def _finished(self, pane: AnswerPane, reply: PlaygroundReply) -> None:
         names = self._names()
@@ -450,7 +519,16 @@ class PlaygroundPage(Page):
             self.transcript.note_answer(title, reply.text)
 
     def _enable(self) -> None:
-        self.send_button.setEnabled(not self._busy)
+        streaming = self._stop is not None
+        # Send becomes Stop while an answer streams (an embedding is quick: Send waits).
+        self.send_button.setEnabled(not self._busy or streaming)
+        if streaming != (self.send_button.property("stopping") is True):
+            self.send_button.setProperty("stopping", streaming)
+            self.send_button.setText("&Stop" if streaming else "&Send")
+            self.send_button.setIcon(glyph("stop" if streaming else "play", ON_ACCENT))
+            self.send_button.setToolTip(
+                "Stop the answer where it is (Esc)" if streaming else "Send (Enter)"
+            )
         self.embed_button.setEnabled(not self._busy)
         self.compare_button.setEnabled(
             not self._busy and self.answer.reply is not None and bool(self._asked)
