@@ -1,6 +1,7 @@
 """How to connect an editor, agent or SDK to this gateway: the exact snippets, for the README,
 the Connect page and the tray's "Copy setup for" menu, built from the live endpoint so they are
-always right.
+always right (`connect_setups.py` puts them together per client, as `llmgw-desktop connect`
+prints them).
 
 A gateway with a bearer lock (a static token, or OAuth) needs `Authorization: Bearer ...` on
 every request: each snippet that can carry a header carries it. The caller says what goes in
@@ -99,12 +100,12 @@ def acp_snippets(command: list[str] | None = None, model: str = ACP_MODEL) -> li
         Snippet(
             "Zed",
             "settings.json",
-            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+            json.dumps({"agent_servers": {"LLM gateway": server}}, indent=2, ensure_ascii=False),
         ),
         Snippet(
             "JetBrains IDEs",
             "~/.jetbrains/acp.json",
-            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+            json.dumps({"agent_servers": {"LLM gateway": server}}, indent=2, ensure_ascii=False),
         ),
         Snippet(
             "Neovim (CodeCompanion)",

@@ -390,13 +390,21 @@ class ConnectStep(QWizardPage):
         self.setTitle("Connect your tools")
         self.setSubTitle("Checking what can answer…")
         self.verdict_label = _wrapping("guideVerdict")
+        self.base_url = endpoint.removesuffix(engine.settings.http.path) + "/v1"
         self.text_label = _wrapping(
             "guideConnect",
-            f"MCP endpoint: {endpoint}\n\n"
-            "Finish opens the Connect page: a ready-made setup for Claude Code, Codex, Cursor, "
-            "VS Code and the SDKs, with the token where the gateway asks for one.\n\n"
+            f"MCP endpoint: {endpoint}\nAPI base URL: {self.base_url}\n\n"
+            "Finish opens the Connect page: a ready-made setup for Claude Code, Codex and "
+            "Gemini CLI (their model calls through the gateway, on a model that answers with "
+            "your keys), Cursor, VS Code, the editors' agent panels and the SDKs, with the "
+            "token where the gateway asks for one.\n\n"
             "This guide is in the Help menu if you want it again.",
         )
+        self.copy_base_url = QPushButton("Copy API base URL")
+        self.copy_base_url.setObjectName("guideCopyBaseUrl")
+        self.copy_base_url.setAutoDefault(False)
+        self.copy_base_url.setToolTip(f"Copy {self.base_url}, for OpenAI-compatible tools")
+        self.copy_base_url.clicked.connect(self._copy_base_url)
         self.cannot_label = _wrapping("guideCannotCount")
         self.cannot_label.setTextFormat(Qt.TextFormat.RichText)
         self.cannot_label.linkActivated.connect(lambda _link: self.show_cannot(True))
@@ -404,15 +412,23 @@ class ConnectStep(QWizardPage):
         self.unusable_label = _wrapping("guideUnusable")
         set_tone(self.unusable_label, "muted")  # readable (4.5:1): disabled grey was 2.5:1
         self.unusable_label.hide()
+        copy_row = QHBoxLayout()
+        copy_row.addWidget(self.copy_base_url)
+        copy_row.addStretch(1)
         column = QVBoxLayout(self)
         column.addWidget(self.verdict_label)
         column.addWidget(self.text_label)
+        column.addLayout(copy_row)
         column.addWidget(self.cannot_label)
         column.addWidget(self.unusable_label)
         column.addStretch(1)
 
     def initializePage(self) -> None:
         self._tasks.spawn(self.check(), what="check what can answer")
+
+    def _copy_base_url(self) -> None:
+        QGuiApplication.clipboard().setText(self.base_url)
+        self.copy_base_url.setText("Copied")
 
     def show_cannot(self, shown: bool) -> None:
         """Unfold (or fold) the list of what cannot answer and why."""
