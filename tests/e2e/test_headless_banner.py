@@ -156,7 +156,7 @@ async def test_the_desktop_app_prints_the_banner_on_its_terminal_too(tmp_path: P
     try:
         printed = await asyncio.wait_for(asyncio.to_thread(_lines_until, proc, "Stop it"), 30)
     finally:
-        code, out, err = await asyncio.to_thread(gp.stop, proc)
+        code, _out, err = await asyncio.to_thread(gp.stop, proc)
     assert code == 0, err
     assert f"API base URL: http://127.0.0.1:{port}/v1" in printed, (printed, err)
     assert printed.startswith("llmgw-desktop ") and " running" in printed.splitlines()[0]
