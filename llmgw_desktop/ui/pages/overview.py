@@ -493,6 +493,7 @@ class OverviewPage(Page):
                 stuck=stuck,
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
+                running=engine.metrics.active_jobs,
                 no_provider=no_provider(engine),
             )
         )

@@ -6,12 +6,12 @@
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
-  `attention.provider_verdicts`) and how many calls to providers failed in the window, with
-  where they failed (each provider's own count, as its Providers row says it: a provider
-  with a verdict is seldom the only one whose calls failed, and a failed-over call fails at
-  a provider that still counts as ready);
-- **Stuck**: jobs with no output past their limit, and the calls refused before any provider
-  was asked since start.
+  `attention.provider_verdicts`), else how many calls to providers failed in the window (never
+  "None" over "3 of 42 failed"), with where they failed (each provider's own count, as its
+  Providers row says it: a provider with a verdict is seldom the only one whose calls failed,
+  and a failed-over call fails at a provider that still counts as ready), and the calls
+  refused before any provider was asked since start;
+- **Stuck**: jobs with no output past their limit, and the jobs running.
 
 Each is a `StatCard` that opens the place explaining it (Providers, Budgets, the failed
 requests in the Flight recorder, Jobs). The words come from `figure_words` (no Qt: tested
@@ -82,6 +82,7 @@ class GatewayFacts:
     refused: dict[str, Any]  # `engine.refusals.health()`
     # Each provider whose calls failed in the window: (its name, failed, asked), most first.
     failed_at: Sequence[tuple[str, int, int]] = ()
+    running: int = 0  # jobs running now
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
 
 
@@ -156,19 +157,35 @@ def _spend(facts: GatewayFacts) -> Figure:
     return Figure(amount, detail, facts.spend_chip.spend_tone, tip)
 
 
+REFUSED_TIP = (
+    "Refused: calls the gateway said no to before asking any provider (no key, a budget, a "
+    "switch, the approval gate)."
+)
+
+
 def _failing(facts: GatewayFacts) -> Figure:
     totals, minutes = facts.totals, facts.window_minutes
     lines = [f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts]
     lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
-    tip = "\n".join([*lines, "Click for the failed requests."])
+    tip = "\n".join([*lines, REFUSED_TIP, "Click for the failed requests."])
     if not totals.asked:
         said: tuple[str, ...] = (f"No calls to providers in {minutes} min",)
     elif not totals.errors:
         said = (f"None of {totals.asked:,} calls failed in {minutes} min",)
     else:
         said = _failed_words(facts)
+    refused = int(facts.refused.get("total") or 0)
+    if refused:
+        # The refusals after the failures, then the failures alone where both do not fit.
+        also = f"{refused:,} refused since start"
+        said = (*[f"{words}; {also}" for words in said], *said)
+    if not facts.verdicts and totals.errors:
+        # No provider is failing, yet calls failed: the figure says how many, never "None".
+        count = f"{totals.errors:,} call{'s' if totals.errors != 1 else ''}"
+        return Figure(count, said[0], "warning", tip, said[1:])
     if not facts.verdicts:
-        return Figure("None", said[0], "ok" if totals.asked else "", tip, said[1:])
+        tone = "ok" if totals.asked and not refused else ""
+        return Figure("None", said[0], tone, tip, said[1:])
     failing = [v for v in facts.verdicts if v.failing]
     # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
     # and the figure never say two things of one moment.
@@ -230,23 +247,14 @@ def failed_where(
 
 
 def _stuck(facts: GatewayFacts) -> Figure:
-    total = int(facts.refused.get("total") or 0)
-    refused = (
-        f"{total:,} call{'s' if total != 1 else ''} refused since start"
-        if total
-        else "none refused since start"
-    )
-    tip = (
-        "A job is stuck when its tool prints nothing for longer than its limit. Refused: "
-        "calls the gateway said no to before asking any provider (no key, a budget, a switch, "
-        "the approval gate)."
-    )
+    running = f"{facts.running:,} running" if facts.running else "none running"
+    tip = "A job is stuck when its tool prints nothing for longer than its limit."
     if not facts.stuck:
-        return Figure("None", f"No job stuck; {refused}", "", tip)
+        return Figure("None", f"No job stuck; {running}", "", tip)
     count = len(facts.stuck)
     return Figure(
         f"{count} job{'s' if count != 1 else ''}",
-        f"No output past the limit; {refused}",
+        f"No output past the limit; {running}",
         "warning",
         tip + "\nClick for the jobs.",
     )
