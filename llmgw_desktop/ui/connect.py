@@ -30,6 +30,7 @@ __all__ = [
     "editors_send_token",
     "key_snippets",
     "mask_token",
+    "sdk_first_call",
     "sdk_snippets",
     "snippets",
     "stdio_command",
@@ -225,6 +226,22 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
             ")",
         ),
     ]
+
+
+def sdk_first_call(base_url: str, model: str, *, token: str | None = None) -> Snippet:
+    """A first call with the OpenAI SDK, whole: the client, one chat to `model` (one that
+    answers with the gateway's keys), the answer printed."""
+    key = ANY_KEY if token is None else token
+    return Snippet(
+        "OpenAI SDK (first call)",
+        "Python",
+        "from openai import OpenAI\n\n"
+        f"client = OpenAI(base_url={_py(base_url + '/v1')}, api_key={_py(key)})\n"
+        "answer = client.chat.completions.create(\n"
+        f'    model={_py(model)}, messages=[{{"role": "user", "content": "say hello"}}]\n'
+        ")\n"
+        "print(answer.choices[0].message.content)",
+    )
 
 
 def key_snippets(base_url: str, key: str) -> list[Snippet]:

@@ -29,6 +29,7 @@ from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
     acp_snippets,
+    sdk_first_call,
     sdk_snippets,
     snippets,
     stdio_command,
@@ -42,6 +43,7 @@ __all__ = [
     "acp_setups",
     "answering_of",
     "model_call_setups",
+    "sdk_setup",
     "setup_for",
 ]
 
@@ -310,10 +312,36 @@ def _neovim(facts: GatewayFacts) -> Setup:
     return Setup((lua,), why_not="Neovim's settings are a Lua program: add it there by hand")
 
 
+# The model a first SDK call names when nothing answers yet (the note says to add a key).
+FIRST_CALL_FALLBACK = "gpt-4o-mini"
+
+
+def sdk_setup(facts: GatewayFacts, token: str | None = None) -> Setup:
+    """The SDKs' and curl's set-ups sending `token`, and a first call naming a model that
+    answers on this machine's keys (OpenAI's own where it answers)."""
+    own = facts.answering.get("openai", ())
+    model = own[0] if own else facts.model_for("openai")
+    notes: tuple[str, ...] = ()
+    if model is None:
+        model = FIRST_CALL_FALLBACK
+        notes = (
+            f"No API key was found ({facts.source}): the first call answers once one is set "
+            "where the gateway runs, or stored in the vault (the window's Provider keys page).",
+        )
+    elif not own:
+        notes = (
+            f"No openai key was found ({facts.source}): the first call asks {model}, which "
+            "answers (GET /v1/models lists the others).",
+        )
+    found = (
+        *sdk_snippets(facts.base_url, token=token),
+        sdk_first_call(facts.base_url, model, token=token),
+    )
+    return Setup(found, notes, why_not="an SDK is set up in your own code")
+
+
 def _sdk(facts: GatewayFacts) -> Setup:
-    token = TOKEN_PLACEHOLDER if facts.locked else None
-    found = sdk_snippets(facts.base_url, token=token)
-    return Setup(tuple(found), why_not="an SDK is set up in your own code")
+    return sdk_setup(facts, TOKEN_PLACEHOLDER if facts.locked else None)
 
 
 CLIENTS: dict[str, Callable[[GatewayFacts], Setup]] = {

@@ -28,10 +28,15 @@ from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
     mask_token,
-    sdk_snippets,
     snippets,
 )
-from llmgw_desktop.ui.connect_setups import CLIENTS, acp_setups, model_call_setups, setup_for
+from llmgw_desktop.ui.connect_setups import (
+    CLIENTS,
+    acp_setups,
+    model_call_setups,
+    sdk_setup,
+    setup_for,
+)
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
@@ -72,10 +77,12 @@ def test_every_copy_button_copies_the_exact_snippet(on_app: OnApp, desktop: Desk
         mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
         assert page.base_url == base == base_url_of(mcp_url, "/mcp")
         tools = [s for setup in model_call_setups(page.facts) for s in setup.snippets]
-        expected = [*tools, *snippets(mcp_url), *sdk_snippets(base), *acp_setups(page.facts)]
+        sdks = sdk_setup(page.facts).snippets
+        expected = [*tools, *snippets(mcp_url), *sdks, *acp_setups(page.facts)]
         clients = {s.client for s in expected}
         assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex", "curl"} <= clients
         assert {"Claude Code (model calls)", "Codex (model calls)", "Zed"} <= clients
+        assert "OpenAI SDK (first call)" in clients
         assert "Gemini SDK (Python)" in clients
         assert set(page.copy_buttons) == clients
         # Open to this account: no header, no token to copy.
@@ -130,6 +137,7 @@ HEADER_CLIENTS = {
     "Anthropic SDK (environment)",
     "Anthropic SDK (Python)",
     "Gemini SDK (Python)",
+    "OpenAI SDK (first call)",
 }
 
 
@@ -143,7 +151,7 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
         await page.read_models()
         assert desktop.actions is not None
         await desktop.actions.read_facts()
-        mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
+        mcp_url = desktop.runtime.mcp_url
         clipboard = QGuiApplication.clipboard()
         # On screen: the header with the token masked; the token itself nowhere.
         masked = mask_token(TOKEN)
@@ -164,7 +172,7 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
         blank = [
             *tools(TOKEN_PLACEHOLDER),
             *snippets(mcp_url, token=TOKEN_PLACEHOLDER),
-            *sdk_snippets(base, token=TOKEN_PLACEHOLDER),
+            *sdk_setup(page.facts, TOKEN_PLACEHOLDER).snippets,
             *acp_setups(page.facts),  # launched by the editor: the relay proves the user
         ]
         placeholder = {s.client: s for s in blank}
@@ -173,7 +181,7 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
             for s in [
                 *tools(TOKEN),
                 *snippets(mcp_url, token=TOKEN),
-                *sdk_snippets(base, token=TOKEN),
+                *sdk_setup(page.facts, TOKEN).snippets,
             ]
         }
         for client, button in page.copy_buttons.items():

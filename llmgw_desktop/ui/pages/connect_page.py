@@ -32,7 +32,6 @@ from llmgw_desktop.ui.connect import (
     Snippet,
     editors_send_token,
     mask_token,
-    sdk_snippets,
     snippets,
 )
 from llmgw_desktop.ui.connect_setups import (
@@ -40,6 +39,7 @@ from llmgw_desktop.ui.connect_setups import (
     acp_setups,
     answering_of,
     model_call_setups,
+    sdk_setup,
 )
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.code_block import CodeBlock
@@ -324,7 +324,7 @@ class ConnectPage(Page):
                 locked=lock, oauth=auth.oauth is not None, static_token=False
             )
         editors = _three_ways(lambda t: snippets(endpoint, token=t), editors_lock, secret)
-        sdks = _three_ways(lambda t: sdk_snippets(self.base_url, token=t), lock, secret)
+        sdks = _three_ways(lambda t: list(sdk_setup(self.facts, t).snippets), lock, secret)
         tools = _three_ways(lambda t: self._tool_snippets(t, lock), lock, secret)
         acp = [ShownSnippet(s, s, None) for s in acp_setups(self.facts)]
         return tools, editors, sdks, acp
@@ -349,7 +349,8 @@ class ConnectPage(Page):
         auth = self.engine.auth
         self._notes["tools"].setText(self._tools_note())
         self._notes["mcp"].setText(_mcp_note(auth, kind, secret))
-        self._notes["sdk"].setText(_sdk_note(auth, kind, secret))
+        sdk_notes = sdk_setup(self.facts).notes  # which model the first call asks, and why
+        self._notes["sdk"].setText("\n".join([_sdk_note(auth, kind, secret), *sdk_notes]))
         for label in self._notes.values():
             label.setVisible(bool(label.text()))
         self.copy_with_token_buttons = {}
