@@ -6,8 +6,7 @@ in the vault turns it back, without a restart. The real window on a real gateway
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, Answering
-from llmgw_desktop.ui.attention import NO_PROVIDER
+from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
@@ -17,11 +16,11 @@ from tests.ui.waiting import until
 ANTHROPIC_KEY = "sk-ant-stored-later-dddddddd"
 
 
-async def _settled(desk: Desk) -> Answering:
-    """The engine's fact once its first look at the providers has ended."""
+async def _nothing_answers(desk: Desk) -> None:
+    """Wait (bounded) until the engine says nothing can answer, as `/health` reads it: once
+    its first look at the providers has ended."""
     engine = desk.runtime.engine
-    await engine.providers.first_look()
-    return await engine.answering.check()
+    await until(lambda: engine.health()["providers"]["state"] == "none", "/health says none")
 
 
 def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
@@ -29,14 +28,14 @@ def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
 ) -> None:
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
-        fact = await _settled(desk)
-        assert fact.none and fact.models == 0
-        assert engine.health()["providers"]["state"] == "none"  # what /health says
+        await _nothing_answers(desk)
+        assert not await engine.providers.models()  # /v1/models lists nothing
+        assert engine.answering.now().models == 0
 
         header = window.header
         header.redraw()
         chips = header.chips
-        assert chips["providers"].text() == NO_PROVIDER
+        assert chips["providers"].text() == "No provider can answer"
         assert chips["providers"].property("tone") == "warning"
         assert "Provider keys" in chips["providers"].toolTip()
         assert chips["gateway"].text() == "Running"
@@ -62,12 +61,12 @@ def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
         await until(lambda: playground.model_box.count() == 0 and playground.status.text(), "")
         line = playground.model_box.lineEdit()
         assert line is not None
-        assert NO_PROVIDER in line.placeholderText()
+        assert "No provider can answer" in line.placeholderText()
         assert "Provider keys" in line.placeholderText()
         playground.prompt.setPlainText("hello?")
         playground.send()
         said = playground.status.text()
-        assert NO_PROVIDER in said and "Provider keys" in said, said
+        assert "No provider can answer" in said and "Provider keys" in said, said
         assert "Choose a model first" not in said
         playground.status.linkActivated.emit("credentials")
         assert window.current_page.KEY == "credentials"
@@ -80,7 +79,7 @@ def test_a_key_stored_in_the_vault_makes_it_answer_without_a_restart(
 ) -> None:
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
-        assert (await _settled(desk)).none
+        await _nothing_answers(desk)
         await engine.vault.store_key(LOCAL_CALLER, "anthropic", ANTHROPIC_KEY)
         fact = await engine.answering.check()
         assert not fact.none and dict(fact.by_provider).get("anthropic")
