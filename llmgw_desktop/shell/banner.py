@@ -16,15 +16,13 @@ import sys
 
 from llmgw_desktop import __version__
 from llmgw_desktop.config.api_catalog import switch_id_for
-from llmgw_desktop.engine.api import Answering
+from llmgw_desktop.engine.api import VAULT_PLACES, Answering
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
 __all__ = ["ANSWERING_WAIT_S", "answering_now", "answering_words", "banner", "print_banner"]
 
 # The longest the banner waits for the providers' model lists before it says what it has.
 ANSWERING_WAIT_S = 5.0
-# Where a key goes without a restart (the vault), as a person at a terminal reaches it.
-VAULT_PLACES = "the window's Provider keys page, or POST /v1/credentials"
 
 
 def banner(runtime: GatewayRuntime, answering: str, *, running: str = "running headless") -> str:
