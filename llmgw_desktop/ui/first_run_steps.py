@@ -305,7 +305,14 @@ class KeysStep(QWizardPage):
         self._tasks.spawn(self.load(), what="read the API keys")
 
     async def load(self) -> None:
-        """Every key the gateway would use now (the Provider keys page's reader)."""
+        """Every key the gateway would use now (the Provider keys page's reader), once the
+        vault has finished opening (the first step opens with the window, while it may
+        still be opening), and what the vault allows."""
+        await self._engine.vault.settled()
+        self._show_vault()
+        await self._load_keys()
+
+    async def _load_keys(self) -> None:
         keys = await self._engine.providers.live_keys(LOCAL_CALLER)
         # Named and masked as the Provider keys page writes them ("OpenAI", "sk-env…••••").
         names = ProviderNames.of(self._engine)

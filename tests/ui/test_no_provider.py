@@ -61,8 +61,9 @@ def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
         await until(lambda: playground.model_box.count() == 0 and playground.status.text(), "")
         line = playground.model_box.lineEdit()
         assert line is not None
-        assert "No provider can answer" in line.placeholderText()
-        assert "Provider keys" in line.placeholderText()
+        assert "Provider keys" in line.placeholderText()  # where to add a key
+        assert "No provider can answer" in line.toolTip()
+        assert playground.status.property("tone") == "warning"  # amber, as the header
         playground.prompt.setPlainText("hello?")
         playground.send()
         said = playground.status.text()

@@ -44,6 +44,7 @@ from llmgw_desktop.ui.connect_setups import (
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.code_block import CodeBlock
 from llmgw_desktop.ui.kit.page_head import PageHead
+from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_NONE, AS_TOKEN, AuthChoice
 from llmgw_desktop.ui.pages.connect_issue import IssueTokenBox
@@ -158,8 +159,8 @@ class ConnectPage(Page):
 
         head = PageHead(
             "Connect",
-            "Point an editor, an agent or an SDK at this gateway: copy its snippet, paste it "
-            "where it says.",
+            "Point a coding tool, an editor, an agent or an SDK at this gateway: copy its "
+            "snippet, paste it where it says.",
         )
         intro = self._intro()
         self.copied_label = QLabel()
@@ -409,7 +410,7 @@ class ConnectPage(Page):
         column.addWidget(hint)
         for item in items:
             client = item.shown.client
-            block = CodeBlock(client, item.shown.where, item.shown.text)
+            block = CodeBlock(client, home_short(item.shown.where), item.shown.text)
             self._items[client] = item
             full = block.add_button(QPushButton("Copy"))
             full.setObjectName(f"copyWithToken:{client}")

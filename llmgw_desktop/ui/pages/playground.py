@@ -75,6 +75,8 @@ ANSWERING_WINDOW = "24h"  # the live figures' window a default model's provider 
 
 REPLAY_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
 MODEL_PLACEHOLDER = "model (e.g. claude-sonnet-4-6)"
+# The empty box with nothing to answer: short enough to be read whole at 1024 px.
+NO_MODEL_PLACEHOLDER = "no model: add a key on Provider keys"
 
 
 def _with_link(words: str) -> str:
@@ -244,10 +246,11 @@ class PlaygroundPage(Page):
         engine's one fact, the header's words); a list that came says nothing."""
         nothing = no_provider(self.engine)
         self.model_box.set_placeholder(
-            f"{nothing.words}: {nothing.fix}" if nothing is not None else MODEL_PLACEHOLDER
+            NO_MODEL_PLACEHOLDER if nothing is not None else MODEL_PLACEHOLDER,
+            tip=f"{nothing.words}: {nothing.fix}." if nothing is not None else "",
         )
         if nothing is not None:
-            self._say(_with_link(f"{nothing.words}: {nothing.fix}."), error=True)
+            self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
         elif not listed:
             self._say("The gateway serves no model now: add a key or a provider first.")
         elif self.status.text().startswith(NO_PROVIDER):
@@ -293,7 +296,7 @@ class PlaygroundPage(Page):
         if not model:
             nothing = no_provider(self.engine)
             if nothing is not None:
-                self._say(_with_link(f"{nothing.words}: {nothing.fix}."), error=True)
+                self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
             else:
                 self._say("Choose a model first.", error=True)
             return
@@ -534,8 +537,8 @@ class PlaygroundPage(Page):
             not self._busy and self.answer.reply is not None and bool(self._asked)
         )
 
-    def _say(self, text: str, *, error: bool = False, tip: str = "") -> None:
-        set_tone(self.status, "error" if error else "")
+    def _say(self, text: str, *, error: bool = False, tip: str = "", tone: str = "") -> None:
+        set_tone(self.status, "error" if error else tone)
         self.status.setText(text)
         self.status.setToolTip(tip)
         self.status.setVisible(bool(text))  # an empty line would sit between answers and box
