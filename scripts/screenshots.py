@@ -33,7 +33,7 @@ and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's
 and the dialog a new gateway key ends on, as dialog-*.png). After the pages, `replay` (user job
 6): a request to Anthropic kept by body capture, its Flight recorder detail with Replay on…,
 and the Playground replaying it on OpenAI's model beside the recorded answer
-(recorder-replay.png, playground-replay.png), and `stop`: the Playground with an answer held
+(recorder-replay.png, playground-replay.png). Last, `stop`: the Playground with an answer held
 mid-stream by the upstream, its Send reading Stop, in both looks (stop-playground-*.png), then
 stopped. After the pages, the failure state (issue 25): the API upstream answers the next
 `FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
@@ -154,11 +154,13 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None or REPLAY in only:
             outcome["saved"] += await capture_replay(window, base_url, upstreams, args.out)
-        if _asked(only, STOP):
-            outcome["saved"] += await capture_stop(window, upstreams, args.out)
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
             outcome["saved"] += await capture_tray(window, args.out)
+        # Last: a stopped stream is counted at its hold under the day's hard budget, which
+        # the pictures before must not show as spent.
+        if _asked(only, STOP):
+            outcome["saved"] += await capture_stop(window, upstreams, args.out)
         if only is not None and RESTING in only:
             outcome["saved"] += await capture_resting(window, base_url, args.out)
         outcome["saved"] += states

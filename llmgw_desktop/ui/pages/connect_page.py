@@ -378,9 +378,11 @@ class ConnectPage(Page):
         """What the coding tools' snippets name and why (`connect`'s notes)."""
         notes = [n for setup in model_call_setups(self.facts) for n in setup.notes]
         said = dict.fromkeys(notes)  # one "no key found" for the three tools
+        # Hyphens no line breaks at: the command read whole, never "--" at a line's end.
+        command = "llmgw-desktop connect TOOL --write".replace("-", "\u2011")
         lead = (
-            "Each tool's own model calls go through the gateway: every call recorded and "
-            "budgeted. `llmgw-desktop connect TOOL --write` puts them in the tool's settings."
+            "Each tool's own model calls go through the gateway, every call recorded and "
+            f"budgeted; {command} writes the set-up into the tool's own settings."
         )
         return "\n".join([lead, *said])
 
