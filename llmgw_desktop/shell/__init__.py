@@ -16,7 +16,10 @@ file, secrets masked, written off the loop) and `exit_codes`. Before the window:
 `start_problems` (a settings file, database or vault that cannot be used, asked about in a
 dialog). Connecting a tool: `connect_facts` (where the gateway listens and which models answer,
 asked of the running gateway) for `ui/connect_setups.py` (each tool's set-up, the Connect
-page's too). `banner` is what a start prints on its terminal, headless or with the window.
+page's too). Starting one through the gateway (`llmgw-desktop run`): `tool_launch` (its
+steps), `background_gateway` (the gateway started when none runs) and `tool_runs` (how each
+tool is pointed at it for one process). `banner` is what a start prints on its terminal,
+headless or with the window.
 
 The top layer: it may import the desk (`ui/`), the front doors (`transports/`), the engine's
 public surface and `config/`; nothing below imports it.

@@ -21,7 +21,6 @@ from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.instance import INFO_FILE, lock_is_held
-from llmgw_desktop.transports.http_server import base_url
 from llmgw_desktop.ui.connect_setups import GatewayFacts, answering_of
 
 __all__ = ["ASK_TIMEOUT_S", "GatewayFacts", "gather"]
@@ -39,6 +38,10 @@ def gather(settings: Settings, environ: Mapping[str, str] | None = None) -> Gate
     if running is not None:
         url, rows = running
         return GatewayFacts(url, locked, answering_of(rows), "asked the running gateway")
+    # Here, not at the top: the HTTP server's module brings aiohttp (seconds on a loaded
+    # machine), which asking the running gateway, `connect`'s and `run`'s usual path, needs not.
+    from llmgw_desktop.transports.http_server import base_url
+
     url = base_url(settings.http.host, settings.http.port)
     keyed = {
         spec.id: spec.models

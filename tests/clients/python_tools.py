@@ -29,7 +29,14 @@ from tests.clients.harness import CliRun, run_program
 from tests.contract.offline import REQUIRE_CLIS, ROOT
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-__all__ = ["TOOLS", "PythonTool", "capture_tool", "load_tool_fixture", "run_tool"]
+__all__ = [
+    "TOOLS",
+    "PythonTool",
+    "capture_tool",
+    "load_tool_fixture",
+    "package_venv",
+    "run_tool",
+]
 
 TOOLS_ROOT = ROOT / ".py-clients"
 TOOL_FIXTURES = FIXTURES / "tools"
@@ -107,11 +114,17 @@ TOOLS = (
 
 def tool_venv(tool: PythonTool) -> Path:
     """The tool's venv, or the test is skipped (failed where CI must have installed it)."""
-    venv = TOOLS_ROOT / tool.package
+    return package_venv(tool.package)
+
+
+def package_venv(package: str) -> Path:
+    """The venv `.ci/run` installs `package` into (`.ci/python-clients`), or the test is
+    skipped (failed where CI must have installed it)."""
+    venv = TOOLS_ROOT / package
     if not (venv / "bin" / "python").exists():
         listed = (ROOT / ".ci" / "python-clients").read_text(encoding="utf-8")
-        message = f"{tool.package} is not installed in {venv} (see .ci/python-clients)"
-        required = any(line.startswith(tool.package) for line in listed.splitlines())
+        message = f"{package} is not installed in {venv} (see .ci/python-clients)"
+        required = any(line.startswith(f"{package}=") for line in listed.splitlines())
         if REQUIRE_CLIS and required:
             pytest.fail(message)
         pytest.skip(message)

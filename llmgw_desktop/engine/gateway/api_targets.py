@@ -223,7 +223,7 @@ class ApiTargets:
         )
         if lookup is None:
             return None, None, None, outgoing
-        found, probe = await from_cache.find(lookup, incoming, caller, route, target)
+        found, probe = await from_cache.find(lookup, incoming, caller, route)
         if found is None and outgoing.headers:
             # What the cache's key leaves out is not sent: no upstream can answer by it.
             outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))

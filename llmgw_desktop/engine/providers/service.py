@@ -254,17 +254,20 @@ class ProvidersService:
         return self.switch_of(str(row["id"])) or str(row["id"])
 
     async def models(
-        self, project: str | None = None, principal: str | None = None
+        self, project: str | None = None, principal: str | None = None, *, embeddings: bool = False
     ) -> list[dict[str, Any]]:
-        """Every model the HTTP gateway answers for `principal`, as `/v1/models` shows it: a
+        """Every model the HTTP gateway answers for `principal`, as `/v1/models` shows it (with
+        `embeddings`, its embedding models too, as Ollama's `/api/tags` lists them): a
         gateway key sees only the models in its scope (SECURITY 46), and nobody the models of
         a provider in lasting trouble (a refused key or login)."""
         if principal is None:
-            rows = await self._gateway.directory.models(project)
+            rows = await self._gateway.directory.models(project, embeddings=embeddings)
         else:
             access = self._target_access
             rows = await self._gateway.directory.models(
-                project, lambda provider, model: access(principal, provider, model) is None
+                project,
+                lambda provider, model: access(principal, provider, model) is None,
+                embeddings=embeddings,
             )
         return self._offered(rows)[0]
 
