@@ -415,6 +415,7 @@ class Engine:
             prices=self.prices,
             guard=self.guard,
             events=self.events,
+            tasks=self.tasks,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)
@@ -546,6 +547,7 @@ class Engine:
             providers=self.providers,
             answering=self.answering,
             response_cache=self.gateway.cache,
+            semantic_cache=self.gateway.semantic,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:
