@@ -52,6 +52,7 @@ from llmgw_desktop.engine.metrics import (
 )
 from llmgw_desktop.engine.own_secrets import remember_own_secrets
 from llmgw_desktop.engine.providers.accounts import CliAccounts
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -466,6 +467,11 @@ class Engine:
             call_health=self.provider_health,
             target_access=self.keys.target_refusal,
         )
+        # Whether anything can answer a call: the one fact the window, /health and the banner
+        # read.
+        self.answering = AnsweringWatch(
+            self.providers.read_answering, self.events, before=self.providers.read_due_lists
+        )
         # Each installed CLI's login, from its own files (read-only, offline).
         self.cli_accounts = CliAccounts(
             environ=environ, locate=self.discovery.locate, providers=self.catalog.ids
@@ -521,6 +527,7 @@ class Engine:
             upstream_mcp=self.upstream_mcp,
             telemetry=self.telemetry,
             upkeep=self.upkeep,
+            answering=self.answering,
             events=self.events,
             clock=clock,
         )
@@ -538,6 +545,7 @@ class Engine:
             tasks=self.tasks,
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
+            answering=self.answering,
             response_cache=self.gateway.cache,
             semantic_cache=self.gateway.semantic,
         )

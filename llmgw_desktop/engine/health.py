@@ -26,6 +26,7 @@ from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.health import public_summary
 from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
@@ -58,6 +59,7 @@ class EngineHealth:
         tasks: TaskSupervisor,
         upstream_mcp: UpstreamServers,
         providers: ProvidersService,
+        answering: AnsweringWatch,
         response_cache: ResponseCache | None = None,
         semantic_cache: SemanticCache | None = None,
     ) -> None:
@@ -74,6 +76,7 @@ class EngineHealth:
         self._tasks = tasks
         self._upstream_mcp = upstream_mcp
         self._providers = providers
+        self._answering = answering
         self._response_cache = response_cache
         self._semantic_cache = semantic_cache
 
@@ -106,7 +109,10 @@ class EngineHealth:
             # Which providers fail, as the window shows it; the details are on /v1/providers,
             # behind its authentication (SECURITY finding 57). Not the gateway's `status`: an
             # upstream failing fails every gateway alike.
-            "providers": public_summary(self._providers.health_all()),
+            # `state: "none"` when nothing can answer a call (no key, local server or CLI).
+            "providers": public_summary(
+                self._providers.health_all(), answering=self._answering.now()
+            ),
             # The providers with an API target cooling down or with its circuit open: it goes
             # behind the others in its routes (`GET /v1/providers` says which, and for how long).
             "cooling": sorted({view.provider for view in self._providers.cooling()}),

@@ -55,7 +55,7 @@ _CLOUD_STATUS_CODES = frozenset(
 )
 # The callers (`transports/gateway/callers.py`'s names) that `llmgw-desktop run` starts and
 # `llmgw-desktop connect` sets up on a model that answers here, as each is named and run: the
-# tools that ask for one vendor's models by default (`shell/connect_setups.py`'s `_TOOLS`).
+# tools that ask for one vendor's models by default (`ui/connect_setups.py`'s `_TOOLS`).
 CONNECTED_TOOLS = {
     "claude-code": ("Claude Code", "claude"),
     "codex": ("Codex", "codex"),
