@@ -7,7 +7,8 @@ bridge ran under `legacy`, which does not read the prompt. Now every bridged cal
 destructive prompt is refused in each dialect's own envelope (403, `approval_denied`) with a
 `denied` recorder row carrying the decision, and the recording stand-in CLI (Mistral Vibe's
 stand-in behind `RecordingClis`) shows it never ran; a benign prompt runs and is answered, in
-the read-only `plan` mode the bridge always used (Vibe 3's `--agent ask`). The clients are the official SDKs.
+the read-only `plan` mode the bridge always used (Vibe 3's `--agent ask`). The clients are the
+official SDKs.
 """
 
 from __future__ import annotations
