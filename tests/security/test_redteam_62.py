@@ -1,0 +1,192 @@
+"""Red team of issue 62's fixes, as its attackers would try them: a page on another loopback
+port, the narrowest gateway key, a user's MCP server that turns hostile.
+
+Each test asserts the safe behaviour beside the legitimate path. The edge's tricks (origins
+spelled to pass for loopback or for a listed origin, bodies a page sends unasked) go through a
+real gateway; the guard's evasions go through the one walk and scan every door uses
+(`inspect_body`, the doors themselves are enumerated in test_guard_reads_everything.py). What
+the guard cannot find by design (split across messages, encoded) is SECURITY 85 and 100's,
+and not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from llmgw_desktop.engine.guard.request_scan import inspect_body
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.engine.guard.secrets import ANTHROPIC_KEY, GITHUB_TOKEN, GOOGLE_API_KEY, OPENAI_KEY
+from tests.security._edge_support import (  # noqa: F401 - fixtures
+    Launch,
+    _launch,
+)
+
+FAKE_AGENT = Path(__file__).resolve().parents[1] / "fakes" / "fake_acp_agent.py"
+LISTED = "http://localhost:5173"
+UPGRADE = {
+    "Connection": "Upgrade",
+    "Upgrade": "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
+# Spellings of a listed origin a page cannot have but a lax comparison would take, and
+# loopback names a page on this machine can be served from (a trailing dot, a v4-mapped v6).
+UPGRADE_ORIGINS = (
+    "HTTP://LOCALHOST:5173",
+    "http://localhost:5173/",
+    "http://localhost:5173.evil.example",
+    "http://localhost.:5173",
+    "http://[::ffff:127.0.0.1]:5173",
+    "",
+    "null",
+)
+# Origins dressed as loopback: each is a foreign site (or an opaque frame).
+FOREIGN_ORIGINS = (
+    "null",
+    "http://127.0.0.1.evil.example",
+    "http://localhost.evil.example",
+    "http://127.0.0.1@evil.example",
+    "HTTP://EVIL.EXAMPLE",
+    "file://",
+    "",
+)
+
+
+async def _agent_gateway(launch: Launch, **more: Any) -> GatewayRuntime:
+    agent = {"command": sys.executable, "args": [str(FAKE_AGENT), "answer"]}
+    return await launch({"providers.acp": {"opencode-acp": agent}, **more})
+
+
+async def test_no_spelling_of_a_listed_origin_opens_the_acp_socket_but_its_own(
+    launch: Launch,
+) -> None:
+    gateway = await _agent_gateway(launch, **{"http.allowed_origins": [LISTED]})
+    url = f"{gateway.base_url}/acp?agent=opencode-acp"
+    async with aiohttp.ClientSession() as http:
+        for origin in UPGRADE_ORIGINS:
+            async with http.get(url, headers={**UPGRADE, "Origin": origin}) as refused:
+                assert refused.status == 403, (origin, refused.status)
+                body = await refused.json()
+            assert body["error"]["code"] == "origin_not_allowed", (origin, body)
+        # The listed origin, exactly as a browser sends it, is let in.
+        async with http.ws_connect(url, headers={"Origin": LISTED}) as socket:
+            assert not socket.closed
+    rows = await gateway.engine.recorder.recent(limit=10)
+    assert [r for r in rows if r["provider"] == "opencode-acp"] == []
+
+
+async def test_origins_dressed_as_loopback_are_foreign_at_every_json_door(
+    launch: Launch,
+) -> None:
+    gateway = await launch({})
+    url = f"{gateway.base_url}/v1/chat/completions"
+    body = json.dumps({"model": "nowhere", "messages": [{"role": "user", "content": "hi"}]})
+    json_type = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        for origin in FOREIGN_ORIGINS:
+            async with http.post(url, data=body, headers={**json_type, "Origin": origin}) as got:
+                answer = await got.json()
+            assert got.status == 403, (origin, got.status, answer)
+            assert answer["error"]["code"] == "origin_not_allowed", (origin, answer)
+        # A loopback page's CORS-simple bodies (no preflight) are refused whatever they claim.
+        for media in (
+            "text/plain",
+            "text/plain; application/json",
+            "application/x-www-form-urlencoded",
+        ):
+            headers = {"Content-Type": media, "Origin": "http://localhost:8081"}
+            async with http.post(url, data=body, headers=headers) as got:
+                answer = await got.json()
+            assert got.status == 415, (media, answer)
+        # A CORS-simple body without an Origin is no program's either: refused all the same.
+        async with http.post(url, data=body, headers={"Content-Type": "text/plain"}) as got:
+            assert got.status == 415
+        # The legitimate path: a local program, JSON, no Origin, passes the edge (the model is
+        # unknown, so the gateway's own answer says so, not the edge's).
+        async with http.post(url, data=body, headers=json_type) as got:
+            answer = await got.json()
+        assert got.status not in (403, 415), answer
+
+
+def _found(body: Any) -> list[str]:
+    found = inspect_body(body, personal=False, max_chars=10**7, budget_s=10)
+    assert found.complete
+    return [finding.kind for finding in found.findings]
+
+
+def _said(content: Any) -> dict[str, Any]:
+    return {"model": "m", "messages": [{"role": "user", "content": content}]}
+
+
+def _called(arguments: str) -> dict[str, Any]:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    return {"model": "m", "messages": [{"role": "assistant", "tool_calls": [call]}]}
+
+
+HALF = GITHUB_TOKEN[:8]
+REST = GITHUB_TOKEN[8:]
+# How a token is carried past a guard that reads values alone, or strings as a whole.
+EVASIONS: dict[str, Any] = {
+    "json-in-json-arguments": _called(json.dumps({"x": json.dumps({"token": GITHUB_TOKEN})})),
+    "a-key-inside-arguments": _called(json.dumps({GITHUB_TOKEN: True})),
+    "word-joiner-in-a-schema-key": {
+        "model": "m",
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "f",
+                    "parameters": {"properties": {f"{HALF}\u2060{REST}": {"type": "string"}}},
+                },
+            }
+        ],
+    },
+    "zero-width-joiner": _said(f"{HALF}\u200d{REST}"),
+    "bidi-isolates": _said(f"{HALF}\u2066\u2069{REST}"),
+    "tag-characters": _said(f"{HALF}\U000e0041{REST}"),
+    "data-url-then-text": _said(f"data:image/png;base64,iVBORw0KGgo=\n{GITHUB_TOKEN}"),
+    "data-url-header-cased": _said(f"data:image/png;BASE64,QUFB\n{GITHUB_TOKEN}"),
+    "data-url-urlsafe-tail": _said(f"data:image/png;base64,QUFB{GITHUB_TOKEN}"),
+    "long-base64-run": _said("QUFB" * 400 + "/" + OPENAI_KEY),
+    "long-run-anthropic": _said("QUFB" * 400 + "/" + ANTHROPIC_KEY),
+    "long-run-google": _said("QUFB" * 400 + "/" + GOOGLE_API_KEY),
+    "anthropic-tool-use-input-key": {
+        "model": "m",
+        "messages": [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t", "name": "n", "input": {OPENAI_KEY: 1}}],
+            }
+        ],
+    },
+    "gemini-function-response-nested-key": {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"functionResponse": {"name": "f", "response": {"a": {GITHUB_TOKEN: 1}}}}
+                ],
+            }
+        ],
+    },
+    # Under a key the walk takes for the wire's own (`data`), in a place no dialect puts one.
+    "under-a-dialect-field-name": _said([{"type": "text", "text": "x", "data": GITHUB_TOKEN}]),
+}
+
+
+@pytest.mark.parametrize("body", list(EVASIONS.values()), ids=list(EVASIONS))
+def test_the_guard_finds_a_token_however_a_request_carries_it(body: Any) -> None:
+    assert _found(body), json.dumps(body)[:200]
+
+
+def test_a_real_image_and_plain_code_are_sent_unflagged() -> None:
+    image = "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ" * 40
+    assert _found(_said([{"type": "image_url", "image_url": {"url": image}}])) == []
+    assert _found(_said("def add(a, b):\n    return a + b\n")) == []
+    assert _found(_called(json.dumps({"path": "src/main.py", "line": 3}))) == []
