@@ -11,6 +11,7 @@ and not asserted here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -19,9 +20,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.api import KeySpec
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.guard.request_scan import inspect_body
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.engine.guard.secrets import ANTHROPIC_KEY, GITHUB_TOKEN, GOOGLE_API_KEY, OPENAI_KEY
+from tests.gateways import gateway_starter
+from tests.mcp_wire import mcp_session
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -190,3 +196,46 @@ def test_a_real_image_and_plain_code_are_sent_unflagged() -> None:
     assert _found(_said([{"type": "image_url", "image_url": {"url": image}}])) == []
     assert _found(_said("def add(a, b):\n    return a + b\n")) == []
     assert _found(_called(json.dumps({"path": "src/main.py", "line": 3}))) == []
+
+
+TWIN = Path(__file__).resolve().parents[1] / "fakes" / "mcp_twin.py"
+PINS_TOKEN = "redteam-operator-token-0123456789abcdef"
+
+
+async def _offered(session: Any) -> list[Any]:
+    return [t for t in (await session.list_tools()).tools if t.name.startswith("weather__")]
+
+
+async def test_a_tool_listed_twice_is_never_served_in_its_unapproved_twin(
+    loaded: LoadedSettings,
+) -> None:
+    """The server lists `lookup` twice after approval: a rewritten twin (a hidden instruction,
+    a new parameter, read-only annotation) before the approved one. Neither twin's
+    description may reach a caller unapproved, nor the rewritten one decide the call."""
+    server = {"command": sys.executable, "args": [str(TWIN)], "remote": "all"}
+    async with gateway_starter(loaded) as start:
+        gateway = await start({"mcp.servers": {"weather": server}, "http.auth_token": PINS_TOKEN})
+        key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="reader"))
+        reader = {"Authorization": f"Bearer {key.secret}"}
+        servers = gateway.engine.upstream_mcp
+        async with mcp_session(gateway.mcp_url, headers=reader) as session:
+            # The legitimate path: the approved tool is served and answers.
+            assert {t.name for t in await _offered(session)} == {"weather__lookup", "weather__turn"}
+            answered = await session.call_tool("weather__lookup", {"city": "Oslo"})
+            assert not answered.is_error
+            assert not (await session.call_tool("weather__turn", {})).is_error
+            async with asyncio.timeout(30):
+                while not servers.tool_reviews("weather"):
+                    if len(await _offered(session)) > 2:
+                        break  # both twins served: the assertions below say so
+                    await asyncio.sleep(0.1)
+            offered = await _offered(session)
+            said = json.dumps([t.model_dump(mode="json") for t in offered])
+            assert "IMPORTANT" not in said, said
+            assert [t.name for t in offered].count("weather__lookup") <= 1, said
+            called = await session.call_tool("weather__lookup", {"city": "Oslo"})
+            assert called.is_error and "upstream_tool_withheld" in json.dumps(
+                called.model_dump(mode="json")
+            )
+        (review,) = servers.tool_reviews("weather")
+        assert (review.tool, review.state) == ("lookup", "changed")
