@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.api import KeySpec
+from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.guard.request_scan import inspect_body
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -239,3 +239,25 @@ async def test_a_tool_listed_twice_is_never_served_in_its_unapproved_twin(
             )
         (review,) = servers.tool_reviews("weather")
         assert (review.tool, review.state) == ("lookup", "changed")
+
+
+async def test_a_key_given_a_caller_name_goes_under_it_at_the_mcp_door_too(
+    loaded: LoadedSettings,
+) -> None:
+    """SECURITY 99: a key the operator named `codex` goes under that name whatever its client
+    says; at the chat doors and, here, over MCP (its lane is what agent budgets count)."""
+    server = {"command": sys.executable, "args": [str(TWIN)], "remote": "all"}
+    async with gateway_starter(loaded) as start:
+        gateway = await start({"mcp.servers": {"weather": server}, "http.auth_token": PINS_TOKEN})
+        scope = KeyScope.of(caller="codex")
+        named = await gateway.engine.keys.create(OPERATOR, KeySpec(name="ci", scope=scope))
+        plain = await gateway.engine.keys.create(OPERATOR, KeySpec(name="plain"))
+        for secret in (named.secret, plain.secret):
+            headers = {"Authorization": f"Bearer {secret}", "X-Caller": "someone-else"}
+            async with mcp_session(gateway.mcp_url, headers=headers) as session:
+                assert not (await session.call_tool("weather__lookup", {"city": "Oslo"})).is_error
+        rows = await gateway.engine.recorder.recent(limit=10)
+        lanes = {(r["owner_principal"], r["caller"]) for r in rows}
+        assert ("key:ci", "codex") in lanes, lanes
+        # A key with no name given keeps its client's claim as its lane's name.
+        assert ("key:plain", "someone-else") in lanes, lanes
