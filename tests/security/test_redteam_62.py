@@ -23,7 +23,17 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.gateway.balancing.health import TargetHealth
+from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.guard.request_scan import inspect_body
+from llmgw_desktop.engine.response_cache.partition import (
+    Partition,
+    Shape,
+    keyed_headers,
+    partition_of,
+)
+from llmgw_desktop.engine.response_cache.semantic import semantic_partition
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.engine.guard.secrets import ANTHROPIC_KEY, GITHUB_TOKEN, GOOGLE_API_KEY, OPENAI_KEY
 from tests.gateways import gateway_starter
@@ -261,3 +271,71 @@ async def test_a_key_given_a_caller_name_goes_under_it_at_the_mcp_door_too(
         assert ("key:ci", "codex") in lanes, lanes
         # A key with no name given keeps its client's claim as its lane's name.
         assert ("key:plain", "someone-else") in lanes, lanes
+
+
+def _partition(principal: str, headers: dict[str, str], *, shared: bool = True) -> bytes:
+    caller = CallerInfo(principal=principal, caller="codex")
+    shape = Shape("openai/gpt-4o", "openai-chat", "/v1/chat/completions", headers=headers)
+    return partition_of(caller, shape, shared=shared).digest
+
+
+def test_headers_that_shape_an_answer_split_the_shared_cache_and_telemetry_does_not() -> None:
+    """The narrowest key plants an answer shaped by a header another key does not send: each
+    spelling of a header that reaches the upstream is its own partition, under `cache.shared`
+    too; the SDKs' telemetry (never sent on with a cached request) is not."""
+    plain = _partition("key:b", {})
+    for shaped in (
+        {"X-Shape": "evil"},
+        {"x-shape": ""},  # present but empty still reaches the upstream
+        {"anthropic-beta": "prompt-caching-2024-07-31"},
+        {"OpenAI-Beta": "assistants=v2"},
+        {"X-Caller": "codex"},
+    ):
+        assert _partition("key:a", shaped) != plain, shaped
+    # Header names are one whatever their case, and a list's order says nothing.
+    assert _partition("key:a", {"X-Shape": "a, b"}) == _partition("key:b", {"x-shape": "b,a"})
+    telemetry = {"X-Stainless-Lang": "js", "User-Agent": "OpenAI/JS 4.0"}
+    assert keyed_headers(telemetry) == {}
+    assert _partition("key:a", telemetry) == plain
+    # Not shared: each principal is its own, whatever it sends.
+    assert _partition("key:a", {}, shared=False) != _partition("key:b", {}, shared=False)
+
+
+def test_the_semantic_index_is_split_by_everything_but_the_conversation() -> None:
+    base = _partition("key:a", {})
+    asked = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    same = semantic_partition(Partition(base), asked)
+    for changed in ({"tools": [{"type": "function"}]}, {"temperature": 1}, {"n": 2}):
+        assert semantic_partition(Partition(base), {**asked, **changed}) != same, changed
+    other_words = {**asked, "messages": [{"role": "user", "content": "hello"}]}
+    assert semantic_partition(Partition(base), other_words) == same  # compared by meaning
+
+
+def _failed(health: TargetHealth, who: str, body: str) -> bool | None:
+    return health.failed(
+        "500", who, body, 0.0, backoff=Backoff(5.0, 60.0), threshold=3, retry_after_s=None
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "finding: once a second principal fails once, every distinct body the first one failed "
+        "with counts on the shared circuit (health.py `_credible`), so one key's failures plus "
+        "any one failure of another caller cool the target for everyone"
+    ),
+)
+def test_one_keys_failures_and_another_callers_one_failure_do_not_cool_it_for_everyone() -> None:
+    health = TargetHealth()
+    # The attacker's key: two requests that make the first provider answer 500.
+    assert [_failed(health, "key:mallory", f"poison {n}") for n in range(2)] == [None, None]
+    # Another key's one ordinary failure (a 500 of its own, a 429 the flood caused).
+    assert _failed(health, "key:alice", "alice's question") is not True
+    assert health.shared.opened is False
+
+
+def test_a_provider_down_for_three_callers_cools_for_everyone() -> None:
+    health = TargetHealth()
+    assert _failed(health, "key:alice", "one") is None
+    assert _failed(health, "key:bob", "two") is None
+    assert _failed(health, "key:carol", "three") is True
