@@ -339,3 +339,34 @@ def test_a_provider_down_for_three_callers_cools_for_everyone() -> None:
     assert _failed(health, "key:alice", "one") is None
     assert _failed(health, "key:bob", "two") is None
     assert _failed(health, "key:carol", "three") is True
+
+
+async def test_a_tool_added_under_a_lookalike_name_waits_for_approval(
+    loaded: LoadedSettings,
+) -> None:
+    """After approval the server adds the rewritten `lookup` under names a person reads as it
+    (Cyrillic letters; a zero-width space at its end): each is new, withheld, and the approved
+    `lookup` is still served as it was."""
+    server = {"command": sys.executable, "args": [str(TWIN), "lookalike"], "remote": "all"}
+    async with gateway_starter(loaded) as start:
+        gateway = await start({"mcp.servers": {"weather": server}, "http.auth_token": PINS_TOKEN})
+        key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="reader"))
+        reader = {"Authorization": f"Bearer {key.secret}"}
+        servers = gateway.engine.upstream_mcp
+        async with mcp_session(gateway.mcp_url, headers=reader) as session:
+            assert not (await session.call_tool("weather__turn", {})).is_error
+            async with asyncio.timeout(30):
+                while len(servers.tool_reviews("weather")) < 2:
+                    if len(await _offered(session)) > 2:
+                        break
+                    await asyncio.sleep(0.1)
+            offered = await _offered(session)
+            said = json.dumps([t.model_dump(mode="json") for t in offered])
+            assert {t.name for t in offered} == {"weather__lookup", "weather__turn"}, said
+            assert "IMPORTANT" not in said
+            for name in ("weather__l\u043e\u043ekup", "weather__lookup\u200b"):
+                refused = await session.call_tool(name, {"city": "Oslo"})
+                assert refused.is_error, name
+            answered = await session.call_tool("weather__lookup", {"city": "Oslo"})
+            assert not answered.is_error
+        assert {r.state for r in servers.tool_reviews("weather")} == {"new"}
