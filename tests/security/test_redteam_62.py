@@ -42,6 +42,7 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
 )
+from tests.security.test_door_matrix import _all_doors_on, every_knock
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "fakes" / "fake_acp_agent.py"
 LISTED = "http://localhost:5173"
@@ -370,3 +371,18 @@ async def test_a_tool_added_under_a_lookalike_name_waits_for_approval(
             answered = await session.call_tool("weather__lookup", {"city": "Oslo"})
             assert not answered.is_error
         assert {r.state for r in servers.tool_reviews("weather")} == {"new"}
+
+
+async def test_no_door_but_the_acp_socket_upgrades_for_a_loopback_page(launch: Launch) -> None:
+    """A page asks every GET door of the registry to become a WebSocket (MCP's event stream,
+    the model lists, the streams): only `/acp` is one, and it refuses the page."""
+    gateway = await launch(_all_doors_on())
+    page = {**UPGRADE, "Origin": "http://localhost:8081"}
+    async with aiohttp.ClientSession() as http:
+        for door, method, path in every_knock(gateway):
+            if method != "GET":
+                continue
+            async with http.get(gateway.base_url + path, headers=page) as got:
+                assert got.status != 101, (door, path)
+                if door.upgrade:
+                    assert got.status == 403, (door, path, got.status)
