@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.engine.api import first_answering
 from llmgw_desktop.shell.connect_facts import GatewayFacts
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
@@ -165,7 +166,7 @@ def _mcp(facts: GatewayFacts) -> list[Any]:
 
 def _acp(facts: GatewayFacts) -> list[Any]:
     """The editors' ACP set-ups, on a model that answers (the Connect page's otherwise)."""
-    model = next((models[0] for models in facts.answering.values() if models), None)
+    model = first_answering(facts.answering)
     command = stdio_command()
     return acp_snippets(command) if model is None else acp_snippets(command, model)
 

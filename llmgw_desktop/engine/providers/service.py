@@ -18,7 +18,7 @@ from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
 from llmgw_desktop.engine.gateway.desk.live_keys import LiveKey, environment_keys, keys_in_use
 from llmgw_desktop.engine.gateway.desk.probe import ProbeResult, probe_provider
@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.metrics.health import CallHealth
+from llmgw_desktop.engine.providers.answering import answering_of, first_answering
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
@@ -271,6 +272,35 @@ class ProvidersService:
         # A provider whose key or login was refused answers nothing until a person acts: its
         # models are not offered (a call that names one is still tried, and clears it).
         return [row for row in rows if self._trouble.of(self._switch_of(row["provider"])) is None]
+
+    async def model_to_ask(
+        self, project: str | None, principal: str, provider: str | None = None
+    ) -> str:
+        """The model a prompt that names none is asked of: `gateway.default_model` where set
+        (unless a provider is named), else the first that answers for `principal` under
+        `project`, of `provider` when it is named (`answering.py`: API providers first, a
+        coding CLI's bridge when none answers). The caller checks `project`'s grant first: the
+        list reads that project's key pool.
+
+        Raises:
+            InvalidRequest: nothing answers (code `no_provider_available`, naming the fix).
+        """
+        configured = self._gateway.registry.config.default_model
+        if configured and provider is None:
+            return configured
+        rows = await self.models(project, principal)
+        chosen = first_answering(answering_of(rows, bridges=True), provider)
+        if chosen is not None:
+            return chosen
+        whose = f"provider {provider!r}" if provider else "provider"
+        raise InvalidRequest(
+            f"no model named, and no {whose} answers on this machine: store an API key "
+            "(POST /v1/credentials, or the window's Provider keys page), set its provider's "
+            "variable where the gateway runs, or name a model (GET /v1/models lists those that "
+            "answer)",
+            code=ErrorCode.NO_PROVIDER_AVAILABLE,
+            param="provider" if provider else "model",
+        )
 
     def _switch_of(self, gateway_id: str) -> str:
         """The switch (and trouble) id of a provider the gateway names `gateway_id`."""
