@@ -154,7 +154,8 @@ def anthropic_page(models: list[dict[str, Any]], query: Any) -> dict[str, Any]:
 
 
 def _anthropic_model(row: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "model", "id": row["id"], "display_name": row["id"], "created_at": _EPOCH}
+    name = row.get("name") or row["id"]
+    return {"type": "model", "id": row["id"], "display_name": name, "created_at": _EPOCH}
 
 
 def _gemini_model(row: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def _gemini_model(row: dict[str, Any]) -> dict[str, Any]:
         "name": f"models/{row['id']}",
         "baseModelId": row["id"],
         "version": "gateway",
-        "displayName": row["id"],
+        "displayName": row.get("name") or row["id"],
         "description": f"served by {row['provider']} through llmgw-desktop",
         "supportedGenerationMethods": list(GEMINI_ACTIONS),
     }
