@@ -143,6 +143,7 @@ from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
 from llmgw_desktop.engine.guard.desk import GUARD_ANSWERS as GUARD_ANSWERS
 from llmgw_desktop.engine.guard.desk import SecretQuestion as SecretQuestion
 from llmgw_desktop.engine.guard.desk import SecretQuestions as SecretQuestions
+from llmgw_desktop.engine.guard.rules import RULE_KIND as RULE_KIND
 from llmgw_desktop.engine.guard.stats import GuardCount as GuardCount
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob

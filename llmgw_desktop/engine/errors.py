@@ -169,6 +169,12 @@ class ErrorCode(StrEnum):
         "The outbound guard found a secret in the request (its kind and where are named, never "
         "its value) and `guard.secrets` blocks it for this provider or key; nothing was sent.",
     )
+    GUARD_RULE_MATCHED = (
+        "guard_rule_matched",
+        400,
+        "A rule of the operator's (`guard.rules`) matched the request (the rule and where are "
+        "named) and blocks it for this provider or key; nothing was sent.",
+    )
     REQUEST_UNSCANNED = (
         "request_unscanned",
         413,
