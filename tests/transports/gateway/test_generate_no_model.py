@@ -88,3 +88,18 @@ async def test_a_key_is_given_a_model_in_its_own_scope(
     assert status == 400 and body["error"]["code"] == "no_provider_available", body
     assert "anthropic" not in body["error"]["message"]
     assert len(upstream.llm_requests) == 1  # the refused call sent nothing
+
+
+async def test_no_model_under_a_project_not_granted_is_refused_before_choosing(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """Which model answers reads the project's key pool: a key outside the project learns
+    nothing of it, as a call naming a model would not."""
+    gateway = await start_gateway({"http.auth_token": TOKEN})
+    made = await gateway.engine.keys.create(
+        OPERATOR, KeySpec(name="team-a", scope=KeyScope.of(projects=["team-a"]))
+    )
+    headers = {"Authorization": f"Bearer {made.secret}", "X-Project": "team-b"}
+    status, body = await generate(gateway, PROMPT, headers)
+    assert status == 403 and body["error"]["code"] == "outside_key_scope", body
+    assert "team-b" in body["error"]["message"] and upstream.llm_requests == []
