@@ -168,7 +168,9 @@ def snippets(
 
 def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
     """How to point curl and the OpenAI, Anthropic and Gemini SDKs at the gateway at
-    `base_url` (no path).
+    `base_url` (no path). The OpenAI base URL is set under both its names: `OPENAI_BASE_URL`
+    (the SDKs') and `OPENAI_API_BASE` (the older one aider, LangChain and Bifrost's setups
+    read).
 
     With `token` (the static bearer token, an OAuth access token, or a stand-in for either)
     each sends `Authorization: Bearer <token>`: the OpenAI SDK does for its API key, the
@@ -195,7 +197,8 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
         Snippet(
             "OpenAI SDK (environment)",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={shlex.quote(key)}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_BASE={openai_url}\n"
+            f"export OPENAI_API_KEY={shlex.quote(key)}",
         ),
         Snippet(
             "OpenAI SDK (Python)",
@@ -237,7 +240,8 @@ def key_snippets(base_url: str, key: str) -> list[Snippet]:
         Snippet(
             "OpenAI SDK",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={quoted}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_BASE={openai_url}\n"
+            f"export OPENAI_API_KEY={quoted}",
         ),
         Snippet(
             "Anthropic SDK",
