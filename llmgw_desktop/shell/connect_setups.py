@@ -14,7 +14,7 @@ import json
 import os
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from llmgw_desktop.ui.connect import (
     SERVER_NAME,
     TOKEN_PLACEHOLDER,
     acp_snippets,
+    claude_desktop_config,
     sdk_snippets,
     snippets,
     stdio_command,
@@ -196,6 +197,18 @@ def _json_client(
     return setup
 
 
+def _claude_desktop(facts: GatewayFacts) -> Setup:
+    """The stdio relay in Claude Desktop's `mcpServers` (its settings file holds local servers
+    only; the relay proves the local user, a locked gateway included)."""
+    json_entry = _json_client("Claude Desktop", claude_desktop_config, ("mcpServers", SERVER_NAME))
+    setup = json_entry(facts)
+    note = (
+        "# Claude Desktop reads this file when it starts: quit it (from its menu, not only its "
+        "window) and open it again."
+    )
+    return replace(setup, lines=[*setup.lines, note])
+
+
 def _neovim(facts: GatewayFacts) -> Setup:
     [lua] = [s.text for s in _acp(facts) if s.client.startswith("Neovim")]
     return Setup(
@@ -215,6 +228,7 @@ CLIENTS: dict[str, Callable[[GatewayFacts], Setup]] = {
     "claude-code": _claude_code,
     "codex": _codex,
     "gemini-cli": _gemini_cli,
+    "claude-desktop": _claude_desktop,
     "cursor": _json_client(
         "Cursor", lambda: _home() / ".cursor" / "mcp.json", ("mcpServers", SERVER_NAME)
     ),
