@@ -58,7 +58,7 @@ def test_connect_prints_the_relay_entry_at_claude_desktops_file(
     assert main(["connect", "claude-desktop"]) == 0
     out = capsys.readouterr().out
     path = home / ".config" / "Claude" / "claude_desktop_config.json"
-    assert f"# In {path}:" in out
+    assert f"# Claude Desktop, in {path}:" in out
     entry = json.loads(out[out.index("{") : out.rindex("}") + 1])
     command = stdio_command()
     assert entry == {"mcpServers": {"llmgw-desktop": {"command": command[0], "args": ["mcp"]}}}

@@ -143,3 +143,14 @@ def test_the_sdk_set_up_names_openai_api_base_beside_openai_base_url(
     out = _printed(capsys, "sdk")
     assert "export OPENAI_BASE_URL=http://127.0.0.1:3333/v1\n" in out
     assert "export OPENAI_API_BASE=http://127.0.0.1:3333/v1\n" in out
+
+
+def test_sdk_names_a_model_that_answers_for_the_first_call(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 64.6: `connect sdk` named no model, so the first call was a guess."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-only")
+    out = _printed(capsys, "sdk")
+    assert "# OpenAI SDK (first call), in Python:" in out
+    assert 'model="claude-opus-4-6"' in out and "print(answer.choices[0].message.content)" in out
+    assert "No openai key was found" in out

@@ -17,36 +17,18 @@ import json
 import os
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.config.settings import Settings
-from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER, answering_of, first_answering
+from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER, answering_of
 from llmgw_desktop.shell.instance import INFO_FILE, lock_is_held
+from llmgw_desktop.ui.connect_setups import GatewayFacts
 
 __all__ = ["ASK_TIMEOUT_S", "GatewayFacts", "gather"]
 
 # The running gateway answers /v1/models from a cache: at once, or it is not answering.
 ASK_TIMEOUT_S = 3.0
-
-
-@dataclass(frozen=True)
-class GatewayFacts:
-    """Where the gateway listens, whether a tool must bring a key, and what answers now."""
-
-    base_url: str  # http://127.0.0.1:3333
-    locked: bool  # a token or OAuth is configured: tools send a key
-    answering: Mapping[str, tuple[str, ...]]  # provider id -> models that answer, preferred first
-    source: str  # where `answering` was learnt: "asked the running gateway", ...
-
-    def model_for(self, vendor: str) -> str | None:
-        """The model a tool made by `vendor` should ask for: None when `vendor`'s own models
-        answer (the tool's default does), else the first model of the first provider that
-        answers, or None when nothing does."""
-        if vendor in self.answering:
-            return None
-        return first_answering(self.answering)
 
 
 def gather(settings: Settings, environ: Mapping[str, str] | None = None) -> GatewayFacts:

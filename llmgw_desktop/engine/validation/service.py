@@ -98,7 +98,7 @@ class ValidationService:
                 `GatewayService.chat`).
         """
         clis = self._discovery.catalog
-        if provider in clis:
+        if provider is not None and provider in clis:
             params = CallParams(prompt=prompt, model=model, create_new_session=True)
             return await self._runner.run(Call(provider, params, principal, meta))
         if self._gateway is not None and (provider is None or self._is_api_provider(provider)):
