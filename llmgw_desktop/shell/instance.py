@@ -14,13 +14,13 @@ import json
 import logging
 import os
 import secrets
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from llmgw_desktop.config.paths import try_lock, unlock
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 
 log = logging.getLogger(__name__)
@@ -255,29 +255,10 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-if sys.platform == "win32":
-    import msvcrt
+def _try_lock(handle: IO[bytes]) -> bool:
+    return try_lock(handle.fileno())
 
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
 
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _unlock(handle: IO[bytes]) -> None:
+    handle.seek(0)
+    unlock(handle.fileno())
