@@ -88,7 +88,7 @@ from llmgw_desktop.engine.recorder.kinds import (
     KIND_EMBEDDING,
     REQUEST_KINDS,
 )
-from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
+from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -483,6 +483,8 @@ class GatewayService:
         """
         route = self._new_route(caller, body.get("model"))
         self._kinds[KIND_COMPLETION] += 1
+        if self.cache is not None:
+            self.cache.pass_over(route, TEXT_COMPLETION)
         try:
             request = fim_request(front, body)
             self._project_access(caller.principal, caller.project)
