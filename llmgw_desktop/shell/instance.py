@@ -114,6 +114,21 @@ class InstanceLock:
         self._handle = None
 
 
+def published(data_dir: Path, wait_s: float = 0.0) -> tuple[str, str] | None:
+    """The base URL and instance token the instance holding `data_dir` published (its
+    `instance.json`), waiting up to `wait_s` for one still starting to publish them; None when
+    there are none. Blocking."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
+            return str(info["url"]), str(info["token"])
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class HandoffResult:
     """What the running instance answered, or why it could not be reached."""
