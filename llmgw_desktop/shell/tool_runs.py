@@ -105,6 +105,15 @@ def _gemini(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str
 _GEMINI_SYSTEM = "GEMINI_CLI_SYSTEM_SETTINGS_PATH"
 
 
+def _grok(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:
+    return _pointed("grok", environment, pointing)
+
+
+def _grok_arguments(pointing: Pointing) -> tuple[str, ...]:
+    """Its model, where one is named: otherwise it takes the first the gateway lists."""
+    return () if pointing.model is None else ("--model", pointing.model)
+
+
 def _codex(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:
     return {**environment, CODEX_KEY_ENV: pointing.key}
 
@@ -168,6 +177,7 @@ TOOLS: dict[str, Tool] = {
     "codex": Tool("Codex", "openai", "codex", _codex, _codex_arguments),
     "gemini": Tool("Gemini CLI", "google", "gemini", _gemini),
     "opencode": Tool("OpenCode", None, "opencode", _opencode),
+    "grok": Tool("Grok", "xai", "grok", _grok, _grok_arguments),
 }
 
 

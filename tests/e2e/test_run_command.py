@@ -22,7 +22,7 @@ import pytest
 
 from tests.child_python import run_ours
 from tests.conftest import free_port
-from tests.contract.offline import CLI_BIN, find_cli, private_home
+from tests.contract.offline import CLI_BIN, PY_CLI_BIN, find_cli, private_home
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import OPENAI_KEY
@@ -201,6 +201,23 @@ async def test_run_gemini_answers_on_the_model_that_answers_with_an_openai_key(
     assert code == 0, err
     assert "FAKE-OK" in out, out + err
     assert {r.body.get("model") for r in upstream.llm_requests} == {"gpt-5.1"}
+
+
+async def test_run_grok_answers_through_the_gateway(
+    openai_only: Desk, upstream: ScriptedUpstream
+) -> None:
+    """xAI's Grok CLI, pointed by its models base URL: its turn is a chat completion through
+    the gateway, on the model that answers here (no xAI key)."""
+    find_cli("grok")
+    env = openai_only.env | {"PATH": os.pathsep.join([str(PY_CLI_BIN), openai_only.env["PATH"]])}
+    desk = Desk(env, openai_only.home, openai_only.port)
+    code, out, err = await desk.run("run", "grok", "--single=say hello")
+    assert code == 0, err
+    assert "FAKE-OK" in out, out + err
+    assert "Grok asks for xai models" in err and "runs on gpt-5.1" in err
+    assert ("/v1/chat/completions", "gpt-5.1") in {
+        (r.path, r.body.get("model")) for r in upstream.llm_requests
+    }
 
 
 async def test_run_opencode_answers_through_the_gateway(

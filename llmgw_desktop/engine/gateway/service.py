@@ -137,10 +137,10 @@ class GatewayService:
         cli: CliBridge,
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
+        project_access: Callable[[str, str | None], None],
+        target_access: Callable[[str, str, str], EngineError | None],
         api_refusal: Callable[[str], str | None] | None = None,
         budgets: SpendGuard | None = None,
-        project_access: Callable[[str, str | None], None] | None = None,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
         prices: PriceBook | None = None,
@@ -168,11 +168,13 @@ class GatewayService:
         self._budgets = budgets or NO_BUDGETS
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
-        self._project_access = project_access or (lambda _principal, _project: None)
+        # Required, as the scope check below: a gateway wired without one fails to start
+        # rather than letting everyone in.
+        self._project_access = project_access
         # (principal, provider, model) -> the refusal when a gateway key's scope leaves that
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
         # and fallbacks are resolved, so none of them leads a key out of its scope.
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
+        self._target_access = target_access
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()

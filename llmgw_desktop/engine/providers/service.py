@@ -48,12 +48,12 @@ class ProvidersService:
         gateway: GatewayService,
         trouble: ProviderTrouble,
         call_health: CallHealth,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
+        target_access: Callable[[str, str, str], EngineError | None],
     ) -> None:
         """`target_access(principal, provider, model)`: the refusal of a gateway key whose
         scope leaves that target out, so a key's model lists show what it may ask for;
         `call_health`, each provider's recent calls (the engine's `provider_health`)."""
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
+        self._target_access = target_access
         self._switches = switches
         self._trouble = trouble
         self._call_health = call_health

@@ -12,6 +12,7 @@ from llmgw_desktop.engine.providers.acp.gateway_env import (
     routed_environment,
     routes_through_gateway,
     tool_environment,
+    tool_own_route,
 )
 
 GATEWAY, KEY = "http://127.0.0.1:4000", "llmgw-acp-key"
@@ -118,7 +119,23 @@ def test_a_tool_run_takes_its_key_as_claude_codes_bearer_and_drops_the_real_one(
         "GOOGLE_GEMINI_BASE_URL": GATEWAY,
         "GEMINI_API_KEY": KEY,
     }
-    assert tool_environment("grok", {}, GATEWAY, KEY) is None
+    # xAI's Grok CLI: its model list and calls from its models base URL, the key a bearer.
+    assert tool_environment("grok", {"GROK_CODE_XAI_API_KEY": "xai-real"}, GATEWAY, KEY) == {
+        "GROK_MODELS_BASE_URL": GATEWAY + "/v1",
+        "XAI_API_KEY": KEY,
+    }
+    assert tool_environment("copilot", {}, GATEWAY, KEY) is None
+
+
+def test_grok_s_own_config_may_send_its_calls_elsewhere(tmp_path: Path) -> None:
+    grok_home = tmp_path / "grok"
+    grok_home.mkdir()
+    environment = {"GROK_HOME": str(grok_home)}
+    assert tool_own_route("grok", environment) is None
+    (grok_home / "config.toml").write_text('[model.grok-build]\napi_key = "xai-own"\n')
+    assert "grok-build its own api_key" in (tool_own_route("grok", environment) or "")
+    (grok_home / "config.toml").write_text('[endpoints]\nmodels_base_url = "https://x"\n')
+    assert "models_base_url" in (tool_own_route("grok", environment) or "")
 
 
 def test_a_cli_the_gateway_runs_itself_never_counts_as_routed_back() -> None:

@@ -72,6 +72,14 @@ _TOOL_ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
         ("ANTHROPIC_API_KEY", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"),
     ),
     "gemini": _GEMINI,
+    # xAI's Grok CLI: its model list and calls from `GROK_MODELS_BASE_URL` (OpenAI's API), the
+    # key as a bearer; the cli-chat-proxy and a second key variable would send them elsewhere.
+    "grok": (
+        "GROK_MODELS_BASE_URL",
+        "/v1",
+        "XAI_API_KEY",
+        ("GROK_CODE_XAI_API_KEY", "GROK_CLI_CHAT_PROXY_BASE_URL", "GROK_MODELS_LIST_URL"),
+    ),
 }
 
 
@@ -170,7 +178,34 @@ _OWN_ROUTES = {
     "qwen": _qwen_own,
     "codex-acp": _codex_own,
 }
-_TOOL_OWN_ROUTES = {"claude": _claude_own, "gemini": _gemini_own}
+
+
+def _grok_own(environment: Mapping[str, str]) -> str | None:
+    """Grok takes a model's own `api_key`, `env_key` or `base_url` in its config over its
+    environment's, and an `[endpoints]` base URL of its own."""
+    folder = environment.get("GROK_HOME")
+    path = (Path(folder) if folder else _home(environment) / ".grok") / "config.toml"
+    try:
+        with path.open("rb") as handle:
+            config = tomllib.loads(handle.read(_MAX_SETTINGS_BYTES).decode("utf-8", "replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    endpoints = config.get("endpoints")
+    if isinstance(endpoints, dict) and endpoints.get("models_base_url"):
+        return f"{path} names its own models_base_url"
+    models = config.get("model")
+    for name, model in models.items() if isinstance(models, dict) else ():
+        own = sorted(
+            k
+            for k in ("api_key", "env_key", "base_url")
+            if isinstance(model, dict) and model.get(k)
+        )
+        if own:
+            return f"{path} gives the model {name} its own {', '.join(own)}"
+    return None
+
+
+_TOOL_OWN_ROUTES = {"claude": _claude_own, "gemini": _gemini_own, "grok": _grok_own}
 
 
 def routed_back(provider: str, gateway_url: str) -> bool:
