@@ -637,6 +637,8 @@ class GatewayService:
                 continue
             answer, failure = await self._balanced(target, plan, decision, ask)
             if answer is not None:
+                # Before its first byte goes out: a stream's row is kept on disk from here.
+                self._records.answer_begins(route.request_id)
                 return answer
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)

@@ -2,9 +2,10 @@
 
 `FlightRecorder` puts each row's start and later fields here as they happen, on the loop and
 without blocking; `RecorderWriter` takes them all at a flush and writes them in one
-transaction. A row's end also goes to the journal at once (`journal.py`): this module gives it
-in the form the store would hold, and keeps that form for the flush to insert, so a finished
-row is redacted and serialised once.
+transaction. A row's end also goes to the journal at once (`journal.py`), and so does the start
+of one whose answer begins to reach its client before it ends (a stream): this module gives
+each in the form the store would hold, and keeps that form for the flush to insert, so a row
+is redacted and serialised once.
 """
 
 from __future__ import annotations
@@ -87,6 +88,23 @@ class PendingRows:
         if new:  # the next flush inserts it as it is now
             self._prepared[record_id] = stored
         return pair_lines(record_id, stored)
+
+    def start_lines(self, record_id: str) -> bytes:
+        """The row's start as the journal keeps it (its insert line) while the store does not
+        hold it yet; b"" once it does. A row not changed since is inserted by the next flush
+        in the form written here."""
+        row = self._new.get(record_id)
+        new = row is not None
+        if row is None:
+            # In a flush not yet committed: a kill now would lose it too.
+            row = self._in_flight.get(record_id)
+        if row is None:
+            return b""
+        stored = {"id": record_id, **ROW_DEFAULTS, **row}
+        store_in_place(stored, self.texts)
+        if new:
+            self._prepared[record_id] = stored
+        return line_of({"insert": stored})
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[PendingBatch]:
