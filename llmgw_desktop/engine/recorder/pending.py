@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from llmgw_desktop.engine.recorder.journal_replay import line_of, pair_lines
+from llmgw_desktop.engine.recorder.journal_replay import line_of, pair_lines, update_line
 from llmgw_desktop.engine.recorder.stored_form import (
     ROW_DEFAULTS,
     BatchRedactor,
@@ -51,6 +51,9 @@ class PendingRows:
         # New rows in stored form as the journal wrote them at their end: the flush inserts
         # these instead of preparing them again (dropped when a row changes after).
         self._prepared: dict[str, dict[str, Any]] = {}
+        # New rows whose start is journaled (`start_lines`): that start in stored form, and
+        # the fields merged since, so the end is journaled without preparing the start again.
+        self._kept: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         """Rows waiting: new ones and those with fields to update."""
@@ -66,6 +69,9 @@ class PendingRows:
         pending = self._new.get(record_id)
         if pending is not None:
             pending.update(fields)
+            kept = self._kept.get(record_id)
+            if kept is not None:
+                kept[1].update(fields)
         else:
             self._updates.setdefault(record_id, {}).update(fields)
 
@@ -82,6 +88,12 @@ class PendingRows:
         if row is None:
             fields = stored_form(self._updates.get(record_id, {}), texts)
             return line_of({"update": record_id, "fields": fields})
+        kept = self._kept.pop(record_id, None) if new else None
+        if kept is not None:  # its insert is journaled: the whole row as an update after it
+            stored, since = kept
+            stored.update(stored_form(since, texts))
+            self._prepared[record_id] = stored
+            return update_line(record_id, stored)
         # The id first, so the row's JSON is the id's pair then the update's fields.
         stored = {"id": record_id, **ROW_DEFAULTS, **row}
         store_in_place(stored, texts)
@@ -93,6 +105,8 @@ class PendingRows:
         """The row's start as the journal keeps it (its insert line) while the store does not
         hold it yet; b"" once it does. A row not changed since is inserted by the next flush
         in the form written here."""
+        if record_id in self._kept:
+            return b""  # journaled already
         row = self._new.get(record_id)
         new = row is not None
         if row is None:
@@ -104,13 +118,14 @@ class PendingRows:
         store_in_place(stored, self.texts)
         if new:
             self._prepared[record_id] = stored
+            self._kept[record_id] = (stored, {})
         return line_of({"insert": stored})
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[PendingBatch]:
         """Everything pending, for one flush; its new rows count as in flight until it ends."""
         batch = PendingBatch(self._new, self._prepared, self._updates, self.texts)
-        self._new, self._prepared, self._updates = {}, {}, {}
+        self._new, self._prepared, self._updates, self._kept = {}, {}, {}, {}
         self.texts = BatchRedactor()
         self._in_flight = batch.new
         try:
@@ -131,3 +146,5 @@ class PendingRows:
         """Forget the rows waiting (the gateway stops and nothing could take them)."""
         self._new.clear()
         self._updates.clear()
+        self._prepared.clear()
+        self._kept.clear()
