@@ -43,6 +43,7 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     _launch,
 )
 from tests.security.test_door_matrix import _all_doors_on, every_knock
+from tests.transports.acp.test_acp_agent_remote import Editor, _turn
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "fakes" / "fake_acp_agent.py"
 LISTED = "http://localhost:5173"
@@ -386,3 +387,35 @@ async def test_no_door_but_the_acp_socket_upgrades_for_a_loopback_page(launch: L
                 assert got.status != 101, (door, path)
                 if door.upgrade:
                     assert got.status == 403, (door, path, got.status)
+
+
+async def test_a_key_given_a_caller_name_goes_under_it_on_the_acp_socket(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    """The same over `/acp`: the editor's `X-Caller` and `clientInfo` name its lane only for a
+    key the operator gave no name."""
+    workspace = tmp_path / "shared"
+    workspace.mkdir()
+    agent = {"command": sys.executable, "args": [str(FAKE_AGENT), "answer"]}
+    async with gateway_starter(loaded) as start:
+        gateway = await start(
+            {
+                "providers.acp": {"opencode-acp": agent},
+                "workspaces.registry": {"shared": str(workspace)},
+                "http.auth_token": PINS_TOKEN,
+                "providers.retry_attempts": 1,
+            }
+        )
+        scope = KeyScope.of(caller="codex")
+        named = await gateway.engine.keys.create(OPERATOR, KeySpec(name="ci", scope=scope))
+        plain = await gateway.engine.keys.create(OPERATOR, KeySpec(name="plain"))
+        url = f"{gateway.base_url}/acp?agent=opencode-acp"
+        async with aiohttp.ClientSession() as http:
+            for secret in (named.secret, plain.secret):
+                headers = {"Authorization": f"Bearer {secret}", "X-Caller": "someone-else"}
+                async with http.ws_connect(url, headers=headers) as socket:
+                    answered = await _turn(Editor(socket), workspace)
+                assert answered["result"]["stopReason"] == "end_turn", answered
+        rows = await gateway.engine.recorder.recent(limit=10)
+    lanes = {(r["owner_principal"], r["caller"]) for r in rows if r["provider"] == "opencode-acp"}
+    assert lanes == {("key:ci", "codex"), ("key:plain", "zed")}, lanes
