@@ -44,6 +44,11 @@ class Principal:
     # The lane its requests are named after, when the credential carries one (a connection
     # key of an agent the gateway runs for an editor: `connection_keys.py`); "" otherwise.
     caller: str = ""
+    # A connection key issued for one job's runs: the job's own token (its routed calls'
+    # refusals are told to it, `agent_callbacks.py`), and the project they count on whatever
+    # the request names; "" and None otherwise.
+    job: str = ""
+    project: str | None = None
 
     @property
     def remote(self) -> bool:

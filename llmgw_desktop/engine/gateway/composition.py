@@ -8,6 +8,7 @@ from collections.abc import Set as AbstractSet
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
@@ -70,6 +71,8 @@ def build_gateway(
     settings: Settings,
     *,
     config: GatewayConfig | None = None,
+    keys: KeyChain | None = None,
+    callbacks: AgentCallbacks,
     runner: CallRunner,
     jobs: JobManager,
     recorder: FlightRecorder,
@@ -87,12 +90,15 @@ def build_gateway(
     events: EventBus | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
-    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
-    `events` hears of each model list read (a key refused there)."""
+    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`, and
+    `keys` to a key chain of it (the engine's, which its calls read too); `callbacks` says
+    which CLI targets' calls come back through the gateway and hears of a budget's refusal of
+    one; `events` hears of each model list read (a key refused there)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
-    keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
+    if keys is None:
+        keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
     upstream = UpstreamClient(
         connect_timeout_s=settings.gateway.connect_timeout_ms / 1000,
         read_timeout_s=settings.gateway.upstream_timeout_ms / 1000,
@@ -136,6 +142,7 @@ def build_gateway(
         bodies=recorder.bodies,
         cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
         guard=guard,
+        callbacks=callbacks,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,
             settings.gateway.remote_passthrough.principals,

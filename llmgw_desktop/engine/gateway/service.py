@@ -29,6 +29,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -141,9 +142,14 @@ class GatewayService:
         bodies: BodyCapture | None = None,
         cache: ResponseCache | None = None,
         balancer: Balancer | None = None,
+        callbacks: AgentCallbacks,
         guard: OutboundGuard | None = None,
     ) -> None:
         self.registry = registry
+        # Which CLI targets' calls would come back through the gateway (a route passes over one
+        # a hard budget refuses), and told each refusal with the credential that asked: an
+        # agent's routed call refused for a budget ends the job it runs for.
+        self._callbacks = callbacks
         # What is known of each target (in flight, latency, quota, cool-downs), and the
         # order each request tries its plan in.
         self.balancer = balancer or Balancer()
@@ -373,6 +379,7 @@ class GatewayService:
             self._records.end_as_answered(route, error, status)
         self._first_refusals.note(caller.caller, route, error, status)
         traced(error, route)
+        self._callbacks.refused(caller.proven, error)
 
     # -- embeddings -------------------------------------------------------------------------
 
@@ -612,7 +619,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNPRICED_OUTCOME))
                 over_budget.append(unpriced)
                 continue
-            unstoppable = self._unmetered(target, caller)
+            unstoppable = await self._unmetered(target, caller)
             if unstoppable is not None:
                 # Passed over like an unpriced one: a fallback that stops at its hold may serve.
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
@@ -724,12 +731,12 @@ class GatewayService:
             return refusal
         return None
 
-    def _unmetered(self, target: Target, caller: CallerInfo) -> EngineError | None:
-        """The refusal of a hard budget covering a CLI target the gateway could not stop at its
-        hold, else None."""
+    async def _unmetered(self, target: Target, caller: CallerInfo) -> EngineError | None:
+        """The refusal of a hard budget under which a CLI target's job could not be counted as
+        it runs (its model calls would not come back through the gateway), else None."""
         if target.kind != "cli":
             return None
-        found = cli_unmetered(target, self._prices, self.registry.config.catalog)
+        found = await cli_unmetered(target, caller, self.registry.config.catalog, self._callbacks)
         if found is None:
             return None
         engine_id, why = found
