@@ -24,7 +24,9 @@ with its documented lag.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +37,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.jobs.model import JobView
+from llmgw_desktop.engine.providers.acp.gateway_env import RoutePointing, pointed_environment
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -50,7 +53,7 @@ from tests.fakes.upstream import (
 from tests.fakes.upstream import anthropic as anthropic_fake
 from tests.fakes.upstream.script import secret_digests
 from tests.gateways import gateway_starter
-from tests.security.test_budget_cli_jobs import _ended, _row
+from tests.security.test_budget_cli_jobs import JOB_TIMEOUT_S, _ended, _row
 
 pytestmark = pytest.mark.contract
 
@@ -266,11 +269,23 @@ async def test_a_managed_configuration_keeps_opencode_off_the_route(
     assert getattr(refused.value, "code", None) == "budget_exceeded", refused.value
     assert "managed configuration" in str(refused.value), str(refused.value)
     assert upstream.llm_requests == []
-    # Accepted by the operator, the same job runs on its own route: the managed file's.
-    async with _gateway(loaded, HARD, **{"providers.unmetered_clis": ["opencode"]}) as gateway:
-        view, _, _ = await _run(gateway, "say hello")
-    assert view.error is None, view.error
+    # The real OpenCode, pointed as a routed job is (at an address where nothing listens),
+    # calls where its managed configuration says.
+    pointed = pointed_environment(
+        "opencode", os.environ, RoutePointing("http://127.0.0.1:9", "llmgw-acp-x", ("anthropic",))
+    )
+    opencode = await asyncio.create_subprocess_exec(
+        find_cli("opencode"),
+        *("run", "--format", "json", "--model", MODEL, "--dir", str(tmp_path)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=pointed,
+        cwd=tmp_path,
+    )
+    await asyncio.wait_for(opencode.communicate(b"say hello"), JOB_TIMEOUT_S)
     managed_key = secret_digests({"x-api-key": "sk-ant-managed"})["x-api-key"]
+    assert upstream.llm_requests, "the managed configuration's endpoint was not called"
     assert {r.secrets.get("x-api-key") for r in upstream.llm_requests} == {managed_key}
 
 
@@ -283,8 +298,8 @@ async def _accepted(
     hard: float = HARD,
     working_dir: Path | None = None,
 ) -> tuple[JobView, dict[str, Any], float]:
-    """A job of OpenCode that cannot be routed (the gateway holds no Anthropic key; OpenCode
-    has its own, in its user configuration), accepted by the operator: held as one call."""
+    """A job of OpenCode the operator accepts: on its own login (its user configuration's
+    key), held as one call."""
     _script(upstream)
     accepted = {"providers.unmetered_clis": ["opencode"]}
     async with _gateway(loaded, hard, **accepted) as gateway:
@@ -297,14 +312,12 @@ async def test_an_accepted_opencode_is_stopped_by_the_step_costs_it_prints(
     upstream: ScriptedUpstream,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Accepted where it cannot be routed, OpenCode runs on its own login, held as one call
-    and stopped by the gateway
+    """Accepted, OpenCode runs on its own login, held as one call and stopped by the gateway
     once the step costs it prints would pass the hold (about $0.96 here; each step about
     $0.30). It may have sent more steps by then (the count lags the upstream's bill by as many
     steps as the reader lags): the operator accepted that it may pass a hard budget."""
     find_cli("opencode")
     monkeypatch.setattr(anthropic_fake, "ANTHROPIC_INPUT_TOKENS", STEP_TOKENS)
-    monkeypatch.delenv("ANTHROPIC_API_KEY")
     view, row, spent = await _accepted(loaded, upstream)
     assert _steps(upstream) < STEPS, (view.state, view.error)
     assert view.error is not None and view.error["code"] == "budget_exceeded", view.error
@@ -337,7 +350,6 @@ async def test_an_accepted_opencode_pricing_its_steps_at_nothing_is_still_stoppe
     at no less than the gateway's price of the tokens OpenCode says it used (finding 73)."""
     find_cli("opencode")
     monkeypatch.setattr(anthropic_fake, "ANTHROPIC_INPUT_TOKENS", STEP_TOKENS)
-    monkeypatch.delenv("ANTHROPIC_API_KEY")
     view, row, spent = await _accepted(loaded, upstream, working_dir=_priced_at_nothing(tmp_path))
     assert _steps(upstream) < STEPS, (view.state, view.error)
     assert view.error is not None and view.error["code"] == "budget_exceeded", view.error
@@ -350,11 +362,9 @@ async def test_an_accepted_opencode_pricing_its_steps_at_nothing_is_counted_at_t
     loaded: LoadedSettings,
     offline: Path,  # noqa: F811
     upstream: ScriptedUpstream,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     find_cli("opencode")
-    monkeypatch.delenv("ANTHROPIC_API_KEY")
     view, row, spent = await _accepted(loaded, upstream, 50.0, _priced_at_nothing(tmp_path))
     assert view.error is None, view.error
     assert "done" in (view.result or {}).get("text", ""), view.result

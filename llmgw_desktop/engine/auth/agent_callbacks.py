@@ -15,8 +15,9 @@ Which runs are pointed (`AgentCallbacks.choose`):
   CLI had sent before its last one was counted. The gateway's key for the CLI's vendor pays
   (OpenCode: the vendor its model names); where the gateway has none, or the CLI's own settings
   choose another route, or the door is not open, `RouteChoice.why_not` says so and the job is
-  refused as one the gateway cannot meter (`calls/cli_spend.unmetered`). Without a hard budget
-  a CLI's job runs on the CLI's own login, as the person set it up.
+  refused as one the gateway cannot meter (`calls/cli_spend.unmetered`). Without a hard budget,
+  or where the operator accepts that the CLI may pass one (`providers.unmetered_clis`), a CLI's
+  job runs on the CLI's own login, as the person set it up.
 
 Before the HTTP door is bound (a gateway with no door), or for a call whose credential the front
 door did not pass (a desk retry of a remote caller's job), there is nowhere to call back as the
@@ -41,7 +42,6 @@ from llmgw_desktop.engine.providers.acp.gateway_env import (
     ROUTES,
     RoutePointing,
     own_route,
-    routed_back,
     vendor_of,
 )
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer
@@ -97,6 +97,9 @@ class RunFor:
     peer: AcpPeer | None = None
     acp: bool = False
     executable: str | None = None  # the program that will run, once located
+    # The operator accepts that this CLI may pass a hard budget (`providers.unmetered_clis`):
+    # it runs on its own login, as it was set up.
+    accepted: bool = False
 
 
 def loopback_url(host: str, port: int) -> str:
@@ -129,24 +132,16 @@ class AgentCallbacks:
             return proven
         return LOCAL_CALLER if principal == LOCAL else None
 
-    def routes(self, provider: str, peer: AcpPeer | None, principal: Principal | None) -> bool:
-        """Whether an ACP agent's run of `provider` has its model calls come back through the
-        gateway (blocking I/O: its settings are small files)."""
-        if peer is not None:
-            return routed_back(provider, peer.gateway_url)
-        return principal is not None and routed_back(provider, self.url)
-
     async def choose(self, run: RunFor) -> RouteChoice:
         """Whether `run`'s model calls come back through the gateway: an ACP agent's wherever
-        they can, a CLI's under a hard budget covering the call (`why_not` where they cannot).
-        Blocking I/O: the agent's settings are small files."""
-        if run.acp:
-            return RouteChoice(self.routes(run.provider, run.peer, run.principal))
-        if not self._covered(run.who, run.caller, run.project):
-            return RouteChoice(False)  # no hard budget: the CLI's own login, as set up
+        they can, a CLI's under a hard budget covering the call; `why_not` where they cannot
+        (for the refusal of a job a hard budget covers)."""
+        if not run.acp and (run.accepted or not self._covered(run.who, run.caller, run.project)):
+            return RouteChoice(False)  # the CLI's own login, as set up
+        # Off the loop: the agent's own settings are files.
         why = await asyncio.to_thread(self._why_not_pointable, run)
-        if why is not None:
-            return RouteChoice(False, why)
+        if why is not None or run.acp:
+            return RouteChoice(why is None, why)
         vendors = tuple([v for v in _VENDORS if await self._keyed(v, run.project)])
         wanted = vendor_of(run.provider, run.model)
         if wanted is None:
@@ -156,19 +151,19 @@ class AgentCallbacks:
         return RouteChoice(True, vendors=vendors)
 
     def _why_not_pointable(self, run: RunFor) -> str | None:
-        """Why `run`'s CLI cannot be pointed at the gateway at all, or None."""
+        """Why `run`'s agent cannot be pointed at the gateway at all, or None (blocking I/O)."""
         route = ROUTES.get(run.provider)
         if route is None:
             return "the gateway cannot point its model calls at itself"
         program = (run.executable or "").replace("\\", "/").rsplit("/", 1)[-1]
         if route.binary and run.executable is not None and not program.startswith(route.binary):
             return f"{program} cannot be pointed at the gateway"
-        if run.principal is None:
+        if run.peer is None and run.principal is None:
             return (
                 "this call carries no credential its model calls could stand for (a retry from "
                 "the desk of another caller's job)"
             )
-        if not self.url:
+        if not (self.url if run.peer is None else run.peer.gateway_url):
             return "the gateway's HTTP door is not open for its model calls to come back through"
         elsewhere = own_route(run.provider)
         if elsewhere is not None:

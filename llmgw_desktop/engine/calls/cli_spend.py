@@ -11,13 +11,13 @@ for the CLI's vendor pays (`auth/agent_callbacks.py` chooses). A job that cannot
 vendor, no door) is refused before anything is spawned (`unmetered`), unless the operator
 accepted that the CLI may pass a hard budget (`providers.unmetered_clis`).
 
-An accepted CLI runs on its own login, held as one call: at its model's price and maximum
-output (`budgets/holds.py`; a CLI that reports its own cost, Claude Code, called with no model
-or with an alias the price table does not know, at the dearest model of its family,
-`ProviderInfo.model_family`, `PriceBook.dearest`). One that can stop itself at a spend (Claude
-Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`) and stops at the
-first turn past them; OpenCode is stopped by the gateway once the step costs it prints reach
-them (`providers/invoke.py`), which it reads only after OpenCode has sent its next call.
+A CLI the operator accepts runs on its own login, as before, held as one call: at its model's
+price and maximum output (`budgets/holds.py`; a CLI that reports its own cost, Claude Code,
+called with no model or with an alias the price table does not know, at the dearest model of
+its family, `ProviderInfo.model_family`, `PriceBook.dearest`). One that can stop itself at a
+spend (Claude Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`) and
+stops at the first turn past them; OpenCode is stopped by the gateway once the step costs it
+prints reach them (`providers/invoke.py`), which it reads only after it has sent its next call.
 
 A held job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed)
 ran the CLI, which called the vendor until then: its row is counted at what was held for it,
@@ -82,6 +82,7 @@ def run_for(
         meta.acp_peer,
         acp=catalog.info(provider).speaks_acp,
         executable=executable,
+        accepted=provider in catalog.unmetered_accepted,
     )
 
 

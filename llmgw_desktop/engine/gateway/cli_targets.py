@@ -52,6 +52,7 @@ async def cli_unmetered(
         caller.caller,
         caller.project,
         acp=catalog.info(engine_id).speaks_acp,
+        accepted=engine_id in catalog.unmetered_accepted,
     )
     why = unmetered(catalog, engine_id, route=await callbacks.choose(run))
     return None if why is None else (engine_id, why)

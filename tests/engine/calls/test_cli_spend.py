@@ -206,11 +206,13 @@ async def test_an_acp_agent_is_routed_wherever_it_can_be_as_before() -> None:
         choice = await callbacks.choose(_cli(agent, peer=peer, acp=True))
         assert choice.routed is routed, agent
     # From any other door once the gateway's door is bound, as the caller it stands for.
-    assert not callbacks.routes("claude-acp", None, LOCAL_CALLER)
+    local = _cli("claude-acp", acp=True)
+    assert not (await callbacks.choose(local)).routed
     callbacks.url = "http://127.0.0.1:1"
-    assert callbacks.routes("claude-acp", None, LOCAL_CALLER)
-    assert not callbacks.routes("claude-acp", None, None)  # no credential to stand for
-    assert not callbacks.routes("opencode-acp", None, LOCAL_CALLER)
+    assert (await callbacks.choose(local)).routed
+    nobody = RunFor("claude-acp", None, "key:remote", None, "lane", None, acp=True)
+    assert "no credential" in ((await callbacks.choose(nobody)).why_not or "")
+    assert not (await callbacks.choose(_cli("opencode-acp", acp=True))).routed
 
 
 async def _never_asked(_question: Any) -> bool:

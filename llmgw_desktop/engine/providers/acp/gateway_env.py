@@ -49,8 +49,6 @@ __all__ = [
     "own_route",
     "pointed_arguments",
     "pointed_environment",
-    "routed_back",
-    "routes_through_gateway",
     "tool_environment",
     "tool_own_route",
     "vendor_of",
@@ -313,18 +311,6 @@ def own_route(provider: str, environment: Mapping[str, str] | None = None) -> st
     if route is None or route.own is None:
         return None
     return route.own(os.environ if environment is None else environment)
-
-
-def routes_through_gateway(provider: str) -> bool:
-    """Whether the gateway knows how to point `provider`'s model calls at itself, and the
-    operator's own settings of it do not send them elsewhere (blocking I/O: small files)."""
-    return provider in ROUTES and own_route(provider) is None
-
-
-def routed_back(provider: str, gateway_url: str) -> bool:
-    """Whether a run of `provider` whose gateway door is `gateway_url` ("": none) can have its
-    model calls come back through the gateway."""
-    return bool(gateway_url) and routes_through_gateway(provider)
 
 
 def vendor_of(provider: str, model: str | None) -> str | None:
