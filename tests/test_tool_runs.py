@@ -29,6 +29,14 @@ def test_claude_code_is_told_the_model_for_its_main_and_small_calls(tmp_path: Pa
     assert "ANTHROPIC_MODEL" not in tool.environment({}, _pointing(tmp_path, None))
 
 
+def test_grok_is_pointed_by_its_models_base_url_and_told_the_model(tmp_path: Path) -> None:
+    tool = tool_for("grok")
+    env = tool.environment({"XAI_API_KEY": "xai-real"}, _pointing(tmp_path))
+    assert env == {"GROK_MODELS_BASE_URL": GATEWAY + "/v1", "XAI_API_KEY": "llmgw-local"}
+    assert tool.arguments(_pointing(tmp_path)) == ("--model", "gpt-5.1")
+    assert tool.arguments(_pointing(tmp_path, None)) == ()
+
+
 def test_codex_gets_the_gateway_as_its_provider_for_this_run_only(tmp_path: Path) -> None:
     tool = tool_for("codex")
     arguments = tool.arguments(_pointing(tmp_path))

@@ -118,6 +118,12 @@ class ApiProviderSpec:
     api_version: str = ""  # Azure ("v1", or a dated version for the deployment URLs)
     # Azure: deployment -> the model it serves (for prices and capabilities).
     deployments: tuple[tuple[str, str], ...] = ()
+    # The cloud's own guardrail, attached to every request it generates from: a Bedrock
+    # guardrail (id or ARN, and version) on Converse; an Azure OpenAI content filter
+    # configuration by name (`x-policy-id`). Empty: the account's own defaults.
+    guardrail: str = ""
+    guardrail_version: str = ""
+    content_filter: str = ""
     # Models sent in another dialect than `dialect`, by glob (Vertex's Claude models speak
     # Anthropic Messages through rawPredict).
     model_dialects: tuple[tuple[str, str], ...] = ()

@@ -117,6 +117,7 @@ from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBE
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
 from llmgw_desktop.engine.gateway.http_client.sse import SseParser as SseParser
+from llmgw_desktop.engine.gateway.key_refusal import VAULT_PLACES as VAULT_PLACES
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_to_openai
@@ -143,6 +144,7 @@ from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
 from llmgw_desktop.engine.guard.desk import GUARD_ANSWERS as GUARD_ANSWERS
 from llmgw_desktop.engine.guard.desk import SecretQuestion as SecretQuestion
 from llmgw_desktop.engine.guard.desk import SecretQuestions as SecretQuestions
+from llmgw_desktop.engine.guard.rules import RULE_KIND as RULE_KIND
 from llmgw_desktop.engine.guard.stats import GuardCount as GuardCount
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob
@@ -174,10 +176,13 @@ from llmgw_desktop.engine.providers.acp.gateway_env import tool_environment as t
 from llmgw_desktop.engine.providers.acp.gateway_env import tool_own_route as tool_own_route
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
+from llmgw_desktop.engine.providers.answering import Answering as Answering
+from llmgw_desktop.engine.providers.answering import AnsweringChanged as AnsweringChanged
 from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
+from llmgw_desktop.engine.providers.health import NO_PROVIDER as NO_PROVIDER
 from llmgw_desktop.engine.providers.health import RESTING_SOURCE as RESTING_SOURCE
 from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHealth
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
@@ -225,6 +230,7 @@ from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
 from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins import PinsFileDamaged as PinsFileDamaged
 from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
 from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
 from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file

@@ -53,6 +53,7 @@ from llmgw_desktop.engine.metrics import (
 )
 from llmgw_desktop.engine.own_secrets import remember_own_secrets
 from llmgw_desktop.engine.providers.accounts import CliAccounts
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -302,8 +303,9 @@ class Engine:
     def _upstream_servers(self, settings: Settings) -> UpstreamServers:
         """The user's own MCP servers, offered on /mcp beside ours (none start until used)."""
         mcp = settings.mcp
+        servers = parse_servers(mcp.servers)
         return UpstreamServers(
-            parse_servers(mcp.servers),
+            servers,
             lifeline=self.lifeline,
             tasks=self.tasks,
             secret=self._vault_secret,
@@ -322,6 +324,9 @@ class Engine:
                 settings.data_path / PINS_FILE,
                 enabled=mcp.pin_tools,
                 withhold_flagged=mcp.withhold_flagged_tools,
+                withhold_flagged_remote=mcp.withhold_flagged_tools_from_remote,
+                servers=servers,
+                events=self.events,
             ),
         )
 
@@ -420,6 +425,7 @@ class Engine:
             prices=self.prices,
             guard=self.guard,
             events=self.events,
+            tasks=self.tasks,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)
@@ -470,6 +476,11 @@ class Engine:
             ),
             call_health=self.provider_health,
             target_access=self.keys.target_refusal,
+        )
+        # Whether anything can answer a call: the one fact the window, /health and the banner
+        # read.
+        self.answering = AnsweringWatch(
+            self.providers.read_answering, self.events, before=self.providers.read_due_lists
         )
         # Each installed CLI's login, from its own files (read-only, offline).
         self.cli_accounts = CliAccounts(
@@ -526,6 +537,7 @@ class Engine:
             upstream_mcp=self.upstream_mcp,
             telemetry=self.telemetry,
             upkeep=self.upkeep,
+            answering=self.answering,
             events=self.events,
             clock=clock,
         )
@@ -543,7 +555,9 @@ class Engine:
             tasks=self.tasks,
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
+            answering=self.answering,
             response_cache=self.gateway.cache,
+            semantic_cache=self.gateway.semantic,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:

@@ -169,6 +169,12 @@ class ErrorCode(StrEnum):
         "The outbound guard found a secret in the request (its kind and where are named, never "
         "its value) and `guard.secrets` blocks it for this provider or key; nothing was sent.",
     )
+    GUARD_RULE_MATCHED = (
+        "guard_rule_matched",
+        400,
+        "A rule of the operator's (`guard.rules`) matched the request (the rule and where are "
+        "named) and blocks it for this provider or key; nothing was sent.",
+    )
     REQUEST_UNSCANNED = (
         "request_unscanned",
         413,
@@ -224,7 +230,8 @@ class ErrorCode(StrEnum):
     UPSTREAM_TOOL_WITHHELD = (
         "upstream_tool_withheld",
         403,
-        "An MCP server's tool changed since it was pinned (or is flagged while "
+        "An MCP server's tool changed since it was pinned, came after its tools were approved, "
+        "or is flagged (withheld from remote callers, or from everyone while "
         "`mcp.withhold_flagged_tools` is on): approve it on the MCP servers page or with "
         "`llmgw-desktop mcp-servers approve NAME`.",
     )

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ import pytest
 
 from tests.child_python import run_ours
 from tests.conftest import free_port
-from tests.contract.offline import CLI_BIN, find_cli, private_home
+from tests.contract.offline import CLI_BIN, PY_CLI_BIN, find_cli, private_home
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import OPENAI_KEY
@@ -203,6 +204,23 @@ async def test_run_gemini_answers_on_the_model_that_answers_with_an_openai_key(
     assert {r.body.get("model") for r in upstream.llm_requests} == {"gpt-5.1"}
 
 
+async def test_run_grok_answers_through_the_gateway(
+    openai_only: Desk, upstream: ScriptedUpstream
+) -> None:
+    """xAI's Grok CLI, pointed by its models base URL: its turn is a chat completion through
+    the gateway, on the model that answers here (no xAI key)."""
+    find_cli("grok")
+    env = openai_only.env | {"PATH": os.pathsep.join([str(PY_CLI_BIN), openai_only.env["PATH"]])}
+    desk = Desk(env, openai_only.home, openai_only.port)
+    code, out, err = await desk.run("run", "grok", "--single=say hello")
+    assert code == 0, err
+    assert "FAKE-OK" in out, out + err
+    assert "Grok asks for xai models" in err and "runs on gpt-5.1" in err
+    assert ("/v1/chat/completions", "gpt-5.1") in {
+        (r.path, r.body.get("model")) for r in upstream.llm_requests
+    }
+
+
 async def test_run_opencode_answers_through_the_gateway(
     openai_only: Desk, upstream: ScriptedUpstream
 ) -> None:
@@ -236,3 +254,16 @@ async def test_a_sigterm_sent_to_run_reaches_the_tool_whose_exit_code_comes_back
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_sigterm_that_comes_before_the_tool_exists_is_sent_on_once_it_does() -> None:
+    """The race CI met: a SIGTERM between the tool's start and the handlers' ended `run` and
+    left the tool orphaned, holding the terminal. The handlers now come first; a signal that
+    arrives before the tool exists is kept and sent on when it starts."""
+    from llmgw_desktop.shell.tool_runs import _passed_on
+
+    with _passed_on() as started:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled here: this test process lives on
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        started(process)
+        assert process.wait(timeout=20) == -signal.SIGTERM

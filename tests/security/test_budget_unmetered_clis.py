@@ -6,10 +6,10 @@ CLIs say what a run cost only when it ends, if at all (a real Codex job held at 
 $5.00 hard budget ran all eleven turns a prompted model asked for: $5.49). Claude Code stops
 itself at a spend, and the gateway stopped OpenCode by the step costs it prints, but both stops
 come after the CLI has sent its next call. Under a hard budget covering it, a job of Claude
-Code, Codex, Gemini CLI or OpenCode now has its model calls pointed back at the gateway (a
+Code, Codex, Gemini CLI, Grok or OpenCode now has its model calls pointed back at the gateway (a
 connection key standing for the caller; the gateway's key for the CLI's vendor pays): each
 call is held and counted before it is sent, the first the budget has no room for is refused,
-and the job ends `budget_exceeded`. A job that cannot be routed so (grok, Copilot, Mistral Vibe,
+and the job ends `budget_exceeded`. A job that cannot be routed so (Copilot, Mistral Vibe,
 a CLI whose vendor the gateway holds no key for) is refused before anything is spawned
 (`reason: "unmetered_cli"`, naming the CLI, why, and the ways out), on the MCP tools and the
 HTTP bridge alike, and a route passes such a target over for its fallback. The operator may
@@ -61,6 +61,7 @@ MODELS = {
     "claude": "claude-haiku-4-5",
     "opencode": "anthropic/claude-sonnet-4-5",
     "grok": "grok-4",
+    "copilot": "gpt-5",
 }
 # The tool each CLI's own turns offer (its side calls offer none), and a harmless call of it.
 TOOL_LOOPS = {
@@ -190,7 +191,7 @@ async def test_a_routed_job_with_room_runs_to_its_answer(
 
 
 @pytest.mark.parametrize("budget", [DOLLARS, TOKENS], ids=["usd", "tokens"])
-@pytest.mark.parametrize("provider", ["codex", "grok"])
+@pytest.mark.parametrize("provider", ["codex", "grok", "copilot"])
 async def test_a_cli_whose_calls_cannot_come_back_is_refused_before_it_is_spawned(
     provider: str,
     budget: dict[str, Any],
@@ -198,17 +199,18 @@ async def test_a_cli_whose_calls_cannot_come_back_is_refused_before_it_is_spawne
     upstream: ScriptedUpstream,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """grok cannot be pointed at the gateway; Codex can, but the gateway here holds no OpenAI
-    key to make its calls with."""
+    """Copilot cannot be pointed at the gateway; Codex and grok can, but the gateway here holds
+    no OpenAI or xAI key to make their calls with."""
     require(provider)
     monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("XAI_API_KEY", raising=False)
     gateway, clis = await start_recording({"budgets": [budget]})
     arguments = {"prompt": "keep going", "model": MODELS[provider]}
     sync = await _mcp(gateway, f"{provider}_request", arguments)
     job = await _mcp(gateway, f"{provider}_request_async", arguments)
     status, http = await _chat(gateway, f"{provider}-cli/{MODELS[provider]}")
     jobs = await gateway.engine.jobs.list_jobs("local")
-    why = "no openai key" if provider == "codex" else "cannot point its model calls"
+    why = {"codex": "no openai key", "grok": "no xai key"}.get(provider, "cannot point its model")
     for refused in (sync, job):
         assert refused["isError"], refused
         error = refused["error"]

@@ -51,7 +51,7 @@ __all__ = ["AgentCallbacks", "Callback", "RouteChoice", "RunFor", "loopback_url"
 _WILDCARD_V4 = ("", "0.0.0.0", "127.0.0.1", "localhost")  # noqa: S104 - names, not a bind
 _WILDCARD_V6 = ("::", "::1")
 # The gateway's API providers a routed CLI can be paid by, in the order OpenCode is offered them.
-_VENDORS = ("anthropic", "openai", "google")
+_VENDORS = ("anthropic", "openai", "google", "xai")
 
 # (principal, caller, project) -> whether a hard budget covers such a call.
 Covered = Callable[[str, str, "str | None"], bool]

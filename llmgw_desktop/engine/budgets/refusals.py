@@ -245,7 +245,7 @@ def unmetered_refusal(budget: Budget, provider: str, why: str) -> BudgetExceeded
         f"budget cannot count this job: the {format_amount(budget.unit, budget.hard or 0.0)} "
         f"{budget.period} hard budget of {budget.label} covers it, and {why}; it was not "
         "started. To proceed, use a CLI whose model calls the gateway can count as they are "
-        "made (Claude Code, Codex, Gemini CLI or OpenCode, where the gateway holds a key for "
+        "made (Claude Code, Codex, Gemini CLI, Grok or OpenCode, where the gateway holds a key for "
         "its vendor), ask an API model through the gateway, or ask the operator to accept that "
         f"{provider} may pass a hard budget by what one run costs "
         f'(providers.unmetered_clis = ["{provider}"] in config.toml).',

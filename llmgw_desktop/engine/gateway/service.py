@@ -63,7 +63,13 @@ from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
-from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.router import (
+    ModelRegistry,
+    Plan,
+    Target,
+    pin_caller,
+    plan_request,
+)
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
@@ -84,6 +90,7 @@ from llmgw_desktop.engine.recorder.kinds import (
     REQUEST_KINDS,
 )
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
+from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -132,10 +139,10 @@ class GatewayService:
         cli: CliBridge,
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
+        project_access: Callable[[str, str | None], None],
+        target_access: Callable[[str, str, str], EngineError | None],
         api_refusal: Callable[[str], str | None] | None = None,
         budgets: SpendGuard | None = None,
-        project_access: Callable[[str, str | None], None] | None = None,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
         prices: PriceBook | None = None,
@@ -144,12 +151,15 @@ class GatewayService:
         balancer: Balancer | None = None,
         callbacks: AgentCallbacks,
         guard: OutboundGuard | None = None,
+        tasks: TaskSupervisor | None = None,
     ) -> None:
         self.registry = registry
         # Which CLI targets' calls would come back through the gateway (a route passes over one
         # a hard budget refuses), and told each refusal with the credential that asked: an
         # agent's routed call refused for a budget ends the job it runs for.
         self._callbacks = callbacks
+        # The gateway's own background work (the semantic cache's embeddings).
+        self._tasks = tasks or TaskSupervisor()
         # What is known of each target (in flight, latency, quota, cool-downs), and the
         # order each request tries its plan in.
         self.balancer = balancer or Balancer()
@@ -168,11 +178,13 @@ class GatewayService:
         self._budgets = budgets or NO_BUDGETS
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
-        self._project_access = project_access or (lambda _principal, _project: None)
+        # Required, as the scope check below: a gateway wired without one fails to start
+        # rather than letting everyone in.
+        self._project_access = project_access
         # (principal, provider, model) -> the refusal when a gateway key's scope leaves that
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
         # and fallbacks are resolved, so none of them leads a key out of its scope.
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
+        self._target_access = target_access
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
@@ -187,28 +199,9 @@ class GatewayService:
         self._records = RequestRecords(
             recorder, self._prices, self._telemetry, catalog=registry.config.catalog
         )
-        self._api = ApiTargets(
-            registry=registry,
-            keys=keys,
-            upstream=upstream,
-            # API provider id -> None when the user's switches let it run, else the attempt
-            # outcome saying why not ("disabled": switched off, "paused": every provider is).
-            api_refusal=api_refusal or (lambda _provider: None),
-            budgets=self._budgets,
-            remote=self._remote,
-            telemetry=self._telemetry,
-            prices=self._prices,
-            answers=AnswerRelay(
-                upstream=upstream,
-                telemetry=self._telemetry,
-                remote=self._remote,
-                records=self._records,
-            ),
-            records=self._records,
-            cache=cache,
-            balancer=self.balancer,
-            semantic=self._semantic_cache(cache),
-        )
+        # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
+        self.semantic = self._semantic_cache(cache)
+        self._api = self._api_targets(api_refusal, cache)
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
         # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
@@ -220,6 +213,33 @@ class GatewayService:
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions, self._embeddings = self._api_only_kinds(cache)
+
+    def _api_targets(
+        self, api_refusal: Callable[[str], str | None] | None, cache: ResponseCache | None
+    ) -> ApiTargets:
+        """The API targets a request's plan asks, wired to this service's parts."""
+        return ApiTargets(
+            registry=self.registry,
+            keys=self.keys,
+            upstream=self.upstream,
+            # API provider id -> None when the user's switches let it run, else the attempt
+            # outcome saying why not ("disabled": switched off, "paused": every provider is).
+            api_refusal=api_refusal or (lambda _provider: None),
+            budgets=self._budgets,
+            remote=self._remote,
+            telemetry=self._telemetry,
+            prices=self._prices,
+            answers=AnswerRelay(
+                upstream=self.upstream,
+                telemetry=self._telemetry,
+                remote=self._remote,
+                records=self._records,
+            ),
+            records=self._records,
+            cache=cache,
+            balancer=self.balancer,
+            semantic=self.semantic,
+        )
 
     def _api_only_kinds(
         self, cache: ResponseCache | None
@@ -255,7 +275,13 @@ class GatewayService:
                 "only exact repeats are answered from the cache"
             )
             return None
-        return SemanticCache(cache, self.embed, cache.settings)
+        return SemanticCache(
+            cache,
+            self.embed,
+            cache.settings,
+            tasks=self._tasks,
+            balancing=self.balancer.settings,
+        )
 
     def route_views(self) -> list[RouteView]:
         """Each configured route that lists targets, with each target's weight, share of the
@@ -593,12 +619,17 @@ class GatewayService:
         """
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(self.registry, requested, caller=caller.caller)
+        pinned_as = pin_caller(caller.principal, caller.caller, caller.proven)
+        plan = plan_request(self.registry, requested, caller=pinned_as)
         if plan.small_target and small is not None and small():
-            plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
+            plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
         ordered = self._balancer.order(
-            plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
+            plan,
+            principal=caller.principal,
+            caller=caller.caller,
+            tokens=tokens,
+            cost=cost or _unpriced_cost,
         )
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -631,7 +662,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
                 over_budget.append(decision.refusal)
                 continue
-            answer, failure = await self._balanced(target, plan, decision, ask)
+            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
@@ -658,11 +689,12 @@ class GatewayService:
         plan: Plan,
         decision: Decision,
         ask: _Ask[_Answer],
+        principal: str,
     ) -> _Asked[_Answer]:
-        """`ask` one target (as the guard's `decision` lets it be sent), counted in flight
-        until its answer ends (a stream's when its chunks do); what it teaches the balancer
-        (an answer, a failure) on the way."""
-        flight = self._balancer.began(target)
+        """`ask` one target for `principal` (as the guard's `decision` lets it be sent),
+        counted in flight until its answer ends (a stream's when its chunks do); what it
+        teaches the balancer (an answer, a failure, and whose) on the way."""
+        flight = self._balancer.began(target, principal)
         started = time.perf_counter()
         try:
             answer, failure = await ask(target, plan, decision)
@@ -672,10 +704,16 @@ class GatewayService:
         if answer is None:
             flight.release()
             if isinstance(failure, UpstreamFailure):
-                self._balancer.failed(target, failure.outcome, failure.retry_after_s)
+                self._balancer.failed(
+                    target,
+                    failure.outcome,
+                    failure.retry_after_s,
+                    principal=principal,
+                    body=failure.body_digest,
+                )
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
-            self._balancer.answered(target, time.perf_counter() - started, {})
+            self._balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
         self._balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]

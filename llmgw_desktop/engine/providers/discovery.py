@@ -109,9 +109,11 @@ class Discovery:
         return found
 
     def executable(self, provider: str) -> str | None:
-        """The full path of the provider's CLI, or None. Looks in cli_path, then PATH."""
+        """The full path of the provider's CLI, or None. Looks in cli_path, then PATH, then
+        where its vendor's installer puts it."""
         info = self.catalog.info(provider)
-        path = os.pathsep.join([*self._search_path, os.environ.get("PATH", "")])
+        homes = [str(Path(d).expanduser()) for d in info.home_dirs]
+        path = os.pathsep.join([*self._search_path, os.environ.get("PATH", ""), *homes])
         for binary in info.binaries:
             found = shutil.which(binary, path=path)
             if found:
@@ -136,6 +138,9 @@ class Discovery:
             fresh = await asyncio.gather(*(self._check(self.catalog.info(p)) for p in stale))
             for status in fresh:
                 self._versions[status.provider] = (self._clock(), status)
+                # Where it was found is news too: a CLI installed a moment ago is not "not
+                # installed" to the calls for the rest of `LOCATE_CACHE_S`.
+                self._located[status.provider] = (self._clock(), status.executable)
         return [self._versions[p][1] for p in wanted]
 
     async def _check(self, info: ProviderInfo) -> CliStatus:

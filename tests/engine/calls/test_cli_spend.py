@@ -164,7 +164,8 @@ async def test_a_cli_the_gateway_cannot_route_says_why() -> None:
         (_Budgets(), _cli("codex", "gpt-5.5"), "no openai key"),
         (_Budgets(keyed=()), _cli("opencode"), "a key for none"),
         (every, _cli("opencode", "openrouter/some-model"), "'openrouter'"),
-        (every, _cli("grok"), "cannot point"),
+        (every, _cli("grok", "grok-4"), "no xai key"),
+        (every, _cli("copilot"), "cannot point"),
         (every, _cli("gemini", executable="/usr/bin/agy"), "agy cannot be pointed"),
         (every, RunFor("claude", None, "key:remote", None, "lane", None), "no credential"),
     ]

@@ -15,6 +15,7 @@ from llmgw_desktop.engine.providers.acp.gateway_env import (
     pointed_arguments,
     pointed_environment,
     tool_environment,
+    tool_own_route,
     vendor_of,
 )
 
@@ -128,7 +129,23 @@ def test_a_tool_run_takes_its_key_as_claude_codes_bearer_and_drops_the_real_one(
         "GOOGLE_GEMINI_BASE_URL": GATEWAY,
         "GEMINI_API_KEY": KEY,
     }
-    assert tool_environment("grok", {}, GATEWAY, KEY) is None
+    # xAI's Grok CLI: its model list and calls from its models base URL, the key a bearer.
+    assert tool_environment("grok", {"GROK_CODE_XAI_API_KEY": "xai-real"}, GATEWAY, KEY) == {
+        "GROK_MODELS_BASE_URL": GATEWAY + "/v1",
+        "XAI_API_KEY": KEY,
+    }
+    assert tool_environment("copilot", {}, GATEWAY, KEY) is None
+
+
+def test_grok_s_own_config_may_send_its_calls_elsewhere(tmp_path: Path) -> None:
+    grok_home = tmp_path / "grok"
+    grok_home.mkdir()
+    environment = {"GROK_HOME": str(grok_home)}
+    assert tool_own_route("grok", environment) is None
+    (grok_home / "config.toml").write_text('[model.grok-build]\napi_key = "xai-own"\n')
+    assert "grok-build its own api_key" in (tool_own_route("grok", environment) or "")
+    (grok_home / "config.toml").write_text('[endpoints]\nmodels_base_url = "https://x"\n')
+    assert "models_base_url" in (tool_own_route("grok", environment) or "")
 
 
 def test_a_cli_job_is_pointed_from_the_same_table() -> None:
@@ -155,14 +172,15 @@ def test_a_cli_job_is_pointed_from_the_same_table() -> None:
     assert config["enabled_providers"] == ["anthropic", "google"]
     assert config["provider"]["anthropic"]["options"] == {"baseURL": GATEWAY + "/v1", "apiKey": KEY}
     assert config["provider"]["google"]["options"]["baseURL"] == GATEWAY + "/v1beta"
-    assert pointed_arguments("claude", pointing) == () and "grok" not in ROUTES
+    assert pointed_arguments("claude", pointing) == () and "copilot" not in ROUTES
 
 
 def test_whose_key_pays_is_the_rows_vendor_or_the_one_opencodes_model_names() -> None:
     assert vendor_of("claude", "opus") == "anthropic" and vendor_of("codex", None) == "openai"
     assert vendor_of("gemini", None) == "google" == vendor_of("opencode", "google/gemini-2.5-pro")
     assert vendor_of("opencode", None) == ""  # any the gateway has a key for
-    assert vendor_of("opencode", "openrouter/x") is None and vendor_of("grok", None) is None
+    assert vendor_of("grok", "grok-4") == "xai"
+    assert vendor_of("opencode", "openrouter/x") is None and vendor_of("copilot", None) is None
 
 
 def test_a_managed_configuration_keeps_codex_and_opencode_off_the_route(tmp_path: Path) -> None:

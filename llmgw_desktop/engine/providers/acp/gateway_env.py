@@ -6,9 +6,9 @@ Three kinds of run are pointed by these rows:
 
 - an ACP agent the gateway fronts for an editor, or runs for any caller (`claude-acp`,
   `codex-acp`, `qwen`, `gemini-acp`), always, where it can be (`auth/agent_callbacks.py`);
-- a coding CLI's job under a hard budget (`claude`, `codex`, `gemini`, `opencode`): each of its
-  model calls is then a request to the gateway, held and counted on its own row, so the budget
-  is counted at the upstream rather than from what the CLI prints afterwards
+- a coding CLI's job under a hard budget (`claude`, `codex`, `gemini`, `grok`, `opencode`):
+  each of its model calls is then a request to the gateway, held and counted on its own row, so
+  the budget is counted at the upstream rather than from what the CLI prints afterwards
   (`calls/cli_spend.py` says when);
 - a tool `llmgw-desktop run` starts, by its CLI id (the rows' variables; `shell/tool_runs.py`).
 
@@ -257,6 +257,31 @@ def _opencode_configuration(pointing: RoutePointing) -> dict[str, str]:
     return {"OPENCODE_CONFIG_CONTENT": json.dumps(config)}
 
 
+def _grok_own(environment: Mapping[str, str]) -> str | None:
+    """Grok takes a model's own `api_key`, `env_key` or `base_url` in its config over its
+    environment's, and an `[endpoints]` base URL of its own."""
+    folder = environment.get("GROK_HOME")
+    path = (Path(folder) if folder else _home(environment) / ".grok") / "config.toml"
+    try:
+        with path.open("rb") as handle:
+            config = tomllib.loads(handle.read(_MAX_SETTINGS_BYTES).decode("utf-8", "replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    endpoints = config.get("endpoints")
+    if isinstance(endpoints, dict) and endpoints.get("models_base_url"):
+        return f"{path} names its own models_base_url"
+    models = config.get("model")
+    for name, model in models.items() if isinstance(models, dict) else ():
+        own = sorted(
+            k
+            for k in ("api_key", "env_key", "base_url")
+            if isinstance(model, dict) and model.get(k)
+        )
+        if own:
+            return f"{path} gives the model {name} its own {', '.join(own)}"
+    return None
+
+
 _ANTHROPIC = Variables("ANTHROPIC_BASE_URL", "", "ANTHROPIC_API_KEY")
 _CLOUDS = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")
 _GEMINI = Variables("GOOGLE_GEMINI_BASE_URL", "", "GEMINI_API_KEY")
@@ -295,6 +320,14 @@ ROUTES: Mapping[str, Route] = {
     "gemini": Route("google", _GEMINI, _NOT_GEMINI, _gemini_own, binary="gemini"),
     "opencode": Route(
         "", dropped=_VENDOR_KEYS, own=_opencode_own, configuration=_opencode_configuration
+    ),
+    # xAI's Grok CLI: its model list and calls from its models base URL (OpenAI's API), the key
+    # as a bearer; the cli-chat-proxy and a second key variable would send them elsewhere.
+    "grok": Route(
+        "xai",
+        Variables("GROK_MODELS_BASE_URL", "/v1", "XAI_API_KEY"),
+        ("GROK_CODE_XAI_API_KEY", "GROK_CLI_CHAT_PROXY_BASE_URL", "GROK_MODELS_LIST_URL"),
+        _grok_own,
     ),
     "claude-acp": Route("anthropic", _ANTHROPIC, ("ANTHROPIC_AUTH_TOKEN", *_CLOUDS), _claude_own),
     "codex-acp": Route("openai", _OPENAI, ("CODEX_API_KEY",), _codex_acp_own),
@@ -358,9 +391,9 @@ def pointed_arguments(provider: str, pointing: RoutePointing) -> tuple[str, ...]
 def tool_environment(
     tool: str, environment: Mapping[str, str], base_url: str, key: str
 ) -> dict[str, str] | None:
-    """`environment` with the coding CLI `tool`'s (`claude`, `gemini`) model endpoint and key
-    set to the gateway's `base_url` and `key` by its variables, as `llmgw-desktop run` starts
-    it; None for a tool not pointed by variables."""
+    """`environment` with the coding CLI `tool`'s (`claude`, `gemini`, `grok`) model endpoint
+    and key set to the gateway's `base_url` and `key` by its variables, as `llmgw-desktop run`
+    starts it; None for a tool not pointed by variables."""
     route = ROUTES.get(tool)
     if route is None or route.variables is None:
         return None
