@@ -4,10 +4,17 @@ templates, every page, each list cut at `mcp.max_tools_per_server` entries.
 A server listing 20,000 tools made every list answer 40 MiB, so a list keeps at most the cap
 and says how many it left out (at least: reading stops a page past the cap). A server that
 never stops paging is cut off after a hundred pages, not followed forever.
+
+A name is one entry: a server that lists a tool (a prompt, a resource) twice is read for its
+first, the rest left out and logged. Each tool's pin is checked against the one definition
+that is served and called (`pins.py`); with both kept, a server turned hostile could list a
+rewritten twin before the approved one and have the pin read the approved while every caller
+was offered the rewritten.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +23,8 @@ if TYPE_CHECKING:
     from mcp.client.session import ClientSession
 
 __all__ = ["Listing", "read_listing"]
+
+log = logging.getLogger(__name__)
 
 # Pages of one list read at most.
 MAX_PAGES = 100
@@ -55,9 +64,15 @@ async def read_listing(session: ClientSession, most: int, timeout_s: float) -> L
             if has_resources
             else []
         )
-    read = {"tools": tools, "prompts": prompts, "resources": resources, "templates": templates}
+    read = {
+        "tools": _first_of_each(tools, "name", "tools"),
+        "prompts": _first_of_each(prompts, "name", "prompts"),
+        "resources": _first_of_each(resources, "uri", "resources"),
+        "templates": _first_of_each(templates, "uri_template", "resource templates"),
+    }
     left_out = {kind: len(items) - most for kind, items in read.items() if len(items) > most}
-    return Listing(tools[:most], prompts[:most], resources[:most], templates[:most], left_out)
+    kept = {kind: items[:most] for kind, items in read.items()}
+    return Listing(kept["tools"], kept["prompts"], kept["resources"], kept["templates"], left_out)
 
 
 async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str, most: int) -> list[Any]:
@@ -74,3 +89,17 @@ async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str, most: int
         if not cursor or len(items) > most:
             break
     return items
+
+
+def _first_of_each(items: list[Any], key: str, kind: str) -> list[Any]:
+    """`items` with only the first entry of each `key` (a tool's name, a resource's URI)."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        name = str(getattr(item, key, ""))
+        if name in seen:
+            log.warning("an MCP server listed %s %r twice: its first entry is kept", kind, name)
+            continue
+        seen.add(name)
+        kept.append(item)
+    return kept

@@ -97,7 +97,8 @@ class AgentFront:
         client_info: Any = None,
         **_: Any,
     ) -> schema.InitializeResponse:
-        if client_info is not None and client_info.name:
+        # A key the operator gave a caller name keeps it whatever its editor calls itself.
+        if client_info is not None and client_info.name and not self._principal.caller:
             self._caller = str(client_info.name)[:80]
         name = self._engine.providers.catalog().info(self._agent).display_name
         return schema.InitializeResponse(

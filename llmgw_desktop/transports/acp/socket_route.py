@@ -61,14 +61,16 @@ async def acp_socket(request: web.Request) -> web.StreamResponse:
     if not socket.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="GET /acp is a WebSocket: connect with llmgw-desktop acp")
     await socket.prepare(request)
+    principal = principal_of(request)
     front = AgentFront(
         engine,
-        principal_of(request),
+        principal,
         provider,
         sessions=request.app[FRONT_SESSIONS],
         gateway_url=_own_address(request),
         version=__version__,
-        caller=caller_name(request.headers) or "acp-editor",
+        # The name the operator gave the key (SECURITY 99), else the editor's own.
+        caller=principal.caller or caller_name(request.headers) or "acp-editor",
         recheck=lambda: still_proven(request, engine.auth),
     )
     reader = asyncio.StreamReader()

@@ -250,11 +250,12 @@ class DirectCalls:
 
 
 def _caller(request: web.Request, principal: Principal, transport: str, client: str) -> Caller:
-    """The caller as the SDK's path names it (`caller.caller_middleware`): X-Caller, else the
-    client's own name (from its `initialize`, or in the 2026 era its envelope), else its
-    User-Agent's product; the User-Agent is read only when it is needed."""
+    """The caller as the SDK's path names it (`caller.caller_middleware`): the name the
+    operator gave the key (SECURITY 99), else X-Caller, else the client's own name (from its
+    `initialize`, or in the 2026 era its envelope), else its User-Agent's product; the
+    User-Agent is read only when it is needed."""
     headers = request.headers
-    name = explicit_caller(headers) or client or agent_name(headers)
+    name = principal.caller or explicit_caller(headers) or client or agent_name(headers)
     return Caller(
         principal.id,
         transport,
