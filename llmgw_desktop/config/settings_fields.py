@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from llmgw_desktop.config.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
 from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
@@ -42,6 +42,7 @@ __all__ = [
     "setting",
     "table_fields_problem",
     "tool_names",
+    "url_has_password",
     "url_path",
     "workspace_paths",
 ]
@@ -245,6 +246,14 @@ def store_url(value: str) -> str | None:
     if not parts.path.strip("/"):
         return "must name the database: postgresql://user@host:port/database"
     return None
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a store URL holds a password (in its authority or a `password` parameter)."""
+    parts = urlsplit(url)
+    return bool(parts.password) or any(
+        name.lower() == "password" for name, _ in parse_qsl(parts.query)
+    )
 
 
 def time_zone(value: str) -> str | None:

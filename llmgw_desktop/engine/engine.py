@@ -138,6 +138,7 @@ class Engine:
         self.store = Database(
             settings.database_file,
             url=settings.store.url,
+            password=settings.store.password,
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
             earlier_run=lambda: left_by_an_earlier_run(settings.data_path),
         )
