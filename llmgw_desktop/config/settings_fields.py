@@ -44,6 +44,7 @@ __all__ = [
     "tool_names",
     "url_has_password",
     "url_path",
+    "workers",
     "workspace_paths",
 ]
 
@@ -74,6 +75,17 @@ def positive(value: int) -> str | None:
 
 def not_negative(value: int) -> str | None:
     return None if value >= 0 else f"{value} must be 0 or more"
+
+
+# A bound on processes per host: each pools up to five store connections, so even this many
+# needs a PostgreSQL with max_connections raised (or a pooler) beside its other clients.
+MAX_WORKERS = 64
+
+
+def workers(value: int) -> str | None:
+    if not 1 <= value <= MAX_WORKERS:
+        return f"must be from 1 to {MAX_WORKERS}"
+    return None
 
 
 def percent(value: int) -> str | None:

@@ -610,6 +610,10 @@ class Engine:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
         return self._health.health()
 
+    def readiness(self) -> dict[str, Any]:
+        """Whether this process takes new work: running and not draining (`/health/ready`)."""
+        return self._health.readiness()
+
     def process_health(self) -> dict[str, Any]:
         """Live jobs, limits, circuit breakers and switches: what `llm_process_health` shows."""
         return self._health.process_health()

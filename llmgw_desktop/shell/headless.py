@@ -1,4 +1,9 @@
-"""Composition root without Qt: the same engine and front doors, stopped by SIGINT/SIGTERM."""
+"""Composition root without Qt: the same engine and front doors, stopped by SIGINT/SIGTERM.
+
+With `http.drain_s` set, the first signal drains (`shell/drain.py`: not ready, no new
+connection, what is in flight finishes) before the stop; a second signal stops at once.
+Run by systemd as `Type=notify`, it says when it is ready and when it stops (`sd_notify.py`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ import sys
 from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import ModelListRead, tune_for_serving
+from llmgw_desktop.shell.drain import drain
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.shell.sd_notify import notify
 
 __all__ = ["install_stop_signals", "new_event_loop", "run_headless"]
 
@@ -21,13 +28,22 @@ log = logging.getLogger(__name__)
 TUNE_AFTER_S = 1.0
 
 
-def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Make SIGINT and SIGTERM set `stop` instead of killing the process mid-write."""
+def install_stop_signals(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event | None = None
+) -> None:
+    """Make SIGINT and SIGTERM set `stop` instead of killing the process mid-write, and a
+    signal after that set `again` (a person's second Ctrl+C: stop now, drain no longer)."""
+
+    def stop_asked() -> None:
+        if stop.is_set() and again is not None:
+            again.set()
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, stop_asked)
         except (NotImplementedError, RuntimeError):  # Windows loops have no signal handlers
-            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop_asked))
 
 
 def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
@@ -100,21 +116,27 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
         log.info("another launch asked for the window; this instance runs headless")
         return "headless"
 
-    stop = asyncio.Event()
+    stop, again = asyncio.Event(), asyncio.Event()
     runtime = GatewayRuntime(
         loaded, mode="headless", lock=lock, on_activate=on_activate, on_quit=stop.set
     )
-    install_stop_signals(asyncio.get_running_loop(), stop)
+    install_stop_signals(asyncio.get_running_loop(), stop, again)
     say_refused_keys(runtime)
     await runtime.start()
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
     print(banner(runtime, await answering_now(runtime)), flush=True)
+    notify("READY=1", f"STATUS=serving at {runtime.base_url}")
     try:
         await stop.wait()
+        grace_s = runtime.settings.http.drain_s
+        if grace_s > 0 and not again.is_set():
+            notify("STOPPING=1", "STATUS=draining: what is in flight finishes")
+            await drain(runtime, grace_s, again)
     finally:
         print("stopping...", file=sys.stderr, flush=True)
+        notify("STOPPING=1", "STATUS=stopping")
         await runtime.stop()
     print("llmgw-desktop stopped.", file=sys.stderr, flush=True)
     return 0

@@ -36,7 +36,12 @@ from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope, ollama_error
 from llmgw_desktop.transports.gateway.fronts import is_ollama_route, key_places, request_dialect
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
-from llmgw_desktop.transports.route_access import capability_of_route, route_of
+from llmgw_desktop.transports.route_access import (
+    LIVE_PATH,
+    READY_PATH,
+    capability_of_route,
+    route_of,
+)
 
 __all__ = [
     "CLIENT_ADDRESS_KEY",
@@ -56,7 +61,17 @@ CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
 PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
 # "/" is open because clients probe it before their first call (Claude Code sends `HEAD /`
 # to its base URL): answered with the gateway's name only, it is no refused request.
-PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/instance/activate", "/instance/quit"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/health",
+        LIVE_PATH,
+        READY_PATH,
+        "/openapi.json",
+        "/instance/activate",
+        "/instance/quit",
+    }
+)
 METRICS_PATH = "/metrics"
 # (route, principal) pairs whose access is remembered at most (then it starts over).
 MAX_PASSAGES_REMEMBERED = 1024

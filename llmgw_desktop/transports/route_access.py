@@ -17,16 +17,20 @@ from aiohttp import web
 
 from llmgw_desktop.engine.api import Capability
 
-__all__ = ["MCP_ROUTE", "ROUTES", "capability_of_route"]
+__all__ = ["LIVE_PATH", "MCP_ROUTE", "READY_PATH", "ROUTES", "capability_of_route"]
 
 PUBLIC, USE = Capability.PUBLIC, Capability.GATEWAY_USE
 VAULT = Capability.VAULT
 MCP_ROUTE = ("*", "{mcp}")  # the MCP endpoint, at whatever `http.path` says
+# An orchestrator's probes: the process answers (liveness), it takes new work (readiness).
+LIVE_PATH, READY_PATH = "/health/live", "/health/ready"
 
 # (method, canonical path) -> capability. HEAD is looked up as GET.
 ROUTES: Mapping[tuple[str, str], Capability] = {
     ("GET", "/"): PUBLIC,  # the gateway's name, for clients that probe their base URL
     ("GET", "/health"): PUBLIC,
+    ("GET", LIVE_PATH): PUBLIC,
+    ("GET", READY_PATH): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     # Every caller's figures: the operator's, or a scraper holding `metrics.scrape_token`
     # (the edge lets that token through for this route alone).
