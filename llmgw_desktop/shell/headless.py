@@ -8,7 +8,9 @@ Run by systemd as `Type=notify`, it says when it is ready and when it stops (`sd
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import signal
 import sys
 
@@ -20,6 +22,7 @@ from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.shell.sd_notify import notify
+from llmgw_desktop.shell.workers import WorkerRole, bind_to_parent, run_workers, worker_role
 
 __all__ = ["install_stop_signals", "new_event_loop", "run_headless"]
 
@@ -46,15 +49,19 @@ def install_stop_signals(
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop_asked))
 
 
-def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
-    """Serve until SIGINT/SIGTERM, then shut down in order; the process exit code.
+def run_headless(loaded: LoadedSettings, lock: InstanceLock, *, verbose: bool = False) -> int:
+    """Serve until SIGINT/SIGTERM, then shut down in order; the process exit code. With
+    `http.workers` above 1, supervise that many worker processes instead (`workers.py`).
 
     Raises:
         StoreError: the database cannot be opened.
         PortInUse: the HTTP port is taken.
     """
+    role = worker_role()
+    if role is None and loaded.settings.http.workers > 1:
+        return run_workers(loaded, lock, verbose=verbose)
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(_serve(loaded, lock))
+        return runner.run(_serve(loaded, lock, role))
 
 
 def banner(runtime: GatewayRuntime, answering: str) -> str:
@@ -111,22 +118,37 @@ def say_refused_keys(runtime: GatewayRuntime) -> None:
     runtime.engine.events.subscribe(ModelListRead, refused, after=True)
 
 
-async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
+async def _serve(loaded: LoadedSettings, lock: InstanceLock, role: WorkerRole | None) -> int:
     def on_activate() -> str:
         log.info("another launch asked for the window; this instance runs headless")
         return "headless"
 
     stop, again = asyncio.Event(), asyncio.Event()
+    on_quit = stop.set
+    if role is not None:
+        # Any worker may be asked to quit: the supervisor stops them all.
+        lock.token = role.token
+        on_quit = functools.partial(os.kill, role.parent, signal.SIGTERM)
     runtime = GatewayRuntime(
-        loaded, mode="headless", lock=lock, on_activate=on_activate, on_quit=stop.set
+        loaded,
+        mode="headless",
+        lock=lock,
+        on_activate=on_activate,
+        on_quit=on_quit,
+        reuse_port=role is not None,
     )
     install_stop_signals(asyncio.get_running_loop(), stop, again)
+    if role is not None:
+        bind_to_parent(role, stop.set)
     say_refused_keys(runtime)
     await runtime.start()
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
-    print(banner(runtime, await answering_now(runtime)), flush=True)
+    if role is None:
+        print(banner(runtime, await answering_now(runtime)), flush=True)
+    else:
+        print(f"worker {role.index}/{role.count} serving (pid {os.getpid()})", flush=True)
     notify("READY=1", f"STATUS=serving at {runtime.base_url}")
     try:
         await stop.wait()

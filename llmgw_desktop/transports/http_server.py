@@ -26,7 +26,14 @@ from aiohttp import web
 
 from llmgw_desktop.transports.connections import ConnectionGuard
 
-__all__ = ["HttpFrontDoor", "PortInUse", "base_url", "find_free_port", "probe_gateway"]
+__all__ = [
+    "HttpFrontDoor",
+    "PortInUse",
+    "base_url",
+    "find_free_port",
+    "probe_gateway",
+    "reserve_port",
+]
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +220,28 @@ def _bind_listening_socket(host: str, port: int, reuse_port: bool = False) -> so
         sock.setblocking(False)
     except BaseException:
         sock.close()
+        raise
+    return sock
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (0: a free port) with SO_REUSEPORT and not listening: it
+    holds the port for the processes that listen on it with SO_REUSEPORT (`http.workers`), and
+    is handed none of their connections (the kernel spreads them over listening sockets only).
+
+    Raises:
+        PortInUse: a process listens there without SO_REUSEPORT, or as another account.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in _ADDR_IN_USE:
+            raise PortInUse(host, port) from None
         raise
     return sock
 

@@ -55,6 +55,19 @@ class _PrintVersion(argparse.Action):
         parser.exit()
 
 
+def _workers(text: str) -> int:
+    """`--workers`' value, checked as `http.workers` is."""
+    from llmgw_desktop.config.settings_fields import workers
+
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if problem := workers(count):
+        raise argparse.ArgumentTypeError(problem)
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: global options and every command of `COMMANDS`."""
     parser = argparse.ArgumentParser(
@@ -80,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="mirror the log to the console"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="with --headless: N gateway processes on one port and one PostgreSQL store "
+        "(http.workers)",
     )
     parser.add_argument(
         "--config",
