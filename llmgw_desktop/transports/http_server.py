@@ -194,7 +194,7 @@ def base_url(host: str, port: int) -> str:
 
 def _accept_waiting(sock: socket.socket) -> list[socket.socket]:
     """The connections waiting in a listening socket's backlog, accepted (non-blocking)."""
-    taken = []
+    taken: list[socket.socket] = []
     while True:
         try:
             connection, _ = sock.accept()
