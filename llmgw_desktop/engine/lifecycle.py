@@ -1,16 +1,17 @@
 """The engine's start and stop: the order its parts open and close in, and its state.
 
 Start opens the store (nothing is started if it cannot be opened), then the vault (a locked
-vault is reported, never fatal), the auth service and the jobs; spawns the upkeep (`upkeep.py`)
-and the provider directory; opens the recorder (replaying what an earlier run spilled) and
-closes the rows that run left open; counts this period's spend in before serving; and stops
-the CLIs a crash left running. A drain (`begin_drain`, headless mode's answer to SIGTERM) comes
-before a stop: the engine says it is no longer ready and counts the jobs still live, while the
-front door stops taking work and waits for them (`shell/drain.py`). Stop ends the work first
-(jobs `interrupted`), then the user's MCP servers, the tasks (bounded), the upstream pool, the
-recorder's last rows, the budgets' settlements, and closes the store last.
-`docs/ARCHITECTURE.md`, "Composition roots, start and stop", says why this order. The parts
-are built and handed over by the composition root (`engine.py`).
+vault is reported, never fatal), the auth service and the jobs; spawns the upkeep
+(`upkeep.py`), the provider directory and the watch on what can answer; opens the recorder
+(replaying what an earlier run spilled) and closes the rows that run left open; counts this
+period's spend in before serving; and stops the CLIs a crash left running. A drain
+(`begin_drain`, headless mode's answer to SIGTERM) comes before a stop: the engine says it is no
+longer ready and counts the jobs still live, while the front door stops taking work and waits
+for them (`shell/drain.py`). Stop ends the work first (jobs `interrupted`), then the user's MCP
+servers, the tasks (bounded), the upstream pool, the recorder's last rows, the budgets'
+settlements, and closes the store last. `docs/ARCHITECTURE.md`, "Composition roots, start and
+stop", says why this order. The parts are built and handed over by the composition root
+(`engine.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.events import EngineStarted, EngineStopped, EventBus
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.jobs.manager import JobManager
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.recorder import FlightRecorder, RefusalCounter
@@ -73,6 +75,7 @@ class Lifecycle:
         upstream_mcp: UpstreamServers,
         telemetry: Telemetry,
         upkeep: Upkeep,
+        answering: AnsweringWatch,
         events: EventBus,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -90,6 +93,7 @@ class Lifecycle:
         self._upstream_mcp = upstream_mcp
         self._telemetry = telemetry
         self._upkeep = upkeep
+        self._answering = answering
         self._events = events
         self._clock = clock
         self.state = EngineState.STOPPED
@@ -97,6 +101,14 @@ class Lifecycle:
         # Running, but to stop soon: not ready for new work (`/health/ready`), while what is
         # in flight finishes. A flag beside the state, as everything else runs on as before.
         self.draining = False
+
+    def _begin_anew(self) -> None:
+        """What an earlier stop or drain left set, cleared: tasks may be spawned again, and
+        nothing is draining or stopping."""
+        self._tasks.reopen()
+        self.draining = False
+        self._lifeline.stopping = False
+        self._gateway.stopping = False
 
     async def start(self, *, vault_later: bool = False) -> None:
         """Open the store and begin serving (`vault_later`: the vault opens in the background,
@@ -109,10 +121,7 @@ class Lifecycle:
             raise RuntimeError(f"engine cannot start while {self.state.value}")
         self.state = EngineState.STARTING
         began = self._clock()
-        self._tasks.reopen()
-        self.draining = False
-        self._lifeline.stopping = False
-        self._gateway.stopping = False
+        self._begin_anew()
         try:
             await self._store.open()
             # A locked vault (missing or wrong master key) is reported, never fatal: keys from
@@ -144,6 +153,8 @@ class Lifecycle:
         self._tasks.spawn(
             self._gateway.directory.run_forever(), name="provider-directory", service=True
         )
+        # Whether anything can answer, looked at again as switches, keys and lists change.
+        self._tasks.spawn(self._answering.run_forever(), name="answering", service=True)
         try:
             # Rows an earlier run spilled are replayed by the first flush (just below).
             await self._recorder.open()

@@ -1,7 +1,7 @@
 """The gateway's own endpoints: /v1/generate, /v1/providers, and the vault's keys and files.
 
 The vault's routes are the operator's alone; the vault itself refuses anyone else (403
-`operator_only`), and the edge's route table says so first (`transports/route_access.py`).
+`operator_only`), and the edge's door table says so first (`transports/doors.py`).
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ async def generate(request: web.Request) -> web.Response:
         cache_control=cache_control(request.headers),
         proven=principal,
     )
+    if not body.get("model"):
+        # No model named: gateway.default_model, else the first that answers (of the named
+        # provider), for this caller under its project.
+        chat["model"] = await engine.providers.model_to_ask(
+            caller.project, principal.id, body.get("provider")
+        )
     answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
     assert isinstance(answer, Completed)  # streaming is not offered here
     route, usage = answer.route, answer.usage
@@ -211,8 +217,6 @@ def generate_as_chat(body: dict[str, Any]) -> dict[str, Any]:
     provider, model = body.get("provider"), body.get("model")
     if provider and model:
         model = model if model.startswith(f"{provider}/") else f"{provider}/{model}"
-    elif provider:
-        model = provider
     messages = [{"role": "user", "content": body["prompt"]}]
     if body.get("system"):
         messages.insert(0, {"role": "system", "content": body["system"]})
