@@ -146,7 +146,11 @@ async def test_keys_rate_limits_and_jobs_hold_across_two_workers(
         ]
         assert 4 < statuses.count(200) <= 2 * 4, statuses
         assert set(statuses) == {200, 429}
-        assert len(served_by(team, "rate-")) == 2
+        # The recorder writes its rows a moment after the answers (its flush): wait for both.
+        deadline = time.monotonic() + WAIT_S
+        while len(served_by(team, "rate-")) < 2:
+            assert time.monotonic() < deadline, served_by(team, "rate-")
+            await asyncio.sleep(0.1)
         # Revoked through the store: every worker refuses it at its next request.
         await asyncio.to_thread(keys, host, "revoke", "bot")
         after = [(await asyncio.to_thread(chat, host, f"revoked-{n}", secret))[0] for n in range(6)]
