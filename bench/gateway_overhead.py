@@ -4,6 +4,7 @@ and throughput, measured against a zero-latency upstream on loopback.
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
        [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
        [--observability] [--agent] [--team] [--cross] [--budget] [--floor] [--routes]
+       [--workers]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
@@ -30,6 +31,10 @@ on a route of three (three providers of the same upstream, `weighted` 3:1:1, `be
 so every request of the second is ordered by the balancer, counted in flight and timed; the
 summary gives the paired difference of the two (the choice alone) as a share of `current`'s
 added latency, and the balancer's own cost per request measured in this process.
+`--workers` also runs the current gateway on PostgreSQL as two workers on one port
+(`--workers 2`, http.workers) next to the one process on the same database (`postgresql`), in
+the same run; its CPU is that of a supervisor and two processes, so only its rate and the
+machine's cores are shown.
 `--floor` also runs a proxy that only forwards, on the gateway's own stacks (aiohttp's server on
 uvloop, the gateway's upstream client) and nothing else (`_floor_proxy.py`): the part of the
 gateway's figures no change to our request path can remove. Each throughput line splits the
@@ -343,6 +348,11 @@ def main() -> None:
         "two cores the kernel often wakes a process on the core of the one that woke it, so "
         "work a gateway does after writing an answer can delay the client reading it)",
     )
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="also run the current gateway on PostgreSQL as two workers on one port",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global _REQUEST, _GATEWAY_REQUEST, GATEWAY_PATH
@@ -355,7 +365,7 @@ def main() -> None:
         return
     if args.floor and args.cross:
         parser.error("--floor forwards OpenAI Chat as it is; it does not translate (--cross)")
-    if args.postgresql or args.store_url:
+    if args.postgresql or args.store_url or args.workers:
         with store_url(args.store_url) as url:
             run(args, url)
     else:
@@ -427,6 +437,8 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 )
         if pg_url:
             trees.append(("postgresql", ROOT, pg_url, none))
+        if args.workers:
+            trees.append(("2-workers", ROOT, pg_url, {"LLM_GATEWAY_WORKERS": "2"}))
         if args.routes:
             base_url = f"http://127.0.0.1:{up_port}/v1"
             trees.append(("one-target", ROOT, "", targets_env(base_url, _REQUEST, 1)))
@@ -478,9 +490,9 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 processes.append(gateway)
                 url = f"http://127.0.0.1:{port}"
                 server_port = urlsplit(db_url).port if db_url else None
-                gateways.append(
-                    Gateway(label, url + GATEWAY_PATH, gateway.pid, server_port, headers)
-                )
+                # A supervisor's own CPU is not its workers': no per-process figures for it.
+                pid = 0 if "LLM_GATEWAY_WORKERS" in extra else gateway.pid
+                gateways.append(Gateway(label, url + GATEWAY_PATH, pid, server_port, headers))
                 wait_ready(url + "/health")
             wait_ready(f"http://127.0.0.1:{up_port}/")
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"

@@ -37,6 +37,9 @@ ENV_ONLY_DOCS = {
     "(the same as `--config PATH`).",
     "LLM_GATEWAY_MASTER_KEY": "The vault's master key, 64 hex digits; else the OS keyring, else "
     "`vault.key` in the data dir. A team's processes share one.",
+    "LLM_GATEWAY_MASTER_KEY_FILE": "A file holding the vault's master key (a container's or "
+    "systemd's secret), instead of `LLM_GATEWAY_MASTER_KEY`. Every secret setting's variable "
+    "takes `_FILE` the same way: `LLM_GATEWAY_DB_PASSWORD_FILE`, `LLM_GATEWAY_AUTH_TOKEN_FILE`.",
     "LLM_GATEWAY_OAUTH_ALLOW_OPEN_REGISTRATION": "Set to 1, together with "
     '`http.oauth.registration = "open_dev"`, to let anyone register an OAuth client. '
     "Environment only: a file someone else may edit cannot open it.",

@@ -420,3 +420,65 @@ def test_bad_guard_rules_are_refused_naming_the_rule(
 ) -> None:
     with pytest.raises(ConfigError, match=words):
         from_file(config_path, toml)
+
+
+def test_every_secret_setting_reads_its_value_from_the_file_its_FILE_variable_names(
+    tmp_path: Path,
+) -> None:
+    """A container's secret is a file: `X_FILE` names it for every secret setting `X`."""
+    secrets = [d for d in declared_settings() if d.secret]
+    assert {"http.auth_token", "store.password"} <= {d.key for d in secrets}
+    token = "t" * 40
+    (tmp_path / "token").write_text(token + "\n")  # as `echo` writes a secret
+    (tmp_path / "password").write_text("pg pass word\n")
+    env = {
+        "LLM_GATEWAY_CONFIG": "/nonexistent",
+        "LLM_GATEWAY_AUTH_TOKEN_FILE": str(tmp_path / "token"),
+        "LLM_GATEWAY_DB_PASSWORD_FILE": str(tmp_path / "password"),
+    }
+    loaded = load_settings(environ=env)
+    assert loaded.settings.http.auth_token == token
+    assert loaded.settings.store.password == "pg pass word"
+    assert loaded.sources["http.auth_token"] == "env LLM_GATEWAY_AUTH_TOKEN_FILE"
+    assert loaded.unknown_env == ()
+
+
+def test_a_FILE_variable_for_a_setting_that_is_no_secret_is_unknown() -> None:
+    loaded = load_settings(
+        environ={"LLM_GATEWAY_CONFIG": "/nonexistent", "LLM_GATEWAY_HTTP_PORT_FILE": "/x"}
+    )
+    assert loaded.unknown_env == ("LLM_GATEWAY_HTTP_PORT_FILE",)
+    assert loaded.settings.http.port == 3333
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"LLM_GATEWAY_AUTH_TOKEN": "u" * 40}, "not both"),
+        ({"LLM_GATEWAY_AUTH_TOKEN_FILE": "/nonexistent/token"}, "cannot read the file"),
+    ],
+)
+def test_a_secret_file_that_cannot_be_used_stops_the_start_naming_it(
+    tmp_path: Path, extra: dict[str, str], words: str
+) -> None:
+    (tmp_path / "token").write_text("t" * 40)
+    env = {
+        "LLM_GATEWAY_CONFIG": "/nonexistent",
+        "LLM_GATEWAY_AUTH_TOKEN_FILE": str(tmp_path / "token"),
+    }
+    with pytest.raises(ConfigError, match=words) as caught:
+        load_settings(environ=env | extra)
+    assert caught.value.key == "http.auth_token"
+    assert "t" * 40 not in str(caught.value) and "u" * 40 not in str(caught.value)
+
+
+def test_a_store_password_beside_one_in_the_url_is_refused() -> None:
+    env = {
+        "LLM_GATEWAY_CONFIG": "/nonexistent",
+        "LLM_GATEWAY_DB_URL": "postgresql://llmgw:inline@db:5432/llmgw",
+        "LLM_GATEWAY_DB_PASSWORD": "apart",
+    }
+    with pytest.raises(ConfigError, match="one place") as caught:
+        load_settings(environ=env)
+    assert caught.value.key == "store.password"
+    assert "inline" not in str(caught.value) and "apart" not in str(caught.value)

@@ -41,6 +41,7 @@ from llmgw_desktop.config.text import NotUtf8, config_text
 
 __all__ = [
     "FILE_KEY",
+    "FILE_SUFFIX",
     "ConfigError",
     "LoadedSettings",
     "Settings",
@@ -49,8 +50,11 @@ __all__ = [
 ]
 
 # Read by the parts that need them, never kept in settings (they are secrets, and a setting's
-# value is printed by `config --show`): the vault's master key.
-SECRET_ENV_VARS = ("LLM_GATEWAY_MASTER_KEY",)
+# value is printed by `config --show`): the vault's master key, or the file holding it.
+SECRET_ENV_VARS = ("LLM_GATEWAY_MASTER_KEY", "LLM_GATEWAY_MASTER_KEY_FILE")
+# A secret setting's variable with this ending names a file holding its value (a container's
+# or systemd's secret, mounted as a file), as the PostgreSQL image reads `POSTGRES_PASSWORD_FILE`.
+FILE_SUFFIX = "_FILE"
 # Opt-ins that must come from the environment of the process itself, never from a file
 # someone else may be able to edit.
 ENV_ONLY_OPT_INS = ("LLM_GATEWAY_OAUTH_ALLOW_OPEN_REGISTRATION", "LLM_GATEWAY_WORKSPACE_ADMIN")
@@ -106,6 +110,13 @@ class StoreSettings:
         doc="PostgreSQL database for a team gateway, postgresql://user@host:port/db (empty: "
         "the SQLite file of store.db_path). Its password is never shown or logged.",
         check=checks.store_url,
+    )
+    password: str = setting(
+        "",
+        env="LLM_GATEWAY_DB_PASSWORD",
+        doc="The PostgreSQL password, when store.url holds none: best from a file, "
+        "LLM_GATEWAY_DB_PASSWORD_FILE (a container's secret). Never shown or logged.",
+        secret=True,
     )
     budget_timezone: str = setting(
         "",
@@ -363,6 +374,27 @@ def _from_env(decl: Declared, raw: str, source: str) -> Any:
     return text if read is None else read(decl, text, source)
 
 
+def _secret_file(decl: Declared, environ: Mapping[str, str]) -> str:
+    """The text of the file `decl`'s `_FILE` variable names, without its final line break.
+
+    Raises:
+        ConfigError: both variables are set, or the file cannot be read as UTF-8 text.
+    """
+    variable = decl.env + FILE_SUFFIX
+    source = f"env {variable}"
+    if decl.env in environ:
+        raise ConfigError(
+            decl.key, source, f"{decl.env} is set too: give the value or the file, not both"
+        )
+    path = Path(environ[variable]).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ConfigError(decl.key, source, f"cannot read the file {path}: {why}") from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
 def _env_bool(decl: Declared, text: str, source: str) -> bool:
     if text.lower() in _TRUE:
         return True
@@ -527,6 +559,9 @@ def load_settings(
             if variable is not None:
                 source = f"env {variable}"
                 value = _from_env(decl, environ[variable], source)
+            if decl.secret and decl.env + FILE_SUFFIX in environ:
+                source = f"env {decl.env}{FILE_SUFFIX}"
+                value = _from_env(decl, _secret_file(decl, environ), source)
             if decl.check is not None and (problem := decl.check(value)):
                 raise ConfigError(decl.key, source, problem)
         except ConfigError as exc:
@@ -547,12 +582,21 @@ def load_settings(
     problem = acp_names_clash(values["providers.acp"], values["gateway.providers"])
     if problem:
         errors.append(ConfigError("providers.acp", sources["providers.acp"], problem))
+    if values["store.password"] and checks.url_has_password(values["store.url"]):
+        errors.append(
+            ConfigError(
+                "store.password",
+                sources["store.password"],
+                "store.url holds a password too: keep it in one place",
+            )
+        )
     if errors:
         errors[0].errors = tuple(errors)
         raise errors[0]
 
     known_env = (
         {name for d in decls for name in (d.env, *d.older_env)}
+        | {d.env + FILE_SUFFIX for d in decls if d.secret}
         | set(paths.PATH_ENV_VARS)
         | set(SECRET_ENV_VARS)
         | set(ENV_ONLY_OPT_INS)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from llmgw_desktop.config.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
 from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
@@ -42,7 +42,9 @@ __all__ = [
     "setting",
     "table_fields_problem",
     "tool_names",
+    "url_has_password",
     "url_path",
+    "workers",
     "workspace_paths",
 ]
 
@@ -73,6 +75,17 @@ def positive(value: int) -> str | None:
 
 def not_negative(value: int) -> str | None:
     return None if value >= 0 else f"{value} must be 0 or more"
+
+
+# A bound on processes per host: each pools up to five store connections, so even this many
+# needs a PostgreSQL with max_connections raised (or a pooler) beside its other clients.
+MAX_WORKERS = 64
+
+
+def workers(value: int) -> str | None:
+    if not 1 <= value <= MAX_WORKERS:
+        return f"must be from 1 to {MAX_WORKERS}"
+    return None
 
 
 def percent(value: int) -> str | None:
@@ -245,6 +258,14 @@ def store_url(value: str) -> str | None:
     if not parts.path.strip("/"):
         return "must name the database: postgresql://user@host:port/database"
     return None
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a store URL holds a password (in its authority or a `password` parameter)."""
+    parts = urlsplit(url)
+    return bool(parts.password) or any(
+        name.lower() == "password" for name, _ in parse_qsl(parts.query)
+    )
 
 
 def time_zone(value: str) -> str | None:

@@ -254,6 +254,23 @@ class HttpSettings:
             "its port free). Off by default."
         ),
     )
+    drain_s: int = setting(
+        0,
+        env="LLM_GATEWAY_DRAIN_S",
+        doc="Headless, how long a SIGTERM lets what is in flight (answers, streams, jobs) "
+        "finish before the stop ends it: the gateway is not ready at once and takes no new "
+        "connection meanwhile; a second signal stops at once. 0: stop at once, as a quit "
+        "does. Give an orchestrator's grace period a few seconds more.",
+        check=checks.not_negative,
+    )
+    workers: int = setting(
+        1,
+        env="LLM_GATEWAY_WORKERS",
+        doc="Headless, how many gateway processes serve the port together (SO_REUSEPORT), "
+        "each a full gateway on the shared store, as a team's processes are: for a host with "
+        "more cores than one process uses. More than 1 needs store.url (PostgreSQL).",
+        check=checks.workers,
+    )
     oauth: OAuthSettings = section(OAuthSettings)
 
 

@@ -140,6 +140,7 @@ class Engine:
         self.store = Database(
             settings.database_file,
             url=settings.store.url,
+            password=settings.store.password,
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
             earlier_run=lambda: left_by_an_earlier_run(settings.data_path),
         )
@@ -630,6 +631,10 @@ class Engine:
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
         return self._health.health()
+
+    def readiness(self) -> dict[str, Any]:
+        """Whether this process takes new work: running and not draining (`/health/ready`)."""
+        return self._health.readiness()
 
     def process_health(self) -> dict[str, Any]:
         """Live jobs, limits, circuit breakers and switches: what `llm_process_health` shows."""

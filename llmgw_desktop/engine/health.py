@@ -12,6 +12,10 @@ The process health adds the live jobs and their limits, the circuit breakers, th
 the background tasks, the user's MCP servers, the API hosts rested because no connection could
 be made to them (each host's origin, never its base URL's path or query) and the API targets
 cooling down.
+
+Readiness (`/health/ready`, what an orchestrator routes by) is narrower: the gateway serves and
+is not draining. A store that fails does not make it unready: every process shares the store,
+and each serves on in its degraded mode (docs/RELIABILITY.md), which beats no process at all.
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.vault import Vault
 
-__all__ = ["EngineHealth"]
+__all__ = ["DRAINING", "EngineHealth"]
+
+# `/health`'s status while a SIGTERM's drain lets what is in flight finish.
+DRAINING = "draining"
 
 
 class EngineHealth:
@@ -85,6 +92,8 @@ class EngineHealth:
         nothing of one principal."""
         state = self._lifecycle.state
         status = "ok" if state is EngineState.RUNNING else state.value
+        if status == "ok" and self._lifecycle.draining:
+            status = DRAINING
         store_problem = self._store.health.reason
         if status == "ok" and store_problem is not None:
             status = "degraded"
@@ -125,6 +134,14 @@ class EngineHealth:
                 # Whether its lookups answer within their deadline, or are skipped now.
                 answer["cache"]["semantic"] = self._semantic_cache.health()
         return answer
+
+    def readiness(self) -> dict[str, Any]:
+        """Whether this process takes new work (`ready`), and its status when it does not."""
+        lifecycle = self._lifecycle
+        if lifecycle.ready:
+            return {"ready": True, "status": "ok"}
+        status = DRAINING if lifecycle.draining else lifecycle.state.value
+        return {"ready": False, "status": status}
 
     def process_health(self) -> dict[str, Any]:
         """Live jobs, limits, circuit breakers, switches and rested hosts: what

@@ -4,11 +4,14 @@ Start opens the store (nothing is started if it cannot be opened), then the vaul
 vault is reported, never fatal), the auth service and the jobs; spawns the upkeep
 (`upkeep.py`), the provider directory and the watch on what can answer; opens the recorder
 (replaying what an earlier run spilled) and closes the rows that run left open; counts this
-period's spend in before serving; and stops the CLIs a crash left running. Stop ends the work
-first (jobs `interrupted`), then the user's MCP servers, the tasks (bounded), the upstream
-pool, the recorder's last rows, the budgets' settlements, and closes the store last.
-`docs/ARCHITECTURE.md`, "Composition roots, start and stop", says why this order. The parts are
-built and handed over by the composition root (`engine.py`).
+period's spend in before serving; and stops the CLIs a crash left running. A drain
+(`begin_drain`, headless mode's answer to SIGTERM) comes before a stop: the engine says it is no
+longer ready and counts the jobs still live, while the front door stops taking work and waits
+for them (`shell/drain.py`). Stop ends the work first (jobs `interrupted`), then the user's MCP
+servers, the tasks (bounded), the upstream pool, the recorder's last rows, the budgets'
+settlements, and closes the store last. `docs/ARCHITECTURE.md`, "Composition roots, start and
+stop", says why this order. The parts are built and handed over by the composition root
+(`engine.py`).
 """
 
 from __future__ import annotations
@@ -95,6 +98,17 @@ class Lifecycle:
         self._clock = clock
         self.state = EngineState.STOPPED
         self.started_at: float | None = None
+        # Running, but to stop soon: not ready for new work (`/health/ready`), while what is
+        # in flight finishes. A flag beside the state, as everything else runs on as before.
+        self.draining = False
+
+    def _begin_anew(self) -> None:
+        """What an earlier stop or drain left set, cleared: tasks may be spawned again, and
+        nothing is draining or stopping."""
+        self._tasks.reopen()
+        self.draining = False
+        self._lifeline.stopping = False
+        self._gateway.stopping = False
 
     async def start(self, *, vault_later: bool = False) -> None:
         """Open the store and begin serving (`vault_later`: the vault opens in the background,
@@ -107,9 +121,7 @@ class Lifecycle:
             raise RuntimeError(f"engine cannot start while {self.state.value}")
         self.state = EngineState.STARTING
         began = self._clock()
-        self._tasks.reopen()
-        self._lifeline.stopping = False
-        self._gateway.stopping = False
+        self._begin_anew()
         try:
             await self._store.open()
             # A locked vault (missing or wrong master key) is reported, never fatal: keys from
@@ -208,6 +220,23 @@ class Lifecycle:
             self.state = EngineState.STOPPED
             log.info("engine stopped")
             self._events.publish(EngineStopped())
+
+    @property
+    def ready(self) -> bool:
+        """Whether new work is welcome: running, and not draining."""
+        return self.state is EngineState.RUNNING and not self.draining
+
+    def begin_drain(self) -> None:
+        """Say from now on that this gateway is not ready: it is about to stop. Work goes on:
+        jobs queued or running finish as usual (`live_jobs` counts them)."""
+        if self.state is EngineState.RUNNING and not self.draining:
+            self.draining = True
+            log.info("draining: not ready for new work; what is in flight may finish")
+
+    @property
+    def live_jobs(self) -> int:
+        """Jobs of this process queued or running: what a drain waits for besides requests."""
+        return self._jobs.live_count
 
     @property
     def uptime_seconds(self) -> float:

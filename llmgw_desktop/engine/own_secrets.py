@@ -1,7 +1,7 @@
 """The process's own secrets, given to the redactor at start so no log line, recorder row or
 error shows them: the bearer token, the OAuth registration secret, the metrics scrape token,
-the OpenTelemetry headers, the store's password and the vault's master key from the
-environment (the vault adds the key it reads from elsewhere)."""
+the OpenTelemetry headers, the store's password (in its URL or apart) and the vault's master
+key from the environment (the vault adds the key it reads from elsewhere)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def remember_own_secrets(settings: Settings, environ: Mapping[str, str]) -> None
         "gateway:metrics.scrape_token": (settings.metrics.scrape_token,),
         "gateway:otel.headers": tuple(settings.otel.headers.values()),
         "gateway:store.url": (store_password(settings.store.url),),
+        "gateway:store.password": (settings.store.password,),
         "env:PGPASSWORD": (environ.get("PGPASSWORD", ""),),
         "env:LLM_GATEWAY_MASTER_KEY": (environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),),
     }

@@ -2,11 +2,13 @@
 
 Open `cli/` first: the `llmgw-desktop` command, which starts everything else. The composition
 roots it starts: `app` (the desktop app: Qt and asyncio in one loop) and `headless` (the same
-gateway without Qt, on the `event_loop` of processes without Qt), both serving through
-`runtime` (the engine and front doors, started and stopped in order) after `startup` (what a
-process leaves until it serves, so it answers `/health` soon) and `code_cache` (the code
-dataclasses generate, kept between starts). The editor-launched modes: `stdio_mode` (MCP on
-stdio) and `acp_mode` (the gateway as an ACP agent).
+gateway without Qt, on the `event_loop` of processes without Qt), both serving through `runtime`
+(the engine and front doors, started and stopped in order) after `startup` (what a process
+leaves until it serves, so it answers `/health` soon) and `code_cache` (the code dataclasses
+generate, kept between starts). A headless gateway's stop: `drain` (SIGTERM lets what is in
+flight finish first) and `sd_notify` (systemd hears ready and stopping); `workers` runs N
+headless gateways on one port and one store under a supervisor. The editor-launched modes:
+`stdio_mode` (MCP on stdio) and `acp_mode` (the gateway as an ACP agent).
 
 The process in the OS: `instance` (one running instance per data directory, and the hand-off to
 it), `autostart` and `linux_install` (start at login, the menu entry), `logging_setup` (the log

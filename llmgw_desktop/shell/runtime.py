@@ -47,6 +47,7 @@ class GatewayRuntime:
         on_activate: Callable[[], str],
         on_quit: Callable[[], None] | None = None,
         port: int | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.settings = loaded.settings
         self.mode = mode
@@ -102,6 +103,7 @@ class GatewayRuntime:
             self.settings.http.host,
             self.settings.http.port if port is None else port,
             self.connections,
+            reuse_port=reuse_port,  # a worker's: its siblings listen on the same port
         )
         self._after_ready: asyncio.TimerHandle | None = None
 

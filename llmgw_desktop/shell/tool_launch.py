@@ -182,7 +182,9 @@ async def _made_key(settings: Settings, base: str) -> tuple[str, str]:
     from llmgw_desktop.engine.api import LOCAL_CALLER, InvalidRequest, KeySpec, keys_on_store
 
     expires = time.time() + RUN_KEY_TTL_S
-    async with keys_on_store(settings.database_file, settings.store.url) as keys:
+    async with keys_on_store(
+        settings.database_file, settings.store.url, settings.store.password
+    ) as keys:
         try:
             made = await keys.create(LOCAL_CALLER, KeySpec(name=base, expires_at=expires))
         except InvalidRequest as refused:
@@ -213,7 +215,9 @@ def _end(settings: Settings, lease: _Lease) -> None:
 async def _revoked(settings: Settings, name: str) -> None:
     from llmgw_desktop.engine.api import LOCAL_CALLER, keys_on_store
 
-    async with keys_on_store(settings.database_file, settings.store.url) as keys:
+    async with keys_on_store(
+        settings.database_file, settings.store.url, settings.store.password
+    ) as keys:
         await keys.revoke(LOCAL_CALLER, name)
 
 

@@ -12,6 +12,10 @@ handler) for as long as it likes. `ConnectionGuard` wraps each connection's prot
 - one client address (an IPv6 /64) may hold `max_per_address` connections; more are answered
   429 and closed. Trusted proxies, which carry many clients, are exempt.
 
+A drain (`begin_drain`) closes every connection idle between requests, and each request that
+starts afterwards closes its connection once answered, so no new work arrives on a connection
+opened before; `in_flight` counts the requests still running.
+
 Deadlines are checked by one timer for all connections, not one per request, so keeping time
 costs a request two attribute writes. The record of each connection also caches the answer to
 "which account opened it" (`engine/auth/peer_owner.py`), asked at most once per connection.
@@ -46,6 +50,9 @@ IDLE, HEAD, BUSY = 0, 1, 2  # between requests; reading a request head; a handle
 MAX_SWEEP_PERIOD_S = 1.0
 MIN_SWEEP_PERIOD_S = 0.05
 REFUSED_LINGER_S = 2.0  # how long a refused connection may take to read its 429 and leave
+# A connection this young that has sent nothing yet is waited for by a drain: its client
+# connected to send a request (one taken from the backlog as listening ended, above all).
+FRESH_CONNECTION_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,19 @@ class ConnectionLimits:
 class OpenConnection:
     """One connection: where it comes from, what it is doing, and its owner once asked."""
 
-    __slots__ = ("_owner", "address", "deadline", "local", "peer", "phase", "request", "transport")
+    __slots__ = (
+        "_owner",
+        "address",
+        "deadline",
+        "handler",
+        "heard",
+        "local",
+        "opened_at",
+        "peer",
+        "phase",
+        "request",
+        "transport",
+    )
 
     def __init__(
         self, transport: asyncio.Transport, peer: tuple[str, int], local: tuple[str, int]
@@ -75,6 +94,10 @@ class OpenConnection:
         self.phase = HEAD
         self.deadline = 0.0  # loop time by which the current phase must be over; 0: none
         self.request: web.BaseRequest | None = None
+        # aiohttp's protocol for this connection, which a drain asks to close when idle.
+        self.handler: asyncio.Protocol | None = None
+        self.opened_at = asyncio.get_running_loop().time()
+        self.heard = False  # a byte of the next request has come
         self._owner: PeerOwner | None = None
 
     async def owner(self) -> PeerOwner:
@@ -100,6 +123,7 @@ class OpenConnection:
         self.phase = IDLE
         self.deadline = 0.0
         self.request = None
+        self.heard = False
 
 
 class TransportPeer:
@@ -130,6 +154,8 @@ class ConnectionGuard:
         self._open: dict[asyncio.BaseTransport, OpenConnection] = {}
         self._per_address: dict[str, int] = {}
         self._capped: set[str] = set()  # addresses over the cap, logged once until they drop
+        # Set by a drain: each request that starts closes its connection once answered.
+        self.draining = False
         self._timer: asyncio.TimerHandle | None = None
         self._period = min(
             MAX_SWEEP_PERIOD_S,
@@ -163,6 +189,31 @@ class ConnectionGuard:
     @property
     def open_count(self) -> int:
         return len(self._open)
+
+    def begin_drain(self) -> None:
+        """Close every connection idle between requests (aiohttp's graceful close: one whose
+        answer is still being written closes after it), and from now on each connection once
+        its request is answered. Connections still sending a request are served first."""
+        self.draining = True
+        for connection in list(self._open.values()):
+            close = getattr(connection.handler, "close", None)
+            if connection.phase == IDLE and close is not None:
+                close()
+
+    def in_flight(self, ignored: Callable[[web.BaseRequest], bool]) -> int:
+        """Requests being answered or arriving now: each whose handler runs, less those
+        `ignored` says a drain need not wait for (a client's long-lived event stream or
+        socket, which it opens again elsewhere), and each connection part of whose request
+        has come, or that opened a moment ago (its request is likely on the way)."""
+        fresh_since = asyncio.get_running_loop().time() - FRESH_CONNECTION_S
+        count = 0
+        for connection in self._open.values():
+            if connection.phase == BUSY:
+                request = connection.request
+                count += request is not None and not ignored(request)
+            elif connection.phase == HEAD:
+                count += connection.heard or connection.opened_at > fresh_since
+        return count
 
     def _admit(self, address: str, peer: str) -> bool:
         if self.limits.exempt(peer):
@@ -252,6 +303,7 @@ class _WatchedProtocol(asyncio.Protocol):
         self._connection = connection
         self._guard._opened(connection)
         self._inner = self._make_handler()
+        connection.handler = self._inner
         self._inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -263,6 +315,7 @@ class _WatchedProtocol(asyncio.Protocol):
             connection.deadline = (
                 asyncio.get_running_loop().time() + self._guard.limits.header_timeout_s
             )
+        connection.heard = True
         self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:

@@ -38,8 +38,10 @@ from llmgw_desktop.transports.path_aliases import aliases_of
 __all__ = [
     "ACP_LINE_BYTES",
     "DOORS",
+    "LIVE_PATH",
     "MCP_DOOR",
     "MCP_EVENT_BYTES",
+    "READY_PATH",
     "STDIO_DOORS",
     "Credential",
     "Door",
@@ -105,12 +107,16 @@ PUBLIC, USE, VAULT = Capability.PUBLIC, Capability.GATEWAY_USE, Capability.VAULT
 NONE, OWN = Credential.NONE, Credential.OWN
 ANTHROPIC, GEMINI, OLLAMA = Envelope.ANTHROPIC, Envelope.GEMINI, Envelope.OLLAMA
 MCP_PATH = "{mcp}"  # the MCP endpoint, at whatever `http.path` says
+LIVE_PATH, READY_PATH = "/health/live", "/health/ready"
 MCP_DOOR = Door("*", MCP_PATH, USE, streams=True)
 
 _OWN: tuple[Door, ...] = (
     # The gateway's name, for clients that probe their base URL, and its liveness.
     Door("GET", "/", PUBLIC, NONE),
     Door("GET", "/health", PUBLIC, NONE),
+    # An orchestrator's probes: the process answers (live), it takes new work (ready).
+    Door("GET", LIVE_PATH, PUBLIC, NONE),
+    Door("GET", READY_PATH, PUBLIC, NONE),
     Door("GET", "/openapi.json", PUBLIC, NONE),
     # Every caller's figures: the operator's, or a scraper holding `metrics.scrape_token` (the
     # edge lets that token through for this door alone).

@@ -44,6 +44,7 @@ from llmgw_desktop.transports.auth_edge import (
     note_refusal,
 )
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
+from llmgw_desktop.transports.doors import LIVE_PATH, READY_PATH
 from llmgw_desktop.transports.edge import origin_of
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
@@ -58,9 +59,11 @@ __all__ = [
     "build_http_app",
     "front_door",
     "health",
+    "live",
     "metrics",
     "openapi",
     "quit_instance",
+    "ready",
 ]
 
 log = logging.getLogger(__name__)
@@ -145,6 +148,8 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         )
     app.router.add_get("/", root)
     app.router.add_get("/health", health)
+    app.router.add_get(LIVE_PATH, live)
+    app.router.add_get(READY_PATH, ready)
     app.router.add_post("/instance/activate", activate)
     app.router.add_post("/instance/quit", quit_instance)
     app.router.add_get("/openapi.json", openapi)
@@ -161,6 +166,19 @@ async def health(request: web.Request) -> web.Response:
     """Liveness facts for /health, with where MCP keeps its sessions."""
     engine, config = request.app[ENGINE], request.app[CONFIG]
     return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
+
+
+async def live(request: web.Request) -> web.Response:
+    """Liveness for an orchestrator: answered whenever the process's loop runs, whatever it
+    is doing (starting, serving, draining); a process that cannot answer this is hung."""
+    return web.json_response({"alive": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness for an orchestrator or a balancer: 200 while this process takes new work, 503
+    while it starts, drains or stops (`EngineHealth.readiness`)."""
+    answer = request.app[ENGINE].readiness()
+    return web.json_response(answer, status=200 if answer["ready"] else 503)
 
 
 async def _instance_refusal(request: web.Request) -> web.Response | None:
@@ -258,11 +276,16 @@ def front_door(
         connection = connections.of(request.transport) if connections is not None else None
         if connection is not None and connections is not None:
             connection.request_started(request, connections.limits.body_timeout_s)
+            if connections.draining:  # this request is served, then its connection closes
+                request.protocol.close()
         try:
             answer = await admit(request)
             if answer is not None:
                 return answer
-            return await handler(request)
+            served = await handler(request)
+            if connections is not None and connections.draining and not served.prepared:
+                served.force_close()  # says `Connection: close`: the client goes elsewhere next
+            return served
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

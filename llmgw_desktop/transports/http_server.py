@@ -2,7 +2,12 @@
 
 The server is created here rather than through aiohttp's `SockSite` so that each connection's
 protocol can be wrapped by the `ConnectionGuard` (timeouts for slow clients, a per-address cap,
-the connection's owner).
+the connection's owner), and so that a drain can stop listening without losing a connection
+the OS had already accepted for us (`stop_accepting`).
+
+`reuse_port` lets several gateway processes listen on one port (`SO_REUSEPORT`, `http.workers`):
+the kernel spreads new connections across them. It is off unless asked for: any process of the
+same account could then listen on the port too and be handed a share of its connections.
 """
 
 from __future__ import annotations
@@ -14,13 +19,21 @@ import logging
 import os
 import socket
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from llmgw_desktop.transports.connections import ConnectionGuard
 
-__all__ = ["HttpFrontDoor", "PortInUse", "base_url", "find_free_port", "probe_gateway"]
+__all__ = [
+    "HttpFrontDoor",
+    "PortInUse",
+    "base_url",
+    "find_free_port",
+    "probe_gateway",
+    "reserve_port",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +57,27 @@ class HttpFrontDoor:
     """Owns the listening socket for one aiohttp app."""
 
     def __init__(
-        self, app: web.Application, host: str, port: int, guard: ConnectionGuard | None = None
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        guard: ConnectionGuard | None = None,
+        *,
+        reuse_port: bool = False,
     ) -> None:
         self._app = app
         self.host = host
         self.requested_port = port
         self.port = port
         self.guard = guard
+        self.reuse_port = reuse_port
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
         # The same app served on another address too (`also_listen`).
         self._more: list[asyncio.AbstractServer] = []
+        # Each listening socket with its server, for `stop_accepting`.
+        self._listening: list[tuple[asyncio.AbstractServer, socket.socket]] = []
+        self._factory: Callable[[], asyncio.Protocol] | None = None
 
     @property
     def app(self) -> web.Application:
@@ -70,7 +93,7 @@ class HttpFrontDoor:
         # Binding our own socket tells us the port (when 0 asked for any) and surfaces
         # "address in use" before any server machinery exists.
         try:
-            sock = _bind_listening_socket(self.host, self.requested_port)
+            sock = _bind_listening_socket(self.host, self.requested_port, self.reuse_port)
         except OSError as exc:
             if exc.errno in _ADDR_IN_USE:
                 raise PortInUse(self.host, self.requested_port) from None
@@ -100,6 +123,8 @@ class HttpFrontDoor:
         if self.guard is not None:
             self.guard.start()
         self._runner = runner
+        self._factory = factory
+        self._listening.append((self._server, sock))
         self.port = sock.getsockname()[1]
         log.info("HTTP front door listening on %s:%d", self.host, self.port)
 
@@ -118,18 +143,39 @@ class HttpFrontDoor:
         factory = handlers if self.guard is None else self.guard.protocol_factory(handlers)
         loop = asyncio.get_running_loop()
         try:
-            self._more.append(await loop.create_server(factory, sock=sock, backlog=BACKLOG))
+            server = await loop.create_server(factory, sock=sock, backlog=BACKLOG)
         except BaseException:
             sock.close()
             raise
+        self._more.append(server)
+        self._listening.append((server, sock))
         log.info("HTTP front door also listening on %s:%d", host, port)
         return True
+
+    async def stop_accepting(self) -> None:
+        """Listen no more: a new connection is refused (a balancer tries another gateway), and
+        one the OS accepted already, waiting in the backlog, is taken first and served, as
+        closing the socket would reset it. Open connections carry on."""
+        loop = asyncio.get_running_loop()
+        waiting: list[socket.socket] = []
+        for server, sock in self._listening:
+            waiting.extend(_accept_waiting(sock))
+            server.close()  # no await between the last accept and the close
+        self._listening.clear()
+        if self._factory is not None:
+            for connection in waiting:
+                await loop.connect_accepted_socket(self._factory, connection)
+        if waiting:
+            log.info(
+                "took %d connection(s) waiting in the backlog as listening ended", len(waiting)
+            )
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight requests briefly, close the socket."""
         for server in self._more:
             server.close()
         self._more.clear()
+        self._listening.clear()
         if self._server is not None:
             self._server.close()  # no new connections; open ones finish below
             self._server = None
@@ -146,17 +192,56 @@ def base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _bind_listening_socket(host: str, port: int) -> socket.socket:
+def _accept_waiting(sock: socket.socket) -> list[socket.socket]:
+    """The connections waiting in a listening socket's backlog, accepted (non-blocking)."""
+    taken: list[socket.socket] = []
+    while True:
+        try:
+            connection, _ = sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return taken
+        except OSError as exc:  # closed already, or out of descriptors: nothing more to take
+            log.warning("could not take a waiting connection: %s", exc)
+            return taken
+        connection.setblocking(False)
+        taken.append(connection)
+
+
+def _bind_listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     try:
         if os.name == "posix":  # on Windows this flag would let two servers share a port
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(BACKLOG)
         sock.setblocking(False)
     except BaseException:
         sock.close()
+        raise
+    return sock
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (0: a free port) with SO_REUSEPORT and not listening: it
+    holds the port for the processes that listen on it with SO_REUSEPORT (`http.workers`), and
+    is handed none of their connections (the kernel spreads them over listening sockets only).
+
+    Raises:
+        PortInUse: a process listens there without SO_REUSEPORT, or as another account.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in _ADDR_IN_USE:
+            raise PortInUse(host, port) from None
         raise
     return sock
 

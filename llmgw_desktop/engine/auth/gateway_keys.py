@@ -467,15 +467,17 @@ def _budget_of(record: KeyRecord) -> Budget | None:
 
 
 @asynccontextmanager
-async def keys_on_store(path: Path, url: str = "") -> AsyncIterator[GatewayKeys]:
-    """The keys of the store at `path` (or `url`), for a command run beside the gateway
-    (`llmgw-desktop keys`): what it writes, every gateway on that store sees at its next
-    request.
+async def keys_on_store(
+    path: Path, url: str = "", password: str = ""
+) -> AsyncIterator[GatewayKeys]:
+    """The keys of the store at `path` (or `url`, with `password` when it holds none), for a
+    command run beside the gateway (`llmgw-desktop keys`): what it writes, every gateway on
+    that store sees at its next request.
 
     Raises:
         StoreError: the store cannot be opened.
     """
-    db = Database(path, url=url)
+    db = Database(path, url=url, password=password)
     await db.open()
     try:
         yield GatewayKeys(db)

@@ -403,6 +403,11 @@ class JobManager:
     # -- what the desk and /health are told -------------------------------------------------
 
     @property
+    def live_count(self) -> int:
+        """Jobs of this process queued or running now."""
+        return len(self._live)
+
+    @property
     def stuck_after_s(self) -> float:
         """How long a running job may be silent before it is marked stuck."""
         return self._stuck.stuck_after_s

@@ -99,15 +99,17 @@ class Database:
         path: Path,
         *,
         url: str = "",
+        password: str = "",
         on_health_change: Callable[[str | None], None] | None = None,
         earlier_run: Callable[[], list[str]] | None = None,
     ) -> None:
-        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead.
+        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead (its
+        `password`, when the URL holds none: `store.password`).
         `earlier_run` names the files a run of the gateway left beside it (blocking), so an
         empty SQLite file there is said to be a database emptied, not a fresh install."""
         self.path = path
         self._earlier_run = earlier_run
-        self.engine: StoreEngine = PostgresEngine(url) if url else SqliteEngine(path)
+        self.engine: StoreEngine = PostgresEngine(url, password) if url else SqliteEngine(path)
         self._executor: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._urgent: ThreadPoolExecutor | None = None

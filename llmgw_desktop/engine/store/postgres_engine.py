@@ -89,8 +89,11 @@ class PostgresEngine:
     readers = READERS
     urgent = True  # the lease renewals' own thread and connection (`Database.run_urgent`)
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, password: str = "") -> None:
+        """`password`: given apart from the URL (`store.password`, from a secret's file), so
+        no URL shown or logged could hold it."""
         self.url = url
+        self._password = password
 
     @property
     def where(self) -> str:
@@ -111,6 +114,7 @@ class PostgresEngine:
             "options": session_options(self.url),
             "connect_timeout": CONNECT_TIMEOUT_S,
             **tcp_settings(self.url),
+            **({"password": self._password} if self._password else {}),
         }
         watch = StallWatch(self.where, lambda: answers(self.url, connecting))
         pool = WatchedPool(

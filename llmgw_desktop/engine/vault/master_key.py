@@ -27,6 +27,7 @@ from llmgw_desktop.engine.vault.errors import VaultLocked
 
 __all__ = [
     "ENV_VAR",
+    "FILE_ENV_VAR",
     "KEYRING_SERVICE",
     "KEYRING_USERNAME",
     "KEY_FILE_NAME",
@@ -45,6 +46,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENV_VAR = "LLM_GATEWAY_MASTER_KEY"
+FILE_ENV_VAR = "LLM_GATEWAY_MASTER_KEY_FILE"
 KEYRING_SERVICE = "llmgw-desktop"
 KEYRING_USERNAME = "vault-master-key"
 KEY_FILE_NAME = "vault.key"
@@ -118,7 +120,9 @@ def encode_key(key: bytes) -> str:
 
 
 class EnvKeySource:
-    """`LLM_GATEWAY_MASTER_KEY`; read only, so a new key is never made here."""
+    """`LLM_GATEWAY_MASTER_KEY`, or the file `LLM_GATEWAY_MASTER_KEY_FILE` names (a secret
+    mounted as a file, as containers and systemd's credentials give one); read only, so a new
+    key is never made here."""
 
     name = "env"
 
@@ -126,23 +130,47 @@ class EnvKeySource:
         self._environ = environ
 
     def describe(self) -> str:
-        return f"the {ENV_VAR} environment variable"
+        return f"the {ENV_VAR} environment variable (or {FILE_ENV_VAR})"
 
     def load(self) -> bytes | None:
         environ = os.environ if self._environ is None else self._environ
-        text = environ.get(ENV_VAR, "")
+        text, where = environ.get(ENV_VAR, ""), ENV_VAR
+        named = environ.get(FILE_ENV_VAR, "").strip()
+        if named:
+            if text.strip():
+                raise VaultLocked(
+                    f"both {ENV_VAR} and {FILE_ENV_VAR} are set: give the key or the file "
+                    "holding it, not both."
+                )
+            text, where = _read_named_file(Path(named)), f"the file {named} ({FILE_ENV_VAR})"
         if not text.strip():
             return None
         known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
-                f"{ENV_VAR} is set but is not a master key: expected {EXPECTED_FORMAT}."
+                f"{where} holds something that is not a master key: expected {EXPECTED_FORMAT}."
             )
         return key
 
     def create(self, key: bytes) -> bytes | None:
         return None
+
+
+def _read_named_file(path: Path) -> str:
+    """The text of the key file `LLM_GATEWAY_MASTER_KEY_FILE` names. Its mode is the secret
+    store's to set (a container's secrets are often readable by the group the gateway runs in).
+
+    Raises:
+        VaultLocked: it cannot be read, or is not text.
+    """
+    try:
+        return path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise VaultLocked(
+            f"cannot read the key file {path} that {FILE_ENV_VAR} names: {reason}."
+        ) from None
 
 
 class KeyringSource:

@@ -139,7 +139,9 @@ async def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
     settings = loaded.settings
     try:
-        async with keys_on_store(settings.database_file, settings.store.url) as keys:
+        async with keys_on_store(
+            settings.database_file, settings.store.url, settings.store.password
+        ) as keys:
             verb = args.keys_command
             if verb == "create":
                 scope = KeyScope.of(

@@ -84,11 +84,22 @@ def _with_settings(
         loaded = settled
     if command is not None:
         return command.run(args, loaded)
+    if args.workers is not None:  # the command line's word over the settings'
+        loaded = _with_workers(loaded, args.workers)
     from llmgw_desktop.shell.cli.run import run
 
     return run(
         loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden, window=window
     )
+
+
+def _with_workers(loaded: LoadedSettings, count: int) -> LoadedSettings:
+    """`loaded` with `http.workers` set by `--workers`."""
+    import dataclasses
+
+    sources = {**loaded.sources, "http.workers": "command line --workers"}
+    settings = loaded.settings.with_values({"http.workers": count})
+    return dataclasses.replace(loaded, settings=settings, sources=sources)
 
 
 def _asked_on_screen(

@@ -16,6 +16,7 @@ from llmgw_desktop.shell.cli import (
     connect,
     db_copy,
     hash_password,
+    health,
     install_desktop,
     keys,
     mcp_servers,
@@ -37,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     acp_agent.COMMAND,
     db_copy.COMMAND,
     quit_app.COMMAND,
+    health.COMMAND,
     install_desktop.COMMAND,
     keys.COMMAND,
     mcp_servers.COMMAND,
@@ -51,6 +53,19 @@ class _PrintVersion(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
         version.print_version()
         parser.exit()
+
+
+def _workers(text: str) -> int:
+    """`--workers`' value, checked as `http.workers` is."""
+    from llmgw_desktop.config.settings_fields import workers
+
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if problem := workers(count):
+        raise argparse.ArgumentTypeError(problem)
+    return count
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="mirror the log to the console"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="with --headless: N gateway processes on one port and one PostgreSQL store "
+        "(http.workers)",
     )
     parser.add_argument(
         "--config",

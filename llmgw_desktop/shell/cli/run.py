@@ -70,7 +70,7 @@ def _run(
             print(result.message, file=sys.stdout if result.ok else sys.stderr)
             return 0 if result.ok else EXIT_FAILURE
         try:
-            return _run_locked(loaded, lock, window, hidden=hidden)
+            return _run_locked(loaded, lock, window, hidden=hidden, verbose=verbose)
         finally:
             lock.release()
     finally:
@@ -78,7 +78,12 @@ def _run(
 
 
 def _run_locked(
-    loaded: LoadedSettings, lock: InstanceLock, window: WindowCheck | None, *, hidden: bool
+    loaded: LoadedSettings,
+    lock: InstanceLock,
+    window: WindowCheck | None,
+    *,
+    hidden: bool,
+    verbose: bool = False,
 ) -> int:
     """The app, this data dir's lock held: the desktop when `window` can open, else headless."""
     from llmgw_desktop.shell.startup import import_aiohttp_trusting_later
@@ -112,7 +117,7 @@ def _run_locked(
     try:
         from llmgw_desktop.shell.headless import run_headless
 
-        return run_headless(loaded, lock)
+        return run_headless(loaded, lock, verbose=verbose)
     except PortInUse as exc:
         return port_in_use_message(exc, settings.http.host)
     except StoreError as exc:

@@ -224,6 +224,30 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# The health endpoints: the facts, and an orchestrator's two probes.
+_HEALTH_PATHS: dict[str, Any] = {
+    "/health": {
+        "get": {
+            "summary": "The gateway's state, store, vault, lease and providers",
+            "responses": {"200": _json({"type": "object"})},
+        }
+    },
+    "/health/live": {
+        "get": {
+            "summary": "Liveness: the process answers",
+            "responses": {"200": _json({"type": "object"})},
+        }
+    },
+    "/health/ready": {
+        "get": {
+            "summary": "Readiness: serving and not draining (503 while starting, draining or "
+            "stopping)",
+            "responses": {"200": _json({"type": "object"}), "503": _json({"type": "object"})},
+        }
+    },
+}
+
+
 def openapi_document(server_url: str = "http://127.0.0.1:3333") -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     errors = {"400": _error(), "404": _error(), "503": _error()}
@@ -240,9 +264,7 @@ def openapi_document(server_url: str = "http://127.0.0.1:3333") -> dict[str, Any
         },
         "servers": [{"url": server_url}],
         "paths": {
-            "/health": {
-                "get": {"summary": "Liveness", "responses": {"200": _json({"type": "object"})}}
-            },
+            **_HEALTH_PATHS,
             "/v1/generate": {
                 "post": {
                     "summary": "Generate text with provider/model selection and project scope",

@@ -11,6 +11,7 @@ import pytest
 from llmgw_desktop.engine.vault import VaultLocked
 from llmgw_desktop.engine.vault.master_key import (
     ENV_VAR,
+    FILE_ENV_VAR,
     KEYRING_SERVICE,
     KEYRING_USERNAME,
     EnvKeySource,
@@ -182,3 +183,34 @@ def test_master_key_repr_hides_the_key() -> None:
     master = resolve_master_key([EnvKeySource({ENV_VAR: RAW.hex()})], may_create=False)
     assert master is not None
     assert RAW.hex() not in repr(master) and str(RAW) not in repr(master)
+
+
+def test_the_key_comes_from_the_file_MASTER_KEY_FILE_names(tmp_path: Path) -> None:
+    secret = tmp_path / "master-key"
+    secret.write_text(RAW.hex() + "\n")
+    secret.chmod(0o440)  # as a container's secret is mounted: the mode is the runtime's
+    assert EnvKeySource({FILE_ENV_VAR: str(secret)}).load() == RAW
+
+
+@pytest.mark.parametrize(
+    ("environ", "words"),
+    [
+        ({ENV_VAR: RAW.hex(), FILE_ENV_VAR: "{file}"}, "not both"),
+        ({FILE_ENV_VAR: "{missing}"}, "cannot read the key file"),
+        ({FILE_ENV_VAR: "{wrong}"}, "not a master key"),
+    ],
+)
+def test_a_key_file_named_by_the_environment_that_cannot_be_used_locks_the_vault_saying_why(
+    tmp_path: Path, environ: dict[str, str], words: str
+) -> None:
+    (tmp_path / "key").write_text(RAW.hex())
+    (tmp_path / "wrong").write_text("not-a-key")
+    places = {
+        "{file}": tmp_path / "key",
+        "{missing}": tmp_path / "nope",
+        "{wrong}": tmp_path / "wrong",
+    }
+    given = {name: str(places.get(value, value)) for name, value in environ.items()}
+    with pytest.raises(VaultLocked, match=words) as caught:
+        EnvKeySource(given).load()
+    assert RAW.hex() not in caught.value.message and "not-a-key" not in caught.value.message
