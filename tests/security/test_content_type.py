@@ -19,6 +19,7 @@ from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.doors import door_of
+from llmgw_desktop.transports.path_aliases import ours
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.sdk_clients import openai_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
@@ -71,6 +72,7 @@ def state_changing_routes(gateway: GatewayRuntime) -> list[tuple[str, str]]:
 def envelope_message(path: str, body: dict[str, Any]) -> str:
     """The refusal's message, checking the envelope the path's clients parse."""
     error = body["error"]
+    path = ours(path)  # another gateway's name of a route (Bifrost's /anthropic/v1/...): ours
     if path.startswith("/api/"):
         assert set(body) == {"error"} and isinstance(error, str), body  # Ollama's own shape
         return error
