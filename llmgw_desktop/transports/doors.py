@@ -38,6 +38,7 @@ __all__ = [
     "MCP_DOOR",
     "MCP_EVENT_BYTES",
     "STDIO_DOORS",
+    "VERTEX_ANTHROPIC_PATH",
     "Credential",
     "Door",
     "Envelope",
@@ -103,6 +104,9 @@ NONE, OWN = Credential.NONE, Credential.OWN
 ANTHROPIC, GEMINI, OLLAMA = Envelope.ANTHROPIC, Envelope.GEMINI, Envelope.OLLAMA
 MCP_PATH = "{mcp}"  # the MCP endpoint, at whatever `http.path` says
 MCP_DOOR = Door("*", MCP_PATH, USE, streams=True)
+VERTEX_ANTHROPIC_PATH = (
+    "/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{target}"
+)
 
 DOORS: tuple[Door, ...] = (
     # The gateway's name, for clients that probe their base URL, and its liveness.
@@ -142,6 +146,16 @@ DOORS: tuple[Door, ...] = (
     Door("GET", "/v1/models/{model}", USE, envelope=Envelope.BY_CLIENT),
     Door("GET", "/v1beta/models", USE, envelope=GEMINI),
     Door("GET", "/v1beta/models/{model}", USE, envelope=GEMINI),
+    # The clouds' wires onto Messages (`gateway/cloud_routes.py`), as clients set up for Amazon
+    # Bedrock or Google Vertex AI send them; their SDKs read Anthropic's errors.
+    Door("POST", "/model/{model}/invoke", USE, envelope=ANTHROPIC),
+    Door(
+        "POST", "/model/{model}/invoke-with-response-stream", USE, envelope=ANTHROPIC, streams=True
+    ),
+    Door("POST", "/model/{model}/count-tokens", USE, envelope=ANTHROPIC),
+    # Bedrock's list of inference profiles, asked without a credential: none here.
+    Door("GET", "/inference-profiles", PUBLIC, NONE),
+    Door("POST", VERTEX_ANTHROPIC_PATH, USE, envelope=ANTHROPIC, streams=True),
     # Ollama's API, for the tools that speak only it (`gateway/ollama_routes.py`).
     Door("POST", "/api/chat", USE, envelope=OLLAMA, streams=True),
     Door("POST", "/api/generate", USE, envelope=OLLAMA, streams=True),

@@ -26,8 +26,8 @@ from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
 from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
+from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
 
 __all__ = ["ModelRegistry", "Plan", "Target", "pin_caller", "plan_request"]
 
