@@ -200,6 +200,7 @@ from llmgw_desktop.engine.recorder import RecorderPage as RecorderPage
 from llmgw_desktop.engine.recorder import RecorderQuery as RecorderQuery
 from llmgw_desktop.engine.recorder import RecordSummary as RecordSummary
 from llmgw_desktop.engine.recorder import RefusalCounter as RefusalCounter
+from llmgw_desktop.engine.recorder import SessionLane as SessionLane
 from llmgw_desktop.engine.recorder import path_group as path_group
 from llmgw_desktop.engine.recorder.refusals import reason_words as reason_words
 from llmgw_desktop.engine.redact import known_secrets as known_secrets

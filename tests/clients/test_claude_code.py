@@ -58,6 +58,8 @@ async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
     assert len(CLIENT_KEY) != len(GATEWAY_KEYS["ANTHROPIC_API_KEY"])
     row = await assert_last_call(gateway, provider="anthropic", caller="claude-code")
     assert row["cache_read_tokens"] > 0
+    # Its session id is the row's: the Agents page, the recorder and /metrics group by it.
+    assert row["client_session"] == request.headers["x-claude-code-session-id"]
 
 
 async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(

@@ -15,6 +15,7 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import (
     cache_control,
     caller_name,
+    client_session,
     project_scope,
     session_named,
 )
@@ -110,6 +111,7 @@ def caller_info(
         passthrough_query=request.query_string,
         workspace=request.headers.get("X-Workspace") or None,
         session_id=session_named(request.headers),
+        client_session=client_session(request.headers),
         cache_control=cache_control(request.headers),
         proven=principal,
     )
