@@ -133,3 +133,14 @@ def test_neovim_and_the_sdks_are_printed_only(
     assert main(["connect", "neovim", "--write", "--yes"]) == 1
     assert "a Lua program" in capsys.readouterr().err
     assert "OpenAI(base_url=" in _printed(capsys, "sdk")
+
+
+def test_sdk_names_a_model_that_answers_for_the_first_call(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 64.6: `connect sdk` named no model, so the first call was a guess."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-only")
+    out = _printed(capsys, "sdk")
+    assert "# OpenAI SDK (first call), in Python:" in out
+    assert 'model="claude-opus-4-6"' in out and "print(answer.choices[0].message.content)" in out
+    assert "No openai key was found" in out

@@ -32,6 +32,7 @@ __all__ = [
     "ask_running_instance_to_quit",
     "hand_off_to_running_instance",
     "lock_is_held",
+    "process_gone",
     "running_elsewhere",
 ]
 
@@ -221,15 +222,52 @@ def ask_running_instance_to_quit(data_dir: Path, wait_seconds: float = QUIT_WAIT
             "cannot be asked to quit: it serves an editor over stdio; close that editor.",
         )
     deadline = time.monotonic() + wait_seconds
-    while lock_is_held(data_dir):
+    pid = info.get("pid")
+    # The lock goes first, the process a moment later (its interpreter's end): "has quit" is
+    # said once the process is gone, so an installer may replace its files at once.
+    while lock_is_held(data_dir) or (isinstance(pid, int) and not process_gone(pid)):
         if time.monotonic() >= deadline:
             return QuitResult(
                 False,
-                f"llmgw-desktop (pid {info.get('pid')}) was asked to quit but still runs "
-                f"after {wait_seconds:.0f} s.",
+                f"llmgw-desktop (pid {pid}) was asked to quit but still runs after "
+                f"{wait_seconds:.0f} s.",
             )
         time.sleep(LOCK_POLL_S)
-    return QuitResult(True, f"llmgw-desktop (pid {info.get('pid')}) has quit.")
+    return QuitResult(True, f"llmgw-desktop (pid {pid}) has quit.")
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended: gone, or (Linux) dead and only waiting for its parent
+    to collect it (a zombie runs nothing and holds no file)."""
+    if sys.platform == "win32":
+        return _windows_process_gone(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's: there, so not gone
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False  # no /proc (macOS): it answered the signal, so it runs
+    # The command name (field 2) may hold spaces and parentheses: the state follows its end.
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+
+
+def _windows_process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended (Windows: its handle is signalled, or it is gone)."""
+    import ctypes
+
+    synchronize, wait_object_0 = 0x00100000, 0
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(synchronize, False, pid)
+    if not handle:
+        return True
+    try:
+        return bool(kernel32.WaitForSingleObject(handle, 0) == wait_object_0)
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _post(info: dict[str, Any], path: str) -> dict[str, Any]:

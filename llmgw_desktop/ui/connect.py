@@ -1,6 +1,7 @@
 """How to connect an editor, agent or SDK to this gateway: the exact snippets, for the README,
 the Connect page and the tray's "Copy setup for" menu, built from the live endpoint so they are
-always right.
+always right (`connect_setups.py` puts them together per client, as `llmgw-desktop connect`
+prints them).
 
 A gateway with a bearer lock (a static token, or OAuth) needs `Authorization: Bearer ...` on
 every request: each snippet that can carry a header carries it. The caller says what goes in
@@ -29,6 +30,7 @@ __all__ = [
     "editors_send_token",
     "key_snippets",
     "mask_token",
+    "sdk_first_call",
     "sdk_snippets",
     "snippets",
     "stdio_command",
@@ -99,12 +101,12 @@ def acp_snippets(command: list[str] | None = None, model: str = ACP_MODEL) -> li
         Snippet(
             "Zed",
             "settings.json",
-            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+            json.dumps({"agent_servers": {"LLM gateway": server}}, indent=2, ensure_ascii=False),
         ),
         Snippet(
             "JetBrains IDEs",
             "~/.jetbrains/acp.json",
-            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+            json.dumps({"agent_servers": {"LLM gateway": server}}, indent=2, ensure_ascii=False),
         ),
         Snippet(
             "Neovim (CodeCompanion)",
@@ -224,6 +226,22 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
             ")",
         ),
     ]
+
+
+def sdk_first_call(base_url: str, model: str, *, token: str | None = None) -> Snippet:
+    """A first call with the OpenAI SDK, whole: the client, one chat to `model` (one that
+    answers with the gateway's keys), the answer printed."""
+    key = ANY_KEY if token is None else token
+    return Snippet(
+        "OpenAI SDK (first call)",
+        "Python",
+        "from openai import OpenAI\n\n"
+        f"client = OpenAI(base_url={_py(base_url + '/v1')}, api_key={_py(key)})\n"
+        "answer = client.chat.completions.create(\n"
+        f'    model={_py(model)}, messages=[{{"role": "user", "content": "say hello"}}]\n'
+        ")\n"
+        "print(answer.choices[0].message.content)",
+    )
 
 
 def key_snippets(base_url: str, key: str) -> list[Snippet]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,9 +25,11 @@ from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.held_answers import releasing
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
+    HUNG_OUTCOME,
     NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
     UpstreamClient,
@@ -324,8 +327,9 @@ class ApiTargets:
                 # Billed on this hold already: another key would be a second call the
                 # budget never admitted (another target of the route is admitted anew).
                 return None, failure
-            if failure is not None and failure.kind == SHARE_OUTCOME:
-                # The caller's own share of this host is in use: no key of it would do.
+            if failure is not None and failure.kind in (SHARE_OUTCOME, HUNG_OUTCOME):
+                # The caller's own share of this host is in use, or the host stopped
+                # answering: no key of it would do.
                 return None, failure
             if failure is not None and not failure.next_key:
                 status = failure.status or 502
@@ -524,14 +528,8 @@ class ApiTargets:
         asked = False
         try:
             try:
-                response = await self.upstream.send(
-                    upstream_target,
-                    outgoing.data,
-                    stream=incoming.facts.stream,
-                    passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
-                    query=outgoing.query,
-                    principal=caller.principal,
-                    while_waiting=open_row,
+                response = await self._sent(
+                    upstream_target, target, outgoing, incoming, caller, record, open_row
                 )
             finally:
                 open_row()  # a request that never went out has its row too, before it ends
@@ -548,7 +546,8 @@ class ApiTargets:
                 response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
             )
             # Whole, or its first frame come: the time to first token of a stream.
-            self._balancer.answered(target, time.perf_counter() - started, response.headers)
+            took = time.perf_counter() - started
+            self._balancer.answered(target, took, response.headers, principal=caller.principal)
         except UpstreamFailure as exc:
             if ok is not None and route.attempts and route.attempts[-1] is ok:
                 route.attempts.pop()  # the answer broke after the status was fine
@@ -586,6 +585,34 @@ class ApiTargets:
             )
             raise
         return answer, None
+
+    async def _sent(
+        self,
+        upstream_target: UpstreamTarget,
+        target: Target,
+        outgoing: Outgoing,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        record: str,
+        open_row: Callable[[], None],
+    ) -> Http1Response:
+        """`outgoing` sent to `upstream_target`, once the head of its answer is in; the wait
+        for it watched by the balancer, which gives it up when the target stops answering.
+
+        Raises:
+            UpstreamFailure: no answer, an error status, or the target found hung (`hung`).
+        """
+        probe = functools.partial(self.upstream.answers, upstream_target)
+        async with self._balancer.first_byte(target, probe):
+            return await self.upstream.send(
+                upstream_target,
+                outgoing.data,
+                stream=incoming.facts.stream,
+                passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
+                query=outgoing.query,
+                principal=caller.principal,
+                while_waiting=open_row,
+            )
 
 
 def _dialect_sent(asked: str, spec: ApiProviderSpec, model: str) -> str:

@@ -14,6 +14,7 @@ from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
+from llmgw_desktop.engine.gateway.balancing.liveness import LivenessSettings
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
@@ -26,6 +27,7 @@ from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.response_cache import ResponseCache
 from llmgw_desktop.engine.shares import FairShare
+from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
@@ -55,7 +57,8 @@ def gateway_config_of(
 
 
 def balancing_settings(settings: Settings) -> BalancingSettings:
-    """What the balancer reads of the gateway's settings (cool-downs, latency, quota)."""
+    """What the balancer reads of the gateway's settings (cool-downs, latency, quota, hung
+    targets)."""
     gateway = settings.gateway
     first_s = gateway.cooldown_first_ms / 1000
     return BalancingSettings(
@@ -63,6 +66,10 @@ def balancing_settings(settings: Settings) -> BalancingSettings:
         cooldown=Backoff(first_s, max(first_s, gateway.cooldown_longest_ms / 1000), jitter=0.1),
         cooldown_failures=gateway.cooldown_failures,
         quota_reserve=gateway.quota_reserve_percent / 100,
+        liveness=LivenessSettings(
+            check_after_s=gateway.hung_check_after_ms / 1000,
+            probe_timeout_s=gateway.hung_probe_timeout_ms / 1000,
+        ),
     )
 
 
@@ -85,10 +92,12 @@ def build_gateway(
     prices: PriceBook | None = None,
     guard: OutboundGuard | None = None,
     events: EventBus | None = None,
+    tasks: TaskSupervisor | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
-    `events` hears of each model list read (a key refused there)."""
+    `events` hears of each model list read (a key refused there); `tasks` runs the gateway's
+    own background work (probes of hung targets, the semantic cache's late embeddings)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
@@ -119,7 +128,7 @@ def build_gateway(
         on_listed=None if events is None else events.publish,
     )
     return GatewayService(
-        balancer=Balancer(balancing_settings(settings)),
+        balancer=Balancer(balancing_settings(settings), tasks=tasks),
         registry=registry,
         keys=keys,
         upstream=upstream,
@@ -136,6 +145,7 @@ def build_gateway(
         bodies=recorder.bodies,
         cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
         guard=guard,
+        tasks=tasks,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,
             settings.gateway.remote_passthrough.principals,

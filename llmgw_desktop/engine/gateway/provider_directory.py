@@ -89,6 +89,10 @@ class ProviderDirectory:
         self._stale: tuple[StaleReference, ...] = ()
         self._refresh_lock = asyncio.Lock()
         self._on_listed = on_listed or (lambda _read: None)
+        # The first look (local servers probed, model lists read) has ended, and who waits
+        # for it (`first_look`).
+        self.looked = False
+        self._look_waiters: list[asyncio.Future[None]] = []
 
     async def run_forever(self) -> None:
         """The service task that keeps the cache fresh: local servers once a minute, API model
@@ -105,19 +109,35 @@ class ProviderDirectory:
         `force` does both now."""
         await self._refresh(local=force, lists=force)
 
+    async def first_look(self) -> None:
+        """Return once the first refresh has ended (at once after it)."""
+        if self.looked:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._look_waiters.append(waiter)
+        await waiter
+
     async def _refresh(self, *, local: bool, lists: bool) -> None:
         async with self._refresh_lock:
-            now = self._clock()
-            # `is not None`: a refresh at clock time 0.0 (an injected clock) still counts.
-            last = self._refreshed_at
-            if local or last is None or now - last >= REFRESH_AFTER_S:
-                self._refreshed_at = now
-                await self._probe_local_servers()
-            if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
-                self._lists_read_at = now
-                self._lists_keys_version = self._keys.version
-                await self._read_model_lists()
-            self._note_stale()
+            try:
+                now = self._clock()
+                # `is not None`: a refresh at clock time 0.0 (an injected clock) still counts.
+                last = self._refreshed_at
+                if local or last is None or now - last >= REFRESH_AFTER_S:
+                    self._refreshed_at = now
+                    await self._probe_local_servers()
+                if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
+                    self._lists_read_at = now
+                    self._lists_keys_version = self._keys.version
+                    await self._read_model_lists()
+                self._note_stale()
+            finally:
+                # The first refresh probes and reads whatever it is asked (nothing before it).
+                self.looked = True
+                waiters, self._look_waiters = self._look_waiters, []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     def _lists_due(self, now: float) -> bool:
         last = self._lists_read_at

@@ -89,6 +89,7 @@ from llmgw_desktop.engine.recorder.kinds import (
     REQUEST_KINDS,
 )
 from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
+from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -148,8 +149,11 @@ class GatewayService:
         cache: ResponseCache | None = None,
         balancer: Balancer | None = None,
         guard: OutboundGuard | None = None,
+        tasks: TaskSupervisor | None = None,
     ) -> None:
         self.registry = registry
+        # The gateway's own background work (the semantic cache's embeddings).
+        self._tasks = tasks or TaskSupervisor()
         # What is known of each target (in flight, latency, quota, cool-downs), and the
         # order each request tries its plan in.
         self.balancer = balancer or Balancer()
@@ -189,6 +193,8 @@ class GatewayService:
         self._records = RequestRecords(
             recorder, self._prices, self._telemetry, catalog=registry.config.catalog
         )
+        # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
+        self.semantic = self._semantic_cache(cache)
         self._api = ApiTargets(
             registry=registry,
             keys=keys,
@@ -209,7 +215,7 @@ class GatewayService:
             records=self._records,
             cache=cache,
             balancer=self.balancer,
-            semantic=self._semantic_cache(cache),
+            semantic=self.semantic,
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
@@ -257,7 +263,13 @@ class GatewayService:
                 "only exact repeats are answered from the cache"
             )
             return None
-        return SemanticCache(cache, self.embed, cache.settings)
+        return SemanticCache(
+            cache,
+            self.embed,
+            cache.settings,
+            tasks=self._tasks,
+            balancing=self.balancer.settings,
+        )
 
     def route_views(self) -> list[RouteView]:
         """Each configured route that lists targets, with each target's weight, share of the
@@ -600,7 +612,11 @@ class GatewayService:
             plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
         ordered = self._balancer.order(
-            plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
+            plan,
+            principal=caller.principal,
+            caller=caller.caller,
+            tokens=tokens,
+            cost=cost or _unpriced_cost,
         )
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -633,7 +649,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
                 over_budget.append(decision.refusal)
                 continue
-            answer, failure = await self._balanced(target, plan, decision, ask)
+            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
             if answer is not None:
                 return answer
             if isinstance(failure, InvalidRequest):
@@ -660,11 +676,12 @@ class GatewayService:
         plan: Plan,
         decision: Decision,
         ask: _Ask[_Answer],
+        principal: str,
     ) -> _Asked[_Answer]:
-        """`ask` one target (as the guard's `decision` lets it be sent), counted in flight
-        until its answer ends (a stream's when its chunks do); what it teaches the balancer
-        (an answer, a failure) on the way."""
-        flight = self._balancer.began(target)
+        """`ask` one target for `principal` (as the guard's `decision` lets it be sent),
+        counted in flight until its answer ends (a stream's when its chunks do); what it
+        teaches the balancer (an answer, a failure, and whose) on the way."""
+        flight = self._balancer.began(target, principal)
         started = time.perf_counter()
         try:
             answer, failure = await ask(target, plan, decision)
@@ -674,10 +691,16 @@ class GatewayService:
         if answer is None:
             flight.release()
             if isinstance(failure, UpstreamFailure):
-                self._balancer.failed(target, failure.outcome, failure.retry_after_s)
+                self._balancer.failed(
+                    target,
+                    failure.outcome,
+                    failure.retry_after_s,
+                    principal=principal,
+                    body=failure.body_digest,
+                )
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
-            self._balancer.answered(target, time.perf_counter() - started, {})
+            self._balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
         self._balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]

@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.metrics.health import CallHealth
+from llmgw_desktop.engine.providers.answering import Answering
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
@@ -268,9 +269,37 @@ class ProvidersService:
                 lambda provider, model: access(principal, provider, model) is None,
                 embeddings=embeddings,
             )
-        # A provider whose key or login was refused answers nothing until a person acts: its
-        # models are not offered (a call that names one is still tried, and clears it).
-        return [row for row in rows if self._trouble.of(self._switch_of(row["provider"])) is None]
+        return self._offered(rows)[0]
+
+    def _offered(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
+        """The rows offered, and the providers (switch ids) whose rows are held back: a
+        provider whose key or login was refused answers nothing until a person acts, so its
+        models are not offered (a call that names one is still tried, and clears it)."""
+        offered, refused = [], set()
+        for row in rows:
+            switch = self._switch_of(row["provider"])
+            if self._trouble.of(switch) is None:
+                offered.append(row)
+            else:
+                refused.add(switch)
+        return offered, refused
+
+    async def read_answering(self) -> Answering:
+        """What can answer a call now (`answering.py`): the models `GET /v1/models` lists
+        (read from the cache, never an upstream)."""
+        directory = self._gateway.directory
+        offered, refused = self._offered(await directory.models())
+        return Answering.of(offered, refused, settled=directory.looked)
+
+    async def read_due_lists(self) -> None:
+        """Read the model lists that are due now: a key stored or deleted makes its
+        provider's due (the directory's own round comes once a minute)."""
+        await self._gateway.directory.refresh()
+
+    async def first_look(self) -> None:
+        """Return once the gateway's first look at the providers has ended (local servers
+        probed, model lists read)."""
+        await self._gateway.directory.first_look()
 
     def _switch_of(self, gateway_id: str) -> str:
         """The switch (and trouble) id of a provider the gateway names `gateway_id`."""

@@ -21,11 +21,11 @@ from llmgw_desktop.shell.exit_codes import EXIT_FAILURE
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import LoadedSettings
-    from llmgw_desktop.shell.connect_setups import Setup
+    from llmgw_desktop.ui.connect_setups import Setup
 
 __all__ = ["COMMAND", "write_setup"]
 
-# The clients `connect` knows (`connect_setups.CLIENTS`), listed here so `--help` does not
+# The clients `connect` knows (`ui/connect_setups.CLIENTS`), listed here so `--help` does not
 # import what builds them.
 CLIENT_NAMES = (
     "claude-code",
@@ -66,7 +66,7 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     assert loaded is not None
     from llmgw_desktop.shell.connect_facts import gather
-    from llmgw_desktop.shell.connect_setups import setup_for
+    from llmgw_desktop.ui.connect_setups import setup_for
 
     setup = setup_for(args.client, gather(loaded.settings))
     print("\n".join(setup.lines))
