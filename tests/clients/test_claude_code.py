@@ -8,13 +8,18 @@ whole tool loop.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
 from llmgw_desktop.engine.tokens.pricing import price_table
+from llmgw_desktop.shell.cli import connect as connect_command
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.connect_setups import LENT_KEY, GatewayFacts, setup_for
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
     CLIENT_KEY,
@@ -225,3 +230,36 @@ async def test_claude_code_without_a_key_for_its_models_shows_the_gateways_messa
     rows = await gateway.engine.recorder.recent(limit=20)
     assert [(r["state"], r["error_code"]) for r in rows] == [("refused", "no_api_key")], rows
     assert upstream.llm_requests == []
+
+
+async def test_claude_code_on_a_locked_gateway_takes_short_lived_keys_from_its_key_helper(
+    home: Path,
+    upstream: ScriptedUpstream,
+    start_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 68 item 4: `connect claude-code --write` on a locked gateway writes an apiKeyHelper
+    # (`keys lend`), never a key; Claude Code runs it and its requests are the parent key's.
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
+    await locked.engine.keys.create(
+        LOCAL_CALLER, KeySpec(name=LENT_KEY, scope=KeyScope.of(models=["claude-*"]))
+    )
+    env = client_environment(home, locked.base_url) | {"CLAUDE_CONFIG_DIR": str(home / ".claude")}
+    del env["ANTHROPIC_API_KEY"]
+    config = home / "llmgw.toml"  # the gateway's store, as the helper's settings name it
+    config.write_text(f"[store]\ndb_path = {json.dumps(str(locked.settings.database_file))}\n")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
+    helper = connect_command._key_helper(SimpleNamespace(config_file=config, file_in_use=True))
+    facts = GatewayFacts(locked.base_url, True, {"anthropic": ("claude-sonnet-4-6",)}, "test")
+    assert (
+        connect_command.write_setup(setup_for("claude-code", replace(facts, key_helper=helper)))
+        is None
+    )
+    written = json.loads((home / ".claude" / "settings.json").read_text())
+    assert written["apiKeyHelper"] == helper and "ANTHROPIC_API_KEY" not in written["env"]
+
+    await say_hello("claude", env=env, cwd=home / "work")
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert {r["owner_principal"] for r in rows} == {f"key:{LENT_KEY}"}
+    lent = [k for k in await locked.engine.keys.list(LOCAL_CALLER) if k.expires_at is not None]
+    assert lent and all(k.expires_at - k.created_at <= 15 * 60 for k in lent)
