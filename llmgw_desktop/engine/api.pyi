@@ -134,6 +134,7 @@ from llmgw_desktop.engine.gateway.records.tracing import with_retry_info as with
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
+from llmgw_desktop.engine.gateway.router import PICKER_NAMESPACE as PICKER_NAMESPACE
 from llmgw_desktop.engine.gateway.router import Target as Target
 from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
     forwardable_headers as forwardable_headers,

@@ -124,6 +124,8 @@ class Setup:
         return lines + [f"# {note}" for note in self.notes]
 
 
+# Claude Code fills its `/model` picker from the gateway's `/v1/models` when this is set.
+DISCOVERY_ENV = "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"
 # The gateway key whose short-lived secrets Claude Code's `apiKeyHelper` asks for.
 LENT_KEY = "claude-code"
 
@@ -174,7 +176,8 @@ def _claude_code_calls(facts: GatewayFacts, token: str | None) -> Setup:
 
 def _claude_code(facts: GatewayFacts) -> Setup:
     calls = _claude_code_calls(facts, None)
-    env = _claude_code_env(facts, None)
+    # Its /model picker then lists the gateway's models (`PICKER_NAMESPACE` names the others).
+    env = _claude_code_env(facts, None) | {DISCOVERY_ENV: "1"}
     helper = facts.key_helper if facts.locked else None
     if helper is not None:
         # The key comes from the helper, asked again every few minutes: none sits in the file.

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
+from llmgw_desktop.engine.api import LOCAL_CALLER, PICKER_NAMESPACE, KeyScope, KeySpec
 from llmgw_desktop.engine.tokens.pricing import price_table
 from llmgw_desktop.shell.cli import connect as connect_command
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -257,9 +257,29 @@ async def test_claude_code_on_a_locked_gateway_takes_short_lived_keys_from_its_k
     )
     written = json.loads((home / ".claude" / "settings.json").read_text())
     assert written["apiKeyHelper"] == helper and "ANTHROPIC_API_KEY" not in written["env"]
+    assert written["env"]["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
 
     await say_hello("claude", env=env, cwd=home / "work")
     rows = await locked.engine.recorder.recent(limit=5)
     assert {r["owner_principal"] for r in rows} == {f"key:{LENT_KEY}"}
     lent = [k for k in await locked.engine.keys.list(LOCAL_CALLER) if k.expires_at is not None]
     assert lent and all(k.expires_at - k.created_at <= 15 * 60 for k in lent)
+
+
+async def test_claude_codes_model_discovery_lists_and_reaches_every_gateway_model(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    # Issue 68 item 3: with discovery on, Claude Code keeps the ids of GET /v1/models that
+    # begin with claude or anthropic; every other model is listed again as
+    # anthropic-gateway/<id>, which its picker keeps and the gateway serves as <id>.
+    env |= {"CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1"}
+    await say_hello("claude", env=env, cwd=home / "work")
+    (cached,) = home.rglob("gateway-models.json")
+    listed = {m["id"] for m in json.loads(cached.read_text())["models"]}
+    assert f"{PICKER_NAMESPACE}gpt-4.1" in listed and "claude-sonnet-4-6" in listed
+    assert not any(m.startswith(f"{PICKER_NAMESPACE}claude") for m in listed)
+
+    await say_hello("claude", f"{PICKER_NAMESPACE}gpt-4.1", env=env, cwd=home / "work")
+    assert upstream.llm_requests[-1].path == "/v1/chat/completions"
+    assert upstream.llm_requests[-1].body["model"] == "gpt-4.1"
+    await assert_last_call(gateway, provider="openai", caller="claude-code")

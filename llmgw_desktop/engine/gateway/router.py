@@ -29,7 +29,13 @@ from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
 from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
 
-__all__ = ["ModelRegistry", "Plan", "Target", "pin_caller", "plan_request"]
+__all__ = ["PICKER_NAMESPACE", "ModelRegistry", "Plan", "Target", "pin_caller", "plan_request"]
+
+# Every model the gateway serves, under a name Claude Code's model picker keeps: with gateway
+# model discovery on it lists only the ids of `/v1/models` that begin with `claude` or
+# `anthropic`, so Anthropic's list also names each other model as `anthropic-gateway/<id>`
+# (`transports/gateway/model_routes.py`), which resolves as `<id>`.
+PICKER_NAMESPACE = "anthropic-gateway/"
 
 MAX_ALIAS_DEPTH = 8
 MAX_CACHED_PLANS = 4096
@@ -192,7 +198,10 @@ class ModelRegistry:
         )
 
     def unalias(self, model: str) -> str:
-        """`model` with aliases followed (a loop is a config error, reported as such)."""
+        """`model` with aliases followed (a loop is a config error, reported as such), and
+        out of the picker namespace (`PICKER_NAMESPACE`) first."""
+        named = model.removeprefix(PICKER_NAMESPACE)
+        model = named or model
         seen = [model]
         while model in self.config.aliases:
             model = self.config.aliases[model]
