@@ -32,6 +32,7 @@ from tests.clients.harness import (
     say_hello,
 )
 from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream.script import Reply
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
@@ -283,3 +284,15 @@ async def test_claude_codes_model_discovery_lists_and_reaches_every_gateway_mode
     assert upstream.llm_requests[-1].path == "/v1/chat/completions"
     assert upstream.llm_requests[-1].body["model"] == "gpt-4.1"
     await assert_last_call(gateway, provider="openai", caller="claude-code")
+
+
+async def test_claude_code_recovers_from_an_overloaded_anthropic_as_against_the_vendor(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    # Issue 68 item 5: Anthropic's 529 reaches Claude Code as Anthropic wrote it, so it
+    # retries as it does against api.anthropic.com, and the next answer is shown.
+    upstream.script(Reply.error(529, "Overloaded"))
+    await say_hello("claude", env=env, cwd=home / "work")
+    rows = await gateway.engine.recorder.recent(limit=10)
+    states = [r["state"] for r in rows]
+    assert "completed" in states and any(r["http_status"] == 529 for r in rows), states
