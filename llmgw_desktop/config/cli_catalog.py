@@ -61,6 +61,9 @@ class ProviderInfo:
     acp_args: tuple[str, ...] | None = None
     # Where its vendor's installer puts the binary when that is not on PATH, searched last.
     home_dirs: tuple[str, ...] = ()
+    # A CLI that updates itself (its vendor's script install has no package manager): the
+    # arguments to its own binary that install the newest release.
+    self_update: tuple[str, ...] = ()
 
     @property
     def speaks_acp(self) -> bool:
@@ -90,6 +93,8 @@ class ProviderInfo:
             return ("npm", "install", "-g", f"{self.package}@latest")
         if self.installer == "pip":
             return ("pip", "install", "--upgrade", self.package)
+        if self.self_update:
+            return (self.binaries[0], *self.self_update)
         return ()
 
 
@@ -115,6 +120,7 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
         "curl -fsSL https://x.ai/cli/install.sh | bash",
         "script",
         home_dirs=("~/.grok/bin",),
+        self_update=("update",),  # `grok update`: its own updater, stable channel
     ),
     ProviderInfo("mistral", "Mistral Vibe", ("vibe",), "mistral-vibe", "pip"),
     ProviderInfo("copilot", "GitHub Copilot", ("copilot",), "@github/copilot", "npm"),

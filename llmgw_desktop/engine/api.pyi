@@ -175,6 +175,8 @@ from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
 from llmgw_desktop.engine.providers.answering import Answering as Answering
 from llmgw_desktop.engine.providers.answering import AnsweringChanged as AnsweringChanged
+from llmgw_desktop.engine.providers.answering import answering_of as answering_of
+from llmgw_desktop.engine.providers.answering import first_answering as first_answering
 from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus

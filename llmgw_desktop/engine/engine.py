@@ -449,13 +449,6 @@ class Engine:
     def _build_desk(self, settings: Settings, environ: Mapping[str, str]) -> None:
         """The services the desk and the tools drive over the gateway and the calls: answers
         compared and reviewed, the providers' page, the CLIs' logins, the provider editor."""
-        self.validation = ValidationService(
-            self.runner,
-            discovery=self.discovery,
-            is_enabled=self.switches.is_enabled,
-            gateway=self.gateway,
-            is_api_provider=lambda provider: self.gateway.registry.provider(provider) is not None,
-        )
         self.providers = ProvidersService(
             switches=self.switches,
             discovery=self.discovery,
@@ -466,6 +459,15 @@ class Engine:
             ),
             call_health=self.provider_health,
             target_access=self.keys.target_refusal,
+            project_access=self.project_grants.require,
+        )
+        self.validation = ValidationService(
+            self.runner,
+            discovery=self.discovery,
+            is_enabled=self.switches.is_enabled,
+            model_to_ask=self.providers.model_to_ask,
+            gateway=self.gateway,
+            is_api_provider=lambda provider: self.gateway.registry.provider(provider) is not None,
         )
         # Whether anything can answer a call: the one fact the window, /health and the banner
         # read.

@@ -6,7 +6,9 @@ A person with one vendor's key meets tools that ask for another vendor's models 
 gateway knows which answer: its `/v1/models` lists the models of the providers that have a key
 (the vault's included), asked with the instance token from the 0600 `instance.json` (the local
 user's proof, as a second launch uses it). When none runs, the environment's key variables say
-it instead (the vault cannot be read without the gateway's store and master key).
+it instead (the vault cannot be read without the gateway's store and master key). Which of
+them a tool is told is the engine's one choice (`engine/providers/answering.py`), the one a
+prompt naming no model is answered by.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Any
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.config.settings import Settings
-from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
+from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER, answering_of
 from llmgw_desktop.shell.instance import INFO_FILE, lock_is_held
-from llmgw_desktop.ui.connect_setups import GatewayFacts, answering_of
+from llmgw_desktop.ui.connect_setups import GatewayFacts
 
 __all__ = ["ASK_TIMEOUT_S", "GatewayFacts", "gather"]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from llmgw_desktop.config.paths import try_lock, unlock
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,21 @@ class InstanceLock:
         _unlock(self._handle)
         self._handle.close()
         self._handle = None
+
+
+def published(data_dir: Path, wait_s: float = 0.0) -> tuple[str, str] | None:
+    """The base URL and instance token the instance holding `data_dir` published (its
+    `instance.json`), waiting up to `wait_s` for one still starting to publish them; None when
+    there are none. Blocking."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
+            return str(info["url"]), str(info["token"])
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -293,29 +309,10 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-if sys.platform == "win32":
-    import msvcrt
+def _try_lock(handle: IO[bytes]) -> bool:
+    return try_lock(handle.fileno())
 
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
 
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _unlock(handle: IO[bytes]) -> None:
+    handle.seek(0)
+    unlock(handle.fileno())

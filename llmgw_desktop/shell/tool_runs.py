@@ -159,6 +159,8 @@ def _any(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:
     env = {k: v for k, v in environment.items() if k not in _OTHER_CREDENTIALS}
     env |= {
         "OPENAI_BASE_URL": pointing.base_url + "/v1",
+        # Its older name, which aider, LangChain and many tools read instead.
+        "OPENAI_API_BASE": pointing.base_url + "/v1",
         "OPENAI_API_KEY": pointing.key,
         "ANTHROPIC_BASE_URL": pointing.base_url,
         "ANTHROPIC_API_KEY": pointing.key,

@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
+from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, answering_of
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
-from llmgw_desktop.ui.connect_setups import GatewayFacts, answering_of, model_call_setups
+from llmgw_desktop.ui.connect_setups import GatewayFacts, model_call_setups
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import (

@@ -12,9 +12,11 @@ the gateway is open and no header is written.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ __all__ = [
     "TOKEN_PLACEHOLDER",
     "Snippet",
     "acp_snippets",
+    "claude_desktop_config",
     "editors_send_token",
     "key_snippets",
     "mask_token",
@@ -67,6 +70,24 @@ def editors_send_token(*, locked: bool, oauth: bool, static_token: bool) -> bool
     """Whether the editors' HTTP snippets carry a bearer: on a locked gateway, unless OAuth
     alone locks it (MCP OAuth clients sign in through the browser; a header would stop them)."""
     return locked and (static_token or not oauth)
+
+
+def claude_desktop_config(
+    platform: str | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Where Claude Desktop reads its settings (`mcpServers` among them) on this machine:
+    `%APPDATA%\\Claude` on Windows, `~/Library/Application Support/Claude` on macOS, the XDG
+    config folder's `Claude` on Linux (`~/.config/Claude`), as Electron places an app's."""
+    platform = sys.platform if platform is None else platform
+    env = os.environ if environ is None else environ
+    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
+    if platform == "win32":
+        folder = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
+    elif platform == "darwin":
+        folder = home / "Library" / "Application Support"
+    else:
+        folder = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return folder / "Claude" / "claude_desktop_config.json"
 
 
 def stdio_command() -> list[str]:
@@ -160,6 +181,17 @@ def snippets(
                 ensure_ascii=False,
             ),
         ),
+        # Claude Desktop starts local servers only (a remote one is a Connector it adds in
+        # its own window): the stdio relay, which proves the local user without a token.
+        Snippet(
+            "Claude Desktop",
+            str(claude_desktop_config()),
+            json.dumps(
+                {"mcpServers": {SERVER_NAME: {"command": command[0], "args": command[1:]}}},
+                indent=2,
+                ensure_ascii=False,
+            ),
+        ),
         Snippet(
             "Any stdio client",
             "command",
@@ -170,7 +202,9 @@ def snippets(
 
 def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
     """How to point curl and the OpenAI, Anthropic and Gemini SDKs at the gateway at
-    `base_url` (no path).
+    `base_url` (no path). The OpenAI base URL is set under both its names: `OPENAI_BASE_URL`
+    (the SDKs') and `OPENAI_API_BASE` (the older one aider, LangChain and Bifrost's setups
+    read).
 
     With `token` (the static bearer token, an OAuth access token, or a stand-in for either)
     each sends `Authorization: Bearer <token>`: the OpenAI SDK does for its API key, the
@@ -197,7 +231,8 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
         Snippet(
             "OpenAI SDK (environment)",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={shlex.quote(key)}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_BASE={openai_url}\n"
+            f"export OPENAI_API_KEY={shlex.quote(key)}",
         ),
         Snippet(
             "OpenAI SDK (Python)",
@@ -255,7 +290,8 @@ def key_snippets(base_url: str, key: str) -> list[Snippet]:
         Snippet(
             "OpenAI SDK",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={quoted}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_BASE={openai_url}\n"
+            f"export OPENAI_API_KEY={quoted}",
         ),
         Snippet(
             "Anthropic SDK",

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.engine.api import first_answering
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
     CODEX_KEY_ENV,
@@ -29,6 +29,7 @@ from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
     acp_snippets,
+    claude_desktop_config,
     sdk_first_call,
     sdk_snippets,
     snippets,
@@ -41,7 +42,6 @@ __all__ = [
     "GatewayFacts",
     "Setup",
     "acp_setups",
-    "answering_of",
     "model_call_setups",
     "sdk_setup",
     "setup_for",
@@ -77,29 +77,7 @@ class GatewayFacts:
         answers, or None when nothing does."""
         if vendor in self.answering:
             return None
-        return next((models[0] for models in self.answering.values() if models), None)
-
-
-def answering_of(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
-    """Which models answer, by provider, from `GET /v1/models`' rows: the API providers' and
-    local servers' (not a CLI bridge, which would answer a tool with itself, nor an alias,
-    whose target is listed too), each provider's catalogue models first, the providers in the
-    catalogue's order (the catalogue names the models a tool is best asked for)."""
-    listed: dict[str, list[str]] = {}
-    for row in rows:
-        if row.get("type") in ("api", "local"):
-            listed.setdefault(str(row.get("provider")), []).append(str(row.get("id")))
-    order = {spec.id: spec for spec in API_PROVIDERS}
-    ranked = sorted(listed, key=lambda p: list(order).index(p) if p in order else len(order))
-    preferred: dict[str, tuple[str, ...]] = {}
-    for provider in ranked:
-        own = order[provider].models if provider in order else ()
-        models = listed[provider]
-        preferred[provider] = (
-            *[m for m in own if m in models],
-            *[m for m in models if m not in own],
-        )
-    return preferred
+        return first_answering(self.answering)
 
 
 @dataclass(frozen=True)
@@ -295,7 +273,7 @@ def _mcp(facts: GatewayFacts) -> list[Snippet]:
 
 def _acp(facts: GatewayFacts) -> list[Snippet]:
     """The editors' ACP set-ups, on a model that answers (the catalogue's otherwise)."""
-    model = next((models[0] for models in facts.answering.values() if models), None)
+    model = first_answering(facts.answering)
     command = stdio_command()
     return acp_snippets(command) if model is None else acp_snippets(command, model)
 
@@ -327,6 +305,17 @@ def _json_client(
         return Setup((Snippet(found.client, str(path), found.text),), (), path, entry)
 
     return setup
+
+
+def _claude_desktop(facts: GatewayFacts) -> Setup:
+    """The stdio relay in Claude Desktop's `mcpServers` (its settings file holds local servers
+    only; the relay proves the local user, a locked gateway included)."""
+    json_entry = _json_client("Claude Desktop", claude_desktop_config, ("mcpServers", SERVER_NAME))
+    restart = (
+        "Claude Desktop reads this file when it starts: quit it (from its menu, not only its "
+        "window) and open it again."
+    )
+    return replace(json_entry(facts), notes=(restart,))
 
 
 def _neovim(facts: GatewayFacts) -> Setup:
@@ -370,6 +359,7 @@ CLIENTS: dict[str, Callable[[GatewayFacts], Setup]] = {
     "claude-code": _claude_code,
     "codex": _codex,
     "gemini-cli": _gemini_cli,
+    "claude-desktop": _claude_desktop,
     "cursor": _json_client(
         "Cursor", lambda: _home() / ".cursor" / "mcp.json", ("mcpServers", SERVER_NAME)
     ),

@@ -252,10 +252,8 @@ async def test_claude_code_on_a_locked_gateway_takes_short_lived_keys_from_its_k
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
     helper = connect_command._key_helper(SimpleNamespace(config_file=config, file_in_use=True))
     facts = GatewayFacts(locked.base_url, True, {"anthropic": ("claude-sonnet-4-6",)}, "test")
-    assert (
-        connect_command.write_setup(setup_for("claude-code", replace(facts, key_helper=helper)))
-        is None
-    )
+    setup = setup_for("claude-code", replace(facts, key_helper=helper))
+    assert not isinstance(connect_command.write_setup(setup), str)  # a string says why not
     written = json.loads((home / ".claude" / "settings.json").read_text())
     assert written["apiKeyHelper"] == helper and "ANTHROPIC_API_KEY" not in written["env"]
     assert written["env"]["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"

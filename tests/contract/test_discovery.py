@@ -91,3 +91,14 @@ async def test_upgrade_is_a_dry_run_unless_asked(offline: Path) -> None:
     assert plan.command == ["npm", "install", "-g", "@anthropic-ai/claude-code@latest"]
     assert plan.version_before == "2.1.197"
     assert any("project-local" in note for note in plan.notes)
+
+
+async def test_grok_upgrades_itself_where_it_was_found(offline: Path) -> None:
+    """xAI's Grok CLI has no package manager behind its script install: its own `grok update`
+    is the upgrade, shown in the dry run, run from where the gateway found it."""
+    find_cli("grok")
+    discovery = Discovery(search_path=[str(PY_CLI_BIN)])
+    plan = await discovery.upgrade(OPERATOR, "grok")
+    assert plan.dry_run and not plan.ran
+    assert plan.command == ["grok", "update"]
+    assert plan.version_before and plan.notes == []

@@ -34,6 +34,7 @@ from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.shown_urls import shown_url
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
+from llmgw_desktop.engine.tokens.model_facts import model_facts
 
 __all__ = ["ModelListState", "ProviderDirectory"]
 
@@ -359,7 +360,8 @@ class ProviderDirectory:
                 log.warning("alias %s points at unknown model %s", alias, target)
                 continue
             if owner.provider in available and allowed(owner.provider, owner.model):
-                rows.append(_model(alias, owner.provider, "alias") | {"alias_of": target})
+                row = _model(alias, owner.provider, "alias", facts_of=owner.model)
+                rows.append(row | {"alias_of": target})
         listed = {row["id"] for row in rows}
         rows += [r for r in self._route_rows(available, allowed) if r["id"] not in listed]
         return rows
@@ -396,12 +398,19 @@ class ProviderDirectory:
                 if target.provider in available and allowed(target.provider, target.model):
                     reached.append(target)
             if reached:
-                row = _model(route.pattern, reached[0].provider, "route")
+                first = reached[0]
+                row = _model(route.pattern, first.provider, "route", facts_of=first.model)
                 rows.append(row | {"targets": [t.label for t in reached]})
         return rows
 
 
-def _model(model_id: str, provider: str, kind: str) -> dict[str, Any]:
+def _model(
+    model_id: str, provider: str, kind: str, *, facts_of: str | None = None
+) -> dict[str, Any]:
+    """One `/v1/models` row: OpenAI's list item, with the provider, the kind of row, and the
+    display name and output limit dashboards read (of `facts_of`, the model an alias or route
+    answers with; null where unknown, the name then the id)."""
+    facts = model_facts(facts_of or model_id, provider)
     return {
         "id": model_id,
         "object": "model",
@@ -409,4 +418,6 @@ def _model(model_id: str, provider: str, kind: str) -> dict[str, Any]:
         "owned_by": provider,
         "provider": provider,
         "type": kind,
+        "name": facts.name or model_id,
+        "max_tokens": facts.max_output,
     }

@@ -88,7 +88,7 @@ from llmgw_desktop.engine.recorder.kinds import (
     KIND_EMBEDDING,
     REQUEST_KINDS,
 )
-from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
+from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats, ResponseCache
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -497,6 +497,8 @@ class GatewayService:
         """
         route = self._new_route(caller, body.get("model"))
         self._kinds[KIND_COMPLETION] += 1
+        if self.cache is not None:
+            self.cache.pass_over(route, TEXT_COMPLETION)
         try:
             request = fim_request(front, body)
             self._project_access(caller.principal, caller.project)
@@ -651,6 +653,8 @@ class GatewayService:
                 continue
             answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
             if answer is not None:
+                # Before its first byte goes out: a stream's row is kept on disk from here.
+                self._records.answer_begins(route.request_id)
                 return answer
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)

@@ -222,7 +222,8 @@ class Discovery:
             return UpgradeOutcome(provider, command, dry_run, version_before=before, notes=notes)
         if dry_run:
             return UpgradeOutcome(provider, command, True, version_before=before, notes=notes)
-        runner = shutil.which(command[0])
+        # A CLI that updates itself is run where it was found (~/.grok/bin is not on PATH).
+        runner = executable if info.self_update else shutil.which(command[0])
         if runner is None:
             return UpgradeOutcome(
                 provider,

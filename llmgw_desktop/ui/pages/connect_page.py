@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import AuthService
+from llmgw_desktop.engine.api import AuthService, answering_of
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
@@ -37,7 +37,6 @@ from llmgw_desktop.ui.connect import (
 from llmgw_desktop.ui.connect_setups import (
     GatewayFacts,
     acp_setups,
-    answering_of,
     model_call_setups,
     sdk_setup,
 )

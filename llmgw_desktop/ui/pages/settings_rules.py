@@ -177,7 +177,9 @@ def read_only_reason(decl: Declared, source: str) -> str | None:
             return "Where the gateway keeps its files: change it in config.toml, then restart."
         return "Read when the gateway starts: change it in config.toml, then restart."
     if source.startswith("env "):
-        return f"Set by the environment variable {decl.env}, which overrides config.toml."
+        # Its own variable, or an older name it is read from (`http.port`'s LLM_GATEWAY_PORT).
+        variable = source.removeprefix("env ")
+        return f"Set by the environment variable {variable}, which overrides config.toml."
     return None
 
 
