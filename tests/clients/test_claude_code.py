@@ -294,3 +294,46 @@ async def test_claude_code_recovers_from_an_overloaded_anthropic_as_against_the_
     rows = await gateway.engine.recorder.recent(limit=10)
     states = [r["state"] for r in rows]
     assert "completed" in states and any(r["http_status"] == 529 for r in rows), states
+
+
+@pytest.mark.parametrize(
+    ("cloud", "door"),
+    [
+        (
+            {
+                "CLAUDE_CODE_USE_BEDROCK": "1",
+                "ANTHROPIC_BEDROCK_BASE_URL": "{url}",
+                "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
+                "AWS_REGION": "us-east-1",
+            },
+            "bedrock:",
+        ),
+        (
+            {
+                "CLAUDE_CODE_USE_VERTEX": "1",
+                "ANTHROPIC_VERTEX_BASE_URL": "{url}/v1",
+                "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1",
+                "ANTHROPIC_VERTEX_PROJECT_ID": "demo-project",
+                "CLOUD_ML_REGION": "us-east5",
+            },
+            "vertex:",
+        ),
+    ],
+    ids=["bedrock", "vertex"],
+)
+async def test_claude_code_set_up_for_a_cloud_is_answered_through_its_door(
+    cloud: dict[str, str],
+    door: str,
+    env: dict[str, str],
+    home: Path,
+    upstream: ScriptedUpstream,
+    gateway: GatewayRuntime,
+) -> None:
+    # Issue 68 item 1: Claude Code as a company set it up for Bedrock or Vertex, pointed at
+    # the gateway, is answered (here by Anthropic's API), recorded and grouped by session.
+    env |= {name: value.format(url=gateway.base_url) for name, value in cloud.items()}
+    await say_hello("claude", env=env, cwd=home / "work")
+    rows = await gateway.engine.recorder.recent(limit=5)
+    assert any(r["state"] == "completed" and r["provider"] == "anthropic" for r in rows), rows
+    assert all((r["tool"] or "").startswith(door) for r in rows), [r["tool"] for r in rows]
+    assert len({r["client_session"] for r in rows}) == 1 and rows[0]["client_session"]
