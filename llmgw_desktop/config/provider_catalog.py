@@ -31,9 +31,9 @@ class ProviderCatalog:
     providers: tuple[ProviderInfo, ...]
     bridges: tuple[CliBridgeSpec, ...]
     specs: Mapping[str, AcpAgentSpec] = field(default_factory=dict)
-    # The CLIs the operator accepts may pass a hard budget by what one run costs, though they
-    # cannot be stopped at their hold (`ProviderInfo.budget_stop` empty): their jobs run under
-    # a hard budget as any other; the others' are refused there (`calls/cli_spend.unmetered`).
+    # The CLIs the operator accepts may pass a hard budget by what one run costs: under one
+    # their jobs run on their own login, held as one call, where the others' model calls are
+    # counted at the gateway or refused (`calls/cli_spend.unmetered`).
     unmetered_accepted: frozenset[str] = frozenset()
 
     @classmethod

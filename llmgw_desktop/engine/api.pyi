@@ -169,6 +169,12 @@ from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealt
 from llmgw_desktop.engine.metrics import Totals as Totals
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
+from llmgw_desktop.engine.providers.acp.gateway_env import CODEX_KEY_ENV as CODEX_KEY_ENV
+from llmgw_desktop.engine.providers.acp.gateway_env import RoutePointing as RoutePointing
+from llmgw_desktop.engine.providers.acp.gateway_env import pointed_arguments as pointed_arguments
+from llmgw_desktop.engine.providers.acp.gateway_env import (
+    pointed_environment as pointed_environment,
+)
 from llmgw_desktop.engine.providers.acp.gateway_env import tool_environment as tool_environment
 from llmgw_desktop.engine.providers.acp.gateway_env import tool_own_route as tool_own_route
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer

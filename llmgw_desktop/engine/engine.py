@@ -35,6 +35,7 @@ from llmgw_desktop.engine.events import (
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.gateway.desk.playground import Playground
 from llmgw_desktop.engine.gateway.desk.provider_editor import ProviderEditor
+from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.guard.desk import SecretQuestions
 from llmgw_desktop.engine.guard.service import OutboundGuard
 from llmgw_desktop.engine.health import EngineHealth
@@ -338,9 +339,20 @@ class Engine:
     ) -> None:
         """How a call runs (the provider calls, the one runner every front door uses, the
         desk's retry, the prompt cache's state) and who is calling (the auth service)."""
+        # The gateway's API keys (read by its providers, and by the calls: a CLI's job under a
+        # hard budget calls its models through the gateway, on the key of its vendor).
+        # host:port pairs this gateway listens on (filled by `listening_on` once bound), so a
+        # base URL pointing back at us is never used as an upstream. A live set: the gateway's
+        # key chain reads it at each use.
+        self._own_origins: set[str] = set()
+        self._gateway_keys = KeyChain(
+            self._gateway_config, environ=environ, vault=self.vault, own_origins=self._own_origins
+        )
         # Where the agents the gateway starts call their models back, as their caller.
         connection_keys = ConnectionKeys()
-        self.callbacks = AgentCallbacks(connection_keys)
+        self.callbacks = AgentCallbacks(
+            connection_keys, covered=self.budget_ledger.covers, keyed=self._gateway_keys.has_key
+        )
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -393,13 +405,11 @@ class Engine:
 
     def _build_gateway(self, settings: Settings, environ: Mapping[str, str]) -> None:
         """The HTTP gateway, the desk's playground on it, and `/metrics`."""
-        # host:port pairs this gateway listens on (filled by `listening_on` once bound), so a
-        # base URL pointing back at us is never used as an upstream. A live set: the gateway's
-        # key chain reads it at each use.
-        self._own_origins: set[str] = set()
         self.gateway = build_gateway(
             settings,
             config=self._gateway_config,
+            keys=self._gateway_keys,
+            callbacks=self.callbacks,
             runner=self.runner,
             jobs=self.jobs,
             recorder=self.recorder,

@@ -6,9 +6,10 @@ the gateway, the key and the model: Claude Code and the Gemini CLI by their vari
 engine's `tool_environment`, the same convention an editor's ACP agent is pointed with; the
 Gemini CLI also by a copy of its system settings choosing the API-key login), Codex
 by its `-c` overrides (a `[model_providers]` entry for this run alone, as `connect codex` writes
-it in its config), OpenCode by the configuration it reads from `OPENCODE_CONFIG_CONTENT`. Any
-other command gets every SDK's variables: OpenAI's, Anthropic's, Gemini's and Ollama's
-host, with `LLMGW_API_KEY` and `LLMGW_MODEL` (a model that answers) for a script of its own.
+it in its config and the engine points a job of it), OpenCode by the configuration it reads
+from `OPENCODE_CONFIG_CONTENT`. Any other command gets every SDK's variables: OpenAI's,
+Anthropic's, Gemini's and Ollama's host, with `LLMGW_API_KEY` and `LLMGW_MODEL` (a model that
+answers) for a script of its own.
 Variables that would send a tool elsewhere whatever its base URL says (another credential, a
 cloud platform) are taken out of its environment.
 
@@ -29,8 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from llmgw_desktop.engine.api import tool_environment
-from llmgw_desktop.ui.connect import CODEX_KEY_ENV, SERVER_NAME
+from llmgw_desktop.engine.api import (
+    RoutePointing,
+    pointed_arguments,
+    pointed_environment,
+    tool_environment,
+)
+from llmgw_desktop.ui.connect import SERVER_NAME
 
 __all__ = ["TOOLS", "Pointing", "Tool", "launch", "tool_for"]
 
@@ -115,20 +121,22 @@ def _grok_arguments(pointing: Pointing) -> tuple[str, ...]:
 
 
 def _codex(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:
-    return {**environment, CODEX_KEY_ENV: pointing.key}
+    """Codex's environment as the engine points it (its key for the gateway)."""
+    return pointed_environment("codex", environment, _gateway(pointing))
 
 
 def _codex_arguments(pointing: Pointing) -> tuple[str, ...]:
-    """Codex's `-c` overrides: the gateway as its model provider for this run alone (its
-    config file is left as it is), and the model where one is named."""
-    provider = (
-        f'{{name = "{SERVER_NAME}", base_url = {json.dumps(pointing.base_url + "/v1")}, '
-        f'env_key = "{CODEX_KEY_ENV}", wire_api = "responses", supports_websockets = false}}'
-    )
-    overrides = ['model_provider="llmgw"', f"model_providers.llmgw={provider}"]
+    """Codex's `-c` overrides: the gateway as its model provider for this run alone (as the
+    engine points a job of it; its config file is left as it is), and the model where one is
+    named."""
+    arguments = pointed_arguments("codex", _gateway(pointing))
     if pointing.model is not None:
-        overrides.append(f"model={json.dumps(pointing.model)}")
-    return tuple(arg for override in overrides for arg in ("-c", override))
+        arguments += ("-c", f"model={json.dumps(pointing.model)}")
+    return arguments
+
+
+def _gateway(pointing: Pointing) -> RoutePointing:
+    return RoutePointing(pointing.base_url, pointing.key)
 
 
 def _opencode(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:

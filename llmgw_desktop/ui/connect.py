@@ -22,6 +22,10 @@ from pathlib import Path
 
 from llmgw_desktop.config.desktop_entry import cli_executable
 
+# The variable Codex's model provider entry reads the gateway key from (its `env_key`): the
+# engine's, which points a job of Codex the same way.
+from llmgw_desktop.engine.api import CODEX_KEY_ENV
+
 __all__ = [
     "ANY_KEY",
     "CODEX_KEY_ENV",
@@ -47,8 +51,6 @@ ANY_KEY = "llmgw-local"
 TOKEN_PLACEHOLDER = "YOUR_GATEWAY_TOKEN"  # noqa: S105 - a placeholder, not a secret
 # Codex reads an HTTP MCP server's bearer token from an environment variable, never a flag.
 CODEX_TOKEN_ENV = "LLMGW_GATEWAY_TOKEN"  # noqa: S105 - a variable's name
-# The variable Codex's model provider entry reads the gateway key from (its `env_key`).
-CODEX_KEY_ENV = "LLMGW_API_KEY"
 # How much of a token the screen shows: enough to tell two tokens apart, too little to use.
 MASK_SHOWN = 4
 

@@ -73,6 +73,8 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
         "providers.cli_path": [str(tmp_path / "bin")],
         "providers.kill_grace_ms": 500,
         "budgets": BUDGET,
+        # The fake calls no model: it runs as on its own login, its job held as one call.
+        "providers.unmetered_clis": ["claude"],
     }
     async with gateway_starter(loaded) as start:
         yield await start(overrides)

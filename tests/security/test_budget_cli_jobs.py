@@ -1,8 +1,10 @@
 """Red-team review of issue 37: a coding CLI's job holds what it may cost, and a job that ends
 without its usage counts what was held for it.
 
-Two ways past a hard budget through the job path, with the real Claude Code against the
-scripted upstream (`tests/fakes/upstream`):
+These hold where a CLI runs on its own login under a hard budget: one the operator accepts
+(`providers.unmetered_clis`); any other is counted at the gateway call by call
+(`test_budget_unmetered_clis.py`). Two ways past a hard budget through the job path, with the
+real Claude Code against the scripted upstream (`tests/fakes/upstream`):
 
 - Claude Code reports its own cost, so under a hard dollar budget a call naming no model (or an
   alias, `opus`) was admitted, and held at $0: no price was known for the hold. Six such jobs
@@ -39,9 +41,15 @@ JOB_TIMEOUT_S = 90
 
 
 def _budgeted(loaded: LoadedSettings, hard: float) -> Any:
+    """One hard global dollar budget, and Claude Code accepted by the operator: it runs on its
+    own login, held as one call (not accepted, its model calls would be counted at the
+    gateway one by one: `test_budget_unmetered_clis.py`)."""
     return engine_settings(
         loaded,
-        {"budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": hard}]},
+        {
+            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": hard}],
+            "providers.unmetered_clis": ["claude"],
+        },
     )
 
 

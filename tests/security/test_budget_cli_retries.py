@@ -9,7 +9,8 @@ nine turns of $0.30 reached the vendor ($2.70) under a $1.50 hard budget, and th
 counted at its $0.96 hold. Under a hard budget an attempt is now tried again only where its CLI
 never started or said the attempt cost nothing (the vendor refused its first call); any other
 failure ends the job, counted at what the CLI said or its hold, and the caller may send it
-again as a new job, held anew.
+again as a new job, held anew. This holds for a CLI on its own login, which under a hard budget
+is one the operator accepts (`providers.unmetered_clis`); any other is counted at the gateway.
 
 The real Claude Code against the scripted upstream (`tests/fakes/upstream`), each turn billed
 100,000 input tokens; beside the attack, a rate-limited first call is still retried. And the
@@ -50,6 +51,9 @@ def _engine(loaded: LoadedSettings) -> Engine:
                     {"scope": "global", "unit": "usd", "period": "daily", "hard": HARD_USD}
                 ],
                 "providers.retry_attempts": ATTEMPTS,
+                # On its own login, held as one call (not accepted, each of its model calls
+                # would be held at the gateway on its own: `test_budget_unmetered_clis.py`).
+                "providers.unmetered_clis": ["claude"],
             },
         )
     )

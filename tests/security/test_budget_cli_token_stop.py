@@ -7,7 +7,8 @@ CLI mostly reads its context back from the cache, a tenth of the input price: on
 job held at some 64,000 tokens under a 100,000-token budget ran all eleven turns a prompted
 model asked for and used 1.1 million tokens (and could have used 3.2 million before its dollars
 ran out). Under a token budget a job is now told the dollars at which it cannot yet have used
-more tokens than were held: those tokens at the cheapest kind the model bills.
+more tokens than were held: those tokens at the cheapest kind the model bills. These stops apply
+to a CLI on its own login, which under a hard budget is one the operator accepts.
 
 The real CLIs against the scripted upstream (`tests/fakes/upstream`), each turn reading 100,000
 tokens from the cache; beside each attack the same job under a dollar budget it fits, which
@@ -38,8 +39,15 @@ TOKEN_BUDGET = 200_000
 
 
 def _under(loaded: LoadedSettings, unit: str, hard: float) -> Any:
+    """One hard global budget, the CLIs accepted by the operator: each runs on its own login,
+    held as one call and stopped by its own stop (not accepted, each of its model calls would
+    be held and counted at the gateway, in tokens as in dollars)."""
     return engine_settings(
-        loaded, {"budgets": [{"scope": "global", "unit": unit, "period": "daily", "hard": hard}]}
+        loaded,
+        {
+            "budgets": [{"scope": "global", "unit": unit, "period": "daily", "hard": hard}],
+            "providers.unmetered_clis": ["claude", "opencode"],
+        },
     )
 
 

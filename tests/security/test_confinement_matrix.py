@@ -37,7 +37,7 @@ from llmgw_desktop.engine.auth.connection_keys import CONNECTION_KEY_PREFIX
 from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.calls.permission_check import check_request
-from llmgw_desktop.engine.providers.acp.gateway_env import routed_environment
+from llmgw_desktop.engine.providers.acp.gateway_env import RoutePointing, pointed_environment
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
 from llmgw_desktop.engine.providers.base import Held
 from llmgw_desktop.engine.providers.confinement import CONFINEMENT, cannot_confine, confined
@@ -321,7 +321,7 @@ _NONE: Any = _NoRow()
 
 def _callback(where: str, provider: str, env: dict[str, str]) -> list[str]:
     """A problem when an agent the gateway can point does not call back with a connection key."""
-    pointed = routed_environment(provider, {}, "http://gateway", "KEY")
+    pointed = pointed_environment(provider, {}, RoutePointing("http://gateway", "KEY"))
     names = [name for name, value in pointed.items() if value == "KEY"]
     return [
         f"{where}: {name} is not a connection key"

@@ -30,8 +30,11 @@ class ConnectionKeys:
     def __init__(self) -> None:
         self._live: dict[str, Principal] = {}
 
-    def issue(self, principal: Principal, caller: str) -> str:
-        """A new key that proves `principal`, its calls named `caller` (the editor's lane).
+    def issue(
+        self, principal: Principal, caller: str, *, job: str = "", project: str | None = None
+    ) -> str:
+        """A new key that proves `principal`, its calls named `caller` (the editor's lane);
+        for one job's runs (`job`, its token), counted on `project` whatever they name.
 
         Raises:
             RuntimeError: too many keys are live (each connection must revoke its own).
@@ -39,7 +42,8 @@ class ConnectionKeys:
         if len(self._live) >= MAX_LIVE_KEYS:
             raise RuntimeError(f"more than {MAX_LIVE_KEYS} agent connections are open")
         key = CONNECTION_KEY_PREFIX + secrets.token_urlsafe(32)
-        self._live[_digest(key)] = dataclasses.replace(principal, caller=caller)
+        proves = dataclasses.replace(principal, caller=caller, job=job, project=project)
+        self._live[_digest(key)] = proves
         return key
 
     def revoke(self, key: str) -> None:

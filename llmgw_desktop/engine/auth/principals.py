@@ -45,6 +45,11 @@ class Principal:
     # key of an agent the gateway runs for an editor: `connection_keys.py`, or a gateway key
     # the operator gave a caller name); "" otherwise.
     caller: str = ""
+    # A connection key issued for one job's runs: the job's own token (its routed calls'
+    # refusals are told to it, `agent_callbacks.py`), and the project they count on whatever
+    # the request names; "" and None otherwise.
+    job: str = ""
+    project: str | None = None
     # The caller name the operator gave the credential (a gateway key's `--caller`): the
     # routes' per-caller pins follow it (`gateway/router.py`, `pin_caller`); kept when an agent
     # run for it calls back on another lane.

@@ -189,6 +189,8 @@ class SpendGuard(Protocol):
         self, principal: str, caller: str, project: str | None, provider: str, why: str
     ) -> None: ...
 
+    def covers(self, principal: str, caller: str, project: str | None) -> bool: ...
+
 
 class _NoBudgets:
     """No budgets: every call may run and nothing is held."""
@@ -215,6 +217,9 @@ class _NoBudgets:
         self, principal: str, caller: str, project: str | None, provider: str, why: str
     ) -> None:
         return None
+
+    def covers(self, principal: str, caller: str, project: str | None) -> bool:
+        return False
 
 
 NO_BUDGETS: SpendGuard = _NoBudgets()

@@ -325,6 +325,10 @@ class BudgetLedger:
             return
         raise unmetered_refusal(covering[0].budget, provider, why)
 
+    def covers(self, principal: str, caller: str, project: str | None) -> bool:
+        """Whether a hard budget, dollars or tokens, covers such a call (no I/O)."""
+        return bool(self._cover(principal, caller, project).covered)
+
     def _spent_on(self, budget: Budget, lane: str) -> float:
         return self._spent.get(budget.key, {}).get(lane, 0.0)
 

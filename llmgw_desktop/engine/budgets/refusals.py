@@ -239,13 +239,14 @@ def uncounted_refusal(budget: Budget, feature: str) -> BudgetExceeded:
 
 
 def unmetered_refusal(budget: Budget, provider: str, why: str) -> BudgetExceeded:
-    """A coding CLI's job the gateway could not stop at what `budget` would hold for it (`why`
-    says so, naming the CLI; `provider` is its id)."""
+    """A coding CLI's job whose spending the gateway could not count as it runs under `budget`
+    (`why` says so, naming the CLI; `provider` is its id)."""
     return BudgetExceeded(
-        f"budget cannot stop this job: the {format_amount(budget.unit, budget.hard or 0.0)} "
+        f"budget cannot count this job: the {format_amount(budget.unit, budget.hard or 0.0)} "
         f"{budget.period} hard budget of {budget.label} covers it, and {why}; it was not "
-        "started. To proceed, use Claude Code or OpenCode (each is stopped at what its job "
-        "holds), ask an API model through the gateway, or ask the operator to accept that "
+        "started. To proceed, use a CLI whose model calls the gateway can count as they are "
+        "made (Claude Code, Codex, Gemini CLI, Grok or OpenCode, where the gateway holds a key for "
+        "its vendor), ask an API model through the gateway, or ask the operator to accept that "
         f"{provider} may pass a hard budget by what one run costs "
         f'(providers.unmetered_clis = ["{provider}"] in config.toml).',
         reason=UNMETERED_CLI,

@@ -24,6 +24,7 @@ from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.params import RequestMeta
 from llmgw_desktop.engine.calls.permission_check import check_request
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
+from llmgw_desktop.engine.providers.acp.gateway_env import pointed_environment
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import (
     PermissionAnswer,
@@ -47,7 +48,7 @@ class ChildFor:
     working_dir: str
     held: Held | None = None  # a remote caller's grant the run is held to
     auto_approve: bool = False  # the local user's call at bypassPermissions
-    # Where an ACP agent's model calls go and the key they carry (None: its own endpoint).
+    # Where its model calls go and the key they carry (None: its own endpoint and login).
     callback: Callback | None = None
 
 
@@ -56,7 +57,8 @@ def child_setup(
 ) -> tuple[AcpSetup | None, dict[str, str]]:
     """The ACP set-up of an ACP agent's run (None for the other CLIs) and the environment its
     child starts with: only its share of the gateway's (`providers/child_env.py`), and, where
-    the run has a callback, its model calls pointed back at the gateway as the caller."""
+    the run has a callback, its model calls pointed back at the gateway as the caller
+    (`providers/acp/gateway_env.py`, the one table)."""
     acp = None
     if catalog.info(run.provider).speaks_acp:
         acp = acp_setup(
@@ -71,7 +73,6 @@ def child_setup(
             peer=run.meta.acp_peer,
             held=run.held,
             auto_approve=run.auto_approve,
-            callback=run.callback,
         )
     environment = child_environment(
         run.provider,
@@ -81,8 +82,8 @@ def child_setup(
             *(acp.spec.env if acp else ()),
         ),
     )
-    if acp is not None:
-        environment = acp.environment(run.provider, environment)
+    if run.callback is not None:
+        environment = pointed_environment(run.provider, environment, run.callback.pointing)
     return acp, environment
 
 
@@ -99,13 +100,11 @@ def acp_setup(
     peer: AcpPeer | None = None,
     held: Held | None = None,
     auto_approve: bool = False,
-    callback: Callback | None = None,
 ) -> AcpSetup:
     """`spec` (the catalog's `[providers.acp.NAME]`), who answers (the caller's grant first,
-    then the desk, or `peer`'s editor mirrored on the desk), where its model calls go
-    (`callback`), and the limits for one call of ACP agent `provider`. `held`: a remote
-    caller's grant; `auto_approve`: the call runs at `bypassPermissions` (only where the
-    operator allows bypass), so nobody is asked."""
+    then the desk, or `peer`'s editor mirrored on the desk), and the limits for one call of
+    ACP agent `provider`. `held`: a remote caller's grant; `auto_approve`: the call runs at
+    `bypassPermissions` (only where the operator allows bypass), so nobody is asked."""
     root = Path(working_dir)
 
     async def ask(question: PermissionAsk) -> PermissionAnswer:
@@ -145,8 +144,5 @@ def acp_setup(
         init_timeout_s=min(60.0, settings.providers.timeout_ms / 2000),
         max_line_bytes=settings.providers.max_output_bytes,
         forward=peer.update if peer is not None else None,
-        routed=callback is not None,
-        gateway_url=callback.url if callback is not None else "",
-        gateway_key=callback.key if callback is not None else "",
         images=peer.images if peer is not None else (),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import shutil
 from collections.abc import Iterator
@@ -25,10 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
-from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, Callback
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, Callback, RouteChoice, RunFor
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalGate
-from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, cli_cost_basis, unmetered
+from llmgw_desktop.engine.calls.cli_spend import (
+    CliSpend,
+    cli_ask,
+    cli_cost_basis,
+    run_for,
+    unmetered,
+)
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.resilience import (
     BreakerState,
@@ -40,6 +47,7 @@ from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.live import JobContext
+from llmgw_desktop.engine.providers.acp.gateway_env import pointed_arguments
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
 from llmgw_desktop.engine.providers.mcp_handoff import handoff_file
@@ -180,18 +188,27 @@ class CallWork:
         # Again now that the job leaves the queue: it may have waited there (or for a person's
         # approval) while other calls used the budget up. `run` ends its row as failed.
         meta = run.meta
-        routed = self._routed(run.provider, run.principal, meta)
-        basis = cli_cost_basis(run.provider, run.params.model, self._prices, routed=routed)
+        runs_for = run_for(
+            self._callbacks,
+            self._catalog,
+            run.provider,
+            run.params.model,
+            run.principal,
+            meta,
+            run.executable,
+        )
+        route = await self._callbacks.choose(runs_for)
+        basis = cli_cost_basis(run.provider, run.params.model, self._prices, routed=route.routed)
         self._budgets.check(run.principal, meta.caller, meta.project, basis)
         # A hard budget may have come to cover it while it waited (the desk, a key's budget).
-        why = unmetered(self._catalog, run.provider, run.params.model, self._prices, routed=routed)
+        why = unmetered(self._catalog, run.provider, route=route)
         if why is not None:
             self._budgets.refuse_unmetered(
                 run.principal, meta.caller, meta.project, run.provider, why
             )
-        if routed:
+        if route.routed:
             # Its model calls are each held and counted on their own rows: nothing to hold here.
-            return await self._attempts_held(ctx, run)
+            return await self._attempts_held(ctx, run, runs_for, route)
         # Held while the CLI runs; `run` counts the row right after (no await between).
         # A CLI cannot be told an output limit: it is held at its model's maximum output
         # where the table knows it, and admitted only where the budget has room for that.
@@ -201,13 +218,7 @@ class CallWork:
         hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
         run.spend.ask, run.spend.hold = ask, hold
         with _held(hold):
-            return await self._attempts_held(ctx, run)
-
-    def _routed(self, provider: str, principal: str, meta: RequestMeta) -> bool:
-        """Whether a run of `provider` for this call has its model calls come back through the
-        gateway, each held against the budgets on its own."""
-        proven = self._callbacks.principal_of(principal, meta.proven)
-        return self._callbacks.routes(provider, meta.acp_peer, proven)
+            return await self._attempts_held(ctx, run, runs_for, route)
 
     def _unreported(self, run: PlannedCall, error: EngineError | None = None) -> dict[str, Any]:
         """The row's tokens and cost for a job that ended without the CLI's usage
@@ -218,7 +229,9 @@ class CallWork:
         source = fields.pop("cost_source")
         return fields | {"route": _cost_route(self._prices.cost_note(source), run.meta.replay_of)}
 
-    async def _attempts_held(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
+    async def _attempts_held(
+        self, ctx: JobContext, run: PlannedCall, runs_for: RunFor, route: RouteChoice
+    ) -> dict[str, Any]:
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._dirs.make), True
@@ -229,14 +242,16 @@ class CallWork:
             max_budget_usd=cap,
             budget_price=None if cap is None or run.spend.ask is None else run.spend.ask.price,
         )
-        # An ACP agent's model calls come back through the gateway as the caller, with a
-        # connection key revoked when the job's runs end (`auth/agent_callbacks.py`).
-        meta = run.meta
-        proven = self._callbacks.principal_of(run.principal, meta.proven)
-        if self._catalog.info(run.provider).speaks_acp:
-            with self._callbacks.opened(run.provider, meta.acp_peer, proven, meta.caller) as back:
+        # A routed run's model calls come back through the gateway as the caller, with a
+        # connection key revoked when the job's runs end (`auth/agent_callbacks.py`); a budget
+        # refusal of one of them ends the job with the gateway's words.
+        with self._callbacks.opened(runs_for, route) as back:
+            try:
                 return await self._runs(ctx, run, request, directory, owned, back)
-        return await self._runs(ctx, run, request, directory, owned, None)
+            except EngineError:
+                if back is not None and back.refused is not None:
+                    raise _refusal_of(back.refused) from None
+                raise
 
     async def _runs(
         self,
@@ -277,7 +292,10 @@ class CallWork:
                 callback=callback,
             ),
         )
-        run.spend.routed = acp is not None and acp.routed
+        run.spend.routed = callback is not None
+        if callback is not None:
+            pointed = pointed_arguments(run.provider, callback.pointing)
+            request = dataclasses.replace(request, extra_args=(*request.extra_args, *pointed))
 
         def started(pid: int, identity: str | None) -> None:
             run.spend.started = run.spend.attempt_started = True
@@ -355,8 +373,10 @@ class CallWork:
         else:
             totals, turn = previous + result.usage, result.usage
         result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
+        if run.spend.routed:
+            result = _counted_elsewhere(result)
         model = result.model or run.params.model
-        estimate = self._prices.cost_of(model, turn)
+        estimate = None if run.spend.routed else self._prices.cost_of(model, turn)
         # Under a hard budget's hold a CLI's own count is taken only up to the gateway's price
         # of the tokens it says it used: OpenCode's list may lack the model, or a project's
         # config price it at nothing, and its row would be counted at $0 (SECURITY 73).
@@ -405,7 +425,9 @@ class CallWork:
     def _auth_environment(
         self, run: PlannedCall
     ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
-        if self._auth_files is None:
+        routed_cli = run.spend.routed and not self._catalog.info(run.provider).speaks_acp
+        if self._auth_files is None or routed_cli:
+            # A CLI whose calls come back through the gateway is given no login of its own.
             return contextlib.nullcontext({})
         from llmgw_desktop.engine.providers.auth_home import cli_auth_environment
 
@@ -460,6 +482,30 @@ def _cost_route(note: dict[str, str] | None, replay_of: str | None = None) -> di
     route = {"cost": note, "replayOf": replay_of}
     kept = {name: value for name, value in route.items() if value is not None}
     return kept or None
+
+
+def _counted_elsewhere(result: ProviderResult) -> ProviderResult:
+    """A routed run's result: its model calls' own rows hold its tokens and cost, so its job's
+    row counts none of them again."""
+    if not result.usage.total_tokens and result.cost_usd is None:
+        return result
+    return dataclasses.replace(
+        result,
+        usage=Usage(),
+        cost_usd=None,
+        cost_source=None,
+        warnings=(*result.warnings, "tokens counted on the rows of its own model calls"),
+    )
+
+
+def _refusal_of(refused: EngineError) -> EngineError:
+    """The job's own error for a budget's refusal of one of its routed calls: the gateway's
+    words, said of the job."""
+    error = copy.copy(refused)
+    error.message = f"a model call of this job was refused: {refused.message}"
+    error.args = (error.message,)
+    error.details = dict(refused.details)
+    return error
 
 
 def _breaker_state(breaker: CircuitBreaker) -> dict[str, Any]:

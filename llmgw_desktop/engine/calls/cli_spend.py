@@ -1,28 +1,29 @@
-"""What a coding CLI's call holds against hard budgets, and what a run that ended without its
-usage is counted at.
+"""What a coding CLI's job holds against hard budgets, when it is counted at the upstream
+instead, and what a run that ended without its usage is counted at.
 
-A CLI cannot be told an output limit, so a call is held at its model's price and maximum output
-(`budgets/holds.py`). A CLI that reports its own cost (Claude Code) may be called with no model
-or with an alias (`opus`) the price table does not know: such a call is held at the dearest
-model of the CLI's family (`ProviderInfo.model_family`, `PriceBook.dearest`; of the alias's
-family where one is named), never at $0, or any number of them at once would pass a budget.
+Under a hard budget a CLI's job is counted where the money is spent: its model calls are
+pointed back at the gateway (Claude Code, Codex, Gemini CLI and OpenCode, from the one table of
+`providers/acp/gateway_env.py`; every ACP agent the gateway can point, budget or none), each
+call held and counted on its own row as it is made, so the budget is never passed by a call the
+CLI had sent before its last one was counted; the job itself holds nothing. The gateway's key
+for the CLI's vendor pays (`auth/agent_callbacks.py` chooses). A job that cannot be routed so
+(a CLI the gateway cannot point, its own settings choosing another route, no key for its
+vendor, no door) is refused before anything is spawned (`unmetered`), unless the operator
+accepted that the CLI may pass a hard budget (`providers.unmetered_clis`).
 
-A CLI cannot be told an output limit, and it may take many turns: one that can stop itself at a
-spend (Claude Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`), and
-stops at the first turn past them.
+A CLI the operator accepts runs on its own login, as before, held as one call: at its model's
+price and maximum output (`budgets/holds.py`; a CLI that reports its own cost, Claude Code,
+called with no model or with an alias the price table does not know, at the dearest model of
+its family, `ProviderInfo.model_family`, `PriceBook.dearest`). One that can stop itself at a
+spend (Claude Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`) and
+stops at the first turn past them; OpenCode is stopped by the gateway once the step costs it
+prints reach them (`providers/invoke.py`), which it reads only after it has sent its next call.
 
-A CLI that can do neither (`ProviderInfo.budget_stop` empty: it says what a run cost only when
-the run ends, if at all) is unmetered: a prompted model can keep it calling tools many turns past
-its hold, so under a hard budget its job is refused before anything is spawned (`unmetered`),
-unless its model calls come back through the gateway (an ACP agent the gateway points at itself,
-from any door, each call held on its own) or the operator accepted it (`providers.unmetered_clis`).
-
-A job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed) ran the
-CLI, which called the vendor until then: under a hard budget its row is counted at what was
-held for it, and says its cost is estimated; a CLI that said what its failed run cost (Claude
-Code's error result carries `total_cost_usd`) is counted at that instead. A call whose CLI
-never started counts nothing, and an ACP agent whose model calls came back through the gateway
-(`AcpSetup.routed`) is counted by their own rows.
+A held job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed)
+ran the CLI, which called the vendor until then: its row is counted at what was held for it,
+and says its cost is estimated; a CLI that said what its failed run cost (Claude Code's error
+result carries `total_cost_usd`) is counted at that instead. A call whose CLI never started
+counts nothing, and a routed job (`CliSpend.routed`) is counted by its model calls' own rows.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ from typing import Any
 
 from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, RouteChoice, RunFor
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold
+from llmgw_desktop.engine.calls.params import RequestMeta
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.providers.acp.gateway_env import own_route
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, COST_FROM_CLI, CostBasis
 
-__all__ = ["CliSpend", "cli_ask", "cli_cost_basis", "unmetered"]
+__all__ = ["CliSpend", "cli_ask", "cli_cost_basis", "run_for", "unmetered"]
 
 
 def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBook) -> CallAsk:
@@ -59,6 +61,31 @@ def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBoo
     )
 
 
+def run_for(
+    callbacks: AgentCallbacks,
+    catalog: ProviderCatalog,
+    provider: str,
+    model: str | None,
+    principal: str,
+    meta: RequestMeta,
+    executable: str | None = None,
+) -> RunFor:
+    """A call of `provider` as `AgentCallbacks.choose` looks at it (`executable`: the program
+    that will run, once located)."""
+    return RunFor(
+        provider,
+        model,
+        principal,
+        callbacks.principal_of(principal, meta.proven),
+        meta.caller,
+        meta.project,
+        meta.acp_peer,
+        acp=catalog.info(provider).speaks_acp,
+        executable=executable,
+        accepted=provider in catalog.unmetered_accepted,
+    )
+
+
 def cli_cost_basis(
     provider: str, model: str | None, prices: PriceBook, *, routed: bool
 ) -> CostBasis:
@@ -69,45 +96,20 @@ def cli_cost_basis(
     return CostBasis.cli(provider, model, prices)
 
 
-def unmetered(
-    catalog: ProviderCatalog,
-    provider: str,
-    model: str | None,
-    prices: PriceBook,
-    *,
-    routed: bool = False,
-) -> str | None:
-    """Why a job of `provider` could not be stopped at what a hard budget holds for it (a
-    clause naming the CLI, for the refusal), or None where it can: it stops at its hold
-    (`ProviderInfo.budget_stop`) and its hold has a price to stop at, its model calls come back
-    through the gateway (`routed`: an ACP agent the gateway points at itself,
-    `auth/agent_callbacks.py`), or the operator accepted it (`providers.unmetered_clis`)."""
-    if provider in catalog.unmetered_accepted or routed:
+def unmetered(catalog: ProviderCatalog, provider: str, *, route: RouteChoice) -> str | None:
+    """Why a job of `provider` could not be counted as it runs under a hard budget (a clause
+    naming the CLI, for the refusal), or None where it can: its model calls come back through
+    the gateway, each held and counted on its own (`route`, `auth/agent_callbacks.py`), or the
+    operator accepted it (`providers.unmetered_clis`)."""
+    if provider in catalog.unmetered_accepted or route.routed:
         return None
     info = catalog.info(provider)
-    if not info.stops_at_hold:
-        # An agent the gateway would point at itself, but for the operator's own settings.
-        elsewhere = own_route(provider)
-        return (
-            f"{info.display_name} says what a run cost only when the run ends, if at all, so "
-            "the gateway could not stop it at what the budget holds for it (a model that keeps "
-            "calling tools can run it many turns past)"
-            + (
-                ""
-                if elsewhere is None
-                else f"; its model calls would not come back through the gateway: {elsewhere}"
-            )
-        )
-    ask = cli_ask(info, model, "", prices)
-    if ask.price is None:
-        # Its stop is counted in dollars (`cap_usd`): a hard token budget admits a model the
-        # table does not price, and the job would run without one.
-        return (
-            f"{info.display_name} is stopped at its hold by the dollars the hold pays for, but "
-            f"the gateway's price table has no price for {ask.model or 'its default model'} "
-            "(name a priced model, or give it a price in Settings)"
-        )
-    return None
+    why = route.why_not or "the gateway cannot point its model calls at itself"
+    return (
+        f"{info.display_name}'s model calls would not come back through the gateway, where each "
+        f"is held and counted as it is made ({why}), and what it prints of its own spending "
+        "is read only after it has sent its next call"
+    )
 
 
 @dataclass

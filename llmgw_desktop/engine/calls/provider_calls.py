@@ -29,7 +29,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.call_work import CallWork, PlannedCall
-from llmgw_desktop.engine.calls.cli_spend import cli_cost_basis, unmetered
+from llmgw_desktop.engine.calls.cli_spend import cli_cost_basis, run_for, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.routing import ConversationDirs, ConversationRouter, Resolved
@@ -108,7 +108,9 @@ class ProviderCalls:
         self._target_access = target_access
         self._workspaces = workspaces
         # Where the agents it starts call their models back (nowhere without a door).
-        self._callbacks = callbacks or AgentCallbacks(ConnectionKeys())
+        self._callbacks = callbacks or AgentCallbacks(
+            ConnectionKeys(), covered=self._budgets.covers, keyed=_no_key
+        )
         # Which remote callers the operator lets fetch web addresses (`web_fetch`): their
         # agents' fetches too (`permission_check.py`).
         passthrough = settings.gateway.remote_passthrough
@@ -170,11 +172,12 @@ class ProviderCalls:
             BudgetExceeded: a hard budget covering the caller or the project is used up, or a
                 hard dollar budget covers it and its cost could not be counted (no price for
                 its model, or no model named for a CLI that does not report its cost), or a
-                hard budget covers it and its CLI cannot be stopped at its hold
-                (`cli_spend.unmetered`, `reason` unmetered_cli).
+                hard budget covers it and its CLI's model calls cannot come back through the
+                gateway (`cli_spend.unmetered`, `reason` unmetered_cli).
         """
         meta = meta or RequestMeta()
         self._check_admissible(provider, params, principal, meta)
+        await self._check_budget(provider, params, principal, meta)
         asked_workspace = params.workspace or ""  # anchoring resolves it to a directory
         params, servers, optimization = await self._prepared(provider, params, principal, meta)
         confinement = await self._power.check(provider, params, principal, meta)
@@ -233,8 +236,8 @@ class ProviderCalls:
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
     ) -> None:
         """Refuse, before anything is prepared or asked, a call outside the caller's gateway
-        key, of a provider switched off or that is not a coding CLI, in a project the
-        principal was not granted, or over a budget (`submit` names what each raises)."""
+        key, of a provider switched off or that is not a coding CLI, or in a project the
+        principal was not granted (`submit` names what each raises)."""
         self._check_key_scope(provider, params, principal, meta)
         self._ensure_available(provider)
         if provider not in self._catalog:
@@ -248,7 +251,6 @@ class ProviderCalls:
                 param="provider",
             )
         self._check_project(provider, params, principal, meta)
-        self._check_budget(provider, params, principal, meta)
 
     async def _prepared(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
@@ -389,17 +391,17 @@ class ProviderCalls:
             error.details.setdefault("requestId", record)
             raise
 
-    def _check_budget(
+    async def _check_budget(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
     ) -> None:
         """Refuse before anything runs (no approval asked, no CLI spawned); the refusal is a
         refused row that spent nothing (no provider was asked)."""
-        proven = self._callbacks.principal_of(principal, meta.proven)
-        routed = self._callbacks.routes(provider, meta.acp_peer, proven)
         try:
-            basis = cli_cost_basis(provider, params.model, self._prices, routed=routed)
+            run = run_for(self._callbacks, self._catalog, provider, params.model, principal, meta)
+            route = await self._callbacks.choose(run)
+            basis = cli_cost_basis(provider, params.model, self._prices, routed=route.routed)
             self._budgets.check(principal, meta.caller, meta.project, basis)
-            why = unmetered(self._catalog, provider, params.model, self._prices, routed=routed)
+            why = unmetered(self._catalog, provider, route=route)
             if why is not None:
                 self._budgets.refuse_unmetered(principal, meta.caller, meta.project, provider, why)
         except EngineError as error:
@@ -584,6 +586,11 @@ class ProviderCalls:
     def breaker_state(self, provider: str) -> dict[str, Any] | None:
         """`provider`'s breaker alone, None before its first call."""
         return self._work.breaker_state(provider)
+
+
+async def _no_key(_provider: str, _project: str | None) -> bool:
+    """Calls built without the gateway's keys (no gateway): none to route a CLI's calls on."""
+    return False
 
 
 def _strategy_for(principal: str, meta: RequestMeta) -> str:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, RunFor
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.calls.cli_spend import unmetered
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
@@ -22,9 +23,7 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.router import Target
-from llmgw_desktop.engine.providers.acp.gateway_env import routes_through_gateway
 from llmgw_desktop.engine.recorder import new_record_id
-from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, PriceLookup
 
 __all__ = ["cli_cost_basis", "cli_unmetered", "serve_on_cli"]
@@ -36,19 +35,26 @@ def cli_cost_basis(target: Target, prices: PriceLookup, catalog: ProviderCatalog
     return CostBasis.cli(engine_id, target.model, prices)
 
 
-def cli_unmetered(
-    target: Target, prices: PriceBook, catalog: ProviderCatalog
+async def cli_unmetered(
+    target: Target, caller: CallerInfo, catalog: ProviderCatalog, callbacks: AgentCallbacks
 ) -> tuple[str, str] | None:
-    """The CLI target's engine id and why a job of it could not be stopped at its hold, as the
-    engine would refuse the call it submits (`cli_spend.unmetered`); None where it can be."""
+    """The CLI target's engine id and why a job of it could not be counted as it runs under a
+    hard budget, as the engine would refuse the call it submits (`cli_spend.unmetered`); None
+    where it can be (its model calls would come back through the gateway, or it is accepted)."""
     engine_id = catalog.engine_id(target.provider)
     if engine_id is None or engine_id not in catalog:
         return None
-    # Over HTTP the caller is proven and the door is up: an agent the gateway can point at
-    # itself calls its models back through it (`auth/agent_callbacks.py`), each held.
-    why = unmetered(
-        catalog, engine_id, target.model, prices, routed=routes_through_gateway(engine_id)
+    run = RunFor(
+        engine_id,
+        target.model,
+        caller.principal,
+        callbacks.principal_of(caller.principal, caller.proven),
+        caller.caller,
+        caller.project,
+        acp=catalog.info(engine_id).speaks_acp,
+        accepted=engine_id in catalog.unmetered_accepted,
     )
+    why = unmetered(catalog, engine_id, route=await callbacks.choose(run))
     return None if why is None else (engine_id, why)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Set as AbstractSet
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
@@ -77,6 +78,8 @@ def build_gateway(
     settings: Settings,
     *,
     config: GatewayConfig | None = None,
+    keys: KeyChain | None = None,
+    callbacks: AgentCallbacks,
     runner: CallRunner,
     jobs: JobManager,
     recorder: FlightRecorder,
@@ -95,13 +98,17 @@ def build_gateway(
     tasks: TaskSupervisor | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
-    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
-    `events` hears of each model list read (a key refused there); `tasks` runs the gateway's
-    own background work (probes of hung targets, the semantic cache's late embeddings)."""
+    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`, and
+    `keys` to a key chain of it (the engine's, which its calls read too); `callbacks` says
+    which CLI targets' calls come back through the gateway and hears of a budget's refusal of
+    one; `events` hears of each model list read (a key refused there); `tasks` runs the
+    gateway's own background work (probes of hung targets, the semantic cache's late
+    embeddings)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
-    keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
+    if keys is None:
+        keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
     upstream = UpstreamClient(
         connect_timeout_s=settings.gateway.connect_timeout_ms / 1000,
         read_timeout_s=settings.gateway.upstream_timeout_ms / 1000,
@@ -145,6 +152,7 @@ def build_gateway(
         bodies=recorder.bodies,
         cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
         guard=guard,
+        callbacks=callbacks,
         tasks=tasks,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,

@@ -123,6 +123,15 @@ class KeyChain:
             self._pools[(spec.id, project)] = (version, keys)
         return keys
 
+    async def has_key(self, provider_id: str, project: str | None = None) -> bool:
+        """Whether a request of `project` to the API provider `provider_id` would be sent with
+        a key of its own (the vault's, config.toml's or the environment's): a provider that is
+        not configured, is switched off in its table or holds no key would not be sent."""
+        spec = self._config.providers.get(provider_id)
+        if spec is None or not spec.enabled or spec.local:
+            return False
+        return any(key.value for key in await self.pool(spec, project))
+
     async def sendable(self, project: str | None = None) -> dict[str, str]:
         """Every key this gateway would send any of its providers for a request of `project`
         (the vault's, config.toml's and the environment's), by value, with its source's label

@@ -29,6 +29,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -148,10 +149,15 @@ class GatewayService:
         bodies: BodyCapture | None = None,
         cache: ResponseCache | None = None,
         balancer: Balancer | None = None,
+        callbacks: AgentCallbacks,
         guard: OutboundGuard | None = None,
         tasks: TaskSupervisor | None = None,
     ) -> None:
         self.registry = registry
+        # Which CLI targets' calls would come back through the gateway (a route passes over one
+        # a hard budget refuses), and told each refusal with the credential that asked: an
+        # agent's routed call refused for a budget ends the job it runs for.
+        self._callbacks = callbacks
         # The gateway's own background work (the semantic cache's embeddings).
         self._tasks = tasks or TaskSupervisor()
         # What is known of each target (in flight, latency, quota, cool-downs), and the
@@ -195,28 +201,7 @@ class GatewayService:
         )
         # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
         self.semantic = self._semantic_cache(cache)
-        self._api = ApiTargets(
-            registry=registry,
-            keys=keys,
-            upstream=upstream,
-            # API provider id -> None when the user's switches let it run, else the attempt
-            # outcome saying why not ("disabled": switched off, "paused": every provider is).
-            api_refusal=api_refusal or (lambda _provider: None),
-            budgets=self._budgets,
-            remote=self._remote,
-            telemetry=self._telemetry,
-            prices=self._prices,
-            answers=AnswerRelay(
-                upstream=upstream,
-                telemetry=self._telemetry,
-                remote=self._remote,
-                records=self._records,
-            ),
-            records=self._records,
-            cache=cache,
-            balancer=self.balancer,
-            semantic=self.semantic,
-        )
+        self._api = self._api_targets(api_refusal, cache)
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
         self.cache = cache
         # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
@@ -228,6 +213,33 @@ class GatewayService:
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
         self._completions, self._embeddings = self._api_only_kinds(cache)
+
+    def _api_targets(
+        self, api_refusal: Callable[[str], str | None] | None, cache: ResponseCache | None
+    ) -> ApiTargets:
+        """The API targets a request's plan asks, wired to this service's parts."""
+        return ApiTargets(
+            registry=self.registry,
+            keys=self.keys,
+            upstream=self.upstream,
+            # API provider id -> None when the user's switches let it run, else the attempt
+            # outcome saying why not ("disabled": switched off, "paused": every provider is).
+            api_refusal=api_refusal or (lambda _provider: None),
+            budgets=self._budgets,
+            remote=self._remote,
+            telemetry=self._telemetry,
+            prices=self._prices,
+            answers=AnswerRelay(
+                upstream=self.upstream,
+                telemetry=self._telemetry,
+                remote=self._remote,
+                records=self._records,
+            ),
+            records=self._records,
+            cache=cache,
+            balancer=self.balancer,
+            semantic=self.semantic,
+        )
 
     def _api_only_kinds(
         self, cache: ResponseCache | None
@@ -393,6 +405,7 @@ class GatewayService:
             self._records.end_as_answered(route, error, status)
         self._first_refusals.note(caller.caller, route, error, status)
         traced(error, route)
+        self._callbacks.refused(caller.proven, error)
 
     # -- embeddings -------------------------------------------------------------------------
 
@@ -639,7 +652,7 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", UNPRICED_OUTCOME))
                 over_budget.append(unpriced)
                 continue
-            unstoppable = self._unmetered(target, caller)
+            unstoppable = await self._unmetered(target, caller)
             if unstoppable is not None:
                 # Passed over like an unpriced one: a fallback that stops at its hold may serve.
                 route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
@@ -760,12 +773,12 @@ class GatewayService:
             return refusal
         return None
 
-    def _unmetered(self, target: Target, caller: CallerInfo) -> EngineError | None:
-        """The refusal of a hard budget covering a CLI target the gateway could not stop at its
-        hold, else None."""
+    async def _unmetered(self, target: Target, caller: CallerInfo) -> EngineError | None:
+        """The refusal of a hard budget under which a CLI target's job could not be counted as
+        it runs (its model calls would not come back through the gateway), else None."""
         if target.kind != "cli":
             return None
-        found = cli_unmetered(target, self._prices, self.registry.config.catalog)
+        found = await cli_unmetered(target, caller, self.registry.config.catalog, self._callbacks)
         if found is None:
             return None
         engine_id, why = found

@@ -72,12 +72,14 @@ async def invoke_once(
     received = [0]
     provider = adapter.info.id
     # A CLI that reports what each of its steps cost as it runs (`spent_usd`, with its dearest
-    # step and the steps it has begun), under a hard budget's hold: stopped once the next step
-    # would pass the hold, as Claude Code stops itself at `--max-budget-usd` (which reports
-    # none here). The CLI may have sent its next call before its last step's cost is read
-    # here (steps of an upstream that answers at once take milliseconds): the steps it was
-    # seen to begin are counted at the dearest one. Raised from the output's reader, the
-    # failure stops the CLI's process group before `run_process` re-raises it.
+    # step and the steps it has begun), held as one call under a hard budget (the operator
+    # accepted it: a CLI under a hard budget is otherwise counted at the gateway, each model
+    # call held on its own, `calls/cli_spend.py`): stopped once the next step would pass the
+    # hold, as Claude Code stops itself at `--max-budget-usd`. The CLI may have sent its next
+    # calls before its last step's cost is read here (steps of an upstream that answers at once
+    # take milliseconds): the steps it was seen to begin are counted at the dearest one.
+    # Raised from the output's reader, the failure stops the CLI's process group before
+    # `run_process` re-raises it.
     cap = request.max_budget_usd
     counts_spend = cap is not None and hasattr(parser, "spent_usd")
 

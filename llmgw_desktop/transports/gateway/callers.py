@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from multidict import CIMultiDictProxy
 
-from llmgw_desktop.engine.api import InvalidRequest, known_secrets, redact
+from llmgw_desktop.engine.api import InvalidRequest, Principal, known_secrets, redact
 
 __all__ = [
     "PROJECT_HEADER",
@@ -162,12 +162,20 @@ def client_session(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def project_scope(headers: Mapping[str, str], body: Mapping[str, Any] | None) -> str | None:
-    """The project whose credentials a request uses: body `project` beats `X-Project`.
+def project_scope(
+    headers: Mapping[str, str],
+    body: Mapping[str, Any] | None,
+    proven: Principal | None = None,
+) -> str | None:
+    """The project whose credentials a request uses: the one its credential pins (a
+    connection key issued for a job: its model calls count on the job's project, whatever
+    they name), else body `project`, which beats `X-Project`.
 
     Raises:
         InvalidRequest: the project name is not a plain identifier.
     """
+    if proven is not None and proven.job:
+        return proven.project
     if body is not None and "project" in body:
         return checked_project(body["project"], "project")
     return checked_project(headers.get(PROJECT_HEADER), PROJECT_HEADER)

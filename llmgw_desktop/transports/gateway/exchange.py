@@ -104,7 +104,7 @@ def caller_info(
         principal=principal.id,
         # An agent the gateway runs for an editor calls back on the editor's lane.
         caller=principal.caller or caller_name(request.headers),
-        project=project_scope(request.headers, body),
+        project=project_scope(request.headers, body, principal),
         endpoint=endpoint,
         # Sent on only to an upstream of the client's own dialect.
         passthrough_headers=passthrough,

@@ -67,7 +67,7 @@ async def generate(request: web.Request) -> web.Response:
     caller = CallerInfo(
         principal=principal.id,
         caller=principal.caller or caller_name(request.headers),
-        project=project_scope(request.headers, body),
+        project=project_scope(request.headers, body, principal),
         endpoint="/v1/generate",
         session_id=session_named(request.headers),
         cache_control=cache_control(request.headers),

@@ -1,5 +1,6 @@
-"""What a CLI job that ended without its usage is counted at, and which CLIs a hard budget
-admits (`calls/cli_spend.py`)."""
+"""What a CLI job that ended without its usage is counted at, and which CLI jobs a hard budget
+admits: those whose model calls come back through the gateway, and those the operator accepts
+(`calls/cli_spend.py`, `auth/agent_callbacks.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from llmgw_desktop.config.cli_catalog import STOP_STEPS, STOP_TOLD, provider_info
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
-from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
+from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, RouteChoice, RunFor
 from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.budgets.holds import Hold
@@ -79,7 +80,7 @@ def test_a_token_budgets_stop_is_its_held_tokens_at_the_cheapest_rate() -> None:
     assert tokens.cap_usd < dollars.cap_usd
 
 
-# -- which CLIs can be stopped at their hold (SECURITY 70) ---------------------------------
+# -- which CLIs stop at their hold once the operator accepts them (SECURITY 69, 70) -------
 
 
 def test_only_claude_code_and_opencode_stop_at_their_hold() -> None:
@@ -103,46 +104,116 @@ def test_the_catalogs_stop_is_what_the_adapters_do() -> None:
         assert counts_steps == (info.budget_stop == STOP_STEPS), info.id
 
 
-def test_a_cli_that_cannot_be_stopped_is_unmetered_and_named() -> None:
-    prices = PriceBook()
-    for provider in ("codex", "gemini", "grok", "copilot", "mistral", "qwen", "codex-acp"):
-        why = unmetered(SHIPPED_CATALOG, provider, "gpt-5.5", prices)
+def test_a_cli_whose_calls_do_not_come_back_is_unmetered_and_named() -> None:
+    for provider in ("codex", "gemini", "grok", "copilot", "mistral", "qwen", "claude"):
+        why = unmetered(SHIPPED_CATALOG, provider, route=RouteChoice(False, "no door"))
         assert why is not None and SHIPPED_CATALOG.info(provider).display_name in why, provider
-    assert unmetered(SHIPPED_CATALOG, "claude", None, prices) is None  # its family's dearest
-    assert unmetered(SHIPPED_CATALOG, "opencode", "anthropic/claude-sonnet-4-5", prices) is None
+        assert "no door" in why
+        assert unmetered(SHIPPED_CATALOG, provider, route=RouteChoice(True)) is None
 
 
-def test_a_stop_without_a_price_to_stop_at_is_no_stop() -> None:
-    # A hard token budget admits a model the table does not price; OpenCode's stop is counted
-    # in the dollars its hold pays for, so without a price its job would run unstopped.
-    why = unmetered(SHIPPED_CATALOG, "opencode", "local/some-model", PriceBook())
-    assert why is not None and "no price for local/some-model" in why
-
-
-def test_the_operators_acceptance_and_a_routed_agent_are_metered() -> None:
-    prices = PriceBook()
+def test_the_operators_acceptance_is_metered_whatever_the_route() -> None:
     accepted = ProviderCatalog.of({}, ["codex", "gemini-acp"])
-    assert unmetered(accepted, "codex", "gpt-5.5", prices) is None
-    assert unmetered(accepted, "gemini-acp", None, prices) is None
-    assert unmetered(accepted, "gemini", None, prices) is not None  # the CLI, not its agent
-    # Fronted for an editor with the gateway's door, an agent the gateway can point has every
-    # model call come back through it, each held on its own: as `acp_setup` starts it.
-    callbacks = AgentCallbacks(ConnectionKeys())
+    assert unmetered(accepted, "codex", route=RouteChoice(False, "no key")) is None
+    assert unmetered(accepted, "gemini-acp", route=RouteChoice(False)) is None
+    assert unmetered(accepted, "gemini", route=RouteChoice(False)) is not None  # the CLI
+
+
+class _Budgets:
+    """Which callers a hard budget covers, and which vendors the gateway holds a key for."""
+
+    def __init__(self, covered: bool = True, keyed: tuple[str, ...] = ("anthropic",)) -> None:
+        self.covered, self.keyed = covered, keyed
+
+    def covers(self, principal: str, caller: str, project: str | None) -> bool:
+        return self.covered
+
+    async def has_key(self, provider: str, project: str | None) -> bool:
+        return provider in self.keyed
+
+
+def _callbacks(budgets: _Budgets, url: str = "http://127.0.0.1:1") -> AgentCallbacks:
+    callbacks = AgentCallbacks(ConnectionKeys(), covered=budgets.covers, keyed=budgets.has_key)
+    callbacks.url = url
+    return callbacks
+
+
+def _cli(provider: str, model: str | None = None, **more: Any) -> RunFor:
+    return RunFor(provider, model, "local", LOCAL_CALLER, "lane", None, **more)
+
+
+async def test_under_a_hard_budget_a_cli_is_routed_on_the_gateways_key_for_its_vendor() -> None:
+    every = _Budgets(keyed=("anthropic", "openai", "google"))
+    for provider, model in (
+        ("claude", None),
+        ("codex", "gpt-5.5"),
+        ("gemini", "gemini-2.5-flash"),
+        ("opencode", "anthropic/claude-sonnet-4-5"),
+        ("opencode", "openai/gpt-5"),
+        ("opencode", None),  # its default: only the providers the gateway has a key for
+    ):
+        choice = await _callbacks(every).choose(_cli(provider, model))
+        assert choice.routed and choice.vendors == ("anthropic", "openai", "google"), provider
+    # Without a hard budget covering the call, the CLI's own login, as set up.
+    assert await _callbacks(_Budgets(covered=False)).choose(_cli("claude")) == RouteChoice(False)
+
+
+async def test_a_cli_the_gateway_cannot_route_says_why() -> None:
+    every = _Budgets(keyed=("anthropic", "openai", "google"))
+    cases = [
+        (_Budgets(), _cli("codex", "gpt-5.5"), "no openai key"),
+        (_Budgets(keyed=()), _cli("opencode"), "a key for none"),
+        (every, _cli("opencode", "openrouter/some-model"), "'openrouter'"),
+        (every, _cli("grok", "grok-4"), "no xai key"),
+        (every, _cli("copilot"), "cannot point"),
+        (every, _cli("gemini", executable="/usr/bin/agy"), "agy cannot be pointed"),
+        (every, RunFor("claude", None, "key:remote", None, "lane", None), "no credential"),
+    ]
+    for budgets, run, words in cases:
+        choice = await _callbacks(budgets).choose(run)
+        assert not choice.routed and words in (choice.why_not or ""), (run, choice)
+    closed = await _callbacks(every, url="").choose(_cli("claude"))
+    assert not closed.routed and "door is not open" in (closed.why_not or "")
+
+
+async def test_a_jobs_key_counts_on_its_project_and_hears_its_calls_refused() -> None:
+    keys = ConnectionKeys()
+    callbacks = AgentCallbacks(keys, covered=_Budgets().covers, keyed=_Budgets().has_key)
+    callbacks.url = "http://127.0.0.1:1"
+    run = RunFor("claude", None, "local", LOCAL_CALLER, "lane", "shop")
+    choice = await callbacks.choose(run)
+    with callbacks.opened(run, choice) as back:
+        assert back is not None
+        proven = keys.verify(back.key)
+        assert proven is not None and proven.project == "shop" and proven.caller == "lane"
+        other = ProviderFailure("no", code=ErrorCode.PROVIDER_ERROR)
+        callbacks.refused(proven, other)
+        assert back.refused is None  # only a budget's refusal ends the job
+        refusal = ProviderFailure("used up", code=ErrorCode.BUDGET_EXCEEDED)
+        callbacks.refused(proven, refusal)
+        assert back.refused is refusal
+    assert keys.verify(back.key) is None  # revoked when the job's runs end
+
+
+async def test_an_acp_agent_is_routed_wherever_it_can_be_as_before() -> None:
+    callbacks = _callbacks(_Budgets(covered=False), url="")
     editor = AcpPeer(ask=_never_asked, update=_no_update, gateway_url="http://127.0.0.1:1")
     no_door = AcpPeer(ask=_never_asked, update=_no_update)
-    for agent, peer, metered in (
+    for agent, peer, routed in (
         ("codex-acp", editor, True),
-        ("opencode-acp", editor, False),  # its endpoint is in its own config
+        ("opencode-acp", editor, False),  # no row: its endpoint is in its own config
         ("codex-acp", no_door, False),
     ):
-        routed = callbacks.routes(agent, peer, None)
-        assert (unmetered(SHIPPED_CATALOG, agent, None, prices, routed=routed) is None) is metered
+        choice = await callbacks.choose(_cli(agent, peer=peer, acp=True))
+        assert choice.routed is routed, agent
     # From any other door once the gateway's door is bound, as the caller it stands for.
-    assert not callbacks.routes("claude-acp", None, LOCAL_CALLER)
+    local = _cli("claude-acp", acp=True)
+    assert not (await callbacks.choose(local)).routed
     callbacks.url = "http://127.0.0.1:1"
-    assert callbacks.routes("claude-acp", None, LOCAL_CALLER)
-    assert not callbacks.routes("claude-acp", None, None)  # no credential to stand for
-    assert not callbacks.routes("opencode-acp", None, LOCAL_CALLER)
+    assert (await callbacks.choose(local)).routed
+    nobody = RunFor("claude-acp", None, "key:remote", None, "lane", None, acp=True)
+    assert "no credential" in ((await callbacks.choose(nobody)).why_not or "")
+    assert not (await callbacks.choose(_cli("opencode-acp", acp=True))).routed
 
 
 async def _never_asked(_question: Any) -> bool:

@@ -1,21 +1,31 @@
-"""An agent fronted for an editor: its model endpoint and key become the gateway's, and what
-would send it elsewhere is taken out; an agent whose own settings send it elsewhere is not
-routed."""
+"""The one table of how an agent or CLI is pointed at the gateway (`gateway_env.ROUTES`): its
+model endpoint and key become the gateway's, and what would send it elsewhere is taken out; an
+agent whose own settings send it elsewhere is not routed."""
 
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 from llmgw_desktop.engine.providers.acp.gateway_env import (
+    ROUTES,
+    RoutePointing,
     own_route,
-    routed_environment,
-    routes_through_gateway,
+    pointed_arguments,
+    pointed_environment,
     tool_environment,
     tool_own_route,
+    vendor_of,
 )
 
 GATEWAY, KEY = "http://127.0.0.1:4000", "llmgw-acp-key"
+
+
+def routed_environment(
+    provider: str, environment: dict[str, str], base_url: str, key: str
+) -> dict[str, str]:
+    return pointed_environment(provider, environment, RoutePointing(base_url, key))
 
 
 def test_claude_code_calls_the_gateway_with_the_connection_key_only() -> None:
@@ -138,8 +148,51 @@ def test_grok_s_own_config_may_send_its_calls_elsewhere(tmp_path: Path) -> None:
     assert "models_base_url" in (tool_own_route("grok", environment) or "")
 
 
-def test_a_cli_the_gateway_runs_itself_never_counts_as_routed_back() -> None:
-    # `run`'s ids are the CLIs' own: a job the gateway runs of them is not pointed at the
-    # gateway, so a hard budget must not take it for one whose calls come back.
-    for cli in ("claude", "gemini", "codex", "opencode"):
-        assert not routes_through_gateway(cli), cli
+def test_a_cli_job_is_pointed_from_the_same_table() -> None:
+    """Under a hard budget the gateway points a CLI's own job at itself (`agent_callbacks`):
+    Claude Code and Gemini CLI by their variables, Codex by its `-c` overrides and a key
+    variable, OpenCode by an inline configuration enabling only the providers it has keys for.
+    Each drops the vendor keys it has no use for once pointed."""
+    real = {"ANTHROPIC_API_KEY": "sk-ant-real", "OPENAI_API_KEY": "sk-real", "PATH": "/bin"}
+    pointing = RoutePointing(GATEWAY, KEY, ("anthropic", "google"))
+    assert pointed_environment("claude", real, pointing) == {
+        "ANTHROPIC_BASE_URL": GATEWAY,
+        "ANTHROPIC_AUTH_TOKEN": KEY,
+        "OPENAI_API_KEY": "sk-real",
+        "PATH": "/bin",
+    }
+    assert pointed_environment("codex", real, pointing) == {"LLMGW_API_KEY": KEY, "PATH": "/bin"}
+    overrides = pointed_arguments("codex", pointing)
+    parsed = tomllib.loads("\n".join(overrides[1::2]))  # Codex reads each as a TOML line
+    assert overrides[::2] == ("-c", "-c") and parsed["model_provider"] == "llmgw"
+    assert parsed["model_providers"]["llmgw"]["base_url"] == GATEWAY + "/v1"
+    opencode = pointed_environment("opencode", real, pointing)
+    config = json.loads(opencode.pop("OPENCODE_CONFIG_CONTENT"))
+    assert opencode == {"PATH": "/bin"}
+    assert config["enabled_providers"] == ["anthropic", "google"]
+    assert config["provider"]["anthropic"]["options"] == {"baseURL": GATEWAY + "/v1", "apiKey": KEY}
+    assert config["provider"]["google"]["options"]["baseURL"] == GATEWAY + "/v1beta"
+    assert pointed_arguments("claude", pointing) == () and "copilot" not in ROUTES
+
+
+def test_whose_key_pays_is_the_rows_vendor_or_the_one_opencodes_model_names() -> None:
+    assert vendor_of("claude", "opus") == "anthropic" and vendor_of("codex", None) == "openai"
+    assert vendor_of("gemini", None) == "google" == vendor_of("opencode", "google/gemini-2.5-pro")
+    assert vendor_of("opencode", None) == ""  # any the gateway has a key for
+    assert vendor_of("grok", "grok-4") == "xai"
+    assert vendor_of("opencode", "openrouter/x") is None and vendor_of("copilot", None) is None
+
+
+def test_a_managed_configuration_keeps_codex_and_opencode_off_the_route(tmp_path: Path) -> None:
+    """Codex's and OpenCode's managed configuration comes over what a job is told (the `-c`
+    overrides, the inline configuration); one naming a provider or a model is their own route.
+    The user's own `config.toml` or `opencode.json` is not: the job's pointing comes over it."""
+    home = {"HOME": str(tmp_path), "OPENCODE_TEST_MANAGED_CONFIG_DIR": str(tmp_path / "etc")}
+    _write(tmp_path / ".codex/config.toml", 'model_provider = "azure"\n')
+    _write(tmp_path / ".config/opencode/opencode.json", json.dumps({"model": "x/y"}))
+    _write(tmp_path / "etc/opencode.json", json.dumps({"autoupdate": False}))
+    assert own_route("codex", home) is None and own_route("opencode", home) is None
+    _write(tmp_path / ".codex/managed_config.toml", 'model_provider = "azure"\n')
+    _write(tmp_path / "etc/opencode.jsonc", json.dumps({"provider": {"anthropic": {}}}))
+    assert "managed_config.toml" in (own_route("codex", home) or "")
+    assert "managed configuration" in (own_route("opencode", home) or "")

@@ -16,7 +16,6 @@ from typing import Any
 from llmgw_desktop.config.acp_agents import AcpAgentSpec
 from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
-from llmgw_desktop.engine.providers.acp.gateway_env import routed_environment
 from llmgw_desktop.engine.providers.acp.turn import AcpTurn, PermissionAsker, TurnPlan
 from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.confinement import confined
@@ -47,19 +46,9 @@ class AcpSetup:
     init_timeout_s: float = 60.0
     max_line_bytes: int = 8 * 1024 * 1024
     # An editor the turn streams to (`peer.AcpPeer.update`); then a failed turn is not tried
-    # again (the editor has seen its first part), and its usage is left to the model calls'
-    # own rows when those went through the gateway (`routed`), so nothing is counted twice.
+    # again (the editor has seen its first part).
     forward: Callable[[Any], Awaitable[None]] | None = None
-    routed: bool = False
-    gateway_url: str = ""  # where a routed agent's model calls go, with this key
-    gateway_key: str = ""
     images: tuple[tuple[str, str], ...] = ()  # the editor's, (media type, base64 data)
-
-    def environment(self, provider: str, environment: Mapping[str, str]) -> dict[str, str]:
-        """`environment` with a routed agent's model calls pointed at the gateway."""
-        if not self.routed:
-            return dict(environment)
-        return routed_environment(provider, environment, self.gateway_url, self.gateway_key)
 
 
 class AcpAdapter:
@@ -188,12 +177,8 @@ class _TurnParser:
         warnings = list(turn.warnings)
         if turn.stop_reason == "cancelled":
             warnings.append("the agent says the turn was cancelled")
+        # A routed agent's usage is left to its model calls' own rows (`CallWork._settle`).
         usage = turn.usage or Usage()
-        if self._setup.routed:
-            # Its model calls came through the gateway: their rows hold the tokens and cost.
-            usage = Usage()
-            if turn.usage is not None:
-                warnings.append("tokens counted on the rows of the agent's own model calls")
         return ProviderResult(
             text=turn.text,
             provider=self._provider,

@@ -1,24 +1,34 @@
-"""A coding agent's environment with its model calls pointed at the gateway's own HTTP door:
-an ACP agent the gateway fronts for an editor, or a tool `llmgw-desktop run` starts.
+"""How a coding agent's model calls are pointed at the gateway's own HTTP door for one run: the
+one table (`ROUTES`) of every agent and CLI the gateway knows how to point, and what of their
+own settings would send them elsewhere whatever they are told (`own_route`).
 
-When the gateway fronts an agent for an editor, the agent's model endpoint and key are the
-gateway's address and the caller's connection key, so every model call it makes is a request
-to the gateway: routed, recorded on the editor's lane, held to the caller's budgets and key
-scope. The agent never sees the vendor key the gateway holds. `llmgw-desktop run` points the
-coding CLIs themselves the same way, by their CLI ids (`claude`, `gemini`): Claude Code takes
-the key as its bearer token there (`ANTHROPIC_AUTH_TOKEN`), which it uses without first asking
-the person whether to trust a key found in its environment, as it does `ANTHROPIC_API_KEY`.
-What each agent reads is its vendor's convention; the variables that would send it elsewhere
-whatever the base URL says (another credential, a cloud platform) are taken out. OpenCode
-chooses its endpoint in its own configuration, and an agent `[providers.acp.NAME]` adds has no
-known convention: those are left as they are.
+Three kinds of run are pointed by these rows:
 
-An agent's own settings can choose its login whatever its environment says (Claude Code applies
-its settings' `env` over the environment it was started with; Gemini CLI and Qwen Code take the
-login their settings select; Codex the model provider its config names). The gateway cannot
-take those out, so an agent whose operator's settings do so is not pointed at the gateway at
-all (`own_route`): its calls would be made with the operator's own login while the gateway
-counted them as the caller's rows, which never come.
+- an ACP agent the gateway fronts for an editor, or runs for any caller (`claude-acp`,
+  `codex-acp`, `qwen`, `gemini-acp`), always, where it can be (`auth/agent_callbacks.py`);
+- a coding CLI's job under a hard budget (`claude`, `codex`, `gemini`, `grok`, `opencode`):
+  each of its model calls is then a request to the gateway, held and counted on its own row, so
+  the budget is counted at the upstream rather than from what the CLI prints afterwards
+  (`calls/cli_spend.py` says when);
+- a tool `llmgw-desktop run` starts, by its CLI id (the rows' variables; `shell/tool_runs.py`).
+
+The model endpoint becomes the gateway's address and the key a connection key standing for the
+caller (or the run's gateway key), so the vendor key the gateway holds is never in the agent's
+environment. What each agent reads is its vendor's convention: variables for most (and those
+that would send it elsewhere whatever the base URL says, another credential or a cloud platform,
+taken out); Codex a model provider of its own given as `-c` overrides, which come over its
+config files' `model_provider`; OpenCode an inline configuration (`OPENCODE_CONFIG_CONTENT`)
+that comes over the user's and the project's `opencode.json`, pointing each provider the
+gateway has a key for at the gateway and enabling only those. Whose key pays is the gateway's
+key for the row's vendor (OpenCode: the vendor its model names).
+
+An agent's own settings can choose its endpoint or login whatever it is told (Claude Code applies
+its settings' `env` over its environment and runs an `apiKeyHelper`; Gemini CLI and Qwen Code
+take the login their settings select; Codex-ACP the model provider its config names; Codex and
+OpenCode a managed configuration the machine's administrator installs, which comes over
+everything else). The gateway cannot take those out, so such an agent is not pointed at the
+gateway (`own_route` says why): its calls would be made with the operator's own login while the
+gateway counted them as the caller's rows, which never come.
 """
 
 from __future__ import annotations
@@ -26,87 +36,101 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CODEX_KEY_ENV",
+    "ROUTES",
+    "Route",
+    "RoutePointing",
     "own_route",
-    "routed_back",
-    "routed_environment",
-    "routes_through_gateway",
+    "pointed_arguments",
+    "pointed_environment",
     "tool_environment",
     "tool_own_route",
+    "vendor_of",
 ]
 
 # A settings file is small; anything larger is not one, and is not read whole.
 _MAX_SETTINGS_BYTES = 1 << 20
-
-# The Gemini CLI's, as an ACP agent and started by `run` alike.
-_GEMINI = (
-    "GOOGLE_GEMINI_BASE_URL",
-    "",
-    "GEMINI_API_KEY",
-    ("GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT"),
-)
-# provider -> (base URL variable, the suffix the vendor's SDK expects, key variable, dropped)
-_ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "claude-acp": (
-        "ANTHROPIC_BASE_URL",
-        "",
-        "ANTHROPIC_API_KEY",
-        ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"),
-    ),
-    "codex-acp": ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY", ("CODEX_API_KEY",)),
-    "qwen": ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY", ("DASHSCOPE_API_KEY",)),
-    "gemini-acp": _GEMINI,
-}
-# The coding CLIs as `llmgw-desktop run` starts them, by CLI id. Apart from `_ROUTES`: a CLI
-# job the gateway runs itself is not pointed at the gateway, so these ids must never count as
-# routed back (`routes_through_gateway`, which lets a job run under a hard budget).
-_TOOL_ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "claude": (
-        "ANTHROPIC_BASE_URL",
-        "",
-        "ANTHROPIC_AUTH_TOKEN",
-        ("ANTHROPIC_API_KEY", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"),
-    ),
-    "gemini": _GEMINI,
-    # xAI's Grok CLI: its model list and calls from `GROK_MODELS_BASE_URL` (OpenAI's API), the
-    # key as a bearer; the cli-chat-proxy and a second key variable would send them elsewhere.
-    "grok": (
-        "GROK_MODELS_BASE_URL",
-        "/v1",
-        "XAI_API_KEY",
-        ("GROK_CODE_XAI_API_KEY", "GROK_CLI_CHAT_PROXY_BASE_URL", "GROK_MODELS_LIST_URL"),
-    ),
+# Where Codex reads the key of the model provider its `-c` overrides name (as `connect codex`
+# writes it in its config).
+CODEX_KEY_ENV = "LLMGW_API_KEY"
+_CODEX_PROVIDER = "llmgw"
+# OpenCode's providers the gateway can stand in for: OpenCode provider id -> (the gateway's API
+# provider whose key pays, the path the provider's SDK expects after the gateway's address).
+_OPENCODE_PROVIDERS: Mapping[str, tuple[str, str]] = {
+    "anthropic": ("anthropic", "/v1"),
+    "openai": ("openai", "/v1"),
+    "google": ("google", "/v1beta"),
 }
 
-
-def routes_through_gateway(provider: str) -> bool:
-    """Whether the gateway knows how to point `provider`'s model calls at itself, and the
-    operator's own settings of it do not send them elsewhere (blocking I/O: small files)."""
-    return provider in _ROUTES and own_route(provider) is None
+OwnReader = Callable[[Mapping[str, str]], str | None]
 
 
-def own_route(provider: str, environment: Mapping[str, str] | None = None) -> str | None:
-    """Why `provider`'s own settings (as its vendor reads them from `environment`, the
-    gateway's own by default) send its model calls elsewhere than its environment's endpoint
-    and key, or None where they do not (blocking I/O: small files)."""
-    reader = _OWN_ROUTES.get(provider)
-    return None if reader is None else reader(os.environ if environment is None else environment)
+@dataclass(frozen=True)
+class RoutePointing:
+    """Where one run's model calls go: the gateway's address, the key they carry, and the
+    gateway's API providers with a key here (OpenCode is given only those)."""
+
+    base_url: str
+    key: str
+    vendors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variables:
+    """An agent pointed by its environment: its base URL variable (and the suffix its SDK
+    expects) and its key variable."""
+
+    url: str
+    suffix: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one agent or CLI is pointed at the gateway for a run, and whose key pays."""
+
+    # The gateway's API provider its model calls take ("": the one its model names, OpenCode).
+    vendor: str
+    variables: Variables | None = None
+    # Taken out of its environment: what would send it elsewhere whatever it is told (another
+    # credential, a cloud platform), and the vendor keys it has no use for once pointed.
+    dropped: tuple[str, ...] = ()
+    # Its own settings that choose an endpoint or login whatever it is told.
+    own: OwnReader | None = None
+    # The configuration given in its environment (OpenCode's), and its command line's (Codex's).
+    configuration: Callable[[RoutePointing], dict[str, str]] | None = None
+    arguments: Callable[[RoutePointing], tuple[str, ...]] | None = None
+    # The program the row is for, where the provider has two (`gemini`, not Antigravity's `agy`).
+    binary: str = ""
 
 
 def _home(environment: Mapping[str, str], variable: str = "HOME") -> Path:
     return Path(environment.get(variable) or environment.get("HOME") or Path.home())
 
 
+def _settings(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`; empty where there is none (absent, unreadable, not JSON)."""
+    try:
+        with path.open("rb") as handle:
+            found = json.loads(handle.read(_MAX_SETTINGS_BYTES))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def _claude_own(environment: Mapping[str, str]) -> str | None:
     """Claude Code applies the `env` of its user and managed settings over its environment,
     and an `apiKeyHelper` they name."""
     routing = {"ANTHROPIC_BASE_URL"}
-    for _, _, key_name, dropped in (_ROUTES["claude-acp"], _TOOL_ROUTES["claude"]):
-        routing |= {key_name, *dropped}
+    for route in (ROUTES["claude"], ROUTES["claude-acp"]):
+        assert route.variables is not None
+        routing |= {route.variables.key, *route.dropped}
     folder = environment.get("CLAUDE_CONFIG_DIR")
     user = Path(folder) if folder else _home(environment) / ".claude"
     for path in (user / "settings.json", Path("/etc/claude-code/managed-settings.json")):
@@ -147,37 +171,90 @@ def _qwen_own(environment: Mapping[str, str]) -> str | None:
     return _chosen_login(_home(environment) / ".qwen" / "settings.json", ("openai",), keyed=True)
 
 
-def _codex_own(environment: Mapping[str, str]) -> str | None:
-    """Codex calls the model provider its config names, whatever OPENAI_BASE_URL says."""
-    folder = environment.get("CODEX_HOME")
-    path = (Path(folder) if folder else _home(environment) / ".codex") / "config.toml"
+def _toml_provider(path: Path) -> str | None:
+    """The `model_provider` a Codex config file names, None where it names none (or none of
+    it can be read)."""
     try:
         with path.open("rb") as handle:
             text = handle.read(_MAX_SETTINGS_BYTES).decode("utf-8", "replace")
         chosen = tomllib.loads(text).get("model_provider")
     except (OSError, tomllib.TOMLDecodeError):
         return None
+    return chosen if isinstance(chosen, str) else None
+
+
+def _codex_home(environment: Mapping[str, str]) -> Path:
+    folder = environment.get("CODEX_HOME")
+    return Path(folder) if folder else _home(environment) / ".codex"
+
+
+def _codex_managed_own(environment: Mapping[str, str]) -> str | None:
+    """Codex takes a managed configuration (its administrator's, or one beside its config)
+    over its command line's `-c` overrides."""
+    for path in (
+        Path("/etc/codex/managed_config.toml"),
+        _codex_home(environment) / "managed_config.toml",
+    ):
+        chosen = _toml_provider(path)
+        if chosen is not None and chosen != _CODEX_PROVIDER:
+            return f"{path} chooses the model provider {chosen!r}"
+    return None
+
+
+def _codex_acp_own(environment: Mapping[str, str]) -> str | None:
+    """Codex (through Zed's adapter, pointed by its variables) calls the model provider its
+    config names, whatever OPENAI_BASE_URL says."""
+    path = _codex_home(environment) / "config.toml"
+    chosen = _toml_provider(path)
     if chosen in (None, "openai"):
-        return None
+        return _codex_managed_own(environment)
     return f"{path} chooses the model provider {chosen!r}"
 
 
-def _settings(path: Path) -> dict[str, Any]:
-    """The JSON object in `path`; empty where there is none (absent, unreadable, not JSON)."""
-    try:
-        with path.open("rb") as handle:
-            found = json.loads(handle.read(_MAX_SETTINGS_BYTES))
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
+def _opencode_own(environment: Mapping[str, str]) -> str | None:
+    """OpenCode reads a managed configuration over everything it is given, the inline one
+    included; one that names providers or models chooses where its calls go."""
+    folder = Path(environment.get("OPENCODE_TEST_MANAGED_CONFIG_DIR") or "/etc/opencode")
+    chooses = ("provider", "enabled_providers", "disabled_providers", "model", "small_model")
+    for name in ("opencode.json", "opencode.jsonc"):
+        path = folder / name
+        named = sorted(key for key in chooses if key in _settings(path))
+        if named:
+            return f"{path} (its managed configuration) sets {', '.join(named)}"
+    return None
 
 
-_OWN_ROUTES = {
-    "claude-acp": _claude_own,
-    "gemini-acp": _gemini_own,
-    "qwen": _qwen_own,
-    "codex-acp": _codex_own,
-}
+def _codex_arguments(pointing: RoutePointing) -> tuple[str, ...]:
+    """Codex's `-c` overrides: the gateway as its model provider for this run alone (its
+    config file is left as it is)."""
+    base_url = json.dumps(pointing.base_url.rstrip("/") + "/v1")
+    provider = (
+        f'{{name = "llmgw-desktop", base_url = {base_url}, env_key = "{CODEX_KEY_ENV}", '
+        'wire_api = "responses", supports_websockets = false}'
+    )
+    overrides = (
+        f'model_provider="{_CODEX_PROVIDER}"',
+        f"model_providers.{_CODEX_PROVIDER}={provider}",
+    )
+    return tuple(arg for override in overrides for arg in ("-c", override))
+
+
+def _codex_key(pointing: RoutePointing) -> dict[str, str]:
+    return {CODEX_KEY_ENV: pointing.key}
+
+
+def _opencode_configuration(pointing: RoutePointing) -> dict[str, str]:
+    """OpenCode's inline configuration: each of its providers the gateway has a key for pointed
+    at the gateway, and only those enabled (a provider the project's `opencode.json` adds, or
+    one with a login of its own, is not)."""
+    base = pointing.base_url.rstrip("/")
+    providers = {
+        name: {"options": {"baseURL": base + suffix, "apiKey": pointing.key}}
+        for name, (vendor, suffix) in _OPENCODE_PROVIDERS.items()
+        if vendor in pointing.vendors
+    }
+    config = {"provider": providers, "enabled_providers": sorted(providers)}
+    return {"OPENCODE_CONFIG_CONTENT": json.dumps(config)}
 
 
 def _grok_own(environment: Mapping[str, str]) -> str | None:
@@ -205,51 +282,130 @@ def _grok_own(environment: Mapping[str, str]) -> str | None:
     return None
 
 
-_TOOL_OWN_ROUTES = {"claude": _claude_own, "gemini": _gemini_own, "grok": _grok_own}
+_ANTHROPIC = Variables("ANTHROPIC_BASE_URL", "", "ANTHROPIC_API_KEY")
+_CLOUDS = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")
+_GEMINI = Variables("GOOGLE_GEMINI_BASE_URL", "", "GEMINI_API_KEY")
+_NOT_GEMINI = ("GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT")
+_OPENAI = Variables("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY")
+# Every vendor key an agent could read from its environment, and spend with from its shell.
+_VENDOR_KEYS = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GENERATIVE_AI_API_KEY",
+)
+
+# Every agent and CLI the gateway can point at itself, by provider id (a CLI's is also the
+# name `llmgw-desktop run` knows it by). A provider without a row is never routed: under a hard
+# budget its jobs are refused unless the operator accepts it (`calls/cli_spend.unmetered`).
+ROUTES: Mapping[str, Route] = {
+    # Claude Code takes the key as its bearer token, which it uses without first asking the
+    # person whether to trust a key found in its environment, as it does `ANTHROPIC_API_KEY`.
+    "claude": Route(
+        "anthropic",
+        Variables("ANTHROPIC_BASE_URL", "", "ANTHROPIC_AUTH_TOKEN"),
+        ("ANTHROPIC_API_KEY", *_CLOUDS),
+        _claude_own,
+    ),
+    "codex": Route(
+        "openai",
+        dropped=_VENDOR_KEYS,
+        own=_codex_managed_own,
+        configuration=_codex_key,
+        arguments=_codex_arguments,
+    ),
+    "gemini": Route("google", _GEMINI, _NOT_GEMINI, _gemini_own, binary="gemini"),
+    "opencode": Route(
+        "", dropped=_VENDOR_KEYS, own=_opencode_own, configuration=_opencode_configuration
+    ),
+    # xAI's Grok CLI: its model list and calls from its models base URL (OpenAI's API), the key
+    # as a bearer; the cli-chat-proxy and a second key variable would send them elsewhere.
+    "grok": Route(
+        "xai",
+        Variables("GROK_MODELS_BASE_URL", "/v1", "XAI_API_KEY"),
+        ("GROK_CODE_XAI_API_KEY", "GROK_CLI_CHAT_PROXY_BASE_URL", "GROK_MODELS_LIST_URL"),
+        _grok_own,
+    ),
+    "claude-acp": Route("anthropic", _ANTHROPIC, ("ANTHROPIC_AUTH_TOKEN", *_CLOUDS), _claude_own),
+    "codex-acp": Route("openai", _OPENAI, ("CODEX_API_KEY",), _codex_acp_own),
+    "qwen": Route("openai", _OPENAI, ("DASHSCOPE_API_KEY",), _qwen_own),
+    "gemini-acp": Route("google", _GEMINI, _NOT_GEMINI, _gemini_own),
+}
 
 
-def routed_back(provider: str, gateway_url: str) -> bool:
-    """Whether a run of `provider` fronted for an editor whose gateway door is `gateway_url`
-    ("": none) has its model calls come back through the gateway."""
-    return bool(gateway_url) and routes_through_gateway(provider)
+def own_route(provider: str, environment: Mapping[str, str] | None = None) -> str | None:
+    """Why `provider`'s own settings (as its vendor reads them from `environment`, the
+    gateway's own by default) send its model calls elsewhere than the gateway points them, or
+    None where they do not (blocking I/O: small files)."""
+    route = ROUTES.get(provider)
+    if route is None or route.own is None:
+        return None
+    return route.own(os.environ if environment is None else environment)
 
 
-def routed_environment(
-    provider: str, environment: Mapping[str, str], base_url: str, key: str
+def vendor_of(provider: str, model: str | None) -> str | None:
+    """The gateway's API provider whose key a routed run of `provider` on `model` is paid by:
+    the row's, or for OpenCode the one its `provider/model` names; "" where OpenCode names no
+    model (any of its providers the gateway has a key for); None where the gateway cannot
+    stand in for it."""
+    route = ROUTES.get(provider)
+    if route is None:
+        return None
+    if route.vendor:
+        return route.vendor
+    if not model:
+        return ""
+    named = model.split("/", 1)[0] if "/" in model else ""
+    found = _OPENCODE_PROVIDERS.get(named)
+    return None if found is None else found[0]
+
+
+def pointed_environment(
+    provider: str, environment: Mapping[str, str], pointing: RoutePointing
 ) -> dict[str, str]:
-    """`environment` with `provider`'s model endpoint and key set to the gateway's `base_url`
-    and `key` (unchanged for an agent the gateway cannot point, or without a `base_url`)."""
-    route = _ROUTES.get(provider)
-    if route is None or not base_url:
+    """`environment` with `provider`'s model calls pointed as `pointing` says (unchanged for
+    an agent the gateway cannot point, or without an address)."""
+    route = ROUTES.get(provider)
+    if route is None or not pointing.base_url:
         return dict(environment)
-    return _pointed(route, environment, base_url, key)
+    pointed = {name: value for name, value in environment.items() if name not in route.dropped}
+    if route.variables is not None:
+        pointed |= _variables(route.variables, pointing.base_url, pointing.key)
+    if route.configuration is not None:
+        pointed |= route.configuration(pointing)
+    return pointed
+
+
+def pointed_arguments(provider: str, pointing: RoutePointing) -> tuple[str, ...]:
+    """What `provider`'s command line takes to be pointed as `pointing` says (Codex's
+    overrides); empty for the rest."""
+    route = ROUTES.get(provider)
+    if route is None or route.arguments is None or not pointing.base_url:
+        return ()
+    return route.arguments(pointing)
 
 
 def tool_environment(
     tool: str, environment: Mapping[str, str], base_url: str, key: str
 ) -> dict[str, str] | None:
-    """`environment` with the coding CLI `tool`'s (`claude`, `gemini`) model endpoint and key
-    set to the gateway's `base_url` and `key`, as `llmgw-desktop run` starts it; None for a
-    tool whose variables are not known here."""
-    route = _TOOL_ROUTES.get(tool)
-    return None if route is None else _pointed(route, environment, base_url, key)
+    """`environment` with the coding CLI `tool`'s (`claude`, `gemini`, `grok`) model endpoint
+    and key set to the gateway's `base_url` and `key` by its variables, as `llmgw-desktop run`
+    starts it; None for a tool not pointed by variables."""
+    route = ROUTES.get(tool)
+    if route is None or route.variables is None:
+        return None
+    kept = {name: value for name, value in environment.items() if name not in route.dropped}
+    return kept | _variables(route.variables, base_url, key)
 
 
 def tool_own_route(tool: str, environment: Mapping[str, str] | None = None) -> str | None:
     """Why the coding CLI `tool`'s own settings send its model calls elsewhere than its
     environment says (as `own_route` says it of an agent), or None (blocking I/O)."""
-    reader = _TOOL_OWN_ROUTES.get(tool)
-    return None if reader is None else reader(os.environ if environment is None else environment)
+    return own_route(tool, environment)
 
 
-def _pointed(
-    route: tuple[str, str, str, tuple[str, ...]],
-    environment: Mapping[str, str],
-    base_url: str,
-    key: str,
-) -> dict[str, str]:
-    url_name, suffix, key_name, dropped = route
-    routed = {name: value for name, value in environment.items() if name not in dropped}
-    routed[url_name] = base_url.rstrip("/") + suffix
-    routed[key_name] = key
-    return routed
+def _variables(variables: Variables, base_url: str, key: str) -> dict[str, str]:
+    return {variables.url: base_url.rstrip("/") + variables.suffix, variables.key: key}
