@@ -21,6 +21,9 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 
 __all__ = [
     "HI",
+    "VERTEX_PROJECT",
+    "VERTEX_REGION",
+    "bedrock_client",
     "chat_refusal",
     "claude_client",
     "claude_stream",
@@ -28,6 +31,7 @@ __all__ = [
     "gemini_stream_text",
     "openai_client",
     "responses_stream_kinds",
+    "vertex_client",
 ]
 
 ANY_KEY = "unused"
@@ -64,6 +68,51 @@ def claude_client(
     return anthropic.AsyncAnthropic(
         base_url=gateway.base_url,
         api_key=key,
+        default_headers=dict(headers or {}),
+        max_retries=0,
+        **_timeout(timeout),
+    )
+
+
+# What a client set up for Vertex names in its URLs (the gateway does not use them).
+VERTEX_PROJECT = "my-project"
+VERTEX_REGION = "us-east5"
+
+
+def bedrock_client(
+    gateway: GatewayRuntime,
+    key: str = ANY_KEY,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> anthropic.AsyncAnthropicBedrock:
+    """Anthropic's Bedrock client with the gateway as its runtime endpoint and `key` as a
+    Bedrock API key (a bearer token, as Claude Code sends its key past
+    `CLAUDE_CODE_SKIP_BEDROCK_AUTH`)."""
+    return anthropic.AsyncAnthropicBedrock(
+        base_url=gateway.base_url,
+        api_key=key,
+        aws_region="us-east-1",
+        default_headers=dict(headers or {}),
+        max_retries=0,
+        **_timeout(timeout),
+    )
+
+
+def vertex_client(
+    gateway: GatewayRuntime,
+    key: str = ANY_KEY,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> anthropic.AsyncAnthropicVertex:
+    """Anthropic's Vertex client with the gateway's `/v1` as its base URL and `key` as its
+    access token (a bearer token)."""
+    return anthropic.AsyncAnthropicVertex(
+        base_url=gateway.base_url + "/v1",
+        region=VERTEX_REGION,
+        project_id=VERTEX_PROJECT,
+        access_token=key,
         default_headers=dict(headers or {}),
         max_retries=0,
         **_timeout(timeout),

@@ -87,6 +87,8 @@ from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
 from llmgw_desktop.engine.gateway.balancing.views import RouteView as RouteView
 from llmgw_desktop.engine.gateway.balancing.views import TargetView as TargetView
+from llmgw_desktop.engine.gateway.clouds.eventstream import EVENT_STREAM_TYPE as EVENT_STREAM_TYPE
+from llmgw_desktop.engine.gateway.clouds.eventstream import invoke_chunk as invoke_chunk
 from llmgw_desktop.engine.gateway.completions.answers import (
     completion_answer as completion_answer,
 )
@@ -132,6 +134,7 @@ from llmgw_desktop.engine.gateway.records.tracing import with_retry_info as with
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
+from llmgw_desktop.engine.gateway.router import PICKER_NAMESPACE as PICKER_NAMESPACE
 from llmgw_desktop.engine.gateway.router import Target as Target
 from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
     forwardable_headers as forwardable_headers,
@@ -210,6 +213,7 @@ from llmgw_desktop.engine.recorder import RecorderPage as RecorderPage
 from llmgw_desktop.engine.recorder import RecorderQuery as RecorderQuery
 from llmgw_desktop.engine.recorder import RecordSummary as RecordSummary
 from llmgw_desktop.engine.recorder import RefusalCounter as RefusalCounter
+from llmgw_desktop.engine.recorder import SessionLane as SessionLane
 from llmgw_desktop.engine.recorder import path_group as path_group
 from llmgw_desktop.engine.recorder.refusals import reason_words as reason_words
 from llmgw_desktop.engine.redact import known_secrets as known_secrets

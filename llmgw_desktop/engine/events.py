@@ -168,6 +168,8 @@ class _RequestFinishedFields(NamedTuple):
     # Answered from the response cache: no provider was asked, so its health, latency and
     # "sent to providers" must not count it (a hit's few ms read as the provider's own).
     from_cache: bool = False
+    # The session the client named (Claude Code's, Codex's): `/metrics` groups by it.
+    client_session: str | None = None
 
 
 class RequestFinished(_RequestFinishedFields, Event):

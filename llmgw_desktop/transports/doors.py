@@ -43,6 +43,7 @@ __all__ = [
     "MCP_EVENT_BYTES",
     "READY_PATH",
     "STDIO_DOORS",
+    "VERTEX_ANTHROPIC_PATH",
     "Credential",
     "Door",
     "Envelope",
@@ -109,6 +110,9 @@ ANTHROPIC, GEMINI, OLLAMA = Envelope.ANTHROPIC, Envelope.GEMINI, Envelope.OLLAMA
 MCP_PATH = "{mcp}"  # the MCP endpoint, at whatever `http.path` says
 LIVE_PATH, READY_PATH = "/health/live", "/health/ready"
 MCP_DOOR = Door("*", MCP_PATH, USE, streams=True)
+VERTEX_ANTHROPIC_PATH = (
+    "/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{target}"
+)
 
 _OWN: tuple[Door, ...] = (
     # The gateway's name, for clients that probe their base URL, and its liveness.
@@ -151,6 +155,16 @@ _OWN: tuple[Door, ...] = (
     Door("GET", "/v1/models/{model}", USE, envelope=Envelope.BY_CLIENT),
     Door("GET", "/v1beta/models", USE, envelope=GEMINI),
     Door("GET", "/v1beta/models/{model}", USE, envelope=GEMINI),
+    # The clouds' wires onto Messages (`gateway/cloud_routes.py`), as clients set up for Amazon
+    # Bedrock or Google Vertex AI send them; their SDKs read Anthropic's errors.
+    Door("POST", "/model/{model}/invoke", USE, envelope=ANTHROPIC),
+    Door(
+        "POST", "/model/{model}/invoke-with-response-stream", USE, envelope=ANTHROPIC, streams=True
+    ),
+    Door("POST", "/model/{model}/count-tokens", USE, envelope=ANTHROPIC),
+    # Bedrock's list of inference profiles, asked without a credential: none here.
+    Door("GET", "/inference-profiles", PUBLIC, NONE),
+    Door("POST", VERTEX_ANTHROPIC_PATH, USE, envelope=ANTHROPIC, streams=True),
     # Ollama's API, for the tools that speak only it (`gateway/ollama_routes.py`).
     Door("POST", "/api/chat", USE, envelope=OLLAMA, streams=True),
     Door("POST", "/api/generate", USE, envelope=OLLAMA, streams=True),

@@ -47,6 +47,7 @@ from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.doors import LIVE_PATH, READY_PATH
 from llmgw_desktop.transports.edge import origin_of
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
+from llmgw_desktop.transports.gateway.cloud_routes import add_cloud_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
@@ -156,6 +157,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     if engine.scrape is not None:
         app.router.add_get("/metrics", metrics)
     add_chat_routes(app, engine)
+    add_cloud_routes(app)  # Bedrock's and Vertex's wires onto Messages
     add_native_routes(app, engine)
     add_acp_routes(app)  # editors' connections to the agents the gateway runs
     add_acp_chat_routes(app)  # the chat sessions `acp --model` keeps

@@ -67,6 +67,9 @@ class GatewayFacts:
     locked: bool  # a token or OAuth is configured: tools send a key
     answering: Mapping[str, tuple[str, ...]]  # provider id -> models that answer, preferred first
     source: str  # where `answering` was learnt: "asked the running gateway", ...
+    # The command that prints a short-lived key of a locked gateway (`keys lend`), for a tool
+    # that runs one for its credential (Claude Code's `apiKeyHelper`); None: a key is pasted.
+    key_helper: str | None = None
 
     def model_for(self, vendor: str) -> str | None:
         """The model a tool made by `vendor` should ask for: None when `vendor`'s own models
@@ -97,6 +100,12 @@ class Setup:
             where = "a shell" if snippet.where == "shell" else snippet.where
             lines += [f"# {snippet.client}, in {where}:", snippet.text]
         return lines + [f"# {note}" for note in self.notes]
+
+
+# Claude Code fills its `/model` picker from the gateway's `/v1/models` when this is set.
+DISCOVERY_ENV = "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"
+# The gateway key whose short-lived secrets Claude Code's `apiKeyHelper` asks for.
+LENT_KEY = "claude-code"
 
 
 def _home() -> Path:
@@ -145,18 +154,31 @@ def _claude_code_calls(facts: GatewayFacts, token: str | None) -> Setup:
 
 def _claude_code(facts: GatewayFacts) -> Setup:
     calls = _claude_code_calls(facts, None)
-    env = _claude_code_env(facts, None)
+    # Its /model picker then lists the gateway's models (`PICKER_NAMESPACE` names the others).
+    env = _claude_code_env(facts, None) | {DISCOVERY_ENV: "1"}
+    helper = facts.key_helper if facts.locked else None
+    if helper is not None:
+        # The key comes from the helper, asked again every few minutes: none sits in the file.
+        del env["ANTHROPIC_API_KEY"]
     folder = Path(os.environ.get("CLAUDE_CONFIG_DIR") or _home() / ".claude")
 
     def entry(settings: dict[str, Any]) -> None:
         settings.setdefault("env", {}).update(env)
+        if helper is not None:
+            settings["env"].pop("ANTHROPIC_API_KEY", None)
+            settings["apiKeyHelper"] = helper
 
     tools = next(s for s in _mcp(facts) if s.client == "Claude Code (stdio)")
-    write = (
-        f"--write puts {', '.join(env)} in {folder / 'settings.json'} (every claude then goes "
-        "through the gateway)."
-    )
-    return Setup((*calls.snippets, tools), (*calls.notes, write), folder / "settings.json", entry)
+    written = ", ".join(env) + (" and apiKeyHelper" if helper else "")
+    notes = [f"--write puts {written} in {folder / 'settings.json'} (every claude then goes "
+             "through the gateway)."]  # fmt: skip
+    if helper is not None:
+        notes.append(
+            f"Its apiKeyHelper, `{helper}`, prints a key of the gateway key {LENT_KEY} that "
+            f"works for 15 minutes (same scope and budget); make that key once with "
+            f"`llmgw-desktop keys create {LENT_KEY} --caller claude-code` (add --budget USD)."
+        )
+    return Setup((*calls.snippets, tools), (*calls.notes, *notes), folder / "settings.json", entry)
 
 
 def _codex_folder() -> Path:

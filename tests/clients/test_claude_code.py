@@ -8,13 +8,18 @@ whole tool loop.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
+from llmgw_desktop.engine.api import LOCAL_CALLER, PICKER_NAMESPACE, KeyScope, KeySpec
 from llmgw_desktop.engine.tokens.pricing import price_table
+from llmgw_desktop.shell.cli import connect as connect_command
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.connect_setups import LENT_KEY, GatewayFacts, setup_for
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
     CLIENT_KEY,
@@ -27,6 +32,7 @@ from tests.clients.harness import (
     say_hello,
 )
 from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream.script import Reply
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
@@ -58,6 +64,8 @@ async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
     assert len(CLIENT_KEY) != len(GATEWAY_KEYS["ANTHROPIC_API_KEY"])
     row = await assert_last_call(gateway, provider="anthropic", caller="claude-code")
     assert row["cache_read_tokens"] > 0
+    # Its session id is the row's: the Agents page, the recorder and /metrics group by it.
+    assert row["client_session"] == request.headers["x-claude-code-session-id"]
 
 
 async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(
@@ -223,3 +231,109 @@ async def test_claude_code_without_a_key_for_its_models_shows_the_gateways_messa
     rows = await gateway.engine.recorder.recent(limit=20)
     assert [(r["state"], r["error_code"]) for r in rows] == [("refused", "no_api_key")], rows
     assert upstream.llm_requests == []
+
+
+async def test_claude_code_on_a_locked_gateway_takes_short_lived_keys_from_its_key_helper(
+    home: Path,
+    upstream: ScriptedUpstream,
+    start_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 68 item 4: `connect claude-code --write` on a locked gateway writes an apiKeyHelper
+    # (`keys lend`), never a key; Claude Code runs it and its requests are the parent key's.
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
+    await locked.engine.keys.create(
+        LOCAL_CALLER, KeySpec(name=LENT_KEY, scope=KeyScope.of(models=["claude-*"]))
+    )
+    env = client_environment(home, locked.base_url) | {"CLAUDE_CONFIG_DIR": str(home / ".claude")}
+    del env["ANTHROPIC_API_KEY"]
+    config = home / "llmgw.toml"  # the gateway's store, as the helper's settings name it
+    config.write_text(f"[store]\ndb_path = {json.dumps(str(locked.settings.database_file))}\n")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
+    helper = connect_command._key_helper(SimpleNamespace(config_file=config, file_in_use=True))
+    facts = GatewayFacts(locked.base_url, True, {"anthropic": ("claude-sonnet-4-6",)}, "test")
+    setup = setup_for("claude-code", replace(facts, key_helper=helper))
+    assert not isinstance(connect_command.write_setup(setup), str)  # a string says why not
+    written = json.loads((home / ".claude" / "settings.json").read_text())
+    assert written["apiKeyHelper"] == helper and "ANTHROPIC_API_KEY" not in written["env"]
+    assert written["env"]["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
+
+    await say_hello("claude", env=env, cwd=home / "work")
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert {r["owner_principal"] for r in rows} == {f"key:{LENT_KEY}"}
+    lent = [k for k in await locked.engine.keys.list(LOCAL_CALLER) if k.expires_at is not None]
+    assert lent and all(k.expires_at - k.created_at <= 15 * 60 for k in lent)
+
+
+async def test_claude_codes_model_discovery_lists_and_reaches_every_gateway_model(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    # Issue 68 item 3: with discovery on, Claude Code keeps the ids of GET /v1/models that
+    # begin with claude or anthropic; every other model is listed again as
+    # anthropic-gateway/<id>, which its picker keeps and the gateway serves as <id>.
+    env |= {"CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1"}
+    await say_hello("claude", env=env, cwd=home / "work")
+    (cached,) = home.rglob("gateway-models.json")
+    listed = {m["id"] for m in json.loads(cached.read_text())["models"]}
+    assert f"{PICKER_NAMESPACE}gpt-4.1" in listed and "claude-sonnet-4-6" in listed
+    assert not any(m.startswith(f"{PICKER_NAMESPACE}claude") for m in listed)
+
+    await say_hello("claude", f"{PICKER_NAMESPACE}gpt-4.1", env=env, cwd=home / "work")
+    assert upstream.llm_requests[-1].path == "/v1/chat/completions"
+    assert upstream.llm_requests[-1].body["model"] == "gpt-4.1"
+    await assert_last_call(gateway, provider="openai", caller="claude-code")
+
+
+async def test_claude_code_recovers_from_an_overloaded_anthropic_as_against_the_vendor(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    # Issue 68 item 5: Anthropic's 529 reaches Claude Code as Anthropic wrote it, so it
+    # retries as it does against api.anthropic.com, and the next answer is shown.
+    upstream.script(Reply.error(529, "Overloaded"))
+    await say_hello("claude", env=env, cwd=home / "work")
+    rows = await gateway.engine.recorder.recent(limit=10)
+    states = [r["state"] for r in rows]
+    assert "completed" in states and any(r["http_status"] == 529 for r in rows), states
+
+
+@pytest.mark.parametrize(
+    ("cloud", "door"),
+    [
+        (
+            {
+                "CLAUDE_CODE_USE_BEDROCK": "1",
+                "ANTHROPIC_BEDROCK_BASE_URL": "{url}",
+                "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
+                "AWS_REGION": "us-east-1",
+            },
+            "bedrock:",
+        ),
+        (
+            {
+                "CLAUDE_CODE_USE_VERTEX": "1",
+                "ANTHROPIC_VERTEX_BASE_URL": "{url}/v1",
+                "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1",
+                "ANTHROPIC_VERTEX_PROJECT_ID": "demo-project",
+                "CLOUD_ML_REGION": "us-east5",
+            },
+            "vertex:",
+        ),
+    ],
+    ids=["bedrock", "vertex"],
+)
+async def test_claude_code_set_up_for_a_cloud_is_answered_through_its_door(
+    cloud: dict[str, str],
+    door: str,
+    env: dict[str, str],
+    home: Path,
+    upstream: ScriptedUpstream,
+    gateway: GatewayRuntime,
+) -> None:
+    # Issue 68 item 1: Claude Code as a company set it up for Bedrock or Vertex, pointed at
+    # the gateway, is answered (here by Anthropic's API), recorded and grouped by session.
+    env |= {name: value.format(url=gateway.base_url) for name, value in cloud.items()}
+    await say_hello("claude", env=env, cwd=home / "work")
+    rows = await gateway.engine.recorder.recent(limit=5)
+    assert any(r["state"] == "completed" and r["provider"] == "anthropic" for r in rows), rows
+    assert all((r["tool"] or "").startswith(door) for r in rows), [r["tool"] for r in rows]
+    assert len({r["client_session"] for r in rows}) == 1 and rows[0]["client_session"]

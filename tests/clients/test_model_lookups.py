@@ -11,6 +11,7 @@ import openai
 import pytest
 from google.genai import errors as genai_errors
 
+from llmgw_desktop.engine.api import PICKER_NAMESPACE
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.sdk_clients import claude_client, gemini_client, openai_client
 
@@ -37,8 +38,13 @@ async def test_anthropic_sdk_lists_models_page_by_page_and_retrieves_one(
     gateway: GatewayRuntime,
 ) -> None:
     client = claude_client(gateway)
-    everything = await listed(gateway)
-    assert len(everything) > 3
+    served = await listed(gateway)
+    # Anthropic's list names each model that is not Anthropic's again under the namespace
+    # Claude Code's model discovery keeps (`anthropic-gateway/gpt-4o`).
+    everything = served + [
+        PICKER_NAMESPACE + m for m in served if not m.lower().startswith(("claude", "anthropic"))
+    ]
+    assert len(served) > 3 and len(everything) > len(served)
     # The SDK pages on by `after_id` while `has_more`: two at a time, the whole list, once.
     first = await client.models.list(limit=2)
     assert [m.id for m in first.data] == everything[:2]
@@ -46,6 +52,9 @@ async def test_anthropic_sdk_lists_models_page_by_page_and_retrieves_one(
     assert [m.id async for m in first] == everything
     before = await client.models.list(limit=2, before_id=everything[3])
     assert [m.id for m in before.data] == everything[1:3] and before.has_more
+    assert (await client.models.retrieve(f"{PICKER_NAMESPACE}gpt-4o")).display_name == (
+        "gpt-4o (openai)"
+    )
     model = await client.models.retrieve("claude-sonnet-4-6")
     assert model.type == "model" and model.id == "claude-sonnet-4-6"
     assert model.display_name and model.created_at.year >= 1970

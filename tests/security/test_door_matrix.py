@@ -76,6 +76,8 @@ PATH_VALUES = {
     "model": "gpt-4o",
     "resource": "mcp",
     "id": "x1",
+    "project": "my-project",
+    "location": "us-east5",
 }
 # The refusals that are the edge's own: a legitimate request is answered with none of them.
 EDGE_CODES = {

@@ -29,6 +29,7 @@ from google.genai import types
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.transports.doors import VERTEX_ANTHROPIC_PATH
 from tests.contract.conftest import (  # noqa: F401 - the fixtures
     offline,
     vibe,
@@ -36,7 +37,13 @@ from tests.contract.conftest import (  # noqa: F401 - the fixtures
 )
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, GITHUB_TOKEN, OPENAI_KEY
 from tests.fakes.upstream import ScriptedUpstream
-from tests.sdk_clients import claude_client, gemini_client, openai_client
+from tests.sdk_clients import (
+    bedrock_client,
+    claude_client,
+    gemini_client,
+    openai_client,
+    vertex_client,
+)
 from tests.transports.gateway.completions.test_fim import PROMPT, providers
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
@@ -143,6 +150,69 @@ async def _count(gateway: GatewayRuntime, text: str) -> str:
     return "estimated" if answer.headers.get("x-gateway-token-count") == "estimate" else "sent"
 
 
+async def _bedrock_invoke(gateway: GatewayRuntime, text: str) -> str:
+    return await _anthropic(
+        bedrock_client(gateway).messages.create(
+            model="claude-sonnet-4-6", max_tokens=20, messages=[{"role": "user", "content": text}]
+        )
+    )
+
+
+async def _bedrock_stream(gateway: GatewayRuntime, text: str) -> str:
+    async def streamed() -> None:
+        stream = await bedrock_client(gateway).messages.create(
+            model="gpt-4o",
+            max_tokens=20,
+            messages=[{"role": "user", "content": text}],
+            stream=True,
+        )
+        async for _ in stream:
+            pass
+
+    return await _anthropic(streamed())
+
+
+async def _bedrock_count(gateway: GatewayRuntime, text: str) -> str:
+    invoke = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1}
+    invoke["messages"] = [{"role": "user", "content": text}]
+    encoded = base64.b64encode(json.dumps(invoke).encode()).decode()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            gateway.base_url + "/model/claude-sonnet-4-6/count-tokens",
+            json={"input": {"invokeModel": {"body": encoded}}},
+        ) as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+        return "estimated" if answer.headers["x-gateway-token-count"] == "estimate" else "sent"
+
+
+async def _vertex_predict(gateway: GatewayRuntime, text: str) -> str:
+    return await _anthropic(
+        vertex_client(gateway).messages.create(
+            model="claude-sonnet-4-6", max_tokens=20, messages=[{"role": "user", "content": text}]
+        )
+    )
+
+
+async def _vertex_stream(gateway: GatewayRuntime, text: str) -> str:
+    async def streamed() -> None:
+        async with vertex_client(gateway).messages.stream(
+            model="gpt-4o", max_tokens=20, messages=[{"role": "user", "content": text}]
+        ) as stream:
+            async for _ in stream:
+                pass
+
+    return await _anthropic(streamed())
+
+
+async def _vertex_count(gateway: GatewayRuntime, text: str) -> str:
+    answer = await vertex_client(gateway).messages.with_raw_response.count_tokens(
+        model="claude-sonnet-4-6", messages=[{"role": "user", "content": text}]
+    )
+    return "estimated" if answer.headers.get("x-gateway-token-count") == "estimate" else "sent"
+
+
 async def _generate_content(gateway: GatewayRuntime, text: str) -> str:
     return await _gemini(
         gemini_client(gateway).aio.models.generate_content(model="gemini-2.5-flash", contents=text)
@@ -234,6 +304,12 @@ DOORS: dict[str, Send] = {
     "/v1/responses": _responses,
     "/v1/messages": _messages,
     "/v1/messages/count_tokens": _count,
+    "/model/{model}/invoke": _bedrock_invoke,
+    "/model/{model}/invoke-with-response-stream": _bedrock_stream,
+    "/model/{model}/count-tokens": _bedrock_count,
+    VERTEX_ANTHROPIC_PATH: _vertex_predict,
+    f"{VERTEX_ANTHROPIC_PATH} (streamRawPredict)": _vertex_stream,
+    f"{VERTEX_ANTHROPIC_PATH} (count-tokens)": _vertex_count,
     "/v1beta/models/{target}": _generate_content,
     "/v1beta/models/{target} (embedContent)": _embed_content,
     "/v1/embeddings": _embeddings,
@@ -255,7 +331,10 @@ NOT_DOORS = {
     "/v1/models/{target}": "the Gemini routes again, for google-genai with api_version v1",
 }
 # What a blocked request becomes at each door (a count is estimated here instead).
-REFUSED = {door: "estimated" if door.endswith("count_tokens") else "refused" for door in DOORS}
+REFUSED = {
+    door: "estimated" if "count_tokens" in door or "count-tokens" in door else "refused"
+    for door in DOORS
+}
 
 
 async def _guarded(start: GatewayFactory, upstream: ScriptedUpstream, action: str) -> Any:

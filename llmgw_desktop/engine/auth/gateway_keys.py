@@ -50,6 +50,8 @@ from llmgw_desktop.engine.store import Database
 
 __all__ = [
     "KEY_PREFIX",
+    "MAX_LENT_S",
+    "MIN_LENT_S",
     "GatewayKeys",
     "KeySpec",
     "KeyVerdict",
@@ -62,6 +64,11 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = GATEWAY_KEY_PREFIX
 # Characters of the secret kept in clear, for a person to tell keys apart.
 SHOWN_TAIL = 4
+
+# How long a lent secret (`GatewayKeys.lend`) may live: long enough for a tool that asks again
+# every five minutes, short enough that a copy left in a log or a crash report soon ends.
+MIN_LENT_S = 60.0
+MAX_LENT_S = 86400.0
 # "Last used" is written at most this often per key: a busy key is not a write per request.
 LAST_USED_EVERY_S = 60.0
 
@@ -177,6 +184,42 @@ class GatewayKeys:
         made = self._made(spec, principal.id)
         await self._insert(made, revoke_others_at=now + grace_s)
         log.info("gateway key %s rotated by %s", made.record.principal, principal.id)
+        return made
+
+    async def lend(self, principal: Principal, name: str, *, ttl_s: float) -> MadeKey:
+        """A short-lived secret of the key `name` (Claude Code's `apiKeyHelper` prints one):
+        the same principal, so the same scope, budget, spend and rate limit, expiring `ttl_s`
+        seconds from now (never after the key itself). Revoking or rotating the key ends it.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no live key has that name.
+            InvalidRequest: the lifetime is out of bounds (`param` ttl_s).
+        """
+        require(principal, Capability.KEYS)
+        if not MIN_LENT_S <= ttl_s <= MAX_LENT_S:
+            raise InvalidRequest(
+                f"ttl: {int(MIN_LENT_S)} to {int(MAX_LENT_S)} seconds", param="ttl_s"
+            )
+        now = self._clock()
+        live = await self._db.read(lambda: store.live_keys(self._db.models, name, now))
+        # A key in its rotation's grace lends nothing: its holder has the new secret.
+        live = [r for r in live if r.state(now) == "live"]
+        if not live:
+            raise NotFound(f"no live gateway key is named {name!r}", name=name)
+        parent = max(live, key=lambda r: r.created_at)
+        ends = now + ttl_s if parent.expires_at is None else min(now + ttl_s, parent.expires_at)
+        spec = KeySpec(
+            name=parent.name,
+            scope=parent.scope,
+            budget_usd=parent.budget_usd,
+            budget_period=parent.budget_period or "monthly",
+            per_minute=parent.per_minute,
+            expires_at=ends,
+        )
+        made = self._made(spec, principal.id)
+        await self._insert(made, revoke_others_at=None, lent=True)
+        log.info("gateway key %s lent for %.0f s by %s", made.record.principal, ttl_s, principal.id)
         return made
 
     async def revoke(self, principal: Principal, name: str) -> int:
@@ -322,10 +365,15 @@ class GatewayKeys:
         return MadeKey(record, secret)
 
     async def _insert(
-        self, made: MadeKey, *, revoke_others_at: float | None, continues: bool = False
+        self,
+        made: MadeKey,
+        *,
+        revoke_others_at: float | None,
+        continues: bool = False,
+        lent: bool = False,
     ) -> None:
-        """Store `made`; a rotation revokes the name's other keys, a create refuses a name
-        another key holds or held (`_refuse_name`).
+        """Store `made`; a rotation revokes the name's other keys, a lent secret sits beside
+        them, a create refuses a name another key holds or held (`_refuse_name`).
 
         Raises:
             InvalidRequest: (create) the name is refused.
@@ -344,6 +392,8 @@ class GatewayKeys:
                 self._db.engine.serialize(database, f"gateway-key:{record.name.lower()}")
                 if revoke_others_at is not None:
                     store.revoke_name(models, record.name, revoke_others_at, replaced_by=record.id)
+                    return
+                if lent:
                     return
                 others = [r for r in store.live_keys(models, record.name, now) if r.id != record.id]
                 if others:

@@ -76,6 +76,9 @@ class RequestMeta:
     # The outbound guard read this call's prompt already (a CLI behind the gateway: the
     # gateway decided for its request), so the call is not read again.
     guarded: bool = field(default=False, compare=False)
+    # The session the client named (a coding tool's own, through the gateway): its rows keep
+    # it. Not part of what makes two calls the same.
+    client_session: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -251,4 +254,5 @@ def record_fields(
         "correlation_id": params.correlation_id,
         "project": meta.project,
         "replay_of": meta.replay_of,
+        "client_session": meta.client_session,
     }

@@ -323,6 +323,8 @@ class ApiTargets:
             )
             if answer is not None:
                 return answer, None
+            if failure is not None:
+                failure.relayable = outgoing.passthrough
             if failure is not None and failure.billed and hold.output_tokens:
                 # Billed on this hold already: another key would be a second call the
                 # budget never admitted (another target of the route is admitted anew).

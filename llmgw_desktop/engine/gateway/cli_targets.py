@@ -95,6 +95,7 @@ async def serve_on_cli(
         record_id=route.request_id,
         replay_of=caller.replay_of,
         proven=caller.proven,
+        client_session=caller.client_session,
         guarded=True,  # the gateway's target loop decided what this request may carry
     )
     try:

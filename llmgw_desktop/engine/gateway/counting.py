@@ -1,5 +1,6 @@
 """Counting a request's input tokens: by the provider that owns the model where it has an
-endpoint for it, else an estimate that says it is one.
+endpoint for it (for a cloud's name of a Claude model whose cloud is not set up here,
+Anthropic's, where its chat goes), else an estimate that says it is one.
 
 Anthropic (`/v1/messages/count_tokens`), Gemini (`:countTokens`) and OpenAI
 (`/v1/responses/input_tokens`) count exactly. A request in the provider's own dialect is sent as
@@ -27,6 +28,7 @@ from llmgw_desktop.config.api_catalog import (
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamClient,
@@ -110,6 +112,37 @@ class TokenCounter:
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
         target = self._registry.resolve(requested)
+        counted = await self._count_at(incoming, caller, target)
+        if isinstance(counted, TokenCount):
+            return counted
+        twin = vendor_twin(self._registry.unalias(requested))
+        if twin is not None and not await self._ready(target, caller):
+            # A cloud's name of a Claude model whose cloud is not set up here is counted
+            # where its chat would go: Anthropic's same model (`router.py`).
+            found = await self._count_at(incoming, caller, self._registry.resolve(twin))
+            if isinstance(found, TokenCount):
+                return found
+        return TokenCount(estimated_input_tokens(incoming), exact=False, source=counted)
+
+    async def _ready(self, target: Target, caller: CallerInfo) -> bool:
+        """Whether `target`'s provider could be asked now: switched on, a key (or its cloud's
+        own credentials) in its pool, and its cloud set up."""
+        spec = self._registry.provider(target.provider) if target.kind == "api" else None
+        if spec is None or not spec.enabled:
+            return False
+        pool = await self._keys.pool(spec, caller.project)
+        cloud = self._upstream.cloud(spec.id) if spec.cloud else None
+        keyed = any(key.value for key in pool)
+        return bool(pool) and (cloud is None or cloud.problem(keyed=keyed) is None)
+
+    async def _count_at(
+        self, incoming: ClientRequest, caller: CallerInfo, target: Target
+    ) -> TokenCount | str:
+        """`target`'s count of `incoming`, or why it gave none.
+
+        Raises:
+            VendorFeatureRefused, OutsideKeyScope: as `count`.
+        """
         # Counting sends the request to the model's owner on the operator's account: a key
         # may not have a provider outside its scope asked, even to count (SECURITY 46).
         outside = self._target_access(caller.principal, target.provider, target.model)
@@ -133,7 +166,7 @@ class TokenCounter:
                 if counted is not None:
                     return counted
                 reason = f"{target.label} could not count it"
-        return TokenCount(estimated_input_tokens(incoming), exact=False, source=reason)
+        return reason
 
     async def _count_upstream(
         self,

@@ -117,6 +117,9 @@ class AllRoutesFailed(EngineError):
     code = ErrorCode.ALL_ROUTES_FAILED
     http_status = 502
     retryable = True
+    # The last upstream's own error body, when it speaks the client's dialect and every target
+    # met the same status: relayed as it came (`_relay_as_written`).
+    raw_body: bytes | None = None
 
     @classmethod
     def from_attempts(
@@ -251,7 +254,23 @@ class AllRoutesFailed(EngineError):
                 error.http_status = ErrorCode(code).http_status
             return error
         _name_by_common_status(error, tried)
+        _relay_as_written(error, tried, last)
         return error
+
+
+def _relay_as_written(
+    error: AllRoutesFailed, tried: Sequence[Attempt], last: Exception | None
+) -> None:
+    """Give `error` the last upstream's own error body when that upstream speaks the client's
+    dialect (`relayable`: the request went to it as sent) and every target met its status:
+    the client reads the status, type and message the vendor wrote, as its recovery expects
+    (Claude Code's matches on an overload's, a prompt too long's, a rate limit's wording)."""
+    raw = getattr(last, "raw_body", None)
+    status = getattr(last, "status", None)
+    if not raw or not getattr(last, "relayable", False) or status != error.http_status:
+        return
+    if all(a.outcome == str(status) for a in tried):
+        error.raw_body = raw
 
 
 def _name_by_cure(error: AllRoutesFailed, last: Exception | None) -> None:

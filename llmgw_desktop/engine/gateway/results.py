@@ -47,6 +47,9 @@ class CallerInfo:
     workspace: str | None = None
     # For CLI targets: the conversation to continue (`X-Session-Id`); None starts a fresh one.
     session_id: str | None = None
+    # The session the client itself named (Claude Code's `X-Claude-Code-Session-Id`, Codex's
+    # `session-id`): its row keeps it, so a session's requests, tokens and cost group.
+    client_session: str | None = None
     # The request's `Cache-Control` header: `no-cache` or `no-store` keep it from the response
     # cache's answers (`engine/response_cache/`).
     cache_control: str = ""

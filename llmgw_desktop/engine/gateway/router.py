@@ -3,13 +3,16 @@
 Resolution of one id: aliases first (they may chain), then a CLI bridge (`claude-cli/sonnet`),
 then an explicit `provider/model` naming a configured provider id, then a model some provider
 lists (its catalogue entry, what its API listed, what a local server listed), then a
-provider's name prefix (`claude-*`). The prefix wins over listed ids so that
-`google/gemini-2.5-flash` means Google even though OpenRouter lists that very id; OpenRouter's
-is `openrouter/google/gemini-2.5-flash`. A plan is the ordered list of targets for one
-request: a caller's pin (the local user's callers by their own names, a remote one only by the
-name the operator gave its key: `pin_caller`), the small-request rule, the route's pool (the
-owner, or the targets the route lists, which its strategy orders per request: `balancing/`),
-the route's fallback chain, then the global fallback chain, without repeats.
+cloud's name of a Claude model that no provider lists, as Anthropic's own name for it
+(`clouds/models.vendor_twin`), then a provider's name prefix (`claude-*`). The prefix wins over
+listed ids so that `google/gemini-2.5-flash` means Google even though OpenRouter lists that very
+id; OpenRouter's is `openrouter/google/gemini-2.5-flash`. A plan is the ordered list of targets
+for one request: a caller's pin (the local user's callers by their own names, a remote one only
+by the name the operator gave its key: `pin_caller`), the small-request rule, the route's pool
+(the owner, or the targets the route lists, which its strategy orders per request:
+`balancing/`), the same model at its vendor when the model is a cloud's name of a Claude model
+(a client set up for Bedrock or Vertex is answered by Anthropic when the gateway's own cloud
+cannot), the route's fallback chain, then the global fallback chain, without repeats.
 """
 
 from __future__ import annotations
@@ -24,8 +27,15 @@ from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
 from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
+from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
 
-__all__ = ["ModelRegistry", "Plan", "Target", "pin_caller", "plan_request"]
+__all__ = ["PICKER_NAMESPACE", "ModelRegistry", "Plan", "Target", "pin_caller", "plan_request"]
+
+# Every model the gateway serves, under a name Claude Code's model picker keeps: with gateway
+# model discovery on it lists only the ids of `/v1/models` that begin with `claude` or
+# `anthropic`, so Anthropic's list also names each other model as `anthropic-gateway/<id>`
+# (`transports/gateway/model_routes.py`), which resolves as `<id>`.
+PICKER_NAMESPACE = "anthropic-gateway/"
 
 MAX_ALIAS_DEPTH = 8
 MAX_CACHED_PLANS = 4096
@@ -173,6 +183,9 @@ class ModelRegistry:
         owners = self.listed_by(name)
         if owners:
             return Target(owners[0], name)
+        twin = vendor_twin(name)
+        if twin is not None:  # before the prefixes: `claude-...@date` is no Anthropic id
+            return self.resolve(twin)
         for pid, spec in self.config.providers.items():
             if spec.model_prefixes and name.startswith(spec.model_prefixes):
                 return Target(pid, name)
@@ -185,7 +198,10 @@ class ModelRegistry:
         )
 
     def unalias(self, model: str) -> str:
-        """`model` with aliases followed (a loop is a config error, reported as such)."""
+        """`model` with aliases followed (a loop is a config error, reported as such), and
+        out of the picker namespace (`PICKER_NAMESPACE`) first."""
+        named = model.removeprefix(PICKER_NAMESPACE)
+        model = named or model
         seen = [model]
         while model in self.config.aliases:
             model = self.config.aliases[model]
@@ -283,7 +299,8 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
     pool_at = len(ordered)
     kept = [(t, w) for t, w in zip(pool, weights, strict=True) if t not in ordered]
     ordered.extend(t for t, _ in kept)
-    for name in (*route.fallback, *config.fallback):
+    twin = vendor_twin(registry.unalias(model))
+    for name in (*((twin,) if twin else ()), *route.fallback, *config.fallback):
         try:
             target = registry.resolve(name)
         except NotFound:

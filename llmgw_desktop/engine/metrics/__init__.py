@@ -1,7 +1,7 @@
 """The gateway's figures: the dashboard's live charts, counted in memory from engine events
 (`live`) and rebuilt at start-up from what the flight recorder kept of the last day
 (`history`); and the same events counted since start for Prometheus' `/metrics`
-(`prometheus`)."""
+(`prometheus`, with each recent client session's own series in `sessions`)."""
 
 from llmgw_desktop.engine.metrics.health import (
     HEALTH_WINDOW_S,

@@ -16,7 +16,9 @@ read `_overflow`). `llmgw_metric_overflow_total` says how often either happened.
 callers choose (model, agent, project) are also bounded per principal: one that is not the
 operator (the local user, the static bearer) adds at most `max_label_values_per_principal`
 of each, and all of those together at most half of `max_label_values`, so a key holder sending
-100 made-up agent names cannot push the operator's own agents into `_other`.
+100 made-up agent names cannot push the operator's own agents into `_other`. The sessions a
+client named (Claude Code's, Codex's) are families of their own, for the most recent ones
+(`sessions.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Final
 
 from llmgw_desktop.config.principals import OPERATORS
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished, SecretsFound
+from llmgw_desktop.engine.metrics.sessions import SessionFigures
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = [
@@ -67,8 +70,9 @@ def dialect_of(transport: str, endpoint: str) -> str:
     dialect = _DIALECTS.get(endpoint)
     if dialect is not None:
         return dialect
-    if endpoint.startswith("gemini:"):
-        return "gemini"
+    door, colon, _ = endpoint.partition(":")
+    if colon and door in ("gemini", "bedrock", "vertex"):
+        return door
     if transport.startswith("mcp"):
         return "mcp"
     return transport or "engine"
@@ -167,6 +171,10 @@ class ScrapeFigures:
         self.secrets: dict[tuple[str, ...], int] = {}
         self._secret_keys: set[str] = set()
         self._max_keys = max_label_values
+        # Each recent client session's own series (`sessions.py`), bounded as labels are.
+        self.sessions = SessionFigures(
+            max_sessions=max_label_values, per_principal=max_label_values_per_principal
+        )
         self._registry: Any = None
         # The base labels of the names requests came with (`_base_of`), bounded.
         self._bases: dict[tuple[str | None, ...], tuple[str, ...]] = {}
@@ -234,6 +242,8 @@ class ScrapeFigures:
         self._observe(self.duration, base, DURATION_BUCKETS, event.finished_at - event.started_at)
         if event.first_token_s is not None:
             self._observe(self.ttft, base, TTFT_BUCKETS, event.first_token_s)
+        if event.client_session:
+            self.sessions.count(event)
 
     def _base_of(self, event: RequestFinished, named: tuple[str | None, ...]) -> tuple[str, ...]:
         """The labels `event`'s series share. Remembered for the names of `named` when each
@@ -316,6 +326,7 @@ class ScrapeFigures:
         """The metric families of a scrape (prometheus_client's types): what was counted from
         the events, then what the gauges read now."""
         yield from self._request_families()
+        yield from self.sessions.families(self._process)
         yield from self._duration_families()
         yield from self._guard_and_job_families()
         yield from self._process_families()
@@ -491,10 +502,11 @@ class ScrapeFigures:
 
         overflow = CounterMetricFamily(
             "llmgw_metric_overflow",
-            "Label values or combinations folded into _other or _overflow by the caps.",
+            "Label values or combinations folded into _other or _overflow by the caps, and "
+            "client sessions dropped to keep within them.",
             labels=["process"],
         )
-        overflow.add_metric([self._process], float(self._labels.overflowed))
+        overflow.add_metric([self._process], float(self._labels.overflowed + self.sessions.dropped))
         return overflow
 
 

@@ -35,7 +35,7 @@ from llmgw_desktop.engine.recorder.filters import PageCursor, RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.journal import RecorderJournal, left_by_an_earlier_run
 from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS, kind_of
-from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
+from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane, SessionLane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
     RecorderPage,
@@ -74,6 +74,7 @@ __all__ = [
     "RecorderSpill",
     "RefusalCounter",
     "RefusalSummary",
+    "SessionLane",
     "kind_of",
     "left_by_an_earlier_run",
     "new_record_id",

@@ -1,4 +1,5 @@
-"""What was spent, grouped by provider, model, project, agent or principal, over a window.
+"""What was spent, grouped by provider, model, project, agent, principal or the session a client
+named, over a window.
 
 Read from the flight recorder's rows (the read lane: the database thread, never the loop): one
 grouped query for the biggest spenders (at most `GROUPS_MAX` groups, so the desk never lays out
@@ -27,16 +28,17 @@ __all__ = [
     "read_cost_breakdown",
 ]
 
-CostDimension = Literal["provider", "model", "project", "caller", "principal"]
+CostDimension = Literal["provider", "model", "project", "caller", "principal", "session"]
 # What the person picks -> the column it groups by; the agent is the recorder's `caller`, the
 # principal who made the call (a gateway key is `key:<name>`: the Access keys page's spend) its
-# owner.
+# owner, the session the one its client named (Claude Code's, Codex's).
 COST_DIMENSIONS: dict[CostDimension, str] = {
     "provider": "provider",
     "model": "model",
     "project": "project",
     "caller": "caller",
     "principal": "owner_principal",
+    "session": "client_session",
 }
 COST_WINDOWS: dict[str, float] = {"24 h": 86400.0, "7 d": 7 * 86400.0, "30 d": 30 * 86400.0}
 GROUPS_MAX = 50
@@ -92,7 +94,7 @@ def read_cost_breakdown(
     """
     if by not in COST_DIMENSIONS:
         raise ValueError(f"cannot group costs by {by!r}")
-    column = COST_DIMENSIONS[by]  # one of five constants: safe to place in the SQL
+    column = COST_DIMENSIONS[by]  # one of the constants above: safe to place in the SQL
     figures = _FIGURES[is_postgresql(database)]
     where, bounds = "started_at >= ?", [since]
     if finished_before is not None:

@@ -56,6 +56,7 @@ EXPORT_COLUMNS = (
     "optimization_json",
     "route_json",
     "chosen_because",
+    "client_session",
 )
 _JSON_COLUMNS = {
     "approval_json": "approval",

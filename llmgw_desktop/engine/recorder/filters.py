@@ -55,6 +55,7 @@ class RecorderFilters:
     error_code: str | None = None
     http_status: int | None = None
     project: str | None = None
+    client_session: str | None = None  # the session its client named (Claude Code's ...)
     failed_only: bool = False  # only `UNSUCCESSFUL_STATES`
     kind: str | None = None  # chat, embedding or completion (`kinds.py`)
     since: float | None = None  # started at or after (epoch seconds)
@@ -126,6 +127,7 @@ def where(
         ("owner_principal", filters.principal),
         ("error_code", filters.error_code),
         ("project", filters.project),
+        ("client_session", filters.client_session),
     ):
         if value:
             conditions.append(f"{column} = ?")

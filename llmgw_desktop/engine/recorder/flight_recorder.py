@@ -63,6 +63,7 @@ class _Opened(NamedTuple):
     transport: str
     tool: str
     trace_id: str | None
+    client_session: str | None = None
 
 
 def recorded_caller(caller: str, masked: Callable[[str], str] = redact) -> str:
@@ -138,11 +139,13 @@ class FlightRecorder:
         replay_of: str | None = None,
         started_at: float | None = None,
         chosen_because: str | None = None,
+        client_session: str | None = None,
     ) -> str:
         """Record that a request began; returns its record id (`record_id` when the caller
         chose it first: the id a response already carries; `replay_of`: the row it re-sends,
         kept in its route as `replayOf`; `started_at`: when it began, if not now;
-        `chosen_because`: why its route tried this target). Never blocks, never fails."""
+        `chosen_because`: why its route tried this target; `client_session`: the session its
+        client named). Never blocks, never fails."""
         record_id = record_id or new_record_id()
         if started_at is None:
             started_at = self._clock()
@@ -154,7 +157,16 @@ class FlightRecorder:
         caller = recorded
         trace_id = self._trace_of() if self._trace_of is not None else None
         self._open[record_id] = _Opened(
-            started_at, provider, model, principal, caller, project, transport, tool, trace_id
+            started_at,
+            provider,
+            model,
+            principal,
+            caller,
+            project,
+            transport,
+            tool,
+            trace_id,
+            client_session,
         )
         self._pending.add(
             record_id,
@@ -181,6 +193,7 @@ class FlightRecorder:
                 "state": state,
                 "owner_process": self._process_id,
                 "chosen_because": chosen_because,
+                "client_session": client_session,
             },
         )
         if len(self._pending) > self._writer.max_pending:
@@ -259,6 +272,7 @@ class FlightRecorder:
                     opened.tool,  # the endpoint
                     None if first_piece is None else max(0.0, first_piece - opened.started_at),
                     _from_cache(row.get("route_json")),
+                    opened.client_session,
                 )
             )
 

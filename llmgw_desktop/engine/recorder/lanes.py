@@ -7,13 +7,15 @@ principals calling themselves `claude-code` are two agents, each with its own la
 `requests` table: requests, errors (`UNSUCCESSFUL_STATES`, what the recorder's "failed only"
 keeps), tokens, cache hits, cost and the latest start. Active jobs come from the `jobs` table
 (queued or running); a job row keeps no caller, so its first recorder row names the agent and
-the project, as on the Jobs page.
+the project, as on the Jobs page. An agent's sessions are the ids its client named with its
+requests (Claude Code's `X-Claude-Code-Session-Id`, Codex's `session-id`; the recorder's
+`client_session`): the same figures per session, newest first.
 
-Cheap enough to refresh while the page is shown: one grouped read of the window's range of
-the `started_at` index on the read lane, plus the live jobs (at most the queue's bound) joined
-to their rows through the `job_id` index. The groups are bounded (`LANE_GROUPS_LIMIT`, the
-busiest first) and so are the agents (`LANE_AGENTS_LIMIT`); `more` says when some were left
-out.
+Cheap enough to refresh while the page is shown: two grouped reads of the window's range of
+the `started_at` index on the read lane (per project, per session), plus the live jobs (at most
+the queue's bound) joined to their rows through the `job_id` index. The groups are bounded
+(`LANE_GROUPS_LIMIT`, the busiest first; `LANE_SESSIONS_LIMIT` sessions an agent) and so are
+the agents (`LANE_AGENTS_LIMIT`); `more` says when some were left out.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from llmgw_desktop.engine.jobs.model import JobState
 __all__ = [
     "LANE_AGENTS_LIMIT",
     "LANE_GROUPS_LIMIT",
+    "LANE_SESSIONS_LIMIT",
     "AgentLane",
     "AgentLanes",
     "Lane",
+    "SessionLane",
     "read_lanes",
 ]
 
@@ -37,6 +41,9 @@ __all__ = [
 LANE_AGENTS_LIMIT = 50
 # The (agent, project) groups read from the window, busiest first.
 LANE_GROUPS_LIMIT = 500
+# The sessions read from the window, newest first, and those kept per agent.
+LANE_SESSION_GROUPS_LIMIT = 500
+LANE_SESSIONS_LIMIT = 20
 _LIVE_JOB_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
 
 
@@ -86,12 +93,23 @@ class Lane:
 
 
 @dataclass(frozen=True)
+class SessionLane:
+    """One session an agent's client named: its figures (the lane's caller and principal are
+    the agent's, its project None) and when its first request in the window began."""
+
+    session: str
+    figures: Lane
+    started_at: float
+
+
+@dataclass(frozen=True)
 class AgentLane:
-    """An agent of one principal: its total, and one lane per project it worked in (busiest
-    first)."""
+    """An agent of one principal: its total, one lane per project it worked in (busiest
+    first), and the sessions its client named (newest first, at most `LANE_SESSIONS_LIMIT`)."""
 
     total: Lane
     projects: tuple[Lane, ...]
+    sessions: tuple[SessionLane, ...] = ()
 
     @property
     def caller(self) -> str:
@@ -145,7 +163,37 @@ def read_lanes(
         lane = lanes.get(key) or Lane(caller=key[1], project=project, principal=key[0])
         lanes[key] = replace(lane, active_jobs=count)
     agents, cut = group_by_agent(list(lanes.values()))
+    sessions = _sessions(execute, source, since, marks, unsuccessful)
+    agents = tuple(
+        replace(agent, sessions=sessions.get((agent.principal, agent.caller), ()))
+        for agent in agents
+    )
     return AgentLanes(since=since, agents=agents, more=more or cut)
+
+
+def _sessions(
+    execute: Execute, source: str, since: float, marks: str, unsuccessful: tuple[str, ...]
+) -> dict[tuple[str, str], tuple[SessionLane, ...]]:
+    """The sessions clients named in the window, per agent (principal, caller), newest first."""
+    rows = execute(
+        # Only `?` marks and a constant table name are formatted in.
+        "SELECT owner_principal, caller, client_session, count(*),"  # noqa: S608
+        f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
+        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
+        " sum(cache_write_tokens), sum(cost_usd), count(cost_usd), max(started_at),"
+        " min(started_at)"
+        f" FROM {source} WHERE started_at >= ? AND client_session IS NOT NULL"
+        " GROUP BY owner_principal, caller, client_session"
+        " ORDER BY max(started_at) DESC, client_session LIMIT ?",
+        [*unsuccessful, since, LANE_SESSION_GROUPS_LIMIT],
+    ).fetchall()
+    found: dict[tuple[str, str], list[SessionLane]] = {}
+    for row in rows:
+        mine = found.setdefault((row[0] or "", row[1] or ""), [])
+        if len(mine) < LANE_SESSIONS_LIMIT:
+            figures = replace(_lane(row[:12]), project=None)
+            mine.append(SessionLane(str(row[2]), figures, float(row[12])))
+    return {agent: tuple(sessions) for agent, sessions in found.items()}
 
 
 def group_by_agent(

@@ -60,6 +60,7 @@ _CHOICE_COLUMNS = {
     "error_code": "error_code",
     "http_status": "http_status",
     "project": "project",
+    "client_session": "client_session",
 }
 # Choice columns holding numbers: no empty text to leave out (PostgreSQL refuses `int != ''`).
 _NUMERIC_CHOICES = frozenset({"http_status"})
@@ -205,8 +206,9 @@ class RecorderQuery:
         now: float | None = None,
         finished_before: float | None = None,
     ) -> CostBreakdown:
-        """What the last `window_s` seconds cost, grouped `by` provider, model, project, agent or
-        principal (`cost_breakdown.py`: the biggest groups and the true total, on the read lane);
+        """What the last `window_s` seconds cost, grouped `by` provider, model, project, agent,
+        principal or client session (`cost_breakdown.py`: the biggest groups and the true
+        total, on the read lane);
         with `finished_before`, only the requests that finished before it (a reader that adds
         the later ones from `RequestFinished` counts none twice).
 

@@ -198,6 +198,7 @@ class RecordedRequestRow(StoreRow):
     route_json = peewee.TextField(null=True)
     owner_process = peewee.TextField(null=True)  # the gateway process that took it
     chosen_because = peewee.TextField(null=True)  # why the route tried its target
+    client_session = peewee.TextField(null=True)  # the session its client named (a CLI's)
 
     class Meta:
         table_name = "requests"

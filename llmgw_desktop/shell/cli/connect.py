@@ -1,6 +1,8 @@
 """`llmgw-desktop connect CLIENT [--write [--yes]]`: print the exact set-up of a coding tool,
 editor or SDK for this gateway; with `--write`, and the person's yes, put it in the client's
-own settings file (the rest of that file kept, and the file as it was kept beside it).
+own settings file (the rest of that file kept, and the file as it was kept beside it). On a
+locked gateway Claude Code's set-up runs `keys lend` as its `apiKeyHelper`, so its settings
+hold a command, never a key.
 
 Exit codes: 0 printed (and written); 1 not written (refused, the file cannot be read as plain
 JSON or TOML, or the client has no file to write); 2 a bad argument.
@@ -11,10 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +77,10 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     from llmgw_desktop.shell.connect_facts import gather
     from llmgw_desktop.ui.connect_setups import setup_for
 
-    setup = setup_for(args.client, gather(loaded.settings))
+    facts = gather(loaded.settings)
+    if facts.locked:
+        facts = replace(facts, key_helper=_key_helper(loaded))
+    setup = setup_for(args.client, facts)
     print("\n".join(setup.lines))
     if not args.write:
         return 0
@@ -97,6 +103,18 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     else:
         print(f"Written to {setup.file}.")
     return 0
+
+
+def _key_helper(loaded: LoadedSettings) -> str:
+    """The command that prints a short-lived key from this store: this machine's absolute path
+    to `llmgw-desktop` and the settings file read now (a tool runs it with its own
+    environment)."""
+    from llmgw_desktop.ui.connect import stdio_command
+    from llmgw_desktop.ui.connect_setups import LENT_KEY
+
+    program = stdio_command()[:-1]  # without its `mcp`
+    config = ["--config", str(loaded.config_file)] if loaded.file_in_use else []
+    return shlex.join([*program, *config, "keys", "lend", LENT_KEY])
 
 
 def _agreed(file: Path) -> bool:

@@ -1,10 +1,12 @@
-"""`llmgw-desktop keys create|list|revoke|rotate`: gateway keys from the command line.
+"""`llmgw-desktop keys create|list|revoke|rotate|lend`: gateway keys from the command line.
 
 For headless and team use: the command opens the store the settings name (the SQLite file, or
 the team's PostgreSQL database) and writes there, so every gateway on that store sees a new key
 or a revocation at its next request, without a restart. It runs as the operator: whoever can
 run it on this account can read the store anyway. A new key's secret is printed once, on
-stdout, with how each client carries it; it is never stored or logged.
+stdout, with how each client carries it; it is never stored or logged. `lend` prints only a
+short-lived secret of a key (same principal, scope and budget), for a tool that runs a command
+for its credential (Claude Code's `apiKeyHelper`), so no long-lived key sits in its settings.
 
 Exit codes: 0 done; 1 refused or failed (no such key, a name already live, the store cannot be
 opened); 2 a bad argument.
@@ -29,6 +31,9 @@ __all__ = ["COMMAND", "add_keys_parser", "keys_command", "parse_duration"]
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A lent secret's default life: Claude Code asks its key helper again after 5 minutes (or on
+# a 401), so three of its periods.
+DEFAULT_LEND_S = 900.0
 
 
 def parse_duration(text: str) -> float:
@@ -63,7 +68,8 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
         "  llmgw-desktop keys create ci-codex --caller codex\n"
         "  llmgw-desktop keys list\n"
         "  llmgw-desktop keys rotate ci-bot --grace 1h\n"
-        "  llmgw-desktop keys revoke ci-bot",
+        "  llmgw-desktop keys revoke ci-bot\n"
+        "  llmgw-desktop keys lend claude-code --ttl 15m",
         formatter_class=formatter,
     )
     verbs = keys.add_subparsers(dest="keys_command", metavar="VERB", required=True)
@@ -118,6 +124,19 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
         help="keep the old secret working this long (default: revoked at once)",
     )
     rotate.add_argument("--json", action="store_true", help="print the key as JSON")
+    lend = verbs.add_parser(
+        "lend",
+        help="print a short-lived secret of a key, for a tool's key helper (Claude Code's "
+        "apiKeyHelper)",
+    )
+    lend.add_argument("name", help="the key it belongs to: same scope, budget and spend")
+    lend.add_argument(
+        "--ttl",
+        type=parse_duration,
+        default=DEFAULT_LEND_S,
+        metavar="DURATION",
+        help="how long it works (default 15m; never past the key's own expiry)",
+    )
 
 
 def keys_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
@@ -164,6 +183,9 @@ async def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
             elif verb == "rotate":
                 made = await keys.rotate(LOCAL_CALLER, args.name, grace_s=args.grace)
                 _print_made(made, loaded, as_json=args.json)
+            elif verb == "lend":
+                # The secret alone on stdout: a key helper's output is the credential.
+                print((await keys.lend(LOCAL_CALLER, args.name, ttl_s=args.ttl)).secret)
             elif verb == "revoke":
                 count = await keys.revoke(LOCAL_CALLER, args.name)
                 print(f"key:{args.name} revoked ({count} secret{'s' if count != 1 else ''})")

@@ -20,6 +20,7 @@ __all__ = [
     "caller_name",
     "checked_project",
     "clean_caller",
+    "client_session",
     "explicit_caller",
     "project_scope",
     "session_named",
@@ -34,6 +35,13 @@ PROJECT_HEADER = "X-Project"
 # The conversation a request to a CLI model (`claude-cli/...`) continues: a gateway session
 # (`gw-...`) or the CLI's own session id. Without it every such request starts a fresh one.
 SESSION_HEADER = "X-Session-Id"
+# The session id a coding tool sends with every request of one of its sessions, by tool:
+# Claude Code's, then Codex's (tests/fixtures/clients/ keeps what each sends; the Gemini CLI
+# sends none with an API key).
+CLIENT_SESSION_HEADERS = ("X-Claude-Code-Session-Id", "session-id")
+# What a client's session id may be: an id (a UUID, a ULID, a CLI's own), never markup or a
+# line; anything else is not kept.
+_CLIENT_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 # Distinct (X-Caller, User-Agent) pairs whose caller name is remembered: a team's tools and
 # their versions fit; past it the least recently seen is computed again.
@@ -142,6 +150,16 @@ def cache_control(headers: CIMultiDictProxy[str]) -> str:
 def session_named(headers: Mapping[str, str]) -> str | None:
     """The session `X-Session-Id` names (checked by the engine like `sessionId`), or None."""
     return headers.get(SESSION_HEADER, "").strip() or None
+
+
+def client_session(headers: Mapping[str, str]) -> str | None:
+    """The session the client named (`CLIENT_SESSION_HEADERS`, first found), or None when it
+    named none or something that is no id."""
+    for name in CLIENT_SESSION_HEADERS:
+        value = headers.get(name, "").strip()
+        if value:
+            return value if _CLIENT_SESSION.fullmatch(value) else None
+    return None
 
 
 def project_scope(

@@ -2,14 +2,17 @@
 
 Each handler reads the body, names the caller and project, hands the request to the engine's
 gateway, and writes the answer back: whole, or streamed chunk by chunk as the upstream sends
-it. Errors are answered in the caller's own dialect with the status the engine chose.
+it. Errors are answered in the caller's own dialect with the status the engine chose. A door
+whose wire differs from its dialect's (the clouds' doors onto Messages, `cloud_routes.py`)
+serves through `serve_chat` with its own reading of the body and framing of the stream.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -36,22 +39,41 @@ from llmgw_desktop.transports.gateway.embedding_routes import (
     gemini_embeddings,
     openai_embeddings,
 )
-from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_body, read_json
+from llmgw_desktop.transports.gateway.exchange import (
+    DoorBody,
+    caller_info,
+    json_body,
+    read_body,
+    read_door_body,
+    read_json,
+)
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.gateway.ollama_routes import add_ollama_routes
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 from llmgw_desktop.transports.path_aliases import add_route
 
 __all__ = [
+    "StreamFraming",
     "add_chat_routes",
     "chat_completions",
+    "count_answer",
     "count_tokens",
     "gemini",
     "messages",
     "responses",
+    "serve_chat",
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamFraming:
+    """How a door writes a streamed answer: its content type, and its frames made of the
+    engine's server-sent events (the engine's chunks are closed however the frames end)."""
+
+    content_type: str
+    frames: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
 
 
 def add_chat_routes(app: web.Application, engine: Engine) -> None:
@@ -70,15 +92,19 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
     add_model_routes(app, engine)
 
 
-async def _serve(
+async def serve_chat(
     request: web.Request,
     front: str,
     endpoint: str,
     *,
     url_model: str | None = None,
     stream: bool | None = None,
-    gemini_array: bool = False,
+    read: Callable[[web.Request], Awaitable[DoorBody]] = read_door_body,
+    framing: StreamFraming | None = None,
 ) -> web.StreamResponse:
+    """One chat request of the dialect `front` through `endpoint`: its body as `read` makes it,
+    the engine's answer whole or streamed (as server-sent events, or in `framing`), or its
+    refusal in the dialect's envelope."""
     engine = request.app[ENGINE]
     # The row is finished in the step that writes the answer (aiohttp writes what this
     # returns, the last chunk's end follows the last chunk): who only watches rows hears of
@@ -95,7 +121,8 @@ async def _serve(
     }
     with engine.telemetry.request_span("chat", request.headers, attributes) as span:
         try:
-            raw, body = await read_body(request)
+            door = await read(request)
+            raw, body = door.raw, door.body
             model = body.get("model") if isinstance(body.get("model"), str) else url_model
             if model:
                 span.rename(f"chat {model}")
@@ -104,7 +131,7 @@ async def _serve(
             answer = await engine.gateway.chat(
                 front,
                 body,
-                caller_info(request, body, endpoint),
+                caller_info(request, body, endpoint, headers=door.headers),
                 raw=raw,
                 url_model=url_model,
                 stream=stream,
@@ -127,7 +154,7 @@ async def _serve(
                 content_type="application/json",
                 headers={**answer.headers, **answer.route.headers()},
             )
-        content_type = "application/json" if gemini_array else "text/event-stream"
+        content_type = "text/event-stream" if framing is None else framing.content_type
         relayed = answer.headers
         if "cache-control" in relayed:
             # The stream's own directive is ours; the upstream's would be a second line.
@@ -144,7 +171,7 @@ async def _serve(
             # The engine's chunks are closed however this ends, written or not (the JSON array
             # is a generator of them, which closes nothing if it never started).
             async with contextlib.aclosing(answer.chunks):  # type: ignore[type-var]
-                chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
+                chunks = answer.chunks if framing is None else framing.frames(answer.chunks)
                 await response.prepare(request)
                 async for piece in chunks:
                     await response.write(piece)
@@ -157,17 +184,17 @@ async def _serve(
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """OpenAI Chat Completions, whole or streamed."""
-    return await _serve(request, DIALECT_OPENAI_CHAT, "/v1/chat/completions")
+    return await serve_chat(request, DIALECT_OPENAI_CHAT, "/v1/chat/completions")
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
     """OpenAI Responses, whole or streamed."""
-    return await _serve(request, DIALECT_OPENAI_RESPONSES, "/v1/responses")
+    return await serve_chat(request, DIALECT_OPENAI_RESPONSES, "/v1/responses")
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """Anthropic Messages, whole or streamed."""
-    return await _serve(request, DIALECT_ANTHROPIC, "/v1/messages")
+    return await serve_chat(request, DIALECT_ANTHROPIC, "/v1/messages")
 
 
 async def count_tokens(request: web.Request) -> web.Response:
@@ -183,7 +210,7 @@ async def count_tokens(request: web.Request) -> web.Response:
         )
     except EngineError as exc:
         return dialect_error(DIALECT_ANTHROPIC, exc)
-    return _count_answer(counted, "input_tokens")
+    return count_answer(counted, "input_tokens")
 
 
 async def gemini(request: web.Request) -> web.StreamResponse:
@@ -212,24 +239,26 @@ async def gemini(request: web.Request) -> web.StreamResponse:
             )
         except EngineError as exc:
             return dialect_error(DIALECT_GEMINI, exc)
-        return _count_answer(counted, "totalTokens")
+        return count_answer(counted, "totalTokens")
     streaming = action == "streamGenerateContent"
-    return await _serve(
+    return await serve_chat(
         request,
         DIALECT_GEMINI,
         f"gemini:{action}",
         url_model=model,
         stream=streaming,
-        gemini_array=streaming and request.query.get("alt") != "sse",
+        framing=GEMINI_ARRAY if streaming and request.query.get("alt") != "sse" else None,
     )
 
 
-def _count_answer(counted: TokenCount, field: str) -> web.Response:
-    """A count in the dialect's shape; whether it is exact is said in a header and in the
-    body's `x_gateway` object, with who counted or why it is an estimate."""
+def count_answer(counted: TokenCount, field: str, *, relayed: bool = True) -> web.Response:
+    """A count in the dialect's shape (the upstream's own body where it counted in the
+    client's dialect and `relayed`: a door whose wire has its own shape writes `field`
+    alone); whether it is exact is said in a header and in the body's `x_gateway` object,
+    with who counted or why it is an estimate."""
     kind = "exact" if counted.exact else "estimate"
     body: dict[str, Any] = (
-        dict(counted.body) if counted.body is not None else {field: counted.tokens}
+        dict(counted.body) if counted.body is not None and relayed else {field: counted.tokens}
     )
     body["x_gateway"] = {"tokenCount": kind, "source": counted.source}
     return json_body(body, headers={"x-gateway-token-count": kind})
@@ -250,3 +279,7 @@ async def _as_json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         yield b"[]" if first else b"]"
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
+
+
+# Gemini's stream without `alt=sse`: one JSON array.
+GEMINI_ARRAY = StreamFraming("application/json", _as_json_array)

@@ -1,8 +1,10 @@
-"""What every gateway route reads and writes alike: the request's JSON body, who is asking
-(`caller_info`), and a compact JSON answer."""
+"""What every gateway route reads and writes alike: the request's JSON body (`DoorBody`, as
+the engine takes it), who is asking (`caller_info`), and a compact JSON answer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -13,11 +15,23 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import (
     cache_control,
     caller_name,
+    client_session,
     project_scope,
     session_named,
 )
 
-__all__ = ["caller_info", "json_body", "read_body", "read_json"]
+__all__ = ["DoorBody", "caller_info", "json_body", "read_body", "read_door_body", "read_json"]
+
+
+@dataclass(frozen=True)
+class DoorBody:
+    """A request's body as the engine takes it: its bytes, the object they hold, and the
+    headers a door's wire carries inside its body (Bedrock's `anthropic_beta`), which go on
+    as the headers they stand for."""
+
+    raw: bytes
+    body: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def json_body(
@@ -59,11 +73,33 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     return raw, body
 
 
-def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
+async def read_door_body(request: web.Request) -> DoorBody:
+    """The request body, as it came.
+
+    Raises:
+        InvalidRequest: it is not JSON, or not an object.
+    """
+    raw, body = await read_body(request)
+    return DoorBody(raw, body)
+
+
+def caller_info(
+    request: web.Request,
+    body: dict[str, Any],
+    endpoint: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> CallerInfo:
     """Who is asking through `endpoint`: the principal, its caller and project, and the
-    headers and query a same-dialect upstream is sent."""
+    headers and query a same-dialect upstream is sent (`headers`: those a door's wire carried
+    in its body, in place of the request's own of the same names)."""
     engine = request.app[ENGINE]
     principal = principal_of(request)
+    passthrough = forwardable_headers(
+        request.headers.items(), private=(engine.auth.trusted_header,)
+    )
+    if headers:
+        passthrough |= {name.lower(): value for name, value in headers.items()}
     return CallerInfo(
         principal=principal.id,
         # An agent the gateway runs for an editor calls back on the editor's lane.
@@ -71,12 +107,11 @@ def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> Ca
         project=project_scope(request.headers, body, principal),
         endpoint=endpoint,
         # Sent on only to an upstream of the client's own dialect.
-        passthrough_headers=forwardable_headers(
-            request.headers.items(), private=(engine.auth.trusted_header,)
-        ),
+        passthrough_headers=passthrough,
         passthrough_query=request.query_string,
         workspace=request.headers.get("X-Workspace") or None,
         session_id=session_named(request.headers),
+        client_session=client_session(request.headers),
         cache_control=cache_control(request.headers),
         proven=principal,
     )

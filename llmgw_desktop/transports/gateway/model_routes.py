@@ -3,15 +3,17 @@
 `/v1/models` is shared (`fronts.request_dialect` tells the clients apart): OpenAI's get
 `{"object": "list", "data": [...]}`; Anthropic's get Anthropic's page (`type: "model"`,
 `display_name`, `created_at`; `has_more`, `first_id`, `last_id`, paged by `limit`, `before_id`,
-`after_id`); google-genai's (`api_version="v1"`, and everyone under `/v1beta/models`) get
-Gemini's `models/...` entries. Every shape lists the one set of models the gateway answers for
-(`ProvidersService.models`), less what a gateway key's scope leaves out. A list for a project
-(`X-Project`) reads that project's key pool, so it needs the project's grant, as a call under it
-does.
+`after_id`; with every model again under `anthropic-gateway/`, the names Claude Code's model
+picker keeps: `with_picker_names`); google-genai's (`api_version="v1"`, and everyone under
+`/v1beta/models`) get Gemini's `models/...` entries. Every shape lists the one set of models
+the gateway answers for (`ProvidersService.models`), less what a gateway key's scope leaves
+out. A list for a project (`X-Project`) reads that project's key pool, so it needs the
+project's grant, as a call under it does.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +22,7 @@ from llmgw_desktop.engine.api import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
+    PICKER_NAMESPACE,
     Engine,
     EngineError,
     ErrorCode,
@@ -40,6 +43,8 @@ GEMINI_ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
 # Anthropic's list: 20 a page unless asked, at most 1000 (as its API documents).
 ANTHROPIC_PAGE_DEFAULT = 20
 ANTHROPIC_PAGE_MAX = 1000
+# The ids Claude Code's gateway model discovery keeps (as its own filter reads them).
+_PICKER_KEEPS = re.compile(r"^(claude|anthropic)", re.IGNORECASE)
 # The gateway does not know when a model was released; Anthropic's shape requires a time.
 _EPOCH = "1970-01-01T00:00:00Z"
 
@@ -81,7 +86,7 @@ async def list_models(request: web.Request) -> web.Response:
     if front != DIALECT_ANTHROPIC:
         return _json({"object": "list", "data": models})
     try:
-        return _json(anthropic_page(models, request.query))
+        return _json(anthropic_page(with_picker_names(models), request.query))
     except InvalidRequest as exc:
         return dialect_error(DIALECT_ANTHROPIC, exc)
 
@@ -97,6 +102,8 @@ async def get_model(request: web.Request) -> web.Response:
         models = await _rows(request)
     except EngineError as exc:
         return dialect_error(front, exc)
+    if front == DIALECT_ANTHROPIC:
+        models = with_picker_names(models)
     for row in models:
         if row["id"] == wanted:
             return _json(shape(row) if shape is not None else row)
@@ -108,6 +115,24 @@ async def get_model(request: web.Request) -> web.Response:
             code=ErrorCode.MODEL_NOT_FOUND,
         ),
     )
+
+
+def with_picker_names(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Anthropic's list: the models, then each whose id Claude Code's discovery would leave
+    out (it keeps ids beginning `claude` or `anthropic`) again under `PICKER_NAMESPACE`, named
+    for its provider, so its `/model` picker reaches every model the gateway serves."""
+    kept = _PICKER_KEEPS
+    again = [
+        {**row, "id": PICKER_NAMESPACE + row["id"], "display_name": _picker_label(row)}
+        for row in models
+        if not kept.match(row["id"])
+    ]
+    return models + again
+
+
+def _picker_label(row: dict[str, Any]) -> str:
+    provider = row.get("provider")
+    return f"{row['id']} ({provider})" if provider else str(row["id"])
 
 
 def anthropic_page(models: list[dict[str, Any]], query: Any) -> dict[str, Any]:
@@ -155,7 +180,7 @@ def anthropic_page(models: list[dict[str, Any]], query: Any) -> dict[str, Any]:
 
 
 def _anthropic_model(row: dict[str, Any]) -> dict[str, Any]:
-    name = row.get("name") or row["id"]
+    name = row.get("display_name") or row.get("name") or row["id"]
     return {"type": "model", "id": row["id"], "display_name": name, "created_at": _EPOCH}
 
 

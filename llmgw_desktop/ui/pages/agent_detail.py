@@ -6,7 +6,9 @@ the list has (the list hides its least needed columns on a narrow window: here t
 in words where a column only has a number: how many requests failed or were refused, the
 tokens split into fresh input, cache reads and writes and output, the share of the prompt read
 from the cache, the cost and how much of it is known, the last request's time. An agent's
-total lists its projects. "Requests of this agent" and "Jobs of this agent" sit under them.
+total lists its projects and the sessions its client named (a coding tool's own session id:
+Claude Code's, Codex's), newest first, each with its requests, tokens and cost. "Requests of
+this agent" and "Jobs of this agent" sit under them.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Lane, format_usd
+from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Lane, SessionLane, format_usd
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.qt import QLabel, QPushButton, QWidget
 from llmgw_desktop.ui.terms import who_words
 
-__all__ = ["AgentDetail", "lane_facts"]
+__all__ = ["AgentDetail", "lane_facts", "session_words"]
 
 PROJECTS_SHOWN = 8  # an agent's busiest projects named in its details; the rest counted
+SESSIONS_SHOWN = 5  # an agent's newest sessions named in its details; the rest counted
+SESSION_ID_SHOWN = 8  # the start of a session's id: enough to tell sessions apart
 
 
 def _ago(timestamp: float, now: float) -> str:
@@ -33,7 +37,11 @@ def _ago(timestamp: float, now: float) -> str:
 
 
 def lane_facts(
-    lane: Lane, projects: Sequence[Lane] = (), *, now: float | None = None
+    lane: Lane,
+    projects: Sequence[Lane] = (),
+    sessions: Sequence[SessionLane] = (),
+    *,
+    now: float | None = None,
 ) -> list[tuple[str, str]]:
     """The lane's figures as (label, words), in the order the details show them."""
     now = time.time() if now is None else now
@@ -74,7 +82,30 @@ def lane_facts(
         ]
         more = len(projects) - PROJECTS_SHOWN
         facts.append(("Projects", " · ".join(named) + (f" · {more:,} more" if more > 0 else "")))
+    if sessions:
+        facts.append(("Sessions", session_words(sessions)))
     return facts
+
+
+def session_words(sessions: Sequence[SessionLane]) -> str:
+    """An agent's newest sessions, each by the start of its id with its requests, tokens and
+    cost; the rest counted."""
+    named = []
+    for session in sessions[:SESSIONS_SHOWN]:
+        lane = session.figures
+        tokens = (
+            lane.input_tokens
+            + lane.cache_read_tokens
+            + lane.cache_write_tokens
+            + lane.output_tokens
+        )
+        cost = "" if lane.cost_usd is None else f", {format_usd(lane.cost_usd)}"
+        named.append(
+            f"{session.session[:SESSION_ID_SHOWN]}: {lane.requests:,} requests, "
+            f"{tokens:,} tokens{cost}"
+        )
+    more = len(sessions) - SESSIONS_SHOWN
+    return " · ".join(named) + (f" · {more:,} more" if more > 0 else "")
 
 
 class AgentDetail(DetailCard):
@@ -87,7 +118,7 @@ class AgentDetail(DetailCard):
         self.heading.setText("No agent chosen")
         self.values: dict[str, QLabel] = {}
         every = Lane(caller="", project=None, last_activity=0.0)  # a lane with every fact
-        for label, _words in lane_facts(every, (every,)):
+        for label, _words in lane_facts(every, (every,), (SessionLane("s", every, 0.0),)):
             value = value_label(f"agent{label.replace(' ', '')}")
             self.values[label] = value
             self.add_row(label, value)
@@ -96,8 +127,15 @@ class AgentDetail(DetailCard):
         self.action_row.addStretch(1)
         self.show_lane(None)
 
-    def show_lane(self, lane: Lane | None, title: str = "", projects: Sequence[Lane] = ()) -> None:
-        """Show `lane` under `title` (an agent's total lists its `projects`); None: none."""
+    def show_lane(
+        self,
+        lane: Lane | None,
+        title: str = "",
+        projects: Sequence[Lane] = (),
+        sessions: Sequence[SessionLane] = (),
+    ) -> None:
+        """Show `lane` under `title` (an agent's total lists its `projects` and `sessions`);
+        None: none."""
         if lane is None:
             self.heading.setText("No agent chosen")
             self.badge.set_status("unknown", "")
@@ -113,7 +151,7 @@ class AgentDetail(DetailCard):
             self.badge.set_status("busy", jobs)
         else:
             self.badge.set_status("unknown", "")
-        facts = dict(lane_facts(lane, projects))
+        facts = dict(lane_facts(lane, projects, sessions))
         for label, value in self.values.items():
             value.setText(facts.get(label, ""))
             self.set_row_visible(value, label in facts)

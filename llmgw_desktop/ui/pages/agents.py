@@ -2,7 +2,8 @@
 
 One row per agent with its totals, and under it one row per project it worked in: requests,
 how many failed or were refused, tokens, cache hits, cost, active jobs and its last request,
-over the window chosen (15 minutes, 24 hours, 7 days). The figures come from
+over the window chosen (15 minutes, 24 hours, 7 days); an agent's details name the sessions its
+client named (Claude Code's, Codex's), with each one's figures. The figures come from
 `engine.recorder_query.lanes` (one grouped read on the read lane, `engine/recorder/lanes.py`),
 reloaded every few seconds while the page is shown (less often when a load takes long), never
 twice at once.
@@ -326,7 +327,10 @@ class AgentsPage(Page):
         if parent is None:
             kids = (item.child(n) for n in range(item.childCount()))
             children = [kid.data(0, _LANE) for kid in kids if kid is not None]
-            self.detail.show_lane(lane, item.text(0), children)
+            agents = self.lanes.agents if self.lanes is not None else ()
+            who = (lane.principal, lane.caller)
+            sessions = next((a.sessions for a in agents if (a.principal, a.caller) == who), ())
+            self.detail.show_lane(lane, item.text(0), children, sessions)
         else:
             self.detail.show_lane(lane, f"{parent.text(0)} · {item.text(0)}")
 

@@ -43,6 +43,7 @@ _GROUPINGS: dict[str, CostDimension] = {
     "Model": "model",
     "Project": "project",
     "Agent": "caller",
+    "Session": "session",
 }
 _TABLE_ROWS_SHOWN = 6  # the table's height; more rows scroll
 

@@ -2,7 +2,8 @@
 
 The first row is what a person reaches for to find why a request failed: the failed switch,
 the search and the time range. The column boxes (the kind of call: chat, embedding or
-completion; provider, model, state, error code, HTTP status, project, caller, principal) are
+completion; provider, model, state, error code, HTTP status, project, caller, principal, the
+session its client named) are
 one click away under "Filters", which says how many are set and opens by itself when another
 page set one (an agent's lane, a key's requests), so a filtered list never hides why. Typing
 waits a quarter second to settle; `changed` then asks the page to load.
@@ -63,6 +64,7 @@ _BOXES = (
     ("project", "any project", "Project"),
     ("caller", "any caller", "Caller"),
     ("principal", "anyone", "Runs as"),
+    ("client_session", "any session", "Session"),
 )
 
 
@@ -180,6 +182,7 @@ class RecorderFilterBar(QWidget):
             principal=values["principal"],
             error_code=values["error_code"],
             project=values["project"],
+            client_session=values["client_session"],
             kind=values["kind"],
             # Anything typed that is not a status code matches no row, as a name would not.
             http_status=None if status is None else int(status) if status.isdigit() else -1,

@@ -253,6 +253,7 @@ def detail_sections(
         ("Correlation", "correlation_id"),
         ("Session", "session_id"),
         ("CLI session", "provider_session_id"),
+        ("Client session", "client_session"),
     ):
         if r.get(key):
             head.append(DetailRow(label, str(r[key])))

@@ -91,6 +91,13 @@ RESOLVES = [
     ("grok prefix", "grok-x", Target("xai", "grok-x")),
     ("gpt prefix", "gpt-9", Target("openai", "gpt-9")),
     ("mistral prefix", "devstral-small", Target("mistral", "devstral-small")),
+    # A cloud's name of a Claude model its cloud does not list: Anthropic's own.
+    (
+        "a Bedrock id",
+        "eu.anthropic.claude-opus-4-1-20250805-v1:0",
+        Target("anthropic", "claude-opus-4-1-20250805"),
+    ),
+    ("a Vertex id", "claude-opus-4-1@20250805", Target("anthropic", "claude-opus-4-1-20250805")),
 ]
 
 
@@ -436,3 +443,29 @@ def test_the_default_check_model_is_a_catalogue_model_still_listed() -> None:
     registry.set_discovered("openai", ("gpt-9",))
     assert registry.default_model_of("openai") == "gpt-9"
     assert registry.default_model_of("ollama") is None
+
+
+@pytest.mark.parametrize(
+    ("model", "cloud"),
+    [
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock"),
+        ("claude-sonnet-4-5@20250929", "vertex"),
+    ],
+)
+def test_a_cloud_id_its_cloud_lists_falls_back_to_the_same_model_at_anthropic(
+    model: str, cloud: str
+) -> None:
+    """Claude Code set up for Bedrock or Vertex asks by the cloud's names: the gateway's own
+    cloud first (when it is set up), else Anthropic's same model, before any fallback."""
+    plan = plan_request(_registry(fallback=["gpt-4.1"]), model)
+    assert [t.label for t in plan.targets] == [
+        f"{cloud}/{model}",
+        "anthropic/claude-sonnet-4-5-20250929",
+        "openai/gpt-4.1",
+    ]
+
+
+def test_an_alias_of_a_cloud_id_is_the_operators_choice_and_keeps_the_twin() -> None:
+    registry = _registry(aliases={"us.anthropic.claude-sonnet-4-5-20250929-v1:0": "gpt-4.1"})
+    plan = plan_request(registry, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert [t.label for t in plan.targets] == ["openai/gpt-4.1"]

@@ -1,17 +1,14 @@
 """AWS's wire for the Bedrock fakes: event-stream messages written as Bedrock writes them, and
 SigV4 signatures checked by botocore itself.
 
-The encoder is the test's own (botocore only parses): a 12-byte prelude (total length,
-headers length, CRC32 of those 8 bytes), string headers (name length, name, type 7, value
-length, value), the payload, and a CRC32 of everything before it; each message is checked by
-parsing it back with botocore's `EventStreamBuffer` in tests/fakes/clouds/test_aws.py.
+The messages are written by the gateway's one encoder (`clouds/eventstream.py`, which its
+Bedrock door answers with), checked against botocore's parser in
+tests/engine/gateway/clouds/test_eventstream.py.
 """
 
 from __future__ import annotations
 
-import binascii
 import json
-import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,23 +16,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-_STRING = 7
-
-
-def event_message(headers: Mapping[str, str], payload: bytes) -> bytes:
-    """One event-stream message."""
-    encoded = b"".join(
-        struct.pack("B", len(name.encode()))
-        + name.encode()
-        + struct.pack("!BH", _STRING, len(value.encode()))
-        + value.encode()
-        for name, value in headers.items()
-    )
-    total = 12 + len(encoded) + len(payload) + 4
-    prelude = struct.pack("!II", total, len(encoded))
-    prelude += struct.pack("!I", binascii.crc32(prelude) & 0xFFFFFFFF)
-    message = prelude + encoded + payload
-    return message + struct.pack("!I", binascii.crc32(message) & 0xFFFFFFFF)
+from llmgw_desktop.engine.gateway.clouds.eventstream import event_message
 
 
 def event(kind: str, payload: bytes) -> bytes:

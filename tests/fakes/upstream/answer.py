@@ -130,6 +130,12 @@ def error_response(codec: DialectCodec, reply: Reply, headers: dict[str, str]) -
         # Anthropic and OpenAI SDKs read the more precise -ms header first.
         headers["retry-after"] = str(max(0, math.ceil(reply.retry_after_s)))
         headers["retry-after-ms"] = str(max(0, round(reply.retry_after_s * 1000)))
+        google = body.get("error")
+        if isinstance(google, dict) and "status" in google:
+            # Google's API says the wait in its error body, as a RetryInfo detail.
+            delay = f"{max(0, math.ceil(reply.retry_after_s))}s"
+            retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
+            google["details"] = [*google.get("details", []), retry]
     return web.json_response(body, status=reply.status, headers=headers)
 
 

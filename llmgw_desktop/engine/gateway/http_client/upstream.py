@@ -180,6 +180,9 @@ class UpstreamFailure(Exception):
         self.code = code
         # The upstream's error body (without the key it was sent), for a client of its dialect.
         self.raw_body = raw_body
+        # The request went to the upstream as the client sent it (its own dialect): its error
+        # body may be relayed as it came (`errors.AllRoutesFailed`).
+        self.relayable = False
         self.status = status
         self.fallback = fallback
         self.next_key = fallback if next_key is None else next_key

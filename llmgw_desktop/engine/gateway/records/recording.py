@@ -76,6 +76,7 @@ class RequestRecords:
             record_id=record_id,
             started_at=started_at,
             chosen_because=route.chosen_because,
+            client_session=caller.client_session,
         )
         # The response names the row of the attempt that answered (or failed last).
         route.request_id = record
@@ -184,6 +185,7 @@ class RequestRecords:
             caller=caller.caller,
             model=route.requested_model or None,
             state="refused",
+            client_session=caller.client_session,
         )
         route.request_id = record
         # Refused, whatever the reason (a budget, a switch, no key): no provider was asked, so

@@ -39,6 +39,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0021_recorder_partial_indexes,
     m0022_acp_chats,
     m0023_recorder_chosen_because,
+    m0024_recorder_client_session,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -170,6 +171,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder chosen because",
         m0023_recorder_chosen_because.STATEMENTS,
         m0023_recorder_chosen_because.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        24,
+        "recorder client session",
+        m0024_recorder_client_session.STATEMENTS,
+        m0024_recorder_client_session.POSTGRESQL_STATEMENTS,
     ),
 )
 
