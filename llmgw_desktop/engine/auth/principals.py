@@ -55,6 +55,12 @@ class Principal:
     # run for it calls back on another lane.
     named_by_operator: str = ""
 
+    def lane(self, *claims: str | None) -> str:
+        """The agent name its requests go under, at every door: the one its credential carries
+        (a key the operator named, SECURITY 99 and 109), else the first name its client
+        claims (`X-Caller`, MCP `clientInfo`, a user agent), else ""."""
+        return self.caller or next((claim for claim in claims if claim), "")
+
     @property
     def remote(self) -> bool:
         """Anyone but the local user: remote calls are held to registered workspaces."""

@@ -97,9 +97,9 @@ class AgentFront:
         client_info: Any = None,
         **_: Any,
     ) -> schema.InitializeResponse:
-        # A key the operator gave a caller name keeps it whatever its editor calls itself.
-        if client_info is not None and client_info.name and not self._principal.caller:
-            self._caller = str(client_info.name)[:80]
+        # The editor's own name, unless the key carries one (`Principal.lane`).
+        if client_info is not None and client_info.name:
+            self._caller = self._principal.lane(str(client_info.name)[:80])
         name = self._engine.providers.catalog().info(self._agent).display_name
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),

@@ -70,7 +70,7 @@ async def acp_socket(request: web.Request) -> web.StreamResponse:
         gateway_url=_own_address(request),
         version=__version__,
         # The name the operator gave the key (SECURITY 99), else the editor's own.
-        caller=principal.caller or caller_name(request.headers) or "acp-editor",
+        caller=principal.lane(caller_name(request.headers), "acp-editor"),
         recheck=lambda: still_proven(request, engine.auth),
     )
     reader = asyncio.StreamReader()

@@ -103,7 +103,7 @@ def caller_info(
     return CallerInfo(
         principal=principal.id,
         # An agent the gateway runs for an editor calls back on the editor's lane.
-        caller=principal.caller or caller_name(request.headers),
+        caller=principal.lane(caller_name(request.headers)),
         project=project_scope(request.headers, body, principal),
         endpoint=endpoint,
         # Sent on only to an upstream of the client's own dialect.

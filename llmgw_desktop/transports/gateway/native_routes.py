@@ -66,7 +66,7 @@ async def generate(request: web.Request) -> web.Response:
     principal = principal_of(request)
     caller = CallerInfo(
         principal=principal.id,
-        caller=principal.caller or caller_name(request.headers),
+        caller=principal.lane(caller_name(request.headers)),
         project=project_scope(request.headers, body, principal),
         endpoint="/v1/generate",
         session_id=session_named(request.headers),

@@ -255,7 +255,7 @@ def _caller(request: web.Request, principal: Principal, transport: str, client: 
     `initialize`, or in the 2026 era its envelope), else its User-Agent's product; the
     User-Agent is read only when it is needed."""
     headers = request.headers
-    name = principal.caller or explicit_caller(headers) or client or agent_name(headers)
+    name = principal.lane(explicit_caller(headers), client) or agent_name(headers)
     return Caller(
         principal.id,
         transport,

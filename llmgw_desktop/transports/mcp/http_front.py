@@ -337,7 +337,7 @@ class McpHttpFront:
                 "transport": transport,
                 # The name the operator gave the key (SECURITY 99), else the client's own:
                 # X-Caller, else clientInfo (read per message), else this.
-                "caller": principal.caller or explicit_caller(request.headers),
+                "caller": principal.lane(explicit_caller(request.headers)),
                 "agent": agent_name(request.headers),
                 # The project the HTTP doors read from X-Project: the default of a tool
                 # call's `project` argument (checked by the tool, whose error is structured).
