@@ -3,11 +3,12 @@ CLI, answered in the client's dialect, recorded and budgeted.
 
 Open `service` first, then follow a request: `incoming` (the client's request, parsed once, its
 `facts` read leniently), `router` (which provider answers a model, and what to try next; a
-route of several targets is ordered by `balancing/`), then an API target (`api_targets`: its
-keys from `keys`, a budget hold, what it is sent in `outgoing`, the output limit a budget paid
-for in `output_limit`, answers from and into the response cache in `cached_answers`, close
-enough to an earlier one in `semantic_cache`) or a CLI target (`cli_targets`, over
-`cli_bridge`). Same dialect goes through `same_dialect/`; another dialect is `translation`
+route of several targets is ordered by `balancing/`), then an API target or a CLI target
+(`cli_targets`, over `cli_bridge`). Every kind of call to an API target goes through the one
+attempt loop, `api_targets` (its gates, a budget hold, its keys from `keys` in order, one
+attempt per key), the kind supplying its wire: a chat's is `chat_targets` (what it is sent in
+`outgoing`, the output limit a budget paid for in `output_limit`, answers from and into the
+response cache in `cached_answers`, close enough to an earlier one in `semantic_cache`). Same dialect goes through `same_dialect/`; another dialect is `translation`
 through the neutral form `ir` and the `dialects/`, with `capabilities` (what a model accepts).
 The answer: `answers` and `relay` (whole or streamed), `held_answers` (a stream that holds its
 budget until it ends) and `results` (what a front door gets back); its rows and report are in

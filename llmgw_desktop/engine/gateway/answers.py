@@ -14,7 +14,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
-from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
@@ -35,14 +35,11 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
-    finish_reasons_of,
     relayable_headers,
     splice_field,
-    usage_of_answer,
 )
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
-from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.telemetry import Telemetry
 
 __all__ = ["AnswerRelay"]
@@ -114,10 +111,11 @@ class AnswerRelay:
             data = jsonio.loads(raw)
         except jsonio.JsonDecodeError as exc:
             raise _malformed(route, exc) from None
-        usage = usage_of_answer(incoming.name, data)
+        dialect = incoming.dialect
+        usage = dialect.answer_usage(data)
         tools = server_tools_of_answer(incoming.name, data)
         if self._telemetry.enabled:
-            self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
+            self._telemetry.answered(record, dialect.finish_reasons(data))
         if outgoing.owner is not None and isinstance(data, dict):
             self._remote.owners.record(
                 outgoing.owner,
@@ -285,29 +283,9 @@ class AnswerRelay:
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
 
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
-        try:
-            try:
-                raw = await response.read(
-                    timeout_s=self.upstream.read_timeout_s, limit=self.upstream.max_answer_bytes
-                )
-            finally:
-                response.release()
-            # The answer goes to the caller who asked, except the operator's own secrets
-            # (SECURITY.md 26): a model may have been steered into repeating them.
-            return known_secrets.mask_bytes(raw)
-        except BodyTooLarge as exc:
-            raise UpstreamFailure(
-                f"{route.provider}'s answer is larger than gateway.max_answer_bytes "
-                f"({exc.limit} bytes); ask for a streamed answer or raise the setting",
-                fallback=True,
-                kind="too_large",
-            ) from None
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamFailure(
-                f"{route.provider} broke off its answer: {type(exc).__name__}",
-                fallback=True,
-                kind="broken",
-            ) from None
+        return await self.upstream.whole(
+            response, route.provider or "", advice="ask for a streamed answer or raise the setting"
+        )
 
 
 async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:

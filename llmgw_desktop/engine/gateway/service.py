@@ -35,6 +35,7 @@ from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.balancing.views import RouteView
+from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
@@ -180,13 +181,19 @@ class GatewayService:
         self._records = RequestRecords(
             recorder, self._prices, self._telemetry, catalog=registry.config.catalog
         )
+        # The one attempt loop every kind of call to an API target goes through.
         self._api = ApiTargets(
             registry=registry,
             keys=keys,
             upstream=upstream,
-            # API provider id -> None when the user's switches let it run, else the attempt
-            # outcome saying why not ("disabled": switched off, "paused": every provider is).
+            budgets=self._budgets,
+            records=self._records,
+            telemetry=self._telemetry,
+            balancer=self.balancer,
             api_refusal=api_refusal or (lambda _provider: None),
+        )
+        self._chats = ChatTargets(
+            api=self._api,
             budgets=self._budgets,
             remote=self._remote,
             telemetry=self._telemetry,
@@ -199,7 +206,6 @@ class GatewayService:
             ),
             records=self._records,
             cache=cache,
-            balancer=self.balancer,
             semantic=self._semantic_cache(cache),
         )
         # Exact repeats answered from earlier answers (`[cache]`, off by default).
@@ -217,16 +223,9 @@ class GatewayService:
     ) -> tuple[CompletionTargets, EmbeddingTargets]:
         """The request kinds only API targets serve (text completions, embeddings), on the
         same targets, budgets, prices and rows as chats."""
-        completions = CompletionTargets(
-            api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
-        )
+        completions = CompletionTargets(api=self._api, prices=self._prices, records=self._records)
         embeddings = EmbeddingTargets(
-            api=self._api,
-            budgets=self._budgets,
-            prices=self._prices,
-            records=self._records,
-            telemetry=self._telemetry,
-            cache=cache,
+            api=self._api, prices=self._prices, records=self._records, cache=cache
         )
         return completions, embeddings
 
@@ -522,7 +521,7 @@ class GatewayService:
             if target.kind == "cli":
                 asked = await self._try_cli(sent, target, route, caller)
             else:
-                asked = await self._api.ask(sent, target, route, caller, plan)
+                asked = await self._chats.ask(sent, target, route, caller, plan)
             answer, failure = asked
             return (None if answer is None else decision.answer(answer, incoming.name)), failure
 
@@ -792,7 +791,7 @@ class GatewayService:
             answer, failure = await self._try_cli(incoming, target, route, caller)
         else:
             plan = Plan(target.label, (target,), self.registry.route_for(target.label))
-            answer, failure = await self._api.ask(
+            answer, failure = await self._chats.ask(
                 incoming, target, route, caller, plan, only_key=key
             )
         if isinstance(answer, Completed):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmgw_desktop.engine.gateway.dialects.base import bearer
 from llmgw_desktop.engine.gateway.dialects.openai_responses.errors import render_error
 from llmgw_desktop.engine.gateway.dialects.openai_responses.request import (
     parse_request,
@@ -30,11 +31,13 @@ from llmgw_desktop.engine.gateway.dialects.openai_responses.stream import (
     OpenAIResponsesStreamDecoder,
     OpenAIResponsesStreamEncoder,
 )
+from llmgw_desktop.engine.gateway.dialects.openai_responses.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
 )
 from llmgw_desktop.engine.gateway.translation import TargetModel
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenAIResponsesDialect"]
 
@@ -43,6 +46,8 @@ class OpenAIResponsesDialect:
     """Translator for the OpenAI Responses API."""
 
     name = "openai-responses"
+    # What the upstream is sent unless the client said otherwise (none here).
+    default_headers: tuple[tuple[str, str], ...] = ()
 
     def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
         """A `/v1/responses` request in neutral form.
@@ -83,6 +88,31 @@ class OpenAIResponsesDialect:
 
     def stream_encoder(self, request: ChatRequest) -> OpenAIResponsesStreamEncoder:
         return OpenAIResponsesStreamEncoder(request)
+
+    def api_root(self, base_url: str) -> str:
+        """The API's root: the base URL itself (its `/v1` is the provider's to name)."""
+        return base_url.rstrip("/")
+
+    def upstream_url(
+        self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
+    ) -> str:
+        """Where a call (or a count of its input) is sent at an upstream rooted at `base_url`."""
+        return self.api_root(base_url) + (
+            "/responses/input_tokens" if count_tokens else "/responses"
+        )
+
+    def credential(self, api_key: str | None) -> dict[str, str]:
+        """The headers a key is sent in (none without one)."""
+        return bearer(api_key)
+
+    def answer_usage(self, body: Any) -> Usage:
+        """What a whole answer in this dialect says it used (zeros where it says nothing)."""
+        return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
+
+    def finish_reasons(self, body: Any) -> list[str]:
+        """Why a whole answer ended, as this dialect says it (for traces)."""
+        status = body.get("status") if isinstance(body, dict) else None
+        return [str(status)] if status else []
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""
