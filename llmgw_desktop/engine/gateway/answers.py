@@ -15,7 +15,11 @@ from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
-from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.gateway.http_client.upstream import (
+    UpstreamClient,
+    UpstreamFailure,
+    malformed_answer,
+)
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
@@ -110,7 +114,7 @@ class AnswerRelay:
         try:
             data = jsonio.loads(raw)
         except jsonio.JsonDecodeError as exc:
-            raise _malformed(route, exc) from None
+            raise malformed_answer(route.provider or "", exc) from None
         dialect = incoming.dialect
         usage = dialect.answer_usage(data)
         tools = server_tools_of_answer(incoming.name, data)
@@ -219,7 +223,7 @@ class AnswerRelay:
         try:
             answer = upstream_dialect(up_name).parse_response(jsonio.loads(raw))
         except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
-            raise _malformed(route, exc) from None
+            raise malformed_answer(route.provider or "", exc) from None
         if not answer.model:
             # Converse names the model in the URL only: the answer is the route's model's.
             answer = dataclasses.replace(answer, model=route.model)
@@ -303,15 +307,6 @@ async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) ->
             fallback=True,
             kind="stream_start",
         ) from None
-
-
-def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
-    return UpstreamFailure(
-        f"{route.provider} sent an answer that is not valid: {exc}",
-        status=502,
-        fallback=True,
-        kind="malformed",
-    )
 
 
 def _stream_error(

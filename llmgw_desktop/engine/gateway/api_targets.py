@@ -140,6 +140,7 @@ class ApiTargets:
         # Raises `BudgetExceeded` when calls running hold the rest of a hard budget: a target
         # reserves its estimate before it is sent, so no upstream is asked.
         self._budgets = budgets
+        self.records = records  # the recorder's rows: each attempt's
         self._records = records
         self._telemetry = telemetry
         # Learns each target's time to first token and quota from its answers.

@@ -1,27 +1,41 @@
-"""Builds the gateway from the settings: config, registry, keys, upstream pool, CLI bridge."""
+"""The gateway's composition root: every part of it built from the settings and wired to the
+others here, once (the registry, keys, upstream pool, balancer, the recorder's rows, the one
+attempt loop and each kind of call on it, the token counter, the CLI bridge, the caches);
+`GatewayService` is handed them and routes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.budgets.holds import SpendGuard
+from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.gateway.answers import AnswerRelay
+from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
+from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.completions.targets import CompletionTargets
+from llmgw_desktop.engine.gateway.counting import TokenCounter
+from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
+from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.service import GatewayService
-from llmgw_desktop.engine.guard.service import OutboundGuard
+from llmgw_desktop.engine.gateway.semantic_cache import Embedder, SemanticCache
+from llmgw_desktop.engine.gateway.service import GatewayParts, GatewayService
+from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
+from llmgw_desktop.engine.guard.service import AnswerScan, OutboundGuard
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.response_cache import ResponseCache
@@ -30,6 +44,8 @@ from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
 __all__ = ["balancing_settings", "build_gateway", "gateway_config_of"]
+
+log = logging.getLogger(__name__)
 
 
 # The user's switches say nothing against an API provider (a gateway built without them).
@@ -86,27 +102,15 @@ def build_gateway(
     guard: OutboundGuard | None = None,
     events: EventBus | None = None,
 ) -> GatewayService:
-    """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
-    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
-    `events` hears of each model list read (a key refused there)."""
+    """The gateway service, every part of it built here and wired to the engine's parts.
+    `api_refusal` is the user's switches (`ProviderSwitches.api_refusal`); `config` defaults to
+    `gateway_config_of(settings)`; `events` hears of each model list read (a key refused
+    there)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
     keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
-    upstream = UpstreamClient(
-        connect_timeout_s=settings.gateway.connect_timeout_ms / 1000,
-        read_timeout_s=settings.gateway.upstream_timeout_ms / 1000,
-        first_byte_timeout_s=settings.gateway.first_byte_timeout_ms / 1000,
-        max_answer_bytes=settings.gateway.max_answer_bytes,
-        environ=environ,
-        ca_bundle=settings.gateway.ca_bundle,
-        max_connections_per_host=settings.gateway.max_connections_per_host,
-        proxy_loopback=settings.gateway.proxy_loopback,
-        max_sse_event_bytes=settings.gateway.max_sse_event_bytes,
-        share=FairShare(
-            settings.gateway.principal_share_percent, "gateway.principal_share_percent"
-        ),
-    )
+    upstream = _upstream_client(settings, environ)
     upstream.use_providers(config.providers.values())
     directory = ProviderDirectory(
         registry,
@@ -118,26 +122,136 @@ def build_gateway(
         models_refresh_s=settings.gateway.models_refresh_s,
         on_listed=None if events is None else events.publish,
     )
-    return GatewayService(
-        balancer=Balancer(balancing_settings(settings)),
+    budgets = budgets or NO_BUDGETS
+    prices = prices or PriceBook()
+    telemetry = telemetry or Telemetry()
+    target_access = target_access or _anywhere
+    balancer = Balancer(balancing_settings(settings))
+    remote = RemotePassthrough(
+        settings.gateway.remote_passthrough.allow, settings.gateway.remote_passthrough.principals
+    )
+    records = RequestRecords(recorder, prices, telemetry, catalog=config.catalog)
+    api = ApiTargets(
         registry=registry,
         keys=keys,
         upstream=upstream,
-        recorder=recorder,
+        budgets=budgets,
+        records=records,
+        telemetry=telemetry,
+        balancer=balancer,
+        api_refusal=api_refusal,
+    )
+    cache = ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None
+    embed = _LateEmbedder()  # the semantic cache embeds through this gateway's own `embed`
+    parts = GatewayParts(
+        registry=registry,
+        keys=keys,
+        upstream=upstream,
+        directory=directory,
+        balancer=balancer,
+        records=records,
+        api=api,
+        chats=_chats(api, budgets, remote, telemetry, prices, cache, embed),
+        embeddings=EmbeddingTargets(api=api, prices=prices, cache=cache),
+        completions=CompletionTargets(api=api, prices=prices),
+        counter=TokenCounter(registry, keys, upstream, remote, target_access, guard=guard),
+        capture=GatewayCapture(recorder.bodies),
         cli=CliBridge(runner, jobs, timeout_s=settings.providers.timeout_ms / 1000),
         cli_available=cli_available,
-        api_refusal=api_refusal,
-        directory=directory,
         budgets=budgets,
-        project_access=project_access,
+        prices=prices,
+        telemetry=telemetry,
+        cache=cache,
+        guard=guard,
+        answer_scan=AnswerScan(OperatorKeys(keys), records.route_changed),
+    )
+    service = GatewayService(
+        parts,
+        project_access=project_access or _any_project,
         target_access=target_access,
+    )
+    embed.service = service
+    return service
+
+
+def _chats(
+    api: ApiTargets,
+    budgets: SpendGuard,
+    remote: RemotePassthrough,
+    telemetry: Telemetry,
+    prices: PriceBook,
+    cache: ResponseCache | None,
+    embed: Embedder,
+) -> ChatTargets:
+    """A chat's calls to API targets, on the one attempt loop `api`: its answers brought back
+    by their relay, from and into the response cache (and the semantic cache, when on)."""
+    records, upstream = api.records, api.upstream
+    return ChatTargets(
+        api=api,
+        budgets=budgets,
+        remote=remote,
         telemetry=telemetry,
         prices=prices,
-        bodies=recorder.bodies,
-        cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
-        guard=guard,
-        remote_passthrough=RemotePassthrough(
-            settings.gateway.remote_passthrough.allow,
-            settings.gateway.remote_passthrough.principals,
-        ),
+        answers=AnswerRelay(upstream=upstream, telemetry=telemetry, remote=remote, records=records),
+        records=records,
+        cache=cache,
+        semantic=_semantic_cache(cache, embed),
     )
+
+
+def _upstream_client(settings: Settings, environ: Mapping[str, str]) -> UpstreamClient:
+    """The one pool every upstream call goes through, with the gateway's limits."""
+    gateway = settings.gateway
+    return UpstreamClient(
+        connect_timeout_s=gateway.connect_timeout_ms / 1000,
+        read_timeout_s=gateway.upstream_timeout_ms / 1000,
+        first_byte_timeout_s=gateway.first_byte_timeout_ms / 1000,
+        max_answer_bytes=gateway.max_answer_bytes,
+        environ=environ,
+        ca_bundle=gateway.ca_bundle,
+        max_connections_per_host=gateway.max_connections_per_host,
+        proxy_loopback=gateway.proxy_loopback,
+        max_sse_event_bytes=gateway.max_sse_event_bytes,
+        share=FairShare(gateway.principal_share_percent, "gateway.principal_share_percent"),
+    )
+
+
+def _semantic_cache(cache: ResponseCache | None, embed: Embedder) -> SemanticCache | None:
+    """The semantic cache, while `cache.semantic` is on with the response cache."""
+    if cache is None or not cache.enabled or not cache.settings.semantic:
+        return None
+    if not cache.settings.semantic_model:
+        log.warning(
+            "cache.semantic is on but cache.semantic_model names no embedding model: "
+            "only exact repeats are answered from the cache"
+        )
+        return None
+    return SemanticCache(cache, embed, cache.settings)
+
+
+class _LateEmbedder:
+    """`GatewayService.embed`, for a part built before the service it calls (the semantic
+    cache, which the chat's targets hold)."""
+
+    service: GatewayService | None = None
+
+    def __call__(
+        self,
+        texts: Sequence[str],
+        model: str,
+        principal: str,
+        *,
+        project: str | None = None,
+        caller: str = "",
+    ) -> Awaitable[Embeddings]:
+        assert self.service is not None, "embedding before the gateway was built"
+        return self.service.embed(texts, model, principal, project=project, caller=caller)
+
+
+def _any_project(_principal: str, _project: str | None) -> None:
+    """Every principal may name every project (a gateway built without grants)."""
+
+
+def _anywhere(_principal: str, _provider: str, _model: str) -> EngineError | None:
+    """Every target is within every key's scope (a gateway built without gateway keys)."""
+    return None

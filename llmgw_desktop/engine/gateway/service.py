@@ -1,20 +1,24 @@
-"""The gateway: one request in any dialect, routed to an API or a CLI, answered in kind.
+"""The gateway's route: one request of any kind (a chat in any dialect, embeddings, a text
+completion, an exact target, a token count), its targets planned and tried in order, and when
+to move on.
 
 `GatewayService.chat` reads the few facts routing needs from the client's body (model, stream;
 `facts.py`), plans the targets (pin, small-request rule, owner, fallbacks), and tries them in
-order: for an API, each key of its pool; for a CLI, one engine call. A target that speaks the
-client's dialect gets the client's own request (`passthrough.py`) and its answer comes back as
-it was sent; any other target gets a translation (`translation.py`), and what could not be
-carried is said in `x-gateway-notice` or refused with a 400 naming it. It moves on after
-connect errors, timeouts, 429 and 5xx, as long as nothing has been sent to the client; a
-stream is committed once its first frame has arrived. Every request is written to the flight
-recorder with its caller, route and the attempts it took.
+order: for an API, the kind's call through the one attempt loop (`api_targets.py`: each key of
+its pool); for a CLI, one engine call. A target that speaks the client's dialect gets the
+client's own request (`passthrough.py`) and its answer comes back as it was sent; any other
+target gets a translation (`translation.py`), and what could not be carried is said in
+`x-gateway-notice` or refused with a 400 naming it. It moves on after connect errors,
+timeouts, 429 and 5xx, as long as nothing has been sent to the client; a stream is committed
+once its first frame has arrived. Every request is written to the flight recorder with its
+caller, route and the attempts it took.
 
-This module decides the route (targets, their order, when to move on); the parts it asks live
-by concept: `api_targets.py` asks one API target key by key (`outgoing.py`: what it is sent),
-`answers.py` brings the answer back whole or streamed, `recording.py` writes the recorder's
-rows, and `cli_targets.py` serves a CLI target.
-"""
+This module is the route and nothing else: its parts are built and wired by the composition
+root (`composition.py`), and live by concept: `api_targets.py` asks one API target key by key
+for every kind, each kind's wire says what it sends and how its answer is read
+(`chat_targets.py`, `embeddings/targets.py`, `completions/targets.py`), `answers.py` brings a
+chat's answer back whole or streamed, `recording.py` writes the recorder's rows, and
+`cli_targets.py` serves a CLI target."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmgw_desktop.config.api_catalog import (
@@ -29,9 +34,8 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, NO_BUDGETS, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.balancing.views import RouteView
@@ -63,10 +67,7 @@ from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
-from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
-from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
-from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import (
     SEND,
@@ -75,7 +76,7 @@ from llmgw_desktop.engine.guard.service import (
     OutboundGuard,
     RequestGuard,
 )
-from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder import new_record_id
 from llmgw_desktop.engine.recorder.kinds import (
     KIND_CHAT,
     KIND_COMPLETION,
@@ -118,134 +119,90 @@ def _error_front(front: str) -> str:
     return DIALECT_GEMINI if front.startswith("gemini") else DIALECT_OPENAI_CHAT
 
 
+@dataclass(frozen=True)
+class GatewayParts:
+    """What the route asks, each part built once by the composition root
+    (`composition.build_gateway`), which alone wires them to each other."""
+
+    registry: ModelRegistry
+    keys: KeyChain
+    upstream: UpstreamClient
+    directory: ProviderDirectory
+    # What is known of each target (in flight, latency, quota, cool-downs), and the order
+    # each request tries its plan in.
+    balancer: Balancer
+    records: RequestRecords  # the recorder's rows: the only writer of a gateway row
+    api: ApiTargets  # the one attempt loop every kind of call to an API target goes through
+    chats: ChatTargets
+    embeddings: EmbeddingTargets
+    completions: CompletionTargets
+    counter: TokenCounter
+    capture: GatewayCapture  # the bodies a person chose to keep (`recorder.capture`)
+    cli: CliBridge
+    # Engine provider id -> None when usable, else the error saying why not.
+    cli_available: Callable[[str], Awaitable[EngineError | None]]
+    budgets: SpendGuard
+    prices: PriceBook  # the engine's: the person's prices on top
+    telemetry: Telemetry  # spans of requests and attempts (nothing while export is off)
+    cache: ResponseCache | None  # exact repeats answered from earlier answers (`[cache]`)
+    # Secrets in what leaves, read before each target is asked (`[guard]`); None: none; and
+    # where answers are read for the operator's own keys from (`guard.scan_answers`).
+    guard: OutboundGuard | None
+    answer_scan: AnswerScan
+
+
 class GatewayService:
-    """Routes chat requests to API and CLI providers; one per engine."""
+    """The route: one request of any kind planned, its targets tried in order (each as its
+    kind asks it), and when to move on; one per engine. Its parts are built by the
+    composition root (`composition.build_gateway`)."""
 
     def __init__(
         self,
+        parts: GatewayParts,
         *,
-        registry: ModelRegistry,
-        keys: KeyChain,
-        upstream: UpstreamClient,
-        recorder: FlightRecorder,
-        cli: CliBridge,
-        cli_available: Callable[[str], Awaitable[EngineError | None]],
-        directory: ProviderDirectory,
-        api_refusal: Callable[[str], str | None] | None = None,
-        budgets: SpendGuard | None = None,
-        project_access: Callable[[str, str | None], None] | None = None,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
-        remote_passthrough: RemotePassthrough | None = None,
-        telemetry: Telemetry | None = None,
-        prices: PriceBook | None = None,
-        bodies: BodyCapture | None = None,
-        cache: ResponseCache | None = None,
-        balancer: Balancer | None = None,
-        guard: OutboundGuard | None = None,
+        project_access: Callable[[str, str | None], None],
+        target_access: Callable[[str, str, str], EngineError | None],
     ) -> None:
-        self.registry = registry
-        # What is known of each target (in flight, latency, quota, cool-downs), and the
-        # order each request tries its plan in.
-        self.balancer = balancer or Balancer()
-        self._balancer = self.balancer
-        self._prices = prices or PriceBook()  # the engine's: the person's prices on top
-        self.directory = directory
-        self.keys = keys
-        self.upstream = upstream
-        self._cli = cli
-        # Engine provider id -> None when usable, else the error saying why not.
-        self._cli_available = cli_available
+        self.registry = parts.registry
+        self.balancer = parts.balancer
+        self.directory = parts.directory
+        self.keys = parts.keys
+        self.upstream = parts.upstream
+        self.cache = parts.cache
+        self.guard = parts.guard
+        self._parts = parts
+        self._balancer = parts.balancer
+        self._prices = parts.prices
+        self._cli = parts.cli
+        self._cli_available = parts.cli_available
         # Raises `BudgetExceeded` when a hard budget covering the caller is used up (checked
         # before routing), when a hard dollar budget could not count a target (checked before
         # it is asked), or when calls running hold the rest of it (an API target reserves its
         # estimate before it is sent). Either way no upstream is asked, no stream starts.
-        self._budgets = budgets or NO_BUDGETS
+        self._budgets = parts.budgets
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
-        self._project_access = project_access or (lambda _principal, _project: None)
+        self._project_access = project_access
         # (principal, provider, model) -> the refusal when a gateway key's scope leaves that
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
         # and fallbacks are resolved, so none of them leads a key out of its scope.
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
-        # Which vendor features a remote caller may send on the operator's account, and which
-        # stored responses are whose.
-        self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(
-            registry, keys, upstream, self._remote, self._target_access, guard=guard
-        )
-        # Spans of upstream attempts and translations (does nothing while export is off).
-        self._telemetry = telemetry or Telemetry()
-        # The bodies a person chose to keep (`recorder.capture`): off unless configured.
-        self._capture = GatewayCapture(bodies)
-        # By concept: the recorder's rows, answers on their way back, and API targets asked.
-        self._records = RequestRecords(
-            recorder, self._prices, self._telemetry, catalog=registry.config.catalog
-        )
-        # The one attempt loop every kind of call to an API target goes through.
-        self._api = ApiTargets(
-            registry=registry,
-            keys=keys,
-            upstream=upstream,
-            budgets=self._budgets,
-            records=self._records,
-            telemetry=self._telemetry,
-            balancer=self.balancer,
-            api_refusal=api_refusal or (lambda _provider: None),
-        )
-        self._chats = ChatTargets(
-            api=self._api,
-            budgets=self._budgets,
-            remote=self._remote,
-            telemetry=self._telemetry,
-            prices=self._prices,
-            answers=AnswerRelay(
-                upstream=upstream,
-                telemetry=self._telemetry,
-                remote=self._remote,
-                records=self._records,
-            ),
-            records=self._records,
-            cache=cache,
-            semantic=self._semantic_cache(cache),
-        )
-        # Exact repeats answered from earlier answers (`[cache]`, off by default).
-        self.cache = cache
-        # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
-        self.guard = guard
-        # Where answers are read for the operator's own keys from (`guard.scan_answers`).
-        self._answer_scan = AnswerScan(OperatorKeys(keys), self._records.route_changed)
+        self._target_access = target_access
+        self._telemetry = parts.telemetry
+        self._capture = parts.capture
+        self._records = parts.records
+        self._api = parts.api
+        self._chats = parts.chats
+        self._embeddings = parts.embeddings
+        self._completions = parts.completions
+        self._counter = parts.counter
+        self._answer_scan = parts.answer_scan
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
-        self._completions, self._embeddings = self._api_only_kinds(cache)
-
-    def _api_only_kinds(
-        self, cache: ResponseCache | None
-    ) -> tuple[CompletionTargets, EmbeddingTargets]:
-        """The request kinds only API targets serve (text completions, embeddings), on the
-        same targets, budgets, prices and rows as chats."""
-        completions = CompletionTargets(api=self._api, prices=self._prices, records=self._records)
-        embeddings = EmbeddingTargets(
-            api=self._api, prices=self._prices, records=self._records, cache=cache
-        )
-        return completions, embeddings
 
     @property
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
         return self._api.unreachable
-
-    def _semantic_cache(self, cache: ResponseCache | None) -> SemanticCache | None:
-        """The semantic cache, while `cache.semantic` is on with the response cache: it embeds
-        through this gateway's own `embed`."""
-        if cache is None or not cache.enabled or not cache.settings.semantic:
-            return None
-        if not cache.settings.semantic_model:
-            log.warning(
-                "cache.semantic is on but cache.semantic_model names no embedding model: "
-                "only exact repeats are answered from the cache"
-            )
-            return None
-        return SemanticCache(cache, self.embed, cache.settings)
 
     def route_views(self) -> list[RouteView]:
         """Each configured route that lists targets, with each target's weight, share of the
@@ -325,8 +282,7 @@ class GatewayService:
         route = self._new_route(caller, body.get("model"))
         self._kinds[KIND_CHAT] += 1
         try:
-            self._project_access(caller.principal, caller.project)
-            self._budgets.check(caller.principal, caller.caller, caller.project)
+            self._admit(caller)
             if front == DIALECT_OPENAI_RESPONSES and body.get("background") is True:
                 # Answered before it runs: its tokens never reach the recorder.
                 self._budgets.refuse_uncounted(
@@ -403,8 +359,7 @@ class GatewayService:
     ) -> Embeddings:
         self._kinds[KIND_EMBEDDING] += 1
         try:
-            self._project_access(caller.principal, caller.project)
-            self._budgets.check(caller.principal, caller.caller, caller.project)
+            self._admit(caller)
             if not request.model:
                 raise InvalidRequest("model: required (an embedding model)", param="model")
 
@@ -412,7 +367,7 @@ class GatewayService:
                 target: Target, plan: Plan, decision: Decision
             ) -> Awaitable[_Asked[Embeddings]]:
                 if target.kind == "cli":
-                    return self._cli_cannot_embed(target, route)
+                    return self._cli_cannot(target, route, "does not embed")
                 sent = embedding_sent(decision, request)
                 return self._embeddings.ask(sent, target, route, caller, plan)
 
@@ -472,15 +427,14 @@ class GatewayService:
         self._kinds[KIND_COMPLETION] += 1
         try:
             request = fim_request(front, body)
-            self._project_access(caller.principal, caller.project)
-            self._budgets.check(caller.principal, caller.caller, caller.project)
+            self._admit(caller)
             model = request.model or self.registry.config.default_model
             if not model:
                 raise InvalidRequest("model: required", param="model")
 
             async def ask(target: Target, plan: Plan, decision: Decision) -> _Asked[Completion]:
                 if target.kind == "cli":
-                    return await self._cli_cannot_complete(target, route)
+                    return await self._cli_cannot(target, route, "does not take text completions")
                 sent = completion_sent(decision, request)
                 answer, failure = await self._completions.ask(sent, target, route, caller, plan)
                 return (None if answer is None else completion_answer(decision, answer)), failure
@@ -492,18 +446,20 @@ class GatewayService:
             self._refused(DIALECT_OPENAI_CHAT, caller, route, error)
             raise
 
-    async def _cli_cannot_complete(self, target: Target, route: RouteReport) -> _Asked[Completion]:
+    async def _cli_cannot(self, target: Target, route: RouteReport, what: str) -> _Asked[Any]:
+        """A CLI target of a kind only API targets serve: passed over, saying so."""
         route.attempts.append(Attempt(target.label, "", "untranslatable"))
-        return None, InvalidRequest(
-            f"{target.label} is a coding CLI, which does not take text completions",
-            param="model",
-        )
+        return None, InvalidRequest(f"{target.label} is a coding CLI, which {what}", param="model")
 
-    async def _cli_cannot_embed(self, target: Target, route: RouteReport) -> _Asked[Embeddings]:
-        route.attempts.append(Attempt(target.label, "", "untranslatable"))
-        return None, InvalidRequest(
-            f"{target.label} is a coding CLI, which does not embed", param="model"
-        )
+    def _admit(self, caller: CallerInfo) -> None:
+        """Refuse a request its principal may not make: its project not granted, or a hard
+        budget covering it used up (nothing is planned or sent).
+
+        Raises:
+            ProjectForbidden, BudgetExceeded.
+        """
+        self._project_access(caller.principal, caller.project)
+        self._budgets.check(caller.principal, caller.caller, caller.project)
 
     async def _serve(
         self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport

@@ -23,13 +23,12 @@ from llmgw_desktop.engine.gateway.held_answers import held_until_ended
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    UpstreamClient,
     UpstreamFailure,
     UpstreamTarget,
+    malformed_answer,
     scrubbed_frame,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
-from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
 from llmgw_desktop.engine.gateway.router import Plan, Target
@@ -52,10 +51,9 @@ class Completion:
 class CompletionTargets:
     """Asks API targets for text completions; one per gateway."""
 
-    def __init__(self, *, api: ApiTargets, prices: PriceBook, records: RequestRecords) -> None:
-        self._api = api  # the one attempt loop: gates, hold, keys, attempts
+    def __init__(self, *, api: ApiTargets, prices: PriceBook) -> None:
+        self._api = api  # the one attempt loop: gates, hold, keys, attempts, rows
         self._prices = prices
-        self._records = records
 
     async def ask(
         self,
@@ -87,7 +85,7 @@ class CompletionTargets:
         )
         hold, limit = await self._api.hold(caller, route, ask)
         body = wire.body(request, target.model, limit)
-        completion = _CompletionWire(self._api.upstream, self._records, request, call, wire, body)
+        completion = _CompletionWire(self._api, request, call, wire, body)
         answer, failure = await self._api.ask(call, completion, hold)
         return answer, failure
 
@@ -95,22 +93,15 @@ class CompletionTargets:
 class _CompletionWire:
     """A completion's wire: its body, and its answer whole or as a stream of pieces."""
 
-    __slots__ = ("_body", "_call", "_records", "_request", "_upstream", "_wire", "translated")
+    __slots__ = ("_api", "_body", "_call", "_request", "_wire", "translated")
 
     operation = "text_completion"
     notice: str | None = None
 
     def __init__(
-        self,
-        upstream: UpstreamClient,
-        records: RequestRecords,
-        request: FimRequest,
-        call: ApiCall,
-        wire: FimWire,
-        body: bytes,
+        self, api: ApiTargets, request: FimRequest, call: ApiCall, wire: FimWire, body: bytes
     ) -> None:
-        self._upstream = upstream
-        self._records = records
+        self._api = api
         self._request = request
         self._call = call
         self._wire = wire
@@ -140,7 +131,7 @@ class _CompletionWire:
         usage = piece.usage or Usage(
             input_tokens=request.estimated_tokens, output_tokens=max(1, len(piece.text) // 4)
         )
-        self._records.finish(
+        self._api.records.finish(
             line.record, route, "completed", usage, http_status=200, estimated=piece.usage is None
         )
         return Completion(route, request, piece=replace(piece, usage=usage, done=True))
@@ -153,23 +144,18 @@ class _CompletionWire:
 
     async def _whole(self, response: Http1Response) -> FimPiece:
         provider = self._call.spec.id
-        raw = await self._upstream.whole(response, provider)
+        raw = await self._api.upstream.whole(response, provider)
         try:
             return self._wire.whole(jsonio.loads(raw))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise UpstreamFailure(
-                f"{provider} sent a completion that is not valid: {exc}",
-                status=502,
-                fallback=True,
-                kind="malformed",
-            ) from None
+            raise malformed_answer(provider, exc, "a completion") from None
 
     def _stream(self, response: Http1Response, line: Line) -> AsyncIterator[FimPiece]:
         """The upstream's stream as pieces; its row ends when they do: completed at the last
         event, failed when it broke, cut when the consumer stopped or closed them unread (the
         connection closed at once, so the upstream stops writing)."""
         seen = _Seen()
-        records, route, record = self._records, self._call.route, line.record
+        records, route, record = self._api.records, self._call.route, line.record
         estimate = self._request.estimated_tokens
 
         def end(state: str, code: str | None) -> None:
@@ -204,7 +190,7 @@ class _CompletionWire:
         seen: _Seen,
         end: Callable[[str, str | None], None],
     ) -> AsyncIterator[FimPiece]:
-        upstream, wire = self._upstream, self._wire
+        upstream, wire = self._api.upstream, self._wire
         # Server-sent events, or Ollama's lines: read alike, under the same cap.
         parser = (NdjsonParser if wire.lines else SseParser)(upstream.max_sse_event_bytes)
         state, code = "canceled", None

@@ -22,12 +22,11 @@ from llmgw_desktop.engine.gateway.dialects.by_name import addressed
 from llmgw_desktop.engine.gateway.embeddings.request import FRONT_OPENAI, EmbedRequest
 from llmgw_desktop.engine.gateway.embeddings.wires import Embedded, EmbedWire, embed_wire
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    UpstreamClient,
     UpstreamFailure,
     UpstreamTarget,
+    malformed_answer,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
-from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Plan, Target
@@ -58,14 +57,15 @@ class EmbeddingTargets:
         *,
         api: ApiTargets,
         prices: PriceBook,
-        records: RequestRecords,
         cache: ResponseCache | None = None,
     ) -> None:
-        self._api = api  # the one attempt loop: gates, hold, keys, attempts
+        self._api = api  # the one attempt loop: gates, hold, keys, attempts, rows
         self._prices = prices
-        self._records = records
+        self._records = api.records
         self._cache = (
-            CachedAnswers(cache, records, prices) if cache is not None and cache.enabled else None
+            CachedAnswers(cache, api.records, prices)
+            if cache is not None and cache.enabled
+            else None
         )
 
     async def ask(
@@ -91,9 +91,10 @@ class EmbeddingTargets:
         if isinstance(wire, str):
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, InvalidRequest(wire, param="model")
-        bodies = wire.bodies(request, target.model)
+        embedding = _EmbeddingWire(self._api, request, call, wire)
         lookup = None
         if self._cache is not None:
+            bodies = embedding.bodies
             sent = bodies[0] if len(bodies) == 1 else b"[" + b",".join(bodies) + b"]"
             lookup = self._cache.cache.embedding_lookup(caller, route, sent, target.label)
             found = await self._cache.cache.find(lookup) if lookup is not None else None
@@ -113,7 +114,6 @@ class EmbeddingTargets:
             can_limit=False,
         )
         hold, _ = await self._api.hold(caller, route, ask)
-        embedding = _EmbeddingWire(self._api.upstream, self._records, request, call, wire, bodies)
         answer, failure = await self._api.ask(call, embedding, hold)
         if answer is not None and lookup is not None:
             self._keep(lookup, answer, route)
@@ -131,26 +131,19 @@ class EmbeddingTargets:
 class _EmbeddingWire:
     """An embedding call's wire: its bodies (one, or one a text), the vectors of the answers."""
 
-    __slots__ = ("_bodies", "_call", "_records", "_request", "_upstream", "_wire", "translated")
+    __slots__ = ("_api", "_bodies", "_call", "_request", "_wire", "translated")
 
     operation = "embeddings"
     notice: str | None = None
 
     def __init__(
-        self,
-        upstream: UpstreamClient,
-        records: RequestRecords,
-        request: EmbedRequest,
-        call: ApiCall,
-        wire: EmbedWire,
-        bodies: list[bytes],
+        self, api: ApiTargets, request: EmbedRequest, call: ApiCall, wire: EmbedWire
     ) -> None:
-        self._upstream = upstream
-        self._records = records
+        self._api = api
         self._request = request
         self._call = call
         self._wire = wire
-        self._bodies = bodies
+        self._bodies = wire.bodies(request, call.target.model)
         # An OpenAI client's request to an OpenAI-shaped API goes as it came.
         self.translated = not (request.front == FRONT_OPENAI and wire.name == "openai")
 
@@ -167,18 +160,22 @@ class _EmbeddingWire:
             endpoint="" if spec.cloud else self._wire.url(base_url, model),
         )
 
+    @property
+    def bodies(self) -> list[bytes]:
+        return self._bodies
+
     async def exchange(self, line: Line) -> Embeddings:
         provider = self._call.spec.id
         answers: list[tuple[Any, Mapping[str, str]]] = []
         for body in self._bodies:  # one, or one a text (Titan)
             response = await line.send(body, stream=False)
-            raw = await self._upstream.whole(
+            raw = await self._api.upstream.whole(
                 response, provider, advice="embed fewer inputs a request or raise the setting"
             )
             try:
                 answers.append((jsonio.loads(raw), response.headers))
             except jsonio.JsonDecodeError as exc:
-                raise _malformed(provider, exc) from None
+                raise malformed_answer(provider, exc, "an embedding answer") from None
         embedded = _parsed(self._wire, answers, len(self._request.inputs), provider)
         return self._answered(embedded, line.record)
 
@@ -188,7 +185,7 @@ class _EmbeddingWire:
         route = self._call.route
         counted = embedded.input_tokens
         usage = self.estimate() if counted is None else Usage(input_tokens=counted)
-        self._records.finish(
+        self._api.records.finish(
             record, route, "completed", usage, http_status=200, estimated=counted is None
         )
         return Embeddings(embedded.vectors, usage, route, self._request)
@@ -211,18 +208,11 @@ def _parsed(
     try:
         embedded = wire.parse(answers)
     except UpstreamMalformed as exc:
-        raise _malformed(provider, exc) from None
+        raise malformed_answer(provider, exc, "an embedding answer") from None
     if len(embedded.vectors) != inputs:
-        raise _malformed(
-            provider, ValueError(f"{len(embedded.vectors)} vectors for {inputs} inputs")
+        raise malformed_answer(
+            provider,
+            ValueError(f"{len(embedded.vectors)} vectors for {inputs} inputs"),
+            "an embedding answer",
         )
     return embedded
-
-
-def _malformed(provider: str, exc: Exception) -> UpstreamFailure:
-    return UpstreamFailure(
-        f"{provider} sent an embedding answer that is not valid: {exc}",
-        status=502,
-        fallback=True,
-        kind="malformed",
-    )

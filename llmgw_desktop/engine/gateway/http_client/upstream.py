@@ -48,6 +48,7 @@ __all__ = [
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
+    "malformed_answer",
     "scrubbed_frame",
 ]
 
@@ -160,6 +161,16 @@ class UpstreamFailure(Exception):
     def outcome(self) -> str:
         """Short code for the recorder's route log: `429`, `connect`, `timeout`, ..."""
         return str(self.status) if self.status is not None else self.kind
+
+
+def malformed_answer(provider: str, exc: Exception, what: str = "an answer") -> UpstreamFailure:
+    """The failure of a 2xx whose body is not `what` its wire says (another route may serve)."""
+    return UpstreamFailure(
+        f"{provider} sent {what} that is not valid: {exc}",
+        status=502,
+        fallback=True,
+        kind="malformed",
+    )
 
 
 class UpstreamClient:
