@@ -1,19 +1,24 @@
-"""A target's cool-down and circuit: whether it failed lately, and for how long it goes last.
+"""The one circuit of the engine: failures in a row, and the rest they earn. Every breaker keeps
+one per thing that fails (an API target of the gateway's routes, a provider's CLI jobs); what
+a rest means is the user's: the balancer moves a resting target behind the others, the CLI's
+breaker refuses its calls until the rest ends.
 
-An API target (a provider and model) that answers 429 cools down for what its `Retry-After`
-asks (within `gateway.cooldown_longest_ms`); one that fails `gateway.cooldown_failures` times
-in a row (a timeout, 429, 5xx) opens its circuit for `gateway.cooldown_first_ms`,
-doubled each time it fails again right after, up to the longest (the `Backoff` value). When the
-rest ends the circuit is half open: one request tries it where its route's strategy puts it;
-a success closes the circuit, a failure opens it again for longer. A 2xx answer always closes
-it.
+A circuit fails `threshold` times in a row (the user says what counts: a timeout, a 429, a 5xx
+for an API target; a rate limit, a provider error or a timeout for a CLI) and opens for its
+rest, `Backoff.after` the last one (doubled each time it fails again right after a rest, up to
+the longest; a breaker with a fixed rest gives first and longest alike). A 429 that does not
+open it cools it for what its `Retry-After` asks. When the rest ends the circuit is half open:
+one call tries it (`trial`); a success closes it, a failure opens it again for longer. The
+clock is the caller's (monotonic).
 
-A target cooling down or open is not refused: it goes behind the targets that are not, in
-every plan, so its share goes to the others and a request still reaches it when all of those
-fail. That is on purpose. What a caller sends can make an upstream answer 500 or 429, so a
-remote caller able to open a circuit that refuses would deny the target to everybody; moving
-it last costs nobody an answer. Hosts that take no connection at all are passed over outright
-(`gateway/http_client/unreachable.py`): a caller cannot cause that.
+For an API target, a target cooling down or open is not refused: it goes behind the targets
+that are not, in every plan, so its share goes to the others and a request still reaches it
+when all of those fail. That is on purpose. What a caller sends can make an upstream answer 500
+or 429, so a remote caller able to open a circuit that refuses would deny the target to
+everybody; moving it last costs nobody an answer. Hosts that take no connection at all are
+passed over outright (`gateway/http_client/unreachable.py`): a caller cannot cause that. A
+CLI's breaker (`calls/resilience.CircuitBreaker`) counts only the failures of its jobs, which
+the local user's and remote callers' jobs share; it refuses while open.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 
 from llmgw_desktop.engine.backoff import Backoff
 
-__all__ = ["CircuitState", "TargetCircuit"]
+__all__ = ["Circuit", "CircuitState"]
 
 # The last failure's words kept for the window and `/v1/providers`: an outcome, not an essay.
 MAX_ERROR_CHARS = 200
@@ -31,14 +36,14 @@ MAX_ERROR_CHARS = 200
 
 class CircuitState(enum.StrEnum):
     CLOSED = "closed"  # answering, or failing fewer times in a row than it takes to open
-    COOLING = "cooling"  # rate limited: going last until its Retry-After passes
-    OPEN = "open"  # failed too often in a row: going last until its rest ends
-    HALF_OPEN = "half_open"  # its rest ended: one request tries it
+    COOLING = "cooling"  # rate limited: resting until its Retry-After passes
+    OPEN = "open"  # failed too often in a row: resting until its rest ends
+    HALF_OPEN = "half_open"  # its rest ended: one call tries it
 
 
 @dataclass
-class TargetCircuit:
-    """One target's failures in a row and its rest; the clock is the caller's (monotonic)."""
+class Circuit:
+    """One thing's failures in a row and its rest; the clock is the caller's (monotonic)."""
 
     failures: int = 0  # failures in a row
     rest_s: float = 0.0  # the last rest's length (0: not rested since it last answered)
@@ -55,8 +60,8 @@ class TargetCircuit:
         return CircuitState.CLOSED
 
     def goes_last(self, now: float) -> float | None:
-        """Seconds it goes last for yet (0.0 while a half-open trial is on its way); None: it
-        takes its place."""
+        """Seconds it rests for yet (0.0 while a half-open trial is on its way); None: it is
+        not resting."""
         if self.until > now:
             return self.until - now
         if self.opened and self.trial:
@@ -72,8 +77,8 @@ class TargetCircuit:
         *,
         retry_after_s: float | None = None,
     ) -> bool:
-        """A failure of the target (`outcome`: the route log's, `429`, `503`, `connect` ...).
-        True when it begins a rest (the caller logs it)."""
+        """A failure (`outcome`: what failed, in the user's words: the route log's `429`,
+        `503`, a CLI's error code). True when it begins a rest (the caller logs it)."""
         self.failures += 1
         self.trial = False
         self.last_error = outcome[:MAX_ERROR_CHARS]
@@ -93,7 +98,7 @@ class TargetCircuit:
         return True
 
     def answered(self) -> None:
-        """A 2xx answer came back: closed."""
+        """A success (an API target's 2xx answer, a CLI's job done): closed."""
         self.failures = 0
         self.rest_s = 0.0
         self.until = 0.0

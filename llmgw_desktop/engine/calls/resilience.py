@@ -1,4 +1,5 @@
-"""Retry with exponential backoff, and a circuit breaker per provider.
+"""Retry with exponential backoff, and a circuit breaker per provider (the engine's one circuit,
+`engine/circuit.py`, refusing while it is open).
 
 Both sit on the job path: every provider call a job makes goes through `call_with_resilience`,
 so a provider that keeps failing is given a rest (breaker open) instead of being hammered, and
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.circuit import Circuit, CircuitState
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderFailure, ProviderUnavailable
 
 __all__ = [
@@ -57,8 +59,9 @@ class RetryPolicy:
 
 
 class CircuitBreaker:
-    """Opens after `threshold` consecutive health failures; lets one trial call through after
-    `cooldown_s`; closes again on a success."""
+    """A provider's CLI jobs behind the engine's one circuit (`engine/circuit.py`): it opens
+    after `threshold` health failures in a row, refuses calls for `cooldown_s`, then lets one
+    trial call through; a success closes it."""
 
     def __init__(
         self,
@@ -74,48 +77,50 @@ class CircuitBreaker:
         self.cooldown_s = cooldown_s
         self._on_change = on_change
         self._clock = clock
-        self.state = BreakerState.CLOSED
-        self.consecutive_failures = 0
-        self._opened_at = 0.0
-        self._trial_in_flight = False
+        self._circuit = Circuit()
+        self._rest = Backoff(cooldown_s, cooldown_s)  # the same rest each time it opens
+        self._said = BreakerState.CLOSED  # the state last announced
+
+    @property
+    def state(self) -> BreakerState:
+        return _BREAKER_STATES[self._circuit.state(self._clock())]
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._circuit.failures
 
     def retry_after_s(self) -> float:
-        return max(0.0, self._opened_at + self.cooldown_s - self._clock())
+        return max(0.0, self._circuit.until - self._clock())
 
     def before_call(self) -> None:
-        """Let a call through, or refuse it while the breaker is open.
+        """Let a call through, or refuse it while the breaker is open (or its trial runs).
 
         Raises:
             ProviderUnavailable: code `circuit_open`, with `retry_after_s`.
         """
-        if self.state is BreakerState.OPEN:
-            if self.retry_after_s() > 0:
-                raise self._refusal()
-            self._set(BreakerState.HALF_OPEN)
-        if self.state is BreakerState.HALF_OPEN:
-            if self._trial_in_flight:
-                raise self._refusal()
-            self._trial_in_flight = True
+        circuit = self._circuit
+        state = self.state
+        if state is BreakerState.OPEN or (state is BreakerState.HALF_OPEN and circuit.trial):
+            raise self._refusal()
+        if state is BreakerState.HALF_OPEN:
+            circuit.trial = True
+            self._announce(state)
 
     def record_success(self) -> None:
-        self._trial_in_flight = False
-        self.consecutive_failures = 0
-        if self.state is not BreakerState.CLOSED:
-            self._set(BreakerState.CLOSED)
+        self._circuit.answered()
+        self._announce(BreakerState.CLOSED)
 
     def record_failure(self, error: EngineError) -> None:
-        self._trial_in_flight = False
+        circuit = self._circuit
+        circuit.trial = False
         if error.code not in HEALTH_CODES:
             return  # a bad request or a cancel says nothing about the provider
-        self.consecutive_failures += 1
-        if self.state is BreakerState.HALF_OPEN or self.consecutive_failures >= self.threshold:
-            self._opened_at = self._clock()
-            if self.state is not BreakerState.OPEN:
-                self._set(BreakerState.OPEN)
+        circuit.failed(str(error.code), self._clock(), self._rest, self.threshold)
+        self._announce(self.state)
 
     def release_trial(self) -> None:
         """A trial call ended without a verdict (cancelled): let the next one try."""
-        self._trial_in_flight = False
+        self._circuit.trial = False
 
     def _refusal(self) -> ProviderUnavailable:
         wait = round(self.retry_after_s(), 1)
@@ -128,11 +133,24 @@ class CircuitBreaker:
             retry_after_s=wait,
         )
 
-    def _set(self, state: BreakerState) -> None:
-        log.warning("circuit breaker for %s: %s -> %s", self.name, self.state.value, state.value)
-        self.state = state
+    def _announce(self, state: BreakerState) -> None:
+        """Say a change of state once (logged, and told `on_change`)."""
+        if state is self._said:
+            return
+        log.warning("circuit breaker for %s: %s -> %s", self.name, self._said.value, state.value)
+        self._said = state
         if self._on_change is not None:
             self._on_change(self.name, state, self.consecutive_failures)
+
+
+# The circuit's states as the breaker names them (a CLI's circuit never cools: a rate limit
+# is one of its failures in a row, not a rest of its own).
+_BREAKER_STATES = {
+    CircuitState.CLOSED: BreakerState.CLOSED,
+    CircuitState.COOLING: BreakerState.OPEN,
+    CircuitState.OPEN: BreakerState.OPEN,
+    CircuitState.HALF_OPEN: BreakerState.HALF_OPEN,
+}
 
 
 async def call_with_resilience(

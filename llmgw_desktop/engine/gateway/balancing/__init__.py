@@ -4,8 +4,8 @@ A route may list `targets` (the same model at OpenAI, on Azure, through OpenRout
 `strategy` that chooses among them per request; every target that fails cools down. Open
 `balancer.py` first: it keeps what is known of each target and orders a plan
 (`gateway/router.py`) for one request. Its parts: `strategies.py` (the strategies, pure, with
-the reason each choice gives the recorder), `circuit.py` (cool-downs and the circuit of a
-target, timed by `engine/backoff.py`), `decaying.py` (the latency figure that forgets, and
-shares), `quota.py` (the rate-limit headers read), `views.py` (what `/v1/providers` and the
-Providers page show).
+the reason each choice gives the recorder), a target's cool-downs and circuit in the engine's
+one circuit (`engine/circuit.py`, timed by `engine/backoff.py`), `decaying.py` (the latency
+figure that forgets, and shares), `quota.py` (the rate-limit headers read), `views.py` (what
+`/v1/providers` and the Providers page show).
 """

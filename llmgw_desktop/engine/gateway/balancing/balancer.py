@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from llmgw_desktop.config.gateway_tables import RouteConfig
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.gateway.balancing.circuit import CircuitState, TargetCircuit
+from llmgw_desktop.engine.circuit import Circuit, CircuitState
 from llmgw_desktop.engine.gateway.balancing.decaying import DecayingFigure
 from llmgw_desktop.engine.gateway.balancing.quota import QuotaReading, read_quota
 from llmgw_desktop.engine.gateway.balancing.strategies import (
@@ -92,7 +92,7 @@ class _Known:
 
     target: Target
     latency: DecayingFigure
-    circuit: TargetCircuit = field(default_factory=TargetCircuit)
+    circuit: Circuit = field(default_factory=Circuit)
     in_flight: int = 0
     quota: QuotaReading | None = None
 

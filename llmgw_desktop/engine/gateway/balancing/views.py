@@ -23,7 +23,7 @@ class TargetView:
     share: float | None = None  # of the route's recent answers (None: none yet)
     latency_s: float | None = None  # recent time to first token (None: untried)
     in_flight: int = 0
-    state: str = "closed"  # closed, cooling, open, half_open (`circuit.CircuitState`)
+    state: str = "closed"  # closed, cooling, open, half_open (`engine/circuit.CircuitState`)
     cooling_s: float | None = None  # goes behind the others for this long yet
     failures: int = 0  # in a row
     last_error: str | None = None  # the last failure's outcome (`429`, `503`, `connect`)
