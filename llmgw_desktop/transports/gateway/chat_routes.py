@@ -7,7 +7,7 @@ it. Errors are answered in the caller's own dialect with the status the engine c
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,7 +28,6 @@ from llmgw_desktop.engine.api import (
     answer_follows,
 )
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import note_refusal
 from llmgw_desktop.transports.gateway.completion_routes import openai_completions
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.embedding_routes import (
@@ -36,10 +35,16 @@ from llmgw_desktop.transports.gateway.embedding_routes import (
     gemini_embeddings,
     openai_embeddings,
 )
-from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_body, read_json
+from llmgw_desktop.transports.gateway.exchange import (
+    caller_info,
+    json_body,
+    read_body,
+    read_json,
+    refusal,
+    streamed,
+)
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.gateway.ollama_routes import add_ollama_routes
-from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = [
     "add_chat_routes",
@@ -110,12 +115,7 @@ async def _serve(
         except EngineError as exc:
             span.failed(str(exc.code))
             span.set("llmgw.request_id", exc.details.get("requestId"))
-            refusal = dialect_error(front, exc)
-            if exc.trace_headers is None:
-                # Refused before the gateway saw it (a body that is not a JSON object).
-                refusal[REFUSAL_CODE_KEY] = exc.code
-                note_refusal(engine.refusals, engine.auth, request, refusal, "")
-            return refusal
+            return refusal(request, exc, functools.partial(dialect_error, front))
         span.set("llmgw.request_id", answer.route.request_id)
         if isinstance(answer, Completed):
             payload = answer.payload()
@@ -130,27 +130,16 @@ async def _serve(
         if "cache-control" in relayed:
             # The stream's own directive is ours; the upstream's would be a second line.
             relayed = {k: v for k, v in relayed.items() if k != "cache-control"}
-        response = web.StreamResponse(
-            headers={
-                **relayed,
-                "Content-Type": content_type,
-                "Cache-Control": "no-cache",
-                **answer.route.headers(),
-            }
-        )
-        try:
-            # The engine's chunks are closed however this ends, written or not (the JSON array
-            # is a generator of them, which closes nothing if it never started).
-            async with contextlib.aclosing(answer.chunks):  # type: ignore[type-var]
-                chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
-                await response.prepare(request)
-                async for piece in chunks:
-                    await response.write(piece)
-            await response.write_eof()
-        except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
-            # A client that leaves mid-answer is a normal end (its row says the answer was cut).
-            log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
-        return response
+        headers = {
+            **relayed,
+            "Content-Type": content_type,
+            "Cache-Control": "no-cache",
+            **answer.route.headers(),
+        }
+        # The JSON array is a generator of the engine's chunks, which closes nothing if it
+        # never started: the engine's own are closed.
+        chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
+        return await streamed(request, chunks, headers, closes=answer.chunks)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
