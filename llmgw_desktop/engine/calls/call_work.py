@@ -31,12 +31,12 @@ from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask, cli_cost_basis, unmetered
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.resilience import (
-    BreakerState,
     CircuitBreaker,
     RetryPolicy,
     call_with_resilience,
 )
 from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
+from llmgw_desktop.engine.circuit import CircuitState
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.live import JobContext
@@ -438,7 +438,7 @@ class CallWork:
         breaker = self.breakers.get(provider)
         return None if breaker is None else _breaker_state(breaker)
 
-    def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
+    def _breaker_changed(self, provider: str, state: CircuitState, failures: int) -> None:
         self._events.publish(BreakerChanged(provider, state.value, failures))
 
 
@@ -460,7 +460,7 @@ def _cost_route(note: dict[str, str] | None, replay_of: str | None = None) -> di
 
 
 def _breaker_state(breaker: CircuitBreaker) -> dict[str, Any]:
-    open_now = breaker.state is BreakerState.OPEN
+    open_now = breaker.state is CircuitState.OPEN
     return {
         "state": breaker.state.value,
         "consecutiveFailures": breaker.consecutive_failures,

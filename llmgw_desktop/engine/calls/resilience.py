@@ -9,7 +9,6 @@ a transient failure (rate limit, overload, a cut stream) is retried a bounded nu
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,6 @@ from llmgw_desktop.engine.circuit import Circuit, CircuitState
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderFailure, ProviderUnavailable
 
 __all__ = [
-    "BreakerState",
     "CircuitBreaker",
     "RetryPolicy",
     "call_with_resilience",
@@ -34,12 +32,6 @@ T = TypeVar("T")
 HEALTH_CODES = frozenset(
     {ErrorCode.RATE_LIMITED, ErrorCode.PROVIDER_ERROR, ErrorCode.TIMEOUT, ErrorCode.IDLE_TIMEOUT}
 )
-
-
-class BreakerState(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ class CircuitBreaker:
         *,
         threshold: int = 5,
         cooldown_s: float = 60.0,
-        on_change: Callable[[str, BreakerState, int], None] | None = None,
+        on_change: Callable[[str, CircuitState, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
@@ -79,11 +71,13 @@ class CircuitBreaker:
         self._clock = clock
         self._circuit = Circuit()
         self._rest = Backoff(cooldown_s, cooldown_s)  # the same rest each time it opens
-        self._said = BreakerState.CLOSED  # the state last announced
+        self._said = CircuitState.CLOSED  # the state last announced
 
     @property
-    def state(self) -> BreakerState:
-        return _BREAKER_STATES[self._circuit.state(self._clock())]
+    def state(self) -> CircuitState:
+        """Closed, open or half open (a CLI's circuit never cools: a rate limit is one of its
+        failures in a row, not a rest of its own)."""
+        return self._circuit.state(self._clock())
 
     @property
     def consecutive_failures(self) -> int:
@@ -100,15 +94,15 @@ class CircuitBreaker:
         """
         circuit = self._circuit
         state = self.state
-        if state is BreakerState.OPEN or (state is BreakerState.HALF_OPEN and circuit.trial):
+        if state is CircuitState.OPEN or (state is CircuitState.HALF_OPEN and circuit.trial):
             raise self._refusal()
-        if state is BreakerState.HALF_OPEN:
+        if state is CircuitState.HALF_OPEN:
             circuit.trial = True
             self._announce(state)
 
     def record_success(self) -> None:
         self._circuit.answered()
-        self._announce(BreakerState.CLOSED)
+        self._announce(CircuitState.CLOSED)
 
     def record_failure(self, error: EngineError) -> None:
         circuit = self._circuit
@@ -133,7 +127,7 @@ class CircuitBreaker:
             retry_after_s=wait,
         )
 
-    def _announce(self, state: BreakerState) -> None:
+    def _announce(self, state: CircuitState) -> None:
         """Say a change of state once (logged, and told `on_change`)."""
         if state is self._said:
             return
@@ -141,16 +135,6 @@ class CircuitBreaker:
         self._said = state
         if self._on_change is not None:
             self._on_change(self.name, state, self.consecutive_failures)
-
-
-# The circuit's states as the breaker names them (a CLI's circuit never cools: a rate limit
-# is one of its failures in a row, not a rest of its own).
-_BREAKER_STATES = {
-    CircuitState.CLOSED: BreakerState.CLOSED,
-    CircuitState.COOLING: BreakerState.OPEN,
-    CircuitState.OPEN: BreakerState.OPEN,
-    CircuitState.HALF_OPEN: BreakerState.HALF_OPEN,
-}
 
 
 async def call_with_resilience(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -46,7 +47,21 @@ from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemoteP
 from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
 from llmgw_desktop.engine.telemetry import Telemetry
 
-__all__ = ["AnswerRelay"]
+__all__ = ["AnswerRelay", "Sent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A chat as its attempt sent it: the client's request, what the upstream was sent (in the
+    dialect `up_name`), the route, the attempt's row, and the key (taken out of what comes
+    back)."""
+
+    incoming: ClientRequest
+    outgoing: Outgoing
+    up_name: str
+    route: RouteReport
+    record: str
+    api_key: str
 
 
 class AnswerRelay:
@@ -65,51 +80,33 @@ class AnswerRelay:
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
 
-    async def answer(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        up_name: str,
-        route: RouteReport,
-        record: str,
-        *,
-        api_key: str,
-    ) -> Completed | Streaming:
+    async def answer(self, response: Http1Response, sent: Sent) -> Completed | Streaming:
         """The upstream's answer brought back the way its request went: relayed when it went
-        as the client sent it, else translated from `up_name`; whole or streamed as asked.
+        as the client sent it, else translated from the upstream's dialect; whole or streamed
+        as asked.
 
         Raises:
             UpstreamFailure: the answer failed before anything reached the client (fallback).
         """
-        if outgoing.passthrough and incoming.facts.stream:
-            return await self.relay_stream(
-                response, incoming, outgoing, route, record, api_key=api_key
-            )
-        if outgoing.passthrough:
-            return await self.relay_whole(response, incoming, outgoing, route, record)
-        if incoming.facts.stream:
-            return await self.open_stream(
-                response, incoming, outgoing, up_name, route, record, api_key=api_key
-            )
-        return await self.complete(response, incoming, outgoing, up_name, route, record)
+        stream = sent.incoming.facts.stream
+        if sent.outgoing.passthrough:
+            if stream:
+                return await self.relay_stream(response, sent)
+            return await self.relay_whole(response, sent)
+        if stream:
+            return await self.open_stream(response, sent)
+        return await self.complete(response, sent)
 
     # -- answers in the client's own dialect --------------------------------------------
 
-    async def relay_whole(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        route: RouteReport,
-        record: str,
-    ) -> Completed:
+    async def relay_whole(self, response: Http1Response, sent: Sent) -> Completed:
         """A whole answer in the client's own dialect, as the upstream sent it (`x_gateway` spliced
         in for OpenAI clients); its row finished.
 
         Raises:
             UpstreamFailure: the answer broke off, was too large or is not JSON (fallback).
         """
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
         raw = await self._read_whole(response, route)
         try:
             data = jsonio.loads(raw)
@@ -133,28 +130,20 @@ class AnswerRelay:
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
-    async def relay_stream(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        route: RouteReport,
-        record: str,
-        *,
-        api_key: str,
-    ) -> Streaming:
+    async def relay_stream(self, response: Http1Response, sent: Sent) -> Streaming:
         """A stream in the client's own dialect, relayed frame by frame once its first frame has
         arrived; its row is finished when the chunks end.
 
         Raises:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
             idle_timeout_s=self.upstream.read_timeout_s,
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
-            api_key=api_key,
+            api_key=sent.api_key,
             max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
@@ -204,24 +193,17 @@ class AnswerRelay:
         )
 
     # -- answers translated from another dialect ----------------------------------------
-    async def complete(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        up_name: str,
-        route: RouteReport,
-        record: str,
-    ) -> Completed:
+    async def complete(self, response: Http1Response, sent: Sent) -> Completed:
         """A whole answer translated from the upstream's dialect into the client's; its row
         finished.
 
         Raises:
             UpstreamFailure: the answer broke off, was too large or did not parse (fallback).
         """
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
         raw = await self._read_whole(response, route)
         try:
-            answer = upstream_dialect(up_name).parse_response(jsonio.loads(raw))
+            answer = upstream_dialect(sent.up_name).parse_response(jsonio.loads(raw))
         except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
             raise malformed_answer(route.provider or "", exc) from None
         if not answer.model:
@@ -234,31 +216,22 @@ class AnswerRelay:
         self._records.finish_whole(record, route, answer.usage, incoming, len(raw))
         return Completed(out, route, answer.usage)
 
-    async def open_stream(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        up_name: str,
-        route: RouteReport,
-        record: str,
-        *,
-        api_key: str,
-    ) -> Streaming:
+    async def open_stream(self, response: Http1Response, sent: Sent) -> Streaming:
         """A stream translated event by event from the upstream's dialect into the client's,
         once its first frame has arrived; its row is finished when the chunks end.
 
         Raises:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
         max_event_bytes = self.upstream.max_sse_event_bytes
         stream = UpstreamStream(
             response,
-            upstream_dialect(up_name).stream_decoder(),
+            upstream_dialect(sent.up_name).stream_decoder(),
             idle_timeout_s=self.upstream.read_timeout_s,
-            api_key=api_key,
+            api_key=sent.api_key,
             max_event_bytes=max_event_bytes,
-            parser=frame_parser(up_name, max_event_bytes),
+            parser=frame_parser(sent.up_name, max_event_bytes),
         )
         await _primed(stream, route)
         self._records.first_token(record)

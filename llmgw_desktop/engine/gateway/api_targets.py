@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
@@ -89,10 +89,16 @@ class CallWire(Protocol[A]):
 
     # The attempt span's `gen_ai.operation.name` (`chat`, `embeddings`, `text_completion`).
     operation: str
-    # Sent in another shape than the client's (the span's `llmgw.translated`).
-    translated: bool
-    # What the route says once an attempt is answered (a translation's notice); None: nothing.
-    notice: str | None
+
+    @property
+    def translated(self) -> bool:
+        """Sent in another shape than the client's (the span's `llmgw.translated`)."""
+        ...
+
+    @property
+    def notice(self) -> str | None:
+        """What the route says once an attempt is answered (a translation's notice)."""
+        ...
 
     def address(self, base_url: str, key: PoolKey) -> UpstreamTarget:
         """Where one key's attempt goes: the upstream, its URL and credential
@@ -139,10 +145,9 @@ class ApiTargets:
         self.upstream = upstream
         # Raises `BudgetExceeded` when calls running hold the rest of a hard budget: a target
         # reserves its estimate before it is sent, so no upstream is asked.
-        self._budgets = budgets
+        self.budgets = budgets
         self.records = records  # the recorder's rows: each attempt's
-        self._records = records
-        self._telemetry = telemetry
+        self.telemetry = telemetry
         # Learns each target's time to first token and quota from its answers.
         self._balancer = balancer
         # API provider id -> None when the user's switches let it run, else the attempt
@@ -218,7 +223,7 @@ class ApiTargets:
         Raises:
             BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
         """
-        hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
+        hold = await self.budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers)
         route.held_output = hold.output_tokens
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
@@ -279,10 +284,10 @@ class ApiTargets:
         target, route = call.target, call.route
         addressed = wire.address(self.keys.base_url(call.spec), key)
         # The row is opened once the request is written, while the upstream thinks.
-        record, open_row = self._records.attempt_to_open(
+        record, open_row = self.records.attempt_to_open(
             route, call.caller, call.spec.id, target.model
         )
-        if self._telemetry.enabled:  # the span's name and attributes made only for export
+        if self.telemetry.enabled:  # the span's name and attributes made only for export
             self._span(call, wire, key, record)
         line = Line(self, call, wire, addressed, key, record, open_row, hold)
         started = time.perf_counter()
@@ -299,12 +304,12 @@ class ApiTargets:
             # answers (and bills) whoever is listening: it counts as asked (at its hold).
             if not line.asked and hold.bound:
                 line.took_call()
-            self._records.cut_before_answer(record, route, wire.estimate(), asked=line.asked)
+            self.records.cut_before_answer(record, route, wire.estimate(), asked=line.asked)
             raise
         except EngineError as exc:
             # Refused on its way out (a value our HTTP client will not write).
             open_row()
-            self._records.finish(
+            self.records.finish(
                 record, route, "refused", Usage(), http_status=exc.http_status, error_code=exc.code
             )
             raise
@@ -333,7 +338,7 @@ class ApiTargets:
             # failures in a row end, as they do with a 200.
             self.unreachable.connected(provider, base_url)
         billed = line.wire.estimate() if line.asked else None
-        self._records.note_failure(
+        self.records.note_failure(
             route, call.target, line.key, failure, line.record, started, billed=billed
         )
         if failure.status == 429:
@@ -342,7 +347,7 @@ class ApiTargets:
     def _span(self, call: ApiCall, wire: CallWire[A], key: PoolKey, record: str) -> None:
         """The attempt's span, ended when its row finishes."""
         provider, model = call.spec.id, call.target.model
-        self._telemetry.attempt(
+        self.telemetry.attempt(
             record,
             f"{wire.operation} {model}",
             {
@@ -357,54 +362,26 @@ class ApiTargets:
         )
 
 
+@dataclass(slots=True, eq=False)
 class Line:
     """One attempt's way to its upstream, as a kind's wire uses it: `send` the call's body (once,
     or once a part), and what the attempt learnt on the way (`asked`: the upstream took the
     call, and bills it)."""
 
-    __slots__ = (
-        "_open_row",
-        "_targets",
-        "addressed",
-        "asked",
-        "call",
-        "headers",
-        "hold",
-        "key",
-        "ok",
-        "record",
-        "wire",
-    )
-
-    def __init__(
-        self,
-        targets: ApiTargets,
-        call: ApiCall,
-        wire: CallWire[object],
-        addressed: UpstreamTarget,
-        key: PoolKey,
-        record: str,
-        open_row: Callable[[], None],
-        hold: Hold,
-    ) -> None:
-        self._targets = targets
-        self._open_row = open_row
-        self.call = call
-        self.wire = wire
-        self.addressed = addressed
-        self.key = key
-        self.record = record  # the attempt's recorder row, which the answer names
-        # The call's budget hold: a stream keeps it until it ends (`hold.moved()`), a whole
-        # answer's goes when the loop is done.
-        self.hold = hold
-        self.asked = False
-        self.ok: Attempt | None = None  # the attempt's `ok` in the route, once it answered
-        # The last answer's headers (its rate limits, for the balancer).
-        self.headers: Mapping[str, str] = {}
-
-    @property
-    def upstream(self) -> UpstreamClient:
-        return self._targets.upstream
+    targets: ApiTargets
+    call: ApiCall
+    wire: CallWire[object]
+    addressed: UpstreamTarget
+    key: PoolKey
+    record: str  # the attempt's recorder row, which the answer names
+    open_row: Callable[[], None]  # opens it (once, however often it is called)
+    # The call's budget hold: a stream keeps it until it ends (`hold.moved()`), a whole
+    # answer's goes when the loop is done.
+    hold: Hold
+    asked: bool = False
+    ok: Attempt | None = None  # the attempt's `ok` in the route, once it answered
+    # The last answer's headers (its rate limits, for the balancer).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     async def send(
         self,
@@ -421,19 +398,19 @@ class Line:
             UpstreamFailure: no answer, or an error status.
             EngineError: a value our HTTP client will not write (not sent).
         """
-        targets = self._targets
+        targets = self.targets
         try:
             response = await targets.upstream.send(
                 self.addressed,
                 body,
                 stream=stream,
-                passthrough_headers=targets._telemetry.upstream_headers(self.record, headers),
+                passthrough_headers=targets.telemetry.upstream_headers(self.record, headers),
                 query=query,
                 principal=self.call.caller.principal,
-                while_waiting=self._open_row,
+                while_waiting=self.open_row,
             )
         finally:
-            self._open_row()  # a request that never went out has its row too, before it ends
+            self.open_row()  # a request that never went out has its row too, before it ends
         if not self.asked:
             self.took_call()
             # Listed before the answer is rendered, so `x_gateway` includes it.

@@ -11,9 +11,9 @@ from dataclasses import replace
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.answers import AnswerRelay
+from llmgw_desktop.engine.gateway.answers import AnswerRelay, Sent
 from llmgw_desktop.engine.gateway.api_targets import ApiCall, ApiTargets, Line
 from llmgw_desktop.engine.gateway.cached_answers import CachedAnswers
 from llmgw_desktop.engine.gateway.capabilities import target_model
@@ -26,7 +26,6 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
 from llmgw_desktop.engine.gateway.output_limit import limit_changes
-from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.gateway.router import Plan, Target
@@ -38,7 +37,6 @@ from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemoteP
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache, SemanticProbe
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache, keyed_headers
-from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
 __all__ = ["ChatTargets"]
@@ -51,28 +49,22 @@ class ChatTargets:
         self,
         *,
         api: ApiTargets,
-        budgets: SpendGuard,
         remote: RemotePassthrough,
-        telemetry: Telemetry,
         prices: PriceBook,
         answers: AnswerRelay,
-        records: RequestRecords,
         cache: ResponseCache | None = None,
         semantic: SemanticCache | None = None,
     ) -> None:
-        self._api = api  # the one attempt loop: gates, hold, keys, attempts
-        # The output limit a hard budget would send, known before the hold is made.
-        self._budgets = budgets
+        self._api = api  # the one attempt loop: gates, hold, keys, attempts, rows, spans
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote
-        self._telemetry = telemetry
         self._prices = prices
         self._answers = answers
         # Exact repeats answered without an upstream call (off unless configured).
         self.cache = cache
         self._from_cache = (
-            CachedAnswers(cache, records, prices, semantic) if cache is not None else None
+            CachedAnswers(cache, api.records, prices, semantic) if cache is not None else None
         )
 
     async def ask(
@@ -97,61 +89,54 @@ class ChatTargets:
         call = await self._api.usable(target, route, caller, plan, only_key)
         if not isinstance(call, ApiCall):
             return None, call
-        spec = call.spec
-        up_name = _dialect_sent(incoming.name, spec, target.model)
-        # What a request that goes as it came must be sent with, once what it asks of the
-        # vendor's account is checked (a remote caller gets what the operator allows; raises
-        # VendorFeatureRefused, RepeatedKey): checked once, for every build.
-        checked: dict[str, Any] = {}
-        if up_name == incoming.name:
+        chat = _Chat(
+            self._answers, incoming, call, _dialect_sent(incoming.name, call.spec, target.model)
+        )
+        if chat.same_dialect:
+            # What a request that goes as it came must be sent with, once what it asks of the
+            # vendor's account is checked (a remote caller gets what the operator allows;
+            # raises VendorFeatureRefused, RepeatedKey): checked once, for every build.
             headers = caller.passthrough_headers or {}
-            checked = self._remote.check(
-                caller.principal, up_name, incoming.body, headers, raw=incoming.raw
+            chat.checked = self._remote.check(
+                caller.principal, chat.up_name, incoming.body, headers, raw=incoming.raw
             )
         # A call continuing a stored response makes the vendor read that exchange again.
         carried = self._remote.carried_input(caller.principal, incoming.name, incoming.body)
-        ask = self._call_ask(incoming, spec, target.model, carried)
+        ask = self._call_ask(chat, carried)
         # Built once where it can be (`_expected`), with the limit the hold will send; the
         # response cache's key is the request without it.
         expected = None
         if self.cache is None or only_key is not None:
-            expected = self._expected(incoming, spec.id, up_name, caller, ask)
+            expected = self._expected(chat, ask)
         try:
-            outgoing = self._outgoing(
-                incoming, target, spec, up_name, caller, expected, checked=checked
-            )
+            chat.outgoing = self._outgoing(chat, expected)
         except InvalidRequest as exc:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
-        lookup = None
-        probe = None
+        lookup = probe = None
         from_cache = self._from_cache if only_key is None else None
         if from_cache is not None:
-            found, lookup, probe, outgoing = await self._look_in_cache(
-                from_cache, incoming, caller, route, target, outgoing
-            )
+            found, lookup, probe = await self._look_in_cache(from_cache, chat)
             if found is not None:
-                return from_cache.replayed(found, incoming, spec.id, target, route, caller), None
-        hold, per_answer = await self._hold(incoming, caller, route, ask, carried)
+                return from_cache.replayed(
+                    found, incoming, call.spec.id, target, route, caller
+                ), None
+        hold, per_answer = await self._hold(chat, ask, carried)
         if per_answer != expected:
             try:
-                outgoing, lookup = self._limited(
-                    incoming, target, spec, up_name, caller, checked, outgoing, lookup, per_answer
-                )
+                lookup = self._limited(chat, lookup, per_answer)
             except BaseException:
                 hold.release()
                 raise
-        wire = _ChatWire(self._answers, incoming, outgoing, call, up_name)
-        answer, failure = await self._api.ask(call, wire, hold)
+        answer, failure = await self._api.ask(call, chat, hold)
         if answer is not None and lookup is not None and from_cache is not None:
             answer = from_cache.kept(lookup, answer, target, probe)
         return answer, failure
 
-    def _call_ask(
-        self, incoming: ClientRequest, spec: ApiProviderSpec, model: str, carried: int
-    ) -> CallAsk:
+    def _call_ask(self, chat: _Chat, carried: int) -> CallAsk:
         """What the call asks of the budgets: its model's price, the input it sends (with the
         `carried` input of a stored response it continues) and the output it may take."""
+        incoming, spec, model = chat.incoming, chat.call.spec, chat.call.target.model
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
         priced_as = underlying_model(spec, model) if spec.cloud else model
@@ -165,52 +150,42 @@ class ChatTargets:
         )
 
     async def _look_in_cache(
-        self,
-        from_cache: CachedAnswers,
-        incoming: ClientRequest,
-        caller: CallerInfo,
-        route: RouteReport,
-        target: Target,
-        outgoing: Outgoing,
-    ) -> tuple[CachedAnswer | None, Lookup | None, SemanticProbe | None, Outgoing]:
-        """The response cache's kept answer to `outgoing`, when it has one; else the key (and
-        the semantic probe) its own answer will be kept under (None: not kept), and `outgoing`
-        as it is sent then."""
+        self, from_cache: CachedAnswers, chat: _Chat
+    ) -> tuple[CachedAnswer | None, Lookup | None, SemanticProbe | None]:
+        """The response cache's kept answer to what `chat` sends, when it has one; else the key
+        (and the semantic probe) its own answer will be kept under (None: not kept), and what
+        it sends then."""
+        incoming, outgoing = chat.incoming, chat.outgoing
+        call = chat.call
         lookup = from_cache.cache.lookup_for(
             incoming,
-            caller,
-            route,
+            call.caller,
+            call.route,
             outgoing.data,
-            target.label,
+            call.target.label,
             outgoing.headers,
             translated=not outgoing.passthrough,
         )
         if lookup is None:
-            return None, None, None, outgoing
-        found, probe = await from_cache.find(lookup, incoming, caller, route, target)
+            return None, None, None
+        found, probe = await from_cache.find(lookup, incoming, call.caller, call.route, call.target)
         if found is None and outgoing.headers:
             # What the cache's key leaves out is not sent: no upstream can answer by it.
-            outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))
-        return found, lookup, probe, outgoing
+            chat.outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))
+        return found, lookup, probe
 
-    async def _hold(
-        self,
-        incoming: ClientRequest,
-        caller: CallerInfo,
-        route: RouteReport,
-        ask: CallAsk,
-        carried: int,
-    ) -> tuple[Hold, int | None]:
+    async def _hold(self, chat: _Chat, ask: CallAsk, carried: int) -> tuple[Hold, int | None]:
         """Reserve the call's estimate on the budgets that cover it: the hold, and the output
-        limit per answer it pays for (None: the request goes with the client's own); `route`
+        limit per answer it pays for (None: the request goes with the client's own); the route
         notes what was held.
 
         Raises:
             BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
             InvalidRequest: more answers asked for than a hard budget holds.
         """
+        incoming, route = chat.incoming, chat.call.route
         facts = incoming.facts
-        hold, per_answer = await self._api.hold(caller, route, ask, answers=facts.answers)
+        hold, per_answer = await self._api.hold(chat.call.caller, route, ask, answers=facts.answers)
         if hold.output_tokens and facts.answers_asked > facts.answers:
             # Held for MAX_ANSWERS_HELD answers: a server that allows more would bill them all.
             hold.release()
@@ -222,42 +197,35 @@ class ChatTargets:
         route.carried_input = carried
         return hold, per_answer
 
-    def _limited(
-        self,
-        incoming: ClientRequest,
-        target: Target,
-        spec: ApiProviderSpec,
-        up_name: str,
-        caller: CallerInfo,
-        checked: dict[str, Any],
-        outgoing: Outgoing,
-        lookup: Lookup | None,
-        per_answer: int | None,
-    ) -> tuple[Outgoing, Lookup | None]:
-        """`outgoing` with the output limit the hold paid for (`output_limit.py`) and no other,
-        and the cache's `lookup` for it (an answer so limited is kept only if it ends by
+    def _limited(self, chat: _Chat, lookup: Lookup | None, per_answer: int | None) -> Lookup | None:
+        """`chat` sent with the output limit the hold paid for (`output_limit.py`) and no
+        other, and the cache's `lookup` for it (an answer so limited is kept only if it ends by
         itself)."""
+        outgoing = chat.outgoing
         rendered = outgoing.rendered
         limited = (
-            self._outgoing(incoming, target, spec, up_name, caller, per_answer, checked=checked)
+            self._outgoing(chat, per_answer)
             if rendered is None
-            else outgoing.with_limit(rendered, up_name, spec.id, per_answer)
+            else outgoing.with_limit(rendered, chat.up_name, chat.call.spec.id, per_answer)
         )
         if limited.data == outgoing.data:
-            return outgoing, lookup
+            return lookup
+        chat.outgoing = limited
         # Kept only if it ends by itself: an answer cut at a budget's limit is not one for
         # callers without it (every call under a hard dollar budget that names no limit is
         # sent one, and would otherwise never be kept).
-        return limited, None if lookup is None else replace(lookup, limited=True)
+        return None if lookup is None else replace(lookup, limited=True)
 
-    def _expected(
-        self, incoming: ClientRequest, provider: str, up_name: str, caller: CallerInfo, ask: CallAsk
-    ) -> int | None:
+    def _expected(self, chat: _Chat, ask: CallAsk) -> int | None:
         """The output limit (per answer) to build the request with before its hold: the one the
         hold sends if the budget has room for the whole call, where it only adds members the
         client did not send (or sets a translation's own; None else). Those are shallow, so the
         body can be written with it exactly when without: one that cannot is refused first."""
-        limit = self._budgets.expected_limit(caller.principal, caller.caller, caller.project, ask)
+        incoming, caller, up_name = chat.incoming, chat.call.caller, chat.up_name
+        provider = chat.call.spec.id
+        limit = self._api.budgets.expected_limit(
+            caller.principal, caller.caller, caller.project, ask
+        )
         per_answer = None if limit is None else max(1, limit // incoming.facts.answers)
         if per_answer is None or up_name != incoming.name:
             return per_answer
@@ -267,25 +235,17 @@ class ChatTargets:
                 return None
         return per_answer
 
-    def _outgoing(
-        self,
-        incoming: ClientRequest,
-        target: Target,
-        spec: ApiProviderSpec,
-        up_name: str,
-        caller: CallerInfo,
-        per_answer: int | None = None,
-        *,
-        checked: dict[str, Any],
-    ) -> Outgoing:
-        """What `target` is sent (`per_answer`: the output limit a hard budget held, which the
-        request is sent with: `output_limit.py`; `checked`: what the remote check said it must
-        be sent with).
+    def _outgoing(self, chat: _Chat, per_answer: int | None = None) -> Outgoing:
+        """What `chat`'s target is sent (`per_answer`: the output limit a hard budget held,
+        which the request is sent with: `output_limit.py`; the remote check's `checked`: what
+        it must be sent with).
 
         Raises:
             InvalidRequest: the request cannot be translated for this target (`Untranslatable`
                 names the feature and the model), or is nested too deeply to be written.
         """
+        incoming, up_name, checked = chat.incoming, chat.up_name, chat.checked
+        spec, target, caller = chat.call.spec, chat.call.target, chat.call.caller
         facts = incoming.facts
         if up_name == incoming.name:
             sent_with = checked
@@ -328,7 +288,7 @@ class ChatTargets:
             else None,
         )
         try:
-            with self._telemetry.span(
+            with self._api.telemetry.span(
                 "translate", {"llmgw.from_dialect": incoming.name, "llmgw.to_dialect": up_name}
             ):
                 request = incoming.neutral()
@@ -354,68 +314,76 @@ class ChatTargets:
         )
 
 
-class _ChatWire:
-    """A chat's wire: the request as `outgoing` says, the answer through `answers.py`."""
+class _Chat:
+    """One chat asked of one API target, and its wire: the client's request, the target's call,
+    the dialect it is spoken to, what it is sent (`outgoing`), and its answer through
+    `answers.py`."""
 
-    __slots__ = ("_answers", "_call", "_incoming", "_outgoing", "_up_name", "notice", "translated")
+    __slots__ = ("_answers", "call", "checked", "incoming", "outgoing", "up_name")
 
     operation = "chat"
 
     def __init__(
-        self,
-        answers: AnswerRelay,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        call: ApiCall,
-        up_name: str,
+        self, answers: AnswerRelay, incoming: ClientRequest, call: ApiCall, up_name: str
     ) -> None:
         self._answers = answers
-        self._incoming = incoming
-        self._outgoing = outgoing
-        self._call = call
-        self._up_name = up_name  # the dialect the upstream is spoken to
-        self.translated = not outgoing.passthrough
-        self.notice = outgoing.notice
+        self.incoming = incoming
+        self.call = call
+        self.up_name = up_name  # the dialect the upstream is spoken to
+        # What a request that goes as it came must be sent with (the remote check's).
+        self.checked: dict[str, Any] = {}
+        self.outgoing: Outgoing = _NOTHING_YET
+
+    @property
+    def same_dialect(self) -> bool:
+        return self.up_name == self.incoming.name
+
+    @property
+    def translated(self) -> bool:
+        return not self.outgoing.passthrough
+
+    @property
+    def notice(self) -> str | None:
+        return self.outgoing.notice
 
     def address(self, base_url: str, key: PoolKey) -> UpstreamTarget:
-        call = self._call
+        call = self.call
         return addressed(
             call.spec.id,
             base_url,
-            self._up_name,
+            self.up_name,
             call.target.model,
             key.value,
             key.label,
-            stream=self._incoming.facts.stream,
+            stream=self.incoming.facts.stream,
         )
 
     async def exchange(self, line: Line) -> Completed | Streaming:
-        incoming, outgoing = self._incoming, self._outgoing
+        incoming, outgoing = self.incoming, self.outgoing
         response = await line.send(
             outgoing.data,
             stream=incoming.facts.stream,
             headers=outgoing.headers,
             query=outgoing.query,
         )
-        answer = await self._answers.answer(
-            response,
-            incoming,
-            outgoing,
-            self._up_name,
-            self._call.route,
-            line.record,
-            api_key=line.key.value or "",
+        sent = Sent(
+            incoming, outgoing, self.up_name, self.call.route, line.record, line.key.value or ""
         )
+        answer = await self._answers.answer(response, sent)
         if isinstance(answer, Streaming):
             # Held until the stream's row is counted, when its chunks end.
             return releasing(answer, line.hold.moved())
         return answer
 
     def estimate(self) -> ClientRequest:
-        return self._incoming
+        return self.incoming
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
-        return failure.raw_body if self._outgoing.passthrough else None
+        return failure.raw_body if self.outgoing.passthrough else None
+
+
+# What a chat is sent before its request is built (never sent: built before the first key).
+_NOTHING_YET = Outgoing(b"", passthrough=False)
 
 
 def _dialect_sent(asked: str, spec: ApiProviderSpec, model: str) -> str:

@@ -13,7 +13,7 @@ from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
+from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus
@@ -94,11 +94,11 @@ def build_gateway(
     api_refusal: Callable[[str], str | None] = _no_refusal,
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
-    budgets: SpendGuard | None = None,
-    project_access: Callable[[str, str | None], None] | None = None,
-    target_access: Callable[[str, str, str], EngineError | None] | None = None,
-    telemetry: Telemetry | None = None,
-    prices: PriceBook | None = None,
+    budgets: SpendGuard,
+    project_access: Callable[[str, str | None], None],
+    target_access: Callable[[str, str, str], EngineError | None],
+    telemetry: Telemetry,
+    prices: PriceBook,
     guard: OutboundGuard | None = None,
     events: EventBus | None = None,
 ) -> GatewayService:
@@ -122,10 +122,6 @@ def build_gateway(
         models_refresh_s=settings.gateway.models_refresh_s,
         on_listed=None if events is None else events.publish,
     )
-    budgets = budgets or NO_BUDGETS
-    prices = prices or PriceBook()
-    telemetry = telemetry or Telemetry()
-    target_access = target_access or _anywhere
     balancer = Balancer(balancing_settings(settings))
     remote = RemotePassthrough(
         settings.gateway.remote_passthrough.allow, settings.gateway.remote_passthrough.principals
@@ -151,7 +147,7 @@ def build_gateway(
         balancer=balancer,
         records=records,
         api=api,
-        chats=_chats(api, budgets, remote, telemetry, prices, cache, embed),
+        chats=_chats(api, remote, prices, cache, embed),
         embeddings=EmbeddingTargets(api=api, prices=prices, cache=cache),
         completions=CompletionTargets(api=api, prices=prices),
         counter=TokenCounter(registry, keys, upstream, remote, target_access, guard=guard),
@@ -165,35 +161,28 @@ def build_gateway(
         guard=guard,
         answer_scan=AnswerScan(OperatorKeys(keys), records.route_changed),
     )
-    service = GatewayService(
-        parts,
-        project_access=project_access or _any_project,
-        target_access=target_access,
-    )
+    service = GatewayService(parts, project_access=project_access, target_access=target_access)
     embed.service = service
     return service
 
 
 def _chats(
     api: ApiTargets,
-    budgets: SpendGuard,
     remote: RemotePassthrough,
-    telemetry: Telemetry,
     prices: PriceBook,
     cache: ResponseCache | None,
     embed: Embedder,
 ) -> ChatTargets:
     """A chat's calls to API targets, on the one attempt loop `api`: its answers brought back
     by their relay, from and into the response cache (and the semantic cache, when on)."""
-    records, upstream = api.records, api.upstream
+    answers = AnswerRelay(
+        upstream=api.upstream, telemetry=api.telemetry, remote=remote, records=api.records
+    )
     return ChatTargets(
         api=api,
-        budgets=budgets,
         remote=remote,
-        telemetry=telemetry,
         prices=prices,
-        answers=AnswerRelay(upstream=upstream, telemetry=telemetry, remote=remote, records=records),
-        records=records,
+        answers=answers,
         cache=cache,
         semantic=_semantic_cache(cache, embed),
     )
@@ -246,12 +235,3 @@ class _LateEmbedder:
     ) -> Awaitable[Embeddings]:
         assert self.service is not None, "embedding before the gateway was built"
         return self.service.embed(texts, model, principal, project=project, caller=caller)
-
-
-def _any_project(_principal: str, _project: str | None) -> None:
-    """Every principal may name every project (a gateway built without grants)."""
-
-
-def _anywhere(_principal: str, _provider: str, _model: str) -> EngineError | None:
-    """Every target is within every key's scope (a gateway built without gateway keys)."""
-    return None

@@ -170,11 +170,7 @@ class GatewayService:
         self.upstream = parts.upstream
         self.cache = parts.cache
         self.guard = parts.guard
-        self._parts = parts
-        self._balancer = parts.balancer
-        self._prices = parts.prices
-        self._cli = parts.cli
-        self._cli_available = parts.cli_available
+        self._p = parts
         # Raises `BudgetExceeded` when a hard budget covering the caller is used up (checked
         # before routing), when a hard dollar budget could not count a target (checked before
         # it is asked), or when calls running hold the rest of it (an API target reserves its
@@ -187,22 +183,13 @@ class GatewayService:
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
         # and fallbacks are resolved, so none of them leads a key out of its scope.
         self._target_access = target_access
-        self._telemetry = parts.telemetry
-        self._capture = parts.capture
-        self._records = parts.records
-        self._api = parts.api
-        self._chats = parts.chats
-        self._embeddings = parts.embeddings
-        self._completions = parts.completions
-        self._counter = parts.counter
-        self._answer_scan = parts.answer_scan
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
 
     @property
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
-        return self._api.unreachable
+        return self._p.api.unreachable
 
     def route_views(self) -> list[RouteView]:
         """Each configured route that lists targets, with each target's weight, share of the
@@ -248,11 +235,11 @@ class GatewayService:
     @property
     def stopping(self) -> bool:
         """Set when the gateway stops: an answer cut then was interrupted, not abandoned."""
-        return self._records.stopping
+        return self._p.records.stopping
 
     @stopping.setter
     def stopping(self, value: bool) -> None:
-        self._records.stopping = value
+        self._p.records.stopping = value
 
     async def chat(
         self,
@@ -290,10 +277,10 @@ class GatewayService:
                 )
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             answer = await self._serve(incoming, caller, route)
-            return self._capture.answered(front, body, raw, caller, url_model, answer)
+            return self._p.capture.answered(front, body, raw, caller, url_model, answer)
         except EngineError as error:
             self._refused(front, caller, route, error)
-            self._capture.refused(front, body, raw, caller, url_model, route, error)
+            self._p.capture.refused(front, body, raw, caller, url_model, route, error)
             raise
 
     def _new_route(self, caller: CallerInfo, model: object) -> RouteReport:
@@ -304,7 +291,7 @@ class GatewayService:
             project=caller.project,
             replay_of=caller.replay_of,
         )
-        route.trace_id = self._telemetry.trace_id()
+        route.trace_id = self._p.telemetry.trace_id()
         if self.cache is not None and self.cache.enabled:
             route.cache = "miss"  # until the cache answers
         return route
@@ -316,11 +303,11 @@ class GatewayService:
         if not route.recorded:
             # Refused before any provider was asked (bad body, unknown model, no key):
             # still one row, so the recorder shows every request that came in.
-            self._records.record_refusal(caller, route, error)
+            self._p.records.record_refusal(caller, route, error)
         else:
             # The row the answer names ends as the client saw it (a 502 all_routes_failed),
             # not as its own attempt did (the route log keeps each attempt's outcome).
-            self._records.end_as_answered(route, error, client_status(front, error.http_status))
+            self._p.records.end_as_answered(route, error, client_status(front, error.http_status))
         traced(error, route)
 
     # -- embeddings -------------------------------------------------------------------------
@@ -369,7 +356,7 @@ class GatewayService:
                 if target.kind == "cli":
                     return self._cli_cannot(target, route, "does not embed")
                 sent = embedding_sent(decision, request)
-                return self._embeddings.ask(sent, target, route, caller, plan)
+                return self._p.embeddings.ask(sent, target, route, caller, plan)
 
             asked = request.body or {"input": list(request.inputs)}
             guard = self._guard_of(asked, caller, route, answered=False)  # a vector
@@ -436,7 +423,7 @@ class GatewayService:
                 if target.kind == "cli":
                     return await self._cli_cannot(target, route, "does not take text completions")
                 sent = completion_sent(decision, request)
-                answer, failure = await self._completions.ask(sent, target, route, caller, plan)
+                answer, failure = await self._p.completions.ask(sent, target, route, caller, plan)
                 return (None if answer is None else completion_answer(decision, answer)), failure
 
             asked = request.body or {"prompt": request.prompt, "suffix": request.suffix}
@@ -477,7 +464,7 @@ class GatewayService:
             if target.kind == "cli":
                 asked = await self._try_cli(sent, target, route, caller)
             else:
-                asked = await self._chats.ask(sent, target, route, caller, plan)
+                asked = await self._p.chats.ask(sent, target, route, caller, plan)
             answer, failure = asked
             return (None if answer is None else decision.answer(answer, incoming.name)), failure
 
@@ -505,7 +492,7 @@ class GatewayService:
         known; `answered`: its answer is text, which may repeat the operator's keys)."""
         if self.guard is None:
             return None
-        answers = self._answer_scan if answered else None
+        answers = self._p.answer_scan if answered else None
         return self.guard.for_request(body, caller, route, size=size, answers=answers)
 
     async def _route(
@@ -539,7 +526,7 @@ class GatewayService:
         if plan.small_target and small is not None and small():
             plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
         route.rule = plan.rule
-        ordered = self._balancer.order(
+        ordered = self.balancer.order(
             plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
         )
         last: UpstreamFailure | EngineError | None = None
@@ -599,7 +586,7 @@ class GatewayService:
         """`ask` one target (as the guard's `decision` lets it be sent), counted in flight
         until its answer ends (a stream's when its chunks do); what it teaches the balancer
         (an answer, a failure) on the way."""
-        flight = self._balancer.began(target)
+        flight = self.balancer.began(target)
         started = time.perf_counter()
         try:
             answer, failure = await ask(target, plan, decision)
@@ -609,11 +596,11 @@ class GatewayService:
         if answer is None:
             flight.release()
             if isinstance(failure, UpstreamFailure):
-                self._balancer.failed(target, failure.outcome, failure.retry_after_s)
+                self.balancer.failed(target, failure.outcome, failure.retry_after_s)
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
-            self._balancer.answered(target, time.perf_counter() - started, {})
-        self._balancer.served(plan, target)
+            self.balancer.answered(target, time.perf_counter() - started, {})
+        self.balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]
         flight.release()
@@ -625,7 +612,7 @@ class GatewayService:
         if target.kind != "api":
             return None
         model = underlying_model(self.registry.provider(target.provider), target.model)
-        price = self._prices.price_of(model, target.provider)
+        price = self._p.prices.price_of(model, target.provider)
         if price is None:
             return None
         facts = incoming.facts
@@ -652,12 +639,12 @@ class GatewayService:
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
         cost = (
-            cli_cost_basis(target, self._prices, self.registry.config.catalog)
+            cli_cost_basis(target, self._p.prices, self.registry.config.catalog)
             if target.kind == "cli"
             else CostBasis.api(
                 target.provider,
                 underlying_model(self.registry.provider(target.provider), target.model),
-                self._prices,
+                self._p.prices,
             )
         )
         if cost.priced:
@@ -673,7 +660,7 @@ class GatewayService:
         hold, else None."""
         if target.kind != "cli":
             return None
-        found = cli_unmetered(target, self._prices, self.registry.config.catalog)
+        found = cli_unmetered(target, self._p.prices, self.registry.config.catalog)
         if found is None:
             return None
         engine_id, why = found
@@ -702,8 +689,8 @@ class GatewayService:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         return await serve_on_cli(
-            self._cli,
-            self._cli_available,
+            self._p.cli,
+            self._p.cli_available,
             incoming.dialect,
             request,
             target,
@@ -747,7 +734,7 @@ class GatewayService:
             answer, failure = await self._try_cli(incoming, target, route, caller)
         else:
             plan = Plan(target.label, (target,), self.registry.route_for(target.label))
-            answer, failure = await self._chats.ask(
+            answer, failure = await self._p.chats.ask(
                 incoming, target, route, caller, plan, only_key=key
             )
         if isinstance(answer, Completed):
@@ -779,7 +766,7 @@ class GatewayService:
                 for a feature it is not allowed.
         """
         self._project_access(caller.principal, caller.project)
-        return await self._counter.count(
+        return await self._p.counter.count(
             ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
         )
 

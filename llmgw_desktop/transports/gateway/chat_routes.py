@@ -39,7 +39,6 @@ from llmgw_desktop.transports.gateway.exchange import (
     caller_info,
     json_body,
     read_body,
-    read_json,
     refusal,
     streamed,
 )
@@ -159,23 +158,26 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 async def count_tokens(request: web.Request) -> web.Response:
     """Anthropic's token count: the provider's where it can count, else an estimate."""
+    return await _count(request, DIALECT_ANTHROPIC, "/v1/messages/count_tokens", "input_tokens")
+
+
+async def _count(
+    request: web.Request, front: str, endpoint: str, field: str, url_model: str | None = None
+) -> web.Response:
+    """A token count asked through `front`'s door, answered in its shape (`field`: its count)."""
     engine = request.app[ENGINE]
     try:
         raw, body = await read_body(request)
         counted = await engine.gateway.count_tokens(
-            DIALECT_ANTHROPIC,
-            body,
-            caller_info(request, body, "/v1/messages/count_tokens"),
-            raw=raw,
+            front, body, caller_info(request, body, endpoint), raw=raw, url_model=url_model
         )
     except EngineError as exc:
-        return dialect_error(DIALECT_ANTHROPIC, exc)
-    return _count_answer(counted, "input_tokens")
+        return dialect_error(front, exc)
+    return _count_answer(counted, field)
 
 
 async def gemini(request: web.Request) -> web.StreamResponse:
     """Gemini's `MODEL:generateContent`, `:streamGenerateContent` and `:countTokens`."""
-    engine = request.app[ENGINE]
     model, _, action = request.match_info["target"].rpartition(":")
     if model and action in GEMINI_EMBED_ACTIONS:
         return await gemini_embeddings(request, model, action)
@@ -189,17 +191,7 @@ async def gemini(request: web.Request) -> web.StreamResponse:
             ),
         )
     if action == "countTokens":
-        try:
-            body = await read_json(request)
-            counted = await engine.gateway.count_tokens(
-                DIALECT_GEMINI,
-                body,
-                caller_info(request, body, "gemini:countTokens"),
-                url_model=model,
-            )
-        except EngineError as exc:
-            return dialect_error(DIALECT_GEMINI, exc)
-        return _count_answer(counted, "totalTokens")
+        return await _count(request, DIALECT_GEMINI, "gemini:countTokens", "totalTokens", model)
     streaming = action == "streamGenerateContent"
     return await _serve(
         request,

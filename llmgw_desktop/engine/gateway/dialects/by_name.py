@@ -68,11 +68,7 @@ def addressed(
     (or the kind's own `endpoint`: an embedding's, a completion's), and the headers its key goes
     in. A dialect no client speaks (Bedrock's Converse) is a cloud's, whose wire decides both."""
     found = DIALECTS.get(dialect)
-    if found is None:
-        return UpstreamTarget(
-            provider, base_url, dialect, model, api_key, key_label, operation, endpoint or ""
-        )
-    if endpoint is None:
+    if found is not None and endpoint is None:
         endpoint = found.upstream_url(base_url, model, stream=stream, count_tokens=count_tokens)
     return UpstreamTarget(
         provider,
@@ -82,7 +78,7 @@ def addressed(
         api_key,
         key_label,
         operation,
-        endpoint,
-        credential=tuple(found.credential(api_key).items()),
-        defaults=found.default_headers,
+        endpoint or "",
+        credential=() if found is None else tuple(found.credential(api_key).items()),
+        defaults=() if found is None else found.default_headers,
     )

@@ -87,15 +87,12 @@ class AnthropicDialect:
         return self.api_root(base_url) + ("/messages/count_tokens" if count_tokens else "/messages")
 
     def credential(self, api_key: str | None) -> dict[str, str]:
-        """The headers a key is sent in (none without one)."""
         return {"x-api-key": api_key} if api_key else {}
 
     def answer_usage(self, body: Any) -> Usage:
-        """What a whole answer in this dialect says it used (zeros where it says nothing)."""
         return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
 
     def finish_reasons(self, body: Any) -> list[str]:
-        """Why a whole answer ended, as this dialect says it (for traces)."""
         reason = body.get("stop_reason") if isinstance(body, dict) else None
         return [str(reason)] if reason else []
 

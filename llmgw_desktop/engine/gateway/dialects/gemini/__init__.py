@@ -117,17 +117,14 @@ class GeminiDialect:
         return f"{self.api_root(base_url)}/models/{quote(model, safe='-._~')}:{action}"
 
     def credential(self, api_key: str | None) -> dict[str, str]:
-        """The headers a key is sent in (none without one)."""
         return {"x-goog-api-key": api_key} if api_key else {}
 
     def answer_usage(self, body: Any) -> Usage:
-        """What a whole answer in this dialect says it used (zeros where it says nothing)."""
         if not isinstance(body, dict):
             return Usage()
         return parse_usage(field(body, "usageMetadata"))
 
     def finish_reasons(self, body: Any) -> list[str]:
-        """Why a whole answer ended, as this dialect says it (for traces)."""
         candidates = body.get("candidates") if isinstance(body, dict) else None
         items = candidates if isinstance(candidates, list) else []
         return [

@@ -102,15 +102,12 @@ class OpenAIResponsesDialect:
         )
 
     def credential(self, api_key: str | None) -> dict[str, str]:
-        """The headers a key is sent in (none without one)."""
         return bearer(api_key)
 
     def answer_usage(self, body: Any) -> Usage:
-        """What a whole answer in this dialect says it used (zeros where it says nothing)."""
         return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
 
     def finish_reasons(self, body: Any) -> list[str]:
-        """Why a whole answer ended, as this dialect says it (for traces)."""
         status = body.get("status") if isinstance(body, dict) else None
         return [str(status)] if status else []
 
