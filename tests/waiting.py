@@ -30,15 +30,17 @@ async def until(
     *,
     timeout_s: float = WAIT_S,
     step_s: float = 0.01,
+    off_loop: bool = False,
 ) -> T:
-    """Await until `check()` is truthy (awaited when it returns an awaitable); its value.
+    """Await until `check()` is truthy (awaited when it returns an awaitable; `off_loop`: a
+    blocking check, run in a thread); its value.
 
     Raises:
         AssertionError: it did not hold within `timeout_s` (naming `what`).
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        value = check()
+        value = await asyncio.to_thread(check) if off_loop else check()
         if inspect.isawaitable(value):
             value = await value
         if value:
@@ -54,15 +56,18 @@ def wait_for(
     *,
     timeout_s: float = WAIT_S,
     step_s: float = 0.05,
+    explain: Callable[[], str] | None = None,
 ) -> T:
     """Block until `check()` is truthy (for a thread or another process); its value.
 
     Raises:
-        AssertionError: it did not hold within `timeout_s` (naming `what`).
+        AssertionError: it did not hold within `timeout_s` (naming `what`, and where things
+            stood by `explain()`).
     """
     deadline = time.monotonic() + timeout_s
     while not (value := check()):
         if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout_s:g} s: {what}")
+            said = "" if explain is None else f": {explain()}"
+            raise AssertionError(f"not within {timeout_s:g} s: {what}{said}")
         time.sleep(step_s)
     return value
