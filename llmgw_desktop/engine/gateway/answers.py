@@ -49,8 +49,11 @@ from llmgw_desktop.engine.telemetry import Telemetry
 
 __all__ = ["AnswerRelay", "Sent"]
 
+# What a client whose whole answer was too large may do.
+_TOO_LARGE = "ask for a streamed answer or raise the setting"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Sent:
     """A chat as its attempt sent it: the client's request, what the upstream was sent (in the
     dialect `up_name`), the route, the attempt's row, and the key (taken out of what comes
@@ -107,7 +110,7 @@ class AnswerRelay:
             UpstreamFailure: the answer broke off, was too large or is not JSON (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
-        raw = await self._read_whole(response, route)
+        raw = await self.upstream.whole(response, route.provider or "", advice=_TOO_LARGE)
         try:
             data = jsonio.loads(raw)
         except jsonio.JsonDecodeError as exc:
@@ -201,7 +204,7 @@ class AnswerRelay:
             UpstreamFailure: the answer broke off, was too large or did not parse (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
-        raw = await self._read_whole(response, route)
+        raw = await self.upstream.whole(response, route.provider or "", advice=_TOO_LARGE)
         try:
             answer = upstream_dialect(sent.up_name).parse_response(jsonio.loads(raw))
         except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
@@ -258,11 +261,6 @@ class AnswerRelay:
             self._records.finish_stream(record, route, stream.outcome, incoming)
 
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
-
-    async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
-        return await self.upstream.whole(
-            response, route.provider or "", advice="ask for a streamed answer or raise the setting"
-        )
 
 
 async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:

@@ -26,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol, TypeVar
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
@@ -69,9 +70,11 @@ OWN_ADDRESS_OUTCOME = "own_address"
 CANDIDATE_KEY_LABEL = "key being tried"
 
 A = TypeVar("A", covariant=True)
+# An attempt's headers before an answer came (shared: never written to).
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ApiCall:
     """One target of a route that may be asked now: its provider and key pool, and the request
     it is asked for (its route report, caller and plan)."""
@@ -245,37 +248,35 @@ class ApiTargets:
             EngineError: the request holds a value our HTTP client will not write (not sent).
         """
         try:
-            return await self._each_key(call, wire, hold)
+            failure: UpstreamFailure | None = None
+            keys = self.keys.order(
+                call.spec.id,
+                call.pool,
+                strategy=call.plan.route.strategy,
+                caller=call.caller.caller,
+            )
+            for key in keys:
+                answer, failure = await self._attempt(call, wire, key, hold)
+                if failure is None:
+                    return answer, None
+                if failure.billed and hold.bound:
+                    # Billed on this hold already: another key would be a second call the
+                    # budget never admitted (another target of the route is admitted anew).
+                    return None, failure
+                if failure.kind == SHARE_OUTCOME:
+                    # The caller's own share of this host is in use: no key of it would do.
+                    return None, failure
+                if not failure.next_key:
+                    raise UpstreamRejected(
+                        failure.status or 502,
+                        failure.message,
+                        raw_body=wire.relayed_error(failure),
+                        retry_after_s=failure.retry_after_s,
+                        code=failure.code,
+                    ) from None
+            return None, failure
         finally:
             hold.release()  # nothing, where a stream has moved it (`Line.hold`)
-
-    async def _each_key(
-        self, call: ApiCall, wire: CallWire[A], hold: Hold
-    ) -> tuple[A | None, UpstreamFailure | None]:
-        failure: UpstreamFailure | None = None
-        keys = self.keys.order(
-            call.spec.id, call.pool, strategy=call.plan.route.strategy, caller=call.caller.caller
-        )
-        for key in keys:
-            answer, failure = await self._attempt(call, wire, key, hold)
-            if failure is None:
-                return answer, None
-            if failure.billed and hold.bound:
-                # Billed on this hold already: another key would be a second call the budget
-                # never admitted (another target of the route is admitted anew).
-                return None, failure
-            if failure.kind == SHARE_OUTCOME:
-                # The caller's own share of this host is in use: no key of it would do.
-                return None, failure
-            if not failure.next_key:
-                raise UpstreamRejected(
-                    failure.status or 502,
-                    failure.message,
-                    raw_body=wire.relayed_error(failure),
-                    retry_after_s=failure.retry_after_s,
-                    code=failure.code,
-                ) from None
-        return None, failure
 
     async def _attempt(
         self, call: ApiCall, wire: CallWire[A], key: PoolKey, hold: Hold
@@ -314,7 +315,7 @@ class ApiTargets:
             )
             raise
         # Whole, or its first frame come: the time to first token of a stream.
-        self._balancer.answered(target, time.perf_counter() - started, line.headers)
+        self._balancer.answered(target, time.perf_counter() - started, line.headers or _NO_HEADERS)
         return answer, None
 
     def _failed(self, line: Line, failure: UpstreamFailure, started: float) -> None:
@@ -380,8 +381,8 @@ class Line:
     hold: Hold
     asked: bool = False
     ok: Attempt | None = None  # the attempt's `ok` in the route, once it answered
-    # The last answer's headers (its rate limits, for the balancer).
-    headers: Mapping[str, str] = field(default_factory=dict)
+    # The last answer's headers (its rate limits, for the balancer); None before one came.
+    headers: Mapping[str, str] | None = None
 
     async def send(
         self,

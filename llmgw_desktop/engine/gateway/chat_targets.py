@@ -89,16 +89,15 @@ class ChatTargets:
         call = await self._api.usable(target, route, caller, plan, only_key)
         if not isinstance(call, ApiCall):
             return None, call
-        chat = _Chat(
-            self._answers, incoming, call, _dialect_sent(incoming.name, call.spec, target.model)
-        )
-        if chat.same_dialect:
+        up_name = _dialect_sent(incoming.name, call.spec, target.model)
+        chat = _Chat(self._answers, incoming, call, up_name)
+        if up_name == incoming.name:
             # What a request that goes as it came must be sent with, once what it asks of the
             # vendor's account is checked (a remote caller gets what the operator allows;
             # raises VendorFeatureRefused, RepeatedKey): checked once, for every build.
             headers = caller.passthrough_headers or {}
             chat.checked = self._remote.check(
-                caller.principal, chat.up_name, incoming.body, headers, raw=incoming.raw
+                caller.principal, up_name, incoming.body, headers, raw=incoming.raw
             )
         # A call continuing a stored response makes the vendor read that exchange again.
         carried = self._remote.carried_input(caller.principal, incoming.name, incoming.body)
@@ -333,10 +332,6 @@ class _Chat:
         # What a request that goes as it came must be sent with (the remote check's).
         self.checked: dict[str, Any] = {}
         self.outgoing: Outgoing = _NOTHING_YET
-
-    @property
-    def same_dialect(self) -> bool:
-        return self.up_name == self.incoming.name
 
     @property
     def translated(self) -> bool:

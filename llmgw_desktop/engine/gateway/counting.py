@@ -172,7 +172,6 @@ class TokenCounter:
                     upstream,
                     body,
                     stream=False,
-                    count_tokens=True,
                     passthrough_headers=headers,
                     query=query,
                     principal=caller.principal,

@@ -117,7 +117,7 @@ class _Pages:
 
 async def _openai(pages: _Pages, base_url: str, api_key: str) -> list[str]:
     chat = DIALECTS[DIALECT_OPENAI_CHAT]
-    body = await pages.get(chat.api_root(base_url) + "/models", chat.credential(api_key))
+    body = await pages.get(chat.api_root(base_url) + "/models", dict(chat.credential(api_key)))
     # A few compatible servers answer with the bare array.
     data = body.get("data") if isinstance(body, dict) else body
     return _ids(data, "id")
@@ -126,7 +126,7 @@ async def _openai(pages: _Pages, base_url: str, api_key: str) -> list[str]:
 async def _anthropic(pages: _Pages, base_url: str, api_key: str) -> list[str]:
     anthropic = DIALECTS[DIALECT_ANTHROPIC]
     root = anthropic.api_root(base_url)
-    headers = {**dict(anthropic.default_headers), **anthropic.credential(api_key)}
+    headers = dict(anthropic.default_headers + anthropic.credential(api_key))
     ids: list[str] = []
     query: dict[str, str] = {"limit": str(PAGE_SIZE)}
     for _ in range(MAX_PAGES):
@@ -144,7 +144,7 @@ async def _anthropic(pages: _Pages, base_url: str, api_key: str) -> list[str]:
 async def _gemini(pages: _Pages, base_url: str, api_key: str) -> list[str]:
     gemini = DIALECTS[DIALECT_GEMINI]
     root = gemini.api_root(base_url)
-    headers = gemini.credential(api_key)
+    headers = dict(gemini.credential(api_key))
     ids: list[str] = []
     query: dict[str, str] = {"pageSize": str(PAGE_SIZE)}
     for _ in range(MAX_PAGES):

@@ -156,8 +156,9 @@ class Dialect(Protocol):
         """Where a call for `model` (streamed or not; or a count of its input tokens) goes."""
         ...
 
-    def credential(self, api_key: str | None) -> dict[str, str]:
-        """The headers an API key is sent in (none without a key: a local server's)."""
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        """The headers (name, value) an API key is sent in (none without a key: a local
+        server's)."""
         ...
 
     def answer_usage(self, body: Any) -> Usage:
@@ -188,6 +189,6 @@ class UpstreamDialect(Protocol):
     def stream_decoder(self) -> StreamDecoder: ...
 
 
-def bearer(api_key: str | None) -> dict[str, str]:
+def bearer(api_key: str | None) -> tuple[tuple[str, str], ...]:
     """A key sent as OpenAI's APIs take it (none without a key: a local server's)."""
-    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+    return (("authorization", f"Bearer {api_key}"),) if api_key else ()

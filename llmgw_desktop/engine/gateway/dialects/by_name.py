@@ -79,6 +79,6 @@ def addressed(
         key_label,
         operation,
         endpoint or "",
-        credential=() if found is None else tuple(found.credential(api_key).items()),
+        credential=() if found is None else found.credential(api_key),
         defaults=() if found is None else found.default_headers,
     )

@@ -296,7 +296,6 @@ class UpstreamClient:
         body: dict[str, Any] | bytes,
         *,
         stream: bool,
-        count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
         query: str = "",
         principal: str | None = None,
@@ -327,7 +326,7 @@ class UpstreamClient:
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
         else:
             url, headers, data, target = await self._prepared(
-                cloud, target, data, stream, count_tokens, passthrough_headers
+                cloud, target, data, stream, passthrough_headers
             )
         try:
             response = await self._http.request(
@@ -435,7 +434,6 @@ class UpstreamClient:
         target: UpstreamTarget,
         data: bytes,
         stream: bool,
-        count_tokens: bool,
         passthrough: Mapping[str, str] | None,
     ) -> tuple[str, dict[str, str], bytes, UpstreamTarget]:
         """A cloud request's URL, headers and body, and the target with the credential it
@@ -455,7 +453,6 @@ class UpstreamClient:
             target.dialect,
             target.api_key,
             stream,
-            count_tokens,
             operation=target.operation,
         )
         try:

@@ -86,8 +86,8 @@ class AnthropicDialect:
         """Where a call (or a count of its input) is sent at an upstream at `base_url`."""
         return self.api_root(base_url) + ("/messages/count_tokens" if count_tokens else "/messages")
 
-    def credential(self, api_key: str | None) -> dict[str, str]:
-        return {"x-api-key": api_key} if api_key else {}
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        return (("x-api-key", api_key),) if api_key else ()
 
     def answer_usage(self, body: Any) -> Usage:
         return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()

@@ -116,8 +116,8 @@ class GeminiDialect:
             action = "streamGenerateContent?alt=sse" if stream else "generateContent"
         return f"{self.api_root(base_url)}/models/{quote(model, safe='-._~')}:{action}"
 
-    def credential(self, api_key: str | None) -> dict[str, str]:
-        return {"x-goog-api-key": api_key} if api_key else {}
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        return (("x-goog-api-key", api_key),) if api_key else ()
 
     def answer_usage(self, body: Any) -> Usage:
         if not isinstance(body, dict):

@@ -94,7 +94,7 @@ class OpenAIChatDialect:
         """Where a call is sent at an upstream whose API root is `base_url`."""
         return self.api_root(base_url) + "/chat/completions"
 
-    def credential(self, api_key: str | None) -> dict[str, str]:
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
         return bearer(api_key)
 
     def answer_usage(self, body: Any) -> Usage:

@@ -101,7 +101,7 @@ class OpenAIResponsesDialect:
             "/responses/input_tokens" if count_tokens else "/responses"
         )
 
-    def credential(self, api_key: str | None) -> dict[str, str]:
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
         return bearer(api_key)
 
     def answer_usage(self, body: Any) -> Usage:
