@@ -1,7 +1,11 @@
 """What the outbound guard costs: its detectors' import, the scan of a 200 kB coding-agent
 request, and that scan as a share of the gateway's own CPU per request, measured in one run.
 
-Usage: python bench/guard_scan.py [--requests 200] [--kb 200]
+Usage: python bench/guard_scan.py [--requests 200] [--kb 200] [--before TREE]
+
+`--before TREE` measures another tree's guard beside this one's in the same run (a checkout of
+main: `git archive main | tar -x -C /tmp/before`): its scans in process (each tree's in a child
+of its own, alternating), and a third gateway, of that tree, with `warn`.
 
 The request is `_chat_requests.agent_request()` with tool results made of this repository's own
 source files until its JSON is `--kb` kilobytes: a long system prompt, a dozen tools, ten tool
@@ -44,7 +48,10 @@ from _gateway_home import home_env
 from _upstream import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# `--guard-from TREE` reads with another tree's guard (`--before` runs this script so, in a child
+# of its own): put it first on the path before the import.
+_FROM = sys.argv.index("--guard-from") + 1 if "--guard-from" in sys.argv else 0
+sys.path.insert(0, sys.argv[_FROM] if _FROM else str(ROOT))
 
 from llmgw_desktop.engine.guard.redaction import Redaction  # noqa: E402
 from llmgw_desktop.engine.guard.request_scan import ScanCache, inspect_body  # noqa: E402
@@ -150,22 +157,81 @@ async def cpu_per_request(
     return {label: seconds / (requests // 20 * 20) * 1000 for label, seconds in spent.items()}
 
 
+def scans_of(
+    trees: list[Path | None], kb: int, rounds: int = 3
+) -> list[tuple[float, float, float, int]]:
+    """`scans` with each tree's guard (None: this one's), each in a child process, the trees
+    in turn `rounds` times; the median of each tree's children."""
+    runs: list[list[list[float]]] = [[] for _ in trees]
+    for _ in range(rounds):
+        for index, tree in enumerate(trees):
+            argv = [sys.executable, __file__, "--scan-only", "--kb", str(kb)]
+            if tree is not None:
+                argv += ["--guard-from", str(tree)]
+            done = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
+            runs[index].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return [
+        tuple(statistics.median(r[i] for r in tree_runs) for i in range(4))  # type: ignore[misc]
+        for tree_runs in runs
+    ]
+
+
+def _print_scans(label: str, measured: tuple[float, float, float, int]) -> None:
+    clean, again, redacted, found = measured
+    print(
+        f"  {label}: scan, warm, in process: {clean:.2f} ms every string new, {again:.2f} ms "
+        f"sent again; scan and redact, {found} secrets: {redacted:.2f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--kb", type=int, default=200)
+    parser.add_argument("--before", type=Path, help="another tree's guard, measured beside")
+    parser.add_argument("--guard-from", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     body = agent_body(args.kb)
+    if args.scan_only:
+        print(json.dumps(scans(body)))
+        return
     size = len(json.dumps(body))
     bare = child_ms("pass")
     loaded = child_ms("from llmgw_desktop.engine.guard.scanner import load_detectors as l; l()")
-    clean, again, redacted, found = scans(body)
     print(f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, request {size:,} bytes")
     print(f"  detectors' import: {loaded - bare:.0f} ms over a bare interpreter ({bare:.0f} ms)")
-    print(f"  scan, warm, in process: {clean:.2f} ms every string new, {again:.2f} ms sent again")
-    print(f"  scan and redact, {found} secrets: {redacted:.2f} ms")
+    trees: list[tuple[str, Path | None]] = [("this tree", None)]
+    if args.before is not None:
+        trees.insert(0, ("before", args.before.resolve()))
+    measured = scans_of([tree for _label, tree in trees], args.kb)
+    for (label, _tree), figures in zip(trees, measured, strict=True):
+        _print_scans(label, figures)
+    cpu_new, cpu_again = gateways_cpu(body, args.requests, args.before)
+    for label, cpu in (("every string new", cpu_new), ("sent again", cpu_again)):
+        off = cpu["guard off"]
+        for name, spent in cpu.items():
+            if name != "guard off":
+                print(
+                    f"  gateway CPU per request, {label}: guard off {off:.2f} ms, {name} "
+                    f"{spent:.2f} ms: the guard adds {spent - off:+.2f} ms = {spent / off:.2f} x "
+                    "the gateway's own"
+                )
+
+
+def gateways_cpu(
+    body: dict[str, object], requests: int, before: Path | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each gateway's CPU per request (`cpu_per_request`), every string new and sent again:
+    this tree's with the guard off and on `warn`, and `before`'s on `warn` where given."""
 
     up_port = free_port()
+    gateways: list[tuple[str, Path, dict[str, str]]] = [
+        ("guard off", ROOT, {"LLM_GATEWAY_GUARD_SECRETS": "off"}),
+        ("guard warn", ROOT, WARN),
+    ]
+    if before is not None:
+        gateways.append(("guard warn, before", before.resolve(), WARN))
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
         env.update(
@@ -185,18 +251,15 @@ def main() -> None:
         ]
         urls: dict[str, tuple[str, int]] = {}
         try:
-            for label, guard in (
-                ("guard off", {"LLM_GATEWAY_GUARD_SECRETS": "off"}),
-                (
-                    "guard warn",
-                    {"LLM_GATEWAY_GUARD_SECRETS": "warn", "LLM_GATEWAY_GUARD_EXEMPT_LOCAL": "0"},
-                ),
-            ):
+            for label, tree, guard in gateways:
                 port = free_port()
                 gateway = subprocess.Popen(
                     [sys.executable, "-m", "llmgw_desktop", "--headless"],
-                    env=env | home_env(Path(home) / label.replace(" ", "-"), port) | guard,
-                    cwd=ROOT,
+                    env=env
+                    | home_env(Path(home) / label.replace(" ", "-").replace(",", ""), port)
+                    | guard
+                    | {"PYTHONPATH": str(tree)},
+                    cwd=tree,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -204,20 +267,18 @@ def main() -> None:
                 wait_ready(f"http://127.0.0.1:{port}/health")
                 urls[label] = (f"http://127.0.0.1:{port}/v1/chat/completions", gateway.pid)
             wait_ready(f"http://127.0.0.1:{up_port}/")
-            cpu_new = asyncio.run(cpu_per_request(urls, body, args.requests, new=True))
-            cpu_again = asyncio.run(cpu_per_request(urls, body, args.requests, new=False))
+            cpu_new = asyncio.run(cpu_per_request(urls, body, requests, new=True))
+            cpu_again = asyncio.run(cpu_per_request(urls, body, requests, new=False))
         finally:
             for process in processes:
                 process.terminate()
             for process in processes:
                 process.wait(timeout=30)
-    for label, cpu in (("every string new", cpu_new), ("sent again", cpu_again)):
-        off, warn = cpu["guard off"], cpu["guard warn"]
-        print(
-            f"  gateway CPU per request, {label}: guard off {off:.2f} ms, warn {warn:.2f} ms: "
-            f"the guard adds {warn - off:+.2f} ms = {warn / off:.2f} x the gateway's own"
-        )
+    return cpu_new, cpu_again
 
+
+# The guard on `warn`, reading requests to the upstream on loopback too.
+WARN = {"LLM_GATEWAY_GUARD_SECRETS": "warn", "LLM_GATEWAY_GUARD_EXEMPT_LOCAL": "0"}
 
 if __name__ == "__main__":
     main()

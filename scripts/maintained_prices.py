@@ -87,6 +87,10 @@ def model_entry(model: types.ModelInfo, now: datetime) -> dict[str, Any] | None:
         return None  # priced by what a row does not count: left unpriced
     entry: dict[str, Any] = {"id": model.id, "match": clause(model.match)}
     entry.update({kind: value for kind, value in found.items() if value is not None})
+    if model.context_window:
+        # The most input tokens it takes: what Ollama's `/api/show` tells clients
+        # (`engine/tokens/model_facts.py`).
+        entry["context"] = model.context_window
     return entry
 
 
@@ -108,7 +112,8 @@ def snapshot() -> dict[str, Any]:
     return {
         "about": "Written by scripts/maintained_prices.py from the genai-prices package: USD "
         "per million tokens per provider, the prices in force on `taken` (a tiered price's "
-        "base). Do not edit; upgrade the package and run the script.",
+        "base), and each model's context window in tokens where known (`context`). Do not "
+        "edit; upgrade the package and run the script.",
         "source": "genai-prices",
         "version": version("genai-prices"),
         "taken": now.date().isoformat(),

@@ -3,7 +3,7 @@
 Usage: python scripts/vendor_tokenizer.py [path/to/node_modules/tiktoken/encoders/o200k_base.json]
 
 The Python `tiktoken` package downloads its BPE files at run time, which the gateway must never
-do. The npm package (MIT, dqbd/tiktoken; .ci installs it with grok-cli under .clis/) carries the
+do. The npm package (MIT, dqbd/tiktoken; .ci/clis pins it, installed under .clis/) carries the
 same ranks as JSON. This script rebuilds OpenAI's `o200k_base.tiktoken` byte for byte, refuses
 to write unless its SHA-256 is the one `tiktoken` itself checks downloads against, and stores it
 xz-compressed (3.6 MB -> 1.2 MB) as package data beside `engine/tokens/tokenizer.py`.

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.shell.logging_setup import FORMAT, LogFile
+from llmgw_desktop.engine.api import TERMINAL_LOG
+from llmgw_desktop.shell.logging_setup import FORMAT, LogFile, configure_logging
 
 FULL = Path("/dev/full")
 
@@ -40,3 +41,18 @@ def test_lines_the_disk_refuses_go_to_stderr_with_one_note_and_no_traceback(
         "line 2",
     ]
     assert "Traceback" not in err and "Logging error" not in err
+
+
+def test_terminal_lines_reach_stderr_without_verbose_and_the_file_always(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup = configure_logging(tmp_path, level="info", verbose=False, max_bytes=10**6, backups=1)
+    try:
+        logging.getLogger(TERMINAL_LOG).warning("refused a request: set a key")
+        logging.getLogger("llmgw_desktop.engine.other").warning("only in the file")
+    finally:
+        setup.close()
+    err = capsys.readouterr().err
+    assert err == "llmgw-desktop: refused a request: set a key\n"
+    written = setup.file.read_text(encoding="utf-8")
+    assert "refused a request: set a key" in written and "only in the file" in written

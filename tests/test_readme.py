@@ -139,6 +139,7 @@ README_LINES_RUN_BY = {
     "sudo dnf install": "test_start_it_lists_the_packages_qt_s_window_needs_by_distribution",
     "sudo pacman -S": "test_start_it_lists_the_packages_qt_s_window_needs_by_distribution",
     ".venv/bin/llmgw-desktop connect": "tests/clients/test_readme_as_written.py",
+    ".venv/bin/llmgw-desktop run": "tests/clients/test_readme_as_written.py",
     "ANTHROPIC_BASE_URL=": "tests/clients/test_readme_as_written.py (and test_claude_code.py)",
     "claude mcp add": "tests/clients/test_readme_as_written.py",
     "codex mcp add": "tests/clients/test_readme_as_written.py",

@@ -13,9 +13,9 @@ settings written back with the user's comments kept).
 
 The tables those settings hold, each checked by a pure function: `gateway_tables` (providers,
 routes, aliases), `prices` (the person's own prices), `budgets`, `project_grants` and the
-`principals` they may name, `remote_power` (the levels a workspace grants), `quiet_hours`,
-`upstream_mcp` (the user's MCP servers), `acp_agents` (how an ACP agent starts) and `ca_bundle`
-(extra CA certificates).
+`principals` they may name, `guard_rules` (the operator's own guard rules), `remote_power` (the
+levels a workspace grants), `quiet_hours`, `upstream_mcp` (the user's MCP servers), `acp_agents`
+(how an ACP agent starts) and `ca_bundle` (extra CA certificates).
 
 The catalogs of what the gateway knows out of the box: `api_catalog` (API providers),
 `cli_catalog` (coding CLIs) and `provider_catalog` (every CLI and ACP agent, shipped or added),

@@ -95,6 +95,9 @@ class ApiProviderSpec:
     base_url_env: str | None = None
     needs_key: bool = True
     models: tuple[str, ...] = ()
+    # Its embedding models: served on the embedding routes, listed where a client looks for
+    # them among the models (Ollama's `/api/tags`), never offered as a chat model.
+    embedding_models: tuple[str, ...] = ()
     # Bare model ids starting with one of these belong to this provider.
     model_prefixes: tuple[str, ...] = ()
     # A local server: offered when something answers on this loopback port, never assumed.
@@ -115,6 +118,12 @@ class ApiProviderSpec:
     api_version: str = ""  # Azure ("v1", or a dated version for the deployment URLs)
     # Azure: deployment -> the model it serves (for prices and capabilities).
     deployments: tuple[tuple[str, str], ...] = ()
+    # The cloud's own guardrail, attached to every request it generates from: a Bedrock
+    # guardrail (id or ARN, and version) on Converse; an Azure OpenAI content filter
+    # configuration by name (`x-policy-id`). Empty: the account's own defaults.
+    guardrail: str = ""
+    guardrail_version: str = ""
+    content_filter: str = ""
     # Models sent in another dialect than `dialect`, by glob (Vertex's Claude models speak
     # Anthropic Messages through rawPredict).
     model_dialects: tuple[tuple[str, str], ...] = ()
@@ -172,6 +181,7 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         key_env=("OPENAI_API_KEY",),
         base_url_env="OPENAI_BASE_URL",
         models=("gpt-5.1", "gpt-5.1-codex-mini", "gpt-5-mini", "gpt-4.1", "gpt-4o", "gpt-4o-mini"),
+        embedding_models=("text-embedding-3-small", "text-embedding-3-large"),
         model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-", "codex-", "text-embedding-"),
     ),
     ApiProviderSpec(
@@ -187,6 +197,7 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
             "gemini-2.5-flash",
             "gemini-2.5-flash-lite",
         ),
+        embedding_models=("gemini-embedding-001",),
         model_prefixes=("gemini-", "gemma-"),
     ),
     ApiProviderSpec(
@@ -218,6 +229,7 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         "https://api.mistral.ai/v1",
         key_env=("MISTRAL_API_KEY",),
         models=("mistral-large-latest", "mistral-medium-latest", "codestral-latest"),
+        embedding_models=("mistral-embed",),
         model_prefixes=("mistral-", "codestral", "devstral", "magistral", "ministral"),
     ),
     ApiProviderSpec(

@@ -36,7 +36,7 @@ class ProviderInfo:
     display_name: str
     binaries: tuple[str, ...]  # looked for in this order
     package: str  # the package that installs the CLI
-    installer: str  # "npm" or "pip"
+    installer: str  # "npm", "pip" or "script" (`package` is then the vendor's command)
     supports_sessions: bool = True  # whether the CLI can continue a conversation
     # Whether every finished turn reports what it cost from the CLI's own prices (so it is
     # priced whatever its model; `tokens/pricing.CostBasis`). Not Vibe (its session cost
@@ -59,6 +59,8 @@ class ProviderInfo:
     # An ACP agent: started as `binary *acp_args` and spoken to over JSON-RPC on stdio. None
     # for the seven CLIs that have an adapter of their own.
     acp_args: tuple[str, ...] | None = None
+    # Where its vendor's installer puts the binary when that is not on PATH, searched last.
+    home_dirs: tuple[str, ...] = ()
 
     @property
     def speaks_acp(self) -> bool:
@@ -76,6 +78,8 @@ class ProviderInfo:
             return f"npm install -g {self.package}"
         if self.installer == "pip":
             return f"pip install {self.package}"
+        if self.installer == "script":
+            return self.package  # the vendor's own install command
         # An agent `[providers.acp.NAME]` added: the gateway knows no package for it.
         return f"put {self.binaries[0]} on PATH, or name its path in [providers.acp.{self.id}]"
 
@@ -102,7 +106,16 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo("codex", "Codex", ("codex",), "@openai/codex", "npm"),
     ProviderInfo("gemini", "Gemini", ("gemini", "agy"), "@google/gemini-cli", "npm"),
-    ProviderInfo("grok", "Grok", ("grok",), "@vibe-kit/grok-cli", "npm", supports_sessions=False),
+    # xAI's Grok CLI, a native binary its vendor's script installs into ~/.grok/bin (the
+    # registry's `grok-cli-bin` wheel carries the same binary inside, for SDKs and CI).
+    ProviderInfo(
+        "grok",
+        "Grok",
+        ("grok",),
+        "curl -fsSL https://x.ai/cli/install.sh | bash",
+        "script",
+        home_dirs=("~/.grok/bin",),
+    ),
     ProviderInfo("mistral", "Mistral Vibe", ("vibe",), "mistral-vibe", "pip"),
     ProviderInfo("copilot", "GitHub Copilot", ("copilot",), "@github/copilot", "npm"),
     ProviderInfo(

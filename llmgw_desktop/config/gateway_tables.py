@@ -14,6 +14,11 @@
     base_url = "https://my-resource.openai.azure.com"
     api_version = "v1"                   # or a dated version: the deployment URLs
     deployments = { prod-4o = "gpt-4o" } # deployment -> model (prices, capabilities)
+    content_filter = "strict"            # its content filter by name (x-policy-id)
+
+    [gateway.providers.bedrock]
+    guardrail = "gr0123abcd"             # a Bedrock guardrail (id or ARN) on every Converse
+    guardrail_version = "3"              # its version, or DRAFT
 
     [gateway.aliases]                    # a stale alias is a config fix, not a code change
     sonnet = "claude-sonnet-4-6"
@@ -54,6 +59,7 @@ from llmgw_desktop.config.api_catalog import (
     ApiProviderSpec,
 )
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
+from llmgw_desktop.config.settings_fields import table_fields_problem
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -104,6 +110,10 @@ PROVIDER_FIELDS = {
     "location": str,
     "api_version": str,
     "deployments": dict,
+    # The clouds' own guardrails, attached by name (docs/guard.md).
+    "guardrail": str,
+    "guardrail_version": str,
+    "content_filter": str,
 }
 # Which fields belong to which cloud; another kind naming one is told so.
 CLOUD_FIELDS = {
@@ -112,7 +122,17 @@ CLOUD_FIELDS = {
     "location": CLOUD_VERTEX,
     "api_version": CLOUD_AZURE,
     "deployments": CLOUD_AZURE,
+    "guardrail": CLOUD_BEDROCK,
+    "guardrail_version": CLOUD_BEDROCK,
+    "content_filter": CLOUD_AZURE,
 }
+# A Bedrock guardrail's identifier (its id, or its ARN) and version, as Bedrock's API takes
+# them; an Azure OpenAI content filter configuration's name.
+_GUARDRAIL_ID = re.compile(
+    r"[a-z0-9]{1,64}|arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:\d{12}:guardrail/[a-z0-9]{1,64}"
+)
+_GUARDRAIL_VERSION = re.compile(r"[1-9]\d{0,7}|DRAFT")
+_CONTENT_FILTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 ROUTE_FIELDS = {
     "strategy": str,
     "targets": list,
@@ -221,12 +241,9 @@ def _provider_table_problem(pid: str, table: Any) -> str | None:
 
 def _fields_problem(where: str, table: Mapping[str, Any]) -> str | None:
     """A field a provider's table does not have, or one of the wrong type (None: none)."""
+    if (problem := table_fields_problem(where, table, PROVIDER_FIELDS, "a provider")) is not None:
+        return problem
     for name, item in table.items():
-        expected = PROVIDER_FIELDS.get(name)
-        if expected is None:
-            return f"{where}.{name} is not a provider field; known: {', '.join(PROVIDER_FIELDS)}"
-        if not isinstance(item, expected):
-            return f"{where}.{name} must be a {expected.__name__}"
         if isinstance(item, list) and not all(isinstance(v, str) and v for v in item):
             return f"{where}.{name} must be a list of non-empty strings"
     return None
@@ -272,8 +289,31 @@ def _cloud_problem(where: str, cloud: str, table: Mapping[str, Any]) -> str | No
                     f"{where}.api_version {value!r} must be v1 (the v1 API) or a dated version "
                     "such as 2024-10-21"
                 )
+        elif name in _GUARDRAIL_FIELDS:
+            if (problem := _guardrail_problem(where, name, value, table)) is not None:
+                return problem
         elif not _CLOUD_NAME.fullmatch(value):
             return f"{where}.{name} {value!r} must be lowercase letters, digits and '-'"
+    return None
+
+
+_GUARDRAIL_FIELDS = ("guardrail", "guardrail_version", "content_filter")
+
+
+def _guardrail_problem(where: str, name: str, value: str, table: Mapping[str, Any]) -> str | None:
+    """What is wrong with a cloud's guardrail, named in a provider's table (None: nothing)."""
+    if name == "guardrail":
+        if not _GUARDRAIL_ID.fullmatch(value):
+            return f"{where}.guardrail {value!r} must be a Bedrock guardrail's id or its ARN"
+        if "guardrail_version" not in table:
+            return f"{where}.guardrail needs guardrail_version (its version number, or DRAFT)"
+    elif name == "guardrail_version":
+        if not _GUARDRAIL_VERSION.fullmatch(value):
+            return f"{where}.guardrail_version {value!r} must be a version number or DRAFT"
+        if "guardrail" not in table:
+            return f"{where}.guardrail_version needs guardrail (the guardrail's id or ARN)"
+    elif not _CONTENT_FILTER.fullmatch(value):
+        return f"{where}.content_filter {value!r} must be a content filter's name"
     return None
 
 
@@ -296,12 +336,8 @@ def check_route_tables(value: Mapping[str, Any]) -> str | None:
         where = f"gateway.routes.{pattern!r}"
         if not isinstance(table, Mapping):
             return f'{where} must be a table such as {{ fallback = ["..."] }}'
-        for name, item in table.items():
-            expected = ROUTE_FIELDS.get(name)
-            if expected is None:
-                return f"{where}.{name} is not a route field; known: {', '.join(ROUTE_FIELDS)}"
-            if not isinstance(item, expected):
-                return f"{where}.{name} must be a {expected.__name__}"
+        if (problem := table_fields_problem(where, table, ROUTE_FIELDS, "a route")) is not None:
+            return problem
         if table.get("strategy", "priority") not in STRATEGIES:
             return f"{where}.strategy must be one of {', '.join(STRATEGIES)}"
         for name in ("fallback", "targets"):
@@ -412,7 +448,17 @@ def _configured_spec(
         changes["dialect"] = KINDS[kind]
         changes["cloud"] = changes["ambient"] = ""
         changes["also_speaks"] = changes["model_dialects"] = ()
-    for name in ("region", "project", "location", "api_version", "name", "proxy"):
+    for name in (
+        "region",
+        "project",
+        "location",
+        "api_version",
+        "name",
+        "proxy",
+        "guardrail",
+        "guardrail_version",
+        "content_filter",
+    ):
         if name in table:
             changes[name] = table[name]
     for name in ("deployments", "headers"):

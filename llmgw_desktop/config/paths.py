@@ -21,6 +21,9 @@ __all__ = [
     "default_log_dir",
     "ensure_private_dir",
     "ensure_private_file",
+    "free_name",
+    "set_aside",
+    "write_private_atomically",
     "write_problem",
 ]
 
@@ -103,3 +106,61 @@ def write_problem(path: Path) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+def write_private_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` (0600, its folder made private if missing) whole and durably:
+    written beside it, flushed to the disk, renamed over it, and the rename flushed too (POSIX),
+    so a crash or a power cut leaves the old file or the new one, never a part of either.
+
+    Raises:
+        OSError: the file cannot be written (nothing is left beside it).
+    """
+    ensure_private_dir(path.parent)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if os.name == "posix":
+            temporary.chmod(0o600)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to the disk; POSIX only (Windows has no
+    handle to a folder that can be flushed, and its renames are journaled)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or `path.2`, `path.3` ...: the first that does not exist."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate
+
+
+def set_aside(path: Path, suffix: str = ".damaged") -> Path:
+    """Keep `path` for a person to look at under a name nothing reads (`<name><suffix>`, or
+    the first free one after it: `free_name`); where it went.
+
+    Raises:
+        OSError: it cannot be renamed.
+    """
+    target = free_name(path.with_name(path.name + suffix))
+    path.rename(target)
+    return target

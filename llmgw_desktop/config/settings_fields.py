@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ __all__ = [
     "section",
     "server_names",
     "setting",
+    "table_fields_problem",
     "tool_names",
     "url_path",
     "workspace_paths",
@@ -408,3 +409,18 @@ def setting(
 def section(table: type[T]) -> T:
     """Declare a section: a field holding the settings of one TOML table (`[http.oauth]`)."""
     return field(default_factory=table, metadata={"section": True})
+
+
+def table_fields_problem(
+    where: str, table: Mapping[str, Any], fields: Mapping[str, type], what: str
+) -> str | None:
+    """A field `table` (at `where`) has that `fields` does not name, or one of another type
+    than `fields` says; None when there is none (`what`: whose fields they are, in the
+    message)."""
+    for name, item in table.items():
+        expected = fields.get(name)
+        if expected is None:
+            return f"{where}.{name} is not {what}'s field; known: {', '.join(fields)}"
+        if not isinstance(item, expected):
+            return f"{where}.{name} must be a {expected.__name__}"
+    return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.guard_rules import GuardRule, check_guard_rules, guard_rules
 from llmgw_desktop.config.principals import is_principal_id
 from llmgw_desktop.config.settings_fields import setting
 
@@ -128,3 +129,17 @@ class GuardSettings:
         "answer came within approval.desk_timeout_ms (block, redact or send).",
         check=_one_of(ASK_FALLBACKS),
     )
+    rules: dict[str, Any] = setting(
+        {},
+        env="LLM_GATEWAY_GUARD_RULES",
+        doc="Your own rules, read in every request beside secrets: name = { pattern (a regular "
+        "expression, matched ignoring case unless ignore_case = false), action (off, warn, "
+        "ask or block), description, and providers and keys tables of their own actions as "
+        "guard.providers and guard.keys are }. A request a rule blocks is refused with "
+        "guard_rule_matched, naming the rule and where (a JSON object in the env).",
+        check=check_guard_rules,
+    )
+
+    def rule_list(self) -> tuple[GuardRule, ...]:
+        """`rules` as typed rules, in the order they are written."""
+        return guard_rules(self.rules)

@@ -345,14 +345,24 @@ class McpSettings:
     pin_tools: bool = setting(
         True,
         env="LLM_GATEWAY_MCP_PIN_TOOLS",
-        doc="Pin each of your MCP servers' tools when first listed (name, description, input "
-        "schema); a tool that changes later is withheld from tools/list until you approve the "
-        "change on the MCP servers page or with `llmgw-desktop mcp-servers approve NAME`.",
+        doc="Pin each of your MCP servers' tools when the server first lists them (name, "
+        "description, input schema); a tool that changes later, or that the server adds "
+        "later, is withheld from tools/list until you approve it on the MCP servers page or "
+        "with `llmgw-desktop mcp-servers approve NAME`.",
     )
     withhold_flagged_tools: bool = setting(
         False,
         env="LLM_GATEWAY_MCP_WITHHOLD_FLAGGED_TOOLS",
         doc='Also withhold a tool whose description instructs the model ("ignore previous '
-        'instructions", "read ~/.ssh") or holds characters a reader cannot see, until you '
-        "approve it; off, such a tool is only flagged on the MCP servers page.",
+        'instructions", "read ~/.ssh") or holds characters a reader cannot see from you, '
+        "until you approve it; off, you are offered such a tool, flagged on the MCP servers "
+        "page.",
+    )
+    withhold_flagged_tools_from_remote: bool = setting(
+        True,
+        env="LLM_GATEWAY_MCP_WITHHOLD_FLAGGED_TOOLS_FROM_REMOTE",
+        doc="Withhold a flagged tool (its description instructs the model or hides characters) "
+        "from remote callers (gateway keys, OAuth clients) until you approve it on the MCP "
+        "servers page or with `llmgw-desktop mcp-servers approve NAME`; off, they are offered "
+        "it as you are.",
     )

@@ -123,6 +123,7 @@ from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_
 from llmgw_desktop.engine.gateway.ollama.models import OLLAMA_API_VERSION as OLLAMA_API_VERSION
 from llmgw_desktop.engine.gateway.ollama.models import ollama_show as ollama_show
 from llmgw_desktop.engine.gateway.ollama.models import ollama_tags as ollama_tags
+from llmgw_desktop.engine.gateway.records.first_refusals import TERMINAL_LOG as TERMINAL_LOG
 from llmgw_desktop.engine.gateway.records.tracing import client_status as client_status
 from llmgw_desktop.engine.gateway.records.tracing import error_headers as error_headers
 from llmgw_desktop.engine.gateway.records.tracing import retry_after_seconds as retry_after_seconds
@@ -142,6 +143,7 @@ from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
 from llmgw_desktop.engine.guard.desk import GUARD_ANSWERS as GUARD_ANSWERS
 from llmgw_desktop.engine.guard.desk import SecretQuestion as SecretQuestion
 from llmgw_desktop.engine.guard.desk import SecretQuestions as SecretQuestions
+from llmgw_desktop.engine.guard.rules import RULE_KIND as RULE_KIND
 from llmgw_desktop.engine.guard.stats import GuardCount as GuardCount
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob
@@ -163,6 +165,8 @@ from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealt
 from llmgw_desktop.engine.metrics import Totals as Totals
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
+from llmgw_desktop.engine.providers.acp.gateway_env import tool_environment as tool_environment
+from llmgw_desktop.engine.providers.acp.gateway_env import tool_own_route as tool_own_route
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
 from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
@@ -216,6 +220,7 @@ from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
 from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins import PinsFileDamaged as PinsFileDamaged
 from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
 from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
 from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file

@@ -301,8 +301,9 @@ class Engine:
     def _upstream_servers(self, settings: Settings) -> UpstreamServers:
         """The user's own MCP servers, offered on /mcp beside ours (none start until used)."""
         mcp = settings.mcp
+        servers = parse_servers(mcp.servers)
         return UpstreamServers(
-            parse_servers(mcp.servers),
+            servers,
             lifeline=self.lifeline,
             tasks=self.tasks,
             secret=self._vault_secret,
@@ -321,6 +322,9 @@ class Engine:
                 settings.data_path / PINS_FILE,
                 enabled=mcp.pin_tools,
                 withhold_flagged=mcp.withhold_flagged_tools,
+                withhold_flagged_remote=mcp.withhold_flagged_tools_from_remote,
+                servers=servers,
+                events=self.events,
             ),
         )
 

@@ -16,7 +16,10 @@ from typing import Any
 
 __all__ = [
     "DISK_RETRY_AFTER_S",
+    "PAUSED_RETRY_AFTER_S",
+    "STOPPING_RETRY_AFTER_S",
     "ApprovalDenied",
+    "Cure",
     "DiskRefused",
     "EngineError",
     "ErrorCode",
@@ -27,10 +30,21 @@ __all__ = [
     "Saturated",
     "disk_refusal",
     "error_code_table",
+    "retried_by_clients",
 ]
 
 # What a caller refused by a full disk is told to wait: long enough for someone to free space.
 DISK_RETRY_AFTER_S = 30
+# What a caller refused while every provider is paused is told to wait: a person resumes them
+# by hand, and Claude Code's ten tries at this pace wait five minutes for it.
+PAUSED_RETRY_AFTER_S = 30
+# What a caller refused while the gateway stops is told to wait: about a restart.
+STOPPING_RETRY_AFTER_S = 5
+# The statuses the clients people use try again by themselves (the OpenAI and Anthropic SDKs'
+# `_should_retry`, Claude Code's own retry loop, Codex, the Gemini CLI and the Vercel AI SDK
+# agree): a request timeout, a conflict, a rate limit and any server error. Every other 4xx is
+# shown to the person at once.
+_RETRIED_4XX = frozenset({408, 409, 429})
 # What each errno of a refused write means, in the words the answer uses.
 _DISK_ERRNOS = {
     errno.ENOSPC: "it is full",
@@ -39,21 +53,45 @@ _DISK_ERRNOS = {
 }
 
 
+def retried_by_clients(status: int) -> bool:
+    """Whether the SDKs and coding CLIs try a request answered with `status` again by
+    themselves (with their back-off: Claude Code's ten tries take three minutes)."""
+    return status in _RETRIED_4XX or status >= 500
+
+
+class Cure(StrEnum):
+    """What ends a refusal the gateway makes before any provider is asked. It decides the
+    status: a client should try again only what may pass by itself."""
+
+    # Someone must set something up (a key, a CLI, a switch, a cloud's credential, a model
+    # name): answered with a status no client retries, so it shows the message at once.
+    SET_UP = "set up"
+    # It passes by itself (paused, a circuit resting, stopping, a store coming back): a 503
+    # with `Retry-After`, which clients wait out and retry.
+    WAIT = "wait"
+
+
 class ErrorCode(StrEnum):
     """Every code a caller can be answered with; the value is the wire string.
 
     Each member carries `http_status` (what the HTTP front doors answer with when the error is
-    raised with its usual class) and `meaning` (one line, for README's table).
+    raised with its usual class), `meaning` (one line, for README's table) and, for a refusal
+    made before any provider is asked, its `cure`: a `SET_UP` refusal is answered with its
+    code's status whatever class raises it (`EngineError`), one no client retries.
     """
 
     http_status: int
     meaning: str
+    cure: Cure | None
 
-    def __new__(cls, value: str, http_status: int = 500, meaning: str = "") -> ErrorCode:
+    def __new__(
+        cls, value: str, http_status: int = 500, meaning: str = "", cure: Cure | None = None
+    ) -> ErrorCode:
         member = str.__new__(cls, value)
         member._value_ = value
         member.http_status = http_status
         member.meaning = meaning
+        member.cure = cure
         return member
 
     # The caller sent something wrong: the same request fails the same way.
@@ -131,6 +169,12 @@ class ErrorCode(StrEnum):
         "The outbound guard found a secret in the request (its kind and where are named, never "
         "its value) and `guard.secrets` blocks it for this provider or key; nothing was sent.",
     )
+    GUARD_RULE_MATCHED = (
+        "guard_rule_matched",
+        400,
+        "A rule of the operator's (`guard.rules`) matched the request (the rule and where are "
+        "named) and blocks it for this provider or key; nothing was sent.",
+    )
     REQUEST_UNSCANNED = (
         "request_unscanned",
         413,
@@ -147,7 +191,12 @@ class ErrorCode(StrEnum):
     # The thing asked for does not exist (or is another principal's).
     NOT_FOUND = "not_found", 404, "No such job, session, route or record."
     SESSION_NOT_FOUND = "session_not_found", 404, "The session does not exist (any more)."
-    MODEL_NOT_FOUND = "model_not_found", 404, "No route serves that model."
+    MODEL_NOT_FOUND = (
+        "model_not_found",
+        404,
+        "No route serves that model; the message says which models answer.",
+        Cure.SET_UP,
+    )
     ALIAS_LOOP = "alias_loop", 404, "Model aliases refer to each other in a loop."
     UNKNOWN_WORKSPACE = "unknown_workspace", 404, "No workspace has that name."
     # Who may call what.
@@ -181,7 +230,8 @@ class ErrorCode(StrEnum):
     UPSTREAM_TOOL_WITHHELD = (
         "upstream_tool_withheld",
         403,
-        "An MCP server's tool changed since it was pinned (or is flagged while "
+        "An MCP server's tool changed since it was pinned, came after its tools were approved, "
+        "or is flagged (withheld from remote callers, or from everyone while "
         "`mcp.withhold_flagged_tools` is on): approve it on the MCP servers page or with "
         "`llmgw-desktop mcp-servers approve NAME`.",
     )
@@ -228,35 +278,67 @@ class ErrorCode(StrEnum):
         429,
         "Too many MCP sessions are open (`mcp.max_sessions_per_principal`, `mcp.max_sessions`).",
     )
-    # The provider will not run now.
+    # The provider will not run now. Those someone must set up are a 400: the status the
+    # SDKs and coding CLIs neither retry nor word as their own (Claude Code says "run /login"
+    # over a 401 or 403 and "an issue with the selected model" over a 404).
     PROVIDER_UNAVAILABLE = "provider_unavailable", 503, "The provider will not run now."
-    NOT_INSTALLED = "not_installed", 503, "The provider's CLI is not installed."
-    PROVIDER_DISABLED = "provider_disabled", 503, "The provider is switched off."
-    GATEWAY_PAUSED = "gateway_paused", 503, "Every provider call is paused."
-    GATEWAY_STOPPING = "gateway_stopping", 503, "The gateway is stopping."
-    CIRCUIT_OPEN = "circuit_open", 503, "The provider failed repeatedly; wait `retry_after_s`."
+    NOT_INSTALLED = (
+        "not_installed",
+        400,
+        "The provider's CLI is not installed; the message says how to install it.",
+        Cure.SET_UP,
+    )
+    PROVIDER_DISABLED = (
+        "provider_disabled",
+        400,
+        "The provider is switched off; switch it on from the tray or the window.",
+        Cure.SET_UP,
+    )
+    GATEWAY_PAUSED = (
+        "gateway_paused",
+        503,
+        "Every provider call is paused until someone resumes them; retry after `Retry-After`.",
+        Cure.WAIT,
+    )
+    GATEWAY_STOPPING = (
+        "gateway_stopping",
+        503,
+        "The gateway is stopping; retry after `Retry-After`.",
+        Cure.WAIT,
+    )
+    CIRCUIT_OPEN = (
+        "circuit_open",
+        503,
+        "The provider failed repeatedly and rests; retry after `Retry-After` (`retry_after_s`).",
+        Cure.WAIT,
+    )
     NO_API_KEY = (
         "no_api_key",
-        503,
-        "No API key is stored or set for the model's provider (nothing was sent).",
+        400,
+        "No API key is stored or set for the model's provider (nothing was sent); the message "
+        "names its variable, the vault, and the models that answer instead.",
+        Cure.SET_UP,
     )
     NO_PROVIDER_AVAILABLE = (
         "no_provider_available",
-        503,
+        400,
         "No route for the model is set up, for more than one reason (each attempt says why: "
-        "no key, switched off, paused).",
+        "no key, switched off).",
+        Cure.SET_UP,
     )
     CLOUD_NOT_CONFIGURED = (
         "cloud_not_configured",
-        503,
+        400,
         "A cloud provider lacks its library, credential, region or project; the message names "
         "what to install or set (nothing was sent).",
+        Cure.SET_UP,
     )
     VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
     STORE_UNAVAILABLE = (
         "store_unavailable",
         503,
         "The database cannot be reached now and the request needs it; retry after `Retry-After`.",
+        Cure.WAIT,
     )
     DISK_REFUSED = (
         "disk_refused",
@@ -323,9 +405,21 @@ class ErrorCode(StrEnum):
 
 def error_code_table() -> str:
     """The documentation's table of error codes (docs/troubleshooting.md), in Markdown."""
-    rows = ["| Code | HTTP | Meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{code}` | {code.http_status} | {code.meaning} |" for code in ErrorCode]
+    rows = ["| Code | HTTP | Clients retry | Meaning |", "| --- | --- | --- | --- |"]
+    rows += [
+        f"| `{code}` | {code.http_status} | {_retry_words(code)} | {code.meaning} |"
+        for code in ErrorCode
+    ]
     return "\n".join(rows) + "\n"
+
+
+def _retry_words(code: ErrorCode) -> str:
+    """Whether clients try a request refused with `code` again, as the table says it."""
+    if code.cure is Cure.SET_UP:
+        return "no: set it up"
+    if code.cure is Cure.WAIT:
+        return "yes, after `Retry-After`"
+    return "yes" if retried_by_clients(code.http_status) else "no"
 
 
 class EngineError(Exception):
@@ -353,6 +447,11 @@ class EngineError(Exception):
         if retryable is not None:
             self.retryable = retryable
         self.details = {k: v for k, v in details.items() if v is not None}
+        known = ErrorCode.parse(self.code)
+        if isinstance(known, ErrorCode) and known.cure is Cure.SET_UP:
+            # Whichever class raised it, a refusal someone must set up is answered with its
+            # code's status, one no client retries (`Cure`).
+            self.http_status = known.http_status
 
     def to_dict(self) -> dict[str, Any]:
         """The structured form every front door returns."""

@@ -22,7 +22,6 @@ from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.instance import INFO_FILE, lock_is_held
-from llmgw_desktop.transports.http_server import base_url
 
 __all__ = ["ASK_TIMEOUT_S", "GatewayFacts", "gather"]
 
@@ -57,6 +56,10 @@ def gather(settings: Settings, environ: Mapping[str, str] | None = None) -> Gate
     if running is not None:
         url, models = running
         return GatewayFacts(url, locked, _preferred(models), "asked the running gateway")
+    # Here, not at the top: the HTTP server's module brings aiohttp (seconds on a loaded
+    # machine), which asking the running gateway, `connect`'s and `run`'s usual path, needs not.
+    from llmgw_desktop.transports.http_server import base_url
+
     url = base_url(settings.http.host, settings.http.port)
     keyed = {
         spec.id: spec.models

@@ -1,7 +1,9 @@
 """Logging to a rotating file in the platform log dir, secrets masked, written off the loop.
 
 Handlers that write files block, so records go through a queue to a listener thread; the loop
-only enqueues. `--verbose` mirrors the same records to the console.
+only enqueues. `--verbose` mirrors the same records to the console; without it, the records a
+person at the terminal needs at once (the engine's `TERMINAL_LOG`: the first refusal of each
+kind someone must set up) still go to stderr, as plain lines.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.paths import ensure_private_dir
-from llmgw_desktop.engine.api import redact
+from llmgw_desktop.engine.api import TERMINAL_LOG, redact
 
 __all__ = ["LogFile", "LogSetup", "configure_logging"]
 
 LOG_FILE_NAME = "llmgw-desktop.log"
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# How a `TERMINAL_LOG` line reads on stderr without --verbose: as the program's own message.
+TERMINAL_FORMAT = "llmgw-desktop: %(message)s"
 # A write the disk refuses: full, over its quota, read-only.
 DISK_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
@@ -107,6 +111,11 @@ def configure_logging(
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
+    if not verbose:
+        terminal = logging.StreamHandler(sys.stderr)
+        terminal.addFilter(logging.Filter(TERMINAL_LOG))
+        terminal.setFormatter(logging.Formatter(TERMINAL_FORMAT))
+        handlers.append(terminal)
 
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     queue_handler = RedactingQueueHandler(records)

@@ -1,9 +1,14 @@
-"""Authentication, rate limits and CORS at the HTTP edge, for every route at once.
+"""The edge: one decision for every door, taken from its row (`doors.py`) before the route.
 
-Runs after the Host/Origin guard. Public routes (health, OAuth metadata and endpoints, the
-OpenAPI document, the instance hand-off) pass; every other request gets a principal from
-`AuthService` or a 401 whose `WWW-Authenticate` points OAuth clients at the metadata, then must
-hold the capability its route needs (`route_access.py`, the engine's access table; else 403).
+In order, for every request the HTTP front door receives: the `Host` names this machine (DNS
+rebinding); the `Origin` is loopback or listed (an upgrade's must be listed: CORS does not
+guard a WebSocket); a declared body fits `http.max_body_bytes`; a state-changing body is JSON
+unless the door takes forms (`edge.py` says why, and which programs send none); then CORS
+preflights, and the credential: public doors pass (the route checks its own where it has
+one), every other request gets a principal from `AuthService` or a 401 whose
+`WWW-Authenticate` points OAuth clients at the metadata, then must hold the capability its
+door needs (else 403). Every refusal is written in the envelope the door's clients parse.
+
 The credential is always checked first: a valid one is never throttled for someone else's
 guessing. Remote principals are rate limited (429 with `Retry-After`), and so are wrong
 credentials once a client address, or the credential itself, has had too many. CORS stays
@@ -17,11 +22,15 @@ import hmac
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
 
 from llmgw_desktop.engine.api import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
     AccessDenied,
     AuthService,
     EngineError,
@@ -33,15 +42,24 @@ from llmgw_desktop.engine.api import (
     refusal,
 )
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
+from llmgw_desktop.transports.doors import Credential, Door, Envelope, door_of
+from llmgw_desktop.transports.edge import (
+    host_allowed,
+    media_type_refusal,
+    origin_allowed,
+    upgrade_origin_allowed,
+)
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope, ollama_error
-from llmgw_desktop.transports.gateway.fronts import is_ollama_route, key_places, request_dialect
+from llmgw_desktop.transports.gateway.fronts import envelope_of, key_places
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
-from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
 __all__ = [
     "CLIENT_ADDRESS_KEY",
+    "DOOR_KEY",
     "PRINCIPAL_KEY",
+    "EdgeRules",
     "add_cors_headers",
+    "body_too_large",
     "client_address_of",
     "edge_access",
     "edge_error",
@@ -53,13 +71,17 @@ log = logging.getLogger(__name__)
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
-PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
-# "/" is open because clients probe it before their first call (Claude Code sends `HEAD /`
-# to its base URL): answered with the gateway's name only, it is no refused request.
-PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/instance/activate", "/instance/quit"})
+# The door a request came in by (absent: no door serves it, and a 404 or 405 follows).
+DOOR_KEY = web.RequestKey("door", Door)
+# A request no door serves is answered without a credential under these (the OAuth server's
+# paths, mounted or not); anywhere else it is asked for one before its 404.
+UNSERVED_PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
 METRICS_PATH = "/metrics"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # (route, principal) pairs whose access is remembered at most (then it starts over).
 MAX_PASSAGES_REMEMBERED = 1024
+# `Host` values whose check is remembered at most (then it starts over).
+MAX_HOSTS_REMEMBERED = 64
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = (
     "Authorization, Content-Type, X-Caller, X-Project, Mcp-Session-Id, MCP-Protocol-Version, "
@@ -69,6 +91,35 @@ CORS_EXPOSE = (
     "Mcp-Session-Id, Retry-After, x-gateway-provider, x-gateway-model, x-gateway-request-id, "
     "x-gateway-max-tokens"
 )
+EDGE = Credential.EDGE
+_FOREIGN_HOST = (
+    "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
+    "this protects the gateway from DNS rebinding"
+)
+_FOREIGN_ORIGIN = (
+    "requests from this web origin are not allowed; add it to "
+    "http.allowed_origins in config.toml if you trust it"
+)
+_UNLISTED_UPGRADE = (
+    "a WebSocket takes no Origin but those listed in http.allowed_origins (any page, on any "
+    "port of this machine, can open one: no CORS guards it); editors' clients send none"
+)
+
+
+@dataclass(frozen=True)
+class EdgeRules:
+    """What the edge is told by the settings (the composition root fills it in)."""
+
+    max_body_bytes: int
+    mcp_path: str = "/mcp"
+    # `http.allowed_origins`: CORS is open to these, and they alone may open a WebSocket.
+    allowed_origins: tuple[str, ...] = ()
+    # Where a request may come from: the listed origins and our own public origin (the consent
+    # form behind a TLS-terminating proxy posts from it), besides loopback pages.
+    own_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    # `metrics.scrape_token`: lets a scraper under another account read /metrics alone.
+    scrape_token: str = ""
 
 
 def client_address_of(request: web.Request) -> str:
@@ -89,7 +140,7 @@ async def still_proven(request: web.Request, auth: AuthService) -> Principal | E
     """The credential `request` was admitted with, checked again now: for a connection that
     outlives its first request (the `/acp` socket), whose principal a revocation, an expiry or
     a rotation's end must stop as it stops the next HTTP request."""
-    places = key_places(request)
+    places = key_places(request, request.get(DOOR_KEY))
     verdict = await auth.authenticate(
         request.headers,
         TransportPeer(request.transport),
@@ -103,78 +154,133 @@ async def still_proven(request: web.Request, auth: AuthService) -> Principal | E
 
 def edge_access(
     auth: AuthService,
+    rules: EdgeRules,
     *,
-    allowed_origins: tuple[str, ...],
-    mcp_path: str,
     connections: ConnectionGuard | None = None,
     refusals: RefusalCounter | None = None,
-    scrape_token: str = "",
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
-    """The edge's access check: CORS preflight, then authentication and rate limits. It
-    answers a request itself (a preflight, a refusal), or gives None: the route runs, with
-    the principal decided (`principal_of`) unless the route is public.
+    """The edge's decision for a request: it answers the request itself (a refusal, a
+    preflight), or gives None: the route runs, its door on the request (`DOOR_KEY`) and the
+    principal decided (`principal_of`) unless the door is public.
 
-    `scrape_token` (`metrics.scrape_token`) opens `GET /metrics` and nothing else to whoever
-    presents it as a bearer token: Prometheus runs under an account of its own, which the
-    local-user rule refuses. Any other credential on that route goes the usual way.
+    `rules.scrape_token` (`metrics.scrape_token`) opens `GET /metrics` and nothing else to
+    whoever presents it as a bearer token: Prometheus runs under an account of its own, which
+    the local-user rule refuses. Any other credential on that route goes the usual way.
 
     Called by the app's one middleware (`http_app.front_door`) rather than being one: each
     aiohttp middleware layer costs every request a few microseconds, and the gateway's own
     overhead is measured in tenths of a millisecond.
     """
-    edge = _Edge(auth, frozenset(allowed_origins), mcp_path, connections, refusals, scrape_token)
-    return edge.admit
+    return Edge(auth, rules, connections, refusals).admit
 
 
-class _Edge:
+class Edge:
     """The state the edge keeps between requests, and its steps (`edge_access` says what)."""
 
     def __init__(
         self,
         auth: AuthService,
-        origins: frozenset[str],
-        mcp_path: str,
+        rules: EdgeRules,
         connections: ConnectionGuard | None,
         refusals: RefusalCounter | None,
-        scrape_token: str,
     ) -> None:
         self.auth = auth
-        self.origins = origins
-        self.mcp_path = mcp_path
+        self.rules = rules
+        self.origins = frozenset(rules.allowed_origins)
+        self.mcp_path = rules.mcp_path
         self.connections = connections
         self.refusals = refusals
-        self.scrape_token = scrape_token
+        self.hosts = _AllowedHosts(rules.allowed_hosts)
+        # Each route's door, looked up once: the routes are fixed once the app serves.
+        self.doors: dict[AbstractRoute, Door | None] = {}
         # The routes each principal was let onto: the access table and the routes are fixed,
         # so a principal allowed a route once is allowed it again (a refusal is worked out
         # anew).
         self.let_in: set[tuple[object, Principal]] = set()
 
     async def admit(self, request: web.Request) -> web.StreamResponse | None:
+        door = self._door(request)
+        if door is not None:
+            request[DOOR_KEY] = door
+        turned_away = self._turned_away(request, door)
+        if turned_away is not None:
+            return self._refused(request, turned_away)
         headers = request.headers
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in headers:
             origin = headers.get("Origin")
             if origin:
                 return _preflight(origin, self.origins)
-        path = request.path
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
-            if path.startswith("/oauth/"):
+        public = _unserved_public(request.path) if door is None else door.credential is not EDGE
+        if public:
+            if request.path.startswith("/oauth/"):
                 # The OAuth endpoints throttle guessing per client address: behind a trusted
                 # proxy that is the address it forwarded, not the proxy's own.
                 request[CLIENT_ADDRESS_KEY] = self.auth.client_address(
                     request.remote or "", headers
                 )
             return None
-        if path == METRICS_PATH and self.scrape_token and _presents(headers, self.scrape_token):
+        scrape_token = self.rules.scrape_token
+        if request.path == METRICS_PATH and scrape_token and _presents(headers, scrape_token):
             return None
+        return await self._authenticated(request, door)
+
+    def _door(self, request: web.Request) -> Door | None:
+        """The door of the route `request` matched (None: no route did, or it has no row)."""
+        route = request.match_info.route
+        try:
+            return self.doors[route]
+        except KeyError:
+            resource = route.resource
+            if resource is None:
+                # No route matched: aiohttp makes a route object for each such request, so it
+                # is not remembered (the map would grow with every 404).
+                return None
+            door = door_of(route.method, resource.canonical, mcp_path=self.mcp_path)
+            self.doors[route] = door
+            return door
+
+    def _turned_away(self, request: web.Request, door: Door | None) -> web.Response | None:
+        """Host, Origin, body size and media type, checked before anything else: the refusal
+        in the door's envelope, or None."""
+        headers = request.headers
+        host = headers.get("Host")
+        if not self.hosts(host):
+            log.warning("refused request with Host %r", host)
+            return edge_error(request, EdgeRefusal(ErrorCode.HOST_NOT_ALLOWED, _FOREIGN_HOST))
+        origin = headers.get("Origin")
+        if origin is not None and (why := self._origin_refusal(origin, door)):
+            log.warning("refused a request to %s from Origin %r", request.path, origin)
+            return edge_error(request, EdgeRefusal(ErrorCode.ORIGIN_NOT_ALLOWED, why))
+        length = request.content_length
+        limit = self.rules.max_body_bytes
+        if length is not None and length > limit:
+            return edge_error(request, body_too_large(limit, length))
+        method = request.method
+        if method in STATE_CHANGING and request.body_exists and not (door and door.forms):
+            why = media_type_refusal(method, request.path, headers.get("Content-Type"), origin)
+            if why:
+                return edge_error(request, EdgeRefusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, why))
+        return None
+
+    def _origin_refusal(self, origin: str, door: Door | None) -> str | None:
+        """Why a request from the page at `origin` is refused at `door` (None: it is not)."""
+        if door is not None and door.upgrade:
+            return None if upgrade_origin_allowed(origin, self.origins) else _UNLISTED_UPGRADE
+        return None if origin_allowed(origin, self.rules.own_origins) else _FOREIGN_ORIGIN
+
+    async def _authenticated(
+        self, request: web.Request, door: Door | None
+    ) -> web.StreamResponse | None:
+        """The principal's credential, rate and access: its refusal, or None (it may go on)."""
         transport = request.transport
         connections = self.connections
         peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
             transport
         )
-        # Where this route's dialect puts its clients' key (x-api-key, x-goog-api-key, ?key=).
-        places = key_places(request)
+        # Where this door's dialect puts its clients' key (x-api-key, x-goog-api-key, ?key=).
+        places = key_places(request, door)
         query = request.query if places else None
-        verdict = await self.auth.authenticate(headers, peer, query=query, places=places)
+        verdict = await self.auth.authenticate(request.headers, peer, query=query, places=places)
         principal = verdict.principal
         if principal is None:
             return self._unauthenticated(request, verdict, query, places)
@@ -182,7 +288,7 @@ class _Edge:
             wait = self.auth.check_rate(principal.id)
             if wait is not None:
                 return self._refused(request, _too_many(request, wait), principal)
-        denied = self._route_denied(request, principal)
+        denied = self._route_denied(request, principal, door)
         if denied is not None:
             return denied
         request[PRINCIPAL_KEY] = principal
@@ -209,23 +315,25 @@ class _Edge:
         )
         return self._refused(request, answer)
 
-    def _route_denied(self, request: web.Request, principal: Principal) -> web.Response | None:
-        """The refusal of `principal` on the route `request` matched; None: it may go on."""
+    def _route_denied(
+        self, request: web.Request, principal: Principal, door: Door | None
+    ) -> web.Response | None:
+        """The refusal of `principal` on the door `request` came in by; None: it may go on."""
         route = request.match_info.route
         passage = (route, principal)
         if passage in self.let_in:
             return None
-        denied = _route_refusal(request, principal, self.mcp_path)
+        if route.resource is None:
+            return None  # no route matched: the router answers 404 or 405
+        denied = _door_refusal(request, principal, door)
         if denied is not None:
             log.info(
                 "refused %s %s to %s: %s", request.method, request.path, principal.id, denied.code
             )
             return self._refused(request, edge_error(request, denied), principal)
-        # A request no route matched (a 404 or 405 follows) has a route object of its own.
-        if route.resource is not None:
-            if len(self.let_in) >= MAX_PASSAGES_REMEMBERED:
-                self.let_in.clear()
-            self.let_in.add(passage)
+        if len(self.let_in) >= MAX_PASSAGES_REMEMBERED:
+            self.let_in.clear()
+        self.let_in.add(passage)
         return None
 
     def _refused(
@@ -237,6 +345,41 @@ class _Edge:
         return response
 
 
+class _AllowedHosts:
+    """`host_allowed` of one app's `http.allowed_hosts`, remembered per `Host` value: a client
+    sends the same one with every request. Bounded, as the values are the clients' to choose."""
+
+    __slots__ = ("_extra", "_seen")
+
+    def __init__(self, extra: tuple[str, ...]) -> None:
+        self._extra = extra
+        self._seen: dict[str | None, bool] = {}
+
+    def __call__(self, host: str | None) -> bool:
+        allowed = self._seen.get(host)
+        if allowed is None:
+            allowed = host_allowed(host, self._extra)
+            if len(self._seen) >= MAX_HOSTS_REMEMBERED:
+                self._seen.clear()
+            self._seen[host] = allowed
+        return allowed
+
+
+def _unserved_public(path: str) -> bool:
+    """Whether a request no door serves is answered without asking who sent it."""
+    return path.startswith(UNSERVED_PUBLIC_PREFIXES)
+
+
+def body_too_large(limit: int, length: int | None = None) -> EdgeRefusal:
+    """The refusal of a body past `http.max_body_bytes` (`length`: as declared)."""
+    size = f"of {length} bytes " if length is not None else ""
+    return EdgeRefusal(
+        ErrorCode.BODY_TOO_LARGE,
+        f"request body {size}is larger than the {limit} byte limit "
+        "(http.max_body_bytes); send a smaller one, or raise the setting",
+    )
+
+
 def _presents(headers: Mapping[str, str], token: str) -> bool:
     """Whether the request's `Authorization: Bearer` is `token` (compared in constant time)."""
     scheme, _, presented = headers.get("Authorization", "").partition(" ")
@@ -245,22 +388,18 @@ def _presents(headers: Mapping[str, str], token: str) -> bool:
     return hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
-def _route_refusal(
-    request: web.Request, principal: Principal, mcp_path: str
+def _door_refusal(
+    request: web.Request, principal: Principal, door: Door | None
 ) -> AccessDenied | None:
-    """Why `principal` may not use the route `request` matched (None: it may, or no route
-    matched and the router answers 404/405)."""
-    route = route_of(request)
-    if route is None:
-        return None
-    capability = capability_of_route(*route, mcp_path=mcp_path)
-    if capability is None:
-        log.error("route %s %s has no access rule; refused (see route_access.py)", *route)
+    """Why `principal` may not come in by `door` (None: it may)."""
+    if door is None:
+        route = request.match_info.route
+        log.error("route %s %s has no door; refused (see doors.py)", request.method, route.resource)
         return AccessDenied(
-            f"{request.method} {request.path} is not offered (no access rule names it)",
+            f"{request.method} {request.path} is not offered (no door names it)",
             code=ErrorCode.NOT_OFFERED,
         )
-    return refusal(principal, capability)
+    return refusal(principal, door.capability)
 
 
 def _preflight(origin: str, origins: frozenset[str]) -> web.Response:
@@ -357,17 +496,16 @@ def note_refusal(
 
 
 def edge_error(request: web.Request, error: EngineError) -> web.Response:
-    """A refusal at the edge in the envelope the endpoint's clients parse: the Anthropic or
-    Gemini dialect's for their requests (`fronts.py`), else the native API's (its code kept
-    for counting); Ollama's API's own for its routes."""
-    if is_ollama_route(request):
-        response = ollama_error(error)
-        response[REFUSAL_CODE_KEY] = error.code
-        return response
-    front = request_dialect(request)
-    if front is None:
+    """A refusal at the edge in the envelope its door's clients parse (`doors.Envelope`): the
+    Anthropic or Gemini dialect's, Ollama's, else the native API's; its code kept for counting."""
+    envelope = envelope_of(request, request.get(DOOR_KEY))
+    if envelope is Envelope.NATIVE:
         return error_response(error)
-    status, body = dialect_envelope(front, error)
-    response = web.json_response(body, status=status, headers=error_headers(error, status))
+    if envelope is Envelope.OLLAMA:
+        response = ollama_error(error)
+    else:
+        front = DIALECT_ANTHROPIC if envelope is Envelope.ANTHROPIC else DIALECT_GEMINI
+        status, body = dialect_envelope(front, error)
+        response = web.json_response(body, status=status, headers=error_headers(error, status))
     response[REFUSAL_CODE_KEY] = error.code
     return response

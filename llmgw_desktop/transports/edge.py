@@ -1,4 +1,4 @@
-"""Edge checks against web pages: DNS rebinding, and bodies a page may send unasked.
+"""The edge's pure checks against web pages: DNS rebinding, origins, bodies a page may send.
 
 A web page on a hostile site can make a browser send requests to 127.0.0.1 by pointing its own
 DNS name at it; the browser then sends that foreign name as `Host` and the page's `Origin`.
@@ -6,9 +6,15 @@ Checking both closes that door while letting local tools (which send loopback na
 `Origin` at all) in.
 
 A page on another local port passes those checks (its `Origin` is loopback). What stops it
-from changing state is CORS: a browser asks first (a preflight, which the gateway refuses)
-before sending a JSON body, but not before sending `text/plain`, form or multipart bodies.
-So every state-changing route that takes a body requires a JSON media type.
+from changing state over HTTP is CORS: a browser asks first (a preflight, which the gateway
+refuses) before sending a JSON body, but not before sending `text/plain`, form, multipart or
+untyped bodies. So every state-changing door takes JSON only, except from a program that is
+plainly no browser: a browser sends `Origin` on every POST, so a body with neither `Origin` nor
+`Content-Type` (LiteLLM's Ollama providers send theirs so) is read as JSON. Nothing puts CORS
+in front of a WebSocket: an upgrade takes no `Origin` but those the operator listed
+(`upgrade_origin_allowed`).
+
+`auth_edge.Edge` applies these, with each door's row (`doors.py`), to every request.
 """
 
 from __future__ import annotations
@@ -17,14 +23,17 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["host_allowed", "is_json_media_type", "json_body_refusal", "origin_allowed", "origin_of"]
+__all__ = [
+    "host_allowed",
+    "is_json_media_type",
+    "media_type_refusal",
+    "origin_allowed",
+    "origin_of",
+    "upgrade_origin_allowed",
+]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# OAuth endpoints take HTML-form bodies by specification (RFC 6749) and the consent page's
-# form posts to itself; each checks its own callers (client secrets, PKCE, a CSRF token).
-FORM_PATHS = frozenset({"/oauth/authorize", "/oauth/token", "/oauth/revoke"})
-FORM_PREFIXES = ("/oauth/consent/",)
 
 
 def _is_loopback_name(host: str) -> bool:
@@ -99,12 +108,18 @@ def is_json_media_type(content_type: str) -> bool:
     )
 
 
-def json_body_refusal(
-    method: str, path: str, content_type: str | None, has_body: bool
+def upgrade_origin_allowed(origin: str | None, listed: Iterable[str]) -> bool:
+    """True when an upgrade (a WebSocket) may go on: no `Origin` (editors' clients send none),
+    or one the operator listed. A loopback page is no exception: CORS does not guard a socket."""
+    return origin is None or origin in set(listed)
+
+
+def media_type_refusal(
+    method: str, path: str, content_type: str | None, origin: str | None
 ) -> str | None:
-    """Why a state-changing request's body is refused (None: it is JSON, or there is none, or
-    the route takes forms)."""
-    if not has_body or path in FORM_PATHS or path.startswith(FORM_PREFIXES):
+    """Why a state-changing request's body is refused (None: it is JSON, or it carries
+    neither `Content-Type` nor `Origin`, which no browser sends)."""
+    if content_type is None and origin is None:
         return None
     if content_type and is_json_media_type(content_type):
         return None

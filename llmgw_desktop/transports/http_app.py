@@ -2,8 +2,8 @@
 
 One middleware (`front_door`) runs, in order: errors (outermost, so every failure answers in
 JSON; it also tells the connection guard when a request's handler starts and ends), then the
-Host/Origin guard, body-size limit and JSON-only bodies, then CORS preflights, then
-authentication (a principal for every non-public route, rate limits for remote ones). The
+edge's one decision for the request's door (`auth_edge.py`: Host, Origin, body size, media
+type, CORS preflight, credential, access; each door's row is in `doors.py`). The
 gateway's routes (the four chat dialects, native and vault endpoints) and the OAuth server
 mount here; MCP mounts on the same app from the runtime.
 """
@@ -36,18 +36,15 @@ from llmgw_desktop.transports.acp.chat_routes import add_acp_chat_routes
 from llmgw_desktop.transports.acp.socket_route import add_acp_routes
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
+    EdgeRules,
     add_cors_headers,
+    body_too_large,
     edge_access,
     edge_error,
     note_refusal,
 )
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
-from llmgw_desktop.transports.edge import (
-    host_allowed,
-    json_body_refusal,
-    origin_allowed,
-    origin_of,
-)
+from llmgw_desktop.transports.edge import origin_of
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
@@ -59,7 +56,6 @@ __all__ = [
     "HttpAppConfig",
     "activate",
     "build_http_app",
-    "edge_refusal",
     "front_door",
     "health",
     "metrics",
@@ -70,15 +66,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The code an aiohttp HTTP error is answered with (any other status: `http_error`).
 _HTTP_CODES = {
     413: ErrorCode.BODY_TOO_LARGE,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
 }
-# `Host` values whose check is remembered at most (then it starts over).
-MAX_HOSTS_REMEMBERED = 64
 
 
 @dataclass(frozen=True)
@@ -122,16 +115,19 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         (origin_of(config.public_url),) if origin_of(config.public_url) else ()
     )
 
-    admit = edge_access(
-        engine.auth,
-        allowed_origins=config.allowed_origins,
+    rules = EdgeRules(
+        max_body_bytes=config.max_body_bytes,
         mcp_path=config.mcp_path,
-        connections=config.connections,
-        refusals=engine.refusals,
+        allowed_origins=config.allowed_origins,
+        own_origins=own_origins,
+        allowed_hosts=config.allowed_hosts,
         scrape_token=config.metrics_scrape_token,
     )
+    admit = edge_access(
+        engine.auth, rules, connections=config.connections, refusals=engine.refusals
+    )
     app = web.Application(
-        middlewares=[front_door(config, own_origins, admit)],
+        middlewares=[front_door(config, admit)],
         client_max_size=config.max_body_bytes,
     )
     # The handlers read these from their request's app.
@@ -237,15 +233,6 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
 
-def _body_too_large(limit: int, length: int | None = None) -> EdgeRefusal:
-    size = f"of {length} bytes " if length is not None else ""
-    return EdgeRefusal(
-        ErrorCode.BODY_TOO_LARGE,
-        f"request body {size}is larger than the {limit} byte limit "
-        "(http.max_body_bytes); send a smaller one, or raise the setting",
-    )
-
-
 def _refused(request: web.Request, response: web.Response) -> web.Response:
     engine, config = request.app[ENGINE], request.app[CONFIG]
     note_refusal(engine.refusals, engine.auth, request, response, config.mcp_path)
@@ -254,20 +241,17 @@ def _refused(request: web.Request, response: web.Response) -> web.Response:
 
 def front_door(
     config: HttpAppConfig,
-    own_origins: tuple[str, ...],
     admit: Callable[[web.Request], Awaitable[web.StreamResponse | None]],
 ) -> Middleware:
     """The app's one middleware: every failure answered in an envelope the caller parses and
-    a connection's deadlines kept (around everything), then the Host/Origin/body checks
-    (`edge_refusal`), then authentication and rate limits (`admit`, `auth_edge.py`), then the
-    route.
+    a connection's deadlines kept (around everything), then the edge's decision for the
+    request's door (`admit`, `auth_edge.py`), then the route.
 
     One layer rather than three: each aiohttp middleware is a coroutine every request passes
     through, and again at each of its handler's resumptions (a request's await chain is as
     deep as its middlewares); the checks before the route run as plain calls instead.
     """
     connections = config.connections
-    allowed_hosts = _AllowedHosts(config.allowed_hosts)
 
     @web.middleware
     async def door(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -275,9 +259,6 @@ def front_door(
         if connection is not None and connections is not None:
             connection.request_started(request, connections.limits.body_timeout_s)
         try:
-            turned_away = edge_refusal(request, config, own_origins, allowed_hosts)
-            if turned_away is not None:
-                return turned_away
             answer = await admit(request)
             if answer is not None:
                 return answer
@@ -317,7 +298,7 @@ def _http_error(
     code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
     message = exc.text if exc.status != 404 else f"no route for {request.path}"
     if exc.status == 413:  # a body without a length, cut off as it was read
-        return _refused(request, edge_error(request, _body_too_large(config.max_body_bytes)))
+        return _refused(request, edge_error(request, body_too_large(config.max_body_bytes)))
     if exc.status == 405:
         allowed = exc.headers.get("Allow", "")
         message = f"{request.method} is not served on {request.path}" + (
@@ -329,76 +310,3 @@ def _http_error(
     if "Allow" in exc.headers:
         answer.headers["Allow"] = exc.headers["Allow"]
     return answer
-
-
-class _AllowedHosts:
-    """`host_allowed` of one app's `http.allowed_hosts`, remembered per `Host` value: a client
-    sends the same one with every request. Bounded, as the values are the clients' to choose."""
-
-    __slots__ = ("_extra", "_seen")
-
-    def __init__(self, extra: tuple[str, ...]) -> None:
-        self._extra = extra
-        self._seen: dict[str | None, bool] = {}
-
-    def __call__(self, host: str | None) -> bool:
-        allowed = self._seen.get(host)
-        if allowed is None:
-            allowed = host_allowed(host, self._extra)
-            if len(self._seen) >= MAX_HOSTS_REMEMBERED:
-                self._seen.clear()
-            self._seen[host] = allowed
-        return allowed
-
-
-def edge_refusal(
-    request: web.Request,
-    config: HttpAppConfig,
-    own_origins: tuple[str, ...],
-    allowed_hosts: Callable[[str | None], bool],
-) -> web.Response | None:
-    """Host (DNS rebinding), Origin, body size and JSON bodies, checked before any route: the
-    refusal, or None."""
-    headers = request.headers
-    host = headers.get("Host")
-    if not allowed_hosts(host):
-        log.warning("refused request with Host %r", host)
-        return _refused(
-            request,
-            error_response(
-                EdgeRefusal(
-                    ErrorCode.HOST_NOT_ALLOWED,
-                    "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
-                    "this protects the gateway from DNS rebinding",
-                )
-            ),
-        )
-    origin = headers.get("Origin")
-    if not origin_allowed(origin, own_origins):
-        log.warning("refused request from Origin %r", origin)
-        return _refused(
-            request,
-            error_response(
-                EdgeRefusal(
-                    ErrorCode.ORIGIN_NOT_ALLOWED,
-                    "requests from this web origin are not allowed; add it to "
-                    "http.allowed_origins in config.toml if you trust it",
-                )
-            ),
-        )
-    length = request.content_length
-    if length is not None and length > config.max_body_bytes:
-        return _refused(
-            request, edge_error(request, _body_too_large(config.max_body_bytes, length))
-        )
-    method = request.method
-    if method in STATE_CHANGING:
-        refusal = json_body_refusal(
-            method, request.path, headers.get("Content-Type"), request.body_exists
-        )
-        if refusal:
-            return _refused(
-                request,
-                edge_error(request, EdgeRefusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, refusal)),
-            )
-    return None

@@ -62,7 +62,7 @@ LEVEL_LOOK = {
     "status": ("info", "muted"),
 }
 # Where an engine notice's topic opens.
-TOPIC_PLACES = {"budget": "budgets", "providers": "providers"}
+TOPIC_PLACES = {"budget": "budgets", "providers": "providers", "mcp-servers": "mcp-servers"}
 COLUMNS = ("Time", "Level", "Go to", "Message")
 OPEN, MESSAGE = 2, 3
 

@@ -1,5 +1,7 @@
-"""Ask the person at the desk about a request holding secrets (`guard.secrets = ask`): block
-it, send it with the secrets replaced by placeholders, or send it once as it is.
+"""Ask the person at the desk about a request holding secrets (`guard.secrets = ask`), or
+matching a rule of the operator's that asks (`guard.rules`): block it, send it with the
+secrets replaced by placeholders (offered only where it holds secrets), or send it once as it
+is.
 
 The desk's one question dialog (`decision_dialog.py`), as the approval and the consent use it:
 non-modal, Block on the left as the default and the escape (Return, Escape and closing the
@@ -63,20 +65,24 @@ class DeskSecrets(QuestionDesk):
 
     def show(self, question: SecretQuestion) -> None:
         who = who_asks(question.caller, question.principal)
-        count = len(question.findings)
-        heading = f"A request to {question.provider} holds {count} secret{'s' * (count != 1)}"
+        heading = f"A request to {question.provider} {_holds(question)}"
+        redact = bool(question.secrets)
+        choices = (
+            "Block it, send it with each secret replaced by a placeholder (put back where the "
+            "answer echoes it), or send it once as it is."
+            if redact
+            else "Block it, or send it once as it is."
+        )
         box = DecisionDialog(
             f"llmgw-desktop: {heading}",
-            f"{who} is sending a request to {question.provider} ({question.model}) that holds "
-            "what looks like secrets. Block it, send it with each secret replaced by a "
-            "placeholder (put back where the answer echoes it), or send it once as it is.\n\n"
-            "What was found, the values masked:",
+            f"{who} is sending a request to {question.provider} ({question.model}) that "
+            f"{_holds(question)}. {choices}\n\nWhat was found, the values masked:",
             literal=findings_text(question),
             deadline=self._clock() + self._questions.timeout_s,
             clock=self._clock,
             heading=heading,
             deny_label="Block",
-            middle_label="Redact and send",
+            middle_label="Redact and send" if redact else "",
             approve_label="Send once",
             destructive=True,
             parent=self._parent,
@@ -108,3 +114,15 @@ class DeskSecrets(QuestionDesk):
         box = self._forget(question_id)
         if box is not None:
             box.close()
+
+
+def _holds(question: SecretQuestion) -> str:
+    """`holds 2 secrets`, `matches your rule pipe-to-shell`, or both."""
+    parts = []
+    count = len(question.secrets)
+    if count:
+        parts.append(f"holds {count} secret{'s' * (count != 1)}")
+    if question.rules:
+        names = ", ".join(question.rules)
+        parts.append(f"matches your rule{'s' * (len(question.rules) != 1)} {names}")
+    return " and ".join(parts)

@@ -29,7 +29,15 @@ from tests.clients.harness import CliRun, run_program
 from tests.contract.offline import REQUIRE_CLIS, ROOT
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-__all__ = ["TOOLS", "PythonTool", "capture_tool", "load_tool_fixture", "run_tool"]
+__all__ = [
+    "TOOLS",
+    "PythonTool",
+    "capture_tool",
+    "load_tool_fixture",
+    "package_venv",
+    "run_tool",
+    "write_tool_fixture",
+]
 
 TOOLS_ROOT = ROOT / ".py-clients"
 TOOL_FIXTURES = FIXTURES / "tools"
@@ -49,6 +57,8 @@ class PythonTool:
     unnamed: str  # the caller the gateway records for it left as it is
     argv: Callable[[Path, str, Path], tuple[str, ...]]  # (venv, base URL, home) -> argv
     prepare: Callable[[Path, str, bool], None]  # (home, base URL, named): its config files
+    # base URL -> the variables its documentation has its users set (OLLAMA_API_BASE ...).
+    environ: Callable[[str], dict[str, str]] = lambda _base_url: {}
 
 
 def _llm_argv(venv: Path, base_url: str, home: Path) -> tuple[str, ...]:
@@ -107,11 +117,17 @@ TOOLS = (
 
 def tool_venv(tool: PythonTool) -> Path:
     """The tool's venv, or the test is skipped (failed where CI must have installed it)."""
-    venv = TOOLS_ROOT / tool.package
+    return package_venv(tool.package)
+
+
+def package_venv(package: str) -> Path:
+    """The venv `.ci/run` installs `package` into (`.ci/python-clients`), or the test is
+    skipped (failed where CI must have installed it)."""
+    venv = TOOLS_ROOT / package
     if not (venv / "bin" / "python").exists():
         listed = (ROOT / ".ci" / "python-clients").read_text(encoding="utf-8")
-        message = f"{tool.package} is not installed in {venv} (see .ci/python-clients)"
-        required = any(line.startswith(tool.package) for line in listed.splitlines())
+        message = f"{package} is not installed in {venv} (see .ci/python-clients)"
+        required = any(line.startswith(f"{package}=") for line in listed.splitlines())
         if REQUIRE_CLIS and required:
             pytest.fail(message)
         pytest.skip(message)
@@ -130,6 +146,7 @@ async def run_tool(tool: PythonTool, base_url: str, *, named: bool, home: Path) 
         # LiteLLM (DSPy's and aider's) fetches its price table from GitHub first: offline here.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "NO_COLOR": "1",
+        **tool.environ(base_url),
     }
     argv = tool.argv(venv, base_url, home)
     code, stdout, stderr = await run_program(argv, env=env, cwd=home, timeout_s=TIMEOUT_S)
@@ -159,13 +176,18 @@ def load_tool_fixture(tool: PythonTool) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8")))
 
 
-async def _record_all() -> None:
+def write_tool_fixture(tool: PythonTool, requests: list[dict[str, Any]]) -> None:
+    """Keep what `tool` sent as its fixture (and say where, with how many requests)."""
     TOOL_FIXTURES.mkdir(parents=True, exist_ok=True)
+    path = TOOL_FIXTURES / f"{tool.name}.json"
+    path.write_text(json.dumps(requests, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    print(f"{path.relative_to(ROOT)}: {len(requests)} requests", file=sys.stderr)
+
+
+async def _record_all() -> None:
     for tool in TOOLS:
         requests = [*await capture_tool(tool, named=False), *await capture_tool(tool, named=True)]
-        path = TOOL_FIXTURES / f"{tool.name}.json"
-        path.write_text(json.dumps(requests, indent=1, ensure_ascii=False) + "\n", "utf-8")
-        print(f"{path.relative_to(ROOT)}: {len(requests)} requests", file=sys.stderr)
+        write_tool_fixture(tool, requests)
 
 
 if __name__ == "__main__":

@@ -197,3 +197,29 @@ async def test_claude_codes_preconnect_to_a_locked_gateway_is_no_refused_request
     run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
     assert "FAKE-OK" in run.stdout, run.explain()
     assert locked.engine.refusals.health()["total"] == 0, locked.engine.refusals.health()
+
+
+async def test_claude_code_without_a_key_for_its_models_shows_the_gateways_message_at_once(
+    home: Path,
+    upstream: ScriptedUpstream,
+    start_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """README's first Claude Code line with only an OpenAI key: Claude Code asks for a Claude
+    model, which no key here can answer. Refused with a status it does not retry, it shows the
+    gateway's message (what to set, what answers instead) after one refusal, where a 503 kept
+    it silent through ten tries over three minutes and then blamed the server."""
+    for name in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name)
+    gateway = await start_gateway()
+    env = client_environment(home, gateway.base_url)
+    run = await run_cli(
+        "claude", "-p", "say hello", env=env, cwd=home / "work", timeout_s=REFUSED_RUN_TIMEOUT_S
+    )
+    assert run.returncode != 0, run.explain()
+    assert "has no API key" in run.stdout and "ANTHROPIC_API_KEY" in run.stdout, run.explain()
+    assert "llmgw-desktop connect claude-code" in run.stdout, run.explain()
+    assert "server-side" not in run.stdout, run.explain()
+    rows = await gateway.engine.recorder.recent(limit=20)
+    assert [(r["state"], r["error_code"]) for r in rows] == [("refused", "no_api_key")], rows
+    assert upstream.llm_requests == []

@@ -92,6 +92,19 @@ async def test_claude_code_with_only_an_openai_key_as_the_readme_says(
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
 
 
+async def test_claude_code_started_by_run_as_the_readme_says(
+    openai_only: GatewayRuntime, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """`llmgw-desktop run claude` with only an OpenAI key: the running gateway is used, and
+    Claude Code is told the model that answers."""
+    env = _environment(tmp_path / "home", openai_only)
+    line = _readme_line(".venv/bin/llmgw-desktop run claude", openai_only.base_url)
+    code, out, err = await _bash(line + ' -p "say hello"', env)
+    assert code == 0, err + out
+    assert "FAKE-OK" in out and "started the gateway" not in err
+    assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
+
+
 @pytest.mark.parametrize("way", ["--transport http", "-- "])
 async def test_claude_code_adds_the_gateway_s_tools_as_the_readme_says(
     openai_only: GatewayRuntime, tmp_path: Path, way: str

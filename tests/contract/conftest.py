@@ -14,7 +14,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobView
-from tests.contract.offline import CLI_BIN, offline_environment, vibe_stand_in
+from tests.contract.offline import CLI_DIRS, offline_environment, vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
 
 JOB_TIMEOUT_S = 90.0
@@ -29,7 +29,7 @@ def offline(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.Monk
 
 # The real CLIs, each tried once, with room for a slow start and a short grace to stop.
 CLI_SETTINGS: Mapping[str, Any] = {
-    "providers.cli_path": [str(CLI_BIN)],
+    "providers.cli_path": [str(d) for d in CLI_DIRS],
     "providers.retry_attempts": 1,
     "providers.retry_base_delay_ms": 0,
     "providers.timeout_ms": 120_000,
@@ -41,7 +41,7 @@ def engine_settings(loaded: LoadedSettings, overrides: Mapping[str, Any] | None 
     return loaded.settings.with_values({**CLI_SETTINGS, **(overrides or {})})
 
 
-# The Mistral Vibe stand-in (tests/fakes/bin/vibe): the real one needs Python 3.12. It starts in
+# The Mistral Vibe stand-in (tests/fakes/bin/vibe): the real one takes ~20 s a call. It starts in
 # a fraction of a second and answers through the scripted upstream.
 VIBE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 

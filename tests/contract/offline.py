@@ -17,6 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_BIN = ROOT / ".clis" / "node_modules" / ".bin"
+# The CLIs of the Python registry (xAI's Grok CLI, Mistral Vibe), each in a venv of its own;
+# looked in first, so a community `grok` left in .clis/ is never taken for xAI's.
+PY_CLI_BIN = ROOT / ".py-clis" / "bin"
+CLI_DIRS = (PY_CLI_BIN, CLI_BIN)
 # The ACP agents of `.ci/acp-agents` (Gemini CLI and OpenCode come from CLI_BIN).
 ACP_BIN = ROOT / ".acp-agents" / "node_modules" / ".bin"
 # Copilot unpacks ~235 MB on first run; sharing the cache keeps that to once per machine.
@@ -27,11 +31,12 @@ DEAD_PROXY = "http://127.0.0.1:9"
 MISSING_CLI_REASON = "{binary} is not installed (CI installs it into {where} via .ci/run)"
 
 
-def find_cli(binary: str, where: Path = CLI_BIN) -> str:
+def find_cli(binary: str, where: Path | None = None) -> str:
     """The CLI's path; skips the test where it is not installed (fails instead in CI)."""
-    found = shutil.which(binary, path=os.pathsep.join([str(where), os.environ.get("PATH", "")]))
+    dirs = [str(d) for d in ((where,) if where else CLI_DIRS)]
+    found = shutil.which(binary, path=os.pathsep.join([*dirs, os.environ.get("PATH", "")]))
     if found is None:
-        message = MISSING_CLI_REASON.format(binary=binary, where=where)
+        message = MISSING_CLI_REASON.format(binary=binary, where=" or ".join(dirs))
         if REQUIRE_CLIS:
             pytest.fail(message)
         pytest.skip(message)
@@ -45,7 +50,7 @@ def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPat
 
 
 def vibe_stand_in(monkeypatch: pytest.MonkeyPatch, home: Path, base_url: str) -> None:
-    """Point the Mistral Vibe stand-in (tests/fakes/bin/vibe: the real one needs Python 3.12)
+    """Point the Mistral Vibe stand-in (tests/fakes/bin/vibe: the real one takes ~20 s a call)
     at the scripted upstream at `base_url`, its home at `home`, run by this interpreter."""
     monkeypatch.setenv("VIBE_HOME", str(home))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", base_url)
@@ -86,9 +91,14 @@ def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
         # Gemini CLI
         "GOOGLE_GEMINI_BASE_URL": base_url,
         "GEMINI_API_KEY": "gemini-test-key",
-        # grok-cli
-        "GROK_BASE_URL": f"{base_url}/v1",
-        "GROK_API_KEY": "xai-test-key",
+        # xAI's Grok CLI: model calls (and its model list) to the base URL with the key as a
+        # bearer; no update check. Its retries are off in its config below.
+        "GROK_MODELS_BASE_URL": f"{base_url}/v1",
+        "XAI_API_KEY": "xai-test-key",
+        "GROK_DISABLE_AUTOUPDATER": "1",
+        "GROK_TELEMETRY_ENABLED": "0",
+        # Mistral Vibe: its provider and models are in its config below.
+        "MISTRAL_API_KEY": "mistral-test-key",
         # Copilot (bring-your-own-key mode needs no GitHub login)
         "COPILOT_PROVIDER_BASE_URL": f"{base_url}/v1",
         "COPILOT_PROVIDER_TYPE": "openai",
@@ -122,6 +132,9 @@ enabled = false
 plugins = false
 ''',
     )
+    _write(home / ".vibe" / "config.toml", VIBE_CONFIG.format(base_url=base_url))
+    # The gateway retries on its own; grok's 8 retries take minutes on a 500.
+    _write(home / ".grok" / "config.toml", "[models]\nmax_retries = 0\n")
     _write(
         home / ".gemini" / "settings.json",
         json.dumps(
@@ -152,6 +165,48 @@ plugins = false
         ),
     )
     return values
+
+
+# Mistral Vibe's own config: an OpenAI-style provider at the upstream and two models on it
+# (aliases of its own: a builtin alias such as `devstral-2` would take its built-in provider),
+# its network extras off, and no retries (the gateway's own; vibe's take up to 300 s).
+VIBE_CONFIG = """active_model = "scripted"
+enable_telemetry = false
+enable_update_checks = false
+enable_auto_update = false
+enable_connectors = false
+api_retry_max_elapsed_time = 0
+
+[[providers]]
+name = "scripted"
+api_base = "{base_url}/v1"
+api_key_env_var = "MISTRAL_API_KEY"
+api_style = "openai"
+backend = "generic"
+
+[[models]]
+name = "fake-model"
+provider = "scripted"
+alias = "scripted"
+input_price = 0.4
+output_price = 2.0
+
+[[models]]
+name = "fake-model-b"
+provider = "scripted"
+alias = "scripted-b"
+
+[session_logging]
+enabled = true
+"""
+
+
+def vibe_reaches_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take the dead proxy away for the real Mistral Vibe: its model calls to 127.0.0.1 went
+    through the proxy whatever NO_PROXY said (observed with 3.0.3); its look-ups of outside
+    hosts then fail on name resolution instead, as fast."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _write(path: Path, text: str) -> None:

@@ -8,6 +8,7 @@ hands back: the answer, the CLI's session id, usage with cache tokens, and struc
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -24,11 +25,11 @@ EXPECTED = {
     "claude": ("claude", {"input": 12, "read": 200, "write": 100, "output": 7}),
     "codex": ("codex", {"input": 112, "read": 200, "write": 0, "output": 9}),
     "gemini": ("gemini", {"input": 112, "read": 200, "write": 0, "output": 7}),
-    "grok": ("grok", None),
+    "grok": ("grok", {"input": 112, "read": 200, "write": 0, "output": 9}),
     "copilot": ("copilot", {"input": 112, "read": 200, "write": 0, "output": 9}),
     "opencode": ("opencode", {"input": 12, "read": 200, "write": 100, "output": 7}),
 }
-WITH_SESSIONS = ["claude", "codex", "gemini", "copilot", "opencode"]
+WITH_SESSIONS = ["claude", "codex", "gemini", "grok", "copilot", "opencode"]
 # Models the CLIs accept offline (Gemini otherwise first asks a routing model; Copilot needs one).
 MODELS = {"gemini": "gemini-2.5-flash", "copilot": "gpt-5.4", "codex": "gpt-5.5"}
 MSGS = re.compile(r"msgs=(\d+)")
@@ -124,3 +125,81 @@ async def test_anthropic_overload_is_a_retryable_provider_error(
     view = await run(engine, "claude", prompt="hello")
     assert view.error is not None
     assert (view.error["code"], view.error["retryable"]) == ("provider_error", True)
+
+
+async def test_codex_forks_a_conversation_headless(engine: Engine) -> None:
+    """`codex exec fork ID` (Codex 0.169): the fork carries the parent's history under a new
+    thread id, the parent is left as it was, and the fork's turn is counted on its own though
+    codex reports the thread's totals (the parent's turns included)."""
+    find_cli("codex")
+    model = MODELS["codex"]
+    first = await run(engine, "codex", prompt="remember 42", model=model)
+    assert first.state is JobState.COMPLETED, first.error
+    assert first.result is not None
+    parent = first.result["session_id"]
+    fork = await run(engine, "codex", prompt="what number?", session_id=parent, fork=True)
+    assert fork.state is JobState.COMPLETED, fork.error
+    assert fork.result is not None
+    assert fork.result["session_id"] not in (None, parent)
+    before = int(MSGS.search(first.result["text"]).group(1))  # type: ignore[union-attr]
+    after = int(MSGS.search(fork.result["text"]).group(1))  # type: ignore[union-attr]
+    assert after > before  # the fork's model call carried the parent's turn
+    assert usage_of(fork) == EXPECTED["codex"][1]
+    again = await run(engine, "codex", prompt="and now?", session_id=parent, model=model)
+    assert again.state is JobState.COMPLETED, again.error
+    assert again.result is not None and again.result["session_id"] == parent
+
+
+async def test_grok_forks_and_continues_its_sessions(engine: Engine) -> None:
+    """xAI's Grok CLI: `--resume ID --fork-session` carries the parent's history under a new
+    session id; `--continue` takes the latest conversation in the directory."""
+    find_cli("grok")
+    first = await run(engine, "grok", prompt="remember 42")
+    assert first.state is JobState.COMPLETED, first.error
+    assert first.result is not None
+    parent, where = first.result["session_id"], first.result["working_dir"]
+    fork = await run(engine, "grok", prompt="fork it", session_id=parent, fork=True)
+    assert fork.state is JobState.COMPLETED, fork.error
+    assert fork.result is not None and fork.result["session_id"] not in (None, parent)
+    assert int(MSGS.search(fork.result["text"]).group(1)) > 3  # type: ignore[union-attr]
+    assert usage_of(fork) == EXPECTED["grok"][1]
+    latest = await run(engine, "grok", prompt="and now?", resume_latest=True, working_dir=where)
+    assert latest.state is JobState.COMPLETED, latest.error
+    assert latest.result is not None and latest.result["session_id"] in (
+        parent,
+        fork.result["session_id"],
+    )
+
+
+async def test_grok_permission_modes_hold_its_edits(
+    engine: Engine, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """What each permission mode lets the real grok do with a model that writes a file: in
+    `default` the call that would ask ends the turn (named `approval_denied`), `plan` denies
+    it and the model is told, `acceptEdits` writes it (grok's own flag applies neither)."""
+    find_cli("grok")
+    work = tmp_path / "work"
+    work.mkdir()
+    target = work / "made.txt"
+
+    def edit() -> Reply:
+        return Reply.tool_call("write", {"file_path": str(target), "content": "x"})
+
+    upstream.script_when_offered("write", edit())
+    asked = await run(engine, "grok", prompt="write it", working_dir=str(work))
+    assert asked.error is not None and asked.error["code"] == "approval_denied", asked.error
+    assert not target.exists()
+    upstream.script_when_offered("write", edit(), Reply.ok("DONE", verbatim=True))
+    planned = await run(
+        engine, "grok", prompt="write it", working_dir=str(work), permission_mode="plan"
+    )
+    assert planned.state is JobState.COMPLETED, planned.error
+    assert not target.exists()
+    told = [m for m in upstream.llm_requests[-1].body["messages"] if m.get("role") == "tool"]
+    assert "Denied by permission policy" in str(told[-1]["content"])
+    upstream.script_when_offered("write", edit(), Reply.ok("DONE", verbatim=True))
+    edited = await run(
+        engine, "grok", prompt="write it", working_dir=str(work), permission_mode="acceptEdits"
+    )
+    assert edited.state is JobState.COMPLETED, edited.error
+    assert target.read_text() == "x"

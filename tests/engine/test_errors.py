@@ -11,12 +11,15 @@ import pytest
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import (
+    Cure,
     EngineError,
     ErrorCode,
     InvalidRequest,
     NotFound,
     ProviderFailure,
+    ProviderUnavailable,
     error_code_table,
+    retried_by_clients,
 )
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -82,3 +85,22 @@ def test_raise_sites_name_their_code_from_the_enum() -> None:
                     if kw.arg == "code" and isinstance(kw.value, ast.Constant)
                 ]
     assert not literals, "use ErrorCode members, not string literals:\n" + "\n".join(literals)
+
+
+@pytest.mark.parametrize("code", [c for c in ErrorCode if c.cure is not None], ids=str)
+def test_a_refusals_status_says_whether_clients_retry_it(code: ErrorCode) -> None:
+    # Someone must set it up: a status the SDKs and coding CLIs show at once. It may pass by
+    # itself: one they wait out and retry.
+    assert retried_by_clients(code.http_status) is (code.cure is Cure.WAIT)
+
+
+def test_a_refusal_someone_must_set_up_keeps_its_codes_status_whatever_raised_it() -> None:
+    refused = ProviderUnavailable("no CLI", code=ErrorCode.NOT_INSTALLED)
+    assert refused.http_status == 400 and not retried_by_clients(refused.http_status)
+    assert ProviderUnavailable("paused", code=ErrorCode.GATEWAY_PAUSED).http_status == 503
+
+
+def test_clients_retry_timeouts_conflicts_rate_limits_and_server_errors_only() -> None:
+    statuses = (400, 401, 402, 403, 404, 408, 409, 413, 422, 429)
+    assert [s for s in statuses if retried_by_clients(s)] == [408, 409, 429]
+    assert all(retried_by_clients(s) for s in (500, 502, 503, 504, 529))

@@ -33,6 +33,7 @@ __all__ = [
     "open_raw",
     "parse_answer",
     "raw_request",
+    "rebound_request",
 ]
 
 RAW_TIMEOUT_S = 10.0
@@ -92,12 +93,14 @@ async def raw_request(
     body: bytes = b"",
     *,
     source: str = "127.0.0.1",
+    host: str = "",
 ) -> RawAnswer:
-    """Send one request exactly as given (the Host header and Content-Length are added, no
-    other header is) and read the whole answer; the connection is closed after it."""
+    """Send one request exactly as given (the Host header, `host` or the gateway's address,
+    and Content-Length are added, no other header is) and read the whole answer; the
+    connection is closed after it."""
     reader, writer = await open_raw(gateway, source)
     try:
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{gateway.http.port}"]
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host or f'127.0.0.1:{gateway.http.port}'}"]
         lines += [f"{name}: {value}" for name, value in headers]
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body)}")
@@ -108,6 +111,20 @@ async def raw_request(
     finally:
         writer.close()
     return parse_answer(raw)
+
+
+async def rebound_request(
+    gateway: GatewayRuntime,
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+) -> RawAnswer:
+    """`raw_request` as a DNS-rebinding page's browser sends it: to this machine's address,
+    under the attacker's name (`Host: rebind.attacker.example`)."""
+    return await raw_request(
+        gateway, method, path, headers, body, host=f"rebind.attacker.example:{gateway.http.port}"
+    )
 
 
 def parse_answer(raw: bytes) -> RawAnswer:

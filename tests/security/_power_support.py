@@ -4,8 +4,8 @@ The gateway runs the real vendor CLIs (pointed at the scripted upstream by
 `tests/contract/offline.py`) through a recording shim: a small program under each CLI's name
 that writes its command line and the environment variables confinement sets to a log, then
 `exec`s the real program. So a test sees exactly what the gateway spawned, and the real CLI
-still has to accept it. Mistral Vibe cannot install here (Python 3.12); its shim runs the
-stand-in `tests/fakes/bin/vibe`, as the other tests do.
+still has to accept it. Mistral Vibe takes ~20 s a call (`test_mistral_vibe.py` runs it): its
+shim runs the stand-in `tests/fakes/bin/vibe`, as the other tests do.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from mcp.client.auth import OAuthClientProvider
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.offline import ACP_BIN, CLI_BIN, find_cli, vibe_stand_in
+from tests.contract.offline import ACP_BIN, CLI_BIN, PY_CLI_BIN, find_cli, vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
 from tests.mcp_wire import mcp_session
 from tests.security._oauth_support import (
@@ -93,6 +93,7 @@ class RecordingClis:
         self.log = root / "spawned.jsonl"
         self.bin.mkdir(parents=True)
         shims = {binary: CLI_BIN / binary for binary in BINARIES.values()}
+        shims["grok"] = PY_CLI_BIN / "grok"  # xAI's, from the Python registry
         shims |= {binary: where / binary for binary, where, _ in ACP_AGENTS.values()}
         shims["vibe"] = FAKE_VIBE
         for binary, real in shims.items():

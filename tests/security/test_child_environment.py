@@ -55,6 +55,7 @@ OWN_AND_FOREIGN = {
     "copilot": ("COPILOT_PROVIDER_API_KEY", "ANTHROPIC_API_KEY"),
     "opencode": ("OPENCODE_DISABLE_AUTOUPDATE", "GEMINI_API_KEY"),
     "mistral": ("VIBE_TEST_BASE_URL", "ANTHROPIC_API_KEY"),
+    "grok": ("XAI_API_KEY", "ANTHROPIC_API_KEY"),
 }
 
 
@@ -82,8 +83,8 @@ async def planted(
     return gateway, clis
 
 
-# grok-cli and codex run for remote callers only in a bypass workspace (`cannot_confine`): the
-# local user's test below covers codex.
+# Codex runs for remote callers only in a bypass workspace (`cannot_confine`): the local
+# user's test below covers it.
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS if not cannot_confine(p)])
 async def test_a_cli_run_for_a_remote_caller_gets_only_its_own_variables(
     provider: str, planted: tuple[GatewayRuntime, RecordingClis]

@@ -53,8 +53,6 @@ AGENTS = SHIPPED_CATALOG.ids
 LEVELS = {"read-only": "ro", "edit": "ed", "commands": "cmd", "bypass": "by"}
 CALLERS = ("local", *LEVELS, "oauth")
 DOORS = ("mcp", "http", "acp-stdio", "acp-socket")
-# Agents whose adapter refuses a read-only run (`plan`) whoever asks: they run every tool.
-NO_READ_ONLY_MODE = frozenset({"grok"})
 CASES = [(d, c) for d in DOORS for c in CALLERS if d != "acp-stdio" or c == "local"]
 _SHIM = """#!{python}
 import os, runpy, sys
@@ -102,9 +100,8 @@ def expected(door: str, caller: str, agent: str) -> Expected:
     level = "edit" if caller == "oauth" else caller
     mode = "plan" if door == "http" else "default"  # the bridge runs its agent read-only
     if caller == "local" or level == "bypass":
-        # Not held to a row: the adapter's own flags. grok-cli has no read-only mode at all.
-        no_plan = mode == "plan" and provider in NO_READ_ONLY_MODE
-        return Expected(provider, refused="permission_unsupported" if no_plan else "")
+        # Not held to a row: the adapter's own flags.
+        return Expected(provider)
     if cannot_confine(provider):
         return Expected(provider, refused="remote_power_refused")
     held = confined(provider, mode)

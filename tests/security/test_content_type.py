@@ -1,11 +1,13 @@
 """Finding 12: state-changing routes took `text/plain` bodies.
 
 A web page on another local port passes the Origin check (its origin is loopback), and a
-browser sends `text/plain`, form and multipart bodies cross-origin without asking first (no
-CORS preflight). Every state-changing route of the real app, enumerated from its router, is
-knocked on with those bodies and with none at all: each gets 415 in its dialect's envelope.
-JSON (with parameters, and `application/*+json`) still goes through, real SDK clients still
-work, and the OAuth endpoints keep their form bodies.
+browser sends `text/plain`, form, multipart and untyped bodies cross-origin without asking
+first (no CORS preflight). Every state-changing route of the real app, enumerated from its
+router, is knocked on with those bodies as such a page sends them (with its `Origin`): each
+gets 415 in its dialect's envelope. JSON (with parameters, and `application/*+json`) still goes
+through, real SDK clients still work, and the OAuth endpoints keep their form bodies. (A body
+with neither `Origin` nor `Content-Type` is no page's: finding 104,
+`test_bodies_without_media_type.py`.)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.transports.edge import FORM_PATHS, FORM_PREFIXES
+from llmgw_desktop.transports.doors import door_of
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.sdk_clients import openai_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
@@ -30,6 +32,7 @@ from tests.transports.auth.conftest import CLIENT_ID, CLIENT_SECRET, TOKEN, oaut
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 BEARER = ("Authorization", f"Bearer {TOKEN}")
+PAGE = ("Origin", "http://localhost:8081")  # a page served from another local port
 CHAT = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}'
 NOT_JSON = [
     ("text/plain", CHAT),
@@ -39,7 +42,7 @@ NOT_JSON = [
         "multipart/form-data; boundary=x",
         b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n',
     ),
-    (None, CHAT),  # no Content-Type at all
+    (None, CHAT),  # no Content-Type at all (a Blob or ArrayBuffer body)
 ]
 # A value for each kind of path parameter, so a route's pattern becomes a real path.
 PATH_VALUES = {"target": "gemini-2.5-flash:generateContent", "model": "gpt-4o"}
@@ -49,13 +52,17 @@ def state_changing_routes(gateway: GatewayRuntime) -> list[tuple[str, str]]:
     """(method, concrete path) of every state-changing route the app serves, form routes
     excepted; the MCP endpoint (any method) stands for POST and DELETE."""
     app: web.Application = gateway.http._app
+    mcp_path = gateway.settings.http.path
     found: set[tuple[str, str]] = set()
     for route in app.router.routes():
-        info = route.resource.get_info() if route.resource is not None else {}
+        if route.resource is None:
+            continue
+        door = door_of(route.method, route.resource.canonical, mcp_path=mcp_path)
+        if door is not None and door.forms:
+            continue
+        info = route.resource.get_info()
         pattern = info.get("path") or info.get("formatter", "")
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: PATH_VALUES.get(m.group(1), "x1"), pattern)
-        if path in FORM_PATHS or path.startswith(FORM_PREFIXES):
-            continue
         methods = STATE_CHANGING if route.method == "*" else (route.method,)
         found.update((method, path) for method in methods if method in STATE_CHANGING)
     return sorted(found)
@@ -99,7 +106,7 @@ async def test_every_state_changing_route_refuses_bodies_a_page_can_send(launch:
         assert expected in routes, (expected, routes)
     for method, path in routes:
         for content_type, body in NOT_JSON:
-            headers = [BEARER] + ([("Content-Type", content_type)] if content_type else [])
+            headers = [BEARER, PAGE] + ([("Content-Type", content_type)] if content_type else [])
             answer = await raw_request(gateway, method, path, headers, body)
             assert answer.status == 415, (method, path, content_type, answer.status, answer.body)
             message = envelope_message(path, answer.json())
@@ -113,7 +120,9 @@ async def test_unauthenticated_pages_get_the_same_refusal(launch: Launch) -> Non
     # The check runs before authentication, so it cannot be used to probe credentials either.
     gateway = await launch()  # the default: open to the local user, who is this test
     for method, path in state_changing_routes(gateway):
-        answer = await raw_request(gateway, method, path, [("Content-Type", "text/plain")], CHAT)
+        answer = await raw_request(
+            gateway, method, path, [PAGE, ("Content-Type", "text/plain")], CHAT
+        )
         assert answer.status == 415, (method, path)
 
 

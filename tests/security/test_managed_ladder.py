@@ -4,11 +4,11 @@
 The real CLIs behind the recording shims (`_power_support.py`), called by the local user over MCP
 with `approvalStrategy: "mcp_managed"` and a prompt that scores 0: OpenCode, whose own flags at
 its accept-edits rung run its shell unasked, runs held by the confinement table's rules (the
-model's shell call is refused, nothing runs); grok-cli, which has no rung short of a full bypass,
-is refused with a clear error naming the opt-in. With `LLM_GATEWAY_APPROVAL_ALLOW_BYPASS=1` the
-local user's managed calls run at `bypassPermissions` across the board, as the seed documents for
-the headless operator, while a gateway key's managed call in a workspace stays at its rung and
-grant. The local user's `legacy` call runs as asked, as before.
+model's shell call is refused, nothing runs); xAI's Grok CLI runs at its accept-edits rung,
+where the model's shell call ends its turn before anything runs. With
+`LLM_GATEWAY_APPROVAL_ALLOW_BYPASS=1` the local user's managed calls run at `bypassPermissions`
+across the board, as the seed documents for the headless operator, while a gateway key's managed
+call in a workspace stays at its rung and grant. The local user's `legacy` call runs as asked.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ async def _local(gateway: GatewayRuntime, provider: str, work: Path, **more: Any
         return await request(client, provider, workingDir=str(work), prompt=PROMPT, **more)
 
 
-async def test_managed_opencode_runs_no_shell_and_managed_grok_is_refused(
+async def test_managed_opencode_and_grok_run_no_shell(
     start_recording: StartRecording,  # noqa: F811
     upstream: ScriptedUpstream,
     tmp_path: Path,
@@ -66,10 +66,16 @@ async def test_managed_opencode_runs_no_shell_and_managed_grok_is_refused(
     (held,) = clis.runs("opencode")
     assert held.env["OPENCODE_PERMISSION"].startswith('{"*":"deny"')
     assert '"edit":"allow"' in held.env["OPENCODE_PERMISSION"]
+    upstream.script_when_offered(
+        "run_terminal_command", Reply.tool_call("run_terminal_command", SHELL)
+    )
     failed, body = await _local(gateway, "grok", work, approvalStrategy="mcp_managed")
+    # Its shell asks, which headless grok cannot: the turn ends, named, and nothing ran.
     assert failed and body["error"]["code"] == "approval_denied", body
-    assert "LLM_GATEWAY_APPROVAL_ALLOW_BYPASS" in body["error"]["message"]
-    assert clis.runs("grok") == []
+    assert "permission mode" in body["error"]["message"]
+    assert not (work / CANARY).exists()
+    (grok,) = clis.runs("grok")
+    assert has_flags(grok.argv, "--permission-mode", "default", "--allow", "Edit")
     # The local user's legacy call runs as asked: OpenCode's own default, its shell included.
     failed, body = await _local(gateway, "opencode", work)
     assert not failed, body

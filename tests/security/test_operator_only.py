@@ -27,6 +27,7 @@ from llmgw_desktop.engine.auth.access import (
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.transports.doors import capability_of_route
 from llmgw_desktop.transports.mcp.access import (
     FORBIDDEN_RPC_CODE,
     PROMPTS,
@@ -34,7 +35,6 @@ from llmgw_desktop.transports.mcp.access import (
     TOOLS,
     capability_of_resource,
 )
-from llmgw_desktop.transports.route_access import capability_of_route
 from tests.security._operator_support import (
     Caller,
     FakeNpm,

@@ -89,9 +89,9 @@ async def test_a_pin_made_before_takes_the_rest_at_first_sight(tmp_path: Path) -
     path.write_text(json.dumps(saved))
     pins = ToolPins(path)
     await pins.observe("tools", [tool])
-    assert not pins.withheld("tools", "wipe")
+    assert not pins.withheld("tools", "wipe", OPERATOR)
     pinned = json.loads(path.read_text())["servers"]["tools"]["pinned"]["wipe"]
     assert pinned["more"] == {"annotations": {"readOnlyHint": False}} and pinned["trusted"]
     flipped = tool.model_copy(update={"annotations": mcp_types.ToolAnnotations(readOnlyHint=True)})
     await pins.observe("tools", [flipped])
-    assert pins.withheld("tools", "wipe")
+    assert pins.withheld("tools", "wipe", OPERATOR)

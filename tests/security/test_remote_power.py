@@ -12,7 +12,9 @@ a remote caller.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ from tests.transports.auth.conftest import (  # noqa: F401
 
 pytestmark = pytest.mark.contract
 
-# The agents no confined run holds (grok-cli, codex): refused below bypass, whatever is asked.
+# The agents no confined run holds (codex): refused below bypass, whatever is asked.
 UNCONFINABLE = frozenset(p for p in PROVIDERS if cannot_confine(p))
 
 GRANTED_TOOLS = ["Bash(npm test)", "shell(npm test)", "run_shell_command(npm test)"]
@@ -81,7 +83,8 @@ CONFINED_ARGV: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gemini": (("--approval-mode", "default"), ("--approval-mode", "auto_edit")),
     "copilot": (("--deny-tool=shell", "--deny-tool=write"), ("--allow-tool=write",)),
     "opencode": ((), ()),
-    "mistral": (("--agent", "default"), ("--agent", "accept-edits")),
+    "mistral": (("--agent", "ask"), ("--agent", "accept-edits")),
+    "grok": (("--permission-mode", "default", "--sandbox", "strict"), ("--allow", "Edit")),
 }
 # The model calls the CLI's own shell tool; only running it creates the file.
 CANARY = "pwned-by-remote"
@@ -205,8 +208,7 @@ async def test_remote_caller_runs_confined_at_the_default_level(
         plain = await request(client, provider, workspace="web")
         edits = await request(client, provider, workspace="web", permissionMode="acceptEdits")
     if provider in UNCONFINABLE:
-        # grok-cli has no mode that keeps its shell out, and codex's sandbox reads every file
-        # the operator can: a remote call to either needs a bypass grant.
+        # Codex's sandbox reads every file the operator can: a remote call needs a bypass grant.
         for failed, body in (plain, edits):
             assert failed and _refusal(body)["details"]["needs"] == "bypass"
         assert clis.runs(provider) == []
@@ -248,9 +250,9 @@ async def test_a_tool_the_operator_granted_is_accepted_exactly(
         assert listed_refusal["details"]["needs"] == "commands"
         assert listed_refusal["details"]["setting"] == "workspaces.registry.listed.remote_level"
     failed, body = granted
-    if provider in ("codex", "opencode", "grok"):
+    if provider in ("codex", "opencode"):
         # The engine lets it through, but opencode takes no tool list (`tools_unsupported`);
-        # grok-cli and codex are refused whatever is asked, as they cannot be confined.
+        # codex is refused whatever is asked, as it cannot be confined.
         expected = "remote_power_refused" if provider in UNCONFINABLE else "tools_unsupported"
         assert failed and body["error"]["code"] == expected, body
         assert clis.runs(provider) == []
@@ -408,10 +410,10 @@ async def test_the_http_cli_bridge_confines_a_remote_bearer_caller(
     (spawn,) = clis.runs("claude")
     assert has_flags(spawn.argv, "--permission-mode", "plan", "--setting-sources", "user")
     assert _unconfined(spawn) == set() and "--allowed-tools" not in spawn.argv
-    # grok-cli cannot be confined: through the bridge too, a remote caller is refused.
-    status, answer = await _chat(gateway, bearer(**{"X-Workspace": "web"}), "grok-cli/grok-4")
+    # Codex cannot be confined: through the bridge too, a remote caller is refused.
+    status, answer = await _chat(gateway, bearer(**{"X-Workspace": "web"}), "codex-cli/gpt-5.5")
     assert status == 403 and "remote_level" in str(answer), answer
-    assert clis.runs("grok") == []
+    assert clis.runs("codex") == []
     # The local user's bridge call runs as before.
     status, answer = await _chat(gateway, local_headers(gateway), "claude-cli/sonnet")
     assert status == 200, answer
@@ -574,3 +576,46 @@ async def test_a_remote_caller_hands_a_cli_only_the_mcp_servers_its_workspace_gr
     async with local_mcp(gateway) as client:
         local = await request(client, "claude", workingDir=str(root / "web"), mcpServers=["admin"])
     assert not local[0], local  # the local user names any server it configured
+
+
+async def test_a_remote_grok_is_held_by_its_sandbox_and_its_rules(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+    upstream: ScriptedUpstream,
+) -> None:
+    """The real xAI Grok CLI, confined at `acceptEdits` for a remote caller: the model's edit
+    in the workspace is made (the legitimate path), its read of a file of the operator's
+    outside the workspace is refused by the kernel (its `strict` sandbox), its read of a
+    gateway file in the temp directory (a call's vault auth files) by a deny rule, and its
+    shell call ends the turn before anything runs."""
+    gateway, clis, root = power
+    require("grok")
+    # Outside the temp directories, which `strict` leaves readable.
+    outside = Path(tempfile.mkdtemp(prefix=".grok-secret-", dir=Path(__file__).resolve().parent))
+    auth = Path(tempfile.mkdtemp(prefix="llmgw-auth-"))
+    try:
+        (outside / "secret.txt").write_text("operator-secret-1")
+        (auth / "creds.json").write_text("vault-secret-2")
+        made = root / "web" / "made.txt"
+        upstream.script_when_offered(
+            "write",
+            Reply.tool_call("read_file", {"target_file": str(outside / "secret.txt")}),
+            Reply.tool_call("read_file", {"target_file": str(auth / "creds.json")}),
+            Reply.tool_call("write", {"file_path": str(made), "content": "ok"}),
+            Reply.tool_call("run_terminal_command", {**SHELL_CALLS["claude"][1]}),
+            Reply.ok("DONE"),
+        )
+        async with oauth_mcp(gateway) as client:
+            failed, body = await request(
+                client, "grok", workspace="web", permissionMode="acceptEdits", prompt="do it"
+            )
+        assert failed and body["error"]["code"] == "approval_denied", body
+        assert made.read_text() == "ok"
+        assert not (root / "web" / CANARY).exists()
+        seen = b"".join(r.raw_body for r in upstream.llm_requests)
+        assert b"operator-secret-1" not in seen and b"vault-secret-2" not in seen
+        assert b"Permission denied" in seen and b"Denied by permission policy" in seen
+        (spawn,) = clis.runs("grok")
+        assert has_flags(spawn.argv, "--sandbox", "strict") and _unconfined(spawn) == set()
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
+        shutil.rmtree(auth, ignore_errors=True)

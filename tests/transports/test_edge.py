@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from llmgw_desktop.transports.edge import host_allowed, origin_allowed
+from llmgw_desktop.transports.edge import (
+    host_allowed,
+    media_type_refusal,
+    origin_allowed,
+    upgrade_origin_allowed,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +71,31 @@ def test_foreign_origins_fail(origin: str) -> None:
 
 def test_explicitly_allowed_origin_passes() -> None:
     assert origin_allowed("https://app.example", extra_origins=["https://app.example"])
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:8081", "http://127.0.0.1:1", "null"])
+def test_an_upgrade_takes_no_page_that_is_not_listed_loopback_or_not(origin: str) -> None:
+    assert origin_allowed(origin) == (origin != "null")  # a JSON route lets loopback pages in
+    assert not upgrade_origin_allowed(origin, ["https://app.example"])
+    assert upgrade_origin_allowed(origin, [origin])
+    assert upgrade_origin_allowed(None, [])  # an editor's client sends none
+
+
+@pytest.mark.parametrize(
+    ("content_type", "origin", "refused"),
+    [
+        ("application/json", "http://localhost:8081", False),
+        ("application/vnd.x+json; charset=utf-8", None, False),
+        (None, None, False),  # no browser sends a POST without Origin: LiteLLM's Ollama calls
+        (None, "http://localhost:8081", True),  # a page's Blob body
+        (None, "null", True),
+        ("text/plain", None, True),
+        ("application/x-www-form-urlencoded", None, True),
+        ("", None, True),
+    ],
+)
+def test_a_body_is_json_unless_no_browser_sent_it_untyped(
+    content_type: str | None, origin: str | None, refused: bool
+) -> None:
+    why = media_type_refusal("POST", "/api/chat", content_type, origin)
+    assert (why is not None) == refused, why

@@ -166,7 +166,7 @@ async def test_a_stdio_instance_refuses_quit_without_acting_as_if_asked_to_activ
 async def test_a_foreign_host_is_refused_every_time_beside_allowed_ones(
     gateway: GatewayRuntime,
 ) -> None:
-    """The edge remembers each `Host` value's check (`http_app._AllowedHosts`): per value."""
+    """The edge remembers each `Host` value's check (`auth_edge._AllowedHosts`): per value."""
     for host, status in (
         ("attacker.example:3333", 421),
         (None, 200),
@@ -177,3 +177,19 @@ async def test_a_foreign_host_is_refused_every_time_beside_allowed_ones(
         headers = {"Host": host} if host else {}
         got, _ = await _call(gateway, "GET", "/health", headers=headers)
         assert got == status, host
+
+
+async def test_the_edge_remembers_each_routes_door_not_each_unserved_request(
+    gateway: GatewayRuntime,
+) -> None:
+    """The edge looks each route's door up once (`auth_edge.Edge.doors`); a request no route
+    serves has a route object of its own, which is not kept (else every 404 would grow it)."""
+    door = gateway.http.app.middlewares[0]
+    cells = [cell.cell_contents for cell in getattr(door, "__closure__", None) or ()]
+    (edge,) = [c.__self__ for c in cells if type(getattr(c, "__self__", None)).__name__ == "Edge"]
+    for _ in range(3):
+        assert (await _call(gateway, "GET", "/health"))[0] == 200
+    remembered = len(edge.doors)
+    for n in range(40):
+        assert (await _call(gateway, "GET", f"/no-such-route-{n}"))[0] == 404
+    assert len(edge.doors) == remembered

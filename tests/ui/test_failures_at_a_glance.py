@@ -135,10 +135,10 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
             with pytest.raises(anthropic.APIStatusError) as refused:
                 await _ask(client)
             await client.close()
-            assert refused.value.status_code == 503
+            assert refused.value.status_code == 400
             assert "is switched off" in refused.value.message
             page.refresh_status()
-            assert "503 provider_disabled" in page.refused_label.text()
+            assert "400 provider_disabled" in page.refused_label.text()
             assert desk.runtime.engine.provider_health.of("anthropic").errors == FAILED_CALLS
             charts.redraw()
             assert f"(11 sent to providers, 1 refused) · {FAILED_CALLS} failed" in (

@@ -4,7 +4,7 @@ records as its switch id, `mistral-api`.
 
 Real engine and gateway: the official `openai` SDK asks the Mistral API (pointed at the
 scripted upstream) and the Mistral Vibe stand-in (tests/fakes/fake_vibe.py, a real process:
-Vibe needs Python 3.12, which cannot install here) answers a CLI call.
+the real Vibe takes ~20 s a call) answers a CLI call.
 """
 
 from __future__ import annotations

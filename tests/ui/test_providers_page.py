@@ -363,7 +363,7 @@ def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_th
                 assert not engine.providers.is_enabled("openai")
                 with pytest.raises(openai.APIStatusError) as refused:
                     await ask(client)
-                assert refused.value.status_code == 503
+                assert refused.value.status_code == 400  # switched off: no client retries it
                 assert "openai/gpt-4o-mini is switched off" in refused.value.message
                 assert len(upstream.llm_requests) == 1  # never asked
                 await until(lambda: saved_off() == ["openai"], "the switch saved")

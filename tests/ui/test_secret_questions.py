@@ -132,3 +132,25 @@ def test_headless_ask_is_the_fallback_at_once(qloop: qasync.QEventLoop) -> None:
         return await _ask(questions)
 
     assert qloop.run_until_complete(scenario()) == ("block", "no-desk")
+
+
+def test_a_rules_match_asks_block_or_send_without_redact(qloop: qasync.QEventLoop) -> None:
+    """A request that matches a rule of the operator's (and holds no secret): there is nothing
+    to replace, so the person blocks it or sends it once."""
+    questions = SecretQuestions(timeout_s=10, fallback="block")
+    desk = DeskSecrets(questions)
+    match = Finding("rule:pipe-to-shell", "messages[0].content", 1, "curl x | sh", "[rule]")
+
+    async def scenario() -> tuple[str, str]:
+        asking = asyncio.get_running_loop().create_task(
+            questions.ask("openai", "gpt-4o", "local", "claude-code", (match,))
+        )
+        box = await _dialog(desk)
+        assert [b.text() for b in box.buttons()] == ["Block", "Send once"]
+        assert "matches your rule pipe-to-shell" in box.windowTitle()
+        assert "secret" not in box.windowTitle()
+        next(b for b in box.buttons() if b.text() == "Send once").click()
+        return await asking
+
+    assert qloop.run_until_complete(scenario()) == ("send", "desk")
+    desk.detach()

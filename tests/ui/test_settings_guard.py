@@ -11,7 +11,8 @@ from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
-from llmgw_desktop.ui.qt import QComboBox
+from llmgw_desktop.ui.qt import QComboBox, QLabel
+from tests.test_settings import RULES_TOML
 from tests.ui.test_settings_page import (  # noqa: F401 - fixtures
     OnSettings,
     config,
@@ -72,3 +73,38 @@ def test_the_guards_settings_reach_config_toml_and_the_running_guard(
     }
     reloaded = load_settings().settings.guard
     assert (reloaded.secrets, reloaded.scan_answers) == ("redact", True)
+
+
+def test_the_operators_rules_are_listed_beside_the_guards_settings(
+    on_settings: OnSettings,  # noqa: F811
+    config: Path,  # noqa: F811
+) -> None:
+    """Where the guard's other settings are: each rule with its action, per provider and
+    caller, and where to change them (config.toml; a table the page does not edit)."""
+    config.write_text(config.read_text(encoding="utf-8") + RULES_TOML, encoding="utf-8")
+
+    async def body(page: SettingsPage, engine: Engine) -> None:
+        row = page.form.rows["guard.rules"]
+        assert isinstance(row.editor, QLabel) and not row.editor.isEnabled()
+        assert row.editor.text() == (
+            "pipe-to-shell: block (a download piped into a shell)\n"
+            "ignore-instructions: ask · ollama: off · key:ci-bot: block"
+        )
+        assert "config.toml" in row.note.text()
+        assert [r.name for r in engine.guard.rules.rules] == [
+            "pipe-to-shell",
+            "ignore-instructions",
+        ]
+
+    on_settings(body)
+
+
+def test_no_rule_says_where_to_write_one(
+    on_settings: OnSettings,  # noqa: F811
+    config: Path,  # noqa: F811
+) -> None:
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        text = page.form.rows["guard.rules"].editor
+        assert isinstance(text, QLabel) and text.text().startswith("none: write one in config")
+
+    on_settings(body)

@@ -1,7 +1,7 @@
 """Who may do what: the one table of capabilities and the principal kinds that may use them.
 
 Every MCP tool, resource and prompt, and every HTTP route, needs one capability
-(`transports/mcp/access.py` and `transports/route_access.py` name it); the engine methods that
+(`transports/mcp/access.py` and `transports/doors.py` name it); the engine methods that
 change the host or the gateway itself (the vault, CLI upgrades, provider switches, settings,
 OAuth grants, workspace admin) take the principal and call `require` themselves, so a new front
 door cannot forget the check.

@@ -255,7 +255,10 @@ class GatewayKeys:
             await self._push_budgets()
         self._touch_if_due(record.id, now)
         tools = frozenset(f"{TOOL_SCOPE_PREFIX}{tool}" for tool in record.scope.tools)
-        verdict = KeyVerdict(Principal(record.principal, KEY_METHOD, tools))
+        named = record.scope.caller
+        verdict = KeyVerdict(
+            Principal(record.principal, KEY_METHOD, tools, caller=named, named_by_operator=named)
+        )
         if state == "live":
             if len(self._verdicts) >= MAX_REMEMBERED:
                 self._verdicts.clear()

@@ -12,6 +12,10 @@ for every principal, so a key is held to its scope on every front door:
 - MCP tools: in the MCP access middleware, after the tool's capability, and in the middleware
   that relays the user's own MCP servers' tools (it answers before the access middleware).
 
+A key may also carry the caller name the operator gave it (`caller`, `keys create --caller`): its
+requests go under that name, and the routes' per-caller pins for it apply to them
+(`router.pin_caller`); the name a key's client gives itself never chooses a pin.
+
 An empty list of models, providers or tools means "any"; an empty list of projects means
 "none" (a call without a project), as for every other remote principal: a project's vault keys,
 CLI logins and budgets are the operator's to hand out. A model entry is a name as routes and
@@ -69,6 +73,9 @@ class KeyScope:
     providers: frozenset[str] = field(default_factory=frozenset)
     projects: frozenset[str] = field(default_factory=frozenset)
     tools: frozenset[str] = field(default_factory=frozenset)
+    # The caller name the operator gave the key ("": none; its requests are named by its
+    # client, and no per-caller pin applies to them).
+    caller: str = ""
 
     @classmethod
     def of(
@@ -78,18 +85,23 @@ class KeyScope:
         providers: Iterable[str] = (),
         projects: Iterable[str] = (),
         tools: Iterable[str] = (),
+        caller: str | None = None,
     ) -> KeyScope:
         def clean(values: Iterable[str]) -> frozenset[str]:
             return frozenset(v.strip() for v in values if v and v.strip())
 
-        return cls(clean(models), clean(providers), clean(projects), clean(tools))
+        named = (caller or "").strip()
+        return cls(clean(models), clean(providers), clean(projects), clean(tools), named)
 
-    def to_dict(self) -> dict[str, list[str]]:
-        return {name: sorted(getattr(self, name)) for name in SCOPE_FIELDS}
+    def to_dict(self) -> dict[str, Any]:
+        lists: dict[str, Any] = {name: sorted(getattr(self, name)) for name in SCOPE_FIELDS}
+        return lists | {"caller": self.caller} if self.caller else lists
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KeyScope:
-        return cls.of(**{name: data.get(name) or () for name in SCOPE_FIELDS})
+        named = data.get("caller")
+        lists = {name: data.get(name) or () for name in SCOPE_FIELDS}
+        return cls.of(**lists, caller=named if isinstance(named, str) else None)
 
     def allows_target(self, provider: str, model: str) -> bool:
         """Whether a target (a provider and the model it would be asked for) is in scope."""

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from llmgw_desktop.config.budgets import PERIODS
-from llmgw_desktop.engine.auth.key_scope import KeyScope
+from llmgw_desktop.engine.auth.key_scope import SCOPE_FIELDS, KeyScope
 from llmgw_desktop.engine.errors import InvalidRequest
 
 __all__ = ["MAX_GRACE_S", "KeySpec"]
@@ -56,11 +56,17 @@ class KeySpec:
                 "name: 1 to 64 letters, digits and . _ @ + -, starting with a letter or digit",
                 param="name",
             )
-        for field_name, values in self.scope.to_dict().items():
-            if len(values) > MAX_SCOPE_ENTRIES:
+        for field_name in SCOPE_FIELDS:
+            if len(getattr(self.scope, field_name)) > MAX_SCOPE_ENTRIES:
                 raise InvalidRequest(
                     f"{field_name}: at most {MAX_SCOPE_ENTRIES} entries", param=field_name
                 )
+        if self.scope.caller and not _NAME.fullmatch(self.scope.caller):
+            raise InvalidRequest(
+                "caller: 1 to 64 letters, digits and . _ @ + -, starting with a letter or "
+                "digit (the name the routes' `pin` tables use, such as codex)",
+                param="caller",
+            )
         if self.budget_usd is not None and not (
             math.isfinite(self.budget_usd) and 0 < self.budget_usd <= MAX_BUDGET_USD
         ):

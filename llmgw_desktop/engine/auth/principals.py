@@ -42,8 +42,13 @@ class Principal:
     method: str
     scopes: frozenset[str] = field(default_factory=frozenset)
     # The lane its requests are named after, when the credential carries one (a connection
-    # key of an agent the gateway runs for an editor: `connection_keys.py`); "" otherwise.
+    # key of an agent the gateway runs for an editor: `connection_keys.py`, or a gateway key
+    # the operator gave a caller name); "" otherwise.
     caller: str = ""
+    # The caller name the operator gave the credential (a gateway key's `--caller`): the
+    # routes' per-caller pins follow it (`gateway/router.py`, `pin_caller`); kept when an agent
+    # run for it calls back on another lane.
+    named_by_operator: str = ""
 
     @property
     def remote(self) -> bool:

@@ -6,7 +6,7 @@ request (bypass or full-auto asked for, dangerous wording, risky tool settings) 
 threshold: at or above it the call is denied, or put to the person at the desk when a desktop
 is attached and the policy says to ask (no answer in time is a denial). Below it the call runs
 at an accept-edits level suited to each agent (`providers/confinement.py`, `Row.managed`): never
-a fully unlocked one, so an agent whose only rung runs its shell unasked (grok-cli) is refused,
+a fully unlocked one, so an agent whose only rung runs its shell unasked (none shipped) is refused,
 and one that only the table's flags hold there (OpenCode) runs at those. Where the operator
 allows bypass (`approval.allow_bypass`), the local user's managed calls run at
 `bypassPermissions` across the board, the headless operator's full auto-approve; a remote

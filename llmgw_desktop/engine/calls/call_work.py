@@ -336,7 +336,10 @@ class CallWork:
     ) -> dict[str, Any]:
         """This turn's usage and cost, the answer as asked for, and the session bookkeeping."""
         resolved = run.resolved
-        resumed = resolved.known if resolved.choice.resume_id == result.session_id else None
+        choice = resolved.choice
+        # A fork starts from its parent's totals (its history is the parent's), under a new id.
+        continued = choice.resume_id == result.session_id or (choice.fork and choice.resume_id)
+        resumed = resolved.known if continued else None
         previous = resumed.usage_totals if resumed else Usage()
         notices = list(run.notices)
         if result.usage_is_cumulative:

@@ -80,13 +80,13 @@ class ProviderCalls:
         conversations_dir: Path,
         gate: ApprovalGate,
         recorder: FlightRecorder,
+        project_access: Callable[[str, str | None], None],
+        target_access: Callable[[str, str, str], EngineError | None],
         clock: Callable[[], float] = time.time,
         auth_files: AuthFileSource | None = None,
         workspaces: WorkspaceRegistry | None = None,
         lifeline: Lifeline | None = None,
         budgets: SpendGuard | None = None,
-        project_access: Callable[[str, str | None], None] | None = None,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
         prices: PriceBook | None = None,
         callbacks: AgentCallbacks | None = None,
         guard: OutboundGuard | None = None,
@@ -364,8 +364,6 @@ class ProviderCalls:
     ) -> None:
         """Refuse a CLI (or a model asked of it) outside a gateway key's scope, before
         anything else is looked at; the refusal is a refused row."""
-        if self._target_access is None:
-            return
         # A key names a CLI as the gateway's routes do (`claude-cli`, `mistral-cli`), not by
         # its engine id: `mistral` is Mistral's API there, and `claude-cli/*` has to reach
         # Claude Code by every door (SECURITY 46).
@@ -383,8 +381,6 @@ class ProviderCalls:
     ) -> None:
         """Refuse a project the principal was not granted before its logins or budget are
         touched; the refusal is a refused row."""
-        if self._project_access is None:
-            return
         try:
             self._project_access(principal, meta.project)
         except EngineError as error:

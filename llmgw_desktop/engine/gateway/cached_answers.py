@@ -44,14 +44,13 @@ class CachedAnswers:
         incoming: ClientRequest,
         caller: CallerInfo,
         route: RouteReport,
-        target: Target,
     ) -> tuple[CachedAnswer | None, SemanticProbe | None]:
         """The kept answer of an exact repeat, else (the semantic cache on) of a request that
         means the same; with the request's semantic probe, so its own answer is found later."""
         found = await self.cache.find(lookup)
         if found is not None or self.semantic is None:
             return found, None
-        probe = self.semantic.probe(incoming, caller, target.label, lookup)
+        probe = self.semantic.probe(incoming, lookup)
         if probe is None:
             return None, None
         return await self.semantic.find(probe, caller, route), probe

@@ -167,7 +167,7 @@ class ChatTargets:
         )
         if lookup is None:
             return None, None, None
-        found, probe = await from_cache.find(lookup, incoming, call.caller, call.route, call.target)
+        found, probe = await from_cache.find(lookup, incoming, call.caller, call.route)
         if found is None and outgoing.headers:
             # What the cache's key leaves out is not sent: no upstream can answer by it.
             chat.outgoing = dataclasses.replace(outgoing, headers=keyed_headers(outgoing.headers))

@@ -29,6 +29,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.first_refusals import FirstRefusals
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
@@ -160,6 +161,7 @@ def build_gateway(
         cache=cache,
         guard=guard,
         answer_scan=AnswerScan(OperatorKeys(keys), records.route_changed),
+        first_refusals=FirstRefusals(),
     )
     service = GatewayService(parts, project_access=project_access, target_access=target_access)
     embed.service = service

@@ -79,8 +79,8 @@ class TokenCounter:
         registry: ModelRegistry,
         keys: KeyChain,
         upstream: UpstreamClient,
-        remote: RemotePassthrough | None = None,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
+        remote: RemotePassthrough,
+        target_access: Callable[[str, str, str], EngineError | None],
         *,
         guard: OutboundGuard | None = None,
     ) -> None:
@@ -92,8 +92,8 @@ class TokenCounter:
         self._keys = keys
         self._upstream = upstream
         # What a remote caller may ask of the operator's vendor account (as on a chat call).
-        self._remote = remote or RemotePassthrough()
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
+        self._remote = remote
+        self._target_access = target_access
 
     async def count(self, incoming: ClientRequest, caller: CallerInfo) -> TokenCount:
         """The count for `incoming`, exact where the owner of its model can count.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.errors import PAUSED_RETRY_AFTER_S, Cure, EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.http_client.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
 from llmgw_desktop.engine.gateway.key_refusal import (
     KEY_REFUSED_OUTCOMES,
@@ -14,6 +14,7 @@ from llmgw_desktop.engine.gateway.key_refusal import (
 from llmgw_desktop.engine.gateway.records.report import Attempt
 
 __all__ = [
+    "CONNECTED_TOOLS",
     "OVERLOADED",
     "RETRY_AFTER_STATUSES",
     "AllRoutesFailed",
@@ -48,6 +49,14 @@ _FIXES = {
 _CLOUD_STATUS_CODES = frozenset(
     {ErrorCode.QUOTA_EXCEEDED, ErrorCode.MODEL_NOT_ENABLED, ErrorCode.CONTENT_FILTERED}
 )
+# The callers (`transports/gateway/callers.py`'s names) that `llmgw-desktop run` starts and
+# `llmgw-desktop connect` sets up on a model that answers here, as each is named and run: the
+# tools that ask for one vendor's models by default (`shell/connect_setups.py`'s `_TOOLS`).
+CONNECTED_TOOLS = {
+    "claude-code": ("Claude Code", "claude"),
+    "codex": ("Codex", "codex"),
+    "gemini-cli": ("Gemini CLI", "gemini"),
+}
 # When every target was refused for the same reason, the code names it (a switched-off
 # provider and a missing key are different fixes); mixed reasons stay `no_provider_available`.
 _ONE_REASON = {
@@ -113,14 +122,16 @@ class AllRoutesFailed(EngineError):
         last: Exception | None,
         hints: Mapping[str, str] | None = None,
         key_env: Callable[[str], Sequence[str]] | None = None,
+        caller: str = "",
     ) -> AllRoutesFailed:
         """The error for a plan whose every target failed; `hints` (target label -> text, see
         `Plan.hints`) say where else a target that is not set up is listed; `key_env` names
-        the variables a provider's key is read from (for the fix of a missing key)."""
+        the variables a provider's key is read from (for the fix of a missing key); `caller`
+        the tool that asked (`connect` sets up some on a model that answers)."""
         hints = hints or {}
         tried = [a for a in attempts if a.outcome not in _NOT_SET_UP]
         if not tried:
-            return cls._none_set_up(model, attempts, hints, key_env)
+            return cls._none_set_up(model, attempts, hints, key_env, caller)
         return cls._tried_and_failed(model, attempts, tried, last, hints)
 
     @classmethod
@@ -130,17 +141,18 @@ class AllRoutesFailed(EngineError):
         attempts: Sequence[Attempt],
         hints: Mapping[str, str],
         key_env: Callable[[str], Sequence[str]] | None,
+        caller: str,
     ) -> AllRoutesFailed:
-        """No target could be asked (no key, switched off, not configured ...): a 503 saying
-        why of each and what would fix it; retryable only when the store holding the keys
-        could not be read."""
+        """No target could be asked (no key, switched off, paused ...): refused saying why of
+        each and what would fix it, with the status of its cure (`Cure`: a 400 to set up, a
+        503 to wait out); retryable only when waiting may be all it takes."""
         reasons = "; ".join(
             f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}{_hint(a, hints)}" for a in attempts
         )
         outcomes = {a.outcome for a in attempts} or {"no_key"}
         fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
         if "no_key" in outcomes:
-            fixes = f"{_no_key_fix(attempts, key_env)}. {fixes}".strip()
+            fixes = f"{_no_key_fix(attempts, key_env, caller)}. {fixes}".strip()
         if "store_unavailable" in outcomes:
             # Imported here: the store package brings peewee, which the stdio relay (it
             # imports these errors) must not load.
@@ -156,14 +168,18 @@ class AllRoutesFailed(EngineError):
             )
             error.http_status = 503
             return error
+        code = _code_of(outcomes) if attempts else ErrorCode.NO_PROVIDER_AVAILABLE
         error = cls(
             f"no provider can serve {model!r} right now: {reasons or 'no route'}. "
             + fixes.removesuffix("."),
-            code=_code_of(outcomes) if attempts else ErrorCode.NO_PROVIDER_AVAILABLE,
-            retryable=False,
+            code=code,
+            retryable=code.cure is Cure.WAIT,
             attempts=[a.to_dict() for a in attempts],
+            retry_after_s=PAUSED_RETRY_AFTER_S if code is ErrorCode.GATEWAY_PAUSED else None,
         )
-        error.http_status = 503
+        # Someone must set it up (a 400 no client retries), or a person resumes the providers
+        # (a 503 whose `Retry-After` clients wait out).
+        error.http_status = code.http_status
         return error
 
     @classmethod
@@ -216,20 +232,36 @@ class AllRoutesFailed(EngineError):
             error = cls(
                 f"no provider can serve {model!r} right now: {detail}",
                 code=ErrorCode.CLOUD_NOT_CONFIGURED,
+                retryable=False,
                 attempts=[a.to_dict() for a in attempts],
             )
-            error.http_status = 503
             return error
         if code is not None and all(a.outcome == tried[-1].outcome for a in tried):
             # Every attempt met the same answer, which a cloud says means more than its status
-            # (a used-up quota, a model the account has no access to, a refused credential).
+            # (a used-up quota, a model the account has no access to, a refused credential), or
+            # a CLI's that someone must set up (not installed, switched off).
             error.code = code
             error.retryable = code in (ErrorCode.QUOTA_EXCEEDED, ErrorCode.RATE_LIMITED)
+            _name_by_cure(error, last)
             if code in _CLOUD_STATUS_CODES:
                 error.http_status = ErrorCode(code).http_status
             return error
         _name_by_common_status(error, tried)
         return error
+
+
+def _name_by_cure(error: AllRoutesFailed, last: Exception | None) -> None:
+    """Give `error`, named for what every target met, the status of that refusal's cure where
+    it has one (a CLI not installed, switched off, paused, resting): a 400 someone must set
+    up, or a 503 with the wait the refusal named (`Cure`)."""
+    known = ErrorCode.parse(error.code)
+    if not isinstance(known, ErrorCode) or known.cure is None:
+        return
+    error.http_status = known.http_status
+    error.retryable = known.cure is Cure.WAIT
+    wait = getattr(last, "details", {}).get("retry_after_s")
+    if error.retryable and wait is not None:
+        error.details["retry_after_s"] = wait
 
 
 def _name_by_common_status(error: AllRoutesFailed, tried: Sequence[Attempt]) -> None:
@@ -250,9 +282,11 @@ def _name_by_common_status(error: AllRoutesFailed, tried: Sequence[Attempt]) -> 
         error.code = ErrorCode.UPSTREAM_TIMEOUT
 
 
-def _no_key_fix(attempts: Sequence[Attempt], key_env: Callable[[str], Sequence[str]] | None) -> str:
+def _no_key_fix(
+    attempts: Sequence[Attempt], key_env: Callable[[str], Sequence[str]] | None, caller: str
+) -> str:
     """Where each provider without a key takes one: its own variable, the vault, config.toml;
-    and what answers meanwhile."""
+    and what answers meanwhile (for a tool `connect` sets up, the command that names it)."""
     providers = dict.fromkeys(a.target.partition("/")[0] for a in attempts if a.outcome == "no_key")
     fixes = []
     for provider in providers:
@@ -262,13 +296,24 @@ def _no_key_fix(attempts: Sequence[Attempt], key_env: Callable[[str], Sequence[s
             f"For {provider}: {variable}store a key in the vault ({VAULT_PLACES}), or set "
             f"api_key under [gateway.providers.{provider}] in config.toml"
         )
-    return ". ".join(fixes) + ". Or ask for a model that GET /v1/models lists: those answer now"
+    answers = "Or ask for a model that GET /v1/models lists: those answer now"
+    if caller in CONNECTED_TOOLS:
+        name, command = CONNECTED_TOOLS[caller]
+        answers = (
+            f"Or start {name} with `llmgw-desktop run {command}`, on a model that answers with "
+            f"this machine's keys (`llmgw-desktop connect {caller}` prints that set-up; GET "
+            "/v1/models lists every model that answers)"
+        )
+    return ". ".join(fixes) + ". " + answers
 
 
 def _code_of(outcomes: set[str]) -> ErrorCode:
-    """The code of a plan no target of which was asked: one reason's own, else the mixed one."""
+    """The code of a plan no target of which was asked: one reason's own, else the mixed one;
+    paused among others is paused (every provider is: resuming them may be all it takes)."""
     if len(outcomes) == 1:
         return _ONE_REASON.get(next(iter(outcomes)), ErrorCode.NO_PROVIDER_AVAILABLE)
+    if "paused" in outcomes:
+        return ErrorCode.GATEWAY_PAUSED
     return ErrorCode.NO_PROVIDER_AVAILABLE
 
 

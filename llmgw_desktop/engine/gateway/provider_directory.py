@@ -310,10 +310,15 @@ class ProviderDirectory:
         }
 
     async def models(
-        self, project: str | None = None, reaches: Callable[[str, str], bool] | None = None
+        self,
+        project: str | None = None,
+        reaches: Callable[[str, str], bool] | None = None,
+        *,
+        embeddings: bool = False,
     ) -> list[dict[str, Any]]:
         """Models of available providers, plus aliases, in OpenAI's list-item shape; with
-        `reaches(provider, model)`, only those it allows (a gateway key's scope)."""
+        `reaches(provider, model)`, only those it allows (a gateway key's scope); with
+        `embeddings`, each available API provider's embedding models too."""
         allowed = reaches or (lambda _provider, _model: True)
         rows: list[dict[str, Any]] = []
         available = {p["id"]: p for p in await self.providers(project) if p["available"]}
@@ -325,6 +330,8 @@ class ProviderDirectory:
                 # Each listed id as it reaches this provider ("openrouter/google/...").
                 model_id = model if info["type"] == "cli" else self._registry.public_id(pid, model)
                 rows.append(_model(model_id, pid, info["type"]))
+        if embeddings:
+            rows += self._embedding_rows(available, allowed, {row["id"] for row in rows})
         for alias, target in self._registry.config.aliases.items():
             try:
                 owner = self._registry.resolve(target)
@@ -335,6 +342,20 @@ class ProviderDirectory:
                 rows.append(_model(alias, owner.provider, "alias") | {"alias_of": target})
         listed = {row["id"] for row in rows}
         rows += [r for r in self._route_rows(available, allowed) if r["id"] not in listed]
+        return rows
+
+    def _embedding_rows(
+        self, available: dict[str, Any], allowed: Callable[[str, str], bool], listed: set[str]
+    ) -> list[dict[str, Any]]:
+        """Each available API provider's embedding models it may reach, not listed already
+        (an upstream's own list may hold them)."""
+        rows = []
+        for pid, info in available.items():
+            spec = self._registry.provider(pid)
+            for model in spec.embedding_models if spec is not None else ():
+                model_id = self._registry.public_id(pid, model)
+                if model_id not in listed and allowed(pid, model):
+                    rows.append(_model(model_id, pid, info["type"]))
         return rows
 
     def _route_rows(

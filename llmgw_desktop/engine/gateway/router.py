@@ -6,9 +6,10 @@ lists (its catalogue entry, what its API listed, what a local server listed), th
 provider's name prefix (`claude-*`). The prefix wins over listed ids so that
 `google/gemini-2.5-flash` means Google even though OpenRouter lists that very id; OpenRouter's
 is `openrouter/google/gemini-2.5-flash`. A plan is the ordered list of targets for one
-request: a caller's pin, the small-request rule, the route's pool (the owner, or the targets
-the route lists, which its strategy orders per request: `balancing/`), the route's fallback
-chain, then the global fallback chain, without repeats.
+request: a caller's pin (the local user's callers by their own names, a remote one only by the
+name the operator gave its key: `pin_caller`), the small-request rule, the route's pool (the
+owner, or the targets the route lists, which its strategy orders per request: `balancing/`),
+the route's fallback chain, then the global fallback chain, without repeats.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
+from llmgw_desktop.config.principals import LOCAL
+from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
 
-__all__ = ["ModelRegistry", "Plan", "Target", "plan_request"]
+__all__ = ["ModelRegistry", "Plan", "Target", "pin_caller", "plan_request"]
 
 MAX_ALIAS_DEPTH = 8
 MAX_CACHED_PLANS = 4096
@@ -218,6 +221,18 @@ class ModelRegistry:
             # Longer patterns are more specific: "claude-sonnet-*" beats "claude-*" beats "*".
             return max(globs, key=lambda r: len(r.pattern.replace("*", "")))
         return RouteConfig("*")
+
+
+def pin_caller(principal: str, caller: str, proven: Principal | None) -> str:
+    """The name a request's per-caller pin is chosen by: any of the local user's callers by
+    its own name (their own tools), else only the caller name the operator gave the credential
+    `proven` (a gateway key's `--caller`). A remote caller's own name (`X-Caller`, its user
+    agent) chooses no pin: the operator's pins route the operator's tools."""
+    if principal == LOCAL:
+        return caller
+    if proven is None or proven.id != principal:
+        return ""
+    return proven.named_by_operator
 
 
 def plan_request(

@@ -9,8 +9,9 @@ conversation's text, so anything else would be ignored), with no tools offered u
 embedded with `cache.semantic_model` through the gateway's own embeddings route
 (`GatewayService.embed`), as the request's principal and project: the embedding is a call of
 theirs, budgeted and recorded, and a principal whose key cannot reach the embedding model gets
-no semantic hits. The closest earlier request of the same partition (`response_cache/
-semantic.py`: the same principal unless shared, target and settings) is a hit when its
+no semantic hits. The closest earlier request of the same partition (the exact lookup's own,
+`response_cache/partition.py`, with the request's settings: `response_cache/semantic.py`) is a
+hit when its
 similarity reaches the threshold for the requested model; the answer is then the exact cache's
 entry, replayed as an exact hit is (a stream as a stream), and its row and `x-gateway-cache`
 say `semantic-hit` with the similarity.
@@ -32,7 +33,7 @@ from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.response_cache.cache import greedy
-from llmgw_desktop.engine.response_cache.semantic import SemanticIndex, partition_of
+from llmgw_desktop.engine.response_cache.semantic import SemanticIndex, semantic_partition
 
 __all__ = ["SEMANTIC_CALLER", "SEMANTIC_HIT", "Embedder", "SemanticCache", "SemanticProbe"]
 
@@ -65,9 +66,11 @@ class Embedder(Protocol):
 
 @dataclass
 class SemanticProbe:
-    """One request's place in the semantic index: its partition, its conversation's text, and
-    its embedding once made (so an answer kept for it is found by the next)."""
+    """One request's place in the semantic index: its exact `lookup` (whose partition its own
+    is made from, and under which what it finds is read), its partition, its conversation's
+    text, and its embedding once made (so an answer kept for it is found by the next)."""
 
+    lookup: Lookup
     partition: bytes
     text: str
     threshold: float
@@ -87,15 +90,9 @@ class SemanticCache:
         # The error codes already logged: an embedding model that fails says so once.
         self._said: set[str] = set()
 
-    def probe(
-        self,
-        incoming: ClientRequest,
-        caller: CallerInfo,
-        target: str,
-        lookup: Lookup,
-    ) -> SemanticProbe | None:
+    def probe(self, incoming: ClientRequest, lookup: Lookup) -> SemanticProbe | None:
         """The request's probe when the semantic cache may serve it (and keep its answer),
-        else None."""
+        else None. Its partition is made from the exact `lookup`'s, never on its own."""
         settings = self._settings
         if not settings.semantic_model or not lookup.read:
             return None
@@ -106,17 +103,9 @@ class SemanticCache:
         text = _conversation_text(incoming)
         if text is None:
             return None
-        parts = (
-            "" if settings.shared else caller.principal,
-            caller.project or "",
-            target,
-            incoming.name,
-            caller.endpoint,
-            "stream" if incoming.facts.stream else "whole",
-            "usage" if incoming.facts.stream_usage else "",
-        )
         threshold = self.threshold_for(incoming.facts.model or "")
-        return SemanticProbe(partition_of(parts, incoming.body), text, threshold)
+        partition = semantic_partition(lookup.partition, incoming.body)
+        return SemanticProbe(lookup, partition, text, threshold)
 
     def threshold_for(self, model: str) -> float:
         """The least similarity for a hit on `model` (the longest matching glob's)."""
@@ -155,7 +144,7 @@ class SemanticCache:
         match = self.index.closest(probe.partition, probe.vector)
         if match is None or match.similarity < probe.threshold:
             return None
-        found = await self._cache.find(Lookup(match.digest, read=True, keep=False))
+        found = await self._cache.find(probe.lookup.read_beside(match.digest))
         if found is None:  # its answer has gone (evicted, expired)
             self.index.forget(probe.partition, match.digest)
             return None
@@ -165,7 +154,7 @@ class SemanticCache:
     def remember(self, probe: SemanticProbe, lookup: Lookup) -> None:
         """The answer about to be kept under `lookup` answers `probe`'s request."""
         if probe.vector and lookup.keep:
-            self.index.add(probe.partition, probe.vector, lookup.digest)
+            self.index.add(probe.partition, probe.vector, lookup.within)
 
 
 def _conversation_text(incoming: ClientRequest) -> str | None:

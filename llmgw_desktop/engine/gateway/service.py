@@ -62,11 +62,18 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
+from llmgw_desktop.engine.gateway.records.first_refusals import FirstRefusals
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
-from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.router import (
+    ModelRegistry,
+    Plan,
+    Target,
+    pin_caller,
+    plan_request,
+)
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import (
@@ -149,6 +156,8 @@ class GatewayParts:
     # where answers are read for the operator's own keys from (`guard.scan_answers`).
     guard: OutboundGuard | None
     answer_scan: AnswerScan
+    # The first refusal of each kind someone must set up, said on the log and terminal.
+    first_refusals: FirstRefusals
 
 
 class GatewayService:
@@ -178,6 +187,8 @@ class GatewayService:
         self._budgets = parts.budgets
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
+        # Required, as the scope check below: a gateway wired without one fails to start
+        # rather than letting everyone in.
         self._project_access = project_access
         # (principal, provider, model) -> the refusal when a gateway key's scope leaves that
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
@@ -299,7 +310,9 @@ class GatewayService:
     def _refused(
         self, front: str, caller: CallerInfo, route: RouteReport, error: EngineError
     ) -> None:
-        """The recorder's row of a request that ends in `error`, and the error's trace."""
+        """The recorder's row of a request that ends in `error`, the error's trace, and the
+        first refusal of its kind said where the person running the gateway looks."""
+        status = client_status(front, error.http_status)
         if not route.recorded:
             # Refused before any provider was asked (bad body, unknown model, no key):
             # still one row, so the recorder shows every request that came in.
@@ -307,7 +320,8 @@ class GatewayService:
         else:
             # The row the answer names ends as the client saw it (a 502 all_routes_failed),
             # not as its own attempt did (the route log keeps each attempt's outcome).
-            self._p.records.end_as_answered(route, error, client_status(front, error.http_status))
+            self._p.records.end_as_answered(route, error, status)
+        self._p.first_refusals.note(caller.caller, route, error, status)
         traced(error, route)
 
     # -- embeddings -------------------------------------------------------------------------
@@ -522,9 +536,10 @@ class GatewayService:
         """
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
-        plan = plan_request(self.registry, requested, caller=caller.caller)
+        pinned_as = pin_caller(caller.principal, caller.caller, caller.proven)
+        plan = plan_request(self.registry, requested, caller=pinned_as)
         if plan.small_target and small is not None and small():
-            plan = plan_request(self.registry, requested, caller=caller.caller, small=True)
+            plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
         ordered = self.balancer.order(
             plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
@@ -573,7 +588,12 @@ class GatewayService:
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(
-            requested, route.attempts, last, plan.hints, key_env=self._key_env
+            requested,
+            route.attempts,
+            last,
+            plan.hints,
+            key_env=self._key_env,
+            caller=caller.caller,
         )
 
     async def _balanced(

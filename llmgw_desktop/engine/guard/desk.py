@@ -1,5 +1,6 @@
-"""`ask`: the person at the desk chooses what a request holding secrets does (send it once,
-send it with the secrets replaced, or block it), as the approval gate and the OAuth consent ask.
+"""`ask`: the person at the desk chooses what a request holding secrets, or matching a rule of
+the operator's that asks, does (send it once, send it with the secrets replaced, or block it),
+as the approval gate and the OAuth consent ask.
 
 The desktop attaches itself (`attach_desk`) and shows each question with what was found,
 masked, in its context; the request waits for the answer at most the approval desk's time
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmgw_desktop.engine.guard.request_scan import Finding
+from llmgw_desktop.engine.guard.rules import is_rule_kind, rule_name
 
 __all__ = ["GUARD_ANSWERS", "SecretQuestion", "SecretQuestions"]
 
@@ -40,6 +42,18 @@ class SecretQuestion:
     answer: asyncio.Future[str] = field(
         repr=False, default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+
+    @property
+    def secrets(self) -> tuple[Finding, ...]:
+        """The secrets among the findings (the rest are matches of the operator's rules)."""
+        return tuple(f for f in self.findings if not is_rule_kind(f.kind))
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The operator's rules the request matched, each named once."""
+        return tuple(
+            dict.fromkeys(rule_name(f.kind) for f in self.findings if is_rule_kind(f.kind))
+        )
 
 
 class SecretQuestions:

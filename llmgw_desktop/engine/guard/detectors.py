@@ -183,6 +183,10 @@ class Rule:
     # of a plugin that begin alike (GitLab's seven), where a pattern's own search reads the
     # whole text each (empty: always run). Led by a literal, each is one fast search.
     gates: tuple[re.Pattern[str], ...] = ()
+    # The match begins with a vendor's own prefix (`ghp_`, `sk-ant-`, `AKIA`, `BEGIN … PRIVATE
+    # KEY`): also run over binary payloads (`walk.is_binary`), where it finds a token hidden in
+    # a long base64 run and, unlike the keyword and entropy rules, nothing in real base64.
+    prefixed: bool = False
 
 
 def _rules(
@@ -195,10 +199,11 @@ def _rules(
     lower: bool = False,
     word_start: bool = False,
     gates: tuple[re.Pattern[str], ...] = (),
+    prefixed: bool = False,
 ) -> list[Rule]:
     """A rule per pattern of `plugin`, named by `kinds` and read at `groups` in the order of
-    its denylist (the last of each serves any further patterns); `triggers`, `lower` and
-    `gates` as `Rule` has them, for every pattern of the plugin."""
+    its denylist (the last of each serves any further patterns); `triggers`, `lower`, `gates`
+    and `prefixed` as `Rule` has them, for every pattern of the plugin."""
     return [
         Rule(
             kinds[min(index, len(kinds) - 1)],
@@ -210,6 +215,7 @@ def _rules(
             lower,
             word_start,
             gates,
+            prefixed,
         )
         for index, pattern in enumerate(plugin.denylist)
     ]
@@ -238,29 +244,50 @@ def detectors() -> Detectors:
     """The detectors, built once per process (the plugins are stateless)."""
     aws_secret = _rules(AWSKeyDetector(), "aws_access_key", "aws_secret_key", groups=(0, 1))
     rules = [
-        aws_secret[0],
+        replace(aws_secret[0], prefixed=True),
         replace(aws_secret[1], triggers=("aws",), lower=True),
-        *_rules(AzureKeyDetector(), "azure_storage_key", "azure_shared_key", groups=(1,)),
-        *_rules(GoogleApiKeyDetector(), "gcp_api_key", "gcp_oauth_secret", word_start=True),
-        *_rules(OpenAIDetector(), "openai_key", gates=_VENDOR_SK),
-        *_rules(OpenAIProjectKeyDetector(), "openai_key", word_start=True, gates=_VENDOR_SK),
-        *_rules(AnthropicKeyDetector(), "anthropic_key", word_start=True, gates=_VENDOR_SK),
-        *_rules(GitHubTokenDetector(), "github_token"),
-        *_rules(GitLabTokenDetector(), "gitlab_token", gates=_GITLAB),
+        *_rules(
+            AzureKeyDetector(), "azure_storage_key", "azure_shared_key", groups=(1,), prefixed=True
+        ),
+        *_rules(
+            GoogleApiKeyDetector(),
+            "gcp_api_key",
+            "gcp_oauth_secret",
+            word_start=True,
+            prefixed=True,
+        ),
+        *_rules(OpenAIDetector(), "openai_key", gates=_VENDOR_SK, prefixed=True),
+        *_rules(
+            OpenAIProjectKeyDetector(),
+            "openai_key",
+            word_start=True,
+            gates=_VENDOR_SK,
+            prefixed=True,
+        ),
+        *_rules(
+            AnthropicKeyDetector(),
+            "anthropic_key",
+            word_start=True,
+            gates=_VENDOR_SK,
+            prefixed=True,
+        ),
+        *_rules(GitHubTokenDetector(), "github_token", prefixed=True),
+        *_rules(GitLabTokenDetector(), "gitlab_token", gates=_GITLAB, prefixed=True),
         *_rules(
             SlackDetector(),
             "slack_token",
             "slack_webhook",
             triggers=("xox", "hooks.slack.com"),
             lower=True,
+            prefixed=True,
         ),
-        *_rules(StripeDetector(), "stripe_key", triggers=("k_live_",)),
-        *_rules(SendGridDetector(), "sendgrid_key"),
+        *_rules(StripeDetector(), "stripe_key", triggers=("k_live_",), prefixed=True),
+        *_rules(SendGridDetector(), "sendgrid_key", prefixed=True),
         *_rules(NpmDetector(), "npm_token", triggers=("_authToken",)),
-        *_rules(PypiTokenDetector(), "pypi_token", gates=_PYPI),
-        *_rules(HuggingFaceTokenDetector(), "huggingface_token", word_start=True),
-        *_rules(PrivateKeyDetector(), "private_key", gates=_PRIVATE_KEY),
-        *_rules(JwtTokenDetector(), "jwt", check=JwtTokenDetector.is_formally_valid),
+        *_rules(PypiTokenDetector(), "pypi_token", gates=_PYPI, prefixed=True),
+        *_rules(HuggingFaceTokenDetector(), "huggingface_token", word_start=True, prefixed=True),
+        *_rules(PrivateKeyDetector(), "private_key", gates=_PRIVATE_KEY, prefixed=True),
+        *_rules(JwtTokenDetector(), "jwt", check=JwtTokenDetector.is_formally_valid, prefixed=True),
         *_rules(BasicAuthDetector(), "url_password", groups=(1,), check=_url_password),
         *_rules(EmailDetector(), "email", personal=True, triggers=("@",)),
         *_rules(PhoneNumberDetector(), "phone_number", check=_enough_digits, personal=True),

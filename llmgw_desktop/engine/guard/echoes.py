@@ -21,6 +21,7 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.results import Completed, EndingChunks, Streaming, close_chunks
 from llmgw_desktop.engine.guard.stream_text import StreamRewriter, rewritten_chunks
+from llmgw_desktop.engine.guard.walk import rewritten
 
 __all__ = ["ECHO_PLACEHOLDER", "AnswerEchoes", "KeyMatcher", "KeyRule", "placeholder_for"]
 
@@ -169,13 +170,7 @@ class KeyRule:
         return self._keys.held_from(text)
 
     def whole(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self._keys.mask(value, self._found)
-        if isinstance(value, dict):
-            return {k: self.whole(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.whole(v) for v in value]
-        return value
+        return rewritten(value, lambda text, _field: self._keys.mask(text, self._found))
 
 
 class AnswerEchoes:

@@ -1,35 +1,55 @@
 """Which action the guard takes for a request: by the provider it is sent to and the caller
-sending it (`[guard]`).
+sending it, for secrets (`guard.secrets`) and for each of the operator's rules (`guard.rules`)
+alike.
 
-A provider named in `guard.providers` takes that action; else a provider on this machine (its
-base URL on loopback) is left alone while `guard.exempt_local` is on, whoever calls, since
-nothing leaves. A caller named in `guard.keys` takes its action; named in both, the stricter
-of the two wins (`STRICTNESS`), so neither a provider's `warn` loosens a key's `block` nor the
-other way round. Otherwise `guard.secrets` holds.
+A provider named in the table of providers takes that action; a caller named in the table of
+keys takes its own; named in both, the stricter of the two wins (`STRICTNESS`), so neither a
+provider's `warn` loosens a key's `block` nor the other way round; else the default holds. For
+secrets, a provider on this machine (its base URL on loopback) is left alone while
+`guard.exempt_local` is on, whoever calls, since nothing leaves; a rule holds there too (what
+it guards against is what a model is told, wherever it runs) unless its own table of providers
+says otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from llmgw_desktop.config.guard_rules import GuardRule
 from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.config.settings_guard import GuardSettings
 
-__all__ = ["STRICTNESS", "action_for", "stays_local"]
+__all__ = ["STRICTNESS", "action_for", "rule_action_for", "stays_local"]
 
 # Mildest first: `ask` may send, so `redact` (never sends a secret) is stricter.
 STRICTNESS = ("off", "warn", "ask", "redact", "block")
 
 
 def action_for(settings: GuardSettings, provider: str, principal: str, *, local: bool) -> str:
-    """The action for a request from `principal` to `provider` (`local`: its base URL is on
-    this machine)."""
-    by_provider: str | None = settings.providers.get(provider)
-    if by_provider is None and local and settings.exempt_local:
+    """The action on secrets in a request from `principal` to `provider` (`local`: its base
+    URL is on this machine)."""
+    if provider not in settings.providers and local and settings.exempt_local:
         return "off"
-    by_key: str | None = settings.keys.get(principal)
+    return _chosen(settings.secrets, settings.providers, settings.keys, provider, principal)
+
+
+def rule_action_for(rule: GuardRule, provider: str, principal: str) -> str:
+    """The action on what `rule` matches in a request from `principal` to `provider`."""
+    return _chosen(rule.action, rule.providers, rule.keys, provider, principal)
+
+
+def _chosen(
+    default: str,
+    providers: Mapping[str, str],
+    keys: Mapping[str, str],
+    provider: str,
+    principal: str,
+) -> str:
+    by_provider = providers.get(provider)
+    by_key = keys.get(principal)
     if by_provider is None:
-        return by_key or settings.secrets
+        return by_key or default
     if by_key is None:
         return by_provider
     return max(by_provider, by_key, key=STRICTNESS.index)

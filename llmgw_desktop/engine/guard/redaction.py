@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from llmgw_desktop.engine.guard.request_scan import Finding
+from llmgw_desktop.engine.guard.walk import rewritten
 
 __all__ = ["PLACEHOLDER", "Redaction"]
 
@@ -53,14 +54,11 @@ class Redaction:
         return self._values.sub(lambda m: self.placeholder_of[m.group()], text)
 
     def body(self, value: Any) -> Any:
-        """A copy of a JSON body with every string's secrets replaced (keys are kept)."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {key: self.body(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.body(item) for item in value]
-        return value
+        """A copy of a JSON body with the secrets of every string and every key replaced
+        (`walk.rewritten`: the walk the scan read it by)."""
+        if self._values is None:
+            return value
+        return rewritten(value, lambda text, _field: self.text(text))
 
     def originals(self) -> Mapping[str, str]:
         """Placeholder -> the value it stands for."""

@@ -1,11 +1,14 @@
-"""What a request would send, read for secrets: every string of its body (messages, system
-prompts, tool definitions, tool calls and their results, whatever the dialect), each named by
-its place in the body, scanned as one text.
+"""What a request would send, read for secrets: every string and every object key of its
+body (messages, system prompts, tool definitions, tool calls and their results, whatever the
+dialect), each named by its place in the body (`walk.py`, the one walk), scanned as one text.
 
-Binary payloads are not read: a data URL, or a long run of base64 without a space (an image,
-a PDF, audio), is no place a person pastes a key, and its entropy would be flagged. A body
+Binary payloads (a data URL of base64, a long base64 run: `walk.is_binary`) are read only for
+the tokens that begin with a vendor's prefix, and are not counted in the text's size. A body
 whose text is larger than the operator's limit is not scanned at all (`Inspection.complete` is
 False, `reason` says why), and neither is the rest of one whose scan ran out of time.
+
+A finding's place never names a secret: a key that holds one is written `[kind]` in every
+place below it, as in the excerpt the person at the desk reads.
 """
 
 from __future__ import annotations
@@ -16,22 +19,24 @@ import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.guard.scanner import Hit, scan_text
+from llmgw_desktop.engine.guard.scanner import NO_RULES, Hit, OwnRules, scan_text
+from llmgw_desktop.engine.guard.walk import Piece, pieces
 
-__all__ = ["Finding", "Inspection", "ScanCache", "body_strings", "inspect_body", "inspect_text"]
+__all__ = ["Finding", "Inspection", "ScanCache", "inspect_body", "inspect_text", "summary"]
 
 # A string at least this long is remembered on its own by its digest (shorter ones, by what
 # holds them: `_units`).
 CACHED_CHARS = 4096
-# A string this long with no whitespace, all base64, is a binary payload.
-BLOB_CHARS = 1024
-_BASE64 = re.compile(r"[A-Za-z0-9+/=_-]+")
 # Characters of a finding's line shown around it to the person asked.
 EXCERPT_CHARS = 60
+# A finding's place is cut to this many characters (a key may be as long as a file).
+PLACE_CHARS = 160
+# What follows the place of a key (an object's field name) that holds a finding.
+NAME_PLACE = " (a field's name)"
 # Reasons a request was not scanned whole.
 TOO_LARGE = "too_large"
 OVER_BUDGET = "over_budget"
@@ -79,32 +84,17 @@ class Inspection:
 
     def summary(self) -> str:
         """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""
-        if not self.findings:
-            return "no secret found"
-        listed = "; ".join(f.describe() for f in self.findings[:5])
-        more = f"; and {len(self.findings) - 5} more" if len(self.findings) > 5 else ""
-        noun = "secret" if len(self.findings) == 1 else "secrets"
-        return f"{len(self.findings)} {noun} ({listed}{more})"
+        return summary(self.findings)
 
 
-def body_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """Every string of a JSON body with its path (`messages[2].content[0].text`), binary
-    payloads left out; an object's keys are not read (they are the dialect's field names)."""
-    if isinstance(value, str):
-        if not _binary(value):
-            yield path or "body", value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from body_strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from body_strings(item, f"{path}[{index}]")
-
-
-def _binary(text: str) -> bool:
-    if text.startswith("data:") and ";base64," in text[:100]:
-        return True
-    return len(text) >= BLOB_CHARS and _BASE64.fullmatch(text) is not None
+def summary(findings: Sequence[Finding], noun: str = "secret") -> str:
+    """`2 secrets (aws_access_key in messages[1].content, line 3; …)`, never a value."""
+    if not findings:
+        return f"no {noun} found"
+    listed = "; ".join(f.describe() for f in findings[:5])
+    more = f"; and {len(findings) - 5} more" if len(findings) > 5 else ""
+    plural = noun + ("es" if noun.endswith("ch") else "s")
+    return f"{len(findings)} {noun if len(findings) == 1 else plural} ({listed}{more})"
 
 
 class ScanCache:
@@ -140,39 +130,45 @@ def inspect_body(
     max_chars: int,
     budget_s: float,
     cache: ScanCache | None = None,
+    rules: OwnRules = NO_RULES,
 ) -> Inspection:
-    """The secrets in a request body (see `body_strings`), within `max_chars` of text and
-    `budget_s` of time (`cache`: long strings read before)."""
+    """The secrets in a request body, and the operator's `rules`' matches (`walk.pieces`:
+    its strings and its keys), within `max_chars` of text and `budget_s` of time (`cache`:
+    long strings read before)."""
     return inspect_text(
-        list(body_strings(body)),
+        list(pieces(body)),
         personal=personal,
         max_chars=max_chars,
         budget_s=budget_s,
         cache=cache,
+        rules=rules,
     )
 
 
 def inspect_text(
-    parts: list[tuple[str, str]],
+    parts: list[Piece],
     *,
     personal: bool,
     max_chars: int,
     budget_s: float,
     cache: ScanCache | None = None,
+    rules: OwnRules = NO_RULES,
 ) -> Inspection:
-    """The secrets in `parts` (place, text), read by unit (`_units`: a long string alone, the
-    short strings of one message or one tool together): a unit read before is taken from
-    `cache` by its digest, and only what is new to the conversation is read: each new long
-    string on its own, the new short ones joined, so each rule runs once over them."""
+    """The secrets in `parts` (and `rules`' matches), read by unit (`_units`: a long string
+    alone, the short strings of one message or one tool together, a binary payload alone): a
+    unit read before is taken from `cache` by its digest, and only what is new to the
+    conversation is read: each new long string on its own, the new short ones joined, so each
+    rule runs once over them."""
     began = time.perf_counter()
-    total = sum(len(text) + 1 for _, text in parts)
+    total = sum(len(text) + 1 for _where, text, _name, binary in parts if not binary)
     if total > max_chars:
         return Inspection(complete=False, reason=TOO_LARGE, chars=total)
     located: list[tuple[int, Hit]] = []  # (the part's index, the hit in that part)
     fresh: list[tuple[Unit, bytes]] = []
+    person = b"p" if personal else b"s"
     for unit in _units(parts):
         digest = hashlib.blake2b(
-            unit.text.encode(), digest_size=16, person=b"p" if personal else b"s"
+            unit.text.encode(), digest_size=16, person=person, salt=rules.salt
         ).digest()
         known = cache.get(digest) if cache is not None else None
         if known is None:
@@ -180,20 +176,16 @@ def inspect_text(
         else:
             located += _spread(parts, unit, known)
     complete = True
-    # A long string is read on its own: a rule with triggers (AWS's secret key, ignoring case)
-    # then runs over the strings that hold them, not over all that is new with one of them.
-    batches = [[new] for new in fresh if len(new[0].text) >= CACHED_CHARS]
-    short = [new for new in fresh if len(new[0].text) < CACHED_CHARS]
-    for batch in [*batches, short] if short else batches:
-        found, whole = _read_new([unit for unit, _ in batch], personal, began + budget_s)
+    reading = Reading(personal, began + budget_s, rules)
+    for batch in _batches(fresh):
+        found, whole = _read_new([unit for unit, _ in batch], reading)
         complete = complete and whole
         for (unit, digest), hits in zip(batch, found, strict=True):
             if whole and cache is not None:
                 cache.put(digest, hits)
             located += _spread(parts, unit, hits)
-    findings = [_finding(parts[index], hit) for index, hit in sorted(located, key=_order)]
     return Inspection(
-        tuple(findings),
+        _findings(parts, sorted(located, key=_order)),
         complete=complete,
         reason=None if complete else OVER_BUDGET,
         chars=total,
@@ -208,19 +200,30 @@ def _order(located: tuple[int, Hit]) -> tuple[int, int]:
 @dataclass(frozen=True)
 class Unit:
     """Strings read and remembered together: their indexes in the request's parts, and their
-    text, joined by line breaks."""
+    text, joined by line breaks; a binary payload is a unit alone."""
 
     indexes: tuple[int, ...]
     text: str
+    binary: bool = False
 
 
-def _units(parts: list[tuple[str, str]]) -> list[Unit]:
+@dataclass(frozen=True)
+class Reading:
+    """How new units are read: for personal data too, by when, and with which of the
+    operator's rules."""
+
+    personal: bool
+    deadline: float
+    rules: OwnRules
+
+
+def _units(parts: list[Piece]) -> list[Unit]:
     """`parts` as units: each string of `CACHED_CHARS` or more alone (a tool result, a system
-    prompt), and the shorter ones by what holds them (`messages[3]`, `tools[2]`), which a
-    conversation sent again each turn sends unchanged."""
+    prompt), each binary payload alone, and the shorter ones by what holds them
+    (`messages[3]`, `tools[2]`), which a conversation sent again each turn sends unchanged."""
     groups: list[tuple[str | None, list[int]]] = []
-    for index, (where, text) in enumerate(parts):
-        if len(text) >= CACHED_CHARS:
+    for index, (where, text, _name, binary) in enumerate(parts):
+        if binary or len(text) >= CACHED_CHARS:
             groups.append((None, [index]))
             continue
         closing = where.find("]")
@@ -230,14 +233,26 @@ def _units(parts: list[tuple[str, str]]) -> list[Unit]:
         else:
             groups.append((owner, [index]))
     return [
-        Unit(tuple(indexes), "\n".join(parts[index][1] for index in indexes))
-        for _owner, indexes in groups
+        Unit(
+            tuple(indexes),
+            "\n".join(parts[index].text for index in indexes),
+            binary=owner is None and parts[indexes[0]].binary,
+        )
+        for owner, indexes in groups
     ]
 
 
-def _read_new(
-    units: list[Unit], personal: bool, deadline: float
-) -> tuple[list[tuple[Hit, ...]], bool]:
+def _batches(fresh: list[tuple[Unit, bytes]]) -> list[list[tuple[Unit, bytes]]]:
+    """New units in the batches they are read in: a long string, and a binary payload, on
+    its own (a rule with triggers, such as AWS's secret key ignoring case, then runs over the
+    strings that hold them, not over all that is new with one of them), the short ones
+    together."""
+    alone = [[new] for new in fresh if new[0].binary or len(new[0].text) >= CACHED_CHARS]
+    short = [new for new in fresh if not new[0].binary and len(new[0].text) < CACHED_CHARS]
+    return [*alone, short] if short else alone
+
+
+def _read_new(units: list[Unit], reading: Reading) -> tuple[list[tuple[Hit, ...]], bool]:
     """The hits of `units`, read as one text, each in its unit's own text; and whether all
     was read."""
     starts: list[int] = []
@@ -246,8 +261,13 @@ def _read_new(
         starts.append(offset)
         offset += len(unit.text) + 1
     joined = "\n".join(unit.text for unit in units)
-    budget = max(0.0, deadline - time.perf_counter())
-    scanned = scan_text(joined, personal=personal, budget_s=budget)
+    scanned = scan_text(
+        joined,
+        personal=reading.personal,
+        budget_s=max(0.0, reading.deadline - time.perf_counter()),
+        binary=units[0].binary,
+        rules=reading.rules,
+    )
     found: list[list[Hit]] = [[] for _ in units]
     for hit in scanned.hits:
         at = bisect.bisect_right(starts, hit.start) - 1
@@ -256,9 +276,7 @@ def _read_new(
     return [tuple(hits) for hits in found], scanned.complete
 
 
-def _spread(
-    parts: list[tuple[str, str]], unit: Unit, hits: tuple[Hit, ...]
-) -> list[tuple[int, Hit]]:
+def _spread(parts: list[Piece], unit: Unit, hits: tuple[Hit, ...]) -> list[tuple[int, Hit]]:
     """A unit's hits, each in the part it is in."""
     if len(unit.indexes) == 1:
         return [(unit.indexes[0], hit) for hit in hits]
@@ -266,26 +284,50 @@ def _spread(
     offset = 0
     for index in unit.indexes:
         starts.append(offset)
-        offset += len(parts[index][1]) + 1
+        offset += len(parts[index].text) + 1
     located = []
     for hit in hits:
         at = bisect.bisect_right(starts, hit.start) - 1
         index = unit.indexes[at]
-        start, end = hit.start - starts[at], min(hit.end - starts[at], len(parts[index][1]))
+        start, end = hit.start - starts[at], min(hit.end - starts[at], len(parts[index].text))
         located.append((index, Hit(hit.kind, start, end)))
     return located
 
 
-def _finding(part: tuple[str, str], hit: Hit) -> Finding:
-    where, text = part
-    start, end = hit.start, hit.end
-    return Finding(
-        hit.kind,
-        where,
-        text.count("\n", 0, start) + 1,
-        text[start:end],
-        _excerpt(text, start, end, hit.kind),
-    )
+def _findings(parts: list[Piece], located: list[tuple[int, Hit]]) -> tuple[Finding, ...]:
+    """Each hit as a finding, its place and its excerpt with every value found written as
+    its `[kind]` (a key that holds a secret names the place of everything below it)."""
+    values = {parts[index].text[hit.start : hit.end]: hit.kind for index, hit in located}
+    values.pop("", None)
+    ordered = sorted(values, key=len, reverse=True)  # a value holding another goes whole
+    pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def masked(text: str) -> str:
+        return text if pattern is None else pattern.sub(lambda m: f"[{values[m.group()]}]", text)
+
+    findings = []
+    for index, hit in located:
+        part = parts[index]
+        start, end = hit.start, hit.end
+        where = _cut(masked(part.where)) + (NAME_PLACE if part.name else "")
+        findings.append(
+            Finding(
+                hit.kind,
+                where,
+                part.text.count("\n", 0, start) + 1,
+                part.text[start:end],
+                masked(_excerpt(part.text, start, end, hit.kind)),
+            )
+        )
+    return tuple(findings)
+
+
+def _cut(place: str) -> str:
+    """A place no longer than `PLACE_CHARS`: its start and its end, which name it."""
+    if len(place) <= PLACE_CHARS:
+        return place
+    head = PLACE_CHARS * 2 // 3
+    return place[:head] + "…" + place[len(place) - (PLACE_CHARS - head - 1) :]
 
 
 def _excerpt(text: str, start: int, end: int, kind: str) -> str:

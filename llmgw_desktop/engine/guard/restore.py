@@ -16,6 +16,7 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.guard.redaction import PLACEHOLDER
 from llmgw_desktop.engine.guard.stream_text import StreamRewriter, TextRewriter
+from llmgw_desktop.engine.guard.walk import rewritten
 
 __all__ = [
     "Placeholders",
@@ -45,16 +46,11 @@ def _put_back(text: str, originals: Mapping[str, str], as_json: bool) -> str:
     return PLACEHOLDER.sub(value, text)
 
 
-def restore_value(value: Any, originals: Mapping[str, str], key: str = "") -> Any:
-    """A copy of a JSON value with every placeholder put back (JSON-escaped where the string
-    is JSON text)."""
-    if isinstance(value, str):
-        return _put_back(value, originals, key in JSON_KEYS)
-    if isinstance(value, dict):
-        return {k: restore_value(v, originals, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [restore_value(v, originals, key) for v in value]
-    return value
+def restore_value(value: Any, originals: Mapping[str, str]) -> Any:
+    """A copy of a JSON value with every placeholder put back, in its strings and its keys
+    (a tool call's input an object whose names the model wrote), JSON-escaped where the string
+    is JSON text."""
+    return rewritten(value, lambda text, field: _put_back(text, originals, field in JSON_KEYS))
 
 
 def restore_answer(raw: bytes, originals: Mapping[str, str]) -> bytes:

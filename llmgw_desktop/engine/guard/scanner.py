@@ -2,6 +2,13 @@
 text once each, the keyword plugin only on the lines that name a secret, the entropy plugins
 only on quoted strings that are assigned.
 
+Format characters (`walk.FORMAT_CHARACTERS`: zero-width spaces and joiners, the soft hyphen)
+are taken out of the text the rules read, and each hit is placed back in the text as it came,
+the characters inside it included, so a redacted value is the one the request holds. A binary
+payload is read by the rules that begin with a vendor's prefix alone (`Rule.prefixed`). The
+operator's own rules (`OwnRules`, `[guard.rules]`) run after the detectors, their hits kept
+apart from the detectors' (a rule's match may hold a secret, and both are found).
+
 Pure and synchronous: `request_scan.py` decides what text a request is and whether the scan
 runs on the loop or in a thread. The detectors are imported on first use (`load_detectors`),
 which the engine starts in a thread as it begins serving, so no request waits for it.
@@ -25,10 +32,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmgw_desktop.engine.guard.walk import FORMAT_CHARACTERS
+
 if TYPE_CHECKING:
     from llmgw_desktop.engine.guard.detectors import Detectors, Rule
 
-__all__ = ["Hit", "TextScan", "load_detectors", "loaded", "scan_text"]
+__all__ = ["NO_RULES", "Hit", "OwnRules", "TextScan", "load_detectors", "loaded", "scan_text"]
 
 # Lines a keyword or entropy check reads are cut to this many characters around the hit, so a
 # minified file on one line is not read whole once per hit.
@@ -94,6 +103,9 @@ _ALLOWLISTED = "pragma: allowlist"
 # What the keyword plugin's one pattern with the word last needs on a line (`==`, `!=`).
 _COMPARISON = re.compile(r"[!=]{2}")
 
+# A run of format characters, which the rules read the text without.
+_FORMAT = re.compile(f"[{re.escape(FORMAT_CHARACTERS)}]+")
+
 _lock = threading.Lock()
 _loaded: Detectors | None = None
 
@@ -133,26 +145,126 @@ class TextScan:
     complete: bool
 
 
-def scan_text(text: str, *, personal: bool = False, budget_s: float = 0.25) -> TextScan:
-    """The secrets in `text` (and personal data when `personal`), most specific kind first
-    where two overlap. A scan past `budget_s` stops between rules and says it is incomplete."""
+@dataclass(frozen=True)
+class OwnRules:
+    """The operator's rules as the scan runs them: each one's kind (`rule:NAME`) and pattern;
+    `salt` differs whenever they do (what a text was found to hold depends on them)."""
+
+    patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    salt: bytes = b""
+
+
+NO_RULES = OwnRules()
+
+
+def scan_text(
+    text: str,
+    *,
+    personal: bool = False,
+    budget_s: float = 0.25,
+    binary: bool = False,
+    rules: OwnRules = NO_RULES,
+) -> TextScan:
+    """The secrets in `text` (and personal data when `personal`; the operator's `rules`'
+    matches), most specific kind first where two overlap, format characters ignored; a
+    `binary` payload read by the vendor-prefixed rules alone. A scan past `budget_s` stops
+    between rules and says it is incomplete (the detectors' first import is not counted)."""
     found = load_detectors()
     deadline = time.perf_counter() + budget_s
+    reading = _Reading(found, personal, deadline, binary, rules)
+    visible = _visible(text) if not binary else None
+    if visible is None:
+        return _scan(text, reading)
+    clean, places, removed = visible
+    scanned = _scan(clean, reading)
+    hits = tuple(_placed(hit, places, removed) for hit in scanned.hits)
+    return TextScan(hits, scanned.complete)
+
+
+def _visible(text: str) -> tuple[str, list[int], list[int]] | None:
+    """`text` without its format characters, where each run of them was (its place in the
+    text without them) and how many were taken out up to and with it; None when it has none
+    (an ASCII text, most, is known not to in no time)."""
+    if text.isascii():
+        return None
+    places: list[int] = []
+    removed: list[int] = []
+    kept: list[str] = []
+    last = 0
+    taken = 0
+    for run in _FORMAT.finditer(text):
+        kept.append(text[last : run.start()])
+        places.append(run.start() - taken)
+        taken += run.end() - run.start()
+        removed.append(taken)
+        last = run.end()
+    if not places:
+        return None
+    kept.append(text[last:])
+    return "".join(kept), places, removed
+
+
+def _placed(hit: Hit, places: list[int], removed: list[int]) -> Hit:
+    """`hit`, found in the text without format characters, in the text as it came: from its
+    first character to its last, those inside it included."""
+
+    def original(at: int) -> int:
+        runs = bisect.bisect_right(places, at)
+        return at + (removed[runs - 1] if runs else 0)
+
+    return Hit(hit.kind, original(hit.start), original(hit.end - 1) + 1)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How one text is read: by which detectors, for personal data too, by when, whether as a
+    binary payload, with which of the operator's rules."""
+
+    found: Detectors
+    personal: bool
+    deadline: float
+    binary: bool
+    rules: OwnRules
+
+
+def _scan(text: str, reading: _Reading) -> TextScan:
+    """`scan_text` over a text without format characters."""
+    found, personal, deadline = reading.found, reading.personal, reading.deadline
+    binary, rules = reading.binary, reading.rules
     hits: list[Hit] = []
     lowered = _lowered(text)
     # Whether each set of triggers, and each set of gates, is found in the text: asked once.
     asked: dict[object, bool] = {}
     for rule in found.rules:
-        if (rule.personal and not personal) or not _may_match(rule, text, lowered, asked):
+        if (rule.personal and not personal) or (binary and not rule.prefixed):
+            continue
+        if not _may_match(rule, text, lowered, asked):
             continue
         hits += _rule_hits(rule, text)
         if time.perf_counter() > deadline:
             return TextScan(_kept(text, hits), complete=False)
+    if binary:
+        return TextScan(_kept(text, hits), complete=time.perf_counter() <= deadline)
     hits += _keyword_hits(found, text, lowered)
     if time.perf_counter() > deadline:
         return TextScan(_kept(text, hits), complete=False)
     hits += _entropy_hits(found, text)
-    return TextScan(_kept(text, hits), complete=time.perf_counter() <= deadline)
+    kept = _kept(text, hits)
+    if time.perf_counter() > deadline:
+        return TextScan(kept, complete=False)
+    own, complete = _own_hits(rules, text, deadline)
+    return TextScan(tuple(sorted((*kept, *own), key=lambda h: h.start)), complete)
+
+
+def _own_hits(rules: OwnRules, text: str, deadline: float) -> tuple[list[Hit], bool]:
+    """Where the operator's rules match `text` (a match that is empty is no match), and
+    whether they all ran within the deadline."""
+    hits: list[Hit] = []
+    for kind, pattern in rules.patterns:
+        hits += [Hit(kind, *m.span()) for m in pattern.finditer(text) if m.end() > m.start()]
+        if time.perf_counter() > deadline:
+            return hits, False
+    return hits, True
 
 
 def _may_match(rule: Rule, text: str, lowered: str | None, asked: dict[object, bool]) -> bool:

@@ -1,5 +1,6 @@
-"""The outbound guard: each request is read for secrets once, before it leaves, and each target
-it would be sent to gets what the operator chose for that provider and caller (`policy.py`):
+"""The outbound guard: each request is read once, before it leaves, for secrets and for the
+operator's own rules (`rules.py`), and each target it would be sent to gets what the operator
+chose for that provider and caller (`policy.py`), decided by the one ladder (`ladder.py`):
 
 - `off`: sent, not read;
 - `warn`: sent; the finding is recorded in the request's row and the person told (once per
@@ -9,6 +10,8 @@ it would be sent to gets what the operator chose for that provider and caller (`
 - `block`: not sent; the route moves on (a provider on this machine may still serve) and the
   client is answered `secret_detected` if none does;
 - `ask`: the person at the desk chooses block, redact or send (`desk.py`), once a request.
+
+A rule's match is decided the same way, with off, warn, ask and block.
 
 A request the guard cannot read whole (over `guard.max_scan_kb`, or its scan past
 `guard.budget_ms`) follows `guard.unscanned`. The scan runs on the loop when the request is
@@ -46,12 +49,19 @@ from llmgw_desktop.engine.gateway.results import (
 from llmgw_desktop.engine.guard import scanner
 from llmgw_desktop.engine.guard.desk import SecretQuestions
 from llmgw_desktop.engine.guard.echoes import AnswerEchoes, placeholder_for
-from llmgw_desktop.engine.guard.errors import RequestUnscanned, SecretDetected
+from llmgw_desktop.engine.guard.ladder import (
+    WARNED,
+    Actions,
+    Asker,
+    Ruling,
+    ruling,
+)
 from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.policy import action_for
 from llmgw_desktop.engine.guard.redaction import Redaction
-from llmgw_desktop.engine.guard.request_scan import Inspection, ScanCache, inspect_body
+from llmgw_desktop.engine.guard.request_scan import Finding, Inspection, ScanCache, inspect_body
 from llmgw_desktop.engine.guard.restore import StreamRestorer, restore_answer
+from llmgw_desktop.engine.guard.rules import OperatorRules, is_rule_kind, rule_name
 from llmgw_desktop.engine.guard.stats import GuardStats
 from llmgw_desktop.engine.guard.stream_text import rewritten_chunks
 
@@ -63,8 +73,6 @@ log = logging.getLogger(__name__)
 INLINE_BYTES = 32 * 1024
 # Distinct secrets whose warning was shown this run (each is told once).
 MAX_TOLD = 10_000
-# What the recorder and `/metrics` call what the guard did.
-WARNED, REDACTED, BLOCKED, SENT = "warned", "redacted", "blocked", "sent"
 # An operator's key masked in an answer (`guard.scan_answers`): the action and the kind.
 ANSWER_MASKED, OPERATOR_KEY = "answer_masked", "operator_key"
 
@@ -118,6 +126,7 @@ class OutboundGuard:
         self, settings: GuardSettings, *, events: EventBus, questions: SecretQuestions
     ) -> None:
         self.settings = settings
+        self.rules = OperatorRules(settings.rule_list())
         self.questions = questions
         self.stats = GuardStats()
         # Long strings read before (a conversation sent again each turn is read once).
@@ -127,8 +136,16 @@ class OutboundGuard:
 
     def replace_settings(self, settings: GuardSettings) -> None:
         """Decide by `settings` from the next request on (the desk saved one)."""
+        if settings.rules != self.settings.rules:
+            self.rules = OperatorRules(settings.rule_list())
         self.settings = settings
         self.questions.fallback = settings.ask_fallback
+
+    def actions(self, provider: str, principal: str, *, local: bool) -> Actions:
+        """What the operator chose for a request from `principal` to `provider` (`local`: on
+        this machine): for secrets, and for each rule."""
+        secrets = action_for(self.settings, provider, principal, local=local)
+        return Actions(secrets, self.rules.actions(provider, principal) if self.rules else {})
 
     def for_request(
         self,
@@ -158,20 +175,32 @@ class OutboundGuard:
     ) -> Decision:
         """What a token count of `incoming` may send `provider`: as it came (off, warn, or
         nothing found), with placeholders (redact, ask: a count is no question for the desk),
-        or nothing (block, or unread where unread requests are blocked: the gateway then
-        estimates the count itself). Counts are neither recorded nor told."""
-        action = action_for(self.settings, provider, caller.principal, local=local)
-        if action == "off":
+        or nothing (blocked, a rule that asks, or unread where unread requests are blocked: the
+        gateway then estimates the count itself). The same ladder as every request's;
+        counts are neither recorded nor told."""
+        actions = self.actions(provider, caller.principal, local=local)
+        if actions.off:
             return SEND
         inspection = await self.inspect(incoming.body, len(incoming.raw))
-        if not inspection.complete and self.settings.unscanned == "block":
-            return Decision(refusal=RequestUnscanned.of(inspection, provider))
-        if not inspection.findings or action == "warn":
-            return SEND
-        if action == "block":
-            refusal = SecretDetected.of(inspection, provider, "block (guard.secrets)")
-            return Decision(refusal=refusal)
-        return Decision(redaction=Redaction(inspection.findings))
+        ruled = await self.rule(actions, inspection, provider, ask=None)
+        if ruled.refusal is not None:
+            return Decision(refusal=ruled.refusal)
+        if ruled.redact:
+            return Decision(redaction=Redaction(_secrets(inspection.findings)))
+        return SEND
+
+    async def rule(
+        self, actions: Actions, inspection: Inspection, provider: str, ask: Asker | None
+    ) -> Ruling:
+        """The ladder for one target (`ladder.ruling`), by the settings of now."""
+        return await ruling(
+            actions,
+            inspection,
+            unscanned=self.settings.unscanned,
+            provider=provider,
+            ask=ask,
+            described=self.rules.described,
+        )
 
     async def inspect(self, body: Any, size: int) -> Inspection:
         """`body` read for secrets (`size`: its bytes), on the loop when small, else in a
@@ -184,40 +213,55 @@ class OutboundGuard:
             max_chars=s.max_scan_kb * 1024,
             budget_s=s.budget_ms / 1000,
             cache=self._cache,
+            rules=self.rules.scan,
         )
         if size <= INLINE_BYTES and scanner.loaded():
             return scan()
         return await asyncio.to_thread(scan)
 
     def counted(
-        self, inspection: Inspection, provider: str, caller: CallerInfo, did: str, request_id: str
+        self,
+        noted: tuple[tuple[str, tuple[Finding, ...]], ...],
+        provider: str,
+        caller: CallerInfo,
+        request_id: str,
     ) -> None:
-        """Count what a target was found to hold and what was done, and tell the person of a
-        secret sent that they were not told of yet."""
-        kinds = inspection.kinds
-        self.stats.add(provider, caller.principal, kinds, did)
-        self._events.publish(
-            SecretsFound(provider, caller.principal, did, tuple(sorted(kinds.items())), request_id)
-        )
-        if did != WARNED:
-            return
-        fresh = [f for f in inspection.findings if _digest(f.value) not in self._told]
+        """Count what a target was found to hold and what was done with each part of it, and
+        tell the person of a secret sent, or a rule's match, they were not told of yet."""
+        for index, (did, findings) in enumerate(noted):
+            kinds = Inspection(findings).kinds
+            self.stats.add(provider, caller.principal, kinds, did, new_request=index == 0)
+            self._events.publish(
+                SecretsFound(
+                    provider, caller.principal, did, tuple(sorted(kinds.items())), request_id
+                )
+            )
+            if did == WARNED:
+                self._tell_sent(findings, provider, caller)
+
+    def _tell_sent(self, findings: tuple[Finding, ...], provider: str, caller: CallerInfo) -> None:
+        fresh = [f for f in findings if _digest(f.kind + f.value) not in self._told]
         if not fresh:
             return
         if len(self._told) > MAX_TOLD:
             self._told.clear()
-        self._told.update(_digest(f.value) for f in fresh)
+        self._told.update(_digest(f.kind + f.value) for f in fresh)
         who = caller.caller or caller.principal
-        self._events.publish(
-            Notice(
-                "warning",
-                f"A secret was sent to {provider} ({who}): "
-                + "; ".join(f.describe() for f in fresh[:3])
-                + (f"; and {len(fresh) - 3} more" if len(fresh) > 3 else "")
-                + ". guard.secrets can redact or block them.",
-                topic="guard",
-            )
+        listed = "; ".join(f.describe() for f in fresh[:3]) + (
+            f"; and {len(fresh) - 3} more" if len(fresh) > 3 else ""
         )
+        if is_rule_kind(fresh[0].kind):
+            names = ", ".join(dict.fromkeys(rule_name(f.kind) for f in fresh))
+            message = (
+                f"A request matching your guard rule {names} was sent to {provider} ({who}): "
+                f"{listed}. The rule's action can be ask or block."
+            )
+        else:
+            message = (
+                f"A secret was sent to {provider} ({who}): {listed}. guard.secrets can redact "
+                "or block them."
+            )
+        self._events.publish(Notice("warning", message, topic="guard"))
 
     def echoed(self, provider: str, caller: CallerInfo, source: str, request_id: str) -> None:
         """Count an operator's key (from `source`) masked in an answer from `provider`, and
@@ -309,36 +353,25 @@ class RequestGuard:
             self._answers.rewrite_row(route)
 
     async def _sending(self, provider: str, model: str, local: bool) -> Decision:
-        """What the target is sent, by the action for its provider and the caller."""
-        settings = self._guard.settings
-        action = action_for(settings, provider, self._caller.principal, local=local)
-        if action == "off":
+        """What the target is sent, by the actions for its provider and the caller."""
+        guard = self._guard
+        actions = guard.actions(provider, self._caller.principal, local=local)
+        if actions.off:
             return SEND
         inspection = await self._inspected()
         if not inspection.complete:
-            self._guard.stats.unscanned += 1
-            if settings.unscanned == "block":
-                self._note(provider, BLOCKED, inspection, "guard.unscanned = block")
-                return Decision(refusal=RequestUnscanned.of(inspection, provider))
-        if not inspection.findings:
-            if not inspection.complete:
-                self._note(provider, SENT, inspection, "guard.unscanned = send")
+            guard.stats.unscanned += 1
+        ask = functools.partial(self._ask, provider, model)
+        ruled = await guard.rule(actions, inspection, provider, ask)
+        if ruled.did:
+            self._note(provider, ruled, inspection)
+        if ruled.refusal is not None:
+            return Decision(refusal=ruled.refusal)
+        if not ruled.redact:
             return SEND
-        why = f"{action} (guard.secrets)"  # not `secrets = x`: redaction reads it as one
-        if action == "ask":
-            choice, by = await self._ask(provider, model, inspection)
-            action = {"send": "warn"}.get(choice, choice)
-            why = f"asked at the desk: {choice} ({by})"
-        if action == "block":
-            self._note(provider, BLOCKED, inspection, why)
-            return Decision(refusal=SecretDetected.of(inspection, provider, why))
-        if action == "redact":
-            if self._redaction is None:
-                self._redaction = Redaction(inspection.findings)
-            self._note(provider, REDACTED, inspection, why)
-            return Decision(redaction=self._redaction)
-        self._note(provider, WARNED if "desk" not in why else SENT, inspection, why)
-        return SEND
+        if self._redaction is None:
+            self._redaction = Redaction(_secrets(inspection.findings))
+        return Decision(redaction=self._redaction)
 
     async def _inspected(self) -> Inspection:
         if self._inspection is None:
@@ -346,20 +379,19 @@ class RequestGuard:
             self._inspection = await self._guard.inspect(self._body, size)
         return self._inspection
 
-    async def _ask(self, provider: str, model: str, inspection: Inspection) -> tuple[str, str]:
+    async def _ask(
+        self, provider: str, model: str, findings: tuple[Finding, ...]
+    ) -> tuple[str, str]:
+        """The desk's answer, asked once a request (its first target that asks)."""
         if self._asked is None:
             self._asked = await self._guard.questions.ask(
-                provider,
-                model,
-                self._caller.principal,
-                self._caller.caller,
-                inspection.findings,
+                provider, model, self._caller.principal, self._caller.caller, findings
             )
         return self._asked
 
-    def _note(self, provider: str, did: str, inspection: Inspection, why: str) -> None:
+    def _note(self, provider: str, ruled: Ruling, inspection: Inspection) -> None:
         """The request's row says what was found, where, and what was done with it for
-        `provider`; the figures count it."""
+        `provider`, and why; the figures count it."""
         route = self._route
         record = route.guard or {
             "found": dict(inspection.kinds),
@@ -370,8 +402,13 @@ class RequestGuard:
         }
         if not inspection.complete:
             record["unscanned"] = inspection.reason
-        record["targets"][provider] = did
-        record["why"] = why
+        record["targets"][provider] = ruled.did
+        record["why"] = ruled.why()
         route.guard = record
-        if inspection.findings:
-            self._guard.counted(inspection, provider, self._caller, did, route.request_id)
+        if ruled.noted:
+            self._guard.counted(ruled.noted, provider, self._caller, route.request_id)
+
+
+def _secrets(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The secrets among `findings` (a rule's match is never replaced by a placeholder)."""
+    return tuple(f for f in findings if not is_rule_kind(f.kind))

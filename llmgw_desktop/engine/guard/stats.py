@@ -36,14 +36,17 @@ class GuardStats:
         self.requests = 0  # requests with at least one finding
         self.unscanned = 0  # requests not read whole
 
-    def add(self, provider: str, key: str, kinds: Counter[str], action: str) -> None:
-        """Count one request's findings."""
+    def add(
+        self, provider: str, key: str, kinds: Counter[str], action: str, *, new_request: bool = True
+    ) -> None:
+        """Count one request's findings (`new_request`: the first part of its findings counted;
+        a request's secrets and its rules' matches may be counted apart, as one request)."""
         if key not in self._keys:
             if len(self._keys) >= MAX_KEYS:
                 key = OTHER_KEYS
             else:
                 self._keys.add(key)
-        self.requests += 1
+        self.requests += new_request
         for kind, count in kinds.items():
             self._counts[(provider, key, kind, action)] += count
 

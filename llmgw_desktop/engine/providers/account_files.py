@@ -19,7 +19,8 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
   `last_logged_in_user`), or a token in `COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`.
 - OpenCode: `opencode/auth.json` under `XDG_DATA_HOME` or `~/.local/share`: one entry per
   provider, `type` `oauth`, `api` or `wellknown`.
-- Grok: `~/.grok/user-settings.json` (`apiKey`) or `GROK_API_KEY`.
+- Grok (xAI's CLI): `$GROK_HOME/auth.json` or `~/.grok/auth.json` (`access_token`, and
+  `principal_display_name`), else `XAI_API_KEY`.
 - Mistral Vibe: `.env` in `VIBE_HOME` or `~/.vibe` (`MISTRAL_API_KEY=`), or the variable.
 """
 
@@ -289,12 +290,30 @@ def opencode(environ: Mapping[str, str], home: Path) -> CliAccount:
 
 
 def grok(environ: Mapping[str, str], home: Path) -> CliAccount:
-    if environ.get("GROK_API_KEY", "").strip():
-        return _key("grok", "GROK_API_KEY", "from the environment")
-    path = home / ".grok" / "user-settings.json"
-    if _text((_json(path) or {}).get("apiKey")):
-        return _key("grok", "apiKey", f"read from {path}")
-    return CliAccount("grok", NOT_LOGGED_IN, detail=f"no GROK_API_KEY and no apiKey in {path}")
+    """xAI's Grok CLI: a sign-in (`grok login`) in `$GROK_HOME/auth.json` wins over an API key
+    (as the CLI itself prefers it); `XAI_API_KEY` (or `GROK_CODE_XAI_API_KEY`) otherwise."""
+    path = _home(environ, home, "GROK_HOME", home / ".grok") / "auth.json"
+    stored = _grok_credential(_json(path) or {})
+    if stored is not None:
+        who = _text(stored.get("principal_display_name")) or _text(stored.get("principal_id"))
+        return CliAccount("grok", LOGGED_IN, "grok.com sign-in", who, None, f"read from {path}")
+    for name in ("XAI_API_KEY", "GROK_CODE_XAI_API_KEY"):
+        if environ.get(name, "").strip():
+            return _key("grok", name, "from the environment")
+    return CliAccount(
+        "grok", NOT_LOGGED_IN, detail=f"no sign-in in {path} and no XAI_API_KEY (`grok login`)"
+    )
+
+
+def _grok_credential(data: Mapping[str, Any], depth: int = 0) -> Mapping[str, Any] | None:
+    """The object holding grok's `access_token` (at the top, or one level of nesting down)."""
+    if _text(data.get("access_token")):
+        return data
+    if depth < 2:
+        for value in data.values():
+            if isinstance(value, dict) and (found := _grok_credential(value, depth + 1)):
+                return found
+    return None
 
 
 def mistral(environ: Mapping[str, str], home: Path) -> CliAccount:

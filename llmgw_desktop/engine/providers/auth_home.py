@@ -39,7 +39,7 @@ AUTH_HOMES: dict[str, AuthHome] = {
     "gemini": AuthHome("GEMINI_CLI_HOME", ".gemini"),  # oauth_creds.json, settings.json
     "opencode": AuthHome("XDG_DATA_HOME", "opencode"),  # auth.json
     "copilot": AuthHome("COPILOT_HOME"),  # config.json
-    "grok": AuthHome("HOME", ".grok"),  # user-settings.json (grok-cli knows no other variable)
+    "grok": AuthHome("GROK_HOME"),  # auth.json (and its config.toml, if stored)
     "mistral": AuthHome("VIBE_HOME"),  # .env, config.toml
 }
 

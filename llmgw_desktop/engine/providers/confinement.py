@@ -36,6 +36,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import ProviderRequest
+from llmgw_desktop.engine.providers.kernel_sandbox import kernel_sandbox_missing
 
 __all__ = [
     "CONFINEMENT",
@@ -67,6 +68,9 @@ class Confined:
     widening_paths: tuple[str, ...] = ()
     # An ACP agent's `session/new` `_meta` (options its adapter takes only there).
     session_meta: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    # Held by the agent's kernel sandbox (Landlock on Linux), which it drops silently where
+    # the kernel has none: such a run is refused there (`kernel_sandbox.py`).
+    kernel_sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,33 @@ _CODEX_CANNOT = (
     "own tokens and keys included"
 )
 _COPILOT_ALWAYS = ("--disable-builtin-mcps", "--disallow-temp-dir")
+# xAI's Grok CLI: its flag applies `default` (a tool call that would ask ends the turn), its
+# `strict` kernel sandbox (Landlock, Seatbelt) keeps reads to the workspace, system paths and
+# the temp directories, writes to the workspace, the temp directories and ~/.grok. Its deny
+# rules win over every allow rule: no edit of a `.grok` folder (the user's config: MCP servers,
+# hooks), none of the gateway's own files in the temp directory (a call's vault auth files and
+# MCP handoff), and no web search or fetch.
+_GROK_ALWAYS = (
+    "--permission-mode",
+    "default",
+    "--sandbox",
+    "strict",
+    "--deny",
+    "Edit(**/.grok/**)",
+    "--deny",
+    "Read(**/llmgw-auth-*/**)",
+    "--deny",
+    "Edit(**/llmgw-auth-*/**)",
+    "--disable-web-search",
+)
+# Project rules that widen it with no trust asked (permission rules, a default mode).
+_GROK_PROJECT = (".grok", ".claude/settings.json", ".claude/settings.local.json")
+
+
+def _grok(*rule: str) -> Confined:
+    return Confined((*_GROK_ALWAYS, *rule), widening_paths=_GROK_PROJECT, kernel_sandbox=True)
+
+
 _ASKS_EACH = "its tools' permission requests, each checked against the grant"
 
 CONFINEMENT: Mapping[str, Row] = MappingProxyType(
@@ -222,9 +253,10 @@ CONFINEMENT: Mapping[str, Row] = MappingProxyType(
             managed=Managed("acceptEdits", confined=True),
         ),
         "mistral": Row(
+            # Vibe 3's builtin agents: headless, `ask` refuses whatever would ask.
             _three(
-                Confined(("--agent", "plan")),
-                Confined(("--agent", "default")),
+                Confined(("--agent", "ask")),
+                Confined(("--agent", "ask")),
                 Confined(("--agent", "accept-edits")),
             ),
             loads="the user's config; not the workspace's (no `--trust`)",
@@ -232,11 +264,12 @@ CONFINEMENT: Mapping[str, Row] = MappingProxyType(
             managed=Managed("acceptEdits"),
         ),
         "grok": Row(
-            None,
-            loads="the user's settings",
-            reads="everything: it runs every tool, its shell included, without asking",
-            managed=None,
-            cannot="grok-cli runs every tool, its shell included, without asking",
+            _three(_grok("--deny", "Edit"), _grok(), _grok("--allow", "Edit")),
+            loads="the user's config; a workspace holding `.grok/` or `.claude/settings*.json` "
+            "is refused",
+            reads="the workspace, system paths and temp directories (its `strict` kernel "
+            "sandbox), less the gateway's own files there",
+            managed=Managed("acceptEdits"),
         ),
         "qwen": Row(
             _approval_modes("auto-edit", folder=".qwen"),
@@ -300,6 +333,7 @@ UNCONFINED_FLAGS = frozenset(
         "--add-dir",
         "--include-directories",
         "--trust",
+        "--always-approve",
     }
 )
 
@@ -386,6 +420,18 @@ def last_look(agent: str, request: ProviderRequest, argv: Sequence[str]) -> None
     if not request.confined:
         return
     check_argv(agent, argv)
+    modes = row(agent)
+    held = (
+        None if modes is None or modes.modes is None else modes.modes.get(request.permission_mode)
+    )
+    if held is not None and held.kernel_sandbox:
+        missing = kernel_sandbox_missing()
+        if missing:
+            raise ApprovalDenied(
+                f"{agent} would run unconfined: {missing}",
+                code=ErrorCode.REMOTE_POWER_REFUSED,
+                param="permissionMode",
+            )
     found = widening_paths(agent, request.permission_mode, request.working_dir)
     if found:
         raise ApprovalDenied(

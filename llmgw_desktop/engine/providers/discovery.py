@@ -109,9 +109,11 @@ class Discovery:
         return found
 
     def executable(self, provider: str) -> str | None:
-        """The full path of the provider's CLI, or None. Looks in cli_path, then PATH."""
+        """The full path of the provider's CLI, or None. Looks in cli_path, then PATH, then
+        where its vendor's installer puts it."""
         info = self.catalog.info(provider)
-        path = os.pathsep.join([*self._search_path, os.environ.get("PATH", "")])
+        homes = [str(Path(d).expanduser()) for d in info.home_dirs]
+        path = os.pathsep.join([*self._search_path, os.environ.get("PATH", ""), *homes])
         for binary in info.binaries:
             found = shutil.which(binary, path=path)
             if found:

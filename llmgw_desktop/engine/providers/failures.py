@@ -13,7 +13,13 @@ from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.engine.providers.process import ProcessOutcome
 from llmgw_desktop.engine.redact import redact
 
-__all__ = ["failure_from_outcome", "failure_from_status", "failure_from_text", "tail"]
+__all__ = [
+    "failure_from_outcome",
+    "failure_from_status",
+    "failure_from_text",
+    "session_failure",
+    "tail",
+]
 
 TAIL_CHARS = 2000
 
@@ -143,3 +149,23 @@ def failure_from_outcome(outcome: ProcessOutcome, provider: str) -> ProviderFail
     if stderr:
         failure.details["stderr_tail"] = stderr
     return failure
+
+
+def session_failure(
+    text: str, provider: str, *, not_found: tuple[str, ...], in_use: tuple[str, ...] = ()
+) -> ProviderFailure | None:
+    """The failure a CLI's words name about the conversation it was asked to continue: one it
+    has not got (`not_found` phrases), or an id already taken (`in_use`); None for others."""
+    if any(phrase in text for phrase in not_found):
+        return ProviderFailure(
+            f"{provider} has no session to resume: {text}",
+            code=ErrorCode.SESSION_NOT_FOUND,
+            provider=provider,
+        )
+    if any(phrase in text for phrase in in_use):
+        return ProviderFailure(
+            f"{provider}: {text}; resume that session instead of starting it again",
+            code=ErrorCode.SESSION_CONFLICT,
+            provider=provider,
+        )
+    return None

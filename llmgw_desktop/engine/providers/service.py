@@ -48,12 +48,12 @@ class ProvidersService:
         gateway: GatewayService,
         trouble: ProviderTrouble,
         call_health: CallHealth,
-        target_access: Callable[[str, str, str], EngineError | None] | None = None,
+        target_access: Callable[[str, str, str], EngineError | None],
     ) -> None:
         """`target_access(principal, provider, model)`: the refusal of a gateway key whose
         scope leaves that target out, so a key's model lists show what it may ask for;
         `call_health`, each provider's recent calls (the engine's `provider_health`)."""
-        self._target_access = target_access or (lambda _principal, _provider, _model: None)
+        self._target_access = target_access
         self._switches = switches
         self._trouble = trouble
         self._call_health = call_health
@@ -253,17 +253,20 @@ class ProvidersService:
         return self.switch_of(str(row["id"])) or str(row["id"])
 
     async def models(
-        self, project: str | None = None, principal: str | None = None
+        self, project: str | None = None, principal: str | None = None, *, embeddings: bool = False
     ) -> list[dict[str, Any]]:
-        """Every model the HTTP gateway answers for `principal`, as `/v1/models` shows it: a
+        """Every model the HTTP gateway answers for `principal`, as `/v1/models` shows it (with
+        `embeddings`, its embedding models too, as Ollama's `/api/tags` lists them): a
         gateway key sees only the models in its scope (SECURITY 46), and nobody the models of
         a provider in lasting trouble (a refused key or login)."""
         if principal is None:
-            rows = await self._gateway.directory.models(project)
+            rows = await self._gateway.directory.models(project, embeddings=embeddings)
         else:
             access = self._target_access
             rows = await self._gateway.directory.models(
-                project, lambda provider, model: access(principal, provider, model) is None
+                project,
+                lambda provider, model: access(principal, provider, model) is None,
+                embeddings=embeddings,
             )
         # A provider whose key or login was refused answers nothing until a person acts: its
         # models are not offered (a call that names one is still tried, and clears it).

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.errors import (
+    PAUSED_RETRY_AFTER_S,
+    EngineError,
+    ErrorCode,
+    InvalidRequest,
+    ProviderUnavailable,
+)
 from llmgw_desktop.engine.events import EventBus, Notice, PauseChanged, ProviderToggled
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.settings_saver import SettingsSaver
@@ -167,7 +173,9 @@ class ProviderSwitches:
             raise ProviderUnavailable(
                 "all providers are paused; resume them from the tray or the window menu",
                 code=ErrorCode.GATEWAY_PAUSED,
+                retryable=True,
                 provider=provider,
+                retry_after_s=PAUSED_RETRY_AFTER_S,
             )
         if provider in self._disabled:
             raise ProviderUnavailable(

@@ -26,6 +26,7 @@ import logging
 import os
 from pathlib import Path
 
+from llmgw_desktop.config.paths import set_aside
 from llmgw_desktop.engine.recorder.journal_replay import (
     DamagedSegment,
     JournalReplay,
@@ -168,9 +169,8 @@ class RecorderJournal:
         its counts, in a WARNING."""
         kept: list[Path] = []
         for segment in damaged:
-            target = _free_name(segment.path.with_name(segment.path.name + DAMAGED_SUFFIX))
             try:
-                segment.path.rename(target)
+                target = set_aside(segment.path, DAMAGED_SUFFIX)
             except OSError as exc:  # replayed again next start (idempotent) and said again
                 log.warning("could not set the damaged journal %s aside: %s", segment.path, exc)
                 continue
@@ -222,12 +222,3 @@ def _seq_of(path: Path) -> int | None:
     if not suffix or not middle.isdigit() or (rest and not rest.startswith(DAMAGED_SUFFIX)):
         return None
     return int(middle)
-
-
-def _free_name(path: Path) -> Path:
-    """`path`, or `path.2`, `path.3` ...: the first that does not exist."""
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}.{n}")
-    return candidate

@@ -261,6 +261,7 @@ _REASONS = {
     "forbidden": "not allowed to that key",
     "approval_denied": "denied at the desk",
     "secret_detected": "held a secret",
+    "guard_rule_matched": "matched a guard rule",
     "body_too_large": "body too large",
     "circuit_open": "provider resting after failures",
 }

@@ -1,12 +1,23 @@
-"""The response cache: exact repeats of requests answered from a store of earlier answers."""
+"""The response cache: exact repeats of requests answered from a store of earlier answers.
+
+`partition.py` is the rule every cache keys by (what besides the words must match for one
+request's answer to serve another); `cache.py` decides, reads and keeps; `store.py` is the
+file; `semantic.py` the index the semantic cache (`gateway/semantic_cache.py`) finds a kept
+answer by meaning in, per partition; `stats.py` what `/health` says of it.
+"""
 
 from llmgw_desktop.engine.response_cache.cache import (
     CACHE_HEADER,
     EMBEDDING_FORM,
-    Lookup,
     ResponseCache,
     cache_directives,
+)
+from llmgw_desktop.engine.response_cache.partition import (
+    Lookup,
+    Partition,
+    Shape,
     keyed_headers,
+    partition_of,
 )
 from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, CacheStats
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
@@ -18,8 +29,11 @@ __all__ = [
     "CacheStats",
     "CachedAnswer",
     "Lookup",
+    "Partition",
     "ResponseCache",
     "ResponseStore",
+    "Shape",
     "cache_directives",
     "keyed_headers",
+    "partition_of",
 ]

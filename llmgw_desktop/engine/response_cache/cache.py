@@ -4,12 +4,13 @@ upstream call.
 A request is looked up once routing has chosen a target and everything that guards that
 target has passed (the caller's budgets, the gateway key's scope, the provider's switches, the
 vendor features a remote caller may use), so a cached answer never reaches a caller who could
-not have asked for it. Its digest is the request as the target would be sent it (the model
-after routing, messages, tools and sampling settings, and every header sent on with it),
-written canonically (keys sorted), with the client's dialect and endpoint, whether it streams,
-and its principal unless `cache.shared`. A whole answer is kept as the client got it, without
-the gateway's own `x_gateway` object (made again for each answer); a stream as the chunks the
-client got, and replayed chunk by chunk. Only answers that completed are kept.
+not have asked for it. Its key is its partition (`partition.py`: the principal unless
+`cache.shared`, the project, the target, the client's dialect and endpoint, whether it streams,
+every header sent on with it) with, inside it, the request as the target would be sent it (the
+model after routing, messages, tools and sampling settings) written canonically (keys sorted).
+A whole answer is kept as the client got it, without the gateway's own `x_gateway` object
+(made again for each answer); a stream as the chunks the client got, and replayed chunk by
+chunk. Only answers that completed are kept.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hashlib
 import logging
 import struct
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from llmgw_desktop.engine.gateway.results import (
     close_chunks,
 )
 from llmgw_desktop.engine.gateway.same_dialect.passthrough import splice_field
+from llmgw_desktop.engine.response_cache.partition import Lookup, Shape, partition_of
 from llmgw_desktop.engine.response_cache.stats import (
     CUT_AT_LIMIT,
     NO_CACHE,
@@ -56,12 +58,9 @@ from llmgw_desktop.engine.tokens.usage import Usage
 __all__ = [
     "CACHE_HEADER",
     "EMBEDDING_FORM",
-    "UNKEYED",
-    "Lookup",
     "ResponseCache",
     "cache_directives",
     "greedy",
-    "keyed_headers",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,10 +69,6 @@ log = logging.getLogger(__name__)
 EMBEDDING_FORM = "embedding"
 # Said on every answer while the cache is on: `hit` or `miss`.
 CACHE_HEADER = "x-gateway-cache"
-# Request headers that say which SDK and how it was called (`x-stainless-raw-response` differs
-# between `create` and `with_raw_response.create`), never what to answer: left out of the key,
-# and so not sent with a request the cache reads or keeps (`keyed_headers`).
-UNKEYED = ("x-stainless-", "user-agent")
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
 # Upstream headers that describe the account or the call at its moment, not the answer: not
 # given again with a cached answer (a stale "remaining" figure would mislead a client, and a hit
@@ -89,21 +84,6 @@ _NOT_REPLAYED = (
     "x-envoy-upstream-service-time",
     "server-timing",
 )
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """What the cache does for one request at one target: read it (`read`), keep its answer
-    (`keep`), under `digest`."""
-
-    digest: bytes
-    read: bool
-    keep: bool
-    # The client's dialect: which shape an answer that can be kept has.
-    dialect: str = ""
-    # Sent with an output limit the client did not ask for (a hard budget's): kept only when
-    # the answer ended by itself, so the limit did not shape it.
-    limited: bool = False
 
 
 def cache_directives(value: str) -> frozenset[str]:
@@ -154,8 +134,18 @@ class ResponseCache:
         why = self._passed_over(caller, route.requested_model, directives, greedy=wanted)
         if not self._counted(route, why):
             return None
+        facts = incoming.facts
+        shape = Shape(
+            target,
+            incoming.name,
+            caller.endpoint,
+            streamed=facts.stream,
+            stream_usage=facts.stream_usage,
+            headers=headers,
+        )
         return Lookup(
-            self._digest(incoming, caller, sent, target, headers, translated),
+            partition_of(caller, shape, shared=self.settings.shared),
+            _within(incoming, sent, translated),
             read=why is None,
             keep=True,
             dialect=incoming.name,
@@ -174,11 +164,9 @@ class ResponseCache:
         )
         if not self._counted(route, why):
             return None
-        digest = hashlib.sha256()
-        for part in ("" if self.settings.shared else caller.principal, caller.project or ""):
-            digest.update(part.encode() + b"\0")
-        digest.update(f"{EMBEDDING_FORM}\0{target}\0".encode() + _canonical(sent))
-        return Lookup(digest.digest(), read=why is None, keep=True, dialect=EMBEDDING_FORM)
+        partition = partition_of(caller, Shape(target, EMBEDDING_FORM), shared=self.settings.shared)
+        within = hashlib.sha256(_canonical(sent)).digest()
+        return Lookup(partition, within, read=why is None, keep=True, dialect=EMBEDDING_FORM)
 
     def keep_embedding(self, lookup: Lookup, body: bytes, usage: Usage, cost: float | None) -> None:
         """Keep an embedding answer's vectors (`body`, JSON) under `lookup`."""
@@ -221,44 +209,6 @@ class ResponseCache:
         if "no-cache" in directives:
             return NO_CACHE  # a fresh answer asked for, kept for the next
         return None
-
-    def _digest(
-        self,
-        incoming: ClientRequest,
-        caller: CallerInfo,
-        sent: bytes,
-        target: str,
-        headers: Mapping[str, str] | None,
-        translated: bool,
-    ) -> bytes:
-        digest = hashlib.sha256()
-        for part in (
-            "" if self.settings.shared else caller.principal,
-            # A project's requests go out on its own credentials: another account at the
-            # vendor (its own fine-tunes, files, data settings) that may answer otherwise.
-            caller.project or "",
-            target,
-            incoming.name,
-            caller.endpoint,
-            "stream" if incoming.facts.stream else "whole",
-            # The gateway asks an OpenAI Chat stream for its usage either way and drops the
-            # chunk for a client that did not ask: the same bytes go up, another stream back.
-            "usage" if incoming.facts.stream_usage else "",
-            _forwarded_headers(headers),
-        ):
-            digest.update(part.encode() + b"\0")
-        digest.update(_canonical(sent) + b"\0")
-        if translated:
-            # Sent as it came, the request is `sent`. Translated, what the target's dialect
-            # has no word for (a `logprobs`, a `user`) is left out of `sent` but may shape
-            # the answer rendered back: the client's own request is part of the key (without
-            # its model, which routing has already resolved into `target`).
-            client = {k: v for k, v in incoming.body.items() if k != "model"}
-            try:
-                digest.update(jsonio.dumps_sorted(client))
-            except TypeError:  # nested deeper than the writer goes: the client's bytes
-                digest.update(incoming.raw or repr(client).encode())
-        return digest.digest()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -452,6 +402,25 @@ async def _replayed(body: bytes) -> AsyncIterator[bytes]:
         at += length
 
 
+def _within(incoming: ClientRequest, sent: bytes, translated: bool) -> bytes:
+    """A request's own key inside its partition (a digest): `sent` as the target is sent it,
+    and (`translated`) the client's own request besides."""
+    digest = hashlib.sha256(_canonical(sent) + b"\0")
+    if not translated:
+        return digest.digest()
+    # Sent as it came, the request is `sent`. Translated, what the target's dialect has no word
+    # for (a `logprobs`, a `user`) is left out of `sent` but may shape the answer rendered back:
+    # the client's own request is part of the key (without its model, which routing has
+    # already resolved into the target).
+    client = {k: v for k, v in incoming.body.items() if k != "model"}
+    try:
+        mine = jsonio.dumps_sorted(client)
+    except TypeError:  # nested deeper than the writer goes: the client's bytes
+        mine = incoming.raw or repr(client).encode()
+    digest.update(mine)
+    return digest.digest()
+
+
 def _canonical(sent: bytes) -> bytes:
     """`sent` written again with sorted keys; as it is where it is not JSON, or is nested
     deeper than the writer goes (the reader goes deeper: a body sent on as its own bytes can
@@ -460,31 +429,6 @@ def _canonical(sent: bytes) -> bytes:
         return jsonio.dumps_sorted(jsonio.loads(sent))
     except (ValueError, TypeError):
         return sent
-
-
-def keyed_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The client's headers a request the cache reads or keeps is sent with: all but the SDKs'
-    own telemetry (`UNKEYED`), which the key leaves out so that one client's call styles share
-    an entry, and which is therefore not sent at all: no upstream can answer by it."""
-    return {name: value for name, value in headers.items() if not name.lower().startswith(UNKEYED)}
-
-
-def _forwarded_headers(headers: Mapping[str, str] | None) -> str:
-    """Every request header sent on with the request (`keyed_headers`), in one order, each a
-    set of values (`a, b` and `b,a` ask the same). Any of them may shape the answer: a beta's
-    behaviour, the API version, the account that answers, and, behind an upstream that routes
-    by header (another gateway), anything at all. Keyed on fewer, one caller of a shared cache
-    could plant the answer others are served by a header the key ignores."""
-    return "\n".join(
-        f"{name.lower()}: {_listed(value)}"
-        for name, value in sorted(
-            keyed_headers(headers or {}).items(), key=lambda item: item[0].lower()
-        )
-    )
-
-
-def _listed(value: str) -> str:
-    return ",".join(sorted({part.strip() for part in value.split(",") if part.strip()}))
 
 
 def _finished(dialect: str, data: Any) -> bool:

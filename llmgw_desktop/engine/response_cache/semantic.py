@@ -4,11 +4,12 @@ The exact cache finds an answer by the digest of the request as it would be sent
 cache finds one by what the request says: the embedding of its conversation's text (made
 through the gateway's own embeddings route, `gateway/semantic_cache.py`), compared by cosine
 similarity with those of the requests whose answers were kept under the same *partition*: the
-digest of everything else that shapes an answer (the principal unless `cache.shared`, the
-project, the target, the client's dialect, endpoint and streaming, the request's settings and
-tools: its body without its conversation). An entry points at the exact cache's digest of the
-answer it stands for, so the answer itself is read and replayed as an exact hit is (a stream as
-a stream), and an entry whose answer has gone (evicted, expired) is a miss, dropped.
+exact cache's own (`partition.py`: the principal unless `cache.shared`, the project, the target,
+the client's dialect, endpoint and streaming, every header sent on) with the request's settings
+and tools (its body without its conversation). An entry points at the exact cache's key of the
+answer it stands for inside that partition, so the answer itself is read and replayed as an
+exact hit is (a stream as a stream), only ever by a request of its partition, and an entry whose
+answer has gone (evicted, expired) is a miss, dropped.
 
 In memory, per process (a restart forgets the index; the answers stay in the file), bounded:
 `MAX_PER_PARTITION` newest entries per partition, `MAX_PARTITIONS` partitions, the least
@@ -22,11 +23,12 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.response_cache.partition import Partition
 
 __all__ = [
     "CONVERSATION_FIELDS",
@@ -34,7 +36,7 @@ __all__ = [
     "MAX_PER_PARTITION",
     "SemanticIndex",
     "SemanticMatch",
-    "partition_of",
+    "semantic_partition",
 ]
 
 # Newest entries kept per partition, and partitions kept: a partition is one principal's
@@ -51,7 +53,8 @@ CONVERSATION_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class SemanticMatch:
-    """The closest kept answer: its exact-cache digest and how similar (cosine, -1 to 1)."""
+    """The closest kept answer: its exact-cache key inside the partition (`Lookup.within`) and
+    how similar (cosine, -1 to 1)."""
 
     digest: bytes
     similarity: float
@@ -137,13 +140,11 @@ class SemanticIndex:
         found.matrix = None
 
 
-def partition_of(parts: Iterable[str], body: Mapping[str, Any]) -> bytes:
-    """The digest of `parts` (who asks, the target, the client's dialect and endpoint ...) and
-    of `body` without its conversation: what must be the same for one answer to serve another
-    request that means the same."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode() + b"\0")
+def semantic_partition(partition: Partition, body: Mapping[str, Any]) -> bytes:
+    """The digest of the exact cache's `partition` of a request and of its `body` without its
+    conversation: what must be the same for one answer to serve another request that means
+    the same."""
+    digest = hashlib.sha256(partition.digest + b"\0")
     rest = {k: v for k, v in body.items() if k not in CONVERSATION_FIELDS and k != "model"}
     try:
         digest.update(jsonio.dumps_sorted(rest))

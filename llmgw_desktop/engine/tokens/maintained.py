@@ -12,7 +12,8 @@ price is the input rate (no discount is assumed). A model it does not know stays
 
 A lookup names the gateway's provider where it knows it (the cloud's price, not the vendor's
 list price), else the database's provider whose model family matches (`claude` is
-Anthropic's), as the package's own lookup does.
+Anthropic's), as the package's own lookup does. The same lookup gives a model's context window
+(`context_of`), where the database knows it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.tokens.pricing import Price
@@ -43,6 +44,13 @@ _MEMO_NAMES = 2048
 
 
 Predicate = Callable[[str], bool]
+
+
+class _Known(NamedTuple):
+    """What the database says of one model: its price, and its context window when known."""
+
+    price: Price
+    context: int | None
 
 
 def _compiled(clause: Mapping[str, Any]) -> Predicate:
@@ -77,15 +85,15 @@ class _Provider:
         self.model_match = None if match is None else _compiled(match)
         self.fallback = tuple(str(f) for f in raw.get("fallback", ()))
         self._raw = raw["models"]
-        self._models: list[tuple[Predicate, Price]] | None = None
+        self._models: list[tuple[Predicate, _Known]] | None = None
 
-    def find(self, name: str) -> Price | None:
+    def find(self, name: str) -> _Known | None:
         models = self._models
         if models is None:
-            models = self._models = [(_compiled(m["match"]), _price(m)) for m in self._raw]
-        for matches, price in models:
+            models = self._models = [(_compiled(m["match"]), _known(m)) for m in self._raw]
+        for matches, known in models:
             if matches(name):
-                return price
+                return known
         return None
 
 
@@ -98,7 +106,7 @@ class MaintainedPrices:
         # When the prices in force were read from the package (its data has no date of its own).
         self.taken = date.fromisoformat(str(raw["taken"]))
         self._providers = {str(p["id"]): _Provider(p) for p in raw["providers"]}
-        self._memo: dict[tuple[str | None, str], Price | None] = {}
+        self._memo: dict[tuple[str | None, str], _Known | None] = {}
 
     @property
     def label(self) -> str:
@@ -108,6 +116,16 @@ class MaintainedPrices:
     def price_of(self, model: str, provider: str | None = None) -> Price | None:
         """`model`'s price at the gateway's `provider` (None: the family's own vendor), or
         None when the database does not know it there."""
+        known = self._known(model, provider)
+        return None if known is None else known.price
+
+    def context_of(self, model: str, provider: str | None = None) -> int | None:
+        """How many input tokens `model` takes at `provider` (as `price_of` finds it), or
+        None when the database does not say."""
+        known = self._known(model, provider)
+        return None if known is None else known.context
+
+    def _known(self, model: str, provider: str | None) -> _Known | None:
         name = model.strip().lower()
         key = (provider, name)
         memo = self._memo
@@ -121,7 +139,7 @@ class MaintainedPrices:
         memo[key] = found
         return found
 
-    def _lookup(self, name: str, provider: str | None) -> Price | None:
+    def _lookup(self, name: str, provider: str | None) -> _Known | None:
         if provider in _LOCAL:
             return None
         chosen = self._provider_for(name, provider)
@@ -139,7 +157,7 @@ class MaintainedPrices:
             found = vendor.find(name) if vendor is not None and vendor is not chosen else None
         return found
 
-    def _listed_anywhere(self, name: str) -> Price | None:
+    def _listed_anywhere(self, name: str) -> _Known | None:
         """A model no family rule places (`text-embedding-3-small`), asked without a
         provider: the price of the first vendor that lists it, the model makers first."""
         providers = self._providers
@@ -161,14 +179,16 @@ class MaintainedPrices:
         return None
 
 
-def _price(model: Mapping[str, Any]) -> Price:
+def _known(model: Mapping[str, Any]) -> _Known:
     given_input = float(model["input"])
-    return Price(
+    price = Price(
         given_input,
         float(model.get("output", given_input)),
         float(model.get("cache_read", given_input)),
         float(model.get("cache_write", given_input)),
     )
+    context = model.get("context")
+    return _Known(price, int(context) if context else None)
 
 
 @cache

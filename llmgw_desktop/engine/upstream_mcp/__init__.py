@@ -10,8 +10,9 @@ the gateway's life, stderr kept; `stdio_line` sends a relayed call beside the SD
 Streamable HTTP (`transport`, with `oauth` through the vault and `http_cap` bounding what it can
 make the gateway hold). `lists` reads what a server offers, every page, capped; `silence` finds
 out a server that stopped answering, one ping at a time. `pins` pins each server's tools at
-first sight and withholds one that changes until a person approves it; `tool_flags` says which
-descriptions instruct the model or hide characters.
+first sight and withholds one that changes, or comes later, until a person approves it (the file
+itself, read, checked and approved in by the command line, is `pins_file`); `tool_flags` says
+which descriptions instruct the model or hide characters.
 
 `policy` and the config load nothing; the `mcp` SDK (about 0.7 s of imports) is loaded by
 `connection` and `stdio` only when the first server starts. Nothing is imported here, so the

@@ -108,17 +108,18 @@ class UpstreamRelay:
         record_arguments: bool = False,
         traced: bool = False,
         call_timeout_s: float = CALL_TIMEOUT_S,
-        withheld: Callable[[str, str], bool] = lambda _server, _tool: False,
+        why_withheld: Callable[[str, str, Principal | None], str | None],
     ) -> None:
         """`servers`: the configured servers by name, as the server set keeps them (the same
         mapping, so a server added or switched is relayed to at once). `traced`: OpenTelemetry
         export is on, so every call goes through the SDK's session, which spans it.
         `call_timeout_s`: how long one use may wait for the server's answer. `tasks` runs each
         use, so that its deadline does not wait for its cancellation (`_answered`).
-        `withheld(server, tool)`: the tool changed since it was pinned, or is flagged where
-        those are withheld (`pins.py`): a call of it is refused."""
+        `why_withheld(server, tool, principal)`: why the tool is kept from the principal (it
+        changed since it was pinned, is new since its server's tools were approved, or is
+        flagged: `pins.py`), or None: a call of a withheld tool is refused."""
         self._servers = servers
-        self._withheld = withheld
+        self._why_withheld = why_withheld
         self._tasks = tasks
         self._call_timeout_s = call_timeout_s
         self._recorder = recorder
@@ -157,11 +158,12 @@ class UpstreamRelay:
                     server=name,
                     tool=tool_name,
                 )
-            if self._withheld(name, tool_name):
+            why = self._why_withheld(name, tool_name, principal)
+            if why is not None:
                 raise EngineError(
-                    f"MCP server {name!r} changed its tool {tool_name!r} since it was approved "
-                    "(or it is flagged): it is withheld until approved on the MCP servers page "
-                    f"or with `llmgw-desktop mcp-servers approve {name}`",
+                    f"MCP server {name!r}'s tool {tool_name!r} is withheld because {why}, "
+                    "until the operator approves it on the MCP servers page or with "
+                    f"`llmgw-desktop mcp-servers approve {name}`",
                     code=ErrorCode.UPSTREAM_TOOL_WITHHELD,
                     server=name,
                     tool=tool_name,

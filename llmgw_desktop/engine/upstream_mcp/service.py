@@ -129,7 +129,7 @@ class UpstreamServers:
             record_arguments=record_arguments,
             traced=traced,
             call_timeout_s=call_timeout_s,
-            withheld=self.pins.withheld,
+            why_withheld=self.pins.why_withheld,
         )
         self.call = relay.call
         self.get_prompt = relay.get_prompt
@@ -340,13 +340,14 @@ class UpstreamServers:
 
     async def tools(self, principal: Principal | None) -> list[RelayedTool]:
         """The tools `principal` may call, named NAME__tool; a tool changed since it was
-        pinned (or flagged, where those are withheld) is left out until approved."""
+        pinned, new since its server's tools were approved, or flagged (from remote callers,
+        or from everyone where those are withheld) is left out until approved."""
         offered = []
         running = await self.running(principal)
         await self.pins.fresh()
         for server in running:
             for tool in server.tools:
-                if self.pins.withheld(server.config.name, tool.name):
+                if self.pins.withheld(server.config.name, tool.name, principal):
                     continue
                 if policy.visible(server.config, tool.name, policy.only_reads(tool), principal):
                     offered.append(

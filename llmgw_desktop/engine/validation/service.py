@@ -38,8 +38,8 @@ MAX_REVIEWERS = 8
 # PANEL_SIZE that are installed and switched on.
 DEFAULT_PANEL = ("claude", "codex", "gemini", "grok", "copilot", "opencode", "mistral")
 PANEL_SIZE = 3
-# Reviewers only read: each runs in its CLI's read-only mode (grok-cli has none).
-READ_ONLY = {"grok": "default"}
+# Reviewers only read: each runs in its CLI's read-only mode.
+READ_ONLY: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

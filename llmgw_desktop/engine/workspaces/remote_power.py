@@ -20,8 +20,8 @@ inside the `commands` workspace or contains it; the registry does not make or re
 workspace at all, so none appears during a run. Editing and running together is `bypass`.
 
 A caller's `allowedTools` must each be on the workspace's allow-list; a permission mode or
-`fullAuto` above the level, or an agent that cannot be held to the level at all (grok-cli,
-Codex, an agent the operator added: `providers/confinement.cannot_confine`), is refused with
+`fullAuto` above the level, or an agent that cannot be held to the level at all (Codex, an
+agent the operator added: `providers/confinement.cannot_confine`), is refused with
 `remote_power_refused`, naming the field, the value and the setting that would permit it.
 Nothing is dropped silently. Below `bypass` the agent then runs with the confined flags of
 `providers/confinement.py`, the one table, applied at the one spawn point.

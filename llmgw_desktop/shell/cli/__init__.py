@@ -8,7 +8,8 @@ before a gateway starts and `messages` what the user reads when it cannot. The e
 The commands: `run` (no command: the app, or hand-off to the one running), `stdio_mcp` (`mcp`),
 `acp_agent` (`acp`), `keys`, `mcp_servers` (`mcp-servers`: tool changes to approve),
 `show_config` (`config --show`), `db_copy` (`db copy`), `hash_password`, `install_desktop`,
-`quit_app` (`quit`), `connect` (a tool's set-up) and `version`.
+`quit_app` (`quit`), `connect` (a tool's set-up), `run_tool` (`run`: a tool started with its
+model calls through the gateway) and `version`.
 
 Only what parsing the command line needs loads at start-up: `--version`, `--help` and the stdio
 relay editors spawn must not pay for the engine, the HTTP server or the MCP SDK (seconds of

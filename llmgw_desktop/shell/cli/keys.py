@@ -60,6 +60,7 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
         "the store the settings name, so every gateway on it sees the change at once.",
         epilog="examples:\n"
         "  llmgw-desktop keys create ci-bot --model gpt-4o-mini --budget 5 --rate 60\n"
+        "  llmgw-desktop keys create ci-codex --caller codex\n"
         "  llmgw-desktop keys list\n"
         "  llmgw-desktop keys rotate ci-bot --grace 1h\n"
         "  llmgw-desktop keys revoke ci-bot",
@@ -80,6 +81,12 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
         ("--tool", "tools", "an MCP tool it may call (repeat; default: any)"),
     ):
         create.add_argument(flag, dest=dest, action="append", default=[], help=what)
+    create.add_argument(
+        "--caller",
+        metavar="NAME",
+        help="the caller its requests go under, as the routes' `pin` tables name it (codex): "
+        "those pins apply to it (what its client calls itself never chooses a pin)",
+    )
     create.add_argument("--budget", type=float, metavar="USD", help="a hard dollar budget")
     create.add_argument(
         "--period", choices=("daily", "monthly"), default="monthly", help="the budget's period"
@@ -140,6 +147,7 @@ async def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                     providers=args.providers,
                     projects=args.projects,
                     tools=args.tools,
+                    caller=args.caller,
                 )
                 spec = KeySpec(
                     name=args.name,

@@ -1,21 +1,24 @@
-"""`llmgw-desktop mcp-servers pending|approve`: your MCP servers' changed tools, from the command
-line.
+"""`llmgw-desktop mcp-servers pending|approve`: your MCP servers' tools waiting for approval,
+from the command line.
 
-Each of your MCP servers' tools is pinned when first listed; a tool whose description or input
-schema changes later is withheld from `tools/list` until someone approves the change
-(`engine/upstream_mcp/pins.py`). `pending` lists the changes waiting, each with the difference
-from what was approved; `approve NAME` pins NAME's changed tools as they are listed now
-(`--tool TOOL` one of them, or a flagged tool trusted as it is). It writes the data directory's
-pins file, which the running app reads again within a second: the tool is offered at the next
-`tools/list`.
+Each of your MCP servers' tools is pinned when the server first lists them; a tool whose
+description or input schema changes later, or that the server adds later, is withheld from
+`tools/list` until someone approves it, and a flagged one from remote callers
+(`engine/upstream_mcp/pins.py`). `pending` lists what waits, each with the difference from what
+was approved; `approve NAME` pins NAME's changed and new tools as they are listed now and
+trusts its flagged ones (`--tool TOOL`: one of them). It writes the data directory's pins file,
+which the running app reads again within a second: the tool is offered at the next
+`tools/list`. A damaged pins file is refused here; the app sets it aside.
 
-Exit codes: 0 done; 1 nothing was waiting for approval; 2 a bad argument.
+Exit codes: 0 done; 1 nothing was waiting for approval, or the pins file is damaged; 2 a bad
+argument.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.shell.cli.command import Command, HelpWithExamples, Subcommands, examples
@@ -30,10 +33,11 @@ __all__ = ["COMMAND"]
 def _declare(commands: Subcommands) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         "mcp-servers",
-        help="list and approve your MCP servers' tools that changed since they were pinned",
+        help="list and approve your MCP servers' tools that changed or came since they were pinned",
         description="Your MCP servers' tools are pinned when first listed; one that changes "
-        "later (its description or input schema) is withheld until approved. List the "
-        "changes waiting, with what changed, and approve them.",
+        "later (its description or input schema), or that a server adds later, is withheld "
+        "until approved, and a flagged one from remote callers. List what waits, with what "
+        "changed, and approve it.",
         epilog=examples(
             "llmgw-desktop mcp-servers pending",
             "llmgw-desktop mcp-servers approve weather",
@@ -42,9 +46,11 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
         formatter_class=HelpWithExamples,
     )
     verbs = parser.add_subparsers(dest="mcp_servers_command", metavar="VERB", required=True)
-    pending = verbs.add_parser("pending", help="the changed tools waiting, with their difference")
+    pending = verbs.add_parser("pending", help="the tools waiting, with their difference")
     pending.add_argument("name", nargs="?", help="one server's only")
-    approve = verbs.add_parser("approve", help="pin a server's changed tools as they are now")
+    approve = verbs.add_parser(
+        "approve", help="pin a server's changed and new tools as they are now, trust its flagged"
+    )
     approve.add_argument("name", help="the server, as [mcp.servers.NAME] names it")
     approve.add_argument(
         "--tool", help="that tool only (a flagged tool named here is trusted as it is)"
@@ -54,27 +60,52 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     assert loaded is not None
-    from llmgw_desktop.engine.api import PINS_FILE, approve_in_file, changes_in_file
+    from llmgw_desktop.engine.api import PINS_FILE, PinsFileDamaged
 
     path = loaded.settings.data_path / PINS_FILE
-    if args.mcp_servers_command == "pending":
-        changes = changes_in_file(path, args.name)
-        if not changes:
-            print("No changed tool is waiting for approval.")
-            return 0
-        for change in changes:
-            print(f"{change.server}: {change.tool} changed since it was approved")
-            for flag in change.flags:
-                print(f"  flagged: {flag}")
-            print(change.diff, end="\n\n")
+    try:
+        return (
+            _pending(path, args.name)
+            if args.mcp_servers_command == "pending"
+            else _approve(path, args.name, args.tool)
+        )
+    except PinsFileDamaged as exc:
+        print(
+            f"The MCP tool pins file {path} is damaged ({exc}). The gateway sets it aside when "
+            "it next reads it and withholds every server's tools until you approve them again; "
+            "start it (or wait a second if it runs), then run this again.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+def _pending(path: Path, name: str | None) -> int:
+    from llmgw_desktop.engine.api import changes_in_file
+
+    changes = changes_in_file(path, name)
+    if not changes:
+        print("No tool is waiting for approval.")
         return 0
-    approved = approve_in_file(path, args.name, args.tool)
+    for change in changes:
+        print(f"{change.server}: {change.said}")
+        for flag in change.flags:
+            print(f"  flagged: {flag}")
+        if change.diff:
+            print(change.diff)
+        print()
+    return 0
+
+
+def _approve(path: Path, name: str, tool: str | None) -> int:
+    from llmgw_desktop.engine.api import approve_in_file
+
+    approved = approve_in_file(path, name, tool)
     if not approved:
-        what = f"tool {args.tool!r} of " if args.tool else ""
-        words = f"Nothing of {what}MCP server {args.name!r} is waiting for approval."
+        what = f"tool {tool!r} of " if tool else ""
+        words = f"Nothing of {what}MCP server {name!r} is waiting for approval."
         print(words, file=sys.stderr)
         return EXIT_FAILURE
-    print(f"Approved {args.name}: {', '.join(approved)} (offered at the next tools/list).")
+    print(f"Approved {name}: {', '.join(approved)} (offered at the next tools/list).")
     return 0
 
 

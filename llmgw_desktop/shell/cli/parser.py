@@ -20,6 +20,7 @@ from llmgw_desktop.shell.cli import (
     keys,
     mcp_servers,
     quit_app,
+    run_tool,
     show_config,
     stdio_mcp,
     version,
@@ -40,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     keys.COMMAND,
     mcp_servers.COMMAND,
     connect.COMMAND,
+    run_tool.COMMAND,
 )
 
 

@@ -13,10 +13,12 @@ from typing import Any
 import acp
 
 from llmgw_desktop.engine.api import NdjsonPipe
+from llmgw_desktop.transports.doors import ACP_LINE_BYTES
 
 __all__ = ["MAX_LINE_BYTES", "serve_agent"]
 
-MAX_LINE_BYTES = 32 * 1024 * 1024
+# The ACP doors' line cap, the socket's and stdio's alike (`doors.py`).
+MAX_LINE_BYTES = ACP_LINE_BYTES
 
 
 async def serve_agent(

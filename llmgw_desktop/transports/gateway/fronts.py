@@ -1,9 +1,10 @@
-"""Which dialect a request speaks, read from its route and headers, before any handler runs.
+"""Which dialect a request speaks, read from its door and headers, before any handler runs.
 
 The edge needs it to read the caller's key where that dialect's clients put it and to refuse
-in the envelope they parse; the model routes need it because `/v1/models` is shared by OpenAI's
-clients, Anthropic's (which say so with `anthropic-version` or `x-api-key`) and google-genai's
-with `api_version="v1"` (`x-goog-api-key` or `x-goog-api-client`).
+in the envelope they parse: a door's row says (`doors.py`), except on the model lists, shared
+by OpenAI's clients, Anthropic's (which say so with `anthropic-version` or `x-api-key`) and
+google-genai's with `api_version="v1"` (`x-goog-api-key` or `x-goog-api-client`), and on a
+request no door serves (a 404 is answered in the shape its path's clients read).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from llmgw_desktop.engine.api import (
     DIALECT_GEMINI,
     GEMINI_KEY_PLACES,
 )
+from llmgw_desktop.transports.doors import Door, Envelope
 
 __all__ = [
+    "envelope_of",
     "is_anthropic_client",
     "is_gemini_client",
     "is_ollama_route",
@@ -65,11 +68,26 @@ def request_dialect(request: web.Request) -> str | None:
     return None
 
 
-def key_places(request: web.Request) -> tuple[str, ...]:
-    """Where, besides `Authorization: Bearer`, this request's credential may be."""
+def envelope_of(request: web.Request, door: Door | None) -> Envelope:
+    """The error shape the clients of `request` parse: its door's, else read from its path and
+    headers (the shared model lists, and requests no door serves)."""
+    if door is not None and door.envelope is not Envelope.BY_CLIENT:
+        return door.envelope
+    if door is None and is_ollama_route(request):
+        return Envelope.OLLAMA
     front = request_dialect(request)
     if front == DIALECT_ANTHROPIC:
-        return ANTHROPIC_KEY_PLACES
+        return Envelope.ANTHROPIC
     if front == DIALECT_GEMINI:
+        return Envelope.GEMINI
+    return Envelope.NATIVE
+
+
+def key_places(request: web.Request, door: Door | None) -> tuple[str, ...]:
+    """Where, besides `Authorization: Bearer`, this request's credential may be."""
+    envelope = envelope_of(request, door)
+    if envelope is Envelope.ANTHROPIC:
+        return ANTHROPIC_KEY_PLACES
+    if envelope is Envelope.GEMINI:
         return GEMINI_KEY_PLACES
     return BEARER_ONLY

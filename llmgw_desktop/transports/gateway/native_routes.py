@@ -1,7 +1,7 @@
 """The gateway's own endpoints: /v1/generate, /v1/providers, and the vault's keys and files.
 
 The vault's routes are the operator's alone; the vault itself refuses anyone else (403
-`operator_only`), and the edge's route table says so first (`transports/route_access.py`).
+`operator_only`), and the edge's door table says so first (`transports/doors.py`).
 """
 
 from __future__ import annotations

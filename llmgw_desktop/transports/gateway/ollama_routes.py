@@ -132,8 +132,10 @@ def add_ollama_routes(app: web.Application) -> None:
 
 
 async def _models(request: web.Request) -> list[dict[str, Any]]:
+    """The models this caller may use, embedding models among them (Ollama lists every model
+    it has, and its clients find their embedding models there)."""
     engine = request.app[ENGINE]
-    return await engine.providers.models(None, principal_of(request).id)
+    return await engine.providers.models(None, principal_of(request).id, embeddings=True)
 
 
 async def _chat(
@@ -151,12 +153,13 @@ async def _chat(
         )
     except EngineError as exc:
         return refusal(request, exc, ollama_error)
-    model = str(body.get("model"))
     if isinstance(answer, Completed):
         out = ollama_answer(
-            answer.json(), model, generate=generate, elapsed_ns=time.perf_counter_ns() - started
+            answer.json(), asked, generate=generate, elapsed_ns=time.perf_counter_ns() - started
         )
         return json_body(out, headers=answer.route.headers())
     headers = {"Content-Type": NDJSON, "Cache-Control": "no-cache", **answer.route.headers()}
-    lines: AsyncIterator[bytes] = ollama_lines(answer.chunks, model, generate=generate)
+    lines: AsyncIterator[bytes] = ollama_lines(
+        answer.chunks, asked, generate=generate, started_ns=started
+    )
     return await streamed(request, lines, headers)

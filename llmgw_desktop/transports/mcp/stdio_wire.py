@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmgw_desktop.engine.api import SseParser, jsonio
+from llmgw_desktop.transports.doors import MCP_EVENT_BYTES
 from llmgw_desktop.transports.mcp.loopback_http import Reply
 
 __all__ = [
@@ -37,8 +38,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # The largest event the gateway's stream may send the relay (a tool's answer, an embedded
-# file): as large as a message line the editor may write it.
-MAX_EVENT_BYTES = 64 * 1024 * 1024
+# file): as large as a message line the editor may write it (the stdio door's line cap).
+MAX_EVENT_BYTES = MCP_EVENT_BYTES
 
 # The MCP SDK's own values (mcp_types.PROTOCOL_VERSION_META_KEY, mcp.shared.inbound's
 # NAME_BEARING_METHODS and header encoding), copied so the relay need not import the SDK;

@@ -1,15 +1,17 @@
 """What the outbound guard found, in words: the Overview's line (since start, per provider,
-key and kind) and a recorder row's section (what one request held, where, and what was done
-with it for each provider). Never a value: the engine keeps none for the desk."""
+key and kind), a recorder row's section (what one request held, where, and what was done
+with it for each provider), and the operator's rules as the Settings page lists them. Never a
+value: the engine keeps none for the desk."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from llmgw_desktop.engine.api import GuardCount
+from llmgw_desktop.config.guard_rules import guard_rules
+from llmgw_desktop.engine.api import RULE_KIND, GuardCount
 
-__all__ = ["guard_rows", "guard_text"]
+__all__ = ["guard_rows", "guard_text", "rules_words"]
 
 # The largest groups the Overview names; the rest are counted.
 NAMED_GROUPS = 4
@@ -38,10 +40,20 @@ def guard_text(action: str, counts: list[GuardCount], unscanned: int = 0) -> str
         named = [f"{p} ({k}): {', '.join(kinds)}" for (p, k), kinds in groups.items()]
         more = len(named) - NAMED_GROUPS
         listed = " · ".join(named[:NAMED_GROUPS]) + (f" · and {more} more" if more > 0 else "")
-        text = f"{total} secret{'s' * (total != 1)} since start: {done} · {listed}"
+        text = f"{_found_words(counts)} since start: {done} · {listed}"
     if unscanned:
         text += f" · {unscanned} request{'s' * (unscanned != 1)} too large to read whole"
     return text
+
+
+def _found_words(counts: list[GuardCount]) -> str:
+    """`3 secrets`, `1 match of your rules`, or both."""
+    matches = sum(c.count for c in counts if c.kind.startswith(RULE_KIND))
+    secrets = sum(c.count for c in counts) - matches
+    words = [f"{secrets} secret{'s' * (secrets != 1)}"] if secrets else []
+    if matches:
+        words.append(f"{matches} match{'es' * (matches != 1)} of your rules")
+    return " and ".join(words)
 
 
 def guard_rows(guard: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -61,3 +73,20 @@ def guard_rows(guard: Mapping[str, Any]) -> list[tuple[str, str]]:
     for source in guard.get("answer_masked") or []:  # the operator's keys the answer repeated
         rows.append(("Masked in the answer", f"your key from {source}"))
     return rows
+
+
+def rules_words(table: Mapping[str, Any]) -> str:
+    """The operator's rules (`guard.rules`, checked), one a line: `pipe-to-shell: block (a
+    download piped into a shell) · ollama: off · key:ci-bot: block`."""
+    rules = guard_rules(table)
+    if not rules:
+        return "none: write one in config.toml as [guard.rules.NAME] (see the guard's page)"
+    lines = []
+    for rule in rules:
+        line = f"{rule.name}: {rule.action}" + (
+            f" ({rule.description})" if rule.description else ""
+        )
+        others = {**rule.providers, **rule.keys}
+        line += "".join(f" · {who}: {action}" for who, action in others.items())
+        lines.append(line)
+    return "\n".join(lines)

@@ -54,12 +54,15 @@ def ago(timestamp: float | None, now: float, never: str = "never") -> str:
 
 
 def reach_words(record: KeyRecord) -> str:
-    """What the key may reach: models and providers, projects, MCP tools."""
+    """What the key may reach: models and providers, projects, MCP tools; and the caller
+    name its route pins follow."""
     reach = record.scope.describe_targets()
     if record.scope.projects:
         reach += f"; projects {', '.join(sorted(record.scope.projects))}"
     if record.scope.tools:
         reach += f"; tools {', '.join(sorted(record.scope.tools))}"
+    if record.scope.caller:
+        reach += f"; as caller {record.scope.caller}"
     return reach
 
 

@@ -54,7 +54,8 @@ def split_list(text: str) -> list[str]:
 
 
 class NewKeyDialog(QDialog):
-    """Name, scope, budget, rate limit and expiry of a new key; `spec()` reads them."""
+    """Name, scope (and the caller name route pins know it by), budget, rate limit and expiry
+    of a new key; `spec()` reads them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +68,10 @@ class NewKeyDialog(QDialog):
         self.providers = named(QLineEdit(), "keyProviders", placeholderText="any provider")
         self.projects = named(QLineEdit(), "keyProjects", placeholderText="none")
         self.tools = named(QLineEdit(), "keyTools", placeholderText="any MCP tool")
+        # The name the routes' `pin` tables know it by (what its client says never pins it).
+        self.caller = named(
+            QLineEdit(), "keyCaller", placeholderText="none (no caller pin applies)"
+        )
         self.budget = named(QLineEdit(), "keyBudget", placeholderText="no budget")
         self.period = named(QComboBox(), "keyPeriod")
         self.period.addItems(["monthly", "daily"])
@@ -78,6 +83,7 @@ class NewKeyDialog(QDialog):
         form.addRow("Providers", self.providers)
         form.addRow("Projects", self.projects)
         form.addRow("MCP tools", self.tools)
+        form.addRow("Caller (for pins)", self.caller)
         budget_row = QHBoxLayout()
         budget_row.addWidget(self.budget, 1)
         budget_row.addWidget(self.period)
@@ -123,6 +129,7 @@ class NewKeyDialog(QDialog):
                 providers=split_list(self.providers.text()),
                 projects=split_list(self.projects.text()),
                 tools=split_list(self.tools.text()),
+                caller=self.caller.text(),
             ),
             budget_usd=_number(self.budget, "Budget"),
             budget_period=self.period.currentText(),

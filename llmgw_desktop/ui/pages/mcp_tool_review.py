@@ -1,6 +1,7 @@
 """The chosen MCP server's tools to review, in its details: each tool changed since it was
-pinned (withheld until approved, with the difference from what was approved) or flagged for its
-description (an instruction to the model, characters no reader sees), and one Approve for them.
+pinned or added since its server's tools were approved (withheld until approved, with the
+difference from what was approved) or flagged for its description (an instruction to the model,
+characters no reader sees: withheld from remote callers), and one Approve for them.
 
 The engine decides (`engine.upstream_mcp.tool_reviews`, `approve_tools`); this panel shows and
 asks. Hidden when there is nothing to review.
@@ -21,11 +22,9 @@ def review_text(reviews: list[ToolReview]) -> str:
     """What the panel's pane shows: per tool, what is wrong, then the difference."""
     blocks = []
     for review in reviews:
-        head = review.tool + (
-            " changed since it was approved" if review.state == "changed" else " is flagged"
-        )
+        head = review.said
         if review.withheld:
-            head += " (withheld from clients until approved)"
+            head += " (withheld until approved)"
         lines = [head, *(f"  flagged: {flag}" for flag in review.flags)]
         if review.diff:
             lines.append(review.diff)

@@ -19,8 +19,13 @@ _FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "azure": (
         ("api_version", "v1, or a dated version such as 2024-10-21 (empty: OPENAI_API_VERSION)"),
         ("deployments", "prod-4o=gpt-4o, ...   (deployment=model, for prices)"),
+        ("content_filter", "a content filter's name (empty: the deployment's own)"),
     ),
-    "bedrock": (("region", "us-east-1 (empty: AWS_REGION)"),),
+    "bedrock": (
+        ("region", "us-east-1 (empty: AWS_REGION)"),
+        ("guardrail", "a guardrail's id or ARN (empty: none)"),
+        ("guardrail_version", "its version number, or DRAFT"),
+    ),
     "vertex": (
         ("project", "my-project (empty: GOOGLE_CLOUD_PROJECT or the credentials')"),
         ("location", "us-east5, global ... (empty: GOOGLE_CLOUD_LOCATION, else global)"),
@@ -40,7 +45,8 @@ KIND_HINTS: dict[str, tuple[str, str]] = {
 
 
 class CloudFields(QWidget):
-    """Region, project, location, api version and deployments, by kind."""
+    """Region, project, location, api version, deployments and the cloud's guardrail, by
+    kind."""
 
     def __init__(self, values: Mapping[str, object]) -> None:
         super().__init__()

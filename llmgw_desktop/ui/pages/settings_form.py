@@ -8,7 +8,9 @@ check (`config.file.checked_value`): a refused value is said in red under its co
 nothing is written. A change is committed when the control is left (a number or a model) or at
 once (a switch, a choice): `committed(key, value)` asks the page to write it to config.toml,
 and the line under the control then says whether it is in effect now or after a restart
-(`show_status`). A setting the environment sets is shown, disabled, its variable named.
+(`show_status`). A setting the environment sets is shown, disabled, its variable named. A
+table a person writes in config.toml (the guard's rules) is listed in words beside the
+settings it goes with, with where to change it.
 
 What the form lists is one table (`SECTIONS`); the page's "All settings" view lists every
 setting, these included.
@@ -26,6 +28,7 @@ from llmgw_desktop.config.settings_guard import ASK_FALLBACKS, GUARD_ACTIONS, UN
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import caption, heading
+from llmgw_desktop.ui.pages.guard_text import rules_words
 from llmgw_desktop.ui.pages.playground_models import ModelPicker
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -35,6 +38,7 @@ from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QLabel,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -64,6 +68,7 @@ class Control:
     choices: tuple[str, ...] = ()  # one of these words
     model: bool = False  # a model of the gateway's ("" for none)
     none: str = ""  # what an empty model means, as the picker's placeholder
+    listing: bool = False  # a table, shown in words (`guard_text.rules_words`), never edited
 
 
 SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
@@ -118,7 +123,7 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
         ),
     ),
     (
-        "Secrets leaving this machine",
+        "Secrets and your rules, before a request leaves",
         (
             Control("guard.secrets", "When a request holds a secret", choices=GUARD_ACTIONS),
             Control("guard.unscanned", "A request too large to read", choices=UNSCANNED_CHOICES),
@@ -127,6 +132,7 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
                 "guard.personal_data", "Also look for e-mail addresses, phone and card numbers"
             ),
             Control("guard.scan_answers", "Mask your own keys where an answer repeats them"),
+            Control("guard.rules", "Your own rules", listing=True),
         ),
     ),
     (
@@ -261,7 +267,14 @@ class SettingsForm(QWidget):
     def _editor(self, control: Control, kind: type) -> QWidget:
         name = f"setting:{control.key}"
         editor: QWidget
-        if control.model:
+        if control.listing:
+            listing = QLabel()
+            listing.setObjectName(name)
+            listing.setWordWrap(True)
+            listing.setTextFormat(Qt.TextFormat.PlainText)
+            listing.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            editor = listing
+        elif control.model:
             picker = ModelPicker(name, control.none)
             picker.setMinimumContentsLength(28)
             line = picker.lineEdit()
@@ -344,7 +357,9 @@ class SettingsForm(QWidget):
 
     def _set_editor(self, row: _Row, shown: Any) -> None:
         editor = row.editor
-        if isinstance(editor, ModelPicker):
+        if isinstance(editor, QLabel):
+            editor.setText(rules_words(shown if isinstance(shown, dict) else {}))
+        elif isinstance(editor, ModelPicker):
             editor.choose(str(shown or ""))
         elif isinstance(editor, QComboBox):
             editor.setCurrentText(str(shown))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
+from llmgw_desktop.engine.calls import approval
 from llmgw_desktop.engine.calls.approval import (
     ApprovalGate,
     ApprovalRequest,
@@ -97,6 +98,9 @@ async def test_legacy_passes_the_request_through() -> None:
         ("codex", True, "acceptEdits"),
         ("gemini", False, "default"),
         ("mistral", False, "acceptEdits"),
+        # xAI's Grok CLI has an accept-edits rung (an `Edit` allow rule): a managed Grok call,
+        # a reviewer's included, runs there instead of being refused (issue 65).
+        ("grok", False, "acceptEdits"),
     ],
 )
 async def test_managed_modes_per_provider(provider: str, full_auto: bool, mode: str) -> None:
@@ -104,8 +108,12 @@ async def test_managed_modes_per_provider(provider: str, full_auto: bool, mode: 
     assert decision.permission_mode == mode
 
 
-async def test_an_agent_with_no_rung_short_of_a_bypass_is_refused_under_managed() -> None:
-    # grok-cli runs every tool, its shell included, whatever it is told.
+async def test_an_agent_with_no_rung_short_of_a_bypass_is_refused_under_managed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No shipped agent lacks one since Grok is xAI's CLI: an agent whose row had none (as the
+    # community grok-cli's, which ran every tool, its shell included, whatever it was told).
+    monkeypatch.setattr(approval, "managed_rung", lambda provider: None)
     decision = await gate().decide(request(provider="grok"))
     assert not decision.allowed
     assert "LLM_GATEWAY_APPROVAL_ALLOW_BYPASS" in decision.reasons[-1]
@@ -132,7 +140,7 @@ async def test_allow_bypass_gives_the_local_users_managed_calls_full_auto_approv
     remote = await opted_in.decide(request(principal="key:ci"))
     assert remote.permission_mode == "acceptEdits"
     remote_grok = await opted_in.decide(request(provider="grok", principal="oauth:x"))
-    assert not remote_grok.allowed
+    assert remote_grok.allowed and remote_grok.permission_mode == "acceptEdits"
     # Nor one scored only because it is remote: it runs at the mode it asked for.
     scored = await opted_in.decide(request(principal="key:ci", ladder=False))
     assert scored.permission_mode == "default"

@@ -39,6 +39,10 @@ async def test_cli_without_a_reported_cost_is_priced_from_the_table(
     engine: Engine,  # noqa: F811
 ) -> None:
     row = await _row_of(engine, CallParams(prompt="hello", model="devstral-2"))
-    usage = Usage(input_tokens=row["input_tokens"], output_tokens=row["output_tokens"])
+    usage = Usage(
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cache_read_tokens=row["cache_read_tokens"],
+    )
     assert row["cost_usd"] == pytest.approx(estimate_cost("devstral-2", usage))
     assert (row["cost_source"], row["cost_prices"]) == ("table", PRICES_REVISED)

@@ -155,10 +155,11 @@ async def test_resume_latest_falls_back_to_the_cli_only_for_the_local_user(
         await engine.calls.resolve("claude", params, "user:bob")
 
 
-async def test_grok_has_no_sessions(engine: Engine) -> None:
-    with pytest.raises(InvalidRequest) as caught:
+async def test_grok_continues_its_own_conversations(engine: Engine) -> None:
+    # xAI's Grok CLI keeps sessions: with none run yet, there is nothing to continue.
+    with pytest.raises(NotFound) as caught:
         await engine.calls.resolve("grok", CallParams(prompt="x", resume_latest=True), "local")
-    assert caught.value.code == "sessions_unsupported"
+    assert caught.value.code == "session_not_found"
 
 
 async def test_disabled_provider_refuses_before_anything_runs(engine: Engine) -> None:

@@ -364,3 +364,35 @@ async def test_a_cloud_draft_is_tested_for_its_settings_and_credential(
     )
     with pytest.raises(InvalidRequest, match="kind = 'vertex'"):
         editor.check(ProviderDraft("aws-3", kind="bedrock", project="p"), ModelEntries(), new=True)
+
+
+async def test_a_clouds_guardrail_round_trips_through_the_editor(
+    runtime: GatewayRuntime, config_path: Path
+) -> None:
+    """A guardrail named in a cloud provider's table is the editor's to show and keep: an
+    edit of that provider from the form never drops it, and one named wrongly is refused."""
+    editor = runtime.engine.provider_editor
+    bedrock = ProviderDraft(
+        "aws-eu",
+        kind="bedrock",
+        region="eu-west-1",
+        guardrail="gr0a1b2c3d",
+        guardrail_version="2",
+        models=("m",),
+    )
+    await editor.save(LOCAL_CALLER, bedrock, ModelEntries(), new=True)
+    table = tomllib.loads(config_path.read_text())["gateway"]["providers"]["aws-eu"]
+    assert table == {
+        "kind": "bedrock",
+        "region": "eu-west-1",
+        "guardrail": "gr0a1b2c3d",
+        "guardrail_version": "2",
+        "models": ["m"],
+    }
+    assert editor.draft_of("aws-eu") == bedrock
+    with pytest.raises(InvalidRequest, match="needs guardrail_version"):
+        editor.check(
+            ProviderDraft("aws-4", kind="bedrock", region="eu-west-1", guardrail="gr1"),
+            ModelEntries(),
+            new=True,
+        )

@@ -197,8 +197,8 @@ def _attempts(*outcomes: str) -> list[Attempt]:
 @pytest.mark.parametrize(
     ("outcomes", "status", "code", "retryable"),
     [
-        ((), 503, "no_provider_available", False),
-        (("no_key", "disabled"), 503, "no_provider_available", False),
+        ((), 400, "no_provider_available", False),
+        (("no_key", "disabled"), 400, "no_provider_available", False),
         (("429",), 429, "rate_limited", True),
         (("no_key", "429", "429"), 429, "rate_limited", True),
         (("429", "500"), 502, "all_routes_failed", True),

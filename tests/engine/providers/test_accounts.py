@@ -75,7 +75,7 @@ def secrets_in(home: Path) -> list[str]:
             "opencode",
             ("opencode", LOGGED_IN, "anthropic (login), openai (API key)", None, None),
         ),
-        ("grok", "grok", ("grok", API_KEY, "apiKey", None, None)),
+        ("grok", "grok", ("grok", LOGGED_IN, "grok.com sign-in", "dev@example.com", None)),
         ("vibe", "mistral", ("mistral", API_KEY, "MISTRAL_API_KEY", None, None)),
     ],
 )
@@ -213,3 +213,9 @@ def test_opencode_providers_list_agrees_with_the_files(tmp_path: Path) -> None:
     assert "anthropic" in listed and "oauth" in listed and "openai" in listed
     ours = read_account("opencode", {}, home)
     assert "anthropic" in ours.method and "openai" in ours.method
+
+
+def test_grok_with_an_api_key_and_no_sign_in(tmp_path: Path) -> None:
+    account = read_account("grok", {"XAI_API_KEY": "xai-FIXTURE"}, tmp_path)
+    assert (account.state, account.method) == (API_KEY, "XAI_API_KEY")
+    assert "xai-FIXTURE" not in repr(account)

@@ -7,7 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from llmgw_desktop.engine.providers.acp.gateway_env import own_route, routed_environment
+from llmgw_desktop.engine.providers.acp.gateway_env import (
+    own_route,
+    routed_environment,
+    routes_through_gateway,
+    tool_environment,
+    tool_own_route,
+)
 
 GATEWAY, KEY = "http://127.0.0.1:4000", "llmgw-acp-key"
 
@@ -100,3 +106,40 @@ _AGENTS = ("claude-acp", "gemini-acp", "qwen", "codex-acp")
 
 def _login(chosen: str) -> str:
     return json.dumps({"security": {"auth": {"selectedType": chosen}}})
+
+
+def test_a_tool_run_takes_its_key_as_claude_codes_bearer_and_drops_the_real_one() -> None:
+    environment = {"ANTHROPIC_API_KEY": "sk-ant-real", "PATH": "/usr/bin"}
+    assert tool_environment("claude", environment, GATEWAY, KEY) == {
+        "ANTHROPIC_BASE_URL": GATEWAY,
+        "ANTHROPIC_AUTH_TOKEN": KEY,
+        "PATH": "/usr/bin",
+    }
+    assert tool_environment("gemini", {}, GATEWAY, KEY) == {
+        "GOOGLE_GEMINI_BASE_URL": GATEWAY,
+        "GEMINI_API_KEY": KEY,
+    }
+    # xAI's Grok CLI: its model list and calls from its models base URL, the key a bearer.
+    assert tool_environment("grok", {"GROK_CODE_XAI_API_KEY": "xai-real"}, GATEWAY, KEY) == {
+        "GROK_MODELS_BASE_URL": GATEWAY + "/v1",
+        "XAI_API_KEY": KEY,
+    }
+    assert tool_environment("copilot", {}, GATEWAY, KEY) is None
+
+
+def test_grok_s_own_config_may_send_its_calls_elsewhere(tmp_path: Path) -> None:
+    grok_home = tmp_path / "grok"
+    grok_home.mkdir()
+    environment = {"GROK_HOME": str(grok_home)}
+    assert tool_own_route("grok", environment) is None
+    (grok_home / "config.toml").write_text('[model.grok-build]\napi_key = "xai-own"\n')
+    assert "grok-build its own api_key" in (tool_own_route("grok", environment) or "")
+    (grok_home / "config.toml").write_text('[endpoints]\nmodels_base_url = "https://x"\n')
+    assert "models_base_url" in (tool_own_route("grok", environment) or "")
+
+
+def test_a_cli_the_gateway_runs_itself_never_counts_as_routed_back() -> None:
+    # `run`'s ids are the CLIs' own: a job the gateway runs of them is not pointed at the
+    # gateway, so a hard budget must not take it for one whose calls come back.
+    for cli in ("claude", "gemini", "codex", "opencode"):
+        assert not routes_through_gateway(cli), cli

@@ -133,6 +133,21 @@ def test_claude_env_turns_off_the_cli_retry_loop() -> None:
             {"session": SessionChoice(resume_id="t-1")},
             [EXE, "exec", "resume", "--json", "--skip-git-repo-check", "t-1", "-"],
         ),
+        # `codex exec fork ID` (0.169): a copy of the thread under a new id, headless.
+        (
+            {"session": SessionChoice(resume_id="t-1", fork=True), "model": "gpt-5"},
+            [
+                EXE,
+                "exec",
+                "fork",
+                "--json",
+                "--skip-git-repo-check",
+                "-c",
+                'model="gpt-5"',
+                "t-1",
+                "-",
+            ],
+        ),
         (
             {"session": SessionChoice(resume_latest=True), "model": "gpt-5"},
             [
@@ -154,10 +169,11 @@ def test_codex_argv(kw: dict[str, object], expected: list[str]) -> None:
     assert stdin("codex", **kw) == b"hello"
 
 
-def test_codex_cannot_fork_headless_and_says_so() -> None:
+def test_codex_forks_by_id_only_and_says_so() -> None:
+    # `codex exec fork` takes a thread id; there is no headless fork of "the latest".
     with pytest.raises(InvalidRequest) as caught:
-        argv("codex", session=SessionChoice(resume_id="t-1", fork=True))
-    assert caught.value.code == "fork_unsupported" and "interactive" in caught.value.message
+        argv("codex", session=SessionChoice(resume_latest=True, fork=True))
+    assert caught.value.code == "invalid_session" and "by its id" in caught.value.message
 
 
 def test_codex_keeps_the_sandbox_on_resume_and_warns() -> None:
@@ -207,20 +223,71 @@ def test_agy_is_used_when_that_is_the_installed_binary() -> None:
 # -- grok ----------------------------------------------------------------------------------
 
 
+GROK = [EXE, "--single=hello", "--output-format", "streaming-json"]
+UUID = "01a21855-19c7-7ed0-8b0b-38b74bb16345"
+
+
 def test_grok_argv_keeps_the_prompt_in_one_argument() -> None:
-    assert argv("grok", prompt="-rf /", model="grok-4") == [
+    assert argv("grok", prompt="-rf /", model="grok-4")[:6] == [
         EXE,
-        "--prompt=-rf /",
+        "--single=-rf /",
+        "--output-format",
+        "streaming-json",
         "--model",
         "grok-4",
     ]
 
 
 @pytest.mark.parametrize(
+    ("kw", "tail"),
+    [
+        ({}, ["--permission-mode", "default"]),
+        # Its flag applies only default and bypassPermissions: the other two are rules.
+        ({"permission_mode": "plan"}, ["--permission-mode", "default", "--deny", "Edit"]),
+        ({"permission_mode": "acceptEdits"}, ["--permission-mode", "default", "--allow", "Edit"]),
+        ({"permission_mode": "bypassPermissions"}, ["--permission-mode", "bypassPermissions"]),
+        (
+            {"session": SessionChoice(resume_id=UUID)},
+            ["--resume", UUID, "--permission-mode", "default"],
+        ),
+        (
+            {"session": SessionChoice(resume_id=UUID, fork=True)},
+            ["--resume", UUID, "--fork-session", "--permission-mode", "default"],
+        ),
+        (
+            {"session": SessionChoice(resume_latest=True)},
+            ["--continue", "--permission-mode", "default"],
+        ),
+        (
+            {"session": SessionChoice(new_session_id=UUID)},
+            ["--session-id", UUID, "--permission-mode", "default"],
+        ),
+        (
+            {"allowed_tools": ("Read", "Edit(src/**)"), "disallowed_tools": ("WebFetch",)},
+            [
+                "--permission-mode",
+                "default",
+                "--allow",
+                "Read",
+                "--allow",
+                "Edit(src/**)",
+                "--deny",
+                "WebFetch",
+            ],
+        ),
+    ],
+)
+def test_grok_argv(kw: dict[str, object], tail: list[str]) -> None:
+    assert argv("grok", **kw) == GROK + tail
+    assert stdin("grok", **kw) is None  # headless grok reads no prompt from stdin
+
+
+@pytest.mark.parametrize(
     ("kw", "code"),
     [
-        ({"session": SessionChoice(resume_id="x")}, "sessions_unsupported"),
-        ({"permission_mode": "plan"}, "permission_unsupported"),
+        ({"session": SessionChoice(new_session_id="mine")}, "invalid_session"),
+        ({"session": SessionChoice(fork=True)}, "invalid_session"),
+        ({"permission_mode": "yolo"}, "invalid_permission"),
         ({"prompt": "x" * 200_000}, "prompt_too_large"),
     ],
 )
@@ -285,6 +352,9 @@ def test_opencode_permission_modes() -> None:
 # -- mistral vibe --------------------------------------------------------------------------
 
 
+RESUME = ("--resume", "v1")
+
+
 def test_vibe_argv_model_goes_in_the_environment() -> None:
     request = ProviderRequest(
         prompt="hi",
@@ -293,19 +363,42 @@ def test_vibe_argv_model_goes_in_the_environment() -> None:
         session=SessionChoice(resume_id="v1"),
     )
     prepared = adapter_for("mistral").prepare(request, EXE)
-    assert list(prepared.invocation.argv) == [
-        EXE,
-        "-p",
-        "--output",
-        "json",
-        "--agent",
-        "accept-edits",
-        "--trust",
-        "--resume",
-        "v1",
-    ]
+    argv = list(prepared.invocation.argv)
+    # This run's export.json (usage, cost, outcome) goes to a directory of its own.
+    out = argv.index("--output-dir")
+    assert Path(argv[out + 1]).name.startswith("llmgw-vibe-")
+    del argv[out : out + 2]
+    assert argv[1:] == ["-p", "--output", "json", "--agent", "accept-edits", "--trust", *RESUME]
     assert prepared.invocation.env == {"VIBE_ACTIVE_MODEL": "devstral-2"}
     assert prepared.invocation.stdin == b"hi"
+
+
+@pytest.mark.parametrize(
+    ("mode", "agent"),
+    # Vibe 3's builtin agents: there is no `plan` nor `default` (it says "not found").
+    [
+        ("default", "ask"),
+        ("plan", "ask"),
+        ("acceptEdits", "accept-edits"),
+        ("bypassPermissions", "auto-approve"),
+    ],
+)
+def test_vibe_runs_one_of_its_builtin_agents(mode: str, agent: str) -> None:
+    got = argv("mistral", permission_mode=mode)
+    assert got[got.index("--agent") + 1] == agent
+
+
+def test_vibe_resume_needs_its_session_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text("[session_logging]\nenabled = false\n")
+    argv("mistral")  # a new conversation runs (and is answered with a warning)
+    for session in (SessionChoice(resume_id="v1"), SessionChoice(resume_latest=True)):
+        with pytest.raises(InvalidRequest) as caught:
+            argv("mistral", session=session)
+        assert "[session_logging] enabled = true" in caught.value.message
+        assert str(tmp_path / "config.toml") in caught.value.message
 
 
 def test_unknown_permission_mode_is_refused_everywhere() -> None:

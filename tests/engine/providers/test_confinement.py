@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ApprovalDenied, InvalidRequest
+from llmgw_desktop.engine.providers import confinement
 from llmgw_desktop.engine.providers.base import ProviderRequest, SessionChoice
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.confinement import (
@@ -15,6 +16,7 @@ from llmgw_desktop.engine.providers.confinement import (
     UNCONFINED_FLAGS,
     check_argv,
     confined,
+    last_look,
 )
 
 CONFINABLE = sorted(p for p, row in CONFINEMENT.items() if row.modes is not None and p != "agy")
@@ -81,9 +83,34 @@ def test_confined_vibe_does_not_trust_the_workspace() -> None:
     assert "--trust" not in argv and argv[-2:] == ["--agent", "accept-edits"]
 
 
-def test_grok_cannot_be_confined() -> None:
-    with pytest.raises(InvalidRequest, match="cannot be held"):
-        prepared("grok")
+def test_confined_grok_runs_in_its_strict_sandbox_with_deny_rules() -> None:
+    plan, _ = prepared("grok", permission_mode="plan")
+    edits, _ = prepared("grok", permission_mode="acceptEdits")
+    for argv in (plan, edits):
+        assert argv[argv.index("--sandbox") + 1] == "strict"
+        assert "bypassPermissions" not in argv and "--always-approve" not in argv
+        assert "Edit(**/.grok/**)" in argv and "Read(**/llmgw-auth-*/**)" in argv
+    assert plan[-2:] == ["--deny", "Edit"] and edits[-2:] == ["--allow", "Edit"]
+    # Project rules widen it without a trust prompt: such a workspace is refused.
+    assert confined("grok", "plan").widening_paths == (
+        ".grok",
+        ".claude/settings.json",
+        ".claude/settings.local.json",
+    )
+
+
+def test_confined_grok_is_refused_where_the_kernel_has_no_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Grok runs with no sandbox at all where Landlock is missing (it only logs a warning,
+    silent headless): the last look refuses it there. (The kernel here has Landlock, so its
+    absence is simulated.)"""
+    monkeypatch.setattr(confinement, "kernel_sandbox_missing", lambda: "no Landlock here")
+    request = ProviderRequest(prompt="x", working_dir=Path("/w"), confined=True)
+    argv, _ = prepared("grok")
+    with pytest.raises(ApprovalDenied, match="no Landlock here"):
+        last_look("grok", request, argv)
+    last_look("claude", request, prepared("claude")[0])  # no kernel sandbox to miss
 
 
 def test_bypass_is_not_a_confined_mode() -> None:

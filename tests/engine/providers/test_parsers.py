@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +78,29 @@ def test_codex_resume_reports_thread_totals() -> None:
     assert result.usage.total_input_tokens == 624 and result.usage_is_cumulative
 
 
+def test_codex_fork_is_a_new_thread_reporting_its_parents_totals_too() -> None:
+    # `codex exec fork ID` (0.169.0): a new thread id; the totals count the parent's turn.
+    result = replay(CodexParser("gpt-5.5", forking=True), captured("codex", "fork_json"))
+    assert result.session_id == "01a21850-d6ad-7050-bca6-3a6949d94f84"
+    assert "msgs=6" in result.text
+    assert result.usage.total_input_tokens == 624 and result.usage_is_cumulative
+
+
+def test_codex_without_a_headless_fork_says_which_version_has_one() -> None:
+    # What a codex whose `exec` had no `fork` (0.147.0) prints: "fork" taken as the prompt.
+    outcome = ProcessOutcome(
+        exit_code=2,
+        stdout=b"",
+        stderr_tail=b"error: unexpected argument 't-1' found\n\nUsage: codex exec [OPTIONS]",
+        duration_s=0.1,
+        ended_by="exit",
+        pid=1,
+    )
+    with pytest.raises(ProviderFailure) as caught:
+        CodexParser(None, forking=True).finish(outcome)
+    assert caught.value.code == "fork_unsupported" and "0.169.0" in caught.value.message
+
+
 def test_codex_model_listing() -> None:
     text = (FIXTURES / "codex" / "models_list.stdout").read_text()
     assert _parse_model_listing(text)[:2] == ["gpt-6-astra", "gpt-6.1-sol"]
@@ -118,9 +140,45 @@ def test_agy_plain_text() -> None:
 # -- grok ----------------------------------------------------------------------------------
 
 
-def test_grok_answer() -> None:
-    result = replay(GrokParser("grok-code-fast-1"), captured("grok", "plain_ndjson"))
-    assert result.text.startswith("FAKE-OK chat") and result.session_id is None
+def test_grok_answer_session_and_usage() -> None:
+    result = replay(GrokParser(None), captured("grok", "plain_streaming_json"))
+    assert result.text.startswith("FAKE-OK msgs=3") and "-- say hello" in result.text
+    assert result.session_id == "01a21855-19c7-7ed0-8b0b-38b74bb16345"
+    assert result.model == "grok-fake"  # the model its JSON names, when none was asked for
+    usage = result.usage
+    # Grok reports input without the cached part, as the gateway counts it.
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (112, 200, 9)
+    assert usage.reasoning_tokens == 2 and not result.usage_is_cumulative
+    assert result.stop_reason == "end_turn" and result.cost_usd is None
+
+
+def test_grok_resume_and_fork_report_this_turn() -> None:
+    resumed = replay(GrokParser(None), captured("grok", "resume_streaming_json"))
+    forked = replay(GrokParser(None), captured("grok", "fork_streaming_json"))
+    assert resumed.session_id == "01a21855-19c7-7ed0-8b0b-38b74bb16345"
+    assert forked.session_id not in (None, resumed.session_id)
+    assert "msgs=5" in resumed.text and "msgs=7" in forked.text
+    assert resumed.usage.input_tokens == forked.usage.input_tokens == 112
+
+
+def test_grok_whole_cost_is_taken_and_a_partial_one_is_not() -> None:
+    end = {"type": "end", "stopReason": "EndTurn", "sessionId": "s", "usage": {}}
+    whole = ProcessOutcome(
+        0, json.dumps(end | {"total_cost_usd": 0.0127}).encode(), b"", 1, "exit", 1
+    )
+    partial = ProcessOutcome(
+        0, json.dumps(end | {"cost_is_partial": True}).encode(), b"", 1, "exit", 1
+    )
+    assert replay(GrokParser(None), whole).cost_usd == 0.0127
+    result = replay(GrokParser(None), partial)
+    assert result.cost_usd is None and "estimated" in result.warnings[0]
+
+
+def test_grok_turn_ended_by_a_tool_it_may_not_run_is_named() -> None:
+    # Headless, a tool call that would ask ends the turn: `end` with stopReason Cancelled.
+    with pytest.raises(ProviderFailure) as caught:
+        replay(GrokParser(None), captured("grok", "approval_cancelled"))
+    assert caught.value.code == "approval_denied" and "permission mode" in caught.value.message
 
 
 # -- copilot -------------------------------------------------------------------------------
@@ -201,17 +259,21 @@ FAILURES = [
     ("codex", "err_cut_noretry_json", "provider_error", True),
     ("codex", "err_malformed_noretry_json", "provider_error", True),
     ("codex", "resume_bad_id", "session_not_found", False),
+    ("codex", "fork_bad_id", "session_not_found", False),
     ("gemini", "err_e429_noretry_stream_json", "rate_limited", True),
     ("gemini", "err_cut_noretry_stream_json", "provider_error", True),
     ("gemini", "resume_bad_id", "session_not_found", False),
     ("gemini", "probe_no_settings", "auth_required", False),
-    # Grok exits 0 on each of these: the failure is in what it printed.
     ("grok", "err_e401", "auth_required", False),
     ("grok", "err_e429", "rate_limited", True),
     ("grok", "err_e500", "provider_error", True),
+    ("grok", "err_e503", "provider_error", True),
     ("grok", "err_cut", "provider_error", True),
     ("grok", "err_malformed", "provider_error", False),
-    ("grok", "err_no_key", "auth_required", False),
+    ("grok", "err_no_login", "auth_required", False),
+    ("grok", "resume_bad_id", "session_not_found", False),
+    ("grok", "session_id_reuse", "session_conflict", False),
+    ("grok", "community_cli", "not_installed", False),
     ("copilot", "err_e401_json", "auth_required", False),
     ("copilot", "err_e429_json", "rate_limited", True),
     ("copilot", "err_e500_json", "provider_error", True),
@@ -238,26 +300,59 @@ def test_a_captured_failure_has_its_code_and_retryability(
     assert "sk-" not in error.message
 
 
-# -- vibe (cannot run here: Python 3.12 needed; these bytes follow its documented format) -----
+# -- vibe (Mistral Vibe 3.0.3, captured against the scripted upstream) ------------------------
 
 
-def test_vibe_reads_the_message_list_and_the_session_meta(tmp_path: Path) -> None:
-    session_dir = tmp_path / "logs" / "session" / "session_20261121_1"
-    session_dir.mkdir(parents=True)
-    (session_dir / "meta.json").write_text(
-        json.dumps(
-            {
-                "session_id": "v-123",
-                "stats": {"session_prompt_tokens": 40, "session_completion_tokens": 5},
-            }
-        )
-    )
-    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
-    outcome = ProcessOutcome(0, json.dumps(history).encode(), b"", 0.2, "exit", 1)
-    parser = VibeParser("devstral-2", started=time.time() - 5, vibe_home=tmp_path)
-    result = replay(parser, outcome)
-    assert (result.text, result.session_id) == ("Hello!", "v-123")
-    assert (result.usage.input_tokens, result.usage.output_tokens) == (40, 5)
+def vibe(case: str, tmp_path: Path, model: str | None = None) -> tuple[VibeParser, Path]:
+    """A parser whose `--output-dir` holds the `export.json` vibe wrote in that run."""
+    out = tmp_path / "vibe-out"
+    export = FIXTURES / "mistral" / f"{case}.export.json"
+    if export.exists():
+        out.mkdir()
+        (out / "export.json").write_bytes(export.read_bytes())
+    return VibeParser(model, out), out
+
+
+def test_vibe_reads_its_entries_and_this_runs_export(tmp_path: Path) -> None:
+    parser, out = vibe("plain_json", tmp_path, "scripted")
+    result = replay(parser, captured("mistral", "plain_json"))
+    assert result.text.startswith("FAKE-OK msgs=2") and "-- say hello" in result.text
+    assert result.session_id == "6ec54503-bdfd-f622-599f-5768b7aab208"
+    # Vibe counts the cached input inside input_tokens; the gateway does not.
+    usage = result.usage
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (112, 200, 9)
+    assert result.cost_usd == pytest.approx(0.0001428) and not result.usage_is_cumulative
+    assert not out.exists()  # the run's output directory is removed once read
+
+
+@pytest.mark.parametrize("case", ["resume_json", "continue_json"])
+def test_vibe_resumed_turns_report_their_own_usage(case: str, tmp_path: Path) -> None:
+    parser, _ = vibe(case, tmp_path)
+    result = replay(parser, captured("mistral", case))
+    assert result.session_id == "6ec54503-bdfd-f622-599f-5768b7aab208"
+    assert result.usage.input_tokens == 112 and result.usage.output_tokens == 9
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401", "auth_required", False),
+        ("err_e429", "rate_limited", True),
+        ("err_e500", "provider_error", True),
+        ("err_cut", "provider_error", True),
+        ("resume_bad_id", "session_not_found", False),
+        ("logging_off_continue", "session_unsupported", False),
+    ],
+)
+def test_vibe_failures_have_their_code(
+    case: str, code: str, retryable: bool, tmp_path: Path
+) -> None:
+    parser, _ = vibe(case, tmp_path)
+    with pytest.raises(ProviderFailure) as caught:
+        replay(parser, captured("mistral", case))
+    assert (caught.value.code, caught.value.retryable) == (code, retryable)
+    if case == "logging_off_continue":
+        assert "[session_logging] enabled = true" in caught.value.message
 
 
 def test_truncated_output_is_a_retryable_failure_not_a_crash() -> None:

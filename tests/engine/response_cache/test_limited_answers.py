@@ -17,8 +17,8 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.engine.gateway.records.report import RouteReport
-from llmgw_desktop.engine.gateway.results import Completed
-from llmgw_desktop.engine.response_cache import Lookup, ResponseCache
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed
+from llmgw_desktop.engine.response_cache import Lookup, ResponseCache, Shape, partition_of
 from llmgw_desktop.engine.tokens.usage import Usage
 
 
@@ -47,7 +47,10 @@ def test_an_answer_cut_at_a_limit_the_client_did_not_ask_for_is_not_kept(
     cache = ResponseCache(ResponseCacheSettings(enabled=True), tmp_path)
     cache.store.start()
     try:
-        lookup = Lookup(b"d" * 32, read=True, keep=True, dialect=dialect, limited=limited)
+        partition = partition_of(CallerInfo("local"), Shape("openai/m", dialect), shared=False)
+        lookup = Lookup(
+            partition, b"d" * 32, read=True, keep=True, dialect=dialect, limited=limited
+        )
         answer = Completed(
             _answer(dialect, cut), RouteReport(request_id="r", requested_model="m"), Usage()
         )

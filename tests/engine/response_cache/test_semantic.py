@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.response_cache import semantic
-from llmgw_desktop.engine.response_cache.semantic import SemanticIndex, partition_of
+from llmgw_desktop.engine.response_cache.partition import Shape, partition_of
+from llmgw_desktop.engine.response_cache.semantic import SemanticIndex, semantic_partition
 from tests.clock import Clock
 
 
@@ -47,10 +49,12 @@ def test_a_partition_keeps_its_newest_and_the_index_its_latest_partitions(
     assert index.closest(b"r", [1.0]) is not None
 
 
-def test_the_partition_is_the_request_without_its_conversation() -> None:
-    who = ("key:a", "", "openai/gpt-4o", "openai-chat", "/v1/chat/completions", "whole", "")
+def test_the_partition_is_the_exact_ones_with_the_request_without_its_conversation() -> None:
+    shape = Shape("openai/gpt-4o", "openai-chat", "/v1/chat/completions")
+    exact = partition_of(CallerInfo("key:a"), shape, shared=False)
     one = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
     other = one | {"messages": [{"role": "user", "content": "hello there"}]}
-    assert partition_of(who, one) == partition_of(who, other)
-    assert partition_of(who, one) != partition_of(who, one | {"temperature": 0.5})
-    assert partition_of(("key:b", *who[1:]), one) != partition_of(who, one)
+    assert semantic_partition(exact, one) == semantic_partition(exact, other)
+    assert semantic_partition(exact, one) != semantic_partition(exact, one | {"temperature": 0.5})
+    bob = partition_of(CallerInfo("key:b"), shape, shared=False)
+    assert semantic_partition(bob, one) != semantic_partition(exact, one)

@@ -149,6 +149,75 @@ async def test_list_show_ps_and_version(gateway: GatewayRuntime) -> None:
     assert missing.value.status_code == 404
 
 
+async def test_show_says_what_each_model_is_as_ollama_does(gateway: GatewayRuntime) -> None:
+    """An embedding model the gateway serves is listed and shown as one (llm-ollama registers
+    embedding models by it), and a chat model's context window is where clients read it
+    (LlamaIndex takes any `model_info` key with `context_length`, else 3,900 tokens)."""
+    sdk = client(gateway)
+    names = {m.model for m in (await sdk.list()).models}
+    assert {"text-embedding-3-small", "gpt-4o"} <= names
+    embedder = await sdk.show("text-embedding-3-small")
+    assert embedder.capabilities == ["embedding"]
+    chat = await sdk.show("gpt-4o")
+    assert chat.capabilities == ["completion", "tools"]
+    assert chat.modelinfo is not None
+    assert chat.modelinfo["general.architecture"] == "openai"
+    assert chat.modelinfo["openai.context_length"] == 128000
+    claude = await sdk.show("claude-sonnet-4-6")
+    assert claude.modelinfo is not None and claude.modelinfo["anthropic.context_length"] > 0
+    # Served on the embedding routes as listed.
+    assert (await sdk.embed(model="text-embedding-3-small", input="a")).embeddings
+
+
+async def test_the_last_line_has_the_times_open_webui_reads_tokens_per_second_from(
+    gateway: GatewayRuntime,
+) -> None:
+    parts = [
+        part
+        async for part in await client(gateway).chat(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    ]
+    last = parts[-1]
+    assert last.done and last.eval_count and last.prompt_eval_count
+    assert last.prompt_eval_duration is not None and last.prompt_eval_duration > 0
+    assert last.eval_duration is not None and last.eval_duration >= 0
+    assert last.total_duration == last.prompt_eval_duration + last.eval_duration
+    whole = await client(gateway).chat(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=False
+    )
+    assert whole.eval_duration == whole.total_duration and whole.prompt_eval_duration == 0
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_generate_answer_gives_the_context_the_next_one_goes_on_from(
+    stream: bool, gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    sdk = client(gateway)
+    if stream:
+        parts = [
+            p async for p in await sdk.generate(model="gpt-4o", prompt="I am Ada", stream=True)
+        ]
+        context, said = parts[-1].context, "".join(p.response for p in parts)
+    else:
+        first = await sdk.generate(model="gpt-4o", prompt="I am Ada", system="Be brief.")
+        context, said = first.context, first.response
+    assert context and all(0 <= n < 256 for n in context)
+    second = await sdk.generate(model="claude-sonnet-4-6", prompt="Who am I?", context=context)
+    assert second.response.startswith(DEFAULT_ANSWER)
+    messages = upstream.llm_requests[-1].body["messages"]
+    assert [m["role"] for m in messages][-3:] == ["user", "assistant", "user"]
+    # The earlier turn and its answer, as the Anthropic upstream was sent them.
+    assert "I am Ada" in str(messages[-3]["content"])
+    assert said in str(messages[-2]["content"])
+
+
+async def test_a_context_it_did_not_give_is_refused_by_name(gateway: GatewayRuntime) -> None:
+    with pytest.raises(ollama.ResponseError) as refused:
+        await client(gateway).generate(model="gpt-4o", prompt="hi", context=[1000, 2000])
+    assert refused.value.status_code == 400 and "context" in refused.value.error
+
+
 async def test_an_unknown_model_is_an_ollama_error(gateway: GatewayRuntime) -> None:
     with pytest.raises(ollama.ResponseError) as refused:
         await client(gateway).chat(

@@ -112,13 +112,14 @@ async def test_every_route_failing_is_a_clear_502(
     assert "anthropic/claude-sonnet-4-6: 529" in body["error"]["message"]
 
 
-async def test_no_key_anywhere_is_a_503_saying_how_to_add_one(
+async def test_no_key_anywhere_is_a_400_saying_how_to_add_one(
     start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A 400 (`Cure.SET_UP`): no client retries it, so the person reads this at once.
     monkeypatch.delenv("OPENAI_API_KEY")
     gateway = await start_gateway()
     status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
-    assert status == 503
+    assert status == 400
     assert body["error"]["code"] == "no_api_key"
     assert "POST /v1/credentials" in body["error"]["message"]
 
@@ -140,7 +141,7 @@ async def test_a_claude_model_with_only_an_openai_key_names_anthropic_s_own_vari
             "messages": [{"role": "user", "content": "hi"}],
         },
     )
-    assert status == 503
+    assert status == 400
     message = body["error"]["message"]
     assert body["error"]["code"] == "no_api_key"
     assert "anthropic/claude-sonnet-4-6 has no API key" in message
@@ -290,7 +291,7 @@ async def test_a_prefixed_provider_without_a_key_names_the_one_listing_the_id(
         {"gateway.providers": {"openrouter": {"api_key": "or-test-key", "base_url": here}}}
     )
     status, _, body = await post(gateway, "/v1/chat/completions", chat("google/gemini-2.5-flash"))
-    assert status == 503, body
+    assert status == 400, body
     assert "google/gemini-2.5-flash has no API key" in body["error"]["message"]
     assert "use openrouter/google/gemini-2.5-flash" in body["error"]["message"]
     assert upstream.llm_requests == []  # never sent to OpenRouter behind the caller's back
@@ -353,7 +354,7 @@ async def test_requests_refused_before_any_provider_are_still_recorded(
     await post(gateway, "/v1/chat/completions", chat("no-such-model"), **{"X-Caller": "ci"})
     rows = await recorded(gateway)
     assert [(r["state"], r["error_code"], r["http_status"]) for r in rows] == [
-        ("refused", "no_api_key", 503),
+        ("refused", "no_api_key", 400),
         ("refused", "model_not_found", 404),
     ]
     assert rows[0]["requested_model"] == "gpt-4o" and rows[0]["provider"] == "openai"

@@ -166,13 +166,20 @@ async def test_bad_arguments_and_unknown_jobs_are_structured_errors(
     assert missing.is_error and structured(missing)["error"]["code"] == "not_found"
 
 
-async def test_codex_fork_says_why_it_cannot(gateway: GatewayRuntime) -> None:
+async def test_codex_fork_session_forks_the_thread(gateway: GatewayRuntime) -> None:
+    """`codex_fork_session` runs `codex exec fork ID`: a new thread from the parent's history;
+    a thread codex does not know is named as such."""
     find_cli("codex")
     async with Client(gateway.mcp_url) as client:
-        fork = await client.call_tool("codex_fork_session", {"sessionId": "abc", "prompt": "x"})
-    assert fork.is_error
-    error = structured(fork)["error"]
-    assert error["code"] == "fork_unsupported" and "interactive" in error["message"]
+        first = await client.call_tool("codex_request", {"prompt": "one", "model": "gpt-5.5"})
+        parent = structured(first)["providerSessionId"]
+        fork = await client.call_tool(
+            "codex_fork_session", {"sessionId": parent, "prompt": "two", "model": "gpt-5.5"}
+        )
+        unknown = await client.call_tool("codex_fork_session", {"sessionId": "abc", "prompt": "x"})
+    assert not fork.is_error, structured(fork)
+    assert structured(fork)["providerSessionId"] not in (None, parent)
+    assert unknown.is_error and structured(unknown)["error"]["code"] == "session_not_found"
 
 
 async def test_the_mcp_endpoint_keeps_the_edge_checks(gateway: GatewayRuntime) -> None:

@@ -79,7 +79,7 @@ MANAGED = {
     "claude": "acceptEdits",
     "codex": "acceptEdits",  # with fullAuto: sandboxed workspace-write
     "gemini": "default",
-    "grok": None,  # no rung short of running every tool: refused unless bypass is allowed
+    "grok": "acceptEdits",  # xAI's Grok CLI: default plus an `Edit` allow rule
     "copilot": "acceptEdits",
     "opencode": "acceptEdits",  # held by the confinement table's rules (no shell)
 }

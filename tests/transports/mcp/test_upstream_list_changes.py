@@ -14,6 +14,8 @@ import anyio
 import mcp_types
 from mcp import Client, StdioServerParameters
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from tests.child_python import run_ours
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.transports.mcp.upstream_support import (
@@ -29,6 +31,10 @@ from tests.transports.mcp.upstream_support import (
 ARRIVAL_S = 30.0
 # How many times a test asks the server whether a cancel reached it (each a round trip).
 CHECKS = 500
+
+
+async def _names(client: Client) -> set[str]:
+    return {t.name for t in (await client.list_tools()).tools}
 
 
 async def test_an_upstream_tool_list_change_is_told_to_each_connected_client(
@@ -49,10 +55,17 @@ async def test_an_upstream_tool_list_change_is_told_to_each_connected_client(
         before = {t.name for t in (await watcher.list_tools()).tools}
         grown = await actor.call_tool("crasher__grow", {"name": "sprout"})
         await asyncio.wait_for(changed.wait(), ARRIVAL_S)
+        withheld = {t.name for t in (await watcher.list_tools()).tools}
+        # A tool added after the server's tools were pinned waits for a person (SECURITY 98);
+        # approved at the desk, every connected client is told again.
+        changed.clear()
+        assert await gateway.engine.upstream_mcp.approve_tools(OPERATOR, "crasher") == ["sprout"]
+        await asyncio.wait_for(changed.wait(), ARRIVAL_S)
         after = {t.name for t in (await watcher.list_tools()).tools}
         sprouted = await watcher.call_tool("crasher__sprout", {})
     assert not grown.is_error, grown
-    assert "crasher__sprout" not in before and "crasher__sprout" in after, after
+    assert "crasher__sprout" not in before and "crasher__sprout" not in withheld
+    assert "crasher__sprout" in after, after
     assert not sprouted.is_error and sprouted.content[0].text == "sprout", sprouted
 
 
@@ -116,7 +129,14 @@ async def test_through_the_stdio_relay_an_editor_gets_prompts_resources_and_list
             async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as other:
                 await other.call_tool("crasher__grow", {"name": "sprout"})
             await asyncio.wait_for(changed.wait(), ARRIVAL_S)
-            tools = {t.name for t in (await editor.list_tools()).tools}
+            # Added after the server's tools were pinned: offered once approved (SECURITY 98).
+            approved, _, said = await run_ours(
+                "mcp-servers", "approve", "crasher", env=gp.child_env(home, port)
+            )
+            assert approved == 0, said
+            async with asyncio.timeout(ARRIVAL_S):  # the app reads the pins within a second
+                while "crasher__sprout" not in (tools := await _names(editor)):  # noqa: ASYNC110 - a file
+                    await asyncio.sleep(0.2)
     finally:
         code, _, err = gp.stop(running)
     assert code == 0, err

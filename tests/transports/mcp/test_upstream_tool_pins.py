@@ -129,12 +129,15 @@ async def test_suspect_descriptions_are_flagged_and_withheld_under_the_setting(
         assert await _names(session) == {"weather__shift", "weather__helper"}
 
 
-async def test_flagged_tools_are_offered_while_the_setting_is_off(start: Start) -> None:
+async def test_flagged_tools_are_offered_to_you_while_the_setting_is_off(start: Start) -> None:
     gateway = await start({"mcp.servers": {"weather": shifter("poisoned")}})
     async with local_mcp(gateway) as session:
         names = await _names(session)
     assert {"weather__helper", "weather__lookup"} <= names
-    assert all(not r.withheld for r in gateway.engine.upstream_mcp.tool_reviews("weather"))
+    # Flagged on the page, and withheld from remote callers until approved (SECURITY 98).
+    reviews = gateway.engine.upstream_mcp.tool_reviews("weather")
+    assert {r.tool for r in reviews} == {"helper", "lookup"}
+    assert all(r.state == "pinned" and r.flags and r.withheld for r in reviews)
 
 
 async def test_the_reference_servers_are_pinned_offered_and_never_flagged(

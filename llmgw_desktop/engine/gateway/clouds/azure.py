@@ -12,6 +12,11 @@
   v1 API: `/openai/v1/chat/completions` and `/openai/v1/responses`, the deployment as the body's
   model and the credential as `Authorization: Bearer`, as the `OpenAI` client sends it there.
 
+An Azure AI Content Safety filter configuration of the operator's (`content_filter` in the
+provider's table, made in Azure AI Foundry) is named on every chat and Responses request in an
+`x-policy-id` header, so it applies over the deployment's own; a prompt it refuses comes back as
+Azure's `content_filter` error (`content_filtered` to the client).
+
 Models are named `azure/DEPLOYMENT`; the table's `deployments` says which model a deployment
 serves (for prices and capabilities), else the deployment's own name is taken for it.
 """
@@ -37,9 +42,11 @@ from llmgw_desktop.engine.gateway.clouds.base import (
     load_library,
 )
 
-__all__ = ["ENTRA_SCOPE", "V1", "AzureWire"]
+__all__ = ["ENTRA_SCOPE", "POLICY_HEADER", "V1", "AzureWire"]
 
 V1 = "v1"
+# The header naming the content filter configuration a request is judged by.
+POLICY_HEADER = "x-policy-id"
 # The scope an Entra ID token for Azure OpenAI is asked for (Azure's "Cognitive Services").
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 # A token given in the environment says nothing of its expiry: used as given for this long.
@@ -106,6 +113,8 @@ class AzureWire:
         if (problem := self.problem()) is not None:
             raise CloudNotReady(problem)
         sent = dict(headers)
+        if self.spec.content_filter and call.operation != EMBED:
+            sent[POLICY_HEADER] = self.spec.content_filter
         _, v1 = self._root(call.base_url)
         if call.key:
             secret = call.key

@@ -38,7 +38,7 @@ class CloudNotReady(EngineError):
     missing. The message names what to install or set; nothing was sent."""
 
     code = ErrorCode.CLOUD_NOT_CONFIGURED
-    http_status = 503
+    http_status = ErrorCode.CLOUD_NOT_CONFIGURED.http_status  # someone must set it up
 
 
 # The operation of a call for embeddings (`CloudCall.operation`): the cloud's embedding URL.

@@ -8,6 +8,11 @@
   goes as `Authorization: Bearer`; a stored `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`
   signs with SigV4; without a key, the standard AWS credential chain (environment, profiles,
   SSO, roles), found by botocore off the event loop and refreshed by it, signs with SigV4.
+- A guardrail of the operator's (`guardrail`, `guardrail_version` in the provider's table) goes
+  in every Converse and ConverseStream body as `guardrailConfig`, before it is signed: Bedrock
+  applies it to the prompt and the answer (an intervention ends the answer with the stop
+  reason `guardrail_intervened`, a refusal to the client). An embedding's InvokeModel goes
+  without it: guardrails judge text a model generates.
 - Models are named `bedrock/MODEL_ID`: a foundation model (`anthropic.claude-...-v1:0`,
   `amazon.nova-pro-v1:0`, `meta.llama3-...`, `mistral.mistral-large-...`), a cross-region
   inference profile (`us.anthropic.claude-...`) or its ARN, each one path segment of the URL.
@@ -118,6 +123,7 @@ class BedrockWire:
             action = "invoke"  # InvokeModel: an embedding model's own body
         else:
             action = "converse-stream" if call.stream else "converse"
+            body = self._guarded(body)
         # The model id (or an ARN, with its '/' and ':') is one path segment, as botocore
         # writes it.
         url = f"{self.endpoint(call.base_url, region)}/model/{quote(call.model, safe='')}/{action}"
@@ -140,6 +146,18 @@ class BedrockWire:
             secret = credentials.secret_key
         signed = self._signed(url, sent, body, credentials, region)
         return Prepared(url, signed, body, secret, _echoable(signed, credentials))
+
+    def _guarded(self, body: bytes) -> bytes:
+        """A Converse body with the operator's guardrail in it (as it came without one)."""
+        spec = self.spec
+        if not spec.guardrail:
+            return body
+        converse = jsonio.loads(body)
+        converse["guardrailConfig"] = {
+            "guardrailIdentifier": spec.guardrail,
+            "guardrailVersion": spec.guardrail_version,
+        }
+        return jsonio.dumps(converse)
 
     def _signed(
         self, url: str, headers: dict[str, str], body: bytes, credentials: Any, region: str

@@ -55,7 +55,15 @@ log = logging.getLogger(__name__)
 # What the editor offers: the dialects a self-hosted or corporate endpoint speaks, and the clouds.
 EDITABLE_KINDS = ("openai-compatible", "anthropic", *CLOUD_KINDS)
 # The cloud fields a draft carries, and the kind each belongs to.
-CLOUD_DRAFT_FIELDS = ("region", "project", "location", "api_version")
+CLOUD_DRAFT_FIELDS = (
+    "region",
+    "project",
+    "location",
+    "api_version",
+    "guardrail",
+    "guardrail_version",
+    "content_filter",
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 _BUILTIN_IDS = frozenset(p.id for p in API_PROVIDERS)
 _CLI_IDS = frozenset(b.id for b in CLI_BRIDGES)
@@ -94,6 +102,10 @@ class ProviderDraft:
     location: str = ""
     api_version: str = ""
     deployments: Mapping[str, str] = field(default_factory=dict)
+    # The cloud's own guardrail by name: Bedrock's (and its version), Azure's content filter.
+    guardrail: str = ""
+    guardrail_version: str = ""
+    content_filter: str = ""
 
     def table(self) -> dict[str, Any]:
         """The provider's table in config.toml (never the key)."""

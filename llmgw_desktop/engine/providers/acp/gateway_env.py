@@ -1,13 +1,17 @@
-"""An ACP agent's environment with its model calls pointed at the gateway's own HTTP door.
+"""A coding agent's environment with its model calls pointed at the gateway's own HTTP door:
+an ACP agent the gateway fronts for an editor, or a tool `llmgw-desktop run` starts.
 
 When the gateway fronts an agent for an editor, the agent's model endpoint and key are the
 gateway's address and the caller's connection key, so every model call it makes is a request
 to the gateway: routed, recorded on the editor's lane, held to the caller's budgets and key
-scope. The agent never sees the vendor key the gateway holds. What each agent reads is its
-vendor's convention; the variables that would send it elsewhere whatever the base URL says
-(another credential, a cloud platform) are taken out. OpenCode chooses its endpoint in its own
-configuration, and an agent `[providers.acp.NAME]` adds has no known convention: those are
-left as they are.
+scope. The agent never sees the vendor key the gateway holds. `llmgw-desktop run` points the
+coding CLIs themselves the same way, by their CLI ids (`claude`, `gemini`): Claude Code takes
+the key as its bearer token there (`ANTHROPIC_AUTH_TOKEN`), which it uses without first asking
+the person whether to trust a key found in its environment, as it does `ANTHROPIC_API_KEY`.
+What each agent reads is its vendor's convention; the variables that would send it elsewhere
+whatever the base URL says (another credential, a cloud platform) are taken out. OpenCode
+chooses its endpoint in its own configuration, and an agent `[providers.acp.NAME]` adds has no
+known convention: those are left as they are.
 
 An agent's own settings can choose its login whatever its environment says (Claude Code applies
 its settings' `env` over the environment it was started with; Gemini CLI and Qwen Code take the
@@ -26,11 +30,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["own_route", "routed_back", "routed_environment", "routes_through_gateway"]
+__all__ = [
+    "own_route",
+    "routed_back",
+    "routed_environment",
+    "routes_through_gateway",
+    "tool_environment",
+    "tool_own_route",
+]
 
 # A settings file is small; anything larger is not one, and is not read whole.
 _MAX_SETTINGS_BYTES = 1 << 20
 
+# The Gemini CLI's, as an ACP agent and started by `run` alike.
+_GEMINI = (
+    "GOOGLE_GEMINI_BASE_URL",
+    "",
+    "GEMINI_API_KEY",
+    ("GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT"),
+)
 # provider -> (base URL variable, the suffix the vendor's SDK expects, key variable, dropped)
 _ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
     "claude-acp": (
@@ -41,11 +59,26 @@ _ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
     ),
     "codex-acp": ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY", ("CODEX_API_KEY",)),
     "qwen": ("OPENAI_BASE_URL", "/v1", "OPENAI_API_KEY", ("DASHSCOPE_API_KEY",)),
-    "gemini-acp": (
-        "GOOGLE_GEMINI_BASE_URL",
+    "gemini-acp": _GEMINI,
+}
+# The coding CLIs as `llmgw-desktop run` starts them, by CLI id. Apart from `_ROUTES`: a CLI
+# job the gateway runs itself is not pointed at the gateway, so these ids must never count as
+# routed back (`routes_through_gateway`, which lets a job run under a hard budget).
+_TOOL_ROUTES: Mapping[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "claude": (
+        "ANTHROPIC_BASE_URL",
         "",
-        "GEMINI_API_KEY",
-        ("GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT"),
+        "ANTHROPIC_AUTH_TOKEN",
+        ("ANTHROPIC_API_KEY", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX"),
+    ),
+    "gemini": _GEMINI,
+    # xAI's Grok CLI: its model list and calls from `GROK_MODELS_BASE_URL` (OpenAI's API), the
+    # key as a bearer; the cli-chat-proxy and a second key variable would send them elsewhere.
+    "grok": (
+        "GROK_MODELS_BASE_URL",
+        "/v1",
+        "XAI_API_KEY",
+        ("GROK_CODE_XAI_API_KEY", "GROK_CLI_CHAT_PROXY_BASE_URL", "GROK_MODELS_LIST_URL"),
     ),
 }
 
@@ -71,8 +104,9 @@ def _home(environment: Mapping[str, str], variable: str = "HOME") -> Path:
 def _claude_own(environment: Mapping[str, str]) -> str | None:
     """Claude Code applies the `env` of its user and managed settings over its environment,
     and an `apiKeyHelper` they name."""
-    _, _, key_name, dropped = _ROUTES["claude-acp"]
-    routing = {"ANTHROPIC_BASE_URL", key_name, *dropped}
+    routing = {"ANTHROPIC_BASE_URL"}
+    for _, _, key_name, dropped in (_ROUTES["claude-acp"], _TOOL_ROUTES["claude"]):
+        routing |= {key_name, *dropped}
     folder = environment.get("CLAUDE_CONFIG_DIR")
     user = Path(folder) if folder else _home(environment) / ".claude"
     for path in (user / "settings.json", Path("/etc/claude-code/managed-settings.json")):
@@ -146,6 +180,34 @@ _OWN_ROUTES = {
 }
 
 
+def _grok_own(environment: Mapping[str, str]) -> str | None:
+    """Grok takes a model's own `api_key`, `env_key` or `base_url` in its config over its
+    environment's, and an `[endpoints]` base URL of its own."""
+    folder = environment.get("GROK_HOME")
+    path = (Path(folder) if folder else _home(environment) / ".grok") / "config.toml"
+    try:
+        with path.open("rb") as handle:
+            config = tomllib.loads(handle.read(_MAX_SETTINGS_BYTES).decode("utf-8", "replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    endpoints = config.get("endpoints")
+    if isinstance(endpoints, dict) and endpoints.get("models_base_url"):
+        return f"{path} names its own models_base_url"
+    models = config.get("model")
+    for name, model in models.items() if isinstance(models, dict) else ():
+        own = sorted(
+            k
+            for k in ("api_key", "env_key", "base_url")
+            if isinstance(model, dict) and model.get(k)
+        )
+        if own:
+            return f"{path} gives the model {name} its own {', '.join(own)}"
+    return None
+
+
+_TOOL_OWN_ROUTES = {"claude": _claude_own, "gemini": _gemini_own, "grok": _grok_own}
+
+
 def routed_back(provider: str, gateway_url: str) -> bool:
     """Whether a run of `provider` fronted for an editor whose gateway door is `gateway_url`
     ("": none) has its model calls come back through the gateway."""
@@ -160,6 +222,32 @@ def routed_environment(
     route = _ROUTES.get(provider)
     if route is None or not base_url:
         return dict(environment)
+    return _pointed(route, environment, base_url, key)
+
+
+def tool_environment(
+    tool: str, environment: Mapping[str, str], base_url: str, key: str
+) -> dict[str, str] | None:
+    """`environment` with the coding CLI `tool`'s (`claude`, `gemini`) model endpoint and key
+    set to the gateway's `base_url` and `key`, as `llmgw-desktop run` starts it; None for a
+    tool whose variables are not known here."""
+    route = _TOOL_ROUTES.get(tool)
+    return None if route is None else _pointed(route, environment, base_url, key)
+
+
+def tool_own_route(tool: str, environment: Mapping[str, str] | None = None) -> str | None:
+    """Why the coding CLI `tool`'s own settings send its model calls elsewhere than its
+    environment says (as `own_route` says it of an agent), or None (blocking I/O)."""
+    reader = _TOOL_OWN_ROUTES.get(tool)
+    return None if reader is None else reader(os.environ if environment is None else environment)
+
+
+def _pointed(
+    route: tuple[str, str, str, tuple[str, ...]],
+    environment: Mapping[str, str],
+    base_url: str,
+    key: str,
+) -> dict[str, str]:
     url_name, suffix, key_name, dropped = route
     routed = {name: value for name, value in environment.items() if name not in dropped}
     routed[url_name] = base_url.rstrip("/") + suffix

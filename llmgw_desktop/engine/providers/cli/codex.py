@@ -1,5 +1,6 @@
 """Codex (`codex exec`): headless with `--json` NDJSON events, the prompt on stdin (`-`).
 
+`codex exec resume ID` continues a thread and `codex exec fork ID` a copy of it under a new id.
 Events: `thread.started` (the thread id is the session), `item.completed` (agent messages and
 non-fatal errors), `turn.completed` (usage, summed over the whole thread when resumed), and
 `turn.failed` or a non-zero exit on failure. A `{"type": "error"}` line alone is not fatal:
@@ -52,11 +53,12 @@ class CodexAdapter:
 
     def prepare(self, request: ProviderRequest, executable: str) -> Prepared:
         session = request.session
-        if session.fork:
+        if session.fork and not session.resume_id:
             raise InvalidRequest(
-                "codex can fork a session only in its interactive terminal UI (`codex fork`); "
-                "`codex exec` has no headless fork. Start a new session, or resume this one.",
-                code=ErrorCode.FORK_UNSUPPORTED,
+                "codex forks a conversation by its id (`codex exec fork ID`); headless it has "
+                "no fork of its latest one: name the session to fork",
+                code=ErrorCode.INVALID_SESSION,
+                param="sessionId",
                 provider="codex",
             )
         if session.new_session_id:
@@ -81,14 +83,17 @@ class CodexAdapter:
             confined("codex", request.permission_mode)  # raises, naming why
         warnings: list[str] = []
         if session.resume_id or session.resume_latest:
-            argv = [executable, "exec", "resume", "--json", "--skip-git-repo-check"]
+            # `exec fork ID` continues a copy of the thread under a new id (the original stays
+            # as it was); it takes the same options as `exec resume`.
+            verb = "fork" if session.fork else "resume"
+            argv = [executable, "exec", verb, "--json", "--skip-git-repo-check"]
             if request.model:
                 argv += ["-c", f"model={json.dumps(request.model)}"]
             if request.permission_mode != "default":
-                # codex rejects sandbox flags on resume: the thread keeps its original policy.
+                # codex rejects sandbox flags on resume and fork: the thread keeps its policy.
                 warnings.append(
                     "codex keeps the sandbox the session started with; permissionMode "
-                    f"{request.permission_mode!r} was not applied on resume"
+                    f"{request.permission_mode!r} was not applied on {verb}"
                 )
             argv += codex_overrides(request.mcp_servers)
             argv += request.extra_args
@@ -107,7 +112,7 @@ class CodexAdapter:
         # `codex exec --json` never names its model: without this the turn has no model and
         # so no cost. The one asked for, else the one the user's codex config pins.
         model = request.model or _model_argument(request.extra_args) or configured_model()
-        return Prepared(invocation, CodexParser(model, tuple(warnings)))
+        return Prepared(invocation, CodexParser(model, tuple(warnings), forking=session.fork))
 
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
@@ -119,9 +124,12 @@ class CodexAdapter:
 class CodexParser(NdjsonParser):
     """Reads `codex exec --json` output."""
 
-    def __init__(self, model: str | None, warnings: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, model: str | None, warnings: tuple[str, ...] = (), *, forking: bool = False
+    ) -> None:
         super().__init__()
         self._model = model
+        self._forking = forking
         self._thread_id: str | None = None
         self._messages: list[str] = []
         self._warnings = list(warnings)
@@ -157,10 +165,19 @@ class CodexParser(NdjsonParser):
             raise _failure(self._failed, self._thread_id)
         if self._usage is None or outcome.exit_code != 0:
             stderr = tail(outcome.stderr_tail)
-            if "no rollout found" in stderr:
+            if "no rollout found" in stderr or "Session not found" in stderr:
                 raise ProviderFailure(
                     f"codex has no session to resume: {stderr}",
                     code=ErrorCode.SESSION_NOT_FOUND,
+                    provider="codex",
+                )
+            if self._forking and "unexpected argument" in stderr:
+                # Before `exec fork` existed, "fork" read as the prompt and the id as extra.
+                raise ProviderFailure(
+                    f"this codex has no headless fork (`codex exec fork`, in 0.169.0 but not "
+                    f"in 0.147.0): upgrade codex, or resume the session instead. codex said: "
+                    f"{stderr}",
+                    code=ErrorCode.FORK_UNSUPPORTED,
                     provider="codex",
                 )
             if self._last_error:

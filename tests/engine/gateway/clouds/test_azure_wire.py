@@ -60,7 +60,7 @@ async def test_without_azure_identity_the_refusal_says_what_to_install(
         await wire.prepare(call(key=None), b"{}", {})
     assert "AZURE_OPENAI_API_KEY" in caught.value.message
     assert "llmgw-desktop[clouds]" in caught.value.message
-    assert caught.value.http_status == 503
+    assert caught.value.http_status == 400  # someone must install it: never retried
 
 
 @pytest.mark.parametrize(

@@ -176,7 +176,7 @@ async def test_without_an_endpoint_the_client_is_told_what_to_set(
 ) -> None:
     gateway = await start_gateway()
     status, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
-    assert status == 503 and body["code"] == "cloud_not_configured"
+    assert status == 400 and body["code"] == "cloud_not_configured"
     assert "AZURE_OPENAI_ENDPOINT" in body["message"]
 
 
@@ -190,7 +190,7 @@ async def test_without_a_key_or_entra_id_the_client_is_told_what_to_do(
     monkeypatch.setenv("PATH", "/nonexistent")  # no `az` CLI to ask either
     gateway = await start_gateway()
     status, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
-    assert status == 503 and body["code"] == "cloud_not_configured"
+    assert status == 400 and body["code"] == "cloud_not_configured"
     assert "AZURE_OPENAI_API_KEY" in body["message"]
     assert upstream.llm_requests == []
 

@@ -334,7 +334,7 @@ async def test_without_a_region_the_client_is_told_to_set_aws_region(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     status, body = await chat_refusal(gateway, f"bedrock/{BEDROCK_MODEL}")
-    assert status == 503 and body["code"] == "cloud_not_configured"
+    assert status == 400 and body["code"] == "cloud_not_configured"
     assert "AWS_REGION" in body["message"]
 
 
@@ -353,7 +353,7 @@ async def test_without_credentials_the_client_is_told_what_to_set(
         await claude_client(gateway).messages.create(
             model=f"bedrock/{BEDROCK_MODEL}", max_tokens=20, messages=MESSAGES
         )
-    assert caught.value.status_code == 503
+    assert caught.value.status_code == 400
     assert (
         "AWS_PROFILE" in caught.value.message and "AWS_BEARER_TOKEN_BEDROCK" in caught.value.message
     )

@@ -258,7 +258,7 @@ async def test_without_a_project_the_client_is_told_what_to_set(gateway: Gateway
         await claude_client(gateway).messages.create(
             model=f"vertex/{VERTEX_CLAUDE}", max_tokens=20, messages=MESSAGES
         )
-    assert caught.value.status_code == 503
+    assert caught.value.status_code == 400
     assert "GOOGLE_CLOUD_PROJECT" in caught.value.message
 
 
@@ -268,7 +268,7 @@ async def test_without_credentials_the_client_is_told_how_to_sign_in(
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", VERTEX_PROJECT)
     gateway = await start_gateway()
     status, body = await chat_refusal(gateway, f"vertex/{VERTEX_GEMINI}")
-    assert status == 503 and body["code"] == "cloud_not_configured"
+    assert status == 400 and body["code"] == "cloud_not_configured"
     assert "gcloud auth application-default login" in body["message"]
 
 

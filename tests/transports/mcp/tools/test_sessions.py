@@ -38,12 +38,10 @@ async def test_session_get_carries_cache_state_once_it_made_calls(engine: Engine
     assert "cacheState" in got
 
 
-async def test_session_create_refuses_unknown_and_sessionless_providers(engine: Engine) -> None:
+async def test_session_create_refuses_unknown_providers(engine: Engine) -> None:
     async with connect(engine) as client:
         unknown = await call_error(client, "session_create", {"provider": "chatgpt"})
-        sessionless = await call_error(client, "session_create", {"provider": "grok"})
     assert unknown["code"] == "invalid_request" and unknown["details"]["param"] == "provider"
-    assert sessionless["code"] == "sessions_unsupported"
 
 
 async def test_unknown_session_is_not_found(engine: Engine) -> None:

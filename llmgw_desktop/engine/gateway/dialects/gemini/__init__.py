@@ -141,7 +141,7 @@ class GeminiDialect:
             "error": {
                 "code": status,
                 "message": message,
-                "status": status_name(status),
+                "status": status_name(status, code),
                 "details": [error_info(code)],
             }
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.errors import ProviderFailure
+from llmgw_desktop.engine.errors import Cure, ErrorCode, ProviderFailure
 
 __all__ = ["ERROR_DOMAIN", "error_info", "status_name", "stream_failure"]
 
@@ -59,8 +59,12 @@ def error_info(code: str) -> dict[str, str]:
     }
 
 
-def status_name(status: int) -> str:
-    """The google.rpc status name Gemini pairs with an HTTP status."""
+def status_name(status: int, code: str = "") -> str:
+    """The google.rpc status name Gemini pairs with an HTTP status; a refusal someone must set
+    up (`Cure.SET_UP`: no key, a CLI not installed) is Google's FAILED_PRECONDITION, as its
+    own "enable billing" refusal is, whatever its status."""
+    if getattr(ErrorCode.parse(code), "cure", None) is Cure.SET_UP and 400 <= status < 500:
+        return "FAILED_PRECONDITION" if status != 404 else "NOT_FOUND"
     if status in _STATUSES:
         return _STATUSES[status]
     return "INVALID_ARGUMENT" if 400 <= status < 500 else "INTERNAL"

@@ -1,0 +1,117 @@
+"""The gateway a tool started through it needs (`llmgw-desktop run`), started in the background
+when none runs.
+
+When an instance holds the data directory, it is the gateway: its published address is used.
+Otherwise the app is started as a login start starts it (`--hidden`: in the tray where a window
+can open, else headless, as the app decides for itself), detached from this terminal (its own
+session, no stdin, its output in its own log file, so the tool keeps the terminal), and waited
+for until it publishes its address and answers `/health`. A start that fails says why in one
+line: what its exit code means, and where its log is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.shell.exit_codes import (
+    EXIT_CONFIG,
+    EXIT_PORT_IN_USE,
+    EXIT_UNWRITABLE,
+)
+from llmgw_desktop.shell.instance import INFO_FILE, lock_is_held
+from llmgw_desktop.shell.logging_setup import LOG_FILE_NAME
+
+__all__ = ["START_WAIT_S", "GatewayDidNotStart", "RunningGateway", "ensure_running"]
+
+# How long a start may take to serve: a headless start serves in a second or two, a desktop
+# start builds its window first (seconds on a loaded machine).
+START_WAIT_S = 60.0
+# How often the starting gateway is asked whether it serves yet.
+POLL_S = 0.1
+# How long one `/health` question may take (loopback: at once, or it is not serving yet).
+HEALTH_TIMEOUT_S = 2.0
+# What a start's exit code means (`shell/exit_codes.py`), as the line that says it failed.
+_WHY = {
+    EXIT_CONFIG: "a setting is wrong",
+    EXIT_PORT_IN_USE: "its port is taken",
+    EXIT_UNWRITABLE: "a directory it keeps its files in cannot be written",
+}
+
+
+class GatewayDidNotStart(Exception):
+    """The gateway was started and did not serve; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class RunningGateway:
+    """The gateway serving this data directory."""
+
+    url: str  # http://127.0.0.1:3333
+    mode: str  # "desktop" or "headless"
+    started: bool  # this call started it
+    log: Path  # its log file
+
+
+def ensure_running(settings: Settings, config: Path | None) -> RunningGateway:
+    """The gateway of `settings`' data directory, started in the background (with the
+    settings file `config`, None: the default) when none runs.
+
+    Raises:
+        GatewayDidNotStart: it was started and exited, or did not serve in `START_WAIT_S`.
+    """
+    log = settings.log_path / LOG_FILE_NAME
+    found = _serving(settings.data_path)
+    if found is not None:
+        return RunningGateway(*found, started=False, log=log)
+    argv = [sys.executable, "-m", "llmgw_desktop", "--hidden"]
+    if config is not None:
+        argv[3:3] = ["--config", str(config)]
+    process = _start_detached(argv)
+    deadline = time.monotonic() + START_WAIT_S
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None and (found := _serving(settings.data_path)) is None:
+            # It exited, and no other instance serves (one started meanwhile would: a second
+            # launch hands off to it and exits 0).
+            why = _WHY.get(code, f"it exited with {code}")
+            raise GatewayDidNotStart(f"the gateway did not start: {why} (its log: {log})")
+        if found is not None or (found := _serving(settings.data_path)) is not None:
+            return RunningGateway(*found, started=code is None, log=log)
+        time.sleep(POLL_S)
+    raise GatewayDidNotStart(
+        f"the gateway did not serve within {START_WAIT_S:.0f} s of its start (its log: {log})"
+    )
+
+
+def _serving(data_dir: Path) -> tuple[str, str] | None:
+    """The address and mode the instance holding `data_dir` published, once it answers
+    `/health`; None while none does."""
+    if not lock_is_held(data_dir):
+        return None
+    try:
+        info = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
+        url, mode = str(info["url"]), str(info.get("mode") or "desktop")
+        with urllib.request.urlopen(url + "/health", timeout=HEALTH_TIMEOUT_S):  # noqa: S310
+            return url, mode
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _start_detached(argv: list[str]) -> subprocess.Popen[bytes]:
+    """`argv` started apart from this terminal: its own session on POSIX (a Ctrl+C or a
+    closed terminal here does not reach it), its own process group and no console on
+    Windows; no stdin, its output in its own log file."""
+    quiet = subprocess.DEVNULL
+    if sys.platform == "win32":
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+        return subprocess.Popen(argv, stdin=quiet, stdout=quiet, stderr=quiet, creationflags=flags)
+    return subprocess.Popen(
+        argv, stdin=quiet, stdout=quiet, stderr=quiet, close_fds=True, start_new_session=True
+    )
