@@ -80,6 +80,7 @@ class ApiCall:
     it is asked for (its route report, caller and plan)."""
 
     spec: ApiProviderSpec
+    base_url: str  # where the provider is reached (`KeyChain.base_url`)
     pool: list[PoolKey]
     target: Target
     route: RouteReport
@@ -193,28 +194,19 @@ class ApiTargets:
             outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
             route.attempts.append(Attempt(target.label, "", outcome))
             return None
-        problem = self._cloud_problem(spec, pool)
+        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        problem = cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
         if problem is not None:
             # No endpoint, region or project: nothing to send it to (the message says what).
             route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
-            return problem
-        resting = self.unreachable.refusal(spec.id, self.keys.base_url(spec))
+            code = ErrorCode.CLOUD_NOT_CONFIGURED
+            return UpstreamFailure(problem, fallback=True, kind=NOT_CONFIGURED_OUTCOME, code=code)
+        base_url = self.keys.base_url(spec)
+        resting = self.unreachable.refusal(spec.id, base_url)
         if resting is not None:  # the next route at once, not this one's connect attempt
             route.attempts.append(Attempt(target.label, "", RESTING_OUTCOME))
             return resting
-        return ApiCall(spec, pool, target, route, caller, plan)
-
-    def _cloud_problem(self, spec: ApiProviderSpec, pool: list[PoolKey]) -> UpstreamFailure | None:
-        """Why a cloud provider cannot be sent anything yet (None: it can, or is no cloud)."""
-        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
-        if cloud is None:
-            return None
-        problem = cloud.problem(keyed=any(k.value for k in pool))
-        if problem is None:
-            return None
-        return UpstreamFailure(
-            problem, fallback=True, kind=NOT_CONFIGURED_OUTCOME, code=ErrorCode.CLOUD_NOT_CONFIGURED
-        )
+        return ApiCall(spec, base_url, pool, target, route, caller, plan)
 
     async def hold(
         self, caller: CallerInfo, route: RouteReport, ask: CallAsk, *, answers: int = 1
@@ -283,7 +275,7 @@ class ApiTargets:
     ) -> tuple[A | None, UpstreamFailure | None]:
         """One key of one target: the answer, or the failure (recorded either way)."""
         target, route = call.target, call.route
-        addressed = wire.address(self.keys.base_url(call.spec), key)
+        addressed = wire.address(call.base_url, key)
         # The row is opened once the request is written, while the upstream thinks.
         record, open_row = self.records.attempt_to_open(
             route, call.caller, call.spec.id, target.model
@@ -413,15 +405,19 @@ class Line:
         finally:
             self.open_row()  # a request that never went out has its row too, before it ends
         if not self.asked:
-            self.took_call()
+            # The upstream took the call (`took_call`, written out: every answer passes here).
+            self.asked = True
+            call = self.call
+            spec, model, route = call.spec, call.target.model, call.route
+            route.provider, route.model, route.kind = spec.id, model, "api"
+            route.price_model = underlying_model(spec, model) if spec.cloud else ""
             # Listed before the answer is rendered, so `x_gateway` includes it.
-            route = self.call.route
-            self.ok = Attempt(self.call.target.label, self.key.label, "ok")
+            self.ok = Attempt(call.target.label, self.key.label, "ok")
             route.attempts.append(self.ok)
             notice = self.wire.notice
             if notice:
                 route.notices.append(notice)
-            targets.unreachable.connected(self.call.spec.id, self.addressed.base_url)
+            targets.unreachable.connected(spec.id, self.addressed.base_url)
         self.headers = response.headers
         return response
 

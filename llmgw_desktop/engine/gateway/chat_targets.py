@@ -127,6 +127,7 @@ class ChatTargets:
             except BaseException:
                 hold.release()
                 raise
+        chat.notice = chat.outgoing.notice
         answer, failure = await self._api.ask(call, chat, hold)
         if answer is not None and lookup is not None and from_cache is not None:
             answer = from_cache.kept(lookup, answer, target, probe)
@@ -318,7 +319,7 @@ class _Chat:
     the dialect it is spoken to, what it is sent (`outgoing`), and its answer through
     `answers.py`."""
 
-    __slots__ = ("_answers", "call", "checked", "incoming", "outgoing", "up_name")
+    __slots__ = ("_answers", "call", "checked", "incoming", "notice", "outgoing", "up_name")
 
     operation = "chat"
 
@@ -332,14 +333,12 @@ class _Chat:
         # What a request that goes as it came must be sent with (the remote check's).
         self.checked: dict[str, Any] = {}
         self.outgoing: Outgoing = _NOTHING_YET
+        # A translation's notice, once what it sends is final (`ChatTargets.ask`).
+        self.notice: str | None = None
 
     @property
     def translated(self) -> bool:
         return not self.outgoing.passthrough
-
-    @property
-    def notice(self) -> str | None:
-        return self.outgoing.notice
 
     def address(self, base_url: str, key: PoolKey) -> UpstreamTarget:
         call = self.call

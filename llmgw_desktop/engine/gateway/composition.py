@@ -6,8 +6,9 @@ attempt loop and each kind of call on it, the token counter, the CLI bridge, the
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
@@ -139,7 +140,13 @@ def build_gateway(
         api_refusal=api_refusal,
     )
     cache = ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None
-    embed = _LateEmbedder()  # the semantic cache embeds through this gateway's own `embed`
+    service: GatewayService | None = None
+
+    def embed(*args: Any, **kwargs: Any) -> Awaitable[Embeddings]:
+        """The gateway's own `embed`, for the semantic cache built before the gateway is."""
+        assert service is not None, "embedding before the gateway was built"
+        return service.embed(*args, **kwargs)
+
     parts = GatewayParts(
         registry=registry,
         keys=keys,
@@ -164,7 +171,6 @@ def build_gateway(
         first_refusals=FirstRefusals(),
     )
     service = GatewayService(parts, project_access=project_access, target_access=target_access)
-    embed.service = service
     return service
 
 
@@ -218,22 +224,3 @@ def _semantic_cache(cache: ResponseCache | None, embed: Embedder) -> SemanticCac
         )
         return None
     return SemanticCache(cache, embed, cache.settings)
-
-
-class _LateEmbedder:
-    """`GatewayService.embed`, for a part built before the service it calls (the semantic
-    cache, which the chat's targets hold)."""
-
-    service: GatewayService | None = None
-
-    def __call__(
-        self,
-        texts: Sequence[str],
-        model: str,
-        principal: str,
-        *,
-        project: str | None = None,
-        caller: str = "",
-    ) -> Awaitable[Embeddings]:
-        assert self.service is not None, "embedding before the gateway was built"
-        return self.service.embed(texts, model, principal, project=project, caller=caller)

@@ -280,7 +280,8 @@ class GatewayService:
         route = self._new_route(caller, body.get("model"))
         self._kinds[KIND_CHAT] += 1
         try:
-            self._admit(caller)
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
             if front == DIALECT_OPENAI_RESPONSES and body.get("background") is True:
                 # Answered before it runs: its tokens never reach the recorder.
                 self._budgets.refuse_uncounted(
@@ -360,7 +361,8 @@ class GatewayService:
     ) -> Embeddings:
         self._kinds[KIND_EMBEDDING] += 1
         try:
-            self._admit(caller)
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
             if not request.model:
                 raise InvalidRequest("model: required (an embedding model)", param="model")
 
@@ -428,7 +430,8 @@ class GatewayService:
         self._kinds[KIND_COMPLETION] += 1
         try:
             request = fim_request(front, body)
-            self._admit(caller)
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
             model = request.model or self.registry.config.default_model
             if not model:
                 raise InvalidRequest("model: required", param="model")
@@ -451,16 +454,6 @@ class GatewayService:
         """A CLI target of a kind only API targets serve: passed over, saying so."""
         route.attempts.append(Attempt(target.label, "", "untranslatable"))
         return None, InvalidRequest(f"{target.label} is a coding CLI, which {what}", param="model")
-
-    def _admit(self, caller: CallerInfo) -> None:
-        """Refuse a request its principal may not make: its project not granted, or a hard
-        budget covering it used up (nothing is planned or sent).
-
-        Raises:
-            ProjectForbidden, BudgetExceeded.
-        """
-        self._project_access(caller.principal, caller.project)
-        self._budgets.check(caller.principal, caller.caller, caller.project)
 
     async def _serve(
         self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport

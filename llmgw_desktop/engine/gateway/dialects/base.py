@@ -23,7 +23,6 @@ __all__ = [
     "StreamEncoder",
     "UpstreamDialect",
     "UpstreamMalformed",
-    "bearer",
 ]
 
 
@@ -187,8 +186,3 @@ class UpstreamDialect(Protocol):
     def parse_response(self, body: dict[str, Any]) -> ChatResponse: ...
 
     def stream_decoder(self) -> StreamDecoder: ...
-
-
-def bearer(api_key: str | None) -> tuple[tuple[str, str], ...]:
-    """A key sent as OpenAI's APIs take it (none without a key: a local server's)."""
-    return (("authorization", f"Bearer {api_key}"),) if api_key else ()

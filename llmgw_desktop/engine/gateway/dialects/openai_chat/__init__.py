@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.dialects.base import bearer
 from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import error_body
 from llmgw_desktop.engine.gateway.dialects.openai_chat.request import parse_request, render_request
 from llmgw_desktop.engine.gateway.dialects.openai_chat.response import (
@@ -92,10 +91,10 @@ class OpenAIChatDialect:
         self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
     ) -> str:
         """Where a call is sent at an upstream whose API root is `base_url`."""
-        return self.api_root(base_url) + "/chat/completions"
+        return base_url.rstrip("/") + "/chat/completions"
 
     def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
-        return bearer(api_key)
+        return (("authorization", f"Bearer {api_key}"),) if api_key else ()
 
     def answer_usage(self, body: Any) -> Usage:
         return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()

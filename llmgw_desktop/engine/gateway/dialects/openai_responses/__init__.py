@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.dialects.base import bearer
 from llmgw_desktop.engine.gateway.dialects.openai_responses.errors import render_error
 from llmgw_desktop.engine.gateway.dialects.openai_responses.request import (
     parse_request,
@@ -97,12 +96,10 @@ class OpenAIResponsesDialect:
         self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
     ) -> str:
         """Where a call (or a count of its input) is sent at an upstream rooted at `base_url`."""
-        return self.api_root(base_url) + (
-            "/responses/input_tokens" if count_tokens else "/responses"
-        )
+        return base_url.rstrip("/") + ("/responses/input_tokens" if count_tokens else "/responses")
 
     def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
-        return bearer(api_key)
+        return (("authorization", f"Bearer {api_key}"),) if api_key else ()
 
     def answer_usage(self, body: Any) -> Usage:
         return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
