@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 
 from llmgw_desktop.config.gateway_tables import gateway_config
+from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.router import ModelRegistry, plan_request
 
@@ -75,10 +76,12 @@ def choice_cost_us(rounds: int = ROUNDS) -> float:
         started = time.perf_counter()
         for _ in range(rounds):
             plan = plan_request(registry, model)
-            ordered = balancer.order(plan, caller="", tokens=12, cost=lambda _t: None)
+            ordered = balancer.order(
+                plan, principal=LOCAL, caller="", tokens=12, cost=lambda _t: None
+            )
             target = ordered.targets[0]
-            flight = balancer.began(target)
-            balancer.answered(target, 0.001, headers)
+            flight = balancer.began(target, LOCAL)
+            balancer.answered(target, 0.001, headers, principal=LOCAL)
             balancer.served(plan, target)
             flight.release()
         costs.append((time.perf_counter() - started) / rounds * 1e6)

@@ -37,6 +37,15 @@ WAVES = 6  # spread over time, so the live charts have a shape
 WAVE_PAUSE_S = 2.0
 FIRST_RUN = "first_run"  # the guide's state in --pages and its images' names
 STUCK, DIALOGS, REPLAY = "stuck", "dialogs", "replay"  # the review states in --pages
+# Nothing to answer with (taken first, before the keys and the CLI are given), and the
+# Playground's answer held mid-stream with Stop: states in --pages too.
+NO_PROVIDER, STOP = "no-provider", "stop"
+STOP_ANSWER = (
+    "Sea otters sleep on their backs, floating on the water. To keep from drifting apart while "
+    "they sleep, they hold paws, and a mother holds her pup on her chest. Some wrap themselves "
+    "in kelp, which is anchored to the sea floor, so the current does not carry them away. A "
+    "group resting together like this is called a raft, and it can be a hundred otters strong."
+)
 REPLAY_MODEL = "gpt-4o-mini"  # a request to Anthropic replayed on OpenAI's model
 STUCK_AFTER_MS = 5000  # the job left running is silent: stuck well before the pages are taken
 GUIDE_KEY = "sk-screenshot-pasted-key-0123456789"  # tested in the guide, never stored

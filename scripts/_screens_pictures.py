@@ -24,6 +24,7 @@ from _screens_common import (
     JOB_TIMEOUT_S,
     LOOKS,
     MAX_RESTING_TRIES,
+    NO_PROVIDER,
     OAUTH_REDIRECT,
     PAGE_SETTLE_S,
     README,
@@ -34,6 +35,8 @@ from _screens_common import (
     RESTING_PROVIDER,
     ROOT,
     SIZES,
+    STOP,
+    STOP_ANSWER,
     STUCK,
     TRAY_MARGIN,
     WINDOW_SIZE,
@@ -72,25 +75,79 @@ def find_guide() -> FirstRunGuide | None:
 
 
 async def capture_guide(out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
-    """The first-run guide's CLI step and its key step (a pasted key tested against the
-    scripted upstream); then skipped, so the pages are taken without it."""
+    """The first-run guide's key step (a pasted key tested against the scripted upstream) and
+    its CLI step; then skipped, so the pages are taken without it."""
     guide = await until(find_guide, "the first-run guide", WINDOW_WAIT_S)
     saved: list[tuple[str, Path]] = []
     if only is None or FIRST_RUN in only:
-        await until(lambda: "found." in guide.clis.note.text(), "the CLIs' versions", 30.0)
-        save(guide, out / f"{FIRST_RUN}.png")
-        saved.append(("First-run guide: coding CLIs", out / f"{FIRST_RUN}.png"))
-        guide.next()
         keys = guide.keys
-        await until(lambda: keys.table.rowCount(), "the keys in use", 10.0)
+        await keys.load()  # the keys stored since the guide opened
         keys.provider_box.setCurrentText("openai")
         keys.value_edit.setText(GUIDE_KEY)
         keys.test_button.click()
         await until(lambda: keys.result_label.text().startswith("OK"), "the key's test", 30.0)
         path = out / f"{FIRST_RUN}-keys.png"
         save(guide, path)
-        saved.append(("First-run guide: API keys", path))
+        saved.append(("First-run guide: API keys, its first step", path))
+        guide.next()
+        await until(lambda: "found." in guide.clis.note.text(), "the CLIs' versions", 30.0)
+        save(guide, out / f"{FIRST_RUN}.png")
+        saved.append(("First-run guide: coding CLIs", out / f"{FIRST_RUN}.png"))
     guide.reject()  # skipped, as a person may
+    return saved
+
+
+async def capture_no_provider(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
+    """Before any key or CLI is given: the header, the Overview's first card and the
+    Playground's empty model box saying that no provider can answer, in both looks."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    engine = window.overview.context.engine
+    await until(lambda: engine.answering.now().none, "nothing to answer with", WINDOW_WAIT_S)
+    window.resize(*WINDOW_SIZE)
+    saved: list[tuple[str, Path]] = []
+    for look, scheme in LOOKS:
+        apply_theme(app, scheme)
+        for key, title in (("overview", "Overview"), ("playground", "Playground")):
+            window.show_page(key)
+            await asyncio.sleep(PAGE_SETTLE_S)
+            path = out / f"{NO_PROVIDER}-{key}-{look}.png"
+            save(window, path)
+            saved.append((f"No provider can answer: header and {title} ({look})", path))
+    apply_theme(app)
+    return saved
+
+
+async def capture_stop(
+    window: MainWindow, upstreams: Upstreams, out: Path
+) -> list[tuple[str, Path]]:
+    """The Playground while an answer streams (held halfway by the upstream): Send reads
+    Stop, in both looks; then Stop is pressed and the answer ends where it was."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    page = window.pages["playground"]
+    window.resize(*WINDOW_SIZE)
+    window.show_page("playground")
+    page.new_chat()  # type: ignore[attr-defined]
+    upstreams.script_api(Reply.ok(STOP_ANSWER, verbatim=True))
+    upstreams.hold_streams(True)
+    saved: list[tuple[str, Path]] = []
+    try:
+        page.model_box.choose("claude-sonnet-4-6")  # type: ignore[attr-defined]
+        page.prompt.setPlainText("How do sea otters sleep without drifting apart?")  # type: ignore[attr-defined]
+        page.send()  # type: ignore[attr-defined]
+        await until(lambda: page.answer.text.toPlainText(), "the first half", 20)  # type: ignore[attr-defined]
+        for look, scheme in LOOKS:
+            apply_theme(app, scheme)
+            await asyncio.sleep(PAGE_SETTLE_S)
+            path = out / f"{STOP}-playground-{look}.png"
+            save(window, path)
+            saved.append((f"Playground: an answer streaming, Send is Stop ({look})", path))
+        apply_theme(app)
+        page.stop()  # type: ignore[attr-defined]
+        await until(lambda: page.answer.reply is not None, "the answer stopped", 20)  # type: ignore[attr-defined]
+    finally:
+        upstreams.hold_streams(False)
     return saved
 
 

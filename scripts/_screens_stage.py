@@ -4,7 +4,8 @@ the app's config and environment, as a user's machine would have them.
 Used by `screenshots.py` (which puts the repository on `sys.path`): Xvfb on a free display, with
 openbox and trayer where installed so the app has a real tray; the scripted upstreams on their own
 thread; a `config.toml` with a bearer token, OAuth clients that wait for consent, project grants
-and the reference MCP servers; the providers' keys and base URLs in the environment.
+and the reference MCP servers; the providers' base URLs in the environment, and their keys and
+a coding CLI given once the app has been seen with nothing to answer with (`give_providers`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from _screens_common import (
 )
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.engine.api import LOCAL_CALLER, Engine
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
 
@@ -140,6 +142,24 @@ class Upstreams(threading.Thread):
         if not done.wait(5):
             raise RuntimeError("the API upstream did not take the replies")
 
+    def hold_streams(self, held: bool) -> None:
+        """Stop the API upstream's streamed answers halfway (`held`), or let them go on."""
+        api = self.api
+        assert self._loop is not None and api is not None
+        done = threading.Event()
+
+        def gate() -> None:
+            if held:
+                api.stream_gate = asyncio.Event()
+            elif api.stream_gate is not None:
+                api.stream_gate.set()
+                api.stream_gate = None
+            done.set()
+
+        self._loop.call_soon_threadsafe(gate)
+        if not done.wait(5):
+            raise RuntimeError("the API upstream did not take the gate")
+
     def cli_requests(self) -> int:
         return 0 if self.cli is None else len(self.cli.llm_requests)
 
@@ -218,7 +238,8 @@ def mcp_server_tables(workspace: Path) -> list[str]:
 
 
 def prepare_environment(home: Path, upstreams: Upstreams) -> None:
-    """The app's settings and the providers' keys and base URLs, as a user's shell has them."""
+    """The app's settings and the providers' base URLs, as a user's shell has them (no key and
+    no CLI yet: `give_providers`)."""
     for name in list(os.environ):
         if name.startswith("LLM_GATEWAY_"):
             del os.environ[name]
@@ -240,11 +261,10 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
         # machine's own home (its CLIs' logins, its settings) shows.
         "HOME": str(home),
         "LLM_GATEWAY_RETRY_ATTEMPTS": "1",
-        "OPENAI_API_KEY": "sk-screenshot-openai",
+        # The keys are stored in the vault once the no-provider state is taken
+        # (`give_providers`); where each provider is reached is set from the start.
         "OPENAI_BASE_URL": upstreams.api_url + "/v1",
-        "ANTHROPIC_API_KEY": "sk-ant-screenshot",
         "ANTHROPIC_BASE_URL": upstreams.api_url,
-        "GEMINI_API_KEY": "gemini-screenshot",
         "GOOGLE_GEMINI_BASE_URL": upstreams.api_url,
         "VIBE_HOME": str(home / "vibe"),
         "VIBE_TEST_BASE_URL": upstreams.cli_url,
@@ -252,14 +272,31 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
         # Never this machine's keyring: the vault keeps its key in the temporary data folder.
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
-    # The Mistral Vibe stand-in where pipx or uv put a person's (~/.local/bin/vibe).
-    bin_dir = home / ".local" / "bin"
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    vibe = bin_dir / "vibe"
+    # The CLI path, empty until `give_providers` installs the Mistral Vibe stand-in.
+    (home / ".local" / "bin").mkdir(parents=True, exist_ok=True)
+
+
+# The keys a person would have, stored in the vault after the no-provider state is taken.
+PROVIDER_KEYS = (
+    ("openai", "sk-screenshot-openai"),
+    ("anthropic", "sk-ant-screenshot"),
+    ("google", "gemini-screenshot"),
+)
+
+
+async def give_providers(engine: Engine, home: Path) -> None:
+    """What a person does after the first look at an app that has nothing to answer with:
+    store their keys (in the vault, used at once) and install a coding CLI (the Mistral Vibe
+    stand-in where pipx or uv put a person's, ~/.local/bin/vibe, logged in as a person's is:
+    its own .env, so it is not shown "not logged in" beside the calls it answered)."""
+    for provider, key in PROVIDER_KEYS:
+        await engine.vault.store_key(LOCAL_CALLER, provider, key)
+    vibe = home / ".local" / "bin" / "vibe"
     stand_in = ROOT / "tests" / "fakes" / "fake_vibe.py"
     vibe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{stand_in}" "$@"\n', encoding="utf-8")
     vibe.chmod(0o755)
-    # Mistral Vibe logged in as a person's is (its own .env), so the stand-in that answers
-    # the jobs is not shown "not logged in" beside the calls it answered.
     (home / "vibe").mkdir(parents=True, exist_ok=True)
     (home / "vibe" / ".env").write_text("MISTRAL_API_KEY=screenshot-vibe\n", encoding="utf-8")
+    await engine.providers.cli_statuses(refresh=True)  # found now, not at the next look
+    answering = await engine.answering.check()
+    print(f"providers given: {', '.join(f'{p} ({n})' for p, n in answering.by_provider)}")

@@ -112,6 +112,12 @@ def _default(decl: Declared) -> str:
 
 
 def _env_format(decl: Declared) -> str:
+    older = ", ".join(f"`{name}`" for name in decl.older_env)
+    also = f" (or {older}, the same setting's other name)" if older else ""
+    return also + _env_shape(decl)
+
+
+def _env_shape(decl: Declared) -> str:
     if decl.type is list:
         return " (a JSON array)" if decl.table_list else " (comma-separated)"
     if decl.type is dict:

@@ -91,6 +91,9 @@ def model_entry(model: types.ModelInfo, now: datetime) -> dict[str, Any] | None:
         # The most input tokens it takes: what Ollama's `/api/show` tells clients
         # (`engine/tokens/model_facts.py`).
         entry["context"] = model.context_window
+    if model.name:
+        # Its display name (`Claude Sonnet 4`): what `/v1/models` shows beside the id.
+        entry["name"] = model.name
     return entry
 
 
@@ -112,7 +115,8 @@ def snapshot() -> dict[str, Any]:
     return {
         "about": "Written by scripts/maintained_prices.py from the genai-prices package: USD "
         "per million tokens per provider, the prices in force on `taken` (a tiered price's "
-        "base), and each model's context window in tokens where known (`context`). Do not "
+        "base), each model's context window in tokens (`context`) and display name (`name`) "
+        "where known. Do not "
         "edit; upgrade the package and run the script.",
         "source": "genai-prices",
         "version": version("genai-prices"),

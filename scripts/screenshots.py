@@ -21,30 +21,35 @@ the cache answers them; jobs through the CLI bridge, one left running), then sho
 `MainWindow.pages` (whatever pages are registered when it runs, tabs included) at 1024x700 and
 at 1120x740 (the window's default size), in the light and the dark look, and saves
 `QWidget.grab()` as <out>/<page key>-<look>-<W>x<H>.png. The first-run guide, which a fresh
-data folder shows over the window, is taken first (state `first_run`: its CLI step, then its
-key step with a pasted key tested), then skipped. Then the states a review checks (each also a
+data folder shows over the window, is taken after the workload (state `first_run`: its key step
+with a pasted key tested, then its CLI step), then skipped. Before anything, the app starts as
+a person's first launch does, with no key and no coding CLI: the header, Overview and the
+Playground saying no provider can answer are taken first, in both looks (state `no-provider`,
+no-provider-*.png); then the keys are stored in the vault and the Mistral Vibe stand-in
+installed, as a person would (`give_providers`). Then the states a review checks (each also a
 --pages name): `stuck` (the Jobs page with the job left running marked stuck: it is silent past
 `jobs.stuck_after_ms`, set to 5 s here; taken before the pages, since its idle timeout ends it)
 and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's two questions,
 and the dialog a new gateway key ends on, as dialog-*.png). After the pages, `replay` (user job
 6): a request to Anthropic kept by body capture, its Flight recorder detail with Replay on…,
 and the Playground replaying it on OpenAI's model beside the recorded answer
-(recorder-replay.png, playground-replay.png). After the pages, the failure state (issue 25):
-the API upstream answers the next `FAILED_CALLS` Anthropic requests with 500s, and Overview
-(its Failing line, the errors in the totals and on the request chart, the health table's red
-row, errors and latency) is saved as `overview-failing.png` and `overview-failing-health.png`.
-The budgets include a sub-cent dollar budget, so the Budgets page shows amounts below a cent.
-Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
-gallery in README.md's "Screens" section (between its markers) to show exactly those images.
-Asked for only (`--pages resting`, since it adds a provider to every page): the resting state,
-xAI's base URL a loopback port nothing listens on, its host rested after three refused
-connects, and the Providers page on its row, Overview and the tray taken while the rest lasts
-(providers-resting.png, overview-resting.png, tray-resting.png). With openbox and trayer
-installed (apt-get install openbox trayer), both run on the Xvfb display, so the app has a real
-system tray: after the failure state the tray's corner of the screen, with its red icon and its
-menu open, is saved as `tray-failing.png`. Without them the app starts without a tray, and the
-run says so. With --offscreen (or no Xvfb installed) Qt's offscreen platform stands in for X11:
-no tray.
+(recorder-replay.png, playground-replay.png). Last, `stop`: the Playground with an answer held
+mid-stream by the upstream, its Send reading Stop, in both looks (stop-playground-*.png), then
+stopped. After the pages, the failure state (issue 25): the API upstream answers the next
+`FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
+totals and on the request chart, the health table's red row, errors and latency) is saved as
+`overview-failing.png` and `overview-failing-health.png`. The budgets include a sub-cent dollar
+budget, so the Budgets page shows amounts below a cent. Then it stops the app the way SIGTERM
+does. A full run into docs/images also rewrites the gallery in README.md's "Screens" section
+(between its markers) to show exactly those images. Asked for only (`--pages resting`, since it
+adds a provider to every page): the resting state, xAI's base URL a loopback port nothing
+listens on, its host rested after three refused connects, and the Providers page on its row,
+Overview and the tray taken while the rest lasts (providers-resting.png, overview-resting.png,
+tray-resting.png). With openbox and trayer installed (apt-get install openbox trayer), both run
+on the Xvfb display, so the app has a real system tray: after the failure state the tray's
+corner of the screen, with its red icon and its menu open, is saved as `tray-failing.png`.
+Without them the app starts without a tray, and the run says so. With --offscreen (or no Xvfb
+installed) Qt's offscreen platform stands in for X11: no tray.
 
 This script starts the run and drives it; its parts are beside it: `_screens_stage.py` (the
 display, the tray, the scripted upstreams, the app's config and environment),
@@ -72,8 +77,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _screens_common import (
     DEFAULT_OUT,
+    NO_PROVIDER,
     REPLAY,
     RESTING,
+    STOP,
     TRAY_HOST_WAIT_S,
     WINDOW_WAIT_S,
     WORKLOAD_TIMEOUT_S,
@@ -83,15 +90,18 @@ from _screens_pictures import (
     capture,
     capture_failure,
     capture_guide,
+    capture_no_provider,
     capture_replay,
     capture_resting,
     capture_states,
+    capture_stop,
     capture_tray,
     remember_apps,
     update_readme,
 )
 from _screens_stage import (
     Upstreams,
+    give_providers,
     prepare_environment,
     refused_url,
     start_tray_host,
@@ -125,6 +135,10 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         facts = next(iter(window.pages.values())).context.facts
         base_url = facts.health_url.removesuffix("/health")
         print(f"app up at {base_url}; pages: {', '.join(window.pages)}")
+        only = set(args.pages.split(",")) if args.pages else None
+        # Nothing to answer with yet: taken first, then the keys and a CLI are given.
+        first = await capture_no_provider(window, args.out) if _asked(only, NO_PROVIDER) else []
+        await give_providers(window.overview.context.engine, args.home)
         async with asyncio.timeout(WORKLOAD_TIMEOUT_S):
             running = await cli_jobs(base_url, upstreams)
             statuses = await api_traffic(base_url, args.requests)
@@ -134,8 +148,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         made = await make_keys(window, base_url)
         await stage_playground(window, upstreams)
         await stage_mcp_servers(window)
-        only = set(args.pages.split(",")) if args.pages else None
-        guide = await capture_guide(args.out, only)
+        guide = first + await capture_guide(args.out, only)
         # The stuck job first: it is killed by its idle timeout while the pages are taken.
         states = await capture_states(window, args.out, only, made)
         outcome["saved"] = guide + await capture(window, args.out, only)
@@ -144,6 +157,10 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
             outcome["saved"] += await capture_tray(window, args.out)
+        # Last: a stopped stream is counted at its hold under the day's hard budget, which
+        # the pictures before must not show as spent.
+        if _asked(only, STOP):
+            outcome["saved"] += await capture_stop(window, upstreams, args.out)
         if only is not None and RESTING in only:
             outcome["saved"] += await capture_resting(window, base_url, args.out)
         outcome["saved"] += states
@@ -155,6 +172,11 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         raise
     finally:
         signal.raise_signal(signal.SIGTERM)  # the app's handler stops it in order
+
+
+def _asked(only: set[str] | None, state: str) -> bool:
+    """Whether a state is taken: every one in a full run, else those `--pages` names."""
+    return only is None or state in only
 
 
 def wait_for_tray() -> None:
@@ -204,7 +226,7 @@ def main() -> int:
         xvfb, display = start_xvfb()
         tray_host = start_tray_host(display)
     upstreams = Upstreams()
-    home = Path(tempfile.mkdtemp(prefix="llmgw-screens-"))
+    home = args.home = Path(tempfile.mkdtemp(prefix="llmgw-screens-"))
     outcome: dict[str, Any] = {}
     try:
         upstreams.start()

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.engine.api import LOCAL_CALLER
@@ -149,3 +153,37 @@ def test_apply_removing_what_is_not_there_changes_nothing_else(tmp_path: Path) -
     ConfigFileWriter(path).apply([(("gateway", "routes", "mine/*"), None)])
     assert tomllib.loads(path.read_text()) == tomllib.loads(MINE)
     assert "# inside, after the keys" in path.read_text()
+
+
+def test_leftovers_are_only_the_saves_temporary_files(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    ConfigFileWriter(path).update("log.level", "INFO")
+    left = tmp_path / ".config-abcd_123.toml"  # a save's, its writer gone
+    left.write_text("half", encoding="utf-8")
+    mine = tmp_path / ".config-old.toml"  # the person's own copy
+    mine.write_text("kept", encoding="utf-8")
+    assert ConfigFileWriter(path).clear_leftovers() == [left]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".config-old.toml", "config.toml"]
+
+
+def test_a_save_whose_temporary_file_was_cleared_before_it_was_locked_writes_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another start's `clear_leftovers` can take a save's file in the moment between its
+    creation and its lock: the save is written again, not lost."""
+    path = tmp_path / "config.toml"
+    writer = ConfigFileWriter(path)
+    made = tempfile.mkstemp
+    cleared = []
+
+    def made_then_cleared(**kwargs: Any) -> tuple[int, str]:
+        fd, name = made(**kwargs)
+        if not cleared:
+            cleared.append(name)
+            os.unlink(name)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", made_then_cleared)
+    writer.update("log.level", "DEBUG")
+    assert cleared and tomllib.loads(path.read_text()) == {"log": {"level": "DEBUG"}}
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]

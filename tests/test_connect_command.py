@@ -133,3 +133,24 @@ def test_neovim_and_the_sdks_are_printed_only(
     assert main(["connect", "neovim", "--write", "--yes"]) == 1
     assert "a Lua program" in capsys.readouterr().err
     assert "OpenAI(base_url=" in _printed(capsys, "sdk")
+
+
+def test_the_sdk_set_up_names_openai_api_base_beside_openai_base_url(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The older name (Bifrost's setups, aider's, LangChain's and many tools') is set to the
+    same address wherever the newer one is printed."""
+    out = _printed(capsys, "sdk")
+    assert "export OPENAI_BASE_URL=http://127.0.0.1:3333/v1\n" in out
+    assert "export OPENAI_API_BASE=http://127.0.0.1:3333/v1\n" in out
+
+
+def test_sdk_names_a_model_that_answers_for_the_first_call(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 64.6: `connect sdk` named no model, so the first call was a guess."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-only")
+    out = _printed(capsys, "sdk")
+    assert "# OpenAI SDK (first call), in Python:" in out
+    assert 'model="claude-opus-4-6"' in out and "print(answer.choices[0].message.content)" in out
+    assert "No openai key was found" in out

@@ -329,6 +329,35 @@ def test_disabled_providers_may_name_api_providers_local_servers_and_added_serve
     ]
 
 
+def test_the_port_answers_to_the_seeds_older_name() -> None:
+    """mcp-llm-bridge's `LLM_GATEWAY_PORT` moves the gateway (it stayed on 3333)."""
+    env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_PORT": "3456"}
+    loaded = load_settings(environ=env)
+    assert loaded.settings.http.port == 3456
+    assert loaded.sources["http.port"] == "env LLM_GATEWAY_PORT"
+    assert "LLM_GATEWAY_PORT" not in loaded.unknown_env
+    # Both names, the same port: fine, read from the gateway's own name.
+    same = load_settings(environ={**env, "LLM_GATEWAY_HTTP_PORT": "3456"})
+    assert same.sources["http.port"] == "env LLM_GATEWAY_HTTP_PORT"
+    # A bad value is named with the variable it came from.
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={**env, "LLM_GATEWAY_PORT": "http"})
+    assert caught.value.source == "env LLM_GATEWAY_PORT"
+
+
+def test_two_names_of_one_setting_set_differently_refuse_naming_both() -> None:
+    env = {
+        "LLM_GATEWAY_CONFIG": "/nonexistent.toml",
+        "LLM_GATEWAY_HTTP_PORT": "3333",
+        "LLM_GATEWAY_PORT": "3456",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=env)
+    assert caught.value.key == "http.port"
+    assert "LLM_GATEWAY_HTTP_PORT=3333" in str(caught.value)
+    assert "LLM_GATEWAY_PORT=3456" in str(caught.value)
+
+
 RULES_TOML = """
 [guard.rules.pipe-to-shell]
 pattern = '\\b(?:curl|wget)\\b[^|\\n]*\\|\\s*(?:sudo\\s+)?(?:ba|z)?sh\\b'

@@ -86,6 +86,8 @@ def test_any_other_command_gets_every_sdks_variables_and_loses_other_credentials
     assert env["HOME"] == "/home/me"
     assert "ANTHROPIC_AUTH_TOKEN" not in env and "GOOGLE_API_KEY" not in env
     assert env["OPENAI_BASE_URL"] == GATEWAY + "/v1" and env["OLLAMA_HOST"] == GATEWAY
+    # The older name of the OpenAI base URL (aider's, LangChain's, Bifrost's setups) too.
+    assert env["OPENAI_API_BASE"] == env["OPENAI_BASE_URL"]
     assert env["LLMGW_MODEL"] == "gpt-5.1"
 
 

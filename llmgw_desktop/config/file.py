@@ -2,8 +2,10 @@
 
 Only the UI's own choices are written (provider toggles, and the values changed on the
 dashboard's Settings page after `checked_value` accepted them); the rest of the file is the
-user's. Writes go to a temporary file that replaces the original, so a crash mid-write never
-leaves a half-written config.
+user's. Writes go to a temporary file beside it (`.config-XXXXXXXX.toml`) that replaces the
+original, so a crash mid-write never leaves a half-written config. The writer holds a lock on
+its temporary file until the rename, so the start after a kill can tell one a dead save left
+(`clear_leftovers`, deleted) from one a live save is writing (left alone).
 
 tomlkit loads with the first write: a start reads `config.toml` with the standard library's
 `tomllib` and may never write it.
@@ -11,12 +13,15 @@ tomlkit loads with the first write: a start reads `config.toml` with the standar
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmgw_desktop.config.paths import try_lock
 from llmgw_desktop.config.settings import ConfigError, declared_settings
 from llmgw_desktop.config.text import config_text
 
@@ -25,6 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ConfigFileWriter", "checked_value"]
 
+log = logging.getLogger(__name__)
+
+_TEMPORARY_PREFIX = ".config-"
+_TEMPORARY_SUFFIX = ".toml"
+# A temporary file of a save as `tempfile.mkstemp` names it (eight of its letters): a file the
+# person keeps beside the settings (`.config-old.toml`) is not one.
+_TEMPORARY = re.compile(r"\.config-[a-z0-9_]{8}\.toml")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -129,9 +141,22 @@ class ConfigFileWriter:
     def _atomic_write(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o600
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config-", suffix=".toml")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            self._write_and_rename(text, mode)
+        except FileNotFoundError:
+            # Another start cleared the temporary file in the moment before it was locked
+            # (`clear_leftovers`): written again, once.
+            self._write_and_rename(text, mode)
+
+    def _write_and_rename(self, text: str, mode: int) -> None:
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=_TEMPORARY_PREFIX, suffix=_TEMPORARY_SUFFIX
+        )
+        # Locked and open until the rename, the file is this live save's, not a leftover
+        # (POSIX; Windows renames no open file, and deletes none either).
+        held = os.name == "posix" and try_lock(fd)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", closefd=not held) as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -140,6 +165,51 @@ class ConfigFileWriter:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        finally:
+            if held:
+                os.close(fd)
+
+    def clear_leftovers(self) -> list[Path]:
+        """Delete the temporary files that saves killed midway left beside the settings file
+        (a save's file no process holds locked); the ones deleted. The settings file itself is
+        the last whole save. Blocking (a directory listing); never raises.
+        """
+        cleared: list[Path] = []
+        try:
+            found = [p for p in self.path.parent.iterdir() if _TEMPORARY.fullmatch(p.name)]
+        except OSError:
+            return cleared
+        for path in found:
+            if _clear_if_abandoned(path):
+                cleared.append(path)
+        if cleared:
+            log.info(
+                "removed %d temporary file(s) of settings saves cut short (the process was "
+                "stopped mid-save) beside %s: %s",
+                len(cleared),
+                self.path,
+                ", ".join(p.name for p in cleared),
+            )
+        return cleared
+
+
+def _clear_if_abandoned(path: Path) -> bool:
+    """Delete `path`, a save's temporary file, unless a live save holds it; whether it was."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:  # gone already (renamed by its save), or not ours to open
+        return False
+    try:
+        if not try_lock(fd):
+            return False  # a save is writing it now
+        if os.fstat(fd).st_ino != path.stat().st_ino:
+            return False  # renamed meanwhile, and another file took the name
+        path.unlink()
+        return True
+    except OSError:  # renamed by its save meanwhile; or (Windows) still open there
+        return False
+    finally:
+        os.close(fd)
 
 
 def _merge(container: Any, name: str, value: Any, *, top: bool = False) -> None:

@@ -23,6 +23,8 @@ __all__ = [
     "ensure_private_file",
     "free_name",
     "set_aside",
+    "try_lock",
+    "unlock",
     "write_private_atomically",
     "write_problem",
 ]
@@ -164,3 +166,37 @@ def set_aside(path: Path, suffix: str = ".damaged") -> Path:
     target = free_name(path.with_name(path.name + suffix))
     path.rename(target)
     return target
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def try_lock(fd: int) -> bool:
+        """Take the lock of the open file `fd` without waiting (its first byte, from where the
+        file's position is); False when another process holds it. The system releases it when
+        the holder closes the file or dies."""
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def unlock(fd: int) -> None:
+        """Release the lock `try_lock` took (the file's position back where it was then)."""
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def try_lock(fd: int) -> bool:
+        """Take the lock of the open file `fd` without waiting; False when another process
+        holds it. The system releases it when the holder closes the file or dies."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def unlock(fd: int) -> None:
+        """Release the lock `try_lock` took."""
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -255,6 +255,8 @@ class Declared:
     entry_tables: bool = False
     # A list whose items are tables (`[[budgets]]`), not strings.
     table_list: bool = False
+    # Other names it is read from when `env` is not set (`settings_fields.setting`).
+    older_env: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -291,6 +293,7 @@ def _declared(table: type, prefix: str) -> list[Declared]:
                 f.metadata.get("secret", False),
                 hints[f.name] == checks.WorkspaceEntries,
                 hints[f.name] == list[dict[str, Any]],
+                f.metadata.get("older_env", ()),
             )
         )
     return out
@@ -323,6 +326,29 @@ class LoadedSettings:
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def _variable_of(decl: Declared, environ: Mapping[str, str]) -> str | None:
+    """The environment variable `decl` is read from: its own, else the first of its older
+    names that is set; None when none is.
+
+    Raises:
+        ConfigError: two of its names are set to different values (naming both).
+    """
+    names = [name for name in (decl.env, *decl.older_env) if name in environ]
+    if len({environ[name].strip() for name in names}) > 1:
+        shown = (
+            " and ".join(names)
+            if decl.secret
+            else " and ".join(f"{name}={environ[name].strip()}" for name in names)
+        )
+        raise ConfigError(
+            decl.key,
+            "env " + ", env ".join(names),
+            f"is set twice, differently ({shown}): both name this setting; "
+            f"unset one (or give both the same value)",
+        )
+    return names[0] if names else None
 
 
 def _from_env(decl: Declared, raw: str, source: str) -> Any:
@@ -497,9 +523,10 @@ def load_settings(
             if decl.key in file_values:
                 source = f"file {config_file}"
                 value = _from_file(decl, file_values[decl.key], source)
-            if decl.env in environ:
-                source = f"env {decl.env}"
-                value = _from_env(decl, environ[decl.env], source)
+            variable = _variable_of(decl, environ)
+            if variable is not None:
+                source = f"env {variable}"
+                value = _from_env(decl, environ[variable], source)
             if decl.check is not None and (problem := decl.check(value)):
                 raise ConfigError(decl.key, source, problem)
         except ConfigError as exc:
@@ -525,7 +552,7 @@ def load_settings(
         raise errors[0]
 
     known_env = (
-        {d.env for d in decls}
+        {name for d in decls for name in (d.env, *d.older_env)}
         | set(paths.PATH_ENV_VARS)
         | set(SECRET_ENV_VARS)
         | set(ENV_ONLY_OPT_INS)

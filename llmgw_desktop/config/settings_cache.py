@@ -100,6 +100,15 @@ class ResponseCacheSettings:
         "own embeddings route (a local one such as ollama/nomic-embed-text, or hosted); each "
         "embedding is a call of the request's principal, budgeted and recorded.",
     )
+    semantic_timeout_ms: int = setting(
+        1_000,
+        env="LLM_GATEWAY_CACHE_SEMANTIC_TIMEOUT_MS",
+        doc="Longest a request waits for its semantic lookup (the embedding of its "
+        "conversation) before it is asked upstream as a miss; an embedding that comes later "
+        "still indexes the answer. Lookups that fail or miss it several times in a row are "
+        "skipped for a while (gateway.cooldown_failures, cooldown_first_ms).",
+        check=checks.positive,
+    )
     semantic_thresholds: dict[str, Any] = setting(
         {"*": 0.95},
         env="LLM_GATEWAY_CACHE_SEMANTIC_THRESHOLDS",

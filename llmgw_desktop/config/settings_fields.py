@@ -393,14 +393,17 @@ def setting(
     doc: str,
     check: Callable[[Any], str | None] | None = None,
     secret: bool = False,
+    older_env: tuple[str, ...] = (),
 ) -> Any:
     """Declare one setting as a dataclass field carrying its env var, doc and check.
 
     Its key is where it sits: the field's name, under the names of the sections holding it
     (`declared_settings()` reads them). A `secret` setting's value is masked wherever settings
-    are shown (`config --show`).
+    are shown (`config --show`). `older_env`: other names the setting is read from when `env`
+    is not set, the names people already have in their environment (a gateway the project
+    was specified from); two of its names set to different values refuse to load.
     """
-    meta = {"env": env, "doc": doc, "check": check, "secret": secret}
+    meta = {"env": env, "doc": doc, "check": check, "secret": secret, "older_env": older_env}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)

@@ -163,6 +163,23 @@ class GatewaySettings:
         "once and is bounded by upstream_timeout_ms alone.",
         check=checks.positive,
     )
+    hung_check_after_ms: int = setting(
+        2_000,
+        env="LLM_GATEWAY_HUNG_CHECK_AFTER_MS",
+        doc="How long a call may wait for an upstream API's first byte before the gateway "
+        "checks that the upstream answers at all: a GET of its origin, without its key, on a "
+        "connection of its own (sent only when no other call to it got an answer since). A "
+        "slow answer from a server that runs is not cut by it.",
+        check=checks.positive,
+    )
+    hung_probe_timeout_ms: int = setting(
+        2_000,
+        env="LLM_GATEWAY_HUNG_PROBE_TIMEOUT_MS",
+        doc="How long that check may go unanswered before the upstream counts as hung: every "
+        "call waiting on it goes on to its route's next target at once, and requests pass it "
+        "over until a probe (every 0.5 to 2 s) is answered again.",
+        check=checks.positive,
+    )
     max_sse_event_bytes: int = setting(
         DEFAULT_MAX_EVENT_BYTES,
         env="LLM_GATEWAY_MAX_SSE_EVENT_BYTES",

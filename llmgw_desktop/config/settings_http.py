@@ -152,6 +152,8 @@ class HttpSettings:
         env="LLM_GATEWAY_HTTP_PORT",
         doc="TCP port of the HTTP front door (MCP, gateway APIs, /health); 0 picks a free one.",
         check=checks.port,
+        # mcp-llm-bridge's name for it, in its README and docker-compose files.
+        older_env=("LLM_GATEWAY_PORT",),
     )
     path: str = setting(
         "/mcp",

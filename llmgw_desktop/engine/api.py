@@ -53,6 +53,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "guard": "the outbound guard: what it found since start, its questions at the desk",
     # providers
     "providers": "every CLI, API provider and local server: state, switches, models, checks",
+    "answering": "whether anything can answer a call now (`now()`), and with how many models",
     "cli_accounts": "each installed CLI's login and plan, from its own files (offline)",
     "provider_editor": "add, edit, test and remove your API providers (operator only; live)",
     # what is stored

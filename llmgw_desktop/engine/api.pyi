@@ -117,6 +117,7 @@ from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBE
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
 from llmgw_desktop.engine.gateway.http_client.sse import SseParser as SseParser
+from llmgw_desktop.engine.gateway.key_refusal import VAULT_PLACES as VAULT_PLACES
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_to_openai as ollama_to_openai
@@ -169,10 +170,15 @@ from llmgw_desktop.engine.providers.acp.gateway_env import tool_environment as t
 from llmgw_desktop.engine.providers.acp.gateway_env import tool_own_route as tool_own_route
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
+from llmgw_desktop.engine.providers.answering import Answering as Answering
+from llmgw_desktop.engine.providers.answering import AnsweringChanged as AnsweringChanged
+from llmgw_desktop.engine.providers.answering import answering_of as answering_of
+from llmgw_desktop.engine.providers.answering import first_answering as first_answering
 from llmgw_desktop.engine.providers.auth_home import AUTH_HOMES as AUTH_HOMES
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
+from llmgw_desktop.engine.providers.health import NO_PROVIDER as NO_PROVIDER
 from llmgw_desktop.engine.providers.health import RESTING_SOURCE as RESTING_SOURCE
 from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHealth
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState

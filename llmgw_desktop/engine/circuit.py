@@ -15,7 +15,9 @@ For an API target, a target cooling down or open is not refused: it goes behind 
 that are not, in every plan, so its share goes to the others and a request still reaches it
 when all of those fail. That is on purpose. What a caller sends can make an upstream answer 500
 or 429, so a remote caller able to open a circuit that refuses would deny the target to
-everybody; moving it last costs nobody an answer. Hosts that take no connection at all are
+everybody; moving it last costs nobody an answer. Whose failures move whose requests is
+`balancing/health.py`'s: each principal has a circuit of its own, and the target's shared one
+counts only failures that are not one caller's doing. Hosts that take no connection at all are
 passed over outright (`gateway/http_client/unreachable.py`): a caller cannot cause that. A
 CLI's breaker (`calls/resilience.CircuitBreaker`) counts only the failures of its jobs, which
 the local user's and remote callers' jobs share; it refuses while open.
@@ -76,10 +78,13 @@ class Circuit:
         threshold: int,
         *,
         retry_after_s: float | None = None,
+        in_a_row: int | None = None,
     ) -> bool:
         """A failure (`outcome`: what failed, in the user's words: the route log's `429`,
-        `503`, a CLI's error code). True when it begins a rest (the caller logs it)."""
-        self.failures += 1
+        `503`, a CLI's error code); `in_a_row`: the failures in a row it makes, where the caller
+        counts them (a target's shared circuit counts only some: `balancing/health.py`), else
+        one more. True when it begins a rest (the caller logs it)."""
+        self.failures = self.failures + 1 if in_a_row is None else in_a_row
         self.trial = False
         self.last_error = outcome[:MAX_ERROR_CHARS]
         asked = backoff.asked(retry_after_s) if retry_after_s is not None else 0.0

@@ -52,6 +52,7 @@ from llmgw_desktop.engine.metrics import (
 )
 from llmgw_desktop.engine.own_secrets import remember_own_secrets
 from llmgw_desktop.engine.providers.accounts import CliAccounts
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -414,6 +415,7 @@ class Engine:
             prices=self.prices,
             guard=self.guard,
             events=self.events,
+            tasks=self.tasks,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)
@@ -447,13 +449,6 @@ class Engine:
     def _build_desk(self, settings: Settings, environ: Mapping[str, str]) -> None:
         """The services the desk and the tools drive over the gateway and the calls: answers
         compared and reviewed, the providers' page, the CLIs' logins, the provider editor."""
-        self.validation = ValidationService(
-            self.runner,
-            discovery=self.discovery,
-            is_enabled=self.switches.is_enabled,
-            gateway=self.gateway,
-            is_api_provider=lambda provider: self.gateway.registry.provider(provider) is not None,
-        )
         self.providers = ProvidersService(
             switches=self.switches,
             discovery=self.discovery,
@@ -464,6 +459,20 @@ class Engine:
             ),
             call_health=self.provider_health,
             target_access=self.keys.target_refusal,
+            project_access=self.project_grants.require,
+        )
+        self.validation = ValidationService(
+            self.runner,
+            discovery=self.discovery,
+            is_enabled=self.switches.is_enabled,
+            model_to_ask=self.providers.model_to_ask,
+            gateway=self.gateway,
+            is_api_provider=lambda provider: self.gateway.registry.provider(provider) is not None,
+        )
+        # Whether anything can answer a call: the one fact the window, /health and the banner
+        # read.
+        self.answering = AnsweringWatch(
+            self.providers.read_answering, self.events, before=self.providers.read_due_lists
         )
         # Each installed CLI's login, from its own files (read-only, offline).
         self.cli_accounts = CliAccounts(
@@ -520,6 +529,7 @@ class Engine:
             upstream_mcp=self.upstream_mcp,
             telemetry=self.telemetry,
             upkeep=self.upkeep,
+            answering=self.answering,
             events=self.events,
             clock=clock,
         )
@@ -537,7 +547,9 @@ class Engine:
             tasks=self.tasks,
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
+            answering=self.answering,
             response_cache=self.gateway.cache,
+            semantic_cache=self.gateway.semantic,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:

@@ -6,7 +6,8 @@ paths or anything of one principal:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
 pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
 refusals, the store, the recorder, this process's lease, which providers fail, rest or have a
-target cooling down (by id only), and, while the response cache is on, whether its file works.
+target cooling down (by id only), and, while the response cache is on, whether its file works
+(and, with the semantic cache, whether its lookups answer within their deadline).
 The process health adds the live jobs and their limits, the circuit breakers, the switches,
 the background tasks, the user's MCP servers, the API hosts rested because no connection could
 be made to them (each host's origin, never its base URL's path or query) and the API targets
@@ -21,9 +22,11 @@ from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.health import public_summary
 from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
@@ -56,7 +59,9 @@ class EngineHealth:
         tasks: TaskSupervisor,
         upstream_mcp: UpstreamServers,
         providers: ProvidersService,
+        answering: AnsweringWatch,
         response_cache: ResponseCache | None = None,
+        semantic_cache: SemanticCache | None = None,
     ) -> None:
         self._settings = settings
         self._lifecycle = lifecycle
@@ -71,7 +76,9 @@ class EngineHealth:
         self._tasks = tasks
         self._upstream_mcp = upstream_mcp
         self._providers = providers
+        self._answering = answering
         self._response_cache = response_cache
+        self._semantic_cache = semantic_cache
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone who reaches the front door: no secrets, no paths,
@@ -102,7 +109,10 @@ class EngineHealth:
             # Which providers fail, as the window shows it; the details are on /v1/providers,
             # behind its authentication (SECURITY finding 57). Not the gateway's `status`: an
             # upstream failing fails every gateway alike.
-            "providers": public_summary(self._providers.health_all()),
+            # `state: "none"` when nothing can answer a call (no key, local server or CLI).
+            "providers": public_summary(
+                self._providers.health_all(), answering=self._answering.now()
+            ),
             # The providers with an API target cooling down or with its circuit open: it goes
             # behind the others in its routes (`GET /v1/providers` says which, and for how long).
             "cooling": sorted({view.provider for view in self._providers.cooling()}),
@@ -111,6 +121,9 @@ class EngineHealth:
         if cache is not None and cache.enabled:
             # Not the gateway's `status`: a cache that fails costs upstream calls, not answers.
             answer["cache"] = cache.health()
+            if self._semantic_cache is not None:
+                # Whether its lookups answer within their deadline, or are skipped now.
+                answer["cache"]["semantic"] = self._semantic_cache.health()
         return answer
 
     def process_health(self) -> dict[str, Any]:

@@ -1,14 +1,14 @@
 """The engine's start and stop: the order its parts open and close in, and its state.
 
 Start opens the store (nothing is started if it cannot be opened), then the vault (a locked
-vault is reported, never fatal), the auth service and the jobs; spawns the upkeep (`upkeep.py`)
-and the provider directory; opens the recorder (replaying what an earlier run spilled) and
-closes the rows that run left open; counts this period's spend in before serving; and stops
-the CLIs a crash left running. Stop ends the work first (jobs `interrupted`), then the user's
-MCP servers, the tasks (bounded), the upstream pool, the recorder's last rows, the budgets'
-settlements, and closes the store last. `docs/ARCHITECTURE.md`, "Composition roots, start and
-stop", says why this order. The parts are built and handed over by the composition root
-(`engine.py`).
+vault is reported, never fatal), the auth service and the jobs; spawns the upkeep
+(`upkeep.py`), the provider directory and the watch on what can answer; opens the recorder
+(replaying what an earlier run spilled) and closes the rows that run left open; counts this
+period's spend in before serving; and stops the CLIs a crash left running. Stop ends the work
+first (jobs `interrupted`), then the user's MCP servers, the tasks (bounded), the upstream
+pool, the recorder's last rows, the budgets' settlements, and closes the store last.
+`docs/ARCHITECTURE.md`, "Composition roots, start and stop", says why this order. The parts are
+built and handed over by the composition root (`engine.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.events import EngineStarted, EngineStopped, EventBus
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.jobs.manager import JobManager
+from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.recorder import FlightRecorder, RefusalCounter
@@ -71,6 +72,7 @@ class Lifecycle:
         upstream_mcp: UpstreamServers,
         telemetry: Telemetry,
         upkeep: Upkeep,
+        answering: AnsweringWatch,
         events: EventBus,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -88,6 +90,7 @@ class Lifecycle:
         self._upstream_mcp = upstream_mcp
         self._telemetry = telemetry
         self._upkeep = upkeep
+        self._answering = answering
         self._events = events
         self._clock = clock
         self.state = EngineState.STOPPED
@@ -138,6 +141,8 @@ class Lifecycle:
         self._tasks.spawn(
             self._gateway.directory.run_forever(), name="provider-directory", service=True
         )
+        # Whether anything can answer, looked at again as switches, keys and lists change.
+        self._tasks.spawn(self._answering.run_forever(), name="answering", service=True)
         try:
             # Rows an earlier run spilled are replayed by the first flush (just below).
             await self._recorder.open()

@@ -14,10 +14,12 @@ file, secrets masked, written off the loop) and `exit_codes`. Before the window:
 (whether Qt can start a window here, asked of a child Qt may abort instead) with
 `window_libraries` (the libraries a platform plugin lacks, and each one's package), and
 `start_problems` (a settings file, database or vault that cannot be used, asked about in a
-dialog). Connecting a tool: `connect_setups` (each tool's set-up) from `connect_facts` (where
-the gateway listens and which models answer). Starting one through the gateway (`llmgw-desktop
-run`): `tool_launch` (its steps), `background_gateway` (the gateway started when none runs)
-and `tool_runs` (how each tool is pointed at it for one process).
+dialog). Connecting a tool: `connect_facts` (where the gateway listens and which models answer,
+asked of the running gateway) for `ui/connect_setups.py` (each tool's set-up, the Connect
+page's too). Starting one through the gateway (`llmgw-desktop run`): `tool_launch` (its
+steps), `background_gateway` (the gateway started when none runs) and `tool_runs` (how each
+tool is pointed at it for one process). `banner` is what a start prints on its terminal,
+headless or with the window.
 
 The top layer: it may import the desk (`ui/`), the front doors (`transports/`), the engine's
 public surface and `config/`; nothing below imports it.

@@ -11,16 +11,14 @@ the editor's `clientInfo`. Nothing but JSON-RPC is written to stdout.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.config.paths import bare_pointer_dir
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock
+from llmgw_desktop.shell.instance import InstanceLock, published
 
 if TYPE_CHECKING:
     from llmgw_desktop.transports.acp.gateway_chat import GatewayAddress
@@ -54,26 +52,29 @@ def run_acp(loaded: LoadedSettings, *, model: str, version: str, agent: str = ""
     return asyncio.run(_serve(found, loaded, model, version, agent))
 
 
-def _running(loaded: LoadedSettings) -> GatewayAddress | None:
+def _running(loaded: LoadedSettings, wait_s: float = FIND_RUNNING_S) -> GatewayAddress | None:
+    """The running instance's address and the headers that prove the local user to it,
+    waiting up to `wait_s` for it to publish them."""
     from llmgw_desktop.transports.acp.gateway_chat import GatewayAddress
 
-    path = loaded.settings.data_path / INFO_FILE
-    deadline = time.monotonic() + FIND_RUNNING_S
-    while time.monotonic() < deadline:
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            return GatewayAddress(
-                str(info["url"]),
-                {INSTANCE_TOKEN_HEADER: str(info["token"]), "User-Agent": "llmgw-desktop-acp"},
-            )
-        except (OSError, ValueError, KeyError):
-            time.sleep(0.1)
-    return None
+    found = published(loaded.settings.data_path, wait_s)
+    if found is None:
+        return None
+    url, token = found
+    return GatewayAddress(url, {INSTANCE_TOKEN_HEADER: token, "User-Agent": "llmgw-desktop-acp"})
 
 
 async def _serve(
-    gateway: GatewayAddress, loaded: LoadedSettings, model: str, version: str, agent: str = ""
+    gateway: GatewayAddress,
+    loaded: LoadedSettings,
+    model: str,
+    version: str,
+    agent: str = "",
+    *,
+    relay: bool = True,
 ) -> int:
+    """Serve the editor through `gateway` (`relay`: another process's, which may restart
+    under this one; else this process's own)."""
     import aiohttp
 
     from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
@@ -93,6 +94,9 @@ async def _serve(
             http,
             version,
             max_attached_bytes=loaded.settings.providers.max_attached_bytes,
+            # Where the gateway runs now, once it refused this one's token (restarted): read
+            # once, never waited for.
+            locate=(lambda: _running(loaded, wait_s=0.0)) if relay else None,
         )
         await serve_agent(chat, reader, writer)
     return 0
@@ -111,6 +115,6 @@ async def _serve_own_gateway(
             runtime.base_url,
             {INSTANCE_TOKEN_HEADER: lock.token, "User-Agent": "llmgw-desktop-acp"},
         )
-        return await _serve(gateway, loaded, model, version, agent)
+        return await _serve(gateway, loaded, model, version, agent, relay=False)
     finally:
         await runtime.stop()

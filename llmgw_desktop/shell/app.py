@@ -23,8 +23,9 @@ from llmgw_desktop.engine.api import (
     StoreError,
 )
 from llmgw_desktop.shell.autostart import Autostart, autostart_for_platform
+from llmgw_desktop.shell.banner import print_banner
 from llmgw_desktop.shell.cli.messages import fail, port_in_use_message
-from llmgw_desktop.shell.headless import install_stop_signals
+from llmgw_desktop.shell.headless import install_stop_signals, say_refused_keys
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.logging_setup import LOG_FILE_NAME
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -141,6 +142,10 @@ class DesktopApp:
         if self.window is not None:
             self.window.watch_questions([self.approvals, self.consent, self.secrets])
         install_stop_signals(asyncio.get_running_loop(), self._quit)
+        # The terminal a person started it from says what the headless banner says.
+        shown = self.window is not None and self.window.isVisible()
+        running = "running, its window open" if shown else "running in the tray"
+        self._checks.spawn(print_banner(runtime, running), what="print what answers")
         # A vault that stays locked is said in a dialog once its opening ends (off this path).
         self._checks.spawn(
             settle_vault(runtime.engine.vault, self._loaded.settings.data_path, self.request_quit),
@@ -183,6 +188,7 @@ class DesktopApp:
             on_quit=self.request_quit,
             port=port,
         )
+        say_refused_keys(runtime)  # before the start, which reads the model lists
         try:
             await runtime.start()
         except PortInUse as exc:

@@ -7,14 +7,14 @@ import logging
 import signal
 import sys
 
-from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import ModelListRead, tune_for_serving
+from llmgw_desktop.shell.banner import print_banner
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
-__all__ = ["install_stop_signals", "new_event_loop", "run_headless"]
+__all__ = ["install_stop_signals", "new_event_loop", "run_headless", "say_refused_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -41,43 +41,6 @@ def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
         return runner.run(_serve(loaded, lock))
 
 
-def banner(runtime: GatewayRuntime, answering: str) -> str:
-    """What a headless start prints: where each door is, whether it is locked (a person
-    connecting a tool needs the API's base URL and whether to give it a key), and `answering`
-    (`answering_now`)."""
-    auth = runtime.engine.auth
-    access = (
-        "locked: every request needs a gateway key (llmgw-desktop keys create NAME) or the "
-        "gateway's token"
-        if auth.configured
-        else "open to programs of this account on this machine (no key needed on loopback)"
-    )
-    return (
-        f"llmgw-desktop {__version__} running headless\n"
-        f"  API base URL: {runtime.base_url}/v1 (OpenAI SDKs; Anthropic SDKs and Claude Code "
-        f"take {runtime.base_url})\n"
-        f"  MCP endpoint: {runtime.mcp_url}\n"
-        f"  health:       {runtime.base_url}/health\n"
-        f"  access:       {access}\n"
-        f"  answering:    {answering}\n"
-        "Stop it with Ctrl+C, SIGTERM or `llmgw-desktop quit`."
-    )
-
-
-async def answering_now(runtime: GatewayRuntime) -> str:
-    """Which providers offer models now, with how many, or what to do when none does."""
-    counts: dict[str, int] = {}
-    for row in await runtime.engine.providers.models():
-        counts[row["provider"]] = counts.get(row["provider"], 0) + 1
-    if not counts:
-        return (
-            "no provider yet: set a vendor's key (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
-            "GEMINI_API_KEY, ...) and start again, or log in to a coding CLI"
-        )
-    listed = ", ".join(f"{provider} ({n} models)" for provider, n in counts.items())
-    return f"{listed}; GET /v1/models lists them"
-
-
 def say_refused_keys(runtime: GatewayRuntime) -> None:
     """Print, the moment it happens, a provider refusing the key its model list was read with
     at start: a headless person would otherwise learn it from the first failed call."""
@@ -86,8 +49,9 @@ def say_refused_keys(runtime: GatewayRuntime) -> None:
         if event.refused is not None:
             print(
                 f"llmgw-desktop: {event.provider} refused the key {event.key} "
-                f"({event.refused}): its models are not offered until a working key is set "
-                "(its variable, or the vault) and the gateway restarted",
+                f"({event.refused}): its models are not offered until a working key is stored "
+                "in the vault (no restart needed) or set in its variable and the gateway "
+                "started again",
                 file=sys.stderr,
                 flush=True,
             )
@@ -110,7 +74,7 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
-    print(banner(runtime, await answering_now(runtime)), flush=True)
+    await print_banner(runtime, "running headless")
     try:
         await stop.wait()
     finally:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from llmgw_desktop.config.paths import try_lock, unlock
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ __all__ = [
     "ask_running_instance_to_quit",
     "hand_off_to_running_instance",
     "lock_is_held",
+    "process_gone",
     "running_elsewhere",
 ]
 
@@ -112,6 +114,21 @@ class InstanceLock:
         _unlock(self._handle)
         self._handle.close()
         self._handle = None
+
+
+def published(data_dir: Path, wait_s: float = 0.0) -> tuple[str, str] | None:
+    """The base URL and instance token the instance holding `data_dir` published (its
+    `instance.json`), waiting up to `wait_s` for one still starting to publish them; None when
+    there are none. Blocking."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
+            return str(info["url"]), str(info["token"])
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -221,15 +238,52 @@ def ask_running_instance_to_quit(data_dir: Path, wait_seconds: float = QUIT_WAIT
             "cannot be asked to quit: it serves an editor over stdio; close that editor.",
         )
     deadline = time.monotonic() + wait_seconds
-    while lock_is_held(data_dir):
+    pid = info.get("pid")
+    # The lock goes first, the process a moment later (its interpreter's end): "has quit" is
+    # said once the process is gone, so an installer may replace its files at once.
+    while lock_is_held(data_dir) or (isinstance(pid, int) and not process_gone(pid)):
         if time.monotonic() >= deadline:
             return QuitResult(
                 False,
-                f"llmgw-desktop (pid {info.get('pid')}) was asked to quit but still runs "
-                f"after {wait_seconds:.0f} s.",
+                f"llmgw-desktop (pid {pid}) was asked to quit but still runs after "
+                f"{wait_seconds:.0f} s.",
             )
         time.sleep(LOCK_POLL_S)
-    return QuitResult(True, f"llmgw-desktop (pid {info.get('pid')}) has quit.")
+    return QuitResult(True, f"llmgw-desktop (pid {pid}) has quit.")
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended: gone, or (Linux) dead and only waiting for its parent
+    to collect it (a zombie runs nothing and holds no file)."""
+    if sys.platform == "win32":
+        return _windows_process_gone(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's: there, so not gone
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False  # no /proc (macOS): it answered the signal, so it runs
+    # The command name (field 2) may hold spaces and parentheses: the state follows its end.
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+
+
+def _windows_process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended (Windows: its handle is signalled, or it is gone)."""
+    import ctypes
+
+    synchronize, wait_object_0 = 0x00100000, 0
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(synchronize, False, pid)
+    if not handle:
+        return True
+    try:
+        return bool(kernel32.WaitForSingleObject(handle, 0) == wait_object_0)
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _post(info: dict[str, Any], path: str) -> dict[str, Any]:
@@ -255,29 +309,10 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-if sys.platform == "win32":
-    import msvcrt
+def _try_lock(handle: IO[bytes]) -> bool:
+    return try_lock(handle.fileno())
 
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
 
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _unlock(handle: IO[bytes]) -> None:
+    handle.seek(0)
+    unlock(handle.fileno())

@@ -53,11 +53,10 @@ class GatewayRuntime:
         self._lock = lock
         # The instance token (in the 0600 instance.json) proves the local user to the HTTP
         # door even when authentication is on: the stdio relay and a second launch use it.
+        # A session on defaults leaves the file it could not use as it is.
+        self._settings_file = ConfigFileWriter(loaded.config_file) if loaded.file_in_use else None
         self.engine = Engine(
-            self.settings,
-            # A session on defaults leaves the file it could not use as it is.
-            settings_writer=ConfigFileWriter(loaded.config_file) if loaded.file_in_use else None,
-            instance_token=lock.token,
+            self.settings, settings_writer=self._settings_file, instance_token=lock.token
         )
         self.connections = ConnectionGuard(
             ConnectionLimits(
@@ -121,6 +120,9 @@ class GatewayRuntime:
             StoreError: the database cannot be opened.
             PortInUse: the HTTP port is taken.
         """
+        if self._settings_file is not None:
+            # What a save killed midway left beside the settings file (its temporary file).
+            await asyncio.to_thread(self._settings_file.clear_leftovers)
         # The vault's master key (the OS keyring) is found while the door opens.
         await self.engine.start(vault_later=True)
         try:

@@ -10,13 +10,16 @@ start from the desktop menu or at login has no terminal), and does what they cho
   the environment and config.toml still work); or quit.
 
 Headless, or where no window can open, none of this runs: stderr and the exit code say it as
-before. Everything here needs Qt, so it is imported only when a problem is met.
+before. With the window, the terminal it was started from hears the same words as the dialog,
+once per problem (`echo`), and what the person chose. Everything here needs Qt, so it is
+imported only when a problem is met.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -37,8 +40,11 @@ def settle_config_error(
 ) -> LoadedSettings | None:
     """Ask until the settings load, the person goes on with defaults, or quits (None).
     `named`: the file `--config` named (None: the usual one, `config_file`)."""
+    said: set[str] = set()
     while True:
-        answer = ask_now(_config_problem(error, config_file))
+        problem = _config_problem(error, config_file)
+        echo(problem, said)
+        answer = ask_now(problem)
         if answer is Answer.OPEN:
             show_place(config_file)
         elif answer is Answer.RETRY:
@@ -48,9 +54,28 @@ def settle_config_error(
                 error = again
         elif answer is Answer.GO_ON:
             log.warning("settings file %s not used this session: %s", config_file, error)
+            _say(f"{config_file} is not used this session: starting with the defaults")
             return _on_defaults(error, named)
         else:
             return None
+
+
+def echo(problem: StartProblem, said: set[str]) -> None:
+    """Say `problem` on stderr as the dialog says it, unless `said` holds it already: a start
+    from a terminal hears what stopped it there too (a dialog may be behind other windows)."""
+    words = f"{problem.title}:\n{problem.text}"
+    if words in said:
+        return
+    said.add(words)
+    _say(f"{problem.title} (a dialog asks what to do):")
+    for line in problem.text.splitlines():
+        _say(f"  {line}" if line else "", bare=True)
+
+
+def _say(line: str, *, bare: bool = False) -> None:
+    if sys.stderr is None:  # a start from the desktop menu on Windows: nobody to tell
+        return
+    print(line if bare else f"llmgw-desktop: {line}", file=sys.stderr, flush=True)
 
 
 def _config_problem(error: ConfigError, config_file: Path) -> StartProblem:
@@ -107,7 +132,9 @@ async def settle_store_error(
         open_label="Open its folder",
         go_on_label="Start with a temporary database for this session",
     )
+    said: set[str] = set()
     while True:
+        echo(problem, said)
         answer = await ask(problem)
         if answer is Answer.OPEN:
             show_place(place)
@@ -115,6 +142,7 @@ async def settle_store_error(
             return loaded
         elif answer is Answer.GO_ON:
             log.warning("the database cannot be opened (%s): a temporary one this session", message)
+            _say("going on with a temporary database, deleted at quit")
             return replace(loaded, settings=scratch.settings(settings))
         else:
             return None
@@ -124,6 +152,7 @@ async def settle_vault(vault: Any, data_path: Path, quit_app: Callable[[], None]
     """Once the vault's opening has finished: if it stayed locked, ask what to do (`vault` is
     the engine's vault service)."""
     status: dict[str, Any] = await vault.settled()
+    said: set[str] = set()
     while status["state"] == "locked":
         problem = StartProblem(
             title="The vault cannot be opened",
@@ -133,6 +162,7 @@ async def settle_vault(vault: Any, data_path: Path, quit_app: Callable[[], None]
             open_label="Open the data folder",
             go_on_label="Go on without the vault",
         )
+        echo(problem, said)
         answer = await ask(problem)
         if answer is Answer.OPEN:
             show_place(data_path)
@@ -144,4 +174,5 @@ async def settle_vault(vault: Any, data_path: Path, quit_app: Callable[[], None]
             return
         else:
             log.warning("going on without the vault: %s", status["reason"])
+            _say("going on without the vault (keys from the environment and config.toml work)")
             return

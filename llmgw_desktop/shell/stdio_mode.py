@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,12 @@ from llmgw_desktop.config.paths import bare_pointer_dir
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.event_loop import new_event_loop
-from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
+from llmgw_desktop.shell.instance import (
+    InstanceLock,
+    lock_is_held,
+    published,
+    running_elsewhere,
+)
 from llmgw_desktop.transports.mcp.stdio_forward import Locate, StdioForwarder
 from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
@@ -130,16 +134,8 @@ def _running_instance(
 ) -> tuple[str, str] | None:
     """The running instance's MCP URL and its instance token (which proves the local user),
     waiting up to `wait_s` for it to publish them."""
-    deadline = time.monotonic() + wait_s
-    path = data_dir / INFO_FILE
-    while True:
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            return str(info["url"]) + mcp_path, str(info["token"])
-        except (OSError, ValueError, KeyError):
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.1)
+    found = published(data_dir, wait_s)
+    return None if found is None else (found[0] + mcp_path, found[1])
 
 
 def _relay_headers(token: str) -> dict[str, str]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.config.paths import ensure_private_dir
 from llmgw_desktop.config.settings import LoadedSettings, Settings
-from llmgw_desktop.engine.api import tool_own_route
+from llmgw_desktop.engine.api import first_answering, tool_own_route
 from llmgw_desktop.shell.background_gateway import GatewayDidNotStart, ensure_running
 from llmgw_desktop.shell.connect_facts import GatewayFacts, gather
 from llmgw_desktop.shell.tool_runs import Pointing, Tool, launch, tool_for
@@ -147,7 +147,7 @@ def _model(tool: Tool, facts: GatewayFacts) -> str | None:
         )
     if tool.vendor is not None:
         return facts.model_for(tool.vendor)
-    return next(models[0] for models in facts.answering.values() if models)
+    return first_answering(facts.answering)
 
 
 def _lease(settings: Settings, tool: Tool, *, locked: bool) -> _Lease:

@@ -159,6 +159,8 @@ def _any(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:
     env = {k: v for k, v in environment.items() if k not in _OTHER_CREDENTIALS}
     env |= {
         "OPENAI_BASE_URL": pointing.base_url + "/v1",
+        # Its older name, which aider, LangChain and many tools read instead.
+        "OPENAI_API_BASE": pointing.base_url + "/v1",
         "OPENAI_API_KEY": pointing.key,
         "ANTHROPIC_BASE_URL": pointing.base_url,
         "ANTHROPIC_API_KEY": pointing.key,
@@ -196,32 +198,52 @@ def launch(argv: Sequence[str], environment: Mapping[str, str]) -> int:
     Raises:
         OSError: it could not be started.
     """
-    process = subprocess.Popen(list(argv), env=dict(environment))
-    with _passed_on(process):
+    with _passed_on() as started:
+        process = subprocess.Popen(list(argv), env=dict(environment))
+        started(process)
         code = process.wait()
     return 128 - code if code < 0 else code
 
 
 @contextmanager
-def _passed_on(process: subprocess.Popen[bytes]) -> Iterator[None]:
-    """While `process` runs: SIGTERM and SIGHUP sent here are sent on to it; SIGINT is left
-    to it (the terminal sends Ctrl+C to it as well; a second one would read as two)."""
+def _passed_on() -> Iterator[Callable[[subprocess.Popen[bytes]], None]]:
+    """While the tool runs: SIGTERM and SIGHUP sent here are sent on to it; SIGINT is left
+    to it (the terminal sends Ctrl+C to it as well; a second one would read as two).
+
+    The handlers are in place before the tool starts: a SIGTERM that came between its start
+    and theirs would end this process and leave the tool running, orphaned, holding the
+    terminal. One that comes before the tool exists is kept and sent on once it does. SIGINT
+    is ignored only once it has started, since a child keeps what its parent ignores."""
     if sys.platform == "win32":  # Ctrl+C reaches the console's every process; nothing to pass
-        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous_int = signal.getsignal(signal.SIGINT)
+
+        def started_here(_process: subprocess.Popen[bytes]) -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
         try:
-            yield
+            yield started_here
         finally:
             signal.signal(signal.SIGINT, previous_int)
         return
 
-    def pass_on(signum: int, _frame: FrameType | None) -> None:
-        process.send_signal(signum)
+    tool: list[subprocess.Popen[bytes]] = []
+    early: list[int] = []
 
-    kept = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        kept[signum] = signal.signal(signum, pass_on)
+    def pass_on(signum: int, _frame: FrameType | None) -> None:
+        if tool:
+            tool[0].send_signal(signum)
+        else:
+            early.append(signum)
+
+    def started(process: subprocess.Popen[bytes]) -> None:
+        kept[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        tool.append(process)
+        for signum in early:
+            process.send_signal(signum)
+
+    kept = {signum: signal.signal(signum, pass_on) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        yield
+        yield started
     finally:
         for signum, handler in kept.items():
             signal.signal(signum, handler)

@@ -52,6 +52,7 @@ from llmgw_desktop.transports.edge import (
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope, ollama_error
 from llmgw_desktop.transports.gateway.fronts import envelope_of, key_places
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
+from llmgw_desktop.transports.path_aliases import ours
 
 __all__ = [
     "CLIENT_ADDRESS_KEY",
@@ -492,7 +493,7 @@ def note_refusal(
     else:
         who = f"address:{auth.client_address(request.remote or '', request.headers)}"
     code = response.get(REFUSAL_CODE_KEY) or f"http_{response.status}"
-    refusals.count(who, path_group(request.path, mcp_path), response.status, code)
+    refusals.count(who, path_group(ours(request.path), mcp_path), response.status, code)
 
 
 def edge_error(request: web.Request, error: EngineError) -> web.Response:

@@ -21,16 +21,19 @@ handler runs (`docs/ARCHITECTURE.md`, "The edge"):
 A route the app serves without a row is refused for everyone (fail closed), and
 `tests/security/test_door_matrix.py` walks the router against this table and knocks on every
 door with every edge property. Adding a door is one `Door` here beside its handler
-(CONTRIBUTING.md, "Add a door").
+(CONTRIBUTING.md, "Add a door"). The paths other gateways' users already have in their
+settings (Bifrost's `/openai/v1/...`, CliGate's `/backend-api/codex/responses`) are rows too,
+each a copy of the row of ours it names (`path_aliases.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from llmgw_desktop.engine.api import Capability
+from llmgw_desktop.transports.path_aliases import aliases_of
 
 __all__ = [
     "ACP_LINE_BYTES",
@@ -104,7 +107,7 @@ ANTHROPIC, GEMINI, OLLAMA = Envelope.ANTHROPIC, Envelope.GEMINI, Envelope.OLLAMA
 MCP_PATH = "{mcp}"  # the MCP endpoint, at whatever `http.path` says
 MCP_DOOR = Door("*", MCP_PATH, USE, streams=True)
 
-DOORS: tuple[Door, ...] = (
+_OWN: tuple[Door, ...] = (
     # The gateway's name, for clients that probe their base URL, and its liveness.
     Door("GET", "/", PUBLIC, NONE),
     Door("GET", "/health", PUBLIC, NONE),
@@ -168,6 +171,12 @@ DOORS: tuple[Door, ...] = (
     Door("DELETE", "/v1/files/{id}", VAULT),
     # MCP over Streamable HTTP: POST, its event stream (GET) and a session's end (DELETE).
     MCP_DOOR,
+)
+# Every door: ours, then each other gateway's path for one of ours (`path_aliases.py`), a copy
+# of our door's row, so it is held to every rule ours is.
+DOORS: tuple[Door, ...] = (
+    *_OWN,
+    *(replace(door, path=alias) for door in _OWN for alias in aliases_of(door.path)),
 )
 
 STDIO_DOORS: tuple[StdioDoor, ...] = (

@@ -21,7 +21,9 @@ message shown; `attention`
 reads what needs the person now (no Qt).
 
 First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`
-(the exact snippets for each client); `access_panel` (who may call the gateway). Before the
+(the exact snippets for each client) and `connect_setups` (each client's whole set-up, as
+`llmgw-desktop connect` prints it and the Connect page shows it; no Qt); `access_panel` (who
+may call the gateway). Before the
 window: `window_probe` (the child that asks Qt whether a window can start) and `start_problem`
 (the dialog of a start whose settings, database or vault cannot be used).
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
+from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, answering_of
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
+from llmgw_desktop.ui.connect_setups import GatewayFacts, model_call_setups
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -54,7 +55,8 @@ PROVIDER_SECTIONS = {"cli": "Coding CLIs", "api": "API providers", "local": "Loc
 
 
 class GatewayActions(QObject):
-    """Provider toggles, Pause all, Open dashboard (and each page), Copy MCP endpoint, Quit."""
+    """Provider toggles, Pause all, Open dashboard (and each page), Copy MCP endpoint, Copy
+    API base URL, Copy setup for (each tool), Quit."""
 
     pagesChanged = Signal()
     unavailableChanged = Signal()
@@ -111,15 +113,7 @@ class GatewayActions(QObject):
         # every menu's Open submenu follows through `pagesChanged`.
         self.open_pages: dict[str, QAction] = {}
 
-        self.copy_endpoint = QAction("Copy MCP endpoint", self)
-        self.copy_endpoint.triggered.connect(self._copy_endpoint)
-        # One action per client: the exact command or config snippet for the live endpoint.
-        self.copy_setup: list[QAction] = []
-        for snippet in self._setup_snippets():
-            action = QAction(snippet.client, self)
-            action.setToolTip(f"Copy the {snippet.client} setup ({snippet.where})")
-            action.triggered.connect(lambda _=False, c=snippet.client: self._copy_setup(c))
-            self.copy_setup.append(action)
+        self._build_copy_actions()
 
         self._quit_app = quit_app
         self.quit_box: QMessageBox | None = None
@@ -128,8 +122,30 @@ class GatewayActions(QObject):
         self.quit.triggered.connect(self.request_quit)
 
         bridge.providerToggled.connect(self._on_provider_toggled)
+        bridge.answeringChanged.connect(lambda _answering: self.read_facts_soon())
+        self.read_facts_soon()
         self.check_installed()
         bridge.pauseChanged.connect(self._on_pause_changed)
+
+    def _build_copy_actions(self) -> None:
+        """Copy MCP endpoint, Copy API base URL, and Copy setup for (one per client)."""
+        self.copy_endpoint = QAction("Copy MCP endpoint", self)
+        self.copy_endpoint.triggered.connect(self._copy_endpoint)
+        self.copy_base_url = QAction("Copy API base URL", self)
+        self.copy_base_url.setToolTip(
+            "Copy the gateway's API base URL (/v1), for OpenAI-compatible tools and SDKs"
+        )
+        self.copy_base_url.triggered.connect(self._copy_base_url)
+        # One action per client: the exact command or config snippet for the live endpoint,
+        # the coding tools' model calls first (`connect_setups`, as `connect` prints them).
+        self.copy_setup: list[QAction] = []
+        # What the tools' snippets name: the models that answer, read again when that changes.
+        self.facts = GatewayFacts(self.base_url, self._engine.auth.configured, {}, "")
+        for snippet in self._setup_snippets(self.facts):
+            action = QAction(snippet.client, self)
+            action.setToolTip(f"Copy the {snippet.client} setup ({snippet.where})")
+            action.triggered.connect(lambda _=False, c=snippet.client: self._copy_setup(c))
+            self.copy_setup.append(action)
 
     def build_menu(self, title: str = "Gateway", parent: QWidget | None = None) -> QMenu:
         """A menu holding every action, for the tray or a menu bar."""
@@ -151,6 +167,7 @@ class GatewayActions(QObject):
         menu.addAction(self.open_dashboard)
         menu.addMenu(_OpenMenu(self, menu))
         menu.addAction(self.copy_endpoint)
+        menu.addAction(self.copy_base_url)
         setup = menu.addMenu("Copy setup for")
         for action in self.copy_setup:
             setup.addAction(action)
@@ -323,12 +340,26 @@ class GatewayActions(QObject):
         if self.pause_all.isChecked() != paused:
             self.pause_all.setChecked(paused)
 
+    def read_facts_soon(self) -> None:
+        """Read which models answer (in the background), for the tools' snippets."""
+        self._tasks.spawn(self.read_facts(), what="read which models answer")
+
+    async def read_facts(self) -> GatewayFacts:
+        """The facts the tools' snippets are built from, read from the gateway's model list."""
+        rows = await self._engine.providers.models()
+        self.facts = GatewayFacts(
+            self.base_url, self._engine.auth.configured, answering_of(rows), ""
+        )
+        return self.facts
+
     def _copy_setup(self, client: str) -> None:
-        snippet = next(s for s in self._setup_snippets() if s.client == client)
+        """Put `client`'s snippet on the clipboard, as the Connect page's Copy without token
+        gives it."""
+        snippet = next(s for s in self._setup_snippets(self.facts) if s.client == client)
         QGuiApplication.clipboard().setText(snippet.text)
         self._bridge.notice.emit("info", f"Copied the {client} setup ({snippet.where})")
 
-    def _setup_snippets(self) -> list[Snippet]:
+    def _setup_snippets(self, facts: GatewayFacts) -> list[Snippet]:
         """The snippets as the Connect page's Copy gives them: on a locked gateway with the
         token's placeholder (the real token is copied only on the Connect page, on purpose)."""
         auth, settings = self._engine.auth, self._engine.settings
@@ -337,11 +368,22 @@ class GatewayActions(QObject):
             oauth=auth.oauth is not None,
             static_token=bool(settings.http.auth_token),
         )
-        return snippets(self._endpoint(), token=TOKEN_PLACEHOLDER if locked else None)
+        tools = [s for setup in model_call_setups(facts) for s in setup.snippets]
+        return [*tools, *snippets(self._endpoint(), token=TOKEN_PLACEHOLDER if locked else None)]
+
+    @property
+    def base_url(self) -> str:
+        """The gateway's root URL (the MCP endpoint without its path)."""
+        return self._endpoint().removesuffix(self._engine.settings.http.path)
 
     def _copy_endpoint(self) -> None:
         QGuiApplication.clipboard().setText(self._endpoint())
         self._bridge.notice.emit("info", f"Copied {self._endpoint()}")
+
+    def _copy_base_url(self) -> None:
+        url = self.base_url + "/v1"
+        QGuiApplication.clipboard().setText(url)
+        self._bridge.notice.emit("info", f"Copied {url}")
 
 
 class _OpenMenu(QMenu):

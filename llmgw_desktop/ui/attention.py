@@ -13,6 +13,11 @@ tables called "Some calls fail": one state, two names, review 41-3). An API prov
 no connection could be made to is rested (its routes passed over for a while): it is failing,
 "Unreachable", with when it is tried again, until the rest ends. A provider switched off, or
 every provider paused, has no verdict: it is not called.
+
+Above every verdict, whether anything can answer a call at all (`no_provider`, the engine's
+one fact `engine.answering`): with no key, local server or coding CLI the header, the
+Overview's first card and the Playground say "No provider can answer" in amber, and where to
+add a key, rather than "Providers OK" over an empty model list.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from llmgw_desktop.engine.api import (
     RESTING_SOURCE,
+    Answering,
     BudgetStatus,
     Engine,
     HealthState,
@@ -32,14 +38,18 @@ from llmgw_desktop.engine.api import (
 )
 
 __all__ = [
+    "ADD_A_KEY_PLACE",
     "FAILING",
+    "NO_PROVIDER",
     "SOME_CALLS_FAIL",
     "UNREACHABLE",
     "FailingProvider",
+    "NoProvider",
     "ProviderVerdict",
     "SpendToday",
     "failing_providers",
     "nearest_budget",
+    "no_provider",
     "provider_verdict",
     "provider_verdicts",
     "seconds_since_midnight",
@@ -51,6 +61,43 @@ __all__ = [
 FAILING, SOME_CALLS_FAIL = "failing", "some calls fail"
 # The status of a provider whose host is rested: no connection could be made to it.
 UNREACHABLE = "Unreachable"
+# What every place says when nothing can answer a call, and the page where a key is added.
+NO_PROVIDER = "No provider can answer"
+ADD_A_KEY_PLACE = "credentials"  # Provider keys
+
+
+@dataclass(frozen=True)
+class NoProvider:
+    """Nothing can answer a call: why, and what to do, in the window's words."""
+
+    fix: str  # "add an API key on Provider keys, or install a coding CLI"
+    tip: str  # the whole of it, for a tooltip
+
+    @property
+    def words(self) -> str:
+        return NO_PROVIDER
+
+
+def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvider | None:
+    """Why nothing can answer a call, or None when something can, when it is not known yet
+    (the first look at the providers is under way) or when every provider is paused (the
+    pause says it). `answering`: the engine's fact (read now when not given)."""
+    fact = engine.answering.now() if answering is None else answering
+    if not fact.none or engine.providers.paused:
+        return None
+    names = {state.id: state.display_name for state in engine.providers.states()}
+    refused = [names.get(provider, provider) for provider in fact.refused]
+    if refused:
+        keys = "its key" if len(refused) == 1 else "their keys"
+        fix = f"{' and '.join(refused)} refused {keys}: replace it on Provider keys"
+    else:
+        fix = "add an API key on Provider keys, or install a coding CLI"
+    tip = (
+        f"{NO_PROVIDER} a call: {fix}. A key stored on Provider keys answers at once; one set "
+        "in an environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) "
+        "needs the gateway started again. A coding CLI you are logged in to answers too."
+    )
+    return NoProvider(fix, tip)
 
 
 @dataclass(frozen=True)

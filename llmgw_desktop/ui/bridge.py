@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import (
+    AnsweringChanged,
     BreakerChanged,
     Engine,
     EngineStarted,
@@ -55,6 +56,8 @@ class EngineBridge(QObject):
     # An API host began, lengthened or ended a rest (no connection could be made to it): its
     # provider reads "Unreachable" while it lasts (`engine.providers.resting()`).
     restsChanged = Signal()
+    # What can answer a call changed (`engine.answering.now()`); carries the Answering.
+    answeringChanged = Signal(object)
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +86,7 @@ class EngineBridge(QObject):
             bus.subscribe(JobStuckChanged, self.jobStuckChanged.emit),
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
             bus.subscribe(RequestFinished, self._on_finished, after=True),
+            bus.subscribe(AnsweringChanged, lambda e: self.answeringChanged.emit(e.answering)),
         ]
 
     def _on_finished(self, event: RequestFinished) -> None:

@@ -1,6 +1,7 @@
 """How to connect an editor, agent or SDK to this gateway: the exact snippets, for the README,
 the Connect page and the tray's "Copy setup for" menu, built from the live endpoint so they are
-always right.
+always right (`connect_setups.py` puts them together per client, as `llmgw-desktop connect`
+prints them).
 
 A gateway with a bearer lock (a static token, or OAuth) needs `Authorization: Bearer ...` on
 every request: each snippet that can carry a header carries it. The caller says what goes in
@@ -11,9 +12,11 @@ the gateway is open and no header is written.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +29,11 @@ __all__ = [
     "TOKEN_PLACEHOLDER",
     "Snippet",
     "acp_snippets",
+    "claude_desktop_config",
     "editors_send_token",
     "key_snippets",
     "mask_token",
+    "sdk_first_call",
     "sdk_snippets",
     "snippets",
     "stdio_command",
@@ -67,6 +72,24 @@ def editors_send_token(*, locked: bool, oauth: bool, static_token: bool) -> bool
     return locked and (static_token or not oauth)
 
 
+def claude_desktop_config(
+    platform: str | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Where Claude Desktop reads its settings (`mcpServers` among them) on this machine:
+    `%APPDATA%\\Claude` on Windows, `~/Library/Application Support/Claude` on macOS, the XDG
+    config folder's `Claude` on Linux (`~/.config/Claude`), as Electron places an app's."""
+    platform = sys.platform if platform is None else platform
+    env = os.environ if environ is None else environ
+    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
+    if platform == "win32":
+        folder = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
+    elif platform == "darwin":
+        folder = home / "Library" / "Application Support"
+    else:
+        folder = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return folder / "Claude" / "claude_desktop_config.json"
+
+
 def stdio_command() -> list[str]:
     """The command an editor launches for stdio MCP, by its absolute path (an editor's PATH is
     not a venv's): the bundle's console executable when this is an installed bundle, else the
@@ -99,12 +122,12 @@ def acp_snippets(command: list[str] | None = None, model: str = ACP_MODEL) -> li
         Snippet(
             "Zed",
             "settings.json",
-            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+            json.dumps({"agent_servers": {"LLM gateway": server}}, indent=2, ensure_ascii=False),
         ),
         Snippet(
             "JetBrains IDEs",
             "~/.jetbrains/acp.json",
-            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+            json.dumps({"agent_servers": {"LLM gateway": server}}, indent=2, ensure_ascii=False),
         ),
         Snippet(
             "Neovim (CodeCompanion)",
@@ -158,6 +181,17 @@ def snippets(
                 ensure_ascii=False,
             ),
         ),
+        # Claude Desktop starts local servers only (a remote one is a Connector it adds in
+        # its own window): the stdio relay, which proves the local user without a token.
+        Snippet(
+            "Claude Desktop",
+            str(claude_desktop_config()),
+            json.dumps(
+                {"mcpServers": {SERVER_NAME: {"command": command[0], "args": command[1:]}}},
+                indent=2,
+                ensure_ascii=False,
+            ),
+        ),
         Snippet(
             "Any stdio client",
             "command",
@@ -168,7 +202,9 @@ def snippets(
 
 def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
     """How to point curl and the OpenAI, Anthropic and Gemini SDKs at the gateway at
-    `base_url` (no path).
+    `base_url` (no path). The OpenAI base URL is set under both its names: `OPENAI_BASE_URL`
+    (the SDKs') and `OPENAI_API_BASE` (the older one aider, LangChain and Bifrost's setups
+    read).
 
     With `token` (the static bearer token, an OAuth access token, or a stand-in for either)
     each sends `Authorization: Bearer <token>`: the OpenAI SDK does for its API key, the
@@ -195,7 +231,8 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
         Snippet(
             "OpenAI SDK (environment)",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={shlex.quote(key)}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_BASE={openai_url}\n"
+            f"export OPENAI_API_KEY={shlex.quote(key)}",
         ),
         Snippet(
             "OpenAI SDK (Python)",
@@ -226,6 +263,22 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
     ]
 
 
+def sdk_first_call(base_url: str, model: str, *, token: str | None = None) -> Snippet:
+    """A first call with the OpenAI SDK, whole: the client, one chat to `model` (one that
+    answers with the gateway's keys), the answer printed."""
+    key = ANY_KEY if token is None else token
+    return Snippet(
+        "OpenAI SDK (first call)",
+        "Python",
+        "from openai import OpenAI\n\n"
+        f"client = OpenAI(base_url={_py(base_url + '/v1')}, api_key={_py(key)})\n"
+        "answer = client.chat.completions.create(\n"
+        f'    model={_py(model)}, messages=[{{"role": "user", "content": "say hello"}}]\n'
+        ")\n"
+        "print(answer.choices[0].message.content)",
+    )
+
+
 def key_snippets(base_url: str, key: str) -> list[Snippet]:
     """How the OpenAI, Anthropic and Gemini SDKs, Claude Code and Codex carry a gateway key,
     each in its usual place: the OpenAI SDK as its bearer API key, the Anthropic SDK and Claude
@@ -237,7 +290,8 @@ def key_snippets(base_url: str, key: str) -> list[Snippet]:
         Snippet(
             "OpenAI SDK",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={quoted}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_BASE={openai_url}\n"
+            f"export OPENAI_API_KEY={quoted}",
         ),
         Snippet(
             "Anthropic SDK",

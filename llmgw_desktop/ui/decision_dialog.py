@@ -429,6 +429,9 @@ class QuestionDesk(QObject):
 
     def _track(self, question_id: str, box: DecisionDialog) -> None:
         self.open_dialogs[question_id] = box
+        # Answered, denied by its countdown or closed, a dialog is done: deleted once its
+        # answer has been read (its parent, the main window, would keep it for the app's life).
+        box.finished.connect(box.deleteLater)
         self.changed.emit()
 
     def _forget(self, question_id: str) -> DecisionDialog | None:

@@ -2,9 +2,10 @@
 left with an empty chart and a row of checkboxes.
 
 It walks through four steps, each titled "Step n of 4" (`first_run_steps.py`,
-`first_run_server.py`): the coding CLIs found on this machine (installed ones marked, a Copy
-button for the others' install commands), the API keys found (and storing one more in the vault
-after a test call), a server of your own (optional), and Connect. Every step can be skipped;
+`first_run_server.py`), what works first: the API keys found (and storing one more in the vault
+after a test call), the coding CLIs found on this machine (the installed ones listed, the rest
+folded under one line, each with a Copy button for its install command), a server of your own
+(optional), and Connect. Every step can be skipped;
 skipping or finishing marks the guide done in `ui.ini` in the data folder, so it never comes
 back by itself. The window's Help menu opens it again. The headless gateway never shows it:
 only `DesktopApp` builds one.
@@ -72,7 +73,8 @@ class FirstRunGuide(QWizard):
         )
         self.keys.server = self.server_step.server
         self.connect_step = ConnectStep(endpoint, engine, self.tasks)
-        steps = (self.clis, self.keys, self.server_step, self.connect_step)
+        # What works first: the key a person has before a dozen CLIs they have not installed.
+        steps = (self.keys, self.clis, self.server_step, self.connect_step)
         for number, step in enumerate(steps, start=1):
             # Where the person is, and how much is left.
             step.setTitle(f"Step {number} of {len(steps)} · {step.title()}")

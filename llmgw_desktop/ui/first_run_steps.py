@@ -28,6 +28,7 @@ from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.credentials_live import shown_mask
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
+    cannot_answer,
     load_provider_rows,
     unusable_reason,
     usable_row,
@@ -64,9 +65,9 @@ KEYS_SHOWN = 5  # the keys step's list shows this many whole rows before it scro
 LABEL_WIDTH = 90
 INSTALLED, MISSING, CHECKING = "installed", "not installed", "checking…"
 NOTHING_CAN_ANSWER = (
-    "Nothing can answer yet: no coding CLI was found (or it is switched off) and no API key "
-    "is usable (none found, switched off, or it failed its Test). Install a CLI (the first "
-    "step lists the commands), or store an API key on the second step and Test it; then the "
+    "Nothing can answer yet: no API key is usable (none found, switched off, or it failed its "
+    "Test) and no coding CLI was found (or it is switched off). Store an API key on the first "
+    "step and Test it, or install a CLI (the second step lists the commands); then the "
     "Providers page shows it Ready."
 )
 VAULT_HOW_TO_OPEN = (
@@ -115,7 +116,8 @@ def _wrapping(name: str, text: str = "") -> QLabel:
 
 
 class ClisStep(QWizardPage):
-    """(a) The vendor CLIs: found (path and version) or not (and the command that installs it)."""
+    """(b) The vendor CLIs: those found first (path and version), the others folded under one
+    line until asked for (each with the command that installs it)."""
 
     def __init__(self, engine: Engine, tasks: UiTasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,8 +135,14 @@ class ClisStep(QWizardPage):
             len(CLI_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
         )
         self.note = _wrapping("guideClisNote", "Looking for the CLIs…")
+        # The CLIs not installed, folded under one line: what works comes first.
+        self.missing_label = _wrapping("guideClisMissing")
+        self.missing_label.setTextFormat(Qt.TextFormat.RichText)
+        self.missing_label.linkActivated.connect(lambda _link: self.show_missing(True))
+        self.missing_shown = False
         column = QVBoxLayout(self)
         column.addWidget(self.table, 1)
+        column.addWidget(self.missing_label)
         column.addWidget(self.note)
 
     def initializePage(self) -> None:
@@ -149,7 +157,29 @@ class ClisStep(QWizardPage):
         self._draw([CliStatus(p.id, f is not None, f) for p, f in zip(catalog, found, strict=True)])
         self._draw(await providers.cli_statuses(), checked=True)
 
+    def show_missing(self, shown: bool) -> None:
+        """Unfold (or fold) the CLIs that are not installed, each with its install command."""
+        self.missing_shown = shown
+        self._fold()
+
+    def _fold(self) -> None:
+        missing = [index for index, s in enumerate(self.statuses) if not s.installed]
+        for index in range(self.table.rowCount()):
+            self.table.setRowHidden(index, index in missing and not self.missing_shown)
+        count = len(missing)
+        self.missing_label.setVisible(bool(count))
+        lead = "No coding CLI found: " if count == len(self.statuses) else ""
+        if self.missing_shown:
+            self.missing_label.setText(f"{lead}{count} not installed, listed with how to install")
+        else:
+            self.missing_label.setText(
+                f"{lead}{count} {'more ' if not lead else ''}not installed. "
+                '<a href="show">Show them, with their install commands</a>'
+            )
+
     def _draw(self, statuses: list[CliStatus], *, checked: bool = False) -> None:
+        # Those installed first: what works leads.
+        statuses = sorted(statuses, key=lambda status: not status.installed)
         self.statuses = statuses
         rows = []
         for status in statuses:
@@ -170,6 +200,7 @@ class ClisStep(QWizardPage):
                     found.setIcon(QIcon())
             self._copy_button(index, "" if status.installed else rows[index][-1])
         self.table.resizeColumnToContents(CLI_COLUMNS.index("Found"))
+        self._fold()
         installed = sum(s.installed for s in statuses)
         self.note.setText(
             f"{installed} of {len(statuses)} found"
@@ -206,7 +237,7 @@ class ClisStep(QWizardPage):
 
 
 class KeysStep(QWizardPage):
-    """(b) The API keys found (masked, with their source), and storing one in the vault after
+    """(a) The API keys found (masked, with their source), and storing one in the vault after
     a real test call with exactly that key."""
 
     def __init__(self, engine: Engine, tasks: UiTasks, parent: QWidget | None = None) -> None:
@@ -274,7 +305,14 @@ class KeysStep(QWizardPage):
         self._tasks.spawn(self.load(), what="read the API keys")
 
     async def load(self) -> None:
-        """Every key the gateway would use now (the Provider keys page's reader)."""
+        """Every key the gateway would use now (the Provider keys page's reader), once the
+        vault has finished opening (the first step opens with the window, while it may
+        still be opening), and what the vault allows."""
+        await self._engine.vault.settled()
+        self._show_vault()
+        await self._load_keys()
+
+    async def _load_keys(self) -> None:
         keys = await self._engine.providers.live_keys(LOCAL_CALLER)
         # Named and masked as the Provider keys page writes them ("OpenAI", "sk-env…••••").
         names = ProviderNames.of(self._engine)
@@ -375,11 +413,12 @@ class KeysStep(QWizardPage):
 
 
 class ConnectStep(QWizardPage):
-    """(c) The way on: Finish opens the Connect page, with a setup snippet per tool. Before
-    that it says plainly what can answer (a CLI found and switched on, or an API provider
-    with a key whose Test has not failed), first; what cannot is one line, a count by reason
-    with a "Show them" link that unfolds each one with what would fix it, in the pages' words
-    (a CLI not installed is named once, its command being on the first step)."""
+    """(d) The way on: Finish opens the Connect page, with a setup snippet per tool, and the
+    API base URL is one Copy away. Before that it says plainly what can answer (a CLI found
+    and switched on, or an API provider with a key whose Test has not failed), first; what
+    cannot is one line, a count by reason (the Providers page's count) with a "Show them" link
+    that unfolds each one with what would fix it, in the pages' words (a CLI not installed is
+    named once, its command being on the coding CLIs step)."""
 
     def __init__(
         self, endpoint: str, engine: Engine, tasks: UiTasks, parent: QWidget | None = None
@@ -390,13 +429,21 @@ class ConnectStep(QWizardPage):
         self.setTitle("Connect your tools")
         self.setSubTitle("Checking what can answer…")
         self.verdict_label = _wrapping("guideVerdict")
+        self.base_url = endpoint.removesuffix(engine.settings.http.path) + "/v1"
         self.text_label = _wrapping(
             "guideConnect",
-            f"MCP endpoint: {endpoint}\n\n"
-            "Finish opens the Connect page: a ready-made setup for Claude Code, Codex, Cursor, "
-            "VS Code and the SDKs, with the token where the gateway asks for one.\n\n"
+            f"MCP endpoint: {endpoint}\nAPI base URL: {self.base_url}\n\n"
+            "Finish opens the Connect page: a ready-made setup for Claude Code, Codex and "
+            "Gemini CLI (their model calls through the gateway, on a model that answers with "
+            "your keys), Cursor, VS Code, the editors' agent panels and the SDKs, with the "
+            "token where the gateway asks for one.\n\n"
             "This guide is in the Help menu if you want it again.",
         )
+        self.copy_base_url = QPushButton("Copy API base URL")
+        self.copy_base_url.setObjectName("guideCopyBaseUrl")
+        self.copy_base_url.setAutoDefault(False)
+        self.copy_base_url.setToolTip(f"Copy {self.base_url}, for OpenAI-compatible tools")
+        self.copy_base_url.clicked.connect(self._copy_base_url)
         self.cannot_label = _wrapping("guideCannotCount")
         self.cannot_label.setTextFormat(Qt.TextFormat.RichText)
         self.cannot_label.linkActivated.connect(lambda _link: self.show_cannot(True))
@@ -404,15 +451,23 @@ class ConnectStep(QWizardPage):
         self.unusable_label = _wrapping("guideUnusable")
         set_tone(self.unusable_label, "muted")  # readable (4.5:1): disabled grey was 2.5:1
         self.unusable_label.hide()
+        copy_row = QHBoxLayout()
+        copy_row.addWidget(self.copy_base_url)
+        copy_row.addStretch(1)
         column = QVBoxLayout(self)
         column.addWidget(self.verdict_label)
         column.addWidget(self.text_label)
+        column.addLayout(copy_row)
         column.addWidget(self.cannot_label)
         column.addWidget(self.unusable_label)
         column.addStretch(1)
 
     def initializePage(self) -> None:
         self._tasks.spawn(self.check(), what="check what can answer")
+
+    def _copy_base_url(self) -> None:
+        QGuiApplication.clipboard().setText(self.base_url)
+        self.copy_base_url.setText("Copied")
 
     def show_cannot(self, shown: bool) -> None:
         """Unfold (or fold) the list of what cannot answer and why."""
@@ -431,29 +486,43 @@ class ConnectStep(QWizardPage):
             self.setSubTitle("Nothing can answer yet.")
             self.verdict_label.setText(NOTHING_CAN_ANSWER)
             set_tone(self.verdict_label, "error")
-        cannot = [row for row in rows if not usable_row(row) and row.kind != "Local server"]
-        self.cannot_label.setText(cannot_summary(cannot))
-        self.cannot_label.setVisible(bool(cannot))
-        self.unusable_label.setText(cannot_lines(cannot))
+        # The Providers page's count ("Show N more that cannot answer"), one list for both,
+        # then those a switch, a resume or a new Test would bring back.
+        cannot = cannot_answer(rows)
+        held = [row for row in rows if not usable_row(row) and row not in cannot]
+        self.cannot_label.setText(cannot_summary(cannot, held))
+        self.cannot_label.setVisible(bool(cannot or held))
+        self.unusable_label.setText(cannot_lines([*held, *cannot]))
         self.show_cannot(self.unusable_label.isVisible())
         return usable
 
 
-def cannot_summary(rows: Sequence[ProviderRow]) -> str:
-    """`14 more cannot answer yet (12 not installed, 2 no API key). Show them`, as rich text
-    whose link unfolds the list; "" for none."""
-    if not rows:
+def cannot_summary(rows: Sequence[ProviderRow], held: Sequence[ProviderRow] = ()) -> str:
+    """`25 more cannot answer yet (12 not installed, 9 no API key, 4 not running); 1
+    switched off. Show them`, as rich text whose link unfolds the list; "" for none. `rows`
+    cannot answer whatever their switch says (the Providers page folds the same), `held` are
+    kept from answering by a switch, the pause, a failed Test or a rest."""
+    if not rows and not held:
         return ""
+    parts = []
+    if rows:
+        why = ", ".join(f"{n} {status}" for status, n in _by_status(rows).items())
+        parts.append(f"{len(rows)} more cannot answer yet ({why})")
+    if held:
+        parts.append(", ".join(f"{n} {status}" for status, n in _by_status(held).items()))
+    return f'{escape("; ".join(parts))}. <a href="show">Show them</a>'
+
+
+def _by_status(rows: Sequence[ProviderRow]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status.lower()] = counts.get(row.status.lower(), 0) + 1
-    why = ", ".join(f"{n} {status}" for status, n in counts.items())
-    return f'{len(rows)} more cannot answer yet ({escape(why)}). <a href="show">Show them</a>'
+    return counts
 
 
 def cannot_lines(rows: Sequence[ProviderRow]) -> str:
     """Each provider that cannot answer, with what would fix it in the pages' words; the
-    CLIs not installed on one line (the first step has their install commands)."""
+    CLIs not installed on one line (the coding CLIs step has their install commands)."""
     missing = [row.name for row in rows if row.is_cli and row.status == "Not installed"]
     lines = [
         f"{row.name}: {unusable_reason(row)}"
@@ -462,6 +531,6 @@ def cannot_lines(rows: Sequence[ProviderRow]) -> str:
     ]
     if missing:
         lines.append(
-            f"Not installed (the first step has their install commands): {', '.join(missing)}"
+            "Not installed (the coding CLIs step has their install commands): " + ", ".join(missing)
         )
     return "\n".join(lines)

@@ -1,15 +1,17 @@
 """The strip above every page: what matters at a glance, each item a button to its place.
 
 Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
-what today has cost against the day's dollar budget and the budgets past their limits (by
-name when one, `spend_chip`), the providers failing or where some calls fail now (the one
-verdict the pages and the tray show, in their words: `providers_words`), the jobs running and
-stuck, and the questions (approvals, consents) waiting at the desk. Each is coloured by the
-one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or Space with the
-focus on it, too): Overview, Budgets, Providers (the first failing one, else the first where
-some calls fail, selected), Jobs (the active ones), the waiting question's dialog. A narrow
-window makes them say less, never silently: short words end in "…" where they leave
-something out, and each chip's tooltip and accessible name hold all of its words (`level`).
+what today has cost against the day's dollar budget and the budgets past their limits (by name
+when one, `spend_chip`), the providers failing or where some calls fail now (the one verdict
+the pages and the tray show, in their words: `providers_words`; "No provider can answer" in
+amber, opening Provider keys, when nothing can: `attention.no_provider`), the jobs running and
+stuck, and the questions (approvals, consents) waiting at the desk. Each is coloured by the one
+tone vocabulary (`theme.py`) and opens its place when pressed (Enter or Space with the focus on
+it, too): Overview, Budgets, Providers (the first failing one, else the first where some calls
+fail, selected; Provider keys when nothing can answer), Jobs (the active ones), the waiting
+question's dialog. A narrow window makes them say less, never silently: short words end in "…"
+where they leave something out, and each chip's tooltip and accessible name hold all of its
+words (`level`).
 
 Figures are the engine's (`attention.py`), the same the pages and the tray show. They are
 redrawn when the bridge says something changed and on a slow tick while the window is shown.
@@ -30,9 +32,11 @@ from datetime import date
 
 from llmgw_desktop.engine.api import RequestFinished, format_usd
 from llmgw_desktop.ui.attention import (
+    ADD_A_KEY_PLACE,
     SOME_CALLS_FAIL,
     ProviderVerdict,
     SpendToday,
+    no_provider,
     provider_verdicts,
     spend_today,
 )
@@ -144,6 +148,7 @@ class StatusHeader(QWidget):
             bridge.providerToggled,
             bridge.jobStateChanged,
             bridge.jobStuckChanged,
+            bridge.answeringChanged,
         ):
             signal.connect(lambda *_args: self._changed())
         bridge.requestFinished.connect(self._on_request)
@@ -193,6 +198,7 @@ class StatusHeader(QWidget):
         """Every chip from the engine's state now (today's spend as last read)."""
         engine = self._engine
         state = engine.state.value
+        nothing = no_provider(engine)
         if engine.store_problem:
             self._set(
                 "gateway", "Degraded", "error", f"The store is degraded: {engine.store_problem}"
@@ -203,11 +209,24 @@ class StatusHeader(QWidget):
             self._set(
                 "gateway", "Paused", "warning", "Every provider is paused: calls are refused."
             )
+        elif nothing is not None:  # running, but green would say it answers: it cannot
+            self._set("gateway", "Running", "", f"The gateway is running. {nothing.tip}")
         else:
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()
         verdicts = provider_verdicts(engine)
-        if verdicts:
+        if nothing is not None:
+            lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts]
+            tip = "\n".join([nothing.tip, *lines])
+            self._set(
+                "providers",
+                nothing.words,
+                "warning",
+                tip,
+                short="No provider",
+                target="Provider keys",
+            )
+        elif verdicts:
             words, short = providers_words(verdicts)
             tip = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
             tone = "error" if any(v.failing for v in verdicts) else "warning"
@@ -297,7 +316,15 @@ class StatusHeader(QWidget):
         return spend
 
     def _set(
-        self, name: str, words: str, tone: str, tip: str, *, access: str = "", short: str = ""
+        self,
+        name: str,
+        words: str,
+        tone: str,
+        tip: str,
+        *,
+        access: str = "",
+        short: str = "",
+        target: str = "",
     ) -> None:
         chip = self.chips[name]
         self._texts[name] = (words, _shortened(words, short or words))
@@ -315,7 +342,7 @@ class StatusHeader(QWidget):
             chip.setProperty("iconKey", "/".join(icon_key))
             chip.setIcon(glyph(_GLYPHS[name], status))
         set_tone(chip, tone)
-        target = _TARGETS[name]
+        target = target or _TARGETS[name]
         full_tip = f"{tip}\nPress to open {target}."
         if chip.toolTip() != full_tip:
             chip.setToolTip(full_tip)
@@ -393,6 +420,8 @@ class StatusHeader(QWidget):
             self._open_place("overview", "")
         elif name == "spend":
             self._open_place("budgets", "")
+        elif name == "providers" and no_provider(self._engine) is not None:
+            self._open_place(ADD_A_KEY_PLACE, "")
         elif name == "providers":
             verdicts = provider_verdicts(self._engine)
             self._open_place("providers", verdicts[0].provider if verdicts else "")

@@ -131,6 +131,13 @@ class CommandPalette(QDialog):
         self.results.setIconSize(QSize(18, 18))
         self.results.setUniformItemSizes(True)
         self.results.itemActivated.connect(self._go)
+        # In the list's place when nothing matches: a blank box read as broken.
+        self.empty = QLabel()
+        self.empty.setObjectName("paletteNothing")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        set_tone(self.empty, "muted")
+        self.empty.hide()
         self.hint = QLabel("↑↓ to choose · Enter to go · Esc to close")
         set_tone(self.hint, "muted")
         column = QVBoxLayout(self)
@@ -138,7 +145,9 @@ class CommandPalette(QDialog):
         column.setSpacing(SPACE["s"])
         column.addWidget(self.search)
         column.addWidget(self.results, 1)
+        column.addWidget(self.empty, 1)
         column.addWidget(self.hint)
+        self._searching = ""  # the id being looked for in the recorder and the jobs
         self.resize(WIDTH, 420)
 
     # -- opening --------------------------------------------------------------------------
@@ -266,15 +275,21 @@ class CommandPalette(QDialog):
     # -- typing and going -----------------------------------------------------------------
 
     def _typed(self, text: str) -> None:
-        self._refill()
         typed = text.strip()
-        if len(typed) >= ID_SEARCH_MIN and " " not in typed:
+        searching = len(typed) >= ID_SEARCH_MIN and " " not in typed
+        self._searching = typed if searching else ""
+        self._refill()
+        if searching:
             self._tasks.spawn(self._search(typed), what="search the recorder and the jobs")
 
     async def _search(self, typed: str) -> None:
         """Anything with this id (or text) in the whole recorder and the job list."""
-        jobs = await self._engine.jobs.list_for_desk(DeskFilter(text=typed), 10)
-        page = await self._engine.recorder_query.page(RecorderFilters(text=typed), limit=10)
+        try:
+            jobs = await self._engine.jobs.list_for_desk(DeskFilter(text=typed), 10)
+            page = await self._engine.recorder_query.page(RecorderFilters(text=typed), limit=10)
+        finally:
+            if self._searching == typed:
+                self._searching = ""
         if self.search.text().strip() != typed:
             return  # typed on meanwhile
         self._searched = [self._job_entry(j) for j in jobs]
@@ -316,6 +331,22 @@ class CommandPalette(QDialog):
         row = next((i for i, e in enumerate(found[:SHOWN_MAX]) if e is chosen), 0)
         if self.results.count():
             self.results.setCurrentRow(row)
+        self._say_nothing(typed.strip() if not found else "")
+
+    def _say_nothing(self, typed: str) -> None:
+        """Say that nothing matched `typed` in the list's place ("" : the list is shown)."""
+        if typed:
+            looking = (
+                " Looking for it in the whole recorder and the jobs…"
+                if self._searching == typed
+                else ""
+            )
+            self.empty.setText(
+                f"Nothing matches “{typed}”.{looking}\nTry a page's name (Jobs, Settings), a "
+                "provider, a key's name, or a request's or job's id."
+            )
+        self.empty.setVisible(bool(typed))
+        self.results.setVisible(not typed)
 
     def go(self) -> bool:
         """Go to the chosen entry (what Enter does); False when nothing matches."""

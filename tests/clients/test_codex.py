@@ -59,6 +59,33 @@ async def test_codex_with_an_mcp_server_reaches_openai_with_its_request_unchange
     await assert_last_call(gateway, provider="openai", caller="codex")
 
 
+# The seed's (the multi-harness gateway article's) config.toml for Codex behind Bifrost, its
+# address made this gateway's: Bifrost's `/openai/v1` base path, the key from OPENAI_API_KEY.
+BIFROST_CONFIG = """\
+model = "gpt-5.5"
+model_provider = "bifrost"
+
+[model_providers.bifrost]
+name = "Bifrost"
+base_url = "{gateway}/openai/v1"
+env_key = "OPENAI_API_KEY"
+wire_api = "responses"
+"""
+
+
+async def test_codex_set_up_for_bifrost_reaches_the_gateway_unchanged(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    """A Codex config written for Bifrost needs only its host changed: `/openai/v1/responses`
+    is the gateway's Responses route."""
+    write_codex_config(home, BIFROST_CONFIG.format(gateway=gateway.base_url))
+    await say_hello(
+        "codex", env={**env, "OPENAI_API_KEY": "sk-bifrost-virtual-key"}, cwd=home / "work"
+    )
+    assert upstream.llm_requests[-1].path == "/v1/responses"
+    await assert_last_call(gateway, provider="openai", caller="codex")
+
+
 async def test_codex_on_an_anthropic_model_runs_its_shell_tool(
     env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
 ) -> None:

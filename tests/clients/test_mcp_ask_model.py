@@ -101,13 +101,47 @@ async def test_ask_model_asks_a_coding_cli_as_a_job(
 
 async def test_ask_model_refuses_what_it_cannot_ask_with_a_code(gateway: GatewayRuntime) -> None:
     async with mcp_client(gateway) as client:
-        _, no_model = await ask(client, provider="openai", prompt="2+2?")
+        _, no_key = await ask(client, provider="groq", prompt="2+2?")
         _, unknown = await ask(client, provider="chatgpt", prompt="2+2?")
-    assert no_model["error"]["code"] == "invalid_request"
-    assert no_model["error"]["details"]["param"] == "model"
+    assert no_key["error"]["code"] == "no_provider_available"
+    assert no_key["error"]["details"]["param"] == "provider"
     assert unknown["error"]["code"] == "unknown_provider"
     assert "claude" in unknown["error"]["message"]
     # Below the tool: the job path runs CLIs only, and says so rather than crash.
     with pytest.raises(InvalidRequest) as refused:
         await gateway.engine.calls.submit("openai", CallParams(prompt="hi"), "local")
     assert refused.value.code == "unknown_provider" and "/v1/chat/completions" in str(refused.value)
+
+
+async def test_an_api_provider_without_a_model_is_asked_its_first_that_answers(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    async with mcp_client(gateway) as client:
+        failed, answer = await ask(client, provider="openai", prompt="2+2?")
+    assert not failed, answer
+    assert answer["provider"] == "openai" and answer["text"].startswith(DEFAULT_ANSWER)
+    assert upstream.llm_requests[0].body["model"] == answer["model"]
+
+
+async def test_the_seeds_llm_generate_answers_a_prompt_alone_as_ask_model_does(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    """mcp-llm-bridge's `llm_generate {"prompt": ...}`: no provider, no model; the first
+    model that answers (OpenAI, Anthropic and Gemini have keys: Anthropic's, the catalogue's
+    first)."""
+    async with mcp_client(gateway) as client:
+        seeds = await client.call_tool("llm_generate", {"prompt": "Explain quicksort"})
+        ours = await client.call_tool("ask_model", {"prompt": "Explain quicksort"})
+        listed = await client.call_tool("llm_models", {})
+        by_model = await client.call_tool("llm_generate", {"prompt": "hi", "model": "gpt-4o"})
+    for result in (seeds, ours, by_model):
+        assert not result.is_error, result
+    answer = dict(seeds.structured_content or {})
+    assert answer["provider"] == "anthropic" and answer["text"].startswith(DEFAULT_ANSWER)
+    assert dict(ours.structured_content or {})["model"] == answer["model"]
+    assert dict(by_model.structured_content or {})["provider"] == "openai"
+    models = dict(listed.structured_content or {})
+    # Every provider's models: the CLIs' and the API providers' that answer.
+    assert "mistral" in models["models"] and answer["model"] in models["apiModels"]["anthropic"]
+    assert list(models["apiModels"])[:3] == ["anthropic", "openai", "google"]
+    assert len(upstream.llm_requests) == 3

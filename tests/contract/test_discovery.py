@@ -43,6 +43,23 @@ async def test_missing_cli_reports_how_to_install(
     assert status.install_command == "pip install mistral-vibe"
 
 
+async def test_a_cli_installed_while_running_is_found_by_a_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh of the statuses (the Providers page's, the person's) is where a CLI is found
+    too: the calls asked `locate`, which remembered "not installed" for 30 s more."""
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    discovery = Discovery(search_path=[str(tmp_path)])
+    assert await discovery.locate("mistral") is None
+    vibe = tmp_path / "vibe"
+    vibe.write_text("#!/bin/sh\necho 'vibe 2.0.0'\n")
+    vibe.chmod(0o755)
+    assert await discovery.locate("mistral") is None  # remembered, as before
+    (status,) = await discovery.statuses(["mistral"], refresh=True)
+    assert status.installed
+    assert await discovery.locate("mistral") == str(vibe)
+
+
 async def test_grok_is_found_where_its_installer_puts_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

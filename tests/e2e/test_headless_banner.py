@@ -5,12 +5,15 @@ call). The real program as a child process, against the scripted upstream."""
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
@@ -20,6 +23,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 LISTING_WAIT_S = 10.0
 KEY_VARIABLES = ("OPENAI", "ANTHROPIC", "GEMINI", "GOOGLE", "MISTRAL", "GROQ", "XAI", "AZURE")
+OPENAI_CATALOGUE = next(spec.models for spec in API_PROVIDERS if spec.id == "openai")
 
 
 def _one_vendor(home: Path, port: int, upstream: ScriptedUpstream) -> dict[str, str]:
@@ -67,3 +71,105 @@ async def test_a_key_refused_at_start_is_said_on_stderr_naming_its_source(
     [said] = [line for line in err.splitlines() if "refused the key" in line]
     assert "openai refused the key env:OPENAI_API_KEY (401)" in said
     assert OPENAI_KEY not in out + err
+
+
+def _no_provider(home: Path, port: int, **extra: str) -> dict[str, str]:
+    """A person with no key, no coding CLI on PATH and no local model server."""
+    env = gp.child_env(home, port, LLM_GATEWAY_DETECT_LOCAL="false", **extra)
+    for name in [n for n in env if n.startswith(KEY_VARIABLES)]:
+        del env[name]
+    empty = home / "empty-bin"
+    empty.mkdir(exist_ok=True)
+    env["PATH"] = str(empty)
+    return env
+
+
+def _answering(out: str) -> str:
+    [answering] = [line for line in out.splitlines() if "answering:" in line]
+    return answering
+
+
+async def test_the_banner_counts_the_models_v1_models_lists(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    """The banner waits for the providers' own lists (held here for a moment): it counted the
+    six built-in OpenAI models where `/v1/models` listed those OpenAI answered with."""
+    upstream.models_gate = gate = asyncio.Event()
+    asyncio.get_running_loop().call_later(1.0, gate.set)
+    port = free_port()
+    proc = gp.start(["--headless"], _one_vendor(tmp_path, port, upstream))
+    await asyncio.to_thread(gp.wait_ready, proc, port)
+    async with asyncio.timeout(LISTING_WAIT_S), aiohttp.ClientSession() as session:
+        await gate.wait()
+        while True:
+            async with session.get(f"http://127.0.0.1:{port}/v1/models") as answer:
+                listed = (await answer.json())["data"]
+            if any(row["id"] not in OPENAI_CATALOGUE for row in listed):
+                break
+            await asyncio.sleep(0.05)
+    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    assert code == 0, err
+    counted = [int(n) for n in re.findall(r"\((\d+) models?\)", _answering(out))]
+    assert sum(counted) == len(listed) > len(OPENAI_CATALOGUE), (out, listed)
+
+
+async def test_with_nothing_to_answer_the_banner_health_and_models_say_none(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = _no_provider(tmp_path, port)
+    proc = gp.start(["--headless"], env)
+    await asyncio.to_thread(gp.wait_ready, proc, port)
+    async with asyncio.timeout(LISTING_WAIT_S), aiohttp.ClientSession() as session:
+        while True:  # the first look at the providers ends a moment after the door opens
+            async with session.get(f"http://127.0.0.1:{port}/health") as answer:
+                if (await answer.json())["providers"]["state"] == "none":
+                    break
+            await asyncio.sleep(0.05)
+    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    assert code == 0, err
+    answering = _answering(out)
+    assert "no provider can answer yet" in answering
+    # A key stored in the vault is used at once; one in a variable needs a new start.
+    assert "in the vault" in answering and "no restart needed" in answering
+
+
+async def test_a_refused_key_is_not_followed_by_set_a_vendors_key(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    upstream.refused_keys.add(OPENAI_KEY)
+    port = free_port()
+    out, err = await _run(_one_vendor(tmp_path, port, upstream), port, failing=["openai"])
+    answering = _answering(out)
+    assert "openai refused the key" in answering, answering
+    assert "set a vendor's key" not in answering
+    assert "store a working one in the vault" in answering and "OPENAI_API_KEY" in answering
+    [said] = [line for line in err.splitlines() if "refused the key" in line]
+    assert "no restart needed" in said
+
+
+async def test_the_desktop_app_prints_the_banner_on_its_terminal_too(tmp_path: Path) -> None:
+    port = free_port()
+    env = _no_provider(tmp_path, port, QT_QPA_PLATFORM="offscreen")
+    proc = gp.start(["--hidden"], env)
+    await asyncio.to_thread(gp.wait_ready, proc, port)
+    try:
+        printed = await asyncio.wait_for(asyncio.to_thread(_lines_until, proc, "Stop it"), 30)
+    finally:
+        code, _out, err = await asyncio.to_thread(gp.stop, proc)
+    assert code == 0, err
+    assert f"API base URL: http://127.0.0.1:{port}/v1" in printed, (printed, err)
+    assert printed.startswith("llmgw-desktop ") and " running" in printed.splitlines()[0]
+    assert "no provider can answer yet" in _answering(printed)
+
+
+def _lines_until(proc: subprocess.Popen[str], last: str) -> str:
+    """What the child printed on stdout up to the line that starts with `last` (bounded by
+    the caller's timeout)."""
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(last):
+            break
+    return "".join(lines)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.shell.instance import ask_running_instance_to_quit, lock_is_held
-from tests.child_python import run_python
+from llmgw_desktop.shell.instance import ask_running_instance_to_quit, lock_is_held, process_gone
+from tests.child_python import ROOT, run_python
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.test_instance import held_by_a_silent_instance
@@ -57,3 +60,68 @@ def test_quit_of_a_holder_that_does_not_answer_says_so(tmp_path: Path) -> None:
     assert not result.stopped
     assert "did not take the request to quit" in result.message
     assert "tray menu" in result.message
+
+
+# An instance that lets go of its lock when asked to quit, and ends a while later (as an app's
+# interpreter ends after its lock is released, here stretched to a second).
+LINGERING_HOLDER = """
+import http.server, json, sys, threading, time
+from pathlib import Path
+from llmgw_desktop.shell.instance import InstanceLock
+
+lock = InstanceLock(Path(sys.argv[1]))
+assert lock.acquire()
+
+class Quit(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.dumps({"quitting": True, "mode": "desktop"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        threading.Thread(target=ended).start()
+
+def ended():
+    lock.release()
+    time.sleep(1.0)
+    server.shutdown()
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Quit)
+lock.publish(f"http://127.0.0.1:{server.server_address[1]}", "desktop")
+print("ready", flush=True)
+server.serve_forever()
+"""
+
+
+def test_has_quit_is_said_once_the_process_is_gone_not_when_its_lock_is(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LINGERING_HOLDER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        result = ask_running_instance_to_quit(tmp_path, wait_seconds=20)
+        assert result.stopped, result.message
+        assert f"(pid {holder.pid}) has quit" in result.message
+        # Ended (only waiting for this test, its parent, to collect it): not still running.
+        assert holder.poll() == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.communicate()
+
+
+def test_a_process_is_gone_once_it_has_ended_even_before_its_parent_collects_it() -> None:
+    """A child that has exited but is not collected yet (a zombie) runs nothing: gone."""
+    assert not process_gone(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while not process_gone(child.pid):  # never collected meanwhile: no poll()
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.01)
+        assert child.returncode is None  # still to be collected: seen as a zombie
+    finally:
+        child.wait()

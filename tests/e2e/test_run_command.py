@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -253,3 +254,16 @@ async def test_a_sigterm_sent_to_run_reaches_the_tool_whose_exit_code_comes_back
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_sigterm_that_comes_before_the_tool_exists_is_sent_on_once_it_does() -> None:
+    """The race CI met: a SIGTERM between the tool's start and the handlers' ended `run` and
+    left the tool orphaned, holding the terminal. The handlers now come first; a signal that
+    arrives before the tool exists is kept and sent on when it starts."""
+    from llmgw_desktop.shell.tool_runs import _passed_on
+
+    with _passed_on() as started:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled here: this test process lives on
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        started(process)
+        assert process.wait(timeout=20) == -signal.SIGTERM

@@ -7,7 +7,8 @@ bridge ran under `legacy`, which does not read the prompt. Now every bridged cal
 destructive prompt is refused in each dialect's own envelope (403, `approval_denied`) with a
 `denied` recorder row carrying the decision, and the recording stand-in CLI (Mistral Vibe's
 stand-in behind `RecordingClis`) shows it never ran; a benign prompt runs and is answered, in
-the read-only `plan` mode the bridge always used. The clients are the official SDKs.
+the read-only `plan` mode the bridge always used (Vibe 3's `--agent ask`). The clients are the
+official SDKs.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ async def test_a_destructive_prompt_is_denied_on_every_http_door_and_a_benign_on
     # The legitimate path beside it: a benign prompt runs on the CLI and is answered.
     assert await ask(gateway, BENIGN)
     (run,) = clis.runs("mistral")
-    assert has_flags(run.argv, "--agent", "plan")  # still read-only
+    assert has_flags(run.argv, "--agent", "ask")  # Vibe 3's read-only agent: still read-only
     newest = (await gateway.engine.recorder.recent(limit=1))[0]
     assert newest["state"] == "completed" and newest["approval"]["allowed"], newest
     assert newest["approval"]["permission_mode"] == "plan"

@@ -85,10 +85,10 @@ def on_gateway(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> OnGateway:
-    """`on_gateway(body, loaded=..., replies=..., also_upstream=...)` starts a desktop-mode
-    gateway on the scripted upstream (`desk_gateway`, on `loaded` when given, else the test's
-    settings), runs `await body(desk)` on the desktop's loop and stops it; what `body`
-    returns."""
+    """`on_gateway(body, loaded=..., replies=..., also_upstream=..., keyed=...)` starts a
+    desktop-mode gateway on the scripted upstream (`desk_gateway`, on `loaded` when given, else
+    the test's settings), runs `await body(desk)` on the desktop's loop and stops it; what
+    `body` returns."""
     tests_own = loaded
 
     def run(
@@ -97,12 +97,18 @@ def on_gateway(
         loaded: LoadedSettings | None = None,
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
+        keyed: bool = True,
     ) -> T:
         settings = tests_own if loaded is None else loaded
 
         async def scenario() -> T:
             async with desk_gateway(
-                settings, monkeypatch, tmp_path, replies=replies, also_upstream=also_upstream
+                settings,
+                monkeypatch,
+                tmp_path,
+                replies=replies,
+                also_upstream=also_upstream,
+                keyed=keyed,
             ) as desk:
                 return await body(desk)
 

@@ -93,14 +93,16 @@ async def desk_gateway(
     *,
     replies: tuple[Reply, ...] = (),
     also_upstream: tuple[str, ...] = (),
+    keyed: bool = True,
 ) -> AsyncIterator[Desk]:
     """Start the gateway (Anthropic, and the API providers named in `also_upstream`, on the
-    upstream, which answers `replies` first), yield what a page is built from; stop it all
-    afterwards."""
+    upstream, which answers `replies` first; `keyed=False`: Anthropic without a key, so no
+    provider can answer), yield what a page is built from; stop it all afterwards."""
     no_clis_on_path(tmp_path, monkeypatch)
     async with ScriptedUpstream() as upstream:
         upstream.script(*replies)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+        if keyed:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
         pointed = {
             provider: {"api_key": f"{provider}-test-key-cccccccc", "base_url": upstream.base_url}
@@ -246,9 +248,9 @@ def close_window(window: MainWindow) -> None:
 
 
 class OnGateway(Protocol):
-    """`on_gateway(body, loaded=..., replies=..., also_upstream=...)`: `await body(desk)` on a
-    fresh desk gateway (`desk_gateway`, on `loaded` when given) on the desktop's loop; what
-    `body` returns."""
+    """`on_gateway(body, loaded=..., replies=..., also_upstream=..., keyed=...)`: `await
+    body(desk)` on a fresh desk gateway (`desk_gateway`, on `loaded` when given) on the
+    desktop's loop; what `body` returns."""
 
     def __call__(
         self,
@@ -257,6 +259,7 @@ class OnGateway(Protocol):
         loaded: LoadedSettings | None = None,
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
+        keyed: bool = True,
     ) -> T: ...
 
 
@@ -274,6 +277,7 @@ class OnWindow(Protocol):
         loaded: LoadedSettings | None = None,
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
+        keyed: bool = True,
     ) -> T: ...
 
 

@@ -188,7 +188,9 @@ def test_a_refused_request_counts_as_failed_or_refused_in_the_list_the_details_a
         runtime = desk.runtime
         await call_as(runtime, "gamma-agent", status=502)  # failed: the upstream answered 500
         runtime.engine.providers.set_enabled(OPERATOR, "anthropic", False)
-        await call_as(runtime, "gamma-agent", status=503)  # refused: no provider asked
+        await call_as(
+            runtime, "gamma-agent", status=400
+        )  # refused: switched off, no provider asked
         runtime.engine.providers.set_enabled(OPERATOR, "anthropic", True)
         await call_as(runtime, "gamma-agent", status=200)
         window.show()

@@ -22,13 +22,20 @@ import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.connect_facts import gather
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
     TOKEN_PLACEHOLDER,
-    acp_snippets,
+    Snippet,
     mask_token,
-    sdk_snippets,
     snippets,
+)
+from llmgw_desktop.ui.connect_setups import (
+    CLIENTS,
+    acp_setups,
+    model_call_setups,
+    sdk_setup,
+    setup_for,
 )
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
@@ -66,11 +73,16 @@ def test_every_copy_button_copies_the_exact_snippet(on_app: OnApp, desktop: Desk
     async def body(desktop: DesktopApp) -> None:
         assert desktop.runtime is not None
         page = _page(desktop)
+        await page.read_models()
         mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
         assert page.base_url == base == base_url_of(mcp_url, "/mcp")
-        expected = [*snippets(mcp_url), *sdk_snippets(base), *acp_snippets()]
+        tools = [s for setup in model_call_setups(page.facts) for s in setup.snippets]
+        sdks = sdk_setup(page.facts).snippets
+        expected = [*tools, *snippets(mcp_url), *sdks, *acp_setups(page.facts)]
         clients = {s.client for s in expected}
         assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex", "curl"} <= clients
+        assert {"Claude Code (model calls)", "Codex (model calls)", "Zed"} <= clients
+        assert "OpenAI SDK (first call)" in clients
         assert "Gemini SDK (Python)" in clients
         assert set(page.copy_buttons) == clients
         # Open to this account: no header, no token to copy.
@@ -84,6 +96,13 @@ def test_every_copy_button_copies_the_exact_snippet(on_app: OnApp, desktop: Desk
             page.copy_buttons[snippet.client].click()
             assert clipboard.text() == snippet.text, snippet.client
             assert snippet.client in page.copied_label.text()
+            # One Copy a block, never two buttons both called "Copy" (the ACP blocks had).
+            shown_buttons = [
+                b
+                for b in (page.copy_buttons[snippet.client], page._full_buttons[snippet.client])
+                if not b.isHidden()
+            ]
+            assert len({b.text() for b in shown_buttons}) == len(shown_buttons), snippet.client
         claude = next(s for s in expected if s.client == "Claude Code (HTTP)")
         assert (
             claude.text == f"claude mcp add --scope user --transport http llmgw-desktop {mcp_url}"
@@ -105,6 +124,9 @@ def test_every_copy_button_copies_the_exact_snippet(on_app: OnApp, desktop: Desk
 
 
 HEADER_CLIENTS = {
+    "Claude Code (model calls)",
+    "Codex (run it)",
+    "Gemini CLI (model calls)",
     "Claude Code (HTTP)",
     "Codex",
     "Cursor",
@@ -115,6 +137,7 @@ HEADER_CLIENTS = {
     "Anthropic SDK (environment)",
     "Anthropic SDK (Python)",
     "Gemini SDK (Python)",
+    "OpenAI SDK (first call)",
 }
 
 
@@ -125,7 +148,10 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
     async def body(desktop: DesktopApp) -> None:
         assert desktop.runtime is not None
         page = _page(desktop)
-        mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
+        await page.read_models()
+        assert desktop.actions is not None
+        await desktop.actions.read_facts()
+        mcp_url = desktop.runtime.mcp_url
         clipboard = QGuiApplication.clipboard()
         # On screen: the header with the token masked; the token itself nowhere.
         masked = mask_token(TOKEN)
@@ -138,15 +164,25 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
         for client in HEADER_CLIENTS:
             shown = page.findChild(QLabel, f"snippet:{client}")
             assert shown is not None and masked in shown.text(), client
+
         # Copy: the placeholder; Copy with token: the token, in the same snippet.
+        def tools(token: str) -> list[Snippet]:
+            return [s for setup in model_call_setups(page.facts, token) for s in setup.snippets]
+
         blank = [
+            *tools(TOKEN_PLACEHOLDER),
             *snippets(mcp_url, token=TOKEN_PLACEHOLDER),
-            *sdk_snippets(base, token=TOKEN_PLACEHOLDER),
-            *acp_snippets(),  # launched by the editor: the relay proves the user, no token
+            *sdk_setup(page.facts, TOKEN_PLACEHOLDER).snippets,
+            *acp_setups(page.facts),  # launched by the editor: the relay proves the user
         ]
         placeholder = {s.client: s for s in blank}
         full = {
-            s.client: s for s in [*snippets(mcp_url, token=TOKEN), *sdk_snippets(base, token=TOKEN)]
+            s.client: s
+            for s in [
+                *tools(TOKEN),
+                *snippets(mcp_url, token=TOKEN),
+                *sdk_setup(page.facts, TOKEN).snippets,
+            ]
         }
         for client, button in page.copy_buttons.items():
             clipboard.clear()
@@ -171,6 +207,46 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
             assert clipboard.text() == placeholder[action.text()].text, action.text()
         page.deleteLater()
 
+    on_app(desktop, body)
+
+
+def test_the_page_and_the_tray_copy_every_snippet_connect_prints(
+    on_app: OnApp, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connect TOOL` asks the running gateway which models answer; the page reads the same
+    list, so each snippet `connect` prints (Claude Code's and Codex's model calls on a model
+    that answers on this machine's keys among them) is one the page copies."""
+
+    async def body(desktop: DesktopApp) -> None:
+        assert desktop.runtime is not None and desktop.actions is not None
+        page = _page(desktop)
+        facts = await page.read_models()
+        printed = await asyncio.to_thread(gather, desktop.runtime.settings)
+        assert printed.source == "asked the running gateway"
+        assert (printed.base_url, dict(printed.answering)) == (facts.base_url, facts.answering)
+        assert list(facts.answering) == ["openai"]  # the one key here
+        copied = {s.text for s in [*page.tool_snippets, *page.editor_snippets]}
+        copied |= {s.text for s in [*page.sdk_snippets, *page.acp_snippets]}
+        for client in CLIENTS:
+            for snippet in setup_for(client, printed).snippets:
+                assert snippet.text in copied, (client, snippet.client)
+        claude = next(s for s in page.tool_snippets if s.client == "Claude Code (model calls)")
+        assert f"ANTHROPIC_MODEL={facts.answering['openai'][0]}" in claude.text
+        codex = next(s for s in page.tool_snippets if s.client == "Codex (model calls)")
+        assert "[model_providers.llmgw]" in codex.text
+        assert "no anthropic key was found" in page._notes["tools"].text()
+        # The tray's "Copy setup for" has the tools' model calls, and the API base URL.
+        await desktop.actions.read_facts()
+        tray = {action.text(): action for action in desktop.actions.copy_setup}
+        clipboard = QGuiApplication.clipboard()
+        tray["Claude Code (model calls)"].trigger()
+        assert clipboard.text() == claude.text
+        desktop.actions.copy_base_url.trigger()
+        assert clipboard.text() == desktop.runtime.base_url + "/v1"
+        page.deleteLater()
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-only-key-eeeeeeee")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # never asked: no call
     on_app(desktop, body)
 
 

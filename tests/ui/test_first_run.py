@@ -5,6 +5,7 @@ scripted upstream and stored in the vault; finishing on the Connect page."""
 from __future__ import annotations
 
 import asyncio
+import re
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,10 +21,12 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
 from llmgw_desktop.ui.first_run_steps import CLI_COLUMNS, INSTALLED, MISSING
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.qt import QGuiApplication, QWizard
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnGateway, chat_request, no_clis_on_path
+from tests.ui.desk_gateway import Desk, OnGateway, OnWindow, chat_request, no_clis_on_path
 from tests.ui.running_app import desktop_app, exit_code, window_shown
 from tests.waiting import until
 
@@ -93,35 +96,10 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
     landed: list[str] = []
 
     async def body(desk: Desk, guide: FirstRunGuide) -> None:
-        # (a) The fake CLI is found with its path and version; a missing one says how to
-        # install it.
-        clis = guide.clis
-        await until(lambda: clis.row_of("claude")[2] == FAKE_CLAUDE_VERSION, "version")
-        assert clis.row_of("claude") == (
-            "Claude Code",
-            INSTALLED,
-            FAKE_CLAUDE_VERSION,
-            str(cli_dir / "claude"),
-        )
-        codex = provider_info("codex")
-        assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
-        assert clis.table.rowCount() == len(PROVIDERS)
-        assert f"1 of {len(PROVIDERS)} found." in clis.note.text()
-        # Review 41, finding 19: found or not as a glyph and a word; a missing CLI's
-        # install command one Copy away; where the person is in the guide.
-        row = [s.provider for s in clis.statuses].index("claude")
-        assert not clis.table.item(row, 1).icon().isNull()  # type: ignore[union-attr]
-        assert clis.table.cellWidget(row, len(CLI_COLUMNS)) is None  # installed
-        missing = [s.provider for s in clis.statuses].index("codex")
-        copy = clis.table.cellWidget(missing, len(CLI_COLUMNS))
-        assert copy is not None
-        copy.click()  # type: ignore[attr-defined]
-        assert QGuiApplication.clipboard().text() == codex.install_command
-        assert clis.title().startswith("Step 1 of 4 · ")
-
-        # (b) The environment's key, masked, with where it comes from.
-        guide.next()
+        # (a) What works first (issue 64.6: it opened on twelve CLIs not installed): the
+        # environment's key, masked, with where it comes from.
         keys = guide.keys
+        assert guide.currentPage() is keys and keys.title().startswith("Step 1 of 4 · ")
         await until(lambda: keys.table.rowCount() and keys.table.item(0, 0), "keys listed")
         # Every key row whole, none cut in half by a short table (review 41, finding 19).
         assert keys.table.verticalScrollBar().maximum() == 0
@@ -178,6 +156,38 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
             "the vault key listed",
         )
 
+        # (b) The fake CLI is found with its path and version, first; the missing ones are
+        # folded under one line, each saying how to install it once shown.
+        guide.next()
+        clis = guide.clis
+        assert clis.title().startswith("Step 2 of 4 · ")
+        await until(lambda: clis.row_of("claude")[2] == FAKE_CLAUDE_VERSION, "version")
+        assert clis.row_of("claude") == (
+            "Claude Code",
+            INSTALLED,
+            FAKE_CLAUDE_VERSION,
+            str(cli_dir / "claude"),
+        )
+        assert clis.statuses[0].provider == "claude"  # what works leads
+        codex = provider_info("codex")
+        assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
+        assert clis.table.rowCount() == len(PROVIDERS)
+        assert f"1 of {len(PROVIDERS)} found." in clis.note.text()
+        missing = [s.provider for s in clis.statuses].index("codex")
+        assert clis.table.isRowHidden(missing) and not clis.table.isRowHidden(0)
+        assert f"{len(PROVIDERS) - 1} more not installed" in clis.missing_label.text()
+        clis.missing_label.linkActivated.emit("show")
+        assert not clis.table.isRowHidden(missing)
+        # Review 41, finding 19: found or not as a glyph and a word; a missing CLI's
+        # install command one Copy away.
+        row = [s.provider for s in clis.statuses].index("claude")
+        assert not clis.table.item(row, 1).icon().isNull()  # type: ignore[union-attr]
+        assert clis.table.cellWidget(row, len(CLI_COLUMNS)) is None  # installed
+        copy = clis.table.cellWidget(missing, len(CLI_COLUMNS))
+        assert copy is not None
+        copy.click()  # type: ignore[attr-defined]
+        assert QGuiApplication.clipboard().text() == codex.install_command
+
         # (c) A server of your own, on its own step (skipped here); (d) Connect: Finish
         # lands there. Each step says where the person is.
         guide.next()
@@ -199,8 +209,7 @@ def test_a_locked_vault_turns_store_off_and_says_how_to_open_it(
     monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", "not-a-master-key")
 
     async def body(desk: Desk, guide: FirstRunGuide) -> None:
-        guide.next()
-        keys = guide.keys
+        keys = guide.keys  # the first step
         keys.value_edit.setText("sk-ant-some-key-0123456789")
         assert keys.test_button.isEnabled()  # a test needs no vault
         assert not keys.store_button.isEnabled()
@@ -272,7 +281,8 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
             step = guide.connect_step
             await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
             assert step.subTitle() == "Nothing can answer yet."
-            assert "Install a CLI" in step.verdict_label.text()
+            assert "Store an API key" in step.verdict_label.text()
+            assert "install a CLI" in step.verdict_label.text()
             assert "point your coding tools" not in step.subTitle()
             # Issue 53.6: what cannot answer is one line with a count and a link, not some
             # twenty faint lines repeating the first step and naming HTTP routes.
@@ -283,7 +293,9 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
             assert step.unusable_label.isVisible()
             unusable = step.unusable_label.text()
             assert "Install it with" not in unusable and "/v1/" not in unusable
-            assert "Not installed (the first step has their install commands): Claude" in unusable
+            assert "Not installed (the coding CLIs step has their install commands): Claude" in (
+                unusable
+            )
             assert (
                 "Anthropic: switched off; switch it on" in unusable
                 and "OpenAI: no API key" in unusable
@@ -301,6 +313,31 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
             guide.reject()
 
     on_gateway(body)
+
+
+def test_the_guide_counts_what_cannot_answer_as_the_providers_page_does(
+    on_window: OnWindow,
+) -> None:
+    """Issue 64.6: the guide said 21 cannot answer where the Providers page said 25 (it left
+    the local servers out): one list, one count."""
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        providers = window.pages[ProvidersPage.KEY]
+        assert isinstance(providers, ProvidersPage)
+        window.show_page(ProvidersPage.KEY)
+        await providers.refresh()
+        shown = re.search(r"Show (\d+) more", providers.unfold_button.text())
+        assert shown is not None
+        async with guide_on(desk, []) as guide:
+            step = guide.connect_step
+            await step.check()
+            said = re.search(r"(\d+) more cannot answer", step.cannot_label.text())
+            assert said is not None, step.cannot_label.text()
+            assert said.group(1) == shown.group(1)
+            assert "not running" in step.cannot_label.text()  # the local servers counted
+            guide.reject()
+
+    on_window(body, size=(1024, 700))
 
 
 def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(

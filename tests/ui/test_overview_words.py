@@ -132,8 +132,8 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     assert (words["failing"].value, words["failing"].tone) == ("Some calls fail", "warning")
     # The provider the header names comes first, never the one left out (review round 2,
     # finding 2: the card named two Ready providers and cut the failing one).
-    assert (
-        words["failing"].detail == "7 of 300 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 +1"
+    assert words["failing"].detail == (
+        "7 of 300 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 +1; 5 refused since start"
     )
     assert "Mistral Vibe: 1 of 3 failed" in words["failing"].tip
     words = figure_words(_facts([failing, some]))
@@ -141,10 +141,31 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     assert providers_words([failing, some])[1] == words["failing"].value
     assert words["gateway"].value == "Working" and "2h 05m" in words["gateway"].detail
     assert words["spend"].value == "$0.0688" and "no budget set" in words["spend"].detail
-    assert words["stuck"].value == "None" and "5 calls refused" in words["stuck"].detail
+    assert words["stuck"].value == "None" and words["stuck"].detail == "No job stuck; none running"
     paused = figure_words(_facts([], paused=True))
     assert (paused["gateway"].value, paused["gateway"].tone) == ("Paused", "warning")
-    assert figure_words(_facts([]))["failing"].value == "None"
+    quiet = figure_words(_facts([], totals=Totals(requests=42, asked=42, errors=0), refused={}))
+    assert (quiet["failing"].value, quiet["failing"].tone) == ("None", "ok")
+
+
+def test_failing_never_says_none_over_failed_calls_and_refusals_are_not_stuck() -> None:
+    """Issue 64.6: "Failing: None" sat over "3 of 42 failed", and the refusals were counted
+    under "Stuck"."""
+    totals = Totals(requests=45, asked=42, errors=3)
+    words = figure_words(_facts([], totals=totals, failed_at=(("OpenAI", 3, 42),)))
+    failing = words["failing"]
+    assert (failing.value, failing.tone) == ("3 calls", "warning")
+    assert failing.detail.startswith("3 of 42 failed (7%) in 15 min: OpenAI 3")
+    assert "5 refused since start" in failing.detail and "Refused:" in failing.tip
+    assert "refused" not in words["stuck"].detail and "refused" not in words["stuck"].tip
+    one = figure_words(_facts([], totals=Totals(requests=9, asked=9, errors=1), refused={}))
+    assert one["failing"].value == "1 call"
+    refused_only = figure_words(_facts([], totals=Totals(requests=9, asked=9, errors=0)))
+    assert refused_only["failing"].value == "None"
+    assert refused_only["failing"].tone == ""  # not green over refusals
+    assert "5 refused since start" in refused_only["failing"].detail
+    running = figure_words(_facts([], running=2))["stuck"]
+    assert running.detail == "No job stuck; 2 running"
 
 
 def test_the_failing_figure_fits_its_two_lines_in_the_smallest_window(qtbot: QtBot) -> None:

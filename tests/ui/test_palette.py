@@ -115,3 +115,21 @@ def test_ctrl_k_reaches_pages_providers_keys_requests_jobs_and_actions(
             assert not palette.isVisible() and window.current_page is shown
 
     on_gateway(body)
+
+
+def test_nothing_matched_is_said_not_a_blank_box(on_gateway: OnGateway, qtbot: QtBot) -> None:
+    async def body(desk: Desk) -> None:
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
+            palette = window.open_palette()
+            qtbot.keyClicks(palette.search, "qqzzxx")  # an id's length: the recorder is searched
+            assert palette.results.count() == 0
+            assert palette.empty.isVisible() and not palette.results.isVisible()
+            assert "Nothing matches “qqzzxx”" in palette.empty.text()
+            await until(lambda: "Looking" not in palette.empty.text(), "the search ended")
+            assert "Nothing matches “qqzzxx”" in palette.empty.text()
+            assert not palette.go()  # Enter on nothing does nothing
+            palette.search.clear()
+            assert palette.results.isVisible() and not palette.empty.isVisible()
+            assert palette.results.count() > 0
+
+    on_gateway(body)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.api import RecorderFilters
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
@@ -22,7 +23,7 @@ from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.playground_answer import AnswerPane
 from llmgw_desktop.ui.pages.playground_models import model_label, preferred_model
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.pages.recorder_words import describe_detail, format_duration
+from llmgw_desktop.ui.pages.recorder_words import describe_detail, format_duration, result_words
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.fakes.upstream import Reply
@@ -78,10 +79,15 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         shown = await until(lambda: page.answer.text.toPlainText(), "the first pieces")
         assert ANSWER.startswith(shown.strip()) and len(shown) < len(ANSWER), shown
         # Rendered on screen as it comes, not only kept.
-        on_screen = page.answer.text.prose()[0]
-        assert on_screen.isVisible() and on_screen.source == shown.strip()
+        on_screen = await until(
+            lambda: next((p for p in page.answer.text.prose() if p.isVisible()), None),
+            "the first pieces drawn (a widget added is shown on the loop's next turn)",
+        )
+        assert on_screen.source == shown.strip()
         assert page.answer.title.text().endswith("claude-sonnet-4-6 · answering…")
-        assert not page.answer.figures.text() and not page.send_button.isEnabled()
+        # Send is Stop while it streams (issue 64: nothing stopped a 600 s answer).
+        assert not page.answer.figures.text() and page.send_button.text() == "&Stop"
+        assert page.send_button.isEnabled() and page.streaming
         gate.set()
         await until(lambda: page.answer.reply is not None, "the answer finished")
         assert page.answer.text.toPlainText() == ANSWER
@@ -93,6 +99,7 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         assert "first token" in figures and "$" in figures and "\n" not in figures
         assert page.answer.figures.toolTip() == "Anthropic · claude-sonnet-4-6 · completed"
         assert page.answer.open_button.isEnabled() and page.send_button.isEnabled()
+        assert page.send_button.text() == "&Send"
         # Recorded like any request, under the playground's name.
         reply = page.answer.reply
         assert reply is not None and reply.record is not None
@@ -110,6 +117,64 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         body,
         replies=(Reply.ok(ANSWER, verbatim=True),),
     )
+
+
+async def _row(desk: Desk, finished: Callable[[dict[str, object]], bool]) -> dict[str, object]:
+    """The latest recorder row once `finished(row)` holds (its end is written off the loop)."""
+    engine = desk.runtime.engine
+    async with asyncio.timeout(10):
+        while True:
+            rows = (await engine.recorder_query.page(RecorderFilters(), limit=1)).rows
+            if rows:
+                detail = await engine.recorder_query.detail(rows[0].id)
+                if detail is not None and finished(detail.record):
+                    return detail.record
+            await asyncio.sleep(0.02)
+
+
+def test_stop_ends_a_streaming_answer_where_it_is_and_its_row_says_the_caller_stopped_it(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        desk.upstream.stream_gate = asyncio.Event()  # never opened: the answer would wait
+        ask(page, "claude-sonnet-4-6", "tell me about otters", qtbot)
+        shown = await until(lambda: page.answer.text.toPlainText(), "the first pieces")
+        assert page.send_button.text() == "&Stop" and page.send_button.isEnabled()
+        page.send_button.click()
+        reply = await until(lambda: page.answer.reply, "the answer stopped")
+        assert reply.stopped and reply.text.strip() == shown.strip()
+        assert page.answer.text.toPlainText() == shown  # what came is kept
+        assert "you stopped the answer" in page.answer.error.text()
+        assert page.answer.error.property("tone") == "muted"  # not a failure
+        assert "Stopped" in page.status.text()
+        assert page.send_button.text() == "&Send" and not page.streaming
+        row = await _row(desk, lambda r: r["state"] != "started")
+        assert (row["state"], row["error_code"]) == ("canceled", "client_disconnected")
+        assert row["id"] == reply.record_id and row["caller"] == "playground"
+        assert "the caller stopped it" in result_words(row)
+        # The next message goes on from the stopped answer, as far as it came.
+        desk.upstream.stream_gate = None
+        await answered(page, "and beavers?", qtbot, "the next answer")
+        assert page.answer.reply is not None and page.answer.reply.ok
+
+    run_page(body, replies=(Reply.ok(ANSWER, verbatim=True),))
+
+
+def test_new_chat_during_an_answer_stops_it_and_says_so(run_page: RunPage, qtbot: QtBot) -> None:
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        desk.upstream.stream_gate = asyncio.Event()
+        ask(page, "claude-sonnet-4-6", "tell me about otters", qtbot)
+        await until(lambda: page.answer.text.toPlainText(), "the first pieces")
+        page.new_button.click()
+        assert "Stopped the answer" in page.status.text()
+        assert not page.transcript.turns
+        row = await _row(desk, lambda r: r["state"] != "started")
+        assert (row["state"], row["error_code"]) == ("canceled", "client_disconnected")
+        await until(lambda: not page.streaming and page.send_button.text() == "&Send", "Send")
+        assert "Stopped the answer" in page.status.text()  # the old answer's end says nothing
+
+    run_page(body, replies=(Reply.ok(ANSWER, verbatim=True),))
 
 
 def test_compare_sends_the_same_request_to_a_second_model_and_links_the_rows(

@@ -514,6 +514,25 @@ def test_a_test_result_stands_apart_from_its_button(on_providers: OnProviders) -
     on_providers(body)
 
 
+def test_the_details_list_every_model_the_provider_answers_for(on_providers: OnProviders) -> None:
+    """Issue 64.6: the page named no model (a local server's own app opens on its model list):
+    the chosen provider's models are listed, a line each, one click making it the Test's."""
+
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        assert page.select("api:openai")
+        row = page.selected_row()
+        assert row is not None and len(row.models) > 1
+        listed = page.detail.models_list
+        assert [listed.item(i).text() for i in range(listed.count())] == list(row.models)
+        assert not listed.isHidden()
+        assert page.detail.models_count.text() == f"{len(row.models)} models"
+        listed.setCurrentRow(1)
+        assert page.model_box.currentText() == row.models[1]  # the model a Test asks
+
+    on_providers(body)
+
+
 def test_the_list_shows_every_kind_whole_and_the_details_say_what_a_circuit_does(
     on_providers: OnProviders,
 ) -> None:

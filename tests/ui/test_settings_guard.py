@@ -11,7 +11,7 @@ from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
-from llmgw_desktop.ui.qt import QComboBox, QLabel
+from llmgw_desktop.ui.qt import QComboBox, QLabel, Qt
 from tests.test_settings import RULES_TOML
 from tests.ui.test_settings_page import (  # noqa: F401 - fixtures
     OnSettings,
@@ -85,7 +85,10 @@ def test_the_operators_rules_are_listed_beside_the_guards_settings(
 
     async def body(page: SettingsPage, engine: Engine) -> None:
         row = page.form.rows["guard.rules"]
-        assert isinstance(row.editor, QLabel) and not row.editor.isEnabled()
+        # Words, never edited (selectable, not editable), and in the text colour: a locked
+        # listing greyed out would be real content in the disabled grey.
+        assert isinstance(row.editor, QLabel) and row.editor.isEnabled()
+        assert row.editor.textInteractionFlags() == Qt.TextInteractionFlag.TextSelectableByMouse
         assert row.editor.text() == (
             "pipe-to-shell: block (a download piped into a shell)\n"
             "ignore-instructions: ask · ollama: off · key:ci-bot: block"

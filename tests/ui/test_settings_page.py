@@ -19,14 +19,16 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.file import ConfigFileWriter
-from llmgw_desktop.config.settings import load_settings
+from llmgw_desktop.config.settings import declared_settings, load_settings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.playground_models import ModelPicker
+from llmgw_desktop.ui.pages.settings_form import SECTIONS
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
+from llmgw_desktop.ui.pages.settings_rules import read_only_reason
 from llmgw_desktop.ui.qt import QDesktopServices, QDoubleSpinBox, QScrollArea, QSpinBox
 from tests.waiting import until
 
@@ -486,3 +488,24 @@ def test_a_setting_the_environment_sets_is_shown_but_cannot_be_changed(
         assert "LLM_GATEWAY_RECORDER_RETENTION_DAYS" in row.note.text()
 
     on_settings(body)
+
+
+def test_every_control_on_the_form_can_be_changed_there() -> None:
+    """A control the form shows is one a person changes (a table it lists says where it is
+    edited): none greyed with another row's reason ("Call a job stuck when silent for" read
+    "Where the gateway keeps its files")."""
+    declared = {decl.key: decl for decl in declared_settings()}
+    for _heading, controls in SECTIONS:
+        for control in controls:
+            reason = read_only_reason(declared[control.key], "default")
+            if control.listing:  # a table shown whole, edited in config.toml: said so
+                assert reason is not None and "list or table" in reason, control.label
+            else:
+                assert reason is None, (control.label, reason)
+
+
+def test_a_setting_read_at_start_does_not_claim_to_say_where_files_are() -> None:
+    declared = {decl.key: decl for decl in declared_settings()}
+    assert "keeps its files" in (read_only_reason(declared["paths.data_dir"], "default") or "")
+    reason = read_only_reason(declared["mcp.max_sessions"], "default") or ""
+    assert "keeps its files" not in reason and "config.toml" in reason

@@ -89,6 +89,26 @@ def test_a_malformed_config_asks_and_starts_on_defaults_without_touching_the_fil
     assert broken_config.read_text(encoding="utf-8") == MALFORMED
 
 
+def test_the_dialog_s_words_are_said_on_stderr_too_once_and_what_was_chosen(
+    qapp: QApplication,
+    broken_config: Path,
+    started_with: list[LoadedSettings],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Started from a terminal, the person reads there what the dialog asks about (a dialog
+    may open behind other windows), and what they chose."""
+    seen: list[str] = []
+    _answer(["Try again", DEFAULTS], seen)  # not fixed: the same dialog comes back
+
+    assert command_line.main([]) == 0
+
+    assert len(seen) == 2
+    err = capsys.readouterr().err
+    assert "llmgw-desktop: The settings file cannot be used (a dialog asks what to do):" in err
+    assert err.count(f"the settings file {broken_config} is not valid TOML") == 1  # once
+    assert "starting with the defaults" in err
+
+
 def test_open_shows_the_file_and_try_again_reads_it_fixed(
     qapp: QApplication,
     broken_config: Path,
@@ -121,7 +141,8 @@ def test_quit_exits_2_and_says_it_on_stderr_too(
 ) -> None:
     _answer(["Quit"], [])
     assert command_line.main([]) == EXIT_CONFIG
-    assert f"the settings file {broken_config} is not valid TOML" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count(f"the settings file {broken_config} is not valid TOML") == 1, err
     assert started_with == []
 
 
@@ -147,7 +168,7 @@ async def _answered(label: str, seen: list[str]) -> None:
 
 
 def test_a_database_that_cannot_be_opened_asks_then_goes_on_with_a_temporary_one(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     database = loaded.settings.database_file
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +185,9 @@ def test_a_database_that_cannot_be_opened_asks_then_goes_on_with_a_temporary_one
         assert exit_code(qloop, desktop, go_on_then_quit) == 0
     assert seen[0].startswith("The database cannot be opened\n")
     assert "file is not a database" in seen[0]
+    err = capsys.readouterr().err  # the terminal hears it too, and what was chosen
+    assert "llmgw-desktop: The database cannot be opened (a dialog asks" in err
+    assert "file is not a database" in err and "temporary database" in err
     used = desktop.runtime.settings.database_file  # type: ignore[union-attr]
     assert used != database and not used.exists()  # temporary, gone at quit
     assert database.read_bytes() == b"not a database" * 300  # left as it was

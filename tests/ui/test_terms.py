@@ -15,7 +15,16 @@ from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.qt import QAbstractButton, QAbstractItemView, QLabel, QLineEdit, Qt, QWidget
+from llmgw_desktop.ui.qt import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractListModel,
+    QLabel,
+    QLineEdit,
+    QModelIndex,
+    Qt,
+    QWidget,
+)
 from llmgw_desktop.ui.risk_words import permission_words
 from llmgw_desktop.ui.terms import TERMS, meaning
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request, shown_page
@@ -80,9 +89,11 @@ def _words_shown(page: QWidget) -> list[str]:
         model = view.model()
         if model is None or not view.isVisibleTo(page):
             continue
-        for column in range(model.columnCount()):
+        # A list model (a picker's popup) has one column, and PySide hides its columnCount.
+        columns = 1 if isinstance(model, QAbstractListModel) else model.columnCount()
+        for column in range(columns):
             shown.append(str(model.headerData(column, Qt.Orientation.Horizontal) or ""))
-            for row in range(min(model.rowCount(), 50)):
+            for row in range(min(model.rowCount(QModelIndex()), 50)):
                 shown.append(str(model.index(row, column).data() or ""))
     return shown
 

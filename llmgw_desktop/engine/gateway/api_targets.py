@@ -24,6 +24,7 @@ Every whole answer is read by `UpstreamClient.whole` and every streamed frame pa
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Respons
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
+    HUNG_OUTCOME,
     NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
     UpstreamClient,
@@ -153,7 +155,7 @@ class ApiTargets:
         self.records = records  # the recorder's rows: each attempt's
         self.telemetry = telemetry
         # Learns each target's time to first token and quota from its answers.
-        self._balancer = balancer
+        self.balancer = balancer
         # API provider id -> None when the user's switches let it run, else the attempt
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal
@@ -255,8 +257,9 @@ class ApiTargets:
                     # Billed on this hold already: another key would be a second call the
                     # budget never admitted (another target of the route is admitted anew).
                     return None, failure
-                if failure.kind == SHARE_OUTCOME:
-                    # The caller's own share of this host is in use: no key of it would do.
+                if failure.kind in (SHARE_OUTCOME, HUNG_OUTCOME):
+                    # The caller's own share of this host is in use, or the host stopped
+                    # answering: no key of it would do.
                     return None, failure
                 if not failure.next_key:
                     raise UpstreamRejected(
@@ -307,7 +310,9 @@ class ApiTargets:
             )
             raise
         # Whole, or its first frame come: the time to first token of a stream.
-        self._balancer.answered(target, time.perf_counter() - started, line.headers or _NO_HEADERS)
+        took = time.perf_counter() - started
+        headers = line.headers or _NO_HEADERS
+        self.balancer.answered(target, took, headers, principal=call.caller.principal)
         return answer, None
 
     def _failed(self, line: Line, failure: UpstreamFailure, started: float) -> None:
@@ -388,20 +393,25 @@ class Line:
         call that goes as it came): the open response once its status is 2xx.
 
         Raises:
-            UpstreamFailure: no answer, or an error status.
+            UpstreamFailure: no answer, an error status, or the target found hung (`hung`).
             EngineError: a value our HTTP client will not write (not sent).
         """
         targets = self.targets
+        upstream = targets.upstream
+        # The wait for the answer's head is watched by the balancer, which gives it up when a
+        # probe finds the target silent (`balancing/liveness.py`).
+        probe = functools.partial(upstream.answers, self.addressed)
         try:
-            response = await targets.upstream.send(
-                self.addressed,
-                body,
-                stream=stream,
-                passthrough_headers=targets.telemetry.upstream_headers(self.record, headers),
-                query=query,
-                principal=self.call.caller.principal,
-                while_waiting=self.open_row,
-            )
+            async with targets.balancer.first_byte(self.call.target, probe):
+                response = await upstream.send(
+                    self.addressed,
+                    body,
+                    stream=stream,
+                    passthrough_headers=targets.telemetry.upstream_headers(self.record, headers),
+                    query=query,
+                    principal=self.call.caller.principal,
+                    while_waiting=self.open_row,
+                )
         finally:
             self.open_row()  # a request that never went out has its row too, before it ends
         if not self.asked:

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
+from llmgw_desktop.engine.gateway.balancing.liveness import LivenessSettings
 from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.completions.targets import CompletionTargets
@@ -42,6 +43,7 @@ from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.response_cache import ResponseCache
 from llmgw_desktop.engine.shares import FairShare
+from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
@@ -73,7 +75,8 @@ def gateway_config_of(
 
 
 def balancing_settings(settings: Settings) -> BalancingSettings:
-    """What the balancer reads of the gateway's settings (cool-downs, latency, quota)."""
+    """What the balancer reads of the gateway's settings (cool-downs, latency, quota, hung
+    targets)."""
     gateway = settings.gateway
     first_s = gateway.cooldown_first_ms / 1000
     return BalancingSettings(
@@ -81,6 +84,10 @@ def balancing_settings(settings: Settings) -> BalancingSettings:
         cooldown=Backoff(first_s, max(first_s, gateway.cooldown_longest_ms / 1000), jitter=0.1),
         cooldown_failures=gateway.cooldown_failures,
         quota_reserve=gateway.quota_reserve_percent / 100,
+        liveness=LivenessSettings(
+            check_after_s=gateway.hung_check_after_ms / 1000,
+            probe_timeout_s=gateway.hung_probe_timeout_ms / 1000,
+        ),
     )
 
 
@@ -103,11 +110,13 @@ def build_gateway(
     prices: PriceBook,
     guard: OutboundGuard | None = None,
     events: EventBus | None = None,
+    tasks: TaskSupervisor | None = None,
 ) -> GatewayService:
     """The gateway service, every part of it built here and wired to the engine's parts.
-    `api_refusal` is the user's switches (`ProviderSwitches.api_refusal`); `config` defaults to
-    `gateway_config_of(settings)`; `events` hears of each model list read (a key refused
-    there)."""
+    `api_refusal` is the user's switches
+    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`;
+    `events` hears of each model list read (a key refused there); `tasks` runs the gateway's
+    own background work (probes of hung targets, the semantic cache's late embeddings)."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
@@ -124,7 +133,8 @@ def build_gateway(
         models_refresh_s=settings.gateway.models_refresh_s,
         on_listed=None if events is None else events.publish,
     )
-    balancer = Balancer(balancing_settings(settings))
+    tasks = tasks or TaskSupervisor()
+    balancer = Balancer(balancing_settings(settings), tasks=tasks)
     remote = RemotePassthrough(
         settings.gateway.remote_passthrough.allow, settings.gateway.remote_passthrough.principals
     )
@@ -147,6 +157,7 @@ def build_gateway(
         assert service is not None, "embedding before the gateway was built"
         return service.embed(*args, **kwargs)
 
+    semantic = _semantic_cache(cache, embed, tasks, balancer)
     parts = GatewayParts(
         registry=registry,
         keys=keys,
@@ -155,7 +166,8 @@ def build_gateway(
         balancer=balancer,
         records=records,
         api=api,
-        chats=_chats(api, remote, prices, cache, embed),
+        chats=_chats(api, remote, prices, cache, semantic),
+        semantic=semantic,
         embeddings=EmbeddingTargets(api=api, prices=prices, cache=cache),
         completions=CompletionTargets(api=api, prices=prices),
         counter=TokenCounter(registry, keys, upstream, remote, target_access, guard=guard),
@@ -179,7 +191,7 @@ def _chats(
     remote: RemotePassthrough,
     prices: PriceBook,
     cache: ResponseCache | None,
-    embed: Embedder,
+    semantic: SemanticCache | None,
 ) -> ChatTargets:
     """A chat's calls to API targets, on the one attempt loop `api`: its answers brought back
     by their relay, from and into the response cache (and the semantic cache, when on)."""
@@ -192,7 +204,7 @@ def _chats(
         prices=prices,
         answers=answers,
         cache=cache,
-        semantic=_semantic_cache(cache, embed),
+        semantic=semantic,
     )
 
 
@@ -213,8 +225,11 @@ def _upstream_client(settings: Settings, environ: Mapping[str, str]) -> Upstream
     )
 
 
-def _semantic_cache(cache: ResponseCache | None, embed: Embedder) -> SemanticCache | None:
-    """The semantic cache, while `cache.semantic` is on with the response cache."""
+def _semantic_cache(
+    cache: ResponseCache | None, embed: Embedder, tasks: TaskSupervisor, balancer: Balancer
+) -> SemanticCache | None:
+    """The semantic cache, while `cache.semantic` is on with the response cache: its late
+    embeddings run on `tasks`, its lookups rest as the balancer's targets do."""
     if cache is None or not cache.enabled or not cache.settings.semantic:
         return None
     if not cache.settings.semantic_model:
@@ -223,4 +238,4 @@ def _semantic_cache(cache: ResponseCache | None, embed: Embedder) -> SemanticCac
             "only exact repeats are answered from the cache"
         )
         return None
-    return SemanticCache(cache, embed, cache.settings)
+    return SemanticCache(cache, embed, cache.settings, tasks=tasks, balancing=balancer.settings)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from llmgw_desktop.engine.errors import PAUSED_RETRY_AFTER_S, Cure, EngineError, ErrorCode
-from llmgw_desktop.engine.gateway.http_client.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
+from llmgw_desktop.engine.gateway.http_client.upstream import (
+    HUNG_OUTCOME,
+    NOT_CONFIGURED_OUTCOME,
+    SHARE_OUTCOME,
+)
 from llmgw_desktop.engine.gateway.key_refusal import (
     KEY_REFUSED_OUTCOMES,
     VAULT_PLACES,
@@ -51,7 +55,7 @@ _CLOUD_STATUS_CODES = frozenset(
 )
 # The callers (`transports/gateway/callers.py`'s names) that `llmgw-desktop run` starts and
 # `llmgw-desktop connect` sets up on a model that answers here, as each is named and run: the
-# tools that ask for one vendor's models by default (`shell/connect_setups.py`'s `_TOOLS`).
+# tools that ask for one vendor's models by default (`ui/connect_setups.py`'s `_TOOLS`).
 CONNECTED_TOOLS = {
     "claude-code": ("Claude Code", "claude"),
     "codex": ("Codex", "codex"),
@@ -276,8 +280,8 @@ def _name_by_common_status(error: AllRoutesFailed, tried: Sequence[Attempt]) -> 
         error.http_status = OVERLOADED
         error.code = ErrorCode.OVERLOADED
         error.retryable = True
-    elif all(a.outcome == "timeout" for a in tried):
-        # No upstream answered in time: a gateway timeout, not a bad gateway.
+    elif all(a.outcome in ("timeout", HUNG_OUTCOME) for a in tried):
+        # No upstream answered in time (or at all): a gateway timeout, not a bad gateway.
         error.http_status = 504
         error.code = ErrorCode.UPSTREAM_TIMEOUT
 

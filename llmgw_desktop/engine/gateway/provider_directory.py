@@ -34,6 +34,7 @@ from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.shown_urls import shown_url
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
+from llmgw_desktop.engine.tokens.model_facts import model_facts
 
 __all__ = ["ModelListState", "ProviderDirectory"]
 
@@ -89,6 +90,10 @@ class ProviderDirectory:
         self._stale: tuple[StaleReference, ...] = ()
         self._refresh_lock = asyncio.Lock()
         self._on_listed = on_listed or (lambda _read: None)
+        # The first look (local servers probed, model lists read) has ended, and who waits
+        # for it (`first_look`).
+        self.looked = False
+        self._look_waiters: list[asyncio.Future[None]] = []
 
     async def run_forever(self) -> None:
         """The service task that keeps the cache fresh: local servers once a minute, API model
@@ -105,19 +110,35 @@ class ProviderDirectory:
         `force` does both now."""
         await self._refresh(local=force, lists=force)
 
+    async def first_look(self) -> None:
+        """Return once the first refresh has ended (at once after it)."""
+        if self.looked:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._look_waiters.append(waiter)
+        await waiter
+
     async def _refresh(self, *, local: bool, lists: bool) -> None:
         async with self._refresh_lock:
-            now = self._clock()
-            # `is not None`: a refresh at clock time 0.0 (an injected clock) still counts.
-            last = self._refreshed_at
-            if local or last is None or now - last >= REFRESH_AFTER_S:
-                self._refreshed_at = now
-                await self._probe_local_servers()
-            if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
-                self._lists_read_at = now
-                self._lists_keys_version = self._keys.version
-                await self._read_model_lists()
-            self._note_stale()
+            try:
+                now = self._clock()
+                # `is not None`: a refresh at clock time 0.0 (an injected clock) still counts.
+                last = self._refreshed_at
+                if local or last is None or now - last >= REFRESH_AFTER_S:
+                    self._refreshed_at = now
+                    await self._probe_local_servers()
+                if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
+                    self._lists_read_at = now
+                    self._lists_keys_version = self._keys.version
+                    await self._read_model_lists()
+                self._note_stale()
+            finally:
+                # The first refresh probes and reads whatever it is asked (nothing before it).
+                self.looked = True
+                waiters, self._look_waiters = self._look_waiters, []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     def _lists_due(self, now: float) -> bool:
         last = self._lists_read_at
@@ -339,7 +360,8 @@ class ProviderDirectory:
                 log.warning("alias %s points at unknown model %s", alias, target)
                 continue
             if owner.provider in available and allowed(owner.provider, owner.model):
-                rows.append(_model(alias, owner.provider, "alias") | {"alias_of": target})
+                row = _model(alias, owner.provider, "alias", facts_of=owner.model)
+                rows.append(row | {"alias_of": target})
         listed = {row["id"] for row in rows}
         rows += [r for r in self._route_rows(available, allowed) if r["id"] not in listed]
         return rows
@@ -376,12 +398,19 @@ class ProviderDirectory:
                 if target.provider in available and allowed(target.provider, target.model):
                     reached.append(target)
             if reached:
-                row = _model(route.pattern, reached[0].provider, "route")
+                first = reached[0]
+                row = _model(route.pattern, first.provider, "route", facts_of=first.model)
                 rows.append(row | {"targets": [t.label for t in reached]})
         return rows
 
 
-def _model(model_id: str, provider: str, kind: str) -> dict[str, Any]:
+def _model(
+    model_id: str, provider: str, kind: str, *, facts_of: str | None = None
+) -> dict[str, Any]:
+    """One `/v1/models` row: OpenAI's list item, with the provider, the kind of row, and the
+    display name and output limit dashboards read (of `facts_of`, the model an alias or route
+    answers with; null where unknown, the name then the id)."""
+    facts = model_facts(facts_of or model_id, provider)
     return {
         "id": model_id,
         "object": "model",
@@ -389,4 +418,6 @@ def _model(model_id: str, provider: str, kind: str) -> dict[str, Any]:
         "owned_by": provider,
         "provider": provider,
         "type": kind,
+        "name": facts.name or model_id,
+        "max_tokens": facts.max_output,
     }

@@ -74,6 +74,7 @@ from llmgw_desktop.engine.gateway.router import (
     pin_caller,
     plan_request,
 )
+from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import (
@@ -90,7 +91,7 @@ from llmgw_desktop.engine.recorder.kinds import (
     KIND_EMBEDDING,
     REQUEST_KINDS,
 )
-from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
+from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -152,6 +153,8 @@ class GatewayParts:
     prices: PriceBook  # the engine's: the person's prices on top
     telemetry: Telemetry  # spans of requests and attempts (nothing while export is off)
     cache: ResponseCache | None  # exact repeats answered from earlier answers (`[cache]`)
+    # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
+    semantic: SemanticCache | None
     # Secrets in what leaves, read before each target is asked (`[guard]`); None: none; and
     # where answers are read for the operator's own keys from (`guard.scan_answers`).
     guard: OutboundGuard | None
@@ -178,6 +181,7 @@ class GatewayService:
         self.keys = parts.keys
         self.upstream = parts.upstream
         self.cache = parts.cache
+        self.semantic = parts.semantic
         self.guard = parts.guard
         self._p = parts
         # Raises `BudgetExceeded` when a hard budget covering the caller is used up (checked
@@ -428,6 +432,8 @@ class GatewayService:
         """
         route = self._new_route(caller, body.get("model"))
         self._kinds[KIND_COMPLETION] += 1
+        if self.cache is not None:
+            self.cache.pass_over(route, TEXT_COMPLETION)
         try:
             request = fim_request(front, body)
             self._project_access(caller.principal, caller.project)
@@ -535,7 +541,11 @@ class GatewayService:
             plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
         ordered = self.balancer.order(
-            plan, caller=caller.caller, tokens=tokens, cost=cost or _unpriced_cost
+            plan,
+            principal=caller.principal,
+            caller=caller.caller,
+            tokens=tokens,
+            cost=cost or _unpriced_cost,
         )
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -568,8 +578,10 @@ class GatewayService:
                 route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
                 over_budget.append(decision.refusal)
                 continue
-            answer, failure = await self._balanced(target, plan, decision, ask)
+            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
             if answer is not None:
+                # Before its first byte goes out: a stream's row is kept on disk from here.
+                self._p.records.answer_begins(route.request_id)
                 return answer
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
@@ -595,11 +607,12 @@ class GatewayService:
         plan: Plan,
         decision: Decision,
         ask: _Ask[_Answer],
+        principal: str,
     ) -> _Asked[_Answer]:
-        """`ask` one target (as the guard's `decision` lets it be sent), counted in flight
-        until its answer ends (a stream's when its chunks do); what it teaches the balancer
-        (an answer, a failure) on the way."""
-        flight = self.balancer.began(target)
+        """`ask` one target for `principal` (as the guard's `decision` lets it be sent),
+        counted in flight until its answer ends (a stream's when its chunks do); what it
+        teaches the balancer (an answer, a failure, and whose) on the way."""
+        flight = self.balancer.began(target, principal)
         started = time.perf_counter()
         try:
             answer, failure = await ask(target, plan, decision)
@@ -609,10 +622,16 @@ class GatewayService:
         if answer is None:
             flight.release()
             if isinstance(failure, UpstreamFailure):
-                self.balancer.failed(target, failure.outcome, failure.retry_after_s)
+                self.balancer.failed(
+                    target,
+                    failure.outcome,
+                    failure.retry_after_s,
+                    principal=principal,
+                    body=failure.body_digest,
+                )
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
-            self.balancer.answered(target, time.perf_counter() - started, {})
+            self.balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
         self.balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]

@@ -3,8 +3,11 @@ as the front doors and the desk see it. The API providers' wire work is the HTTP
 (`engine/gateway/`).
 
 Open `service` first: every provider the gateway can reach, with its health (`health`, decided
-once for every view), what has gone wrong lately (`trouble`), and the user's on/off switches
-(`switches`).
+once for every view), what has gone wrong lately (`trouble`), the user's on/off switches
+(`switches`), and what answers (`answering`): whether anything can answer a call at all (the
+one fact the window, `/health` and the start banner read), and which models answer on this
+machine's keys, preferred first, with the one a caller who names none is given (one choice
+for `connect`, `run`, `/v1/generate` and `ask_model`).
 
 Running a CLI: `invoke` runs one call (prepare with the adapter, run, parse); the adapters are
 in `cli/`, found by id through `cli_adapters`, sharing the shapes in `base`; `confinement` says

@@ -138,6 +138,9 @@ class Discovery:
             fresh = await asyncio.gather(*(self._check(self.catalog.info(p)) for p in stale))
             for status in fresh:
                 self._versions[status.provider] = (self._clock(), status)
+                # Where it was found is news too: a CLI installed a moment ago is not "not
+                # installed" to the calls for the rest of `LOCATE_CACHE_S`.
+                self._located[status.provider] = (self._clock(), status.executable)
         return [self._versions[p][1] for p in wanted]
 
     async def _check(self, info: ProviderInfo) -> CliStatus:

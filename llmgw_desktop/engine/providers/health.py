@@ -24,12 +24,21 @@ from typing import Any
 
 from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
+from llmgw_desktop.engine.providers.answering import Answering
 from llmgw_desktop.engine.providers.trouble import Trouble
 
-__all__ = ["RESTING_SOURCE", "ProviderHealth", "provider_health", "public_summary"]
+__all__ = [
+    "NO_PROVIDER",
+    "RESTING_SOURCE",
+    "ProviderHealth",
+    "provider_health",
+    "public_summary",
+]
 
 # The `source` of a provider failing because its host is rested (no connection could be made).
 RESTING_SOURCE = "resting"
+# `/health`'s providers state when nothing can answer a call (no key, local server or CLI).
+NO_PROVIDER = "none"
 
 # How bad each state is, for the worst of several.
 _RANK = {HealthState.UNKNOWN: 0, HealthState.OK: 1, HealthState.DEGRADED: 2, HealthState.FAILING: 3}
@@ -107,17 +116,21 @@ def provider_health(
     return ProviderHealth(provider, state, calls.describe(), source, calls)
 
 
-def public_summary(healths: Iterable[ProviderHealth]) -> dict[str, Any]:
-    """What `/health` (public) says of the providers: the worst state, and which providers
-    are failing or degraded, and which of the failing are resting (their host takes no
-    connection: passed over for now), by id; no counts, times, base URLs or error text."""
+def public_summary(
+    healths: Iterable[ProviderHealth], *, answering: Answering | None = None
+) -> dict[str, Any]:
+    """What `/health` (public) says of the providers: the worst state (`none` when nothing
+    can answer a call at all, `answering.py`), and which providers are failing or degraded,
+    and which of the failing are resting (their host takes no connection: passed over for
+    now), by id; no counts, times, base URLs or error text."""
     known = list(healths)
     failing = sorted(h.provider for h in known if h.state == HealthState.FAILING)
     degraded = sorted(h.provider for h in known if h.state == HealthState.DEGRADED)
     resting = sorted(h.provider for h in known if h.rest is not None)
     worst = max((h.state for h in known), key=_RANK.__getitem__, default=HealthState.OK)
+    state = HealthState.OK if worst == HealthState.UNKNOWN else worst
     return {
-        "state": HealthState.OK if worst == HealthState.UNKNOWN else worst,
+        "state": NO_PROVIDER if answering is not None and answering.none else state,
         "failing": failing,
         "degraded": degraded,
         "resting": resting,

@@ -18,7 +18,7 @@ from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
 from llmgw_desktop.engine.gateway.desk.live_keys import LiveKey, environment_keys, keys_in_use
 from llmgw_desktop.engine.gateway.desk.probe import ProbeResult, probe_provider
@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.metrics.health import CallHealth
+from llmgw_desktop.engine.providers.answering import Answering, answering_of, first_answering
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
@@ -49,11 +50,15 @@ class ProvidersService:
         trouble: ProviderTrouble,
         call_health: CallHealth,
         target_access: Callable[[str, str, str], EngineError | None],
+        project_access: Callable[[str, str | None], None],
     ) -> None:
         """`target_access(principal, provider, model)`: the refusal of a gateway key whose
         scope leaves that target out, so a key's model lists show what it may ask for;
-        `call_health`, each provider's recent calls (the engine's `provider_health`)."""
+        `project_access(principal, project)` refuses a project its principal was not granted
+        (`ProjectGrants.require`); `call_health`, each provider's recent calls (the engine's
+        `provider_health`)."""
         self._target_access = target_access
+        self._project_access = project_access
         self._switches = switches
         self._trouble = trouble
         self._call_health = call_health
@@ -268,9 +273,68 @@ class ProvidersService:
                 lambda provider, model: access(principal, provider, model) is None,
                 embeddings=embeddings,
             )
-        # A provider whose key or login was refused answers nothing until a person acts: its
-        # models are not offered (a call that names one is still tried, and clears it).
-        return [row for row in rows if self._trouble.of(self._switch_of(row["provider"])) is None]
+        return self._offered(rows)[0]
+
+    def _offered(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
+        """The rows offered, and the providers (switch ids) whose rows are held back: a
+        provider whose key or login was refused answers nothing until a person acts, so its
+        models are not offered (a call that names one is still tried, and clears it)."""
+        offered, refused = [], set()
+        for row in rows:
+            switch = self._switch_of(row["provider"])
+            if self._trouble.of(switch) is None:
+                offered.append(row)
+            else:
+                refused.add(switch)
+        return offered, refused
+
+    async def read_answering(self) -> Answering:
+        """What can answer a call now (`answering.py`): the models `GET /v1/models` lists
+        (read from the cache, never an upstream)."""
+        directory = self._gateway.directory
+        offered, refused = self._offered(await directory.models())
+        return Answering.of(offered, refused, settled=directory.looked)
+
+    async def read_due_lists(self) -> None:
+        """Read the model lists that are due now: a key stored or deleted makes its
+        provider's due (the directory's own round comes once a minute)."""
+        await self._gateway.directory.refresh()
+
+    async def first_look(self) -> None:
+        """Return once the gateway's first look at the providers has ended (local servers
+        probed, model lists read)."""
+        await self._gateway.directory.first_look()
+
+    async def model_to_ask(
+        self, project: str | None, principal: str, provider: str | None = None
+    ) -> str:
+        """The model a prompt that names none is asked of: `gateway.default_model` where set
+        (unless a provider is named), else the first that answers for `principal` under
+        `project`, of `provider` when it is named (`answering.py`: API providers first, a
+        coding CLI's bridge when none answers).
+
+        Raises:
+            ProjectForbidden: `principal` was not granted `project` (whose key pool the
+                choice reads).
+            InvalidRequest: nothing answers (code `no_provider_available`, naming the fix).
+        """
+        self._project_access(principal, project)
+        configured = self._gateway.registry.config.default_model
+        if configured and provider is None:
+            return configured
+        rows = await self.models(project, principal)
+        chosen = first_answering(answering_of(rows, bridges=True), provider)
+        if chosen is not None:
+            return chosen
+        whose = f"provider {provider!r}" if provider else "provider"
+        raise InvalidRequest(
+            f"no model named, and no {whose} answers on this machine: store an API key "
+            "(POST /v1/credentials, or the window's Provider keys page), set its provider's "
+            "variable where the gateway runs, or name a model (GET /v1/models lists those that "
+            "answer)",
+            code=ErrorCode.NO_PROVIDER_AVAILABLE,
+            param="provider" if provider else "model",
+        )
 
     def _switch_of(self, gateway_id: str) -> str:
         """The switch (and trouble) id of a provider the gateway names `gateway_id`."""

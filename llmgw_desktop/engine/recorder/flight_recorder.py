@@ -12,7 +12,8 @@ decided, is kept as is. Old rows are pruned by age and by a row cap, so the file
 
 A flush the store refuses (a full disk, a damaged file) loses nothing: its rows go to the spill
 file (`spill.py`), replayed by the next flush that succeeds or at the next start, and a row's
-end is journaled before the answer completes (`journal.py`). `status()` says what is pending,
+end is journaled before the answer completes (`journal.py`), its start before a stream's first
+byte (`keep_start`). `status()` says what is pending,
 spilled and dropped. This module is the recorder's face: recording a request's start and end,
 its life with the gateway's (open, the flush loop, close, the rows an earlier run left open,
 pruning), and the short reads back (`lookups.py`).
@@ -185,6 +186,15 @@ class FlightRecorder:
         if len(self._pending) > self._writer.max_pending:
             self._wake.set()
         return record_id
+
+    def keep_start(self, record_id: str) -> None:
+        """Put the start of open record `record_id` on local disk (the journal) unless the
+        store holds it already: called before its answer's first byte goes out, so a crash
+        from then on leaves the row, ended `interrupted` at the next start, never no row."""
+        if self._journal is not None and record_id in self._open:
+            lines = self._pending.start_lines(record_id)
+            if lines:
+                self._journal.append_lines(lines)
 
     def now(self) -> float:
         """The time on the recorder's clock, which its rows' times are read from."""

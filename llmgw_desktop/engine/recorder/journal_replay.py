@@ -31,6 +31,7 @@ __all__ = [
     "pair_lines",
     "read_segment",
     "recover_inserts",
+    "update_line",
 ]
 
 _TAB = b"\t"
@@ -77,14 +78,29 @@ def pair_lines(record_id: str, row: dict[str, Any]) -> bytes:
     data = jsonio.dumps(row)
     head = b'{"id":' + jsonio.dumps(record_id) + b","
     if not data.startswith(head) or row.get("id") != record_id:
-        fields = {name: value for name, value in row.items() if name != "id"}
-        return line_of({"insert": row}) + line_of({"update": record_id, "fields": fields})
+        return line_of({"insert": row}) + _update_line(record_id, row, b"", b"")
     # Joined, not added up: each `+` copied the row's kilobyte of JSON once more.
     insert = b"".join((b'{"insert":', data, b"}"))
-    update = b"".join((b'{"update":', head[6:], b'"fields":{', memoryview(data)[len(head) :], b"}"))
     return b"".join(
-        (insert, b"\t%08x\n" % zlib.crc32(insert), update, b"\t%08x\n" % zlib.crc32(update))
+        (insert, b"\t%08x\n" % zlib.crc32(insert), _update_line(record_id, row, data, head))
     )
+
+
+def update_line(record_id: str, row: dict[str, Any]) -> bytes:
+    """The line of an update of `row` by all its fields (the second of `pair_lines`): what a
+    request's end is journaled as when its start's insert is journaled already."""
+    data = jsonio.dumps(row)
+    return _update_line(record_id, row, data, b'{"id":' + jsonio.dumps(record_id) + b",")
+
+
+def _update_line(record_id: str, row: dict[str, Any], data: bytes, head: bytes) -> bytes:
+    """The update line of `row`: its JSON `data` without its first pair, the id's (`head`),
+    when it begins with it; else its fields serialised on their own."""
+    if not head or not data.startswith(head) or row.get("id") != record_id:
+        fields = {name: value for name, value in row.items() if name != "id"}
+        return line_of({"update": record_id, "fields": fields})
+    update = b"".join((b'{"update":', head[6:], b'"fields":{', memoryview(data)[len(head) :], b"}"))
+    return update + b"\t%08x\n" % zlib.crc32(update)
 
 
 def read_segment(data: bytes) -> tuple[list[Entry], int]:

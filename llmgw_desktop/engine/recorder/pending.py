@@ -2,9 +2,10 @@
 
 `FlightRecorder` puts each row's start and later fields here as they happen, on the loop and
 without blocking; `RecorderWriter` takes them all at a flush and writes them in one
-transaction. A row's end also goes to the journal at once (`journal.py`): this module gives it
-in the form the store would hold, and keeps that form for the flush to insert, so a finished
-row is redacted and serialised once.
+transaction. A row's end also goes to the journal at once (`journal.py`), and so does the start
+of one whose answer begins to reach its client before it ends (a stream): this module gives
+each in the form the store would hold, and keeps that form for the flush to insert, so a row
+is redacted and serialised once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from llmgw_desktop.engine.recorder.journal_replay import line_of, pair_lines
+from llmgw_desktop.engine.recorder.journal_replay import line_of, pair_lines, update_line
 from llmgw_desktop.engine.recorder.stored_form import (
     ROW_DEFAULTS,
     BatchRedactor,
@@ -50,6 +51,9 @@ class PendingRows:
         # New rows in stored form as the journal wrote them at their end: the flush inserts
         # these instead of preparing them again (dropped when a row changes after).
         self._prepared: dict[str, dict[str, Any]] = {}
+        # New rows whose start is journaled (`start_lines`): that start in stored form, and
+        # the fields merged since, so the end is journaled without preparing the start again.
+        self._kept: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         """Rows waiting: new ones and those with fields to update."""
@@ -65,6 +69,9 @@ class PendingRows:
         pending = self._new.get(record_id)
         if pending is not None:
             pending.update(fields)
+            kept = self._kept.get(record_id)
+            if kept is not None:
+                kept[1].update(fields)
         else:
             self._updates.setdefault(record_id, {}).update(fields)
 
@@ -81,6 +88,12 @@ class PendingRows:
         if row is None:
             fields = stored_form(self._updates.get(record_id, {}), texts)
             return line_of({"update": record_id, "fields": fields})
+        kept = self._kept.pop(record_id, None) if new else None
+        if kept is not None:  # its insert is journaled: the whole row as an update after it
+            stored, since = kept
+            stored.update(stored_form(since, texts))
+            self._prepared[record_id] = stored
+            return update_line(record_id, stored)
         # The id first, so the row's JSON is the id's pair then the update's fields.
         stored = {"id": record_id, **ROW_DEFAULTS, **row}
         store_in_place(stored, texts)
@@ -88,11 +101,31 @@ class PendingRows:
             self._prepared[record_id] = stored
         return pair_lines(record_id, stored)
 
+    def start_lines(self, record_id: str) -> bytes:
+        """The row's start as the journal keeps it (its insert line) while the store does not
+        hold it yet; b"" once it does. A row not changed since is inserted by the next flush
+        in the form written here."""
+        if record_id in self._kept:
+            return b""  # journaled already
+        row = self._new.get(record_id)
+        new = row is not None
+        if row is None:
+            # In a flush not yet committed: a kill now would lose it too.
+            row = self._in_flight.get(record_id)
+        if row is None:
+            return b""
+        stored = {"id": record_id, **ROW_DEFAULTS, **row}
+        store_in_place(stored, self.texts)
+        if new:
+            self._prepared[record_id] = stored
+            self._kept[record_id] = (stored, {})
+        return line_of({"insert": stored})
+
     @contextlib.contextmanager
     def taken(self) -> Iterator[PendingBatch]:
         """Everything pending, for one flush; its new rows count as in flight until it ends."""
         batch = PendingBatch(self._new, self._prepared, self._updates, self.texts)
-        self._new, self._prepared, self._updates = {}, {}, {}
+        self._new, self._prepared, self._updates, self._kept = {}, {}, {}, {}
         self.texts = BatchRedactor()
         self._in_flight = batch.new
         try:
@@ -113,3 +146,5 @@ class PendingRows:
         """Forget the rows waiting (the gateway stops and nothing could take them)."""
         self._new.clear()
         self._updates.clear()
+        self._prepared.clear()
+        self._kept.clear()

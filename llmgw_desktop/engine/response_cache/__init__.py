@@ -19,13 +19,14 @@ from llmgw_desktop.engine.response_cache.partition import (
     keyed_headers,
     partition_of,
 )
-from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, CacheStats
+from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, TEXT_COMPLETION, CacheStats
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 
 __all__ = [
     "CACHE_HEADER",
     "EMBEDDING_FORM",
     "NOT_CACHED",
+    "TEXT_COMPLETION",
     "CacheStats",
     "CachedAnswer",
     "Lookup",

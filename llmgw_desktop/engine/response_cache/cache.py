@@ -173,6 +173,13 @@ class ResponseCache:
         if lookup.keep:
             self._write(lookup, False, body, {}, usage, cost)
 
+    def pass_over(self, route: RouteReport, why: str) -> None:
+        """Count a request of a kind the cache neither reads nor keeps (`why`, a reason of
+        `stats.NOT_CACHED`), so its answer says why it was a miss
+        (`x-gateway-cache-passed-over`) and `/health` counts it."""
+        if self.enabled:
+            self._counted(route, why)
+
     def _counted(self, route: RouteReport, why: str | None) -> bool:
         """Count the request once as passed over (`why`) or looked up; whether it is read
         or kept at all (a `no-cache` one is kept, not read)."""

@@ -20,6 +20,7 @@ __all__ = [
     "PRINCIPAL",
     "ROUTE",
     "SAMPLED",
+    "TEXT_COMPLETION",
     "TOO_LARGE",
     "UNFINISHED",
     "CacheStats",
@@ -31,6 +32,8 @@ ROUTE = "route"  # its requested model is not in `cache.routes`
 SAMPLED = "sampled"  # temperature above 0, or none (the vendor's 1), with `cache.sampled` off
 NO_STORE = "no_store"  # its client sent `Cache-Control: no-store`
 NO_CACHE = "no_cache"  # its client sent `Cache-Control: no-cache` (the answer is still kept)
+# A text completion (fill-in-the-middle): the cache keeps chats and embeddings only.
+TEXT_COMPLETION = "text_completion"
 # Not kept (its answer, once looked up and missed):
 TOO_LARGE = "too_large"  # larger than `cache.max_entry_kb`
 UNFINISHED = "unfinished"  # no end said: an error in a 200's body, a stream broken or cut
@@ -42,6 +45,7 @@ NOT_CACHED = (
     NO_CACHE,
     ROUTE,
     PRINCIPAL,
+    TEXT_COMPLETION,
     TOO_LARGE,
     UNFINISHED,
     CUT_AT_LIMIT,

@@ -13,7 +13,7 @@ price is the input rate (no discount is assumed). A model it does not know stays
 A lookup names the gateway's provider where it knows it (the cloud's price, not the vendor's
 list price), else the database's provider whose model family matches (`claude` is
 Anthropic's), as the package's own lookup does. The same lookup gives a model's context window
-(`context_of`), where the database knows it.
+(`context_of`) and display name (`name_of`), where the database knows them.
 """
 
 from __future__ import annotations
@@ -47,10 +47,12 @@ Predicate = Callable[[str], bool]
 
 
 class _Known(NamedTuple):
-    """What the database says of one model: its price, and its context window when known."""
+    """What the database says of one model: its price, and its context window and display
+    name when known."""
 
     price: Price
     context: int | None
+    name: str | None = None
 
 
 def _compiled(clause: Mapping[str, Any]) -> Predicate:
@@ -125,6 +127,12 @@ class MaintainedPrices:
         known = self._known(model, provider)
         return None if known is None else known.context
 
+    def name_of(self, model: str, provider: str | None = None) -> str | None:
+        """`model`'s display name (`Claude Sonnet 4`) at `provider` (as `price_of` finds it),
+        or None when the database does not say."""
+        known = self._known(model, provider)
+        return None if known is None else known.name
+
     def _known(self, model: str, provider: str | None) -> _Known | None:
         name = model.strip().lower()
         key = (provider, name)
@@ -188,7 +196,7 @@ def _known(model: Mapping[str, Any]) -> _Known:
         float(model.get("cache_write", given_input)),
     )
     context = model.get("context")
-    return _Known(price, int(context) if context else None)
+    return _Known(price, int(context) if context else None, model.get("name") or None)
 
 
 @cache

@@ -198,9 +198,7 @@ class PriceBook:
             return memo[name]
         if len(memo) >= _MEMO_NAMES:
             memo.clear()
-        base = self.base
-        matches = [p for p in (*base.prices, *base.unpriced) if name and name.startswith(p)]
-        memo[name] = found = base.max_outputs.get(max(matches, key=len)) if matches else None
+        memo[name] = found = self.base.max_output_of(name)
         return found
 
     def dearest(self, family: str, alias: str | None, default_output: int) -> str | None:

@@ -109,6 +109,14 @@ class PriceTable:
         matches = [p for p in (*self.prices, *self.unpriced) if name.startswith(p)]
         return self.prices.get(max(matches, key=len)) if matches else None
 
+    def max_output_of(self, model: str | None) -> int | None:
+        """The most output tokens one answer of `model` may have, as the entry that would
+        price it says (a shorter prefix's figure is never borrowed), or None where it does
+        not say."""
+        name = (model or "").lower().split("/")[-1]
+        matches = [p for p in (*self.prices, *self.unpriced) if name and name.startswith(p)]
+        return self.max_outputs.get(max(matches, key=len)) if matches else None
+
     def cost_of(self, model: str | None, usage: Usage) -> float | None:
         """The estimated USD cost of `usage` on `model`; None when the model is not priced."""
         price = self.price_of(model)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.calls import RequestMeta
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -49,24 +49,19 @@ class ApiAnswer:
 
 async def ask_api_provider(
     gateway: ChatGateway,
-    provider: str,
-    model: str | None,
+    provider: str | None,
+    model: str,
     prompt: str,
     principal: str,
     meta: RequestMeta,
 ) -> ApiAnswer:
-    """Ask `provider`'s `model` one question through the gateway, in a fresh conversation.
+    """Ask `provider`'s `model` (None: whoever owns `model`) one question through the gateway,
+    in a fresh conversation.
 
     Raises:
-        InvalidRequest: no model is named (an API has no default of its own to fall back on).
         EngineError: whatever the gateway refuses or fails with (unknown model, no key,
             provider switched off, budget used up, upstream failure).
     """
-    if not model:
-        raise InvalidRequest(
-            f"model: required to ask the API provider {provider!r} (list_models names them)",
-            param="model",
-        )
     caller = CallerInfo(
         principal=principal,
         caller=meta.caller,
@@ -74,7 +69,10 @@ async def ask_api_provider(
         endpoint=f"mcp:{meta.tool or 'ask_model'}",
         transport=meta.transport,
     )
-    body = {"model": f"{provider}/{model}", "messages": [{"role": "user", "content": prompt}]}
+    routed = (
+        model if provider is None or model.startswith(f"{provider}/") else f"{provider}/{model}"
+    )
+    body = {"model": routed, "messages": [{"role": "user", "content": prompt}]}
     answer = await gateway.chat(DIALECT_OPENAI_CHAT, body, caller, stream=False)
     if not isinstance(answer, Completed):  # stream=False: never; closed rather than leaked
         await answer.chunks.aclose()  # type: ignore[attr-defined]
@@ -84,7 +82,7 @@ async def ask_api_provider(
     choice = (answer.json().get("choices") or [{}])[0]
     message = choice.get("message") or {}
     return ApiAnswer(
-        provider=answer.route.provider or provider,
+        provider=answer.route.provider or provider or "",
         model=answer.route.model or model,
         text=str(message.get("content") or ""),
         usage=answer.usage,

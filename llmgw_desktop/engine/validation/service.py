@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,10 @@ PANEL_SIZE = 3
 READ_ONLY: dict[str, str] = {}
 
 
+# (project, principal, provider or None) -> the model a question naming none is asked of.
+ModelToAsk = Callable[[str | None, str, str | None], Awaitable[str]]
+
+
 @dataclass(frozen=True)
 class Reviewer:
     provider: str
@@ -57,20 +61,24 @@ class ValidationService:
         *,
         discovery: Discovery,
         is_enabled: Callable[[str], bool],
+        model_to_ask: ModelToAsk,
         gateway: ChatGateway | None = None,
         is_api_provider: Callable[[str], bool] = lambda _provider: False,
     ) -> None:
         """`gateway` asks API providers and local model servers (`is_api_provider` names
-        them); without it only the coding CLIs can be asked."""
+        them); without it only the coding CLIs can be asked. `model_to_ask(project,
+        principal, provider)`: the model a question naming none is asked of
+        (`ProvidersService.model_to_ask`)."""
         self._runner = runner
         self._discovery = discovery
         self._is_enabled = is_enabled
+        self._model_to_ask = model_to_ask
         self._gateway = gateway
         self._is_api_provider = is_api_provider
 
     async def ask(
         self,
-        provider: str,
+        provider: str | None,
         prompt: str,
         principal: str,
         *,
@@ -78,19 +86,24 @@ class ValidationService:
         meta: RequestMeta,
     ) -> Outcome | ApiAnswer:
         """Ask one provider one question in a fresh conversation: a coding CLI as a job (its
-        outcome, deferred past the sync deadline), an API provider through the gateway.
+        outcome, deferred past the sync deadline), an API provider through the gateway. An
+        API provider asked without a model is asked its first model that answers; no provider
+        and no model, the model a prompt naming none is asked of (`model_to_ask`); a model
+        without a provider, whoever owns it, through the gateway.
 
         Raises:
-            InvalidRequest: `provider` is neither a CLI nor an API provider, or an API provider
-                is asked without a model.
+            InvalidRequest: `provider` is neither a CLI nor an API provider, or nothing answers
+                (code `no_provider_available`).
             EngineError: the call was refused or failed (see `ProviderCalls.submit` and
                 `GatewayService.chat`).
         """
         clis = self._discovery.catalog
-        if provider in clis:
+        if provider is not None and provider in clis:
             params = CallParams(prompt=prompt, model=model, create_new_session=True)
             return await self._runner.run(Call(provider, params, principal, meta))
-        if self._gateway is not None and self._is_api_provider(provider):
+        if self._gateway is not None and (provider is None or self._is_api_provider(provider)):
+            if not model:
+                model = await self._model_to_ask(meta.project, principal, provider)
             return await ask_api_provider(self._gateway, provider, model, prompt, principal, meta)
         raise InvalidRequest(
             f"unknown provider {provider!r}: name a coding CLI ({', '.join(clis.ids)}) or an "

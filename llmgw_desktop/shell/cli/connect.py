@@ -1,6 +1,6 @@
 """`llmgw-desktop connect CLIENT [--write [--yes]]`: print the exact set-up of a coding tool,
 editor or SDK for this gateway; with `--write`, and the person's yes, put it in the client's
-own settings file (the rest of that file kept).
+own settings file (the rest of that file kept, and the file as it was kept beside it).
 
 Exit codes: 0 printed (and written); 1 not written (refused, the file cannot be read as plain
 JSON or TOML, or the client has no file to write); 2 a bad argument.
@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,16 +23,20 @@ from llmgw_desktop.shell.exit_codes import EXIT_FAILURE
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import LoadedSettings
-    from llmgw_desktop.shell.connect_setups import Setup
+    from llmgw_desktop.ui.connect_setups import Setup
 
-__all__ = ["COMMAND", "write_setup"]
+__all__ = ["BACKUP_SUFFIX", "COMMAND", "Written", "backup_of", "write_setup"]
 
-# The clients `connect` knows (`connect_setups.CLIENTS`), listed here so `--help` does not
+# What the file a `--write` changed is kept as, beside it, as it was before that change.
+BACKUP_SUFFIX = ".llmgw-desktop.bak"
+
+# The clients `connect` knows (`ui/connect_setups.CLIENTS`), listed here so `--help` does not
 # import what builds them.
 CLIENT_NAMES = (
     "claude-code",
     "codex",
     "gemini-cli",
+    "claude-desktop",
     "cursor",
     "vscode",
     "zed",
@@ -66,7 +72,7 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     assert loaded is not None
     from llmgw_desktop.shell.connect_facts import gather
-    from llmgw_desktop.shell.connect_setups import setup_for
+    from llmgw_desktop.ui.connect_setups import setup_for
 
     setup = setup_for(args.client, gather(loaded.settings))
     print("\n".join(setup.lines))
@@ -80,11 +86,16 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     if not args.yes and not _agreed(setup.file):
         print(f"llmgw-desktop: {setup.file} left as it was.", file=sys.stderr)
         return EXIT_FAILURE
-    problem = write_setup(setup)
-    if problem is not None:
-        print(f"llmgw-desktop: {setup.file} left as it was: {problem}", file=sys.stderr)
+    written = write_setup(setup)
+    if isinstance(written, str):
+        print(f"llmgw-desktop: {setup.file} left as it was: {written}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"Written to {setup.file}.")
+    if written.unchanged:
+        print(f"{setup.file} has this set-up already: nothing written.")
+    elif written.backup is not None:
+        print(f"Written to {setup.file}. The file as it was is kept as {written.backup}.")
+    else:
+        print(f"Written to {setup.file}.")
     return 0
 
 
@@ -101,10 +112,24 @@ def _agreed(file: Path) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def write_setup(setup: Setup) -> str | None:
+@dataclass(frozen=True)
+class Written:
+    """What `--write` did: nothing, the entry being there already (`unchanged`), or wrote the
+    file, the file as it was kept as `backup` (None: there was none)."""
+
+    backup: Path | None = None
+    unchanged: bool = False
+
+
+def backup_of(file: Path) -> Path:
+    """Where `--write` keeps `file` as it was before its last change, beside it."""
+    return file.with_name(file.name + BACKUP_SUFFIX)
+
+
+def write_setup(setup: Setup) -> Written | str:
     """Put `setup`'s entry in its file, the rest of the file kept, written whole or not at
-    all; why it was not (a file that is not plain JSON or TOML, one that cannot be written),
-    or None."""
+    all, the file as it was kept beside it (`backup_of`); what was done, or why it was not (a
+    file that is not plain JSON or TOML, one that cannot be written)."""
     assert setup.file is not None and setup.entry is not None
     file = setup.file
     toml = file.suffix == ".toml"
@@ -114,10 +139,16 @@ def write_setup(setup: Setup) -> str | None:
     except (OSError, ValueError) as exc:
         kind = "TOML" if toml else "plain JSON (comments are not)"
         return f"it cannot be read as {kind} ({exc}); add the entry by hand"
+    unchanged = _rendered(document, toml=toml)
     setup.entry(document)
     written = _rendered(document, toml=toml)
+    if text.strip() and written == unchanged:
+        return Written(unchanged=True)
+    backup = backup_of(file) if file.exists() else None
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
+        if backup is not None:
+            shutil.copy2(file, backup)  # its mode too: a 0600 file's copy is 0600
         fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(written)
@@ -126,7 +157,7 @@ def write_setup(setup: Setup) -> str | None:
         Path(temporary).replace(file)
     except OSError as exc:
         return f"it cannot be written ({exc.strerror or exc})"
-    return None
+    return Written(backup)
 
 
 def _parsed(text: str, *, toml: bool) -> Any:

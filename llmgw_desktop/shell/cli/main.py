@@ -75,9 +75,12 @@ def _with_settings(
         loaded = load_settings(args.config)
     except ConfigError as exc:
         config_file = args.config or paths.config_file()
-        settled = _asked_on_screen(exc, args, config_file, window if command is None else None)
+        asked, settled = _asked_on_screen(
+            exc, args, config_file, window if command is None else None
+        )
         if settled is None:
-            return config_error_message(exc, config_file)
+            # Asked in a dialog, its words said on stderr as it opened: the person quit.
+            return EXIT_CONFIG if asked else config_error_message(exc, config_file)
         loaded = settled
     if command is not None:
         return command.run(args, loaded)
@@ -90,13 +93,14 @@ def _with_settings(
 
 def _asked_on_screen(
     error: ConfigError, args: argparse.Namespace, config_file: Path, window: WindowCheck | None
-) -> LoadedSettings | None:
-    """At a desktop start with a window to show it in, the settings the person chose to start
-    with in the dialog (`shell/start_problems.py`); None: quit, or no window (stderr says it)."""
+) -> tuple[bool, LoadedSettings | None]:
+    """At a desktop start with a window to show it in, whether the dialog asked
+    (`shell/start_problems.py`, which says it on stderr too) and the settings the person chose
+    to start with there; None: they quit, or there was no window (stderr is to say it)."""
     if window is None or window.problem() is not None:
-        return None
+        return False, None
     try:
         from llmgw_desktop.shell.start_problems import settle_config_error
     except ImportError:  # no Qt after all: the message goes to stderr as headless
-        return None
-    return settle_config_error(error, args.config, config_file)
+        return False, None
+    return True, settle_config_error(error, args.config, config_file)

@@ -39,8 +39,8 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
         "machine's keys where its own default would not, a gateway key is made for the run "
         "on a locked gateway (revoked when the tool exits), and a call is checked to be "
         "answered before the tool starts. Any other command gets every SDK's variables "
-        "(OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL, OLLAMA_HOST and their "
-        "keys, LLMGW_MODEL). Its exit code is the tool's.",
+        "(OPENAI_BASE_URL and OPENAI_API_BASE, ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL, "
+        "OLLAMA_HOST and their keys, LLMGW_MODEL). Its exit code is the tool's.",
         epilog=examples(
             "llmgw-desktop run claude",
             'llmgw-desktop run codex exec --skip-git-repo-check "say hello"',

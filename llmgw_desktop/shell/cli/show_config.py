@@ -88,6 +88,7 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
             "value": shown(d.key, d.secret),
             "source": loaded.sources[d.key],
             "env": d.env,
+            "older_env": list(d.older_env),
             "doc": d.doc,
         }
         for d in declared_settings()

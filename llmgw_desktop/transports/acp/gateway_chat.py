@@ -3,11 +3,15 @@
 The ACP agent is a client of the gateway like any SDK: the running app's front door (or the one
 this process started) authenticates it (the instance token proves the local user; a gateway key
 is held to its scope), routes the model, applies budgets and records the turn as a row whose
-agent is the editor's name (`X-Caller`). aiohttp's client is imported here only.
+agent is the editor's name (`X-Caller`). A gateway that refuses the credential (401) or
+cannot be reached at all (`GatewayUnreachable`) never ran the request: the agent may look for
+the instance running now and send it there (`model_agent.py`). aiohttp's client is imported
+here only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ from llmgw_desktop.engine.api import ErrorCode, SseParser
 __all__ = [
     "GatewayAddress",
     "GatewayRefused",
+    "GatewayUnreachable",
     "list_models",
     "load_chat",
     "save_chat",
@@ -46,6 +51,26 @@ class GatewayRefused(Exception):
         self.message = message
 
 
+class GatewayUnreachable(OSError):
+    """No connection to the gateway could be made: nothing was sent."""
+
+
+@contextlib.asynccontextmanager
+async def _answer(session: Any, method: str, url: str, **kwargs: Any) -> AsyncIterator[Any]:
+    """The gateway's answer to one request (`session.request`'s).
+
+    Raises:
+        GatewayUnreachable: no connection could be made (nothing was sent).
+    """
+    import aiohttp
+
+    try:
+        async with session.request(method, url, **kwargs) as answer:
+            yield answer
+    except aiohttp.ClientConnectorError as exc:
+        raise GatewayUnreachable(str(exc)) from exc
+
+
 async def stream_chat(
     session: Any, gateway: GatewayAddress, model: str, messages: Sequence[Mapping[str, Any]]
 ) -> AsyncIterator[str]:
@@ -59,8 +84,12 @@ async def stream_chat(
     import aiohttp
 
     body = {"model": model, "messages": list(messages), "stream": True}
-    async with session.post(
-        f"{gateway.base_url}/v1/chat/completions", json=body, headers=dict(gateway.headers)
+    async with _answer(
+        session,
+        "POST",
+        f"{gateway.base_url}/v1/chat/completions",
+        json=body,
+        headers=dict(gateway.headers),
     ) as answer:
         if answer.status != 200:
             raise await _refusal(answer)
@@ -97,8 +126,8 @@ def _cut(why: str) -> GatewayRefused:
 
 async def list_models(session: Any, gateway: GatewayAddress) -> list[str]:
     """The model ids the gateway lists for this caller (empty when it cannot say)."""
-    async with session.get(
-        f"{gateway.base_url}/v1/models", headers=dict(gateway.headers)
+    async with _answer(
+        session, "GET", f"{gateway.base_url}/v1/models", headers=dict(gateway.headers)
     ) as answer:
         if answer.status != 200:
             return []
@@ -123,8 +152,12 @@ async def save_chat(
         OSError: the gateway could not be reached.
     """
     body = {"model": model, "cwd": cwd, "turns": list(turns)}
-    async with session.put(
-        f"{gateway.base_url}/v1/acp/chats/{chat_id}", json=body, headers=dict(gateway.headers)
+    async with _answer(
+        session,
+        "PUT",
+        f"{gateway.base_url}/v1/acp/chats/{chat_id}",
+        json=body,
+        headers=dict(gateway.headers),
     ) as answer:
         if answer.status != 200:
             raise await _refusal(answer)
@@ -137,8 +170,8 @@ async def load_chat(session: Any, gateway: GatewayAddress, chat_id: str) -> dict
         GatewayRefused: the gateway refused to say (other than "not found").
         OSError: the gateway could not be reached.
     """
-    async with session.get(
-        f"{gateway.base_url}/v1/acp/chats/{chat_id}", headers=dict(gateway.headers)
+    async with _answer(
+        session, "GET", f"{gateway.base_url}/v1/acp/chats/{chat_id}", headers=dict(gateway.headers)
     ) as answer:
         if answer.status == 404:
             return None

@@ -8,6 +8,13 @@ gateway (`PUT /v1/acp/chats/{id}`, kept per principal by the engine), so `sessio
 another process (the editor restarted, or the gateway) reads it back and replays it; a session
 another caller saved is "not found". `session/cancel` stops the turn's request, and the prompt
 answers `cancelled`.
+
+The gateway may restart under the agent (the desktop app quit and started again, a crash): its
+instance token is new, and its address may be. A request it refused for the credential (401)
+or that could not reach it was never run, so the agent then reads where the instance runs now
+(`locate`) and, when that is somewhere else or with another token, sends it there once; the
+editor's session goes on. A turn cut while the gateway stopped is the editor's error, as any
+failed turn is.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import acp
 from acp import schema
@@ -26,6 +34,7 @@ from llmgw_desktop.engine.api import InvalidRequest
 from llmgw_desktop.transports.acp.gateway_chat import (
     GatewayAddress,
     GatewayRefused,
+    GatewayUnreachable,
     list_models,
     load_chat,
     save_chat,
@@ -33,7 +42,11 @@ from llmgw_desktop.transports.acp.gateway_chat import (
 )
 from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
 
-__all__ = ["ModelAgent"]
+__all__ = ["Locate", "ModelAgent"]
+
+# Where the gateway runs now (its address and the headers that prove the local user), or None.
+Locate = Callable[[], GatewayAddress | None]
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +74,13 @@ class ModelAgent:
         version: str,
         *,
         max_attached_bytes: int,
+        locate: Locate | None = None,
     ) -> None:
-        """`max_attached_bytes`: the largest file or image a prompt may attach."""
+        """`max_attached_bytes`: the largest file or image a prompt may attach; `locate`: where
+        the gateway runs now, asked when it refused this agent's credential or could not be
+        reached (None: the gateway lives and dies with this process)."""
         self._gateway = gateway
+        self._locate = locate
         self._max_attached = max_attached_bytes
         self._model = model
         self._http = http
@@ -172,17 +189,50 @@ class ModelAgent:
         self, session_id: str, model: str, messages: list[dict[str, Any]], parts: list[str]
     ) -> acp.RequestError | None:
         """Stream one turn's answer to the editor; how the gateway failed it, if it did."""
-        try:
-            async for text in stream_chat(self._http, self._address(), model, messages):
+
+        async def relayed(gateway: GatewayAddress) -> None:
+            async for text in stream_chat(self._http, gateway, model, messages):
                 parts.append(text)
                 await self._client.session_update(
                     session_id=session_id, update=acp.update_agent_message_text(text)
                 )
+
+        try:
+            await self._asked(relayed)
         except GatewayRefused as exc:
             return _refused(exc.message, {"code": exc.code, "status": exc.status})
         except OSError as exc:  # aiohttp's connection errors are OSErrors
             return acp.RequestError(GATEWAY_ERROR, f"the gateway could not be reached: {exc}")
         return None
+
+    async def _asked(self, ask: Callable[[GatewayAddress], Awaitable[_T]]) -> _T:
+        """`ask` the gateway; asked again, once, where the instance runs now when the gateway
+        refused the credential or could not be reached (neither ran the request).
+
+        Raises:
+            GatewayRefused, OSError: as `ask` raises them.
+        """
+        try:
+            return await ask(self._address())
+        except (GatewayRefused, GatewayUnreachable) as exc:
+            if not await self._moved(exc):
+                raise
+        return await ask(self._address())
+
+    async def _moved(self, failure: Exception) -> bool:
+        """Whether the gateway runs elsewhere now, or under another token, after `failure`
+        (a 401 or no connection): then this agent asks it there from now on."""
+        unrun = isinstance(failure, GatewayUnreachable) or (
+            isinstance(failure, GatewayRefused) and failure.status == 401
+        )
+        if self._locate is None or not unrun:
+            return False
+        now = await asyncio.to_thread(self._locate)
+        if now is None or now == self._gateway:
+            return False
+        log.info("acp: the gateway answers at %s now (it restarted)", now.base_url)
+        self._gateway = now
+        return True
 
     def _address(self) -> GatewayAddress:
         """The gateway, with the editor's name as this caller's (`X-Caller`)."""
@@ -197,7 +247,11 @@ class ModelAgent:
         chat = self._chats[session_id]
         turns = [{"role": t["role"], "content": _said(t["content"])} for t in chat.history]
         try:
-            await save_chat(self._http, self._address(), session_id, chat.model, chat.cwd, turns)
+            await self._asked(
+                lambda gateway: save_chat(
+                    self._http, gateway, session_id, chat.model, chat.cwd, turns
+                )
+            )
         except (GatewayRefused, OSError) as exc:
             log.warning("acp: session %s was not saved in the gateway: %s", session_id, exc)
 
@@ -208,7 +262,7 @@ class ModelAgent:
             acp.RequestError: the gateway could not say.
         """
         try:
-            kept = await load_chat(self._http, self._address(), session_id)
+            kept = await self._asked(lambda gateway: load_chat(self._http, gateway, session_id))
         except GatewayRefused as exc:
             raise _refused(exc.message, {"code": exc.code, "status": exc.status}) from None
         except OSError as exc:

@@ -44,6 +44,7 @@ from llmgw_desktop.transports.gateway.exchange import (
 )
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.gateway.ollama_routes import add_ollama_routes
+from llmgw_desktop.transports.path_aliases import add_route
 
 __all__ = [
     "add_chat_routes",
@@ -60,15 +61,16 @@ log = logging.getLogger(__name__)
 def add_chat_routes(app: web.Application, engine: Engine) -> None:
     """Mount the chat, count-tokens and model-list routes of every dialect."""
     app[ENGINE] = engine  # the handlers below read it from their request's app
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_post("/v1/responses", responses)
-    app.router.add_post("/v1/messages", messages)
-    app.router.add_post("/v1/messages/count_tokens", count_tokens)
-    app.router.add_post("/v1/embeddings", openai_embeddings)
-    app.router.add_post("/v1/completions", openai_completions)
+    # Each at its path and at the paths other gateways' users have for it (`path_aliases`).
+    add_route(app, "POST", "/v1/chat/completions", chat_completions)
+    add_route(app, "POST", "/v1/responses", responses)
+    add_route(app, "POST", "/v1/messages", messages)
+    add_route(app, "POST", "/v1/messages/count_tokens", count_tokens)
+    add_route(app, "POST", "/v1/embeddings", openai_embeddings)
+    add_route(app, "POST", "/v1/completions", openai_completions)
     add_ollama_routes(app)
     for prefix in ("/v1beta/models/", "/v1/models/"):
-        app.router.add_post(prefix + "{target:.+}", gemini)
+        add_route(app, "POST", prefix + "{target:.+}", gemini)
     add_model_routes(app, engine)
 
 

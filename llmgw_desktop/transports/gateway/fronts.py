@@ -19,6 +19,7 @@ from llmgw_desktop.engine.api import (
     GEMINI_KEY_PLACES,
 )
 from llmgw_desktop.transports.doors import Door, Envelope
+from llmgw_desktop.transports.path_aliases import ours
 
 __all__ = [
     "envelope_of",
@@ -53,7 +54,7 @@ def is_ollama_route(request: web.Request) -> bool:
 def request_dialect(request: web.Request) -> str | None:
     """The Anthropic or Gemini dialect when the request is one of theirs; None for OpenAI's
     dialects and the native API (which share one envelope)."""
-    path = request.path
+    path = ours(request.path)  # another gateway's path for a route of ours: as ours
     if path.startswith("/v1/messages"):
         return DIALECT_ANTHROPIC
     if path.startswith("/v1beta/") or path == "/v1beta":

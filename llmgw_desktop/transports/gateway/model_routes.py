@@ -32,6 +32,7 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, checked_project
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.fronts import request_dialect
+from llmgw_desktop.transports.path_aliases import add_route
 
 __all__ = ["GEMINI_ACTIONS", "add_model_routes", "get_model", "list_models"]
 
@@ -47,11 +48,11 @@ def add_model_routes(app: web.Application, engine: Engine) -> None:
     """Mount `GET /v1/models[/{id}]` (OpenAI's or Anthropic's shape) and
     `GET /v1beta/models[/{model}]` (Gemini's)."""
     app[ENGINE] = engine  # the handlers below read it from their request's app
-    app.router.add_get("/v1/models", list_models)
-    app.router.add_get("/v1beta/models", list_models)
+    add_route(app, "GET", "/v1/models", list_models)
+    add_route(app, "GET", "/v1beta/models", list_models)
     # A Gemini method (`model:generateContent`) is a POST; a GET names the model alone.
-    app.router.add_get("/v1beta/models/{model:[^:]+}", get_model)
-    app.router.add_get("/v1/models/{model:.+}", get_model)
+    add_route(app, "GET", "/v1beta/models/{model:[^:]+}", get_model)
+    add_route(app, "GET", "/v1/models/{model:.+}", get_model)
 
 
 async def _rows(request: web.Request) -> list[dict[str, Any]]:
@@ -154,7 +155,8 @@ def anthropic_page(models: list[dict[str, Any]], query: Any) -> dict[str, Any]:
 
 
 def _anthropic_model(row: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "model", "id": row["id"], "display_name": row["id"], "created_at": _EPOCH}
+    name = row.get("name") or row["id"]
+    return {"type": "model", "id": row["id"], "display_name": name, "created_at": _EPOCH}
 
 
 def _gemini_model(row: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +164,7 @@ def _gemini_model(row: dict[str, Any]) -> dict[str, Any]:
         "name": f"models/{row['id']}",
         "baseModelId": row["id"],
         "version": "gateway",
-        "displayName": row["id"],
+        "displayName": row.get("name") or row["id"],
         "description": f"served by {row['provider']} through llmgw-desktop",
         "supportedGenerationMethods": list(GEMINI_ACTIONS),
     }

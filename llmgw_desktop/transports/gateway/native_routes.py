@@ -73,6 +73,12 @@ async def generate(request: web.Request) -> web.Response:
         cache_control=cache_control(request.headers),
         proven=principal,
     )
+    if not body.get("model"):
+        # No model named: gateway.default_model, else the first that answers (of the named
+        # provider), for this caller under its project.
+        chat["model"] = await engine.providers.model_to_ask(
+            caller.project, principal.id, body.get("provider")
+        )
     answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
     assert isinstance(answer, Completed)  # streaming is not offered here
     route, usage = answer.route, answer.usage
@@ -211,8 +217,6 @@ def generate_as_chat(body: dict[str, Any]) -> dict[str, Any]:
     provider, model = body.get("provider"), body.get("model")
     if provider and model:
         model = model if model.startswith(f"{provider}/") else f"{provider}/{model}"
-    elif provider:
-        model = provider
     messages = [{"role": "user", "content": body["prompt"]}]
     if body.get("system"):
         messages.insert(0, {"role": "system", "content": body["system"]})

@@ -22,6 +22,7 @@ from llmgw_desktop.engine.api import (
     Capability,
     EngineError,
     ErrorCode,
+    Principal,
     ProviderCatalog,
     key_tool_refusal,
     refusal,
@@ -76,6 +77,11 @@ _OTHER_TOOLS: Mapping[str, Capability] = {
     "vault_store_file": Capability.VAULT,
     "vault_list_files": Capability.VAULT,
     "vault_delete_file": Capability.VAULT,
+    # mcp-llm-bridge's names for ask_model and list_models (`registration.py` offers each
+    # beside ours): a tool's other name needs what the tool needs
+    # (`tests/transports/mcp/tools/test_registration.py` holds them equal).
+    "llm_generate": USE,
+    "llm_models": USE,
     # workspaces
     "workspace_list": USE,
     "workspace_get": USE,
@@ -143,18 +149,46 @@ def _entry(
     return None
 
 
-def access_middleware(tools: Mapping[str, Capability]) -> Any:
+def access_middleware(
+    tools: Mapping[str, Capability], aliases: Mapping[str, str] | None = None
+) -> Any:
     """The check of a server whose tools need `tools` (`tool_capabilities` of its engine's
-    catalog)."""
+    catalog); `aliases`, each other name of a tool -> the tool's (`registration.tool_aliases`):
+    a gateway key that may call a tool by one of its names may call it by the others."""
+    names = _names_of(aliases or {})
 
     async def check(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        return await _checked(tools, ctx, call_next)
+        return await _checked(tools, names, ctx, call_next)
 
     return check
 
 
+def _names_of(aliases: Mapping[str, str]) -> Mapping[str, tuple[str, ...]]:
+    """Each name of a tool that has several -> all its names, its own first."""
+    tools: dict[str, list[str]] = {}
+    for alias, tool in aliases.items():
+        tools.setdefault(tool, [tool]).append(alias)
+    return {name: tuple(every) for every in tools.values() for name in every}
+
+
+def _key_refusal(
+    principal: Principal, name: str, names: Mapping[str, tuple[str, ...]]
+) -> EngineError | None:
+    """A gateway key's refusal of the tool `name`, unless its scope names the tool by one of
+    its other names."""
+    refused = key_tool_refusal(principal, name)
+    if refused is not None and any(
+        key_tool_refusal(principal, other) is None for other in names.get(name, ())
+    ):
+        return None
+    return refused
+
+
 async def _checked(
-    tools: Mapping[str, Capability], ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    tools: Mapping[str, Capability],
+    names: Mapping[str, tuple[str, ...]],
+    ctx: ServerRequestContext[Any, Any],
+    call_next: CallNext,
 ) -> HandlerResult:
     """Refuse a tool call, resource read or prompt the caller's principal may not use."""
     entry = _entry(tools, ctx.method, ctx.params)
@@ -170,7 +204,7 @@ async def _checked(
         error = refusal(principal, capability)
         if error is None and ctx.method == "tools/call":
             # A gateway key that names its tools may call those alone.
-            error = key_tool_refusal(principal, str((ctx.params or {}).get("name", "")))
+            error = _key_refusal(principal, str((ctx.params or {}).get("name", "")), names)
     if error is None:
         return await call_next(ctx)
     if ctx.method == "tools/call":

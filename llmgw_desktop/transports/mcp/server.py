@@ -11,7 +11,11 @@ from llmgw_desktop.transports.mcp.arguments import arguments_middleware
 from llmgw_desktop.transports.mcp.caller import caller_middleware
 from llmgw_desktop.transports.mcp.prompts import PROMPT_ARGUMENTS, register_prompts
 from llmgw_desktop.transports.mcp.resources import register_resources
-from llmgw_desktop.transports.mcp.tools.registration import register_tools, tool_specs
+from llmgw_desktop.transports.mcp.tools.registration import (
+    register_tools,
+    tool_aliases,
+    tool_specs,
+)
 from llmgw_desktop.transports.mcp.tracing import tracing_middleware
 from llmgw_desktop.transports.mcp.upstream import (
     ListChanges,
@@ -51,7 +55,7 @@ def build_mcp_server(engine: Engine) -> MCPServer:
             # The user's own servers' tools, prompts and resources before the table of ours,
             # which names none of them.
             upstream_middleware(engine, changes),
-            access_middleware(tool_capabilities(catalog)),
+            access_middleware(tool_capabilities(catalog), tool_aliases(specs)),
             arguments_middleware({spec.name: spec.inputs for spec in specs}, PROMPT_ARGUMENTS),
         ],
         log_level="WARNING",

@@ -1,8 +1,14 @@
-"""Connect: the exact snippets that point an editor, agent or SDK at this gateway.
+"""Connect: the exact snippets that point a coding tool, editor, agent or SDK at this gateway.
 
-The snippets come from `connect.py`, the same place as the tray's copy-setup menu and the
-README's examples, built from the live endpoint, so what is copied here works against the
-running gateway. Each is a code block with its Copy buttons in its own header bar.
+The snippets come from `connect_setups.py`, the one source of what `llmgw-desktop connect
+TOOL` prints and the tray's "Copy setup for" copies, built from the live endpoint and the
+models this gateway answers with (its own `/v1/models` list, read when the page is shown and
+when what answers changes), so every snippet `connect` prints is here and what is copied works
+against the running gateway: first the coding tools' model calls (Claude Code, Codex's
+`[model_providers]` block and how to run it, Gemini CLI, each naming a model that answers on
+this machine's keys where the tool's own default would not), then the MCP set-ups, the
+editors' agent panels (ACP) and the SDKs. Each is a code block with its Copy buttons in its
+own header bar, each button saying what it copies.
 
 *Authenticate as* (`connect_auth.py`) chooses what the snippets carry: the static bearer token
 (with a bearer lock on), nothing (a gateway open to this machine), or a gateway key, pasted or
@@ -19,20 +25,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import AuthService
+from llmgw_desktop.engine.api import AuthService, answering_of
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
-    acp_snippets,
     editors_send_token,
     mask_token,
-    sdk_snippets,
     snippets,
+)
+from llmgw_desktop.ui.connect_setups import (
+    GatewayFacts,
+    acp_setups,
+    model_call_setups,
+    sdk_setup,
 )
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.code_block import CodeBlock
 from llmgw_desktop.ui.kit.page_head import PageHead
+from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_NONE, AS_TOKEN, AuthChoice
 from llmgw_desktop.ui.pages.connect_issue import IssueTokenBox
@@ -129,8 +140,15 @@ class ConnectPage(Page):
         # The operator's own token: the desk may show (masked) and copy it, never log it.
         self._token = self.engine.settings.http.auth_token
         self.base_url = base_url_of(endpoint, self.engine.settings.http.path)
+        self.tools: list[ShownSnippet] = []
         self.editors: list[ShownSnippet] = []
         self.sdks: list[ShownSnippet] = []
+        self.acp: list[ShownSnippet] = []
+        # What the snippets are built from: until the gateway's model list is read, no model
+        # is named (`refresh_models`).
+        self.facts = GatewayFacts(
+            self.base_url, self.engine.auth.configured, {}, "this gateway's model list"
+        )
         self.blocks: dict[str, CodeBlock] = {}
         self.copy_buttons: dict[str, QPushButton] = {}
         self.copy_with_token_buttons: dict[str, QPushButton] = {}
@@ -140,8 +158,8 @@ class ConnectPage(Page):
 
         head = PageHead(
             "Connect",
-            "Point an editor, an agent or an SDK at this gateway: copy its snippet, paste it "
-            "where it says.",
+            "Point a coding tool, an editor, an agent or an SDK at this gateway: copy its "
+            "snippet, paste it where it says.",
         )
         intro = self._intro()
         self.copied_label = QLabel()
@@ -166,6 +184,26 @@ class ConnectPage(Page):
         outer.addWidget(self.copied_label)
         self._show_credential()
         self.auth_choice.changed.connect(self._credential_changed)
+        context.bridge.answeringChanged.connect(lambda _answering: self.refresh_models())
+
+    def page_shown(self) -> None:
+        self.refresh_models()
+
+    def refresh_models(self) -> None:
+        """Read which models answer now, and name them in the snippets (in the background)."""
+        self.tasks.spawn(self.read_models(), what="read which models answer")
+
+    async def read_models(self) -> GatewayFacts:
+        """The facts from this gateway's own model list (what `connect` asks it for), and
+        every snippet rebuilt from them."""
+        rows = await self.engine.providers.models()
+        facts = GatewayFacts(
+            self.base_url, self.engine.auth.configured, answering_of(rows), self.facts.source
+        )
+        if facts != self.facts:
+            self.facts = facts
+            self._credential_changed(*self._credential)
+        return facts
 
     def _intro(self) -> QLabel:
         """Where the gateway listens (MCP and the HTTP base URL) and how its front door asks
@@ -207,15 +245,18 @@ class ConnectPage(Page):
             column.addWidget(self._issue_box())
         kind = AS_TOKEN if self._token else AS_NONE
         self._credential = (kind, self._token)
-        self.editors, self.sdks = self._snippets_for(*self._credential)
-        self.acp_snippets = acp_snippets()
-        acp = [ShownSnippet(s, s, None) for s in self.acp_snippets]
+        self.tools, self.editors, self.sdks, self.acp = self._snippets_for(*self._credential)
+        column.addWidget(
+            self._section(
+                "tools", "Coding tools: their model calls through the gateway", self.tools
+            )
+        )
         column.addWidget(self._section("mcp", "Editors and agents (MCP)", self.editors))
         column.addWidget(
             self._section(
                 "acp",
                 "Editors' agent panels (ACP)",
-                acp,
+                self.acp,
                 "Zed, JetBrains and Neovim launch the gateway as their agent; every turn is "
                 "recorded under the editor's name. More in docs/ACP.md.",
             )
@@ -239,6 +280,16 @@ class ConnectPage(Page):
         return box
 
     @property
+    def acp_snippets(self) -> list[Snippet]:
+        """The editors' agent-panel snippets as Copy copies them."""
+        return [s.copied for s in self.acp]
+
+    @property
+    def tool_snippets(self) -> list[Snippet]:
+        """The coding tools' model-call snippets as Copy without token copies them."""
+        return [s.copied for s in self.tools]
+
+    @property
     def editor_snippets(self) -> list[Snippet]:
         """The editor snippets as Copy without token copies them."""
         return [s.copied for s in self.editors]
@@ -255,8 +306,9 @@ class ConnectPage(Page):
 
     def _snippets_for(
         self, kind: str, secret: str
-    ) -> tuple[list[ShownSnippet], list[ShownSnippet]]:
-        """The editor and SDK snippets carrying what `kind` says (`secret`: the credential)."""
+    ) -> tuple[list[ShownSnippet], list[ShownSnippet], list[ShownSnippet], list[ShownSnippet]]:
+        """The coding tools', editors', SDKs' and agent panels' snippets carrying what `kind`
+        says (`secret`: the credential)."""
         auth = self.engine.auth
         endpoint = self._endpoint
         if kind == AS_KEY:
@@ -272,26 +324,37 @@ class ConnectPage(Page):
                 locked=lock, oauth=auth.oauth is not None, static_token=False
             )
         editors = _three_ways(lambda t: snippets(endpoint, token=t), editors_lock, secret)
-        sdks = _three_ways(lambda t: sdk_snippets(self.base_url, token=t), lock, secret)
-        return editors, sdks
+        sdks = _three_ways(lambda t: list(sdk_setup(self.facts, t).snippets), lock, secret)
+        tools = _three_ways(lambda t: self._tool_snippets(t, lock), lock, secret)
+        acp = [ShownSnippet(s, s, None) for s in acp_setups(self.facts)]
+        return tools, editors, sdks, acp
+
+    def _tool_snippets(self, token: str | None, lock: bool) -> list[Snippet]:
+        """The coding tools' snippets sending `token` (None: the stand-in for an open gateway,
+        or `TOKEN_PLACEHOLDER` under a lock, as `connect` prints it)."""
+        if token is None and lock:
+            token = TOKEN_PLACEHOLDER
+        return [s for setup in model_call_setups(self.facts, token) for s in setup.snippets]
 
     def _credential_changed(self, kind: str, secret: str) -> None:
         if kind == AS_TOKEN:
             secret = self._token
         self._credential = (kind, secret)
-        self.editors, self.sdks = self._snippets_for(kind, secret)
+        self.tools, self.editors, self.sdks, self.acp = self._snippets_for(kind, secret)
         self._show_credential()
 
     def _show_credential(self) -> None:
         """Every block and its buttons from the snippets as they are now."""
         kind, secret = self._credential
         auth = self.engine.auth
+        self._notes["tools"].setText(self._tools_note())
         self._notes["mcp"].setText(_mcp_note(auth, kind, secret))
-        self._notes["sdk"].setText(_sdk_note(auth, kind, secret))
+        sdk_notes = sdk_setup(self.facts).notes  # which model the first call asks, and why
+        self._notes["sdk"].setText("\n".join([_sdk_note(auth, kind, secret), *sdk_notes]))
         for label in self._notes.values():
             label.setVisible(bool(label.text()))
         self.copy_with_token_buttons = {}
-        for item in [*self.editors, *self.sdks]:
+        for item in [*self.tools, *self.editors, *self.acp, *self.sdks]:
             client = item.shown.client
             self._items[client] = item
             self.blocks[client].set_code(item.shown.text)
@@ -309,6 +372,18 @@ class ConnectPage(Page):
             else:
                 copy.setText("Copy")
                 copy.setToolTip(f"Copy the {client} snippet")
+
+    def _tools_note(self) -> str:
+        """What the coding tools' snippets name and why (`connect`'s notes)."""
+        notes = [n for setup in model_call_setups(self.facts) for n in setup.notes]
+        said = dict.fromkeys(notes)  # one "no key found" for the three tools
+        # Hyphens no line breaks at: the command read whole, never "--" at a line's end.
+        command = "llmgw-desktop connect TOOL --write".replace("-", "\u2011")
+        lead = (
+            "Each tool's own model calls go through the gateway, every call recorded and "
+            f"budgeted; {command} writes the set-up into the tool's own settings."
+        )
+        return "\n".join([lead, *said])
 
     def _token_row(self) -> QHBoxLayout:
         label = QLabel(f"The gateway token, masked: <b>{mask_token(self._token)}</b>")
@@ -336,7 +411,7 @@ class ConnectPage(Page):
         column.addWidget(hint)
         for item in items:
             client = item.shown.client
-            block = CodeBlock(client, item.shown.where, item.shown.text)
+            block = CodeBlock(client, home_short(item.shown.where), item.shown.text)
             self._items[client] = item
             full = block.add_button(QPushButton("Copy"))
             full.setObjectName(f"copyWithToken:{client}")

@@ -15,7 +15,13 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals, format_usd, reason_words
-from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday, provider_verdicts, spend_today
+from llmgw_desktop.ui.attention import (
+    ProviderVerdict,
+    SpendToday,
+    no_provider,
+    provider_verdicts,
+    spend_today,
+)
 from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
@@ -487,6 +493,8 @@ class OverviewPage(Page):
                 stuck=stuck,
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
+                running=engine.metrics.active_jobs,
+                no_provider=no_provider(engine),
             )
         )
 

@@ -1,16 +1,17 @@
 """The Overview's first line: four large figures that answer what a person opens it for.
 
-- **Gateway**: is it working? ("Working", "Paused", "Degraded"), with how long it has run
-  and how many calls it served in the health window;
+- **Gateway**: is it working? ("Working", "Paused", "Degraded"; "No provider" can answer, in
+  amber, opening Provider keys, when no key, local server or coding CLI can), with how long it
+  has run and how many calls it served in the health window;
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
-  `attention.provider_verdicts`) and how many calls to providers failed in the window, with
-  where they failed (each provider's own count, as its Providers row says it: a provider
-  with a verdict is seldom the only one whose calls failed, and a failed-over call fails at
-  a provider that still counts as ready);
-- **Stuck**: jobs with no output past their limit, and the calls refused before any provider
-  was asked since start.
+  `attention.provider_verdicts`), else how many calls to providers failed in the window (never
+  "None" over "3 of 42 failed"), with where they failed (each provider's own count, as its
+  Providers row says it: a provider with a verdict is seldom the only one whose calls failed,
+  and a failed-over call fails at a provider that still counts as ready), and the calls
+  refused before any provider was asked since start;
+- **Stuck**: jobs with no output past their limit, and the jobs running.
 
 Each is a `StatCard` that opens the place explaining it (Providers, Budgets, the failed
 requests in the Flight recorder, Jobs). The words come from `figure_words` (no Qt: tested
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.api import StuckJob, Totals, format_usd
-from llmgw_desktop.ui.attention import ProviderVerdict, SpendToday
+from llmgw_desktop.ui.attention import ADD_A_KEY_PLACE, NoProvider, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import SpendChip
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.header import providers_words
@@ -61,6 +62,7 @@ class Figure:
     # Shorter ways to say `detail`, longest first: the card shows the first that fits its
     # lines at its width (the tooltip and the accessible name keep the whole).
     shorter: tuple[str, ...] = ()
+    place: str = ""  # the place a press opens, when not the card's own (`FIGURES`)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class GatewayFacts:
     refused: dict[str, Any]  # `engine.refusals.health()`
     # Each provider whose calls failed in the window: (its name, failed, asked), most first.
     failed_at: Sequence[tuple[str, int, int]] = ()
+    running: int = 0  # jobs running now
+    no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
 
 
 def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
@@ -117,6 +121,17 @@ def _gateway(facts: GatewayFacts) -> Figure:
             "warning",
             "Switch Pause all providers off to serve calls again.",
         )
+    nothing = facts.no_provider
+    if nothing is not None:
+        # The first thing a person with no key sees, the header's words with what to do.
+        return Figure(
+            "No provider",
+            f"can answer: {nothing.fix}",
+            "warning",
+            f"{nothing.tip}\nClick for Provider keys.",
+            (f"can answer: {nothing.fix.split(',')[0]}",),
+            place=ADD_A_KEY_PLACE,
+        )
     return Figure(
         "Working",
         f"Running for {facts.uptime}; {served}",
@@ -142,19 +157,35 @@ def _spend(facts: GatewayFacts) -> Figure:
     return Figure(amount, detail, facts.spend_chip.spend_tone, tip)
 
 
+REFUSED_TIP = (
+    "Refused: calls the gateway said no to before asking any provider (no key, a budget, a "
+    "switch, the approval gate)."
+)
+
+
 def _failing(facts: GatewayFacts) -> Figure:
     totals, minutes = facts.totals, facts.window_minutes
     lines = [f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts]
     lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
-    tip = "\n".join([*lines, "Click for the failed requests."])
+    tip = "\n".join([*lines, REFUSED_TIP, "Click for the failed requests."])
     if not totals.asked:
         said: tuple[str, ...] = (f"No calls to providers in {minutes} min",)
     elif not totals.errors:
         said = (f"None of {totals.asked:,} calls failed in {minutes} min",)
     else:
         said = _failed_words(facts)
+    refused = int(facts.refused.get("total") or 0)
+    if refused:
+        # The refusals after the failures, then the failures alone where both do not fit.
+        also = f"{refused:,} refused since start"
+        said = (*[f"{words}; {also}" for words in said], *said)
+    if not facts.verdicts and totals.errors:
+        # No provider is failing, yet calls failed: the figure says how many, never "None".
+        count = f"{totals.errors:,} call{'s' if totals.errors != 1 else ''}"
+        return Figure(count, said[0], "warning", tip, said[1:])
     if not facts.verdicts:
-        return Figure("None", said[0], "ok" if totals.asked else "", tip, said[1:])
+        tone = "ok" if totals.asked and not refused else ""
+        return Figure("None", said[0], tone, tip, said[1:])
     failing = [v for v in facts.verdicts if v.failing]
     # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
     # and the figure never say two things of one moment.
@@ -216,23 +247,14 @@ def failed_where(
 
 
 def _stuck(facts: GatewayFacts) -> Figure:
-    total = int(facts.refused.get("total") or 0)
-    refused = (
-        f"{total:,} call{'s' if total != 1 else ''} refused since start"
-        if total
-        else "none refused since start"
-    )
-    tip = (
-        "A job is stuck when its tool prints nothing for longer than its limit. Refused: "
-        "calls the gateway said no to before asking any provider (no key, a budget, a switch, "
-        "the approval gate)."
-    )
+    running = f"{facts.running:,} running" if facts.running else "none running"
+    tip = "A job is stuck when its tool prints nothing for longer than its limit."
     if not facts.stuck:
-        return Figure("None", f"No job stuck; {refused}", "", tip)
+        return Figure("None", f"No job stuck; {running}", "", tip)
     count = len(facts.stuck)
     return Figure(
         f"{count} job{'s' if count != 1 else ''}",
-        f"No output past the limit; {refused}",
+        f"No output past the limit; {running}",
         "warning",
         tip + "\nClick for the jobs.",
     )
@@ -248,14 +270,18 @@ class FigureStrip(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(SPACE["s"])
-        for name, caption, place in FIGURES:
+        # Where each card leads now: its own place, or the one its figure names.
+        self.places = {name: place for name, _caption, place in FIGURES}
+        for name, caption, _place in FIGURES:
             card = StatCard(name, caption)
-            card.clicked.connect(lambda p=place: open_place(p))
+            card.clicked.connect(lambda n=name: open_place(self.places[n]))
             self.cards[name] = card
             row.addWidget(card, 1)
 
     def show_facts(self, facts: GatewayFacts) -> None:
+        own = {name: place for name, _caption, place in FIGURES}
         for name, figure in figure_words(facts).items():
+            self.places[name] = figure.place or own[name]
             self.cards[name].show_figure(
                 figure.value, figure.detail, figure.tone, figure.tip, shorter=figure.shorter
             )

@@ -23,15 +23,22 @@ meanwhile, and a second send waits for the first to end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 from llmgw_desktop.engine.api import PlaygroundReply
-from llmgw_desktop.ui.attention import provider_verdicts
+from llmgw_desktop.ui.attention import (
+    ADD_A_KEY_PLACE,
+    NO_PROVIDER,
+    no_provider,
+    provider_verdicts,
+)
 from llmgw_desktop.ui.design import SPACE, page_margins
-from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.glyphs import ON_ACCENT, glyph
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
-from llmgw_desktop.ui.navigator import other_page
+from llmgw_desktop.ui.navigator import navigator_of, other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.playground_answer import (
     AnswerPane,
@@ -46,9 +53,11 @@ from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
+    QKeySequence,
     QLabel,
     QPushButton,
     QSettings,
+    QShortcut,
     Qt,
     QToolButton,
     QVBoxLayout,
@@ -65,6 +74,15 @@ ANSWERING_WINDOW = "24h"  # the live figures' window a default model's provider 
 
 
 REPLAY_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
+MODEL_PLACEHOLDER = "model (e.g. claude-sonnet-4-6)"
+# The empty box with nothing to answer: short enough to be read whole at 1024 px.
+NO_MODEL_PLACEHOLDER = "no model: add a key on Provider keys"
+
+
+def _with_link(words: str) -> str:
+    """`words` with "Provider keys" a link to that page (the status line is rich text)."""
+    link = f'<a href="{ADD_A_KEY_PLACE}">Provider keys</a>'
+    return escape(words).replace("Provider keys", link)
 
 
 def replayed_turn(message: dict[str, Any]) -> tuple[str, str]:
@@ -95,6 +113,7 @@ class PlaygroundPage(Page):
         self._messages: list[dict[str, Any]] = []
         self._asked: list[dict[str, Any]] = []  # the messages of the last send, for Compare
         self._busy = False
+        self._stop: asyncio.Event | None = None  # set by Stop while an answer streams
         self._listed = False
         self._state = QSettings(str(context.facts.data_dir / "ui.ini"), QSettings.Format.IniFormat)
         self._row: AnswerRow | None = None  # the latest turn's answers
@@ -105,7 +124,9 @@ class PlaygroundPage(Page):
         self.status = QLabel()
         self.status.setObjectName("playgroundStatus")
         self.status.setWordWrap(True)
+        self.status.linkActivated.connect(self._open_link)
         self.status.hide()
+        context.bridge.answeringChanged.connect(self._answering_changed)
         self._build_message_controls()
         head = PageHead(
             self.TITLE, "Chat with any model the gateway serves; every answer is recorded."
@@ -127,7 +148,7 @@ class PlaygroundPage(Page):
 
     def _build_model_controls(self) -> None:
         """The model asked, the model compared with it, Refresh (the list) and Compare."""
-        self.model_box = ModelPicker("playgroundModel", "model (e.g. claude-sonnet-4-6)")
+        self.model_box = ModelPicker("playgroundModel", MODEL_PLACEHOLDER)
         self.compare_box = ModelPicker("playgroundCompareModel", "second model")
         self.refresh_button = QToolButton()
         self.refresh_button.setObjectName("playgroundRefresh")
@@ -150,7 +171,11 @@ class PlaygroundPage(Page):
         self.send_button = action_button(
             "&Send", "playgroundSend", icon="play", primary=True, tip="Send (Enter)"
         )
-        self.send_button.clicked.connect(self.send)
+        self.send_button.clicked.connect(self._send_or_stop)
+        # Escape stops an answer while it streams, as in the chat apps.
+        stop_key = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        stop_key.activated.connect(self.stop)
         self.embed_button = action_button(
             "E&mbed",
             "playgroundEmbed",
@@ -159,7 +184,9 @@ class PlaygroundPage(Page):
         )
         self.embed_button.clicked.connect(self.embed)
         self.new_button = action_button("&New chat", "playgroundNewChat", icon="add")
-        self.new_button.setToolTip("Start again with an empty conversation")
+        self.new_button.setToolTip(
+            "Start again with an empty conversation (an answer still coming is stopped)"
+        )
         self.new_button.clicked.connect(self.new_chat)
 
     def _choose_row(self) -> QHBoxLayout:
@@ -212,8 +239,32 @@ class PlaygroundPage(Page):
             remembered = str(self._state.value(LAST_COMPARE_KEY, "") or "")
             if remembered and remembered != self.model_box.chosen_model():
                 self.compare_box.choose(remembered)
-        if not models:
+        self._show_what_answers(bool(models))
+
+    def _show_what_answers(self, listed: bool) -> None:
+        """The empty model box says where to add a key when nothing can answer (the
+        engine's one fact, the header's words); a list that came says nothing."""
+        nothing = no_provider(self.engine)
+        self.model_box.set_placeholder(
+            NO_MODEL_PLACEHOLDER if nothing is not None else MODEL_PLACEHOLDER,
+            tip=f"{nothing.words}: {nothing.fix}." if nothing is not None else "",
+        )
+        if nothing is not None:
+            self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
+        elif not listed:
             self._say("The gateway serves no model now: add a key or a provider first.")
+        elif self.status.text().startswith(NO_PROVIDER):
+            self._say("")
+
+    def _answering_changed(self, _answering: object) -> None:
+        # A key stored, a CLI found: the model list (and what the box says) follows.
+        if self._listed and not self._busy:
+            self.load_models()
+
+    def _open_link(self, place: str) -> None:
+        navigator = navigator_of(self)
+        if navigator is not None:
+            navigator.open_place(place, "")
 
     def _preferred(self, models: Sequence[dict[str, Any]], remembered_as: str) -> str:
         """The model a picker opens on: remembered, the default, or one that answers."""
@@ -243,7 +294,11 @@ class PlaygroundPage(Page):
         if self._busy or not text:
             return
         if not model:
-            self._say("Choose a model first.", error=True)
+            nothing = no_provider(self.engine)
+            if nothing is not None:
+                self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
+            else:
+                self._say("Choose a model first.", error=True)
             return
         asked = [*self._messages, {"role": "user", "content": text}]
         self.prompt.clear()
@@ -269,7 +324,7 @@ class PlaygroundPage(Page):
         self._start(self._embed(model, text))
 
     async def _embed(self, model: str, text: str) -> None:
-        pane = self.answer
+        pane, row = self.answer, self._row
         shown = self.model_box.currentText().strip() or model
         pane.begin(shown)
         self._say("")
@@ -277,6 +332,9 @@ class PlaygroundPage(Page):
             reply = await self.engine.playground.embed(model, text)
         finally:
             self._busy = False
+            self._enable()
+        if self._row is not row:
+            return  # a new chat meanwhile
         self._finished(pane, reply)
         if not reply.ok:
             self._say(f"{shown} did not embed it: see above.", error=True)
@@ -295,14 +353,37 @@ class PlaygroundPage(Page):
         self.second.setVisible(True)
         self._start(self._compare(model, first))
 
+    def _send_or_stop(self) -> None:
+        """The one button: Send, or Stop while an answer streams."""
+        if self._stop is not None:
+            self.stop()
+        else:
+            self.send()
+
+    @property
+    def streaming(self) -> bool:
+        """Whether an answer is coming now (the button reads Stop)."""
+        return self._stop is not None
+
+    def stop(self) -> None:
+        """Stop the answer coming now where it is: what came stays, and its recorder row says
+        the caller stopped it (canceled, `client_disconnected`)."""
+        if self._stop is None or self._stop.is_set():
+            return
+        self._stop.set()
+        self._say("Stopping the answer…")
+
     def new_chat(self) -> None:
-        """Forget the conversation so far (the recorder keeps its rows)."""
+        """Forget the conversation so far (the recorder keeps its rows); an answer still
+        coming is stopped first, and the status line says so."""
+        stopped = self._stop is not None
+        self.stop()
         self._messages = []
         self._asked = []
         self._row = None
         self.transcript.clear_turns()
         self.compare_button.setEnabled(False)
-        self._say("")
+        self._say("Stopped the answer that was coming: a new chat." if stopped else "")
         self.prompt.setFocus()
 
     def _new_row(self) -> AnswerRow:
@@ -369,36 +450,69 @@ class PlaygroundPage(Page):
             self._enable()
 
     async def _send(self, model: str, asked: list[dict[str, Any]]) -> None:
-        pane = self.answer
+        pane, row = self.answer, self._row
         shown = self.model_box.currentText().strip() or model
         pane.begin(shown)
         self._say("")
-        try:
-            reply = await self.engine.playground.send(model, asked, on_text=pane.add_text)
-        finally:
-            self._busy = False
+        reply = await self._streamed(model, asked, pane)
+        if self._row is not row:
+            return  # a new chat meanwhile: this answer went with the old one
         self._finished(pane, reply)
         self._asked = asked
-        if reply.ok:
+        if reply.ok or (reply.stopped and reply.text):
+            # A stopped answer stays in the chat as far as it came, as in the chat apps.
             self._messages = [*asked, {"role": "assistant", "content": reply.text}]
-        else:
-            self._say(f"{shown} did not answer: see above.", error=True)
+        self._said(shown, reply)
         self._enable()
 
     async def _compare(self, model: str, first: PlaygroundReply) -> None:
-        pane = self.second
+        pane, row = self.second, self._row
         shown = self.compare_box.currentText().strip() or model
         pane.begin(shown)
         self._say("")
+        reply = await self._streamed(model, self._asked, pane, replay_of=first.record_id)
+        if self._row is not row:
+            return
+        self._finished(pane, reply)
+        self._said(shown, reply)
+        self._enable()
+
+    async def _streamed(
+        self,
+        model: str,
+        asked: list[dict[str, Any]],
+        pane: AnswerPane,
+        *,
+        replay_of: str | None = None,
+    ) -> PlaygroundReply:
+        """One chat sent with Stop armed (Send reads Stop until it ends), its text shown in
+        `pane` while `pane`'s turn is the latest."""
+        row = self._row
+        self._stop = stop = asyncio.Event()
+        self._enable()
+
+        def shown(text: str) -> None:
+            if self._row is row:  # a new chat meanwhile: its pane is gone
+                pane.add_text(text)
+
         try:
-            reply = await self.engine.playground.send(
-                model, self._asked, on_text=pane.add_text, replay_of=first.record_id
+            return await self.engine.playground.send(
+                model, asked, on_text=shown, replay_of=replay_of, stop=stop
             )
         finally:
             self._busy = False
-        self._finished(pane, reply)
-        self._say("" if reply.ok else f"{shown} did not answer: see above.", error=not reply.ok)
-        self._enable()
+            self._stop = None
+            self._enable()
+
+    def _said(self, shown: str, reply: PlaygroundReply) -> None:
+        """The status line after an answer: nothing, stopped, or that it did not answer."""
+        if reply.stopped:
+            kept = "what came is kept above" if reply.text else "nothing had come yet"
+            self._say(f"Stopped {shown}'s answer: {kept}.")
+        elif not reply.ok:
+            self._say(f"{shown} did not answer: see above.", error=True)
+        else:
+            self._say("")
 
     def _finished(self, pane: AnswerPane, reply: PlaygroundReply) -> None:
         names = self._names()
@@ -408,14 +522,23 @@ class PlaygroundPage(Page):
             self.transcript.note_answer(title, reply.text)
 
     def _enable(self) -> None:
-        self.send_button.setEnabled(not self._busy)
+        streaming = self._stop is not None
+        # Send becomes Stop while an answer streams (an embedding is quick: Send waits).
+        self.send_button.setEnabled(not self._busy or streaming)
+        if streaming != (self.send_button.property("stopping") is True):
+            self.send_button.setProperty("stopping", streaming)
+            self.send_button.setText("&Stop" if streaming else "&Send")
+            self.send_button.setIcon(glyph("stop" if streaming else "play", ON_ACCENT))
+            self.send_button.setToolTip(
+                "Stop the answer where it is (Esc)" if streaming else "Send (Enter)"
+            )
         self.embed_button.setEnabled(not self._busy)
         self.compare_button.setEnabled(
             not self._busy and self.answer.reply is not None and bool(self._asked)
         )
 
-    def _say(self, text: str, *, error: bool = False, tip: str = "") -> None:
-        set_tone(self.status, "error" if error else "")
+    def _say(self, text: str, *, error: bool = False, tip: str = "", tone: str = "") -> None:
+        set_tone(self.status, "error" if error else tone)
         self.status.setText(text)
         self.status.setToolTip(tip)
         self.status.setVisible(bool(text))  # an empty line would sit between answers and box

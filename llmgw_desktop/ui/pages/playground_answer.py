@@ -140,7 +140,13 @@ class AnswerPane(QWidget):
         self.title.setToolTip(model_id_tip(str((reply.record or {}).get("model") or reply.model)))
         if not self.text.toPlainText() and reply.text:
             self.text.setPlainText(reply.text)
-        if reply.error is not None:
+        if reply.stopped:
+            # Not a failure: the person stopped it; the row says so (canceled).
+            set_tone(self.error, "muted")
+            self.error.setText("Stopped here: you stopped the answer.")
+            self.error.setVisible(True)
+        elif reply.error is not None:
+            set_tone(self.error, "error")
             code = f" ({reply.error_code})" if reply.error_code else ""
             self.error.setText(f"No answer: {reply.error}{code}")
             self.error.setVisible(True)

@@ -80,6 +80,14 @@ class ModelPicker(QComboBox):
         # Each listed id, and its `provider/id` spelling, to the item that names it.
         self._ids: dict[str, int] = {}
 
+    def set_placeholder(self, words: str, *, tip: str = "") -> None:
+        """What the empty box says (where to add a key, when nothing can answer), and its
+        tooltip."""
+        line = self.lineEdit()
+        if line is not None:
+            line.setPlaceholderText(words)
+            line.setToolTip(tip)
+
     def set_models(self, models: Sequence[dict[str, Any]], names: ProviderNames) -> None:
         """List `models` (the gateway's list) by name; what was chosen stays chosen."""
         chosen = self.chosen_model()

@@ -1,7 +1,8 @@
 """The Providers page's details card: everything about the provider chosen in the list.
 
-Its status as a badge with the reason in words, its switch, version and circuit, where it
-runs or is reached, its keys, the models it lists and the one a Test asks, stale config
+Its status as a badge with the reason in words, its switch, the models it answers for (each
+a line: choosing one makes it the one a Test asks), version and circuit, where it runs or is
+reached, its keys, where its model list comes from and the model a Test asks, stale config
 entries naming it, its default model, a CLI's login (from the CLI's own files) and upgrade
 plan, and the Test button with its last result. The page fills it (`show_row`); the card only
 lays the facts out.
@@ -24,12 +25,13 @@ from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     circuit_open,
 )
-from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, Qt, QVBoxLayout, QWidget
+from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, QListWidget, Qt, QVBoxLayout, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["SWITCH_OFF_WORDS", "SWITCH_ON_WORDS", "ProviderDetail", "status_kind"]
 
 SWITCH_ON_WORDS = "On: tools can call it"
+MODELS_SHOWN = 8  # the model list's lines before it scrolls
 SWITCH_OFF_WORDS = "Switched off: calls are refused"
 
 # A provider's status words -> the badge kind that shows them (badge.py's vocabulary).
@@ -79,6 +81,7 @@ class ProviderDetail(DetailCard):
         self.model_box.setObjectName("modelChoice")
         self.model_box.setEditable(True)  # any model id the provider takes, not only listed ones
         self.model_box.setToolTip("The model the Test button asks")
+        models = self._models_row()
         self.models_note = value_label("modelsNote")
         self.stale_detail = value_label("staleDetail")
         set_tone(self.stale_detail, "warning")
@@ -96,6 +99,7 @@ class ProviderDetail(DetailCard):
         )
         self.add_row("Status", self.status_label)
         self.add_row("Switch", self.enabled_box)
+        self.add_row("Models", models)
         self.add_row("Test", test_row)
         self.add_row("Model to test", self.model_box)
         self.add_row("Version", self.version_label)
@@ -112,6 +116,22 @@ class ProviderDetail(DetailCard):
         self.action_row.addWidget(self.edit_button)
         self.action_row.addWidget(self.keys_button)
         self.action_row.addStretch(1)
+
+    def _models_row(self) -> QVBoxLayout:
+        """Every model it answers for, a line each under their count, as a local server's own
+        app opens on its model list; choosing one makes it the model the Test asks."""
+        self.models_list = QListWidget()
+        self.models_list.setObjectName("providerModels")
+        self.models_list.setAccessibleName("Models")
+        self.models_list.setToolTip("The models it answers for; choose one to Test it")
+        self.models_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.models_list.currentTextChanged.connect(self._model_listed_chosen)
+        self.models_count = value_label("providerModelsCount")
+        models = QVBoxLayout()
+        models.setSpacing(SPACE["xs"])
+        models.addWidget(self.models_count)
+        models.addWidget(self.models_list)
+        return models
 
     def _upgrade_plan_row(self) -> QVBoxLayout:
         """The upgrade command on its own lines, its Copy under it: beside it, a long
@@ -202,7 +222,8 @@ class ProviderDetail(DetailCard):
         self.enabled_box.update()
 
     def list_models(self, row: ProviderRow, chosen: str | None) -> None:
-        """Offer `row`'s models to test (a CLI's own default first), keeping `chosen`."""
+        """List `row`'s models, and offer them to test (a CLI's own default first), keeping
+        `chosen`."""
         self.model_box.blockSignals(True)
         self.model_box.clear()
         if row.is_cli:
@@ -211,6 +232,33 @@ class ProviderDetail(DetailCard):
         if chosen is not None:
             self.model_box.setCurrentText(chosen)
         self.model_box.blockSignals(False)
+        self._show_models(row)
+
+    def _show_models(self, row: ProviderRow) -> None:
+        """The models it answers for, each a line, as tall as they are up to `MODELS_SHOWN`
+        lines (then it scrolls); what there is to say when it lists none."""
+        models = list(row.models)
+        listed = [self.models_list.item(i).text() for i in range(self.models_list.count())]
+        if listed != models:
+            self.models_list.blockSignals(True)
+            self.models_list.clear()
+            self.models_list.addItems(models)
+            self.models_list.blockSignals(False)
+        count = len(models)
+        if count:
+            self.models_count.setText(f"{count} model{'s' if count != 1 else ''}")
+        elif row.is_cli and not row.installed:
+            self.models_count.setText("none until it is installed")
+        else:
+            self.models_count.setText("none listed (a model of its own can still be asked)")
+        self.models_list.setVisible(bool(count))
+        line = self.models_list.sizeHintForRow(0) if count else 0
+        frame = 2 * self.models_list.frameWidth()
+        self.models_list.setFixedHeight(frame + line * min(count, MODELS_SHOWN))
+
+    def _model_listed_chosen(self, model: str) -> None:
+        if model:
+            self.model_box.setCurrentText(model)  # the page hears it as the model to test
 
 
 def _login_words(account: CliAccount | None, row: ProviderRow) -> str:

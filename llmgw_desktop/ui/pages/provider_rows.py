@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode, Totals
@@ -31,6 +31,7 @@ __all__ = [
     "TRAFFIC_WINDOW",
     "WARNING",
     "ProviderRow",
+    "cannot_answer",
     "circuit_open",
     "circuit_text",
     "load_provider_rows",
@@ -215,6 +216,13 @@ def switchable(row: ProviderRow) -> bool:
     """Whether the provider's switch decides if it answers (it has one, and nothing else in
     the way: installed, a key, a server running)."""
     return row.switch_id is not None and row.status not in NOT_SWITCHABLE
+
+
+def cannot_answer(rows: Iterable[ProviderRow]) -> list[ProviderRow]:
+    """The providers that cannot answer whatever their switch says (a CLI not installed, no
+    key, no server): the one list the Providers page folds ("Show N more that cannot
+    answer"), the Overview's health table folds and the first-run guide counts."""
+    return [row for row in rows if not switchable(row)]
 
 
 def usable_row(row: ProviderRow) -> bool:

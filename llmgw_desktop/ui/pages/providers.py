@@ -40,6 +40,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     NOT_FOUND,
     WARNING,
     ProviderRow,
+    cannot_answer,
     load_provider_rows,
     stale_warnings,
     switchable,
@@ -270,7 +271,7 @@ class ProvidersPage(Page):
         """The rows folded away now (none while every row is shown)."""
         if self.unfold_button.isChecked():
             return []
-        return [row for row in self.rows if not switchable(row)]
+        return cannot_answer(self.rows)
 
     def _fold(self) -> None:
         """Hide the rows that cannot answer whatever their switch says, unless asked."""
@@ -284,7 +285,7 @@ class ProvidersPage(Page):
             # The scroll range now, not at Qt's delayed layout: a row unfolded and chosen at
             # once must be scrolled to with the range that holds it.
             self.table.doItemsLayout()
-        cannot = sum(not switchable(row) for row in self.rows)
+        cannot = len(cannot_answer(self.rows))
         self.unfold_button.setVisible(bool(cannot))
         self.unfold_button.setText(
             "Hide the providers that cannot answer"

@@ -182,12 +182,19 @@ def row_timing(r: dict[str, Any]) -> str:
     return total if first is None else f"first token {format_duration(first)} · {total}"
 
 
+# How a request cut short ended, in a person's words before its code.
+_CUT_WORDS = {"client_disconnected": "the caller stopped it"}
+
+
 def result_words(r: dict[str, Any]) -> str:
-    """`completed · HTTP 200 · 2 attempt(s)` or `failed · upstream_500 · HTTP 502`: how the
-    request ended, in one line."""
+    """`completed · HTTP 200 · 2 attempt(s)`, `failed · upstream_500 · HTTP 502` or `canceled
+    · the caller stopped it (client_disconnected)`: how the request ended, in one line."""
     parts = [str(r["state"])]
-    if r.get("error_code"):
-        parts.append(str(r["error_code"]))
+    code = r.get("error_code")
+    if code in _CUT_WORDS:
+        parts.append(f"{_CUT_WORDS[code]} ({code})")
+    elif code:
+        parts.append(str(code))
     if r.get("http_status"):
         parts.append(f"HTTP {r['http_status']}")
     if r.get("exit_code") not in (None, 0):

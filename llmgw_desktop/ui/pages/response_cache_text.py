@@ -15,6 +15,7 @@ NOT_CACHED_WORDS = {
     "no_cache": "fresh answer asked (no-cache)",
     "route": "model not in cache.routes",
     "principal": "principal not in cache.principals",
+    "text_completion": "text completion (fill-in-the-middle: not cached)",
     "too_large": "answer over cache.max_entry_kb",
     "unfinished": "answer not complete (an error in a 200, a broken or cut stream)",
     "cut_at_limit": "answer cut at a hard budget's output limit",

@@ -31,6 +31,7 @@ STATE_WORDS = {
     "cooling": "Cooling down",
     "open": "Circuit open",
     "half_open": "Being tried again",
+    "hung": "Not answering (probed until it does)",
 }
 
 
@@ -39,6 +40,10 @@ def target_cells(route: str, target: TargetView) -> tuple[str, ...]:
     state = STATE_WORDS.get(target.state, target.state)
     if target.cooling_s:
         state += f" ({target.cooling_s:.0f} s left, after {target.last_error or 'failures'})"
+    if target.cooling_for:
+        # Their own failures: it rests for them alone, the others' calls still go to it.
+        callers = "caller" if target.cooling_for == 1 else "callers"
+        state += f"; last for {target.cooling_for} {callers} after their own failures"
     return (
         route,
         target.label,

@@ -244,7 +244,8 @@ class SettingsForm(QWidget):
             self._set_editor(row, to_shown(row.control, value))
         finally:
             self._filling = False
-        row.editor.setEnabled(not locked)
+        # A listing is words, never edited: locking it would only grey out what it says.
+        row.editor.setEnabled(not locked or row.control.listing)
         if locked:
             row.say(locked)
 

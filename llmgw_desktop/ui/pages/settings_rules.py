@@ -47,6 +47,7 @@ EDITABLE_KEYS = frozenset(
         "jobs.max_concurrent",
         "jobs.max_concurrent_per_provider",
         "jobs.max_queued",
+        "jobs.stuck_after_ms",
         "providers.timeout_ms",
         "providers.idle_timeout_ms",
         "providers.max_output_bytes",
@@ -77,6 +78,8 @@ EDITABLE_KEYS = frozenset(
         "gateway.first_byte_timeout_ms",
     }
 )
+# Settings that say where the gateway keeps its files (its folders, its database).
+FILE_PLACES = ("paths.", "store.db_path", "store.url", "cache.path")
 SECURITY_PREFIXES = (
     "http.",
     "approval.",
@@ -170,9 +173,13 @@ def read_only_reason(decl: Declared, source: str) -> str | None:
     if decl.type not in (bool, int, str) and decl.key not in ENGINE_LIVE_KEYS:
         return "A list or table: edit it in config.toml, then restart."
     if decl.key not in EDITABLE_KEYS and decl.key not in ENGINE_LIVE_KEYS:
-        return "Where the gateway keeps its files: change it in config.toml, then restart."
+        if decl.key.startswith(FILE_PLACES):
+            return "Where the gateway keeps its files: change it in config.toml, then restart."
+        return "Read when the gateway starts: change it in config.toml, then restart."
     if source.startswith("env "):
-        return f"Set by the environment variable {decl.env}, which overrides config.toml."
+        # Its own variable, or an older name it is read from (`http.port`'s LLM_GATEWAY_PORT).
+        variable = source.removeprefix("env ")
+        return f"Set by the environment variable {variable}, which overrides config.toml."
     return None
 
 

@@ -29,7 +29,7 @@ WIRED: tuple[tuple[Callable[..., Any], tuple[str, ...]], ...] = (
     (GatewayService.__init__, ("project_access", "target_access")),
     (build_gateway, ("project_access", "target_access")),
     (TokenCounter.__init__, ("target_access", "remote")),
-    (ProvidersService.__init__, ("target_access",)),
+    (ProvidersService.__init__, ("target_access", "project_access")),
     (ProviderCalls.__init__, ("project_access", "target_access")),
 )
 
@@ -65,3 +65,4 @@ async def test_the_engine_wires_each_check_to_what_decides(loaded: Any) -> None:
         assert engine.calls._project_access == engine.project_grants.require
         assert engine.calls._target_access == engine.keys.target_refusal
         assert engine.providers._target_access == engine.keys.target_refusal
+        assert engine.providers._project_access == engine.project_grants.require

@@ -3,6 +3,9 @@ what was recorded while it was out."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from llmgw_desktop.engine.recorder.journal_replay import read_segment, recover_inserts
 from llmgw_desktop.engine.recorder.pending import PendingRows
 
 
@@ -37,3 +40,53 @@ def test_a_batch_put_back_with_nothing_since_is_the_batch() -> None:
     assert len(pending) == 1
     with pending.taken() as again:
         assert again.updates == {"a": {"state": "failed", "error": "upstream 500"}}
+
+
+def _journal(lines: bytes) -> list[dict[str, Any]]:
+    """What a replay writes from `lines`: the entries, with the inserts a damaged line lost
+    taken from their updates."""
+    entries, unreadable = read_segment(lines)
+    assert unreadable == 0
+    return recover_inserts(entries)
+
+
+def _replayed(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The rows `entries` give: an insert of a row that exists does nothing, an update sets."""
+    rows: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if "insert" in entry:
+            rows.setdefault(entry["insert"]["id"], dict(entry["insert"]))
+        else:
+            rows[entry["update"]].update(entry["fields"])
+    return rows
+
+
+STARTED = {"started_at": 1.0, "owner_principal": "local", "provider": "openai", "state": "started"}
+
+
+def test_a_kept_start_then_its_end_replay_as_the_whole_row() -> None:
+    pending = PendingRows()
+    pending.add("s", {"id": "s", **STARTED, "model": "gpt-4o"})
+    start = pending.start_lines("s")
+    assert pending.start_lines("s") == b""  # once
+    started = _replayed(_journal(start))
+    assert started["s"]["state"] == "started" and started["s"]["model"] == "gpt-4o"
+    pending.merge("s", {"route_json": {"traceId": "t1"}})
+    pending.merge("s", {"state": "completed", "output_tokens": 7, "finished_at": 2.0})
+    end = pending.journal_lines("s")
+    assert end.count(b"\n") == 1  # the whole row as one update: its insert is journaled
+    whole = _replayed(_journal(start + end))["s"]
+    assert whole["state"] == "completed" and whole["output_tokens"] == 7
+    assert whole["route_json"] == '{"traceId":"t1"}' and whole["model"] == "gpt-4o"
+    # Its start's line lost (damaged), its end alone still gives the whole row.
+    assert _replayed(_journal(end))["s"] == whole
+    with pending.taken() as batch:  # the flush inserts the row as the journal wrote it
+        assert batch.prepared["s"] == {"id": "s", **whole}
+
+
+def test_a_start_stored_already_is_not_journaled() -> None:
+    pending = PendingRows()
+    pending.add("s", {"id": "s", **STARTED})
+    with pending.taken():
+        assert pending.start_lines("s") != b""  # in a flush not committed yet
+    assert pending.start_lines("s") == b""

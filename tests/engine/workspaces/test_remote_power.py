@@ -33,7 +33,7 @@ def ask(g: Grant, **kw: Any) -> Any:
         ("edit", {"allowed_tools": ("Read(/**)",)}, "allowedTools", "remote_allowed_tools"),
         ("edit", {"permission_mode": "bypassPermissions"}, "permissionMode", "remote_level"),
         ("edit", {"full_auto": True}, "fullAuto", "remote_level"),
-        ("edit", {"provider": "grok"}, "provider", "remote_level"),
+        ("edit", {"provider": "codex"}, "provider", "remote_level"),  # no rung below bypass
         ("edit", {"mcp_servers": ("github",)}, "mcpServers", "remote_mcp_servers"),
     ],
 )

@@ -343,6 +343,26 @@ async def test_mcp_tools_and_cli_providers_outside_the_keys_scope_are_refused(
     assert upstream.llm_requests == []
 
 
+async def test_a_tools_other_name_is_the_same_tool_to_a_keys_scope(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    """A key that may call `ask_model` may call it as mcp-llm-bridge's `llm_generate`, and the
+    other way round; a key for another tool may call it by neither name."""
+    ours = (await make_key(locked, "asker", scope={"tools": ["ask_model"]})).secret
+    seeds = (await make_key(locked, "seed-asker", scope={"tools": ["llm_generate"]})).secret
+    lister = (await make_key(locked, "lister-only", scope={"tools": ["list_models"]})).secret
+    ask = {"prompt": "hi", "model": "gpt-4o-mini"}
+    for secret, name in ((ours, "llm_generate"), (seeds, "ask_model"), (seeds, "llm_generate")):
+        answered = await call_tool(locked, {"Authorization": f"Bearer {secret}"}, name, ask)
+        assert not answered.is_error, (name, answered)
+    listed = await call_tool(locked, {"Authorization": f"Bearer {lister}"}, "llm_models", {})
+    assert not listed.is_error, listed
+    for name in ("ask_model", "llm_generate"):
+        refused = await call_tool(locked, {"Authorization": f"Bearer {lister}"}, name, ask)
+        assert refused.is_error and "outside_key_scope" in str(refused.content), refused
+    assert len(upstream.llm_requests) == 3
+
+
 async def test_a_key_in_a_vendor_key_header_works_on_every_door_the_token_does_not(
     locked: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:

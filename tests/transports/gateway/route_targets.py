@@ -12,7 +12,7 @@ from typing import Any
 import openai
 
 from llmgw_desktop.engine.api import KeySpec
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER, LOCAL, LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -60,9 +60,11 @@ async def route_rig(
     *,
     models: Sequence[str] = ("gpt-4o-mini",) * 3,
     settings: Mapping[str, Any] | None = None,
+    local: bool = False,
 ) -> AsyncIterator[RouteRig]:
     """A gateway with the route `team-model` = `route` over providers alpha, beta, gamma (as
-    many as `models`: each serves its model at its own scripted upstream)."""
+    many as `models`: each serves its model at its own scripted upstream); `local`: the client
+    is the local user (the instance token), whose failures count for everyone, not the key."""
     async with AsyncExitStack() as stack:
         upstreams = {
             pid: await stack.enter_async_context(ScriptedUpstream())
@@ -89,8 +91,12 @@ async def route_rig(
         made = await gateway.engine.keys.create(
             LOCAL_CALLER, KeySpec(name="team", budget_usd=KEY_BUDGET_USD)
         )
-        client = openai_client(gateway, made.secret)
+        if local:
+            token = {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token}
+            client, principal = openai_client(gateway, headers=token), LOCAL
+        else:
+            client, principal = openai_client(gateway, made.secret), made.record.principal
         try:
-            yield RouteRig(gateway, upstreams, client, made.record.principal)
+            yield RouteRig(gateway, upstreams, client, principal)
         finally:
             await client.close()

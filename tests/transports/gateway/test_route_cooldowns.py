@@ -1,6 +1,9 @@
 """An API target that fails cools down or has its circuit opened: it goes behind the others,
 visibly (the log, `/health`, the process health, the recorder's reasons), and comes back;
-a cooling target is moved, never refused, so a remote caller cannot deny it to others."""
+a cooling target is moved, never refused, so a remote caller cannot deny it to others.
+
+The failures here are the local user's, which count for everyone; a remote key's count for
+that key alone (`tests/security/test_target_health_per_principal.py`)."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ async def test_a_429_cools_the_target_for_its_retry_after_and_its_share_goes_to_
     start_gateway: GatewayFactory,
 ) -> None:
     route = {"targets": TWO, "strategy": "round-robin"}
-    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2) as rig:
+    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2, local=True) as rig:
         # Long enough that seven requests fit in it on a loaded machine (1 s did not, in CI).
         rig.upstreams["alpha"].script(Reply.error(429, retry_after_s=RETRY_AFTER_S))
         assert await rig.ask() == "beta"  # alpha refused: beta answered the same request
@@ -53,7 +56,7 @@ async def test_failures_in_a_row_open_the_circuit_then_one_trial_closes_it(
 ) -> None:
     route = {"targets": TWO, "strategy": "priority"}
     async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT
+        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
     ) as rig:
         clock = Clock().drive(rig.gateway.engine.gateway.balancer)
         alpha = rig.upstreams["alpha"]
@@ -84,7 +87,7 @@ async def test_a_failure_after_its_rest_doubles_the_next_one(
 ) -> None:
     route = {"targets": TWO, "strategy": "priority"}
     async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT
+        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
     ) as rig:
         clock = Clock().drive(rig.gateway.engine.gateway.balancer)
         rig.upstreams["alpha"].default = Reply.error(500)
@@ -103,7 +106,7 @@ async def test_one_keys_429_does_not_cool_a_target_whose_next_key_answers(
     start_gateway: GatewayFactory,
 ) -> None:
     route = {"targets": TWO, "strategy": "priority"}
-    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2) as rig:
+    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2, local=True) as rig:
         await rig.gateway.engine.vault.store_key(
             LOCAL_CALLER, "alpha", "sk-alpha-second-key-0000", key_name="b"
         )
@@ -120,7 +123,7 @@ async def test_a_cooling_target_with_nothing_else_is_still_asked(
     target, the one cooling down is asked all the same."""
     route = {"targets": TWO[:1], "strategy": "priority"}
     async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"], settings=FAST_CIRCUIT
+        start_gateway, route, models=["gpt-4o-mini"], settings=FAST_CIRCUIT, local=True
     ) as rig:
         alpha = rig.upstreams["alpha"]
         alpha.script(*[Reply.error(500)] * 3)

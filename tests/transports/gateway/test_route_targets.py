@@ -203,9 +203,10 @@ async def test_v1_providers_shows_each_targets_share_latency_and_cool_down(
     start_gateway: GatewayFactory,
 ) -> None:
     """The operator sees every target of the route; a key scoped to one provider sees that
-    provider's target only, and none of what cools outside its scope."""
+    provider's target only, and none of what cools outside its scope. (The local user asks:
+    its failures cool a target for everyone.)"""
     route = {"targets": TWO, "strategy": "weighted", "weights": [3, 1]}
-    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2) as rig:
+    async with route_rig(start_gateway, route, models=["gpt-4o-mini"] * 2, local=True) as rig:
         for _ in range(8):
             await rig.ask()
         rig.upstreams["beta"].default = Reply.error(429, retry_after_s=20)

@@ -75,6 +75,10 @@ async def semantic_rig(
                 "cache.semantic": True,
                 "cache.semantic_model": f"local-embed/{MINILM}",
                 "cache.semantic_thresholds": {"*": 0.9, "gpt-4o-mini*": 0.99},
+                # A real model on a loaded machine, its first embedding loading it: what is
+                # tested here is what hits, not the lookup's deadline (that is
+                # tests/reliability/test_semantic_cache_faults.py).
+                "cache.semantic_timeout_ms": 60_000,
                 **(settings or {}),
             }
         )

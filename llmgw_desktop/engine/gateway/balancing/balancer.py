@@ -2,12 +2,14 @@
 
 One `Balancer` per gateway, in memory (each process of a team gateway keeps its own; a restart
 forgets). It learns from every attempt: calls in flight (`began`, until the answer ends), the
-time to first token and what the rate-limit headers said (`answered`), and failures
-(`failed`: cool-downs and circuits). `order` turns a plan (`router.py`: pin, small request,
-the route's pool, fallbacks) into the order this request tries it: the pool ordered by the
-route's strategy (`strategies.py`), then every target cooling down or with its circuit open
-moved behind the rest. Each target goes with the reason the recorder keeps (`chosen_because`).
-`routes` and `cooling` are what `/v1/providers` and the Providers page show.
+time to first token and what the rate-limit headers said (`answered`), failures and whose they
+were (`failed`: cool-downs and circuits, `health.py`), and calls left waiting for their first
+byte (`first_byte`: a target that stopped answering, `liveness.py`). `order` turns a plan
+(`router.py`: pin, small request, the route's pool, fallbacks) into the order one principal's
+request tries it: the pool ordered by the route's strategy (`strategies.py`), then every target
+cooling down, with its circuit open or hung, for everyone or for that principal, moved behind
+the rest. Each target goes with the reason the recorder keeps (`chosen_because`). `routes` and
+`cooling` are what `/v1/providers` and the Providers page show.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ from llmgw_desktop.config.gateway_tables import RouteConfig
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.circuit import Circuit, CircuitState
 from llmgw_desktop.engine.gateway.balancing.decaying import DecayingFigure
+from llmgw_desktop.engine.gateway.balancing.health import Resting, TargetHealth
+from llmgw_desktop.engine.gateway.balancing.liveness import (
+    HUNG_OUTCOME,
+    HeadWait,
+    LivenessSettings,
+    LivenessWatch,
+    Probe,
+    TargetLiveness,
+)
 from llmgw_desktop.engine.gateway.balancing.quota import QuotaReading, read_quota
 from llmgw_desktop.engine.gateway.balancing.strategies import (
     NEEDS,
@@ -32,6 +43,7 @@ from llmgw_desktop.engine.gateway.balancing.strategies import (
 )
 from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
 from llmgw_desktop.engine.gateway.router import Plan, Target
+from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = ["Balancer", "BalancingSettings", "InFlight", "Ordered"]
 
@@ -51,6 +63,7 @@ class BalancingSettings:
     cooldown: Backoff = field(default_factory=lambda: Backoff(5.0, 60.0, jitter=0.1))
     cooldown_failures: int = 3
     quota_reserve: float = 0.05
+    liveness: LivenessSettings = field(default_factory=LivenessSettings)
 
 
 class Ordered:
@@ -92,18 +105,30 @@ class _Known:
 
     target: Target
     latency: DecayingFigure
-    circuit: Circuit = field(default_factory=Circuit)
+    liveness: TargetLiveness
+    health: TargetHealth = field(default_factory=TargetHealth)
     in_flight: int = 0
     quota: QuotaReading | None = None
+
+    def resting(self, principal: str, now: float) -> Resting | None:
+        """Whether it goes behind the others in `principal`'s request now, and why."""
+        if self.liveness.hung_since is not None:
+            return Resting(None, HUNG_OUTCOME, everyone=True)
+        return self.health.resting(principal, now)
+
+    def settled(self, now: float) -> bool:
+        """Whether it moves no request now."""
+        return self.liveness.hung_since is None and self.health.settled(now)
 
 
 class InFlight:
     """One call in flight at a target until `release` (idempotent): least-busy counts them."""
 
-    __slots__ = ("_known", "_released")
+    __slots__ = ("_known", "_released", "_trial")
 
-    def __init__(self, known: _Known) -> None:
+    def __init__(self, known: _Known, trial: Circuit | None) -> None:
         self._known = known
+        self._trial = trial  # the circuit whose half-open trial this call is
         self._released = False
         known.in_flight += 1
 
@@ -111,7 +136,8 @@ class InFlight:
         if not self._released:
             self._released = True
             self._known.in_flight -= 1
-            self._known.circuit.trial = False  # a trial that ended without a verdict
+            if self._trial is not None:
+                self._trial.trial = False  # a trial that ended without a verdict
 
 
 class Balancer:
@@ -123,23 +149,42 @@ class Balancer:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        tasks: TaskSupervisor | None = None,
     ) -> None:
+        """`tasks`: where the probes of targets that stopped answering run (the engine's)."""
         self.settings = settings or BalancingSettings()
         self._clock = clock
         self._wall = wall
         self._known: dict[str, _Known] = {}
-        # Labels whose circuit is not closed: a plan is reordered only while there are some.
+        # Labels that may move a request (a circuit not closed, for everyone or for a
+        # principal; hung): a plan is reordered only while there are some.
         self._troubled: set[str] = set()
+        self._liveness = LivenessWatch(
+            self.settings.liveness,
+            tasks=tasks or TaskSupervisor(),
+            clock=clock,
+            on_hung=lambda state: self._troubled.add(state.label),
+            on_back=self._back,
+        )
         self._turns: dict[str, itertools.count[int]] = {}
         self._weights: dict[str, SmoothWeights] = {}
         # (route pattern, target label) -> its recent answers, for the route's shares.
         self._served: dict[tuple[str, str], DecayingFigure] = {}
 
+    def _back(self, state: TargetLiveness) -> None:
+        """A hung target answers its probe again: a rest its calls' timeouts began ends now
+        (the next request is its trial), not at the end of a cool-down doubled while it hung."""
+        known = self._known.get(state.label)
+        if known is not None:
+            known.health.probed_back(self._clock())
+
     def _of(self, target: Target) -> _Known:
         known = self._known.get(target.label)
         if known is None:
             known = self._known[target.label] = _Known(
-                target, DecayingFigure(self.settings.latency_half_life_s)
+                target,
+                DecayingFigure(self.settings.latency_half_life_s),
+                TargetLiveness(target.label),
             )
         return known
 
@@ -149,26 +194,29 @@ class Balancer:
         self,
         plan: Plan,
         *,
+        principal: str,
         caller: str,
         tokens: int,
         cost: Callable[[Target], float | None],
     ) -> Ordered:
-        """The order `plan` is tried in for a request of about `tokens` input tokens from
-        `caller` (`cost`: this request's estimate at a target, asked by `lowest-cost` only)."""
+        """The order `plan` is tried in for a request of `principal`'s of about `tokens` input
+        tokens from `caller` (`cost`: this request's estimate at a target, asked by
+        `lowest-cost` only)."""
         targets = plan.targets
         pool: PoolOrder | None = None
         if len(plan.pool) > 1:
-            pool = self._ordered_pool(plan, caller, tokens, cost)
+            pool = self._ordered_pool(plan, principal, caller, tokens, cost)
             at, end = plan.pool_at, plan.pool_at + len(plan.pool)
             targets = (*targets[:at], *(c.target for c in pool.ordered), *targets[end:])
         if not self._troubled:
             return Ordered(targets, plan, caller, pool)
-        moved, places = self._resting_last(targets)
+        moved, places = self._resting_last(targets, principal)
         return Ordered(moved, plan, caller, pool, places)
 
     def _ordered_pool(
         self,
         plan: Plan,
+        principal: str,
         caller: str,
         tokens: int,
         cost: Callable[[Target], float | None],
@@ -182,7 +230,7 @@ class Balancer:
             candidate = Candidate(target, weight)
             found = known.get(target.label)
             if found is not None:
-                self._fill(candidate, found, needs, now, tokens)
+                self._fill(candidate, found, needs, now, tokens, principal)
             if "cost" in needs:
                 candidate.cost_usd = cost(target)
             candidates.append(candidate)
@@ -198,13 +246,18 @@ class Balancer:
         )
 
     def _fill(
-        self, candidate: Candidate, known: _Known, needs: frozenset[str], now: float, tokens: int
+        self,
+        candidate: Candidate,
+        known: _Known,
+        needs: frozenset[str],
+        now: float,
+        tokens: int,
+        principal: str,
     ) -> None:
-        """What the route's strategy reads of a known target, and whether it rests."""
-        circuit = known.circuit
-        if circuit.until or circuit.opened:
-            candidate.goes_last_s = circuit.goes_last(now)
-            candidate.cooling_why = circuit.last_error
+        """What the route's strategy reads of a known target, and whether it rests for
+        `principal`'s request."""
+        if known.target.label in self._troubled:
+            candidate.resting = known.resting(principal, now)
         if not needs:
             return
         if "in_flight" in needs:
@@ -217,86 +270,118 @@ class Balancer:
             candidate.near_limit_s = quota.near_limit(now, tokens, self.settings.quota_reserve)
 
     def _resting_last(
-        self, targets: tuple[Target, ...]
+        self, targets: tuple[Target, ...], principal: str
     ) -> tuple[tuple[Target, ...], list[tuple[int, str]] | None]:
-        """Every target cooling down or open moved behind the others (order kept), each with
-        its place before the move and, when moved, why."""
+        """Every target resting for `principal`'s request (cooling down, open or hung) moved
+        behind the others (order kept), each with its place before the move and, when moved,
+        why."""
         now = self._clock()
         first: list[tuple[Target, int, str]] = []
-        last: list[tuple[Target, int, str]] = []
+        last: list[tuple[Target, int, Resting]] = []
         for index, target in enumerate(targets):
             known = self._known.get(target.label)
-            left = None if known is None else known.circuit.goes_last(now)
-            if known is None or left is None:
+            resting = None if known is None else known.resting(principal, now)
+            if resting is None:
                 first.append((target, index, ""))
-                continue
-            failure = known.circuit.last_error or "failures"
-            when = f"{left:.0f} s left" if left > 0 else "a trial is on its way"
-            last.append(
-                (target, index, f"cooling down after {failure} ({when}); tried after the others")
-            )
+            else:
+                last.append((target, index, resting))
         self._troubled = {
             label
             for label in self._troubled
-            if (k := self._known.get(label)) is not None
-            and k.circuit.state(now) is not CircuitState.CLOSED
+            if (k := self._known.get(label)) is not None and not k.settled(now)
         }
         if not last:
             return targets, None
-        both = first + last
+        moved = [(t, i, r.words(bool(first))) for t, i, r in last]
+        both = first + moved
         return tuple(t for t, _, _ in both), [(i, why) for _, i, why in both]
 
     # -- what each attempt teaches -------------------------------------------------------
 
-    def began(self, target: Target) -> InFlight:
-        """A call to `target` is on its way; counted in flight until released. A half-open
-        target's call is its trial (the others pass it over until its verdict)."""
+    def began(self, target: Target, principal: str) -> InFlight:
+        """A call of `principal`'s to `target` is on its way; counted in flight until
+        released. A call to a target whose circuit (everyone's, or the principal's own) is
+        half open is its trial (the others pass it over until its verdict)."""
         known = self._of(target)
-        circuit = known.circuit
-        if circuit.state(self._clock()) is CircuitState.HALF_OPEN:
-            circuit.trial = True
-        return InFlight(known)
+        trial = known.health.began(principal, self._clock())
+        if trial is not None:
+            self._troubled.add(target.label)
+        return InFlight(known, trial)
 
-    def answered(self, target: Target, seconds: float, headers: Mapping[str, str]) -> None:
-        """`target` answered 2xx after `seconds` (to its first token when streamed): its
-        latency, the quota its headers say is left, and its circuit closed."""
+    def first_byte(self, target: Target, probe: Probe) -> HeadWait:
+        """One call's wait for the head of `target`'s answer (`async with` around the send):
+        when it waits long, `probe` asks the target's host whether it answers at all, and a
+        target that does not is passed over until it does (`liveness.py`)."""
+        return self._liveness.waiting(self._of(target).liveness, probe)
+
+    def answered(
+        self, target: Target, seconds: float, headers: Mapping[str, str], *, principal: str
+    ) -> None:
+        """`target` answered `principal` 2xx after `seconds` (to its first token when
+        streamed): its latency, the quota its headers say is left, and its circuits closed
+        (everyone's, and the principal's own)."""
         known = self._of(target)
         now = self._clock()
         known.latency.add(seconds, now)
         quota = read_quota(headers, now, self._wall()) if headers else None
         if quota is not None:
             known.quota = quota
-        if known.circuit.failures or known.circuit.opened:
-            if known.circuit.opened:
-                log.info("gateway: %s answers again; its circuit is closed", target.label)
-            known.circuit.answered()
-            self._troubled.discard(target.label)
+        if known.health.answered(principal):
+            log.info("gateway: %s answers again; its circuit is closed", target.label)
+        if known.liveness.hung_since is not None:
+            known.liveness.came(now)
 
-    def failed(self, target: Target, outcome: str, retry_after_s: float | None) -> None:
-        """`target` failed with the route log's `outcome` (every key tried). Only failures
-        that say something of the target count: a timeout, 429, 5xx (a host taking no
-        connection is `unreachable.py`'s)."""
+    def failed(
+        self,
+        target: Target,
+        outcome: str,
+        retry_after_s: float | None,
+        *,
+        principal: str,
+        body: str = "",
+    ) -> None:
+        """`target` failed a call of `principal`'s with the route log's `outcome` (every key
+        tried; `body`: the digest of what was sent, "" when unknown). Only failures that say
+        something of the target count: a timeout, 429, 5xx (a host taking no connection is
+        `unreachable.py`'s, a hung one `liveness.py`'s); whose they were decides for whom it
+        cools (`health.py`)."""
         if outcome not in _TARGET_FAILURES and not (outcome == "429" or outcome[:1] == "5"):
             return
         known = self._of(target)
         settings = self.settings
-        circuit = known.circuit
         now = self._clock()
-        if circuit.failed(
+        everyone = known.health.failed(
             outcome,
+            principal,
+            body,
             now,
-            settings.cooldown,
-            settings.cooldown_failures,
+            backoff=settings.cooldown,
+            threshold=settings.cooldown_failures,
             retry_after_s=retry_after_s,
-        ):
-            self._troubled.add(target.label)
+        )
+        if everyone is None:
+            return
+        self._troubled.add(target.label)
+        resting = known.health.resting(principal, now)
+        left = (resting.left_s or 0.0) if resting is not None else 0.0
+        if everyone:
             log.warning(
                 "gateway: %s failed (%s, %d in a row); it goes behind its route's other "
                 "targets for %.0f s",
                 target.label,
                 outcome,
-                circuit.failures,
-                circuit.until - now,
+                known.health.shared.failures,
+                left,
+            )
+        else:
+            # One caller's: said quietly, as a caller could say it at will.
+            log.info(
+                "gateway: %s failed for %s (%s); it goes behind its route's other targets "
+                "in that caller's requests for %.0f s",
+                target.label,
+                principal,
+                outcome,
+                left,
             )
 
     def served(self, plan: Plan, target: Target) -> None:
@@ -327,14 +412,17 @@ class Balancer:
         return RouteView(route.pattern, route.strategy, tuple(views))
 
     def cooling(self) -> list[TargetView]:
-        """Every target cooling down, open or half open now, the longest rest first."""
+        """Every target resting for everyone now (cooling down, open, half open or hung), the
+        longest rest first (a target resting for some principals alone is not: see
+        `route_view`'s `cooling_for`)."""
         now = self._clock()
         found = [
             self._target_view(known.target, now)
             for known in self._known.values()
-            if known.circuit.state(now) is not CircuitState.CLOSED
+            if known.liveness.hung_since is not None
+            or known.health.shared.state(now) is not CircuitState.CLOSED
         ]
-        return sorted(found, key=lambda v: -(v.cooling_s or 0.0))
+        return sorted(found, key=lambda v: (v.state != HUNG_OUTCOME, -(v.cooling_s or 0.0)))
 
     def _target_view(
         self, target: Target, now: float, weight: float | None = None, share: float | None = None
@@ -342,9 +430,10 @@ class Balancer:
         known = self._known.get(target.label)
         if known is None:
             return TargetView(target.label, target.provider, target.model, weight, share)
-        circuit = known.circuit
+        circuit = known.health.shared
         quota = known.quota
-        left = circuit.goes_last(now)
+        hung = known.liveness.hung_since is not None
+        left = None if hung else circuit.goes_last(now)
         return TargetView(
             target.label,
             target.provider,
@@ -353,11 +442,12 @@ class Balancer:
             share,
             latency_s=known.latency.now(now),
             in_flight=known.in_flight,
-            state=circuit.state(now).value,
+            state=HUNG_OUTCOME if hung else circuit.state(now).value,
             cooling_s=left or None,
             failures=circuit.failures,
-            last_error=circuit.last_error or None,
+            last_error=HUNG_OUTCOME if hung else circuit.last_error or None,
             quota_left=quota.headroom(now) if quota else None,
+            cooling_for=known.health.cooling_for(now),
         )
 
 

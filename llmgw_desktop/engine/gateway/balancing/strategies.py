@@ -16,8 +16,9 @@ request asks only for the reasons of the targets it tries, usually one. The stra
 | `lowest-cost` | the cheapest estimate of this request by the price book | unpriced last |
 | `quota` | the most left of its rate limits (unknown counts as all) | near their limit last |
 
-Then, whatever the strategy, a target cooling down or with its circuit open goes behind the
-others (`circuit.py`); the weighted turn skips it, so its share goes to the others.
+Then, whatever the strategy, a target cooling down, with its circuit open or hung (for
+everyone, or for this request's principal: `health.py`, `liveness.py`) goes behind the others;
+the weighted turn skips it, so its share goes to the others.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from llmgw_desktop.engine.gateway.balancing.health import Resting
 from llmgw_desktop.engine.gateway.router import Target
 
 __all__ = ["NEEDS", "Candidate", "PoolOrder", "SmoothWeights", "order_candidates"]
@@ -54,8 +56,8 @@ class Candidate:
     cost_usd: float | None = None  # this request's estimate (None: unpriced, or not asked)
     headroom: float | None = None  # the smallest fraction left of its rate limits
     near_limit_s: float | None = None  # seconds until a limit it is near resets
-    goes_last_s: float | None = None  # cooling down or circuit open: seconds left
-    cooling_why: str = ""  # the failure that made it (`429`, `503`, `timeout`)
+    # Cooling down, with its circuit open or hung, for everyone or this request's principal.
+    resting: Resting | None = None
 
 
 class SmoothWeights:
@@ -103,7 +105,8 @@ class PoolOrder:
         """Why the `index`th target of the pool is where it is."""
         candidate = self.ordered[index]
         if index >= self.ready:
-            return resting_reason(candidate, bool(self.ready))
+            assert candidate.resting is not None
+            return candidate.resting.words(bool(self.ready))
         strategy = self.strategy
         if self.fallback_words:
             return self.fallback_words
@@ -137,8 +140,8 @@ def order_candidates(
 ) -> PoolOrder:
     """`candidates` in the order to try them by `strategy`; those going last (cooling, open)
     after the others, in the same order among themselves."""
-    ready = [c for c in candidates if c.goes_last_s is None]
-    resting = [c for c in candidates if c.goes_last_s is not None]
+    ready = [c for c in candidates if c.resting is None]
+    resting = [c for c in candidates if c.resting is not None]
     order = PoolOrder(strategy, ready, len(ready), turn, caller)
     if ready:
         _by_strategy(order, weights)
@@ -176,15 +179,6 @@ def _others(rest: Sequence[Candidate], words: Callable[[Candidate], str]) -> str
     named = ", ".join(f"{c.target.label} {words(c)}" for c in rest[:NAMED_OTHERS])
     more = f", {len(rest) - NAMED_OTHERS} more" if len(rest) > NAMED_OTHERS else ""
     return f" ({named}{more})"
-
-
-def resting_reason(candidate: Candidate, others_ready: bool) -> str:
-    """Why a target cooling down or open goes where it goes."""
-    left = candidate.goes_last_s or 0.0
-    why = candidate.cooling_why or "failures"
-    when = f"{left:.0f} s left" if left > 0 else "a trial is on its way"
-    after = "tried after the others" if others_ready else "every target is cooling down"
-    return f"cooling down after {why} ({when}); {after}"
 
 
 def _latency_words(c: Candidate) -> str:

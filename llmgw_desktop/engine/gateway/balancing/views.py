@@ -23,11 +23,15 @@ class TargetView:
     share: float | None = None  # of the route's recent answers (None: none yet)
     latency_s: float | None = None  # recent time to first token (None: untried)
     in_flight: int = 0
-    state: str = "closed"  # closed, cooling, open, half_open (`engine/circuit.CircuitState`)
+    # For everyone: closed, cooling, open, half_open (`engine/circuit.CircuitState`), or hung (no
+    # answer to the gateway's probe: `liveness.py`).
+    state: str = "closed"
     cooling_s: float | None = None  # goes behind the others for this long yet
-    failures: int = 0  # in a row
-    last_error: str | None = None  # the last failure's outcome (`429`, `503`, `connect`)
+    failures: int = 0  # in a row that count for everyone (`health.py`)
+    last_error: str | None = None  # the last failure's outcome (`429`, `503`, `hung`)
     quota_left: float | None = None  # the smallest fraction left of its rate limits
+    # The principals it goes behind the others for, on their own failures alone.
+    cooling_for: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +47,7 @@ class TargetView:
             "failuresInARow": self.failures,
             "lastError": self.last_error,
             "quotaLeft": None if self.quota_left is None else round(self.quota_left, 4),
+            "coolingForCallers": self.cooling_for,
         }
 
 

@@ -308,6 +308,38 @@ class Http1Client:
             response.hold_share(pool, owner)
         return response
 
+    async def answers(self, url: str, *, timeout_s: float, proxy: Proxy | None = None) -> bool:
+        """Whether the server at `url` answers a GET at all within `timeout_s`: any status line
+        is an answer, and so is a connection refused or dropped (a server gone is not a server
+        hung; `unreachable.py` rests hosts that take no connection). On a connection of its
+        own, outside the cap (a host whose connections all carry long answers still answers)
+        and closed after the status line: nothing of the answer is read."""
+        try:
+            key, target, host_header = self._address_of(url)
+            pool = self._pool_for(key, proxy)
+        except (OSError, ValueError):
+            return True  # nothing that can be asked: not a hang
+        if pool.absolute_prefix is not None:
+            target = pool.absolute_prefix + host_header + target
+        data = _request_bytes(
+            "GET", target, host_header, {"Connection": "close"}, b"", pool.proxy_lines
+        )
+        connection: _Connection | None = None
+        try:
+            async with asyncio.timeout(timeout_s):
+                connection = await self._dial(pool)
+                response = Http1Response(connection)
+                connection.send(data, response)
+                await response.wait_head(None)
+        except TimeoutError:
+            return False
+        except OSError:  # refused, reset, a broken answer: it is there to say no
+            return True
+        finally:
+            if connection is not None:
+                connection.close()
+        return True
+
     def _pool_for(self, key: tuple[str, str, int], proxy: Proxy | None) -> HostPool[_Connection]:
         """The pool of `key`'s origin, or of that origin through `proxy`.
 
@@ -421,19 +453,10 @@ class Http1Client:
             TimeoutError: not within the connect timeout (or by `deadline`).
         """
         pool.open += 1
-        scheme, host, port = pool.key
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout_at(deadline or loop.time() + self._connect_timeout_s):
-                connection = await dial(
-                    lambda: _Connection(pool, self._put_back),
-                    scheme=scheme,
-                    host=host,
-                    port=port,
-                    proxy=pool.proxy,
-                    tls=self._tls,
-                    user_agent=USER_AGENT,
-                )
+                connection = await self._dial(pool)
         except BaseException as exc:
             pool.open -= 1
             pool.wake_one()
@@ -451,6 +474,23 @@ class Http1Client:
         if connection.closed:  # lost while the handshake finished: give the slot back
             connection.free_slot()
         return connection
+
+    async def _dial(self, pool: HostPool[_Connection]) -> _Connection:
+        """A new connection to `pool`'s origin (through its proxy), in no slot yet.
+
+        Raises:
+            ConnectError: it could not be made.
+        """
+        scheme, host, port = pool.key
+        return await dial(
+            lambda: _Connection(pool, self._put_back),
+            scheme=scheme,
+            host=host,
+            port=port,
+            proxy=pool.proxy,
+            tls=self._tls,
+            user_agent=USER_AGENT,
+        )
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
     "CONNECT_OUTCOME",
+    "HUNG_OUTCOME",
     "NOT_CONFIGURED_OUTCOME",
     "SHARE_OUTCOME",
     "StatusError",
@@ -66,6 +68,9 @@ ERROR_BODY_TIMEOUT_S = 10.0
 SHARE_OUTCOME = "share"
 # The outcome of a route whose host no connection could be made to (nothing was sent).
 CONNECT_OUTCOME = "connect"
+# The outcome of a call that gave up its wait because its host stopped answering at all
+# (`balancing/liveness.py`): no other key of the host is tried.
+HUNG_OUTCOME = "hung"
 # What a principal over its share is told to wait: its own calls end, not the upstream's.
 SHARE_RETRY_AFTER_S = 1.0
 # The outcome of a cloud provider that lacks its library, credential, region or project.
@@ -156,6 +161,9 @@ class UpstreamFailure(Exception):
         self.kind = kind
         # The upstream had answered 2xx before this: it took the call, and bills it.
         self.billed = False
+        # A digest of the body that was sent ("" where the failure came after the send): the
+        # balancer tells a body failing again apart from another (`balancing/health.py`).
+        self.body_digest = ""
 
     @property
     def outcome(self) -> str:
@@ -340,10 +348,26 @@ class UpstreamClient:
                 while_waiting=while_waiting,
             )
         except (OSError, ValueError) as exc:  # ConnectError, the pool's timeouts among them
-            raise self._not_answered(exc, target, url, head_timeout_s, stream=stream) from None
-        if response.status < 400:
-            return response
-        raise await self._refusal(response, target, cloud)
+            failure = self._not_answered(exc, target, url, head_timeout_s, stream=stream)
+        else:
+            if response.status < 400:
+                return response
+            failure = await self._refusal(response, target, cloud)
+        if isinstance(failure, UpstreamFailure):
+            failure.body_digest = hashlib.blake2b(data, digest_size=12).hexdigest()
+        raise failure
+
+    async def answers(self, target: UpstreamTarget, timeout_s: float) -> bool:
+        """Whether `target`'s host answers a request at all within `timeout_s`: a GET of its
+        origin, without its key, on a connection of its own (`Http1Client.answers`). A cloud
+        whose URL is its wire's to make is taken as answering (nothing to ask it)."""
+        if not target.base_url.startswith(("http://", "https://")):
+            return True
+        return await self._http.answers(
+            origin_of(target.base_url) + "/",
+            timeout_s=timeout_s,
+            proxy=self._proxies.get(target.provider),
+        )
 
     def _not_answered(
         self,

@@ -231,6 +231,10 @@ async def ollama_lines(
             for _, data in parser.feed(chunk):
                 if data == "[DONE]":
                     yield _json(seen.last_line(sent, generate))
+                    # Read to the stream's end, as the chat door does: closed here, before its
+                    # end, the stream counted as cut and the response cache never kept it.
+                    async for _ in chunks:
+                        pass
                     return
                 event = jsonio.loads(data)
                 if "error" in event:

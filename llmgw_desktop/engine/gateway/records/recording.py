@@ -199,6 +199,11 @@ class RequestRecords:
             project=route.project,
         )
 
+    def answer_begins(self, record: str) -> None:
+        """The answer of `record` is about to reach its client: its row's start is put on disk
+        now if it is still open (a stream), so a crash from here on cannot lose the row."""
+        self._recorder.keep_start(record)
+
     def first_token(self, record: str) -> None:
         """The moment `record`'s first token reached the client."""
         self._recorder.first_token(record)

@@ -47,6 +47,9 @@ class ToolSpec(Generic[InputT]):
     description: str | None = None
     # The SDK titles the input schema "<schema_name>Arguments"; default: the tool's name.
     schema_name: str | None = None
+    # Other names the same tool is offered under, each listed after it (the names a gateway
+    # the project was specified from gives it: mcp-llm-bridge's `llm_generate`).
+    aliases: tuple[str, ...] = ()
 
 
 def handler(spec: ToolSpec[Any], engine: Engine) -> Callable[..., Awaitable[CallToolResult]]:

@@ -8,7 +8,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.api import Engine, InvalidRequest
+from llmgw_desktop.engine.api import Engine, InvalidRequest, answering_of
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
 from llmgw_desktop.transports.mcp.tools.binding import NoInput
@@ -25,7 +25,10 @@ __all__ = [
 
 
 class ListModelsInput(BaseModel):
-    provider: Annotated[str | None, Field(description="One provider; default: all.")] = None
+    provider: Annotated[
+        str | None,
+        Field(description="One provider, a coding CLI or an API provider; default: all."),
+    ] = None
 
 
 class CliVersionsInput(BaseModel):
@@ -47,16 +50,24 @@ def _check(provider: str | None, known: tuple[str, ...]) -> None:
 
 
 async def list_models(engine: Engine, caller: Caller, inputs: ListModelsInput) -> CallToolResult:
-    """Models each CLI takes: listed by the CLI where it can, else its known aliases."""
-    known = engine.providers.catalog().ids
-    _check(inputs.provider, known)
-    wanted = [inputs.provider] if inputs.provider else list(known)
+    """Each CLI's models (`models`) and each API provider's that answer now (`apiModels`)."""
+    # A CLI's are listed by the CLI where it can, else its known aliases; the API providers'
+    # and local servers' are GET /v1/models' rows, preferred first (`answering_of`).
+    clis = engine.providers.catalog().ids
+    apis = [spec.id for spec in engine.providers.api_providers() if spec.id not in clis]
+    _check(inputs.provider, (*clis, *apis))
+    wanted = [p for p in clis if inputs.provider in (None, p)]
     # A gateway key sees only the CLIs and models in its scope, as on /v1/models.
     lists = await asyncio.gather(
         *(engine.providers.cli_models_for(p, caller.principal) for p in wanted)
     )
     shown = {p: models for p, models in zip(wanted, lists, strict=True) if models is not None}
-    return success({"models": shown})
+    # Under the caller's project (X-Project), whose key pool is read: granted as a call is.
+    project = caller.project(None)
+    engine.project_grants.require(caller.principal, project)
+    answering = answering_of(await engine.providers.models(project, caller.principal))
+    api = {p: list(models) for p, models in answering.items() if inputs.provider in (None, p)}
+    return success({"models": shown, "apiModels": api})
 
 
 async def cli_versions(engine: Engine, caller: Caller, inputs: CliVersionsInput) -> CallToolResult:

@@ -1,12 +1,14 @@
 """Every MCP tool the server offers, in the order `tools/list` shows them: the one table.
 
-A tool's name, title, annotations and input model are declared here and nowhere else; the
-capability each needs is in `access.py` (which fails closed for a tool missing there). The
-order and every schema are pinned by `tests/transports/mcp/tools_list.json`.
+A tool's name, title, annotations, input model and other names are declared here and nowhere
+else; the capability each needs is in `access.py` (which fails closed for a tool missing there;
+another name of a tool has its tool's). The order and every schema are pinned by
+`tests/transports/mcp/tools_list.json`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -25,7 +27,7 @@ from llmgw_desktop.transports.mcp.tools import (
 )
 from llmgw_desktop.transports.mcp.tools.binding import NoInput, ToolSpec, bind
 
-__all__ = ["TOOL_SPECS", "register_tools", "tool_specs"]
+__all__ = ["TOOL_SPECS", "register_tools", "tool_aliases", "tool_specs"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 DESTRUCTIVE = ToolAnnotations(destructive_hint=True)
@@ -92,7 +94,9 @@ _OTHER_SPECS: tuple[ToolSpec[Any], ...] = (
     ToolSpec(
         "session_clear_all", sessions.session_clear_all, sessions.ProviderFilterInput, DESTRUCTIVE
     ),
-    ToolSpec("list_models", ops.list_models, ops.ListModelsInput, READ_ONLY),
+    ToolSpec(
+        "list_models", ops.list_models, ops.ListModelsInput, READ_ONLY, aliases=("llm_models",)
+    ),
     ToolSpec("cli_versions", ops.cli_versions, ops.CliVersionsInput, READ_ONLY),
     ToolSpec(
         "cli_upgrade",
@@ -102,7 +106,13 @@ _OTHER_SPECS: tuple[ToolSpec[Any], ...] = (
         description=CLI_UPGRADE_DESCRIPTION,
     ),
     ToolSpec("llm_process_health", ops.llm_process_health, NoInput, READ_ONLY),
-    ToolSpec("ask_model", validation.ask_model, validation.AskModelInput, OPEN_WORLD),
+    ToolSpec(
+        "ask_model",
+        validation.ask_model,
+        validation.AskModelInput,
+        OPEN_WORLD,
+        aliases=("llm_generate",),
+    ),
     ToolSpec(
         "second_opinion", validation.second_opinion, validation.SecondOpinionInput, OPEN_WORLD
     ),
@@ -150,10 +160,34 @@ _OTHER_SPECS: tuple[ToolSpec[Any], ...] = (
 )
 
 
+def _with_aliases(specs: tuple[ToolSpec[Any], ...]) -> list[ToolSpec[Any]]:
+    """Each tool followed by a tool of each of its other names: the same function, input and
+    annotations, described as the other name it is."""
+    listed: list[ToolSpec[Any]] = []
+    for spec in specs:
+        listed.append(spec)
+        for alias in spec.aliases:
+            described = spec.description or spec.run.__doc__ or ""
+            listed.append(
+                replace(
+                    spec,
+                    name=alias,
+                    aliases=(),
+                    description=f"Another name for {spec.name}. {described}",
+                )
+            )
+    return listed
+
+
 def tool_specs(catalog: ProviderCatalog) -> tuple[ToolSpec[Any], ...]:
     """Every tool, in `tools/list` order, for the CLIs and ACP agents of `catalog` (two per
-    provider: `NAME_request` and `NAME_request_async`)."""
-    return (*_provider_specs(catalog), *_OTHER_SPECS)
+    provider: `NAME_request` and `NAME_request_async`), each other name after its tool."""
+    return (*_provider_specs(catalog), *_with_aliases(_OTHER_SPECS))
+
+
+def tool_aliases(specs: tuple[ToolSpec[Any], ...]) -> dict[str, str]:
+    """Each other name of a tool of `specs` -> the tool's own name."""
+    return {alias: spec.name for spec in specs for alias in spec.aliases}
 
 
 # The tools of a gateway that runs only what it ships (`tools_list.json` pins them).

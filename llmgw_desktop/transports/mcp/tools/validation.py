@@ -60,13 +60,19 @@ Models = Annotated[
 
 class AskModelInput(BaseModel):
     provider: Annotated[
-        str,
-        Field(description="Who to ask: a coding CLI (claude) or an API provider (openai)."),
-    ]
+        str | None,
+        Field(
+            description="Who to ask: a coding CLI (claude) or an API provider (openai); "
+            "default: the model named, else the first model that answers."
+        ),
+    ] = None
     prompt: Annotated[str, Field(description="The question.")]
     model: Annotated[
         str | None,
-        Field(description="Model; default: the CLI's own (an API provider needs one)."),
+        Field(
+            description="Model; default: the CLI's own, or the API provider's first that "
+            "answers (list_models names them)."
+        ),
     ] = None
     project: Project = None
 

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from llmgw_desktop.config.gateway_tables import gateway_config
+from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
@@ -28,7 +29,11 @@ def _balancer(clock: Clock, **settings: Any) -> Balancer:
 
 def _first(balancer: Balancer, plan: Plan, **kw: Any) -> Target:
     ordered = balancer.order(
-        plan, caller=kw.get("caller", ""), tokens=10, cost=kw.get("cost", lambda _t: None)
+        plan,
+        principal=kw.get("principal", LOCAL),
+        caller=kw.get("caller", ""),
+        tokens=10,
+        cost=kw.get("cost", lambda _t: None),
     )
     return ordered.targets[0]
 
@@ -39,10 +44,12 @@ def test_weighted_shares_are_exact_and_a_cooling_targets_share_goes_to_the_other
     plan = _plan({"targets": THREE, "strategy": "weighted", "weights": [3, 1, 1]})
     served = Counter(_first(balancer, plan) for _ in range(500))
     assert served == {A: 300, B: 100, C: 100}
-    balancer.failed(A, "503", None)  # its circuit opens (one failure is enough here)
+    balancer.failed(
+        A, "503", None, principal=LOCAL
+    )  # its circuit opens (one failure is enough here)
     served = Counter(_first(balancer, plan) for _ in range(100))
     assert served == {B: 50, C: 50}
-    ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
+    ordered = balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.targets[-1] == A
     assert ordered.reason(len(ordered.targets) - 1).startswith("cooling down after 503 (5 s left)")
     clock.now += 6  # the rest ended: half open, its turn comes back
@@ -52,9 +59,9 @@ def test_weighted_shares_are_exact_and_a_cooling_targets_share_goes_to_the_other
 def test_least_busy_takes_the_fewest_in_flight_and_ties_take_turns() -> None:
     balancer = _balancer(Clock())
     plan = _plan({"targets": THREE, "strategy": "least-busy"})
-    held = [balancer.began(A), balancer.began(A), balancer.began(B)]
+    held = [balancer.began(A, LOCAL), balancer.began(A, LOCAL), balancer.began(B, LOCAL)]
     assert _first(balancer, plan) == C
-    ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
+    ordered = balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.reason(0) == (
         "least-busy: 0 in flight (openrouter/openai/gpt-4o-mini 1 in flight, "
         "openai/gpt-4o-mini 2 in flight)"
@@ -70,16 +77,16 @@ def test_lowest_latency_forgets_so_a_slow_target_is_tried_again() -> None:
     balancer = _balancer(clock, latency_half_life_s=1.0)
     plan = _plan({"targets": THREE[:2], "strategy": "lowest-latency"})
     assert _first(balancer, plan) == A  # both untried: listed order
-    balancer.answered(A, 0.050, {})
+    balancer.answered(A, 0.050, {}, principal=LOCAL)
     assert _first(balancer, plan) == B  # untried goes first
-    balancer.answered(B, 0.040, {})
-    balancer.answered(A, 2.0, {})  # A slowed down
+    balancer.answered(B, 0.040, {}, principal=LOCAL)
+    balancer.answered(A, 2.0, {}, principal=LOCAL)  # A slowed down
     turns = []
     for _ in range(20):
         clock.now += 0.5
         first = _first(balancer, plan)
         turns.append(first)
-        balancer.answered(first, 0.040 if first == B else 0.030, {})
+        balancer.answered(first, 0.040 if first == B else 0.030, {}, principal=LOCAL)
     # B serves while A's figure fades; then A is tried again and, as fast as B again, shares.
     assert turns[0] == B
     assert turns.index(A) > 3
@@ -90,7 +97,7 @@ def test_lowest_cost_puts_the_unpriced_last() -> None:
     balancer = _balancer(Clock())
     plan = _plan({"targets": THREE, "strategy": "lowest-cost"})
     prices = {A: 0.002, B: None, C: 0.001}
-    ordered = balancer.order(plan, caller="", tokens=10, cost=prices.get)
+    ordered = balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=prices.get)
     assert ordered.targets == (C, A, B)
     assert ordered.reason(2) == "lowest-cost: next, unpriced"
 
@@ -108,23 +115,26 @@ def test_a_cooling_owner_goes_behind_its_fallbacks() -> None:
     )
     plan = plan_request(registry, "gpt-4o")
     owner, fallback = plan.targets
-    ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
+    ordered = balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.targets == (owner, fallback)
     assert [ordered.reason(0), ordered.reason(1)] == ["owner of the model", "fallback"]
-    balancer.failed(owner, "429", 30.0)
-    ordered = balancer.order(plan, caller="", tokens=10, cost=lambda _t: None)
+    balancer.failed(owner, "429", 30.0, principal=LOCAL)
+    ordered = balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
     assert ordered.targets == (fallback, owner)
     assert ordered.reason(1).startswith("cooling down after 429 (")
-    balancer.answered(owner, 0.1, {})  # a 2xx (its Test button, a trial) closes it
-    assert balancer.order(plan, caller="", tokens=10, cost=lambda _t: None).targets[0] == owner
+    balancer.answered(owner, 0.1, {}, principal=LOCAL)  # a 2xx (its Test button, a trial) closes it
+    assert (
+        balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None).targets[0]
+        == owner
+    )
 
 
 def test_failures_that_say_nothing_of_the_target_do_not_cool_it() -> None:
     balancer = _balancer(Clock(), cooldown_failures=1)
     for outcome in ("resting", "share", "no_key", "400", "untranslatable"):
-        balancer.failed(A, outcome, None)
+        balancer.failed(A, outcome, None, principal=LOCAL)
     assert balancer.cooling() == []
-    balancer.failed(A, "timeout", None)
+    balancer.failed(A, "timeout", None, principal=LOCAL)
     (view,) = balancer.cooling()
     assert view.label == A.label and view.state == "open" and view.last_error == "timeout"
 
@@ -142,9 +152,9 @@ def test_route_view_gives_each_targets_share_latency_and_state() -> None:
     plan = _plan({"targets": THREE[:2], "strategy": "weighted", "weights": [1, 1]})
     for _ in range(4):
         balancer.served(plan, A)
-        balancer.answered(A, 0.2, {})
+        balancer.answered(A, 0.2, {}, principal=LOCAL)
     balancer.served(plan, B)
-    balancer.failed(B, "429", 20.0)
+    balancer.failed(B, "429", 20.0, principal=LOCAL)
     view = balancer.route_view(plan.route, list(zip(plan.pool, plan.weights, strict=True)))
     a, b = (t.to_dict() for t in view.targets)
     assert a["share"] == 0.8 and a["latencyMs"] == 200.0 and a["state"] == "closed"

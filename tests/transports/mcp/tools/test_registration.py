@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmgw_desktop.transports.mcp.access import TOOLS
-from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS
+from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, tool_aliases
 
 
 def test_every_tool_has_exactly_one_entry_and_an_access_rule() -> None:
@@ -15,3 +15,18 @@ def test_every_tool_has_exactly_one_entry_and_an_access_rule() -> None:
 def test_every_tool_has_a_description() -> None:
     for spec in TOOL_SPECS:
         assert (spec.description or spec.run.__doc__ or "").strip(), spec.name
+
+
+def test_a_tools_other_name_follows_it_and_needs_what_it_needs() -> None:
+    """mcp-llm-bridge's names for our tools: listed right after the tool, the same function
+    and input, and the same access rule."""
+    aliases = tool_aliases(TOOL_SPECS)
+    assert aliases == {"llm_generate": "ask_model", "llm_models": "list_models"}
+    names = [spec.name for spec in TOOL_SPECS]
+    by_name = {spec.name: spec for spec in TOOL_SPECS}
+    for alias, tool in aliases.items():
+        assert names.index(alias) == names.index(tool) + 1
+        assert by_name[alias].run is by_name[tool].run
+        assert by_name[alias].inputs is by_name[tool].inputs
+        assert TOOLS[alias] == TOOLS[tool]
+        assert f"Another name for {tool}." in (by_name[alias].description or "")

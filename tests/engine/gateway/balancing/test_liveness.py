@@ -1,0 +1,140 @@
+"""A target that stops answering at all: the probe that finds it, the calls it releases, the
+probe that brings it back (`balancing/liveness.py`), and the HTTP client's probe itself."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from llmgw_desktop.engine.gateway.balancing.liveness import (
+    LivenessSettings,
+    LivenessWatch,
+    TargetLiveness,
+)
+from llmgw_desktop.engine.gateway.http_client.http1 import Http1Client
+from llmgw_desktop.engine.gateway.http_client.upstream import HUNG_OUTCOME, UpstreamFailure
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from tests.fakes.loopback import LOOPBACK, answering_with, close_server
+
+FAST = LivenessSettings(check_after_s=0.05, probe_timeout_s=0.05)
+BOUND_S = 5.0  # every wait here ends in well under this, or the test fails
+
+
+class ScriptedProbe:
+    """A probe whose answers the test sets; counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.answers = False
+        self.asked = 0
+
+    async def __call__(self, timeout_s: float) -> bool:
+        self.asked += 1
+        if not self.answers:
+            await asyncio.sleep(timeout_s)
+        return self.answers
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.tasks = TaskSupervisor()
+        self.hung: list[str] = []
+        self.back = asyncio.Event()
+        self.watch = LivenessWatch(
+            FAST,
+            tasks=self.tasks,
+            clock=time.monotonic,
+            on_hung=lambda state: self.hung.append(state.label),
+            on_back=lambda _state: self.back.set(),
+        )
+        self.state = TargetLiveness("alpha/gpt-4o-mini")
+
+
+async def test_a_call_waiting_on_a_target_that_does_not_answer_its_probe_gives_up() -> None:
+    rig, probe = Rig(), ScriptedProbe()
+    began = time.monotonic()
+    with pytest.raises(UpstreamFailure) as caught:
+        async with asyncio.timeout(BOUND_S), rig.watch.waiting(rig.state, probe):
+            await asyncio.Event().wait()  # a head that never comes
+    failure = caught.value
+    assert failure.kind == HUNG_OUTCOME and failure.fallback and not failure.next_key
+    assert "gateway.hung_probe_timeout_ms" in failure.message
+    assert time.monotonic() - began < 1.0
+    assert rig.hung == ["alpha/gpt-4o-mini"] and rig.state.hung_since is not None
+    # Probed again until it answers, then back.
+    probe.answers = True
+    async with asyncio.timeout(BOUND_S):
+        await rig.back.wait()
+    assert rig.state.hung_since is None
+    await rig.tasks.shutdown(grace=1.0)
+
+
+async def test_a_slow_call_on_a_target_that_answers_its_probe_is_left_alone() -> None:
+    rig, probe = Rig(), ScriptedProbe()
+    probe.answers = True
+    async with asyncio.timeout(BOUND_S), rig.watch.waiting(rig.state, probe):
+        await asyncio.sleep(FAST.check_after_s * 4)  # thinking, past the check
+    assert probe.asked == 1 and rig.hung == [] and rig.state.hung_since is None
+    await rig.tasks.shutdown(grace=1.0)
+
+
+async def test_no_probe_when_the_target_answered_another_call_meanwhile() -> None:
+    rig, probe = Rig(), ScriptedProbe()
+    async with asyncio.timeout(BOUND_S), rig.watch.waiting(rig.state, probe):
+        rig.state.came(time.monotonic())  # another call's head came
+        await asyncio.sleep(FAST.check_after_s * 3)
+    assert probe.asked == 0
+    await rig.tasks.shutdown(grace=1.0)
+
+
+async def test_many_waits_on_one_target_send_one_probe_and_are_all_released() -> None:
+    rig, probe = Rig(), ScriptedProbe()
+
+    async def one() -> str:
+        try:
+            async with rig.watch.waiting(rig.state, probe):
+                await asyncio.Event().wait()
+        except UpstreamFailure as exc:
+            return exc.kind
+        return "answered"
+
+    async with asyncio.timeout(BOUND_S):
+        kinds = await asyncio.gather(*(one() for _ in range(8)))
+    assert kinds == [HUNG_OUTCOME] * 8
+    assert probe.asked == 1  # the one probe decided for all eight
+    await rig.tasks.shutdown(grace=1.0)
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A server that takes connections and requests and never answers; its port."""
+    held: list[asyncio.Task[None]] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        held.append(task)
+        await reader.read(-1)
+
+    server = await asyncio.start_server(hold, LOOPBACK, 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        await close_server(server, held)
+
+
+async def test_the_http_probe_tells_a_silent_server_from_one_that_runs_or_is_gone() -> None:
+    client = Http1Client(connect_timeout_s=5.0)
+    try:
+        async with silent_server() as port:
+            assert await client.answers(f"http://{LOOPBACK}:{port}/", timeout_s=0.2) is False
+        not_found = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+        async with answering_with(not_found) as port:
+            assert await client.answers(f"http://{LOOPBACK}:{port}/", timeout_s=2.0) is True
+        # Nothing listens: refused at once, which is a server gone, not hung.
+        assert await client.answers(f"http://{LOOPBACK}:{port}/", timeout_s=2.0) is True
+    finally:
+        await client.close()
