@@ -207,21 +207,8 @@ class GatewayService:
         return self._p.api.unreachable
 
     def route_views(self) -> list[RouteView]:
-        """Each configured route that lists targets, with each target's weight, share of the
-        route's recent answers, latency, calls in flight and cool-down (this process's)."""
-        views = []
-        for route in self.registry.config.routes:
-            if not route.targets:
-                continue
-            weights = route.weights or (1.0,) * len(route.targets)
-            resolved = []
-            for name, weight in zip(route.targets, weights, strict=True):
-                try:
-                    resolved.append((self.registry.resolve(name), weight))
-                except EngineError:
-                    continue  # a stale target: `stale_references` says so
-            views.append(self.balancer.route_view(route, resolved))
-        return views
+        """Each configured route that lists targets, as the balancer shows it."""
+        return self.balancer.route_views(self.registry)
 
     @property
     def cache_stats(self) -> CacheStats | None:
