@@ -29,7 +29,7 @@ PROBES: tuple[tuple[str, str, str], ...] = (
     ("llmgw_desktop.transports.gateway.chat_routes", "_caller_info", "caller"),
     ("llmgw_desktop.engine.gateway.service", "GatewayService.chat", "chat"),
     ("llmgw_desktop.engine.gateway.service", "plan_request", "plan"),
-    ("llmgw_desktop.engine.gateway.api_targets", "ApiTargets._outgoing", "outgoing"),
+    ("llmgw_desktop.engine.gateway.chat_targets", "ChatTargets._outgoing", "outgoing"),
     ("llmgw_desktop.engine.budgets.ledger", "BudgetLedger.reserve", "reserve"),
     ("llmgw_desktop.engine.gateway.records.recording", "RequestRecords.start_attempt", "row"),
     ("llmgw_desktop.engine.gateway.http_client.http1", "_Connection.send", "send"),

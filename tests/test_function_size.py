@@ -20,14 +20,7 @@ MAX_FUNCTION_LINES = 100
 SOFT_MODULE_LINES = 800
 
 # Modules over SOFT_MODULE_LINES, by path under the package, and why each is one module.
-LONG_MODULES: dict[str, str] = {
-    "engine/gateway/service.py": (
-        "the route: how every kind of request (chat, embeddings, completions, an exact "
-        "target, token counts) is planned and moved along its targets, and when to move on. "
-        "What it asks (api_targets, answers, records, cli_targets, each kind's targets) lives "
-        "apart already; the order of targets reads best in one place."
-    ),
-}
+LONG_MODULES: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:

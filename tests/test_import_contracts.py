@@ -1,6 +1,7 @@
 """One direction of imports: `lint-imports` checks the contracts in pyproject.toml (the four
-layers, config/ as a leaf, the engine's one surface, the engine without Qt, one Qt import
-point), and no two of our modules import each other, directly or round a longer loop."""
+layers, config/ as a leaf, the engine's one surface, the gateway's upstream client without the
+dialects, the engine without Qt, one Qt import point), and no two of our modules import each
+other, directly or round a longer loop."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ usage: behaving_process.py MODE [ARGS]
   chatty N S        print a line every S seconds, N times
   flood BYTES       print BYTES bytes at once
   tree PIDFILE      start a grandchild that sleeps, write its pid, sleep
+  stubborn-tree PIDFILE   as tree, its grandchild ignoring SIGTERM (the leader does not)
   stubborn          ignore SIGTERM and sleep
   exit CODE         write "bye" to stderr and exit with CODE
 """
@@ -42,6 +43,17 @@ elif mode == "tree":
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     with open(sys.argv[2], "w") as f:
         f.write(str(child.pid))
+    print("started", flush=True)
+    time.sleep(120)
+elif mode == "stubborn-tree":
+    # The grandchild writes its pid once it ignores SIGTERM: "started" means it does.
+    ignoring = (
+        "import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+    )
+    subprocess.Popen([sys.executable, "-c", ignoring, sys.argv[2]])
+    while not (os.path.exists(sys.argv[2]) and os.path.getsize(sys.argv[2])):
+        time.sleep(0.01)
     print("started", flush=True)
     time.sleep(120)
 elif mode == "stubborn":

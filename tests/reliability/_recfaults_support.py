@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import subprocess
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from llmgw_desktop.engine.store import Database
+from tests import waiting
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
@@ -151,12 +152,5 @@ class ChildGateway:
         return gp.read_log(self.home)
 
 
-def wait_for(what: Callable[[], Any], timeout_s: float = WAIT_S, step_s: float = 0.1) -> Any:
-    """Poll `what` until it returns something truthy (bounded); that value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(step_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+# Polled as every test waits (`tests/waiting.py`), within this suite's longer bound.
+wait_for = functools.partial(waiting.wait_for, timeout_s=WAIT_S, step_s=0.1)

@@ -11,6 +11,7 @@ for nobody.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from llmgw_desktop.engine.api import DIALECT_OPENAI_CHAT, CallerInfo
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.calls import Call, CallParams, RequestMeta
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests import waiting
 from tests.gateways import gateway_starter
 from tests.reliability._crash_support import install_fake_claude
 
@@ -75,13 +77,8 @@ async def _hang_up_once(
     writer.transport.abort()
 
 
-async def _until(holds: Callable[[], Awaitable[bool]]) -> None:
-    """Return once `holds()` does (polled; bounded by SETTLE_S)."""
-    async with asyncio.timeout(SETTLE_S):
-        while True:
-            if await holds():
-                return
-            await asyncio.sleep(0.02)
+# Polled as every test waits (`tests/waiting.py`), within this suite's bound.
+_until = functools.partial(waiting.until, timeout_s=SETTLE_S, step_s=0.02)
 
 
 async def _jobs(gateway: GatewayRuntime) -> Counter[str]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.calls import Call, CallParams, RequestMeta
 from llmgw_desktop.engine.jobs.model import JobView
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests import waiting
 from tests.gateways import gateway_starter
 from tests.reliability._crash_support import (
     ANSWER,
@@ -80,13 +81,8 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
         yield await start(overrides)
 
 
-async def until(holds: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Return once `holds()` does (polled; bounded by SETTLE_S)."""
-    deadline = time.monotonic() + SETTLE_S
-    while not await holds():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        await asyncio.sleep(0.05)
+# Polled as every test waits (`tests/waiting.py`), within this suite's bound.
+until = functools.partial(waiting.until, timeout_s=SETTLE_S, step_s=0.05)
 
 
 async def holds(gateway: GatewayRuntime) -> list[tuple[str, float]]:

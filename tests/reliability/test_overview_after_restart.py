@@ -13,7 +13,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from tests.ui.conftest import on_desk, on_gateway, qloop  # noqa: F401 - fixtures
 from tests.ui.desk_gateway import Desk, OnDesk, OnGateway, post_messages
-from tests.ui.waiting import until
+from tests.waiting import until
 
 REQUESTS = 12
 

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests import waiting
 from tests.reliability._crash_support import (
     ANSWER,
     PIDS,
@@ -77,13 +78,8 @@ def relay(gw: Gateway) -> StdioServerParameters:
     )
 
 
-async def until(holds: Callable[[], bool], what: str) -> None:
-    """Return once `holds()` does (polled off the loop; bounded by SETTLE_S)."""
-    deadline = time.monotonic() + SETTLE_S
-    while not await asyncio.to_thread(holds):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        await asyncio.sleep(0.05)
+# Polled as every test waits (`tests/waiting.py`), off the loop, within this suite's bound.
+until = functools.partial(waiting.until, timeout_s=SETTLE_S, step_s=0.05, off_loop=True)
 
 
 def holds(gw: Gateway) -> list[tuple[Any, ...]]:

@@ -26,8 +26,9 @@ import pytest
 
 from llmgw_desktop.engine.vault.master_key import encode_key
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._operator_support import mcp_client
+from tests.transports.gateway.completions.test_fim import providers as fim_providers
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
@@ -105,3 +106,27 @@ async def test_master_key_in_an_answer_is_masked_on_both_doors(
     with sqlite3.connect(database) as db:
         outputs = [row[0] or "" for row in db.execute("SELECT output FROM jobs")]
     assert outputs and OWN_TEXT in "".join(outputs)
+
+
+# Each wire a text completion is asked in (issue 63): Codestral's FIM endpoint (the Chat
+# Completions shape), an OpenAI-compatible `/completions`, and Ollama's newline-delimited JSON.
+COMPLETION_MODELS = ("codestral-latest", "deepseek/deepseek-chat", "ollama/qwen2.5-coder")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("model", COMPLETION_MODELS)
+async def test_master_key_in_a_completion_is_masked_as_in_a_chat(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+    master_key_env: None,
+    model: str,
+    stream: bool,
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(fim_providers(upstream))
+    # Long after the key, so a stream sent in two halves carries it whole in the first.
+    upstream.script(Reply.ok(f"{MASTER_KEY} {OWN_TEXT} {'y' * 120}", verbatim=True))
+    body = {"model": model, "prompt": "def f():", "suffix": "\n", "stream": stream}
+    status, text = await post(gateway, "/v1/completions", body)
+    assert status == 200, text
+    assert MASTER_KEY not in text, text
+    assert "[REDACTED]" in text and OWN_TEXT in text, text

@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage
 from llmgw_desktop.ui.qt import Qt
-from tests.ui.waiting import until
+from tests.waiting import until
 
 __all__ = ["create_key", "open_new_key", "revoke_chosen"]
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
-from tests.ui.waiting import until
+from tests.waiting import until
 
 __all__ = ["OnApp", "app_running", "desktop_app", "exit_code", "ui_up", "window_shown"]
 

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.agents import COLUMNS, OPTIONAL, AgentsPage
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 AGENTS = ("claude-code", "cursor", "codex", "aider")
 

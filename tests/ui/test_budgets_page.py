@@ -31,7 +31,7 @@ from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
 )
 from tests.ui.desk_gateway import Desk, OnWindow, desk_tray, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 SCREENSHOT = Path(os.environ.get("BUDGETS_SCREENSHOT", "/tmp/budgets-page.png"))
 ONE_CALL = (

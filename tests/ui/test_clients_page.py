@@ -30,7 +30,7 @@ from tests.ui.oauth_browser import (
     models_status,
 )
 from tests.ui.running_app import OnApp
-from tests.ui.waiting import until
+from tests.waiting import until
 
 MCP_WORDS = "Use this gateway's MCP tools and its model APIs"  # the scope the client asks
 

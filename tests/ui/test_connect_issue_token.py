@@ -19,7 +19,7 @@ from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnGateway, OnWindow, shown_page
 from tests.ui.oauth_browser import CLIENT_ID, consent_settings
-from tests.ui.waiting import until
+from tests.waiting import until
 
 APP = "Nightly report"
 CLIENT = "desk-nightly-report"

@@ -20,7 +20,7 @@ from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
-from tests.ui.waiting import until
+from tests.waiting import until
 
 ASK = (
     'client.messages.create(model="claude-sonnet-4-6", max_tokens=20, '

@@ -21,7 +21,7 @@ from tests.ui.oauth_browser import (
     models_status,
 )
 from tests.ui.running_app import OnApp
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
 )
 from tests.ui.desk_gateway import Desk, OnGateway, post_messages
-from tests.ui.waiting import until
+from tests.waiting import until
 
 SCREENSHOT = Path("/tmp/cost_breakdown.png")
 

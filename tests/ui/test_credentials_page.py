@@ -21,7 +21,7 @@ from llmgw_desktop.ui.pages.credentials import GLOBAL_LABEL, CredentialsPage
 from llmgw_desktop.ui.qt import QMessageBox, Qt, QTreeWidgetItem
 from tests.engine.vault.support import KEY_A, KEY_B, env_sources
 from tests.ui.desk_gateway import page_parts
-from tests.ui.waiting import until
+from tests.waiting import until
 
 FIRST_KEY = "sk-first-0123456789abcdefghij"
 SECOND_KEY = "sk-second-0123456789abcdefghij"

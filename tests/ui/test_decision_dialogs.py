@@ -19,7 +19,7 @@ from llmgw_desktop.ui.consent import DeskConsent
 from llmgw_desktop.ui.decision_dialog import BUTTON_ORDER, DecisionDialog
 from llmgw_desktop.ui.qt import Qt
 from tests.ui.approval_requests import approval_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 RISKY = approval_request(
     "git push --force origin main && sudo rm -rf /srv/app",

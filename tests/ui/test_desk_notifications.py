@@ -27,7 +27,7 @@ from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, desk_tray, messages_request
 from tests.ui.test_approvals import RISKY
-from tests.ui.waiting import until
+from tests.waiting import until
 
 Popped = list[tuple[str, str]]
 

@@ -15,7 +15,7 @@ from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
 from llmgw_desktop.ui.qt import QApplication, QMessageBox
 from tests.ui.running_app import desktop_app, exit_code, window_shown
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def _dialog() -> QMessageBox | None:

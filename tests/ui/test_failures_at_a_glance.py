@@ -20,7 +20,7 @@ from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, desk_tray
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 OK_CALLS = 3
 VERSION = HEALTH_COLUMNS.index("Version")

@@ -28,7 +28,7 @@ from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnGateway, OnWindow, chat_request, no_clis_on_path
 from tests.ui.running_app import desktop_app, exit_code, window_shown
-from tests.ui.waiting import until
+from tests.waiting import until
 
 ENV_KEY = "sk-ant-test-key-bbbbbbbb"  # what `desk_gateway` puts in ANTHROPIC_API_KEY
 FAKE_CLAUDE_VERSION = "2.0.99"

@@ -25,7 +25,7 @@ from llmgw_desktop.ui.pages.recorder_model import COLUMNS
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.ui.desk_gateway import Desk, OnGateway
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 MISTRAL = "mistral/mistral-large-latest"
 

@@ -21,7 +21,7 @@ from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
 from tests.ui.test_approvals import RISKY
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(

@@ -44,7 +44,7 @@ from tests.fakes.upstream import (
     ScriptedUpstream,
 )
 from tests.ui.desk_gateway import page_parts, shown_page
-from tests.ui.waiting import until
+from tests.waiting import until
 
 CALLER = "editor/1.0"
 WORD_WRAP = int(Qt.TextFlag.TextWordWrap)

@@ -48,7 +48,7 @@ from llmgw_desktop.ui.theme import apply_theme, contrast, current_look, is_dark
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, desk_gateway, messages_request
 from tests.ui.test_jobs_page import _wide_rows
-from tests.ui.waiting import until
+from tests.waiting import until
 
 SIZE = (1024, 700)
 MAX_TABS = 400  # a bound on the walk; the longest page has far fewer stops

@@ -24,7 +24,7 @@ from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox, Qt
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.ui.keys_page_steps import create_key, open_new_key, revoke_chosen
-from tests.ui.waiting import until
+from tests.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
 

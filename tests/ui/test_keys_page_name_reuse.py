@@ -13,7 +13,7 @@ from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.qt import Qt
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.ui.keys_page_steps import create_key, open_new_key
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def test_a_revoked_keys_name_is_refused_then_continued_only_when_ticked(

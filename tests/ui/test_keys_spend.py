@@ -17,7 +17,7 @@ from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage, month_start
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import Qt
 from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
-from tests.ui.waiting import until
+from tests.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
 

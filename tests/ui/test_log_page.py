@@ -1,6 +1,6 @@
 """The Log page on a real log file written by a real rotating handler (the app's format):
 it shows what is appended while shown, filters by level and text, survives rotation and a
-missing file. Waits are awaited and bounded (tests/ui/waiting.py)."""
+missing file. Waits are awaited and bounded (tests/waiting.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from llmgw_desktop.ui.pages.log_page import ROTATED, LogPage
 from llmgw_desktop.ui.pages.log_tail import MAX_LINES, LogTail
 from llmgw_desktop.ui.qt import QGuiApplication, QUrl
 from llmgw_desktop.ui.theme import current_look
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 class WrittenLog:

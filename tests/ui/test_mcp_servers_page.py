@@ -32,7 +32,7 @@ from llmgw_desktop.ui.qt import QLabel, QMenu, QMessageBox, QWidget
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
 from tests.ui.desk_gateway import shown_page
 from tests.ui.running_app import OnApp, desktop_app
-from tests.ui.waiting import until
+from tests.waiting import until
 
 BROKEN_SAYS = "broken: no API token configured"
 CONFIG = f"""# The user's own servers: these comments must survive the page's writes.

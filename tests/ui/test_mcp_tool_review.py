@@ -17,7 +17,7 @@ from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from tests.transports.mcp.test_upstream_tool_pins import SHIFTER
 from tests.ui.desk_gateway import shown_page
 from tests.ui.running_app import OnApp, desktop_app
-from tests.ui.waiting import until
+from tests.waiting import until
 
 CONFIG = f"""[mcp.servers.weather]
 command = {sys.executable!r}

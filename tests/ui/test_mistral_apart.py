@@ -24,7 +24,7 @@ from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.ui.desk_gateway import Desk, OnGateway
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 API_CALLS = 2

@@ -23,7 +23,7 @@ from llmgw_desktop.ui.pages.recorder_model import COLUMNS
 from llmgw_desktop.ui.pages.recorder_words import FIGURE_SPACE, format_cost_cell
 from llmgw_desktop.ui.qt import Qt
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 @pytest.mark.parametrize("usd", [0.0000372, 0.000255, 0.000576, 0.0682, 0.5, 12.3456])

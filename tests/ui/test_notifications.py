@@ -24,7 +24,7 @@ from tests.clock import Clock
 from tests.ui.approval_requests import approval_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.running_app import OnApp, desktop_app
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def test_the_log_keeps_the_newest_first_and_forgets_the_oldest(qapp: object) -> None:

@@ -60,7 +60,7 @@ from tests.fakes.upstream import (
 )
 from tests.ui.desk_gateway import Desk as GatewayDesk
 from tests.ui.desk_gateway import OnGateway, OnWindow, post_messages
-from tests.ui.waiting import until
+from tests.waiting import until
 
 RECORDED_REQUESTS = 40
 SDK_CALLS = 3

@@ -26,7 +26,7 @@ from tests.ui.test_overview_page import (  # noqa: F401 - on_overview is a fixtu
     _last_value,
     on_overview,
 )
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def test_a_provider_without_a_hit_rate_is_greyed_in_the_legend_not_drawn(

@@ -37,7 +37,7 @@ from llmgw_desktop.ui.theme import current_look
 from tests.ui.desk_gateway import Desk, OnWindow, post_messages
 from tests.ui.headings import HEADING_GAP, heading_gaps
 from tests.ui.test_main_window import ENDPOINT, facts_in
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from llmgw_desktop.ui.palette import CommandPalette, Entry, matches
 from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
 from tests.ui.test_jobs_page import _wide_rows
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def _entry(kind: str, title: str, detail: str = "") -> Entry:

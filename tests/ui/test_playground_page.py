@@ -28,7 +28,7 @@ from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnDesk, OnWindow, shown_page
-from tests.ui.waiting import until
+from tests.waiting import until
 
 ANSWER = "Otters hold hands while they sleep so that they do not drift apart"
 

@@ -25,7 +25,7 @@ from llmgw_desktop.ui.pages.prices_page import PricesPage
 from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.test_budgets_page import shown
-from tests.ui.waiting import until
+from tests.waiting import until
 
 MODEL = "house-model-7"  # in no price table
 PRICE = {"input": "2", "output": "8", "cache_read": "0.5"}  # cache write left: the input's

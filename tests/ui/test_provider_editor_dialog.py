@@ -23,7 +23,7 @@ from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.ui.desk_gateway import Desk, OnGateway, chat_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 KEY = "sk-house-dialog-key-9876543210"
 USER_CONFIG = """\

@@ -23,7 +23,7 @@ from llmgw_desktop.ui.theme import warning_colour
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnGateway, desk_tray, desk_window
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 OK_CALLS = 4
 

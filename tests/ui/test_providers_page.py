@@ -49,7 +49,7 @@ from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.ui.desk_gateway import Desk, OnWindow, page_parts
-from tests.ui.waiting import until
+from tests.waiting import until
 
 FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 

@@ -19,7 +19,7 @@ from llmgw_desktop.ui.pages.recorder_model import BODY_KEPT, TIME_COLUMN
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED
 from llmgw_desktop.ui.qt import QIcon, Qt
 from tests.ui.desk_gateway import Desk, OnDesk, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 @pytest.mark.parametrize("width", [760, 1200])

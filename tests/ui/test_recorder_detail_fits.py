@@ -21,7 +21,7 @@ from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.qt import QPoint, QTextBrowser, QWidget
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 # As the gallery's kept request answered: a sentence with long words, on one JSON line.
 LONG_ANSWER = (

@@ -13,7 +13,6 @@ import csv
 import json
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +39,10 @@ from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
 from tests.ui.desk_gateway import Desk, OnDesk, RunDesk, messages_request
+from tests.waiting import until
 
 STEP_TIMEOUT = 5.0
 FOREGROUND, DECORATION = int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.DecorationRole)
-
-
-async def until(condition: Callable[[], Any], what: str) -> Any:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    try:
-        async with asyncio.timeout(STEP_TIMEOUT):
-            while not (value := condition()):  # noqa: ASYNC110 - Qt state has no awaitable
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for: {what}") from None
-    return value
 
 
 async def gateway_request(

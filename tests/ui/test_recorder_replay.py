@@ -28,7 +28,7 @@ from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.qt import QGuiApplication
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 REPLAY_MODEL = "gpt-4o-mini"  # as the gateway lists it (OpenAI's, at the upstream)
 

@@ -24,7 +24,7 @@ from llmgw_desktop.ui.pages.recorder_model import COLUMNS
 from llmgw_desktop.ui.qt import Qt
 from tests.ui.desk_gateway import Desk, OnWindow
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 CALLS = HEALTH_COLUMNS.index("Calls 15 min")
 TIME, STATE, COST = (COLUMNS.index(name) for name in ("Time", "State", "Cost"))

@@ -31,7 +31,7 @@ from tests.fakes.black_hole import BlackHole
 from tests.fakes.black_hole import black_hole as black_hole_at
 from tests.ui.desk_gateway import Desk, OnWindow, chat_request, desk_tray, shown_page
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
-from tests.ui.waiting import until
+from tests.waiting import until
 
 REST_S = 3.0  # long enough to look at, short enough to wait out
 CONNECT_TIMEOUT_MS = 300

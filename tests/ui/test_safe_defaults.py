@@ -20,7 +20,7 @@ from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.qt import QApplication, QGuiApplication, Qt
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.ui.keys_page_steps import create_key, open_new_key
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def test_opening_the_overview_from_another_page_never_focuses_pause_all(

@@ -18,7 +18,7 @@ from tests.ui.test_settings_page import (  # noqa: F401 - fixtures
     config,
     on_settings,
 )
-from tests.ui.waiting import until
+from tests.waiting import until
 
 GUARD_KEYS = (
     "guard.secrets",

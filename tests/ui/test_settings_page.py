@@ -30,7 +30,7 @@ from llmgw_desktop.ui.pages.settings_form import SECTIONS
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.pages.settings_rules import read_only_reason
 from llmgw_desktop.ui.qt import QDesktopServices, QDoubleSpinBox, QScrollArea, QSpinBox
-from tests.ui.waiting import until
+from tests.waiting import until
 
 TOKEN = "s3cr3t-bearer-token-0123456789-abcdefghijkl"
 CONFIG = f"""# my gateway

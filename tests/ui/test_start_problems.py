@@ -22,7 +22,7 @@ from llmgw_desktop.shell.cli import main as command_line
 from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_FAILURE
 from llmgw_desktop.ui.qt import QApplication, QMessageBox, QTimer
 from tests.ui.running_app import desktop_app, exit_code, window_shown
-from tests.ui.waiting import until
+from tests.waiting import until
 
 MALFORMED = "[http\nport = 4444\n"  # a table header never closed
 DEFAULTS = "Start with defaults for this session"

@@ -39,7 +39,7 @@ from tests.ui.approval_requests import RISKY
 from tests.ui.desk_gateway import no_clis_on_path
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.running_app import OnApp, desktop_app, ui_up
-from tests.ui.waiting import until
+from tests.waiting import until
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"

@@ -12,7 +12,7 @@ from llmgw_desktop.engine.api import format_usd
 from llmgw_desktop.ui.qt import QAction, QMenu
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.ui.desk_gateway import Desk, OnGateway, desk_tray, desk_window, messages_request
-from tests.ui.waiting import until
+from tests.waiting import until
 
 
 def _top_level(tray: TrayIcon) -> list[QAction]:

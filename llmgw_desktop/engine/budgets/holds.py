@@ -138,8 +138,8 @@ class Hold:
     """
 
     # Slots: every call under a hard budget makes one, and an instance dict cost more than
-    # the five fields set in it.
-    __slots__ = ("_release", "counts_tokens", "lowered", "output_tokens", "send_limit")
+    # the six fields set in it.
+    __slots__ = ("_release", "bound", "counts_tokens", "lowered", "output_tokens", "send_limit")
 
     def __init__(
         self,
@@ -151,6 +151,8 @@ class Hold:
         counts_tokens: bool = False,
     ) -> None:
         self._release = release
+        # A hard budget holds the call (a hold without one, `Hold()`, gives nothing back).
+        self.bound = release is not None
         self.send_limit = send_limit
         self.lowered = lowered
         # The output tokens this hold paid for: what a call that ends without the vendor's
@@ -164,6 +166,19 @@ class Hold:
         release, self._release = self._release, None
         if release is not None:
             release()
+
+    def moved(self) -> Hold:
+        """A hold that gives this one back from now on, when it is released (this one gives
+        nothing back any more): for an answer that keeps its call's hold until it ends."""
+        moved = Hold(
+            self._release,
+            send_limit=self.send_limit,
+            lowered=self.lowered,
+            output_tokens=self.output_tokens,
+            counts_tokens=self.counts_tokens,
+        )
+        self._release = None
+        return moved
 
 
 class SpendGuard(Protocol):

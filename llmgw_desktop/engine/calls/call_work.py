@@ -38,12 +38,12 @@ from llmgw_desktop.engine.calls.cli_spend import (
 )
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.resilience import (
-    BreakerState,
     CircuitBreaker,
     RetryPolicy,
     call_with_resilience,
 )
 from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
+from llmgw_desktop.engine.circuit import CircuitState
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.live import JobContext
@@ -463,7 +463,7 @@ class CallWork:
         breaker = self.breakers.get(provider)
         return None if breaker is None else _breaker_state(breaker)
 
-    def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
+    def _breaker_changed(self, provider: str, state: CircuitState, failures: int) -> None:
         self._events.publish(BreakerChanged(provider, state.value, failures))
 
 
@@ -509,7 +509,7 @@ def _refusal_of(refused: EngineError) -> EngineError:
 
 
 def _breaker_state(breaker: CircuitBreaker) -> dict[str, Any]:
-    open_now = breaker.state is BreakerState.OPEN
+    open_now = breaker.state is CircuitState.OPEN
     return {
         "state": breaker.state.value,
         "consecutiveFailures": breaker.consecutive_failures,

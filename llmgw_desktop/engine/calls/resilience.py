@@ -1,4 +1,5 @@
-"""Retry with exponential backoff, and a circuit breaker per provider.
+"""Retry with exponential backoff, and a circuit breaker per provider (the engine's one circuit,
+`engine/circuit.py`, refusing while it is open).
 
 Both sit on the job path: every provider call a job makes goes through `call_with_resilience`,
 so a provider that keeps failing is given a rest (breaker open) instead of being hammered, and
@@ -8,7 +9,6 @@ a transient failure (rate limit, overload, a cut stream) is retried a bounded nu
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.circuit import Circuit, CircuitState
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderFailure, ProviderUnavailable
 
 __all__ = [
-    "BreakerState",
     "CircuitBreaker",
     "RetryPolicy",
     "call_with_resilience",
@@ -32,12 +32,6 @@ T = TypeVar("T")
 HEALTH_CODES = frozenset(
     {ErrorCode.RATE_LIMITED, ErrorCode.PROVIDER_ERROR, ErrorCode.TIMEOUT, ErrorCode.IDLE_TIMEOUT}
 )
-
-
-class BreakerState(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 @dataclass(frozen=True)
@@ -57,8 +51,9 @@ class RetryPolicy:
 
 
 class CircuitBreaker:
-    """Opens after `threshold` consecutive health failures; lets one trial call through after
-    `cooldown_s`; closes again on a success."""
+    """A provider's CLI jobs behind the engine's one circuit (`engine/circuit.py`): it opens
+    after `threshold` health failures in a row, refuses calls for `cooldown_s`, then lets one
+    trial call through; a success closes it."""
 
     def __init__(
         self,
@@ -66,7 +61,7 @@ class CircuitBreaker:
         *,
         threshold: int = 5,
         cooldown_s: float = 60.0,
-        on_change: Callable[[str, BreakerState, int], None] | None = None,
+        on_change: Callable[[str, CircuitState, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
@@ -74,48 +69,52 @@ class CircuitBreaker:
         self.cooldown_s = cooldown_s
         self._on_change = on_change
         self._clock = clock
-        self.state = BreakerState.CLOSED
-        self.consecutive_failures = 0
-        self._opened_at = 0.0
-        self._trial_in_flight = False
+        self._circuit = Circuit()
+        self._rest = Backoff(cooldown_s, cooldown_s)  # the same rest each time it opens
+        self._said = CircuitState.CLOSED  # the state last announced
+
+    @property
+    def state(self) -> CircuitState:
+        """Closed, open or half open (a CLI's circuit never cools: a rate limit is one of its
+        failures in a row, not a rest of its own)."""
+        return self._circuit.state(self._clock())
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._circuit.failures
 
     def retry_after_s(self) -> float:
-        return max(0.0, self._opened_at + self.cooldown_s - self._clock())
+        return max(0.0, self._circuit.until - self._clock())
 
     def before_call(self) -> None:
-        """Let a call through, or refuse it while the breaker is open.
+        """Let a call through, or refuse it while the breaker is open (or its trial runs).
 
         Raises:
             ProviderUnavailable: code `circuit_open`, with `retry_after_s`.
         """
-        if self.state is BreakerState.OPEN:
-            if self.retry_after_s() > 0:
-                raise self._refusal()
-            self._set(BreakerState.HALF_OPEN)
-        if self.state is BreakerState.HALF_OPEN:
-            if self._trial_in_flight:
-                raise self._refusal()
-            self._trial_in_flight = True
+        circuit = self._circuit
+        state = self.state
+        if state is CircuitState.OPEN or (state is CircuitState.HALF_OPEN and circuit.trial):
+            raise self._refusal()
+        if state is CircuitState.HALF_OPEN:
+            circuit.trial = True
+            self._announce(state)
 
     def record_success(self) -> None:
-        self._trial_in_flight = False
-        self.consecutive_failures = 0
-        if self.state is not BreakerState.CLOSED:
-            self._set(BreakerState.CLOSED)
+        self._circuit.answered()
+        self._announce(CircuitState.CLOSED)
 
     def record_failure(self, error: EngineError) -> None:
-        self._trial_in_flight = False
+        circuit = self._circuit
+        circuit.trial = False
         if error.code not in HEALTH_CODES:
             return  # a bad request or a cancel says nothing about the provider
-        self.consecutive_failures += 1
-        if self.state is BreakerState.HALF_OPEN or self.consecutive_failures >= self.threshold:
-            self._opened_at = self._clock()
-            if self.state is not BreakerState.OPEN:
-                self._set(BreakerState.OPEN)
+        circuit.failed(str(error.code), self._clock(), self._rest, self.threshold)
+        self._announce(self.state)
 
     def release_trial(self) -> None:
         """A trial call ended without a verdict (cancelled): let the next one try."""
-        self._trial_in_flight = False
+        self._circuit.trial = False
 
     def _refusal(self) -> ProviderUnavailable:
         wait = round(self.retry_after_s(), 1)
@@ -128,9 +127,12 @@ class CircuitBreaker:
             retry_after_s=wait,
         )
 
-    def _set(self, state: BreakerState) -> None:
-        log.warning("circuit breaker for %s: %s -> %s", self.name, self.state.value, state.value)
-        self.state = state
+    def _announce(self, state: CircuitState) -> None:
+        """Say a change of state once (logged, and told `on_change`)."""
+        if state is self._said:
+            return
+        log.warning("circuit breaker for %s: %s -> %s", self.name, self._said.value, state.value)
+        self._said = state
         if self._on_change is not None:
             self._on_change(self.name, state, self.consecutive_failures)
 

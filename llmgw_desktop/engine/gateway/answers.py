@@ -8,14 +8,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
-from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
-from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.upstream import (
+    UpstreamClient,
+    UpstreamFailure,
+    malformed_answer,
+)
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
@@ -35,17 +40,31 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
-    finish_reasons_of,
     relayable_headers,
     splice_field,
-    usage_of_answer,
 )
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
-from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.telemetry import Telemetry
 
-__all__ = ["AnswerRelay"]
+__all__ = ["AnswerRelay", "Sent"]
+
+# What a client whose whole answer was too large may do.
+_TOO_LARGE = "ask for a streamed answer or raise the setting"
+
+
+@dataclass(slots=True)
+class Sent:
+    """A chat as its attempt sent it: the client's request, what the upstream was sent (in the
+    dialect `up_name`), the route, the attempt's row, and the key (taken out of what comes
+    back)."""
+
+    incoming: ClientRequest
+    outgoing: Outgoing
+    up_name: str
+    route: RouteReport
+    record: str
+    api_key: str
 
 
 class AnswerRelay:
@@ -64,60 +83,43 @@ class AnswerRelay:
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
 
-    async def answer(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        up_name: str,
-        route: RouteReport,
-        record: str,
-        *,
-        api_key: str,
-    ) -> Completed | Streaming:
+    async def answer(self, response: Http1Response, sent: Sent) -> Completed | Streaming:
         """The upstream's answer brought back the way its request went: relayed when it went
-        as the client sent it, else translated from `up_name`; whole or streamed as asked.
+        as the client sent it, else translated from the upstream's dialect; whole or streamed
+        as asked.
 
         Raises:
             UpstreamFailure: the answer failed before anything reached the client (fallback).
         """
-        if outgoing.passthrough and incoming.facts.stream:
-            return await self.relay_stream(
-                response, incoming, outgoing, route, record, api_key=api_key
-            )
-        if outgoing.passthrough:
-            return await self.relay_whole(response, incoming, outgoing, route, record)
-        if incoming.facts.stream:
-            return await self.open_stream(
-                response, incoming, outgoing, up_name, route, record, api_key=api_key
-            )
-        return await self.complete(response, incoming, outgoing, up_name, route, record)
+        stream = sent.incoming.facts.stream
+        if sent.outgoing.passthrough:
+            if stream:
+                return await self.relay_stream(response, sent)
+            return await self.relay_whole(response, sent)
+        if stream:
+            return await self.open_stream(response, sent)
+        return await self.complete(response, sent)
 
     # -- answers in the client's own dialect --------------------------------------------
 
-    async def relay_whole(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        route: RouteReport,
-        record: str,
-    ) -> Completed:
+    async def relay_whole(self, response: Http1Response, sent: Sent) -> Completed:
         """A whole answer in the client's own dialect, as the upstream sent it (`x_gateway` spliced
         in for OpenAI clients); its row finished.
 
         Raises:
             UpstreamFailure: the answer broke off, was too large or is not JSON (fallback).
         """
-        raw = await self._read_whole(response, route)
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
+        raw = await self.upstream.whole(response, route.provider or "", advice=_TOO_LARGE)
         try:
             data = jsonio.loads(raw)
         except jsonio.JsonDecodeError as exc:
-            raise _malformed(route, exc) from None
-        usage = usage_of_answer(incoming.name, data)
+            raise malformed_answer(route.provider or "", exc) from None
+        dialect = incoming.dialect
+        usage = dialect.answer_usage(data)
         tools = server_tools_of_answer(incoming.name, data)
         if self._telemetry.enabled:
-            self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
+            self._telemetry.answered(record, dialect.finish_reasons(data))
         if outgoing.owner is not None and isinstance(data, dict):
             self._remote.owners.record(
                 outgoing.owner,
@@ -131,28 +133,20 @@ class AnswerRelay:
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
-    async def relay_stream(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        route: RouteReport,
-        record: str,
-        *,
-        api_key: str,
-    ) -> Streaming:
+    async def relay_stream(self, response: Http1Response, sent: Sent) -> Streaming:
         """A stream in the client's own dialect, relayed frame by frame once its first frame has
         arrived; its row is finished when the chunks end.
 
         Raises:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
             idle_timeout_s=self.upstream.read_timeout_s,
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
-            api_key=api_key,
+            api_key=sent.api_key,
             max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
@@ -202,26 +196,19 @@ class AnswerRelay:
         )
 
     # -- answers translated from another dialect ----------------------------------------
-    async def complete(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        up_name: str,
-        route: RouteReport,
-        record: str,
-    ) -> Completed:
+    async def complete(self, response: Http1Response, sent: Sent) -> Completed:
         """A whole answer translated from the upstream's dialect into the client's; its row
         finished.
 
         Raises:
             UpstreamFailure: the answer broke off, was too large or did not parse (fallback).
         """
-        raw = await self._read_whole(response, route)
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
+        raw = await self.upstream.whole(response, route.provider or "", advice=_TOO_LARGE)
         try:
-            answer = upstream_dialect(up_name).parse_response(jsonio.loads(raw))
+            answer = upstream_dialect(sent.up_name).parse_response(jsonio.loads(raw))
         except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
-            raise _malformed(route, exc) from None
+            raise malformed_answer(route.provider or "", exc) from None
         if not answer.model:
             # Converse names the model in the URL only: the answer is the route's model's.
             answer = dataclasses.replace(answer, model=route.model)
@@ -232,31 +219,22 @@ class AnswerRelay:
         self._records.finish_whole(record, route, answer.usage, incoming, len(raw))
         return Completed(out, route, answer.usage)
 
-    async def open_stream(
-        self,
-        response: Http1Response,
-        incoming: ClientRequest,
-        outgoing: Outgoing,
-        up_name: str,
-        route: RouteReport,
-        record: str,
-        *,
-        api_key: str,
-    ) -> Streaming:
+    async def open_stream(self, response: Http1Response, sent: Sent) -> Streaming:
         """A stream translated event by event from the upstream's dialect into the client's,
         once its first frame has arrived; its row is finished when the chunks end.
 
         Raises:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
+        incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
         max_event_bytes = self.upstream.max_sse_event_bytes
         stream = UpstreamStream(
             response,
-            upstream_dialect(up_name).stream_decoder(),
+            upstream_dialect(sent.up_name).stream_decoder(),
             idle_timeout_s=self.upstream.read_timeout_s,
-            api_key=api_key,
+            api_key=sent.api_key,
             max_event_bytes=max_event_bytes,
-            parser=frame_parser(up_name, max_event_bytes),
+            parser=frame_parser(sent.up_name, max_event_bytes),
         )
         await _primed(stream, route)
         self._records.first_token(record)
@@ -284,31 +262,6 @@ class AnswerRelay:
 
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
 
-    async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
-        try:
-            try:
-                raw = await response.read(
-                    timeout_s=self.upstream.read_timeout_s, limit=self.upstream.max_answer_bytes
-                )
-            finally:
-                response.release()
-            # The answer goes to the caller who asked, except the operator's own secrets
-            # (SECURITY.md 26): a model may have been steered into repeating them.
-            return known_secrets.mask_bytes(raw)
-        except BodyTooLarge as exc:
-            raise UpstreamFailure(
-                f"{route.provider}'s answer is larger than gateway.max_answer_bytes "
-                f"({exc.limit} bytes); ask for a streamed answer or raise the setting",
-                fallback=True,
-                kind="too_large",
-            ) from None
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamFailure(
-                f"{route.provider} broke off its answer: {type(exc).__name__}",
-                fallback=True,
-                kind="broken",
-            ) from None
-
 
 async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:
     """Wait for the stream's first frame; a failure before it may still fall back.
@@ -325,15 +278,6 @@ async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) ->
             fallback=True,
             kind="stream_start",
         ) from None
-
-
-def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
-    return UpstreamFailure(
-        f"{route.provider} sent an answer that is not valid: {exc}",
-        status=502,
-        fallback=True,
-        kind="malformed",
-    )
 
 
 def _stream_error(

@@ -29,11 +29,10 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
-from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS, addressed
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamClient,
     UpstreamFailure,
-    UpstreamTarget,
 )
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
@@ -192,24 +191,25 @@ class TokenCounter:
         query = forwardable_query(dialect, caller.passthrough_query) if own else ""
         pool = (await self._keys.pool(spec, caller.project))[:COUNT_TOKENS_KEYS]
         for key in pool:
-            upstream = UpstreamTarget(
-                spec.id, self._keys.base_url(spec), dialect, target.model, key.value, key.label
+            upstream = addressed(
+                spec.id,
+                self._keys.base_url(spec),
+                dialect,
+                target.model,
+                key.value,
+                key.label,
+                count_tokens=True,
             )
             try:
                 response = await self._upstream.send(
                     upstream,
                     body,
                     stream=False,
-                    count_tokens=True,
                     passthrough_headers=headers,
                     query=query,
                     principal=caller.principal,
                 )
-                try:
-                    raw = await response.read(timeout_s=self._upstream.read_timeout_s)
-                finally:
-                    response.release()
-                answer = jsonio.loads(raw)
+                answer = jsonio.loads(await self._upstream.whole(response, spec.id))
                 tokens = int(answer[_COUNT_FIELD[dialect]])
             except (UpstreamFailure, OSError, TimeoutError, ValueError, KeyError, TypeError) as exc:
                 log.info("count_tokens: %s with key %s failed: %s", target.label, key.label, exc)

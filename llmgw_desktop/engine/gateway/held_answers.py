@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from llmgw_desktop.engine.gateway.results import Streaming, close_chunks
 
-__all__ = ["Releasable", "releasing"]
+__all__ = ["Releasable", "held_until_ended", "releasing"]
+
+T = TypeVar("T")
 
 
 class Releasable(Protocol):
@@ -29,19 +31,25 @@ def releasing(answer: Streaming, hold: Releasable) -> Streaming:
     return dataclasses.replace(answer, chunks=_HeldChunks(answer.chunks, hold))
 
 
-class _HeldChunks:
+def held_until_ended(chunks: AsyncIterator[T], hold: Releasable) -> AsyncIterator[T]:
+    """A stream's `chunks` (its bytes, or a kind's pieces) that release `hold` once they end
+    (the stream's row counted first) or the reader closes them."""
+    return _HeldChunks(chunks, hold)
+
+
+class _HeldChunks(Generic[T]):
     """A stream's chunks that release a budget hold when they end or are closed, even when
     closed before the first chunk was asked for (an async generator's `finally` would not
     run then)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], hold: Releasable) -> None:
+    def __init__(self, chunks: AsyncIterator[T], hold: Releasable) -> None:
         self._chunks = chunks
         self._hold = hold
 
-    def __aiter__(self) -> _HeldChunks:
+    def __aiter__(self) -> _HeldChunks[T]:
         return self
 
-    async def __anext__(self) -> bytes:
+    async def __anext__(self) -> T:
         try:
             return await self._chunks.__anext__()
         except BaseException:

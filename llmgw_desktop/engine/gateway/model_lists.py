@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.http_client.upstream import ANTHROPIC_VERSION, StatusError
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI, DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http_client.upstream import StatusError
 
 __all__ = [
     "LIST_TIMEOUT_S",
@@ -115,16 +116,17 @@ class _Pages:
 
 
 async def _openai(pages: _Pages, base_url: str, api_key: str) -> list[str]:
-    body = await pages.get(base_url.rstrip("/") + "/models", {"Authorization": f"Bearer {api_key}"})
+    chat = DIALECTS[DIALECT_OPENAI_CHAT]
+    body = await pages.get(chat.api_root(base_url) + "/models", dict(chat.credential(api_key)))
     # A few compatible servers answer with the bare array.
     data = body.get("data") if isinstance(body, dict) else body
     return _ids(data, "id")
 
 
 async def _anthropic(pages: _Pages, base_url: str, api_key: str) -> list[str]:
-    base = base_url.rstrip("/")
-    root = base if base.endswith("/v1") else base + "/v1"
-    headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
+    anthropic = DIALECTS[DIALECT_ANTHROPIC]
+    root = anthropic.api_root(base_url)
+    headers = dict(anthropic.default_headers + anthropic.credential(api_key))
     ids: list[str] = []
     query: dict[str, str] = {"limit": str(PAGE_SIZE)}
     for _ in range(MAX_PAGES):
@@ -140,9 +142,9 @@ async def _anthropic(pages: _Pages, base_url: str, api_key: str) -> list[str]:
 
 
 async def _gemini(pages: _Pages, base_url: str, api_key: str) -> list[str]:
-    base = base_url.rstrip("/")
-    root = base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
-    headers = {"x-goog-api-key": api_key}
+    gemini = DIALECTS[DIALECT_GEMINI]
+    root = gemini.api_root(base_url)
+    headers = dict(gemini.credential(api_key))
     ids: list[str] = []
     query: dict[str, str] = {"pageSize": str(PAGE_SIZE)}
     for _ in range(MAX_PAGES):

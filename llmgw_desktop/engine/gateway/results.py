@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
@@ -25,6 +25,8 @@ __all__ = [
     "TokenCount",
     "close_chunks",
 ]
+
+T = TypeVar("T")
 
 # The dialects whose answers carry the `x_gateway` object.
 OPENAI_DIALECTS = (DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES)
@@ -117,7 +119,7 @@ class Streaming:
     outcome: StreamOutcome | None = None
 
 
-async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
+async def close_chunks(chunks: AsyncIterator[Any]) -> None:
     """Close a stream's `chunks` where they can be (a generator, the upstream's body): what a
     wrapper of them (a hold kept, a body captured, a stream kept in the cache) does on its
     own `aclose`, so the connection under them is let go."""
@@ -126,25 +128,25 @@ async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
         await close()
 
 
-class EndingChunks:
-    """A stream's chunks (an async generator whose `finally` ends the stream: its row counted,
-    its upstream let go) that run `end` instead when they are closed before the first chunk
-    was asked for. An async generator's `finally` does not run then, and that happens: a
-    client that leaves after the answer's headers were chosen but before they were written
-    makes the front door close chunks it never read. Without `end` the row stayed open, the
-    call's spend uncounted and the upstream's connection held."""
+class EndingChunks(Generic[T]):
+    """A stream's chunks (its bytes, or a kind's pieces: an async generator whose `finally` ends
+    the stream, its row counted and its upstream let go) that run `end` instead when they are
+    closed before the first chunk was asked for. An async generator's `finally` does not run
+    then, and that happens: a client that leaves after the answer's headers were chosen but
+    before they were written makes the front door close chunks it never read. Without `end` the
+    row stayed open, the call's spend uncounted and the upstream's connection held."""
 
     __slots__ = ("_chunks", "_end", "_started")
 
-    def __init__(self, chunks: AsyncIterator[bytes], end: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, chunks: AsyncIterator[T], end: Callable[[], Awaitable[None]]) -> None:
         self._chunks = chunks
         self._end = end
         self._started = False
 
-    def __aiter__(self) -> EndingChunks:
+    def __aiter__(self) -> EndingChunks[T]:
         return self
 
-    def __anext__(self) -> Awaitable[bytes]:
+    def __anext__(self) -> Awaitable[T]:
         self._started = True
         return self._chunks.__anext__()
 

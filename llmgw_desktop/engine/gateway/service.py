@@ -1,20 +1,24 @@
-"""The gateway: one request in any dialect, routed to an API or a CLI, answered in kind.
+"""The gateway's route: one request of any kind (a chat in any dialect, embeddings, a text
+completion, an exact target, a token count), its targets planned and tried in order, and when
+to move on.
 
 `GatewayService.chat` reads the few facts routing needs from the client's body (model, stream;
 `facts.py`), plans the targets (pin, small-request rule, owner, fallbacks), and tries them in
-order: for an API, each key of its pool; for a CLI, one engine call. A target that speaks the
-client's dialect gets the client's own request (`passthrough.py`) and its answer comes back as
-it was sent; any other target gets a translation (`translation.py`), and what could not be
-carried is said in `x-gateway-notice` or refused with a 400 naming it. It moves on after
-connect errors, timeouts, 429 and 5xx, as long as nothing has been sent to the client; a
-stream is committed once its first frame has arrived. Every request is written to the flight
-recorder with its caller, route and the attempts it took.
+order: for an API, the kind's call through the one attempt loop (`api_targets.py`: each key of
+its pool); for a CLI, one engine call. A target that speaks the client's dialect gets the
+client's own request (`passthrough.py`) and its answer comes back as it was sent; any other
+target gets a translation (`translation.py`), and what could not be carried is said in
+`x-gateway-notice` or refused with a 400 naming it. It moves on after connect errors,
+timeouts, 429 and 5xx, as long as nothing has been sent to the client; a stream is committed
+once its first frame has arrived. Every request is written to the flight recorder with its
+caller, route and the attempts it took.
 
-This module decides the route (targets, their order, when to move on); the parts it asks live
-by concept: `api_targets.py` asks one API target key by key (`outgoing.py`: what it is sent),
-`answers.py` brings the answer back whole or streamed, `recording.py` writes the recorder's
-rows, and `cli_targets.py` serves a CLI target.
-"""
+This module is the route and nothing else: its parts are built and wired by the composition
+root (`composition.py`), and live by concept: `api_targets.py` asks one API target key by key
+for every kind, each kind's wire says what it sends and how its answer is read
+(`chat_targets.py`, `embeddings/targets.py`, `completions/targets.py`), `answers.py` brings a
+chat's answer back whole or streamed, `recording.py` writes the recorder's rows, and
+`cli_targets.py` serves a CLI target."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmgw_desktop.config.api_catalog import (
@@ -30,12 +35,12 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, NO_BUDGETS, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.balancing.views import RouteView
+from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
@@ -70,10 +75,8 @@ from llmgw_desktop.engine.gateway.router import (
     pin_caller,
     plan_request,
 )
-from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
-from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import (
     SEND,
@@ -82,7 +85,7 @@ from llmgw_desktop.engine.guard.service import (
     OutboundGuard,
     RequestGuard,
 )
-from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder import new_record_id
 from llmgw_desktop.engine.recorder.kinds import (
     KIND_CHAT,
     KIND_COMPLETION,
@@ -90,7 +93,6 @@ from llmgw_desktop.engine.recorder.kinds import (
     REQUEST_KINDS,
 )
 from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats, ResponseCache
-from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -126,56 +128,72 @@ def _error_front(front: str) -> str:
     return DIALECT_GEMINI if front.startswith("gemini") else DIALECT_OPENAI_CHAT
 
 
+@dataclass(frozen=True)
+class GatewayParts:
+    """What the route asks, each part built once by the composition root
+    (`composition.build_gateway`), which alone wires them to each other."""
+
+    registry: ModelRegistry
+    keys: KeyChain
+    upstream: UpstreamClient
+    directory: ProviderDirectory
+    # What is known of each target (in flight, latency, quota, cool-downs), and the order
+    # each request tries its plan in.
+    balancer: Balancer
+    records: RequestRecords  # the recorder's rows: the only writer of a gateway row
+    api: ApiTargets  # the one attempt loop every kind of call to an API target goes through
+    chats: ChatTargets
+    embeddings: EmbeddingTargets
+    completions: CompletionTargets
+    counter: TokenCounter
+    capture: GatewayCapture  # the bodies a person chose to keep (`recorder.capture`)
+    cli: CliBridge
+    # Engine provider id -> None when usable, else the error saying why not.
+    cli_available: Callable[[str], Awaitable[EngineError | None]]
+    budgets: SpendGuard
+    prices: PriceBook  # the engine's: the person's prices on top
+    telemetry: Telemetry  # spans of requests and attempts (nothing while export is off)
+    cache: ResponseCache | None  # exact repeats answered from earlier answers (`[cache]`)
+    # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
+    semantic: SemanticCache | None
+    # Secrets in what leaves, read before each target is asked (`[guard]`); None: none; and
+    # where answers are read for the operator's own keys from (`guard.scan_answers`).
+    guard: OutboundGuard | None
+    answer_scan: AnswerScan
+    # The first refusal of each kind someone must set up, said on the log and terminal.
+    first_refusals: FirstRefusals
+    # Which CLI targets' calls would come back through the gateway (a route passes over one
+    # a hard budget refuses), and told each refusal with the credential that asked: an
+    # agent's routed call refused for a budget ends the job it runs for.
+    callbacks: AgentCallbacks
+
+
 class GatewayService:
-    """Routes chat requests to API and CLI providers; one per engine."""
+    """The route: one request of any kind planned, its targets tried in order (each as its
+    kind asks it), and when to move on; one per engine. Its parts are built by the
+    composition root (`composition.build_gateway`)."""
 
     def __init__(
         self,
+        parts: GatewayParts,
         *,
-        registry: ModelRegistry,
-        keys: KeyChain,
-        upstream: UpstreamClient,
-        recorder: FlightRecorder,
-        cli: CliBridge,
-        cli_available: Callable[[str], Awaitable[EngineError | None]],
-        directory: ProviderDirectory,
         project_access: Callable[[str, str | None], None],
         target_access: Callable[[str, str, str], EngineError | None],
-        api_refusal: Callable[[str], str | None] | None = None,
-        budgets: SpendGuard | None = None,
-        remote_passthrough: RemotePassthrough | None = None,
-        telemetry: Telemetry | None = None,
-        prices: PriceBook | None = None,
-        bodies: BodyCapture | None = None,
-        cache: ResponseCache | None = None,
-        balancer: Balancer | None = None,
-        callbacks: AgentCallbacks,
-        guard: OutboundGuard | None = None,
-        tasks: TaskSupervisor | None = None,
     ) -> None:
-        self.registry = registry
-        # Which CLI targets' calls would come back through the gateway (a route passes over one
-        # a hard budget refuses), and told each refusal with the credential that asked: an
-        # agent's routed call refused for a budget ends the job it runs for.
-        self._callbacks = callbacks
-        # The gateway's own background work (the semantic cache's embeddings).
-        self._tasks = tasks or TaskSupervisor()
-        # What is known of each target (in flight, latency, quota, cool-downs), and the
-        # order each request tries its plan in.
-        self.balancer = balancer or Balancer()
-        self._balancer = self.balancer
-        self._prices = prices or PriceBook()  # the engine's: the person's prices on top
-        self.directory = directory
-        self.keys = keys
-        self.upstream = upstream
-        self._cli = cli
-        # Engine provider id -> None when usable, else the error saying why not.
-        self._cli_available = cli_available
+        self.registry = parts.registry
+        self.balancer = parts.balancer
+        self.directory = parts.directory
+        self.keys = parts.keys
+        self.upstream = parts.upstream
+        self.cache = parts.cache
+        self.semantic = parts.semantic
+        self.guard = parts.guard
+        self._p = parts
         # Raises `BudgetExceeded` when a hard budget covering the caller is used up (checked
         # before routing), when a hard dollar budget could not count a target (checked before
         # it is asked), or when calls running hold the rest of it (an API target reserves its
         # estimate before it is sent). Either way no upstream is asked, no stream starts.
-        self._budgets = budgets or NO_BUDGETS
+        self._budgets = parts.budgets
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
         # Required, as the scope check below: a gateway wired without one fails to start
@@ -185,120 +203,17 @@ class GatewayService:
         # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
         # and fallbacks are resolved, so none of them leads a key out of its scope.
         self._target_access = target_access
-        # Which vendor features a remote caller may send on the operator's account, and which
-        # stored responses are whose.
-        self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(
-            registry, keys, upstream, self._remote, self._target_access, guard=guard
-        )
-        # Spans of upstream attempts and translations (does nothing while export is off).
-        self._telemetry = telemetry or Telemetry()
-        # The bodies a person chose to keep (`recorder.capture`): off unless configured.
-        self._capture = GatewayCapture(bodies)
-        # By concept: the recorder's rows, answers on their way back, and API targets asked.
-        self._records = RequestRecords(
-            recorder, self._prices, self._telemetry, catalog=registry.config.catalog
-        )
-        # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
-        self.semantic = self._semantic_cache(cache)
-        self._api = self._api_targets(api_refusal, cache)
-        # Exact repeats answered from earlier answers (`[cache]`, off by default).
-        self.cache = cache
-        # Secrets in what leaves, read before each target is asked (`[guard]`); None: none.
-        self.guard = guard
-        # Where answers are read for the operator's own keys from (`guard.scan_answers`).
-        self._answer_scan = AnswerScan(OperatorKeys(keys), self._records.route_changed)
-        # The first refusal of each kind someone must set up, said on the log and terminal.
-        self._first_refusals = FirstRefusals()
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
-        self._completions, self._embeddings = self._api_only_kinds(cache)
-
-    def _api_targets(
-        self, api_refusal: Callable[[str], str | None] | None, cache: ResponseCache | None
-    ) -> ApiTargets:
-        """The API targets a request's plan asks, wired to this service's parts."""
-        return ApiTargets(
-            registry=self.registry,
-            keys=self.keys,
-            upstream=self.upstream,
-            # API provider id -> None when the user's switches let it run, else the attempt
-            # outcome saying why not ("disabled": switched off, "paused": every provider is).
-            api_refusal=api_refusal or (lambda _provider: None),
-            budgets=self._budgets,
-            remote=self._remote,
-            telemetry=self._telemetry,
-            prices=self._prices,
-            answers=AnswerRelay(
-                upstream=self.upstream,
-                telemetry=self._telemetry,
-                remote=self._remote,
-                records=self._records,
-            ),
-            records=self._records,
-            cache=cache,
-            balancer=self.balancer,
-            semantic=self.semantic,
-        )
-
-    def _api_only_kinds(
-        self, cache: ResponseCache | None
-    ) -> tuple[CompletionTargets, EmbeddingTargets]:
-        """The request kinds only API targets serve (text completions, embeddings), on the
-        same targets, budgets, prices and rows as chats."""
-        completions = CompletionTargets(
-            api=self._api, budgets=self._budgets, prices=self._prices, records=self._records
-        )
-        embeddings = EmbeddingTargets(
-            api=self._api,
-            budgets=self._budgets,
-            prices=self._prices,
-            records=self._records,
-            telemetry=self._telemetry,
-            cache=cache,
-        )
-        return completions, embeddings
 
     @property
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
-        return self._api.unreachable
-
-    def _semantic_cache(self, cache: ResponseCache | None) -> SemanticCache | None:
-        """The semantic cache, while `cache.semantic` is on with the response cache: it embeds
-        through this gateway's own `embed`."""
-        if cache is None or not cache.enabled or not cache.settings.semantic:
-            return None
-        if not cache.settings.semantic_model:
-            log.warning(
-                "cache.semantic is on but cache.semantic_model names no embedding model: "
-                "only exact repeats are answered from the cache"
-            )
-            return None
-        return SemanticCache(
-            cache,
-            self.embed,
-            cache.settings,
-            tasks=self._tasks,
-            balancing=self.balancer.settings,
-        )
+        return self._p.api.unreachable
 
     def route_views(self) -> list[RouteView]:
-        """Each configured route that lists targets, with each target's weight, share of the
-        route's recent answers, latency, calls in flight and cool-down (this process's)."""
-        views = []
-        for route in self.registry.config.routes:
-            if not route.targets:
-                continue
-            weights = route.weights or (1.0,) * len(route.targets)
-            resolved = []
-            for name, weight in zip(route.targets, weights, strict=True):
-                try:
-                    resolved.append((self.registry.resolve(name), weight))
-                except EngineError:
-                    continue  # a stale target: `stale_references` says so
-            views.append(self.balancer.route_view(route, resolved))
-        return views
+        """Each configured route that lists targets, as the balancer shows it."""
+        return self.balancer.route_views(self.registry)
 
     @property
     def cache_stats(self) -> CacheStats | None:
@@ -327,11 +242,11 @@ class GatewayService:
     @property
     def stopping(self) -> bool:
         """Set when the gateway stops: an answer cut then was interrupted, not abandoned."""
-        return self._records.stopping
+        return self._p.records.stopping
 
     @stopping.setter
     def stopping(self, value: bool) -> None:
-        self._records.stopping = value
+        self._p.records.stopping = value
 
     async def chat(
         self,
@@ -370,10 +285,10 @@ class GatewayService:
                 )
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             answer = await self._serve(incoming, caller, route)
-            return self._capture.answered(front, body, raw, caller, url_model, answer)
+            return self._p.capture.answered(front, body, raw, caller, url_model, answer)
         except EngineError as error:
             self._refused(front, caller, route, error)
-            self._capture.refused(front, body, raw, caller, url_model, route, error)
+            self._p.capture.refused(front, body, raw, caller, url_model, route, error)
             raise
 
     def _new_route(self, caller: CallerInfo, model: object) -> RouteReport:
@@ -384,7 +299,7 @@ class GatewayService:
             project=caller.project,
             replay_of=caller.replay_of,
         )
-        route.trace_id = self._telemetry.trace_id()
+        route.trace_id = self._p.telemetry.trace_id()
         if self.cache is not None and self.cache.enabled:
             route.cache = "miss"  # until the cache answers
         return route
@@ -398,14 +313,14 @@ class GatewayService:
         if not route.recorded:
             # Refused before any provider was asked (bad body, unknown model, no key):
             # still one row, so the recorder shows every request that came in.
-            self._records.record_refusal(caller, route, error)
+            self._p.records.record_refusal(caller, route, error)
         else:
             # The row the answer names ends as the client saw it (a 502 all_routes_failed),
             # not as its own attempt did (the route log keeps each attempt's outcome).
-            self._records.end_as_answered(route, error, status)
-        self._first_refusals.note(caller.caller, route, error, status)
+            self._p.records.end_as_answered(route, error, status)
+        self._p.first_refusals.note(caller.caller, route, error, status)
         traced(error, route)
-        self._callbacks.refused(caller.proven, error)
+        self._p.callbacks.refused(caller.proven, error)
 
     # -- embeddings -------------------------------------------------------------------------
 
@@ -452,9 +367,9 @@ class GatewayService:
                 target: Target, plan: Plan, decision: Decision
             ) -> Awaitable[_Asked[Embeddings]]:
                 if target.kind == "cli":
-                    return self._cli_cannot_embed(target, route)
+                    return self._cli_cannot(target, route, "does not embed")
                 sent = embedding_sent(decision, request)
-                return self._embeddings.ask(sent, target, route, caller, plan)
+                return self._p.embeddings.ask(sent, target, route, caller, plan)
 
             asked = request.body or {"input": list(request.inputs)}
             guard = self._guard_of(asked, caller, route, answered=False)  # a vector
@@ -522,9 +437,9 @@ class GatewayService:
 
             async def ask(target: Target, plan: Plan, decision: Decision) -> _Asked[Completion]:
                 if target.kind == "cli":
-                    return await self._cli_cannot_complete(target, route)
+                    return await self._cli_cannot(target, route, "does not take text completions")
                 sent = completion_sent(decision, request)
-                answer, failure = await self._completions.ask(sent, target, route, caller, plan)
+                answer, failure = await self._p.completions.ask(sent, target, route, caller, plan)
                 return (None if answer is None else completion_answer(decision, answer)), failure
 
             asked = request.body or {"prompt": request.prompt, "suffix": request.suffix}
@@ -534,18 +449,10 @@ class GatewayService:
             self._refused(DIALECT_OPENAI_CHAT, caller, route, error)
             raise
 
-    async def _cli_cannot_complete(self, target: Target, route: RouteReport) -> _Asked[Completion]:
+    async def _cli_cannot(self, target: Target, route: RouteReport, what: str) -> _Asked[Any]:
+        """A CLI target of a kind only API targets serve: passed over, saying so."""
         route.attempts.append(Attempt(target.label, "", "untranslatable"))
-        return None, InvalidRequest(
-            f"{target.label} is a coding CLI, which does not take text completions",
-            param="model",
-        )
-
-    async def _cli_cannot_embed(self, target: Target, route: RouteReport) -> _Asked[Embeddings]:
-        route.attempts.append(Attempt(target.label, "", "untranslatable"))
-        return None, InvalidRequest(
-            f"{target.label} is a coding CLI, which does not embed", param="model"
-        )
+        return None, InvalidRequest(f"{target.label} is a coding CLI, which {what}", param="model")
 
     async def _serve(
         self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
@@ -563,7 +470,7 @@ class GatewayService:
             if target.kind == "cli":
                 asked = await self._try_cli(sent, target, route, caller)
             else:
-                asked = await self._api.ask(sent, target, route, caller, plan)
+                asked = await self._p.chats.ask(sent, target, route, caller, plan)
             answer, failure = asked
             return (None if answer is None else decision.answer(answer, incoming.name)), failure
 
@@ -591,7 +498,7 @@ class GatewayService:
         known; `answered`: its answer is text, which may repeat the operator's keys)."""
         if self.guard is None:
             return None
-        answers = self._answer_scan if answered else None
+        answers = self._p.answer_scan if answered else None
         return self.guard.for_request(body, caller, route, size=size, answers=answers)
 
     async def _route(
@@ -626,7 +533,7 @@ class GatewayService:
         if plan.small_target and small is not None and small():
             plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule
-        ordered = self._balancer.order(
+        ordered = self.balancer.order(
             plan,
             principal=caller.principal,
             caller=caller.caller,
@@ -667,7 +574,7 @@ class GatewayService:
             answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
             if answer is not None:
                 # Before its first byte goes out: a stream's row is kept on disk from here.
-                self._records.answer_begins(route.request_id)
+                self._p.records.answer_begins(route.request_id)
                 return answer
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
@@ -698,7 +605,7 @@ class GatewayService:
         """`ask` one target for `principal` (as the guard's `decision` lets it be sent),
         counted in flight until its answer ends (a stream's when its chunks do); what it
         teaches the balancer (an answer, a failure, and whose) on the way."""
-        flight = self._balancer.began(target, principal)
+        flight = self.balancer.began(target, principal)
         started = time.perf_counter()
         try:
             answer, failure = await ask(target, plan, decision)
@@ -708,7 +615,7 @@ class GatewayService:
         if answer is None:
             flight.release()
             if isinstance(failure, UpstreamFailure):
-                self._balancer.failed(
+                self.balancer.failed(
                     target,
                     failure.outcome,
                     failure.retry_after_s,
@@ -717,8 +624,8 @@ class GatewayService:
                 )
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
-            self._balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
-        self._balancer.served(plan, target)
+            self.balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
+        self.balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]
         flight.release()
@@ -730,7 +637,7 @@ class GatewayService:
         if target.kind != "api":
             return None
         model = underlying_model(self.registry.provider(target.provider), target.model)
-        price = self._prices.price_of(model, target.provider)
+        price = self._p.prices.price_of(model, target.provider)
         if price is None:
             return None
         facts = incoming.facts
@@ -757,12 +664,12 @@ class GatewayService:
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
         cost = (
-            cli_cost_basis(target, self._prices, self.registry.config.catalog)
+            cli_cost_basis(target, self._p.prices, self.registry.config.catalog)
             if target.kind == "cli"
             else CostBasis.api(
                 target.provider,
                 underlying_model(self.registry.provider(target.provider), target.model),
-                self._prices,
+                self._p.prices,
             )
         )
         if cost.priced:
@@ -778,7 +685,7 @@ class GatewayService:
         it runs (its model calls would not come back through the gateway), else None."""
         if target.kind != "cli":
             return None
-        found = await cli_unmetered(target, caller, self.registry.config.catalog, self._callbacks)
+        found = await cli_unmetered(target, caller, self.registry.config.catalog, self._p.callbacks)
         if found is None:
             return None
         engine_id, why = found
@@ -807,8 +714,8 @@ class GatewayService:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         return await serve_on_cli(
-            self._cli,
-            self._cli_available,
+            self._p.cli,
+            self._p.cli_available,
             incoming.dialect,
             request,
             target,
@@ -852,7 +759,7 @@ class GatewayService:
             answer, failure = await self._try_cli(incoming, target, route, caller)
         else:
             plan = Plan(target.label, (target,), self.registry.route_for(target.label))
-            answer, failure = await self._api.ask(
+            answer, failure = await self._p.chats.ask(
                 incoming, target, route, caller, plan, only_key=key
             )
         if isinstance(answer, Completed):
@@ -884,7 +791,7 @@ class GatewayService:
                 for a feature it is not allowed.
         """
         self._project_access(caller.principal, caller.project)
-        return await self._counter.count(
+        return await self._p.counter.count(
             ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
         )
 

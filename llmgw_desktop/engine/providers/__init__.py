@@ -12,8 +12,10 @@ for `connect`, `run`, `/v1/generate` and `ask_model`).
 Running a CLI: `invoke` runs one call (prepare with the adapter, run, parse); the adapters are
 in `cli/`, found by id through `cli_adapters`, sharing the shapes in `base`; `confinement` says
 how a remote caller's run is held to its grant (`kernel_sandbox`: whether the kernel has the
-sandbox a row relies on); `child_env` is the environment a child starts
-with (an allow-list); `process` runs it with hard limits and leaves nothing behind, `lifeline`
+sandbox a row relies on); `child_env` is the environment a child starts with (an allow-list);
+`process` runs it with hard limits and leaves nothing behind (its group stopped by
+`process_tree`, the one process-tree stop, which a user's MCP server's goes through too),
+`lifeline`
 and `lifeline_windows` make every child die with the gateway, `orphans` stops what an earlier
 run left, `process_identity` tells a process from a reused pid, and `failures` turns what a CLI
 printed when it failed into one structured failure; `mcp_handoff` hands a CLI the gateway's MCP

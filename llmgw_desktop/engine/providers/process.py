@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +25,7 @@ from typing import Any, Literal, Protocol
 
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
-from llmgw_desktop.engine.providers.process_identity import group_has_live_member
+from llmgw_desktop.engine.providers.process_tree import stop_tree
 
 __all__ = [
     "Conversation",
@@ -52,7 +50,6 @@ Started = Callable[[int, str | None], None]
 READ_CHUNK = 65536
 STDERR_KEEP = 64 * 1024  # stderr is for diagnosis: keep the tail, not all of it
 DRAIN_AFTER_EXIT_S = 1.0  # how long pipes may stay open after the main process exits
-GROUP_POLL_S = 0.02  # how often a stopping group is checked for members still alive
 EXIT_POLL_S = 0.05  # how often a conversation's process is checked for having exited
 # Each run gets its own process group so the whole tree can be stopped together.
 if sys.platform == "win32":
@@ -174,7 +171,7 @@ async def _run(
         # Only job CLIs run here with a lifeline: their groups live while the lease holds.
         identity = None if lifeline is None else await lifeline.hold(proc.pid, leased=True)
     except BaseException:
-        await _stop_group(proc, 0.0)
+        await stop_tree(proc, 0.0)
         _close_transport(proc)
         raise
     if on_start is not None:
@@ -328,7 +325,7 @@ class _Running:
             if lifeline is None
             else lifeline.kill_grace(self._limits.kill_grace_s)
         )
-        await _stop_group(self._proc, grace)
+        await stop_tree(self._proc, grace)
         if lifeline is not None:
             await lifeline.release(self._proc.pid)
         # With the group gone the pipes reach EOF at once; a process that escaped the group
@@ -412,64 +409,3 @@ def _close_transport(proc: asyncio.subprocess.Process) -> None:
     transport = getattr(proc, "_transport", None)  # asyncio offers no public close
     if transport is not None:
         transport.close()
-
-
-async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
-    """Terminate the process group, wait `grace_s`, then kill what is left."""
-    if sys.platform == "win32":
-        await _stop_tree_windows(proc, grace_s)
-        return
-    pgid = proc.pid  # start_new_session made the child its own group leader
-    if not _signal_group(pgid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL):
-        return  # the group is already gone
-    # One deadline for the whole group: the leader and any member may ignore SIGTERM. The
-    # leader's exit is its return code, not `wait()`: on 3.11 that also waits for the pipes,
-    # which a process that left the group may hold for as long as it likes. A member that
-    # died is gone for this purpose even before it is reaped (`_group_alive`).
-    deadline = time.monotonic() + grace_s
-    while (proc.returncode is None or _group_alive(pgid)) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
-        await asyncio.sleep(GROUP_POLL_S)
-    _signal_group(pgid, signal.SIGKILL)
-    while proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
-        await asyncio.sleep(GROUP_POLL_S)
-
-
-def _signal_group(pgid: int, signum: int) -> bool:
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    # Zombies are members too until reaped, and an init that does not reap keeps them.
-    return group_has_live_member(pgid)
-
-
-async def _stop_tree_windows(proc: asyncio.subprocess.Process, grace_s: float) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), grace_s)
-    # taskkill /T reaches the children a CLI (node) started.
-    killer = await asyncio.create_subprocess_exec(
-        "taskkill",
-        "/F",
-        "/T",
-        "/PID",
-        str(proc.pid),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=child_environment(),
-    )
-    await killer.wait()
-    if proc.returncode is None:
-        await proc.wait()

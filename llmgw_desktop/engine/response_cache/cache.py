@@ -28,6 +28,7 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.records.report import RouteReport
@@ -38,7 +39,7 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
     close_chunks,
 )
-from llmgw_desktop.engine.gateway.same_dialect.passthrough import finish_reasons_of, splice_field
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import splice_field
 from llmgw_desktop.engine.response_cache.partition import Lookup, Shape, partition_of
 from llmgw_desktop.engine.response_cache.stats import (
     CUT_AT_LIMIT,
@@ -444,7 +445,7 @@ def _finished(dialect: str, data: Any) -> bool:
         return False
     if dialect == DIALECT_OPENAI_RESPONSES:
         return data.get("status") in ("completed", "incomplete")
-    return bool(finish_reasons_of(dialect, data))
+    return bool(DIALECTS[dialect].finish_reasons(data))
 
 
 def _cut_at_limit(dialect: str, data: dict[str, Any]) -> bool:
@@ -452,7 +453,8 @@ def _cut_at_limit(dialect: str, data: dict[str, Any]) -> bool:
     `MAX_TOKENS`, an `incomplete` Responses answer) rather than by itself."""
     if dialect == DIALECT_OPENAI_RESPONSES:
         return data.get("status") == "incomplete"
-    return any(r.lower() in ("length", "max_tokens") for r in finish_reasons_of(dialect, data))
+    reasons = DIALECTS[dialect].finish_reasons(data)
+    return any(r.lower() in ("length", "max_tokens") for r in reasons)
 
 
 def _matches(value: str, patterns: Iterable[str]) -> bool:

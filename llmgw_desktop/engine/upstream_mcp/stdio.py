@@ -16,8 +16,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -32,6 +30,7 @@ from mcp.shared.message import SessionMessage
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.process_tree import stop_tree
 from llmgw_desktop.engine.upstream_mcp.stdio_line import INTERNAL_ERROR, StdioLine
 
 __all__ = ["STDERR_TAIL_BYTES", "ServerProcess", "stdio_streams"]
@@ -195,33 +194,15 @@ async def _watch_exit(proc: asyncio.subprocess.Process, process: ServerProcess) 
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
-    """Close stdin and let the server exit; then SIGTERM its group, then SIGKILL."""
+    """Close stdin and let the server exit; then stop its group as every child's is
+    (`process_tree.stop_tree`: SIGTERM, then SIGKILL to what is left, grandchildren too)."""
     if proc.stdin is not None and not proc.stdin.is_closing():
         proc.stdin.close()
     if proc.returncode is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), EXIT_GRACE_S)
-    # Whatever the server started in its group goes too, whether or not it has exited. A
-    # stopped (SIGSTOP) member acts on SIGTERM only once continued: it is woken to end.
-    _signal_group(proc, signal.SIGTERM)
-    if sys.platform != "win32":
-        _signal_group(proc, signal.SIGCONT)
-    if proc.returncode is None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
-    if proc.returncode is None:
-        _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
-
-
-def _signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if sys.platform == "win32":
-            if proc.returncode is None:
-                proc.kill()
-        else:
-            os.killpg(proc.pid, sig)
+    # Whatever the server started in its group goes too, whether or not it has exited.
+    await stop_tree(proc, TERM_GRACE_S)
 
 
 def _parsed(line: bytes, most_listed: int | None = None) -> Any:

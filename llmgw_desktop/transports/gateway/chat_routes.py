@@ -9,7 +9,7 @@ serves through `serve_chat` with its own reading of the body and framing of the 
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +31,6 @@ from llmgw_desktop.engine.api import (
     answer_follows,
 )
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import note_refusal
 from llmgw_desktop.transports.gateway.completion_routes import openai_completions
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.embedding_routes import (
@@ -45,11 +44,11 @@ from llmgw_desktop.transports.gateway.exchange import (
     json_body,
     read_body,
     read_door_body,
-    read_json,
+    refusal,
+    streamed,
 )
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.gateway.ollama_routes import add_ollama_routes
-from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 from llmgw_desktop.transports.path_aliases import add_route
 
 __all__ = [
@@ -139,12 +138,7 @@ async def serve_chat(
         except EngineError as exc:
             span.failed(str(exc.code))
             span.set("llmgw.request_id", exc.details.get("requestId"))
-            refusal = dialect_error(front, exc)
-            if exc.trace_headers is None:
-                # Refused before the gateway saw it (a body that is not a JSON object).
-                refusal[REFUSAL_CODE_KEY] = exc.code
-                note_refusal(engine.refusals, engine.auth, request, refusal, "")
-            return refusal
+            return refusal(request, exc, functools.partial(dialect_error, front))
         span.set("llmgw.request_id", answer.route.request_id)
         if isinstance(answer, Completed):
             payload = answer.payload()
@@ -159,27 +153,16 @@ async def serve_chat(
         if "cache-control" in relayed:
             # The stream's own directive is ours; the upstream's would be a second line.
             relayed = {k: v for k, v in relayed.items() if k != "cache-control"}
-        response = web.StreamResponse(
-            headers={
-                **relayed,
-                "Content-Type": content_type,
-                "Cache-Control": "no-cache",
-                **answer.route.headers(),
-            }
-        )
-        try:
-            # The engine's chunks are closed however this ends, written or not (the JSON array
-            # is a generator of them, which closes nothing if it never started).
-            async with contextlib.aclosing(answer.chunks):  # type: ignore[type-var]
-                chunks = answer.chunks if framing is None else framing.frames(answer.chunks)
-                await response.prepare(request)
-                async for piece in chunks:
-                    await response.write(piece)
-            await response.write_eof()
-        except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
-            # A client that leaves mid-answer is a normal end (its row says the answer was cut).
-            log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
-        return response
+        headers = {
+            **relayed,
+            "Content-Type": content_type,
+            "Cache-Control": "no-cache",
+            **answer.route.headers(),
+        }
+        # A framing's frames are a generator of the engine's chunks, which closes nothing if it
+        # never started: the engine's own are closed.
+        chunks = answer.chunks if framing is None else framing.frames(answer.chunks)
+        return await streamed(request, chunks, headers, closes=answer.chunks)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -199,23 +182,26 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 async def count_tokens(request: web.Request) -> web.Response:
     """Anthropic's token count: the provider's where it can count, else an estimate."""
+    return await _count(request, DIALECT_ANTHROPIC, "/v1/messages/count_tokens", "input_tokens")
+
+
+async def _count(
+    request: web.Request, front: str, endpoint: str, field: str, url_model: str | None = None
+) -> web.Response:
+    """A token count asked through `front`'s door, answered in its shape (`field`: its count)."""
     engine = request.app[ENGINE]
     try:
         raw, body = await read_body(request)
         counted = await engine.gateway.count_tokens(
-            DIALECT_ANTHROPIC,
-            body,
-            caller_info(request, body, "/v1/messages/count_tokens"),
-            raw=raw,
+            front, body, caller_info(request, body, endpoint), raw=raw, url_model=url_model
         )
     except EngineError as exc:
-        return dialect_error(DIALECT_ANTHROPIC, exc)
-    return count_answer(counted, "input_tokens")
+        return dialect_error(front, exc)
+    return count_answer(counted, field)
 
 
 async def gemini(request: web.Request) -> web.StreamResponse:
     """Gemini's `MODEL:generateContent`, `:streamGenerateContent` and `:countTokens`."""
-    engine = request.app[ENGINE]
     model, _, action = request.match_info["target"].rpartition(":")
     if model and action in GEMINI_EMBED_ACTIONS:
         return await gemini_embeddings(request, model, action)
@@ -229,17 +215,7 @@ async def gemini(request: web.Request) -> web.StreamResponse:
             ),
         )
     if action == "countTokens":
-        try:
-            body = await read_json(request)
-            counted = await engine.gateway.count_tokens(
-                DIALECT_GEMINI,
-                body,
-                caller_info(request, body, "gemini:countTokens"),
-                url_model=model,
-            )
-        except EngineError as exc:
-            return dialect_error(DIALECT_GEMINI, exc)
-        return count_answer(counted, "totalTokens")
+        return await _count(request, DIALECT_GEMINI, "gemini:countTokens", "totalTokens", model)
     streaming = action == "streamGenerateContent"
     return await serve_chat(
         request,

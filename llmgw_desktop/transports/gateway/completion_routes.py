@@ -9,8 +9,6 @@ with them the upstream's connection.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Callable
 
 from aiohttp import web
@@ -25,14 +23,16 @@ from llmgw_desktop.engine.api import (
     completion_chunks,
 )
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import note_refusal
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
-from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_json
-from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
+from llmgw_desktop.transports.gateway.exchange import (
+    caller_info,
+    json_body,
+    read_json,
+    refusal,
+    streamed,
+)
 
 __all__ = ["complete", "openai_completions"]
-
-log = logging.getLogger(__name__)
 
 ErrorAnswer = Callable[[EngineError], web.Response]
 
@@ -55,24 +55,9 @@ async def complete(
         body = await read_json(request)
         answer = await engine.gateway.completions(front, body, caller_info(request, body, endpoint))
     except EngineError as exc:
-        refusal = refused(exc)
-        if exc.trace_headers is None:
-            refusal[REFUSAL_CODE_KEY] = exc.code
-            note_refusal(engine.refusals, engine.auth, request, refusal, "")
-        return refusal
+        return refusal(request, exc, refused)
     if answer.pieces is None:
         return json_body(completion_answer(answer), headers=answer.route.headers())
     kind = "application/x-ndjson" if front == FIM_OLLAMA else "text/event-stream"
-    response = web.StreamResponse(
-        headers={"Content-Type": kind, "Cache-Control": "no-cache", **answer.route.headers()}
-    )
-    chunks = completion_chunks(answer)
-    try:
-        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-            await response.prepare(request)
-            async for piece in chunks:
-                await response.write(piece)
-        await response.write_eof()
-    except ConnectionError as exc:  # the client left mid-answer: its row says it was cut
-        log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
-    return response
+    headers = {"Content-Type": kind, "Cache-Control": "no-cache", **answer.route.headers()}
+    return await streamed(request, completion_chunks(answer), headers)

@@ -25,10 +25,8 @@ from llmgw_desktop.engine.api import (
     embedding_answer,
 )
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import note_refusal
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
-from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_json
-from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
+from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_json, refusal
 
 __all__ = ["GEMINI_EMBED_ACTIONS", "embed_answer", "gemini_embeddings", "openai_embeddings"]
 
@@ -70,12 +68,7 @@ async def embed_answer(
             front, body, caller_info(request, body, endpoint), url_model=url_model
         )
     except EngineError as exc:
-        refusal = refused(exc)
-        if exc.trace_headers is None:
-            # Refused before the gateway saw it (a body that is not a JSON object).
-            refusal[REFUSAL_CODE_KEY] = exc.code
-            note_refusal(engine.refusals, engine.auth, request, refusal, "")
-        return refusal
+        return refusal(request, exc, refused)
     out = embedding_answer(answer, elapsed_ns=time.perf_counter_ns() - started)
     return json_body(out, headers=answer.route.headers())
 

@@ -1,17 +1,26 @@
 """What every gateway route reads and writes alike: the request's JSON body (`DoorBody`, as
-the engine takes it), who is asking (`caller_info`), and a compact JSON answer."""
+the engine takes it), who is asking (`caller_info`), a compact JSON answer, a refusal in the
+caller's envelope (`refusal`), and a streamed answer (`streamed`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine.api import CallerInfo, InvalidRequest, forwardable_headers, jsonio
+from llmgw_desktop.engine.api import (
+    CallerInfo,
+    EngineError,
+    InvalidRequest,
+    forwardable_headers,
+    jsonio,
+)
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import (
     cache_control,
     caller_name,
@@ -19,8 +28,20 @@ from llmgw_desktop.transports.gateway.callers import (
     project_scope,
     session_named,
 )
+from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
-__all__ = ["DoorBody", "caller_info", "json_body", "read_body", "read_door_body", "read_json"]
+__all__ = [
+    "DoorBody",
+    "caller_info",
+    "json_body",
+    "read_body",
+    "read_door_body",
+    "read_json",
+    "refusal",
+    "streamed",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,3 +136,40 @@ def caller_info(
         cache_control=cache_control(request.headers),
         proven=principal,
     )
+
+
+def refusal(
+    request: web.Request, error: EngineError, render: Callable[[EngineError], web.Response]
+) -> web.Response:
+    """`error` answered in the caller's own envelope (`render`). One the gateway never saw (a
+    body that is no JSON object, refused here) is counted with the edge's refusals, as the
+    edge's own are; the gateway's are in its recorder already."""
+    answer = render(error)
+    if error.trace_headers is None:
+        engine = request.app[ENGINE]
+        answer[REFUSAL_CODE_KEY] = error.code
+        note_refusal(engine.refusals, engine.auth, request, answer, "")
+    return answer
+
+
+async def streamed(
+    request: web.Request,
+    chunks: AsyncIterator[bytes],
+    headers: Mapping[str, str],
+    *,
+    closes: AsyncIterator[Any] | None = None,
+) -> web.StreamResponse:
+    """A streamed answer, written chunk by chunk as the engine makes them. The engine's chunks
+    are closed however this ends, written or not (`closes`: the engine's own, where `chunks`
+    is made of them and closes nothing if it never started); a client that leaves mid-answer
+    is a normal end (its row says the answer was cut)."""
+    response = web.StreamResponse(headers=headers)
+    try:
+        async with contextlib.aclosing(closes or chunks):  # type: ignore[type-var]
+            await response.prepare(request)
+            async for piece in chunks:
+                await response.write(piece)
+        await response.write_eof()
+    except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
+        log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
+    return response

@@ -10,7 +10,6 @@ every route (an Ollama client on a locked gateway sends its key as a header it i
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -39,7 +38,13 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.completion_routes import complete
 from llmgw_desktop.transports.gateway.dialect_errors import ollama_error
 from llmgw_desktop.transports.gateway.embedding_routes import embed_answer
-from llmgw_desktop.transports.gateway.exchange import caller_info, json_body, read_json
+from llmgw_desktop.transports.gateway.exchange import (
+    caller_info,
+    json_body,
+    read_json,
+    refusal,
+    streamed,
+)
 
 __all__ = ["OLLAMA_ROUTES", "add_ollama_routes"]
 
@@ -58,7 +63,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
     try:
         body = await read_json(request)
     except EngineError as exc:
-        return ollama_error(exc)
+        return refusal(request, exc, ollama_error)
     if body.get("suffix") is not None:
         # Recorded as a completion (`ollama:fim`), not as the chat a generate otherwise is.
         return await complete(request, FIM_OLLAMA, "ollama:fim", ollama_error)
@@ -147,24 +152,14 @@ async def _chat(
             DIALECT_OPENAI_CHAT, asked, caller_info(request, body, endpoint)
         )
     except EngineError as exc:
-        return ollama_error(exc)
+        return refusal(request, exc, ollama_error)
     if isinstance(answer, Completed):
         out = ollama_answer(
             answer.json(), asked, generate=generate, elapsed_ns=time.perf_counter_ns() - started
         )
         return json_body(out, headers=answer.route.headers())
-    response = web.StreamResponse(
-        headers={"Content-Type": NDJSON, "Cache-Control": "no-cache", **answer.route.headers()}
-    )
+    headers = {"Content-Type": NDJSON, "Cache-Control": "no-cache", **answer.route.headers()}
     lines: AsyncIterator[bytes] = ollama_lines(
         answer.chunks, asked, generate=generate, started_ns=started
     )
-    try:
-        async with contextlib.aclosing(lines):  # type: ignore[type-var]
-            await response.prepare(request)
-            async for line in lines:
-                await response.write(line)
-        await response.write_eof()
-    except ConnectionError as exc:  # the client left mid-answer: its row says it was cut
-        log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
-    return response
+    return await streamed(request, lines, headers)

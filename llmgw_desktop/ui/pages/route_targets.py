@@ -25,7 +25,7 @@ from llmgw_desktop.ui.qt import (
 __all__ = ["ROUTE_COLUMNS", "RouteTargetsView", "target_cells"]
 
 ROUTE_COLUMNS = ("Route", "Target", "Weight", "Share", "Latency", "In flight", "State")
-# The state words a person reads; the wire's are `circuit.CircuitState`'s.
+# The state words a person reads; the wire's are `engine/circuit.CircuitState`'s.
 STATE_WORDS = {
     "closed": "Answering",
     "cooling": "Cooling down",

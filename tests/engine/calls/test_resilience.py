@@ -5,11 +5,11 @@ import asyncio
 import pytest
 
 from llmgw_desktop.engine.calls.resilience import (
-    BreakerState,
     CircuitBreaker,
     RetryPolicy,
     call_with_resilience,
 )
+from llmgw_desktop.engine.circuit import CircuitState
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest, ProviderFailure
 from tests.clock import Clock
 
@@ -36,7 +36,7 @@ async def test_transient_failures_are_retried_then_succeed() -> None:
         call, breaker=breaker, policy=RetryPolicy(attempts=3), sleep=no_sleep
     )
     assert result == "ok" and attempts == [1, 2, 3]
-    assert breaker.state is BreakerState.CLOSED and breaker.consecutive_failures == 0
+    assert breaker.state is CircuitState.CLOSED and breaker.consecutive_failures == 0
 
 
 async def test_retry_after_from_the_provider_sets_the_wait() -> None:
@@ -99,7 +99,7 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 async def test_breaker_opens_after_threshold_and_refuses_without_calling() -> None:
     clock = Clock(100.0)
-    changes: list[BreakerState] = []
+    changes: list[CircuitState] = []
     breaker = CircuitBreaker(
         "codex",
         threshold=2,
@@ -118,20 +118,20 @@ async def test_breaker_opens_after_threshold_and_refuses_without_calling() -> No
     for _ in range(2):
         with pytest.raises(ProviderFailure):
             await call_with_resilience(failing, breaker=breaker, policy=policy, sleep=no_sleep)
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.state is CircuitState.OPEN
     with pytest.raises(EngineError) as caught:
         await call_with_resilience(failing, breaker=breaker, policy=policy, sleep=no_sleep)
     assert caught.value.code == "circuit_open"
     assert caught.value.details["retry_after_s"] == 30
     assert calls == 2
-    assert changes == [BreakerState.OPEN]
+    assert changes == [CircuitState.OPEN]
 
 
 async def test_breaker_half_opens_after_cooldown_and_closes_on_success() -> None:
     clock = Clock(100.0)
     breaker = CircuitBreaker("gemini", threshold=1, cooldown_s=10, clock=clock)
     breaker.record_failure(overloaded())
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.state is CircuitState.OPEN
     clock.now += 11
 
     async def ok(attempt: int) -> str:
@@ -141,7 +141,7 @@ async def test_breaker_half_opens_after_cooldown_and_closes_on_success() -> None
         await call_with_resilience(ok, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep)
         == "fine"
     )
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.state is CircuitState.CLOSED
 
 
 async def test_half_open_allows_one_trial_and_a_failure_reopens() -> None:
@@ -150,18 +150,18 @@ async def test_half_open_allows_one_trial_and_a_failure_reopens() -> None:
     breaker.record_failure(overloaded())
     clock.now += 11
     breaker.before_call()  # the trial
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.state is CircuitState.HALF_OPEN
     with pytest.raises(EngineError, match="rest"):
         breaker.before_call()  # a second caller during the trial waits
     breaker.record_failure(overloaded())
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.state is CircuitState.OPEN
 
 
 async def test_bad_requests_and_cancels_do_not_trip_the_breaker() -> None:
     breaker = CircuitBreaker("claude", threshold=1)
     breaker.record_failure(InvalidRequest("bad"))
     breaker.record_failure(ProviderFailure("stopped", code="canceled"))
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.state is CircuitState.CLOSED
 
     async def hang(attempt: int) -> str:
         await asyncio.Event().wait()
@@ -174,4 +174,4 @@ async def test_bad_requests_and_cancels_do_not_trip_the_breaker() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.state is CircuitState.CLOSED

@@ -4,6 +4,7 @@ answers, raw `asyncio.start_server` scripts for servers that misbehave."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import json
 import re
@@ -19,6 +20,7 @@ from aiohttp import web
 from llmgw_desktop.engine.gateway.http_client import http1, http1_response
 from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
+from tests import waiting
 from tests.fakes.loopback import close_server
 
 WAIT_S = 5.0  # upper bound for anything that should happen at once
@@ -219,12 +221,8 @@ def pooled(client: Http1Client) -> list[http1._Connection]:
     return [c for idle in client._idle.values() for c in idle if not c.closed]
 
 
-async def eventually(predicate: Callable[[], bool]) -> None:
-    for _ in range(int(WAIT_S / 0.005)):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached in time")
+# Polled as every test waits (`tests/waiting.py`), within this file's bound.
+eventually = functools.partial(waiting.until, timeout_s=WAIT_S, step_s=0.005)
 
 
 # -- requests and bodies --------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -11,6 +12,7 @@ from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Cl
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from tests.conftest import free_port
 from tests.fakes.loopback import close_server
+from tests.waiting import until as waited_until
 
 WAIT_S = 5.0
 CAP = 3
@@ -136,11 +138,8 @@ def waiting(client: Http1Client) -> int:
     return sum(len(pool.waiters) for pool in client._pools.values())
 
 
-async def until(predicate: Callable[[], bool]) -> None:
-    """Let the loop run until `predicate` holds (client-side state has no event to wait on)."""
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():  # noqa: ASYNC110 - yields to the loop, bounded by the timeout
-            await asyncio.sleep(0)
+# Client-side state has no event to wait on: the loop runs until it holds.
+until = functools.partial(waited_until, timeout_s=WAIT_S, step_s=0)
 
 
 async def test_more_requests_than_the_cap_never_open_more_connections(

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from llmgw_desktop.engine.gateway.dialects.by_name import addressed
 from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client, ProxyRefused
 from llmgw_desktop.engine.gateway.http_client.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamClient,
     UpstreamFailure,
-    UpstreamTarget,
 )
 from tests.conftest import free_port
 from tests.fakes.loopback import answering_with
@@ -246,7 +246,7 @@ async def test_refused_tunnel_lets_the_gateway_fall_back(
         ca_bundle=str(test_ca.ca_file),
         proxy_loopback=True,
     )
-    target = UpstreamTarget("openai", origin.https_url() + "/v1", "openai_chat", "gpt-x", "sk-1")
+    target = addressed("openai", origin.https_url() + "/v1", "openai-chat", "gpt-x", "sk-1", "")
     try:
         with pytest.raises(UpstreamFailure) as caught:
             await upstream.send(target, {"model": "gpt-x", "messages": []}, stream=False)

@@ -1,4 +1,5 @@
-"""Pure parts of upstream calls: URLs, headers, error bodies, key scrubbing, route reports."""
+"""Pure parts of upstream calls: URLs and credentials (each dialect's, `addressed`), headers,
+error bodies, key scrubbing, route reports."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.gateway.dialects.anthropic import ANTHROPIC_VERSION
+from llmgw_desktop.engine.gateway.dialects.by_name import addressed
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    ANTHROPIC_VERSION,
     UpstreamTarget,
     _scrubbed,
     error_message,
@@ -23,8 +25,17 @@ from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
 
 
-def _target(dialect: str, base_url: str = "https://h", key: str | None = "k-123") -> UpstreamTarget:
-    return UpstreamTarget("p", base_url, dialect, "m-1", key, "config#1")
+def _target(
+    dialect: str,
+    base_url: str = "https://h",
+    key: str | None = "k-123",
+    *,
+    stream: bool = False,
+    count_tokens: bool = False,
+) -> UpstreamTarget:
+    return addressed(
+        "p", base_url, dialect, "m-1", key, "config#1", stream=stream, count_tokens=count_tokens
+    )
 
 
 A, G, C, R = DIALECT_ANTHROPIC, DIALECT_GEMINI, DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
@@ -53,11 +64,8 @@ URLS = [
 def test_url_per_dialect_and_base_shape(
     dialect: str, base: str, flags: dict[str, bool], url: str
 ) -> None:
-    stream = flags.get("stream", False)
-    assert (
-        _target(dialect, base).url(stream=stream, count_tokens=flags.get("count_tokens", False))
-        == url
-    )
+    target = _target(dialect, base, **flags)
+    assert target.endpoint == url
 
 
 @pytest.mark.parametrize(
@@ -236,7 +244,5 @@ def test_upstream_rejected_keeps_the_upstream_status(status: int, http: int) -> 
 
 
 def test_a_gemini_model_id_stays_one_path_segment() -> None:
-    target = UpstreamTarget("google", "https://g.example", "gemini", "../x?y=1#z")
-    assert target.url(stream=False) == (
-        "https://g.example/v1beta/models/..%2Fx%3Fy%3D1%23z:generateContent"
-    )
+    target = addressed("google", "https://g.example", "gemini", "../x?y=1#z", None, "")
+    assert target.endpoint == ("https://g.example/v1beta/models/..%2Fx%3Fy%3D1%23z:generateContent")

@@ -336,10 +336,14 @@ class ScriptedUpstream:
         body: JsonObject = record.body if isinstance(record.body, dict) else {}
         record.stream = body.get("stream") is True or (wire == "ollama" and "stream" not in body)
         reply = record.reply or self.default
+        if reply.delay_s > 0 and not await self._quiet_for(reply.delay_s):
+            return drop_connection(request)
         if reply.kind == "error":
             error = _ollama_error if wire == "ollama" else openai_common.error
             payload, extra = error(reply.status, reply.message)
             return web.json_response(payload, status=reply.status, headers=extra)
+        if reply.kind == "malformed":
+            return web.Response(body=b'{"choices": [', content_type="application/json")
         text = completions.fim_text(body, reply.text)
         if not record.stream:
             whole = {"openai": completions.openai_whole, "mistral": completions.mistral_whole}

@@ -16,6 +16,7 @@ import openai
 import pytest
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from tests.clock import Clock
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 from tests.transports.gateway.route_targets import route_rig
@@ -57,6 +58,7 @@ async def test_failures_in_a_row_open_the_circuit_then_one_trial_closes_it(
     async with route_rig(
         start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
     ) as rig:
+        clock = Clock().drive(rig.gateway.engine.gateway.balancer)
         alpha = rig.upstreams["alpha"]
         alpha.default = Reply.error(503)
         with caplog.at_level(logging.WARNING):
@@ -74,7 +76,7 @@ async def test_failures_in_a_row_open_the_circuit_then_one_trial_closes_it(
         rows = await rig.rows()
         assert rows[-1]["chosen_because"] == "priority: listed 1 of 1"
         alpha.default = Reply.ok()  # it recovered
-        await asyncio.sleep(0.6)  # the rest (400 ms, spread by a tenth) ended: half open
+        clock.advance(0.6)  # the rest (400 ms, spread by a tenth) ended: half open
         assert await rig.ask() == "alpha"  # the trial
         assert rig.gateway.engine.providers.cooling() == []
         assert [await rig.ask() for _ in range(3)] == ["alpha"] * 3
@@ -87,12 +89,13 @@ async def test_a_failure_after_its_rest_doubles_the_next_one(
     async with route_rig(
         start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
     ) as rig:
+        clock = Clock().drive(rig.gateway.engine.gateway.balancer)
         rig.upstreams["alpha"].default = Reply.error(500)
         for _ in range(3):
             await rig.ask()
         (first,) = rig.gateway.engine.providers.cooling()
         assert first.cooling_s is not None and first.cooling_s <= 0.45
-        await asyncio.sleep(0.5)
+        clock.advance(0.5)
         assert await rig.ask() == "beta"  # the trial failed: alpha asked, beta answered
         assert rig.calls("alpha") == 4
         (again,) = rig.gateway.engine.providers.cooling()

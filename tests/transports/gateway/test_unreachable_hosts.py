@@ -24,6 +24,7 @@ import pytest
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway.http_client import unreachable
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.clock import Clock
 from tests.fakes.black_hole import BlackHole
 from tests.fakes.black_hole import black_hole as black_hole_at
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -78,6 +79,7 @@ async def test_a_black_holed_host_is_rested_after_three_connect_failures_then_tr
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     gateway = await _openai_in(black_hole, start_gateway, monkeypatch, rest_s=1.5)
+    clock = Clock().drive(gateway.engine.gateway.unreachable)
     # Three requests each wait out the connect timeout, then fall back; each attempt says so.
     for _ in range(unreachable.FAILURES_TO_REST):
         took, status, body = await ask(gateway)
@@ -103,7 +105,7 @@ async def test_a_black_holed_host_is_rested_after_three_connect_failures_then_tr
         == 3
     )
     # The rest over, the host is tried again (still a black hole: a longer rest follows).
-    await asyncio.sleep(1.6)
+    clock.advance(1.6)
     took, status, body = await ask(gateway)
     assert outcomes(body) == ["connect", "ok"], body
     _, _, body = await ask(gateway)

@@ -6,7 +6,7 @@ A route may list `targets` (the same model at OpenAI, on Azure, through OpenRout
 (`gateway/router.py`) for one principal's request. Its parts: `strategies.py` (the strategies,
 pure, with the reason each choice gives the recorder), `health.py` (whose failures cool a
 target for whom: each principal's own circuit, and the shared one that counts only failures
-that are not one caller's doing), `circuit.py` (one circuit's cool-downs, timed by
+that are not one caller's doing), the engine's one circuit (`engine/circuit.py`, timed by
 `engine/backoff.py`), `liveness.py` (a target that stops answering at all: found by a probe
 when calls wait long for their first byte, passed over until a probe is answered),
 `decaying.py` (the latency figure that forgets, and shares), `quota.py` (the rate-limit headers

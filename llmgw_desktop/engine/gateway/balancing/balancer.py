@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from llmgw_desktop.config.gateway_tables import RouteConfig
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.gateway.balancing.circuit import CircuitState, TargetCircuit
+from llmgw_desktop.engine.circuit import Circuit, CircuitState
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.balancing.decaying import DecayingFigure
 from llmgw_desktop.engine.gateway.balancing.health import Resting, TargetHealth
 from llmgw_desktop.engine.gateway.balancing.liveness import (
@@ -42,7 +43,7 @@ from llmgw_desktop.engine.gateway.balancing.strategies import (
     order_candidates,
 )
 from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
-from llmgw_desktop.engine.gateway.router import Plan, Target
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = ["Balancer", "BalancingSettings", "InFlight", "Ordered"]
@@ -126,7 +127,7 @@ class InFlight:
 
     __slots__ = ("_known", "_released", "_trial")
 
-    def __init__(self, known: _Known, trial: TargetCircuit | None) -> None:
+    def __init__(self, known: _Known, trial: Circuit | None) -> None:
         self._known = known
         self._trial = trial  # the circuit whose half-open trial this call is
         self._released = False
@@ -395,6 +396,23 @@ class Balancer:
         figure.count(self._clock())
 
     # -- what is shown -------------------------------------------------------------------
+
+    def route_views(self, registry: ModelRegistry) -> list[RouteView]:
+        """Each of `registry`'s routes that lists targets, with each target's weight, share of
+        the route's recent answers, latency, calls in flight and cool-down (this process's)."""
+        views = []
+        for route in registry.config.routes:
+            if not route.targets:
+                continue
+            weights = route.weights or (1.0,) * len(route.targets)
+            resolved = []
+            for name, weight in zip(route.targets, weights, strict=True):
+                try:
+                    resolved.append((registry.resolve(name), weight))
+                except EngineError:
+                    continue  # a stale target: `stale_references` says so
+            views.append(self.route_view(route, resolved))
+        return views
 
     def route_view(self, route: RouteConfig, targets: Sequence[tuple[Target, float]]) -> RouteView:
         """`route`'s targets as known now (`targets`: each resolved, with its weight)."""

@@ -5,7 +5,7 @@ it silent past the first-byte limit, one that makes it answer 429. Were every fa
 for everyone, one key could move every other caller's traffic to a route's other targets (at
 their price, with their prompts) for as long as it kept sending such requests. So:
 
-- each principal's failures open a circuit of its own (`circuit.py`, with the same thresholds
+- each principal's failures open a circuit of its own (`engine/circuit.py`, with the same thresholds
   and rests): the target goes behind the others in that principal's requests alone;
 - the target's shared circuit, which moves everyone's requests, counts only failures that are
   not one caller's doing: the local user's (the person at this machine), or those of at least
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.gateway.balancing.circuit import CircuitState, TargetCircuit
+from llmgw_desktop.engine.circuit import Circuit, CircuitState
 
 __all__ = ["MAX_PRINCIPALS", "MAX_WITNESSES", "Resting", "TargetHealth"]
 
@@ -62,8 +62,8 @@ class TargetHealth:
     __slots__ = ("_local_failures", "_own", "_unnamed", "_witnesses", "shared")
 
     def __init__(self) -> None:
-        self.shared = TargetCircuit()
-        self._own: OrderedDict[str, TargetCircuit] = OrderedDict()
+        self.shared = Circuit()
+        self._own: OrderedDict[str, Circuit] = OrderedDict()
         # Each body that failed since the target last answered (its digest) -> who sent it.
         self._witnesses: dict[str, str] = {}
         self._local_failures = 0  # the local user's failures in a row, each counted
@@ -81,7 +81,7 @@ class TargetHealth:
             return None
         return Resting(left, own.last_error or "failures", everyone=False)
 
-    def began(self, principal: str, now: float) -> TargetCircuit | None:
+    def began(self, principal: str, now: float) -> Circuit | None:
         """A call of `principal`'s to the target is on its way: the circuit whose half-open
         trial it is (the shared one's, else its own's), if any; the others pass the target
         over until its verdict."""
@@ -112,7 +112,7 @@ class TargetHealth:
         None when no rest begins."""
         own = self._own.get(principal)
         if own is None:
-            own = self._own[principal] = TargetCircuit()
+            own = self._own[principal] = Circuit()
             if len(self._own) > MAX_PRINCIPALS:
                 self._own.popitem(last=False)
         else:

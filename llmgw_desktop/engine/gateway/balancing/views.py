@@ -23,7 +23,7 @@ class TargetView:
     share: float | None = None  # of the route's recent answers (None: none yet)
     latency_s: float | None = None  # recent time to first token (None: untried)
     in_flight: int = 0
-    # For everyone: closed, cooling, open, half_open (`circuit.CircuitState`), or hung (no
+    # For everyone: closed, cooling, open, half_open (`engine/circuit.CircuitState`), or hung (no
     # answer to the gateway's probe: `liveness.py`).
     state: str = "closed"
     cooling_s: float | None = None  # goes behind the others for this long yet

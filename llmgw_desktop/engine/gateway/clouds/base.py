@@ -54,7 +54,6 @@ class CloudCall:
     dialect: str  # the dialect the body is in
     key: str | None  # the pool key (None: the cloud's own credential chain)
     stream: bool
-    count_tokens: bool = False
     # "" a chat answer; `EMBED`: an embedding (`gateway/embeddings/wires.py`).
     operation: str = ""
 

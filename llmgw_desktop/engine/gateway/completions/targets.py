@@ -1,37 +1,36 @@
-"""One API target of a text completion: the chat's gates (`ApiTargets.usable`), a budget hold
-of its input and output limit (the limit sent when a hard budget covers it), then one attempt
-per key until one answers. A whole answer's row ends with it; a stream's when its pieces end:
-completed at the upstream's last event, and cut the moment its client leaves, the upstream's
-connection closed at once so it stops writing (autocomplete abandons most of what it asks).
-What is sent and said is never kept on this path: no body capture."""
+"""The text completion kind of call to an API target: a budget hold of its input and output
+limit (the limit sent when a hard budget covers it), and its wire (`_CompletionWire`): the body
+its provider's API takes, and the answer read whole or piece by piece. A whole answer's row
+ends with it; a stream's when its pieces end: completed at the upstream's last event, and cut
+the moment its client leaves, the upstream's connection closed at once so it stops writing
+(autocomplete abandons most of what it asks). The gates, keys, attempts and rows are the one
+attempt loop's (`api_targets.py`). What is sent and said is never kept on this path: no body
+capture."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.api_targets import ApiTargets
-from llmgw_desktop.engine.gateway.completions.request import FimRequest
+from llmgw_desktop.engine.gateway.api_targets import ApiCall, ApiTargets, Line
+from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI, FimRequest
 from llmgw_desktop.engine.gateway.completions.wires import FimPiece, FimWire, fim_wire
-from llmgw_desktop.engine.gateway.errors import UpstreamRejected
-from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
-from llmgw_desktop.engine.gateway.http_client.sse import SseParser
+from llmgw_desktop.engine.gateway.dialects.by_name import addressed
+from llmgw_desktop.engine.gateway.held_answers import held_until_ended
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    CONNECT_OUTCOME,
-    SHARE_OUTCOME,
     UpstreamFailure,
     UpstreamTarget,
+    malformed_answer,
+    scrubbed_frame,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
-from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
-from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
 from llmgw_desktop.engine.gateway.router import Plan, Target
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -50,15 +49,11 @@ class Completion:
 
 
 class CompletionTargets:
-    """Asks API providers for text completions, key by key; one per gateway."""
+    """Asks API targets for text completions; one per gateway."""
 
-    def __init__(
-        self, *, api: ApiTargets, budgets: SpendGuard, prices: PriceBook, records: RequestRecords
-    ) -> None:
-        self._api = api
-        self._budgets = budgets
+    def __init__(self, *, api: ApiTargets, prices: PriceBook) -> None:
+        self._api = api  # the one attempt loop: gates, hold, keys, attempts, rows
         self._prices = prices
-        self._records = records
 
     async def ask(
         self,
@@ -74,11 +69,10 @@ class CompletionTargets:
             UpstreamRejected: an upstream refused the request itself.
             BudgetExceeded: a hard budget has no room for the call (nothing was sent).
         """
-        usable = await self._api.usable(target, route, caller)
-        if not isinstance(usable, tuple):
-            return None, usable
-        spec, pool = usable
-        wire = fim_wire(spec, target.model)
+        call = await self._api.usable(target, route, caller, plan)
+        if not isinstance(call, ApiCall):
+            return None, call
+        wire = fim_wire(call.spec, target.model)
         if isinstance(wire, str):
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, InvalidRequest(wire, param="model")
@@ -89,167 +83,91 @@ class CompletionTargets:
             default_output=self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS,
             price=self._prices.price_of(target.model),
         )
-        hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
-        route.held_output = hold.output_tokens
-        route.max_tokens = hold.send_limit if request.max_tokens is None or hold.lowered else None
-        body = wire.body(request, target.model, hold.send_limit)
-        try:
-            failure: UpstreamFailure | None = None
-            keys = self._api.keys.order(
-                spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
-            )
-            for key in keys:
-                answer, failure = await self._attempt(
-                    request, spec, wire, body, target, key, route, caller, hold
-                )
-                if answer is not None:
-                    if answer.pieces is not None:
-                        hold = Hold()  # the stream's end releases it (`_stream`)
-                    return answer, None
-                assert failure is not None
-                if failure.billed or failure.kind == SHARE_OUTCOME:
-                    return None, failure
-                if not failure.next_key:
-                    raise UpstreamRejected(
-                        failure.status or 502,
-                        failure.message,
-                        retry_after_s=failure.retry_after_s,
-                        code=failure.code,
-                    ) from None
-            return None, failure
-        finally:
-            hold.release()
+        hold, limit = await self._api.hold(caller, route, ask)
+        body = wire.body(request, target.model, limit)
+        completion = _CompletionWire(self._api, request, call, wire, body)
+        answer, failure = await self._api.ask(call, completion, hold)
+        return answer, failure
 
-    async def _attempt(
-        self,
-        request: FimRequest,
-        spec: ApiProviderSpec,
-        wire: FimWire,
-        body: bytes,
-        target: Target,
-        key: PoolKey,
-        route: RouteReport,
-        caller: CallerInfo,
-        hold: Hold,
-    ) -> tuple[Completion | None, UpstreamFailure | None]:
-        """One key of one target: the answer, or the failure (recorded either way)."""
-        base = self._api.keys.base_url(spec)
-        upstream_target = UpstreamTarget(
+
+class _CompletionWire:
+    """A completion's wire: its body, and its answer whole or as a stream of pieces."""
+
+    __slots__ = ("_api", "_body", "_call", "_request", "_wire", "translated")
+
+    operation = "text_completion"
+    notice: str | None = None
+
+    def __init__(
+        self, api: ApiTargets, request: FimRequest, call: ApiCall, wire: FimWire, body: bytes
+    ) -> None:
+        self._api = api
+        self._request = request
+        self._call = call
+        self._wire = wire
+        self._body = body
+        self.translated = not (request.front == FIM_OPENAI and wire.name == "openai")
+
+    def address(self, base_url: str, key: PoolKey) -> UpstreamTarget:
+        spec = self._call.spec
+        return addressed(
             spec.id,
-            base,
+            base_url,
             spec.dialect,
-            target.model,
+            self._call.target.model,
             key.value,
             key.label,
-            endpoint=wire.url(base),
+            endpoint=self._wire.url(base_url),
         )
-        record, open_row = self._records.attempt_to_open(route, caller, spec.id, target.model)
-        started = time.perf_counter()
-        estimate = Usage(input_tokens=request.estimated_tokens)
-        asked = False
-        try:
-            try:
-                response = await self._api.upstream.send(
-                    upstream_target,
-                    body,
-                    stream=request.stream,
-                    principal=caller.principal,
-                    while_waiting=open_row,
-                )
-            finally:
-                open_row()
-            asked = True
-            route.provider, route.model, route.kind = spec.id, target.model, "api"
-            route.attempts.append(Attempt(target.label, key.label, "ok"))
-            self._api.unreachable.connected(spec.id, base)
-            if request.stream:
-                pieces = self._stream(response, wire, record, route, estimate, hold)
-                return Completion(route, request, pieces=pieces), None
-            piece = await self._whole(response, wire, spec.id)
-        except UpstreamFailure as exc:
-            if asked and route.attempts and route.attempts[-1].key == key.label:
-                route.attempts.pop()  # the answer broke after its status was fine
-            exc.billed = asked
-            if exc.kind == CONNECT_OUTCOME:
-                self._api.unreachable.failed(spec.id, base, exc.message)
-            self._records.note_failure(
-                route, target, key, exc, record, started, billed=estimate if asked else None
-            )
-            if exc.status == 429:
-                self._api.keys.rest(spec.id, key, exc.retry_after_s)
-            return None, exc
-        except asyncio.CancelledError:
-            self._records.cut_before_answer(record, route, estimate, asked=asked)
-            raise
-        except EngineError as exc:
-            self._records.finish(
-                record, route, "refused", Usage(), http_status=exc.http_status, error_code=exc.code
-            )
-            raise
+
+    async def exchange(self, line: Line) -> Completion:
+        request, route = self._request, self._call.route
+        response = await line.send(self._body, stream=request.stream)
+        if request.stream:
+            # Held until the stream's row is counted, when its pieces end.
+            pieces = held_until_ended(self._stream(response, line), line.hold.moved())
+            return Completion(route, request, pieces=pieces)
+        piece = await self._whole(response)
         usage = piece.usage or Usage(
-            input_tokens=estimate.input_tokens, output_tokens=max(1, len(piece.text) // 4)
+            input_tokens=request.estimated_tokens, output_tokens=max(1, len(piece.text) // 4)
         )
-        self._records.finish(
-            record, route, "completed", usage, http_status=200, estimated=piece.usage is None
+        self._api.records.finish(
+            line.record, route, "completed", usage, http_status=200, estimated=piece.usage is None
         )
-        return Completion(
-            route, request, piece=FimPiece(piece.text, piece.finish_reason, usage, True)
-        ), None
+        return Completion(route, request, piece=replace(piece, usage=usage, done=True))
 
-    async def _whole(self, response: Http1Response, wire: FimWire, provider: str) -> FimPiece:
-        upstream = self._api.upstream
+    def estimate(self) -> Usage:
+        return Usage(input_tokens=self._request.estimated_tokens)
+
+    def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
+        return None if self.translated else failure.raw_body
+
+    async def _whole(self, response: Http1Response) -> FimPiece:
+        provider = self._call.spec.id
+        raw = await self._api.upstream.whole(response, provider)
         try:
-            try:
-                raw = await response.read(
-                    timeout_s=upstream.read_timeout_s, limit=upstream.max_answer_bytes
-                )
-            finally:
-                response.release()
-            return wire.whole(jsonio.loads(raw))
-        except BodyTooLarge as exc:
-            raise UpstreamFailure(
-                f"{provider}'s answer is larger than gateway.max_answer_bytes ({exc.limit})",
-                fallback=True,
-                kind="too_large",
-            ) from None
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamFailure(
-                f"{provider} broke off its answer: {type(exc).__name__}",
-                fallback=True,
-                kind="broken",
-            ) from None
+            return self._wire.whole(jsonio.loads(raw))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise UpstreamFailure(
-                f"{provider} sent a completion that is not valid: {exc}",
-                status=502,
-                fallback=True,
-                kind="malformed",
-            ) from None
+            raise malformed_answer(provider, exc, "a completion") from None
 
-    def _stream(
-        self,
-        response: Http1Response,
-        wire: FimWire,
-        record: str,
-        route: RouteReport,
-        estimate: Usage,
-        hold: Hold,
-    ) -> AsyncIterator[FimPiece]:
+    def _stream(self, response: Http1Response, line: Line) -> AsyncIterator[FimPiece]:
         """The upstream's stream as pieces; its row ends when they do: completed at the last
         event, failed when it broke, cut when the consumer stopped or closed them unread (the
         connection closed at once, so the upstream stops writing)."""
         seen = _Seen()
+        records, route, record = self._api.records, self._call.route, line.record
+        estimate = self._request.estimated_tokens
 
         def end(state: str, code: str | None) -> None:
             response.release()  # unread, the connection closes: the upstream stops at once
             if state == "canceled":
-                state, code = self._records.cut()
+                state, code = records.cut()
             usage = seen.usage
             counted = usage or Usage(
-                input_tokens=estimate.input_tokens,
+                input_tokens=estimate,
                 output_tokens=route.held_output or max(1, seen.written // 4),
             )
-            self._records.finish(
+            records.finish(
                 record,
                 route,
                 state,
@@ -258,20 +176,23 @@ class CompletionTargets:
                 error_code=code,
                 estimated=usage is None,
             )
-            hold.release()
 
-        return _Ending(self._pieces(response, wire, seen, end), lambda: end("canceled", None))
+        async def closed_unread() -> None:
+            end("canceled", None)
+
+        pieces = self._pieces(response, line.key.value or "", seen, end)
+        return EndingChunks(pieces, closed_unread)
 
     async def _pieces(
         self,
         response: Http1Response,
-        wire: FimWire,
+        api_key: str,
         seen: _Seen,
         end: Callable[[str, str | None], None],
     ) -> AsyncIterator[FimPiece]:
-        upstream = self._api.upstream
-        parser = SseParser(upstream.max_sse_event_bytes)
-        buffered = b""
+        upstream, wire = self._api.upstream, self._wire
+        # Server-sent events, or Ollama's lines: read alike, under the same cap.
+        parser = (NdjsonParser if wire.lines else SseParser)(upstream.max_sse_event_bytes)
         state, code = "canceled", None
         try:
             while True:
@@ -280,14 +201,9 @@ class CompletionTargets:
                     state, code = "failed", "stream_broken"  # ended before its last event
                     yield FimPiece("", "error", seen.usage, done=True)
                     return
-                if wire.lines:
-                    buffered += chunk
-                    *lines, buffered = buffered.split(b"\n")
-                    events = [line.decode() for line in lines if line.strip()]
-                else:
-                    events = [data for _, data in parser.feed(chunk)]
-                for data in events:
-                    piece = wire.event(data)
+                for frame in parser.feed(chunk):
+                    # Without the key it was sent, or the gateway's own secrets.
+                    piece = wire.event(scrubbed_frame(frame, api_key)[1])
                     if piece is None:
                         continue
                     seen.usage = piece.usage or seen.usage
@@ -310,28 +226,3 @@ class _Seen:
 
     usage: Usage | None = None
     written: int = 0
-
-
-class _Ending:
-    """Pieces whose generator ends the stream's row in its `finally`, and that run `end`
-    instead when they are closed before the first was asked for (a generator's `finally` does
-    not run then: a client that left before the answer began)."""
-
-    def __init__(self, pieces: AsyncIterator[FimPiece], end: Callable[[], None]) -> None:
-        self._pieces = pieces
-        self._end = end
-        self._started = False
-
-    def __aiter__(self) -> _Ending:
-        return self
-
-    def __anext__(self) -> Awaitable[FimPiece]:
-        self._started = True
-        return self._pieces.__anext__()
-
-    async def aclose(self) -> None:
-        if not self._started:
-            self._started = True
-            self._end()
-            return
-        await self._pieces.aclose()  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from llmgw_desktop.engine.gateway.dialects.malformed import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
 from llmgw_desktop.engine.gateway.translation import TargetModel
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -137,6 +137,35 @@ class Dialect(Protocol):
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """An error body in this dialect's envelope."""
+        ...
+
+    # -- an upstream of this dialect: where a call goes, with which credential, and what a
+    # whole answer says it used (the upstream client knows no dialect: it is told these) ----
+
+    # Headers the upstream is sent unless the client sent its own (Anthropic's version).
+    default_headers: tuple[tuple[str, str], ...]
+
+    def api_root(self, base_url: str) -> str:
+        """The API's root under a provider's base URL (its model list is there)."""
+        ...
+
+    def upstream_url(
+        self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
+    ) -> str:
+        """Where a call for `model` (streamed or not; or a count of its input tokens) goes."""
+        ...
+
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        """The headers (name, value) an API key is sent in (none without a key: a local
+        server's)."""
+        ...
+
+    def answer_usage(self, body: Any) -> Usage:
+        """What a whole answer says it used (zeros where it says nothing, or is no object)."""
+        ...
+
+    def finish_reasons(self, body: Any) -> list[str]:
+        """Why a whole answer ended, as this dialect says it (for traces and the cache)."""
         ...
 
 

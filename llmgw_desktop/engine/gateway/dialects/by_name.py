@@ -1,6 +1,6 @@
 """The dialect translators by name (`openai-chat`, `openai-responses`, `anthropic`, `gemini`),
-and the dialects requests are sent in: those four and Bedrock's Converse, loaded when first
-asked for (its stream framing needs botocore)."""
+the dialects requests are sent in (those four and Bedrock's Converse, loaded when first asked
+for: its stream framing needs botocore), and where a call in one of them goes (`addressed`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from llmgw_desktop.engine.gateway.dialects.base import Dialect, FrameParser, Ups
 from llmgw_desktop.engine.gateway.dialects.gemini import GeminiDialect
 from llmgw_desktop.engine.gateway.dialects.openai_chat import OpenAIChatDialect
 from llmgw_desktop.engine.gateway.dialects.openai_responses import OpenAIResponsesDialect
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamTarget
 
-__all__ = ["DIALECTS", "frame_parser", "upstream_dialect"]
+__all__ = ["DIALECTS", "addressed", "frame_parser", "upstream_dialect"]
 
 # The translators keep no state between calls, so one instance of each serves every request.
 DIALECTS: dict[str, Dialect] = {
@@ -48,3 +49,36 @@ def frame_parser(name: str, max_event_bytes: int) -> FrameParser | None:
     from llmgw_desktop.engine.gateway.clouds.eventstream import EventStreamFramer
 
     return EventStreamFramer(max_event_bytes)
+
+
+def addressed(
+    provider: str,
+    base_url: str,
+    dialect: str,
+    model: str,
+    api_key: str | None,
+    key_label: str,
+    *,
+    stream: bool = False,
+    count_tokens: bool = False,
+    endpoint: str | None = None,
+    operation: str = "",
+) -> UpstreamTarget:
+    """One attempt's upstream, spoken to in `dialect`: the URL that dialect names for the call
+    (or the kind's own `endpoint`: an embedding's, a completion's), and the headers its key goes
+    in. A dialect no client speaks (Bedrock's Converse) is a cloud's, whose wire decides both."""
+    found = DIALECTS.get(dialect)
+    if found is not None and endpoint is None:
+        endpoint = found.upstream_url(base_url, model, stream=stream, count_tokens=count_tokens)
+    return UpstreamTarget(
+        provider,
+        base_url,
+        dialect,
+        model,
+        api_key,
+        key_label,
+        operation,
+        endpoint or "",
+        credential=() if found is None else found.credential(api_key),
+        defaults=() if found is None else found.default_headers,
+    )

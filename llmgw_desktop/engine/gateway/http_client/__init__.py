@@ -5,7 +5,12 @@ Open `upstream` first: every call to an upstream API goes through `UpstreamClien
 (a small HTTP/1.1 client; its responses are `http1_response`) and `pool` (the connections to one
 origin: idle ones reused, a cap, a fair line). A connection is opened by `dial` (directly, or
 through a proxy `proxies` chooses, or a tunnel), trusting the authorities `tls` names; a
-compressed body is read by `body_decoder` a piece at a time; `sse` splits an event stream into
-frames (and writes them). `unreachable` rests a host no connection could be made to, so each
-request does not pay its connect timeout.
+compressed body is read by `body_decoder` a piece at a time; `sse` splits an event stream (or
+newline-delimited JSON) into frames, under one cap, and writes them; `malformed` is a frame's
+shape and the error that says an answer is not what its dialect says. `unreachable` rests a
+host no connection could be made to, so each request does not pay its connect timeout.
+
+It knows no dialect (an import rule of pyproject.toml keeps it so): where a call goes and the
+headers its key goes in are the dialect's (`dialects/by_name.addressed`), handed over in the
+`UpstreamTarget`.
 """

@@ -1,4 +1,5 @@
-"""Server-sent events: split a byte stream into (event, data) frames, and write frames."""
+"""Server-sent events: split a byte stream into (event, data) frames, and write frames; and
+newline-delimited JSON split into frames by the same capped line reader."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from typing import Any
 
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.malformed import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame, UpstreamMalformed
 
-__all__ = ["SseParser", "SseTooLarge", "frame"]
+__all__ = ["NdjsonParser", "SseParser", "SseTooLarge", "frame"]
 
 
 class SseTooLarge(UpstreamMalformed):
@@ -24,6 +25,8 @@ class SseParser:
     48 MiB line cost 17 s of CPU). An event larger than `max_event_bytes`, counted as it
     arrives, raises `SseTooLarge` instead of being held.
     """
+
+    _unit = "a server-sent event"  # what the cap holds, in its error
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.max_event_bytes = max_event_bytes
@@ -48,6 +51,10 @@ class SseParser:
             and b"\r" not in chunk
         ):
             return _whole_events(chunk)
+        return self._lines(chunk)
+
+    def _lines(self, chunk: bytes) -> list[SseFrame]:
+        """The frames the lines `chunk` ends make, a line at a time (the rest is held)."""
         frames: list[SseFrame] = []
         start = 0
         while True:
@@ -75,7 +82,7 @@ class SseParser:
         self.unfinished_bytes += count
         if self.unfinished_bytes > self.max_event_bytes:
             raise SseTooLarge(
-                f"the upstream sent a server-sent event larger than "
+                f"the upstream sent {self._unit} larger than "
                 f"{self.max_event_bytes} bytes (gateway.max_sse_event_bytes)"
             )
 
@@ -99,6 +106,22 @@ class SseParser:
         """A last frame not followed by a blank line (some servers end that way)."""
         tail = self.feed(b"\n\n") if self._line or self._data else []
         return tail
+
+
+class NdjsonParser(SseParser):
+    """Newline-delimited JSON (Ollama's streams) split as server-sent events are, by the same
+    line reader under the same cap: each line that is not blank is a frame `(None, line)`, and
+    a line larger than `max_event_bytes` raises `SseTooLarge` before it is held."""
+
+    _unit = "a line of newline-delimited JSON"
+
+    def feed(self, chunk: bytes) -> list[SseFrame]:
+        return self._lines(chunk)
+
+    def _read_line(self, line: str, frames: list[SseFrame]) -> None:
+        if line.strip():
+            frames.append((None, line))
+        self.unfinished_bytes = 0
 
 
 def _whole_events(chunk: bytes) -> list[SseFrame]:

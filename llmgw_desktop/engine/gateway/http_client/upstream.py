@@ -19,19 +19,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from llmgw_desktop.config.api_catalog import (
-    DIALECT_ANTHROPIC,
-    DIALECT_GEMINI,
-    DIALECT_OPENAI_RESPONSES,
-    ApiProviderSpec,
-)
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady, CloudWire, wire_for
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.http_client.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     ConnectError,
@@ -39,7 +32,8 @@ from llmgw_desktop.engine.gateway.http_client.http1 import (
     PoolTimeout,
     ShareTimeout,
 )
-from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame
 from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 from llmgw_desktop.engine.gateway.key_refusal import refusal_status
@@ -48,7 +42,6 @@ from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
-    "ANTHROPIC_VERSION",
     "CONNECT_OUTCOME",
     "HUNG_OUTCOME",
     "NOT_CONFIGURED_OUTCOME",
@@ -57,12 +50,12 @@ __all__ = [
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
+    "malformed_answer",
     "scrubbed_frame",
 ]
 
 log = logging.getLogger(__name__)
 
-ANTHROPIC_VERSION = "2023-06-01"
 # Statuses where another key or provider may well succeed.
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 # A bad or exhausted key: the next key of the same provider may work, another request won't.
@@ -88,7 +81,8 @@ _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key",
 
 @dataclass(frozen=True)
 class UpstreamTarget:
-    """One concrete attempt: which API, which dialect, which model, which key."""
+    """One concrete attempt: which API, which dialect, which model, which key, and where it
+    goes with which credential (the dialect's to say: this client knows none)."""
 
     provider: str
     base_url: str
@@ -97,37 +91,22 @@ class UpstreamTarget:
     api_key: str | None = None
     key_label: str = ""
     # What is asked of the API: "" a chat answer, or `EMBED` (`clouds/base.py`); and the URL
-    # such a call goes to, for a provider that is not a cloud (a cloud's wire decides).
+    # the call goes to, for a provider that is not a cloud (a cloud's wire decides).
     operation: str = ""
     endpoint: str = ""
     # What else of the request's credential the upstream may echo (a cloud's signature,
     # session token, key id), taken out of its answers as the key is.
     echoed: tuple[str, ...] = ()
+    # The headers the key goes in (they win over the client's), and those sent unless the
+    # client sent its own (Anthropic's version): the dialect's (`Dialect.credential`).
+    credential: tuple[tuple[str, str], ...] = ()
+    defaults: tuple[tuple[str, str], ...] = ()
 
     @property
     def scrubbed(self) -> tuple[str, ...]:
         """The values taken out of whatever this upstream answers, longest first."""
         found = (self.api_key or "", *self.echoed)
         return tuple(sorted({v for v in found if len(v) >= MIN_SCRUBBED_KEY}, key=len)[::-1])
-
-    def url(self, *, stream: bool, count_tokens: bool = False) -> str:
-        if self.endpoint:
-            return self.endpoint
-        base = self.base_url.rstrip("/")
-        if self.dialect == DIALECT_ANTHROPIC:
-            root = base if base.endswith("/v1") else base + "/v1"
-            return root + ("/messages/count_tokens" if count_tokens else "/messages")
-        if self.dialect == DIALECT_GEMINI:
-            root = base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
-            if count_tokens:
-                action = "countTokens"
-            else:
-                action = "streamGenerateContent?alt=sse" if stream else "generateContent"
-            # The model comes from the client: quoted, it stays one path segment.
-            return f"{root}/models/{quote(self.model, safe='-._~')}:{action}"
-        if self.dialect == DIALECT_OPENAI_RESPONSES:
-            return base + ("/responses/input_tokens" if count_tokens else "/responses")
-        return base + "/chat/completions"
 
     def headers(
         self, *, stream: bool, passthrough: Mapping[str, str] | None = None
@@ -138,15 +117,10 @@ class UpstreamTarget:
         headers["content-type"] = "application/json"
         if stream and "accept" not in headers:
             headers["accept"] = "text/event-stream"
-        if self.dialect == DIALECT_ANTHROPIC:
-            headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
-            if self.api_key:
-                headers["x-api-key"] = self.api_key
-        elif self.dialect == DIALECT_GEMINI:
-            if self.api_key:
-                headers["x-goog-api-key"] = self.api_key
-        elif self.api_key:
-            headers["authorization"] = f"Bearer {self.api_key}"
+        for name, value in self.defaults:
+            headers.setdefault(name, value)
+        for name, value in self.credential:
+            headers[name] = value
         return headers
 
 
@@ -198,6 +172,16 @@ class UpstreamFailure(Exception):
     def outcome(self) -> str:
         """Short code for the recorder's route log: `429`, `connect`, `timeout`, ..."""
         return str(self.status) if self.status is not None else self.kind
+
+
+def malformed_answer(provider: str, exc: Exception, what: str = "an answer") -> UpstreamFailure:
+    """The failure of a 2xx whose body is not `what` its wire says (another route may serve)."""
+    return UpstreamFailure(
+        f"{provider} sent {what} that is not valid: {exc}",
+        status=502,
+        fallback=True,
+        kind="malformed",
+    )
 
 
 class UpstreamClient:
@@ -286,13 +270,43 @@ class UpstreamClient:
     async def close(self) -> None:
         await self._http.close()
 
+    async def whole(self, response: Http1Response, provider: str, *, advice: str = "") -> bytes:
+        """A 2xx answer's body, read whole within the read timeout and the size limit (the
+        response is released), with the operator's own secrets masked: the one reader of
+        every kind's whole answers (SECURITY.md 26: a model may have been steered into
+        repeating them). `advice`: what a client whose answer was too large may do.
+
+        Raises:
+            UpstreamFailure: it broke off, stalled or was too large (another route may serve).
+        """
+        try:
+            try:
+                raw = await response.read(
+                    timeout_s=self.read_timeout_s, limit=self.max_answer_bytes
+                )
+            finally:
+                response.release()
+        except BodyTooLarge as exc:
+            raise UpstreamFailure(
+                f"{provider}'s answer is larger than gateway.max_answer_bytes ({exc.limit} bytes)"
+                + (f"; {advice}" if advice else ""),
+                fallback=True,
+                kind="too_large",
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            raise UpstreamFailure(
+                f"{provider} broke off its answer: {type(exc).__name__}",
+                fallback=True,
+                kind="broken",
+            ) from None
+        return known_secrets.mask_bytes(raw)
+
     async def send(
         self,
         target: UpstreamTarget,
         body: dict[str, Any] | bytes,
         *,
         stream: bool,
-        count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
         query: str = "",
         principal: str | None = None,
@@ -317,13 +331,13 @@ class UpstreamClient:
         if cloud is None and target.provider in self._cloud_specs:
             cloud = self.cloud(target.provider)
         if cloud is None:
-            url = target.url(stream=stream, count_tokens=count_tokens)
+            url = target.endpoint
             if query:
                 url += ("&" if "?" in url else "?") + query
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
         else:
             url, headers, data, target = await self._prepared(
-                cloud, target, data, stream, count_tokens, passthrough_headers
+                cloud, target, data, stream, passthrough_headers
             )
         try:
             response = await self._http.request(
@@ -447,7 +461,6 @@ class UpstreamClient:
         target: UpstreamTarget,
         data: bytes,
         stream: bool,
-        count_tokens: bool,
         passthrough: Mapping[str, str] | None,
     ) -> tuple[str, dict[str, str], bytes, UpstreamTarget]:
         """A cloud request's URL, headers and body, and the target with the credential it
@@ -467,7 +480,6 @@ class UpstreamClient:
             target.dialect,
             target.api_key,
             stream,
-            count_tokens,
             operation=target.operation,
         )
         try:

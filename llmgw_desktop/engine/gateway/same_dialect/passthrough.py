@@ -20,27 +20,18 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
-    DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.anthropic import usage as anthropic_usage
-from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
-from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
-from llmgw_desktop.engine.gateway.dialects.openai_chat import usage as chat_usage
-from llmgw_desktop.engine.gateway.dialects.openai_responses import usage as responses_usage
 from llmgw_desktop.engine.gateway.translation import encode_request
-from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "GATEWAY_FIELDS",
-    "finish_reasons_of",
     "forwardable_headers",
     "forwardable_query",
     "passthrough_body",
     "relayable_headers",
     "splice_field",
     "splice_members",
-    "usage_of_answer",
 ]
 
 log = logging.getLogger(__name__)
@@ -222,42 +213,6 @@ def passthrough_body(
             return ForwardedBody(spliced, added_usage)
     out = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS} | changes
     return ForwardedBody(encode_request(out), added_usage)
-
-
-def usage_of_answer(dialect: str, answer: Any) -> Usage:
-    """The usage in a whole same-dialect answer, or zeros where there is none to read."""
-    if not isinstance(answer, dict):
-        return Usage()
-    if dialect == DIALECT_ANTHROPIC:
-        return anthropic_usage.parse_usage(answer.get("usage"))
-    if dialect == DIALECT_OPENAI_CHAT:
-        return chat_usage.parse_usage(answer.get("usage"))
-    if dialect == DIALECT_OPENAI_RESPONSES:
-        return responses_usage.parse_usage(answer.get("usage"))
-    return gemini_usage.parse_usage(gemini_field(answer, "usageMetadata"))
-
-
-def finish_reasons_of(dialect: str, answer: Any) -> list[str]:
-    """Why a whole same-dialect answer ended, as its dialect says it (for traces)."""
-    if not isinstance(answer, dict):
-        return []
-    if dialect == DIALECT_ANTHROPIC:
-        return [str(answer["stop_reason"])] if answer.get("stop_reason") else []
-    if dialect == DIALECT_OPENAI_CHAT:
-        choices = answer.get("choices")
-        items = choices if isinstance(choices, list) else []
-        return [
-            str(c["finish_reason"]) for c in items if isinstance(c, dict) and c.get("finish_reason")
-        ]
-    if dialect == DIALECT_OPENAI_RESPONSES:
-        return [str(answer["status"])] if answer.get("status") else []
-    candidates = answer.get("candidates")
-    items = candidates if isinstance(candidates, list) else []
-    return [
-        str(reason)
-        for c in items
-        if isinstance(c, dict) and (reason := gemini_field(c, "finishReason"))
-    ]
 
 
 # What JSON allows between tokens (`bytes.rstrip` strips these and a few more).

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from llmgw_desktop.engine.backoff import Backoff
-from llmgw_desktop.engine.gateway.balancing.circuit import CircuitState, TargetCircuit
+from llmgw_desktop.engine.circuit import Circuit, CircuitState
 
 STEPS = Backoff(5.0, 60.0)
 
 
 def test_a_429_cools_the_target_down_for_its_retry_after_within_the_longest() -> None:
-    circuit = TargetCircuit()
+    circuit = Circuit()
     assert circuit.failed("429", 0.0, STEPS, 3, retry_after_s=12.0)
     assert circuit.state(1.0) is CircuitState.COOLING
     assert circuit.goes_last(1.0) == 11.0
     assert circuit.state(12.5) is CircuitState.CLOSED
-    circuit = TargetCircuit()
+    circuit = Circuit()
     circuit.failed("429", 0.0, STEPS, 3, retry_after_s=3600.0)
     assert circuit.goes_last(0.0) == 60.0
 
 
 def test_failures_in_a_row_open_the_circuit_and_each_failure_after_a_rest_doubles_it() -> None:
-    circuit = TargetCircuit()
+    circuit = Circuit()
     assert not circuit.failed("503", 0.0, STEPS, 3)
     assert not circuit.failed("connect", 0.0, STEPS, 3)
     assert circuit.state(0.0) is CircuitState.CLOSED

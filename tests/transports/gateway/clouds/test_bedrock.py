@@ -42,7 +42,7 @@ from tests.transports.gateway.clouds.conftest import (
 )
 from tests.transports.gateway.conftest import GatewayFactory
 from tests.transports.gateway.test_response_cache import _rows
-from tests.ui.waiting import until
+from tests.waiting import until
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()

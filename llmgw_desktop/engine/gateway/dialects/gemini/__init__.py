@@ -23,19 +23,23 @@ exchange takes), `content` (parts), `tools`, `schema` (the SDK's schemas as JSON
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from llmgw_desktop.engine.gateway.dialects.gemini.errors import error_info, status_name
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.dialects.gemini.request import parse_request, render_request
 from llmgw_desktop.engine.gateway.dialects.gemini.response import parse_response, render_response
 from llmgw_desktop.engine.gateway.dialects.gemini.stream import (
     GeminiStreamDecoder,
     GeminiStreamEncoder,
 )
+from llmgw_desktop.engine.gateway.dialects.gemini.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
 )
 from llmgw_desktop.engine.gateway.translation import TargetModel
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GeminiDialect"]
 
@@ -44,6 +48,8 @@ class GeminiDialect:
     """Google Gemini `generateContent` / `streamGenerateContent`."""
 
     name = "gemini"
+    # What the upstream is sent unless the client said otherwise (none here).
+    default_headers: tuple[tuple[str, str], ...] = ()
 
     def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
         """A Gemini client's request body in neutral form; `model` comes from the URL.
@@ -92,6 +98,40 @@ class GeminiDialect:
 
     def stream_encoder(self, request: ChatRequest) -> GeminiStreamEncoder:
         return GeminiStreamEncoder(request.model)
+
+    def api_root(self, base_url: str) -> str:
+        """The API's root under `base_url` (`/v1beta`, added where the base URL lacks a
+        version)."""
+        base = base_url.rstrip("/")
+        return base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
+
+    def upstream_url(
+        self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
+    ) -> str:
+        """Where a call (or a count of its input) for `model` is sent at an upstream at
+        `base_url`: the model is the client's, quoted so it stays one path segment."""
+        if count_tokens:
+            action = "countTokens"
+        else:
+            action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        return f"{self.api_root(base_url)}/models/{quote(model, safe='-._~')}:{action}"
+
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        return (("x-goog-api-key", api_key),) if api_key else ()
+
+    def answer_usage(self, body: Any) -> Usage:
+        if not isinstance(body, dict):
+            return Usage()
+        return parse_usage(field(body, "usageMetadata"))
+
+    def finish_reasons(self, body: Any) -> list[str]:
+        candidates = body.get("candidates") if isinstance(body, dict) else None
+        items = candidates if isinstance(candidates, list) else []
+        return [
+            str(reason)
+            for c in items
+            if isinstance(c, dict) and (reason := field(c, "finishReason"))
+        ]
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """Google's error envelope: the HTTP status, the message and the rpc status name; the

@@ -22,11 +22,13 @@ from llmgw_desktop.engine.gateway.dialects.openai_chat.stream import (
     OpenAIChatStreamDecoder,
     OpenAIChatStreamEncoder,
 )
+from llmgw_desktop.engine.gateway.dialects.openai_chat.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
 )
 from llmgw_desktop.engine.gateway.translation import TargetModel
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenAIChatDialect"]
 
@@ -35,6 +37,8 @@ class OpenAIChatDialect:
     """OpenAI Chat Completions, as a front door and as an upstream."""
 
     name = "openai-chat"
+    # What the upstream is sent unless the client said otherwise (none here).
+    default_headers: tuple[tuple[str, str], ...] = ()
 
     def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
         """A client's request in neutral form (`model` is a fallback when the body has none).
@@ -78,6 +82,29 @@ class OpenAIChatDialect:
 
     def stream_encoder(self, request: ChatRequest) -> OpenAIChatStreamEncoder:
         return OpenAIChatStreamEncoder(request)
+
+    def api_root(self, base_url: str) -> str:
+        """The API's root: the base URL itself (its `/v1` is the provider's to name)."""
+        return base_url.rstrip("/")
+
+    def upstream_url(
+        self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
+    ) -> str:
+        """Where a call is sent at an upstream whose API root is `base_url`."""
+        return base_url.rstrip("/") + "/chat/completions"
+
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {api_key}"),) if api_key else ()
+
+    def answer_usage(self, body: Any) -> Usage:
+        return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
+
+    def finish_reasons(self, body: Any) -> list[str]:
+        choices = body.get("choices") if isinstance(body, dict) else None
+        items = choices if isinstance(choices, list) else []
+        return [
+            str(c["finish_reason"]) for c in items if isinstance(c, dict) and c.get("finish_reason")
+        ]
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""

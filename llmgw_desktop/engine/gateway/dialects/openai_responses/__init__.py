@@ -30,11 +30,13 @@ from llmgw_desktop.engine.gateway.dialects.openai_responses.stream import (
     OpenAIResponsesStreamDecoder,
     OpenAIResponsesStreamEncoder,
 )
+from llmgw_desktop.engine.gateway.dialects.openai_responses.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
 )
 from llmgw_desktop.engine.gateway.translation import TargetModel
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenAIResponsesDialect"]
 
@@ -43,6 +45,8 @@ class OpenAIResponsesDialect:
     """Translator for the OpenAI Responses API."""
 
     name = "openai-responses"
+    # What the upstream is sent unless the client said otherwise (none here).
+    default_headers: tuple[tuple[str, str], ...] = ()
 
     def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
         """A `/v1/responses` request in neutral form.
@@ -83,6 +87,26 @@ class OpenAIResponsesDialect:
 
     def stream_encoder(self, request: ChatRequest) -> OpenAIResponsesStreamEncoder:
         return OpenAIResponsesStreamEncoder(request)
+
+    def api_root(self, base_url: str) -> str:
+        """The API's root: the base URL itself (its `/v1` is the provider's to name)."""
+        return base_url.rstrip("/")
+
+    def upstream_url(
+        self, base_url: str, model: str, *, stream: bool, count_tokens: bool = False
+    ) -> str:
+        """Where a call (or a count of its input) is sent at an upstream rooted at `base_url`."""
+        return base_url.rstrip("/") + ("/responses/input_tokens" if count_tokens else "/responses")
+
+    def credential(self, api_key: str | None) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {api_key}"),) if api_key else ()
+
+    def answer_usage(self, body: Any) -> Usage:
+        return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
+
+    def finish_reasons(self, body: Any) -> list[str]:
+        status = body.get("status") if isinstance(body, dict) else None
+        return [str(status)] if status else []
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""

@@ -1,9 +1,10 @@
 """What every reader of an upstream's answer shares: one server-sent event's shape, and the
 error that says the answer is not what its dialect says.
 
-Kept apart from `base.py` (the translators' protocol, over the neutral form) so that the SSE
-reader (`http_client/sse.py`) loads without the neutral form: the editor's stdio relay reads
-the gateway's event streams with it and must start light.
+Here, under the upstream client, so that the SSE reader (`sse.py`) loads without the dialects
+and the neutral form (the editor's stdio relay reads the gateway's event streams with it and
+must start light), and the client knows no dialect; the dialects' protocol (`dialects/base.py`)
+names them too.
 """
 
 from __future__ import annotations

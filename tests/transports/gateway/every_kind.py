@@ -1,0 +1,128 @@
+"""Every kind of call an API provider answers through the gateway, as a client sends it: a chat
+in each of the four client dialects, embeddings, and text completions, each with the provider
+and model that serve it on the scripted upstream.
+
+The tests of the one attempt loop (`test_every_kind.py`) run over `KINDS`; `test_kinds_cover`
+there checks `KINDS` against the engine's own lists (the recorder's request kinds, the client
+dialects), so a kind the engine gains and this list lacks fails the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.waiting import until
+
+__all__ = ["KINDS", "Answer", "Kind", "rows_settled"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of call: its front door, the model asked and the provider that serves it."""
+
+    name: str
+    recorded: str  # the recorder's kind (`engine/recorder/kinds.py`)
+    dialect: str | None  # a chat's client dialect; None for the kinds that are not chats
+    provider: str  # the gateway's provider id
+    model: str  # as the client names it
+    operation: str  # the attempt span's `gen_ai.operation.name`
+
+    @property
+    def target(self) -> str:
+        """The route target that names this kind's provider and model."""
+        bare = self.model.split("/", 1)[-1]
+        return f"{self.provider}/{bare}"
+
+    def path(self, *, stream: bool = False) -> str:
+        if self.dialect == "gemini":
+            action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            return f"/v1beta/models/{self.model}:{action}"
+        return {
+            "openai-chat": "/v1/chat/completions",
+            "openai-responses": "/v1/responses",
+            "anthropic": "/v1/messages",
+            None: "/v1/embeddings" if self.recorded == "embedding" else "/v1/completions",
+        }[self.dialect]
+
+    def body(self, text: str, *, model: str | None = None, stream: bool = False) -> dict[str, Any]:
+        """What a client sends asking about `text` (`model`: another name, a route's)."""
+        name = model or self.model
+        said: dict[str, Any] = {"stream": True} if stream else {}
+        if self.dialect == "gemini":
+            return {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        if self.dialect == "openai-responses":
+            return {"model": name, "input": text, **said}
+        if self.dialect == "anthropic":
+            messages = [{"role": "user", "content": text}]
+            return {"model": name, "max_tokens": 50, "messages": messages, **said}
+        if self.dialect == "openai-chat":
+            return {"model": name, "messages": [{"role": "user", "content": text}], **said}
+        if self.recorded == "embedding":
+            return {"model": name, "input": text}
+        return {"model": name, "prompt": text, "suffix": "\n", **said}
+
+    async def ask(
+        self,
+        gateway: GatewayRuntime,
+        text: str = "hi",
+        *,
+        model: str | None = None,
+        stream: bool = False,
+        timeout_s: float = 30.0,
+    ) -> Answer:
+        """The gateway's answer to this kind's request, read whole (a stream to its end)."""
+        path = self.path(stream=stream)
+        if model is not None and self.dialect == "gemini":
+            path = path.replace(self.model, model)
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
+            http.post(
+                gateway.base_url + path, json=self.body(text, model=model, stream=stream)
+            ) as answer,
+        ):
+            return Answer(answer.status, await answer.text())
+
+
+KINDS = (
+    Kind("openai-chat", "chat", "openai-chat", "openai", "gpt-4o", "chat"),
+    Kind("openai-responses", "chat", "openai-responses", "openai", "gpt-4o", "chat"),
+    Kind("anthropic", "chat", "anthropic", "anthropic", "claude-sonnet-4-6", "chat"),
+    Kind("gemini", "chat", "gemini", "google", "gemini-2.5-flash", "chat"),
+    Kind("embeddings", "embedding", None, "openai", "text-embedding-3-small", "embeddings"),
+    Kind(
+        "completions", "completion", None, "deepseek", "deepseek/deepseek-chat", "text_completion"
+    ),
+)
+
+
+def providers(base_url: str, kind: Kind, *, keys: int = 1) -> dict[str, Any]:
+    """The settings that give `kind`'s provider `keys` keys (the first the environment's, where
+    it has one) on the scripted upstream at `base_url`."""
+    table: dict[str, Any] = {}
+    if kind.provider == "deepseek":
+        table = {"base_url": base_url, "models": ["deepseek-chat"]}
+    if keys > 1 or kind.provider == "deepseek":
+        table["api_keys"] = [f"sk-{kind.provider}-key-{n}-{'x' * (8 + n)}" for n in range(keys)]
+    return {"gateway.providers": {kind.provider: table}} if table else {}
+
+
+async def rows_settled(gateway: GatewayRuntime, count: int) -> list[dict[str, Any]]:
+    """The newest `count` recorder rows once each has ended, newest first."""
+
+    async def ended() -> list[dict[str, Any]] | None:
+        rows = await gateway.engine.recorder.recent(limit=count)
+        settled = len(rows) == count and all(r["state"] != "started" for r in rows)
+        return rows if settled else None
+
+    found: list[dict[str, Any]] = await until(ended, f"{count} rows ended", step_s=0.05)
+    return found

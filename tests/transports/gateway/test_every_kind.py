@@ -1,0 +1,188 @@
+"""One attempt loop for every kind of call (issue 63, item 1): a chat in each client dialect,
+embeddings and text completions are asked of an API target key by key by the same code, so
+what an attempt does holds for each kind alike. Each behaviour below once differed between the
+kinds (three copies of the loop); each test runs over every kind of `every_kind.KINDS`:
+
+- a failure the upstream bills (a 2xx whose body is not an answer) ends the target's keys under
+  a hard budget, and only then;
+- any answer (a 500, a 429) ends a host's run of connect failures, as a 200 does;
+- a client that leaves while its request is on its way under a hard budget is counted at the
+  call's estimate (the vendor answers, and bills, whoever is listening);
+- each attempt is a span, and the upstream is asked in its trace;
+- each answer teaches the balancer its target's latency;
+- the gateway's own secrets are masked in every answer, whole or streamed (SECURITY.md 26;
+  the completions' copy of the loop relayed them).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http_client.unreachable import FAILURES_TO_REST
+from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS
+from llmgw_desktop.engine.vault.master_key import encode_key
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.transports.gateway.conftest import GatewayFactory
+from tests.transports.gateway.every_kind import KINDS, Kind, providers, rows_settled
+from tests.transports.gateway.test_otlp_export import (  # noqa: F401 - the receiver fixture
+    CLIENT,
+    Receiver,
+    receiver,
+    traced_gateway,
+)
+
+kinds = pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
+streamed_kinds = pytest.mark.parametrize(
+    "kind", [k for k in KINDS if k.recorded != "embedding"], ids=lambda k: k.name
+)
+HARD_BUDGET = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 1_000_000}]
+MASTER_KEY = encode_key(secrets.token_bytes(32))
+
+
+def test_the_kinds_here_are_every_kind_the_engine_serves() -> None:
+    assert {k.recorded for k in KINDS} == set(REQUEST_KINDS)
+    assert {k.dialect for k in KINDS if k.recorded == "chat"} == set(DIALECTS)
+
+
+async def _started(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, kind: Kind, **more: object
+) -> GatewayRuntime:
+    keys = more.pop("keys", 1)
+    assert isinstance(keys, int)
+    gateway: GatewayRuntime = await start_gateway(
+        {**providers(upstream.base_url, kind, keys=keys), **more}
+    )
+    return gateway
+
+
+@kinds
+async def test_a_billed_failure_under_a_hard_budget_ends_the_targets_keys(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await _started(start_gateway, upstream, kind, keys=2, budgets=HARD_BUDGET)
+    upstream.script(Reply.malformed())
+    answer = await kind.ask(gateway)
+    assert answer.status == 502, answer
+    # Billed on the call's hold: another key would be a second call the budget never admitted.
+    assert len(upstream.llm_requests) == 1
+    (row,) = await rows_settled(gateway, 1)
+    assert row["state"] == "failed" and row["input_tokens"] > 0, row
+
+
+@kinds
+async def test_without_a_hard_budget_a_billed_failure_tries_the_next_key(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await _started(start_gateway, upstream, kind, keys=2)
+    upstream.script(Reply.malformed())
+    answer = await kind.ask(gateway)
+    assert answer.status == 200, answer
+    assert len(upstream.llm_requests) == 2
+
+
+@kinds
+async def test_an_answer_of_500_or_429_ends_the_hosts_connect_failures(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await _started(start_gateway, upstream, kind)
+    service = gateway.engine.gateway
+    spec = service.registry.provider(kind.provider)
+    assert spec is not None
+    base = service.keys.base_url(spec)
+    for status in (500, 429):
+        for _ in range(FAILURES_TO_REST - 1):
+            service.unreachable.failed(kind.provider, base, "connection refused")
+        upstream.script(Reply.error(status))
+        answer = await kind.ask(gateway)
+        assert answer.status >= 400, answer
+        # A connection was made: the next connect failure is the first of a new run.
+        service.unreachable.failed(kind.provider, base, "connection refused")
+        assert service.unreachable.resting(kind.provider, base) is None, status
+        service.unreachable.connected(kind.provider, base)
+
+
+@kinds
+async def test_a_client_that_leaves_while_its_request_is_on_its_way_is_counted(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await _started(start_gateway, upstream, kind, budgets=HARD_BUDGET)
+    upstream.script(Reply.slow(5.0))
+    with pytest.raises(TimeoutError):
+        await kind.ask(gateway, timeout_s=0.5)
+    (row,) = await rows_settled(gateway, 1)
+    assert row["error_code"] == "client_disconnected", row
+    # The request may have reached the vendor, which answers and bills whoever listens.
+    assert row["input_tokens"] > 0, row
+
+
+@kinds
+async def test_each_attempt_is_a_span_and_the_upstream_is_asked_in_its_trace(
+    kind: Kind,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    gateway = await traced_gateway(start_gateway, receiver, providers(upstream.base_url, kind))
+    answer = await kind.ask(gateway)
+    assert answer.status == 200, answer
+    await gateway.engine.telemetry.flush()
+    (attempt,) = [s for s in receiver.spans if s.kind == CLIENT]
+    model = kind.target.split("/", 1)[1]
+    assert attempt.name == f"{kind.operation} {model}"
+    assert attempt.attributes["gen_ai.operation.name"] == kind.operation
+    assert attempt.attributes["gen_ai.provider.name"] == kind.provider
+    assert attempt.attributes["gen_ai.request.model"] == model
+    (seen,) = upstream.llm_requests
+    assert seen.headers["traceparent"].startswith(f"00-{attempt.trace_id}-{attempt.span_id}-")
+
+
+@kinds
+async def test_each_answer_teaches_the_balancer_its_targets_latency(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await _started(
+        start_gateway, upstream, kind, **{"gateway.routes": {"fast": {"targets": [kind.target]}}}
+    )
+    answer = await kind.ask(gateway, model="fast")
+    assert answer.status == 200, answer
+    (view,) = gateway.engine.gateway.route_views()
+    (target,) = view.targets
+    assert target.latency_s is not None and target.latency_s > 0
+
+
+@kinds
+async def test_the_gateways_own_secret_in_a_whole_answer_is_masked(
+    kind: Kind,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
+    gateway = await _started(start_gateway, upstream, kind)
+    upstream.script(Reply.ok(f"it is {MASTER_KEY} there", verbatim=True))
+    answer = await kind.ask(gateway)
+    assert answer.status == 200, answer
+    assert MASTER_KEY not in answer.text
+    if kind.recorded != "embedding":  # an embedding's answer is its vectors alone
+        assert "[REDACTED]" in answer.text, answer
+
+
+@streamed_kinds
+async def test_the_gateways_own_secret_in_a_stream_is_masked(
+    kind: Kind,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
+    gateway = await _started(start_gateway, upstream, kind)
+    # Long after the key, so a stream in two halves carries it whole in the first.
+    upstream.script(Reply.ok(f"{MASTER_KEY} {'y' * 60}", verbatim=True))
+    answer = await kind.ask(gateway, stream=True)
+    assert answer.status == 200, answer
+    assert MASTER_KEY not in answer.text
+    assert "[REDACTED]" in answer.text, answer
