@@ -299,7 +299,11 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
     pool_at = len(ordered)
     kept = [(t, w) for t, w in zip(pool, weights, strict=True) if t not in ordered]
     ordered.extend(t for t, _ in kept)
-    twin = vendor_twin(registry.unalias(model))
+    # A bare cloud id (as Claude Code set up for Bedrock or Vertex asks) falls back to
+    # Anthropic's same model; one naming its provider (`bedrock/...`) asked for that cloud, and
+    # the operator's routes alone say where it may go instead (data kept in the cloud chosen).
+    unaliased = registry.unalias(model)
+    twin = None if "/" in unaliased else vendor_twin(unaliased)
     for name in (*((twin,) if twin else ()), *route.fallback, *config.fallback):
         try:
             target = registry.resolve(name)

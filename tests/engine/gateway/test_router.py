@@ -469,3 +469,12 @@ def test_an_alias_of_a_cloud_id_is_the_operators_choice_and_keeps_the_twin() -> 
     registry = _registry(aliases={"us.anthropic.claude-sonnet-4-5-20250929-v1:0": "gpt-4.1"})
     plan = plan_request(registry, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
     assert [t.label for t in plan.targets] == ["openai/gpt-4.1"]
+
+
+def test_a_cloud_id_named_with_its_provider_has_no_implicit_fallback_to_anthropic() -> None:
+    """`bedrock/us.anthropic...` asks for Bedrock by name (data kept in the cloud chosen): only
+    the operator's fallbacks follow it, never Anthropic's same model on the gateway's own."""
+    plan = plan_request(_registry(), "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert [t.label for t in plan.targets] == [
+        "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    ]
