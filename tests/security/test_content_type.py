@@ -76,7 +76,8 @@ def envelope_message(path: str, body: dict[str, Any]) -> str:
     if path.startswith("/api/"):
         assert set(body) == {"error"} and isinstance(error, str), body  # Ollama's own shape
         return error
-    if path.startswith("/v1/messages"):
+    # Messages and the clouds' doors onto it (Bedrock's /model/..., Vertex's publishers/...).
+    if path.startswith(("/v1/messages", "/model/")) or "/publishers/" in path:
         assert body["type"] == "error" and error["type"] == "invalid_request_error", body
     elif path.startswith("/v1beta/") or ":" in path:
         assert error["code"] == 415 and error["status"], body

@@ -90,7 +90,9 @@ async def test_model_lists_show_a_key_only_the_models_in_its_scope(
     seen = {m.id async for m in openai_client(locked, narrow).models.list()}
     assert seen == {"gpt-4o-mini"}, seen
     page = await claude_client(locked, narrow).models.list()
-    assert {m.id for m in page.data} == {"gpt-4o-mini"}
+    # Anthropic's list also names each model for Claude Code's picker (`anthropic-gateway/`):
+    # the same in-scope model under that name, nothing more.
+    assert {m.id for m in page.data} == {"gpt-4o-mini", "anthropic-gateway/gpt-4o-mini"}
     listed = [m.name async for m in await gemini_client(locked, narrow).aio.models.list()]
     assert listed == ["models/gpt-4o-mini"], listed
     # The provider listing shows the one provider, with the one model.
