@@ -16,6 +16,7 @@ import pytest
 
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.transports.gateway.conftest import GatewayFactory
 from tests.transports.gateway.hostile_upstream import HostileUpstream, whole
 from tests.transports.gateway.passthrough_attack_support import (
     CHAT,
@@ -58,14 +59,17 @@ def key_cases() -> dict[str, tuple[bytes | dict[str, Any], list[tuple[str, str]]
     ],
 )
 async def test_the_key_an_upstream_echoes_never_reaches_the_client_even_in_part(
-    gateway: GatewayRuntime,
+    start_gateway: GatewayFactory,
     hostile: HostileUpstream,
     monkeypatch: pytest.MonkeyPatch,
     case: str,
     path: str,
     body: dict[str, Any],
 ) -> None:
+    # The key the gateway sends (and so scrubs from what comes back) is the one it read at
+    # start: set before it starts.
     monkeypatch.setenv("OPENAI_API_KEY", SHAPELESS_KEY)
+    gateway = await start_gateway({"http.auth_token": TOKEN})
     error, headers = key_cases()[case]
     hostile.answer = whole(error, status=400, headers=headers)
     answer = await raw_exchange(
