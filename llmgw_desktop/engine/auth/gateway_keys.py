@@ -169,7 +169,8 @@ class GatewayKeys:
         if not 0 <= grace_s <= MAX_GRACE_S:
             raise InvalidRequest(f"grace: 0 to {int(MAX_GRACE_S)} seconds", param="grace_s")
         now = self._clock()
-        live = await self._db.read(lambda: store.live_keys(self._db.models, name, now))
+        # The key of its own: a secret lent from it would give the new one its short life.
+        live = await self._db.read(lambda: store.live_keys(self._db.models, name, now, lent=False))
         if not live:
             raise NotFound(f"no live gateway key is named {name!r}", name=name)
         old = max(live, key=lambda r: r.created_at)
@@ -202,8 +203,9 @@ class GatewayKeys:
                 f"ttl: {int(MIN_LENT_S)} to {int(MAX_LENT_S)} seconds", param="ttl_s"
             )
         now = self._clock()
-        live = await self._db.read(lambda: store.live_keys(self._db.models, name, now))
-        # A key in its rotation's grace lends nothing: its holder has the new secret.
+        live = await self._db.read(lambda: store.live_keys(self._db.models, name, now, lent=False))
+        # A key in its rotation's grace lends nothing: its holder has the new secret. A lent
+        # secret lends nothing either: a loan of a loan would end with the first.
         live = [r for r in live if r.state(now) == "live"]
         if not live:
             raise NotFound(f"no live gateway key is named {name!r}", name=name)
@@ -218,7 +220,7 @@ class GatewayKeys:
             expires_at=ends,
         )
         made = self._made(spec, principal.id)
-        await self._insert(made, revoke_others_at=None, lent=True)
+        await self._insert(made, revoke_others_at=None, lent_from=parent.id)
         log.info("gateway key %s lent for %.0f s by %s", made.record.principal, ttl_s, principal.id)
         return made
 
@@ -370,7 +372,7 @@ class GatewayKeys:
         *,
         revoke_others_at: float | None,
         continues: bool = False,
-        lent: bool = False,
+        lent_from: str | None = None,
     ) -> None:
         """Store `made`; a rotation revokes the name's other keys, a lent secret sits beside
         them, a create refuses a name another key holds or held (`_refuse_name`).
@@ -388,12 +390,14 @@ class GatewayKeys:
                 # through an advisory lock, on SQLite because the insert takes the write lock.
                 # The lock is the name in lower case: names differing in case are refused
                 # beside one another, so they must not be checked side by side either.
-                store.insert_key(models, record, token_digest(made.secret))
+                store.insert_key(models, record, token_digest(made.secret), lent_from=lent_from)
                 self._db.engine.serialize(database, f"gateway-key:{record.name.lower()}")
                 if revoke_others_at is not None:
                     store.revoke_name(models, record.name, revoke_others_at, replaced_by=record.id)
                     return
-                if lent:
+                if lent_from is not None:
+                    # The name's spent loans go as the next is made (one every few minutes).
+                    store.drop_spent_loans(models, record.name, now)
                     return
                 others = [r for r in store.live_keys(models, record.name, now) if r.id != record.id]
                 if others:

@@ -97,7 +97,9 @@ def _record(row: GatewayKeyRow) -> KeyRecord:
     )
 
 
-def insert_key(models: Models, record: KeyRecord, digest: str) -> None:
+def insert_key(
+    models: Models, record: KeyRecord, digest: str, *, lent_from: str | None = None
+) -> None:
     models.GatewayKey.create(
         id=record.id,
         name=record.name,
@@ -113,6 +115,7 @@ def insert_key(models: Models, record: KeyRecord, digest: str) -> None:
         created_by=record.created_by,
         last_used_at=None,
         replaced_by=None,
+        lent_from=lent_from,
     )
 
 
@@ -155,18 +158,29 @@ def _scope(scopes_json: str) -> KeyScope:
 
 
 def list_keys(models: Models) -> list[KeyRecord]:
-    """Every key, newest first (revoked and rotated ones too: they are the history)."""
+    """Every key of its own, newest first (revoked and rotated ones too: they are the history;
+    the secrets lent from them are not listed)."""
     key = models.GatewayKey
-    return [_record(row) for row in key.select().order_by(key.created_at.desc(), key.id)]
+    rows = key.select().where(key.lent_from.is_null())
+    return [_record(row) for row in rows.order_by(key.created_at.desc(), key.id)]
 
 
-def live_keys(models: Models, name: str, now: float) -> list[KeyRecord]:
-    """The keys of `name` not revoked (a rotated one in its grace counts)."""
+def live_keys(models: Models, name: str, now: float, *, lent: bool = True) -> list[KeyRecord]:
+    """The keys of `name` not revoked (a rotated one in its grace counts); with `lent` False,
+    the keys of its own only, not the secrets lent from them."""
     key = models.GatewayKey
-    rows = key.select().where(
-        (key.name == name) & (key.revoked_at.is_null() | (key.revoked_at > now))
-    )
+    alive = (key.name == name) & (key.revoked_at.is_null() | (key.revoked_at > now))
+    rows = key.select().where(alive if lent else alive & key.lent_from.is_null())
     return [_record(row) for row in rows]
+
+
+def drop_spent_loans(models: Models, name: str, now: float) -> int:
+    """Delete the secrets lent from `name`'s keys that have expired or been revoked; how many
+    (their calls' rows name the principal, which they shared with the key)."""
+    key = models.GatewayKey
+    spent = (key.expires_at <= now) | (key.revoked_at.is_null(False) & (key.revoked_at <= now))
+    query = key.delete().where((key.name == name) & key.lent_from.is_null(False) & spent)
+    return int(query.execute())
 
 
 def names_like(models: Models, name: str, except_id: str) -> set[str]:

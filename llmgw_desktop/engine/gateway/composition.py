@@ -30,6 +30,7 @@ from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
+from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.records.first_refusals import FirstRefusals
@@ -37,7 +38,7 @@ from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.semantic_cache import Embedder, SemanticCache
-from llmgw_desktop.engine.gateway.service import GatewayParts, GatewayService
+from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.service import AnswerScan, OutboundGuard
 from llmgw_desktop.engine.jobs.manager import JobManager

@@ -26,7 +26,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmgw_desktop.config.api_catalog import (
@@ -34,55 +33,41 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
-from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, SpendGuard
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.api_targets import ApiTargets
-from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.balancing.views import RouteView
-from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
-from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.completions.request import fim_request
-from llmgw_desktop.engine.gateway.completions.targets import Completion, CompletionTargets
-from llmgw_desktop.engine.gateway.counting import TokenCounter
+from llmgw_desktop.engine.gateway.completions.targets import Completion
 from llmgw_desktop.engine.gateway.embeddings.request import (
     ENGINE_EMBED_ENDPOINT,
     EmbedRequest,
     embedding_from_texts,
     embedding_request,
 )
-from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
+from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.unreachable import UnreachableHosts
-from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.keys import KeyChain
-from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
-from llmgw_desktop.engine.gateway.records.capture import GatewayCapture
-from llmgw_desktop.engine.gateway.records.first_refusals import FirstRefusals
-from llmgw_desktop.engine.gateway.records.recording import RequestRecords
+from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming, TokenCount
 from llmgw_desktop.engine.gateway.router import (
-    ModelRegistry,
     Plan,
     Target,
     pin_caller,
     plan_request,
 )
-from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.guard.kinds import completion_answer, completion_sent, embedding_sent
 from llmgw_desktop.engine.guard.policy import stays_local
 from llmgw_desktop.engine.guard.service import (
     SEND,
-    AnswerScan,
     Decision,
-    OutboundGuard,
     RequestGuard,
 )
 from llmgw_desktop.engine.recorder import new_record_id
@@ -92,13 +77,11 @@ from llmgw_desktop.engine.recorder.kinds import (
     KIND_EMBEDDING,
     REQUEST_KINDS,
 )
-from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats, ResponseCache
-from llmgw_desktop.engine.telemetry import Telemetry
-from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["GatewayService"]
+__all__ = ["GatewayParts", "GatewayService"]
 
 log = logging.getLogger(__name__)
 
@@ -126,46 +109,6 @@ GUARD_OUTCOME = "guard_blocked"
 def _error_front(front: str) -> str:
     """The dialect whose status rules an embedding front door's errors follow."""
     return DIALECT_GEMINI if front.startswith("gemini") else DIALECT_OPENAI_CHAT
-
-
-@dataclass(frozen=True)
-class GatewayParts:
-    """What the route asks, each part built once by the composition root
-    (`composition.build_gateway`), which alone wires them to each other."""
-
-    registry: ModelRegistry
-    keys: KeyChain
-    upstream: UpstreamClient
-    directory: ProviderDirectory
-    # What is known of each target (in flight, latency, quota, cool-downs), and the order
-    # each request tries its plan in.
-    balancer: Balancer
-    records: RequestRecords  # the recorder's rows: the only writer of a gateway row
-    api: ApiTargets  # the one attempt loop every kind of call to an API target goes through
-    chats: ChatTargets
-    embeddings: EmbeddingTargets
-    completions: CompletionTargets
-    counter: TokenCounter
-    capture: GatewayCapture  # the bodies a person chose to keep (`recorder.capture`)
-    cli: CliBridge
-    # Engine provider id -> None when usable, else the error saying why not.
-    cli_available: Callable[[str], Awaitable[EngineError | None]]
-    budgets: SpendGuard
-    prices: PriceBook  # the engine's: the person's prices on top
-    telemetry: Telemetry  # spans of requests and attempts (nothing while export is off)
-    cache: ResponseCache | None  # exact repeats answered from earlier answers (`[cache]`)
-    # Answers found by a request's meaning (`cache.semantic`, off by default); None: off.
-    semantic: SemanticCache | None
-    # Secrets in what leaves, read before each target is asked (`[guard]`); None: none; and
-    # where answers are read for the operator's own keys from (`guard.scan_answers`).
-    guard: OutboundGuard | None
-    answer_scan: AnswerScan
-    # The first refusal of each kind someone must set up, said on the log and terminal.
-    first_refusals: FirstRefusals
-    # Which CLI targets' calls would come back through the gateway (a route passes over one
-    # a hard budget refuses), and told each refusal with the credential that asked: an
-    # agent's routed call refused for a budget ends the job it runs for.
-    callbacks: AgentCallbacks
 
 
 class GatewayService:

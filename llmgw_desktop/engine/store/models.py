@@ -305,6 +305,7 @@ class GatewayKeyRow(StoreRow):
     created_by = peewee.TextField()
     last_used_at = peewee.FloatField(null=True)
     replaced_by = peewee.TextField(null=True)
+    lent_from = peewee.TextField(null=True)  # the key a short-lived secret was lent from
 
     class Meta:
         table_name = "gateway_keys"

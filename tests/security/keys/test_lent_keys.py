@@ -4,6 +4,8 @@ when the key is revoked. Only a live key lends, only within the lifetime bounds.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from llmgw_desktop.engine.api import InvalidRequest, KeyScope, KeySpec, NotFound
@@ -12,6 +14,7 @@ from llmgw_desktop.engine.auth.gateway_keys import MAX_LENT_S
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.clock import Clock
 from tests.transports.gateway.conftest import GatewayFactory
 
 TOKEN = "operator-bearer-token-0123456789-abcdefghij"
@@ -71,3 +74,29 @@ def _now(_gateway: GatewayRuntime) -> float:
     import time
 
     return time.time()
+
+
+async def test_spent_loans_are_not_listed_and_go_as_the_next_is_made(
+    gateway: GatewayRuntime,
+) -> None:
+    """Claude Code's apiKeyHelper asks every few minutes: a day of it left hundreds of rows in
+    `keys list` and the Access keys page. A lent secret is not listed, its spent ones are
+    deleted as the next is made, and neither a lend nor a rotation takes a lent secret for its
+    key (a rotation that did gave the new key the loan's few minutes of life)."""
+    keys = gateway.engine.keys
+    clock = Clock(time.time()).drive(keys)
+    parent = await keys.create(OPERATOR, KeySpec(name="claude-code"))
+    first = await keys.lend(OPERATOR, "claude-code", ttl_s=300)
+    clock.advance(240)
+    second = await keys.lend(OPERATOR, "claude-code", ttl_s=300)
+    # A loan of the key, not of the first loan: its own five minutes.
+    assert second.record.expires_at == pytest.approx(clock() + 300)
+    assert [k.id for k in await keys.list(OPERATOR)] == [parent.record.id]
+    clock.advance(120)  # the first loan is spent, the second still good
+    await keys.lend(OPERATOR, "claude-code", ttl_s=300)
+    store = gateway.engine.store
+    stored = await store.read(lambda: [r.id for r in store.models.GatewayKey.select()])
+    assert first.record.id not in stored and second.record.id in stored
+    assert len(stored) == 3  # the key, the second loan and the third
+    rotated = await keys.rotate(OPERATOR, "claude-code")
+    assert rotated.record.expires_at is None  # the key's own (none), not a loan's

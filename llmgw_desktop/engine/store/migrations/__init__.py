@@ -40,6 +40,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0022_acp_chats,
     m0023_recorder_chosen_because,
     m0024_recorder_client_session,
+    m0025_gateway_keys_lent_from,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -177,6 +178,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder client session",
         m0024_recorder_client_session.STATEMENTS,
         m0024_recorder_client_session.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        25,
+        "gateway keys lent from",
+        m0025_gateway_keys_lent_from.STATEMENTS,
+        m0025_gateway_keys_lent_from.POSTGRESQL_STATEMENTS,
     ),
 )
 
