@@ -84,7 +84,11 @@ class CompletionTargets:
             price=self._prices.price_of(target.model),
         )
         hold, limit = await self._api.hold(caller, route, ask)
-        body = wire.body(request, target.model, limit)
+        try:
+            body = wire.body(request, target.model, limit)
+        except BaseException:  # nothing sent: the reserve goes back (the loop frees it after)
+            hold.release()
+            raise
         completion = _CompletionWire(self._api, request, call, wire, body)
         answer, failure = await self._api.ask(call, completion, hold)
         return answer, failure
