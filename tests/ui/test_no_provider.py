@@ -11,7 +11,7 @@ from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from tests.ui.desk_gateway import Desk, OnWindow
-from tests.ui.waiting import until
+from tests.waiting import until
 
 ANTHROPIC_KEY = "sk-ant-stored-later-dddddddd"
 

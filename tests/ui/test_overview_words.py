@@ -139,7 +139,12 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     words = figure_words(_facts([failing, some]))
     assert (words["failing"].value, words["failing"].tone) == ("1 failing", "error")
     assert providers_words([failing, some])[1] == words["failing"].value
-    assert words["gateway"].value == "Working" and "2h 05m" in words["gateway"].detail
+    # Gallery review, finding 2: never a green "Working" beside a provider whose calls fail.
+    gateway = words["gateway"]
+    assert (gateway.value, gateway.tone) == ("Partly working", "warning")
+    assert gateway.detail.startswith("Anthropic failing;"), gateway.detail
+    working = figure_words(_facts([some]))["gateway"]  # some calls fail: it still works
+    assert (working.value, working.tone) == ("Working", "ok") and "2h 05m" in working.detail
     assert words["spend"].value == "$0.0688" and "no budget set" in words["spend"].detail
     assert words["stuck"].value == "None" and words["stuck"].detail == "No job stuck; none running"
     paused = figure_words(_facts([], paused=True))

@@ -21,7 +21,8 @@ The other kinds of call take the same path, each with its wire: `embeddings/`, `
 `http_client/` (it knows no dialect); the clouds are `clouds/`.
 
 Around it: `composition` is the gateway's composition root (every part built and wired there,
-once, and handed to the route as `parts.GatewayParts`); `provider_directory` says what it can serve now, with `model_lists` and
-`stale_references`; `counting` and `request_tokens` count input tokens; `shown_urls` is how an
-upstream's URL may be shown; the desk's own features are `desk/`.
+once, and handed to the route as `parts.GatewayParts`); `provider_directory` says what it can
+serve now, with `model_lists` and `stale_references`; `counting` and `request_tokens` count
+input tokens; `shown_urls` is how an upstream's URL may be shown; the desk's own features are
+`desk/`.
 """

@@ -1,6 +1,7 @@
 """The Overview's first line: four large figures that answer what a person opens it for.
 
-- **Gateway**: is it working? ("Working", "Paused", "Degraded"; "No provider" can answer, in
+- **Gateway**: is it working? ("Working", "Partly working" in amber while a provider fails,
+  "Paused", "Degraded"; "No provider" can answer, in
   amber, opening Provider keys, when no key, local server or coding CLI can), with how long it
   has run and how many calls it served in the health window;
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
@@ -131,6 +132,16 @@ def _gateway(facts: GatewayFacts) -> Figure:
             f"{nothing.tip}\nClick for Provider keys.",
             (f"can answer: {nothing.fix.split(',')[0]}",),
             place=ADD_A_KEY_PLACE,
+        )
+    failing = [v.name for v in facts.verdicts if v.failing]
+    if failing:
+        # Never green beside a provider whose every call fails: it serves, not everyone.
+        names = ", ".join(failing)
+        return Figure(
+            "Partly working",
+            f"{names} failing; {served}",
+            "warning",
+            f"The gateway is running, but calls to {names} fail. Click for the providers.",
         )
     return Figure(
         "Working",
