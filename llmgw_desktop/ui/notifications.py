@@ -194,7 +194,7 @@ class NotificationsPage(Page):
         for col, item in enumerate((when, level, QTableWidgetItem(), message)):
             self.table.setItem(0, col, item)
         if entry.place:
-            button = QPushButton(self._open_words(entry.place))
+            button = QPushButton("Open")
             button.setObjectName("openNotification")
             button.setIcon(glyph("open"))
             button.setToolTip("Show what this message is about")
@@ -207,14 +207,6 @@ class NotificationsPage(Page):
         while self.table.rowCount() > self.log.limit:
             self.table.removeRow(self.table.rowCount() - 1)
             self._entries.pop()
-
-    def _open_words(self, place: str) -> str:
-        """`Open Jobs`: where the row's button goes, so a column of them says each place."""
-        if place == "approval":
-            return "Open question"
-        titles = getattr(self.window(), "page_titles", {})  # the window's, no page built
-        title = titles.get(place, "")
-        return f"Open {title}" if title else "Open"
 
     def open_button(self, row: int) -> QPushButton | None:
         """Row `row`'s Open button, or None for a row without a place."""
