@@ -617,6 +617,16 @@ class Engine:
         """A stop's first step: running jobs end `interrupted` (output kept, CLIs killed)."""
         await self.lifecycle.interrupt_work()
 
+    def begin_drain(self) -> None:
+        """A rolling restart's first step: take no new work; what is queued or running ends
+        as usual (`live_jobs` counts it)."""
+        self.lifecycle.begin_drain()
+
+    @property
+    def live_jobs(self) -> int:
+        """Jobs queued or running now: what a drain waits for."""
+        return self.lifecycle.live_jobs
+
     # -- what /health and the window show (`health.py`) ----------------------------------
 
     @property

@@ -38,7 +38,7 @@ PROGRESS_EVERY_S = 5.0
 async def drain(runtime: GatewayRuntime, grace_s: float, cut_short: asyncio.Event) -> bool:
     """Stop taking work and wait for what is in flight, at most `grace_s` or until
     `cut_short` is set; True when nothing was left running."""
-    runtime.engine.lifecycle.begin_drain()
+    runtime.engine.begin_drain()
     await runtime.http.stop_accepting()
     runtime.connections.begin_drain()
     channels = frozenset({runtime.settings.http.path, ACP_PATH})
@@ -47,7 +47,7 @@ async def drain(runtime: GatewayRuntime, grace_s: float, cut_short: asyncio.Even
         requests = runtime.connections.in_flight(
             lambda request: request.method == "GET" and request.path in channels
         )
-        return requests, runtime.engine.lifecycle.live_jobs
+        return requests, runtime.engine.live_jobs
 
     began = time.monotonic()
     said = began - PROGRESS_EVERY_S

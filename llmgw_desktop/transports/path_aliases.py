@@ -18,8 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+# Type-only: the door table reads these paths in the stdio relay, which must start without
+# the HTTP server stack (tests/test_startup_imports.py).
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["PATH_ALIASES", "add_route", "aliases_of", "ours"]
 
@@ -50,7 +54,7 @@ PATH_ALIASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/backend-api/codex", "/v1", ("/v1/responses",)),
 )
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
 _PARAMETER = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
 
 

@@ -48,6 +48,9 @@ SETTLE_S = 30.0
 CONFIG = """
 [providers]
 kill_grace_ms = 500
+# The fake `claude` cannot send its model calls back through the gateway to be metered: the
+# operator accepts it under the hard budget, as one would a real CLI that cannot be pointed.
+unmetered_clis = ["claude"]
 
 [[budgets]]
 scope = "global"

@@ -68,6 +68,9 @@ PATH_VALUES = {
     "model": "gpt-4o",
     "target": "gemini-2.5-flash:countTokens",
     "resource": "mcp",
+    # Claude Code's Vertex door (`/v1/projects/{project}/locations/{location}/...`).
+    "project": "my-project",
+    "location": "us-east5",
 }
 
 

@@ -12,6 +12,8 @@ a remote caller.
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import sys
 import tempfile
@@ -578,6 +580,17 @@ async def test_a_remote_caller_hands_a_cli_only_the_mcp_servers_its_workspace_gr
     assert not local[0], local  # the local user names any server it configured
 
 
+def _outside_temp() -> Path:
+    """A folder of this machine's that is under no temp directory: this test's, else the
+    account's home (from the password database: the fixtures move HOME into a temp folder)."""
+    temps = {Path(t).resolve() for t in (tempfile.gettempdir(), "/tmp", "/var/tmp")}
+    home = Path(pwd.getpwuid(os.getuid()).pw_dir).resolve()
+    for candidate in (Path(__file__).resolve().parent, home):
+        if not any(candidate.is_relative_to(t) for t in temps):
+            return candidate
+    raise AssertionError("no folder outside the temp directories to put the operator's file in")
+
+
 async def test_a_remote_grok_is_held_by_its_sandbox_and_its_rules(
     power: tuple[GatewayRuntime, RecordingClis, Path],
     upstream: ScriptedUpstream,
@@ -589,8 +602,9 @@ async def test_a_remote_grok_is_held_by_its_sandbox_and_its_rules(
     shell call ends the turn before anything runs."""
     gateway, clis, root = power
     require("grok")
-    # Outside the temp directories, which `strict` leaves readable.
-    outside = Path(tempfile.mkdtemp(prefix=".grok-secret-", dir=Path(__file__).resolve().parent))
+    # Outside the temp directories, which `strict` leaves readable (a clone under /tmp, as CI
+    # makes, is inside them: then the home folder holds the operator's file).
+    outside = Path(tempfile.mkdtemp(prefix=".grok-secret-", dir=_outside_temp()))
     auth = Path(tempfile.mkdtemp(prefix="llmgw-auth-"))
     try:
         (outside / "secret.txt").write_text("operator-secret-1")

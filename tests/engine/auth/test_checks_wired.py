@@ -48,12 +48,11 @@ def test_an_access_check_is_required_never_defaulted_open(
 
 
 def test_leaving_a_check_out_fails_at_construction() -> None:
-    # Everything else a gateway service takes, and one check of the two: refused at once.
-    others: dict[str, Any] = dict.fromkeys(
-        ("registry", "keys", "upstream", "recorder", "cli", "cli_available", "directory")
-    )
+    # Everything else a gateway service takes (its parts), and one check of the two: refused
+    # at once, before any part is read.
+    parts: Any = object()
     with pytest.raises(TypeError, match="project_access"):
-        GatewayService(**others, target_access=lambda *_: None)
+        GatewayService(parts, target_access=lambda *_: None)  # type: ignore[call-arg]
 
 
 async def test_the_engine_wires_each_check_to_what_decides(loaded: Any) -> None:

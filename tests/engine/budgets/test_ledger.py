@@ -181,6 +181,9 @@ async def test_a_queued_call_is_refused_when_it_leaves_the_queue_after_the_budge
                     "providers.cli_path": [str(stand_in.parent)],
                     "jobs.max_concurrent": 1,
                     "jobs.max_concurrent_per_provider": 1,
+                    # The stand-in cannot send its model calls back through a gateway: the
+                    # operator accepts it, so the queue's own refusal is what is tested.
+                    "providers.unmetered_clis": ["claude"],
                 }
             ),
         ),
