@@ -14,6 +14,7 @@ from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import BreakerChanged
 from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.providers.process_identity import group_has_live_member
 from tests.contract.conftest import engine_settings, run
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -22,11 +23,12 @@ pytestmark = pytest.mark.contract
 
 
 def group_alive(pgid: int) -> bool:
+    """A member of the group still runs (a zombie waiting for an init to reap it does not)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return group_has_live_member(pgid)
 
 
 async def started_pid(engine: Engine, job_id: str) -> int:

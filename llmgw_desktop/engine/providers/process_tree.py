@@ -28,6 +28,7 @@ from llmgw_desktop.engine.providers.process_identity import group_has_live_membe
 __all__ = ["GROUP_POLL_S", "stop_tree"]
 
 GROUP_POLL_S = 0.02  # how often a stopping group is checked for members still alive
+KILLED_WITHIN_S = 5.0  # how long killed members may take to be gone before a stop returns
 
 
 async def stop_tree(proc: asyncio.subprocess.Process, grace_s: float) -> None:
@@ -46,6 +47,12 @@ async def stop_tree(proc: asyncio.subprocess.Process, grace_s: float) -> None:
     while (proc.returncode is None or _group_alive(pgid)) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
         await asyncio.sleep(GROUP_POLL_S)
     _signal_group(pgid, signal.SIGKILL)
+    # SIGKILL is acted on as each member is next scheduled: on a busy machine a member may
+    # still run a moment after the signal. A stop returns when nothing of the group runs
+    # (bounded: a process stuck in the kernel is beyond any signal).
+    killed_by = time.monotonic() + KILLED_WITHIN_S
+    while (proc.returncode is None or _group_alive(pgid)) and time.monotonic() < killed_by:  # noqa: ASYNC110 - other processes
+        await asyncio.sleep(GROUP_POLL_S)
     while proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
         await asyncio.sleep(GROUP_POLL_S)
 
