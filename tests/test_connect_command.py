@@ -43,7 +43,9 @@ def test_claude_code_with_only_an_openai_key_names_an_openai_model(
     out = _printed(capsys, "claude-code")
     assert (
         "ANTHROPIC_BASE_URL=http://127.0.0.1:3333 ANTHROPIC_API_KEY=llmgw-local "
-        "ANTHROPIC_MODEL=gpt-5.1 ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-5.1 claude\n" in out
+        "ANTHROPIC_MODEL=gpt-5.1 ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-5.1 "
+        "ANTHROPIC_DEFAULT_SONNET_MODEL=gpt-5.1 ANTHROPIC_DEFAULT_OPUS_MODEL=gpt-5.1 claude\n"
+        in out
     )
     assert "no anthropic key was found" in out
     # The MCP relay by its absolute path: a venv's script is not on an editor's PATH.
@@ -122,7 +124,10 @@ def test_claude_code_write_sets_its_environment_in_its_settings(
     _printed(capsys, "claude-code", "--write", "--yes")
     env = json.loads((home / HOME_FILES["claude-code"]).read_text())["env"]
     assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:3333"
-    assert env["ANTHROPIC_MODEL"] == env["ANTHROPIC_DEFAULT_HAIKU_MODEL"]
+    aliases = ("HAIKU", "SONNET", "OPUS")
+    assert {env[f"ANTHROPIC_DEFAULT_{alias}_MODEL"] for alias in aliases} == {
+        env["ANTHROPIC_MODEL"]
+    }
     assert env["ANTHROPIC_MODEL"].startswith("gemini-")
 
 

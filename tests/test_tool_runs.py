@@ -25,6 +25,8 @@ def test_claude_code_is_told_the_model_for_its_main_and_small_calls(tmp_path: Pa
         "ANTHROPIC_AUTH_TOKEN": "llmgw-local",
         "ANTHROPIC_MODEL": "gpt-5.1",
         "ANTHROPIC_DEFAULT_HAIKU_MODEL": "gpt-5.1",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": "gpt-5.1",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "gpt-5.1",
     }
     assert "ANTHROPIC_MODEL" not in tool.environment({}, _pointing(tmp_path, None))
 

@@ -36,7 +36,7 @@ from llmgw_desktop.engine.api import (
     pointed_environment,
     tool_environment,
 )
-from llmgw_desktop.ui.connect import SERVER_NAME
+from llmgw_desktop.ui.connect import SERVER_NAME, claude_code_models
 
 __all__ = ["TOOLS", "Pointing", "Tool", "launch", "tool_for"]
 
@@ -77,8 +77,7 @@ def _pointed(tool: str, environment: Mapping[str, str], pointing: Pointing) -> d
 def _claude(environment: Mapping[str, str], pointing: Pointing) -> dict[str, str]:
     env = _pointed("claude", environment, pointing)
     if pointing.model is not None:
-        # Its main model, and the small one it asks for titles and summaries.
-        env |= {"ANTHROPIC_MODEL": pointing.model, "ANTHROPIC_DEFAULT_HAIKU_MODEL": pointing.model}
+        env |= claude_code_models(pointing.model)
     return env
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "TOKEN_PLACEHOLDER",
     "Snippet",
     "acp_snippets",
+    "claude_code_models",
     "claude_desktop_config",
     "editors_send_token",
     "key_snippets",
@@ -53,6 +54,19 @@ TOKEN_PLACEHOLDER = "YOUR_GATEWAY_TOKEN"  # noqa: S105 - a placeholder, not a se
 CODEX_TOKEN_ENV = "LLMGW_GATEWAY_TOKEN"  # noqa: S105 - a variable's name
 # How much of a token the screen shows: enough to tell two tokens apart, too little to use.
 MASK_SHOWN = 4
+
+
+def claude_code_models(model: str) -> dict[str, str]:
+    """Claude Code's model variables, each naming `model`: its main model, the small one it
+    asks for titles and summaries (haiku), and what its `sonnet` and `opus` aliases (its
+    `/model` picker's choices, a subagent's `model:`) stand for. Left out, an alias names a
+    Claude model that no key of this machine may answer."""
+    return {
+        "ANTHROPIC_MODEL": model,
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": model,
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": model,
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": model,
+    }
 
 
 @dataclass(frozen=True)

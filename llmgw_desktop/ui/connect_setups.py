@@ -29,6 +29,7 @@ from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
     acp_snippets,
+    claude_code_models,
     claude_desktop_config,
     sdk_first_call,
     sdk_snippets,
@@ -139,8 +140,7 @@ def _claude_code_env(facts: GatewayFacts, token: str | None) -> dict[str, str]:
     model = facts.model_for("anthropic")
     env = {"ANTHROPIC_BASE_URL": facts.base_url, "ANTHROPIC_API_KEY": _key(facts, token)}
     if model is not None:
-        # Its main model, and the small one it asks for titles and summaries.
-        env |= {"ANTHROPIC_MODEL": model, "ANTHROPIC_DEFAULT_HAIKU_MODEL": model}
+        env |= claude_code_models(model)
     return env
 
 
