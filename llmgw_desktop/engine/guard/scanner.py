@@ -2,7 +2,8 @@
 text once each, the keyword plugin only on the lines that name a secret, the entropy plugins
 only on quoted strings that are assigned.
 
-Format characters (`walk.FORMAT_CHARACTERS`: zero-width spaces and joiners, the soft hyphen)
+Format characters (`walk.FORMAT_CHARACTERS`: zero-width spaces and joiners, the soft hyphen,
+variation selectors)
 are taken out of the text the rules read, and each hit is placed back in the text as it came,
 the characters inside it included, so a redacted value is the one the request holds. A binary
 payload is read by the rules that begin with a vendor's prefix alone (`Rule.prefixed`). The

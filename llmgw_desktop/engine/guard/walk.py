@@ -16,8 +16,10 @@ with no false alarm on real base64, where the keyword and entropy rules would on
 A string that merely starts like a data URL, with text after its base64, is text.
 
 Format characters (Unicode's `Cf`: zero-width spaces and joiners, the soft hyphen,
-direction marks) are invisible where a person reads a request and split a token where a rule
-reads it; `FORMAT_CHARACTERS` is the set the scan ignores (`scanner.scan_text`).
+direction marks) and the other default-ignorable code points (variation selectors, Hangul
+fillers, the combining grapheme joiner) are invisible where a person reads a request and
+split a token where a rule reads it; `FORMAT_CHARACTERS` is the set the scan ignores
+(`scanner.scan_text`).
 """
 
 from __future__ import annotations
@@ -96,7 +98,27 @@ _FORMAT_RANGES = (
     (0xE0001, 0xE0001),
     (0xE0020, 0xE007F),
 )
-FORMAT_CHARACTERS = "".join(chr(c) for low, high in _FORMAT_RANGES for c in range(low, high + 1))
+# Unicode's other default-ignorable code points (DerivedCoreProperties 15.1), drawn as nothing
+# though not format characters: the combining grapheme joiner, Hangul fillers, Khmer's inherent
+# vowels, Mongolian's free variation selectors, the variation selectors (U+FE0F is an emoji's
+# ordinary companion) and the tag block's reserved rest.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180D),
+    (0x180F, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0000),
+    (0xE0002, 0xE001F),
+    (0xE0080, 0xE0FFF),
+)
+FORMAT_CHARACTERS = "".join(
+    chr(c) for low, high in (*_FORMAT_RANGES, *_IGNORABLE_RANGES) for c in range(low, high + 1)
+)
 
 
 class Piece(NamedTuple):

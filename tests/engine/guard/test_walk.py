@@ -204,7 +204,12 @@ def test_a_private_key_after_a_data_url_header_is_found() -> None:
 # -- (c) format characters ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mark", ["\u200b", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e"])
+@pytest.mark.parametrize(
+    "mark",
+    # Format characters, then default-ignorable ones of other categories (a variation
+    # selector, the combining grapheme joiner, a Hangul filler).
+    ["\u200b", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\ufe0f", "\u034f", "\u3164"],
+)
 def test_a_format_character_inside_a_key_does_not_hide_it(mark: str) -> None:
     hidden = AWS_ACCESS_KEY[:6] + mark + AWS_ACCESS_KEY[6:]
     body = {"messages": [{"content": f"use {hidden} now"}]}
@@ -229,13 +234,17 @@ def test_text_with_format_characters_and_no_secret_is_left_alone() -> None:
     assert _kinds({"content": text}) == []
 
 
-def test_the_format_characters_are_unicodes_category_cf() -> None:
+def test_the_format_characters_are_unicodes_category_cf_and_default_ignorables() -> None:
     """The scan ignores every character of Unicode's `Cf` category in the version this Python
-    carries; the table's others are `Cf` in a later version and unassigned in this one."""
+    carries, and Unicode's other default-ignorable code points."""
     here = {c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}
     table = {ord(c) for c in FORMAT_CHARACTERS}
     assert here <= table
-    assert all(unicodedata.category(chr(c)) == "Cn" for c in table - here)
+    # Beside them, Unicode's other default-ignorable code points: marks, letters drawn as
+    # nothing, and reserved ones.
+    others = table - here
+    assert {0x034F, 0x3164, 0xFE0F, 0xE0100, 0xE01EF} <= others
+    assert {unicodedata.category(chr(c)) for c in others} <= {"Cn", "Mn", "Lo"}
 
 
 def test_scan_text_maps_offsets_back_over_removed_characters() -> None:
