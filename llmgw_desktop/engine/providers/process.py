@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -204,6 +206,43 @@ async def _spawn(
         argv, tie = await lifeline.tie(argv, env, cwd)
     # Spawned from the loop's thread, which lives as long as the gateway: Linux's parent-death
     # signal follows the thread that forked.
+    # Its own task, shielded: a cancel that comes while the child is being made would leave
+    # asyncio to kill the leader alone, while what it already started ran on. Held in
+    # `_SPAWNING` until it is done, as a bare task could be collected mid-flight.
+    spawning = asyncio.ensure_future(_spawned(argv, invocation, env, cwd, tie))  # noqa: TID251
+    _SPAWNING.add(spawning)
+    spawning.add_done_callback(_SPAWNING.discard)
+    try:
+        return await asyncio.shield(spawning)
+    except asyncio.CancelledError:
+        spawning.add_done_callback(_killed_at_once)
+        raise
+
+
+_SPAWNING: set[asyncio.Future[asyncio.subprocess.Process]] = set()
+
+
+def _killed_at_once(spawning: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """Kill the whole group of a child made for a caller that left while it was being made."""
+    if spawning.cancelled() or spawning.exception() is not None:
+        return
+    proc = spawning.result()
+    if sys.platform == "win32":
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    else:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    _close_transport(proc)
+
+
+async def _spawned(
+    argv: tuple[str, ...],
+    invocation: Invocation,
+    env: dict[str, str],
+    cwd: Path,
+    tie: dict[str, Any],
+) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=subprocess.PIPE

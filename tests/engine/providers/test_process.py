@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.providers import process
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.process import (
     Invocation,
@@ -98,6 +99,38 @@ async def test_cancel_kills_the_whole_tree(tmp_path: Path) -> None:
     await asyncio.wait_for(started.wait(), 20)
     grandchild = int(pidfile.read_text())
     assert pid_alive(grandchild)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    async with asyncio.timeout(5):
+        while pid_alive(grandchild):  # noqa: ASYNC110 - polling another process's state
+            await asyncio.sleep(0.02)
+
+
+@posix_only
+async def test_a_cancel_while_the_child_is_being_made_kills_all_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncio, cancelled while it connects a new child's pipes, kills the leader alone. The
+    moment is too short to hit from outside, so the test widens it: the child is made for real
+    and its tree started, then the making waits until the caller has been cancelled."""
+    pidfile = tmp_path / "grandchild.pid"
+    made = asyncio.Event()
+    real = process._spawned
+
+    async def slow_to_connect(*args: object) -> asyncio.subprocess.Process:
+        proc = await real(*args)  # type: ignore[arg-type]
+        async with asyncio.timeout(20):
+            while not pidfile.exists():  # noqa: ASYNC110 - another process's file
+                await asyncio.sleep(0.02)
+        made.set()
+        await asyncio.sleep(0.2)  # the caller is cancelled meanwhile
+        return proc
+
+    monkeypatch.setattr(process, "_spawned", slow_to_connect)
+    run = asyncio.get_running_loop().create_task(run_process(fake("tree", str(pidfile)), LIMITS))
+    await asyncio.wait_for(made.wait(), 20)
+    grandchild = int(pidfile.read_text())
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
