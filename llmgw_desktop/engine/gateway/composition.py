@@ -54,11 +54,6 @@ __all__ = ["balancing_settings", "build_gateway", "gateway_config_of"]
 log = logging.getLogger(__name__)
 
 
-# The user's switches say nothing against an API provider (a gateway built without them).
-def _no_refusal(_provider: str) -> str | None:
-    return None
-
-
 def gateway_config_of(
     settings: Settings, catalog: ProviderCatalog = SHIPPED_CATALOG
 ) -> GatewayConfig:
@@ -104,7 +99,7 @@ def build_gateway(
     recorder: FlightRecorder,
     vault: VaultKeys | None,
     cli_available: Callable[[str], Awaitable[EngineError | None]],
-    api_refusal: Callable[[str], str | None] = _no_refusal,
+    api_refusal: Callable[[str], str | None],
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
     budgets: SpendGuard,
@@ -112,9 +107,9 @@ def build_gateway(
     target_access: Callable[[str, str, str], EngineError | None],
     telemetry: Telemetry,
     prices: PriceBook,
-    guard: OutboundGuard | None = None,
-    events: EventBus | None = None,
-    tasks: TaskSupervisor | None = None,
+    guard: OutboundGuard,
+    events: EventBus,
+    tasks: TaskSupervisor,
 ) -> GatewayService:
     """The gateway service, every part of it built here and wired to the engine's parts.
     `api_refusal` is the user's switches (`ProviderSwitches.api_refusal`); `config` defaults
@@ -138,9 +133,8 @@ def build_gateway(
         api_refusal=api_refusal,
         detect_local=settings.gateway.detect_local,
         models_refresh_s=settings.gateway.models_refresh_s,
-        on_listed=None if events is None else events.publish,
+        on_listed=events.publish,
     )
-    tasks = tasks or TaskSupervisor()
     balancer = Balancer(balancing_settings(settings), tasks=tasks)
     remote = RemotePassthrough(
         settings.gateway.remote_passthrough.allow, settings.gateway.remote_passthrough.principals
