@@ -132,6 +132,17 @@ class ApiProviderSpec:
     def kind(self) -> str:
         return "local" if self.local else "api"
 
+    @property
+    def chat_output_limit(self) -> str:
+        """The member an OpenAI Chat request to it names its output limit by: OpenAI's own
+        name, which its reasoning models require (on Azure too); compatible servers know
+        only the older `max_tokens`."""
+        return (
+            "max_completion_tokens"
+            if self.id == "openai" or self.cloud == "azure"
+            else "max_tokens"
+        )
+
     def dialect_for(self, model: str) -> str:
         """The dialect requests for `model` are sent in."""
         for pattern, dialect in self.model_dialects:

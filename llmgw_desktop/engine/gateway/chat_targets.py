@@ -209,7 +209,9 @@ class ChatTargets:
         limited = (
             self._outgoing(chat, per_answer)
             if rendered is None
-            else outgoing.with_limit(rendered, chat.up_name, chat.call.spec.id, per_answer)
+            else outgoing.with_limit(
+                rendered, chat.up_name, chat.call.spec.chat_output_limit, per_answer
+            )
         )
         if limited.data == outgoing.data:
             return lookup
@@ -225,7 +227,7 @@ class ChatTargets:
         client did not send (or sets a translation's own; None else). Those are shallow, so the
         body can be written with it exactly when without: one that cannot is refused first."""
         incoming, caller, up_name = chat.incoming, chat.call.caller, chat.up_name
-        provider = chat.call.spec.id
+        chat_limit = chat.call.spec.chat_output_limit
         limit = self._api.budgets.expected_limit(
             caller.principal, caller.caller, caller.project, ask
         )
@@ -233,7 +235,7 @@ class ChatTargets:
         if per_answer is None or up_name != incoming.name:
             return per_answer
         body = incoming.body
-        for name, value in limit_changes(up_name, body, per_answer, provider=provider).items():
+        for name, value in limit_changes(up_name, body, per_answer, chat_limit=chat_limit).items():
             if body.get(name, value) != value:
                 return None
         return per_answer
@@ -253,7 +255,9 @@ class ChatTargets:
         if up_name == incoming.name:
             sent_with = checked
             if per_answer is not None:
-                limited = limit_changes(up_name, incoming.body, per_answer, provider=spec.id)
+                limited = limit_changes(
+                    up_name, incoming.body, per_answer, chat_limit=spec.chat_output_limit
+                )
                 # Only what differs: a client whose own limit was held keeps its bytes.
                 changed = {k: v for k, v in limited.items() if incoming.body.get(k) != v}
                 sent_with = {**(sent_with or {}), **changed}
@@ -301,13 +305,12 @@ class ChatTargets:
                 )
         except Untranslatable as exc:
             raise exc.for_target(model, incoming.name) from None
-        if (spec.id == "openai" or spec.cloud == "azure") and "max_tokens" in body:
-            # OpenAI's reasoning models refuse max_tokens (on Azure too); every OpenAI model
-            # takes this name.
-            body["max_completion_tokens"] = body.pop("max_tokens")
+        limit_name = spec.chat_output_limit
+        if limit_name != "max_tokens" and "max_tokens" in body:
+            body[limit_name] = body.pop("max_tokens")
         sent = body  # `rendered` stays without the limit: another is set on a copy of it
         if per_answer is not None:
-            sent = {**body, **limit_changes(up_name, body, per_answer, provider=spec.id)}
+            sent = {**body, **limit_changes(up_name, body, per_answer, chat_limit=limit_name)}
         return Outgoing(
             encode_request(sent),
             passthrough=False,

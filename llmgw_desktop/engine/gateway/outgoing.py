@@ -34,11 +34,13 @@ class Outgoing:
     rendered: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def with_limit(
-        self, rendered: Mapping[str, Any], dialect: str, provider: str, limit: int | None
+        self, rendered: Mapping[str, Any], dialect: str, chat_limit: str, limit: int | None
     ) -> Outgoing:
         """This translation with a hard budget's output limit (None: none) set on its rendered
         body `rendered` (whole top-level members: a shallow copy is enough), instead of the
         request translated again."""
-        changes = limit_changes(dialect, dict(rendered), limit, provider=provider) if limit else {}
+        changes = (
+            limit_changes(dialect, dict(rendered), limit, chat_limit=chat_limit) if limit else {}
+        )
         sent = encode_request({**rendered, **changes})
         return dataclasses.replace(self, data=sent, rendered=None)

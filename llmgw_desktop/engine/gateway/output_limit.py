@@ -5,8 +5,9 @@ output limit would get the vendor's default, which is the model's maximum; a cal
 the budget has no room for is given a lower one. Either way the upstream is sent the limit
 that was held, in its dialect's spelling, so it can never produce more than was paid for:
 
-- OpenAI Chat: `max_completion_tokens` for OpenAI itself (its reasoning models refuse
-  `max_tokens`), `max_tokens` for compatible servers; a member the client sent keeps its name;
+- OpenAI Chat: the provider's own name (`ApiProviderSpec.chat_output_limit`:
+  `max_completion_tokens` for OpenAI and Azure, `max_tokens` for compatible servers); a member
+  the client sent keeps its name;
 - OpenAI Responses: `max_output_tokens`;
 - Anthropic Messages: `max_tokens`, and a thinking budget lowered below it where it would not
   fit (Anthropic requires `budget_tokens` < `max_tokens`, and at least 1,024);
@@ -34,10 +35,11 @@ _MIN_THINKING = 1024
 
 
 def limit_changes(
-    dialect: str, body: dict[str, Any], per_answer: int, *, provider: str
+    dialect: str, body: dict[str, Any], per_answer: int, *, chat_limit: str
 ) -> dict[str, Any]:
-    """The top-level members to set on `body` (a request in `dialect` for `provider`) so each
-    answer has at most `per_answer` output tokens."""
+    """The top-level members to set on `body` (a request in `dialect`, to a provider whose
+    OpenAI Chat limit is named `chat_limit`) so each answer has at most `per_answer` output
+    tokens."""
     if dialect == DIALECT_ANTHROPIC:
         changes: dict[str, Any] = {"max_tokens": per_answer}
         thinking = body.get("thinking")
@@ -48,10 +50,8 @@ def limit_changes(
     if dialect == DIALECT_OPENAI_RESPONSES:
         return {"max_output_tokens": per_answer}
     if dialect == DIALECT_OPENAI_CHAT:
-        named = [name for name in ("max_completion_tokens", "max_tokens") if name in body]
-        if not named:
-            named = ["max_completion_tokens" if provider == "openai" else "max_tokens"]
-        return dict.fromkeys(named, per_answer)
+        named: list[str] = [n for n in ("max_completion_tokens", "max_tokens") if n in body]
+        return dict.fromkeys(named or [chat_limit], per_answer)
     if dialect == DIALECT_GEMINI:
         # Every spelling the client sent is set: one left higher could be the one read.
         keys = [k for k in ("generationConfig", "generation_config") if k in body]

@@ -134,9 +134,9 @@ async def probe_provider(
     try:
         target = probe_target(gateway, provider, model)
         label = target.model
-        # OpenAI's reasoning models refuse max_tokens, and the body goes to OpenAI as is;
-        # compatible servers know only max_tokens (the gateway's own rule for translations).
-        limit = "max_completion_tokens" if target.provider == "openai" else "max_tokens"
+        # The body goes to the provider as is: in its own name for the output limit.
+        spec = gateway.registry.provider(target.provider)
+        limit = "max_tokens" if spec is None else spec.chat_output_limit
         body = {
             "model": target.label,
             "messages": [{"role": "user", "content": PROBE_PROMPT}],
