@@ -5,8 +5,8 @@ engine starts in a group of its own (a CLI's run or an ACP agent's conversation,
 `stop_tree` asks the group to end (SIGTERM, then SIGCONT: a stopped member acts on SIGTERM only
 once it is woken), waits one deadline for the leader and every member, then kills whatever is
 left (SIGKILL to the group, whether or not the leader has exited: a grandchild that ignores
-SIGTERM outlives its parent), and waits for the leader's exit. On Windows the leader is
-terminated, then `taskkill /T` ends the tree. The leader's exit is its return code, not
+SIGTERM outlives its parent), and waits for the leader's exit. On Windows `taskkill /F /T` ends
+the tree at once, from its leader while it lives. The leader's exit is its return code, not
 `wait()`: on 3.11 that also waits for the pipes, which a process that left the group may hold
 for as long as it likes; a member that died is gone even before it is reaped
 (`process_identity.group_has_live_member`).
@@ -15,7 +15,6 @@ for as long as it likes; a member that died is gone even before it is reaped
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -75,12 +74,10 @@ def _group_alive(pgid: int) -> bool:
 
 
 async def _stop_tree_windows(proc: asyncio.subprocess.Process, grace_s: float) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), grace_s)
-    # taskkill /T reaches the children a CLI (node) started.
+    """`taskkill /T` finds a tree from its leader, so nothing may end the leader first: one
+    that exited would hide the children it started (node's) from it. Console programs do not
+    answer a polite `taskkill` without `/F`, so there is no grace to give (`grace_s` unused)."""
+    del grace_s
     killer = await asyncio.create_subprocess_exec(
         "taskkill",
         "/F",
