@@ -6,6 +6,7 @@ the leader are stand-ins that record what was done to them, in order. The rule u
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import pytest
@@ -46,7 +47,7 @@ async def test_windows_ends_the_tree_from_its_living_leader(
 
         return _Killer()
 
-    monkeypatch.setattr(process_tree.sys, "platform", "win32")
-    monkeypatch.setattr(process_tree.asyncio, "create_subprocess_exec", taskkill)
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", taskkill)
     await process_tree.stop_tree(leader, grace_s=2.0)  # type: ignore[arg-type]
     assert done == ["taskkill /F /T /PID 4242 (leader alive)", "wait leader"]
