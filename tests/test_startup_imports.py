@@ -86,6 +86,10 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
     # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
     relay_path = (
         "import llmgw_desktop.shell.cli.main, llmgw_desktop.shell.stdio_mode\n"
+        # Every command's parser is built before `mcp` runs (`shell/cli/health.py` imports
+        # its HTTP client only when it probes).
+        "from llmgw_desktop.shell.cli.parser import build_parser\n"
+        "build_parser().parse_args(['mcp'])\n"
         "import llmgw_desktop.shell.logging_setup\n"
         "from llmgw_desktop.config.settings import load_settings\n"
         "load_settings()\n"
@@ -330,6 +334,30 @@ def test_the_app_starts_without_collection_and_with_kept_code_and_gives_both_bac
     )
     seen = json.loads(out.splitlines()[-1])
     assert seen == {"collecting": False, "kept_code": True, "after": [True, False]}
+
+
+_HEADLESS_RUN_SEEN = """
+import json, sys
+from llmgw_desktop.shell.cli import run as run_module
+
+def run(loaded, **kwargs):
+    return 0
+
+run_module.run = run
+from llmgw_desktop.shell.cli.main import main
+assert main(["--headless"]) == 0
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("llmgw_desktop.shell.window_")
+                        or m == "ctypes")))
+"""
+
+
+def test_a_headless_start_never_loads_the_window_probe(tmp_path: Path) -> None:
+    # The probe (ctypes, the display's libraries) asks whether a window can open: a headless
+    # start has its answer already, and pays nothing for the question.
+    out = run_python_ok(
+        "-c", _HEADLESS_RUN_SEEN, env=gp.child_env(tmp_path, 0), timeout_s=CHILD_TIMEOUT_S
+    )
+    assert json.loads(out.splitlines()[-1]) == []
 
 
 CA_LOADED = "loaded the system CA store into aiohttp's 2 client contexts"
