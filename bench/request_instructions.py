@@ -17,8 +17,7 @@ is user-space instructions: the kernel's part (socket sends, file writes) is not
 background work that runs by the clock (a flush every quarter second) weighs more the slower
 the run, so compare figures taken at the same `--concurrency`. `--routes` makes the request's
 model a route of three targets (`_routes.py`, weighted 3:1:1), each a provider of the upstream.
-Needs valgrind
-(`apt-get install valgrind`).
+Needs valgrind (`apt-get install valgrind`).
 """
 
 from __future__ import annotations
