@@ -96,8 +96,10 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
     assert modules_loaded_by(relay_path) == set()
-    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42).
-    assert not modules_loaded_by(relay_path, also=("urllib.request", "http.client", "email"))
+    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42), nor
+    # aiohttp's header mappings or the time zone database (issue 63: each only where used).
+    also = ("urllib.request", "http.client", "email", "multidict", "zoneinfo")
+    assert not modules_loaded_by(relay_path, also=also)
 
 
 def test_the_window_imports_no_chart_library() -> None:
