@@ -362,6 +362,37 @@ def test_a_headless_start_never_loads_the_window_probe(tmp_path: Path) -> None:
     assert json.loads(out.splitlines()[-1]) == []
 
 
+_RELAY_RUN_SEEN = """
+import dataclasses, json
+from llmgw_desktop.shell.cli import stdio_mcp
+
+seen = {}
+
+def run_mcp(loaded, **kwargs):
+    seen["kept_code"] = hasattr(dataclasses, "exec")
+    return 0
+
+stdio_mcp.run_mcp = run_mcp
+from llmgw_desktop.shell.cli.main import main
+assert main(["mcp"]) == 0
+seen["after"] = hasattr(dataclasses, "exec")
+print(json.dumps(seen))
+"""
+
+
+def test_the_stdio_relay_compiles_from_the_kept_code_and_gives_it_back(tmp_path: Path) -> None:
+    # An editor waits on the relay at each start: its settings' classes are compiled from the
+    # code the app kept (`shell/startup.py`, a quarter of its instructions), and nothing more.
+    out = run_python_ok(
+        "-c",
+        _RELAY_RUN_SEEN,
+        env={**gp.child_env(tmp_path, 0), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        timeout_s=CHILD_TIMEOUT_S,
+    )
+    assert json.loads(out.splitlines()[-1]) == {"kept_code": True, "after": False}
+    assert not list(tmp_path.glob("cache/**/dataclass-code-*"))  # it writes none
+
+
 CA_LOADED = "loaded the system CA store into aiohttp's 2 client contexts"
 CODE_KEPT = "kept the compiled code of new dataclass methods"
 LOG_WAIT_S = 30.0

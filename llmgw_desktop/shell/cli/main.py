@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     command = command_named(args.command)
     if command is not None and not command.needs_settings:
         return command.run(args, None)
+    if command is not None and command.reads_kept_code:
+        from llmgw_desktop.shell.startup import reading_kept_code
+
+        with reading_kept_code():
+            return _with_settings(args, command)
     if command is not None:
         return _with_settings(args, command)
     # The app starts: what it can leave until it serves, it leaves (undone when it ends).
