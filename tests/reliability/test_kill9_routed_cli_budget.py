@@ -96,8 +96,10 @@ async def test_kill9_under_a_routed_cli_call_leaves_nothing_running_and_no_hold(
             db = home / "data" / "llmgw.db"
             await _until(
                 "the CLI's routed call reached the upstream, held",
-                lambda: any(r.stream for r in upstream.llm_requests)
-                and _query(db, "SELECT 1 FROM budget_holds"),
+                lambda: (
+                    any(r.stream for r in upstream.llm_requests)
+                    and _query(db, "SELECT 1 FROM budget_holds")
+                ),
             )
             pids = _job_processes(job_id)
             left += pids

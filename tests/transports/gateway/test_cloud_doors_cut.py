@@ -51,9 +51,7 @@ def _events(door: str, raw: bytes) -> list[dict[str, Any]]:
     Vertex: server-sent events); an event-stream exception message as an `error` event."""
     if door == "vertex":
         return [
-            json.loads(line[6:])
-            for line in raw.decode().splitlines()
-            if line.startswith("data: {")
+            json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: {")
         ]
     buffer = EventStreamBuffer()
     buffer.add_data(raw)

@@ -4,7 +4,8 @@ the pool rate-limited (Retry-After 30 s) while 16 clients call at once, twice.
 The one attempt loop (`engine/gateway/api_targets.py`) must not amplify the storm nor hold its
 clients: each client is answered at once with 429 and a Retry-After (never made to wait the
 vendor's 30 s), once every key has said 429 a request asks one of them, as with a lone key, not
-each (the storm multiplied by the pool's size), every request has one ended row, and no budget hold is left.
+each (the storm multiplied by the pool's size), every request has its ended row, and no budget
+hold is left.
 """
 
 from __future__ import annotations
