@@ -203,10 +203,8 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     # The chip is coloured by the figure it shows: against the whole budget when it names one
     # (1 % of the day's budget is not red because an agent's budget is: its words count those),
     # else by the budgets it names or counts.
-    if whole is not None:
-        tone = spend_tone
-    else:
-        tone = "error" if exceeded else ("warning" if past else "")
+    counted = "error" if exceeded else ("warning" if past else "")
+    tone = spend_tone if whole is not None else counted
     if past:
         lines = ["Budgets past their soft limit:"] + [
             f"• {budget_name(s)}{lane_words(s)}: {spent_words(s)}, {state_words(s)}" for s in past
