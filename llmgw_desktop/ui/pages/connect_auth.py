@@ -70,7 +70,7 @@ class AuthChoice(QWidget):
             self.kind.addItem(words, value)
         self.key_edit = QLineEdit()
         self.key_edit.setObjectName("connectKey")
-        self.key_edit.setPlaceholderText("paste a gateway key (llmgw-…), or make one")
+        self.key_edit.setPlaceholderText("paste a key (llmgw-…)")  # read whole at 1024 px
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setAccessibleName("Gateway key")
         self.new_key = action_button(
