@@ -134,9 +134,12 @@ async def test_run_says_who_holds_the_port_and_how_to_choose_another(tmp_path: P
     assert "LLM_GATEWAY_HTTP_PORT" in why
 
 
-async def test_run_names_the_install_command_of_a_tool_not_installed(tmp_path: Path) -> None:
+async def test_run_names_the_install_command_of_a_tool_not_installed(
+    tmp_path: Path, path_without_vendor_clis: str
+) -> None:
     port = free_port()
-    env = _terminal(tmp_path, port, OPENAI_API_KEY=OPENAI_KEY) | {"PATH": "/usr/bin:/bin"}
+    # This machine's PATH without a vendor CLI a developer installed (tests/conftest.py).
+    env = _terminal(tmp_path, port, OPENAI_API_KEY=OPENAI_KEY) | {"PATH": path_without_vendor_clis}
     code, _, err = await Desk(env, tmp_path, port).run("run", "claude", "-p", "hi")
     assert code == 1
     assert err.strip() == (
