@@ -191,8 +191,9 @@ class RelayedStream:
     `prime()` reads until the first frame has arrived, so a stream that fails at once can still
     fall back before anything was sent. The tap reads usage, the end and in-stream errors as the
     frames go by. `drop_frame` removes frames the client did not ask for (the usage chunk the
-    gateway asked an OpenAI Chat stream for), and a frame that held the upstream's key is
-    scrubbed; then the frames are written again instead of the raw bytes.
+    gateway asked an OpenAI Chat stream for), and where the answer's reader masked a frame (the
+    upstream's key, the gateway's own secrets) the bytes as they came are not to be had
+    (`AnswerFrames.verbatim`): then the frames are written again instead.
     """
 
     def __init__(
