@@ -121,6 +121,7 @@ class AnswerFrames:
         "_parser",
         "_response",
         "_secrets",
+        "_secrets_bytes",
         "_timeout_s",
         "verbatim",
     )
@@ -136,6 +137,7 @@ class AnswerFrames:
     ) -> None:
         self._response = response
         self._secrets = secrets
+        self._secrets_bytes = tuple(secret.encode() for secret in secrets)
         self._timeout_s = timeout_s  # the longest a stream may stall
         self._parser = parser
         self._keep = verbatim
@@ -181,9 +183,9 @@ class AnswerFrames:
 
     def _safe(self, raw: bytes) -> bool:
         """Whether `raw` holds none of what is masked (a comment line is not a frame)."""
-        return not any(s.encode() in raw for s in self._secrets) and (
-            known_secrets.mask_bytes(raw) is raw
-        )
+        if any(secret in raw for secret in self._secrets_bytes):
+            return False
+        return not known_secrets.present_bytes(raw)
 
     def _raw(self, chunk: bytes, *, final: bool) -> bytes:
         """The bytes of the frames `chunk` ended (the rest held till its frame ends). Joined
