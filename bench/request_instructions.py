@@ -2,7 +2,7 @@
 load does not move, for comparing two checkouts where wall time and CPU time are too noisy.
 
 Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross] [--stream]
-       [--floor] [--requests 300] [--concurrency 8] [--keep DIR]
+       [--routes] [--floor] [--requests 300] [--concurrency 8] [--keep DIR]
 
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
 budget, a global hard dollar budget, the recorder and metrics on) under
@@ -15,8 +15,9 @@ requests. `--keep DIR` leaves callgrind's files there (for `callgrind_annotate`)
 proxy that only forwards on the gateway's stacks (`_floor_proxy.py`) first. What callgrind counts
 is user-space instructions: the kernel's part (socket sends, file writes) is not in it, and
 background work that runs by the clock (a flush every quarter second) weighs more the slower
-the run, so compare figures taken at the same `--concurrency`. Needs valgrind
-(`apt-get install valgrind`).
+the run, so compare figures taken at the same `--concurrency`. `--routes` makes the request's
+model a route of three targets (`_routes.py`, weighted 3:1:1), each a provider of the upstream.
+Needs valgrind (`apt-get install valgrind`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 import gateway_overhead as bench
 import psutil
 import request_stages
+from _routes import targets_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 60
@@ -61,6 +63,8 @@ def count(
     up_port, port = bench.free_port(), bench.free_port()
     home = scratch / ("floor" if floor else tree.name)
     env = request_stages.team_env(up_port) | bench._home_env(home, port)
+    if args.routes:
+        env |= targets_env(f"http://127.0.0.1:{up_port}/v1", bench._REQUEST, 3)
     headers = {} if floor else bench._gateway_key(tree, env)
     out = scratch / f"{'floor' if floor else tree.name}.callgrind"
     served = (
@@ -160,6 +164,9 @@ def main() -> None:
     parser.add_argument("--agent", action="store_true", help="agent-sized requests (41 KB)")
     parser.add_argument("--cross", action="store_true", help="an Anthropic client (translated)")
     parser.add_argument("--stream", action="store_true", help="streamed answers (SSE)")
+    parser.add_argument(
+        "--routes", action="store_true", help="the request's model a route of three targets"
+    )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
@@ -180,6 +187,7 @@ def main() -> None:
         f" {os.getloadavg()[0]:.1f}, {args.requests} requests, {args.concurrency} in flight,"
         f" {len(bench.json.dumps(bench._GATEWAY_REQUEST)):,} byte requests"
         f"{', cross-dialect' if args.cross else ''}{', streamed' if args.stream else ''}"
+        f"{', a route of three targets' if args.routes else ''}"
     )
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("current", ROOT)]
     counted = {}

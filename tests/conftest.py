@@ -28,6 +28,7 @@ import pydantic.main  # noqa: F401
 import pytest
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS, CLOUD_ENV_NAMES
+from llmgw_desktop.config.cli_catalog import PROVIDERS as CLI_PROVIDERS
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from tests.fakes.upstream import ScriptedUpstream
 
@@ -50,9 +51,35 @@ def no_os_keyring() -> None:
     keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
+# The vendor CLIs' program names: a developer's own `claude` on PATH would be found by tests
+# that say no CLI is installed (those that need one name the repository's own copy).
+VENDOR_CLIS = frozenset(name for info in CLI_PROVIDERS for name in info.binaries)
+
+
+@pytest.fixture(scope="session")
+def path_without_vendor_clis(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """This machine's PATH, each folder holding a vendor CLI stood in for by a folder of links
+    to everything else in it (made once a session; nothing changes where none is installed)."""
+    folders = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        here = Path(folder)
+        if not folder or not any((here / name).exists() for name in VENDOR_CLIS):
+            folders.append(folder)
+            continue
+        mirror = tmp_path_factory.mktemp("path-without-vendor-clis")
+        for entry in here.iterdir():
+            if entry.name not in VENDOR_CLIS:
+                (mirror / entry.name).symlink_to(entry)
+        folders.append(str(mirror))
+    return os.pathsep.join(folders)
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path_without_vendor_clis: str
+) -> Iterator[Path]:
     """Point every path the app uses into this test's tmp dir and drop inherited settings."""
+    monkeypatch.setenv("PATH", path_without_vendor_clis)
     for name in list(os.environ):
         if name.startswith("LLM_GATEWAY_") or name == "SYNC_DEADLINE_MS" or name in PROVIDER_ENV:
             monkeypatch.delenv(name)

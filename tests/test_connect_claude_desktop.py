@@ -19,6 +19,7 @@ from mcp.client.stdio import stdio_client
 
 from llmgw_desktop.shell.cli.main import main
 from llmgw_desktop.ui.connect import claude_desktop_config, snippets, stdio_command
+from tests.conftest import free_port
 
 # A person's Claude Desktop settings before the gateway is added: another server, and settings
 # of the app's own.
@@ -104,10 +105,12 @@ def test_a_new_file_is_made_with_only_the_entry_and_no_backup(
 
 
 async def test_the_written_entry_starts_a_relay_that_offers_the_gateways_tools(
-    home: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Launch what the entry says, as Claude Desktop does, and list its tools (no gateway runs:
-    the relay serves in process)."""
+    the relay serves in process). On a port of its own: a gateway the developer runs on the
+    default port is another data directory's, which the relay rightly refuses to share."""
+    monkeypatch.setenv("LLM_GATEWAY_HTTP_PORT", str(free_port()))
     assert main(["connect", "claude-desktop", "--write", "--yes"]) == 0
     config = home / ".config" / "Claude" / "claude_desktop_config.json"
     server = json.loads(config.read_text())["mcpServers"]["llmgw-desktop"]

@@ -42,7 +42,7 @@ def test_claude_code_with_only_an_openai_key_names_an_openai_model(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-only-openai")
     out = _printed(capsys, "claude-code")
     assert (
-        "ANTHROPIC_BASE_URL=http://127.0.0.1:3333 ANTHROPIC_API_KEY=llmgw-local "
+        "ANTHROPIC_BASE_URL=http://127.0.0.1:3333 ANTHROPIC_AUTH_TOKEN=llmgw-local "
         "ANTHROPIC_MODEL=gpt-5.1 ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-5.1 "
         "ANTHROPIC_DEFAULT_SONNET_MODEL=gpt-5.1 ANTHROPIC_DEFAULT_OPUS_MODEL=gpt-5.1 claude\n"
         in out
@@ -60,7 +60,8 @@ def test_claude_code_with_an_anthropic_key_keeps_its_own_models(
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-own")
     out = _printed(capsys, "claude-code")
-    assert "ANTHROPIC_BASE_URL=http://127.0.0.1:3333 ANTHROPIC_API_KEY=llmgw-local claude\n" in out
+    line = "ANTHROPIC_BASE_URL=http://127.0.0.1:3333 ANTHROPIC_AUTH_TOKEN=llmgw-local claude"
+    assert line + "\n" in out
     assert "ANTHROPIC_MODEL" not in out.split("# --write")[0]
 
 
@@ -129,6 +130,24 @@ def test_claude_code_write_sets_its_environment_in_its_settings(
         env["ANTHROPIC_MODEL"]
     }
     assert env["ANTHROPIC_MODEL"].startswith("gemini-")
+
+
+@pytest.mark.parametrize(
+    ("before", "kept"), [("llmgw-local", None), ("sk-ant-mine", "sk-ant-mine")]
+)
+def test_claude_code_write_gives_the_key_as_its_bearer_token(
+    home: Path, capsys: pytest.CaptureFixture[str], before: str, kept: str | None
+) -> None:
+    """Claude Code offers a key in `ANTHROPIC_API_KEY` to the person to trust first, "No"
+    preselected, and then is "Not logged in": the gateway's key goes in its bearer token, an
+    earlier write's stand-in key is taken out, and a key of the person's own is left alone."""
+    settings = home / HOME_FILES["claude-code"]
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": before}}))
+    _printed(capsys, "claude-code", "--write", "--yes")
+    env = json.loads(settings.read_text())["env"]
+    assert env["ANTHROPIC_AUTH_TOKEN"] == "llmgw-local"
+    assert env.get("ANTHROPIC_API_KEY") == kept
 
 
 def test_neovim_and_the_sdks_are_printed_only(

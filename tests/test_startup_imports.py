@@ -86,14 +86,20 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
     # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
     relay_path = (
         "import llmgw_desktop.shell.cli.main, llmgw_desktop.shell.stdio_mode\n"
+        # Every command's parser is built before `mcp` runs (`shell/cli/health.py` imports
+        # its HTTP client only when it probes).
+        "from llmgw_desktop.shell.cli.parser import build_parser\n"
+        "build_parser().parse_args(['mcp'])\n"
         "import llmgw_desktop.shell.logging_setup\n"
         "from llmgw_desktop.config.settings import load_settings\n"
         "load_settings()\n"
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
     assert modules_loaded_by(relay_path) == set()
-    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42).
-    assert not modules_loaded_by(relay_path, also=("urllib.request", "http.client", "email"))
+    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42), nor
+    # aiohttp's header mappings or the time zone database (issue 63: each only where used).
+    also = ("urllib.request", "http.client", "email", "multidict", "zoneinfo")
+    assert not modules_loaded_by(relay_path, also=also)
 
 
 def test_the_window_imports_no_chart_library() -> None:
@@ -330,6 +336,61 @@ def test_the_app_starts_without_collection_and_with_kept_code_and_gives_both_bac
     )
     seen = json.loads(out.splitlines()[-1])
     assert seen == {"collecting": False, "kept_code": True, "after": [True, False]}
+
+
+_HEADLESS_RUN_SEEN = """
+import json, sys
+from llmgw_desktop.shell.cli import run as run_module
+
+def run(loaded, **kwargs):
+    return 0
+
+run_module.run = run
+from llmgw_desktop.shell.cli.main import main
+assert main(["--headless"]) == 0
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("llmgw_desktop.shell.window_")
+                        or m == "ctypes")))
+"""
+
+
+def test_a_headless_start_never_loads_the_window_probe(tmp_path: Path) -> None:
+    # The probe (ctypes, the display's libraries) asks whether a window can open: a headless
+    # start has its answer already, and pays nothing for the question.
+    out = run_python_ok(
+        "-c", _HEADLESS_RUN_SEEN, env=gp.child_env(tmp_path, 0), timeout_s=CHILD_TIMEOUT_S
+    )
+    assert json.loads(out.splitlines()[-1]) == []
+
+
+_RELAY_RUN_SEEN = """
+import dataclasses, json
+from llmgw_desktop.shell.cli import stdio_mcp
+
+seen = {}
+
+def run_mcp(loaded, **kwargs):
+    seen["kept_code"] = hasattr(dataclasses, "exec")
+    return 0
+
+stdio_mcp.run_mcp = run_mcp
+from llmgw_desktop.shell.cli.main import main
+assert main(["mcp"]) == 0
+seen["after"] = hasattr(dataclasses, "exec")
+print(json.dumps(seen))
+"""
+
+
+def test_the_stdio_relay_compiles_from_the_kept_code_and_gives_it_back(tmp_path: Path) -> None:
+    # An editor waits on the relay at each start: its settings' classes are compiled from the
+    # code the app kept (`shell/startup.py`, a quarter of its instructions), and nothing more.
+    out = run_python_ok(
+        "-c",
+        _RELAY_RUN_SEEN,
+        env={**gp.child_env(tmp_path, 0), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        timeout_s=CHILD_TIMEOUT_S,
+    )
+    assert json.loads(out.splitlines()[-1]) == {"kept_code": True, "after": False}
+    assert not list(tmp_path.glob("cache/**/dataclass-code-*"))  # it writes none
 
 
 CA_LOADED = "loaded the system CA store into aiohttp's 2 client contexts"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
@@ -271,6 +270,8 @@ def url_has_password(url: str) -> bool:
 def time_zone(value: str) -> str | None:
     if not value or value.upper() == "UTC":
         return None
+    import zoneinfo  # only for a named zone: the stdio relay and a start without one skip it
+
     try:
         zoneinfo.ZoneInfo(value)
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):

@@ -169,6 +169,9 @@ from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealt
 from llmgw_desktop.engine.metrics import Totals as Totals
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
+from llmgw_desktop.engine.providers.acp.gateway_env import (
+    CLAUDE_CODE_KEY_ENV as CLAUDE_CODE_KEY_ENV,
+)
 from llmgw_desktop.engine.providers.acp.gateway_env import CODEX_KEY_ENV as CODEX_KEY_ENV
 from llmgw_desktop.engine.providers.acp.gateway_env import RoutePointing as RoutePointing
 from llmgw_desktop.engine.providers.acp.gateway_env import pointed_arguments as pointed_arguments

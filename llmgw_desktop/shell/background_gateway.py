@@ -40,7 +40,6 @@ HEALTH_TIMEOUT_S = 2.0
 # What a start's exit code means (`shell/exit_codes.py`), as the line that says it failed.
 _WHY = {
     EXIT_CONFIG: "a setting is wrong",
-    EXIT_PORT_IN_USE: "its port is taken",
     EXIT_UNWRITABLE: "a directory it keeps its files in cannot be written",
 }
 
@@ -80,14 +79,25 @@ def ensure_running(settings: Settings, config: Path | None) -> RunningGateway:
         if code is not None and (found := _serving(settings.data_path)) is None:
             # It exited, and no other instance serves (one started meanwhile would: a second
             # launch hands off to it and exits 0).
-            why = _WHY.get(code, f"it exited with {code}")
-            raise GatewayDidNotStart(f"the gateway did not start: {why} (its log: {log})")
+            raise GatewayDidNotStart(
+                f"the gateway did not start: {_why(code, settings)} (its log: {log})"
+            )
         if found is not None or (found := _serving(settings.data_path)) is not None:
             return RunningGateway(*found, started=code is None, log=log)
         time.sleep(POLL_S)
     raise GatewayDidNotStart(
         f"the gateway did not serve within {START_WAIT_S:.0f} s of its start (its log: {log})"
     )
+
+
+def _why(code: int, settings: Settings) -> str:
+    """What a start's exit `code` means; for a taken port, who holds it and how to use
+    another, as a start in the terminal says it."""
+    if code != EXIT_PORT_IN_USE:
+        return _WHY.get(code, f"it exited with {code}")
+    from llmgw_desktop.shell.cli.messages import port_in_use_words
+
+    return " ".join(port_in_use_words(settings.http.host, settings.http.port))
 
 
 def _serving(data_dir: Path) -> tuple[str, str] | None:

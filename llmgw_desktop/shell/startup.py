@@ -11,7 +11,8 @@ moment after the front door opens. Measured in docs/PERFORMANCE.md.
   it to its GUI-thread collector (`ui/gc_guard.py`), which collects from its first tick.
 - **The code dataclasses generate.** Compiled once and kept between starts
   (`code_cache.py`); a class seen for the first time is compiled as before and the file is
-  rewritten after the door opens.
+  rewritten after the door opens. The stdio relay reads the same kept code
+  (`reading_kept_code`) and writes none.
 - **aiohttp's client trust stores.** `import aiohttp` (which `aiohttp.web` cannot avoid) builds
   two TLS client contexts at import and loads the system's CA store into each: a sixth of a
   headless start's instructions, for a client the gateway process never uses (its upstream
@@ -44,6 +45,7 @@ __all__ = [
     "keep_generated_code",
     "lean_start",
     "load_deferred_trust",
+    "reading_kept_code",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,19 +64,41 @@ def lean_start() -> Iterator[None]:
     (a test calling the command line)."""
     collecting = gc.isenabled()
     gc.disable()
+    try:
+        with _kept_code(keep_new=True):
+            yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def reading_kept_code() -> Iterator[None]:
+    """While a short-lived command runs (the stdio relay an editor spawns at each start):
+    dataclasses compiled through the code the app kept, a third of the relay's start-up
+    instructions; nothing new is written back (the relay's few classes of its own are
+    compiled as before, and its starts do not rewrite the file)."""
+    with _kept_code(keep_new=False):
+        yield
+
+
+@contextlib.contextmanager
+def _kept_code(*, keep_new: bool) -> Iterator[None]:
+    """Dataclasses compiled through the kept code until the block ends; `keep_new`: what
+    was compiled new is written back by `keep_generated_code` once the process serves."""
     code = GeneratedCode(cache_file(paths.default_cache_dir()))
     code.load()
     code.install()
-    with _lock:
-        _code.append(code)
+    if keep_new:
+        with _lock:
+            _code.append(code)
     try:
         yield
     finally:
-        with _lock:
-            _code.remove(code)
+        if keep_new:
+            with _lock:
+                _code.remove(code)
         code.uninstall()
-        if collecting:
-            gc.enable()
 
 
 def import_aiohttp_trusting_later() -> None:

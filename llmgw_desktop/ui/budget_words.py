@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from llmgw_desktop.config.budgets import Unit
 from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount
+from llmgw_desktop.ui.kit.spend_bar import spend_tone
 
 PER_PERIOD = {"daily": "per day", "monthly": "per month"}
 
@@ -198,7 +199,12 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         short += " · " + (
             counts[0] if len(counts) == 1 else _count(len(past), "budget", "past a limit")
         )
-    tone = "error" if exceeded else ("warning" if past else "")
+    spend_tone = "" if whole is None else _figure_tone(whole)
+    # The chip is coloured by the figure it shows: against the whole budget when it names one
+    # (1 % of the day's budget is not red because an agent's budget is: its words count those),
+    # else by the budgets it names or counts.
+    counted = "error" if exceeded else ("warning" if past else "")
+    tone = spend_tone if whole is not None else counted
     if past:
         lines = ["Budgets past their soft limit:"] + [
             f"• {budget_name(s)}{lane_words(s)}: {spent_words(s)}, {state_words(s)}" for s in past
@@ -210,12 +216,17 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         ]
     else:
         lines = ["No budget is set."]
-    spend_tone = "" if whole is None else _STATE_TONES.get(whole.state, "warning")
     return SpendChip(words, short, tone, tuple(lines), spend_tone)
 
 
-# A budget's state -> the tone its spend is said in.
-_STATE_TONES = {"ok": "", "exceeded": "error"}
+def _figure_tone(status: BudgetStatus) -> str:
+    """The tone of a budget's spend by the thresholds its bar uses (`spend_tone`: amber past
+    the soft limit or near the hard one, red at it); red too when it refuses calls for too
+    little room left."""
+    if status.state == "exceeded":
+        return "error"
+    budget = status.budget
+    return spend_tone(status.spent, budget.hard, budget.soft)
 
 
 def whole_budget(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:

@@ -22,12 +22,13 @@ from pathlib import Path
 
 from llmgw_desktop.config.desktop_entry import cli_executable
 
-# The variable Codex's model provider entry reads the gateway key from (its `env_key`): the
-# engine's, which points a job of Codex the same way.
-from llmgw_desktop.engine.api import CODEX_KEY_ENV
+# The variable Codex's model provider entry reads the gateway key from (its `env_key`), and
+# the one Claude Code takes it in: the engine's, which points a job of each the same way.
+from llmgw_desktop.engine.api import CLAUDE_CODE_KEY_ENV, CODEX_KEY_ENV
 
 __all__ = [
     "ANY_KEY",
+    "CLAUDE_CODE_KEY_ENV",
     "CODEX_KEY_ENV",
     "CODEX_TOKEN_ENV",
     "TOKEN_PLACEHOLDER",
@@ -297,9 +298,10 @@ def sdk_first_call(base_url: str, model: str, *, token: str | None = None) -> Sn
 
 def key_snippets(base_url: str, key: str) -> list[Snippet]:
     """How the OpenAI, Anthropic and Gemini SDKs, Claude Code and Codex carry a gateway key,
-    each in its usual place: the OpenAI SDK as its bearer API key, the Anthropic SDK and Claude
-    Code as `x-api-key` (ANTHROPIC_API_KEY), `google-genai` as `x-goog-api-key`, Codex from
-    the variable its model provider entry names (it ignores OPENAI_BASE_URL)."""
+    each in its usual place: the OpenAI SDK as its bearer API key, the Anthropic SDK as
+    `x-api-key` (ANTHROPIC_API_KEY), Claude Code as its bearer token (`CLAUDE_CODE_KEY_ENV`),
+    `google-genai` as `x-goog-api-key`, Codex from the variable its model provider entry names
+    (it ignores OPENAI_BASE_URL)."""
     openai_url = f"{base_url}/v1"
     quoted = shlex.quote(key)
     return [
@@ -326,7 +328,7 @@ def key_snippets(base_url: str, key: str) -> list[Snippet]:
         Snippet(
             "Claude Code",
             "shell",
-            f"ANTHROPIC_BASE_URL={base_url} ANTHROPIC_API_KEY={quoted} claude",
+            f"ANTHROPIC_BASE_URL={base_url} {CLAUDE_CODE_KEY_ENV}={quoted} claude",
         ),
         Snippet(
             "Codex (model calls)",

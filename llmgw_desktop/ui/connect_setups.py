@@ -24,6 +24,7 @@ from typing import Any
 from llmgw_desktop.engine.api import first_answering
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
+    CLAUDE_CODE_KEY_ENV,
     CODEX_KEY_ENV,
     SERVER_NAME,
     TOKEN_PLACEHOLDER,
@@ -138,7 +139,7 @@ def _model_note(facts: GatewayFacts, tool: str, model: str | None) -> tuple[str,
 
 def _claude_code_env(facts: GatewayFacts, token: str | None) -> dict[str, str]:
     model = facts.model_for("anthropic")
-    env = {"ANTHROPIC_BASE_URL": facts.base_url, "ANTHROPIC_API_KEY": _key(facts, token)}
+    env = {"ANTHROPIC_BASE_URL": facts.base_url, CLAUDE_CODE_KEY_ENV: _key(facts, token)}
     if model is not None:
         env |= claude_code_models(model)
     return env
@@ -159,13 +160,19 @@ def _claude_code(facts: GatewayFacts) -> Setup:
     helper = facts.key_helper if facts.locked else None
     if helper is not None:
         # The key comes from the helper, asked again every few minutes: none sits in the file.
-        del env["ANTHROPIC_API_KEY"]
+        del env[CLAUDE_CODE_KEY_ENV]
     folder = Path(os.environ.get("CLAUDE_CONFIG_DIR") or _home() / ".claude")
 
     def entry(settings: dict[str, Any]) -> None:
-        settings.setdefault("env", {}).update(env)
+        written = settings.setdefault("env", {})
+        # The gateway's key where an earlier write put it, which Claude Code would still offer
+        # the person to trust first (and prefer over the bearer token).
+        if written.get("ANTHROPIC_API_KEY") in (ANY_KEY, TOKEN_PLACEHOLDER):
+            del written["ANTHROPIC_API_KEY"]
+        written.update(env)
         if helper is not None:
-            settings["env"].pop("ANTHROPIC_API_KEY", None)
+            written.pop("ANTHROPIC_API_KEY", None)
+            written.pop(CLAUDE_CODE_KEY_ENV, None)
             settings["apiKeyHelper"] = helper
 
     tools = next(s for s in _mcp(facts) if s.client == "Claude Code (stdio)")

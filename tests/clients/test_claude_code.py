@@ -256,7 +256,8 @@ async def test_claude_code_on_a_locked_gateway_takes_short_lived_keys_from_its_k
     setup = setup_for("claude-code", replace(facts, key_helper=helper))
     assert not isinstance(connect_command.write_setup(setup), str)  # a string says why not
     written = json.loads((home / ".claude" / "settings.json").read_text())
-    assert written["apiKeyHelper"] == helper and "ANTHROPIC_API_KEY" not in written["env"]
+    assert written["apiKeyHelper"] == helper
+    assert not {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"} & set(written["env"])
     assert written["env"]["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
 
     await say_hello("claude", env=env, cwd=home / "work")

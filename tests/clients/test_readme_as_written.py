@@ -10,6 +10,7 @@ where the README's install put `.venv`.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import CLI_TIMEOUT_S, client_environment, run_program
-from tests.fakes.upstream import ScriptedUpstream
+from tests.clients.terminal import Terminal
+from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = [pytest.mark.contract, pytest.mark.skipif(sys.platform == "win32", reason="bash")]
@@ -89,6 +91,32 @@ async def test_claude_code_with_only_an_openai_key_as_the_readme_says(
     code, out, err = await _bash(openai_line + ' -p "say hello"', env)
     assert code == 0, err + out
     assert "FAKE-OK" in out
+    assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
+
+
+async def test_claude_code_started_as_the_readme_says_answers_in_its_window(
+    openai_only: GatewayRuntime, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """The README's line as written, `claude` on a terminal as a person starts it: past the
+    folder's trust question, Claude Code asks nothing more (a key in `ANTHROPIC_API_KEY` it
+    would first offer to trust, "No" preselected, and then say "Not logged in") and answers.
+
+    Its very first start also has the person pick a look and checks that api.anthropic.com
+    answers, which no test can reach: the private home says that was done before."""
+    home = tmp_path / "home"
+    env = _environment(home, openai_only) | {"TERM": "xterm-256color"}
+    (home / ".claude.json").write_text(json.dumps({"hasCompletedOnboarding": True}))
+    line = _readme_line("ANTHROPIC_BASE_URL=", openai_only.base_url, containing="MODEL")
+    async with Terminal(("bash", "-c", line), env=env, cwd=tmp_path / "work") as claude:
+        await claude.shows("Yes, I trust this folder")
+        claude.type("\r")
+        await claude.shows("? for shortcuts")
+        assert not claude.has_shown("Do you want to use this API key"), claude.screen
+        claude.type("say hello")
+        await claude.shows("say hello")
+        claude.type("\r")
+        await claude.shows(DEFAULT_ANSWER)
+    assert not claude.has_shown("Not logged in"), claude.screen
     assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
 
 

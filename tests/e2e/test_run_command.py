@@ -117,6 +117,23 @@ async def test_run_says_in_one_line_why_nothing_starts_without_any_key(tmp_path:
     assert "OPENAI_API_KEY" in why and "vault" in why
 
 
+async def test_run_says_who_holds_the_port_and_how_to_choose_another(tmp_path: Path) -> None:
+    """Another program listens on the gateway's port: the start `run` made fails, and its
+    one line says so and how to run on another port, as a start in the terminal says it."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = int(holder.getsockname()[1])
+        desk = Desk(_terminal(tmp_path, port, OPENAI_API_KEY=OPENAI_KEY), tmp_path, port)
+        code, out, err = await desk.run("run", "env")
+    assert code != 0 and out == "", err
+    [why] = [line for line in err.splitlines() if line.startswith("llmgw-desktop run:")]
+    assert f"cannot listen on 127.0.0.1:{port}: the port is used by another program" in why
+    assert "LLM_GATEWAY_HTTP_PORT" in why
+
+
 async def test_run_names_the_install_command_of_a_tool_not_installed(tmp_path: Path) -> None:
     port = free_port()
     env = _terminal(tmp_path, port, OPENAI_API_KEY=OPENAI_KEY) | {"PATH": "/usr/bin:/bin"}

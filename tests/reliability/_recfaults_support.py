@@ -25,6 +25,18 @@ from tests.postgres import opened
 WAIT_S = 20.0
 
 
+# The loop each upstream served from a thread runs on, by the upstream's id.
+_UPSTREAM_LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
+
+
+def open_stream_gate(upstream: ScriptedUpstream) -> None:
+    """Set the `stream_gate` of an upstream served by `upstream_in_thread`, from its own loop
+    (an asyncio event is set on the loop its waiters wait on)."""
+    gate = upstream.stream_gate
+    assert gate is not None
+    _UPSTREAM_LOOPS[id(upstream)].call_soon_threadsafe(gate.set)
+
+
 @contextlib.contextmanager
 def upstream_in_thread() -> Iterator[ScriptedUpstream]:
     """The scripted fake upstream, served from a thread of its own (these tests are plain
@@ -43,9 +55,11 @@ def upstream_in_thread() -> Iterator[ScriptedUpstream]:
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
     assert started.wait(10), "the fake upstream did not start"
+    _UPSTREAM_LOOPS[id(holder["up"])] = loop
     try:
         yield holder["up"]
     finally:
+        del _UPSTREAM_LOOPS[id(holder["up"])]
         loop.call_soon_threadsafe(holder["stop"].set)
         thread.join(10)
         loop.close()

@@ -37,6 +37,7 @@ from llmgw_desktop.ui.connect_setups import (
     sdk_setup,
     setup_for,
 )
+from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_TOKEN
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
@@ -149,6 +150,7 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
         assert desktop.runtime is not None
         page = _page(desktop)
         await page.read_models()
+        page.auth_choice.choose(AS_TOKEN)  # the master token, chosen (a key is the default)
         assert desktop.actions is not None
         await desktop.actions.read_facts()
         mcp_url = desktop.runtime.mcp_url
@@ -296,6 +298,7 @@ def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
             monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", upstream.base_url)
             async with app_running(desktop):
                 page = _page(desktop)
+                page.auth_choice.choose(AS_TOKEN)  # chosen: a key is the default
                 clipboard = QGuiApplication.clipboard()
 
                 def copied(client: str, *, with_token: bool) -> str:
@@ -336,6 +339,41 @@ def test_with_oauth_alone_editors_sign_in_and_the_sdks_name_the_access_token(
         assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["Gemini SDK (Python)"]
         # There is no static token to copy.
         assert page.copy_token_button is None and page.copy_with_token_buttons == {}
+        page.deleteLater()
+
+    on_app(desktop, body)
+
+
+@pytest.mark.parametrize("desktop", [{"http.auth_token": TOKEN}], indirect=True)
+def test_the_snippets_default_to_a_new_key_and_the_master_token_only_when_chosen(
+    on_app: OnApp, desktop: DesktopApp
+) -> None:
+    """Gallery review (issue 64), finding 1: with a bearer lock the snippets carried the
+    operator's master token by default. The default is a gateway key of the tool's own (New
+    key… makes one); the master token is a second choice that says plainly what it gives."""
+
+    async def body(desktop: DesktopApp) -> None:
+        page = _page(desktop)
+        await page.read_models()
+        choice = page.auth_choice
+        assert choice.chosen == AS_KEY
+        assert choice.new_key.isVisibleTo(page) and choice.key_edit.isVisibleTo(page)
+        assert "make one" in choice.note.text()
+        assert page.token_row is not None and not page.token_row.isVisibleTo(page)
+        assert page.copy_with_token_buttons == {}  # nothing carries the token
+        for item in [*page.tools, *page.editors, *page.sdks]:
+            for snippet in (item.shown, item.copied):
+                assert TOKEN not in snippet.text and mask_token(TOKEN) not in snippet.text
+        words = [choice.kind.itemText(i) for i in range(choice.kind.count())]
+        assert words == [
+            "A new gateway key for this tool (safer)",
+            "The master token (full access, shared by every tool)",
+        ]
+        choice.choose(AS_TOKEN)
+        assert page.token_row.isVisibleTo(page)
+        assert "everything you can" in choice.note.text()
+        assert choice.note.property("tone") == "warning"
+        assert set(page.copy_with_token_buttons) == HEADER_CLIENTS
         page.deleteLater()
 
     on_app(desktop, body)

@@ -64,11 +64,13 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
             "VS Code",
         ]
         shown.client.setCurrentIndex(3)
-        assert f"ANTHROPIC_API_KEY={secret}" in shown.snippet.toPlainText()
+        assert f"ANTHROPIC_AUTH_TOKEN={secret}" in shown.snippet.toPlainText()
         assert runtime.base_url in shown.snippet.toPlainText()
         shown.accept()
         row = await until(lambda: page.table.rowCount() == 1 and page.table.item(0, 0), "the row")
         assert row.text() == "desk-tool"
+        # Gallery review (issue 64), finding 6: plain words, never the principal "key:desk-tool".
+        assert page.notice.text() == "Made the key desk-tool."
         assert page.table.item(0, COLUMNS.index("Key")).text().endswith(secret[-4:])
         assert secret not in str([page.table.item(0, c).text() for c in range(len(COLUMNS))])
 

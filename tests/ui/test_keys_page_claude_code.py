@@ -1,6 +1,6 @@
 """A key made on the Keys page carried by the real Claude Code (issue 31's test list), offscreen
 on a qasync loop: the key typed in the dialog with Claude's models in its scope goes in
-`ANTHROPIC_API_KEY` (sent as `x-api-key`); Claude Code answers through the gateway as the
+`ANTHROPIC_AUTH_TOKEN` (sent as its bearer token); Claude Code answers through the gateway as the
 key's own principal; revoked on the page, the very next run is refused. The gateway's
 Anthropic provider is the scripted upstream; Claude Code is the pinned one from `.clis/`.
 """
@@ -41,14 +41,15 @@ def test_a_key_made_on_the_page_is_carried_by_claude_code_until_revoked(
         shown = await create_key(page, dialog, qtbot, "the secret")
         secret = shown.secret.text()
         shown.client.setCurrentIndex(shown.client.findText("Claude Code"))
-        assert f"ANTHROPIC_API_KEY={secret}" in shown.snippet.toPlainText()
+        assert f"ANTHROPIC_AUTH_TOKEN={secret}" in shown.snippet.toPlainText()
         shown.accept()
 
         env = client_environment(home, runtime.base_url) | {
-            "ANTHROPIC_API_KEY": secret,
+            "ANTHROPIC_AUTH_TOKEN": secret,
             # Claude Code retries a 401 for minutes, taking it for a login to renew.
             "CLAUDE_CODE_MAX_RETRIES": "0",
         }
+        del env["ANTHROPIC_API_KEY"]  # the harness's; Claude Code would prefer it
         work = home / "work"
         work.mkdir(parents=True, exist_ok=True)
         run = await run_cli("claude", "-p", "say hello", env=env, cwd=work, timeout_s=RUN_TIMEOUT_S)
@@ -62,9 +63,9 @@ def test_a_key_made_on_the_page_is_carried_by_claude_code_until_revoked(
         refused = await run_cli(
             "claude", "-p", "say hello", env=env, cwd=work, timeout_s=RUN_TIMEOUT_S
         )
-        # Claude Code words a 401 its own way.
+        # As its bearer token, Claude Code shows the gateway's own words for the 401.
         assert refused.returncode != 0, refused.explain()
-        assert "Invalid API key" in refused.stdout, refused.explain()
+        assert "was revoked" in refused.stdout, refused.explain()
         assert len(desk.upstream.llm_requests) == asked
 
     on_window(body, show=False)

@@ -92,3 +92,30 @@ def test_a_key_stored_in_the_vault_makes_it_answer_without_a_restart(
         assert header.chips["gateway"].property("tone") == "ok"
 
     on_window(body, keyed=False, size=(1024, 700))
+
+
+def test_send_is_disabled_with_its_reason_until_a_provider_can_answer(
+    on_window: OnWindow,
+) -> None:
+    """Gallery review (issue 64), finding 2: Send was enabled with nothing that can answer, and
+    answered with a refusal. It is grey, its tooltip saying where to add a key, as the empty
+    model box does; a key stored turns it back on."""
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        await _nothing_answers(desk)
+        window.show_page(PlaygroundPage.KEY)
+        playground = window.pages[PlaygroundPage.KEY]
+        assert isinstance(playground, PlaygroundPage)
+        await until(lambda: playground.model_box.count() == 0 and playground.status.text(), "")
+        playground.prompt.setPlainText("hello?")
+        send = playground.send_button
+        assert not send.isEnabled()
+        assert "No provider can answer" in send.toolTip() and "Provider keys" in send.toolTip()
+        assert not playground.embed_button.isEnabled()
+        await engine.vault.store_key(LOCAL_CALLER, "anthropic", ANTHROPIC_KEY)
+        await engine.answering.check()
+        await until(lambda: send.isEnabled(), "Send enabled once a provider answers")
+        assert send.toolTip() == "Send (Enter)"
+
+    on_window(body, keyed=False, size=(1024, 700))

@@ -110,7 +110,7 @@ def _facts(verdicts: list[ProviderVerdict], **changed: object) -> GatewayFacts:
         store_problem=None,
         uptime="2h 05m",
         window_minutes=15,
-        totals=Totals(requests=303, asked=300, errors=7),
+        totals=Totals(requests=303, asked=300, errors=7, refused=3),
         verdicts=verdicts,
         spend=SpendToday(0.0688, 12, 0),
         spend_chip=spend_chip("$0.0688", []),
@@ -133,7 +133,7 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     # The provider the header names comes first, never the one left out (review round 2,
     # finding 2: the card named two Ready providers and cut the failing one).
     assert words["failing"].detail == (
-        "7 of 300 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 +1; 5 refused since start"
+        "7 of 300 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 and 1 more; 3 refused"
     )
     assert "Mistral Vibe: 1 of 3 failed" in words["failing"].tip
     words = figure_words(_facts([failing, some]))
@@ -156,19 +156,21 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
 def test_failing_never_says_none_over_failed_calls_and_refusals_are_not_stuck() -> None:
     """Issue 64.6: "Failing: None" sat over "3 of 42 failed", and the refusals were counted
     under "Stuck"."""
-    totals = Totals(requests=45, asked=42, errors=3)
+    totals = Totals(requests=45, asked=42, errors=3, refused=3)
     words = figure_words(_facts([], totals=totals, failed_at=(("OpenAI", 3, 42),)))
     failing = words["failing"]
     assert (failing.value, failing.tone) == ("3 calls", "warning")
     assert failing.detail.startswith("3 of 42 failed (7%) in 15 min: OpenAI 3")
-    assert "5 refused since start" in failing.detail and "Refused:" in failing.tip
+    assert "3 refused" in failing.detail and "Refused:" in failing.tip
     assert "refused" not in words["stuck"].detail and "refused" not in words["stuck"].tip
     one = figure_words(_facts([], totals=Totals(requests=9, asked=9, errors=1), refused={}))
     assert one["failing"].value == "1 call"
-    refused_only = figure_words(_facts([], totals=Totals(requests=9, asked=9, errors=0)))
+    refused_only = figure_words(
+        _facts([], totals=Totals(requests=12, asked=9, errors=0, refused=3))
+    )
     assert refused_only["failing"].value == "None"
     assert refused_only["failing"].tone == ""  # not green over refusals
-    assert "5 refused since start" in refused_only["failing"].detail
+    assert "3 refused" in refused_only["failing"].detail
     running = figure_words(_facts([], running=2))["stuck"]
     assert running.detail == "No job stuck; 2 running"
 
@@ -192,8 +194,28 @@ def test_the_failing_figure_fits_its_two_lines_in_the_smallest_window(qtbot: QtB
     detail = strip.cards["failing"].detail
     # The failing provider is named whatever the width; the whole is in the accessible name.
     assert ": Mistral Vibe 1" in detail.text(), detail.text()
-    assert "Mistral Vibe 1, Google Gemini 40 +1" in strip.cards["failing"].accessibleName()
+    assert "Mistral Vibe 1, Google Gemini 40 and 1 more" in strip.cards["failing"].accessibleName()
     needed = detail.fontMetrics().boundingRect(
         QRect(0, 0, detail.width(), 10_000), Qt.TextFlag.TextWordWrap, detail.text()
     )
     assert needed.height() <= detail.height(), (detail.text(), detail.width())
+
+
+def test_the_failing_card_names_one_window_for_its_figures_and_no_bare_plus() -> None:
+    """Gallery review (issue 64), finding 4: the card read "7 of 303 failed (2%): Mistral Vibe
+    1 +2; 5 refused since start": failures in the live window beside refusals since start,
+    and "+2" of what. Every figure is the live window's, as the totals line under the charts
+    counts it (`Totals.refused`), the window named in every shorter form, and the providers
+    left out are said in words."""
+    some = ProviderVerdict("mistral", "Mistral Vibe", SOME_CALLS_FAIL, "Some calls fail", "x")
+    failed_at = (("Anthropic", 3, 100), ("OpenAI", 2, 100), ("Mistral Vibe", 1, 3))
+    totals = Totals(requests=313, asked=303, errors=7, refused=5)
+    failing = figure_words(
+        _facts([some], totals=totals, failed_at=failed_at, refused={"total": 99})
+    )["failing"]
+    assert failing.detail == (
+        "7 of 303 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 and 1 more; 5 refused"
+    )
+    for words in (failing.detail, *failing.shorter):
+        assert "in 15 min" in words and "+" not in words and "99" not in words, words
+        assert "since start" not in words

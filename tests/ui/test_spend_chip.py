@@ -135,13 +135,34 @@ def test_a_budget_refusing_before_its_limit_says_so_not_its_percentage() -> None
 
 def test_todays_spend_is_toned_by_the_budget_it_is_said_against() -> None:
     """Gallery review, finding 9: Overview's "Spent today $0.0682" was alarm-red while the
-    day's budget was 1 % used, because an agent's own budget was exceeded. The chip (every
-    budget) stays red; the spend's own figure takes its day budget's state."""
+    day's budget was 1 % used, because an agent's own budget was exceeded. The spend's own
+    figure takes its day budget's state; so does the chip, which shows that figure (issue 64's
+    review, finding 3: the chip at 1 % was red too)."""
     day = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
     chip = spend_chip("$0.0682", statuses((day, 0.0682), (CLAUDE, 0.0144), (AIDER, 7975)))
-    assert chip.tone == "error" and chip.spend_tone == ""
+    assert chip.tone == "" and chip.spend_tone == ""
     near = {"scope": "global", "unit": "usd", "period": "daily", "soft": 0.05, "hard": 5.0}
     assert spend_chip("$0.0682", statuses((near, 0.0682))).spend_tone == "warning"
     spent = spend_chip("$5.10", statuses((day, 5.1)))
     assert spent.spend_tone == "error"
     assert spend_chip("$0.0682", statuses((CLAUDE, 0.0144))).spend_tone == ""  # no day budget
+
+
+DAY = {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}
+
+
+def test_the_chip_is_coloured_by_the_figure_it_shows_not_by_another_budget() -> None:
+    # Gallery review (issue 64), finding 3: "$0.0687 of $5.00 today" was red at 1 % of its
+    # budget because an agent's budget was exceeded. The colour follows the figure the chip
+    # shows against the thresholds the budget bars use (the soft limit, 80 % of the hard
+    # one); the agents' budgets are counted in its words and listed in its tooltip.
+    one_percent = spend_chip("$0.0687", statuses((DAY, 0.0687), (CLAUDE, 0.0144), (AIDER, 7975)))
+    assert one_percent.words == "$0.0687 of $5.00 today · 2 budgets exceeded"
+    assert one_percent.tone == ""
+    assert len(one_percent.budget_lines) == 3  # the exceeded ones are still listed
+    near = spend_chip("$4.20", statuses((DAY, 4.2), (CLAUDE, 0.0144)))
+    assert near.tone == "warning"  # 84 %: near the limit, amber
+    passed = spend_chip("$5.00", statuses((DAY, 5.0)))
+    assert passed.tone == "error"
+    soft = spend_chip("$2.00", statuses((DAY | {"soft": 1.5}, 2.0)))
+    assert soft.tone == "warning"

@@ -11,7 +11,6 @@ local).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from llmgw_desktop.config.budgets import Period, Unit
 from llmgw_desktop.engine.tokens.money import format_usd
@@ -24,6 +23,8 @@ def budget_zone(name: str, *, shared_store: bool) -> tzinfo | None:
     the settings were read), else UTC on a store several gateways may share, else None (this
     computer's local calendar)."""
     if name and name.upper() != "UTC":
+        from zoneinfo import ZoneInfo  # only for a named zone: a start without one skips it
+
         return ZoneInfo(name)
     return UTC if name or shared_store else None
 

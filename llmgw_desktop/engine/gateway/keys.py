@@ -224,7 +224,10 @@ class KeyChain:
     def order(
         self, provider: str, keys: list[PoolKey], *, strategy: str, caller: str = ""
     ) -> list[PoolKey]:
-        """The pool in the order to try it; resting keys go last, not away."""
+        """The pool in the order to try it: the keys not resting, then the one resting key
+        whose rest ends first (not away: a rate limit may lift early, and a lone key is always
+        tried). Only one: with every key of a pool rate limited, each request asking each key
+        again multiplied a 429 storm by the pool's size, against the Retry-After each sent."""
         if len(keys) > 1:
             if strategy == "round-robin":
                 turn = next(self._turns.setdefault(provider, itertools.count()))
@@ -237,7 +240,9 @@ class KeyChain:
                 keys = keys[start:] + keys[:start]
         now = self._clock()
         ready = [k for k in keys if self._resting.get((provider, k.label), 0) <= now]
-        return ready + [k for k in keys if k not in ready]
+        resting = [k for k in keys if k not in ready]
+        soonest = sorted(resting, key=lambda k: self._resting[(provider, k.label)])[:1]
+        return ready + soonest
 
     def rest(self, provider: str, key: PoolKey, retry_after_s: float | None) -> None:
         """Let a rate-limited key rest before it goes first again."""

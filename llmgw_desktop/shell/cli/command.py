@@ -21,12 +21,15 @@ class Command:
 
     `run` gets the parsed arguments and the loaded settings (None for a command that reads no
     settings, so a bad settings file cannot stop it) and returns the exit code.
+    `reads_kept_code`: its settings load and run compile dataclasses through the code the app
+    kept (`shell/startup.py`): for a command whose start-up time people wait on.
     """
 
     name: str
     declare: Callable[[Subcommands], argparse.ArgumentParser]
     run: Callable[[argparse.Namespace, LoadedSettings | None], int]
     needs_settings: bool = True
+    reads_kept_code: bool = False
 
 
 def examples(*lines: str) -> str:

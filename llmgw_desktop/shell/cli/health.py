@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.shell.cli.command import Command, HelpWithExamples, Subcommands, examples
@@ -44,6 +42,11 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     assert loaded is not None
+    # Imported here: every command builds this parser, and the stdio relay must not pay for
+    # the standard library's HTTP client (tests/test_startup_imports.py).
+    import urllib.error
+    import urllib.request
+
     from llmgw_desktop.transports.http_server import base_url
 
     http = loaded.settings.http

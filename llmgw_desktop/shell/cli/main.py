@@ -41,20 +41,31 @@ def main(argv: list[str] | None = None) -> int:
     command = command_named(args.command)
     if command is not None and not command.needs_settings:
         return command.run(args, None)
+    if command is not None and command.reads_kept_code:
+        from llmgw_desktop.shell.startup import reading_kept_code
+
+        with reading_kept_code():
+            return _with_settings(args, command)
     if command is not None:
         return _with_settings(args, command)
     # The app starts: what it can leave until it serves, it leaves (undone when it ends).
     from llmgw_desktop.shell.startup import lean_start
-    from llmgw_desktop.shell.window_probe import WindowCheck
 
-    # Asked first, so the window probe runs while the settings load and the app imports.
-    window = None if args.headless else WindowCheck.begin()
+    window = None if args.headless else _begin_window_check()
     try:
         with lean_start():
             return _with_settings(args, None, window)
     finally:
         if window is not None:
             window.cancel()
+
+
+def _begin_window_check() -> WindowCheck:
+    """Asked first, so the window probe runs while the settings load and the app imports; only
+    for a window (a headless start never imports the probe: tests/test_startup_imports.py)."""
+    from llmgw_desktop.shell.window_probe import WindowCheck
+
+    return WindowCheck.begin()
 
 
 def _with_settings(

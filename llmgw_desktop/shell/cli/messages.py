@@ -23,6 +23,7 @@ __all__ = [
     "config_error_message",
     "fail",
     "port_in_use_message",
+    "port_in_use_words",
     "unusable",
 ]
 
@@ -57,22 +58,28 @@ def config_error_lines(error: ConfigError, config_file: Path) -> list[str]:
     ]
 
 
-def port_in_use_message(exc: PortInUse, host: str) -> int:
-    """Explain a taken port (ours from another data dir, or another program); the exit code."""
+def port_in_use_words(host: str, port: int) -> tuple[str, str]:
+    """Why `host:port` cannot be listened on (ours from another data dir, or another
+    program), and what to do: two sentences (blocking: asks the port who it is)."""
     from llmgw_desktop.transports.http_server import base_url, probe_gateway
 
-    other = probe_gateway(base_url(host, exc.port))
+    other = probe_gateway(base_url(host, port))
     if other is not None:
         who = f"another llmgw-desktop {other.get('version', '')} (using a different data dir)"
     else:
         who = "another program"
-    print(
-        f"llmgw-desktop: cannot listen on {host}:{exc.port}: the port is used by {who}.\n"
+    return (
+        f"cannot listen on {host}:{port}: the port is used by {who}.",
         "Stop that program, or choose another port with http.port in config.toml "
         "or the LLM_GATEWAY_HTTP_PORT environment variable.",
-        file=sys.stderr,
     )
-    log.error("port %d on %s is in use by %s", exc.port, host, who)
+
+
+def port_in_use_message(exc: PortInUse, host: str) -> int:
+    """Explain a taken port on stderr and in the log; the exit code."""
+    why, fix = port_in_use_words(host, exc.port)
+    print(f"llmgw-desktop: {why}\n{fix}", file=sys.stderr)
+    log.error("%s", why)
     return EXIT_PORT_IN_USE
 
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from llmgw_desktop.shell.cli.messages import fail, port_in_use_message, unusable
 from llmgw_desktop.shell.cli.preflight import refuse_unsafe, refuse_unwritable, start_logging
 from llmgw_desktop.shell.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED
-from llmgw_desktop.shell.window_probe import WindowCheck, qt_import_problem
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import LoadedSettings
     from llmgw_desktop.shell.instance import InstanceLock
+    from llmgw_desktop.shell.window_probe import WindowCheck
 
 __all__ = ["run"]
 
@@ -33,6 +33,10 @@ def run(
     `window`: whether a window can open, begun as the command line decided to start the app
     (else begun here)."""
     if window is None and not headless:
+        # Imported only for a window: a headless start never loads the probe (ctypes, the
+        # display checks; tests/test_startup_imports.py).
+        from llmgw_desktop.shell.window_probe import WindowCheck
+
         window = WindowCheck.begin()
     try:
         return _run(loaded, headless=headless, verbose=verbose, hidden=hidden, window=window)
@@ -100,6 +104,8 @@ def _run_locked(
             try:
                 from llmgw_desktop.shell.app import run_desktop
             except ImportError as exc:
+                from llmgw_desktop.shell.window_probe import qt_import_problem
+
                 problem = qt_import_problem(exc)
             else:
                 problem = window.problem()

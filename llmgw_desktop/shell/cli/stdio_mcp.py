@@ -39,7 +39,8 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     return run_mcp(loaded, verbose=args.verbose)
 
 
-COMMAND = Command("mcp", _declare, _run)
+# Spawned by each editor at its start, and waited on: it compiles from the app's kept code.
+COMMAND = Command("mcp", _declare, _run, reads_kept_code=True)
 
 
 def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from multidict import CIMultiDictProxy
-
 from llmgw_desktop.engine.api import InvalidRequest, Principal, known_secrets, redact
+
+if TYPE_CHECKING:  # the stdio relay imports this module, and needs no multidict
+    from multidict import CIMultiDictProxy
 
 __all__ = [
     "PROJECT_HEADER",

@@ -126,6 +126,8 @@ class StdioForwarder:
         self._write_lock = asyncio.Lock()
         self._out: asyncio.StreamWriter | None = None
         self._initialized = asyncio.Event()  # the handshake is done: the event stream may open
+        # Set when the editor's latest `initialize` has its answer (None: it sent none yet).
+        self._initialize_answered: asyncio.Event | None = None
         self._editor_gone = False
         # Requests go on kept connections (loopback_http); the event stream has its own.
         self._http = loopback_http.KeptConnections(url)
@@ -145,7 +147,8 @@ class StdioForwarder:
                     async for message, raw in wire.messages(reader):
                         if self._in_flight.cancels_modern(message):
                             continue
-                        self._in_flight.note(message, relays.create_task(self._relay(message, raw)))
+                        relay = self._relay(message, raw, *self._handshake_place(message))
+                        self._in_flight.note(message, relays.create_task(relay))
                     await self._in_flight.give_up_after_grace(self._fail)
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
@@ -166,12 +169,36 @@ class StdioForwarder:
         finally:
             await self._http.close()
 
-    async def _relay(self, message: dict[str, Any], raw: bytes) -> None:
-        """Relay one message; a failure is logged here, so the other messages carry on."""
+    def _handshake_place(
+        self, message: dict[str, Any]
+    ) -> tuple[asyncio.Event | None, asyncio.Event | None]:
+        """What `message` waits for before it is sent, and what it ends: the messages read
+        after an `initialize` wait for its answer, which carries the session they are sent in
+        (an editor waits for it too; a script writing its lines at once, or a file, does not,
+        and its next request was refused for want of a session)."""
+        if message.get("method") == "initialize":
+            self._initialize_answered = asyncio.Event()
+            return None, self._initialize_answered
+        return self._initialize_answered, None
+
+    async def _relay(
+        self,
+        message: dict[str, Any],
+        raw: bytes,
+        after: asyncio.Event | None = None,
+        ends: asyncio.Event | None = None,
+    ) -> None:
+        """Relay one message (once `after` is set), then set `ends`; a failure is logged
+        here, so the other messages carry on."""
         try:
+            if after is not None:
+                await after.wait()
             await self._send(message, raw)
         except Exception:
             log.exception("relaying a message failed")
+        finally:
+            if ends is not None:
+                ends.set()
 
     async def _listen_once_initialized(self) -> None:
         """The event stream, opened after the handshake; its failure is logged here."""

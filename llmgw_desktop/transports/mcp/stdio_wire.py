@@ -12,7 +12,9 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import re
+import stat
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -152,12 +154,52 @@ async def sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
 
 
 async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
-    """asyncio reader and writer over this process's stdin and stdout."""
+    """asyncio reader and writer over this process's stdin and stdout: pipes, as an editor
+    gives them, or files (`llmgw-desktop mcp < requests.jsonl > answers.jsonl`), which the
+    loop cannot watch (asyncio refuses them; uvloop aborted the process) and which never
+    block, so they are read and written as they are."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_EVENT_BYTES)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    if _is_file(sys.stdin.buffer):
+        reader.feed_data(sys.stdin.buffer.read())
+        reader.feed_eof()
+    else:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    if _is_file(sys.stdout.buffer):
+        return reader, _FileWriter(sys.stdout.buffer)
     transport, protocol = await loop.connect_write_pipe(
         asyncio.streams.FlowControlMixin, sys.stdout.buffer
     )
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     return reader, writer
+
+
+def _is_file(stream: Any) -> bool:
+    """Whether `stream` is a regular file (or a directory: anything no loop can watch)."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode))
+
+
+class _FileWriter:
+    """What the relay asks of its stdout's writer, over a file: each line written whole and
+    flushed at once (a file never makes a writer wait)."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+
+    def write(self, data: bytes) -> None:
+        self._out.write(data)
+        self._out.flush()
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._out.flush()
+
+    def is_closing(self) -> bool:
+        return False

@@ -177,7 +177,7 @@ class AgentsPage(Page):
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("agentsTree")
-        self.tree.setAccessibleName("Agents and their lanes")
+        self.tree.setAccessibleName("Agents and their projects")
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(True)

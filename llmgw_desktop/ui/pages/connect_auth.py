@@ -1,5 +1,6 @@
-"""The Connect page's "Authenticate as" choice: the snippets carry the gateway's static token,
-or a gateway key (a tool's own principal, scope and budget), or nothing on an open gateway.
+"""The Connect page's "Authenticate as" choice: the snippets carry a gateway key (a tool's own
+principal, scope and budget: the default), or, chosen explicitly, the gateway's static token
+(the master token), or nothing on an open gateway.
 
 A key's secret is shown once (the store keeps only its hash), so the page cannot look one up:
 it is either pasted here by the person who kept it, or made here (*New key…*, the Access keys page's
@@ -26,11 +27,12 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["AS_KEY", "AS_NONE", "AS_TOKEN", "KEY_PREFIX", "AuthChoice"]
+__all__ = ["AS_KEY", "AS_NONE", "AS_TOKEN", "KEY_PREFIX", "MASTER_TOKEN_WORDS", "AuthChoice"]
 
 AS_TOKEN = "token"  # noqa: S105 - the name of a choice, not a secret
 AS_KEY = "key"
 AS_NONE = "none"
+MASTER_TOKEN_WORDS = "The master token (full access, shared by every tool)"  # noqa: S105 - words
 # What a gateway key's secret starts with (`llmgw-desktop keys`, the Access keys page).
 KEY_PREFIX = "llmgw-"
 
@@ -58,12 +60,17 @@ class AuthChoice(QWidget):
         self.kind = QComboBox()
         self.kind.setObjectName("authenticateAs")
         self.kind.setAccessibleName("Authenticate as")
-        first = ("The gateway token", AS_TOKEN) if static_token else (none_words, AS_NONE)
-        for words, value in (first, ("A gateway key (its own budget and scope)", AS_KEY)):
+        # The safe choice first: a key of the tool's own. The master token (everything the
+        # operator may do, shared by every tool given it) only when chosen, and said so.
+        key = ("A new gateway key for this tool (safer)", AS_KEY)
+        choices = (
+            [key, (MASTER_TOKEN_WORDS, AS_TOKEN)] if static_token else [(none_words, AS_NONE), key]
+        )
+        for words, value in choices:
             self.kind.addItem(words, value)
         self.key_edit = QLineEdit()
         self.key_edit.setObjectName("connectKey")
-        self.key_edit.setPlaceholderText("paste a gateway key (llmgw-…), or make one")
+        self.key_edit.setPlaceholderText("paste a key (llmgw-…)")  # read whole at 1024 px
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setAccessibleName("Gateway key")
         self.new_key = action_button(
@@ -95,6 +102,10 @@ class AuthChoice(QWidget):
     def chosen(self) -> str:
         return str(self.kind.currentData())
 
+    def choose(self, kind: str) -> None:
+        """Make the snippets carry `kind` (AS_TOKEN, AS_KEY, AS_NONE), as choosing it does."""
+        self.kind.setCurrentIndex(self.kind.findData(kind))
+
     def use_key(self, name: str, secret: str) -> None:
         """Make the snippets carry key `name` (its secret known now: just made or rotated)."""
         self.key_name = name
@@ -119,8 +130,14 @@ class AuthChoice(QWidget):
                 f"The snippets carry {named}: its calls count on its own budget and are "
                 "recorded under its name. Held only while this window is open."
             )
+        elif self.chosen == AS_TOKEN:
+            self.note.setText(
+                "The snippets carry the master token: a tool given it can do everything you can "
+                "here, and its calls are not told apart from any other's. A gateway key is safer."
+            )
         else:
             self.note.setText("")
+        set_tone(self.note, "warning" if self.chosen == AS_TOKEN else "muted")
         self.note.setVisible(bool(self.note.text()))
         self.changed.emit(self.chosen, secret if secret.startswith(KEY_PREFIX) else "")
 

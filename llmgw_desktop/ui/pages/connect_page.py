@@ -10,9 +10,10 @@ this machine's keys where the tool's own default would not), then the MCP set-up
 editors' agent panels (ACP) and the SDKs. Each is a code block with its Copy buttons in its
 own header bar, each button saying what it copies.
 
-*Authenticate as* (`connect_auth.py`) chooses what the snippets carry: the static bearer token
-(with a bearer lock on), nothing (a gateway open to this machine), or a gateway key, pasted or
-made here when its secret is known (a tool's own principal, scope and budget). The screen
+*Authenticate as* (`connect_auth.py`) chooses what the snippets carry: a gateway key, pasted or
+made here when its secret is known (a tool's own principal, scope and budget; the default with
+a bearer lock on), the static bearer token (the master token: only when chosen), or nothing (a
+gateway open to this machine). The screen
 shows the credential masked. **Copy** copies the snippet that works, credential included;
 **Copy without token** puts `YOUR_GATEWAY_TOKEN` in its place, safe to paste into a chat or a
 ticket (and what the tray's "Copy setup for" copies); "Copy token" copies the static token.
@@ -45,7 +46,7 @@ from llmgw_desktop.ui.kit.code_block import CodeBlock
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.base import Page, PageContext
-from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_NONE, AS_TOKEN, AuthChoice
+from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_TOKEN, AuthChoice
 from llmgw_desktop.ui.pages.connect_issue import IssueTokenBox
 from llmgw_desktop.ui.qt import (
     QFrame,
@@ -238,13 +239,15 @@ class ConnectPage(Page):
         column.addWidget(intro)
         column.addWidget(self.auth_choice)
         self.copy_token_button: QPushButton | None = None
+        self.token_row: QWidget | None = None
         if self._token:
-            column.addLayout(self._token_row())
+            self.token_row = self._token_row()
+            column.addWidget(self.token_row)
         self.issue_box: IssueTokenBox | None = None
         if auth.configured and auth.oauth is not None and not self._token:
             column.addWidget(self._issue_box())
-        kind = AS_TOKEN if self._token else AS_NONE
-        self._credential = (kind, self._token)
+        kind = self.auth_choice.chosen  # a key (none given yet), or nothing on an open gateway
+        self._credential = (kind, self._token if kind == AS_TOKEN else "")
         self.tools, self.editors, self.sdks, self.acp = self._snippets_for(*self._credential)
         column.addWidget(
             self._section(
@@ -340,6 +343,8 @@ class ConnectPage(Page):
         if kind == AS_TOKEN:
             secret = self._token
         self._credential = (kind, secret)
+        if self.token_row is not None:  # the master token is shown only when chosen
+            self.token_row.setVisible(kind == AS_TOKEN)
         self.tools, self.editors, self.sdks, self.acp = self._snippets_for(kind, secret)
         self._show_credential()
 
@@ -385,19 +390,23 @@ class ConnectPage(Page):
         )
         return "\n".join([lead, *said])
 
-    def _token_row(self) -> QHBoxLayout:
-        label = QLabel(f"The gateway token, masked: <b>{mask_token(self._token)}</b>")
+    def _token_row(self) -> QWidget:
+        """The master token, masked, and Copy token: shown while it is the choice."""
+        label = QLabel(f"The master token, masked: <b>{mask_token(self._token)}</b>")
         label.setObjectName("maskedToken")
         button = QPushButton("Copy token")
         button.setObjectName("copyToken")
         button.setToolTip("Copy the gateway token (http.auth_token) to the clipboard")
         button.clicked.connect(self.copy_token)
         self.copy_token_button = button
-        row = QHBoxLayout()
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(label)
         row.addWidget(button)
         row.addStretch(1)
-        return row
+        holder.setVisible(self.auth_choice.chosen == AS_TOKEN)
+        return holder
 
     def _section(
         self, key: str, title: str, items: list[ShownSnippet], note: str = ""

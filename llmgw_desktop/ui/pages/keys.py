@@ -277,7 +277,7 @@ class KeysPage(Page):
         dialog.accept()
         self.show_secret(made)
         await self.refresh()
-        self.notice.setText(f"Made {made.record.principal}.")
+        self.notice.setText(f"Made the key {made.record.name}.")  # plain words, not its principal
         return made
 
     def show_secret(self, made: MadeKey) -> None:

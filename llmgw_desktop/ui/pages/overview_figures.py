@@ -11,7 +11,7 @@
   "None" over "3 of 42 failed"), with where they failed (each provider's own count, as its
   Providers row says it: a provider with a verdict is seldom the only one whose calls failed,
   and a failed-over call fails at a provider that still counts as ready), and the calls
-  refused before any provider was asked since start;
+  refused before any provider was asked in the same window (one window for the card);
 - **Stuck**: jobs with no output past their limit, and the jobs running.
 
 Each is a `StatCard` that opens the place explaining it (Providers, Budgets, the failed
@@ -185,10 +185,12 @@ def _failing(facts: GatewayFacts) -> Figure:
         said = (f"None of {totals.asked:,} calls failed in {minutes} min",)
     else:
         said = _failed_words(facts)
-    refused = int(facts.refused.get("total") or 0)
+    # The window's refusals, as the totals line under the charts counts them: one window for
+    # every figure on the card (the Overview's Refused line keeps the count since start).
+    refused = totals.refused
     if refused:
         # The refusals after the failures, then the failures alone where both do not fit.
-        also = f"{refused:,} refused since start"
+        also = f"{refused:,} refused"
         said = (*[f"{words}; {also}" for words in said], *said)
     if not facts.verdicts and totals.errors:
         # No provider is failing, yet calls failed: the figure says how many, never "None".
@@ -207,17 +209,14 @@ def _failing(facts: GatewayFacts) -> Figure:
 def _failed_words(facts: GatewayFacts) -> tuple[str, ...]:
     """The failed calls and where they failed, longest first, down to what fits a card of a
     1024 px window with long names: "7 of 303 failed (2%) in 15 min: Mistral Vibe 1, OpenAI
-    4 +1" ... "7 failed: Mistral Vibe 1 +2"."""
+    4 and 1 more" ... "7 failed in 15 min: Mistral Vibe 1 and 2 more"."""
     totals = facts.totals
     share = f"{totals.errors:,} of {totals.asked:,} failed ({totals.errors / totals.asked:.0%})"
     two = failed_where(facts.failed_at, facts.verdicts)
     one = failed_where(facts.failed_at, facts.verdicts, shown=1)
-    said = [
-        f"{share} in {facts.window_minutes} min",
-        f"{share}",
-        f"{share}",
-        f"{totals.errors:,} failed",
-    ]
+    window = f"in {facts.window_minutes} min"  # named in every form: the card's one window
+    failed = f"{totals.errors:,} of {totals.asked:,} failed {window}"
+    said = [f"{share} {window}", failed, failed, f"{totals.errors:,} failed {window}"]
     wheres = [two, two, one, one]
     return tuple(
         f"{words}: {where}" if where else words for words, where in zip(said, wheres, strict=True)
@@ -243,7 +242,7 @@ def failed_where(
     verdicts: Sequence[ProviderVerdict] = (),
     shown: int = 2,
 ) -> str:
-    """`Mistral Vibe 1, Anthropic 3 +1`: where the window's calls failed, the providers the
+    """`Mistral Vibe 1, Anthropic 3 and 1 more`: where the window's calls failed, the providers the
     header calls failing first (then those whose calls fail some, then the most failures), each
     with its own count; the tooltip lists every one. A provider with a verdict is never the one
     left out: the card must lead to what the header says is wrong."""
@@ -254,7 +253,7 @@ def failed_where(
     )
     named = [f"{name} {counts[name]:,}" if name in counts else name for name in names[:shown]]
     rest = len(names) - shown
-    return ", ".join(named) + (f" +{rest}" if rest > 0 else "")
+    return ", ".join(named) + (f" and {rest} more" if rest > 0 else "")
 
 
 def _stuck(facts: GatewayFacts) -> Figure:

@@ -77,6 +77,10 @@ REPLAY_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
 MODEL_PLACEHOLDER = "model (e.g. claude-sonnet-4-6)"
 # The empty box with nothing to answer: short enough to be read whole at 1024 px.
 NO_MODEL_PLACEHOLDER = "no model: add a key on Provider keys"
+EMBED_TIP = (
+    "Embed the message with the chosen model (an embedding model, such as "
+    "text-embedding-3-small) and show the vector's size and first values"
+)
 
 
 def _with_link(words: str) -> str:
@@ -115,6 +119,9 @@ class PlaygroundPage(Page):
         self._busy = False
         self._stop: asyncio.Event | None = None  # set by Stop while an answer streams
         self._listed = False
+        # Why nothing can answer ("No provider can answer: add a key on Provider keys."), or
+        # "": Send and Embed stay grey with it as their tooltip, as the empty model box says.
+        self._unanswered = ""
         self._state = QSettings(str(context.facts.data_dir / "ui.ini"), QSettings.Format.IniFormat)
         self._row: AnswerRow | None = None  # the latest turn's answers
         self._no_answer = AnswerPane("playgroundNoAnswer")  # `answer` before any turn
@@ -179,8 +186,7 @@ class PlaygroundPage(Page):
         self.embed_button = action_button(
             "E&mbed",
             "playgroundEmbed",
-            tip="Embed the message with the chosen model (an embedding model, such as "
-            "text-embedding-3-small) and show the vector's size and first values",
+            tip=EMBED_TIP,
         )
         self.embed_button.clicked.connect(self.embed)
         self.new_button = action_button("&New chat", "playgroundNewChat", icon="add")
@@ -245,10 +251,12 @@ class PlaygroundPage(Page):
         """The empty model box says where to add a key when nothing can answer (the
         engine's one fact, the header's words); a list that came says nothing."""
         nothing = no_provider(self.engine)
+        self._unanswered = f"{nothing.words}: {nothing.fix}." if nothing is not None else ""
         self.model_box.set_placeholder(
             NO_MODEL_PLACEHOLDER if nothing is not None else MODEL_PLACEHOLDER,
-            tip=f"{nothing.words}: {nothing.fix}." if nothing is not None else "",
+            tip=self._unanswered,
         )
+        self._enable()
         if nothing is not None:
             self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
         elif not listed:
@@ -524,15 +532,19 @@ class PlaygroundPage(Page):
     def _enable(self) -> None:
         streaming = self._stop is not None
         # Send becomes Stop while an answer streams (an embedding is quick: Send waits).
-        self.send_button.setEnabled(not self._busy or streaming)
+        # With nothing that can answer, Send is grey and says why (a send would be refused).
+        idle = not self._busy and not self._unanswered
+        self.send_button.setEnabled(idle or streaming)
         if streaming != (self.send_button.property("stopping") is True):
             self.send_button.setProperty("stopping", streaming)
             self.send_button.setText("&Stop" if streaming else "&Send")
             self.send_button.setIcon(glyph("stop" if streaming else "play", ON_ACCENT))
-            self.send_button.setToolTip(
-                "Stop the answer where it is (Esc)" if streaming else "Send (Enter)"
-            )
-        self.embed_button.setEnabled(not self._busy)
+        if streaming:
+            self.send_button.setToolTip("Stop the answer where it is (Esc)")
+        else:
+            self.send_button.setToolTip(self._unanswered or "Send (Enter)")
+        self.embed_button.setEnabled(idle)
+        self.embed_button.setToolTip(self._unanswered or EMBED_TIP)
         self.compare_button.setEnabled(
             not self._busy and self.answer.reply is not None and bool(self._asked)
         )

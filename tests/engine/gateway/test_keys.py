@@ -293,11 +293,18 @@ def test_rested_key_goes_last_until_the_clock_passes(
     assert _labels(chain.order("p", KEYS, strategy="priority")) == "abc"
 
 
-def test_resting_keys_keep_their_strategy_order_at_the_back() -> None:
-    chain, _ = _chain(clock=Clock(1000.0))
-    chain.rest("p", KEYS[1], 60)
+def test_only_the_resting_key_whose_rest_ends_first_stays_at_the_back() -> None:
+    """A 429 storm on every key of a pool is not multiplied by the pool's size: each request
+    asks one resting key, not each (tests/transports/gateway/test_rate_limit_storm.py)."""
+    clock = Clock(1000.0)
+    chain, _ = _chain(clock=clock)
+    chain.rest("p", KEYS[1], 30)
     chain.rest("p", KEYS[0], 60)
-    assert _labels(chain.order("p", KEYS, strategy="priority")) == "cab"
+    assert _labels(chain.order("p", KEYS, strategy="priority")) == "cb"
+    chain.rest("p", KEYS[2], 10)
+    assert _labels(chain.order("p", KEYS, strategy="priority")) == "c"
+    clock.now += 15
+    assert _labels(chain.order("p", KEYS, strategy="priority")) == "cb"
 
 
 def test_pool_key_repr_never_shows_the_value() -> None:

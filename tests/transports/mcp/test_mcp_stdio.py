@@ -3,6 +3,7 @@ running gateway; both protocol versions; a real CLI answering through it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -74,3 +75,38 @@ def test_stdout_carries_only_mcp_messages(tmp_path: Path) -> None:
     assert '"id":1' in lines[0].replace(" ", "")
     assert "store open" in result.stderr  # --verbose went to stderr, not into the protocol
     assert os.path.exists(tmp_path / "gw" / "log" / "llmgw-desktop.log")
+
+
+@pytest.mark.parametrize("stdout_is", ["file", "pipe"])
+def test_the_relay_answers_lines_written_at_once_from_a_file_or_a_pipe(
+    tmp_path: Path, stdout_is: str
+) -> None:
+    """A script's way: every line written at once, stdin closed, stdin and stdout files
+    (`llmgw-desktop mcp < requests.jsonl > answers.jsonl`). Before, uvloop aborted the relay
+    (rc 134, nothing answered) on a file it cannot watch, and the `tools/list` sent beside the
+    `initialize` was refused for want of the session its answer carries."""
+    port = free_port()
+    env = gp.child_env(tmp_path / "gw", port)
+    lines = [
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
+        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        '{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
+    ]
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("\n".join(lines) + "\n")
+    answers = tmp_path / "answers.jsonl"
+    command = [sys.executable, "-m", "llmgw_desktop", "mcp"]
+    with gp.serving(["--headless"], env, port), requests.open("rb") as stdin:
+        if stdout_is == "file":
+            with answers.open("wb") as stdout:
+                done = subprocess.run(command, stdin=stdin, stdout=stdout, env=env, timeout=60)
+            out = answers.read_text()
+        else:
+            done = subprocess.run(command, stdin=stdin, capture_output=True, env=env, timeout=60)
+            out = done.stdout.decode()
+    assert done.returncode == 0
+    by_id = {m["id"]: m for m in map(json.loads, out.splitlines())}
+    assert "result" in by_id[1], by_id
+    assert {t["name"] for t in by_id[2]["result"]["tools"]} == EXPECTED_TOOLS
+    assert "relaying stdio MCP" in gp.read_log(tmp_path / "gw")

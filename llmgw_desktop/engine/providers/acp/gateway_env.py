@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CLAUDE_CODE_KEY_ENV",
     "CODEX_KEY_ENV",
     "ROUTES",
     "Route",
@@ -59,6 +60,10 @@ _MAX_SETTINGS_BYTES = 1 << 20
 # Where Codex reads the key of the model provider its `-c` overrides name (as `connect codex`
 # writes it in its config).
 CODEX_KEY_ENV = "LLMGW_API_KEY"
+# Where Claude Code is given the gateway's key: it sends it as its bearer token and uses it
+# at once, where a key in `ANTHROPIC_API_KEY` is first offered to the person to trust, with
+# "No (recommended)" preselected, and refused leaves Claude Code "Not logged in".
+CLAUDE_CODE_KEY_ENV = "ANTHROPIC_AUTH_TOKEN"
 _CODEX_PROVIDER = "llmgw"
 # OpenCode's providers the gateway can stand in for: OpenCode provider id -> (the gateway's API
 # provider whose key pays, the path the provider's SDK expects after the gateway's address).
@@ -302,11 +307,9 @@ _VENDOR_KEYS = (
 # name `llmgw-desktop run` knows it by). A provider without a row is never routed: under a hard
 # budget its jobs are refused unless the operator accepts it (`calls/cli_spend.unmetered`).
 ROUTES: Mapping[str, Route] = {
-    # Claude Code takes the key as its bearer token, which it uses without first asking the
-    # person whether to trust a key found in its environment, as it does `ANTHROPIC_API_KEY`.
     "claude": Route(
         "anthropic",
-        Variables("ANTHROPIC_BASE_URL", "", "ANTHROPIC_AUTH_TOKEN"),
+        Variables("ANTHROPIC_BASE_URL", "", CLAUDE_CODE_KEY_ENV),
         ("ANTHROPIC_API_KEY", *_CLOUDS),
         _claude_own,
     ),
