@@ -1,5 +1,6 @@
 """The one circuit of the engine: failures in a row, and the rest they earn. Every breaker keeps
-one per thing that fails (an API target of the gateway's routes, a provider's CLI jobs); what
+one per thing that fails (an API target of the gateway's routes, a provider's CLI jobs, an API
+host no connection could be made to); what
 a rest means is the user's: the balancer moves a resting target behind the others, the CLI's
 breaker refuses its calls until the rest ends.
 
@@ -17,8 +18,9 @@ when all of those fail. That is on purpose. What a caller sends can make an upst
 or 429, so a remote caller able to open a circuit that refuses would deny the target to
 everybody; moving it last costs nobody an answer. Whose failures move whose requests is
 `balancing/health.py`'s: each principal has a circuit of its own, and the target's shared one
-counts only failures that are not one caller's doing. Hosts that take no connection at all are
-passed over outright (`gateway/http_client/unreachable.py`): a caller cannot cause that. A
+counts only failures that are not one caller's doing. Hosts that take no connection at all keep
+a circuit each too, and are passed over outright while it rests (`gateway/http_client/
+unreachable.py`): a caller cannot cause a connect failure. A
 CLI's breaker (`calls/resilience.CircuitBreaker`) counts only the failures of its jobs, which
 the local user's and remote callers' jobs share; it refuses while open.
 """

@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
+_REDACTED_BYTES = REDACTED.encode()
 # Shorter configured values are not masked: they would mask ordinary words.
 MIN_KNOWN_SECRET = 8
 
@@ -35,6 +36,7 @@ class KnownSecrets:
 
     def __init__(self) -> None:
         self._values: tuple[str, ...] = ()
+        self._encoded: tuple[bytes, ...] = ()  # the values as UTF-8, in the same order
         # Where each value comes from, in words a placeholder may carry (`http.auth_token`).
         self._sources: dict[str, str] = {}
         # Counts changes of the set: a text redacted once and remembered (a caller's name) is
@@ -48,6 +50,7 @@ class KnownSecrets:
         if fresh:
             # Longest first: a value that holds another is masked whole.
             self._values = tuple(sorted({*self._values, *fresh}, key=len, reverse=True))
+            self._encoded = tuple(value.encode() for value in self._values)
             self._sources.update(dict.fromkeys(fresh, source))
             self.version += 1
 
@@ -58,6 +61,7 @@ class KnownSecrets:
     def clear(self) -> None:
         """Forget every value (for a test, which stands in for a fresh process)."""
         self._values = ()
+        self._encoded = ()
         self._sources.clear()
         self.version += 1
 
@@ -72,11 +76,17 @@ class KnownSecrets:
 
     def mask_bytes(self, data: bytes) -> bytes:
         """`mask` for an encoded (UTF-8) answer."""
-        for value in self._values:
-            encoded = value.encode()
+        for encoded in self._encoded:
             if encoded in data:
-                data = data.replace(encoded, REDACTED.encode())
+                data = data.replace(encoded, _REDACTED_BYTES)
         return data
+
+    def present_bytes(self, data: bytes) -> bool:
+        """`present` for an encoded (UTF-8) answer."""
+        for encoded in self._encoded:  # noqa: SIM110 - `any` over a generator costs more here
+            if encoded in data:
+                return True
+        return False
 
 
 known_secrets = KnownSecrets()

@@ -15,9 +15,8 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
-from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    UpstreamClient,
     UpstreamFailure,
     malformed_answer,
 )
@@ -56,15 +55,13 @@ _TOO_LARGE = "ask for a streamed answer or raise the setting"
 @dataclass(slots=True)
 class Sent:
     """A chat as its attempt sent it: the client's request, what the upstream was sent (in the
-    dialect `up_name`), the route, the attempt's row, and the key (taken out of what comes
-    back)."""
+    dialect `up_name`), the route and the attempt's row."""
 
     incoming: ClientRequest
     outgoing: Outgoing
     up_name: str
     route: RouteReport
     record: str
-    api_key: str
 
 
 class AnswerRelay:
@@ -73,17 +70,15 @@ class AnswerRelay:
     def __init__(
         self,
         *,
-        upstream: UpstreamClient,
         telemetry: Telemetry,
         remote: RemotePassthrough,
         records: RequestRecords,
     ) -> None:
-        self.upstream = upstream  # its read timeout and size limits apply to answers too
         self._telemetry = telemetry
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
 
-    async def answer(self, response: Http1Response, sent: Sent) -> Completed | Streaming:
+    async def answer(self, response: UpstreamAnswer, sent: Sent) -> Completed | Streaming:
         """The upstream's answer brought back the way its request went: relayed when it went
         as the client sent it, else translated from the upstream's dialect; whole or streamed
         as asked.
@@ -102,7 +97,7 @@ class AnswerRelay:
 
     # -- answers in the client's own dialect --------------------------------------------
 
-    async def relay_whole(self, response: Http1Response, sent: Sent) -> Completed:
+    async def relay_whole(self, response: UpstreamAnswer, sent: Sent) -> Completed:
         """A whole answer in the client's own dialect, as the upstream sent it (`x_gateway` spliced
         in for OpenAI clients); its row finished.
 
@@ -110,7 +105,7 @@ class AnswerRelay:
             UpstreamFailure: the answer broke off, was too large or is not JSON (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
-        raw = await self.upstream.whole(response, route.provider or "", advice=_TOO_LARGE)
+        raw = await response.whole(advice=_TOO_LARGE)
         try:
             data = jsonio.loads(raw)
         except jsonio.JsonDecodeError as exc:
@@ -133,7 +128,7 @@ class AnswerRelay:
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
-    async def relay_stream(self, response: Http1Response, sent: Sent) -> Streaming:
+    async def relay_stream(self, response: UpstreamAnswer, sent: Sent) -> Streaming:
         """A stream in the client's own dialect, relayed frame by frame once its first frame has
         arrived; its row is finished when the chunks end.
 
@@ -144,10 +139,7 @@ class AnswerRelay:
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
-            idle_timeout_s=self.upstream.read_timeout_s,
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
-            api_key=sent.api_key,
-            max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
         self._records.first_token(record)
@@ -196,7 +188,7 @@ class AnswerRelay:
         )
 
     # -- answers translated from another dialect ----------------------------------------
-    async def complete(self, response: Http1Response, sent: Sent) -> Completed:
+    async def complete(self, response: UpstreamAnswer, sent: Sent) -> Completed:
         """A whole answer translated from the upstream's dialect into the client's; its row
         finished.
 
@@ -204,7 +196,7 @@ class AnswerRelay:
             UpstreamFailure: the answer broke off, was too large or did not parse (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
-        raw = await self.upstream.whole(response, route.provider or "", advice=_TOO_LARGE)
+        raw = await response.whole(advice=_TOO_LARGE)
         try:
             answer = upstream_dialect(sent.up_name).parse_response(jsonio.loads(raw))
         except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
@@ -219,7 +211,7 @@ class AnswerRelay:
         self._records.finish_whole(record, route, answer.usage, incoming, len(raw))
         return Completed(out, route, answer.usage)
 
-    async def open_stream(self, response: Http1Response, sent: Sent) -> Streaming:
+    async def open_stream(self, response: UpstreamAnswer, sent: Sent) -> Streaming:
         """A stream translated event by event from the upstream's dialect into the client's,
         once its first frame has arrived; its row is finished when the chunks end.
 
@@ -227,14 +219,10 @@ class AnswerRelay:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
-        max_event_bytes = self.upstream.max_sse_event_bytes
         stream = UpstreamStream(
             response,
             upstream_dialect(sent.up_name).stream_decoder(),
-            idle_timeout_s=self.upstream.read_timeout_s,
-            api_key=sent.api_key,
-            max_event_bytes=max_event_bytes,
-            parser=frame_parser(sent.up_name, max_event_bytes),
+            parser=frame_parser(sent.up_name, response.max_event_bytes),
         )
         await _primed(stream, route)
         self._records.first_token(record)

@@ -17,8 +17,9 @@ kind:
   hard budget a request on its way counts as asked: the vendor answers, and bills, whoever is
   listening).
 
-Every whole answer is read by `UpstreamClient.whole` and every streamed frame passes
-`scrubbed_frame`, both of which mask the gateway's own secrets (SECURITY.md 26).
+A wire reads its answer only through the `UpstreamAnswer` that `Line.send` returns: its whole
+body or its frames, already masked of the key the attempt was sent and of the gateway's own
+secrets (SECURITY.md 26), so no kind can forget the masking.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
-from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
+from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
@@ -388,9 +389,10 @@ class Line:
         stream: bool,
         headers: Mapping[str, str] | None = None,
         query: str = "",
-    ) -> Http1Response:
+    ) -> UpstreamAnswer:
         """POST `body` to the attempt's upstream (`headers`, `query`: the client's own, for a
-        call that goes as it came): the open response once its status is 2xx.
+        call that goes as it came): its answer once its status is 2xx, read masked (the wire
+        reads it whole or frame by frame, or releases it).
 
         Raises:
             UpstreamFailure: no answer, an error status, or the target found hung (`hung`).

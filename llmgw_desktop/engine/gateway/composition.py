@@ -197,9 +197,7 @@ def _chats(
 ) -> ChatTargets:
     """A chat's calls to API targets, on the one attempt loop `api`: its answers brought back
     by their relay, from and into the response cache (and the semantic cache, when on)."""
-    answers = AnswerRelay(
-        upstream=api.upstream, telemetry=api.telemetry, remote=remote, records=api.records
-    )
+    answers = AnswerRelay(telemetry=api.telemetry, remote=remote, records=api.records)
     return ChatTargets(
         api=api,
         remote=remote,

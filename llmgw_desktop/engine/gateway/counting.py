@@ -209,7 +209,7 @@ class TokenCounter:
                     query=query,
                     principal=caller.principal,
                 )
-                answer = jsonio.loads(await self._upstream.whole(response, spec.id))
+                answer = jsonio.loads(await response.whole())
                 tokens = int(answer[_COUNT_FIELD[dialect]])
             except (UpstreamFailure, OSError, TimeoutError, ValueError, KeyError, TypeError) as exc:
                 log.info("count_tokens: %s with key %s failed: %s", target.label, key.label, exc)

@@ -3,7 +3,8 @@
 Each upstream chunk becomes at most one write to the client: its SSE frames are decoded into
 neutral events (always: the recorder needs the usage), then either re-encoded in the client's
 dialect or, when both sides speak the same one, written back as the frames that came in.
-Nothing waits for the whole answer.
+Nothing waits for the whole answer. The frames come masked of the key the upstream was sent
+and the gateway's own secrets (`UpstreamAnswer.frames`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import (
     FrameParser,
@@ -22,9 +22,9 @@ from llmgw_desktop.engine.gateway.dialects.base import (
     StreamEncoder,
     UpstreamMalformed,
 )
-from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
-from llmgw_desktop.engine.gateway.http_client.sse import SseParser, frame
-from llmgw_desktop.engine.gateway.http_client.upstream import scrubbed_frame
+from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
+from llmgw_desktop.engine.gateway.http_client.http1_response import ResponseBroken
+from llmgw_desktop.engine.gateway.http_client.sse import frame
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
 from llmgw_desktop.engine.gateway.same_dialect.taps import StreamTap
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -70,21 +70,15 @@ class UpstreamStream:
 
     def __init__(
         self,
-        response: Http1Response,
+        answer: UpstreamAnswer,
         decoder: StreamDecoder,
         *,
-        idle_timeout_s: float | None = None,
         skip_frame: Callable[[SseFrame], bool] | None = None,
-        api_key: str = "",
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         parser: FrameParser | None = None,
     ) -> None:
         """`parser`: how the stream's bytes split into frames (None: server-sent events)."""
-        self._response = response
-        self._idle_timeout_s = idle_timeout_s
+        self._frames = answer.frames(parser)
         self._decoder = decoder
-        self._parser: FrameParser = parser or SseParser(max_event_bytes)
-        self._api_key = api_key
         self._skip = skip_frame
         self._primed: list[tuple[SseFrame, list[StreamEvent]]] = []
         self.outcome = StreamOutcome()
@@ -98,15 +92,15 @@ class UpstreamStream:
         """
         frames: list[SseFrame] = []
         while not frames:
-            chunk = await self._response.readany(self._idle_timeout_s)
-            if not chunk:
-                frames = self._parser.close()
+            read = await self._frames.read()
+            if read is None:
+                frames = self._frames.close()
                 if not frames:
                     raise UpstreamMalformed(
                         "the upstream closed the stream without sending anything"
                     )
                 break
-            frames = self._parser.feed(chunk)
+            frames = read
         self._primed = self._decode(frames)
 
     async def frames(self) -> AsyncIterator[list[tuple[SseFrame, list[StreamEvent]]]]:
@@ -121,14 +115,10 @@ class UpstreamStream:
             if self._primed:
                 batch, self._primed = self._primed, []
                 yield batch
-            while True:
-                chunk = await self._response.readany(self._idle_timeout_s)
-                if not chunk:
-                    break
-                frames = self._parser.feed(chunk)
+            while (frames := await self._frames.read()) is not None:
                 if frames:
                     yield self._decode(frames)
-            closing = self._decode(self._parser.close())
+            closing = self._decode(self._frames.close())
             try:
                 owed = self._decoder.close()
             except UpstreamMalformed as exc:
@@ -146,13 +136,12 @@ class UpstreamStream:
             if closing:
                 yield closing
         finally:
-            self._response.release()
+            self._frames.release()
 
     def _decode(self, frames: list[SseFrame]) -> list[tuple[SseFrame, list[StreamEvent]]]:
         out = []
         self.outcome.events += len(frames)
         for item in frames:
-            item = scrubbed_frame(item, self._api_key)
             events = self._decoder.feed(item)
             for event in events:
                 self.outcome.observe(event)
@@ -162,7 +151,7 @@ class UpstreamStream:
         return out
 
     def close(self) -> None:
-        self._response.release()
+        self._frames.release()
 
 
 async def relay_events(
@@ -202,30 +191,23 @@ class RelayedStream:
     `prime()` reads until the first frame has arrived, so a stream that fails at once can still
     fall back before anything was sent. The tap reads usage, the end and in-stream errors as the
     frames go by. `drop_frame` removes frames the client did not ask for (the usage chunk the
-    gateway asked an OpenAI Chat stream for), and a frame that held the upstream's key is
-    scrubbed; then the frames are written again instead of the raw bytes.
+    gateway asked an OpenAI Chat stream for), and where the answer's reader masked a frame (the
+    upstream's key, the gateway's own secrets) the bytes as they came are not to be had
+    (`AnswerFrames.verbatim`): then the frames are written again instead.
     """
 
     def __init__(
         self,
-        response: Http1Response,
+        answer: UpstreamAnswer,
         tap: StreamTap,
         *,
-        idle_timeout_s: float | None = None,
         drop_frame: Callable[[SseFrame], bool] | None = None,
-        api_key: str = "",
-        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
-        self._response = response
+        # An event's bytes are relayed once it ends, so an error event is seen whole (and
+        # masked) before any of it reaches the client.
+        self._frames = answer.frames(verbatim=True)
         self._tap = tap
-        self._idle_timeout_s = idle_timeout_s
         self._drop = drop_frame
-        self._api_key = api_key
-        self._parser = SseParser(max_event_bytes)
-        # Raw bytes of the event not ended yet: relayed once it ends, so an error event is
-        # seen whole (and scrubbed) before any of it reaches the client.
-        self._held: list[bytes] = []
-        self._held_bytes = 0
         self._primed = b""
         self.outcome = StreamOutcome()
 
@@ -238,15 +220,15 @@ class RelayedStream:
             OSError, TimeoutError: the connection broke or stalled.
         """
         while not self._tap.frames:
-            chunk = await self._response.readany(self._idle_timeout_s)
-            if not chunk:
-                self._primed += self._relay(b"", final=True)
+            frames = await self._frames.read()
+            if frames is None:
+                self._primed += self._relay(self._frames.close())
                 if not self._tap.frames:
                     raise UpstreamMalformed(
                         "the upstream closed the stream without sending anything"
                     )
                 break
-            self._primed += self._relay(chunk)
+            self._primed += self._relay(frames)
         if self._tap.error is not None:
             raise UpstreamMalformed(f"the upstream's stream began with an error: {self._tap.error}")
 
@@ -261,14 +243,11 @@ class RelayedStream:
             if self._primed:
                 primed, self._primed = self._primed, b""
                 yield primed
-            while True:
-                chunk = await self._response.readany(self._idle_timeout_s)
-                if not chunk:
-                    break
-                out = self._relay(chunk)
+            while (frames := await self._frames.read()) is not None:
+                out = self._relay(frames)
                 if out:
                     yield out
-            tail = self._relay(b"", final=True)
+            tail = self._relay(self._frames.close())
             if tail:
                 yield tail
             if not self._tap.completed and self._tap.error is None:
@@ -277,38 +256,17 @@ class RelayedStream:
                 # breaks off (not a client that left, as the recorder would otherwise say).
                 raise ResponseBroken("the upstream ended its stream before it was complete")
         finally:
-            self._response.release()
+            self._frames.release()
             self._settle()
 
-    def _relay(self, chunk: bytes, *, final: bool = False) -> bytes:
-        frames = self._parser.close() if final else self._parser.feed(chunk)
-        unfinished = 0 if final else self._parser.unfinished_bytes
-        if self._held or unfinished:
-            if chunk:
-                self._held.append(chunk)
-                self._held_bytes += len(chunk)
-            ended = self._held_bytes - unfinished
-            if ended <= 0:
-                return b""
-            # Joined only when an event has ended: an event growing over many chunks is not
-            # copied again at each one.
-            held = b"".join(self._held)
-            raw, rest = held[:ended], held[ended:]
-            self._held, self._held_bytes = ([rest] if rest else []), len(rest)
-        else:
-            raw = chunk  # nothing held, and every byte of it ended an event: the usual piece
-        scrubbed: list[SseFrame] = []
-        changed = False
+    def _relay(self, frames: list[SseFrame]) -> bytes:
+        """The client's bytes for the frames one read ended (masked already)."""
         for item in frames:
-            new = scrubbed_frame(item, self._api_key)
-            changed = changed or new is not item
-            self._tap.feed(new)
-            scrubbed.append(new)
-        if self._drop is None and not changed:
-            return raw
-        kept = scrubbed if self._drop is None else [f for f in scrubbed if not self._drop(f)]
-        if not changed and len(kept) == len(scrubbed):
-            # Nothing of these bytes dropped or scrubbed (every chunk of an OpenAI Chat stream
+            self._tap.feed(item)
+        kept = frames if self._drop is None else [f for f in frames if not self._drop(f)]
+        raw = self._frames.verbatim
+        if raw is not None and len(kept) == len(frames):
+            # Nothing of these bytes dropped or masked (every chunk of an OpenAI Chat stream
             # but the usage one the gateway asked for): relayed as the upstream wrote them.
             return raw
         return b"".join(frame(data, event) for event, data in kept)
@@ -329,4 +287,4 @@ class RelayedStream:
         return self._tap.next_sequence
 
     def close(self) -> None:
-        self._response.release()
+        self._frames.release()

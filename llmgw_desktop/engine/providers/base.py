@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig
-from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
+from llmgw_desktop.engine.lines import CappedLines, LineTooLong
+from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome, RunLimits
 from llmgw_desktop.engine.tokens.pricing import Price
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -194,38 +195,50 @@ class CliAdapter(Protocol):
         ...
 
 
-class NdjsonBuffer:
-    """Splits a byte stream into JSON objects, one per line; non-JSON lines are kept aside."""
+# A CLI's line is capped at its run's output cap, by default this (`NdjsonParser.cap_lines`).
+MAX_CLI_LINE_BYTES = RunLimits.max_output_bytes
 
-    def __init__(self) -> None:
-        self._pending = b""
+
+class NdjsonBuffer(CappedLines[dict[str, Any]]):
+    """Splits a CLI's output into JSON objects, one per line, by the one capped line reader
+    (`engine/lines.py`); lines that are not JSON objects are kept aside (`noise`). A line
+    longer than the run's output cap is refused (`LineTooLong`) before it is held."""
+
+    unit = "the CLI printed a line"
+    setting = "the output cap"
+
+    def __init__(self, max_line_bytes: int = MAX_CLI_LINE_BYTES) -> None:
+        super().__init__(max_line_bytes)
         self.noise: list[str] = []
         self.count = 0
 
-    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
-        self._pending += chunk
-        *lines, self._pending = self._pending.split(b"\n")
-        yield from self._parse(lines)
+    def feed(self, chunk: bytes) -> list[dict[str, Any]]:
+        """The objects the lines `chunk` ends hold.
 
-    def flush(self) -> Iterator[dict[str, Any]]:
-        rest, self._pending = self._pending, b""
-        yield from self._parse([rest])
+        Raises:
+            LineTooLong: a line grew past the cap before it ended.
+        """
+        return self._lines(chunk)
 
-    def _parse(self, lines: list[bytes]) -> Iterator[dict[str, Any]]:
-        for line in lines:
-            text = line.decode("utf-8", errors="replace").strip()
-            if not text:
-                continue
-            try:
-                value = json.loads(text)
-            except ValueError:
-                self.noise.append(text[:500])
-                continue
-            if isinstance(value, dict):
-                self.count += 1
-                yield value
-            else:
-                self.noise.append(text[:500])
+    def flush(self) -> list[dict[str, Any]]:
+        """What is left after the last newline (a final line without one)."""
+        return self._lines(b"\n") if self.holds_line else []
+
+    def _read_line(self, line: str, items: list[dict[str, Any]]) -> None:
+        self._ended()
+        text = line.strip()
+        if not text:
+            return
+        try:
+            value = json.loads(text)
+        except ValueError:
+            self.noise.append(text[:500])
+            return
+        if isinstance(value, dict):
+            self.count += 1
+            items.append(value)
+        else:
+            self.noise.append(text[:500])
 
 
 class NdjsonParser(abc.ABC):
@@ -238,8 +251,22 @@ class NdjsonParser(abc.ABC):
     def events(self) -> int:
         return self._lines.count
 
+    def cap_lines(self, max_line_bytes: int) -> None:
+        """Refuse a line longer than `max_line_bytes`: the run's output cap
+        (`providers.max_output_bytes`), as an ACP agent's lines are capped."""
+        self._lines.max_bytes = max_line_bytes
+
     def feed(self, chunk: bytes) -> None:
-        for event in self._lines.feed(chunk):
+        """Take each object the lines `chunk` ends hold.
+
+        Raises:
+            ProviderFailure: a line grew past the cap (`output_overflow`).
+        """
+        try:
+            events = self._lines.feed(chunk)
+        except LineTooLong as exc:
+            raise ProviderFailure(str(exc), code=ErrorCode.OUTPUT_OVERFLOW) from None
+        for event in events:
             self._take(event)
 
     def _drain(self) -> None:

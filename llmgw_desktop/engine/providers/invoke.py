@@ -17,7 +17,12 @@ from collections.abc import Callable, Mapping
 
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure, ProviderUnavailable
 from llmgw_desktop.engine.providers.acp.adapter import AcpAdapter, AcpSetup
-from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.base import (
+    CliAdapter,
+    NdjsonParser,
+    ProviderRequest,
+    ProviderResult,
+)
 from llmgw_desktop.engine.providers.confinement import confined, last_look
 from llmgw_desktop.engine.providers.failures import failure_from_outcome
 from llmgw_desktop.engine.providers.lifeline import Lifeline
@@ -69,6 +74,8 @@ async def invoke_once(
         # Vault auth files: the CLI reads its credentials from a private dir for this call.
         invocation = dataclasses.replace(invocation, env={**invocation.env, **extra_env})
     parser = prepared.parser
+    if isinstance(parser, NdjsonParser):
+        parser.cap_lines(limits.max_output_bytes)
     received = [0]
     provider = adapter.info.id
     # A CLI that reports what each of its steps cost as it runs (`spent_usd`, with its dearest

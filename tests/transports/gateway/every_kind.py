@@ -17,7 +17,7 @@ import aiohttp
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.waiting import until
 
-__all__ = ["KINDS", "Answer", "Kind", "rows_settled"]
+__all__ = ["KINDS", "Answer", "Kind", "rows_settled", "sent_key"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,15 @@ def providers(base_url: str, kind: Kind, *, keys: int = 1) -> dict[str, Any]:
     if keys > 1 or kind.provider == "deepseek":
         table["api_keys"] = [f"sk-{kind.provider}-key-{n}-{'x' * (8 + n)}" for n in range(keys)]
     return {"gateway.providers": {kind.provider: table}} if table else {}
+
+
+def sent_key(kind: Kind) -> str:
+    """The key `kind`'s provider is sent with one key (`providers(keys=1)`): the environment's
+    (`conftest.point_providers_at`), or the table's own."""
+    from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY
+
+    env = {"openai": OPENAI_KEY, "anthropic": ANTHROPIC_KEY, "google": GEMINI_KEY}
+    return env.get(kind.provider) or f"sk-{kind.provider}-key-0-{'x' * 8}"
 
 
 async def rows_settled(gateway: GatewayRuntime, count: int) -> list[dict[str, Any]]:

@@ -10,24 +10,30 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
   call's estimate (the vendor answers, and bills, whoever is listening);
 - each attempt is a span, and the upstream is asked in its trace;
 - each answer teaches the balancer its target's latency;
-- the gateway's own secrets are masked in every answer, whole or streamed (SECURITY.md 26;
-  the completions' copy of the loop relayed them).
+- the gateway's own secrets, and the key the upstream was sent, are masked in every answer,
+  whole or streamed (SECURITY.md 26; the completions' copy of the loop relayed the master
+  key, and a whole answer of any kind relayed the key it was sent). A wire reads its answer
+  only through the line's `UpstreamAnswer`, which masks both, so a kind cannot forget it
+  (`test_no_wire_reads_the_raw_response`).
 """
 
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import pytest
 
+import llmgw_desktop.engine.gateway
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.unreachable import FAILURES_TO_REST
 from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS
 from llmgw_desktop.engine.vault.master_key import encode_key
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
-from tests.transports.gateway.every_kind import KINDS, Kind, providers, rows_settled
+from tests.transports.gateway.every_kind import KINDS, Kind, providers, rows_settled, sent_key
 from tests.transports.gateway.test_otlp_export import (  # noqa: F401 - the receiver fixture
     CLIENT,
     Receiver,
@@ -163,10 +169,12 @@ async def test_the_gateways_own_secret_in_a_whole_answer_is_masked(
 ) -> None:
     monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
     gateway = await _started(start_gateway, upstream, kind)
-    upstream.script(Reply.ok(f"it is {MASTER_KEY} there", verbatim=True))
+    key = sent_key(kind)
+    upstream.script(Reply.ok(f"it is {MASTER_KEY} there, sent {key}", verbatim=True))
     answer = await kind.ask(gateway)
     assert answer.status == 200, answer
     assert MASTER_KEY not in answer.text
+    assert key not in answer.text, answer
     if kind.recorded != "embedding":  # an embedding's answer is its vectors alone
         assert "[REDACTED]" in answer.text, answer
 
@@ -181,8 +189,36 @@ async def test_the_gateways_own_secret_in_a_stream_is_masked(
     monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
     gateway = await _started(start_gateway, upstream, kind)
     # Long after the key, so a stream in two halves carries it whole in the first.
-    upstream.script(Reply.ok(f"{MASTER_KEY} {'y' * 60}", verbatim=True))
+    key = sent_key(kind)
+    upstream.script(Reply.ok(f"{MASTER_KEY} {key} {'y' * 60}", verbatim=True))
     answer = await kind.ask(gateway, stream=True)
     assert answer.status == 200, answer
     assert MASTER_KEY not in answer.text
+    assert key not in answer.text, answer
     assert "[REDACTED]" in answer.text, answer
+
+
+def test_no_wire_reads_the_raw_response() -> None:
+    """An answer reaches a kind's wire only as an `UpstreamAnswer` (masked whole body or masked
+    frames): no module of the gateway outside its HTTP client names the raw response or reads
+    its bytes, so a kind to come cannot read an answer unmasked."""
+    gateway = Path(llmgw_desktop.engine.gateway.__file__).parent
+    readers = {
+        str(path.relative_to(gateway))
+        for path in gateway.rglob("*.py")
+        if "http_client" not in path.parts
+        and any(word in path.read_text() for word in ("Http1Response", "readany("))
+    }
+    assert readers == set()
+    public = {name for name in dir(UpstreamAnswer) if not name.startswith("_")}
+    assert public == {
+        "frames",
+        "headers",
+        "max_answer_bytes",
+        "max_event_bytes",
+        "provider",
+        "read_timeout_s",
+        "release",
+        "status",
+        "whole",
+    }

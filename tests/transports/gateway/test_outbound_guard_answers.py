@@ -82,12 +82,19 @@ async def test_an_echoed_key_is_masked_whole_and_streamed_in_every_dialect(
     gateway = await start_gateway(SCAN)
     stream = STREAMS[door]
     upstream.script(*[_echo()] * 4)
+    named = 0
     for model in (own, translated):
-        for answered in (await ask(gateway, model, "hi"), await stream(gateway, model, "hi")):
-            assert answered == f"Found {MASKED} in your .env", (door, model)
+        # A whole answer repeating the very key its request was sent is masked by the answer's
+        # reader before the scan reads it (SECURITY.md 26); split across a stream's deltas, or
+        # another of the operator's keys, the scan names it.
+        sent_it = model.startswith("claude")
+        whole = "[REDACTED]" if sent_it else MASKED
+        assert await ask(gateway, model, "hi") == f"Found {whole} in your .env", (door, model)
+        assert await stream(gateway, model, "hi") == f"Found {MASKED} in your .env", door
+        named += 1 if sent_it else 2
     counts = gateway.engine.guard.stats.counts()
     assert {(c.kind, c.action) for c in counts} == {("operator_key", "answer_masked")}
-    assert sum(c.count for c in counts) == 4
+    assert sum(c.count for c in counts) == named
 
 
 async def test_off_by_default_the_answer_is_as_the_model_wrote_it(

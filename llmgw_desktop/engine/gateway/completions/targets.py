@@ -20,13 +20,11 @@ from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI, FimRequ
 from llmgw_desktop.engine.gateway.completions.wires import FimPiece, FimWire, fim_wire
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed
 from llmgw_desktop.engine.gateway.held_answers import held_until_ended
-from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
-from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
+from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamFailure,
     UpstreamTarget,
     malformed_answer,
-    scrubbed_frame,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
@@ -146,15 +144,15 @@ class _CompletionWire:
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return None if self.translated else failure.raw_body
 
-    async def _whole(self, response: Http1Response) -> FimPiece:
+    async def _whole(self, response: UpstreamAnswer) -> FimPiece:
         provider = self._call.spec.id
-        raw = await self._api.upstream.whole(response, provider)
+        raw = await response.whole()
         try:
             return self._wire.whole(jsonio.loads(raw))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise malformed_answer(provider, exc, "a completion") from None
 
-    def _stream(self, response: Http1Response, line: Line) -> AsyncIterator[FimPiece]:
+    def _stream(self, response: UpstreamAnswer, line: Line) -> AsyncIterator[FimPiece]:
         """The upstream's stream as pieces; its row ends when they do: completed at the last
         event, failed when it broke, cut when the consumer stopped or closed them unread (the
         connection closed at once, so the upstream stops writing)."""
@@ -184,30 +182,28 @@ class _CompletionWire:
         async def closed_unread() -> None:
             end("canceled", None)
 
-        pieces = self._pieces(response, line.key.value or "", seen, end)
+        pieces = self._pieces(response, seen, end)
         return EndingChunks(pieces, closed_unread)
 
     async def _pieces(
         self,
-        response: Http1Response,
-        api_key: str,
+        response: UpstreamAnswer,
         seen: _Seen,
         end: Callable[[str, str | None], None],
     ) -> AsyncIterator[FimPiece]:
-        upstream, wire = self._api.upstream, self._wire
-        # Server-sent events, or Ollama's lines: read alike, under the same cap.
-        parser = (NdjsonParser if wire.lines else SseParser)(upstream.max_sse_event_bytes)
+        wire = self._wire
+        # Server-sent events, or Ollama's lines: read alike, under the same cap, masked.
+        frames = response.frames(lines=wire.lines)
         state, code = "canceled", None
         try:
             while True:
-                chunk = await response.readany(upstream.read_timeout_s)
-                if not chunk:
+                read = await frames.read()
+                if read is None:
                     state, code = "failed", "stream_broken"  # ended before its last event
                     yield FimPiece("", "error", seen.usage, done=True)
                     return
-                for frame in parser.feed(chunk):
-                    # Without the key it was sent, or the gateway's own secrets.
-                    piece = wire.event(scrubbed_frame(frame, api_key)[1])
+                for frame in read:
+                    piece = wire.event(frame[1])
                     if piece is None:
                         continue
                     seen.usage = piece.usage or seen.usage

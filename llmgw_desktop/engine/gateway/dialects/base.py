@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.gateway.http_client.malformed import (
+    FrameParser,
+    SseFrame,
+    UpstreamMalformed,
+)
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
 from llmgw_desktop.engine.gateway.translation import TargetModel
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -56,17 +60,6 @@ class StreamDecoder(Protocol):
             UpstreamMalformed: the stream ended before the answer was complete.
         """
         ...
-
-
-class FrameParser(Protocol):
-    """Splits a stream's bytes into frames: server-sent events (`sse.SseParser`), or the AWS
-    event stream Bedrock sends (`clouds/eventstream.py`)."""
-
-    unfinished_bytes: int
-
-    def feed(self, chunk: bytes) -> list[SseFrame]: ...
-
-    def close(self) -> list[SseFrame]: ...
 
 
 class StreamEncoder(Protocol):

@@ -168,12 +168,10 @@ class _EmbeddingWire:
         provider = self._call.spec.id
         answers: list[tuple[Any, Mapping[str, str]]] = []
         for body in self._bodies:  # one, or one a text (Titan)
-            response = await line.send(body, stream=False)
-            raw = await self._api.upstream.whole(
-                response, provider, advice="embed fewer inputs a request or raise the setting"
-            )
+            answer = await line.send(body, stream=False)
+            raw = await answer.whole(advice="embed fewer inputs a request or raise the setting")
             try:
-                answers.append((jsonio.loads(raw), response.headers))
+                answers.append((jsonio.loads(raw), answer.headers))
             except jsonio.JsonDecodeError as exc:
                 raise malformed_answer(provider, exc, "an embedding answer") from None
         embedded = _parsed(self._wire, answers, len(self._request.inputs), provider)

@@ -1,5 +1,5 @@
-"""What every reader of an upstream's answer shares: one server-sent event's shape, and the
-error that says the answer is not what its dialect says.
+"""What every reader of an upstream's answer shares: one server-sent event's shape, what splits
+a stream's bytes into them, and the error that says the answer is not what its dialect says.
 
 Here, under the upstream client, so that the SSE reader (`sse.py`) loads without the dialects
 and the neutral form (the editor's stdio relay reads the gateway's event streams with it and
@@ -9,10 +9,24 @@ names them too.
 
 from __future__ import annotations
 
-__all__ = ["SseFrame", "UpstreamMalformed"]
+from typing import Protocol
+
+__all__ = ["FrameParser", "SseFrame", "UpstreamMalformed"]
 
 # One server-sent event: (event name or None, data text).
 SseFrame = tuple[str | None, str]
+
+
+class FrameParser(Protocol):
+    """Splits a stream's bytes into frames: server-sent events or newline-delimited JSON
+    (`sse.py`), or the AWS event stream Bedrock sends (`clouds/eventstream.py`)."""
+
+    # Bytes fed of the frame not ended yet (held until it ends).
+    unfinished_bytes: int
+
+    def feed(self, chunk: bytes) -> list[SseFrame]: ...
+
+    def close(self) -> list[SseFrame]: ...
 
 
 class UpstreamMalformed(ValueError):

@@ -1,5 +1,5 @@
 """Server-sent events: split a byte stream into (event, data) frames, and write frames; and
-newline-delimited JSON split into frames by the same capped line reader."""
+newline-delimited JSON split into frames by the same capped line reader (`engine/lines.py`)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,34 @@ from typing import Any
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame, UpstreamMalformed
+from llmgw_desktop.engine.lines import CappedLines, LineTooLong
 
 __all__ = ["NdjsonParser", "SseParser", "SseTooLarge", "frame"]
 
 
-class SseTooLarge(UpstreamMalformed):
-    """One event (or one line of it) grew past the cap before it ended."""
+class SseTooLarge(UpstreamMalformed, LineTooLong):
+    """One event (or one line of it) grew past the cap before it ended: the upstream's fault,
+    which the route may fall back from."""
 
 
-class SseParser:
-    """Incremental SSE parsing: feed bytes, get complete frames (comments and ids ignored).
-
-    Linear in what is fed: each chunk is searched once for line ends, and a line that spans
-    chunks is kept as a list of pieces, joined once when it ends (appending to one growing
-    buffer and searching it again from its start took time quadratic in the line's length: a
-    48 MiB line cost 17 s of CPU). An event larger than `max_event_bytes`, counted as it
-    arrives, raises `SseTooLarge` instead of being held.
+class SseParser(CappedLines[SseFrame]):
+    """Incremental SSE parsing: feed bytes, get complete frames (comments and ids ignored), by
+    the one capped line reader: an event larger than `max_event_bytes`, counted as it arrives,
+    raises `SseTooLarge` instead of being held.
     """
 
-    _unit = "a server-sent event"  # what the cap holds, in its error
+    unit = "the upstream sent a server-sent event"
+    setting = "gateway.max_sse_event_bytes"
+    too_long = SseTooLarge
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self.max_event_bytes = max_event_bytes
-        self._line: list[bytes] = []  # pieces of the line not ended yet
+        super().__init__(max_event_bytes)
         self._event: str | None = None
         self._data: list[str] = []
-        # Raw bytes (line ends included) of the event not ended yet, its open line included.
-        self.unfinished_bytes = 0
+
+    @property
+    def max_event_bytes(self) -> int:
+        return self.max_bytes
 
     def feed(self, chunk: bytes) -> list[SseFrame]:
         """The frames `chunk` completes.
@@ -53,45 +54,17 @@ class SseParser:
             return _whole_events(chunk)
         return self._lines(chunk)
 
-    def _lines(self, chunk: bytes) -> list[SseFrame]:
-        """The frames the lines `chunk` ends make, a line at a time (the rest is held)."""
-        frames: list[SseFrame] = []
-        start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            if end < 0:
-                if start < len(chunk):
-                    self._line.append(chunk[start:])
-                    self._grow(len(chunk) - start)
-                return frames
-            self._grow(end + 1 - start)
-            piece = chunk[start:end]
-            if self._line:
-                self._line.append(piece)
-                piece = b"".join(self._line)
-                self._line = []
-            start = end + 1
-            self._read_line(piece.rstrip(b"\r").decode("utf-8", errors="replace"), frames)
-
     @property
     def between_events(self) -> bool:
         """Nothing of an event is held (what was fed ended with its blank line)."""
         return not self._line and not self._data and self._event is None
-
-    def _grow(self, count: int) -> None:
-        self.unfinished_bytes += count
-        if self.unfinished_bytes > self.max_event_bytes:
-            raise SseTooLarge(
-                f"the upstream sent {self._unit} larger than "
-                f"{self.max_event_bytes} bytes (gateway.max_sse_event_bytes)"
-            )
 
     def _read_line(self, line: str, frames: list[SseFrame]) -> None:
         if not line:
             if self._data:
                 frames.append((self._event, "\n".join(self._data)))
             self._event, self._data = None, []
-            self.unfinished_bytes = 0
+            self._ended()
         elif line.startswith(":"):
             return
         else:
@@ -113,7 +86,7 @@ class NdjsonParser(SseParser):
     line reader under the same cap: each line that is not blank is a frame `(None, line)`, and
     a line larger than `max_event_bytes` raises `SseTooLarge` before it is held."""
 
-    _unit = "a line of newline-delimited JSON"
+    unit = "the upstream sent a line of newline-delimited JSON"
 
     def feed(self, chunk: bytes) -> list[SseFrame]:
         return self._lines(chunk)
@@ -121,7 +94,7 @@ class NdjsonParser(SseParser):
     def _read_line(self, line: str, frames: list[SseFrame]) -> None:
         if line.strip():
             frames.append((None, line))
-        self.unfinished_bytes = 0
+        self._ended()
 
 
 def _whole_events(chunk: bytes) -> list[SseFrame]:

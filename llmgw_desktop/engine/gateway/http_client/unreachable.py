@@ -7,6 +7,12 @@ routes are passed over at once (the attempt says `resting`, with the seconds lef
 `REST.first_s`, doubled at each failure after a rest up to `REST.longest_s`; once a rest ends
 the next request tries it again, and one connection made ends it.
 
+That is the engine's one circuit rule (`engine/circuit.py`: failures in a row, a rest that
+doubles, tried again once it ends), and each host keeps a `Circuit`; what differs is only what
+a rest means here: the host's routes are passed over outright, and once its rest ends every
+request may try it (no single half-open trial: a connect attempt costs no upstream a call, and
+the first one that fails rests the host again, longer).
+
 Only connect failures count: what a caller sends cannot make a TCP or TLS connection fail, so
 a remote caller cannot rest a host for everybody with bad requests, as it could with answers
 (a 500, a 429, a slow first byte). Keyed by provider and base URL. In memory, per process; a
@@ -22,10 +28,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.circuit import Circuit
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.redact import redact
@@ -44,10 +51,6 @@ FAILURES_TO_REST = 3
 REST = Backoff(first_s=5.0, longest_s=60.0)
 # The route log's outcome for a route passed over because its host is rested.
 RESTING_OUTCOME = "resting"
-
-
-# The last error's length kept for a rested host: one line on a page, not an upstream's essay.
-MAX_ERROR_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,8 @@ class RestedHost:
 class _Host:
     provider: str
     origin: str
-    failures: int = 0  # connect failures in a row
-    rest_s: float = 0.0  # the last rest's length (0: never rested since a connection)
-    until: float = 0.0  # rested until (monotonic)
-    last_error: str = ""
+    # Connect failures in a row, the rest they earned, the last one's words (redacted).
+    circuit: Circuit = field(default_factory=Circuit)
 
 
 class UnreachableHosts:
@@ -94,8 +95,7 @@ class UnreachableHosts:
         state = self._hosts.get((provider, base_url))
         if state is None:
             return None
-        left = state.until - self._clock()
-        return left if left > 0 else None
+        return state.circuit.goes_last(self._clock())
 
     def refusal(self, provider: str, base_url: str) -> UpstreamFailure | None:
         """Why a route to `provider` at `base_url` is passed over now (the route moves on), or
@@ -117,22 +117,17 @@ class UnreachableHosts:
         state = self._hosts.get((provider, base_url))
         if state is None:
             state = self._hosts[(provider, base_url)] = _Host(provider, origin_of(base_url))
-        state.failures += 1
-        state.last_error = redact(error)[:MAX_ERROR_CHARS]  # masked whole, then cut
-        if state.rest_s:  # failed again right after a rest: a longer one
-            state.rest_s = REST.after(state.rest_s)
-        elif state.failures >= FAILURES_TO_REST:
-            state.rest_s = REST.first_s
-        else:
+        circuit = state.circuit
+        # Masked whole, then cut (by the circuit); failing again right after a rest, longer.
+        if not circuit.failed(redact(error), self._clock(), REST, FAILURES_TO_REST):
             return
-        state.until = self._clock() + state.rest_s
         # The provider's name only: a base URL may carry a user name or a token.
         log.warning(
             "%s: no connection could be made %d times in a row; its routes are passed over "
             "for %.0f s, then it is tried again",
             provider,
-            state.failures,
-            state.rest_s,
+            circuit.failures,
+            circuit.rest_s,
         )
 
     def connected(self, provider: str, base_url: str) -> None:
@@ -145,8 +140,8 @@ class UnreachableHosts:
         health and the window: a read of the few hosts that failed, never a request's path)."""
         now = self._clock()
         found = [
-            RestedHost(s.provider, s.origin, s.failures, s.until - now, s.last_error)
-            for s in self._hosts.values()
-            if s.until > now
+            RestedHost(h.provider, h.origin, c.failures, c.until - now, c.last_error)
+            for h in self._hosts.values()
+            if (c := h.circuit).until > now
         ]
         return sorted(found, key=lambda h: -h.seconds_left)

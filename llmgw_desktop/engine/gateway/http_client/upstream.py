@@ -1,6 +1,7 @@
 """Calls to upstream LLM APIs over one keep-alive connection pool (see `http1.py`).
 
-`UpstreamClient.send` returns the open response once the status is good, or raises
+`UpstreamClient.send` returns the answer once the status is good (`UpstreamAnswer`, which
+reads it masked of the key it was sent and the gateway's own secrets), or raises
 `UpstreamFailure` saying whether another route may be tried: connect errors, timeouts before
 the answer starts, 429 and 5xx may fall back; 4xx that describe the request itself may not,
 because every other route would refuse it the same way. A remote principal holds at most its
@@ -25,6 +26,8 @@ from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady, CloudWire, wire_for
+from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
+from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure, malformed_answer
 from llmgw_desktop.engine.gateway.http_client.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     ConnectError,
@@ -32,13 +35,12 @@ from llmgw_desktop.engine.gateway.http_client.http1 import (
     PoolTimeout,
     ShareTimeout,
 )
-from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
-from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame
+from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 from llmgw_desktop.engine.gateway.key_refusal import refusal_status
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
-from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
+from llmgw_desktop.engine.redact import REDACTED, redact
 from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
@@ -51,7 +53,6 @@ __all__ = [
     "UpstreamFailure",
     "UpstreamTarget",
     "malformed_answer",
-    "scrubbed_frame",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,62 +127,6 @@ class UpstreamTarget:
 
 # `gateway.max_answer_bytes`' default (settings_gateway.py), for clients built without settings.
 DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
-
-
-class UpstreamFailure(Exception):
-    """An upstream did not answer usefully.
-
-    `fallback` says another provider may be tried; `next_key` that another key of the same
-    provider may be; `status` is the upstream's HTTP status (None when no answer came back).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        fallback: bool,
-        next_key: bool | None = None,
-        retry_after_s: float | None = None,
-        kind: str = "http",
-        raw_body: bytes | None = None,
-        code: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        # The code a cloud's error answer maps to (`content_filtered`, `quota_exceeded` ...);
-        # None: the gateway's usual code for the status.
-        self.code = code
-        # The upstream's error body (without the key it was sent), for a client of its dialect.
-        self.raw_body = raw_body
-        # The request went to the upstream as the client sent it (its own dialect): its error
-        # body may be relayed as it came (`errors.AllRoutesFailed`).
-        self.relayable = False
-        self.status = status
-        self.fallback = fallback
-        self.next_key = fallback if next_key is None else next_key
-        self.retry_after_s = retry_after_s
-        self.kind = kind
-        # The upstream had answered 2xx before this: it took the call, and bills it.
-        self.billed = False
-        # A digest of the body that was sent ("" where the failure came after the send): the
-        # balancer tells a body failing again apart from another (`balancing/health.py`).
-        self.body_digest = ""
-
-    @property
-    def outcome(self) -> str:
-        """Short code for the recorder's route log: `429`, `connect`, `timeout`, ..."""
-        return str(self.status) if self.status is not None else self.kind
-
-
-def malformed_answer(provider: str, exc: Exception, what: str = "an answer") -> UpstreamFailure:
-    """The failure of a 2xx whose body is not `what` its wire says (another route may serve)."""
-    return UpstreamFailure(
-        f"{provider} sent {what} that is not valid: {exc}",
-        status=502,
-        fallback=True,
-        kind="malformed",
-    )
 
 
 class UpstreamClient:
@@ -270,37 +215,6 @@ class UpstreamClient:
     async def close(self) -> None:
         await self._http.close()
 
-    async def whole(self, response: Http1Response, provider: str, *, advice: str = "") -> bytes:
-        """A 2xx answer's body, read whole within the read timeout and the size limit (the
-        response is released), with the operator's own secrets masked: the one reader of
-        every kind's whole answers (SECURITY.md 26: a model may have been steered into
-        repeating them). `advice`: what a client whose answer was too large may do.
-
-        Raises:
-            UpstreamFailure: it broke off, stalled or was too large (another route may serve).
-        """
-        try:
-            try:
-                raw = await response.read(
-                    timeout_s=self.read_timeout_s, limit=self.max_answer_bytes
-                )
-            finally:
-                response.release()
-        except BodyTooLarge as exc:
-            raise UpstreamFailure(
-                f"{provider}'s answer is larger than gateway.max_answer_bytes ({exc.limit} bytes)"
-                + (f"; {advice}" if advice else ""),
-                fallback=True,
-                kind="too_large",
-            ) from None
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamFailure(
-                f"{provider} broke off its answer: {type(exc).__name__}",
-                fallback=True,
-                kind="broken",
-            ) from None
-        return known_secrets.mask_bytes(raw)
-
     async def send(
         self,
         target: UpstreamTarget,
@@ -311,10 +225,11 @@ class UpstreamClient:
         query: str = "",
         principal: str | None = None,
         while_waiting: Callable[[], None] | None = None,
-    ) -> Http1Response:
-        """POST `body` (an object, or JSON already encoded) and return the response once its
-        status is 2xx (the caller releases it), for `principal` (held to its share of the
-        host's connections unless it is the local user; None: not counted). `query`: the
+    ) -> UpstreamAnswer:
+        """POST `body` (an object, or JSON already encoded) and return its answer once its
+        status is 2xx (read masked; the caller reads or releases it), for `principal` (held
+        to its share of the host's connections unless it is the local user; None: not
+        counted). `query`: the
         client's parameters passed on (encoded; not to a cloud, whose URLs are its own).
         `while_waiting`: called once the request is written (`Http1Client.request`).
 
@@ -354,7 +269,14 @@ class UpstreamClient:
             failure = self._not_answered(exc, target, url, head_timeout_s, stream=stream)
         else:
             if response.status < 400:
-                return response
+                return UpstreamAnswer(
+                    response,
+                    provider=target.provider,
+                    secrets=target.scrubbed,
+                    read_timeout_s=self.read_timeout_s,
+                    max_answer_bytes=self.max_answer_bytes,
+                    max_event_bytes=self.max_sse_event_bytes,
+                )
             failure = await self._refusal(response, target, cloud)
         if isinstance(failure, UpstreamFailure):
             failure.body_digest = hashlib.blake2b(data, digest_size=12).hexdigest()
@@ -567,22 +489,6 @@ def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> st
     for secret in target.scrubbed:
         message = message.replace(secret, REDACTED)
     return redact(message, named=named)
-
-
-def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
-    """`item` without the key the upstream was sent or the operator's own secrets, and, when it
-    reports an error, without anything else that is unmistakably a secret (as an error body is
-    scrubbed): upstreams echo the key they were sent in their error messages, in streams as in
-    whole bodies."""
-    event, data = item
-    if len(api_key) >= MIN_SCRUBBED_KEY and api_key in data:
-        data = data.replace(api_key, REDACTED)
-    # The operator's own secrets (master key, bearer token ...) in any event (SECURITY.md 20).
-    data = known_secrets.mask(data)
-    # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
-    if event == "error" or '"error"' in data:
-        data = redact(data, named=False)
-    return item if data == item[1] else (event, data)
 
 
 def _credentials(headers: Mapping[str, str]) -> list[str]:

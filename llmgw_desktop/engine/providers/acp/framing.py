@@ -2,7 +2,8 @@
 
 Ours rather than the SDK's `NdjsonTransport` for three reasons: every byte read is handed to a
 `tap` (the process runner's idle timer and output cap see an agent's output, a flood included);
-a line longer than the cap is refused rather than buffered; and a line that is not a JSON-RPC
+a line longer than the cap is refused rather than buffered (by the one capped line reader,
+`engine/lines.py`); and a line that is not a JSON-RPC
 object is counted and, on the agent side (`answer_malformed`), answered with JSON-RPC's parse
 error (-32700) or invalid-request error (-32600), as the specification asks, instead of only
 being logged.
@@ -17,6 +18,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from llmgw_desktop.engine.lines import CappedLines, LineTooLong
+
 __all__ = ["LineTooLong", "NdjsonPipe"]
 
 log = logging.getLogger(__name__)
@@ -25,8 +28,22 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 
 
-class LineTooLong(Exception):
-    """A peer sent a line longer than the cap without a newline."""
+class _PeerLines(CappedLines[str]):
+    """A peer's lines, each stripped; a line longer than the cap is refused (`LineTooLong`)."""
+
+    unit = "the peer sent a line"
+    setting = "providers.max_output_bytes"
+
+    def feed(self, chunk: bytes) -> list[str]:
+        return self._lines(chunk)
+
+    def rest(self) -> list[str]:
+        """A last line without a newline."""
+        return self._lines(b"\n") if self.holds_line else []
+
+    def _read_line(self, line: str, items: list[str]) -> None:
+        self._ended()
+        items.append(line)
 
 
 class NdjsonPipe:
@@ -43,11 +60,10 @@ class NdjsonPipe:
     ) -> None:
         self._reader = reader
         self._writer = writer
-        self._max_line = max_line_bytes
+        self._splitter = _PeerLines(max_line_bytes)
         self._tap = tap
         self._answer_malformed = answer_malformed
-        self._buffer = bytearray()
-        self._lines: list[bytes] = []
+        self._lines: list[str] = []
         self._eof = False
         self._closed = False
         self.malformed = 0
@@ -78,7 +94,7 @@ class NdjsonPipe:
             line = await self._next_line()
             if line is None:
                 return None
-            text = line.decode("utf-8", errors="replace").strip()
+            text = line.strip()
             if not text:
                 continue
             try:
@@ -120,26 +136,16 @@ class NdjsonPipe:
         with contextlib.suppress(ConnectionError):
             await self.send({"jsonrpc": "2.0", "id": ident, "error": error})
 
-    async def _next_line(self) -> bytes | None:
+    async def _next_line(self) -> str | None:
         while not self._lines:
             if self._eof:
-                if self._buffer:
-                    rest, self._buffer = bytes(self._buffer), bytearray()
-                    return rest
-                return None
+                rest = self._splitter.rest()
+                return rest[0] if rest else None
             chunk = await self._reader.read(READ_CHUNK)
             if not chunk:
                 self._eof = True
                 continue
             if self._tap is not None:
                 self._tap(chunk)
-            self._buffer.extend(chunk)
-            # Split only once a newline came: a long line is gathered in linear time (split
-            # on every chunk, a 32 MiB line took 40 s of the loop, quadratic in its length).
-            if b"\n" in chunk:
-                *lines, unfinished = self._buffer.split(b"\n")
-                self._buffer = unfinished
-                self._lines.extend(bytes(line) for line in lines)
-            if len(self._buffer) > self._max_line:
-                raise LineTooLong(f"a line of more than {self._max_line} bytes without a newline")
+            self._lines.extend(self._splitter.feed(chunk))
         return self._lines.pop(0)

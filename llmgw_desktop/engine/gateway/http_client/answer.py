@@ -1,0 +1,222 @@
+"""An upstream's 2xx answer as every reader gets it (`UpstreamAnswer`): its body read whole, or
+its stream split into frames (server-sent events, newline-delimited JSON, AWS event streams)
+under the frame cap, each already masked of the key the upstream was sent and of the gateway's
+own secrets (SECURITY.md 26: a model may have been steered into repeating them).
+
+The raw response stays inside: `UpstreamClient.send` hands out this answer and nothing else, so
+a kind of call that reads its answer cannot forget the masking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure
+from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.malformed import FrameParser, SseFrame
+from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
+from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
+
+__all__ = ["AnswerFrames", "UpstreamAnswer", "masked_frame"]
+
+_REDACTED_BYTES = REDACTED.encode()
+
+
+class UpstreamAnswer:
+    """A 2xx answer of one upstream, read once: `whole()`, or `frames()` (the caller releases
+    it when it stops reading a stream early)."""
+
+    __slots__ = (
+        "_response",
+        "_secrets",
+        "max_answer_bytes",
+        "max_event_bytes",
+        "provider",
+        "read_timeout_s",
+    )
+
+    def __init__(
+        self,
+        response: Http1Response,
+        *,
+        provider: str,
+        secrets: tuple[str, ...],
+        read_timeout_s: float,
+        max_answer_bytes: int,
+        max_event_bytes: int,
+    ) -> None:
+        """`secrets`: what the upstream was sent that it may echo (its key, a cloud's signed
+        credential), longest first (`UpstreamTarget.scrubbed`)."""
+        self._response = response
+        self._secrets = secrets
+        self.provider = provider
+        # A whole answer must arrive within this; a stream may not stall longer.
+        self.read_timeout_s = read_timeout_s
+        self.max_answer_bytes = max_answer_bytes  # a whole answer is held in memory
+        self.max_event_bytes = max_event_bytes  # one frame of a stream is
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    def release(self) -> None:
+        """Done with it: unread, its connection closes (the upstream stops writing)."""
+        self._response.release()
+
+    async def whole(self, *, advice: str = "") -> bytes:
+        """The body, read whole within the read timeout and the size limit (the answer is
+        released), masked. `advice`: what a client whose answer was too large may do.
+
+        Raises:
+            UpstreamFailure: it broke off, stalled or was too large (another route may serve).
+        """
+        try:
+            try:
+                raw = await self._response.read(
+                    timeout_s=self.read_timeout_s, limit=self.max_answer_bytes
+                )
+            finally:
+                self._response.release()
+        except BodyTooLarge as exc:
+            raise UpstreamFailure(
+                f"{self.provider}'s answer is larger than gateway.max_answer_bytes "
+                f"({exc.limit} bytes)" + (f"; {advice}" if advice else ""),
+                fallback=True,
+                kind="too_large",
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            raise UpstreamFailure(
+                f"{self.provider} broke off its answer: {type(exc).__name__}",
+                fallback=True,
+                kind="broken",
+            ) from None
+        for secret in self._secrets:
+            raw = raw.replace(secret.encode(), _REDACTED_BYTES)
+        return known_secrets.mask_bytes(raw)
+
+    def frames(
+        self, parser: FrameParser | None = None, *, lines: bool = False, verbatim: bool = False
+    ) -> AnswerFrames:
+        """The stream, frame by frame: split by `parser` (None: server-sent events, or with
+        `lines` newline-delimited JSON, under the frame cap). `verbatim`: keep the bytes of
+        each read's ended frames, to relay them as they came where masking changed nothing."""
+        if parser is None:
+            parser = (NdjsonParser if lines else SseParser)(self.max_event_bytes)
+        return AnswerFrames(
+            self._response, self._secrets, self.read_timeout_s, parser, verbatim=verbatim
+        )
+
+
+class AnswerFrames:
+    """An answer's stream as masked frames, a read at a time (`UpstreamAnswer.frames`)."""
+
+    __slots__ = (
+        "_held",
+        "_held_bytes",
+        "_keep",
+        "_parser",
+        "_response",
+        "_secrets",
+        "_secrets_bytes",
+        "_timeout_s",
+        "verbatim",
+    )
+
+    def __init__(
+        self,
+        response: Http1Response,
+        secrets: tuple[str, ...],
+        timeout_s: float,
+        parser: FrameParser,
+        *,
+        verbatim: bool,
+    ) -> None:
+        self._response = response
+        self._secrets = secrets
+        self._secrets_bytes = tuple(secret.encode() for secret in secrets)
+        self._timeout_s = timeout_s  # the longest a stream may stall
+        self._parser = parser
+        self._keep = verbatim
+        # Raw bytes of the frame not ended yet: relayed once it ends, so an error event is
+        # seen whole (and masked) before any of it reaches the client.
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        # The bytes of the frames the last read ended, as the upstream wrote them, where
+        # masking changed nothing in them (None: write the frames again).
+        self.verbatim: bytes | None = None
+
+    def release(self) -> None:
+        """Done with the stream: unread, its connection closes (the upstream stops writing)."""
+        self._response.release()
+
+    async def read(self) -> list[SseFrame] | None:
+        """The frames the stream's next piece ends (perhaps none), masked; None once the body
+        has ended (`close` gives what it left unended).
+
+        Raises:
+            OSError, TimeoutError: the connection broke or stalled.
+            UpstreamMalformed: a frame grew past the cap, or is not one (`SseTooLarge` ...).
+        """
+        chunk = await self._response.readany(self._timeout_s)
+        if not chunk:
+            return None
+        return self._ended(chunk, self._parser.feed(chunk))
+
+    def close(self) -> list[SseFrame]:
+        """A last frame the stream did not end (some servers end that way), masked."""
+        return self._ended(b"", self._parser.close(), final=True)
+
+    def _ended(
+        self, chunk: bytes, frames: list[SseFrame], *, final: bool = False
+    ) -> list[SseFrame]:
+        masked = [masked_frame(item, self._secrets) for item in frames]
+        if not self._keep:
+            return masked
+        raw = self._raw(chunk, final=final)
+        # Masking a frame changes its data: the lists differ exactly where it changed one.
+        self.verbatim = None if masked != frames or not self._safe(raw) else raw
+        return masked
+
+    def _safe(self, raw: bytes) -> bool:
+        """Whether `raw` holds none of what is masked (a comment line is not a frame)."""
+        for secret in self._secrets_bytes:  # a loop: `any` over a generator costs more here
+            if secret in raw:
+                return False
+        return not known_secrets.present_bytes(raw)
+
+    def _raw(self, chunk: bytes, *, final: bool) -> bytes:
+        """The bytes of the frames `chunk` ended (the rest held till its frame ends). Joined
+        only when a frame has ended: one growing over many chunks is not copied at each."""
+        unfinished = 0 if final else self._parser.unfinished_bytes
+        if not self._held and not unfinished:
+            return chunk  # nothing held, and every byte of it ended a frame: the usual piece
+        if chunk:
+            self._held.append(chunk)
+            self._held_bytes += len(chunk)
+        ended = self._held_bytes - unfinished
+        if ended <= 0:
+            return b""
+        held = b"".join(self._held)
+        raw, rest = held[:ended], held[ended:]
+        self._held, self._held_bytes = ([rest] if rest else []), len(rest)
+        return raw
+
+
+def masked_frame(item: SseFrame, secrets: tuple[str, ...]) -> SseFrame:
+    """`item` without what its upstream was sent (`secrets`) or the operator's own secrets,
+    and, when it reports an error, without anything else that is unmistakably a secret (as an
+    error body is scrubbed): upstreams echo the key they were sent in their error messages, in
+    streams as in whole bodies."""
+    event, data = item
+    for secret in secrets:
+        if secret in data:
+            data = data.replace(secret, REDACTED)
+    data = known_secrets.mask(data)  # the master key, the bearer token ... (SECURITY.md 20)
+    # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
+    if event == "error" or '"error"' in data:
+        data = redact(data, named=False)
+    return item if data == item[1] else (event, data)
