@@ -206,27 +206,46 @@ async def _spawn(
         argv, tie = await lifeline.tie(argv, env, cwd)
     # Spawned from the loop's thread, which lives as long as the gateway: Linux's parent-death
     # signal follows the thread that forked.
-    # Its own task, shielded: a cancel that comes while the child is being made would leave
-    # asyncio to kill the leader alone, while what it already started ran on. Held in
-    # `_SPAWNING` until it is done, as a bare task could be collected mid-flight.
-    spawning = asyncio.ensure_future(_spawned(argv, invocation, env, cwd, tie))  # noqa: TID251
-    _SPAWNING.add(spawning)
-    spawning.add_done_callback(_SPAWNING.discard)
+    # Shielded: a cancel that comes while the child is being made would leave asyncio to
+    # kill the leader alone, while what it already started ran on. The making goes on; the
+    # group it made is killed by whichever side sees the other second.
+    spawn = _Spawn()
     try:
-        return await asyncio.shield(spawning)
+        return await asyncio.shield(spawn.made(argv, invocation, env, cwd, tie))
     except asyncio.CancelledError:
-        spawning.add_done_callback(_killed_at_once)
+        spawn.caller_gone()
         raise
 
 
-_SPAWNING: set[asyncio.Future[asyncio.subprocess.Process]] = set()
+class _Spawn:
+    """One child being made for a caller that may leave while it is: the child is killed,
+    whole group, once both have happened (made, and the caller gone)."""
+
+    def __init__(self) -> None:
+        self._proc: asyncio.subprocess.Process | None = None
+        self._gone = False
+
+    async def made(
+        self,
+        argv: tuple[str, ...],
+        invocation: Invocation,
+        env: dict[str, str],
+        cwd: Path,
+        tie: dict[str, Any],
+    ) -> asyncio.subprocess.Process:
+        self._proc = await _spawned(argv, invocation, env, cwd, tie)
+        if self._gone:
+            _kill_group_at_once(self._proc)
+        return self._proc
+
+    def caller_gone(self) -> None:
+        self._gone = True
+        if self._proc is not None:
+            _kill_group_at_once(self._proc)
 
 
-def _killed_at_once(spawning: asyncio.Future[asyncio.subprocess.Process]) -> None:
+def _kill_group_at_once(proc: asyncio.subprocess.Process) -> None:
     """Kill the whole group of a child made for a caller that left while it was being made."""
-    if spawning.cancelled() or spawning.exception() is not None:
-        return
-    proc = spawning.result()
     if sys.platform == "win32":
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
