@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -211,7 +211,7 @@ async def _spawn(
     # group it made is killed by whichever side sees the other second.
     spawn = _Spawn()
     try:
-        return await asyncio.shield(spawn.made(argv, invocation, env, cwd, tie))
+        return await asyncio.shield(spawn.made(_spawned(argv, invocation, env, cwd, tie)))
     except asyncio.CancelledError:
         spawn.caller_gone()
         raise
@@ -226,14 +226,9 @@ class _Spawn:
         self._gone = False
 
     async def made(
-        self,
-        argv: tuple[str, ...],
-        invocation: Invocation,
-        env: dict[str, str],
-        cwd: Path,
-        tie: dict[str, Any],
+        self, making: Awaitable[asyncio.subprocess.Process]
     ) -> asyncio.subprocess.Process:
-        self._proc = await _spawned(argv, invocation, env, cwd, tie)
+        self._proc = await making
         if self._gone:
             _kill_group_at_once(self._proc)
         return self._proc
