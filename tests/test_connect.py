@@ -121,3 +121,22 @@ def test_a_frozen_bundle_tells_editors_to_launch_its_console_executable(
     monkeypatch.setattr(sys, "frozen", False)
     assert connect.stdio_command()[-1] == "mcp"
     assert "llmgw-desktop-cli.exe" not in connect.stdio_command()[0]
+
+
+def test_the_running_install_is_named_before_another_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`.venv/bin/llmgw-desktop connect zed` from a clone names that clone's script, even when
+    PATH holds another install first (an older pipx one, another checkout's venv)."""
+    from llmgw_desktop.ui import connect
+
+    other = tmp_path / "other-install" / "bin"
+    other.mkdir(parents=True)
+    (other / "llmgw-desktop").write_text("#!/bin/sh\n")
+    (other / "llmgw-desktop").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{other}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(connect, "cli_executable", lambda: None)
+    beside = Path(sys.executable).with_name("llmgw-desktop")
+    if not beside.is_file():
+        pytest.skip(f"this Python has no llmgw-desktop script beside it ({beside})")
+    assert connect.stdio_command() == [str(beside.absolute()), "mcp"]

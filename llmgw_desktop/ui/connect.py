@@ -110,18 +110,21 @@ def claude_desktop_config(
 def stdio_command() -> list[str]:
     """The command an editor launches for stdio MCP, by its absolute path (an editor's PATH is
     not a venv's): the bundle's console executable when this is an installed bundle, else the
-    installed script (on PATH, or beside this Python in its venv), else this Python."""
+    running install's own script (beside this Python in its venv), else the one on PATH, else
+    this Python. The running install comes before PATH: a person who ran a clone's
+    `.venv/bin/llmgw-desktop connect zed` means that install, not an older one PATH finds
+    first."""
     bundled = cli_executable()
     if bundled is not None:
         return [str(bundled), "mcp"]
-    script = shutil.which("llmgw-desktop")
-    if script:
-        return [str(Path(script).absolute()), "mcp"]
     beside = Path(sys.executable).with_name(
         "llmgw-desktop.exe" if sys.platform == "win32" else "llmgw-desktop"
     )
     if beside.is_file():
         return [str(beside.absolute()), "mcp"]
+    script = shutil.which("llmgw-desktop")
+    if script:
+        return [str(Path(script).absolute()), "mcp"]
     return [sys.executable, "-m", "llmgw_desktop", "mcp"]
 
 
