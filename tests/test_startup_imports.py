@@ -280,30 +280,40 @@ def test_the_cloud_libraries_load_only_when_a_cloud_is_asked(tmp_path: Path) -> 
     assert "botocore" in asked
 
 
-_DEFERRED_TRUST = """
-import json, ssl
-from llmgw_desktop.shell.startup import import_aiohttp_trusting_later, load_deferred_trust
-import_aiohttp_trusting_later()
-from aiohttp import connector
+_SERVER_FIRST = """
+import json, ssl, sys, threading
+from llmgw_desktop.shell.startup import import_aiohttp_client, import_aiohttp_server_first
+import_aiohttp_server_first()
+import llmgw_desktop.shell.headless, llmgw_desktop.shell.runtime
+held = sorted(m for m in sys.argv[1].split(",") if m in sys.modules)
+# The worker thread's completion and a name asked for on this one meet: both see it whole.
+worker = threading.Thread(target=import_aiohttp_client)
+worker.start()
+import aiohttp
+timeout = aiohttp.ClientTimeout(total=1)
+worker.join()
+from aiohttp import ClientSession, connector
 contexts = (connector._SSL_CONTEXT_VERIFIED, connector._SSL_CONTEXT_UNVERIFIED)
-before = [c.cert_store_stats()["x509_ca"] for c in contexts]
-restored = "set_default_verify_paths" not in vars(ssl.SSLContext)
-loaded = load_deferred_trust()
-after = [c.cert_store_stats()["x509_ca"] for c in contexts]
+stores = [c.cert_store_stats()["x509_ca"] for c in contexts]
 system = ssl.create_default_context().cert_store_stats()["x509_ca"]
-print(json.dumps([before, restored, loaded, after, system]))
+print(json.dumps([held, ClientSession.__module__, timeout.total, stores, system]))
 """
+# aiohttp's client, which `aiohttp/__init__` imports before `aiohttp.web` can load.
+_AIOHTTP_CLIENT = ("aiohttp.client", "aiohttp.connector", "aiohttp.tracing", "aiohttp.cookiejar")
 
 
-def test_aiohttp_for_the_gateway_gets_the_system_ca_store_after_start_up() -> None:
-    """aiohttp's two client contexts are built without the CA store (a sixth of a headless
-    start's instructions), then loaded with it: the same contexts aiohttp makes itself."""
-    out = run_python_ok("-c", _DEFERRED_TRUST, timeout_s=CHILD_TIMEOUT_S)
-    before, restored, loaded, after, system = json.loads(out.splitlines()[-1])
-    if system == 0:
-        pytest.skip("this machine's default CA store loads no certificate from a file")
-    assert before == [0, 0] and restored
-    assert loaded == 2 and after == [system, system]
+def test_the_gateway_imports_aiohttp_s_server_without_its_client() -> None:
+    """The start path loads `aiohttp.web` alone (a fifth of a headless start was the client,
+    its two TLS contexts loading the CA store); the package's first name asked for, or the
+    worker thread after the door opens, runs the rest: the contexts are aiohttp's own."""
+    out = run_python_ok(
+        "-c", _SERVER_FIRST, ",".join(_AIOHTTP_CLIENT), env=OURS_FIRST, timeout_s=CHILD_TIMEOUT_S
+    )
+    held, session_module, timeout, stores, system = json.loads(out.splitlines()[-1])
+    assert held == []
+    assert session_module == "aiohttp.client" and timeout == 1
+    if system:  # a machine whose default CA store loads certificates from a file
+        assert stores == [system, system]
 
 
 _APP_RUN_SEEN = """
@@ -393,7 +403,7 @@ def test_the_stdio_relay_compiles_from_the_kept_code_and_gives_it_back(tmp_path:
     assert not list(tmp_path.glob("cache/**/dataclass-code-*"))  # it writes none
 
 
-CA_LOADED = "loaded the system CA store into aiohttp's 2 client contexts"
+CA_LOADED = "imported aiohttp's client (its CA store loaded)"
 CODE_KEPT = "kept the compiled code of new dataclass methods"
 LOG_WAIT_S = 30.0
 
@@ -408,7 +418,7 @@ def _wait_for_log(home: Path, text: str) -> str:
 
 
 def test_a_headless_gateway_does_its_deferred_work_once_it_serves(tmp_path: Path) -> None:
-    """The real start path: aiohttp's CA store and the kept dataclass code come after the
+    """The real start path: aiohttp's client and the kept dataclass code come after the
     door opens; a second start with the same cache compiles nothing new."""
     cache = tmp_path / "cache"
     for run, home in enumerate((tmp_path / "first", tmp_path / "second")):

@@ -27,7 +27,7 @@ __all__ = ["GatewayRuntime", "allowed_hosts", "resource_bases"]
 
 log = logging.getLogger(__name__)
 
-# What start-up left for later (`shell/startup.py`: aiohttp's client CA stores, the compiled
+# What start-up left for later (`shell/startup.py`: aiohttp's client, the compiled
 # dataclass code to keep) is done this long after the door opens: past the first requests of
 # a launch that waited for it.
 AFTER_READY_S = 1.0

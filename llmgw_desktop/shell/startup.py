@@ -13,14 +13,15 @@ moment after the front door opens. Measured in docs/PERFORMANCE.md.
   (`code_cache.py`); a class seen for the first time is compiled as before and the file is
   rewritten after the door opens. The stdio relay reads the same kept code
   (`reading_kept_code`) and writes none.
-- **aiohttp's client trust stores.** `import aiohttp` (which `aiohttp.web` cannot avoid) builds
-  two TLS client contexts at import and loads the system's CA store into each: a sixth of a
-  headless start's instructions, for a client the gateway process never uses (its upstream
-  client is `engine/gateway/http_client/http1.py`; aiohttp's client serves only the `acp`
-  command, in a
-  process of its own). Here aiohttp is imported with the CA store's loading noted instead of
-  done, and `after_ready` loads it into those same contexts (OpenSSL's load runs without the
-  GIL), so they end up as aiohttp made them.
+- **aiohttp's client.** `aiohttp/__init__` imports the client (its connector, cookie jar,
+  tracing, and two TLS client contexts each loading the system's CA store at import) before
+  `aiohttp.web` can load: a fifth of a headless start's instructions, for a client the
+  gateway process does not use to serve (its upstream client is
+  `engine/gateway/http_client/http1.py`; aiohttp's client serves the `acp` command and an ACP
+  agent's socket). Here the package is entered without running its `__init__`, so
+  `aiohttp.web` and what it needs load alone; `after_ready` runs the `__init__` (in a worker
+  thread: OpenSSL loads the CA store without the GIL), and a name of the package asked for
+  before then runs it at once, so every `import aiohttp` sees the whole package.
 
 This state is the process's own (one collector, one `dataclasses` module, one aiohttp), so it
 is kept here, once per process, rather than passed through every composition root.
@@ -30,28 +31,35 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.util
 import logging
-import ssl
 import sys
 import threading
-from collections.abc import Iterator
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 from llmgw_desktop.config import paths
 from llmgw_desktop.shell.code_cache import GeneratedCode, cache_file
 
 __all__ = [
     "after_ready",
-    "import_aiohttp_trusting_later",
+    "import_aiohttp_client",
+    "import_aiohttp_server_first",
     "keep_generated_code",
     "lean_start",
-    "load_deferred_trust",
     "reading_kept_code",
 ]
 
 log = logging.getLogger(__name__)
 
-# The contexts whose CA store waits for `load_deferred_trust` (filled once, at import).
-_deferred: list[ssl.SSLContext] = []
+# aiohttp while its `__init__` waits for `import_aiohttp_client` (one at most), and whether
+# that is running (in this thread, when the lock is held).
+_unfinished: list[types.ModuleType] = []
+_completing_now: list[bool] = []
+_aiohttp_lock = threading.RLock()
+CLIENT_IMPORTED = "imported aiohttp's client (its CA store loaded)"
 _lock = threading.Lock()
 # The compiled dataclass code in use while `lean_start` runs.
 _code: list[GeneratedCode] = []
@@ -101,44 +109,78 @@ def _kept_code(*, keep_new: bool) -> Iterator[None]:
         code.uninstall()
 
 
-def import_aiohttp_trusting_later() -> None:
-    """Import aiohttp with its client contexts' CA store loading left for
-    `load_deferred_trust`; nothing is deferred if aiohttp was imported already."""
+def import_aiohttp_server_first() -> None:
+    """Import `aiohttp.web` with the package's `__init__` (its client) left for
+    `import_aiohttp_client`, or for the first name of the package asked for; nothing is left
+    if aiohttp was imported already."""
     if "aiohttp" in sys.modules:
         return
-    noted: list[ssl.SSLContext] = []
-
-    def note(context: ssl.SSLContext) -> None:
-        noted.append(context)
-
-    # Both of aiohttp's contexts load the store through this one method (the verified one by
-    # way of `load_default_certs`). Only this thread runs while it is replaced: the process
-    # has started no other yet.
-    ssl.SSLContext.set_default_verify_paths = note  # type: ignore[method-assign,assignment]
-    try:
-        import aiohttp  # noqa: F401  # the import is the point
-    finally:
-        del ssl.SSLContext.set_default_verify_paths  # the C method shows through again
-    with _lock:
-        _deferred.extend(noted)
+    spec = importlib.util.find_spec("aiohttp")
+    if spec is None or spec.loader is None or spec.origin is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+    # The one name of `__init__` the server's modules import (`aiohttp/http.py`, for the
+    # Server header); read from the file, as `__init__` would set it.
+    package.__version__ = _version_in(spec.origin)  # type: ignore[attr-defined]
+    vars(package)["__getattr__"] = _completing(package, _submodule_names(spec))
+    _unfinished.append(package)
+    sys.modules["aiohttp"] = package
+    import aiohttp.web  # noqa: F401  # the import is the point
 
 
-def load_deferred_trust() -> int:
-    """Load the system CA store into the contexts `import_aiohttp_trusting_later` left
-    without it (blocks: disk and parsing, about 20 ms a context); the number loaded."""
-    with _lock:
-        contexts = list(_deferred)
-        _deferred.clear()
-    for context in contexts:
-        context.set_default_verify_paths()
-    if contexts:
-        log.info("loaded the system CA store into aiohttp's %d client contexts", len(contexts))
-    return len(contexts)
+def _version_in(init_file: str) -> str:
+    with Path(init_file).open(encoding="utf-8") as source:
+        for line in source:
+            if line.startswith("__version__"):
+                return line.partition("=")[2].strip().strip("\"'")
+    return "0"
+
+
+def _submodule_names(spec: importlib.machinery.ModuleSpec) -> frozenset[str]:
+    """The names of the package's modules (`from . import hdrs` asks the package first)."""
+    folders = spec.submodule_search_locations or []
+    return frozenset(
+        entry.name.partition(".")[0] for folder in folders for entry in Path(folder).iterdir()
+    )
+
+
+def _completing(package: types.ModuleType, submodules: frozenset[str]) -> Callable[[str], Any]:
+    """The package's `__getattr__` while its `__init__` has not run: runs it, then answers.
+    Not for a module of the package, which the import system then imports, nor for the import
+    system's own questions (dunder names)."""
+
+    def complete_then_get(name: str) -> Any:
+        if name not in submodules and not name.startswith("__"):
+            import_aiohttp_client()
+            if name in vars(package):
+                return vars(package)[name]
+        raise AttributeError(f"module 'aiohttp' has no attribute {name!r}")
+
+    return complete_then_get
+
+
+def import_aiohttp_client() -> None:
+    """Run the `__init__` `import_aiohttp_server_first` left, if it left it (blocks: imports,
+    and the CA store's disk and parsing). Within the `__init__` itself, a name it has not set
+    yet is missing, as in any package's `__init__`."""
+    with _aiohttp_lock:
+        if not _unfinished or _completing_now:
+            return
+        _completing_now.append(True)
+        package = _unfinished[0]
+        try:
+            assert package.__spec__ is not None and package.__spec__.loader is not None
+            package.__spec__.loader.exec_module(package)
+            del vars(package)["__getattr__"]
+            _unfinished.clear()
+        finally:
+            _completing_now.clear()
+    log.info(CLIENT_IMPORTED)
 
 
 def after_ready() -> None:
     """What start-up left for after the door opened (blocks: run it in a worker thread)."""
-    load_deferred_trust()
+    import_aiohttp_client()
     keep_generated_code()
 
 

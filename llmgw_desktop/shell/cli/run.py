@@ -90,9 +90,9 @@ def _run_locked(
     verbose: bool = False,
 ) -> int:
     """The app, this data dir's lock held: the desktop when `window` can open, else headless."""
-    from llmgw_desktop.shell.startup import import_aiohttp_trusting_later
+    from llmgw_desktop.shell.startup import import_aiohttp_server_first
 
-    import_aiohttp_trusting_later()  # first: before anything of ours imports aiohttp
+    import_aiohttp_server_first()  # first: before anything of ours imports aiohttp
     from llmgw_desktop.engine.api import StoreError
     from llmgw_desktop.transports.http_server import PortInUse
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
+from aiohttp.http import WSMsgType  # not `aiohttp.WSMsgType`: see shell/startup.py
 
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.api import ErrorCode, NotFound
