@@ -181,3 +181,51 @@ def test_mcp_tells_a_data_dir_problem_from_any_other_failure(
     assert main(["mcp"]) == 4
     said = capsys.readouterr().err
     assert "cannot open /data/instance.lock" in said and "move it out of the way" in said
+
+
+def test_the_command_names_agree_with_their_modules() -> None:
+    # `parser.COMMAND_MODULES` names each command beside its module, so a start imports only
+    # the module of the command it names (tests/test_startup_imports.py).
+    from llmgw_desktop.shell.cli.parser import COMMAND_MODULES, all_commands
+
+    assert [c.name for c in all_commands()] == list(COMMAND_MODULES)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        [],
+        ["--headless"],
+        ["--head", "-v"],
+        ["--headless", "--workers", "2", "--config", "mcp"],
+        ["--config", "/tmp/x.toml", "mcp"],
+        ["mcp"],
+        ["-v", "keys", "list"],
+        ["db", "copy", "--to", "postgresql://u@h/d"],
+        ["--headless", "--workers", "0"],
+        ["--headless", "mcp", "keys"],
+        ["--nope"],
+        ["nope"],
+        ["keys", "--nope"],
+        ["--config", "mcp", "keys", "list"],
+    ],
+    ids=lambda w: " ".join(w) or "(none)",
+)
+def test_the_narrow_parse_answers_as_the_whole_parser_does(
+    words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`parse_command_line` builds only the parsers the words can use: its answer, a
+    refusal's message and exit code included, is the whole parser's."""
+    from llmgw_desktop.shell.cli.parser import build_parser, parse_command_line
+
+    def outcome(parse: object) -> tuple[object, str, str]:
+        try:
+            answer: object = parse()  # type: ignore[operator]
+        except SystemExit as stopped:
+            answer = ("exit", stopped.code)
+        seen = capsys.readouterr()
+        return answer, seen.out, seen.err
+
+    narrow = outcome(lambda: vars(parse_command_line(words)[0]))
+    whole = outcome(lambda: vars(build_parser().parse_args(words)))
+    assert narrow == whole

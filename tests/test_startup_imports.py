@@ -86,10 +86,9 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
     # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
     relay_path = (
         "import llmgw_desktop.shell.cli.main, llmgw_desktop.shell.stdio_mode\n"
-        # Every command's parser is built before `mcp` runs (`shell/cli/health.py` imports
-        # its HTTP client only when it probes).
-        "from llmgw_desktop.shell.cli.parser import build_parser\n"
-        "build_parser().parse_args(['mcp'])\n"
+        # The parser `mcp` is parsed with (the global options and its own).
+        "from llmgw_desktop.shell.cli.parser import parse_command_line\n"
+        "parse_command_line(['mcp'])\n"
         "import llmgw_desktop.shell.logging_setup\n"
         "from llmgw_desktop.config.settings import load_settings\n"
         "load_settings()\n"
@@ -361,6 +360,35 @@ assert main(["--headless"]) == 0
 print(json.dumps(sorted(m for m in sys.modules if m.startswith("llmgw_desktop.shell.window_")
                         or m == "ctypes")))
 """
+
+# The command modules (`shell/cli/parser.py`'s `COMMAND_MODULES`) `main(WORDS)` imports, besides
+# `stdio_mcp` (imported here to stand its relay in).
+_COMMANDS_LOADED = """
+import json, sys
+from llmgw_desktop.shell.cli import run as run_module, stdio_mcp
+from llmgw_desktop.shell.cli.parser import COMMAND_MODULES
+
+run_module.run = stdio_mcp.run_mcp = lambda loaded, **kwargs: 0
+before = set(sys.modules)
+from llmgw_desktop.shell.cli.main import main
+assert main(json.loads(sys.argv[1])) == 0
+modules = {f"llmgw_desktop.shell.cli.{module}" for module in COMMAND_MODULES.values()}
+print(json.dumps(sorted(m.rpartition(".")[2] for m in (set(sys.modules) - before) & modules)))
+"""
+
+
+@pytest.mark.parametrize("words", [["--headless"], ["mcp"]])
+def test_a_start_imports_no_other_command_s_module(words: list[str], tmp_path: Path) -> None:
+    # Every command's parser, built for a start that names none or one, was a sixth of the
+    # relay's start and a fortieth of a headless one (docs/PERFORMANCE.md, 2026-11-27).
+    out = run_python_ok(
+        "-c",
+        _COMMANDS_LOADED,
+        json.dumps(words),
+        env={**gp.child_env(tmp_path, 0), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        timeout_s=CHILD_TIMEOUT_S,
+    )
+    assert json.loads(out.splitlines()[-1]) == []
 
 
 def test_a_headless_start_never_loads_the_window_probe(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The `llmgw-desktop` command: the desktop app by default, headless, or a maintenance command.
 
-Open `main` first: it parses and dispatches. `parser` builds the parser from `COMMANDS`, one
+Open `main` first: it parses and dispatches. `parser` builds the parser from `COMMAND_MODULES`, one
 module per command, each providing what `command` describes; `preflight` holds the checks
 before a gateway starts and `messages` what the user reads when it cannot. The exit codes are
 `shell/exit_codes.py`.

@@ -35,10 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if args_given == [WINDOW_PROBE_ARG]:
         # The app's own child, asked whether Qt can show a window here (`shell/window_probe.py`).
         return probe_window()
-    from llmgw_desktop.shell.cli.parser import build_parser, command_named
+    from llmgw_desktop.shell.cli.parser import parse_command_line
 
-    args = build_parser().parse_args(argv)
-    command = command_named(args.command)
+    args, command = parse_command_line(args_given)
     if command is not None and not command.needs_settings:
         return command.run(args, None)
     if command is not None and command.reads_kept_code:
