@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from llmgw_desktop.engine.guard.walk import FORMAT_CHARACTERS
+from llmgw_desktop.engine.guard.walk import FORMAT_CLASS
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.guard.detectors import Detectors, Rule
@@ -105,7 +105,7 @@ _ALLOWLISTED = "pragma: allowlist"
 _COMPARISON = re.compile(r"[!=]{2}")
 
 # A run of format characters, which the rules read the text without.
-_FORMAT = re.compile(f"[{re.escape(FORMAT_CHARACTERS)}]+")
+_FORMAT = re.compile(f"{FORMAT_CLASS}+")
 
 _lock = threading.Lock()
 _loaded: Detectors | None = None

@@ -32,6 +32,7 @@ __all__ = [
     "BLOB_CHARS",
     "FIELD_NAMES",
     "FORMAT_CHARACTERS",
+    "FORMAT_CLASS",
     "Piece",
     "is_binary",
     "pieces",
@@ -118,6 +119,14 @@ _IGNORABLE_RANGES = (
 )
 FORMAT_CHARACTERS = "".join(
     chr(c) for low, high in (*_FORMAT_RANGES, *_IGNORABLE_RANGES) for c in range(low, high + 1)
+)
+# The same characters as a regular expression's class of ranges: spelled character by character,
+# it took a twentieth of a headless start to compile, and its matching was far slower.
+FORMAT_CLASS = "[{}]".format(
+    "".join(
+        f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+        for low, high in (*_FORMAT_RANGES, *_IGNORABLE_RANGES)
+    )
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import sys
 import time
 import unicodedata
@@ -25,6 +26,7 @@ from llmgw_desktop.engine.guard.restore import restore_answer
 from llmgw_desktop.engine.guard.walk import (
     FIELD_NAMES,
     FORMAT_CHARACTERS,
+    FORMAT_CLASS,
     is_binary,
     pieces,
     rewritten,
@@ -245,6 +247,13 @@ def test_the_format_characters_are_unicodes_category_cf_and_default_ignorables()
     others = table - here
     assert {0x034F, 0x3164, 0xFE0F, 0xE0100, 0xE01EF} <= others
     assert {unicodedata.category(chr(c)) for c in others} <= {"Cn", "Mn", "Lo"}
+
+
+def test_the_format_class_matches_the_format_characters_and_no_other() -> None:
+    # The scan's pattern is written as ranges (compiled in a fraction of the time).
+    pattern = re.compile(FORMAT_CLASS)
+    matched = {c for c in range(sys.maxunicode + 1) if pattern.match(chr(c))}
+    assert matched == {ord(c) for c in FORMAT_CHARACTERS}
 
 
 def test_scan_text_maps_offsets_back_over_removed_characters() -> None:
