@@ -89,6 +89,9 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         # The parser `mcp` is parsed with (the global options and its own).
         "from llmgw_desktop.shell.cli.parser import parse_command_line\n"
         "parse_command_line(['mcp'])\n"
+        "from llmgw_desktop.shell.startup import reading_kept_code\n"
+        "kept = reading_kept_code()\n"
+        "kept.__enter__()\n"
         "import llmgw_desktop.shell.logging_setup\n"
         "from llmgw_desktop.config.settings import load_settings\n"
         "load_settings()\n"
@@ -96,8 +99,16 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
     )
     assert modules_loaded_by(relay_path) == set()
     # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42), nor
-    # aiohttp's header mappings or the time zone database (issue 63: each only where used).
-    also = ("urllib.request", "http.client", "email", "multidict", "zoneinfo")
+    # aiohttp's header mappings or the time zone database (issue 63: each only where used), nor
+    # the table of every door (it reads its own line cap, `transports/line_caps.py`).
+    also = (
+        "urllib.request",
+        "http.client",
+        "email",
+        "multidict",
+        "zoneinfo",
+        "llmgw_desktop.transports.doors",
+    )
     assert not modules_loaded_by(relay_path, also=also)
 
 

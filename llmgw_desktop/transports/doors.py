@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from llmgw_desktop.engine.api import Capability
+from llmgw_desktop.transports.line_caps import ACP_LINE_BYTES, MCP_EVENT_BYTES
 from llmgw_desktop.transports.path_aliases import aliases_of
 
 __all__ = [
@@ -51,11 +52,6 @@ __all__ = [
     "capability_of_route",
     "door_of",
 ]
-
-# The largest JSON-RPC line an editor may send an ACP door (the socket's message, a stdio line).
-ACP_LINE_BYTES = 32 * 1024 * 1024
-# The largest line the MCP stdio relay reads from its editor, and event from the gateway.
-MCP_EVENT_BYTES = 64 * 1024 * 1024
 
 
 class Credential(StrEnum):

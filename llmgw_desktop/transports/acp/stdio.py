@@ -13,7 +13,7 @@ from typing import Any
 import acp
 
 from llmgw_desktop.engine.api import NdjsonPipe
-from llmgw_desktop.transports.doors import ACP_LINE_BYTES
+from llmgw_desktop.transports.line_caps import ACP_LINE_BYTES
 
 __all__ = ["MAX_LINE_BYTES", "serve_agent"]
 

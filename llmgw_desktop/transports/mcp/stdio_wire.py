@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmgw_desktop.engine.api import SseParser, jsonio
-from llmgw_desktop.transports.doors import MCP_EVENT_BYTES
+from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES
 from llmgw_desktop.transports.mcp.loopback_http import Reply
 
 __all__ = [
