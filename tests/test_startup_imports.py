@@ -108,6 +108,7 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         "multidict",
         "zoneinfo",
         "llmgw_desktop.transports.doors",
+        "secrets",  # the instance lock's token, minted when the gateway publishes it
     )
     assert not modules_loaded_by(relay_path, also=also)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -67,8 +66,23 @@ class InstanceLock:
         )
         self.lock_path = data_dir / LOCK_FILE
         self.info_path = data_dir / INFO_FILE
-        self.token = secrets.token_urlsafe(32)
+        self._token: str | None = None
         self._handle: IO[bytes] | None = None
+
+    @property
+    def token(self) -> str:
+        """The secret this instance's own commands prove themselves with (published beside
+        its address), minted when first asked: the stdio relay, which makes a lock only to
+        try it, never asks, nor imports `secrets` for it."""
+        if self._token is None:
+            import secrets
+
+            self._token = secrets.token_urlsafe(32)
+        return self._token
+
+    @token.setter
+    def token(self, value: str) -> None:
+        self._token = value
 
     def acquire(self) -> bool:
         """Take the lock without waiting; False when another process holds it."""
