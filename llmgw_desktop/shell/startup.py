@@ -123,9 +123,16 @@ def import_aiohttp_server_first() -> None:
     # Server header); read from the file, as `__init__` would set it.
     package.__version__ = _version_in(spec.origin)  # type: ignore[attr-defined]
     vars(package)["__getattr__"] = _completing(package, _submodule_names(spec))
-    _unfinished.append(package)
+    _unfinished.append(package)  # before: a server module asking for a name completes it
     sys.modules["aiohttp"] = package
-    import aiohttp.web  # noqa: F401  # the import is the point
+    try:
+        import aiohttp.web  # noqa: F401  # the import is the point
+    except BaseException:
+        # As a failed import leaves it: not imported (the next `import aiohttp` says why).
+        _unfinished.clear()
+        for name in [name for name in sys.modules if name.partition(".")[0] == "aiohttp"]:
+            del sys.modules[name]
+        raise
 
 
 def _version_in(init_file: str) -> str:
