@@ -42,6 +42,7 @@ from llmgw_desktop.ui.attention import (
 )
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
@@ -233,15 +234,7 @@ class StatusHeader(QWidget):
             self._set("providers", words, tone, tip, access=f"Providers: {words}", short=short)
         else:
             self._set("providers", "Providers OK", "", "No provider is failing.", short="OK")
-        stuck = len(engine.jobs.stuck_jobs())
-        active = engine.metrics.active_jobs
-        short = f"{stuck} stuck" if stuck else (f"{active} running" if active else "No jobs")
-        if stuck:
-            words = f"{stuck} stuck" + (f" · {active} running" if active > stuck else "")
-            tone = "warning"
-        else:
-            # "No jobs" whole at every width ("No jobs …" left nothing out).
-            words, tone = (f"{active} running" if active else "No jobs"), ""
+        words, short, tone = jobs_words(job_counts(engine))
         tip = "Jobs running now; a stuck one printed nothing too long."
         self._set("jobs", words, tone, tip, access=f"Jobs: {words}", short=short)
         waiting = sum(desk.waiting() for desk in self._questions)
@@ -426,7 +419,7 @@ class StatusHeader(QWidget):
             verdicts = provider_verdicts(self._engine)
             self._open_place("providers", verdicts[0].provider if verdicts else "")
         elif name == "jobs":
-            stuck = bool(self._engine.jobs.stuck_jobs())
+            stuck = bool(job_counts(self._engine).stuck)
             self._open_place("jobs", "stuck" if stuck else "active")
         elif name == "questions" and not any(desk.bring_forward() for desk in self._questions):
             self._open_place("notifications", "")
@@ -456,7 +449,7 @@ def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
     """The providers chip's words and its short words: `1 failing · Anthropic: some calls
     fail`, `Some calls fail on 2 providers`. The state where only some calls fail has the
     words the Providers page's status gives it (the chip said "needs a look")."""
-    failing = sum(1 for v in verdicts if v.failing)
+    failing = provider_counts(verdicts).failing
     some = [v for v in verdicts if not v.failing]
     parts = [f"{failing} failing"] if failing else []
     if len(some) == 1:

@@ -76,7 +76,7 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         assert beta["Tokens in"] == f"{ANTHROPIC_INPUT_TOKENS:,}"
         assert alpha["Active jobs"] == "0" and alpha["Last activity"]
         assert page.summary_label.text() == (
-            "2 agents · 4 requests · 1 failed or refused · 0 active jobs"
+            "2 agents · 4 requests · 1 failed or refused · jobs: none running"
         )
         lanes = page.lanes
         assert lanes is not None
@@ -205,7 +205,7 @@ def test_a_refused_request_counts_as_failed_or_refused_in_the_list_the_details_a
         assert "failed" in tip and "refused or denied by the gateway" in tip, tip
         assert lane_rows(page)["gamma-agent"]["Failed or refused"] == "2"
         assert page.summary_label.text() == (
-            "1 agent · 3 requests · 2 failed or refused · 0 active jobs"
+            "1 agent · 3 requests · 2 failed or refused · jobs: none running"
         )
         assert page.detail.values["Requests"].text() == "3 (2 failed or refused)"
         assert "Failed or refused counts requests with no answer: failed," in page.note.text()

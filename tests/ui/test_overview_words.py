@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.engine.api import Totals
 from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.counts import JobCounts
 from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts, figure_words
 from llmgw_desktop.ui.pages.provider_health import STATUS
@@ -114,7 +115,6 @@ def _facts(verdicts: list[ProviderVerdict], **changed: object) -> GatewayFacts:
         verdicts=verdicts,
         spend=SpendToday(0.0688, 12, 0),
         spend_chip=spend_chip("$0.0688", []),
-        stuck=[],
         refused={"total": 5},
     )
     return dataclasses.replace(facts, **changed)  # type: ignore[arg-type]
@@ -171,7 +171,7 @@ def test_failing_never_says_none_over_failed_calls_and_refusals_are_not_stuck() 
     assert refused_only["failing"].value == "None"
     assert refused_only["failing"].tone == ""  # not green over refusals
     assert "3 refused" in refused_only["failing"].detail
-    running = figure_words(_facts([], running=2))["stuck"]
+    running = figure_words(_facts([], jobs=JobCounts(running=2)))["stuck"]
     assert running.detail == "No job stuck; 2 running"
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane, format_usd
+from llmgw_desktop.ui.counts import JobCounts, job_counts, running_words
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -283,7 +284,7 @@ class AgentsPage(Page):
             self.tree.setCurrentItem(first)
         self.tree.setUpdatesEnabled(True)
         self.columns.fit()
-        self.summary_label.setText(_summary(lanes))
+        self.summary_label.setText(_summary(lanes, job_counts(self.engine)))
         self._update_buttons()
         self._show_detail()
 
@@ -382,15 +383,16 @@ def _is_total(item: QTreeWidgetItem | None) -> bool:
     return item is not None and item.parent() is None
 
 
-def _summary(lanes: AgentLanes) -> str:
+def _summary(lanes: AgentLanes, jobs: JobCounts) -> str:
+    """The window's agents, requests and failures, and the jobs running now as the header
+    counts them (`counts.job_counts`: a job is counted before its first request is kept)."""
     agents = len(lanes.agents)
     requests = sum(agent.total.requests for agent in lanes.agents)
     failed = sum(agent.total.errors for agent in lanes.agents)
-    jobs = sum(agent.total.active_jobs for agent in lanes.agents)
     if not agents:
         return "No agent has made a request in this window."
     text = f"{_count(agents, 'agent')} · {_count(requests, 'request')}"
-    text += f" · {failed:,} failed or refused · {jobs:,} active job{'' if jobs == 1 else 's'}"
+    text += f" · {failed:,} failed or refused · jobs: {running_words(jobs)}"
     return text + (" (the busiest shown)" if lanes.more else "")
 
 

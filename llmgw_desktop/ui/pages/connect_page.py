@@ -126,9 +126,7 @@ def _sdk_note(auth: AuthService, kind: str, secret: str) -> str:
             f"Replace {TOKEN_PLACEHOLDER} with an access token from the gateway's OAuth server: "
             "Issue a token for this app (above) makes one and fills it in."
         )
-    return (
-        "Each sends the master token as Authorization: Bearer (an OAuth access token works too)."
-    )
+    return "Each sends the master token as Authorization: Bearer (an OAuth access token works too)."
 
 
 class ConnectPage(Page):

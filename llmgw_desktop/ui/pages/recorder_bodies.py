@@ -146,7 +146,9 @@ class BodiesPanel(QWidget):
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(command)
-        self.note.setText(f"Copied. Set {TOKEN_PLACEHOLDER} to your master token or a gateway key to run it.")
+        self.note.setText(
+            f"Copied. Set {TOKEN_PLACEHOLDER} to your master token or a gateway key to run it."
+        )
 
     def open_export_dialog(self) -> QFileDialog | None:
         """Ask where to write the bodies as JSON, without a nested event loop."""
