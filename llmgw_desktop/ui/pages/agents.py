@@ -97,6 +97,7 @@ OPTIONAL = tuple(
     )
 )
 LIST_SHARE = 0.6  # of the width, for the list; the details take the rest
+NAME_FLOOR = 160  # px the names keep when the figures need the rest of the list
 JOBS_COLUMN = COLUMNS.index("Active jobs")
 UNNAMED_AGENT = "(unnamed)"
 NO_PROJECT = "(no project)"
@@ -186,7 +187,11 @@ class AgentsPage(Page):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         # Every column as wide as its contents, the name taking what is left of the list beside
         # the details, the figures' headings right-aligned over them.
-        self.columns = ColumnFitter(self.tree, stretch=0, optional=OPTIONAL)
+        # A long name (an agent run by an OAuth client) is elided, whole on hover, before the
+        # cost is pushed past the list's edge (at 1024x768 it was).
+        self.columns = ColumnFitter(
+            self.tree, stretch=0, optional=OPTIONAL, stretch_floor=NAME_FLOOR
+        )
         align_heading(self.tree, range(1, len(COLUMNS)))
         heading = self.tree.headerItem()
         if heading is not None:
@@ -291,6 +296,7 @@ class AgentsPage(Page):
     def _item(self, lane: Lane, name: str, now: float, *, bold: bool = False) -> QTreeWidgetItem:
         item = QTreeWidgetItem(list(format_lane(lane, name, now)))
         item.setData(0, _LANE, lane)
+        item.setToolTip(0, name)  # whole, where a narrow list elides it
         for column in range(1, len(COLUMNS)):
             item.setTextAlignment(column, _RIGHT)
         if bold:

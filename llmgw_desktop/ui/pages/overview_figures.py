@@ -138,11 +138,14 @@ def _gateway(facts: GatewayFacts) -> Figure:
     if failing:
         # Never green beside a provider whose every call fails: it serves, not everyone.
         names = ", ".join(failing)
+        count = f"{len(failing)} providers" if len(failing) > 1 else names
         return Figure(
             "Partly working",
             f"{names} failing; {served}",
             "warning",
             f"The gateway is running, but calls to {names} fail. Click for the providers.",
+            # Two long names leave no room for the calls at 1024 px: the names first.
+            (f"{names} failing", f"{count} failing; {served}", f"{count} failing"),
         )
     return Figure(
         "Working",
