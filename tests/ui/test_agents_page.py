@@ -139,9 +139,14 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
     on_window(body, size=WINDOW, show=False, replies=(Reply.error(429),))
 
 
-def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) -> None:
-    """Issue 37, item 5: a lane is per principal and agent. A gateway key calling itself the
-    local user's agent had its requests counted in the local user's lane."""
+def test_one_agent_run_two_ways_is_one_row_with_each_way_under_it_and_a_lane_each_apart(
+    on_window: OnWindow,
+) -> None:
+    """Issue 37, item 5: a lane is per principal and agent (a gateway key calling itself the
+    local user's agent had its requests counted in the local user's lane). Issue 64's
+    leftovers, item 5: a person running Claude Code two ways looks for it once. By agent (the
+    default), one "claude-code" row sums both, each way under it saying whose it is, and
+    opening the key's row shows its requests alone; by agent and who runs it, a row each."""
     from llmgw_desktop.engine.api import KeySpec
     from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 
@@ -161,17 +166,35 @@ def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) ->
             model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
         )
         await client.close()
-        page = await two_lanes(window, "a lane per principal")
-        rows = lane_rows(page)
-        assert set(rows) == {"claude-code", "claude-code · access key borrower"}, rows
-        assert rows["claude-code"]["Requests"] == "2"
-        assert rows["claude-code · access key borrower"]["Requests"] == "1"
-        # Opening the key's lane shows its requests alone.
-        page.tree.setCurrentItem(page.tree.topLevelItem(1))
+        window.show()
+        page = shown_page(window, AgentsPage)
+        assert page.grouping_box.currentText() == "By agent"
+        await until(lambda: lane_rows(page).get("claude-code", {}).get("Requests") == "3", "one")
+        assert page.tree.topLevelItemCount() == 1
+        agent = page.tree.topLevelItem(0)
+        assert agent is not None
+        ways = {agent.child(n).text(0): agent.child(n).text(1) for n in range(agent.childCount())}
+        assert ways == {"(no project) · you": "2", "(no project) · access key borrower": "1"}
+        # The key's row: its requests alone.
+        key_row = next(
+            agent.child(n)
+            for n in range(agent.childCount())
+            if "borrower" in agent.child(n).text(0)
+        )
+        page.tree.setCurrentItem(key_row)
         page.requests_button.click()
         recorder = window.pages[RecorderPage.KEY]
         assert isinstance(recorder, RecorderPage)
         await until(lambda: recorder.model.loaded == 1 and not recorder.model.loading, "key's")
+
+        # By agent and who runs it: a lane per principal, the chosen one kept chosen.
+        page.grouping_box.setCurrentIndex(1)
+        rows = lane_rows(page)
+        assert set(rows) == {"claude-code", "claude-code · access key borrower"}, rows
+        assert rows["claude-code"]["Requests"] == "2"
+        assert rows["claude-code · access key borrower"]["Requests"] == "1"
+        chosen = page.selected_lane()
+        assert chosen is not None and chosen.requests == 1 and chosen.principal != ""
 
     on_window(body, size=WINDOW, show=False)
 
