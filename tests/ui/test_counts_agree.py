@@ -35,7 +35,7 @@ from llmgw_desktop.ui.pages.agents import AgentsPage
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
 from llmgw_desktop.ui.pages.providers import ProvidersPage
-from llmgw_desktop.ui.qt import QSystemTrayIcon
+from llmgw_desktop.ui.qt import QMenu, QSystemTrayIcon
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, desk_tray, messages_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
@@ -160,6 +160,11 @@ def test_every_page_the_tray_and_the_header_count_one_mixed_state(
             assert "Jobs: 3 running" in tray.tooltip()
             assert tray.alerts.stuck.text() == "1 job stuck"
             assert list(tray.failing) == ["Anthropic"]
+            # Its menu's "Unavailable (N)": what the Providers page folds.
+            submenu = tray.menu.findChild(QMenu, "unavailableProviders")
+            assert isinstance(submenu, QMenu)
+            desk.actions.check_installed()
+            await until(lambda: submenu.title() == f"Unavailable ({folded})", submenu.title)
         assert desk.actions.active_jobs() == 3
 
     on_window(body, size=(1024, 768), replies=replies)
