@@ -175,6 +175,11 @@ def test_one_agent_run_two_ways_is_one_row_with_each_way_under_it_and_a_lane_eac
         assert agent is not None
         ways = {agent.child(n).text(0): agent.child(n).text(1) for n in range(agent.childCount())}
         assert ways == {"(no project) · you": "2", "(no project) · access key borrower": "1"}
+        # Its details name each way it ran and count its projects once.
+        page.tree.setCurrentItem(agent)
+        values = page.detail.values
+        assert values["Runs as"].text() == "you at this desk, access key borrower"
+        assert values["Projects"].text() == "(no project): 3"
         # The key's row: its requests alone.
         key_row = next(
             agent.child(n)
