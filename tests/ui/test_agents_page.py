@@ -180,6 +180,7 @@ def test_one_agent_run_two_ways_is_one_row_with_each_way_under_it_and_a_lane_eac
         values = page.detail.values
         assert values["Runs as"].text() == "you at this desk, access key borrower"
         assert values["Projects"].text() == "(no project): 3"
+        assert page.summary_label.text().startswith("1 agent · 3 requests")
         # The key's row: its requests alone.
         key_row = next(
             agent.child(n)
@@ -198,6 +199,7 @@ def test_one_agent_run_two_ways_is_one_row_with_each_way_under_it_and_a_lane_eac
         assert set(rows) == {"claude-code", "claude-code · access key borrower"}, rows
         assert rows["claude-code"]["Requests"] == "2"
         assert rows["claude-code · access key borrower"]["Requests"] == "1"
+        assert page.summary_label.text().startswith("2 agents · 3 requests")
         chosen = page.selected_lane()
         assert chosen is not None and chosen.requests == 1 and chosen.principal != ""
 

@@ -294,7 +294,8 @@ class AgentsPage(Page):
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
         group_of = GROUPINGS[max(0, self.grouping_box.currentIndex())][1]
-        for group in group_of(lanes.agents):
+        groups = group_of(lanes.agents)
+        for group in groups:
             item = self._item(group.total, agent_name(group.total), now, bold=True)
             item.setData(0, _GROUP, group)
             self.tree.addTopLevelItem(item)
@@ -310,7 +311,7 @@ class AgentsPage(Page):
             self.tree.setCurrentItem(first)
         self.tree.setUpdatesEnabled(True)
         self.columns.fit()
-        self.summary_label.setText(_summary(lanes, job_counts(self.engine)))
+        self.summary_label.setText(_summary(lanes, len(groups), job_counts(self.engine)))
         self._update_buttons()
         self._show_detail()
 
@@ -417,10 +418,10 @@ def _key(item: QTreeWidgetItem | None) -> tuple[str, str, str | None, bool] | No
     return (lane.principal, lane.caller, None if total else lane.project, total)
 
 
-def _summary(lanes: AgentLanes, jobs: JobCounts) -> str:
-    """The window's agents, requests and failures, and the jobs running now as the header
-    counts them (`counts.job_counts`: a job is counted before its first request is kept)."""
-    agents = len(lanes.agents)
+def _summary(lanes: AgentLanes, agents: int, jobs: JobCounts) -> str:
+    """The window's `agents` (as the list groups them), requests and failures, and the jobs
+    running now as the header counts them (`counts.job_counts`: a job is counted before its
+    first request is kept)."""
     requests = sum(agent.total.requests for agent in lanes.agents)
     failed = sum(agent.total.errors for agent in lanes.agents)
     if not agents:
