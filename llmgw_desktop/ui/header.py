@@ -62,7 +62,9 @@ __all__ = ["CHIPS", "StatusHeader"]
 
 TICK_MS = 2000
 SPEND_REREAD_MS = 60_000
-SPEND_DRAW_MS = 200  # a flood of finished requests redraws the chip at most this often
+# A flood of finished requests redraws the spend chip (and, after failures, every chip) at
+# most this often.
+SPEND_DRAW_MS = 200
 CHIPS = ("gateway", "spend", "providers", "jobs", "questions")
 # Short of room, the chips give up their words one at a time in this order (the spend, which
 # says the most, last), so the room there is goes to the chip that needs it: all of them
@@ -140,6 +142,10 @@ class StatusHeader(QWidget):
         self._spend_timer.setSingleShot(True)
         self._spend_timer.setInterval(SPEND_DRAW_MS)
         self._spend_timer.timeout.connect(self._draw_spend)
+        self._verdict_timer = QTimer(self)
+        self._verdict_timer.setSingleShot(True)
+        self._verdict_timer.setInterval(SPEND_DRAW_MS)
+        self._verdict_timer.timeout.connect(self.redraw)
         for signal in (
             bridge.pauseChanged,
             bridge.engineStateChanged,
@@ -173,6 +179,7 @@ class StatusHeader(QWidget):
         """The window is hidden: read nothing."""
         self._tick.stop()
         self._spend_timer.stop()
+        self._verdict_timer.stop()
         self._tasks.cancel_all()
         self._reading = False
         self._while_reading = None
@@ -188,6 +195,11 @@ class StatusHeader(QWidget):
             self.spend = self.spend.plus(event)
             if self._tick.isActive() and not self._spend_timer.isActive():
                 self._spend_timer.start()
+        # A call that failed may make a provider failing, and one that did not may end it:
+        # the chips say so as soon as the Overview's figures do, not at the next tick.
+        news = event.state != "completed" or self._tones.get("providers") in ("error", "warning")
+        if news and self._tick.isActive() and not self._verdict_timer.isActive():
+            self._verdict_timer.start()
 
     def _changed(self) -> None:
         # Hidden (a tray-only run, the window closed), the header draws nothing; it catches up

@@ -168,3 +168,25 @@ def test_every_page_the_tray_and_the_header_count_one_mixed_state(
         assert desk.actions.active_jobs() == 3
 
     on_window(body, size=(1024, 768), replies=replies)
+
+
+def test_the_header_says_a_provider_failing_when_its_calls_fail_not_at_its_next_tick(
+    on_window: OnWindow,
+) -> None:
+    """The gallery's failure picture had the Overview's Failing card at "1 failing" under a
+    header still saying "Some calls fail": the header read the verdicts on its 2 s tick, the
+    Overview on its own. A failed call redraws the header's chips now (at most every 200 ms
+    under a flood). Its tick is held off here, so only the failures can redraw it."""
+    replies = tuple(Reply.error(500, "boom") for _ in range(FAILED_CALLS))
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        header = window.header
+        header.redraw()
+        assert header.chips["providers"].accessibleName() != "Providers: 1 failing"
+        header._tick.setInterval(3_600_000)  # its next tick in an hour
+        header._tick.start()
+        await _fail_anthropic(desk)
+        chip = header.chips["providers"]
+        await until(lambda: chip.accessibleName() == "Providers: 1 failing", "the header")
+
+    on_window(body, size=(1024, 768), replies=replies)
