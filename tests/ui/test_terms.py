@@ -139,3 +139,22 @@ def test_no_page_shows_the_engines_words_for_things(on_window: OnWindow, qtbot: 
         assert circuit.toolTip() == TERMS["Circuit"]
 
     on_window(body)
+
+
+def test_a_key_made_at_the_desk_says_by_whom_in_words(on_window: OnWindow, qtbot: QtBot) -> None:
+    """The 1024x768 sweep (issue 64's leftovers, item 2): the Access keys page's details read
+    "Made 2026-11-27 02:12 by local", the engine's id for the person at the desk."""
+    from llmgw_desktop.engine.api import KeySpec
+    from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+    from llmgw_desktop.ui.pages.key_detail import KeyDetail
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        keys = desk.runtime.engine.keys
+        await keys.create(LOCAL_CALLER, KeySpec(name="desk-made"))
+        (record,) = await keys.list(LOCAL_CALLER)
+        detail = KeyDetail()
+        qtbot.addWidget(detail)
+        detail.show_key(record, None, time.time())
+        assert detail.made_label.text().endswith(" by you at this desk"), detail.made_label.text()
+
+    on_window(body, show=False)
