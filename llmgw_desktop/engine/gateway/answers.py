@@ -1,7 +1,8 @@
 """An upstream's answer on its way to the client: read whole or streamed, relayed as the
 upstream sent it (the client's own dialect) or translated from the upstream's dialect, its row
-finished when it ends. A stream commits once its first frame has arrived; a failure before that
-is an `UpstreamFailure` the route may fall back from."""
+finished when it ends. A stream commits once its first frame has arrived (`Line.primed`, every
+kind's commit point); a failure before that is an `UpstreamFailure` the route may fall back
+from."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.api_targets import Line
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    UpstreamFailure,
     malformed_answer,
 )
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -55,13 +56,18 @@ _TOO_LARGE = "ask for a streamed answer or raise the setting"
 @dataclass(slots=True)
 class Sent:
     """A chat as its attempt sent it: the client's request, what the upstream was sent (in the
-    dialect `up_name`), the route and the attempt's row."""
+    dialect `up_name`), the route and the attempt's line (its row, its commit point)."""
 
     incoming: ClientRequest
     outgoing: Outgoing
     up_name: str
     route: RouteReport
-    record: str
+    line: Line
+
+    @property
+    def record(self) -> str:
+        """The attempt's recorder row."""
+        return self.line.record
 
 
 class AnswerRelay:
@@ -141,8 +147,7 @@ class AnswerRelay:
             stream_tap(incoming.name),
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
         )
-        await _primed(stream, route)
-        self._records.first_token(record)
+        await sent.line.primed(stream)
         dialect = incoming.dialect
         stub = incoming.stub(route.model)
 
@@ -224,8 +229,7 @@ class AnswerRelay:
             upstream_dialect(sent.up_name).stream_decoder(),
             parser=frame_parser(sent.up_name, response.max_event_bytes),
         )
-        await _primed(stream, route)
-        self._records.first_token(record)
+        await sent.line.primed(stream)
         dialect = incoming.dialect
         request = outgoing.request or incoming.stub(route.model)
         encoder = dialect.stream_encoder(request)
@@ -249,23 +253,6 @@ class AnswerRelay:
             self._records.finish_stream(record, route, stream.outcome, incoming)
 
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
-
-
-async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:
-    """Wait for the stream's first frame; a failure before it may still fall back.
-
-    Raises:
-        UpstreamFailure: the stream ended, broke or reported an error before any answer.
-    """
-    try:
-        await stream.prime()
-    except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
-        stream.close()
-        raise UpstreamFailure(
-            f"{route.provider} failed before its stream began: {exc}",
-            fallback=True,
-            kind="stream_start",
-        ) from None
 
 
 def _stream_error(

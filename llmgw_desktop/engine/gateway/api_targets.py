@@ -19,7 +19,11 @@ kind:
 
 A wire reads its answer only through the `UpstreamAnswer` that `Line.send` returns: its whole
 body or its frames, already masked of the key the attempt was sent and of the gateway's own
-secrets (SECURITY.md 26), so no kind can forget the masking.
+secrets (SECURITY.md 26), so no kind can forget the masking. Every kind's answer is committed
+at the same point: a whole one once it is read, a stream once its first frame has come
+(`Line.primed`); a failure before then is an `UpstreamFailure` the route falls back from.
+Every kind's answer is counted by the same rule where it gave no usage
+(`RequestRecords.answered`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from llmgw_desktop.engine.budgets.holds import CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
@@ -65,6 +70,7 @@ __all__ = [
     "ApiTargets",
     "CallWire",
     "Line",
+    "PrimedStream",
 ]
 
 # The route log's outcome of a local server whose address is this gateway's own (not asked).
@@ -130,6 +136,22 @@ class CallWire(Protocol[A]):
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         """The upstream's error body to relay as it came, where the client speaks its shape."""
         ...
+
+
+class PrimedStream(Protocol):
+    """A streamed answer as the loop commits it: `prime` reads until its first frame has come
+    (keeping it for the reader), `close` lets the upstream go."""
+
+    async def prime(self) -> None:
+        """Wait for the first frame.
+
+        Raises:
+            UpstreamMalformed, EngineError: the upstream ended, or sent an error, before any.
+            OSError, TimeoutError: the connection broke or stalled.
+        """
+        ...
+
+    def close(self) -> None: ...
 
 
 class ApiTargets:
@@ -432,6 +454,26 @@ class Line:
             targets.unreachable.connected(spec.id, self.addressed.base_url)
         self.headers = response.headers
         return response
+
+    async def primed(self, stream: PrimedStream) -> None:
+        """Commit a streamed answer, the same way for every kind: wait for its first frame
+        (nothing has reached the client before it, so a failure may still fall back), then
+        note the attempt's first token on its row.
+
+        Raises:
+            UpstreamFailure: the stream ended, broke or reported an error before its first
+                frame (kind `stream_start`; another key or target may serve).
+        """
+        try:
+            await stream.prime()
+        except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
+            stream.close()
+            raise UpstreamFailure(
+                f"{self.call.spec.id} failed before its stream began: {exc}",
+                fallback=True,
+                kind="stream_start",
+            ) from None
+        self.targets.records.first_token(self.record)
 
     def took_call(self) -> None:
         """The upstream took the call (it answered 2xx, or under a hard budget the request was

@@ -366,7 +366,7 @@ class _Chat:
             headers=outgoing.headers,
             query=outgoing.query,
         )
-        sent = Sent(incoming, outgoing, self.up_name, self.call.route, line.record)
+        sent = Sent(incoming, outgoing, self.up_name, self.call.route, line)
         answer = await self._answers.answer(response, sent)
         if isinstance(answer, Streaming):
             # Held until the stream's row is counted, when its chunks end.

@@ -63,6 +63,8 @@ async def write_reply(
     }
     if reply.kind == "error":
         return error_response(codec, reply, request_id)
+    if reply.kind == "empty":
+        return empty_answer(request, request_id)
     # A tool call's leading text is sent as scripted: no facts, no schema filling.
     text = reply.text if reply.call is not None else answer_text(codec, body, reply)
     if stream:
@@ -119,6 +121,11 @@ def _unframed(request: web.Request, headers: Mapping[str, str], body: bytes) -> 
     assert request.transport is not None
     request.transport.write(raw)
     return drop_connection(request)
+
+
+def empty_answer(request: web.Request, headers: Mapping[str, str]) -> web.StreamResponse:
+    """A 200 head, then the connection closes before any of the body (`Reply.empty`)."""
+    return _unframed(request, headers, b"")
 
 
 def error_response(codec: DialectCodec, reply: Reply, headers: dict[str, str]) -> web.Response:

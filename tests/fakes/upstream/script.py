@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call"]
+ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call", "empty"]
 Dialect = Literal["anthropic", "responses", "chat", "gemini", "bedrock", "ollama"]
 
 # Usage every answer reports. The numbers differ per field so a test can tell which upstream
@@ -150,6 +150,12 @@ class Reply:
         end, not a broken one.
         """
         return cls("cut", after_finish=after_finish, unframed=unframed)
+
+    @classmethod
+    def empty(cls) -> Reply:
+        """A 200 whose connection closes before any of its body: an upstream that fails before
+        its first frame (whole or streamed, any kind of call)."""
+        return cls("empty")
 
     @classmethod
     def malformed(cls) -> Reply:

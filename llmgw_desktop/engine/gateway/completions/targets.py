@@ -18,9 +18,10 @@ from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.api_targets import ApiCall, ApiTargets, Line
 from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI, FimRequest
 from llmgw_desktop.engine.gateway.completions.wires import FimPiece, FimWire, fim_wire
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed
 from llmgw_desktop.engine.gateway.held_answers import held_until_ended
-from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
+from llmgw_desktop.engine.gateway.http_client.answer import AnswerFrames, UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamFailure,
     UpstreamTarget,
@@ -28,6 +29,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.relay import first_frames
 from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
 from llmgw_desktop.engine.gateway.router import Plan, Target
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -127,7 +129,7 @@ class _CompletionWire:
         response = await line.send(self._body, stream=request.stream)
         if request.stream:
             # Held until the stream's row is counted, when its pieces end.
-            pieces = held_until_ended(self._stream(response, line), line.hold.moved())
+            pieces = held_until_ended(await self._stream(response, line), line.hold.moved())
             return Completion(route, request, pieces=pieces)
         piece = await self._whole(response)
         usage = piece.usage or Usage(
@@ -152,10 +154,18 @@ class _CompletionWire:
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise malformed_answer(provider, exc, "a completion") from None
 
-    def _stream(self, response: UpstreamAnswer, line: Line) -> AsyncIterator[FimPiece]:
-        """The upstream's stream as pieces; its row ends when they do: completed at the last
-        event, failed when it broke, cut when the consumer stopped or closed them unread (the
-        connection closed at once, so the upstream stops writing)."""
+    async def _stream(self, response: UpstreamAnswer, line: Line) -> AsyncIterator[FimPiece]:
+        """The upstream's stream as pieces, committed at its first frame as every kind's is
+        (`Line.primed`); its row ends when they do: completed at the last event, failed when
+        it broke, cut when the consumer stopped or closed them unread (the connection closed
+        at once, so the upstream stops writing).
+
+        Raises:
+            UpstreamFailure: the stream failed before its first frame (fallback).
+        """
+        # Server-sent events, or Ollama's lines: read alike, under the same cap, masked.
+        stream = _FimFrames(response.frames(lines=self._wire.lines))
+        await line.primed(stream)
         seen = _Seen()
         records, route, record = self._api.records, self._call.route, line.record
         estimate = self._request.estimated_tokens
@@ -182,26 +192,20 @@ class _CompletionWire:
         async def closed_unread() -> None:
             end("canceled", None)
 
-        pieces = self._pieces(response, seen, end)
+        pieces = self._pieces(stream, seen, end)
         return EndingChunks(pieces, closed_unread)
 
     async def _pieces(
         self,
-        response: UpstreamAnswer,
+        stream: _FimFrames,
         seen: _Seen,
         end: Callable[[str, str | None], None],
     ) -> AsyncIterator[FimPiece]:
         wire = self._wire
-        # Server-sent events, or Ollama's lines: read alike, under the same cap, masked.
-        frames = response.frames(lines=wire.lines)
         state, code = "canceled", None
         try:
-            while True:
-                read = await frames.read()
-                if read is None:
-                    state, code = "failed", "stream_broken"  # ended before its last event
-                    yield FimPiece("", "error", seen.usage, done=True)
-                    return
+            read: list[SseFrame] | None = stream.first
+            while read is not None:
                 for frame in read:
                     piece = wire.event(frame[1])
                     if piece is None:
@@ -213,11 +217,31 @@ class _CompletionWire:
                         yield FimPiece(piece.text, piece.finish_reason, seen.usage, True)
                         return
                     yield piece
+                read = await stream.frames.read()
+            state, code = "failed", "stream_broken"  # ended before its last event
+            yield FimPiece("", "error", seen.usage, done=True)
         except (OSError, TimeoutError, ValueError, KeyError, TypeError, IndexError):
             state, code = "failed", "stream_broken"
             yield FimPiece("", "error", seen.usage, done=True)
         finally:
             end(state, code)
+
+
+class _FimFrames:
+    """A completion's stream of frames as the loop commits it (`PrimedStream`): its first
+    frames read before the answer is handed on (`first`), the rest read as it goes."""
+
+    __slots__ = ("first", "frames")
+
+    def __init__(self, frames: AnswerFrames) -> None:
+        self.frames = frames
+        self.first: list[SseFrame] = []
+
+    async def prime(self) -> None:
+        self.first = await first_frames(self.frames)
+
+    def close(self) -> None:
+        self.frames.release()
 
 
 @dataclass
