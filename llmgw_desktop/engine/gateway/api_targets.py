@@ -475,6 +475,30 @@ class Line:
             ) from None
         self.targets.records.first_token(self.record)
 
+    def answered(
+        self,
+        usage: Usage | None,
+        estimate: Usage,
+        *,
+        state: str = "completed",
+        error_code: str | None = None,
+        ended: bool = True,
+        server_tools: Mapping[str, int] | None = None,
+    ) -> Usage:
+        """End the attempt's row as answered, every kind by the same rule: what it is counted
+        at, the vendor's `usage` or (none reported) the kind's `estimate`
+        (`RequestRecords.answered`)."""
+        return self.targets.records.answered(
+            self.record,
+            self.call.route,
+            usage,
+            estimate,
+            state=state,
+            error_code=error_code,
+            ended=ended,
+            server_tools=server_tools,
+        )
+
     def took_call(self) -> None:
         """The upstream took the call (it answered 2xx, or under a hard budget the request was
         on its way when its client left): the route names it, and it is billed."""

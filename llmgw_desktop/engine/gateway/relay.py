@@ -48,7 +48,7 @@ class StreamOutcome:
     # The vendor's server tools a relayed answer used, by name (billed per call).
     server_tools: dict[str, int] = field(default_factory=dict)
     # Events read from the upstream so far: about a token of output each, what a stream cut
-    # before its usage arrived is counted at (`RequestRecords.finish_stream`, `recording.py`).
+    # before its usage arrived is counted at (`RequestRecords.answered`, `recording.py`).
     events: int = 0
 
     def observe(self, event: StreamEvent) -> None:
@@ -113,7 +113,7 @@ class UpstreamStream:
             except UpstreamMalformed as exc:
                 if isinstance(exc, StreamCut):
                     # Cut after its answer: what the upstream had counted by then, for the
-                    # recorder (`finish_stream` estimates where that is nothing).
+                    # recorder (`RequestRecords.answered` estimates where that is nothing).
                     self.outcome.usage = exc.usage
                 if closing:
                     yield closing  # what did arrive reaches the client before the error

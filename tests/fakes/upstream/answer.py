@@ -9,7 +9,7 @@ from typing import Final
 from aiohttp import web
 
 from .schema import fill_schema
-from .script import Reply
+from .script import Reply, without_usage
 from .sse import DialectCodec, JsonObject, StreamAnswer, dumps
 
 _SSE_HEADERS: Final[Mapping[str, str]] = {
@@ -72,7 +72,8 @@ async def write_reply(
         return await _write_stream(request, codec, reply, answer, request_id, midway)
     if reply.kind == "malformed":
         return web.Response(body=codec.malformed_json(), content_type="application/json")
-    payload = dumps(codec.json_answer(body, text, model, reply.call)).encode()
+    whole = codec.json_answer(body, text, model, reply.call)
+    payload = dumps(whole if reply.usage else without_usage(whole)).encode()
     if reply.kind == "cut":
         # Promise the whole body, deliver half: the client sees a short read.
         response = web.StreamResponse(headers={"Content-Type": "application/json", **request_id})

@@ -35,6 +35,7 @@ from .script import (
     redact_headers,
     redact_query,
     secret_digests,
+    without_usage,
 )
 from .sse import DialectCodec, JsonObject
 
@@ -351,7 +352,8 @@ class ScriptedUpstream:
         text = completions.fim_text(body, reply.text)
         if not record.stream:
             whole = {"openai": completions.openai_whole, "mistral": completions.mistral_whole}
-            return web.json_response(whole.get(wire, completions.ollama_whole)(body, text))
+            answer = whole.get(wire, completions.ollama_whole)(body, text)
+            return web.json_response(answer if reply.usage else without_usage(answer))
         kind = "application/x-ndjson" if wire == "ollama" else "text/event-stream"
         response = web.StreamResponse(headers={"Content-Type": kind})
         await response.prepare(request)
@@ -396,7 +398,10 @@ class ScriptedUpstream:
             return empty_answer(request, headers or {})
         if reply.kind == "malformed":
             return web.Response(body=b'{"data": [', content_type="application/json")
-        return web.json_response(answer(record.body or {}), headers=headers)
+        vectors = answer(record.body or {})
+        return web.json_response(
+            vectors if reply.usage else without_usage(vectors), headers=headers
+        )
 
     async def _vertex_anthropic(self, request: web.Request) -> web.StreamResponse:
         refused = await self._refused(request)

@@ -186,6 +186,32 @@ async def test_an_upstream_that_fails_before_its_first_frame_fails_over(
     assert (outcome, ok) == ("stream_start" if stream else "502", "ok"), answered
 
 
+@pytest.mark.parametrize("budget", [False, True], ids=["no-budget", "hard-budget"])
+@kinds
+async def test_an_answer_without_usage_is_counted_at_its_estimate(
+    kind: Kind, budget: bool, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    more = {"budgets": HARD_BUDGET} if budget else {}
+    gateway = await _started(start_gateway, upstream, kind, **more)
+    upstream.script(Reply.ok("an answer of a few words", verbatim=True).without_usage())
+    answer = await kind.ask(gateway)
+    assert answer.status == 200, answer
+    (row,) = await rows_settled(gateway, 1)
+    await gateway.engine.recorder.flush()
+    detail = await gateway.engine.recorder_query.detail(row["id"])
+    assert detail is not None
+    # Never at nothing: the input as estimated, and the row says the cost is an estimate.
+    assert row["input_tokens"] > 0 and detail.record["cost_source"] == "estimate", detail
+    if kind.recorded == "embedding":
+        assert row["output_tokens"] == 0, row
+    elif budget:
+        # Under a hard budget, at the output held for it: the most the vendor could bill.
+        held = row["route"].get("maxTokens", 50)  # the Anthropic client names its own 50
+        assert row["output_tokens"] == held, row
+    else:
+        assert row["output_tokens"] > 0, row  # about four bytes a token of the answer
+
+
 @kinds
 async def test_the_gateways_own_secret_in_a_whole_answer_is_masked(
     kind: Kind,

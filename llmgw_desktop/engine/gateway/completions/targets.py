@@ -32,6 +32,7 @@ from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.relay import first_frames
 from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
 from llmgw_desktop.engine.gateway.router import Plan, Target
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -132,16 +133,19 @@ class _CompletionWire:
             pieces = held_until_ended(await self._stream(response, line), line.hold.moved())
             return Completion(route, request, pieces=pieces)
         piece = await self._whole(response)
-        usage = piece.usage or Usage(
-            input_tokens=request.estimated_tokens, output_tokens=max(1, len(piece.text) // 4)
-        )
-        self._api.records.finish(
-            line.record, route, "completed", usage, http_status=200, estimated=piece.usage is None
-        )
+        usage = line.answered(piece.usage, self._estimate(len(piece.text)))
         return Completion(route, request, piece=replace(piece, usage=usage, done=True))
 
     def estimate(self) -> Usage:
         return Usage(input_tokens=self._request.estimated_tokens)
+
+    def _estimate(self, written: int) -> Usage:
+        """What the answer is counted at where the vendor reported no usage: its prompt, and
+        the `written` text at about four characters a token."""
+        return Usage(
+            input_tokens=self._request.estimated_tokens,
+            output_tokens=max(1, written // CHARS_PER_TOKEN),
+        )
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return None if self.translated else failure.raw_body
@@ -167,27 +171,14 @@ class _CompletionWire:
         stream = _FimFrames(response.frames(lines=self._wire.lines))
         await line.primed(stream)
         seen = _Seen()
-        records, route, record = self._api.records, self._call.route, line.record
-        estimate = self._request.estimated_tokens
 
         def end(state: str, code: str | None) -> None:
             response.release()  # unread, the connection closes: the upstream stops at once
+            ended = state == "completed"
             if state == "canceled":
-                state, code = records.cut()
-            usage = seen.usage
-            counted = usage or Usage(
-                input_tokens=estimate,
-                output_tokens=route.held_output or max(1, seen.written // 4),
-            )
-            records.finish(
-                record,
-                route,
-                state,
-                counted,
-                http_status=200,
-                error_code=code,
-                estimated=usage is None,
-            )
+                state, code = self._api.records.cut()
+            estimate = self._estimate(seen.written)
+            line.answered(seen.usage, estimate, state=state, error_code=code, ended=ended)
 
         async def closed_unread() -> None:
             end("canceled", None)

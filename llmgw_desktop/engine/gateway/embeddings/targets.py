@@ -91,7 +91,7 @@ class EmbeddingTargets:
         if isinstance(wire, str):
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, InvalidRequest(wire, param="model")
-        embedding = _EmbeddingWire(self._api, request, call, wire)
+        embedding = _EmbeddingWire(request, call, wire)
         lookup = None
         if self._cache is not None:
             bodies = embedding.bodies
@@ -131,15 +131,12 @@ class EmbeddingTargets:
 class _EmbeddingWire:
     """An embedding call's wire: its bodies (one, or one a text), the vectors of the answers."""
 
-    __slots__ = ("_api", "_bodies", "_call", "_request", "_wire", "translated")
+    __slots__ = ("_bodies", "_call", "_request", "_wire", "translated")
 
     operation = "embeddings"
     notice: str | None = None
 
-    def __init__(
-        self, api: ApiTargets, request: EmbedRequest, call: ApiCall, wire: EmbedWire
-    ) -> None:
-        self._api = api
+    def __init__(self, request: EmbedRequest, call: ApiCall, wire: EmbedWire) -> None:
         self._request = request
         self._call = call
         self._wire = wire
@@ -175,18 +172,10 @@ class _EmbeddingWire:
             except jsonio.JsonDecodeError as exc:
                 raise malformed_answer(provider, exc, "an embedding answer") from None
         embedded = _parsed(self._wire, answers, len(self._request.inputs), provider)
-        return self._answered(embedded, line.record)
-
-    def _answered(self, embedded: Embedded, record: str) -> Embeddings:
-        """The answer of an attempt that succeeded, its row finished at the upstream's count
-        (or the estimate, said so)."""
-        route = self._call.route
         counted = embedded.input_tokens
-        usage = self.estimate() if counted is None else Usage(input_tokens=counted)
-        self._api.records.finish(
-            record, route, "completed", usage, http_status=200, estimated=counted is None
-        )
-        return Embeddings(embedded.vectors, usage, route, self._request)
+        reported = None if counted is None else Usage(input_tokens=counted)
+        usage = line.answered(reported, self.estimate())
+        return Embeddings(embedded.vectors, usage, self._call.route, self._request)
 
     def estimate(self) -> Usage:
         return Usage(input_tokens=self._request.estimated_tokens)
