@@ -56,6 +56,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
 )
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
@@ -74,7 +75,7 @@ __all__ = [
 ]
 
 # The route log's outcome of a local server whose address is this gateway's own (not asked).
-OWN_ADDRESS_OUTCOME = "own_address"
+OWN_ADDRESS_OUTCOME = Outcome.OWN_ADDRESS
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -202,9 +203,11 @@ class ApiTargets:
         spec = self.registry.provider(target.provider)
         # Off in config.toml or by the user's switch: the same outcome, so the route moves on
         # (or the client is told the provider is switched off) either way.
-        refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        refusal = (
+            Outcome.DISABLED if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        )
         if spec is None or refusal is not None:
-            route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
+            route.attempts.append(Attempt(target.label, "", refusal or Outcome.DISABLED))
             return None
         if spec.local and self.keys.points_at_us(spec):
             # This gateway serves that port itself (`http.ollama_port`): not an upstream.
@@ -216,7 +219,7 @@ class ApiTargets:
             pool = await self.keys.pool(spec, caller.project)
         if not pool:
             # Keys may be in the vault, whose database cannot be reached: not "no key".
-            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
+            outcome = Outcome.STORE_UNAVAILABLE if self.keys.vault_unreachable else Outcome.NO_KEY
             route.attempts.append(Attempt(target.label, "", outcome))
             return None
         cloud = self.upstream.cloud(spec.id) if spec.cloud else None
@@ -446,7 +449,7 @@ class Line:
             route.provider, route.model, route.kind = spec.id, model, "api"
             route.price_model = underlying_model(spec, model) if spec.cloud else ""
             # Listed before the answer is rendered, so `x_gateway` includes it.
-            self.ok = Attempt(call.target.label, self.key.label, "ok")
+            self.ok = Attempt(call.target.label, self.key.label, Outcome.OK)
             route.attempts.append(self.ok)
             notice = self.wire.notice
             if notice:
@@ -471,7 +474,7 @@ class Line:
             raise UpstreamFailure(
                 f"{self.call.spec.id} failed before its stream began: {exc}",
                 fallback=True,
-                kind="stream_start",
+                kind=Outcome.STREAM_START,
             ) from None
         self.targets.records.first_token(self.record)
 

@@ -24,6 +24,7 @@ from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
 from llmgw_desktop.engine.gateway.output_limit import limit_changes
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
@@ -110,7 +111,7 @@ class ChatTargets:
         try:
             chat.outgoing = self._outgoing(chat, expected)
         except InvalidRequest as exc:
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, exc
         lookup = probe = None
         from_cache = self._from_cache if only_key is None else None

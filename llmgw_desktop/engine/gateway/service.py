@@ -53,6 +53,7 @@ from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.outcomes import NOT_ASKED, Outcome
 from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
@@ -91,19 +92,18 @@ _Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
 # How one target is asked: what the outbound guard decided it may be sent (`Decision`).
 _Ask = Callable[[Target, Plan, Decision], Awaitable[_Asked[_Answer]]]
 
-# Attempt outcomes that say a target was never asked; a request refused by all of its targets
-# for its own content is answered with that refusal (400), not as an upstream failure.
-_NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
-# The route log's outcome of a target a hard dollar budget could not count (no price).
-UNPRICED_OUTCOME = "unpriced"
-# The route log's outcome of a CLI target a hard budget covers whose job the gateway could not
-# stop at its hold (`calls/cli_spend.unmetered`): not asked, as an unpriced one.
-UNMETERED_OUTCOME = "unmetered"
-# The route log's outcome of a target outside the caller's gateway key's scope (not asked).
-OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
-# The route log's outcome of a target the outbound guard did not send the request to (a
-# secret found where it blocks, or a request it could not read whole where that blocks).
-GUARD_OUTCOME = "guard_blocked"
+# The route log's outcomes of targets passed over for the caller's budget, key scope or the
+# outbound guard (`outcomes.py`): a request all of whose targets were is refused as they were.
+_PASSED_OVER = (
+    Outcome.UNPRICED,
+    Outcome.UNMETERED,
+    Outcome.OUTSIDE_KEY_SCOPE,
+    Outcome.GUARD_BLOCKED,
+)
+UNPRICED_OUTCOME = Outcome.UNPRICED
+UNMETERED_OUTCOME = Outcome.UNMETERED
+OUTSIDE_SCOPE_OUTCOME = Outcome.OUTSIDE_KEY_SCOPE
+GUARD_OUTCOME = Outcome.GUARD_BLOCKED
 
 
 def _error_front(front: str) -> str:
@@ -394,7 +394,7 @@ class GatewayService:
 
     async def _cli_cannot(self, target: Target, route: RouteReport, what: str) -> _Asked[Any]:
         """A CLI target of a kind only API targets serve: passed over, saying so."""
-        route.attempts.append(Attempt(target.label, "", "untranslatable"))
+        route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
         return None, InvalidRequest(f"{target.label} is a coding CLI, which {what}", param="model")
 
     async def _serve(
@@ -522,11 +522,10 @@ class GatewayService:
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
             last = failure if failure is not None else last
-        passed_over = (UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME, GUARD_OUTCOME)
-        not_asked = all(a.outcome in (*_NOT_ASKED, *passed_over) for a in route.attempts)
+        not_asked = all(a.outcome in (*NOT_ASKED, *_PASSED_OVER) for a in route.attempts)
         if over_budget and not_asked:
             raise over_budget[0]
-        if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
+        if refusals and all(a.outcome in NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(
             requested,
@@ -654,7 +653,7 @@ class GatewayService:
         try:
             request = incoming.neutral()
         except InvalidRequest as exc:
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, exc
         return await serve_on_cli(
             self._p.cli,

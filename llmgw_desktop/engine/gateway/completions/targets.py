@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
     malformed_answer,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.relay import first_frames
 from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
@@ -75,7 +76,7 @@ class CompletionTargets:
             return None, call
         wire = fim_wire(call.spec, target.model)
         if isinstance(wire, str):
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, InvalidRequest(wire, param="model")
         ask = CallAsk(
             target.model,

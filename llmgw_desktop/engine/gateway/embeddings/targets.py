@@ -27,6 +27,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
     malformed_answer,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Plan, Target
@@ -89,7 +90,7 @@ class EmbeddingTargets:
         spec = call.spec
         wire = embed_wire(spec, target.model, request)
         if isinstance(wire, str):
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, InvalidRequest(wire, param="model")
         embedding = _EmbeddingWire(request, call, wire)
         lookup = None

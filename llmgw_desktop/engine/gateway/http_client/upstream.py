@@ -39,6 +39,7 @@ from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Respons
 from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 from llmgw_desktop.engine.gateway.key_refusal import refusal_status
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.redact import REDACTED, redact
 from llmgw_desktop.engine.shares import FairShare
@@ -66,16 +67,16 @@ MAX_ERROR_BODY = 64 * 1024
 MIN_SCRUBBED_KEY = 8
 ERROR_BODY_TIMEOUT_S = 10.0
 # The outcome of a request whose principal held its whole share of the host's connections.
-SHARE_OUTCOME = "share"
+SHARE_OUTCOME = Outcome.SHARE
 # The outcome of a route whose host no connection could be made to (nothing was sent).
-CONNECT_OUTCOME = "connect"
+CONNECT_OUTCOME = Outcome.CONNECT
 # The outcome of a call that gave up its wait because its host stopped answering at all
 # (`balancing/liveness.py`): no other key of the host is tried.
-HUNG_OUTCOME = "hung"
+HUNG_OUTCOME = Outcome.HUNG
 # What a principal over its share is told to wait: its own calls end, not the upstream's.
 SHARE_RETRY_AFTER_S = 1.0
 # The outcome of a cloud provider that lacks its library, credential, region or project.
-NOT_CONFIGURED_OUTCOME = "not_configured"
+NOT_CONFIGURED_OUTCOME = Outcome.NOT_CONFIGURED
 # The headers a key is sent in, whichever the provider's dialect.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
@@ -324,17 +325,19 @@ class UpstreamClient:
                 kind=SHARE_OUTCOME,
             )
         if isinstance(exc, PoolTimeout):
-            return UpstreamFailure(str(exc), fallback=True, kind="timeout")
+            return UpstreamFailure(str(exc), fallback=True, kind=Outcome.TIMEOUT)
         if isinstance(exc, TimeoutError):
             return UpstreamFailure(
                 f"{target.provider} sent nothing for {head_timeout_s:g}s"
                 + (" (gateway.first_byte_timeout_ms)" if stream else ""),
                 fallback=True,
-                kind="timeout",
+                kind=Outcome.TIMEOUT,
             )
         if isinstance(exc, OSError):
             return UpstreamFailure(
-                f"{target.provider} connection failed: {exc}", fallback=True, kind="connection"
+                f"{target.provider} connection failed: {exc}",
+                fallback=True,
+                kind=Outcome.CONNECTION,
             )
         # Control characters in a model id or header value.
         return InvalidRequest(f"{exc}; check the model id", param="model")
