@@ -169,6 +169,7 @@ class ApiTargets:
         telemetry: Telemetry,
         balancer: Balancer,
         api_refusal: Callable[[str], str | None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
         self.keys = keys
@@ -184,7 +185,7 @@ class ApiTargets:
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal
         # Hosts rested after connect failures in a row: their routes are passed over at once.
-        self.unreachable = UnreachableHosts()
+        self.unreachable = UnreachableHosts(clock)
 
     # -- before the first key ---------------------------------------------------------------
 

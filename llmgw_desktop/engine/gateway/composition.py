@@ -6,6 +6,7 @@ attempt loop and each kind of call on it, the token counter, the CLI bridge, the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -110,6 +111,7 @@ def build_gateway(
     guard: OutboundGuard,
     events: EventBus,
     tasks: TaskSupervisor,
+    clock: Callable[[], float] = time.monotonic,
 ) -> GatewayService:
     """The gateway service, every part of it built here and wired to the engine's parts.
     `api_refusal` is the user's switches (`ProviderSwitches.api_refusal`); `config` defaults
@@ -117,12 +119,13 @@ def build_gateway(
     calls read too); `callbacks` says which CLI targets' calls come back through the gateway
     and hears of a budget's refusal of one; `events` hears of each model list read (a key
     refused there); `tasks` runs the gateway's own background work (probes of hung targets,
-    the semantic cache's late embeddings)."""
+    the semantic cache's late embeddings); `clock` measures the rests and cool-downs of its
+    keys, hosts and targets."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
     if keys is None:
-        keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
+        keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins, clock=clock)
     upstream = _upstream_client(settings, environ)
     upstream.use_providers(config.providers.values())
     directory = ProviderDirectory(
@@ -135,7 +138,7 @@ def build_gateway(
         models_refresh_s=settings.gateway.models_refresh_s,
         on_listed=events.publish,
     )
-    balancer = Balancer(balancing_settings(settings), tasks=tasks)
+    balancer = Balancer(balancing_settings(settings), tasks=tasks, clock=clock)
     remote = RemotePassthrough(
         settings.gateway.remote_passthrough.allow, settings.gateway.remote_passthrough.principals
     )
@@ -149,6 +152,7 @@ def build_gateway(
         telemetry=telemetry,
         balancer=balancer,
         api_refusal=api_refusal,
+        clock=clock,
     )
     cache = ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None
     service: GatewayService | None = None

@@ -55,10 +55,15 @@ async def test_failures_in_a_row_open_the_circuit_then_one_trial_closes_it(
     start_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     route = {"targets": TWO, "strategy": "priority"}
+    clock = Clock()
     async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
+        start_gateway,
+        route,
+        models=["gpt-4o-mini"] * 2,
+        settings=FAST_CIRCUIT,
+        local=True,
+        clock=clock,
     ) as rig:
-        clock = Clock().drive(rig.gateway.engine.gateway.balancer)
         alpha = rig.upstreams["alpha"]
         alpha.default = Reply.error(503)
         with caplog.at_level(logging.WARNING):
@@ -86,10 +91,15 @@ async def test_a_failure_after_its_rest_doubles_the_next_one(
     start_gateway: GatewayFactory,
 ) -> None:
     route = {"targets": TWO, "strategy": "priority"}
+    clock = Clock()
     async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
+        start_gateway,
+        route,
+        models=["gpt-4o-mini"] * 2,
+        settings=FAST_CIRCUIT,
+        local=True,
+        clock=clock,
     ) as rig:
-        clock = Clock().drive(rig.gateway.engine.gateway.balancer)
         rig.upstreams["alpha"].default = Reply.error(500)
         for _ in range(3):
             await rig.ask()
