@@ -32,7 +32,7 @@ OVERLOADED = 529
 RETRY_AFTER_STATUSES = frozenset({429, 503, OVERLOADED})
 
 # Attempt outcomes that mean "not set up", as opposed to "tried and failed".
-_NOT_SET_UP = {
+_NOT_SET_UP: dict[str, str] = {
     Outcome.NO_KEY: "has no API key",
     Outcome.DISABLED: "is switched off",
     Outcome.PAUSED: "is paused (all providers are)",
@@ -40,7 +40,7 @@ _NOT_SET_UP = {
     Outcome.OWN_ADDRESS: "is this gateway itself (it serves Ollama's port: http.ollama_port)",
 }
 # What the client is told would fix each of those (a missing key: per provider, `_no_key_fix`).
-_FIXES = {
+_FIXES: dict[str, str] = {
     Outcome.DISABLED: "Switch it on from the tray or the dashboard (or remove it from "
     "providers.disabled or set enabled = true under [gateway.providers] in config.toml)",
     Outcome.PAUSED: "Resume the providers from the tray or the dashboard",

@@ -357,6 +357,8 @@ class RequestRecords:
         usage."""
         if outcome.stop_reason:
             self._telemetry.answered(record, [outcome.stop_reason])
+        state: str
+        code: str | None
         if outcome.error is not None:
             state, code = RecordState.FAILED, "stream_broken"
         elif outcome.completed:
