@@ -119,8 +119,7 @@ def build_gateway(
     calls read too); `callbacks` says which CLI targets' calls come back through the gateway
     and hears of a budget's refusal of one; `events` hears of each model list read (a key
     refused there); `tasks` runs the gateway's own background work (probes of hung targets,
-    the semantic cache's late embeddings); `clock` measures the rests and cool-downs of its
-    keys, hosts and targets."""
+    the semantic cache's late embeddings); `clock` times its keys', hosts' and targets' rests."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)

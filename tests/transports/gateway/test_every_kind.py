@@ -159,7 +159,8 @@ async def test_each_answer_teaches_the_balancer_its_targets_latency(
     )
     answer = await kind.ask(gateway, model="fast")
     assert answer.status == 200, answer
-    (view,) = gateway.engine.gateway.route_views()
+    service = gateway.engine.gateway
+    (view,) = service.balancer.route_views(service.registry)
     (target,) = view.targets
     assert target.latency_s is not None and target.latency_s > 0
 
