@@ -40,6 +40,7 @@ from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
@@ -164,6 +165,7 @@ class ApiTargets:
         registry: ModelRegistry,
         keys: KeyChain,
         upstream: UpstreamClient,
+        clouds: CloudWires,
         budgets: SpendGuard,
         records: RequestRecords,
         telemetry: Telemetry,
@@ -174,6 +176,7 @@ class ApiTargets:
         self.registry = registry
         self.keys = keys
         self.upstream = upstream
+        self.clouds = clouds  # a cloud's set-up is checked before its keys are tried
         # Raises `BudgetExceeded` when calls running hold the rest of a hard budget: a target
         # reserves its estimate before it is sent, so no upstream is asked.
         self.budgets = budgets
@@ -223,7 +226,7 @@ class ApiTargets:
             outcome = Outcome.STORE_UNAVAILABLE if self.keys.vault_unreachable else Outcome.NO_KEY
             route.attempts.append(Attempt(target.label, "", outcome))
             return None
-        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        cloud = self.clouds.wire(spec.id) if spec.cloud else None
         problem = cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
         if problem is not None:
             # No endpoint, region or project: nothing to send it to (the message says what).

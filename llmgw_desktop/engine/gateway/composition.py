@@ -26,10 +26,12 @@ from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingS
 from llmgw_desktop.engine.gateway.balancing.liveness import LivenessSettings
 from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.completions.targets import CompletionTargets
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
+from llmgw_desktop.engine.gateway.key_refusal import refusal_status
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
@@ -125,7 +127,9 @@ def build_gateway(
     registry = ModelRegistry(config)
     if keys is None:
         keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins, clock=clock)
-    upstream = _upstream_client(settings, environ)
+    clouds = CloudWires(environ)
+    clouds.use_providers(config.providers.values())
+    upstream = _upstream_client(settings, environ, clouds)
     upstream.use_providers(config.providers.values())
     directory = ProviderDirectory(
         registry,
@@ -136,6 +140,7 @@ def build_gateway(
         detect_local=settings.gateway.detect_local,
         models_refresh_s=settings.gateway.models_refresh_s,
         on_listed=events.publish,
+        clouds=clouds,
     )
     balancer = Balancer(balancing_settings(settings), tasks=tasks, clock=clock)
     remote = RemotePassthrough(
@@ -146,6 +151,7 @@ def build_gateway(
         registry=registry,
         keys=keys,
         upstream=upstream,
+        clouds=clouds,
         budgets=budgets,
         records=records,
         telemetry=telemetry,
@@ -166,6 +172,7 @@ def build_gateway(
         registry=registry,
         keys=keys,
         upstream=upstream,
+        clouds=clouds,
         directory=directory,
         balancer=balancer,
         records=records,
@@ -174,7 +181,9 @@ def build_gateway(
         semantic=semantic,
         embeddings=EmbeddingTargets(api=api, prices=prices, cache=cache),
         completions=CompletionTargets(api=api, prices=prices),
-        counter=TokenCounter(registry, keys, upstream, remote, target_access, guard=guard),
+        counter=TokenCounter(
+            registry, keys, upstream, remote, target_access, guard=guard, clouds=clouds
+        ),
         capture=GatewayCapture(recorder.bodies),
         cli=CliBridge(runner, jobs, timeout_s=settings.providers.timeout_ms / 1000),
         cli_available=cli_available,
@@ -211,8 +220,11 @@ def _chats(
     )
 
 
-def _upstream_client(settings: Settings, environ: Mapping[str, str]) -> UpstreamClient:
-    """The one pool every upstream call goes through, with the gateway's limits."""
+def _upstream_client(
+    settings: Settings, environ: Mapping[str, str], clouds: CloudWires
+) -> UpstreamClient:
+    """The one pool every upstream call goes through, with the gateway's limits; the clouds
+    sign their own requests, and a key refusal is read as its provider says it."""
     gateway = settings.gateway
     return UpstreamClient(
         connect_timeout_s=gateway.connect_timeout_ms / 1000,
@@ -225,6 +237,8 @@ def _upstream_client(settings: Settings, environ: Mapping[str, str]) -> Upstream
         proxy_loopback=gateway.proxy_loopback,
         max_sse_event_bytes=gateway.max_sse_event_bytes,
         share=FairShare(gateway.principal_share_percent, "gateway.principal_share_percent"),
+        signers=clouds,
+        status_of=refusal_status,
     )
 
 

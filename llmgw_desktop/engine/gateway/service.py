@@ -124,6 +124,7 @@ class GatewayService:
         self.directory = parts.directory
         self.keys = parts.keys
         self.upstream = parts.upstream
+        self.clouds = parts.clouds
         self.cache = parts.cache
         self.semantic = parts.semantic
         self.guard = parts.guard
