@@ -131,16 +131,8 @@ def build_gateway(
     clouds.use_providers(config.providers.values())
     upstream = _upstream_client(settings, environ, clouds)
     upstream.use_providers(config.providers.values())
-    directory = ProviderDirectory(
-        registry,
-        keys,
-        upstream,
-        cli_available=cli_available,
-        api_refusal=api_refusal,
-        detect_local=settings.gateway.detect_local,
-        models_refresh_s=settings.gateway.models_refresh_s,
-        on_listed=events.publish,
-        clouds=clouds,
+    directory = _directory(
+        settings, registry, keys, upstream, clouds, events, cli_available, api_refusal
     )
     balancer = Balancer(balancing_settings(settings), tasks=tasks, clock=clock)
     remote = RemotePassthrough(
@@ -198,6 +190,31 @@ def build_gateway(
     )
     service = GatewayService(parts, project_access=project_access, target_access=target_access)
     return service
+
+
+def _directory(
+    settings: Settings,
+    registry: ModelRegistry,
+    keys: KeyChain,
+    upstream: UpstreamClient,
+    clouds: CloudWires,
+    events: EventBus,
+    cli_available: Callable[[str], Awaitable[EngineError | None]],
+    api_refusal: Callable[[str], str | None],
+) -> ProviderDirectory:
+    """What the gateway can serve now (its providers, their models and local servers found),
+    each model list read telling `events`."""
+    return ProviderDirectory(
+        registry,
+        keys,
+        upstream,
+        cli_available=cli_available,
+        api_refusal=api_refusal,
+        detect_local=settings.gateway.detect_local,
+        models_refresh_s=settings.gateway.models_refresh_s,
+        on_listed=events.publish,
+        clouds=clouds,
+    )
 
 
 def _chats(
