@@ -15,7 +15,6 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.api_targets import Line
-from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
@@ -48,7 +47,6 @@ from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemoteP
 from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
-from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["AnswerRelay", "Sent"]
 
@@ -133,7 +131,7 @@ class AnswerRelay:
         bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
-        sent.line.answered(usage, _whole_estimate(incoming, route, len(raw)), server_tools=tools)
+        sent.line.answered(usage, _written(raw), server_tools=tools)
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
@@ -181,7 +179,7 @@ class AnswerRelay:
                     carried
                     or incoming.facts.estimated_tokens + route.carried_input + route.held_output,
                 )
-            self._records.stream_ended(record, route, outcome, incoming)
+            self._records.stream_ended(record, route, outcome, sent.line.wire)
 
         async def closed_unread() -> None:
             stream.close()
@@ -216,7 +214,7 @@ class AnswerRelay:
         out = incoming.dialect.render_response(answer, outgoing.request)
         if incoming.name in OPENAI_DIALECTS:
             out["x_gateway"] = route.x_gateway(answer.usage)
-        sent.line.answered(answer.usage, _whole_estimate(incoming, route, len(raw)))
+        sent.line.answered(answer.usage, _written(raw))
         return Completed(out, route, answer.usage)
 
     async def open_stream(self, response: UpstreamAnswer, sent: Sent) -> Streaming:
@@ -253,19 +251,15 @@ class AnswerRelay:
 
         def ended() -> None:
             stream.close()
-            self._records.stream_ended(record, route, stream.outcome, incoming)
+            self._records.stream_ended(record, route, stream.outcome, sent.line.wire)
 
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
 
 
-def _whole_estimate(incoming: ClientRequest, route: RouteReport, answer_bytes: int) -> Usage:
-    """What a whole chat answer is counted at where the vendor reported no usage: its prompt
-    (with what a stored response it continues carries), and the answer's size at about four
-    bytes a token."""
-    return Usage(
-        input_tokens=estimated_input_tokens(incoming) + route.carried_input,
-        output_tokens=max(1, answer_bytes // CHARS_PER_TOKEN),
-    )
+def _written(raw: bytes) -> int:
+    """A whole answer's output where the vendor reported none: its size at about four bytes a
+    token."""
+    return max(1, len(raw) // CHARS_PER_TOKEN)
 
 
 def _stream_error(

@@ -139,6 +139,11 @@ class CallWire(Protocol[A]):
         """The upstream's error body to relay as it came, where the client speaks its shape."""
         ...
 
+    def estimated(self, written: int) -> Usage:
+        """What an answer that gave no usage is counted at: the call's input as estimated,
+        and `written` tokens of output (`RequestRecords.answered`)."""
+        ...
+
 
 class PrimedStream(Protocol):
     """A streamed answer as the loop commits it: `prime` reads until its first frame has come
@@ -485,7 +490,7 @@ class Line:
     def answered(
         self,
         usage: Usage | None,
-        estimate: Usage,
+        written: int,
         *,
         state: str = "completed",
         error_code: str | None = None,
@@ -493,13 +498,14 @@ class Line:
         server_tools: Mapping[str, int] | None = None,
     ) -> Usage:
         """End the attempt's row as answered, every kind by the same rule: what it is counted
-        at, the vendor's `usage` or (none reported) the kind's `estimate`
-        (`RequestRecords.answered`)."""
+        at, the vendor's `usage` or (none reported) its wire's estimate with the `written`
+        tokens it sent (`RequestRecords.answered`)."""
         return self.targets.records.answered(
             self.record,
             self.call.route,
             usage,
-            estimate,
+            self.wire,
+            written,
             state=state,
             error_code=error_code,
             ended=ended,

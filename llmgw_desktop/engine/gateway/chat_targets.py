@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.api_targets import ApiCall, ApiTargets, Line
 from llmgw_desktop.engine.gateway.cached_answers import CachedAnswers
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
+from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed, upstream_dialect
 from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.held_answers import releasing
@@ -39,6 +40,7 @@ from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache, SemanticP
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache, keyed_headers
 from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["ChatTargets"]
 
@@ -376,6 +378,11 @@ class _Chat:
 
     def estimate(self) -> ClientRequest:
         return self.incoming
+
+    def estimated(self, written: int) -> Usage:
+        # The prompt, with what a stored response it continues makes the vendor read again.
+        carried = self.call.route.carried_input
+        return Usage(estimated_input_tokens(self.incoming) + carried, written)
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return failure.raw_body if self.outgoing.passthrough else None

@@ -134,19 +134,14 @@ class _CompletionWire:
             pieces = held_until_ended(await self._stream(response, line), line.hold.moved())
             return Completion(route, request, pieces=pieces)
         piece = await self._whole(response)
-        usage = line.answered(piece.usage, self._estimate(len(piece.text)))
+        usage = line.answered(piece.usage, max(1, len(piece.text) // CHARS_PER_TOKEN))
         return Completion(route, request, piece=replace(piece, usage=usage, done=True))
 
     def estimate(self) -> Usage:
         return Usage(input_tokens=self._request.estimated_tokens)
 
-    def _estimate(self, written: int) -> Usage:
-        """What the answer is counted at where the vendor reported no usage: its prompt, and
-        the `written` text at about four characters a token."""
-        return Usage(
-            input_tokens=self._request.estimated_tokens,
-            output_tokens=max(1, written // CHARS_PER_TOKEN),
-        )
+    def estimated(self, written: int) -> Usage:
+        return Usage(input_tokens=self._request.estimated_tokens, output_tokens=written)
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return None if self.translated else failure.raw_body
@@ -178,8 +173,8 @@ class _CompletionWire:
             ended = state == "completed"
             if state == "canceled":
                 state, code = self._api.records.cut()
-            estimate = self._estimate(seen.written)
-            line.answered(seen.usage, estimate, state=state, error_code=code, ended=ended)
+            written = max(1, seen.written // CHARS_PER_TOKEN)
+            line.answered(seen.usage, written, state=state, error_code=code, ended=ended)
 
         async def closed_unread() -> None:
             end("canceled", None)

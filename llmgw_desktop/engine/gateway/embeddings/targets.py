@@ -175,11 +175,14 @@ class _EmbeddingWire:
         embedded = _parsed(self._wire, answers, len(self._request.inputs), provider)
         counted = embedded.input_tokens
         reported = None if counted is None else Usage(input_tokens=counted)
-        usage = line.answered(reported, self.estimate())
+        usage = line.answered(reported, 0)
         return Embeddings(embedded.vectors, usage, self._call.route, self._request)
 
     def estimate(self) -> Usage:
         return Usage(input_tokens=self._request.estimated_tokens)
+
+    def estimated(self, written: int) -> Usage:
+        return self.estimate()  # an embedding writes no output tokens
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return None if self.translated else failure.raw_body

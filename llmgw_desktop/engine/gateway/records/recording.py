@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from llmgw_desktop.config.api_catalog import recorded_provider
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
@@ -28,9 +28,17 @@ from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["RequestRecords", "estimated_usage", "held_usage"]
+__all__ = ["Estimates", "RequestRecords", "estimated_usage", "held_usage"]
 
 log = logging.getLogger(__name__)
+
+
+class Estimates(Protocol):
+    """What a kind's call is counted at where the vendor reported no usage (its wire's)."""
+
+    def estimated(self, written: int) -> Usage:
+        """The call's input as estimated, and `written` tokens of output."""
+        ...
 
 
 class RequestRecords:
@@ -315,7 +323,8 @@ class RequestRecords:
         record: str,
         route: RouteReport,
         usage: Usage | None,
-        estimate: Usage,
+        estimate: Estimates,
+        written: int,
         *,
         state: str = RecordState.COMPLETED,
         error_code: str | None = None,
@@ -325,17 +334,21 @@ class RequestRecords:
         """End the row of an attempt that answered, every kind alike (a whole answer when it
         is read, a stream when its chunks end), and what it was counted at: the vendor's
         `usage`; where it reported none (a server that leaves it out), never $0 but the
-        kind's `estimate` (its input as estimated, its output as written), the output being
-        what a hard budget held and sent where it held some (the most the vendor could bill,
-        thinking included). An answer that did not end by itself (`ended` false: cut, broken)
-        under a hard budget is counted at least at what was held for it: a reasoning model
-        bills thinking that sends nothing. The row says where its tokens are an estimate."""
-        estimated = usage is None or usage.total_tokens == 0
-        counted = usage if usage is not None and not estimated else estimate
-        if estimated and route.held_output:
-            counted = dataclasses.replace(counted, output_tokens=route.held_output)
+        kind's `estimate` of it (its input as estimated, and the `written` tokens it sent), the
+        output being what a hard budget held and sent where it held some (the most the vendor
+        could bill, thinking included). An answer that did not end by itself (`ended` false:
+        cut, broken) under a hard budget is counted at least at what was held for it: a
+        reasoning model bills thinking that sends nothing. The row says where its tokens are an
+        estimate. The estimate is made only where it is needed (it reads the whole request)."""
+        if usage is None or usage.total_tokens == 0:
+            estimated, counted = True, estimate.estimated(written)
+            if route.held_output:
+                counted = dataclasses.replace(counted, output_tokens=route.held_output)
+        else:
+            estimated, counted = False, usage
         if not ended and route.held_output:
-            counted = held_usage(counted, route.held_output, estimate.input_tokens)
+            floor = estimate.estimated(written).input_tokens
+            counted = held_usage(counted, route.held_output, floor)
             estimated = True
         self.finish(
             record,
@@ -350,7 +363,7 @@ class RequestRecords:
         return counted
 
     def stream_ended(
-        self, record: str, route: RouteReport, outcome: StreamOutcome, incoming: ClientRequest
+        self, record: str, route: RouteReport, outcome: StreamOutcome, estimate: Estimates
     ) -> None:
         """End a chat stream's row when its chunks end (`answered`): completed, broken or cut,
         estimated at its input and about a token an event where the upstream reported no
@@ -369,15 +382,12 @@ class RequestRecords:
         # client hung up, the upstream broke) was still billed by the vendor, so it is counted
         # at its estimate, never at nothing, or a caller that always hangs up early would
         # spend under a hard budget without limit.
-        estimate = Usage(
-            input_tokens=estimated_input_tokens(incoming) + route.carried_input,
-            output_tokens=outcome.events,
-        )
         self.answered(
             record,
             route,
             outcome.usage,
             estimate,
+            outcome.events,
             state=state,
             error_code=code,
             ended=outcome.completed,
