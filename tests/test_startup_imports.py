@@ -268,7 +268,7 @@ _WITHOUT_CLOUD_CALLS = """
     await gateway.directory.models()
     idle = sorted(m for m in sys.modules if m.startswith(libraries))
     # The guard sees a library once a cloud does load one (a Bedrock stream's framing).
-    wire = gateway.upstream.cloud("bedrock")
+    wire = gateway.clouds.wire("bedrock")
     await wire.prepare(CloudCall("", "m", "bedrock-converse", "api-key-0123", True), b"{}", {})
     asked = sorted(m for m in sys.modules if m.startswith(libraries))
     seen = [idle, asked]

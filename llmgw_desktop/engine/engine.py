@@ -104,17 +104,23 @@ class Engine:
         *,
         settings_writer: SettingsWriter | None = None,
         instance_token: str = "",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
         environ: Mapping[str, str] | None = None,
         vault_key_sources: Sequence[KeySource] | None = None,
     ) -> None:
         """`instance_token` is this instance's (from `instance.json`): it proves the local
         user to the HTTP door; `settings_writer` saves what the desk changes to `config.toml`
-        (None: nothing is saved)."""
+        (None: nothing is saved). `clock` is the time of day every part reads (what rows,
+        loans and budget periods are dated by), `monotonic` the time the gateway's rests and
+        cool-downs are measured in (its keys, hosts and targets); None: the system's. A test
+        passes its own."""
+        clock = clock or time.time
         self._settings_at_start = settings
         environ = os.environ if environ is None else environ
         remember_own_secrets(settings, environ)  # masked wherever they would show
         self._clock = clock
+        self._monotonic = monotonic or time.monotonic
         # Every CLI and ACP agent this run offers: the shipped ones and those
         # `[providers.acp.NAME]` adds (the settings check accepted the tables), and which of
         # them the operator lets pass a hard budget by a run's cost (`unmetered_clis`).
@@ -347,7 +353,11 @@ class Engine:
         # key chain reads it at each use.
         self._own_origins: set[str] = set()
         self._gateway_keys = KeyChain(
-            self._gateway_config, environ=environ, vault=self.vault, own_origins=self._own_origins
+            self._gateway_config,
+            environ=environ,
+            vault=self.vault,
+            own_origins=self._own_origins,
+            clock=self._monotonic,
         )
         # Where the agents the gateway starts call their models back, as their caller.
         connection_keys = ConnectionKeys()
@@ -427,6 +437,7 @@ class Engine:
             guard=self.guard,
             events=self.events,
             tasks=self.tasks,
+            clock=self._monotonic,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
         self.playground = Playground(self.gateway, self.recorder_query)

@@ -48,7 +48,10 @@ class GatewayRuntime:
         on_quit: Callable[[], None] | None = None,
         port: int | None = None,
         reuse_port: bool = False,
+        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
+        """`clock`, `monotonic`: the engine's (`Engine`), where a test passes its own."""
         self.settings = loaded.settings
         self.mode = mode
         self._lock = lock
@@ -57,7 +60,11 @@ class GatewayRuntime:
         # A session on defaults leaves the file it could not use as it is.
         self._settings_file = ConfigFileWriter(loaded.config_file) if loaded.file_in_use else None
         self.engine = Engine(
-            self.settings, settings_writer=self._settings_file, instance_token=lock.token
+            self.settings,
+            settings_writer=self._settings_file,
+            instance_token=lock.token,
+            clock=clock,
+            monotonic=monotonic,
         )
         self.connections = ConnectionGuard(
             ConnectionLimits(

@@ -105,7 +105,8 @@ async def test_a_target_failing_for_one_key_goes_behind_the_others_for_that_key_
         assert rig.calls("alpha") == 3
         rows = await rig.gateway.engine.recorder.recent(limit=1)
         assert rows[0]["chosen_because"] == "priority: listed 1 of 1"  # alpha rests for it
-        views = rig.gateway.engine.gateway.route_views()
+        service = rig.gateway.engine.gateway
+        views = service.balancer.route_views(service.registry)
         alpha = views[0].targets[0]
         assert alpha.state == "closed" and alpha.cooling_for == 1
         # Another key is not moved.

@@ -13,8 +13,8 @@ an earlier one in `semantic_cache`). Same dialect goes through `same_dialect/`; 
 is `translation` through the neutral form `ir` and the `dialects/`, with `capabilities` (what a
 model accepts). The answer: `answers` and `relay` (whole or streamed), `held_answers` (a stream
 that holds its budget until it ends) and `results` (what a front door gets back); its rows and
-report are in `records/`. Errors are `errors` (with `key_refusal` for a key the provider
-refused).
+report are in `records/`, each attempt's outcome an `outcomes.Outcome`. Errors are `errors`
+(with `key_refusal` for a key the provider refused).
 
 The other kinds of call take the same path, each with its wire: `embeddings/`, `completions/`
 (fill-in-the-middle) and Ollama's own API (`ollama/`, a chat). The upstream client is

@@ -1,7 +1,8 @@
 """An upstream's answer on its way to the client: read whole or streamed, relayed as the
 upstream sent it (the client's own dialect) or translated from the upstream's dialect, its row
-finished when it ends. A stream commits once its first frame has arrived; a failure before that
-is an `UpstreamFailure` the route may fall back from."""
+finished when it ends. A stream commits once its first frame has arrived (`Line.primed`, every
+kind's commit point); a failure before that is an `UpstreamFailure` the route may fall back
+from."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.api_targets import Line
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    UpstreamFailure,
     malformed_answer,
 )
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -45,6 +46,7 @@ from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
 from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
 __all__ = ["AnswerRelay", "Sent"]
 
@@ -55,13 +57,18 @@ _TOO_LARGE = "ask for a streamed answer or raise the setting"
 @dataclass(slots=True)
 class Sent:
     """A chat as its attempt sent it: the client's request, what the upstream was sent (in the
-    dialect `up_name`), the route and the attempt's row."""
+    dialect `up_name`), the route and the attempt's line (its row, its commit point)."""
 
     incoming: ClientRequest
     outgoing: Outgoing
     up_name: str
     route: RouteReport
-    record: str
+    line: Line
+
+    @property
+    def record(self) -> str:
+        """The attempt's recorder row."""
+        return self.line.record
 
 
 class AnswerRelay:
@@ -124,7 +131,7 @@ class AnswerRelay:
         bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
-        self._records.finish_whole(record, route, usage, incoming, len(raw), server_tools=tools)
+        sent.line.answered(usage, _written(raw), server_tools=tools)
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
@@ -141,8 +148,7 @@ class AnswerRelay:
             stream_tap(incoming.name),
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
         )
-        await _primed(stream, route)
-        self._records.first_token(record)
+        await sent.line.primed(stream)
         dialect = incoming.dialect
         stub = incoming.stub(route.model)
 
@@ -173,7 +179,7 @@ class AnswerRelay:
                     carried
                     or incoming.facts.estimated_tokens + route.carried_input + route.held_output,
                 )
-            self._records.finish_stream(record, route, outcome, incoming)
+            self._records.stream_ended(record, route, outcome, sent.line.wire)
 
         async def closed_unread() -> None:
             stream.close()
@@ -208,7 +214,7 @@ class AnswerRelay:
         out = incoming.dialect.render_response(answer, outgoing.request)
         if incoming.name in OPENAI_DIALECTS:
             out["x_gateway"] = route.x_gateway(answer.usage)
-        self._records.finish_whole(record, route, answer.usage, incoming, len(raw))
+        sent.line.answered(answer.usage, _written(raw))
         return Completed(out, route, answer.usage)
 
     async def open_stream(self, response: UpstreamAnswer, sent: Sent) -> Streaming:
@@ -224,8 +230,7 @@ class AnswerRelay:
             upstream_dialect(sent.up_name).stream_decoder(),
             parser=frame_parser(sent.up_name, response.max_event_bytes),
         )
-        await _primed(stream, route)
-        self._records.first_token(record)
+        await sent.line.primed(stream)
         dialect = incoming.dialect
         request = outgoing.request or incoming.stub(route.model)
         encoder = dialect.stream_encoder(request)
@@ -246,26 +251,15 @@ class AnswerRelay:
 
         def ended() -> None:
             stream.close()
-            self._records.finish_stream(record, route, stream.outcome, incoming)
+            self._records.stream_ended(record, route, stream.outcome, sent.line.wire)
 
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
 
 
-async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:
-    """Wait for the stream's first frame; a failure before it may still fall back.
-
-    Raises:
-        UpstreamFailure: the stream ended, broke or reported an error before any answer.
-    """
-    try:
-        await stream.prime()
-    except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
-        stream.close()
-        raise UpstreamFailure(
-            f"{route.provider} failed before its stream began: {exc}",
-            fallback=True,
-            kind="stream_start",
-        ) from None
+def _written(raw: bytes) -> int:
+    """A whole answer's output where the vendor reported none: its size at about four bytes a
+    token."""
+    return max(1, len(raw) // CHARS_PER_TOKEN)
 
 
 def _stream_error(

@@ -19,7 +19,11 @@ kind:
 
 A wire reads its answer only through the `UpstreamAnswer` that `Line.send` returns: its whole
 body or its frames, already masked of the key the attempt was sent and of the gateway's own
-secrets (SECURITY.md 26), so no kind can forget the masking.
+secrets (SECURITY.md 26), so no kind can forget the masking. Every kind's answer is committed
+at the same point: a whole one once it is read, a stream once its first frame has come
+(`Line.primed`); a failure before then is an `UpstreamFailure` the route falls back from.
+Every kind's answer is counted by the same rule where it gave no usage
+(`RequestRecords.answered`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
@@ -51,6 +57,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
 )
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
@@ -65,10 +72,11 @@ __all__ = [
     "ApiTargets",
     "CallWire",
     "Line",
+    "PrimedStream",
 ]
 
 # The route log's outcome of a local server whose address is this gateway's own (not asked).
-OWN_ADDRESS_OUTCOME = "own_address"
+OWN_ADDRESS_OUTCOME = Outcome.OWN_ADDRESS
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -131,6 +139,27 @@ class CallWire(Protocol[A]):
         """The upstream's error body to relay as it came, where the client speaks its shape."""
         ...
 
+    def estimated(self, written: int) -> Usage:
+        """What an answer that gave no usage is counted at: the call's input as estimated,
+        and `written` tokens of output (`RequestRecords.answered`)."""
+        ...
+
+
+class PrimedStream(Protocol):
+    """A streamed answer as the loop commits it: `prime` reads until its first frame has come
+    (keeping it for the reader), `close` lets the upstream go."""
+
+    async def prime(self) -> None:
+        """Wait for the first frame.
+
+        Raises:
+            UpstreamMalformed, EngineError: the upstream ended, or sent an error, before any.
+            OSError, TimeoutError: the connection broke or stalled.
+        """
+        ...
+
+    def close(self) -> None: ...
+
 
 class ApiTargets:
     """Asks API targets key by key, for every kind of call; one per gateway."""
@@ -141,15 +170,18 @@ class ApiTargets:
         registry: ModelRegistry,
         keys: KeyChain,
         upstream: UpstreamClient,
+        clouds: CloudWires,
         budgets: SpendGuard,
         records: RequestRecords,
         telemetry: Telemetry,
         balancer: Balancer,
         api_refusal: Callable[[str], str | None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
         self.keys = keys
         self.upstream = upstream
+        self.clouds = clouds  # a cloud's set-up is checked before its keys are tried
         # Raises `BudgetExceeded` when calls running hold the rest of a hard budget: a target
         # reserves its estimate before it is sent, so no upstream is asked.
         self.budgets = budgets
@@ -161,7 +193,7 @@ class ApiTargets:
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal
         # Hosts rested after connect failures in a row: their routes are passed over at once.
-        self.unreachable = UnreachableHosts()
+        self.unreachable = UnreachableHosts(clock)
 
     # -- before the first key ---------------------------------------------------------------
 
@@ -180,9 +212,11 @@ class ApiTargets:
         spec = self.registry.provider(target.provider)
         # Off in config.toml or by the user's switch: the same outcome, so the route moves on
         # (or the client is told the provider is switched off) either way.
-        refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        refusal = (
+            Outcome.DISABLED if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        )
         if spec is None or refusal is not None:
-            route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
+            route.attempts.append(Attempt(target.label, "", refusal or Outcome.DISABLED))
             return None
         if spec.local and self.keys.points_at_us(spec):
             # This gateway serves that port itself (`http.ollama_port`): not an upstream.
@@ -194,10 +228,10 @@ class ApiTargets:
             pool = await self.keys.pool(spec, caller.project)
         if not pool:
             # Keys may be in the vault, whose database cannot be reached: not "no key".
-            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
+            outcome = Outcome.STORE_UNAVAILABLE if self.keys.vault_unreachable else Outcome.NO_KEY
             route.attempts.append(Attempt(target.label, "", outcome))
             return None
-        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        cloud = self.clouds.wire(spec.id) if spec.cloud else None
         problem = cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
         if problem is not None:
             # No endpoint, region or project: nothing to send it to (the message says what).
@@ -424,7 +458,7 @@ class Line:
             route.provider, route.model, route.kind = spec.id, model, "api"
             route.price_model = underlying_model(spec, model) if spec.cloud else ""
             # Listed before the answer is rendered, so `x_gateway` includes it.
-            self.ok = Attempt(call.target.label, self.key.label, "ok")
+            self.ok = Attempt(call.target.label, self.key.label, Outcome.OK)
             route.attempts.append(self.ok)
             notice = self.wire.notice
             if notice:
@@ -432,6 +466,51 @@ class Line:
             targets.unreachable.connected(spec.id, self.addressed.base_url)
         self.headers = response.headers
         return response
+
+    async def primed(self, stream: PrimedStream) -> None:
+        """Commit a streamed answer, the same way for every kind: wait for its first frame
+        (nothing has reached the client before it, so a failure may still fall back), then
+        note the attempt's first token on its row.
+
+        Raises:
+            UpstreamFailure: the stream ended, broke or reported an error before its first
+                frame (kind `stream_start`; another key or target may serve).
+        """
+        try:
+            await stream.prime()
+        except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
+            stream.close()
+            raise UpstreamFailure(
+                f"{self.call.spec.id} failed before its stream began: {exc}",
+                fallback=True,
+                kind=Outcome.STREAM_START,
+            ) from None
+        self.targets.records.first_token(self.record)
+
+    def answered(
+        self,
+        usage: Usage | None,
+        written: int,
+        *,
+        state: str = "completed",
+        error_code: str | None = None,
+        ended: bool = True,
+        server_tools: Mapping[str, int] | None = None,
+    ) -> Usage:
+        """End the attempt's row as answered, every kind by the same rule: what it is counted
+        at, the vendor's `usage` or (none reported) its wire's estimate with the `written`
+        tokens it sent (`RequestRecords.answered`)."""
+        return self.targets.records.answered(
+            self.record,
+            self.call.route,
+            usage,
+            self.wire,
+            written,
+            state=state,
+            error_code=error_code,
+            ended=ended,
+            server_tools=server_tools,
+        )
 
     def took_call(self) -> None:
         """The upstream took the call (it answered 2xx, or under a hard budget the request was

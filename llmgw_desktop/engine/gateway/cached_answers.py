@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.recording import RequestRecords
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, EndingChunks, Streaming
@@ -20,7 +21,7 @@ from llmgw_desktop.engine.tokens.usage import Usage
 __all__ = ["CACHE_HIT_OUTCOME", "CachedAnswers"]
 
 # The route log's outcome of a target whose answer came from the response cache.
-CACHE_HIT_OUTCOME = "cache_hit"
+CACHE_HIT_OUTCOME = Outcome.CACHE_HIT
 
 
 class CachedAnswers:

@@ -18,12 +18,14 @@ from llmgw_desktop.engine.gateway.api_targets import ApiCall, ApiTargets, Line
 from llmgw_desktop.engine.gateway.cached_answers import CachedAnswers
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
+from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed, upstream_dialect
 from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
 from llmgw_desktop.engine.gateway.output_limit import limit_changes
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
@@ -38,6 +40,7 @@ from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache, SemanticP
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache, keyed_headers
 from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["ChatTargets"]
 
@@ -110,7 +113,7 @@ class ChatTargets:
         try:
             chat.outgoing = self._outgoing(chat, expected)
         except InvalidRequest as exc:
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, exc
         lookup = probe = None
         from_cache = self._from_cache if only_key is None else None
@@ -366,7 +369,7 @@ class _Chat:
             headers=outgoing.headers,
             query=outgoing.query,
         )
-        sent = Sent(incoming, outgoing, self.up_name, self.call.route, line.record)
+        sent = Sent(incoming, outgoing, self.up_name, self.call.route, line)
         answer = await self._answers.answer(response, sent)
         if isinstance(answer, Streaming):
             # Held until the stream's row is counted, when its chunks end.
@@ -375,6 +378,11 @@ class _Chat:
 
     def estimate(self) -> ClientRequest:
         return self.incoming
+
+    def estimated(self, written: int) -> Usage:
+        # The prompt, with what a stored response it continues makes the vendor read again.
+        carried = self.call.route.carried_input
+        return Usage(estimated_input_tokens(self.incoming) + carried, written)
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return failure.raw_body if self.outgoing.passthrough else None

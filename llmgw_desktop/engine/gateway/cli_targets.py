@@ -14,6 +14,7 @@ from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequ
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
@@ -125,7 +126,7 @@ async def serve_on_cli(
             first = [await anext(events)]
             while isinstance(first[-1], MessageStart):
                 first.append(await anext(events))
-            route.attempts.append(Attempt(target.label, "", "ok"))
+            route.attempts.append(Attempt(target.label, "", Outcome.OK))
             encoded = _encoded(dialect, request, first, events)
             # Closed unread, the CLI's events are closed all the same (the job ends, its row
             # with it): the generator's own `finally` would not run.
@@ -137,7 +138,7 @@ async def serve_on_cli(
         if not exc.retryable and exc.code not in _MOVE_ON:
             raise
         return None, exc
-    route.attempts.append(Attempt(target.label, "", "ok"))
+    route.attempts.append(Attempt(target.label, "", Outcome.OK))
     out = dialect.render_response(answer, request)
     if dialect.name in OPENAI_DIALECTS:
         out["x_gateway"] = route.x_gateway(answer.usage)

@@ -6,6 +6,7 @@ attempt loop and each kind of call on it, the token counter, the CLI bridge, the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -25,10 +26,12 @@ from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingS
 from llmgw_desktop.engine.gateway.balancing.liveness import LivenessSettings
 from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.completions.targets import CompletionTargets
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings, EmbeddingTargets
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
+from llmgw_desktop.engine.gateway.key_refusal import refusal_status
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
@@ -110,6 +113,7 @@ def build_gateway(
     guard: OutboundGuard,
     events: EventBus,
     tasks: TaskSupervisor,
+    clock: Callable[[], float] = time.monotonic,
 ) -> GatewayService:
     """The gateway service, every part of it built here and wired to the engine's parts.
     `api_refusal` is the user's switches (`ProviderSwitches.api_refusal`); `config` defaults
@@ -117,25 +121,20 @@ def build_gateway(
     calls read too); `callbacks` says which CLI targets' calls come back through the gateway
     and hears of a budget's refusal of one; `events` hears of each model list read (a key
     refused there); `tasks` runs the gateway's own background work (probes of hung targets,
-    the semantic cache's late embeddings)."""
+    the semantic cache's late embeddings); `clock` times its keys', hosts' and targets' rests."""
     if config is None:
         config = gateway_config_of(settings)
     registry = ModelRegistry(config)
     if keys is None:
-        keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
-    upstream = _upstream_client(settings, environ)
+        keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins, clock=clock)
+    clouds = CloudWires(environ)
+    clouds.use_providers(config.providers.values())
+    upstream = _upstream_client(settings, environ, clouds)
     upstream.use_providers(config.providers.values())
-    directory = ProviderDirectory(
-        registry,
-        keys,
-        upstream,
-        cli_available=cli_available,
-        api_refusal=api_refusal,
-        detect_local=settings.gateway.detect_local,
-        models_refresh_s=settings.gateway.models_refresh_s,
-        on_listed=events.publish,
+    directory = _directory(
+        settings, registry, keys, upstream, clouds, events, cli_available, api_refusal
     )
-    balancer = Balancer(balancing_settings(settings), tasks=tasks)
+    balancer = Balancer(balancing_settings(settings), tasks=tasks, clock=clock)
     remote = RemotePassthrough(
         settings.gateway.remote_passthrough.allow, settings.gateway.remote_passthrough.principals
     )
@@ -144,11 +143,13 @@ def build_gateway(
         registry=registry,
         keys=keys,
         upstream=upstream,
+        clouds=clouds,
         budgets=budgets,
         records=records,
         telemetry=telemetry,
         balancer=balancer,
         api_refusal=api_refusal,
+        clock=clock,
     )
     cache = ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None
     service: GatewayService | None = None
@@ -163,6 +164,7 @@ def build_gateway(
         registry=registry,
         keys=keys,
         upstream=upstream,
+        clouds=clouds,
         directory=directory,
         balancer=balancer,
         records=records,
@@ -171,7 +173,9 @@ def build_gateway(
         semantic=semantic,
         embeddings=EmbeddingTargets(api=api, prices=prices, cache=cache),
         completions=CompletionTargets(api=api, prices=prices),
-        counter=TokenCounter(registry, keys, upstream, remote, target_access, guard=guard),
+        counter=TokenCounter(
+            registry, keys, upstream, remote, target_access, guard=guard, clouds=clouds
+        ),
         capture=GatewayCapture(recorder.bodies),
         cli=CliBridge(runner, jobs, timeout_s=settings.providers.timeout_ms / 1000),
         cli_available=cli_available,
@@ -186,6 +190,31 @@ def build_gateway(
     )
     service = GatewayService(parts, project_access=project_access, target_access=target_access)
     return service
+
+
+def _directory(
+    settings: Settings,
+    registry: ModelRegistry,
+    keys: KeyChain,
+    upstream: UpstreamClient,
+    clouds: CloudWires,
+    events: EventBus,
+    cli_available: Callable[[str], Awaitable[EngineError | None]],
+    api_refusal: Callable[[str], str | None],
+) -> ProviderDirectory:
+    """What the gateway can serve now (its providers, their models and local servers found),
+    each model list read telling `events`."""
+    return ProviderDirectory(
+        registry,
+        keys,
+        upstream,
+        cli_available=cli_available,
+        api_refusal=api_refusal,
+        detect_local=settings.gateway.detect_local,
+        models_refresh_s=settings.gateway.models_refresh_s,
+        on_listed=events.publish,
+        clouds=clouds,
+    )
 
 
 def _chats(
@@ -208,8 +237,11 @@ def _chats(
     )
 
 
-def _upstream_client(settings: Settings, environ: Mapping[str, str]) -> UpstreamClient:
-    """The one pool every upstream call goes through, with the gateway's limits."""
+def _upstream_client(
+    settings: Settings, environ: Mapping[str, str], clouds: CloudWires
+) -> UpstreamClient:
+    """The one pool every upstream call goes through, with the gateway's limits; the clouds
+    sign their own requests, and a key refusal is read as its provider says it."""
     gateway = settings.gateway
     return UpstreamClient(
         connect_timeout_s=gateway.connect_timeout_ms / 1000,
@@ -222,6 +254,8 @@ def _upstream_client(settings: Settings, environ: Mapping[str, str]) -> Upstream
         proxy_loopback=gateway.proxy_loopback,
         max_sse_event_bytes=gateway.max_sse_event_bytes,
         share=FairShare(gateway.principal_share_percent, "gateway.principal_share_percent"),
+        signers=clouds,
+        status_of=refusal_status,
     )
 
 

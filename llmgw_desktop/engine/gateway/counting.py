@@ -28,6 +28,7 @@ from llmgw_desktop.config.api_catalog import (
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.clouds.models import vendor_twin
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS, addressed
 from llmgw_desktop.engine.gateway.http_client.upstream import (
@@ -85,6 +86,7 @@ class TokenCounter:
         target_access: Callable[[str, str, str], EngineError | None],
         *,
         guard: OutboundGuard | None = None,
+        clouds: CloudWires | None = None,
     ) -> None:
         """`target_access(principal, provider, model)` is the refusal of a gateway key whose
         scope leaves that target out (None: allowed), as `GatewayService` checks it; `guard`
@@ -93,6 +95,7 @@ class TokenCounter:
         self._registry = registry
         self._keys = keys
         self._upstream = upstream
+        self._clouds = clouds or CloudWires({})  # a cloud's set-up, before it is asked to count
         # What a remote caller may ask of the operator's vendor account (as on a chat call).
         self._remote = remote
         self._target_access = target_access
@@ -130,7 +133,7 @@ class TokenCounter:
         if spec is None or not spec.enabled:
             return False
         pool = await self._keys.pool(spec, caller.project)
-        cloud = self._upstream.cloud(spec.id) if spec.cloud else None
+        cloud = self._clouds.wire(spec.id) if spec.cloud else None
         keyed = any(key.value for key in pool)
         return bool(pool) and (cloud is None or cloud.problem(keyed=keyed) is None)
 

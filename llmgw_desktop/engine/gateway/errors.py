@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from llmgw_desktop.engine.errors import PAUSED_RETRY_AFTER_S, Cure, EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.http_client.upstream import (
-    HUNG_OUTCOME,
     NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
 )
@@ -15,6 +14,7 @@ from llmgw_desktop.engine.gateway.key_refusal import (
     VAULT_PLACES,
     refused_keys_message,
 )
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt
 
 __all__ = [
@@ -32,19 +32,19 @@ OVERLOADED = 529
 RETRY_AFTER_STATUSES = frozenset({429, 503, OVERLOADED})
 
 # Attempt outcomes that mean "not set up", as opposed to "tried and failed".
-_NOT_SET_UP = {
-    "no_key": "has no API key",
-    "disabled": "is switched off",
-    "paused": "is paused (all providers are)",
-    "store_unavailable": "has no key readable now (the vault's database cannot be reached)",
-    "own_address": "is this gateway itself (it serves Ollama's port: http.ollama_port)",
+_NOT_SET_UP: dict[str, str] = {
+    Outcome.NO_KEY: "has no API key",
+    Outcome.DISABLED: "is switched off",
+    Outcome.PAUSED: "is paused (all providers are)",
+    Outcome.STORE_UNAVAILABLE: "has no key readable now (the vault's database cannot be reached)",
+    Outcome.OWN_ADDRESS: "is this gateway itself (it serves Ollama's port: http.ollama_port)",
 }
 # What the client is told would fix each of those (a missing key: per provider, `_no_key_fix`).
-_FIXES = {
-    "disabled": "Switch it on from the tray or the dashboard (or remove it from "
+_FIXES: dict[str, str] = {
+    Outcome.DISABLED: "Switch it on from the tray or the dashboard (or remove it from "
     "providers.disabled or set enabled = true under [gateway.providers] in config.toml)",
-    "paused": "Resume the providers from the tray or the dashboard",
-    "own_address": "Run Ollama on another port and set its base_url under "
+    Outcome.PAUSED: "Resume the providers from the tray or the dashboard",
+    Outcome.OWN_ADDRESS: "Run Ollama on another port and set its base_url under "
     "[gateway.providers.ollama], or turn http.ollama_port off",
 }
 
@@ -156,7 +156,7 @@ class AllRoutesFailed(EngineError):
         reasons = "; ".join(
             f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}{_hint(a, hints)}" for a in attempts
         )
-        outcomes = {a.outcome for a in attempts} or {"no_key"}
+        outcomes = {a.outcome for a in attempts} or {Outcome.NO_KEY}
         fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
         if "no_key" in outcomes:
             fixes = f"{_no_key_fix(attempts, key_env, caller)}. {fixes}".strip()
@@ -299,7 +299,7 @@ def _name_by_common_status(error: AllRoutesFailed, tried: Sequence[Attempt]) -> 
         error.http_status = OVERLOADED
         error.code = ErrorCode.OVERLOADED
         error.retryable = True
-    elif all(a.outcome in ("timeout", HUNG_OUTCOME) for a in tried):
+    elif all(a.outcome in (Outcome.TIMEOUT, Outcome.HUNG) for a in tried):
         # No upstream answered in time (or at all): a gateway timeout, not a bad gateway.
         error.http_status = 504
         error.code = ErrorCode.UPSTREAM_TIMEOUT
@@ -310,7 +310,9 @@ def _no_key_fix(
 ) -> str:
     """Where each provider without a key takes one: its own variable, the vault, config.toml;
     and what answers meanwhile (for a tool `connect` sets up, the command that names it)."""
-    providers = dict.fromkeys(a.target.partition("/")[0] for a in attempts if a.outcome == "no_key")
+    providers = dict.fromkeys(
+        a.target.partition("/")[0] for a in attempts if a.outcome == Outcome.NO_KEY
+    )
     fixes = []
     for provider in providers:
         names = " or ".join(key_env(provider)) if key_env is not None else ""

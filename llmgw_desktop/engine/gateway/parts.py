@@ -13,6 +13,7 @@ from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.chat_targets import ChatTargets
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.completions.targets import CompletionTargets
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.embeddings.targets import EmbeddingTargets
@@ -40,6 +41,7 @@ class GatewayParts:
     registry: ModelRegistry
     keys: KeyChain
     upstream: UpstreamClient
+    clouds: CloudWires  # the configured clouds' wires (the upstream client's signers)
     directory: ProviderDirectory
     # What is known of each target (in flight, latency, quota, cool-downs), and the order
     # each request tries its plan in.

@@ -27,6 +27,7 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.events import ModelListRead
+from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.key_refusal import KEY_REFUSED_STATUSES, VAULT_PLACES
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
@@ -69,12 +70,15 @@ class ProviderDirectory:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         on_listed: Callable[[ModelListRead], None] | None = None,
+        clouds: CloudWires | None = None,
     ) -> None:
         """`on_listed`: told when a model list was read or its key refused (the engine's
         events: a refused key marks the provider failing before any call is made)."""
         self._registry = registry
         self._keys = keys
         self._upstream = upstream
+        # The configured clouds' wires (their set-up, their endpoints); none unless given.
+        self._clouds = clouds or CloudWires({})
         self._cli_available = cli_available
         # The user's switches (`ProviderSwitches.api_refusal`): "disabled", "paused" or None.
         self._api_refusal = api_refusal or (lambda _provider: None)
@@ -306,14 +310,14 @@ class ProviderDirectory:
         return out
 
     def _cloud_problem(self, spec: ApiProviderSpec, pool: list[PoolKey]) -> str | None:
-        cloud = self._upstream.cloud(spec.id)
+        cloud = self._clouds.wire(spec.id)
         return cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
 
     def _base_url(self, spec: ApiProviderSpec) -> str:
         """Where requests go (a cloud's endpoint as its wire derives it), as it may be shown:
         without the user, password or query a base URL can carry a token in."""
         base = self._keys.base_url(spec)
-        cloud = self._upstream.cloud(spec.id) if spec.cloud else None
+        cloud = self._clouds.wire(spec.id) if spec.cloud else None
         return shown_url(cloud.endpoint(base) if cloud is not None else base)
 
     def _list_facts(self, spec: ApiProviderSpec) -> dict[str, Any]:

@@ -22,14 +22,14 @@ from llmgw_desktop.engine.gateway.dialects.base import (
     StreamEncoder,
     UpstreamMalformed,
 )
-from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
+from llmgw_desktop.engine.gateway.http_client.answer import AnswerFrames, UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.http1_response import ResponseBroken
 from llmgw_desktop.engine.gateway.http_client.sse import frame
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
 from llmgw_desktop.engine.gateway.same_dialect.taps import StreamTap
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["RelayedStream", "StreamOutcome", "UpstreamStream", "relay_events"]
+__all__ = ["RelayedStream", "StreamOutcome", "UpstreamStream", "first_frames", "relay_events"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class StreamOutcome:
     # The vendor's server tools a relayed answer used, by name (billed per call).
     server_tools: dict[str, int] = field(default_factory=dict)
     # Events read from the upstream so far: about a token of output each, what a stream cut
-    # before its usage arrived is counted at (`RequestRecords.finish_stream`, `recording.py`).
+    # before its usage arrived is counted at (`RequestRecords.answered`, `recording.py`).
     events: int = 0
 
     def observe(self, event: StreamEvent) -> None:
@@ -90,18 +90,7 @@ class UpstreamStream:
             UpstreamMalformed, EngineError: the upstream ended, or sent an error, before any answer.
             OSError, TimeoutError: the connection broke or stalled.
         """
-        frames: list[SseFrame] = []
-        while not frames:
-            read = await self._frames.read()
-            if read is None:
-                frames = self._frames.close()
-                if not frames:
-                    raise UpstreamMalformed(
-                        "the upstream closed the stream without sending anything"
-                    )
-                break
-            frames = read
-        self._primed = self._decode(frames)
+        self._primed = self._decode(await first_frames(self._frames))
 
     async def frames(self) -> AsyncIterator[list[tuple[SseFrame, list[StreamEvent]]]]:
         """Batches of (frame, its neutral events), one batch per upstream chunk.
@@ -124,7 +113,7 @@ class UpstreamStream:
             except UpstreamMalformed as exc:
                 if isinstance(exc, StreamCut):
                     # Cut after its answer: what the upstream had counted by then, for the
-                    # recorder (`finish_stream` estimates where that is nothing).
+                    # recorder (`RequestRecords.answered` estimates where that is nothing).
                     self.outcome.usage = exc.usage
                 if closing:
                     yield closing  # what did arrive reaches the client before the error
@@ -152,6 +141,24 @@ class UpstreamStream:
 
     def close(self) -> None:
         self._frames.release()
+
+
+async def first_frames(frames: AnswerFrames) -> list[SseFrame]:
+    """The stream's first frames, once some have come (what a stream is primed with).
+
+    Raises:
+        UpstreamMalformed: the upstream ended the stream before any frame, or a frame is not one.
+        OSError, TimeoutError: the connection broke or stalled.
+    """
+    while True:
+        read = await frames.read()
+        if read is None:
+            ended = frames.close()
+            if not ended:
+                raise UpstreamMalformed("the upstream closed the stream without sending anything")
+            return ended
+        if read:
+            return read
 
 
 async def relay_events(

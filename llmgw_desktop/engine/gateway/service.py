@@ -35,7 +35,7 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.balancing.views import RouteView
+from llmgw_desktop.engine.gateway.balancing.balancer import Ordered
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.completions.request import fim_request
@@ -53,6 +53,7 @@ from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.outcomes import NOT_ASKED, Outcome
 from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
@@ -91,19 +92,14 @@ _Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
 # How one target is asked: what the outbound guard decided it may be sent (`Decision`).
 _Ask = Callable[[Target, Plan, Decision], Awaitable[_Asked[_Answer]]]
 
-# Attempt outcomes that say a target was never asked; a request refused by all of its targets
-# for its own content is answered with that refusal (400), not as an upstream failure.
-_NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
-# The route log's outcome of a target a hard dollar budget could not count (no price).
-UNPRICED_OUTCOME = "unpriced"
-# The route log's outcome of a CLI target a hard budget covers whose job the gateway could not
-# stop at its hold (`calls/cli_spend.unmetered`): not asked, as an unpriced one.
-UNMETERED_OUTCOME = "unmetered"
-# The route log's outcome of a target outside the caller's gateway key's scope (not asked).
-OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
-# The route log's outcome of a target the outbound guard did not send the request to (a
-# secret found where it blocks, or a request it could not read whole where that blocks).
-GUARD_OUTCOME = "guard_blocked"
+# The route log's outcomes of targets passed over for the caller's budget, key scope or the
+# outbound guard (`outcomes.py`): a request all of whose targets were is refused as they were.
+_PASSED_OVER = (
+    Outcome.UNPRICED,
+    Outcome.UNMETERED,
+    Outcome.OUTSIDE_KEY_SCOPE,
+    Outcome.GUARD_BLOCKED,
+)
 
 
 def _error_front(front: str) -> str:
@@ -128,6 +124,7 @@ class GatewayService:
         self.directory = parts.directory
         self.keys = parts.keys
         self.upstream = parts.upstream
+        self.clouds = parts.clouds
         self.cache = parts.cache
         self.semantic = parts.semantic
         self.guard = parts.guard
@@ -153,10 +150,6 @@ class GatewayService:
     def unreachable(self) -> UnreachableHosts:
         """The API hosts rested after connect failures in a row (`rested()`: which, now)."""
         return self._p.api.unreachable
-
-    def route_views(self) -> list[RouteView]:
-        """Each configured route that lists targets, as the balancer shows it."""
-        return self.balancer.route_views(self.registry)
 
     @property
     def cache_stats(self) -> CacheStats | None:
@@ -394,7 +387,7 @@ class GatewayService:
 
     async def _cli_cannot(self, target: Target, route: RouteReport, what: str) -> _Asked[Any]:
         """A CLI target of a kind only API targets serve: passed over, saying so."""
-        route.attempts.append(Attempt(target.label, "", "untranslatable"))
+        route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
         return None, InvalidRequest(f"{target.label} is a coding CLI, which {what}", param="model")
 
     async def _serve(
@@ -469,6 +462,45 @@ class GatewayService:
             NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
                 `chat` says.
         """
+        plan, ordered = self._planned(requested, caller, route, small, tokens, cost)
+        last: UpstreamFailure | EngineError | None = None
+        refusals: list[EngineError] = []
+        over_budget: list[EngineError] = []
+        for index, target in enumerate(ordered.targets):
+            route.fallback_used = index > 0
+            route.chosen_because = ordered.reason(index)
+            decision = await self._may_ask(target, caller, guard)
+            if not isinstance(decision, Decision):
+                # Passed over (its outcome in the route): a later target may still serve.
+                outcome, refusal = decision
+                route.attempts.append(Attempt(target.label, "", outcome))
+                over_budget.append(refusal)
+                continue
+            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
+            if answer is not None:
+                # Before its first byte goes out: a stream's row is kept on disk from here.
+                self._p.records.answer_begins(route.request_id)
+                return answer
+            if isinstance(failure, InvalidRequest):
+                refusals.append(failure)
+            last = failure if failure is not None else last
+        raise self._unanswered(requested, caller, route, plan, last, refusals, over_budget)
+
+    def _planned(
+        self,
+        requested: str,
+        caller: CallerInfo,
+        route: RouteReport,
+        small: Callable[[], bool] | None,
+        tokens: int,
+        cost: Callable[[Target], float | None] | None,
+    ) -> tuple[Plan, Ordered]:
+        """`requested`'s plan (pin, small-request rule, route, fallbacks) for `caller`, noted in
+        `route`, and its targets in the order the balancer tries them.
+
+        Raises:
+            NotFound: the model is unknown.
+        """
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
         pinned_as = pin_caller(caller.principal, caller.caller, caller.proven)
@@ -483,52 +515,48 @@ class GatewayService:
             tokens=tokens,
             cost=cost or _unpriced_cost,
         )
-        last: UpstreamFailure | EngineError | None = None
-        refusals: list[EngineError] = []
-        over_budget: list[EngineError] = []
-        for index, target in enumerate(ordered.targets):
-            route.fallback_used = index > 0
-            route.chosen_because = ordered.reason(index)
-            failure: UpstreamFailure | EngineError | None
-            outside = self._target_access(caller.principal, target.provider, target.model)
-            if outside is not None:
-                route.attempts.append(Attempt(target.label, "", OUTSIDE_SCOPE_OUTCOME))
-                over_budget.append(outside)
-                continue
-            unpriced = self._unpriced(target, caller)
-            if unpriced is not None:
-                # A hard dollar budget could not count this target: it is not asked, and the
-                # route moves on (a priced fallback may serve).
-                route.attempts.append(Attempt(target.label, "", UNPRICED_OUTCOME))
-                over_budget.append(unpriced)
-                continue
-            unstoppable = await self._unmetered(target, caller)
-            if unstoppable is not None:
-                # Passed over like an unpriced one: a fallback that stops at its hold may serve.
-                route.attempts.append(Attempt(target.label, "", UNMETERED_OUTCOME))
-                over_budget.append(unstoppable)
-                continue
-            decision = SEND if guard is None else await guard.decide(*self._guarded(target))
-            if decision.refusal is not None:
-                # Not sent: a later target (a provider on this machine) may still serve.
-                route.attempts.append(Attempt(target.label, "", GUARD_OUTCOME))
-                over_budget.append(decision.refusal)
-                continue
-            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
-            if answer is not None:
-                # Before its first byte goes out: a stream's row is kept on disk from here.
-                self._p.records.answer_begins(route.request_id)
-                return answer
-            if isinstance(failure, InvalidRequest):
-                refusals.append(failure)
-            last = failure if failure is not None else last
-        passed_over = (UNPRICED_OUTCOME, UNMETERED_OUTCOME, OUTSIDE_SCOPE_OUTCOME, GUARD_OUTCOME)
-        not_asked = all(a.outcome in (*_NOT_ASKED, *passed_over) for a in route.attempts)
+        return plan, ordered
+
+    async def _may_ask(
+        self, target: Target, caller: CallerInfo, guard: RequestGuard | None
+    ) -> Decision | tuple[Outcome, EngineError]:
+        """What `target` may be sent by the outbound guard's decision; or, passed over, why
+        (its outcome in the route, and the refusal to answer with if every target is): outside
+        the caller's key's scope, a hard dollar budget that cannot count it, a CLI a hard budget
+        cannot stop at its hold, the guard's refusal."""
+        outside = self._target_access(caller.principal, target.provider, target.model)
+        if outside is not None:
+            return Outcome.OUTSIDE_KEY_SCOPE, outside
+        unpriced = self._unpriced(target, caller)
+        if unpriced is not None:
+            return Outcome.UNPRICED, unpriced  # a priced fallback may serve
+        unstoppable = await self._unmetered(target, caller)
+        if unstoppable is not None:
+            return Outcome.UNMETERED, unstoppable  # a fallback that stops at its hold may serve
+        decision = SEND if guard is None else await guard.decide(*self._guarded(target))
+        if decision.refusal is not None:
+            return Outcome.GUARD_BLOCKED, decision.refusal  # a provider on this machine may serve
+        return decision
+
+    def _unanswered(
+        self,
+        requested: str,
+        caller: CallerInfo,
+        route: RouteReport,
+        plan: Plan,
+        last: UpstreamFailure | EngineError | None,
+        refusals: list[EngineError],
+        over_budget: list[EngineError],
+    ) -> EngineError:
+        """The error a request none of whose targets answered ends in: the caller's own refusal
+        where no target was asked for it (budget, scope, guard), the request's own where none
+        could take it (400), else every route failed (the attempts said)."""
+        not_asked = all(a.outcome in (*NOT_ASKED, *_PASSED_OVER) for a in route.attempts)
         if over_budget and not_asked:
-            raise over_budget[0]
-        if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
-            raise refusals[0]
-        raise AllRoutesFailed.from_attempts(
+            return over_budget[0]
+        if refusals and all(a.outcome in NOT_ASKED for a in route.attempts):
+            return refusals[0]
+        return AllRoutesFailed.from_attempts(
             requested,
             route.attempts,
             last,
@@ -654,7 +682,7 @@ class GatewayService:
         try:
             request = incoming.neutral()
         except InvalidRequest as exc:
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, exc
         return await serve_on_cli(
             self._p.cli,

@@ -194,7 +194,7 @@ class ProvidersService:
     def routes(self, principal: str | None = None) -> list[RouteView]:
         """The routes that list targets, with each target's share, latency and cool-down; for
         a gateway key, the targets in its scope (a route with none of them left out)."""
-        views = self._gateway.route_views()
+        views = self._gateway.balancer.route_views(self._gateway.registry)
         if principal is None:
             return views
         access = self._target_access

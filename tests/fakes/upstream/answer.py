@@ -9,7 +9,7 @@ from typing import Final
 from aiohttp import web
 
 from .schema import fill_schema
-from .script import Reply
+from .script import Reply, without_usage
 from .sse import DialectCodec, JsonObject, StreamAnswer, dumps
 
 _SSE_HEADERS: Final[Mapping[str, str]] = {
@@ -63,6 +63,8 @@ async def write_reply(
     }
     if reply.kind == "error":
         return error_response(codec, reply, request_id)
+    if reply.kind == "empty":
+        return empty_answer(request, request_id)
     # A tool call's leading text is sent as scripted: no facts, no schema filling.
     text = reply.text if reply.call is not None else answer_text(codec, body, reply)
     if stream:
@@ -70,7 +72,8 @@ async def write_reply(
         return await _write_stream(request, codec, reply, answer, request_id, midway)
     if reply.kind == "malformed":
         return web.Response(body=codec.malformed_json(), content_type="application/json")
-    payload = dumps(codec.json_answer(body, text, model, reply.call)).encode()
+    whole = codec.json_answer(body, text, model, reply.call)
+    payload = dumps(whole if reply.usage else without_usage(whole)).encode()
     if reply.kind == "cut":
         # Promise the whole body, deliver half: the client sees a short read.
         response = web.StreamResponse(headers={"Content-Type": "application/json", **request_id})
@@ -119,6 +122,11 @@ def _unframed(request: web.Request, headers: Mapping[str, str], body: bytes) -> 
     assert request.transport is not None
     request.transport.write(raw)
     return drop_connection(request)
+
+
+def empty_answer(request: web.Request, headers: Mapping[str, str]) -> web.StreamResponse:
+    """A 200 head, then the connection closes before any of the body (`Reply.empty`)."""
+    return _unframed(request, headers, b"")
 
 
 def error_response(codec: DialectCodec, reply: Reply, headers: dict[str, str]) -> web.Response:

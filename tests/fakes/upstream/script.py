@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call"]
+ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call", "empty"]
 Dialect = Literal["anthropic", "responses", "chat", "gemini", "bedrock", "ollama"]
 
 # Usage every answer reports. The numbers differ per field so a test can tell which upstream
@@ -76,6 +76,19 @@ class ToolCall:
         return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
 
 
+# The members a whole answer says its usage in, in each wire the fake speaks.
+USAGE_MEMBERS = frozenset({"usage", "usageMetadata", "prompt_eval_count", "eval_count"})
+
+
+def without_usage(answer: Any) -> Any:
+    """`answer` with the vendor's usage left out, wherever it says it."""
+    if isinstance(answer, dict):
+        return {k: without_usage(v) for k, v in answer.items() if k not in USAGE_MEMBERS}
+    if isinstance(answer, list):
+        return [without_usage(v) for v in answer]
+    return answer
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the next LLM call gets.
@@ -108,6 +121,13 @@ class Reply:
     # The text deltas a stream of this reply sends exactly (`Reply.in_pieces`); () splits
     # the text at spaces.
     pieces: tuple[str, ...] = ()
+    # False: a whole answer leaves the vendor's usage out (a compatible server that does not
+    # report it), whichever kind of call it answers (`Reply.without_usage`).
+    usage: bool = True
+
+    def without_usage(self) -> Reply:
+        """This reply, its whole answer without the vendor's usage."""
+        return dataclasses.replace(self, usage=False)
 
     def with_headers(self, **headers: str) -> Reply:
         """This reply with more headers (`x_ratelimit_remaining_requests="3"`: underscores
@@ -150,6 +170,12 @@ class Reply:
         end, not a broken one.
         """
         return cls("cut", after_finish=after_finish, unframed=unframed)
+
+    @classmethod
+    def empty(cls) -> Reply:
+        """A 200 whose connection closes before any of its body: an upstream that fails before
+        its first frame (whole or streamed, any kind of call)."""
+        return cls("empty")
 
     @classmethod
     def malformed(cls) -> Reply:

@@ -25,7 +25,7 @@ from . import (
     openai_common,
     openai_responses,
 )
-from .answer import drop_connection, write_reply
+from .answer import drop_connection, empty_answer, write_reply
 from .script import (
     COUNT_TOKENS_ANSWER,
     Dialect,
@@ -35,6 +35,7 @@ from .script import (
     redact_headers,
     redact_query,
     secret_digests,
+    without_usage,
 )
 from .sse import DialectCodec, JsonObject
 
@@ -304,14 +305,16 @@ class ScriptedUpstream:
             return refused
         if request.match_info["call"].endswith(":predict"):
             record = await self._record(request, "gemini", "embeddings")
-            return await self._embedding(record, embeddings.vertex_predict_answer, gemini.error)
+            return await self._embedding(
+                request, record, embeddings.vertex_predict_answer, gemini.error
+            )
         return await self._gemini(request)
 
     async def _openai_embeddings(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "chat", "embeddings")
         model = self._model(record, "text-embedding-fake")
         return await self._embedding(
-            record, lambda body: embeddings.openai_answer(body, model), openai_common.error
+            request, record, lambda body: embeddings.openai_answer(body, model), openai_common.error
         )
 
     async def _bedrock_embeddings(self, request: web.Request) -> web.StreamResponse:
@@ -321,11 +324,11 @@ class ScriptedUpstream:
         record = await self._record(request, "bedrock", "embeddings")
         model = request.match_info["model"]
         answer, headers = embeddings.bedrock_invoke_answer(model, record.body or {})
-        return await self._embedding(record, lambda _body: answer, bedrock.error, headers)
+        return await self._embedding(request, record, lambda _body: answer, bedrock.error, headers)
 
     async def _ollama_embed(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "ollama", "embeddings")
-        return await self._embedding(record, embeddings.ollama_embed_answer, _ollama_error)
+        return await self._embedding(request, record, embeddings.ollama_embed_answer, _ollama_error)
 
     async def _completion(self, request: web.Request, *, wire: str) -> web.StreamResponse:
         """A completion, whole or streamed in two parts (with `stream_gate` between them: a
@@ -342,12 +345,15 @@ class ScriptedUpstream:
             error = _ollama_error if wire == "ollama" else openai_common.error
             payload, extra = error(reply.status, reply.message)
             return web.json_response(payload, status=reply.status, headers=extra)
+        if reply.kind == "empty":
+            return empty_answer(request, {})
         if reply.kind == "malformed":
             return web.Response(body=b'{"choices": [', content_type="application/json")
         text = completions.fim_text(body, reply.text)
         if not record.stream:
             whole = {"openai": completions.openai_whole, "mistral": completions.mistral_whole}
-            return web.json_response(whole.get(wire, completions.ollama_whole)(body, text))
+            answer = whole.get(wire, completions.ollama_whole)(body, text)
+            return web.json_response(answer if reply.usage else without_usage(answer))
         kind = "application/x-ndjson" if wire == "ollama" else "text/event-stream"
         response = web.StreamResponse(headers={"Content-Type": kind})
         await response.prepare(request)
@@ -375,6 +381,7 @@ class ScriptedUpstream:
 
     async def _embedding(
         self,
+        request: web.Request,
         record: RecordedRequest,
         answer: Callable[[JsonObject], JsonObject],
         error: Callable[[int, str], tuple[JsonObject, dict[str, str]]],
@@ -387,9 +394,14 @@ class ScriptedUpstream:
         if reply.kind == "error":
             body, extra = error(reply.status, reply.message)
             return web.json_response(body, status=reply.status, headers=extra)
+        if reply.kind == "empty":
+            return empty_answer(request, headers or {})
         if reply.kind == "malformed":
             return web.Response(body=b'{"data": [', content_type="application/json")
-        return web.json_response(answer(record.body or {}), headers=headers)
+        vectors = answer(record.body or {})
+        return web.json_response(
+            vectors if reply.usage else without_usage(vectors), headers=headers
+        )
 
     async def _vertex_anthropic(self, request: web.Request) -> web.StreamResponse:
         refused = await self._refused(request)
@@ -419,7 +431,9 @@ class ScriptedUpstream:
             return web.json_response(gemini.count_tokens_answer(COUNT_TOKENS_ANSWER))
         if method == "batchEmbedContents":
             record = await self._record(request, "gemini", "embeddings")
-            return await self._embedding(record, embeddings.gemini_batch_answer, gemini.error)
+            return await self._embedding(
+                request, record, embeddings.gemini_batch_answer, gemini.error
+            )
         if method not in _GEMINI_LLM_METHODS:
             await self._record(request, "gemini", method or "unknown", llm=False)
             body, _ = gemini.error(404, f"fake upstream: unknown method {method!r}")

@@ -77,14 +77,15 @@ def _now(_gateway: GatewayRuntime) -> float:
 
 
 async def test_spent_loans_are_not_listed_and_go_as_the_next_is_made(
-    gateway: GatewayRuntime,
+    start_gateway: GatewayFactory,
 ) -> None:
     """Claude Code's apiKeyHelper asks every few minutes: a day of it left hundreds of rows in
     `keys list` and the Access keys page. A lent secret is not listed, its spent ones are
     deleted as the next is made, and neither a lend nor a rotation takes a lent secret for its
     key (a rotation that did gave the new key the loan's few minutes of life)."""
+    clock = Clock(time.time())
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN}, clock=clock)
     keys = gateway.engine.keys
-    clock = Clock(time.time()).drive(keys)
     parent = await keys.create(OPERATOR, KeySpec(name="claude-code"))
     first = await keys.lend(OPERATOR, "claude-code", ttl_s=300)
     clock.advance(240)

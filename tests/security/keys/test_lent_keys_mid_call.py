@@ -43,9 +43,9 @@ async def _post(http: aiohttp.ClientSession, url: str, secret: str) -> aiohttp.C
 async def test_a_lent_secret_ended_mid_stream_finishes_the_stream_and_refuses_the_next(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream, ending: str
 ) -> None:
-    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+    clock = Clock(time.time())
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN}, clock=clock)
     keys = gateway.engine.keys
-    clock = Clock(time.time()).drive(keys)
     await keys.create(OPERATOR, KeySpec(name="claude-code", budget_usd=5))
     lent = await keys.lend(OPERATOR, "claude-code", ttl_s=TTL_S)
     upstream.stream_gate = asyncio.Event()

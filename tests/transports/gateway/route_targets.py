@@ -14,6 +14,7 @@ import openai
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER, LOCAL, LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.clock import Clock
 from tests.fakes.upstream import ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
@@ -61,10 +62,12 @@ async def route_rig(
     models: Sequence[str] = ("gpt-4o-mini",) * 3,
     settings: Mapping[str, Any] | None = None,
     local: bool = False,
+    clock: Clock | None = None,
 ) -> AsyncIterator[RouteRig]:
     """A gateway with the route `team-model` = `route` over providers alpha, beta, gamma (as
     many as `models`: each serves its model at its own scripted upstream); `local`: the client
-    is the local user (the instance token), whose failures count for everyone, not the key."""
+    is the local user (the instance token), whose failures count for everyone, not the key;
+    `clock`: what its rests and cool-downs are measured by (`tests/clock.py`)."""
     async with AsyncExitStack() as stack:
         upstreams = {
             pid: await stack.enter_async_context(ScriptedUpstream())
@@ -86,7 +89,8 @@ async def route_rig(
                 "gateway.providers": providers,
                 "gateway.routes": {"team-model": dict(route)},
                 **(settings or {}),
-            }
+            },
+            monotonic=clock,
         )
         made = await gateway.engine.keys.create(
             LOCAL_CALLER, KeySpec(name="team", budget_usd=KEY_BUDGET_USD)

@@ -10,6 +10,10 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
   call's estimate (the vendor answers, and bills, whoever is listening);
 - each attempt is a span, and the upstream is asked in its trace;
 - each answer teaches the balancer its target's latency;
+- an upstream that fails before its first frame (a 200, then nothing) fails over to the route's
+  next target, streamed or whole: every kind commits its answer at the same point, its first
+  frame (`Line.primed`), and writes its row and counts missing usage the same way
+  (`RequestRecords.answered`);
 - the gateway's own secrets, and the key the upstream was sent, are masked in every answer,
   whole or streamed (SECURITY.md 26; the completions' copy of the loop relayed the master
   key, and a whole answer of any kind relayed the key it was sent). A wire reads its answer
@@ -155,9 +159,58 @@ async def test_each_answer_teaches_the_balancer_its_targets_latency(
     )
     answer = await kind.ask(gateway, model="fast")
     assert answer.status == 200, answer
-    (view,) = gateway.engine.gateway.route_views()
+    service = gateway.engine.gateway
+    (view,) = service.balancer.route_views(service.registry)
     (target,) = view.targets
     assert target.latency_s is not None and target.latency_s > 0
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@kinds
+async def test_an_upstream_that_fails_before_its_first_frame_fails_over(
+    kind: Kind, stream: bool, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    if stream and kind.recorded == "embedding":
+        pytest.skip("embeddings are answered whole only")
+    second = f"{kind.target}-next"
+    route = {"gateway.routes": {"two": {"targets": [kind.target, second]}}}
+    gateway = await _started(start_gateway, upstream, kind, **route)
+    upstream.script(Reply.empty())
+    answer = await kind.ask(gateway, model="two", stream=stream)
+    assert answer.status == 200, answer
+    assert len(upstream.llm_requests) == 2
+    answered, failed = await rows_settled(gateway, 2)
+    assert (failed["state"], answered["state"]) == ("failed", "completed"), (failed, answered)
+    assert answered["model"] == second.split("/", 1)[1], answered
+    (outcome, ok) = [a["outcome"] for a in answered["route"]["attempts"]]
+    # Nothing came: a whole answer is not one (502), a stream never began.
+    assert (outcome, ok) == ("stream_start" if stream else "502", "ok"), answered
+
+
+@pytest.mark.parametrize("budget", [False, True], ids=["no-budget", "hard-budget"])
+@kinds
+async def test_an_answer_without_usage_is_counted_at_its_estimate(
+    kind: Kind, budget: bool, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    more = {"budgets": HARD_BUDGET} if budget else {}
+    gateway = await _started(start_gateway, upstream, kind, **more)
+    upstream.script(Reply.ok("an answer of a few words", verbatim=True).without_usage())
+    answer = await kind.ask(gateway)
+    assert answer.status == 200, answer
+    (row,) = await rows_settled(gateway, 1)
+    await gateway.engine.recorder.flush()
+    detail = await gateway.engine.recorder_query.detail(row["id"])
+    assert detail is not None
+    # Never at nothing: the input as estimated, and the row says the cost is an estimate.
+    assert row["input_tokens"] > 0 and detail.record["cost_source"] == "estimate", detail
+    if kind.recorded == "embedding":
+        assert row["output_tokens"] == 0, row
+    elif budget:
+        # Under a hard budget, at the output held for it: the most the vendor could bill.
+        held = row["route"].get("maxTokens", 50)  # the Anthropic client names its own 50
+        assert row["output_tokens"] == held, row
+    else:
+        assert row["output_tokens"] > 0, row  # about four bytes a token of the answer
 
 
 @kinds

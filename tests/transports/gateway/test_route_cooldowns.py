@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
 import aiohttp
 import openai
@@ -19,7 +20,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from tests.clock import Clock
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
-from tests.transports.gateway.route_targets import route_rig
+from tests.transports.gateway.route_targets import RouteRig, route_rig
 
 TWO = ["alpha/gpt-4o-mini", "beta/gpt-4o-mini"]
 FAST_CIRCUIT = {"gateway.cooldown_first_ms": 400, "gateway.cooldown_failures": 3}
@@ -51,14 +52,24 @@ async def test_a_429_cools_the_target_for_its_retry_after_and_its_share_goes_to_
         assert rig.gateway.engine.providers.cooling() == []
 
 
+def _alpha_then_beta(start_gateway: GatewayFactory, clock: Clock) -> AsyncContextManager[RouteRig]:
+    """Alpha's target first, then beta's, cooling fast, their rests measured by `clock`."""
+    route = {"targets": TWO, "strategy": "priority"}
+    return route_rig(
+        start_gateway,
+        route,
+        models=["gpt-4o-mini"] * 2,
+        settings=FAST_CIRCUIT,
+        local=True,
+        clock=clock,
+    )
+
+
 async def test_failures_in_a_row_open_the_circuit_then_one_trial_closes_it(
     start_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    route = {"targets": TWO, "strategy": "priority"}
-    async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
-    ) as rig:
-        clock = Clock().drive(rig.gateway.engine.gateway.balancer)
+    clock = Clock()
+    async with _alpha_then_beta(start_gateway, clock) as rig:
         alpha = rig.upstreams["alpha"]
         alpha.default = Reply.error(503)
         with caplog.at_level(logging.WARNING):
@@ -85,11 +96,8 @@ async def test_failures_in_a_row_open_the_circuit_then_one_trial_closes_it(
 async def test_a_failure_after_its_rest_doubles_the_next_one(
     start_gateway: GatewayFactory,
 ) -> None:
-    route = {"targets": TWO, "strategy": "priority"}
-    async with route_rig(
-        start_gateway, route, models=["gpt-4o-mini"] * 2, settings=FAST_CIRCUIT, local=True
-    ) as rig:
-        clock = Clock().drive(rig.gateway.engine.gateway.balancer)
+    clock = Clock()
+    async with _alpha_then_beta(start_gateway, clock) as rig:
         rig.upstreams["alpha"].default = Reply.error(500)
         for _ in range(3):
             await rig.ask()

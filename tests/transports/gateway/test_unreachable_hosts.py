@@ -58,13 +58,15 @@ async def _openai_in(
     monkeypatch: pytest.MonkeyPatch,
     *,
     rest_s: float,
+    clock: Clock | None = None,
 ) -> GatewayRuntime:
     """A gateway whose OpenAI host is `black_hole` (Anthropic the fallback), resting `rest_s`
-    at first."""
+    at first (measured by `clock`, where given)."""
     monkeypatch.setattr(unreachable, "REST", Backoff(rest_s, unreachable.REST.longest_s))
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{black_hole.port}/v1")
     return await start_gateway(
-        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS}
+        {"gateway.routes": FALLBACK_ROUTE, "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS},
+        monotonic=clock,
     )
 
 
@@ -78,8 +80,8 @@ async def test_a_black_holed_host_is_rested_after_three_connect_failures_then_tr
     black_hole: BlackHole,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gateway = await _openai_in(black_hole, start_gateway, monkeypatch, rest_s=1.5)
-    clock = Clock().drive(gateway.engine.gateway.unreachable)
+    clock = Clock()
+    gateway = await _openai_in(black_hole, start_gateway, monkeypatch, rest_s=1.5, clock=clock)
     # Three requests each wait out the connect timeout, then fall back; each attempt says so.
     for _ in range(unreachable.FAILURES_TO_REST):
         took, status, body = await ask(gateway)

@@ -43,6 +43,7 @@ from llmgw_desktop.engine.gateway.balancing.strategies import (
     order_candidates,
 )
 from llmgw_desktop.engine.gateway.balancing.views import RouteView, TargetView
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 # Failures that say something about the target rather than the request, besides 429 and 5xx:
 # no answer in time. A host that takes no connection is rested by `unreachable.py`, which
 # passes its routes over outright (its attempt says `resting`): not counted twice here.
-_TARGET_FAILURES = ("timeout",)
+_TARGET_FAILURES = (Outcome.TIMEOUT,)
 
 
 @dataclass(frozen=True)

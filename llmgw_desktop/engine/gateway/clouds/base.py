@@ -13,6 +13,12 @@ from types import ModuleType
 from typing import Protocol
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.http_client.signing import (
+    ErrorMeaning,
+    Prepared,
+    SignedCall,
+    SignerNotReady,
+)
 
 __all__ = [
     "CLOUDS_EXTRA",
@@ -33,7 +39,7 @@ CLOUDS_EXTRA = "pip install 'llmgw-desktop[clouds]'"
 TOKEN_MARGIN_S = 300.0
 
 
-class CloudNotReady(EngineError):
+class CloudNotReady(EngineError, SignerNotReady):
     """A cloud provider cannot be asked yet: its library, credential, region or project is
     missing. The message names what to install or set; nothing was sent."""
 
@@ -45,41 +51,10 @@ class CloudNotReady(EngineError):
 EMBED = "embed"
 
 
-@dataclass(frozen=True)
-class CloudCall:
-    """One request to a cloud, as the gateway has it before the cloud's own parts are added."""
-
-    base_url: str  # the configured endpoint or base URL ("" when the cloud derives it)
-    model: str  # the model id as the route names it (a deployment, a Bedrock model id ...)
-    dialect: str  # the dialect the body is in
-    key: str | None  # the pool key (None: the cloud's own credential chain)
-    stream: bool
-    # "" a chat answer; `EMBED`: an embedding (`gateway/embeddings/wires.py`).
-    operation: str = ""
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What goes on the wire: the URL, every header, the body; `secret` is the credential the
-    request carries (a token or key) and `echoed` what else of it the cloud may echo (a SigV4
-    signature, a session token, an access key id), each scrubbed from whatever the upstream
-    answers."""
-
-    url: str
-    headers: dict[str, str]
-    body: bytes
-    secret: str | None = None
-    echoed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CloudError:
-    """What a cloud's error answer means to us: the code the client is given (None: the
-    gateway's usual one for the status) and, when it differs from the status's usual
-    meaning, whether another key or target may do better."""
-
-    code: ErrorCode | None = None
-    fallback: bool | None = None
+# A cloud request's shapes are the upstream client's (`http_client/signing.py`), which knows no
+# cloud: a cloud's wire is one of its signers.
+CloudCall = SignedCall
+CloudError = ErrorMeaning
 
 
 class CloudWire(Protocol):

@@ -18,18 +18,22 @@ from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.api_targets import ApiCall, ApiTargets, Line
 from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI, FimRequest
 from llmgw_desktop.engine.gateway.completions.wires import FimPiece, FimWire, fim_wire
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed
 from llmgw_desktop.engine.gateway.held_answers import held_until_ended
-from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
+from llmgw_desktop.engine.gateway.http_client.answer import AnswerFrames, UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamFailure,
     UpstreamTarget,
     malformed_answer,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.relay import first_frames
 from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
 from llmgw_desktop.engine.gateway.router import Plan, Target
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -72,7 +76,7 @@ class CompletionTargets:
             return None, call
         wire = fim_wire(call.spec, target.model)
         if isinstance(wire, str):
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, InvalidRequest(wire, param="model")
         ask = CallAsk(
             target.model,
@@ -127,19 +131,17 @@ class _CompletionWire:
         response = await line.send(self._body, stream=request.stream)
         if request.stream:
             # Held until the stream's row is counted, when its pieces end.
-            pieces = held_until_ended(self._stream(response, line), line.hold.moved())
+            pieces = held_until_ended(await self._stream(response, line), line.hold.moved())
             return Completion(route, request, pieces=pieces)
         piece = await self._whole(response)
-        usage = piece.usage or Usage(
-            input_tokens=request.estimated_tokens, output_tokens=max(1, len(piece.text) // 4)
-        )
-        self._api.records.finish(
-            line.record, route, "completed", usage, http_status=200, estimated=piece.usage is None
-        )
+        usage = line.answered(piece.usage, max(1, len(piece.text) // CHARS_PER_TOKEN))
         return Completion(route, request, piece=replace(piece, usage=usage, done=True))
 
     def estimate(self) -> Usage:
         return Usage(input_tokens=self._request.estimated_tokens)
+
+    def estimated(self, written: int) -> Usage:
+        return Usage(input_tokens=self._request.estimated_tokens, output_tokens=written)
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return None if self.translated else failure.raw_body
@@ -152,56 +154,45 @@ class _CompletionWire:
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise malformed_answer(provider, exc, "a completion") from None
 
-    def _stream(self, response: UpstreamAnswer, line: Line) -> AsyncIterator[FimPiece]:
-        """The upstream's stream as pieces; its row ends when they do: completed at the last
-        event, failed when it broke, cut when the consumer stopped or closed them unread (the
-        connection closed at once, so the upstream stops writing)."""
+    async def _stream(self, response: UpstreamAnswer, line: Line) -> AsyncIterator[FimPiece]:
+        """The upstream's stream as pieces, committed at its first frame as every kind's is
+        (`Line.primed`); its row ends when they do: completed at the last event, failed when
+        it broke, cut when the consumer stopped or closed them unread (the connection closed
+        at once, so the upstream stops writing).
+
+        Raises:
+            UpstreamFailure: the stream failed before its first frame (fallback).
+        """
+        # Server-sent events, or Ollama's lines: read alike, under the same cap, masked.
+        stream = _FimFrames(response.frames(lines=self._wire.lines))
+        await line.primed(stream)
         seen = _Seen()
-        records, route, record = self._api.records, self._call.route, line.record
-        estimate = self._request.estimated_tokens
 
         def end(state: str, code: str | None) -> None:
             response.release()  # unread, the connection closes: the upstream stops at once
+            ended = state == "completed"
             if state == "canceled":
-                state, code = records.cut()
-            usage = seen.usage
-            counted = usage or Usage(
-                input_tokens=estimate,
-                output_tokens=route.held_output or max(1, seen.written // 4),
-            )
-            records.finish(
-                record,
-                route,
-                state,
-                counted,
-                http_status=200,
-                error_code=code,
-                estimated=usage is None,
-            )
+                state, code = self._api.records.cut()
+            written = max(1, seen.written // CHARS_PER_TOKEN)
+            line.answered(seen.usage, written, state=state, error_code=code, ended=ended)
 
         async def closed_unread() -> None:
             end("canceled", None)
 
-        pieces = self._pieces(response, seen, end)
+        pieces = self._pieces(stream, seen, end)
         return EndingChunks(pieces, closed_unread)
 
     async def _pieces(
         self,
-        response: UpstreamAnswer,
+        stream: _FimFrames,
         seen: _Seen,
         end: Callable[[str, str | None], None],
     ) -> AsyncIterator[FimPiece]:
         wire = self._wire
-        # Server-sent events, or Ollama's lines: read alike, under the same cap, masked.
-        frames = response.frames(lines=wire.lines)
         state, code = "canceled", None
         try:
-            while True:
-                read = await frames.read()
-                if read is None:
-                    state, code = "failed", "stream_broken"  # ended before its last event
-                    yield FimPiece("", "error", seen.usage, done=True)
-                    return
+            read: list[SseFrame] | None = stream.first
+            while read is not None:
                 for frame in read:
                     piece = wire.event(frame[1])
                     if piece is None:
@@ -213,11 +204,31 @@ class _CompletionWire:
                         yield FimPiece(piece.text, piece.finish_reason, seen.usage, True)
                         return
                     yield piece
+                read = await stream.frames.read()
+            state, code = "failed", "stream_broken"  # ended before its last event
+            yield FimPiece("", "error", seen.usage, done=True)
         except (OSError, TimeoutError, ValueError, KeyError, TypeError, IndexError):
             state, code = "failed", "stream_broken"
             yield FimPiece("", "error", seen.usage, done=True)
         finally:
             end(state, code)
+
+
+class _FimFrames:
+    """A completion's stream of frames as the loop commits it (`PrimedStream`): its first
+    frames read before the answer is handed on (`first`), the rest read as it goes."""
+
+    __slots__ = ("first", "frames")
+
+    def __init__(self, frames: AnswerFrames) -> None:
+        self.frames = frames
+        self.first: list[SseFrame] = []
+
+    async def prime(self) -> None:
+        self.first = await first_frames(self.frames)
+
+    def close(self) -> None:
+        self.frames.release()
 
 
 @dataclass

@@ -321,7 +321,7 @@ class ProviderEditor:
         spec = gateway_config(
             providers={"draft": draft.table()}, aliases={}, routes={}, fallback=[]
         ).providers["draft"]
-        wire = self._gateway.upstream.wire_of(spec)
+        wire = self._gateway.clouds.wire_of(spec)
         if (problem := wire.problem(keyed=key is not None)) is not None:
             return TestResult(error=problem)
         model = draft.models[0] if draft.models else "test"
@@ -424,6 +424,7 @@ class ProviderEditor:
         gateway.registry.replace_config(config)
         gateway.keys.replace_config(config)
         gateway.upstream.use_providers(config.providers.values())
+        gateway.clouds.use_providers(config.providers.values())
         gateway.directory.forget_unlisted()
         self._refresh()
 

@@ -27,6 +27,7 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
     malformed_answer,
 )
 from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Plan, Target
@@ -89,9 +90,9 @@ class EmbeddingTargets:
         spec = call.spec
         wire = embed_wire(spec, target.model, request)
         if isinstance(wire, str):
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, InvalidRequest(wire, param="model")
-        embedding = _EmbeddingWire(self._api, request, call, wire)
+        embedding = _EmbeddingWire(request, call, wire)
         lookup = None
         if self._cache is not None:
             bodies = embedding.bodies
@@ -131,15 +132,12 @@ class EmbeddingTargets:
 class _EmbeddingWire:
     """An embedding call's wire: its bodies (one, or one a text), the vectors of the answers."""
 
-    __slots__ = ("_api", "_bodies", "_call", "_request", "_wire", "translated")
+    __slots__ = ("_bodies", "_call", "_request", "_wire", "translated")
 
     operation = "embeddings"
     notice: str | None = None
 
-    def __init__(
-        self, api: ApiTargets, request: EmbedRequest, call: ApiCall, wire: EmbedWire
-    ) -> None:
-        self._api = api
+    def __init__(self, request: EmbedRequest, call: ApiCall, wire: EmbedWire) -> None:
         self._request = request
         self._call = call
         self._wire = wire
@@ -175,21 +173,16 @@ class _EmbeddingWire:
             except jsonio.JsonDecodeError as exc:
                 raise malformed_answer(provider, exc, "an embedding answer") from None
         embedded = _parsed(self._wire, answers, len(self._request.inputs), provider)
-        return self._answered(embedded, line.record)
-
-    def _answered(self, embedded: Embedded, record: str) -> Embeddings:
-        """The answer of an attempt that succeeded, its row finished at the upstream's count
-        (or the estimate, said so)."""
-        route = self._call.route
         counted = embedded.input_tokens
-        usage = self.estimate() if counted is None else Usage(input_tokens=counted)
-        self._api.records.finish(
-            record, route, "completed", usage, http_status=200, estimated=counted is None
-        )
-        return Embeddings(embedded.vectors, usage, route, self._request)
+        reported = None if counted is None else Usage(input_tokens=counted)
+        usage = line.answered(reported, 0)
+        return Embeddings(embedded.vectors, usage, self._call.route, self._request)
 
     def estimate(self) -> Usage:
         return Usage(input_tokens=self._request.estimated_tokens)
+
+    def estimated(self, written: int) -> Usage:
+        return self.estimate()  # an embedding writes no output tokens
 
     def relayed_error(self, failure: UpstreamFailure) -> bytes | None:
         return None if self.translated else failure.raw_body

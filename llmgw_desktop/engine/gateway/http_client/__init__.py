@@ -13,7 +13,9 @@ frame's shape and the error that says an answer is not what its dialect says. `u
 rests a host no connection could be made to (on the engine's one circuit), so each request does
 not pay its connect timeout.
 
-It knows no dialect (an import rule of pyproject.toml keeps it so): where a call goes and the
-headers its key goes in are the dialect's (`dialects/by_name.addressed`), handed over in the
-`UpstreamTarget`.
+It knows no dialect, provider or cloud (import rules of pyproject.toml keep it so): where a call
+goes and the headers its key goes in are the dialect's (`dialects/by_name.addressed`), handed
+over in the `UpstreamTarget`; a provider that signs its own requests (a cloud) is one of the
+`Signers` it is handed, in the shapes `signing` names; what an error status stands for by a
+provider's rules (a 400 that means a refused key) is a function it is handed too.
 """

@@ -15,6 +15,7 @@ from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure
 from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
 from llmgw_desktop.engine.gateway.http_client.malformed import FrameParser, SseFrame
 from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 
 __all__ = ["AnswerFrames", "UpstreamAnswer", "masked_frame"]
@@ -86,13 +87,13 @@ class UpstreamAnswer:
                 f"{self.provider}'s answer is larger than gateway.max_answer_bytes "
                 f"({exc.limit} bytes)" + (f"; {advice}" if advice else ""),
                 fallback=True,
-                kind="too_large",
+                kind=Outcome.TOO_LARGE,
             ) from None
         except (OSError, TimeoutError) as exc:
             raise UpstreamFailure(
                 f"{self.provider} broke off its answer: {type(exc).__name__}",
                 fallback=True,
-                kind="broken",
+                kind=Outcome.BROKEN,
             ) from None
         for secret in self._secrets:
             raw = raw.replace(secret.encode(), _REDACTED_BYTES)

@@ -4,6 +4,8 @@ answer it hands back (`answer.py`)."""
 
 from __future__ import annotations
 
+from llmgw_desktop.engine.gateway.outcomes import Outcome
+
 __all__ = ["UpstreamFailure", "malformed_answer"]
 
 
@@ -22,7 +24,7 @@ class UpstreamFailure(Exception):
         fallback: bool,
         next_key: bool | None = None,
         retry_after_s: float | None = None,
-        kind: str = "http",
+        kind: Outcome = Outcome.HTTP,
         raw_body: bytes | None = None,
         code: str | None = None,
     ) -> None:
@@ -49,7 +51,8 @@ class UpstreamFailure(Exception):
 
     @property
     def outcome(self) -> str:
-        """Short code for the recorder's route log: `429`, `connect`, `timeout`, ..."""
+        """Short code for the recorder's route log: the status (`429`), else its kind
+        (`connect`, `timeout`, ...: an `Outcome`)."""
         return str(self.status) if self.status is not None else self.kind
 
 
@@ -59,5 +62,5 @@ def malformed_answer(provider: str, exc: Exception, what: str = "an answer") -> 
         f"{provider} sent {what} that is not valid: {exc}",
         status=502,
         fallback=True,
-        kind="malformed",
+        kind=Outcome.MALFORMED,
     )

@@ -34,6 +34,7 @@ from typing import Any
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.circuit import Circuit
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.redact import redact
 
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 FAILURES_TO_REST = 3
 REST = Backoff(first_s=5.0, longest_s=60.0)
 # The route log's outcome for a route passed over because its host is rested.
-RESTING_OUTCOME = "resting"
+RESTING_OUTCOME = Outcome.RESTING
 
 
 @dataclass(frozen=True)

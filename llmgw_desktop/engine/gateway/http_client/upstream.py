@@ -18,14 +18,13 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
-from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady, CloudWire, wire_for
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure, malformed_answer
 from llmgw_desktop.engine.gateway.http_client.http1 import (
@@ -37,8 +36,14 @@ from llmgw_desktop.engine.gateway.http_client.http1 import (
 )
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.http_client.proxies import Proxy, ProxyRules, parse_proxy_url
+from llmgw_desktop.engine.gateway.http_client.signing import (
+    RequestSigner,
+    SignedCall,
+    SignerNotReady,
+    Signers,
+)
 from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
-from llmgw_desktop.engine.gateway.key_refusal import refusal_status
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.redact import REDACTED, redact
 from llmgw_desktop.engine.shares import FairShare
@@ -66,16 +71,16 @@ MAX_ERROR_BODY = 64 * 1024
 MIN_SCRUBBED_KEY = 8
 ERROR_BODY_TIMEOUT_S = 10.0
 # The outcome of a request whose principal held its whole share of the host's connections.
-SHARE_OUTCOME = "share"
+SHARE_OUTCOME = Outcome.SHARE
 # The outcome of a route whose host no connection could be made to (nothing was sent).
-CONNECT_OUTCOME = "connect"
+CONNECT_OUTCOME = Outcome.CONNECT
 # The outcome of a call that gave up its wait because its host stopped answering at all
 # (`balancing/liveness.py`): no other key of the host is tried.
-HUNG_OUTCOME = "hung"
+HUNG_OUTCOME = Outcome.HUNG
 # What a principal over its share is told to wait: its own calls end, not the upstream's.
 SHARE_RETRY_AFTER_S = 1.0
 # The outcome of a cloud provider that lacks its library, credential, region or project.
-NOT_CONFIGURED_OUTCOME = "not_configured"
+NOT_CONFIGURED_OUTCOME = Outcome.NOT_CONFIGURED
 # The headers a key is sent in, whichever the provider's dialect.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
@@ -129,6 +134,33 @@ class UpstreamTarget:
 DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 
+class ProviderWiring(Protocol):
+    """What the client reads of a configured provider: its id, the headers its config table
+    adds to each request and its own proxy (an `ApiProviderSpec` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def headers(self) -> Iterable[tuple[str, str]]: ...
+
+    @property
+    def proxy(self) -> str: ...
+
+
+class _NoSigners:
+    """The signers of a client built without any (no provider signs its requests)."""
+
+    signed: AbstractSet[str] = frozenset()
+
+    def wire(self, provider: str) -> RequestSigner | None:
+        return None
+
+
+def _status_as_sent(status: int, raw: bytes) -> int:
+    return status
+
+
 class UpstreamClient:
     """One keep-alive connection pool for every upstream API call the gateway makes."""
 
@@ -145,8 +177,13 @@ class UpstreamClient:
         proxy_loopback: bool = False,
         max_sse_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         share: FairShare | None = None,
+        signers: Signers | None = None,
+        status_of: Callable[[int, bytes], int] = _status_as_sent,
     ) -> None:
-        """`share`: how much of each host's connections one principal may hold."""
+        """`share`: how much of each host's connections one principal may hold; `signers`:
+        the providers whose requests their own signer prepares (the clouds); `status_of`: what
+        an error status stands for by its body (a provider's 400 that means a refused key:
+        `key_refusal.refusal_status`)."""
         self._share = share or FairShare()
         # The largest server-sent event a stream may send (the parsers refuse a larger one).
         self.max_sse_event_bytes = max_sse_event_bytes
@@ -171,12 +208,11 @@ class UpstreamClient:
         # Provider id -> the headers its config table adds, and its own proxy.
         self._added_headers: dict[str, dict[str, str]] = {}
         self._proxies: dict[str, Proxy] = {}
-        # Cloud provider id -> its wire (URLs, credentials, error meanings).
-        self._environ = environ
-        self._cloud_specs: dict[str, ApiProviderSpec] = {}
-        self._clouds: dict[str, CloudWire] = {}
+        # Provider id -> its signer (URLs, credentials, error meanings), for those with one.
+        self._signers: Signers = signers or _NoSigners()
+        self._status_of = status_of
 
-    def use_providers(self, specs: Iterable[ApiProviderSpec]) -> None:
+    def use_providers(self, specs: Iterable[ProviderWiring]) -> None:
         """Take each provider's own headers and proxy (at start and whenever the providers are
         edited: the next request uses them)."""
         self._added_headers = {
@@ -187,30 +223,6 @@ class UpstreamClient:
             for s in specs
             if s.proxy
         }
-        # A wire is made when its cloud is first asked (its module loads then), and keeps its
-        # tokens while its provider's settings stay the same.
-        self._cloud_specs = {s.id: s for s in specs if s.cloud}
-        self._clouds = {
-            pid: wire
-            for pid, wire in self._clouds.items()
-            if getattr(wire, "spec", None) == self._cloud_specs.get(pid)
-        }
-
-    def cloud(self, provider: str) -> CloudWire | None:
-        """The wire of a cloud provider (None for any other)."""
-        wire = self._clouds.get(provider)
-        if wire is None and provider in self._cloud_specs:
-            wire = self._clouds[provider] = wire_for(self._cloud_specs[provider], self._environ)
-        return wire
-
-    def wire_of(self, spec: ApiProviderSpec) -> CloudWire:
-        """A wire for a cloud provider not configured yet (the editor's Test), reading the
-        same environment as the configured ones.
-
-        Raises:
-            ValueError: `spec` is not a cloud provider.
-        """
-        return wire_for(spec, self._environ)
 
     async def close(self) -> None:
         await self._http.close()
@@ -242,17 +254,16 @@ class UpstreamClient:
         if added:
             passthrough_headers = {**(passthrough_headers or {}), **added}
         data = body if isinstance(body, bytes) else jsonio.dumps(body)
-        cloud = self._clouds.get(target.provider)
-        if cloud is None and target.provider in self._cloud_specs:
-            cloud = self.cloud(target.provider)
-        if cloud is None:
+        signers = self._signers
+        signer = signers.wire(target.provider) if target.provider in signers.signed else None
+        if signer is None:
             url = target.endpoint
             if query:
                 url += ("&" if "?" in url else "?") + query
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
         else:
             url, headers, data, target = await self._prepared(
-                cloud, target, data, stream, passthrough_headers
+                signer, target, data, stream, passthrough_headers
             )
         try:
             response = await self._http.request(
@@ -277,7 +288,7 @@ class UpstreamClient:
                     max_answer_bytes=self.max_answer_bytes,
                     max_event_bytes=self.max_sse_event_bytes,
                 )
-            failure = await self._refusal(response, target, cloud)
+            failure = await self._refusal(response, target, signer)
         if isinstance(failure, UpstreamFailure):
             failure.body_digest = hashlib.blake2b(data, digest_size=12).hexdigest()
         raise failure
@@ -324,23 +335,25 @@ class UpstreamClient:
                 kind=SHARE_OUTCOME,
             )
         if isinstance(exc, PoolTimeout):
-            return UpstreamFailure(str(exc), fallback=True, kind="timeout")
+            return UpstreamFailure(str(exc), fallback=True, kind=Outcome.TIMEOUT)
         if isinstance(exc, TimeoutError):
             return UpstreamFailure(
                 f"{target.provider} sent nothing for {head_timeout_s:g}s"
                 + (" (gateway.first_byte_timeout_ms)" if stream else ""),
                 fallback=True,
-                kind="timeout",
+                kind=Outcome.TIMEOUT,
             )
         if isinstance(exc, OSError):
             return UpstreamFailure(
-                f"{target.provider} connection failed: {exc}", fallback=True, kind="connection"
+                f"{target.provider} connection failed: {exc}",
+                fallback=True,
+                kind=Outcome.CONNECTION,
             )
         # Control characters in a model id or header value.
         return InvalidRequest(f"{exc}; check the model id", param="model")
 
     async def _refusal(
-        self, response: Http1Response, target: UpstreamTarget, cloud: CloudWire | None
+        self, response: Http1Response, target: UpstreamTarget, signer: RequestSigner | None
     ) -> UpstreamFailure:
         """The failure an error status stands for, with the upstream's message and body
         scrubbed of the key, and whether another key or route may serve (the response is
@@ -355,13 +368,13 @@ class UpstreamClient:
         # the cut would be left in part, out of reach of the exact match.
         raw = _without_key(raw, target)[:MAX_ERROR_BODY]
         message = _scrubbed(error_message(raw), target)
-        # Gemini refuses an unknown key with a 400 that means 401 (`key_refusal.py`).
-        status = refusal_status(response.status, raw)
+        # A provider may refuse an unknown key with a 400 that means 401 (`key_refusal.py`).
+        status = self._status_of(response.status, raw)
         fallback = status in RETRYABLE_STATUSES
         next_key = status in RETRYABLE_STATUSES | KEY_STATUSES
         code = None
-        if cloud is not None:
-            meaning = cloud.error(response.status, response.headers, raw)
+        if signer is not None:
+            meaning = signer.error(response.status, response.headers, raw)
             code = meaning.code
             if meaning.fallback is not None:
                 fallback = next_key = meaning.fallback
@@ -379,24 +392,24 @@ class UpstreamClient:
 
     async def _prepared(
         self,
-        cloud: CloudWire,
+        signer: RequestSigner,
         target: UpstreamTarget,
         data: bytes,
         stream: bool,
         passthrough: Mapping[str, str] | None,
     ) -> tuple[str, dict[str, str], bytes, UpstreamTarget]:
-        """A cloud request's URL, headers and body, and the target with the credential it
+        """A signed request's URL, headers and body, and the target with the credential it
         carries (what an error answer is scrubbed of).
 
         Raises:
-            UpstreamFailure: the cloud is not ready (kind `not_configured`, the message naming
+            UpstreamFailure: the signer is not ready (kind `not_configured`, the message naming
                 what to install or set); another key or target may be.
         """
         headers = dict(passthrough or {})
         headers["content-type"] = "application/json"
         if stream and "accept" not in headers:
             headers["accept"] = "text/event-stream"
-        call = CloudCall(
+        call = SignedCall(
             target.base_url,
             target.model,
             target.dialect,
@@ -405,8 +418,8 @@ class UpstreamClient:
             operation=target.operation,
         )
         try:
-            prepared = await cloud.prepare(call, data, headers)
-        except CloudNotReady as exc:
+            prepared = await signer.prepare(call, data, headers)
+        except SignerNotReady as exc:
             raise UpstreamFailure(
                 exc.message,
                 fallback=True,
@@ -451,7 +464,7 @@ class UpstreamClient:
                 raw = raw.replace(secret.encode(), REDACTED.encode())
             raise StatusError(
                 f"{url} answered {response.status}: {redact(error_message(raw))}",
-                refusal_status(response.status, raw),
+                self._status_of(response.status, raw),
             )
         return jsonio.loads(raw)
 

@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from llmgw_desktop.config.api_catalog import recorded_provider
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
@@ -24,14 +24,21 @@ from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["RequestRecords", "estimated_usage", "held_usage"]
+__all__ = ["Estimates", "RequestRecords", "estimated_usage", "held_usage"]
 
 log = logging.getLogger(__name__)
+
+
+class Estimates(Protocol):
+    """What a kind's call is counted at where the vendor reported no usage (its wire's)."""
+
+    def estimated(self, written: int) -> Usage:
+        """The call's input as estimated, and `written` tokens of output."""
+        ...
 
 
 class RequestRecords:
@@ -275,36 +282,6 @@ class RequestRecords:
             fallback_used=route.fallback_used,
         )
 
-    def finish_whole(
-        self,
-        record: str,
-        route: RouteReport,
-        usage: Usage,
-        incoming: ClientRequest,
-        answer_bytes: int,
-        *,
-        server_tools: Mapping[str, int] | None = None,
-    ) -> None:
-        """End a whole answer's row at the vendor's usage; where it reported none (a server
-        that leaves `usage` out), at the gateway's estimate, never at $0: the prompt, and as
-        output the limit a hard budget held and sent (the most the vendor could bill, thinking
-        included), else the answer's size at about four bytes a token."""
-        estimated = usage.total_tokens == 0
-        if estimated:
-            usage = Usage(
-                input_tokens=estimated_input_tokens(incoming) + route.carried_input,
-                output_tokens=route.held_output or max(1, answer_bytes // CHARS_PER_TOKEN),
-            )
-        self.finish(
-            record,
-            route,
-            "completed",
-            usage,
-            http_status=200,
-            server_tools=server_tools,
-            estimated=estimated,
-        )
-
     def finish_cached(
         self,
         record: str,
@@ -341,40 +318,80 @@ class RequestRecords:
             fallback_used=route.fallback_used,
         )
 
-    def finish_stream(
-        self, record: str, route: RouteReport, outcome: StreamOutcome, incoming: ClientRequest
-    ) -> None:
-        """End a stream's row when its chunks end: completed, broken or cut, its usage
-        estimated where the upstream reported none."""
-        if outcome.stop_reason:
-            self._telemetry.answered(record, [outcome.stop_reason])
-        if outcome.error is not None:
-            state, code = "failed", "stream_broken"
-        elif outcome.completed:
-            state, code = "completed", None
+    def answered(
+        self,
+        record: str,
+        route: RouteReport,
+        usage: Usage | None,
+        estimate: Estimates,
+        written: int,
+        *,
+        state: str = RecordState.COMPLETED,
+        error_code: str | None = None,
+        ended: bool = True,
+        server_tools: Mapping[str, int] | None = None,
+    ) -> Usage:
+        """End the row of an attempt that answered, every kind alike (a whole answer when it
+        is read, a stream when its chunks end), and what it was counted at: the vendor's
+        `usage`; where it reported none (a server that leaves it out), never $0 but the
+        kind's `estimate` of it (its input as estimated, and the `written` tokens it sent), the
+        output being what a hard budget held and sent where it held some (the most the vendor
+        could bill, thinking included). An answer that did not end by itself (`ended` false:
+        cut, broken) under a hard budget is counted at least at what was held for it: a
+        reasoning model bills thinking that sends nothing. The row says where its tokens are an
+        estimate. The estimate is made only where it is needed (it reads the whole request)."""
+        if usage is None or usage.total_tokens == 0:
+            estimated, counted = True, estimate.estimated(written)
+            if route.held_output:
+                counted = dataclasses.replace(counted, output_tokens=route.held_output)
         else:
-            state, code = self.cut()
-        # OpenAI's dialects report usage in their last event only: a stream cut before it (the
-        # client hung up, the upstream broke) was still billed by the vendor. It is counted at
-        # its estimate, never at nothing, or a caller that always hangs up early would spend
-        # under a hard budget without limit. A reasoning model bills thinking that sends no
-        # events, so under a hard budget a stream that did not end with the vendor's usage is
-        # counted at least at what was held for it.
-        usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
-        if estimated:
-            usage = estimated_usage(incoming, outcome.events)
-        if not outcome.completed and route.held_output:
-            usage = held_usage(usage, route.held_output, incoming, route.carried_input)
+            estimated, counted = False, usage
+        if not ended and route.held_output:
+            floor = estimate.estimated(written).input_tokens
+            counted = held_usage(counted, route.held_output, floor)
             estimated = True
         self.finish(
             record,
             route,
             state,
-            usage,
+            counted,
             http_status=200,
-            error_code=code,
-            server_tools=outcome.server_tools,
+            error_code=error_code,
+            server_tools=server_tools,
             estimated=estimated,
+        )
+        return counted
+
+    def stream_ended(
+        self, record: str, route: RouteReport, outcome: StreamOutcome, estimate: Estimates
+    ) -> None:
+        """End a chat stream's row when its chunks end (`answered`): completed, broken or cut,
+        estimated at its input and about a token an event where the upstream reported no
+        usage."""
+        if outcome.stop_reason:
+            self._telemetry.answered(record, [outcome.stop_reason])
+        state: str
+        code: str | None
+        if outcome.error is not None:
+            state, code = RecordState.FAILED, "stream_broken"
+        elif outcome.completed:
+            state, code = RecordState.COMPLETED, None
+        else:
+            state, code = self.cut()
+        # OpenAI's dialects report usage in their last event only: a stream cut before it (the
+        # client hung up, the upstream broke) was still billed by the vendor, so it is counted
+        # at its estimate, never at nothing, or a caller that always hangs up early would
+        # spend under a hard budget without limit.
+        self.answered(
+            record,
+            route,
+            outcome.usage,
+            estimate,
+            outcome.events,
+            state=state,
+            error_code=code,
+            ended=outcome.completed,
+            server_tools=outcome.server_tools,
         )
 
     def route_changed(self, route: RouteReport) -> None:
@@ -403,22 +420,18 @@ def _billed_usage(incoming: ClientRequest | Usage, route: RouteReport) -> Usage:
     hard budget held for it."""
     if isinstance(incoming, Usage):
         return held_usage(incoming, route.held_output)
-    return held_usage(
-        estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
-    )
+    floor = estimated_input_tokens(incoming) + route.carried_input
+    return held_usage(estimated_usage(incoming, 0), route.held_output, floor)
 
 
-def held_usage(
-    usage: Usage, held_output: int, incoming: ClientRequest | None = None, carried: int = 0
-) -> Usage:
-    """`usage` raised to what a hard budget held for the call: its output limit, and (given
-    `incoming`) its estimated input with the `carried` tokens of a stored response it continues;
+def held_usage(usage: Usage, held_output: int, floor_input: int = 0) -> Usage:
+    """`usage` raised to what a hard budget held for the call: its output limit, and its input
+    at least `floor_input` (the estimate, with what a stored response it continues carries);
     the larger of each (`held_output` 0: `usage` as it is)."""
     if not held_output:
         return usage
-    floor = estimated_input_tokens(incoming) + carried if incoming is not None else 0
     # Cached input the vendor reported counts toward the floor (it is not billed twice).
-    missing = max(0, floor - usage.total_input_tokens)
+    missing = max(0, floor_input - usage.total_input_tokens)
     return dataclasses.replace(
         usage,
         input_tokens=usage.input_tokens + missing,

@@ -16,7 +16,7 @@ class Attempt:
 
     target: str
     key: str
-    outcome: str  # "ok", an HTTP status such as "429", "connect", "timeout", "no_key", ...
+    outcome: str  # an `Outcome` ("ok", "connect", "no_key", ...), or an HTTP status ("429")
 
     def to_dict(self) -> dict[str, str]:
         return {"target": self.target, "key": self.key, "outcome": self.outcome}

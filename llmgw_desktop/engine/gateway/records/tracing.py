@@ -16,6 +16,7 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
+from llmgw_desktop.engine.gateway.outcomes import NOT_ASKED
 from llmgw_desktop.engine.gateway.records.report import RouteReport, header_value
 
 # A write the disk refused (`disk_refused`): retryable once someone frees space.
@@ -79,4 +80,4 @@ def with_retry_info(dialect: str, body: dict[str, Any], seconds: int | None) -> 
 
 
 _EMPTY_WHEN_UNROUTED = ("x-gateway-provider", "x-gateway-model")
-_NOT_TRIED = ("no_key", "disabled", "paused", "untranslatable")
+_NOT_TRIED = NOT_ASKED
