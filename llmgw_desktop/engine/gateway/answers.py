@@ -5,7 +5,6 @@ is an `UpstreamFailure` the route may fall back from."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -148,19 +147,9 @@ class AnswerRelay:
 
         outcome = stream.outcome
 
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                # Closed with this generator, so the outcome is settled before it is recorded.
-                async with contextlib.aclosing(stream.chunks()) as pieces:
-                    async for piece in pieces:
-                        yield piece
-            except (OSError, TimeoutError, UpstreamMalformed) as exc:
-                outcome.error = f"{type(exc).__name__}: {exc}"
-                yield _stream_error(
-                    dialect, stub, None, outcome.error, sequence=stream.next_sequence
-                )
-            finally:
-                ended()
+        def failed(exc: Exception) -> bytes:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            return _stream_error(dialect, stub, None, outcome.error, sequence=stream.next_sequence)
 
         def ended() -> None:
             if outgoing.owner is not None and outcome.response_id:
@@ -182,7 +171,7 @@ class AnswerRelay:
         headers = relayable_headers(response.headers)
         return Streaming(
             route,
-            EndingChunks(chunks(), closed_unread),
+            EndingChunks(stream.chunks(failed=failed, ended=ended), closed_unread),
             headers=headers,
             outcome=stream.outcome,
         )
