@@ -6,7 +6,7 @@ is an `UpstreamFailure` the route may fall back from."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +77,11 @@ class AnswerRelay:
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
 
-    async def answer(self, response: UpstreamAnswer, sent: Sent) -> Completed | Streaming:
+    def answer(self, response: UpstreamAnswer, sent: Sent) -> Awaitable[Completed | Streaming]:
         """The upstream's answer brought back the way its request went: relayed when it went
         as the client sent it, else translated from the upstream's dialect; whole or streamed
-        as asked.
+        as asked. The chosen way's own coroutine, not one more awaiting it: every step the
+        request's task takes passes each coroutine of its chain.
 
         Raises:
             UpstreamFailure: the answer failed before anything reached the client (fallback).
@@ -88,11 +89,11 @@ class AnswerRelay:
         stream = sent.incoming.facts.stream
         if sent.outgoing.passthrough:
             if stream:
-                return await self.relay_stream(response, sent)
-            return await self.relay_whole(response, sent)
+                return self.relay_stream(response, sent)
+            return self.relay_whole(response, sent)
         if stream:
-            return await self.open_stream(response, sent)
-        return await self.complete(response, sent)
+            return self.open_stream(response, sent)
+        return self.complete(response, sent)
 
     # -- answers in the client's own dialect --------------------------------------------
 
