@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ from _screens_common import (
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.engine.api import LOCAL_CALLER, Engine
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.vendor_path import path_without_vendor_clis
 
 
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
@@ -249,7 +251,11 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
                 os.environ.pop(variable, None)
     if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         os.environ.pop("QT_QPA_PLATFORM", None)  # the real X11 platform, on Xvfb
+    mirrors = home / "path-without-vendor-clis"
     os.environ |= {
+        # This machine's PATH without its vendor CLIs, as the test suite runs the app: a
+        # developer's own `claude` would answer, and the no-provider state would never come.
+        "PATH": path_without_vendor_clis(lambda: _new_folder(mirrors)),
         "LLM_GATEWAY_STUCK_AFTER_MS": str(STUCK_AFTER_MS),
         "LLM_GATEWAY_CONFIG": str(home / "config" / "config.toml"),
         "LLM_GATEWAY_DATA_DIR": str(home / "data"),
@@ -274,6 +280,12 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
     }
     # The CLI path, empty until `give_providers` installs the Mistral Vibe stand-in.
     (home / ".local" / "bin").mkdir(parents=True, exist_ok=True)
+
+
+def _new_folder(parent: Path) -> Path:
+    """An empty folder of its own under `parent`."""
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=parent))
 
 
 # The keys a person would have, stored in the vault after the no-provider state is taken.

@@ -12,7 +12,8 @@ What runs, all on this machine and offline:
   (tests/fakes/fake_vibe.py; the real vibe needs Python 3.12), so jobs are real CLI jobs;
 - the app itself, exactly what `python -m llmgw_desktop` runs (`shell/cli/main.py`), with its
   config, data and logs in a temporary folder and the provider keys and base URLs in its
-  environment.
+  environment, on this machine's PATH without its vendor CLIs (`tests/vendor_path.py`, as the
+  test suite runs it: a developer's own `claude` would answer before any key is given).
 
 Once the window is up, a driver on the app's own loop sends the workload through the gateway's
 HTTP front door (a few hundred chat requests from several callers and projects, streamed and

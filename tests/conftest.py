@@ -28,8 +28,8 @@ import pydantic.main  # noqa: F401
 import pytest
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS, CLOUD_ENV_NAMES
-from llmgw_desktop.config.cli_catalog import PROVIDERS as CLI_PROVIDERS
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
+from tests import vendor_path
 from tests.fakes.upstream import ScriptedUpstream
 
 # The throwaway PostgreSQL cluster and the fixtures that run a store test on both engines.
@@ -51,27 +51,14 @@ def no_os_keyring() -> None:
     keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
-# The vendor CLIs' program names: a developer's own `claude` on PATH would be found by tests
-# that say no CLI is installed (those that need one name the repository's own copy).
-VENDOR_CLIS = frozenset(name for info in CLI_PROVIDERS for name in info.binaries)
-
-
 @pytest.fixture(scope="session")
 def path_without_vendor_clis(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """This machine's PATH, each folder holding a vendor CLI stood in for by a folder of links
-    to everything else in it (made once a session; nothing changes where none is installed)."""
-    folders = []
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        here = Path(folder)
-        if not folder or not any((here / name).exists() for name in VENDOR_CLIS):
-            folders.append(folder)
-            continue
-        mirror = tmp_path_factory.mktemp("path-without-vendor-clis")
-        for entry in here.iterdir():
-            if entry.name not in VENDOR_CLIS:
-                (mirror / entry.name).symlink_to(entry)
-        folders.append(str(mirror))
-    return os.pathsep.join(folders)
+    """This machine's PATH without the vendor CLIs (`tests/vendor_path.py`), made once a
+    session: a developer's own `claude` on PATH would be found by tests that say no CLI is
+    installed (those that need one name the repository's own copy)."""
+    return vendor_path.path_without_vendor_clis(
+        lambda: tmp_path_factory.mktemp("path-without-vendor-clis")
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def banner(runtime: GatewayRuntime, answering: str, *, running: str = "running h
     auth = runtime.engine.auth
     access = (
         "locked: every request needs a gateway key (llmgw-desktop keys create NAME) or the "
-        "gateway's token"
+        "master token (http.auth_token)"
         if auth.configured
         else "open to programs of this account on this machine (no key needed on loopback)"
     )

@@ -18,7 +18,9 @@ Asking the person: `close_without_tray` (what closing the window means with no t
 `decision_dialog` is the one question dialog, used by `approvals` (a risky call), `consent` (an
 OAuth client) and `secret_questions` (a request holding secrets); `notifications` keeps every
 message shown; `attention`
-reads what needs the person now (no Qt).
+reads what needs the person now (no Qt), and `counts` every count the pages, the tray and the
+header say (providers failing, answering, unable to answer; jobs running and stuck), one
+function each (no Qt).
 
 First run and connecting: `first_run` with `first_run_steps` and `first_run_server`; `connect`
 (the exact snippets for each client) and `connect_setups` (each client's whole set-up, as

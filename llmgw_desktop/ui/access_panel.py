@@ -46,12 +46,12 @@ def describe_front_door(auth: AuthService) -> str:
     """One line on how callers authenticate, for the panel's header."""
     parts: list[str] = []
     if auth.bearer_configured:
-        bearer = "Gateway token (http.auth_token): set"
+        bearer = "Master token (http.auth_token): set"
         if auth.trusted_header:
             bearer += f" (users named by the {auth.trusted_header} header)"
         parts.append(bearer)
     else:
-        parts.append("Gateway token (http.auth_token): not set")
+        parts.append("Master token (http.auth_token): not set")
     if auth.oauth is None:
         parts.append("OAuth: off")
     else:

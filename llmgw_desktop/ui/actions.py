@@ -23,6 +23,7 @@ from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.ui.connect_setups import GatewayFacts, model_call_setups
+from llmgw_desktop.ui.counts import job_counts
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -189,8 +190,9 @@ class GatewayActions(QObject):
             action.deleteLater()
 
     def active_jobs(self) -> int:
-        """Jobs queued or running in the engine: what quitting would interrupt."""
-        return int(self._engine.jobs.health()["live"])
+        """Jobs queued or running in the engine: what quitting would interrupt (the header's
+        count, `counts.job_counts`)."""
+        return job_counts(self._engine).active
 
     def request_quit(self) -> None:
         """Quit now, or first ask (without blocking the loop) while jobs are running."""

@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import (
     ProbeVerdict,
 )
 from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.counts import ProviderCounts, provider_counts
 from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.credentials_live import shown_mask
@@ -490,34 +491,29 @@ class ConnectStep(QWizardPage):
         # then those a switch, a resume or a new Test would bring back.
         cannot = cannot_answer(rows)
         held = [row for row in rows if not usable_row(row) and row not in cannot]
-        self.cannot_label.setText(cannot_summary(cannot, held))
-        self.cannot_label.setVisible(bool(cannot or held))
+        counts = provider_counts((), rows)
+        self.cannot_label.setText(cannot_summary(counts))
+        self.cannot_label.setVisible(bool(counts.cannot or counts.held))
         self.unusable_label.setText(cannot_lines([*held, *cannot]))
         self.show_cannot(self.unusable_label.isVisible())
         return usable
 
 
-def cannot_summary(rows: Sequence[ProviderRow], held: Sequence[ProviderRow] = ()) -> str:
+def cannot_summary(counts: ProviderCounts) -> str:
     """`25 more cannot answer yet (12 not installed, 9 no API key, 4 not running); 1
-    switched off. Show them`, as rich text whose link unfolds the list; "" for none. `rows`
-    cannot answer whatever their switch says (the Providers page folds the same), `held` are
-    kept from answering by a switch, the pause, a failed Test or a rest."""
-    if not rows and not held:
+    switched off. Show them`, as rich text whose link unfolds the list; "" for none. The
+    count is the Providers page's (`counts.provider_counts`: what cannot answer whatever its
+    switch says), then those kept from answering by a switch, the pause, a failed Test or a
+    rest."""
+    if not counts.cannot and not counts.held:
         return ""
     parts = []
-    if rows:
-        why = ", ".join(f"{n} {status}" for status, n in _by_status(rows).items())
-        parts.append(f"{len(rows)} more cannot answer yet ({why})")
-    if held:
-        parts.append(", ".join(f"{n} {status}" for status, n in _by_status(held).items()))
+    if counts.cannot:
+        why = ", ".join(f"{n} {status}" for status, n in counts.cannot)
+        parts.append(f"{counts.cannot_answer} more cannot answer yet ({why})")
+    if counts.held:
+        parts.append(", ".join(f"{n} {status}" for status, n in counts.held))
     return f'{escape("; ".join(parts))}. <a href="show">Show them</a>'
-
-
-def _by_status(rows: Sequence[ProviderRow]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status.lower()] = counts.get(row.status.lower(), 0) + 1
-    return counts
 
 
 def cannot_lines(rows: Sequence[ProviderRow]) -> str:

@@ -42,6 +42,7 @@ from llmgw_desktop.ui.attention import (
 )
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
@@ -61,7 +62,9 @@ __all__ = ["CHIPS", "StatusHeader"]
 
 TICK_MS = 2000
 SPEND_REREAD_MS = 60_000
-SPEND_DRAW_MS = 200  # a flood of finished requests redraws the chip at most this often
+# A flood of finished requests redraws the spend chip (and, after failures, every chip) at
+# most this often.
+SPEND_DRAW_MS = 200
 CHIPS = ("gateway", "spend", "providers", "jobs", "questions")
 # Short of room, the chips give up their words one at a time in this order (the spend, which
 # says the most, last), so the room there is goes to the chip that needs it: all of them
@@ -139,6 +142,10 @@ class StatusHeader(QWidget):
         self._spend_timer.setSingleShot(True)
         self._spend_timer.setInterval(SPEND_DRAW_MS)
         self._spend_timer.timeout.connect(self._draw_spend)
+        self._verdict_timer = QTimer(self)
+        self._verdict_timer.setSingleShot(True)
+        self._verdict_timer.setInterval(SPEND_DRAW_MS)
+        self._verdict_timer.timeout.connect(self.redraw)
         for signal in (
             bridge.pauseChanged,
             bridge.engineStateChanged,
@@ -172,6 +179,7 @@ class StatusHeader(QWidget):
         """The window is hidden: read nothing."""
         self._tick.stop()
         self._spend_timer.stop()
+        self._verdict_timer.stop()
         self._tasks.cancel_all()
         self._reading = False
         self._while_reading = None
@@ -187,6 +195,11 @@ class StatusHeader(QWidget):
             self.spend = self.spend.plus(event)
             if self._tick.isActive() and not self._spend_timer.isActive():
                 self._spend_timer.start()
+        # A call that failed may make a provider failing, and one that did not may end it:
+        # the chips say so as soon as the Overview's figures do, not at the next tick.
+        news = event.state != "completed" or self._tones.get("providers") in ("error", "warning")
+        if news and self._tick.isActive() and not self._verdict_timer.isActive():
+            self._verdict_timer.start()
 
     def _changed(self) -> None:
         # Hidden (a tray-only run, the window closed), the header draws nothing; it catches up
@@ -233,15 +246,7 @@ class StatusHeader(QWidget):
             self._set("providers", words, tone, tip, access=f"Providers: {words}", short=short)
         else:
             self._set("providers", "Providers OK", "", "No provider is failing.", short="OK")
-        stuck = len(engine.jobs.stuck_jobs())
-        active = engine.metrics.active_jobs
-        short = f"{stuck} stuck" if stuck else (f"{active} running" if active else "No jobs")
-        if stuck:
-            words = f"{stuck} stuck" + (f" · {active} running" if active > stuck else "")
-            tone = "warning"
-        else:
-            # "No jobs" whole at every width ("No jobs …" left nothing out).
-            words, tone = (f"{active} running" if active else "No jobs"), ""
+        words, short, tone = jobs_words(job_counts(engine))
         tip = "Jobs running now; a stuck one printed nothing too long."
         self._set("jobs", words, tone, tip, access=f"Jobs: {words}", short=short)
         waiting = sum(desk.waiting() for desk in self._questions)
@@ -426,7 +431,7 @@ class StatusHeader(QWidget):
             verdicts = provider_verdicts(self._engine)
             self._open_place("providers", verdicts[0].provider if verdicts else "")
         elif name == "jobs":
-            stuck = bool(self._engine.jobs.stuck_jobs())
+            stuck = bool(job_counts(self._engine).stuck)
             self._open_place("jobs", "stuck" if stuck else "active")
         elif name == "questions" and not any(desk.bring_forward() for desk in self._questions):
             self._open_place("notifications", "")
@@ -456,7 +461,7 @@ def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
     """The providers chip's words and its short words: `1 failing · Anthropic: some calls
     fail`, `Some calls fail on 2 providers`. The state where only some calls fail has the
     words the Providers page's status gives it (the chip said "needs a look")."""
-    failing = sum(1 for v in verdicts if v.failing)
+    failing = provider_counts(verdicts).failing
     some = [v for v in verdicts if not v.failing]
     parts = [f"{failing} failing"] if failing else []
     if len(some) == 1:

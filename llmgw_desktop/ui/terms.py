@@ -20,7 +20,7 @@ TERMS = {
         "95 in 100 less than the second (p95, the slow ones)."
     ),
     "Runs as": (
-        "Who a request ran as: you at this desk, the gateway token, an access key, or an "
+        "Who a request ran as: you at this desk, the master token, an access key, or an "
         "OAuth client signed in. Budgets and the recorder count each apart."
     ),
     "Caller": "The tool that sent the request, as it named itself (claude-code, codex, …).",
@@ -39,7 +39,7 @@ TERMS = {
 
 # How each kind of caller identity reads (the engine's ids: `local`, `gateway-bearer`,
 # `key:<name>`, `oauth:<client>`, `user:<name>`).
-_WHO = {"local": "you at this desk", "gateway-bearer": "the gateway token"}
+_WHO = {"local": "you at this desk", "gateway-bearer": "the master token"}
 _WHO_KINDS = {
     "key": "access key {}",
     "oauth": "OAuth client {}",
@@ -48,7 +48,7 @@ _WHO_KINDS = {
 
 
 def who_words(principal: str) -> str:
-    """Who a request ran as, in plain words: `you at this desk`, `the gateway token`,
+    """Who a request ran as, in plain words: `you at this desk`, `the master token`,
     `access key ci-bot`, `OAuth client laptop-editor`; an id of no known kind as it is."""
     if principal in _WHO:
         return _WHO[principal]
@@ -59,7 +59,7 @@ def who_words(principal: str) -> str:
 
 def caller_words(caller: str, principal: str) -> str:
     """The client that sent a request and whom it runs as, as a person reads it: `cursor (run
-    by you)`, `cursor (access key ci-bot)`; with no client named, `you`, `the gateway token`."""
+    by you)`, `cursor (access key ci-bot)`; with no client named, `you`, `the master token`."""
     if principal == "local":
         return f"{caller} (run by you)" if caller else "you"
     who = who_words(principal)

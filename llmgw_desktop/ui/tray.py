@@ -6,7 +6,8 @@ failures in a row or a high error rate), a job is stuck (running with no output 
 `jobs.stuck_after_ms`), the engine stopped, or the store is degraded: damaged, full, or
 refusing the recorder's writes), paused, busy (jobs queued or running), idle. The tooltip
 names each failing provider with its last error and each stuck job with its silence and the
-limit, each provider where some calls fail, and adds the active job count and the last error.
+limit, each provider where some calls fail, and adds the jobs running (the header's count,
+`counts.job_counts`) and the last error.
 Messages pop up for what needs the person or is worth knowing while the window is hidden: a
 long job finished, a job stuck, a consent or approval request waiting, a provider going down
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
@@ -36,6 +37,7 @@ from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.counts import job_counts, running_words
 from llmgw_desktop.ui.icons import tray_state_icon
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
 from llmgw_desktop.ui.notifications import TOPIC_PLACES
@@ -128,7 +130,6 @@ class TrayIcon(QObject):
         }
         self._engine_stopped = False
         self._health = bridge.engine.provider_health
-        self._job_manager = bridge.engine.jobs
         # Failing providers are named as every page names them ("Mistral API", "Mistral Vibe").
         self._names = {s.id: s.display_name for s in bridge.engine.providers.states()}
         # Providers failing, as last drawn (a newly failing one pops a message), and those that
@@ -235,18 +236,20 @@ class TrayIcon(QObject):
 
     @property
     def active_jobs(self) -> int:
-        return len(self._jobs)
+        """Jobs queued or running: the header's count (`counts.job_counts`)."""
+        return job_counts(self._engine).active
 
     @property
     def state(self) -> str:
         """error, paused, busy or idle: the first that holds."""
         if self._down or self.failing or self._engine_stopped or self.store_problem:
             return "error"
-        if self._job_manager.stuck_jobs():
+        jobs = job_counts(self._engine)
+        if jobs.stuck:
             return "error"
         if self._paused:
             return "paused"
-        return "busy" if self._jobs else "idle"
+        return "busy" if jobs.active else "idle"
 
     def tooltip(self) -> str:
         words = {
@@ -256,8 +259,9 @@ class TrayIcon(QObject):
             "idle": "idle",
         }
         lines = [f"llmgw-desktop: {words[self.state]}"]
-        if self._jobs:
-            lines.append(f"{len(self._jobs)} active job(s)")
+        jobs = job_counts(self._engine)
+        if jobs.active:
+            lines.append(f"Jobs: {running_words(jobs)}")
         if self._engine_stopped:
             lines.append("Engine stopped")
         if self._down:
@@ -285,7 +289,7 @@ class TrayIcon(QObject):
         return [
             f"Stuck: {self._names.get(job.provider, job.provider)} job {job.job_id[:8]}, no"
             f" output for {format_duration(job.idle_s)} (limit {format_duration(job.limit_s)})"
-            for job in self._job_manager.stuck_jobs()
+            for job in job_counts(self._engine).stuck
         ]
 
     def budget_line(self) -> str:
@@ -302,7 +306,7 @@ class TrayIcon(QObject):
             self.shown_state = state
         self.icon.setToolTip(self.tooltip())
         budgets = self._budgets.statuses() + self._budgets.key_statuses()
-        stuck = len(self._job_manager.stuck_jobs())
+        stuck = len(job_counts(self._engine).stuck)
         self.alerts.show(self._verdicts, budgets, self._short_why, stuck=stuck)
 
     def _read_health(self) -> None:

@@ -8,7 +8,7 @@ calls refused)"), or the nearest budget's burn-down when none is (only the neare
 so one of two budgets used up was missing), each in its tone. They are drawn in the ordinary
 text colour, not greyed (a greyed alert read as unimportant), and a click opens the provider's
 row on the Providers page or the Budgets page (`opened`). Then "N job(s) stuck" while a job is
-(the header's count, `stuck_jobs()`), opening the stuck jobs on the Jobs page, and "Spend
+(the header's count, `counts.job_counts`), opening the stuck jobs on the Jobs page, and "Spend
 today $X": the header's own figure (`SpendSource`, the header chip's one summing read kept up
 by each finished request; no read of the tray's own), asked for when the menu opens if the
 header has not read it yet (a launch into the tray), opening Budgets as the chip does. A

@@ -69,3 +69,38 @@ def test_the_agents_list_fits_beside_the_chosen_agents_details(
         assert detail.width() <= detail.parentWidget().width()  # type: ignore[union-attr]
 
     on_window(body, size=size)
+
+
+LONG_AGENT = "claude-code run by the OAuth client laptop-editor-of-the-whole-team"
+
+
+def test_a_long_agent_name_gives_way_before_the_cost_at_1024x768(
+    on_window: OnWindow, qtbot: QtBot
+) -> None:
+    """The 1024x768 sweep (issue 64's leftovers, item 2): with an agent named at length (an
+    OAuth client's), the name took its whole width once every optional column had gone, and
+    the Cost column ran past the list's edge ("≥ $0.00" cut, a sideways scroll bar). The name
+    gives way now, elided with the whole of it on hover; Requests and Cost read whole."""
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        for agent in (LONG_AGENT, "codex"):
+            await messages_request(desk.runtime, {"X-Caller": agent}, project="api")
+        page = window.pages[AgentsPage.KEY]
+        assert isinstance(page, AgentsPage)
+        window.show_page(AgentsPage.KEY)
+        await until(lambda: page.tree.topLevelItemCount() == 2, "the lanes")
+        await asyncio.sleep(0.05)  # the layout settles
+
+        tree, header = page.tree, page.tree.header()
+        assert tree.horizontalScrollBar().maximum() == 0
+        shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        assert sum(header.sectionSize(c) for c in shown) <= tree.viewport().width()
+        for name in ("Requests", "Cost"):
+            column = COLUMNS.index(name)
+            assert column in shown
+            assert header.sectionSize(column) >= tree.sizeHintForColumn(column), name
+        items = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+        long_item = next(i for i in items if i is not None and LONG_AGENT in i.text(0))
+        assert long_item.toolTip(0) == long_item.text(0)
+
+    on_window(body, size=(1024, 768))

@@ -76,7 +76,7 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         assert beta["Tokens in"] == f"{ANTHROPIC_INPUT_TOKENS:,}"
         assert alpha["Active jobs"] == "0" and alpha["Last activity"]
         assert page.summary_label.text() == (
-            "2 agents · 4 requests · 1 failed or refused · 0 active jobs"
+            "2 agents · 4 requests · 1 failed or refused · jobs: none running"
         )
         lanes = page.lanes
         assert lanes is not None
@@ -139,9 +139,14 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
     on_window(body, size=WINDOW, show=False, replies=(Reply.error(429),))
 
 
-def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) -> None:
-    """Issue 37, item 5: a lane is per principal and agent. A gateway key calling itself the
-    local user's agent had its requests counted in the local user's lane."""
+def test_one_agent_run_two_ways_is_one_row_with_each_way_under_it_and_a_lane_each_apart(
+    on_window: OnWindow,
+) -> None:
+    """Issue 37, item 5: a lane is per principal and agent (a gateway key calling itself the
+    local user's agent had its requests counted in the local user's lane). Issue 64's
+    leftovers, item 5: a person running Claude Code two ways looks for it once. By agent (the
+    default), one "claude-code" row sums both, each way under it saying whose it is, and
+    opening the key's row shows its requests alone; by agent and who runs it, a row each."""
     from llmgw_desktop.engine.api import KeySpec
     from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 
@@ -161,17 +166,42 @@ def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) ->
             model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
         )
         await client.close()
-        page = await two_lanes(window, "a lane per principal")
-        rows = lane_rows(page)
-        assert set(rows) == {"claude-code", "claude-code · access key borrower"}, rows
-        assert rows["claude-code"]["Requests"] == "2"
-        assert rows["claude-code · access key borrower"]["Requests"] == "1"
-        # Opening the key's lane shows its requests alone.
-        page.tree.setCurrentItem(page.tree.topLevelItem(1))
+        window.show()
+        page = shown_page(window, AgentsPage)
+        assert page.grouping_box.currentText() == "By agent"
+        await until(lambda: lane_rows(page).get("claude-code", {}).get("Requests") == "3", "one")
+        assert page.tree.topLevelItemCount() == 1
+        agent = page.tree.topLevelItem(0)
+        assert agent is not None
+        ways = {agent.child(n).text(0): agent.child(n).text(1) for n in range(agent.childCount())}
+        assert ways == {"(no project) · you": "2", "(no project) · access key borrower": "1"}
+        # Its details name each way it ran and count its projects once.
+        page.tree.setCurrentItem(agent)
+        values = page.detail.values
+        assert values["Runs as"].text() == "you at this desk, access key borrower"
+        assert values["Projects"].text() == "(no project): 3"
+        assert page.summary_label.text().startswith("1 agent · 3 requests")
+        # The key's row: its requests alone.
+        key_row = next(
+            agent.child(n)
+            for n in range(agent.childCount())
+            if "borrower" in agent.child(n).text(0)
+        )
+        page.tree.setCurrentItem(key_row)
         page.requests_button.click()
         recorder = window.pages[RecorderPage.KEY]
         assert isinstance(recorder, RecorderPage)
         await until(lambda: recorder.model.loaded == 1 and not recorder.model.loading, "key's")
+
+        # By agent and who runs it: a lane per principal, the chosen one kept chosen.
+        page.grouping_box.setCurrentIndex(1)
+        rows = lane_rows(page)
+        assert set(rows) == {"claude-code", "claude-code · access key borrower"}, rows
+        assert rows["claude-code"]["Requests"] == "2"
+        assert rows["claude-code · access key borrower"]["Requests"] == "1"
+        assert page.summary_label.text().startswith("2 agents · 3 requests")
+        chosen = page.selected_lane()
+        assert chosen is not None and chosen.requests == 1 and chosen.principal != ""
 
     on_window(body, size=WINDOW, show=False)
 
@@ -205,7 +235,7 @@ def test_a_refused_request_counts_as_failed_or_refused_in_the_list_the_details_a
         assert "failed" in tip and "refused or denied by the gateway" in tip, tip
         assert lane_rows(page)["gamma-agent"]["Failed or refused"] == "2"
         assert page.summary_label.text() == (
-            "1 agent · 3 requests · 2 failed or refused · 0 active jobs"
+            "1 agent · 3 requests · 2 failed or refused · jobs: none running"
         )
         assert page.detail.values["Requests"].text() == "3 (2 failed or refused)"
         assert "Failed or refused counts requests with no answer: failed," in page.note.text()

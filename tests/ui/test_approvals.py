@@ -193,7 +193,7 @@ def test_wrapping_happens_at_spaces_only() -> None:
     [
         ("", "local", "A tool at this desk"),
         ("claude-code", "local", "claude-code (run by you)"),
-        ("", "gateway-bearer", "the gateway token"),
+        ("", "gateway-bearer", "the master token"),
         ("VS Code", "user:ana", "VS Code (user ana, named by the trusted proxy)"),
     ],
 )

@@ -143,7 +143,7 @@ def test_without_oauth_the_page_shows_the_bearer_status_only(
     page.show()
     page.page_shown()
     summary = page.access.summary.text()
-    assert "Gateway token (http.auth_token): set (users named by the X-Forwarded-User header)" in (
+    assert "Master token (http.auth_token): set (users named by the X-Forwarded-User header)" in (
         summary
     )
     assert "OAuth: off" in summary

@@ -39,7 +39,7 @@ from llmgw_desktop.ui.connect_setups import (
 )
 from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_TOKEN
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
-from llmgw_desktop.ui.qt import QGuiApplication, QLabel
+from llmgw_desktop.ui.qt import QGuiApplication, QLabel, QWidget
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.ui.running_app import OnApp, app_running, desktop_app
 
@@ -374,6 +374,30 @@ def test_the_snippets_default_to_a_new_key_and_the_master_token_only_when_chosen
         assert "everything you can" in choice.note.text()
         assert choice.note.property("tone") == "warning"
         assert set(page.copy_with_token_buttons) == HEADER_CLIENTS
+        page.deleteLater()
+
+    on_app(desktop, body)
+
+
+@pytest.mark.parametrize("desktop", [{"http.auth_token": TOKEN}], indirect=True)
+def test_the_page_names_the_static_token_the_master_token_everywhere(
+    on_app: OnApp, desktop: DesktopApp
+) -> None:
+    """Issue 64's leftovers, item 4: the intro said "Gateway token (http.auth_token): set"
+    beside the choice's "The master token": one thing, one name, on every label and tooltip
+    of the page, the master token chosen or not."""
+
+    async def body(desktop: DesktopApp) -> None:
+        page = _page(desktop)
+        await page.read_models()
+        intro = page.findChild(QLabel, "connectIntro")
+        assert intro is not None
+        assert "Master token (http.auth_token): set" in intro.text()
+        for kind in (AS_KEY, AS_TOKEN):
+            page.auth_choice.choose(kind)
+            for widget in [page, *page.findChildren(QWidget)]:
+                for words in (getattr(widget, "text", lambda: "")(), widget.toolTip()):
+                    assert "gateway token" not in str(words).lower(), (kind, words)
         page.deleteLater()
 
     on_app(desktop, body)

@@ -592,6 +592,9 @@ def test_optional_columns_are_hidden_least_needed_first_until_the_rest_fit() -> 
     assert plan_columns(wanted, 200, **fit) == ({2, 3}, 120)  # and the next
     # Never below the stretch's minimum, even when that does not fit: the table then scrolls.
     assert plan_columns(wanted, 100, **fit) == ({2, 3}, 120)
+    # Unless a floor lets it give way further once nothing else can (the figures stay whole).
+    assert plan_columns(wanted, 200, **fit, stretch_floor=40) == ({2, 3}, 100)
+    assert plan_columns(wanted, 100, **fit, stretch_floor=40) == ({2, 3}, 40)
 
 
 def test_a_failure_reads_as_its_cause_in_one_line_with_the_traceback_folded() -> None:

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.engine.api import Totals
 from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.counts import JobCounts
 from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts, figure_words
 from llmgw_desktop.ui.pages.provider_health import STATUS
@@ -114,7 +115,6 @@ def _facts(verdicts: list[ProviderVerdict], **changed: object) -> GatewayFacts:
         verdicts=verdicts,
         spend=SpendToday(0.0688, 12, 0),
         spend_chip=spend_chip("$0.0688", []),
-        stuck=[],
         refused={"total": 5},
     )
     return dataclasses.replace(facts, **changed)  # type: ignore[arg-type]
@@ -171,7 +171,7 @@ def test_failing_never_says_none_over_failed_calls_and_refusals_are_not_stuck() 
     assert refused_only["failing"].value == "None"
     assert refused_only["failing"].tone == ""  # not green over refusals
     assert "3 refused" in refused_only["failing"].detail
-    running = figure_words(_facts([], running=2))["stuck"]
+    running = figure_words(_facts([], jobs=JobCounts(running=2)))["stuck"]
     assert running.detail == "No job stuck; 2 running"
 
 
@@ -219,3 +219,31 @@ def test_the_failing_card_names_one_window_for_its_figures_and_no_bare_plus() ->
     for words in (failing.detail, *failing.shorter):
         assert "in 15 min" in words and "+" not in words and "99" not in words, words
         assert "since start" not in words
+
+
+def test_the_gateway_figure_fits_its_two_lines_with_two_providers_failing(qtbot: QtBot) -> None:
+    """The 1024x768 sweep (issue 64's leftovers, item 2): with Mistral Vibe and Anthropic
+    failing, the Gateway card read "Mistral Vibe, Anthropic failing; 144 calls in the last"
+    and cut the rest; it says a shorter form that fits, the failing providers named first,
+    the whole in its accessible name."""
+    failing = [
+        ProviderVerdict("mistral", "Mistral Vibe", FAILING, "Failing", "x"),
+        ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "y"),
+    ]
+    facts = _facts(failing, totals=Totals(requests=144, asked=137, errors=16, refused=2))
+    strip = FigureStrip(lambda _place: None)
+    qtbot.addWidget(strip)
+    # A 1024 px window less its sidebar and margins, in X11's wider fonts (the offscreen
+    # platform's are narrower: at 790 px its card holds the whole detail).
+    strip.resize(700, 120)
+    strip.show()
+    strip.show_facts(facts)
+    qtbot.wait(20)
+    card = strip.cards["gateway"]
+    detail = card.detail
+    assert detail.text().startswith("Mistral Vibe, Anthropic failing"), detail.text()
+    assert "144 calls in the last 15 min" in card.accessibleName()
+    needed = detail.fontMetrics().boundingRect(
+        QRect(0, 0, detail.width(), 10_000), Qt.TextFlag.TextWordWrap, detail.text()
+    )
+    assert needed.height() <= detail.height(), (detail.text(), detail.width())

@@ -101,7 +101,7 @@ def _words_shown(page: QWidget) -> list[str]:
 def test_no_page_shows_the_engines_words_for_things(on_window: OnWindow, qtbot: QtBot) -> None:
     """Gallery review, finding 13: "principal", "gateway-bearer", "Whose", "mcp_managed ·
     score 0 of threshold 60 · runs as plan", "Static bearer token", "NAME__tool", "full
-    auto", "acceptEdits", "not asked" were on screen. A job run with the gateway token and an
+    auto", "acceptEdits", "not asked" were on screen. A job run with the master token and an
     approval, a refused request and a kept one: no page says any of them, and a word of the
     trade kept ("Circuit") says what it means on hover, in the details too."""
 
@@ -115,7 +115,7 @@ def test_no_page_shows_the_engines_words_for_things(on_window: OnWindow, qtbot: 
         )
         jobs._show_rows([job])
         await asyncio.sleep(0.02)
-        assert "gateway token" in jobs.detail_title.text()
+        assert "master token" in jobs.detail_title.text()
         approval = jobs.pane.approval_label.text()
         assert "may edit files without asking" in approval and "risk 0" in approval
         assert permission_words("acceptEdits", True) == (
@@ -139,3 +139,22 @@ def test_no_page_shows_the_engines_words_for_things(on_window: OnWindow, qtbot: 
         assert circuit.toolTip() == TERMS["Circuit"]
 
     on_window(body)
+
+
+def test_a_key_made_at_the_desk_says_by_whom_in_words(on_window: OnWindow, qtbot: QtBot) -> None:
+    """The 1024x768 sweep (issue 64's leftovers, item 2): the Access keys page's details read
+    "Made 2026-11-27 02:12 by local", the engine's id for the person at the desk."""
+    from llmgw_desktop.engine.api import KeySpec
+    from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+    from llmgw_desktop.ui.pages.key_detail import KeyDetail
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        keys = desk.runtime.engine.keys
+        await keys.create(LOCAL_CALLER, KeySpec(name="desk-made"))
+        (record,) = await keys.list(LOCAL_CALLER)
+        detail = KeyDetail()
+        qtbot.addWidget(detail)
+        detail.show_key(record, None, time.time())
+        assert detail.made_label.text().endswith(" by you at this desk"), detail.made_label.text()
+
+    on_window(body, show=False)

@@ -314,11 +314,11 @@ def test_jobs_make_the_tray_busy_and_a_long_one_says_when_it_ends(
                 long_job = await engine.calls.submit("mistral", CallParams(prompt="one"), "local")
                 await until(lambda: tray.active_jobs == 1, "job seen as active")
                 await until(lambda: tray.shown_state == "busy", "busy icon (after the timer)")
-                assert "1 active job(s)" in tray.icon.toolTip()
+                assert "Jobs: 1 running" in tray.icon.toolTip()
                 clock.now += LONG_JOB_S + 1  # the job "ran" past the threshold
                 await engine.jobs.wait(long_job.job_id, "local", timeout_s=STEP_TIMEOUT)
                 await until(lambda: tray.shown_state == "idle", "idle again")
-                assert "active job" not in tray.icon.toolTip()
+                assert "Jobs:" not in tray.icon.toolTip()
                 assert shown == [
                     (
                         "Job completed",

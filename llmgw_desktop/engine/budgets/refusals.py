@@ -49,7 +49,7 @@ UNMETERED_CLI = "unmetered_cli"
 
 
 # Whose lane a per-caller budget's figures are, in words (the engine's principal ids).
-_LANE_WORDS = {"local": "you", "gateway-bearer": "the gateway token"}
+_LANE_WORDS = {"local": "you", "gateway-bearer": "the master token"}
 _LANE_KINDS = {"key": "key {}", "oauth": "OAuth client {}", "user": "user {}"}
 
 

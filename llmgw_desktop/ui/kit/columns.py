@@ -44,10 +44,13 @@ def plan_columns(
     stretch: int,
     optional: Sequence[int],
     stretch_min: int,
+    stretch_floor: int | None = None,
 ) -> tuple[set[int], int]:
     """Which optional columns to hide (least needed first, as few as can be) so the others
     keep their `wanted` widths and `stretch` at least `stretch_min` (or what it wants, when
-    less); and the width left for `stretch`."""
+    less); and the width left for `stretch`. With every optional column hidden and still no
+    room, a `stretch_floor` lets the stretch give way down to it (its text elided, whole on
+    hover) rather than push the figures past the list's edge."""
     need_stretch = min(wanted[stretch], stretch_min)
     fixed = sum(w for c, w in wanted.items() if c != stretch)
     hidden: set[int] = set()
@@ -56,12 +59,15 @@ def plan_columns(
             break
         hidden.add(column)
         fixed -= wanted[column]
+    if stretch_floor is not None and fixed + need_stretch > room:
+        return hidden, max(stretch_floor, room - fixed)
     return hidden, max(need_stretch, room - fixed)
 
 
 class ColumnFitter(QObject):
     """Keeps `table`'s columns fitted (a table's or a tree's); `stretch` takes the rest (never
-    less than it wants, unless `stretch_min` or `stretch_share` of the width allow it),
+    less than it wants, unless `stretch_min` or `stretch_share` of the width allow it, or
+    `stretch_floor` once every optional column has given way),
     `optional` (least needed first) are hidden when the table is too narrow for them; `caps`
     bound some columns' widths (a long model id must not take the prompt's room)."""
 
@@ -74,6 +80,7 @@ class ColumnFitter(QObject):
         stretch_min: int = WHOLE,
         stretch_share: float = 0.0,
         caps: Mapping[int, int] | None = None,
+        stretch_floor: int | None = None,
     ) -> None:
         super().__init__(table)
         self._table = table
@@ -81,6 +88,8 @@ class ColumnFitter(QObject):
         self.optional = list(optional)
         self.stretch_min = stretch_min
         self.stretch_share = stretch_share  # of the width, kept for the stretch at least
+        # How narrow the stretch may get when nothing else can give way (`plan_columns`).
+        self.stretch_floor = stretch_floor
         self.caps = dict(caps or {})
         # Columns hidden whatever the room (a page's column with nothing to say yet).
         self.unwanted: set[int] = set()
@@ -157,6 +166,7 @@ class ColumnFitter(QObject):
                 stretch=self.stretch,
                 optional=self.optional,
                 stretch_min=max(self.stretch_min, share),
+                stretch_floor=self.stretch_floor,
             )
 
         hidden, stretch_width = plan(room)

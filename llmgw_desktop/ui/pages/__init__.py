@@ -6,7 +6,8 @@ a `Page` from `base`; `ui/places.py` builds them and `ui/main_window.py` lists t
   each provider's health (`provider_health`), spend by provider, model, project or agent
   (`cost_breakdown`), and the lines on the response cache (`response_cache_text`) and on the
   secrets the outbound guard found (`guard_text`, also the recorder detail's section).
-- Agents (`agents`, `agent_detail`): what each caller did, per project, live.
+- Agents (`agents`, `agent_detail`, `agent_groups`): what each caller did, per project, live,
+  grouped by agent or by agent and who runs it.
 - Jobs (`jobs`): its list (`jobs_model`, `jobs_table`) and the chosen job (`job_pane`,
   `job_detail`).
 - Flight recorder (`recorder`): its filters (`recorder_filters`), rows (`recorder_model`,

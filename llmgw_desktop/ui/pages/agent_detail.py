@@ -49,7 +49,7 @@ def lane_facts(
     failed = f" ({lane.errors:,} failed or refused)" if lane.errors else " (none failed or refused)"
     prompt = lane.input_tokens + lane.cache_read_tokens + lane.cache_write_tokens
     facts = [
-        ("Runs as", who_words(lane.principal or LOCAL_PRINCIPAL)),
+        ("Runs as", _runs_as(lane, projects)),
         ("Requests", f"{lane.requests:,}{failed}"),
         (
             "Tokens",
@@ -77,14 +77,30 @@ def lane_facts(
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(lane.last_activity))
         facts.append(("Last request", f"{_ago(lane.last_activity, now)} ({stamp})"))
     if projects:
-        named = [
-            f"{p.project or '(no project)'}: {p.requests:,}" for p in projects[:PROJECTS_SHOWN]
-        ]
-        more = len(projects) - PROJECTS_SHOWN
-        facts.append(("Projects", " · ".join(named) + (f" · {more:,} more" if more > 0 else "")))
+        facts.append(("Projects", _projects_words(projects)))
     if sessions:
         facts.append(("Sessions", session_words(sessions)))
     return facts
+
+
+def _runs_as(lane: Lane, projects: Sequence[Lane]) -> str:
+    """Who the lane runs as; an agent run several ways (`agent_groups.by_agent`) names each."""
+    runners = list(dict.fromkeys(p.principal or LOCAL_PRINCIPAL for p in projects))
+    if len(runners) > 1:
+        return ", ".join(who_words(runner) for runner in runners)
+    return who_words(lane.principal or LOCAL_PRINCIPAL)
+
+
+def _projects_words(projects: Sequence[Lane]) -> str:
+    """`api: 26 · (no project): 31 · 1 more`: each project's requests, whoever ran them, the
+    busiest first."""
+    requests: dict[str | None, int] = {}
+    for lane in projects:
+        requests[lane.project] = requests.get(lane.project, 0) + lane.requests
+    busiest = sorted(requests.items(), key=lambda item: -item[1])
+    named = [f"{project or '(no project)'}: {n:,}" for project, n in busiest[:PROJECTS_SHOWN]]
+    more = len(busiest) - PROJECTS_SHOWN
+    return " · ".join(named) + (f" · {more:,} more" if more > 0 else "")
 
 
 def session_words(sessions: Sequence[SessionLane]) -> str:

@@ -29,12 +29,14 @@ from __future__ import annotations
 import time
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane, format_usd
+from llmgw_desktop.ui.counts import JobCounts, job_counts, running_words
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.agent_detail import AgentDetail
+from llmgw_desktop.ui.pages.agent_groups import GROUPINGS, NO_PROJECT, AgentGroup, lane_name
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -54,7 +56,15 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.terms import who_words
 from llmgw_desktop.ui.theme import tone_item
 
-__all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "agent_name", "format_cost", "format_lane"]
+__all__ = [
+    "COLUMNS",
+    "NO_PROJECT",
+    "WINDOWS",
+    "AgentsPage",
+    "agent_name",
+    "format_cost",
+    "format_lane",
+]
 
 REFRESH_MS = 5000
 # A long window over a big recorder takes a while to count: the read lane is never busy with
@@ -96,10 +106,11 @@ OPTIONAL = tuple(
     )
 )
 LIST_SHARE = 0.6  # of the width, for the list; the details take the rest
+NAME_FLOOR = 160  # px the names keep when the figures need the rest of the list
 JOBS_COLUMN = COLUMNS.index("Active jobs")
 UNNAMED_AGENT = "(unnamed)"
-NO_PROJECT = "(no project)"
 _LANE = int(Qt.ItemDataRole.UserRole)
+_GROUP = _LANE + 1  # a top row's `AgentGroup` (its sessions)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -159,21 +170,11 @@ class AgentsPage(Page):
         self._loading = False
         self.lanes: AgentLanes | None = None
 
-        self.window_box = QComboBox()
-        self.window_box.setObjectName("agentsWindow")
-        for label, _reach in WINDOWS:
-            self.window_box.addItem(label)
-        self.window_box.setCurrentIndex(DEFAULT_WINDOW)
-        self.window_box.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.summary_label = QLabel()
-        self.summary_label.setObjectName("agentsSummary")
+        top = self._top_bar()
         self.requests_button = QPushButton("Requests of this agent")
         self.requests_button.clicked.connect(lambda: self.open_selected(jobs=False))
         self.jobs_button = QPushButton("Jobs of this agent")
         self.jobs_button.clicked.connect(lambda: self.open_selected(jobs=True))
-        top = QHBoxLayout()
-        top.addWidget(self.window_box)
-        top.addWidget(self.summary_label, 1)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("agentsTree")
@@ -185,7 +186,11 @@ class AgentsPage(Page):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         # Every column as wide as its contents, the name taking what is left of the list beside
         # the details, the figures' headings right-aligned over them.
-        self.columns = ColumnFitter(self.tree, stretch=0, optional=OPTIONAL)
+        # A long name (an agent run by an OAuth client) is elided, whole on hover, before the
+        # cost is pushed past the list's edge (at 1024x768 it was).
+        self.columns = ColumnFitter(
+            self.tree, stretch=0, optional=OPTIONAL, stretch_floor=NAME_FLOOR
+        )
         align_heading(self.tree, range(1, len(COLUMNS)))
         heading = self.tree.headerItem()
         if heading is not None:
@@ -217,6 +222,29 @@ class AgentsPage(Page):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._update_buttons()
+
+    def _top_bar(self) -> QHBoxLayout:
+        """The window counted over, the grouping, and the summary."""
+        self.window_box = QComboBox()
+        self.window_box.setObjectName("agentsWindow")
+        for label, _reach in WINDOWS:
+            self.window_box.addItem(label)
+        self.window_box.setCurrentIndex(DEFAULT_WINDOW)
+        self.window_box.currentIndexChanged.connect(lambda _i: self.refresh())
+        # By agent (its principals summed, each under it) or by agent and who runs it.
+        self.grouping_box = QComboBox()
+        self.grouping_box.setObjectName("agentsGrouping")
+        self.grouping_box.setAccessibleName("Group the agents")
+        for label, _group in GROUPINGS:
+            self.grouping_box.addItem(label)
+        self.grouping_box.currentIndexChanged.connect(lambda _i: self._regroup())
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("agentsSummary")
+        top = QHBoxLayout()
+        top.addWidget(self.window_box)
+        top.addWidget(self.grouping_box)
+        top.addWidget(self.summary_label, 1)
+        return top
 
     # -- showing and refreshing ---------------------------------------------------------------
 
@@ -253,29 +281,29 @@ class AgentsPage(Page):
         self._timer.setInterval(max(REFRESH_MS, int(took_ms * REFRESH_LOAD_FACTOR)))
         self._show(lanes)
 
+    def _regroup(self) -> None:
+        if self.lanes is not None:
+            self._show(self.lanes)
+
     def _show(self, lanes: AgentLanes) -> None:
         self.lanes = lanes
-        # The same lane stays selected across a reload: by agent, and project unless a total.
-        current = self.tree.currentItem()
-        keep = None
-        if current is not None:
-            lane = current.data(0, _LANE)
-            project = None if _is_total(current) else lane.project
-            keep = ((lane.principal, lane.caller), project, _is_total(current))
+        # The same row stays chosen across a reload and a regrouping: by its lane's agent,
+        # principal and project, and whether it is a total.
+        keep = _key(self.tree.currentItem())
         now = time.time()
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
-        for agent in lanes.agents:
-            who = (agent.principal, agent.caller)
-            item = self._item(agent.total, agent_name(agent.total), now, bold=True)
+        group_of = GROUPINGS[max(0, self.grouping_box.currentIndex())][1]
+        groups = group_of(lanes.agents)
+        for group in groups:
+            item = self._item(group.total, agent_name(group.total), now, bold=True)
+            item.setData(0, _GROUP, group)
             self.tree.addTopLevelItem(item)
-            if keep is not None and keep[0] == who and keep[2]:
-                self.tree.setCurrentItem(item)
-            for lane in agent.projects:
-                child = self._item(lane, lane.project or NO_PROJECT, now)
-                item.addChild(child)
-                if keep is not None and keep[:2] == (who, lane.project) and not keep[2]:
-                    self.tree.setCurrentItem(child)
+            for lane in group.lanes:
+                item.addChild(self._item(lane, lane_name(group, lane), now))
+            for row in (item, *(item.child(n) for n in range(item.childCount()))):
+                if row is not None and keep is not None and _key(row) == keep:
+                    self.tree.setCurrentItem(row)
         self.tree.expandAll()
         first = self.tree.topLevelItem(0)
         if self.tree.currentItem() is None and first is not None:
@@ -283,13 +311,14 @@ class AgentsPage(Page):
             self.tree.setCurrentItem(first)
         self.tree.setUpdatesEnabled(True)
         self.columns.fit()
-        self.summary_label.setText(_summary(lanes))
+        self.summary_label.setText(_summary(lanes, len(groups), job_counts(self.engine)))
         self._update_buttons()
         self._show_detail()
 
     def _item(self, lane: Lane, name: str, now: float, *, bold: bool = False) -> QTreeWidgetItem:
         item = QTreeWidgetItem(list(format_lane(lane, name, now)))
         item.setData(0, _LANE, lane)
+        item.setToolTip(0, name)  # whole, where a narrow list elides it
         for column in range(1, len(COLUMNS)):
             item.setTextAlignment(column, _RIGHT)
         if bold:
@@ -325,12 +354,9 @@ class AgentsPage(Page):
             return
         parent = item.parent()
         if parent is None:
-            kids = (item.child(n) for n in range(item.childCount()))
-            children = [kid.data(0, _LANE) for kid in kids if kid is not None]
-            agents = self.lanes.agents if self.lanes is not None else ()
-            who = (lane.principal, lane.caller)
-            sessions = next((a.sessions for a in agents if (a.principal, a.caller) == who), ())
-            self.detail.show_lane(lane, item.text(0), children, sessions)
+            group = item.data(0, _GROUP)
+            assert isinstance(group, AgentGroup)
+            self.detail.show_lane(lane, item.text(0), group.lanes, group.sessions)
         else:
             self.detail.show_lane(lane, f"{parent.text(0)} · {item.text(0)}")
 
@@ -382,15 +408,26 @@ def _is_total(item: QTreeWidgetItem | None) -> bool:
     return item is not None and item.parent() is None
 
 
-def _summary(lanes: AgentLanes) -> str:
-    agents = len(lanes.agents)
+def _key(item: QTreeWidgetItem | None) -> tuple[str, str, str | None, bool] | None:
+    """What a row shows, whichever grouping drew it: its lane's principal, agent, project
+    (None for a total) and whether it is a total; None for no row."""
+    lane = None if item is None else item.data(0, _LANE)
+    if not isinstance(lane, Lane):
+        return None
+    total = _is_total(item)
+    return (lane.principal, lane.caller, None if total else lane.project, total)
+
+
+def _summary(lanes: AgentLanes, agents: int, jobs: JobCounts) -> str:
+    """The window's `agents` (as the list groups them), requests and failures, and the jobs
+    running now as the header counts them (`counts.job_counts`: a job is counted before its
+    first request is kept)."""
     requests = sum(agent.total.requests for agent in lanes.agents)
     failed = sum(agent.total.errors for agent in lanes.agents)
-    jobs = sum(agent.total.active_jobs for agent in lanes.agents)
     if not agents:
         return "No agent has made a request in this window."
     text = f"{_count(agents, 'agent')} · {_count(requests, 'request')}"
-    text += f" · {failed:,} failed or refused · {jobs:,} active job{'' if jobs == 1 else 's'}"
+    text += f" · {failed:,} failed or refused · jobs: {running_words(jobs)}"
     return text + (" (the busiest shown)" if lanes.more else "")
 
 

@@ -110,7 +110,7 @@ def _mcp_note(auth: AuthService, kind: str, secret: str) -> str:
             "Clients that sign in with MCP OAuth (Claude Code, VS Code, Cursor, Codex) open the "
             "browser the first time, so their snippets carry no token."
         )
-    return "The HTTP snippets send the gateway token (Authorization: Bearer), shown masked."
+    return "The HTTP snippets send the master token (Authorization: Bearer), shown masked."
 
 
 def _sdk_note(auth: AuthService, kind: str, secret: str) -> str:
@@ -126,9 +126,7 @@ def _sdk_note(auth: AuthService, kind: str, secret: str) -> str:
             f"Replace {TOKEN_PLACEHOLDER} with an access token from the gateway's OAuth server: "
             "Issue a token for this app (above) makes one and fills it in."
         )
-    return (
-        "Each sends the gateway token as Authorization: Bearer (an OAuth access token works too)."
-    )
+    return "Each sends the master token as Authorization: Bearer (an OAuth access token works too)."
 
 
 class ConnectPage(Page):
@@ -396,7 +394,7 @@ class ConnectPage(Page):
         label.setObjectName("maskedToken")
         button = QPushButton("Copy token")
         button.setObjectName("copyToken")
-        button.setToolTip("Copy the gateway token (http.auth_token) to the clipboard")
+        button.setToolTip("Copy the master token (http.auth_token) to the clipboard")
         button.clicked.connect(self.copy_token)
         self.copy_token_button = button
         holder = QWidget()
@@ -451,4 +449,4 @@ class ConnectPage(Page):
     def copy_token(self) -> None:
         """Put the static bearer token on the clipboard."""
         QGuiApplication.clipboard().setText(self._token)
-        self.copied_label.setText("Copied the gateway token.")
+        self.copied_label.setText("Copied the master token.")

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import FINISHED, DeskFilter, DeskJob, EngineError, JobState, JobView
+from llmgw_desktop.ui.counts import JobCounts, job_counts, running_words
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -40,7 +41,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["STATE_FILTERS", "JobsPage", "JobsTable"]
+__all__ = ["STATE_FILTERS", "JobsPage", "JobsTable", "count_words"]
 
 log = logging.getLogger(__name__)
 
@@ -284,15 +285,7 @@ class JobsPage(Page):
             self.table.selectRow(row)
         elif row is None:
             self._selected_id = None
-        live = sum(1 for r in rows if not r.view.finished)
-        shown = f"{len(rows)} job{'s' if len(rows) != 1 else ''}"
-        if len(rows) >= LIST_LIMIT:
-            shown = f"newest {LIST_LIMIT} jobs"
-        if live:
-            shown += f" · {live} live"
-        if stuck := self.model.stuck_count():
-            shown += f" · {stuck} stuck"
-        self.count_label.setText(shown)
+        self.count_label.setText(count_words(len(rows), job_counts(self.engine)))
         shown_job = self.pane.job
         if shown_job is not None:
             # A call's caller label reaches the store a moment after its job starts.
@@ -409,3 +402,16 @@ def _single_shot(parent: QWidget, interval_ms: int, slot: Callable[[], None]) ->
     timer.setInterval(interval_ms)
     timer.timeout.connect(slot)
     return timer
+
+
+def count_words(listed: int, jobs: JobCounts) -> str:
+    """`4 jobs · 1 running · 1 stuck`: the jobs listed, then the gateway's running and stuck
+    jobs as the header counts them (`counts.job_counts`), whatever the filter shows."""
+    shown = f"{listed} job{'s' if listed != 1 else ''}"
+    if listed >= LIST_LIMIT:
+        shown = f"newest {LIST_LIMIT} jobs"
+    if jobs.active:
+        shown += f" · {running_words(jobs)}"
+    if jobs.stuck:
+        shown += f" · {len(jobs.stuck)} stuck"
+    return shown

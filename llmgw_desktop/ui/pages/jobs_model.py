@@ -247,9 +247,6 @@ class JobsModel(QAbstractTableModel):
             for r in self._rows
         )
 
-    def stuck_count(self) -> int:
-        return sum(1 for r in self._rows if r.view.stuck and not r.view.finished)
-
     # -- QAbstractTableModel ------------------------------------------------------------
 
     def rowCount(self, parent: Index = _ROOT) -> int:

@@ -18,6 +18,7 @@ from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.kit.spend_bar import SpendBar, spend_tone
 from llmgw_desktop.ui.qt import QFontDatabase, QVBoxLayout, QWidget
+from llmgw_desktop.ui.terms import who_words
 from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["KeyDetail", "KeySpend", "ago", "reach_words", "state_kind", "when"]
@@ -174,7 +175,7 @@ class KeyDetail(DetailCard):
             else "the gateway's default for remote callers"
         )
         self.expires_label.setText(when(record.expires_at))
-        self.made_label.setText(f"{when(record.created_at)} by {record.created_by}")
+        self.made_label.setText(f"{when(record.created_at)} by {who_words(record.created_by)}")
         live = state in ("live", "retiring")
         self.rotate_button.setEnabled(live)
         self.revoke_button.setEnabled(live)

@@ -23,6 +23,7 @@ from llmgw_desktop.ui.attention import (
     spend_today,
 )
 from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.switch import Switch
@@ -311,12 +312,7 @@ class OverviewPage(Page):
 
     def _show_folded(self, folded: int) -> None:
         """The button that shows (or folds again) the providers that cannot answer."""
-        if self.unfold_button.isChecked():
-            self.unfold_button.setText("Hide the providers that cannot answer")
-        else:
-            self.unfold_button.setText(
-                f"Show {folded} more that cannot answer (not installed, no key, not running)"
-            )
+        self.unfold_button.setText(fold_words(folded, self.unfold_button.isChecked()))
         self.unfold_button.setVisible(bool(folded) or self.unfold_button.isChecked())
 
     @property
@@ -448,7 +444,8 @@ class OverviewPage(Page):
         plain = failing_text(verdicts, totals)
         if self.failing_label.accessibleName() != plain:
             self.failing_label.setAccessibleName(plain)
-        stuck = engine.jobs.stuck_jobs()
+        jobs = job_counts(engine)
+        stuck = list(jobs.stuck)
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
         stats, cache_problem = engine.gateway.cache_stats, engine.gateway.cache_problem
         _show(
@@ -465,13 +462,13 @@ class OverviewPage(Page):
             guard_text(guard.settings.secrets, found, guard.stats.unscanned),
             warning_colour() if warned else None,
         )
-        self._show_figures(verdicts, totals, stuck, failures_by_provider(series.by_provider, names))
+        self._show_figures(verdicts, totals, jobs, failures_by_provider(series.by_provider, names))
 
     def _show_figures(
         self,
         verdicts: list[ProviderVerdict],
         totals: Totals,
-        stuck: list[StuckJob],
+        jobs: JobCounts,
         failed_at: tuple[tuple[str, int, int], ...],
     ) -> None:
         """The four figures at the top, from what the details below were drawn from."""
@@ -490,10 +487,9 @@ class OverviewPage(Page):
                 verdicts=verdicts,
                 spend=spend,
                 spend_chip=spend_chip(today, budgets.statuses() + budgets.key_statuses()),
-                stuck=stuck,
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
-                running=engine.metrics.active_jobs,
+                jobs=jobs,
                 no_provider=no_provider(engine),
             )
         )

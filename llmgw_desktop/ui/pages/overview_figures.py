@@ -12,7 +12,8 @@
   Providers row says it: a provider with a verdict is seldom the only one whose calls failed,
   and a failed-over call fails at a provider that still counts as ready), and the calls
   refused before any provider was asked in the same window (one window for the card);
-- **Stuck**: jobs with no output past their limit, and the jobs running.
+- **Stuck**: jobs with no output past their limit, and the jobs running (`counts.job_counts`,
+  the header's and the Jobs page's figures).
 
 Each is a `StatCard` that opens the place explaining it (Providers, Budgets, the failed
 requests in the Flight recorder, Jobs). The words come from `figure_words` (no Qt: tested
@@ -22,12 +23,13 @@ alone); every figure reads what the header and the rest of the page read, so non
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.api import StuckJob, Totals, format_usd
+from llmgw_desktop.engine.api import Totals, format_usd
 from llmgw_desktop.ui.attention import ADD_A_KEY_PLACE, NoProvider, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import SpendChip
+from llmgw_desktop.ui.counts import JobCounts, running_words
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.kit.stat_card import StatCard
@@ -79,11 +81,10 @@ class GatewayFacts:
     verdicts: Sequence[ProviderVerdict]
     spend: SpendToday | None
     spend_chip: SpendChip
-    stuck: Sequence[StuckJob]
     refused: dict[str, Any]  # `engine.refusals.health()`
     # Each provider whose calls failed in the window: (its name, failed, asked), most first.
     failed_at: Sequence[tuple[str, int, int]] = ()
-    running: int = 0  # jobs running now
+    jobs: JobCounts = field(default_factory=JobCounts)  # now (`counts.job_counts`)
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
 
 
@@ -137,11 +138,14 @@ def _gateway(facts: GatewayFacts) -> Figure:
     if failing:
         # Never green beside a provider whose every call fails: it serves, not everyone.
         names = ", ".join(failing)
+        count = f"{len(failing)} providers" if len(failing) > 1 else names
         return Figure(
             "Partly working",
             f"{names} failing; {served}",
             "warning",
             f"The gateway is running, but calls to {names} fail. Click for the providers.",
+            # Two long names leave no room for the calls at 1024 px: the names first.
+            (f"{names} failing", f"{count} failing; {served}", f"{count} failing"),
         )
     return Figure(
         "Working",
@@ -257,11 +261,11 @@ def failed_where(
 
 
 def _stuck(facts: GatewayFacts) -> Figure:
-    running = f"{facts.running:,} running" if facts.running else "none running"
+    running = running_words(facts.jobs)
     tip = "A job is stuck when its tool prints nothing for longer than its limit."
-    if not facts.stuck:
+    if not facts.jobs.stuck:
         return Figure("None", f"No job stuck; {running}", "", tip)
-    count = len(facts.stuck)
+    count = len(facts.jobs.stuck)
     return Figure(
         f"{count} job{'s' if count != 1 else ''}",
         f"No output past the limit; {running}",

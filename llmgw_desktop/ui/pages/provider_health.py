@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from llmgw_desktop.engine.api import Engine, Totals
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.counts import ProviderCounts, provider_counts
 from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
 from llmgw_desktop.ui.kit.switch_cells import SwitchCells
@@ -94,6 +95,7 @@ class ProviderHealthTable(QTableWidget):
         self._kept: set[int] = set()  # columns a person asked to see: they never give way
         self.show_all = False
         self._unavailable: set[int] = set()  # rows no switch can make answer
+        self.counts = ProviderCounts()  # of the rows last shown (`counts.provider_counts`)
         self._engine: Engine = bridge.engine
         self._tasks = tasks
         self._loading = False
@@ -165,7 +167,7 @@ class ProviderHealthTable(QTableWidget):
             if self.isRowHidden(index) != hidden:
                 self.setRowHidden(index, hidden)
         self._fit_height()
-        self.folded.emit(0 if self.show_all else len(self._unavailable))
+        self.folded.emit(0 if self.show_all else self.counts.cannot_answer)
 
     def _fit_height(self) -> None:
         """Room for every row shown and a sideways scroll bar, so no row hides behind it."""
@@ -203,6 +205,7 @@ class ProviderHealthTable(QTableWidget):
 
     def show_rows(self, rows: list[ProviderRow]) -> None:
         """Redraw from `rows` (cells whose text is unchanged are left alone)."""
+        self.counts = provider_counts((), rows)
         served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
         calls = self._engine.provider_health
         paused = self._engine.providers.paused

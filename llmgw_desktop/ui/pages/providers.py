@@ -27,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 
 from llmgw_desktop.engine.api import CliAccount, ProbeResult
+from llmgw_desktop.ui.attention import provider_verdicts
+from llmgw_desktop.ui.counts import fold_words, provider_counts, providers_words
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
@@ -108,6 +110,10 @@ class ProvidersPage(Page):
         self.stale_label.setVisible(False)
         # Routes over several providers: each target's share, latency and cool-down.
         self.route_targets = RouteTargetsView()
+        # How many answer, fail and cannot answer: the header's and the Overview's counts.
+        self.counts_label = QLabel()
+        self.counts_label.setObjectName("providersCounts")
+        set_tone(self.counts_label, "muted")
 
         self.table = ProvidersTable()
         self.columns = self.table.columns
@@ -118,6 +124,7 @@ class ProvidersPage(Page):
         column = QVBoxLayout(self)
         page_margins(column)
         column.addWidget(head)
+        column.addWidget(self.counts_label)
         column.addWidget(self.stale_label)
         column.addWidget(self.route_targets)
         column.addWidget(MasterDetail(listing, self.detail), 1)
@@ -285,13 +292,11 @@ class ProvidersPage(Page):
             # The scroll range now, not at Qt's delayed layout: a row unfolded and chosen at
             # once must be scrolled to with the range that holds it.
             self.table.doItemsLayout()
-        cannot = len(cannot_answer(self.rows))
+        counts = provider_counts(provider_verdicts(self.engine), self.rows)
+        self.counts_label.setText(providers_words(counts))
+        cannot = counts.cannot_answer
         self.unfold_button.setVisible(bool(cannot))
-        self.unfold_button.setText(
-            "Hide the providers that cannot answer"
-            if self.unfold_button.isChecked()
-            else f"Show {cannot} more that cannot answer (not installed, no key, not running)"
-        )
+        self.unfold_button.setText(fold_words(cannot, self.unfold_button.isChecked()))
         chosen = self.selected_row()
         if chosen is not None and chosen.key in folded:
             visible = [i for i, row in enumerate(self.rows) if row.key not in folded]

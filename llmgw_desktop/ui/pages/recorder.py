@@ -220,8 +220,12 @@ class RecorderPage(Page):
         self.detail_card.action_row.addWidget(self.replay)
         # What was kept, under the actions; the bodies themselves are tabs beside the form.
         self.detail_card.add_line(self.bodies)
-        self.detail_card.add_tab(self.bodies.request_view, "Request body")
-        self.detail_card.add_tab(self.bodies.response_view, "Response body")
+        # "Request body" and "Response body" ran past the pane at 1024x768 ("Response b"):
+        # the words that fit, the whole in each tab's tooltip.
+        self.detail_card.add_tab(self.bodies.request_view, "Request", "The request body, as kept")
+        self.detail_card.add_tab(
+            self.bodies.response_view, "Response", "The response body, as kept"
+        )
         return MasterDetail(self.table, self.detail_card, list_share=LIST_SHARE)
 
     # -- showing and refreshing ---------------------------------------------------------------

@@ -96,7 +96,7 @@ class BodiesPanel(QWidget):
         self.curl_button.setObjectName("recorderCopyCurl")
         self.curl_button.setToolTip(
             f"Copy a curl command that sends this request to the gateway again; set "
-            f"{TOKEN_PLACEHOLDER} to your gateway token first."
+            f"{TOKEN_PLACEHOLDER} to your master token or a gateway key first."
         )
         self.curl_button.clicked.connect(self.copy_curl)
         self.export_button = QPushButton("E&xport bodies…")
@@ -146,7 +146,9 @@ class BodiesPanel(QWidget):
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(command)
-        self.note.setText(f"Copied. Set {TOKEN_PLACEHOLDER} to your gateway token to run it.")
+        self.note.setText(
+            f"Copied. Set {TOKEN_PLACEHOLDER} to your master token or a gateway key to run it."
+        )
 
     def open_export_dialog(self) -> QFileDialog | None:
         """Ask where to write the bodies as JSON, without a nested event loop."""

@@ -111,9 +111,10 @@ class RecorderDetail(QWidget):
         """A line between the actions and the tabs (what the request's bodies kept)."""
         self._column.insertWidget(self._column.indexOf(self.tabs), widget)
 
-    def add_tab(self, page: QWidget, title: str) -> None:
-        """A tab beside the form, shown only while `show_tabs(True)`."""
+    def add_tab(self, page: QWidget, title: str, tip: str = "") -> None:
+        """A tab beside the form, shown only while `show_tabs(True)`; `tip` on hover."""
         index = self.tabs.addTab(page, title)
+        self.tabs.setTabToolTip(index, tip)
         self.tabs.setTabVisible(index, False)
 
     def show_tabs(self, shown: bool) -> None:

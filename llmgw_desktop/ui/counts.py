@@ -1,0 +1,140 @@
+"""The window's counts, each from one function: how many providers fail, answer or cannot
+answer, and how many jobs run, wait or are stuck. No Qt.
+
+Every place that says a count reads it here, never counting for itself: the header's chips,
+the Overview's cards and lines, the Providers page, the first-run guide, the Jobs and Agents
+pages and the tray. Counted apart, they disagreed (issue 64): the Overview's "running" read
+the live figures' job events, the Jobs page counted the rows of its own list, the tray its own
+events and the quit question the job manager, so one moment had three numbers; the guide's
+"cannot answer" counted another list than the Providers page's.
+
+- `job_counts(engine)`: the job manager's live jobs, by state, and its stuck ones;
+- `provider_counts(verdicts, rows)`: the verdicts (`attention.provider_verdicts`) for what
+  fails, the Providers page's rows (`provider_rows.load_provider_rows`) for what answers and
+  what cannot; the words of each (`jobs_words`, `running_words`, `fold_words`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.api import Engine, StuckJob
+from llmgw_desktop.ui.attention import ProviderVerdict
+from llmgw_desktop.ui.pages.provider_rows import ProviderRow, cannot_answer, usable_row
+
+__all__ = [
+    "JobCounts",
+    "ProviderCounts",
+    "fold_words",
+    "job_counts",
+    "jobs_words",
+    "provider_counts",
+    "providers_words",
+    "running_words",
+]
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    """This gateway's jobs now: queued, running, and the running ones stuck (each named)."""
+
+    queued: int = 0
+    running: int = 0
+    stuck: tuple[StuckJob, ...] = ()
+
+    @property
+    def active(self) -> int:
+        """Queued or running: what the header calls running and quitting would interrupt."""
+        return self.queued + self.running
+
+
+def job_counts(engine: Engine) -> JobCounts:
+    """The job manager's live jobs by state and its stuck ones, read at one moment."""
+    by_state = engine.jobs.health()["byState"]
+    return JobCounts(
+        queued=int(by_state.get("queued", 0)),
+        running=int(by_state.get("running", 0)),
+        stuck=tuple(engine.jobs.stuck_jobs()),
+    )
+
+
+def running_words(counts: JobCounts) -> str:
+    """`3 running` (queued jobs are about to: counted with them), or `none running`."""
+    return f"{counts.active:,} running" if counts.active else "none running"
+
+
+def jobs_words(counts: JobCounts) -> tuple[str, str, str]:
+    """The header's Jobs chip: its words, its short words and its tone."""
+    stuck, active = len(counts.stuck), counts.active
+    if stuck:
+        words = f"{stuck} stuck" + (f" · {active} running" if active > stuck else "")
+        return words, f"{stuck} stuck", "warning"
+    # "No jobs" whole at every width ("No jobs …" left nothing out).
+    words = f"{active} running" if active else "No jobs"
+    return words, words, ""
+
+
+@dataclass(frozen=True)
+class ProviderCounts:
+    """The providers now: failing and where some calls fail (the verdicts), those that could
+    answer a call, and those that cannot whatever their switch says (by status)."""
+
+    failing: int = 0
+    some_calls_fail: int = 0
+    answering: int = 0
+    # The Providers page's folded list: (status, how many), in the rows' order.
+    cannot: tuple[tuple[str, int], ...] = ()
+    # Those a switch, a resume or a new Test would bring back: (status, how many).
+    held: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def cannot_answer(self) -> int:
+        return sum(count for _status, count in self.cannot)
+
+
+def provider_counts(
+    verdicts: Sequence[ProviderVerdict], rows: Sequence[ProviderRow] = ()
+) -> ProviderCounts:
+    """The counts of `verdicts` and `rows`, read at one moment."""
+    failing = sum(1 for verdict in verdicts if verdict.failing)
+    folded = cannot_answer(rows)
+    held = [row for row in rows if not usable_row(row) and row not in folded]
+    return ProviderCounts(
+        failing=failing,
+        some_calls_fail=len(verdicts) - failing,
+        answering=sum(1 for row in rows if usable_row(row)),
+        cannot=_by_status(folded),
+        held=_by_status(held),
+    )
+
+
+def _by_status(rows: Sequence[ProviderRow]) -> tuple[tuple[str, int], ...]:
+    """How many rows have each status (in lower case), in the rows' order."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status.lower()] = counts.get(row.status.lower(), 0) + 1
+    return tuple(counts.items())
+
+
+def providers_words(counts: ProviderCounts) -> str:
+    """`4 can answer · 1 failing · 1 where some calls fail · 1 switched off · 22 cannot
+    answer`: the Providers page's line, in the header's and the Overview's counts."""
+    parts = [f"{counts.answering} can answer"]
+    if counts.failing:
+        parts.append(f"{counts.failing} failing")
+    if counts.some_calls_fail:
+        parts.append(f"{counts.some_calls_fail} where some calls fail")
+    parts += [f"{count} {status}" for status, count in counts.held]
+    if counts.cannot_answer:
+        parts.append(f"{counts.cannot_answer} cannot answer")
+    return " · ".join(parts)
+
+
+def fold_words(count: int, unfolded: bool = False) -> str:
+    """`Show 25 more that cannot answer (not installed, no key, not running)`: the fold's
+    button on the Providers page and the Overview's health table (`count` is
+    `ProviderCounts.cannot_answer`); what it says once unfolded."""
+    if unfolded:
+        return "Hide the providers that cannot answer"
+    return f"Show {count} more that cannot answer (not installed, no key, not running)"
