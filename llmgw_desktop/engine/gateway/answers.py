@@ -6,9 +6,8 @@ from."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,10 +84,11 @@ class AnswerRelay:
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
 
-    async def answer(self, response: UpstreamAnswer, sent: Sent) -> Completed | Streaming:
+    def answer(self, response: UpstreamAnswer, sent: Sent) -> Awaitable[Completed | Streaming]:
         """The upstream's answer brought back the way its request went: relayed when it went
         as the client sent it, else translated from the upstream's dialect; whole or streamed
-        as asked.
+        as asked. The chosen way's own coroutine, not one more awaiting it: every step the
+        request's task takes passes each coroutine of its chain.
 
         Raises:
             UpstreamFailure: the answer failed before anything reached the client (fallback).
@@ -96,11 +96,11 @@ class AnswerRelay:
         stream = sent.incoming.facts.stream
         if sent.outgoing.passthrough:
             if stream:
-                return await self.relay_stream(response, sent)
-            return await self.relay_whole(response, sent)
+                return self.relay_stream(response, sent)
+            return self.relay_whole(response, sent)
         if stream:
-            return await self.open_stream(response, sent)
-        return await self.complete(response, sent)
+            return self.open_stream(response, sent)
+        return self.complete(response, sent)
 
     # -- answers in the client's own dialect --------------------------------------------
 
@@ -154,19 +154,9 @@ class AnswerRelay:
 
         outcome = stream.outcome
 
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                # Closed with this generator, so the outcome is settled before it is recorded.
-                async with contextlib.aclosing(stream.chunks()) as pieces:
-                    async for piece in pieces:
-                        yield piece
-            except (OSError, TimeoutError, UpstreamMalformed) as exc:
-                outcome.error = f"{type(exc).__name__}: {exc}"
-                yield _stream_error(
-                    dialect, stub, None, outcome.error, sequence=stream.next_sequence
-                )
-            finally:
-                ended()
+        def failed(exc: Exception) -> bytes:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            return _stream_error(dialect, stub, None, outcome.error, sequence=stream.next_sequence)
 
         def ended() -> None:
             if outgoing.owner is not None and outcome.response_id:
@@ -188,7 +178,7 @@ class AnswerRelay:
         headers = relayable_headers(response.headers)
         return Streaming(
             route,
-            EndingChunks(chunks(), closed_unread),
+            EndingChunks(stream.chunks(failed=failed, ended=ended), closed_unread),
             headers=headers,
             outcome=stream.outcome,
         )

@@ -239,32 +239,39 @@ class RelayedStream:
         if self._tap.error is not None:
             raise UpstreamMalformed(f"the upstream's stream began with an error: {self._tap.error}")
 
-    async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """The client's bytes, chunk by chunk (the recorder's outcome is filled in as they go).
-
-        Raises:
-            OSError, TimeoutError: the connection broke or stalled mid-stream, or the stream
-                ended before its last frame (`ResponseBroken`).
-        """
+    async def chunks(
+        self, *, failed: Callable[[Exception], bytes], ended: Callable[[], None]
+    ) -> AsyncGenerator[bytes, None]:
+        """The client's bytes, chunk by chunk (the recorder's outcome is filled in as they go):
+        where the connection broke or stalled mid-stream, or the stream ended before its last
+        frame (`ResponseBroken`), or a frame was malformed, then `failed`'s last chunk (the
+        outcome settled first); `ended` once they end, fail or are closed. One generator: a
+        wrapper for the failure and the end cost a step more at every chunk."""
         try:
-            if self._primed:
-                primed, self._primed = self._primed, b""
-                yield primed
-            while (frames := await self._frames.read()) is not None:
-                out = self._relay(frames)
-                if out:
-                    yield out
-            tail = self._relay(self._frames.close())
-            if tail:
-                yield tail
-            if not self._tap.completed and self._tap.error is None:
-                # Over without its last frame: a body delimited by the connection's close ends
-                # "cleanly" when the upstream is cut off. A broken stream, as when a chunked one
-                # breaks off (not a client that left, as the recorder would otherwise say).
-                raise ResponseBroken("the upstream ended its stream before it was complete")
+            try:
+                if self._primed:
+                    primed, self._primed = self._primed, b""
+                    yield primed
+                while (frames := await self._frames.read()) is not None:
+                    out = self._relay(frames)
+                    if out:
+                        yield out
+                tail = self._relay(self._frames.close())
+                if tail:
+                    yield tail
+                if not self._tap.completed and self._tap.error is None:
+                    # Over without its last frame: a body delimited by the connection's close
+                    # ends "cleanly" when the upstream is cut off. A broken stream, as when a
+                    # chunked one breaks off (not a client that left, as the recorder would
+                    # otherwise say).
+                    raise ResponseBroken("the upstream ended its stream before it was complete")
+            finally:
+                self._frames.release()
+                self._settle()
+        except (OSError, TimeoutError, UpstreamMalformed) as exc:
+            yield failed(exc)
         finally:
-            self._frames.release()
-            self._settle()
+            ended()
 
     def _relay(self, frames: list[SseFrame]) -> bytes:
         """The client's bytes for the frames one read ended (masked already)."""

@@ -634,15 +634,13 @@ class GatewayService:
 
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
-        cost = (
-            cli_cost_basis(target, self._p.prices, self.registry.config.catalog)
-            if target.kind == "cli"
-            else CostBasis.api(
-                target.provider,
-                underlying_model(self.registry.provider(target.provider), target.model),
-                self._p.prices,
-            )
-        )
+        if target.kind == "cli":
+            cost = cli_cost_basis(target, self._p.prices, self.registry.config.catalog)
+        else:
+            model = underlying_model(self.registry.provider(target.provider), target.model)
+            if self._p.prices.price_of(model, target.provider) is not None:
+                return None  # priced: `CostBasis.api` would say so, built for nothing
+            cost = CostBasis.api(target.provider, model, self._p.prices)
         if cost.priced:
             return None
         try:

@@ -13,6 +13,7 @@ says otherwise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -55,6 +56,8 @@ def _chosen(
     return max(by_provider, by_key, key=STRICTNESS.index)
 
 
+@functools.lru_cache(maxsize=256)
 def stays_local(base_url: str) -> bool:
-    """Whether a provider at `base_url` is on this machine (its host on loopback)."""
+    """Whether a provider at `base_url` is on this machine (its host on loopback). Kept per
+    URL: every request asks it of its target's, and the answer is the string's alone."""
     return is_loopback(urlsplit(base_url).hostname or "")

@@ -76,6 +76,8 @@ class CapturePolicy:
 
     def wants(self, provider: str, agent: str, project: str | None) -> bool:
         """Whether a request answered by `provider`, from `agent`, in `project` is kept."""
+        if not (self.providers or self.agents or self.projects):
+            return False  # off, as by default: every request asks
         agent = agent.lower()
         return (
             _named(self.providers, provider.lower())

@@ -76,7 +76,7 @@ class PriceBook:
         self.base = base if base is not None else price_table()
         self._maintained = maintained
         self._user: Mapping[str, Price] = MappingProxyType({})
-        self._memo: dict[tuple[str | None, str], PricedModel | None] = {}
+        self._memo: dict[tuple[str | None, str | None], PricedModel | None] = {}
         # The same for `max_output_of` (the bundled table's alone: it never changes).
         self._max_output_memo: dict[str, int | None] = {}
         self.version = 0  # bumped at each change, so a cache of prices knows to drop
@@ -123,14 +123,16 @@ class PriceBook:
         table's (any `vendor/` part ignored), else the database's price at `provider` (None:
         the model family's vendor), unless the table says the model is billed by what a row
         cannot count; None when nothing prices it."""
+        # Kept by the name as asked: a request asks three or four times, and the name's
+        # normalising cost more than the lookup.
+        memo = self._memo
+        key = (provider, model)
+        if key in memo:
+            return memo[key]
         whole = (model or "").strip().lower()
         name = whole.split("/")[-1]
         if not name:
             return None
-        memo = self._memo
-        key = (provider, whole)
-        if key in memo:
-            return memo[key]
         if len(memo) >= _MEMO_NAMES:
             memo.clear()
         found, final = self._looked_up(name)

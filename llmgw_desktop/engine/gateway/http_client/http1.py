@@ -542,7 +542,11 @@ def _request_bytes(
         # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
         lines.append("Accept-Encoding: gzip")
     lines.append(f"Content-Length: {len(body)}")
-    if _CONTROL.search("".join(lines)):  # one scan: joined, the lines add no character
+    joined = "".join(lines)  # one scan: joined, the lines add no character
+    # `isprintable` first: every control character is unprintable, so a request it passes
+    # holds none, in a quarter of the regular expression's instructions; a tab (allowed in a
+    # value) or a non-ASCII space it refuses is decided by the expression.
+    if not joined.isprintable() and _CONTROL.search(joined):
         # A model id or header value from a client must never add lines to our request.
         raise ValueError("refusing to send a request line or header with control characters")
     if proxy_lines:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from llmgw_desktop.engine.gateway.http_client.body_decoder import BodyDecodeError, BodyDecoder
@@ -113,8 +114,10 @@ class Http1Response:
             self._waiter.set_result(None)
 
     # -- read by the caller --
-    async def wait_head(self, timeout_s: float | None) -> None:
-        await _within(self._head, timeout_s)
+    def wait_head(self, timeout_s: float | None) -> Awaitable[None]:
+        # The wait itself, not a coroutine awaiting it: every request's task waits here, and
+        # its wake-up passes each coroutine of the chain.
+        return _within(self._head, timeout_s)
 
     async def readany(self, timeout_s: float | None = None) -> bytes:
         """The next piece of the body; b"" once it is complete.

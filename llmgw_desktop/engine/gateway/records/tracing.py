@@ -24,6 +24,10 @@ INSUFFICIENT_STORAGE = 507
 
 __all__ = ["client_status", "error_headers", "retry_after_seconds", "traced", "with_retry_info"]
 
+# A tuple, not `X | Y`: a union written in the call is built again at each call, and
+# isinstance reads a tuple faster (this runs for each value of each request).
+_NUMBERS = (int, float)
+
 
 def traced(error: EngineError, route: RouteReport) -> EngineError:
     """`error`, naming the recorder row of its request (headers, and `requestId` in its
@@ -54,7 +58,7 @@ def client_status(dialect: str, status: int) -> int:
 def retry_after_seconds(error: EngineError) -> int | None:
     """Whole seconds for a `Retry-After` header, when the error says how long to wait."""
     wait = error.details.get("retry_after_s")
-    if not isinstance(wait, int | float) or isinstance(wait, bool) or wait < 0:
+    if not isinstance(wait, _NUMBERS) or isinstance(wait, bool) or wait < 0:
         return None
     return max(1, math.ceil(wait))
 
