@@ -307,7 +307,12 @@ from aiohttp import ClientSession, connector
 contexts = (connector._SSL_CONTEXT_VERIFIED, connector._SSL_CONTEXT_UNVERIFIED)
 stores = [c.cert_store_stats()["x509_ca"] for c in contexts]
 system = ssl.create_default_context().cert_store_stats()["x509_ca"]
-print(json.dumps([held, ClientSession.__module__, timeout.total, stores, system]))
+# aiohttp's own module `__getattr__` (its lazily imported Gunicorn workers) survives ours.
+with open(aiohttp.__spec__.origin, encoding="utf-8") as init:
+    defines_one = "def __getattr__(" in init.read()
+own = vars(aiohttp).get("__getattr__")
+own_module = own.__module__ if own is not None else ("none" if defines_one else "aiohttp")
+print(json.dumps([held, ClientSession.__module__, timeout.total, stores, system, own_module]))
 """
 # aiohttp's client, which `aiohttp/__init__` imports before `aiohttp.web` can load.
 _AIOHTTP_CLIENT = ("aiohttp.client", "aiohttp.connector", "aiohttp.tracing", "aiohttp.cookiejar")
@@ -320,8 +325,9 @@ def test_the_gateway_imports_aiohttp_s_server_without_its_client() -> None:
     out = run_python_ok(
         "-c", _SERVER_FIRST, ",".join(_AIOHTTP_CLIENT), env=OURS_FIRST, timeout_s=CHILD_TIMEOUT_S
     )
-    held, session_module, timeout, stores, system = json.loads(out.splitlines()[-1])
+    held, session_module, timeout, stores, system, own = json.loads(out.splitlines()[-1])
     assert held == []
+    assert own == "aiohttp"
     assert session_module == "aiohttp.client" and timeout == 1
     if system:  # a machine whose default CA store loads certificates from a file
         assert stores == [system, system]

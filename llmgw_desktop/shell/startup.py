@@ -177,8 +177,12 @@ def import_aiohttp_client() -> None:
         package = _unfinished[0]
         try:
             assert package.__spec__ is not None and package.__spec__.loader is not None
+            ours = vars(package)["__getattr__"]
             package.__spec__.loader.exec_module(package)
-            del vars(package)["__getattr__"]
+            # aiohttp's `__init__` defines a `__getattr__` of its own (its Gunicorn workers,
+            # imported lazily): only ours, if it is still there, goes.
+            if vars(package).get("__getattr__") is ours:
+                del vars(package)["__getattr__"]
             _unfinished.clear()
         finally:
             _completing_now.clear()
