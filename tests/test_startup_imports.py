@@ -333,6 +333,32 @@ def test_the_gateway_imports_aiohttp_s_server_without_its_client() -> None:
         assert stores == [system, system]
 
 
+_FROZEN_AIOHTTP = """
+import importlib.machinery, importlib.util, json
+from llmgw_desktop.shell import startup
+real_find = importlib.util.find_spec
+real = real_find("aiohttp")
+# As in a PyInstaller bundle: the package is in the archive, no `__init__.py` on the disk.
+fake = importlib.machinery.ModuleSpec(
+    "aiohttp", real.loader, origin="/nonexistent/aiohttp/__init__.py", is_package=True
+)
+fake.submodule_search_locations = ["/nonexistent/aiohttp"]
+importlib.util.find_spec = lambda name, *rest: fake if name == "aiohttp" else real_find(name, *rest)
+startup.import_aiohttp_server_first()
+import aiohttp
+own = vars(aiohttp).get("__getattr__")
+print(json.dumps([aiohttp.ClientSession.__module__, startup._unfinished == [],
+                  own is None or own.__module__ == "aiohttp"]))
+"""
+
+
+def test_a_bundle_s_aiohttp_is_imported_whole() -> None:
+    """A frozen bundle has no `aiohttp/__init__.py` to read (the bundle's smoke test exited at
+    start on it): there the server is imported with its package, nothing deferred."""
+    out = run_python_ok("-c", _FROZEN_AIOHTTP, env=OURS_FIRST, timeout_s=CHILD_TIMEOUT_S)
+    assert json.loads(out.splitlines()[-1]) == ["aiohttp.client", True, True]
+
+
 _APP_RUN_SEEN = """
 import dataclasses, gc, json
 from llmgw_desktop.shell.cli import run as run_module

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.machinery
 import importlib.util
 import logging
 import sys
@@ -118,6 +119,12 @@ def import_aiohttp_server_first() -> None:
     spec = importlib.util.find_spec("aiohttp")
     if spec is None or spec.loader is None or spec.origin is None:
         return
+    if not _a_package_on_disk(spec):
+        # A frozen bundle's aiohttp lives in its archive, with no `__init__.py` or folder to
+        # read: imported whole, as any package is.
+        import aiohttp.web  # the import is the point
+
+        return
     package = importlib.util.module_from_spec(spec)
     # The one name of `__init__` the server's modules import (`aiohttp/http.py`, for the
     # Server header); read from the file, as `__init__` would set it.
@@ -133,6 +140,17 @@ def import_aiohttp_server_first() -> None:
         for name in [name for name in sys.modules if name.partition(".")[0] == "aiohttp"]:
             del sys.modules[name]
         raise
+
+
+def _a_package_on_disk(spec: importlib.machinery.ModuleSpec) -> bool:
+    """The package is plain files (its `__init__.py` and its folder), which the deferral reads;
+    not a bundle's archive."""
+    return (
+        isinstance(spec.loader, importlib.machinery.SourceFileLoader)
+        and spec.origin is not None
+        and Path(spec.origin).is_file()
+        and all(Path(folder).is_dir() for folder in spec.submodule_search_locations or ())
+    )
 
 
 def _version_in(init_file: str) -> str:
