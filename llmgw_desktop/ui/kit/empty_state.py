@@ -33,7 +33,7 @@ class EmptyState(QWidget):
         self,
         icon: str,
         what: str,
-        todo: str,
+        next_step: str,
         button: QPushButton | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -45,9 +45,9 @@ class EmptyState(QWidget):
         set_tone(self.glyph, "muted")
         self.glyph.setAccessibleName("")
         self.what = heading(what)
-        self.next_step = caption(todo)
+        self.next_step = caption(next_step)
         self.next_step.setFixedWidth(NEXT_STEP_WIDTH)
-        self._fit_todo()
+        self._fit_next_step()
         self.button = button
         column = QVBoxLayout(self)
         column.setSpacing(SPACE["s"])
@@ -60,13 +60,13 @@ class EmptyState(QWidget):
             column.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addStretch(2)
 
-    def say(self, what: str, todo: str) -> None:
+    def say(self, what: str, next_step: str) -> None:
         """Change the words (a filter that matches nothing says so, not "none yet")."""
         self.what.setText(what)
-        self.next_step.setText(todo)
-        self._fit_todo()
+        self.next_step.setText(next_step)
+        self._fit_next_step()
 
-    def _fit_todo(self) -> None:
+    def _fit_next_step(self) -> None:
         # Centred in its column, the wrapped text gets its own height, not a one-line guess.
         self.next_step.setFixedHeight(self.next_step.heightForWidth(NEXT_STEP_WIDTH))
 
