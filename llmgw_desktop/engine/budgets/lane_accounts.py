@@ -89,6 +89,9 @@ class LaneAccounts:
         self._unmark_at: float | None = None
         # Calls refused where other processes' reserves held room (by hold id): asked again.
         self._contested: set[str] = set()
+        # How many calls are being decided in the store on each lane: the flush grants their
+        # reserves nothing meanwhile (the calls gave the spare back to be decided with it).
+        self._asking: dict[LaneKey, int] = {}
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -171,18 +174,31 @@ class LaneAccounts:
             peewee.DatabaseError: the store refused (full, read-only, damaged).
         """
         keys = list(keys)
-        # Before the decision rather than after a refusal: a call the room does not pay for
-        # whole is admitted with a lower limit, which a second asking could not undo.
-        self.reserves.give_back_spare(keys)
-        verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-        if hold_id in self._contested:
-            # Refused for room other processes reserve: they give it back (`reserves.want`).
-            self._contested.discard(hold_id)
-            await asyncio.sleep(reserves.WAIT_FOR_WANTED_S)
+        asking = self._asking
+        for key in keys:
+            asking[key] = asking.get(key, 0) + 1
+        try:
+            # Before the decision rather than after a refusal: a call the room does not pay
+            # for whole is admitted with a lower limit, which a second asking could not undo.
+            # A grant being written lands first, so its room is given back too.
+            await self.reserves.settled(keys)
             self.reserves.give_back_spare(keys)
             verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-            self._contested.discard(hold_id)  # refused again: the refusal stands
-        return verdict, states
+            if hold_id in self._contested:
+                # Refused for room other processes reserve: they give it back (`reserves.want`).
+                self._contested.discard(hold_id)
+                await asyncio.sleep(reserves.WAIT_FOR_WANTED_S)
+                await self.reserves.settled(keys)
+                self.reserves.give_back_spare(keys)
+                verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
+                self._contested.discard(hold_id)  # refused again: the refusal stands
+            return verdict, states
+        finally:
+            for key in keys:
+                if asking[key] <= 1:
+                    del asking[key]
+                else:
+                    asking[key] -= 1
 
     async def _admit(
         self,
@@ -356,7 +372,7 @@ class LaneAccounts:
     async def flush(self) -> bool:
         """Write what is owed now, and grant the reserves running low more room; whether it
         was written (else it stays owed)."""
-        grants = [] if self.closed else self.reserves.upkeep()
+        grants = [] if self.closed else self.reserves.upkeep(self._asking)
         due = self._reclaim_due(g.key for g in grants)
         adds, released = self._take()
         owed = self.reserves.owed()

@@ -18,6 +18,11 @@ not after the flush's usual wait), each grant at most `RESERVE_SHARE` of the lan
 and `RESERVE_CALLS` times the largest hold asked on the lane, and none while the free room is
 below `RESERVE_FLOOR_CALLS` such holds: near the limit every call is decided in the store
 exactly as before, and a reserve already held there gives its spare back at the next flush.
+Only a call uses a reserve: a grant does not, so a reserve whose calls have ended is given back
+after `IDLE_S` however its grants went. A reserve is kept up under its lane's limit as the
+calls last saw it: a call that sees another (the budget was changed) moves the reserve to it and
+gives its spare back, and room a grant in flight got under the old limit is given back when it
+lands.
 A call decided in the store is decided with this process's spare on its lanes given back
 first (`LaneAccounts.admit`): never refused, nor cut to a lower output limit, for room held
 idle here. Another process's reserve is not given back by that, so a call decided short in
@@ -26,8 +31,9 @@ the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row
 gives its spare back at its next flush, as below the floor (the mark is deleted by its
 owner's flush after that). A call refused so waits for that (`WAIT_FOR_WANTED_S`) and is
 asked again once: a busy process's reserve does not refuse another's call the budget has
-room for. A reserve unused for `IDLE_S` is given
-back.
+room for. A call decided in the store first waits for a grant in flight on its lanes (one
+transaction), so the spare it gives back is all this process holds there. A reserve unused for
+`IDLE_S` is given back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
 admission on the lane counts them as spent in full once its lease has run out. That counts
@@ -43,8 +49,10 @@ thread, inside the settlement's or admission's transaction.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,12 +143,12 @@ class _Reserve:
 
     key: LaneKey
     row: str  # its id in `budget_holds`
-    limit: float  # the lane's hard limit when it was last granted
+    limit: float  # the lane's hard limit as this process's calls last saw it
     # The row's amount once what this process owes it is written: never above the store's.
     amount: float
     need: float  # the largest hold asked on its lane: what its grants are sized by
     used: float = 0.0  # what the calls admitted from it hold now
-    touched: float = 0.0  # when a call last used it (monotonic)
+    touched: float = 0.0  # when a call last used it (monotonic; grants do not count)
     granting: bool = False  # a grant for it is being written
     owed: float | None = None  # owed to its row since the last `Reserves.owed` (None: nothing)
 
@@ -200,6 +208,8 @@ class Reserves:
         # A call just taken left a reserve with less than half the spare it is granted up to
         # (and none is being granted): the flush should come at once (cleared by `upkeep`).
         self.low = False
+        # Set when the grants being written land (`settled` waits for it).
+        self._landed: asyncio.Event | None = None
 
     @property
     def active(self) -> bool:
@@ -217,7 +227,11 @@ class Reserves:
         taken: Taken = []
         for key, which, limit in lanes:
             reserve = reserves.get(key)
-            if reserve is None or reserve.limit != limit:
+            if reserve is None:
+                return None
+            if reserve.limit != limit:
+                if limit is not None:
+                    self._move(reserve, limit)
                 return None
             need = amounts[which]
             if need > reserve.spare + _EPSILON:
@@ -241,6 +255,21 @@ class Reserves:
             if reserves.get(reserve.key) is reserve:
                 reserve.amount -= need
                 reserve.owe(need)
+
+    def _move(self, reserve: _Reserve, limit: float) -> None:
+        """The lane's limit is now `limit` (a budget changed): the reserve is kept up under it
+        from now on, and the spare granted under the old one given back."""
+        reserve.limit = limit
+        self.give_back_spare([reserve.key])
+
+    async def settled(self, keys: Iterable[LaneKey]) -> None:
+        """Wait until no grant to `keys`' reserves is being written: the room it gets is then
+        known here, to be given back."""
+        keys = list(keys)
+        while any((r := self._lanes.get(k)) is not None and r.granting for k in keys):
+            if self._landed is None:
+                self._landed = asyncio.Event()
+            await self._landed.wait()
 
     def give_back_spare(self, keys: Iterable[LaneKey]) -> float:
         """Give back the spare of `keys`' reserves (written at the next write, before any
@@ -269,6 +298,8 @@ class Reserves:
             if reserve is not None:
                 if reserve.granting:
                     continue
+                if reserve.limit != limits[key]:
+                    self._move(reserve, limits[key])
                 need = reserve.need = max(reserve.need, need)
             want = RESERVE_CALLS * need - (reserve.spare if reserve is not None else 0.0)
             if want < need:
@@ -279,9 +310,11 @@ class Reserves:
                 grants.append(Grant(key, reserve.row, False, limits[key], want, need))
         return grants
 
-    def upkeep(self) -> list[Grant]:
+    def upkeep(self, asking: Container[LaneKey] = ()) -> list[Grant]:
         """At a flush: give back reserves unused for `IDLE_S` (a row no call holds anything
-        on is deleted); the grants the ones in use and running low ask for."""
+        on is deleted); the grants the ones in use and running low ask for, but none on the
+        lanes in `asking` (calls there are being decided in the store, with this process's
+        spare given back)."""
         now = self._clock()
         self.low = False
         grants = []
@@ -289,7 +322,7 @@ class Reserves:
             if now - reserve.touched >= IDLE_S:
                 self._let_go(key, reserve)
                 continue
-            if not reserve.granting:
+            if not reserve.granting and key not in asking:
                 # One running low is granted more; each other is looked at (want 0): its
                 # lane's free room may have fallen below the floor.
                 want = RESERVE_CALLS * reserve.need - reserve.spare if reserve.low else 0.0
@@ -318,6 +351,9 @@ class Reserves:
             reserve = self._lanes.get(g.key)
             if reserve is not None and reserve.row == g.row:
                 reserve.granting = on
+        if not on and self._landed is not None:
+            self._landed.set()
+            self._landed = None
 
     def written(
         self,
@@ -326,10 +362,10 @@ class Reserves:
         gone: Iterable[tuple[LaneKey, str]],
     ) -> None:
         """What a transaction wrote: per lane the room its grant got (0: none) and the lane's
-        free room it saw, and the rows found gone (another process counted them as spent:
-        their reserves are dropped). A reserve whose lane is below the floor gives its spare
-        back; one granted nothing takes the limit the store saw (its row is within it, else
-        below the floor)."""
+        free room it saw (-inf: another process wants it), and the rows found gone (another
+        process counted them as spent: their reserves are dropped). A reserve whose lane has
+        below the floor's room beside what the reserve holds spare gives its spare back, as
+        does one whose grant was written under a limit the lane no longer has."""
         self.granting(grants, on=False)
         for key, row in gone:
             reserve = self._lanes.get(key)
@@ -337,15 +373,15 @@ class Reserves:
                 self._forget(key, reserve)
         now = self._clock()
         for g in grants:
-            amount, free = granted.get(g.key, (0.0, float("inf")))
+            amount, free = granted.get(g.key, (0.0, math.inf))
             reserve = self._lanes.get(g.key)
             if amount <= 0:
-                if reserve is not None and free < RESERVE_FLOOR_CALLS * reserve.need:
+                # Its own spare is room the lane has (this process gives it back at will).
+                if (
+                    reserve is not None
+                    and free + reserve.spare < RESERVE_FLOOR_CALLS * reserve.need
+                ):
                     self.give_back_spare([g.key])
-                if reserve is not None and reserve.row == g.row and g.key in granted:
-                    # The store saw the lane under this limit (a budget changed): the flush
-                    # keeps the reserve up under it, not the one it was granted under.
-                    reserve.limit = g.limit
                 continue
             if g.new:
                 if reserve is not None:  # granted twice at once: keep one, give this back
@@ -354,8 +390,8 @@ class Reserves:
                 self._lanes[g.key] = _Reserve(g.key, g.row, g.limit, amount, g.need, touched=now)
             elif reserve is not None and reserve.row == g.row:
                 reserve.amount += amount
-                reserve.limit = g.limit
-                reserve.touched = now
+                if reserve.limit != g.limit:  # granted under a limit changed meanwhile
+                    self.give_back_spare([g.key])
             # else: dropped meanwhile (its row is deleted, with the grant)
 
     def close(self) -> None:
@@ -448,11 +484,11 @@ def grant(
 ) -> tuple[dict[LaneKey, tuple[float, float]], set[tuple[LaneKey, str]]]:
     """Grow each reserve by what its lane's free room allows (`RESERVE_SHARE` of it, at most
     what was asked; nothing below `RESERVE_FLOOR_CALLS` calls' room, nor on a lane another
-    process wants: `want`); per lane the room granted and the free room seen (0 where it is
-    wanted: the reserve gives its spare back), and the rows found gone. The lanes in `reclaim` are
-    searched for dead processes' holds first (`lanes.reclaim_dead`): a lane served from
-    reserves has no admission in the store to do it. `seen`: the lanes as last read, where no
-    other process has written since (`lanes.SeenLanes`), not read again."""
+    process wants: `want`); per lane the room granted and the free room seen (-inf where it
+    is wanted: the reserve gives its spare back), and the rows found gone. The lanes in
+    `reclaim` are searched for dead processes' holds first (`lanes.reclaim_dead`): a lane
+    served from reserves has no admission in the store to do it. `seen`: the lanes as last
+    read, where no other process has written since (`lanes.SeenLanes`), not read again."""
     grants = list(grants)
     lanes.lock_lanes(serialize, (g.key for g in grants))
     granted: dict[LaneKey, tuple[float, float]] = {}
@@ -473,7 +509,7 @@ def grant(
         free = g.free(state)
         if wanted:
             # Another process's call was decided short here: its retry gets the spare.
-            granted[g.key] = (0.0, 0.0)
+            granted[g.key] = (0.0, -math.inf)
             continue
         granted[g.key] = (0.0, free)
         if g.want < g.need or free < RESERVE_FLOOR_CALLS * g.need:
