@@ -24,8 +24,6 @@ _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id and its gateway process's (ours), and the principal
 # every read filters on (an identity the edge decided, not text a request supplied).
 _AS_IS = frozenset({"id", "owner_principal", "owner_process"})
-# What JSON-like data holds that holds more (`BatchRedactor.data` looks inside).
-_NESTED = (dict, list, tuple)
 
 
 # Columns the schema declares NOT NULL with a default; a record that never set them gets these.
@@ -54,6 +52,11 @@ class BatchRedactor:
         self.done: dict[str, str] = {}
         # The recorder's callers as rows keep them (`recorded_caller`), for the same batch.
         self.callers: dict[str, str] = {}
+        # A JSON column's stored text by its value's JSON as given: a batch's routes repeat
+        # (the same targets, keys and outcomes), and serialising one is a C call where
+        # redacting it is a walk in Python. Keyed by what it was made from, so a hit is the
+        # text the walk would give; it lives as long as `done`, holding what `done` holds.
+        self.json_done: dict[bytes, str] = {}
 
     def text(self, value: str) -> str:
         done = self.done.get(value)
@@ -71,17 +74,31 @@ class BatchRedactor:
             return [self.data(v) for v in value]
         return value
 
+    def json(self, value: Any) -> str:
+        """`value` redacted (`data`) as JSON text, each distinct value walked once a batch."""
+        try:
+            given = jsonio.dumps(value)
+        except TypeError:  # not JSON as given: redacted then serialised, which says why
+            return jsonio.dumps_text(self.data(value))
+        stored = self.json_done.get(given)
+        if stored is None:
+            stored = self.json_done[given] = jsonio.dumps_text(self.data(value))
+        return stored
+
     def _object(self, value: dict[str, Any]) -> dict[str, Any]:
         """`data` of a JSON object. Leaves of a row's route are mostly texts redacted already
-        in this batch, None and numbers: none of those costs a call."""
+        in this batch, None and numbers: none of those costs a call, and an object inside one
+        is walked here without passing `data`."""
         done = self.done
         out: dict[str, Any] = {}
         for key, item in value.items():
             if isinstance(item, str):
                 masked = done.get(item)
                 out[key] = masked if masked is not None else self.text(item)
-            elif isinstance(item, _NESTED):
-                out[key] = self.data(item)
+            elif isinstance(item, dict):
+                out[key] = self._object(item)
+            elif isinstance(item, _SEQUENCES):
+                out[key] = [self._object(v) if isinstance(v, dict) else self.data(v) for v in item]
             else:
                 out[key] = item
         return out
@@ -100,9 +117,10 @@ def store_in_place(row: dict[str, Any], texts: BatchRedactor) -> None:
     on the loop, where it is made once a request). Only values change, never keys."""
     done = texts.done
     for name, value in row.items():
+        if value is None:  # a third of a row's columns: nothing to write differently
+            continue
         if name in _JSON_COLUMNS:
-            if value is not None:
-                row[name] = jsonio.dumps_text(texts.data(value))
+            row[name] = texts.json(value)
         elif isinstance(value, str) and name not in _AS_IS:
             masked = done.get(value)
             row[name] = masked if masked is not None else texts.text(value)
