@@ -194,6 +194,16 @@ class FlightRecorder:
                 "owner_process": self._process_id,
                 "chosen_because": chosen_because,
                 "client_session": client_session,
+                # The rest of `ROW_DEFAULTS`, written out (a display of constant keys is
+                # built at its size; a merge grows it): with the id first, the row's stored
+                # form is a copy of it (`pending.whole_row`).
+                "attempts": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "reasoning_tokens": 0,
+                "fallback_used": 0,
             },
         )
         if len(self._pending) > self._writer.max_pending:

@@ -22,7 +22,10 @@ from llmgw_desktop.engine.recorder.stored_form import (
     stored_form,
 )
 
-__all__ = ["PendingBatch", "PendingRows"]
+__all__ = ["PendingBatch", "PendingRows", "whole_row"]
+
+# What a row holds once every column with a default is in it (`whole_row`).
+_WHOLE = frozenset({"id", *ROW_DEFAULTS})
 
 
 class PendingBatch(NamedTuple):
@@ -94,8 +97,7 @@ class PendingRows:
             stored.update(stored_form(since, texts))
             self._prepared[record_id] = stored
             return update_line(record_id, stored)
-        # The id first, so the row's JSON is the id's pair then the update's fields.
-        stored = {"id": record_id, **ROW_DEFAULTS, **row}
+        stored = whole_row(record_id, row)
         store_in_place(stored, texts)
         if new:  # the next flush inserts it as it is now
             self._prepared[record_id] = stored
@@ -114,7 +116,7 @@ class PendingRows:
             row = self._in_flight.get(record_id)
         if row is None:
             return b""
-        stored = {"id": record_id, **ROW_DEFAULTS, **row}
+        stored = whole_row(record_id, row)
         store_in_place(stored, self.texts)
         if new:
             self._prepared[record_id] = stored
@@ -148,3 +150,13 @@ class PendingRows:
         self._updates.clear()
         self._prepared.clear()
         self._kept.clear()
+
+
+def whole_row(record_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `row` with its id first and every column the schema defaults (`ROW_DEFAULTS`
+    where it set none), to be made its stored form. The recorder's rows hold them all from
+    their start, and a copy of one is a fraction of merging three."""
+    if row.get("id") == record_id and next(iter(row)) == "id" and row.keys() >= _WHOLE:
+        return row.copy()
+    # The id first, so the row's JSON is the id's pair then the update's fields.
+    return {"id": record_id, **ROW_DEFAULTS, **row}

@@ -3,7 +3,10 @@
 The flight recorder writes rows in this form to the store, the journal and the spill file
 alike, so a row read back from any of them is the row the store would have had. Redacting is
 done per batch (`BatchRedactor`): a batch repeats the same provider, model, caller and route
-strings row after row, and each distinct one is redacted once.
+strings row after row, and each distinct one is redacted once. What the redactor leaves as it
+was (the provider's name, a target, an outcome: no secret in it, by the redactor's own word)
+is remembered beyond the batch too (`_Clean`), so a quiet gateway, whose batches hold a row or
+two, does not redact the same dozen texts again every quarter second.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.redact import known_secrets, redact
 
 __all__ = ["JSON_FIELDS", "ROW_DEFAULTS", "BatchRedactor", "store_in_place", "stored_form"]
 
@@ -41,10 +44,49 @@ ROW_DEFAULTS: dict[str, Any] = {
 }
 
 
+class _Clean:
+    """Texts, and JSON values as JSON, that redacting leaves as they were: written to the store
+    as they are, so remembering them keeps nothing a row does not show. Forgotten whole when
+    the process learns a secret more (`known_secrets.version`: one of them may hold it now)
+    or when they reach `MOST`; a long text is not kept (it rarely comes again)."""
+
+    MOST = 4096
+    LONGEST = 2048
+
+    def __init__(self) -> None:
+        self.version = known_secrets.version
+        self.texts: set[str] = set()
+        self.json: set[bytes] = set()
+
+    def current(self) -> _Clean:
+        """Itself, emptied first if the process's secrets changed since it was filled."""
+        if self.version != known_secrets.version:
+            self.texts, self.json = set(), set()
+            self.version = known_secrets.version
+        return self
+
+    def add_text(self, text: str) -> None:
+        if len(text) <= self.LONGEST:
+            if len(self.texts) >= self.MOST:
+                self.texts = set()
+            self.texts.add(text)
+
+    def add_json(self, given: bytes) -> None:
+        if len(given) <= self.LONGEST:
+            if len(self.json) >= self.MOST:
+                self.json = set()
+            self.json.add(given)
+
+
+# One a process, like `known_secrets` (the recorder's flushes and the journal share it).
+_CLEAN = _Clean()
+
+
 class BatchRedactor:
     """Redacts the texts of one flush, each distinct one once: a batch repeats the same
     provider, model, caller and route strings row after row. It lives for one flush only, so
-    it keeps nothing (a secret included) in memory beyond the write."""
+    it keeps nothing (a secret included) in memory beyond the write; what redacting left as it
+    was is remembered beyond it (`_Clean`), and holds no secret."""
 
     def __init__(self) -> None:
         # Read directly where a batch's texts are redacted in a loop (a call a text cost more
@@ -61,8 +103,33 @@ class BatchRedactor:
     def text(self, value: str) -> str:
         done = self.done.get(value)
         if done is None:
-            done = self.done[value] = redact(value)
+            clean = _CLEAN.current()
+            if value in clean.texts:
+                done = value
+            else:
+                done = redact(value)
+                if done == value:
+                    clean.add_text(value)
+            self.done[value] = done
         return done
+
+    def json(self, value: Any) -> str:
+        """`value` redacted (`data`) as JSON text, each distinct value walked once a batch."""
+        try:
+            given = jsonio.dumps(value)
+        except TypeError:  # not JSON as given: redacted then serialised, which says why
+            return jsonio.dumps_text(self.data(value))
+        stored = self.json_done.get(given)
+        if stored is None:
+            clean = _CLEAN.current()
+            if given in clean.json:
+                stored = given.decode()
+            else:
+                stored = jsonio.dumps_text(self.data(value))
+                if stored.encode() == given:
+                    clean.add_json(given)
+            self.json_done[given] = stored
+        return stored
 
     def data(self, value: Any) -> Any:
         """JSON-like `value` with every string redacted (keys are ours and kept)."""
@@ -73,17 +140,6 @@ class BatchRedactor:
         if isinstance(value, _SEQUENCES):
             return [self.data(v) for v in value]
         return value
-
-    def json(self, value: Any) -> str:
-        """`value` redacted (`data`) as JSON text, each distinct value walked once a batch."""
-        try:
-            given = jsonio.dumps(value)
-        except TypeError:  # not JSON as given: redacted then serialised, which says why
-            return jsonio.dumps_text(self.data(value))
-        stored = self.json_done.get(given)
-        if stored is None:
-            stored = self.json_done[given] = jsonio.dumps_text(self.data(value))
-        return stored
 
     def _object(self, value: dict[str, Any]) -> dict[str, Any]:
         """`data` of a JSON object. Leaves of a row's route are mostly texts redacted already

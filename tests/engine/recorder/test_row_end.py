@@ -13,15 +13,17 @@ import enum
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.journal import RecorderJournal
+from llmgw_desktop.engine.recorder.pending import whole_row
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
-from llmgw_desktop.engine.recorder.stored_form import BatchRedactor
+from llmgw_desktop.engine.recorder.stored_form import ROW_DEFAULTS, BatchRedactor
+from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.store import Database
 
 SECRET = "sk-ant-api03-" + "B" * 40
@@ -133,3 +135,39 @@ def test_a_json_column_is_the_walk_whether_seen_before_in_the_batch_or_not(value
 def test_a_json_column_json_cannot_hold_is_refused_as_before() -> None:
     with pytest.raises(TypeError):
         BatchRedactor().json({"when": {1, 2}})
+
+
+def test_a_text_remembered_as_clean_is_masked_once_the_process_knows_it_as_a_secret() -> None:
+    secret = "operator-bearer-0123456789abcdef"
+    route = {"requestedModel": f"model {secret}", "attempts": [{"target": "a"}]}
+    # Not a secret yet (no shape, not known): written as it is, and remembered so.
+    assert BatchRedactor().text(f"tool {secret}") == f"tool {secret}"
+    assert secret in BatchRedactor().json(route)
+    known_secrets.add(secret)
+    try:
+        # A later batch, and the same one: neither takes what was remembered before.
+        for texts in (BatchRedactor(), BatchRedactor()):
+            assert secret not in texts.text(f"tool {secret}")
+            assert secret not in texts.json(route)
+    finally:
+        known_secrets.clear()
+
+
+def test_a_started_row_is_whole_already_and_its_stored_form_is_the_merge() -> None:
+    recorder = FlightRecorder(cast(Database, None))
+    record_id = recorder.start(principal="local", provider="openai", caller="sdk")
+    recorder.update(record_id, input_tokens=7)
+    with recorder._pending.taken() as batch:  # the row as it waits
+        row = batch.new[record_id]
+    # Every column with a default is there from the start, the id first: a copy of the row is
+    # what a merge over the defaults gives (the store reads a row by its columns' names).
+    assert next(iter(row)) == "id" and set(ROW_DEFAULTS) <= set(row)
+    copied = whole_row(record_id, row)
+    assert copied is not row and next(iter(copied)) == "id"
+    assert copied == {"id": record_id, **ROW_DEFAULTS, **row}
+    assert (copied["caller"], copied["input_tokens"], copied["attempts"]) == ("sdk", 7, 0)
+    # A row without them (one whose start a flush took) is merged over them.
+    partial = {"state": "completed", "id": record_id}
+    merged = whole_row(record_id, partial)
+    assert list(merged) == ["id", *ROW_DEFAULTS, "state"]
+    assert merged["caller"] == "" and merged["state"] == "completed"
