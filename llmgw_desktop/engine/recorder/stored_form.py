@@ -21,6 +21,8 @@ __all__ = ["JSON_FIELDS", "ROW_DEFAULTS", "BatchRedactor", "store_in_place", "st
 # A tuple, not `X | Y`: a union written in the call is built again at each call, and
 # isinstance reads a tuple faster (this runs for each value of each request).
 _SEQUENCES = (list, tuple)
+# A number as JSON writes it, nothing in it to redact (`BatchRedactor.json`; bool is one too).
+_NUMBERS = frozenset({int, float, bool})
 
 JSON_FIELDS = ("approval", "optimization", "route")
 _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
@@ -114,7 +116,18 @@ class BatchRedactor:
         return done
 
     def json(self, value: Any) -> str:
-        """`value` redacted (`data`) as JSON text, each distinct value walked once a batch."""
+        """`value` redacted (`data`) as JSON text, each distinct value walked once a batch.
+        An object whose last item is a number (a streamed row's route ends in its own
+        `firstTokenMs`) is the rest's text with that item put back: the rest is what repeats,
+        and a number is written as it is, its key being ours."""
+        if value.__class__ is dict and len(value) > 1:
+            key, last = next(reversed(value.items()))
+            if last.__class__ in _NUMBERS and key.__class__ is str:
+                rest = value.copy()
+                del rest[key]
+                return (
+                    f"{self.json(rest)[:-1]},{jsonio.dumps_text(key)}:{jsonio.dumps_text(last)}}}"
+                )
         try:
             given = jsonio.dumps(value)
         except TypeError:  # not JSON as given: redacted then serialised, which says why

@@ -122,6 +122,11 @@ async def test_rows_sharing_a_route_are_each_stored_whole_after_a_kill(tmp_path:
         {"notices": (f"key={SECRET}", 1.5, None, True), "nested": [[{"x": SECRET}]]},
         [SECRET, {"ok": _Outcome.OK}],
         {},
+        # Objects ending in numbers: the text of the rest, the number put back.
+        {**_route("route-a/gpt-4o"), "firstTokenMs": 4.49},
+        {"a": 1, "b": 2.5, "c": True, "d": float("nan")},
+        {"key": SECRET, "n": 3},
+        {"nested": {"x": SECRET, "n": 1}, "tokens": 10**30 // 10**12},
     ],
 )
 def test_a_json_column_is_the_walk_whether_seen_before_in_the_batch_or_not(value: Any) -> None:
