@@ -174,12 +174,19 @@ class AnswerFrames:
     def _ended(
         self, chunk: bytes, frames: list[SseFrame], *, final: bool = False
     ) -> list[SseFrame]:
-        masked = [masked_frame(item, self._secrets) for item in frames]
         if not self._keep:
-            return masked
+            return [masked_frame(item, self._secrets) for item in frames]
         raw = self._raw(chunk, final=final)
+        safe = self._safe(raw)
+        if safe and b"error" not in raw:
+            # The frames' bytes hold nothing masked and no error (whose frame is scrubbed of
+            # what looks secret): no frame changes, and none is read a second time to know it
+            # (a secret is found in a frame's data exactly where its bytes hold it).
+            self.verbatim = raw
+            return frames
+        masked = [masked_frame(item, self._secrets) for item in frames]
         # Masking a frame changes its data: the lists differ exactly where it changed one.
-        self.verbatim = None if masked != frames or not self._safe(raw) else raw
+        self.verbatim = None if masked != frames or not safe else raw
         return masked
 
     def _safe(self, raw: bytes) -> bool:
