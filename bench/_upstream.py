@@ -9,11 +9,14 @@ too). `free_port` and `wait_ready` give a server a loopback port and wait until 
 `BENCH_STREAM_REPEAT=N` in the environment repeats the stream's four words N times (4N + 3
 events): counted at two lengths (`request_instructions.py --stream`), the difference over the
 added events is what one more event of a stream costs, which a real answer pays hundreds of
-times.
+times. `BENCH_STREAM_PACE_MS=N` waits N ms between the stream's events, so each reaches the
+gateway in a read of its own, as a model's tokens do (without it the events are written at
+once and arrive together, as from a fast model or a buffering proxy).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -79,6 +82,9 @@ STREAM_BYTES = [
 ]
 
 
+PACE_S = float(os.environ.get("BENCH_STREAM_PACE_MS", "0")) / 1000
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     if not body.get("stream"):
@@ -87,6 +93,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     for piece in STREAM_BYTES:
         await response.write(piece)
+        if PACE_S:
+            await asyncio.sleep(PACE_S)
     await response.write_eof()
     return response
 

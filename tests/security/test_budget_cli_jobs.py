@@ -132,12 +132,20 @@ async def test_a_cancelled_claude_code_job_counts_its_hold(
             job = await engine.calls.submit(
                 "claude", CallParams(prompt=f"cancel me {n}", model="claude-haiku-4-5"), "local"
             )
-            try:
-                await upstream.wait_for_requests(len(admitted) + 2, timeout=30)
-            except TimeoutError:
-                view = await _ended(engine, job.job_id)
+            # Its call reaches the upstream (admitted), or the job ends first (refused): the
+            # first of the two, not the call's whole wait when it never comes.
+            arrived = asyncio.ensure_future(
+                upstream.wait_for_requests(len(admitted) + 2, timeout=JOB_TIMEOUT_S)
+            )
+            ended = asyncio.ensure_future(_ended(engine, job.job_id))
+            await asyncio.wait({arrived, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not arrived.done():
+                arrived.cancel()
+                view = ended.result()
                 assert view.error is not None and view.error["code"] == "budget_exceeded"
                 break
+            ended.cancel()
+            arrived.result()
             admitted.append(job.job_id)
             cancelled = await engine.jobs.cancel(job.job_id, "local")
             assert cancelled.state is JobState.CANCELED

@@ -233,10 +233,16 @@ class AnswerRelay:
             except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, request, encoder, outcome.error)
+            except GeneratorExit:
+                # Closed with a chunk not taken: the upstream's end was read (and decoded)
+                # before the client had it, which is not the client's answer complete.
+                outcome.completed = False
+                raise
             finally:
                 ended()
 
         async def ended_unread() -> None:
+            stream.outcome.completed = False  # closed before the client took anything
             ended()
 
         def ended() -> None:

@@ -216,6 +216,9 @@ class RelayedStream:
         self._tap = tap
         self._drop = drop_frame
         self._primed = b""
+        # Every chunk was taken by the reader, who came back for more: only then is the
+        # stream complete for the client (the frames are read, and tapped, before it has them).
+        self._taken = False
         self.outcome = StreamOutcome()
 
     async def prime(self) -> None:
@@ -265,6 +268,7 @@ class RelayedStream:
                     # chunked one breaks off (not a client that left, as the recorder would
                     # otherwise say).
                     raise ResponseBroken("the upstream ended its stream before it was complete")
+                self._taken = True
             finally:
                 self._frames.release()
                 self._settle()
@@ -291,7 +295,7 @@ class RelayedStream:
         outcome.response_id = self._tap.response_id
         outcome.server_tools = self._tap.server_tools
         outcome.events = self._tap.frames
-        outcome.completed = self._tap.completed and self._tap.error is None
+        outcome.completed = self._taken and self._tap.completed and self._tap.error is None
         if self._tap.error is not None:
             outcome.error = f"the upstream reported an error in the stream: {self._tap.error}"
 

@@ -73,3 +73,20 @@ async def test_an_event_over_pieces_is_relayed_once_it_ends() -> None:
     assert frames.verbatim == b"data: next\n\n"
     assert await frames.read() is None
     assert frames.close() == []
+
+
+@pytest.mark.parametrize("secret", [KEY, MASTER])
+async def test_an_event_name_repeating_a_secret_is_masked(secret: str) -> None:
+    # The name is written again with the frame when its bytes cannot be relayed as they came.
+    frames = _frames(f"event: {secret}\ndata: hi\n\n".encode())
+    assert await frames.read() == [("[REDACTED]", "hi")]
+    assert frames.verbatim is None
+
+
+async def test_an_error_frame_is_scrubbed_though_nothing_masked_by_value_is_in_it() -> None:
+    # The fast path (bytes holding no secret) still reads an error's frame for what looks
+    # secret: a vendor key of another shape echoed in the message.
+    echoed = "sk-proj-" + "A" * 24
+    frames = _frames(f'data: {{"error": {{"message": "bad key {echoed}"}}}}\n\n'.encode())
+    ((_event, data),) = await frames.read()  # type: ignore[misc]
+    assert echoed not in data and frames.verbatim is None

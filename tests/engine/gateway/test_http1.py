@@ -301,6 +301,34 @@ async def test_chunked_gzip_stream_is_decoded(server: WebServer, client: Http1Cl
     assert body == b"streamed and gzipped " * 500
 
 
+async def test_pieces_that_arrived_together_are_read_at_once() -> None:
+    # A stream's events written back to back reach the reader in one read, so they pass the
+    # reader's layers (frames, masking, the relay, the write to the client) once, not each.
+    response = Http1Response(_NoConnection())
+    response.start(keep_alive=False)
+    for piece in (b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"):
+        response.feed(piece)
+    assert await response.readany(WAIT_S) == b"data: 1\n\ndata: 2\n\ndata: 3\n\n"
+    response.feed(b"data: 4\n\n")
+    response.finish()
+    assert await response.readany(WAIT_S) == b"data: 4\n\n"
+    assert await response.readany(WAIT_S) == b""
+
+
+class _NoConnection:
+    """A response's connection that is never used (the test feeds the response itself)."""
+
+    transport = None
+    closed = True
+    response = None
+
+    def close(self) -> None:
+        pass
+
+    def put_back(self) -> None:
+        pass
+
+
 async def test_chunked_stream_yields_pieces_then_empty(
     server: WebServer, client: Http1Client
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
@@ -53,9 +54,11 @@ async def write_reply(
     *,
     stream: bool,
     midway: Callable[[], Awaitable[bool]] | None = None,
+    gap_s: float = 0.0,
 ) -> web.StreamResponse:
     """Answer one LLM call as `reply` says (any delay has already been waited out); a stream
-    awaits `midway` once half its frames are out (False: the server is closing, drop it)."""
+    awaits `midway` once half its frames are out (False: the server is closing, drop it), and
+    `gap_s` between its frames."""
     request_id = {
         _REQUEST_ID_HEADERS[codec.name]: "req_fake",
         **ACCOUNT_HEADERS[codec.name],
@@ -69,7 +72,7 @@ async def write_reply(
     text = reply.text if reply.call is not None else answer_text(codec, body, reply)
     if stream:
         answer = codec.stream_answer(body, text, model, reply.call)
-        return await _write_stream(request, codec, reply, answer, request_id, midway)
+        return await _write_stream(request, codec, reply, answer, request_id, midway, gap_s)
     if reply.kind == "malformed":
         return web.Response(body=codec.malformed_json(), content_type="application/json")
     whole = codec.json_answer(body, text, model, reply.call)
@@ -91,6 +94,7 @@ async def _write_stream(
     answer: StreamAnswer,
     headers: dict[str, str],
     midway: Callable[[], Awaitable[bool]] | None = None,
+    gap_s: float = 0.0,
 ) -> web.StreamResponse:
     # Bedrock streams AWS event-stream messages, not server-sent events.
     framing = getattr(codec, "STREAM_HEADERS", _SSE_HEADERS)
@@ -105,10 +109,13 @@ async def _write_stream(
     response = web.StreamResponse(headers={**framing, **headers})
     await response.prepare(request)
     frames = codec.malformed_stream() if reply.kind == "malformed" else answer.frames
-    # One write per frame, as a real server flushes each event when it is ready.
+    # One write per frame, as a real server flushes each event when it is ready (back to back
+    # they usually reach the gateway in one read; `gap_s` apart, each in its own).
     for index, frame in enumerate(frames):
         if midway is not None and index == len(frames) // 2 and not await midway():
             return drop_connection(request, response)
+        if gap_s and index:
+            await asyncio.sleep(gap_s)
         await response.write(frame)
     await response.write_eof()
     return response

@@ -78,6 +78,9 @@ class ScriptedUpstream:
         self.stream_gate: asyncio.Event | None = None
         """When set, a streamed answer stops halfway until it is set (text arrives in two
         parts, with as long a pause between them as the test wants)."""
+        self.frame_gap_s = 0.0
+        """Seconds between a stream's frames (0: written back to back, so the gateway usually
+        reads them at once; a model's tokens arrive apart)."""
         self.hung_up = asyncio.Event()
         """Set when a client hung up on a completion stream held at `stream_gate`."""
         self.verify: Callable[[web.Request, bytes], str | None] | None = None
@@ -537,7 +540,14 @@ class ScriptedUpstream:
         gate = self.stream_gate
         midway = None if gate is None else (lambda: self._opened(gate))
         return await write_reply(
-            request, codec, reply, body, model, stream=record.stream, midway=midway
+            request,
+            codec,
+            reply,
+            body,
+            model,
+            stream=record.stream,
+            midway=midway,
+            gap_s=self.frame_gap_s,
         )
 
     async def _opened(self, gate: asyncio.Event) -> bool:

@@ -36,6 +36,7 @@ async def test_a_replay_its_client_left_is_recorded_as_cut(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(ON)
+    upstream.frame_gap_s = 0.01  # the events come apart, each its own chunk (as they are kept)
     first = await _streamed(gateway)
     async with contextlib.aclosing(first.chunks) as chunks:  # type: ignore[type-var]
         whole = [piece async for piece in chunks]

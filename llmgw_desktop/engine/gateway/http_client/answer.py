@@ -174,12 +174,19 @@ class AnswerFrames:
     def _ended(
         self, chunk: bytes, frames: list[SseFrame], *, final: bool = False
     ) -> list[SseFrame]:
-        masked = [masked_frame(item, self._secrets) for item in frames]
         if not self._keep:
-            return masked
+            return [masked_frame(item, self._secrets) for item in frames]
         raw = self._raw(chunk, final=final)
+        safe = self._safe(raw)
+        if safe and b"error" not in raw:
+            # The frames' bytes hold nothing masked and no error (whose frame is scrubbed of
+            # what looks secret): no frame changes, and none is read a second time to know it
+            # (a secret is found in a frame's data exactly where its bytes hold it).
+            self.verbatim = raw
+            return frames
+        masked = [masked_frame(item, self._secrets) for item in frames]
         # Masking a frame changes its data: the lists differ exactly where it changed one.
-        self.verbatim = None if masked != frames or not self._safe(raw) else raw
+        self.verbatim = None if masked != frames or not safe else raw
         return masked
 
     def _safe(self, raw: bytes) -> bool:
@@ -213,11 +220,17 @@ def masked_frame(item: SseFrame, secrets: tuple[str, ...]) -> SseFrame:
     error body is scrubbed): upstreams echo the key they were sent in their error messages, in
     streams as in whole bodies."""
     event, data = item
-    for secret in secrets:
-        if secret in data:
-            data = data.replace(secret, REDACTED)
-    data = known_secrets.mask(data)  # the master key, the bearer token ... (SECURITY.md 20)
+    data = _masked_text(data, secrets)
+    if event is not None:  # written again with its frame, as the data is
+        event = _masked_text(event, secrets)
     # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
     if event == "error" or '"error"' in data:
         data = redact(data, named=False)
-    return item if data == item[1] else (event, data)
+    return item if data == item[1] and event == item[0] else (event, data)
+
+
+def _masked_text(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return known_secrets.mask(text)  # the master key, the bearer token ... (SECURITY.md 20)

@@ -162,9 +162,17 @@ class Http1Response:
             raise self._error from None
 
     def _take(self) -> bytes | None:
-        if not self._chunks:
+        """Every piece that has arrived, at once (at most `HIGH_WATER` and one read: reading
+        pauses there): a stream's events that came together pass the reader's layers, and the
+        write to the client, once rather than once each."""
+        chunks = self._chunks
+        if not chunks:
             return None
-        chunk = self._chunks.popleft()
+        if len(chunks) == 1:
+            chunk = chunks.popleft()
+        else:
+            chunk = b"".join(chunks)
+            chunks.clear()
         self._buffered -= len(chunk)
         return chunk
 

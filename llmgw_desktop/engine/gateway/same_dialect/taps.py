@@ -110,7 +110,7 @@ class _ChatTap(StreamTap):
         # Complete at `[DONE]`, or once usage has come at or after the finish chunk (a server
         # that leaves `[DONE]` out loses nothing that counts). A stream that ends between the
         # finish and the usage chunk was cut, and would be counted (and kept) without its usage.
-        if data.strip() == "[DONE]":
+        if len(data) < 16 and data.strip() == "[DONE]":  # not a copy of every chunk
             self.completed = True
             return
         if (
