@@ -38,7 +38,7 @@ from llmgw_desktop.engine.recorder.pending import PendingRows
 from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
-from llmgw_desktop.engine.recorder.stored_form import JSON_FIELDS
+from llmgw_desktop.engine.recorder.stored_form import JSON_FIELDS, ROW_DEFAULTS
 from llmgw_desktop.engine.recorder.writer import RecorderWriter, flush_forever
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
@@ -171,7 +171,10 @@ class FlightRecorder:
         self._pending.add(
             record_id,
             {
+                # The id first and every defaulted column: the row's stored form is then a
+                # copy of it (`pending.whole_row`), not a merge of three.
                 "id": record_id,
+                **ROW_DEFAULTS,
                 "started_at": started_at,
                 "owner_principal": principal,
                 "provider": provider,
@@ -194,16 +197,6 @@ class FlightRecorder:
                 "owner_process": self._process_id,
                 "chosen_because": chosen_because,
                 "client_session": client_session,
-                # The rest of `ROW_DEFAULTS`, written out (a display of constant keys is
-                # built at its size; a merge grows it): with the id first, the row's stored
-                # form is a copy of it (`pending.whole_row`).
-                "attempts": 0,
-                "input_tokens": 0,
-                "output_tokens": 0,
-                "cache_read_tokens": 0,
-                "cache_write_tokens": 0,
-                "reasoning_tokens": 0,
-                "fallback_used": 0,
             },
         )
         if len(self._pending) > self._writer.max_pending:
