@@ -250,14 +250,21 @@ async def test_a_limit_lowered_is_not_admitted_against_from_a_reserve_granted_un
     assert spent + held <= 0.35 + 1e-9
 
 
+# On a lane of 1.00 with calls of 0.01 a reserve wants 128 calls' room, more than the lane has,
+# so each grant leaves it "low": its grants must not count as its use (it grew and gave its
+# spare back in turn, a flush every few milliseconds, for as long as the gateway ran).
+@pytest.mark.parametrize("hard", [HARD, 1.0], ids=["room-for-it", "lane-smaller-than-it-wants"])
 async def test_a_reserve_unused_for_a_while_is_given_back(
-    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
+    stores: list[Database],
+    processes: list[LaneAccounts],
+    monkeypatch: pytest.MonkeyPatch,
+    hard: float,
 ) -> None:
     monkeypatch.setattr(reserves, "IDLE_S", 0.1)
     monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.02)
     a, *_ = processes
     for n in range(3):
-        assert await ask(a, f"call-{n}")
+        assert await ask(a, f"call-{n}", hard=hard)
     for n in range(3):
         a.add(KEY, CALL)
         release(a, f"call-{n}")
@@ -475,30 +482,6 @@ async def test_a_reserve_is_not_grown_under_a_limit_the_budget_no_longer_has(
         await asyncio.sleep(0.02)  # several flushes
         spent, held, _rows = await in_store(stores[0])
         assert spent + held <= 0.5 + 1e-9, held
-
-
-async def test_a_reserve_whose_calls_have_ended_is_given_back_on_a_lane_smaller_than_it_wants(
-    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A lane of 1.00 with calls of 0.01: a reserve wants 128 calls' room, more than the lane
-    # has, so each grant leaves it "low". Its grants must not count as its use: it is given
-    # back once its calls have ended (it grew and gave its spare back in turn, with a flush
-    # every few milliseconds, for as long as the gateway ran).
-    monkeypatch.setattr(reserves, "IDLE_S", 0.1)
-    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.01)
-    a, *_ = processes
-    for n in range(3):
-        assert await ask(a, f"call-{n}", hard=1.0)
-    for n in range(3):
-        a.add(KEY, CALL)
-        release(a, f"call-{n}")
-    for _ in range(100):
-        await asyncio.sleep(0.02)
-        if not a.reserves.active:
-            break
-    assert not a.reserves.active
-    spent, held, rows = await in_store(stores[0])
-    assert (rows, held) == (0, 0.0) and spent == pytest.approx(3 * CALL)
 
 
 async def test_a_lowered_limit_is_decided_without_a_grant_written_under_the_old_one(
