@@ -5,7 +5,7 @@ is in flight finish, then stop as a quit does. A rolling restart then drops noth
    `STOPPING=1` (`shell/headless.py`).
 2. No new connection: the listening sockets close, so a balancer or a client's retry goes to
    another gateway. A connection a client completed first is served, never reset: on Linux the
-   sockets stop beginning handshakes, those begun complete (50 ms), and the connections
+   sockets stop beginning handshakes, those begun complete (10 ms), and the connections
    waiting in the backlog are taken before the close (`HttpFrontDoor.stop_accepting`). Idle
    keep-alive connections close, and a request still arriving on an open one is answered,
    then its connection closes (`ConnectionGuard`).

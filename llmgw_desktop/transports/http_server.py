@@ -56,8 +56,10 @@ BACKLOG = 128
 # cancels them and waits up to as long again.
 HANDLERS_STOP_GRACE_S = 0.3
 # How long a drain lets the handshakes begun before it stopped new ones complete: a round trip
-# (microseconds on loopback, well under a millisecond on a LAN), with room to spare.
-HANDSHAKES_SETTLE_S = 0.05
+# (microseconds on loopback, well under a millisecond on a LAN), with room to spare. Each
+# client whose handshake begins meanwhile waits about a second (its SYN sent again), then is
+# refused and goes elsewhere: the shorter, the fewer wait.
+HANDSHAKES_SETTLE_S = 0.01
 # A classic BPF socket filter (Linux `SO_ATTACH_FILTER`) that drops a segment whose TCP flags
 # are SYN without ACK, a new handshake, and keeps every other whole: the handshakes already
 # begun complete and open connections keep their data. It sees the segment from its TCP
