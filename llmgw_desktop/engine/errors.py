@@ -256,7 +256,8 @@ class ErrorCode(StrEnum):
         "saturated",
         429,
         "Too much work is queued already, in all or of the caller's own share "
-        "(`jobs.principal_share_percent`, `gateway.principal_share_percent`).",
+        "(`jobs.principal_share_percent`, `gateway.principal_share_percent`), or too many "
+        "request bodies are being read at once (`http.max_body_bytes_in_flight`).",
     )
     RATE_LIMITED = (
         "rate_limited",
