@@ -334,7 +334,12 @@ class ErrorCode(StrEnum):
         "what to install or set (nothing was sent).",
         Cure.SET_UP,
     )
-    VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
+    VAULT_LOCKED = (
+        "vault_locked",
+        400,
+        "The vault's master key is missing or wrong; the message says where keys are looked for.",
+        Cure.SET_UP,
+    )
     STORE_UNAVAILABLE = (
         "store_unavailable",
         503,
