@@ -4,9 +4,11 @@ is in flight finish, then stop as a quit does. A rolling restart then drops noth
 1. Not ready at once: `/health/ready` answers 503, `/health` says `draining`, systemd hears
    `STOPPING=1` (`shell/headless.py`).
 2. No new connection: the listening sockets close, so a balancer or a client's retry goes to
-   another gateway; connections the OS had accepted already are taken and served first
-   (`HttpFrontDoor.stop_accepting`). Idle keep-alive connections close, and a request still
-   arriving on an open one is answered, then its connection closes (`ConnectionGuard`).
+   another gateway. A connection a client completed first is served, never reset: on Linux the
+   sockets stop beginning handshakes, those begun complete (10 ms), and the connections
+   waiting in the backlog are taken before the close (`HttpFrontDoor.stop_accepting`). Idle
+   keep-alive connections close, and a request still arriving on an open one is answered,
+   then its connection closes (`ConnectionGuard`).
 3. Wait until no request is being answered and no job is queued or running, for at most
    `http.drain_s`, or until a second signal. A client's MCP event stream or ACP socket is not
    waited for: it is a channel, not an answer, and its client opens it again elsewhere.

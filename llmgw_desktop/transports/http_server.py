@@ -3,7 +3,17 @@
 The server is created here rather than through aiohttp's `SockSite` so that each connection's
 protocol can be wrapped by the `ConnectionGuard` (timeouts for slow clients, a per-address cap,
 the connection's owner), and so that a drain can stop listening without losing a connection
-the OS had already accepted for us (`stop_accepting`).
+a client had already opened (`stop_accepting`).
+
+Closing a listening socket resets every connection the kernel completed for it and nobody took
+yet, and the kernel completes handshakes until the very close: taking the backlog first leaves
+a window between the last accept and the close (milliseconds when another thread holds the
+GIL), and a client that connected in it has often sent its request already. A proxy passes a
+refused connection to another replica, but never a request it has sent (a POST may have run):
+the caller gets a 502. So on Linux the socket first stops beginning handshakes (a socket filter
+drops each new SYN; the client sends it again a second later and is refused then, as the
+socket is closed), the handshakes already begun complete and are taken as usual, and only then
+is the backlog taken and the socket closed.
 
 `reuse_port` lets several gateway processes listen on one port (`SO_REUSEPORT`, `http.workers`):
 the kernel spreads new connections across them. It is off unless asked for: any process of the
@@ -13,11 +23,14 @@ same account could then listen on the port too and be handed a share of its conn
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import json
 import logging
 import os
 import socket
+import struct
+import sys
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +55,23 @@ BACKLOG = 128
 # A stop must stay within about a second. aiohttp waits this long for in-flight handlers, then
 # cancels them and waits up to as long again.
 HANDLERS_STOP_GRACE_S = 0.3
+# How long a drain lets the handshakes begun before it stopped new ones complete: a round trip
+# (microseconds on loopback, well under a millisecond on a LAN), with room to spare. Each
+# client whose handshake begins meanwhile waits about a second (its SYN sent again), then is
+# refused and goes elsewhere: the shorter, the fewer wait.
+HANDSHAKES_SETTLE_S = 0.01
+# A classic BPF socket filter (Linux `SO_ATTACH_FILTER`) that drops a segment whose TCP flags
+# are SYN without ACK, a new handshake, and keeps every other whole: the handshakes already
+# begun complete and open connections keep their data. It sees the segment from its TCP
+# header, for IPv4 and IPv6 alike.
+_SO_ATTACH_FILTER = 26
+_DROP_NEW_HANDSHAKES = (
+    (0x30, 0, 0, 13),  # load the byte of TCP flags
+    (0x54, 0, 0, 0x12),  # keep SYN and ACK
+    (0x15, 0, 1, 0x02),  # SYN alone: the next instruction, else the one after
+    (0x06, 0, 0, 0),  # drop
+    (0x06, 0, 0, 0xFFFFFFFF),  # keep
+)
 
 
 class PortInUse(Exception):
@@ -78,6 +108,11 @@ class HttpFrontDoor:
         # Each listening socket with its server, for `stop_accepting`.
         self._listening: list[tuple[asyncio.AbstractServer, socket.socket]] = []
         self._factory: Callable[[], asyncio.Protocol] | None = None
+
+    @property
+    def listening(self) -> bool:
+        """Whether a socket still takes new connections (False once a drain stopped them)."""
+        return bool(self._listening)
 
     @property
     def app(self) -> web.Application:
@@ -154,14 +189,20 @@ class HttpFrontDoor:
 
     async def stop_accepting(self) -> None:
         """Listen no more: a new connection is refused (a balancer tries another gateway), and
-        one the OS accepted already, waiting in the backlog, is taken first and served, as
-        closing the socket would reset it. Open connections carry on."""
+        one a client completed already is served, never reset (the module's docstring says
+        how). Open connections carry on."""
         loop = asyncio.get_running_loop()
+        stopped = [_stop_new_handshakes(sock) for _, sock in self._listening]
+        if any(stopped):
+            await asyncio.sleep(HANDSHAKES_SETTLE_S)  # the loop takes them meanwhile
         waiting: list[socket.socket] = []
         for server, sock in self._listening:
             waiting.extend(_accept_waiting(sock))
             server.close()  # no await between the last accept and the close
         self._listening.clear()
+        # A connection the loop took just before the close reaches the guard (its
+        # `connection_made`) a loop turn later: after this the drain's first look counts it.
+        await asyncio.sleep(0)
         if self._factory is not None:
             for connection in waiting:
                 await loop.connect_accepted_socket(self._factory, connection)
@@ -205,6 +246,23 @@ def _accept_waiting(sock: socket.socket) -> list[socket.socket]:
             return taken
         connection.setblocking(False)
         taken.append(connection)
+
+
+def _stop_new_handshakes(sock: socket.socket) -> bool:
+    """Make a listening socket begin no new handshake (Linux); False where it cannot, and then
+    a client connecting as the socket closes may be reset."""
+    if not sys.platform.startswith("linux"):
+        return False
+    code = ctypes.create_string_buffer(
+        b"".join(struct.pack("HBBI", *op) for op in _DROP_NEW_HANDSHAKES)
+    )
+    program = struct.pack("HP", len(_DROP_NEW_HANDSHAKES), ctypes.addressof(code))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, program)
+    except OSError as exc:
+        log.warning("could not stop new handshakes before closing a listening socket: %s", exc)
+        return False
+    return True
 
 
 def _bind_listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:

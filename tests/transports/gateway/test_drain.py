@@ -1,6 +1,7 @@
 """The drain a SIGTERM starts (`shell/drain.py`), in process on a real runtime: a stream in
 flight finishes whole while the gateway is not ready and refuses new connections, a
-connection the OS had accepted before listening ended is served, and the grace bounds the
+connection the OS had accepted before listening ended is served, one a client opens as
+listening ends is refused and never reset once its request is sent, and the grace bounds the
 wait (then the stop ends what is left as a quit does, its row closed).
 
 The process-level drain (SIGTERM, exit 0, two replicas on PostgreSQL) is
@@ -10,8 +11,11 @@ The process-level drain (SIGTERM, exit 0, two replicas on PostgreSQL) is
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import select
 import socket
+import sys
 import time
 
 import aiohttp
@@ -19,6 +23,7 @@ import pytest
 
 from llmgw_desktop.shell.drain import drain
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.transports import http_server
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -29,6 +34,11 @@ STREAM_BODY = {
     "messages": [{"role": "user", "content": "hi"}],
 }
 WAIT_S = 10.0
+# Elsewhere a listening socket cannot stop beginning handshakes before it closes, and a
+# connection completed as it closes may be reset (`transports/http_server.py`).
+LINUX_ONLY = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="only Linux lets a socket refuse new handshakes"
+)
 
 
 async def _wait_for(condition: object, what: str) -> None:
@@ -70,7 +80,7 @@ async def test_a_stream_in_flight_finishes_whole_while_the_gateway_drains(
         began = asyncio.get_running_loop().create_task(
             drain(runtime, 30.0, cut_short=asyncio.Event())
         )
-        await _wait_for(lambda: runtime.engine.lifecycle.draining, "draining")
+        await _wait_for(lambda: not runtime.http.listening, "listening ended")
         assert runtime.engine.readiness() == {"ready": False, "status": "draining"}
         assert runtime.engine.health()["status"] == "draining"
         assert _refused(runtime.http.port), "a new connection must be refused while draining"
@@ -100,6 +110,113 @@ async def test_a_connection_waiting_in_the_backlog_as_listening_ends_is_served(
     assert answer.startswith(b"HTTP/1.1 200"), answer
     # Served during a drain: the connection closes once answered, so no new work comes on it.
     assert b"Connection: close" in answer or b"connection: close" in answer.lower()
+
+
+def _chat_request() -> bytes:
+    """A whole POST of a chat, as a proxy sends it on a connection of its own."""
+    body = json.dumps({**STREAM_BODY, "stream": False}).encode()
+    return (
+        b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("turns", range(4))
+async def test_a_request_sent_just_before_the_drain_is_answered_whichever_loop_turn_it_begins(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, turns: int
+) -> None:
+    """Between the kernel completing a connection and the guard knowing it, the loop takes a
+    few turns: the connection waits in the backlog, then the loop accepts it, then builds its
+    transport in a task of its own (asyncio's loop), then calls `connection_made`. A drain may
+    begin at any of them; asyncio's loop drops a connection whose transport it builds after
+    its server closed (Python 3.11's `Server._attach`), so one turn was lost."""
+    runtime: GatewayRuntime = await start_gateway()
+    upstream.default = Reply.ok("answered", verbatim=True)
+    client = socket.create_connection(("127.0.0.1", runtime.http.port), timeout=WAIT_S)
+    client.sendall(_chat_request())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    assert runtime.connections.open_count == 0, "the guard knew it already"
+    assert await drain(runtime, WAIT_S, cut_short=asyncio.Event()) is True
+    answered = asyncio.get_running_loop().run_in_executor(None, client.recv, 65536)
+    await runtime.stop()
+    answer = await asyncio.wait_for(answered, WAIT_S)
+    client.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+
+
+class _LateClient:
+    """A client (as nginx is) that connects and sends its POST at once, at the worst moment:
+    after the drain took the last connection waiting in the backlog, before the listening
+    socket closes. The kernel still completes handshakes then, and closing the socket resets
+    the connections it completed."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.sent = False
+
+    def connect_and_send(self) -> None:
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", self.port))
+        # On loopback a handshake the kernel takes is over within microseconds.
+        _, writable, _ = select.select([], [sock], [], 0.05)
+        if writable and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            sock.sendall(_chat_request())
+            self.sent = True
+        self.sock = sock
+
+    def outcome(self) -> str:
+        """`answered <status line>`, `refused` (a proxy sends the request elsewhere), or how the
+        request already sent was lost."""
+        assert self.sock is not None
+        sock = self.sock
+        if not self.sent:  # still connecting: the kernel did not take it
+            select.select([], [sock], [], WAIT_S)
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            sock.close()
+            return "refused" if error == errno.ECONNREFUSED else f"connected later ({error})"
+        sock.setblocking(True)
+        sock.settimeout(WAIT_S)
+        try:
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError as exc:
+            return f"lost: {type(exc).__name__}"
+        finally:
+            sock.close()
+        status = answer.partition(b"\r\n")[0]
+        return f"answered {status!r}" if answer else "lost: closed unanswered"
+
+
+@LINUX_ONLY
+async def test_a_request_sent_as_listening_ends_is_answered_or_refused_never_reset(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy passes a POST to the next replica only when its connection was refused; once
+    the request is sent, a reset is a 502 for the caller. The connection is put precisely in
+    the window (between the drain's last accept and the close) by wrapping the drain's
+    accept pass."""
+    runtime: GatewayRuntime = await start_gateway()
+    upstream.default = Reply.ok("answered", verbatim=True)
+    client = _LateClient(runtime.http.port)
+    take_waiting = http_server._accept_waiting
+
+    def then_a_client_connects(sock: socket.socket) -> list[socket.socket]:
+        taken = take_waiting(sock)
+        if client.sock is None:
+            client.connect_and_send()
+        return taken
+
+    monkeypatch.setattr(http_server, "_accept_waiting", then_a_client_connects)
+    assert await drain(runtime, WAIT_S, cut_short=asyncio.Event()) is True
+    outcome = asyncio.get_running_loop().run_in_executor(None, client.outcome)
+    await runtime.stop()
+    assert await asyncio.wait_for(outcome, WAIT_S) in {"refused", "answered b'HTTP/1.1 200 OK'"}
 
 
 async def test_the_grace_bounds_the_drain_and_the_stop_ends_what_is_left(
