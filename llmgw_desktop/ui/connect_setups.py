@@ -40,7 +40,6 @@ from llmgw_desktop.ui.connect import (
 
 __all__ = [
     "CLIENTS",
-    "MODEL_CALLS",
     "GatewayFacts",
     "Setup",
     "acp_setups",
@@ -57,8 +56,6 @@ _TOOLS = {
     "codex": ("Codex", "openai"),
     "gemini-cli": ("Gemini CLI", "google"),
 }
-# The clients whose model calls go through the gateway (their snippets lead the Connect page).
-MODEL_CALLS = tuple(_TOOLS)
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,6 @@ class PendingConsent:
     expires_at: float
     decision: asyncio.Future[bool]
     decided_by: str = ""
-    # Filled in by the OAuth server once approved: where the browser goes next.
-    redirect_to: str | None = None
     _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @property

@@ -7,7 +7,6 @@ answer by meaning in, per partition; `stats.py` what `/health` says of it.
 """
 
 from llmgw_desktop.engine.response_cache.cache import (
-    CACHE_HEADER,
     EMBEDDING_FORM,
     ResponseCache,
     cache_directives,
@@ -23,7 +22,6 @@ from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, TEXT_COMPLETIO
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 
 __all__ = [
-    "CACHE_HEADER",
     "EMBEDDING_FORM",
     "NOT_CACHED",
     "TEXT_COMPLETION",

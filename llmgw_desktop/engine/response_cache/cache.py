@@ -56,7 +56,6 @@ from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStor
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
-    "CACHE_HEADER",
     "EMBEDDING_FORM",
     "ResponseCache",
     "cache_directives",
@@ -67,8 +66,6 @@ log = logging.getLogger(__name__)
 
 # The form an embedding's answer is kept in: its vectors, whichever front door asked.
 EMBEDDING_FORM = "embedding"
-# Said on every answer while the cache is on: `hit` or `miss`.
-CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
 # Upstream headers that describe the account or the call at its moment, not the answer: not
 # given again with a cached answer (a stale "remaining" figure would mislead a client, and a hit
