@@ -31,7 +31,6 @@ from typing import Any
 from llmgw_desktop.engine.api import (
     RESTING_SOURCE,
     Answering,
-    BudgetStatus,
     Engine,
     HealthState,
     RequestFinished,
@@ -48,7 +47,6 @@ __all__ = [
     "ProviderVerdict",
     "SpendToday",
     "failing_providers",
-    "nearest_budget",
     "no_provider",
     "provider_verdict",
     "provider_verdicts",
@@ -216,11 +214,6 @@ def failing_providers(engine: Engine) -> list[FailingProvider]:
     return [
         FailingProvider(v.provider, v.name, v.why) for v in provider_verdicts(engine) if v.failing
     ]
-
-
-def nearest_budget(engine: Engine) -> BudgetStatus | None:
-    """The budget closest to (or furthest past) its limit, or None without budgets."""
-    return engine.budgets.nearest()
 
 
 def seconds_since_midnight(now: float | None = None) -> float:

@@ -40,10 +40,9 @@ from llmgw_desktop.ui.pages.providers import (
     COLUMNS,
     STATUS_COLUMN,
     ProvidersPage,
-    warning_colour,
 )
 from llmgw_desktop.ui.qt import QColor, QPalette, Qt
-from llmgw_desktop.ui.theme import contrast, error_colour, tone_colour
+from llmgw_desktop.ui.theme import contrast, error_colour, tone_colour, warning_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream

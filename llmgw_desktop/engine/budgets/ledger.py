@@ -381,7 +381,7 @@ class BudgetLedger:
         )
         if not lanes:
             return
-        usd = float(event.cost_usd or 0.0)  # `spend.amount_of_usd`
+        usd = float(event.cost_usd or 0.0)  # what it adds to a dollar budget
         table = self._spent
         for budget, key, in_usd, notice_at, used_up_at in lanes:
             start, lane = key.period_start, key.lane

@@ -29,7 +29,6 @@ __all__ = [
     "Reviewer",
     "ValidationService",
     "prompts",
-    "reviewer_list",
     "summarize",
 ]
 
@@ -234,9 +233,3 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "statuses": dict(statuses),
         "sharedRisks": [risk for risk, n in risks.items() if n > 1],
     }
-
-
-def reviewer_list(providers: list[str] | None, models: dict[str, str] | None) -> list[Reviewer]:
-    """Reviewers from a provider list and an optional provider -> model map."""
-    models = models or {}
-    return [Reviewer(p, models.get(p)) for p in providers or []]
