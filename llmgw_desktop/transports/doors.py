@@ -49,7 +49,6 @@ __all__ = [
     "Door",
     "Envelope",
     "StdioDoor",
-    "capability_of_route",
     "door_of",
 ]
 
@@ -211,9 +210,3 @@ def door_of(method: str, path: str, *, mcp_path: str) -> Door | None:
     if method == "HEAD":
         method = "GET"
     return _BY_ROUTE.get((method, path))
-
-
-def capability_of_route(method: str, path: str, *, mcp_path: str) -> Capability | None:
-    """The capability a route (its method and canonical path) needs; None if unlisted."""
-    door = door_of(method, path, mcp_path=mcp_path)
-    return None if door is None else door.capability
