@@ -16,7 +16,6 @@ from llmgw_desktop.engine.metrics.live import (
     LiveMetrics,
     MetricsSeries,
     MetricsWindow,
-    PastTraffic,
     Totals,
 )
 from llmgw_desktop.engine.metrics.prometheus import (
@@ -36,7 +35,6 @@ __all__ = [
     "LiveMetrics",
     "MetricsSeries",
     "MetricsWindow",
-    "PastTraffic",
     "ProviderCallHealth",
     "ScrapeFigures",
     "Totals",
