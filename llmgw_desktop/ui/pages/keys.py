@@ -21,6 +21,7 @@ from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.budget_words import limits_words
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -314,26 +315,15 @@ class KeysPage(Page):
         record = self.selected()
         if record is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "llmgw-desktop: revoke key?",
+        self.confirm = ask_first(
+            self,
+            "confirmRevokeKey",
+            "revoke key?",
             f"Revoke {record.principal} ({record.shown})?\n\nEvery gateway on this store "
             "refuses it from the next request; tools using it need a new key.",
-            parent=self,
+            "Revoke",
+            lambda: self.tasks.spawn(self.revoke(record.name), what="revoke the key"),
         )
-        box.setObjectName("confirmRevokeKey")
-        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
-
-        def answered(_result: int) -> None:
-            if box.clickedButton() == revoke:
-                self.tasks.spawn(self.revoke(record.name), what="revoke the key")
-
-        box.finished.connect(answered)
-        self.confirm = box
-        box.open()
 
     async def revoke(self, name: str) -> None:
         await self.engine.keys.revoke(LOCAL_CALLER, name)
