@@ -10,7 +10,7 @@ never written anywhere, and shown masked like the static token.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import KEY_PREFIX, LOCAL_CALLER, Engine, EngineError, MadeKey
+from llmgw_desktop.engine.api import KEY_PREFIX, Engine, MadeKey
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog
@@ -151,16 +151,9 @@ class AuthChoice(QWidget):
 
     async def make_key(self, dialog: NewKeyDialog) -> MadeKey | None:
         """Make the key the dialog describes and use it; a refusal stays in the dialog."""
-        try:
-            made = await self._engine.keys.create(LOCAL_CALLER, dialog.spec())
-        except (EngineError, ValueError) as exc:
-            details = getattr(exc, "details", {})
-            dialog.show_problem(
-                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
-            )
-            return None
-        dialog.accept()
-        self.use_key(made.record.name, made.secret)
+        made = await dialog.make(self._engine)
+        if made is not None:
+            self.use_key(made.record.name, made.secret)
         return made
 
     def _say_error(self, message: str) -> None:

@@ -16,7 +16,7 @@ import logging
 import time
 from datetime import datetime
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, KeyRecord, MadeKey
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeyRecord, MadeKey
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.budget_words import limits_words
 from llmgw_desktop.ui.design import page_margins
@@ -267,15 +267,9 @@ class KeysPage(Page):
 
     async def make_key(self, dialog: NewKeyDialog) -> MadeKey | None:
         """Make the key the dialog describes; a refusal stays in the dialog to be fixed."""
-        try:
-            made = await self.engine.keys.create(LOCAL_CALLER, dialog.spec())
-        except (EngineError, ValueError) as exc:
-            details = getattr(exc, "details", {})
-            dialog.show_problem(
-                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
-            )
+        made = await dialog.make(self.engine)
+        if made is None:
             return None
-        dialog.accept()
         self.show_secret(made)
         await self.refresh()
         self.notice.setText(f"Made the key {made.record.name}.")  # plain words, not its principal
