@@ -298,7 +298,7 @@ class ResponseCache:
         if len(body) > self._max_entry:
             self.not_kept(lookup, TOO_LARGE)
             return
-        meta = {"usage": _usage_dict(usage), "cost": cost}
+        meta = {"usage": usage.as_dict(), "cost": cost}
         headers = {
             k: v for k, v in dict(headers).items() if not k.lower().startswith(_NOT_REPLAYED)
         }
@@ -468,16 +468,6 @@ def greedy(incoming: ClientRequest) -> bool:
     else:
         value = body.get("temperature")
     return not isinstance(value, bool) and isinstance(value, int | float) and value == 0
-
-
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-    }
 
 
 def _log_failure(future: Any) -> None:
