@@ -41,7 +41,6 @@ __all__ = [
     "DOORS",
     "LIVE_PATH",
     "MCP_DOOR",
-    "MCP_EVENT_BYTES",
     "READY_PATH",
     "STDIO_DOORS",
     "VERTEX_ANTHROPIC_PATH",

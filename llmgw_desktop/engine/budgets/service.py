@@ -18,7 +18,7 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["SETTING_KEY", "Budgets", "CacheParts"]
+__all__ = ["SETTING_KEY", "Budgets"]
 
 # The setting the budgets are kept under (`[[budgets]]`).
 SETTING_KEY = "budgets"

@@ -60,7 +60,7 @@ from llmgw_desktop.engine.workspaces import Confinement, WorkspaceRegistry
 if TYPE_CHECKING:
     from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
-__all__ = ["ProviderCalls", "Resolved"]
+__all__ = ["ProviderCalls"]
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,6 @@ __all__ = [
     "DAMAGED_SUFFIX",
     "JOURNAL_PREFIX",
     "DamagedSegment",
-    "JournalReplay",
     "RecorderJournal",
     "left_by_an_earlier_run",
 ]

@@ -32,7 +32,6 @@ from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.credentials_files import AuthFileBox
 from llmgw_desktop.ui.pages.credentials_live import (
-    LIVE_COLUMNS,
     LiveKeysBox,
     fit_height,
     shown_mask,
@@ -56,7 +55,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import tone_item
 
-__all__ = ["COLUMNS", "GLOBAL_LABEL", "LIVE_COLUMNS", "CredentialsPage"]
+__all__ = ["COLUMNS", "GLOBAL_LABEL", "CredentialsPage"]
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["STATE_FILTERS", "JobsPage", "JobsTable", "count_words"]
+__all__ = ["STATE_FILTERS", "JobsPage", "count_words"]
 
 log = logging.getLogger(__name__)
 
