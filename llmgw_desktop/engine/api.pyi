@@ -238,11 +238,11 @@ from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
 from llmgw_desktop.engine.tokens.pricing import Price as Price
-from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE as PINS_FILE
-from llmgw_desktop.engine.upstream_mcp.pins import PinsFileDamaged as PinsFileDamaged
-from llmgw_desktop.engine.upstream_mcp.pins import ToolReview as ToolReview
-from llmgw_desktop.engine.upstream_mcp.pins import approve_in_file as approve_in_file
-from llmgw_desktop.engine.upstream_mcp.pins import changes_in_file as changes_in_file
+from llmgw_desktop.engine.upstream_mcp.pins_file import PINS_FILE as PINS_FILE
+from llmgw_desktop.engine.upstream_mcp.pins_file import PinsFileDamaged as PinsFileDamaged
+from llmgw_desktop.engine.upstream_mcp.pins_file import ToolReview as ToolReview
+from llmgw_desktop.engine.upstream_mcp.pins_file import approve_in_file as approve_in_file
+from llmgw_desktop.engine.upstream_mcp.pins_file import changes_in_file as changes_in_file
 from llmgw_desktop.engine.upstream_mcp.service import RelayedTool as RelayedTool
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
