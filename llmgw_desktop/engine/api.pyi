@@ -24,7 +24,6 @@ from llmgw_desktop.engine.auth.client_address import address_key as address_key
 from llmgw_desktop.engine.auth.consent import ConsentQueue as ConsentQueue
 from llmgw_desktop.engine.auth.consent import PendingConsent as PendingConsent
 from llmgw_desktop.engine.auth.gateway_keys import KEY_PREFIX as KEY_PREFIX
-from llmgw_desktop.engine.auth.gateway_keys import KeySpec as KeySpec
 from llmgw_desktop.engine.auth.gateway_keys import MadeKey as MadeKey
 from llmgw_desktop.engine.auth.gateway_keys import keys_on_store as keys_on_store
 from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord as KeyRecord
@@ -32,6 +31,7 @@ from llmgw_desktop.engine.auth.hashing import hash_password as hash_password
 from llmgw_desktop.engine.auth.key_scope import KeyScope as KeyScope
 from llmgw_desktop.engine.auth.key_scope import OutsideKeyScope as OutsideKeyScope
 from llmgw_desktop.engine.auth.key_scope import key_tool_refusal as key_tool_refusal
+from llmgw_desktop.engine.auth.key_spec import KeySpec as KeySpec
 from llmgw_desktop.engine.auth.oauth import OAuthServer as OAuthServer
 from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES as SUPPORTED_SCOPES
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError as OAuthError
@@ -244,10 +244,10 @@ from llmgw_desktop.engine.upstream_mcp.pins_file import ToolReview as ToolReview
 from llmgw_desktop.engine.upstream_mcp.pins_file import approve_in_file as approve_in_file
 from llmgw_desktop.engine.upstream_mcp.pins_file import changes_in_file as changes_in_file
 from llmgw_desktop.engine.upstream_mcp.service import RelayedTool as RelayedTool
+from llmgw_desktop.engine.validation import prompts as prompts
+from llmgw_desktop.engine.validation.api_answer import ApiAnswer as ApiAnswer
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
-from llmgw_desktop.engine.validation.service import ApiAnswer as ApiAnswer
-from llmgw_desktop.engine.validation.service import prompts as prompts
 from llmgw_desktop.engine.validation.verdicts import read_review as read_review
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
 from llmgw_desktop.engine.vault import GLOBAL_PROJECT as GLOBAL_PROJECT

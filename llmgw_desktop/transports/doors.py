@@ -37,7 +37,6 @@ from llmgw_desktop.transports.line_caps import ACP_LINE_BYTES, MCP_EVENT_BYTES
 from llmgw_desktop.transports.path_aliases import aliases_of
 
 __all__ = [
-    "ACP_LINE_BYTES",
     "DOORS",
     "LIVE_PATH",
     "MCP_DOOR",

@@ -21,11 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.api import first_answering
+from llmgw_desktop.engine.api import CLAUDE_CODE_KEY_ENV, CODEX_KEY_ENV, first_answering
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
-    CLAUDE_CODE_KEY_ENV,
-    CODEX_KEY_ENV,
     SERVER_NAME,
     TOKEN_PLACEHOLDER,
     Snippet,

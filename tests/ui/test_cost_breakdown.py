@@ -7,10 +7,11 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.api import format_usd
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_table
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox, format_usd
+from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,

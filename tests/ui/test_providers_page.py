@@ -35,12 +35,8 @@ from llmgw_desktop.ui.pages.provider_rows import (
     load_provider_rows,
     switchable,
 )
-from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
-from llmgw_desktop.ui.pages.providers import (
-    COLUMNS,
-    STATUS_COLUMN,
-    ProvidersPage,
-)
+from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, SWITCH_COLUMN
+from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.qt import QColor, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour, tone_colour, warning_colour
 from llmgw_desktop.ui.tray import TrayIcon

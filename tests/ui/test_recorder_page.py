@@ -25,8 +25,9 @@ from llmgw_desktop.engine.recorder.detail import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.pages.job_detail import result_text
-from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
+from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
+from llmgw_desktop.ui.pages.recorder_filters import TIME_RANGES
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, STATE_COLUMN, TIME_COLUMN
 from llmgw_desktop.ui.pages.recorder_words import (
     NO_PROMPT_FOR_API,

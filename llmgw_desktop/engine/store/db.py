@@ -43,7 +43,7 @@ from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
 from llmgw_desktop.engine.store.sqlite_engine import SqliteEngine
 from llmgw_desktop.engine.store.stall_watch import AT_STOP_AFTER_S
 
-__all__ = ["Database", "StoreEngine", "StoreError", "StoreUnavailable"]
+__all__ = ["Database", "StoreEngine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -18,17 +18,14 @@ from typing import Any
 from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, Outcome, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
-from llmgw_desktop.engine.validation import prompts
 from llmgw_desktop.engine.validation.api_answer import ApiAnswer, ChatGateway, ask_api_provider
 from llmgw_desktop.engine.validation.verdicts import Reading, read_review, read_truth
 
 __all__ = [
     "DEFAULT_PANEL",
     "PANEL_SIZE",
-    "ApiAnswer",
     "Reviewer",
     "ValidationService",
-    "prompts",
     "summarize",
 ]
 

@@ -46,7 +46,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     switchable,
     usable_row,
 )
-from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, ProvidersTable
+from llmgw_desktop.ui.pages.provider_table import ProvidersTable
 from llmgw_desktop.ui.pages.provider_tests import ProviderTests
 from llmgw_desktop.ui.pages.route_targets import RouteTargetsView
 from llmgw_desktop.ui.qt import (
@@ -60,7 +60,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone, warning_colour
 
-__all__ = ["COLUMNS", "STATUS_COLUMN", "ProvidersPage"]
+__all__ = ["ProvidersPage"]
 
 # Versions are cached by discovery for minutes; this only picks up switches, keys and breakers.
 REFRESH_MS = 15_000

@@ -58,7 +58,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["TIME_RANGES", "RecorderPage"]
+__all__ = ["RecorderPage"]
 
 LIVE_REFRESH_MS = 1000
 LIVE_RECOUNT_EVERY_S = 5.0
