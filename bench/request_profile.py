@@ -47,6 +47,8 @@ def serve(out: str) -> None:
     signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
     signal.signal(signal.SIGUSR2, dump)
     sys.argv = ["llmgw_desktop", "--headless"]
+    # The checkout profiled is the one this runs in (`--tree`), not the one this venv installs.
+    sys.path.insert(0, os.getcwd())
     runpy.run_module("llmgw_desktop", run_name="__main__", alter_sys=True)
 
 

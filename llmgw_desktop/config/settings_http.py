@@ -167,6 +167,15 @@ class HttpSettings:
         doc="Largest request body accepted; larger requests get 413.",
         check=checks.positive,
     )
+    max_body_bytes_in_flight: int = setting(
+        128 * 1024 * 1024,
+        env="LLM_GATEWAY_HTTP_MAX_BODY_BYTES_IN_FLIGHT",
+        doc=(
+            "Request bodies one gateway process holds at once, all callers together; a request "
+            "past it is answered 429 with Retry-After (a single body always fits an idle gateway)."
+        ),
+        check=checks.positive,
+    )
     header_timeout_ms: int = setting(
         30_000,
         env="LLM_GATEWAY_HTTP_HEADER_TIMEOUT_MS",

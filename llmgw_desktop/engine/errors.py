@@ -251,7 +251,8 @@ class ErrorCode(StrEnum):
         "saturated",
         429,
         "Too much work is queued already, in all or of the caller's own share "
-        "(`jobs.principal_share_percent`, `gateway.principal_share_percent`).",
+        "(`jobs.principal_share_percent`, `gateway.principal_share_percent`), or too many "
+        "request bodies are being read at once (`http.max_body_bytes_in_flight`).",
     )
     RATE_LIMITED = (
         "rate_limited",
@@ -328,7 +329,12 @@ class ErrorCode(StrEnum):
         "what to install or set (nothing was sent).",
         Cure.SET_UP,
     )
-    VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
+    VAULT_LOCKED = (
+        "vault_locked",
+        400,
+        "The vault's master key is missing or wrong; the message says where keys are looked for.",
+        Cure.SET_UP,
+    )
     STORE_UNAVAILABLE = (
         "store_unavailable",
         503,

@@ -91,6 +91,7 @@ class GatewayRuntime:
             self.engine,
             HttpAppConfig(
                 max_body_bytes=self.settings.http.max_body_bytes,
+                max_body_bytes_in_flight=self.settings.http.max_body_bytes_in_flight,
                 allowed_origins=tuple(self.settings.http.allowed_origins),
                 allowed_hosts=allowed_hosts(self.settings),
                 instance_token=lock.token,

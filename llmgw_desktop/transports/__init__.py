@@ -8,7 +8,8 @@ the pipes' caps kept in `line_caps` for the stdio relays; other gateways' paths 
 `path_aliases`, are copies of its row), and the edge takes one decision per request from its door's
 row: `auth_edge` (Host, Origin, size, media type, CORS, authentication, rate limits, access, in that
 order), with the pure checks in `edge` (DNS rebinding, origins, bodies a web page may send unasked),
-and `connections` (slow clients, connection caps, who owns the other end).
+`connections` (slow clients, connection caps, who owns the other end) and `body_room` (the request
+bodies held at once, all callers together).
 
 The doors: `gateway/` (the HTTP LLM gateway's routes), `mcp/` (MCP over stdio and Streamable
 HTTP, run through `asgi`), `acp/` (the gateway as an ACP agent for editors), and OAuth's

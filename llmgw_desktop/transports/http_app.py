@@ -43,6 +43,7 @@ from llmgw_desktop.transports.auth_edge import (
     edge_error,
     note_refusal,
 )
+from llmgw_desktop.transports.body_room import BodyRoom, no_room
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.doors import LIVE_PATH, READY_PATH
 from llmgw_desktop.transports.edge import origin_of
@@ -83,6 +84,8 @@ class HttpAppConfig:
     """What the HTTP app needs beyond the engine; the composition root fills it in."""
 
     max_body_bytes: int
+    # Request bodies held at once, all callers together (`body_room.py`).
+    max_body_bytes_in_flight: int = 128 * 1024 * 1024
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     # A second launch of the app proves it is the same user with this token (from a 0600 file)
@@ -272,6 +275,7 @@ def front_door(
     deep as its middlewares); the checks before the route run as plain calls instead.
     """
     connections = config.connections
+    bodies = BodyRoom(config.max_body_bytes_in_flight, config.max_body_bytes)
 
     @web.middleware
     async def door(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -280,10 +284,15 @@ def front_door(
             connection.request_started(request, connections.limits.body_timeout_s)
             if connections.draining:  # this request is served, then its connection closes
                 request.protocol.close()
+        room = 0
         try:
             answer = await admit(request)
             if answer is not None:
                 return answer
+            taken = bodies.take(request)
+            if taken is None:
+                return _no_room(request, bodies)
+            room = taken
             served = await handler(request)
             if connections is not None and connections.draining and not served.prepared:
                 served.force_close()  # says `Connection: close`: the client goes elsewhere next
@@ -310,10 +319,19 @@ def front_door(
                 EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)
             )
         finally:
+            bodies.give_back(room)
             if connection is not None:
                 connection.request_finished()
 
     return door
+
+
+def _no_room(request: web.Request, bodies: BodyRoom) -> web.Response:
+    """The refusal of a request whose body finds no room: none of it was read, so its
+    connection closes after the answer rather than read the rest to stay open."""
+    answer = _refused(request, edge_error(request, no_room(bodies)))
+    answer.force_close()
+    return answer
 
 
 def _http_error(

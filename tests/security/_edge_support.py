@@ -85,6 +85,20 @@ async def open_raw(
     return await asyncio.open_connection("127.0.0.1", gateway.http.port, local_addr=(source, 0))
 
 
+async def held_body(
+    gateway: GatewayRuntime, path: str, body: bytes, headers: list[tuple[str, str]]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection POSTing `body` to `path` and stopping halfway: the gateway's handler waits
+    for the rest for as long as the connection stays open (close the writer to let go)."""
+    reader, writer = await open_raw(gateway)
+    lines = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{gateway.http.port}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    lines.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
+    await writer.drain()
+    return reader, writer
+
+
 async def raw_request(
     gateway: GatewayRuntime,
     method: str,

@@ -13,6 +13,8 @@ server, the vault) and each property:
   and its JSON preflight with 403; what a GET answers it cannot read (no CORS header);
 - DNS rebinding (`Host: rebind.attacker.example`): 421, in the door's envelope;
 - a declared body past `http.max_body_bytes`: 413, in the door's envelope;
+- a body when the bodies held at once fill `http.max_body_bytes_in_flight`: 429 with a wait, in
+  the door's envelope (a request without a body takes no room);
 - no credential on a locked gateway: 401 with a challenge at every door the edge
   authenticates, in its envelope; public doors and doors that check their own are not the edge's;
 
@@ -52,10 +54,12 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     RawAnswer,
     _launch,
+    held_body,
     raw_request,
     rebound_request,
 )
 from tests.transports.auth.conftest import TOKEN, oauth_settings
+from tests.waiting import until
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "fakes" / "fake_acp_agent.py"
 CAP = 64 * 1024
@@ -218,6 +222,30 @@ async def test_a_body_past_the_cap_is_refused_at_every_door(launch: Launch) -> N
         answer = await raw_request(gateway, method, path, heads, too_big)
         said = refusal_message(door, answer, 413, "body_too_large")
         assert "http.max_body_bytes" in said, (door, said)
+
+
+async def test_a_body_finding_no_room_is_refused_with_a_wait_at_every_door(launch: Launch) -> None:
+    gateway = await launch(
+        _all_doors_on() | {"http.auth_token": TOKEN, "http.max_body_bytes_in_flight": CAP}
+    )
+    # One body at the cap, half sent, holds all the room while its connection stays open.
+    _, holder = await held_body(gateway, "/v1/chat/completions", b" " * CAP, [BEARER, JSON])
+    await until(lambda: gateway.connections.in_flight(lambda _: False) == 1, "the body held")
+    try:
+        for door, method, path in every_knock(gateway):
+            if door.upgrade:
+                continue  # a socket's messages are bounded by its line cap, below
+            body = b"{}" if method in STATE_CHANGING else b""
+            heads = [BEARER, JSON] if body and not door.forms else [BEARER]
+            answer = await raw_request(gateway, method, path, heads, body)
+            if not body:  # no body takes no room
+                assert b'"saturated"' not in answer.body, (door, method, answer.body[:300])
+                continue
+            said = refusal_message(door, answer, 429, "saturated")
+            assert "http.max_body_bytes_in_flight" in said, (door, said)
+            assert answer.header("Retry-After") == "1", (door, answer.headers)
+    finally:
+        holder.close()
 
 
 async def test_no_credential_is_refused_at_every_door_the_edge_guards(launch: Launch) -> None:

@@ -11,6 +11,7 @@ two, does not redact the same dozen texts again every quarter second.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -145,13 +146,16 @@ class BatchRedactor:
         return stored
 
     def data(self, value: Any) -> Any:
-        """JSON-like `value` with every string redacted (keys are ours and kept)."""
+        """JSON-like `value` with every string redacted (keys are ours and kept). A dataclass,
+        which the JSON writer would write as an object, is walked as its fields' object."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return self._object(value)
         if isinstance(value, _SEQUENCES):
             return [self.data(v) for v in value]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._object(dataclasses.asdict(value))
         return value
 
     def _object(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -168,8 +172,10 @@ class BatchRedactor:
                 out[key] = self._object(item)
             elif isinstance(item, _SEQUENCES):
                 out[key] = [self._object(v) if isinstance(v, dict) else self.data(v) for v in item]
-            else:
+            elif item is None or item.__class__ in _NUMBERS:
                 out[key] = item
+            else:
+                out[key] = self.data(item)
         return out
 
 

@@ -15,11 +15,18 @@ PKCE, token exchange and refresh); this module gives it three things:
   "Sign in" opens it) and opens the system browser, the first time in a run only (a server
   restarted with back-off must not open a window every few seconds); its callback handler
   waits, at most `SIGN_IN_TIMEOUT_S`, for the browser to be redirected to the listener.
+
+The listener is a door on loopback that any page or program on the machine can knock on, so it
+takes only the redirect it is waiting for: addressed as `127.0.0.1:PORT` (a page rebinding its
+own name to this machine is refused, as the gateway's edge refuses it) and carrying the
+`state` of the authorization URL it opened. Anything else is refused and the sign-in goes on
+waiting: a forged redirect can neither abort the user's sign-in nor slip its own code in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 import socket
@@ -27,7 +34,7 @@ import sys
 import webbrowser
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 
@@ -141,6 +148,7 @@ class SignIn:
         self.port = 0
         self._runner: Any = None
         self._result: asyncio.Future[AuthorizationCodeResult] | None = None
+        self._state = ""  # the authorization URL's `state`, which the redirect must carry
 
     @property
     def redirect_uri(self) -> str:
@@ -160,6 +168,7 @@ class SignIn:
     async def redirect(self, authorization_url: str) -> None:
         """The provider's redirect handler: listen for the callback, then send the user."""
         await self._listen()
+        self._state = parse_qs(urlparse(authorization_url).query).get("state", [""])[0]
         self._on_url(authorization_url)
         log.warning(
             "MCP server %s needs sign-in: finish it in the browser (%s)",
@@ -219,6 +228,10 @@ class SignIn:
         code, error = query.get("code"), query.get("error")
         if result is None or result.done():
             return web.Response(status=409, text="no sign-in is waiting for this redirect")
+        if request.host != f"127.0.0.1:{self.port}":
+            return web.Response(status=421, text="this listener answers 127.0.0.1 only")
+        if not self._state or not hmac.compare_digest(query.get("state", ""), self._state):
+            return web.Response(status=400, text="not the redirect of the sign-in under way")
         if not code:
             why = f"{error or 'no code'}: {query.get('error_description', '')}".strip(": ")
             result.set_exception(SignInFailed(f"the authorization server said {why}"))

@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.upstream_mcp import (
@@ -80,6 +79,7 @@ class UpstreamServers:
         secret: Callable[[str], Awaitable[str | None]],
         recorder: FlightRecorder,
         approvals: ApprovalGate,
+        pins: ToolPins,
         record_arguments: bool = False,
         version: str = "",
         saver: SettingsSaver | None = None,
@@ -89,15 +89,15 @@ class UpstreamServers:
         call_timeout_s: float = CALL_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         traced: bool = False,
-        pins: ToolPins | None = None,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
         bounds a server's `initialize` and each reading of its lists; `call_timeout_s`, each
         use of it (`relay.py`); `max_tools`, the entries each of its lists keeps; `traced`,
         OpenTelemetry export is on (calls go through the SDK's session, which spans them);
-        `pins`, each server's tools as first seen (a changed one is withheld: `pins.py`)."""
+        `pins`, each server's tools as first seen (a changed one is withheld: `pins.py`),
+        required: a set of servers built without them would serve a changed tool unasked."""
         self._list_wait_s = list_wait_s
-        self.pins = pins or ToolPins(Path(), enabled=False)
+        self.pins = pins
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
         self._saver = saver

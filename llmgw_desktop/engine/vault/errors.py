@@ -15,18 +15,19 @@ class VaultError(EngineError):
     """The vault cannot give out or keep a credential; the code says why."""
 
     code = ErrorCode.VAULT_LOCKED
-    http_status = 503
+    http_status = 400
 
 
 class VaultLocked(VaultError):
     """No usable master key, or not the one the vault was created with.
 
     Nothing stored is touched while locked; the message says where keys are looked for and
-    how to fix it. Retrying will not help until the key is restored.
+    how to fix it. Retrying will not help until the key is restored, so it is answered with a
+    status no client retries (`Cure.SET_UP`).
     """
 
     code = ErrorCode.VAULT_LOCKED
-    http_status = 503
+    http_status = 400
 
 
 class VaultCorrupt(VaultError):

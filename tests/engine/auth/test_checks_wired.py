@@ -22,6 +22,7 @@ from llmgw_desktop.engine.gateway.composition import build_gateway
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.providers.service import ProvidersService
+from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from tests.gateways import gateway_starter
 
 # Every constructor that takes an access check, and the checks it takes.
@@ -31,6 +32,8 @@ WIRED: tuple[tuple[Callable[..., Any], tuple[str, ...]], ...] = (
     (TokenCounter.__init__, ("target_access", "remote")),
     (ProvidersService.__init__, ("target_access", "project_access")),
     (ProviderCalls.__init__, ("project_access", "target_access")),
+    # The user's MCP servers' tool pins (finding 95): defaulted, they were off.
+    (UpstreamServers.__init__, ("pins",)),
 )
 
 

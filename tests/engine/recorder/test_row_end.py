@@ -9,6 +9,7 @@ the next run opens the same data dir and store, as the gateway does at start.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import json
 import sqlite3
@@ -31,6 +32,12 @@ SECRET = "sk-ant-api03-" + "B" * 40
 
 class _Outcome(enum.StrEnum):
     OK = "ok"
+
+
+@dataclasses.dataclass
+class _Note:
+    text: str
+    count: int
 
 
 def _route(target: str) -> dict[str, Any]:
@@ -127,6 +134,9 @@ async def test_rows_sharing_a_route_are_each_stored_whole_after_a_kill(tmp_path:
         {"a": 1, "b": 2.5, "c": True, "d": float("nan")},
         {"key": SECRET, "n": 3},
         {"nested": {"x": SECRET, "n": 1}, "tokens": 10**30 // 10**12},
+        # A dataclass, which orjson writes as an object: its texts are walked as a dict's.
+        _Note(f"key={SECRET}", 2),
+        {"note": _Note(SECRET, 1), "notes": [_Note(SECRET, 3)]},
     ],
 )
 def test_a_json_column_is_the_walk_whether_seen_before_in_the_batch_or_not(value: Any) -> None:

@@ -104,6 +104,24 @@ async def test_credentials_round_trip_masked(gateway: GatewayRuntime) -> None:
     assert status == 404
 
 
+async def test_a_locked_vault_is_a_refusal_no_client_retries(
+    start_gateway: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A master key that is not one: the vault stays locked, and waiting will not open it, so
+    # the answer is one no client retries (a 503 had SDKs retry it, and Claude Code for three
+    # minutes, before anyone read why).
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", "too-short")
+    gateway = await start_gateway()
+    for method, path, body in (
+        ("POST", "/v1/credentials", {"provider": "openai", "apiKey": "sk-proj-zzzzzzzzzz"}),
+        ("GET", "/v1/credentials", None),
+    ):
+        status, refused = await call(gateway, method, path, body)
+        assert status == 400, refused
+        assert refused["error"]["code"] == "vault_locked"
+        assert "LLM_GATEWAY_MASTER_KEY" in refused["error"]["message"]
+
+
 async def test_credentials_reject_bad_input_by_name(gateway: GatewayRuntime) -> None:
     status, body = await call(gateway, "POST", "/v1/credentials", {"provider": "openai"})
     assert status == 400 and "apiKey" in body["error"]["message"]

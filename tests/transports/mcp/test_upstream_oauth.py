@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
@@ -52,6 +53,36 @@ class Browser:
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
             http.get(url, allow_redirects=True) as response,
+        ):
+            return response.status, await response.text()
+
+
+class PageFirst(Browser):
+    """A page elsewhere on the machine knocks on the sign-in's listener before the user's
+    browser is redirected to it: a redirect with its own code and no state, one with the
+    sign-in's own state under a rebound name, then the user's sign-in as usual."""
+
+    def open(self, url: str) -> None:
+        query = parse_qs(urlparse(url).query)
+        callback = query["redirect_uri"][0]
+        port = urlparse(callback).port
+        knocks = (
+            ({"code": "the-pages-own-code", "state": "guessed"}, {}),
+            (
+                {"code": "the-pages-own-code", "state": query["state"][0]},
+                {"Host": f"rebind.attacker.example:{port}"},
+            ),
+        )
+        for params, headers in knocks:
+            self.landed.append(asyncio.run(self._knock(callback, params, headers)))
+        super().open(url)
+
+    async def _knock(
+        self, url: str, params: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, str]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, params=params, headers=headers) as response,
         ):
             return response.status, await response.text()
 
@@ -141,3 +172,22 @@ async def test_a_server_waiting_for_sign_in_says_so(
     # The address carries the sign-in's state: the desk has it, a caller's message does not.
     assert url not in tested["message"] and "Sign in" in tested["message"], tested
     assert "redirect_uri=http%3A%2F%2F127.0.0.1" in opened[0], opened
+
+
+async def test_a_page_knocking_on_the_sign_in_listener_neither_ends_nor_joins_the_sign_in(
+    loaded: LoadedSettings, oauth_server: str
+) -> None:
+    browser = PageFirst()
+    gateway, lock = await _start(loaded, oauth_server)
+    try:
+        gateway.engine.upstream_mcp.open_url = browser.open
+        hello, _, sign_ins = await _call_through(gateway)
+    finally:
+        await gateway.stop()
+        lock.release()
+    (forged, rebound, (status, page)) = browser.landed
+    assert forged[0] == 400, forged  # not the sign-in's state: refused, still waiting
+    assert rebound[0] == 421, rebound  # the sign-in's state under another name: refused
+    assert status == 200 and "Signed in to the MCP server guarded" in page, (status, page)
+    assert not hello.is_error and "from behind OAuth" in hello.content[0].text, hello
+    assert sign_ins.content[0].text == "1", sign_ins
