@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from llmgw_desktop.engine.auth.guessing import address_key
+from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.hashing import new_token
 from llmgw_desktop.engine.auth.oauth_rules import throttled
 
