@@ -71,11 +71,6 @@ class ProviderInfo:
         return self.acp_args is not None
 
     @property
-    def stops_at_hold(self) -> bool:
-        """Whether a job of it can be stopped at what a hard budget held for it."""
-        return bool(self.budget_stop)
-
-    @property
     def install_command(self) -> str:
         if self.installer == "npm":
             return f"npm install -g {self.package}"

@@ -79,7 +79,8 @@ from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.price_settings import PriceSettings
 from llmgw_desktop.engine.upkeep import Upkeep
-from llmgw_desktop.engine.upstream_mcp.pins import PINS_FILE, ToolPins
+from llmgw_desktop.engine.upstream_mcp.pins import ToolPins
+from llmgw_desktop.engine.upstream_mcp.pins_file import PINS_FILE
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources

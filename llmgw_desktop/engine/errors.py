@@ -104,11 +104,6 @@ class ErrorCode(StrEnum):
     )
     NO_REVIEWERS = "no_reviewers", 400, "No provider CLI is installed and switched on to review."
     INVALID_PERMISSION = "invalid_permission", 400, "The CLI has no such permission mode."
-    PERMISSION_UNSUPPORTED = (
-        "permission_unsupported",
-        400,
-        "The CLI cannot run with that permission setting.",
-    )
     TOOLS_UNSUPPORTED = "tools_unsupported", 400, "The CLI cannot allow or deny tools by name."
     FORK_UNSUPPORTED = "fork_unsupported", 400, "The CLI cannot fork a conversation."
     SESSION_UNSUPPORTED = (

@@ -13,7 +13,6 @@ __all__ = [
     "REDACTED",
     "KnownSecrets",
     "known_secrets",
-    "may_hold_secret",
     "redact",
     "redact_data",
 ]
@@ -69,9 +68,6 @@ class KnownSecrets:
         self._sources.clear()
         self.version += 1
 
-    def present(self, text: str) -> bool:
-        return any(value in text for value in self._values)
-
     def mask(self, text: str) -> str:
         for value in self._values:
             if value in text:
@@ -86,7 +82,7 @@ class KnownSecrets:
         return data
 
     def present_bytes(self, data: bytes) -> bool:
-        """`present` for an encoded (UTF-8) answer."""
+        """Whether an encoded (UTF-8) answer holds one of the values."""
         for encoded in self._encoded:  # noqa: SIM110 - `any` over a generator costs more here
             if encoded in data:
                 return True
@@ -236,16 +232,6 @@ def _may_hold_shape(text: str) -> bool:
         or any(gate in text for gate in _KEY_GATES)
         or any(gate in text for gate in _AWS_GATES)
     )
-
-
-def may_hold_secret(text: str, *, named: bool = True) -> bool:
-    """Whether `redact` could change `text` (False means it certainly would not)."""
-    if known_secrets.present(text) or _may_hold_shape(text):
-        return True
-    lowered = _folded(text)
-    if "bearer" in lowered or "basic" in lowered:
-        return True
-    return named and _named_may_match(lowered)
 
 
 def _named_may_match(lowered: str) -> bool:

@@ -25,7 +25,7 @@ from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER, answering_of
 from llmgw_desktop.shell.instance import INFO_FILE, lock_is_held
 from llmgw_desktop.ui.connect_setups import GatewayFacts
 
-__all__ = ["ASK_TIMEOUT_S", "GatewayFacts", "gather"]
+__all__ = ["ASK_TIMEOUT_S", "gather"]
 
 # The running gateway answers /v1/models from a cache: at once, or it is not answering.
 ASK_TIMEOUT_S = 3.0

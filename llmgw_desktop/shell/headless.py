@@ -24,7 +24,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.shell.sd_notify import notify
 from llmgw_desktop.shell.workers import WorkerRole, bind_to_parent, run_workers, worker_role
 
-__all__ = ["install_stop_signals", "new_event_loop", "run_headless", "say_refused_keys"]
+__all__ = ["install_stop_signals", "run_headless", "say_refused_keys"]
 
 log = logging.getLogger(__name__)
 

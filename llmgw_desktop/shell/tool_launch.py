@@ -36,9 +36,10 @@ from llmgw_desktop.config.paths import ensure_private_dir
 from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.engine.api import first_answering, tool_own_route
 from llmgw_desktop.shell.background_gateway import GatewayDidNotStart, ensure_running
-from llmgw_desktop.shell.connect_facts import GatewayFacts, gather
+from llmgw_desktop.shell.connect_facts import gather
 from llmgw_desktop.shell.tool_runs import Pointing, Tool, launch, tool_for
 from llmgw_desktop.ui.connect import ANY_KEY
+from llmgw_desktop.ui.connect_setups import GatewayFacts
 
 __all__ = ["CHECK_TIMEOUT_S", "RUN_KEY_TTL_S", "RunRefused", "run_through_gateway"]
 

@@ -37,11 +37,9 @@ from llmgw_desktop.transports.line_caps import ACP_LINE_BYTES, MCP_EVENT_BYTES
 from llmgw_desktop.transports.path_aliases import aliases_of
 
 __all__ = [
-    "ACP_LINE_BYTES",
     "DOORS",
     "LIVE_PATH",
     "MCP_DOOR",
-    "MCP_EVENT_BYTES",
     "READY_PATH",
     "STDIO_DOORS",
     "VERTEX_ANTHROPIC_PATH",
@@ -49,7 +47,6 @@ __all__ = [
     "Door",
     "Envelope",
     "StdioDoor",
-    "capability_of_route",
     "door_of",
 ]
 
@@ -211,9 +208,3 @@ def door_of(method: str, path: str, *, mcp_path: str) -> Door | None:
     if method == "HEAD":
         method = "GET"
     return _BY_ROUTE.get((method, path))
-
-
-def capability_of_route(method: str, path: str, *, mcp_path: str) -> Capability | None:
-    """The capability a route (its method and canonical path) needs; None if unlisted."""
-    door = door_of(method, path, mcp_path=mcp_path)
-    return None if door is None else door.capability

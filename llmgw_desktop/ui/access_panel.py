@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -21,7 +22,6 @@ from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -188,24 +188,15 @@ class AccessPanel(QGroupBox):
             else f"this grant of client {grant['clientId']} "
             f"({'; '.join(scope_words(grant['scopes']))})"
         )
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "llmgw-desktop: revoke access?",
+        ask_first(
+            self,
+            "confirmRevoke",
+            "revoke access?",
             f"Revoke {what}?\n\nIts tokens stop working at once; the client has to be "
             "authorized again.",
-            parent=self,
+            "Revoke",
+            lambda: self._tasks.spawn(self.revoke(grant, whole_client=whole_client)),
         )
-        box.setObjectName("confirmRevoke")
-        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-
-        def answered(_result: int) -> None:
-            if box.clickedButton() == revoke:
-                self._tasks.spawn(self.revoke(grant, whole_client=whole_client))
-
-        box.finished.connect(answered)
-        box.open()
 
     async def revoke(self, grant: dict[str, Any], *, whole_client: bool) -> int:
         oauth = self._auth.oauth

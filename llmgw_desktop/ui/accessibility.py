@@ -15,7 +15,6 @@ from llmgw_desktop.ui.qt import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
-    QAccessible,
     QComboBox,
     QLabel,
     QLineEdit,
@@ -23,7 +22,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["CONTROL_TYPES", "accessible_name", "name_controls"]
+__all__ = ["CONTROL_TYPES", "name_controls"]
 
 CONTROL_TYPES = (
     QAbstractButton,
@@ -34,12 +33,6 @@ CONTROL_TYPES = (
     QAbstractItemView,
     QPlainTextEdit,
 )
-
-
-def accessible_name(widget: QWidget) -> str:
-    """The name a screen reader announces for `widget` (Qt's own reading of it)."""
-    interface = QAccessible.queryAccessibleInterface(widget)
-    return interface.text(QAccessible.Text.Name) if interface is not None else ""
 
 
 def _words(name: str) -> str:

@@ -89,8 +89,6 @@ class GatewayActions(QObject):
             self.providers[state.id] = action
             self.provider_kinds[state.id] = state.kind
             self._names[state.id] = state.display_name
-        # CLIs found missing on the last look (see `check_installed`).
-        self.not_installed: set[str] = set()
         # Providers no switch can make answer: id -> (their line, why), for the submenu.
         self.unavailable: dict[str, tuple[str, str]] = {}
         self._tasks = UiTasks()
@@ -250,20 +248,16 @@ class GatewayActions(QObject):
         verdicts = {v.provider: v for v in provider_verdicts(self._engine)}
         # The failed calls Overview's health table counts: a "Ready" one says them too.
         served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
-        missing = set()
         for row in rows:
             pid = row.switch_id
             if pid is None or pid not in self.providers:
                 continue
-            if row.is_cli and not row.installed:
-                missing.add(pid)
             if switchable(row):
                 totals = served.get(pid)
                 self._show_switch(pid, verdicts.get(pid), totals.errors if totals else 0)
             else:
                 name = self._names[pid]
                 self._show_unavailable(pid, f"{name} ({unusable_words(row)})", unusable_reason(row))
-        self.not_installed = missing
 
     def _show_switch(self, pid: str, verdict: ProviderVerdict | None, failed: int = 0) -> None:
         """The provider as its switch: checked when on, saying so when it fails, and its
@@ -313,10 +307,6 @@ class GatewayActions(QObject):
         if self.unavailable.get(pid) != (text, tip):
             self.unavailable[pid] = (text, tip)
             self.unavailableChanged.emit()
-
-    def _install_command(self, provider: str) -> str:
-        """How to install the CLI `provider`, from the engine's catalog (added agents too)."""
-        return self._engine.providers.catalog().info(provider).install_command
 
     def switch_provider(self, provider: str, enabled: bool) -> None:
         """Turn `provider` on or off from a page's switch: through its shared action while

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import ApprovalGate, PendingApproval, provider_info
-from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk, countdown_text
+from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk
 from llmgw_desktop.ui.qt import QWidget
 from llmgw_desktop.ui.risk_words import (
     NO_CONFIRMATIONS,
@@ -32,7 +32,7 @@ from llmgw_desktop.ui.risk_words import (
 )
 from llmgw_desktop.ui.terms import caller_words, who_words
 
-__all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
+__all__ = ["DeskApprovals", "prompt_preview", "where_it_runs", "who_asks"]
 
 log = logging.getLogger(__name__)
 PROMPT_PREVIEW = 600

@@ -31,7 +31,6 @@ from typing import Any
 from llmgw_desktop.engine.api import (
     RESTING_SOURCE,
     Answering,
-    BudgetStatus,
     Engine,
     HealthState,
     RequestFinished,
@@ -43,12 +42,9 @@ __all__ = [
     "NO_PROVIDER",
     "SOME_CALLS_FAIL",
     "UNREACHABLE",
-    "FailingProvider",
     "NoProvider",
     "ProviderVerdict",
     "SpendToday",
-    "failing_providers",
-    "nearest_budget",
     "no_provider",
     "provider_verdict",
     "provider_verdicts",
@@ -115,15 +111,6 @@ class ProviderVerdict:
     @property
     def failing(self) -> bool:
         return self.level == FAILING
-
-
-@dataclass(frozen=True)
-class FailingProvider:
-    """A provider that fails now, as the header and the notifications name it."""
-
-    provider: str  # the switch id (`mistral-api`, `claude`): the recorder's provider
-    name: str  # as every page names it ("Mistral API")
-    why: str  # a few words: "circuit open", "3 failures in a row, upstream_500"
 
 
 @dataclass(frozen=True)
@@ -209,18 +196,6 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
         and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
     ]
     return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
-
-
-def failing_providers(engine: Engine) -> list[FailingProvider]:
-    """Every provider failing now (not those where only some calls fail), in switch order."""
-    return [
-        FailingProvider(v.provider, v.name, v.why) for v in provider_verdicts(engine) if v.failing
-    ]
-
-
-def nearest_budget(engine: Engine) -> BudgetStatus | None:
-    """The budget closest to (or furthest past) its limit, or None without budgets."""
-    return engine.budgets.nearest()
 
 
 def seconds_since_midnight(now: float | None = None) -> float:

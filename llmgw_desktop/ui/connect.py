@@ -28,8 +28,6 @@ from llmgw_desktop.engine.api import CLAUDE_CODE_KEY_ENV, CODEX_KEY_ENV
 
 __all__ = [
     "ANY_KEY",
-    "CLAUDE_CODE_KEY_ENV",
-    "CODEX_KEY_ENV",
     "CODEX_TOKEN_ENV",
     "TOKEN_PLACEHOLDER",
     "Snippet",

@@ -21,11 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.api import first_answering
+from llmgw_desktop.engine.api import CLAUDE_CODE_KEY_ENV, CODEX_KEY_ENV, first_answering
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
-    CLAUDE_CODE_KEY_ENV,
-    CODEX_KEY_ENV,
     SERVER_NAME,
     TOKEN_PLACEHOLDER,
     Snippet,
@@ -40,7 +38,6 @@ from llmgw_desktop.ui.connect import (
 
 __all__ = [
     "CLIENTS",
-    "MODEL_CALLS",
     "GatewayFacts",
     "Setup",
     "acp_setups",
@@ -57,8 +54,6 @@ _TOOLS = {
     "codex": ("Codex", "openai"),
     "gemini-cli": ("Gemini CLI", "google"),
 }
-# The clients whose model calls go through the gateway (their snippets lead the Connect page).
-MODEL_CALLS = tuple(_TOOLS)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import tone_colour
 
-__all__ = ["NAMES", "ON_ACCENT", "font_loaded", "glyph", "glyph_char", "glyph_family"]
+__all__ = ["NAMES", "ON_ACCENT", "glyph", "glyph_char", "glyph_family"]
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +145,6 @@ def _font() -> _GlyphFont | None:
     raw = json.loads(charmap.read_text(encoding="utf-8"))
     codes = {name: int(str(code), 16) for name, code in raw.items()}
     return _GlyphFont(families[0], codes)
-
-
-def font_loaded() -> bool:
-    """Whether icons can be drawn (the font is installed and loaded)."""
-    return _font() is not None
 
 
 def glyph_family() -> str | None:

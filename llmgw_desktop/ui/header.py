@@ -122,7 +122,6 @@ class StatusHeader(QWidget):
             self.chips[name] = chip
             row.addWidget(chip)
         row.addStretch(1)
-        self.trailing = row
         self._texts: dict[str, tuple[str, str]] = {}  # chip -> its words, full and short
         self._tones: dict[str, str] = {}  # chip -> its tone ("": nothing to report)
         # How much the chips give up for room: 0 all their words, 1 their short words (the

@@ -4,7 +4,7 @@ the chosen place.
 The places come from `GROUPS` (Monitor, Use, Configure, Help); a place is one page, or pages
 that serve one task shown as its tabs (`PageTabs`). `show_page(key)` is how the tray, the
 header, the command palette and the keyboard switch between pages, by a page's own key even
-when it is a tab. Every place has a shortcut from its position (`page_shortcut`: Ctrl+1 ...
+when it is a tab. Every place has a shortcut from its position (`place_shortcut`: Ctrl+1 ...
 Ctrl+9, Ctrl+0, then Alt+1 ...), and Ctrl+K opens the command palette (`palette.py`). The
 window remembers its size and last page in `ui.ini` in the data folder. The menu bar holds the
 gateway actions shared with the tray.
@@ -73,7 +73,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import themed
 
-__all__ = ["GROUPS", "PAGES", "MainWindow", "WindowFacts", "page_shortcut"]
+__all__ = ["GROUPS", "PAGES", "MainWindow", "WindowFacts"]
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,6 @@ GROUPS: tuple[tuple[str, tuple[tuple[type[Page], ...], ...]], ...] = (
 PAGES: tuple[type[Page], ...] = tuple(
     page for _group, places in GROUPS for place in places for page in place
 )
-page_shortcut = place_shortcut  # the name the tests and the tray's docs know
 
 
 class MainWindow(QMainWindow):

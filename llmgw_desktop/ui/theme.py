@@ -16,7 +16,7 @@ primary buttons, badges) carry a small style sheet of their own (`themed`); card
 themselves from the look. On a switch of the system's scheme `apply_theme` recolours each of
 them (`restyle`). There is no app-wide style sheet: it made Qt polish every widget through its
 style sheet engine, ~1 s and ~11 MB more to build the window. Every text colour is checked
-against the backgrounds it is drawn on (`contrast`, WCAG 2: 4.5:1 for text) in
+against the backgrounds it is drawn on (WCAG 2 contrast, 4.5:1 for text) in
 tests/ui/test_theme.py.
 """
 
@@ -47,8 +47,6 @@ __all__ = [
     "TONES",
     "Look",
     "apply_theme",
-    "base_style",
-    "contrast",
     "current_look",
     "error_colour",
     "follow_system_theme",
@@ -405,13 +403,6 @@ def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> str:
     return look.name
 
 
-def base_style(app: QApplication) -> str:
-    """The name of the style the app draws with (under a style sheet, when one is set,
-    `app.style()` is Qt's sheet style, whose name is empty)."""
-    name = app.style().name()
-    return name or str(app.property("baseStyle") or "")
-
-
 def follow_system_theme(app: QApplication) -> str:
     """Apply the system's look now and again whenever the system switches; the look's name."""
     app.styleHints().colorSchemeChanged.connect(lambda scheme: apply_theme(app, scheme))
@@ -462,18 +453,3 @@ def warning_colour() -> str:
 def error_colour() -> str:
     """The error colour for the look in use."""
     return ERROR_COLOURS["dark" if is_dark() else "light"]
-
-
-def contrast(foreground: str, background: str) -> float:
-    """The WCAG 2 contrast ratio of two colours (1 to 21; text wants 4.5 or more)."""
-
-    def luminance(colour: str) -> float:
-        c = QColor(colour)
-        channels = []
-        for value in (c.redF(), c.greenF(), c.blueF()):
-            linear = value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-            channels.append(linear)
-        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
-
-    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)

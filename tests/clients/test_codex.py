@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, KeySpec
+from llmgw_desktop.engine.api import CODEX_KEY_ENV, LOCAL_CALLER, KeySpec
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
-from llmgw_desktop.ui.connect import CODEX_KEY_ENV, key_snippets
+from llmgw_desktop.ui.connect import key_snippets
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
     assert_answered,

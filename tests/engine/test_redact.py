@@ -125,22 +125,10 @@ def _every_pattern(text: str, *, named: bool) -> str:
 
 @pytest.mark.parametrize("named", [True, False])
 def test_the_quick_check_never_skips_what_the_patterns_mask(named: bool) -> None:
-    """`redact` skips the patterns when `may_hold_secret` says no; it must never be wrong."""
-    from llmgw_desktop.engine import redact as module
-
+    """`redact` skips each pattern whose gate the text lacks; it must never be wrong."""
     for sample in _SAMPLES:
         for text in _variants(sample):
-            full = _every_pattern(text, named=named)
-            assert redact(text, named=named) == full, text
-            if full != text:
-                assert module.may_hold_secret(text, named=named), text
-
-
-def test_plain_text_is_not_run_through_the_patterns() -> None:
-    from llmgw_desktop.engine.redact import may_hold_secret
-
-    for plain in ("claude-sonnet-4-5", "openai", "completed", "gw-1234", "env:OPENAI_API_KEY"):
-        assert not may_hold_secret(plain)
+            assert redact(text, named=named) == _every_pattern(text, named=named), text
 
 
 # Pieces that make and break `name: value` pairs: the trigger words in any case and in their

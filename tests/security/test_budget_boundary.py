@@ -18,7 +18,7 @@ import anthropic
 import openai
 import pytest
 
-from llmgw_desktop.engine.budgets.holds import estimate_call
+from llmgw_desktop.engine.budgets.holds import CallAsk
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -162,7 +162,8 @@ async def test_fifty_parallel_calls_stop_at_a_hard_budget(
     # Each call was held at what it may cost (its input and max_tokens, priced) before it was
     # sent, and admitted only with room for that beside the others' holds: the budget is not
     # passed (each real cost is below its hold here).
-    one_call = estimate_call(CLAUDE, 10, MAX_TOKENS, PriceBook().price_of(CLAUDE)).usd
+    ask = CallAsk(CLAUDE, 10, MAX_TOKENS, price=PriceBook().price_of(CLAUDE))
+    one_call = ask.cost(MAX_TOKENS).usd
     assert served and len(served) * one_call <= hard, (len(served), one_call)
     ledger: BudgetLedger = gateway.engine.budget_ledger
     for _ in range(200):  # the finished calls' holds are settled soon after

@@ -38,7 +38,6 @@ import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.doors import (
-    ACP_LINE_BYTES,
     DOORS,
     MCP_PATH,
     STDIO_DOORS,
@@ -48,6 +47,7 @@ from llmgw_desktop.transports.doors import (
     StdioDoor,
     door_of,
 )
+from llmgw_desktop.transports.line_caps import ACP_LINE_BYTES
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.security._edge_support import (  # noqa: F401 - fixtures

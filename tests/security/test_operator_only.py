@@ -27,7 +27,7 @@ from llmgw_desktop.engine.auth.access import (
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.transports.doors import capability_of_route
+from llmgw_desktop.transports.doors import door_of
 from llmgw_desktop.transports.mcp.access import (
     FORBIDDEN_RPC_CODE,
     PROMPTS,
@@ -183,11 +183,13 @@ async def test_every_http_route_follows_the_access_table(start: Start) -> None: 
             if route.resource is not None
         }
     )
-    unlisted = [r for r in routes if capability_of_route(*r, mcp_path=mcp_path) is None]
+    doors = {route: door_of(*route, mcp_path=mcp_path) for route in routes}
+    unlisted = [route for route, door in doors.items() if door is None]
     assert not unlisted, f"routes without an access rule: {unlisted}"
     for method, canonical in routes:
-        capability = capability_of_route(method, canonical, mcp_path=mcp_path)
-        assert capability is not None
+        door = doors[method, canonical]
+        assert door is not None
+        capability = door.capability
         path = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], canonical)
         answers = {
             label: await _knock(gateway, method, path, caller) for label, caller in everyone.items()

@@ -24,7 +24,8 @@ import mcp_types
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.engine.upstream_mcp.pins import PinnedTool, ToolPins
+from llmgw_desktop.engine.upstream_mcp.pins import ToolPins
+from llmgw_desktop.engine.upstream_mcp.pins_file import PinnedTool
 from tests.gateways import gateway_starter
 from tests.mcp_wire import mcp_session
 

@@ -24,7 +24,7 @@ import anthropic
 import openai
 import pytest
 
-from llmgw_desktop.engine.tokens.pricing import estimate_cost
+from llmgw_desktop.engine.tokens.pricing import price_table
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
@@ -384,7 +384,7 @@ async def test_allowed_server_tool_calls_are_counted_in_the_cost(
     async with claude(gateway) as remote:
         await remote.messages.create(**anthropic_call(search))
     row = await _settled_row(gateway)
-    tokens_only = estimate_cost(CLAUDE, Usage(input_tokens=1000, output_tokens=100))
+    tokens_only = price_table().cost_of(CLAUDE, Usage(input_tokens=1000, output_tokens=100))
     assert tokens_only is not None
     assert row["cost_usd"] == pytest.approx(tokens_only + SEARCHES * WEB_SEARCH_USD_PER_CALL)
     assert row["route"]["serverTools"] == {"web_search": SEARCHES}
@@ -410,7 +410,7 @@ async def test_allowed_server_tool_calls_are_counted_in_the_cost(
             pass
     row = await _settled_row(gateway)
     assert row["route"]["serverTools"] == {"web_search": 2}
-    tokens_only = estimate_cost(PRICED_GPT, Usage(input_tokens=10, output_tokens=5))
+    tokens_only = price_table().cost_of(PRICED_GPT, Usage(input_tokens=10, output_tokens=5))
     assert tokens_only is not None
     assert row["cost_usd"] == pytest.approx(tokens_only + 2 * WEB_SEARCH_USD_PER_CALL)
 

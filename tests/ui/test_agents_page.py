@@ -15,7 +15,8 @@ import anthropic
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.agents import COLUMNS, NO_PROJECT, AgentsPage, format_cost
+from llmgw_desktop.ui.pages.agent_groups import NO_PROJECT
+from llmgw_desktop.ui.pages.agents import COLUMNS, AgentsPage, format_cost
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import QColor

@@ -10,8 +10,8 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.calls.approval import ApprovalGate
-from llmgw_desktop.ui.approvals import DeskApprovals, countdown_text, where_it_runs, who_asks
-from llmgw_desktop.ui.decision_dialog import DecisionDialog, wrap_at_spaces
+from llmgw_desktop.ui.approvals import DeskApprovals, where_it_runs, who_asks
+from llmgw_desktop.ui.decision_dialog import DecisionDialog, countdown_text, wrap_at_spaces
 from llmgw_desktop.ui.qt import Qt
 from llmgw_desktop.ui.risk_words import risk_words
 from tests.clock import Clock

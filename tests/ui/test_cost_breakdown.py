@@ -7,10 +7,11 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
+from llmgw_desktop.engine.api import format_usd
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_table
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox, format_usd
+from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -49,7 +50,7 @@ def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
             box.resize(820, box.sizeHint().height())
             box.show()  # visible: it loads
             await until(lambda: box.loads >= 1, "the first load")
-            gateway_cost = estimate_cost(
+            gateway_cost = price_table().cost_of(
                 "claude-sonnet-4-6",
                 Usage(
                     input_tokens=ANTHROPIC_INPUT_TOKENS,

@@ -271,7 +271,8 @@ def test_the_empty_vaults_next_step_reads_at_text_contrast(on_credentials: OnCre
     disabled item, 2.69:1 on the light look. It is drawn in the muted tone, 4.5:1 or more in
     both looks, and still cannot be chosen."""
     from llmgw_desktop.ui.qt import QApplication, QPalette
-    from llmgw_desktop.ui.theme import apply_theme, contrast
+    from llmgw_desktop.ui.theme import apply_theme
+    from tests.ui.readings import contrast
 
     async def body(page: CredentialsPage, _eng: Engine) -> None:
         app = QApplication.instance()

@@ -9,7 +9,7 @@ import pytest
 
 from llmgw_desktop.engine.api import GuardCount
 from llmgw_desktop.ui.pages.guard_text import guard_text
-from llmgw_desktop.ui.pages.recorder_words import describe_detail, detail_sections
+from llmgw_desktop.ui.pages.recorder_words import detail_sections
 from tests.engine.guard.secrets import AWS_ACCESS_KEY, JWT
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -19,6 +19,7 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     provider_env,
     start_gateway,
 )
+from tests.ui.detail_text import describe_detail
 
 
 async def test_the_row_and_the_overview_say_what_was_found_per_provider_key_and_kind(

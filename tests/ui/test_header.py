@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals
-from llmgw_desktop.ui.attention import failing_providers, seconds_since_midnight
+from llmgw_desktop.ui.attention import provider_verdicts, seconds_since_midnight
 from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
@@ -71,7 +71,7 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                 for _ in failures:
                     await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
                 header.redraw()
-                assert [f.provider for f in failing_providers(engine)] == ["anthropic"]
+                assert [v.provider for v in provider_verdicts(engine) if v.failing] == ["anthropic"]
                 assert chips["providers"].text() == "1 failing"
                 assert chips["providers"].property("tone") == "error"
                 assert "Anthropic" in chips["providers"].toolTip()

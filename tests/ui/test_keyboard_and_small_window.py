@@ -20,7 +20,6 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
-from llmgw_desktop.ui.accessibility import accessible_name
 from llmgw_desktop.ui.kit.column_hint import HiddenColumnsHint, hidden_words
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.notifications import NotificationsPage
@@ -44,9 +43,10 @@ from llmgw_desktop.ui.qt import (
     QTableView,
     QWidget,
 )
-from llmgw_desktop.ui.theme import apply_theme, contrast, current_look, is_dark
+from llmgw_desktop.ui.theme import apply_theme, current_look, is_dark
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, desk_gateway, messages_request
+from tests.ui.readings import accessible_name, contrast
 from tests.ui.test_jobs_page import _wide_rows
 from tests.waiting import until
 

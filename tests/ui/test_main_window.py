@@ -12,7 +12,8 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.main_window import GROUPS, PAGES, MainWindow, WindowFacts, page_shortcut
+from llmgw_desktop.ui.main_window import GROUPS, PAGES, MainWindow, WindowFacts
+from llmgw_desktop.ui.nav import place_shortcut
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.qt import QApplication, QKeySequence, QLabel, Qt
 
@@ -158,7 +159,7 @@ def test_every_place_has_a_shortcut_in_its_tooltip_that_switches_to_it(
     places = window.nav.places
     assert len(places) == 13 > 10  # past Ctrl+9: Provider keys, Settings, Connect, Log
     for index, place in enumerate(places):
-        keys = page_shortcut(index)
+        keys = place_shortcut(index)
         assert keys is not None
         assert window.nav.item_of(place.key).toolTip().startswith(f"{place.title} ({keys})")
         window.show_page("clients" if place.key != "keys" else "overview")
@@ -214,14 +215,14 @@ def test_a_tab_page_is_shown_and_hidden_like_any_page(parts: tuple, qtbot: QtBot
 
 
 def test_page_shortcuts_follow_the_list_order() -> None:
-    assert [page_shortcut(i) for i in (0, 8, 9, 10, 19)] == [
+    assert [place_shortcut(i) for i in (0, 8, 9, 10, 19)] == [
         "Ctrl+1",
         "Ctrl+9",
         "Ctrl+0",
         "Alt+1",
         "Alt+0",
     ]
-    assert page_shortcut(20) is None
+    assert place_shortcut(20) is None
 
 
 def test_the_first_paint_is_logged_once(

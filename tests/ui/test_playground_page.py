@@ -23,11 +23,12 @@ from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.playground_answer import AnswerPane
 from llmgw_desktop.ui.pages.playground_models import model_label, preferred_model
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.pages.recorder_words import describe_detail, format_duration, result_words
+from llmgw_desktop.ui.pages.recorder_words import format_duration, result_words
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnDesk, OnWindow, shown_page
+from tests.ui.detail_text import describe_detail
 from tests.waiting import until
 
 ANSWER = "Otters hold hands while they sleep so that they do not drift apart"

@@ -35,20 +35,16 @@ from llmgw_desktop.ui.pages.provider_rows import (
     load_provider_rows,
     switchable,
 )
-from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
-from llmgw_desktop.ui.pages.providers import (
-    COLUMNS,
-    STATUS_COLUMN,
-    ProvidersPage,
-    warning_colour,
-)
+from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, SWITCH_COLUMN
+from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.qt import QColor, QPalette, Qt
-from llmgw_desktop.ui.theme import contrast, error_colour, tone_colour
+from llmgw_desktop.ui.theme import error_colour, tone_colour, warning_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.ui.desk_gateway import Desk, OnWindow, page_parts
+from tests.ui.readings import contrast
 from tests.waiting import until
 
 FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)

@@ -25,12 +25,12 @@ from llmgw_desktop.engine.recorder.detail import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.pages.job_detail import result_text
-from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
+from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
+from llmgw_desktop.ui.pages.recorder_filters import TIME_RANGES
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, STATE_COLUMN, TIME_COLUMN
 from llmgw_desktop.ui.pages.recorder_words import (
     NO_PROMPT_FOR_API,
-    describe_detail,
     detail_sections,
     format_cost_cell,
 )
@@ -39,6 +39,7 @@ from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
 from tests.ui.desk_gateway import Desk, OnDesk, RunDesk, messages_request
+from tests.ui.detail_text import describe_detail
 from tests.waiting import until
 
 STEP_TIMEOUT = 5.0

@@ -21,7 +21,8 @@ from llmgw_desktop.ui.qt import (
     QTableWidgetItem,
     QWidget,
 )
-from llmgw_desktop.ui.theme import DARK, LIGHT, Look, apply_theme, base_style, contrast
+from llmgw_desktop.ui.theme import DARK, LIGHT, Look, apply_theme
+from tests.ui.readings import base_style, contrast
 
 TEXT_CONTRAST = 4.5
 FILL_CONTRAST = 3.0  # a bar's fill against its trough (WCAG 1.4.11)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.badge import STATE_KINDS, state_kind, status_cell, status_data
-from llmgw_desktop.ui.glyphs import font_loaded, glyph
+from llmgw_desktop.ui.glyphs import glyph, glyph_family
 from llmgw_desktop.ui.qt import QApplication, QColor, QPalette, QSize, Qt, QTableWidgetItem
 from llmgw_desktop.ui.theme import tone_colour
 
@@ -41,7 +41,7 @@ def test_a_table_widget_cell_and_a_model_cell_show_a_kind_the_same_way(qtbot: Qt
 
 
 def test_a_failing_cell_draws_a_cross_inside_a_filled_disc(qtbot: QtBot) -> None:
-    if not font_loaded():
+    if glyph_family() is None:
         return  # without the icon font every icon is empty, by design (glyphs.py)
     image = status_data("error", DECORATION).pixmap(QSize(32, 32)).toImage()
     red = QColor(tone_colour("error"))

@@ -38,12 +38,11 @@ from llmgw_desktop.ui.theme import (
     Look,
     _tint,
     apply_theme,
-    base_style,
-    contrast,
     follow_system_theme,
     is_dark,
     palette_for,
 )
+from tests.ui.readings import base_style, contrast
 
 ROLE = QPalette.ColorRole
 

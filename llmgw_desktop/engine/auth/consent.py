@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from llmgw_desktop.engine.auth.guessing import address_key
+from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.hashing import new_token
 from llmgw_desktop.engine.auth.oauth_rules import throttled
 
@@ -59,8 +59,6 @@ class PendingConsent:
     expires_at: float
     decision: asyncio.Future[bool]
     decided_by: str = ""
-    # Filled in by the OAuth server once approved: where the browser goes next.
-    redirect_to: str | None = None
     _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @property

@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
-from llmgw_desktop.engine.auth.guessing import GuessGuard, GuessLimits, SlowCheck, address_key
+from llmgw_desktop.engine.auth.guessing import GuessGuard, GuessLimits, SlowCheck
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, verify_password
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError, throttled
 

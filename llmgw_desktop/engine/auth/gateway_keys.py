@@ -53,7 +53,6 @@ __all__ = [
     "MAX_LENT_S",
     "MIN_LENT_S",
     "GatewayKeys",
-    "KeySpec",
     "KeyVerdict",
     "MadeKey",
     "keys_on_store",

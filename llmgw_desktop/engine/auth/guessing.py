@@ -20,9 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.auth.client_address import address_key
-
-__all__ = ["GuessGuard", "GuessLimits", "SlowCheck", "address_key"]
+__all__ = ["GuessGuard", "GuessLimits", "SlowCheck"]
 
 # The address and client buckets hold this many times a pair's, so that one pair's failures
 # alone never refuse anyone else.

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from llmgw_desktop.engine.auth import oauth_store as store
-from llmgw_desktop.engine.auth.guessing import GuessGuard, address_key
+from llmgw_desktop.engine.auth.client_address import address_key
+from llmgw_desktop.engine.auth.guessing import GuessGuard
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, new_token, token_digest
 from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError, registration_metadata, throttled

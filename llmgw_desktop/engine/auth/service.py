@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from llmgw_desktop.engine.auth.oauth import OAuthServer
     from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 
-__all__ = ["INSTANCE_TOKEN_HEADER", "AuthService", "Verdict", "oauth_config"]
+__all__ = ["AuthService", "Verdict", "oauth_config"]
 
 log = logging.getLogger(__name__)
 

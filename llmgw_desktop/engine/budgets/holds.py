@@ -37,7 +37,6 @@ __all__ = [
     "Estimate",
     "Hold",
     "SpendGuard",
-    "estimate_call",
 ]
 
 # A call that names no output limit, on a model whose maximum output the table does not
@@ -118,14 +117,6 @@ class CallAsk(NamedTuple):
         # Prices are per million tokens; the small margin keeps 9999.999... from losing a token
         # to binary fractions (the admission checks the priced total again).
         return math.floor(left * 1_000_000 / self.price.output + 1e-6)
-
-
-def estimate_call(
-    model: str | None, input_tokens: int, max_output: int | None, price: Price | None
-) -> Estimate:
-    """A call's estimate from its input size, its output limit and its model's price."""
-    output = max_output if max_output is not None and max_output > 0 else ESTIMATED_OUTPUT_TOKENS
-    return CallAsk(model, input_tokens, output, price=price).cost(output)
 
 
 class Hold:

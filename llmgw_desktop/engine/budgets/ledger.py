@@ -58,13 +58,6 @@ from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.notices import BudgetNotices
 from llmgw_desktop.engine.budgets.refusals import (
-    HELD_BY_RUNNING_CALLS,
-    LIMIT_REACHED,
-    UNCOUNTED,
-    UNMETERED_CLI,
-    UNPRICED_MODEL,
-    BudgetExceeded,
-    BudgetState,
     BudgetStatus,
     limit_refusal,
     uncounted_refusal,
@@ -79,17 +72,7 @@ from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 
-__all__ = [
-    "HELD_BY_RUNNING_CALLS",
-    "LIMIT_REACHED",
-    "UNCOUNTED",
-    "UNMETERED_CLI",
-    "UNPRICED_MODEL",
-    "BudgetExceeded",
-    "BudgetLedger",
-    "BudgetState",
-    "BudgetStatus",
-]
+__all__ = ["BudgetLedger"]
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +364,7 @@ class BudgetLedger:
         )
         if not lanes:
             return
-        usd = float(event.cost_usd or 0.0)  # `spend.amount_of_usd`
+        usd = float(event.cost_usd or 0.0)  # what it adds to a dollar budget
         table = self._spent
         for budget, key, in_usd, notice_at, used_up_at in lanes:
             start, lane = key.period_start, key.lane

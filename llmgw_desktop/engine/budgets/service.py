@@ -11,13 +11,14 @@ from typing import Any
 from llmgw_desktop.config.budgets import Budget, parse_budgets
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.budgets.ledger import BudgetLedger, BudgetStatus
+from llmgw_desktop.engine.budgets.ledger import BudgetLedger
+from llmgw_desktop.engine.budgets.refusals import BudgetStatus
 from llmgw_desktop.engine.budgets.spend import CacheParts, SpendGroup, cache_parts_of, read_spend
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["SETTING_KEY", "Budgets", "CacheParts"]
+__all__ = ["SETTING_KEY", "Budgets"]
 
 # The setting the budgets are kept under (`[[budgets]]`).
 SETTING_KEY = "budgets"

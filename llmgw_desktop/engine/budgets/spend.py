@@ -34,7 +34,6 @@ __all__ = [
     "SpendGroup",
     "add_to",
     "amount_of_tokens",
-    "amount_of_usd",
     "cache_parts_of",
     "count_in",
     "lanes_of",
@@ -123,11 +122,6 @@ def cache_parts_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, Ca
             was = parts.get(lane, CacheParts())
             parts[lane] = CacheParts(was.read + g.cache_read, was.write + g.cache_write)
     return parts
-
-
-def amount_of_usd(event: RequestFinished) -> float:
-    """What a finished call adds to a dollar budget."""
-    return float(event.cost_usd or 0.0)
 
 
 def amount_of_tokens(event: RequestFinished) -> float:

@@ -42,7 +42,6 @@ __all__ = [
     "ApprovalRequest",
     "Assessment",
     "assess",
-    "score_request",
 ]
 
 log = logging.getLogger(__name__)
@@ -138,12 +137,6 @@ def assess(request: ApprovalRequest) -> Assessment:
         score += RISKY_TOOL_SCORE
         reasons.append(f"pre-approves risky tools: {', '.join(risky)}")
     return Assessment(score, tuple(reasons), critical)
-
-
-def score_request(request: ApprovalRequest) -> tuple[int, list[str]]:
-    """How risky the request looks, with the reasons."""
-    assessment = assess(request)
-    return assessment.score, list(assessment.reasons)
 
 
 Asker = Callable[["PendingApproval"], Awaitable[bool]]

@@ -4,7 +4,7 @@
   removed outside fenced code blocks: trailing spaces, runs of blank lines, runs of spaces
   inside a line (leading indentation is kept, since it can carry meaning in lists and YAML).
 - `compress_text` (compressResponse): lossless folding of a line repeated three or more times
-  in a row into the line and a count marker; `expand_text` restores the exact original.
+  in a row into the line and a count marker, from which the exact original can be restored.
 
 Code blocks (``` or ~~~ fences) are never altered. Token counts are estimated the same way
 before and after (`tokens.estimate.estimate_text_tokens`), and the recorder keeps both, so a
@@ -22,7 +22,6 @@ __all__ = [
     "INNER_SPACES",
     "Optimized",
     "compress_text",
-    "expand_text",
     "fenced_segments",
     "optimize_text",
 ]
@@ -33,7 +32,6 @@ _FENCE = re.compile(r"^[ \t]*(?:>[ \t]*)*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # Runs of spaces between words. Not tabs: a run of tabs is an empty column of pasted TSV.
 INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 REPEAT_MARKER = "⟦×{n}⟧"
-_MARKER = re.compile(r"^⟦×(\d+)⟧$")
 # A line of the original that itself starts with "⟦" is escaped, so it is never mistaken
 # for a marker when expanding.
 ESCAPE = "⟦=⟧"
@@ -116,19 +114,3 @@ def compress_text(text: str) -> Optimized:
             index += run
     result = "\n".join(out)
     return Optimized(result, estimate_text_tokens(text), estimate_text_tokens(result))
-
-
-def expand_text(text: str) -> str:
-    """Undo `compress_text` exactly."""
-    out: list[str] = []
-    for in_code, lines in fenced_segments(text):
-        for line in lines:
-            if in_code:
-                out.append(line)
-            elif line.startswith(ESCAPE):
-                out.append(line[len(ESCAPE) :])
-            elif (marker := _MARKER.match(line)) and out:
-                out.extend([out[-1]] * int(marker.group(1)))
-            else:
-                out.append(line)
-    return "\n".join(out)

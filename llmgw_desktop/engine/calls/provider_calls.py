@@ -60,7 +60,7 @@ from llmgw_desktop.engine.workspaces import Confinement, WorkspaceRegistry
 if TYPE_CHECKING:
     from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
-__all__ = ["ProviderCalls", "Resolved"]
+__all__ = ["ProviderCalls"]
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +361,20 @@ class ProviderCalls:
         """Open the call's flight-recorder row with what every row of a provider call names."""
         return self._recorder.start(**record_fields(provider, params, principal, meta), **more)
 
+    def _refused(
+        self,
+        error: EngineError,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta,
+    ) -> EngineError:
+        """`error`, once the call's refused row is written and named in its details."""
+        record = self._start_record(provider, params, principal, meta)
+        self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
+        error.details.setdefault("requestId", record)
+        return error
+
     def _check_key_scope(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
     ) -> None:
@@ -373,10 +387,7 @@ class ProviderCalls:
         outside = self._target_access(principal, named, params.model or "")
         if outside is None:
             return
-        record = self._start_record(provider, params, principal, meta)
-        self._recorder.finish(record, state=RecordState.REFUSED, error_code=outside.code)
-        outside.details.setdefault("requestId", record)
-        raise outside
+        raise self._refused(outside, provider, params, principal, meta)
 
     def _check_project(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
@@ -386,9 +397,7 @@ class ProviderCalls:
         try:
             self._project_access(principal, meta.project)
         except EngineError as error:
-            record = self._start_record(provider, params, principal, meta)
-            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
-            error.details.setdefault("requestId", record)
+            self._refused(error, provider, params, principal, meta)
             raise
 
     async def _check_budget(
@@ -405,9 +414,7 @@ class ProviderCalls:
             if why is not None:
                 self._budgets.refuse_unmetered(principal, meta.caller, meta.project, provider, why)
         except EngineError as error:
-            record = self._start_record(provider, params, principal, meta)
-            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
-            error.details.setdefault("requestId", record)
+            self._refused(error, provider, params, principal, meta)
             raise
 
     async def _check_secrets(
@@ -429,11 +436,7 @@ class ProviderCalls:
         who = CallerInfo(principal, meta.caller, meta.project, meta.tool, meta.transport)
         decision = await self._guard.for_call(provider, prompt, who, meta.record_id or "")
         if decision.refusal is not None:
-            record = self._start_record(provider, params, principal, meta)
-            error = decision.refusal
-            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
-            error.details.setdefault("requestId", record)
-            raise error
+            raise self._refused(decision.refusal, provider, params, principal, meta)
         redaction = decision.redaction
         if redaction is None:
             return params

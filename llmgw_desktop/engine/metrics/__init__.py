@@ -3,6 +3,7 @@
 (`history`); and the same events counted since start for Prometheus' `/metrics`
 (`prometheus`, with each recent client session's own series in `sessions`)."""
 
+from llmgw_desktop.engine.metrics.figures import Totals
 from llmgw_desktop.engine.metrics.health import (
     HEALTH_WINDOW_S,
     CallHealth,
@@ -10,20 +11,13 @@ from llmgw_desktop.engine.metrics.health import (
     ProviderCallHealth,
 )
 from llmgw_desktop.engine.metrics.history import rebuild_metrics
-from llmgw_desktop.engine.metrics.live import (
-    PRICES_REVISED,
-    WINDOWS,
-    LiveMetrics,
-    MetricsSeries,
-    MetricsWindow,
-    PastTraffic,
-    Totals,
-)
+from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, MetricsSeries, MetricsWindow
 from llmgw_desktop.engine.metrics.prometheus import (
     METRICS_CONTENT_TYPE,
     GaugeSources,
     ScrapeFigures,
 )
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
 __all__ = [
     "HEALTH_WINDOW_S",
@@ -36,7 +30,6 @@ __all__ = [
     "LiveMetrics",
     "MetricsSeries",
     "MetricsWindow",
-    "PastTraffic",
     "ProviderCallHealth",
     "ScrapeFigures",
     "Totals",

@@ -47,17 +47,14 @@ from llmgw_desktop.engine.metrics.figures import (
 from llmgw_desktop.engine.metrics.health import asked_provider
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
 __all__ = [
     "OTHER_PROVIDER",
-    "PRICES_REVISED",
     "WINDOWS",
     "LiveMetrics",
     "MetricsSeries",
     "MetricsWindow",
     "PastTraffic",
-    "Totals",
 ]
 
 

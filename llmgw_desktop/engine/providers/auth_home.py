@@ -1,7 +1,7 @@
 """Where each CLI looks for its auth files, so vault files can be handed to one call.
 
 A CLI whose auth files are in the vault runs with one environment variable pointing at a
-private temp directory holding them (see `Vault.materialize_files`), instead of the user's
+private temp directory holding them (`vault.auth_files.private_auth_dir`), instead of the user's
 own config directory. The directory exists for that call only.
 """
 

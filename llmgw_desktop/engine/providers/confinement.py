@@ -146,21 +146,6 @@ _CLAUDE_ACP = Confined(
     session_meta=MappingProxyType({"claudeCode": {"options": {"settingSources": ["user"]}}}),
     widening_paths=(".claude/settings.json", ".claude/settings.local.json"),
 )
-_CODEX_EDIT = (
-    "-c",
-    'sandbox_mode="workspace-write"',
-    "-c",
-    "sandbox_workspace_write.network_access=false",
-    "-c",
-    "sandbox_workspace_write.exclude_slash_tmp=true",
-    "-c",
-    "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-)
-_CODEX_READ_ONLY = ("-c", 'sandbox_mode="read-only"')
-_CODEX_NOTICE = (
-    "codex runs its commands in its sandbox: they cannot write outside the workspace or reach "
-    "the network, but they can read files outside it"
-)
 _CODEX_CANNOT = (
     "codex's sandbox lets its commands read every file the operator can read, the gateway's "
     "own tokens and keys included"

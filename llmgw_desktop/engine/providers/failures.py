@@ -45,9 +45,7 @@ def tail(data: bytes | str, limit: int = TAIL_CHARS) -> str:
     return redact(text[-limit:].strip())
 
 
-def failure_from_status(
-    status: int, message: str, provider: str, *, retry_after_s: float | None = None
-) -> ProviderFailure:
+def failure_from_status(status: int, message: str, provider: str) -> ProviderFailure:
     """A failure from an upstream HTTP status the CLI reported."""
     text = redact(message.strip()) or f"HTTP {status}"
     if status in (401, 403):
@@ -64,7 +62,6 @@ def failure_from_status(
             retryable=True,
             provider=provider,
             upstream_status=status,
-            retry_after_s=retry_after_s,
         )
     return ProviderFailure(
         f"{provider}: upstream error {status} ({text})",
@@ -75,9 +72,7 @@ def failure_from_status(
     )
 
 
-def failure_from_text(
-    text: str, provider: str, *, stderr_tail: str | None = None
-) -> ProviderFailure:
+def failure_from_text(text: str, provider: str) -> ProviderFailure:
     """A failure from the words a CLI used (its error message, or its stderr)."""
     clean = redact(text.strip())[:TAIL_CHARS] or "the CLI failed without saying why"
     retry_after = _RETRY_AFTER.search(clean)
@@ -86,7 +81,6 @@ def failure_from_text(
             f"{provider}: authentication failed ({clean}); log in to the CLI or set its API key",
             code=ErrorCode.AUTH_REQUIRED,
             provider=provider,
-            stderr_tail=stderr_tail,
         )
     if _RATE.search(clean):
         return ProviderFailure(
@@ -95,14 +89,12 @@ def failure_from_text(
             retryable=True,
             provider=provider,
             retry_after_s=float(retry_after.group(1)) if retry_after else None,
-            stderr_tail=stderr_tail,
         )
     return ProviderFailure(
         f"{provider}: {clean}",
         code=ErrorCode.PROVIDER_ERROR,
         retryable=bool(_TRANSIENT.search(clean)),
         provider=provider,
-        stderr_tail=stderr_tail,
     )
 
 

@@ -33,7 +33,7 @@ from llmgw_desktop.engine.providers.process import (
     run_process,
 )
 
-__all__ = ["Progress", "Started", "invoke_once"]
+__all__ = ["Progress", "invoke_once"]
 
 log = logging.getLogger(__name__)
 

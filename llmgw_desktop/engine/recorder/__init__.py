@@ -34,7 +34,7 @@ from llmgw_desktop.engine.recorder.export import ExportFormat
 from llmgw_desktop.engine.recorder.filters import PageCursor, RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.journal import RecorderJournal, left_by_an_earlier_run
-from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS, kind_of
+from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane, SessionLane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
@@ -42,7 +42,7 @@ from llmgw_desktop.engine.recorder.query import (
     RecorderQuery,
     RecordSummary,
 )
-from llmgw_desktop.engine.recorder.refusals import RefusalCounter, RefusalSummary, path_group
+from llmgw_desktop.engine.recorder.refusals import RefusalCounter, path_group
 from llmgw_desktop.engine.recorder.rows import past_traffic
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
@@ -73,9 +73,7 @@ __all__ = [
     "RecorderQuery",
     "RecorderSpill",
     "RefusalCounter",
-    "RefusalSummary",
     "SessionLane",
-    "kind_of",
     "left_by_an_earlier_run",
     "new_record_id",
     "past_traffic",

@@ -40,8 +40,6 @@ from llmgw_desktop.engine.recorder.spill import RESERVE_FILE, SPILL_FILE
 __all__ = [
     "DAMAGED_SUFFIX",
     "JOURNAL_PREFIX",
-    "DamagedSegment",
-    "JournalReplay",
     "RecorderJournal",
     "left_by_an_earlier_run",
 ]

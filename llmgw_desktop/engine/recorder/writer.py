@@ -24,7 +24,8 @@ from typing import Any
 
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.outage import Outage
-from llmgw_desktop.engine.recorder.journal import DamagedSegment, RecorderJournal
+from llmgw_desktop.engine.recorder.journal import RecorderJournal
+from llmgw_desktop.engine.recorder.journal_replay import DamagedSegment
 from llmgw_desktop.engine.recorder.pending import PendingBatch, PendingRows
 from llmgw_desktop.engine.recorder.rows import Entry, write_entries, write_order
 from llmgw_desktop.engine.recorder.search import INDEX_BATCH, INDEX_MOST, catch_up

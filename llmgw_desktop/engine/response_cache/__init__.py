@@ -7,14 +7,10 @@ answer by meaning in, per partition; `stats.py` what `/health` says of it.
 """
 
 from llmgw_desktop.engine.response_cache.cache import (
-    CACHE_HEADER,
-    EMBEDDING_FORM,
     ResponseCache,
-    cache_directives,
 )
 from llmgw_desktop.engine.response_cache.partition import (
     Lookup,
-    Partition,
     Shape,
     keyed_headers,
     partition_of,
@@ -23,18 +19,14 @@ from llmgw_desktop.engine.response_cache.stats import NOT_CACHED, TEXT_COMPLETIO
 from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
 
 __all__ = [
-    "CACHE_HEADER",
-    "EMBEDDING_FORM",
     "NOT_CACHED",
     "TEXT_COMPLETION",
     "CacheStats",
     "CachedAnswer",
     "Lookup",
-    "Partition",
     "ResponseCache",
     "ResponseStore",
     "Shape",
-    "cache_directives",
     "keyed_headers",
     "partition_of",
 ]

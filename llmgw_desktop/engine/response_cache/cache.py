@@ -56,7 +56,6 @@ from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStor
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
-    "CACHE_HEADER",
     "EMBEDDING_FORM",
     "ResponseCache",
     "cache_directives",
@@ -67,8 +66,6 @@ log = logging.getLogger(__name__)
 
 # The form an embedding's answer is kept in: its vectors, whichever front door asked.
 EMBEDDING_FORM = "embedding"
-# Said on every answer while the cache is on: `hit` or `miss`.
-CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
 # Upstream headers that describe the account or the call at its moment, not the answer: not
 # given again with a cached answer (a stale "remaining" figure would mislead a client, and a hit
@@ -301,7 +298,7 @@ class ResponseCache:
         if len(body) > self._max_entry:
             self.not_kept(lookup, TOO_LARGE)
             return
-        meta = {"usage": _usage_dict(usage), "cost": cost}
+        meta = {"usage": usage.as_dict(), "cost": cost}
         headers = {
             k: v for k, v in dict(headers).items() if not k.lower().startswith(_NOT_REPLAYED)
         }
@@ -471,16 +468,6 @@ def greedy(incoming: ClientRequest) -> bool:
     else:
         value = body.get("temperature")
     return not isinstance(value, bool) and isinstance(value, int | float) and value == 0
-
-
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-    }
 
 
 def _log_failure(future: Any) -> None:

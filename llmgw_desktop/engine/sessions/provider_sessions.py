@@ -94,7 +94,7 @@ class ProviderSessions:
         """`record`, on the DB thread (the job store runs it in the job's final transaction)."""
         PS = self._db.models.ProviderSession
         now = self._clock()
-        totals = json.dumps(_usage_dict(usage_totals))
+        totals = json.dumps(usage_totals.as_dict())
         updated = (
             PS.update(usage_totals_json=totals, last_used_at=now, working_dir=working_dir)
             .where((PS.provider == provider) & (PS.provider_session_id == provider_session_id))
@@ -123,16 +123,6 @@ class ProviderSessions:
                 return rows
 
         return [_provider_view(r) for r in await self._db.run(expire)]
-
-
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-    }
 
 
 def _provider_view(row: Any) -> ProviderSessionInfo:

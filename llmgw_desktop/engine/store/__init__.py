@@ -15,7 +15,8 @@ Around it: `health` (whether the store can be trusted, as `/health` and the desk
 laptop's SQLite store copied into PostgreSQL, verified).
 """
 
-from llmgw_desktop.engine.store.db import Database, StoreError, StoreUnavailable
+from llmgw_desktop.engine.store.db import Database
+from llmgw_desktop.engine.store.errors import StoreError, StoreUnavailable
 from llmgw_desktop.engine.store.location import redacted_url
 
 __all__ = ["Database", "StoreError", "StoreUnavailable", "redacted_url"]

@@ -40,10 +40,10 @@ from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
-from llmgw_desktop.engine.store.sqlite_engine import PRAGMAS, SqliteEngine
+from llmgw_desktop.engine.store.sqlite_engine import SqliteEngine
 from llmgw_desktop.engine.store.stall_watch import AT_STOP_AFTER_S
 
-__all__ = ["PRAGMAS", "Database", "StoreEngine", "StoreError", "StoreUnavailable"]
+__all__ = ["Database", "StoreEngine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from llmgw_desktop.engine.telemetry.base import NO_SPAN, SpanLike, Telemetry
+from llmgw_desktop.engine.telemetry.base import SpanLike, Telemetry
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import Settings
     from llmgw_desktop.engine.events import EventBus
 
-__all__ = ["NO_SPAN", "SpanLike", "Telemetry", "start_telemetry"]
+__all__ = ["SpanLike", "Telemetry", "start_telemetry"]
 
 
 def start_telemetry(settings: Settings, events: EventBus, environ: Mapping[str, str]) -> Telemetry:

@@ -36,8 +36,6 @@ __all__ = [
     "PriceLookup",
     "PriceTable",
     "cost_note",
-    "estimate_cost",
-    "price_of",
     "price_table",
     "server_tool_cost",
 ]
@@ -162,18 +160,6 @@ def price_table() -> PriceTable:
 
 
 PRICES_REVISED = price_table().revised
-
-
-def price_of(model: str | None) -> Price | None:
-    """The shipped table's price of `model`, or None (the engine prices by its `PriceBook`,
-    which puts the person's prices on top of this table)."""
-    return price_table().price_of(model)
-
-
-def estimate_cost(model: str | None, usage: Usage) -> float | None:
-    """The shipped table's estimate for `usage` on `model`, or None when it is not priced
-    (the engine prices by its `PriceBook`)."""
-    return price_table().cost_of(model, usage)
 
 
 @functools.cache

@@ -32,6 +32,17 @@ class Usage:
         """Everything the exchange used: all input plus the output (the dialects' `total`)."""
         return self.total_input_tokens + self.output_tokens
 
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name, as the stores keep them (a dict made by hand: `asdict` copies
+        deeply)."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}

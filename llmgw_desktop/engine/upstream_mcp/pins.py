@@ -37,27 +37,17 @@ from llmgw_desktop.engine.upstream_mcp.pins_file import (
     CHANGED,
     NEW,
     PINNED,
-    PINS_FILE,
     REAPPROVE,
     PinnedTool,
     PinsFileDamaged,
     ToolReview,
     approve_in_file,
-    changes_in_file,
     diff_of,
     read_pins,
     write_pins,
 )
 
-__all__ = [
-    "PINS_FILE",
-    "PinnedTool",
-    "PinsFileDamaged",
-    "ToolPins",
-    "ToolReview",
-    "approve_in_file",
-    "changes_in_file",
-]
+__all__ = ["ToolPins"]
 
 log = logging.getLogger(__name__)
 

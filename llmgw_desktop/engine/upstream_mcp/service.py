@@ -37,7 +37,8 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import MAX_TOOLS, START_TIMEOUT_S, UpstreamServer
 from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
-from llmgw_desktop.engine.upstream_mcp.pins import ToolPins, ToolReview
+from llmgw_desktop.engine.upstream_mcp.pins import ToolPins
+from llmgw_desktop.engine.upstream_mcp.pins_file import ToolReview
 from llmgw_desktop.engine.upstream_mcp.relay import CALL_TIMEOUT_S, UpstreamRelay
 
 __all__ = ["RelayedTool", "UpstreamServers"]

@@ -18,18 +18,14 @@ from typing import Any
 from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, Outcome, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
-from llmgw_desktop.engine.validation import prompts
 from llmgw_desktop.engine.validation.api_answer import ApiAnswer, ChatGateway, ask_api_provider
 from llmgw_desktop.engine.validation.verdicts import Reading, read_review, read_truth
 
 __all__ = [
     "DEFAULT_PANEL",
     "PANEL_SIZE",
-    "ApiAnswer",
     "Reviewer",
     "ValidationService",
-    "prompts",
-    "reviewer_list",
     "summarize",
 ]
 
@@ -234,9 +230,3 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "statuses": dict(statuses),
         "sharedRisks": [risk for risk, n in risks.items() if n > 1],
     }
-
-
-def reviewer_list(providers: list[str] | None, models: dict[str, str] | None) -> list[Reviewer]:
-    """Reviewers from a provider list and an optional provider -> model map."""
-    models = models or {}
-    return [Reviewer(p, models.get(p)) for p in providers or []]

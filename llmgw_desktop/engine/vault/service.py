@@ -2,8 +2,8 @@
 
 A record is found by its identity (provider, key or file name, project); storing the same
 identity again replaces the value. A project sees its own records first and the global ones
-(`_global`) after. Values leave the vault only through `resolve_*` and `materialize_files`;
-lists show metadata and masked keys.
+(`_global`) after. Values leave the vault only through `resolve_*`; lists show metadata and
+masked keys.
 
 Storing, listing and deleting are the operator's alone: each takes the caller's principal and
 refuses anyone else (`engine/auth/access.py`, capability `vault`). Resolving is the engine's own
@@ -17,11 +17,9 @@ what to do, and nothing stored is written or deleted until the right key is back
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from pathlib import Path
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
@@ -29,7 +27,6 @@ from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.vault import queries
-from llmgw_desktop.engine.vault.auth_files import private_auth_dir
 from llmgw_desktop.engine.vault.crypto import key_check_opens, record_aad, seal, seal_key_check
 from llmgw_desktop.engine.vault.errors import VaultCorrupt, VaultLocked
 from llmgw_desktop.engine.vault.master_key import KeySource, resolve_master_key
@@ -69,12 +66,10 @@ class Vault:
         key_sources: Sequence[KeySource],
         *,
         clock: Callable[[], float] = time.time,
-        temp_root: Path | None = None,
     ) -> None:
         self._db = db
         self._sources = tuple(key_sources)
         self._clock = clock
-        self._temp_root = temp_root
         self._key: bytes | None = None
         self._key_source: str | None = None
         self._lock_reason: str | None = None
@@ -384,21 +379,6 @@ class Vault:
             if current is None or scopes.index(row.project) < scopes.index(current.project):
                 chosen[row.file_name] = row
         return {name: open_record(key, FILE_KIND, row) for name, row in chosen.items()}
-
-    @contextlib.asynccontextmanager
-    async def materialize_files(
-        self, provider: str, project: str | None = None, *, subdir: str = ""
-    ) -> AsyncIterator[Path]:
-        """A private temp directory holding `provider`'s auth files (in `subdir` of it),
-        removed on exit.
-
-        Raises:
-            VaultLocked, VaultCorrupt, InvalidRequest: as `resolve_files`.
-            OSError: the directory cannot be written (nothing is left behind).
-        """
-        files = await self.resolve_files(provider, project)
-        async with private_auth_dir(files, root=self._temp_root, subdir=subdir) as path:
-            yield path
 
     async def _delete(self, kind: str, record_id: str) -> bool:
         await self._key_when_open()

@@ -6,20 +6,17 @@ The level words and the command-tool test the settings check with are `config/re
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN, Workspace, WorkspaceRegistry
+from llmgw_desktop.engine.workspaces.registry import Workspace, WorkspaceRegistry
 from llmgw_desktop.engine.workspaces.remote_power import (
     Confinement,
     Grant,
-    allows_edits,
     confine,
 )
 
 __all__ = [
-    "ADMIN_OPT_IN",
     "Confinement",
     "Grant",
     "Workspace",
     "WorkspaceRegistry",
-    "allows_edits",
     "confine",
 ]

@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.shell.cli.command import Command, HelpWithExamples, Subcommands
+from llmgw_desktop.shell.exit_codes import EXIT_FAILURE
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import LoadedSettings
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMAND", "add_keys_parser", "keys_command", "parse_duration"]
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # A lent secret's default life: Claude Code asks its key helper again after 5 minutes (or on
 # a 401), so three of its periods.

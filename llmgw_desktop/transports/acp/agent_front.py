@@ -36,7 +36,7 @@ from llmgw_desktop.engine.api import (
     RequestMeta,
 )
 from llmgw_desktop.transports.acp.front_sessions import FrontSession, FrontSessions
-from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
+from llmgw_desktop.transports.acp.prompt_blocks import initialize_response, read_prompt
 
 __all__ = ["AgentFront"]
 
@@ -101,18 +101,8 @@ class AgentFront:
         if client_info is not None and client_info.name:
             self._caller = self._principal.lane(str(client_info.name)[:80])
         name = self._engine.providers.catalog().info(self._agent).display_name
-        return schema.InitializeResponse(
-            protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
-            agent_capabilities=schema.AgentCapabilities(
-                load_session=True,
-                # Linked and embedded text files go into the agent's prompt; images to an
-                # agent that takes them.
-                prompt_capabilities=schema.PromptCapabilities(image=True, embedded_context=True),
-            ),
-            agent_info=schema.Implementation(
-                name="llmgw-desktop", title=f"{name} through the LLM gateway", version=self._version
-            ),
-            auth_methods=[],
+        return initialize_response(
+            protocol_version, f"{name} through the LLM gateway", self._version
         )
 
     async def authenticate(self, method_id: str, **_: Any) -> None:

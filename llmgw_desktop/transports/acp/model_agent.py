@@ -40,7 +40,7 @@ from llmgw_desktop.transports.acp.gateway_chat import (
     save_chat,
     stream_chat,
 )
-from llmgw_desktop.transports.acp.prompt_blocks import read_prompt
+from llmgw_desktop.transports.acp.prompt_blocks import initialize_response, read_prompt
 
 __all__ = ["Locate", "ModelAgent"]
 
@@ -103,18 +103,7 @@ class ModelAgent:
     ) -> schema.InitializeResponse:
         if client_info is not None and client_info.name:
             self._caller = str(client_info.name)[:100]
-        return schema.InitializeResponse(
-            protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
-            agent_capabilities=schema.AgentCapabilities(
-                load_session=True,
-                # Files and images go to the model as the chat's content parts.
-                prompt_capabilities=schema.PromptCapabilities(image=True, embedded_context=True),
-            ),
-            agent_info=schema.Implementation(
-                name="llmgw-desktop", title=f"LLM gateway ({self._model})", version=self._version
-            ),
-            auth_methods=[],
-        )
+        return initialize_response(protocol_version, f"LLM gateway ({self._model})", self._version)
 
     async def authenticate(self, method_id: str, **_: Any) -> None:
         """Nothing to sign in to: the gateway's own credentials are used."""

@@ -6,7 +6,8 @@ Both ACP front doors read a prompt through `read_prompt`: a linked file is read 
 followed; never past `providers.max_attached_bytes`), an embedded one or an image is taken as
 sent (held to the same cap). What each door then makes of the attachments is its own: the chat
 agent sends them to the model as the chat's content parts (`chat_parts`), the fronted agent
-puts text files into its prompt and hands images to an agent that takes them (`as_text`).
+puts text files into its prompt and hands images to an agent that takes them (`as_text`). Both
+tell the editor so in one `initialize_response`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import acp
+from acp import schema
+
 from llmgw_desktop.engine.api import InvalidRequest, read_attached, refuse_too_large
 
-__all__ = ["Attachment", "EditorPrompt", "read_prompt"]
+__all__ = ["Attachment", "EditorPrompt", "initialize_response", "read_prompt"]
+
+
+def initialize_response(
+    protocol_version: int, title: str, version: str
+) -> schema.InitializeResponse:
+    """What both agents answer `initialize`: sessions load, and a prompt may carry images
+    and embedded files besides linked ones (what `read_prompt` reads)."""
+    return schema.InitializeResponse(
+        protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
+        agent_capabilities=schema.AgentCapabilities(
+            load_session=True,
+            prompt_capabilities=schema.PromptCapabilities(image=True, embedded_context=True),
+        ),
+        agent_info=schema.Implementation(name="llmgw-desktop", title=title, version=version),
+        auth_methods=[],
+    )
 
 
 @dataclass(frozen=True)

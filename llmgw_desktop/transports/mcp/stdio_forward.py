@@ -55,9 +55,8 @@ from llmgw_desktop.transports.mcp import loopback_http
 from llmgw_desktop.transports.mcp import stdio_wire as wire
 from llmgw_desktop.transports.mcp.gateway_watch import GatewaySilent, GatewayWatch
 from llmgw_desktop.transports.mcp.stdio_in_flight import InFlight
-from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
-__all__ = ["Locate", "StdioForwarder", "stdio_streams"]
+__all__ = ["Locate", "StdioForwarder"]
 
 log = logging.getLogger(__name__)
 

@@ -66,8 +66,6 @@ log = logging.getLogger(__name__)
 # forgotten first; a session that ended is forgotten when a send to it fails).
 REMEMBERED_SESSIONS = 2_000
 SESSION_HEADER = "mcp-session-id"
-# MCP's "resource not found".
-RESOURCE_NOT_FOUND_RPC_CODE = -32002
 
 # Each list method: the result's field, its model and the item's model.
 _LISTS: dict[str, tuple[str, type[BaseModel], type[BaseModel]]] = {

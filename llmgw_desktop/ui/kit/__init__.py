@@ -8,5 +8,5 @@ and `stat_card` (a large figure over what it counts). Tables: `tables` (one styl
 (fitted to their room, never scrolled sideways), `column_hint` (the line saying columns are
 hidden), `two_line` (a cell of two lines) and `switch_cells` (a column of switches). Values:
 `figures` (numbers aligned with their units), `spend_bar` (spent against a limit) and `switch`
-(an on/off setting).
+(an on/off setting). Questions: `confirm` (asked before what cannot be taken back).
 """

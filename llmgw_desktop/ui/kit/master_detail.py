@@ -40,11 +40,11 @@ LIST_SHARE = 0.56
 DETAIL_MIN_WIDTH = 280
 
 
-def value_label(name: str = "", *, wrap: bool = True) -> QLabel:
+def value_label(name: str = "") -> QLabel:
     """A value in a details card: selectable, wrapping (a long path never widens the page)."""
     label = QLabel()
     label.setObjectName(name)
-    label.setWordWrap(wrap)
+    label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 

@@ -34,20 +34,20 @@ def _styled(label: QLabel, factor: float, weight: QFont.Weight | None, role: str
     return label
 
 
-def title(text: str, parent: QWidget | None = None) -> QLabel:
+def title(text: str) -> QLabel:
     """A page's title: the largest text on it."""
-    return _styled(QLabel(text, parent), TITLE, QFont.Weight.DemiBold, "title")
+    return _styled(QLabel(text), TITLE, QFont.Weight.DemiBold, "title")
 
 
-def heading(text: str, parent: QWidget | None = None) -> QLabel:
+def heading(text: str) -> QLabel:
     """The title of a section or a detail pane."""
-    return _styled(QLabel(text, parent), HEADING, QFont.Weight.DemiBold, "heading")
+    return _styled(QLabel(text), HEADING, QFont.Weight.DemiBold, "heading")
 
 
-def caption(text: str = "", parent: QWidget | None = None, *, wrap: bool = True) -> QLabel:
+def caption(text: str = "") -> QLabel:
     """Secondary text: an explanation, a hint, a unit; muted and a little smaller."""
-    label = _styled(QLabel(text, parent), CAPTION, None, "caption")
-    label.setWordWrap(wrap)
+    label = _styled(QLabel(text), CAPTION, None, "caption")
+    label.setWordWrap(True)
     return label
 
 

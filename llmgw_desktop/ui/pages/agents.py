@@ -36,7 +36,7 @@ from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.navigator import other_page
 from llmgw_desktop.ui.pages.agent_detail import AgentDetail
-from llmgw_desktop.ui.pages.agent_groups import GROUPINGS, NO_PROJECT, AgentGroup, lane_name
+from llmgw_desktop.ui.pages.agent_groups import GROUPINGS, AgentGroup, lane_name
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -58,7 +58,6 @@ from llmgw_desktop.ui.theme import tone_item
 
 __all__ = [
     "COLUMNS",
-    "NO_PROJECT",
     "WINDOWS",
     "AgentsPage",
     "agent_name",

@@ -47,6 +47,7 @@ from llmgw_desktop.ui.budget_words import (
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -354,23 +355,16 @@ class BudgetsPage(Page):
         row = self._configured_row()
         if row is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "llmgw-desktop: remove budget?",
+        self.confirm = ask_first(
+            self,
+            "confirmRemoveBudget",
+            "remove budget?",
             f"Remove the budget {budget_name(self.statuses[row])}?\n\nCalls it covers are no "
             "longer counted against it; config.toml loses its [[budgets]] table.",
-            parent=self,
+            "Remove",
+            self.remove_selected,
+            icon=QMessageBox.Icon.Question,
         )
-        box.setObjectName("confirmRemoveBudget")
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(
-            lambda _result: self.remove_selected() if box.clickedButton() == remove else None
-        )
-        self.confirm = box
-        box.open()
 
     def remove_selected(self) -> None:
         row = self._configured_row()

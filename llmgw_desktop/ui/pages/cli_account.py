@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from llmgw_desktop.engine.api import SHIPPED_CATALOG, CliAccount, ProviderCatalog
 
-__all__ = ["ACCOUNT_COLUMNS", "account_cells"]
-
-ACCOUNT_COLUMNS = ("CLI", "Login", "Account", "Plan", "Read from, or why not")
+__all__ = ["account_cells"]
 
 
 def account_cells(

@@ -10,7 +10,7 @@ never written anywhere, and shown masked like the static token.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, EngineError, MadeKey
+from llmgw_desktop.engine.api import KEY_PREFIX, Engine, MadeKey
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog
@@ -27,14 +27,12 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["AS_KEY", "AS_NONE", "AS_TOKEN", "KEY_PREFIX", "MASTER_TOKEN_WORDS", "AuthChoice"]
+__all__ = ["AS_KEY", "AS_NONE", "AS_TOKEN", "MASTER_TOKEN_WORDS", "AuthChoice"]
 
 AS_TOKEN = "token"  # noqa: S105 - the name of a choice, not a secret
 AS_KEY = "key"
 AS_NONE = "none"
 MASTER_TOKEN_WORDS = "The master token (full access, shared by every tool)"  # noqa: S105 - words
-# What a gateway key's secret starts with (`llmgw-desktop keys`, the Access keys page).
-KEY_PREFIX = "llmgw-"
 
 
 class AuthChoice(QWidget):
@@ -153,16 +151,9 @@ class AuthChoice(QWidget):
 
     async def make_key(self, dialog: NewKeyDialog) -> MadeKey | None:
         """Make the key the dialog describes and use it; a refusal stays in the dialog."""
-        try:
-            made = await self._engine.keys.create(LOCAL_CALLER, dialog.spec())
-        except (EngineError, ValueError) as exc:
-            details = getattr(exc, "details", {})
-            dialog.show_problem(
-                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
-            )
-            return None
-        dialog.accept()
-        self.use_key(made.record.name, made.secret)
+        made = await dialog.make(self._engine)
+        if made is not None:
+            self.use_key(made.record.name, made.secret)
         return made
 
     def _say_error(self, message: str) -> None:

@@ -33,7 +33,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["COST_COLUMNS", "CostBreakdownBox", "format_usd"]
+__all__ = ["COST_COLUMNS", "CostBreakdownBox"]
 
 COST_COLUMNS = ("Name", "Requests", "Cost", "Not priced")
 COST_REFRESH_MS = 10_000

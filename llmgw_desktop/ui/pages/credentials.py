@@ -28,10 +28,10 @@ from llmgw_desktop.engine.api import (
     EngineError,
     LiveKey,
 )
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.credentials_files import AuthFileBox
 from llmgw_desktop.ui.pages.credentials_live import (
-    LIVE_COLUMNS,
     LiveKeysBox,
     fit_height,
     shown_mask,
@@ -55,7 +55,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import tone_item
 
-__all__ = ["COLUMNS", "GLOBAL_LABEL", "LIVE_COLUMNS", "CredentialsPage"]
+__all__ = ["COLUMNS", "GLOBAL_LABEL", "CredentialsPage"]
 
 log = logging.getLogger(__name__)
 
@@ -401,27 +401,17 @@ class CredentialsPage(Page):
         what = "API key" if record["kind"] == "key" else "auth file"
         name = record.get("keyName") or record.get("fileName")
         scope = "global" if record["project"] == GLOBAL_PROJECT else f"project {record['project']}"
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "llmgw-desktop: delete credential?",
+        self.confirm_box = box = ask_first(
+            self,
+            "confirmDeleteCredential",
+            "delete credential?",
             f"Delete the {record['provider']} {what} {name!r} ({scope}) from the vault?\n\n"
             "Requests that rely on it fail until another is stored. This cannot be undone.",
-            parent=self,
+            "Delete",
+            lambda: self.tasks.spawn(self.delete(record), what="delete the credential"),
         )
-        box.setObjectName("confirmDeleteCredential")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-
-        def answered(_result: int) -> None:
-            self.confirm_box = None
-            if box.clickedButton() == delete:
-                self.tasks.spawn(self.delete(record), what="delete the credential")
-
-        box.finished.connect(answered)
-        self.confirm_box = box
-        box.open()
+        box.finished.connect(lambda _result: setattr(self, "confirm_box", None))
 
     async def delete(self, record: dict[str, Any]) -> None:
         """Remove one key or auth file (already confirmed)."""

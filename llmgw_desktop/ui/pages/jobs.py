@@ -19,6 +19,7 @@ from collections.abc import Callable
 from llmgw_desktop.engine.api import FINISHED, DeskFilter, DeskJob, EngineError, JobState, JobView
 from llmgw_desktop.ui.counts import JobCounts, job_counts, running_words
 from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -41,7 +42,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["STATE_FILTERS", "JobsPage", "JobsTable", "count_words"]
+__all__ = ["STATE_FILTERS", "JobsPage", "count_words"]
 
 log = logging.getLogger(__name__)
 
@@ -328,25 +329,16 @@ class JobsPage(Page):
         job = self.selected_job()
         if job is None or not can_cancel(job.view):
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "llmgw-desktop: cancel job?",
+        self.confirm_box = ask_first(
+            self,
+            "confirmCancelJob",
+            "cancel job?",
             f"Cancel job {short_id(job.view.id)} ({job.view.provider}, for {job.principal})?"
             "\n\nIts process is stopped; the output so far is kept.",
-            parent=self,
+            "Cancel job",
+            lambda: self.tasks.spawn(self.cancel_job(job), what="cancel the job"),
+            keep="Keep running",
         )
-        box.setObjectName("confirmCancelJob")
-        stop = box.addButton("Cancel job", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-
-        def answered(_result: int) -> None:
-            if box.clickedButton() == stop:
-                self.tasks.spawn(self.cancel_job(job), what="cancel the job")
-
-        box.finished.connect(answered)
-        self.confirm_box = box
-        box.open()
 
     async def cancel_job(self, job: DeskJob) -> JobView | None:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TypeVar
 
-from llmgw_desktop.engine.api import KeyScope, KeySpec, MadeKey
+from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, EngineError, KeyScope, KeySpec, MadeKey
 from llmgw_desktop.ui.connect import key_snippets, snippets
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.qt import (
@@ -114,6 +114,20 @@ class NewKeyDialog(QDialog):
         column.addWidget(self.problem)
         column.addWidget(self.continues)
         column.addLayout(buttons)
+
+    async def make(self, engine: Engine) -> MadeKey | None:
+        """Make the key this dialog describes and close it; a refusal stays here to be fixed
+        (None)."""
+        try:
+            made = await engine.keys.create(LOCAL_CALLER, self.spec())
+        except (EngineError, ValueError) as exc:
+            details = getattr(exc, "details", {})
+            self.show_problem(
+                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
+            )
+            return None
+        self.accept()
+        return made
 
     def spec(self) -> KeySpec:
         """The key the fields describe (the engine checks the values).

@@ -16,11 +16,12 @@ import logging
 import time
 from datetime import datetime
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, KeyRecord, MadeKey
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeyRecord, MadeKey
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.budget_words import limits_words
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -266,15 +267,9 @@ class KeysPage(Page):
 
     async def make_key(self, dialog: NewKeyDialog) -> MadeKey | None:
         """Make the key the dialog describes; a refusal stays in the dialog to be fixed."""
-        try:
-            made = await self.engine.keys.create(LOCAL_CALLER, dialog.spec())
-        except (EngineError, ValueError) as exc:
-            details = getattr(exc, "details", {})
-            dialog.show_problem(
-                getattr(exc, "message", str(exc)), identity=details.get("identity", "")
-            )
+        made = await dialog.make(self.engine)
+        if made is None:
             return None
-        dialog.accept()
         self.show_secret(made)
         await self.refresh()
         self.notice.setText(f"Made the key {made.record.name}.")  # plain words, not its principal
@@ -314,26 +309,15 @@ class KeysPage(Page):
         record = self.selected()
         if record is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "llmgw-desktop: revoke key?",
+        self.confirm = ask_first(
+            self,
+            "confirmRevokeKey",
+            "revoke key?",
             f"Revoke {record.principal} ({record.shown})?\n\nEvery gateway on this store "
             "refuses it from the next request; tools using it need a new key.",
-            parent=self,
+            "Revoke",
+            lambda: self.tasks.spawn(self.revoke(record.name), what="revoke the key"),
         )
-        box.setObjectName("confirmRevokeKey")
-        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
-
-        def answered(_result: int) -> None:
-            if box.clickedButton() == revoke:
-                self.tasks.spawn(self.revoke(record.name), what="revoke the key")
-
-        box.finished.connect(answered)
-        self.confirm = box
-        box.open()
 
     async def revoke(self, name: str) -> None:
         await self.engine.keys.revoke(LOCAL_CALLER, name)

@@ -52,7 +52,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["McpServersPage", "state_words"]
+__all__ = ["McpServersPage"]
 
 POLL_MS = 1000
 COLUMNS = ("Server", "Transport", "State", "Tools", "Prompts", "Resources", ON_LABEL)

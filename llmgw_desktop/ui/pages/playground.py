@@ -42,7 +42,6 @@ from llmgw_desktop.ui.navigator import navigator_of, other_page
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.playground_answer import (
     AnswerPane,
-    describe_reply,
     model_id_tip,
     served_as,
 )
@@ -65,7 +64,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["PlaygroundPage", "describe_reply", "model_id_tip", "replayed_turn"]
+__all__ = ["PlaygroundPage", "replayed_turn"]
 
 REPLAY_QUOTE_CHARS = 80  # of a replayed request's last message, quoted in the status line
 LAST_MODEL_KEY = "playground/model"  # in ui.ini: the model last sent from here

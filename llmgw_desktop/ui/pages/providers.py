@@ -38,9 +38,7 @@ from llmgw_desktop.ui.pages.credentials import CredentialsPage
 from llmgw_desktop.ui.pages.provider_detail import ProviderDetail
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.provider_rows import (
-    ERROR,
     NOT_FOUND,
-    WARNING,
     ProviderRow,
     cannot_answer,
     load_provider_rows,
@@ -48,7 +46,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     switchable,
     usable_row,
 )
-from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, ProvidersTable
+from llmgw_desktop.ui.pages.provider_table import ProvidersTable
 from llmgw_desktop.ui.pages.provider_tests import ProviderTests
 from llmgw_desktop.ui.pages.route_targets import RouteTargetsView
 from llmgw_desktop.ui.qt import (
@@ -60,9 +58,9 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import error_colour, set_tone, warning_colour
+from llmgw_desktop.ui.theme import set_tone, warning_colour
 
-__all__ = ["COLUMNS", "STATUS_COLUMN", "ProvidersPage", "attention_colour", "warning_colour"]
+__all__ = ["ProvidersPage"]
 
 # Versions are cached by discovery for minutes; this only picks up switches, keys and breakers.
 REFRESH_MS = 15_000
@@ -76,13 +74,6 @@ def first_worth_showing(rows: list[ProviderRow]) -> int:
             if wanted(row):
                 return index
     return 0
-
-
-def attention_colour(attention: str) -> str | None:
-    """The colour of a status that needs attention (`ProviderRow.attention`), or None."""
-    if attention == ERROR:
-        return error_colour()
-    return warning_colour() if attention == WARNING else None
 
 
 class ProvidersPage(Page):

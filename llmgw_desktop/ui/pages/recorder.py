@@ -58,7 +58,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["TIME_RANGES", "RecorderPage"]
+__all__ = ["RecorderPage"]
 
 LIVE_REFRESH_MS = 1000
 LIVE_RECOUNT_EVERY_S = 5.0
@@ -157,7 +157,7 @@ class RecorderPage(Page):
         bar = self.filters
         self.failed_button, self.range_box = bar.failed_button, bar.range_box
         self.from_edit, self.to_edit, self.search_box = bar.from_edit, bar.to_edit, bar.search_box
-        self.count_label, self._boxes = bar.count_label, bar.boxes
+        self.count_label = bar.count_label
         self.provider_box, self.model_box = bar.boxes["provider"], bar.boxes["model"]
         self.state_box, self.caller_box = bar.boxes["state"], bar.boxes["caller"]
         self.principal_box, self.error_box = bar.boxes["principal"], bar.boxes["error_code"]

@@ -24,7 +24,7 @@ from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel
 from llmgw_desktop.ui.pages.recorder_words import format_clock, format_state
 from llmgw_desktop.ui.qt import QEvent, QModelIndex, QObject, QPersistentModelIndex, QTableView
 
-__all__ = ["OPTIONAL", "ROW_HEIGHT", "STRETCH", "RecorderColumns"]
+__all__ = ["OPTIONAL", "ROW_HEIGHT", "RecorderColumns"]
 
 ROW_HEIGHT = 24  # px a one-line row takes
 
@@ -77,7 +77,6 @@ OPTIONAL = tuple(
 # what a request cost, what this app is about (the state says it failed; the details and the
 # state's tooltip say why).
 KEPT_NARROW = (COLUMNS.index("Cost"),)
-STRETCH = MODEL  # the model's column takes what is left; under its provider, the provider's
 # The provider's column, holding the model too, is never narrower than this.
 TWO_LINE_MIN = 120
 

@@ -69,7 +69,6 @@ from llmgw_desktop.ui.theme import error_colour
 __all__ = [
     "BODY_KEPT",
     "COLUMNS",
-    "MODEL_COLUMN",
     "ORDER_HEADERS",
     "PROVIDER_COLUMN",
     "TIME_COLUMN",
@@ -96,7 +95,6 @@ COLUMNS = (
 )
 TIME_COLUMN = COLUMNS.index("Time")
 PROVIDER_COLUMN = COLUMNS.index("Provider")
-MODEL_COLUMN = COLUMNS.index("Model")
 COST_COLUMN = COLUMNS.index("Cost")
 _NUMERIC = frozenset(range(COLUMNS.index("Duration"), len(COLUMNS)))
 STATE_COLUMN = COLUMNS.index("State")

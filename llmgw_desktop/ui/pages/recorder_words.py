@@ -37,7 +37,6 @@ __all__ = [
     "UNANSWERED_STATES",
     "DetailRow",
     "DetailSection",
-    "describe_detail",
     "detail_sections",
     "exact_usd",
     "format_clock",
@@ -121,7 +120,6 @@ def format_state(state: str, *, from_cache: bool = False) -> str:
     return FROM_CACHE if from_cache and state == "completed" else state
 
 
-LABEL_WIDTH = 12  # characters a label takes in the plain text (values line up after it)
 # A long agent transcript would take the text pane seconds to lay out: show its beginning.
 SHOWN_TEXT_MAX = 100_000
 NO_PROMPT_FOR_API = (
@@ -285,23 +283,6 @@ def detail_sections(
         sections.append(DetailSection("Error", tuple(error)))
     sections.extend(_conversation(detail))
     return sections
-
-
-def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) -> str:
-    """The selected request as plain text (what its sections say, labels aligned)."""
-    lines: list[str] = []
-    for section in detail_sections(detail, names):
-        if lines:
-            lines.append("")
-        lines.append(section.title)
-        for row in section.rows:
-            if row.block:
-                lines.append(row.value)
-            elif row.label:
-                lines.append(f"  {row.label:<{LABEL_WIDTH}}{row.value}")
-            else:
-                lines.append(f"  {row.value}")
-    return "\n".join(lines)
 
 
 def _tokens(r: dict[str, Any]) -> list[DetailRow]:

@@ -41,7 +41,6 @@ from llmgw_desktop.ui.pages.quiet_hours_box import QuietHoursBox
 from llmgw_desktop.ui.pages.settings_form import SettingsForm
 from llmgw_desktop.ui.pages.settings_rules import (
     CHANGED_LIVE,
-    EDITABLE_KEYS,
     group_of,
     group_rows,
     is_live,
@@ -74,7 +73,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["EDITABLE_KEYS", "SettingsPage", "read_only_reason", "shown_value"]
+__all__ = ["SettingsPage"]
 
 log = logging.getLogger(__name__)
 

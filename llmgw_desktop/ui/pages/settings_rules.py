@@ -21,7 +21,6 @@ from llmgw_desktop.engine.api import LIVE_SETTINGS, redacted_url
 __all__ = [
     "CHANGED_LIVE",
     "EDITABLE_KEYS",
-    "ENGINE_LIVE_KEYS",
     "MASK",
     "WINDOW_LIVE_KEYS",
     "group_of",
@@ -89,8 +88,6 @@ SECURITY_PREFIXES = (
 )
 
 
-# Settings the engine takes on when saved here (the rest wait for a restart).
-ENGINE_LIVE_KEYS = LIVE_SETTINGS
 # Settings the window takes on when saved here (through `saved`: the tray's quiet hours).
 WINDOW_LIVE_KEYS = frozenset({"ui.quiet_hours"})
 # Settings other parts of the window change while the gateway runs (the switches, the Budgets
@@ -114,7 +111,7 @@ def names_typed(decl: Declared, typed: str | bool) -> list[str]:
 
 def is_live(key: str) -> bool:
     """Whether a setting saved here takes effect at once (by the engine or the window)."""
-    return key in ENGINE_LIVE_KEYS or key in WINDOW_LIVE_KEYS
+    return key in LIVE_SETTINGS or key in WINDOW_LIVE_KEYS
 
 
 NONE = "none"  # an empty value: no list entries, no text
@@ -170,9 +167,9 @@ def read_only_reason(decl: Declared, source: str) -> str | None:
         return "Set budgets on the Budgets page; they apply at once."
     if decl.key == "gateway.prices":
         return "Set prices in the Prices box below; they apply from the next request."
-    if decl.type not in (bool, int, str) and decl.key not in ENGINE_LIVE_KEYS:
+    if decl.type not in (bool, int, str) and decl.key not in LIVE_SETTINGS:
         return "A list or table: edit it in config.toml, then restart."
-    if decl.key not in EDITABLE_KEYS and decl.key not in ENGINE_LIVE_KEYS:
+    if decl.key not in EDITABLE_KEYS and decl.key not in LIVE_SETTINGS:
         if decl.key.startswith(FILE_PLACES):
             return "Where the gateway keeps its files: change it in config.toml, then restart."
         return "Read when the gateway starts: change it in config.toml, then restart."

@@ -7,13 +7,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from llmgw_desktop.engine.auth.guessing import (
-    SPREAD,
-    GuessGuard,
-    GuessLimits,
-    SlowCheck,
-    address_key,
-)
+from llmgw_desktop.engine.auth.client_address import address_key
+from llmgw_desktop.engine.auth.guessing import SPREAD, GuessGuard, GuessLimits, SlowCheck
 from tests.clock import Clock
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.engine.auth import gateway_keys_store as store
-from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, KeySpec
+from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
 from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.engine.auth.key_scope import KeyScope
+from llmgw_desktop.engine.auth.key_spec import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.store import Database

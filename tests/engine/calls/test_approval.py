@@ -12,7 +12,7 @@ from llmgw_desktop.engine.calls.approval import (
     ApprovalGate,
     ApprovalRequest,
     PendingApproval,
-    score_request,
+    assess,
 )
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
@@ -55,8 +55,8 @@ def gate(**kw: object) -> ApprovalGate:
     ],
 )
 def test_dangerous_wording_is_scored_with_a_reason(prompt: str, reason: str) -> None:
-    score, reasons = score_request(request(prompt=prompt))
-    assert score > 0 and any(reason in r for r in reasons)
+    assessment = assess(request(prompt=prompt))
+    assert assessment.score > 0 and any(reason in r for r in assessment.reasons)
 
 
 async def test_safe_request_runs_at_the_accept_edits_rung() -> None:

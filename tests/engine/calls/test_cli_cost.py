@@ -9,7 +9,7 @@ import pytest
 from llmgw_desktop.engine.calls import CallParams
 from llmgw_desktop.engine.calls.runner import Call, Finished
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_table
 from llmgw_desktop.engine.tokens.usage import Usage
 from tests.contract.conftest import engine_settings, offline, vibe  # noqa: F401
 from tests.engine.calls.test_runner import engine  # noqa: F401
@@ -44,5 +44,5 @@ async def test_cli_without_a_reported_cost_is_priced_from_the_table(
         output_tokens=row["output_tokens"],
         cache_read_tokens=row["cache_read_tokens"],
     )
-    assert row["cost_usd"] == pytest.approx(estimate_cost("devstral-2", usage))
+    assert row["cost_usd"] == pytest.approx(price_table().cost_of("devstral-2", usage))
     assert (row["cost_source"], row["cost_prices"]) == ("table", PRICES_REVISED)

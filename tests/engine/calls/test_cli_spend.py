@@ -84,7 +84,7 @@ def test_a_token_budgets_stop_is_its_held_tokens_at_the_cheapest_rate() -> None:
 
 
 def test_only_claude_code_and_opencode_stop_at_their_hold() -> None:
-    stopping = {info.id: info.budget_stop for info in SHIPPED_CATALOG if info.stops_at_hold}
+    stopping = {info.id: info.budget_stop for info in SHIPPED_CATALOG if info.budget_stop}
     assert stopping == {"claude": STOP_TOLD, "opencode": STOP_STEPS}
 
 
@@ -95,7 +95,7 @@ def test_the_catalogs_stop_is_what_the_adapters_do() -> None:
     request = ProviderRequest(prompt="hello", max_budget_usd=0.96)
     for info in SHIPPED_CATALOG:
         if info.speaks_acp:
-            assert not info.stops_at_hold, info.id  # usage only as the turn ends
+            assert not info.budget_stop, info.id  # usage only as the turn ends
             continue
         prepared = adapter_for(info.id).prepare(request, "/bin/cli")
         told = "--max-budget-usd" in prepared.invocation.argv

@@ -1,13 +1,35 @@
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from llmgw_desktop.engine.calls.compression import (
+    ESCAPE,
     compress_text,
-    expand_text,
+    fenced_segments,
     optimize_text,
 )
+
+_MARKER = re.compile(r"^⟦×(\d+)⟧$")
+
+
+def expand_text(text: str) -> str:
+    """Undo `compress_text` exactly: what makes it lossless (the gateway never needs it)."""
+    out: list[str] = []
+    for in_code, lines in fenced_segments(text):
+        for line in lines:
+            if in_code:
+                out.append(line)
+            elif line.startswith(ESCAPE):
+                out.append(line[len(ESCAPE) :])
+            elif (marker := _MARKER.match(line)) and out:
+                out.extend([out[-1]] * int(marker.group(1)))
+            else:
+                out.append(line)
+    return "\n".join(out)
+
 
 CODE = "```python\ndef f():\n    x  =  1\n\n\n\n    return x   \n```"
 

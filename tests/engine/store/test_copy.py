@@ -147,7 +147,7 @@ async def filled(loaded: LoadedSettings, tmp_path: Path) -> Filled:
             "local", "claude", "provider-1", working_dir="/w", owns_dir=False, usage_totals=Usage()
         )
         searched = await _fill_recorder(db)
-        vault = Vault(db, env_sources(KEY_A, tmp_path), temp_root=tmp_path)
+        vault = Vault(db, env_sources(KEY_A, tmp_path))
         await vault.open()
         await vault.store_key(OPERATOR, "openai", API_KEY)
         await vault.store_file(OPERATOR, "claude", "auth.json", AUTH_FILE)

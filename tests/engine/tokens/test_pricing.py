@@ -12,11 +12,13 @@ from llmgw_desktop.engine.tokens.pricing import (
     PRICES_REVISED,
     Price,
     cost_note,
-    estimate_cost,
-    price_of,
     price_table,
 )
 from llmgw_desktop.engine.tokens.usage import Usage
+
+# The shipped table's answers (the engine prices by its `PriceBook`, the person's prices on top).
+price_of = price_table().price_of
+estimate_cost = price_table().cost_of
 
 
 def test_cache_reads_and_writes_each_cost_their_own_price() -> None:

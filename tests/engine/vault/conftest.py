@@ -14,7 +14,7 @@ from tests.engine.vault.support import KEY_A, env_sources
 
 @pytest.fixture
 async def vault(db: Database, tmp_path: Path) -> Vault:
-    opened = Vault(db, env_sources(KEY_A, tmp_path), temp_root=tmp_path)
+    opened = Vault(db, env_sources(KEY_A, tmp_path))
     await opened.open()
     assert opened.status()["state"] == "open"
     return opened

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import sqlite3
-import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,6 @@ from tests.engine.vault.support import (
     KEY_B,
     FakeKeyring,
     env_sources,
-    folder_after_a_cancel,
 )
 
 OPENAI_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -221,32 +218,6 @@ async def test_project_file_replaces_the_global_one_of_the_same_name(vault: Vaul
     assert (await vault.resolve_files("gemini"))["oauth_creds.json"] == b"global"
 
 
-async def test_materialized_files_live_in_a_private_dir_removed_after_use(vault: Vault) -> None:
-    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
-    async with vault.materialize_files("gemini") as path:
-        assert (path / "oauth_creds.json").read_bytes() == b"creds"
-        if os.name == "posix":
-            assert stat.S_IMODE(path.stat().st_mode) == 0o700
-            assert stat.S_IMODE((path / "oauth_creds.json").stat().st_mode) == 0o600
-    assert not path.exists()
-
-
-async def test_materialized_dir_is_removed_when_the_body_raises(vault: Vault) -> None:
-    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
-    seen: list[Path] = []
-    with pytest.raises(RuntimeError):
-        async with vault.materialize_files("gemini") as path:
-            seen.append(path)
-            raise RuntimeError("the CLI crashed")
-    assert not seen[0].exists()
-
-
-async def test_materialized_dir_is_removed_when_the_body_is_cancelled(vault: Vault) -> None:
-    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
-    folder = await folder_after_a_cancel(lambda: vault.materialize_files("gemini"))
-    assert not folder.exists()
-
-
 # -- master key and locking -------------------------------------------------------------------
 
 
@@ -282,9 +253,6 @@ async def test_wrong_master_key_locks_the_vault_and_keeps_everything(
         with pytest.raises(VaultLocked) as caught:
             await call
         assert caught.value.code == "vault_locked"
-    with pytest.raises(VaultLocked):
-        async with wrong.materialize_files("codex"):
-            pass
 
     message = caught.value.message
     assert "not the key this vault was created with" in message

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.attention import failing_providers
+from llmgw_desktop.ui.attention import provider_verdicts
 from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -50,7 +50,7 @@ async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_win
 
     # The window: the header names OpenAI, the Providers page says "Failing".
     engine = gateway.engine
-    [named] = failing_providers(engine)
+    [named] = [v for v in provider_verdicts(engine) if v.failing]
     assert (named.provider, named.name) == ("openai", "OpenAI")
     [row] = [
         r for r in await load_provider_rows(engine, {}, versions=False) if r.key == "api:openai"

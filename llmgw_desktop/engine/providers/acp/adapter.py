@@ -54,8 +54,6 @@ class AcpSetup:
 class AcpAdapter:
     """One ACP agent of the catalog."""
 
-    interactive = True
-
     def __init__(self, info: ProviderInfo, models: tuple[str, ...] = ()) -> None:
         """`info` as the engine's catalog has it (the operator's command and args applied);
         `models`: the operator's list for it, else the ones known for a shipped agent."""

@@ -18,9 +18,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.lines import CappedLines, LineTooLong
+from llmgw_desktop.engine.lines import CappedLines
 
-__all__ = ["LineTooLong", "NdjsonPipe"]
+__all__ = ["NdjsonPipe"]
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 65536

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.providers.acp.framing import LineTooLong, NdjsonPipe
+from llmgw_desktop.engine.lines import LineTooLong
+from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe
 from llmgw_desktop.engine.providers.acp.usage import (
     usage_from_chunk_meta,
     usage_from_prompt_result,

@@ -15,7 +15,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
-from llmgw_desktop.engine.api import SHIPPED_CATALOG, Engine, ProviderCatalog, provider_info
+from llmgw_desktop.engine.api import Engine, ProviderCatalog, provider_info
 from llmgw_desktop.transports.mcp.tools import (
     jobs,
     ops,
@@ -27,7 +27,7 @@ from llmgw_desktop.transports.mcp.tools import (
 )
 from llmgw_desktop.transports.mcp.tools.binding import NoInput, ToolSpec, bind
 
-__all__ = ["TOOL_SPECS", "register_tools", "tool_aliases", "tool_specs"]
+__all__ = ["register_tools", "tool_aliases", "tool_specs"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 DESTRUCTIVE = ToolAnnotations(destructive_hint=True)
@@ -188,10 +188,6 @@ def tool_specs(catalog: ProviderCatalog) -> tuple[ToolSpec[Any], ...]:
 def tool_aliases(specs: tuple[ToolSpec[Any], ...]) -> dict[str, str]:
     """Each other name of a tool of `specs` -> the tool's own name."""
     return {alias: spec.name for spec in specs for alias in spec.aliases}
-
-
-# The tools of a gateway that runs only what it ships (`tools_list.json` pins them).
-TOOL_SPECS = tool_specs(SHIPPED_CATALOG)
 
 
 def register_tools(server: MCPServer, engine: Engine, specs: tuple[ToolSpec[Any], ...]) -> None:

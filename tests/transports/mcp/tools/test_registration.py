@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from llmgw_desktop.engine.api import SHIPPED_CATALOG
 from llmgw_desktop.transports.mcp.access import TOOLS
-from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, tool_aliases
+from llmgw_desktop.transports.mcp.tools.registration import tool_aliases, tool_specs
+
+# The tools of a gateway that runs only what it ships (`tools_list.json` pins them).
+TOOL_SPECS = tool_specs(SHIPPED_CATALOG)
 
 
 def test_every_tool_has_exactly_one_entry_and_an_access_rule() -> None:
