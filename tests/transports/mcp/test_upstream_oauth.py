@@ -102,6 +102,19 @@ async def _call_through(gateway: GatewayRuntime) -> tuple[Any, list[str], Any]:
     return hello, names, sign_ins
 
 
+async def _through_a_new_gateway(
+    loaded: LoadedSettings, url: str, browser: Browser
+) -> tuple[Any, list[str], Any]:
+    """`_call_through` a gateway started for it, whose sign-ins `browser` follows."""
+    gateway, lock = await _start(loaded, url)
+    try:
+        gateway.engine.upstream_mcp.open_url = browser.open
+        return await _call_through(gateway)
+    finally:
+        await gateway.stop()
+        lock.release()
+
+
 async def test_the_user_signs_in_once_and_the_token_outlives_a_restart(
     loaded: LoadedSettings, oauth_server: str
 ) -> None:
@@ -130,13 +143,7 @@ async def test_the_user_signs_in_once_and_the_token_outlives_a_restart(
 
     # A restarted gateway reads the token from the vault: no browser, no new code issued.
     again = Browser()
-    gateway, lock = await _start(loaded, oauth_server)
-    try:
-        gateway.engine.upstream_mcp.open_url = again.open
-        hello, _, sign_ins = await _call_through(gateway)
-    finally:
-        await gateway.stop()
-        lock.release()
+    hello, _, sign_ins = await _through_a_new_gateway(loaded, oauth_server, again)
     assert again.opened == [], again.opened
     assert not hello.is_error and "from behind OAuth" in hello.content[0].text, hello
     assert sign_ins.content[0].text == "1", sign_ins
@@ -178,13 +185,7 @@ async def test_a_page_knocking_on_the_sign_in_listener_neither_ends_nor_joins_th
     loaded: LoadedSettings, oauth_server: str
 ) -> None:
     browser = PageFirst()
-    gateway, lock = await _start(loaded, oauth_server)
-    try:
-        gateway.engine.upstream_mcp.open_url = browser.open
-        hello, _, sign_ins = await _call_through(gateway)
-    finally:
-        await gateway.stop()
-        lock.release()
+    hello, _, sign_ins = await _through_a_new_gateway(loaded, oauth_server, browser)
     (forged, rebound, (status, page)) = browser.landed
     assert forged[0] == 400, forged  # not the sign-in's state: refused, still waiting
     assert rebound[0] == 421, rebound  # the sign-in's state under another name: refused
