@@ -12,7 +12,7 @@ from typing import Any
 import openai
 import pytest
 
-from llmgw_desktop.engine.tokens.pricing import price_of
+from llmgw_desktop.engine.tokens.pricing import price_table
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
@@ -44,8 +44,8 @@ async def _spent(gateway: GatewayRuntime) -> float:
 
 
 def test_the_models_these_tests_name_are_what_they_claim() -> None:
-    assert price_of(UNPRICED) is None
-    assert price_of(PRICED) is not None
+    assert price_table().price_of(UNPRICED) is None
+    assert price_table().price_of(PRICED) is not None
 
 
 async def test_an_unpriced_model_under_a_hard_dollar_budget_is_refused_before_the_upstream(

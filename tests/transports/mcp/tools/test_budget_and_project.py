@@ -17,7 +17,7 @@ import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.tokens.pricing import price_of
+from llmgw_desktop.engine.tokens.pricing import price_table
 from llmgw_desktop.transports.mcp.caller import STDIO_CALLER, Caller
 from llmgw_desktop.transports.mcp.tools.providers import RequestInput
 from tests.contract.conftest import vibe_engine
@@ -51,7 +51,7 @@ async def _spent(engine: Engine, index: int = 0) -> float:
 
 
 def test_the_models_these_tests_name_are_what_they_claim() -> None:
-    assert price_of(PRICED) is not None and price_of(UNPRICED) is None
+    assert price_table().price_of(PRICED) is not None and price_table().price_of(UNPRICED) is None
 
 
 async def test_an_unpriced_model_is_refused_before_the_cli_runs(
