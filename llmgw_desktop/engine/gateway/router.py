@@ -273,21 +273,16 @@ def plan_request(
     return plan
 
 
-def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan:
-    route = registry.route_of(model)
-    config = registry.config
-    skipped: list[str] = []
-    pool, weights = _pool(registry, model, route, skipped)
-    small_target = route.small_request or config.small_request_model
-    first: list[tuple[str, str]] = []
-    pin = route.pin.get(caller) if caller else None
-    if pin:
-        first.append((pin, "pin"))
-    if small and small_target:
-        first.append((small_target, "small_request"))
-    ordered: list[Target] = []
+def _add_targets(
+    registry: ModelRegistry,
+    wanted: list[tuple[str, str | None]],
+    ordered: list[Target],
+    skipped: list[str],
+) -> str | None:
+    """Add each target `wanted` names (with why) that `ordered` lacks, a name that resolves to
+    none to `skipped`; the why of the first added."""
     rule = None
-    for name, why in first:
+    for name, why in wanted:
         try:
             target = registry.resolve(name)
         except NotFound:
@@ -296,6 +291,23 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
         if target not in ordered:
             ordered.append(target)
             rule = rule or why
+    return rule
+
+
+def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan:
+    route = registry.route_of(model)
+    config = registry.config
+    skipped: list[str] = []
+    pool, weights = _pool(registry, model, route, skipped)
+    small_target = route.small_request or config.small_request_model
+    first: list[tuple[str, str | None]] = []
+    pin = route.pin.get(caller) if caller else None
+    if pin:
+        first.append((pin, "pin"))
+    if small and small_target:
+        first.append((small_target, "small_request"))
+    ordered: list[Target] = []
+    rule = _add_targets(registry, first, ordered, skipped)
     pool_at = len(ordered)
     kept = [(t, w) for t, w in zip(pool, weights, strict=True) if t not in ordered]
     ordered.extend(t for t, _ in kept)
@@ -304,14 +316,8 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
     # the operator's routes alone say where it may go instead (data kept in the cloud chosen).
     unaliased = registry.unalias(model)
     twin = None if "/" in unaliased else vendor_twin(unaliased)
-    for name in (*((twin,) if twin else ()), *route.fallback, *config.fallback):
-        try:
-            target = registry.resolve(name)
-        except NotFound:
-            skipped.append(name)
-            continue
-        if target not in ordered:
-            ordered.append(target)
+    fallbacks = (*((twin,) if twin else ()), *route.fallback, *config.fallback)
+    _add_targets(registry, [(name, None) for name in fallbacks], ordered, skipped)
     if ordered[0] in pool:
         rule = None
     hints = {t.label: h for t in ordered if (h := registry.hint(t)) is not None}
