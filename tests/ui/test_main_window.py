@@ -161,7 +161,11 @@ def test_every_place_has_a_shortcut_in_its_tooltip_that_switches_to_it(
     for index, place in enumerate(places):
         keys = place_shortcut(index)
         assert keys is not None
-        assert window.nav.item_of(place.key).toolTip().startswith(f"{place.title} ({keys})")
+        assert (
+            window.nav.item(window.nav.row_of(place.key))
+            .toolTip()
+            .startswith(f"{place.title} ({keys})")
+        )
         window.show_page("clients" if place.key != "keys" else "overview")
         sequence = QKeySequence(keys)[0]
         qtbot.keyClick(window.nav, sequence.key(), sequence.keyboardModifiers())
