@@ -260,10 +260,6 @@ class MainWindow(QMainWindow):
         return self.overview.status_label
 
     @property
-    def endpoint_label(self) -> QLabel:
-        return self.overview.endpoint_label
-
-    @property
     def access(self) -> AccessPanel:
         clients = self.pages[ClientsPage.KEY]
         assert isinstance(clients, ClientsPage)

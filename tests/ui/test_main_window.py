@@ -58,7 +58,7 @@ def _window(parts: tuple, *, close_quits: bool, qtbot: QtBot) -> MainWindow:
 
 def test_window_shows_endpoint_and_status(parts: tuple, qtbot: QtBot) -> None:
     window = _window(parts, close_quits=True, qtbot=qtbot)
-    assert window.endpoint_label.text() == ENDPOINT
+    assert window.overview.endpoint_label.text() == ENDPOINT
     assert window.status_label.text() == "Stopped"
 
 
