@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
@@ -273,16 +274,19 @@ def plan_request(
     return plan
 
 
+_Tag = TypeVar("_Tag")
+
+
 def _add_targets(
     registry: ModelRegistry,
-    wanted: list[tuple[str, str | None]],
+    wanted: Iterable[tuple[str, _Tag]],
     ordered: list[Target],
     skipped: list[str],
-) -> str | None:
-    """Add each target `wanted` names (with why) that `ordered` lacks, a name that resolves to
-    none to `skipped`; the why of the first added."""
-    rule = None
-    for name, why in wanted:
+) -> list[_Tag]:
+    """Add each target `wanted` names (with its tag: why, or a weight) that `ordered` lacks, a
+    name that resolves to none to `skipped`; the tags of those added."""
+    tags: list[_Tag] = []
+    for name, tag in wanted:
         try:
             target = registry.resolve(name)
         except NotFound:
@@ -290,8 +294,8 @@ def _add_targets(
             continue
         if target not in ordered:
             ordered.append(target)
-            rule = rule or why
-    return rule
+            tags.append(tag)
+    return tags
 
 
 def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan:
@@ -300,14 +304,14 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
     skipped: list[str] = []
     pool, weights = _pool(registry, model, route, skipped)
     small_target = route.small_request or config.small_request_model
-    first: list[tuple[str, str | None]] = []
+    first: list[tuple[str, str]] = []
     pin = route.pin.get(caller) if caller else None
     if pin:
         first.append((pin, "pin"))
     if small and small_target:
         first.append((small_target, "small_request"))
     ordered: list[Target] = []
-    rule = _add_targets(registry, first, ordered, skipped)
+    rule = next(iter(_add_targets(registry, first, ordered, skipped)), None)
     pool_at = len(ordered)
     kept = [(t, w) for t, w in zip(pool, weights, strict=True) if t not in ordered]
     ordered.extend(t for t, _ in kept)
@@ -349,16 +353,7 @@ def _pool(
         return [registry.resolve(model)], [1.0]
     weights = route.weights or (1.0,) * len(route.targets)
     pool: list[Target] = []
-    kept: list[float] = []
-    for name, weight in zip(route.targets, weights, strict=True):
-        try:
-            target = registry.resolve(name)
-        except NotFound:
-            skipped.append(name)
-            continue
-        if target not in pool:
-            pool.append(target)
-            kept.append(weight)
+    kept = _add_targets(registry, zip(route.targets, weights, strict=True), pool, skipped)
     if not pool:
         raise NotFound(
             f"no target of the route {route.pattern!r} names a model a provider serves "
