@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     import anyio
     from mcp.server.mcpserver import MCPServer
 
-__all__ = ["CappedLines", "claimed_stdin", "serve_stdio"]
+__all__ = ["CappedLines", "ThreadFedReader", "claimed_stdin", "serve_stdio"]
 
 log = logging.getLogger(__name__)
 STDIN_FD = 0
@@ -45,8 +46,12 @@ async def serve_stdio(server: MCPServer) -> None:
     """
     from mcp.server.stdio import stdio_server
 
+    transport: ThreadFedReader | asyncio.ReadTransport | None
     with claimed_stdin() as wire_in:
-        reader, transport = await wire.open_reader(wire_in)
+        if sys.platform == "win32":  # pragma: no cover - the SDK reads there in a thread too
+            reader, transport = ThreadFedReader.open(wire_in)
+        else:
+            reader, transport = await wire.open_reader(wire_in)
         lines = CappedLines(reader)
         try:
             # The SDK only iterates its stdin for text lines: `CappedLines` gives them.
@@ -85,6 +90,85 @@ class CappedLines:
                 return
             # As the SDK's own text layer reads it: UTF-8, a byte it cannot read replaced.
             yield line.decode("utf-8", errors="replace")
+
+
+class ThreadFedReader:
+    """Where the loop cannot watch a pipe (Windows' loop reads no anonymous pipe), the wire is
+    read in a worker thread, a bounded read at a time, into the same capped reader: this is
+    its transport, so the reader pauses the reads as it pauses a pipe's (past twice its
+    limit) and its lines are held to the cap alike. A read left blocked when serving ends is
+    abandoned with its thread, as the SDK's own reader is (its descriptor is never closed
+    under it: `claimed_stdin` opens it so)."""
+
+    READ_BYTES = 64 * 1024
+
+    def __init__(self, stdin: BinaryIO, reader: asyncio.StreamReader) -> None:
+        # One read's worth of what is there (a buffered file's `read` would wait for all of it).
+        self._read = getattr(stdin, "read1", stdin.read)
+        self._reader = reader
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._task = asyncio.get_running_loop().create_task(self._feed(), name="stdin reads")
+
+    @classmethod
+    def open(cls, stdin: BinaryIO) -> tuple[asyncio.StreamReader, ThreadFedReader]:
+        """A reader over `stdin` limited to the stdio door's cap, and its feeder to close."""
+        reader = asyncio.StreamReader(limit=wire.MAX_EVENT_BYTES)
+        feeder = cls(stdin, reader)
+        reader.set_transport(cast("asyncio.BaseTransport", feeder))
+        return reader, feeder
+
+    # What the reader asks of its transport.
+    def pause_reading(self) -> None:
+        self._flowing.clear()
+
+    def resume_reading(self) -> None:
+        self._flowing.set()
+
+    def close(self) -> None:
+        self._task.cancel()
+
+    async def _feed(self) -> None:
+        try:
+            while True:
+                await self._flowing.wait()
+                chunk = await self._read_in_thread()
+                if not chunk:
+                    break
+                self._reader.feed_data(chunk)
+        except OSError as exc:
+            self._reader.set_exception(exc)
+            return
+        self._reader.feed_eof()
+
+    async def _read_in_thread(self) -> bytes:
+        """One read, in a daemon thread of its own: a read still blocked when serving ends must
+        not hold the process's exit (the loop's own executor is waited for at its close).
+
+        Raises:
+            OSError: the read failed.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bytes] = loop.create_future()
+
+        def settle(chunk: bytes | None, error: OSError | None) -> None:
+            if done.done():
+                return  # serving ended while it read
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(chunk or b"")
+
+        def read() -> None:
+            try:
+                chunk, error = self._read(self.READ_BYTES), None
+            except OSError as exc:
+                chunk, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(settle, chunk, error)
+
+        threading.Thread(target=read, name="stdin read", daemon=True).start()
+        return await done
 
 
 @contextlib.contextmanager

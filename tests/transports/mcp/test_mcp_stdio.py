@@ -16,6 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES, LineTooLong
+from llmgw_desktop.transports.mcp import stdio_wire
+from llmgw_desktop.transports.mcp.stdio_in_process import ThreadFedReader
 from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.e2e import gateway_process as gp
@@ -268,3 +270,28 @@ def test_while_the_door_serves_in_process_a_child_reads_no_stdin(tmp_path: Path)
         "child read 0 bytes; the door read b'first line'",
         "fd 0 after: b'second line'",
     ], done.stderr
+
+
+async def test_the_thread_fed_reader_holds_the_cap_as_the_pipe_reader_does() -> None:
+    """Windows' path (its loop watches no anonymous pipe, so the wire is read in a thread), run
+    here on a real pipe: a line is read as soon as it comes, and one past the cap is refused
+    as the pipe reader refuses it."""
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0, closefd=True) as wire_in:
+        reader, feeder = ThreadFedReader.open(wire_in)
+        try:
+            os.write(write_fd, b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+            first = await asyncio.wait_for(stdio_wire.read_line(reader), 10)
+            assert first == b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n'
+
+            def write_past_the_cap() -> None:
+                with os.fdopen(write_fd, "wb") as out:
+                    for _ in range(MCP_EVENT_BYTES // MIB + 1):
+                        out.write(b"x" * MIB)
+
+            writing = asyncio.create_task(asyncio.to_thread(write_past_the_cap))
+            with pytest.raises(LineTooLong):
+                await asyncio.wait_for(stdio_wire.read_line(reader), 60)
+            await asyncio.wait_for(writing, 60)
+        finally:
+            feeder.close()
