@@ -71,7 +71,7 @@ class MasterKey:
 class KeySource(Protocol):
     """One place a master key may live."""
 
-    name: str  # "env", "keyring" or "file": what `Vault.key_source` reports
+    name: str  # "env", "keyring" or "file": what `Vault.status()["keySource"]` reports
 
     def describe(self) -> str:
         """Where this source looks, for messages."""
