@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from llmgw_desktop.engine.auth.access import Capability, require
@@ -59,11 +59,7 @@ class SettingsSaver:
             RuntimeError: this engine was built without a settings file.
             OSError: the file cannot be read or written.
         """
-        writer = self._writer
-        if writer is None:
-            raise RuntimeError("this gateway was started without a settings file to save to")
-        async with self._lock:
-            await asyncio.to_thread(writer.update, key, value)
+        await self._locked(lambda writer: writer.update(key, value))
 
     async def write_many(self, changes: Sequence[tuple[Sequence[str], Any]]) -> None:
         """Several already-checked changes in one rewrite of the file (all or none): each is
@@ -73,8 +69,12 @@ class SettingsSaver:
             RuntimeError: this engine was built without a settings file.
             OSError: the file cannot be read or written.
         """
+        await self._locked(lambda writer: writer.apply(changes))
+
+    async def _locked(self, change: Callable[[SettingsWriter], None]) -> None:
+        """Run `change` on the writer off the loop, one at a time."""
         writer = self._writer
         if writer is None:
             raise RuntimeError("this gateway was started without a settings file to save to")
         async with self._lock:
-            await asyncio.to_thread(writer.apply, changes)
+            await asyncio.to_thread(change, writer)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from llmgw_desktop.config.paths import bare_pointer_dir
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.shell.instance import InstanceLock, published
+from llmgw_desktop.shell.instance import UNPUBLISHED, InstanceLock, published
 
 if TYPE_CHECKING:
     from llmgw_desktop.transports.acp.gateway_chat import GatewayAddress
@@ -43,11 +43,7 @@ def run_acp(loaded: LoadedSettings, *, model: str, version: str, agent: str = ""
             lock.release()
     found = _running(loaded)
     if found is None:
-        print(
-            "llmgw-desktop: another instance holds the data directory but publishes no "
-            "address; stop it and try again",
-            file=sys.stderr,
-        )
+        print(f"llmgw-desktop: {UNPUBLISHED}", file=sys.stderr)
         return 1
     return asyncio.run(_serve(found, loaded, model, version, agent))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from llmgw_desktop.config.desktop_entry import APP_ID, HIDDEN_FLAG, app_command, desktop_entry
+from llmgw_desktop.ui.login_switch import Autostart  # the switch the tray and Settings flip
 
 __all__ = [
     "LAUNCH_AGENT_LABEL",
@@ -33,18 +34,6 @@ __all__ = [
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 LAUNCH_AGENT_LABEL = "io.github.llmgw-desktop"
-
-
-class Autostart(Protocol):
-    """A start-at-login switch kept where the OS looks for it."""
-
-    where: str  # where the switch is kept, for the person (a path or a registry value)
-
-    def enable(self) -> None: ...
-
-    def disable(self) -> None: ...
-
-    def is_enabled(self) -> bool: ...
 
 
 def login_command() -> list[str]:

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "UNPUBLISHED",
     "HandoffResult",
     "InstanceLock",
     "QuitResult",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 LOCK_FILE = "instance.lock"
+# Why a relay (stdio MCP, ACP) cannot reach the instance that holds the lock.
+UNPUBLISHED = (
+    "another instance holds the data directory but publishes no address; stop it and try again"
+)
 INFO_FILE = "instance.json"
 # Left in the bare environment's data directory (`paths.bare_data_dir`) by an instance whose
 # own is elsewhere (XDG_* or LLM_GATEWAY_DATA_DIR set), so a launch that lacks those variables

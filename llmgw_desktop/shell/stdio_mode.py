@@ -26,6 +26,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import (
+    UNPUBLISHED,
     InstanceLock,
     lock_is_held,
     published,
@@ -88,11 +89,7 @@ def run_stdio(loaded: LoadedSettings) -> int:
                 lock.release()
     found = _running_instance(data_dir, loaded.settings.http.path)
     if found is None:
-        print(
-            "llmgw-desktop: another instance holds the data directory but publishes no "
-            "address; stop it and try again",
-            file=sys.stderr,
-        )
+        print(f"llmgw-desktop: {UNPUBLISHED}", file=sys.stderr)
         return 1
     url, token = found
     log.info("relaying stdio MCP to the running gateway at %s", url)

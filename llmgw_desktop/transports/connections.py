@@ -186,10 +186,6 @@ class ConnectionGuard:
             self._timer.cancel()
             self._timer = None
 
-    @property
-    def open_count(self) -> int:
-        return len(self._open)
-
     def begin_drain(self) -> None:
         """Close every connection idle between requests (aiohttp's graceful close: one whose
         answer is still being written closes after it), and from now on each connection once

@@ -45,7 +45,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.tasks import OnceMore, UiTasks
 
 __all__ = ["PROVIDER_SECTIONS", "GatewayActions"]
 
@@ -92,8 +92,7 @@ class GatewayActions(QObject):
         # Providers no switch can make answer: id -> (their line, why), for the submenu.
         self.unavailable: dict[str, tuple[str, str]] = {}
         self._tasks = UiTasks()
-        self._checking = False
-        self._check_again = False
+        self._looking = OnceMore(self._tasks, self._look_for_clis, "look for the CLIs")
 
         # The user's own MCP servers: a switch each (the tray's submenu, the MCP servers page).
         self.mcp_servers = McpServerSwitches(self._engine, self)
@@ -226,21 +225,12 @@ class GatewayActions(QObject):
 
     def check_installed(self) -> None:
         """Look at every provider again in the background (the CLIs located, cached by the
-        engine for a few seconds), then show each as a switch or as unavailable."""
-        if self._checking:
-            self._check_again = True  # what changed meanwhile is read by one more look
-            return
-        self._checking = self._tasks.spawn(self._look_for_clis(), what="look for the CLIs")
+        engine for a few seconds), then show each as a switch or as unavailable (asked while
+        it looks, it looks once more after)."""
+        self._looking.request()
 
     async def _look_for_clis(self) -> None:
-        try:
-            rows = await load_provider_rows(self._engine, {}, versions=False)
-        finally:
-            self._checking = False
-        self.show_rows(rows)
-        if self._check_again:
-            self._check_again = False
-            self.check_installed()
+        self.show_rows(await load_provider_rows(self._engine, {}, versions=False))
 
     def show_rows(self, rows: list[ProviderRow]) -> None:
         """Show each provider of `rows` as its switch (marked when it is failing or needs a

@@ -357,11 +357,6 @@ class StatusHeader(QWidget):
         super().resizeEvent(event)
         self._fit()
 
-    @property
-    def compact(self) -> bool:
-        """Whether the chips say their short words (the window is narrow)."""
-        return self.level > 0
-
     def _shown(self, name: str, level: int) -> str:
         """What chip `name` says at `level` (see `level`)."""
         if level >= 2 and not self._tones.get(name):

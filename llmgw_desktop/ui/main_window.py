@@ -28,7 +28,6 @@ from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.keyboard import let_tab_leave_tables
-from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.tables import tidy_tables
 from llmgw_desktop.ui.nav import NavList, place_shortcut
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
@@ -259,15 +258,6 @@ class MainWindow(QMainWindow):
     @property
     def status_label(self) -> QLabel:
         return self.overview.status_label
-
-    @property
-    def endpoint_label(self) -> QLabel:
-        return self.overview.endpoint_label
-
-    @property
-    def provider_switches(self) -> dict[str, Switch]:
-        """The Overview's switch of each provider a switch can make answer (by switch id)."""
-        return self.overview.health.switch_cells.switches
 
     @property
     def access(self) -> AccessPanel:

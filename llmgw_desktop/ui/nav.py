@@ -115,16 +115,6 @@ class NavList(QListWidget):
         """
         return self._rows[place_key]
 
-    def item_of(self, place_key: str) -> QListWidgetItem:
-        """The list item of place `place_key`.
-
-        Raises:
-            KeyError: no such place.
-        """
-        item = self.item(self._rows[place_key])
-        assert item is not None
-        return item
-
     def select(self, place_key: str) -> None:
         """Make `place_key` the current place (announced through `placeChosen`)."""
         self.setCurrentRow(self.row_of(place_key))

@@ -95,9 +95,6 @@ class PlaceStack:
         """
         return self._place_of[page_key]
 
-    def is_built(self, place_key: str) -> bool:
-        return place_key in self._widgets
-
     def widget(self, place_key: str) -> QWidget:
         """The place's page or tabs, built now if it was not."""
         if place_key not in self._widgets:

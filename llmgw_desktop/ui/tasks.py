@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["UiTasks"]
+__all__ = ["OnceMore", "UiTasks"]
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +84,30 @@ class UiTasks:
     def cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+class OnceMore:
+    """One background load at a time: asked while one runs, it loads once more after it (what
+    changed meanwhile is read by that one). A load that fails asks for none."""
+
+    def __init__(
+        self, tasks: UiTasks, load: Callable[[], Coroutine[Any, Any, None]], what: str
+    ) -> None:
+        self._tasks, self._load, self._what = tasks, load, what
+        self.running = False
+        self._again = False
+
+    def request(self) -> None:
+        if self.running:
+            self._again = True
+            return
+        self.running = self._tasks.spawn(self._run(), what=self._what)
+
+    async def _run(self) -> None:
+        try:
+            await self._load()
+        finally:
+            self.running = False
+        if self._again:
+            self._again = False
+            self.request()

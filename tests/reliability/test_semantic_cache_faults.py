@@ -14,7 +14,6 @@ the official OpenAI SDK's, as the local user.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +30,7 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     provider_env,
     start_gateway,
 )
+from tests.waiting import until
 
 DEADLINE_MS = 500
 # A chat's whole time when its lookup missed the deadline: the deadline, the upstream's answer
@@ -143,9 +143,7 @@ async def test_a_slow_embedding_model_adds_no_more_than_the_deadline_and_still_i
         # same words sent as parts (another exact request) are a semantic hit.
         semantic = rig.gateway.engine.gateway.semantic
         assert semantic is not None
-        async with asyncio.timeout(SLOW_S + 10):
-            await semantic.late_indexed()
-        assert len(semantic.index) == 1
+        await until(lambda: len(semantic.index) == 1, "the late embedding", timeout_s=SLOW_S + 10)
         cache, _ = await rig.ask("What is the capital of France?", as_parts=True)
         assert cache == "semantic-hit"
         assert len(upstream.llm_requests) == 2  # the warm-up's and the first's

@@ -143,7 +143,7 @@ async def test_connections_beyond_the_cap_are_refused(launch: Launch) -> None:
     for _, writer in held:
         writer.close()
     for _ in range(50):  # the server notices the closes within a few loop turns
-        if gateway.connections.open_count == 0:
+        if not gateway.connections._open:
             break
         await asyncio.sleep(0.02)
     assert (await raw_request(gateway, "GET", "/health", [])).status == 200

@@ -38,7 +38,7 @@ from llmgw_desktop.ui.connect_setups import (
     setup_for,
 )
 from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_TOKEN
-from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
+from llmgw_desktop.ui.pages.connect_page import ConnectPage, ShownSnippet, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel, QWidget
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.ui.running_app import OnApp, app_running, desktop_app
@@ -62,6 +62,11 @@ def _page(desktop: DesktopApp) -> ConnectPage:
 async def _status(url: str, headers: dict[str, str]) -> int:
     async with aiohttp.ClientSession() as client, client.get(url, headers=headers) as r:
         return r.status
+
+
+def _copied(shown: list[ShownSnippet]) -> list[Snippet]:
+    """The snippets of one group as its Copy buttons copy them (without a token)."""
+    return [s.copied for s in shown]
 
 
 def _env(snippet_text: str) -> dict[str, str]:
@@ -227,14 +232,14 @@ def test_the_page_and_the_tray_copy_every_snippet_connect_prints(
         assert printed.source == "asked the running gateway"
         assert (printed.base_url, dict(printed.answering)) == (facts.base_url, facts.answering)
         assert list(facts.answering) == ["openai"]  # the one key here
-        copied = {s.text for s in [*page.tool_snippets, *page.editor_snippets]}
-        copied |= {s.text for s in [*page.sdk_snippets, *page.acp_snippets]}
+        copied = {s.text for s in [*_copied(page.tools), *_copied(page.editors)]}
+        copied |= {s.text for s in [*_copied(page.sdks), *_copied(page.acp)]}
         for client in CLIENTS:
             for snippet in setup_for(client, printed).snippets:
                 assert snippet.text in copied, (client, snippet.client)
-        claude = next(s for s in page.tool_snippets if s.client == "Claude Code (model calls)")
+        claude = next(s for s in _copied(page.tools) if s.client == "Claude Code (model calls)")
         assert f"ANTHROPIC_MODEL={facts.answering['openai'][0]}" in claude.text
-        codex = next(s for s in page.tool_snippets if s.client == "Codex (model calls)")
+        codex = next(s for s in _copied(page.tools) if s.client == "Codex (model calls)")
         assert "[model_providers.llmgw]" in codex.text
         assert "no anthropic key was found" in page._notes["tools"].text()
         # The tray's "Copy setup for" has the tools' model calls, and the API base URL.
@@ -333,8 +338,8 @@ def test_with_oauth_alone_editors_sign_in_and_the_sdks_name_the_access_token(
     async def body(desktop: DesktopApp) -> None:
         page = _page(desktop)
         # MCP OAuth clients open the browser: a header would stand in their way.
-        assert not any("Authorization" in s.text for s in page.editor_snippets)
-        sdks = {s.client: s.text for s in page.sdk_snippets}
+        assert not any("Authorization" in s.text for s in _copied(page.editors))
+        sdks = {s.client: s.text for s in _copied(page.sdks)}
         assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["curl"]
         assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["Gemini SDK (Python)"]
         # There is no static token to copy.

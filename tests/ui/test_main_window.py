@@ -58,7 +58,7 @@ def _window(parts: tuple, *, close_quits: bool, qtbot: QtBot) -> MainWindow:
 
 def test_window_shows_endpoint_and_status(parts: tuple, qtbot: QtBot) -> None:
     window = _window(parts, close_quits=True, qtbot=qtbot)
-    assert window.endpoint_label.text() == ENDPOINT
+    assert window.overview.endpoint_label.text() == ENDPOINT
     assert window.status_label.text() == "Stopped"
 
 
@@ -161,7 +161,11 @@ def test_every_place_has_a_shortcut_in_its_tooltip_that_switches_to_it(
     for index, place in enumerate(places):
         keys = place_shortcut(index)
         assert keys is not None
-        assert window.nav.item_of(place.key).toolTip().startswith(f"{place.title} ({keys})")
+        assert (
+            window.nav.item(window.nav.row_of(place.key))
+            .toolTip()
+            .startswith(f"{place.title} ({keys})")
+        )
         window.show_page("clients" if place.key != "keys" else "overview")
         sequence = QKeySequence(keys)[0]
         qtbot.keyClick(window.nav, sequence.key(), sequence.keyboardModifiers())

@@ -104,7 +104,7 @@ def test_the_navigation_lists_each_place_once_and_names_its_tabs(window: MainWin
     tooltip naming its tabs; the tabs under the page's head and the palette reach them."""
     for key, place in (("clients", "keys"), ("prices", "settings"), ("notifications", "log")):
         assert not window.nav.has_row(key)
-        tip = window.nav.item_of(place).toolTip()
+        tip = window.nav.item(window.nav.row_of(place)).toolTip()
         assert window.pages[key].TITLE in tip
         window.show_page(key)
         assert key == window.current_page.KEY

@@ -21,6 +21,7 @@ from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.providers import ProvidersPage
+from llmgw_desktop.ui.qt import QTableWidgetItem
 from tests.ui.desk_gateway import Desk, OnGateway, chat_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.waiting import until
@@ -100,8 +101,12 @@ def test_a_provider_added_in_the_dialog_serves_the_next_sdk_request(
         dialog.test_button.click()
         await until(lambda: dialog.test_label.text().startswith("OK"), "the test")
         assert "house-coder, house-chat" in dialog.test_label.text()
-        dialog.aliases.set_row(0, ["coder", "house/house-coder"])
-        dialog.prices.set_row(0, ["house-coder", "1", "2", "0.1", ""])
+        for table, texts in (
+            (dialog.aliases, ["coder", "house/house-coder"]),
+            (dialog.prices, ["house-coder", "1", "2", "0.1", ""]),
+        ):
+            for column, text in enumerate(texts):  # typed in: the empty last row grows another
+                table.setItem(0, column, QTableWidgetItem(text))
 
         saved: list[str] = []
         dialog.saved.connect(saved.append)

@@ -229,7 +229,7 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
         assert page.test_label.text().startswith("gpt-4o-mini: ")
         (sent,) = upstream.llm_requests
         assert sent.body["model"] == "gpt-4o-mini"
-        assert page.test_results["api:openai"].ok
+        assert page.tests.results["api:openai"].ok
 
         upstream.script(Reply.error(500))
         page.test_button.click()

@@ -1,4 +1,4 @@
-"""A neutral request's estimated input tokens, for count_tokens and the small-request rule.
+"""A neutral request's estimated input tokens, for count_tokens without an upstream.
 
 Walks the request and sizes it with `engine/tokens/estimate.py`: its text and JSON by
 characters, a fixed cost per image. An estimate, and labelled as one wherever it is reported;
@@ -19,7 +19,7 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.tokens.estimate import IMAGE_TOKENS, tokens_for_chars
 
-__all__ = ["estimate_tokens", "is_small_request"]
+__all__ = ["estimate_tokens"]
 
 
 def estimate_tokens(request: ChatRequest) -> int:
@@ -39,12 +39,3 @@ def estimate_tokens(request: ChatRequest) -> int:
     for tool in request.tools:
         chars += len(tool.name) + len(tool.description) + len(json.dumps(tool.parameters))
     return max(1, tokens_for_chars(chars) + images * IMAGE_TOKENS)
-
-
-def is_small_request(request: ChatRequest, max_tokens: int) -> bool:
-    """Small enough for the cheaper model: no tools, no images, few tokens."""
-    if max_tokens <= 0 or request.tools:
-        return False
-    if any(isinstance(p, ImagePart) for m in request.messages for p in m.parts):
-        return False
-    return estimate_tokens(request) <= max_tokens

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
@@ -273,6 +274,30 @@ def plan_request(
     return plan
 
 
+_Tag = TypeVar("_Tag")
+
+
+def _add_targets(
+    registry: ModelRegistry,
+    wanted: Iterable[tuple[str, _Tag]],
+    ordered: list[Target],
+    skipped: list[str],
+) -> list[_Tag]:
+    """Add each target `wanted` names (with its tag: why, or a weight) that `ordered` lacks, a
+    name that resolves to none to `skipped`; the tags of those added."""
+    tags: list[_Tag] = []
+    for name, tag in wanted:
+        try:
+            target = registry.resolve(name)
+        except NotFound:
+            skipped.append(name)
+            continue
+        if target not in ordered:
+            ordered.append(target)
+            tags.append(tag)
+    return tags
+
+
 def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan:
     route = registry.route_of(model)
     config = registry.config
@@ -286,16 +311,7 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
     if small and small_target:
         first.append((small_target, "small_request"))
     ordered: list[Target] = []
-    rule = None
-    for name, why in first:
-        try:
-            target = registry.resolve(name)
-        except NotFound:
-            skipped.append(name)
-            continue
-        if target not in ordered:
-            ordered.append(target)
-            rule = rule or why
+    rule = next(iter(_add_targets(registry, first, ordered, skipped)), None)
     pool_at = len(ordered)
     kept = [(t, w) for t, w in zip(pool, weights, strict=True) if t not in ordered]
     ordered.extend(t for t, _ in kept)
@@ -304,14 +320,8 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
     # the operator's routes alone say where it may go instead (data kept in the cloud chosen).
     unaliased = registry.unalias(model)
     twin = None if "/" in unaliased else vendor_twin(unaliased)
-    for name in (*((twin,) if twin else ()), *route.fallback, *config.fallback):
-        try:
-            target = registry.resolve(name)
-        except NotFound:
-            skipped.append(name)
-            continue
-        if target not in ordered:
-            ordered.append(target)
+    fallbacks = (*((twin,) if twin else ()), *route.fallback, *config.fallback)
+    _add_targets(registry, [(name, None) for name in fallbacks], ordered, skipped)
     if ordered[0] in pool:
         rule = None
     hints = {t.label: h for t in ordered if (h := registry.hint(t)) is not None}
@@ -343,16 +353,7 @@ def _pool(
         return [registry.resolve(model)], [1.0]
     weights = route.weights or (1.0,) * len(route.targets)
     pool: list[Target] = []
-    kept: list[float] = []
-    for name, weight in zip(route.targets, weights, strict=True):
-        try:
-            target = registry.resolve(name)
-        except NotFound:
-            skipped.append(name)
-            continue
-        if target not in pool:
-            pool.append(target)
-            kept.append(weight)
+    kept = _add_targets(registry, zip(route.targets, weights, strict=True), pool, skipped)
     if not pool:
         raise NotFound(
             f"no target of the route {route.pattern!r} names a model a provider serves "

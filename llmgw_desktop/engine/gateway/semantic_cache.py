@@ -295,11 +295,6 @@ class SemanticCache:
         if isinstance(made, list) and made:
             self.index.add(probe.partition, made, lookup.within)
 
-    async def late_indexed(self) -> None:
-        """Once every late embedding on its way now has come (and indexed its answer)."""
-        await asyncio.gather(*self._late, return_exceptions=True)
-        await asyncio.sleep(0)  # their answers' indexing runs as they end
-
     def health(self) -> dict[str, Any]:
         """`/health`'s `cache.semantic`: `ok`, `failing` (the last lookup failed or missed its
         deadline) or `skipped` (lookups are skipped for everyone now), and the counts."""

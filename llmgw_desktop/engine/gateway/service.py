@@ -82,7 +82,7 @@ from llmgw_desktop.engine.response_cache import TEXT_COMPLETION, CacheStats
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["GatewayParts", "GatewayService"]
+__all__ = ["GatewayService"]
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ class GatewayService:
         url_model: str | None = None,
     ) -> Embeddings:
         """Serve one embedding request from the front door `front` (`embeddings/request.py`'s
-        `FRONTS`; `url_model`: the model a Gemini URL names), routed as a chat is (aliases,
+        a `FRONT_*`; `url_model`: the model a Gemini URL names), routed as a chat is (aliases,
         routes, fallbacks, key scope) to a target that embeds.
 
         Raises:

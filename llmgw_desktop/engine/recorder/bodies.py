@@ -139,7 +139,8 @@ def _named(names: tuple[str, ...], value: str) -> bool:
 
 @dataclass(frozen=True)
 class KeptBodies:
-    """One request's kept bodies, as stored (redacted, perhaps cut)."""
+    """One request's kept bodies, as stored (redacted, perhaps cut); one queued for the write
+    is cut to the redactor's margin and not yet redacted."""
 
     record_id: str
     owner_principal: str
@@ -174,21 +175,6 @@ class KeptBodies:
         }
 
 
-@dataclass
-class _Pending:
-    record_id: str
-    principal: str
-    kept_at: float
-    dialect: str
-    endpoint: str
-    stream: bool
-    headers: dict[str, str]
-    request: str
-    request_cut: int
-    response: str
-    response_cut: int
-
-
 _COLUMNS = (
     "record_id",
     "owner_principal",
@@ -219,7 +205,7 @@ class BodyCapture:
         self.policy = policy or CapturePolicy()
         self._clock = clock
         self._max_pending = max_pending
-        self._pending: list[_Pending] = []
+        self._pending: list[KeptBodies] = []
         self.dropped = 0
         self._outage = Outage()  # failing writes of one stretch: said at its start and end
         self.written = 0
@@ -265,7 +251,7 @@ class BodyCapture:
         request, more_in = _clip(request, limit)
         response, more_out = _clip(response, limit)
         self._pending.append(
-            _Pending(
+            KeptBodies(
                 record_id,
                 principal,
                 self._clock(),
@@ -367,7 +353,7 @@ def _clip(text: str, limit: int) -> tuple[str, int]:
     return text[:limit], len(text) - limit
 
 
-def _stored_rows(batch: list[_Pending], max_chars: int) -> list[tuple[Any, ...]]:
+def _stored_rows(batch: list[KeptBodies], max_chars: int) -> list[tuple[Any, ...]]:
     """The batch as written: every text redacted, then cut to `max_chars` and marked."""
     rows = []
     for item in batch:
@@ -377,7 +363,7 @@ def _stored_rows(batch: list[_Pending], max_chars: int) -> list[tuple[Any, ...]]
         rows.append(
             (
                 item.record_id,
-                item.principal,
+                item.owner_principal,
                 item.kept_at,
                 item.dialect,
                 redact(item.endpoint),

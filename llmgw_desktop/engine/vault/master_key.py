@@ -71,7 +71,7 @@ class MasterKey:
 class KeySource(Protocol):
     """One place a master key may live."""
 
-    name: str  # "env", "keyring" or "file": what `Vault.key_source` reports
+    name: str  # "env", "keyring" or "file": what `Vault.status()["keySource"]` reports
 
     def describe(self) -> str:
         """Where this source looks, for messages."""
@@ -114,6 +114,16 @@ def parse_key(text: str) -> bytes | None:
     return None
 
 
+def _key_in(text: str, not_a_key: str) -> bytes:
+    """The key `text` holds, remembered as a secret first as written (in any spelling); one
+    that holds none raises VaultLocked, saying `not_a_key`."""
+    known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)
+    key = parse_key(text)
+    if key is None:
+        raise VaultLocked(not_a_key)
+    return key
+
+
 def encode_key(key: bytes) -> str:
     """The form the keyring entry and the key file hold: URL-safe base64."""
     return base64.urlsafe_b64encode(key).decode("ascii")
@@ -145,13 +155,9 @@ class EnvKeySource:
             text, where = _read_named_file(Path(named)), f"the file {named} ({FILE_ENV_VAR})"
         if not text.strip():
             return None
-        known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
-        key = parse_key(text)
-        if key is None:
-            raise VaultLocked(
-                f"{where} holds something that is not a master key: expected {EXPECTED_FORMAT}."
-            )
-        return key
+        return _key_in(
+            text, f"{where} holds something that is not a master key: expected {EXPECTED_FORMAT}."
+        )
 
     def create(self, key: bytes) -> bytes | None:
         return None
@@ -210,14 +216,11 @@ class KeyringSource:
             return None
         if text is None:
             return None
-        known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
-        key = parse_key(text)
-        if key is None:
-            raise VaultLocked(
-                f"{self.describe()} holds something that is not a master key: expected "
-                f"{EXPECTED_FORMAT}. It was left untouched; correct or remove that entry."
-            )
-        return key
+        return _key_in(
+            text,
+            f"{self.describe()} holds something that is not a master key: expected "
+            f"{EXPECTED_FORMAT}. It was left untouched; correct or remove that entry.",
+        )
 
     def create(self, key: bytes) -> bytes | None:
         backend = self._usable_backend()
@@ -259,14 +262,11 @@ class FileKeySource:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not text"
             raise VaultLocked(f"cannot read the key file {self.path}: {reason}.") from None
-        known_secrets.add(text.strip(), source=MASTER_KEY_SOURCE)  # as written, any spelling
-        key = parse_key(text)
-        if key is None:
-            raise VaultLocked(
-                f"the key file {self.path} does not hold a master key: expected "
-                f"{EXPECTED_FORMAT}. It was left untouched."
-            )
-        return key
+        return _key_in(
+            text,
+            f"the key file {self.path} does not hold a master key: expected {EXPECTED_FORMAT}. "
+            "It was left untouched.",
+        )
 
     def create(self, key: bytes) -> bytes | None:
         try:

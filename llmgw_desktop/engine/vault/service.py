@@ -82,11 +82,6 @@ class Vault:
         return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
 
     @property
-    def key_source(self) -> str | None:
-        """Where the master key came from: "env", "keyring" or "file" (None if none found)."""
-        return self._key_source
-
-    @property
     def locked(self) -> bool:
         """True before `open`, and after an `open` that found no key or the wrong one."""
         return self._key is None

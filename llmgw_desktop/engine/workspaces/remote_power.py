@@ -172,32 +172,12 @@ def confine(
         )
     for tool in allowed_tools:
         if tool not in grant.allowed_tools:
-            raise ApprovalDenied(
-                f"allowedTools {tool!r} is not pre-approved for remote callers in "
-                f"{_where(grant)}; the operator allows it by adding it to "
-                f"{grant.setting('remote_allowed_tools')}",
-                code=ErrorCode.REMOTE_POWER_REFUSED,
-                param="allowedTools",
-                value=tool,
-                workspace=grant.workspace,
-                level=grant.level,
-                setting=grant.setting("remote_allowed_tools"),
-            )
+            raise _unlisted(grant, "allowedTools", tool, "is not pre-approved for remote callers")
         if runs_commands(tool) and not _allows(grant, "commands"):
             raise _refused(grant, "allowedTools", tool, "commands", f"{tool!r} runs commands")
     for server in mcp_servers:
         if server not in grant.mcp_servers:
-            raise ApprovalDenied(
-                f"mcpServers {server!r} is not one remote callers may hand a CLI in "
-                f"{_where(grant)}; the operator allows it by adding it to "
-                f"{grant.setting('remote_mcp_servers')}",
-                code=ErrorCode.REMOTE_POWER_REFUSED,
-                param="mcpServers",
-                value=server,
-                workspace=grant.workspace,
-                level=grant.level,
-                setting=grant.setting("remote_mcp_servers"),
-            )
+            raise _unlisted(grant, "mcpServers", server, "is not one remote callers may hand a CLI")
     return Confinement(grant)
 
 
@@ -223,6 +203,25 @@ def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> App
         level=grant.level,
         setting=setting,
         needs=needed,
+    )
+
+
+# The list of a workspace's table each listed parameter must be on.
+_LISTS = {"allowedTools": "remote_allowed_tools", "mcpServers": "remote_mcp_servers"}
+
+
+def _unlisted(grant: Grant, param: str, value: str, what: str) -> ApprovalDenied:
+    """`value` of `param` is not on the workspace's list of it."""
+    setting = grant.setting(_LISTS[param])
+    return ApprovalDenied(
+        f"{param} {value!r} {what} in {_where(grant)}; the operator allows it by adding it to "
+        f"{setting}",
+        code=ErrorCode.REMOTE_POWER_REFUSED,
+        param=param,
+        value=value,
+        workspace=grant.workspace,
+        level=grant.level,
+        setting=setting,
     )
 
 

@@ -85,7 +85,3 @@ class EmptyOr(QStackedWidget):
         wanted = self.empty if empty else self.content
         if self.currentWidget() is not wanted:
             self.setCurrentWidget(wanted)
-
-    @property
-    def is_empty(self) -> bool:
-        return self.currentWidget() is self.empty

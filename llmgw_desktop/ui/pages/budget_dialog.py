@@ -11,6 +11,7 @@ from typing import Any
 
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.pages.key_dialogs import answer_row
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QDialog,
@@ -18,7 +19,6 @@ from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -48,15 +48,8 @@ class BudgetDialog(QDialog):
         self.problem.setWordWrap(True)
         set_tone(self.problem, "error")
         self.problem.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelBudget")
-        self.cancel_button.clicked.connect(self.reject)
         self.save_button = action_button("Save", "saveBudget", primary=True)
-        self.save_button.setDefault(True)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)  # the app's order: the safe choice on the left
-        buttons.addWidget(self.save_button)
+        self.cancel_button, buttons = answer_row(self, "cancelBudget", self.save_button)
         column = QVBoxLayout(self)
         column.setSpacing(SPACE["m"])
         column.addLayout(form)

@@ -280,26 +280,6 @@ class ConnectPage(Page):
         self.issued_copy_buttons = box.issued_copy_buttons
         return box
 
-    @property
-    def acp_snippets(self) -> list[Snippet]:
-        """The editors' agent-panel snippets as Copy copies them."""
-        return [s.copied for s in self.acp]
-
-    @property
-    def tool_snippets(self) -> list[Snippet]:
-        """The coding tools' model-call snippets as Copy without token copies them."""
-        return [s.copied for s in self.tools]
-
-    @property
-    def editor_snippets(self) -> list[Snippet]:
-        """The editor snippets as Copy without token copies them."""
-        return [s.copied for s in self.editors]
-
-    @property
-    def sdk_snippets(self) -> list[Snippet]:
-        """The SDK snippets as Copy without token copies them."""
-        return [s.copied for s in self.sdks]
-
     def use_key(self, name: str, secret: str) -> None:
         """Carry gateway key `name` in every snippet (the Access keys page, when it made the
         key)."""

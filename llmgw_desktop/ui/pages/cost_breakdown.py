@@ -31,7 +31,7 @@ from llmgw_desktop.ui.qt import (
     QTimer,
     QVBoxLayout,
 )
-from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.tasks import OnceMore, UiTasks
 
 __all__ = ["COST_COLUMNS", "CostBreakdownBox"]
 
@@ -55,9 +55,7 @@ class CostBreakdownBox(QGroupBox):
         super().__init__("Spend")
         self.setObjectName("costBreakdown")
         self._engine: Engine = bridge.engine
-        self._tasks = tasks
-        self._loading = False
-        self._again = False
+        self._refresh = OnceMore(tasks, self._load, "sum the spend")
         self.loads = 0  # finished loads (tests wait on it)
         self.window_box = QComboBox()
         self.window_box.addItems(list(COST_WINDOWS))
@@ -122,21 +120,12 @@ class CostBreakdownBox(QGroupBox):
 
     def request_refresh(self) -> None:
         """Load in the background; a request during a load loads once more after it."""
-        if self._loading:
-            self._again = True
-            return
-        self._loading = self._tasks.spawn(self._load(), what="sum the spend")
+        self._refresh.request()
 
     async def _load(self) -> None:
-        try:
-            breakdown = await self._engine.recorder_query.costs(self.grouping, self.window_s)
-            self.show_breakdown(breakdown)
-            self.loads += 1
-        finally:
-            self._loading = False
-        if self._again:
-            self._again = False
-            self.request_refresh()
+        breakdown = await self._engine.recorder_query.costs(self.grouping, self.window_s)
+        self.show_breakdown(breakdown)
+        self.loads += 1
 
     def show_breakdown(self, breakdown: CostBreakdown) -> None:
         """Redraw the table, the total and the prices' provenance from `breakdown`."""

@@ -32,7 +32,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["NewKeyDialog", "SecretDialog", "named", "split_list"]
+__all__ = ["NewKeyDialog", "SecretDialog", "answer_row", "named", "split_list"]
 
 DAY_S = 86400.0
 
@@ -46,6 +46,21 @@ def named(widget: W, name: str, **props: object) -> W:
     for prop, value in props.items():
         widget.setProperty(prop, value)
     return widget
+
+
+def answer_row(
+    dialog: QDialog, cancel_name: str, act: QPushButton
+) -> tuple[QPushButton, QHBoxLayout]:
+    """A dialog's Cancel (named `cancel_name`; it rejects `dialog`) and `act`, its default, at
+    the right in the app's order: the safe choice on the left."""
+    cancel = named(QPushButton("Cancel"), cancel_name)
+    cancel.clicked.connect(dialog.reject)
+    act.setDefault(True)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(cancel)
+    row.addWidget(act)
+    return cancel, row
 
 
 def split_list(text: str) -> list[str]:
@@ -101,14 +116,8 @@ class NewKeyDialog(QDialog):
         self.continues.hide()
         # The choice was about the name it was offered for: another name asks again.
         self.name.textChanged.connect(self._name_changed)
-        self.cancel_button = named(QPushButton("Cancel"), "cancelKey")
         self.create_button = named(QPushButton("Create"), "createKey")
-        self.create_button.setDefault(True)
-        self.cancel_button.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)  # the app's order: the safe choice on the left
-        buttons.addWidget(self.create_button)
+        self.cancel_button, buttons = answer_row(self, "cancelKey", self.create_button)
         column = QVBoxLayout(self)
         column.addLayout(form)
         column.addWidget(self.problem)

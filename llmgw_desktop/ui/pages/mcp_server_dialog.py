@@ -13,13 +13,12 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from llmgw_desktop.ui.pages.key_dialogs import named
+from llmgw_desktop.ui.pages.key_dialogs import answer_row, named
 from llmgw_desktop.ui.qt import (
     QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -98,14 +97,8 @@ class AddServerDialog(QDialog):
         form.addRow("Reached by", self.kind)
         self.problem = named(QLabel(), "mcpServerProblem", wordWrap=True)
         self.problem.hide()
-        self.cancel_button = named(QPushButton("Cancel"), "cancelMcpServer")
         self.add_button = named(QPushButton("Add"), "addMcpServerConfirm")
-        self.add_button.setDefault(True)
-        self.cancel_button.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)  # the app's order: the safe choice on the left
-        buttons.addWidget(self.add_button)
+        self.cancel_button, buttons = answer_row(self, "cancelMcpServer", self.add_button)
         column = QVBoxLayout(self)
         column.addLayout(form)
         column.addWidget(self.pages)

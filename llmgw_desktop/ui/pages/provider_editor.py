@@ -97,11 +97,6 @@ class RowsTable(QTableWidget):
             [self._text(r, c) for c in range(self.columnCount())] for r in range(self.rowCount())
         ]
 
-    def set_row(self, row: int, texts: Sequence[str]) -> None:
-        """Type `texts` into row `row` (the empty one at the end grows a new one)."""
-        for c, text in enumerate(texts):
-            self.setItem(row, c, QTableWidgetItem(text))
-
     def _text(self, row: int, col: int) -> str:
         item = self.item(row, col)
         return item.text() if item is not None else ""

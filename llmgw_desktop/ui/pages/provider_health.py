@@ -46,7 +46,7 @@ from llmgw_desktop.ui.qt import (
     QTimer,
     Signal,
 )
-from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.tasks import OnceMore, UiTasks
 from llmgw_desktop.ui.theme import tone_item
 
 __all__ = ["FIGURES", "HEALTH_COLUMNS", "ProviderHealthTable", "errors_text", "latency_text"]
@@ -97,9 +97,7 @@ class ProviderHealthTable(QTableWidget):
         self._unavailable: set[int] = set()  # rows no switch can make answer
         self.counts = ProviderCounts()  # of the rows last shown (`counts.provider_counts`)
         self._engine: Engine = bridge.engine
-        self._tasks = tasks
-        self._loading = False
-        self._again = False
+        self._refresh = OnceMore(tasks, self._load, "check the providers")
         self._versions = False  # the first load only locates the CLIs (instant)
         self._status_words = self._status_text = 0  # px: Status's state words, its whole text
         self.rows: dict[str, int] = {}  # switch id -> row index
@@ -187,21 +185,12 @@ class ProviderHealthTable(QTableWidget):
 
     def request_refresh(self) -> None:
         """Load the rows in the background; a request during a load loads once more after."""
-        if self._loading:
-            self._again = True
-            return
-        self._loading = self._tasks.spawn(self._load(), what="check the providers")
+        self._refresh.request()
 
     async def _load(self) -> None:
-        try:
-            rows = await load_provider_rows(self._engine, {}, versions=self._versions)
-            self._versions = True
-            self.show_rows(rows)
-        finally:
-            self._loading = False
-        if self._again:
-            self._again = False
-            self.request_refresh()
+        rows = await load_provider_rows(self._engine, {}, versions=self._versions)
+        self._versions = True
+        self.show_rows(rows)
 
     def show_rows(self, rows: list[ProviderRow]) -> None:
         """Redraw from `rows` (cells whose text is unchanged are left alone)."""

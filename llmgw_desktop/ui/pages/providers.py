@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from llmgw_desktop.engine.api import CliAccount, ProbeResult
+from llmgw_desktop.engine.api import CliAccount
 from llmgw_desktop.ui.attention import provider_verdicts
 from llmgw_desktop.ui.counts import fold_words, provider_counts, providers_words
 from llmgw_desktop.ui.design import SPACE, page_margins
@@ -422,10 +422,6 @@ class ProvidersPage(Page):
             QGuiApplication.clipboard().setText(command)
 
     # -- testing --------------------------------------------------------------------------
-
-    @property
-    def test_results(self) -> dict[str, ProbeResult]:
-        return self.tests.results
 
     def _start_test(self) -> None:
         row = self.selected_row()

@@ -1,4 +1,4 @@
-"""The token estimate used for count_tokens without an upstream and the small-request rule."""
+"""The token estimate used for count_tokens without an upstream."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
     ToolResultPart,
 )
-from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens, is_small_request
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from tests.engine.gateway.neutral import assistant, user
 
 
@@ -57,11 +57,3 @@ TOKEN_ESTIMATES = [
 def test_estimate_is_deterministic(request_: ChatRequest, expected: int) -> None:
     assert estimate_tokens(request_) == expected
     assert estimate_tokens(request_) == expected
-
-
-def test_small_requests_have_no_tools_no_images_and_few_tokens() -> None:
-    assert is_small_request(_req(), 10)
-    assert not is_small_request(_req(), 0)  # the rule is off
-    assert not is_small_request(_req(messages=(user(TextPart("x" * 400)),)), 10)
-    assert not is_small_request(_req(tools=(ToolDef("f"),)), 1000)
-    assert not is_small_request(_req(messages=(user(ImagePart("image/png", "x")),)), 10_000)

@@ -224,7 +224,7 @@ async def test_project_file_replaces_the_global_one_of_the_same_name(vault: Vaul
 async def test_first_open_stores_a_key_check_and_reports_the_source(
     vault: Vault, db: Database
 ) -> None:
-    assert vault.key_source == "env"
+    assert vault.status()["keySource"] == "env"
     assert vault.status() == {"state": "open", "keySource": "env", "reason": None}
     check = await db.run(lambda: db.models.StoreMeta.get_by_id(KEY_CHECK_META).value)
     assert check and KEY_A not in check
@@ -300,10 +300,10 @@ async def test_key_file_source_is_reported_and_reused(db: Database, tmp_path: Pa
     sources: list[KeySource] = [EnvKeySource({}), FileKeySource(tmp_path / "vault.key")]
     first = await _reopen(db, sources)
     await first.store_key(OPERATOR, "openai", OPENAI_KEY)
-    assert first.key_source == "file"
+    assert first.status()["keySource"] == "file"
 
     again = await _reopen(db, sources)
-    assert again.key_source == "file"
+    assert again.status()["keySource"] == "file"
     assert await again.resolve_keys("openai") == [OPENAI_KEY]
 
 
@@ -314,7 +314,7 @@ async def test_keyring_source_is_reported(db: Database, tmp_path: Path) -> None:
         FileKeySource(tmp_path / "vault.key"),
     ]
     vault = await _reopen(db, sources)
-    assert vault.key_source == "keyring"
+    assert vault.status()["keySource"] == "keyring"
     assert not (tmp_path / "vault.key").exists()
 
 

@@ -221,6 +221,15 @@ async def test_small_requests_go_to_the_cheaper_model(
     assert small["x_gateway"]["resolvedProvider"] == "google"
     assert small["x_gateway"]["rule"] == "small_request"
     assert large["x_gateway"]["resolvedProvider"] == "anthropic"
+    # A request with tools or an image is never small, however few its words.
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    with_tools = {**chat("claude-sonnet-4-6"), "tools": [tool]}
+    with_image = chat("claude-sonnet-4-6")
+    with_image["messages"][0]["content"] = [{"type": "text", "text": "hi"}, image]
+    for body in (with_tools, with_image):
+        _, _, answer = await post(gateway, "/v1/chat/completions", body)
+        assert answer["x_gateway"]["resolvedProvider"] == "anthropic", body
 
 
 async def test_aliases_resolve_and_a_stale_one_is_a_config_fix(

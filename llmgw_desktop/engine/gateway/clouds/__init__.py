@@ -27,7 +27,6 @@ from llmgw_desktop.engine.gateway.clouds.base import (
     CloudCall,
     CloudNotReady,
     CloudWire,
-    Prepared,
 )
 
 __all__ = [
@@ -36,7 +35,6 @@ __all__ = [
     "CloudNotReady",
     "CloudWire",
     "CloudWires",
-    "Prepared",
     "wire_for",
 ]
 

@@ -32,7 +32,6 @@ __all__ = [
     "EMBED_OPENAI",
     "ENCODINGS",
     "ENGINE_EMBED_ENDPOINT",
-    "FRONTS",
     "MAX_INPUTS",
     "EmbedRequest",
     "embedding_from_gemini",
@@ -60,14 +59,6 @@ FRONT_OLLAMA_LEGACY = EMBED_OLLAMA_LEGACY = "ollama-legacy"
 FRONT_ENGINE = "engine"
 # The recorder's `tool` of the engine's own embedding calls (an HTTP request's is its path).
 ENGINE_EMBED_ENDPOINT = "engine:embed"
-FRONTS = (
-    FRONT_OPENAI,
-    FRONT_GEMINI,
-    FRONT_GEMINI_BATCH,
-    FRONT_OLLAMA,
-    FRONT_OLLAMA_LEGACY,
-    FRONT_ENGINE,
-)
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ class EmbedRequest:
     # Gemini's `taskType` and `title` (a retrieval query or document), where a target has them.
     task_type: str | None = None
     title: str | None = None
-    # The front door it came through (`FRONTS`): an OpenAI client's own body goes as it came
+    # The front door it came through (a `FRONT_*`): an OpenAI client's own body goes as it came
     # (model replaced) to an OpenAI-compatible target, and its answer is given in its shape.
     front: str = "openai"
     body: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -244,7 +235,7 @@ def embedding_from_ollama(body: dict[str, Any], *, legacy: bool) -> EmbedRequest
 def embedding_request(
     front: str, body: dict[str, Any], *, url_model: str | None = None
 ) -> EmbedRequest:
-    """A request's body read as its front door (`FRONTS`) sends it.
+    """A request's body read as its front door (a `FRONT_*`) sends it.
 
     Raises:
         InvalidRequest: as the front door's reader says.

@@ -1,4 +1,5 @@
-"""OpenAI's error object, in a body or mid-stream, and an upstream's error read back as text."""
+"""OpenAI's error object (Chat's and Responses' alike), in a body or mid-stream, and an
+upstream's error read back as text."""
 
 from __future__ import annotations
 
@@ -17,18 +18,22 @@ _ERROR_TYPES = {
 }
 
 
-# "messages[2].content: expected ..." -> param "messages[2].content", as OpenAI reports it.
+# "messages[2].content: expected ..." -> param "messages[2].content", as OpenAI reports it
+# (Responses' "input[2].content: ..." alike).
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): ")
 
 
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """OpenAI's error object, its `type` chosen by HTTP status."""
+def error_body(
+    status: int, code: str, message: str, *, other_type: str = "api_error"
+) -> dict[str, Any]:
+    """OpenAI's error object, its `type` chosen by HTTP status (`other_type` for a status
+    neither listed nor 4xx: Chat says `api_error`, Responses `server_error`)."""
     if status in _ERROR_TYPES:
         kind = _ERROR_TYPES[status]
     elif 400 <= status < 500:
         kind = "invalid_request_error"
     else:
-        kind = "api_error"
+        kind = other_type
     field = _FIELD_PREFIX.match(message) if status == 400 else None
     return {
         "message": message,

@@ -10,14 +10,14 @@ neutral tool-call id (the item `id`, `fc_…`, is OpenAI's own and not kept). Us
 the final response object, and its `input_tokens` include cached input.
 
 Its parts: `request` (with its `input_items`), `response` (with its output `items`), `stream`,
-`tools`, `usage` and `errors`.
+`tools` and `usage`; its errors are Chat's (`openai_chat/errors.py`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.dialects.openai_responses.errors import render_error
+from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import error_body
 from llmgw_desktop.engine.gateway.dialects.openai_responses.request import (
     parse_request,
     render_request,
@@ -110,4 +110,4 @@ class OpenAIResponsesDialect:
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""
-        return render_error(status, code, message)
+        return {"error": error_body(status, code, message, other_type="server_error")}
