@@ -491,6 +491,10 @@ class OverviewPage(Page):
                 failed_at=failed_at,
                 jobs=jobs,
                 no_provider=no_provider(engine),
+                answering=tuple(
+                    engine.providers.switch_of(gateway_id) or gateway_id
+                    for gateway_id, _models in engine.answering.now().by_provider
+                ),
             )
         )
 
