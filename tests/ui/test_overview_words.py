@@ -278,8 +278,8 @@ def test_the_gateway_figure_says_not_working_when_every_provider_that_answers_fa
 
 def test_one_failing_provider_of_two_that_answer_is_partly_working() -> None:
     failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "y")
-    one_of_two = figure_words(_facts([failing], answering=("anthropic", "openai")))["gateway"]
+    one_of_two = figure_words(_facts([failing], all_failing=False))["gateway"]
     assert (one_of_two.value, one_of_two.tone) == ("Partly working", "warning")
-    all_of_one = figure_words(_facts([failing], answering=("anthropic",)))["gateway"]
+    all_of_one = figure_words(_facts([failing], all_failing=True))["gateway"]
     assert (all_of_one.value, all_of_one.tone) == ("Not working", "error")
     assert all_of_one.detail.startswith("Anthropic failing;")

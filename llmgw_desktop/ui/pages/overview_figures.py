@@ -86,9 +86,7 @@ class GatewayFacts:
     failed_at: Sequence[tuple[str, int, int]] = ()
     jobs: JobCounts = field(default_factory=JobCounts)  # now (`counts.job_counts`)
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
-    # The providers that can answer now, by switch id, as the verdicts name them (none: not
-    # known yet).
-    answering: tuple[str, ...] = ()
+    all_failing: bool = False  # every provider that can answer is failing (`attention`)
 
 
 def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
@@ -138,8 +136,7 @@ def _gateway(facts: GatewayFacts) -> Figure:
             place=ADD_A_KEY_PLACE,
         )
     failing = [v.name for v in facts.verdicts if v.failing]
-    down = {v.provider for v in facts.verdicts if v.failing}
-    if facts.answering and down.issuperset(facts.answering):
+    if failing and facts.all_failing:
         # Every provider that could answer is failing: nothing gets through, never amber.
         names = ", ".join(failing)
         return Figure(
