@@ -101,6 +101,8 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
         qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
         box = await until(lambda: page.confirm, "the confirmation")
         assert box.defaultButton() == box.button(QMessageBox.StandardButton.Cancel)
+        # Named as the table names it (review 2026-11-27: it read "Revoke key:desk-tool").
+        assert box.text().startswith("Revoke the key desk-tool (llmgw-"), box.text()
         qtbot.keyClick(box, Qt.Key.Key_Escape)
         await until(lambda: not box.isVisible(), "cancelled")
         await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
