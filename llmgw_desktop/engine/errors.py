@@ -348,7 +348,12 @@ class ErrorCode(StrEnum):
         "disk and which); retry once it has room, after `Retry-After`.",
     )
     # The provider ran and failed.
-    PROVIDER_ERROR = "provider_error", 502, "The provider failed; see `stderr_tail`."
+    PROVIDER_ERROR = (
+        "provider_error",
+        502,
+        "The provider failed; the message carries its own words, and `stderr_tail` what it "
+        "wrote to stderr when it ended that way.",
+    )
     AUTH_REQUIRED = "auth_required", 502, "The provider's login or API key is missing or wrong."
     UPSTREAM_KEY_REFUSED = (
         "upstream_key_refused",
