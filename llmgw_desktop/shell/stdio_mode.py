@@ -31,6 +31,7 @@ from llmgw_desktop.shell.instance import (
     published,
     running_elsewhere,
 )
+from llmgw_desktop.transports.line_caps import LineTooLong
 from llmgw_desktop.transports.mcp.stdio_forward import Locate, StdioForwarder
 from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
 
@@ -60,6 +61,8 @@ def run_stdio(loaded: LoadedSettings) -> int:
 
     Raises:
         LockFileUnusable: the instance lock file cannot be opened.
+        LineTooLong: the editor wrote a line past the stdio door's cap (relayed or served in
+            process alike), which ended the session.
     """
     lock = InstanceLock(
         loaded.settings.data_path, bare_dir=bare_pointer_dir(loaded.settings.data_path)
@@ -174,6 +177,7 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
     from llmgw_desktop.shell.runtime import GatewayRuntime
     from llmgw_desktop.transports.http_server import PortInUse
     from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, McpUseMark, import_sdk
+    from llmgw_desktop.transports.mcp.stdio_in_process import serve_stdio
 
     # The editor's initialize is already waiting: the SDK is needed now, not later.
     import_sdk(["llmgw_desktop.transports.mcp.server"])
@@ -202,10 +206,13 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     server = build_mcp_server(engine)
+    refused: list[LineTooLong] = []
 
     async def serve() -> None:
         try:
-            await server.run_stdio_async()
+            await serve_stdio(server)
+        except LineTooLong as exc:
+            refused.append(exc)  # said once the engine has stopped, as the relay says it
         except Exception:
             # Top of the task: however the server ended, this process ends as it does when
             # stdin closes, with exit code 0, as it always has; the cause is kept for debugging.
@@ -223,6 +230,8 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
             await runtime.stop()
         else:
             await engine.stop()
+    if refused:
+        raise refused[0]
     return 0
 
 

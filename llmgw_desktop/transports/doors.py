@@ -95,6 +95,10 @@ class StdioDoor:
     command: str
     line_cap: int
     via: str
+    # The ways it is served: relayed to the gateway that runs, or (none running) by the
+    # launched process itself, in process. Each reads the editor's lines under `line_cap`
+    # (the door matrix sends a line past it down each).
+    served: tuple[str, ...] = ("relayed", "in process")
 
 
 PUBLIC, USE, VAULT = Capability.PUBLIC, Capability.GATEWAY_USE, Capability.VAULT

@@ -54,11 +54,14 @@ def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:
         return unusable(exc)
     # Relaying to a running gateway imports no engine; serving in process imports it then.
     from llmgw_desktop.shell.stdio_mode import LockFileUnusable, run_stdio
+    from llmgw_desktop.transports.line_caps import LineTooLong
 
     try:
         return run_stdio(loaded)
     except LockFileUnusable as exc:
         return unusable(exc.error)
+    except LineTooLong as exc:  # the editor's line past the door's cap, on either path
+        return fail(f"stdio MCP stopped: {exc}")
     except OSError as exc:  # the editor's pipes, the relay's connection: not the data dir
         return fail(f"stdio MCP stopped: {exc}")
     except KeyboardInterrupt:

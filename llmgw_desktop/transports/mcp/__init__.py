@@ -14,5 +14,6 @@ Over HTTP: `http_front` (Streamable HTTP on the aiohttp server, both protocol ve
 Over stdio: `stdio_forward` relays an editor's stdio connection to the running gateway, with
 `stdio_wire` (what it reads and writes), `stdio_in_flight` (requests awaiting the gateway),
 `loopback_http` (its HTTP client) and `gateway_watch` (whether the gateway still shows signs of
-life).
+life). With no gateway running, `stdio_in_process` serves the SDK's server on this process's
+own stdin, read under the same line cap by `stdio_wire`'s reader.
 """

@@ -153,9 +153,12 @@ class StdioForwarder:
                 listening.cancel()
                 watching.cancel()
         except ExceptionGroup as failed:
-            # Only reading stdin can fail here (the tasks log their own failures): raise
-            # its error itself, as the relay did before it used task groups.
-            raise failed.exceptions[0] from None
+            # Only reading stdin can fail here (the tasks log their own failures; a line past
+            # the door's cap is `LineTooLong`): raise its error itself, out of both groups.
+            first: BaseException = failed
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from None
         try:
             if self._session_id is not None:
                 # Bounded too: an editor that quits while the gateway is stopped is not held.

@@ -1,8 +1,10 @@
 """What the stdio relay reads and writes (`stdio_forward.py`): the editor's JSON-RPC lines on
 stdin and stdout, the gateway's event streams, and the headers a 2026-era request carries.
 
-Pure functions over bytes and streams, apart from `stdio_streams`, which opens this process's
-own; none imports the MCP SDK (see `stdio_forward.py` for why).
+Pure functions over bytes and streams, apart from `stdio_streams` and `open_reader`, which open
+this process's own; none imports the MCP SDK (see `stdio_forward.py` for why). `read_line` is the
+one place an editor's line is held to the stdio door's cap, whichever path serves the door (this
+relay, or the SDK's server in process: `stdio_in_process.py`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import re
 import stat
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from llmgw_desktop.engine.api import SseParser, jsonio
-from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES
+from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES, LineTooLong
 from llmgw_desktop.transports.mcp.loopback_http import Reply
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "loads",
     "messages",
     "modern_version",
+    "open_reader",
+    "read_line",
     "responses_to",
     "sse_events",
     "stdio_streams",
@@ -118,9 +122,26 @@ def line(message: dict[str, Any]) -> bytes:
     return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
+async def read_line(reader: asyncio.StreamReader) -> bytes:
+    """The editor's next line (b"" at the end of input), read from a reader `open_reader` made:
+    its limit is the door's cap, so no more than that is held before the line is refused.
+
+    Raises:
+        LineTooLong: the line passed the cap; what followed it is not read.
+    """
+    try:
+        return await reader.readline()
+    except ValueError:  # asyncio's word for a line past the reader's limit
+        raise LineTooLong(MAX_EVENT_BYTES) from None
+
+
 async def messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
-    """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is."""
-    while line := await reader.readline():
+    """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is.
+
+    Raises:
+        LineTooLong: a line passed the stdio door's cap.
+    """
+    while line := await read_line(reader):
         raw = line.strip()
         if not raw:
             continue
@@ -159,12 +180,7 @@ async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
     loop cannot watch (asyncio refuses them; uvloop aborted the process) and which never
     block, so they are read and written as they are."""
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=MAX_EVENT_BYTES)
-    if _is_file(sys.stdin.buffer):
-        reader.feed_data(sys.stdin.buffer.read())
-        reader.feed_eof()
-    else:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    reader, _ = await open_reader(sys.stdin.buffer)
     if _is_file(sys.stdout.buffer):
         return reader, _FileWriter(sys.stdout.buffer)
     transport, protocol = await loop.connect_write_pipe(
@@ -172,6 +188,21 @@ async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
     )
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     return reader, writer
+
+
+async def open_reader(
+    stdin: BinaryIO,
+) -> tuple[asyncio.StreamReader, asyncio.ReadTransport | None]:
+    """An asyncio reader over `stdin` whose limit is the stdio door's line cap, and the pipe's
+    transport to close when done (None: a file, read whole at once; it never blocks)."""
+    reader = asyncio.StreamReader(limit=MAX_EVENT_BYTES)
+    if _is_file(stdin):
+        reader.feed_data(stdin.read())
+        reader.feed_eof()
+        return reader, None
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    return reader, transport
 
 
 def _is_file(stream: Any) -> bool:

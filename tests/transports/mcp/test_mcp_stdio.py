@@ -3,15 +3,21 @@ running gateway; both protocol versions; a real CLI answering through it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from mcp import Client, StdioServerParameters
 
+from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES, LineTooLong
+from llmgw_desktop.transports.mcp import stdio_wire
+from llmgw_desktop.transports.mcp.stdio_in_process import ThreadFedReader
 from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.e2e import gateway_process as gp
@@ -110,3 +116,182 @@ def test_the_relay_answers_lines_written_at_once_from_a_file_or_a_pipe(
     assert "result" in by_id[1], by_id
     assert {t["name"] for t in by_id[2]["result"]["tools"]} == EXPECTED_TOOLS
     assert "relaying stdio MCP" in gp.read_log(tmp_path / "gw")
+
+
+# An editor's line past the stdio door's cap, relayed or served in process (SECURITY.md,
+# finding 113): the SDK's stdio transport, which serves the door in process, read a line whole
+# however long it grew (1 GiB without a newline: 1 GiB more held).
+SERVED = ["in process", "relayed"]
+MIB = 1024 * 1024
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's peak resident memory so far (Linux keeps it; elsewhere, its memory now)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return int(psutil.Process(pid).memory_info().rss)
+    (kib,) = (line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kib) * 1024
+
+
+def _hello(request_id: int = 1) -> bytes:
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    message = {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": params}
+    return json.dumps(message).encode() + b"\n"
+
+
+async def _stdio_door(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`llmgw-desktop mcp`, its `initialize` answered."""
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "llmgw_desktop", "mcp"),
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=4 * MCP_EVENT_BYTES,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(_hello())
+    await process.stdin.drain()
+    answer = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+    assert "result" in answer, answer
+    return process
+
+
+async def _send_past_the_cap(process: asyncio.subprocess.Process) -> tuple[int, int]:
+    """Four caps' worth of one line without a newline, a MiB at a time, while the door reads
+    it: (bytes written before the door closed its stdin, its peak memory's growth meanwhile,
+    read after each MiB it took)."""
+    assert process.stdin is not None
+    before = peak = _peak_rss(process.pid)
+    sent, chunk = 0, b"x" * MIB
+    try:
+        while sent < 4 * MCP_EVENT_BYTES:
+            process.stdin.write(chunk)
+            await process.stdin.drain()
+            sent += len(chunk)
+            peak = _peak_rss(process.pid)
+        process.stdin.write(b"\n")
+        await process.stdin.drain()
+    except (ConnectionError, psutil.Error, OSError, ValueError):
+        pass  # the door refused the line and ended (its memory is no longer there to read)
+    return sent, peak - before
+
+
+@pytest.mark.parametrize("served", SERVED)
+async def test_a_line_past_the_cap_ends_the_door_alike_on_both_paths_and_a_client_goes_on(
+    served: str, tmp_path: Path
+) -> None:
+    """The attack: one line four times the cap, no newline. Either path reads at most the cap
+    of it (its memory grows by well under what was sent), says so on stderr and ends with exit
+    1, having written no answer for it. The legitimate path beside it: the official client
+    then completes initialize, tools/list and a tool call on the same door, served the same
+    way (the data directory's lock went with the refused process)."""
+    port = free_port()
+    env = gp.child_env(tmp_path / "gw", port)
+    with contextlib.ExitStack() as stack:
+        if served == "relayed":
+            stack.enter_context(gp.serving(["--headless"], env, port))
+        process = await _stdio_door(env)
+        try:
+            sent, grown = await _send_past_the_cap(process)
+            assert grown < 2 * MCP_EVENT_BYTES, (grown // MIB, sent // MIB)
+            ended = await asyncio.wait_for(process.wait(), 60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.stdout is not None and process.stderr is not None
+        assert await process.stdout.read() == b""  # no answer to the refused line
+        stderr = (await process.stderr.read()).decode()
+        assert ended == 1, stderr
+        assert str(LineTooLong(MCP_EVENT_BYTES)) in stderr
+        assert ("relaying stdio MCP" in gp.read_log(tmp_path / "gw")) == (served == "relayed")
+        async with Client(stdio_params(tmp_path / "gw", port)) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            listed = structured(await client.call_tool("session_list", {}))
+    assert tools == EXPECTED_TOOLS
+    assert listed["sessions"] == []
+
+
+async def test_a_line_just_under_the_cap_is_answered_in_process(tmp_path: Path) -> None:
+    """A request padded (JSON whitespace) to just under the cap is read and answered, and the
+    door serves on: the cap refuses only what passes it."""
+    process = await _stdio_door(gp.child_env(tmp_path / "gw", free_port()))
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        head = b'{"jsonrpc":"2.0","id":2,"method":"ping"'
+        process.stdin.write(head + b" " * (MCP_EVENT_BYTES - len(head) - 2) + b"}\n")
+        process.stdin.write(b'{"jsonrpc":"2.0","id":3,"method":"tools/list"}\n')
+        await process.stdin.drain()
+        ping = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+        listed = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+        process.stdin.close()
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert ping == {"jsonrpc": "2.0", "id": 2, "result": {}}, ping
+    assert {t["name"] for t in listed["result"]["tools"]} == EXPECTED_TOOLS
+
+
+CHILD_READS_STDIN = """
+import asyncio, subprocess, sys
+from llmgw_desktop.transports.mcp.stdio_in_process import claimed_stdin
+
+with claimed_stdin() as wire:
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys; print(len(sys.stdin.buffer.read()))"],
+        capture_output=True, text=True, check=True,
+    )
+    print("child read", child.stdout.strip(), "bytes; the door read", wire.readline().strip())
+print("fd 0 after:", sys.stdin.buffer.readline().strip())
+"""
+
+
+def test_while_the_door_serves_in_process_a_child_reads_no_stdin(tmp_path: Path) -> None:
+    """The in-process door reads its own stdin (the SDK then leaves fd 0 alone), so it keeps
+    the SDK's guarantee itself: a child process started meanwhile inherits fd 0 reading the null
+    device (EOF), never the editor's lines; fd 0 is the wire again after."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_READS_STDIN],
+        input=b"first line\nsecond line\n",
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.decode().splitlines() == [
+        "child read 0 bytes; the door read b'first line'",
+        "fd 0 after: b'second line'",
+    ], done.stderr
+
+
+async def test_the_thread_fed_reader_holds_the_cap_as_the_pipe_reader_does() -> None:
+    """Windows' path (its loop watches no anonymous pipe, so the wire is read in a thread), run
+    here on a real pipe: a line is read as soon as it comes, and one past the cap is refused
+    as the pipe reader refuses it."""
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0, closefd=True) as wire_in:
+        reader, feeder = ThreadFedReader.open(wire_in)
+        try:
+            os.write(write_fd, b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+            first = await asyncio.wait_for(stdio_wire.read_line(reader), 10)
+            assert first == b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n'
+
+            def write_past_the_cap() -> None:
+                with os.fdopen(write_fd, "wb") as out:
+                    for _ in range(MCP_EVENT_BYTES // MIB + 1):
+                        out.write(b"x" * MIB)
+
+            writing = asyncio.create_task(asyncio.to_thread(write_past_the_cap))
+            with pytest.raises(LineTooLong):
+                await asyncio.wait_for(stdio_wire.read_line(reader), 60)
+            await asyncio.wait_for(writing, 60)
+        finally:
+            feeder.close()
