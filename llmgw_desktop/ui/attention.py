@@ -17,13 +17,15 @@ every provider paused, has no verdict: it is not called.
 Above every verdict, whether anything can answer a call at all (`no_provider`, the engine's
 one fact `engine.answering`): with no key, local server or coding CLI the header, the
 Overview's first card and the Playground say "No provider can answer" in amber, and where to
-add a key, rather than "Providers OK" over an empty model list.
+add a key, rather than "Providers OK" over an empty model list. When something can answer but
+every provider that can is failing (`all_failing`), nothing gets through either: the header's
+gateway chip is not green and the Overview's Gateway card says "Not working".
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +47,7 @@ __all__ = [
     "NoProvider",
     "ProviderVerdict",
     "SpendToday",
+    "all_failing",
     "no_provider",
     "provider_verdict",
     "provider_verdicts",
@@ -196,6 +199,17 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
         and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
     ]
     return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
+
+
+def all_failing(engine: Engine, verdicts: Sequence[ProviderVerdict]) -> bool:
+    """Every provider that can answer a call now is failing (`verdicts`, the engine's now):
+    nothing gets through. False while nothing is known to answer (`no_provider` says that)."""
+    answering = {
+        engine.providers.switch_of(gateway_id) or gateway_id
+        for gateway_id, _models in engine.answering.now().by_provider
+    }
+    failing = {verdict.provider for verdict in verdicts if verdict.failing}
+    return bool(answering) and answering <= failing
 
 
 def seconds_since_midnight(now: float | None = None) -> float:

@@ -36,6 +36,7 @@ from llmgw_desktop.ui.attention import (
     SOME_CALLS_FAIL,
     ProviderVerdict,
     SpendToday,
+    all_failing,
     no_provider,
     provider_verdicts,
     spend_today,
@@ -211,6 +212,7 @@ class StatusHeader(QWidget):
         engine = self._engine
         state = engine.state.value
         nothing = no_provider(engine)
+        verdicts = provider_verdicts(engine)
         if engine.store_problem:
             self._set(
                 "gateway", "Degraded", "error", f"The store is degraded: {engine.store_problem}"
@@ -223,10 +225,12 @@ class StatusHeader(QWidget):
             )
         elif nothing is not None:  # running, but green would say it answers: it cannot
             self._set("gateway", "Running", "", f"The gateway is running. {nothing.tip}")
+        elif all_failing(engine, verdicts):  # running, but nothing gets through: not green
+            tip = "The gateway is running, but every provider that can answer is failing."
+            self._set("gateway", "Running", "", tip)
         else:
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()
-        verdicts = provider_verdicts(engine)
         if nothing is not None:
             lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts]
             tip = "\n".join([nothing.tip, *lines])

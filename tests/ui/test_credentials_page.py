@@ -167,7 +167,11 @@ def test_delete_asks_first_cancel_keeps_the_key_and_confirm_removes_it(
         page.delete_button.click()
         box: QMessageBox = await until(lambda: page.confirm_box, "confirmation")
         assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
-        assert "openai" in box.text() and "'ci'" in box.text()
+        # Named as the tree beside it names them (review 2026-11-27 under Xvfb: "the
+        # anthropic API key 'default' (global)" under "Anthropic" and "Global (every project)").
+        assert box.text().startswith("Delete the OpenAI API key 'ci' (every project) from"), (
+            box.text()
+        )
         box.button(QMessageBox.StandardButton.Cancel).click()
         await until(lambda: page.confirm_box is None, "dialog answered")
         await until(lambda: page.tasks.running == 0, "nothing running")

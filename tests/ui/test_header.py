@@ -245,3 +245,27 @@ def test_todays_spend_keeps_up_with_the_overviews_live_cost(
             assert (await header.refresh_spend()).usd == pytest.approx(live)
 
     on_gateway(body)
+
+
+def test_the_gateway_chip_is_not_green_while_every_provider_that_answers_fails(
+    on_gateway: OnGateway, qtbot: QtBot
+) -> None:
+    """Review 2026-11-27 under Xvfb: every provider answering 500s, the header read "Running"
+    in green beside "5 failing". Running it is, but green says calls get through: while every
+    provider that can answer is failing it is plain, and its tooltip says why."""
+
+    async def body(desk: Desk) -> None:
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
+            header, chip = window.header, window.header.chips["gateway"]
+            await messages_request(desk.runtime, {"X-Caller": "editor"})
+            header.redraw()
+            assert (chip.text(), chip.property("tone")) == ("Running", "ok")
+            failures = (Reply.error(500),) * 3
+            desk.upstream.script(*failures)
+            for _ in failures:
+                await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
+            header.redraw()
+            assert (chip.text(), chip.property("tone")) == ("Running", None)
+            assert "every provider that can answer is failing" in chip.toolTip()
+
+    on_gateway(body)

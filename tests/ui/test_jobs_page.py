@@ -28,7 +28,7 @@ from llmgw_desktop.ui.glyphs import NAMES
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.job_detail import approval_text, failure_words, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
-from llmgw_desktop.ui.pages.jobs_model import COLUMNS
+from llmgw_desktop.ui.pages.jobs_model import COLUMNS, short_id, who
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.qt import QColor, QMessageBox, QRect, QSystemTrayIcon, Qt
 from llmgw_desktop.ui.theme import error_colour, warning_colour
@@ -208,6 +208,13 @@ def test_cancel_from_the_page_stops_the_running_job(
         d.page.cancel_button.click()
         box: QMessageBox = await until(lambda: d.page.confirm_box, "the confirmation")
         assert box.defaultButton().text() == "Keep running"  # Enter never kills a job
+        # Named as the page names it (review 2026-11-27 under Xvfb: "(mistral, for
+        # gateway-bearer)", the engine's ids, beside a pane saying "Mistral Vibe" and "the
+        # master token").
+        named, job = d.page.model.names.name("claude"), d.page.selected_job()
+        assert job is not None and named == "Claude Code"
+        asked = f"Cancel the {named} job {short_id(job_id)} from {who(job)}?"
+        assert box.text().startswith(asked), box.text()
         next(b for b in box.buttons() if b.text() == "Cancel job").click()
 
         await until(lambda: d.cell(job_id, "State") == "canceled", "the row turns canceled")

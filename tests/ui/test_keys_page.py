@@ -18,9 +18,9 @@ from google.genai import types
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.key_dialogs import SecretDialog
+from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage
-from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox, Qt
+from llmgw_desktop.ui.qt import QGuiApplication, QLineEdit, QMessageBox, QStyle, Qt
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.ui.keys_page_steps import create_key, open_new_key, revoke_chosen
@@ -101,6 +101,8 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
         qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
         box = await until(lambda: page.confirm, "the confirmation")
         assert box.defaultButton() == box.button(QMessageBox.StandardButton.Cancel)
+        # Named as the table names it (review 2026-11-27: it read "Revoke key:desk-tool").
+        assert box.text().startswith("Revoke the key desk-tool (llmgw-"), box.text()
         qtbot.keyClick(box, Qt.Key.Key_Escape)
         await until(lambda: not box.isVisible(), "cancelled")
         await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
@@ -164,3 +166,18 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
         window.grab().save(str(tmp_path / "keys-page.png"))
 
     on_window(body, size=(1024, 700), show=False, also_upstream=("openai", "google"))
+
+
+def test_the_new_key_dialog_shows_each_fields_hint_whole(qtbot: QtBot) -> None:
+    """Review 2026-11-27 under Xvfb: the new-key dialog (the Keys and Connect pages' one) opened
+    351 px wide and cut its Models hint to "any model (e.g. gpt-4o-mini, cl…". Each field's
+    hint fits whole in the field as the dialog opens."""
+    dialog = NewKeyDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for edit in dialog.findChildren(QLineEdit):
+        hint = edit.placeholderText()
+        frame = edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, edit)
+        room = edit.width() - 2 * frame - 4  # QLineEdit's own 2 px a side
+        assert edit.fontMetrics().horizontalAdvance(hint) <= room, (edit.objectName(), hint)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
@@ -28,7 +29,7 @@ from llmgw_desktop.ui.pages.mcp_server_detail import (
     state_words,
 )
 from llmgw_desktop.ui.pages.mcp_servers import ON_COLUMN, McpServersPage
-from llmgw_desktop.ui.qt import QLabel, QMenu, QMessageBox, QWidget
+from llmgw_desktop.ui.qt import QAbstractButton, QLabel, QMenu, QMessageBox, Qt, QWidget
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
 from tests.ui.desk_gateway import shown_page
 from tests.ui.running_app import OnApp, desktop_app
@@ -188,7 +189,7 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
         page.remove_selected()
         box = page.remove_box
         assert box is not None
-        box.button(QMessageBox.StandardButton.Yes).click()
+        _button(box, "Remove").click()
         await until(lambda: "added" not in page.names, "removed from the page")
         assert "added" not in _servers(config) and "crasher" in _servers(config)
         assert "# the SDK-made server" in config.read_text(encoding="utf-8")
@@ -196,6 +197,36 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
         assert "added" not in desktop.actions.mcp_servers.actions
         offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
         assert not [t for t in offered if t.server == "added"], offered
+
+    on_app(desktop, body)
+
+
+def _button(box: QMessageBox, text: str) -> QAbstractButton:
+    return next(b for b in box.buttons() if b.text() == text)
+
+
+def test_enter_or_escape_in_the_remove_question_keeps_the_server(
+    on_app: OnApp, desktop: DesktopApp, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """The question before removing a server was Yes/Cancel with Yes the default: Enter
+    stopped the server and deleted its table (seen in the 2026-11-27 review under Xvfb). Its
+    answer now says Remove, and Enter and Escape keep the server."""
+    config = loaded.config_file
+
+    async def body(desktop: DesktopApp) -> None:
+        page = _shown(desktop)
+        page.table.selectRow(page.names.index("crasher"))
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Escape):
+            page.remove_box = None
+            page.remove_button.click()
+            box = await until(lambda: page.remove_box, "the remove question")
+            assert "crasher" in box.text()
+            assert sorted(b.text() for b in box.buttons()) == ["Cancel", "Remove"]
+            assert box.defaultButton().text() == "Cancel"
+            qtbot.keyClick(box, key)
+            await until(lambda box=box: not box.isVisible(), "the question answered")
+            assert box.clickedButton().text() == "Cancel"  # what a removal starts on
+            assert "crasher" in page.names and "crasher" in _servers(config)
 
     on_app(desktop, body)
 

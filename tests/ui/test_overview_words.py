@@ -247,3 +247,39 @@ def test_the_gateway_figure_fits_its_two_lines_with_two_providers_failing(qtbot:
         QRect(0, 0, detail.width(), 10_000), Qt.TextFlag.TextWordWrap, detail.text()
     )
     assert needed.height() <= detail.height(), (detail.text(), detail.width())
+
+
+def test_the_gateway_figure_says_not_working_when_every_provider_that_answers_fails(
+    on_overview: OnOverview,  # noqa: F811 - the imported fixture
+) -> None:
+    """Review 2026-11-27 under Xvfb: with its only provider's every call failing (3 of 3), the
+    Gateway card read "Partly working" in amber, as if some calls got through. When every
+    provider that can answer is failing it says "Not working", in red; with one of two failing
+    it stays "Partly working"."""
+
+    async def body(desk: Desk) -> None:
+        page = desk.page
+        page.show()
+        page.page_shown()
+        card = page.figures.cards["gateway"]
+        desk.upstream.script(*[Reply.error(500)] * 12)
+        for _ in range(4):
+            await _gateway_request(desk.runtime, expect=None)
+
+        def said() -> tuple[str, object]:
+            page.refresh_status()
+            return card.value.text(), card.value.property("tone")
+
+        await until(lambda: said() == ("Not working", "error"), f"Not working ({said()})")
+        assert "Anthropic failing" in card.detail.text()
+
+    on_overview(body)
+
+
+def test_one_failing_provider_of_two_that_answer_is_partly_working() -> None:
+    failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "y")
+    one_of_two = figure_words(_facts([failing], all_failing=False))["gateway"]
+    assert (one_of_two.value, one_of_two.tone) == ("Partly working", "warning")
+    all_of_one = figure_words(_facts([failing], all_failing=True))["gateway"]
+    assert (all_of_one.value, all_of_one.tone) == ("Not working", "error")
+    assert all_of_one.detail.startswith("Anthropic failing;")

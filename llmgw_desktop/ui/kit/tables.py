@@ -202,7 +202,10 @@ def fit_rows(view: QTableView, *, least: int = 2, most: int = 8) -> None:
             return  # the view is being destroyed: its model empties itself on the way out
         shown = max(least, min(most, rows))
         header = view.horizontalHeader()
-        height = (header.height() if header.isVisible() else 0) + 2 * view.frameWidth()
+        # Hidden itself, not merely on a page not shown now: a window resized while another
+        # page was shown fitted the grants without their heading (one row and a half at 1440).
+        heading = 0 if header.isHidden() else max(header.height(), header.sizeHint().height())
+        height = heading + 2 * view.frameWidth()
         height += shown * max(view.verticalHeader().defaultSectionSize(), ROW_HEIGHT)
         # The sideways bar takes a row's room when the columns are wider than the view: counted
         # by its range (it is shown after this runs), and fitted again when the range changes

@@ -400,12 +400,14 @@ class CredentialsPage(Page):
             return
         what = "API key" if record["kind"] == "key" else "auth file"
         name = record.get("keyName") or record.get("fileName")
-        scope = "global" if record["project"] == GLOBAL_PROJECT else f"project {record['project']}"
+        every = record["project"] == GLOBAL_PROJECT
+        scope = "every project" if every else f"project {record['project']}"
         self.confirm_box = box = ask_first(
             self,
             "confirmDeleteCredential",
             "delete credential?",
-            f"Delete the {record['provider']} {what} {name!r} ({scope}) from the vault?\n\n"
+            f"Delete the {self.provider_name(record['provider'])} {what} {name!r} ({scope}) "
+            "from the vault?\n\n"
             "Requests that rely on it fail until another is stored. This cannot be undone.",
             "Delete",
             lambda: self.tasks.spawn(self.delete(record), what="delete the credential"),

@@ -24,7 +24,7 @@ from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.job_pane import JobPane
-from llmgw_desktop.ui.pages.jobs_model import JobsModel, can_cancel, can_retry, short_id
+from llmgw_desktop.ui.pages.jobs_model import JobsModel, can_cancel, can_retry, short_id, who
 from llmgw_desktop.ui.pages.jobs_table import JobsTable
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -333,8 +333,8 @@ class JobsPage(Page):
             self,
             "confirmCancelJob",
             "cancel job?",
-            f"Cancel job {short_id(job.view.id)} ({job.view.provider}, for {job.principal})?"
-            "\n\nIts process is stopped; the output so far is kept.",
+            f"Cancel the {self.model.names.name(job.view.provider)} job {short_id(job.view.id)}"
+            f" from {who(job)}?\n\nIts process is stopped; the output so far is kept.",
             "Cancel job",
             lambda: self.tasks.spawn(self.cancel_job(job), what="cancel the job"),
             keep="Keep running",

@@ -28,6 +28,7 @@ from llmgw_desktop.ui.qt import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -123,6 +124,8 @@ class NewKeyDialog(QDialog):
         column.addWidget(self.problem)
         column.addWidget(self.continues)
         column.addLayout(buttons)
+        for edit in self.findChildren(QLineEdit):
+            _fit_hint(edit)
 
     async def make(self, engine: Engine) -> MadeKey | None:
         """Make the key this dialog describes and close it; a refusal stays here to be fixed
@@ -176,6 +179,14 @@ class NewKeyDialog(QDialog):
                 "answers and budget spend)"
             )
             self.continues.show()
+
+
+def _fit_hint(edit: QLineEdit) -> None:
+    """`edit` at least as wide as its hint: the dialog opens wide enough to show each whole
+    (the Models hint was cut to "claude-…" at the dialog's natural width)."""
+    frame = edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, edit)
+    hint = edit.fontMetrics().horizontalAdvance(edit.placeholderText())
+    edit.setMinimumWidth(hint + 2 * frame + 4 + 2)  # QLineEdit's 2 px a side, and a cursor
 
 
 def _number(field: QLineEdit, label: str, *, whole: bool = False) -> float | None:

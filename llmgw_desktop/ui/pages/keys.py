@@ -313,7 +313,7 @@ class KeysPage(Page):
             self,
             "confirmRevokeKey",
             "revoke key?",
-            f"Revoke {record.principal} ({record.shown})?\n\nEvery gateway on this store "
+            f"Revoke the key {record.name} ({record.shown})?\n\nEvery gateway on this store "
             "refuses it from the next request; tools using it need a new key.",
             "Revoke",
             lambda: self.tasks.spawn(self.revoke(record.name), what="revoke the key"),

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.confirm import ask_first
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -263,22 +264,15 @@ class McpServersPage(Page):
         name = self.selected
         if name is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "llmgw-desktop: remove an MCP server",
-            f"Stop the MCP server {name} and remove [mcp.servers.{name}] from config.toml?",
-            QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
+        self.remove_box = ask_first(
             self,
+            "removeMcpServerConfirm",
+            "remove an MCP server?",
+            f"Stop the MCP server {name} and remove [mcp.servers.{name}] from config.toml?",
+            "Remove",
+            lambda: self.tasks.spawn(self.remove_server(name), what=f"remove {name}"),
+            icon=QMessageBox.Icon.Question,
         )
-        box.setObjectName("removeMcpServerConfirm")
-        yes = box.button(QMessageBox.StandardButton.Yes)
-        box.buttonClicked.connect(
-            lambda button: (
-                button is yes and self.tasks.spawn(self.remove_server(name), what=f"remove {name}")
-            )
-        )
-        self.remove_box = box
-        box.open()
 
     async def remove_server(self, name: str) -> None:
         """Remove `name` (the engine stops it and deletes its table from config.toml)."""

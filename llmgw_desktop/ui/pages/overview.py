@@ -18,6 +18,7 @@ from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals, format_u
 from llmgw_desktop.ui.attention import (
     ProviderVerdict,
     SpendToday,
+    all_failing,
     no_provider,
     provider_verdicts,
     spend_today,
@@ -491,6 +492,7 @@ class OverviewPage(Page):
                 failed_at=failed_at,
                 jobs=jobs,
                 no_provider=no_provider(engine),
+                all_failing=all_failing(engine, verdicts),
             )
         )
 

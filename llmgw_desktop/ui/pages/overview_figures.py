@@ -1,9 +1,9 @@
 """The Overview's first line: four large figures that answer what a person opens it for.
 
 - **Gateway**: is it working? ("Working", "Partly working" in amber while a provider fails,
-  "Paused", "Degraded"; "No provider" can answer, in
-  amber, opening Provider keys, when no key, local server or coding CLI can), with how long it
-  has run and how many calls it served in the health window;
+  "Not working" in red while every provider that can answer fails, "Paused", "Degraded";
+  "No provider" can answer, in amber, opening Provider keys, when no key, local server or
+  coding CLI can), with how long it has run and how many calls it served in the health window;
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
@@ -86,6 +86,7 @@ class GatewayFacts:
     failed_at: Sequence[tuple[str, int, int]] = ()
     jobs: JobCounts = field(default_factory=JobCounts)  # now (`counts.job_counts`)
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
+    all_failing: bool = False  # every provider that can answer is failing (`attention`)
 
 
 def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
@@ -135,6 +136,17 @@ def _gateway(facts: GatewayFacts) -> Figure:
             place=ADD_A_KEY_PLACE,
         )
     failing = [v.name for v in facts.verdicts if v.failing]
+    if failing and facts.all_failing:
+        # Every provider that could answer is failing: nothing gets through, never amber.
+        names = ", ".join(failing)
+        return Figure(
+            "Not working",
+            f"{names} failing; {served}",
+            "error",
+            f"Every provider that can answer is failing: calls to {names} fail. Click for "
+            "the providers.",
+            (f"{names} failing",),
+        )
     if failing:
         # Never green beside a provider whose every call fails: it serves, not everyone.
         names = ", ".join(failing)
