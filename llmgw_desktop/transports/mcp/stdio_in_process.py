@@ -46,24 +46,32 @@ async def serve_stdio(server: MCPServer) -> None:
     """
     from mcp.server.stdio import stdio_server
 
-    transport: ThreadFedReader | asyncio.ReadTransport | None
     with claimed_stdin() as wire_in:
-        if sys.platform == "win32":  # pragma: no cover - the SDK reads there in a thread too
-            reader, transport = ThreadFedReader.open(wire_in)
-        else:
-            reader, transport = await wire.open_reader(wire_in)
-        lines = CappedLines(reader)
-        try:
+        async with _reader_of(wire_in) as reader:
+            lines = CappedLines(reader)
             # The SDK only iterates its stdin for text lines: `CappedLines` gives them.
             stdin = cast("anyio.AsyncFile[str]", lines)
             async with stdio_server(stdin=stdin) as (read_stream, write_stream):
                 low = server._lowlevel_server
                 await low.run(read_stream, write_stream, low.create_initialization_options())
-        finally:
-            if transport is not None:
-                transport.close()
     if lines.refused is not None:
         raise lines.refused
+
+
+@contextlib.asynccontextmanager
+async def _reader_of(wire_in: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
+    """The editor's wire as a reader limited to the stdio door's cap, for as long as this
+    lasts: watched by the loop, or where it cannot watch a pipe, fed by worker threads."""
+    if sys.platform == "win32":  # pragma: no cover - the SDK reads there in a thread too
+        async with ThreadFedReader.opened(wire_in) as fed:
+            yield fed
+        return
+    reader, transport = await wire.open_reader(wire_in)
+    try:
+        yield reader
+    finally:
+        if transport is not None:
+            transport.close()
 
 
 class CappedLines:
@@ -108,15 +116,21 @@ class ThreadFedReader:
         self._reader = reader
         self._flowing = asyncio.Event()
         self._flowing.set()
-        self._task = asyncio.get_running_loop().create_task(self._feed(), name="stdin reads")
 
     @classmethod
-    def open(cls, stdin: BinaryIO) -> tuple[asyncio.StreamReader, ThreadFedReader]:
-        """A reader over `stdin` limited to the stdio door's cap, and its feeder to close."""
+    @contextlib.asynccontextmanager
+    async def opened(cls, stdin: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
+        """A reader over `stdin` limited to the stdio door's cap, fed while this lasts (its
+        feeding task is in a task group of its own, cancelled on the way out)."""
         reader = asyncio.StreamReader(limit=wire.MAX_EVENT_BYTES)
         feeder = cls(stdin, reader)
         reader.set_transport(cast("asyncio.BaseTransport", feeder))
-        return reader, feeder
+        async with asyncio.TaskGroup() as tasks:
+            feeding = tasks.create_task(feeder._feed(), name="stdin reads")
+            try:
+                yield reader
+            finally:
+                feeding.cancel()
 
     # What the reader asks of its transport.
     def pause_reading(self) -> None:
@@ -124,9 +138,6 @@ class ThreadFedReader:
 
     def resume_reading(self) -> None:
         self._flowing.set()
-
-    def close(self) -> None:
-        self._task.cancel()
 
     async def _feed(self) -> None:
         try:

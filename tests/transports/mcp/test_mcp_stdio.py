@@ -278,8 +278,7 @@ async def test_the_thread_fed_reader_holds_the_cap_as_the_pipe_reader_does() -> 
     as the pipe reader refuses it."""
     read_fd, write_fd = os.pipe()
     with os.fdopen(read_fd, "rb", buffering=0, closefd=True) as wire_in:
-        reader, feeder = ThreadFedReader.open(wire_in)
-        try:
+        async with ThreadFedReader.opened(wire_in) as reader:
             os.write(write_fd, b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
             first = await asyncio.wait_for(stdio_wire.read_line(reader), 10)
             assert first == b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n'
@@ -293,5 +292,3 @@ async def test_the_thread_fed_reader_holds_the_cap_as_the_pipe_reader_does() -> 
             with pytest.raises(LineTooLong):
                 await asyncio.wait_for(stdio_wire.read_line(reader), 60)
             await asyncio.wait_for(writing, 60)
-        finally:
-            feeder.close()
