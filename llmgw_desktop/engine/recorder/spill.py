@@ -12,12 +12,15 @@ insert of a row that exists does nothing and an update sets the same values agai
 replayed twice (a crash between the commit and the truncation, or a replay cut short) still
 gives one row per request.
 
-A full disk would refuse the spill too, so a reserve file of a few MB is kept beside it and
-given up the moment an append finds no space: the rows then fit in what it freed.
+A full disk would refuse the spill too, so a reserve file of a few MB is kept beside it, and an
+append that finds no space takes from it only the blocks its rows need (and one more): given
+up whole, the rest was room the response cache or the store took next, and the next append
+found the disk full again. What was taken is put back once the spill has been replayed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 SPILL_FILE = "recorder-spill.jsonl"
 RESERVE_FILE = "recorder-spill.reserve"
+FULL = (errno.ENOSPC, errno.EDQUOT)
 RESERVE_BYTES = 4 * 1024 * 1024  # about 8,000 rows' worth of lines
 
 
@@ -55,17 +59,47 @@ class RecorderSpill:
         self.keep_reserve()
 
     def keep_reserve(self) -> None:
-        if self._reserve_bytes <= 0 or self._reserve.exists():
+        """Put the reserve in place, or back to its size where appends took from it; what
+        cannot be written now (no room) is tried again when writes recover."""
+        held = self._reserve_size()
+        if self._reserve_bytes <= 0 or held >= self._reserve_bytes:
             return
         try:
             ensure_private_file(self._reserve)
-            with self._reserve.open("wb") as handle:
-                handle.write(b"\0" * self._reserve_bytes)
+            with self._reserve.open("ab") as handle:
+                handle.write(b"\0" * (self._reserve_bytes - held))
                 handle.flush()
                 os.fsync(handle.fileno())
-        except OSError as exc:  # no room for it now; tried again when writes recover
-            self._reserve.unlink(missing_ok=True)
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # keep what it held, never less
+                os.truncate(self._reserve, held)
             log.debug("no room for the recorder's spill reserve: %s", exc)
+
+    def _reserve_size(self) -> int:
+        try:
+            return self._reserve.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _take_from_reserve(self, needed: int) -> bool:
+        """Free `needed` bytes and the slack from the reserve for an append; False when it
+        holds nothing to give."""
+        held = self._reserve_size()
+        if held <= 0:
+            return False
+        # The rows' bytes rounded up to whole blocks, and one more for the file's own: what
+        # is freed beyond what the append then uses is room another writer may take.
+        block = os.statvfs(self._reserve.parent).f_frsize or 4096
+        left = max(0, held - (needed // block + 2) * block)
+        os.truncate(self._reserve, left)
+        # Said once a spell: the first take is from a whole reserve.
+        say = log.warning if held >= self._reserve_bytes else log.debug
+        say(
+            "disk full: took %d KiB of the recorder's spill reserve to keep its rows (%d KiB left)",
+            (held - left) // 1024,
+            left // 1024,
+        )
+        return True
 
     def append(self, entries: list[Entry]) -> None:
         """Append `entries` durably.
@@ -79,11 +113,14 @@ class RecorderSpill:
         try:
             self._write(data)
         except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not self._reserve.exists():
+            if exc.errno not in FULL or not self._take_from_reserve(len(data)):
                 raise
-            self._reserve.unlink()
-            log.warning("disk full: gave up the recorder's spill reserve to keep its rows")
-            self._write(data)
+            try:
+                self._write(data)
+            except OSError as again:  # its blocks rounded up past what was taken: all of it
+                if again.errno not in FULL or not self._take_from_reserve(self._reserve_size()):
+                    raise
+                self._write(data)
         self.rows += sum(1 for e in entries if "insert" in e)
         self.entries += len(entries)
 

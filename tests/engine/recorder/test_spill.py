@@ -24,7 +24,7 @@ from llmgw_desktop.engine.recorder.rows import apply_entries
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.store import Database
 from tests.postgres import opened
-from tests.reliability._recfaults_support import fill, store_on_a_small_disk
+from tests.reliability._recfaults_support import fill, store_on_a_small_disk, tmpfs
 
 SECRET = "sk-ant-api03-" + "A" * 40
 
@@ -69,6 +69,38 @@ async def test_a_full_disk_spills_redacted_rows_and_recovery_replays_them_once(
         assert len(rows) == len({r[0] for r in rows}) == 301
         assert {r[1] for r in rows} == {"completed"}
         assert not any(SECRET in r[2] for r in rows)
+
+
+def test_a_spill_on_a_full_disk_takes_only_what_its_rows_need_from_the_reserve(
+    tmp_path: Path,
+) -> None:
+    """Given up whole, the reserve was room the response cache or the store took next (a CI
+    run saw the cache keep new answers on a "full" disk), and the next spill found none: an
+    append takes what its rows need, the rest stays reserved for the next, nobody else finds
+    room, and the reserve is whole again once the spill is replayed."""
+    data = tmp_path / "data"
+    with tmpfs(data, "4m") as mounted:
+        if not mounted:
+            pytest.skip("no tmpfs mount here (needs root)")
+        spill = RecorderSpill(data, reserve_bytes=1 << 20)
+        spill.open()
+        reserve = data / "recorder-spill.reserve"
+        assert reserve.stat().st_size == 1 << 20
+        filler = fill(data, "filler.bin")
+        row = {"id": "r", "started_at": 1.0, "caller": "x" * 4000}
+        spill.append([{"insert": row | {"id": f"r{n}"}} for n in range(10)])
+        first = reserve.stat().st_size
+        assert (1 << 20) - 200 * 1024 < first < 1 << 20  # about 40 KB of rows and the slack
+        spill.append([{"insert": row | {"id": f"s{n}"}} for n in range(10)])
+        assert 0 < reserve.stat().st_size <= first  # the next spill found room, and left some
+        assert spill.rows == 20 and len(spill.read()) == 20
+        # Another writer (the cache, the store) finds the disk as full as it was.
+        assert fill(data, "other.bin").stat().st_size < 64 * 1024
+        (data / "other.bin").unlink()
+        filler.unlink()
+        spill.clear()  # replayed: the spill goes, and the reserve is put back whole
+        assert not spill.path.exists()
+        assert reserve.stat().st_size == 1 << 20
 
 
 async def test_replaying_the_same_spill_twice_gives_one_row_per_request(tmp_path: Path) -> None:
