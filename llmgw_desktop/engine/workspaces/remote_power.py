@@ -193,15 +193,13 @@ def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> App
             "command reads (package.json scripts, a Makefile) has a shell. Editing and running "
             'together is remote_level = "bypass", for a workspace you would hand a shell'
         )
-    return ApprovalDenied(
+    return _denied(
+        grant,
         f"{why}; {_where(grant)} lets remote callers work at level {grant.level!r}. The "
         f"operator allows it {how}",
-        code=ErrorCode.REMOTE_POWER_REFUSED,
-        param=param,
-        value=value,
-        workspace=grant.workspace,
-        level=grant.level,
-        setting=setting,
+        param,
+        value,
+        setting,
         needs=needed,
     )
 
@@ -213,15 +211,30 @@ _LISTS = {"allowedTools": "remote_allowed_tools", "mcpServers": "remote_mcp_serv
 def _unlisted(grant: Grant, param: str, value: str, what: str) -> ApprovalDenied:
     """`value` of `param` is not on the workspace's list of it."""
     setting = grant.setting(_LISTS[param])
-    return ApprovalDenied(
+    return _denied(
+        grant,
         f"{param} {value!r} {what} in {_where(grant)}; the operator allows it by adding it to "
         f"{setting}",
+        param,
+        value,
+        setting,
+    )
+
+
+def _denied(
+    grant: Grant, message: str, param: str, value: Any, setting: str, **more: Any
+) -> ApprovalDenied:
+    """The refusal of a remote caller's `param` = `value`, naming the workspace, its level and
+    the `setting` that would allow it."""
+    return ApprovalDenied(
+        message,
         code=ErrorCode.REMOTE_POWER_REFUSED,
         param=param,
         value=value,
         workspace=grant.workspace,
         level=grant.level,
         setting=setting,
+        **more,
     )
 
 
