@@ -28,8 +28,18 @@ from llmgw_desktop.ui.pages.mcp_server_detail import (
     state_short,
     state_words,
 )
+from llmgw_desktop.ui.pages.mcp_server_dialog import AddServerDialog
 from llmgw_desktop.ui.pages.mcp_servers import ON_COLUMN, McpServersPage
-from llmgw_desktop.ui.qt import QAbstractButton, QLabel, QMenu, QMessageBox, Qt, QWidget
+from llmgw_desktop.ui.qt import (
+    QAbstractButton,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QStyle,
+    Qt,
+    QWidget,
+)
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
 from tests.ui.desk_gateway import shown_page
 from tests.ui.running_app import OnApp, desktop_app
@@ -328,3 +338,20 @@ def test_one_switch_one_name_and_the_servers_output_not_called_an_error(
         assert gap >= SPACE["m"], gap
 
     on_app(desktop, body)
+
+
+def test_the_add_server_dialog_shows_each_fields_hint_whole(qtbot: QtBot) -> None:
+    """Read at its natural size (2026-11-27), the dialog cut the Arguments hint to "-y
+    @modelcontextprotocol/server-filesy…", as the new-key dialog cut its Models hint: both fit
+    their fields to their hints the one way (`key_dialogs.fit_hints`)."""
+    dialog = AddServerDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for edit in dialog.findChildren(QLineEdit):
+        if not edit.isVisible():
+            continue  # the other kind's fields
+        hint = edit.placeholderText()
+        frame = edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, edit)
+        room = edit.width() - 2 * frame - 4  # QLineEdit's own 2 px a side
+        assert edit.fontMetrics().horizontalAdvance(hint) <= room, (edit.objectName(), hint)

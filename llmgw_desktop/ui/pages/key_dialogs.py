@@ -33,7 +33,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["NewKeyDialog", "SecretDialog", "answer_row", "named", "split_list"]
+__all__ = ["NewKeyDialog", "SecretDialog", "answer_row", "fit_hints", "named", "split_list"]
 
 DAY_S = 86400.0
 
@@ -124,8 +124,7 @@ class NewKeyDialog(QDialog):
         column.addWidget(self.problem)
         column.addWidget(self.continues)
         column.addLayout(buttons)
-        for edit in self.findChildren(QLineEdit):
-            _fit_hint(edit)
+        fit_hints(self)
 
     async def make(self, engine: Engine) -> MadeKey | None:
         """Make the key this dialog describes and close it; a refusal stays here to be fixed
@@ -181,12 +180,14 @@ class NewKeyDialog(QDialog):
             self.continues.show()
 
 
-def _fit_hint(edit: QLineEdit) -> None:
-    """`edit` at least as wide as its hint: the dialog opens wide enough to show each whole
-    (the Models hint was cut to "claude-…" at the dialog's natural width)."""
-    frame = edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, edit)
-    hint = edit.fontMetrics().horizontalAdvance(edit.placeholderText())
-    edit.setMinimumWidth(hint + 2 * frame + 4 + 2)  # QLineEdit's 2 px a side, and a cursor
+def fit_hints(dialog: QDialog) -> None:
+    """Each line field of `dialog` at least as wide as its hint: the dialog opens wide enough
+    to show each whole (the new-key dialog cut its Models hint, the MCP server dialog its
+    Arguments hint, at their natural widths)."""
+    for edit in dialog.findChildren(QLineEdit):
+        frame = edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, edit)
+        hint = edit.fontMetrics().horizontalAdvance(edit.placeholderText())
+        edit.setMinimumWidth(hint + 2 * frame + 4 + 2)  # QLineEdit's 2 px a side, and a cursor
 
 
 def _number(field: QLineEdit, label: str, *, whole: bool = False) -> float | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from llmgw_desktop.ui.pages.key_dialogs import answer_row, named
+from llmgw_desktop.ui.pages.key_dialogs import answer_row, fit_hints, named
 from llmgw_desktop.ui.qt import (
     QCheckBox,
     QComboBox,
@@ -104,6 +104,7 @@ class AddServerDialog(QDialog):
         column.addWidget(self.pages)
         column.addWidget(self.problem)
         column.addLayout(buttons)
+        fit_hints(self)
 
     @property
     def is_stdio(self) -> bool:
