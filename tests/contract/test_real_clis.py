@@ -195,7 +195,10 @@ async def test_grok_permission_modes_hold_its_edits(
     )
     assert planned.state is JobState.COMPLETED, planned.error
     assert not target.exists()
-    told = [m for m in upstream.llm_requests[-1].body["messages"] if m.get("role") == "tool"]
+    # grok asks for a session title on the Responses API beside each turn, in either order:
+    # the turn that was told is the last chat request.
+    turns = [r for r in upstream.llm_requests if r.path == "/v1/chat/completions"]
+    told = [m for m in turns[-1].body["messages"] if m.get("role") == "tool"]
     assert "Denied by permission policy" in str(told[-1]["content"])
     upstream.script_when_offered("write", edit(), Reply.ok("DONE", verbatim=True))
     edited = await run(
