@@ -6,6 +6,7 @@ Windows and macOS writers are checked on what they would write, their OS calls i
 
 from __future__ import annotations
 
+import os
 import plistlib
 import shutil
 import subprocess
@@ -104,6 +105,25 @@ def test_xdg_entry_switched_off_by_the_desktop_counts_as_off(tmp_path: Path) -> 
     login.enable()
     login.path.write_text(login.path.read_text() + "Hidden=true\n")
     assert not login.is_enabled()
+
+
+@pytest.mark.parametrize("system", ["linux", "darwin"])
+def test_an_entry_is_on_the_disk_before_enable_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system: str
+) -> None:
+    """Written beside, flushed, renamed over, and the rename flushed: a power cut right after
+    the switch shows on leaves the whole entry or none, never an empty file the OS would run
+    (or skip) at the next login."""
+    flushed: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd))[1])
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    login = autostart_for_platform(system, environ=env, home=tmp_path, command=["/bin/app"])
+    assert isinstance(login, XdgAutostart | LaunchAgent)
+    login.enable()
+    assert len(flushed) == 2  # the entry, then its folder's new name for it
+    assert login.is_enabled() and os.listdir(login.path.parent) == [login.path.name]
+    assert login.path.stat().st_mode & 0o777 == 0o600
 
 
 def test_relative_xdg_config_home_is_ignored(tmp_path: Path) -> None:

@@ -110,10 +110,11 @@ def write_problem(path: Path) -> str | None:
     return None
 
 
-def write_private_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` (0600, its folder made private if missing) whole and durably:
-    written beside it, flushed to the disk, renamed over it, and the rename flushed too (POSIX),
-    so a crash or a power cut leaves the old file or the new one, never a part of either.
+def write_private_atomically(path: Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (UTF-8 where it is a str; 0600, its folder made private if
+    missing) whole and durably: written beside it, flushed to the disk, renamed over it, and
+    the rename flushed too (POSIX), so a crash or a power cut leaves the old file or the new
+    one, never a part of either.
 
     Raises:
         OSError: the file cannot be written (nothing is left beside it).
@@ -122,8 +123,8 @@ def write_private_atomically(path: Path, text: str) -> None:
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temporary = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text.encode("utf-8") if isinstance(text, str) else text)
             out.flush()
             os.fsync(out.fileno())
         if os.name == "posix":

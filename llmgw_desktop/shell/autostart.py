@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from llmgw_desktop.config.desktop_entry import APP_ID, HIDDEN_FLAG, app_command, desktop_entry
+from llmgw_desktop.config.paths import write_private_atomically
 from llmgw_desktop.ui.login_switch import Autostart  # the switch the tray and Settings flip
 
 __all__ = [
@@ -54,8 +55,9 @@ class XdgAutostart:
         return desktop_entry(self._command, extra={"X-GNOME-Autostart-enabled": "true"})
 
     def enable(self) -> None:
+        # The folder, shared with other programs' entries, keeps the mode folders get here.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.path, self.text())
+        write_private_atomically(self.path, self.text())
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -123,7 +125,7 @@ class LaunchAgent:
 
     def enable(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.path, self.text())
+        write_private_atomically(self.path, self.text())
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -187,11 +189,3 @@ def autostart_for_platform(
     # The spec: a relative XDG_CONFIG_HOME is invalid and must be ignored.
     base = Path(config_home) if Path(config_home).is_absolute() else home / ".config"
     return XdgAutostart(base, argv)
-
-
-def _write_atomically(path: Path, content: str | bytes) -> None:
-    """Write beside, then rename: a crash never leaves half an entry the OS would run."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    tmp.write_bytes(data)
-    tmp.replace(path)
