@@ -226,6 +226,29 @@ def test_cancel_from_the_page_stops_the_running_job(
     _run(qloop, desk, scenario)
 
 
+def test_a_cancel_question_about_a_job_that_ended_meanwhile_closes_and_says_so(
+    qloop: qasync.QEventLoop, desk: Callable[[], Any]
+) -> None:
+    """The person asks to cancel, and the job answers before they choose: the question goes
+    (its "Cancel job" would stop nothing) and the notice says how the job ended."""
+
+    async def scenario(d: Desk) -> None:
+        d.upstream.default = Reply.ok(delay_s=1.5)
+        job_id = await d.submit("almost done")
+        await until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
+        d.select(job_id)
+        d.page.cancel_button.click()
+        box: QMessageBox = await until(lambda: d.page.confirm_box, "the confirmation")
+        assert box.isVisible()
+        await until(lambda: d.cell(job_id, "State") == "completed", "the job answers")
+        await until(lambda: not box.isVisible(), "the question closes")
+        said = d.page.notice.text()
+        assert said == f"Job {short_id(job_id)} ended (completed) before it was canceled.", said
+        assert (await d.engine.jobs.get(job_id, "local")).state is JobState.COMPLETED
+
+    _run(qloop, desk, scenario)
+
+
 def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
     qloop: qasync.QEventLoop,
     claude: str,

@@ -78,6 +78,7 @@ class JobsPage(Page):
         self._selected_id: str | None = None
         self._select_after_load: str | None = None
         self.confirm_box: QMessageBox | None = None
+        self._cancel_asked_for: str | None = None  # the job the open cancel question names
 
         filters = self._filters()
         self._build_table()
@@ -275,6 +276,7 @@ class JobsPage(Page):
         keep = self._select_after_load or self._selected_id
         self._select_after_load = None
         self.model.set_rows(rows)
+        self._close_a_moot_question(rows)
         filtered = self.current_filter() != DeskFilter(None, None, "")
         self.body.show_empty(not rows and not filtered)
         # A new job, or one that ended, may need more room in a column (or less).
@@ -329,6 +331,7 @@ class JobsPage(Page):
         job = self.selected_job()
         if job is None or not can_cancel(job.view):
             return
+        self._cancel_asked_for = job.view.id
         self.confirm_box = ask_first(
             self,
             "confirmCancelJob",
@@ -338,6 +341,21 @@ class JobsPage(Page):
             "Cancel job",
             lambda: self.tasks.spawn(self.cancel_job(job), what="cancel the job"),
             keep="Keep running",
+        )
+
+    def _close_a_moot_question(self, rows: list[DeskJob]) -> None:
+        """A cancel question open about a job that has ended meanwhile is closed, the notice
+        saying how the job ended: a click on "Cancel job" would have stopped nothing."""
+        box, job_id = self.confirm_box, self._cancel_asked_for
+        if box is None or job_id is None or not box.isVisible():
+            return
+        fresh = next((row for row in rows if row.view.id == job_id), None)
+        if fresh is None or can_cancel(fresh.view):
+            return
+        self._cancel_asked_for = None
+        box.reject()
+        self.notice.setText(
+            f"Job {short_id(job_id)} ended ({fresh.view.state.value}) before it was canceled."
         )
 
     async def cancel_job(self, job: DeskJob) -> JobView | None:
