@@ -34,7 +34,7 @@ from llmgw_desktop.shell.instance import (
 )
 from llmgw_desktop.transports.line_caps import LineTooLong
 from llmgw_desktop.transports.mcp.stdio_forward import Locate, StdioForwarder
-from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
+from llmgw_desktop.transports.mcp.stdio_wire import opened_stdio
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.api import Engine
@@ -143,11 +143,11 @@ def _relay_headers(token: str) -> dict[str, str]:
 
 
 async def _relay(url: str, token: str, locate: Locate, silence_s: float) -> int:
-    reader, writer = await stdio_streams()
     forwarder = StdioForwarder(
         url, headers=_relay_headers(token), locate=locate, silence_s=silence_s
     )
-    await forwarder.run(reader, writer)
+    async with opened_stdio() as (reader, writer):
+        await forwarder.run(reader, writer)
     return 0
 
 

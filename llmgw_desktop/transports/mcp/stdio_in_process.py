@@ -20,7 +20,6 @@ import contextlib
 import logging
 import os
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     import anyio
     from mcp.server.mcpserver import MCPServer
 
-__all__ = ["CappedLines", "ThreadFedReader", "claimed_stdin", "serve_stdio"]
+__all__ = ["CappedLines", "claimed_stdin", "serve_stdio"]
 
 log = logging.getLogger(__name__)
 STDIN_FD = 0
@@ -47,7 +46,7 @@ async def serve_stdio(server: MCPServer) -> None:
     from mcp.server.stdio import stdio_server
 
     with claimed_stdin() as wire_in:
-        async with _reader_of(wire_in) as reader:
+        async with wire.opened_reader(wire_in) as reader:
             lines = CappedLines(reader)
             # The SDK only iterates its stdin for text lines: `CappedLines` gives them.
             stdin = cast("anyio.AsyncFile[str]", lines)
@@ -56,22 +55,6 @@ async def serve_stdio(server: MCPServer) -> None:
                 await low.run(read_stream, write_stream, low.create_initialization_options())
     if lines.refused is not None:
         raise lines.refused
-
-
-@contextlib.asynccontextmanager
-async def _reader_of(wire_in: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
-    """The editor's wire as a reader limited to the stdio door's cap, for as long as this
-    lasts: watched by the loop, or where it cannot watch a pipe, fed by worker threads."""
-    if sys.platform == "win32":  # pragma: no cover - the SDK reads there in a thread too
-        async with ThreadFedReader.opened(wire_in) as fed:
-            yield fed
-        return
-    reader, transport = await wire.open_reader(wire_in)
-    try:
-        yield reader
-    finally:
-        if transport is not None:
-            transport.close()
 
 
 class CappedLines:
@@ -98,88 +81,6 @@ class CappedLines:
                 return
             # As the SDK's own text layer reads it: UTF-8, a byte it cannot read replaced.
             yield line.decode("utf-8", errors="replace")
-
-
-class ThreadFedReader:
-    """Where the loop cannot watch a pipe (Windows' loop reads no anonymous pipe), the wire is
-    read in a worker thread, a bounded read at a time, into the same capped reader: this is
-    its transport, so the reader pauses the reads as it pauses a pipe's (past twice its
-    limit) and its lines are held to the cap alike. A read left blocked when serving ends is
-    abandoned with its thread, as the SDK's own reader is (its descriptor is never closed
-    under it: `claimed_stdin` opens it so)."""
-
-    READ_BYTES = 64 * 1024
-
-    def __init__(self, stdin: BinaryIO, reader: asyncio.StreamReader) -> None:
-        # One read's worth of what is there (a buffered file's `read` would wait for all of it).
-        self._read = getattr(stdin, "read1", stdin.read)
-        self._reader = reader
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def opened(cls, stdin: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
-        """A reader over `stdin` limited to the stdio door's cap, fed while this lasts (its
-        feeding task is in a task group of its own, cancelled on the way out)."""
-        reader = asyncio.StreamReader(limit=wire.MAX_EVENT_BYTES)
-        feeder = cls(stdin, reader)
-        reader.set_transport(cast("asyncio.BaseTransport", feeder))
-        async with asyncio.TaskGroup() as tasks:
-            feeding = tasks.create_task(feeder._feed(), name="stdin reads")
-            try:
-                yield reader
-            finally:
-                feeding.cancel()
-
-    # What the reader asks of its transport.
-    def pause_reading(self) -> None:
-        self._flowing.clear()
-
-    def resume_reading(self) -> None:
-        self._flowing.set()
-
-    async def _feed(self) -> None:
-        try:
-            while True:
-                await self._flowing.wait()
-                chunk = await self._read_in_thread()
-                if not chunk:
-                    break
-                self._reader.feed_data(chunk)
-        except OSError as exc:
-            self._reader.set_exception(exc)
-            return
-        self._reader.feed_eof()
-
-    async def _read_in_thread(self) -> bytes:
-        """One read, in a daemon thread of its own: a read still blocked when serving ends must
-        not hold the process's exit (the loop's own executor is waited for at its close).
-
-        Raises:
-            OSError: the read failed.
-        """
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[bytes] = loop.create_future()
-
-        def settle(chunk: bytes | None, error: OSError | None) -> None:
-            if done.done():
-                return  # serving ended while it read
-            if error is not None:
-                done.set_exception(error)
-            else:
-                done.set_result(chunk or b"")
-
-        def read() -> None:
-            try:
-                chunk, error = self._read(self.READ_BYTES), None
-            except OSError as exc:
-                chunk, error = None, exc
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(settle, chunk, error)
-
-        threading.Thread(target=read, name="stdin read", daemon=True).start()
-        return await done
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """What the stdio relay reads and writes (`stdio_forward.py`): the editor's JSON-RPC lines on
 stdin and stdout, the gateway's event streams, and the headers a 2026-era request carries.
 
-Pure functions over bytes and streams, apart from `stdio_streams` and `open_reader`, which open
+Pure functions over bytes and streams, apart from `opened_stdio` and `opened_reader`, which open
 this process's own; none imports the MCP SDK (see `stdio_forward.py` for why). `read_line` is the
 one place an editor's line is held to the stdio door's cap, whichever path serves the door (this
 relay, or the SDK's server in process: `stdio_in_process.py`).
@@ -18,8 +18,9 @@ import os
 import re
 import stat
 import sys
+import threading
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from llmgw_desktop.engine.api import SseParser, jsonio
 from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES, LineTooLong
@@ -28,17 +29,18 @@ from llmgw_desktop.transports.mcp.loopback_http import Reply
 __all__ = [
     "NAME_BEARING_METHODS",
     "PROTOCOL_VERSION_META_KEY",
+    "ThreadFedReader",
     "encode_header_value",
     "excerpt",
     "line",
     "loads",
     "messages",
     "modern_version",
-    "open_reader",
+    "opened_reader",
+    "opened_stdio",
     "read_line",
     "responses_to",
     "sse_events",
-    "stdio_streams",
 ]
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ def line(message: dict[str, Any]) -> bytes:
 
 
 async def read_line(reader: asyncio.StreamReader) -> bytes:
-    """The editor's next line (b"" at the end of input), read from a reader `open_reader` made:
+    """The editor's next line (b"" at the end of input), read from a reader `opened_reader` made:
     its limit is the door's cap, so no more than that is held before the line is refused.
 
     Raises:
@@ -174,35 +176,123 @@ async def sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
                 yield json.loads(payload), payload.encode()
 
 
-async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
-    """asyncio reader and writer over this process's stdin and stdout: pipes, as an editor
-    gives them, or files (`llmgw-desktop mcp < requests.jsonl > answers.jsonl`), which the
-    loop cannot watch (asyncio refuses them; uvloop aborted the process) and which never
-    block, so they are read and written as they are."""
+@contextlib.asynccontextmanager
+async def opened_stdio() -> AsyncIterator[tuple[asyncio.StreamReader, Any]]:
+    """asyncio reader and writer over this process's stdin and stdout, while this lasts: pipes,
+    as an editor gives them, or files (`llmgw-desktop mcp < requests.jsonl > answers.jsonl`),
+    which the loop cannot watch (asyncio refuses them; uvloop aborted the process): a file is
+    read by `opened_reader`'s threads and written as it is (a file never makes a writer
+    wait)."""
     loop = asyncio.get_running_loop()
-    reader, _ = await open_reader(sys.stdin.buffer)
-    if _is_file(sys.stdout.buffer):
-        return reader, _FileWriter(sys.stdout.buffer)
-    transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, sys.stdout.buffer
-    )
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-    return reader, writer
+    async with opened_reader(sys.stdin.buffer) as reader:
+        if _is_file(sys.stdout.buffer):
+            yield reader, _FileWriter(sys.stdout.buffer)
+            return
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, sys.stdout.buffer
+        )
+        yield reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
-async def open_reader(
-    stdin: BinaryIO,
-) -> tuple[asyncio.StreamReader, asyncio.ReadTransport | None]:
-    """An asyncio reader over `stdin` whose limit is the stdio door's line cap, and the pipe's
-    transport to close when done (None: a file, read whole at once; it never blocks)."""
+@contextlib.asynccontextmanager
+async def opened_reader(stdin: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
+    """An asyncio reader over `stdin` whose limit is the stdio door's line cap, for as long as
+    this lasts: a pipe watched by the loop, or where the loop cannot watch it (a file, and on
+    Windows), one fed by worker threads (`ThreadFedReader`)."""
+    if sys.platform == "win32" or _is_file(stdin):
+        async with ThreadFedReader.opened(stdin) as fed:
+            yield fed
+        return
     reader = asyncio.StreamReader(limit=MAX_EVENT_BYTES)
-    if _is_file(stdin):
-        reader.feed_data(stdin.read())
-        reader.feed_eof()
-        return reader, None
     loop = asyncio.get_running_loop()
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-    return reader, transport
+    try:
+        yield reader
+    finally:
+        transport.close()
+
+
+class ThreadFedReader:
+    """Where the loop cannot watch the wire (a regular file, which no loop watches; any stdin on
+    Windows, whose loop reads no anonymous pipe), it is read in worker threads, a bounded read
+    at a time, into the same capped reader: this is its transport, so the reader pauses the
+    reads as it pauses a pipe's (past twice its limit) and its lines are held to the cap
+    alike; a file larger than memory is never held whole. A read left blocked when serving ends is
+    abandoned with its thread, as the SDK's own reader is (its descriptor is never closed
+    under it: `claimed_stdin` opens it so)."""
+
+    READ_BYTES = 64 * 1024
+
+    def __init__(self, stdin: BinaryIO, reader: asyncio.StreamReader) -> None:
+        # One read's worth of what is there (a buffered file's `read` would wait for all of it).
+        self._read = getattr(stdin, "read1", stdin.read)
+        self._reader = reader
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def opened(cls, stdin: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
+        """A reader over `stdin` limited to the stdio door's cap, fed while this lasts (its
+        feeding task is in a task group of its own, cancelled on the way out)."""
+        reader = asyncio.StreamReader(limit=MAX_EVENT_BYTES)
+        feeder = cls(stdin, reader)
+        reader.set_transport(cast("asyncio.BaseTransport", feeder))
+        async with asyncio.TaskGroup() as tasks:
+            feeding = tasks.create_task(feeder._feed(), name="stdin reads")
+            try:
+                yield reader
+            finally:
+                feeding.cancel()
+
+    # What the reader asks of its transport.
+    def pause_reading(self) -> None:
+        self._flowing.clear()
+
+    def resume_reading(self) -> None:
+        self._flowing.set()
+
+    async def _feed(self) -> None:
+        try:
+            while True:
+                await self._flowing.wait()
+                chunk = await self._read_in_thread()
+                if not chunk:
+                    break
+                self._reader.feed_data(chunk)
+        except OSError as exc:
+            self._reader.set_exception(exc)
+            return
+        self._reader.feed_eof()
+
+    async def _read_in_thread(self) -> bytes:
+        """One read, in a daemon thread of its own: a read still blocked when serving ends must
+        not hold the process's exit (the loop's own executor is waited for at its close).
+
+        Raises:
+            OSError: the read failed.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bytes] = loop.create_future()
+
+        def settle(chunk: bytes | None, error: OSError | None) -> None:
+            if done.done():
+                return  # serving ended while it read
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(chunk or b"")
+
+        def read() -> None:
+            try:
+                chunk, error = self._read(self.READ_BYTES), None
+            except OSError as exc:
+                chunk, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(settle, chunk, error)
+
+        threading.Thread(target=read, name="stdin read", daemon=True).start()
+        return await done
 
 
 def _is_file(stream: Any) -> bool:

@@ -17,7 +17,7 @@ from mcp import Client, StdioServerParameters
 
 from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES, LineTooLong
 from llmgw_desktop.transports.mcp import stdio_wire
-from llmgw_desktop.transports.mcp.stdio_in_process import ThreadFedReader
+from llmgw_desktop.transports.mcp.stdio_wire import ThreadFedReader
 from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.e2e import gateway_process as gp
@@ -217,6 +217,44 @@ async def test_a_line_past_the_cap_ends_the_door_alike_on_both_paths_and_a_clien
             listed = structured(await client.call_tool("session_list", {}))
     assert tools == EXPECTED_TOOLS
     assert listed["sessions"] == []
+
+
+# Run by this, the door is its only child: its peak memory is the children's peak.
+PEAK_OF_CHILD = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("served", SERVED)
+def test_a_file_on_stdin_is_read_a_bounded_read_at_a_time(served: str, tmp_path: Path) -> None:
+    """A script's file on stdin (`llmgw-desktop mcp < requests.jsonl`), its `initialize` then a
+    line of eight caps without a newline: the door refuses the second having read at most
+    about twice the cap of it, and ends (answering nothing but the first, if that answer
+    came before the refusal ended the session). Before, a file was read whole into memory
+    at once, whatever its size (each path then held all 512 MiB)."""
+    port = free_port()
+    env = gp.child_env(tmp_path / "gw", port)
+    requests = tmp_path / "requests.jsonl"
+    with requests.open("wb") as out:
+        out.write(_hello())
+        for _ in range(8 * MCP_EVENT_BYTES // MIB):
+            out.write(b"x" * MIB)
+    command = [sys.executable, "-c", PEAK_OF_CHILD, sys.executable, "-m", "llmgw_desktop", "mcp"]
+    with contextlib.ExitStack() as stack:
+        if served == "relayed":
+            stack.enter_context(gp.serving(["--headless"], env, port))
+        stdin = stack.enter_context(requests.open("rb"))
+        done = subprocess.run(command, stdin=stdin, capture_output=True, env=env, timeout=120)
+    stderr = done.stderr.decode()
+    assert done.returncode == 1, stderr
+    assert str(LineTooLong(MCP_EVENT_BYTES)) in stderr
+    answers = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert all(answer["id"] == 1 and "result" in answer for answer in answers), answers
+    peak = int(stderr.strip().splitlines()[-1])
+    assert peak < 4 * MCP_EVENT_BYTES, (peak // MIB, requests.stat().st_size // MIB)
 
 
 async def test_a_line_just_under_the_cap_is_answered_in_process(tmp_path: Path) -> None:
