@@ -289,6 +289,18 @@ def call(url: str, tool: str, **arguments: Any) -> dict[str, Any]:
     return asyncio.run(one_call())
 
 
+def calls(url: str, tool: str, each: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`tool` called once with each set of arguments, in order, over one MCP session: a poll
+    that asks about several jobs a round pays for one client start, not one a job (each
+    start costs the test and the gateway more CPU than the call it carries)."""
+
+    async def in_one_session() -> list[dict[str, Any]]:
+        async with Client(url) as client:
+            return [structured(await client.call_tool(tool, arguments)) for arguments in each]
+
+    return asyncio.run(in_one_session())
+
+
 def start_tree(gw: Gateway, how: str = "") -> tuple[str, dict[str, int]]:
     """Start a job whose CLI starts a child and a grandchild; wait until all three run, and
     the store has the job's process group, its partial output (flushed each second: a crash
