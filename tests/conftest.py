@@ -38,8 +38,9 @@ from tests.postgres import new_database, postgres_cluster, store_engine  # noqa:
 # The end-of-run line counting the tests skipped for a missing vendor CLI.
 from tests.skip_summary import pytest_terminal_summary  # noqa: F401
 
-# The end-of-run list of the tests that cost the most CPU (tests/cpu_cost.py).
-pytest_plugins = ["tests.cpu_cost"]
+# The end-of-run list of the tests that cost the most CPU (tests/cpu_cost.py), and how many
+# workers `-n auto` starts (tests/workers.py).
+pytest_plugins = ["tests.cpu_cost", "tests.workers"]
 
 # A developer's shell may hold real API keys and base URLs; the gateway picks those up by
 # design, so tests must never see them.
