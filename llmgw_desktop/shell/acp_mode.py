@@ -73,28 +73,28 @@ async def _serve(
     under this one; else this process's own)."""
     import aiohttp
 
-    from llmgw_desktop.transports.mcp.stdio_wire import stdio_streams
+    from llmgw_desktop.transports.mcp.stdio_wire import opened_stdio
 
-    reader, writer = await stdio_streams()
-    if agent:
-        from llmgw_desktop.transports.acp.socket_relay import relay_to_agent
+    async with opened_stdio() as (reader, writer):
+        if agent:
+            from llmgw_desktop.transports.acp.socket_relay import relay_to_agent
 
-        return await relay_to_agent(gateway, agent, reader, writer)
-    from llmgw_desktop.transports.acp.model_agent import ModelAgent
-    from llmgw_desktop.transports.acp.stdio import serve_agent
+            return await relay_to_agent(gateway, agent, reader, writer)
+        from llmgw_desktop.transports.acp.model_agent import ModelAgent
+        from llmgw_desktop.transports.acp.stdio import serve_agent
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
-        chat = ModelAgent(
-            gateway,
-            model,
-            http,
-            version,
-            max_attached_bytes=loaded.settings.providers.max_attached_bytes,
-            # Where the gateway runs now, once it refused this one's token (restarted): read
-            # once, never waited for.
-            locate=(lambda: _running(loaded, wait_s=0.0)) if relay else None,
-        )
-        await serve_agent(chat, reader, writer)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
+            chat = ModelAgent(
+                gateway,
+                model,
+                http,
+                version,
+                max_attached_bytes=loaded.settings.providers.max_attached_bytes,
+                # Where the gateway runs now, once it refused this one's token (restarted):
+                # read once, never waited for.
+                locate=(lambda: _running(loaded, wait_s=0.0)) if relay else None,
+            )
+            await serve_agent(chat, reader, writer)
     return 0
 
 
