@@ -140,7 +140,11 @@ def test_a_full_disk_still_gives_kept_answers_and_says_it_keeps_no_new_ones(
             # Said once for the spell, not once a refused write (a busy gateway floods no log).
             # The log is written by its own thread (a queue listener): wait for the line.
             wait_for(lambda: "the response cache cannot keep answers" in gw.log())
-            assert gw.log().count("the response cache cannot keep answers") == 1, gw.log()[-2000:]
+            # A spell ends only when the cache wrote again: room the recorder's spill reserve
+            # gives back to the full disk can let one write through (seen under load).
+            log = gw.log()
+            said = log.count("the response cache cannot keep answers")
+            assert said == log.count("the response cache keeps answers again") + 1, log[-2000:]
 
             filler.unlink()
             assert gw.ask("new on a full disk") == (200, "miss")
