@@ -144,6 +144,20 @@ class LaneAccounts:
             self._flush_soon(at_once=True)
         return taken
 
+    async def hold_once_granted(
+        self, lanes: Sequence[tuple[LaneKey, int, float | None]], amounts: Sequence[float]
+    ) -> Taken | None:
+        """`hold` again once the room being granted to `lanes`' reserves has landed; None at
+        once where none is. A call that finds its reserves dry while they are topped up takes
+        from the room that comes: decided in the store, it would give that room back first,
+        and every call that came after it would find them dry and do the same (under load,
+        most calls went to the store so)."""
+        keys = [key for key, _which, _limit in lanes]
+        if not self.reserves.granting_to(keys):
+            return None
+        await self.reserves.settled(keys)
+        return self.hold(lanes, amounts)
+
     def end_hold(self, taken: Taken) -> None:
         """A call admitted by `hold` ends (as `release` ends one the store admitted)."""
         self.reserves.end_hold(taken)

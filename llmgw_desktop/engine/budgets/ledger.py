@@ -206,6 +206,8 @@ class BudgetLedger:
         wanted = ask.wanted_output
         estimate = ask.cost(wanted)  # what `Covered.need` says, priced once for every lane
         taken = accounts.hold(cover.held, estimate)
+        if taken is None:
+            taken = await accounts.hold_once_granted(cover.held, estimate)
         if taken is not None:
             return Hold(
                 functools.partial(accounts.end_hold, taken),

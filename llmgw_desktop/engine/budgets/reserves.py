@@ -262,11 +262,15 @@ class Reserves:
         reserve.limit = limit
         self.give_back_spare([reserve.key])
 
+    def granting_to(self, keys: Iterable[LaneKey]) -> bool:
+        """Whether a grant to one of `keys`' reserves is being written."""
+        return any((r := self._lanes.get(k)) is not None and r.granting for k in keys)
+
     async def settled(self, keys: Iterable[LaneKey]) -> None:
         """Wait until no grant to `keys`' reserves is being written: the room it gets is then
-        known here, to be given back."""
+        known here, to be taken or given back."""
         keys = list(keys)
-        while any((r := self._lanes.get(k)) is not None and r.granting for k in keys):
+        while self.granting_to(keys):
             if self._landed is None:
                 self._landed = asyncio.Event()
             await self._landed.wait()

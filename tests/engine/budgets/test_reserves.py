@@ -62,7 +62,8 @@ _HELD: dict[tuple[LaneAccounts, str], Taken] = {}
 async def ask(s: LaneAccounts, hold: str, amount: float = CALL, hard: float = HARD) -> str:
     """Ask for a call as the ledger does: "memory" (admitted from a reserve), "store"
     (admitted in the store) or "" (refused)."""
-    taken = s.hold([(KEY, 0, hard)], (amount,))
+    lanes, amounts = [(KEY, 0, hard)], (amount,)
+    taken = s.hold(lanes, amounts) or await s.hold_once_granted(lanes, amounts)
     if taken is not None:
         _HELD[s, hold] = taken
         return "memory"
@@ -182,6 +183,33 @@ async def test_calls_after_the_first_are_admitted_in_memory_and_held_in_the_stor
     spent, held, _rows = await in_store(first)
     assert spent == pytest.approx(21 * CALL / 2)
     assert spent + held <= HARD
+
+
+async def test_calls_that_find_the_reserve_dry_while_it_is_topped_up_take_the_room_that_comes(
+    stores: list[Database],
+    processes: list[LaneAccounts],
+) -> None:
+    # Before, each went to the store, which gave the room just granted back first: the calls
+    # after it found the reserve dry again and went there too (under 64 calls in flight, most
+    # calls of a gateway under a hard budget were decided in the store so).
+    first = stores[0]
+    a, *_ = processes
+    assert await ask(a, "call-0") == "store"  # grants the lane a reserve
+    held: list[Taken] = []
+    while (taken := a.hold([(KEY, 0, HARD)], (CALL,))) is not None:
+        held.append(taken)  # the reserve spent dry, with no await: its top-up is due at once
+    trips = count_trips(first)
+    for _ in range(100):  # the flush begins to write the top-up
+        if a.reserves.granting_to([KEY]):
+            break
+        await asyncio.sleep(0)
+    assert a.reserves.granting_to([KEY])
+    how = await asyncio.gather(*(ask(a, f"late-{n}") for n in range(20)))
+    assert how == ["memory"] * 20
+    assert trips == [1]  # the top-up's own
+    spent, in_holds, _rows = await in_store(first)
+    assert in_holds >= (1 + len(held) + 20) * CALL - 1e-9  # every running call held there
+    assert spent + in_holds <= HARD
 
 
 async def test_many_calls_at_once_from_three_processes_never_hold_or_spend_past_the_budget(
