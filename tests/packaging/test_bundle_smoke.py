@@ -1,7 +1,8 @@
 """The PyInstaller bundle, as built: it starts headless, serves /health and MCP, and stops.
 
-Runs where LLMGW_BUNDLE names a built bundle folder (CI builds one after the suite and runs
-this module: see .ci/run); skipped otherwise, since building takes minutes.
+Runs where LLMGW_BUNDLE names a built bundle folder (CI builds one while it installs, and
+the suite runs this module with the rest: see .ci/run); skipped otherwise, since building
+takes minutes.
 """
 
 from __future__ import annotations
