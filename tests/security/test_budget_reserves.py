@@ -21,7 +21,7 @@ import pytest
 
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
-from llmgw_desktop.engine.budgets.reserves import Reserves
+from llmgw_desktop.engine.budgets.reserves import Grant, Reserves
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -106,6 +106,37 @@ async def test_a_budget_lowered_under_a_reserve_holds_from_the_next_call(
     await _settled(ledger, gateway)
     assert ledger.statuses()[0].spent <= lowered + 1e-9
     assert len(upstream.llm_requests) == 6
+
+
+async def test_a_budget_lowered_while_a_call_waits_for_its_reserves_top_up_holds_that_call(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    # A call that finds its reserve dry while a top-up is written waits for it and takes from
+    # the room that comes. Lowered meanwhile, the budget it is asked again under is the new
+    # one: the room granted under the old limit does not admit it.
+    gateway, client, ledger = await _under(start_gateway, 50)
+    assert [await _call(client) for _ in range(5)] == [200] * 5  # legitimate: a reserve held
+    await _settled(ledger, gateway)
+    spent = ledger.statuses()[0].spent
+    reserves = ledger.accounts.reserves
+    (reserve,) = reserves._lanes.values()
+    # Its spare taken by calls running (as if), and a top-up of it being written.
+    running = reserve.spare
+    reserve.used += running
+    top_up = Grant(reserve.key, reserve.row, False, reserve.limit, 1.0, HOLD)
+    reserves.granting([top_up], on=True)
+    call = asyncio.ensure_future(_call(client))
+    for _ in range(200):
+        if reserves._landed is not None:  # the call waits for the top-up
+            break
+        await asyncio.sleep(0.01)
+    assert reserves._landed is not None and not call.done()
+    await gateway.engine.budgets.replace(LOCAL_CALLER, [_global(round(spent, 2))])
+    reserve.used -= running
+    reserves.granting([top_up], on=False)  # landed, with the reserve's room back as it was
+    assert await call == 402
+    assert len(upstream.llm_requests) == 5
 
 
 async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(

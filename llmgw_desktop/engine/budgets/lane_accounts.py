@@ -144,19 +144,17 @@ class LaneAccounts:
             self._flush_soon(at_once=True)
         return taken
 
-    async def hold_once_granted(
-        self, lanes: Sequence[tuple[LaneKey, int, float | None]], amounts: Sequence[float]
-    ) -> Taken | None:
-        """`hold` again once the room being granted to `lanes`' reserves has landed; None at
-        once where none is. A call that finds its reserves dry while they are topped up takes
-        from the room that comes: decided in the store, it would give that room back first,
-        and every call that came after it would find them dry and do the same (under load,
+    async def waited_for_grant(self, lanes: Iterable[tuple[LaneKey, int, float | None]]) -> bool:
+        """Wait for the room being granted to `lanes`' reserves to land; whether any was. A
+        call that finds its reserves dry while they are topped up is asked again with the
+        room that came (`BudgetLedger.reserve`): decided in the store, it would give that room
+        back first, and every call after it would find them dry and do the same (under load,
         most calls went to the store so)."""
         keys = [key for key, _which, _limit in lanes]
         if not self.reserves.granting_to(keys):
-            return None
+            return False
         await self.reserves.settled(keys)
-        return self.hold(lanes, amounts)
+        return True
 
     def end_hold(self, taken: Taken) -> None:
         """A call admitted by `hold` ends (as `release` ends one the store admitted)."""

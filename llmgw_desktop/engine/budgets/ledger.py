@@ -196,18 +196,22 @@ class BudgetLedger:
         cover = self._cover(principal, caller, project)
         if not cover.covered:
             return Hold()
-        for c in cover.covered if self._used_up else ():  # used up here: no query
-            if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
-                raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
+        self._refuse_used_up(cover)
         accounts = self.accounts
-        counts_tokens = cover.counts_tokens
         # Held as it asked, on each lane; with room for that in its lanes' reserves, admitted
         # in memory (`reserves.py`), as the store would admit it: whole, output not lowered.
         wanted = ask.wanted_output
         estimate = ask.cost(wanted)  # what `Covered.need` says, priced once for every lane
         taken = accounts.hold(cover.held, estimate)
-        if taken is None:
-            taken = await accounts.hold_once_granted(cover.held, estimate)
+        if taken is None and await accounts.waited_for_grant(cover.held):
+            # Its reserves were being topped up: asked again with the room that came, under
+            # its budgets as they are now (one may have changed while it waited).
+            cover = self._cover(principal, caller, project)
+            if not cover.covered:
+                return Hold()
+            self._refuse_used_up(cover)
+            taken = accounts.hold(cover.held, estimate)
+        counts_tokens = cover.counts_tokens
         if taken is not None:
             return Hold(
                 functools.partial(accounts.end_hold, taken),
@@ -242,6 +246,16 @@ class BudgetLedger:
             output_tokens=decision.output,
             counts_tokens=counts_tokens,
         )
+
+    def _refuse_used_up(self, cover: Cover) -> None:
+        """Refuse a call one of whose hard budgets this process has seen used up (no query).
+
+        Raises:
+            BudgetExceeded: `limit_reached`, naming the budget.
+        """
+        for c in cover.covered if self._used_up else ():
+            if self._spent_on(c.budget, c.key.lane) >= (c.budget.hard or 0.0):
+                raise limit_refusal(self._status(c.budget, c.key.lane), of_key=c.of_key)
 
     async def _admit(
         self,

@@ -63,7 +63,9 @@ async def ask(s: LaneAccounts, hold: str, amount: float = CALL, hard: float = HA
     """Ask for a call as the ledger does: "memory" (admitted from a reserve), "store"
     (admitted in the store) or "" (refused)."""
     lanes, amounts = [(KEY, 0, hard)], (amount,)
-    taken = s.hold(lanes, amounts) or await s.hold_once_granted(lanes, amounts)
+    taken = s.hold(lanes, amounts)
+    if taken is None and await s.waited_for_grant(lanes):
+        taken = s.hold(lanes, amounts)  # with the room that came
     if taken is not None:
         _HELD[s, hold] = taken
         return "memory"
