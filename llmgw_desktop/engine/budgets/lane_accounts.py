@@ -474,7 +474,13 @@ class LaneAccounts:
         if self._flushing:
             return
         self._flushing = True
-        self._spawn(self._flush_while_owed())
+        try:
+            self._spawn(self._flush_while_owed())
+        except RuntimeError:
+            # The engine is stopping and no task may start: what is owed stays owed for the
+            # last flush (`close`). Raised, it failed a call that had taken its hold (which
+            # nobody then ended) and left a batch decided in the store unanswered.
+            self._flushing = False
 
     async def _flush_while_owed(self) -> None:
         wait = FAILED_FLUSH.first_s
