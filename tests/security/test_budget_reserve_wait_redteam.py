@@ -123,13 +123,16 @@ async def _dry_with_top_up_held(a: LaneAccounts, gate: _Gate) -> list[Taken]:
     return held
 
 
-async def _waiting(task: asyncio.Future[Any], a: LaneAccounts) -> None:
-    """`task` waits for the top-up (it found the reserve dry)."""
+async def _late_call_waiting(a: LaneAccounts) -> asyncio.Future[str]:
+    """A call "late" asked of `a` (`ask`), once it waits for the top-up (it found the reserve
+    dry)."""
+    late = asyncio.ensure_future(ask(a, "late"))
     for _ in range(100):
         await asyncio.sleep(0)
         if a.reserves._landed is not None:
             break
-    assert a.reserves._landed is not None and not task.done()
+    assert a.reserves._landed is not None and not late.done()
+    return late
 
 
 async def _nothing_left(db: Database, spent: float) -> None:
@@ -147,6 +150,18 @@ def _end(a: LaneAccounts, held: list[Taken]) -> None:
         a.end_hold(taken)
 
 
+async def _all_ended(a: LaneAccounts, db: Database, held: list[Taken], *holds: str) -> None:
+    """The calls still open end, each costing CALL (`held`: those taken from the reserve;
+    `holds`: those `ask` admitted), `a` closes, and the store holds nothing, every call's cost
+    counted."""
+    _end(a, held)
+    for hold in holds:
+        a.add(KEY, CALL)
+        release(a, hold)
+    await a.close()
+    await _nothing_left(db, (len(held) + len(holds)) * CALL)
+
+
 # -- the legitimate path --------------------------------------------------------------------
 
 
@@ -157,19 +172,12 @@ async def test_legit_a_call_waiting_for_a_held_top_up_takes_the_room_that_lands(
     a, *_ = processes
     gate = _Gate(stores[0])
     held = await _dry_with_top_up_held(a, gate)
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     gate.open()
     assert await asyncio.wait_for(late, WAIT_S) == "memory"
     spent, in_holds, _rows = await in_store(stores[0])
     assert in_holds >= (len(held) + 2) * CALL - 1e-9 and spent + in_holds <= HARD + 1e-9
-    _end(a, held)
-    a.add(KEY, CALL)
-    release(a, "first")
-    a.add(KEY, CALL)
-    release(a, "late")
-    await a.close()
-    await _nothing_left(stores[0], (len(held) + 2) * CALL)
+    await _all_ended(a, stores[0], held, "first", "late")
 
 
 # -- the top-up fails ------------------------------------------------------------------------
@@ -188,8 +196,7 @@ async def test_a_top_up_that_fails_sends_the_waiting_call_to_the_store_at_once(
     a, *_ = processes
     gate = _Gate(stores[0])
     held = await _dry_with_top_up_held(a, gate)
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     gate.fail = failure
     gate.open()
     # Woken by the failure (nothing granted): decided in the store, which answers again.
@@ -198,12 +205,7 @@ async def test_a_top_up_that_fails_sends_the_waiting_call_to_the_store_at_once(
     spent, in_holds, _rows = await in_store(stores[0])
     assert spent + in_holds <= HARD + 1e-9
     gate.remove()
-    _end(a, held)
-    for hold in ("first", "late"):
-        a.add(KEY, CALL)
-        release(a, hold)
-    await a.close()
-    await _nothing_left(stores[0], (len(held) + 2) * CALL)
+    await _all_ended(a, stores[0], held, "first", "late")
 
 
 async def test_a_top_up_failing_with_the_store_down_refuses_the_waiting_call_as_the_stores(
@@ -213,8 +215,7 @@ async def test_a_top_up_failing_with_the_store_down_refuses_the_waiting_call_as_
     a, *_ = processes
     gate = _Gate(stores[0])
     held = await _dry_with_top_up_held(a, gate)
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     gate.fail = StoreUnavailable("the test's store", "the server is stopped")
     gate.down = True
     gate.open()
@@ -223,11 +224,7 @@ async def test_a_top_up_failing_with_the_store_down_refuses_the_waiting_call_as_
     assert ("late" not in {h for _s, h in _HELD}) and not a.reserves.granting_to([KEY])
     gate.down = False
     gate.remove()
-    _end(a, held)
-    a.add(KEY, CALL)
-    release(a, "first")
-    await a.close()
-    await _nothing_left(stores[0], (len(held) + 1) * CALL)
+    await _all_ended(a, stores[0], held, "first")
 
 
 # -- the waiting call goes away ----------------------------------------------------------------
@@ -241,8 +238,7 @@ async def test_a_call_cancelled_while_it_waits_for_a_top_up_takes_and_leaves_not
     gate = _Gate(stores[0])
     held = await _dry_with_top_up_held(a, gate)
     used = a.reserves._lanes[KEY].used
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     late.cancel()  # its client hung up
     with pytest.raises(asyncio.CancelledError):
         await late
@@ -254,12 +250,7 @@ async def test_a_call_cancelled_while_it_waits_for_a_top_up_takes_and_leaves_not
     assert a.reserves._lanes[KEY].used == pytest.approx(used)  # nothing taken for it
     # Legitimate: the next call takes from the room that landed.
     assert await ask(a, "next") == "memory"
-    _end(a, held)
-    for hold in ("first", "next"):
-        a.add(KEY, CALL)
-        release(a, hold)
-    await a.close()
-    await _nothing_left(stores[0], (len(held) + 2) * CALL)
+    await _all_ended(a, stores[0], held, "first", "next")
 
 
 async def test_a_process_closed_while_a_call_waits_for_a_top_up_neither_hangs_nor_admits_it(
@@ -272,8 +263,7 @@ async def test_a_process_closed_while_a_call_waits_for_a_top_up_neither_hangs_no
     _end(a, held)  # the running calls end before the stop (as the engine's stop has them)
     a.add(KEY, CALL)
     release(a, "first")
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     closing = asyncio.ensure_future(a.close())
     await asyncio.sleep(0)
     gate.open()
@@ -455,8 +445,7 @@ async def test_the_engine_stopping_while_a_call_waits_for_a_top_up_hangs_nothing
     supervisor, a = _supervised(stores[0])
     gate = _Gate(stores[0])
     held = await _dry_with_top_up_held(a, gate)
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     stopping = asyncio.ensure_future(supervisor.shutdown(grace=0.05))
     await asyncio.sleep(0.1)  # past the grace: the flush's task is cancelled (its write goes on)
     gate.open()
@@ -464,15 +453,7 @@ async def test_the_engine_stopping_while_a_call_waits_for_a_top_up_hangs_nothing
     await asyncio.wait_for(stopping, WAIT_S)
     assert how in ("memory", "store")
     # The calls still open end (their costs added, their holds ended), then the ledger closes.
-    for taken in held:
-        a.add(KEY, CALL)
-        a.end_hold(taken)
-    for hold in ("first", "late"):
-        a.add(KEY, CALL)
-        release(a, hold)
-    await a.close()
-    spent, in_holds, rows = await in_store(stores[0])
-    assert (rows, in_holds) == (0, 0.0) and spent == pytest.approx((len(held) + 2) * CALL)
+    await _all_ended(a, stores[0], held, "first", "late")
 
 
 async def test_a_call_taken_from_a_reserve_while_the_engine_stops_is_never_left_held(
@@ -490,14 +471,7 @@ async def test_a_call_taken_from_a_reserve_while_the_engine_stops_is_never_left_
     while (taken := a.hold([(KEY, 0, HARD)], (CALL,))) is not None:
         held.append(taken)
     assert held  # the reserve's room, taken call by call until it ran dry
-    for taken in held:
-        a.add(KEY, CALL)
-        a.end_hold(taken)
-    a.add(KEY, CALL)
-    release(a, "first")
-    await a.close()
-    spent, in_holds, rows = await in_store(stores[0])
-    assert (rows, in_holds) == (0, 0.0) and spent == pytest.approx((len(held) + 1) * CALL)
+    await _all_ended(a, stores[0], held, "first")
 
 
 async def test_a_call_decided_in_the_store_while_the_engine_stops_is_answered(
@@ -545,8 +519,7 @@ async def test_a_reserve_another_process_reclaims_while_a_call_waits_for_its_top
     gate = _Gate(first)
     held = await _dry_with_top_up_held(a, gate)
     row = a.reserves._lanes[KEY].row
-    late = asyncio.ensure_future(ask(a, "late"))
-    await _waiting(late, a)
+    late = await _late_call_waiting(a)
     await stores[1].run(lambda: lease(stores[1], "process-a", 0.0))
     assert await ask(b, "b-0") == "store"  # reclaims a's rows as spent
     reclaimed, _held_now, _rows = await in_store(first)
