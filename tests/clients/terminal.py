@@ -1,6 +1,10 @@
 """A real CLI on a pseudo-terminal, as a person runs it: what its screen shows, and keys typed
 into it. For what only its interactive start does (first-run dialogs), which `-p` skips.
 
+The screen is kept by a terminal emulator (pyte), not read off the raw output: a TUI such as
+Claude Code's redraws only the cells that change, so "FAKE-OK" drawn where "Flummox" stood
+arrives as "AKE-OK". What was shown is asked of every screen drawn and of the raw output alike.
+
     async with Terminal(("claude",), env=env, cwd=work) as screen:
         await screen.shows("Yes, I trust this folder")
         screen.type("\r")
@@ -18,6 +22,8 @@ import struct
 import termios
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import pyte
 
 __all__ = ["Terminal"]
 
@@ -40,12 +46,20 @@ class Terminal:
         self._argv, self._env, self._cwd = tuple(argv), dict(env), cwd
         self._master = -1
         self._seen = bytearray()
+        self._display = pyte.Screen(COLUMNS, ROWS)
+        self._emulator = pyte.ByteStream(self._display)
+        self._frames: list[str] = []  # every distinct screen drawn, flattened
         self._arrived = asyncio.Event()
         self._process: asyncio.subprocess.Process | None = None
 
     @property
     def screen(self) -> str:
-        """Everything shown so far, control sequences removed."""
+        """What the terminal shows now, row by row."""
+        return "\n".join(row.rstrip() for row in self._display.display)
+
+    @property
+    def output(self) -> str:
+        """Everything written so far, control sequences removed."""
         return _CONTROL.sub(b" ", bytes(self._seen)).decode("utf-8", errors="replace")
 
     async def __aenter__(self) -> Terminal:
@@ -89,6 +103,10 @@ class Terminal:
         if not data:
             asyncio.get_running_loop().remove_reader(self._master)
         self._seen += data
+        self._emulator.feed(data)
+        frame = _flat(self.screen)
+        if not self._frames or self._frames[-1] != frame:
+            self._frames.append(frame)
         self._arrived.set()
 
     async def shows(self, text: str, timeout_s: float = STEP_TIMEOUT_S) -> None:
@@ -99,18 +117,22 @@ class Terminal:
         """
         try:
             async with asyncio.timeout(timeout_s):
-                while _flat(text) not in _flat(self.screen):
+                while not self.has_shown(text):
                     self._arrived.clear()
                     await self._arrived.wait()
         except TimeoutError:
             raise AssertionError(
-                f"{self._argv[0]} did not show {text!r} in {timeout_s:.0f} s; it showed:\n"
-                + self.screen[-3000:]
+                f"{self._argv[0]} did not show {text!r} in {timeout_s:.0f} s; its screen:\n"
+                + self.screen
+                + "\n\nthe end of what it wrote:\n"
+                + self.output[-2000:]
             ) from None
 
     def has_shown(self, text: str) -> bool:
-        """Whether the screen has shown `text` so far (spaces and case aside)."""
-        return _flat(text) in _flat(self.screen)
+        """Whether any screen so far, or the raw output, has shown `text` (spaces and case
+        aside). A screen may be drawn and replaced within one read: the raw output catches that."""
+        wanted = _flat(text)
+        return any(wanted in frame for frame in self._frames) or wanted in _flat(self.output)
 
     def type(self, keys: str) -> None:
         """Type `keys` ("\\r" is Enter)."""
