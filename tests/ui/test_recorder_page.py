@@ -355,7 +355,8 @@ def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter
         assert code and shown_colours(page, "Error code")[rate_limited] == red
 
         # The toggle is a funnel with the count of what it would show, not a "remove" cross.
-        await until(lambda: page.failed_button.text() == "Failed only (5)", "the failures counted")
+        counted = "Unanswered only (5)"  # not "Failed": refused and canceled rows count too
+        await until(lambda: page.failed_button.text() == counted, "the failures counted")
         page.failed_button.click()  # one click
         await until(lambda: page.model.loaded == 5 and not page.model.loading, "failed only")
         assert "completed" not in shown_column(page, "State")
@@ -592,6 +593,12 @@ def test_a_narrow_list_keeps_provider_state_and_cost_with_the_model_under_its_pr
         tip = page.model.data(page.model.index(0, TIME_COLUMN), Qt.ItemDataRole.ToolTipRole)
         assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", tip), tip
         assert page.table.alternatingRowColors()
+        # The unanswered filter's longest words still read whole at 1024 px.
+        page.filters.show_failed_count(123_456)
+        await until(
+            lambda: page.failed_button.width() >= page.failed_button.sizeHint().width(),
+            "the unanswered filter's words whole",
+        )
         # Costs as every page writes them, padded to line their decimal points up.
         assert format_cost_cell(0.000255) == "$0.000255\u2007"
         assert format_cost_cell(0.0682) == "$0.0682\u2007\u2007\u2007"

@@ -6,7 +6,7 @@ from one source, the engine's live figures (`engine.metrics`, fed by every finis
 - **sent to providers**: those a provider was asked (`Totals.asked`), the calls the health
   table lists per provider and the Providers line's "of N";
 - **refused**: those the gateway said no to before asking any provider (a budget, a switch,
-  no key, the approval gate), which the Agents page and the Flight recorder's "Failed only"
+  no key, the approval gate), which the Agents page and the Flight recorder's "Unanswered only"
   count with the failed ones;
 - **from the response cache**: those it answered, no provider asked (`Totals.cached`);
 - **failed**: those sent that failed (`Totals.errors`).

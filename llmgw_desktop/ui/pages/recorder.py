@@ -12,7 +12,7 @@ resetting the table.
 The chosen request (the newest, until a person picks another) is shown beside the list: its
 timings, route, error and prompt (`recorder_words.py`) as a form (`recorder_detail.py`), its
 kept bodies, and its actions (`recorder_replay.py`): Replay on… opens the Playground with it.
-Failures are one click away ("Failed only") and marked in the list by glyph and colour. Columns
+Failures are one click away ("Unanswered only") and marked in the list by glyph and colour. Columns
 are sized to what they hold (`recorder_columns.py`); what does not fit beside the details is
 hidden, least needed first, never scrolled to sideways: the details have every field.
 """
@@ -349,7 +349,7 @@ class RecorderPage(Page):
             self.model.fetchMore()
 
     def _count_failed(self, filters: RecorderFilters) -> None:
-        """Count the failed requests the other filters leave, for "Failed only (8)"."""
+        """Count the failed requests the other filters leave, for "Unanswered only (8)"."""
         self._failed_asked += 1
         asked = self._failed_asked
         failed = dataclasses.replace(filters, failed_only=True)
@@ -398,7 +398,7 @@ class RecorderPage(Page):
         if filtered:
             self.empty.say(
                 "No request matches these filters",
-                "Clear the search or a filter, widen the time range, or turn Failed only off.",
+                "Clear the search or a filter, widen the time range, or turn Unanswered only off.",
             )
         else:
             self.empty.say(

@@ -1,4 +1,4 @@
-"""The Flight recorder's filters: "Failed only", a search, a time range, and a box per column.
+"""The Flight recorder's filters: "Unanswered only", a search, a time range, and a box per column.
 
 The first row is what a person reaches for to find why a request failed: the failed switch,
 the search and the time range. The column boxes (the kind of call: chat, embedding or
@@ -96,9 +96,9 @@ class RecorderFilterBar(QWidget):
         self._show_custom_range()
 
     def _first_row(self) -> QHBoxLayout:
-        """The filters always shown: failed only, the search, the time range (with its own
+        """The filters always shown: unanswered only, the search, the time range (with its own
         dates), the button that shows the rest, and how many rows they leave."""
-        self.failed_button = QPushButton("Failed only")
+        self.failed_button = QPushButton("Unanswered only")
         self.failed_button.setObjectName("recorderFailedOnly")
         # A funnel, in the error colour: a filter to the failed ones (a cross read as "clear").
         self.failed_button.setIcon(glyph("filter", "error"))
@@ -241,9 +241,12 @@ class RecorderFilterBar(QWidget):
             box.blockSignals(False)
 
     def show_failed_count(self, failed: int | None) -> None:
-        """Say how many requests under the other filters failed ("Failed only (8)"); None
-        while they are being counted."""
-        self.failed_button.setText("Failed only" if failed is None else f"Failed only ({failed:,})")
+        """Say how many requests under the other filters ended without an answer
+        ("Unanswered only (8)"); None while they are being counted. Not "Failed": the
+        Overview's "13 failed" counts the calls a provider failed, and this also counts the
+        refused, denied, canceled and interrupted ones (a review read 15 beside 13)."""
+        words = "Unanswered only"
+        self.failed_button.setText(words if failed is None else f"{words} ({failed:,})")
 
     def style_failed_button(self) -> None:
         """On, it says so in bold and in the error colour, besides the pressed look."""

@@ -48,7 +48,7 @@ __all__ = [
     "result_words",
 ]
 
-# The states of a request that ended without an answer ("Failed only" lists them).
+# The states of a request that ended without an answer ("Unanswered only" lists them).
 UNANSWERED_STATES = ("failed", "interrupted", "canceled", "refused", "denied")
 
 
