@@ -349,7 +349,8 @@ class RecorderPage(Page):
             self.model.fetchMore()
 
     def _count_failed(self, filters: RecorderFilters) -> None:
-        """Count the failed requests the other filters leave, for "Unanswered only (8)"."""
+        """Count the requests the other filters leave that ended without an answer, for
+        "Unanswered only (8)"."""
         self._failed_asked += 1
         asked = self._failed_asked
         failed = dataclasses.replace(filters, failed_only=True)
