@@ -288,11 +288,14 @@ async def test_a_sync_call_cut_at_any_await_by_a_cancel_scope_leaves_nothing_run
         async def settled() -> bool:
             jobs = await gateway.engine.jobs.list_jobs(PRINCIPAL, 200)
             rows = await gateway.engine.recorder.recent(limit=500)
-            return not any(not j.finished for j in jobs) and all(
-                r["state"] != "started" for r in rows
+            return (
+                not any(not j.finished for j in jobs)
+                and all(r["state"] != "started" for r in rows)
+                # The hold is released by the budget's next flush, a moment after the call ends.
+                and not await holds(gateway)
             )
 
-        await until(settled, f"the call cut after {turns} turns left nothing open")
+        await until(settled, f"the call cut after {turns} turns left nothing open or held")
     jobs = await gateway.engine.jobs.list_jobs(PRINCIPAL, 200)
     assert {j.state.value for j in jobs} <= {"canceled"}, [(j.id, j.state) for j in jobs]
     assert not await holds(gateway)
