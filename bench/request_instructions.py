@@ -2,7 +2,7 @@
 load does not move, for comparing two checkouts where wall time and CPU time are too noisy.
 
 Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross] [--stream]
-       [--routes] [--floor] [--requests 300] [--concurrency 8] [--keep DIR]
+       [--routes] [--floor] [--requests 300] [--concurrency 8] [--keep DIR] [--cycles]
 
 The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
 budget, a global hard dollar budget, the recorder and metrics on) under
@@ -11,6 +11,11 @@ Counting starts after 60 warm-up requests, once the gateway is idle (what start-
 second after the door opens has run), and stops a second after the last measured one (the
 recorder's flush included), so start-up is left out; each thread's count is divided by the
 requests. `--keep DIR` leaves callgrind's files there (for `callgrind_annotate`).
+`--cycles` also simulates the caches and branch predictors and gives callgrind's cycle
+estimate (instructions, plus 10 for each first-level miss and mispredicted branch, 100 for each
+last-level miss): an instruction cut that does not cut the estimate (a larger body of code,
+say) does not cut the time either, and CPU time here is too noisy to tell (two or three times
+slower to count).
 `--baseline DIR` counts another checkout the same way first; `--floor` counts the
 proxy that only forwards on the gateway's stacks (`_floor_proxy.py`) first. What callgrind counts
 is user-space instructions: the kernel's part (socket sends, file writes) is not in it, and
@@ -41,6 +46,20 @@ from _routes import targets_env
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 60
 _TOTAL = re.compile(r"^(?:summary|totals): (\d+)", re.M)
+_TOTALS = re.compile(r"^(?:summary|totals):((?: \d+)+)", re.M)
+_EVENTS = re.compile(r"^events: (.+)$", re.M)
+# Callgrind's cycle estimate: each event's weight (those not named weigh nothing).
+_CYCLE_WEIGHTS = {
+    "Ir": 1,
+    "I1mr": 10,
+    "D1mr": 10,
+    "D1mw": 10,
+    "ILmr": 100,
+    "DLmr": 100,
+    "DLmw": 100,
+    "Bcm": 10,
+    "Bim": 10,
+}
 _THREAD = re.compile(r"^thread: (\d+)", re.M)
 # Threads that ran fewer instructions than this a request (timers, the log writer) are summed
 # as "other" rather than listed.
@@ -83,6 +102,7 @@ def count(
             "--tool=callgrind",
             "--instr-atstart=no",
             "--separate-threads=yes",
+            *(["--cache-sim=yes", "--branch-sim=yes"] if args.cycles else []),
             f"--callgrind-out-file={out}",
             sys.executable,
             *served,
@@ -123,7 +143,19 @@ def count(
             by_thread["database"] = per_request
         else:
             by_thread["other"] += per_request
+        if args.cycles:
+            by_thread["cycles"] = by_thread.get("cycles", 0.0) + _cycles(text) / args.requests
     return by_thread
+
+
+def _cycles(text: str) -> float:
+    """Callgrind's cycle estimate of one dump (`_CYCLE_WEIGHTS`)."""
+    events = _EVENTS.search(text)
+    totals = _TOTALS.findall(text)
+    if events is None or not totals:
+        return 0.0
+    counts = dict(zip(events.group(1).split(), (int(n) for n in totals[-1].split()), strict=False))
+    return float(sum(_CYCLE_WEIGHTS.get(name, 0) * n for name, n in counts.items()))
 
 
 async def _requests(
@@ -175,6 +207,9 @@ def main() -> None:
         help="also count a proxy that only forwards on the gateway's stacks (_floor_proxy.py)",
     )
     parser.add_argument("--keep", type=Path, help="leave callgrind's files in this folder")
+    parser.add_argument(
+        "--cycles", action="store_true", help="also the cycle estimate (caches simulated)"
+    )
     args = parser.parse_args()
     if args.floor and args.cross:
         parser.error("--floor forwards OpenAI Chat as it is; it does not translate (--cross)")
@@ -191,17 +226,23 @@ def main() -> None:
     )
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("current", ROOT)]
     counted = {}
+    estimated: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
         if args.floor:
             found = count(ROOT, args, Path(scratch), floor=True)
+            found.pop("cycles", None)
             parts = ", ".join(f"{name} {n / 1e3:,.0f} k" for name, n in found.items())
             total = sum(found.values())
             print(f"  {'floor':<9} {total / 1e3:8,.0f} k instructions a request ({parts})")
         for label, tree in trees:
             counted[label] = found = count(tree, args, Path(scratch))
+            cycles = found.pop("cycles", None)
             total = sum(found.values())
             parts = ", ".join(f"{name} {n / 1e3:,.0f} k" for name, n in found.items())
             print(f"  {label:<9} {total / 1e3:8,.0f} k instructions a request ({parts})")
+            if cycles is not None:
+                print(f"  {'':<9} {cycles / 1e3:8,.0f} k estimated cycles a request")
+                estimated[label] = cycles
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for dump in Path(scratch).glob("*.callgrind*"):
@@ -209,6 +250,9 @@ def main() -> None:
     if len(counted) == 2:
         before, after = (sum(c.values()) for c in counted.values())
         print(f"  current / baseline: {after / before:.2f}")
+    if len(estimated) == 2:
+        ratio = estimated["current"] / estimated["baseline"]
+        print(f"  estimated cycles, current / baseline: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -397,5 +397,6 @@ def _dialect_sent(asked: str, spec: ApiProviderSpec, model: str) -> str:
     provider, or that model of it, speaks it; else the provider's own (the model's first)."""
     speaks = spec.speaks_for(model) if spec.model_dialects else None
     if speaks is None:
-        return asked if asked in (spec.dialect, *spec.also_speaks) else spec.dialect
+        spoken = (spec.dialect, *spec.also_speaks)  # named: mypyc cannot compile it inline
+        return asked if asked in spoken else spec.dialect
     return asked if asked in speaks else speaks[0]

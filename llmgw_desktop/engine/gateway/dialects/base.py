@@ -109,8 +109,9 @@ class Dialect(Protocol):
         """
         ...
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
-        """An upstream's complete answer.
+    def parse_response(self, body: Any) -> ChatResponse:
+        """An upstream's complete answer, from its decoded JSON: whatever value the upstream
+        sent (a list or a string too, which is refused here, not typed away).
 
         Raises:
             ValueError: the body is not an answer in this dialect.
@@ -176,6 +177,6 @@ class UpstreamDialect(Protocol):
         notes: list[str] | None = None,
     ) -> dict[str, Any]: ...
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse: ...
+    def parse_response(self, body: Any) -> ChatResponse: ...
 
     def stream_decoder(self) -> StreamDecoder: ...

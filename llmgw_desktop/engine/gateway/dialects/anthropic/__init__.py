@@ -55,7 +55,7 @@ class AnthropicDialect:
         """The body for an Anthropic upstream; what it cannot take is added to `notes`."""
         return render_request(request, target=target, notes=notes)
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+    def parse_response(self, body: Any) -> ChatResponse:
         """An Anthropic upstream's complete answer.
 
         Raises:

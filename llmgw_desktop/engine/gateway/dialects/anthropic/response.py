@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-def parse_response(body: dict[str, Any]) -> ChatResponse:
+def parse_response(body: Any) -> ChatResponse:
     """An Anthropic upstream's complete answer.
 
     Raises:

@@ -39,7 +39,7 @@ class ConverseDialect:
         """
         return render_request(request, target=target, notes=notes)
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+    def parse_response(self, body: Any) -> ChatResponse:
         """A Converse answer.
 
         Raises:

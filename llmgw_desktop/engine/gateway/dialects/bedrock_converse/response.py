@@ -41,7 +41,7 @@ def new_answer_id() -> str:
     return f"msg_bedrock_{random_hex()[:24]}"
 
 
-def parse_response(body: dict[str, Any]) -> ChatResponse:
+def parse_response(body: Any) -> ChatResponse:
     """A Converse answer.
 
     Raises:

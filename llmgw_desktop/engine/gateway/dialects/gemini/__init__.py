@@ -75,7 +75,7 @@ class GeminiDialect:
         """
         return render_request(request, target=target, notes=notes)
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+    def parse_response(self, body: Any) -> ChatResponse:
         """A Gemini upstream's complete answer.
 
         Raises:

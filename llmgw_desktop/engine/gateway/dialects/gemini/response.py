@@ -22,7 +22,7 @@ from llmgw_desktop.engine.ids import random_hex
 __all__ = ["FINISH_REASONS", "new_response_id", "parse_finish", "parse_response", "render_response"]
 
 
-def parse_response(body: dict[str, Any]) -> ChatResponse:
+def parse_response(body: Any) -> ChatResponse:
     """A Gemini upstream's complete answer.
 
     Raises:

@@ -63,7 +63,7 @@ class OpenAIChatDialect:
         """
         return render_request(request, reasoning=target is None or target.reasoning, notes=notes)
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+    def parse_response(self, body: Any) -> ChatResponse:
         """An upstream's `chat.completion` in neutral form.
 
         Raises:

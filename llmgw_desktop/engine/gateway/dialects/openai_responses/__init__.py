@@ -67,7 +67,7 @@ class OpenAIResponsesDialect:
         added to `notes`."""
         return render_request(request, reasoning=target is None or target.reasoning, notes=notes)
 
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+    def parse_response(self, body: Any) -> ChatResponse:
         """A complete `response` object in neutral form.
 
         Raises:

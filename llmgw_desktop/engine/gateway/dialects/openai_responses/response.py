@@ -29,7 +29,7 @@ from llmgw_desktop.engine.gateway.ir import (
 __all__ = ["parse_response", "render_response", "response_id", "status_of", "stop_reason_of"]
 
 
-def parse_response(body: dict[str, Any]) -> ChatResponse:
+def parse_response(body: Any) -> ChatResponse:
     """A complete `response` object in neutral form.
 
     Raises:
