@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.e2e.team_calls import COST, post_chat, priced_team, reserved
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
@@ -27,6 +28,11 @@ IN_FLIGHT_S = 5.0  # how long the upstream takes over the calls the kill cuts
 async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serves_on(
     team: Team,  # noqa: F811
 ) -> None:
+    with ThreadPoolExecutor(max_workers=6) as callers:
+        await _kill_one_and_serve_on(team, callers)
+
+
+async def _kill_one_and_serve_on(team: Team, callers: ThreadPoolExecutor) -> None:  # noqa: F811
     async with ScriptedUpstream() as upstream:
         upstream.default = Reply.ok(delay_s=0.4)  # the calls are in flight when it is killed
         lease = {"LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS)}
@@ -40,9 +46,11 @@ async def test_a_killed_gateways_reserve_is_counted_as_spent_and_the_other_serve
         # These six are answered slowly, so they are still in flight when the first is killed
         # whatever the machine's load (at 0.4 s, a loaded CI saw all six answered first).
         upstream.default = Reply.ok(delay_s=IN_FLIGHT_S)
-        running = [
-            asyncio.ensure_future(asyncio.to_thread(post_chat, first, secret)) for _ in range(6)
-        ]
+        # On threads of their own: the loop's default pool has as many workers as two cores
+        # give (six), so these six filled it and the kill below waited for one to be answered
+        # (a CI run saw all six answered, then the kill).
+        loop = asyncio.get_running_loop()
+        running = [loop.run_in_executor(callers, post_chat, first, secret) for _ in range(6)]
         for _ in range(100):  # all six reached the upstream
             if len(upstream.llm_requests) >= 9:
                 break
