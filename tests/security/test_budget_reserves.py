@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.budgets.reserves import Grant, Reserves
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests import waiting
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
@@ -127,11 +128,16 @@ async def test_a_budget_lowered_while_a_call_waits_for_its_reserves_top_up_holds
     top_up = Grant(reserve.key, reserve.row, False, reserve.limit, 1.0, HOLD)
     reserves.granting([top_up], on=True)
     call = asyncio.ensure_future(_call(client))
-    for _ in range(200):
-        if reserves._landed is not None:  # the call waits for the top-up
-            break
-        await asyncio.sleep(0.01)
-    assert reserves._landed is not None and not call.done()
+    # Bounded by time, not turns: a loaded CI once ended 200 turns of 10 ms with the call not
+    # waiting yet; if it is answered without waiting, the message below says so.
+    await waiting.until(
+        lambda: reserves._landed is not None or call.done(),
+        "the call waits for the top-up (or is answered)",
+        timeout_s=20.0,
+    )
+    assert reserves._landed is not None and not call.done(), (
+        f"the call did not wait for the top-up (answered: {call.done()})"
+    )
     await gateway.engine.budgets.replace(LOCAL_CALLER, [_global(round(spent, 2))])
     reserve.used -= running
     reserves.granting([top_up], on=False)  # landed, with the reserve's room back as it was
