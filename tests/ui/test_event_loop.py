@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from llmgw_desktop.ui import event_loop as event_loop_module
 from llmgw_desktop.ui.event_loop import QASYNC_TIMER_TABLE, GatewayEventLoop
 from llmgw_desktop.ui.qt import QApplication
 
@@ -18,6 +19,15 @@ def loop(qapp: QApplication) -> Iterator[GatewayEventLoop]:
     event_loop = GatewayEventLoop(qapp)
     yield event_loop
     event_loop.close()
+
+
+@pytest.fixture
+def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A turn's time budget no test run can spend: a turn runs all it has. The budget is wall
+    time, so on a loaded machine a descheduled callback spends its 4 ms alone and the turn
+    yields to Qt early, as it should; tests of what one turn runs set it aside (the budget has
+    a test of its own)."""
+    monkeypatch.setattr(event_loop_module, "BATCH_BUDGET_S", 60.0)
 
 
 def test_qasync_still_has_the_private_timer_table_the_fix_uses(loop: GatewayEventLoop) -> None:
@@ -116,7 +126,7 @@ def test_the_quick_coroutine_check_agrees_with_asyncio_on_every_kind_of_callback
 
 
 def test_call_soon_runs_in_order_skips_cancelled_and_lets_qt_in_between_turns(
-    loop: GatewayEventLoop,
+    loop: GatewayEventLoop, unhurried: None
 ) -> None:
     from llmgw_desktop.ui.qt import QTimer
 
@@ -140,6 +150,34 @@ def test_call_soon_runs_in_order_skips_cancelled_and_lets_qt_in_between_turns(
     assert ran.index("qt event") < ran.index("queued by first"), ran
     assert loop.ready_callbacks() == 0
     assert loop.pending_timers() < 3
+
+
+def test_a_turn_past_its_time_budget_leaves_the_rest_for_the_next_turns(
+    loop: GatewayEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long queue cannot keep the window's events waiting: once a turn has spent its budget
+    (here none at all) the rest of the queue waits for Qt's next turn, one callback a turn."""
+    monkeypatch.setattr(event_loop_module, "BATCH_BUDGET_S", 0.0)
+    turns: list[int] = []
+    ran: list[int] = []
+    run_turn = event_loop_module._ReadyQueue.timerEvent
+
+    def counted(queue: object, event: object) -> None:
+        turns.append(len(ran))
+        run_turn(queue, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(event_loop_module._ReadyQueue, "timerEvent", counted)
+
+    async def scenario() -> None:
+        for number in range(3):
+            loop.call_soon(ran.append, number)
+        await asyncio.sleep(0.05)
+
+    loop.run_until_complete(scenario())
+    assert ran == [0, 1, 2]
+    # Each turn is noted with how many had run before it: one turn each means the counts
+    # 0, 1, 2 and 3 in a row (the scenario's own steps take turns of their own around them).
+    assert any(turns[i : i + 4] == [0, 1, 2, 3] for i in range(len(turns))), turns
 
 
 def test_a_failing_callback_reaches_the_exception_handler_and_the_queue_goes_on(
@@ -279,7 +317,9 @@ def test_a_socket_read_makes_no_queue_turn_on_the_desktop_loop(qapp: QApplicatio
     assert desktop < 20, desktop
 
 
-def test_what_a_socket_read_wakes_runs_in_the_same_turn(loop: GatewayEventLoop) -> None:
+def test_what_a_socket_read_wakes_runs_in_the_same_turn(
+    loop: GatewayEventLoop, unhurried: None
+) -> None:
     """A read that wakes a task (a stream's reader, a request's handler) runs the task's step
     after the reader, as asyncio's own loops do after a poll, rather than in a Qt turn of its
     own: each such turn was a timer started, dispatched and killed, and a poll of every
