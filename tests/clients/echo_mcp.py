@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -91,6 +92,10 @@ def answer(message: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def main() -> None:
+    # `--start-after SECONDS`: a server slow to start (as one fetched by npx or uvx on its first
+    # run), silent until then.
+    if sys.argv[1:2] == ["--start-after"]:
+        time.sleep(float(sys.argv[2]))
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -123,12 +123,11 @@ async def test_codex_calls_a_tool_of_its_mcp_server_through_a_namespace(
 async def test_codex_calls_the_gateway_through_the_stdio_relay(
     home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
 ) -> None:
-    # `llmgw-desktop mcp` as Codex launches it (the README's stdio setup), relaying to a running
-    # gateway whose data directory served MCP before (so the SDK loads a second after start).
-    # On a data directory's very first MCP request the SDK loads for it, and Codex 0.169 then
-    # sometimes starts its turn without the tools (1 run in 5-12 here; not with the SDK loaded:
-    # 15 of 15), though the relay answers tools/list 13 ms after initialize: see the closing
-    # note of 2026-11-23.
+    # `llmgw-desktop mcp` as Codex launches it, with docs/connect/codex.md's stdio table,
+    # relaying to a running gateway whose data directory served MCP before (so the SDK loads a
+    # second after start). `required = true` as the page says: Codex gives a server it may do
+    # without one second before the first turn, which a loaded CI run's relay missed (the turn
+    # ran without the tools), as did a data directory's very first MCP request (the SDK loads).
     paths = {
         k: os.environ[k]
         for k in ("LLM_GATEWAY_CONFIG", "LLM_GATEWAY_DATA_DIR", "LLM_GATEWAY_LOG_DIR")
@@ -142,7 +141,7 @@ async def test_codex_calls_the_gateway_through_the_stdio_relay(
     config = codex_config(gateway.base_url, model="claude-sonnet-4-6")
     config += (
         f"\n[mcp_servers.llmgw]\ncommand = {json.dumps(sys.executable)}\n"
-        'args = ["-m", "llmgw_desktop", "mcp"]\n'
+        'args = ["-m", "llmgw_desktop", "mcp"]\nrequired = true\n'
         f"env = {{ {', '.join(f'{k} = {json.dumps(v)}' for k, v in paths.items())} }}\n"
     )
     write_codex_config(home, config)

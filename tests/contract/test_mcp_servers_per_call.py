@@ -4,7 +4,8 @@ the gateway as `echo`: the CLI gets it for the call, lists its tool to the model
 when the model asks, and the tool's answer goes back to the model. Claude Code is handed its
 definition in a file, gone after the call; Gemini CLI, which defines its servers in its own
 settings (the same name there), is limited to the named ones: a call naming another server
-does not offer `echo`'s tool."""
+does not offer `echo`'s tool. Codex is given the definitions as overrides, each required: it
+waits for a named server slow to start, and fails the call, naming it, if it cannot start."""
 
 from __future__ import annotations
 
@@ -21,18 +22,26 @@ from llmgw_desktop.engine.jobs.model import JobState
 from tests.contract.conftest import engine_settings, offline, run  # noqa: F401 - fixture
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream.script import offered_tools
 
 pytestmark = pytest.mark.contract
 
 ECHO = Path(__file__).resolve().parents[1] / "clients" / "echo_mcp.py"
 # How each CLI names the handed server's `echo` tool to the model.
 TOOL_NAMES = {"claude": "mcp__echo__echo", "gemini": "mcp_echo_echo"}
+# The servers the gateway is configured with (and Gemini CLI's settings, by the same names).
+SERVERS = {
+    "echo": {"command": sys.executable, "args": [str(ECHO)]},
+    "other": {"command": sys.executable, "args": [str(ECHO)]},
+    # As a server fetched by npx or uvx on its first run: silent for its first three seconds.
+    "slow": {"command": sys.executable, "args": [str(ECHO), "--start-after", "3"]},
+    "broken": {"command": sys.executable, "args": ["-c", "raise SystemExit(3)"]},
+}
 
 
 @pytest.fixture
 async def engine(loaded: LoadedSettings, offline: Path) -> AsyncIterator[Engine]:  # noqa: F811
-    servers = {name: {"command": sys.executable, "args": [str(ECHO)]} for name in ("echo", "other")}
-    started = Engine(engine_settings(loaded, {"mcp.servers": servers}))
+    started = Engine(engine_settings(loaded, {"mcp.servers": SERVERS}))
     await started.start()
     yield started
     await started.stop()
@@ -82,13 +91,72 @@ async def test_gemini_is_limited_to_the_named_servers(
     assert "mcp_other_echo" in offered and "mcp_echo_echo" not in offered, sorted(offered)
 
 
+# Models whose first request lists MCP tools upfront (Codex finds them for gpt-5.5 through
+# `tool_search`).
+SLOW_MODELS = {"claude": None, "codex": "gpt-4.1", "gemini": "gemini-2.5-flash"}
+
+
+@pytest.mark.parametrize("cli", ["claude", "codex", "gemini"])
+async def test_a_handed_server_slow_to_start_has_its_tools_on_the_first_turn(
+    cli: str,
+    engine: Engine,
+    upstream: ScriptedUpstream,
+    offline: Path,  # noqa: F811
+) -> None:
+    """A server the call names is what the call is for, so the CLI waits for it (3 s here).
+    Codex gives a server it may do without one second and then starts without its tools:
+    the gateway hands it the servers as required."""
+    find_cli(cli)
+    if cli == "gemini":
+        _define_in_gemini(offline, "slow")
+    view = await run(engine, cli, prompt="hi", mcp_servers=("slow",), model=SLOW_MODELS[cli])
+    assert view.state is JobState.COMPLETED, view.error
+    offered = offered_tools(upstream.llm_requests[0].body)
+    assert any(name.endswith("echo") for name in offered), sorted(offered)
+
+
+async def test_codex_fails_a_call_whose_handed_server_cannot_start(
+    engine: Engine,
+    upstream: ScriptedUpstream,
+    offline: Path,  # noqa: F811
+) -> None:
+    """A named server that cannot start fails the call, saying which and why, rather than
+    letting Codex run the turn without its tools."""
+    find_cli("codex")
+    view = await run(engine, "codex", prompt="hi", mcp_servers=("broken",), model="gpt-4.1")
+    assert view.state is JobState.FAILED, view.result
+    assert view.error is not None
+    assert view.error["code"] == "upstream_server_failed", view.error
+    assert view.error["retryable"] is False
+    assert view.error["message"].startswith(
+        "codex could not start an MCP server the call names, so it did not run the turn: broken: "
+    ), view.error["message"]
+    assert not upstream.llm_requests
+
+
+async def test_claude_says_when_a_handed_server_did_not_start(
+    engine: Engine,
+    upstream: ScriptedUpstream,
+    offline: Path,  # noqa: F811
+) -> None:
+    """Claude Code runs the turn without a named server it could not start, and says so only
+    in its first event: the answer carries the notice. (Gemini CLI says nothing there.)"""
+    find_cli("claude")
+    view = await run(engine, "claude", prompt="hi", mcp_servers=("broken",))
+    assert view.state is JobState.COMPLETED, view.error
+    assert view.result is not None
+    notice = (
+        "the MCP server 'broken' the call names did not start in claude (failed): the turn "
+        "ran without its tools"
+    )
+    assert view.result["warnings"] == [{"code": "notice", "message": notice}]
+
+
 def _define_in_gemini(home: Path, *names: str) -> None:
     """The servers in Gemini CLI's own settings (the offline home's), as its user has them."""
     path = home / ".gemini" / "settings.json"
     settings = json.loads(path.read_text(encoding="utf-8"))
-    settings["mcpServers"] = {
-        name: {"command": sys.executable, "args": [str(ECHO)]} for name in names
-    }
+    settings["mcpServers"] = {name: SERVERS[name] for name in names}
     path.write_text(json.dumps(settings), encoding="utf-8")
 
 

@@ -3,8 +3,14 @@
 The caller names servers the operator configured (`[mcp.servers.NAME]`); each CLI that can take
 them gets them its own way:
 
-- Claude Code: their definitions in a file, `--mcp-config FILE` (`{"mcpServers": {...}}`);
-- Codex: their definitions as `-c mcp_servers.NAME.command=...` overrides;
+- Claude Code: their definitions in a file, `--mcp-config FILE` (`{"mcpServers": {...}}`),
+  each `alwaysLoad`: otherwise a server still starting is left out of the first turn (the model
+  is offered a tool to wait for it); one that fails is named in the answer's notices
+  (`cli/claude.py`);
+- Codex: their definitions as `-c mcp_servers.NAME.command=...` overrides, each `required`:
+  Codex gives a server it may do without one second before the first turn and then starts
+  without its tools, silently; a server the call names is what the call is for, so Codex waits
+  for it (its `startup_timeout_sec`) and fails the call, naming it, if it cannot start;
 - Gemini CLI: `--allowed-mcp-server-names`, which limits the call to those of the servers its
   own settings define. It reads definitions only from its settings files, and a settings file
   given by path (`GEMINI_CLI_SYSTEM_SETTINGS_PATH`) is refused unless root owns it and every
@@ -127,11 +133,12 @@ def handed_file(request: ProviderRequest) -> Path:
 
 
 def codex_overrides(servers: Sequence[UpstreamServerConfig]) -> list[str]:
-    """Codex's `-c` overrides giving it `servers` (values in TOML: JSON strings and lists
-    of strings are TOML too)."""
+    """Codex's `-c` overrides giving it `servers`, each required (values in TOML: JSON
+    strings and lists of strings are TOML too)."""
     argv: list[str] = []
     for server in servers:
         key = f"mcp_servers.{server.name}"
+        argv += ["-c", f"{key}.required=true"]
         if server.transport == "stdio":
             argv += ["-c", f"{key}.command={json.dumps(server.command)}"]
             argv += ["-c", f"{key}.args={json.dumps(list(server.args))}"]
@@ -143,13 +150,17 @@ def codex_overrides(servers: Sequence[UpstreamServerConfig]) -> list[str]:
 
 
 def _entry(server: UpstreamServerConfig) -> dict[str, Any]:
-    """One server as Claude Code's `--mcp-config` spells it."""
+    """One server as Claude Code's `--mcp-config` spells it, loaded before the first turn."""
     if server.transport == "stdio":
-        entry: dict[str, Any] = {"command": server.command, "args": list(server.args)}
+        entry: dict[str, Any] = {
+            "command": server.command,
+            "args": list(server.args),
+            "alwaysLoad": True,
+        }
         if server.env:
             entry["env"] = dict(server.env)
         return entry  # a cwd is refused in `servers_for`: Claude Code's config has none
-    entry = {"type": "http", "url": server.url}
+    entry = {"type": "http", "url": server.url, "alwaysLoad": True}
     if server.headers:
         entry["headers"] = dict(server.headers)
     return entry

@@ -47,13 +47,21 @@ async def test_claude_code_reads_the_servers_from_a_private_file_gone_after(
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         request = ProviderRequest(prompt="hi", mcp_servers=servers, mcp_config=path)
         argv = _adapter_argv("claude", request)
+    # `alwaysLoad`: connected before the first turn, as the real CLI shows
+    # (tests/contract/test_mcp_servers_per_call.py).
     assert written == {
         "mcpServers": {
-            "docs": {"command": "/usr/bin/docs-mcp", "args": ["--stdio"]},
-            "keyed": {"command": "/usr/bin/keyed", "args": [], "env": {"TOKEN": "t0ken"}},
+            "docs": {"command": "/usr/bin/docs-mcp", "args": ["--stdio"], "alwaysLoad": True},
+            "keyed": {
+                "command": "/usr/bin/keyed",
+                "args": [],
+                "alwaysLoad": True,
+                "env": {"TOKEN": "t0ken"},
+            },
             "web": {
                 "type": "http",
                 "url": "https://mcp.example.com/mcp",
+                "alwaysLoad": True,
                 "headers": {"Authorization": "Bearer x"},
             },
         }
@@ -70,6 +78,7 @@ def test_codex_gets_overrides_and_gemini_the_names() -> None:
     )
     assert 'mcp_servers.docs.command="/usr/bin/docs-mcp"' in codex
     assert 'mcp_servers.docs.args=["--stdio"]' in codex
+    assert "mcp_servers.docs.required=true" in codex  # waited for before the first turn
     gemini = _adapter_argv(
         "gemini",
         ProviderRequest(

@@ -89,7 +89,7 @@ class ClaudeAdapter:
         invocation = Invocation(
             argv=tuple(argv), stdin=user_message(request), env=ENV, cwd=request.working_dir
         )
-        return Prepared(invocation, ClaudeParser())
+        return Prepared(invocation, ClaudeParser(frozenset(s.name for s in request.mcp_servers)))
 
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
@@ -120,14 +120,16 @@ def user_message(request: ProviderRequest) -> bytes:
 
 
 class ClaudeParser(NdjsonParser):
-    """Reads Claude's stream-json output."""
+    """Reads Claude's stream-json output; `handed` are the MCP servers the call names."""
 
-    def __init__(self) -> None:
+    def __init__(self, handed: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self._texts: list[str] = []
         self._session_id: str | None = None
         self._model: str | None = None
         self._result: dict[str, Any] | None = None
+        self._handed = handed
+        self._notices: list[str] = []
 
     @property
     def partial_text(self) -> str:
@@ -139,6 +141,7 @@ class ClaudeParser(NdjsonParser):
             self._session_id = event["session_id"]
         if kind == "system" and event.get("subtype") == "init":
             self._model = event.get("model") or self._model
+            self._notices += _servers_not_started(event, self._handed)
         elif kind == "assistant":
             message = event.get("message") or {}
             if message.get("model") == "<synthetic>":
@@ -185,9 +188,25 @@ class ClaudeParser(NdjsonParser):
             cost_source=COST_FROM_CLI if isinstance(cost, int | float) else None,
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
-            warnings=tuple(_denials(result)),
+            warnings=(*self._notices, *_denials(result)),
             raw_output=outcome.stdout.decode("utf-8", errors="replace"),
         )
+
+
+def _servers_not_started(init: dict[str, Any], handed: frozenset[str]) -> list[str]:
+    """A notice for each server the call names that Claude Code could not start: it runs the
+    turn without that server's tools (Codex, given its servers as required, refuses to)."""
+    notices = []
+    for server in init.get("mcp_servers") or ():
+        if not isinstance(server, dict) or server.get("name") not in handed:
+            continue
+        status = server.get("status")
+        if status != "connected":
+            notices.append(
+                f"the MCP server {server['name']!r} the call names did not start in claude "
+                f"({status}): the turn ran without its tools"
+            )
+    return notices
 
 
 def _plain_model_name(model: str | None) -> str | None:

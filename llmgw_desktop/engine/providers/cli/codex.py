@@ -46,6 +46,11 @@ SANDBOX_FLAGS = {
     "bypassPermissions": ("--dangerously-bypass-approvals-and-sandbox",),
 }
 _STATUS = re.compile(r"(?:status:?|status) (\d{3})\b")
+# What codex prints when a server handed to it as required (`mcp_handoff.codex_overrides`)
+# did not start: the servers and why, up to the line's end or the JSON-RPC code it appends.
+_REQUIRED_MCP_FAILED = re.compile(
+    r"required MCP servers failed to initialize: (.+?)(?: \(code -?\d+\))?$", re.MULTILINE
+)
 
 
 class CodexAdapter:
@@ -169,6 +174,14 @@ class CodexParser(NdjsonParser):
                 raise ProviderFailure(
                     f"codex has no session to resume: {stderr}",
                     code=ErrorCode.SESSION_NOT_FOUND,
+                    provider="codex",
+                )
+            not_started = _REQUIRED_MCP_FAILED.search(stderr)
+            if not_started:
+                raise ProviderFailure(
+                    "codex could not start an MCP server the call names, so it did not run "
+                    f"the turn: {not_started.group(1)}",
+                    code=ErrorCode.UPSTREAM_SERVER_FAILED,
                     provider="codex",
                 )
             if self._forking and "unexpected argument" in stderr:
