@@ -69,7 +69,12 @@ def _codex(model: str) -> Callable[[Path, str], None]:
         text = codex_config(base_url, model=model).replace(
             'env_key = "GATEWAY_API_KEY"', 'env_key = "OPENAI_API_KEY"'
         )
-        text += f'\n[mcp_servers.echo]\ncommand = "{sys.executable}"\nargs = ["{ECHO_MCP}"]\n'
+        # Required: an optional server that misses Codex's one second is left out of the
+        # request, which would change its recorded shape.
+        text += (
+            f'\n[mcp_servers.echo]\ncommand = "{sys.executable}"\nargs = ["{ECHO_MCP}"]\n'
+            "required = true\n"
+        )
         write_codex_config(home, text)
 
     return prepare

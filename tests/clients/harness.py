@@ -149,7 +149,8 @@ async def warm_mcp(gateway: GatewayRuntime) -> set[str]:
 
 def codex_config(gateway_url: str, *, model: str, mcp_url: str | None = None) -> str:
     """Codex's config.toml with a `[model_providers]` entry for the gateway, as its docs show,
-    and optionally an MCP server (the gateway's own `/mcp`)."""
+    and optionally an MCP server (the gateway's own `/mcp`), required as docs/connect/codex.md
+    says: Codex gives a server it may do without one second before the first turn."""
     text = f'''model = "{model}"
 model_provider = "gateway"
 
@@ -163,6 +164,7 @@ wire_api = "responses"
         text += f'''
 [mcp_servers.llmgw]
 url = "{mcp_url}"
+required = true
 '''
     return text
 

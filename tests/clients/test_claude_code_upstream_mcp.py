@@ -31,7 +31,10 @@ async def test_claude_code_calls_an_aggregated_tool_and_the_call_is_recorded(
     gateway = await start_gateway({"mcp.servers": {"everything": everything()}})
     assert "everything__echo" in await warm_mcp(gateway)  # started with the gateway
     env = client_environment(home, gateway.base_url)
-    config = {"mcpServers": {"llmgw": {"type": "http", "url": gateway.mcp_url}}}
+    # `alwaysLoad`: connected before the first turn. Without it Claude Code starts the turn
+    # without a server still connecting (offering the model a tool to wait for it), which a
+    # loaded run can make of the gateway; this test is about the call, not that race.
+    config = {"mcpServers": {"llmgw": {"type": "http", "url": gateway.mcp_url, "alwaysLoad": True}}}
     upstream.script_tool_round_trip(TOOL, {"message": "relayed-by-the-gateway"})
     run = await run_cli(
         "claude",

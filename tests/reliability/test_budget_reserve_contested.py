@@ -15,6 +15,7 @@ import asyncio
 from tests.e2e.team_calls import global_budget, post_chat, priced_team, reserved
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import ScriptedUpstream
+from tests.waiting import until
 
 BUDGET = 200.0
 # Output tokens at a cent each: $185 of the $200 (the small calls spend a dollar or two), not
@@ -41,9 +42,10 @@ async def test_a_call_the_budget_has_room_for_is_served_beside_another_gateways_
 
         steady = asyncio.ensure_future(serve_small())
         try:
-            await asyncio.sleep(0.3)
+            await until(lambda: len(small) >= 2, "the first serving small calls")
             assert await asyncio.to_thread(post_chat, second, None, BIG) == 200
-            await asyncio.sleep(0.3)
+            # Counted, not timed: a loaded run serves fewer small calls in a given time.
+            await until(lambda: len(small) > 5, "the first still serving small calls")
         finally:
             busy = False
             await steady

@@ -104,7 +104,9 @@ async def test_start_up_check_of_a_large_healthy_store_is_bounded_and_off_the_db
         asked = time.monotonic()
         # The database thread answers while the check reads: readiness does not wait for it.
         assert await db.run(lambda: 1) == 1
-        assert time.monotonic() - asked < 0.5
+        # Answered while the check still reads, or at once: queued behind the check, it would
+        # come after it, seconds later (a wall-time bound alone fails a loaded machine's hop).
+        assert not checking.done() or time.monotonic() - asked < 0.5
         took = time.monotonic()
         assert await checking is None  # healthy (or the budget ran out: never a false alarm)
         print(f"quick_check of {CAP + OVER} rows: {time.monotonic() - took:.2f}s")

@@ -15,6 +15,7 @@ for a reasoning model: a first chunk at once, then nothing until the client has 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -38,6 +39,7 @@ from tests.transports.auth.conftest import (  # noqa: F401
     provider_env,
     start,
 )
+from tests.waiting import until
 
 MODEL = "gpt-5"  # $1.25 in, $10 out a million: 8,000 output tokens are $0.08
 LIMIT = 8000
@@ -153,11 +155,16 @@ async def test_a_call_whose_client_left_before_the_answer_counts_its_hold(
     }
     headers = {"Authorization": f"Bearer {TOKEN}", USER_HEADER: "mallory"}
     async with aiohttp.ClientSession() as http:
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.5):
-                await http.post(
-                    gateway.base_url + "/v1/chat/completions", json=body, headers=headers
-                )
+        posting = asyncio.ensure_future(
+            http.post(gateway.base_url + "/v1/chat/completions", json=body, headers=headers)
+        )
+        # The client leaves once the upstream is asked (its answer never comes): leaving after a
+        # fixed half second could come before a loaded gateway had asked it.
+        await until(lambda: fake.limits or posting.done(), "the upstream asked")
+        assert not posting.done(), posting.result()
+        posting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await posting
     (row,) = await _settled(gateway)
     assert row["error_code"] == "client_disconnected" and row["cost_source"] == "estimate", row
     assert row["output_tokens"] == 5000 and fake.limits == [5000]

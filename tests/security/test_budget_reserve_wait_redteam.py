@@ -29,6 +29,7 @@ from llmgw_desktop.engine.budgets.reserves import Taken
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from tests import waiting
 from tests.engine.budgets.test_reserves import (  # noqa: F401 - fixtures
     _HELD,
     CALL,
@@ -56,7 +57,9 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     start_gateway,
 )
 
-WAIT_S = 5.0  # no call here may wait longer than this (a hang fails the test, not the run)
+# No call here may wait longer than this: a hang fails the test, not the run, and a loaded
+# machine's slow call does not.
+WAIT_S = 20.0
 
 
 class _Gate:
@@ -310,11 +313,16 @@ async def test_a_budget_changed_while_a_call_waits_for_a_real_top_up_decides_tha
     spent = ledger.statuses()[0].spent
     running = len(held) * HOLD
     call = asyncio.ensure_future(_call(client))
-    for _ in range(200):
-        if accounts.reserves._landed is not None:  # the call waits for the top-up
-            break
-        await asyncio.sleep(0.01)
-    assert accounts.reserves._landed is not None and not call.done()
+    # Waits bounded by time, not turns (a loaded CI outran 200 turns of 10 ms in the sibling
+    # file's copy of this wait).
+    await waiting.until(
+        lambda: accounts.reserves._landed is not None or call.done(),
+        "the call waits for the top-up (or is answered)",
+        timeout_s=20.0,
+    )
+    assert accounts.reserves._landed is not None and not call.done(), (
+        f"the call did not wait for the top-up (answered: {call.done()})"
+    )
     if change == "lowered":
         # Room for less than one call beside the spend and the calls running.
         lowered = round(spent + running + 0.10, 2)
@@ -324,10 +332,13 @@ async def test_a_budget_changed_while_a_call_waits_for_a_real_top_up_decides_tha
     else:
         tables = [_global(50)]
     replacing = asyncio.ensure_future(gateway.engine.budgets.replace(LOCAL_CALLER, tables))
-    for _ in range(200):  # the ledger runs on the new list (before it reads their spend)
-        if len(ledger.budgets) == len(tables) and ledger.budgets[0].hard == tables[0]["hard"]:
-            break
-        await asyncio.sleep(0.005)
+    # The ledger runs on the new list (written to config.toml first, on a thread) before it
+    # reads their spend: the gate must not open under the old list.
+    await waiting.until(
+        lambda: len(ledger.budgets) == len(tables) and ledger.budgets[0].hard == tables[0]["hard"],
+        "the ledger on the new budget list",
+        timeout_s=20.0,
+    )
     gate.open()  # the top-up lands, granted under the old limit of $50
     await asyncio.wait_for(replacing, WAIT_S)
     answer = await asyncio.wait_for(call, WAIT_S)

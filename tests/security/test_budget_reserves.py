@@ -52,6 +52,10 @@ async def _call(client: openai.AsyncOpenAI) -> int:
     return 200
 
 
+async def _nothing_held(gateway: GatewayRuntime) -> bool:
+    return await _held(gateway) == 0
+
+
 async def _held(gateway: GatewayRuntime) -> float:
     """What the store holds on every lane (calls' holds and reserves), of any process."""
     database = gateway.engine.store.models.database
@@ -166,11 +170,7 @@ async def test_fifty_calls_at_once_with_a_reserve_held_stop_at_the_limit(
     assert 402 in answers  # the budget was reached: $12 is 133 calls of $0.09
     assert len(upstream.llm_requests) == served
     # Nothing is left held once the calls have ended and the reserve has gone idle (1 s).
-    for _ in range(150):
-        if await _held(gateway) == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert await _held(gateway) == 0
+    await waiting.until(lambda: _nothing_held(gateway), "nothing held", timeout_s=20.0)
 
 
 async def test_a_large_call_is_not_cut_short_for_room_this_process_reserved_idle(
@@ -210,23 +210,16 @@ async def test_a_call_taken_from_a_reserve_gives_its_hold_back_however_it_ends(
     asked = asyncio.ensure_future(
         client.chat.completions.create(model=MODEL, messages=HI, max_tokens=MAX_TOKENS, stream=True)
     )
-    for _ in range(150):  # the call reached the vendor, held in this process's reserve
-        if len(upstream.llm_requests) == 4:
-            break
-        await asyncio.sleep(0.02)
+    await waiting.until(  # the call reached the vendor, held in this process's reserve
+        lambda: len(upstream.llm_requests) == 4, "the call at the vendor", timeout_s=20.0
+    )
     assert _held_in_memory(reserves) == pytest.approx(HOLD)  # that one call's hold
     asked.cancel()
-    for _ in range(150):  # the gateway sees the client leave
-        if _held_in_memory(reserves) <= 1e-9:
-            break
-        await asyncio.sleep(0.02)
-    assert _held_in_memory(reserves) <= 1e-9
+    await waiting.until(  # the gateway sees the client leave
+        lambda: _held_in_memory(reserves) <= 1e-9, "the hold given back", timeout_s=20.0
+    )
     # Nothing is left held once the reserve has gone idle (1 s), and the two cut calls, which
     # the vendor may have billed, count at their holds.
-    for _ in range(150):
-        if await _held(gateway) == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert await _held(gateway) == 0
+    await waiting.until(lambda: _nothing_held(gateway), "nothing held", timeout_s=20.0)
     await _settled(ledger, gateway)
     assert ledger.statuses()[0].spent >= COST + 2 * HOLD - 1e-9

@@ -27,6 +27,7 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     parse_answer,
     raw_request,
 )
+from tests.waiting import until
 
 HEADER_TIMEOUT_MS = 600
 BODY_TIMEOUT_MS = 900
@@ -142,10 +143,7 @@ async def test_connections_beyond_the_cap_are_refused(launch: Launch) -> None:
     # ...and once the first client lets go of its connections, it gets in again.
     for _, writer in held:
         writer.close()
-    for _ in range(50):  # the server notices the closes within a few loop turns
-        if not gateway.connections._open:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: not gateway.connections._open, "the server noticed the closes")
     assert (await raw_request(gateway, "GET", "/health", [])).status == 200
 
 

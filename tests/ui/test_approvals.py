@@ -16,6 +16,7 @@ from llmgw_desktop.ui.qt import Qt
 from llmgw_desktop.ui.risk_words import risk_words
 from tests.clock import Clock
 from tests.ui.approval_requests import RISKY, approval_request
+from tests.waiting import until
 
 
 async def _dialog(desk: DeskApprovals) -> DecisionDialog:
@@ -95,7 +96,7 @@ def test_the_dialog_names_who_asks_the_deadline_and_the_end_of_a_long_prompt(
     """Seen in a screenshot review: a long harmless prompt ending in `sudo rm -rf /` showed only
     its harmless start, and the dialog did not say who asked or when it would deny."""
     gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=45)
-    desk = DeskApprovals(gate)
+    desk = DeskApprovals(gate, clock=Clock())  # the countdown stays at 45 s however slow the run
     prompt = "please refactor the parser and keep the tests green. " * 40 + "then sudo rm -rf /"
     hidden = approval_request(prompt, principal="oauth:laptop")
 
@@ -123,8 +124,12 @@ def test_the_dialog_names_the_client_and_workspace_and_counts_down_to_the_denial
 ) -> None:
     """Issue 16 item 7: the dialog did not say which client asked, for which workspace, or
     how long was left. Now it does, and the count runs down to the gate's own denial."""
-    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=2.5)
-    desk = DeskApprovals(gate)
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=5)
+    # The countdown's clock is the test's (the gate still denies on its own real timer, long
+    # enough for a loaded run to build and read the dialog first): what it shows does not
+    # depend on how long that takes.
+    clock = Clock()
+    desk = DeskApprovals(gate, clock=clock)
     asked = replace(
         CRITICAL,
         caller="Cursor",
@@ -139,11 +144,10 @@ def test_the_dialog_names_the_client_and_workspace_and_counts_down_to_the_denial
         text = box.text()
         assert text.startswith("Cursor (OAuth client laptop) asks Claude Code")
         assert "Workspace: webapp (/srv/webapp)" in text
-        assert box.informativeText() == "Denies in 3 s"
+        assert box.informativeText() == "Denies in 5 s"
         assert box.defaultButton().text() == "Deny" and box.escapeButton().text() == "Deny"
-        await asyncio.sleep(1.1)  # the loop runs: the countdown's timer ticks
-        later = box.informativeText()
-        assert later in ("Denies in 2 s", "Denies in 1 s")
+        clock.now += 1.1  # the loop runs: the countdown's own timer shows the time left
+        await until(lambda: box.informativeText() == "Denies in 4 s", "the countdown at 4 s")
         decision = await deciding
         assert not box.isVisible()
         return decision.allowed, decision.decided_by

@@ -233,9 +233,11 @@ def test_todays_spend_keeps_up_with_the_overviews_live_cost(
             live = engine.metrics.series("15m").total.cost_usd
             assert live > before.usd
             # Within a moment, not at the next read (a minute away now).
-            async with asyncio.timeout(1.0):
-                while header.spend is None or header.spend.usd < live - 1e-12:  # noqa: ASYNC110 - no awaitable for it
-                    await asyncio.sleep(0.01)
+            await until(
+                lambda: header.spend is not None and header.spend.usd >= live - 1e-12,
+                "the spend read again",
+                timeout_s=10.0,
+            )
             assert header.spend.usd == pytest.approx(live)
             await until(
                 lambda: header.chips["spend"].text().startswith(f"{format_usd(live)} today"),

@@ -179,7 +179,7 @@ class LaneAccounts:
         reserve). This process's spare on its lanes is given back first, in the same
         transaction: a call is never refused, nor cut to a lower output limit, for room held
         idle here. Refused where other processes' reserves hold room, it waits for them to
-        give it back and is asked again once (`reserves.want`).
+        give it back and is asked again, up to `reserves.WANTED_ASKS` times (`reserves.want`).
 
         Raises:
             StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
@@ -196,14 +196,17 @@ class LaneAccounts:
             await self.reserves.settled(keys)
             self.reserves.give_back_spare(keys)
             verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-            if hold_id in self._contested:
-                # Refused for room other processes reserve: they give it back (`reserves.want`).
+            for _ in range(reserves.WANTED_ASKS):
+                if hold_id not in self._contested:
+                    break
+                # Refused for room other processes reserve: they give it back (`reserves.want`)
+                # at their next flushes, which a loaded machine can make late.
                 self._contested.discard(hold_id)
                 await asyncio.sleep(reserves.WAIT_FOR_WANTED_S)
                 await self.reserves.settled(keys)
                 self.reserves.give_back_spare(keys)
                 verdict, states = await self._admit(keys, decide, hold_id, needs, limits)
-                self._contested.discard(hold_id)  # refused again: the refusal stands
+            self._contested.discard(hold_id)  # refused each time: the refusal stands
             return verdict, states
         finally:
             for key in keys:

@@ -30,8 +30,8 @@ the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row
 `wanted:<process>`): for `WANTED_S` every other process's reserve there is granted nothing and
 gives its spare back at its next flush, as below the floor (the mark is deleted by its
 owner's flush after that). A call refused so waits for that (`WAIT_FOR_WANTED_S`) and is
-asked again once: a busy process's reserve does not refuse another's call the budget has
-room for. A call decided in the store first waits for a grant in flight on its lanes (one
+asked again, up to `WANTED_ASKS` times: a busy process's reserve does not refuse another's
+call the budget has room for. A call decided in the store first waits for a grant in flight on its lanes (one
 transaction), so the spare it gives back is all this process holds there. A reserve unused for
 `IDLE_S` is given back.
 
@@ -68,6 +68,7 @@ __all__ = [
     "RESERVE_FLOOR_CALLS",
     "RESERVE_SHARE",
     "WAIT_FOR_WANTED_S",
+    "WANTED_ASKS",
     "WANTED_S",
     "Grant",
     "Owed",
@@ -97,8 +98,10 @@ IDLE_S = 1.0
 WANTED_S = 1.0
 # A call refused where other processes' reserves held room waits this long for them to give
 # it back (their flush marks it given back, the next writes it: 50 ms each), then is asked
-# again once.
+# again, up to this many times while it is refused so (a loaded machine's flushes come late;
+# the lane stays marked wanted meanwhile, `WANTED_S`).
 WAIT_FOR_WANTED_S = 0.25
+WANTED_ASKS = 4
 # Float sums of many small costs: a call that fits to the last billionth of a dollar fits.
 _EPSILON = 1e-9
 

@@ -10,6 +10,7 @@ import threading
 from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.guessing import SPREAD, GuessGuard, GuessLimits, SlowCheck
 from tests.clock import Clock
+from tests.waiting import until
 
 
 def fail(guard: GuessGuard, client: str, address: str, times: int) -> list[float | None]:
@@ -81,7 +82,8 @@ async def test_slow_checks_run_off_the_loop_a_few_at_once_with_a_line_per_addres
         await asyncio.sleep(0)
     assert not slow.admits("a")  # two of "a" are inside already
     assert not slow.admits("c")  # and the line is full
-    await asyncio.sleep(0.05)  # the loop is free while the checks block their threads
+    # The loop is free while the checks block their threads (started as threads come up).
+    await until(lambda: running[0] == 2, "two checks inside")
     gate.set()
     assert await asyncio.gather(*tasks) == [True] * 4
     assert peak[0] == 2

@@ -19,7 +19,7 @@ import pytest
 
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits
-from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.store import Database
 from tests.clock import Clock
 from tests.engine.jobs.test_leases import BOUND_S, eventually
@@ -106,7 +106,14 @@ async def test_a_cut_off_process_starts_nothing_tells_no_end_and_heals_to_the_st
     await until(unproved)  # a renewal failed: nothing is proved beyond the last one
     # The first job's work ends now, freeing the slot the second waits for.
     running.opened.set()
-    told = await cut.harness.manager.wait(first, "local", timeout_s=1.0)
+    seen: list[JobView] = []
+
+    async def end_noted() -> bool:
+        seen.append(await cut.harness.manager.wait(first, "local", timeout_s=0.1))
+        return bool(seen[-1].progress.get("pendingEnd"))
+
+    await until(end_noted)
+    told = seen[-1]
     # Its end is not told before the store holds it: the store may keep another.
     assert told.state is JobState.RUNNING and told.result is None
     assert told.progress["pendingEnd"] == "completed"

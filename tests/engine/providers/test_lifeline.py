@@ -108,14 +108,16 @@ async def until(check: Any, timeout_s: float = DEATH_S) -> bool:
 async def test_a_leased_group_is_paused_before_an_unrenewed_lease_runs_out_and_goes_on_once_proved(
     tmp_path: Path, lifeline: Lifeline
 ) -> None:
-    lease_s = 1.0
+    # Long enough that the warden's slack (a quarter of it) outlasts a loaded machine's late
+    # sleep, and its pause lands well before the lease would run out.
+    lease_s = 3.0
     job_cli, job_grandchild = await start_tree(tmp_path)
     (tmp_path / "server").mkdir()
     mcp_server, _ = await start_tree(tmp_path / "server")
     await lifeline.hold(job_cli.pid, leased=True)
     await lifeline.hold(mcp_server.pid)  # an upstream MCP server: no job's work
     # Renewed every third of the lease, as the lease does: the warden never fires.
-    for _ in range(6):
+    for _ in range(4):
         await lifeline.keep_until(time.monotonic() + lease_s, lease_s)
         await asyncio.sleep(lease_s / 3)
         assert not stopped(job_cli.pid) and not stopped(job_grandchild)

@@ -9,6 +9,7 @@ The gateway, the hostile upstream and the clients are in passthrough_attack_supp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -34,6 +35,7 @@ from tests.transports.gateway.passthrough_attack_support import (
     remote_post,
     sse,
 )
+from tests.waiting import until
 
 OVERLOADED = sse(
     "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
@@ -157,20 +159,34 @@ async def test_a_client_that_leaves_before_the_answer_begins_ends_its_row(
     # The row was started, then the handler was cancelled while waiting for the upstream:
     # it stayed "started" for good, and its bookkeeping in memory with it.
     release = asyncio.Event()
+    asked: list[bool] = []
 
     async def silent(request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        asked.append(True)
         async with asyncio.timeout(ANSWER_TIMEOUT_S):
             await release.wait()
 
     hostile.answer = silent
     for body in (CLAUDE | {"stream": True}, CLAUDE):
-        with pytest.raises(TimeoutError):
-            async with aiohttp.ClientSession() as session, asyncio.timeout(0.5):
-                await session.post(
+        before = len(asked)
+        async with aiohttp.ClientSession() as session:
+            posting = asyncio.ensure_future(
+                session.post(
                     gateway.base_url + "/v1/messages",
                     json=body,
                     headers={"Authorization": f"Bearer {TOKEN}"},
                 )
+            )
+            # The client leaves once the upstream is asked, not after a fixed half second,
+            # which a loaded gateway can spend before it has started the row.
+            await until(
+                lambda before=before, posting=posting: len(asked) > before or posting.done(),
+                "the upstream asked",
+            )
+            assert not posting.done(), posting.result()
+            posting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await posting
         row = await last_row(gateway)
         assert (row["state"], row["error_code"]) == ("canceled", "client_disconnected")
     release.set()

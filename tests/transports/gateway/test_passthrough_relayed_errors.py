@@ -129,7 +129,8 @@ async def test_an_echoed_long_name_does_not_freeze_the_gateway(
     ids=["word", "keyword", "dots", "dashes", "jwt-heads", "pem-heads", "quotes"],
 )
 def test_redacting_a_large_hostile_text_takes_linear_time(text: str) -> None:
-    started = time.perf_counter()
+    # CPU time: the work is CPU only, and wall time grows with whatever else the machine runs.
+    started = time.thread_time()
     redact(text)
-    took = time.perf_counter() - started
+    took = time.thread_time() - started
     assert took < 0.5, f"{took:.2f} s for {len(text)} characters"
