@@ -482,6 +482,25 @@ async def test_a_call_another_processes_reserve_holds_the_room_for_is_admitted(
     await until(no_marks, "b's wanted mark deleted")
 
 
+async def test_a_contested_call_waits_out_another_processes_late_flushes(
+    stores: list[Database], processes: list[LaneAccounts], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loaded machine makes the other process's two flushes late: past one wait, the call
+    is asked again (up to `WANTED_ASKS` times) rather than refused for room held idle."""
+    a, b, _c = processes
+    assert await ask(a, "a-0") == "store"  # a's reserve
+    assert await ask(a, "a-1")
+    a.add(KEY, CALL / 100)
+    release(a, "a-0")
+    # a's flushes come 0.3 s apart: the spare given back, then written, 0.6 s on; b's first
+    # wait is 0.25 s.
+    monkeypatch.setattr(lane_accounts, "FLUSH_AFTER_S", 0.3)
+    assert reserves.WAIT_FOR_WANTED_S < 0.6 < reserves.WAIT_FOR_WANTED_S * reserves.WANTED_ASKS
+    assert await ask(b, "b-1", 9.5) == "store"
+    spent, held, _rows = await in_store(stores[0])
+    assert spent + held <= HARD + 1e-9
+
+
 async def test_a_call_asked_before_its_period_is_counted_marks_no_lane_wanted(
     stores: list[Database], processes: list[LaneAccounts]
 ) -> None:
