@@ -134,22 +134,31 @@ async def test_codex_fails_a_call_whose_handed_server_cannot_start(
     assert not upstream.llm_requests
 
 
-async def test_claude_says_when_a_handed_server_did_not_start(
+NOT_STARTED = {
+    "claude": "the MCP server 'broken' the call names did not start in claude (failed): the "
+    "turn ran without its tools",
+    "gemini": "an MCP server the call names ('broken') did not start in gemini (it said: MCP "
+    "issues detected): the turn ran without its tools",
+}
+
+
+@pytest.mark.parametrize("cli", ["claude", "gemini"])
+async def test_the_answer_says_when_a_handed_server_did_not_start(
+    cli: str,
     engine: Engine,
     upstream: ScriptedUpstream,
     offline: Path,  # noqa: F811
 ) -> None:
-    """Claude Code runs the turn without a named server it could not start, and says so only
-    in its first event: the answer carries the notice. (Gemini CLI says nothing there.)"""
-    find_cli("claude")
-    view = await run(engine, "claude", prompt="hi", mcp_servers=("broken",))
+    """Claude Code and Gemini CLI run the turn without a named server they could not start,
+    and say so only in passing (Claude Code's first event, a line on Gemini CLI's stderr):
+    the answer carries the notice."""
+    find_cli(cli)
+    if cli == "gemini":
+        _define_in_gemini(offline, "broken")
+    view = await run(engine, cli, prompt="hi", mcp_servers=("broken",), model=SLOW_MODELS[cli])
     assert view.state is JobState.COMPLETED, view.error
     assert view.result is not None
-    notice = (
-        "the MCP server 'broken' the call names did not start in claude (failed): the turn "
-        "ran without its tools"
-    )
-    assert view.result["warnings"] == [{"code": "notice", "message": notice}]
+    assert view.result["warnings"] == [{"code": "notice", "message": NOT_STARTED[cli]}]
 
 
 def _define_in_gemini(home: Path, *names: str) -> None:

@@ -31,9 +31,9 @@ the store (refused, or sent a lower limit) marks its lanes wanted (`want`: a row
 gives its spare back at its next flush, as below the floor (the mark is deleted by its
 owner's flush after that). A call refused so waits for that (`WAIT_FOR_WANTED_S`) and is
 asked again, up to `WANTED_ASKS` times: a busy process's reserve does not refuse another's
-call the budget has room for. A call decided in the store first waits for a grant in flight on its lanes (one
-transaction), so the spare it gives back is all this process holds there. A reserve unused for
-`IDLE_S` is given back.
+call the budget has room for. A call decided in the store first waits for a grant in flight
+on its lanes (one transaction), so the spare it gives back is all this process holds there.
+A reserve unused for `IDLE_S` is given back.
 
 A process that dies (kill -9) leaves its reserves as it leaves its calls' holds: the next
 admission on the lane counts them as spent in full once its lease has run out. That counts

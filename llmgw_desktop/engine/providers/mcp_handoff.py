@@ -15,7 +15,8 @@ them gets them its own way:
   own settings define. It reads definitions only from its settings files, and a settings file
   given by path (`GEMINI_CLI_SYSTEM_SETTINGS_PATH`) is refused unless root owns it and every
   folder above it: so the operator defines the server in Gemini CLI's settings under the same
-  name (docs/mcp-tools.md), and the gateway's grant decides who may name it.
+  name (docs/mcp-tools.md), and the gateway's grant decides who may name it. It waits for a
+  server still starting; one that fails is a notice in the answer (`cli/gemini.py`).
 
 A file is written into a directory of the call's own (0700, its file 0600), removed when the
 call ends (`handoff_file`). A definition holding `env` or `headers` values goes only in a

@@ -102,7 +102,9 @@ class GeminiAdapter:
         invocation = Invocation(
             argv=tuple(argv), stdin=request.prompt.encode(), env=ENV, cwd=request.working_dir
         )
-        return Prepared(invocation, GeminiParser(request.model))
+        return Prepared(
+            invocation, GeminiParser(request.model, tuple(s.name for s in request.mcp_servers))
+        )
 
     def _prepare_agy(self, request: ProviderRequest, executable: str) -> Prepared:
         session = request.session
@@ -145,12 +147,18 @@ class GeminiAdapter:
         return ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")
 
 
-class GeminiParser(NdjsonParser):
-    """Reads `gemini --output-format stream-json`."""
+# What Gemini CLI prints, and only there, when an MCP server it was to load did not start.
+MCP_ISSUES = b"MCP issues detected"
 
-    def __init__(self, model: str | None) -> None:
+
+class GeminiParser(NdjsonParser):
+    """Reads `gemini --output-format stream-json`; `handed` are the MCP servers the call
+    names."""
+
+    def __init__(self, model: str | None, handed: tuple[str, ...] = ()) -> None:
         super().__init__()
         self._model = model
+        self._handed = handed
         self._session_id: str | None = None
         self._deltas: list[str] = []
         self._result: dict[str, Any] | None = None
@@ -190,7 +198,19 @@ class GeminiParser(NdjsonParser):
             ),
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
+            warnings=self._servers_not_started(outcome),
             raw_output=outcome.stdout.decode("utf-8", errors="replace"),
+        )
+
+    def _servers_not_started(self, outcome: ProcessOutcome) -> tuple[str, ...]:
+        """A notice when Gemini CLI ran the turn though a server the call names did not start
+        (it says which only in its own `/mcp list`; the call loads no others)."""
+        if not self._handed or MCP_ISSUES not in outcome.stderr_tail:
+            return ()
+        names = ", ".join(repr(name) for name in self._handed)
+        return (
+            f"an MCP server the call names ({names}) did not start in gemini (it said: MCP "
+            "issues detected): the turn ran without its tools",
         )
 
     def _failure(self, result: dict[str, Any] | None, outcome: ProcessOutcome) -> ProviderFailure:
