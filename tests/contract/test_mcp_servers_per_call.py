@@ -54,9 +54,7 @@ async def test_the_cli_lists_and_calls_the_handed_servers_tool(
     upstream: ScriptedUpstream,
     offline: Path,  # noqa: F811
 ) -> None:
-    find_cli(cli)
-    if cli == "gemini":
-        _define_in_gemini(offline, "echo")
+    _ready(cli, offline, "echo")
     tool = TOOL_NAMES[cli]
     upstream.script_tool_round_trip(tool, {"text": "handed-to-the-cli"})
     view = await run(
@@ -106,9 +104,7 @@ async def test_a_handed_server_slow_to_start_has_its_tools_on_the_first_turn(
     """A server the call names is what the call is for, so the CLI waits for it (3 s here).
     Codex gives a server it may do without one second and then starts without its tools:
     the gateway hands it the servers as required."""
-    find_cli(cli)
-    if cli == "gemini":
-        _define_in_gemini(offline, "slow")
+    _ready(cli, offline, "slow")
     view = await run(engine, cli, prompt="hi", mcp_servers=("slow",), model=SLOW_MODELS[cli])
     assert view.state is JobState.COMPLETED, view.error
     offered = offered_tools(upstream.llm_requests[0].body)
@@ -152,13 +148,19 @@ async def test_the_answer_says_when_a_handed_server_did_not_start(
     """Claude Code and Gemini CLI run the turn without a named server they could not start,
     and say so only in passing (Claude Code's first event, a line on Gemini CLI's stderr):
     the answer carries the notice."""
-    find_cli(cli)
-    if cli == "gemini":
-        _define_in_gemini(offline, "broken")
+    _ready(cli, offline, "broken")
     view = await run(engine, cli, prompt="hi", mcp_servers=("broken",), model=SLOW_MODELS[cli])
     assert view.state is JobState.COMPLETED, view.error
     assert view.result is not None
     assert view.result["warnings"] == [{"code": "notice", "message": NOT_STARTED[cli]}]
+
+
+def _ready(cli: str, home: Path, server: str) -> None:
+    """`cli` is installed, and knows `server` where it reads definitions only from its own
+    settings (Gemini CLI)."""
+    find_cli(cli)
+    if cli == "gemini":
+        _define_in_gemini(home, server)
 
 
 def _define_in_gemini(home: Path, *names: str) -> None:
