@@ -34,7 +34,11 @@ def test_the_agents_list_fits_beside_the_chosen_agents_details(
         assert isinstance(page, AgentsPage)
         window.show_page(AgentsPage.KEY)
         await until(lambda: page.tree.topLevelItemCount() == len(AGENTS), "the lanes")
-        await asyncio.sleep(0.05)  # the layout settles
+        detail = page.detail
+        await until(lambda: detail.isVisible() and detail.width() >= 280, "the details laid out")
+        # A column too wide would show the sideways bar (asserted absent) only after Qt's
+        # deferred pass: an absence has no state to wait for, so a settle as well.
+        await asyncio.sleep(0.05)
 
         tree, header = page.tree, page.tree.header()
         assert tree.horizontalScrollBar().maximum() == 0
@@ -54,7 +58,6 @@ def test_the_agents_list_fits_beside_the_chosen_agents_details(
             # The list's width is used: the name takes what the figures leave.
             assert widths == tree.viewport().width()
         # The chosen agent's details: every figure, the hidden ones too.
-        detail = page.detail
         assert detail.isVisible() and detail.width() >= 280
         lane = page.selected_lane()
         assert lane is not None
@@ -89,9 +92,13 @@ def test_a_long_agent_name_gives_way_before_the_cost_at_1024x768(
         assert isinstance(page, AgentsPage)
         window.show_page(AgentsPage.KEY)
         await until(lambda: page.tree.topLevelItemCount() == 2, "the lanes")
-        await asyncio.sleep(0.05)  # the layout settles
-
         tree, header = page.tree, page.tree.header()
+        cost = COLUMNS.index("Cost")
+        await until(
+            lambda: header.sectionSize(cost) >= tree.sizeHintForColumn(cost), "the cost shown whole"
+        )
+        await asyncio.sleep(0.05)  # a settle as well: the sideways bar, asserted absent
+
         assert tree.horizontalScrollBar().maximum() == 0
         shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
         assert sum(header.sectionSize(c) for c in shown) <= tree.viewport().width()

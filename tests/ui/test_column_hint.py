@@ -65,8 +65,9 @@ def test_where_no_room_can_be_made_the_line_says_its_short_words_over_no_heading
     # The name's section a few pixels short of holding the whole words past its heading.
     name_width = max(fitter._wanted(0), name_words + 3 * gap + whole - 4)
     frame = table.width() - table.viewport().width()
-    table.resize(needed + name_width + frame, 300)
-    qtbot.wait(20)
+    width = needed + name_width + frame
+    table.resize(width, 300)
+    qtbot.waitUntil(lambda: table.width() == width, timeout=5000)  # fit() reads the new width
     fitter.fit()
     assert [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)] == kept
     assert fitter.hint.isVisible()
@@ -78,7 +79,7 @@ def test_where_no_room_can_be_made_the_line_says_its_short_words_over_no_heading
 def test_with_room_the_line_says_its_whole_words_over_no_heading(qtbot: QtBot) -> None:
     table, fitter = _keys_table(qtbot)
     table.resize(700, 300)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: table.width() == 700, timeout=5000)
     fitter.fit()
     assert fitter.hint.text().endswith("columns ▾"), fitter.hint.text()
     assert not _covered_headings(table, fitter)

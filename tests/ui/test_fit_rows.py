@@ -24,7 +24,7 @@ def test_two_wide_rows_are_both_shown_above_the_sideways_bar(qtbot: QtBot) -> No
         table.insertRow(row)
         for column in range(4):
             table.setItem(row, column, QTableWidgetItem(f"{WIDE} {row}.{column}"))
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() > 0, timeout=5000)
     assert table.horizontalScrollBar().maximum() > 0  # wider than the view: the bar is there
     assert table.verticalScrollBar().maximum() == 0, "a row is hidden under the sideways bar"
 
@@ -47,12 +47,12 @@ def test_both_rows_stay_shown_when_the_window_widens_while_the_page_is_hidden(
         table.insertRow(row)
         for column in range(4):
             table.setItem(row, column, QTableWidgetItem(f"{WIDE} {row}.{column}"))
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() > 0, timeout=5000)
     assert table.horizontalScrollBar().maximum() > 0
     page.hide()  # another page is shown
     table.setFixedWidth(4000)  # the window widened: every column fits, the bar goes
-    qtbot.wait(50)
+    qtbot.wait(50)  # what the widening sets off runs while the page is hidden
     page.show()  # back on the page
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() == 0, timeout=5000)
     assert table.horizontalScrollBar().maximum() == 0
     assert table.verticalScrollBar().maximum() == 0, "a row is hidden once the bar went"

@@ -118,7 +118,7 @@ def test_a_job_that_fails_while_followed_opens_on_its_cause_with_the_traceback_f
     )
     pane._show_view(failed)
     pane.texts.setCurrentIndex(1)
-    qtbot.wait(20)  # the layout settles
+    qtbot.wait(20)  # the layout settles; the scroll bar it could bring is asserted absent
 
     assert pane.cause_label.isVisible()
     assert pane.cause_label.text() == "Mistral Vibe failed: TimeoutError: timed out"
@@ -129,7 +129,7 @@ def test_a_job_that_fails_while_followed_opens_on_its_cause_with_the_traceback_f
     assert not area.verticalScrollBar().isVisible()
 
     pane.details_toggle.click()
-    qtbot.wait(20)
+    qtbot.wait(20)  # a settle: an outer scroll bar, asserted absent, comes passes later
     assert pane.result_stack.isVisible()
     assert "urllib/request.py" in pane.result_view.toPlainText()
     assert pane.details_toggle.text() == "Hide details"
@@ -192,7 +192,7 @@ def test_a_stuck_job_does_not_change_which_columns_the_list_shows(
     read = []
     for stuck in (True, False):
         page._show_rows(_gallery_jobs(now, stuck=stuck))
-        qtbot.wait(20)
+        qtbot.wait(20)  # a settle: the check is that nothing changes
         read.append(_columns_read(page))
     assert read[0] == read[1], read
     if size[0] == 1920:
@@ -208,10 +208,18 @@ def test_the_details_title_reads_on_one_line_beside_its_status(
     "interrupted"): whole where it fits, else the provider alone, the job's id starting the
     line under it; a screen reader and the tooltip have it whole."""
     page = _jobs_page(window, size)
+    pane = page.pane
     now = time.time()
     for state in (JobState.COMPLETED, JobState.FAILED, JobState.INTERRUPTED):
         page._show_rows([_job(now, state, finished_at=now)])
-        qtbot.wait(20)
+        qtbot.waitUntil(
+            lambda: (
+                pane.heading.fontMetrics().horizontalAdvance(pane.heading.text())
+                <= pane.heading.width()
+                and pane.badge.width() >= pane.badge.sizeHint().width()
+            ),
+            timeout=5000,
+        )
         heading = page.pane.heading
         needed = heading.fontMetrics().horizontalAdvance(heading.text())
         assert needed <= heading.width(), (state, heading.text(), needed, heading.width())
@@ -223,7 +231,9 @@ def test_the_details_title_reads_on_one_line_beside_its_status(
         assert heading.accessibleName() == "Mistral Vibe · 401b07ea"
         badge = page.pane.badge
         assert badge.width() >= badge.sizeHint().width()
-    # The list beside it still scrolls nothing sideways.
+    # The list beside it still scrolls nothing sideways. A column too wide would show the bar
+    # only after Qt's deferred pass: an absence has no state to wait for, so a settle.
+    qtbot.wait(20)
     assert page.table.horizontalScrollBar().maximum() == 0
 
 
@@ -236,9 +246,9 @@ def test_two_line_rows_have_room_around_their_lines_and_the_last_figure_a_gap_to
     and "312 in / 9 out", right-aligned in the last column, touched the list's frame."""
     page = _jobs_page(window, size)
     page._show_rows(_gallery_jobs(time.time(), stuck=False))
-    qtbot.wait(20)
     table = page.table
     lines = table.fontMetrics().lineSpacing()
+    qtbot.waitUntil(lambda: table.rowHeight(0) >= 2 * lines + 6, timeout=5000)
     assert table.rowHeight(0) >= 2 * lines + 6, (table.rowHeight(0), lines)
     header = table.horizontalHeader()
     shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
@@ -269,8 +279,14 @@ def test_the_prompt_takes_the_width_the_other_columns_leave(
     page._show_rows(jobs)
     qtbot.wait(20)
     window.resize(*size)
-    qtbot.wait(20)
     table, header = page.table, page.table.horizontalHeader()
+    qtbot.waitUntil(  # the columns fitted to the resized list, the prompt taking the rest
+        lambda: (
+            sum(header.sectionSize(c) for c in range(len(COLUMNS)) if not header.isSectionHidden(c))
+            == table.viewport().width() - END_GAP
+        ),
+        timeout=5000,
+    )
     fitter = table.columns
     assert fitter is not None
     shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
@@ -315,7 +331,7 @@ def test_a_split_the_person_dragged_stays_theirs_when_the_window_is_resized(
     window.resize(1600, 1000)
     qtbot.wait(20)
     window.resize(*SIZES[1])
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: abs(split.sizes()[0] - dragged) <= 2, timeout=5000)
     assert abs(split.sizes()[0] - dragged) <= 2, (split.sizes(), dragged)
 
 
@@ -331,8 +347,8 @@ def test_a_stuck_jobs_details_say_stuck_its_endpoint_whole_and_a_failure_across_
     page.model.stuck_after_s = 5.0
     now = time.time()
     page._show_rows([_job(now, JobState.RUNNING, stuck=True, last_activity_at=now - 46)])
-    qtbot.wait(20)
     pane = page.pane
+    qtbot.waitUntil(lambda: pane.badge.words == "stuck", timeout=5000)
     assert pane.badge.words == "stuck"
     line = page.detail_title.text()
     assert " · stuck · " in line and "running" not in line, line
@@ -351,8 +367,14 @@ def test_a_stuck_jobs_details_say_stuck_its_endpoint_whole_and_a_failure_across_
     )
     pane._show_view(failed)
     pane.texts.setCurrentIndex(1)
-    qtbot.wait(20)
     cause = pane.cause_label
+    qtbot.waitUntil(
+        lambda: (
+            pane.code_badge.geometry().bottom() < cause.geometry().top()
+            and cause.width() >= pane.texts.currentWidget().width() - 4
+        ),
+        timeout=5000,
+    )
     assert cause.isVisible() and cause.font().weight() < QFont.Weight.DemiBold
     assert pane.code_badge.geometry().bottom() < cause.geometry().top()  # the chip above it
     # Across the pane: as wide as the result's box, not a column beside the chip.

@@ -190,7 +190,12 @@ def test_the_failing_figure_fits_its_two_lines_in_the_smallest_window(qtbot: QtB
     strip.resize(790, 120)  # a 1024 px window less its sidebar and margins
     strip.show()
     strip.show_facts(facts)
-    qtbot.wait(20)
+    # The row lays its cards out again for their new words (a posted pass): each as wide as
+    # its words ask at least.
+    qtbot.waitUntil(
+        lambda: all(c.width() >= c.minimumSizeHint().width() for c in strip.cards.values()),
+        timeout=5000,
+    )
     detail = strip.cards["failing"].detail
     # The failing provider is named whatever the width; the whole is in the accessible name.
     assert ": Mistral Vibe 1" in detail.text(), detail.text()
@@ -238,7 +243,10 @@ def test_the_gateway_figure_fits_its_two_lines_with_two_providers_failing(qtbot:
     strip.resize(700, 120)
     strip.show()
     strip.show_facts(facts)
-    qtbot.wait(20)
+    qtbot.waitUntil(  # the cards laid out again for their new words, as above
+        lambda: all(c.width() >= c.minimumSizeHint().width() for c in strip.cards.values()),
+        timeout=5000,
+    )
     card = strip.cards["gateway"]
     detail = card.detail
     assert detail.text().startswith("Mistral Vibe, Anthropic failing"), detail.text()

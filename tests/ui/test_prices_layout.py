@@ -29,6 +29,7 @@ from llmgw_desktop.ui.qt import (
 )
 from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.ui.headings import HEADING_GAP, heading_gaps
+from tests.waiting import until
 
 
 def _edges(widget: QWidget, page: QWidget) -> tuple[int, int, int, int]:
@@ -49,8 +50,11 @@ def test_the_prices_fill_the_page_beside_the_chosen_models_details_and_nothing_i
     async def body(desk: Desk, window: MainWindow) -> None:
         page = shown_page(window, PricesPage)
         box = page.box
-        await asyncio.sleep(0.05)  # the layout settles
         table, header, detail = box.table, box.table.horizontalHeader(), box.editor
+        await until(lambda: _edges(table, page)[3] >= page.height() - 40, "the list down the page")
+        # A column too wide would show the sideways bar (asserted absent) only after Qt's
+        # deferred pass: an absence has no state to wait for, so a settle as well.
+        await asyncio.sleep(0.05)
         prices = desk.runtime.engine.prices
         assert table.rowCount() == len(prices.bundled_entries()) > 10
 

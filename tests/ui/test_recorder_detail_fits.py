@@ -72,7 +72,7 @@ def test_the_detail_of_a_kept_request_stays_inside_its_pane(
         recorder.table.selectRow(0)
         await until(lambda: recorder.bodies.isVisible(), "the kept bodies shown")
         await until(lambda: recorder.replay.replay_button.isEnabled(), "Replay offered")
-        await asyncio.sleep(0.05)  # the layout settles
+        await asyncio.sleep(0.05)  # the layout settles (what follows checks bounds: a settle)
 
         area = recorder.body.findChild(QWidget, "detailScroll")
         assert area is not None
@@ -99,7 +99,8 @@ def test_the_detail_of_a_kept_request_stays_inside_its_pane(
         # 90 px stacked, the form's Caller row cut. One box now, the bodies as its tabs,
         # taller than the list's half.
         card.tabs.setCurrentWidget(card.text)
-        await asyncio.sleep(0.02)
+        await until(lambda: card.text.height() > recorder.table.height() // 2, "the details tall")
+        await asyncio.sleep(0.02)  # a settle as well, for the bounds and absent bars below
         assert [card.tabs.tabText(i) for i in range(card.tabs.count())] == [
             "Details",
             "Request",

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder
 from tests.transports.mcp.relay_editor import Editor
+from tests.waiting import until
 
 SESSION = "a1b2c3"
 PUSHED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
@@ -50,10 +51,8 @@ async def test_the_event_stream_opens_after_initialized_and_reaches_the_editor()
     runner, stdin, editor, relay = await _relay_to(mcp)
     try:
         await asyncio.wait_for(pushed.wait(), 10)
-        for _ in range(100):  # the pushed event is written a moment after it is sent
-            if PUSHED in editor.lines:
-                break
-            await asyncio.sleep(0.02)
+        # The pushed event is written a moment after it is sent.
+        await until(lambda: PUSHED in editor.lines, "the pushed event written to the editor")
         stdin.feed_eof()  # the editor quits: the relay ends its stream and the session
         await asyncio.wait_for(relay, 10)
     finally:
@@ -99,10 +98,8 @@ async def test_a_stream_opened_again_tells_the_editor_the_lists_it_may_have_miss
         await asyncio.wait_for(opens[0].wait(), 10)
         assert PUSHED not in editor.lines  # the first open tells nothing
         await asyncio.wait_for(opens[1].wait(), 10)
-        for _ in range(100):  # written a moment after the stream's headers came
-            if PUSHED in editor.lines:
-                break
-            await asyncio.sleep(0.02)
+        # Written a moment after the stream's headers came.
+        await until(lambda: PUSHED in editor.lines, "the editor told the tools may have changed")
         stdin.feed_eof()
         await asyncio.wait_for(relay, 10)
     finally:
