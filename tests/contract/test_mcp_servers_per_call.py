@@ -131,8 +131,8 @@ async def test_codex_fails_a_call_whose_handed_server_cannot_start(
 
 
 NOT_STARTED = {
-    "claude": "the MCP server 'broken' the call names did not start in claude (failed): the "
-    "turn ran without its tools",
+    "claude": "an MCP server the call names ('broken') did not start in claude (it said: "
+    "failed): the turn ran without its tools",
     "gemini": "an MCP server the call names ('broken') did not start in gemini (it said: MCP "
     "issues detected): the turn ran without its tools",
 }

@@ -46,6 +46,7 @@ __all__ = [
     "codex_overrides",
     "handed_file",
     "handoff_file",
+    "not_started_notice",
     "servers_for",
 ]
 
@@ -131,6 +132,16 @@ def handed_file(request: ProviderRequest) -> Path:
     if request.mcp_config is None:
         raise _refused("mcpServers were named but not written for the CLI")
     return request.mcp_config
+
+
+def not_started_notice(cli: str, names: Sequence[str], said: str) -> str:
+    """The notice an answer carries when `cli` ran its turn though a server the call names did
+    not start (`said`: what the CLI said of it). Codex, given them as required, refuses to."""
+    listed = ", ".join(repr(name) for name in names)
+    return (
+        f"an MCP server the call names ({listed}) did not start in {cli} ({said}): the turn "
+        "ran without its tools"
+    )
 
 
 def codex_overrides(servers: Sequence[UpstreamServerConfig]) -> list[str]:

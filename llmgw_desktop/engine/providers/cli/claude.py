@@ -26,7 +26,7 @@ from llmgw_desktop.engine.providers.failures import (
     failure_from_text,
     tail,
 )
-from llmgw_desktop.engine.providers.mcp_handoff import handed_file
+from llmgw_desktop.engine.providers.mcp_handoff import handed_file, not_started_notice
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -194,19 +194,15 @@ class ClaudeParser(NdjsonParser):
 
 
 def _servers_not_started(init: dict[str, Any], handed: frozenset[str]) -> list[str]:
-    """A notice for each server the call names that Claude Code could not start: it runs the
-    turn without that server's tools (Codex, given its servers as required, refuses to)."""
-    notices = []
-    for server in init.get("mcp_servers") or ():
-        if not isinstance(server, dict) or server.get("name") not in handed:
-            continue
-        status = server.get("status")
-        if status != "connected":
-            notices.append(
-                f"the MCP server {server['name']!r} the call names did not start in claude "
-                f"({status}): the turn ran without its tools"
-            )
-    return notices
+    """A notice for each server the call names that Claude Code, as its first event says,
+    could not start: it runs the turn without that server's tools."""
+    return [
+        not_started_notice("claude", [server["name"]], f"it said: {server.get('status')}")
+        for server in init.get("mcp_servers") or ()
+        if isinstance(server, dict)
+        and server.get("name") in handed
+        and server.get("status") != "connected"
+    ]
 
 
 def _plain_model_name(model: str | None) -> str | None:

@@ -28,6 +28,7 @@ from llmgw_desktop.engine.providers.failures import (
     failure_from_text,
     tail,
 )
+from llmgw_desktop.engine.providers.mcp_handoff import not_started_notice
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -207,11 +208,7 @@ class GeminiParser(NdjsonParser):
         (it says which only in its own `/mcp list`; the call loads no others)."""
         if not self._handed or MCP_ISSUES not in outcome.stderr_tail:
             return ()
-        names = ", ".join(repr(name) for name in self._handed)
-        return (
-            f"an MCP server the call names ({names}) did not start in gemini (it said: MCP "
-            "issues detected): the turn ran without its tools",
-        )
+        return (not_started_notice("gemini", self._handed, "it said: MCP issues detected"),)
 
     def _failure(self, result: dict[str, Any] | None, outcome: ProcessOutcome) -> ProviderFailure:
         stderr = tail(outcome.stderr_tail)
