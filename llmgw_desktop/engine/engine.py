@@ -54,6 +54,7 @@ from llmgw_desktop.engine.metrics import (
 from llmgw_desktop.engine.own_secrets import remember_own_secrets
 from llmgw_desktop.engine.providers.accounts import CliAccounts
 from llmgw_desktop.engine.providers.answering import AnsweringWatch
+from llmgw_desktop.engine.providers.cli_login import CliLogins
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -472,13 +473,24 @@ class Engine:
     def _build_desk(self, settings: Settings, environ: Mapping[str, str]) -> None:
         """The services the desk and the tools drive over the gateway and the calls: answers
         compared and reviewed, the providers' page, the CLIs' logins, the provider editor."""
+        trouble = ProviderTrouble(
+            self.events, switch_ids=[state.id for state in self.switches.states()]
+        )
         self.providers = ProvidersService(
             switches=self.switches,
             discovery=self.discovery,
             calls=self.calls,
             gateway=self.gateway,
-            trouble=ProviderTrouble(
-                self.events, switch_ids=[state.id for state in self.switches.states()]
+            trouble=trouble,
+            logins=CliLogins(
+                discovery=self.discovery,
+                trouble=trouble,
+                is_enabled=self.switches.is_enabled,
+                any_hard_budget=self.budget_ledger.any_hard,
+                environ=environ,
+                names={info.id: info.display_name for info in self.catalog.providers},
+                auth_files=self.vault,
+                auth_root=settings.data_path / "auth-tmp",
             ),
             call_health=self.provider_health,
             target_access=self.keys.target_refusal,

@@ -41,6 +41,7 @@ from llmgw_desktop.engine.api import (
 __all__ = [
     "ADD_A_KEY_PLACE",
     "FAILING",
+    "LOGGED_OUT",
     "NO_PROVIDER",
     "SOME_CALLS_FAIL",
     "UNREACHABLE",
@@ -65,6 +66,12 @@ NO_PROVIDER = "No provider can answer"
 ADD_A_KEY_PLACE = "credentials"  # Provider keys
 
 
+# The status of a CLI that says it is not logged in (`cli_login.py`).
+LOGGED_OUT = "Not logged in"
+# A failing provider's status by where its trouble came from (`trouble.py`'s sources).
+_FAILING_STATUS = {"test": "Test failed", "login": LOGGED_OUT}
+
+
 @dataclass(frozen=True)
 class NoProvider:
     """Nothing can answer a call: why, and what to do, in the window's words."""
@@ -86,11 +93,12 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
         return None
     names = {state.id: state.display_name for state in engine.providers.states()}
     refused = [names.get(provider, provider) for provider in fact.refused]
+    fixes = []
     if refused:
         keys = "its key" if len(refused) == 1 else "their keys"
-        fix = f"{' and '.join(refused)} refused {keys}: replace it on Provider keys"
-    else:
-        fix = "add an API key on Provider keys, or install a coding CLI"
+        fixes.append(f"{' and '.join(refused)} refused {keys}: replace it on Provider keys")
+    fixes += [said for _provider, said in fact.logged_out]
+    fix = "; ".join(fixes) or "add an API key on Provider keys, or install a coding CLI"
     tip = (
         f"{NO_PROVIDER} a call: {fix}. A key stored on Provider keys answers at once; one set "
         "in an environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) "
@@ -178,7 +186,7 @@ def provider_verdict(
         brief = f"unreachable, passed over {until}"
         return ProviderVerdict(switch_id, name, FAILING, UNREACHABLE, why, brief)
     if health.state == HealthState.FAILING:
-        status = "Test failed" if health.source == "test" else "Failing"
+        status = _FAILING_STATUS.get(health.source, "Failing")
         return ProviderVerdict(switch_id, name, FAILING, status, health.reason)
     if health.state == HealthState.DEGRADED:
         status = SOME_CALLS_FAIL.capitalize()

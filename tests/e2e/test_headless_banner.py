@@ -15,6 +15,7 @@ import pytest
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from tests.conftest import free_port
+from tests.contract.offline import find_cli
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import OPENAI_KEY
@@ -22,6 +23,8 @@ from tests.transports.gateway.conftest import OPENAI_KEY
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 LISTING_WAIT_S = 10.0
+# Claude Code's `auth status` (a start of its own) before the first look ends, on a loaded machine.
+LOGIN_WAIT_S = 40.0
 KEY_VARIABLES = ("OPENAI", "ANTHROPIC", "GEMINI", "GOOGLE", "MISTRAL", "GROQ", "XAI", "AZURE")
 OPENAI_CATALOGUE = next(spec.models for spec in API_PROVIDERS if spec.id == "openai")
 
@@ -173,3 +176,33 @@ def _lines_until(proc: subprocess.Popen[str], last: str) -> str:
         if line.startswith(last):
             break
     return "".join(lines)
+
+
+async def test_a_logged_out_claude_code_is_not_answering_and_the_banner_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """The real Claude Code on PATH, in a home with no login: it was counted as answering
+    ("claude-cli (3 models)") until its first call failed. It says itself that it is logged
+    out, before the banner is printed."""
+    port = free_port()
+    env = _no_provider(tmp_path, port)
+    (tmp_path / "empty-bin" / "claude").symlink_to(find_cli("claude"))
+    home = tmp_path / "home"
+    home.mkdir()
+    env["HOME"] = str(home)
+    proc = gp.start(["--headless"], env)
+    await asyncio.to_thread(gp.wait_ready, proc, port)
+    async with asyncio.timeout(LOGIN_WAIT_S), aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(f"http://127.0.0.1:{port}/health") as answer:
+                if (await answer.json())["providers"]["state"] == "none":
+                    break
+            await asyncio.sleep(0.05)
+        async with session.get(f"http://127.0.0.1:{port}/v1/models") as answer:
+            assert (await answer.json())["data"] == []
+    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    assert code == 0, err
+    answering = _answering(out)
+    assert "no provider can answer: Claude Code is not logged in" in answering, answering
+    assert "/login" in answering and "claude-cli" not in answering
+    assert "refused the key" not in answering

@@ -138,6 +138,10 @@ class BudgetLedger:
         """The configured budgets (`[[budgets]]`), without the ones keys carry."""
         return self._configured
 
+    def any_hard(self) -> bool:
+        """Whether any hard budget is set, configured or a key's (no I/O)."""
+        return any(b.hard is not None for b in (*self._configured, *self._from_keys))
+
     @property
     def key_budgets(self) -> tuple[Budget, ...]:
         """The budgets gateway keys carry, one `principal=key:<name>` each."""

@@ -23,5 +23,6 @@ servers a call names. ACP agents as providers are `acp/`.
 
 What is installed and logged in: `discovery` (installed CLIs, versions, models, upgrades),
 `accounts` and `account_files` (each CLI's login and plan, read offline from its files) and
-`auth_home` (where a CLI looks for auth files the vault hands it).
+`auth_home` (where a CLI looks for auth files the vault hands it); `cli_login` asks a CLI
+that can say so whether it is logged in, and holds a logged-out one back from what answers.
 """

@@ -84,17 +84,26 @@ class Answering:
     refused: tuple[str, ...] = ()
     # The first look at the providers has ended: until then "nothing answers" is not said.
     settled: bool = False
+    # CLIs whose models are held back because they say they are not logged in (`cli_login.py`):
+    # (switch id, what to do), in that words; never in `refused` (no key to replace).
+    logged_out: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(
-        cls, rows: Iterable[Mapping[str, Any]], refused: Iterable[str] = (), *, settled: bool
+        cls,
+        rows: Iterable[Mapping[str, Any]],
+        refused: Iterable[str] = (),
+        *,
+        settled: bool,
+        logged_out: Mapping[str, str] | None = None,
     ) -> Answering:
         """The fact for the model list `rows` (`/v1/models`' rows)."""
         counts: dict[str, int] = {}
         for row in rows:
             provider = str(row.get("provider") or row.get("owned_by") or "")
             counts[provider] = counts.get(provider, 0) + 1
-        return cls(tuple(counts.items()), tuple(sorted(set(refused))), settled)
+        out = tuple(sorted((logged_out or {}).items()))
+        return cls(tuple(counts.items()), tuple(sorted(set(refused))), settled, out)
 
     @property
     def models(self) -> int:

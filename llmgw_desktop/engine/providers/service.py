@@ -29,6 +29,7 @@ from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.answering import Answering, answering_of, first_answering
+from llmgw_desktop.engine.providers.cli_login import CliLogins
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
@@ -48,6 +49,7 @@ class ProvidersService:
         calls: ProviderCalls,
         gateway: GatewayService,
         trouble: ProviderTrouble,
+        logins: CliLogins | None = None,
         call_health: CallHealth,
         target_access: Callable[[str, str, str], EngineError | None],
         project_access: Callable[[str, str | None], None],
@@ -56,11 +58,13 @@ class ProvidersService:
         scope leaves that target out, so a key's model lists show what it may ask for;
         `project_access(principal, project)` refuses a project its principal was not granted
         (`ProjectGrants.require`); `call_health`, each provider's recent calls (the engine's
-        `provider_health`)."""
+        `provider_health`); `logins`, the CLIs asked whether they are logged in before each
+        look at what answers."""
         self._target_access = target_access
         self._project_access = project_access
         self._switches = switches
         self._trouble = trouble
+        self._logins = logins
         self._call_health = call_health
         self._discovery = discovery
         self._calls = calls
@@ -275,34 +279,46 @@ class ProvidersService:
             )
         return self._offered(rows)[0]
 
-    def _offered(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
-        """The rows offered, and the providers (switch ids) whose rows are held back: a
-        provider whose key or login was refused answers nothing until a person acts, so its
-        models are not offered (a call that names one is still tried, and clears it)."""
-        offered, refused = [], set()
+    def _offered(
+        self, rows: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
+        """The rows offered; the providers (switch ids) whose rows are held back because
+        their key or login was refused; and those held back because the CLI says it is not
+        logged in, with what to do. Either answers nothing until a person acts, so its models
+        are not offered (a call that names one is still tried, and clears it)."""
+        offered, refused, logged_out = [], set(), {}
         for row in rows:
             switch = self._switch_of(row["provider"])
-            if self._trouble.of(switch) is None:
+            trouble = self._trouble.of(switch)
+            if trouble is None:
                 offered.append(row)
+            elif trouble.logged_out:
+                logged_out[switch] = trouble.message
             else:
                 refused.add(switch)
-        return offered, refused
+        return offered, refused, logged_out
 
     async def read_answering(self) -> Answering:
         """What can answer a call now (`answering.py`): the models `GET /v1/models` lists
         (read from the cache, never an upstream)."""
         directory = self._gateway.directory
-        offered, refused = self._offered(await directory.models())
-        return Answering.of(offered, refused, settled=directory.looked)
+        offered, refused, logged_out = self._offered(await directory.models())
+        return Answering.of(offered, refused, settled=directory.looked, logged_out=logged_out)
 
     async def read_due_lists(self) -> None:
         """Read the model lists that are due now: a key stored or deleted makes its
-        provider's due (the directory's own round comes once a minute)."""
+        provider's due (the directory's own round comes once a minute); and ask the CLIs
+        whose login is due whether they are logged in (`cli_login.py`)."""
+        if self._logins is not None:
+            await self._logins.check()
         await self._gateway.directory.refresh()
 
     async def first_look(self) -> None:
         """Return once the gateway's first look at the providers has ended (local servers
-        probed, model lists read)."""
+        probed, model lists read, the CLIs that can say so asked whether they are logged
+        in)."""
+        if self._logins is not None:
+            await self._logins.check()
         await self._gateway.directory.first_look()
 
     async def model_to_ask(

@@ -3,6 +3,9 @@
 provider refuses, a CLI that is gone), and a key refused when the provider's model list was
 read (at start, before any call: the first thing to know about a wrong key).
 
+A CLI that says it is logged out (`cli_login.py`) has its trouble too, from before any call,
+until it says otherwise or a call succeeds.
+
 Transient failures (rate limits, timeouts, 5xx) are the circuit breaker's business and are not
 kept here. A success of either kind, a call or a Test, clears the provider's trouble; a model
 list read with its key clears the trouble that a refused listing left.
@@ -19,10 +22,12 @@ from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
-__all__ = ["LASTING_CODES", "MODELS_SOURCE", "ProviderTrouble", "Trouble"]
+__all__ = ["LASTING_CODES", "LOGIN_SOURCE", "MODELS_SOURCE", "ProviderTrouble", "Trouble"]
 
 # The `source` of a trouble found when the provider's model list was read.
 MODELS_SOURCE = "models"
+# ... and of a CLI's own word that it is not logged in (`cli_login.py`).
+LOGIN_SOURCE = "login"
 
 # Error codes of a call that the next call will meet too, until a person acts.
 LASTING_CODES = frozenset(
@@ -39,18 +44,24 @@ LASTING_CODES = frozenset(
 class Trouble:
     """The latest lasting problem of one provider."""
 
-    source: str  # "test" (a failed Test), "calls" (recent calls failed) or "models" (listing)
+    # "test" (a failed Test), "calls" (recent calls failed), "models" (listing) or "login"
+    source: str
     code: str
     message: str  # the Test's or the listing's error, or empty for calls (the code says it)
     since: float  # wall-clock seconds of the first failure of the run
     last: float  # ... and of the latest
     count: int = 1
 
+    @property
+    def logged_out(self) -> bool:
+        """The CLI said it is not logged in (its message says what to do)."""
+        return self.source == LOGIN_SOURCE
+
     def describe(self) -> str:
         """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
         if self.source == "test":
             return f"Test failed: {self.message or self.code}"
-        if self.source == MODELS_SOURCE:
+        if self.source in (MODELS_SOURCE, LOGIN_SOURCE):
             return self.message
         calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
         at = time.strftime("%H:%M:%S", time.localtime(self.last))
@@ -87,6 +98,23 @@ class ProviderTrouble:
             return
         now = self._clock()
         self._troubles[switch_id] = Trouble("test", code or "failed", message, now, now)
+
+    def note_login(self, switch_id: str, problem: str | None) -> None:
+        """A CLI's own word on its login: `problem` says it is logged out, None that it is
+        not (or cannot tell), which clears only a trouble this made."""
+        before = self._troubles.get(switch_id)
+        if problem is None:
+            if before is not None and before.source == LOGIN_SOURCE:
+                del self._troubles[switch_id]
+            return
+        if before is not None and before.source != LOGIN_SOURCE:
+            return  # a Test's or the calls' own word stands
+        if before is not None and before.message == problem:
+            return
+        now = self._clock()
+        self._troubles[switch_id] = Trouble(
+            LOGIN_SOURCE, ErrorCode.AUTH_REQUIRED.value, problem, now, now
+        )
 
     def _on_listed(self, event: ModelListRead) -> None:
         if event.provider not in self._switch_ids:

@@ -19,7 +19,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode, Totals
-from llmgw_desktop.ui.attention import UNREACHABLE, ProviderVerdict, provider_verdict
+from llmgw_desktop.ui.attention import (
+    LOGGED_OUT,
+    UNREACHABLE,
+    ProviderVerdict,
+    provider_verdict,
+)
 from llmgw_desktop.ui.kit.text import home_short
 
 __all__ = [
@@ -193,6 +198,7 @@ UNUSABLE_STATUSES = frozenset(
         "Not running",
         "Detected, off",
         "Test failed",
+        LOGGED_OUT,  # the CLI says so: its models are held back until it is logged in
         UNREACHABLE,  # its host rested: its routes are passed over until the rest ends
     }
 )
@@ -242,6 +248,7 @@ _UNUSABLE_WORDS = {
     "Not running": "server not running",
     "Detected, off": "detected, not enabled",
     "Test failed": "last test failed",
+    LOGGED_OUT: "not logged in",
     UNREACHABLE: "unreachable for now",
 }
 

@@ -1,0 +1,172 @@
+"""A CLI's own word on its login (`cli_login.py`): held as its lasting trouble only while it
+says it is logged out, asked again only when its files change or `RECHECK_S` has passed, and
+never held back in doubt (an answer that cannot be read, a hard budget under which its jobs may
+come back through the gateway). The real Claude Code is asked in
+`tests/ui/test_cli_logged_out.py`; here a stand-in script (which counts how often it is
+asked) stands for it, so the rules can be driven one by one."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.providers import cli_login
+from llmgw_desktop.engine.providers.cli_login import RECHECK_S, CliLogins
+from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.providers.trouble import ProviderTrouble
+from llmgw_desktop.engine.states import RecordState
+
+_STAND_IN = """#!{python}
+import pathlib, sys
+here = pathlib.Path(sys.argv[0]).parent
+with open(here / "asked", "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\\n")
+sys.stdout.write((here / "says").read_text())
+sys.exit(int((here / "exit").read_text() or 0))
+"""
+
+
+class Stand:
+    """The stand-in `claude` on a PATH folder of its own, saying what a test sets."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        program = folder / "claude"
+        program.write_text(_STAND_IN.format(python=sys.executable))
+        program.chmod(0o755)
+        self.say(logged_in=False)
+
+    def say(self, *, logged_in: bool | None, text: str | None = None) -> None:
+        answer = {"loggedIn": logged_in, "authMethod": "none"} if logged_in is not None else {}
+        (self.folder / "says").write_text(text if text is not None else json.dumps(answer))
+        (self.folder / "exit").write_text("0" if logged_in else "1")
+
+    @property
+    def asked(self) -> list[str]:
+        path = self.folder / "asked"
+        return path.read_text().splitlines() if path.exists() else []
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def stand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stand:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    return Stand(folder)
+
+
+def _watch(
+    tmp_path: Path, *, hard: bool = False, enabled: bool = True
+) -> tuple[CliLogins, ProviderTrouble, EventBus, Clock]:
+    events = EventBus()
+    trouble = ProviderTrouble(events, switch_ids=["claude", "codex"])
+    clock = Clock()
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    watch = CliLogins(
+        discovery=Discovery(),
+        trouble=trouble,
+        is_enabled=lambda provider: enabled,
+        any_hard_budget=lambda: hard,
+        environ={"HOME": str(home)},
+        names={"claude": "Claude Code"},
+        clock=clock,
+    )
+    return watch, trouble, events, clock
+
+
+async def test_a_cli_that_says_it_is_logged_out_is_held_until_it_says_otherwise(
+    stand: Stand, tmp_path: Path
+) -> None:
+    watch, trouble, _events, clock = _watch(tmp_path)
+    await watch.check()
+    held = trouble.of("claude")
+    assert held is not None and held.logged_out and held.code == "auth_required"
+    assert held.message.startswith("Claude Code is not logged in: ")
+    assert stand.asked == ["auth status --json"]
+
+    await watch.check()  # its files said the same, and RECHECK_S has not passed: not asked
+    assert len(stand.asked) == 1
+    stand.say(logged_in=True)
+    clock.now += RECHECK_S
+    await watch.check()
+    assert len(stand.asked) == 2 and trouble.of("claude") is None
+
+
+async def test_a_change_in_its_files_asks_it_again_at_once(stand: Stand, tmp_path: Path) -> None:
+    watch, trouble, _events, _clock = _watch(tmp_path)
+    await watch.check()
+    assert trouble.of("claude") is not None
+    stand.say(logged_in=True)
+    credentials = tmp_path / "home" / ".claude" / ".credentials.json"
+    credentials.parent.mkdir()
+    credentials.write_text(json.dumps({"claudeAiOauth": {"accessToken": "t"}}))
+    await watch.check()
+    assert len(stand.asked) == 2 and trouble.of("claude") is None
+
+
+@pytest.mark.parametrize(
+    "text", ["", "not json", "[]", '{"loggedIn": "no"}', json.dumps({"other": 1})]
+)
+async def test_an_answer_that_cannot_be_read_holds_nothing_back(
+    stand: Stand, tmp_path: Path, text: str
+) -> None:
+    stand.say(logged_in=None, text=text)
+    watch, trouble, _events, _clock = _watch(tmp_path)
+    await watch.check()
+    assert len(stand.asked) == 1 and trouble.of("claude") is None
+
+
+async def test_a_cli_that_hangs_holds_nothing_back(
+    stand: Stand, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (stand.folder / "claude").write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    monkeypatch.setattr(
+        cli_login,
+        "VERSION_LIMITS",
+        cli_login.VERSION_LIMITS.__class__(timeout_s=0.5, kill_grace_s=0.5),
+    )
+    watch, trouble, _events, _clock = _watch(tmp_path)
+    await watch.check()
+    assert trouble.of("claude") is None
+
+
+@pytest.mark.parametrize("hard, enabled", [(True, True), (False, False)])
+async def test_under_a_hard_budget_or_switched_off_it_is_not_asked(
+    stand: Stand, tmp_path: Path, hard: bool, enabled: bool
+) -> None:
+    """A hard budget: its jobs may come back through the gateway on the gateway's own key,
+    and need no login of their own. Switched off: it answers nothing whatever its login."""
+    watch, trouble, _events, _clock = _watch(tmp_path, hard=hard, enabled=enabled)
+    await watch.check()
+    assert stand.asked == [] and trouble.of("claude") is None
+
+
+async def test_a_call_that_succeeds_clears_it_and_a_test_or_the_calls_word_stands(
+    stand: Stand, tmp_path: Path
+) -> None:
+    watch, trouble, events, _clock = _watch(tmp_path)
+    await watch.check()
+    events.publish(RequestFinished("r", "claude", "m", RecordState.COMPLETED, "x", "t", 0, 1))
+    assert trouble.of("claude") is None
+    await watch.check()  # nothing changed since it was asked: the call's success stands
+    assert trouble.of("claude") is None and len(stand.asked) == 1
+
+    trouble.note_test("claude", ok=False, code="auth_required", message="401 from the Test")
+    trouble.note_login("claude", "Claude Code is not logged in: ...")
+    held = trouble.of("claude")
+    assert held is not None and held.source == "test"
+    trouble.note_login("claude", None)  # clears only what it made
+    assert trouble.of("claude") is not None

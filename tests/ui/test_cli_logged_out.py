@@ -1,0 +1,117 @@
+"""A coding CLI that is installed but logged out does not count as answering: the real Claude
+Code 2.x in a home with no login says so itself (`claude auth status`), and the window says
+"No provider can answer" with what to do, where it said "claude-cli (3 models)" and was green
+until the first call failed. Logged in (its credentials file, as `/login` writes it) it answers,
+and a login made while the gateway runs is seen without a restart. The real window on a real
+gateway, offscreen; the CLI is never asked for a model, so nothing leaves the machine."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.api import Engine
+from llmgw_desktop.ui.attention import LOGGED_OUT, provider_verdict
+from llmgw_desktop.ui.main_window import MainWindow
+from tests.contract.offline import find_cli
+from tests.ui.desk_gateway import Desk, OnWindow
+from tests.waiting import until
+
+# How long Claude Code is given to say so, a Node start on a loaded machine, and the watch's
+# next look after that.
+SAID_WITHIN_S = 30.0
+
+
+@pytest.fixture
+def claude_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real Claude Code in the desk gateway's PATH folder (`no_clis_on_path`: its one
+    vendor CLI), and a home of its own with no login in it."""
+    on_path = tmp_path / "empty-bin"
+    on_path.mkdir()
+    (on_path / "claude").symlink_to(find_cli("claude"))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def log_in(home: Path) -> None:
+    """What Claude Code's `/login` leaves: its OAuth tokens in `~/.claude/.credentials.json`."""
+    folder = home / ".claude"
+    folder.mkdir(exist_ok=True)
+    tokens = {
+        "accessToken": "sk-ant-oat01-test-not-a-token",
+        "refreshToken": "sk-ant-ort01-test-not-a-token",
+        "expiresAt": int((time.time() + 86_400) * 1000),
+        "scopes": ["user:inference"],
+        "subscriptionType": "pro",
+    }
+    (folder / ".credentials.json").write_text(json.dumps({"claudeAiOauth": tokens}))
+
+
+def _claude_listed(engine: Engine) -> bool:
+    return dict(engine.answering.now().by_provider).get("claude-cli", 0) > 0
+
+
+async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
+    engine = desk.runtime.engine
+    await until(
+        lambda: engine.health()["providers"]["state"] == "none",
+        "/health: none",
+        timeout_s=SAID_WITHIN_S,
+    )
+    trouble = engine.providers.trouble("claude")
+    assert trouble is not None and trouble.logged_out, trouble
+    assert "Claude Code is not logged in" in trouble.message and "/login" in trouble.message
+    assert not [m for m in await engine.providers.models() if m["provider"] == "claude-cli"]
+    fact = engine.answering.now()
+    assert fact.refused == () and [p for p, _said in fact.logged_out] == ["claude"]
+    verdict = provider_verdict(engine, "claude", "Claude Code")
+    assert verdict is not None and verdict.status == LOGGED_OUT
+    header = window.header
+    header.redraw()
+    chip = header.chips["providers"]
+    assert chip.text() == "No provider can answer"
+    assert chip.property("tone") == "warning"  # amber, never green
+    assert "Claude Code is not logged in" in chip.toolTip(), chip.toolTip()
+    assert "refused" not in chip.toolTip()  # not a key to replace
+
+
+def test_a_logged_out_claude_code_is_not_answering_and_the_window_says_what_to_do(
+    on_window: OnWindow, claude_home: Path
+) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        await _logged_out_is_said(desk, window)
+
+    on_window(body, keyed=False, size=(1024, 700))
+
+
+def test_a_logged_in_claude_code_answers(on_window: OnWindow, claude_home: Path) -> None:
+    log_in(claude_home)
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        await until(lambda: _claude_listed(engine), "claude-cli answering", timeout_s=SAID_WITHIN_S)
+        assert engine.providers.trouble("claude") is None
+        assert engine.health()["providers"]["state"] != "none"
+        await until(
+            lambda: window.header.chips["providers"].text() == "Providers OK", "Providers OK"
+        )
+
+    on_window(body, keyed=False, size=(1024, 700))
+
+
+def test_a_login_made_while_the_gateway_runs_is_seen_without_a_restart(
+    on_window: OnWindow, claude_home: Path
+) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        await _logged_out_is_said(desk, window)
+        log_in(claude_home)  # the files changed: asked again at the watch's next look
+        await until(lambda: _claude_listed(engine), "claude-cli answering", timeout_s=SAID_WITHIN_S)
+        assert engine.providers.trouble("claude") is None
+
+    on_window(body, keyed=False, size=(1024, 700))
