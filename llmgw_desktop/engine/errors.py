@@ -377,7 +377,9 @@ class ErrorCode(StrEnum):
     UPSTREAM_SERVER_FAILED = (
         "upstream_server_failed",
         502,
-        "An upstream MCP server would not start or ended during the call (it is restarted).",
+        "An MCP server would not start or ended during the call: one behind the gateway's /mcp "
+        "(restarted for the next call), or one a call named for its coding CLI (the message "
+        "names it and says why).",
     )
     UPSTREAM_SERVER_ERROR = (
         "upstream_server_error",
