@@ -442,7 +442,10 @@ class Engine:
             clock=self._monotonic,
         )
         # The desk's playground: chats through the gateway as the local user, recorded.
-        self.playground = Playground(self.gateway, self.recorder_query)
+        # The desk offers what `/v1/models` does (`providers` is built with the desk, after).
+        self.playground = Playground(
+            self.gateway, self.recorder_query, offered=lambda: self.providers.models()
+        )
         # What the desk saves: written to config.toml, and taken on now where it can be.
         self.live_settings = LiveSettings(
             settings,
@@ -488,7 +491,6 @@ class Engine:
                 is_enabled=self.switches.is_enabled,
                 any_hard_budget=self.budget_ledger.any_hard,
                 environ=environ,
-                names={info.id: info.display_name for info in self.catalog.providers},
                 auth_files=self.vault,
                 auth_root=settings.data_path / "auth-tmp",
             ),

@@ -78,6 +78,13 @@ class NoProvider:
 
     fix: str  # "add an API key on Provider keys, or install a coding CLI"
     tip: str  # the whole of it, for a tooltip
+    # A few words of it where there is no room for `fix` (Overview's card at a small width).
+    brief: str = ""
+    # Where a press on it goes: Provider keys, or the Providers page on a logged-out CLI
+    # (`focus`, its switch id) when a login is all that is missing; `place_name` names it.
+    place: str = ADD_A_KEY_PLACE
+    focus: str = ""
+    place_name: str = "Provider keys"
 
     @property
     def words(self) -> str:
@@ -104,7 +111,12 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
         "in an environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) "
         "needs the gateway started again. A coding CLI you are logged in to answers too."
     )
-    return NoProvider(fix, tip)
+    brief = fix.split(",")[0]
+    if fact.logged_out and not refused:  # a login is all that is missing: where it is said
+        [(first, said), *_rest] = fact.logged_out
+        brief = said.split(":")[0]  # "Claude Code is not logged in"
+        return NoProvider(fix, tip, brief, "providers", first, "Providers")
+    return NoProvider(fix, tip, brief)
 
 
 @dataclass(frozen=True)

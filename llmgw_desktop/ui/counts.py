@@ -96,13 +96,17 @@ class ProviderCounts:
 def provider_counts(
     verdicts: Sequence[ProviderVerdict], rows: Sequence[ProviderRow] = ()
 ) -> ProviderCounts:
-    """The counts of `verdicts` and `rows`, read at one moment."""
-    failing = sum(1 for verdict in verdicts if verdict.failing)
+    """The counts of `verdicts` and `rows`, read at one moment: each provider once (one held
+    back by its status, "not logged in" or "test failed", is counted there, not as failing
+    too)."""
     folded = cannot_answer(rows)
     held = [row for row in rows if not usable_row(row) and row not in folded]
+    held_ids = {row.switch_id for row in held}
+    counted = [verdict for verdict in verdicts if verdict.provider not in held_ids]
+    failing = sum(1 for verdict in counted if verdict.failing)
     return ProviderCounts(
         failing=failing,
-        some_calls_fail=len(verdicts) - failing,
+        some_calls_fail=len(counted) - failing,
         answering=sum(1 for row in rows if usable_row(row)),
         cannot=_by_status(folded),
         held=_by_status(held),

@@ -474,6 +474,17 @@ class ConnectStep(QWizardPage):
         """Unfold (or fold) the list of what cannot answer and why."""
         self.unusable_label.setVisible(shown and bool(self.unusable_label.text()))
 
+    def _nothing_words(self) -> str:
+        """Why nothing answers: a CLI that is installed but logged out says so and what to do
+        (the second step showed it installed); else no usable key and no CLI."""
+        said = [words for _provider, words in self._engine.answering.now().logged_out]
+        if not said:
+            return NOTHING_CAN_ANSWER
+        return (
+            f"Nothing can answer yet: {'; '.join(said)}. Or store an API key on the first step "
+            "and Test it; then the Providers page shows it Ready."
+        )
+
     async def check(self) -> list[ProviderRow]:
         """Read every provider's row and say whether any can answer; the usable rows."""
         rows = await load_provider_rows(self._engine, {}, versions=False)
@@ -485,7 +496,7 @@ class ConnectStep(QWizardPage):
             set_tone(self.verdict_label, "")
         else:
             self.setSubTitle("Nothing can answer yet.")
-            self.verdict_label.setText(NOTHING_CAN_ANSWER)
+            self.verdict_label.setText(self._nothing_words())
             set_tone(self.verdict_label, "error")
         # The Providers page's count ("Show N more that cannot answer"), one list for both,
         # then those a switch, a resume or a new Test would bring back.

@@ -32,7 +32,7 @@ from datetime import date
 
 from llmgw_desktop.engine.api import RequestFinished, format_usd
 from llmgw_desktop.ui.attention import (
-    ADD_A_KEY_PLACE,
+    LOGGED_OUT,
     SOME_CALLS_FAIL,
     ProviderVerdict,
     SpendToday,
@@ -232,7 +232,8 @@ class StatusHeader(QWidget):
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()
         if nothing is not None:
-            lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts]
+            # A logged-out CLI is said in `nothing.tip` already, with what to do.
+            lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts if v.status != LOGGED_OUT]
             tip = "\n".join([nothing.tip, *lines])
             self._set(
                 "providers",
@@ -240,7 +241,7 @@ class StatusHeader(QWidget):
                 "warning",
                 tip,
                 short="No provider",
-                target="Provider keys",
+                target=nothing.place_name,
             )
         elif verdicts:
             words, short = providers_words(verdicts)
@@ -423,8 +424,8 @@ class StatusHeader(QWidget):
             self._open_place("overview", "")
         elif name == "spend":
             self._open_place("budgets", "")
-        elif name == "providers" and no_provider(self._engine) is not None:
-            self._open_place(ADD_A_KEY_PLACE, "")
+        elif name == "providers" and (nothing := no_provider(self._engine)) is not None:
+            self._open_place(nothing.place, nothing.focus)
         elif name == "providers":
             verdicts = provider_verdicts(self._engine)
             self._open_place("providers", verdicts[0].provider if verdicts else "")

@@ -16,6 +16,10 @@ import pytest
 from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.ui.attention import LOGGED_OUT, provider_verdict
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.pages.playground import PlaygroundPage
+from llmgw_desktop.ui.pages.provider_rows import unusable_reason
+from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.contract.offline import find_cli
 from tests.ui.desk_gateway import Desk, OnWindow
 from tests.waiting import until
@@ -65,19 +69,53 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     )
     trouble = engine.providers.trouble("claude")
     assert trouble is not None and trouble.logged_out, trouble
-    assert "Claude Code is not logged in" in trouble.message and "/login" in trouble.message
+    assert trouble.message.startswith("not logged in: run `claude` and type /login")
     assert not [m for m in await engine.providers.models() if m["provider"] == "claude-cli"]
     fact = engine.answering.now()
-    assert fact.refused == () and [p for p, _said in fact.logged_out] == ["claude"]
+    assert fact.refused == ()
+    [(provider, said)] = fact.logged_out
+    assert provider == "claude" and said.startswith("Claude Code is not logged in: run")
     verdict = provider_verdict(engine, "claude", "Claude Code")
     assert verdict is not None and verdict.status == LOGGED_OUT
+
+    # The header: amber, what to do said once, and a press opens the Providers page on it.
     header = window.header
     header.redraw()
     chip = header.chips["providers"]
     assert chip.text() == "No provider can answer"
     assert chip.property("tone") == "warning"  # amber, never green
-    assert "Claude Code is not logged in" in chip.toolTip(), chip.toolTip()
-    assert "refused" not in chip.toolTip()  # not a key to replace
+    tip = chip.toolTip()
+    assert tip.count("Claude Code is not logged in") == 1, tip
+    assert "refused" not in tip and "(failing)" not in tip, tip
+    header.press("providers")
+    page = window.current_page
+    assert isinstance(page, ProvidersPage)
+    # Its line counts the provider once; its details say the status once, then the fix.
+    await until(lambda: "1 not logged in" in page.counts_label.text(), "the counts")
+    assert page.counts_label.text().startswith("0 can answer · 1 not logged in")
+    assert "failing" not in page.counts_label.text()
+    [row] = [r for r in page.rows if r.switch_id == "claude"]
+    # (said once: "not logged in: run ...", as "no API key: set ..." is)
+    assert unusable_reason(row).startswith("not logged in: run `claude` and type /login")
+
+    # Overview's card: its short form names the CLI, whole; a press opens Providers.
+    window.show_page(OverviewPage.KEY)
+    overview = window.pages[OverviewPage.KEY]
+    assert isinstance(overview, OverviewPage)
+    overview.refresh_status()
+    card = overview.figures.cards["gateway"]
+    assert card.value.text() == "No provider"
+    assert "Claude Code is not logged in" in card.detail.text()
+    card.clicked.emit()
+    assert isinstance(window.current_page, ProvidersPage)
+
+    # The Playground offers none of its models: the door would refuse them.
+    window.show_page(PlaygroundPage.KEY)
+    playground = window.pages[PlaygroundPage.KEY]
+    assert isinstance(playground, PlaygroundPage)
+    await until(lambda: playground.status.text(), "the Playground's status")
+    assert playground.model_box.count() == 0
+    assert "Claude Code is not logged in" in playground.status.text()
 
 
 def test_a_logged_out_claude_code_is_not_answering_and_the_window_says_what_to_do(
@@ -100,6 +138,10 @@ def test_a_logged_in_claude_code_answers(on_window: OnWindow, claude_home: Path)
         await until(
             lambda: window.header.chips["providers"].text() == "Providers OK", "Providers OK"
         )
+        window.show_page(PlaygroundPage.KEY)
+        playground = window.pages[PlaygroundPage.KEY]
+        assert isinstance(playground, PlaygroundPage)
+        await until(lambda: playground.model_box.count() > 0, "its models offered")
 
     on_window(body, keyed=False, size=(1024, 700))
 
@@ -110,8 +152,20 @@ def test_a_login_made_while_the_gateway_runs_is_seen_without_a_restart(
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
         await _logged_out_is_said(desk, window)
+        window.show_page(ProvidersPage.KEY)
+        page = window.pages[ProvidersPage.KEY]
+        assert isinstance(page, ProvidersPage)
+        await until(lambda: page.accounts.get("claude"), "its login read")
+        assert page.accounts["claude"].state == "not logged in"
         log_in(claude_home)  # the files changed: asked again at the watch's next look
         await until(lambda: _claude_listed(engine), "claude-cli answering", timeout_s=SAID_WITHIN_S)
         assert engine.providers.trouble("claude") is None
+        # The page open all along follows at once: its status and its login line, unasked.
+        await until(lambda: page.accounts["claude"].state == "logged in", "the login line")
+        await until(
+            lambda: [r.status for r in page.rows if r.switch_id == "claude"] == ["Ready"],
+            "the row Ready",
+            timeout_s=5.0,
+        )
 
     on_window(body, keyed=False, size=(1024, 700))

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LOGIN_STATUS", "RECHECK_S", "CliLogins", "LoginStatus"]
 
+# The trouble's words, before what to do: "Claude Code is " comes first where it is named.
+NOT_LOGGED_IN = "not logged in: "
 # A CLI is asked again this often while its files say the same (each asking starts it: about
 # 0.5 s of CPU for Claude Code, so not often while the gateway idles).
 RECHECK_S = 1800.0
@@ -51,7 +53,7 @@ class LoginStatus:
 
     args: tuple[str, ...]
     logged_in: Callable[[bytes], bool | None]
-    # What the person does about it, after "<name> is not logged in".
+    # What the person does about it, after "<name> is not logged in: ".
     fix: str
 
 
@@ -69,7 +71,7 @@ LOGIN_STATUS: dict[str, LoginStatus] = {
     "claude": LoginStatus(
         ("auth", "status", "--json"),
         _claude_logged_in,
-        "run `claude` and log in (/login), or set ANTHROPIC_API_KEY before starting the gateway",
+        "run `claude` and type /login, or set ANTHROPIC_API_KEY before starting the gateway",
     ),
 }
 
@@ -86,19 +88,17 @@ class CliLogins:
         is_enabled: Callable[[str], bool],
         any_hard_budget: Callable[[], bool],
         environ: Mapping[str, str],
-        names: Mapping[str, str],
         auth_files: AuthFileSource | None = None,
         auth_root: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`names`: each CLI's name as the pages show it (`Claude Code`); `auth_files`, the
-        vault's login files for a CLI (written under `auth_root` while it is asked)."""
+        """`auth_files`: the vault's login files for a CLI (written under `auth_root` while it
+        is asked)."""
         self._discovery = discovery
         self._trouble = trouble
         self._is_enabled = is_enabled
         self._any_hard_budget = any_hard_budget
         self._environ = environ
-        self._names = names
         self._auth_files = auth_files
         self._auth_root = auth_root
         self._clock = clock
@@ -128,12 +128,8 @@ class CliLogins:
             return
         self._asked[provider] = (seen, self._clock())
         logged_in = await self._ask(provider, executable)
-        status = LOGIN_STATUS[provider]
-        name = self._names.get(provider, provider)
-        self._trouble.note_login(
-            provider,
-            None if logged_in is not False else f"{name} is not logged in: {status.fix}",
-        )
+        fix = LOGIN_STATUS[provider].fix
+        self._trouble.note_login(provider, None if logged_in is not False else NOT_LOGGED_IN + fix)
 
     async def _ask(self, provider: str, executable: str) -> bool | None:
         """The CLI's own answer, with the environment and vault files its calls get."""

@@ -284,8 +284,9 @@ class ProvidersService:
     ) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
         """The rows offered; the providers (switch ids) whose rows are held back because
         their key or login was refused; and those held back because the CLI says it is not
-        logged in, with what to do. Either answers nothing until a person acts, so its models
-        are not offered (a call that names one is still tried, and clears it)."""
+        logged in, with what to do ("Claude Code is not logged in: run ..."). Either answers
+        nothing until a person acts, so its models are not offered (a call that names one is
+        still tried, and clears it)."""
         offered, refused, logged_out = [], set(), {}
         for row in rows:
             switch = self._switch_of(row["provider"])
@@ -293,7 +294,9 @@ class ProvidersService:
             if trouble is None:
                 offered.append(row)
             elif trouble.logged_out:
-                logged_out[switch] = trouble.message
+                logged_out[switch] = (
+                    f"{self.catalog().info(switch).display_name} is {trouble.message}"
+                )
             else:
                 refused.add(switch)
         return offered, refused, logged_out

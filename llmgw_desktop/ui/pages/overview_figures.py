@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.api import Totals, format_usd
-from llmgw_desktop.ui.attention import ADD_A_KEY_PLACE, NoProvider, ProviderVerdict, SpendToday
+from llmgw_desktop.ui.attention import NoProvider, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import SpendChip
 from llmgw_desktop.ui.counts import JobCounts, running_words
 from llmgw_desktop.ui.design import SPACE
@@ -131,9 +131,9 @@ def _gateway(facts: GatewayFacts) -> Figure:
             "No provider",
             f"can answer: {nothing.fix}",
             "warning",
-            f"{nothing.tip}\nClick for Provider keys.",
-            (f"can answer: {nothing.fix.split(',')[0]}",),
-            place=ADD_A_KEY_PLACE,
+            f"{nothing.tip}\nClick for {nothing.place_name}.",
+            (f"can answer: {nothing.brief}",),
+            place=nothing.place,
         )
     failing = [v.name for v in facts.verdicts if v.failing]
     if failing and facts.all_failing:

@@ -126,6 +126,8 @@ class ProvidersPage(Page):
         bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
         bridge.breakerChanged.connect(lambda _p, _state: self.request_refresh())
         bridge.restsChanged.connect(self.request_refresh)
+        # A CLI logged in or out, a key refused or taken: the statuses and logins follow.
+        bridge.answeringChanged.connect(lambda _answering: self.request_refresh())
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.request_refresh)
@@ -234,9 +236,11 @@ class ProvidersPage(Page):
         self._show_stale(stale_warnings(self.engine))
         providers = self.engine.providers
         self.route_targets.show_targets(providers.routes(), providers.cooling())
-        if not self.accounts:
-            # Offline, from each CLI's own files: who is logged in, and the plan.
-            self.accounts = {a.provider: a for a in await self.engine.cli_accounts.read()}
+        # Offline, from each CLI's own files (a few small reads): who is logged in, and the
+        # plan, read with each load so a login made meanwhile shows with the status it changed.
+        accounts = {a.provider: a for a in await self.engine.cli_accounts.read()}
+        if accounts != self.accounts:
+            self.accounts = accounts
             self._show_selected()
 
     def _show_stale(self, lines: tuple[str, ...]) -> None:

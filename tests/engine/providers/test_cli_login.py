@@ -81,7 +81,6 @@ def _watch(
         is_enabled=lambda provider: enabled,
         any_hard_budget=lambda: hard,
         environ={"HOME": str(home)},
-        names={"claude": "Claude Code"},
         clock=clock,
     )
     return watch, trouble, events, clock
@@ -94,7 +93,7 @@ async def test_a_cli_that_says_it_is_logged_out_is_held_until_it_says_otherwise(
     await watch.check()
     held = trouble.of("claude")
     assert held is not None and held.logged_out and held.code == "auth_required"
-    assert held.message.startswith("Claude Code is not logged in: ")
+    assert held.message.startswith("not logged in: run `claude`")
     assert stand.asked == ["auth status --json"]
 
     await watch.check()  # its files said the same, and RECHECK_S has not passed: not asked
@@ -165,7 +164,7 @@ async def test_a_call_that_succeeds_clears_it_and_a_test_or_the_calls_word_stand
     assert trouble.of("claude") is None and len(stand.asked) == 1
 
     trouble.note_test("claude", ok=False, code="auth_required", message="401 from the Test")
-    trouble.note_login("claude", "Claude Code is not logged in: ...")
+    trouble.note_login("claude", "not logged in: ...")
     held = trouble.of("claude")
     assert held is not None and held.source == "test"
     trouble.note_login("claude", None)  # clears only what it made

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,13 +69,25 @@ class PlaygroundReply:
 class Playground:
     """Sends the desk's chats through the gateway and reads their recorder rows back."""
 
-    def __init__(self, gateway: GatewayService, query: RecorderQuery) -> None:
+    def __init__(
+        self,
+        gateway: GatewayService,
+        query: RecorderQuery,
+        *,
+        offered: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+    ) -> None:
+        """`offered`: the models `GET /v1/models` offers (`ProvidersService.models`: less a
+        provider whose key was refused or whose CLI is logged out); the gateway's whole list
+        where not given."""
         self._gateway = gateway
         self._query = query
+        self._offered = offered
 
     async def models(self) -> list[dict[str, Any]]:
-        """What the gateway serves now (its own model list: API providers, local servers,
-        CLI bridges, aliases)."""
+        """What the gateway offers now, as `GET /v1/models` lists it (API providers, local
+        servers, CLI bridges, aliases): the desk offers no model the door would not."""
+        if self._offered is not None:
+            return await self._offered()
         return await self._gateway.directory.models()
 
     async def send(
