@@ -21,7 +21,7 @@ from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.provider_rows import unusable_reason
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.contract.offline import find_cli
-from tests.ui.desk_gateway import Desk, OnWindow
+from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.waiting import until
 
 # How long Claude Code is given to say so, a Node start on a loaded machine, and the watch's
@@ -99,9 +99,7 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert unusable_reason(row).startswith("not logged in: run `claude` and type /login")
 
     # Overview's card: its short form names the CLI, whole; a press opens Providers.
-    window.show_page(OverviewPage.KEY)
-    overview = window.pages[OverviewPage.KEY]
-    assert isinstance(overview, OverviewPage)
+    overview = shown_page(window, OverviewPage)
     overview.refresh_status()
     card = overview.figures.cards["gateway"]
     assert card.value.text() == "No provider"
@@ -110,9 +108,7 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert isinstance(window.current_page, ProvidersPage)
 
     # The Playground offers none of its models: the door would refuse them.
-    window.show_page(PlaygroundPage.KEY)
-    playground = window.pages[PlaygroundPage.KEY]
-    assert isinstance(playground, PlaygroundPage)
+    playground = shown_page(window, PlaygroundPage)
     await until(lambda: playground.status.text(), "the Playground's status")
     assert playground.model_box.count() == 0
     assert "Claude Code is not logged in" in playground.status.text()
@@ -138,9 +134,7 @@ def test_a_logged_in_claude_code_answers(on_window: OnWindow, claude_home: Path)
         await until(
             lambda: window.header.chips["providers"].text() == "Providers OK", "Providers OK"
         )
-        window.show_page(PlaygroundPage.KEY)
-        playground = window.pages[PlaygroundPage.KEY]
-        assert isinstance(playground, PlaygroundPage)
+        playground = shown_page(window, PlaygroundPage)
         await until(lambda: playground.model_box.count() > 0, "its models offered")
 
     on_window(body, keyed=False, size=(1024, 700))
@@ -152,9 +146,7 @@ def test_a_login_made_while_the_gateway_runs_is_seen_without_a_restart(
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
         await _logged_out_is_said(desk, window)
-        window.show_page(ProvidersPage.KEY)
-        page = window.pages[ProvidersPage.KEY]
-        assert isinstance(page, ProvidersPage)
+        page = shown_page(window, ProvidersPage)
         await until(lambda: page.accounts.get("claude"), "its login read")
         assert page.accounts["claude"].state == "not logged in"
         log_in(claude_home)  # the files changed: asked again at the watch's next look

@@ -10,7 +10,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
-from tests.ui.desk_gateway import Desk, OnWindow
+from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.waiting import until
 
 ANTHROPIC_KEY = "sk-ant-stored-later-dddddddd"
@@ -43,9 +43,7 @@ def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
         chips["providers"].click()
         assert window.current_page.KEY == "credentials"
 
-        window.show_page(OverviewPage.KEY)
-        overview = window.pages[OverviewPage.KEY]
-        assert isinstance(overview, OverviewPage)
+        overview = shown_page(window, OverviewPage)
         overview.refresh_status()
         card = overview.figures.cards["gateway"]
         assert card.value.text() == "No provider"
@@ -55,9 +53,7 @@ def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
         card.clicked.emit()
         assert window.current_page.KEY == "credentials"
 
-        window.show_page(PlaygroundPage.KEY)
-        playground = window.pages[PlaygroundPage.KEY]
-        assert isinstance(playground, PlaygroundPage)
+        playground = shown_page(window, PlaygroundPage)
         await until(lambda: playground.model_box.count() == 0 and playground.status.text(), "")
         line = playground.model_box.lineEdit()
         assert line is not None
@@ -104,9 +100,7 @@ def test_send_is_disabled_with_its_reason_until_a_provider_can_answer(
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
         await _nothing_answers(desk)
-        window.show_page(PlaygroundPage.KEY)
-        playground = window.pages[PlaygroundPage.KEY]
-        assert isinstance(playground, PlaygroundPage)
+        playground = shown_page(window, PlaygroundPage)
         await until(lambda: playground.model_box.count() == 0 and playground.status.text(), "")
         playground.prompt.setPlainText("hello?")
         send = playground.send_button
