@@ -50,6 +50,16 @@ PROVIDER_ENV = frozenset(
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_app_left_running() -> Iterator[None]:
+    """No app a test started as a child process (`tests/e2e/gateway_process.start`) outlives
+    the run, though the test failed before it stopped it."""
+    yield
+    from tests.e2e import gateway_process
+
+    gateway_process.stop_left_running()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def no_os_keyring() -> None:
     """The vault must never write a test's master key into the developer's real keyring."""
     keyring.set_keyring(keyring.backends.fail.Keyring())

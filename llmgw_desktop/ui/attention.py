@@ -208,7 +208,9 @@ def provider_verdict(
 
 def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
     """Every provider that is failing or where some calls fail now, the failing first, each group in
-    the order the switches list them; none while every provider is paused."""
+    the order the switches list them; none while every provider is paused. A CLI that says
+    it is not logged in is not failing, as a provider with no key is not: the Providers page
+    says it, and "No provider can answer" when nothing else answers (`no_provider`)."""
     if engine.providers.paused:
         return []
     breakers = engine.providers.breakers()
@@ -217,6 +219,7 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
         for state in engine.providers.states()
         if engine.providers.is_enabled(state.id)
         and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
+        and verdict.status != LOGGED_OUT
     ]
     return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
 

@@ -114,10 +114,12 @@ def provider_counts(
 
 
 def _by_status(rows: Sequence[ProviderRow]) -> tuple[tuple[str, int], ...]:
-    """How many rows have each status (in lower case), in the rows' order."""
+    """How many rows have each status (its first letter in lower case: "no API key"), in
+    the rows' order."""
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row.status.lower()] = counts.get(row.status.lower(), 0) + 1
+        status = row.status[:1].lower() + row.status[1:]
+        counts[status] = counts.get(status, 0) + 1
     return tuple(counts.items())
 
 

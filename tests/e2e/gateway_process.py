@@ -33,8 +33,13 @@ def child_env(home: Path, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
+# Every app `start` started in this process: a test that fails before it stops its app (a
+# timeout, an assert) would leave a gateway running after the run (seen: one a day old).
+_started: list[subprocess.Popen[str]] = []
+
+
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "llmgw_desktop", *args],
         env=env,
         stdin=subprocess.DEVNULL,
@@ -42,6 +47,20 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _started.append(proc)
+    return proc
+
+
+def stop_left_running() -> list[int]:
+    """Kill every app `start` started that still runs (its CLIs die with it: the lifeline);
+    their pids. Run once the session's tests are done (`tests/conftest.py`), not after each
+    test: a module's fixture may keep one app for several tests."""
+    left = [proc for proc in _started if proc.poll() is None]
+    _started.clear()
+    for proc in left:
+        proc.kill()
+        proc.communicate(timeout=EXIT_TIMEOUT)
+    return [proc.pid for proc in left]
 
 
 @contextmanager

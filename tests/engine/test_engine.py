@@ -86,7 +86,13 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
     assert health["lease"]["process"] == engine.leases.process_id
     assert 0 < health["lease"]["expiresInS"] <= health["lease"]["leaseS"]
     assert health["lease"]["peers"] == 0
-    assert health["providers"] == {"state": "none", "failing": [], "degraded": [], "resting": []}
+    assert health["providers"] == {
+        "state": "none",
+        "failing": [],
+        "degraded": [],
+        "resting": [],
+        "loggedOut": [],
+    }
 
 
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:

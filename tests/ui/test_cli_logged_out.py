@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.engine.api import Engine
-from llmgw_desktop.ui.attention import LOGGED_OUT, provider_verdict
+from llmgw_desktop.ui.attention import LOGGED_OUT, provider_verdict, provider_verdicts
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
@@ -77,6 +77,10 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert provider == "claude" and said.startswith("Claude Code is not logged in: run")
     verdict = provider_verdict(engine, "claude", "Claude Code")
     assert verdict is not None and verdict.status == LOGGED_OUT
+    # Not failing, as a provider with no key is not: /health and the window's verdicts.
+    said = engine.health()["providers"]
+    assert said["failing"] == [] and said["loggedOut"] == ["claude"], said
+    assert provider_verdicts(engine) == []
 
     # The header: amber, what to do said once, and a press opens the Providers page on it.
     header = window.header
@@ -97,6 +101,7 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     [row] = [r for r in page.rows if r.switch_id == "claude"]
     # (said once: "not logged in: run ...", as "no API key: set ..." is)
     assert unusable_reason(row).startswith("not logged in: run `claude` and type /login")
+    await until(lambda: page.status_label.text().startswith("not logged in: run"), "details")
 
     # Overview's card: its short form names the CLI, whole; a press opens Providers.
     overview = shown_page(window, OverviewPage)
@@ -104,6 +109,9 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     card = overview.figures.cards["gateway"]
     assert card.value.text() == "No provider"
     assert "Claude Code is not logged in" in card.detail.text()
+    assert overview.figures.cards["failing"].value.text() in ("", "0", "None"), (
+        overview.figures.cards["failing"].value.text()
+    )
     card.clicked.emit()
     assert isinstance(window.current_page, ProvidersPage)
 
@@ -111,6 +119,9 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     playground = shown_page(window, PlaygroundPage)
     await until(lambda: playground.status.text(), "the Playground's status")
     assert playground.model_box.count() == 0
+    line = playground.model_box.lineEdit()
+    assert line is not None
+    assert line.placeholderText() == "no model: Claude Code is not logged in (see Providers)"
     assert "Claude Code is not logged in" in playground.status.text()
 
 

@@ -32,6 +32,7 @@ from llmgw_desktop.engine.api import PlaygroundReply
 from llmgw_desktop.ui.attention import (
     ADD_A_KEY_PLACE,
     NO_PROVIDER,
+    NoProvider,
     no_provider,
     provider_verdicts,
 )
@@ -80,6 +81,16 @@ EMBED_TIP = (
     "Embed the message with the chosen model (an embedding model, such as "
     "text-embedding-3-small) and show the vector's size and first values"
 )
+
+
+def _placeholder(nothing: NoProvider | None) -> str:
+    """The empty model box's words: where to add a key, or the login that is all that is
+    missing ("no model: Claude Code is not logged in (see Providers)")."""
+    if nothing is None:
+        return MODEL_PLACEHOLDER
+    if nothing.place == ADD_A_KEY_PLACE:
+        return NO_MODEL_PLACEHOLDER
+    return f"no model: {nothing.brief} (see {nothing.place_name})"
 
 
 def _with_link(words: str) -> str:
@@ -251,10 +262,7 @@ class PlaygroundPage(Page):
         engine's one fact, the header's words); a list that came says nothing."""
         nothing = no_provider(self.engine)
         self._unanswered = f"{nothing.words}: {nothing.fix}." if nothing is not None else ""
-        self.model_box.set_placeholder(
-            NO_MODEL_PLACEHOLDER if nothing is not None else MODEL_PLACEHOLDER,
-            tip=self._unanswered,
-        )
+        self.model_box.set_placeholder(_placeholder(nothing), tip=self._unanswered)
         self._enable()
         if nothing is not None:
             self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")

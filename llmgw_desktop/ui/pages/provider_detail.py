@@ -24,6 +24,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     WARNING,
     ProviderRow,
     circuit_open,
+    unusable_reason,
 )
 from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, QListWidget, Qt, QVBoxLayout, QWidget
 from llmgw_desktop.ui.theme import set_tone
@@ -170,7 +171,8 @@ class ProviderDetail(DetailCard):
         """Lay out `row`'s facts (the model choice and the test line are the page's)."""
         self.heading.setText(f"{row.name} · {row.kind}")
         self.badge.set_status(status_kind(row), row.status)
-        self.status_label.setText(row.status + (f": {row.reason}" if row.reason else ""))
+        # The status said once ("not logged in: run ...", not "Not logged in: not logged in").
+        self.status_label.setText(unusable_reason(row) if row.reason else row.status)
         tone = {ERROR: "error", WARNING: "warning"}.get(row.attention, "")
         set_tone(self.status_label, tone)
         self.set_row_visible(self.enabled_box, row.switch_id is not None)
