@@ -32,7 +32,6 @@ from datetime import date
 
 from llmgw_desktop.engine.api import RequestFinished, format_usd
 from llmgw_desktop.ui.attention import (
-    LOGGED_OUT,
     SOME_CALLS_FAIL,
     ProviderVerdict,
     SpendToday,
@@ -232,8 +231,7 @@ class StatusHeader(QWidget):
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()
         if nothing is not None:
-            # A logged-out CLI is said in `nothing.tip` already, with what to do.
-            lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts if v.status != LOGGED_OUT]
+            lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts]
             tip = "\n".join([nothing.tip, *lines])
             self._set(
                 "providers",

@@ -24,6 +24,7 @@ from mcp.client.auth import OAuthClientProvider
 
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.engine.providers.cli_login import LOGIN_STATUS
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.offline import ACP_BIN, CLI_BIN, PY_CLI_BIN, find_cli, vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
@@ -60,6 +61,10 @@ ACP_AGENTS: dict[str, tuple[str, Path, str]] = {
 # What confinement may set in an agent's environment: the shim records these.
 WATCHED_ENV = ("OPENCODE_PERMISSION", "OPENCODE_DISABLE_PROJECT_CONFIG")
 MODELS = {"gemini": "gemini-2.5-flash", "copilot": "gpt-5.4", "codex": "gpt-5.5"}
+
+# What the gateway starts a CLI with to learn about it, not to call it: its version, and
+# whether it is logged in (`providers/cli_login.py`).
+PROBES = [["--version"], ["-v"], *(list(status.args) for status in LOGIN_STATUS.values())]
 
 _SHIM = """#!{python}
 # Records how the gateway started {name}, then becomes the real program.
@@ -110,12 +115,12 @@ class RecordingClis:
             shim.chmod(0o755)
 
     def runs(self, provider: str) -> list[Spawn]:
-        """The calls (not version probes) the gateway started for `provider` (a CLI or an ACP
-        agent), oldest first."""
+        """The calls (not version or login probes) the gateway started for `provider` (a CLI
+        or an ACP agent), oldest first."""
         if not self.log.exists():
             return []
         spawns = [Spawn(**json.loads(line)) for line in self.log.read_text().splitlines()]
-        calls = [s for s in spawns if s.argv not in (["--version"], ["-v"])]
+        calls = [s for s in spawns if s.argv not in PROBES]
         if provider in ACP_AGENTS:
             binary, _, speaks = ACP_AGENTS[provider]
             return [s for s in calls if s.cli == binary and (not speaks or speaks in s.argv)]
