@@ -11,8 +11,10 @@ answer becomes its lasting trouble (`trouble.py`, `LOGIN_SOURCE`), which holds i
 as a refused key does. A call that names one of them is still tried, and its success clears the
 trouble.
 
-It is asked again when what its own files say changes (`account_files.read_account`, read
-offline on each look) or after `RECHECK_S`, never on every look: each asking starts the CLI.
+Its own files are read first (`account_files.read_account`, offline, on each look): where they
+hold a login or a key the CLI is taken at their word, unasked. Where they suggest a logout, the
+CLI is asked (its environment may log it in otherwise), and asked again when what its files say
+changes or after `RECHECK_S`, never on every look: each asking starts the CLI.
 In doubt nothing is held back: an answer that cannot be read, a CLI that fails to say, or a
 gateway with a hard budget (whose CLI jobs may come back through the gateway on its own API
 key, `calls/cli_spend.py`, and need no login of their own).
@@ -28,7 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmgw_desktop.engine.providers.account_files import CliAccount, read_account
+from llmgw_desktop.engine.providers.account_files import (
+    API_KEY,
+    LOGGED_IN,
+    CliAccount,
+    read_account,
+)
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.discovery import VERSION_LIMITS, Discovery
 from llmgw_desktop.engine.providers.process import Invocation, run_process
@@ -127,6 +134,12 @@ class CliLogins:
         if asked is not None and asked[0] == seen and self._clock() - asked[1] < RECHECK_S:
             return
         self._asked[provider] = (seen, self._clock())
+        if files.state in (LOGGED_IN, API_KEY):
+            # Its files hold a login or a key: taken at their word, as before (a token revoked
+            # since still fails its first call, which marks it). Only a logout they suggest is
+            # worth a start of the CLI to confirm: its environment may log it in otherwise.
+            self._trouble.note_login(provider, None)
+            return
         logged_in = await self._ask(provider, executable)
         fix = LOGIN_STATUS[provider].fix
         self._trouble.note_login(provider, None if logged_in is not False else NOT_LOGGED_IN + fix)

@@ -104,16 +104,22 @@ async def test_a_cli_that_says_it_is_logged_out_is_held_until_it_says_otherwise(
     assert len(stand.asked) == 2 and trouble.of("claude") is None
 
 
-async def test_a_change_in_its_files_asks_it_again_at_once(stand: Stand, tmp_path: Path) -> None:
+async def test_files_that_hold_a_login_are_taken_at_their_word_at_once(
+    stand: Stand, tmp_path: Path
+) -> None:
+    """Logged in since (its files changed): cleared at the next look, and not asked (a start
+    of the CLI is spent only to confirm a logout the files suggest)."""
     watch, trouble, _events, _clock = _watch(tmp_path)
     await watch.check()
     assert trouble.of("claude") is not None
-    stand.say(logged_in=True)
     credentials = tmp_path / "home" / ".claude" / ".credentials.json"
     credentials.parent.mkdir()
     credentials.write_text(json.dumps({"claudeAiOauth": {"accessToken": "t"}}))
     await watch.check()
-    assert len(stand.asked) == 2 and trouble.of("claude") is None
+    assert len(stand.asked) == 1 and trouble.of("claude") is None
+    credentials.unlink()  # logged out again: asked again at once
+    await watch.check()
+    assert len(stand.asked) == 2 and trouble.of("claude") is not None
 
 
 @pytest.mark.parametrize(
