@@ -417,6 +417,9 @@ def test_at_the_default_size_the_figures_and_charts_are_above_the_fold_and_legen
         # (each resize lays pyqtgraph's axes and views out again: 20-50 ms stalls under load).
         widths = [chart.width() for chart in charts.plot_widgets]
         totals = charts.totals_label
+        # Paused: a round of the charts' timer writes the true (short) totals back, and under
+        # load one came before the layout pass, so the long line was never laid out.
+        charts.stop()
         totals.setText(
             "Last 15 min: 1,234,567 requests · 123,456 errors (10%) · 987.6M tokens in · 123.4M"
             " out · prompt-cache hit rate 97% · cost $12,345.678901 (reported or estimated)"
@@ -425,7 +428,7 @@ def test_at_the_default_size_the_figures_and_charts_are_above_the_fold_and_legen
         await until(lambda: totals.height() >= two_lines, "the long totals line laid out")
         assert [chart.width() for chart in charts.plot_widgets] == widths
         assert not scroll.horizontalScrollBar().isVisible()
-        charts.redraw()  # the true totals again
+        charts.start()  # the true totals again, and the timer
 
         # The cache-hit line is joined over quiet buckets (no NaN gaps).
         curve = charts.hit_curves["anthropic"]
