@@ -323,9 +323,9 @@ class UpstreamServers:
             elif not server.waited_out and server.state not in NOT_WAITED_ON:
                 waiting[server] = attempt
         if waiting:
-            await asyncio.wait(
-                [asyncio.shield(a) for a in waiting.values()], timeout=self._list_wait_s
-            )
+            # `wait` cancels nothing it gives up on. (A shield each, as before, was left with
+            # the start's failure when it came later: "Future exception was never retrieved".)
+            await asyncio.wait(waiting.values(), timeout=self._list_wait_s)
             for server, attempt in waiting.items():
                 if attempt.done() and not attempt.cancelled() and attempt.exception() is None:
                     ready.append(server)

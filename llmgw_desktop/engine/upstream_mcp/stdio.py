@@ -26,6 +26,7 @@ from typing import Any
 
 import anyio
 import mcp_types
+import pydantic_core
 from mcp.shared.message import SessionMessage
 
 from llmgw_desktop.engine import jsonio
@@ -151,7 +152,7 @@ async def _read_stdout(
                     break
                 if not text:
                     break
-                if not text.strip() or line.take(text):
+                if text.isspace() or line.take(text):  # (strip() would copy a 32 MB line)
                     continue
                 await read_send.send(_message_or_failure(text, most_listed))
         finally:
@@ -207,20 +208,23 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
 
 def _parsed(line: bytes, most_listed: int | None = None) -> Any:
     """One JSON-RPC message line as the SDK's type, a list result cut to `most_listed`
-    before the SDK validates and copies it on the loop (a list of 20,000 tools held the loop
-    2.9 s that way, its parse here alone 1.5 s: measured 2026-11-24).
+    before any model is built. It is decoded first by the parser the SDK's own parse uses
+    (pydantic-core's, so an integer past 64 bits or a NaN reads as it did), then validated:
+    the SDK's one-step parse of a list of 20,000 tools (32 MB) built every tool on the loop,
+    300-450 ms against 40-125 ms for the decode and 4 ms for the cut list's validation; a
+    small message is faster this way too (15 against 39 us; measured 2026-11-28).
 
     Raises:
         ValueError: it is not one (pydantic's ValidationError is a ValueError).
     """
-    message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-    result = getattr(message, "result", None)
+    decoded = pydantic_core.from_json(line)
+    result = decoded.get("result") if isinstance(decoded, dict) else None
     if most_listed is not None and isinstance(result, dict):
         for key in LIST_KEYS:
             items = result.get(key)
             if isinstance(items, list) and len(items) > most_listed:
                 result[key] = items[:most_listed]
-    return message
+    return mcp_types.jsonrpc_message_adapter.validate_python(decoded, by_name=False)
 
 
 def _unreadable_answer(line: bytes, problem: ValueError) -> Any:

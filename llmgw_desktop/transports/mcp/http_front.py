@@ -235,12 +235,32 @@ class McpHttpFront:
             await asyncio.wait_for(self._due.wait(), LOAD_AFTER_S)
 
     async def _load(self) -> Any:
-        """The SDK's session manager for our server; its imports run in a worker thread, so
-        the loop keeps serving while they do."""
-        await asyncio.to_thread(import_sdk, _SDK_MODULES)
+        """The SDK's session manager for our server. Its imports and the server's building run
+        in a worker thread, so the loop keeps serving while they do: building alone (each
+        tool's schema made by pydantic) held the loop 0.5-0.9 s at the first MCP request on a
+        loaded machine (2026-11-28)."""
+        server = await asyncio.to_thread(self._build)
+        from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
+
+        self._scope_key = SCOPE_KEY
+        # Loaded with the SDK: whether a request is 2026-era (served per request, no session).
+        from llmgw_desktop.transports.mcp.direct_modern import is_modern
+
+        self._is_modern = is_modern
+        if self._engine.upstream_mcp.configured:
+            from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
+
+            # The SDK's lookup of our own tools' input schemas (2026-era Mcp-Param checks).
+            lookup = getattr(server._lowlevel_server, "get_tool_input_schema", None)
+            self._direct = DirectCalls(self._engine, self._engine.tasks, lookup)
+        return server.session_manager
+
+    def _build(self) -> Any:
+        """Import the SDK and build our server with its Streamable HTTP app (blocks: run in a
+        worker thread; it reads the engine's catalog and settings, and starts nothing)."""
+        import_sdk(_SDK_MODULES)
         from mcp.server.transport_security import TransportSecuritySettings
 
-        from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
         from llmgw_desktop.transports.mcp.server import build_mcp_server
 
         server = build_mcp_server(self._engine)
@@ -255,18 +275,7 @@ class McpHttpFront:
             max_sessions=self.session_limits.total,
             session_idle_timeout=self.session_limits.idle_timeout_s,
         )
-        self._scope_key = SCOPE_KEY
-        # Loaded with the SDK: whether a request is 2026-era (served per request, no session).
-        from llmgw_desktop.transports.mcp.direct_modern import is_modern
-
-        self._is_modern = is_modern
-        if self._engine.upstream_mcp.configured:
-            from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
-
-            # The SDK's lookup of our own tools' input schemas (2026-era Mcp-Param checks).
-            lookup = getattr(server._lowlevel_server, "get_tool_input_schema", None)
-            self._direct = DirectCalls(self._engine, self._engine.tasks, lookup)
-        return server.session_manager
+        return server
 
     async def stop(self) -> None:
         """End every MCP session and the manager (before the HTTP server stops)."""
