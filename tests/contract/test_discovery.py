@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.providers.discovery import Discovery
 from tests.contract.offline import CLI_DIRS, PY_CLI_BIN, find_cli
@@ -82,6 +83,25 @@ async def test_models_come_from_the_cli_where_it_can_list_them(offline: Path) ->
     assert len(await discovery.models("codex")) > 3
     assert any(m.startswith("anthropic/") for m in await discovery.models("opencode"))
     assert "sonnet" in await discovery.models("claude")
+
+
+async def test_a_cli_that_cannot_list_shows_the_one_list_v1_models_offers(
+    offline: Path, tmp_path: Path
+) -> None:
+    """Each CLI had two lists that disagreed: the bridge's (what /v1/models offers) and the
+    adapter's (what the Providers page and `list_models` showed): Claude Code 3 against 4, Mistral
+    Vibe `devstral-medium-latest` (which Vibe 3.0.3 does not have: it runs its one model in its
+    place) against four it had renamed or removed. Now there is one, the bridge's."""
+    catalog = ProviderCatalog.of({"my-agent": {"command": "my-agent", "models": ["m1", "m2"]}})
+    discovery = Discovery(search_path=[str(d) for d in CLI_DIRS], catalog=catalog)
+    for provider in ("claude", "gemini", "grok", "copilot", "mistral", "qwen", "claude-acp"):
+        assert await discovery.models(provider) == list(catalog.bridge_of(provider).models)
+    assert await discovery.models("claude") == ["sonnet", "opus", "haiku", "opusplan"]
+    assert await discovery.models("mistral") == ["mistral-medium-3.5"]
+    assert await discovery.models("my-agent") == ["m1", "m2"]  # the operator's list
+    # One that can list but is not found falls back to the same list.
+    nowhere = Discovery(search_path=[str(tmp_path)], catalog=catalog)
+    assert await nowhere.models("codex") == list(catalog.bridge_of("codex").models)
 
 
 async def test_upgrade_is_a_dry_run_unless_asked(offline: Path) -> None:

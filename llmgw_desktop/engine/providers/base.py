@@ -190,10 +190,6 @@ class CliAdapter(Protocol):
 
     def version_args(self) -> tuple[str, ...]: ...
 
-    def models(self) -> tuple[str, ...]:
-        """Model names this CLI is known to accept (aliases included), best first."""
-        ...
-
 
 # A CLI's line is capped at its run's output cap, by default this (`NdjsonParser.cap_lines`).
 MAX_CLI_LINE_BYTES = RunLimits.max_output_bytes

@@ -43,7 +43,7 @@ def adapter_for(provider: str, catalog: ProviderCatalog = SHIPPED_CATALOG) -> Cl
         return adapter
     if provider in catalog:
         # Cheap to make: an ACP adapter only holds the catalog's entry.
-        return AcpAdapter(catalog.info(provider), catalog.spec(provider).models)
+        return AcpAdapter(catalog.info(provider))
     raise InvalidRequest(
         f"unknown provider {provider!r}; known: {', '.join(catalog.ids)}",
         code=ErrorCode.UNKNOWN_PROVIDER,

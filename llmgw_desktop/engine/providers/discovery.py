@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 VERSION_LIMITS = RunLimits(timeout_s=15, kill_grace_s=1, max_output_bytes=1024 * 1024)
 # A CLI's own model list: OpenCode's first `models` in a new home sets up its database (5 s on
-# an idle machine, past 15 s on a loaded one), and the fallback is only the known aliases.
+# an idle machine, past 15 s on a loaded one), and the fallback is only its bridge's list.
 LISTING_LIMITS = RunLimits(timeout_s=45, kill_grace_s=1, max_output_bytes=1024 * 1024)
 UPGRADE_LIMITS = RunLimits(timeout_s=600, idle_timeout_s=300, kill_grace_s=5)
 LOCATE_CACHE_S = 30.0
@@ -165,10 +165,13 @@ class Discovery:
         )
 
     async def models(self, provider: str) -> list[str]:
-        """Model names for `provider`: listed by the CLI where it can, else the known aliases."""
-        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+        """Model names for `provider`: listed by the CLI where it can, else its bridge's (the
+        one list `/v1/models` offers, `api_catalog.CLI_BRIDGES`).
 
-        adapter = adapter_for(provider, self.catalog)
+        Raises:
+            KeyError: `provider` is not a CLI or agent of this catalog.
+        """
+        known = list(self.catalog.bridge_of(provider).models)
         listing = MODEL_LISTINGS.get(provider)
         executable = await asyncio.to_thread(self.executable, provider)
         if listing and executable:
@@ -188,11 +191,11 @@ class Discovery:
                         return parsed
                     why = "it listed none"
             log.warning(
-                "%s: could not list its models (%s); answering with its known aliases",
+                "%s: could not list its models (%s); answering with its known ones",
                 provider,
                 why,
             )
-        return list(adapter.models())
+        return known
 
     async def upgrade(
         self, principal: Principal, provider: str, *, dry_run: bool = True

@@ -3,7 +3,8 @@
 Unlike the seven CLI adapters, the prompt is not fed on stdin and read back from stdout: the
 turn (`turn.AcpTurn`) is a conversation the process runner holds open. The operator's
 `[providers.acp.NAME]` (`config/acp_agents.py`) is applied by the engine's catalog
-(`config/provider_catalog.py`): the command and args are in `info`, the models given here.
+(`config/provider_catalog.py`): the command and args are in `info`; its models are its bridge's
+(`api_catalog.CLI_BRIDGES`, or the operator's list).
 """
 
 from __future__ import annotations
@@ -25,15 +26,6 @@ from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["AcpAdapter", "AcpSetup"]
 
-# Known to each shipped agent, best first; an agent lists its own over ACP per session.
-_MODELS: dict[str, tuple[str, ...]] = {
-    "qwen": ("qwen3-coder-plus",),
-    "gemini-acp": ("gemini-2.5-pro", "gemini-2.5-flash"),
-    "opencode-acp": ("anthropic/claude-sonnet-4-5", "openai/gpt-5"),
-    "claude-acp": ("default", "sonnet", "opus", "haiku"),
-    "codex-acp": ("gpt-5.5", "gpt-5.4"),
-}
-
 
 @dataclass(frozen=True)
 class AcpSetup:
@@ -54,12 +46,10 @@ class AcpSetup:
 class AcpAdapter:
     """One ACP agent of the catalog."""
 
-    def __init__(self, info: ProviderInfo, models: tuple[str, ...] = ()) -> None:
-        """`info` as the engine's catalog has it (the operator's command and args applied);
-        `models`: the operator's list for it, else the ones known for a shipped agent."""
+    def __init__(self, info: ProviderInfo) -> None:
+        """`info` as the engine's catalog has it (the operator's command and args applied)."""
         assert info.acp_args is not None, f"{info.id} is not an ACP agent"
         self.info = info
-        self._models = models or _MODELS.get(info.id, ())
 
     def prepare(
         self, request: ProviderRequest, executable: str, setup: AcpSetup | None = None
@@ -113,9 +103,6 @@ class AcpAdapter:
 
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
-
-    def models(self) -> tuple[str, ...]:
-        return self._models
 
 
 class _TurnParser:

@@ -94,10 +94,6 @@ class ClaudeAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        # No listing command: the CLI takes these aliases, or any full model id.
-        return ("sonnet", "opus", "haiku", "opusplan")
-
 
 def user_message(request: ProviderRequest) -> bytes:
     """The stream-json user message carrying the prompt, with a cache breakpoint on prompt

@@ -122,9 +122,6 @@ class CodexAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        return ()  # listed live with `codex debug models` (see discovery)
-
 
 class CodexParser(NdjsonParser):
     """Reads `codex exec --json` output."""

@@ -94,9 +94,6 @@ class CopilotAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        return ("gpt-5", "claude-sonnet-4.5", "gpt-5-mini")
-
 
 def _permission_flags(request: ProviderRequest) -> tuple[str, ...]:
     if not request.confined:

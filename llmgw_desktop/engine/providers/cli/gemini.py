@@ -144,9 +144,6 @@ class GeminiAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        return ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")
-
 
 # What Gemini CLI prints, and only there, when an MCP server it was to load did not start.
 MCP_ISSUES = b"MCP issues detected"

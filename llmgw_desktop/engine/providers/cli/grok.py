@@ -92,9 +92,6 @@ class GrokAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        return ("grok-build", "grok-4.5", "grok-code-fast-1", "grok-4")
-
 
 def _session_flags(session: SessionChoice) -> list[str]:
     """`--resume ID` / `--continue` (with `--fork-session` to fork), or `--session-id UUID`."""

@@ -111,9 +111,6 @@ class MistralAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        return ("mistral-medium-3.5", "devstral-2", "devstral-small", "local")
-
 
 def session_logging_off(environ: Mapping[str, str] | None = None) -> Path | None:
     """The vibe `config.toml` that turns its session logs off (`[session_logging] enabled =

@@ -94,9 +94,6 @@ class OpenCodeAdapter:
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
 
-    def models(self) -> tuple[str, ...]:
-        return ()  # listed live with `opencode models` (see discovery)
-
 
 class OpenCodeParser(NdjsonParser):
     """Reads `opencode run --format json`."""

@@ -51,8 +51,8 @@ def _check(provider: str | None, known: tuple[str, ...]) -> None:
 
 async def list_models(engine: Engine, caller: Caller, inputs: ListModelsInput) -> CallToolResult:
     """Each CLI's models (`models`) and each API provider's that answer now (`apiModels`)."""
-    # A CLI's are listed by the CLI where it can, else its known aliases; the API providers'
-    # and local servers' are GET /v1/models' rows, preferred first (`answering_of`).
+    # A CLI's are listed by the CLI where it can, else its bridge's (as on /v1/models); the API
+    # providers' and local servers' are GET /v1/models' rows, preferred first (`answering_of`).
     clis = engine.providers.catalog().ids
     apis = [spec.id for spec in engine.providers.api_providers() if spec.id not in clis]
     _check(inputs.provider, (*clis, *apis))
