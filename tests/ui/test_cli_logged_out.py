@@ -112,8 +112,13 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert overview.figures.cards["failing"].value.text() in ("", "0", "None"), (
         overview.figures.cards["failing"].value.text()
     )
+    # It opens Providers on the CLI the figure names, as the header's press does (it opened on
+    # whichever row was selected before).
+    assert page.select("api:openai")
     card.clicked.emit()
-    assert isinstance(window.current_page, ProvidersPage)
+    assert window.current_page is page
+    selected = page.selected_row
+    await until(lambda: getattr(selected(), "switch_id", "") == "claude", "Claude Code selected")
 
     # The Playground offers none of its models: the door would refuse them.
     playground = shown_page(window, PlaygroundPage)

@@ -285,14 +285,17 @@ class OverviewPage(Page):
         room = self.scroller.viewport().height() - above - chrome - SPACE["s"]
         charts.set_plot_height(max(PLOT_LEAST, min(PLOT_MOST, room // 2)))
 
-    def _open_figure(self, place: str) -> None:
-        """A figure was pressed: its place (the failed requests, for the Failing figure)."""
+    def _open_figure(self, place: str, focus: str) -> None:
+        """A figure was pressed: its place, with what it names there (the logged-out CLI of
+        "No provider") or the first failing provider (the failed requests, for Failing)."""
         navigator = navigator_of(self)
         if navigator is None:
             return  # a page shown on its own (tests) has no window to open places in
         open_place = navigator.open_place
         verdicts = provider_verdicts(self.engine)
-        if place == "recorder" and not verdicts:
+        if focus:
+            open_place(place, focus)
+        elif place == "recorder" and not verdicts:
             open_place("recorder", "")
         elif place in ("recorder", "providers") and verdicts:
             open_place(place, verdicts[0].provider)

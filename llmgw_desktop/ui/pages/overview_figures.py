@@ -66,6 +66,7 @@ class Figure:
     # lines at its width (the tooltip and the accessible name keep the whole).
     shorter: tuple[str, ...] = ()
     place: str = ""  # the place a press opens, when not the card's own (`FIGURES`)
+    focus: str = ""  # what it selects there (a provider's switch id), when the figure names one
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ def _gateway(facts: GatewayFacts) -> Figure:
             f"{nothing.tip}\nClick for {nothing.place_name}.",
             (f"can answer: {nothing.brief}",),
             place=nothing.place,
+            focus=nothing.focus,
         )
     failing = [v.name for v in facts.verdicts if v.failing]
     if failing and facts.all_failing:
@@ -287,9 +289,12 @@ def _stuck(facts: GatewayFacts) -> Figure:
 
 
 class FigureStrip(QWidget):
-    """The four cards in a row; `opened(place)` when one is pressed."""
+    """The four cards in a row; `open_place(place, focus)` when one is pressed (`focus`: what
+    its figure names there, else "")."""
 
-    def __init__(self, open_place: Callable[[str], None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, open_place: Callable[[str, str], None], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("overviewFigures")
         self.cards: dict[str, StatCard] = {}
@@ -298,9 +303,10 @@ class FigureStrip(QWidget):
         row.setSpacing(SPACE["s"])
         # Where each card leads now: its own place, or the one its figure names.
         self.places = {name: place for name, _caption, place in FIGURES}
+        self.focuses = dict.fromkeys(self.places, "")
         for name, caption, _place in FIGURES:
             card = StatCard(name, caption)
-            card.clicked.connect(lambda n=name: open_place(self.places[n]))
+            card.clicked.connect(lambda n=name: open_place(self.places[n], self.focuses[n]))
             self.cards[name] = card
             row.addWidget(card, 1)
 
@@ -308,6 +314,7 @@ class FigureStrip(QWidget):
         own = {name: place for name, _caption, place in FIGURES}
         for name, figure in figure_words(facts).items():
             self.places[name] = figure.place or own[name]
+            self.focuses[name] = figure.focus
             self.cards[name].show_figure(
                 figure.value, figure.detail, figure.tone, figure.tip, shorter=figure.shorter
             )
