@@ -94,8 +94,12 @@ def main() -> None:
     if argv in (["--version"], ["-v"]):
         print("0.0.0-stand-in")
         return
-    if argv[:2] == ["auth", "status"]:  # the gateway asks whether it is logged in: it is
+    # The gateway asks whether it is logged in (`providers/cli_login.py`): it is.
+    if argv[:2] == ["auth", "status"]:
         print(json.dumps({"loggedIn": True, "authMethod": "stand-in"}))
+        return
+    if argv == ["models"]:  # Grok's answer
+        print("You are using XAI_API_KEY.")
         return
     env = {k: v for k, v in os.environ.items() if k.startswith(WATCHED_PREFIXES)}
     record: dict[str, object] = {"bin": binary, "argv": argv, "env": env}

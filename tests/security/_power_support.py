@@ -64,7 +64,12 @@ MODELS = {"gemini": "gemini-2.5-flash", "copilot": "gpt-5.4", "codex": "gpt-5.5"
 
 # What the gateway starts a CLI with to learn about it, not to call it: its version, and
 # whether it is logged in (`providers/cli_login.py`).
-PROBES = [["--version"], ["-v"], *(list(status.args) for status in LOGIN_STATUS.values())]
+PROBES = [
+    ["--version"],
+    ["-v"],
+    # (not Codex's or Vibe's: their files decide, and they are not started to ask)
+    *(list(status.args) for status in LOGIN_STATUS.values() if status.args),
+]
 
 _SHIM = """#!{python}
 # Records how the gateway started {name}, then becomes the real program.

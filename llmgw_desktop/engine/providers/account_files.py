@@ -11,7 +11,8 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
   on macOS the tokens live in the Keychain instead.
 - Codex: `auth.json` in `CODEX_HOME` or `~/.codex`: `OPENAI_API_KEY`, or ChatGPT `tokens`
   whose `id_token` (a JWT, read without checking its signature: nothing is granted by it
-  here) carries the email and `chatgpt_plan_type`.
+  here) carries the email and `chatgpt_plan_type`; else `CODEX_API_KEY` (or `OPENAI_API_KEY`)
+  in the environment; a `config.toml` naming a provider or profile cannot be told.
 - Gemini CLI: `.gemini/settings.json` (`security.auth.selectedType`, or the older
   `selectedAuthType`), `oauth_creds.json` and `google_accounts.json` (`active`), under
   `GEMINI_CLI_HOME` or the home.
@@ -21,7 +22,8 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
   provider, `type` `oauth`, `api` or `wellknown`.
 - Grok (xAI's CLI): `$GROK_HOME/auth.json` or `~/.grok/auth.json` (`access_token`, and
   `principal_display_name`), else `XAI_API_KEY`.
-- Mistral Vibe: `.env` in `VIBE_HOME` or `~/.vibe` (`MISTRAL_API_KEY=`), or the variable.
+- Mistral Vibe: `.env` in `VIBE_HOME` or `~/.vibe` (`MISTRAL_API_KEY=`), or the variable; with
+  neither, a `config.toml` of its own (other providers, a local server) cannot be told.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def codex(environ: Mapping[str, str], home: Path) -> CliAccount:
     path = base / "auth.json"
     auth = _json(path)
     if auth is None:
-        return CliAccount("codex", NOT_LOGGED_IN, detail=f"no {path}")
+        return _codex_without_login(environ, base, f"no {path}")
     tokens = auth.get("tokens")
     if isinstance(tokens, dict) and _text(tokens.get("id_token") or tokens.get("access_token")):
         claims = _jwt_claims(tokens.get("id_token"))
@@ -173,7 +175,26 @@ def codex(environ: Mapping[str, str], home: Path) -> CliAccount:
         )
     if _text(auth.get("OPENAI_API_KEY")):
         return _key("codex", "OPENAI_API_KEY", f"read from {path}")
-    return CliAccount("codex", NOT_LOGGED_IN, detail=f"{path} holds no login")
+    return _codex_without_login(environ, base, f"{path} holds no login")
+
+
+def _codex_without_login(environ: Mapping[str, str], base: Path, why: str) -> CliAccount:
+    """No login in `auth.json`: a key in the environment (`codex exec` reads `CODEX_API_KEY`;
+    `OPENAI_API_KEY` is taken as one too, in doubt), or a `config.toml` that may choose a
+    provider of its own (an Ollama, a gateway) leaves it not logged out."""
+    for name in ("CODEX_API_KEY", "OPENAI_API_KEY"):
+        if environ.get(name, "").strip():
+            return _key("codex", name, "from the environment")
+    config = base / "config.toml"
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")[:MAX_FILE_BYTES]
+    except FileNotFoundError:
+        return CliAccount("codex", NOT_LOGGED_IN, detail=why)
+    except OSError as exc:
+        return CliAccount("codex", UNKNOWN, detail=f"{config} cannot be read: {exc}")
+    if "model_provider" in text or "profile" in text:
+        return CliAccount("codex", UNKNOWN, detail=f"{config} may choose another provider")
+    return CliAccount("codex", NOT_LOGGED_IN, detail=why)
 
 
 def _jwt_claims(token: Any) -> dict[str, Any]:
@@ -330,6 +351,10 @@ def mistral(environ: Mapping[str, str], home: Path) -> CliAccount:
             return CliAccount(
                 "mistral", API_KEY, "MISTRAL_API_KEY", None, None, f"read from {path}"
             )
+    config = path.with_name("config.toml")
+    if config.exists():
+        # Its own models and providers (a llama.cpp server needs no key): not told from here.
+        return CliAccount("mistral", UNKNOWN, detail=f"no MISTRAL_API_KEY, and {config} is its own")
     return CliAccount("mistral", NOT_LOGGED_IN, detail=f"no MISTRAL_API_KEY here or in {path}")
 
 

@@ -3,29 +3,37 @@ it is logged out is not counted as answering until it is logged in again.
 
 A CLI found on PATH is listed by `GET /v1/models` and counted by the one "what answers" fact
 (`answering.py`); one that is installed but logged out would show as answering until its first
-call failed. So each CLI that can say whether it is logged in (`LOGIN_STATUS`: Claude Code's
-`claude auth status --json`, which weighs its files, the macOS Keychain and its environment
-variables, `ANTHROPIC_API_KEY`, Bedrock and Vertex alike) is asked with the environment its
-calls get (`child_env.py`, and the vault's login files for it where stored), and a "logged out"
-answer becomes its lasting trouble (`trouble.py`, `LOGIN_SOURCE`), which holds its models back
-as a refused key does. A call that names one of them is still tried, and its success clears the
+call failed. So each CLI of `LOGIN_STATUS` is looked at with the environment its calls get
+(`child_env.py`, and the vault's login files for it where stored), and a "logged out" finding
+becomes its lasting trouble (`trouble.py`, `LOGIN_SOURCE`), which holds its models back as a
+refused key does. A call that names one of them is still tried, and its success clears the
 trouble.
 
-Its own files are read first (`account_files.read_account`, offline, on each look): where they
-hold a login or a key the CLI is taken at their word, unasked. Where they suggest a logout, the
-CLI is asked (its environment may log it in otherwise), and asked again when what its files say
-changes or after `RECHECK_S`, never on every look: each asking starts the CLI.
-In doubt nothing is held back: an answer that cannot be read, a CLI that fails to say, or a
-gateway with a hard budget (whose CLI jobs may come back through the gateway on its own API
-key, `calls/cli_spend.py`, and need no login of their own).
+Two kinds of word:
+- **The CLI is asked** where it can say (`LoginStatus.args`): Claude Code's `claude auth status
+  --json` (which weighs its files, the macOS Keychain, `ANTHROPIC_API_KEY`, Bedrock and Vertex)
+  and Grok's `grok models` ("You are not authenticated."). Its own files are read first
+  (`account_files.read_account`, offline, on each look): where they hold a login or a key it is
+  taken at their word, unasked. Where they suggest a logout it is asked, again when what its
+  files say changes or after `RECHECK_S`, never on every look: each asking starts the CLI.
+- **Its files decide** where no command says more and the files are all it reads (Codex's
+  `auth.json` or `CODEX_API_KEY`, Mistral Vibe's `MISTRAL_API_KEY`), read as a call would see
+  them; a config file that may choose another provider leaves it in doubt.
+
+In doubt nothing is held back: an answer that cannot be read, a CLI that fails to say, a file
+that cannot be read, or a gateway with a hard budget (whose CLI jobs may come back through the
+gateway on its own API key, `calls/cli_spend.py`, and need no login of their own). Gemini CLI,
+Copilot, OpenCode and the ACP agents are not looked at: their logins have more sources than
+their files say (Google's application credentials, `gh`, OpenCode's free models).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +44,7 @@ from llmgw_desktop.engine.providers.account_files import (
     CliAccount,
     read_account,
 )
+from llmgw_desktop.engine.providers.account_files import NOT_LOGGED_IN as NOT_LOGGED_IN_FILES
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.discovery import VERSION_LIMITS, Discovery
 from llmgw_desktop.engine.providers.process import Invocation, run_process
@@ -55,13 +64,14 @@ RECHECK_S = 1800.0
 
 @dataclass(frozen=True)
 class LoginStatus:
-    """How one CLI says whether it is logged in: its arguments, and how to read the answer
-    (`logged_in(stdout)`: True, False, or None when it cannot be told)."""
+    """How one CLI's login is found out, and what the person does about it (`fix`, after
+    "<name> is not logged in: ")."""
 
-    args: tuple[str, ...]
-    logged_in: Callable[[bytes], bool | None]
-    # What the person does about it, after "<name> is not logged in: ".
     fix: str
+    # The command that says it, and how to read its answer (True, False, or None when it cannot
+    # be told); none where the CLI's files, read as its calls would read them, decide.
+    args: tuple[str, ...] = ()
+    logged_in: Callable[[bytes], bool | None] | None = None
 
 
 def _claude_logged_in(stdout: bytes) -> bool | None:
@@ -74,11 +84,31 @@ def _claude_logged_in(stdout: bytes) -> bool | None:
     return answer if isinstance(answer, bool) else None
 
 
+def _grok_logged_in(stdout: bytes) -> bool | None:
+    """`grok models` (0.2.111) begins "You are not authenticated." logged out, "You are using
+    XAI_API_KEY." or the account's sign-in otherwise, then lists what it can run."""
+    first = stdout.decode("utf-8", "replace").strip().splitlines()[:1]
+    if not first:
+        return None
+    if first[0].startswith("You are not authenticated"):
+        return False
+    return True if first[0].startswith("You are ") else None
+
+
 LOGIN_STATUS: dict[str, LoginStatus] = {
     "claude": LoginStatus(
+        "run `claude` and type /login, or set ANTHROPIC_API_KEY before starting the gateway",
         ("auth", "status", "--json"),
         _claude_logged_in,
-        "run `claude` and type /login, or set ANTHROPIC_API_KEY before starting the gateway",
+    ),
+    "grok": LoginStatus(
+        "run `grok login`, or set XAI_API_KEY before starting the gateway",
+        ("models",),
+        _grok_logged_in,
+    ),
+    "codex": LoginStatus("run `codex login`, or set CODEX_API_KEY before starting the gateway"),
+    "mistral": LoginStatus(
+        "run `vibe --setup`, or set MISTRAL_API_KEY before starting the gateway"
     ),
 }
 
@@ -109,14 +139,15 @@ class CliLogins:
         self._auth_files = auth_files
         self._auth_root = auth_root
         self._clock = clock
-        # Per CLI: what its files said and where it was found when last asked, and when.
-        self._asked: dict[str, tuple[tuple[str, CliAccount], float]] = {}
+        # Per CLI: what its files said, where it was found and the vault's version when last
+        # looked at, and when.
+        self._asked: dict[str, tuple[tuple[str, CliAccount, object], float]] = {}
         # One asking at a time: the watch's look and the start banner's first look may come
         # together, and the second then finds the first's answer fresh.
         self._lock = asyncio.Lock()
 
     async def check(self) -> None:
-        """Ask the CLIs that are due (see the module's doc); quick when none is."""
+        """Look at the CLIs that are due (see the module's doc); quick when none is."""
         async with self._lock:
             for provider in LOGIN_STATUS:
                 await self._check_one(provider)
@@ -129,46 +160,61 @@ class CliLogins:
             return
         home = Path(self._environ.get("HOME") or Path.home())
         files = await asyncio.to_thread(read_account, provider, self._environ, home)
-        seen = (executable, files)
+        # The vault's login files count as the user's own: storing or deleting one is a change.
+        seen = (executable, files, getattr(self._auth_files, "version", None))
         asked = self._asked.get(provider)
         if asked is not None and asked[0] == seen and self._clock() - asked[1] < RECHECK_S:
             return
         self._asked[provider] = (seen, self._clock())
-        if files.state in (LOGGED_IN, API_KEY):
+        status = LOGIN_STATUS[provider]
+        if not status.args:
+            logged_in = await self._files_say(provider, home)
+        elif files.state in (LOGGED_IN, API_KEY):
             # Its files hold a login or a key: taken at their word, as before (a token revoked
             # since still fails its first call, which marks it). Only a logout they suggest is
             # worth a start of the CLI to confirm: its environment may log it in otherwise.
-            self._trouble.note_login(provider, None)
-            return
-        logged_in = await self._ask(provider, executable)
-        fix = LOGIN_STATUS[provider].fix
-        self._trouble.note_login(provider, None if logged_in is not False else NOT_LOGGED_IN + fix)
+            logged_in = True
+        else:
+            logged_in = await self._ask(provider, executable, status)
+        self._trouble.note_login(
+            provider, None if logged_in is not False else NOT_LOGGED_IN + status.fix
+        )
 
-    async def _ask(self, provider: str, executable: str) -> bool | None:
-        """The CLI's own answer, with the environment and vault files its calls get."""
-        status = LOGIN_STATUS[provider]
+    @contextlib.asynccontextmanager
+    async def _call_environment(self, provider: str) -> AsyncIterator[dict[str, str]]:
+        """The environment a call of `provider` starts with: the child's, and the vault's
+        login files for it (in a private directory while the block runs)."""
+        environment = child_environment(provider)
         if self._auth_files is None:
-            return await self._run(provider, executable, status, {})
-        # The vault's part loads with the first asking, as a call's does (not at start).
+            yield environment
+            return
+        # The vault's part loads with the first look, as a call's does (not at start).
         from llmgw_desktop.engine.providers.auth_home import cli_auth_environment
 
         async with cli_auth_environment(
             self._auth_files, provider, None, root=self._auth_root
         ) as auth_env:
-            return await self._run(provider, executable, status, auth_env)
+            yield {**environment, **auth_env}
 
-    @staticmethod
-    async def _run(
-        provider: str, executable: str, status: LoginStatus, extra: Mapping[str, str]
-    ) -> bool | None:
-        try:
-            outcome = await run_process(
-                Invocation(argv=(executable, *status.args)),
-                VERSION_LIMITS,
-                environment={**child_environment(provider), **extra},
-            )
-        except OSError:
-            return None
-        if outcome.ended_by != "exit":
+    async def _files_say(self, provider: str, home: Path) -> bool | None:
+        """What the CLI's files say, read as its calls would read them."""
+        async with self._call_environment(provider) as environment:
+            account = await asyncio.to_thread(read_account, provider, environment, home)
+        if account.state == NOT_LOGGED_IN_FILES:
+            return False
+        return True if account.state in (LOGGED_IN, API_KEY) else None
+
+    async def _ask(self, provider: str, executable: str, status: LoginStatus) -> bool | None:
+        """The CLI's own answer, with the environment and vault files its calls get."""
+        async with self._call_environment(provider) as environment:
+            try:
+                outcome = await run_process(
+                    Invocation(argv=(executable, *status.args)),
+                    VERSION_LIMITS,
+                    environment=environment,
+                )
+            except OSError:
+                return None
+        if outcome.ended_by != "exit" or status.logged_in is None:
             return None
         return status.logged_in(outcome.stdout)

@@ -188,6 +188,7 @@ async def test_cli_bridges_report_why_not(client: UpstreamClient) -> None:
         "claude-cli/sonnet",
         "claude-cli/opus",
         "claude-cli/haiku",
+        "claude-cli/opusplan",
     ]
     assert rows["codex-cli"] == rows["codex-cli"] | {
         "available": False,

@@ -2,8 +2,10 @@
 says it is logged out, asked again only when its files change or `RECHECK_S` has passed, and
 never held back in doubt (an answer that cannot be read, a hard budget under which its jobs may
 come back through the gateway). The real Claude Code is asked in
-`tests/ui/test_cli_logged_out.py`; here a stand-in script (which counts how often it is
-asked) stands for it, so the rules can be driven one by one."""
+`tests/ui/test_cli_logged_out.py`, the real Grok CLI's answers below; here a stand-in script
+(which counts how often it is asked) stands for a CLI, so the rules can be driven one by one.
+Codex and Mistral Vibe are never started for it: their files, read as a call reads them,
+decide."""
 
 from __future__ import annotations
 
@@ -33,9 +35,9 @@ sys.exit(int((here / "exit").read_text() or 0))
 class Stand:
     """The stand-in `claude` on a PATH folder of its own, saying what a test sets."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, name: str = "claude") -> None:
         self.folder = folder
-        program = folder / "claude"
+        program = folder / name
         program.write_text(_STAND_IN.format(python=sys.executable))
         program.chmod(0o755)
         self.say(logged_in=False)
@@ -71,7 +73,7 @@ def _watch(
     tmp_path: Path, *, hard: bool = False, enabled: bool = True
 ) -> tuple[CliLogins, ProviderTrouble, EventBus, Clock]:
     events = EventBus()
-    trouble = ProviderTrouble(events, switch_ids=["claude", "codex"])
+    trouble = ProviderTrouble(events, switch_ids=["claude", "codex", "grok", "mistral"])
     clock = Clock()
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -175,3 +177,99 @@ async def test_a_call_that_succeeds_clears_it_and_a_test_or_the_calls_word_stand
     assert held is not None and held.source == "test"
     trouble.note_login("claude", None)  # clears only what it made
     assert trouble.of("claude") is not None
+
+
+# What the real Grok CLI 0.2.111 printed for `grok models`, without and with a key (2026-11-28).
+GROK_LOGGED_OUT = "You are not authenticated.\n\nDefault model: grok-4.5\n"
+GROK_KEYED = "You are using XAI_API_KEY.\n\nDefault model: grok-4.5\n"
+
+
+async def test_grok_is_asked_with_grok_models_and_read_in_its_own_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.delenv("XAI_API_KEY", raising=False)
+    grok = Stand(folder, "grok")
+    grok.say(logged_in=None, text=GROK_LOGGED_OUT)
+    watch, trouble, _events, clock = _watch(tmp_path)
+    await watch.check()
+    held = trouble.of("grok")
+    assert held is not None and held.message.startswith("not logged in: run `grok login`")
+    assert grok.asked == ["models"]
+    grok.say(logged_in=None, text=GROK_KEYED)
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of("grok") is None and len(grok.asked) == 2
+    grok.say(logged_in=None, text="something else entirely\n")
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of("grok") is None  # in doubt: nothing held back
+
+
+@pytest.mark.parametrize("provider, program", [("codex", "codex"), ("mistral", "vibe")])
+async def test_codex_and_vibe_are_decided_by_their_files_and_never_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, provider: str, program: str
+) -> None:
+    """Their files (and the keys in the environment their calls get) are all they read; a
+    config file of their own may choose a provider that needs no login: then in doubt."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    for name in ("CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY", "CODEX_HOME", "VIBE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    stand = Stand(folder, program)
+    watch, trouble, _events, clock = _watch(tmp_path)
+    await watch.check()
+    held = trouble.of(provider)
+    fix = {"codex": "run `codex login`", "mistral": "run `vibe --setup`"}[provider]
+    assert held is not None and held.message.startswith(f"not logged in: {fix}")
+
+    own = home / {"codex": ".codex", "mistral": ".vibe"}[provider]
+    own.mkdir()
+    (own / "config.toml").write_text('model_provider = "ollama"\n')
+    await watch.check()  # in doubt
+    assert trouble.of(provider) is None
+    (own / "config.toml").unlink()
+    await watch.check()
+    assert trouble.of(provider) is not None
+
+    # A key in the environment its calls get (the child's): its files read as a call's.
+    monkeypatch.setenv({"codex": "CODEX_API_KEY", "mistral": "MISTRAL_API_KEY"}[provider], "k")
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of(provider) is None
+    assert stand.asked == []  # never started
+
+
+async def test_the_real_grok_codex_and_vibe_in_a_home_without_a_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pinned CLIs themselves, in a home of their own with no login: each is held with
+    what to do; Grok's key in the environment clears it, asked again."""
+    from tests.contract.offline import find_cli
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for program in ("grok", "codex", "vibe"):
+        (folder / program).symlink_to(find_cli(program))
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for name in (
+        *("XAI_API_KEY", "CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY"),
+        *("GROK_HOME", "CODEX_HOME", "VIBE_HOME"),
+    ):
+        monkeypatch.delenv(name, raising=False)
+    watch, trouble, _events, clock = _watch(tmp_path)
+    await watch.check()
+    for provider in ("grok", "codex", "mistral"):
+        held = trouble.of(provider)
+        assert held is not None and held.logged_out, provider
+    monkeypatch.setenv("XAI_API_KEY", "xai-test")
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of("grok") is None
