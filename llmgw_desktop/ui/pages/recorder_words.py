@@ -329,6 +329,20 @@ def _cache_hit(r: dict[str, Any]) -> dict[str, Any] | None:
     return hit if isinstance(hit, dict) and hit.get("hit") else None
 
 
+# How a row that ended without an answer says so before "before any tokens were reported".
+_ENDED_UNUSED = {
+    "failed": "it failed",
+    "canceled": "it was canceled",
+    "interrupted": "it was interrupted",
+    "denied": "it was denied",
+    "refused": "it was refused",
+}
+
+
+def _any_tokens(r: dict[str, Any]) -> bool:
+    return any(r.get(name) for name in ("input_tokens", "output_tokens", "cache_read_tokens"))
+
+
 def _cost(r: dict[str, Any]) -> str:
     """The cost and where it came from; a row the price table cannot price says so."""
     hit = _cache_hit(r)
@@ -339,6 +353,10 @@ def _cost(r: dict[str, Any]) -> str:
         saved = f"saved {format_usd(usd)}, " if isinstance(usd, int | float) else "saved "
         return f"$0.00 (answered from the response cache: {saved}{tokens:,} tokens)"
     cost = format_cost(r.get("cost_usd"))
+    ended = _ENDED_UNUSED.get(str(r["state"]))
+    if not cost and ended and not _any_tokens(r):
+        # Not a gap in the price table (the model may well be in it): nothing was used to price.
+        return f"none: {ended} before any tokens were reported"
     if not cost:
         return "not priced (no cost reported and the model is not in the price table)"
     if r.get("cost_source") == "cli":

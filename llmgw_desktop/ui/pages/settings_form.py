@@ -113,7 +113,7 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
             ),
             Control(
                 "gateway.first_byte_timeout_ms",
-                "Try the next provider or key if no answer has begun in",
+                "Try the next provider or key if a streamed answer has not begun in",
                 "s",
                 1000,
             ),

@@ -1,0 +1,46 @@
+"""What a recorder row's details say of its cost when there is none: a call that failed before
+any usage came is not "not priced" (the model is in the price table; nothing was used to
+price), while a model the table lacks still says so. Real gateway, scripted upstream."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.pages.recorder_words import detail_sections
+from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
+from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
+    GatewayFactory,
+    provider_env,
+    start_gateway,
+)
+
+
+async def _cost_row(gateway: GatewayRuntime, request_id: str) -> str:
+    detail = await gateway.engine.recorder_query.detail(request_id)
+    assert detail is not None
+    rows = [row for s in detail_sections(detail) for row in s.rows if row.label == "Cost"]
+    return rows[0].value
+
+
+async def test_a_failed_call_says_it_used_nothing_not_that_its_model_is_unpriced(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    gateway = await start_gateway()
+    chat = openai_client(gateway).chat.completions
+    upstream.script(Reply.error(401))
+    with pytest.raises(openai.APIStatusError) as refused:
+        await chat.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    failed_id = refused.value.response.headers["x-gateway-request-id"]
+    assert await _cost_row(gateway, failed_id) == (
+        "none: it failed before any tokens were reported"
+    )
+
+    answered = await chat.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    priced = await _cost_row(gateway, answered.headers["x-gateway-request-id"])
+    assert priced.startswith("$") and "estimated from prices" in priced
