@@ -455,18 +455,21 @@ def _shortened(words: str, short: str) -> str:
 
 
 def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
-    """The providers chip's words and its short words: `1 failing · Anthropic: some calls
-    fail`, `Some calls fail on 2 providers`. The state where only some calls fail has the
-    words the Providers page's status gives it (the chip said "needs a look")."""
+    """The providers chip's words and its short words: `Anthropic failing · OpenAI: some
+    calls fail`, `2 failing`, `Some calls fail on 2 providers`. The state where only some
+    calls fail has the words the Providers page's status gives it (the chip said "needs a
+    look"). One failing is named: "1 failing · OpenAI: some calls fail" read as if OpenAI were
+    the one failing."""
     failing = provider_counts(verdicts).failing
     some = [v for v in verdicts if not v.failing]
-    parts = [f"{failing} failing"] if failing else []
+    down = [v.name for v in verdicts if v.failing]
+    parts = [f"{down[0]} failing" if len(down) == 1 else f"{failing} failing"] if failing else []
     if len(some) == 1:
         parts.append(f"{some[0].name}: {SOME_CALLS_FAIL}")
     elif some:
         parts.append(f"{SOME_CALLS_FAIL} on {len(some)} providers")
     words = " · ".join(parts)
-    short = parts[0] if failing else SOME_CALLS_FAIL
+    short = f"{failing} failing" if failing else SOME_CALLS_FAIL
     return words[:1].upper() + words[1:], short[:1].upper() + short[1:]
 
 

@@ -98,7 +98,7 @@ def test_every_page_the_tray_and_the_header_count_one_mixed_state(
         # The header: its Providers and Jobs chips.
         header = window.header
         header.redraw()
-        assert header.chips["providers"].accessibleName() == "Providers: 1 failing"
+        assert header.chips["providers"].accessibleName() == "Providers: Anthropic failing"
         assert header.chips["jobs"].accessibleName() == "Jobs: 1 stuck · 3 running"
 
         # The Overview: its Failing and Stuck figures, its Stuck line, its health table's fold.
@@ -182,11 +182,11 @@ def test_the_header_says_a_provider_failing_when_its_calls_fail_not_at_its_next_
     async def body(desk: Desk, window: MainWindow) -> None:
         header = window.header
         header.redraw()
-        assert header.chips["providers"].accessibleName() != "Providers: 1 failing"
+        assert header.chips["providers"].accessibleName() != "Providers: Anthropic failing"
         header._tick.setInterval(3_600_000)  # its next tick in an hour
         header._tick.start()
         await _fail_anthropic(desk)
         chip = header.chips["providers"]
-        await until(lambda: chip.accessibleName() == "Providers: 1 failing", "the header")
+        await until(lambda: chip.accessibleName() == "Providers: Anthropic failing", "the header")
 
     on_window(body, size=(1024, 768), replies=replies)

@@ -72,7 +72,7 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                     await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
                 header.redraw()
                 assert [v.provider for v in provider_verdicts(engine) if v.failing] == ["anthropic"]
-                assert chips["providers"].text() == "1 failing"
+                assert chips["providers"].text() == "Anthropic failing"
                 assert chips["providers"].property("tone") == "error"
                 assert "Anthropic" in chips["providers"].toolTip()
                 chips["providers"].click()

@@ -139,11 +139,14 @@ def test_the_header_says_some_calls_fail_as_the_tables_do_by_name_or_counted() -
         "Some calls fail on 2 providers",
         "Some calls fail",
     )
+    # The one failing is named: "1 failing · OpenAI: some calls fail" read as if OpenAI failed.
     assert providers_words([down, some("OpenAI")]) == (
-        "1 failing · OpenAI: some calls fail",
+        "Claude Code failing · OpenAI: some calls fail",
         "1 failing",
     )
-    assert providers_words([down]) == ("1 failing", "1 failing")
+    assert providers_words([down]) == ("Claude Code failing", "1 failing")
+    other = ProviderVerdict("codex", "Codex", FAILING, "Circuit open", "why")
+    assert providers_words([down, other]) == ("2 failing", "2 failing")
     for words, _short in (providers_words([some("A")]), providers_words([down, some("B")])):
         assert "needs a look" not in words
 

@@ -100,7 +100,7 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
             assert time.monotonic() - rested_at < SHOWN_WITHIN_S
             # The header names it failing, with why in its tooltip.
             chip = window.header.chips["providers"]
-            await until(lambda: chip.text() == "1 failing", "the header chip")
+            await until(lambda: chip.text() == "OpenAI failing", "the header chip")
             assert "OpenAI (failing): no connection could be made" in chip.toolTip()
 
             # The tray: its alert line with the time left, its tooltip, and the switch.
