@@ -144,6 +144,14 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
         assert second.record is not None
         assert second.record["route"]["replayOf"] == original_id
 
+        # Many models: a submenu per provider, by the name the other pages give it (the menu
+        # said "anthropic", "claude-cli").
+        many = [{"id": f"gpt-{i}", "provider": "openai"} for i in range(9)]
+        many += [{"id": f"claude-{i}", "provider": "anthropic"} for i in range(9)]
+        replay.set_models(many)
+        groups = [a.text() for a in replay.menu.actions() if a.menu() is not None]
+        assert groups == ["Anthropic", "OpenAI"], groups
+
     on_window(body, size=(1024, 700), replies=replies, also_upstream=("openai",))
 
 

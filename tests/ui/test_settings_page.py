@@ -29,7 +29,7 @@ from llmgw_desktop.ui.pages.playground_models import ModelPicker
 from llmgw_desktop.ui.pages.settings_form import SECTIONS
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.pages.settings_rules import read_only_reason
-from llmgw_desktop.ui.qt import QDesktopServices, QDoubleSpinBox, QScrollArea, QSpinBox
+from llmgw_desktop.ui.qt import QDesktopServices, QDoubleSpinBox, QLabel, QScrollArea, QSpinBox
 from tests.waiting import until
 
 TOKEN = "s3cr3t-bearer-token-0123456789-abcdefghijkl"
@@ -509,3 +509,20 @@ def test_a_setting_read_at_start_does_not_claim_to_say_where_files_are() -> None
     assert "keeps its files" in (read_only_reason(declared["paths.data_dir"], "default") or "")
     reason = read_only_reason(declared["mcp.max_sessions"], "default") or ""
     assert "keeps its files" not in reason and "config.toml" in reason
+
+
+def test_your_own_rules_are_said_across_the_row_not_in_a_narrow_column(
+    on_settings: OnSettings,
+) -> None:
+    """Screenshot review (2026-11-28): beside the row's stretch, the listing's wrapping label
+    took its narrowest width and said one sentence in five lines of about 120 px."""
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        page.resize(820, 640)  # the page's room in a 1024x768 window
+        page.show()
+        label = page.form.rows["guard.rules"].editor
+        assert isinstance(label, QLabel) and label.text().startswith("none: write one")
+        await until(lambda: label.width() > 300, "the listing laid out")
+        assert label.height() < 2.5 * label.fontMetrics().lineSpacing(), label.size()
+
+    on_settings(body)

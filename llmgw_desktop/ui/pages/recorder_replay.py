@@ -248,8 +248,11 @@ class ReplayActions(QWidget):
         for entry in self._models:
             provider = str(entry.get("provider") or entry.get("owned_by") or "other")
             groups.setdefault(provider, []).append(str(entry["id"]))
-        for provider in sorted(groups):
-            submenu = self.menu.addMenu(provider)
+        # Each provider by the name the other pages give it ("Claude Code", not "claude-cli").
+        names = self._names
+        shown = {p: names.name(names.by_gateway_id.get(p, p)) for p in groups}
+        for provider in sorted(groups, key=lambda p: shown[p].casefold()):
+            submenu = self.menu.addMenu(shown[provider])
             for model in sorted(groups[provider]):
                 self._add(submenu, model, model)
 

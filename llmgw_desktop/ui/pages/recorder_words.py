@@ -260,8 +260,9 @@ def detail_sections(
         # The OpenTelemetry trace the request ran in (export on): find it in the tracing tool.
         head.append(DetailRow("Trace", str(route["traceId"])))
     if isinstance(route, dict) and route.get("replayOf"):
-        head.append(DetailRow("Replay of", str(route["replayOf"])))
-    head += [DetailRow("Replayed as", replay) for replay in detail.replays]
+        head.append(DetailRow("Replay of", str(route["replayOf"]), whole=True))
+    # Request ids, whole on a line of their own as the request's own id is (never broken).
+    head += [DetailRow("Replayed as", replay, whole=True) for replay in detail.replays]
     # The heading names the request by the start of its id (enough to tell rows apart, and
     # it never widens a narrow pane); the whole id is its first row.
     sections = [

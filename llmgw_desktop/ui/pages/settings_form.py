@@ -178,10 +178,13 @@ class _Row(QWidget):
         self.note.hide()
         line = QHBoxLayout()
         line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(editor)
+        # A listing's words take the row's width: beside a stretch, a wrapping label took its
+        # narrowest and wrapped one sentence into five lines of 120 px.
+        line.addWidget(editor, 1 if control.listing else 0)
         if control.unit:
             line.addWidget(QLabel(control.unit))
-        line.addStretch(1)
+        if not control.listing:
+            line.addStretch(1)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
