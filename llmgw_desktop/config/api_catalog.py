@@ -337,7 +337,8 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
 # and runs it in place of any other name it is given.
 CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
     CliBridgeSpec("claude-cli", "claude", "Claude Code", ("sonnet", "opus", "haiku", "opusplan")),
-    CliBridgeSpec("codex-cli", "codex", "Codex CLI", ("gpt-5.1-codex-mini", "gpt-5.1")),
+    # Codex 0.169's own listing (`codex debug models`) has gpt-5.5 and not the two after it.
+    CliBridgeSpec("codex-cli", "codex", "Codex CLI", ("gpt-5.5", "gpt-5.1-codex-mini", "gpt-5.1")),
     CliBridgeSpec(
         "gemini-cli",
         "gemini",
