@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.errors import ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.engine.providers.base import OutputParser
 from llmgw_desktop.engine.providers.cli.claude import ClaudeParser
 from llmgw_desktop.engine.providers.cli.codex import CodexParser
@@ -71,6 +71,17 @@ def test_codex_answer_and_usage_as_reported() -> None:
     assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (112, 200, 9)
     assert usage.reasoning_tokens == 2 and usage.total_input_tokens == 312
     assert result.usage_is_cumulative
+
+
+def test_codex_offline_fails_where_it_would_wait_for_the_network_with_no_end() -> None:
+    """Captured from the real Codex 0.169 with no network (2026-11-28): five reconnects and a
+    fall back to HTTPS in about ten seconds, then "waiting for network" every 8, 13, ... s for
+    ever, as output, so no idle limit stopped it: a call hung until its 30-minute limit."""
+    error = failure(CodexParser("gpt-5.5"), "codex", "offline_waiting_for_network_json")
+    assert error.code == ErrorCode.PROVIDER_ERROR
+    assert str(error).startswith("Codex cannot reach its service")
+    assert "Connection failed" in str(error)
+    assert error.details["session_id"] == "01a221dc-3eed-7ea0-b614-605d5a8d8b98"
 
 
 def test_codex_resume_reports_thread_totals() -> None:

@@ -4,7 +4,8 @@
 Events: `thread.started` (the thread id is the session), `item.completed` (agent messages and
 non-fatal errors), `turn.completed` (usage, summed over the whole thread when resumed), and
 `turn.failed` or a non-zero exit on failure. A `{"type": "error"}` line alone is not fatal:
-codex reports its own reconnect attempts that way.
+codex reports its own reconnect attempts that way, until "Reconnecting... waiting for network",
+after which it would wait with no end (`WAITING_FOR_NETWORK`: the call fails there).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ SANDBOX_FLAGS = {
     "bypassPermissions": ("--dangerously-bypass-approvals-and-sandbox",),
 }
 _STATUS = re.compile(r"(?:status:?|status) (\d{3})\b")
+# What Codex (0.169) says once its retries are spent and it would wait for the network.
+WAITING_FOR_NETWORK = "Reconnecting... waiting for network"
 # What codex prints when a server handed to it as required (`mcp_handoff.codex_overrides`)
 # did not start: the servers and why, up to the line's end or the JSON-RPC code it appends.
 _REQUIRED_MCP_FAILED = re.compile(
@@ -160,6 +163,19 @@ class CodexParser(NdjsonParser):
             self._failed = str(error.get("message") or "codex reported a failed turn")
         elif kind == "error":
             self._last_error = str(event.get("message", ""))
+            if self._last_error.startswith(WAITING_FOR_NETWORK):
+                # Its own retries are spent (five, then HTTPS in place of WebSockets, about 10
+                # s); from here it waits for the network with no end, each wait longer, and
+                # says so as output (so no idle limit would stop it): the call ends now.
+                failure = ProviderFailure(
+                    "Codex cannot reach its service (it would wait for the network with no "
+                    f"end): {self._last_error}",
+                    code=ErrorCode.PROVIDER_ERROR,
+                    provider="codex",
+                )
+                if self._thread_id:
+                    failure.details["session_id"] = self._thread_id
+                raise failure
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
         self._drain()
