@@ -15,7 +15,8 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
   in the environment; a `config.toml` naming a provider or profile cannot be told.
 - Gemini CLI: `.gemini/settings.json` (`security.auth.selectedType`, or the older
   `selectedAuthType`), `oauth_creds.json` and `google_accounts.json` (`active`), under
-  `GEMINI_CLI_HOME` or the home.
+  `GEMINI_CLI_HOME` or the home; or `GEMINI_API_KEY`, `GOOGLE_GENAI_USE_VERTEXAI` or
+  `GOOGLE_GENAI_USE_GCA` in the environment (Google Cloud's credentials are not read).
 - GitHub Copilot: `config.json` in `COPILOT_HOME` or `~/.copilot` (`logged_in_users`,
   `last_logged_in_user`), or a token in `COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`.
 - OpenCode: `opencode/auth.json` under `XDG_DATA_HOME` or `~/.local/share`: one entry per
@@ -259,9 +260,19 @@ def gemini(environ: Mapping[str, str], home: Path) -> CliAccount:
             GEMINI_METHODS.get(chosen, chosen),
             detail="Google Cloud credentials are not read here",
         )
+    cloud = [name for name in GEMINI_CLOUD_VARIABLES if environ.get(name, "").strip()]
+    if cloud:
+        return CliAccount(
+            "gemini", UNKNOWN, detail=f"{cloud[0]} is set: Google Cloud credentials are not read"
+        )
+    # What Gemini CLI 0.61 itself refuses to run without (its error code 41).
     return CliAccount(
         "gemini", NOT_LOGGED_IN, detail=f"no sign-in chosen in {base / 'settings.json'}"
     )
+
+
+# Besides GEMINI_API_KEY, what Gemini CLI takes for a sign-in from the environment.
+GEMINI_CLOUD_VARIABLES = ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA")
 
 
 COPILOT_TOKEN_VARIABLES = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")

@@ -17,14 +17,15 @@ Two kinds of word:
   taken at their word, unasked. Where they suggest a logout it is asked, again when what its
   files say changes or after `RECHECK_S`, never on every look: each asking starts the CLI.
 - **Its files decide** where no command says more and the files are all it reads (Codex's
-  `auth.json` or `CODEX_API_KEY`, Mistral Vibe's `MISTRAL_API_KEY`), read as a call would see
-  them; a config file that may choose another provider leaves it in doubt.
+  `auth.json` or `CODEX_API_KEY`, Mistral Vibe's `MISTRAL_API_KEY`, Gemini CLI's chosen sign-in
+  or `GEMINI_API_KEY`), read as a call would see them; a config file that may choose another
+  provider, or Google Cloud's credentials, leave it in doubt.
 
 In doubt nothing is held back: an answer that cannot be read, a CLI that fails to say, a file
 that cannot be read, or a gateway with a hard budget (whose CLI jobs may come back through the
-gateway on its own API key, `calls/cli_spend.py`, and need no login of their own). Gemini CLI,
-Copilot, OpenCode and the ACP agents are not looked at: their logins have more sources than
-their files say (Google's application credentials, `gh`, OpenCode's free models).
+gateway on its own API key, `calls/cli_spend.py`, and need no login of their own). Copilot,
+OpenCode, Antigravity (`agy`) and the ACP agents are not looked at: their logins have more
+sources than their files say (`gh`, OpenCode's free models).
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class LoginStatus:
     # be told); none where the CLI's files, read as its calls would read them, decide.
     args: tuple[str, ...] = ()
     logged_in: Callable[[bytes], bool | None] | None = None
+    # The program the rule is for, where the provider has two (Gemini CLI, or Antigravity's
+    # `agy`, which logs in its own way): another found in its place is not looked at.
+    binary: str = ""
 
 
 def _claude_logged_in(stdout: bytes) -> bool | None:
@@ -109,6 +113,10 @@ LOGIN_STATUS: dict[str, LoginStatus] = {
     "codex": LoginStatus("run `codex login`, or set CODEX_API_KEY before starting the gateway"),
     "mistral": LoginStatus(
         "run `vibe --setup`, or set MISTRAL_API_KEY before starting the gateway"
+    ),
+    "gemini": LoginStatus(
+        "run `gemini` and choose a sign-in, or set GEMINI_API_KEY before starting the gateway",
+        binary="gemini",
     ),
 }
 
@@ -154,6 +162,9 @@ class CliLogins:
 
     async def _check_one(self, provider: str) -> None:
         executable = await self._discovery.locate(provider)
+        status = LOGIN_STATUS[provider]
+        if status.binary and executable is not None and Path(executable).stem != status.binary:
+            executable = None  # another program in its place (`agy`): not looked at
         if executable is None or not self._is_enabled(provider) or self._any_hard_budget():
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, None)
@@ -166,7 +177,6 @@ class CliLogins:
         if asked is not None and asked[0] == seen and self._clock() - asked[1] < RECHECK_S:
             return
         self._asked[provider] = (seen, self._clock())
-        status = LOGIN_STATUS[provider]
         if not status.args:
             logged_in = await self._files_say(provider, home)
         elif files.state in (LOGGED_IN, API_KEY):

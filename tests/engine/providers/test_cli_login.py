@@ -4,8 +4,8 @@ never held back in doubt (an answer that cannot be read, a hard budget under whi
 come back through the gateway). The real Claude Code is asked in
 `tests/ui/test_cli_logged_out.py`, the real Grok CLI's answers below; here a stand-in script
 (which counts how often it is asked) stands for a CLI, so the rules can be driven one by one.
-Codex and Mistral Vibe are never started for it: their files, read as a call reads them,
-decide."""
+Codex, Mistral Vibe and Gemini CLI are never started for it: their files, read as a call reads
+them, decide."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def _watch(
     tmp_path: Path, *, hard: bool = False, enabled: bool = True
 ) -> tuple[CliLogins, ProviderTrouble, EventBus, Clock]:
     events = EventBus()
-    trouble = ProviderTrouble(events, switch_ids=["claude", "codex", "grok", "mistral"])
+    trouble = ProviderTrouble(events, switch_ids=["claude", "codex", "grok", "mistral", "gemini"])
     clock = Clock()
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -208,16 +208,30 @@ async def test_grok_is_asked_with_grok_models_and_read_in_its_own_words(
     assert trouble.of("grok") is None  # in doubt: nothing held back
 
 
-@pytest.mark.parametrize("provider, program", [("codex", "codex"), ("mistral", "vibe")])
-async def test_codex_and_vibe_are_decided_by_their_files_and_never_started(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, provider: str, program: str
+# Per CLI whose files decide: its program, its own directory, what it is told to do, and the
+# key its calls' environment may hold.
+FILES_DECIDE = {
+    "codex": ("codex", ".codex", "run `codex login`", "CODEX_API_KEY"),
+    "mistral": ("vibe", ".vibe", "run `vibe --setup`", "MISTRAL_API_KEY"),
+    "gemini": ("gemini", ".gemini", "run `gemini` and choose a sign-in", "GEMINI_API_KEY"),
+}
+
+
+@pytest.mark.parametrize("provider", FILES_DECIDE)
+async def test_codex_vibe_and_gemini_are_decided_by_their_files_and_never_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, provider: str
 ) -> None:
     """Their files (and the keys in the environment their calls get) are all they read; a
-    config file of their own may choose a provider that needs no login: then in doubt."""
+    config file of their own may choose a provider that needs no login (Gemini: Google Cloud's
+    credentials): then in doubt."""
+    program, own_dir, fix, key = FILES_DECIDE[provider]
     folder = tmp_path / "bin"
     folder.mkdir()
     monkeypatch.setenv("PATH", str(folder))
-    for name in ("CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY", "CODEX_HOME", "VIBE_HOME"):
+    for name in (
+        *("CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY", "GEMINI_API_KEY"),
+        *("CODEX_HOME", "VIBE_HOME", "GEMINI_CLI_HOME", "GOOGLE_GENAI_USE_VERTEXAI"),
+    ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
@@ -225,27 +239,47 @@ async def test_codex_and_vibe_are_decided_by_their_files_and_never_started(
     watch, trouble, _events, clock = _watch(tmp_path)
     await watch.check()
     held = trouble.of(provider)
-    fix = {"codex": "run `codex login`", "mistral": "run `vibe --setup`"}[provider]
     assert held is not None and held.message.startswith(f"not logged in: {fix}")
 
-    own = home / {"codex": ".codex", "mistral": ".vibe"}[provider]
+    own = home / own_dir
     own.mkdir()
-    (own / "config.toml").write_text('model_provider = "ollama"\n')
+    if provider == "gemini":
+        monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+        clock.now += RECHECK_S
+    else:
+        (own / "config.toml").write_text('model_provider = "ollama"\n')
     await watch.check()  # in doubt
     assert trouble.of(provider) is None
-    (own / "config.toml").unlink()
+    if provider == "gemini":
+        monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI")
+        clock.now += RECHECK_S
+    else:
+        (own / "config.toml").unlink()
     await watch.check()
     assert trouble.of(provider) is not None
 
     # A key in the environment its calls get (the child's): its files read as a call's.
-    monkeypatch.setenv({"codex": "CODEX_API_KEY", "mistral": "MISTRAL_API_KEY"}[provider], "k")
+    monkeypatch.setenv(key, "k")
     clock.now += RECHECK_S
     await watch.check()
     assert trouble.of(provider) is None
     assert stand.asked == []  # never started
 
 
-async def test_the_real_grok_codex_and_vibe_in_a_home_without_a_login(
+async def test_antigravity_in_gemini_clis_place_is_not_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    Stand(folder, "agy")
+    watch, trouble, _events, _clock = _watch(tmp_path)
+    await watch.check()
+    assert trouble.of("gemini") is None
+
+
+async def test_the_real_grok_codex_vibe_and_gemini_in_a_home_without_a_login(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pinned CLIs themselves, in a home of their own with no login: each is held with
@@ -254,19 +288,19 @@ async def test_the_real_grok_codex_and_vibe_in_a_home_without_a_login(
 
     folder = tmp_path / "bin"
     folder.mkdir()
-    for program in ("grok", "codex", "vibe"):
+    for program in ("grok", "codex", "vibe", "gemini"):
         (folder / program).symlink_to(find_cli(program))
     monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
     for name in (
-        *("XAI_API_KEY", "CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY"),
-        *("GROK_HOME", "CODEX_HOME", "VIBE_HOME"),
+        *("XAI_API_KEY", "CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY", "GEMINI_API_KEY"),
+        *("GROK_HOME", "CODEX_HOME", "VIBE_HOME", "GEMINI_CLI_HOME", "GOOGLE_GENAI_USE_VERTEXAI"),
     ):
         monkeypatch.delenv(name, raising=False)
     watch, trouble, _events, clock = _watch(tmp_path)
     await watch.check()
-    for provider in ("grok", "codex", "mistral"):
+    for provider in ("grok", "codex", "mistral", "gemini"):
         held = trouble.of(provider)
         assert held is not None and held.logged_out, provider
     monkeypatch.setenv("XAI_API_KEY", "xai-test")
