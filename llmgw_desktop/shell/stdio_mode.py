@@ -146,8 +146,13 @@ async def _relay(url: str, token: str, locate: Locate, silence_s: float) -> int:
     forwarder = StdioForwarder(
         url, headers=_relay_headers(token), locate=locate, silence_s=silence_s
     )
-    async with opened_stdio() as (reader, writer):
-        await forwarder.run(reader, writer)
+    try:
+        async with opened_stdio() as (reader, writer):
+            await forwarder.run(reader, writer)
+    except* LineTooLong as group:
+        # A file's reader (`ThreadFedReader`) wraps it in its task group: raised bare, as the
+        # door served in process raises it, for the command to say in one line.
+        raise group.exceptions[0] from None
     return 0
 
 

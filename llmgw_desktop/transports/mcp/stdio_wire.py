@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import re
 import stat
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO, cast
 
 from llmgw_desktop.engine.api import SseParser, jsonio
@@ -212,6 +213,19 @@ async def opened_reader(stdin: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
         transport.close()
 
 
+def _unlocked_read(stdin: BinaryIO) -> Callable[[int], bytes]:
+    """One read's worth of what is there (a buffered file's `read` would wait for all of it),
+    from its descriptor: a buffered reader's `read1` holds the reader's lock while it reads, and
+    a daemon thread found in one at exit made the interpreter's shutdown fail on that lock
+    ("Fatal Python error: _enter_buffered_busy", exit 250, in a CI run). Nothing of `stdin` has
+    been read through its buffer before (the door is its only reader)."""
+    try:
+        descriptor = stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return getattr(stdin, "read1", stdin.read)
+    return functools.partial(os.read, descriptor)
+
+
 class ThreadFedReader:
     """Where the loop cannot watch the wire (a regular file, which no loop watches; any stdin on
     Windows, whose loop reads no anonymous pipe), it is read in worker threads, a bounded read
@@ -224,8 +238,7 @@ class ThreadFedReader:
     READ_BYTES = 64 * 1024
 
     def __init__(self, stdin: BinaryIO, reader: asyncio.StreamReader) -> None:
-        # One read's worth of what is there (a buffered file's `read` would wait for all of it).
-        self._read = getattr(stdin, "read1", stdin.read)
+        self._read = _unlocked_read(stdin)
         self._reader = reader
         self._flowing = asyncio.Event()
         self._flowing.set()

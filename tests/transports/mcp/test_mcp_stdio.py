@@ -251,6 +251,10 @@ def test_a_file_on_stdin_is_read_a_bounded_read_at_a_time(served: str, tmp_path:
     stderr = done.stderr.decode()
     assert done.returncode == 1, stderr
     assert str(LineTooLong(MCP_EVENT_BYTES)) in stderr
+    # Said in one line on either path (relayed, a file's reader wrapped it in an exception
+    # group: a traceback), and no read left holding stdin's lock at exit (a CI run's relay
+    # ended in "Fatal Python error: _enter_buffered_busy", exit 250).
+    assert "Traceback" not in stderr and "Fatal Python error" not in stderr, stderr
     answers = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert all(answer["id"] == 1 and "result" in answer for answer in answers), answers
     peak = int(stderr.strip().splitlines()[-1])
