@@ -329,6 +329,10 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
     ),
 )
 
+# What Claude Code and Gemini CLI take, whether run as themselves or over ACP.
+_CLAUDE_ALIASES = ("sonnet", "opus", "haiku")
+_GEMINI_MODELS = ("gemini-2.5-pro", "gemini-2.5-flash")
+
 # Each CLI's one list of models it is known to take (aliases included), the first its default
 # here: what `/v1/models` offers as `<id>/<model>`, and what the Providers page and
 # `discovery.models` show where the CLI cannot list its own (Codex and OpenCode can: their own
@@ -336,40 +340,28 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
 # an agent's. Checked against the pinned CLIs (2026-11-28): Mistral Vibe 3.0.3 ships one model,
 # and runs it in place of any other name it is given.
 CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
-    CliBridgeSpec("claude-cli", "claude", "Claude Code", ("sonnet", "opus", "haiku", "opusplan")),
+    CliBridgeSpec("claude-cli", "claude", "Claude Code", (*_CLAUDE_ALIASES, "opusplan")),
     # Codex 0.169's own listing (`codex debug models`) has gpt-5.5 and not the two after it.
     CliBridgeSpec("codex-cli", "codex", "Codex CLI", ("gpt-5.5", "gpt-5.1-codex-mini", "gpt-5.1")),
-    CliBridgeSpec(
-        "gemini-cli",
-        "gemini",
-        "Gemini CLI",
-        ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"),
-    ),
+    CliBridgeSpec("gemini-cli", "gemini", "Gemini CLI", (*_GEMINI_MODELS, "gemini-2.5-flash-lite")),
     CliBridgeSpec(
         "grok-cli", "grok", "Grok CLI", ("grok-code-fast-1", "grok-4", "grok-4.5", "grok-build")
     ),
     CliBridgeSpec(
-        "copilot-cli",
-        "copilot",
-        "GitHub Copilot CLI",
-        ("claude-sonnet-4.5", "gpt-5", "gpt-5-mini"),
+        "copilot-cli", "copilot", "GitHub Copilot CLI", ("claude-sonnet-4.5", "gpt-5", "gpt-5-mini")
     ),
     CliBridgeSpec("opencode-cli", "opencode", "OpenCode", ("opencode/big-pickle",)),
     CliBridgeSpec("mistral-cli", "mistral", "Mistral Vibe", ("mistral-medium-3.5",)),
     # The ACP agents (`cli_catalog.py`), each answering as `<id>-cli/<model>` too.
     CliBridgeSpec("qwen-cli", "qwen", "Qwen Code", ("qwen3-coder-plus",)),
-    CliBridgeSpec(
-        "gemini-acp-cli", "gemini-acp", "Gemini CLI (ACP)", ("gemini-2.5-pro", "gemini-2.5-flash")
-    ),
+    CliBridgeSpec("gemini-acp-cli", "gemini-acp", "Gemini CLI (ACP)", _GEMINI_MODELS),
     CliBridgeSpec(
         "opencode-acp-cli",
         "opencode-acp",
         "OpenCode (ACP)",
         ("opencode/big-pickle", "anthropic/claude-sonnet-4-5", "openai/gpt-5"),
     ),
-    CliBridgeSpec(
-        "claude-acp-cli", "claude-acp", "Claude (ACP)", ("default", "sonnet", "opus", "haiku")
-    ),
+    CliBridgeSpec("claude-acp-cli", "claude-acp", "Claude (ACP)", ("default", *_CLAUDE_ALIASES)),
     CliBridgeSpec("codex-acp-cli", "codex-acp", "Codex (ACP)", ("gpt-5.5", "gpt-5.4")),
 )
 

@@ -61,12 +61,19 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def stand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stand:
+def _alone_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *unset: str) -> Path:
+    """A folder that is the whole PATH, with the variables `unset` taken away."""
     folder = tmp_path / "bin"
     folder.mkdir()
     monkeypatch.setenv("PATH", str(folder))
-    return Stand(folder)
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+@pytest.fixture
+def stand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stand:
+    return Stand(_alone_on_path(tmp_path, monkeypatch))
 
 
 def _watch(
@@ -187,11 +194,7 @@ GROK_KEYED = "You are using XAI_API_KEY.\n\nDefault model: grok-4.5\n"
 async def test_grok_is_asked_with_grok_models_and_read_in_its_own_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    monkeypatch.setenv("PATH", str(folder))
-    monkeypatch.delenv("XAI_API_KEY", raising=False)
-    grok = Stand(folder, "grok")
+    grok = Stand(_alone_on_path(tmp_path, monkeypatch, "XAI_API_KEY"), "grok")
     grok.say(logged_in=None, text=GROK_LOGGED_OUT)
     watch, trouble, _events, clock = _watch(tmp_path)
     await watch.check()
@@ -225,14 +228,12 @@ async def test_codex_vibe_and_gemini_are_decided_by_their_files_and_never_starte
     config file of their own may choose a provider that needs no login (Gemini: Google Cloud's
     credentials): then in doubt."""
     program, own_dir, fix, key = FILES_DECIDE[provider]
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    monkeypatch.setenv("PATH", str(folder))
-    for name in (
+    folder = _alone_on_path(
+        tmp_path,
+        monkeypatch,
         *("CODEX_API_KEY", "OPENAI_API_KEY", "MISTRAL_API_KEY", "GEMINI_API_KEY"),
         *("CODEX_HOME", "VIBE_HOME", "GEMINI_CLI_HOME", "GOOGLE_GENAI_USE_VERTEXAI"),
-    ):
-        monkeypatch.delenv(name, raising=False)
+    )
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
     stand = Stand(folder, program)
@@ -269,11 +270,7 @@ async def test_codex_vibe_and_gemini_are_decided_by_their_files_and_never_starte
 async def test_antigravity_in_gemini_clis_place_is_not_looked_at(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    monkeypatch.setenv("PATH", str(folder))
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    Stand(folder, "agy")
+    Stand(_alone_on_path(tmp_path, monkeypatch, "GEMINI_API_KEY"), "agy")
     watch, trouble, _events, _clock = _watch(tmp_path)
     await watch.check()
     assert trouble.of("gemini") is None
