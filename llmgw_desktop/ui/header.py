@@ -455,11 +455,11 @@ def _shortened(words: str, short: str) -> str:
 
 
 def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
-    """The providers chip's words and its short words: `Anthropic failing · OpenAI: some
-    calls fail`, `2 failing`, `Some calls fail on 2 providers`. The state where only some
-    calls fail has the words the Providers page's status gives it (the chip said "needs a
-    look"). One failing is named: "1 failing · OpenAI: some calls fail" read as if OpenAI were
-    the one failing."""
+    """The providers chip's words and its short words (`Anthropic failing`): `Anthropic failing
+    · OpenAI: some calls fail`, `2 failing`, `Some calls fail on 2 providers`. The state where
+    only some calls fail has the words the Providers page's status gives it (the chip said
+    "needs a look"). One failing is named: "1 failing · OpenAI: some calls fail" read as if
+    OpenAI were the one failing."""
     failing = provider_counts(verdicts).failing
     some = [v for v in verdicts if not v.failing]
     down = [v.name for v in verdicts if v.failing]
@@ -469,7 +469,9 @@ def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
     elif some:
         parts.append(f"{SOME_CALLS_FAIL} on {len(some)} providers")
     words = " · ".join(parts)
-    short = f"{failing} failing" if failing else SOME_CALLS_FAIL
+    # The failing first, named when one: at 1024 px the whole line did not fit, and "1
+    # failing" left which one to the tooltip.
+    short = parts[0] if failing else SOME_CALLS_FAIL
     return words[:1].upper() + words[1:], short[:1].upper() + short[1:]
 
 

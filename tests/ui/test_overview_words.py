@@ -122,7 +122,7 @@ def _facts(verdicts: list[ProviderVerdict], **changed: object) -> GatewayFacts:
 
 def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     """Issue 54.2: the Failing figure and the header's chip, read from the same verdicts, say
-    the same ("1 failing", "Some calls fail") in the same tone."""
+    the same ("Some calls fail"; "1 failing", which the header names) in the same tone."""
     some = ProviderVerdict("mistral", "Mistral Vibe", SOME_CALLS_FAIL, "Some calls fail", "x")
     failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "y")
     # Gallery review, finding 1: the failures are told where they happened, each provider's
@@ -138,7 +138,8 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     assert "Mistral Vibe: 1 of 3 failed" in words["failing"].tip
     words = figure_words(_facts([failing, some]))
     assert (words["failing"].value, words["failing"].tone) == ("1 failing", "error")
-    assert providers_words([failing, some])[1] == words["failing"].value
+    # The header names the one the figure counts (and says the rest when it has room).
+    assert providers_words([failing, some])[1] == "Anthropic failing"
     # Gallery review, finding 2: never a green "Working" beside a provider whose calls fail.
     gateway = words["gateway"]
     assert (gateway.value, gateway.tone) == ("Partly working", "warning")

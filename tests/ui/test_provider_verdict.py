@@ -125,7 +125,7 @@ def test_the_header_says_some_calls_fail_as_the_tables_do_by_name_or_counted() -
     """Review 41-3, finding 22: the header's "1 needs a look" was the state the tables call
     "Some calls fail"; the chip now says the tables' words, naming the provider when one."""
     from llmgw_desktop.ui.attention import FAILING, ProviderVerdict
-    from llmgw_desktop.ui.header import providers_words
+    from llmgw_desktop.ui.header import _shortened, providers_words
 
     def some(name: str) -> ProviderVerdict:
         return ProviderVerdict(name.lower(), name, SOME_CALLS_FAIL, "Some calls fail", "why")
@@ -142,9 +142,11 @@ def test_the_header_says_some_calls_fail_as_the_tables_do_by_name_or_counted() -
     # The one failing is named: "1 failing · OpenAI: some calls fail" read as if OpenAI failed.
     assert providers_words([down, some("OpenAI")]) == (
         "Claude Code failing · OpenAI: some calls fail",
-        "1 failing",
+        "Claude Code failing",  # where the whole does not fit (at 1024 px it did not)
     )
-    assert providers_words([down]) == ("Claude Code failing", "1 failing")
+    assert providers_words([down]) == ("Claude Code failing", "Claude Code failing")
+    # Shortened, it says that more was left out (the tooltip has it).
+    assert _shortened(*providers_words([down, some("OpenAI")])) == "Claude Code failing …"
     other = ProviderVerdict("codex", "Codex", FAILING, "Circuit open", "why")
     assert providers_words([down, other]) == ("2 failing", "2 failing")
     for words, _short in (providers_words([some("A")]), providers_words([down, some("B")])):

@@ -218,10 +218,12 @@ def _failing(facts: GatewayFacts) -> Figure:
         tone = "ok" if totals.asked and not refused else ""
         return Figure("None", said[0], tone, tip, said[1:])
     failing = [v for v in facts.verdicts if v.failing]
-    # The header's words for the same verdicts ("1 failing", "Some calls fail"), so the chip
-    # and the figure never say two things of one moment.
+    # The header's words for the same verdicts ("Some calls fail"), so the chip and the figure
+    # never say two things of one moment; the failing counted, as a figure ("1 failing": the
+    # header names the one, and the line under the figure says where calls failed).
     _words, short = providers_words(facts.verdicts)
-    return Figure(short, said[0], "error" if failing else "warning", tip, said[1:])
+    value = f"{len(failing)} failing" if failing else short
+    return Figure(value, said[0], "error" if failing else "warning", tip, said[1:])
 
 
 def _failed_words(facts: GatewayFacts) -> tuple[str, ...]:
