@@ -18,8 +18,9 @@ Two kinds of word:
   files say changes or after `RECHECK_S`, never on every look: each asking starts the CLI.
 - **Its files decide** where no command says more and the files are all it reads (Codex's
   `auth.json` or `CODEX_API_KEY`, Mistral Vibe's `MISTRAL_API_KEY`, Gemini CLI's chosen sign-in
-  or `GEMINI_API_KEY`), read as a call would see them; a config file that may choose another
-  provider, or Google Cloud's credentials, leave it in doubt.
+  or `GEMINI_API_KEY`, also when it runs as an ACP agent), read as a call would see them; a
+  config file that may choose another provider, or Google Cloud's credentials, leave it in
+  doubt.
 
 In doubt nothing is held back: an answer that cannot be read, a CLI that fails to say, a file
 that cannot be read, or a gateway with a hard budget (whose CLI jobs may come back through the
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -76,6 +78,8 @@ class LoginStatus:
     # The program the rule is for, where the provider has two (Gemini CLI, or Antigravity's
     # `agy`, which logs in its own way): another found in its place is not looked at.
     binary: str = ""
+    # Whose login files it reads, when not its own id's (Gemini CLI over ACP reads Gemini's).
+    files_of: str = ""
 
 
 def _claude_logged_in(stdout: bytes) -> bool | None:
@@ -99,6 +103,10 @@ def _grok_logged_in(stdout: bytes) -> bool | None:
     return True if first[0].startswith("You are ") else None
 
 
+_GEMINI = LoginStatus(
+    "run `gemini` and choose a sign-in, or set GEMINI_API_KEY before starting the gateway",
+    binary="gemini",
+)
 LOGIN_STATUS: dict[str, LoginStatus] = {
     "claude": LoginStatus(
         "run `claude` and type /login, or set ANTHROPIC_API_KEY before starting the gateway",
@@ -114,10 +122,8 @@ LOGIN_STATUS: dict[str, LoginStatus] = {
     "mistral": LoginStatus(
         "run `vibe --setup`, or set MISTRAL_API_KEY before starting the gateway"
     ),
-    "gemini": LoginStatus(
-        "run `gemini` and choose a sign-in, or set GEMINI_API_KEY before starting the gateway",
-        binary="gemini",
-    ),
+    "gemini": _GEMINI,
+    "gemini-acp": dataclasses.replace(_GEMINI, files_of="gemini"),
 }
 
 
@@ -170,7 +176,9 @@ class CliLogins:
             self._trouble.note_login(provider, None)
             return
         home = Path(self._environ.get("HOME") or Path.home())
-        files = await asyncio.to_thread(read_account, provider, self._environ, home)
+        files = await asyncio.to_thread(
+            read_account, status.files_of or provider, self._environ, home
+        )
         # The vault's login files count as the user's own: storing or deleting one is a change.
         seen = (executable, files, getattr(self._auth_files, "version", None))
         asked = self._asked.get(provider)
@@ -178,7 +186,7 @@ class CliLogins:
             return
         self._asked[provider] = (seen, self._clock())
         if not status.args:
-            logged_in = await self._files_say(provider, home)
+            logged_in = await self._files_say(provider, status.files_of or provider, home)
         elif files.state in (LOGGED_IN, API_KEY):
             # Its files hold a login or a key: taken at their word, as before (a token revoked
             # since still fails its first call, which marks it). Only a logout they suggest is
@@ -206,10 +214,10 @@ class CliLogins:
         ) as auth_env:
             yield {**environment, **auth_env}
 
-    async def _files_say(self, provider: str, home: Path) -> bool | None:
-        """What the CLI's files say, read as its calls would read them."""
+    async def _files_say(self, provider: str, files_of: str, home: Path) -> bool | None:
+        """What the CLI's files (`files_of`'s) say, read as its calls would read them."""
         async with self._call_environment(provider) as environment:
-            account = await asyncio.to_thread(read_account, provider, environment, home)
+            account = await asyncio.to_thread(read_account, files_of, environment, home)
         if account.state == NOT_LOGGED_IN_FILES:
             return False
         return True if account.state in (LOGGED_IN, API_KEY) else None

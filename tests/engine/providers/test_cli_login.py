@@ -80,7 +80,9 @@ def _watch(
     tmp_path: Path, *, hard: bool = False, enabled: bool = True
 ) -> tuple[CliLogins, ProviderTrouble, EventBus, Clock]:
     events = EventBus()
-    trouble = ProviderTrouble(events, switch_ids=["claude", "codex", "grok", "mistral", "gemini"])
+    trouble = ProviderTrouble(
+        events, switch_ids=["claude", "codex", "grok", "mistral", "gemini", "gemini-acp"]
+    )
     clock = Clock()
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -265,6 +267,27 @@ async def test_codex_vibe_and_gemini_are_decided_by_their_files_and_never_starte
     await watch.check()
     assert trouble.of(provider) is None
     assert stand.asked == []  # never started
+
+
+async def test_gemini_cli_over_acp_reads_gemini_clis_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same program and the same empty ~/.gemini: Gemini CLI was "Not logged in" while
+    Gemini CLI (ACP) was Ready, its models offered (a helper's check under Xvfb)."""
+    unset = ("GEMINI_API_KEY", "GEMINI_CLI_HOME", "GOOGLE_GENAI_USE_VERTEXAI")
+    folder = _alone_on_path(tmp_path, monkeypatch, *unset)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    stand = Stand(folder, "gemini")
+    watch, trouble, _events, clock = _watch(tmp_path)
+    await watch.check()
+    for provider in ("gemini", "gemini-acp"):
+        held = trouble.of(provider)
+        assert held is not None and held.message.startswith("not logged in: run `gemini`")
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of("gemini") is None and trouble.of("gemini-acp") is None
+    assert stand.asked == []
 
 
 async def test_antigravity_in_gemini_clis_place_is_not_looked_at(
