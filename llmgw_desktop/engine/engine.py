@@ -493,6 +493,8 @@ class Engine:
                 environ=environ,
                 auth_files=self.vault,
                 auth_root=settings.data_path / "auth-tmp",
+                has_key=self._gateway_keys.has_key,
+                door_open=lambda: bool(self.callbacks.url),
             ),
             call_health=self.provider_health,
             target_access=self.keys.target_refusal,

@@ -18,7 +18,9 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
   `GEMINI_CLI_HOME` or the home; or `GEMINI_API_KEY`, `GOOGLE_GENAI_USE_VERTEXAI` or
   `GOOGLE_GENAI_USE_GCA` in the environment (Google Cloud's credentials are not read).
 - GitHub Copilot: `config.json` in `COPILOT_HOME` or `~/.copilot` (`logged_in_users`,
-  `last_logged_in_user`), or a token in `COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`.
+  `last_logged_in_user`), or a token in `COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`, or
+  the GitHub CLI's login (a host in its `hosts.yml`, under `GH_CONFIG_DIR`, `XDG_CONFIG_HOME/gh`
+  or `~/.config/gh`), as Copilot 1.0.102 says it looks.
 - OpenCode: `opencode/auth.json` under `XDG_DATA_HOME` or `~/.local/share`: one entry per
   provider, `type` `oauth`, `api` or `wellknown`.
 - Grok (xAI's CLI): `$GROK_HOME/auth.json` or `~/.grok/auth.json` (`access_token`, and
@@ -40,6 +42,7 @@ from typing import Any
 
 __all__ = [
     "API_KEY",
+    "FROM_ENVIRONMENT",
     "LOGGED_IN",
     "NOT_LOGGED_IN",
     "READERS",
@@ -52,6 +55,8 @@ LOGGED_IN = "logged in"
 API_KEY = "API key"
 NOT_LOGGED_IN = "not logged in"
 UNKNOWN = "cannot tell"
+# The `detail` of a key read from an environment variable (`method` names it).
+FROM_ENVIRONMENT = "from the environment"
 # Login files are small; anything larger is not one, and is not read whole.
 MAX_FILE_BYTES = 1 << 20
 
@@ -141,9 +146,7 @@ def claude(environ: Mapping[str, str], home: Path) -> CliAccount:
             detail,
         )
     if environ.get("ANTHROPIC_API_KEY", "").strip():
-        return CliAccount(
-            "claude", API_KEY, "ANTHROPIC_API_KEY", None, None, "from the environment"
-        )
+        return CliAccount("claude", API_KEY, "ANTHROPIC_API_KEY", None, None, FROM_ENVIRONMENT)
     if _text(profile.get("primaryApiKey")):
         return CliAccount(
             "claude", API_KEY, "key from /login", None, None, f"read from {state_file}"
@@ -185,7 +188,7 @@ def _codex_without_login(environ: Mapping[str, str], base: Path, why: str) -> Cl
     provider of its own (an Ollama, a gateway) leaves it not logged out."""
     for name in ("CODEX_API_KEY", "OPENAI_API_KEY"):
         if environ.get(name, "").strip():
-            return _key("codex", name, "from the environment")
+            return _key("codex", name, FROM_ENVIRONMENT)
     config = base / "config.toml"
     try:
         text = config.read_text(encoding="utf-8", errors="replace")[:MAX_FILE_BYTES]
@@ -244,9 +247,7 @@ def gemini(environ: Mapping[str, str], home: Path) -> CliAccount:
         return CliAccount("gemini", NOT_LOGGED_IN, "Google account", detail=f"no login in {base}")
     if chosen == "gemini-api-key" or (chosen is None and has_key):
         if has_key:
-            return CliAccount(
-                "gemini", API_KEY, "GEMINI_API_KEY", None, None, "from the environment"
-            )
+            return CliAccount("gemini", API_KEY, "GEMINI_API_KEY", None, None, FROM_ENVIRONMENT)
         return CliAccount(
             "gemini",
             NOT_LOGGED_IN,
@@ -296,11 +297,52 @@ def copilot(environ: Mapping[str, str], home: Path) -> CliAccount:
         return CliAccount(
             "copilot", LOGGED_IN, "GitHub account", who, None, f"read from {base / 'config.json'}"
         )
-    return CliAccount(
+    return _gh_login(environ, home) or CliAccount(
         "copilot",
         NOT_LOGGED_IN,
-        detail=f"no login in {base / 'config.json'} (Copilot may still use the gh CLI's login)",
+        detail=f"no login in {base / 'config.json'}, no GitHub token and no gh CLI login",
     )
+
+
+def _gh_config_dir(environ: Mapping[str, str], home: Path) -> Path:
+    """Where the GitHub CLI keeps `hosts.yml`, as `gh` itself chooses it."""
+    chosen = environ.get("GH_CONFIG_DIR", "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    xdg = environ.get("XDG_CONFIG_HOME", "").strip()
+    if xdg:
+        return Path(xdg).expanduser() / "gh"
+    if sys.platform == "win32" and environ.get("APPDATA", "").strip():
+        return Path(environ["APPDATA"]) / "GitHub CLI"
+    return home / ".config" / "gh"
+
+
+def _gh_login(environ: Mapping[str, str], home: Path) -> CliAccount | None:
+    """The GitHub CLI's login, which Copilot uses where it has none of its own: a host in
+    `hosts.yml` (its token may be in the OS keyring, which is not read). None where `gh` holds
+    none; "cannot tell" where the file cannot be read."""
+    path = _gh_config_dir(environ, home) / "hosts.yml"
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(MAX_FILE_BYTES).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return CliAccount("copilot", UNKNOWN, detail=f"{path} cannot be read: {exc}")
+    host: str | None = None
+    users: dict[str, str | None] = {}
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#") and ":" in line:
+            host = line.split(":", 1)[0].strip().strip("'\"")
+            users.setdefault(host, None)
+        elif host is not None and line.strip().startswith("user:"):
+            users[host] = _text(line.split(":", 1)[1].strip().strip("'\""))
+    if not users:
+        return None
+    host = "github.com" if "github.com" in users else next(iter(users))
+    login = users[host]
+    who = login if host == "github.com" or login is None else f"{login} on {host}"
+    return CliAccount("copilot", LOGGED_IN, "the gh CLI's login", who, None, f"read from {path}")
 
 
 OPENCODE_TYPES = {"oauth": "login", "api": "API key", "wellknown": "token"}
@@ -331,7 +373,7 @@ def grok(environ: Mapping[str, str], home: Path) -> CliAccount:
         return CliAccount("grok", LOGGED_IN, "grok.com sign-in", who, None, f"read from {path}")
     for name in ("XAI_API_KEY", "GROK_CODE_XAI_API_KEY"):
         if environ.get(name, "").strip():
-            return _key("grok", name, "from the environment")
+            return _key("grok", name, FROM_ENVIRONMENT)
     return CliAccount(
         "grok", NOT_LOGGED_IN, detail=f"no sign-in in {path} and no XAI_API_KEY (`grok login`)"
     )
@@ -350,7 +392,7 @@ def _grok_credential(data: Mapping[str, Any], depth: int = 0) -> Mapping[str, An
 
 def mistral(environ: Mapping[str, str], home: Path) -> CliAccount:
     if environ.get("MISTRAL_API_KEY", "").strip():
-        return _key("mistral", "MISTRAL_API_KEY", "from the environment")
+        return _key("mistral", "MISTRAL_API_KEY", FROM_ENVIRONMENT)
     path = _home(environ, home, "VIBE_HOME", home / ".vibe") / ".env"
     try:
         lines = path.read_text(encoding="utf-8", errors="replace")[:MAX_FILE_BYTES].splitlines()

@@ -9,7 +9,7 @@ becomes its lasting trouble (`trouble.py`, `LOGIN_SOURCE`), which holds its mode
 refused key does. A call that names one of them is still tried, and its success clears the
 trouble.
 
-Two kinds of word:
+Three kinds of word:
 - **The CLI is asked** where it can say (`LoginStatus.args`): Claude Code's `claude auth status
   --json` (which weighs its files, the macOS Keychain, `ANTHROPIC_API_KEY`, Bedrock and Vertex)
   and Grok's `grok models` ("You are not authenticated."). Its own files are read first
@@ -18,15 +18,24 @@ Two kinds of word:
   files say changes or after `RECHECK_S`, never on every look: each asking starts the CLI.
 - **Its files decide** where no command says more and the files are all it reads (Codex's
   `auth.json` or `CODEX_API_KEY`, Mistral Vibe's `MISTRAL_API_KEY`, Gemini CLI's chosen sign-in
-  or `GEMINI_API_KEY`, also when it runs as an ACP agent), read as a call would see them; a
-  config file that may choose another provider, or Google Cloud's credentials, leave it in
-  doubt.
+  or `GEMINI_API_KEY`, Copilot's login, a GitHub token or the `gh` CLI's login), read as a call
+  would see them; a config file that may choose another provider, or Google Cloud's
+  credentials, leave it in doubt.
+- **The gateway's key is its login**: an ACP agent the gateway points at itself
+  (`POINTED_AGENTS`; `auth/agent_callbacks.py` points every ACP run whose own settings do not
+  send it elsewhere) makes its model calls with the gateway's key for its vendor, so it answers
+  while that API provider does (switched on, holding a key, none refused), looked at on every
+  look.
+
+A CLI whose key is the very one an API provider refused (the same environment variable:
+Claude Code on `ANTHROPIC_API_KEY` when Anthropic refused `env:ANTHROPIC_API_KEY`) is held with
+it.
 
 In doubt nothing is held back: an answer that cannot be read, a CLI that fails to say, a file
 that cannot be read, or a gateway with a hard budget (whose CLI jobs may come back through the
-gateway on its own API key, `calls/cli_spend.py`, and need no login of their own). Copilot,
-OpenCode, Antigravity (`agy`) and the ACP agents are not looked at: their logins have more
-sources than their files say (`gh`, OpenCode's free models).
+gateway on its own API key, `calls/cli_spend.py`, and need no login of their own). OpenCode
+(whose free models need no login), Antigravity (`agy`), an agent whose own settings choose its
+route, and the operator's own ACP agents are not looked at.
 """
 
 from __future__ import annotations
@@ -36,18 +45,21 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.providers.account_files import (
     API_KEY,
+    FROM_ENVIRONMENT,
     LOGGED_IN,
     CliAccount,
     read_account,
 )
 from llmgw_desktop.engine.providers.account_files import NOT_LOGGED_IN as NOT_LOGGED_IN_FILES
+from llmgw_desktop.engine.providers.acp.gateway_env import ROUTES, own_route
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.discovery import VERSION_LIMITS, Discovery
 from llmgw_desktop.engine.providers.process import Invocation, run_process
@@ -56,7 +68,7 @@ from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 if TYPE_CHECKING:
     from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
-__all__ = ["LOGIN_STATUS", "RECHECK_S", "CliLogins", "LoginStatus"]
+__all__ = ["LOGIN_STATUS", "POINTED_AGENTS", "RECHECK_S", "CliLogins", "LoginStatus"]
 
 # The trouble's words, before what to do: "Claude Code is " comes first where it is named.
 NOT_LOGGED_IN = "not logged in: "
@@ -124,7 +136,18 @@ LOGIN_STATUS: dict[str, LoginStatus] = {
     ),
     "gemini": _GEMINI,
     "gemini-acp": dataclasses.replace(_GEMINI, files_of="gemini"),
+    "copilot": LoginStatus(
+        "run `copilot` and type /login, or `gh auth login`, or set COPILOT_GITHUB_TOKEN before "
+        "starting the gateway"
+    ),
 }
+
+# The ACP agents the gateway points at itself (`acp/gateway_env.py`'s rows): while pointed,
+# their login is the gateway's key for their vendor. Gemini CLI over ACP, not pointed (its
+# settings choose another sign-in), reads Gemini CLI's files; the others are then in doubt.
+POINTED_AGENTS = ("claude-acp", "codex-acp", "qwen", "gemini-acp")
+_SPECS: dict[str, ApiProviderSpec] = {spec.id: spec for spec in API_PROVIDERS}
+_BY_SWITCH = {switch_id_for(spec.id): spec for spec in API_PROVIDERS}
 
 
 class CliLogins:
@@ -141,10 +164,14 @@ class CliLogins:
         environ: Mapping[str, str],
         auth_files: AuthFileSource | None = None,
         auth_root: Path | None = None,
+        has_key: Callable[[str], Awaitable[bool]] | None = None,
+        door_open: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`auth_files`: the vault's login files for a CLI (written under `auth_root` while it
-        is asked)."""
+        is asked); `has_key(vendor)`: whether the gateway holds a key for that API provider
+        (`KeyChain.has_key`), and `door_open()` whether its HTTP door is bound: where either
+        is missing, the ACP agents are not taken for pointed at the gateway."""
         self._discovery = discovery
         self._trouble = trouble
         self._is_enabled = is_enabled
@@ -152,6 +179,8 @@ class CliLogins:
         self._environ = environ
         self._auth_files = auth_files
         self._auth_root = auth_root
+        self._has_key = has_key
+        self._door_open = door_open
         self._clock = clock
         # Per CLI: what its files said, where it was found and the vault's version when last
         # looked at, and when.
@@ -163,22 +192,35 @@ class CliLogins:
     async def check(self) -> None:
         """Look at the CLIs that are due (see the module's doc); quick when none is."""
         async with self._lock:
-            for provider in LOGIN_STATUS:
+            for provider in dict.fromkeys((*LOGIN_STATUS, *POINTED_AGENTS)):
                 await self._check_one(provider)
 
     async def _check_one(self, provider: str) -> None:
         executable = await self._discovery.locate(provider)
-        status = LOGIN_STATUS[provider]
-        if status.binary and executable is not None and Path(executable).stem != status.binary:
+        status = LOGIN_STATUS.get(provider)
+        binary = status.binary if status is not None else ""
+        if binary and executable is not None and Path(executable).stem != binary:
             executable = None  # another program in its place (`agy`): not looked at
         if executable is None or not self._is_enabled(provider) or self._any_hard_budget():
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, None)
             return
+        if provider in POINTED_AGENTS and await self._pointed(provider):
+            # Its login is the gateway's key for its vendor: whether that answers, each look.
+            self._asked.pop(provider, None)
+            self._trouble.note_login(provider, await self._vendor_problem(provider))
+            return
+        if status is None:
+            self._trouble.note_login(provider, None)  # its own settings decide: in doubt
+            return
         home = Path(self._environ.get("HOME") or Path.home())
         files = await asyncio.to_thread(
             read_account, status.files_of or provider, self._environ, home
         )
+        refused = self._refused_key(files)
+        if refused is not None:
+            self._trouble.note_login(provider, refused)
+            return
         # The vault's login files count as the user's own: storing or deleting one is a change.
         seen = (executable, files, getattr(self._auth_files, "version", None))
         asked = self._asked.get(provider)
@@ -197,6 +239,52 @@ class CliLogins:
         self._trouble.note_login(
             provider, None if logged_in is not False else NOT_LOGGED_IN + status.fix
         )
+
+    def _refused_key(self, files: CliAccount) -> str | None:
+        """The CLI's key, where it is the very key an API provider refused (read from the same
+        environment variable), said as its trouble; None otherwise."""
+        if files.state != API_KEY or files.detail != FROM_ENVIRONMENT:
+            return None
+        found = self._trouble.refused_key(f"env:{files.method}")
+        if found is None:
+            return None
+        switch, trouble = found
+        name = _BY_SWITCH[switch].name if switch in _BY_SWITCH else switch
+        return (
+            f"without a working key: {files.method} is the key {name} refused "
+            f"({trouble.code.removeprefix('upstream_')}); set a working one and start the "
+            "gateway again, or log the CLI in with an account"
+        )
+
+    async def _pointed(self, provider: str) -> bool:
+        """Whether the ACP agent's model calls come back through the gateway
+        (`auth/agent_callbacks.py`): the HTTP door is open and its own settings do not send
+        them elsewhere (small files, read off the loop)."""
+        if self._has_key is None or not self._door_open():
+            return False
+        elsewhere = await asyncio.to_thread(own_route, provider, self._environ)
+        return elsewhere is None
+
+    async def _vendor_problem(self, provider: str) -> str | None:
+        """Why the API provider a pointed agent's calls go through answers nothing (switched
+        off, no key, its key refused), said as the agent's trouble; None when it answers."""
+        assert self._has_key is not None  # `_pointed` said so
+        vendor = ROUTES[provider].vendor
+        switch = switch_id_for(vendor)
+        name = _SPECS[vendor].name
+        where = f"pointed at the gateway's {name} provider, which "
+        if not self._is_enabled(switch):
+            return f"{where}is switched off: switch it on, or use another agent"
+        if not await self._has_key(vendor):
+            variable = next(iter(_SPECS[vendor].key_env), "its key variable")
+            return (
+                f"{where}has no key: set {variable} before starting the gateway, or store a "
+                f"key for {name} in the vault"
+            )
+        trouble = self._trouble.of(switch)
+        if trouble is not None and not trouble.logged_out:
+            return f"{where}fails: {trouble.describe()}"
+        return None
 
     @contextlib.asynccontextmanager
     async def _call_environment(self, provider: str) -> AsyncIterator[dict[str, str]]:

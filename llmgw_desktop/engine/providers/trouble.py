@@ -51,6 +51,8 @@ class Trouble:
     since: float  # wall-clock seconds of the first failure of the run
     last: float  # ... and of the latest
     count: int = 1
+    # The source of the key refused when the model list was read (`env:OPENAI_API_KEY`).
+    key: str = ""
 
     @property
     def logged_out(self) -> bool:
@@ -90,6 +92,14 @@ class ProviderTrouble:
     def of(self, switch_id: str) -> Trouble | None:
         """What is wrong with the provider lately, or None."""
         return self._troubles.get(switch_id)
+
+    def refused_key(self, key: str) -> tuple[str, Trouble] | None:
+        """The provider (switch id) that refused the key from `key`'s source
+        (`env:ANTHROPIC_API_KEY`) when its model list was read, with that trouble; None."""
+        for switch_id, trouble in self._troubles.items():
+            if trouble.source == MODELS_SOURCE and trouble.key == key:
+                return switch_id, trouble
+        return None
 
     def note_test(self, switch_id: str, *, ok: bool, code: str = "", message: str = "") -> None:
         """The outcome of a Test the person ran."""
@@ -132,7 +142,7 @@ class ProviderTrouble:
             f"{event.message}"
         )
         self._troubles[event.provider] = Trouble(
-            MODELS_SOURCE, f"upstream_{event.refused}", message, now, now
+            MODELS_SOURCE, f"upstream_{event.refused}", message, now, now, key=event.key
         )
 
     def _on_finished(self, event: RequestFinished) -> None:
