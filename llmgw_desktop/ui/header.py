@@ -227,6 +227,10 @@ class StatusHeader(QWidget):
         elif all_failing(engine, verdicts):  # running, but nothing gets through: not green
             tip = "The gateway is running, but every provider that can answer is failing."
             self._set("gateway", "Running", "", tip)
+        elif failing := [v.name for v in verdicts if v.failing]:
+            # Overview's "Partly working": never green beside a provider whose calls all fail.
+            tip = f"The gateway is running, but calls to {', '.join(failing)} fail."
+            self._set("gateway", "Running", "", tip)
         else:
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()

@@ -13,8 +13,14 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
+from llmgw_desktop.ui import header as header_module
 from llmgw_desktop.ui.approvals import DeskApprovals
-from llmgw_desktop.ui.attention import provider_verdicts, seconds_since_midnight
+from llmgw_desktop.ui.attention import (
+    FAILING,
+    ProviderVerdict,
+    provider_verdicts,
+    seconds_since_midnight,
+)
 from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
@@ -269,5 +275,29 @@ def test_the_gateway_chip_is_not_green_while_every_provider_that_answers_fails(
             header.redraw()
             assert (chip.text(), chip.property("tone")) == ("Running", None)
             assert "every provider that can answer is failing" in chip.toolTip()
+
+    on_gateway(body)
+
+
+def test_the_gateway_chip_is_not_green_beside_a_failing_provider(
+    on_gateway: OnGateway, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 2026-11-28 under Xvfb: Anthropic failing while OpenAI answered, the header's
+    gateway chip read "Running" in green while Overview's Gateway card said "Partly working"
+    in amber. Running it is, plain, and its tooltip names whose calls fail. (The verdicts are
+    given: two providers, one failing, is the Overview tests' set-up.)"""
+
+    async def body(desk: Desk) -> None:
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
+            header, chip = window.header, window.header.chips["gateway"]
+            await messages_request(desk.runtime, {"X-Caller": "editor"})
+            header.redraw()
+            assert (chip.text(), chip.property("tone")) == ("Running", "ok")
+            failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "401")
+            monkeypatch.setattr(header_module, "provider_verdicts", lambda _engine: [failing])
+            monkeypatch.setattr(header_module, "all_failing", lambda _engine, _verdicts: False)
+            header.redraw()
+            assert (chip.text(), chip.property("tone")) == ("Running", None)
+            assert "The gateway is running, but calls to Anthropic fail." in chip.toolTip()
 
     on_gateway(body)
