@@ -219,6 +219,7 @@ class CliLogins:
         )
         refused = self._refused_key(files)
         if refused is not None:
+            self._asked.pop(provider, None)  # looked at afresh once the key is not refused
             self._trouble.note_login(provider, refused)
             return
         # The vault's login files count as the user's own: storing or deleting one is a change.
