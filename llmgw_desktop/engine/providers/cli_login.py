@@ -192,10 +192,11 @@ class CliLogins:
     async def check(self) -> None:
         """Look at the CLIs that are due (see the module's doc); quick when none is."""
         async with self._lock:
+            pointed = await self._pointed()
             for provider in dict.fromkeys((*LOGIN_STATUS, *POINTED_AGENTS)):
-                await self._check_one(provider)
+                await self._check_one(provider, provider in pointed)
 
-    async def _check_one(self, provider: str) -> None:
+    async def _check_one(self, provider: str, pointed: bool) -> None:
         executable = await self._discovery.locate(provider)
         status = LOGIN_STATUS.get(provider)
         binary = status.binary if status is not None else ""
@@ -205,7 +206,7 @@ class CliLogins:
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, None)
             return
-        if provider in POINTED_AGENTS and await self._pointed(provider):
+        if pointed:
             # Its login is the gateway's key for its vendor: whether that answers, each look.
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, await self._vendor_problem(provider))
@@ -257,19 +258,22 @@ class CliLogins:
             "gateway again, or log the CLI in with an account"
         )
 
-    async def _pointed(self, provider: str) -> bool:
-        """Whether the ACP agent's model calls come back through the gateway
-        (`auth/agent_callbacks.py`): the HTTP door is open and its own settings do not send
-        them elsewhere (small files, read off the loop)."""
+    async def _pointed(self) -> frozenset[str]:
+        """The ACP agents whose model calls come back through the gateway now
+        (`auth/agent_callbacks.py`): its HTTP door is open and their own settings do not send
+        them elsewhere (small files, all read in one hop off the loop)."""
         if self._has_key is None or not self._door_open():
-            return False
-        elsewhere = await asyncio.to_thread(own_route, provider, self._environ)
-        return elsewhere is None
+            return frozenset()
+
+        def read() -> frozenset[str]:
+            return frozenset(p for p in POINTED_AGENTS if own_route(p, self._environ) is None)
+
+        return await asyncio.to_thread(read)
 
     async def _vendor_problem(self, provider: str) -> str | None:
         """Why the API provider a pointed agent's calls go through answers nothing (switched
         off, no key, its key refused), said as the agent's trouble; None when it answers."""
-        assert self._has_key is not None  # `_pointed` said so
+        assert self._has_key is not None  # `_pointed` found it pointed
         vendor = ROUTES[provider].vendor
         switch = switch_id_for(vendor)
         name = _SPECS[vendor].name
