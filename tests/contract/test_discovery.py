@@ -10,7 +10,7 @@ import pytest
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.providers.discovery import Discovery
-from tests.contract.offline import CLI_DIRS, PY_CLI_BIN, find_cli
+from tests.contract.offline import ACP_BIN, CLI_DIRS, PY_CLI_BIN, find_cli
 
 pytestmark = pytest.mark.contract
 
@@ -122,3 +122,22 @@ async def test_grok_upgrades_itself_where_it_was_found(offline: Path) -> None:
     assert plan.dry_run and not plan.ran
     assert plan.command == ["grok", "update"]
     assert plan.version_before and plan.notes == []
+
+
+async def test_the_acp_agents_versions_are_read_and_one_that_prints_none_is_not_an_error(
+    offline: Path,
+) -> None:
+    """claude-agent-acp 0.23.1 takes `--version` for no flag: it prints nothing and exits 0
+    (stdin closed). Reading the first line of nothing raised IndexError, so every status of
+    every CLI failed with "list index out of range" every few seconds, and the window's
+    versions stayed "checking…" (a helper's review under Xvfb). codex-acp 0.16.0 refuses the
+    flag (exit 2), which read as a broken install. Their npm packages say which version."""
+    for binary in ("claude-agent-acp", "codex-acp", "qwen"):
+        find_cli(binary, ACP_BIN)
+    discovery = Discovery(search_path=[str(ACP_BIN), *(str(d) for d in CLI_DIRS)])
+    statuses = {s.provider: s for s in await discovery.statuses()}
+    agent = statuses["claude-acp"]
+    assert agent.installed and agent.error is None and agent.version == "0.23.1"
+    assert statuses["codex-acp"].version == "0.16.0" and statuses["codex-acp"].error is None
+    assert statuses["qwen"].version == "0.24.4"
+    assert statuses["claude"].version == "2.1.197"  # the rest read as before

@@ -147,6 +147,12 @@ class Discovery:
         executable = await asyncio.to_thread(self.executable, info.id)
         if executable is None:
             return CliStatus(info.id, False, install_command=info.install_command)
+        if info.speaks_acp:
+            # An ACP agent need not take `--version` (codex-acp 0.16 refuses it, exit 2;
+            # claude-agent-acp 0.23.1 prints nothing): its npm package says, without a start.
+            version = await asyncio.to_thread(_package_version, executable, info)
+            if version is not None:
+                return CliStatus(info.id, True, executable, version=version)
         from llmgw_desktop.engine.providers.cli_adapters import adapter_for  # the CLIs' parsers
 
         argv = (executable, *adapter_for(info.id, self.catalog).version_args())
@@ -160,9 +166,10 @@ class Discovery:
         if outcome.ended_by != "exit" or outcome.exit_code != 0:
             problem = tail(outcome.stderr_tail, 300) or f"ended by {outcome.ended_by}"
             return CliStatus(info.id, True, executable, error=problem)
-        return CliStatus(
-            info.id, True, executable, version=_first_version(text) or text.splitlines()[0]
-        )
+        version = _first_version(text) or next(iter(text.splitlines()), None)
+        if version is None:  # it printed nothing: its package may say
+            version = await asyncio.to_thread(_package_version, executable, info)
+        return CliStatus(info.id, True, executable, version=version)
 
     async def models(self, provider: str) -> list[str]:
         """Model names for `provider`: listed by the CLI where it can, else its bridge's (the
@@ -253,6 +260,26 @@ class Discovery:
             version_after=after,
             notes=notes,
         )
+
+
+def _package_version(executable: str, info: ProviderInfo) -> str | None:
+    """The version in the `package.json` of the npm package `executable` belongs to (found by
+    its real path, a few folders up), None where there is none (blocking: small files)."""
+    if info.installer != "npm":
+        return None
+    try:
+        folder = Path(executable).resolve().parent
+    except OSError:
+        return None
+    for candidate in (folder, *list(folder.parents)[:4]):
+        try:
+            data = json.loads((candidate / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("name") == info.package:
+            version = data.get("version")
+            return version if isinstance(version, str) and version else None
+    return None
 
 
 def _first_version(text: str) -> str | None:
