@@ -318,11 +318,11 @@ class ProvidersService:
 
     async def first_look(self) -> None:
         """Return once the gateway's first look at the providers has ended (local servers
-        probed, model lists read, the CLIs that can say so asked whether they are logged
-        in)."""
+        probed, model lists read, then the CLIs and agents looked at: a key refused while the
+        lists were read holds the CLI and the agent that use it)."""
+        await self._gateway.directory.first_look()
         if self._logins is not None:
             await self._logins.check()
-        await self._gateway.directory.first_look()
 
     async def model_to_ask(
         self, project: str | None, principal: str, provider: str | None = None

@@ -270,3 +270,27 @@ def test_the_real_copilot_refuses_to_run_where_it_is_held(
     )
     assert ran.returncode == 1
     assert "No authentication information found" in ran.stdout + ran.stderr
+
+
+async def test_the_first_look_reads_the_model_lists_before_the_logins() -> None:
+    """The start banner said "answering: claude-cli (4 models), claude-acp-cli (4 models)"
+    while /v1/models was empty (a helper's review): the logins were looked at before the
+    model lists were read, so Anthropic's refusal of the key Claude Code and Claude (ACP) use
+    was not known yet. The lists come first now."""
+    from types import SimpleNamespace
+
+    from llmgw_desktop.engine.providers.service import ProvidersService
+
+    order: list[str] = []
+
+    async def lists() -> None:
+        order.append("model lists")
+
+    async def logins() -> None:
+        order.append("logins")
+
+    service = ProvidersService.__new__(ProvidersService)
+    service._gateway = SimpleNamespace(directory=SimpleNamespace(first_look=lists))  # type: ignore[assignment]
+    service._logins = SimpleNamespace(check=logins)  # type: ignore[assignment]
+    await service.first_look()
+    assert order == ["model lists", "logins"]
