@@ -111,7 +111,9 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
         "in an environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) "
         "needs the gateway started again. A coding CLI you are logged in to answers too."
     )
-    brief = fix.split(",")[0]
+    # The first thing to fix, up to what to do ("Anthropic refused its key"): the whole of it
+    # did not fit Overview's card at 1024 px and was cut mid-sentence.
+    brief = fixes[0].split(":")[0] if fixes else fix.split(",")[0]
     if fact.logged_out and not refused:  # a login is all that is missing: where it is said
         [(first, said), *_rest] = fact.logged_out
         brief = said.split(":")[0]  # "Claude Code is not logged in"

@@ -53,12 +53,14 @@ from llmgw_desktop.ui.places import PlaceStack
 from llmgw_desktop.ui.qt import (
     QApplication,
     QCloseEvent,
+    QGuiApplication,
     QHBoxLayout,
     QHideEvent,
     QKeySequence,
     QLabel,
     QMainWindow,
     QPaintEvent,
+    QScreen,
     QSettings,
     QShortcut,
     QShowEvent,
@@ -72,7 +74,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import themed
 
-__all__ = ["GROUPS", "PAGES", "MainWindow", "WindowFacts"]
+__all__ = ["GROUPS", "MIN_SIZE", "PAGES", "MainWindow", "WindowFacts", "fitted_size"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,21 @@ STATUS_MESSAGE_MS = 8000  # how long a page's message stays in the status line
 PALETTE_KEYS = "Ctrl+K"
 NATIVE = QKeySequence.SequenceFormat.NativeText
 DEFAULT_SIZE = (1120, 740)
+# The smallest the window is restored at, whatever was saved.
+MIN_SIZE = (640, 480)
+
+
+def fitted_size(width: int, height: int, screen: QScreen | None) -> tuple[int, int]:
+    """The window's size to restore: as saved, never smaller than `MIN_SIZE`, and never larger
+    than the room `screen` gives it (at 1024x768 the default 1120 px put the header's right end
+    and Pause off the screen). The offscreen platform (tests, a headless grab) has no screen
+    to fit: its 800x800 is nothing a person sees."""
+    if screen is not None and QGuiApplication.platformName() != "offscreen":
+        room = screen.availableGeometry()
+        width, height = min(width, room.width()), min(height, room.height())
+    return max(MIN_SIZE[0], width), max(MIN_SIZE[1], height)
+
+
 # What a person comes to do, in the order they come to do it; a tuple of two pages is one
 # place with two tabs (who may call the gateway; what happened).
 GROUPS: tuple[tuple[str, tuple[tuple[type[Page], ...], ...]], ...] = (
@@ -430,7 +447,7 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         width = _as_int(self._state.value("width"), DEFAULT_SIZE[0])
         height = _as_int(self._state.value("height"), DEFAULT_SIZE[1])
-        self.resize(max(640, width), max(480, height))
+        self.resize(*fitted_size(width, height, self.screen()))
         key = str(self._state.value("page", OverviewPage.KEY))
         key = key if key in self.pages else OverviewPage.KEY
         widget = self._places.widget(self._places.place_of(key))

@@ -99,9 +99,10 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert page.counts_label.text().startswith("0 can answer · 1 not logged in")
     assert "failing" not in page.counts_label.text()
     [row] = [r for r in page.rows if r.switch_id == "claude"]
-    # (said once: "not logged in: run ...", as "no API key: set ..." is)
+    # (said once: "not logged in: run ...", as "no API key: set ..." is; the details begin
+    # with a capital)
     assert unusable_reason(row).startswith("not logged in: run `claude` and type /login")
-    await until(lambda: page.status_label.text().startswith("not logged in: run"), "details")
+    await until(lambda: page.status_label.text().startswith("Not logged in: run"), "details")
 
     # Overview's card: its short form names the CLI, whole; a press opens Providers.
     overview = shown_page(window, OverviewPage)

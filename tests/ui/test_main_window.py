@@ -10,9 +10,17 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.ui import main_window
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.main_window import GROUPS, PAGES, MainWindow, WindowFacts
+from llmgw_desktop.ui.main_window import (
+    GROUPS,
+    MIN_SIZE,
+    PAGES,
+    MainWindow,
+    WindowFacts,
+    fitted_size,
+)
 from llmgw_desktop.ui.nav import place_shortcut
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.qt import QApplication, QKeySequence, QLabel, Qt
@@ -262,3 +270,25 @@ def test_a_place_is_built_when_first_shown_or_looked_up(parts: tuple, qtbot: QtB
     assert window.notifications.entries()[0].text == "recorded from the start"
     window.show_page("settings")
     assert window.current_page.KEY == "settings"
+
+
+def test_the_window_is_restored_within_the_screen_it_opens_on(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 2026-11-28 under Xvfb at 1024x768: the default 1120x740 put the header's right
+    end ("Pause", the jobs chip) off the screen. On a screen (here the offscreen one, 800x800,
+    taken for a real one) the size is cut to its room; never below the minimum; on the
+    offscreen platform itself, as saved (nothing is seen there to fit)."""
+    screen = QApplication.primaryScreen()
+    assert fitted_size(1120, 740, screen) == (1120, 740)  # offscreen: as saved
+
+    class OnAScreen:
+        @staticmethod
+        def platformName() -> str:
+            return "xcb"
+
+    monkeypatch.setattr(main_window, "QGuiApplication", OnAScreen)
+    room = screen.availableGeometry()
+    assert fitted_size(1120, 740, screen) == (min(1120, room.width()), min(740, room.height()))
+    assert fitted_size(1120, 740, screen)[0] == 800
+    assert fitted_size(300, 200, screen) == MIN_SIZE

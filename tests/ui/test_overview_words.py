@@ -292,3 +292,24 @@ def test_one_failing_provider_of_two_that_answer_is_partly_working() -> None:
     all_of_one = figure_words(_facts([failing], all_failing=True))["gateway"]
     assert (all_of_one.value, all_of_one.tone) == ("Not working", "error")
     assert all_of_one.detail.startswith("Anthropic failing;")
+
+
+def test_the_no_provider_card_says_the_first_thing_to_fix_in_a_few_words() -> None:
+    """Review 2026-11-28 under Xvfb at 1024 px: with Anthropic's key refused and Claude Code on
+    that key, the Gateway card read "No provider / can answer: Anthropic refused its key:
+    replace it on", cut mid-sentence. Its few words are the first fix up to what to do; the
+    whole of it stays in the tooltip."""
+    from types import SimpleNamespace
+
+    from llmgw_desktop.engine.api import Answering
+    from llmgw_desktop.ui.attention import no_provider
+
+    claude_code = "Claude Code is without a working key: ANTHROPIC_API_KEY is the key ..."
+    fact = Answering(refused=("anthropic",), settled=True, logged_out=(("claude", claude_code),))
+    states = [SimpleNamespace(id="anthropic", display_name="Anthropic")]
+    providers = SimpleNamespace(paused=False, states=lambda: states)
+    nothing = no_provider(SimpleNamespace(providers=providers), fact)  # type: ignore[arg-type]
+    assert nothing is not None
+    assert nothing.brief == "Anthropic refused its key"
+    assert nothing.fix.startswith("Anthropic refused its key: replace it on Provider keys; ")
+    assert claude_code in nothing.tip

@@ -515,6 +515,10 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
     )
     text = describe_detail(RecordDetail(ok))
     assert "openai/gpt-5-fake (key being tried) → ok" in text and "key key" not in text
+    assert "gpt-5-fake (asked for openai/gpt-5-fake)" in text
+    # Review 2026-11-28: "claude-sonnet-4-5 (asked for claude-sonnet-4-5)" said it twice.
+    same = describe_detail(RecordDetail(ok | {"requested_model": "gpt-5-fake"}))
+    assert "asked for" not in same and "gpt-5-fake" in same
     # Issue 54.5: the end on the same day says its time, not the date again (three lines at
     # 1024 px).
     timing = next(row.value for row in sections[0].rows if row.label == "Time")

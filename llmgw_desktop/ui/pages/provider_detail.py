@@ -171,8 +171,10 @@ class ProviderDetail(DetailCard):
         """Lay out `row`'s facts (the model choice and the test line are the page's)."""
         self.heading.setText(f"{row.name} · {row.kind}")
         self.badge.set_status(status_kind(row), row.status)
-        # The status said once ("not logged in: run ...", not "Not logged in: not logged in").
-        self.status_label.setText(unusable_reason(row) if row.reason else row.status)
+        # The status said once ("Not logged in: run ...", not "Not logged in: not logged in").
+        said = unusable_reason(row) if row.reason else row.status
+        # It begins the line: "Not logged in: run ...", as "Not logged in: pointed at ..." is.
+        self.status_label.setText(said[:1].upper() + said[1:])
         tone = {ERROR: "error", WARNING: "warning"}.get(row.attention, "")
         set_tone(self.status_label, tone)
         self.set_row_visible(self.enabled_box, row.switch_id is not None)

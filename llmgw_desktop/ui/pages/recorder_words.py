@@ -229,8 +229,9 @@ def detail_sections(
         # next); the line breaks before the duration instead, never inside it ("(21" / "ms)").
         took = _unbroken(format_duration(r.get("duration_ms")))
         timing += f"{NBSP}→{NBSP}{end} ({took}{waited})"
+    asked = r.get("requested_model")
     model = (r.get("model") or "-") + (
-        f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
+        f" (asked for {asked})" if asked and asked != r.get("model") else ""
     )
     caller = f"{r.get('caller') or '-'} via {r.get('transport') or '-'}"
     caller += f" {r['tool']}" if r.get("tool") else ""
