@@ -49,6 +49,7 @@ __all__ = [
     "ProviderVerdict",
     "SpendToday",
     "all_failing",
+    "answering_switches",
     "no_provider",
     "provider_verdict",
     "provider_verdicts",
@@ -226,13 +227,19 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
     return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
 
 
-def all_failing(engine: Engine, verdicts: Sequence[ProviderVerdict]) -> bool:
-    """Every provider that can answer a call now is failing (`verdicts`, the engine's now):
-    nothing gets through. False while nothing is known to answer (`no_provider` says that)."""
-    answering = {
+def answering_switches(engine: Engine) -> set[str]:
+    """The switch ids of the providers the engine's one fact says answer now (what
+    `GET /v1/models` lists)."""
+    return {
         engine.providers.switch_of(gateway_id) or gateway_id
         for gateway_id, _models in engine.answering.now().by_provider
     }
+
+
+def all_failing(engine: Engine, verdicts: Sequence[ProviderVerdict]) -> bool:
+    """Every provider that can answer a call now is failing (`verdicts`, the engine's now):
+    nothing gets through. False while nothing is known to answer (`no_provider` says that)."""
+    answering = answering_switches(engine)
     failing = {verdict.provider for verdict in verdicts if verdict.failing}
     return bool(answering) and answering <= failing
 

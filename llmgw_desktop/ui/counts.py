@@ -16,7 +16,7 @@ events and the quit question the job manager, so one moment had three numbers; t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.api import Engine, StuckJob
@@ -94,11 +94,16 @@ class ProviderCounts:
 
 
 def provider_counts(
-    verdicts: Sequence[ProviderVerdict], rows: Sequence[ProviderRow] = ()
+    verdicts: Sequence[ProviderVerdict],
+    rows: Sequence[ProviderRow] = (),
+    answering: Collection[str] | None = None,
 ) -> ProviderCounts:
     """The counts of `verdicts` and `rows`, read at one moment: each provider once (one held
     back by its status, "not logged in" or "test failed", is counted there, not as failing
-    too)."""
+    too). `answering`: the switch ids the engine's one fact says answer (`answering_switches`);
+    a row counts as able to answer only when it is among them (a key the provider refused is
+    failing, and answers nothing: "1 can answer · 1 failing" counted it twice beside "No
+    provider can answer")."""
     folded = cannot_answer(rows)
     held = [row for row in rows if not usable_row(row) and row not in folded]
     held_ids = {row.switch_id for row in held}
@@ -107,7 +112,11 @@ def provider_counts(
     return ProviderCounts(
         failing=failing,
         some_calls_fail=len(counted) - failing,
-        answering=sum(1 for row in rows if usable_row(row)),
+        answering=sum(
+            1
+            for row in rows
+            if usable_row(row) and (answering is None or row.switch_id in answering)
+        ),
         cannot=_by_status(folded),
         held=_by_status(held),
     )

@@ -190,3 +190,27 @@ def test_the_header_says_a_provider_failing_when_its_calls_fail_not_at_its_next_
         await until(lambda: chip.accessibleName() == "Providers: Anthropic failing", "the header")
 
     on_window(body, size=(1024, 768), replies=replies)
+
+
+def test_a_provider_whose_key_was_refused_is_failing_not_also_able_to_answer() -> None:
+    """Review 2026-11-28 under Xvfb: with Anthropic's key refused and Claude Code and Claude
+    (ACP) held on it, the Providers page said "1 can answer · 1 failing · 2 not logged in"
+    over three rows while the header said "No provider can answer": Anthropic was counted
+    twice. What can answer is the engine's one fact (`answering_switches`); a provider
+    failing by its calls still answers and is counted in both, as before."""
+    from llmgw_desktop.ui.attention import FAILING, ProviderVerdict
+    from llmgw_desktop.ui.counts import providers_words
+    from llmgw_desktop.ui.pages.provider_rows import ProviderRow
+
+    def row(switch: str, status: str) -> ProviderRow:
+        return ProviderRow(
+            f"x:{switch}", switch, switch, switch, "API", status, "", "", (), "", "", (), "", ""
+        )
+
+    rows = [row("anthropic", "Failing"), row("claude", "Not logged in")]
+    rows.append(row("claude-acp", "Not logged in"))
+    verdicts = [ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "key refused")]
+    refused = provider_counts(verdicts, rows, answering=set())
+    assert providers_words(refused) == "0 can answer · 1 failing · 2 not logged in"
+    by_calls = provider_counts(verdicts, rows, answering={"anthropic"})
+    assert providers_words(by_calls) == "1 can answer · 1 failing · 2 not logged in"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 
 from llmgw_desktop.engine.api import CliAccount
-from llmgw_desktop.ui.attention import provider_verdicts
+from llmgw_desktop.ui.attention import answering_switches, provider_verdicts
 from llmgw_desktop.ui.counts import fold_words, provider_counts, providers_words
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -287,7 +287,9 @@ class ProvidersPage(Page):
             # The scroll range now, not at Qt's delayed layout: a row unfolded and chosen at
             # once must be scrolled to with the range that holds it.
             self.table.doItemsLayout()
-        counts = provider_counts(provider_verdicts(self.engine), self.rows)
+        counts = provider_counts(
+            provider_verdicts(self.engine), self.rows, answering_switches(self.engine)
+        )
         self.counts_label.setText(providers_words(counts))
         cannot = counts.cannot_answer
         self.unfold_button.setVisible(bool(cannot))
