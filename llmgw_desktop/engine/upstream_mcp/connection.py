@@ -118,8 +118,9 @@ class UpstreamServer:
         self.listed = False
         # Entries the server listed beyond `max_tools`, per list ("tools", ...): left out.
         self.left_out: dict[str, int] = {}
-        # A list did not wait for this server once (it did not start in time): lists never
-        # wait for it again; it joins them when it runs (its sessions are told).
+        # Lists do not wait for this server (again): one did not wait once (it did not start in
+        # time), or a start of it failed, so it is not starting for the first time; it joins
+        # them when it runs (its sessions are told).
         self.waited_out = False
         # A `list_changed` reading under way or waiting its turn, and the last one's time.
         self._rereading = False
@@ -332,6 +333,9 @@ class UpstreamServer:
                     self.silence.ended()  # it answers, with a failure: said as any other
             self._session = None
             self.last_error = why
+            # Failed before any list waited for it (a start that timed out under load while no
+            # list asked): the next list must not wait `mcp.list_wait_ms` for its restart.
+            self.waited_out = True
             if not attempt.done():
                 attempt.set_exception(ServerDown(why))
                 attempt.exception()  # retrieved: a caller may not be waiting

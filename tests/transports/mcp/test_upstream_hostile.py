@@ -57,6 +57,32 @@ async def _list(gateway: GatewayRuntime) -> tuple[float, list[str]]:
         return time.monotonic() - began, [t.name for t in tools]
 
 
+async def test_a_server_whose_first_start_failed_before_any_list_holds_up_no_list(
+    start: Start,
+) -> None:
+    """The sweep's M8, found in a CI run's log: under load the mute and the huge server both
+    failed their first start before the first list asked for them, so no list waited them
+    out; the second list then waited `mcp.list_wait_ms` for the mute one's restart (3.28 s
+    against 0.08-0.26 s for the others). A server whose start failed once is not starting for
+    the first time: no list waits for it."""
+    gateway = await start(
+        {
+            "mcp.servers": {"everything": everything(), "mute": hostile("mute")},
+            "mcp.list_wait_ms": int(LIST_WAIT_S * 1000),
+            # Longer than a list's wait: a list that waited on its restart took the whole wait.
+            "mcp.start_timeout_ms": int(START_TIMEOUT_S * 1000),
+        }
+    )
+    mute = gateway.engine.upstream_mcp.servers["mute"]
+    mute.wake()  # its first start, with no list asking
+    async with asyncio.timeout(START_TIMEOUT_S + 10):
+        while mute.starts < 2:  # failed, and restarting  # noqa: ASYNC110 - a plain counter
+            await asyncio.sleep(0.05)
+    took, names = await _list(gateway)
+    assert took < QUICK_S, took
+    assert "everything__echo" in names and not [n for n in names if n.startswith("mute__")]
+
+
 async def test_a_mute_and_a_huge_server_neither_delay_nor_bloat_the_others_lists(
     start: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
