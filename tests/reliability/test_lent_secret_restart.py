@@ -48,7 +48,9 @@ async def test_a_lent_secret_survives_kill9_and_dies_with_its_key(tmp_path: Path
             gateway.proc.communicate(timeout=10)
             gateway.proc = None
             await asyncio.to_thread(gateway.start)
-            assert await asyncio.to_thread(_chat, gateway, secret) == 200, "lost at a restart"
+            after = await asyncio.to_thread(_chat, gateway, secret)
+            # Seen once as 504 in a CI run at load 6 (2026-11-28): the log says which timeout.
+            assert after == 200, f"lost at a restart ({after}): {gateway.log()[-3000:]}"
             await _keys(gateway, "revoke", "claude-code")
             refused = await asyncio.to_thread(_chat, gateway, secret)
             code, _, err = await asyncio.to_thread(gateway.stop)

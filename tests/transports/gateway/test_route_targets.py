@@ -217,8 +217,11 @@ async def test_v1_providers_shows_each_targets_share_latency_and_cool_down(
         (team,) = body["routes"]
         assert (team["route"], team["strategy"]) == ("team-model", "weighted")
         alpha, beta = team["targets"]
-        assert (alpha["target"], alpha["weight"], alpha["share"]) == ("alpha/gpt-4o-mini", 3, 0.75)
-        assert beta["share"] == 0.25 and beta["state"] == "cooling"
+        assert (alpha["target"], alpha["weight"]) == ("alpha/gpt-4o-mini", 3)
+        # Shares of recent answers, each faded by its age (`DecayingFigure`): 6 and 2 answers
+        # read 0.7499 in a CI run at load 6, the answers a few milliseconds further apart.
+        assert alpha["share"] == pytest.approx(0.75, abs=0.01)
+        assert beta["share"] == pytest.approx(0.25, abs=0.01) and beta["state"] == "cooling"
         assert 19 <= beta["coolingSeconds"] <= 20 and beta["lastError"] == "429"
         assert alpha["latencyMs"] > 0 and alpha["inFlight"] == 0
         assert [c["target"] for c in body["cooling"]] == ["beta/gpt-4o-mini"]
