@@ -113,6 +113,10 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert overview.figures.cards["failing"].value.text() in ("", "0", "None"), (
         overview.figures.cards["failing"].value.text()
     )
+    # Its health table says the status once (it read "Not logged in: not logged in: run ...").
+    await until(lambda: overview.health.cell("claude", "Status").startswith("Not"), "health")
+    said = overview.health.cell("claude", "Status")
+    assert said.startswith("Not logged in: run `claude`") and said.count("logged in") == 1, said
     # It opens Providers on the CLI the figure names, as the header's press does (it opened on
     # whichever row was selected before).
     assert page.select("api:openai")

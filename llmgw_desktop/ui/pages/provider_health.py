@@ -34,6 +34,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     circuit_open,
     load_provider_rows,
     ready_words,
+    status_line,
     switchable,
     unusable_reason,
 )
@@ -215,7 +216,7 @@ class ProviderHealthTable(QTableWidget):
             # ready row's recent failures are said from this table's own count, on its tick.
             status = "Ready" if row.recent_failures else row.status
             if row.reason and row.attention and not row.recent_failures:
-                status += f": {row.reason}"
+                status = status_line(status, row.reason)
             kind = _SHORT_KINDS.get(row.kind, row.kind)
             texts = (row.name, kind, status, row.version, "", row.circuit)
             latency = latency_text(health.p50_ms, health.p95_ms)

@@ -42,6 +42,7 @@ __all__ = [
     "load_provider_rows",
     "ready_words",
     "stale_warnings",
+    "status_line",
     "switchable",
     "unusable_reason",
     "unusable_words",
@@ -259,6 +260,16 @@ def unusable_words(row: ProviderRow) -> str | None:
     if usable_row(row):
         return None
     return _UNUSABLE_WORDS.get(row.status, row.status.lower())
+
+
+def status_line(status: str, reason: str) -> str:
+    """`Not logged in: run ...`: the status, then its reason, the status said once and as it
+    is written ("Not logged in: not logged in: run ..." where the reason says it too)."""
+    if not reason:
+        return status
+    if reason.lower().startswith(status.lower()):
+        return status + reason[len(status) :]
+    return f"{status}: {reason}"
 
 
 def unusable_reason(row: ProviderRow) -> str:
