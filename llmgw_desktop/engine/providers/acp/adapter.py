@@ -164,6 +164,10 @@ class _TurnParser:
             warnings.append("the agent says the turn was cancelled")
         # A routed agent's usage is left to its model calls' own rows (`CallWork._settle`).
         usage = turn.usage or Usage()
+        # The turn over, the gateway stops the agent: the signal it ended by is the gateway's,
+        # not the agent's word ("completed · exit code -15" read as a failure).
+        code = outcome.exit_code
+        stopped_by_us = outcome.ended_by == "finished" and code is not None and code < 0
         return ProviderResult(
             text=turn.text,
             provider=self._provider,
@@ -172,6 +176,6 @@ class _TurnParser:
             stop_reason=turn.stop_reason,
             usage=usage,
             duration_s=outcome.duration_s,
-            exit_code=outcome.exit_code,
+            exit_code=None if stopped_by_us else code,
             warnings=tuple(warnings),
         )
