@@ -27,11 +27,16 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
   `principal_display_name`), else `XAI_API_KEY`.
 - Mistral Vibe: `.env` in `VIBE_HOME` or `~/.vibe` (`MISTRAL_API_KEY=`), or the variable; with
   neither, a `config.toml` of its own (other providers, a local server) cannot be told.
+- The ACP agents the gateway points at itself (Claude and Codex through Zed's adapters, Qwen
+  Code, Gemini CLI over ACP): "through the gateway", with its key for their vendor, unless their
+  own settings choose their route (`acp/gateway_env.own_route`); then Codex's or Gemini CLI's
+  files as above, or "cannot tell" with what their settings chose.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import sys
 import time
@@ -40,12 +45,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.engine.providers.acp.gateway_env import ROUTES, own_route
+
 __all__ = [
     "API_KEY",
     "FROM_ENVIRONMENT",
     "LOGGED_IN",
     "NOT_LOGGED_IN",
     "READERS",
+    "THROUGH_GATEWAY",
     "UNKNOWN",
     "CliAccount",
     "read_account",
@@ -55,6 +64,8 @@ LOGGED_IN = "logged in"
 API_KEY = "API key"
 NOT_LOGGED_IN = "not logged in"
 UNKNOWN = "cannot tell"
+# An ACP agent whose model calls come back through the gateway: its login is the gateway's key.
+THROUGH_GATEWAY = "through the gateway"
 # The `detail` of a key read from an environment variable (`method` names it).
 FROM_ENVIRONMENT = "from the environment"
 # Login files are small; anything larger is not one, and is not read whole.
@@ -412,6 +423,31 @@ def mistral(environ: Mapping[str, str], home: Path) -> CliAccount:
 
 
 Reader = Callable[[Mapping[str, str], Path], CliAccount]
+
+
+def _pointed_agent(provider: str, own_cli: str | None) -> Reader:
+    """An ACP agent the gateway points at itself (`acp/gateway_env.ROUTES`): its model calls
+    come back through the gateway and use the gateway's key for its vendor, unless its own
+    settings choose its route; then its vendor CLI's files say (`own_cli`), or nothing does."""
+    vendor = ROUTES[provider].vendor
+    name = next((spec.name for spec in API_PROVIDERS if spec.id == vendor), vendor)
+
+    def read(environ: Mapping[str, str], home: Path) -> CliAccount:
+        elsewhere = own_route(provider, {"HOME": str(home), **environ})
+        if elsewhere is None:
+            return CliAccount(
+                provider,
+                THROUGH_GATEWAY,
+                f"{name}'s key",
+                detail=f"its model calls come back through the gateway, with its {name} key",
+            )
+        if own_cli is not None:
+            return dataclasses.replace(READERS[own_cli](environ, home), provider=provider)
+        return CliAccount(provider, UNKNOWN, detail=f"its own settings choose: {elsewhere}")
+
+    return read
+
+
 READERS: dict[str, Reader] = {
     "claude": claude,
     "codex": codex,
@@ -420,6 +456,10 @@ READERS: dict[str, Reader] = {
     "opencode": opencode,
     "grok": grok,
     "mistral": mistral,
+    "claude-acp": _pointed_agent("claude-acp", None),
+    "codex-acp": _pointed_agent("codex-acp", "codex"),
+    "qwen": _pointed_agent("qwen", None),
+    "gemini-acp": _pointed_agent("gemini-acp", "gemini"),
 }
 
 

@@ -294,3 +294,22 @@ async def test_the_first_look_reads_the_model_lists_before_the_logins() -> None:
     service._logins = SimpleNamespace(check=logins)  # type: ignore[assignment]
     await service.first_look()
     assert order == ["model lists", "logins"]
+
+
+def test_the_login_line_of_a_pointed_agent_says_whose_key_it_calls_with(tmp_path: Path) -> None:
+    """The Providers page's Login line read "cannot tell: the gateway does not know where it
+    logs in" beside a status saying the agent is pointed at the gateway's Anthropic provider
+    (a helper's review). It says so now; where the agent's own settings choose its route, its
+    vendor CLI's files or those settings say."""
+    home = tmp_path / "home"
+    home.mkdir()
+    pointed = read_account("claude-acp", {}, home)
+    assert (pointed.state, pointed.method) == ("through the gateway", "Anthropic's key")
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").write_text(json.dumps({"apiKeyHelper": "echo k"}))
+    own = read_account("claude-acp", {}, home)
+    assert own.state == "cannot tell" and "apiKeyHelper" in own.detail
+    (home / ".codex").mkdir()
+    (home / ".codex" / "config.toml").write_text('model_provider = "ollama"\n')
+    codex = read_account("codex-acp", {}, home)
+    assert (codex.provider, codex.state) == ("codex-acp", "cannot tell"), codex
