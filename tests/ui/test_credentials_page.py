@@ -329,3 +329,35 @@ def test_an_auth_file_is_added_from_the_page_and_handed_to_the_tool(
         assert box.note.text().startswith("Could not read")
 
     on_credentials(body)
+
+
+def test_a_refused_environment_key_is_marked_and_not_offered_for_the_vault(
+    on_credentials: OnCredentials,
+) -> None:
+    """Review 2026-11-28 under Xvfb: with ANTHROPIC_API_KEY refused (401), the page listed it
+    as any other key and offered "Keep the environment's keys in the vault", which would only
+    have moved the refused key there, while the Overview said to replace it on this page. The
+    refusal is what the provider said when its model list was read (the engine's event)."""
+    environ = {
+        "ANTHROPIC_API_KEY": "sk-ant-refused-0123456789abcdef",
+        "OPENAI_API_KEY": "sk-env-0123456789abcdefghijkl",
+    }
+
+    async def body(page: CredentialsPage, eng: Engine) -> None:
+        from llmgw_desktop.engine.events import ModelListRead
+
+        await until(lambda: page.import_button.isVisible(), "the offer")
+        eng.events.publish(ModelListRead("anthropic", "env:ANTHROPIC_API_KEY", 401, "invalid"))
+        await page.refresh()
+        rows = {row[0]: row for row in _live_rows(page)}
+        anthropic = rows[page.provider_name("anthropic")]
+        assert anthropic[2] == (
+            "environment variable ANTHROPIC_API_KEY · refused (401) when its model list was read"
+        )
+        assert "refused" not in rows[page.provider_name("openai")][2]
+        assert page.import_button.isVisible()  # OpenAI's may still be kept
+        assert await page.keep_environment_keys() == 1
+        assert await eng.vault.resolve_keys("anthropic") == []
+        await until(lambda: not page.import_button.isVisible(), "nothing left to keep")
+
+    on_credentials(body, environ=environ)

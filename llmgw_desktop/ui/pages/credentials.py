@@ -239,13 +239,31 @@ class CredentialsPage(Page):
         """`Anthropic` for `anthropic`, as the other pages name it."""
         return self.live_group.provider_name(provider)
 
-    def _draw_live(self) -> None:
-        self.live_group.show_keys(self.live_keys)
+    def _refused(self) -> dict[str, str]:
+        """The keys in use that their provider refused when its model list was read, by pool
+        label, with the status ("401")."""
+        found: dict[str, str] = {}
+        for key in self.live_keys:
+            switch = self.live_group.names.by_gateway_id.get(key.provider, key.provider)
+            trouble = self.engine.providers.trouble(switch)
+            if trouble is not None and key.label and trouble.key == key.label:
+                found[key.label] = trouble.code.removeprefix("upstream_")
+        return found
+
+    def _keepable(self) -> set[str]:
+        """The providers whose environment key the vault could keep: not there already, and
+        not refused (keeping a refused key would only move it)."""
         vaulted = {r["provider"] for r in self.keys}
-        from_env = [k for k in self.live_keys if k.kind == "environment"]
-        self.import_button.setVisible(
-            not self.engine.vault.locked and any(k.provider not in vaulted for k in from_env)
-        )
+        refused = self._refused()
+        first_env: dict[str, LiveKey] = {}
+        for key in self.live_keys:
+            if key.kind == "environment":
+                first_env.setdefault(key.provider, key)
+        return {p for p, k in first_env.items() if p not in vaulted and k.label not in refused}
+
+    def _draw_live(self) -> None:
+        self.live_group.show_keys(self.live_keys, self._refused())
+        self.import_button.setVisible(not self.engine.vault.locked and bool(self._keepable()))
 
     def _draw(self) -> None:
         selected = self.selected_record()
@@ -437,11 +455,11 @@ class CredentialsPage(Page):
 
     async def keep_environment_keys(self) -> int:
         """Store the environment's keys in the vault; how many."""
-        vaulted = {r["provider"] for r in self.keys}
+        keepable = self._keepable()
         found = await self.engine.providers.environment_keys(LOCAL_CALLER)
         stored: list[str] = []
         for provider, value in found.items():
-            if provider in vaulted:
+            if provider not in keepable:
                 continue
             try:
                 await self.engine.vault.store_key(LOCAL_CALLER, provider, value)

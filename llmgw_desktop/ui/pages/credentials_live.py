@@ -8,11 +8,14 @@ key too short to show any of), and "Order" says in its tooltip what the number m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from llmgw_desktop.engine.api import LiveKey
 from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
+    QColor,
     QGroupBox,
     Qt,
     QTreeWidget,
@@ -20,6 +23,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import tone_colour
 
 __all__ = ["LIVE_COLUMNS", "LiveKeysBox", "fit_height", "shown_mask"]
 
@@ -70,19 +74,21 @@ class LiveKeysBox(QGroupBox):
         """`Anthropic` for `anthropic`, as the other pages name it."""
         return self.names.name(self.names.by_gateway_id.get(provider, provider))
 
-    def show_keys(self, keys: list[LiveKey]) -> None:
+    def show_keys(self, keys: list[LiveKey], refused: Mapping[str, str] | None = None) -> None:
+        """`refused`: the labels of keys a provider refused, with how ("401"), marked."""
         self.tree.clear()
         for key in keys:
-            cells = [
-                self.provider_name(key.provider),
-                str(key.order),
-                key.where,
-                shown_mask(key.masked_value),
-            ]
-            item = QTreeWidgetItem(cells)
+            status = (refused or {}).get(key.label)
+            where = key.where
+            if status is not None:
+                where += f" · refused ({status}) when its model list was read"
+            cells = [self.provider_name(key.provider), str(key.order), where]
+            item = QTreeWidgetItem([*cells, shown_mask(key.masked_value)])
             item.setData(0, _PROVIDER_ROLE, key.provider)
             item.setToolTip(0, key.provider)
-            item.setToolTip(2, key.where)
+            item.setToolTip(2, where)
+            if status is not None:
+                item.setForeground(2, QColor(tone_colour("error")))
             self.tree.addTopLevelItem(item)
         if not keys:
             empty = QTreeWidgetItem(["(no API key anywhere: the API providers cannot be used)"])

@@ -31,6 +31,8 @@ class LiveKey:
     kind: str
     where: str
     masked_value: str
+    # The pool's label of it (`env:OPENAI_API_KEY`): what a refusal of it names (`Trouble.key`).
+    label: str = ""
 
 
 def describe(label: str, provider: str) -> tuple[str, str]:
@@ -57,7 +59,7 @@ async def keys_in_use(keys: KeyChain, specs: Iterable[ApiProviderSpec]) -> list[
         for order, key in enumerate((k for k in pool if k.value), start=1):
             assert key.value is not None
             kind, where = describe(key.label, spec.id)
-            found.append(LiveKey(spec.id, order, kind, where, mask(key.value)))
+            found.append(LiveKey(spec.id, order, kind, where, mask(key.value), key.label))
     return found
 
 
