@@ -361,7 +361,15 @@ CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
         "OpenCode (ACP)",
         ("opencode/big-pickle", "anthropic/claude-sonnet-4-5", "openai/gpt-5"),
     ),
-    CliBridgeSpec("claude-acp-cli", "claude-acp", "Claude (ACP)", ("default", *_CLAUDE_ALIASES)),
+    # What claude-agent-acp 0.23.1 offers over ACP (`sonnet` and `opus` are taken for the
+    # `[1m]` variants, the only ones it offers); codex-acp 0.16.0 offers gpt-5.5 and gpt-5.4
+    # among others; Gemini CLI over ACP offers no choice (checked 2026-11-28).
+    CliBridgeSpec(
+        "claude-acp-cli",
+        "claude-acp",
+        "Claude (ACP)",
+        ("default", "sonnet[1m]", "opus[1m]", "haiku"),
+    ),
     CliBridgeSpec("codex-acp-cli", "codex-acp", "Codex (ACP)", ("gpt-5.5", "gpt-5.4")),
 )
 

@@ -110,3 +110,35 @@ def test_recorded_turns_give_their_usage(name: str) -> None:
         return
     assert found is not None and found.output_tokens > 0
     assert os.environ.get("LLM_GATEWAY_NOT_FOR_CHILDREN") is None
+
+
+async def test_the_model_an_agent_was_set_to_is_its_jobs_and_rows_model(
+    loaded: LoadedSettings,
+    offline: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`claude-acp-cli/sonnet` answered while its recorder row said model "-" (a helper's
+    review): the model the agent took over ACP (`session/set_config_option`) is the job's.
+    claude-agent-acp 0.23.1 offers `sonnet[1m]`, not `sonnet`: the agent's one variant of a
+    bare alias is taken, and said; before, the agent ran its default with a notice."""
+    find_cli("claude-agent-acp", ACP_BIN)
+    monkeypatch.setenv("IS_SANDBOX", "1")
+    engine = Engine(_agent_settings(loaded))  # type: ignore[arg-type]
+    await engine.start()
+    try:
+        call = Call("claude-acp", CallParams(prompt="Say hello", model="sonnet"), "local")
+        outcome = await engine.runner.run(call, deadline_s=150)
+        assert isinstance(outcome, Finished) and outcome.record_id, outcome
+        await engine.recorder.flush()
+        detail = await engine.recorder_query.detail(outcome.record_id)
+    finally:
+        await engine.stop()
+    assert outcome.view.state is JobState.COMPLETED, outcome.view.error
+    assert outcome.view.result is not None
+    result = outcome.view.result
+    assert result.get("model") == "sonnet[1m]", result.get("warnings")
+    assert [w["message"] for w in result["warnings"]] == [
+        "the agent offers 'sonnet' as 'sonnet[1m]': taken"
+    ]
+    assert detail is not None and detail.record["model"] == "sonnet[1m]", detail.record["model"]

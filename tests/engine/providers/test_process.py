@@ -121,7 +121,8 @@ async def test_a_cancel_while_the_child_is_being_made_kills_all_it_started(
     async def slow_to_connect(*args: object) -> asyncio.subprocess.Process:
         proc = await real(*args)  # type: ignore[arg-type]
         async with asyncio.timeout(20):
-            while not pidfile.exists():  # noqa: ASYNC110 - another process's file
+            # Written whole: a loaded CI run read it made and still empty ("int('')").
+            while not (pidfile.exists() and pidfile.read_text().strip()):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         made.set()
         await asyncio.sleep(0.2)  # the caller is cancelled meanwhile

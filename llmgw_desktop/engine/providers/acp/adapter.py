@@ -172,7 +172,7 @@ class _TurnParser:
             text=turn.text,
             provider=self._provider,
             session_id=turn.session_id,
-            model=None,
+            model=turn.model,
             stop_reason=turn.stop_reason,
             usage=usage,
             duration_s=outcome.duration_s,

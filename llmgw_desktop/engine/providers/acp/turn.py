@@ -110,6 +110,8 @@ class AcpTurn:
     stop_reason: str | None = None
     usage: Usage | None = None
     agent_name: str | None = None
+    # The model the agent was set to (its own choice, unnamed, where None).
+    model: str | None = None
     failure: TurnFailure | None = None
     warnings: list[str] = field(default_factory=list)
     asked: int = 0
@@ -210,12 +212,23 @@ class AcpTurn:
             if getattr(inner, "category", None) != "model":
                 continue
             values = {getattr(getattr(o, "root", o), "value", None) for o in _flat(inner)}
+            # claude-agent-acp 0.23.1 offers "sonnet[1m]" and "opus[1m]", not the bare aliases
+            # Claude Code takes: a bare one is the one variant of it offered, said so.
+            variants = [v for v in values if isinstance(v, str) and v.split("[", 1)[0] == model]
+            if model not in values and len(variants) == 1:
+                self.warnings.append(f"the agent offers {model!r} as {variants[0]!r}: taken")
+                model = variants[0]
             if model not in values:
-                self.warnings.append(f"the agent does not offer the model {model!r}")
+                offered = ", ".join(sorted(str(v) for v in values if v))
+                self.warnings.append(
+                    f"the agent does not offer the model {model!r} (it offers {offered}): it "
+                    "used its own"
+                )
                 return
             await conn.set_config_option(
                 config_id=inner.id, session_id=self.session_id, value=model
             )
+            self.model = model
             return
         self.warnings.append("the agent offers no model choice over ACP: it used its own")
 
