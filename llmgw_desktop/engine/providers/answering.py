@@ -160,7 +160,7 @@ class AnsweringWatch:
         if fact != self._last:
             before, self._last = self._last, fact
             if fact.none and not before.none:
-                log.warning("no provider can answer a call: no key, local server or CLI")
+                log.warning("no provider can answer a call: %s", _why_none(fact))
             self._events.publish(AnsweringChanged(fact))
         return fact
 
@@ -177,6 +177,14 @@ class AnsweringWatch:
                 log.exception("could not tell what can answer")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(nudged.wait(), self._every_s)
+
+
+def _why_none(fact: Answering) -> str:
+    """Why nothing answers, for the log: the keys refused and the logins missing, where that
+    is why (it said "no key" beside a key its provider had refused)."""
+    said = [f"{provider} refused its key" for provider in fact.refused]
+    said += [words for _provider, words in fact.logged_out]
+    return "; ".join(said) or "no key, local server or CLI"
 
 
 # The `/v1/models` row types that are a provider's own model (not an alias or a route).

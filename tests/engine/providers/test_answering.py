@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from llmgw_desktop.engine.events import EventBus, ProviderToggled
 from llmgw_desktop.engine.metrics.health import HealthState
 from llmgw_desktop.engine.providers.answering import (
@@ -119,3 +121,25 @@ def test_first_answering_of_everyone_or_of_one_provider() -> None:
     assert first_answering(answering, "openai") == "gpt-4o-mini"
     assert first_answering(answering, "groq") is None
     assert first_answering({}) is None
+
+
+async def test_the_log_says_why_nothing_answers(caplog: pytest.LogCaptureFixture) -> None:
+    """It said "no key, local server or CLI" beside a key its provider had refused (a helper's
+    review): the refusal and the logins missing are named where they are why."""
+    fact = Answering.of(
+        [],
+        ["anthropic"],
+        settled=True,
+        logged_out={"claude": "Claude Code is without a working key: ..."},
+    )
+
+    async def read() -> Answering:
+        return fact
+
+    watch = AnsweringWatch(read, EventBus(), every_s=60)
+    with caplog.at_level("WARNING"):
+        await watch.check()
+    assert caplog.messages == [
+        "no provider can answer a call: anthropic refused its key; Claude Code is without a "
+        "working key: ..."
+    ]
