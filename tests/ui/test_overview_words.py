@@ -304,7 +304,7 @@ def test_the_no_provider_card_says_the_first_thing_to_fix_in_a_few_words() -> No
     from llmgw_desktop.engine.api import Answering
     from llmgw_desktop.ui.attention import no_provider
 
-    claude_code = "Claude Code is without a working key: ANTHROPIC_API_KEY is the key ..."
+    claude_code = "Claude Code is on the key Anthropic refused (ANTHROPIC_API_KEY, 401); ..."
     fact = Answering(refused=("anthropic",), settled=True, logged_out=(("claude", claude_code),))
     states = [SimpleNamespace(id="anthropic", display_name="Anthropic")]
     providers = SimpleNamespace(paused=False, states=lambda: states)

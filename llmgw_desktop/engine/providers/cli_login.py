@@ -253,8 +253,8 @@ class CliLogins:
         switch, trouble = found
         name = _BY_SWITCH[switch].name if switch in _BY_SWITCH else switch
         return (
-            f"without a working key: {files.method} is the key {name} refused "
-            f"({trouble.code.removeprefix('upstream_')}); set a working one and start the "
+            f"on the key {name} refused ({files.method}, "
+            f"{trouble.code.removeprefix('upstream_')}); set a working one and start the "
             "gateway again, or log the CLI in with an account"
         )
 
@@ -279,11 +279,11 @@ class CliLogins:
         name = _SPECS[vendor].name
         where = f"pointed at the gateway's {name} provider, which "
         if not self._is_enabled(switch):
-            return f"{where}is switched off: switch it on, or use another agent"
+            return f"{where}is switched off; switch it on, or use another agent"
         if not await self._has_key(vendor):
             variable = next(iter(_SPECS[vendor].key_env), "its key variable")
             return (
-                f"{where}has no key: set {variable} before starting the gateway, or store a "
+                f"{where}has no key; set {variable} before starting the gateway, or store a "
                 f"key for {name} in the vault"
             )
         trouble = self._trouble.of(switch)

@@ -130,7 +130,7 @@ async def test_the_log_says_why_nothing_answers(caplog: pytest.LogCaptureFixture
         [],
         ["anthropic"],
         settled=True,
-        logged_out={"claude": "Claude Code is without a working key: ..."},
+        logged_out={"claude": "Claude Code is on the key Anthropic refused (...); ..."},
     )
 
     async def read() -> Answering:
@@ -140,6 +140,6 @@ async def test_the_log_says_why_nothing_answers(caplog: pytest.LogCaptureFixture
     with caplog.at_level("WARNING"):
         await watch.check()
     assert caplog.messages == [
-        "no provider can answer a call: anthropic refused its key; Claude Code is without a "
-        "working key: ..."
+        "no provider can answer a call: anthropic refused its key; Claude Code is on the key "
+        "Anthropic refused (...); ..."
     ]

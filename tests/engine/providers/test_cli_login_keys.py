@@ -201,8 +201,8 @@ async def test_a_cli_on_the_very_key_a_provider_refused_is_held_with_it(
     events.publish(ModelListRead(switch, f"env:{variable}", 401, "invalid x-api-key"))
     await watch.check()
     assert _held(trouble, provider) == (
-        f"without a working key: {variable} is the key {vendor} refused (401); set a working "
-        "one and start the gateway again, or log the CLI in with an account"
+        f"on the key {vendor} refused ({variable}, 401); set a working one and start the "
+        "gateway again, or log the CLI in with an account"
     )
     events.publish(ModelListRead(switch, f"env:{variable}", None))
     await watch.check()  # at the next look, not after `RECHECK_S`
