@@ -21,6 +21,7 @@ from llmgw_desktop.engine.calls.runner import Call, Finished
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.acp.usage import usage_from_chunk_meta, usage_from_prompt_result
+from llmgw_desktop.engine.recorder.detail import RecordDetail
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import ACP_BIN, CLI_BIN, find_cli
 from tests.fakes.upstream import ScriptedUpstream
@@ -50,6 +51,21 @@ def _agent_settings(loaded: LoadedSettings) -> object:
     )
 
 
+async def _one_turn(
+    loaded: LoadedSettings, provider: str, params: CallParams
+) -> tuple[Finished, RecordDetail | None]:
+    """One call of `provider` through the engine's job path, and its recorder row."""
+    engine = Engine(_agent_settings(loaded))  # type: ignore[arg-type]
+    await engine.start()
+    try:
+        outcome = await engine.runner.run(Call(provider, params, "local"), deadline_s=150)
+        assert isinstance(outcome, Finished) and outcome.record_id, outcome
+        await engine.recorder.flush()
+        return outcome, await engine.recorder_query.detail(outcome.record_id)
+    finally:
+        await engine.stop()
+
+
 @pytest.mark.parametrize("provider", list(AGENTS))
 async def test_real_acp_agent_answers_through_the_job_path(
     provider: str,
@@ -66,16 +82,7 @@ async def test_real_acp_agent_answers_through_the_job_path(
     monkeypatch.setenv("GEMINI_CLI_TRUST_WORKSPACE", "true")
     monkeypatch.setenv("IS_SANDBOX", "1")
     monkeypatch.setenv("LLM_GATEWAY_NOT_FOR_CHILDREN", "secret")
-    engine = Engine(_agent_settings(loaded))  # type: ignore[arg-type]
-    await engine.start()
-    try:
-        call = Call(provider, CallParams(prompt="Say hello"), "local")
-        outcome = await engine.runner.run(call, deadline_s=150)
-        assert isinstance(outcome, Finished) and outcome.record_id, outcome
-        await engine.recorder.flush()
-        detail = await engine.recorder_query.detail(outcome.record_id)
-    finally:
-        await engine.stop()
+    outcome, detail = await _one_turn(loaded, provider, CallParams(prompt="Say hello"))
     view = outcome.view
     assert view.state is JobState.COMPLETED, view.error
     assert view.result is not None
@@ -124,16 +131,8 @@ async def test_the_model_an_agent_was_set_to_is_its_jobs_and_rows_model(
     bare alias is taken, and said; before, the agent ran its default with a notice."""
     find_cli("claude-agent-acp", ACP_BIN)
     monkeypatch.setenv("IS_SANDBOX", "1")
-    engine = Engine(_agent_settings(loaded))  # type: ignore[arg-type]
-    await engine.start()
-    try:
-        call = Call("claude-acp", CallParams(prompt="Say hello", model="sonnet"), "local")
-        outcome = await engine.runner.run(call, deadline_s=150)
-        assert isinstance(outcome, Finished) and outcome.record_id, outcome
-        await engine.recorder.flush()
-        detail = await engine.recorder_query.detail(outcome.record_id)
-    finally:
-        await engine.stop()
+    params = CallParams(prompt="Say hello", model="sonnet")
+    outcome, detail = await _one_turn(loaded, "claude-acp", params)
     assert outcome.view.state is JobState.COMPLETED, outcome.view.error
     assert outcome.view.result is not None
     result = outcome.view.result
