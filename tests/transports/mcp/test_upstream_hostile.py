@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
 import time
 from typing import Any
@@ -49,10 +50,20 @@ def _tools_of(gateway: GatewayRuntime, server: str) -> int | None:
     return status.get(server, {}).get("tools")
 
 
+def _servers_said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the upstream servers' code logged, and when each list began, with their times."""
+    return [
+        f"{record.created:.2f} {record.getMessage()}"
+        for record in caplog.records
+        if record.name.startswith("llmgw_desktop.engine.upstream_mcp") or record.name == __name__
+    ]
+
+
 async def _list(gateway: GatewayRuntime) -> tuple[float, list[str]]:
     """A new session's `tools/list`: how long it took and the names."""
     async with local_mcp(gateway) as client:
         began = time.monotonic()
+        logging.getLogger(__name__).info("a list at %.2f", time.time())
         tools = (await client.list_tools()).tools
         return time.monotonic() - began, [t.name for t in tools]
 
@@ -86,6 +97,10 @@ async def test_a_server_whose_first_start_failed_before_any_list_holds_up_no_lis
 async def test_a_mute_and_a_huge_server_neither_delay_nor_bloat_the_others_lists(
     start: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # What the servers did, with its times, for a list that took too long (a loaded CI run's
+    # second list took 3.5 s after the M8 mend, with only the warnings kept).
+    caplog.set_level(logging.INFO, "llmgw_desktop.engine.upstream_mcp")
+    caplog.set_level(logging.INFO, __name__)
     gateway = await start(
         {
             "mcp.servers": {
@@ -115,7 +130,7 @@ async def test_a_mute_and_a_huge_server_neither_delay_nor_bloat_the_others_lists
     # 15 s each, which this bound still tells apart).
     assert first_took < LIST_WAIT_S + 3 * QUICK_S, listed[0][0]
     for took, names in listed[1:]:
-        assert took < QUICK_S, [t for t, _ in listed]
+        assert took < QUICK_S, ([t for t, _ in listed], _servers_said(caplog))
         assert "everything__echo" in names
         assert not [n for n in names if n.startswith("mute__")]
         huge = [n for n in names if n.startswith("huge__")]
