@@ -313,3 +313,12 @@ def test_the_no_provider_card_says_the_first_thing_to_fix_in_a_few_words() -> No
     assert nothing.brief == "Anthropic refused its key"
     assert nothing.fix.startswith("Anthropic refused its key: replace it on Provider keys; ")
     assert claude_code in nothing.tip
+
+
+def test_the_failing_figure_says_what_refused_means_only_beside_refusals() -> None:
+    """Review 2026-11-28: its tooltip explained "Refused: ..." over a window with none."""
+    none_refused = Totals(requests=300, asked=300, errors=0, refused=0)
+    quiet = figure_words(_facts([], totals=none_refused))["failing"]
+    assert "Refused:" not in quiet.tip
+    some = figure_words(_facts([]))["failing"]  # 3 refused
+    assert "Refused: calls the gateway said no to before asking any provider" in some.tip

@@ -35,6 +35,7 @@ from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.guard_text import guard_text
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.overview_figures import (
+    REFUSED_MEANS,
     FigureStrip,
     GatewayFacts,
     failures_by_provider,
@@ -85,10 +86,7 @@ PLOT_MOST = 220
 SPEND_READ_MS = 30_000  # a page shown without the window's header reads today's spend itself
 
 # The words a newcomer may not know, said where they are shown.
-REFUSED_TIP = (
-    "Calls the gateway said no to before asking any provider: no key for the model, a "
-    "budget reached, a provider switched off, a denied approval, a bad request."
-)
+REFUSED_TIP = REFUSED_MEANS[:1].upper() + REFUSED_MEANS[1:]
 STUCK_TIP = "A job is stuck when its tool prints nothing for longer than jobs.stuck_after_ms."
 RESPONSE_CACHE_TIP = (
     "Answers the gateway kept and gave again for the same request (at temperature 0), "

@@ -37,6 +37,7 @@ from llmgw_desktop.ui.qt import QHBoxLayout, QWidget
 
 __all__ = [
     "FIGURES",
+    "REFUSED_MEANS",
     "Figure",
     "FigureStrip",
     "GatewayFacts",
@@ -186,9 +187,10 @@ def _spend(facts: GatewayFacts) -> Figure:
     return Figure(amount, detail, facts.spend_chip.spend_tone, tip)
 
 
-REFUSED_TIP = (
-    "Refused: calls the gateway said no to before asking any provider (no key, a budget, a "
-    "switch, the approval gate)."
+# What "refused" means, the one wording of it (the Overview's Refused line says it too).
+REFUSED_MEANS = (
+    "calls the gateway said no to before asking any provider: no key for the model, a "
+    "budget reached, a provider switched off, a denied approval, a bad request."
 )
 
 
@@ -196,7 +198,9 @@ def _failing(facts: GatewayFacts) -> Figure:
     totals, minutes = facts.totals, facts.window_minutes
     lines = [f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts]
     lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
-    tip = "\n".join([*lines, REFUSED_TIP, "Click for the failed requests."])
+    # What "refused" means only beside a count of them (it was said over no refusal at all).
+    lines += [f"Refused: {REFUSED_MEANS}"] if totals.refused else []
+    tip = "\n".join([*lines, "Click for the failed requests."])
     if not totals.asked:
         said: tuple[str, ...] = (f"No calls to providers in {minutes} min",)
     elif not totals.errors:
