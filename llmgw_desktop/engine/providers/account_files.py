@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec
 from llmgw_desktop.engine.providers.acp.gateway_env import ROUTES, own_route
 
 __all__ = [
@@ -53,11 +53,13 @@ __all__ = [
     "FROM_ENVIRONMENT",
     "LOGGED_IN",
     "NOT_LOGGED_IN",
+    "POINTED_AGENTS",
     "READERS",
     "THROUGH_GATEWAY",
     "UNKNOWN",
     "CliAccount",
     "read_account",
+    "vendor_spec",
 ]
 
 LOGGED_IN = "logged in"
@@ -425,12 +427,28 @@ def mistral(environ: Mapping[str, str], home: Path) -> CliAccount:
 Reader = Callable[[Mapping[str, str], Path], CliAccount]
 
 
+# The ACP agents the gateway points at itself (`acp/gateway_env.ROUTES`), each with the CLI
+# whose files say its login when its own settings choose its route instead (None: nothing
+# does). The login watch (`cli_login.py`) looks at the same agents.
+POINTED_AGENTS: Mapping[str, str | None] = {
+    "claude-acp": None,
+    "codex-acp": "codex",
+    "qwen": None,
+    "gemini-acp": "gemini",
+}
+_VENDOR_SPECS = {spec.id: spec for spec in API_PROVIDERS}
+
+
+def vendor_spec(provider: str) -> ApiProviderSpec:
+    """The API provider whose key a pointed agent's model calls go out with."""
+    return _VENDOR_SPECS[ROUTES[provider].vendor]
+
+
 def _pointed_agent(provider: str, own_cli: str | None) -> Reader:
-    """An ACP agent the gateway points at itself (`acp/gateway_env.ROUTES`): its model calls
-    come back through the gateway and use the gateway's key for its vendor, unless its own
-    settings choose its route; then its vendor CLI's files say (`own_cli`), or nothing does."""
-    vendor = ROUTES[provider].vendor
-    name = next((spec.name for spec in API_PROVIDERS if spec.id == vendor), vendor)
+    """An ACP agent the gateway points at itself: its model calls come back through the
+    gateway and use the gateway's key for its vendor, unless its own settings choose its
+    route; then its vendor CLI's files say (`own_cli`), or nothing does."""
+    name = vendor_spec(provider).name
 
     def read(environ: Mapping[str, str], home: Path) -> CliAccount:
         elsewhere = own_route(provider, {"HOME": str(home), **environ})
@@ -456,10 +474,7 @@ READERS: dict[str, Reader] = {
     "opencode": opencode,
     "grok": grok,
     "mistral": mistral,
-    "claude-acp": _pointed_agent("claude-acp", None),
-    "codex-acp": _pointed_agent("codex-acp", "codex"),
-    "qwen": _pointed_agent("qwen", None),
-    "gemini-acp": _pointed_agent("gemini-acp", "gemini"),
+    **{agent: _pointed_agent(agent, own_cli) for agent, own_cli in POINTED_AGENTS.items()},
 }
 
 

@@ -22,10 +22,10 @@ Three kinds of word:
   would see them; a config file that may choose another provider, or Google Cloud's
   credentials, leave it in doubt.
 - **The gateway's key is its login**: an ACP agent the gateway points at itself
-  (`POINTED_AGENTS`; `auth/agent_callbacks.py` points every ACP run whose own settings do not
-  send it elsewhere) makes its model calls with the gateway's key for its vendor, so it answers
-  while that API provider does (switched on, holding a key, none refused), looked at on every
-  look.
+  (`account_files.POINTED_AGENTS`; `auth/agent_callbacks.py` points every ACP run whose own
+  settings do not send it elsewhere) makes its model calls with the gateway's key for its
+  vendor, so it answers while that API provider does (switched on, holding a key, none
+  refused), looked at on every look.
 
 A CLI whose key is the very one an API provider refused (the same environment variable:
 Claude Code on `ANTHROPIC_API_KEY` when Anthropic refused `env:ANTHROPIC_API_KEY`) is held with
@@ -50,16 +50,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec, switch_id_for
+from llmgw_desktop.config.api_catalog import API_PROVIDERS, switch_id_for
 from llmgw_desktop.engine.providers.account_files import (
     API_KEY,
     FROM_ENVIRONMENT,
     LOGGED_IN,
+    POINTED_AGENTS,
     CliAccount,
     read_account,
+    vendor_spec,
 )
 from llmgw_desktop.engine.providers.account_files import NOT_LOGGED_IN as NOT_LOGGED_IN_FILES
-from llmgw_desktop.engine.providers.acp.gateway_env import ROUTES, own_route
+from llmgw_desktop.engine.providers.acp.gateway_env import own_route
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.discovery import VERSION_LIMITS, Discovery
 from llmgw_desktop.engine.providers.process import Invocation, run_process
@@ -68,7 +70,7 @@ from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 if TYPE_CHECKING:
     from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
-__all__ = ["LOGIN_STATUS", "POINTED_AGENTS", "RECHECK_S", "CliLogins", "LoginStatus"]
+__all__ = ["LOGIN_STATUS", "RECHECK_S", "CliLogins", "LoginStatus"]
 
 # The trouble's words, before what to do: "Claude Code is " comes first where it is named.
 NOT_LOGGED_IN = "not logged in: "
@@ -142,11 +144,7 @@ LOGIN_STATUS: dict[str, LoginStatus] = {
     ),
 }
 
-# The ACP agents the gateway points at itself (`acp/gateway_env.py`'s rows): while pointed,
-# their login is the gateway's key for their vendor. Gemini CLI over ACP, not pointed (its
-# settings choose another sign-in), reads Gemini CLI's files; the others are then in doubt.
-POINTED_AGENTS = ("claude-acp", "codex-acp", "qwen", "gemini-acp")
-_SPECS: dict[str, ApiProviderSpec] = {spec.id: spec for spec in API_PROVIDERS}
+# The API providers by their switch ids (`mistral-api`), for a refused key's provider's name.
 _BY_SWITCH = {switch_id_for(spec.id): spec for spec in API_PROVIDERS}
 
 
@@ -274,14 +272,14 @@ class CliLogins:
         """Why the API provider a pointed agent's calls go through answers nothing (switched
         off, no key, its key refused), said as the agent's trouble; None when it answers."""
         assert self._has_key is not None  # `_pointed` found it pointed
-        vendor = ROUTES[provider].vendor
-        switch = switch_id_for(vendor)
-        name = _SPECS[vendor].name
+        spec = vendor_spec(provider)
+        switch = switch_id_for(spec.id)
+        name = spec.name
         where = f"pointed at the gateway's {name} provider, which "
         if not self._is_enabled(switch):
             return f"{where}is switched off; switch it on, or use another agent"
-        if not await self._has_key(vendor):
-            variable = next(iter(_SPECS[vendor].key_env), "its key variable")
+        if not await self._has_key(spec.id):
+            variable = next(iter(spec.key_env), "its key variable")
             return (
                 f"{where}has no key; set {variable} before starting the gateway, or store a "
                 f"key for {name} in the vault"

@@ -90,6 +90,12 @@ class ProvidersService:
         a later success) or calls failing `auth_required` and the like; None when nothing."""
         return self._trouble.of(provider)
 
+    def refused_key(self, key: str) -> tuple[str, Trouble] | None:
+        """The provider (switch id) that refused the key from `key`'s source
+        (`env:ANTHROPIC_API_KEY`, a `LiveKey.label`) when its model list was read, with that
+        trouble; None."""
+        return self._trouble.refused_key(key)
+
     def is_enabled(self, provider: str) -> bool:
         return self._switches.is_enabled(provider)
 

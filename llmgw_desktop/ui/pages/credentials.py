@@ -244,10 +244,9 @@ class CredentialsPage(Page):
         label, with the status ("401")."""
         found: dict[str, str] = {}
         for key in self.live_keys:
-            switch = self.live_group.names.by_gateway_id.get(key.provider, key.provider)
-            trouble = self.engine.providers.trouble(switch)
-            if trouble is not None and key.label and trouble.key == key.label:
-                found[key.label] = trouble.code.removeprefix("upstream_")
+            refused = self.engine.providers.refused_key(key.label) if key.label else None
+            if refused is not None:
+                found[key.label] = refused[1].code.removeprefix("upstream_")
         return found
 
     def _keepable(self) -> set[str]:
