@@ -42,7 +42,7 @@ class ConnectionKeys:
         if len(self._live) >= MAX_LIVE_KEYS:
             raise RuntimeError(f"more than {MAX_LIVE_KEYS} agent connections are open")
         key = CONNECTION_KEY_PREFIX + secrets.token_urlsafe(32)
-        proves = dataclasses.replace(principal, caller=caller, job=job, project=project)
+        proves = dataclasses.replace(principal, caller=caller, job=job, project=project, agent=True)
         self._live[_digest(key)] = proves
         return key
 

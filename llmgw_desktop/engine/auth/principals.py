@@ -54,6 +54,10 @@ class Principal:
     # routes' per-caller pins follow it (`gateway/router.py`, `pin_caller`); kept when an agent
     # run for it calls back on another lane.
     named_by_operator: str = ""
+    # Proven by a connection key: an agent the gateway runs, its own model calls coming back.
+    # It cannot act on a refusal that says "retry" (its CLI fails on a 402), so a budget makes
+    # its call wait for room held by running calls instead (`BudgetLedger.reserve`).
+    agent: bool = False
 
     def lane(self, *claims: str | None) -> str:
         """The agent name its requests go under, at every door: the one its credential carries

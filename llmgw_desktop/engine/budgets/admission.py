@@ -7,7 +7,7 @@ and says what to hold, with what output limit, or why not (`holds.py` says the r
 2. a call whose whole hold fits beside what running calls hold on every lane is admitted as
    it asked (an API call naming no limit is sent the limit it was held for);
 3. one that would fit once those calls end is refused for now (`held_by_running_calls`,
-   retryable);
+   retryable; a caller that cannot retry waits and is decided again: `BudgetLedger.reserve`);
 4. else the budget itself has too little left: an API call is sent the lower limit the room
    pays for, if that is at least `MIN_OUTPUT_TOKENS` (or its own smaller limit); otherwise,
    or for a CLI job (which cannot be told a limit), it is refused.

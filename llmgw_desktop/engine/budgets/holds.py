@@ -180,7 +180,13 @@ class SpendGuard(Protocol):
     ) -> None: ...
 
     async def reserve(
-        self, principal: str, caller: str, project: str | None, ask: CallAsk
+        self,
+        principal: str,
+        caller: str,
+        project: str | None,
+        ask: CallAsk,
+        *,
+        can_retry: bool = True,
     ) -> Hold: ...
 
     def expected_limit(
@@ -206,7 +212,15 @@ class _NoBudgets:
     ) -> None:
         return None
 
-    async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
+    async def reserve(
+        self,
+        principal: str,
+        caller: str,
+        project: str | None,
+        ask: CallAsk,
+        *,
+        can_retry: bool = True,
+    ) -> Hold:
         return Hold()
 
     def expected_limit(

@@ -92,6 +92,10 @@ class LaneAccounts:
         # How many calls are being decided in the store on each lane: the flush grants their
         # reserves nothing meanwhile (the calls gave the spare back to be decided with it).
         self._asking: dict[LaneKey, int] = {}
+        # Set when a hold of this process ends while calls wait for room (`hold_ended`); a
+        # new one for the next wait. Nobody waiting, a hold's end costs one comparison.
+        self._hold_ended = asyncio.Event()
+        self._waiting_for_room = 0
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -106,6 +110,8 @@ class LaneAccounts:
         failed); one admitted in memory ends with `end_hold`."""
         self._released.add(hold_id)
         self._flush_soon()
+        if self._waiting_for_room:
+            self._room_may_have_come()
 
     def owed(self, key: LaneKey) -> float:
         """What this process has yet to add to `key`."""
@@ -160,6 +166,26 @@ class LaneAccounts:
         """A call admitted by `hold` ends (as `release` ends one the store admitted)."""
         self.reserves.end_hold(taken)
         self._flush_soon()
+        if self._waiting_for_room:
+            self._room_may_have_come()
+
+    async def hold_ended(self, within_s: float) -> None:
+        """Wait until a hold this process admitted ends, or `within_s` passes (a hold of
+        another process sharing the store ends unseen here). The next admission writes the
+        ended hold first (`_admit_batch`), so a call asked again sees its room."""
+        ended = self._hold_ended
+        self._waiting_for_room += 1
+        try:
+            async with asyncio.timeout(within_s):
+                await ended.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._waiting_for_room -= 1
+
+    def _room_may_have_come(self) -> None:
+        self._hold_ended.set()
+        self._hold_ended = asyncio.Event()
 
     # -- the store ------------------------------------------------------------------------
 

@@ -58,6 +58,8 @@ from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.notices import BudgetNotices
 from llmgw_desktop.engine.budgets.refusals import (
+    HELD_BY_RUNNING_CALLS,
+    BudgetExceeded,
     BudgetStatus,
     limit_refusal,
     uncounted_refusal,
@@ -79,6 +81,13 @@ log = logging.getLogger(__name__)
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
+# How long a call that cannot retry (`reserve(can_retry=False)`) waits for room running calls
+# hold: past a CLI's side call or a sibling sub-agent's turn, well under the 2 minutes of
+# silence after which the desk calls a job stuck.
+WAIT_FOR_ROOM_S = 60.0
+# It is decided again when a hold of this process ends, and at least this often (the hold of
+# another process sharing the store ends unseen here).
+ROOM_POLL_S = 0.5
 
 
 class BudgetLedger:
@@ -188,15 +197,43 @@ class BudgetLedger:
             return None
         return ask.wanted_output
 
-    async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
+    async def reserve(
+        self,
+        principal: str,
+        caller: str,
+        project: str | None,
+        ask: CallAsk,
+        *,
+        can_retry: bool = True,
+    ) -> Hold:
         """Admit a call in the store on the lanes of the hard budgets covering it, holding
         what it may cost until the hold is released (`admission.py` says the rule).
+
+        A caller that cannot act on a retryable refusal (`can_retry=False`: an agent the
+        gateway runs, whose CLI fails on a 402) is not refused for room running calls hold:
+        it waits for a hold to end and is decided again, for up to `WAIT_FOR_ROOM_S`.
 
         Raises:
             BudgetExceeded: a budget is used up or has too little left (`limit_reached`), or
                 running calls hold the rest of it (`held_by_running_calls`, retryable).
             StoreUnavailable: the store cannot take the hold (nothing was sent).
         """
+        if can_retry:
+            return await self._reserve(principal, caller, project, ask)
+        deadline = time.monotonic() + WAIT_FOR_ROOM_S
+        while True:
+            try:
+                return await self._reserve(principal, caller, project, ask)
+            except BudgetExceeded as refusal:
+                left = deadline - time.monotonic()
+                if refusal.details.get("reason") != HELD_BY_RUNNING_CALLS or left <= 0:
+                    raise
+            await self.accounts.hold_ended(min(left, ROOM_POLL_S))
+
+    async def _reserve(
+        self, principal: str, caller: str, project: str | None, ask: CallAsk
+    ) -> Hold:
+        """`reserve` once: admitted, or refused as things are now."""
         cover = self._cover(principal, caller, project)
         if not cover.covered:
             return Hold()

@@ -255,7 +255,12 @@ class ApiTargets:
         Raises:
             BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
         """
-        hold = await self.budgets.reserve(caller.principal, caller.caller, caller.project, ask)
+        # An agent the gateway runs cannot retry a refusal for room running calls hold (often
+        # its own: a side call, a sibling sub-agent): its call waits for them instead.
+        agent = caller.proven is not None and caller.proven.agent
+        hold = await self.budgets.reserve(
+            caller.principal, caller.caller, caller.project, ask, can_retry=not agent
+        )
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers)
         route.held_output = hold.output_tokens
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client

@@ -374,7 +374,7 @@ async def test_a_connection_key_is_its_callers_principal_and_lane_until_revoked(
     key = auth.issue_connection_key(remote, "zed")
     assert key.startswith("llmgw-acp-") and auth.connection_keys.verify(key) is not None
     verdict = await auth.authenticate(CIMultiDict({"x-api-key": key}), FixedPeer(PeerOwner.OTHER))
-    assert verdict.principal == Principal("key:editor", "key", caller="zed")
+    assert verdict.principal == Principal("key:editor", "key", caller="zed", agent=True)
     auth.revoke_connection_key(key)
     gone = await auth.authenticate(bearer(key), OWN)
     assert (gone.principal, gone.error) == (None, "invalid_token")
@@ -387,7 +387,7 @@ async def test_a_connection_key_of_the_local_user_counts_only_from_its_account(
     auth = make({"http.auth_token": TOKEN})
     key = auth.issue_connection_key(LOCAL_CALLER, "zed")
     mine = await auth.authenticate(bearer(key), OWN)
-    assert mine.principal == Principal(LOCAL_CALLER.id, "local", caller="zed")
+    assert mine.principal == Principal(LOCAL_CALLER.id, "local", caller="zed", agent=True)
     # Handed to someone under another account (a model talked the agent into it): nothing.
     for peer in (FixedPeer(PeerOwner.OTHER), None):
         verdict = await auth.authenticate(bearer(key), peer)
