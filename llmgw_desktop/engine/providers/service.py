@@ -233,10 +233,7 @@ class ProvidersService:
         """Every provider the HTTP gateway routes to, as `/v1/providers` shows it to
         `principal`: a gateway key sees the providers it may reach, with those of their models
         in its scope (SECURITY 46)."""
-        rows = [
-            {**row, "health": self.health(self._recorded_as(row)).to_dict()}
-            for row in await self._gateway.directory.providers(project)
-        ]
+        rows = [self._listed(row) for row in await self._gateway.directory.providers(project)]
         if principal is None:
             return rows
         if principal not in OPERATORS:
@@ -259,6 +256,17 @@ class ProvidersService:
             if models or (not listed and access(principal, pid, "") is None):
                 shown.append({**row, "models": models})
         return shown
+
+    def _listed(self, row: dict[str, Any]) -> dict[str, Any]:
+        """One `/v1/providers` row with its health. A provider in lasting trouble (a key or
+        login refused) is not available, as `/v1/models` holds its models back (`_offered`):
+        `heldBack` says it is set up and on, `reason` what went wrong."""
+        switch = self._recorded_as(row)
+        listed = {**row, "health": self.health(switch).to_dict()}
+        trouble = self._trouble.of(switch) if row["available"] else None
+        if trouble is not None:
+            listed |= {"available": False, "heldBack": True, "reason": trouble.describe()}
+        return listed
 
     def _recorded_as(self, row: dict[str, Any]) -> str:
         """The switch id a listing row's calls are recorded under: a CLI's engine id, an API

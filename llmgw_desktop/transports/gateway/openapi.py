@@ -96,8 +96,18 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string"},
             "name": {"type": "string"},
             "type": {"type": "string", "enum": ["api", "local", "cli"]},
-            "available": {"type": "boolean"},
+            "available": {
+                "type": "boolean",
+                "description": "Whether its models answer now (those `/v1/models` lists).",
+            },
             "reason": {"type": ["string", "null"], "description": "Why not available."},
+            "heldBack": {
+                "type": "boolean",
+                "description": (
+                    "Set up and switched on, but its key or login was refused: its models "
+                    "are not offered until that is put right (`reason` says what happened)."
+                ),
+            },
             "models": {"type": "array", "items": {"type": "string"}},
             "modelsSource": {
                 "type": "string",

@@ -358,7 +358,7 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
     local = entry["type"] == "local"
     switched_off = switch is not None and not engine.providers.is_enabled(switch)
     reason, attention = str(entry.get("reason") or ""), ""
-    if entry["available"]:
+    if entry["available"] or entry.get("heldBack"):
         state = "Ready"
         # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
         verdict = provider_verdict(engine, switch or pid, str(entry["name"]))

@@ -87,3 +87,32 @@ async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_win
     assert f"{FAILURES} calls failed in a row" in health_record["reason"]
     [anthropic] = [p for p in listing["providers"] if p["id"] == "anthropic"]
     assert anthropic["health"]["state"] == "unknown"  # never called: nothing to say
+
+
+async def test_a_refused_key_is_not_available_where_its_models_are_held_back(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """`/v1/providers` said `available: true` for a provider whose key its vendor refused,
+    while `/v1/models` held its models back and the window said nothing answers there. Now it
+    agrees with both: not available, held back (set up and on), and why; the Providers page
+    still reads the refusal, not "No API key"."""
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+    upstream.script(Reply.error(401, "invalid x-api-key"))
+    with pytest.raises(openai.AuthenticationError):
+        await openai_client(gateway, TOKEN).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+    _, listing = await _get(gateway, "/v1/providers", TOKEN)
+    [entry] = [p for p in listing["providers"] if p["id"] == "openai"]
+    assert (entry["available"], entry.get("heldBack")) == (False, True), entry
+    assert "upstream_401" in entry["reason"], entry
+    _, models = await _get(gateway, "/v1/models", TOKEN)
+    assert not [m for m in models["data"] if m.get("owned_by") == "openai"]
+    [anthropic] = [p for p in listing["providers"] if p["id"] == "anthropic"]
+    assert anthropic["available"] is True and "heldBack" not in anthropic
+    [row] = [
+        r
+        for r in await load_provider_rows(gateway.engine, {}, versions=False)
+        if r.key == "api:openai"
+    ]
+    assert row.status != "No API key" and row.attention, row
