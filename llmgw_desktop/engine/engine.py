@@ -500,6 +500,7 @@ class Engine:
             target_access=self.keys.target_refusal,
             project_access=self.project_grants.require,
         )
+        self.callbacks.answering = self.providers.answering_models
         self.validation = ValidationService(
             self.runner,
             discovery=self.discovery,

@@ -30,6 +30,7 @@ one place a request is refused): the job ends `budget_exceeded` with the gateway
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,8 @@ _VENDORS = ("anthropic", "openai", "google", "xai")
 Covered = Callable[[str, str, "str | None"], bool]
 # (API provider id, project) -> whether the gateway holds a key for it.
 Keyed = Callable[[str, "str | None"], Awaitable[bool]]
+# (API provider id, project, principal id) -> its models that answer now, preferred first.
+Answering = Callable[[str, "str | None", str], Awaitable[tuple[str, ...]]]
 
 
 @dataclass
@@ -68,10 +71,11 @@ class Callback:
     key: str
     vendors: tuple[str, ...] = ()
     refused: EngineError | None = None
+    model: str = ""  # the model it is told to ask for (`RoutePointing.model`)
 
     @property
     def pointing(self) -> RoutePointing:
-        return RoutePointing(self.url, self.key, self.vendors)
+        return RoutePointing(self.url, self.key, self.vendors, self.model)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class RouteChoice:
     routed: bool
     why_not: str | None = None
     vendors: tuple[str, ...] = ()
+    model: str = ""  # the model it is told to ask for ("": its own choice)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,9 @@ class AgentCallbacks:
         self._covered = covered
         self._keyed = keyed
         self.url = ""  # set when the HTTP door is bound (`Engine.listening_on`)
+        # What each API provider answers (`ProvidersService.answering_models`), set once the
+        # providers are built: the model an agent that must be told one asks for.
+        self.answering: Answering | None = None
         self._jobs: dict[str, Callback] = {}  # a job key's token -> its run's callback
 
     def principal_of(self, principal: str, proven: Principal | None) -> Principal | None:
@@ -140,15 +148,31 @@ class AgentCallbacks:
             return RouteChoice(False)  # the CLI's own login, as set up
         # Off the loop: the agent's own settings are files.
         why = await asyncio.to_thread(self._why_not_pointable, run)
-        if why is not None or run.acp:
-            return RouteChoice(why is None, why)
+        if why is not None:
+            return RouteChoice(False, why)
+        if run.acp:
+            return RouteChoice(True, model=await self._model_to_ask(run))
         vendors = tuple([v for v in _VENDORS if await self._keyed(v, run.project)])
         wanted = vendor_of(run.provider, run.model)
         if wanted is None:
             return RouteChoice(False, _unknown_vendor(run.provider, run.model))
         if (wanted and wanted not in vendors) or not vendors:
             return RouteChoice(False, _no_key(wanted))
-        return RouteChoice(True, vendors=vendors)
+        return RouteChoice(True, vendors=vendors, model=await self._model_to_ask(run))
+
+    async def _model_to_ask(self, run: RunFor) -> str:
+        """The model a routed agent whose row names a variable for it asks for: the run's own
+        where the gateway answers it on the vendor's key, else the one the environment names
+        there, else the vendor's first that answers; "" where the row names none, or nothing
+        answers (the agent's own choice, refused at the door with the models that answer)."""
+        route = ROUTES[run.provider]
+        if not route.model_variable or self.answering is None:
+            return ""
+        answering = await self.answering(route.vendor, run.project, run.who)
+        for wanted in (run.model, os.environ.get(route.model_variable)):
+            if wanted and wanted in answering:
+                return wanted
+        return answering[0] if answering else ""
 
     def _why_not_pointable(self, run: RunFor) -> str | None:
         """Why `run`'s agent cannot be pointed at the gateway at all, or None (blocking I/O)."""
@@ -182,12 +206,14 @@ class AgentCallbacks:
             yield None
             return
         if run.peer is not None:
-            yield Callback(run.peer.gateway_url, run.peer.gateway_key, choice.vendors)
+            yield Callback(
+                run.peer.gateway_url, run.peer.gateway_key, choice.vendors, model=choice.model
+            )
             return
         assert run.principal is not None  # `choose` said so
         token = secrets.token_urlsafe(16)
         key = self._keys.issue(run.principal, run.caller, job=token, project=run.project)
-        callback = Callback(self.url, key, choice.vendors)
+        callback = Callback(self.url, key, choice.vendors, model=choice.model)
         self._jobs[token] = callback
         try:
             yield callback

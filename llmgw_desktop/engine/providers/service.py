@@ -338,6 +338,14 @@ class ProvidersService:
         if self._logins is not None:
             await self._logins.check()
 
+    async def answering_models(
+        self, provider: str, project: str | None, principal: str
+    ) -> tuple[str, ...]:
+        """`provider`'s models that answer `principal` now under `project`, preferred first,
+        as `/v1/models` lists them (`answering.py`)."""
+        rows = await self.models(project, principal)
+        return answering_of(rows).get(provider, ())
+
     async def model_to_ask(
         self, project: str | None, principal: str, provider: str | None = None
     ) -> str:

@@ -84,6 +84,9 @@ class RoutePointing:
     base_url: str
     key: str
     vendors: tuple[str, ...] = ()
+    # The model it asks for, where its row names a variable for it (`Route.model_variable`):
+    # one the gateway answers on the vendor's key ("": left to the agent).
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ class Route:
     arguments: Callable[[RoutePointing], tuple[str, ...]] | None = None
     # The program the row is for, where the provider has two (`gemini`, not Antigravity's `agy`).
     binary: str = ""
+    # The variable naming the model it asks for, set to one the gateway answers where the agent
+    # would otherwise ask for its own vendor's (Qwen Code asks for `qwen3-coder-plus`, which no
+    # OpenAI key serves, and without the variable refuses to start a session at all).
+    model_variable: str = ""
 
 
 def _home(environment: Mapping[str, str], variable: str = "HOME") -> Path:
@@ -334,7 +341,9 @@ ROUTES: Mapping[str, Route] = {
     ),
     "claude-acp": Route("anthropic", _ANTHROPIC, ("ANTHROPIC_AUTH_TOKEN", *_CLOUDS), _claude_own),
     "codex-acp": Route("openai", _OPENAI, ("CODEX_API_KEY",), _codex_acp_own),
-    "qwen": Route("openai", _OPENAI, ("DASHSCOPE_API_KEY",), _qwen_own),
+    "qwen": Route(
+        "openai", _OPENAI, ("DASHSCOPE_API_KEY",), _qwen_own, model_variable="OPENAI_MODEL"
+    ),
     "gemini-acp": Route("google", _GEMINI, _NOT_GEMINI, _gemini_own),
 }
 
@@ -377,6 +386,8 @@ def pointed_environment(
     pointed = {name: value for name, value in environment.items() if name not in route.dropped}
     if route.variables is not None:
         pointed |= _variables(route.variables, pointing.base_url, pointing.key)
+    if route.model_variable and pointing.model:
+        pointed[route.model_variable] = pointing.model
     if route.configuration is not None:
         pointed |= route.configuration(pointing)
     return pointed
