@@ -21,7 +21,10 @@ import pytest
 
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.engine.calls.params import CallParams
+from llmgw_desktop.engine.jobs.model import JobView
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.pages.jobs_model import describe_progress
 from tests.contract.conftest import offline  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import (  # noqa: F401 - fixtures
@@ -32,6 +35,7 @@ from tests.security._power_support import (  # noqa: F401 - fixtures
     start_recording,
 )
 from tests.transports.auth.conftest import TOKEN, start  # noqa: F401
+from tests.waiting import until
 
 pytestmark = pytest.mark.contract
 
@@ -89,3 +93,65 @@ async def test_qwen_asks_for_the_model_its_caller_named_where_the_gateway_answer
 ) -> None:
     _, _, models = await _asked(start_recording, tmp_path, upstream, monkeypatch, model="gpt-4.1")
     assert models and set(models) == {"gpt-4.1"}, models
+
+
+async def test_a_job_whose_model_calls_fail_at_the_gateway_says_so_while_it_runs(
+    start_recording: StartRecording,  # noqa: F811
+    offline: Path,  # noqa: F811
+    tmp_path: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Qwen Code retries a failed model call quietly (some twenty times a minute, printing
+    nothing), so its job read "running · 0 events" until it was stuck. Each routed call the
+    gateway answers with an error is now counted in the job's progress with the last error,
+    without counting as the CLI's activity."""
+    require("qwen")
+    monkeypatch.delenv("OPENAI_MODEL", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
+    gateway, _ = await start_recording({"providers.timeout_ms": 120_000})
+    upstream.default = Reply.error(500, "the upstream broke")
+    engine = gateway.engine
+    job = await engine.calls.submit("qwen", CallParams(prompt="say hi"), "local")
+
+    async def failing() -> JobView | None:
+        view = await engine.jobs.get(job.job_id, "local")
+        return view if view.progress.get("modelCallsFailed") else None
+
+    try:
+        view = await until(failing, "a failed model call in the job's progress", timeout_s=60)
+        assert not view.finished, view
+        assert (
+            "500" in view.progress["lastModelCallError"]
+            or "upstream" in (view.progress["lastModelCallError"])
+        ), view.progress
+        assert "model call" in describe_progress(view)
+    finally:
+        await engine.jobs.cancel(job.job_id, "local")
+
+
+async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(
+    start_recording: StartRecording,  # noqa: F811
+    offline: Path,  # noqa: F811
+    tmp_path: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The vendor refuses the gateway's key: Qwen Code ends its turn with its own words for
+    it, and the job's error adds the gateway's (which key, which provider)."""
+    require("qwen")
+    monkeypatch.delenv("OPENAI_MODEL", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
+    gateway, _ = await start_recording({"providers.timeout_ms": 120_000})
+    upstream.default = Reply.error(401, "Incorrect API key provided")
+    engine = gateway.engine
+    job = await engine.calls.submit("qwen", CallParams(prompt="say hi"), "local")
+    view = await engine.jobs.wait(job.job_id, "local", timeout_s=90)
+    assert view.error is not None, view
+    # Not "log in to the CLI": the agent has no login of its own here; the gateway's key was
+    # refused, and the error says which and how to mend it.
+    assert view.error["code"] == "upstream_key_refused", view.error
+    message = view.error["message"]
+    assert message.startswith("1 model call of this job failed at the gateway"), message
+    assert "OPENAI_API_KEY" in message and "the agent said" in message, message
+    assert view.error["details"]["modelCallsFailed"] == 1

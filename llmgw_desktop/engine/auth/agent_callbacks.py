@@ -72,6 +72,11 @@ class Callback:
     vendors: tuple[str, ...] = ()
     refused: EngineError | None = None
     model: str = ""  # the model it is told to ask for (`RoutePointing.model`)
+    # Its model calls the gateway answered with an error, and the last: a CLI that retries
+    # them quietly is seen failing while it does (`on_failure`, the job's progress).
+    failed_calls: int = 0
+    last_failure: EngineError | None = None
+    on_failure: Callable[[Callback], None] | None = None
 
     @property
     def pointing(self) -> RoutePointing:
@@ -222,13 +227,20 @@ class AgentCallbacks:
             self._jobs.pop(token, None)
 
     def refused(self, proven: Principal | None, error: EngineError) -> None:
-        """The gateway refused a request `proven` made (`GatewayService`): a budget refusal of a
-        job's routed call is kept for that job, which ends with it."""
-        if proven is None or not proven.job or error.code != ErrorCode.BUDGET_EXCEEDED:
+        """A request `proven` made ended in `error` (`GatewayService`): a job's routed call
+        is counted for that job (its progress says so), and a budget's refusal of one is kept,
+        to end the job with."""
+        if proven is None or not proven.job:
             return
         callback = self._jobs.get(proven.job)
-        if callback is not None and callback.refused is None:
+        if callback is None:
+            return
+        callback.failed_calls += 1
+        callback.last_failure = error
+        if error.code == ErrorCode.BUDGET_EXCEEDED and callback.refused is None:
             callback.refused = error
+        if callback.on_failure is not None:
+            callback.on_failure(callback)
 
 
 def _unknown_vendor(provider: str, model: str | None) -> str:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import functools
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -246,11 +247,15 @@ class CallWork:
         # connection key revoked when the job's runs end (`auth/agent_callbacks.py`); a budget
         # refusal of one of them ends the job with the gateway's words.
         with self._callbacks.opened(runs_for, route) as back:
+            if back is not None:
+                back.on_failure = functools.partial(_note_failed_call, ctx)
             try:
                 return await self._runs(ctx, run, request, directory, owned, back)
-            except EngineError:
+            except EngineError as error:
                 if back is not None and back.refused is not None:
                     raise _refusal_of(back.refused) from None
+                if back is not None and back.last_failure is not None:
+                    raise _with_failed_calls(error, back) from None
                 raise
 
     async def _runs(
@@ -496,6 +501,41 @@ def _counted_elsewhere(result: ProviderResult) -> ProviderResult:
         cost_source=None,
         warnings=(*result.warnings, "tokens counted on the rows of its own model calls"),
     )
+
+
+def _note_failed_call(ctx: JobContext, back: Callback) -> None:
+    """A routed model call of the job failed at the gateway: its progress says how many have,
+    and the last one's error, while the CLI retries them (quietly, for some)."""
+    last = back.last_failure
+    assert last is not None  # `AgentCallbacks.refused` set it
+    ctx.note_progress(
+        modelCallsFailed=back.failed_calls, lastModelCallError=f"{last.code}: {last.message}"
+    )
+
+
+def _with_failed_calls(error: EngineError, back: Callback) -> EngineError:
+    """The job's error, saying its model calls failed at the gateway too: the CLI's own
+    words about it may not say the gateway's. An agent pointed at the gateway has no login of
+    its own to mend, so its "authentication failed" is the gateway's error, said first."""
+    last = back.last_failure
+    assert last is not None
+    calls = "1 model call" if back.failed_calls == 1 else f"{back.failed_calls} model calls"
+    if error.code == ErrorCode.AUTH_REQUIRED:
+        said = copy.copy(last)
+        said.message = (
+            f"{calls} of this job failed at the gateway, the last: {last.message} "
+            f"(the agent said: {error.message})"
+        )
+        said.retryable = error.retryable  # the job's own attempts decide as they did
+    else:
+        said = copy.copy(error)
+        said.message = (
+            f"{error.message} ({calls} of this job failed at the gateway; the last: "
+            f"{last.code}: {last.message})"
+        )
+    said.args = (said.message,)
+    said.details = {**error.details, **last.details, "modelCallsFailed": back.failed_calls}
+    return said
 
 
 def _refusal_of(refused: EngineError) -> EngineError:

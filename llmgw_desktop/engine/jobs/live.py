@@ -52,6 +52,12 @@ class JobContext:
         self._live.progress.update(fields)
         self._live.touch(active=True)
 
+    def note_progress(self, **fields: Any) -> None:
+        """Say more of the job's progress without counting it as the CLI's activity (a
+        model call of its failing at the gateway: a job that only fails is still quiet)."""
+        self._live.progress.update(fields)
+        self._live.touch()
+
     def set_process(self, pid: int, identity: str | None) -> None:
         """The job's CLI started as process (group) `pid`: saved at once with its identity,
         so a start after a crash can find and stop it (`providers/orphans.py`)."""

@@ -168,9 +168,17 @@ def describe_progress(
     if view.state is JobState.RUNNING:
         progress = view.progress
         idle = idle_seconds(view, time.time() if now is None else now)
+        failed = progress.get("modelCallsFailed")
+        failing = (
+            f"{failed} model call{'s' if failed != 1 else ''} failed"
+            if isinstance(failed, int) and failed
+            else ""
+        )
         if view.stuck and idle is not None:
             limit = f" · limit {format_elapsed(stuck_after_s)}" if stuck_after_s else ""
-            return f"no output for {format_elapsed(idle)}{limit}"
+            return f"no output for {format_elapsed(idle)}{limit}" + (
+                f" · {failing}" if failing else ""
+            )
         parts: list[str] = []
         if view.attempts > 1:
             parts.append(f"attempt {view.attempts}")
@@ -185,6 +193,8 @@ def describe_progress(
         size = progress.get("outputBytes")
         if isinstance(size, int) and size:
             parts.append(format_bytes(size))
+        if failing:
+            parts.append(failing)
         return " · ".join(parts) or "started"
     if view.state is JobState.COMPLETED:
         return "done"
@@ -341,6 +351,11 @@ class JobsModel(QAbstractTableModel):
                     f"Running, but no output for {format_elapsed(idle)} (stuck after {limit}, "
                     "jobs.stuck_after_ms). Cancel it, or wait: the CLI's idle timeout "
                     "(providers.idle_timeout_ms) stops it."
+                )
+            case "Progress" if "lastModelCallError" in view.progress and not view.finished:
+                return (
+                    f"{view.progress.get('modelCallsFailed')} of its model calls failed at the "
+                    f"gateway; the last: {view.progress['lastModelCallError']}"
                 )
             case "Progress" if "lastError" in view.progress and not view.finished:
                 return f"attempt {view.attempts}; the last one failed: {view.progress['lastError']}"
