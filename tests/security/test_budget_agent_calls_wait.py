@@ -148,3 +148,34 @@ async def test_an_agents_call_waits_no_longer_than_the_bound(
     assert not first.done()
     await first
     assert len(upstream.llm_requests) == 1
+
+
+async def test_an_agent_sending_many_calls_at_once_has_only_a_few_waiting(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """The attack on the wait: a prompted agent sends many calls at once, each of which would
+    be asked again in the store as holds end. Only `WAITING_PER_PRINCIPAL` of one principal's
+    wait; the rest are refused for now at once, as any caller's are."""
+    gateway = await start({"budgets": _dollars(ROOM_FOR_ONE_HOLD)})
+    first = await _first_call_running(gateway, upstream)
+    many = ledger_module.WAITING_PER_PRINCIPAL + 2
+    began = time.monotonic()
+    calls = [
+        asyncio.create_task(_refusal(claude_client(gateway, _agents_key(gateway))))
+        for _ in range(many)
+    ]
+    done, _ = await asyncio.wait(calls, timeout=FIRST_CALL_S * 0.6)
+    refused_at_once = [task.result() for task in done]
+    assert len(refused_at_once) == 2, refused_at_once
+    assert all(error["message"].startswith(BUSY) for error, _ in refused_at_once)
+    assert all(at - began < FIRST_CALL_S for _, at in refused_at_once)
+    await first
+    # The waiting ones are each decided once the first has ended: the budget pays for a few
+    # more (their `_refusal` finds no refusal), the rest are refused; never past its limit.
+    ended = await asyncio.gather(*calls, return_exceptions=True)
+    served = [r for r in ended if isinstance(r, BaseException)]
+    assert 0 < len(served) < ledger_module.WAITING_PER_PRINCIPAL, ended
+    spent = gateway.engine.budget_ledger.statuses()[0].spent
+    assert 0 < spent <= ROOM_FOR_ONE_HOLD, (spent, ended)

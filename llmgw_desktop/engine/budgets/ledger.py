@@ -88,6 +88,10 @@ WAIT_FOR_ROOM_S = 60.0
 # It is decided again when a hold of this process ends, and at least this often (the hold of
 # another process sharing the store ends unseen here).
 ROOM_POLL_S = 0.5
+# Calls of one principal that may wait so at once: each is asked again in the store as holds
+# end, so a prompted agent sending hundreds at once would keep the database thread busy for
+# everyone. Past it a call is refused for now, as any caller's is.
+WAITING_PER_PRINCIPAL = 8
 
 
 class BudgetLedger:
@@ -139,6 +143,8 @@ class BudgetLedger:
         # and `reserve` need not look at a call's lanes): `spend.used_up`, kept by each write.
         self._used_up = False
         self._loading = asyncio.Lock()
+        # Calls waiting for room running calls hold (`reserve(can_retry=False)`), by principal.
+        self._waiting: dict[str, int] = {}
         self._roll(clock(), reread=False)
         events.subscribe(RequestFinished, self._on_finished)
 
@@ -220,15 +226,38 @@ class BudgetLedger:
         """
         if can_retry:
             return await self._reserve(principal, caller, project, ask)
+        try:
+            return await self._reserve(principal, caller, project, ask)
+        except BudgetExceeded as refusal:
+            waiting = self._waiting
+            if (
+                refusal.details.get("reason") != HELD_BY_RUNNING_CALLS
+                or waiting.get(principal, 0) >= WAITING_PER_PRINCIPAL
+            ):
+                raise
+        waiting[principal] = waiting.get(principal, 0) + 1
+        try:
+            return await self._reserve_when_room(principal, caller, project, ask)
+        finally:
+            if waiting[principal] <= 1:
+                del waiting[principal]
+            else:
+                waiting[principal] -= 1
+
+    async def _reserve_when_room(
+        self, principal: str, caller: str, project: str | None, ask: CallAsk
+    ) -> Hold:
+        """`reserve` again each time a hold ends (or every `ROOM_POLL_S`) until it is admitted,
+        refused for another reason, or `WAIT_FOR_ROOM_S` has passed."""
         deadline = time.monotonic() + WAIT_FOR_ROOM_S
         while True:
+            await self.accounts.hold_ended(min(deadline - time.monotonic(), ROOM_POLL_S))
             try:
                 return await self._reserve(principal, caller, project, ask)
             except BudgetExceeded as refusal:
-                left = deadline - time.monotonic()
-                if refusal.details.get("reason") != HELD_BY_RUNNING_CALLS or left <= 0:
+                held = refusal.details.get("reason") == HELD_BY_RUNNING_CALLS
+                if not held or time.monotonic() >= deadline:
                     raise
-            await self.accounts.hold_ended(min(left, ROOM_POLL_S))
 
     async def _reserve(
         self, principal: str, caller: str, project: str | None, ask: CallAsk
