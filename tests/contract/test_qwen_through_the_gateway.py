@@ -40,6 +40,21 @@ from tests.waiting import until
 pytestmark = pytest.mark.contract
 
 
+async def _gateway(
+    start_recording: StartRecording,  # noqa: F811
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, object] | None = None,
+) -> GatewayRuntime:
+    """A gateway whose OpenAI provider is the scripted upstream, Qwen Code's environment
+    naming no model."""
+    require("qwen")
+    monkeypatch.delenv("OPENAI_MODEL", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
+    gateway, _ = await start_recording({"providers.timeout_ms": 120_000, **(settings or {})})
+    return gateway
+
+
 async def _asked(
     start_recording: StartRecording,  # noqa: F811
     tmp_path: Path,
@@ -49,18 +64,16 @@ async def _asked(
 ) -> tuple[GatewayRuntime, str, list[str]]:
     """One Qwen Code turn, its environment naming no model: the gateway, the key's principal,
     and the models Qwen Code asked the upstream for."""
-    require("qwen")
-    monkeypatch.delenv("OPENAI_MODEL", raising=False)
-    # The gateway's OpenAI provider answers from the scripted upstream.
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
     work = tmp_path / "ws"
     work.mkdir()
-    gateway, _ = await start_recording(
+    gateway = await _gateway(
+        start_recording,
+        upstream,
+        monkeypatch,
         {
             "http.auth_token": TOKEN,
-            "providers.timeout_ms": 120_000,
             "workspaces.registry": {"work": {"path": str(work), "remote_level": "read-only"}},
-        }
+        },
     )
     key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="editor"))
     upstream.default = Reply.ok("QWEN-ANSWERED")
@@ -106,10 +119,7 @@ async def test_a_job_whose_model_calls_fail_at_the_gateway_says_so_while_it_runs
     nothing), so its job read "running · 0 events" until it was stuck. Each routed call the
     gateway answers with an error is now counted in the job's progress with the last error,
     without counting as the CLI's activity."""
-    require("qwen")
-    monkeypatch.delenv("OPENAI_MODEL", raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
-    gateway, _ = await start_recording({"providers.timeout_ms": 120_000})
+    gateway = await _gateway(start_recording, upstream, monkeypatch)
     upstream.default = Reply.error(500, "the upstream broke")
     engine = gateway.engine
     job = await engine.calls.submit("qwen", CallParams(prompt="say hi"), "local")
@@ -139,10 +149,7 @@ async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(
 ) -> None:
     """The vendor refuses the gateway's key: Qwen Code ends its turn with its own words for
     it, and the job's error adds the gateway's (which key, which provider)."""
-    require("qwen")
-    monkeypatch.delenv("OPENAI_MODEL", raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{upstream.base_url}/v1")
-    gateway, _ = await start_recording({"providers.timeout_ms": 120_000})
+    gateway = await _gateway(start_recording, upstream, monkeypatch)
     upstream.default = Reply.error(401, "Incorrect API key provided")
     engine = gateway.engine
     job = await engine.calls.submit("qwen", CallParams(prompt="say hi"), "local")

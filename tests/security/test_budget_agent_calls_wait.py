@@ -94,6 +94,23 @@ async def _first_call_running(
     return first
 
 
+async def _refused_beside_the_first(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream, words: str, *, waits_s: float
+) -> None:
+    """The agent's second call, sent while its first runs, is refused (its message beginning
+    with `words`) after waiting at least `waits_s`, before the first ends when it waited; it
+    is never sent."""
+    first = await _first_call_running(gateway, upstream)
+    began = time.monotonic()
+    error, refused_at = await _refusal(claude_client(gateway, _agents_key(gateway)))
+    assert error["message"].startswith(words), error
+    assert refused_at - began >= waits_s
+    if waits_s:
+        assert refused_at - began < FIRST_CALL_S and not first.done(), refused_at - began
+    await first
+    assert len(upstream.llm_requests) == 1
+
+
 async def test_an_agents_second_call_waits_for_its_first_and_is_answered(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
@@ -125,11 +142,7 @@ async def test_a_waiting_agents_call_is_refused_when_the_first_used_up_the_budge
     for one call's hold in tokens (about 210), which the first call's bill (319 tokens with
     its cache) passes: the second, waiting, is refused `limit_reached` and never sent."""
     gateway = await start({"budgets": _tokens(300)})
-    first = await _first_call_running(gateway, upstream)
-    error, _ = await _refusal(claude_client(gateway, _agents_key(gateway)))
-    assert error["message"].startswith(USED_UP), error
-    await first
-    assert len(upstream.llm_requests) == 1
+    await _refused_beside_the_first(gateway, upstream, USED_UP, waits_s=0.0)
 
 
 async def test_an_agents_call_waits_no_longer_than_the_bound(
@@ -140,14 +153,7 @@ async def test_an_agents_call_waits_no_longer_than_the_bound(
 ) -> None:
     monkeypatch.setattr(ledger_module, "WAIT_FOR_ROOM_S", 0.4)
     gateway = await start({"budgets": _dollars(ROOM_FOR_ONE_HOLD)})
-    first = await _first_call_running(gateway, upstream)
-    began = time.monotonic()
-    error, refused_at = await _refusal(claude_client(gateway, _agents_key(gateway)))
-    assert error["message"].startswith(BUSY), error
-    assert 0.4 <= refused_at - began < FIRST_CALL_S, refused_at - began
-    assert not first.done()
-    await first
-    assert len(upstream.llm_requests) == 1
+    await _refused_beside_the_first(gateway, upstream, BUSY, waits_s=0.4)
 
 
 async def test_an_agent_sending_many_calls_at_once_has_only_a_few_waiting(
