@@ -22,6 +22,8 @@ import pytest
 from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.calls.params import CallParams
+from llmgw_desktop.engine.errors import ProviderUnavailable
+from llmgw_desktop.engine.events import ModelListRead
 from llmgw_desktop.engine.jobs.model import JobView
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.jobs_model import describe_progress
@@ -82,6 +84,11 @@ async def _asked(
     assert not failed, body
     assert body["state"] == "completed" and "QWEN-ANSWERED" in body["text"], body
     models = [r.body["model"] for r in upstream.llm_requests if isinstance(r.body, dict)]
+    # The model it was told is the job's, and not "chosen" over ACP as well (the agent offers
+    # it under an id of its own, which read as "does not offer the model" in a review).
+    assert models and body.get("model") == models[0], (body.get("model"), models)
+    notices = " ".join(w["message"] for w in body.get("warnings", []))
+    assert "does not offer" not in notices, notices
     return gateway, key.record.principal, models
 
 
@@ -93,7 +100,7 @@ async def test_qwen_asks_for_the_first_model_the_gateways_openai_key_answers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     gateway, principal, models = await _asked(start_recording, tmp_path, upstream, monkeypatch)
-    answering = await gateway.engine.providers.answering_models("openai", None, principal)
+    answering, _ = await gateway.engine.providers.answering_models("openai", None, principal)
     assert models and set(models) == {answering[0]}, (models, answering[:3])
 
 
@@ -162,3 +169,27 @@ async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(
     assert message.startswith("1 model call of this job failed at the gateway"), message
     assert "OPENAI_API_KEY" in message and "the agent said" in message, message
     assert view.error["details"]["modelCallsFailed"] == 1
+
+
+async def test_with_its_vendors_key_refused_qwen_is_refused_before_it_starts_saying_why(
+    start_recording: StartRecording,  # noqa: F811
+    offline: Path,  # noqa: F811
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenAI refused the gateway's key when its model list was read, so no OpenAI model
+    answers and Qwen Code has none to be told: started, it refused "Authentication required
+    ... log in to the CLI", a login it does not use (a helper's review). Its call is now
+    refused as it is submitted, with the gateway's reason. (The scripted upstream cannot
+    refuse a model list: the refusal is the event the list's read publishes.)"""
+    gateway = await _gateway(start_recording, upstream, monkeypatch)
+    engine = gateway.engine
+    engine.events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 401, "invalid key"))
+    with pytest.raises(ProviderUnavailable) as refused:
+        await engine.calls.submit("qwen", CallParams(prompt="say hi"), "local")
+    assert refused.value.code == "no_provider_available", refused.value
+    assert refused.value.message.startswith(
+        "Qwen Code's model calls go through the gateway's OpenAI provider, which answers no "
+        "model now: its key env:OPENAI_API_KEY was refused (401)"
+    ), refused.value
+    assert not upstream.llm_requests

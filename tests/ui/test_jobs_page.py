@@ -28,7 +28,7 @@ from llmgw_desktop.ui.glyphs import NAMES
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.job_detail import approval_text, failure_words, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
-from llmgw_desktop.ui.pages.jobs_model import COLUMNS, short_id, who
+from llmgw_desktop.ui.pages.jobs_model import COLUMNS, describe_progress, short_id, who
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.qt import QColor, QMessageBox, QRect, QSystemTrayIcon, Qt
 from llmgw_desktop.ui.theme import error_colour, warning_colour
@@ -724,3 +724,26 @@ def test_the_prompt_gets_the_room_and_a_wide_list_shows_who_and_the_tool(
         assert page.pane.heading.text() in ((whole,) if width == 1920 else (whole, "Mistral Vibe"))
         assert page.pane.heading.accessibleName() == whole
         assert NAMES["stop"] == "stop-circle" and not page.cancel_button.icon().isNull()
+
+
+def test_a_running_jobs_failed_model_calls_read_first_in_its_progress() -> None:
+    """A job whose routed model calls fail at the gateway says so before its counts, which a
+    narrow column cuts first (a review at 1024 px read "quiet 1m 42s · 552.2 KB · 27 model
+    calls …"); a stuck one says it beside its silence."""
+    now = time.time()
+    progress = {"events": 3, "outputBytes": 552_200, "modelCallsFailed": 27}
+    view = JobView(
+        id="job_1",
+        provider="qwen",
+        state=JobState.RUNNING,
+        created_at=now - 200,
+        updated_at=now,
+        started_at=now - 200,
+        progress=progress | {"lastModelCallError": "all_routes_failed: every route failed"},
+        last_activity_at=now - 100,
+    )
+    assert describe_progress(view, now).startswith("27 model calls failed · quiet")
+    stuck = describe_progress(dataclasses.replace(view, stuck=True), now, 120.0)
+    assert stuck.startswith("27 model calls failed · no output for"), stuck
+    one = dataclasses.replace(view, progress={"modelCallsFailed": 1})
+    assert describe_progress(one, now).startswith("1 model call failed")

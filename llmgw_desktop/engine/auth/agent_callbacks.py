@@ -36,9 +36,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.principals import LOCAL, LOCAL_CALLER, Principal
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderUnavailable
 from llmgw_desktop.engine.providers.acp.gateway_env import (
     ROUTES,
     RoutePointing,
@@ -58,8 +60,9 @@ _VENDORS = ("anthropic", "openai", "google", "xai")
 Covered = Callable[[str, str, "str | None"], bool]
 # (API provider id, project) -> whether the gateway holds a key for it.
 Keyed = Callable[[str, "str | None"], Awaitable[bool]]
-# (API provider id, project, principal id) -> its models that answer now, preferred first.
-Answering = Callable[[str, "str | None", str], Awaitable[tuple[str, ...]]]
+# (API provider id, project, principal id) -> its models that answer now, preferred first, and
+# why none does where none does.
+Answering = Callable[[str, "str | None", str], Awaitable[tuple[tuple[str, ...], str]]]
 
 
 @dataclass
@@ -168,16 +171,29 @@ class AgentCallbacks:
     async def _model_to_ask(self, run: RunFor) -> str:
         """The model a routed agent whose row names a variable for it asks for: the run's own
         where the gateway answers it on the vendor's key, else the one the environment names
-        there, else the vendor's first that answers; "" where the row names none, or nothing
-        answers (the agent's own choice, refused at the door with the models that answer)."""
+        there, else the vendor's first that answers; "" where the row names none.
+
+        Raises:
+            ProviderUnavailable: the vendor answers no model now (its key refused, none
+                stored): the agent, told none, would refuse to start as if logged out.
+        """
         route = ROUTES[run.provider]
         if not route.model_variable or self.answering is None:
             return ""
-        answering = await self.answering(route.vendor, run.project, run.who)
+        answering, why_not = await self.answering(route.vendor, run.project, run.who)
         for wanted in (run.model, os.environ.get(route.model_variable)):
             if wanted and wanted in answering:
                 return wanted
-        return answering[0] if answering else ""
+        if answering:
+            return answering[0]
+        agent = provider_info(run.provider).display_name
+        vendor = next((s.name for s in API_PROVIDERS if s.id == route.vendor), route.vendor)
+        raise ProviderUnavailable(
+            f"{agent}'s model calls go through the gateway's {vendor} provider, which answers "
+            f"no model now{': ' + why_not if why_not else ''}",
+            code=ErrorCode.NO_PROVIDER_AVAILABLE,
+            provider=run.provider,
+        )
 
     def _why_not_pointable(self, run: RunFor) -> str | None:
         """Why `run`'s agent cannot be pointed at the gateway at all, or None (blocking I/O)."""

@@ -301,6 +301,8 @@ class CallWork:
         if callback is not None:
             pointed = pointed_arguments(run.provider, callback.pointing)
             request = dataclasses.replace(request, extra_args=(*request.extra_args, *pointed))
+            if callback.model:  # told in its environment (`child_setup`): the run's model
+                request = dataclasses.replace(request, model=callback.model, model_told=True)
 
         def started(pid: int, identity: str | None) -> None:
             run.spend.started = run.spend.attempt_started = True

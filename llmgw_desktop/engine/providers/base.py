@@ -94,6 +94,9 @@ class ProviderRequest:
     # breakpoint (Claude's stream-json input) use the parts themselves.
     parts: PromptParts | None = None
     model: str | None = None
+    # `model` was given the agent in its environment (a pointed agent told a model the
+    # gateway answers, `RoutePointing.model`): it is the run's model, not chosen over ACP.
+    model_told: bool = False
     session: SessionChoice = field(default_factory=SessionChoice)
     permission_mode: str = "default"
     allowed_tools: tuple[str, ...] = ()

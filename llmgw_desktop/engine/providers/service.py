@@ -340,11 +340,16 @@ class ProvidersService:
 
     async def answering_models(
         self, provider: str, project: str | None, principal: str
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], str]:
         """`provider`'s models that answer `principal` now under `project`, preferred first,
-        as `/v1/models` lists them (`answering.py`)."""
+        as `/v1/models` lists them (`answering.py`); where none does, why not, as
+        `/v1/providers` says it ("" where it does not say)."""
         rows = await self.models(project, principal)
-        return answering_of(rows).get(provider, ())
+        models = answering_of(rows).get(provider, ())
+        if models:
+            return models, ""
+        listed = [r for r in await self.listing(project, principal) if r["id"] == provider]
+        return (), str(listed[0].get("reason") or "") if listed else ""
 
     async def model_to_ask(
         self, project: str | None, principal: str, provider: str | None = None

@@ -16,7 +16,7 @@ is stuck.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
@@ -168,20 +168,13 @@ def describe_progress(
     if view.state is JobState.RUNNING:
         progress = view.progress
         idle = idle_seconds(view, time.time() if now is None else now)
-        failed = progress.get("modelCallsFailed")
-        failing = (
-            f"{failed} model call{'s' if failed != 1 else ''} failed"
-            if isinstance(failed, int) and failed
-            else ""
-        )
+        # Its model calls failing at the gateway come first: a narrow column cuts the end.
+        parts = _failing(progress)
         if view.stuck and idle is not None:
             limit = f" · limit {format_elapsed(stuck_after_s)}" if stuck_after_s else ""
-            return f"no output for {format_elapsed(idle)}{limit}" + (
-                f" · {failing}" if failing else ""
-            )
-        parts: list[str] = []
+            return " · ".join([*parts, f"no output for {format_elapsed(idle)}{limit}"])
         if view.attempts > 1:
-            parts.append(f"attempt {view.attempts}")
+            parts.insert(0, f"attempt {view.attempts}")
         if "retryInSeconds" in progress:  # waiting to try again: the failed try's counts are old
             parts.append(f"retry in {format_elapsed(float(progress['retryInSeconds']))}")
             return " · ".join(parts)
@@ -193,12 +186,18 @@ def describe_progress(
         size = progress.get("outputBytes")
         if isinstance(size, int) and size:
             parts.append(format_bytes(size))
-        if failing:
-            parts.append(failing)
         return " · ".join(parts) or "started"
     if view.state is JobState.COMPLETED:
         return "done"
     return str((view.error or {}).get("code") or view.state.value)
+
+
+def _failing(progress: Mapping[str, Any]) -> list[str]:
+    """`["3 model calls failed"]` where the job's routed model calls failed at the gateway."""
+    failed = progress.get("modelCallsFailed")
+    if not isinstance(failed, int) or not failed:
+        return []
+    return [f"{failed} model call{'s' if failed != 1 else ''} failed"]
 
 
 class JobsModel(QAbstractTableModel):

@@ -85,6 +85,7 @@ class AcpAdapter:
                 cwd=request.working_dir or Path.cwd(),
                 prompt=request.prompt,
                 model=request.model,
+                told_model=request.model if request.model_told else None,
                 resume_id=request.session.resume_id,
                 init_timeout_s=setup.init_timeout_s,
                 max_line_bytes=setup.max_line_bytes,

@@ -76,6 +76,8 @@ class TurnPlan:
     cwd: Path
     prompt: str
     model: str | None = None
+    # The model its environment told it (`ProviderRequest.model_told`): the turn's, not chosen.
+    told_model: str | None = None
     resume_id: str | None = None
     init_timeout_s: float = 60.0
     max_line_bytes: int = 8 * 1024 * 1024
@@ -191,7 +193,9 @@ class AcpTurn:
             new = await conn.new_session(cwd=cwd, mcp_servers=[], **self.plan.session_meta)
             self.session_id = new.session_id
             config_options = list(new.config_options or [])
-        if self.plan.model:
+        if self.plan.told_model:
+            self.model = self.plan.told_model
+        elif self.plan.model:
             await self._choose_model(conn, config_options)
         answer = await conn.prompt(
             session_id=self.session_id,
