@@ -62,6 +62,7 @@ async def _asked(
     tmp_path: Path,
     upstream: ScriptedUpstream,
     monkeypatch: pytest.MonkeyPatch,
+    more: dict[str, object] | None = None,
     **arguments: str,
 ) -> tuple[GatewayRuntime, str, list[str]]:
     """One Qwen Code turn, its environment naming no model: the gateway, the key's principal,
@@ -75,8 +76,10 @@ async def _asked(
         {
             "http.auth_token": TOKEN,
             "workspaces.registry": {"work": {"path": str(work), "remote_level": "read-only"}},
+            **(more or {}),
         },
     )
+    await gateway.engine.gateway.directory.first_look()  # the model lists read, where read
     key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="editor"))
     upstream.default = Reply.ok("QWEN-ANSWERED")
     async with headers_mcp(gateway, {"Authorization": f"Bearer {key.secret}"}) as client:
@@ -102,6 +105,22 @@ async def test_qwen_asks_for_the_first_model_the_gateways_openai_key_answers(
     gateway, principal, models = await _asked(start_recording, tmp_path, upstream, monkeypatch)
     answering, _ = await gateway.engine.providers.answering_models("openai", None, principal)
     assert models and set(models) == {answering[0]}, (models, answering[:3])
+
+
+async def test_qwen_asks_for_a_model_the_openai_server_lists_over_the_catalogues(
+    start_recording: StartRecording,  # noqa: F811
+    offline: Path,  # noqa: F811
+    tmp_path: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the provider's own model list read, the model Qwen Code is told is one that list
+    holds: an OpenAI-compatible server at a base URL of its own may serve none of the
+    catalogue's (a review saw `gpt-5.1` told beside a server listing only its own)."""
+    upstream.model_ids["chat"] = ["served-here-1", "served-here-2"]
+    reading = {"gateway.models_refresh_s": 3600}
+    _, _, models = await _asked(start_recording, tmp_path, upstream, monkeypatch, reading)
+    assert set(models) == {"served-here-1"}, models
 
 
 async def test_qwen_asks_for_the_model_its_caller_named_where_the_gateway_answers_it(

@@ -342,12 +342,16 @@ class ProvidersService:
         self, provider: str, project: str | None, principal: str
     ) -> tuple[tuple[str, ...], str]:
         """`provider`'s models that answer `principal` now under `project`, preferred first,
-        as `/v1/models` lists them (`answering.py`); where none does, why not, as
-        `/v1/providers` says it ("" where it does not say)."""
+        as `/v1/models` lists them (`answering.py`), those its own list holds first; where none
+        does, why not, as `/v1/providers` says it ("" where it does not say)."""
         rows = await self.models(project, principal)
         models = answering_of(rows).get(provider, ())
         if models:
-            return models, ""
+            # The provider's own list first, where it was read: the catalogue's models are
+            # offered beside it, and a server at a base URL of its own may serve none of them.
+            own = self._gateway.registry.discovered.get(provider) or ()
+            mine = [m for m in models if m.removeprefix(f"{provider}/") in own]
+            return (*mine, *[m for m in models if m not in mine]), ""
         listed = [r for r in await self.listing(project, principal) if r["id"] == provider]
         return (), str(listed[0].get("reason") or "") if listed else ""
 
