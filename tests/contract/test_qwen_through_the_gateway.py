@@ -188,6 +188,11 @@ async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(
     assert message.startswith("1 model call of this job failed at the gateway"), message
     assert "OPENAI_API_KEY" in message and "the agent said" in message, message
     assert view.error["details"]["modelCallsFailed"] == 1
+    # Its row is the job's, not the failed call's (a review's Playground showed "OpenAI ·
+    # gpt-5.1 · total 5 ms" over a two-minute Qwen job: the call's row id had come along).
+    named = view.error["details"].get("requestId")
+    row = None if named is None else await engine.recorder_query.detail(named)
+    assert row is None or row.record["provider"] == "qwen", row
 
 
 async def test_with_its_vendors_key_refused_qwen_is_refused_before_it_starts_saying_why(

@@ -536,7 +536,12 @@ def _with_failed_calls(error: EngineError, back: Callback) -> EngineError:
             f"{last.code}: {last.message})"
         )
     said.args = (said.message,)
-    said.details = {**error.details, **last.details, "modelCallsFailed": back.failed_calls}
+    # The job's own details (not the failed call's: the job's row is what they describe).
+    said.details = {
+        **error.details,
+        "modelCallsFailed": back.failed_calls,
+        "lastModelCallCode": last.code,
+    }
     return said
 
 
@@ -546,7 +551,8 @@ def _refusal_of(refused: EngineError) -> EngineError:
     error = copy.copy(refused)
     error.message = f"a model call of this job was refused: {refused.message}"
     error.args = (error.message,)
-    error.details = dict(refused.details)
+    # Not the refused call's `requestId`: the job's error names the job's own row.
+    error.details = {k: v for k, v in refused.details.items() if k != "requestId"}
     return error
 
 
