@@ -410,6 +410,7 @@ class Engine:
             keys=self.keys,
             connection_keys=connection_keys,
             clock=clock,
+            monotonic=self._monotonic,
         )
         # The auth service's two parts the front doors and the desk drive themselves: the OAuth
         # server (None when OAuth is off) and the queue of consents waiting for a person.

@@ -131,9 +131,11 @@ def asked(door: str, want: Expected, cwd: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-async def matrix(start: Any, tmp_path: Path) -> Matrix:  # noqa: F811
+async def matrix(start: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Matrix:  # noqa: F811
     """A locked gateway (bearer, OAuth) finding the stand-in under every agent's binary name,
-    with one workspace per level."""
+    with one workspace per level. It holds an OpenAI key: Qwen Code is told a model that key
+    answers, and is refused where none does (the stand-in never calls it)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-matrix-test-key")
     root, bin_dir, log = tmp_path / "ws", tmp_path / "bin", tmp_path / "spawned.jsonl"
     bin_dir.mkdir()
     for binary in {info.binaries[0] for info in SHIPPED_CATALOG}:

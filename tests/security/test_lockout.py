@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from llmgw_desktop.engine.auth import service
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.clock import Clock
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -28,6 +29,9 @@ from tests.transports.auth.conftest import (
 )
 
 ATTEMPTS = service.FAILED_BURST + 10  # enough to exhaust the allowance, and then some
+# Each gateway's rate limits run on a clock that stands still (`Clock()`): a loaded machine took
+# long enough over the attempts for the allowance to refill by one (a CI run saw a 401 among
+# the 429s).
 ATTACKER, ALICE, BOB = "203.0.113.7", "198.51.100.1", "198.51.100.2"
 
 
@@ -42,7 +46,9 @@ def assert_throttled(answer: Answer) -> None:
 
 
 async def test_guessing_never_locks_out_valid_credentials(launch: Launch) -> None:
-    gateway = await launch({"http.auth_token": TOKEN, **oauth_settings()})
+    gateway = await launch(
+        monotonic=Clock(), overrides={"http.auth_token": TOKEN, **oauth_settings()}
+    )
     access = await oauth_access_token(gateway)
     attacker: list[int] = []
     for n in range(ATTEMPTS):
@@ -64,7 +70,10 @@ async def test_guessing_never_locks_out_valid_credentials(launch: Launch) -> Non
 async def test_one_wrong_token_repeated_is_throttled_by_itself(launch: Launch) -> None:
     # Keyed by what was presented: the same stale token retried over and over is throttled
     # even when it arrives from many addresses (here: behind a trusted proxy).
-    gateway = await launch({"http.auth_token": TOKEN, "http.trusted_proxies": ["127.0.0.1"]})
+    gateway = await launch(
+        monotonic=Clock(),
+        overrides={"http.auth_token": TOKEN, "http.trusted_proxies": ["127.0.0.1"]},
+    )
     stale = bearer("a-revoked-token-that-a-script-keeps-sending-0123")
     statuses = [
         (await models(gateway, stale | {"X-Forwarded-For": f"192.0.2.{n}"})).status
@@ -79,7 +88,12 @@ async def test_one_wrong_token_repeated_is_throttled_by_itself(launch: Launch) -
 
 async def test_behind_a_trusted_proxy_the_attacker_is_throttled_alone(launch: Launch) -> None:
     gateway = await launch(
-        {"http.auth_token": TOKEN, "http.trusted_proxies": ["127.0.0.1/32"], **oauth_settings()}
+        monotonic=Clock(),
+        overrides={
+            "http.auth_token": TOKEN,
+            "http.trusted_proxies": ["127.0.0.1/32"],
+            **oauth_settings(),
+        },
     )
     access = await oauth_access_token(gateway)
     for n in range(ATTEMPTS):
@@ -102,7 +116,7 @@ async def test_behind_a_trusted_proxy_the_attacker_is_throttled_alone(launch: La
 
 async def test_forwarding_headers_from_untrusted_peers_are_ignored(launch: Launch) -> None:
     # No trusted proxy configured: rotating X-Forwarded-For does not buy fresh allowances.
-    gateway = await launch({"http.auth_token": TOKEN})
+    gateway = await launch(monotonic=Clock(), overrides={"http.auth_token": TOKEN})
     statuses = [
         (await models(gateway, bearer(f"guess-{n}") | {"X-Forwarded-For": f"192.0.2.{n}"})).status
         for n in range(ATTEMPTS)
@@ -112,7 +126,7 @@ async def test_forwarding_headers_from_untrusted_peers_are_ignored(launch: Launc
 
 
 async def test_requests_without_credentials_use_up_nothing(launch: Launch) -> None:
-    gateway = await launch({"http.auth_token": TOKEN})
+    gateway = await launch(monotonic=Clock(), overrides={"http.auth_token": TOKEN})
     for _ in range(ATTEMPTS * 3):
         assert (await models(gateway, {})).status == 401
     # Nothing was counted against the address: a first wrong token is an honest 401.

@@ -110,11 +110,13 @@ class AuthService:
         keys: GatewayKeys | None = None,
         connection_keys: ConnectionKeys | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`instance_token` is the one in this instance's 0600 `instance.json`: it proves the
         local user to the HTTP door even when authentication is on (the stdio relay and a
         second launch use it); empty, no request can present it. `connection_keys`: the keys
-        of the agents the gateway runs (shared with `AgentCallbacks`, which issues them)."""
+        of the agents the gateway runs (shared with `AgentCallbacks`, which issues them).
+        `monotonic`: the rate limits' clock."""
         environ = os.environ if environ is None else environ
         self.keys = keys
         # The last key verdict granted, and its Verdict (`authenticate`).
@@ -147,16 +149,16 @@ class AuthService:
         self.rate_limits = RateLimiter(
             per_minute=settings.http.rate_limit_per_minute,
             burst=settings.http.rate_limit_burst,
-            clock=time.monotonic,
+            clock=monotonic,
         )
         # Wrong credentials, per client address and per credential presented: a few mistakes
         # pass, guessing does not. Two maps, so a flood of fresh guesses in one cannot push
         # the other's entries out.
         self.failed_by_address = RateLimiter(
-            per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
+            per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=monotonic
         )
         self.failed_by_credential = RateLimiter(
-            per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
+            per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=monotonic
         )
 
     def check_rate(self, principal_id: str) -> float | None:

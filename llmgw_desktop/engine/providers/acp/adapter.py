@@ -165,10 +165,11 @@ class _TurnParser:
             warnings.append("the agent says the turn was cancelled")
         # A routed agent's usage is left to its model calls' own rows (`CallWork._settle`).
         usage = turn.usage or Usage()
-        # The turn over, the gateway stops the agent: the signal it ended by is the gateway's,
-        # not the agent's word ("completed · exit code -15" read as a failure).
+        # The turn over, the gateway stops the agent ("finished": it had not exited): how it
+        # then ends is the gateway's doing, not the agent's word ("completed · exit code -15"
+        # read as a failure; Gemini CLI answers the SIGTERM with exit code 1, now and then).
         code = outcome.exit_code
-        stopped_by_us = outcome.ended_by == "finished" and code is not None and code < 0
+        stopped_by_us = outcome.ended_by == "finished"
         return ProviderResult(
             text=turn.text,
             provider=self._provider,
