@@ -224,14 +224,13 @@ class BudgetLedger:
                 running calls hold the rest of it (`held_by_running_calls`, retryable).
             StoreUnavailable: the store cannot take the hold (nothing was sent).
         """
-        if can_retry:
-            return await self._reserve(principal, caller, project, ask)
+        waiting = self._waiting
         try:
             return await self._reserve(principal, caller, project, ask)
         except BudgetExceeded as refusal:
-            waiting = self._waiting
             if (
-                refusal.details.get("reason") != HELD_BY_RUNNING_CALLS
+                can_retry
+                or refusal.details.get("reason") != HELD_BY_RUNNING_CALLS
                 or waiting.get(principal, 0) >= WAITING_PER_PRINCIPAL
             ):
                 raise
