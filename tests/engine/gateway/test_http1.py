@@ -21,6 +21,7 @@ from llmgw_desktop.engine.gateway.http_client import http1, http1_response
 from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
 from tests import waiting
+from tests.conftest import free_port
 from tests.fakes.loopback import close_server
 
 WAIT_S = 5.0  # upper bound for anything that should happen at once
@@ -604,9 +605,7 @@ async def test_early_answer_while_body_is_written_does_not_pool_connection(
 
 
 async def test_refused_connection_raises_connect_error(client: Http1Client) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there, and no other test is given it
     with pytest.raises(ConnectError):
         await get(client, f"http://127.0.0.1:{port}/")
 

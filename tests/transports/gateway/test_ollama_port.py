@@ -12,6 +12,7 @@ import pytest
 
 from llmgw_desktop.shell import runtime
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -19,9 +20,7 @@ from tests.transports.gateway.conftest import GatewayFactory
 @pytest.fixture
 def ollama_port(monkeypatch: pytest.MonkeyPatch) -> int:
     """A free loopback port standing in for 11434, and no ollama program on the PATH."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setattr(runtime, "OLLAMA_PORT", port)
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     return port
