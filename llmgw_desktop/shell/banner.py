@@ -77,13 +77,13 @@ def answering_words(runtime: GatewayRuntime, fact: Answering) -> str:
         ]
         whose = " and ".join(fact.refused)
         again = f", or set {' or '.join(variables)} and start again" if variables else ""
-        logins = "".join(f"; {said}" for _provider, said in fact.logged_out)
+        logins = "".join(f"; {said}" for _provider, said in fact.to_set_up)
         return (
             f"no provider can answer: {whose} refused the key (above); store a working one "
             f"{vault}{again}{logins}"
         )
-    if fact.logged_out:
-        said = "; ".join(said for _provider, said in fact.logged_out)
+    if fact.to_set_up:
+        said = "; ".join(said for _provider, said in fact.to_set_up)
         return f"no provider can answer: {said}; or store an API key {vault}"
     if not fact.settled:
         return "none yet: the providers' model lists are still being read (GET /v1/models)"

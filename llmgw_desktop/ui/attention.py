@@ -43,8 +43,10 @@ __all__ = [
     "FAILING",
     "LOGGED_OUT",
     "NO_PROVIDER",
+    "SET_UP_WANTED",
     "SOME_CALLS_FAIL",
     "UNREACHABLE",
+    "VENDOR_UNAVAILABLE",
     "NoProvider",
     "ProviderVerdict",
     "SpendToday",
@@ -69,8 +71,13 @@ ADD_A_KEY_PLACE = "credentials"  # Provider keys
 
 # The status of a CLI that says it is not logged in (`cli_login.py`).
 LOGGED_OUT = "Not logged in"
+# ... and of an agent pointed at the gateway whose vendor's provider answers nothing: it has no
+# login of its own to make, so "Not logged in" would send the person to the wrong place.
+VENDOR_UNAVAILABLE = "Vendor unavailable"
+# The statuses that say a provider is waiting to be set up, not failing (as "No API key").
+SET_UP_WANTED = frozenset({LOGGED_OUT, VENDOR_UNAVAILABLE})
 # A failing provider's status by where its trouble came from (`trouble.py`'s sources).
-_FAILING_STATUS = {"test": "Test failed", "login": LOGGED_OUT}
+_FAILING_STATUS = {"test": "Test failed", "login": LOGGED_OUT, "vendor": VENDOR_UNAVAILABLE}
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
     if refused:
         keys = "its key" if len(refused) == 1 else "their keys"
         fixes.append(f"{' and '.join(refused)} refused {keys}: replace it on Provider keys")
-    fixes += [said for _provider, said in fact.logged_out]
+    fixes += [said for _provider, said in fact.to_set_up]
     fix = "; ".join(fixes) or "add an API key on Provider keys, or install a coding CLI"
     tip = (
         f"{NO_PROVIDER} a call: {fix}. A key stored on Provider keys answers at once; one set "
@@ -115,8 +122,8 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
     # The first thing to fix, up to what to do ("Anthropic refused its key"): the whole of it
     # did not fit Overview's card at 1024 px and was cut mid-sentence.
     brief = fixes[0].split(":")[0] if fixes else fix.split(",")[0]
-    if fact.logged_out and not refused:  # a login is all that is missing: where it is said
-        [(first, said), *_rest] = fact.logged_out
+    if fact.to_set_up and not refused:  # a login is all that is missing: where it is said
+        [(first, said), *_rest] = fact.to_set_up
         brief = said.split(":")[0]  # "Claude Code is not logged in"
         return NoProvider(fix, tip, brief, "providers", first, "Providers")
     return NoProvider(fix, tip, brief)
@@ -222,7 +229,7 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
         for state in engine.providers.states()
         if engine.providers.is_enabled(state.id)
         and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
-        and verdict.status != LOGGED_OUT
+        and verdict.status not in SET_UP_WANTED
     ]
     return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
 

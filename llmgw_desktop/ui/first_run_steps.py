@@ -477,7 +477,7 @@ class ConnectStep(QWizardPage):
     def _nothing_words(self) -> str:
         """Why nothing answers: a CLI that is installed but logged out says so and what to do
         (the second step showed it installed); else no usable key and no CLI."""
-        said = [words for _provider, words in self._engine.answering.now().logged_out]
+        said = [words for _provider, words in self._engine.answering.now().to_set_up]
         if not said:
             return NOTHING_CAN_ANSWER
         return (

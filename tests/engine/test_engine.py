@@ -92,6 +92,7 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "degraded": [],
         "resting": [],
         "loggedOut": [],
+        "vendorUnavailable": [],
     }
 
 

@@ -73,7 +73,7 @@ async def _logged_out_is_said(desk: Desk, window: MainWindow) -> None:
     assert not [m for m in await engine.providers.models() if m["provider"] == "claude-cli"]
     fact = engine.answering.now()
     assert fact.refused == ()
-    [(provider, said)] = fact.logged_out
+    [(provider, said)] = fact.to_set_up
     assert provider == "claude" and said.startswith("Claude Code is not logged in: run")
     verdict = provider_verdict(engine, "claude", "Claude Code")
     assert verdict is not None and verdict.status == LOGGED_OUT

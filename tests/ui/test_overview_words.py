@@ -305,7 +305,7 @@ def test_the_no_provider_card_says_the_first_thing_to_fix_in_a_few_words() -> No
     from llmgw_desktop.ui.attention import no_provider
 
     claude_code = "Claude Code is on the key Anthropic refused (ANTHROPIC_API_KEY, 401); ..."
-    fact = Answering(refused=("anthropic",), settled=True, logged_out=(("claude", claude_code),))
+    fact = Answering(refused=("anthropic",), settled=True, to_set_up=(("claude", claude_code),))
     states = [SimpleNamespace(id="anthropic", display_name="Anthropic")]
     providers = SimpleNamespace(paused=False, states=lambda: states)
     nothing = no_provider(SimpleNamespace(providers=providers), fact)  # type: ignore[arg-type]

@@ -84,9 +84,10 @@ class Answering:
     refused: tuple[str, ...] = ()
     # The first look at the providers has ended: until then "nothing answers" is not said.
     settled: bool = False
-    # CLIs whose models are held back because they say they are not logged in (`cli_login.py`):
-    # (switch id, what to do), in that words; never in `refused` (no key to replace).
-    logged_out: tuple[tuple[str, str], ...] = ()
+    # CLIs whose models are held back until a person sets something up (`cli_login.py`): a
+    # login the CLI says it lacks, or the key of the vendor a pointed agent's calls go through;
+    # (switch id, what to do), in those words; never in `refused` (no key of theirs to replace).
+    to_set_up: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(
@@ -95,14 +96,14 @@ class Answering:
         refused: Iterable[str] = (),
         *,
         settled: bool,
-        logged_out: Mapping[str, str] | None = None,
+        to_set_up: Mapping[str, str] | None = None,
     ) -> Answering:
         """The fact for the model list `rows` (`/v1/models`' rows)."""
         counts: dict[str, int] = {}
         for row in rows:
             provider = str(row.get("provider") or row.get("owned_by") or "")
             counts[provider] = counts.get(provider, 0) + 1
-        out = tuple(sorted((logged_out or {}).items()))
+        out = tuple(sorted((to_set_up or {}).items()))
         return cls(tuple(counts.items()), tuple(sorted(set(refused))), settled, out)
 
     @property
@@ -183,7 +184,7 @@ def _why_none(fact: Answering) -> str:
     """Why nothing answers, for the log: the keys refused and the logins missing, where that
     is why (it said "no key" beside a key its provider had refused)."""
     said = [f"{provider} refused its key" for provider in fact.refused]
-    said += [words for _provider, words in fact.logged_out]
+    said += [words for _provider, words in fact.to_set_up]
     return "; ".join(said) or "no key, local server or CLI"
 
 

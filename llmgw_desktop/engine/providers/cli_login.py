@@ -207,7 +207,8 @@ class CliLogins:
         if pointed:
             # Its login is the gateway's key for its vendor: whether that answers, each look.
             self._asked.pop(provider, None)
-            self._trouble.note_login(provider, await self._vendor_problem(provider))
+            problem = await self._vendor_problem(provider)
+            self._trouble.note_login(provider, problem, pointed=True)
             return
         if status is None:
             self._trouble.note_login(provider, None)  # its own settings decide: in doubt
@@ -285,7 +286,7 @@ class CliLogins:
                 f"key for {name} in the vault"
             )
         trouble = self._trouble.of(switch)
-        if trouble is not None and not trouble.logged_out:
+        if trouble is not None and not trouble.set_up_wanted:
             return f"{where}fails: {trouble.describe()}"
         return None
 

@@ -25,7 +25,7 @@ from typing import Any
 from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
 from llmgw_desktop.engine.providers.answering import Answering
-from llmgw_desktop.engine.providers.trouble import LOGIN_SOURCE, Trouble
+from llmgw_desktop.engine.providers.trouble import LOGIN_SOURCE, VENDOR_SOURCE, Trouble
 
 __all__ = [
     "NO_PROVIDER",
@@ -122,12 +122,15 @@ def public_summary(
     """What `/health` (public) says of the providers: the worst state (`none` when nothing
     can answer a call at all, `answering.py`), and which providers are failing or degraded,
     and which of the failing are resting (their host takes no connection: passed over for
-    now), by id; and the CLIs that say they are not logged in (`loggedOut`): not failing,
-    as a provider with no key is not (they answer nothing until set up, and make no state
-    worse); no counts, times, base URLs or error text."""
+    now), by id; the CLIs that say they are not logged in (`loggedOut`), and the agents
+    pointed at the gateway whose vendor's provider answers nothing (`vendorUnavailable`: no
+    login of their own is missing): neither failing, as a provider with no key is not (they
+    answer nothing until set up, and make no state worse); no counts, times, base URLs or
+    error text."""
     every = list(healths)
     logged_out = sorted(h.provider for h in every if h.source == LOGIN_SOURCE)
-    known = [h for h in every if h.source != LOGIN_SOURCE]
+    vendor_unavailable = sorted(h.provider for h in every if h.source == VENDOR_SOURCE)
+    known = [h for h in every if h.source not in (LOGIN_SOURCE, VENDOR_SOURCE)]
     failing = sorted(h.provider for h in known if h.state == HealthState.FAILING)
     degraded = sorted(h.provider for h in known if h.state == HealthState.DEGRADED)
     resting = sorted(h.provider for h in known if h.rest is not None)
@@ -139,4 +142,5 @@ def public_summary(
         "degraded": degraded,
         "resting": resting,
         "loggedOut": logged_out,
+        "vendorUnavailable": vendor_unavailable,
     }

@@ -297,30 +297,30 @@ class ProvidersService:
         self, rows: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
         """The rows offered; the providers (switch ids) whose rows are held back because
-        their key or login was refused; and those held back because the CLI says it is not
-        logged in, with what to do ("Claude Code is not logged in: run ..."). Either answers
-        nothing until a person acts, so its models are not offered (a call that names one is
-        still tried, and clears it)."""
-        offered, refused, logged_out = [], set(), {}
+        their key or login was refused; and the CLIs held back until a person sets something
+        up (a login, a pointed agent's vendor key), with what to do ("Claude Code is not logged
+        in: run ..."). Either answers nothing until a person acts, so its models are not
+        offered (a call that names one is still tried, and clears it)."""
+        offered, refused, to_set_up = [], set(), {}
         for row in rows:
             switch = self._switch_of(row["provider"])
             trouble = self._trouble.of(switch)
             if trouble is None:
                 offered.append(row)
-            elif trouble.logged_out:
-                logged_out[switch] = (
+            elif trouble.set_up_wanted:
+                to_set_up[switch] = (
                     f"{self.catalog().info(switch).display_name} is {trouble.message}"
                 )
             else:
                 refused.add(switch)
-        return offered, refused, logged_out
+        return offered, refused, to_set_up
 
     async def read_answering(self) -> Answering:
         """What can answer a call now (`answering.py`): the models `GET /v1/models` lists
         (read from the cache, never an upstream)."""
         directory = self._gateway.directory
-        offered, refused, logged_out = self._offered(await directory.models())
-        return Answering.of(offered, refused, settled=directory.looked, logged_out=logged_out)
+        offered, refused, to_set_up = self._offered(await directory.models())
+        return Answering.of(offered, refused, settled=directory.looked, to_set_up=to_set_up)
 
     async def read_due_lists(self) -> None:
         """Read the model lists that are due now: a key stored or deleted makes its

@@ -4,7 +4,9 @@ provider refuses, a CLI that is gone), and a key refused when the provider's mod
 read (at start, before any call: the first thing to know about a wrong key).
 
 A CLI that says it is logged out (`cli_login.py`) has its trouble too, from before any call,
-until it says otherwise or a call succeeds.
+until it says otherwise or a call succeeds; so has an ACP agent pointed at the gateway whose
+vendor's API provider answers nothing (switched off, no key, its key refused): it has no login
+of its own to make, so its trouble is not called a logout.
 
 Transient failures (rate limits, timeouts, 5xx) are the circuit breaker's business and are not
 kept here. A success of either kind, a call or a Test, clears the provider's trouble; a model
@@ -22,12 +24,24 @@ from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
-__all__ = ["LASTING_CODES", "LOGIN_SOURCE", "MODELS_SOURCE", "ProviderTrouble", "Trouble"]
+__all__ = [
+    "LASTING_CODES",
+    "LOGIN_SOURCE",
+    "MODELS_SOURCE",
+    "VENDOR_SOURCE",
+    "ProviderTrouble",
+    "Trouble",
+]
 
 # The `source` of a trouble found when the provider's model list was read.
 MODELS_SOURCE = "models"
 # ... and of a CLI's own word that it is not logged in (`cli_login.py`).
 LOGIN_SOURCE = "login"
+# ... and of a pointed agent whose vendor's API provider answers nothing (`cli_login.py`).
+VENDOR_SOURCE = "vendor"
+# The troubles found by looking before any call (a CLI's login, a pointed agent's vendor):
+# each look says them again or clears them.
+_LOOKED_SOURCES = frozenset({LOGIN_SOURCE, VENDOR_SOURCE})
 
 # Error codes of a call that the next call will meet too, until a person acts.
 LASTING_CODES = frozenset(
@@ -44,7 +58,8 @@ LASTING_CODES = frozenset(
 class Trouble:
     """The latest lasting problem of one provider."""
 
-    # "test" (a failed Test), "calls" (recent calls failed), "models" (listing) or "login"
+    # "test" (a failed Test), "calls" (recent calls failed), "models" (listing), "login" or
+    # "vendor" (a pointed agent's vendor answers nothing)
     source: str
     code: str
     message: str  # the Test's or the listing's error, or empty for calls (the code says it)
@@ -59,11 +74,17 @@ class Trouble:
         """The CLI said it is not logged in (its message says what to do)."""
         return self.source == LOGIN_SOURCE
 
+    @property
+    def set_up_wanted(self) -> bool:
+        """Its models are held back until a person sets something up, which its message says:
+        a CLI's login, or the key of the vendor a pointed agent's calls go through."""
+        return self.source in _LOOKED_SOURCES
+
     def describe(self) -> str:
         """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
         if self.source == "test":
             return f"Test failed: {self.message or self.code}"
-        if self.source in (MODELS_SOURCE, LOGIN_SOURCE):
+        if self.source == MODELS_SOURCE or self.source in _LOOKED_SOURCES:
             return self.message
         calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
         at = time.strftime("%H:%M:%S", time.localtime(self.last))
@@ -109,21 +130,23 @@ class ProviderTrouble:
         now = self._clock()
         self._troubles[switch_id] = Trouble("test", code or "failed", message, now, now)
 
-    def note_login(self, switch_id: str, problem: str | None) -> None:
-        """A CLI's own word on its login: `problem` says it is logged out, None that it is
-        not (or cannot tell), which clears only a trouble this made."""
+    def note_login(self, switch_id: str, problem: str | None, *, pointed: bool = False) -> None:
+        """A CLI's own word on its login (`pointed`: whether the vendor a pointed agent's calls
+        go through answers): `problem` says why it cannot answer, None that it can (or that it
+        cannot be told), which clears only a trouble such a look made."""
         before = self._troubles.get(switch_id)
         if problem is None:
-            if before is not None and before.source == LOGIN_SOURCE:
+            if before is not None and before.source in _LOOKED_SOURCES:
                 del self._troubles[switch_id]
             return
-        if before is not None and before.source != LOGIN_SOURCE:
+        if before is not None and before.source not in _LOOKED_SOURCES:
             return  # a Test's or the calls' own word stands
-        if before is not None and before.message == problem:
+        source = VENDOR_SOURCE if pointed else LOGIN_SOURCE
+        if before is not None and (before.source, before.message) == (source, problem):
             return
         now = self._clock()
         self._troubles[switch_id] = Trouble(
-            LOGIN_SOURCE, ErrorCode.AUTH_REQUIRED.value, problem, now, now
+            source, ErrorCode.AUTH_REQUIRED.value, problem, now, now
         )
 
     def _on_listed(self, event: ModelListRead) -> None:

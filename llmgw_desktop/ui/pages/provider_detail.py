@@ -173,7 +173,7 @@ class ProviderDetail(DetailCard):
         self.badge.set_status(status_kind(row), row.status)
         # The status said once ("Not logged in: run ...", not "Not logged in: not logged in").
         said = unusable_reason(row) if row.reason else row.status
-        # It begins the line: "Not logged in: run ...", as "Not logged in: pointed at ..." is.
+        # It begins the line: "Not logged in: run ...", as "Vendor unavailable: pointed at ..." is.
         self.status_label.setText(said[:1].upper() + said[1:])
         tone = {ERROR: "error", WARNING: "warning"}.get(row.attention, "")
         set_tone(self.status_label, tone)

@@ -22,6 +22,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode,
 from llmgw_desktop.ui.attention import (
     LOGGED_OUT,
     UNREACHABLE,
+    VENDOR_UNAVAILABLE,
     ProviderVerdict,
     provider_verdict,
 )
@@ -200,6 +201,7 @@ UNUSABLE_STATUSES = frozenset(
         "Detected, off",
         "Test failed",
         LOGGED_OUT,  # the CLI says so: its models are held back until it is logged in
+        VENDOR_UNAVAILABLE,  # a pointed agent whose vendor's provider answers nothing
         UNREACHABLE,  # its host rested: its routes are passed over until the rest ends
     }
 )
@@ -250,6 +252,7 @@ _UNUSABLE_WORDS = {
     "Detected, off": "detected, not enabled",
     "Test failed": "last test failed",
     LOGGED_OUT: "not logged in",
+    VENDOR_UNAVAILABLE: "its vendor answers nothing",
     UNREACHABLE: "unreachable for now",
 }
 

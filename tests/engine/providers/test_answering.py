@@ -130,7 +130,7 @@ async def test_the_log_says_why_nothing_answers(caplog: pytest.LogCaptureFixture
         [],
         ["anthropic"],
         settled=True,
-        logged_out={"claude": "Claude Code is on the key Anthropic refused (...); ..."},
+        to_set_up={"claude": "Claude Code is on the key Anthropic refused (...); ..."},
     )
 
     async def read() -> Answering:

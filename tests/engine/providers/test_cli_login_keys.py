@@ -19,14 +19,19 @@ import json
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from llmgw_desktop.engine.events import EventBus, ModelListRead
+from llmgw_desktop.engine.metrics.health import ProviderCallHealth
 from llmgw_desktop.engine.providers.account_files import read_account
 from llmgw_desktop.engine.providers.cli_login import RECHECK_S, CliLogins
 from llmgw_desktop.engine.providers.discovery import Discovery
-from llmgw_desktop.engine.providers.trouble import ProviderTrouble
+from llmgw_desktop.engine.providers.health import provider_health, public_summary
+from llmgw_desktop.engine.providers.trouble import VENDOR_SOURCE, ProviderTrouble
+from llmgw_desktop.ui.attention import VENDOR_UNAVAILABLE, provider_verdict
 from tests.engine.providers.test_cli_login import Clock, Stand, _alone_on_path
 
 AGENTS = {  # engine id -> the program discovery finds for it, and the vendor it is pointed at
@@ -130,6 +135,42 @@ async def test_pointed_agents_answer_while_their_vendor_does_not_on_a_login(
     events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", None))
     await watch.check()
     assert _held(trouble, "codex-acp") == "" and _held(trouble, "qwen") == ""
+
+
+async def test_a_pointed_agent_held_for_its_vendor_is_not_said_to_be_logged_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """With OpenAI's key refused, Qwen Code read "Not logged in" in the window and `/health`
+    listed it in `loggedOut` (a helper's review), though it has no login of its own: the
+    person was sent to log in a CLI that makes its calls with the gateway's key. Its status is
+    its vendor's now, everywhere; it is still held back, and still not counted failing."""
+    _stands(tmp_path, monkeypatch, ["qwen"])
+    gateway = Gateway()
+    gateway.keyed = {"openai"}
+    watch, trouble, events, _clock = _watch(home, gateway)
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 401, "invalid key"))
+    await watch.check()
+    held = trouble.of("qwen")
+    assert held is not None and held.source == VENDOR_SOURCE, held
+    assert held.set_up_wanted and not held.logged_out
+    healths = {
+        switch: provider_health(
+            switch, breaker=None, trouble=trouble.of(switch), calls=ProviderCallHealth(switch, 300)
+        )
+        for switch in ("qwen", "openai")
+    }
+    said = public_summary(healths.values())
+    assert said["vendorUnavailable"] == ["qwen"] and said["loggedOut"] == [], said
+    assert said["failing"] == ["openai"], said  # the vendor is the one failing
+    engine = SimpleNamespace(providers=SimpleNamespace(health=healths.__getitem__))
+    verdict = provider_verdict(cast(Any, engine), "qwen", "Qwen Code")
+    assert verdict is not None and verdict.status == VENDOR_UNAVAILABLE, verdict
+    assert verdict.why.startswith("pointed at the gateway's OpenAI provider, which fails")
+
+    # The key answers again: the agent is no longer held, on the next look.
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", None))
+    await watch.check()
+    assert trouble.of("qwen") is None
 
 
 async def test_an_agent_whose_own_settings_choose_its_route_is_not_held_for_the_gateways_key(
