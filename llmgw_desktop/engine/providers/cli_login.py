@@ -186,33 +186,42 @@ class CliLogins:
         # One asking at a time: the watch's look and the start banner's first look may come
         # together, and the second then finds the first's answer fresh.
         self._lock = asyncio.Lock()
+        # The agents the last look found pointed at the gateway (installed, switched on): their
+        # health shows their vendor's (`providers/health.through_vendor`).
+        self.pointed: frozenset[str] = frozenset()
 
     async def check(self) -> None:
         """Look at the CLIs that are due (see the module's doc); quick when none is."""
         async with self._lock:
             pointed = await self._pointed()
+            looked = []
             for provider in dict.fromkeys((*LOGIN_STATUS, *POINTED_AGENTS)):
-                await self._check_one(provider, provider in pointed)
+                if await self._check_one(provider, provider in pointed):
+                    looked.append(provider)
+            self.pointed = frozenset(looked)
 
-    async def _check_one(self, provider: str, pointed: bool) -> None:
+    async def _check_one(self, provider: str, pointed: bool) -> bool:
+        """Look at `provider` if it is due; whether it is an agent pointed at the gateway
+        that can run (installed and switched on)."""
         executable = await self._discovery.locate(provider)
         status = LOGIN_STATUS.get(provider)
         binary = status.binary if status is not None else ""
         if binary and executable is not None and Path(executable).stem != binary:
             executable = None  # another program in its place (`agy`): not looked at
-        if executable is None or not self._is_enabled(provider) or self._any_hard_budget():
+        runs = executable is not None and self._is_enabled(provider)
+        if executable is None or not runs or self._any_hard_budget():
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, None)
-            return
+            return runs and pointed
         if pointed:
             # Its login is the gateway's key for its vendor: whether that answers, each look.
             self._asked.pop(provider, None)
             problem = await self._vendor_problem(provider)
             self._trouble.note_login(provider, problem, pointed=True)
-            return
+            return True
         if status is None:
             self._trouble.note_login(provider, None)  # its own settings decide: in doubt
-            return
+            return False
         home = Path(self._environ.get("HOME") or Path.home())
         files = await asyncio.to_thread(
             read_account, status.files_of or provider, self._environ, home
@@ -221,12 +230,12 @@ class CliLogins:
         if refused is not None:
             self._asked.pop(provider, None)  # looked at afresh once the key is not refused
             self._trouble.note_login(provider, refused)
-            return
+            return False
         # The vault's login files count as the user's own: storing or deleting one is a change.
         seen = (executable, files, getattr(self._auth_files, "version", None))
         asked = self._asked.get(provider)
         if asked is not None and asked[0] == seen and self._clock() - asked[1] < RECHECK_S:
-            return
+            return False
         self._asked[provider] = (seen, self._clock())
         if not status.args:
             logged_in = await self._files_say(provider, status.files_of or provider, home)
@@ -240,6 +249,7 @@ class CliLogins:
         self._trouble.note_login(
             provider, None if logged_in is not False else NOT_LOGGED_IN + status.fix
         )
+        return False
 
     def _refused_key(self, files: CliAccount) -> str | None:
         """The CLI's key, where it is the very key an API provider refused (read from the same

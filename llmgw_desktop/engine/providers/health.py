@@ -30,13 +30,17 @@ from llmgw_desktop.engine.providers.trouble import LOGIN_SOURCE, VENDOR_SOURCE, 
 __all__ = [
     "NO_PROVIDER",
     "RESTING_SOURCE",
+    "VENDOR_CALLS_SOURCE",
     "ProviderHealth",
     "provider_health",
     "public_summary",
+    "through_vendor",
 ]
 
 # The `source` of a provider failing because its host is rested (no connection could be made).
 RESTING_SOURCE = "resting"
+# The `source` of a pointed agent failing because its vendor's provider is failing now.
+VENDOR_CALLS_SOURCE = "vendor calls"
 # `/health`'s providers state when nothing can answer a call (no key, local server or CLI).
 NO_PROVIDER = "none"
 
@@ -114,6 +118,22 @@ def provider_health(
     state = calls.state
     source = "calls" if state in (HealthState.FAILING, HealthState.DEGRADED) else ""
     return ProviderHealth(provider, state, calls.describe(), source, calls)
+
+
+def through_vendor(agent: ProviderHealth, vendor: ProviderHealth, name: str) -> ProviderHealth:
+    """The health of an agent pointed at the gateway (its model calls go out on the gateway's
+    `name` provider, whose health is `vendor`): its vendor's failing or failing calls show
+    through while the agent has no word of its own (it read Ready beside a vendor whose every
+    call failed: a helper's review). Its own circuit, trouble or failing calls stand."""
+    if agent.source or vendor.state not in (HealthState.FAILING, HealthState.DEGRADED):
+        return agent
+    how = "is failing" if vendor.failing else "fails some calls"
+    reason = f"its model calls go through the gateway's {name} provider, which {how}"
+    if vendor.reason:
+        reason += f": {vendor.reason}"
+    return ProviderHealth(
+        agent.provider, vendor.state, reason, VENDOR_CALLS_SOURCE, agent.calls, agent.rest
+    )
 
 
 def public_summary(

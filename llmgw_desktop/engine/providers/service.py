@@ -9,7 +9,7 @@ into discovery, the call service's breakers and the gateway's directory and rout
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
@@ -28,10 +28,11 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.metrics.health import CallHealth
+from llmgw_desktop.engine.providers.account_files import vendor_spec
 from llmgw_desktop.engine.providers.answering import Answering, answering_of, first_answering
 from llmgw_desktop.engine.providers.cli_login import CliLogins
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
-from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
+from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health, through_vendor
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble, Trouble
 
@@ -161,29 +162,52 @@ class ProvidersService:
 
     def health(self, provider: str) -> ProviderHealth:
         """`provider`'s health (a switch id: `claude`, `openai`, `mistral-api`), decided as
-        the window, `/health` and `/v1/providers` all show it (`providers/health.py`)."""
-        return provider_health(
-            provider,
-            breaker=self._calls.breaker_state(provider),
-            trouble=self._trouble.of(provider),
-            calls=self._call_health.of(provider),
-            rest=self._rests().get(provider),
-        )
+        the window, `/health` and `/v1/providers` all show it (`providers/health.py`); an
+        agent pointed at the gateway shows its vendor's failing calls (`through_vendor`)."""
+        rests = self._rests()
+        own = self._own_health(provider, self._calls.breaker_state(provider), rests)
+        vendor = self._vendor_of(provider)
+        if vendor is None:
+            return own
+        switch, name = vendor
+        return through_vendor(own, self._own_health(switch, None, rests), name)
 
     def health_all(self) -> list[ProviderHealth]:
         """Every provider switch's health, in the switches' order."""
         breakers = self._calls.breaker_states()
         rests = self._rests()
-        return [
-            provider_health(
-                state.id,
-                breaker=breakers.get(state.id),
-                trouble=self._trouble.of(state.id),
-                calls=self._call_health.of(state.id),
-                rest=rests.get(state.id),
-            )
-            for state in self._switches.states()
-        ]
+        own = {
+            state.id: self._own_health(state.id, breakers.get(state.id), rests)
+            for state in self.states()
+        }
+        every = []
+        for switch, health in own.items():
+            vendor = self._vendor_of(switch)
+            if vendor is not None and vendor[0] in own:
+                health = through_vendor(health, own[vendor[0]], vendor[1])
+            every.append(health)
+        return every
+
+    def _own_health(
+        self, provider: str, breaker: Mapping[str, Any] | None, rests: Mapping[str, RestedHost]
+    ) -> ProviderHealth:
+        """`provider`'s health from its own circuit (`breaker`: CLIs), host's rest, trouble
+        and calls."""
+        return provider_health(
+            provider,
+            breaker=breaker,
+            trouble=self._trouble.of(provider),
+            calls=self._call_health.of(provider),
+            rest=rests.get(provider),
+        )
+
+    def _vendor_of(self, provider: str) -> tuple[str, str] | None:
+        """(switch id, name) of the API provider whose key `provider`'s model calls go out
+        with, where it is an agent the last look found pointed at the gateway; None."""
+        if self._logins is None or provider not in self._logins.pointed:
+            return None
+        spec = vendor_spec(provider)
+        return switch_id_for(spec.id), spec.name
 
     def resting(self) -> list[RestedHost]:
         """The API hosts rested now because no connection could be made to them, the longest

@@ -10,12 +10,15 @@ state, failures in a row, last error, error rate, the reason line.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import openai
 import pytest
 
+from llmgw_desktop.engine.providers.health import VENDOR_CALLS_SOURCE
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.attention import provider_verdicts
 from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
@@ -117,3 +120,50 @@ async def test_a_refused_key_is_not_available_where_its_models_are_held_back(
         if r.key == "api:openai"
     ]
     assert row.status != "No API key" and row.attention, row
+
+
+async def test_an_agent_pointed_at_a_failing_vendor_is_not_ready(
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Qwen Code over ACP makes its model calls through the gateway's OpenAI provider. With
+    every OpenAI call failing 500 it read Ready, green, beside OpenAI's red (a helper's review
+    under Xvfb). Now its health is its vendor's while it has none of its own: failing in the
+    window, on `/health` and on `/v1/providers`, saying whose calls fail. The stand-in `qwen`
+    on PATH is never started: a pointed agent's health is read, not asked."""
+    folder = tmp_path / "qwen-bin"
+    folder.mkdir()
+    stand_in = folder / "qwen"
+    stand_in.write_text("#!/bin/sh\nexit 1\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+    engine = gateway.engine
+    await engine.providers.read_due_lists()  # the watch's look: Qwen Code is pointed
+    assert engine.providers.health("qwen").state != "failing"  # nothing failed yet
+
+    upstream.script(*[Reply.error(500, "the upstream broke")] * FAILURES * 3)
+    client = openai_client(gateway, TOKEN)
+    for _ in range(FAILURES):
+        with pytest.raises(openai.APIStatusError):
+            await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
+
+    qwen = engine.providers.health("qwen")
+    assert (qwen.state, qwen.source) == ("failing", VENDOR_CALLS_SOURCE), qwen
+    assert qwen.reason.startswith(
+        "its model calls go through the gateway's OpenAI provider, which is failing: "
+        f"{FAILURES} calls failed in a row"
+    ), qwen.reason
+    [row] = [r for r in await load_provider_rows(engine, {}, versions=False) if r.key == "cli:qwen"]
+    assert row.status == "Failing" and row.reason == qwen.reason, row
+    _, health = await _get(gateway, "/health")
+    assert health["providers"]["failing"] == ["openai", "qwen"], health
+    _, listing = await _get(gateway, "/v1/providers", TOKEN)
+    [entry] = [p for p in listing["providers"] if p["id"] == "qwen-cli"]
+    assert entry["health"]["state"] == "failing", entry
+    # Its own calls are not counted: none were made.
+    assert entry["health"]["calls"] == 0, entry
