@@ -164,6 +164,14 @@ async def test_a_job_whose_model_calls_fail_at_the_gateway_says_so_while_it_runs
         assert "model call" in describe_progress(view)
     finally:
         await engine.jobs.cancel(job.job_id, "local")
+    # Cancelled, its error still says why it was going nowhere (it said only "the job was
+    # canceled", and the failures that prompted the cancel were lost with it).
+    ended = await engine.jobs.wait(job.job_id, "local", timeout_s=30)
+    assert ended.error is not None and ended.error["code"] == "canceled", ended.error
+    message = ended.error["message"]
+    assert message.startswith("the job was canceled"), message
+    assert "of this job failed at the gateway; the last: " in message, message
+    assert ended.error["details"]["modelCallsFailed"] >= 1, ended.error
 
 
 async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(

@@ -47,7 +47,7 @@ from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
 from llmgw_desktop.engine.circuit import CircuitState
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
-from llmgw_desktop.engine.jobs.live import JobContext
+from llmgw_desktop.engine.jobs.live import JobContext, failed_calls_said
 from llmgw_desktop.engine.providers.acp.gateway_env import pointed_arguments
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
@@ -531,10 +531,8 @@ def _with_failed_calls(error: EngineError, back: Callback) -> EngineError:
         said.retryable = error.retryable  # the job's own attempts decide as they did
     else:
         said = copy.copy(error)
-        said.message = (
-            f"{error.message} ({calls} of this job failed at the gateway; the last: "
-            f"{last.code}: {last.message})"
-        )
+        failed = failed_calls_said(back.failed_calls, f"{last.code}: {last.message}")
+        said.message = f"{error.message} ({failed})"
     said.args = (said.message,)
     # The job's own details (not the failed call's: the job's row is what they describe).
     said.details = {

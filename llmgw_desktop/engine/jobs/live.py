@@ -17,7 +17,23 @@ from typing import Any
 from llmgw_desktop.engine.events import JobStateChanged
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 
-__all__ = ["JobContext", "JobSpec", "LiveJob", "LiveJobs", "Submitted", "Work"]
+__all__ = [
+    "JobContext",
+    "JobSpec",
+    "LiveJob",
+    "LiveJobs",
+    "Submitted",
+    "Work",
+    "failed_calls_said",
+]
+
+
+def failed_calls_said(count: int, last: str) -> str:
+    """`2 model calls of this job failed at the gateway; the last: upstream_500: ...`: what a
+    job's error adds when its agent's model calls failed at the gateway (`last`: the last
+    one's code and message)."""
+    calls = "1 model call" if count == 1 else f"{count} model calls"
+    return f"{calls} of this job failed at the gateway; the last: {last}"
 
 
 class JobContext:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, disk_refusal
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.jobs.endings import JobEndings
 from llmgw_desktop.engine.jobs.fence import LeaseFence
-from llmgw_desktop.engine.jobs.live import JobContext, LiveJob
+from llmgw_desktop.engine.jobs.live import JobContext, LiveJob, failed_calls_said
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.queue import JobQueue
 from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, JobStore
@@ -99,7 +99,9 @@ class JobRuns:
                     live.output = text
         except asyncio.CancelledError:
             final_state = self.cancel_state(live)
-            live.error = _cancel_error(final_state, live.cancel_reason)
+            live.error = _stopped_with_failed_calls(
+                _cancel_error(final_state, live.cancel_reason), live.progress
+            )
         except EngineError as error:
             # `interrupted`: its CLI was stopped because this process stalled past its lease.
             interrupted = error.code == ErrorCode.INTERRUPTED
@@ -150,6 +152,19 @@ class JobRuns:
         if (self.stopping or live.fenced) and not live.cancel_requested:
             return JobState.INTERRUPTED
         return JobState.CANCELED
+
+
+def _stopped_with_failed_calls(
+    error: dict[str, Any], progress: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A stopped job's error, saying the model calls of it that failed at the gateway (in its
+    progress): the failures that may have been why it was cancelled are not lost with it."""
+    count = progress.get("modelCallsFailed")
+    if not isinstance(count, int) or count <= 0:
+        return error
+    said = failed_calls_said(count, str(progress.get("lastModelCallError", "")))
+    details = {**error.get("details", {}), "modelCallsFailed": count}
+    return error | {"message": f"{error['message']} ({said})", "details": details}
 
 
 def _cancel_error(state: JobState, reason: str = "") -> dict[str, Any]:
