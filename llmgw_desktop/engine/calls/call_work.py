@@ -524,10 +524,9 @@ def _with_failed_calls(error: EngineError, back: Callback) -> EngineError:
     calls = "1 model call" if back.failed_calls == 1 else f"{back.failed_calls} model calls"
     if error.code == ErrorCode.AUTH_REQUIRED:
         said = copy.copy(last)
-        said.message = (
-            f"{calls} of this job failed at the gateway, the last: {last.message} "
-            f"(the agent said: {error.message})"
-        )
+        said.message = f"{calls} of this job failed at the gateway, the last: {last.message}"
+        if last.message not in error.message:  # the agent's words, where they add to it
+            said.message += f" (the agent said: {error.message})"
         said.retryable = error.retryable  # the job's own attempts decide as they did
     else:
         said = copy.copy(error)

@@ -72,17 +72,20 @@ def failure_from_status(status: int, message: str, provider: str) -> ProviderFai
     )
 
 
-def failure_from_text(text: str, provider: str) -> ProviderFailure:
-    """A failure from the words a CLI used (its error message, or its stderr)."""
-    clean = redact(text.strip())[:TAIL_CHARS] or "the CLI failed without saying why"
-    retry_after = _RETRY_AFTER.search(clean)
-    if _AUTH.search(clean):
+def failure_from_text(text: str, provider: str, *, said: str = "") -> ProviderFailure:
+    """A failure from the words a CLI used (its error message, or its stderr); `said`, where
+    given, is what the failure quotes in their place (an agent's own error answer, where its
+    stderr is a dump of the protocol's messages: the stderr still decides the kind)."""
+    found = redact(text.strip())[:TAIL_CHARS]
+    clean = redact(said.strip())[:TAIL_CHARS] or found or "the CLI failed without saying why"
+    retry_after = _RETRY_AFTER.search(found or clean)
+    if _AUTH.search(found or clean):
         return ProviderFailure(
             f"{provider}: authentication failed ({clean}); log in to the CLI or set its API key",
             code=ErrorCode.AUTH_REQUIRED,
             provider=provider,
         )
-    if _RATE.search(clean):
+    if _RATE.search(found or clean):
         return ProviderFailure(
             f"{provider}: rate limited ({clean})",
             code=ErrorCode.RATE_LIMITED,
@@ -93,7 +96,7 @@ def failure_from_text(text: str, provider: str) -> ProviderFailure:
     return ProviderFailure(
         f"{provider}: {clean}",
         code=ErrorCode.PROVIDER_ERROR,
-        retryable=bool(_TRANSIENT.search(clean)),
+        retryable=bool(_TRANSIENT.search(found or clean)),
         provider=provider,
     )
 

@@ -143,8 +143,11 @@ class _TurnParser:
                     where, code=ErrorCode.TIMEOUT, provider=self._provider, stderr_tail=stderr
                 )
             if outcome.exit_code not in (None, 0) and stderr:
-                # The agent died: its stderr usually names the upstream trouble.
-                found = failure_from_text(stderr, self._provider)
+                # The agent died: its stderr usually names the upstream trouble. Its error
+                # answer, where it gave one, says it in its own words: Qwen Code's stderr is a
+                # dump of the JSON-RPC request and error objects, which a job's error quoted.
+                own = failure.message if failure is not None and failure.kind == "refused" else ""
+                found = failure_from_text(stderr, self._provider, said=own)
                 if found.code != ErrorCode.PROVIDER_ERROR:
                     raise found
             raise ProviderFailure(
