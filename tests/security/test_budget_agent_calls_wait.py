@@ -25,6 +25,7 @@ from typing import Any
 import anthropic
 import pytest
 
+from llmgw_desktop.engine.auth.agent_callbacks import RouteChoice, RunFor
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.budgets import ledger as ledger_module
 from llmgw_desktop.shell.runtime import GatewayRuntime
@@ -132,6 +133,32 @@ async def test_an_agents_second_call_waits_for_its_first_and_is_answered(
     assert len(upstream.llm_requests) == 2
     spent = gateway.engine.budget_ledger.statuses()[0].spent
     assert 0 < spent <= ROOM_FOR_ONE_HOLD, spent
+
+
+async def test_a_jobs_waiting_call_is_said_on_its_job_while_it_waits(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """A job whose model call waited read quiet, for up to a minute, with nothing said (a
+    review's finding). Its callback now counts the calls waiting, and tells the job's
+    progress (`modelCallsWaiting`) as each wait begins and ends."""
+    gateway = await start({"budgets": _dollars(ROOM_FOR_ONE_HOLD)})
+    callbacks = gateway.engine.callbacks
+    run = RunFor("opencode", None, "local", LOCAL_CALLER, "opencode", None)
+    told: list[int] = []
+    with callbacks.opened(run, RouteChoice(True)) as back:
+        assert back is not None
+        back.on_wait = lambda callback: told.append(callback.waiting_calls)
+        upstream.script(Reply.slow(FIRST_CALL_S))
+        first = asyncio.create_task(_ask(claude_client(gateway, back.key)))
+        await until(lambda: upstream.llm_requests, "the first call at the upstream")
+        second = asyncio.create_task(_ask(claude_client(gateway, back.key)))
+        await until(lambda: told == [1], "the second call's wait told to its job")
+        assert back.waiting_calls == 1 and not second.done()
+        async with asyncio.timeout(30):
+            await asyncio.gather(first, second)
+    assert told == [1, 0] and back.waiting_calls == 0, told
 
 
 async def test_a_waiting_agents_call_is_refused_when_the_first_used_up_the_budget(

@@ -747,3 +747,9 @@ def test_a_running_jobs_failed_model_calls_read_first_in_its_progress() -> None:
     assert stuck.startswith("27 model calls failed · no output for"), stuck
     one = dataclasses.replace(view, progress={"modelCallsFailed": 1})
     assert describe_progress(one, now).startswith("1 model call failed")
+    # A call waiting for room in a hard budget is said first: the job is not stuck for nothing.
+    waiting = dataclasses.replace(view, progress=progress | {"modelCallsWaiting": 1})
+    said = describe_progress(waiting, now)
+    assert said.startswith("1 model call waits for budget room · 27 model calls failed"), said
+    over = dataclasses.replace(view, progress={"modelCallsWaiting": 0, "modelCallsFailed": 1})
+    assert "budget room" not in describe_progress(over, now)

@@ -80,6 +80,10 @@ class Callback:
     failed_calls: int = 0
     last_failure: EngineError | None = None
     on_failure: Callable[[Callback], None] | None = None
+    # Its model calls waiting now for room running calls hold in a hard budget (at most a
+    # minute each: `budgets/ledger.WAIT_FOR_ROOM_S`), told to `on_wait` as each begins and ends.
+    waiting_calls: int = 0
+    on_wait: Callable[[Callback], None] | None = None
 
     @property
     def pointing(self) -> RoutePointing:
@@ -241,6 +245,21 @@ class AgentCallbacks:
         finally:
             self._keys.revoke(key)
             self._jobs.pop(token, None)
+
+    def waits_of(self, proven: Principal) -> Callable[[bool], None]:
+        """What a call of an agent (`proven`) tells while it waits for room in a hard budget
+        (`BudgetLedger.reserve`): its job counts it, so the job does not read quiet for no
+        reason while it waits (an editor's session has no job: nothing is told)."""
+        callback = self._jobs.get(proven.job) if proven.job else None
+
+        def told(waiting: bool) -> None:
+            if callback is None:
+                return
+            callback.waiting_calls += 1 if waiting else -1
+            if callback.on_wait is not None:
+                callback.on_wait(callback)
+
+        return told
 
     def refused(self, proven: Principal | None, error: EngineError) -> None:
         """A request `proven` made ended in `error` (`GatewayService`): a job's routed call

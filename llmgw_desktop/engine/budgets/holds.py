@@ -186,7 +186,7 @@ class SpendGuard(Protocol):
         project: str | None,
         ask: CallAsk,
         *,
-        can_retry: bool = True,
+        waits: Callable[[bool], None] | None = None,
     ) -> Hold: ...
 
     def expected_limit(
@@ -219,7 +219,7 @@ class _NoBudgets:
         project: str | None,
         ask: CallAsk,
         *,
-        can_retry: bool = True,
+        waits: Callable[[bool], None] | None = None,
     ) -> Hold:
         return Hold()
 

@@ -81,7 +81,7 @@ log = logging.getLogger(__name__)
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
-# How long a call that cannot retry (`reserve(can_retry=False)`) waits for room running calls
+# How long a call that cannot retry (`reserve(waits=...)`) waits for room running calls
 # hold: past a CLI's side call or a sibling sub-agent's turn, well under the 2 minutes of
 # silence after which the desk calls a job stuck.
 WAIT_FOR_ROOM_S = 60.0
@@ -143,7 +143,7 @@ class BudgetLedger:
         # and `reserve` need not look at a call's lanes): `spend.used_up`, kept by each write.
         self._used_up = False
         self._loading = asyncio.Lock()
-        # Calls waiting for room running calls hold (`reserve(can_retry=False)`), by principal.
+        # Calls waiting for room running calls hold (`reserve(waits=...)`), by principal.
         self._waiting: dict[str, int] = {}
         self._roll(clock(), reread=False)
         events.subscribe(RequestFinished, self._on_finished)
@@ -210,14 +210,15 @@ class BudgetLedger:
         project: str | None,
         ask: CallAsk,
         *,
-        can_retry: bool = True,
+        waits: Callable[[bool], None] | None = None,
     ) -> Hold:
         """Admit a call in the store on the lanes of the hard budgets covering it, holding
         what it may cost until the hold is released (`admission.py` says the rule).
 
-        A caller that cannot act on a retryable refusal (`can_retry=False`: an agent the
-        gateway runs, whose CLI fails on a 402) is not refused for room running calls hold:
-        it waits for a hold to end and is decided again, for up to `WAIT_FOR_ROOM_S`.
+        A caller that cannot act on a retryable refusal (an agent the gateway runs, whose CLI
+        fails on a 402) gives `waits`: it is not refused for room running calls hold, but
+        waits for a hold to end and is decided again, for up to `WAIT_FOR_ROOM_S`; `waits` is
+        told True as the wait begins and False as it ends (its job says so meanwhile).
 
         Raises:
             BudgetExceeded: a budget is used up or has too little left (`limit_reached`), or
@@ -229,15 +230,17 @@ class BudgetLedger:
             return await self._reserve(principal, caller, project, ask)
         except BudgetExceeded as refusal:
             if (
-                can_retry
+                waits is None
                 or refusal.details.get("reason") != HELD_BY_RUNNING_CALLS
                 or waiting.get(principal, 0) >= WAITING_PER_PRINCIPAL
             ):
                 raise
         waiting[principal] = waiting.get(principal, 0) + 1
+        waits(True)
         try:
             return await self._reserve_when_room(principal, caller, project, ask)
         finally:
+            waits(False)
             if waiting[principal] <= 1:
                 del waiting[principal]
             else:

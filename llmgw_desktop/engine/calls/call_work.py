@@ -249,6 +249,7 @@ class CallWork:
         with self._callbacks.opened(runs_for, route) as back:
             if back is not None:
                 back.on_failure = functools.partial(_note_failed_call, ctx)
+                back.on_wait = functools.partial(_note_waiting_calls, ctx)
             try:
                 return await self._runs(ctx, run, request, directory, owned, back)
             except EngineError as error:
@@ -513,6 +514,12 @@ def _note_failed_call(ctx: JobContext, back: Callback) -> None:
     ctx.note_progress(
         modelCallsFailed=back.failed_calls, lastModelCallError=f"{last.code}: {last.message}"
     )
+
+
+def _note_waiting_calls(ctx: JobContext, back: Callback) -> None:
+    """A routed model call of the job began or ended a wait for room in a hard budget: its
+    progress says how many wait now (the job is not stuck, nor quiet for nothing)."""
+    ctx.note_progress(modelCallsWaiting=back.waiting_calls)
 
 
 def _with_failed_calls(error: EngineError, back: Callback) -> EngineError:

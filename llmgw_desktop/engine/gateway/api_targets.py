@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import Protocol, TypeVar
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
@@ -161,6 +162,10 @@ class PrimedStream(Protocol):
     def close(self) -> None: ...
 
 
+def _untold(_waiting: bool) -> None:
+    """A waiting call nobody is told of."""
+
+
 class ApiTargets:
     """Asks API targets key by key, for every kind of call; one per gateway."""
 
@@ -176,8 +181,11 @@ class ApiTargets:
         telemetry: Telemetry,
         balancer: Balancer,
         api_refusal: Callable[[str], str | None],
+        agent_waits: Callable[[Principal], Callable[[bool], None]] = lambda _agent: _untold,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`agent_waits(agent)`: what an agent's call tells while it waits for budget room
+        (`AgentCallbacks.waits_of`)."""
         self.registry = registry
         self.keys = keys
         self.upstream = upstream
@@ -192,6 +200,7 @@ class ApiTargets:
         # API provider id -> None when the user's switches let it run, else the attempt
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal
+        self._agent_waits = agent_waits
         # Hosts rested after connect failures in a row: their routes are passed over at once.
         self.unreachable = UnreachableHosts(clock)
 
@@ -257,9 +266,10 @@ class ApiTargets:
         """
         # An agent the gateway runs cannot retry a refusal for room running calls hold (often
         # its own: a side call, a sibling sub-agent): its call waits for them instead.
-        agent = caller.proven is not None and caller.proven.agent
+        proven = caller.proven
+        waits = self._agent_waits(proven) if proven is not None and proven.agent else None
         hold = await self.budgets.reserve(
-            caller.principal, caller.caller, caller.project, ask, can_retry=not agent
+            caller.principal, caller.caller, caller.project, ask, waits=waits
         )
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers)
         route.held_output = hold.output_tokens

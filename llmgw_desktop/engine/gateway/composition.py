@@ -149,6 +149,7 @@ def build_gateway(
         telemetry=telemetry,
         balancer=balancer,
         api_refusal=api_refusal,
+        agent_waits=callbacks.waits_of,
         clock=clock,
     )
     cache = ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None

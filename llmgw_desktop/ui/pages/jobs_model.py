@@ -193,11 +193,16 @@ def describe_progress(
 
 
 def _failing(progress: Mapping[str, Any]) -> list[str]:
-    """`["3 model calls failed"]` where the job's routed model calls failed at the gateway."""
+    """`["1 model call waits for budget room", "3 model calls failed"]`: the job's routed
+    model calls waiting now for room in a hard budget, and those that failed at the gateway."""
+    said = []
+    waiting = progress.get("modelCallsWaiting")
+    if isinstance(waiting, int) and waiting > 0:
+        said.append(f"{waiting} model call{' waits' if waiting == 1 else 's wait'} for budget room")
     failed = progress.get("modelCallsFailed")
-    if not isinstance(failed, int) or not failed:
-        return []
-    return [f"{failed} model call{'s' if failed != 1 else ''} failed"]
+    if isinstance(failed, int) and failed:
+        said.append(f"{failed} model call{'s' if failed != 1 else ''} failed")
+    return said
 
 
 class JobsModel(QAbstractTableModel):
@@ -350,6 +355,14 @@ class JobsModel(QAbstractTableModel):
                     f"Running, but no output for {format_elapsed(idle)} (stuck after {limit}, "
                     "jobs.stuck_after_ms). Cancel it, or wait: the CLI's idle timeout "
                     "(providers.idle_timeout_ms) stops it."
+                )
+            case "Progress" if (view.progress.get("modelCallsWaiting") or 0) > 0 and (
+                not view.finished
+            ):
+                return (
+                    "Its model calls wait for room in a hard budget that running calls hold "
+                    "(its own others, or another caller's), each at most a minute; then they "
+                    "go, or are refused if the budget has no room left."
                 )
             case "Progress" if "lastModelCallError" in view.progress and not view.finished:
                 return (
