@@ -28,6 +28,7 @@ import pytest
 from llmgw_desktop.engine.auth.agent_callbacks import RouteChoice, RunFor
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.budgets import ledger as ledger_module
+from llmgw_desktop.engine.store import StoreUnavailable
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -171,6 +172,62 @@ async def test_a_waiting_agents_call_is_refused_when_the_first_used_up_the_budge
     its cache) passes: the second, waiting, is refused `limit_reached` and never sent."""
     gateway = await start({"budgets": _tokens(300)})
     await _refused_beside_the_first(gateway, upstream, USED_UP, waits_s=0.0)
+
+
+async def test_a_budget_lowered_while_an_agents_call_waits_holds_that_call(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """The attack on the wait: the operator lowers the budget while a call waits. Each try is
+    decided under the budgets as they are then, so the lowered budget holds it: refused, and
+    never sent, though it waited under the old one."""
+    gateway = await start({"budgets": _dollars(ROOM_FOR_ONE_HOLD)})
+    first = await _first_call_running(gateway, upstream, seconds=FIRST_CALL_S * 2)
+    ledger = gateway.engine.budget_ledger
+    second = asyncio.create_task(_refusal(claude_client(gateway, _agents_key(gateway))))
+    await until(lambda: ledger._waiting, "the second call waiting")
+    # Lowered below what one more call's hold needs, once the first call's bill is counted.
+    await gateway.engine.budgets.replace(LOCAL_CALLER, _dollars(0.001))
+    async with asyncio.timeout(30):
+        (error, _refused_at), _first_at = await asyncio.gather(second, first)
+    assert error["message"].startswith(USED_UP), error
+    assert len(upstream.llm_requests) == 1  # the waiting call was never sent
+    # Only the first call's bill (about $0.0006): the lowered budget is not passed either.
+    spent = ledger.statuses()[0].spent
+    assert 0 < spent <= 0.001, spent
+
+
+async def test_a_store_gone_while_an_agents_call_waits_refuses_that_call_unsent(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fail it, then check the truth: the store stops answering while a call waits. Its next
+    try cannot be decided, so it is refused as the store's outage (503, retryable), never
+    sent; its wait ends with it (nothing is left waiting)."""
+    gateway = await start({"budgets": _dollars(ROOM_FOR_ONE_HOLD)})
+    first = await _first_call_running(gateway, upstream, seconds=FIRST_CALL_S * 2)
+    ledger = gateway.engine.budget_ledger
+    client = claude_client(gateway, _agents_key(gateway)).with_options(max_retries=0)
+    second = asyncio.create_task(_ask(client))
+    await until(lambda: ledger._waiting, "the second call waiting")
+    store = gateway.engine.store
+
+    async def gone(_fn: object) -> None:
+        raise StoreUnavailable(store.engine.where, "the test stopped it")
+
+    monkeypatch.setattr(store, "run", gone)
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        async with asyncio.timeout(30):
+            await second
+    assert caught.value.status_code == 503, caught.value.body
+    assert not ledger._waiting
+    monkeypatch.undo()  # the store is back: the first call is counted as ever
+    async with asyncio.timeout(30):
+        await first
+    assert len(upstream.llm_requests) == 1
 
 
 async def test_an_agents_call_waits_no_longer_than_the_bound(
