@@ -32,6 +32,7 @@ from typing import Any
 
 from llmgw_desktop.engine.api import (
     RESTING_SOURCE,
+    VENDOR_SOURCE,
     Answering,
     Engine,
     HealthState,
@@ -108,12 +109,20 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
         return None
     names = {state.id: state.display_name for state in engine.providers.states()}
     refused = [names.get(provider, provider) for provider in fact.refused]
+    # An agent pointed at the gateway waits for its vendor's key, which the key's own fix
+    # covers (a key added, a refused one replaced): it is named, not given a fix of its own,
+    # and a press goes where keys are added, not to the agent (it has nothing to set up).
+    logins = [(p, said) for p, said in fact.to_set_up if not _for_its_vendor(engine, p)]
+    pointed = [names.get(p, p) for p, _said in fact.to_set_up if _for_its_vendor(engine, p)]
     fixes = []
     if refused:
         keys = "its key" if len(refused) == 1 else "their keys"
         fixes.append(f"{' and '.join(refused)} refused {keys}: replace it on Provider keys")
-    fixes += [said for _provider, said in fact.to_set_up]
+    fixes += [said for _provider, said in logins]
     fix = "; ".join(fixes) or "add an API key on Provider keys, or install a coding CLI"
+    if pointed:
+        verb = "calls its models" if len(pointed) == 1 else "call their models"
+        fix += f" ({' and '.join(pointed)} {verb} with the gateway's keys)"
     tip = (
         f"{NO_PROVIDER} a call: {fix}. A key stored on Provider keys answers at once; one set "
         "in an environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) "
@@ -122,11 +131,17 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
     # The first thing to fix, up to what to do ("Anthropic refused its key"): the whole of it
     # did not fit Overview's card at 1024 px and was cut mid-sentence.
     brief = fixes[0].split(":")[0] if fixes else fix.split(",")[0]
-    if fact.to_set_up and not refused:  # a login is all that is missing: where it is said
-        [(first, said), *_rest] = fact.to_set_up
+    if logins and not refused:  # a login is all that is missing: where it is said
+        [(first, said), *_rest] = logins
         brief = said.split(":")[0]  # "Claude Code is not logged in"
         return NoProvider(fix, tip, brief, "providers", first, "Providers")
     return NoProvider(fix, tip, brief)
+
+
+def _for_its_vendor(engine: Engine, switch_id: str) -> bool:
+    """Whether `switch_id` is an agent pointed at the gateway held for its vendor's key."""
+    trouble = engine.providers.trouble(switch_id)
+    return trouble is not None and trouble.source == VENDOR_SOURCE
 
 
 @dataclass(frozen=True)

@@ -307,12 +307,44 @@ def test_the_no_provider_card_says_the_first_thing_to_fix_in_a_few_words() -> No
     claude_code = "Claude Code is on the key Anthropic refused (ANTHROPIC_API_KEY, 401); ..."
     fact = Answering(refused=("anthropic",), settled=True, to_set_up=(("claude", claude_code),))
     states = [SimpleNamespace(id="anthropic", display_name="Anthropic")]
-    providers = SimpleNamespace(paused=False, states=lambda: states)
+    providers = SimpleNamespace(paused=False, states=lambda: states, trouble=lambda _p: None)
     nothing = no_provider(SimpleNamespace(providers=providers), fact)  # type: ignore[arg-type]
     assert nothing is not None
     assert nothing.brief == "Anthropic refused its key"
     assert nothing.fix.startswith("Anthropic refused its key: replace it on Provider keys; ")
     assert claude_code in nothing.tip
+
+
+def test_agents_waiting_for_their_vendors_key_leave_the_fix_to_the_key() -> None:
+    """With no key at all and Qwen Code and Codex over ACP installed, the card's few words
+    were Qwen Code's sentence ("Qwen Code is pointed at the gateway's OpenAI provider, which
+    has no key; set ..."), cut, and a press opened the Providers page on an agent that has
+    nothing to set up. A key is the fix: the card says to add one, and opens Provider keys;
+    the agents are named as calling with the gateway's keys."""
+    from types import SimpleNamespace
+
+    from llmgw_desktop.engine.api import VENDOR_SOURCE, Answering
+    from llmgw_desktop.ui.attention import ADD_A_KEY_PLACE, no_provider
+
+    held = {
+        "qwen": "Qwen Code is pointed at the gateway's OpenAI provider, which has no key; ...",
+        "codex-acp": "Codex (ACP) is pointed at the gateway's OpenAI provider, which has ...",
+    }
+    fact = Answering(settled=True, to_set_up=tuple(sorted(held.items())))
+    states = [
+        SimpleNamespace(id="qwen", display_name="Qwen Code"),
+        SimpleNamespace(id="codex-acp", display_name="Codex (ACP)"),
+    ]
+    trouble = SimpleNamespace(source=VENDOR_SOURCE)
+    providers = SimpleNamespace(paused=False, states=lambda: states, trouble=lambda _p: trouble)
+    nothing = no_provider(SimpleNamespace(providers=providers), fact)  # type: ignore[arg-type]
+    assert nothing is not None
+    assert nothing.brief == "add an API key on Provider keys"
+    assert nothing.fix == (
+        "add an API key on Provider keys, or install a coding CLI (Codex (ACP) and Qwen Code "
+        "call their models with the gateway's keys)"
+    )
+    assert nothing.place == ADD_A_KEY_PLACE and not nothing.focus
 
 
 def test_the_failing_figure_says_what_refused_means_only_beside_refusals() -> None:
