@@ -39,10 +39,8 @@ async def _get(gateway: GatewayRuntime, path: str, token: str | None = None) -> 
         return response.status, await response.json(content_type=None)
 
 
-async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_window(
-    start_gateway: GatewayFactory, upstream: ScriptedUpstream
-) -> None:
-    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+async def _fail_openai_calls(gateway: GatewayRuntime, upstream: ScriptedUpstream) -> None:
+    """`FAILURES` chat calls through the official OpenAI client, each answered 500."""
     upstream.script(*[Reply.error(500, "the upstream broke")] * FAILURES * 3)
     client = openai_client(gateway, TOKEN)
     for _ in range(FAILURES):
@@ -50,6 +48,13 @@ async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_win
             await client.chat.completions.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
             )
+
+
+async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_window(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+    await _fail_openai_calls(gateway, upstream)
 
     # The window: the header names OpenAI, the Providers page says "Failing".
     engine = gateway.engine
@@ -144,13 +149,7 @@ async def test_an_agent_pointed_at_a_failing_vendor_is_not_ready(
     await engine.providers.read_due_lists()  # the watch's look: Qwen Code is pointed
     assert engine.providers.health("qwen").state != "failing"  # nothing failed yet
 
-    upstream.script(*[Reply.error(500, "the upstream broke")] * FAILURES * 3)
-    client = openai_client(gateway, TOKEN)
-    for _ in range(FAILURES):
-        with pytest.raises(openai.APIStatusError):
-            await client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
-            )
+    await _fail_openai_calls(gateway, upstream)
 
     qwen = engine.providers.health("qwen")
     assert (qwen.state, qwen.source) == ("failing", VENDOR_CALLS_SOURCE), qwen
