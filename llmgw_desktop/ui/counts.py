@@ -101,21 +101,23 @@ def provider_counts(
     """The counts of `verdicts` and `rows`, read at one moment: each provider once (one held
     back by its status, "not logged in" or "test failed", is counted there, not as failing
     too). `answering`: the switch ids the engine's one fact says answer (`answering_switches`);
-    a row counts as able to answer only when it is among them (a key the provider refused is
-    failing, and answers nothing: "1 can answer · 1 failing" counted it twice beside "No
-    provider can answer")."""
+    a row counts as able to answer only when it is among them and is not failing (a key the
+    provider refused is failing, and answers nothing: "1 can answer · 1 failing" counted it
+    twice beside "No provider can answer"; so did a provider whose every call fails)."""
     folded = cannot_answer(rows)
     held = [row for row in rows if not usable_row(row) and row not in folded]
     held_ids = {row.switch_id for row in held}
     counted = [verdict for verdict in verdicts if verdict.provider not in held_ids]
-    failing = sum(1 for verdict in counted if verdict.failing)
+    failing_ids = {verdict.provider for verdict in counted if verdict.failing}
     return ProviderCounts(
-        failing=failing,
-        some_calls_fail=len(counted) - failing,
+        failing=len(failing_ids),
+        some_calls_fail=len(counted) - len(failing_ids),
         answering=sum(
             1
             for row in rows
-            if usable_row(row) and (answering is None or row.switch_id in answering)
+            if usable_row(row)
+            and row.switch_id not in failing_ids
+            and (answering is None or row.switch_id in answering)
         ),
         cannot=_by_status(folded),
         held=_by_status(held),

@@ -26,7 +26,7 @@ from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.counts import ProviderCounts, provider_counts
 from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.kit.text import home_short
-from llmgw_desktop.ui.pages.credentials_live import shown_mask
+from llmgw_desktop.ui.pages.credentials_live import key_refused, key_where, shown_mask
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     cannot_answer,
@@ -317,7 +317,14 @@ class KeysStep(QWizardPage):
         keys = await self._engine.providers.live_keys(LOCAL_CALLER)
         # Named and masked as the Provider keys page writes them ("OpenAI", "sk-env…••••").
         names = ProviderNames.of(self._engine)
-        rows = [(names.name(k.provider), k.where, shown_mask(k.masked_value)) for k in keys]
+        rows = [
+            (
+                names.name(k.provider),
+                key_where(k, key_refused(self._engine, k)),
+                shown_mask(k.masked_value),
+            )
+            for k in keys
+        ]
         if not rows:
             rows = [("(none)", "no API key in the environment, config.toml or the vault", "")]
         _fill(self.table, rows)

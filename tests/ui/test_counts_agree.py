@@ -196,9 +196,11 @@ def test_a_provider_whose_key_was_refused_is_failing_not_also_able_to_answer() -
     """Review 2026-11-28 under Xvfb: with Anthropic's key refused and Claude Code and Claude
     (ACP) held on it, the Providers page said "1 can answer · 1 failing · 2 not logged in"
     over three rows while the header said "No provider can answer": Anthropic was counted
-    twice. What can answer is the engine's one fact (`answering_switches`); a provider
-    failing by its calls still answers and is counted in both, as before."""
-    from llmgw_desktop.ui.attention import FAILING, ProviderVerdict
+    twice. What can answer is the engine's one fact (`answering_switches`), less what is
+    failing: a provider failing by its calls read "2 can answer · 2 failing" over two
+    providers whose every call failed (review 2026-11-28, evening); it is counted failing
+    only. One where some calls fail still answers."""
+    from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict
     from llmgw_desktop.ui.counts import providers_words
     from llmgw_desktop.ui.pages.provider_rows import ProviderRow
 
@@ -213,4 +215,7 @@ def test_a_provider_whose_key_was_refused_is_failing_not_also_able_to_answer() -
     refused = provider_counts(verdicts, rows, answering=set())
     assert providers_words(refused) == "0 can answer · 1 failing · 2 not logged in"
     by_calls = provider_counts(verdicts, rows, answering={"anthropic"})
-    assert providers_words(by_calls) == "1 can answer · 1 failing · 2 not logged in"
+    assert providers_words(by_calls) == "0 can answer · 1 failing · 2 not logged in"
+    some = [ProviderVerdict("anthropic", "Anthropic", SOME_CALLS_FAIL, "Some calls fail", "x")]
+    degraded = provider_counts(some, rows, answering={"anthropic"})
+    assert providers_words(degraded).startswith("1 can answer · 1 where some calls fail")

@@ -203,6 +203,29 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
     on_guide(body, landed=landed, loaded=with_clis)
 
 
+def test_the_guide_says_a_key_its_provider_refused(on_guide: OnGuide) -> None:
+    """Review 2026-11-28 under Xvfb: step 1 listed a refused OPENAI_API_KEY as any other key,
+    masked, while Provider keys and the Overview said it was refused. It says so as Provider
+    keys does."""
+
+    async def body(desk: Desk, guide: FirstRunGuide) -> None:
+        from llmgw_desktop.engine.api import ModelListRead
+
+        keys = guide.keys
+        await until(lambda: keys.table.rowCount() and keys.table.item(0, 0), "keys listed")
+        desk.runtime.engine.events.publish(
+            ModelListRead("anthropic", "env:ANTHROPIC_API_KEY", 401, "invalid x-api-key")
+        )
+        await keys.load()
+        wheres = [keys.table.item(r, 1).text() for r in range(keys.table.rowCount())]  # type: ignore[union-attr]
+        assert (
+            "environment variable ANTHROPIC_API_KEY · refused (401) when its model list was read"
+            in wheres
+        ), wheres
+
+    on_guide(body)
+
+
 def test_a_locked_vault_turns_store_off_and_says_how_to_open_it(
     on_guide: OnGuide, monkeypatch: pytest.MonkeyPatch
 ) -> None:

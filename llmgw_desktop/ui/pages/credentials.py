@@ -34,6 +34,7 @@ from llmgw_desktop.ui.pages.credentials_files import AuthFileBox
 from llmgw_desktop.ui.pages.credentials_live import (
     LiveKeysBox,
     fit_height,
+    key_refused,
     shown_mask,
 )
 from llmgw_desktop.ui.provider_names import ProviderNames
@@ -244,9 +245,9 @@ class CredentialsPage(Page):
         label, with the status ("401")."""
         found: dict[str, str] = {}
         for key in self.live_keys:
-            refused = self.engine.providers.refused_key(key.label) if key.label else None
+            refused = key_refused(self.engine, key)
             if refused is not None:
-                found[key.label] = refused[1].code.removeprefix("upstream_")
+                found[key.label] = refused
         return found
 
     def _keepable(self) -> set[str]:

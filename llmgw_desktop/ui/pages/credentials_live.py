@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llmgw_desktop.engine.api import LiveKey
+from llmgw_desktop.engine.api import Engine, LiveKey
 from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -25,7 +25,14 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import tone_colour
 
-__all__ = ["LIVE_COLUMNS", "LiveKeysBox", "fit_height", "shown_mask"]
+__all__ = [
+    "LIVE_COLUMNS",
+    "LiveKeysBox",
+    "fit_height",
+    "key_refused",
+    "key_where",
+    "shown_mask",
+]
 
 LIVE_COLUMNS = ("Provider", "Order", "Source", "Value")
 _PROVIDER_ROLE = Qt.ItemDataRole.UserRole
@@ -79,9 +86,7 @@ class LiveKeysBox(QGroupBox):
         self.tree.clear()
         for key in keys:
             status = (refused or {}).get(key.label)
-            where = key.where
-            if status is not None:
-                where += f" · refused ({status}) when its model list was read"
+            where = key_where(key, status)
             cells = [self.provider_name(key.provider), str(key.order), where]
             item = QTreeWidgetItem([*cells, shown_mask(key.masked_value)])
             item.setData(0, _PROVIDER_ROLE, key.provider)
@@ -97,3 +102,17 @@ class LiveKeysBox(QGroupBox):
         for col in range(len(LIVE_COLUMNS)):
             self.tree.resizeColumnToContents(col)
         fit_height(self.tree)
+
+
+def key_refused(engine: Engine, key: LiveKey) -> str | None:
+    """How `key`'s provider refused it when its model list was read ("401"), or None."""
+    refused = engine.providers.refused_key(key.label) if key.label else None
+    return None if refused is None else refused[1].code.removeprefix("upstream_")
+
+
+def key_where(key: LiveKey, refused: str | None) -> str:
+    """Where `key` comes from, and that its provider refused it (`refused`: how, "401"), as
+    every page that lists keys says it."""
+    if refused is None:
+        return key.where
+    return f"{key.where} · refused ({refused}) when its model list was read"
