@@ -119,7 +119,13 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
         keys = "its key" if len(refused) == 1 else "their keys"
         fixes.append(f"{' and '.join(refused)} refused {keys}: replace it on Provider keys")
     fixes += [said for _provider, said in logins]
-    fix = "; ".join(fixes) or "add an API key on Provider keys, or install a coding CLI"
+    # Installing a coding CLI is no fix where the ones installed wait for a key (a review read
+    # "or install a coding CLI" beside two installed).
+    fix = "; ".join(fixes) or (
+        "add an API key on Provider keys"
+        if pointed
+        else "add an API key on Provider keys, or install a coding CLI"
+    )
     if pointed:
         verb = "calls its models" if len(pointed) == 1 else "call their models"
         fix += f" ({' and '.join(pointed)} {verb} with the gateway's keys)"
@@ -130,7 +136,7 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
     )
     # The first thing to fix, up to what to do ("Anthropic refused its key"): the whole of it
     # did not fit Overview's card at 1024 px and was cut mid-sentence.
-    brief = fixes[0].split(":")[0] if fixes else fix.split(",")[0]
+    brief = fixes[0].split(":")[0] if fixes else fix.split(",")[0].split(" (")[0]
     if logins and not refused:  # a login is all that is missing: where it is said
         [(first, said), *_rest] = logins
         brief = said.split(":")[0]  # "Claude Code is not logged in"

@@ -340,9 +340,10 @@ def test_agents_waiting_for_their_vendors_key_leave_the_fix_to_the_key() -> None
     nothing = no_provider(SimpleNamespace(providers=providers), fact)  # type: ignore[arg-type]
     assert nothing is not None
     assert nothing.brief == "add an API key on Provider keys"
+    # Not "or install a coding CLI": two are installed, and wait for the key.
     assert nothing.fix == (
-        "add an API key on Provider keys, or install a coding CLI (Codex (ACP) and Qwen Code "
-        "call their models with the gateway's keys)"
+        "add an API key on Provider keys (Codex (ACP) and Qwen Code call their models with the "
+        "gateway's keys)"
     )
     assert nothing.place == ADD_A_KEY_PLACE and not nothing.focus
 

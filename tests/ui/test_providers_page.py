@@ -685,3 +685,23 @@ def test_a_routes_targets_show_their_share_latency_and_cool_down(
         assert "after 429" in cooling[0]
 
     on_providers(body, overrides={"gateway.routes": {"team": route}})
+
+
+def test_a_pointed_agents_login_line_says_its_vendor_answers_nothing() -> None:
+    """Review 2026-11-28 under Xvfb: with no OpenAI key (or a refused one) Qwen Code's Login
+    line read "its model calls come back through the gateway, with its OpenAI key" beside a
+    status saying that key is missing. It says that key answers nothing now."""
+    from dataclasses import replace
+
+    from llmgw_desktop.engine.providers.account_files import read_account
+    from llmgw_desktop.ui.attention import VENDOR_UNAVAILABLE
+    from llmgw_desktop.ui.pages.provider_detail import _login_words
+    from llmgw_desktop.ui.pages.provider_rows import ProviderRow
+
+    account = read_account("qwen", {}, Path("/nonexistent-home"))
+    row = ProviderRow(
+        "cli:qwen", "qwen-cli", "qwen", "Qwen Code", "CLI", "Ready", "", "", (), "", "", (), "", ""
+    )
+    assert _login_words(account, row).endswith("with its OpenAI key")
+    held = _login_words(account, replace(row, status=VENDOR_UNAVAILABLE))
+    assert held.endswith("with its OpenAI key, which answers nothing now (see Status)"), held

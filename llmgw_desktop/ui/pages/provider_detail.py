@@ -11,6 +11,7 @@ lays the facts out.
 from __future__ import annotations
 
 from llmgw_desktop.engine.api import CliAccount
+from llmgw_desktop.ui.attention import VENDOR_UNAVAILABLE
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
@@ -273,4 +274,8 @@ def _login_words(account: CliAccount | None, row: ProviderRow) -> str:
         return "reading…"
     _name, login, who, plan, detail = account_cells(account)
     words = login + (f" as {who}" if who else "") + (f" · plan {plan}" if plan else "")
+    if row.status == VENDOR_UNAVAILABLE:
+        # "with its OpenAI key" beside a gateway that has none, or one refused: the status
+        # says why its vendor answers nothing.
+        detail = f"{detail}, which answers nothing now (see Status)" if detail else detail
     return f"{words}\n{home_short_in(detail)}" if detail else words
