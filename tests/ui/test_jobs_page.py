@@ -651,6 +651,9 @@ def test_a_failure_reads_as_its_cause_in_one_line_with_the_traceback_folded() ->
     )
     assert plain.cause == "Codex failed: not logged in"
     assert plain.details == "Sending it again may work (Retry)."
+    # A cancel the person made is no failure of the agent's.
+    canceled = failure_words({"code": "canceled", "message": "the job was canceled"}, "Qwen Code")
+    assert canceled.cause == "Qwen Code: the job was canceled"
 
 
 def _gallery_rows(now: float) -> list[DeskJob]:

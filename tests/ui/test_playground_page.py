@@ -545,3 +545,18 @@ def test_embed_sends_the_message_to_an_embedding_model_and_describes_the_vector(
         assert page._messages == [] and page.send_button.isEnabled()
 
     run_page(body)
+
+
+def test_an_answer_cancelled_elsewhere_says_it_stopped_once_not_in_red(qtbot: QtBot) -> None:
+    """Review 2026-11-28 under Xvfb: a Qwen Code job cancelled on the Jobs page read "No
+    answer: the job was canceled (...) (canceled)" in red: a failure said twice, for a cancel
+    the person made."""
+    from llmgw_desktop.engine.api import PlaygroundReply
+
+    pane = AnswerPane("A")
+    qtbot.addWidget(pane)
+    said = "the job was canceled (3 model calls of this job failed at the gateway; the last: x)"
+    reply = PlaygroundReply("qwen-cli/qwen3-coder-plus", "", None, said, "canceled")
+    pane.finish(reply, "Qwen Code", ProviderNames())
+    assert pane.error.text() == f"Stopped: {said}"
+    assert pane.error.property("tone") == "muted"

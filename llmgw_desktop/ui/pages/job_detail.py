@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView, format_usd
+from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, ErrorCode, JobView, format_usd
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.risk_words import DECIDERS, mode_words, risk_line
 
@@ -118,7 +118,10 @@ def failure_words(error: Mapping[str, Any], provider: str = "") -> FailureWords:
     else:
         said = lines[0] if lines else code
     said = _DOTTED_EXCEPTION.sub(r"\1:", said.strip())
-    cause = f"{provider} failed: {said}" if provider else said
+    # A job stopped (cancelled, or the gateway stopping) did not fail: "Qwen Code failed: the
+    # job was canceled" read as the agent's fault for a cancel the person made.
+    stopped = code in (ErrorCode.CANCELED, ErrorCode.INTERRUPTED)
+    cause = f"{provider}{'' if stopped else ' failed'}: {said}" if provider else said
     rest = message if len(lines) > 1 or said != message else ""
     notes = []
     if error.get("retryable"):

@@ -4,7 +4,7 @@ use, cost, time to first token, total time) beside "Open in recorder" and "Copy"
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import PlaygroundReply
+from llmgw_desktop.engine.api import ErrorCode, PlaygroundReply
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.markdown_view import MarkdownView
@@ -144,6 +144,12 @@ class AnswerPane(QWidget):
             # Not a failure: the person stopped it; the row says so (canceled).
             set_tone(self.error, "muted")
             self.error.setText("Stopped here: you stopped the answer.")
+            self.error.setVisible(True)
+        elif reply.error is not None and reply.error_code == ErrorCode.CANCELED:
+            # Cancelled elsewhere (the Jobs page, a client): no failure, and its words say it
+            # ("No answer: the job was canceled (...) (canceled)" said it twice, in red).
+            set_tone(self.error, "muted")
+            self.error.setText(f"Stopped: {reply.error}")
             self.error.setVisible(True)
         elif reply.error is not None:
             set_tone(self.error, "error")
