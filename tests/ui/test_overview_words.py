@@ -355,3 +355,14 @@ def test_the_failing_figure_says_what_refused_means_only_beside_refusals() -> No
     assert "Refused:" not in quiet.tip
     some = figure_words(_facts([]))["failing"]  # 3 refused
     assert "Refused: calls the gateway said no to before asking any provider" in some.tip
+
+
+def test_the_failing_figure_names_what_fails_where_no_call_was_made() -> None:
+    """Review 2026-11-28 under Xvfb: with OpenAI's key refused as its list was read, the card
+    read "1 failing" over "No calls to providers in 15 min", naming nothing."""
+    refused = ProviderVerdict("openai", "OpenAI", FAILING, "Failing", "its key was refused")
+    quiet = Totals(requests=0, asked=0, errors=0, refused=0)
+    card = figure_words(_facts([refused], totals=quiet))["failing"]
+    assert (card.value, card.detail) == ("1 failing", "OpenAI failing; no calls in 15 min")
+    nothing = figure_words(_facts([], totals=quiet))["failing"]
+    assert nothing.detail == "No calls to providers in 15 min"

@@ -201,8 +201,13 @@ def _failing(facts: GatewayFacts) -> Figure:
     # What "refused" means only beside a count of them (it was said over no refusal at all).
     lines += [f"Refused: {REFUSED_MEANS}"] if totals.refused else []
     tip = "\n".join([*lines, "Click for the failed requests."])
-    if not totals.asked:
-        said: tuple[str, ...] = (f"No calls to providers in {minutes} min",)
+    if not totals.asked and facts.verdicts:
+        # Failing with no calls (a key refused as its list was read): which, as the header
+        # names them (it read only "No calls to providers in 15 min" under "1 failing").
+        named, _short = providers_words(facts.verdicts)
+        said: tuple[str, ...] = (f"{named}; no calls in {minutes} min", named)
+    elif not totals.asked:
+        said = (f"No calls to providers in {minutes} min",)
     elif not totals.errors:
         said = (f"None of {totals.asked:,} calls failed in {minutes} min",)
     else:
