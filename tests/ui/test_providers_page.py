@@ -705,3 +705,16 @@ def test_a_pointed_agents_login_line_says_its_vendor_answers_nothing() -> None:
     assert _login_words(account, row).endswith("with its OpenAI key")
     held = _login_words(account, replace(row, status=VENDOR_UNAVAILABLE))
     assert held.endswith("with its OpenAI key, which answers nothing now (see Status)"), held
+
+
+def test_a_target_tried_and_failing_is_not_said_untried() -> None:
+    """Review 2026-11-28 under Xvfb: a target whose nine calls had all failed read "untried"
+    in the Latency column."""
+    from llmgw_desktop.engine.api import TargetView
+    from llmgw_desktop.ui.pages.route_targets import ROUTE_COLUMNS, target_cells
+
+    latency = ROUTE_COLUMNS.index("Latency")
+    never = TargetView("openai/gpt-5-fake", "openai", "gpt-5-fake")
+    assert target_cells("team", never)[latency] == "untried"
+    failed = TargetView("openai/gpt-5-fake", "openai", "gpt-5-fake", failures=9, last_error="500")
+    assert target_cells("team", failed)[latency] == "no answer yet"

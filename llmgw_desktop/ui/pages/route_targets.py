@@ -49,10 +49,18 @@ def target_cells(route: str, target: TargetView) -> tuple[str, ...]:
         target.label,
         "" if target.weight is None else f"{target.weight:g}",
         "–" if target.share is None else f"{target.share:.0%}",
-        "untried" if target.latency_s is None else f"{target.latency_s * 1000:.0f} ms",
+        _latency_words(target),
         str(target.in_flight),
         state,
     )
+
+
+def _latency_words(target: TargetView) -> str:
+    """Its recent time to first token; "no answer yet" where it was tried and failed (it read
+    "untried" after nine failed calls), "untried" only where it never was."""
+    if target.latency_s is not None:
+        return f"{target.latency_s * 1000:.0f} ms"
+    return "no answer yet" if target.failures or target.last_error else "untried"
 
 
 class RouteTargetsView(QWidget):
