@@ -239,7 +239,16 @@ class McpHttpFront:
         in a worker thread, so the loop keeps serving while they do: building alone (each
         tool's schema made by pydantic) held the loop 0.5-0.9 s at the first MCP request on a
         loaded machine (2026-11-28)."""
-        server = await asyncio.to_thread(self._build)
+        try:
+            server = await asyncio.to_thread(self._build)
+        except ImportError as exc:
+            # Seen once in the frozen bundle (CI, 2026-11-28): PySide6's import hook read
+            # pydantic's lazy attributes while this thread was half-way through importing
+            # pydantic, and the SDK's import failed on a half-imported module. A failed import
+            # leaves nothing in `sys.modules`, so a second import finds them whole; without
+            # it, MCP stayed refused until the gateway was started again.
+            log.warning("the MCP SDK's import failed (%s); importing it again", exc)
+            server = await asyncio.to_thread(self._build)
         from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
 
         self._scope_key = SCOPE_KEY
