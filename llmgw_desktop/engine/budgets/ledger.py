@@ -236,8 +236,8 @@ class BudgetLedger:
             ):
                 raise
         waiting[principal] = waiting.get(principal, 0) + 1
-        waits(True)
         try:
+            waits(True)
             return await self._reserve_when_room(principal, caller, project, ask)
         finally:
             waits(False)
