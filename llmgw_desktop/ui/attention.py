@@ -112,8 +112,13 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
     # An agent pointed at the gateway waits for its vendor's key, which the key's own fix
     # covers (a key added, a refused one replaced): it is named, not given a fix of its own,
     # and a press goes where keys are added, not to the agent (it has nothing to set up).
-    logins = [(p, said) for p, said in fact.to_set_up if not _for_its_vendor(engine, p)]
-    pointed = [names.get(p, p) for p, _said in fact.to_set_up if _for_its_vendor(engine, p)]
+    logins: list[tuple[str, str]] = []
+    pointed: list[str] = []
+    for provider, said in fact.to_set_up:
+        if _for_its_vendor(engine, provider):
+            pointed.append(names.get(provider, provider))
+        else:
+            logins.append((provider, said))
     fixes = []
     if refused:
         keys = "its key" if len(refused) == 1 else "their keys"

@@ -78,14 +78,15 @@ def failure_from_text(text: str, provider: str, *, said: str = "") -> ProviderFa
     stderr is a dump of the protocol's messages: the stderr still decides the kind)."""
     found = redact(text.strip())[:TAIL_CHARS]
     clean = redact(said.strip())[:TAIL_CHARS] or found or "the CLI failed without saying why"
-    retry_after = _RETRY_AFTER.search(found or clean)
-    if _AUTH.search(found or clean):
+    kind = found or clean  # what decides the kind: the CLI's own words, where it said any
+    retry_after = _RETRY_AFTER.search(kind)
+    if _AUTH.search(kind):
         return ProviderFailure(
             f"{provider}: authentication failed ({clean}); log in to the CLI or set its API key",
             code=ErrorCode.AUTH_REQUIRED,
             provider=provider,
         )
-    if _RATE.search(found or clean):
+    if _RATE.search(kind):
         return ProviderFailure(
             f"{provider}: rate limited ({clean})",
             code=ErrorCode.RATE_LIMITED,
@@ -96,7 +97,7 @@ def failure_from_text(text: str, provider: str, *, said: str = "") -> ProviderFa
     return ProviderFailure(
         f"{provider}: {clean}",
         code=ErrorCode.PROVIDER_ERROR,
-        retryable=bool(_TRANSIENT.search(found or clean)),
+        retryable=bool(_TRANSIENT.search(kind)),
         provider=provider,
     )
 

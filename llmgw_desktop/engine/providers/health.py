@@ -25,7 +25,12 @@ from typing import Any
 from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
 from llmgw_desktop.engine.providers.answering import Answering
-from llmgw_desktop.engine.providers.trouble import LOGIN_SOURCE, VENDOR_SOURCE, Trouble
+from llmgw_desktop.engine.providers.trouble import (
+    LOGIN_SOURCE,
+    SET_UP_SOURCES,
+    VENDOR_SOURCE,
+    Trouble,
+)
 
 __all__ = [
     "NO_PROVIDER",
@@ -150,7 +155,7 @@ def public_summary(
     every = list(healths)
     logged_out = sorted(h.provider for h in every if h.source == LOGIN_SOURCE)
     vendor_unavailable = sorted(h.provider for h in every if h.source == VENDOR_SOURCE)
-    known = [h for h in every if h.source not in (LOGIN_SOURCE, VENDOR_SOURCE)]
+    known = [h for h in every if h.source not in SET_UP_SOURCES]
     failing = sorted(h.provider for h in known if h.state == HealthState.FAILING)
     degraded = sorted(h.provider for h in known if h.state == HealthState.DEGRADED)
     resting = sorted(h.provider for h in known if h.rest is not None)

@@ -28,6 +28,7 @@ __all__ = [
     "LASTING_CODES",
     "LOGIN_SOURCE",
     "MODELS_SOURCE",
+    "SET_UP_SOURCES",
     "VENDOR_SOURCE",
     "ProviderTrouble",
     "Trouble",
@@ -40,8 +41,9 @@ LOGIN_SOURCE = "login"
 # ... and of a pointed agent whose vendor's API provider answers nothing (`cli_login.py`).
 VENDOR_SOURCE = "vendor"
 # The troubles found by looking before any call (a CLI's login, a pointed agent's vendor):
-# each look says them again or clears them.
-_LOOKED_SOURCES = frozenset({LOGIN_SOURCE, VENDOR_SOURCE})
+# each look says them again or clears them; they hold a provider back until a person sets
+# something up, and are not counted failing.
+SET_UP_SOURCES = frozenset({LOGIN_SOURCE, VENDOR_SOURCE})
 
 # Error codes of a call that the next call will meet too, until a person acts.
 LASTING_CODES = frozenset(
@@ -78,13 +80,13 @@ class Trouble:
     def set_up_wanted(self) -> bool:
         """Its models are held back until a person sets something up, which its message says:
         a CLI's login, or the key of the vendor a pointed agent's calls go through."""
-        return self.source in _LOOKED_SOURCES
+        return self.source in SET_UP_SOURCES
 
     def describe(self) -> str:
         """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
         if self.source == "test":
             return f"Test failed: {self.message or self.code}"
-        if self.source == MODELS_SOURCE or self.source in _LOOKED_SOURCES:
+        if self.source == MODELS_SOURCE or self.source in SET_UP_SOURCES:
             return self.message
         calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
         at = time.strftime("%H:%M:%S", time.localtime(self.last))
@@ -136,10 +138,10 @@ class ProviderTrouble:
         cannot be told), which clears only a trouble such a look made."""
         before = self._troubles.get(switch_id)
         if problem is None:
-            if before is not None and before.source in _LOOKED_SOURCES:
+            if before is not None and before.source in SET_UP_SOURCES:
                 del self._troubles[switch_id]
             return
-        if before is not None and before.source not in _LOOKED_SOURCES:
+        if before is not None and before.source not in SET_UP_SOURCES:
             return  # a Test's or the calls' own word stands
         source = VENDOR_SOURCE if pointed else LOGIN_SOURCE
         if before is not None and (before.source, before.message) == (source, problem):
