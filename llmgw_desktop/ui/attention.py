@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from llmgw_desktop.engine.api import (
+    KEY_REFUSED_CODES,
     RESTING_SOURCE,
     VENDOR_SOURCE,
     Answering,
@@ -42,6 +43,7 @@ from llmgw_desktop.engine.api import (
 __all__ = [
     "ADD_A_KEY_PLACE",
     "FAILING",
+    "KEY_REFUSED",
     "LOGGED_OUT",
     "NO_PROVIDER",
     "SET_UP_WANTED",
@@ -77,6 +79,9 @@ LOGGED_OUT = "Not logged in"
 VENDOR_UNAVAILABLE = "Vendor unavailable"
 # The statuses that say a provider is waiting to be set up, not failing (as "No API key").
 SET_UP_WANTED = frozenset({LOGGED_OUT, VENDOR_UNAVAILABLE})
+# The status of an API provider whose lasting trouble is its key refused (401 or 403), however
+# that was found (a call, a Test, its model list): "Failing" said less than its words did.
+KEY_REFUSED = "Key refused"
 # A failing provider's status by where its trouble came from (`trouble.py`'s sources).
 _FAILING_STATUS = {"test": "Test failed", "login": LOGGED_OUT, "vendor": VENDOR_UNAVAILABLE}
 
@@ -234,7 +239,11 @@ def provider_verdict(
         brief = f"unreachable, passed over {until}"
         return ProviderVerdict(switch_id, name, FAILING, UNREACHABLE, why, brief)
     if health.state == HealthState.FAILING:
-        status = _FAILING_STATUS.get(health.source, "Failing")
+        status = (
+            KEY_REFUSED
+            if health.code in KEY_REFUSED_CODES
+            else _FAILING_STATUS.get(health.source, "Failing")
+        )
         return ProviderVerdict(switch_id, name, FAILING, status, health.reason)
     if health.state == HealthState.DEGRADED:
         status = SOME_CALLS_FAIL.capitalize()

@@ -37,6 +37,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
+    QColor,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -317,17 +318,19 @@ class KeysStep(QWizardPage):
         keys = await self._engine.providers.live_keys(LOCAL_CALLER)
         # Named and masked as the Provider keys page writes them ("OpenAI", "sk-env…••••").
         names = ProviderNames.of(self._engine)
+        refused = [key_refused(self._engine, k) for k in keys]
         rows = [
-            (
-                names.name(k.provider),
-                key_where(k, key_refused(self._engine, k)),
-                shown_mask(k.masked_value),
-            )
-            for k in keys
+            (names.name(k.provider), key_where(k, how), shown_mask(k.masked_value))
+            for k, how in zip(keys, refused, strict=True)
         ]
         if not rows:
             rows = [("(none)", "no API key in the environment, config.toml or the vault", "")]
         _fill(self.table, rows)
+        # A refused key's place in the error colour, as Provider keys draws it.
+        for index, how in enumerate(refused):
+            item = self.table.item(index, 1)
+            if how is not None and item is not None:
+                item.setForeground(QColor(error_colour()))
 
     def _show_vault(self) -> None:
         status = self._engine.vault.status()

@@ -222,6 +222,13 @@ def test_the_guide_says_a_key_its_provider_refused(on_guide: OnGuide) -> None:
             "environment variable ANTHROPIC_API_KEY · refused (401) when its model list was read"
             in wheres
         ), wheres
+        # ... in the error colour, as Provider keys draws it (the row was drawn as any other).
+        row = next(r for r, where in enumerate(wheres) if "refused" in where)
+        item = keys.table.item(row, 1)
+        assert item is not None and item.foreground().color().name() == error_colour()
+        other = [r for r, where in enumerate(wheres) if "refused" not in where]
+        for r in other:
+            assert keys.table.item(r, 1).foreground().color().name() != error_colour()  # type: ignore[union-attr]
 
     on_guide(body)
 

@@ -654,6 +654,27 @@ def test_a_failure_reads_as_its_cause_in_one_line_with_the_traceback_folded() ->
     # A cancel the person made is no failure of the agent's.
     canceled = failure_words({"code": "canceled", "message": "the job was canceled"}, "Qwen Code")
     assert canceled.cause == "Qwen Code: the job was canceled"
+    # Its details in words, not the stored keys (a helper's review read `modelCallsFailed`).
+    counted = failure_words(
+        {
+            "code": "canceled",
+            "message": "the job was canceled",
+            "details": {
+                "modelCallsFailed": 16,
+                "lastModelCallError": "upstream_500: boom",
+                "exit_code": 1,
+                "agent": {"stopReason": "cancelled"},
+            },
+        },
+        "Qwen Code",
+    )
+    assert counted.details.splitlines() == [
+        "Details",
+        "  Model calls failed     16",
+        "  Last model call error  upstream_500: boom",
+        "  Exit code              1",
+        "  Agent › stop reason    cancelled",
+    ]
 
 
 def _gallery_rows(now: float) -> list[DeskJob]:
@@ -756,3 +777,34 @@ def test_a_running_jobs_failed_model_calls_read_first_in_its_progress() -> None:
     assert said.startswith("1 model call waits for budget room · 27 model calls failed"), said
     over = dataclasses.replace(view, progress={"modelCallsWaiting": 0, "modelCallsFailed": 1})
     assert "budget room" not in describe_progress(over, now)
+
+
+def test_an_empty_output_pane_says_what_the_agent_sent_meanwhile(
+    loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """A helper's review: a running ACP job read "552.2 KB" in its Progress beside an empty
+    Output pane, as if an answer were lost. The bytes are the agent's protocol messages, plans
+    and tool calls; the empty pane says so while no answer text has come, and says nothing
+    more once the job has ended or before the agent has sent anything."""
+    from llmgw_desktop.ui.pages.jobs_model import OUTPUT_AWAITED, output_awaited
+
+    now = time.time()
+    rows = _gallery_rows(now)
+    running = rows[1]
+    assert running.view.state is JobState.RUNNING
+    spoke = dataclasses.replace(
+        running.view, progress={"events": 12, "outputBytes": 565_453}, output=""
+    )
+    words = output_awaited(spoke, "Qwen Code")
+    assert words == (
+        "No answer text yet. Qwen Code has sent 12 events (552.2 KB): its protocol messages, "
+        "plans and tool calls. Its answer appears here as it streams."
+    )
+    assert output_awaited(running.view, "Qwen Code") == OUTPUT_AWAITED  # nothing sent yet
+    ended = dataclasses.replace(spoke, state=JobState.COMPLETED, finished_at=now)
+    assert output_awaited(ended, "Qwen Code") == OUTPUT_AWAITED
+    with jobs_window(loaded, qtbot, 1024, rows) as page:
+        pane = page.pane
+        pane.show_job(dataclasses.replace(running, view=spoke))
+        assert pane.output_view.placeholderText() == output_awaited(spoke, "Mistral Vibe")
+        assert pane.output_view.toPlainText() == ""

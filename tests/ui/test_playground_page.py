@@ -236,6 +236,49 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
     )
 
 
+def test_the_pickers_mark_the_models_of_a_provider_failing_now(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    """A helper's review: the model list did not mark a failing provider's models, and sent to
+    them as to any other. Its key refused, Anthropic's models are drawn in the error colour
+    with the verdict's words in their tooltip (OpenAI's are not); once it answers again, the
+    mark goes."""
+    from llmgw_desktop.ui.theme import error_colour
+
+    def marks(page: PlaygroundPage) -> dict[str, str]:
+        box = page.model_box
+        found = {}
+        for number in range(box.count()):
+            colour = box.itemData(number, Qt.ItemDataRole.ForegroundRole)
+            tip = box.itemData(number, Qt.ItemDataRole.ToolTipRole)
+            if colour is not None:
+                assert colour.name() == error_colour()
+                found[box.itemText(number)] = str(tip)
+        return found
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.page_shown()
+        await until(lambda: page.model_box.count() > 1, "the models listed")
+        assert marks(page) == {}
+        await answered(page, "hello", qtbot, "the refusal reported")
+        found = marks(page)
+        assert found and all(label.startswith("Anthropic · ") for label in found), found
+        tip = next(iter(found.values()))
+        assert tip.startswith("Failing now: Anthropic: Key refused: 1 call answered 401"), tip
+        assert page.model_box.toolTip().startswith("Failing now: Anthropic: Key refused")
+        compared = page.compare_box
+        assert any(
+            compared.itemData(n, Qt.ItemDataRole.ForegroundRole) is not None
+            for n in range(compared.count())
+        )
+        await answered(page, "again", qtbot, "the second answer")
+        assert page.answer.reply is not None and page.answer.reply.ok
+        assert marks(page) == {} and page.model_box.toolTip() == ""
+
+    run_page(body, replies=(Reply.error(401, "invalid x-api-key"),))
+
+
 def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
     on_window: OnWindow, qtbot: QtBot
 ) -> None:

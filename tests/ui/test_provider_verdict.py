@@ -212,3 +212,56 @@ def test_calls_failed_at_a_ready_provider_are_counted_where_they_failed_on_every
             )
 
     on_gateway(body, replies=replies)
+
+
+def test_a_refused_key_is_said_as_key_refused_wherever_it_was_found(
+    on_gateway: OnGateway, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot
+) -> None:
+    """A helper's review: the badge of a provider whose key was refused read "Failing", and
+    only its words said why. Refused by a call (the official SDK through the real gateway)
+    or when its model list was read, its status says "Key refused" on the Providers page and
+    in the tray, still counted failing; another lasting failure stays "Failing"."""
+    from llmgw_desktop.engine.api import ModelListRead
+    from llmgw_desktop.ui.attention import FAILING, KEY_REFUSED, provider_verdict
+
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_a: None)  # no pop-ups offscreen
+
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        with desk_window(desk, qtbot, size=(1024, 700)) as window, desk_tray(desk) as tray:
+            client = anthropic.AsyncAnthropic(
+                base_url=desk.runtime.base_url, api_key="unused", max_retries=0, timeout=30
+            )
+            with pytest.raises(anthropic.APIStatusError):
+                await _ask(client)
+            await client.close()
+            (verdict,) = provider_verdicts(engine)
+            assert (verdict.provider, verdict.level, verdict.status) == (
+                "anthropic",
+                FAILING,
+                KEY_REFUSED,
+            )
+            assert verdict.why.startswith("1 call answered 401 (last at ")
+
+            window.show_page(ProvidersPage.KEY)
+            providers = window.pages[ProvidersPage.KEY]
+            assert isinstance(providers, ProvidersPage)
+            providers.request_refresh()
+            await until(
+                lambda: any(
+                    r.switch_id == "anthropic" and r.status == KEY_REFUSED for r in providers.rows
+                ),
+                "the Providers row saying the key was refused",
+            )
+            tray.redraw()
+            assert "Failing: Anthropic (1 call answered 401" in tray.tooltip()
+            assert any("Anthropic" in a.text() for a in tray.alerts.providers)
+
+            # The model list's refusal of another provider's key: the same status.
+            engine.events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 403, "no"))
+            assert engine.providers.health("openai").code == "upstream_403"
+            refused = provider_verdict(engine, "openai", "OpenAI")
+            assert refused is not None and refused.status == KEY_REFUSED
+            assert "was refused (403) when its model list was read" in refused.why
+
+    on_gateway(body, replies=(Reply.error(401, "invalid x-api-key"),))

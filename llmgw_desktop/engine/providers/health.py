@@ -63,6 +63,7 @@ class ProviderHealth:
     source: str  # what decided it: "circuit", "resting", "test", "calls", "models" or ""
     calls: ProviderCallHealth
     rest: RestedHost | None = None  # its host rested now (no connection could be made)
+    code: str = ""  # its lasting trouble's error code (`upstream_401`), when that decided it
 
     @property
     def failing(self) -> bool:
@@ -118,7 +119,12 @@ def provider_health(
         )
     if trouble is not None:
         return ProviderHealth(
-            provider, HealthState.FAILING, trouble.describe(), trouble.source, calls
+            provider,
+            HealthState.FAILING,
+            trouble.describe(),
+            trouble.source,
+            calls,
+            code=trouble.code,
         )
     state = calls.state
     source = "calls" if state in (HealthState.FAILING, HealthState.DEGRADED) else ""

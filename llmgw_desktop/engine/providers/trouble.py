@@ -25,6 +25,7 @@ from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = [
+    "KEY_REFUSED_CODES",
     "LASTING_CODES",
     "LOGIN_SOURCE",
     "MODELS_SOURCE",
@@ -45,14 +46,12 @@ VENDOR_SOURCE = "vendor"
 # something up, and are not counted failing.
 SET_UP_SOURCES = frozenset({LOGIN_SOURCE, VENDOR_SOURCE})
 
+# The codes of an API provider refusing the key it was sent (the gateway's code for the
+# provider's own status).
+KEY_REFUSED_CODES = frozenset({"upstream_401", "upstream_403"})
 # Error codes of a call that the next call will meet too, until a person acts.
-LASTING_CODES = frozenset(
-    {
-        ErrorCode.AUTH_REQUIRED.value,
-        ErrorCode.NOT_INSTALLED.value,
-        "upstream_401",  # the gateway's code for an API provider's own status
-        "upstream_403",
-    }
+LASTING_CODES = (
+    frozenset({ErrorCode.AUTH_REQUIRED.value, ErrorCode.NOT_INSTALLED.value}) | KEY_REFUSED_CODES
 )
 
 
@@ -90,6 +89,9 @@ class Trouble:
             return self.message
         calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
         at = time.strftime("%H:%M:%S", time.localtime(self.last))
+        if self.code in KEY_REFUSED_CODES:
+            # The status beside it says "Key refused": the provider's own status is the rest.
+            return f"{calls} answered {self.code.removeprefix('upstream_')} (last at {at})"
         return f"{calls} failed with {self.code} (last at {at})"
 
 

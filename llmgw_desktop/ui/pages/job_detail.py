@@ -248,12 +248,24 @@ def _notice(notice: Any) -> str:
     return str(notice)
 
 
+def _key_words(key: str) -> str:
+    """A stored key in words: `modelCallsFailed` and `model_calls_failed` both read "Model
+    calls failed" (the Raw view keeps the keys as stored)."""
+    words = _KEY_BREAK.sub(" ", key.replace("_", " ")).split()
+    return " ".join(words).lower().capitalize() if words else key
+
+
+# Where a stored key's words break: before a capital that follows a small letter or a digit.
+_KEY_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     pairs: list[tuple[str, Any]] = []
     for key, value in data.items():
-        name = f"{prefix}{key}"
+        words = _key_words(str(key))
+        name = f"{prefix}{words.lower()}" if prefix else words
         if isinstance(value, Mapping):
-            pairs += _flatten(value, f"{name}.")
+            pairs += _flatten(value, f"{name} › ")
         elif isinstance(value, list):
             pairs.append((name, ", ".join(format_number(v) for v in value) or "(none)"))
         else:

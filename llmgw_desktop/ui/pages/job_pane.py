@@ -24,7 +24,13 @@ from llmgw_desktop.ui.pages.job_detail import (
     raw_result,
     result_text,
 )
-from llmgw_desktop.ui.pages.jobs_model import front_door, job_tag, short_id
+from llmgw_desktop.ui.pages.jobs_model import (
+    OUTPUT_AWAITED,
+    front_door,
+    job_tag,
+    output_awaited,
+    short_id,
+)
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QFontDatabase,
@@ -101,7 +107,7 @@ class JobPane(DetailCard):
             icon="refresh",
             tip="Run this failed, canceled or interrupted job again",
         )
-        self.output_view = read_only("jobOutput", "The job's output appears here as it streams.")
+        self.output_view = read_only("jobOutput", OUTPUT_AWAITED)
         result_box = self._result_box()
         self._failed = False
         self._show_failure(None)
@@ -214,6 +220,9 @@ class JobPane(DetailCard):
         self.job = dataclasses.replace(self.job, view=view)
         self._show_title()
         self._set_output(view.output)
+        awaited = output_awaited(view, self.names.name(view.provider))
+        if awaited != self.output_view.placeholderText():
+            self.output_view.setPlaceholderText(awaited)
         failure = failure_words(view.error, self.names.name(view.provider)) if view.error else None
         self._show_failure(failure)
         text = failure.details if failure is not None else result_text(view, view.output)

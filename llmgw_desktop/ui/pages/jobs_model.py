@@ -30,6 +30,7 @@ from llmgw_desktop.ui.theme import warning_colour
 __all__ = [
     "COLUMNS",
     "ELAPSED_COLUMN",
+    "OUTPUT_AWAITED",
     "PROGRESS_COLUMN",
     "PROMPT_COLUMN",
     "JobsModel",
@@ -44,6 +45,7 @@ __all__ = [
     "front_door",
     "idle_seconds",
     "job_tag",
+    "output_awaited",
     "short_id",
     "who",
 ]
@@ -190,6 +192,27 @@ def describe_progress(
     if view.state is JobState.COMPLETED:
         return "done"
     return str((view.error or {}).get("code") or view.state.value)
+
+
+# The Output pane's words while it is empty.
+OUTPUT_AWAITED = "The job's output appears here as it streams."
+
+
+def output_awaited(view: JobView, name: str) -> str:
+    """The empty Output pane's words. While a running job has sent no answer text yet but
+    its agent has spoken (the Progress column's events and bytes, a helper's review read
+    "552.2 KB" beside an empty pane), they say what those were: its messages to the
+    gateway, plans and tool calls, not its answer."""
+    progress = view.progress
+    size, events = progress.get("outputBytes"), progress.get("events")
+    if view.state is not JobState.RUNNING or not isinstance(size, int) or size <= 0:
+        return OUTPUT_AWAITED
+    count = events if isinstance(events, int) else 0
+    sent = f"{count} event{'s' if count != 1 else ''} ({format_bytes(size)})"
+    return (
+        f"No answer text yet. {name} has sent {sent}: its protocol messages, plans and tool "
+        "calls. Its answer appears here as it streams."
+    )
 
 
 def _failing(progress: Mapping[str, Any]) -> list[str]:

@@ -237,7 +237,21 @@ class PlaygroundPage(Page):
     def page_shown(self) -> None:
         if not self._listed:
             self.load_models()
+        self._mark_failing()
         self.prompt.setFocus()
+
+    def _mark_failing(self) -> None:
+        """Mark the models of the providers failing now in both pickers (the window's one
+        verdict, `provider_verdicts`), as each showing of the page and each answer finds them."""
+        names = self._names()
+        gateway_id = {switch: gid for gid, switch in names.by_gateway_id.items()}
+        failing = {
+            gateway_id.get(v.provider, v.provider): f"{v.name}: {v.status}: {v.why}"
+            for v in provider_verdicts(self.engine)
+            if v.failing
+        }
+        for box in (self.model_box, self.compare_box):
+            box.mark_failing(failing)
 
     def load_models(self) -> None:
         """Fill the two model boxes from the gateway's own model list (in the background)."""
@@ -249,6 +263,7 @@ class PlaygroundPage(Page):
         names = self._names()
         for box in (self.model_box, self.compare_box):
             box.set_models(models, names)
+        self._mark_failing()
         if models and not self.model_box.currentText():
             self.model_box.choose(self._preferred(models, LAST_MODEL_KEY))
         if models and not self.compare_box.currentText():
@@ -535,6 +550,7 @@ class PlaygroundPage(Page):
         pane.finish(reply, title, names)
         if reply.ok:
             self.transcript.note_answer(title, reply.text)
+        self._mark_failing()  # this answer may have changed what fails
 
     def _enable(self) -> None:
         streaming = self._stop is not None

@@ -8,6 +8,9 @@ as the answer it gets is headed (`playground_answer.served_as`); the id sent is 
 Typed or handed an id (`choose`: a replay, "openai/gpt-4o-mini"), a picker shows that model's
 name when the gateway lists it, and sends the id as typed when it does not.
 
+The models of a provider failing now are drawn in the error colour, the verdict's words in
+their tooltip (`mark_failing`): a person may still send to one, knowing.
+
 The picker opens on a model that answers (`preferred_model`): the one last sent from here,
 else the gateway's default model, else one of the provider that answered most in the last day
 (and is not failing now), never simply the first in alphabetical order.
@@ -15,11 +18,12 @@ else the gateway's default model, else one of the provider that answered most in
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.ui.provider_names import ProviderNames
-from llmgw_desktop.ui.qt import QComboBox, QWidget
+from llmgw_desktop.ui.qt import QColor, QComboBox, Qt, QWidget
+from llmgw_desktop.ui.theme import error_colour
 
 __all__ = ["ModelPicker", "model_label", "preferred_model"]
 
@@ -79,6 +83,8 @@ class ModelPicker(QComboBox):
             line.editingFinished.connect(lambda: self.choose(self.currentText()))
         # Each listed id, and its `provider/id` spelling, to the item that names it.
         self._ids: dict[str, int] = {}
+        # Each item's provider (its gateway id), in the list's order.
+        self._providers: list[str] = []
 
     def set_placeholder(self, words: str, *, tip: str = "") -> None:
         """What the empty box says (where to add a key, when nothing can answer), and its
@@ -95,14 +101,31 @@ class ModelPicker(QComboBox):
         self.blockSignals(True)
         self.clear()
         self._ids = {}
+        self._providers = []
         for number, (label, entry) in enumerate(labelled):
             model = str(entry["id"])
             self.addItem(label, model)
             provider = str(entry.get("provider") or "")
+            self._providers.append(provider)
             for spelling in (model, f"{provider}/{model.removeprefix(f'{provider}/')}"):
                 self._ids.setdefault(spelling, number)
         self.blockSignals(False)
         self.choose(chosen)
+
+    def mark_failing(self, failing: Mapping[str, str]) -> None:
+        """Draw the models of the providers in `failing` (gateway id -> "OpenAI: Key refused:
+        ...", the verdict's words) in the error colour with those words as their tooltip, and
+        the others as any item; the box's own tooltip says it when the chosen one is such."""
+        colour = QColor(error_colour())
+        for number, provider in enumerate(self._providers):
+            why = failing.get(provider)
+            self.setItemData(number, colour if why else None, Qt.ItemDataRole.ForegroundRole)
+            self.setItemData(
+                number, f"Failing now: {why}" if why else None, Qt.ItemDataRole.ToolTipRole
+            )
+        number = self.findText(self.currentText().strip())
+        chosen = self._providers[number] if 0 <= number < len(self._providers) else ""
+        self.setToolTip(f"Failing now: {failing[chosen]}" if chosen in failing else "")
 
     def choose(self, model: str) -> None:
         """Show `model` (an id, typed or handed over) by its name when it is listed, else as

@@ -96,7 +96,9 @@ class RouteTargetsView(QWidget):
         self.table.setRowCount(len(rows))
         for number, cells in enumerate(rows):
             for column, text in enumerate(cells):
-                self.table.setItem(number, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)  # the State column's reason is cut where room is short
+                self.table.setItem(number, column, item)
         height = self.table.horizontalHeader().sizeHint().height()
         height += self.table.verticalHeader().defaultSectionSize() * min(len(rows), 8) + 4
         self.table.setFixedHeight(height)

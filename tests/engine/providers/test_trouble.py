@@ -56,7 +56,7 @@ def test_auth_failures_in_a_row_are_counted_until_a_success() -> None:
     events.publish(_finished("openai", "failed", "upstream_401"))
     found = trouble.of("openai")
     assert found is not None and found.count == 2 and found.source == "calls"
-    assert found.describe().startswith("2 calls in a row failed with upstream_401")
+    assert found.describe().startswith("2 calls in a row answered 401 (last at ")
     events.publish(_finished("openai", "completed"))
     assert trouble.of("openai") is None
 

@@ -114,7 +114,7 @@ async def test_a_refused_key_is_not_available_where_its_models_are_held_back(
     _, listing = await _get(gateway, "/v1/providers", TOKEN)
     [entry] = [p for p in listing["providers"] if p["id"] == "openai"]
     assert (entry["available"], entry.get("heldBack")) == (False, True), entry
-    assert "upstream_401" in entry["reason"], entry
+    assert "answered 401" in entry["reason"], entry
     _, models = await _get(gateway, "/v1/models", TOKEN)
     assert not [m for m in models["data"] if m.get("owned_by") == "openai"]
     [anthropic] = [p for p in listing["providers"] if p["id"] == "anthropic"]
