@@ -162,6 +162,11 @@ async def test_a_job_whose_model_calls_fail_at_the_gateway_says_so_while_it_runs
             or "upstream" in (view.progress["lastModelCallError"])
         ), view.progress
         assert "model call" in describe_progress(view)
+        # Its row names the model its calls ask for (a review read Qwen Code's own default
+        # there, or nothing, while every call asked the model the gateway told it).
+        asked = {r.body["model"] for r in upstream.llm_requests if isinstance(r.body, dict)}
+        [running] = [r for r in await engine.jobs.list_for_desk() if r.view.id == job.job_id]
+        assert {running.model} == asked, (running.model, asked)
     finally:
         await engine.jobs.cancel(job.job_id, "local")
     # Cancelled, its error still says why it was going nowhere (it said only "the job was
@@ -172,6 +177,8 @@ async def test_a_job_whose_model_calls_fail_at_the_gateway_says_so_while_it_runs
     assert message.startswith("the job was canceled"), message
     assert "of this job failed at the gateway; the last: " in message, message
     assert ended.error["details"]["modelCallsFailed"] >= 1, ended.error
+    [stored] = [r for r in await engine.jobs.list_for_desk() if r.view.id == job.job_id]
+    assert {stored.model} == asked, (stored.model, asked)  # read back from the store
 
 
 async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(

@@ -304,6 +304,9 @@ class CallWork:
             request = dataclasses.replace(request, extra_args=(*request.extra_args, *pointed))
             if callback.model:  # told in its environment (`child_setup`): the run's model
                 request = dataclasses.replace(request, model=callback.model, model_told=True)
+                # The job's model from now on (its row showed none, or the agent's own
+                # default, while every call asked this one): `desk_rows` reads it first.
+                ctx.note_progress(model=callback.model)
 
         def started(pid: int, identity: str | None) -> None:
             run.spend.started = run.spend.attempt_started = True

@@ -188,6 +188,8 @@ def _request_columns(job: Any, database: peewee.Database) -> tuple[Any, ...]:
         _json_text(database, job.request_json, "promptParts", "task"),
     )
     model = peewee.fn.COALESCE(
+        # The model an agent pointed at the gateway was told (`call_work`): what its calls ask.
+        _json_text(database, job.progress_json, "model"),
         _json_text(database, job.request_json, "model"),
         _json_text(database, job.result_json, "model"),
     )

@@ -150,7 +150,10 @@ class JobViews:
         live = self._live.get(row.view.id)
         if live is None:
             return row
-        return dataclasses.replace(row, view=dataclasses.replace(live.view(), output=""))
+        view = dataclasses.replace(live.view(), output="")
+        told = view.progress.get("model")  # told since the last flush (`desk_rows`' first)
+        model = told if isinstance(told, str) and told else row.model
+        return dataclasses.replace(row, view=view, model=model)
 
     async def retry_origin(self, job_id: str) -> JobOrigin:
         """What a retry of a failed, canceled or interrupted job submits again (any
