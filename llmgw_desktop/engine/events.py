@@ -170,6 +170,9 @@ class _RequestFinishedFields(NamedTuple):
     from_cache: bool = False
     # The session the client named (Claude Code's, Codex's): `/metrics` groups by it.
     client_session: str | None = None
+    # The source of the key a failed call ended on (`env:OPENAI_API_KEY`), never its value:
+    # a key the provider refused is marked where keys are listed. "" for any other row.
+    failed_key: str = ""
 
 
 class RequestFinished(_RequestFinishedFields, Event):

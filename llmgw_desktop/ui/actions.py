@@ -269,7 +269,7 @@ class GatewayActions(QObject):
             action.setText(name)
             action.setToolTip(f"Let tools call {name} through the gateway")
         else:
-            action.setText(f"{name} ({verdict.level})")
+            action.setText(f"{name} ({verdict.said})")
             action.setToolTip(f"{verdict.status}: {verdict.why}")
         action.setIcon(QIcon())
         action.setVisible(True)

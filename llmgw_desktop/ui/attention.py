@@ -176,6 +176,13 @@ class ProviderVerdict:
     def failing(self) -> bool:
         return self.level == FAILING
 
+    @property
+    def said(self) -> str:
+        """Its state in a few words wherever a page names it beside the provider: "key
+        refused" for a refused key (the Providers page's status; "OpenAI (failing)" and
+        "Anthropic failing" beside it read as something else), else its level."""
+        return "key refused" if self.status == KEY_REFUSED else self.level
+
 
 @dataclass(frozen=True)
 class SpendToday:

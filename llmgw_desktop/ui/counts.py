@@ -26,6 +26,7 @@ from llmgw_desktop.ui.pages.provider_rows import ProviderRow, cannot_answer, usa
 __all__ = [
     "JobCounts",
     "ProviderCounts",
+    "answering_rows",
     "fold_words",
     "job_counts",
     "jobs_words",
@@ -112,16 +113,28 @@ def provider_counts(
     return ProviderCounts(
         failing=len(failing_ids),
         some_calls_fail=len(counted) - len(failing_ids),
-        answering=sum(
-            1
-            for row in rows
-            if usable_row(row)
-            and row.switch_id not in failing_ids
-            and (answering is None or row.switch_id in answering)
-        ),
+        answering=len(answering_rows(rows, verdicts, answering)),
         cannot=_by_status(folded),
         held=_by_status(held),
     )
+
+
+def answering_rows(
+    rows: Sequence[ProviderRow],
+    verdicts: Sequence[ProviderVerdict],
+    answering: Collection[str] | None = None,
+) -> list[ProviderRow]:
+    """The rows that can answer a call now, as `provider_counts` counts them (usable by their
+    status, not failing, and among `answering` when given): the first-run guide's "Can answer
+    now" named a provider whose key was refused while every other place said nothing could."""
+    failing_ids = {verdict.provider for verdict in verdicts if verdict.failing}
+    return [
+        row
+        for row in rows
+        if usable_row(row)
+        and row.switch_id not in failing_ids
+        and (answering is None or row.switch_id in answering)
+    ]
 
 
 def _by_status(rows: Sequence[ProviderRow]) -> tuple[tuple[str, int], ...]:

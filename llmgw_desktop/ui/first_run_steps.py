@@ -22,8 +22,9 @@ from llmgw_desktop.engine.api import (
     ProbeResult,
     ProbeVerdict,
 )
+from llmgw_desktop.ui.attention import KEY_REFUSED, no_provider, provider_verdicts
 from llmgw_desktop.ui.badge import status_cell
-from llmgw_desktop.ui.counts import ProviderCounts, provider_counts
+from llmgw_desktop.ui.counts import ProviderCounts, answering_rows, provider_counts
 from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.kit.text import home_short
 from llmgw_desktop.ui.pages.credentials_live import key_refused, key_where, shown_mask
@@ -486,9 +487,25 @@ class ConnectStep(QWizardPage):
 
     def _nothing_words(self) -> str:
         """Why nothing answers: a CLI that is installed but logged out says so and what to do
-        (the second step showed it installed); else no usable key and no CLI."""
-        said = [words for _provider, words in self._engine.answering.now().to_set_up]
+        (the second step showed it installed); a refused key or failing calls as the window's
+        "No provider can answer" says them; else no usable key and no CLI."""
+        fact = self._engine.answering.now()
+        said = [words for _provider, words in fact.to_set_up]
         if not said:
+            nothing = no_provider(self._engine, fact)
+            if nothing is not None and fact.refused:
+                return f"Nothing can answer yet: {nothing.fix}."
+            failing = [v for v in provider_verdicts(self._engine) if v.failing]
+            if failing:
+                said = [
+                    f"{v.name} refused its key"
+                    if v.status == KEY_REFUSED
+                    else f"{v.name} is failing"
+                    for v in failing
+                ]
+                refused = any(v.status == KEY_REFUSED for v in failing)
+                fix = "replace it on Provider keys" if refused else "the Providers page says why"
+                return f"Nothing answers now: {'; '.join(said)} ({fix})."
             return NOTHING_CAN_ANSWER
         return (
             f"Nothing can answer yet: {'; '.join(said)}. Or store an API key on the first step "
@@ -498,7 +515,9 @@ class ConnectStep(QWizardPage):
     async def check(self) -> list[ProviderRow]:
         """Read every provider's row and say whether any can answer; the usable rows."""
         rows = await load_provider_rows(self._engine, {}, versions=False)
-        usable = [row for row in rows if usable_row(row)]
+        # Those every other place counts as able to answer: a provider whose key was refused
+        # is failing and answers nothing, whatever its status word.
+        usable = answering_rows(rows, provider_verdicts(self._engine))
         if usable:
             self.setSubTitle("The gateway is running; point your coding tools at it.")
             names = ", ".join(row.name for row in usable)

@@ -32,6 +32,7 @@ from datetime import date
 
 from llmgw_desktop.engine.api import RequestFinished, format_usd
 from llmgw_desktop.ui.attention import (
+    FAILING,
     SOME_CALLS_FAIL,
     ProviderVerdict,
     SpendToday,
@@ -235,7 +236,7 @@ class StatusHeader(QWidget):
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()
         if nothing is not None:
-            lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts]
+            lines = [f"{v.name} ({v.said}): {v.why}" for v in verdicts]
             tip = "\n".join([nothing.tip, *lines])
             self._set(
                 "providers",
@@ -247,7 +248,7 @@ class StatusHeader(QWidget):
             )
         elif verdicts:
             words, short = providers_words(verdicts)
-            tip = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
+            tip = "\n".join(f"{v.name} ({v.said}): {v.why}" for v in verdicts)
             tone = "error" if any(v.failing for v in verdicts) else "warning"
             self._set("providers", words, tone, tip, access=f"Providers: {words}", short=short)
         else:
@@ -466,8 +467,12 @@ def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
     OpenAI were the one failing."""
     failing = provider_counts(verdicts).failing
     some = [v for v in verdicts if not v.failing]
-    down = [v.name for v in verdicts if v.failing]
-    parts = [f"{down[0]} failing" if len(down) == 1 else f"{failing} failing"] if failing else []
+    down = [v for v in verdicts if v.failing]
+    named = f"{failing} failing"
+    if len(down) == 1:  # named, in its own words ("Anthropic: key refused")
+        one = down[0]
+        named = f"{one.name} failing" if one.said == FAILING else f"{one.name}: {one.said}"
+    parts = [named] if failing else []
     if len(some) == 1:
         parts.append(f"{some[0].name}: {SOME_CALLS_FAIL}")
     elif some:

@@ -150,7 +150,7 @@ class TrayAlerts:
         first, state = lines[0] if lines else ("", "")
         self._show_budget(self.budget, first, state)
         reason = why or (lambda verdict: verdict.why)
-        shown = tuple((v.provider, v.level, f"{v.name}: {v.level} · {reason(v)}") for v in verdicts)
+        shown = tuple((v.provider, v.level, f"{v.name}: {v.said} · {reason(v)}") for v in verdicts)
         self._end.setVisible(bool(shown or first or stuck_line or self._spend is not None))
         if lines[1:] != self._more_shown:
             self._more_shown = lines[1:]

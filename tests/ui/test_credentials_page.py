@@ -352,7 +352,7 @@ def test_a_refused_environment_key_is_marked_and_not_offered_for_the_vault(
         rows = {row[0]: row for row in _live_rows(page)}
         anthropic = rows[page.provider_name("anthropic")]
         assert anthropic[2] == (
-            "environment variable ANTHROPIC_API_KEY · refused (401) when its model list was read"
+            "environment variable ANTHROPIC_API_KEY · refused: 401 when its model list was read"
         )
         assert "refused" not in rows[page.provider_name("openai")][2]
         assert page.import_button.isVisible()  # OpenAI's may still be kept

@@ -219,7 +219,7 @@ def test_the_guide_says_a_key_its_provider_refused(on_guide: OnGuide) -> None:
         await keys.load()
         wheres = [keys.table.item(r, 1).text() for r in range(keys.table.rowCount())]  # type: ignore[union-attr]
         assert (
-            "environment variable ANTHROPIC_API_KEY · refused (401) when its model list was read"
+            "environment variable ANTHROPIC_API_KEY · refused: 401 when its model list was read"
             in wheres
         ), wheres
         # ... in the error colour, as Provider keys draws it (the row was drawn as any other).
@@ -231,6 +231,49 @@ def test_the_guide_says_a_key_its_provider_refused(on_guide: OnGuide) -> None:
             assert keys.table.item(r, 1).foreground().color().name() != error_colour()  # type: ignore[union-attr]
 
     on_guide(body)
+
+
+def test_a_key_refused_by_its_calls_is_said_refused_and_nothing_is_said_to_answer(
+    on_guide: OnGuide,
+) -> None:
+    """A helper's review under Xvfb: after two calls answered 401, the guide listed the key as
+    any other and its last step said "Can answer now: OpenAI." while every other page said
+    nothing could answer. The key a call was refused with is marked as the model list's
+    refusal is (red, how), and the last step says nothing can answer, and why."""
+    import anthropic
+
+    async def body(desk: Desk, guide: FirstRunGuide) -> None:
+        client = anthropic.AsyncAnthropic(
+            base_url=desk.runtime.base_url, api_key="unused", max_retries=0, timeout=30
+        )
+        for _ in range(2):
+            with pytest.raises(anthropic.AuthenticationError):
+                await client.messages.create(
+                    model="claude-sonnet-4-6",
+                    max_tokens=16,
+                    messages=[{"role": "user", "content": "hi"}],
+                )
+        await client.close()
+        keys = guide.keys
+        await keys.load()
+        wheres = [keys.table.item(r, 1).text() for r in range(keys.table.rowCount())]  # type: ignore[union-attr]
+        refused = "environment variable ANTHROPIC_API_KEY · refused: 401 on 2 calls in a row"
+        assert refused in wheres, wheres
+        item = keys.table.item(wheres.index(refused), 1)
+        assert item is not None and item.foreground().color().name() == error_colour()
+        guide.next()
+        guide.next()
+        guide.next()
+        step = guide.connect_step
+        await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
+        assert step.subTitle() == "Nothing can answer yet."
+        said = step.verdict_label.text()
+        # In the window's words ("No provider can answer"), or, before the engine's fact has
+        # caught up with the calls, the verdict's: either names the refusal and its cure.
+        assert "Anthropic refused its key" in said and "replace it on Provider keys" in said, said
+        assert "Can answer now" not in said
+
+    on_guide(body, replies=(Reply.error(401, "invalid x-api-key"),) * 2)
 
 
 def test_a_locked_vault_turns_store_off_and_says_how_to_open_it(

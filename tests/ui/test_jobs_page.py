@@ -785,8 +785,8 @@ def test_an_empty_output_pane_says_what_the_agent_sent_meanwhile(
     """A helper's review: a running ACP job read "552.2 KB" in its Progress beside an empty
     Output pane, as if an answer were lost. The bytes are the agent's protocol messages, plans
     and tool calls; the empty pane says so while no answer text has come, and says nothing
-    more once the job has ended or before the agent has sent anything."""
-    from llmgw_desktop.ui.pages.jobs_model import OUTPUT_AWAITED, output_awaited
+    more before the agent has sent anything; ended with none, it says that."""
+    from llmgw_desktop.ui.pages.jobs_model import OUTPUT_AWAITED, OUTPUT_NONE, output_awaited
 
     now = time.time()
     rows = _gallery_rows(now)
@@ -801,8 +801,15 @@ def test_an_empty_output_pane_says_what_the_agent_sent_meanwhile(
         "plans and tool calls. Its answer appears here as it streams."
     )
     assert output_awaited(running.view, "Qwen Code") == OUTPUT_AWAITED  # nothing sent yet
-    ended = dataclasses.replace(spoke, state=JobState.COMPLETED, finished_at=now)
-    assert output_awaited(ended, "Qwen Code") == OUTPUT_AWAITED
+    # An ACP agent's turn counts no events until it ends: the bytes alone ("0 events" read
+    # as nothing sent, a review).
+    quiet = dataclasses.replace(spoke, progress={"events": 0, "outputBytes": 565_453})
+    assert output_awaited(quiet, "Qwen Code").startswith(
+        "No answer text yet. Qwen Code has sent 552.2 KB: its protocol messages"
+    )
+    # Ended with none, it says so: "appears here as it streams" for a job that never will.
+    ended = dataclasses.replace(spoke, state=JobState.CANCELED, finished_at=now)
+    assert output_awaited(ended, "Qwen Code") == OUTPUT_NONE
     with jobs_window(loaded, qtbot, 1024, rows) as page:
         pane = page.pane
         pane.show_job(dataclasses.replace(running, view=spoke))

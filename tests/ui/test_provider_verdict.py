@@ -255,6 +255,16 @@ def test_a_refused_key_is_said_as_key_refused_wherever_it_was_found(
             )
             tray.redraw()
             assert "Failing: Anthropic (1 call answered 401" in tray.tooltip()
+            # The header names it in the same words ("Anthropic failing" beside "Key
+            # refused", a review), and so does Overview's list of what fails.
+            window.header.redraw()
+            chip = window.header.chips["providers"]
+            assert chip.text() in ("Anthropic: key refused", "No provider can answer"), chip.text()
+            assert "Anthropic (key refused): 1 call answered 401" in chip.toolTip()
+            window.overview.refresh_status()
+            assert "Anthropic (key refused): 1 call answered 401" in (
+                window.overview.failing_label.accessibleName()
+            )
             assert any("Anthropic" in a.text() for a in tray.alerts.providers)
 
             # The model list's refusal of another provider's key: the same status.

@@ -67,7 +67,8 @@ class Trouble:
     since: float  # wall-clock seconds of the first failure of the run
     last: float  # ... and of the latest
     count: int = 1
-    # The source of the key refused when the model list was read (`env:OPENAI_API_KEY`).
+    # The source of the key refused (`env:OPENAI_API_KEY`), when the model list was read or a
+    # call was answered 401 or 403.
     key: str = ""
 
     @property
@@ -80,6 +81,15 @@ class Trouble:
         """Its models are held back until a person sets something up, which its message says:
         a CLI's login, or the key of the vendor a pointed agent's calls go through."""
         return self.source in SET_UP_SOURCES
+
+    def refusal_words(self) -> str:
+        """How its provider refused `key` ("401 when its model list was read", "401 on 2 calls
+        in a row"), as the pages that list keys say it."""
+        status = self.code.removeprefix("upstream_")
+        if self.source == MODELS_SOURCE:
+            return f"{status} when its model list was read"
+        calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
+        return f"{status} on {calls}"
 
     def describe(self) -> str:
         """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
@@ -120,9 +130,10 @@ class ProviderTrouble:
 
     def refused_key(self, key: str) -> tuple[str, Trouble] | None:
         """The provider (switch id) that refused the key from `key`'s source
-        (`env:ANTHROPIC_API_KEY`) when its model list was read, with that trouble; None."""
+        (`env:ANTHROPIC_API_KEY`), with that trouble (its model list's read, or its calls:
+        `Trouble.refusal_words`); None."""
         for switch_id, trouble in self._troubles.items():
-            if trouble.source == MODELS_SOURCE and trouble.key == key:
+            if trouble.key == key and trouble.code in KEY_REFUSED_CODES:
                 return switch_id, trouble
         return None
 
@@ -182,11 +193,12 @@ class ProviderTrouble:
         if event.state == RecordState.COMPLETED:
             self._troubles.pop(switch, None)
         elif code in LASTING_CODES:
-            self._note_call(switch, code, self._clock())
+            key = event.failed_key if code in KEY_REFUSED_CODES else ""
+            self._note_call(switch, code, self._clock(), key)
 
-    def _note_call(self, switch: str, code: str, at: float) -> None:
+    def _note_call(self, switch: str, code: str, at: float, key: str) -> None:
         before = self._troubles.get(switch)
-        if before is not None and before.source == "calls" and before.code == code:
+        if before is not None and (before.source, before.code, before.key) == ("calls", code, key):
             self._troubles[switch] = replace(before, last=at, count=before.count + 1)
         else:
-            self._troubles[switch] = Trouble("calls", code, "", at, at)
+            self._troubles[switch] = Trouble("calls", code, "", at, at, key=key)

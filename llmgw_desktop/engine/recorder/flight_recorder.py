@@ -248,6 +248,8 @@ class FlightRecorder:
             # reader never sets a first token measured elsewhere beside a shorter total.
             waited = round(max(0.0, first_piece - opened.started_at) * 1000, 3)
             row["route_json"] = {**row["route_json"], "firstTokenMs": waited}
+        error_code = fields.get("error_code")
+        failed_key = "" if error_code is None else _last_key(row.get("route_json"))
         self._pending.merge(record_id, row)
         if self._journal is not None:
             self._journal.append_lines(self._pending.journal_lines(record_id))
@@ -269,13 +271,14 @@ class FlightRecorder:
                     int(fields.get("cache_read_tokens") or 0),
                     int(fields.get("cache_write_tokens") or 0),
                     fields.get("cost_usd"),
-                    fields.get("error_code"),
+                    error_code,
                     fields.get("project", opened.project),
                     opened.transport,
                     opened.tool,  # the endpoint
                     None if first_piece is None else max(0.0, first_piece - opened.started_at),
                     _from_cache(row.get("route_json")),
                     opened.client_session,
+                    failed_key,
                 )
             )
 
@@ -368,6 +371,14 @@ def _as_row(fields: dict[str, Any], opened: _Opened | None) -> dict[str, Any]:
     if opened is not None and "finished_at" in fields and "duration_ms" not in fields:
         fields["duration_ms"] = round((fields["finished_at"] - opened.started_at) * 1000, 3)
     return fields
+
+
+def _last_key(route: object) -> str:
+    """The key source of the last attempt a row's route lists (`env:OPENAI_API_KEY`), or ""."""
+    attempts = route.get("attempts") if isinstance(route, dict) else None
+    last = attempts[-1] if isinstance(attempts, list) and attempts else None
+    key = last.get("key") if isinstance(last, dict) else None
+    return key if isinstance(key, str) else ""
 
 
 def _from_cache(route: object) -> bool:

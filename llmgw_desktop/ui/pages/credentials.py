@@ -241,8 +241,8 @@ class CredentialsPage(Page):
         return self.live_group.provider_name(provider)
 
     def _refused(self) -> dict[str, str]:
-        """The keys in use that their provider refused when its model list was read, by pool
-        label, with the status ("401")."""
+        """The keys in use that their provider refused (when its model list was read, or on
+        its calls), by pool label, with how (`key_refused`)."""
         found: dict[str, str] = {}
         for key in self.live_keys:
             refused = key_refused(self.engine, key)

@@ -105,14 +105,15 @@ class LiveKeysBox(QGroupBox):
 
 
 def key_refused(engine: Engine, key: LiveKey) -> str | None:
-    """How `key`'s provider refused it when its model list was read ("401"), or None."""
+    """How `key`'s provider refused it ("401 when its model list was read", "401 on 2 calls
+    in a row"), or None."""
     refused = engine.providers.refused_key(key.label) if key.label else None
-    return None if refused is None else refused[1].code.removeprefix("upstream_")
+    return None if refused is None else refused[1].refusal_words()
 
 
 def key_where(key: LiveKey, refused: str | None) -> str:
-    """Where `key` comes from, and that its provider refused it (`refused`: how, "401"), as
-    every page that lists keys says it."""
+    """Where `key` comes from, and that its provider refused it (`refused`: how, as
+    `key_refused` says it), as every page that lists keys says it."""
     if refused is None:
         return key.where
-    return f"{key.where} · refused ({refused}) when its model list was read"
+    return f"{key.where} · refused: {refused}"

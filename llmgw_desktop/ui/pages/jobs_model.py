@@ -31,6 +31,7 @@ __all__ = [
     "COLUMNS",
     "ELAPSED_COLUMN",
     "OUTPUT_AWAITED",
+    "OUTPUT_NONE",
     "PROGRESS_COLUMN",
     "PROMPT_COLUMN",
     "JobsModel",
@@ -194,8 +195,9 @@ def describe_progress(
     return str((view.error or {}).get("code") or view.state.value)
 
 
-# The Output pane's words while it is empty.
+# The Output pane's words while it is empty, and once the job ended with none.
 OUTPUT_AWAITED = "The job's output appears here as it streams."
+OUTPUT_NONE = "This job wrote no answer text: the Result says how it ended."
 
 
 def output_awaited(view: JobView, name: str) -> str:
@@ -203,12 +205,15 @@ def output_awaited(view: JobView, name: str) -> str:
     its agent has spoken (the Progress column's events and bytes, a helper's review read
     "552.2 KB" beside an empty pane), they say what those were: its messages to the
     gateway, plans and tool calls, not its answer."""
+    if view.finished:  # it will never stream: the Result says how it ended
+        return OUTPUT_NONE
     progress = view.progress
     size, events = progress.get("outputBytes"), progress.get("events")
     if view.state is not JobState.RUNNING or not isinstance(size, int) or size <= 0:
         return OUTPUT_AWAITED
-    count = events if isinstance(events, int) else 0
-    sent = f"{count} event{'s' if count != 1 else ''} ({format_bytes(size)})"
+    sent = format_bytes(size)
+    if isinstance(events, int) and events > 0:  # an ACP agent's turn counts none until it ends
+        sent = f"{events} event{'s' if events != 1 else ''} ({sent})"
     return (
         f"No answer text yet. {name} has sent {sent}: its protocol messages, plans and tool "
         "calls. Its answer appears here as it streams."

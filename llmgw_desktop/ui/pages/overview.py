@@ -536,7 +536,7 @@ def failing_text(verdicts: list[ProviderVerdict], totals: Totals) -> str:
     """The Overview's lines for providers failing or needing a look (the window's one
     verdict), one a line, then the calls sent to providers over the health window and how
     many failed (`overview_totals.py`: the live figures' own counts)."""
-    lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts] or ["none failing"]
+    lines = [f"{v.name} ({v.said}): {v.why}" for v in verdicts] or ["none failing"]
     return "\n".join([*lines, _overall(totals)])
 
 
@@ -548,7 +548,7 @@ def failing_html(verdicts: list[ProviderVerdict], totals: Totals) -> str:
         colour = error_colour() if v.failing else warning_colour()
         lines.append(
             f'<a href="providers:{escape(v.provider)}">{escape(v.name)}</a> '
-            f'<span style="color: {colour};">({escape(v.level)}): {escape(v.why)}</span>'
+            f'<span style="color: {colour};">({escape(v.said)}): {escape(v.why)}</span>'
             f' · <a href="recorder:{escape(v.provider)}">its failed requests</a>'
         )
     lines = lines or ["none failing"]

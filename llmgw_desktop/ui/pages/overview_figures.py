@@ -196,7 +196,7 @@ REFUSED_MEANS = (
 
 def _failing(facts: GatewayFacts) -> Figure:
     totals, minutes = facts.totals, facts.window_minutes
-    lines = [f"{v.name} ({v.level}): {v.why}" for v in facts.verdicts]
+    lines = [f"{v.name} ({v.said}): {v.why}" for v in facts.verdicts]
     lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
     # What "refused" means only beside a count of them (it was said over no refusal at all).
     lines += [f"Refused: {REFUSED_MEANS}"] if totals.refused else []

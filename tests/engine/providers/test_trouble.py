@@ -108,6 +108,28 @@ def test_a_key_refused_at_the_model_listing_is_trouble_until_a_listing_or_a_call
     assert trouble.of("openai") is None
 
 
+def test_the_key_calls_were_refused_with_is_the_refused_key_as_a_listings_is() -> None:
+    """A review: a key refused on calls (not at the listing) was listed on Provider keys and
+    in the first-run guide as any other. The calls' trouble keeps the key they ended on."""
+    events, trouble = _tracker()
+    for _ in range(2):
+        events.publish(
+            _finished("openai", "failed", "upstream_401")._replace(failed_key="env:OPENAI_API_KEY")
+        )
+    found = trouble.refused_key("env:OPENAI_API_KEY")
+    assert found is not None and found[0] == "openai"
+    assert found[1].refusal_words() == "401 on 2 calls in a row"
+    assert trouble.refused_key("vault:openai#1") is None
+    # Another kind of lasting failure keeps no key; a listing's refusal reads its own way.
+    events.publish(_finished("openai", "completed"))
+    events.publish(_finished("openai", "failed", "auth_required")._replace(failed_key="x"))
+    assert trouble.refused_key("x") is None
+    events.publish(_finished("openai", "completed"))
+    events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 403, "answered 403"))
+    listed = trouble.refused_key("env:OPENAI_API_KEY")
+    assert listed is not None and listed[1].refusal_words() == "403 when its model list was read"
+
+
 def test_a_listing_does_not_clear_or_hide_what_calls_or_a_test_found() -> None:
     events, trouble = _tracker()
     trouble.note_test("openai", ok=False, code="failed", message="no route")
