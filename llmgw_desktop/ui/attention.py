@@ -99,10 +99,19 @@ class NoProvider:
     place: str = ADD_A_KEY_PLACE
     focus: str = ""
     place_name: str = "Provider keys"
+    # Whether a key set up was refused: an outage (red), not a gateway yet to be set up (amber),
+    # which a review saw said alike.
+    refused: bool = False
 
     @property
     def words(self) -> str:
         return NO_PROVIDER
+
+    @property
+    def tone(self) -> str:
+        """Its colour wherever it is said: red for a refused key, amber while only set-up is
+        missing."""
+        return "error" if self.refused else "warning"
 
 
 def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvider | None:
@@ -151,7 +160,7 @@ def no_provider(engine: Engine, answering: Answering | None = None) -> NoProvide
         [(first, said), *_rest] = logins
         brief = said.split(":")[0]  # "Claude Code is not logged in"
         return NoProvider(fix, tip, brief, "providers", first, "Providers")
-    return NoProvider(fix, tip, brief)
+    return NoProvider(fix, tip, brief, refused=bool(refused))
 
 
 def _for_its_vendor(engine: Engine, switch_id: str) -> bool:

@@ -241,7 +241,7 @@ class StatusHeader(QWidget):
             self._set(
                 "providers",
                 nothing.words,
-                "warning",
+                nothing.tone,
                 tip,
                 short="No provider",
                 target=nothing.place_name,

@@ -113,3 +113,30 @@ def test_send_is_disabled_with_its_reason_until_a_provider_can_answer(
         assert send.toolTip() == "Send (Enter)"
 
     on_window(body, keyed=False, size=(1024, 700))
+
+
+def test_no_provider_for_a_refused_key_is_an_outage_in_red(on_window: OnWindow) -> None:
+    """A helper's review: with the one key refused, the header and the Overview's first card
+    said "No provider can answer" in the amber of a gateway yet to be set up, while a provider
+    failing made the card red ("Not working"). A key refused is an outage: red, with its cure
+    (replace it on Provider keys)."""
+    from llmgw_desktop.engine.api import ModelListRead
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        engine.events.publish(
+            ModelListRead("anthropic", "env:ANTHROPIC_API_KEY", 401, "invalid x-api-key")
+        )
+        await _nothing_answers(desk)
+        header = window.header
+        header.redraw()
+        chip = header.chips["providers"]
+        assert chip.text() == "No provider can answer"
+        assert chip.property("tone") == "error"
+        overview = shown_page(window, OverviewPage)
+        overview.refresh_status()
+        card = overview.figures.cards["gateway"]
+        assert (card.value.text(), card.value.property("tone")) == ("No provider", "error")
+        assert "Anthropic refused its key" in card.detail.text()
+
+    on_window(body, size=(1024, 700))

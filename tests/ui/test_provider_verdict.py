@@ -260,6 +260,8 @@ def test_a_refused_key_is_said_as_key_refused_wherever_it_was_found(
             window.header.redraw()
             chip = window.header.chips["providers"]
             assert chip.text() in ("Anthropic: key refused", "No provider can answer"), chip.text()
+            # Either way an outage, in red (nothing answering for want of set-up is amber).
+            assert chip.property("tone") == "error", chip.property("tone")
             assert "Anthropic (key refused): 1 call answered 401" in chip.toolTip()
             window.overview.refresh_status()
             assert "Anthropic (key refused): 1 call answered 401" in (

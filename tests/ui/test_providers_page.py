@@ -681,8 +681,8 @@ def test_a_routes_targets_show_their_share_latency_and_cool_down(
         assert {c[3] for c in cells} == {"40%", "60%"}
         assert all(c[4].endswith(" ms") for c in cells)
         cooling = [c[6] for c in cells if c[6] != "Answering"]
-        assert len(cooling) == 1 and cooling[0].startswith("Cooling down (")
-        assert "after 429" in cooling[0]
+        assert len(cooling) == 1 and cooling[0].startswith("Cooling down (tried last) until ")
+        assert ", after 429" in cooling[0], cooling[0]
         # The State cell is cut where room is short (a review at 1024): its tooltip is whole.
         for r in range(table.rowCount()):
             state = table.item(r, 6)

@@ -3,7 +3,8 @@
 - **Gateway**: is it working? ("Working", "Partly working" in amber while a provider fails,
   "Not working" in red while every provider that can answer fails, "Paused", "Degraded";
   "No provider" can answer, in amber, opening Provider keys, when no key, local server or
-  coding CLI can), with how long it has run and how many calls it served in the health window;
+  coding CLI can, in red when a key was refused), with how long it has run and how many calls
+  it served in the health window;
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
@@ -132,7 +133,7 @@ def _gateway(facts: GatewayFacts) -> Figure:
         return Figure(
             "No provider",
             f"can answer: {nothing.fix}",
-            "warning",
+            nothing.tone,
             f"{nothing.tip}\nClick for {nothing.place_name}.",
             (f"can answer: {nothing.brief}",),
             place=nothing.place,

@@ -280,7 +280,7 @@ class PlaygroundPage(Page):
         self.model_box.set_placeholder(_placeholder(nothing), tip=self._unanswered)
         self._enable()
         if nothing is not None:
-            self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
+            self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone=nothing.tone)
         elif not listed:
             self._say("The gateway serves no model now: add a key or a provider first.")
         elif self.status.text().startswith(NO_PROVIDER):
@@ -326,7 +326,7 @@ class PlaygroundPage(Page):
         if not model:
             nothing = no_provider(self.engine)
             if nothing is not None:
-                self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone="warning")
+                self._say(_with_link(f"{nothing.words}: {nothing.fix}."), tone=nothing.tone)
             else:
                 self._say("Choose a model first.", error=True)
             return

@@ -9,6 +9,7 @@ process's, as `GET /v1/providers` gives them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from llmgw_desktop.engine.api import RouteView, TargetView
@@ -25,21 +26,26 @@ from llmgw_desktop.ui.qt import (
 __all__ = ["ROUTE_COLUMNS", "RouteTargetsView", "target_cells"]
 
 ROUTE_COLUMNS = ("Route", "Target", "Weight", "Share", "Latency", "In flight", "State")
-# The state words a person reads; the wire's are `engine/circuit.CircuitState`'s.
+# The state words a person reads; the wire's are `engine/circuit.CircuitState`'s. A target
+# cooling down or with its circuit open goes behind the others, and is still tried when no
+# other can answer (a review read "Circuit open" and saw its calls go on): "tried last".
 STATE_WORDS = {
     "closed": "Answering",
-    "cooling": "Cooling down",
-    "open": "Circuit open",
+    "cooling": "Cooling down (tried last)",
+    "open": "Circuit open (tried last)",
     "half_open": "Being tried again",
     "hung": "Not answering (probed until it does)",
 }
 
 
-def target_cells(route: str, target: TargetView) -> tuple[str, ...]:
-    """One target's row, in `ROUTE_COLUMNS` order."""
+def target_cells(route: str, target: TargetView, now: float | None = None) -> tuple[str, ...]:
+    """One target's row, in `ROUTE_COLUMNS` order (`now`: the wall clock, for when a cool-down
+    ends: a clock time stays true between redraws, where "62 s left" did not)."""
     state = STATE_WORDS.get(target.state, target.state)
     if target.cooling_s:
-        state += f" ({target.cooling_s:.0f} s left, after {target.last_error or 'failures'})"
+        ends = time.localtime((time.time() if now is None else now) + target.cooling_s)
+        after = target.last_error or "failures"
+        state += f" until {time.strftime('%H:%M:%S', ends)}, after {after}"
     if target.cooling_for:
         # Their own failures: it rests for them alone, the others' calls still go to it.
         callers = "caller" if target.cooling_for == 1 else "callers"
