@@ -709,6 +709,16 @@ def test_a_pointed_agents_login_line_says_its_vendor_answers_nothing() -> None:
     assert _login_words(account, row).endswith("with its OpenAI key")
     held = _login_words(account, replace(row, status=VENDOR_UNAVAILABLE))
     assert held.endswith("with its OpenAI key, which answers nothing now (see Status)"), held
+    # Its default model: told by the gateway at each run, not "the CLI's own default: the
+    # gateway pins none" (a review: every run was told gpt-5-fake).
+    from llmgw_desktop.ui.pages.provider_detail import _default_words
+
+    told = _default_words(account, replace(row, default_model="(the CLI's own default)"))
+    assert told == (
+        "told by the gateway at each run: the model asked for where OpenAI's key answers it, "
+        "else the first model that key answers"
+    ), told
+    assert _default_words(None, row) == row.default_model  # not read yet: as the row says
 
 
 def test_a_target_tried_and_failing_is_not_said_untried() -> None:

@@ -10,7 +10,7 @@ lays the facts out.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import CliAccount
+from llmgw_desktop.engine.api import THROUGH_GATEWAY, CliAccount
 from llmgw_desktop.ui.attention import VENDOR_UNAVAILABLE
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
@@ -202,7 +202,7 @@ class ProviderDetail(DetailCard):
         set_tone(self.circuit_label, "error" if circuit_open(row.circuit) else "")
         self.set_row_visible(self.login_label, row.is_cli)
         self.login_label.setText(_login_words(account, row))
-        self.default_label.setText(row.default_model)
+        self.default_label.setText(_default_words(account, row))
         self.where_label.setText(row.where)
         self.set_row_visible(self.keys_label, not row.is_cli)
         self.keys_label.setText(row.keys or "none found")
@@ -264,6 +264,19 @@ class ProviderDetail(DetailCard):
     def _model_listed_chosen(self, model: str) -> None:
         if model:
             self.model_box.setCurrentText(model)  # the page hears it as the model to test
+
+
+def _default_words(account: CliAccount | None, row: ProviderRow) -> str:
+    """The model a provider answers with where none is asked for. An agent pointed at the
+    gateway is told one at each run (`auth/agent_callbacks`): it read "(the CLI's own
+    default): the gateway pins none" while every run was told a model (a review)."""
+    if account is None or account.state != THROUGH_GATEWAY or not row.installed:
+        return row.default_model
+    key = account.method or "its vendor's key"  # "OpenAI's key"
+    return (
+        f"told by the gateway at each run: the model asked for where {key} answers it, else "
+        "the first model that key answers"
+    )
 
 
 def _login_words(account: CliAccount | None, row: ProviderRow) -> str:
