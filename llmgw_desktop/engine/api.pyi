@@ -167,8 +167,8 @@ from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
 from llmgw_desktop.engine.metrics import Totals as Totals
-from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.account_files import THROUGH_GATEWAY as THROUGH_GATEWAY
+from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.acp.gateway_env import (
     CLAUDE_CODE_KEY_ENV as CLAUDE_CODE_KEY_ENV,

@@ -253,6 +253,12 @@ def test_a_refused_key_is_said_as_key_refused_wherever_it_was_found(
                 ),
                 "the Providers row saying the key was refused",
             )
+            # Its models are held back meanwhile: "5 models" beside an empty /v1/models read
+            # as offered (a review).
+            assert providers.select("api:anthropic")
+            assert providers.detail.models_count.text().endswith(
+                "models, none offered while its key is refused"
+            ), providers.detail.models_count.text()
             tray.redraw()
             assert "Failing: Anthropic (1 call answered 401" in tray.tooltip()
             # The header names it in the same words ("Anthropic failing" beside "Key

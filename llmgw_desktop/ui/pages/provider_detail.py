@@ -11,7 +11,7 @@ lays the facts out.
 from __future__ import annotations
 
 from llmgw_desktop.engine.api import THROUGH_GATEWAY, CliAccount
-from llmgw_desktop.ui.attention import VENDOR_UNAVAILABLE
+from llmgw_desktop.ui.attention import KEY_REFUSED, VENDOR_UNAVAILABLE
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
@@ -250,7 +250,12 @@ class ProviderDetail(DetailCard):
             self.models_list.addItems(models)
             self.models_list.blockSignals(False)
         count = len(models)
-        if count:
+        if count and row.status == KEY_REFUSED:
+            # Its models are held back while its key is refused: /v1/models offers none (a
+            # review read "6 models" beside an empty /v1/models).
+            listed_words = f"{count} model{'s' if count != 1 else ''}"
+            self.models_count.setText(f"{listed_words}, none offered while its key is refused")
+        elif count:
             self.models_count.setText(f"{count} model{'s' if count != 1 else ''}")
         elif row.is_cli and not row.installed:
             self.models_count.setText("none until it is installed")
