@@ -366,3 +366,20 @@ def test_the_failing_figure_names_what_fails_where_no_call_was_made() -> None:
     assert (card.value, card.detail) == ("1 failing", "OpenAI failing; no calls in 15 min")
     nothing = figure_words(_facts([], totals=quiet))["failing"]
     assert nothing.detail == "No calls to providers in 15 min"
+
+
+def test_a_failing_provider_with_no_failed_call_of_its_own_says_its_state_on_the_card() -> None:
+    """A helper's review: "OpenAI 20, Qwen Code" on the Failing card, Qwen Code named with no
+    figure (its calls fail at OpenAI, the gateway's provider it goes through). It says its
+    state where it has no count; one whose key was refused says that."""
+    qwen = ProviderVerdict(
+        "qwen", "Qwen Code", FAILING, "Failing", "its model calls go through the gateway's"
+    )
+    openai = ProviderVerdict("openai", "OpenAI", FAILING, "Failing", "20 calls failed in a row")
+    totals = Totals(requests=21, asked=20, errors=20)
+    card = figure_words(_facts([openai, qwen], totals=totals, failed_at=(("OpenAI", 20, 20),)))
+    detail = card["failing"].detail
+    assert detail.endswith(": OpenAI 20, Qwen Code (failing)"), detail
+    refused = ProviderVerdict("anthropic", "Anthropic", FAILING, "Key refused", "1 call answered")
+    card = figure_words(_facts([refused, openai], totals=totals, failed_at=(("OpenAI", 20, 20),)))
+    assert "Anthropic (key refused)" in card["failing"].detail, card["failing"].detail

@@ -278,10 +278,16 @@ def failed_where(
     left out: the card must lead to what the header says is wrong."""
     counts = {name: errors for name, errors, _asked in failed_at}
     rank = {verdict.name: 0 if verdict.failing else 1 for verdict in verdicts}
+    said = {verdict.name: verdict.said for verdict in verdicts}
     names = sorted(
         {*counts, *rank}, key=lambda name: (rank.get(name, 2), -counts.get(name, 0), name)
     )
-    named = [f"{name} {counts[name]:,}" if name in counts else name for name in names[:shown]]
+    # One with a verdict and no failed call of its own (an agent whose calls fail at its
+    # vendor's provider) says its state, not a bare name beside the others' counts.
+    named = [
+        f"{name} {counts[name]:,}" if name in counts else f"{name} ({said[name]})"
+        for name in names[:shown]
+    ]
     rest = len(names) - shown
     return ", ".join(named) + (f" and {rest} more" if rest > 0 else "")
 
