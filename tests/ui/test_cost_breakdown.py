@@ -84,3 +84,28 @@ def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
             box.hide()
 
     on_gateway(body)
+
+
+def test_requests_that_used_no_tokens_cost_none_not_not_priced(
+    on_gateway: OnGateway, qtbot: QtBot
+) -> None:
+    """A helper's review: a provider whose every call failed before an answer read "not
+    priced" in the Cost column beside an empty Not priced column, where the recorder said
+    "none: it failed before any tokens were reported". They cost nothing, and say so."""
+
+    async def body(desk: Desk) -> None:
+        recorder = desk.runtime.engine.recorder
+        for _ in range(2):
+            row = recorder.start(principal="local", provider="openai", caller="a", model="gpt")
+            recorder.finish(row, state="failed", error_code="upstream_401")
+        box = CostBreakdownBox(desk.bridge, UiTasks())
+        qtbot.addWidget(box)
+        try:
+            box.show()
+            await until(lambda: box.loads >= 1 and box.table.rowCount() == 1, "the load")
+            assert (box.cell(0, "Name"), box.cell(0, "Requests")) == ("OpenAI", "2")
+            assert (box.cell(0, "Cost"), box.cell(0, "Not priced")) == ("none (no tokens)", "")
+        finally:
+            box.hide()
+
+    on_gateway(body)

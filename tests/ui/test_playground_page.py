@@ -229,6 +229,9 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
         assert reply is not None and reply.record is not None
         assert reply.record["state"] == "failed" and page.answer.open_button.isEnabled()
         assert page.send_button.isEnabled()
+        # It cost nothing, as its recorder row says ("not priced" read as a gap in the prices).
+        figures = page.answer.figures.text().replace("\u00a0", " ")
+        assert "none (no tokens)" in figures and "not priced" not in figures, figures
 
     run_page(
         body,

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.api import COST_WINDOWS, CostBreakdown, CostDimension, Engine, format_usd
+from llmgw_desktop.engine.api import (
+    COST_WINDOWS,
+    CostBreakdown,
+    CostDimension,
+    CostGroup,
+    Engine,
+    format_usd,
+)
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
 from llmgw_desktop.ui.kit.tables import align_heading
@@ -137,7 +144,7 @@ class CostBreakdownBox(QGroupBox):
             texts = (
                 names.name(group.name) if group.name else "(none)",
                 f"{group.requests:,}",
-                format_usd(group.cost_usd) if group.priced else "not priced",
+                _cost_words(group),
                 unpriced,
             )
             for column, text in enumerate(texts):
@@ -164,3 +171,12 @@ class CostBreakdownBox(QGroupBox):
         """The text shown in `row` under `column` (one of COST_COLUMNS)."""
         item = self.table.item(row, COST_COLUMNS.index(column))
         return "" if item is None else item.text()
+
+
+def _cost_words(group: CostGroup) -> str:
+    """A group's cost: its dollars where any request was priced, "not priced" where requests
+    used tokens no price covers, and "none (no tokens)" where none used any (calls that failed
+    before an answer read "not priced" beside an empty Not priced column, a review)."""
+    if group.priced:
+        return format_usd(group.cost_usd)
+    return "not priced" if group.unpriced else "none (no tokens)"

@@ -8,7 +8,7 @@ from llmgw_desktop.engine.api import ErrorCode, PlaygroundReply
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.markdown_view import MarkdownView
-from llmgw_desktop.ui.pages.recorder_words import format_cost, row_timing
+from llmgw_desktop.ui.pages.recorder_words import row_timing, short_cost
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QApplication,
@@ -59,7 +59,7 @@ def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -
     cache = f"cache read {read:,}{share} · written {write:,}"
     if not read and not write:
         cache = "no cache used"
-    cost = format_cost(row.get("cost_usd")) or "not priced"
+    cost = short_cost(row)
     timing = row_timing(row)
     state = str(row.get("state") or "")
     lead = "" if state == "completed" else f"{state.capitalize()} · "

@@ -46,6 +46,7 @@ __all__ = [
     "format_state",
     "format_time",
     "result_words",
+    "short_cost",
 ]
 
 # The states of a request that ended without an answer ("Unanswered only" lists them).
@@ -343,6 +344,18 @@ _ENDED_UNUSED = {
 
 def _any_tokens(r: dict[str, Any]) -> bool:
     return any(r.get(name) for name in ("input_tokens", "output_tokens", "cache_read_tokens"))
+
+
+def short_cost(r: dict[str, Any]) -> str:
+    """A row's cost in a few words, for a line of figures: its dollars, "none (no tokens)"
+    where it ended unanswered before any tokens (the detail's "none: it failed before any
+    tokens were reported"), else "not priced"."""
+    cost = format_cost(r.get("cost_usd"))
+    if cost:
+        return cost
+    if str(r.get("state")) in _ENDED_UNUSED and not _any_tokens(r):
+        return "none (no tokens)"
+    return "not priced"
 
 
 def _cost(r: dict[str, Any]) -> str:
