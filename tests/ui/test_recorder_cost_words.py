@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.pages.recorder_words import detail_sections
+from llmgw_desktop.ui.pages.recorder_words import detail_sections, result_words
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
@@ -38,6 +38,11 @@ async def test_a_failed_call_says_it_used_nothing_not_that_its_model_is_unpriced
     assert await _cost_row(gateway, failed_id) == (
         "none: it failed before any tokens were reported"
     )
+    # Its result in words before its code (a review read a bare `upstream_key_refused`).
+    detail = await gateway.engine.recorder_query.detail(failed_id)
+    assert detail is not None
+    said = result_words(detail.record)
+    assert said.startswith("failed · the provider refused the key (upstream_key_refused)"), said
 
     answered = await chat.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]

@@ -182,7 +182,14 @@ def row_timing(r: dict[str, Any]) -> str:
 
 
 # How a request cut short ended, in a person's words before its code.
-_CUT_WORDS = {"client_disconnected": "the caller stopped it"}
+# Codes said in words before the code itself (a review read a bare `upstream_key_refused`
+# where every other page said "Key refused").
+_CODE_WORDS = {
+    "client_disconnected": "the caller stopped it",
+    "upstream_key_refused": "the provider refused the key",
+    "upstream_401": "the provider refused the key",
+    "upstream_403": "the provider refused the key",
+}
 
 
 def result_words(r: dict[str, Any]) -> str:
@@ -190,8 +197,8 @@ def result_words(r: dict[str, Any]) -> str:
     · the caller stopped it (client_disconnected)`: how the request ended, in one line."""
     parts = [str(r["state"])]
     code = r.get("error_code")
-    if code in _CUT_WORDS:
-        parts.append(f"{_CUT_WORDS[code]} ({code})")
+    if code in _CODE_WORDS:
+        parts.append(f"{_CODE_WORDS[code]} ({code})")
     elif code:
         parts.append(str(code))
     if r.get("http_status"):
