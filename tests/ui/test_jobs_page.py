@@ -766,7 +766,11 @@ def test_a_running_jobs_failed_model_calls_read_first_in_its_progress() -> None:
         progress=progress | {"lastModelCallError": "all_routes_failed: every route failed"},
         last_activity_at=now - 100,
     )
-    assert describe_progress(view, now).startswith("27 model calls failed · quiet")
+    # Not "quiet" beside its failing calls: the agent retries them, it is not stalled (a
+    # review read "quiet 41 s" beside a call failing every 2 s).
+    said = describe_progress(view, now)
+    assert said == "27 model calls failed · 3 events · 539.3 KB", said
+    assert "quiet" in describe_progress(dataclasses.replace(view, progress={}), now)
     stuck = describe_progress(dataclasses.replace(view, stuck=True), now, 120.0)
     assert stuck.startswith("27 model calls failed · no output for"), stuck
     one = dataclasses.replace(view, progress={"modelCallsFailed": 1})

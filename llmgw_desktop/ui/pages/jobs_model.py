@@ -181,7 +181,9 @@ def describe_progress(
         if "retryInSeconds" in progress:  # waiting to try again: the failed try's counts are old
             parts.append(f"retry in {format_elapsed(float(progress['retryInSeconds']))}")
             return " · ".join(parts)
-        if idle is not None and idle >= QUIET_AFTER_S:
+        if idle is not None and idle >= QUIET_AFTER_S and not parts:
+            # Not beside its model calls failing: the agent is retrying them, not stalled (a
+            # review read "quiet 41 s" beside a call failing every 2 s).
             parts.append(f"quiet {format_elapsed(idle)}")
         events = progress.get("events")
         if isinstance(events, int) and events:
