@@ -732,3 +732,20 @@ def test_a_target_tried_and_failing_is_not_said_untried() -> None:
     assert target_cells("team", never)[latency] == "untried"
     failed = TargetView("openai/gpt-5-fake", "openai", "gpt-5-fake", failures=9, last_error="500")
     assert target_cells("team", failed)[latency] == "no answer yet"
+
+
+def test_a_target_cooling_outside_every_route_says_it_was_asked_by_name(qtbot: QtBot) -> None:
+    """A helper's review: a target cooling down outside every route showed an empty Route and
+    Weight, read as something missing."""
+    from llmgw_desktop.engine.api import TargetView
+    from llmgw_desktop.ui.pages.route_targets import NO_ROUTE, ROUTE_COLUMNS, RouteTargetsView
+
+    view = RouteTargetsView()
+    qtbot.addWidget(view)
+    cooling = TargetView(
+        "openai/gpt-5-fake", "openai", "gpt-5-fake", state="open", cooling_s=60, last_error="500"
+    )
+    view.show_targets([], [cooling])
+    cells = [view.table.item(0, c).text() for c in range(len(ROUTE_COLUMNS))]  # type: ignore[union-attr]
+    assert cells[:3] == [NO_ROUTE, "openai/gpt-5-fake", "–"], cells
+    assert cells[6].startswith("Circuit open (tried last) until "), cells[6]

@@ -26,6 +26,9 @@ from llmgw_desktop.ui.qt import (
 __all__ = ["ROUTE_COLUMNS", "RouteTargetsView", "target_cells"]
 
 ROUTE_COLUMNS = ("Route", "Target", "Weight", "Share", "Latency", "In flight", "State")
+# The Route cell of a target in no route: asked for by its own name (the review read an empty
+# Route and Weight as something missing).
+NO_ROUTE = "(asked by name)"
 # The state words a person reads; the wire's are `engine/circuit.CircuitState`'s. A target
 # cooling down or with its circuit open goes behind the others, and is still tried when no
 # other can answer (a review read "Circuit open" and saw its calls go on): "tried last".
@@ -53,7 +56,7 @@ def target_cells(route: str, target: TargetView, now: float | None = None) -> tu
     return (
         route,
         target.label,
-        "" if target.weight is None else f"{target.weight:g}",
+        "–" if target.weight is None else f"{target.weight:g}",
         "–" if target.share is None else f"{target.share:.0%}",
         _latency_words(target),
         str(target.in_flight),
@@ -98,7 +101,8 @@ class RouteTargetsView(QWidget):
         """Show each route's targets, then the targets cooling down that no route lists."""
         rows = [target_cells(r.pattern, t) for r in routes for t in r.targets]
         listed = {t.label for r in routes for t in r.targets}
-        rows += [target_cells("", t) for t in cooling if t.label not in listed]
+        # A target cooling outside every route (a model asked by name) has no route or weight.
+        rows += [target_cells(NO_ROUTE, t) for t in cooling if t.label not in listed]
         self.table.setRowCount(len(rows))
         for number, cells in enumerate(rows):
             for column, text in enumerate(cells):
