@@ -380,6 +380,9 @@ def test_a_failing_provider_with_no_failed_call_of_its_own_says_its_state_on_the
     card = figure_words(_facts([openai, qwen], totals=totals, failed_at=(("OpenAI", 20, 20),)))
     detail = card["failing"].detail
     assert detail.endswith(": OpenAI 20, Qwen Code (failing)"), detail
+    # Shortened for a narrow card, the counts go before the names ("OpenAI 20 and 1 more"
+    # left the agent to the tooltip, a review).
+    assert "20 failed in 15 min: OpenAI 20, Qwen Code (failing)" in card["failing"].shorter
     refused = ProviderVerdict("anthropic", "Anthropic", FAILING, "Key refused", "1 call answered")
     card = figure_words(_facts([refused, openai], totals=totals, failed_at=(("OpenAI", 20, 20),)))
     assert "Anthropic (key refused)" in card["failing"].detail, card["failing"].detail

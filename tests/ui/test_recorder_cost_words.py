@@ -7,7 +7,9 @@ from __future__ import annotations
 import openai
 import pytest
 
+from llmgw_desktop.engine.api import RecorderFilters
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.pages.recorder_model import COST_COLUMN, format_cells
 from llmgw_desktop.ui.pages.recorder_words import detail_sections, result_words
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -43,6 +45,10 @@ async def test_a_failed_call_says_it_used_nothing_not_that_its_model_is_unpriced
     assert detail is not None
     said = result_words(detail.record)
     assert said.startswith("failed · the provider refused the key (upstream_key_refused)"), said
+    # Its row in the list costs "none", as the detail says, not a blank cell "not priced".
+    page = await gateway.engine.recorder_query.page(RecorderFilters())
+    [summary] = [r for r in page.rows if r.id == failed_id]
+    assert format_cells(summary)[COST_COLUMN] == "none"
 
     answered = await chat.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]

@@ -275,7 +275,7 @@ class JobPane(DetailCard):
         # The id in short (its whole, unbroken, would widen a narrow pane past the window);
         # the whole id is the line's tooltip and what a screen reader hears first. The state
         # as the badge says it ("stuck", where the line said "running" beside it).
-        facts = [short_id(view.id), view.provider + model, state]
+        facts = [short_id(view.id), self.names.name(view.provider) + model, state]
         facts += [who] + ([f"through {door}"] if door else [])
         if view.attempts > 1:
             facts.append(f"{view.attempts} attempts")

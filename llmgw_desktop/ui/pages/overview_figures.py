@@ -246,8 +246,11 @@ def _failed_words(facts: GatewayFacts) -> tuple[str, ...]:
     one = failed_where(facts.failed_at, facts.verdicts, shown=1)
     window = f"in {facts.window_minutes} min"  # named in every form: the card's one window
     failed = f"{totals.errors:,} of {totals.asked:,} failed {window}"
-    said = [f"{share} {window}", failed, failed, f"{totals.errors:,} failed {window}"]
-    wheres = [two, two, one, one]
+    errors = f"{totals.errors:,} failed {window}"
+    # The two places named as long as any form fits them ("OpenAI 20 and 1 more" left out the
+    # agent failing through it, a review): the counts shorten first.
+    said = [f"{share} {window}", failed, errors, failed, errors]
+    wheres = [two, two, two, one, one]
     return tuple(
         f"{words}: {where}" if where else words for words, where in zip(said, wheres, strict=True)
     )

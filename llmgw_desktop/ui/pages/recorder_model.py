@@ -42,6 +42,8 @@ from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.pages.recorder_words import (
     FROM_CACHE_TIP,
+    NO_TOKENS_COST,
+    cost_unused,
     exact_usd,
     format_clock,
     format_cost,
@@ -140,6 +142,12 @@ def _blank_icon() -> QIcon:
     return QIcon(blank)
 
 
+def _unused(r: RecordSummary) -> bool:
+    """Whether the row ended unanswered before any tokens: it cost nothing (its Cost cell
+    was blank, and its tooltip said "not priced", beside a detail saying it used nothing)."""
+    return cost_unused(r.state, r.input_tokens + r.output_tokens + r.cache_read_tokens)
+
+
 # One function per column; `format_cells` runs them all on the DB thread as a page loads.
 _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
     lambda r, _names: format_clock(r.started_at),
@@ -156,7 +164,7 @@ _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
     lambda r, _names: f"{r.output_tokens:,}",
     lambda r, _names: f"{r.cache_read_tokens:,}",
     lambda r, _names: f"{r.cache_write_tokens:,}",
-    lambda r, _names: format_cost_cell(r.cost_usd),
+    lambda r, _names: format_cost_cell(r.cost_usd) or ("none" if _unused(r) else ""),
 )
 
 
@@ -439,7 +447,9 @@ class RecorderTableModel(QAbstractTableModel):
         elif column == COST_COLUMN:
             cost = format_cost(row.cost_usd)
             exact = "" if row.cost_usd is None else exact_usd(row.cost_usd)
-            text = cost + (f" (exactly {exact})" if exact != cost else "") or "not priced"
+            text = cost + (f" (exactly {exact})" if exact != cost else "") or (
+                NO_TOKENS_COST if _unused(row) else "not priced"
+            )
         else:
             text = self._cells[number][column]
         if column == STATE_COLUMN and row.error_code:

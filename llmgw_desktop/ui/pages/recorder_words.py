@@ -189,6 +189,7 @@ _CODE_WORDS = {
     "upstream_key_refused": "the provider refused the key",
     "upstream_401": "the provider refused the key",
     "upstream_403": "the provider refused the key",
+    "all_routes_failed": "every target failed (the Route says how)",
 }
 
 
@@ -349,8 +350,19 @@ _ENDED_UNUSED = {
 }
 
 
-def _any_tokens(r: dict[str, Any]) -> bool:
-    return any(r.get(name) for name in ("input_tokens", "output_tokens", "cache_read_tokens"))
+def _tokens_used(r: dict[str, Any]) -> int:
+    names = ("input_tokens", "output_tokens", "cache_read_tokens")
+    return sum(int(r.get(name) or 0) for name in names)
+
+
+def cost_unused(state: str, tokens: int) -> bool:
+    """Whether a request ended unanswered before any tokens (`tokens`: in, out and cache
+    reads): it cost nothing, which is no gap in the price table."""
+    return state in _ENDED_UNUSED and not tokens
+
+
+# What a request that ended before any tokens cost, in a few words (the detail says why).
+NO_TOKENS_COST = "none (no tokens)"
 
 
 def short_cost(r: dict[str, Any]) -> str:
@@ -360,9 +372,7 @@ def short_cost(r: dict[str, Any]) -> str:
     cost = format_cost(r.get("cost_usd"))
     if cost:
         return cost
-    if str(r.get("state")) in _ENDED_UNUSED and not _any_tokens(r):
-        return "none (no tokens)"
-    return "not priced"
+    return NO_TOKENS_COST if cost_unused(str(r.get("state")), _tokens_used(r)) else "not priced"
 
 
 def _cost(r: dict[str, Any]) -> str:
@@ -376,7 +386,7 @@ def _cost(r: dict[str, Any]) -> str:
         return f"$0.00 (answered from the response cache: {saved}{tokens:,} tokens)"
     cost = format_cost(r.get("cost_usd"))
     ended = _ENDED_UNUSED.get(str(r["state"]))
-    if not cost and ended and not _any_tokens(r):
+    if not cost and ended and not _tokens_used(r):
         # Not a gap in the price table (the model may well be in it): nothing was used to price.
         return f"none: {ended} before any tokens were reported"
     if not cost:
