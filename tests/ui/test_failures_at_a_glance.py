@@ -169,6 +169,10 @@ def test_overviews_counts_each_say_what_they_count_and_add_up(on_window: OnWindo
         # A key tried before it is stored (the first-run guide): a request, but not a
         # call that says anything about the provider.
         assert (await engine.providers.probe("anthropic", key="sk-tried-0123")).ok
+        # A job its caller canceled before any answer: counted as such, not as "other" (a
+        # review read "21 requests (20 sent to providers, 1 other)" for a canceled job).
+        job_row = engine.recorder.start(principal="local", provider="claude", caller="x")
+        engine.recorder.finish(job_row, state="canceled", error_code="canceled")
         page.refresh_status()
         charts = page.charts
         charts.redraw()
@@ -181,8 +185,8 @@ def test_overviews_counts_each_say_what_they_count_and_add_up(on_window: OnWindo
         legend = charts._legends[0].text()  # the requests chart's: its red line too
         assert "failed" in legend and "errors" not in legend
         assert charts.totals_label.text().startswith(
-            f"Last 15 min: {OK_CALLS + 2} requests ({OK_CALLS} sent to providers,"
-            " 1 refused, 1 other) · none failed · "
+            f"Last 15 min: {OK_CALLS + 3} requests ({OK_CALLS} sent to providers,"
+            " 1 refused, 1 canceled, 1 other) · none failed · "
         )
 
     on_window(body, size=(1920, 1080))

@@ -10,6 +10,7 @@ from typing import Final
 __all__ = [
     "ASKED",
     "CACHED",
+    "CANCELED",
     "COST",
     "ERRORS",
     "FIELDS",
@@ -30,8 +31,8 @@ __all__ = [
 
 # Offsets of the figures inside one bucket.
 REQUESTS, INPUT, OUTPUT, READ, WRITE, COST, SAVED, UNPRICED, ERRORS = range(9)
-ASKED, REFUSED, CACHED = 9, 10, 11
-FIELDS: Final = 12
+ASKED, REFUSED, CACHED, CANCELED = 9, 10, 11, 12
+FIELDS: Final = 13
 ZEROS: Final = [0.0] * FIELDS
 
 
@@ -59,6 +60,9 @@ class Totals:
     refused: int = 0
     # Requests the response cache answered: no provider was asked, so they are not `asked`.
     cached: int = 0
+    # Requests canceled (by their caller, or a job's cancel) before any provider answered:
+    # never `asked`; "other" said them where they were counted apart from nothing.
+    canceled: int = 0
 
     @property
     def error_rate(self) -> float | None:
@@ -85,6 +89,7 @@ class Totals:
             asked=int(figures[ASKED]),
             refused=int(figures[REFUSED]),
             cached=int(figures[CACHED]),
+            canceled=int(figures[CANCELED]),
         )
 
 
@@ -106,6 +111,7 @@ def bucket_values(
     asked: int = 0,
     refused: int = 0,
     cached: int = 0,
+    canceled: int = 0,
 ) -> tuple[float, ...]:
     """One bucket's figures, in the order of the offsets above."""
     return (
@@ -121,6 +127,7 @@ def bucket_values(
         float(asked),
         float(refused),
         float(cached),
+        float(canceled),
     )
 
 
@@ -141,6 +148,7 @@ def sum_totals(parts: Iterable[Totals]) -> Totals:
                 totals.asked,
                 totals.refused,
                 totals.cached,
+                totals.canceled,
             )
         ):
             sums[offset] += value

@@ -51,6 +51,7 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 refused=int(row[9] or 0),
                 asked=int(row[10] or 0),
                 errors=int(row[11] or 0),
+                canceled=int(row[12] or 0),
             )
             for start, end, size in spans
             for row in past_traffic(

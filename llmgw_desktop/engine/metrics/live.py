@@ -27,6 +27,7 @@ from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinish
 from llmgw_desktop.engine.metrics.figures import (
     ASKED,
     CACHED,
+    CANCELED,
     COST,
     ERRORS,
     FIELDS,
@@ -129,6 +130,7 @@ class PastTraffic(NamedTuple):
     refused: int = 0
     asked: int = 0
     errors: int = 0
+    canceled: int = 0
 
 
 class _Ring:
@@ -312,6 +314,7 @@ class LiveMetrics:
                 group.errors,
                 group.asked,
                 group.refused,
+                canceled=group.canceled,
             )
             self._add(group.provider, group.at, values, since_start=False)
             counted += group.requests
@@ -356,6 +359,8 @@ class LiveMetrics:
             row[REFUSED] += 1.0
         elif event.from_cache:
             row[CACHED] += 1.0
+        elif state == RecordState.CANCELED:
+            row[CANCELED] += 1.0
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,

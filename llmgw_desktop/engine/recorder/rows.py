@@ -408,7 +408,8 @@ _ASKED = "state IN ('completed', 'failed') AND {callers} AND {codes}"
 _OUTCOMES = (
     "sum(CASE WHEN state IN ('refused', 'denied') THEN 1 ELSE 0 END),"
     f" sum(CASE WHEN {_ASKED} THEN 1 ELSE 0 END),"
-    f" sum(CASE WHEN state = 'failed' AND {_ASKED} THEN 1 ELSE 0 END)"
+    f" sum(CASE WHEN state = 'failed' AND {_ASKED} THEN 1 ELSE 0 END),"
+    " sum(CASE WHEN state = 'canceled' THEN 1 ELSE 0 END)"
 )
 # `_OUTCOMES` is a constant above, its only values `?` placeholders.
 _PAST_TRAFFIC = (
@@ -440,7 +441,7 @@ def past_traffic(
 ) -> list[tuple[Any, ...]]:
     """Rows finished in [start, end) and started from `started_from`, summed per provider,
     model and `span_s` bucket: (last finish, provider, model, requests, input, output,
-    cache read, cache write tokens, cost, refused, asked, failed). A row of one of
+    cache read, cache write tokens, cost, refused, asked, failed, canceled). A row of one of
     `not_asked_callers` (a key being tried) or ended with one of `not_asked_codes` (failed
     before its provider was asked) was not asked."""
     template = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC

@@ -9,8 +9,9 @@ from one source, the engine's live figures (`engine.metrics`, fed by every finis
   no key, the approval gate), which the Agents page and the Flight recorder's "Unanswered only"
   count with the failed ones;
 - **from the response cache**: those it answered, no provider asked (`Totals.cached`);
+- **canceled**: those their caller (or a job's cancel) stopped before any provider answered;
 - **failed**: those sent that failed (`Totals.errors`).
-The rest of the requests (a call canceled by its caller, a key being tried) are "other".
+The rest of the requests (a key being tried, one interrupted by a stop) are "other".
 The gateway's calls since start by kind (chat, embedding, completion) are its own count
 (`kinds_summary`).
 A review saw 301, 302 and 307 requests on one screen, each a different count with one word.
@@ -32,17 +33,19 @@ __all__ = [
 
 
 def requests_summary(total: Totals) -> str:
-    """`307 requests (301 sent to providers, 4 from the response cache, 5 refused, 1 other)`,
-    or `12 requests` when every one was sent to a provider."""
-    other = max(0, total.requests - total.asked - total.cached - total.refused)
+    """`307 requests (301 sent to providers, 4 from the response cache, 5 refused, 1 canceled,
+    1 other)`, or `12 requests` when every one was sent to a provider."""
+    other = max(0, total.requests - total.asked - total.cached - total.refused - total.canceled)
     noun = "request" if total.requests == 1 else "requests"
-    if not (total.refused or total.cached or other):
+    if not (total.refused or total.cached or total.canceled or other):
         return f"{total.requests:,} {noun}"
     parts = [f"{total.asked:,} sent to providers"]
     if total.cached:
         parts.append(f"{total.cached:,} from the response cache")
     if total.refused:
         parts.append(f"{total.refused:,} refused")
+    if total.canceled:
+        parts.append(f"{total.canceled:,} canceled")
     if other:
         parts.append(f"{other:,} other")
     return f"{total.requests:,} {noun} ({', '.join(parts)})"

@@ -376,7 +376,9 @@ def test_a_request_counts_as_the_shared_definitions_say(clock: Clock) -> None:
             int(e.state in ("refused", "denied")),
             int(asked_provider(e)),
             int(provider_failed(e)),
+            int(e.state == "canceled"),
         )
         for e in events
     )
     assert live.series("15m").total == replayed.series("15m").total
+    assert live.series("15m").total.canceled == 8  # the canceled ones, never asked

@@ -59,9 +59,9 @@ async def test_past_traffic_sums_per_provider_model_and_bucket(db: Database) -> 
         )
     )
     assert len(rows) == 1
-    last, provider, model, count, inputs, outputs, _, _, cost, refused, asked, failed = rows[0]
+    last, provider, model, count, inputs, outputs, _, _, cost, *outcomes = rows[0]
     assert (provider, model, count, inputs, outputs) == ("openai", "gpt", 4, 40, 8)
-    assert (refused, asked, failed) == (0, 4, 0)
+    assert tuple(outcomes) == (0, 4, 0, 0)  # refused, asked, failed, canceled
     assert last == pytest.approx(START + 3.5)
     assert float(cost) == pytest.approx(1.0)
 
@@ -95,7 +95,7 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
     )
     (row,) = found
     assert row[3] == 7
-    assert tuple(int(n) for n in row[9:]) == (2, 2, 1)  # refused, asked, failed
+    assert tuple(int(n) for n in row[9:]) == (2, 2, 1, 1)  # refused, asked, failed, canceled
 
 
 async def test_pruning_deletes_the_oldest_rows_in_bounded_batches(db: Database) -> None:
