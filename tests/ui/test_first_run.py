@@ -20,7 +20,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
-from llmgw_desktop.ui.first_run_steps import CLI_COLUMNS, INSTALLED, MISSING
+from llmgw_desktop.ui.first_run_steps import CLI_COLUMNS, INSTALLED, MISSING, ConnectStep
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.qt import QGuiApplication, QWizard
@@ -59,6 +59,15 @@ async def guide_on(desk: Desk, landed: list[str]) -> AsyncIterator[FirstRunGuide
         guide.close()
         guide.deleteLater()
         await asyncio.sleep(0.02)
+
+
+async def _verdict_of_the_last_step(guide: FirstRunGuide) -> ConnectStep:
+    """The guide's last step, walked to, once it has said what can answer."""
+    for _ in range(3):
+        guide.next()
+    step = guide.connect_step
+    await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
+    return step
 
 
 # `on_guide(body, landed=..., **gateway)`: `await body(desk, guide)` (see the fixture).
@@ -261,11 +270,7 @@ def test_a_key_refused_by_its_calls_is_said_refused_and_nothing_is_said_to_answe
         assert refused in wheres, wheres
         item = keys.table.item(wheres.index(refused), 1)
         assert item is not None and item.foreground().color().name() == error_colour()
-        guide.next()
-        guide.next()
-        guide.next()
-        step = guide.connect_step
-        await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
+        step = await _verdict_of_the_last_step(guide)
         assert step.subTitle() == "Nothing can answer yet."
         said = step.verdict_label.text()
         # In the window's words ("No provider can answer"), or, before the engine's fact has
@@ -348,11 +353,7 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
         engine = desk.runtime.engine
         engine.providers.set_enabled(LOCAL_CALLER, "anthropic", False)  # the one key's
         async with guide_on(desk, []) as guide:
-            guide.next()
-            guide.next()
-            guide.next()
-            step = guide.connect_step
-            await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
+            step = await _verdict_of_the_last_step(guide)
             assert step.subTitle() == "Nothing can answer yet."
             assert "Store an API key" in step.verdict_label.text()
             assert "install a CLI" in step.verdict_label.text()
