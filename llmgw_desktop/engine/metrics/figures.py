@@ -61,7 +61,7 @@ class Totals:
     # Requests the response cache answered: no provider was asked, so they are not `asked`.
     cached: int = 0
     # Requests canceled (by their caller, or a job's cancel) before any provider answered:
-    # never `asked`; "other" said them where they were counted apart from nothing.
+    # never `asked` (the Overview's traffic line counted them as "other").
     canceled: int = 0
 
     @property
