@@ -721,6 +721,33 @@ def test_a_pointed_agents_login_line_says_its_vendor_answers_nothing() -> None:
     assert _default_words(None, row) == row.default_model  # not read yet: as the row says
 
 
+def test_a_pointed_agents_own_models_are_said_as_its_own(qtbot: QtBot) -> None:
+    """The second review: Qwen Code's details listed "1 model: qwen3-coder-plus" beside a
+    Default model told at each run and a job whose every call asked gpt-5-fake."""
+    from dataclasses import replace
+
+    from llmgw_desktop.engine.providers.account_files import read_account
+    from llmgw_desktop.ui.pages.provider_detail import ProviderDetail
+    from llmgw_desktop.ui.pages.provider_rows import ProviderRow
+
+    detail = ProviderDetail()
+    qtbot.addWidget(detail)
+    row = ProviderRow(
+        "cli:qwen", "qwen-cli", "qwen", "Qwen Code", "CLI", "Ready", "", "", (), "", "", (), "", ""
+    )
+    row = replace(row, models=("qwen3-coder-plus",))
+    account = read_account("qwen", {}, Path("/nonexistent-home"))
+    detail.show_row(row, switched_on=True, custom=False, account=account)
+    detail.list_models(row, None)
+    assert detail.models_count.text() == (
+        "1 model of its own; each run is told one OpenAI's key answers"
+    )
+    codex = replace(row, key="cli:codex", switch_id="codex", name="Codex")
+    detail.show_row(codex, switched_on=True, custom=False, account=None)
+    detail.list_models(codex, None)
+    assert detail.models_count.text() == "1 model"
+
+
 def test_a_target_tried_and_failing_is_not_said_untried() -> None:
     """Review 2026-11-28 under Xvfb: a target whose nine calls had all failed read "untried"
     in the Latency column."""

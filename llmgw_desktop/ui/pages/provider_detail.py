@@ -67,6 +67,9 @@ class ProviderDetail(DetailCard):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("providerDetail", parent)
+        # The key whose provider tells the shown agent its model at each run ("OpenAI's key"),
+        # or "" for any other provider (`show_row`).
+        self._told_by = ""
         self.status_label = value_label("statusDetail")
         # A switch on its label's line, saying what its position means.
         self.enabled_box = Switch(SWITCH_ON_WORDS)
@@ -203,6 +206,12 @@ class ProviderDetail(DetailCard):
         self.set_row_visible(self.login_label, row.is_cli)
         self.login_label.setText(_login_words(account, row))
         self.default_label.setText(_default_words(account, row))
+        # Told a model at each run (`_default_words`): its own list is not what its calls ask.
+        self._told_by = (
+            account.method or "its vendor's key"
+            if account is not None and account.state == THROUGH_GATEWAY and row.installed
+            else ""
+        )
         self.where_label.setText(row.where)
         self.set_row_visible(self.keys_label, not row.is_cli)
         self.keys_label.setText(row.keys or "none found")
@@ -255,6 +264,11 @@ class ProviderDetail(DetailCard):
             # review read "6 models" beside an empty /v1/models).
             listed_words = f"{count} model{'s' if count != 1 else ''}"
             self.models_count.setText(f"{listed_words}, none offered while its key is refused")
+        elif count and self._told_by:
+            # Its own list, beside a run told one of its vendor's (a review read its own
+            # `qwen3-coder-plus` beside a job whose every call asked `gpt-5-fake`).
+            own = f"{count} model{'s' if count != 1 else ''} of its own"
+            self.models_count.setText(f"{own}; each run is told one {self._told_by} answers")
         elif count:
             self.models_count.setText(f"{count} model{'s' if count != 1 else ''}")
         elif row.is_cli and not row.installed:
