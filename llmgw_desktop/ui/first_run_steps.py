@@ -205,6 +205,13 @@ class ClisStep(QWizardPage):
         self.table.resizeColumnToContents(CLI_COLUMNS.index("Found"))
         self._fold()
         installed = sum(s.installed for s in statuses)
+        if not installed:
+            # The line above says none was found ("0 of 12 found" said it twice, a review).
+            self.note.setText(
+                "Once one is installed, the Providers page shows it, with upgrades and a Test "
+                "button."
+            )
+            return
         self.note.setText(
             f"{installed} of {len(statuses)} found"
             + ("." if checked else "; checking their versions…")

@@ -358,6 +358,12 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
             assert "Store an API key" in step.verdict_label.text()
             assert "install a CLI" in step.verdict_label.text()
             assert "point your coding tools" not in step.subTitle()
+            # Step 2 said none was found twice ("No coding CLI found: 12 not installed" over
+            # "0 of 12 found", the second review): once.
+            clis = guide.clis
+            await until(lambda: bool(clis.statuses), "the CLIs looked for")
+            assert clis.missing_label.text().startswith("No coding CLI found: ")
+            assert "found" not in clis.note.text(), clis.note.text()
             # Issue 53.6: what cannot answer is one line with a count and a link, not some
             # twenty faint lines repeating the first step and naming HTTP routes.
             count = step.cannot_label.text()
