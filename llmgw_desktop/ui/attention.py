@@ -190,7 +190,7 @@ class ProviderVerdict:
         """Its state in a few words wherever a page names it beside the provider: "key
         refused" for a refused key (the Providers page's status; "OpenAI (failing)" and
         "Anthropic failing" beside it read as something else), else its level."""
-        return "key refused" if self.status == KEY_REFUSED else self.level
+        return KEY_REFUSED.lower() if self.status == KEY_REFUSED else self.level
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,9 @@ async def test_a_job_whose_model_calls_fail_at_the_gateway_says_so_while_it_runs
     assert ended.error["details"]["modelCallsFailed"] >= 1, ended.error
     [stored] = [r for r in await engine.jobs.list_for_desk() if r.view.id == job.job_id]
     assert {stored.model} == asked, (stored.model, asked)  # read back from the store
+    # The Overview's traffic line counts the canceled job as canceled, not "other".
+    totals = engine.metrics.series("15m").total
+    assert totals.canceled == 1 and totals.asked == len(upstream.llm_requests), totals
 
 
 async def test_a_job_that_fails_with_its_model_calls_says_the_gateways_error(

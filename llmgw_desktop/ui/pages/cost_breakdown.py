@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import (
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
 from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.pages.recorder_words import NO_TOKENS_COST
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QComboBox,
@@ -179,4 +180,4 @@ def _cost_words(group: CostGroup) -> str:
     before an answer read "not priced" beside an empty Not priced column, a review)."""
     if group.priced:
         return format_usd(group.cost_usd)
-    return "not priced" if group.unpriced else "none (no tokens)"
+    return "not priced" if group.unpriced else NO_TOKENS_COST

@@ -241,17 +241,21 @@ class PlaygroundPage(Page):
         self.prompt.setFocus()
 
     def _mark_failing(self) -> None:
-        """Mark the models of the providers failing now in both pickers (the window's one
-        verdict, `provider_verdicts`), as each showing of the page and each answer finds them."""
-        names = self._names()
-        gateway_id = {switch: gid for gid, switch in names.by_gateway_id.items()}
-        failing = {
+        """Mark the models of the providers failing now in both pickers, as each showing of
+        the page and each answer finds them."""
+        failing = self._failing()
+        for box in (self.model_box, self.compare_box):
+            box.mark_failing(failing)
+
+    def _failing(self) -> dict[str, str]:
+        """The providers failing now (the window's one verdict, `provider_verdicts`) by the
+        gateway id the model list names them by, each with the verdict's words."""
+        gateway_id = {switch: gid for gid, switch in self._names().by_gateway_id.items()}
+        return {
             gateway_id.get(v.provider, v.provider): f"{v.name}: {v.status}: {v.why}"
             for v in provider_verdicts(self.engine)
             if v.failing
         }
-        for box in (self.model_box, self.compare_box):
-            box.mark_failing(failing)
 
     def load_models(self) -> None:
         """Fill the two model boxes from the gateway's own model list (in the background)."""
