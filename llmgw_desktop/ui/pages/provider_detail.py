@@ -259,19 +259,19 @@ class ProviderDetail(DetailCard):
             self.models_list.addItems(models)
             self.models_list.blockSignals(False)
         count = len(models)
-        listed = f"{count} model{'s' if count != 1 else ''}"
+        counted = f"{count} model{'s' if count != 1 else ''}"
         if count and row.status == KEY_REFUSED:
             # Its models are held back while its key is refused: /v1/models offers none (a
             # review read "6 models" beside an empty /v1/models).
-            self.models_count.setText(f"{listed}, none offered while its key is refused")
+            self.models_count.setText(f"{counted}, none offered while its key is refused")
         elif count and self._told_by:
             # Its own list, beside a run told one of its vendor's (a review read its own
             # `qwen3-coder-plus` beside a job whose every call asked `gpt-5-fake`).
             self.models_count.setText(
-                f"{listed} of its own; each run is told one {self._told_by} answers"
+                f"{counted} of its own; each run is told one {self._told_by} answers"
             )
         elif count:
-            self.models_count.setText(listed)
+            self.models_count.setText(counted)
         elif row.is_cli and not row.installed:
             self.models_count.setText("none until it is installed")
         else:
