@@ -20,7 +20,9 @@ looked at only to see that they are there. The files, as the pinned CLIs write t
 - GitHub Copilot: `config.json` in `COPILOT_HOME` or `~/.copilot` (`logged_in_users`,
   `last_logged_in_user`), or a token in `COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`, or
   the GitHub CLI's login (a host in its `hosts.yml`, under `GH_CONFIG_DIR`, `XDG_CONFIG_HOME/gh`
-  or `~/.config/gh`), as Copilot 1.0.102 says it looks.
+  or `~/.config/gh`), as Copilot 1.0.102 says it looks; none of these where
+  `COPILOT_PROVIDER_BASE_URL` points it at a model provider of its own (its key in
+  `COPILOT_PROVIDER_API_KEY` and kin, or none for a local server).
 - OpenCode: `opencode/auth.json` under `XDG_DATA_HOME` or `~/.local/share`: one entry per
   provider, `type` `oauth`, `api` or `wellknown`.
 - Grok (xAI's CLI): `$GROK_HOME/auth.json` or `~/.grok/auth.json` (`access_token`, and
@@ -40,6 +42,7 @@ import dataclasses
 import json
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,9 +293,21 @@ GEMINI_CLOUD_VARIABLES = ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA")
 
 
 COPILOT_TOKEN_VARIABLES = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
+# Copilot's own model provider ("bring your own key"): with its URL set, its calls go there and
+# no GitHub login is needed (`copilot help environment`, 1.0.102). Its credential, in the order
+# the CLI takes them; a local server (Ollama) may need none.
+COPILOT_PROVIDER_URL = "COPILOT_PROVIDER_BASE_URL"
+COPILOT_PROVIDER_CREDENTIALS = (
+    "COPILOT_PROVIDER_API_KEY_COMMAND",
+    "COPILOT_PROVIDER_BEARER_TOKEN",
+    "COPILOT_PROVIDER_API_KEY",
+)
 
 
 def copilot(environ: Mapping[str, str], home: Path) -> CliAccount:
+    own = _copilot_own_provider(environ)
+    if own is not None:
+        return own
     base = _home(environ, home, "COPILOT_HOME", home / ".copilot")
     for name in COPILOT_TOKEN_VARIABLES:
         if environ.get(name, "").strip():
@@ -315,6 +330,47 @@ def copilot(environ: Mapping[str, str], home: Path) -> CliAccount:
         NOT_LOGGED_IN,
         detail=f"no login in {base / 'config.json'}, no GitHub token and no gh CLI login",
     )
+
+
+def _copilot_own_provider(environ: Mapping[str, str]) -> CliAccount | None:
+    """Copilot pointed at a model provider of its own, named by its address (scheme, host and
+    port only: a URL may carry a password); None where it uses GitHub's."""
+    url = environ.get(COPILOT_PROVIDER_URL, "").strip()
+    if not url:
+        return None
+    where = _origin(url)
+    credential = next((n for n in COPILOT_PROVIDER_CREDENTIALS if environ.get(n, "").strip()), None)
+    if credential is None:  # a local server may answer without one: in doubt, not held back
+        return CliAccount(
+            "copilot",
+            UNKNOWN,
+            COPILOT_PROVIDER_URL,
+            where,
+            None,
+            "its own model provider, with no key set (a local server needs none): no GitHub "
+            "login needed",
+        )
+    return CliAccount(
+        "copilot",
+        API_KEY,
+        credential,
+        where,
+        None,
+        f"its own model provider ({COPILOT_PROVIDER_URL}): no GitHub login needed",
+    )
+
+
+def _origin(url: str) -> str:
+    """`https://host:port` of `url`, without a path, query or user name and password."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return "an address that is not a URL"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        return "an address that is not a URL"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def _gh_config_dir(environ: Mapping[str, str], home: Path) -> Path:

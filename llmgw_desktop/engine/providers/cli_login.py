@@ -139,8 +139,8 @@ LOGIN_STATUS: dict[str, LoginStatus] = {
     "gemini": _GEMINI,
     "gemini-acp": dataclasses.replace(_GEMINI, files_of="gemini"),
     "copilot": LoginStatus(
-        "run `copilot` and type /login, or `gh auth login`, or set COPILOT_GITHUB_TOKEN before "
-        "starting the gateway"
+        "run `copilot` and type /login, or `gh auth login`, or set COPILOT_GITHUB_TOKEN (or "
+        "COPILOT_PROVIDER_BASE_URL, for a model provider of its own) before starting the gateway"
     ),
 }
 

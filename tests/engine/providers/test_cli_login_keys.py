@@ -7,7 +7,8 @@
 - a CLI on the very key an API provider refused (the same environment variable) is held with
   it, where before it read Ready beside the failing provider;
 - Copilot's login: its own, a GitHub token, or the `gh` CLI's; with none, the real Copilot
-  refuses to run, and it is held with what to do.
+  refuses to run, and it is held with what to do; pointed at a model provider of its own
+  (`COPILOT_PROVIDER_BASE_URL`) it needs none, and the real Copilot answers so.
 
 Stand-in scripts stand for the agents: none is started by these rules (the pointed ones are
 never asked, Copilot's files decide); the real Copilot is run once to show it agrees.
@@ -15,7 +16,9 @@ never asked, Copilot's files decide); the real Copilot is run once to show it ag
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +29,10 @@ import pytest
 
 from llmgw_desktop.engine.events import EventBus, ModelListRead
 from llmgw_desktop.engine.metrics.health import ProviderCallHealth
-from llmgw_desktop.engine.providers.account_files import read_account
+from llmgw_desktop.engine.providers.account_files import (
+    COPILOT_PROVIDER_CREDENTIALS,
+    read_account,
+)
 from llmgw_desktop.engine.providers.cli_login import RECHECK_S, CliLogins
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.health import provider_health, public_summary
@@ -45,6 +51,7 @@ _UNSET = (
     *("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY"),
     *("GEMINI_CLI_HOME", "GOOGLE_GENAI_USE_VERTEXAI", "CODEX_HOME", "CLAUDE_CONFIG_DIR"),
     *("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN", "COPILOT_HOME", "GH_CONFIG_DIR"),
+    *("COPILOT_PROVIDER_BASE_URL", *COPILOT_PROVIDER_CREDENTIALS, "COPILOT_OFFLINE"),
     "XDG_CONFIG_HOME",
 )
 
@@ -288,6 +295,68 @@ async def test_copilot_is_held_with_no_login_of_its_own_no_token_and_no_gh_login
     await watch.check()
     assert _copilot_held(trouble) == ""
     assert stand.asked == []
+
+
+async def test_copilot_on_a_model_provider_of_its_own_needs_no_github_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """Copilot in "bring your own key" mode read "Not logged in" (and its models were held
+    back) whenever the watch looked before a page did: the flaky Providers page test, whose
+    offline Copilot runs on the scripted upstream so. The real Copilot answers there with no
+    GitHub login at all, below."""
+    [stand] = _stands(tmp_path, monkeypatch, ["copilot"])
+    watch, trouble, _events, clock = _watch(home, Gateway())
+    await watch.check()
+    assert _copilot_held(trouble) != ""
+
+    monkeypatch.setenv("COPILOT_PROVIDER_BASE_URL", "http://user:secret@127.0.0.1:9/v1?k=s")
+    clock.now += RECHECK_S
+    await watch.check()
+    assert _copilot_held(trouble) == ""  # a local server may need no key: in doubt
+    account = read_account("copilot", dict(os.environ), home)
+    assert (account.state, account.account) == ("cannot tell", "http://127.0.0.1:9")
+    assert "secret" not in repr(account)
+
+    monkeypatch.setenv("COPILOT_PROVIDER_API_KEY", "sk-FIXTURE")
+    clock.now += RECHECK_S
+    await watch.check()
+    assert _copilot_held(trouble) == ""
+    account = read_account("copilot", dict(os.environ), home)
+    assert (account.state, account.method) == ("API key", "COPILOT_PROVIDER_API_KEY")
+    assert "no GitHub login needed" in account.detail and "FIXTURE" not in repr(account)
+    assert stand.asked == []
+
+
+async def test_the_real_copilot_answers_on_a_model_provider_of_its_own_with_no_login(
+    tmp_path: Path, home: Path
+) -> None:
+    """The rule above, as the pinned Copilot itself takes it: no login, no token, no `gh`."""
+    from tests.contract.offline import COPILOT_CACHE, find_cli
+    from tests.fakes.upstream import ScriptedUpstream
+
+    async with ScriptedUpstream() as upstream:
+        environment = {
+            "HOME": str(home),
+            "PATH": "/usr/bin:/bin",
+            "XDG_CACHE_HOME": str(COPILOT_CACHE),
+            "COPILOT_PROVIDER_BASE_URL": f"{upstream.base_url}/v1",
+            "COPILOT_PROVIDER_API_KEY": "sk-test-key",
+            "COPILOT_MODEL": "gpt-5.4",
+            "COPILOT_OFFLINE": "true",
+        }
+        assert read_account("copilot", environment, home).state == "API key"
+        ran = await asyncio.create_subprocess_exec(
+            find_cli("copilot"),
+            *("-p", "hi", "-s"),
+            env=environment,
+            cwd=home,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(ran.communicate(), 120)
+    assert ran.returncode == 0, err.decode()
+    assert out.strip()
+    assert upstream.llm_requests, "the answer came from its own provider"
 
 
 def test_the_real_copilot_refuses_to_run_where_it_is_held(
