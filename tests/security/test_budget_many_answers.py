@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import openai
 import pytest
 from aiohttp import web
@@ -58,7 +59,7 @@ class ChoicesUpstream(LoopbackApp):
         # Fewer calls may come than might have: then those that did are answered.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), HOLD_S)
-        n = int(body.get("n") or 1)
+        n = int(float(body.get("n") or 1))  # as a vendor reading `8.0` or `"8"` as 8 does
         limit = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)
         choices = [
             {
@@ -176,3 +177,45 @@ async def test_more_answers_than_a_hold_counts_are_refused_under_a_hard_budget(
             model="gpt-4o", messages=hello, max_tokens=MAX_TOKENS, n=4
         )
     assert len(served.choices) == 4
+
+
+@pytest.mark.parametrize("written", ["100", 100.0], ids=["string", "float"])
+async def test_a_count_written_as_a_string_or_a_float_is_held_as_that_many(
+    launch: Launch,
+    choices_upstream: ChoicesUpstream,
+    written: object,
+) -> None:
+    """Red team, 2026-11-29: the hold read only a JSON integer, so `"n": "100"` (or `100.0`,
+    and Gemini's `candidateCount` as protobuf's JSON mapping takes it, `"8"`) was held as one
+    answer while the vendor billed a hundred: one Gemini call of $0.32 under a $0.05 budget.
+    Held as the count it is, the parallel calls stop within one call's cost of the budget."""
+    gateway: GatewayRuntime = await launch(
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "budgets": [
+                {"scope": "principal=*", "unit": "tokens", "period": "daily", "hard": HARD_TOKENS}
+            ],
+        },
+    )
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": MAX_TOKENS,
+        "n": written,
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}", USER_HEADER: "mallory"}
+    choices_upstream.expected = PARALLEL
+    url = gateway.base_url + "/v1/chat/completions"
+    async with aiohttp.ClientSession() as http, asyncio.timeout(60):
+
+        async def ask() -> tuple[int, dict[str, Any]]:
+            async with http.post(url, json=body, headers=headers) as answer:
+                return answer.status, await answer.json()
+
+        results = await asyncio.gather(*(ask() for _ in range(PARALLEL)))
+    served = [answer for status, answer in results if status == 200]
+    assert served and {status for status, _ in results} <= {200, 402}, results
+    spent = sum(answer["usage"]["total_tokens"] for answer in served)
+    one_call = PROMPT_TOKENS + CHOICES * MAX_TOKENS
+    assert spent <= HARD_TOKENS + one_call, (len(served), spent)

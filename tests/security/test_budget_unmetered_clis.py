@@ -99,6 +99,21 @@ def _turn_usd(provider: str) -> float:
     return TURN_TOKENS * price.input / 1_000_000
 
 
+# More than a CLI adds to the prompt in a turn's body (its system prompt, its tools: about
+# 45 KB for Gemini CLI). Not much more: Gemini CLI ends a loop of the same tool call by
+# itself after six turns, so the budget must stop it before.
+CLI_BODY_BYTES = 100_000
+
+
+def _input_hold_usd(provider: str) -> float:
+    """At most what a turn's input is held at: its body at a token a byte, at the dearer of
+    the input and cache-write prices (`budgets/holds.py`)."""
+    price = PriceBook().price_of(MODELS[provider])
+    assert price is not None, MODELS[provider]
+    held = len(PROMPT) + CLI_BODY_BYTES
+    return held * max(price.input, price.cache_write) / 1_000_000
+
+
 async def _mcp(gateway: GatewayRuntime, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """One MCP tool call as the local user: its structured body, `isError` beside it."""
     async with local_mcp(gateway) as client:
@@ -147,7 +162,9 @@ async def test_a_cli_under_a_hard_budget_is_counted_at_the_upstream_and_stopped_
 ) -> None:
     require(provider)
     monkeypatch.setattr(BILLED[provider], BILLED_NAMES[provider], TURN_TOKENS)
-    hard = 3.5 * _turn_usd(provider)  # room for three turns and a half
+    # Room for a turn's hold (its input at a token a byte, and a little output), then for three
+    # turns and a half of what the upstream bills.
+    hard = _input_hold_usd(provider) + 3.5 * _turn_usd(provider)
     gateway, clis = await start_recording({"budgets": [{**DOLLARS, "hard": hard}]})
     _keep_asking_for_a_tool(upstream, provider)
     answer = await _mcp(
@@ -155,10 +172,11 @@ async def test_a_cli_under_a_hard_budget_is_counted_at_the_upstream_and_stopped_
     )
     calls, spent = await _calls(gateway), _spent(gateway)
     # Stopped at the first turn the budget had no room for, refused at the gateway.
-    assert answer["isError"] and answer["error"]["code"] == "budget_exceeded", answer
+    bodies = [len(r.raw_body) for r in upstream.llm_requests]
+    assert answer["isError"] and answer["error"]["code"] == "budget_exceeded", (hard, bodies)
     assert "a model call of this job was refused" in answer["error"]["message"], answer
     turns = [r for r in upstream.llm_requests if TOOL_LOOPS[provider][0].encode() in r.raw_body]
-    assert 0 < len(turns) < TURNS, len(turns)
+    assert 0 < len(turns) < TURNS, (len(turns), hard, bodies)
     # Counted at the upstream: every call it answered is a row the budget counted, and the
     # budget was not passed.
     assert len(calls) == len(upstream.llm_requests), (calls, upstream.llm_requests)

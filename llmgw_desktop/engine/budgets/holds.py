@@ -3,10 +3,11 @@
 A call under a hard budget reserves what it may cost before it is sent (`SpendGuard.reserve`),
 in the store every gateway process shares (`lanes.py`), so parallel calls (in this process or
 another) see each other's holds before any of them has finished. What a call may cost is its
-input (about four bytes a token) plus its output limit, priced by the model's entry in the
-price table. The output limit is the client's (`max_tokens` or its dialect's spelling, times
-the answers asked for); a call naming none is held at the model's maximum output where the
-table knows it (`PriceBook.max_output_of`), else at `ESTIMATED_OUTPUT_TOKENS`. An API call
+input (a token a byte: `tokens.estimate.tokens_at_most`) plus its output limit, priced by the
+model's entry in the price table. The output limit is the client's (`max_tokens` or its
+dialect's spelling, times the answers asked for); a call naming none is held at the model's
+maximum output where the table knows it (`PriceBook.max_output_of`), else at
+`ESTIMATED_OUTPUT_TOKENS`. An API call
 under a hard budget is always sent the limit it was held for (`Hold.send_limit`,
 `gateway/output_limit.py`): the vendor can never produce more than was held.
 

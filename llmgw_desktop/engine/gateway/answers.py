@@ -167,7 +167,8 @@ class AnswerRelay:
                     outgoing.owner,
                     outcome.response_id,
                     carried
-                    or incoming.facts.estimated_tokens + route.carried_input + route.held_output,
+                    or (route.held_input or incoming.facts.estimated_tokens + route.carried_input)
+                    + route.held_output,
                 )
             self._records.stream_ended(record, route, outcome, sent.line.wire)
 

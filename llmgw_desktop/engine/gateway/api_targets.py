@@ -273,6 +273,7 @@ class ApiTargets:
         )
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers)
         route.held_output = hold.output_tokens
+        route.held_input = ask.input_tokens if hold.bound else 0
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
         # named none, or the budget had room for less.
         route.max_tokens = per_answer if ask.output_limit is None or hold.lowered else None
@@ -375,6 +376,12 @@ class ApiTargets:
             notice = line.wire.notice
             if notice and route.notices and route.notices[-1] == notice:
                 route.notices.pop()
+        if not line.asked and line.sent and failure.status is None and line.hold.bound:
+            # Written, and no status came back (the gateway's own timeout, a target found hung,
+            # a reset): the vendor may be answering nobody and billing it. Under a hard budget
+            # it counts at its hold, as a call whose client left does (red team, 2026-11-29:
+            # ten calls timed out in a row were $0 against a bill of $0.40).
+            line.took_call()
         # After a 2xx the upstream took the call and bills it, whatever became of the body (too
         # large, cut, not JSON): counted as a cut stream is, never at nothing.
         failure.billed = line.asked
@@ -427,6 +434,8 @@ class Line:
     # answer's goes when the loop is done.
     hold: Hold
     asked: bool = False
+    # The request was written to the upstream (it may have reached the vendor, answer or not).
+    sent: bool = False
     ok: Attempt | None = None  # the attempt's `ok` in the route, once it answered
     # The last answer's headers (its rate limits, for the balancer); None before one came.
     headers: Mapping[str, str] | None = None
@@ -461,7 +470,7 @@ class Line:
                     passthrough_headers=targets.telemetry.upstream_headers(self.record, headers),
                     query=query,
                     principal=self.call.caller.principal,
-                    while_waiting=self.open_row,
+                    while_waiting=self._written,
                 )
         finally:
             self.open_row()  # a request that never went out has its row too, before it ends
@@ -481,6 +490,12 @@ class Line:
             targets.unreachable.connected(spec.id, self.addressed.base_url)
         self.headers = response.headers
         return response
+
+    def _written(self) -> None:
+        """The request is out (`Http1Client.request`'s `while_waiting`): its row opens while
+        the upstream thinks."""
+        self.sent = True
+        self.open_row()
 
     async def primed(self, stream: PrimedStream) -> None:
         """Commit a streamed answer, the same way for every kind: wait for its first frame

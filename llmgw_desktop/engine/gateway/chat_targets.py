@@ -148,7 +148,7 @@ class ChatTargets:
         priced_as = underlying_model(spec, model) if spec.cloud else model
         return CallAsk(
             priced_as,
-            facts.estimated_tokens + carried,
+            facts.held_input_tokens + carried,
             facts.max_output,
             default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
             * facts.answers,

@@ -9,6 +9,7 @@ small-request rule, the output limit a budget holds for) and checks nothing else
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,11 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
+from llmgw_desktop.engine.tokens.estimate import (
+    CHARS_PER_TOKEN,
+    TOOLS_PROMPT_TOKENS,
+    tokens_at_most,
+)
 
 __all__ = ["MAX_ANSWERS_HELD", "RequestFacts", "has_images", "request_facts"]
 
@@ -56,6 +61,13 @@ class RequestFacts:
     @property
     def estimated_tokens(self) -> int:
         return max(1, self.size // CHARS_PER_TOKEN)
+
+    @property
+    def held_input_tokens(self) -> int:
+        """The most input tokens the body can be billed as (`tokens_at_most`), with what a
+        vendor adds around tools: what a hard budget holds."""
+        held = tokens_at_most(self.size)
+        return held + TOOLS_PROMPT_TOKENS if self.tools else held
 
 
 def request_facts(
@@ -109,9 +121,26 @@ def _answers(dialect: str, body: dict[str, Any]) -> int:
         value = body.get("n")
     else:
         return 1
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 1:
+    return _count(value)
+
+
+def _count(value: Any) -> int:
+    """A count as a vendor may read it: an integer, or one written as a float (`8.0`) or a
+    string (`"8"`, which protobuf's JSON mapping takes for Gemini's int32), rounded up; 1 for
+    anything else, which the vendor refuses. A hold of one answer for `"8"` let eight through a
+    budget meant for one (red team, 2026-11-29)."""
+    if isinstance(value, bool):
         return 1
-    return value
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return 1
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return 1
+        value = math.ceil(value)
+    return value if isinstance(value, int) and value > 1 else 1
 
 
 def _output_limit(dialect: str, body: dict[str, Any]) -> int | None:

@@ -17,9 +17,10 @@ from tests.fakes.upstream import ScriptedUpstream
 from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
-# Room for the first call's hold (its input and `max_tokens: 16`), and the scripted upstream's
-# usage (its cache tokens included) uses it up: the next call is refused.
-ONE_CALL_TODAY = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 100}]
+# Room for the first call's hold (its body at a token a byte and `max_tokens: 16`: about 105),
+# and the scripted upstream's usage (319 tokens, its cache tokens included) uses it up: the
+# next call is refused.
+ONE_CALL_TODAY = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 200}]
 SETTLE_S = 10.0
 
 
@@ -131,7 +132,7 @@ async def test_an_agent_budget_counts_and_refuses_only_that_agent(
     gateway: GatewayRuntime = await start_gateway(
         {
             "budgets": [
-                {"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 100}
+                {"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 200}
             ]
         }
     )

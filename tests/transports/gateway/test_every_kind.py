@@ -7,9 +7,11 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
   a hard budget, and only then;
 - any answer (a 500, a 429) ends a host's run of connect failures, as a 200 does;
 - a client that leaves while its request is on its way under a hard budget is counted at the
-  call's estimate (the vendor answers, and bills, whoever is listening);
+  call's estimate (the vendor answers, and bills, whoever is listening), and so is a request
+  the gateway itself stops waiting for (its timeout), which ends the target's keys;
 - each attempt is a span, and the upstream is asked in its trace;
 - each answer teaches the balancer its target's latency;
+- a prompt is held at the most it can be billed (a token a byte), whatever its door;
 - an upstream that fails before its first frame (a 200, then nothing) fails over to the route's
   next target, streamed or whole: every kind commits its answer at the same point, its first
   frame (`Line.primed`), and writes its row and counts missing usage the same way
@@ -136,6 +138,43 @@ async def test_a_client_that_leaves_while_its_request_is_on_its_way_is_counted(
     assert row["error_code"] == "client_disconnected", row
     # The request may have reached the vendor, which answers and bills whoever listens.
     assert row["input_tokens"] > 0, row
+
+
+@kinds
+async def test_a_request_the_gateway_stopped_waiting_for_is_counted_and_ends_its_keys(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """Its own timeout, under a hard budget: the vendor has the request and may bill it (it
+    counted nothing, and the next key was a second call on the same hold)."""
+    waits = {"gateway.upstream_timeout_ms": 300}
+    gateway = await _started(start_gateway, upstream, kind, keys=2, budgets=HARD_BUDGET, **waits)
+    upstream.script(Reply.slow(5.0))
+    answer = await kind.ask(gateway)
+    assert answer.status == 504, answer
+    assert len(upstream.llm_requests) == 1
+    (row,) = await rows_settled(gateway, 1)
+    assert row["error_code"] == "upstream_timeout" and row["input_tokens"] > 0, row
+
+
+# Characters of four UTF-8 bytes each that o200k_base reads at about a token a byte (CJK
+# Extension B): a thousand of them are about 3,900 tokens.
+DENSE = "".join(chr(0x20000 + (i * 7919) % 40000) for i in range(1000))
+
+
+@kinds
+async def test_a_prompt_is_held_at_the_most_it_can_be_billed(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """Its input at a token a byte: held at four bytes a token, a prompt of dense characters
+    was held at a quarter of what the vendor billed, and passed a hard budget 3.2 times over
+    on every door (red team, 2026-11-29)."""
+    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 3000}]
+    gateway = await _started(start_gateway, upstream, kind, budgets=budget)
+    refused = await kind.ask(gateway, DENSE)
+    assert refused.status == 402 and "budget" in refused.text, refused
+    assert upstream.llm_requests == []
+    answered = await kind.ask(gateway, "hi")  # beside it, a prompt the budget has room for
+    assert answered.status == 200, answered
 
 
 @kinds

@@ -18,6 +18,7 @@ from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream import openai_chat as openai_chat_fake
 from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -279,11 +280,12 @@ async def test_a_shared_cache_still_keeps_a_key_to_its_scope(
 
 
 async def test_a_used_up_hard_budget_refuses_a_cached_answer(
-    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Room for the first call's hold (its input and 256 tokens of output), which the scripted
-    # upstream's usage (321 tokens) then uses up.
-    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 300}]
+    # Room for the first call's hold (its body at a token a byte and 256 tokens of output:
+    # about 362), which the scripted upstream's usage (1,009 tokens) then uses up.
+    monkeypatch.setattr(openai_chat_fake, "OPENAI_PROMPT_TOKENS", 1000)
+    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 400}]
     gateway: GatewayRuntime = await start_gateway({**ON, "budgets": budget})
     await _ask(gateway)
     await _rows(gateway, 1)  # its tokens counted

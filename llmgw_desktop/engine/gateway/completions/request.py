@@ -19,7 +19,7 @@ from llmgw_desktop.engine.gateway.dialects.body import (
     optional_positive_int,
     optional_str,
 )
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN, tokens_at_most
 
 __all__ = ["FIM_OLLAMA", "FIM_OPENAI", "FimRequest", "fim_request"]
 
@@ -48,9 +48,17 @@ class FimRequest:
 
     @property
     def estimated_tokens(self) -> int:
-        """Input tokens as the budgets hold them (about four bytes a token)."""
-        size = len(self.prompt.encode()) + len((self.suffix or "").encode())
-        return max(1, size // CHARS_PER_TOKEN)
+        """Input tokens as estimated where the vendor reports none (about four bytes a token)."""
+        return max(1, self._size // CHARS_PER_TOKEN)
+
+    @property
+    def held_input_tokens(self) -> int:
+        """The most input tokens it can be billed as: what a hard budget holds."""
+        return tokens_at_most(self._size)
+
+    @property
+    def _size(self) -> int:
+        return len(self.prompt.encode()) + len((self.suffix or "").encode())
 
 
 def fim_request(front: str, body: dict[str, Any]) -> FimRequest:

@@ -80,7 +80,7 @@ class CompletionTargets:
             return None, InvalidRequest(wire, param="model")
         ask = CallAsk(
             target.model,
-            request.estimated_tokens,
+            request.held_input_tokens,
             request.max_tokens,
             default_output=self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS,
             price=self._prices.price_of(target.model),

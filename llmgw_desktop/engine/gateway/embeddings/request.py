@@ -22,7 +22,7 @@ from llmgw_desktop.engine.gateway.dialects.body import (
     optional_str,
 )
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN, tokens_at_most
 
 __all__ = [
     "EMBED_GEMINI",
@@ -86,8 +86,8 @@ class EmbedRequest:
 
     @property
     def estimated_tokens(self) -> int:
-        """Input tokens as the budgets hold them: a token array's length, a text's size at
-        about four bytes a token (at least one each)."""
+        """Input tokens as estimated where the vendor reports none: a token array's length, a
+        text's size at about four bytes a token (at least one each)."""
         total = 0
         for item in self.inputs:
             if isinstance(item, str):
@@ -95,6 +95,15 @@ class EmbedRequest:
             else:
                 total += max(1, len(item))
         return total
+
+    @property
+    def held_input_tokens(self) -> int:
+        """The most input tokens it can be billed as (a text at one a byte, a token array at
+        its length): what a hard budget holds."""
+        return sum(
+            tokens_at_most(len(item.encode())) if isinstance(item, str) else max(1, len(item))
+            for item in self.inputs
+        )
 
 
 def embedding_from_openai(body: dict[str, Any]) -> EmbedRequest:

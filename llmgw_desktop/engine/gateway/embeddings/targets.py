@@ -108,7 +108,7 @@ class EmbeddingTargets:
         priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
         ask = CallAsk(
             priced_as,
-            request.estimated_tokens,
+            request.held_input_tokens,
             0,
             default_output=0,
             price=self._prices.price_of(priced_as),

@@ -344,10 +344,11 @@ class RequestRecords:
             estimated, counted = True, estimate.estimated(written)
             if route.held_output:
                 counted = dataclasses.replace(counted, output_tokens=route.held_output)
+            counted = held_usage(counted, 0, route.held_input)
         else:
             estimated, counted = False, usage
-        if not ended and route.held_output:
-            floor = estimate.estimated(written).input_tokens
+        if not ended and (route.held_output or route.held_input):
+            floor = max(estimate.estimated(written).input_tokens, route.held_input)
             counted = held_usage(counted, route.held_output, floor)
             estimated = True
         self.finish(
@@ -419,16 +420,16 @@ def _billed_usage(incoming: ClientRequest | Usage, route: RouteReport) -> Usage:
     """What an accepted call that gave no usage is counted at: its estimate, raised to what a
     hard budget held for it."""
     if isinstance(incoming, Usage):
-        return held_usage(incoming, route.held_output)
-    floor = estimated_input_tokens(incoming) + route.carried_input
+        return held_usage(incoming, route.held_output, route.held_input)
+    floor = max(estimated_input_tokens(incoming) + route.carried_input, route.held_input)
     return held_usage(estimated_usage(incoming, 0), route.held_output, floor)
 
 
 def held_usage(usage: Usage, held_output: int, floor_input: int = 0) -> Usage:
     """`usage` raised to what a hard budget held for the call: its output limit, and its input
-    at least `floor_input` (the estimate, with what a stored response it continues carries);
-    the larger of each (`held_output` 0: `usage` as it is)."""
-    if not held_output:
+    at least `floor_input` (what was held for it, or the estimate with what a stored response
+    it continues carries); the larger of each (both 0: `usage` as it is)."""
+    if not held_output and not floor_input:
         return usage
     # Cached input the vendor reported counts toward the floor (it is not billed twice).
     missing = max(0, floor_input - usage.total_input_tokens)

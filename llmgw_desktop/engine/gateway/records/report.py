@@ -55,6 +55,9 @@ class RouteReport:
     # The output tokens a hard budget held for the answering attempt (0: no hold): what a call
     # that ends without the vendor's usage is counted at, at least (`recording.py`).
     held_output: int = 0
+    # The input tokens it held (the most the request can be billed as, `tokens_at_most`, with
+    # any `carried_input`): what such a call's input is counted at, at least (0: no hold).
+    held_input: int = 0
     # The input tokens the vendor reads again from a stored response the call continues, beyond
     # its own body (`RemotePassthrough.carried_input`): held, and counted if the call is cut.
     carried_input: int = 0
