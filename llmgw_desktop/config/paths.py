@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ __all__ = [
     "ensure_private_dir",
     "ensure_private_file",
     "free_name",
+    "room_problem",
     "set_aside",
     "try_lock",
     "unlock",
@@ -108,6 +110,24 @@ def write_problem(path: Path) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+# Less free room than this where the gateway keeps its files, and it does not start: its lock,
+# its address, the database's first writes and the recorder's spill reserve need it.
+MIN_FREE_BYTES = 1 << 20
+
+
+def room_problem(path: Path) -> str | None:
+    """Why the disk holding `path` (a directory that exists) has too little room for the
+    gateway to start, or None. A full disk let it create the probe file above, then failed
+    its first real write with a traceback (red team, 2026-11-29)."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return None  # cannot tell: the start finds out
+    if free >= MIN_FREE_BYTES:
+        return None
+    return f"its disk is full: {free:,} bytes free"
 
 
 def write_private_atomically(path: Path, text: str | bytes) -> None:

@@ -1,4 +1,4 @@
-"""The exit codes of the `llmgw-desktop` command, in one place (the README lists them too).
+"""The exit codes of the `llmgw-desktop` command, in one place (docs/install.md lists them too).
 
 Every failure a user can cause (a bad setting, a settings file that is not UTF-8, a taken
 port, a directory it may not write, an unreadable database) ends in one clear message and a
@@ -9,6 +9,7 @@ non-zero exit code, never a traceback:
   2  a bad setting, or a settings file that cannot be read as UTF-8 TOML
   3  the port is taken
   4  a directory the gateway keeps its files in (data, database, log) cannot be written
+  5  stopped, but flight-recorder rows were lost: neither the store nor the disk took them
   130  stopped by Ctrl+C before the signal handlers were in place
 
 `db copy` (moving a store to PostgreSQL) ends with 0 when the copy is made and every table's
@@ -24,6 +25,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_PORT_IN_USE",
+    "EXIT_ROWS_LOST",
     "EXIT_UNWRITABLE",
 ]
 
@@ -32,4 +34,5 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_PORT_IN_USE = 3
 EXIT_UNWRITABLE = 4
+EXIT_ROWS_LOST = 5
 EXIT_INTERRUPTED = 130

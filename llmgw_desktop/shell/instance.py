@@ -105,13 +105,21 @@ class InstanceLock:
         return True
 
     def publish(self, base_url: str, mode: str) -> None:
-        """Tell later launches where this instance listens and the token that proves the user."""
+        """Tell later launches where this instance listens and the token that proves the user.
+
+        Raises:
+            OSError: the address cannot be written (a full disk); nothing is left beside it.
+        """
         info = {"pid": os.getpid(), "url": base_url, "token": self.token, "mode": mode}
         fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".instance-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(info, out)
-        Path(tmp).chmod(0o600)
-        Path(tmp).replace(self.info_path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(info, out)
+            Path(tmp).chmod(0o600)
+            Path(tmp).replace(self.info_path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)  # a full disk: nothing left beside the lock
+            raise
         if self._pointer is not None:
             try:
                 self._pointer.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -104,3 +104,31 @@ def test_storing_a_credential_or_a_file_on_a_full_disk_answers_507_naming_the_di
             assert said.count("store degraded (store): database or disk is full") == 1, said
         finally:
             gw.kill()
+
+
+def test_a_start_on_a_full_disk_says_so_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Fault injection, 2026-11-29: started on a full data disk, the gateway exited 1 with a
+    traceback (its address could not be written, a temporary file left beside it), or, with
+    the disk filled after a clean stop, told the person to move a sound database aside. Now:
+    exit 4, one message naming the full disk and its cure, nothing left behind."""
+    home = tmp_path / "home"
+    with upstream_in_thread() as upstream, tmpfs(home / "data", DISK) as mounted:
+        if not mounted:
+            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+        gw = ChildGateway(home, upstream)
+        try:
+            assert gw.start()["status"] == "ok"  # the store made while there is room
+            assert gw.chat("before")[0] == 200
+            code, _, err = gw.stop()
+            assert code == 0, err
+            filler = fill(gw.data, "filler.bin")
+            proc = gp.start(["--headless"], gw.env())
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 4, (proc.returncode, out, err)
+            assert "its disk is full" in err and "Free some room on that disk" in err, err
+            assert "Traceback" not in out + err, err
+            assert not list(gw.data.glob(".instance-*")), list(gw.data.iterdir())
+            filler.unlink()  # room again: it starts as before
+            assert gw.start()["status"] == "ok"
+        finally:
+            gw.kill()

@@ -318,6 +318,11 @@ class FlightRecorder:
         """The final flush; never raises: what the store refuses is kept or counted, and said."""
         self._writer.closed(await self.flush())
 
+    @property
+    def lost_at_stop(self) -> int:
+        """Rows neither the store nor the disk took by the final flush (0 before it)."""
+        return self._writer.lost_at_stop
+
     def interrupt_open(self) -> int:
         """End every row still open as `interrupted` (the gateway is stopping); how many."""
         open_ids = list(self._open)

@@ -30,7 +30,7 @@ from pathlib import Path
 from llmgw_desktop.config.paths import ensure_private_file
 from llmgw_desktop.engine.recorder.rows import Entry
 
-__all__ = ["RESERVE_BYTES", "SPILL_FILE", "RecorderSpill"]
+__all__ = ["FULL", "RESERVE_BYTES", "SPILL_FILE", "RecorderSpill"]
 
 log = logging.getLogger(__name__)
 

@@ -70,7 +70,13 @@ class RecorderWriter:
         self._spilled_shown = 0  # the spill file's rows as `status()` reports them
         # Rows in stored form that neither the store nor the spill file took (both failing).
         self._held: list[Entry] = []
+        # Rows of the batch a flush is writing: still waiting, as `/health` counts them (it
+        # read 0 pending in the middle of an outage while 50,000 were being written again).
+        self._writing = 0
         self.dropped = 0
+        # Rows still only in memory when the gateway stopped (counted in `dropped` too): a
+        # stop that lost some is not a clean one (`shell/exit_codes.EXIT_ROWS_LOST`).
+        self.lost_at_stop = 0
         self.last_error: str | None = None
         self._outage = Outage()  # the failing flushes of one stretch: said at its start and end
         self._flush_lock = asyncio.Lock()
@@ -82,7 +88,7 @@ class RecorderWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._pending) + len(self._held)
+        return len(self._pending) + len(self._held) + self._writing
 
     def status(self) -> dict[str, Any]:
         """What `/health` shows: rows waiting in memory and in the spill file, rows lost."""
@@ -129,9 +135,12 @@ class RecorderWriter:
                 return True
             held, self._held = self._held, []
             with self._pending.taken() as batch:
-                written = await self._write_batch(
-                    batch, held, journal, (segments, damaged), journaled, replay
-                )
+                try:
+                    written = await self._write_batch(
+                        batch, held, journal, (segments, damaged), journaled, replay
+                    )
+                finally:
+                    self._writing = 0
             if written and self._unindexed >= INDEX_BATCH:
                 await self._index()
             return written
@@ -173,22 +182,33 @@ class RecorderWriter:
                 )
             return built[0]
 
+        replayed = replay and spill is not None
+        # Rows kept in memory through an outage come back all at once: as many as a spill.
+        large = len(journaled) + len(held) + len(batch.new) + len(batch.updates) > REPLAY_CHUNK
+        ordered: list[Entry] = []
+        stored = 0  # of `ordered`, the entries whose chunks were committed
+        self._writing = len(held) + len(batch.new)
         try:
-            if replay and spill is not None:
+            if replayed or large:
                 # Everything at once would be one transaction holding the database thread for
                 # as long as tens of thousands of spilled rows take (job ends and progress
-                # queue behind it): bounded chunks instead, in the one transaction's write
-                # order, each awaited, so what was queued meanwhile runs in between. A chunk
-                # that fails leaves the file whole; replayed again it gives the same rows.
-                ordered = await asyncio.to_thread(lambda: write_order([*spill.read(), *entries()]))
+                # queue behind it), and needing room on the disk for all of them before any is
+                # kept (a disk with a little room again took none of 24,879 held rows): bounded
+                # chunks instead, in the one transaction's write order, each awaited, so what
+                # was queued meanwhile runs in between. A chunk that fails leaves the file and
+                # the batch whole; written again they give the same rows.
+                ordered = await asyncio.to_thread(
+                    lambda: write_order(
+                        [*(spill.read() if replayed and spill is not None else ()), *entries()]
+                    )
+                )
                 inserted = 0
                 for start in range(0, len(ordered), REPLAY_CHUNK):
                     chunk = ordered[start : start + REPLAY_CHUNK]
                     inserted += await self._db.run(partial(self._write, chunk))
-                replayed = True
+                    stored = start + len(chunk)
             else:
                 inserted = await self._db.run(lambda: self._write(entries()))
-                replayed = False
         except StoreError as exc:  # the store is not open: keep the rows as they were
             self._pending.put_back(batch)
             self._held = held + self._held
@@ -196,14 +216,10 @@ class RecorderWriter:
             return False
         except Exception as exc:
             # Refused, or never reached (the connect failed, or the commit did): the rows
-            # go to the spill file, or stay in memory (bounded) if that fails too.
-            kept = await asyncio.to_thread(self._spill_or_keep, entries)
-            if not kept and journal is not None:  # in the spill file now
-                await self._retire(journal, *retired)
-            self._held = kept + self._held
-            self._bound_held()
-            self._failed(exc)
-            self._show_spill()
+            # go to the spill file, or stay in memory (bounded) if that fails too. Of chunks
+            # of held rows, only those not yet committed (a replay's stay in its file whole).
+            left = entries if replayed or not stored else lambda: ordered[stored:]
+            await self._keep(left, journal, retired, exc)
             return False
         if replayed and spill is not None:
             try:
@@ -212,6 +228,7 @@ class RecorderWriter:
                 log.warning("could not empty the recorder's spill file")
         if journal is not None:
             await self._retire(journal, *retired)
+            journal.resume()
         self._show_spill()
         self.written += len(batch.new)
         self._unindexed += inserted
@@ -221,6 +238,23 @@ class RecorderWriter:
         self.last_error = None
         self._db.health.clear("recorder", "store")
         return True
+
+    async def _keep(
+        self,
+        entries: Callable[[], list[Entry]],
+        journal: RecorderJournal | None,
+        retired: tuple[list[Path], list[DamagedSegment]],
+        exc: BaseException,
+    ) -> None:
+        """What a flush the store refused could not write: to the spill file, or kept in
+        memory (bounded) if that fails too; said where the store's problems show."""
+        kept = await asyncio.to_thread(self._spill_or_keep, entries)
+        if not kept and journal is not None:  # in the spill file now
+            await self._retire(journal, *retired)
+        self._held = kept + self._held
+        self._bound_held()
+        self._failed(exc)
+        self._show_spill()
 
     async def _retire(
         self, journal: RecorderJournal, segments: list[Path], damaged: list[DamagedSegment]
@@ -322,6 +356,7 @@ class RecorderWriter:
         lost = self.pending
         if lost:
             self.dropped += lost
+            self.lost_at_stop = lost
             self._held.clear()
             self._pending.clear()
             log.error("flight recorder: %d row(s) lost at stop (%s)", lost, self.last_error)

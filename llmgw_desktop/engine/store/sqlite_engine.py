@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from llmgw_desktop.config.paths import ensure_private_file
+from llmgw_desktop.config.paths import ensure_private_file, room_problem
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.health import check_store, is_write_failure, refused_by_disk
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
@@ -95,6 +95,12 @@ class SqliteEngine:
         except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
             if not db.is_closed():
                 db.close()
+            if (full := room_problem(self.path.parent)) is not None:
+                # SQLite says "disk I/O error": moving a sound database aside is no cure.
+                raise StoreError(
+                    f"cannot open the database {self.path}: {exc} ({full}). It was left "
+                    "untouched; free some room on that disk and start again."
+                ) from None
             raise StoreError(
                 f"cannot open the database {self.path}: {exc}. It was left untouched; "
                 "move it aside or set LLM_GATEWAY_DB_PATH to use another file."

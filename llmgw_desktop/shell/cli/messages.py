@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -87,9 +88,13 @@ def unusable(exc: OSError) -> int:
     """EXIT_UNWRITABLE for a file the gateway must open in its data or log dir (the log, the
     instance lock) that it cannot: one line naming the file and the reason, no traceback."""
     where = exc.filename or "a file in the data or log directory"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        cure = "free some room on its disk"
+    else:
+        cure = "move it out of the way"
     print(
-        f"llmgw-desktop: cannot open {where} ({exc.strerror or exc}): move it out of the way "
-        "or choose other directories with paths.data_dir / paths.log_dir, and start again.",
+        f"llmgw-desktop: cannot open {where} ({exc.strerror or exc}): {cure} or choose "
+        "other directories with paths.data_dir / paths.log_dir, and start again.",
         file=sys.stderr,
     )
     return EXIT_UNWRITABLE

@@ -45,13 +45,17 @@ def refuse_unwritable(settings: Settings) -> int:
         if directory in checked:
             continue
         checked.add(directory)
-        if (problem := paths.write_problem(directory)) is None:
+        if (problem := paths.write_problem(directory)) is not None:
+            cure = "Make it writable for this user"
+        elif (problem := paths.room_problem(directory)) is not None:
+            cure = "Free some room on that disk"
+        else:
             continue
         print(
             f"llmgw-desktop: cannot write in the {what} {directory} ({problem}).\n"
             f"  It holds {holds}.\n"
-            f"  Make it writable for this user, or choose another place with {key} in "
-            f"config.toml\n  or {envs[key]}, and start again.",
+            f"  {cure}, or choose another place with {key} in config.toml\n"
+            f"  or {envs[key]}, and start again.",
             file=sys.stderr,
         )
         return EXIT_UNWRITABLE

@@ -3,6 +3,7 @@ data dir, or hand off to the one running."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from typing import TYPE_CHECKING
@@ -116,6 +117,8 @@ def _run_locked(
                 return run_desktop(loaded, lock, hidden=hidden)
             except StoreError as exc:
                 return fail(str(exc))
+            except OSError as exc:
+                return _unusable_or_raise(exc)
         print(f"llmgw-desktop: {problem}: running headless.", file=sys.stderr, flush=True)
         log.warning("%s: running headless", problem)
     if unsafe := refuse_unsafe(settings, desktop=False):
@@ -128,5 +131,19 @@ def _run_locked(
         return port_in_use_message(exc, settings.http.host)
     except StoreError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        return _unusable_or_raise(exc)
     except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
         return EXIT_INTERRUPTED
+
+
+def _unusable_or_raise(exc: OSError) -> int:
+    """EXIT_UNWRITABLE for a file of its own the gateway could not write once serving (its
+    address, on a full disk: a traceback before); anything else is not a user's to cure.
+
+    Raises:
+        OSError: `exc`, when it names no file and is not a full disk.
+    """
+    if exc.filename is None and exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    return unusable(exc)

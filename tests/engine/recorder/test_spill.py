@@ -22,6 +22,7 @@ from llmgw_desktop.engine.recorder import writer as recorder_module
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.rows import apply_entries
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
+from llmgw_desktop.engine.recorder.writer import REPLAY_CHUNK
 from llmgw_desktop.engine.store import Database
 from tests.postgres import opened
 from tests.reliability._recfaults_support import fill, store_on_a_small_disk, tmpfs
@@ -360,3 +361,48 @@ def test_a_torn_last_line_is_not_read_and_not_kept_alone(tmp_path: Path) -> None
     assert len(spill.read()) == 4
     spill.clear()  # only a torn line after what was read: nothing to keep
     assert not spill.path.exists() and (spill.entries, spill.rows) == (0, 0)
+
+
+async def test_rows_held_through_an_outage_go_to_the_store_in_chunks(tmp_path: Path) -> None:
+    """Fault injection, 2026-11-29: 24,879 rows held in memory through a full disk were one
+    transaction once room came back, which needed room for all of them before any was kept:
+    a disk with a little room again took none. Now they go in chunks, each kept as it goes."""
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        recorder = FlightRecorder(db, max_pending=5000, spill=RecorderSpill(tmp_path / "no-dir"))
+        (tmp_path / "no-dir").write_text("")  # no spill: the rows wait in memory
+        rename = "ALTER TABLE requests RENAME TO {}"
+        await db.run(lambda: db.models.database.execute_sql(rename.format("gone")))
+        for _ in range(1200):
+            recorder.start(principal="local", provider="codex")
+        assert not await recorder.flush()
+        assert recorder.status()["pending"] == 1200
+        await db.run(lambda: db.models.database.execute_sql("ALTER TABLE gone RENAME TO requests"))
+        sizes: list[int] = []
+        waiting: list[int] = []
+        write = recorder_module.write_entries
+
+        def observed(database: object, entries: list) -> None:
+            sizes.append(len(entries))
+            waiting.append(recorder.status()["pending"])  # while they are written again
+            write(database, entries)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(recorder_module, "write_entries", observed)
+            assert await recorder.flush()
+        assert sizes == [REPLAY_CHUNK, 1200 - REPLAY_CHUNK], sizes
+        assert waiting == [1200, 1200], waiting  # not 0 while the batch is on its way
+        assert len(_rows(db.path)) == 1200 and recorder.status()["pending"] == 0
+
+
+async def test_a_stop_that_loses_rows_says_how_many(tmp_path: Path) -> None:
+    """What the stop could not keep is its own count, which the headless exit code reads
+    (`EXIT_ROWS_LOST`): a stop that lost 24,879 rows exited 0."""
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        (tmp_path / "not-a-dir").write_text("")
+        recorder = FlightRecorder(db, max_pending=50, spill=RecorderSpill(tmp_path / "not-a-dir"))
+        await db.run(lambda: db.models.database.execute_sql("ALTER TABLE requests RENAME TO gone"))
+        for _ in range(20):
+            recorder.start(principal="local", provider="codex")
+        assert recorder.lost_at_stop == 0
+        await recorder.close()
+        assert recorder.lost_at_stop == 20 and recorder.status()["dropped"] == 20
