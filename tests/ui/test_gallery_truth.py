@@ -40,9 +40,10 @@ def test_refused_rows_are_counted_and_providers_go_by_their_names(
 ) -> None:
     async def body(desk: Desk) -> None:
         engine = desk.runtime.engine
-        # Room for one call's hold (its input and the 256 tokens of output the rest pays
-        # for), which the scripted upstream's usage (321 tokens) then uses up.
-        budget = {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 300}
+        # Room for one call's hold (its body at a token a byte, and the output the rest pays
+        # for, at least 256 tokens), and too little left for another once the scripted
+        # upstream's usage (321 tokens) is counted.
+        budget = {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 400}
         await engine.budgets.replace(LOCAL_CALLER, [budget])
         client = openai.AsyncOpenAI(
             base_url=desk.runtime.base_url + "/v1",

@@ -146,14 +146,22 @@ async def test_failing_writes_back_off_instead_of_retrying_four_times_a_second(
     assert recorder_module.FAILED_FLUSH.longest_s <= 5.0
 
 
+async def _refused_everywhere(db: Database, tmp_path: Path, *, max_pending: int) -> FlightRecorder:
+    """A recorder whose store refuses every write (its table renamed away) and whose spill
+    "directory" is a file, so every append fails too (ENOTDIR), whoever runs the test."""
+    (tmp_path / "not-a-dir").write_text("")
+    recorder = FlightRecorder(
+        db, max_pending=max_pending, spill=RecorderSpill(tmp_path / "not-a-dir")
+    )
+    await db.run(lambda: db.models.database.execute_sql("ALTER TABLE requests RENAME TO gone"))
+    return recorder
+
+
 async def test_when_neither_store_nor_spill_takes_rows_memory_is_bounded_and_drops_counted(
     tmp_path: Path,
 ) -> None:
     async with opened(Database(tmp_path / "llmgw.db")) as db:
-        (tmp_path / "not-a-dir").write_text("")
-        # The spill "directory" is a file: every append fails (ENOTDIR), whoever runs the test.
-        recorder = FlightRecorder(db, max_pending=50, spill=RecorderSpill(tmp_path / "not-a-dir"))
-        await db.run(lambda: db.models.database.execute_sql("ALTER TABLE requests RENAME TO gone"))
+        recorder = await _refused_everywhere(db, tmp_path, max_pending=50)
         for _ in range(80):
             recorder.start(principal="local", provider="codex")
         assert not await recorder.flush()
@@ -368,11 +376,8 @@ async def test_rows_held_through_an_outage_go_to_the_store_in_chunks(tmp_path: P
     transaction once room came back, which needed room for all of them before any was kept:
     a disk with a little room again took none. Now they go in chunks, each kept as it goes."""
     async with opened(Database(tmp_path / "llmgw.db")) as db:
-        recorder = FlightRecorder(db, max_pending=5000, spill=RecorderSpill(tmp_path / "no-dir"))
-        (tmp_path / "no-dir").write_text("")  # no spill: the rows wait in memory
-        rename = "ALTER TABLE requests RENAME TO {}"
-        await db.run(lambda: db.models.database.execute_sql(rename.format("gone")))
-        for _ in range(1200):
+        recorder = await _refused_everywhere(db, tmp_path, max_pending=5000)
+        for _ in range(1200):  # no spill: the rows wait in memory
             recorder.start(principal="local", provider="codex")
         assert not await recorder.flush()
         assert recorder.status()["pending"] == 1200
@@ -398,9 +403,7 @@ async def test_a_stop_that_loses_rows_says_how_many(tmp_path: Path) -> None:
     """What the stop could not keep is its own count, which the headless exit code reads
     (`EXIT_ROWS_LOST`): a stop that lost 24,879 rows exited 0."""
     async with opened(Database(tmp_path / "llmgw.db")) as db:
-        (tmp_path / "not-a-dir").write_text("")
-        recorder = FlightRecorder(db, max_pending=50, spill=RecorderSpill(tmp_path / "not-a-dir"))
-        await db.run(lambda: db.models.database.execute_sql("ALTER TABLE requests RENAME TO gone"))
+        recorder = await _refused_everywhere(db, tmp_path, max_pending=50)
         for _ in range(20):
             recorder.start(principal="local", provider="codex")
         assert recorder.lost_at_stop == 0
