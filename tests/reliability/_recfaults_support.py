@@ -81,13 +81,21 @@ def tmpfs(path: Path, size: str) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
 
 
+@contextlib.contextmanager
+def small_disk(path: Path, size: str) -> Iterator[None]:
+    """A tmpfs of `size` mounted at `path` for the block; the test skips where the system
+    refuses one (it needs root: here and in CI the tests run as root)."""
+    with tmpfs(path, size) as mounted:
+        if not mounted:
+            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+        yield
+
+
 @contextlib.asynccontextmanager
 async def store_on_a_small_disk(data: Path, size: str) -> AsyncIterator[Database]:
     """An open store in `data`, a tmpfs of `size` (the test skips where none can be mounted),
     closed and unmounted after the block."""
-    with tmpfs(data, size) as mounted:
-        if not mounted:
-            pytest.skip("no tmpfs mount here (needs root)")
+    with small_disk(data, size):
         async with opened(Database(data / "llmgw.db")) as db:
             yield db
 

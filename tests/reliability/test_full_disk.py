@@ -14,12 +14,10 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from tests.reliability._recfaults_support import (
     ChildGateway,
     fill,
-    tmpfs,
+    small_disk,
     upstream_in_thread,
     wait_for,
 )
@@ -36,9 +34,7 @@ def rows(db: Path) -> list[tuple[str, str]]:
 
 def test_full_disk_keeps_every_row_and_the_restart_replays_them(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with upstream_in_thread() as upstream, tmpfs(home / "data", DISK) as mounted:
-        if not mounted:
-            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+    with upstream_in_thread() as upstream, small_disk(home / "data", DISK):
         gw = ChildGateway(home, upstream)
         try:
             assert gw.start()["status"] == "ok"

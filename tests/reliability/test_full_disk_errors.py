@@ -14,14 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.e2e import gateway_process as gp
 from tests.reliability._crash_support import call
 from tests.reliability._recfaults_support import (
     ChildGateway,
     fill,
-    tmpfs,
+    small_disk,
     upstream_in_thread,
     wait_for,
 )
@@ -49,9 +47,7 @@ def test_storing_a_credential_or_a_file_on_a_full_disk_answers_507_naming_the_di
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    with upstream_in_thread() as upstream, tmpfs(home, DISK) as mounted:
-        if not mounted:
-            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+    with upstream_in_thread() as upstream, small_disk(home, DISK):
         gw = ChildGateway(home, upstream)
         try:
             gw.start()
@@ -112,9 +108,7 @@ def test_a_start_on_a_full_disk_says_so_and_leaves_nothing_behind(tmp_path: Path
     the disk filled after a clean stop, told the person to move a sound database aside. Now:
     exit 4, one message naming the full disk and its cure, nothing left behind."""
     home = tmp_path / "home"
-    with upstream_in_thread() as upstream, tmpfs(home / "data", DISK) as mounted:
-        if not mounted:
-            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+    with upstream_in_thread() as upstream, small_disk(home / "data", DISK):
         gw = ChildGateway(home, upstream)
         try:
             assert gw.start()["status"] == "ok"  # the store made while there is room

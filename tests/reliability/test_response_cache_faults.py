@@ -28,7 +28,7 @@ from tests.fakes.upstream import ScriptedUpstream
 from tests.reliability._recfaults_support import (
     ChildGateway,
     fill,
-    tmpfs,
+    small_disk,
     upstream_in_thread,
     wait_for,
 )
@@ -130,9 +130,7 @@ def test_a_full_disk_still_gives_kept_answers_and_says_it_keeps_no_new_ones(
     tmp_path: Path,
 ) -> None:
     home, disk = tmp_path / "home", tmp_path / "cache-disk"
-    with upstream_in_thread() as upstream, tmpfs(disk, DISK) as mounted:
-        if not mounted:
-            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+    with upstream_in_thread() as upstream, small_disk(disk, DISK):
         gw = CachingGateway(home, upstream, cache_dir=disk)
         try:
             gw.start()

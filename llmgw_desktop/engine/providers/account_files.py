@@ -42,13 +42,13 @@ import dataclasses
 import json
 import sys
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec
+from llmgw_desktop.engine.gateway.shown_urls import origin_of
 from llmgw_desktop.engine.providers.acp.gateway_env import ROUTES, own_route
 
 __all__ = [
@@ -333,12 +333,12 @@ def copilot(environ: Mapping[str, str], home: Path) -> CliAccount:
 
 
 def _copilot_own_provider(environ: Mapping[str, str]) -> CliAccount | None:
-    """Copilot pointed at a model provider of its own, named by its address (scheme, host and
-    port only: a URL may carry a password); None where it uses GitHub's."""
+    """Copilot pointed at a model provider of its own, named by its origin; None where it uses
+    GitHub's."""
     url = environ.get(COPILOT_PROVIDER_URL, "").strip()
     if not url:
         return None
-    where = _origin(url)
+    where = origin_of(url)  # a URL may carry a user and password, a query a key
     credential = next((n for n in COPILOT_PROVIDER_CREDENTIALS if environ.get(n, "").strip()), None)
     if credential is None:  # a local server may answer without one: in doubt, not held back
         return CliAccount(
@@ -358,19 +358,6 @@ def _copilot_own_provider(environ: Mapping[str, str]) -> CliAccount | None:
         None,
         f"its own model provider ({COPILOT_PROVIDER_URL}): no GitHub login needed",
     )
-
-
-def _origin(url: str) -> str:
-    """`https://host:port` of `url`, without a path, query or user name and password."""
-    parts = urllib.parse.urlsplit(url)
-    if not parts.scheme or not parts.hostname:
-        return "an address that is not a URL"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    try:
-        port = parts.port
-    except ValueError:
-        return "an address that is not a URL"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def _gh_config_dir(environ: Mapping[str, str], home: Path) -> Path:
