@@ -166,10 +166,11 @@ class GatewaySettings:
     hung_check_after_ms: int = setting(
         2_000,
         env="LLM_GATEWAY_HUNG_CHECK_AFTER_MS",
-        doc="How long a call may wait for an upstream API's first byte before the gateway "
-        "checks that the upstream answers at all: a GET of its origin, without its key, on a "
-        "connection of its own (sent only when no other call to it got an answer since). A "
-        "slow answer from a server that runs is not cut by it.",
+        doc="How long a call may wait for an upstream API's first byte, or a stream under way "
+        "be silent, before the gateway checks that the upstream answers at all: a GET of its "
+        "origin, without its key, on a connection of its own (sent only when no other call to "
+        "it got an answer since). A slow answer from a server that runs is not cut by it, and "
+        "a stream is never cut by it.",
         check=checks.positive,
     )
     hung_probe_timeout_ms: int = setting(

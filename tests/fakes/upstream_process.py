@@ -32,15 +32,15 @@ class UpstreamProcess:
 
 
 @contextmanager
-def upstream_process() -> Iterator[UpstreamProcess]:
+def upstream_process(*, frame_gap_s: float = 0.0) -> Iterator[UpstreamProcess]:
     """Start the upstream in a child process; it is killed when the block ends, stopped or
-    not.
+    not. `frame_gap_s`: the pause between a stream's frames (its `frame_gap_s`).
 
     Raises:
         RuntimeError: it did not say where it listens within `STARTUP_S`.
     """
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.upstream_process"],
+        [sys.executable, "-m", "tests.fakes.upstream_process", str(frame_gap_s)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -57,11 +57,12 @@ def upstream_process() -> Iterator[UpstreamProcess]:
         child.wait(STARTUP_S)
 
 
-async def _serve() -> None:
+async def _serve(frame_gap_s: float) -> None:
     async with ScriptedUpstream() as upstream:
+        upstream.frame_gap_s = frame_gap_s
         print(upstream.base_url, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve())
+    asyncio.run(_serve(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0))

@@ -439,6 +439,7 @@ class Line:
     ok: Attempt | None = None  # the attempt's `ok` in the route, once it answered
     # The last answer's headers (its rate limits, for the balancer); None before one came.
     headers: Mapping[str, str] | None = None
+    answer: UpstreamAnswer | None = None  # the last 2xx answer, whose stream may be watched
 
     async def send(
         self,
@@ -489,6 +490,7 @@ class Line:
                 route.notices.append(notice)
             targets.unreachable.connected(spec.id, self.addressed.base_url)
         self.headers = response.headers
+        self.answer = response
         return response
 
     def _written(self) -> None:
@@ -500,7 +502,8 @@ class Line:
     async def primed(self, stream: PrimedStream) -> None:
         """Commit a streamed answer, the same way for every kind: wait for its first frame
         (nothing has reached the client before it, so a failure may still fall back), then
-        note the attempt's first token on its row.
+        note the attempt's first token on its row, and have the balancer watch the rest for
+        silence (`balancing/liveness.py`).
 
         Raises:
             UpstreamFailure: the stream ended, broke or reported an error before its first
@@ -516,6 +519,11 @@ class Line:
                 kind=Outcome.STREAM_START,
             ) from None
         self.targets.records.first_token(self.record)
+        if self.answer is not None:
+            # Under way now: a silence in it asks whether its target still answers.
+            upstream = self.targets.upstream
+            probe = functools.partial(upstream.answers, self.addressed)
+            self.targets.balancer.streaming(self.call.target, self.answer, probe)
 
     def answered(
         self,

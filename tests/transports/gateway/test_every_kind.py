@@ -16,6 +16,9 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
   next target, streamed or whole: every kind commits its answer at the same point, its first
   frame (`Line.primed`), and writes its row and counts missing usage the same way
   (`RequestRecords.answered`);
+- a stream that goes silent mid-way has its host probed, and a host that does not answer is
+  marked hung while the stream waits on, every kind alike (`Line.primed` hands each stream to
+  the balancer's silence watch);
 - the gateway's own secrets, and the key the upstream was sent, are masked in every answer,
   whole or streamed (SECURITY.md 26; the completions' copy of the loop relayed the master
   key, and a whole answer of any kind relayed the key it was sent). A wire reads its answer
@@ -235,6 +238,39 @@ async def test_an_upstream_that_fails_before_its_first_frame_fails_over(
     assert (outcome, ok) == ("stream_start" if stream else "502", "ok"), answered
 
 
+@streamed_kinds
+async def test_a_stream_silent_mid_way_on_a_host_that_does_not_answer_marks_it_hung(
+    kind: Kind,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The host's silence is the probe's, replaced here (the scripted upstream answers every
+    GET; `tests/reliability/test_stream_stall.py` stops a real process instead)."""
+    fast = {"gateway.hung_check_after_ms": 200, "gateway.hung_probe_timeout_ms": 200}
+    gateway = await _started(start_gateway, upstream, kind, **fast)
+
+    async def silent(_target: object, timeout_s: float) -> bool:
+        await asyncio.sleep(timeout_s)
+        return False
+
+    monkeypatch.setattr(gateway.engine.gateway.upstream, "answers", silent)
+    # The stream stops half-way for several checks' worth of silence, then goes on.
+    upstream.stream_gate = gate = asyncio.Event()
+    asyncio.get_running_loop().call_later(1.5, gate.set)
+    caplog.set_level("INFO", logger="llmgw_desktop.engine.gateway.balancing.liveness")
+    answer = await kind.ask(gateway, stream=True)
+    assert answer.status == 200, answer
+    said = [r.getMessage() for r in caplog.records]
+    assert any(kind.target in m and "does not answer" in m for m in said), said
+    # It went on: the probe's next turn sees the target back.
+    back = f"{kind.target} answers again"
+    await until(lambda: any(back in r.getMessage() for r in caplog.records), back)
+    (row,) = await rows_settled(gateway, 1)
+    assert row["state"] == "completed", row
+
+
 @pytest.mark.parametrize("budget", [False, True], ids=["no-budget", "hard-budget"])
 @kinds
 async def test_an_answer_without_usage_is_counted_at_its_estimate(
@@ -313,6 +349,11 @@ def test_no_wire_reads_the_raw_response() -> None:
     assert readers == set()
     public = {name for name in dir(UpstreamAnswer) if not name.startswith("_")}
     assert public == {
+        # How much of a stream has come and whether more is awaited, for the balancer's
+        # silence watch: counts and flags, never bytes.
+        "awaited",
+        "ended",
+        "received",
         "frames",
         "headers",
         "max_answer_bytes",

@@ -32,6 +32,7 @@ from llmgw_desktop.engine.gateway.balancing.liveness import (
     LivenessSettings,
     LivenessWatch,
     Probe,
+    StreamProgress,
     TargetLiveness,
 )
 from llmgw_desktop.engine.gateway.balancing.quota import QuotaReading, read_quota
@@ -315,6 +316,12 @@ class Balancer:
         when it waits long, `probe` asks the target's host whether it answers at all, and a
         target that does not is passed over until it does (`liveness.py`)."""
         return self._liveness.waiting(self._of(target).liveness, probe)
+
+    def streaming(self, target: Target, stream: StreamProgress, probe: Probe) -> None:
+        """`stream` of `target`'s is under way: while it is silent, `probe` asks the target's
+        host whether it answers at all, and a target that does not is passed over until it
+        does (`liveness.py`; the stream itself keeps its own limit)."""
+        self._liveness.streaming(self._of(target).liveness, stream, probe)
 
     def answered(
         self, target: Target, seconds: float, headers: Mapping[str, str], *, principal: str

@@ -20,6 +20,14 @@ and the target is hung:
 - the probe goes again after `PROBE_GAP` (growing to its longest), and the first one answered
   brings the target back, as does an answer to any request still sent there.
 
+A stream under way is watched the same way once its answer has begun: when no byte of it has
+come for `gateway.hung_check_after_ms` (reading held back for a slow client is not silence),
+and nothing else of its target answered meanwhile, the same probe goes, again after twice the
+silence each time it answers (at most `QUIET_CHECK_LONGEST_S` apart). A target that does not
+answer is hung, as above, so the stall shows (`/health`'s `cooling`, the Providers page) and
+other requests pass it over; the stream itself is not cut (what came is the client's, and a
+host stopped for a while may go on), it keeps `gateway.upstream_timeout_ms`.
+
 A server that is slow but runs answers its probe, and its calls wait as long as their own
 limits let them: thinking is not hanging. A proxy or load balancer that answers for a hung
 server behind it hides the hang from the probe; there the calls' own limits apply.
@@ -33,7 +41,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway.http_client.upstream import HUNG_OUTCOME, UpstreamFailure
@@ -42,10 +50,12 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 __all__ = [
     "HUNG_OUTCOME",
     "PROBE_GAP",
+    "QUIET_CHECK_LONGEST_S",
     "HeadWait",
     "LivenessSettings",
     "LivenessWatch",
     "Probe",
+    "StreamProgress",
     "TargetLiveness",
 ]
 
@@ -55,8 +65,28 @@ log = logging.getLogger(__name__)
 # no more often than this, so a target gone for long costs one small request every 2 s.
 PROBE_GAP = Backoff(first_s=0.5, longest_s=2.0)
 
+# A silent stream's checks come after twice the silence of the one before (its probe answered:
+# a model thinking), at most this far apart.
+QUIET_CHECK_LONGEST_S = 60.0
+
 # A target's probe: whether its host answered within the seconds given.
 Probe = Callable[[float], Awaitable[bool]]
+
+
+class StreamProgress(Protocol):
+    """A stream under way as its silence watch reads it (`UpstreamAnswer`)."""
+
+    @property
+    def received(self) -> int:
+        """Bytes of it that have come so far."""
+
+    @property
+    def ended(self) -> bool:
+        """Nothing more of it can come."""
+
+    @property
+    def awaited(self) -> bool:
+        """More of it is awaited from the upstream now (not held back for a slow reader)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +100,16 @@ class LivenessSettings:
 class TargetLiveness:
     """One target's calls waiting for their first byte, and whether it is hung."""
 
-    __slots__ = ("answered_at", "hung_since", "label", "probing", "sweep", "waiting")
+    __slots__ = (
+        "answered_at",
+        "hung_since",
+        "label",
+        "probing",
+        "stream_sweep",
+        "streams",
+        "sweep",
+        "waiting",
+    )
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -78,6 +117,10 @@ class TargetLiveness:
         self.waiting: dict[HeadWait, None] = {}
         # The one timer that looks at the waiting calls due for a check (None: none set).
         self.sweep: asyncio.TimerHandle | None = None
+        # Its streams under way (dropped by the sweep once they end), and the one timer that
+        # looks at them every `check_after_s` while there are some.
+        self.streams: dict[StreamSilence, None] = {}
+        self.stream_sweep: asyncio.TimerHandle | None = None
         # When it last sent the head of an answer or answered a probe (monotonic).
         self.answered_at = -math.inf
         self.hung_since: float | None = None
@@ -138,7 +181,7 @@ class HeadWait:
         elif getattr(error, "kind", None) == "timeout":
             # Its own limit ended the wait before the check did (a short first-byte limit):
             # whether its target still answers is asked all the same.
-            self._watch.check(self)
+            self._watch.check(state, self.started, self.probe)
 
     def _hung(self) -> UpstreamFailure:
         settings = self._watch.settings
@@ -156,6 +199,29 @@ class HeadWait:
         if self._task is not None and not self._released:
             self._released = True
             self._task.cancel()
+
+
+class StreamSilence:
+    """One stream under way from a target: how much of it had come at the last sweep, and
+    since when nothing more has."""
+
+    __slots__ = ("asked_at", "due_s", "probe", "quiet_since", "seen", "stream")
+
+    def __init__(self, stream: StreamProgress, probe: Probe, now: float, due_s: float) -> None:
+        self.stream = stream
+        self.probe = probe
+        self.seen = stream.received
+        self.quiet_since = now
+        # Since when an answer of its target would show the host runs: the silence's start,
+        # then its last check.
+        self.asked_at = now
+        self.due_s = due_s  # the silence its next check waits for
+
+    def heard(self, now: float, due_s: float) -> None:
+        """More of it came (or its reader held it back): a new silence begins."""
+        self.seen = self.stream.received
+        self.quiet_since = self.asked_at = now
+        self.due_s = due_s
 
 
 class LivenessWatch:
@@ -183,6 +249,56 @@ class LivenessWatch:
         host whether it answers at all."""
         return HeadWait(self, state, probe)
 
+    def streaming(self, state: TargetLiveness, stream: StreamProgress, probe: Probe) -> None:
+        """Watch `stream`, under way from the target `state` is of, for silence (until it
+        ends); `probe` asks its host whether it answers at all."""
+        check_after_s = self.settings.check_after_s
+        state.streams[StreamSilence(stream, probe, self.clock(), check_after_s)] = None
+        if state.stream_sweep is None:  # one timer per target, not one per stream
+            state.stream_sweep = asyncio.get_running_loop().call_later(
+                check_after_s, self.sweep_streams, state
+            )
+
+    def sweep_streams(self, state: TargetLiveness) -> None:
+        """Look at `state`'s streams: drop those that ended, note those that moved (their
+        target answers), and check each silent one whose silence is due (`_quiet`)."""
+        state.stream_sweep = None
+        now, check_after_s = self.clock(), self.settings.check_after_s
+        silent = []
+        for silence in list(state.streams):
+            stream = silence.stream
+            moved = stream.received != silence.seen
+            if moved:
+                state.came(now)  # its host sends (the last of it, perhaps)
+            if stream.ended:
+                del state.streams[silence]
+            elif moved or not stream.awaited:  # or held back for its reader: not silent
+                silence.heard(now, check_after_s)
+            elif now - silence.quiet_since >= silence.due_s:
+                silent.append(silence)
+        if silent:  # after every stream that moved said its target answers
+            self._quiet(state, silent, now)
+        if state.streams:
+            state.stream_sweep = asyncio.get_running_loop().call_later(
+                check_after_s, self.sweep_streams, state
+            )
+
+    def _quiet(self, state: TargetLiveness, silent: list[StreamSilence], now: float) -> None:
+        """Each of `silent` has been silent as long as its check waits for: probe their
+        target (`check`: one probe at most), and check each again after twice its silence."""
+        if state.hung_since is None and any(s.asked_at == s.quiet_since for s in silent):
+            log.info(
+                "gateway: %d stream(s) from %s sent nothing for %.1f s or more; checking "
+                "whether its host answers",
+                len(silent),
+                state.label,
+                min(now - s.quiet_since for s in silent),
+            )
+        for silence in silent:
+            since, silence.asked_at = silence.asked_at, now
+            silence.due_s = min(2 * silence.due_s, QUIET_CHECK_LONGEST_S)
+            self.check(state, since, silence.probe)
+
     def sweep(self, state: TargetLiveness) -> None:
         """Check each call of `state`'s target that has waited `check_after_s` (once each),
         and set the timer again for the next one due."""
@@ -203,19 +319,16 @@ class LivenessWatch:
         if wait.state.hung_since is not None:
             wait.release()
             return
-        self.check(wait)
+        self.check(wait.state, wait.started, wait.probe)
 
-    def check(self, wait: HeadWait) -> None:
-        """Probe `wait`'s target, unless it answered since the wait began (this call is slow,
-        not its target), is known hung, or a probe is on its way."""
-        state = wait.state
-        if state.answered_at >= wait.started or state.probing or state.hung_since is not None:
+    def check(self, state: TargetLiveness, since: float, probe: Probe) -> None:
+        """Probe the target `state` is of with `probe`, unless it answered `since` (the call
+        or stream waiting is slow, not its target), is known hung, or a probe is on its way."""
+        if state.answered_at >= since or state.probing or state.hung_since is not None:
             return
         state.probing = True
         try:
-            self._tasks.spawn(
-                self._probe(state, wait.probe), name=f"probe {state.label}", service=True
-            )
+            self._tasks.spawn(self._probe(state, probe), name=f"probe {state.label}", service=True)
         except RuntimeError:  # the engine is stopping: nothing to watch for
             state.probing = False
 

@@ -68,6 +68,23 @@ class UpstreamAnswer:
         """Done with it: unread, its connection closes (the upstream stops writing)."""
         self._response.release()
 
+    # What a watch of a stream's silence reads (`balancing/liveness.StreamProgress`).
+    @property
+    def received(self) -> int:
+        """Bytes of the body that have come so far."""
+        return self._response.received
+
+    @property
+    def ended(self) -> bool:
+        """Nothing more of it can come (complete, broken or let go)."""
+        return self._response.ended
+
+    @property
+    def awaited(self) -> bool:
+        """More of it is awaited from the upstream now (not ended, and not held back for a
+        reader that is behind)."""
+        return self._response.awaited
+
     async def whole(self, *, advice: str = "") -> bytes:
         """The body, read whole within the read timeout and the size limit (the answer is
         released), masked. `advice`: what a client whose answer was too large may do.

@@ -69,6 +69,9 @@ class Http1Response:
         self._decoder: BodyDecoder | None = None
         self._buffered = 0
         self._paused = False
+        # Bytes of the body that have come so far (as they came, compressed or not): what a
+        # watch of a stream's silence reads (`balancing/liveness.py`).
+        self.received = 0
         self._head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # The owner whose share of the pool this response counts against, until it ends.
         self._owner: str | None = None
@@ -91,6 +94,7 @@ class Http1Response:
         if data:
             self._chunks.append(data)
             self._buffered += len(data)
+            self.received += len(data)
             if self._buffered > HIGH_WATER and not self._paused:
                 # The reader (a slow client, far down the line) is behind: stop reading from
                 # the upstream instead of holding its whole answer in memory.
@@ -114,6 +118,18 @@ class Http1Response:
             self._waiter.set_result(None)
 
     # -- read by the caller --
+    @property
+    def ended(self) -> bool:
+        """Whether nothing more of it can come: complete, broken or let go."""
+        return self._connection is None
+
+    @property
+    def awaited(self) -> bool:
+        """Whether more of the body is awaited from the upstream now: not once it has ended,
+        nor while reading is paused for a reader that is behind (a silence that is ours, not
+        the upstream's)."""
+        return self._connection is not None and not self._paused
+
     def wait_head(self, timeout_s: float | None) -> Awaitable[None]:
         # The wait itself, not a coroutine awaiting it: every request's task waits here, and
         # its wake-up passes each coroutine of the chain.

@@ -108,6 +108,72 @@ async def test_many_waits_on_one_target_send_one_probe_and_are_all_released() ->
     await rig.tasks.shutdown(grace=1.0)
 
 
+class Stream:
+    """A stream under way as the watch reads it, moved by the test."""
+
+    def __init__(self) -> None:
+        self.received = 100  # its first frame has come
+        self.ended = False
+        self.awaited = True
+
+
+async def _sweeps(n: int) -> None:
+    """Let the stream sweep run about `n` times (one each `check_after_s`)."""
+    await asyncio.sleep(FAST.check_after_s * n + 0.02)
+
+
+async def test_a_stream_gone_silent_on_a_target_that_does_not_answer_marks_it_hung() -> None:
+    """Mid-stream stalls showed nowhere until `upstream_timeout_ms` (ten minutes by default:
+    fault pass of 2026-11-29, F6). The stream itself is not cut; what moves again brings the
+    target back."""
+    rig, probe, stream = Rig(), ScriptedProbe(), Stream()
+    async with asyncio.timeout(BOUND_S):
+        rig.watch.streaming(rig.state, stream, probe)
+        while not rig.hung:
+            await _sweeps(1)
+    assert rig.hung == ["alpha/gpt-4o-mini"] and rig.state.hung_since is not None
+    assert not stream.ended  # nothing of the watch ends it
+    stream.received += 50  # it goes on (the host was stopped for a while)
+    async with asyncio.timeout(BOUND_S):
+        await rig.back.wait()
+    assert rig.state.hung_since is None
+    stream.ended = True
+    await _sweeps(2)
+    assert rig.state.streams == {} and rig.state.stream_sweep is None
+    await rig.tasks.shutdown(grace=1.0)
+
+
+async def test_a_silent_stream_on_a_target_that_answers_is_checked_ever_less_often() -> None:
+    """Thinking is not hanging: the probe answers, nothing is marked, and the next check waits
+    for twice the silence."""
+    rig, probe, stream = Rig(), ScriptedProbe(), Stream()
+    probe.answers = True
+    rig.watch.streaming(rig.state, stream, probe)
+    await _sweeps(8)  # silent for eight checks' worth: asked after 1, 2, 4 (and 8) of them
+    assert 2 <= probe.asked <= 4, probe.asked  # not once a sweep
+    assert rig.hung == [] and rig.state.hung_since is None
+    stream.ended = True
+    await rig.tasks.shutdown(grace=1.0)
+
+
+async def test_no_probe_for_a_stream_held_back_for_its_reader_or_beside_one_that_moves() -> None:
+    rig, probe = Rig(), ScriptedProbe()
+    held, silent, moving = Stream(), Stream(), Stream()
+    held.awaited = False  # reading paused for a slow client: the silence is ours
+    rig.watch.streaming(rig.state, held, probe)
+    await _sweeps(4)
+    assert probe.asked == 0
+    rig.watch.streaming(rig.state, silent, probe)
+    rig.watch.streaming(rig.state, moving, probe)
+    for _ in range(4):  # the other stream of the same target keeps coming: its host runs
+        moving.received += 10
+        await _sweeps(1)
+    assert probe.asked == 0 and rig.hung == []
+    for stream in (held, silent, moving):
+        stream.ended = True
+    await rig.tasks.shutdown(grace=1.0)
+
+
 @asynccontextmanager
 async def silent_server() -> AsyncIterator[int]:
     """A server that takes connections and requests and never answers; its port."""
