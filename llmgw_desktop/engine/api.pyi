@@ -194,6 +194,7 @@ from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOu
 from llmgw_desktop.engine.providers.health import NO_PROVIDER as NO_PROVIDER
 from llmgw_desktop.engine.providers.health import RESTING_SOURCE as RESTING_SOURCE
 from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHealth
+from llmgw_desktop.engine.providers.process_identity import process_gone as process_gone
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import KEY_REFUSED_CODES as KEY_REFUSED_CODES
 from llmgw_desktop.engine.providers.trouble import VENDOR_SOURCE as VENDOR_SOURCE

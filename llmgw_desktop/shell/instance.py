@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from llmgw_desktop.config.paths import try_lock, unlock
-from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
+from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER, process_gone
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,6 @@ __all__ = [
     "ask_running_instance_to_quit",
     "hand_off_to_running_instance",
     "lock_is_held",
-    "process_gone",
     "running_elsewhere",
 ]
 
@@ -277,40 +275,6 @@ def ask_running_instance_to_quit(data_dir: Path, wait_seconds: float = QUIT_WAIT
             )
         time.sleep(LOCK_POLL_S)
     return QuitResult(True, f"llmgw-desktop (pid {pid}) has quit.")
-
-
-def process_gone(pid: int) -> bool:
-    """Whether process `pid` has ended: gone, or (Linux) dead and only waiting for its parent
-    to collect it (a zombie runs nothing and holds no file)."""
-    if sys.platform == "win32":
-        return _windows_process_gone(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # another user's: there, so not gone
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False  # no /proc (macOS): it answered the signal, so it runs
-    # The command name (field 2) may hold spaces and parentheses: the state follows its end.
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
-
-
-def _windows_process_gone(pid: int) -> bool:
-    """Whether process `pid` has ended (Windows: its handle is signalled, or it is gone)."""
-    import ctypes
-
-    synchronize, wait_object_0 = 0x00100000, 0
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(synchronize, False, pid)
-    if not handle:
-        return True
-    try:
-        return bool(kernel32.WaitForSingleObject(handle, 0) == wait_object_0)
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 def _post(info: dict[str, Any], path: str) -> dict[str, Any]:

@@ -8,12 +8,14 @@ child process, the CLI a fake `claude` that starts a child and a grandchild
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -59,6 +61,23 @@ def test_kill9_mid_job_leaves_no_process_and_the_restart_tells_the_truth(
     assert result["state"] == "completed" and ANSWER in result["text"]
     gateway.stop()
     check_the_store_tells_the_truth(gateway, job_id, completed)
+
+
+def test_after_kill9_the_restart_counts_no_process_sharing_its_store(
+    gateway: Gateway,  # noqa: F811
+) -> None:
+    """On SQLite no other process can share the store (the instance lock), yet `/health`'s
+    `lease.peers` counted each killed run until its lease lapsed, 30 s (fault pass of
+    2026-11-29, F4): a figure that said three processes shared it where one ran."""
+    for _ in range(2):
+        gateway.start()
+        gateway.kill9()
+    gateway.start()
+    with urllib.request.urlopen(gateway.url.removesuffix("/mcp") + "/health", timeout=10) as answer:
+        lease = json.loads(answer.read())["lease"]
+    assert lease["peers"] == 0, lease
+    assert query(gateway.db, "SELECT count(*) FROM process_leases") == [(1,)]
+    gateway.stop()
 
 
 def test_a_grandchild_that_left_the_group_is_stopped_by_the_restart(

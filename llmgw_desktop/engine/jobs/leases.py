@@ -47,6 +47,7 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.ownership import without_live_owner
 from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR
 from llmgw_desktop.engine.providers.lifeline import STALL_SLACK
+from llmgw_desktop.engine.providers.process_identity import process_gone
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql, store_time
@@ -54,6 +55,11 @@ from llmgw_desktop.engine.store.sql import is_postgresql, store_time
 __all__ = ["JobLeases", "Reaped"]
 
 log = logging.getLogger(__name__)
+
+# About when this process began (its engine's modules load at its start), on the clock an
+# exclusive store's leases are written in (this machine's): a lease of our own pid that began
+# before it is an earlier run's.
+PROCESS_BEGAN_AT = time.time()
 
 # A renewal comes every third of the lease, so two renewals can fail (a slow query, a busy
 # server) before peers take the process for dead.
@@ -320,11 +326,7 @@ class JobLeases:
                 if reap:
                     reaped, records = self._reap(now)
             else:
-                # A store of this process's alone (the instance lock): the start ended every
-                # job an earlier run left; its lease, if it crashed, only needs to go.
-                Lease.delete().where(
-                    (Lease.id != self.process_id) & (Lease.expires_at < now)
-                ).execute()
+                self._forget_gone(now)
             peers = (
                 Lease.select()
                 .where((Lease.id != self.process_id) & (Lease.expires_at >= now))
@@ -333,6 +335,34 @@ class JobLeases:
         # A first registration finds no row; only a renewal that finds none was reaped.
         lost = not renewed and self._expires_at is not None
         return _Tick(expires_at, peers, lost, reaped, records)
+
+    def _forget_gone(self, now: float) -> None:
+        """On a store of this process's alone (the instance lock), drop the leases earlier runs
+        left: the start ended every job they held. One goes once it has lapsed, or at once when
+        its process is gone (killed, it never released it; this host's only: a pid names a
+        process here). Counted as peers until they lapsed, `/health` said that up to three
+        processes shared a store no other can open (the fault pass of 2026-11-29, F4)."""
+        Lease = self._db.models.ProcessLease
+        left = Lease.select(
+            Lease.id, Lease.host, Lease.pid, Lease.started_at, Lease.expires_at
+        ).where(Lease.id != self.process_id)
+        gone = [
+            row.id
+            for row in left
+            if row.expires_at < now
+            or (
+                row.host == self.host
+                and row.pid is not None
+                # Our own pid under a lease from before this process began is a run before us
+                # that had it (a container's gateway has the same pid each start).
+                and (
+                    process_gone(row.pid)
+                    or (row.pid == self.pid and row.started_at < PROCESS_BEGAN_AT)
+                )
+            )
+        ]
+        if gone:
+            Lease.delete().where(Lease.id.in_(gone)).execute()
 
     def _reap(self, now: float) -> tuple[tuple[Reaped, ...], int]:
         """End what processes without a live lease left open; (per process, recorder rows)."""

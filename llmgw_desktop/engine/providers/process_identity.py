@@ -17,6 +17,7 @@ id; children inherit it even when they leave the process group).
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Collection
@@ -25,7 +26,14 @@ from pathlib import Path
 
 from llmgw_desktop.engine.providers.child_env import child_environment
 
-__all__ = ["ProcessInfo", "group_has_live_member", "identity_of", "scan_processes", "start_ticks"]
+__all__ = [
+    "ProcessInfo",
+    "group_has_live_member",
+    "identity_of",
+    "process_gone",
+    "scan_processes",
+    "start_ticks",
+]
 
 PROC = Path("/proc")
 BOOT_ID = PROC / "sys" / "kernel" / "random" / "boot_id"
@@ -40,6 +48,40 @@ class ProcessInfo:
     pgid: int
     identity: str
     marker: bytes | None  # which of the markers the scan looked for its environment holds
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended: gone, or (Linux) dead and only waiting for its parent
+    to collect it (a zombie runs nothing and holds no file)."""
+    if sys.platform == "win32":
+        return _windows_process_gone(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's: there, so not gone
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False  # no /proc (macOS): it answered the signal, so it runs
+    # The command name (field 2) may hold spaces and parentheses: the state follows its end.
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+
+
+def _windows_process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended (Windows: its handle is signalled, or it is gone)."""
+    import ctypes
+
+    synchronize, wait_object_0 = 0x00100000, 0
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(synchronize, False, pid)
+    if not handle:
+        return True
+    try:
+        return bool(kernel32.WaitForSingleObject(handle, 0) == wait_object_0)
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def identity_of(pid: int) -> str | None:

@@ -8,6 +8,9 @@ test_lease_reaper.py; the real processes are tests/e2e/test_team_gateway.py.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.jobs.leases import JobLeases
+from llmgw_desktop.engine.jobs.leases import PROCESS_BEGAN_AT, JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
@@ -161,3 +164,37 @@ async def test_an_exclusive_store_start_still_interrupts_every_unfinished_job(
         # A clean stop releases the lease.
         ids = await db.run(lambda: [r.id for r in db.models.ProcessLease.select()])
         assert leases.process_id not in ids
+
+
+async def test_an_exclusive_store_forgets_at_once_the_leases_of_runs_that_are_gone(
+    db: Database,
+) -> None:
+    """On SQLite (one process: the instance lock) a killed run's lease was counted as a peer
+    on `/health` until it lapsed (fault pass of 2026-11-29, F4). A lease goes at once when its
+    process is gone, or when it is our own pid's from before this process began (a
+    container's gateway has the same pid each start); one of a process that runs stays."""
+    if db.engine.shared:
+        pytest.skip("a shared store's leases are the reaper's (test_lease_reaper.py)")
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await killed.wait()
+    Lease = db.models.ProcessLease
+    host, now = socket.gethostname(), time.time()
+    left = {
+        "killed run": (host, killed.pid, now - 60),
+        "earlier run with our pid": (host, os.getpid(), PROCESS_BEGAN_AT - 60),
+        "another in this process": (host, os.getpid(), now),
+        "another host's": ("elsewhere", killed.pid, now - 60),
+    }
+
+    def leave() -> None:
+        for name, (at, pid, began) in left.items():
+            Lease.insert(
+                id=name, host=at, pid=pid, started_at=began, expires_at=now + 3600, epoch=1
+            ).execute()
+
+    await db.run(leave)
+    leases = JobLeases(db, lease_s=30)
+    await leases.register()
+    kept = await db.run(lambda: {r.id for r in Lease.select()})
+    assert kept == {leases.process_id, "another in this process", "another host's"}
+    assert leases.health()["peers"] == 2
