@@ -10,7 +10,7 @@ import pytest
 from llmgw_desktop import __version__
 from llmgw_desktop.shell.cli.main import main
 from llmgw_desktop.shell.cli.preflight import display_problem
-from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_ROWS_LOST, rows_lost_at_stop
 
 
 def test_config_show_prints_values_and_their_sources(
@@ -229,3 +229,13 @@ def test_the_narrow_parse_answers_as_the_whole_parser_does(
     narrow = outcome(lambda: vars(parse_command_line(words)[0]))
     whole = outcome(lambda: vars(build_parser().parse_args(words)))
     assert narrow == whole
+
+
+def test_a_stop_that_lost_rows_exits_5_and_says_how_many(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The one rule headless, the window and a workers' supervisor exit by at their stop."""
+    assert rows_lost_at_stop(0) == 0
+    assert capsys.readouterr().err == ""
+    assert rows_lost_at_stop(24_879) == EXIT_ROWS_LOST == 5
+    assert "24,879 flight-recorder row(s) were lost" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from llmgw_desktop.engine.api import (
 from llmgw_desktop.shell.autostart import Autostart, autostart_for_platform
 from llmgw_desktop.shell.banner import print_banner
 from llmgw_desktop.shell.cli.messages import fail, port_in_use_message
+from llmgw_desktop.shell.exit_codes import rows_lost_at_stop
 from llmgw_desktop.shell.headless import install_stop_signals, say_refused_keys
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.logging_setup import LOG_FILE_NAME
@@ -175,7 +176,7 @@ class DesktopApp:
                 for page in self.window.built_pages():
                     page.tasks.cancel_all()
             await runtime.stop()
-        return 0
+        return rows_lost_at_stop(runtime.engine.recorder.lost_at_stop)
 
     async def _start_runtime(self, port: int | None = None) -> GatewayRuntime | int:
         """The runtime, started (the person asked what to do about a taken port or a database

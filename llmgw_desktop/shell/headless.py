@@ -19,7 +19,7 @@ from llmgw_desktop.engine.api import ModelListRead, tune_for_serving
 from llmgw_desktop.shell.banner import print_banner
 from llmgw_desktop.shell.drain import drain
 from llmgw_desktop.shell.event_loop import new_event_loop
-from llmgw_desktop.shell.exit_codes import EXIT_ROWS_LOST
+from llmgw_desktop.shell.exit_codes import rows_lost_at_stop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.shell.sd_notify import notify
@@ -125,16 +125,7 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock, role: WorkerRole | 
         print("stopping...", file=sys.stderr, flush=True)
         notify("STOPPING=1", "STATUS=stopping")
         await runtime.stop()
-    lost = runtime.engine.recorder.lost_at_stop
-    if lost:
-        # Said, and in the exit code: a supervisor (systemd, a script) must not take it for a
-        # clean stop (fault injection, 2026-11-29: 24,879 rows lost, and exit 0).
-        print(
-            f"llmgw-desktop stopped, but {lost:,} flight-recorder row(s) were lost: neither the "
-            "store nor the disk took them (the log says why).",
-            file=sys.stderr,
-            flush=True,
-        )
-        return EXIT_ROWS_LOST
-    print("llmgw-desktop stopped.", file=sys.stderr, flush=True)
-    return 0
+    code = rows_lost_at_stop(runtime.engine.recorder.lost_at_stop)
+    if code == 0:
+        print("llmgw-desktop stopped.", file=sys.stderr, flush=True)
+    return code

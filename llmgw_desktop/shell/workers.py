@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_FAILURE
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_ROWS_LOST
 from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock
 from llmgw_desktop.shell.sd_notify import NOTIFY_SOCKET_ENV, notify
 
@@ -277,5 +277,15 @@ def _supervise(supervisor: _Supervisor, lock: InstanceLock) -> int:
     print("stopping the workers...", file=sys.stderr, flush=True)
     supervisor.signal_all(signal.SIGTERM)
     clean = supervisor.wait_all()
+    lost = [i for i, p in supervisor.workers.items() if p.returncode == EXIT_ROWS_LOST]
+    if lost:
+        # Each said how many of its rows were lost; the supervisor's code says it too.
+        named = ", ".join(str(i) for i in lost)
+        print(
+            f"llmgw-desktop stopped, but worker(s) {named} lost flight-recorder rows.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_ROWS_LOST
     print("llmgw-desktop stopped.", file=sys.stderr, flush=True)
     return 0 if clean and healthy else EXIT_FAILURE
