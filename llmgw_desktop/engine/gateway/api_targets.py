@@ -523,7 +523,7 @@ class Line:
             # Under way now: a silence in it asks whether its target still answers.
             upstream = self.targets.upstream
             probe = functools.partial(upstream.answers, self.addressed)
-            self.targets.balancer.streaming(self.call.target, self.answer, probe)
+            self.targets.balancer.streaming(self.call.target, self.answer.progress, probe)
 
     def answered(
         self,

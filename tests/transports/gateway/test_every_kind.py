@@ -349,15 +349,13 @@ def test_no_wire_reads_the_raw_response() -> None:
     assert readers == set()
     public = {name for name in dir(UpstreamAnswer) if not name.startswith("_")}
     assert public == {
-        # How much of a stream has come and whether more is awaited, for the balancer's
-        # silence watch: counts and flags, never bytes.
-        "awaited",
-        "ended",
-        "received",
         "frames",
         "headers",
         "max_answer_bytes",
         "max_event_bytes",
+        # How much of a stream has come and whether more is awaited, for the balancer's
+        # silence watch: counts and flags, never bytes.
+        "progress",
         "provider",
         "read_timeout_s",
         "release",

@@ -41,9 +41,10 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from llmgw_desktop.engine.backoff import Backoff
+from llmgw_desktop.engine.gateway.http_client.http1_response import StreamProgress
 from llmgw_desktop.engine.gateway.http_client.upstream import HUNG_OUTCOME, UpstreamFailure
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
@@ -71,22 +72,6 @@ QUIET_CHECK_LONGEST_S = 60.0
 
 # A target's probe: whether its host answered within the seconds given.
 Probe = Callable[[float], Awaitable[bool]]
-
-
-class StreamProgress(Protocol):
-    """A stream under way as its silence watch reads it (`UpstreamAnswer`)."""
-
-    @property
-    def received(self) -> int:
-        """Bytes of it that have come so far."""
-
-    @property
-    def ended(self) -> bool:
-        """Nothing more of it can come."""
-
-    @property
-    def awaited(self) -> bool:
-        """More of it is awaited from the upstream now (not held back for a slow reader)."""
 
 
 @dataclass(frozen=True)

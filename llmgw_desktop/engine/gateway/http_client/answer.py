@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure
-from llmgw_desktop.engine.gateway.http_client.http1_response import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http_client.http1_response import (
+    BodyTooLarge,
+    Http1Response,
+    StreamProgress,
+)
 from llmgw_desktop.engine.gateway.http_client.malformed import FrameParser, SseFrame
 from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
 from llmgw_desktop.engine.gateway.outcomes import Outcome
@@ -68,22 +72,11 @@ class UpstreamAnswer:
         """Done with it: unread, its connection closes (the upstream stops writing)."""
         self._response.release()
 
-    # What a watch of a stream's silence reads (`balancing/liveness.StreamProgress`).
     @property
-    def received(self) -> int:
-        """Bytes of the body that have come so far."""
-        return self._response.received
-
-    @property
-    def ended(self) -> bool:
-        """Nothing more of it can come (complete, broken or let go)."""
-        return self._response.ended
-
-    @property
-    def awaited(self) -> bool:
-        """More of it is awaited from the upstream now (not ended, and not held back for a
-        reader that is behind)."""
-        return self._response.awaited
+    def progress(self) -> StreamProgress:
+        """How much of it has come and whether more is awaited, for a watch of a stream's
+        silence (`balancing/liveness.py`): counts and flags, never its bytes."""
+        return self._response
 
     async def whole(self, *, advice: str = "") -> bytes:
         """The body, read whole within the read timeout and the size limit (the answer is

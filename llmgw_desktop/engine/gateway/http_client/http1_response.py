@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from llmgw_desktop.engine.gateway.http_client.body_decoder import BodyDecodeError, BodyDecoder
 from llmgw_desktop.engine.gateway.http_client.pool import HostPool
 
-__all__ = ["BodyTooLarge", "Http1Response", "ResponseBroken", "ResponseCarrier"]
+__all__ = ["BodyTooLarge", "Http1Response", "ResponseBroken", "ResponseCarrier", "StreamProgress"]
 
 # Body bytes buffered before reading from the upstream pauses, and resumes.
 HIGH_WATER = 1024 * 1024
@@ -35,6 +35,22 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the body is larger than {limit} bytes")
         self.limit = limit
+
+
+class StreamProgress(Protocol):
+    """A stream under way as a watch of its silence reads it (`balancing/liveness.py`)."""
+
+    @property
+    def received(self) -> int:
+        """Bytes of it that have come so far."""
+
+    @property
+    def ended(self) -> bool:
+        """Nothing more of it can come (complete, broken or let go)."""
+
+    @property
+    def awaited(self) -> bool:
+        """More of it is awaited from the upstream now (not held back for a slow reader)."""
 
 
 class ResponseCarrier(Protocol):
