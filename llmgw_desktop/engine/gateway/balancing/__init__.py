@@ -8,7 +8,8 @@ pure, with the reason each choice gives the recorder), `health.py` (whose failur
 target for whom: each principal's own circuit, and the shared one that counts only failures
 that are not one caller's doing), the engine's one circuit (`engine/circuit.py`, timed by
 `engine/backoff.py`), `liveness.py` (a target that stops answering at all: found by a probe
-when calls wait long for their first byte, passed over until a probe is answered),
+when calls wait long for their first byte or a stream goes silent, passed over until a
+probe is answered),
 `decaying.py` (the latency figure that forgets, and shares), `quota.py` (the rate-limit headers
 read), `views.py` (what `/v1/providers` and the Providers page show).
 """

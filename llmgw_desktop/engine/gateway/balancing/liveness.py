@@ -83,7 +83,8 @@ class LivenessSettings:
 
 
 class TargetLiveness:
-    """One target's calls waiting for their first byte, and whether it is hung."""
+    """One target's calls waiting for their first byte, its streams under way, and whether it
+    is hung."""
 
     __slots__ = (
         "answered_at",
@@ -210,7 +211,8 @@ class StreamSilence:
 
 
 class LivenessWatch:
-    """Probes targets whose calls wait too long for their first byte; one per balancer."""
+    """Probes targets whose calls wait too long for their first byte, or whose streams go
+    silent; one per balancer."""
 
     def __init__(
         self,
