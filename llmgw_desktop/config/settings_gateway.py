@@ -151,7 +151,8 @@ class GatewaySettings:
     upstream_timeout_ms: int = setting(
         600_000,
         env="LLM_GATEWAY_UPSTREAM_TIMEOUT_MS",
-        doc="Longest an upstream API may take to answer (and between stream chunks).",
+        doc="Longest an upstream API may take to answer (and a stream to send its next whole "
+        "event: bytes that end none do not count).",
         check=checks.positive,
     )
     first_byte_timeout_ms: int = setting(

@@ -82,6 +82,11 @@ OWN_ADDRESS_OUTCOME = Outcome.OWN_ADDRESS
 CANDIDATE_KEY_LABEL = "key being tried"
 
 A = TypeVar("A", covariant=True)
+# Frames a stream sends that carry no token of its answer (its start and end, a block's
+# start and stop, a ping, the usage): room beyond the output held before a stream is taken
+# for one whose vendor ignored its max_tokens (`Line.send`).
+FRAMES_BEYOND_TOKENS = 64
+
 # An attempt's headers before an answer came (shared: never written to).
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
@@ -491,6 +496,12 @@ class Line:
             targets.unreachable.connected(spec.id, self.addressed.base_url)
         self.headers = response.headers
         self.answer = response
+        if stream and self.hold.bound:
+            # A vendor that does not keep to the max_tokens it was sent is cut where its frames
+            # pass the output held: every frame of answer text is a token or more.
+            held = self.call.route.held_output
+            if held:
+                response.most_frames = held + held // 4 + FRAMES_BEYOND_TOKENS
         return response
 
     def _written(self) -> None:

@@ -16,6 +16,8 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
   next target, streamed or whole: every kind commits its answer at the same point, its first
   frame (`Line.primed`), and writes its row and counts missing usage the same way
   (`RequestRecords.answered`);
+- a stream that sends more than the output a hard budget held for it (its vendor ignored the
+  `max_tokens` it was sent) is cut there, and counted at what it sent;
 - a stream that goes silent mid-way has its host probed, and a host that does not answer is
   marked hung while the stream waits on, every kind alike (`Line.primed` hands each stream to
   the balancer's silence watch);
@@ -59,6 +61,9 @@ streamed_kinds = pytest.mark.parametrize(
 )
 HARD_BUDGET = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 1_000_000}]
 MASTER_KEY = encode_key(secrets.token_bytes(32))
+# A budget small enough that its call's output is held well below the runaway's pieces.
+RUNAWAY_BUDGET = 3_000
+RUNAWAY_PIECES = 6_000
 
 
 def test_the_kinds_here_are_every_kind_the_engine_serves() -> None:
@@ -239,6 +244,37 @@ async def test_an_upstream_that_fails_before_its_first_frame_fails_over(
 
 
 @streamed_kinds
+async def test_a_stream_past_the_output_its_hard_budget_held_is_cut_there(
+    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """A fault pass (2026-11-29, F2): an upstream that ignored `max_tokens` streamed 13,409
+    events under a hold of 300 tokens, all relayed, the row counted at 300. Now the frames are
+    counted as they come (`AnswerFrames`): past the output held, and some room for frames that
+    carry no token, the connection goes. The scripted completions stream has two frames, so
+    that kind is not run into here; it reads its stream through the same `UpstreamAnswer`."""
+    if kind.recorded == "completion":
+        pytest.skip("the scripted completions stream sends two frames, whatever its text")
+    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": RUNAWAY_BUDGET}]
+    gateway = await _started(start_gateway, upstream, kind, budgets=budget)
+    # Within what was held, the stream is the client's whole answer.
+    upstream.script(Reply.in_pieces(*["tok "] * 20, "end"))
+    answer = await kind.ask(gateway, stream=True)
+    assert answer.status == 200 and "max_tokens" not in answer.text, answer.text[-400:]
+    assert "end" in answer.text, answer.text
+    upstream.script(Reply.in_pieces(*["tok "] * RUNAWAY_PIECES))
+    answer = await kind.ask(gateway, stream=True)
+    # Cut mid-stream (an error event after what was relayed), or, where the runaway's first
+    # read already passed the bound, before anything reached the client (a 502 naming it).
+    assert answer.status in (200, 502), answer
+    assert "max_tokens it was sent" in answer.text, answer.text[-400:]
+    relayed = answer.text.count("tok ")  # not the "tok" of the message's max_tokens
+    assert relayed < RUNAWAY_BUDGET * 1.25 + 100, relayed
+    (row, _legitimate) = await rows_settled(gateway, 2)
+    assert row["state"] == "failed", row
+    assert row["output_tokens"] >= relayed, row  # at least what it sent, not only the hold
+
+
+@streamed_kinds
 async def test_a_stream_silent_mid_way_on_a_host_that_does_not_answer_marks_it_hung(
     kind: Kind,
     start_gateway: GatewayFactory,
@@ -353,6 +389,7 @@ def test_no_wire_reads_the_raw_response() -> None:
         "headers",
         "max_answer_bytes",
         "max_event_bytes",
+        "most_frames",
         # How much of a stream has come and whether more is awaited, for the balancer's
         # silence watch: counts and flags, never bytes.
         "progress",

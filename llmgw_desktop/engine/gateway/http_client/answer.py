@@ -9,6 +9,7 @@ a kind of call that reads its answer cannot forget the masking.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure
@@ -17,14 +18,23 @@ from llmgw_desktop.engine.gateway.http_client.http1_response import (
     Http1Response,
     StreamProgress,
 )
-from llmgw_desktop.engine.gateway.http_client.malformed import FrameParser, SseFrame
+from llmgw_desktop.engine.gateway.http_client.malformed import (
+    FrameParser,
+    SseFrame,
+    UpstreamMalformed,
+)
 from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
 from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 
-__all__ = ["AnswerFrames", "UpstreamAnswer", "masked_frame"]
+__all__ = ["AnswerFrames", "OutputPastHold", "UpstreamAnswer", "masked_frame"]
 
 _REDACTED_BYTES = REDACTED.encode()
+
+
+class OutputPastHold(UpstreamMalformed):
+    """A stream sent more frames than the output a hard budget held for it: its vendor did not
+    keep to the `max_tokens` it was sent (every frame of answer text is a token or more)."""
 
 
 class UpstreamAnswer:
@@ -36,6 +46,7 @@ class UpstreamAnswer:
         "_secrets",
         "max_answer_bytes",
         "max_event_bytes",
+        "most_frames",
         "provider",
         "read_timeout_s",
     )
@@ -59,6 +70,9 @@ class UpstreamAnswer:
         self.read_timeout_s = read_timeout_s
         self.max_answer_bytes = max_answer_bytes  # a whole answer is held in memory
         self.max_event_bytes = max_event_bytes  # one frame of a stream is
+        # The most frames its stream may send (None: no bound): under a hard budget, past the
+        # output held for it (`Line.send`).
+        self.most_frames: int | None = None
 
     @property
     def status(self) -> int:
@@ -99,7 +113,16 @@ class UpstreamAnswer:
                 fallback=True,
                 kind=Outcome.TOO_LARGE,
             ) from None
-        except (OSError, TimeoutError) as exc:
+        except TimeoutError:
+            # Its head came in time and its body did not (a server trickling it out): the
+            # answer's own limit, as the client is told of one that never began.
+            raise UpstreamFailure(
+                f"{self.provider} did not finish its answer within {self.read_timeout_s:g} s "
+                "(gateway.upstream_timeout_ms)",
+                fallback=True,
+                kind=Outcome.TIMEOUT,
+            ) from None
+        except OSError as exc:
             raise UpstreamFailure(
                 f"{self.provider} broke off its answer: {type(exc).__name__}",
                 fallback=True,
@@ -118,7 +141,12 @@ class UpstreamAnswer:
         if parser is None:
             parser = (NdjsonParser if lines else SseParser)(self.max_event_bytes)
         return AnswerFrames(
-            self._response, self._secrets, self.read_timeout_s, parser, verbatim=verbatim
+            self._response,
+            self._secrets,
+            self.read_timeout_s,
+            parser,
+            verbatim=verbatim,
+            most_frames=self.most_frames,
         )
 
 
@@ -126,6 +154,7 @@ class AnswerFrames:
     """An answer's stream as masked frames, a read at a time (`UpstreamAnswer.frames`)."""
 
     __slots__ = (
+        "_frames_left",
         "_held",
         "_held_bytes",
         "_keep",
@@ -134,6 +163,7 @@ class AnswerFrames:
         "_secrets",
         "_secrets_bytes",
         "_timeout_s",
+        "_wholeless_since",
         "verbatim",
     )
 
@@ -145,11 +175,16 @@ class AnswerFrames:
         parser: FrameParser,
         *,
         verbatim: bool,
+        most_frames: int | None = None,
     ) -> None:
         self._response = response
         self._secrets = secrets
         self._secrets_bytes = tuple(secret.encode() for secret in secrets)
-        self._timeout_s = timeout_s  # the longest a stream may stall
+        # The longest a stream may stall: no byte, or (`read`) no whole frame for that long.
+        self._timeout_s = timeout_s
+        # Since when the reads have ended no frame (None: the last one ended some).
+        self._wholeless_since: float | None = None
+        self._frames_left = most_frames  # None: no bound
         self._parser = parser
         self._keep = verbatim
         # Raw bytes of the frame not ended yet: relayed once it ends, so an error event is
@@ -175,7 +210,48 @@ class AnswerFrames:
         chunk = await self._response.readany(self._timeout_s)
         if not chunk:
             return None
-        return self._ended(chunk, self._parser.feed(chunk))
+        frames = self._ended(chunk, self._parser.feed(chunk))
+        if frames:
+            self._wholeless_since = None
+            left = self._frames_left
+            if left is not None:
+                self._frames_left = left = left - len(frames)
+                if left < 0:
+                    self._past_hold()
+        else:
+            self._no_whole_frame()
+        return frames
+
+    def _past_hold(self) -> None:
+        """It sent more frames than it may (`most_frames`): the connection goes, so the vendor
+        stops writing, and billing, an answer nobody will read.
+
+        Raises:
+            OutputPastHold: always.
+        """
+        self._response.release()
+        raise OutputPastHold(
+            "the upstream sent more of its answer than the output a hard budget held for it "
+            "(it did not keep to the max_tokens it was sent); the rest is not relayed"
+        )
+
+    def _no_whole_frame(self) -> None:
+        """A read ended no frame (half an event, a comment): bytes that keep coming a few at a
+        time would each restart `readany`'s limit, so these reads have one of their own.
+
+        Raises:
+            TimeoutError: no frame has ended for the stream's stall limit.
+        """
+        now = time.monotonic()
+        since = self._wholeless_since
+        if since is None:
+            self._wholeless_since = now
+        elif now - since > self._timeout_s:
+            self._response.release()
+            raise TimeoutError(
+                f"the upstream sent bytes but no whole event for {now - since:.0f} s "
+                "(gateway.upstream_timeout_ms)"
+            )
 
     def close(self) -> list[SseFrame]:
         """A last frame the stream did not end (some servers end that way), masked."""
