@@ -337,10 +337,11 @@ class RequestRecords:
         kind's `estimate` of it (its input as estimated, and the `written` tokens it sent), the
         output being what a hard budget held and sent where it held some (the most the vendor
         could bill, thinking included), or for one cut short what it sent where that was more
-        (a vendor that did not keep to its `max_tokens`). An answer that did not end by itself (`ended` false:
-        cut, broken) under a hard budget is counted at least at what was held for it: a
-        reasoning model bills thinking that sends nothing. The row says where its tokens are an
-        estimate. The estimate is made only where it is needed (it reads the whole request)."""
+        (a vendor that did not keep to its `max_tokens`). An answer that did not end by itself
+        (`ended` false: cut, broken) under a hard budget is counted at least at what was held
+        for it: a reasoning model bills thinking that sends nothing. The row says where its
+        tokens are an estimate. The estimate is made only where it is needed (it reads the
+        whole request)."""
         if usage is None or usage.total_tokens == 0:
             estimated, counted = True, estimate.estimated(written)
             # At what was held, or, for one cut short having sent more (a vendor that did
