@@ -11,7 +11,9 @@ that was held, in its dialect's spelling, so it can never produce more than was 
 - OpenAI Responses: `max_output_tokens`;
 - Anthropic Messages: `max_tokens`, and a thinking budget lowered below it where it would not
   fit (Anthropic requires `budget_tokens` < `max_tokens`, and at least 1,024);
-- Gemini: `generationConfig.maxOutputTokens` (in the client's own spelling of either key).
+- Gemini: `generationConfig.maxOutputTokens` (in the client's own spelling of either key);
+- Bedrock's Converse: `inferenceConfig.maxTokens`, and Claude's thinking budget
+  (`additionalModelRequestFields.thinking.budget_tokens`) lowered below it as Anthropic's is.
 
 The limit is per answer: a call asking for several answers (`n`, `candidateCount`) was held
 for all of them. The answer says the limit in `x-gateway-max-tokens` (`report.py`).
@@ -23,6 +25,7 @@ from typing import Any
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
+    DIALECT_BEDROCK_CONVERSE,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
@@ -42,10 +45,19 @@ def limit_changes(
     tokens."""
     if dialect == DIALECT_ANTHROPIC:
         changes: dict[str, Any] = {"max_tokens": per_answer}
-        thinking = body.get("thinking")
-        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
-        if isinstance(budget, int) and budget >= per_answer and per_answer - 1 >= _MIN_THINKING:
-            changes["thinking"] = {**thinking, "budget_tokens": per_answer - 1}  # type: ignore[dict-item]
+        thinking = _thinking_within(body.get("thinking"), per_answer)
+        if thinking is not None:
+            changes["thinking"] = thinking
+        return changes
+    if dialect == DIALECT_BEDROCK_CONVERSE:
+        found = body.get("inferenceConfig")
+        inference = dict(found) if isinstance(found, dict) else {}
+        changes = {"inferenceConfig": {**inference, "maxTokens": per_answer}}
+        extra = body.get("additionalModelRequestFields")
+        if isinstance(extra, dict):
+            thinking = _thinking_within(extra.get("thinking"), per_answer)
+            if thinking is not None:
+                changes["additionalModelRequestFields"] = {**extra, "thinking": thinking}
         return changes
     if dialect == DIALECT_OPENAI_RESPONSES:
         return {"max_output_tokens": per_answer}
@@ -64,3 +76,12 @@ def limit_changes(
             out[key] = config
         return out
     return {}
+
+
+def _thinking_within(thinking: Any, per_answer: int) -> dict[str, Any] | None:
+    """Claude's `thinking` with its budget lowered below `per_answer` where it would not fit
+    (Anthropic requires `budget_tokens` < `max_tokens`, at least 1,024); None: left as it is."""
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if isinstance(budget, int) and budget >= per_answer and per_answer - 1 >= _MIN_THINKING:
+        return {**thinking, "budget_tokens": per_answer - 1}
+    return None
