@@ -152,7 +152,7 @@ class GatewaySettings:
         600_000,
         env="LLM_GATEWAY_UPSTREAM_TIMEOUT_MS",
         doc="Longest an upstream API may take to answer (and a stream to send its next whole "
-        "event: bytes that end none do not count).",
+        "event: bytes of one it does not end do not count; comments alone are not a stall).",
         check=checks.positive,
     )
     first_byte_timeout_ms: int = setting(

@@ -44,8 +44,7 @@ EXIT_INTERRUPTED = 130
 def rows_lost_at_stop(lost: int) -> int:
     """The exit code of a stop that lost `lost` flight-recorder rows, said on stderr when it is
     not 0: every way of running (headless, the window, a worker) exits the same way, so a
-    supervisor (systemd, a script) never takes such a stop for a clean one (fault injection,
-    2026-11-29: 24,879 rows lost, and exit 0)."""
+    supervisor (systemd, a script) never takes such a stop for a clean one."""
     if not lost:
         return EXIT_OK
     print(

@@ -11,7 +11,8 @@ publishes the address (a second launch, `quit` or the stdio relay reach any work
 which knows its token), reserves the port (bound, not listening, so no other program takes it
 while a worker restarts), starts the workers, restarts one that dies, and on SIGTERM or
 SIGINT passes SIGTERM to each (each drains, `http.drain_s`), a second signal again (each stops
-at once), then exits 0 once all have. The workers run in sessions of their own, so a
+at once), then exits once all have: 0 when each did, 5 when one lost flight-recorder rows
+(`exit_codes.rows_lost_at_stop`), else 1. The workers run in sessions of their own, so a
 terminal's Ctrl+C reaches the supervisor alone, and each gets SIGTERM from the kernel should
 the supervisor die (`PR_SET_PDEATHSIG`).
 """

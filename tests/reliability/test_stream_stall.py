@@ -25,6 +25,7 @@ from typing import Any
 
 import aiohttp
 
+from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.fakes.upstream_process import upstream_process
@@ -33,6 +34,7 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     provider_env,
     start_gateway,
 )
+from tests.waiting import until
 
 # With the default check and probe (2 s each) and the sweep's own period, a stalled stream's
 # target shows hung within about 6 s; the rest is a loaded machine's slack.
@@ -102,6 +104,10 @@ async def test_a_stream_stopped_mid_way_shows_its_target_hung_and_ends_whole_whe
                 received = await stream
             assert b"FAKE-OK" in received and received.rstrip().endswith(b"data: [DONE]")
             assert gateway.engine.providers.cooling() == []
+            # The ended stream leaves the watch at its next sweep (its own response says so),
+            # and its timer stops with it.
+            liveness = gateway.engine.gateway.balancer._of(Target("alpha", "gpt-4o-mini")).liveness
+            await until(lambda: not liveness.streams and liveness.stream_sweep is None, "left")
             (row,) = await gateway.engine.recorder.recent(limit=5)
             assert row["state"] == "completed" and row["provider"] == "alpha", row
         finally:

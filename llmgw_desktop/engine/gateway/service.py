@@ -170,7 +170,8 @@ class GatewayService:
         return self.cache.store.health()["lastError"]
 
     async def close(self) -> None:
-        """Close the upstream pool and the response cache's file."""
+        """Stop the balancer's watch, close the upstream pool and the response cache's file."""
+        self.balancer.close()
         await self.upstream.close()
         if self.cache is not None:
             await self.cache.close()

@@ -56,10 +56,9 @@ __all__ = ["JobLeases", "Reaped"]
 
 log = logging.getLogger(__name__)
 
-# About when this process began (its engine's modules load at its start), on the clock an
-# exclusive store's leases are written in (this machine's): a lease of our own pid that began
-# before it is an earlier run's.
-PROCESS_BEGAN_AT = time.time()
+# The leases this process made (an engine each; tests make several): a lease of our own pid
+# that is not one of them is an earlier run's, which had the same pid.
+_MADE_HERE: set[str] = set()
 
 # A renewal comes every third of the lease, so two renewals can fail (a slow query, a busy
 # server) before peers take the process for dead.
@@ -119,6 +118,7 @@ class JobLeases:
         self._clock = clock
         self._on_held = on_held
         self.process_id = process_id or uuid.uuid4().hex
+        _MADE_HERE.add(self.process_id)
         # Which registration of this process its lease row is: 1 at the first, one more each
         # time it registers again after a peer took it for dead. Jobs are stored under it and
         # written only while it holds (`JobStore`).
@@ -340,12 +340,11 @@ class JobLeases:
         """On a store of this process's alone (the instance lock), drop the leases earlier runs
         left: the start ended every job they held. One goes once it has lapsed, or at once when
         its process is gone (killed, it never released it; this host's only: a pid names a
-        process here). Counted as peers until they lapsed, `/health` said that up to three
-        processes shared a store no other can open (the fault pass of 2026-11-29, F4)."""
+        process here), not left to count as a peer of a store no other process can open."""
         Lease = self._db.models.ProcessLease
-        left = Lease.select(
-            Lease.id, Lease.host, Lease.pid, Lease.started_at, Lease.expires_at
-        ).where(Lease.id != self.process_id)
+        left = Lease.select(Lease.id, Lease.host, Lease.pid, Lease.expires_at).where(
+            Lease.id != self.process_id
+        )
         gone = [
             row.id
             for row in left
@@ -353,12 +352,9 @@ class JobLeases:
             or (
                 row.host == self.host
                 and row.pid is not None
-                # Our own pid under a lease from before this process began is a run before us
-                # that had it (a container's gateway has the same pid each start).
-                and (
-                    process_gone(row.pid)
-                    or (row.pid == self.pid and row.started_at < PROCESS_BEGAN_AT)
-                )
+                # Our own pid under a lease this process did not make is a run before us that
+                # had it (a container's gateway has the same pid each start).
+                and (process_gone(row.pid) or (row.pid == self.pid and row.id not in _MADE_HERE))
             )
         ]
         if gone:

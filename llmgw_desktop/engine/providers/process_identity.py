@@ -9,6 +9,9 @@ after a crash the next start stops only processes that are provably that run's (
 - macOS and other POSIX systems: `ps:<start time as ps prints it>` (to the second).
 - Windows: none; there a Job Object ends every CLI with the gateway (`lifeline.py`).
 
+Whether a pid's process has ended (`process_gone`: gone, or a zombie) is read here too, for the
+quit command's wait and for the leases an earlier run of the gateway left.
+
 On Linux the module can also list every process with its group, start time and whether its
 environment carries a given marker (the gateway tags each CLI run's environment with its job
 id; children inherit it even when they leave the process group).
@@ -61,12 +64,10 @@ def process_gone(pid: int) -> bool:
         return True
     except PermissionError:  # another user's: there, so not gone
         return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
+    if not PROC.is_dir():
         return False  # no /proc (macOS): it answered the signal, so it runs
-    # The command name (field 2) may hold spaces and parentheses: the state follows its end.
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+    stat = _stat(pid)
+    return stat is None or stat.zombie  # gone meanwhile, or dead and waiting to be collected
 
 
 def _windows_process_gone(pid: int) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.jobs.leases import PROCESS_BEGAN_AT, JobLeases
+from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
@@ -171,7 +171,7 @@ async def test_an_exclusive_store_forgets_at_once_the_leases_of_runs_that_are_go
 ) -> None:
     """On SQLite (one process: the instance lock) a killed run's lease was counted as a peer
     on `/health` until it lapsed (fault pass of 2026-11-29, F4). A lease goes at once when its
-    process is gone, or when it is our own pid's from before this process began (a
+    process is gone, or when it is our own pid's and this process did not make it (a
     container's gateway has the same pid each start); one of a process that runs stays."""
     if db.engine.shared:
         pytest.skip("a shared store's leases are the reaper's (test_lease_reaper.py)")
@@ -181,7 +181,7 @@ async def test_an_exclusive_store_forgets_at_once_the_leases_of_runs_that_are_go
     host, now = socket.gethostname(), time.time()
     left = {
         "killed run": (host, killed.pid, now - 60),
-        "earlier run with our pid": (host, os.getpid(), PROCESS_BEGAN_AT - 60),
+        "earlier run with our pid": (host, os.getpid(), now - 60),
         "another in this process": (host, os.getpid(), now),
         "another host's": ("elsewhere", killed.pid, now - 60),
     }
@@ -193,6 +193,7 @@ async def test_an_exclusive_store_forgets_at_once_the_leases_of_runs_that_are_go
             ).execute()
 
     await db.run(leave)
+    JobLeases(db, lease_s=30, process_id="another in this process")  # made here, never run
     leases = JobLeases(db, lease_s=30)
     await leases.register()
     kept = await db.run(lambda: {r.id for r in Lease.select()})

@@ -317,6 +317,10 @@ class Balancer:
         target that does not is passed over until it does (`liveness.py`)."""
         return self._liveness.waiting(self._of(target).liveness, probe)
 
+    def close(self) -> None:
+        """The gateway stops: the liveness watch's timers go (`LivenessWatch.close`)."""
+        self._liveness.close(known.liveness for known in self._known.values())
+
     def streaming(self, target: Target, stream: StreamProgress, probe: Probe) -> None:
         """`stream` of `target`'s is under way: while it is silent, `probe` asks the target's
         host whether it answers at all, and a target that does not is passed over until it

@@ -22,8 +22,8 @@ and the target is hung:
 
 A stream under way is watched the same way once its answer has begun: when no byte of it has
 come for `gateway.hung_check_after_ms` (reading held back for a slow client is not silence),
-and nothing else of its target answered meanwhile, the same probe goes, again after twice the
-silence each time it answers (at most `QUIET_CHECK_LONGEST_S` apart). A target that does not
+and nothing else of its target answered meanwhile, the same probe goes, then again twice as
+long after each check it answers (at most `QUIET_CHECK_LONGEST_S` apart). A target that does not
 answer is hung, as above, so the stall shows (`/health`'s `cooling`, the Providers page) and
 other requests pass it over; the stream itself is not cut (what came is the client's, and a
 host stopped for a while may go on), it keeps `gateway.upstream_timeout_ms`.
@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -66,8 +66,8 @@ log = logging.getLogger(__name__)
 # no more often than this, so a target gone for long costs one small request every 2 s.
 PROBE_GAP = Backoff(first_s=0.5, longest_s=2.0)
 
-# A silent stream's checks come after twice the silence of the one before (its probe answered:
-# a model thinking), at most this far apart.
+# A silent stream's checks come twice as long after the one before (its probe answered: a model
+# thinking), at most this far apart.
 QUIET_CHECK_LONGEST_S = 60.0
 
 # A target's probe: whether its host answered within the seconds given.
@@ -201,7 +201,7 @@ class StreamSilence:
         # Since when an answer of its target would show the host runs: the silence's start,
         # then its last check.
         self.asked_at = now
-        self.due_s = due_s  # the silence its next check waits for
+        self.due_s = due_s  # how long after `asked_at` its next check comes
 
     def heard(self, now: float, due_s: float) -> None:
         """More of it came (or its reader held it back): a new silence begins."""
@@ -261,7 +261,7 @@ class LivenessWatch:
                 del state.streams[silence]
             elif moved or not stream.awaited:  # or held back for its reader: not silent
                 silence.heard(now, check_after_s)
-            elif now - silence.quiet_since >= silence.due_s:
+            elif now - silence.asked_at >= silence.due_s:  # since its last check
                 silent.append(silence)
         if silent:  # after every stream that moved said its target answers
             self._quiet(state, silent, now)
@@ -272,8 +272,9 @@ class LivenessWatch:
 
     def _quiet(self, state: TargetLiveness, silent: list[StreamSilence], now: float) -> None:
         """Each of `silent` has been silent as long as its check waits for: probe their
-        target (`check`: one probe at most), and check each again after twice its silence."""
-        if state.hung_since is None and any(s.asked_at == s.quiet_since for s in silent):
+        target (`check`: one probe at most), and check each again twice as long after."""
+        firsts = [s.asked_at == s.quiet_since for s in silent]
+        if state.hung_since is None and any(firsts):
             log.info(
                 "gateway: %d stream(s) from %s sent nothing for %.1f s or more; checking "
                 "whether its host answers",
@@ -281,10 +282,24 @@ class LivenessWatch:
                 state.label,
                 min(now - s.quiet_since for s in silent),
             )
-        for silence in silent:
-            since, silence.asked_at = silence.asked_at, now
+        for silence, first in zip(silent, firsts, strict=True):
+            # A first check asks unless the target answered anything since the silence began;
+            # a later one unless a stream moved at this sweep (the last probe's own answer,
+            # which set `answered_at`, says nothing of now).
+            since = silence.quiet_since if first else now
+            silence.asked_at = now
             silence.due_s = min(2 * silence.due_s, QUIET_CHECK_LONGEST_S)
             self.check(state, since, silence.probe)
+
+    def close(self, states: Iterable[TargetLiveness]) -> None:
+        """Stop watching `states` (the gateway stops): their timers go, their streams are
+        forgotten; a probe on its way ends with the engine's tasks."""
+        for state in states:
+            for timer in (state.sweep, state.stream_sweep):
+                if timer is not None:
+                    timer.cancel()
+            state.sweep = state.stream_sweep = None
+            state.streams.clear()
 
     def sweep(self, state: TargetLiveness) -> None:
         """Check each call of `state`'s target that has waited `check_after_s` (once each),

@@ -90,7 +90,7 @@ class UpstreamAnswer:
     def progress(self) -> StreamProgress:
         """How much of it has come and whether more is awaited, for a watch of a stream's
         silence (`balancing/liveness.py`): counts and flags, never its bytes."""
-        return self._response
+        return _Progress(self._response)
 
     async def whole(self, *, advice: str = "") -> bytes:
         """The body, read whole within the read timeout and the size limit (the answer is
@@ -148,6 +148,28 @@ class UpstreamAnswer:
             verbatim=verbatim,
             most_frames=self.most_frames,
         )
+
+
+class _Progress:
+    """A response's counts and flags alone (`UpstreamAnswer.progress`): the raw response, which
+    reads unmasked bytes, stays inside."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: Http1Response) -> None:
+        self._response = response
+
+    @property
+    def received(self) -> int:
+        return self._response.received
+
+    @property
+    def ended(self) -> bool:
+        return self._response.ended
+
+    @property
+    def awaited(self) -> bool:
+        return self._response.awaited
 
 
 class AnswerFrames:
@@ -218,8 +240,10 @@ class AnswerFrames:
                 self._frames_left = left = left - len(frames)
                 if left < 0:
                     self._past_hold()
-        else:
+        elif self._parser.unfinished_bytes:
             self._no_whole_frame()
+        else:
+            self._wholeless_since = None  # a comment whole: a live upstream's keep-alive
         return frames
 
     def _past_hold(self) -> None:
@@ -236,8 +260,11 @@ class AnswerFrames:
         )
 
     def _no_whole_frame(self) -> None:
-        """A read ended no frame (half an event, a comment): bytes that keep coming a few at a
-        time would each restart `readany`'s limit, so these reads have one of their own.
+        """A read ended no frame and left part of one held: bytes of an event that keep coming
+        a few at a time would each restart `readany`'s limit, so these reads have one of their
+        own, counted from the first of them (a stream so held ends within twice the limit).
+        Comments alone end no frame and hold nothing: a live upstream's keep-alive while its
+        model thinks, which is not cut.
 
         Raises:
             TimeoutError: no frame has ended for the stream's stall limit.

@@ -344,9 +344,7 @@ class RequestRecords:
         whole request)."""
         if usage is None or usage.total_tokens == 0:
             estimated, counted = True, estimate.estimated(written)
-            # At what was held, or, for one cut short having sent more (a vendor that did
-            # not keep to its max_tokens, cut at its frames), at least what it sent.
-            if route.held_output and (ended or route.held_output > counted.output_tokens):
+            if route.held_output and ended:  # one cut short: below, at least what it sent
                 counted = dataclasses.replace(counted, output_tokens=route.held_output)
             counted = held_usage(counted, 0, route.held_input)
         else:

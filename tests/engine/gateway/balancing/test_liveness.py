@@ -4,6 +4,7 @@ probe that brings it back (`balancing/liveness.py`), and the HTTP client's probe
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from llmgw_desktop.engine.gateway.balancing.liveness import (
+    QUIET_CHECK_LONGEST_S,
     LivenessSettings,
     LivenessWatch,
     TargetLiveness,
@@ -144,16 +146,38 @@ async def test_a_stream_gone_silent_on_a_target_that_does_not_answer_marks_it_hu
 
 
 async def test_a_silent_stream_on_a_target_that_answers_is_checked_ever_less_often() -> None:
-    """Thinking is not hanging: the probe answers, nothing is marked, and the next check waits
-    for twice the silence."""
-    rig, probe, stream = Rig(), ScriptedProbe(), Stream()
+    """Thinking is not hanging: the probe answers and nothing is marked, and each check comes
+    twice as long after the one before, up to once a minute. Driven on a clock of its own, the
+    sweep called as its timer would (the timer itself is set far off)."""
+    now = [0.0]
+    tasks, hung = TaskSupervisor(), []
+    slow_timer = LivenessSettings(check_after_s=2.0, probe_timeout_s=0.01)
+    watch = LivenessWatch(
+        slow_timer,
+        tasks=tasks,
+        clock=lambda: now[0],
+        on_hung=lambda state: hung.append(state.label),
+        on_back=lambda _state: None,
+    )
+    state, probe, stream = TargetLiveness("alpha/gpt-4o-mini"), ScriptedProbe(), Stream()
     probe.answers = True
-    rig.watch.streaming(rig.state, stream, probe)
-    await _sweeps(8)  # silent for eight checks' worth: asked after 1, 2, 4 (and 8) of them
-    assert 2 <= probe.asked <= 4, probe.asked  # not once a sweep
-    assert rig.hung == [] and rig.state.hung_since is None
-    stream.ended = True
-    await rig.tasks.shutdown(grace=1.0)
+    watch.streaming(state, stream, probe)
+    asked_at = []
+    for second in range(2, 602, 2):  # ten minutes of silence, a sweep every 2 s
+        now[0] = float(second)
+        before = probe.asked
+        watch.sweep_streams(state)
+        await asyncio.sleep(0)  # the probe, if one went, answers
+        await asyncio.sleep(0)
+        if probe.asked > before:
+            asked_at.append(second)
+    gaps = [b - a for a, b in itertools.pairwise(asked_at)]
+    assert asked_at[:5] == [2, 6, 14, 30, 62], asked_at  # 4, 8, 16, 32 s apart
+    assert max(gaps) <= QUIET_CHECK_LONGEST_S and min(gaps[5:]) >= QUIET_CHECK_LONGEST_S, gaps
+    assert hung == [] and state.hung_since is None
+    watch.close([state])
+    assert state.stream_sweep is None and state.streams == {}
+    await tasks.shutdown(grace=1.0)
 
 
 async def test_no_probe_for_a_stream_held_back_for_its_reader_or_beside_one_that_moves() -> None:
