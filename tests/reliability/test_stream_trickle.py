@@ -95,7 +95,13 @@ async def trickling() -> AsyncIterator[TricklingUpstream]:
         yield up
 
 
-async def _gateway(start_gateway: GatewayFactory, up: TricklingUpstream) -> GatewayRuntime:  # noqa: F811
+async def _gateway(
+    start_gateway: GatewayFactory,  # noqa: F811
+    up: TricklingUpstream,
+    how: str,
+) -> GatewayRuntime:
+    """A gateway whose one provider is `up`, streaming as `how` says."""
+    up.how = how
     providers = {
         "alpha": {
             "kind": "openai-compatible",
@@ -129,8 +135,7 @@ async def test_a_stream_of_bytes_but_no_whole_event_is_cut_at_the_stall_limit(
     start_gateway: GatewayFactory,  # noqa: F811
     trickling: TricklingUpstream,
 ) -> None:
-    trickling.how = "trickle"
-    gateway = await _gateway(start_gateway, trickling)
+    gateway = await _gateway(start_gateway, trickling, "trickle")
     async with openai_client(gateway) as client, asyncio.timeout(CUT_WITHIN_S):
         text, error, took = await _read(client)
     assert text == "first ", text
@@ -144,8 +149,7 @@ async def test_comments_alone_past_the_limit_between_events_leave_the_stream_who
     start_gateway: GatewayFactory,  # noqa: F811
     trickling: TricklingUpstream,
 ) -> None:
-    trickling.how = "comments-between-events"
-    gateway = await _gateway(start_gateway, trickling)
+    gateway = await _gateway(start_gateway, trickling, "comments-between-events")
     async with openai_client(gateway) as client:
         text, error, _took = await _read(client)
     assert error is None, error
@@ -160,8 +164,7 @@ async def test_a_whole_answer_trickled_out_is_a_timeout_at_its_limit(
 ) -> None:
     """It was bounded already, but said as an answer that "broke off" (outcome `broken`, a
     502); it is the answer's limit, a 504 `upstream_timeout` as one whose head never came."""
-    trickling.how = "whole"
-    gateway = await _gateway(start_gateway, trickling)
+    gateway = await _gateway(start_gateway, trickling, "whole")
     async with openai_client(gateway) as client, asyncio.timeout(CUT_WITHIN_S):
         with pytest.raises(openai.APIStatusError) as caught:
             await client.chat.completions.create(
