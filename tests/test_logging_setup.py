@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.engine.api import TERMINAL_LOG
+from llmgw_desktop.engine.log_health import log_problem
 from llmgw_desktop.shell.logging_setup import FORMAT, LogFile, configure_logging
 
 FULL = Path("/dev/full")
@@ -30,9 +31,12 @@ def test_lines_the_disk_refuses_go_to_stderr_with_one_note_and_no_traceback(
     try:
         for n in range(3):
             logger.warning("line %d", n)
+        # Said on /health meanwhile (no path), and no longer once the log is closed.
+        assert log_problem() == "the log file cannot be written: No space left on device"
     finally:
         logger.removeHandler(handler)
         handler.close()
+    assert log_problem() is None
     err = capsys.readouterr().err
     assert err.count("cannot write the log /dev/full (No space left on device)") == 1, err
     assert [line.rsplit(": ", 1)[1] for line in err.splitlines()[1:]] == [

@@ -30,6 +30,7 @@ from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
+from llmgw_desktop.engine.log_health import log_problem
 from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.health import public_summary
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -95,7 +96,8 @@ class EngineHealth:
         if status == "ok" and self._lifecycle.draining:
             status = DRAINING
         store_problem = self._store.health.reason
-        if status == "ok" and store_problem is not None:
+        logging_problem = log_problem()
+        if status == "ok" and (store_problem is not None or logging_problem is not None):
             status = "degraded"
         answer = {
             "service": "llmgw-desktop",
@@ -113,6 +115,11 @@ class EngineHealth:
                 "reason": store_problem,
             },
             "recorder": self._recorder.status(),
+            # Whether the log file takes its lines (a full disk): they go to stderr meanwhile.
+            "log": {
+                "state": "ok" if logging_problem is None else "failing",
+                "reason": logging_problem,
+            },
             # This process's lease on the store, and how many other gateway processes share it.
             "lease": self._leases.health(),
             # Which providers fail, as the window shows it; the details are on /v1/providers,

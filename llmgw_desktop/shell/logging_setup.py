@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.paths import ensure_private_dir
-from llmgw_desktop.engine.api import TERMINAL_LOG, redact
+from llmgw_desktop.engine.api import TERMINAL_LOG, note_log_refused, redact
 
 __all__ = ["LogFile", "LogSetup", "configure_logging"]
 
@@ -43,7 +43,8 @@ class RedactingQueueHandler(logging.handlers.QueueHandler):
 class LogFile(logging.handlers.RotatingFileHandler):
     """The rotating log file; a line the disk refuses (full, over quota, read-only) goes to
     stderr as it is, with one note the first time, instead of logging's own "--- Logging
-    error ---" and a traceback for every line. Anything else is logging's usual report."""
+    error ---" and a traceback for every line, and `/health` says so until a line fits again
+    (`note_log_refused`). Anything else is logging's usual report."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,10 +54,14 @@ class LogFile(logging.handlers.RotatingFileHandler):
     def emit(self, record: logging.LogRecord) -> None:
         self._failed = False
         super().emit(record)  # a failure comes back through `handleError`
-        if not self._failed:
+        if not self._failed and self._refused:
             self._refused = False
+            note_log_refused(None)  # `/health` says the log is written again
 
     def close(self) -> None:
+        if self._refused:
+            self._refused = False
+            note_log_refused(None)  # this log is gone: nothing of it to say
         try:
             super().close()
         except OSError as exc:  # the last buffered bytes did not fit: a stop goes on
@@ -76,6 +81,8 @@ class LogFile(logging.handlers.RotatingFileHandler):
                     "its lines come here until it can\n"
                 )
                 self._refused = True
+                # No path: `/health` is for anyone who reaches the door.
+                note_log_refused(f"the log file cannot be written: {exc.strerror}")
             sys.stderr.write(self.format(record) + "\n")
         except (OSError, ValueError):  # stderr closed too: nowhere left to say it
             pass

@@ -74,10 +74,12 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "refused",
         "store",
         "recorder",
+        "log",
         "lease",
         "providers",
         "cooling",
     }
+    assert health["log"] == {"state": "ok", "reason": None}
     assert health["plain_http"] is False  # loopback only
     assert health["refused"] == {"total": 0, "byCode": {}, "edge": 0, "gateway": 0}
     assert health["store"] == {"state": "ok", "reason": None}
