@@ -158,6 +158,7 @@ from llmgw_desktop.engine.jobs.stuck import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.views import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.lifecycle import EngineState as EngineState
 from llmgw_desktop.engine.live_settings import LIVE_SETTINGS as LIVE_SETTINGS
+from llmgw_desktop.engine.log_health import log_problem as log_problem
 from llmgw_desktop.engine.log_health import note_log_refused as note_log_refused
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from llmgw_desktop.engine.api import RequestFinished, format_usd
+from llmgw_desktop.engine.api import RequestFinished, format_usd, log_problem
 from llmgw_desktop.ui.attention import (
     FAILING,
     SOME_CALLS_FAIL,
@@ -219,6 +219,9 @@ class StatusHeader(QWidget):
             )
         elif state != "running":
             self._set("gateway", state.capitalize(), "error", f"The gateway is {state}.")
+        elif log := log_problem():  # what /health says degraded too: never green beside it
+            tip = f"The gateway is serving, but {log}: its lines go to stderr until there is room."
+            self._set("gateway", "Degraded", "warning", tip)
         elif engine.providers.paused:
             self._set(
                 "gateway", "Paused", "warning", "Every provider is paused: calls are refused."
