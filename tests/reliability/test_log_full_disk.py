@@ -11,6 +11,7 @@ gateway is the real process (`python -m llmgw_desktop --headless`), the disk a r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.reliability._recfaults_support import (
     ChildGateway,
@@ -38,28 +39,23 @@ def test_a_full_log_disk_is_said_on_health_while_it_lasts(tmp_path: Path) -> Non
             health = gw.start()
             assert health["status"] == "ok" and health["log"] == {"state": "ok", "reason": None}
             filler = fill(home / "log", "filler.bin")
-
             # Lines are written as the gateway works: a few requests bring the refusal.
-            def said() -> dict | None:
-                assert gw.chat("while the log disk is full")[0] == 200
-                found = gw.health()
-                return found if found["log"]["state"] == "failing" else None
-
-            health = wait_for(said)
+            health = wait_for(lambda: _log_after_a_chat(gw, "failing"))
             assert health["status"] == "degraded", health
             assert "cannot be written" in health["log"]["reason"], health
             assert str(home) not in health["log"]["reason"]  # no path to anyone at the door
 
             filler.unlink()
-
-            def back() -> dict | None:
-                assert gw.chat("room again")[0] == 200
-                found = gw.health()
-                return found if found["log"]["state"] == "ok" else None
-
-            health = wait_for(back)
+            health = wait_for(lambda: _log_after_a_chat(gw, "ok"))
             assert health["status"] == "ok", health
             code, _, err = gw.stop()
             assert code == 0, err
         finally:
             gw.kill()
+
+
+def _log_after_a_chat(gw: ChildGateway, state: str) -> dict[str, Any] | None:
+    """`/health` once a chat has been answered, if its log is in `state` (else None)."""
+    assert gw.chat("a line for the log")[0] == 200
+    found = gw.health()
+    return found if found["log"]["state"] == state else None
