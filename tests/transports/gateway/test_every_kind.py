@@ -287,14 +287,18 @@ async def test_a_stream_silent_mid_way_on_a_host_that_does_not_answer_marks_it_h
     fast = {"gateway.hung_check_after_ms": 200, "gateway.hung_probe_timeout_ms": 200}
     gateway = await _started(start_gateway, upstream, kind, **fast)
 
+    # The stream stops half-way and goes on once a probe went unanswered (a host stopped for a
+    # while), whenever a loaded machine gets there; 30 s at most, then the assertion says why.
+    upstream.stream_gate = gate = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.call_later(30.0, gate.set)
+
     async def silent(_target: object, timeout_s: float) -> bool:
         await asyncio.sleep(timeout_s)
+        loop.call_soon(gate.set)  # after the watch has read this answer
         return False
 
     monkeypatch.setattr(gateway.engine.gateway.upstream, "answers", silent)
-    # The stream stops half-way for several checks' worth of silence, then goes on.
-    upstream.stream_gate = gate = asyncio.Event()
-    asyncio.get_running_loop().call_later(1.5, gate.set)
     caplog.set_level("INFO", logger="llmgw_desktop.engine.gateway.balancing.liveness")
     answer = await kind.ask(gateway, stream=True)
     assert answer.status == 200, answer

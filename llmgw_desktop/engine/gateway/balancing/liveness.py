@@ -283,10 +283,12 @@ class LivenessWatch:
                 min(now - s.quiet_since for s in silent),
             )
         for silence, first in zip(silent, firsts, strict=True):
-            # A first check asks unless the target answered anything since the silence began;
-            # a later one unless a stream moved at this sweep (the last probe's own answer,
-            # which set `answered_at`, says nothing of now).
-            since = silence.quiet_since if first else now
+            # A first check asks unless the target answered anything after the silence began
+            # (a silence begins at the sweep that saw the stream move, the clock reading its
+            # move was counted at as its target answering: that one is not after); a later one
+            # unless a stream moved at this sweep (the last probe's own answer, which set
+            # `answered_at`, says nothing of now).
+            since = math.nextafter(silence.quiet_since, math.inf) if first else now
             silence.asked_at = now
             silence.due_s = min(2 * silence.due_s, QUIET_CHECK_LONGEST_S)
             self.check(state, since, silence.probe)

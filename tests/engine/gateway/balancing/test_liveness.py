@@ -145,57 +145,88 @@ async def test_a_stream_gone_silent_on_a_target_that_does_not_answer_marks_it_hu
     await rig.tasks.shutdown(grace=1.0)
 
 
+class ClockRig:
+    """A watch on a clock of its own, its stream sweep called as its timer would be (the timer
+    itself is set far off and cancelled at each call): checks every 2 s of that clock."""
+
+    def __init__(self, *, answers: bool) -> None:
+        self.now = 0.0
+        self.tasks = TaskSupervisor()
+        self.hung: list[str] = []
+        self.found_hung = asyncio.Event()
+        self.watch = LivenessWatch(
+            LivenessSettings(check_after_s=2.0, probe_timeout_s=0.01),
+            tasks=self.tasks,
+            clock=lambda: self.now,
+            on_hung=self._hung,
+            on_back=lambda _state: None,
+        )
+        self.state = TargetLiveness("alpha/gpt-4o-mini")
+        self.probe = ScriptedProbe()
+        self.probe.answers = answers
+
+    def _hung(self, state: TargetLiveness) -> None:
+        self.hung.append(state.label)
+        self.found_hung.set()
+
+    async def sweep_at(self, second: float) -> bool:
+        """Sweep at `second`; whether a probe went."""
+        self.now = second
+        if self.state.stream_sweep is not None:
+            self.state.stream_sweep.cancel()
+        before = self.probe.asked
+        self.watch.sweep_streams(self.state)
+        for _ in range(3):  # the probe, if one went, answers (or times out: 10 ms)
+            await asyncio.sleep(0)
+        return self.probe.asked > before
+
+    async def close(self) -> None:
+        self.watch.close([self.state])
+        assert self.state.stream_sweep is None and self.state.streams == {}
+        await self.tasks.shutdown(grace=1.0)
+
+
 async def test_a_silent_stream_on_a_target_that_answers_is_checked_ever_less_often() -> None:
     """Thinking is not hanging: the probe answers and nothing is marked, and each check comes
-    twice as long after the one before, up to once a minute. Driven on a clock of its own, the
-    sweep called as its timer would (the timer itself is set far off)."""
-    now = [0.0]
-    tasks, hung = TaskSupervisor(), []
-    slow_timer = LivenessSettings(check_after_s=2.0, probe_timeout_s=0.01)
-    watch = LivenessWatch(
-        slow_timer,
-        tasks=tasks,
-        clock=lambda: now[0],
-        on_hung=lambda state: hung.append(state.label),
-        on_back=lambda _state: None,
-    )
-    state, probe, stream = TargetLiveness("alpha/gpt-4o-mini"), ScriptedProbe(), Stream()
-    probe.answers = True
-    watch.streaming(state, stream, probe)
-    asked_at = []
-    for second in range(2, 602, 2):  # ten minutes of silence, a sweep every 2 s
-        now[0] = float(second)
-        before = probe.asked
-        watch.sweep_streams(state)
-        await asyncio.sleep(0)  # the probe, if one went, answers
-        await asyncio.sleep(0)
-        if probe.asked > before:
-            asked_at.append(second)
+    twice as long after the one before, up to once a minute."""
+    rig, stream = ClockRig(answers=True), Stream()
+    rig.watch.streaming(rig.state, stream, rig.probe)
+    asked_at = [second for second in range(2, 602, 2) if await rig.sweep_at(second)]
     gaps = [b - a for a, b in itertools.pairwise(asked_at)]
     assert asked_at[:5] == [2, 6, 14, 30, 62], asked_at  # 4, 8, 16, 32 s apart
     assert max(gaps) <= QUIET_CHECK_LONGEST_S and min(gaps[5:]) >= QUIET_CHECK_LONGEST_S, gaps
-    assert hung == [] and state.hung_since is None
-    watch.close([state])
-    assert state.stream_sweep is None and state.streams == {}
-    await tasks.shutdown(grace=1.0)
+    assert rig.hung == [] and rig.state.hung_since is None
+    await rig.close()
 
 
 async def test_no_probe_for_a_stream_held_back_for_its_reader_or_beside_one_that_moves() -> None:
-    rig, probe = Rig(), ScriptedProbe()
+    rig = ClockRig(answers=False)
     held, silent, moving = Stream(), Stream(), Stream()
     held.awaited = False  # reading paused for a slow client: the silence is ours
-    rig.watch.streaming(rig.state, held, probe)
-    await _sweeps(4)
-    assert probe.asked == 0
-    rig.watch.streaming(rig.state, silent, probe)
-    rig.watch.streaming(rig.state, moving, probe)
-    for _ in range(4):  # the other stream of the same target keeps coming: its host runs
+    rig.watch.streaming(rig.state, held, rig.probe)
+    assert not any([await rig.sweep_at(second) for second in (2, 4, 6, 8)])
+    rig.watch.streaming(rig.state, silent, rig.probe)
+    rig.watch.streaming(rig.state, moving, rig.probe)
+    for second in (10, 12, 14, 16, 18):  # the other stream keeps coming: its host runs
         moving.received += 10
-        await _sweeps(1)
-    assert probe.asked == 0 and rig.hung == []
-    for stream in (held, silent, moving):
-        stream.ended = True
-    await rig.tasks.shutdown(grace=1.0)
+        assert not await rig.sweep_at(second)
+    assert rig.hung == []
+    await rig.close()
+
+
+async def test_a_stream_that_came_then_went_silent_is_probed_at_its_first_check() -> None:
+    """The sweep that saw it move is when its silence began and when its target last answered:
+    that answer is not one after the silence began (the CI of 2026-11-29 waited for a second
+    check, past the test's pause, under load)."""
+    rig, stream = ClockRig(answers=False), Stream()
+    rig.watch.streaming(rig.state, stream, rig.probe)
+    stream.received += 10  # more came before the first sweep, then nothing
+    assert not await rig.sweep_at(2.0)
+    assert await rig.sweep_at(4.0)
+    async with asyncio.timeout(BOUND_S):
+        await rig.found_hung.wait()
+    assert rig.probe.asked == 1 and rig.hung == ["alpha/gpt-4o-mini"]
+    await rig.close()
 
 
 @asynccontextmanager
