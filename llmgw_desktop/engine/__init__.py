@@ -19,11 +19,12 @@ Shared by all of them: `errors` (every error, by what the caller must do, with i
 `jsonio` (orjson on the hot paths), `redact` and `own_secrets` (what is masked before anything
 is stored), `lines` (the one capped line reader of every line-delimited stream), `health` (what
 `/health`, the tray and the Overview say), `log_health` (whether the log file takes its lines,
-as the shell's log writer tells it), `outage` (a stretch of failures said once when it
-starts and once when it ends), `backoff` (how long to wait before trying again what failed: the
-one back-off value), `circuit` (failures in a row and the rest they earn: the one circuit of the
-gateway's targets and the CLIs' breaker), `shares` (fair shares of a limit between principals),
-`settings_saver` (settings the engine changes, written back to `config.toml`), `live_settings`
-(the settings it runs on now, and those it takes on at once) and `gc_tuning` (how a serving
-process collects garbage).
+as the shell's log writer tells it), `degraded` (what keeps a serving gateway from being whole:
+the one list `/health`, the header, Overview and the tray read), `outage` (a stretch of failures
+said once when it starts and once when it ends), `backoff` (how long to wait before trying again
+what failed: the one back-off value), `circuit` (failures in a row and the rest they earn: the
+one circuit of the gateway's targets and the CLIs' breaker), `shares` (fair shares of a limit
+between principals), `settings_saver` (settings the engine changes, written back to
+`config.toml`), `live_settings` (the settings it runs on now, and those it takes on at once) and
+`gc_tuning` (how a serving process collects garbage).
 """

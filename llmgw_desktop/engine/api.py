@@ -35,7 +35,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "begin_drain": "take no new work, let what runs finish (a rolling restart's first step)",
     "live_jobs": "jobs queued or running: what a drain waits for",
     "process_health": "jobs, limits, breakers, switches, rested hosts (llm_process_health)",
-    "store_problem": "why the store is degraded, or None",
+    "degradations": "what degrades the serving gateway now (store, log), or ()",
     "state": "the engine's EngineState",
     "uptime_seconds": "seconds since start",
     "settings": "the settings this engine runs on (read only)",

@@ -60,6 +60,8 @@ from llmgw_desktop.engine.calls import Outcome as Outcome
 from llmgw_desktop.engine.calls import PendingApproval as PendingApproval
 from llmgw_desktop.engine.calls import RequestMeta as RequestMeta
 from llmgw_desktop.engine.calls import checked_working_dir as checked_working_dir
+from llmgw_desktop.engine.degraded import Degradation as Degradation
+from llmgw_desktop.engine.degraded import degraded_sentence as degraded_sentence
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.engine import Engine as Engine
 from llmgw_desktop.engine.errors import ApprovalDenied as ApprovalDenied
@@ -158,7 +160,6 @@ from llmgw_desktop.engine.jobs.stuck import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.views import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.lifecycle import EngineState as EngineState
 from llmgw_desktop.engine.live_settings import LIVE_SETTINGS as LIVE_SETTINGS
-from llmgw_desktop.engine.log_health import log_problem as log_problem
 from llmgw_desktop.engine.log_health import note_log_refused as note_log_refused
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE

@@ -27,6 +27,7 @@ from llmgw_desktop.engine.budgets.definition import budget_zone
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.budgets.service import Budgets
 from llmgw_desktop.engine.calls import ApprovalGate, CallRunner, ProviderCalls
+from llmgw_desktop.engine.degraded import Degradation, degradations
 from llmgw_desktop.engine.events import (
     EventBus,
     RequestFinished,
@@ -664,9 +665,10 @@ class Engine:
         return self.lifecycle.uptime_seconds
 
     @property
-    def store_problem(self) -> str | None:
-        """Why the store is degraded (damaged file, full disk ...), or None when all is well."""
-        return self.store.health.reason
+    def degradations(self) -> tuple[Degradation, ...]:
+        """What keeps the serving gateway from being whole (its store's problem, a log file
+        that takes no lines), the store's first; () when all is well (`degraded.py`)."""
+        return degradations(self.store.health.reason)
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""

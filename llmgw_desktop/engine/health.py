@@ -26,6 +26,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.degraded import degradations
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobManager
@@ -97,7 +98,7 @@ class EngineHealth:
             status = DRAINING
         store_problem = self._store.health.reason
         logging_problem = log_problem()
-        if status == "ok" and (store_problem is not None or logging_problem is not None):
+        if status == "ok" and degradations(store_problem):
             status = "degraded"
         answer = {
             "service": "llmgw-desktop",

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from llmgw_desktop.engine.api import RequestFinished, format_usd, log_problem
+from llmgw_desktop.engine.api import RequestFinished, degraded_sentence, format_usd
 from llmgw_desktop.ui.attention import (
     FAILING,
     SOME_CALLS_FAIL,
@@ -213,15 +213,11 @@ class StatusHeader(QWidget):
         state = engine.state.value
         nothing = no_provider(engine)
         verdicts = provider_verdicts(engine)
-        if engine.store_problem:
-            self._set(
-                "gateway", "Degraded", "error", f"The store is degraded: {engine.store_problem}"
-            )
+        if degraded := engine.degradations:  # what /health says degraded: never green beside it
+            level = "error" if any(d.serious for d in degraded) else "warning"
+            self._set("gateway", "Degraded", level, degraded_sentence(degraded))
         elif state != "running":
             self._set("gateway", state.capitalize(), "error", f"The gateway is {state}.")
-        elif log := log_problem():  # what /health says degraded too: never green beside it
-            tip = f"The gateway is serving, but {log}: its lines go to stderr until there is room."
-            self._set("gateway", "Degraded", "warning", tip)
         elif engine.providers.paused:
             self._set(
                 "gateway", "Paused", "warning", "Every provider is paused: calls are refused."

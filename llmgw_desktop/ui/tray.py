@@ -138,8 +138,6 @@ class TrayIcon(QObject):
         self.needs_a_look: dict[str, str] = {}
         self._verdicts: list[ProviderVerdict] = []
         self._marked: set[tuple[str, str, str]] = set()
-        # What is wrong with the store (damaged, disk full, recorder failing), or None.
-        self.store_problem: str | None = bridge.engine.store_problem
         self.last_error: str | None = None
         self._icons: dict[str, QIcon] = {}
         self.shown_state = ""
@@ -188,7 +186,7 @@ class TrayIcon(QObject):
         # Drawn afresh when opened: a line's time left ("in 5 s") is as of its last drawing.
         self.menu.aboutToShow.connect(self.redraw)
         bridge.engineStateChanged.connect(self._on_engine_state)
-        bridge.storeHealthChanged.connect(self._on_store_health)
+        bridge.storeHealthChanged.connect(lambda _problem: self.redraw())
         bridge.requestFinished.connect(lambda _event: self._redraw_soon())
 
     def show(self) -> None:
@@ -242,7 +240,7 @@ class TrayIcon(QObject):
     @property
     def state(self) -> str:
         """error, paused, busy or idle: the first that holds."""
-        if self._down or self.failing or self._engine_stopped or self.store_problem:
+        if self._down or self.failing or self._engine_stopped or self._engine.degradations:
             return "error"
         jobs = job_counts(self._engine)
         if jobs.stuck:
@@ -271,8 +269,7 @@ class TrayIcon(QObject):
         lines.extend(_cut(line) for line in self.stuck_lines())
         for name, why in self.needs_a_look.items():
             lines.append(_cut(f"Some calls fail: {name} ({why})"))
-        if self.store_problem:
-            lines.append(_cut(f"Store degraded: {self.store_problem}"))
+        lines.extend(_cut(f"{part.label}: {part.reason}") for part in self._engine.degradations)
         if self.last_error:
             error = self.last_error
             if len(error) > ERROR_CHARS:
@@ -440,10 +437,6 @@ class TrayIcon(QObject):
                     detail=provider,
                     level="error",
                 )
-        self.redraw()
-
-    def _on_store_health(self, problem: str) -> None:
-        self.store_problem = problem or None
         self.redraw()
 
     def _on_engine_state(self, state: str) -> None:

@@ -11,7 +11,7 @@ import time
 import pytest
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd, note_log_refused
+from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui import header as header_module
 from llmgw_desktop.ui.approvals import DeskApprovals
@@ -285,30 +285,5 @@ def test_the_gateway_chip_is_not_green_while_every_provider_that_answers_fails(
             header.redraw()
             assert (chip.text(), chip.property("tone")) == ("Running", None)
             assert "every provider that can answer is failing" in chip.toolTip()
-
-    on_gateway(body)
-
-
-def test_the_gateway_chip_says_degraded_while_the_log_file_cannot_be_written(
-    on_gateway: OnGateway, qtbot: QtBot
-) -> None:
-    """`/health` said degraded for a full log disk while the header read "Running" in green.
-    The refusal is the log writer's own note (`note_log_refused`, what `LogFile` calls; the
-    full disk itself is `tests/reliability/test_log_full_disk.py`)."""
-
-    async def body(desk: Desk) -> None:
-        with desk_window(desk, qtbot, size=(1024, 700)) as window:
-            header, chip = window.header, window.header.chips["gateway"]
-            header.redraw()
-            assert (chip.text(), chip.property("tone")) == ("Running", "ok")
-            note_log_refused("the log file cannot be written: No space left on device")
-            try:
-                header.redraw()
-                assert (chip.text(), chip.property("tone")) == ("Degraded", "warning")
-                assert "No space left on device" in chip.toolTip()
-            finally:
-                note_log_refused(None)
-            header.redraw()
-            assert (chip.text(), chip.property("tone")) == ("Running", "ok")
 
     on_gateway(body)

@@ -108,7 +108,7 @@ def _facts(verdicts: list[ProviderVerdict], **changed: object) -> GatewayFacts:
     facts = GatewayFacts(
         state="running",
         paused=False,
-        store_problem=None,
+        degraded=(),
         uptime="2h 05m",
         window_minutes=15,
         totals=Totals(requests=303, asked=300, errors=7, refused=3),

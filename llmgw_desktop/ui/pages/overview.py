@@ -417,10 +417,10 @@ class OverviewPage(Page):
                 text += " (all providers paused)"
         else:
             text = state.capitalize()
-        problem = engine.store_problem
-        attention = problem is not None
-        if problem is not None:
-            text += f" · degraded: {shortened(problem)}"
+        degraded = engine.degradations
+        attention = bool(degraded)
+        for part in degraded:
+            text += f" · degraded: {shortened(part.reason)}"
         recorder = engine.recorder.status()
         if recorder["spilled"] or recorder["dropped"]:
             attention = True
@@ -432,8 +432,9 @@ class OverviewPage(Page):
         # out again, once a second under any traffic (docs/PERFORMANCE.md).
         _show(self.status_label, text, warning_colour() if attention else None)
         # The whole reason is one hover away; the colour says "look here" at a glance.
-        if self.status_label.toolTip() != (problem or ""):
-            self.status_label.setToolTip(problem or "")
+        reasons = "\n".join(part.reason for part in degraded)
+        if self.status_label.toolTip() != reasons:
+            self.status_label.setToolTip(reasons)
         _show(self.refused_label, refused_text(engine.refusals.health()))
         verdicts = provider_verdicts(engine)
         names = {state.id: state.display_name for state in engine.providers.states()}
@@ -482,7 +483,7 @@ class OverviewPage(Page):
             GatewayFacts(
                 state=engine.state.value,
                 paused=engine.providers.paused,
-                store_problem=engine.store_problem,
+                degraded=engine.degradations,
                 uptime=uptime_text(engine.uptime_seconds),
                 window_minutes=HEALTH_WINDOW_S // 60,
                 totals=totals,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.api import Totals, format_usd
+from llmgw_desktop.engine.api import Degradation, Totals, degraded_sentence, format_usd
 from llmgw_desktop.ui.attention import NoProvider, ProviderVerdict, SpendToday
 from llmgw_desktop.ui.budget_words import SpendChip
 from llmgw_desktop.ui.counts import JobCounts, running_words
@@ -77,7 +77,7 @@ class GatewayFacts:
 
     state: str  # the engine's state ("running", "stopped" ...)
     paused: bool
-    store_problem: str | None
+    degraded: tuple[Degradation, ...]  # `engine.degradations`
     uptime: str  # "2h 05m"
     window_minutes: int
     totals: Totals  # the health window's live figures
@@ -111,13 +111,10 @@ def _calls(totals: Totals, minutes: int) -> str:
 
 def _gateway(facts: GatewayFacts) -> Figure:
     served = _calls(facts.totals, facts.window_minutes)
-    if facts.store_problem:
-        return Figure(
-            "Degraded",
-            f"The store has a problem; {served}",
-            "error",
-            f"The gateway serves, but its store has a problem: {facts.store_problem}",
-        )
+    if degraded := facts.degraded:
+        level = "error" if any(d.serious for d in degraded) else "warning"
+        words = f"{degraded[0].headline}; {served}"
+        return Figure("Degraded", words, level, degraded_sentence(degraded))
     if facts.state != "running":
         return Figure(facts.state.capitalize(), "The gateway is not serving calls.", "error")
     if facts.paused:
