@@ -470,7 +470,7 @@ class Balancer:
             target.model,
             weight,
             share,
-            latency_s=known.latency.now(now),
+            latency_s=known.latency.measured(now),
             in_flight=known.in_flight,
             state=HUNG_OUTCOME if hung else circuit.state(now).value,
             cooling_s=left or None,

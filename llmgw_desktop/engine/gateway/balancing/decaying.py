@@ -47,6 +47,13 @@ class DecayingFigure:
         faded: float = self.value * 0.5 ** (age / self.half_life_s)
         return faded
 
+    def measured(self, when: float) -> float | None:
+        """The figure as its last sample left it, not faded (what was measured: a latency
+        shown to a person; the fading is the strategy's way to try a target again, and read
+        as a latency it made a target failing every call look faster each minute); None as
+        `now` says."""
+        return None if self.now(when) is None else self.value
+
     def add(self, sample: float, when: float) -> None:
         """Move the figure toward `sample` (the first sample sets it)."""
         current = self.now(when)

@@ -21,7 +21,7 @@ class TargetView:
     model: str
     weight: float | None = None  # its weight in the route (None: outside a route's pool)
     share: float | None = None  # of the route's recent answers (None: none yet)
-    latency_s: float | None = None  # recent time to first token (None: untried)
+    latency_s: float | None = None  # time to first token as of its last answer (None: untried)
     in_flight: int = 0
     # For everyone: closed, cooling, open, half_open (`engine/circuit.CircuitState`), or hung (no
     # answer to the gateway's probe: `liveness.py`).

@@ -160,3 +160,22 @@ def test_route_view_gives_each_targets_share_latency_and_state() -> None:
     assert a["share"] == 0.8 and a["latencyMs"] == 200.0 and a["state"] == "closed"
     assert b["share"] == 0.2 and b["state"] == "cooling" and b["coolingSeconds"] == 20.0
     assert view.to_dict()["strategy"] == "weighted"
+
+
+def test_a_route_view_shows_the_latency_measured_not_the_strategys_faded_figure() -> None:
+    """A target failing every call gives no new latency, and the figure the lowest-latency
+    strategy reads fades (so a target once slow is tried again): shown as its latency, a
+    failing target looked faster each minute (a review under Xvfb, 2026-11-29: 142, 83, 61 ms
+    while its answers had taken 300 ms)."""
+    clock = Clock()
+    balancer = _balancer(clock, latency_half_life_s=60.0)
+    plan = _plan({"targets": THREE[:2], "strategy": "lowest-latency"})
+    balancer.answered(A, 0.3, {}, principal=LOCAL)
+    for _ in range(3):
+        clock.now += 60.0
+        balancer.failed(A, "500", None, principal=LOCAL)
+    view = balancer.route_view(plan.route, list(zip(plan.pool, plan.weights, strict=True)))
+    assert view.targets[0].to_dict()["latencyMs"] == 300.0
+    clock.now += 120.0  # past four half-lives without an answer: forgotten, as before
+    view = balancer.route_view(plan.route, list(zip(plan.pool, plan.weights, strict=True)))
+    assert view.targets[0].latency_s is None
