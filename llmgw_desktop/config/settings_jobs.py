@@ -160,7 +160,9 @@ class ProvidersSettings:
     retry_attempts: int = setting(
         3,
         env="LLM_GATEWAY_RETRY_ATTEMPTS",
-        doc="Tries per call for transient failures (rate limits, overload), with backoff.",
+        doc="Tries per coding-tool (CLI) call for transient failures (rate limits, overload), "
+        "with backoff. Calls to API providers are not tried again: they go on to their "
+        "route's next key or target.",
         check=checks.positive,
     )
     retry_base_delay_ms: int = setting(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from llmgw_desktop.config.budgets import Unit
 from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount
-from llmgw_desktop.ui.kit.spend_bar import spend_tone
+from llmgw_desktop.ui.kit.spend_bar import NEAR, spend_tone
 
 PER_PERIOD = {"daily": "per day", "monthly": "per month"}
 
@@ -95,7 +95,14 @@ def counts_words(status: BudgetStatus) -> str:
 
 def state_kind(status: BudgetStatus) -> str:
     """The status kind (`badge.STATUS_KINDS`) of the budget's state."""
-    return _STATE_KINDS[status.state]
+    return "warning" if _near_its_limit(status) else _STATE_KINDS[status.state]
+
+
+def _near_its_limit(status: BudgetStatus) -> bool:
+    """Under its soft limit but at `NEAR` of its hard one: its bar is amber (`spend_tone`), so
+    its state says why (a review read "ok" beside an amber bar at 81 %)."""
+    hard = status.budget.hard
+    return status.state == "ok" and bool(hard) and status.spent >= NEAR * (hard or 0.0)
 
 
 def state_words(status: BudgetStatus) -> str:
@@ -104,7 +111,7 @@ def state_words(status: BudgetStatus) -> str:
     which is not past its limit: "exceeded" beside its 0 % would say two things."""
     if status.state == "exceeded" and _refusing_before_its_limit(status):
         return "refusing calls"
-    return _STATE_WORDS[status.state]
+    return "near its limit" if _near_its_limit(status) else _STATE_WORDS[status.state]
 
 
 def _refusing_before_its_limit(status: BudgetStatus) -> bool:

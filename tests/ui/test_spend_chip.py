@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop.engine.api import BudgetStatus, parse_budgets
-from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.budget_words import spend_chip, state_kind, state_words
+from llmgw_desktop.ui.kit.spend_bar import spend_tone
 
 RESETS = 1_800_000_000.0
 
@@ -166,3 +167,14 @@ def test_the_chip_is_coloured_by_the_figure_it_shows_not_by_another_budget() -> 
     assert passed.tone == "error"
     soft = spend_chip("$2.00", statuses((DAY | {"soft": 1.5}, 2.0)))
     assert soft.tone == "warning"
+
+
+def test_a_budget_whose_bar_is_amber_near_its_hard_limit_says_so_in_its_state() -> None:
+    """A review read "ok" beside an amber bar at 81 % of a hard limit, under its soft one
+    (the bar turns amber at `NEAR` of the hard limit too)."""
+    table = {"scope": "global", "unit": "usd", "period": "daily", "soft": 0.065, "hard": 0.07}
+    (near,) = statuses((table, 0.0567))
+    assert near.state == "ok" and spend_tone(near.spent, 0.07, 0.065) == "warning"
+    assert (state_words(near), state_kind(near)) == ("near its limit", "warning")
+    (far,) = statuses((table, 0.01))
+    assert (state_words(far), state_kind(far)) == ("ok", "ok")

@@ -36,7 +36,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import current_look, tone_colour
 
-__all__ = ["BAR_ROLE", "SpendBar", "SpendBarDelegate", "paint_bar", "spend_tone"]
+__all__ = ["BAR_ROLE", "NEAR", "SpendBar", "SpendBarDelegate", "paint_bar", "spend_tone"]
 
 BAR_HEIGHT = 8
 NEAR = 0.8  # past this share of the limit, the bar turns amber

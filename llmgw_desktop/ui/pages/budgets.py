@@ -3,16 +3,17 @@
 A list with the chosen budget's details beside it. The list has one row per budget: those of
 `[[budgets]]` in their order, then the gateway keys' own budgets (kept with the keys; listed
 here so "all my limits" is one page, changed on the Access keys page). Each row has its scope,
-spend, limits with their period (`budget_words.limits_words`, as the Access keys page says them), a
-bar coloured by state (the accent under the soft limit, amber past it, red once the hard limit
-refuses calls) with its percentage beside it in the text colour, the state as a status (glyph
-and word, so colour is never the only signal) and the local time the period resets. The
-figures are the engine's running totals (`engine.budgets.statuses()` and `key_statuses()`, in
-memory: no query), redrawn on a short timer while the page is shown. A token budget counts
-every token, cache reads and writes included; how many of its tokens those were is read from
-the recorder's rows (`engine.budgets.cache_parts`, off the loop, every `CACHE_EVERY` redraws)
-and said under the total ("8,025 tokens" over "incl. 5,000 cache reads", a second line that
-takes no width from the other columns), since the Agents page lists input and output only.
+spend, limits with their period (`budget_words.limits_words`, as the Access keys page says
+them), a bar coloured by state (the accent under the soft limit, amber past it or at `NEAR` of
+the hard limit, red once the hard limit refuses calls) with its percentage beside it in the text
+colour, the state as a status (glyph and word, so colour is never the only signal) and the local
+time the period resets. The figures are the engine's running totals (`engine.budgets.statuses()`
+and `key_statuses()`, in memory: no query), redrawn on a short timer while the page is shown. A
+token budget counts every token, cache reads and writes included; how many of its tokens those
+were is read from the recorder's rows (`engine.budgets.cache_parts`, off the loop, every
+`CACHE_EVERY` redraws) and said under the total ("8,025 tokens" over "incl. 5,000 cache reads",
+a second line that takes no width from the other columns), since the Agents page lists input and
+output only.
 
 *Add budget…* (the page's head) and *Change…* (the details) open a dialog; the whole new list
 is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming the
@@ -397,7 +398,8 @@ class BudgetsPage(Page):
             self._saving = False
         self.refresh()
         where = "config.toml" if self.engine.budgets.can_save else "this session only"
-        self._say(f"Budgets saved ({where}); they count from now.")
+        # Each counts what its period spent so far, from its start, not from this save.
+        self._say(f"Budgets saved ({where}).")
 
     def _say(self, text: str, *, error: bool = False) -> None:
         set_tone(self.message_label, "error" if error else "")

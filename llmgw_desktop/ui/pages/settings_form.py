@@ -98,6 +98,9 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
             Control("jobs.sync_deadline_ms", "Answer in the call for up to", "s", 1000),
             Control("providers.timeout_ms", "Stop a tool's run after", "min", 60_000),
             Control("providers.idle_timeout_ms", "Stop a tool silent for", "min", 60_000),
+            # A tool's run only: an API call goes on to its next key or target instead (a
+            # review found it under "Calls to API providers", where it changed nothing).
+            Control("providers.retry_attempts", "Tries for a busy or rate-limited tool"),
             Control("jobs.stuck_after_ms", "Call a job stuck when silent for", "s", 1000),
             Control("jobs.retention_days", "Keep finished jobs for", "days"),
         ),
@@ -118,7 +121,6 @@ SECTIONS: tuple[tuple[str, tuple[Control, ...]], ...] = (
                 1000,
             ),
             Control("gateway.upstream_timeout_ms", "Give up on an answer after", "s", 1000),
-            Control("providers.retry_attempts", "Tries for a busy or rate-limited provider"),
             Control("gateway.detect_local", "Look for local model servers (Ollama, LM Studio)"),
         ),
     ),
