@@ -17,6 +17,7 @@ from llmgw_desktop.ui.counts import JobCounts
 from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.pages.overview_figures import FigureStrip, GatewayFacts, figure_words
 from llmgw_desktop.ui.pages.provider_health import STATUS
+from llmgw_desktop.ui.provider_names import NOT_ASKED
 from llmgw_desktop.ui.qt import QRect, Qt
 from llmgw_desktop.ui.theme import tone_colour
 from tests.fakes.upstream import Reply
@@ -46,6 +47,10 @@ def test_a_provider_without_a_hit_rate_is_greyed_in_the_legend_not_drawn(
         recorder = desk.runtime.engine.recorder
         record = recorder.start(principal="local", provider="groq", caller="test", model="m")
         recorder.finish(record, state="failed", error_code="upstream_500")  # no tokens
+        # Refused before any route was chosen: no provider, so no prompt cache to name (the
+        # legend read "never sent" beside the providers, a review found).
+        refused = recorder.start(principal="local", provider="-", caller="test", model="m")
+        recorder.finish(refused, state="refused", error_code="budget_exceeded")
         await until(lambda: {"anthropic", "groq"} <= set(charts.hit_curves), "both curves")
         await until(lambda: "Groq" in charts.hits_legend.text(), "the legend")
         groq, anthropic = charts.hit_curves["groq"], charts.hit_curves["anthropic"]
@@ -61,6 +66,7 @@ def test_a_provider_without_a_hit_rate_is_greyed_in_the_legend_not_drawn(
         assert groq.colour.name() not in legend
         assert legend.index("Anthropic") < legend.index("Groq")
         assert "Groq" in charts.hits_legend.toolTip()
+        assert "-" not in charts.hit_curves and NOT_ASKED not in legend
 
     on_overview(body)
 

@@ -25,6 +25,7 @@ from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_replay import CAPTURE_KEY, CAPTURE_SETTING
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, replay_plan
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
+from llmgw_desktop.ui.provider_names import NOT_ASKED, NOT_ROUTED, ProviderNames
 from llmgw_desktop.ui.qt import QGuiApplication
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnWindow, messages_request
@@ -180,3 +181,29 @@ def test_a_replayed_message_shows_its_text_parts_and_names_the_rest() -> None:
     assert replayed_turn(message) == ("You", "What is this?\n[image_url]")
     assert replayed_turn({"role": "system", "content": "Be brief."}) == ("System", "Be brief.")
     assert replayed_turn({"role": "assistant", "content": None}) == ("Assistant", "")
+
+
+def test_a_request_refused_before_any_provider_offers_capture_for_the_one_it_asked(
+    on_window: OnWindow,
+) -> None:
+    """A review found "Turn on capture for never sent" on a row a budget refused: the row has
+    no provider of its own (none was asked), and the one it asked for went unnamed."""
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        recorder = window.pages[RecorderPage.KEY]
+        assert isinstance(recorder, RecorderPage)
+        refused = RecordDetail(
+            {
+                "id": "r1",
+                "provider": NOT_ROUTED,  # as the recorder keeps a row no route was chosen for
+                "state": "refused",
+                "model": "gpt-4o-mini",
+                "route": {"requestedProvider": "openai"},
+            }
+        )
+        recorder.replay.show_detail(refused, ProviderNames.of(desk.runtime.engine))
+        said = recorder.replay.why_label.text()
+        assert 'href="capture:openai"' in said and "Turn on capture for OpenAI" in said, said
+        assert NOT_ASKED not in said
+
+    on_window(body)

@@ -29,7 +29,7 @@ from llmgw_desktop.ui.pages.chart_scale import (
 )
 from llmgw_desktop.ui.pages.overview_totals import describe_savings, describe_totals
 from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour, warm_up
-from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.provider_names import NOT_ROUTED, ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
     QComboBox,
@@ -399,6 +399,8 @@ class LiveCharts(QWidget):
     def _draw_hits(self, series: MetricsSeries, times: list[float]) -> None:
         with_rate = []
         for provider, rates in series.hit_rate.items():
+            if provider in ("", NOT_ROUTED):  # refused before any provider: no prompt cache
+                continue  # (the legend read "never sent" beside OpenAI, a review found)
             curve = self.hit_curves.get(provider)
             if curve is None:
                 colour = series_colour(len(self.hit_curves))

@@ -28,7 +28,7 @@ from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.navigator import navigator_of
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, ReplayPlan, replay_plan
 from llmgw_desktop.ui.pages.settings_rules import group_of, label_of
-from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.provider_names import NOT_ROUTED, ProviderNames
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QLabel,
@@ -78,7 +78,8 @@ def capture_name(record: dict[str, Any]) -> str:
                 return str(attempt["target"]).partition("/")[0]
         if route.get("requestedProvider"):
             return str(route["requestedProvider"])
-    return str(record.get("provider") or "")
+    provider = str(record.get("provider") or "")
+    return "" if provider == NOT_ROUTED else provider
 
 
 class ReplayActions(QWidget):
@@ -153,7 +154,11 @@ class ReplayActions(QWidget):
         provider = capture_name(record)
         offer = None
         if provider and provider not in captured and "*" not in captured:
-            offer = (provider, names.name(str(record.get("provider") or provider)))
+            # A request refused before any provider was asked has none of its own: the one it
+            # asked for is named ("Turn on capture for never sent", a review found).
+            own = str(record.get("provider") or "")
+            switch = names.by_gateway_id.get(provider, "") if own in ("", NOT_ROUTED) else own
+            offer = (provider, names.name(switch) if switch else provider)
         now = self._captured_now if provider in captured else ""
         self.show_plan(
             replay_plan(detail), curl=detail.bodies is not None, capture_for=offer, captured_now=now
