@@ -28,6 +28,8 @@ __all__ = [
     "counts_words",
     "is_key_budget",
     "limits_words",
+    "refusing_every_call",
+    "refusing_words",
     "spend_chip",
     "spent_note",
     "spent_words",
@@ -234,6 +236,26 @@ def _figure_tone(status: BudgetStatus) -> str:
         return "error"
     budget = status.budget
     return spend_tone(status.spent, budget.hard, budget.soft)
+
+
+def refusing_every_call(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:
+    """The global budget that refuses every call now (used up, or too little left for a call):
+    nothing is served until it resets or is raised, so no face may say the gateway works (a
+    review read "Working" in green beside a 402 for every call). None when there is none."""
+    for status in statuses:
+        if status.budget.kind == "global" and not status.lane and status.state == "exceeded":
+            return status
+    return None
+
+
+def refusing_words(status: BudgetStatus) -> str:
+    """`Every call is refused by the global daily budget ($0.0717 of $0.07 today (102%))
+    until it resets at 00:00 local time; raise it on the Budgets page.`"""
+    b = status.budget
+    return (
+        f"Every call is refused by the {b.label} {b.period} budget ({spent_words(status)}) "
+        f"until it resets at {status.reset_text()} local time; raise it on the Budgets page."
+    )
 
 
 def whole_budget(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:

@@ -42,7 +42,7 @@ from llmgw_desktop.ui.attention import (
     spend_today,
 )
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.budget_words import refusing_every_call, refusing_words, spend_chip
 from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
@@ -222,6 +222,8 @@ class StatusHeader(QWidget):
             self._set(
                 "gateway", "Paused", "warning", "Every provider is paused: calls are refused."
             )
+        elif (refusing := refusing_every_call(engine.budgets.statuses())) is not None:
+            self._set("gateway", "Refusing", "error", refusing_words(refusing))
         elif nothing is not None:  # running, but green would say it answers: it cannot
             self._set("gateway", "Running", "", f"The gateway is running. {nothing.tip}")
         elif all_failing(engine, verdicts):  # running, but nothing gets through: not green

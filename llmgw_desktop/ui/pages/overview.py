@@ -23,7 +23,7 @@ from llmgw_desktop.ui.attention import (
     provider_verdicts,
     spend_today,
 )
-from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.budget_words import refusing_every_call, spend_chip
 from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
@@ -490,6 +490,7 @@ class OverviewPage(Page):
                 verdicts=verdicts,
                 spend=spend,
                 spend_chip=spend_chip(today, budgets.statuses() + budgets.key_statuses()),
+                refusing=refusing_every_call(budgets.statuses()),
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
                 jobs=jobs,

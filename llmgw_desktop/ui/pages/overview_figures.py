@@ -27,9 +27,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.api import Degradation, Totals, degraded_sentence, format_usd
+from llmgw_desktop.engine.api import (
+    BudgetStatus,
+    Degradation,
+    Totals,
+    degraded_sentence,
+    format_usd,
+)
 from llmgw_desktop.ui.attention import NoProvider, ProviderVerdict, SpendToday
-from llmgw_desktop.ui.budget_words import SpendChip
+from llmgw_desktop.ui.budget_words import SpendChip, refusing_words
 from llmgw_desktop.ui.counts import JobCounts, running_words
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.header import providers_words
@@ -89,6 +95,8 @@ class GatewayFacts:
     failed_at: Sequence[tuple[str, int, int]] = ()
     jobs: JobCounts = field(default_factory=JobCounts)  # now (`counts.job_counts`)
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
+    # The global budget refusing every call (`budget_words.refusing_every_call`), or None.
+    refusing: BudgetStatus | None = None
     all_failing: bool = False  # every provider that can answer is failing (`attention`)
 
 
@@ -123,6 +131,16 @@ def _gateway(facts: GatewayFacts) -> Figure:
             "Every provider is paused: calls are refused.",
             "warning",
             "Switch Pause all providers off to serve calls again.",
+        )
+    if (refusing := facts.refusing) is not None:  # nothing is served: never green
+        label = refusing.budget.label
+        return Figure(
+            "Refusing calls",
+            f"The {label} {refusing.budget.period} budget is reached; {served}",
+            "error",
+            refusing_words(refusing),
+            (f"The {label} budget is reached",),
+            place="budgets",
         )
     nothing = facts.no_provider
     if nothing is not None:
