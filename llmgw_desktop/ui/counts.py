@@ -9,6 +9,8 @@ events and the quit question the job manager, so one moment had three numbers; t
 "cannot answer" counted another list than the Providers page's.
 
 - `job_counts(engine)`: the job manager's live jobs, by state, and its stuck ones;
+- `waiting_words(engine)`: the requests under way with no end yet, once the oldest has waited
+  `WAITING_LONG_S` (the flight recorder's open rows);
 - `provider_counts(verdicts, rows)`: the verdicts (`attention.provider_verdicts`) for what
   fails, the Providers page's rows (`provider_rows.load_provider_rows`) for what answers and
   what cannot; the words of each (`jobs_words`, `running_words`, `fold_words`).
@@ -24,6 +26,7 @@ from llmgw_desktop.ui.attention import ProviderVerdict
 from llmgw_desktop.ui.pages.provider_rows import ProviderRow, cannot_answer, usable_row
 
 __all__ = [
+    "WAITING_LONG_S",
     "JobCounts",
     "ProviderCounts",
     "answering_rows",
@@ -33,7 +36,13 @@ __all__ = [
     "provider_counts",
     "providers_words",
     "running_words",
+    "waiting_words",
 ]
+
+# A request open this long is said beside "Working"/"Running", which then is not green: a
+# thinking model may take this long, an upstream that hangs does too, and the gateway cannot
+# tell them apart while the host answers its probes.
+WAITING_LONG_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,16 @@ def job_counts(engine: Engine) -> JobCounts:
         running=int(by_state.get("running", 0)),
         stuck=tuple(engine.jobs.stuck_jobs()),
     )
+
+
+def waiting_words(engine: Engine) -> str | None:
+    """`2 requests under way, the oldest 14 s`, once the oldest open request has waited
+    `WAITING_LONG_S`; None before."""
+    count, oldest_s = engine.recorder.under_way()
+    if oldest_s < WAITING_LONG_S:
+        return None
+    noun = "request" if count == 1 else "requests"
+    return f"{count} {noun} under way, the oldest {oldest_s:.0f} s"
 
 
 def running_words(counts: JobCounts) -> str:

@@ -24,7 +24,7 @@ from llmgw_desktop.ui.attention import (
     spend_today,
 )
 from llmgw_desktop.ui.budget_words import refusing_every_call, spend_chip
-from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts
+from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts, waiting_words
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.switch import Switch
@@ -491,6 +491,7 @@ class OverviewPage(Page):
                 spend=spend,
                 spend_chip=spend_chip(today, budgets.statuses() + budgets.key_statuses()),
                 refusing=refusing_every_call(budgets.statuses()),
+                waiting=waiting_words(engine),
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
                 jobs=jobs,

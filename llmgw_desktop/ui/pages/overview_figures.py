@@ -97,6 +97,8 @@ class GatewayFacts:
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
     # The global budget refusing every call (`budget_words.refusing_every_call`), or None.
     refusing: BudgetStatus | None = None
+    # Requests under way long with no answer yet (`counts.waiting_words`), or None.
+    waiting: str | None = None
     all_failing: bool = False  # every provider that can answer is failing (`attention`)
 
 
@@ -177,6 +179,15 @@ def _gateway(facts: GatewayFacts) -> Figure:
             f"The gateway is running, but calls to {names} fail. Click for the providers.",
             # Two long names leave no room for the calls at 1024 px: the names first.
             (f"{names} failing", f"{count} failing; {served}", f"{count} failing"),
+        )
+    if facts.waiting:  # not green: a model thinking, or an upstream hanging, looks the same
+        return Figure(
+            "Working",
+            f"{facts.waiting}; {served}",
+            "",
+            f"The gateway is running; {facts.waiting} with no answer yet (a model thinking "
+            "takes this long, and so does an upstream that hangs). Click for the providers.",
+            (facts.waiting,),
         )
     return Figure(
         "Working",

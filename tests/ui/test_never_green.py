@@ -1,0 +1,79 @@
+"""The header's gateway chip and Overview's Gateway card are never green while nothing is
+answered: found by a review under Xvfb (2026-11-29).
+
+- A global budget refusing every call: both read "Working"/"Running" in green beside a 402 for
+  every call and a red Spent card. They say the gateway refuses calls, why, and until when. A
+  budget of one caller (an agent's, a key's) refuses only that caller: not this.
+- Requests under way long with no answer (an upstream hanging while its host answers the
+  gateway's probes, so nothing is marked hung): both stayed green. They say how many and how
+  long, not green (a model thinking looks the same: not red either).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.ui import counts
+from tests.fakes.upstream import Reply
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
+from tests.waiting import until
+
+TINY = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.000001}]
+
+
+def test_a_global_budget_refusing_every_call_is_said_on_the_chip_and_the_card(
+    on_gateway: OnGateway, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    with_budget = replace(loaded, settings=loaded.settings.with_values({"budgets": TINY}))
+
+    async def body(desk: Desk) -> None:
+        with desk_window(desk, qtbot, size=(1100, 700)) as window:
+            chip = window.header.chips["gateway"]
+            card = window.overview.figures.cards["gateway"]
+            await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
+            window.header.redraw()
+            window.overview.refresh_status()
+            assert (chip.text(), chip.property("tone")) == ("Refusing", "error")
+            assert (card.value.text(), card.value.property("tone")) == ("Refusing calls", "error")
+            for tip in (chip.toolTip(), card.toolTip()):
+                assert "Every call is refused by the global daily budget" in tip, tip
+                assert "Budgets page" in tip
+
+    on_gateway(body, loaded=with_budget)
+
+
+def test_a_request_waiting_long_for_its_answer_turns_the_chip_and_the_card_from_green(
+    on_gateway: OnGateway, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(counts, "WAITING_LONG_S", 1.0)  # ten seconds in the product
+
+    async def body(desk: Desk) -> None:
+        with desk_window(desk, qtbot, size=(1100, 700)) as window:
+            chip = window.header.chips["gateway"]
+            card = window.overview.figures.cards["gateway"]
+
+            def faces() -> tuple[object, ...]:
+                window.header.redraw()
+                window.overview.refresh_status()
+                return (
+                    chip.text(),
+                    chip.property("tone"),
+                    card.value.text(),
+                    card.value.property("tone"),
+                )
+
+            assert faces() == ("Running", "ok", "Working", "ok")
+            desk.upstream.script(Reply.slow(4.0))
+            asking = asyncio.ensure_future(messages_request(desk.runtime, {"X-Caller": "editor"}))
+            await until(lambda: faces() == ("Running", None, "Working", None), "not green")
+            for said in (chip.toolTip(), card.detail.text()):
+                assert "1 request under way, the oldest" in said, said
+            await asking
+            assert faces() == ("Running", "ok", "Working", "ok")
+
+    on_gateway(body)
