@@ -167,13 +167,16 @@ def _by_status(rows: Sequence[ProviderRow]) -> tuple[tuple[str, int], ...]:
 
 
 def providers_words(counts: ProviderCounts) -> str:
-    """`4 can answer · 1 failing · 1 where some calls fail · 1 switched off · 22 cannot
-    answer`: the Providers page's line, in the header's and the Overview's counts."""
-    parts = [f"{counts.answering} can answer"]
+    """`4 can answer (1 where some calls fail) · 1 failing · 1 switched off · 22 cannot
+    answer`: the Providers page's line, in the header's and the Overview's counts. Each
+    provider once: one where some calls fail answers, so it is counted among those that can
+    ("1 can answer · 1 where some calls fail · 25 cannot answer" added up to 27 of 26)."""
+    answer = f"{counts.answering} can answer"
+    if counts.some_calls_fail:
+        answer += f" ({counts.some_calls_fail} where some calls fail)"
+    parts = [answer]
     if counts.failing:
         parts.append(f"{counts.failing} failing")
-    if counts.some_calls_fail:
-        parts.append(f"{counts.some_calls_fail} where some calls fail")
     parts += [f"{count} {status}" for status, count in counts.held]
     if counts.cannot_answer:
         parts.append(f"{counts.cannot_answer} cannot answer")
