@@ -121,6 +121,7 @@ from llmgw_desktop.engine.gateway.embeddings.request import EMBED_OPENAI as EMBE
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings as Embeddings
 from llmgw_desktop.engine.gateway.embeddings.wires import OLLAMA_PORT as OLLAMA_PORT
 from llmgw_desktop.engine.gateway.http_client.sse import SseParser as SseParser
+from llmgw_desktop.engine.gateway.http_client.upstream import HUNG_OUTCOME as HUNG_OUTCOME
 from llmgw_desktop.engine.gateway.key_refusal import VAULT_PLACES as VAULT_PLACES
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_answer as ollama_answer
 from llmgw_desktop.engine.gateway.ollama.chat import ollama_lines as ollama_lines

@@ -15,10 +15,18 @@ import asyncio
 import dataclasses
 import shlex
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode, Totals
+from llmgw_desktop.engine.api import (
+    HUNG_OUTCOME,
+    LOCAL_CALLER,
+    CliStatus,
+    Engine,
+    ErrorCode,
+    TargetView,
+    Totals,
+)
 from llmgw_desktop.ui.attention import (
     LOGGED_OUT,
     UNREACHABLE,
@@ -37,6 +45,7 @@ __all__ = [
     "TRAFFIC_WINDOW",
     "WARNING",
     "ProviderRow",
+    "api_circuit_text",
     "cannot_answer",
     "circuit_open",
     "circuit_text",
@@ -81,7 +90,9 @@ class ProviderRow:
     # Config entries naming a model this provider no longer lists, one line each.
     stale: tuple[str, ...] = ()
     attention: str = ""  # ERROR (failing, circuit open), WARNING (stale config) or ""
-    circuit: str = "—"  # a CLI's circuit breaker, in words; "—" for API providers
+    # Its circuit in words: a CLI's breaker, an API provider's models' (`api_circuit_text`);
+    # "—" where nothing was tried (closed would claim health).
+    circuit: str = "—"
     installed: bool = True  # False: a CLI not found, so nothing can run whatever its switch
     # Calls that failed in the last 15 min of a provider ready all the same (its status says
     # them: `ready_words`); 0 for any other status.
@@ -336,6 +347,25 @@ def circuit_text(breaker: Mapping[str, object]) -> str:
     return CIRCUIT_WORDS.get(state, state)
 
 
+def api_circuit_text(views: Sequence[TargetView], provider: str) -> str:
+    """An API provider's circuit in words, from its models resting for everyone now (`views`:
+    the engine's `providers.cooling()`, the longest rest first): the first of them, and how
+    many; "—" where none does (its models' circuits are its routes' to show: one resting for
+    some callers alone is theirs). A review found "—" here while the routes table above said
+    "Circuit open (tried last) until 09:05:15" for the same provider."""
+    resting = [view for view in views if view.provider == provider]
+    if not resting:
+        return "—"
+    first = resting[0]
+    who = first.model if len(resting) == 1 else f"{len(resting)} models"
+    if first.state == HUNG_OUTCOME:
+        return f"{who}: no answer to the gateway's probe (hung)"
+    if first.state == "half_open":
+        return f"{who}: {CIRCUIT_WORDS['half_open']}"
+    at = time.localtime(time.time() + (first.cooling_s or 0.0))
+    return f"{who} tried last until {time.strftime('%H:%M:%S', at)} ({first.state})"
+
+
 # The live figures' window the health table counts calls in, and "recent failures" means.
 TRAFFIC_WINDOW = "15m"
 
@@ -398,6 +428,7 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         where=str(entry.get("baseUrl") or ""),
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
         models_note=_models_note(entry),
+        circuit=api_circuit_text(engine.providers.cooling(), pid),
         stale=stale,
         attention=attention or (WARNING if stale else ""),
     )
