@@ -24,6 +24,7 @@ from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.detail import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.badge import status_data
+from llmgw_desktop.ui.pages import recorder as recorder_page
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
@@ -191,6 +192,25 @@ def test_new_requests_appear_live_while_the_list_is_at_the_top(
         assert page.model.loaded == 2
         page.page_shown()
         await until(lambda: page.model.loaded == 3, "caught up when shown again")
+
+    run_desk(body)
+
+
+def test_the_total_counts_the_last_request_of_a_burst_once_a_recount_may_run(
+    run_desk: RunDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live refresh recounts at most every `LIVE_RECOUNT_EVERY_S`: a review saw "45
+    requests" over 46 rows after its last call, until more traffic came. The rows a refresh
+    loaded without a count are counted once a recount may run, traffic or none."""
+    monkeypatch.setattr(recorder_page, "LIVE_RECOUNT_EVERY_S", 2.5)  # past a live tick (1 s)
+
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        record_failure(runtime, "first")
+        page.page_shown()
+        await until(lambda: page.model.total == 1, "the first counted")
+        record_failure(runtime, "second, within a second of the count")
+        await until(lambda: page.model.loaded == 2, "the second listed live")
+        await until(lambda: page.model.total == 2, "the second counted, with no more traffic")
 
     run_desk(body)
 

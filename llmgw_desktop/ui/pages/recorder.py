@@ -91,6 +91,10 @@ class RecorderPage(Page):
         self.model = RecorderTableModel(self._query, self.tasks, self)
         self._stale = True
         self._counted_at = 0.0
+        # A live refresh loaded rows the count has not seen (it recounts at most every
+        # LIVE_RECOUNT_EVERY_S): counted once that has passed, traffic or none (the total stayed
+        # one low after the last request of a burst, a review found).
+        self._recount_owed = False
         self._detail_id: str | None = None
         self._failed_asked = 0
 
@@ -328,19 +332,35 @@ class RecorderPage(Page):
         self._stale = True
 
     def _live_tick(self) -> None:
-        if not self._stale or self.model.loading or self.filters.settling:
+        if self.model.loading or self.filters.settling:
+            return
+        if not self._stale:
+            self._recount_if_owed()
             return
         if self.table.verticalScrollBar().value() != 0:
             return  # the person is reading further down; refresh once they are back on top
         self._stale = False
-        recount = (
-            not self.model.counting and time.monotonic() - self._counted_at >= LIVE_RECOUNT_EVERY_S
-        )
+        recount = self._may_recount()
         filters = self.current_filters()
         if recount:
             self._counted_at = time.monotonic()
             self._count_failed(filters)
+        self._recount_owed = not recount
         self.model.reload(filters, recount=recount, live=True)
+
+    def _may_recount(self) -> bool:
+        return (
+            not self.model.counting and time.monotonic() - self._counted_at >= LIVE_RECOUNT_EVERY_S
+        )
+
+    def _recount_if_owed(self) -> None:
+        """Count the rows a live refresh loaded since the last count, once a count may run."""
+        if not self._recount_owed or not self._may_recount():
+            return
+        self._recount_owed = False
+        self._counted_at = time.monotonic()
+        self._count_failed(self.current_filters())
+        self.model.recount()
 
     def _scrolled(self, value: int) -> None:
         # Ask for the next page a little before the end, so scrolling rarely meets it.
