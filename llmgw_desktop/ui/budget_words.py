@@ -250,10 +250,13 @@ def refusing_every_call(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None
 
 def refusing_words(status: BudgetStatus) -> str:
     """`Every call is refused by the global daily budget ($0.0717 of $0.07 today (102%))
-    until it resets at 00:00 local time; raise it on the Budgets page.`"""
+    until it resets at 00:00 local time; raise it on the Budgets page.` Short of its limit
+    (a call refused for too little room left), a smaller call may still fit: said so."""
     b = status.budget
+    used_up = b.hard is not None and status.spent >= b.hard
+    who = "Every call is" if used_up else "Calls that may cost more than is left are"
     return (
-        f"Every call is refused by the {b.label} {b.period} budget ({spent_words(status)}) "
+        f"{who} refused by the {b.label} {b.period} budget ({spent_words(status)}) "
         f"until it resets at {status.reset_text()} local time; raise it on the Budgets page."
     )
 

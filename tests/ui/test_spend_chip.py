@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop.engine.api import BudgetStatus, parse_budgets
-from llmgw_desktop.ui.budget_words import spend_chip, state_kind, state_words
+from llmgw_desktop.ui.budget_words import (
+    refusing_every_call,
+    refusing_words,
+    spend_chip,
+    state_kind,
+    state_words,
+)
 from llmgw_desktop.ui.kit.spend_bar import spend_tone
 
 RESETS = 1_800_000_000.0
@@ -178,3 +184,15 @@ def test_a_budget_whose_bar_is_amber_near_its_hard_limit_says_so_in_its_state() 
     assert (state_words(near), state_kind(near)) == ("near its limit", "warning")
     (far,) = statuses((table, 0.01))
     assert (state_words(far), state_kind(far)) == ("ok", "ok")
+
+
+def test_only_a_global_budget_refuses_every_call_and_its_words_say_how_much() -> None:
+    table = {"scope": "global", "unit": "usd", "period": "daily", "hard": 0.07}
+    (used_up,) = statuses((table, 0.0717))
+    assert refusing_every_call([used_up]) is used_up
+    assert refusing_words(used_up).startswith("Every call is refused by the global daily budget")
+    (room,) = statuses((table, 0.01))
+    assert refusing_every_call([room]) is None
+    # One agent's budget used up refuses that agent's calls, not everyone's.
+    (agent,) = statuses((CLAUDE, 0.0144))
+    assert agent.state == "exceeded" and refusing_every_call([agent]) is None
