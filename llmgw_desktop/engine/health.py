@@ -31,7 +31,6 @@ from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
-from llmgw_desktop.engine.log_health import log_problem
 from llmgw_desktop.engine.providers.answering import AnsweringWatch
 from llmgw_desktop.engine.providers.health import public_summary
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -97,8 +96,9 @@ class EngineHealth:
         if status == "ok" and self._lifecycle.draining:
             status = DRAINING
         store_problem = self._store.health.reason
-        logging_problem = log_problem()
-        if status == "ok" and degradations(store_problem):
+        degraded = degradations(store_problem)
+        logging_problem = next((d.reason for d in degraded if d.part == "log"), None)
+        if status == "ok" and degraded:
             status = "degraded"
         answer = {
             "service": "llmgw-desktop",

@@ -9,8 +9,9 @@ events and the quit question the job manager, so one moment had three numbers; t
 "cannot answer" counted another list than the Providers page's.
 
 - `job_counts(engine)`: the job manager's live jobs, by state, and its stuck ones;
-- `waiting_words(engine)`: the requests under way with no end yet, once the oldest has waited
-  `WAITING_LONG_S` (the flight recorder's open rows);
+- `waiting_words(engine)`: the API calls waiting for their answer to begin, once the longest
+  has waited `WAITING_LONG_S` (the balancer's head waits: a coding tool's job, an approval or
+  an MCP tool may run for minutes, and the Jobs chip says those);
 - `provider_counts(verdicts, rows)`: the verdicts (`attention.provider_verdicts`) for what
   fails, the Providers page's rows (`provider_rows.load_provider_rows`) for what answers and
   what cannot; the words of each (`jobs_words`, `running_words`, `fold_words`).
@@ -70,13 +71,13 @@ def job_counts(engine: Engine) -> JobCounts:
 
 
 def waiting_words(engine: Engine) -> str | None:
-    """`2 requests under way, the oldest 14 s`, once the oldest open request has waited
+    """`2 calls waiting for an answer, the longest 14 s`, once the longest has waited
     `WAITING_LONG_S`; None before."""
-    count, oldest_s = engine.recorder.under_way()
-    if oldest_s < WAITING_LONG_S:
+    count, longest_s = engine.providers.waiting_for_answers()
+    if longest_s < WAITING_LONG_S:
         return None
-    noun = "request" if count == 1 else "requests"
-    return f"{count} {noun} under way, the oldest {oldest_s:.0f} s"
+    noun = "call" if count == 1 else "calls"
+    return f"{count} {noun} waiting for an answer, the longest {longest_s:.0f} s"
 
 
 def running_words(counts: JobCounts) -> str:

@@ -4,7 +4,7 @@ answered: found by a review under Xvfb (2026-11-29).
 - A global budget refusing every call: both read "Working"/"Running" in green beside a 402 for
   every call and a red Spent card. They say the gateway refuses calls, why, and until when. A
   budget of one caller (an agent's, a key's) refuses only that caller: not this.
-- Requests under way long with no answer (an upstream hanging while its host answers the
+- API calls waiting long for their answer to begin (an upstream hanging while its host answers the
   gateway's probes, so nothing is marked hung): both stayed green. They say how many and how
   long, not green (a model thinking looks the same: not red either).
 """
@@ -73,7 +73,7 @@ def test_a_request_waiting_long_for_its_answer_turns_the_chip_and_the_card_from_
             asking = asyncio.ensure_future(messages_request(desk.runtime, {"X-Caller": "editor"}))
             await until(lambda: faces() == ("Running", None, "Working", None), "not green")
             for said in (chip.toolTip(), card.detail.text()):
-                assert "1 request under way, the oldest" in said, said
+                assert "1 call waiting for an answer, the longest" in said, said
             await asking
             assert faces() == ("Running", "ok", "Working", "ok")
 

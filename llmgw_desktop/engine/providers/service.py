@@ -215,6 +215,10 @@ class ProvidersService:
         (`gateway/http_client/unreachable.py`)."""
         return self._gateway.unreachable.rested()
 
+    def waiting_for_answers(self) -> tuple[int, float]:
+        """How many API calls wait for their answer to begin now, and the longest wait."""
+        return self._gateway.balancer.waiting_for_answers()
+
     def cooling(self, principal: str | None = None) -> list[TargetView]:
         """Every API target cooling down or with its circuit open or half open now (it goes
         behind the others in every route), the longest rest first; for a gateway key, those

@@ -323,16 +323,6 @@ class FlightRecorder:
         """Rows neither the store nor the disk took by the final flush (0 before it)."""
         return self._writer.lost_at_stop
 
-    def under_way(self) -> tuple[int, float]:
-        """How many requests are open now (begun, not ended: API calls and jobs' rows alike),
-        and how long the oldest has been (0.0 with none): what the window says of calls no
-        answer has come to yet (a hung upstream that still answers the gateway's probes left
-        everything green while nothing was answered, a review found)."""
-        if not self._open:
-            return 0, 0.0
-        oldest = min(opened.started_at for opened in self._open.values())
-        return len(self._open), max(0.0, self._clock() - oldest)
-
     def interrupt_open(self) -> int:
         """End every row still open as `interrupted` (the gateway is stopping); how many."""
         open_ids = list(self._open)

@@ -97,7 +97,7 @@ class GatewayFacts:
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
     # The global budget refusing every call (`budget_words.refusing_every_call`), or None.
     refusing: BudgetStatus | None = None
-    # Requests under way long with no answer yet (`counts.waiting_words`), or None.
+    # API calls waiting long for their answer to begin (`counts.waiting_words`), or None.
     waiting: str | None = None
     all_failing: bool = False  # every provider that can answer is failing (`attention`)
 

@@ -441,6 +441,17 @@ class Balancer:
         ]
         return RouteView(route.pattern, route.strategy, tuple(views))
 
+    def waiting_for_answers(self) -> tuple[int, float]:
+        """How many calls wait for the head of their answer now (`liveness.HeadWait`, every
+        target's), and how long the longest has waited (0.0 with none)."""
+        now, count, longest = self._clock(), 0, 0.0
+        for known in self._known.values():
+            waits = known.liveness.waiting  # oldest first
+            if waits:
+                count += len(waits)
+                longest = max(longest, now - next(iter(waits)).started)
+        return count, longest
+
     def cooling(self) -> list[TargetView]:
         """Every target resting for everyone now (cooling down, open, half open or hung), the
         longest rest first (a target resting for some principals alone is not: see
