@@ -138,10 +138,10 @@ def _gateway(facts: GatewayFacts) -> Figure:
         label = refusing.budget.label
         return Figure(
             "Refusing calls",
-            f"The {label} {refusing.budget.period} budget is reached; {served}",
+            f"The {label} {refusing.budget.period} budget refuses calls; {served}",
             "error",
             refusing_words(refusing),
-            (f"The {label} budget is reached",),
+            (f"The {label} budget refuses calls",),
             place="budgets",
         )
     nothing = facts.no_provider
