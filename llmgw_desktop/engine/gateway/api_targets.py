@@ -352,10 +352,13 @@ class ApiTargets:
         except asyncio.CancelledError:
             open_row()
             # The client left before the answer began: the row ends now, or it stays open.
-            # Under a hard budget a request on its way may have reached the vendor, which
-            # answers (and bills) whoever is listening: it counts as asked (at its hold).
-            if not line.asked and hold.bound:
+            # A request written (under a hard budget, one on its way) may have reached the
+            # vendor, which answers and bills whoever is listening: it counts as asked, at its
+            # estimate (at its hold), and the route lists the attempt (a review saw "cost
+            # none" and no attempt for calls the upstream had received).
+            if not line.asked and (line.sent or hold.bound):
                 line.took_call()
+                route.attempts.append(Attempt(target.label, key.label, Outcome.CANCELED))
             self.records.cut_before_answer(record, route, wire.estimate(), asked=line.asked)
             raise
         except EngineError as exc:
@@ -562,8 +565,9 @@ class Line:
         )
 
     def took_call(self) -> None:
-        """The upstream took the call (it answered 2xx, or under a hard budget the request was
-        on its way when its client left): the route names it, and it is billed."""
+        """The upstream took the call (it answered 2xx, or the request was written, under a
+        hard budget on its way, when its client left): the route names it, and it is
+        billed."""
         self.asked = True
         call = self.call
         spec, model = call.spec, call.target.model

@@ -11,12 +11,13 @@ from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure, ma
 from llmgw_desktop.engine.gateway.outcomes import NOT_ASKED, Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt
 
-# The words the route log has always stored (docs/GATEWAY.md's attempt outcomes).
+# The words the route log has always stored; a new outcome adds its word here, none changes
+# (`canceled`, 2026-11-29: a request written whose client left before the answer began).
 STORED = {
     "ok", "disabled", "paused", "no_key", "store_unavailable", "own_address", "not_configured",
     "resting", "untranslatable", "unpriced", "unmetered", "outside_key_scope", "guard_blocked",
     "cache_hit", "connect", "timeout", "connection", "share", "hung", "stream_start",
-    "malformed", "too_large", "broken", "http",
+    "malformed", "too_large", "broken", "http", "canceled",
 }  # fmt: skip
 
 

@@ -6,8 +6,9 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
 - a failure the upstream bills (a 2xx whose body is not an answer) ends the target's keys under
   a hard budget, and only then;
 - any answer (a 500, a 429) ends a host's run of connect failures, as a 200 does;
-- a client that leaves while its request is on its way under a hard budget is counted at the
-  call's estimate (the vendor answers, and bills, whoever is listening), and so is a request
+- a client that leaves once its request is written (under a hard budget, while it is on its
+  way) is counted at the call's estimate and its route lists the attempt (the vendor answers,
+  and bills, whoever is listening), and so is a request
   the gateway itself stops waiting for (its timeout), which ends the target's keys;
 - each attempt is a span, and the upstream is asked in its trace;
 - each answer teaches the balancer its target's latency;
@@ -129,10 +130,14 @@ async def test_an_answer_of_500_or_429_ends_the_hosts_connect_failures(
 
 
 @kinds
+@pytest.mark.parametrize("hard", [True, False], ids=["hard_budget", "no_budget"])
 async def test_a_client_that_leaves_while_its_request_is_on_its_way_is_counted(
-    kind: Kind, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+    kind: Kind, hard: bool, start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await _started(start_gateway, upstream, kind, budgets=HARD_BUDGET)
+    """With or without a hard budget: the request was written, so the vendor has it (a review
+    saw such a row read "cost none", its route list no attempt)."""
+    budgets = {"budgets": HARD_BUDGET} if hard else {}
+    gateway = await _started(start_gateway, upstream, kind, **budgets)
     upstream.script(Reply.slow(5.0))
     asking = asyncio.ensure_future(kind.ask(gateway))
     # The client leaves once the vendor is asked, not after a fixed half second, which a
@@ -145,7 +150,10 @@ async def test_a_client_that_leaves_while_its_request_is_on_its_way_is_counted(
     (row,) = await rows_settled(gateway, 1)
     assert row["error_code"] == "client_disconnected", row
     # The request may have reached the vendor, which answers and bills whoever listens.
-    assert row["input_tokens"] > 0, row
+    assert row["input_tokens"] > 0 and row["cost_usd"], row
+    assert row["provider"] == kind.provider, row
+    (attempt,) = row["route"]["attempts"]
+    assert attempt["outcome"] == "canceled", row
 
 
 @kinds
