@@ -5,7 +5,10 @@ When an instance holds the data directory, it is the gateway: its published addr
 Otherwise the app is started as a login start starts it (`--hidden`: in the tray where a window
 can open, else headless, as the app decides for itself), detached from this terminal (its own
 session, no stdin, its output in its own log file, so the tool keeps the terminal), and waited
-for until it publishes its address and answers `/health`. A start that fails says why in one
+for until it publishes its address and answers `/health`, then until its first look at the
+providers has ended (`/health`'s `providers.settled`, at most `SETTLE_WAIT_S`): before it,
+`/v1/models` lists a provider's built-in models while its own list is read, and a tool would
+be set up for a model the provider's server may not serve. A start that fails says why in one
 line: what its exit code means, and where its log is.
 """
 
@@ -37,6 +40,10 @@ START_WAIT_S = 60.0
 POLL_S = 0.1
 # How long one `/health` question may take (loopback: at once, or it is not serving yet).
 HEALTH_TIMEOUT_S = 2.0
+# How long a gateway this call started is given to read its providers' model lists, as long
+# as its start banner waits for them (`banner.ANSWERING_WAIT_S`, not imported: it brings the
+# engine): past it, what it lists then is used.
+SETTLE_WAIT_S = 5.0
 # What a start's exit code means (`shell/exit_codes.py`), as the line that says it failed.
 _WHY = {
     EXIT_CONFIG: "a setting is wrong",
@@ -83,6 +90,8 @@ def ensure_running(settings: Settings, config: Path | None) -> RunningGateway:
                 f"the gateway did not start: {_why(code, settings)} (its log: {log})"
             )
         if found is not None or (found := _serving(settings.data_path)) is not None:
+            if code is None:
+                _wait_settled(found[0])
             return RunningGateway(*found, started=code is None, log=log)
         time.sleep(POLL_S)
     raise GatewayDidNotStart(
@@ -112,6 +121,20 @@ def _serving(data_dir: Path) -> tuple[str, str] | None:
             return url, mode
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _wait_settled(url: str) -> None:
+    """Until the gateway at `url` says its first look at the providers has ended, at most
+    `SETTLE_WAIT_S` (a gateway that stops answering meanwhile is found out by the caller)."""
+    deadline = time.monotonic() + SETTLE_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=HEALTH_TIMEOUT_S) as answer:  # noqa: S310
+                if json.loads(answer.read())["providers"].get("settled", True):
+                    return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return
+        time.sleep(POLL_S)
 
 
 def _start_detached(argv: list[str]) -> subprocess.Popen[bytes]:

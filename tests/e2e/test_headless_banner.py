@@ -97,6 +97,8 @@ async def test_the_banner_counts_the_models_v1_models_lists(
 ) -> None:
     """The banner waits for the providers' own lists (held here for a moment): it counted the
     six built-in OpenAI models where `/v1/models` listed those OpenAI answered with."""
+    # OpenAI's own API lists its built-in models among others.
+    upstream.model_ids["chat"] = [*OPENAI_CATALOGUE, "gpt-5-fake"]
     upstream.models_gate = gate = asyncio.Event()
     asyncio.get_running_loop().call_later(1.0, gate.set)
     port = free_port()

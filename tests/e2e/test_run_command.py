@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from tests.child_python import run_ours
 from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, PY_CLI_BIN, find_cli, private_home
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 KEY_VARIABLES = ("OPENAI", "ANTHROPIC", "GEMINI", "GOOGLE", "MISTRAL", "GROQ", "XAI", "AZURE")
 RUN_TIMEOUT_S = 150.0
 LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
+OPENAI_CATALOGUE = next(spec.models for spec in API_PROVIDERS if spec.id == "openai")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ def _terminal(home: Path, port: int, **keys: str) -> dict[str, str]:
 
 @pytest.fixture
 async def openai_only(tmp_path: Path, upstream: ScriptedUpstream) -> AsyncIterator[Desk]:
-    """A terminal with only an OpenAI key; the gateway `run` starts is stopped at the end."""
+    """A terminal with only an OpenAI key; the gateway `run` starts is stopped at the end.
+    The upstream lists what OpenAI's own API lists: its built-in models among others."""
+    upstream.model_ids["chat"] = [*OPENAI_CATALOGUE, "gpt-5-fake"]
     port = free_port()
     env = _terminal(
         tmp_path, port, OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=upstream.base_url + "/v1"
@@ -159,6 +163,22 @@ async def test_run_claude_answers_on_the_model_that_answers_with_an_openai_key(
     assert "Claude Code asks for anthropic models" in err and "runs on gpt-5.1" in err
     sent = {(r.path, r.body.get("model")) for r in upstream.llm_requests}
     assert sent == {("/v1/chat/completions", "gpt-5.1")}, sent
+
+
+async def test_run_claude_on_a_server_set_by_openai_base_url_runs_on_a_model_it_lists(
+    openai_only: Desk, upstream: ScriptedUpstream
+) -> None:
+    """`OPENAI_BASE_URL` at a compatible server serving one model of its own: the run waits
+    for the gateway's first look and sets Claude Code up on that model, not on the built-in
+    gpt-5.1 the server does not serve (a review saw it offered as what "answers instead")."""
+    find_cli("claude")
+    upstream.model_ids["chat"] = ["qwen3-coder"]
+    code, out, err = await openai_only.run("run", "claude", "-p", "say hello")
+    assert code == 0, err
+    assert "FAKE-OK" in out, out + err
+    assert "runs on qwen3-coder" in err, err
+    sent = {(r.path, r.body.get("model")) for r in upstream.llm_requests}
+    assert sent == {("/v1/chat/completions", "qwen3-coder")}, sent
 
 
 async def test_run_codex_answers_through_the_gateway_with_its_config_left_alone(

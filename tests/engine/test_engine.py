@@ -95,6 +95,7 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "resting": [],
         "loggedOut": [],
         "vendorUnavailable": [],
+        "settled": True,
     }
 
 

@@ -703,6 +703,12 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         assert plot.home_s < 900 and plot.x_range() == (-float(plot.home_s), 0.0)
         assert not charts.zoomed and charts.since_label.text().startswith("zoomed in to the last")
         assert not charts.reset_button.isEnabled()
+        # Scrolled out to the whole window, the caption no longer says it is zoomed in (a
+        # review read "zoomed in to the last 1 min" there); back home, it does again.
+        plot.set_x_range(-900.0, 0.0)
+        assert charts.since_label.text() == ""
+        charts.reset_zoom()
+        assert charts.since_label.text().startswith("zoomed in to the last")
 
         # A click on the point: the Flight recorder, filtered to that moment.
         _click(plot.viewport(), plot.map_point(x, y).toPoint())

@@ -302,7 +302,8 @@ def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
                 assert page.select("api:openai")
                 assert page.stale_detail.isVisible()
                 assert "gpt-4o-mini" in page.stale_detail.text()
-                assert page.models_note.text().startswith("Read from the provider at")
+                # The fake is a server OPENAI_BASE_URL points at: its list is all it serves.
+                assert page.models_note.text().startswith("Read from the server at")
                 assert page.select("api:groq")
                 assert not page.stale_detail.isVisible()
                 assert page.models_note.text() == "The built-in list"
@@ -761,11 +762,17 @@ def test_a_target_tried_and_failing_is_not_said_untried() -> None:
     assert target_cells("team", failed)[latency] == "no answer yet"
 
 
-def test_a_target_cooling_outside_every_route_says_it_was_asked_by_name(qtbot: QtBot) -> None:
+def test_a_target_cooling_outside_every_route_says_it_is_in_none(qtbot: QtBot) -> None:
     """A helper's review: a target cooling down outside every route showed an empty Route and
-    Weight, read as something missing."""
+    Weight, read as something missing; with no route configured, the table's heading said
+    "Routes over several providers" above it."""
     from llmgw_desktop.engine.api import TargetView
-    from llmgw_desktop.ui.pages.route_targets import NO_ROUTE, ROUTE_COLUMNS, RouteTargetsView
+    from llmgw_desktop.ui.pages.route_targets import (
+        NO_ROUTE,
+        RESTING_HEADING,
+        ROUTE_COLUMNS,
+        RouteTargetsView,
+    )
 
     view = RouteTargetsView()
     qtbot.addWidget(view)
@@ -776,3 +783,4 @@ def test_a_target_cooling_outside_every_route_says_it_was_asked_by_name(qtbot: Q
     cells = [view.table.item(0, c).text() for c in range(len(ROUTE_COLUMNS))]  # type: ignore[union-attr]
     assert cells[:3] == [NO_ROUTE, "openai/gpt-5-fake", "–"], cells
     assert cells[6].startswith("Circuit open (tried last) until "), cells[6]
+    assert view.heading.text() == RESTING_HEADING

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
+from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.events import ModelListRead
 from llmgw_desktop.engine.gateway.clouds import CloudWires
@@ -38,6 +38,9 @@ from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_s
 from llmgw_desktop.engine.tokens.model_facts import model_facts
 
 __all__ = ["ModelListState", "ProviderDirectory"]
+
+# Where each built-in provider's vendor serves its API: the catalogue's models are the vendor's.
+_VENDOR_BASE_URLS = {spec.id: spec.base_url for spec in API_PROVIDERS}
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +209,15 @@ class ProviderDirectory:
         if before.error is not None or before.models != models:
             log.info("%s lists %d models", spec.id, len(models))
         self.model_lists[spec.id] = ModelListState(models, self._wall_clock(), None)
-        self._registry.set_discovered(spec.id, models)
+        self._registry.set_discovered(spec.id, models, whole=self._elsewhere(spec))
+
+    def _elsewhere(self, spec: ApiProviderSpec) -> bool:
+        """Whether a built-in provider is pointed at a server that is not its vendor's own
+        (`OPENAI_BASE_URL`, or a `base_url` in its table): what that server lists is all it
+        serves (a review saw the built-in gpt-5.1 offered beside the two models such a server
+        listed). A provider of the user's own keeps the models its table names."""
+        vendors = _VENDOR_BASE_URLS.get(spec.id)
+        return vendors is not None and self._keys.base_url(spec) != vendors
 
     def _note_stale(self) -> None:
         # An empty list proves nothing either: some servers list nothing yet serve models.
@@ -325,8 +336,10 @@ class ProviderDirectory:
         state = self.model_lists.get(spec.id, ModelListState())
         if spec.local:
             source = "server" if spec.id in self._registry.discovered else "catalogue"
+        elif state.models is None:
+            source = "catalogue"
         else:
-            source = "upstream" if state.models is not None else "catalogue"
+            source = "server" if self._elsewhere(spec) else "upstream"
         return {
             "modelsSource": source,
             "modelsFetchedAt": None if state.fetched_at is None else round(state.fetched_at),

@@ -89,6 +89,10 @@ class ModelRegistry:
     ) -> None:
         self.config = config
         self.discovered = dict(discovered or {})
+        # Providers whose discovered list is their whole list: one pointed at a server that is
+        # not its vendor's (`OPENAI_BASE_URL` at a compatible server) serves what it lists,
+        # not the catalogue's models of the vendor.
+        self._whole_lists: set[str] = set()
         # Plans are pure functions of the config and the discovered models; every request
         # asks for one, so they are remembered (bounded) until discovery changes.
         self.plans: dict[tuple[str, str, bool], Plan] = {}
@@ -102,12 +106,21 @@ class ModelRegistry:
         self.config = config
         for gone in [pid for pid in self.discovered if pid not in config.providers]:
             del self.discovered[gone]
+            self._whole_lists.discard(gone)
         self.plans.clear()
         self._listed = None
 
-    def set_discovered(self, provider_id: str, models: tuple[str, ...]) -> None:
-        """The models a provider's API or a local server listed; forgets plans made without."""
-        if self.discovered.get(provider_id) != models:
+    def set_discovered(
+        self, provider_id: str, models: tuple[str, ...], *, whole: bool = False
+    ) -> None:
+        """The models a provider's API or a local server listed (`whole`: all it serves, the
+        catalogue's added to none); forgets plans made without."""
+        was_whole = provider_id in self._whole_lists
+        if whole:
+            self._whole_lists.add(provider_id)
+        else:
+            self._whole_lists.discard(provider_id)
+        if self.discovered.get(provider_id) != models or was_whole != whole:
             self.discovered[provider_id] = models
             self.plans.clear()
             self._listed = None
@@ -116,9 +129,12 @@ class ModelRegistry:
         return self.config.providers.get(provider_id)
 
     def models_of(self, provider_id: str) -> tuple[str, ...]:
-        """What the provider listed itself (when known), then the catalogue's, without repeats."""
+        """What the provider listed itself (when known), then the catalogue's, without repeats
+        (none of the catalogue's where its list is its whole list)."""
         spec = self.config.providers.get(provider_id)
         found = self.discovered.get(provider_id, ())
+        if provider_id in self._whole_lists:
+            return found
         catalogue = spec.models if spec else ()
         return found + tuple(m for m in catalogue if m not in found)
 

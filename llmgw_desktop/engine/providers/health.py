@@ -156,7 +156,8 @@ def public_summary(
     now), by id; the CLIs that say they are not logged in (`loggedOut`), and the agents
     pointed at the gateway whose vendor's provider answers nothing (`vendorUnavailable`: no
     login of their own is missing): neither failing, as a provider with no key is not (they
-    answer nothing until set up, and make no state worse); no counts, times, base URLs or
+    answer nothing until set up, and make no state worse); whether the first look at the
+    providers has ended (`settled`); no counts, times, base URLs or
     error text."""
     every = list(healths)
     logged_out = sorted(h.provider for h in every if h.source == LOGIN_SOURCE)
@@ -169,6 +170,10 @@ def public_summary(
     state = HealthState.OK if worst == HealthState.UNKNOWN else worst
     return {
         "state": NO_PROVIDER if answering is not None and answering.none else state,
+        # The start's first look at the providers has ended (local servers probed, model
+        # lists read): what `/v1/models` lists is each provider's own list from here on
+        # (`llmgw-desktop run` waits for it before it chooses a tool's model).
+        "settled": answering is not None and answering.settled,
         "failing": failing,
         "degraded": degraded,
         "resting": resting,

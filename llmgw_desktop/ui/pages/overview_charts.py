@@ -209,6 +209,7 @@ class LiveCharts(QWidget):
         self.since_label.setObjectName("chartsSince")
         set_tone(self.since_label, "muted")
         self._home = 0
+        self._home_words = ""  # the caption while the charts show their home span
         header = QHBoxLayout()
         header.addWidget(QLabel("Show the last"))
         header.addWidget(self.window_choice)
@@ -308,6 +309,7 @@ class LiveCharts(QWidget):
             if plot is not source and plot.x_range() != shown:
                 plot.set_x_range(*shown)
         self.reset_button.setEnabled(source.zoomed)
+        self._say_span()
 
     def redraw(self) -> None:
         """Read the chosen window from the engine's counters and redraw every chart now."""
@@ -372,13 +374,22 @@ class LiveCharts(QWidget):
             if home >= window.span_s
             else f"zoomed in to the last {span_words(home)}, which hold every request"
         )
-        _set_text(self.since_label, since)
+        self._home_words = since
         self.since_label.setToolTip(
             f"The charts open on the last {span_words(home)}, which holds every request of "
             f"the window; scroll out (or Reset zoom) to see all of the {window.label}."
             if since
             else ""
         )
+        self._say_span()
+
+    def _say_span(self) -> None:
+        """The caption of the span shown: the home's words while the charts show their home,
+        none once a person scrolled away from it (a review read "zoomed in to the last 1 min"
+        above the whole window it had zoomed out to)."""
+        low, high = self._requests_plot.x_range()
+        at_home = abs((high - low) - self._requests_plot.home_s) < 1.0 and abs(high) < 1.0
+        _set_text(self.since_label, self._home_words if at_home else "")
 
     def _draw_requests(self, series: MetricsSeries, times: list[float]) -> None:
         self.requests_curve.set_data(times, series.requests_per_s)

@@ -311,11 +311,16 @@ def _models_note(entry: Mapping[str, object]) -> str:
         entry.get("modelsFetchedAt"),
         entry.get("modelsError"),
     )
-    if source == "upstream" and isinstance(fetched, int | float):
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(fetched))
+    when = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(fetched))
+        if isinstance(fetched, int | float)
+        else None
+    )
+    if source == "upstream" and when:
         note = f"Read from the provider at {when}, plus the built-in list"
     elif source == "server":
-        note = "Read from the server"
+        # A local server, or a provider pointed at another server: its list is all it serves.
+        note = f"Read from the server at {when}" if when else "Read from the server"
     else:
         note = "The built-in list"
     return f"{note}. The last read failed: {error}" if error else note

@@ -189,7 +189,8 @@ _CODE_WORDS = {
     "upstream_key_refused": "the provider refused the key",
     "upstream_401": "the provider refused the key",
     "upstream_403": "the provider refused the key",
-    "all_routes_failed": "every target failed (the Route says how)",
+    # Said without "route": a model asked by name has none (a review read it as jargon).
+    "all_routes_failed": "every provider tried failed (each attempt is under Route)",
 }
 
 

@@ -23,12 +23,16 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["ROUTE_COLUMNS", "RouteTargetsView", "target_cells"]
+__all__ = ["NO_ROUTE", "RESTING_HEADING", "ROUTE_COLUMNS", "RouteTargetsView", "target_cells"]
 
 ROUTE_COLUMNS = ("Route", "Target", "Weight", "Share", "Latency", "In flight", "State")
-# The Route cell of a target in no route: asked for by its own name (the review read an empty
-# Route and Weight as something missing).
-NO_ROUTE = "(asked by name)"
+# The Route cell of a target in no route, asked for by its own name (a review read an empty
+# Route and Weight as something missing, and then "(asked by name)" as jargon).
+NO_ROUTE = "not in a route"
+# The heading says what the table holds: with no route configured, it holds only models
+# resting after their failures (a review saw "Routes over several providers" above no route).
+ROUTES_HEADING = "Routes over several providers"
+RESTING_HEADING = "Models resting after failures"
 # The state words a person reads; the wire's are `engine/circuit.CircuitState`'s. A target
 # cooling down or with its circuit open goes behind the others, and is still tried when no
 # other can answer (a review read "Circuit open" and saw its calls go on): "tried last".
@@ -78,7 +82,7 @@ class RouteTargetsView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("routeTargets")
-        self.heading = QLabel("Routes over several providers")
+        self.heading = QLabel(ROUTES_HEADING)
         self.heading.setObjectName("routeTargetsHeading")
         self.table = QTableWidget(0, len(ROUTE_COLUMNS))
         self.table.setObjectName("routeTargetsTable")
@@ -103,6 +107,7 @@ class RouteTargetsView(QWidget):
         listed = {t.label for r in routes for t in r.targets}
         # A target cooling outside every route (a model asked by name) has no route or weight.
         rows += [target_cells(NO_ROUTE, t) for t in cooling if t.label not in listed]
+        self.heading.setText(ROUTES_HEADING if routes else RESTING_HEADING)
         self.table.setRowCount(len(rows))
         for number, cells in enumerate(rows):
             for column, text in enumerate(cells):

@@ -15,7 +15,7 @@ from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain
-from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
+from llmgw_desktop.engine.gateway.provider_directory import _VENDOR_BASE_URLS, ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from tests.clock import Clock
@@ -41,10 +41,20 @@ async def _all_available(engine_provider: str) -> EngineError | None:
 
 
 @pytest.fixture
-async def up() -> AsyncIterator[ScriptedUpstream]:
+async def up(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ScriptedUpstream]:
+    """The fake, standing for the vendors' own APIs: their lists are merged with the
+    catalogue (a server elsewhere lists its whole list, `test_a_provider_pointed_...`)."""
     async with ScriptedUpstream() as server:
         server.model_ids["chat"] = OPENAI_LISTS
+        _as_the_vendors(server, monkeypatch)
         yield server
+
+
+def _as_the_vendors(up: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up` is where OpenAI, Anthropic and Google serve their own APIs, for this test."""
+    urls = {"openai": up.base_url + "/v1", "anthropic": up.base_url, "google": up.base_url}
+    for provider, url in urls.items():
+        monkeypatch.setitem(_VENDOR_BASE_URLS, provider, url)
 
 
 def _environ(up: ScriptedUpstream) -> dict[str, str]:
@@ -118,6 +128,22 @@ async def test_providers_with_keys_have_their_lists_read_and_merged_with_the_cat
     assert models["sora-2"] == "openai"
 
 
+async def test_a_provider_pointed_at_another_server_lists_that_servers_list_alone(
+    up: ScriptedUpstream, client: UpstreamClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`OPENAI_BASE_URL` at a server that is not OpenAI's: what it lists is all it serves, so
+    none of the catalogue's OpenAI models is added (a review saw gpt-5.1 offered beside the
+    two models such a server listed); a model it does not list still goes to it by name."""
+    monkeypatch.setitem(_VENDOR_BASE_URLS, "openai", "https://api.openai.com/v1")
+    directory = _directory(client, up)
+    await directory.refresh()
+    openai = (await _rows(directory))["openai"]
+    assert openai["models"] == OPENAI_LISTS
+    assert openai["modelsSource"] == "server" and openai["modelsFetchedAt"] == round(NOW)
+    assert directory._registry.default_model_of("openai") == "gpt-4o"  # a catalogue one it lists
+    assert directory._registry.resolve("gpt-5.1") == Target("openai", "gpt-5.1")
+
+
 async def test_lists_are_read_again_when_due_or_when_keys_change(
     up: ScriptedUpstream, client: UpstreamClient
 ) -> None:
@@ -149,11 +175,12 @@ async def test_a_refresh_interval_of_zero_never_reads_lists(
 
 
 async def test_a_failed_read_keeps_the_last_list_and_is_logged_once(
-    client: UpstreamClient, caplog: pytest.LogCaptureFixture
+    client: UpstreamClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
     async with ScriptedUpstream() as server:
         server.model_ids["chat"] = OPENAI_LISTS
+        _as_the_vendors(server, monkeypatch)
         directory = _directory(client, server)
         await directory.refresh()
     for _ in range(2):  # the upstream is gone now

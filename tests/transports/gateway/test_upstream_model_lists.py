@@ -10,6 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from llmgw_desktop.engine.api import answering_of
+from llmgw_desktop.engine.gateway.provider_directory import _VENDOR_BASE_URLS
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.sdk_clients import openai_client
@@ -40,7 +42,11 @@ async def test_models_come_from_the_cache_at_once_then_show_what_the_upstream_li
     start_gateway: GatewayFactory,
     upstream: ScriptedUpstream,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The fake stands for OpenAI's own API here (a server elsewhere lists its whole list:
+    # `test_a_provider_pointed_at_another_server_offers_what_that_server_lists`).
+    monkeypatch.setitem(_VENDOR_BASE_URLS, "openai", upstream.base_url + "/v1")
     caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
     upstream.model_ids["chat"] = OPENAI_LISTS
     upstream.models_gate = asyncio.Event()  # the upstream holds every list until opened
@@ -96,3 +102,25 @@ async def test_ids_of_another_provider_are_listed_as_they_reach_it(
     # Groq's own "openai/gpt-oss-120b" would reach OpenAI: it is listed with Groq's prefix.
     assert "groq/openai/gpt-oss-120b" in ids and "openai/gpt-oss-120b" not in ids
     assert "llama-3.3-70b-versatile" in ids
+
+
+async def test_a_provider_pointed_at_another_server_offers_what_that_server_lists(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """`OPENAI_BASE_URL` at a compatible server listing two models (the fixture points it at
+    the fake): those two are OpenAI's models, and the built-in ones (gpt-5.1, which that
+    server does not serve) are offered nowhere, Connect's choice included (a review saw
+    gpt-5.1 offered as what "answers instead")."""
+    served = ["qwen3-coder", "llama-3.3-70b"]
+    upstream.model_ids["chat"] = served
+    gateway = await start_gateway({"gateway.models_refresh_s": 3600})
+    async with asyncio.timeout(5.0):
+        await gateway.engine.gateway.directory.refresh()
+    by_id = {p["id"]: p for p in (await get(gateway, "/v1/providers"))["providers"]}
+    assert by_id["openai"]["models"] == served
+    assert by_id["openai"]["modelsSource"] == "server"
+    ids = [m.id async for m in openai_client(gateway).models.list()]
+    assert set(served) <= set(ids) and "gpt-5.1" not in ids and "gpt-4o-mini" not in ids
+    # What `connect` names for a tool whose vendor has no key: one the server lists.
+    answering = answering_of((await get(gateway, "/v1/models"))["data"])
+    assert answering["openai"] == tuple(served)
