@@ -41,8 +41,8 @@ class Outcome(enum.StrEnum):
     MALFORMED = "malformed"  # a 2xx whose body is not what its wire says
     TOO_LARGE = "too_large"  # a whole answer past `gateway.max_answer_bytes`
     BROKEN = "broken"  # a whole answer that broke off
-    # Its client left (or the gateway stopped) once the request was written, before the
-    # answer began: the vendor may answer, and bill, nobody.
+    # Its client left (or the gateway stopped) before the answer began, its request written
+    # (under a hard budget, on its way): the vendor may answer, and bill, nobody.
     CANCELED = "canceled"
     HTTP = "http"  # an error status (the outcome is then the status itself)
 
