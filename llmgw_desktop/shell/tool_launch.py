@@ -98,8 +98,8 @@ def run_through_gateway(
         _check(gateway.url, lease.key, model)
         if model is not None and tool.vendor is not None:
             _say(
-                f"{tool.name} asks for {tool.vendor} models, and no {tool.vendor} key answers "
-                f"here: it runs on {model} (GET /v1/models lists the others)"
+                f"{tool.name} asks for {tool.vendor} models, and {facts.why_named(tool.vendor)}: "
+                f"it runs on {model} (GET /v1/models lists the others)"
             )
         # In the gateway's private folder, not the shared temporary one: the Gemini CLI reads
         # no settings file from a folder others may write to.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.engine.api import CLAUDE_CODE_KEY_ENV, CODEX_KEY_ENV, first_answering
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
@@ -49,6 +50,9 @@ __all__ = [
 # The name the ACP agent goes by in an editor's agent panel (`connect.acp_snippets`).
 ACP_NAME = "LLM gateway"
 # Each coding tool's name, and the provider whose models it asks for by default.
+# Each vendor's own models (the built-in list): where its provider lists none of them, it is
+# pointed at another server, and a tool's default model is not one that server serves.
+_VENDOR_MODELS = {spec.id: frozenset(spec.models) for spec in API_PROVIDERS}
 _TOOLS = {
     "claude-code": ("Claude Code", "anthropic"),
     "codex": ("Codex", "openai"),
@@ -70,11 +74,24 @@ class GatewayFacts:
 
     def model_for(self, vendor: str) -> str | None:
         """The model a tool made by `vendor` should ask for: None when `vendor`'s own models
-        answer (the tool's default does), else the first model of the first provider that
-        answers, or None when nothing does."""
-        if vendor in self.answering:
+        answer (the tool's default does), else the first model `vendor`'s provider lists (it
+        is pointed at another server, which serves none of the vendor's models), else the
+        first model of the first provider that answers, or None when nothing does."""
+        listed = self.answering.get(vendor)
+        if listed is None:
+            return first_answering(self.answering)
+        if not listed or set(listed) & _VENDOR_MODELS.get(vendor, frozenset(listed)):
             return None
-        return first_answering(self.answering)
+        # `OPENAI_BASE_URL` at a compatible server: Codex's own default is not among its
+        # models (a review saw a tool set up for a model such a server did not serve).
+        return listed[0]
+
+    def why_named(self, vendor: str) -> str:
+        """Why a tool made by `vendor` is told a model (`model_for` named one): `vendor` has
+        no key here, or its provider serves none of its models."""
+        if self.answering.get(vendor):
+            return f"the server {vendor}'s provider is pointed at lists none of {vendor}'s models"
+        return f"no {vendor} key was found"
 
 
 @dataclass(frozen=True)
@@ -117,11 +134,12 @@ def _key(facts: GatewayFacts, token: str | None) -> str:
 
 
 def _model_note(facts: GatewayFacts, tool: str, model: str | None) -> tuple[str, ...]:
-    """Why a model is named (the tool's own provider has no key), or that none answers yet."""
+    """Why a model is named (the tool's own vendor answers none of its models here), or that
+    none answers yet."""
     name, vendor = _TOOLS[tool]
     if model is not None:
         return (
-            f"{name} asks for {vendor} models by default, and no {vendor} key was found "
+            f"{name} asks for {vendor} models by default, and {facts.why_named(vendor)} "
             f"({facts.source}): {model} answers instead (GET /v1/models lists the others).",
         )
     if not facts.answering:

@@ -13,6 +13,7 @@ import pytest
 from llmgw_desktop.engine.api import answering_of
 from llmgw_desktop.engine.gateway.provider_directory import _VENDOR_BASE_URLS
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.connect_setups import GatewayFacts
 from tests.fakes.upstream import ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
@@ -121,6 +122,10 @@ async def test_a_provider_pointed_at_another_server_offers_what_that_server_list
     assert by_id["openai"]["modelsSource"] == "server"
     ids = [m.id async for m in openai_client(gateway).models.list()]
     assert set(served) <= set(ids) and "gpt-5.1" not in ids and "gpt-4o-mini" not in ids
-    # What `connect` names for a tool whose vendor has no key: one the server lists.
+    # What `connect` and `run` name: one the server lists, for a tool of another vendor and
+    # for OpenAI's own (Codex's default is not among the server's models), saying why.
     answering = answering_of((await get(gateway, "/v1/models"))["data"])
     assert answering["openai"] == tuple(served)
+    facts = GatewayFacts(gateway.base_url, False, answering, "asked the running gateway")
+    assert facts.model_for("openai") == "qwen3-coder"
+    assert "lists none of openai's models" in facts.why_named("openai")
