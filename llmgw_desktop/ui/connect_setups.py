@@ -90,7 +90,7 @@ class GatewayFacts:
         """Why a tool made by `vendor` is told a model (`model_for` named one): `vendor` has
         no key here, or its provider serves none of its models."""
         if self.answering.get(vendor):
-            return f"the server {vendor}'s provider is pointed at lists none of {vendor}'s models"
+            return f"{vendor} is set to a server that lists none of {vendor}'s models"
         return f"no {vendor} key was found"
 
 
