@@ -55,6 +55,21 @@ def test_claude_code_with_only_an_openai_key_names_an_openai_model(
     assert "sk-only-openai" not in out
 
 
+def test_with_no_gateway_running_a_provider_set_to_another_server_is_said_to_be_a_guess(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a running gateway reads what a server `OPENAI_BASE_URL` names serves: the model
+    named from the built-in list is said to be a guess, and how to have one it serves."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-only-openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    out = _printed(capsys, "claude-code")
+    assert "OPENAI_BASE_URL names another server" in out, out
+    assert "start it and connect again" in out
+    # A shell set up to send its SDKs through this gateway names the gateway: no guess.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:3333/v1")
+    assert "names another server" not in _printed(capsys, "claude-code")
+
+
 def test_claude_code_with_an_anthropic_key_keeps_its_own_models(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

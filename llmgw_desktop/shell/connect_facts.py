@@ -45,12 +45,29 @@ def gather(settings: Settings, environ: Mapping[str, str] | None = None) -> Gate
     from llmgw_desktop.transports.http_server import base_url
 
     url = base_url(settings.http.host, settings.http.port)
-    keyed = {
-        spec.id: spec.models
+    keyed = [
+        spec
         for spec in API_PROVIDERS
         if spec.needs_key and any(env.get(name, "").strip() for name in spec.key_env)
-    }
-    return GatewayFacts(url, locked, keyed, "no gateway running: read this environment")
+    ]
+    source = "no gateway running: read this environment"
+    # A provider set to another server serves what that server lists, which only a running
+    # gateway reads: its built-in models here are a guess, and said to be one. A shell set up
+    # to send an SDK through this gateway names the gateway itself, which the gateway ignores.
+    elsewhere = [
+        spec.base_url_env
+        for spec in keyed
+        if spec.base_url_env
+        and (named := env.get(spec.base_url_env, "").strip().rstrip("/"))
+        and named != spec.base_url
+        and not named.startswith(url)
+    ]
+    if elsewhere:
+        source += (
+            f", where {' and '.join(elsewhere)} names another server, whose models only a "
+            "running gateway reads: start it and connect again to have one of them named"
+        )
+    return GatewayFacts(url, locked, {spec.id: spec.models for spec in keyed}, source)
 
 
 def _running(settings: Settings) -> tuple[str, list[dict[str, Any]]] | None:
