@@ -60,7 +60,8 @@ def gather(settings: Settings, environ: Mapping[str, str] | None = None) -> Gate
         if spec.base_url_env
         and (named := env.get(spec.base_url_env, "").strip().rstrip("/"))
         and named != spec.base_url
-        and not named.startswith(url)
+        and named != url
+        and not named.startswith(url + "/")
     ]
     if elsewhere:
         source += (

@@ -194,6 +194,23 @@ async def test_run_codex_answers_through_the_gateway_with_its_config_left_alone(
     assert not (openai_only.home / "home" / ".codex" / "config.toml").exists()
 
 
+async def test_run_codex_on_a_server_set_by_openai_base_url_asks_for_a_model_it_lists(
+    openai_only: Desk, upstream: ScriptedUpstream
+) -> None:
+    """Codex's own default model is none a compatible server serves: the run names the
+    server's model (Codex was told nothing, and asked for its default)."""
+    find_cli("codex")
+    upstream.model_ids["chat"] = ["qwen3-coder"]
+    code, out, err = await openai_only.run(
+        "run", "codex", "exec", "--skip-git-repo-check", "say hello"
+    )
+    assert code == 0, err
+    assert "FAKE-OK" in out, out + err
+    assert "lists none of openai's models: it runs on qwen3-coder" in err, err
+    sent = {(r.path, r.body.get("model")) for r in upstream.llm_requests}
+    assert sent == {("/v1/responses", "qwen3-coder")}, sent
+
+
 async def test_on_a_locked_gateway_a_run_has_its_own_key_revoked_when_it_ends(
     openai_only: Desk, upstream: ScriptedUpstream
 ) -> None:

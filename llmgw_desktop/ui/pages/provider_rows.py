@@ -172,10 +172,11 @@ async def load_provider_rows(
                 installed=status.installed,
             )
         )
+    resting = engine.providers.cooling()  # read once for every API row's circuit
     for entry in await engine.providers.listing():
         if entry["type"] == "cli":
             continue  # shown above, with more detail
-        rows.append(_api_row(engine, entry))
+        rows.append(_api_row(engine, entry, resting))
     served = engine.metrics.series(TRAFFIC_WINDOW).by_provider
     return [_with_recent_failures(row, served) for row in rows]
 
@@ -389,7 +390,9 @@ def _verdict_words(verdict: ProviderVerdict) -> tuple[str, str, str]:
     return verdict.status, verdict.why, ERROR if verdict.failing else WARNING
 
 
-def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
+def _api_row(
+    engine: Engine, entry: dict[str, object], resting: Sequence[TargetView]
+) -> ProviderRow:
     pid = str(entry["id"])
     spec = engine.providers.api_provider(pid)
     switch = engine.providers.switch_of(pid)
@@ -433,7 +436,7 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         where=str(entry.get("baseUrl") or ""),
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
         models_note=_models_note(entry),
-        circuit=api_circuit_text(engine.providers.cooling(), pid),
+        circuit=api_circuit_text(resting, pid),
         stale=stale,
         attention=attention or (WARNING if stale else ""),
     )
