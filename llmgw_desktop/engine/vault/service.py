@@ -11,12 +11,15 @@ business and takes none.
 
 Opening finds the master key and checks it against the key check kept in `store_meta`. A
 missing or wrong key locks the vault: every operation then raises `VaultLocked` explaining
-what to do, and nothing stored is written or deleted until the right key is back.
+what to do, and nothing stored is written or deleted until the right key is back. A database
+that cannot be reached leaves the key unknown rather than missing: each call that needs it
+is refused `StoreUnavailable` (retryable), and opens again once the database answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -25,7 +28,7 @@ from typing import Any
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import NotFound
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.vault import queries
 from llmgw_desktop.engine.vault.crypto import key_check_opens, record_aad, seal, seal_key_check
 from llmgw_desktop.engine.vault.errors import VaultCorrupt, VaultLocked
@@ -77,6 +80,11 @@ class Vault:
         self.version = 0
         # An open running in the background (`open_later`): what needs the key waits for it.
         self._opening: asyncio.Task[None] | None = None
+        # The engine's task spawner, from `open_later`: an open again runs in it too.
+        self._spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] | None = None
+        # Set while the last open could not read the database: the key is unknown, not
+        # missing, and the next call that needs it opens again (`_key_when_open`).
+        self._unreached: StoreUnavailable | None = None
 
     def __repr__(self) -> str:
         return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
@@ -97,7 +105,10 @@ class Vault:
             state = "locked"
         else:
             state = "not_open"
-        return {"state": state, "keySource": self._key_source, "reason": self._lock_reason}
+        reason = self._lock_reason
+        if reason is None and self._key is None and self._unreached is not None:
+            reason = self._unreached.message
+        return {"state": state, "keySource": self._key_source, "reason": reason}
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -106,9 +117,19 @@ class Vault:
 
         Raises:
             StoreError: the store is not open.
+            StoreUnavailable: the database cannot be reached: the key is unknown until a call
+                that needs it opens again.
         """
-        models = self._db.models
         self._key, self._key_source = None, None
+        try:
+            await self._find_key()
+        except StoreUnavailable as exc:
+            self._unreached = exc
+            raise
+        self._unreached = None
+
+    async def _find_key(self) -> None:
+        models = self._db.models
         check, has_records = await self._db.run(lambda: queries.read_state(models))
         # A new key only for a vault with nothing sealed: any other key could open nothing.
         may_create = check is None and not has_records
@@ -147,7 +168,14 @@ class Vault:
         """Open in a task of `spawn`'s: finding the master key may ask the OS keyring (its
         import and backend probe were a tenth of the headless start), and nothing
         but the vault's own calls needs it; they wait for this open."""
-        self._opening = spawn(self.open())
+        self._spawn = spawn
+        self._opening = spawn(self._open_in_background())
+
+    async def _open_in_background(self) -> None:
+        # A database that cannot be reached is kept (`_unreached`) and told to each call that
+        # needs the key, not logged as a failed task.
+        with contextlib.suppress(StoreUnavailable):
+            await self.open()
 
     async def settled(self) -> dict[str, Any]:
         """`status` once an open under way has finished (the desk asks at start whether the
@@ -162,8 +190,16 @@ class Vault:
 
         Raises:
             VaultLocked: no key was found, or the wrong one.
+            StoreUnavailable: the database could not be read to find out.
         """
         opening = self._opening
+        idle = opening is None or opening.done()
+        if self._key is None and self._unreached is not None and idle:
+            # The database may be back: open again, once for every call waiting.
+            if self._spawn is None:  # opened by a caller of `open`: this call asks itself
+                await self._open_in_background()
+                return self._require_key()
+            opening = self._opening = self._spawn(self._open_in_background())
         if opening is not None and not opening.done():
             await asyncio.shield(opening)
         return self._require_key()
@@ -183,6 +219,8 @@ class Vault:
         return f"The key is looked for in this order: {places}."
 
     def _require_key(self) -> bytes:
+        if self._key is None and self._unreached is not None:
+            raise StoreUnavailable(self._db.engine.where, self._unreached.reason)
         if self._key is None:
             raise VaultLocked(self._lock_reason or "the vault is not open yet")
         return self._key

@@ -12,7 +12,7 @@ import pytest
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
 from llmgw_desktop.engine.redact import redact
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.vault import (
     ENV_VAR,
     EnvKeySource,
@@ -511,5 +511,46 @@ async def test_an_open_in_the_background_keeps_key_calls_waiting_not_failing(
         assert vault.status()["state"] == "open"
     finally:
         release.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await db.close()
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["open_later", "open"])
+async def test_an_open_that_met_the_database_down_opens_once_the_database_is_back(
+    tmp_path: Path, background: bool
+) -> None:
+    # The store-outage suite saw it (a member whose PostgreSQL stopped before the vault's
+    # background open read it): every later call was refused "not open yet" (its keys taken
+    # for absent), and the vault never opened again. Its keys are unknown while the database
+    # is down, and read once it answers.
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        first = Vault(db, env_sources(KEY_A, tmp_path))
+        await first.open()
+        await first.store_key(OPERATOR, "openai", OPENAI_KEY)
+        run = db.run
+
+        async def down(fn: Any) -> Any:
+            raise StoreUnavailable("the test's store", "the server is stopped")
+
+        db.run = down  # type: ignore[method-assign]
+        vault = Vault(db, env_sources(KEY_A, tmp_path))
+        if background:
+            vault.open_later(lambda coro: tasks.append(asyncio.ensure_future(coro)) or tasks[-1])
+        else:
+            with pytest.raises(StoreUnavailable):
+                await vault.open()
+        for _ in range(2):  # the open's own waiter (in the background), then a call after it
+            with pytest.raises(StoreUnavailable):
+                await vault.resolve_keys("openai")
+        status = vault.status()
+        assert status["state"] == "not_open"
+        assert "cannot be reached" in status["reason"]
+        db.run = run  # type: ignore[method-assign]
+        assert await vault.resolve_keys("openai") == [OPENAI_KEY]
+        assert vault.status()["state"] == "open"
+    finally:
         await asyncio.gather(*tasks, return_exceptions=True)
         await db.close()
