@@ -145,6 +145,8 @@ class Lifecycle:
             await self._store.close()
             self.state = EngineState.STOPPED
             raise
+        # What failed while the store did (at this start too) is done again until it is.
+        self._tasks.spawn(self._store.redo.run_forever(), name="store-redo", service=True)
         # Off the database thread and bounded: readiness never waits for it.
         self._upkeep.begin_store_check()
         self._tasks.spawn(self._upkeep.store_check(), name="store-check")
@@ -165,10 +167,7 @@ class Lifecycle:
             log.exception("could not close the flight-recorder rows an earlier run left open")
         # Before serving: this period's spend, so a restart does not forget it (never raises).
         await self._budget_ledger.load()
-        try:
-            await self._keys.start()  # the keys' budgets join the ledger before serving
-        except Exception:  # a store that cannot be read now: keys still verify per request
-            log.exception("could not read the gateway keys' budgets")
+        await self._keys_budgets()
         self._tasks.spawn(self._recorder.run_forever(), name="flight-recorder", service=True)
         self._tasks.spawn(self._refusals.run_forever(), name="refusal-counts", service=True)
         # Overview's last 24 h, from the rows earlier runs left (a background read).
@@ -187,6 +186,17 @@ class Lifecycle:
         self.state = EngineState.RUNNING
         log.info("engine started (version %s)", __version__)
         self._events.publish(EngineStarted(self.started_at))
+
+    async def _keys_budgets(self) -> None:
+        """The gateway keys' budgets into the ledger (before serving). A store that cannot be
+        read now is read again until it is: meanwhile each key verifies per request, its
+        budget joining the ledger at its first call, but the desk would not show it."""
+        try:
+            await self._keys.start()
+        except Exception as exc:
+            self._store.redo_later(
+                log, "could not read the gateway keys' budgets", exc, self._keys.start
+            )
 
     async def stop(self) -> None:
         """Finish background work (bounded), then close the store. Safe to call twice."""

@@ -56,8 +56,9 @@ class Upkeep:
         when they cannot be read)."""
         try:
             replayed = await rebuild_metrics(self._store, self._metrics, before=before)
-        except Exception:  # the charts start empty, as before; the gateway serves
-            log.exception("could not read the last 24 h of requests back for the charts")
+        except Exception as exc:  # the charts start empty until the store is read; it serves
+            what = "could not read the last 24 h of requests back for the charts"
+            self._store.redo_later(log, what, exc, lambda: self.rebuild_metrics(before))
             return
         if replayed:
             log.info("charts rebuilt from %d recorded request(s) of the last 24 h", replayed)

@@ -8,6 +8,7 @@ the scripted fake on loopback.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -200,3 +201,23 @@ async def test_a_job_ending_in_an_outage_keeps_its_result_and_no_live_peer_is_re
 def _health_ok(port: int) -> bool:
     report = gp.health(port)
     return report is not None and report.get("status") == "ok"
+
+
+async def test_an_idle_gateway_says_its_store_answers_again_once_it_does(
+    outage_team: OutageTeam,  # noqa: F811
+) -> None:
+    """Nobody calls: the lease's renewal meets the outage (degraded, as it should be), and once
+    PostgreSQL is back, `/health` says ok again by itself. Before, only a recorder row written
+    cleared it, so an idle gateway said "cannot reach the database" for good."""
+    member = await asyncio.to_thread(
+        outage_team.join, "idle", LLM_GATEWAY_JOB_LEASE_MS=str(LEASE_MS)
+    )
+    await asyncio.to_thread(wait_for, "/health ok", lambda: _health_ok(member.port))
+    await asyncio.to_thread(outage_team.outage)
+    report = await asyncio.to_thread(wait_for, "/health degraded", lambda: _degraded(member.port))
+    assert "cannot reach the database" in json.dumps(report)
+    await asyncio.to_thread(outage_team.recover)
+    await asyncio.to_thread(
+        wait_for, "/health ok with nobody calling", lambda: _health_ok(member.port), 30.0
+    )
+    await asyncio.to_thread(member.stop)

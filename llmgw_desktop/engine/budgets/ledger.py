@@ -523,7 +523,11 @@ class BudgetLedger:
                         cut=self._clock(),
                     )
             except Exception as exc:
-                self._db.log_failure(log, "budgets: could not read this period's spend", exc)
+                # Until a load succeeds, a soft budget's spend is neither shown whole nor
+                # written (its period is not counted in): read again until it is.
+                self._db.redo_later(
+                    log, "budgets: could not read this period's spend", exc, self.load
+                )
                 return
             await self._reread()
 

@@ -138,6 +138,10 @@ class ProviderDirectory:
                     self._lists_read_at = now
                     self._lists_keys_version = self._keys.version
                     await self._read_model_lists()
+                    if self._keys.vault_unreachable:
+                        # Its keys were not read, and its coming back changes no version:
+                        # the lists are due again at the next look, not in an hour.
+                        self._lists_keys_version = None
                 self._note_stale()
             finally:
                 # The first refresh probes and reads whatever it is asked (nothing before it).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.vault.auth_files import private_auth_dir
 
 __all__ = ["AUTH_HOMES", "AuthFileSource", "AuthHome", "cli_auth_environment"]
@@ -52,12 +52,22 @@ class AuthFileSource(Protocol):
 
 @contextlib.asynccontextmanager
 async def cli_auth_environment(
-    vault: AuthFileSource, provider: str, project: str | None, *, root: Path | None = None
+    vault: AuthFileSource,
+    provider: str,
+    project: str | None,
+    *,
+    root: Path | None = None,
+    unknown_fails: bool = False,
 ) -> AsyncIterator[dict[str, str]]:
     """The environment that hands `provider` its vault auth files for one call (or nothing).
 
     The files' directory is removed when the block ends, also on failure or cancellation.
-    A locked or damaged vault leaves the CLI on its own configuration, with a warning.
+    A locked or damaged vault leaves the CLI on its own configuration, with a warning; so
+    does one whose database cannot be read now, unless `unknown_fails` (a look at whether
+    the CLI is logged in, which must not conclude from files it could not read).
+
+    Raises:
+        EngineError: `unknown_fails`, and the vault's files are unknown (`store_unavailable`).
     """
     home = AUTH_HOMES.get(provider)
     files: dict[str, bytes] = {}
@@ -65,6 +75,8 @@ async def cli_auth_environment(
         try:
             files = await vault.resolve_files(provider, project)
         except EngineError as exc:
+            if unknown_fails and exc.code == ErrorCode.STORE_UNAVAILABLE:
+                raise
             log.warning("vault auth files for %s not used: %s", provider, exc.code)
     if home is None or not files:
         yield {}

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS, switch_id_for
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.providers.account_files import (
     API_KEY,
     FROM_ENVIRONMENT,
@@ -237,19 +238,37 @@ class CliLogins:
         if asked is not None and asked[0] == seen and self._clock() - asked[1] < RECHECK_S:
             return False
         self._asked[provider] = (seen, self._clock())
-        if not status.args:
-            logged_in = await self._files_say(provider, status.files_of or provider, home)
-        elif files.state in (LOGGED_IN, API_KEY):
-            # Its files hold a login or a key: taken at their word, as before (a token revoked
-            # since still fails its first call, which marks it). Only a logout they suggest is
-            # worth a start of the CLI to confirm: its environment may log it in otherwise.
-            logged_in = True
-        else:
-            logged_in = await self._ask(provider, executable, status)
+        try:
+            logged_in = await self._logged_in(provider, executable, status, files, home)
+        except EngineError as exc:
+            if exc.code != ErrorCode.STORE_UNAVAILABLE:
+                raise
+            # Its login files in the vault could not be read: in doubt, and looked at again
+            # at the next look (the vault's coming back changes none of `seen`).
+            self._asked.pop(provider, None)
+            self._trouble.note_login(provider, None)
+            return False
         self._trouble.note_login(
             provider, None if logged_in is not False else NOT_LOGGED_IN + status.fix
         )
         return False
+
+    async def _logged_in(
+        self, provider: str, executable: str, status: LoginStatus, files: CliAccount, home: Path
+    ) -> bool | None:
+        """Whether the CLI is logged in, as its files or its own answer say (None: unknown).
+
+        Raises:
+            EngineError: its vault login files could not be read (`store_unavailable`).
+        """
+        if not status.args:
+            return await self._files_say(provider, status.files_of or provider, home)
+        if files.state in (LOGGED_IN, API_KEY):
+            # Its files hold a login or a key: taken at their word, as before (a token revoked
+            # since still fails its first call, which marks it). Only a logout they suggest is
+            # worth a start of the CLI to confirm: its environment may log it in otherwise.
+            return True
+        return await self._ask(provider, executable, status)
 
     def _refused_key(self, files: CliAccount) -> str | None:
         """The CLI's key, where it is the very key an API provider refused (read from the same
@@ -312,7 +331,7 @@ class CliLogins:
         from llmgw_desktop.engine.providers.auth_home import cli_auth_environment
 
         async with cli_auth_environment(
-            self._auth_files, provider, None, root=self._auth_root
+            self._auth_files, provider, None, root=self._auth_root, unknown_fails=True
         ) as auth_env:
             yield {**environment, **auth_env}
 

@@ -11,8 +11,10 @@ The schema: `migrations/` (versioned, each in its own transaction) and `models` 
 mirroring it); `sql` is the hand-written SQL that runs on either engine.
 
 Around it: `health` (whether the store can be trusted, as `/health` and the desk show it),
-`errors` (what it raises), `location` (a store's name without its password) and `copy` (a
-laptop's SQLite store copied into PostgreSQL, verified).
+`redo` (what a part could not read or write while the store failed, done again until it is,
+and the look that says the database answers again), `errors` (what it raises), `location` (a
+store's name without its password) and `copy` (a laptop's SQLite store copied into
+PostgreSQL, verified).
 """
 
 from llmgw_desktop.engine.store.db import Database

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -40,6 +40,7 @@ from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
+from llmgw_desktop.engine.store.redo import Redo
 from llmgw_desktop.engine.store.sqlite_engine import SqliteEngine
 from llmgw_desktop.engine.store.stall_watch import AT_STOP_AFTER_S
 
@@ -47,6 +48,12 @@ __all__ = ["Database", "StoreEngine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+_ANSWERS_AGAIN = "store: whether the database answers again"
+
+
+def _nothing() -> None:
+    """A transaction with nothing in it: on PostgreSQL it still reaches the server."""
 
 
 class StoreEngine(Protocol):
@@ -118,6 +125,9 @@ class Database:
         self.schema_version = 0
         # Every part's writes go through `run`: a damaged file or a full disk is seen here.
         self.health = StoreHealth(on_health_change)
+        # What failed while the store did, done again until it is (the engine's service task
+        # runs it; each open starts with nothing owed).
+        self.redo = Redo()
 
     @property
     def models(self) -> Models:
@@ -132,6 +142,7 @@ class Database:
         Raises:
             StoreError: the store is not a database, is from a newer version, or unreachable.
         """
+        self.redo = Redo()
         self._executor = ThreadPoolExecutor(
             max_workers=self.engine.workers, thread_name_prefix="llmgw-db"
         )
@@ -229,6 +240,8 @@ class Database:
         reason = self.engine.unreachable(exc)
         if reason is not None:
             self.health.report("store", f"cannot reach the database ({reason})")
+            # Said until a look finds it answering, whether or not anyone calls meanwhile.
+            self.redo.owe(_ANSWERS_AGAIN, self._answers_again)
             return StoreUnavailable(self.engine.where, reason)
         refused = self.engine.refused_by_disk(exc)
         if refused is not None:
@@ -237,6 +250,15 @@ class Database:
         if self.is_write_failure(exc):
             self.health.report("store", str(exc))
         return None
+
+    async def _answers_again(self) -> None:
+        """One call that reaches the server; once it does, it is no longer said unreachable.
+
+        Raises:
+            StoreUnavailable: it still cannot be reached (and this look is owed again).
+        """
+        await self.run(_nothing)
+        self.health.clear("store")
 
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
@@ -250,6 +272,20 @@ class Database:
             logger.debug("%s: %s", what, exc)
         else:
             logger.error("%s", what, exc_info=exc)
+
+    def redo_later(
+        self,
+        logger: logging.Logger,
+        what: str,
+        exc: BaseException,
+        work: Callable[[], Awaitable[object]],
+    ) -> None:
+        """A background read or write that failed, logged as `log_failure` logs it; when the
+        store is why, `work` (an awaitable's maker) is done again until it succeeds (`redo`).
+        A bug is logged once, with its traceback, not tried again."""
+        self.log_failure(logger, what, exc)
+        if self.is_write_failure(exc):
+            self.redo.owe(what, work)
 
     async def check(self, stop: threading.Event) -> str | None:
         """The start-up integrity check (SQLite's `quick_check`); None when all is well."""

@@ -31,7 +31,7 @@ from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.vault import queries
 from llmgw_desktop.engine.vault.crypto import key_check_opens, record_aad, seal, seal_key_check
-from llmgw_desktop.engine.vault.errors import VaultCorrupt, VaultLocked
+from llmgw_desktop.engine.vault.errors import VaultCorrupt, VaultError, VaultLocked
 from llmgw_desktop.engine.vault.master_key import KeySource, resolve_master_key
 from llmgw_desktop.engine.vault.records import (
     DEFAULT_KEY_NAME,
@@ -60,6 +60,12 @@ _KEPT = (
 )
 
 
+def _words_of(failure: Exception) -> str:
+    """A failure's message, as a person reads it (an engine error's own words)."""
+    message = getattr(failure, "message", None)
+    return message if isinstance(message, str) else str(failure).split("\n", 1)[0]
+
+
 class Vault:
     """Stores, lists, resolves and deletes sealed credentials; all queries on the DB thread."""
 
@@ -82,9 +88,9 @@ class Vault:
         self._opening: asyncio.Task[None] | None = None
         # The engine's task spawner, from `open_later`: an open again runs in it too.
         self._spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] | None = None
-        # Set while the last open could not read the database: the key is unknown, not
-        # missing, and the next call that needs it opens again (`_key_when_open`).
-        self._unreached: StoreUnavailable | None = None
+        # Set while the last open failed (its database could not be read, or a bug): the key
+        # is unknown, not missing, and the next call that needs it opens again.
+        self._unopened: Exception | None = None
 
     def __repr__(self) -> str:
         return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
@@ -106,8 +112,8 @@ class Vault:
         else:
             state = "not_open"
         reason = self._lock_reason
-        if reason is None and self._key is None and self._unreached is not None:
-            reason = self._unreached.message
+        if reason is None and self._key is None and self._unopened is not None:
+            reason = _words_of(self._unopened)
         return {"state": state, "keySource": self._key_source, "reason": reason}
 
     # -- opening -------------------------------------------------------------------------------
@@ -123,10 +129,10 @@ class Vault:
         self._key, self._key_source = None, None
         try:
             await self._find_key()
-        except StoreUnavailable as exc:
-            self._unreached = exc
+        except Exception as exc:
+            self._unopened = exc
             raise
-        self._unreached = None
+        self._unopened = None
 
     async def _find_key(self) -> None:
         models = self._db.models
@@ -172,10 +178,21 @@ class Vault:
         self._opening = spawn(self._open_in_background())
 
     async def _open_in_background(self) -> None:
-        # A database that cannot be reached is kept (`_unreached`) and told to each call that
-        # needs the key, not logged as a failed task.
-        with contextlib.suppress(StoreUnavailable):
+        # A failure is kept (`_unopened`) and told to each call that needs the key; when the
+        # store is why, the vault opens again once it answers, whether or not one calls.
+        try:
             await self.open()
+        except Exception as exc:
+            self._db.redo_later(log, "the vault could not be opened", exc, self._open_when_back)
+
+    async def _open_when_back(self) -> None:
+        """Open again, as a call that needs the key would.
+
+        Raises:
+            StoreUnavailable: the database still cannot be read.
+        """
+        with contextlib.suppress(VaultLocked):  # a key missing or wrong: its state says so
+            await self._key_when_open()
 
     async def settled(self) -> dict[str, Any]:
         """`status` once an open under way has finished (the desk asks at start whether the
@@ -194,7 +211,7 @@ class Vault:
         """
         opening = self._opening
         idle = opening is None or opening.done()
-        if self._key is None and self._unreached is not None and idle:
+        if self._key is None and self._unopened is not None and idle:
             # The database may be back: open again, once for every call waiting.
             if self._spawn is None:  # opened by a caller of `open`: this call asks itself
                 await self._open_in_background()
@@ -219,8 +236,14 @@ class Vault:
         return f"The key is looked for in this order: {places}."
 
     def _require_key(self) -> bytes:
-        if self._key is None and self._unreached is not None:
-            raise StoreUnavailable(self._db.engine.where, self._unreached.reason)
+        failed = self._unopened
+        if self._key is None and isinstance(failed, StoreUnavailable):
+            raise StoreUnavailable(self._db.engine.where, failed.reason)
+        if self._key is None and failed is not None:
+            raise VaultError(
+                f"the vault could not be opened ({_words_of(failed)}); the next call that "
+                "needs it opens it again"
+            )
         if self._key is None:
             raise VaultLocked(self._lock_reason or "the vault is not open yet")
         return self._key

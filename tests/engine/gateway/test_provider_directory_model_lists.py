@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,8 +16,13 @@ from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain
-from llmgw_desktop.engine.gateway.provider_directory import _VENDOR_BASE_URLS, ProviderDirectory
+from llmgw_desktop.engine.gateway.provider_directory import (
+    _VENDOR_BASE_URLS,
+    REFRESH_AFTER_S,
+    ProviderDirectory,
+)
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
+from llmgw_desktop.engine.store import StoreUnavailable
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from tests.clock import Clock
 from tests.fakes.upstream import ScriptedUpstream
@@ -27,12 +33,17 @@ OPENAI_LISTS = ["gpt-5.5", "sora-2", "gpt-4o"]
 
 
 class FakeVault:
-    """Only the version matters here: it changes when keys are stored or deleted."""
+    """Only the version matters here: it changes when keys are stored or deleted. Its first
+    `unreachable` reads fail as a PostgreSQL outage does."""
 
-    def __init__(self) -> None:
+    def __init__(self, unreachable: int = 0) -> None:
         self.version = 0
+        self.unreachable = unreachable
 
     async def resolve_keys(self, provider: str, project: str | None = None) -> list[str]:
+        if self.unreachable > 0:
+            self.unreachable -= 1
+            raise StoreUnavailable("the test's store", "the server is stopped")
         return []
 
 
@@ -76,6 +87,7 @@ def _directory(
     clock: Clock | None = None,
     vault: FakeVault | None = None,
     refresh_s: float = REFRESH_S,
+    keys_clock: Clock | None = None,
     **config: Any,
 ) -> ProviderDirectory:
     settings: dict[str, Any] = {"aliases": {}, "routes": {}, "fallback": []} | config
@@ -84,7 +96,7 @@ def _directory(
     gateway = gateway_config(providers=providers, **settings)
     return ProviderDirectory(
         ModelRegistry(gateway),
-        KeyChain(gateway, environ=_environ(up), vault=vault),
+        KeyChain(gateway, environ=_environ(up), vault=vault, clock=keys_clock or time.monotonic),
         client,
         cli_available=_all_available,
         detect_local=False,
@@ -163,6 +175,23 @@ async def test_lists_are_read_again_when_due_or_when_keys_change(
     await directory.refresh()
     await directory.refresh(force=True)
     assert len(_list_reads(up)) == 12
+
+
+async def test_lists_read_while_the_vault_could_not_be_are_read_again_at_the_next_look(
+    up: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    # Keys only the vault holds were not read, and its coming back changes no version: before,
+    # the lists waited for the hour's refresh (the models only its keys list, unknown till then).
+    clock, vault = Clock(0.0), FakeVault(unreachable=1)
+    directory = _directory(client, up, clock=clock, vault=vault, keys_clock=clock)
+    await directory.refresh()
+    assert len(_list_reads(up)) == 3  # the environment's keys, read anyway
+    clock.now = REFRESH_AFTER_S  # the service task's next look; the vault answers again
+    await directory.refresh()
+    assert len(_list_reads(up)) == 6
+    clock.now = 2 * REFRESH_AFTER_S  # read whole: not again until the hour's refresh
+    await directory.refresh()
+    assert len(_list_reads(up)) == 6
 
 
 async def test_a_refresh_interval_of_zero_never_reads_lists(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from llmgw_desktop.engine.providers.cli_login import RECHECK_S, CliLogins
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.store import StoreUnavailable
 
 _STAND_IN = """#!{python}
 import pathlib, sys
@@ -53,6 +55,10 @@ class Stand:
         return path.read_text().splitlines() if path.exists() else []
 
 
+# The CLIs' login files as the real CLIs write them (tests/engine/providers/test_accounts.py).
+ACCOUNTS = Path(__file__).parents[2] / "fixtures" / "accounts"
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -77,7 +83,7 @@ def stand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stand:
 
 
 def _watch(
-    tmp_path: Path, *, hard: bool = False, enabled: bool = True
+    tmp_path: Path, *, hard: bool = False, enabled: bool = True, auth_files: Any = None
 ) -> tuple[CliLogins, ProviderTrouble, EventBus, Clock]:
     events = EventBus()
     trouble = ProviderTrouble(
@@ -93,6 +99,8 @@ def _watch(
         any_hard_budget=lambda: hard,
         environ={"HOME": str(home)},
         clock=clock,
+        auth_files=auth_files,
+        auth_root=tmp_path / "auth",
     )
     return watch, trouble, events, clock
 
@@ -327,3 +335,32 @@ async def test_the_real_grok_codex_vibe_and_gemini_in_a_home_without_a_login(
     clock.now += RECHECK_S
     await watch.check()
     assert trouble.of("grok") is None
+
+
+class _VaultFiles:
+    """The vault's login files for Codex, whose first read fails as a PostgreSQL outage does."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files, self.unreachable, self.version = files, 1, 0
+
+    async def resolve_files(self, provider: str, project: str | None = None) -> dict[str, bytes]:
+        if self.unreachable:
+            self.unreachable -= 1
+            raise StoreUnavailable("the test's store", "the server is stopped")
+        return self.files if provider == "codex" else {}
+
+
+async def test_a_login_kept_in_the_vault_is_in_doubt_while_the_vault_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: its files unread were taken for none, "not logged in" held for `RECHECK_S`
+    (its models held back from `/v1/models`), the vault's coming back changing nothing."""
+    folder = _alone_on_path(tmp_path, monkeypatch, "CODEX_API_KEY", "OPENAI_API_KEY", "CODEX_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    Stand(folder, "codex")
+    login = (ACCOUNTS / "codex-api-key" / ".codex" / "auth.json").read_bytes()
+    watch, trouble, _events, _clock = _watch(tmp_path, auth_files=_VaultFiles({"auth.json": login}))
+    await watch.check()
+    assert trouble.of("codex") is None  # in doubt
+    await watch.check()  # at once (no RECHECK_S): the vault answers, and holds a login
+    assert trouble.of("codex") is None
