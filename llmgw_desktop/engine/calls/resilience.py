@@ -113,7 +113,8 @@ class CircuitBreaker:
         self._announce(self.state)
 
     def release_trial(self) -> None:
-        """A trial call ended without a verdict (cancelled): let the next one try."""
+        """A trial call ended without a verdict (cancelled, or failed by a bug): let the next
+        one try."""
         self._circuit.trial = False
 
     def _refusal(self) -> ProviderUnavailable:
@@ -157,9 +158,6 @@ async def call_with_resilience(
         breaker.before_call()
         try:
             result = await call(attempt)
-        except asyncio.CancelledError:
-            breaker.release_trial()
-            raise
         except EngineError as error:
             breaker.record_failure(error)
             if not error.retryable or attempt >= policy.attempts:
@@ -175,5 +173,10 @@ async def call_with_resilience(
             await sleep(delay)
             attempt += 1
             continue
+        except BaseException:
+            # No verdict (a cancel, a bug's exception): the next call may try. A trial left
+            # taken refused every later call "retry in 0s" until a restart.
+            breaker.release_trial()
+            raise
         breaker.record_success()
         return result

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec, switch_id_for
+from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.events import ModelListRead
 from llmgw_desktop.engine.gateway.clouds import CloudWires
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 0.8
 REFRESH_AFTER_S = 60.0
+# A round of model lists that read not every list (a server or the network down, a key
+# refused, the vault's keys unknown) is read again from the next look on, less often while
+# rounds keep failing; never later than the lists' own refresh.
+LISTS_AGAIN = Backoff(first_s=REFRESH_AFTER_S, longest_s=3600.0)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class ProviderDirectory:
         self._refreshed_at: float | None = None
         self._lists_read_at: float | None = None
         self._lists_keys_version: int | None = None
+        self._lists_failed_rounds = 0  # rounds in a row that did not read every list
         self._stale: tuple[StaleReference, ...] = ()
         self._refresh_lock = asyncio.Lock()
         self._on_listed = on_listed or (lambda _read: None)
@@ -137,11 +143,8 @@ class ProviderDirectory:
                 if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
                     self._lists_read_at = now
                     self._lists_keys_version = self._keys.version
-                    await self._read_model_lists()
-                    if self._keys.vault_unreachable:
-                        # Its keys were not read, and its coming back changes no version:
-                        # the lists are due again at the next look, not in an hour.
-                        self._lists_keys_version = None
+                    read_all = await self._read_model_lists()
+                    self._lists_again_after(now, read_all and not self._keys.vault_unreachable)
                 self._note_stale()
             finally:
                 # The first refresh probes and reads whatever it is asked (nothing before it).
@@ -150,6 +153,16 @@ class ProviderDirectory:
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(None)
+
+    def _lists_again_after(self, now: float, whole: bool) -> None:
+        """After a round that read every list (`whole`), the next is due at the refresh; after
+        one that did not, after `LISTS_AGAIN`'s wait: a network back, a server started, or the
+        vault's database answering again changes no version, and the models only such a list
+        names would be unknown for an hour."""
+        self._lists_failed_rounds = 0 if whole else self._lists_failed_rounds + 1
+        if not whole:
+            wait = min(self._models_refresh_s, LISTS_AGAIN.nth(self._lists_failed_rounds))
+            self._lists_read_at = now - self._models_refresh_s + wait
 
     def _lists_due(self, now: float) -> bool:
         last = self._lists_read_at
@@ -175,7 +188,8 @@ class ProviderDirectory:
             if spec.enabled:
                 self._registry.set_discovered(spec.id, models)
 
-    async def _read_model_lists(self) -> None:
+    async def _read_model_lists(self) -> bool:
+        """Read every API provider's list that has a key; whether every one was read."""
         reads = []
         for spec in self._registry.config.providers.values():
             if not spec.enabled or spec.local or spec.cloud:
@@ -186,9 +200,10 @@ class ProviderDirectory:
             key = next((k for k in await self._keys.pool(spec) if k.value), None)
             if key is not None:
                 reads.append(self._read_model_list(spec, key))
-        await asyncio.gather(*reads)
+        return all(await asyncio.gather(*reads))
 
-    async def _read_model_list(self, spec: ApiProviderSpec, key: PoolKey) -> None:
+    async def _read_model_list(self, spec: ApiProviderSpec, key: PoolKey) -> bool:
+        """Read `spec`'s list with `key` into `model_lists`; whether it was read."""
         assert key.value is not None
         before = self.model_lists.get(spec.id, ModelListState())
         try:
@@ -208,12 +223,13 @@ class ProviderDirectory:
                 kept = "keeping the last list" if before.models else "using the catalogue's"
                 log.warning("%s: %s (%s)", spec.id, error, kept)
             self.model_lists[spec.id] = ModelListState(before.models, before.fetched_at, error)
-            return
+            return False
         self._on_listed(ModelListRead(switch_id_for(spec.id), key.label, None))
         if before.error is not None or before.models != models:
             log.info("%s lists %d models", spec.id, len(models))
         self.model_lists[spec.id] = ModelListState(models, self._wall_clock(), None)
         self._registry.set_discovered(spec.id, models, whole=self._elsewhere(spec))
+        return True
 
     def _elsewhere(self, spec: ApiProviderSpec) -> bool:
         """Whether a built-in provider is pointed at a server that is not its vendor's own

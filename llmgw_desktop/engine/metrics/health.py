@@ -199,12 +199,15 @@ class CallHealth:
         since = self._clock() - self._window_s
         recent = [s for s in calls.samples if s[0] >= since]
         latencies = sorted(s[2] for s in recent)
+        # A streak whose last failure left the window says nothing of now: 3 calls failed in
+        # a row during an outage read "failing" for a week with no call since.
+        streak = calls.streak if calls.last_at is not None and calls.last_at >= since else 0
         return ProviderCallHealth(
             provider,
             self._window_s,
             calls=len(recent),
             errors=sum(1 for s in recent if s[1]),
-            consecutive_failures=calls.streak,
+            consecutive_failures=streak,
             last_error_code=calls.last_code,
             last_error_at=calls.last_at,
             p50_ms=_percentile(latencies, 0.50),

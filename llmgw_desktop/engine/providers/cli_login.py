@@ -209,6 +209,8 @@ class CliLogins:
         binary = status.binary if status is not None else ""
         if binary and executable is not None and Path(executable).stem != binary:
             executable = None  # another program in its place (`agy`): not looked at
+        if executable is not None:  # installed since a call found it not: that is over
+            self._trouble.note_cli_found(provider, logged_in=False)
         runs = executable is not None and self._is_enabled(provider)
         if executable is None or not runs or self._any_hard_budget():
             self._asked.pop(provider, None)
@@ -248,6 +250,8 @@ class CliLogins:
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, None)
             return False
+        if logged_in:  # logged in since a call was refused its login (files changed, or a while)
+            self._trouble.note_cli_found(provider, logged_in=True)
         self._trouble.note_login(
             provider, None if logged_in is not False else NOT_LOGGED_IN + status.fix
         )

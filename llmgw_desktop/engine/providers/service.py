@@ -292,7 +292,7 @@ class ProvidersService:
         switch = self._recorded_as(row)
         listed = {**row, "health": self.health(switch).to_dict()}
         trouble = self._trouble.of(switch) if row["available"] else None
-        if trouble is not None:
+        if trouble is not None and trouble.holds_back:
             listed |= {"available": False, "heldBack": True, "reason": trouble.describe()}
         return listed
 
@@ -333,7 +333,7 @@ class ProvidersService:
         for row in rows:
             switch = self._switch_of(row["provider"])
             trouble = self._trouble.of(switch)
-            if trouble is None:
+            if trouble is None or not trouble.holds_back:
                 offered.append(row)
             elif trouble.set_up_wanted:
                 to_set_up[switch] = (

@@ -9,8 +9,10 @@ vendor's API provider answers nothing (switched off, no key, its key refused): i
 of its own to make, so its trouble is not called a logout.
 
 Transient failures (rate limits, timeouts, 5xx) are the circuit breaker's business and are not
-kept here. A success of either kind, a call or a Test, clears the provider's trouble; a model
-list read with its key clears the trouble that a refused listing left.
+kept here, except a person's Test's, which is said until a later success but holds no model
+back (`Trouble.holds_back`). A success of either kind, a call or a Test, clears the provider's
+trouble; a model list read with its key clears a refused key's; a login look that finds a CLI
+installed (or logged in) clears a call's `not_installed` (or `auth_required`).
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ SET_UP_SOURCES = frozenset({LOGIN_SOURCE, VENDOR_SOURCE})
 # The codes of an API provider refusing the key it was sent (the gateway's code for the
 # provider's own status).
 KEY_REFUSED_CODES = frozenset({"upstream_401", "upstream_403"})
+# ... and with the gateway's own code for every key refused (a Test's, a client's answer).
+_REFUSED_CODES = KEY_REFUSED_CODES | {ErrorCode.UPSTREAM_KEY_REFUSED.value}
 # Error codes of a call that the next call will meet too, until a person acts.
 LASTING_CODES = (
-    frozenset({ErrorCode.AUTH_REQUIRED.value, ErrorCode.NOT_INSTALLED.value}) | KEY_REFUSED_CODES
+    frozenset({ErrorCode.AUTH_REQUIRED.value, ErrorCode.NOT_INSTALLED.value}) | _REFUSED_CODES
 )
 
 
@@ -81,6 +85,15 @@ class Trouble:
         """Its models are held back until a person sets something up, which its message says:
         a CLI's login, or the key of the vendor a pointed agent's calls go through."""
         return self.source in SET_UP_SOURCES
+
+    @property
+    def holds_back(self) -> bool:
+        """Its provider's models are not offered (`/v1/models`, `/v1/providers`): the next
+        call would meet it too, until a person acts (a set-up wanted, a key or login refused,
+        a CLI gone). A Test that met a passing failure (a 529, a timeout) is said on the
+        Providers page until a later success, but hides nothing: nothing could clear it if
+        no client were offered the models to call."""
+        return self.set_up_wanted or self.code in LASTING_CODES
 
     def refusal_words(self) -> str:
         """How its provider refused `key` ("401 when its model list was read", "401 on 2 calls
@@ -164,12 +177,29 @@ class ProviderTrouble:
             source, ErrorCode.AUTH_REQUIRED.value, problem, now, now
         )
 
+    def note_cli_found(self, switch_id: str, *, logged_in: bool) -> None:
+        """A look found the CLI installed (and `logged_in`, where it said so): the calls'
+        `not_installed` (and `auth_required`) is over. Before, only a call that succeeded
+        cleared them, and a client picks no model `/v1/models` holds back."""
+        before = self._troubles.get(switch_id)
+        if before is None or before.source != "calls":
+            return
+        over = {ErrorCode.NOT_INSTALLED.value}
+        if logged_in:
+            over.add(ErrorCode.AUTH_REQUIRED.value)
+        if before.code in over:
+            del self._troubles[switch_id]
+
     def _on_listed(self, event: ModelListRead) -> None:
         if event.provider not in self._switch_ids:
             return
         before = self._troubles.get(event.provider)
         if event.refused is None:
-            if before is not None and before.source == MODELS_SOURCE:
+            # Its key answered: a refusal its listing, its calls or a Test met is over (the
+            # key replaced, as a person does, keeps its label: `vault:openai#1`).
+            if before is not None and (
+                before.source == MODELS_SOURCE or before.code in _REFUSED_CODES
+            ):
                 del self._troubles[event.provider]
             return
         if before is not None and before.source != MODELS_SOURCE:

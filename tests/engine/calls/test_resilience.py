@@ -175,3 +175,30 @@ async def test_bad_requests_and_cancels_do_not_trip_the_breaker() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_trial_that_fails_by_a_bug_lets_the_next_call_try() -> None:
+    # Before: a half-open trial that raised anything but an engine error (an OSError from
+    # the CLI's start, a parser's bug) kept the trial taken, and every later call was
+    # refused "retry in 0s" until a restart.
+    clock = Clock(100.0)
+    breaker = CircuitBreaker("claude", threshold=1, cooldown_s=10, clock=clock)
+    breaker.record_failure(overloaded())
+    clock.now += 11
+
+    async def argument_list_too_long(attempt: int) -> str:
+        raise OSError(7, "Argument list too long")
+
+    with pytest.raises(OSError):
+        await call_with_resilience(
+            argument_list_too_long, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep
+        )
+
+    async def ok(attempt: int) -> str:
+        return "fine"
+
+    assert (
+        await call_with_resilience(ok, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep)
+        == "fine"
+    )
+    assert breaker.state is CircuitState.CLOSED

@@ -14,10 +14,13 @@ import pytest
 
 from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway import provider_directory
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.model_lists import ModelListError
 from llmgw_desktop.engine.gateway.provider_directory import (
     _VENDOR_BASE_URLS,
+    LISTS_AGAIN,
     REFRESH_AFTER_S,
     ProviderDirectory,
 )
@@ -192,6 +195,42 @@ async def test_lists_read_while_the_vault_could_not_be_are_read_again_at_the_nex
     clock.now = 2 * REFRESH_AFTER_S  # read whole: not again until the hour's refresh
     await directory.refresh()
     assert len(_list_reads(up)) == 6
+
+
+async def test_lists_a_round_could_not_read_are_read_again_sooner_while_it_fails(
+    up: ScriptedUpstream, client: UpstreamClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The network is down for the start's round (a login autostart before Wi-Fi: a failure
+    # made here, where the fake cannot be unreachable and then reachable on one port), then
+    # back. Before, the lists' errors stood and the models only they name were unknown (a
+    # bare id answered 404) until the hour's refresh.
+    real_read = provider_directory.read_model_list
+    down = {"rounds": 2}
+
+    async def read(*args: Any, **kwargs: Any) -> Any:
+        if down["rounds"] > 0:
+            raise ModelListError("cannot connect: network is unreachable")
+        return await real_read(*args, **kwargs)
+
+    monkeypatch.setattr(provider_directory, "read_model_list", read)
+    clock = Clock(0.0)
+    directory = _directory(client, up, clock=clock)
+    await directory.refresh()
+    assert directory.model_lists["openai"].error is not None
+    down["rounds"] -= 1
+    clock.now = LISTS_AGAIN.nth(1)  # the service task's next look: due, and failing again
+    await directory.refresh()
+    clock.now += LISTS_AGAIN.nth(2) - 1  # less often while rounds keep failing
+    down["rounds"] -= 1  # the network is back
+    await directory.refresh()
+    assert directory.model_lists["openai"].error is not None
+    clock.now += 1
+    await directory.refresh()
+    assert directory.model_lists["openai"].error is None
+    assert directory._registry.resolve("sora-2") == Target("openai", "sora-2")
+    clock.now += REFRESH_S - 1  # read whole: the next round at the refresh, as before
+    await directory.refresh()
+    assert len(_list_reads(up)) == 3
 
 
 async def test_a_refresh_interval_of_zero_never_reads_lists(

@@ -63,6 +63,22 @@ def test_consecutive_failures_mark_a_provider_failing_and_name_the_last_error() 
     assert health.failing() == []
 
 
+def test_a_streak_that_left_the_window_says_nothing_of_now() -> None:
+    # Before: 3 calls failed during an outage, none since, and a week later the provider
+    # still read "3 calls failed in a row" (failing) on the desk, `/health` and the tray.
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    for _ in range(FAILING_STREAK):
+        _finish(bus, clock, "anthropic", "failed", code="upstream_503")
+    assert health.of("anthropic").state == HealthState.FAILING
+    clock.now += HEALTH_WINDOW_S - 1
+    assert health.of("anthropic").state == HealthState.FAILING  # within the window
+    clock.now += 2
+    seen = health.of("anthropic")
+    assert (seen.state, seen.consecutive_failures, seen.describe()) == (HealthState.UNKNOWN, 0, "")
+    assert health.failing() == []
+
+
 def test_a_high_error_rate_is_failing_without_a_streak() -> None:
     bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)

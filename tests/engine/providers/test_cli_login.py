@@ -364,3 +364,33 @@ async def test_a_login_kept_in_the_vault_is_in_doubt_while_the_vault_cannot_be_r
     assert trouble.of("codex") is None  # in doubt
     await watch.check()  # at once (no RECHECK_S): the vault answers, and holds a login
     assert trouble.of("codex") is None
+
+
+async def test_a_look_that_finds_the_cli_ends_a_calls_not_installed_and_logged_out(
+    stand: Stand, tmp_path: Path
+) -> None:
+    """A client asked for Claude Code before it was installed (or logged in): its calls'
+    word held its models back until a call succeeded, which no client picking from
+    `/v1/models` would make. The next look, finding it there (and logged in), ends it."""
+    watch, trouble, events, clock = _watch(tmp_path)
+
+    def a_call_failed(code: str) -> None:
+        events.publish(
+            RequestFinished(
+                "r", "claude", "sonnet", "failed", "local", "t", 0.0, 1.0, error_code=code
+            )
+        )
+
+    a_call_failed("not_installed")
+    stand.say(logged_in=True)
+    await watch.check()
+    assert trouble.of("claude") is None
+    a_call_failed("auth_required")
+    stand.say(logged_in=False)
+    clock.now += RECHECK_S
+    await watch.check()  # still logged out: the call's word stands (the look agrees)
+    assert trouble.of("claude") is not None
+    stand.say(logged_in=True)
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of("claude") is None

@@ -137,3 +137,37 @@ def test_a_listing_does_not_clear_or_hide_what_calls_or_a_test_found() -> None:
     events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", None))
     found = trouble.of("openai")
     assert found is not None and found.source == "test"
+
+
+def test_a_cli_a_call_found_missing_or_logged_out_is_cleared_by_a_look_that_finds_it_fixed() -> (
+    None
+):
+    """Installed since a call said `not_installed`, or logged in since one said
+    `auth_required`: the login look's word ends it (before, only a call that succeeded did,
+    and `/v1/models` offered no model of it for a client to call)."""
+    events, trouble = _tracker()
+    events.publish(_finished("claude", "failed", "not_installed"))
+    trouble.note_cli_found("claude", logged_in=False)
+    assert trouble.of("claude") is None
+    events.publish(_finished("claude", "failed", "auth_required"))
+    trouble.note_cli_found("claude", logged_in=False)  # found, its login not known
+    assert trouble.of("claude") is not None
+    trouble.note_cli_found("claude", logged_in=True)
+    assert trouble.of("claude") is None
+    trouble.note_test("claude", ok=False, code="auth_required", message="not logged in")
+    trouble.note_cli_found("claude", logged_in=True)  # a Test's word stands until a success
+    assert trouble.of("claude") is not None
+
+
+def test_a_list_read_with_the_providers_key_ends_a_refusal_its_calls_or_a_test_met() -> None:
+    events, trouble = _tracker()
+    events.publish(_finished("openai", "failed", "upstream_401"))
+    events.publish(ModelListRead("openai", "vault:openai#1", None))  # the key replaced
+    assert trouble.of("openai") is None
+    trouble.note_test("openai", ok=False, code="upstream_key_refused", message="refused")
+    events.publish(ModelListRead("openai", "vault:openai#1", None))
+    assert trouble.of("openai") is None
+    trouble.note_test("openai", ok=False, code="upstream_529", message="overloaded")
+    events.publish(ModelListRead("openai", "vault:openai#1", None))  # a Test's passing word
+    found = trouble.of("openai")
+    assert found is not None and not found.holds_back

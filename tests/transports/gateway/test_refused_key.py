@@ -25,6 +25,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.events import ModelListRead
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream.script import Reply
 from tests.fakes.upstream.server import KEY_REFUSED
 from tests.transports.gateway.conftest import (
     ANTHROPIC_KEY,
@@ -32,6 +33,7 @@ from tests.transports.gateway.conftest import (
     OPENAI_KEY,
     GatewayFactory,
 )
+from tests.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
 # The start-up listing is read in the background; this bounds a broken test.
@@ -204,3 +206,49 @@ async def test_models_of_a_provider_that_refused_its_key_are_not_offered_until_o
     await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
     again = {m["owned_by"] for m in (await get(gateway, "/v1/models"))["data"]}
     assert again == before
+
+
+async def test_a_refused_key_replaced_in_the_vault_is_offered_again_without_a_call(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person replaces the refused key on the desk (the same identity, `vault:openai#1`):
+    storing it reads the model list again, which answers. Before, the calls' refusal stood
+    (OpenAI held back from `/v1/models`, the new key shown refused) until a client named an
+    OpenAI model itself, which a client that picks from the list never does."""
+    monkeypatch.delenv("OPENAI_API_KEY")
+    gateway = await start_gateway({"gateway.models_refresh_s": 3600})
+    bad, good = "sk-vault-refused-key-0001", "sk-vault-working-key-0002"
+    upstream.refused_keys.add(bad)
+    await gateway.engine.vault.store_key(OPERATOR, "openai", bad)
+    client = openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1", api_key="llmgw-local", max_retries=0
+    )
+    with pytest.raises(openai.AuthenticationError):
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
+    assert "openai" not in {m.owned_by async for m in client.models.list()}
+
+    await gateway.engine.vault.store_key(OPERATOR, "openai", good)
+    await until(lambda: gateway.engine.providers.trouble("openai") is None, "the refusal over")
+    assert "openai" in {m.owned_by async for m in client.models.list()}
+    assert gateway.engine.providers.refused_key("vault:openai#1") is None
+    assert "openai" not in (await get(gateway, "/health"))["providers"].get("failing", [])
+
+
+async def test_a_test_that_met_an_overload_is_said_but_hides_no_model(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    """A person's Test met a 529 a moment before Anthropic recovered: the Providers page says
+    "Test failed" until a later success, but `/v1/models` still offers Anthropic. Before, it
+    was held back, and nothing a client could pick would clear it."""
+    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="llmgw-local")
+    before = {m.owned_by async for m in client.models.list()}
+    upstream.script(Reply.error(529, "Overloaded"))
+    result = await gateway.engine.providers.probe("anthropic")
+    assert not result.ok
+    trouble = gateway.engine.providers.trouble("anthropic")
+    assert trouble is not None and trouble.describe().startswith("Test failed")
+    assert {m.owned_by async for m in client.models.list()} == before
+    # A key refused on a Test still holds it back: the next call would meet it too.
+    upstream.refused_keys.add(ANTHROPIC_KEY)
+    assert not (await gateway.engine.providers.probe("anthropic")).ok
+    assert {m.owned_by async for m in client.models.list()} == before - {"anthropic"}
