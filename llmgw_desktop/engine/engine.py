@@ -478,8 +478,11 @@ class Engine:
     def _build_desk(self, settings: Settings, environ: Mapping[str, str]) -> None:
         """The services the desk and the tools drive over the gateway and the calls: answers
         compared and reviewed, the providers' page, the CLIs' logins, the provider editor."""
+        keys = self.gateway.keys
         trouble = ProviderTrouble(
-            self.events, switch_ids=[state.id for state in self.switches.states()]
+            self.events,
+            switch_ids=[state.id for state in self.switches.states()],
+            keys_version=lambda: keys.version,
         )
         self.providers = ProvidersService(
             switches=self.switches,

@@ -17,6 +17,7 @@ stop", says why this order. The parts are built and handed over by the compositi
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -194,9 +195,8 @@ class Lifecycle:
         try:
             await self._keys.start()
         except Exception as exc:
-            self._store.redo_later(
-                log, "could not read the gateway keys' budgets", exc, self._keys.start
-            )
+            again = functools.partial(self._keys.start, untaught_only=True)
+            self._store.redo_later(log, "could not read the gateway keys' budgets", exc, again)
 
     async def stop(self) -> None:
         """Finish background work (bounded), then close the store. Safe to call twice."""

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.auth.key_spec import KeySpec
 from llmgw_desktop.engine.budgets.lane_accounts import LaneAccounts
 from llmgw_desktop.engine.errors import DiskRefused
 from llmgw_desktop.engine.store import StoreUnavailable
+from llmgw_desktop.engine.vault import VaultError
 from llmgw_desktop.engine.vault import service as vault_service
 from tests.waiting import until
 
@@ -136,5 +137,31 @@ async def test_a_bug_in_a_read_at_start_is_logged_once_not_tried_forever(
         await asyncio.sleep(0)
         assert engine.store.redo.owed == []
         assert "could not read the gateway keys' budgets" in caplog.text
+    finally:
+        await engine.stop()
+
+
+async def test_a_vault_whose_open_met_a_bug_is_not_opened_again_at_each_call(
+    loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    reads = 0
+    real = vault_service.queries.read_state
+
+    def read_state(models: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            raise KeyError("a bug")
+        return real(models)
+
+    monkeypatch.setattr(vault_service.queries, "read_state", read_state)
+    engine = Engine(loaded.settings)
+    await engine.start(vault_later=True)
+    try:
+        for _ in range(3):
+            with pytest.raises(VaultError, match="could not be opened"):
+                await engine.vault.resolve_keys("openai")
+        assert reads == 1 and engine.store.redo.owed == []
+        assert caplog.text.count("the vault could not be opened") == 1  # with its traceback
     finally:
         await engine.stop()

@@ -128,11 +128,16 @@ class GatewayKeys:
             KeyChanges.beside(db.path) if db.engine.name == "sqlite" else KeyChanges(None)
         )
 
-    async def start(self) -> None:
-        """Tell the ledger the budgets of the keys not revoked (before serving)."""
+    async def start(self, *, untaught_only: bool = False) -> None:
+        """Tell the ledger the budgets of the keys not revoked (before serving).
+        `untaught_only`: read again while serving (the start's read failed), so a key a
+        write or a verify has taught since keeps what that taught: the list read here may
+        be older than it."""
         now = self._clock()
         records = await self._db.read(lambda: store.list_keys(self._db.models))
         for record in records:
+            if untaught_only and record.principal in self._taught:
+                continue
             if record.state(now) in ("live", "retiring"):
                 self._learn(record)
         await self._push_budgets()

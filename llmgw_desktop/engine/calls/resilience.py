@@ -86,8 +86,9 @@ class CircuitBreaker:
     def retry_after_s(self) -> float:
         return max(0.0, self._circuit.until - self._clock())
 
-    def before_call(self) -> None:
-        """Let a call through, or refuse it while the breaker is open (or its trial runs).
+    def before_call(self) -> bool:
+        """Let a call through, or refuse it while the breaker is open (or its trial runs);
+        whether the call let through is the half-open breaker's trial.
 
         Raises:
             ProviderUnavailable: code `circuit_open`, with `retry_after_s`.
@@ -99,6 +100,8 @@ class CircuitBreaker:
         if state is CircuitState.HALF_OPEN:
             circuit.trial = True
             self._announce(state)
+            return True
+        return False
 
     def record_success(self) -> None:
         self._circuit.answered()
@@ -113,8 +116,8 @@ class CircuitBreaker:
         self._announce(self.state)
 
     def release_trial(self) -> None:
-        """A trial call ended without a verdict (cancelled, or failed by a bug): let the next
-        one try."""
+        """The trial call (`before_call` said so) ended without a verdict (cancelled, or
+        failed by a bug): let the next one try."""
         self._circuit.trial = False
 
     def _refusal(self) -> ProviderUnavailable:
@@ -155,7 +158,7 @@ async def call_with_resilience(
     """
     attempt = 1
     while True:
-        breaker.before_call()
+        trial = breaker.before_call()
         try:
             result = await call(attempt)
         except EngineError as error:
@@ -174,9 +177,11 @@ async def call_with_resilience(
             attempt += 1
             continue
         except BaseException:
-            # No verdict (a cancel, a bug's exception): the next call may try. A trial left
-            # taken refused every later call "retry in 0s" until a restart.
-            breaker.release_trial()
+            # No verdict (a cancel, a bug's exception): the next call may try, or every later
+            # call is refused "retry in 0s" while the trial stays taken. Only the trial's own
+            # call gives it back: another call's is still running.
+            if trial:
+                breaker.release_trial()
             raise
         breaker.record_success()
         return result

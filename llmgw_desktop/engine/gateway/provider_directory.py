@@ -97,7 +97,7 @@ class ProviderDirectory:
         self.detected: dict[str, str] = {}  # provider id -> base URL that answered
         self.model_lists: dict[str, ModelListState] = {}  # API provider id -> its last read
         self._refreshed_at: float | None = None
-        self._lists_read_at: float | None = None
+        self._lists_due_at: float | None = None  # when the next round of model lists is due
         self._lists_keys_version: int | None = None
         self._lists_failed_rounds = 0  # rounds in a row that did not read every list
         self._stale: tuple[StaleReference, ...] = ()
@@ -141,7 +141,6 @@ class ProviderDirectory:
                     self._refreshed_at = now
                     await self._probe_local_servers()
                 if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
-                    self._lists_read_at = now
                     self._lists_keys_version = self._keys.version
                     read_all = await self._read_model_lists()
                     self._lists_again_after(now, read_all and not self._keys.vault_unreachable)
@@ -160,15 +159,15 @@ class ProviderDirectory:
         vault's database answering again changes no version, and the models only such a list
         names would be unknown for an hour."""
         self._lists_failed_rounds = 0 if whole else self._lists_failed_rounds + 1
+        wait = self._models_refresh_s
         if not whole:
-            wait = min(self._models_refresh_s, LISTS_AGAIN.nth(self._lists_failed_rounds))
-            self._lists_read_at = now - self._models_refresh_s + wait
+            wait = min(wait, LISTS_AGAIN.nth(self._lists_failed_rounds))
+        self._lists_due_at = now + wait
 
     def _lists_due(self, now: float) -> bool:
-        last = self._lists_read_at
         return (
-            last is None
-            or now - last >= self._models_refresh_s
+            self._lists_due_at is None
+            or now >= self._lists_due_at
             # A key stored or deleted may make a provider listable (or list differently).
             or self._keys.version != self._lists_keys_version
         )

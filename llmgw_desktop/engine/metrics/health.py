@@ -199,8 +199,8 @@ class CallHealth:
         since = self._clock() - self._window_s
         recent = [s for s in calls.samples if s[0] >= since]
         latencies = sorted(s[2] for s in recent)
-        # A streak whose last failure left the window says nothing of now: 3 calls failed in
-        # a row during an outage read "failing" for a week with no call since.
+        # A streak whose last failure left the window says nothing of now: with no call since,
+        # a provider is unknown, as the window's rule has it, not failing for good.
         streak = calls.streak if calls.last_at is not None and calls.last_at >= since else 0
         return ProviderCallHealth(
             provider,

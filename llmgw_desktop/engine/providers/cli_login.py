@@ -184,6 +184,8 @@ class CliLogins:
         # Per CLI: what its files said, where it was found and the vault's version when last
         # looked at, and when.
         self._asked: dict[str, tuple[tuple[str, CliAccount, object], float]] = {}
+        # Per CLI: whether the last look found it installed.
+        self._found: dict[str, bool] = {}
         # One asking at a time: the watch's look and the start banner's first look may come
         # together, and the second then finds the first's answer fresh.
         self._lock = asyncio.Lock()
@@ -209,8 +211,9 @@ class CliLogins:
         binary = status.binary if status is not None else ""
         if binary and executable is not None and Path(executable).stem != binary:
             executable = None  # another program in its place (`agy`): not looked at
-        if executable is not None:  # installed since a call found it not: that is over
-            self._trouble.note_cli_found(provider, logged_in=False)
+        was_found, self._found[provider] = self._found.get(provider), executable is not None
+        if executable is not None and was_found is False:  # installed since the last look
+            self._trouble.note_set_right(provider, ErrorCode.NOT_INSTALLED)
         runs = executable is not None and self._is_enabled(provider)
         if executable is None or not runs or self._any_hard_budget():
             self._asked.pop(provider, None)
@@ -240,8 +243,9 @@ class CliLogins:
         if asked is not None and asked[0] == seen and self._clock() - asked[1] < RECHECK_S:
             return False
         self._asked[provider] = (seen, self._clock())
+        changed = asked is not None and asked[0] != seen
         try:
-            logged_in = await self._logged_in(provider, executable, status, files, home)
+            logged_in, own_word = await self._logged_in(provider, executable, status, files, home)
         except EngineError as exc:
             if exc.code != ErrorCode.STORE_UNAVAILABLE:
                 raise
@@ -250,8 +254,10 @@ class CliLogins:
             self._asked.pop(provider, None)
             self._trouble.note_login(provider, None)
             return False
-        if logged_in:  # logged in since a call was refused its login (files changed, or a while)
-            self._trouble.note_cli_found(provider, logged_in=True)
+        if logged_in and (own_word or changed):
+            # Logged in since a call was refused its login. Files unchanged and taken at their
+            # word are the ones a revoked token leaves: the call's word stands then.
+            self._trouble.note_set_right(provider, ErrorCode.AUTH_REQUIRED)
         self._trouble.note_login(
             provider, None if logged_in is not False else NOT_LOGGED_IN + status.fix
         )
@@ -259,20 +265,21 @@ class CliLogins:
 
     async def _logged_in(
         self, provider: str, executable: str, status: LoginStatus, files: CliAccount, home: Path
-    ) -> bool | None:
-        """Whether the CLI is logged in, as its files or its own answer say (None: unknown).
+    ) -> tuple[bool | None, bool]:
+        """Whether the CLI is logged in, as its files or its own answer say (None: unknown),
+        and whether that is the CLI's own answer.
 
         Raises:
             EngineError: its vault login files could not be read (`store_unavailable`).
         """
         if not status.args:
-            return await self._files_say(provider, status.files_of or provider, home)
+            return await self._files_say(provider, status.files_of or provider, home), False
         if files.state in (LOGGED_IN, API_KEY):
             # Its files hold a login or a key: taken at their word, as before (a token revoked
             # since still fails its first call, which marks it). Only a logout they suggest is
             # worth a start of the CLI to confirm: its environment may log it in otherwise.
-            return True
-        return await self._ask(provider, executable, status)
+            return True, False
+        return await self._ask(provider, executable, status), True
 
     def _refused_key(self, files: CliAccount) -> str | None:
         """The CLI's key, where it is the very key an API provider refused (read from the same
@@ -319,7 +326,7 @@ class CliLogins:
                 f"key for {name} in the vault"
             )
         trouble = self._trouble.of(switch)
-        if trouble is not None and not trouble.set_up_wanted:
+        if trouble is not None and trouble.holds_back and not trouble.set_up_wanted:
             return f"{where}fails: {trouble.describe()}"
         return None
 

@@ -11,8 +11,9 @@ of its own to make, so its trouble is not called a logout.
 Transient failures (rate limits, timeouts, 5xx) are the circuit breaker's business and are not
 kept here, except a person's Test's, which is said until a later success but holds no model
 back (`Trouble.holds_back`). A success of either kind, a call or a Test, clears the provider's
-trouble; a model list read with its key clears a refused key's; a login look that finds a CLI
-installed (or logged in) clears a call's `not_installed` (or `auth_required`).
+trouble; a model list read with its key clears a refused listing's, and a refused call's or
+Test's once the keys changed since; a login look that sees a CLI installed where it was not
+(or logged in by a change or its own word) clears a call's `not_installed` (or `auth_required`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ class Trouble:
     # The source of the key refused (`env:OPENAI_API_KEY`), when the model list was read or a
     # call was answered 401 or 403.
     key: str = ""
+    # The gateway's keys as they were when it began (`KeyChain.version`): a list read that
+    # answers ends a refusal only once they changed since (see `_on_listed`).
+    keys_version: int = 0
 
     @property
     def logged_out(self) -> bool:
@@ -128,11 +132,15 @@ class ProviderTrouble:
         *,
         switch_ids: Collection[str],
         clock: Callable[[], float] = time.time,
+        keys_version: Callable[[], int] = lambda: 0,
     ) -> None:
         """`switch_ids`: every provider switch; a recorder row names its provider by one
-        (`claude`, `openai`, `mistral-api`), and rows naming anything else are not kept."""
+        (`claude`, `openai`, `mistral-api`), and rows naming anything else are not kept.
+        `keys_version`: the gateway's keys' version (`KeyChain.version`: a key stored, deleted
+        or replaced changes it)."""
         self._switch_ids = frozenset(switch_ids)
         self._clock = clock
+        self._keys_version = keys_version
         self._troubles: dict[str, Trouble] = {}
         events.subscribe(RequestFinished, self._on_finished, after=True)
         events.subscribe(ModelListRead, self._on_listed)
@@ -156,7 +164,9 @@ class ProviderTrouble:
             self._troubles.pop(switch_id, None)
             return
         now = self._clock()
-        self._troubles[switch_id] = Trouble("test", code or "failed", message, now, now)
+        self._troubles[switch_id] = Trouble(
+            "test", code or "failed", message, now, now, keys_version=self._keys_version()
+        )
 
     def note_login(self, switch_id: str, problem: str | None, *, pointed: bool = False) -> None:
         """A CLI's own word on its login (`pointed`: whether the vendor a pointed agent's calls
@@ -177,17 +187,13 @@ class ProviderTrouble:
             source, ErrorCode.AUTH_REQUIRED.value, problem, now, now
         )
 
-    def note_cli_found(self, switch_id: str, *, logged_in: bool) -> None:
-        """A look found the CLI installed (and `logged_in`, where it said so): the calls'
-        `not_installed` (and `auth_required`) is over. Before, only a call that succeeded
-        cleared them, and a client picks no model `/v1/models` holds back."""
+    def note_set_right(self, switch_id: str, code: ErrorCode) -> None:
+        """A look saw what a call's `code` said set right (`not_installed`: the CLI installed
+        where it was not; `auth_required`: logged in since its files changed, or by its own
+        word): that trouble is over without waiting for a call to succeed, which no client
+        that picks from `/v1/models` would make while it holds the CLI's models back."""
         before = self._troubles.get(switch_id)
-        if before is None or before.source != "calls":
-            return
-        over = {ErrorCode.NOT_INSTALLED.value}
-        if logged_in:
-            over.add(ErrorCode.AUTH_REQUIRED.value)
-        if before.code in over:
+        if before is not None and (before.source, before.code) == ("calls", code.value):
             del self._troubles[switch_id]
 
     def _on_listed(self, event: ModelListRead) -> None:
@@ -195,10 +201,8 @@ class ProviderTrouble:
             return
         before = self._troubles.get(event.provider)
         if event.refused is None:
-            # Its key answered: a refusal its listing, its calls or a Test met is over (the
-            # key replaced, as a person does, keeps its label: `vault:openai#1`).
             if before is not None and (
-                before.source == MODELS_SOURCE or before.code in _REFUSED_CODES
+                before.source == MODELS_SOURCE or self._keys_changed_since(before)
             ):
                 del self._troubles[event.provider]
             return
@@ -212,6 +216,13 @@ class ProviderTrouble:
         self._troubles[event.provider] = Trouble(
             MODELS_SOURCE, f"upstream_{event.refused}", message, now, now, key=event.key
         )
+
+    def _keys_changed_since(self, trouble: Trouble) -> bool:
+        """Whether a list that answered ends `trouble`, a key refused by calls or a Test:
+        only once the keys changed since it began (a key replaced keeps its label,
+        `vault:openai#1`). The list alone proves little: some servers list models to anyone,
+        and a key may list models it may not call."""
+        return trouble.code in _REFUSED_CODES and self._keys_version() != trouble.keys_version
 
     def _on_finished(self, event: RequestFinished) -> None:
         if event.caller == KEY_CHECK_CALLER:
@@ -231,4 +242,6 @@ class ProviderTrouble:
         if before is not None and (before.source, before.code, before.key) == ("calls", code, key):
             self._troubles[switch] = replace(before, last=at, count=before.count + 1)
         else:
-            self._troubles[switch] = Trouble("calls", code, "", at, at, key=key)
+            self._troubles[switch] = Trouble(
+                "calls", code, "", at, at, key=key, keys_version=self._keys_version()
+            )

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _ANSWERS_AGAIN = "store: whether the database answers again"
+_UNREACHABLE = "cannot reach the database"
 
 
 def _nothing() -> None:
@@ -239,7 +240,7 @@ class Database:
         makes `/health` degraded."""
         reason = self.engine.unreachable(exc)
         if reason is not None:
-            self.health.report("store", f"cannot reach the database ({reason})")
+            self.health.report("store", f"{_UNREACHABLE} ({reason})")
             # Said until a look finds it answering, whether or not anyone calls meanwhile.
             self.redo.owe(_ANSWERS_AGAIN, self._answers_again)
             return StoreUnavailable(self.engine.where, reason)
@@ -252,13 +253,14 @@ class Database:
         return None
 
     async def _answers_again(self) -> None:
-        """One call that reaches the server; once it does, it is no longer said unreachable.
+        """One call that reaches the server; once it does, it is no longer said unreachable
+        (whether it takes writes is for the next write to say).
 
         Raises:
             StoreUnavailable: it still cannot be reached (and this look is owed again).
         """
         await self.run(_nothing)
-        self.health.clear("store")
+        self.health.clear_if("store", _UNREACHABLE)
 
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""

@@ -145,6 +145,13 @@ class StoreHealth:
         self._problems[part] = problem
         self._changed()
 
+    def clear_if(self, part: str, words: str) -> None:
+        """`clear(part)` if its problem is the one said in `words` (its beginning): a look
+        that found the server answering ends "cannot reach", not a disk that refuses writes."""
+        problem = self._problems.get(part)
+        if problem is not None and problem.startswith(words):
+            self.clear(part)
+
     def clear(self, *parts: str) -> None:
         """`parts` write again: each outage's end said once, with its count and length."""
         ended: list[str] = []

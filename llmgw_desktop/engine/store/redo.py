@@ -62,12 +62,15 @@ class Redo:
                     failures += 1
 
     async def _try_all(self) -> bool:
-        """Each owed work once; whether all succeeded (none failed nor was owed again)."""
+        """Each owed work once, side by side (one that waits long, an open asking the OS
+        keyring, holds up no other); whether all succeeded (none failed nor was owed again)."""
         owed, self._owed = self._owed, {}
-        for name, work in owed.items():
-            try:
-                await work()
-            except Exception as exc:  # owed again; the work's own log said why, if it could
-                log.debug("%s: failed again (%s)", name, exc)
-                self._owed.setdefault(name, work)
+        await asyncio.gather(*(self._try(name, work) for name, work in owed.items()))
         return not self._owed
+
+    async def _try(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await work()
+        except Exception as exc:  # owed again; the work's own log said why, if it could
+            log.debug("%s: failed again (%s)", name, exc)
+            self._owed.setdefault(name, work)

@@ -11,9 +11,10 @@ business and takes none.
 
 Opening finds the master key and checks it against the key check kept in `store_meta`. A
 missing or wrong key locks the vault: every operation then raises `VaultLocked` explaining
-what to do, and nothing stored is written or deleted until the right key is back. A database
-that cannot be reached leaves the key unknown rather than missing: each call that needs it
-is refused `StoreUnavailable` (retryable), and opens again once the database answers.
+what to do, and nothing stored is written or deleted until the right key is back. A store
+that fails the open (unreachable, or refusing the key check's write) leaves the key unknown
+rather than missing: each call that needs it is refused the store's retryable error and opens
+again, and so does the store's redo once it answers (`engine/store/redo.py`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.errors import NotFound
+from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.vault import queries
 from llmgw_desktop.engine.vault.crypto import key_check_opens, record_aad, seal, seal_key_check
@@ -86,11 +87,12 @@ class Vault:
         self.version = 0
         # An open running in the background (`open_later`): what needs the key waits for it.
         self._opening: asyncio.Task[None] | None = None
-        # The engine's task spawner, from `open_later`: an open again runs in it too.
-        self._spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] | None = None
         # Set while the last open failed (its database could not be read, or a bug): the key
-        # is unknown, not missing, and the next call that needs it opens again.
+        # is unknown, not missing. Where the store was why, a call that needs the key opens
+        # again (`_open_again`: one open at a time, shared by the calls that waited for it).
         self._unopened: Exception | None = None
+        self._reopening = asyncio.Lock()
+        self._opens = 0
 
     def __repr__(self) -> str:
         return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
@@ -174,7 +176,6 @@ class Vault:
         """Open in a task of `spawn`'s: finding the master key may ask the OS keyring (its
         import and backend probe were a tenth of the headless start), and nothing
         but the vault's own calls needs it; they wait for this open."""
-        self._spawn = spawn
         self._opening = spawn(self._open_in_background())
 
     async def _open_in_background(self) -> None:
@@ -209,17 +210,21 @@ class Vault:
             VaultLocked: no key was found, or the wrong one.
             StoreUnavailable: the database could not be read to find out.
         """
-        opening = self._opening
-        idle = opening is None or opening.done()
-        if self._key is None and self._unopened is not None and idle:
-            # The database may be back: open again, once for every call waiting.
-            if self._spawn is None:  # opened by a caller of `open`: this call asks itself
-                await self._open_in_background()
-                return self._require_key()
-            opening = self._opening = self._spawn(self._open_in_background())
+        opening, failed = self._opening, self._unopened
         if opening is not None and not opening.done():
             await asyncio.shield(opening)
+        elif self._key is None and failed is not None and self._db.is_write_failure(failed):
+            await self._open_again()
         return self._require_key()
+
+    async def _open_again(self) -> None:
+        """Open again, the store having been why the last open failed: one open at a time;
+        a call that waited while another's ran takes its outcome rather than opening anew."""
+        seen = self._opens
+        async with self._reopening:
+            if self._opens == seen and self._key is None:
+                self._opens += 1
+                await self._open_in_background()
 
     def _lock(self, reason: str) -> None:
         self._key, self._lock_reason = None, reason
@@ -239,11 +244,10 @@ class Vault:
         failed = self._unopened
         if self._key is None and isinstance(failed, StoreUnavailable):
             raise StoreUnavailable(self._db.engine.where, failed.reason)
+        if self._key is None and isinstance(failed, EngineError):  # a disk refusal: retryable
+            raise failed.with_traceback(None)
         if self._key is None and failed is not None:
-            raise VaultError(
-                f"the vault could not be opened ({_words_of(failed)}); the next call that "
-                "needs it opens it again"
-            )
+            raise VaultError(f"the vault could not be opened ({_words_of(failed)})")
         if self._key is None:
             raise VaultLocked(self._lock_reason or "the vault is not open yet")
         return self._key

@@ -202,3 +202,28 @@ async def test_a_trial_that_fails_by_a_bug_lets_the_next_call_try() -> None:
         == "fine"
     )
     assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_call_that_was_not_the_trial_does_not_give_the_trial_back() -> None:
+    clock = Clock(100.0)
+    breaker = CircuitBreaker("claude", threshold=1, cooldown_s=10, clock=clock)
+    go = asyncio.Event()
+
+    async def fails_by_a_bug_later(attempt: int) -> str:
+        await go.wait()
+        raise OSError(7, "Argument list too long")
+
+    started_closed = asyncio.ensure_future(
+        call_with_resilience(
+            fails_by_a_bug_later, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep
+        )
+    )
+    await asyncio.sleep(0)
+    breaker.record_failure(overloaded())  # another call's failure opens it
+    clock.now += 11
+    assert breaker.before_call()  # the trial, still running
+    go.set()
+    with pytest.raises(OSError):
+        await started_closed
+    with pytest.raises(EngineError, match="rest"):
+        breaker.before_call()  # the trial is still the running one's

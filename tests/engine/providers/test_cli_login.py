@@ -19,7 +19,7 @@ import pytest
 from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.providers import cli_login
 from llmgw_desktop.engine.providers.cli_login import RECHECK_S, CliLogins
-from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.providers.discovery import LOCATE_CACHE_S, Discovery
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import StoreUnavailable
@@ -93,7 +93,7 @@ def _watch(
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     watch = CliLogins(
-        discovery=Discovery(),
+        discovery=Discovery(clock=clock),
         trouble=trouble,
         is_enabled=lambda provider: enabled,
         any_hard_budget=lambda: hard,
@@ -366,13 +366,15 @@ async def test_a_login_kept_in_the_vault_is_in_doubt_while_the_vault_cannot_be_r
     assert trouble.of("codex") is None
 
 
-async def test_a_look_that_finds_the_cli_ends_a_calls_not_installed_and_logged_out(
+async def test_a_look_that_sees_the_cli_set_right_ends_a_calls_not_installed_or_logged_out(
     stand: Stand, tmp_path: Path
 ) -> None:
-    """A client asked for Claude Code before it was installed (or logged in): its calls'
-    word held its models back until a call succeeded, which no client picking from
-    `/v1/models` would make. The next look, finding it there (and logged in), ends it."""
+    """A client asked for Claude Code before it was installed, or while logged out: the calls'
+    word held its models back, and only a call that succeeded ended it, which no client that
+    picks from `/v1/models` would make. A look that sees it set right ends it; one that sees
+    nothing change (a program the call could not use, a revoked token's files) does not."""
     watch, trouble, events, clock = _watch(tmp_path)
+    program = stand.folder / "claude"
 
     def a_call_failed(code: str) -> None:
         events.publish(
@@ -381,16 +383,35 @@ async def test_a_look_that_finds_the_cli_ends_a_calls_not_installed_and_logged_o
             )
         )
 
+    program.rename(stand.folder / "elsewhere")
+    await watch.check()  # not installed
     a_call_failed("not_installed")
+    (stand.folder / "elsewhere").rename(program)
     stand.say(logged_in=True)
-    await watch.check()
+    clock.now += LOCATE_CACHE_S
+    await watch.check()  # installed since
     assert trouble.of("claude") is None
-    a_call_failed("auth_required")
-    stand.say(logged_in=False)
-    clock.now += RECHECK_S
-    await watch.check()  # still logged out: the call's word stands (the look agrees)
-    assert trouble.of("claude") is not None
-    stand.say(logged_in=True)
+    a_call_failed("not_installed")  # there all along, yet not usable by the call (Grok's case)
     clock.now += RECHECK_S
     await watch.check()
+    assert trouble.of("claude") is not None
+
+    a_call_failed("auth_required")
+    clock.now += RECHECK_S
+    await watch.check()  # the CLI's own word: logged in
+    assert trouble.of("claude") is None
+
+    credentials = tmp_path / "home" / ".claude" / ".credentials.json"
+    credentials.parent.mkdir()
+    credentials.write_text(json.dumps({"claudeAiOauth": {"accessToken": "t"}}))
+    await watch.check()  # its files say logged in, taken at their word
+    a_call_failed("auth_required")  # the token was revoked; the files still hold it
+    clock.now += RECHECK_S
+    await watch.check()
+    assert trouble.of("claude") is not None
+    credentials.unlink()
+    stand.say(logged_in=False)
+    await watch.check()  # logged out: the call's word stands
+    credentials.write_text(json.dumps({"claudeAiOauth": {"accessToken": "new"}}))
+    await watch.check()  # logged in again (its files changed)
     assert trouble.of("claude") is None

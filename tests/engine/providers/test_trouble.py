@@ -4,6 +4,7 @@ kept until a later success; transient failures are left to the circuit breaker."
 from __future__ import annotations
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
@@ -139,32 +140,37 @@ def test_a_listing_does_not_clear_or_hide_what_calls_or_a_test_found() -> None:
     assert found is not None and found.source == "test"
 
 
-def test_a_cli_a_call_found_missing_or_logged_out_is_cleared_by_a_look_that_finds_it_fixed() -> (
-    None
-):
-    """Installed since a call said `not_installed`, or logged in since one said
-    `auth_required`: the login look's word ends it (before, only a call that succeeded did,
-    and `/v1/models` offered no model of it for a client to call)."""
+def test_a_calls_not_installed_or_logged_out_ends_when_a_look_sees_that_set_right() -> None:
     events, trouble = _tracker()
     events.publish(_finished("claude", "failed", "not_installed"))
-    trouble.note_cli_found("claude", logged_in=False)
+    trouble.note_set_right("claude", ErrorCode.AUTH_REQUIRED)  # not what the calls said
+    assert trouble.of("claude") is not None
+    trouble.note_set_right("claude", ErrorCode.NOT_INSTALLED)
     assert trouble.of("claude") is None
     events.publish(_finished("claude", "failed", "auth_required"))
-    trouble.note_cli_found("claude", logged_in=False)  # found, its login not known
-    assert trouble.of("claude") is not None
-    trouble.note_cli_found("claude", logged_in=True)
+    trouble.note_set_right("claude", ErrorCode.AUTH_REQUIRED)
     assert trouble.of("claude") is None
     trouble.note_test("claude", ok=False, code="auth_required", message="not logged in")
-    trouble.note_cli_found("claude", logged_in=True)  # a Test's word stands until a success
+    trouble.note_set_right("claude", ErrorCode.AUTH_REQUIRED)  # a Test's word stands
     assert trouble.of("claude") is not None
 
 
-def test_a_list_read_with_the_providers_key_ends_a_refusal_its_calls_or_a_test_met() -> None:
+def test_a_list_that_answers_ends_a_refusal_its_calls_or_a_test_met_once_the_keys_changed() -> None:
     events, trouble = _tracker()
+    keys = {"version": 1}
+    trouble = ProviderTrouble(events, switch_ids=["openai"], keys_version=lambda: keys["version"])
     events.publish(_finished("openai", "failed", "upstream_401"))
-    events.publish(ModelListRead("openai", "vault:openai#1", None))  # the key replaced
+    # The same keys: some servers list models to anyone, and a key may list what it may not
+    # call. The refusal stands.
+    events.publish(ModelListRead("openai", "vault:openai#1", None))
+    assert trouble.of("openai") is not None
+    keys["version"] += 1  # the key replaced (its label stays `vault:openai#1`)
+    events.publish(ModelListRead("openai", "vault:openai#1", None))
     assert trouble.of("openai") is None
     trouble.note_test("openai", ok=False, code="upstream_key_refused", message="refused")
+    events.publish(ModelListRead("openai", "vault:openai#1", None))
+    assert trouble.of("openai") is not None
+    keys["version"] += 1
     events.publish(ModelListRead("openai", "vault:openai#1", None))
     assert trouble.of("openai") is None
     trouble.note_test("openai", ok=False, code="upstream_529", message="overloaded")

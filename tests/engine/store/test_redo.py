@@ -31,10 +31,16 @@ async def test_work_is_done_again_until_it_succeeds_then_no_more() -> None:
         if len(tries) < 3:
             raise ConnectionError("the server is stopped")
 
+    later: list[str] = []
+
+    async def another() -> None:
+        later.append("done")
+
     async with running(Redo(QUICK)) as redo:
         redo.owe("read", read)
         await until(lambda: not redo.owed and len(tries) == 3, "three tries, the last good")
-        await asyncio.sleep(0.1)
+        redo.owe("another", another)  # the loop goes on: had `read` stayed owed, it ran again
+        await until(lambda: later, "another work owed after")
         assert len(tries) == 3
 
 

@@ -8,9 +8,11 @@ were back.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import StoreHealth
 from tests.clock import Clock
 
@@ -50,3 +52,21 @@ def test_a_new_outage_after_the_end_is_said_again(caplog: pytest.LogCaptureFixtu
         "store writable again",
         "store degraded",
     ]
+
+
+async def test_the_look_that_finds_the_server_answering_ends_only_its_unreachable(
+    tmp_path: Path,
+) -> None:
+    """`Database._answers_again` (the redo's look at a server said unreachable) proves the
+    server answers, not that it takes writes: a full disk reported since stays said."""
+    db = Database(tmp_path / "h.db")
+    await db.open()
+    try:
+        db.health.report("store", "cannot reach the database (connection refused)")
+        await db._answers_again()  # the look itself, on the real store
+        assert db.health.reason is None
+        db.health.report("store", "database or disk is full")
+        await db._answers_again()
+        assert db.health.reason == "store: database or disk is full"
+    finally:
+        await db.close()
