@@ -22,6 +22,19 @@ def overloaded() -> ProviderFailure:
     return ProviderFailure("overloaded", code="provider_error", retryable=True)
 
 
+async def _an_answer_closes(breaker: CircuitBreaker) -> None:
+    """A call through `breaker` that answers: it goes through, and the breaker closes."""
+
+    async def ok(attempt: int) -> str:
+        return "fine"
+
+    assert (
+        await call_with_resilience(ok, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep)
+        == "fine"
+    )
+    assert breaker.state is CircuitState.CLOSED
+
+
 async def test_transient_failures_are_retried_then_succeed() -> None:
     attempts: list[int] = []
 
@@ -134,14 +147,7 @@ async def test_breaker_half_opens_after_cooldown_and_closes_on_success() -> None
     assert breaker.state is CircuitState.OPEN
     clock.now += 11
 
-    async def ok(attempt: int) -> str:
-        return "fine"
-
-    assert (
-        await call_with_resilience(ok, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep)
-        == "fine"
-    )
-    assert breaker.state is CircuitState.CLOSED
+    await _an_answer_closes(breaker)
 
 
 async def test_half_open_allows_one_trial_and_a_failure_reopens() -> None:
@@ -194,14 +200,7 @@ async def test_a_trial_that_fails_by_a_bug_lets_the_next_call_try() -> None:
             argument_list_too_long, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep
         )
 
-    async def ok(attempt: int) -> str:
-        return "fine"
-
-    assert (
-        await call_with_resilience(ok, breaker=breaker, policy=RetryPolicy(), sleep=no_sleep)
-        == "fine"
-    )
-    assert breaker.state is CircuitState.CLOSED
+    await _an_answer_closes(breaker)
 
 
 async def test_a_call_that_was_not_the_trial_does_not_give_the_trial_back() -> None:
