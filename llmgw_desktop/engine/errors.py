@@ -30,6 +30,7 @@ __all__ = [
     "Saturated",
     "disk_refusal",
     "error_code_table",
+    "first_line",
     "retried_by_clients",
 ]
 
@@ -567,3 +568,11 @@ def disk_refusal(exc: BaseException) -> DiskRefused | None:
             return DiskRefused(where, _DISK_ERRNOS[seen.errno], seen.strerror or "")
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's text, at most 300 characters, as a log or a status says it
+    (a driver's or a cloud SDK's errors run to many lines, or carry a whole response); its
+    type's name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from llmgw_desktop.engine.errors import first_line
 from llmgw_desktop.engine.store.db import Database
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
@@ -140,7 +141,7 @@ async def copy_store(
             )
         except (peewee.DatabaseError, psycopg.Error, sqlite3.Error) as exc:
             raise StoreError(
-                f"the copy into {where} failed and was rolled back: {_first_line(exc)}"
+                f"the copy into {where} failed and was rolled back: {first_line(exc)}"
             ) from None
         emptied, source_counts = copied
         target_counts = await target.run(lambda: _count(database, list(source_counts)))
@@ -300,8 +301,3 @@ def _count(target: peewee.Database, tables: Iterable[str]) -> dict[str, int]:
 def _quoted(name: str) -> str:
     """A table or column name as an SQL identifier (names come from the schema, not a user)."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from llmgw_desktop.engine.errors import first_line
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
@@ -140,7 +141,7 @@ class PostgresEngine:
         except peewee.DatabaseError as exc:
             pool.close_all()
             raise StoreError(
-                f"cannot open the database {self.where}: {_first_line(exc)}. Check that the "
+                f"cannot open the database {self.where}: {first_line(exc)}. Check that the "
                 "server is running and the URL in store.url (LLM_GATEWAY_DB_URL) is right."
             ) from None
         except StoreError:
@@ -230,7 +231,7 @@ class PostgresEngine:
             gone = isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
         else:
             gone = code.startswith("08") or code in _GONE_CODES
-        return _first_line(exc) if gone else None
+        return first_line(exc) if gone else None
 
 
 def _watch_of(db: peewee.Database) -> StallWatch:
@@ -296,8 +297,3 @@ def tcp_settings(url: str) -> dict[str, str]:
         own = {}
     wanted = {"tcp_user_timeout": str(TCP_USER_TIMEOUT_MS), **TCP_KEEPALIVE}
     return {name: value for name, value in wanted.items() if name not in own}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

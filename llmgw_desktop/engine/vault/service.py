@@ -28,8 +28,8 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.errors import EngineError, NotFound
-from llmgw_desktop.engine.store import Database, StoreUnavailable
+from llmgw_desktop.engine.errors import EngineError, NotFound, first_line
+from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.vault import queries
 from llmgw_desktop.engine.vault.crypto import key_check_opens, record_aad, seal, seal_key_check
 from llmgw_desktop.engine.vault.errors import VaultCorrupt, VaultError, VaultLocked
@@ -59,12 +59,6 @@ _KEPT = (
     "If that key is lost, the stored credentials cannot be decrypted by anyone and have to be "
     "stored again under a new key."
 )
-
-
-def _words_of(failure: Exception) -> str:
-    """A failure's message, as a person reads it (an engine error's own words)."""
-    message = getattr(failure, "message", None)
-    return message if isinstance(message, str) else str(failure).split("\n", 1)[0]
 
 
 class Vault:
@@ -115,7 +109,7 @@ class Vault:
             state = "not_open"
         reason = self._lock_reason
         if reason is None and self._key is None and self._unopened is not None:
-            reason = _words_of(self._unopened)
+            reason = first_line(self._unopened)
         return {"state": state, "keySource": self._key_source, "reason": reason}
 
     # -- opening -------------------------------------------------------------------------------
@@ -176,9 +170,9 @@ class Vault:
         """Open in a task of `spawn`'s: finding the master key may ask the OS keyring (its
         import and backend probe were a tenth of the headless start), and nothing
         but the vault's own calls needs it; they wait for this open."""
-        self._opening = spawn(self._open_in_background())
+        self._opening = spawn(self._open_or_owe())
 
-    async def _open_in_background(self) -> None:
+    async def _open_or_owe(self) -> None:
         # A failure is kept (`_unopened`) and told to each call that needs the key; when the
         # store is why, the vault opens again once it answers, whether or not one calls.
         try:
@@ -224,7 +218,7 @@ class Vault:
         async with self._reopening:
             if self._opens == seen and self._key is None:
                 self._opens += 1
-                await self._open_in_background()
+                await self._open_or_owe()
 
     def _lock(self, reason: str) -> None:
         self._key, self._lock_reason = None, reason
@@ -242,12 +236,10 @@ class Vault:
 
     def _require_key(self) -> bytes:
         failed = self._unopened
-        if self._key is None and isinstance(failed, StoreUnavailable):
-            raise StoreUnavailable(self._db.engine.where, failed.reason)
-        if self._key is None and isinstance(failed, EngineError):  # a disk refusal: retryable
+        if self._key is None and isinstance(failed, EngineError):  # the store's, retryable
             raise failed.with_traceback(None)
         if self._key is None and failed is not None:
-            raise VaultError(f"the vault could not be opened ({_words_of(failed)})")
+            raise VaultError(f"the vault could not be opened ({first_line(failed)})")
         if self._key is None:
             raise VaultLocked(self._lock_reason or "the vault is not open yet")
         return self._key

@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_RESPONSES, ApiProviderSpec
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.errors import ErrorCode, first_line
 from llmgw_desktop.engine.gateway.clouds.base import (
     CLOUDS_EXTRA,
     EMBED,
@@ -143,7 +143,7 @@ class AzureWire:
             self._entra = None
             raise CloudNotReady(
                 f"{self.spec.name} has no key and Microsoft Entra ID gave no token "
-                f"({type(exc).__name__}: {_first_line(exc)}): set AZURE_OPENAI_API_KEY, store "
+                f"({type(exc).__name__}: {first_line(exc)}): set AZURE_OPENAI_API_KEY, store "
                 f"a key for {self.spec.id}, or sign in (az login)"
             ) from None
 
@@ -189,7 +189,3 @@ def _error_codes(raw: bytes) -> set[str]:
     if isinstance(inner, dict):
         found.add(inner.get("code"))
     return {c for c in found if isinstance(c, str)}
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0][:300]

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.errors import ErrorCode, first_line
 from llmgw_desktop.engine.gateway.clouds.base import (
     EMBED,
     CloudCall,
@@ -201,7 +201,7 @@ class BedrockWire:
                 except Exception as exc:  # an SSO token run out, a profile that is missing
                     raise CloudNotReady(
                         f"{self.spec.name}: the AWS credential chain failed "
-                        f"({type(exc).__name__}: {_first_line(exc)})"
+                        f"({type(exc).__name__}: {first_line(exc)})"
                     ) from None
                 if found is None:
                     raise CloudNotReady(
@@ -218,7 +218,7 @@ class BedrockWire:
             self._chain = None  # found again next time (a new SSO login, say)
             raise CloudNotReady(
                 f"{self.spec.name}: the AWS credentials could not be refreshed "
-                f"({type(exc).__name__}: {_first_line(exc)})"
+                f"({type(exc).__name__}: {first_line(exc)})"
             ) from None
 
     def error(self, status: int, headers: Mapping[str, str], raw: bytes) -> CloudError:
@@ -263,10 +263,6 @@ def _message(raw: bytes) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("Message") or "")
     return ""
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
 def _echoable(signed: Mapping[str, str], credentials: Any) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, ApiProviderSpec
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.errors import ErrorCode, first_line
 from llmgw_desktop.engine.gateway.clouds.base import (
     EMBED,
     CloudCall,
@@ -176,7 +176,7 @@ class VertexWire:
                 raise CloudNotReady(
                     f"{self.spec.name} "
                     + _NO_CREDENTIALS.format(id=self.spec.id)
-                    + f" ({type(exc).__name__}: {_first_line(exc)})"
+                    + f" ({type(exc).__name__}: {first_line(exc)})"
                 ) from None
             return credentials, str(project or "")
         service_account = load_library("google.oauth2.service_account", self.spec.name)
@@ -201,7 +201,7 @@ class VertexWire:
         except Exception as exc:  # RefreshError, TransportError
             raise CloudNotReady(
                 f"{self.spec.name}: Google refused a token for its credentials "
-                f"({type(exc).__name__}: {_first_line(exc)}); "
+                f"({type(exc).__name__}: {first_line(exc)}); "
                 + _NO_CREDENTIALS.format(id=self.spec.id)
             ) from None
 
@@ -254,7 +254,3 @@ def _rpc_error(raw: bytes) -> tuple[str, str]:
     if not isinstance(error, dict):
         return "", ""
     return str(error.get("status") or ""), str(error.get("message") or "")
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0][:300]
