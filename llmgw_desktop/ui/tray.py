@@ -1,8 +1,8 @@
 """The tray icon: the gateway's actions one click away, and its state at a glance.
 
 The icon and tooltip show one of four states, the first that holds winning: error (a
-provider's circuit breaker is open, a provider's recent calls are failing (`provider_health`:
-failures in a row or a high error rate), a job is stuck (running with no output past
+provider is failing by the window's one verdict: its circuit open, its recent calls failing,
+its key refused or its host unreachable; a job is stuck (running with no output past
 `jobs.stuck_after_ms`), the engine stopped, or the store is degraded: damaged, full, or
 refusing the recorder's writes), paused, busy (jobs queued or running), idle. The tooltip
 names each failing provider with its last error and each stuck job with its silence and the
@@ -59,7 +59,6 @@ ACTIVE_STATES = frozenset({"queued", "running"})
 # A finished job's level in the history (a canceled one is not told at all).
 JOB_LEVELS = {"completed": "info", "failed": "error"}
 FINISHED_STATES = frozenset(ENDINGS)  # the one vocabulary (engine/states.py)
-DOWN_STATES = frozenset({"open", "half_open"})
 
 
 @dataclass
@@ -123,11 +122,6 @@ class TrayIcon(QObject):
         self._clock = clock
         self._paused = bridge.engine.providers.paused
         self._jobs: dict[str, _ActiveJob] = {}
-        self._down: set[str] = {
-            provider
-            for provider, breaker in bridge.engine.providers.breakers().items()
-            if breaker["state"] in DOWN_STATES
-        }
         self._engine_stopped = False
         self._health = bridge.engine.provider_health
         # Failing providers are named as every page names them ("Mistral API", "Mistral Vibe").
@@ -240,7 +234,7 @@ class TrayIcon(QObject):
     @property
     def state(self) -> str:
         """error, paused, busy or idle: the first that holds."""
-        if self._down or self.failing or self._engine_stopped or self._engine.degradations:
+        if self.failing or self._engine_stopped or self._engine.degradations:
             return "error"
         jobs = job_counts(self._engine)
         if jobs.stuck:
@@ -262,8 +256,6 @@ class TrayIcon(QObject):
             lines.append(f"Jobs: {running_words(jobs)}")
         if self._engine_stopped:
             lines.append("Engine stopped")
-        if self._down:
-            lines.append("Down: " + ", ".join(sorted(self._names.get(p, p) for p in self._down)))
         for provider, why in self.failing.items():
             lines.append(_cut(f"Failing: {provider} ({why})"))
         lines.extend(_cut(line) for line in self.stuck_lines())
@@ -336,8 +328,8 @@ class TrayIcon(QObject):
                     level="error",  # red, as the header and the Providers page show it
                 )
         self.failing = now
-        # Recovered (neither failing nor down): its next outage is news again.
-        self._told_down &= set(failing) | self._down
+        # Recovered: its next outage is news again.
+        self._told_down &= set(failing)
 
     def _short_why(self, verdict: ProviderVerdict) -> str:
         """`8 in a row, upstream_500`: a verdict's reason, short, for a tooltip."""
@@ -414,20 +406,18 @@ class TrayIcon(QObject):
         self._pop(f"Job {state}", text, icon, NOTICE_MS, place="jobs", detail=job_id, level=level)
 
     def _on_breaker(self, provider: str, state: str) -> None:
-        was_down = provider in self._down
-        if state in DOWN_STATES:
-            self._down.add(provider)
-        else:
-            self._down.discard(provider)
-        if state == "open" and not was_down:
+        """A circuit opening is told at once, in its own words, unless its failing calls told
+        the outage already; whether the provider is failing, and until when, is the verdict's
+        (`_read_health`), as on every page."""
+        if state == "open":
             name = self._names.get(provider, provider)
             self.last_error = f"{name} is failing; calls to it pause for a while"
-            text = (
-                f"{name} failed several times in a row. The gateway stops calling it for "
-                "a while and tries again later."
-            )
-            if provider not in self._told_down:  # its failing calls may have told it already
+            if provider not in self._told_down:
                 self._told_down.add(provider)
+                text = (
+                    f"{name} failed several times in a row. The gateway stops calling it for "
+                    "a while and tries again later."
+                )
                 self._pop(
                     f"{name} is down",
                     text,

@@ -29,6 +29,7 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.attention import provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
@@ -358,16 +359,66 @@ def test_a_provider_going_down_turns_the_tray_red_and_says_so(
                 failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
                 await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
                 await until(lambda: tray.state == "error", "breaker open")
-                engine.providers.set_paused(OPERATOR, True)  # an open breaker still outranks pause
-                assert tray.shown_state == "error"
                 tooltip = tray.icon.toolTip()
-                # Named as every page names it.
-                assert "Down: Mistral Vibe" in tooltip, tooltip
+                # Named as every page names it, once: the verdict's status and its reason.
+                assert "Failing: Mistral Vibe (1 failures in a row; calls are refused" in tooltip
+                assert "Down:" not in tooltip, tooltip
                 assert "Last error: Mistral Vibe is failing" in tooltip
-                assert "Mistral Vibe is down" in [title for title, _ in shown], shown
+                titles = [title for title, _ in shown]
+                assert titles.count("Mistral Vibe is down") == 1, shown
+                assert "Mistral Vibe is failing" not in titles, "one outage, one message"
+                # Paused, nothing is called and every page says paused: so does the tray.
+                engine.providers.set_paused(OPERATOR, True)
+                assert tray.shown_state == "paused"
+                engine.providers.set_paused(OPERATOR, False)
+                assert tray.shown_state == "error"
             finally:
                 await engine.stop()
         assert "Last error: the engine stopped" in tray.icon.toolTip()
+
+    try:
+        _run(qloop, scenario)
+    finally:
+        bridge.detach()
+        tray.hide()
+
+
+def test_a_circuit_that_lets_a_trial_through_is_not_down_in_the_tray(
+    qloop: qasync.QEventLoop, vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half-open, the circuit refuses nothing: the provider is what its calls say (one failure
+    of one call is "some calls fail"), on the Providers page and in the tray alike; the tray
+    kept its own list of open circuits, red with "Down:" until a call closed it."""
+    settings = vibe_settings.settings.with_values({"providers.breaker_cooldown_ms": 300})
+    engine = Engine(settings)
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    tray = TrayIcon(bridge, actions, ENDPOINT)
+    _spy_messages(tray, monkeypatch)
+
+    async def scenario() -> None:
+        async with ScriptedUpstream(default=Reply.error(500)) as upstream:
+            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+            await engine.start()
+            try:
+                failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
+                await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
+                await until(lambda: tray.state == "error", "breaker open")
+                await until(
+                    lambda: engine.providers.breakers()["mistral"]["state"] == "half_open",
+                    "the cool-down over",
+                )
+                # What every page shows (the Providers page adds "not logged in", a set-up
+                # wanted, which no page counts as failing).
+                failing = [v for v in provider_verdicts(engine) if v.failing]
+                assert failing == [], failing
+                tray.redraw()
+                assert tray.state != "error", tray.icon.toolTip()
+                assert "Down:" not in tray.icon.toolTip()
+            finally:
+                await engine.stop()
 
     try:
         _run(qloop, scenario)
