@@ -39,12 +39,13 @@ from typing import Protocol, TypeVar
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold, SpendGuard
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer
 from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
+from llmgw_desktop.engine.gateway.facts import ONE_ANSWER, Answers
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import (
@@ -260,7 +261,12 @@ class ApiTargets:
         return ApiCall(spec, base_url, pool, target, route, caller, plan)
 
     async def hold(
-        self, caller: CallerInfo, route: RouteReport, ask: CallAsk, *, answers: int = 1
+        self,
+        caller: CallerInfo,
+        route: RouteReport,
+        ask: CallAsk,
+        *,
+        answers: Answers = ONE_ANSWER,
     ) -> tuple[Hold, int | None]:
         """Reserve the call's estimate on the budgets that cover it: the hold, and the output
         limit per answer (of `answers`) it pays for (None: the call goes with the client's own);
@@ -268,6 +274,7 @@ class ApiTargets:
 
         Raises:
             BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
+            InvalidRequest: more answers asked for than a hard budget holds.
         """
         # An agent the gateway runs cannot retry a refusal for room running calls hold (often
         # its own: a side call, a sibling sub-agent): its call waits for them instead.
@@ -276,7 +283,16 @@ class ApiTargets:
         hold = await self.budgets.reserve(
             caller.principal, caller.caller, caller.project, ask, waits=waits
         )
-        per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers)
+        if hold.output_tokens and answers.asked > answers.held:
+            # Held for MAX_ANSWERS_HELD answers: a server that allows more would bill them all.
+            hold.release()
+            raise InvalidRequest(
+                f"{answers.field}: {answers.asked} answers asked for, at most {answers.held} "
+                "under a hard budget (each is held at its output limit until the call is "
+                "counted)",
+                param=answers.field,
+            )
+        per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers.held)
         route.held_output = hold.output_tokens
         route.held_input = ask.input_tokens if hold.bound else 0
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
@@ -26,7 +26,15 @@ from llmgw_desktop.engine.tokens.estimate import (
     tokens_at_most,
 )
 
-__all__ = ["MAX_ANSWERS_HELD", "RequestFacts", "has_images", "request_facts"]
+__all__ = [
+    "MAX_ANSWERS_HELD",
+    "ONE_ANSWER",
+    "Answers",
+    "RequestFacts",
+    "answer_count",
+    "has_images",
+    "request_facts",
+]
 
 # The small-request estimate: about four bytes of request per token (JSON included).
 # A tuple, not a set: a client's `type` may be any JSON (a list cannot be hashed).
@@ -35,6 +43,23 @@ _IMAGE_TYPES = ("image", "image_url", "input_image")
 
 # Past this many answers the vendor refuses the call anyway (OpenAI allows n up to 128).
 MAX_ANSWERS_HELD = 128
+
+
+class Answers(NamedTuple):
+    """The answers a call asks for, each billed: as many as a hold covers (`held`, at most
+    MAX_ANSWERS_HELD), as the client wrote it (`asked`: a hard budget refuses more than it
+    holds), and the field that asked (`n`, `best_of`, `candidateCount`) a refusal names."""
+
+    held: int
+    asked: int
+    field: str
+
+    @classmethod
+    def of(cls, asked: int, field: str) -> Answers:
+        return ONE_ANSWER if asked == 1 else cls(min(asked, MAX_ANSWERS_HELD), asked, field)
+
+
+ONE_ANSWER = Answers(1, 1, "n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +146,10 @@ def _answers(dialect: str, body: dict[str, Any]) -> int:
         value = body.get("n")
     else:
         return 1
-    return _count(value)
+    return answer_count(value)
 
 
-def _count(value: Any) -> int:
+def answer_count(value: Any) -> int:
     """A count as a vendor may read it: an integer, or one written as a float (`8.0`) or a
     string (`"8"`, which protobuf's JSON mapping takes for Gemini's int32), rounded up; 1 for
     anything else, which the vendor refuses. A hold of one answer for `"8"` let eight through a

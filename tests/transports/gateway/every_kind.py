@@ -9,7 +9,7 @@ dialects), so a kind the engine gains and this list lacks fails the suite.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -24,6 +24,7 @@ __all__ = ["KINDS", "Answer", "Kind", "rows_settled", "sent_key"]
 class Answer:
     status: int
     text: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Kind:
     provider: str  # the gateway's provider id
     model: str  # as the client names it
     operation: str  # the attempt span's `gen_ai.operation.name`
+    # The body's fields that ask for several answers, each billed (none: one answer a call).
+    many: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -54,8 +57,26 @@ class Kind:
             None: "/v1/embeddings" if self.recorded == "embedding" else "/v1/completions",
         }[self.dialect]
 
-    def body(self, text: str, *, model: str | None = None, stream: bool = False) -> dict[str, Any]:
-        """What a client sends asking about `text` (`model`: another name, a route's)."""
+    def body(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        stream: bool = False,
+        answers: tuple[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """What a client sends asking about `text` (`model`: another name, a route's;
+        `answers`: one of `many` and the answers it asks for)."""
+        body = self._body(text, model=model, stream=stream)
+        if answers is not None:
+            name, count = answers
+            if self.dialect == "gemini":
+                body["generationConfig"] = {name: count}
+            else:
+                body[name] = count
+        return body
+
+    def _body(self, text: str, *, model: str | None, stream: bool) -> dict[str, Any]:
         name = model or self.model
         said: dict[str, Any] = {"stream": True} if stream else {}
         if self.dialect == "gemini":
@@ -78,6 +99,7 @@ class Kind:
         *,
         model: str | None = None,
         stream: bool = False,
+        answers: tuple[str, int] | None = None,
         timeout_s: float = 30.0,
     ) -> Answer:
         """The gateway's answer to this kind's request, read whole (a stream to its end)."""
@@ -87,20 +109,27 @@ class Kind:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
             http.post(
-                gateway.base_url + path, json=self.body(text, model=model, stream=stream)
+                gateway.base_url + path,
+                json=self.body(text, model=model, stream=stream, answers=answers),
             ) as answer,
         ):
-            return Answer(answer.status, await answer.text())
+            return Answer(answer.status, await answer.text(), dict(answer.headers))
 
 
 KINDS = (
-    Kind("openai-chat", "chat", "openai-chat", "openai", "gpt-4o", "chat"),
+    Kind("openai-chat", "chat", "openai-chat", "openai", "gpt-4o", "chat", ("n",)),
     Kind("openai-responses", "chat", "openai-responses", "openai", "gpt-4o", "chat"),
     Kind("anthropic", "chat", "anthropic", "anthropic", "claude-sonnet-4-6", "chat"),
-    Kind("gemini", "chat", "gemini", "google", "gemini-2.5-flash", "chat"),
+    Kind("gemini", "chat", "gemini", "google", "gemini-2.5-flash", "chat", ("candidateCount",)),
     Kind("embeddings", "embedding", None, "openai", "text-embedding-3-small", "embeddings"),
     Kind(
-        "completions", "completion", None, "deepseek", "deepseek/deepseek-chat", "text_completion"
+        "completions",
+        "completion",
+        None,
+        "deepseek",
+        "deepseek/deepseek-chat",
+        "text_completion",
+        ("n", "best_of"),
     ),
 )
 

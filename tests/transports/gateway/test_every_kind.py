@@ -13,6 +13,9 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
 - each attempt is a span, and the upstream is asked in its trace;
 - each answer teaches the balancer its target's latency;
 - a prompt is held at the most it can be billed (a token a byte), whatever its door;
+- a call asking for several answers (`n`, `best_of`, `candidateCount`) is held for each, sent
+  with a limit per answer that keeps them all within its hold, and refused past the most a
+  hard budget holds (`/v1/completions` held one answer of a hundred it asked for);
 - an upstream that fails before its first frame (a 200, then nothing) fails over to the route's
   next target, streamed or whole: every kind commits its answer at the same point, its first
   frame (`Line.primed`), and writes its row and counts missing usage the same way
@@ -40,6 +43,7 @@ import pytest
 
 import llmgw_desktop.engine.gateway
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.unreachable import FAILURES_TO_REST
 from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS
@@ -191,6 +195,43 @@ async def test_a_prompt_is_held_at_the_most_it_can_be_billed(
     assert upstream.llm_requests == []
     answered = await kind.ask(gateway, "hi")  # beside it, a prompt the budget has room for
     assert answered.status == 200, answered
+
+
+MANY = [(kind, name) for kind in KINDS for name in kind.many]
+many_answers = pytest.mark.parametrize(
+    ("kind", "field"), MANY, ids=[f"{kind.name}-{name}" for kind, name in MANY]
+)
+ANSWERS_BUDGET = 3_000
+
+
+def _limit_sent(body: dict[str, object]) -> int:
+    """The output limit per answer a request was sent with, in its dialect's spelling."""
+    config = body.get("generationConfig")
+    if isinstance(config, dict) and "maxOutputTokens" in config:
+        return int(config["maxOutputTokens"])
+    for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        if name in body:
+            return int(str(body[name]))
+    raise AssertionError(f"no output limit was sent: {body}")
+
+
+@many_answers
+async def test_a_call_asking_for_many_answers_is_held_for_each(
+    kind: Kind, field: str, start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """A hundred answers under a hard budget: each is sent a limit that keeps the hundred
+    within the call's hold; past MAX_ANSWERS_HELD the call is refused naming the field, and
+    nothing is sent (the red team's `/v1/completions` with `n` or `best_of` of 100 passed a
+    2,000-token budget 8 times over, 2026-11-29)."""
+    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": ANSWERS_BUDGET}]
+    gateway = await _started(start_gateway, upstream, kind, budgets=budget)
+    answered = await kind.ask(gateway, answers=(field, 100))
+    assert answered.status == 200, answered
+    [sent] = upstream.llm_requests
+    assert _limit_sent(sent.body) * 100 <= ANSWERS_BUDGET, sent.body
+    refused = await kind.ask(gateway, answers=(field, MAX_ANSWERS_HELD + 1))
+    assert refused.status == 400 and field in refused.text, refused
+    assert len(upstream.llm_requests) == 1
 
 
 @kinds
@@ -355,11 +396,15 @@ async def test_the_gateways_own_secret_in_a_whole_answer_is_masked(
     monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
     gateway = await _started(start_gateway, upstream, kind)
     key = sent_key(kind)
-    upstream.script(Reply.ok(f"it is {MASTER_KEY} there, sent {key}", verbatim=True))
+    reply = Reply.ok(f"it is {MASTER_KEY} there, sent {key}", verbatim=True)
+    upstream.script(reply.with_headers(x_debug_authorization=f"Bearer {key}", x_echo=MASTER_KEY))
     answer = await kind.ask(gateway)
     assert answer.status == 200, answer
     assert MASTER_KEY not in answer.text
     assert key not in answer.text, answer
+    # Nor in its headers, which a client of the upstream's own dialect is sent (red team,
+    # 2026-11-29: relayed whole, and kept with the cached answer).
+    assert MASTER_KEY not in str(answer.headers) and key not in str(answer.headers), answer
     if kind.recorded != "embedding":  # an embedding's answer is its vectors alone
         assert "[REDACTED]" in answer.text, answer
 
@@ -375,11 +420,13 @@ async def test_the_gateways_own_secret_in_a_stream_is_masked(
     gateway = await _started(start_gateway, upstream, kind)
     # Long after the key, so a stream in two halves carries it whole in the first.
     key = sent_key(kind)
-    upstream.script(Reply.ok(f"{MASTER_KEY} {key} {'y' * 60}", verbatim=True))
+    reply = Reply.ok(f"{MASTER_KEY} {key} {'y' * 60}", verbatim=True)
+    upstream.script(reply.with_headers(x_debug_authorization=f"Bearer {key}", x_echo=MASTER_KEY))
     answer = await kind.ask(gateway, stream=True)
     assert answer.status == 200, answer
     assert MASTER_KEY not in answer.text
     assert key not in answer.text, answer
+    assert MASTER_KEY not in str(answer.headers) and key not in str(answer.headers), answer
     assert "[REDACTED]" in answer.text, answer
 
 

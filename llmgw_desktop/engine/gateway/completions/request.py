@@ -19,6 +19,7 @@ from llmgw_desktop.engine.gateway.dialects.body import (
     optional_positive_int,
     optional_str,
 )
+from llmgw_desktop.engine.gateway.facts import ONE_ANSWER, Answers, answer_count
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN, tokens_at_most
 
 __all__ = ["FIM_OLLAMA", "FIM_OPENAI", "FimRequest", "fim_request"]
@@ -45,6 +46,9 @@ class FimRequest:
     stream_usage: bool = False
     front: str = FIM_OPENAI
     body: dict[str, Any] = field(default_factory=dict, compare=False)
+    # OpenAI's `n` and `best_of` (the server writes `best_of` and bills each), where the
+    # client's body is sent on (`FimWire.carries_answers`).
+    answers: Answers = ONE_ANSWER
 
     @property
     def estimated_tokens(self) -> int:
@@ -97,7 +101,14 @@ def fim_request(front: str, body: dict[str, Any]) -> FimRequest:
         stream_usage=stream and isinstance(options, dict) and options.get("include_usage") is True,
         front=FIM_OPENAI,
         body=body,
+        answers=_answers(body),
     )
+
+
+def _answers(body: dict[str, Any]) -> Answers:
+    """The answers an OpenAI completion asks for: `best_of` are written, `n` of them sent back."""
+    many, best = answer_count(body.get("n")), answer_count(body.get("best_of"))
+    return Answers.of(best, "best_of") if best > many else Answers.of(many, "n")
 
 
 def _prompt(value: Any) -> str:

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.gateway.completions.request import FIM_OPENAI, FimRequ
 from llmgw_desktop.engine.gateway.completions.wires import FimPiece, FimWire, fim_wire
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed
+from llmgw_desktop.engine.gateway.facts import ONE_ANSWER
 from llmgw_desktop.engine.gateway.held_answers import held_until_ended
 from llmgw_desktop.engine.gateway.http_client.answer import AnswerFrames, UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.upstream import (
@@ -78,14 +79,16 @@ class CompletionTargets:
         if isinstance(wire, str):
             route.attempts.append(Attempt(target.label, "", Outcome.UNTRANSLATABLE))
             return None, InvalidRequest(wire, param="model")
+        answers = request.answers if wire.carries_answers(request) else ONE_ANSWER
+        limit = request.max_tokens
         ask = CallAsk(
             target.model,
             request.held_input_tokens,
-            request.max_tokens,
+            None if limit is None else limit * answers.held,  # each answer may reach it
             default_output=self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS,
             price=self._prices.price_of(target.model),
         )
-        hold, limit = await self._api.hold(caller, route, ask)
+        hold, limit = await self._api.hold(caller, route, ask, answers=answers)
         try:
             body = wire.body(request, target.model, limit)
         except BaseException:  # nothing sent: the reserve goes back (the loop frees it after)

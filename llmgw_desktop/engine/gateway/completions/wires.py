@@ -58,11 +58,17 @@ class FimWire:
             return base + "/fim/completions"
         return base + "/completions"
 
+    def carries_answers(self, request: FimRequest) -> bool:
+        """Whether the client's own body is sent on, with the answers it asks for (`n`,
+        `best_of`); the other wires are sent the fields the gateway reads, for one answer."""
+        return self.name == "openai" and request.front == FIM_OPENAI
+
     def body(self, request: FimRequest, model: str, limit: int | None) -> bytes:
-        """What the upstream is sent (`limit`: the output limit a hard budget holds)."""
+        """What the upstream is sent (`limit`: the output limit a hard budget holds, each
+        answer's)."""
         if self.name == "ollama":
             return jsonio.dumps(_ollama_body(request, model, limit))
-        if self.name == "openai" and request.front == FIM_OPENAI:
+        if self.carries_answers(request):
             # The client's own body: fields the gateway does not know go along.
             body = {k: v for k, v in request.body.items() if k not in GATEWAY_FIELDS}
             body["model"] = model

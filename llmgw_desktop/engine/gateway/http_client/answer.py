@@ -42,6 +42,7 @@ class UpstreamAnswer:
     it when it stops reading a stream early)."""
 
     __slots__ = (
+        "_headers",
         "_response",
         "_secrets",
         "max_answer_bytes",
@@ -65,6 +66,7 @@ class UpstreamAnswer:
         credential), longest first (`UpstreamTarget.scrubbed`)."""
         self._response = response
         self._secrets = secrets
+        self._headers: Mapping[str, str] | None = None
         self.provider = provider
         # A whole answer must arrive within this; a stream may not stall longer.
         self.read_timeout_s = read_timeout_s
@@ -80,7 +82,12 @@ class UpstreamAnswer:
 
     @property
     def headers(self) -> Mapping[str, str]:
-        return self._response.headers
+        """Its headers, each value masked as its body is: an upstream may echo the key it was
+        sent in one (`x-debug-authorization`), and a client of its own dialect is sent them."""
+        masked = self._headers
+        if masked is None:
+            masked = self._headers = _masked_headers(self._response.headers, self._secrets)
+        return masked
 
     def release(self) -> None:
         """Done with it: unread, its connection closes (the upstream stops writing)."""
@@ -148,6 +155,23 @@ class UpstreamAnswer:
             verbatim=verbatim,
             most_frames=self.most_frames,
         )
+
+
+def _masked_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> Mapping[str, str]:
+    """`headers` with `secrets` and the gateway's own masked in each value (the same mapping
+    when none holds any, as nearly every answer's)."""
+    masked_copy: dict[str, str] | None = None
+    for name, value in headers.items():
+        masked = value
+        for secret in secrets:
+            if secret in masked:
+                masked = masked.replace(secret, REDACTED)
+        masked = known_secrets.mask(masked)
+        if masked != value:
+            if masked_copy is None:
+                masked_copy = dict(headers)
+            masked_copy[name] = masked
+    return headers if masked_copy is None else masked_copy
 
 
 class _Progress:
