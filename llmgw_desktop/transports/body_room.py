@@ -10,8 +10,9 @@ finding no room is refused at once with a wait (`saturated`, 429 and `Retry-Afte
 SDKs and coding CLIs retry by themselves; nothing of its body was read.
 
 A body's room is its declared length, or the whole cap for one sent without a length (reading
-stops at the cap). A request that carries no body (GET, an upgrade) takes none, and a single body
-always fits a gateway holding none, whatever the two settings say of each other.
+stops at the cap) or compressed (inflated before its handler reads it, up to the cap). A request
+that carries no body (GET, an upgrade) takes none, and a single body always fits a gateway
+holding none, whatever the two settings say of each other.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class BodyRoom:
         """Room for `request`'s body (its bytes, 0 when it has none); None when there is none
         to give, the request to be refused."""
         declared = request.content_length
-        if declared is None:
+        if declared is None or (declared and _compressed(request)):
             need = self._body_cap if request.body_exists else 0
         else:
             need = min(declared, self._body_cap)
@@ -53,6 +54,13 @@ class BodyRoom:
 
     def give_back(self, taken: int) -> None:
         self.held -= taken
+
+
+def _compressed(request: web.BaseRequest) -> bool:
+    """Whether the body is sent compressed (`Content-Encoding`), which aiohttp inflates before
+    the handler reads it: its declared length says nothing of what it holds once read."""
+    coding = request.headers.get("Content-Encoding")
+    return coding is not None and coding.strip().lower() not in ("", "identity")
 
 
 def no_room(room: BodyRoom) -> EdgeRefusal:

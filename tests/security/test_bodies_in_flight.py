@@ -17,6 +17,7 @@ The same refusal at every door is in `test_door_matrix.py`.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 
 import openai
@@ -100,6 +101,33 @@ async def test_a_body_past_the_room_is_refused_at_once_and_a_small_one_still_fit
     whole = await raw_request(gateway, "POST", CHAT, [("Content-Type", "application/json")], body)
     assert whole.status == 200, whole.body[:300]
     assert json.loads(whole.body)["choices"][0]["message"]["content"].startswith(DEFAULT_ANSWER)
+
+
+async def test_a_compressed_body_takes_the_room_it_inflates_to(
+    launch: Launch,
+    provider_keys: None,
+    scripted_upstream: ScriptedUpstream,
+) -> None:
+    """A gzip body is inflated before its handler reads it: by its declared length, forty
+    connections each sending 4 KiB of a body of 4 MiB once whole took 289 MiB of a 9 MiB room
+    (red team, 2026-11-29). Room for the cap each: the third is refused as a plain one is."""
+    gateway = await launch({"http.max_body_bytes": CAP, "http.max_body_bytes_in_flight": ROOM})
+    packed = gzip.compress(chat_body(CAP - 1024))
+    gzipped = [JSON, ("Content-Encoding", "gzip")]
+    holders = []
+    for _ in range(2):
+        holders.append((await held_body(gateway, CHAT, packed, gzipped))[1])
+        await until(lambda: gateway.connections.in_flight(lambda _: False) >= len(holders))
+    reader, writer = await held_body(gateway, CHAT, packed, gzipped)
+    received = await asyncio.wait_for(answer_of(reader), ANSWER_TIMEOUT_S)
+    writer.close()
+    assert parse_answer(received).status == 429, received[:300]
+    # Beside it, a compressed request whole, once the room frees: inflated and answered.
+    for holder in holders:
+        holder.close()
+    await until(lambda: gateway.connections.in_flight(lambda _: False) == 0)
+    whole = await raw_request(gateway, "POST", CHAT, gzipped, gzip.compress(chat_body(4096)))
+    assert whole.status == 200, whole.body[:300]
 
 
 async def test_an_sdk_refused_for_want_of_room_retries_and_is_answered_once_it_frees(

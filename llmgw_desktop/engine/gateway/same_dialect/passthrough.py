@@ -47,6 +47,8 @@ _NOT_FORWARDED = frozenset(
         "host",
         "content-length",
         "content-type",
+        # The body goes as the gateway writes it: inflated if it came compressed.
+        "content-encoding",
         "transfer-encoding",
         "connection",
         "keep-alive",
