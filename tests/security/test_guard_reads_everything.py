@@ -582,3 +582,30 @@ async def test_a_cli_run_from_an_mcp_tool_is_read_the_same_way(
     assert result.is_error and _secret_detected(json.dumps(structured(result))) == "refused"
     assert token not in json.dumps(structured(result))
     assert upstream.llm_requests == []
+
+
+# -- a token in the earlier value of a repeated key -------------------------------------------
+
+
+async def test_a_token_in_a_repeated_keys_earlier_value_is_not_sent_past_block(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """The guard reads the parsed body, where a repeated key's last value wins; the local
+    user's bytes went upstream as they came, the earlier value and its token with them (red
+    team, 2026-11-29). A body giving a key two values is refused from anyone now; beside it,
+    the same token in the only value is refused by the guard as ever."""
+    gateway = await _guarded(start_gateway, upstream, "block")
+    url = gateway.base_url + "/v1/chat/completions"
+    hidden = (
+        '{"model": "gpt-4o", "messages": [{"role": "user", '
+        f'"content": "key {GITHUB_TOKEN}", "content": "hi"}}]}}'
+    ).encode()
+    plain = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": GITHUB_TOKEN}]})
+    headers = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        for body, said in ((hidden, "'content' two different values"), (plain, "secret")):
+            async with http.post(url, data=body, headers=headers) as answer:
+                text = await answer.text()
+                assert answer.status == 400 and said in text, text
+    assert upstream.llm_requests == []

@@ -150,11 +150,12 @@ async def test_duplicate_keys_cannot_hide_a_server_tool(
     ).encode()
     status, answer = await _post(gateway, "/v1/messages", plain, **version)
     assert status == 200, answer
-    # The local user's bytes go as they came too, repeated key and all (its own account).
+    # The local user's may use the search, and is refused the repeated key all the same: the
+    # outbound guard and the budgets read its body as this check does (SECURITY.md 121).
     raw = _repeating(search)
     status, answer = await _post(gateway, "/v1/messages", raw, **version, **local_headers(gateway))
-    assert status == 200, answer
-    assert [r.raw_body for r in scripted_upstream.llm_requests] == [plain, raw]
+    assert status == 400 and "'tools' two different values" in answer["error"]["message"], answer
+    assert [r.raw_body for r in scripted_upstream.llm_requests] == [plain]
 
 
 def _namespace(*tools: dict[str, Any]) -> dict[str, Any]:

@@ -104,8 +104,8 @@ class VendorFeatureRefused(EngineError):
 
 
 class RepeatedKey(EngineError):
-    """A remote caller's body, to be sent upstream as it came, gives one key two values: the
-    gateway reads the last and the upstream may read the first (`remote_passthrough.py`)."""
+    """A body to be sent upstream as it came gives one key two values: the gateway reads the
+    last and the upstream may read the first (`remote_passthrough.py`)."""
 
     code = ErrorCode.INVALID_REQUEST
     http_status = 400

@@ -114,11 +114,15 @@ async def test_a_repeated_project_field_never_reaches_the_upstream(
     # would): both are taken out, so no parser disagreement can be played on the upstream.
     hostile.answer = whole(CHAT_ANSWER)
     data = b'{"project": "p1", "model": "gpt-4o", "messages": [], "project": "p2"}'
-    # A remote caller may not give one key two values at all (SECURITY.md 33).
+    # Nobody may give one key two values (SECURITY.md 33, 121), the local user neither.
     status, _, raw = await remote_post(gateway, "/v1/chat/completions", data)
     assert status == 400 and b"'project' two different values" in raw, raw
     local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
     status, _, raw = await remote_post(gateway, "/v1/chat/completions", data, **local)
+    assert status == 400 and b"'project' two different values" in raw, raw
+    # The same project twice reads the same either way: taken out, and the row names it.
+    once = b'{"project": "p2", "model": "gpt-4o", "messages": [], "project": "p2"}'
+    status, _, raw = await remote_post(gateway, "/v1/chat/completions", once, **local)
     assert status == 200, raw
     (seen,) = hostile.llm_requests
     assert b"project" not in seen.body

@@ -20,9 +20,10 @@ leaves `store` out is sent with `store: false` (the vendor would otherwise keep 
 
 The check reads the parsed body, where a repeated key's last value wins, while the client's own
 bytes are what goes upstream, where a parser may keep the first: `"tools": [server tool],
-"tools": []` would pass the check and run the tool. A remote caller's bytes that give one key
-two different values in one object are refused (`RepeatedKey`, 400 naming the key); the local
-user's go as they came.
+"tools": []` would pass the check and run the tool. So would a secret the outbound guard was to
+block, read past in the earlier value, or `"n": 100, "n": 1` under a hard budget, for the local
+user too: bytes that give one key two different values in one object are refused from anyone
+(`RepeatedKey`, 400 naming the key).
 """
 
 from __future__ import annotations
@@ -129,12 +130,13 @@ class RemotePassthrough:
         Raises:
             VendorFeatureRefused: a remote principal asked for a feature it is not allowed, or
                 named a `previous_response_id` it was not given through this gateway.
-            RepeatedKey: a remote principal's `raw` gives a key two values in one object.
+            RepeatedKey: `raw` gives a key two values in one object (the guard, the budgets
+                and this check read one, the upstream may read the other).
         """
-        if principal == LOCAL:
-            return {}
         if raw is not None:
             _refuse_repeated_keys(raw, body)
+        if principal == LOCAL:
+            return {}
         for feature in vendor_features(dialect, body, headers):
             if not self.allowed(principal, feature.name):
                 raise self._refusal(principal, feature.name, feature.where)
@@ -216,7 +218,7 @@ def _refuse_repeated_keys(raw: bytes, parsed: Any) -> None:
     a key two different values in one object.
 
     The standard library's parser, as orjson has no hook that sees an object's pairs; it runs
-    for remote callers' same-dialect bodies only, and only when `_names_each_key_once` cannot
+    for same-dialect bodies only, and only when `_names_each_key_once` cannot
     tell (it costs 0.3-0.6 ms for a coding agent's 41 KB request on a busy two-core machine,
     the count a third of that).
     """
@@ -227,8 +229,8 @@ def _refuse_repeated_keys(raw: bytes, parsed: Any) -> None:
     except _Repeated as repeated:
         raise RepeatedKey(
             f"the body gives the key {repeated.key[:80]!r} two different values in one object: "
-            "the gateway and the upstream could read different ones, so a remote caller's "
-            "request must name each key once",
+            "the gateway and the upstream could read different ones, so a request must name "
+            "each key once",
             param=repeated.key[:80],
         ) from None
     except (ValueError, RecursionError):
