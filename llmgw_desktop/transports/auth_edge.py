@@ -138,9 +138,10 @@ def principal_of(request: web.Request) -> Principal:
 
 
 async def still_proven(request: web.Request, auth: AuthService) -> Principal | EdgeRefusal:
-    """The credential `request` was admitted with, checked again now: for a connection that
-    outlives its first request (the `/acp` socket), whose principal a revocation, an expiry or
-    a rotation's end must stop as it stops the next HTTP request."""
+    """The credential `request` was admitted with, checked again now, and its rate charged: for
+    a connection that outlives its first request (the `/acp` socket, a turn at a time), whose
+    principal a revocation, an expiry, a rotation's end or its key's rate limit must stop as
+    they stop the next HTTP request."""
     places = key_places(request, request.get(DOOR_KEY))
     verdict = await auth.authenticate(
         request.headers,
@@ -148,9 +149,14 @@ async def still_proven(request: web.Request, auth: AuthService) -> Principal | E
         query=request.query if places else None,
         places=places,
     )
-    if verdict.principal is None:
+    principal = verdict.principal
+    if principal is None:
         return EdgeRefusal(verdict.code, verdict.problem)
-    return verdict.principal
+    if principal.remote:  # each turn is a request of its key's rate, as over HTTP
+        wait = auth.check_rate(principal.id)
+        if wait is not None:
+            return _rate_refusal(wait)
+    return principal
 
 
 def edge_access(
@@ -468,13 +474,17 @@ def _unauthorized(
     return response
 
 
-def _too_many(request: web.Request, wait_s: float) -> web.Response:
+def _rate_refusal(wait_s: float) -> EdgeRefusal:
     seconds = max(1, math.ceil(wait_s))
-    response = edge_error(
-        request,
-        EdgeRefusal(ErrorCode.RATE_LIMITED, f"too many requests; try again in {seconds} s"),
-    )
-    response.headers["Retry-After"] = str(seconds)
+    refusal = EdgeRefusal(ErrorCode.RATE_LIMITED, f"too many requests; try again in {seconds} s")
+    refusal.details["retry_after_s"] = seconds
+    return refusal
+
+
+def _too_many(request: web.Request, wait_s: float) -> web.Response:
+    refusal = _rate_refusal(wait_s)
+    response = edge_error(request, refusal)
+    response.headers["Retry-After"] = str(refusal.details["retry_after_s"])
     return response
 
 
