@@ -9,8 +9,13 @@ provider is failing, degraded or fine, and its p50/p95 latency.
 Only calls a provider was asked count. A request the gateway refused before asking anyone
 (budget, switch, approval, no key: recorder state `refused` or `denied`) says nothing about the
 provider; neither does a call canceled by its caller, a key being tried before it is stored,
-nor an answer the response cache gave (its few ms are not the provider's latency). Counting
-runs in the publisher's call, a deque append per event, never the store.
+a request the provider refused as the request's own fault (`NOT_THE_PROVIDERS_CODES`), nor an
+answer the response cache gave (its few ms are not the provider's latency).
+
+Failing is three failed calls in a row, or most calls in the window failed until three in a
+row succeed: a provider that recovered reads "some calls fail" (not red) from then on, while
+one that fails every other call stays failing rather than turning red and back at each call.
+Counting runs in the publisher's call, a deque append per event, never the store.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ __all__ = [
     "FAILING_RATE",
     "FAILING_STREAK",
     "HEALTH_WINDOW_S",
-    "NOT_ASKED_CODES",
+    "NOT_THE_PROVIDERS_CODES",
     "CallHealth",
     "HealthState",
     "ProviderCallHealth",
@@ -52,9 +57,12 @@ FAILING_RATE: Final = 0.5
 DEGRADED_RATE: Final = 0.1
 MIN_CALLS_FOR_RATE: Final = 4
 _COUNTED: Final = frozenset({RecordState.COMPLETED, RecordState.FAILED})
-# Codes of a job that failed before its provider was asked (a budget used up while it waited
-# in the queue): the job's ending is `failed`, but the provider did nothing wrong.
-NOT_ASKED_CODES: Final = frozenset(
+# Codes of a failure that says nothing about its provider: a job that failed before its
+# provider was asked (a budget used up while it waited in the queue), or a request the provider
+# answered as it should, refusing the request itself (a model name mistyped, a field it does
+# not take, content its filter holds back: `upstream_rejected`, `content_filtered`). A caller's
+# typo made a provider answering every other call read "failing" (person pass, 2026-11-29).
+NOT_THE_PROVIDERS_CODES: Final = frozenset(
     code.value
     for code in (
         ErrorCode.BUDGET_EXCEEDED,
@@ -65,6 +73,8 @@ NOT_ASKED_CODES: Final = frozenset(
         ErrorCode.APPROVAL_DENIED,
         ErrorCode.CANCELED,
         ErrorCode.GATEWAY_STOPPING,
+        ErrorCode.UPSTREAM_REJECTED,
+        ErrorCode.CONTENT_FILTERED,
     )
 )
 
@@ -87,6 +97,7 @@ class ProviderCallHealth:
     calls: int = 0
     errors: int = 0
     consecutive_failures: int = 0
+    consecutive_successes: int = 0
     last_error_code: str | None = None
     last_error_at: float | None = None
     p50_ms: float | None = None
@@ -106,7 +117,7 @@ class ProviderCallHealth:
             return HealthState.UNKNOWN
         rate = self.errors / self.calls
         enough = self.calls >= MIN_CALLS_FOR_RATE  # a rate over fewer calls says little
-        if enough and rate >= FAILING_RATE:
+        if enough and rate >= FAILING_RATE and self.consecutive_successes < FAILING_STREAK:
             return HealthState.FAILING
         if self.consecutive_failures or (enough and rate >= DEGRADED_RATE):
             return HealthState.DEGRADED
@@ -154,7 +165,7 @@ def asked_provider(event: RequestFinished) -> bool:
     about it (completed or failed; not refused, canceled or a key being tried)."""
     if event.state not in _COUNTED or event.caller == KEY_CHECK_CALLER or event.from_cache:
         return False
-    return event.error_code not in NOT_ASKED_CODES
+    return event.error_code not in NOT_THE_PROVIDERS_CODES
 
 
 def provider_failed(event: RequestFinished) -> bool:
@@ -168,6 +179,7 @@ class _Calls:
     def __init__(self) -> None:
         self.samples: deque[tuple[float, bool, float]] = deque(maxlen=MAX_SAMPLES)
         self.streak = 0
+        self.successes = 0  # in a row, since the last failure
         self.last_code: str | None = None
         self.last_at: float | None = None
 
@@ -208,6 +220,7 @@ class CallHealth:
             calls=len(recent),
             errors=sum(1 for s in recent if s[1]),
             consecutive_failures=streak,
+            consecutive_successes=calls.successes,
             last_error_code=calls.last_code,
             last_error_at=calls.last_at,
             p50_ms=_percentile(latencies, 0.50),
@@ -236,10 +249,12 @@ class CallHealth:
         calls.samples.append((self._clock(), failed, latency_ms))
         if failed:
             calls.streak += 1
+            calls.successes = 0
             calls.last_code = event.error_code or "failed"
             calls.last_at = event.finished_at
         else:
             calls.streak = 0
+            calls.successes += 1
 
 
 def _percentile(ordered: list[float], share: float) -> float | None:

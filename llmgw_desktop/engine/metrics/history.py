@@ -11,7 +11,7 @@ additions at most, whatever the number of rows.
 from __future__ import annotations
 
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
-from llmgw_desktop.engine.metrics.health import NOT_ASKED_CODES
+from llmgw_desktop.engine.metrics.health import NOT_THE_PROVIDERS_CODES
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, PastTraffic
 from llmgw_desktop.engine.recorder import past_traffic
 from llmgw_desktop.engine.store import Database
@@ -61,7 +61,7 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 end=end,
                 span_s=size,
                 not_asked_callers=[KEY_CHECK_CALLER],
-                not_asked_codes=sorted(NOT_ASKED_CODES),
+                not_asked_codes=sorted(NOT_THE_PROVIDERS_CODES),
             )
         ]
 

@@ -90,6 +90,41 @@ def test_a_high_error_rate_is_failing_without_a_streak() -> None:
     assert seen.state == HealthState.FAILING
 
 
+def test_a_provider_whose_calls_succeed_again_is_not_failing_by_its_rate() -> None:
+    """Nine failed calls, then successes: most calls in the window failed, but the provider
+    answers now. It read "failing" (red, "Not working") until the rate fell under half, six
+    successes later (person pass, 2026-11-29); three in a row end it, as three failures start
+    it, and the rate still says some calls fail."""
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    for _ in range(9):
+        _finish(bus, clock, "openai", "failed", code="upstream_500")
+    for answered in range(1, FAILING_STREAK + 1):
+        _finish(bus, clock, "openai", "completed")
+        seen = health.of("openai")
+        expected = HealthState.DEGRADED if answered == FAILING_STREAK else HealthState.FAILING
+        assert seen.state == expected, (answered, seen)
+    assert "9 of 12 calls failed in 15 min" in seen.describe()
+    _finish(bus, clock, "openai", "failed", code="upstream_500")  # failing again, at once
+    assert health.of("openai").state == HealthState.FAILING
+
+
+def test_a_request_the_provider_refused_as_its_own_fault_says_nothing_about_it() -> None:
+    """A model name mistyped (the upstream's 404, `upstream_rejected`) or content its filter
+    holds back: the provider answered as it should. Three such made a provider answering
+    every other call read "failing" on every page (person pass, 2026-11-29)."""
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    _finish(bus, clock, "openai", "completed")
+    for code in ("upstream_rejected", "content_filtered", "upstream_rejected"):
+        _finish(bus, clock, "openai", "failed", code=code)
+    seen = health.of("openai")
+    assert (seen.calls, seen.errors, seen.state) == (1, 0, HealthState.OK)
+    for _ in range(FAILING_STREAK):  # beside them, the provider's own failures count
+        _finish(bus, clock, "openai", "failed", code="upstream_500")
+    assert health.of("openai").state == HealthState.FAILING
+
+
 def test_refusals_cancels_and_key_checks_say_nothing_about_the_provider() -> None:
     bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
