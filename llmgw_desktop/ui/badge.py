@@ -134,6 +134,15 @@ def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
     tone_item(item, spec.tone)
 
 
+def plain_cell(item: QTableWidgetItem) -> None:
+    """A cell `status_cell` drew, plain again: no glyph, the palette's own colour (a circuit
+    that closed kept its red cross beside "calls go through")."""
+    if item.data(Qt.ItemDataRole.UserRole + 7) is not None:
+        item.setData(Qt.ItemDataRole.UserRole + 7, None)
+        item.setIcon(QIcon())
+    tone_item(item, None)
+
+
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 

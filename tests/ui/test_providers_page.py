@@ -5,6 +5,7 @@ aliases shown as warnings."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import sys
 import tomllib
@@ -584,6 +585,28 @@ def test_the_chosen_row_stays_in_view_when_the_list_gets_shorter(on_providers: O
         page.resize(1024, 480)
         await until(lambda: table.viewport().height() < 480, "the list shorter again")
         assert not in_view(last) and table.verticalScrollBar().value() == 0
+
+    on_providers(body)
+
+
+def test_a_circuit_that_closed_loses_its_red_cross(on_providers: OnProviders) -> None:
+    """The Circuit cell of a circuit that closed kept the open one's red cross beside "calls go
+    through (closed)" (person pass, 2026-11-29): the glyph was set when open, never taken off."""
+
+    async def body(page: ProvidersPage, upstream: ScriptedUpstream) -> None:
+        await page.refresh()
+        table, rows = page.table, list(page.rows)
+        column = COLUMNS.index("Circuit")
+        opened = circuit_text({"state": "open", "retryAfterSeconds": 30})
+        table.show_rows([dataclasses.replace(rows[0], circuit=opened), *rows[1:]])
+        cell = table.item(0, column)
+        assert cell is not None and not cell.icon().isNull()
+        table.show_rows(
+            [dataclasses.replace(rows[0], circuit="calls go through (closed)"), *rows[1:]]
+        )
+        cell = table.item(0, column)
+        assert cell is not None and cell.icon().isNull(), "the open circuit's cross is gone"
+        assert cell.text() == "calls go through (closed)"
 
     on_providers(body)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.badge import plain_cell, status_cell
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.pages.provider_detail import status_kind
@@ -120,6 +120,8 @@ class ProvidersTable(QTableWidget):
             circuit = self.item(index, CIRCUIT_COLUMN)
             if circuit is not None and circuit_open(row.circuit):
                 status_cell(circuit, "error", row.circuit)
+            elif circuit is not None:
+                plain_cell(circuit)  # toned below, as the row's other cells
             self._grey_unusable(index, row)
             self._show_switch(index, row, switched_on)
         if resized or texts_changed:
