@@ -162,6 +162,24 @@ def test_stop_ends_a_streaming_answer_where_it_is_and_its_row_says_the_caller_st
     run_page(body, replies=(Reply.ok(ANSWER, verbatim=True),))
 
 
+def test_an_answer_stopped_before_it_began_names_its_row(run_page: RunPage, qtbot: QtBot) -> None:
+    """Stopped while the model had not answered at all: "No recorder row.", Open in recorder
+    disabled, beside the row the recorder had for it (person pass, 2026-11-29)."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        ask(page, "claude-sonnet-4-6", "are you there?", qtbot)
+        await until(lambda: desk.upstream.llm_requests, "the request upstream")
+        page.send_button.click()
+        reply = await until(lambda: page.answer.reply, "the answer stopped")
+        assert reply.stopped and reply.record_id is not None, reply
+        assert "No recorder row." not in page.answer.figures.text()
+        assert page.answer.open_button.isEnabled()
+        row = await _row(desk, lambda r: r["state"] != "started")
+        assert row["id"] == reply.record_id and row["state"] == "canceled", row
+
+    run_page(body, replies=(Reply.slow(30.0),))
+
+
 def test_new_chat_during_an_answer_stops_it_and_says_so(run_page: RunPage, qtbot: QtBot) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         desk.upstream.stream_gate = asyncio.Event()

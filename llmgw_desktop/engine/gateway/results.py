@@ -58,6 +58,9 @@ class CallerInfo:
     # The recorder row this request re-sends to another model (the desk's playground only:
     # no front door sets it).
     replay_of: str | None = None
+    # Where a desk caller hears the id of each row its request opens, one an attempt (no front
+    # door sets it): an answer stopped before it began still names its row.
+    opened_rows: list[str] | None = None
     # The caller as its credential proved it: an agent a CLI target starts calls its models
     # back as it (`auth/agent_callbacks.py`).
     proven: Principal | None = None

@@ -103,12 +103,14 @@ class Playground:
         Setting `stop` ends it where it is (the stream closed, as a client that hangs up
         closes it: its row reads canceled, `client_disconnected`), with what came so far.
         Never raises for a refusal, a failure or a stop: the reply says what happened."""
+        opened: list[str] = []
         caller = CallerInfo(
             principal=LOCAL,
             caller=PLAYGROUND_CALLER,
             endpoint=ENDPOINT,
             transport="desktop",
             replay_of=replay_of,
+            opened_rows=opened,
         )
         body = {
             "model": model,
@@ -123,6 +125,8 @@ class Playground:
             await answering
         elif await _stopped(answering, stop):
             progress.error, progress.code = STOPPED, STOPPED_CODE
+            # Stopped before the answer began: its row, if the request got as far as one.
+            progress.record_id = progress.record_id or (opened[-1] if opened else None)
         return await self._finished(
             model,
             "".join(progress.pieces),
