@@ -152,7 +152,7 @@ class DesktopApp:
             settle_vault(runtime.engine.vault, self._loaded.settings.data_path, self.request_quit),
             what="check the vault",
         )
-        log.info("desktop app ready (tray: %s)", self.tray is not None)
+        log.info("desktop app ready (tray: %s)", QSystemTrayIcon.isSystemTrayAvailable())
         try:
             await self._quit.wait()
         finally:
@@ -251,18 +251,21 @@ class DesktopApp:
             on_quit=actions.request_quit,  # asks first while jobs are running
         )
         actions.set_pages(dict(self.window.page_titles), self._open)
+        # Built with or without a tray (GNOME's default has none): it decides what is news (a
+        # provider failing, a job stuck or done, a question waiting), which the notification
+        # history keeps either way; only its icon and balloons need the tray.
+        self.tray = TrayIcon(
+            bridge,
+            actions,
+            runtime.mcp_url,
+            autostart=self.autostart,
+            spend=self.window.header,  # the menu's spend line is the header chip's figure
+        )
+        self.tray.set_quiet_hours(settings.ui.quiet_hours)  # checked when loaded
+        self.tray.shown.connect(self.window.notifications.record)
+        self.tray.opened.connect(self._open_place)
+        self.window.settingSaved.connect(self._setting_saved)
         if has_tray:
-            self.tray = TrayIcon(
-                bridge,
-                actions,
-                runtime.mcp_url,
-                autostart=self.autostart,
-                spend=self.window.header,  # the menu's spend line is the header chip's figure
-            )
-            self.tray.set_quiet_hours(settings.ui.quiet_hours)  # checked when loaded
-            self.tray.shown.connect(self.window.notifications.record)
-            self.tray.opened.connect(self._open_place)
-            self.window.settingSaved.connect(self._setting_saved)
             self.tray.show()
         self.window.guide_action.triggered.connect(self.open_guide)
         if not (has_tray and (settings.ui.start_hidden or self._hidden)):

@@ -117,6 +117,7 @@ class TrayIcon(QObject):
         self.quiet: QuietHours | None = None
         self._last_place: tuple[str, str] = ("", "")
         self._told_down: set[str] = set()  # providers whose outage a message told
+        self.in_tray = False  # shown in a system tray (`show`): balloons pop up
         self._actions = actions
         self._endpoint = endpoint
         self._clock = clock
@@ -184,9 +185,13 @@ class TrayIcon(QObject):
         bridge.requestFinished.connect(lambda _event: self._redraw_soon())
 
     def show(self) -> None:
+        """Put the icon in the system tray (the app does where there is one): its balloons
+        pop up from then on."""
+        self.in_tray = True
         self.icon.show()
 
     def hide(self) -> None:
+        self.in_tray = False
         self._redraw_timer.stop()
         self.icon.hide()
 
@@ -216,10 +221,11 @@ class TrayIcon(QObject):
         history: str | None = None,
         level: str = "warning",
     ) -> None:
-        """Pop a message about `place` (kept in the history whether or not it pops up)."""
+        """Pop a message about `place` (kept in the history whether or not it pops up: in
+        quiet hours, or with no tray to show it)."""
         if history != "":
             self.shown.emit(level, history or f"{title}: {text}", place, detail)
-        if self.is_quiet():
+        if self.is_quiet() or not self.in_tray:
             return
         self._last_place = (place, detail)
         self.icon.showMessage(title, text, icon, ms)

@@ -222,8 +222,10 @@ def desk_window(
 
 @contextmanager
 def desk_tray(desk: Desk, **options: Any) -> Iterator[TrayIcon]:
-    """The tray icon on `desk` (`options` go to `TrayIcon`), hidden when the block ends."""
+    """The tray icon on `desk` (`options` go to `TrayIcon`), shown as in a system tray,
+    hidden when the block ends."""
     tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint, **options)
+    tray.show()
     try:
         yield tray
     finally:

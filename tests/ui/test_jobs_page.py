@@ -280,6 +280,7 @@ def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
             overview = OverviewPage(d.page.context)
             qtbot.addWidget(overview)
             tray = TrayIcon(d.page.context.bridge, d.page.context.actions, "endpoint")
+            tray.show()  # in a system tray: its messages pop up
             overview.refresh_status()
             assert overview.stuck_label.text() == "no job stuck"
             assert tray.state == "idle"

@@ -97,6 +97,8 @@ def _by_text(tray: TrayIcon) -> dict[str, QAction]:
 
 
 def _spy_messages(tray: TrayIcon, monkeypatch: pytest.MonkeyPatch) -> Messages:
+    """What `tray` pops up, shown as in a system tray."""
+    tray.show()
     shown: Messages = []
     monkeypatch.setattr(
         tray.icon, "showMessage", lambda title, text, *_: shown.append((title, text))
@@ -515,3 +517,36 @@ def test_consent_and_approval_questions_pop_up_a_message(
         "Approval needed",
         "A tool at this desk asks Claude Code: the call waits for your approval.",
     ) in shown
+
+
+def test_without_a_system_tray_the_notification_history_still_hears_of_an_outage(
+    on_app: OnApp, vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GNOME's default shell has no tray: the app built no `TrayIcon`, and the one that decides
+    what is news (a provider failing, a question waiting) was gone with it, so the
+    Notifications page listed none of it (person pass, 2026-11-29). Nothing pops up where no
+    tray can show it; the history keeps each message."""
+    popped: Messages = []
+    monkeypatch.setattr(
+        QSystemTrayIcon, "showMessage", lambda _self, title, text, *_: popped.append((title, text))
+    )
+    assert not QSystemTrayIcon.isSystemTrayAvailable()  # offscreen, as a tray-less desktop
+
+    async def body(desktop: DesktopApp) -> None:
+        assert desktop.runtime is not None and desktop.window is not None
+        engine = desktop.runtime.engine
+        async with ScriptedUpstream(default=Reply.error(500)) as upstream:
+            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+            failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
+            await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
+        notes = desktop.window.notifications
+
+        def told() -> list[str]:
+            return [n.text for n in notes.entries() if "Mistral Vibe" in n.text]
+
+        said = await until(told, "the outage in the history")
+        assert any("failed several times in a row" in text for text in said), said
+
+    with desktop_app(vibe_settings) as desktop:
+        on_app(desktop, body)
+    assert popped == []
