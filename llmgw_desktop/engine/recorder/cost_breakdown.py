@@ -47,6 +47,12 @@ _UNPRICED = (
     "CASE WHEN cost_usd IS NULL AND input_tokens + output_tokens + cache_read_tokens"
     " + cache_write_tokens > 0 THEN 1 ELSE 0 END"
 )
+# A request whose cost is known: priced, or ended having used no tokens (a call that failed
+# before any was reported costs nothing); one still running is not known yet.
+COST_KNOWN = (
+    "CASE WHEN cost_usd IS NOT NULL OR (state <> 'started' AND input_tokens + output_tokens"
+    " + cache_read_tokens + cache_write_tokens = 0) THEN 1 ELSE 0 END"
+)
 # PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
 _FIGURES = {
     False: f"count(*), count(cost_usd), total(cost_usd), sum({_UNPRICED})",

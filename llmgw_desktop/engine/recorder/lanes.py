@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.recorder.cost_breakdown import COST_KNOWN
 
 __all__ = [
     "LANE_AGENTS_LIMIT",
@@ -62,7 +63,9 @@ class Lane:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float | None = None  # None: no request in the lane has a known cost
-    priced: int = 0  # requests with a known cost (fewer than `requests`: the sum is partial)
+    # Requests whose cost is known (`COST_KNOWN`: priced, or ended having used no tokens);
+    # fewer than `requests`: the sum is partial.
+    priced: int = 0
     active_jobs: int = 0
     last_activity: float | None = None  # the newest request's start (epoch seconds)
 
@@ -150,7 +153,7 @@ def read_lanes(
         "SELECT owner_principal, caller, project, count(*),"  # noqa: S608
         f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
         " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
-        " sum(cache_write_tokens), sum(cost_usd), count(cost_usd), max(started_at)"
+        f" sum(cache_write_tokens), sum(cost_usd), sum({COST_KNOWN}), max(started_at)"
         f" FROM {source} WHERE started_at >= ?"
         " GROUP BY owner_principal, caller, project"
         " ORDER BY count(*) DESC, caller, owner_principal, project LIMIT ?",
@@ -180,7 +183,7 @@ def _sessions(
         "SELECT owner_principal, caller, client_session, count(*),"  # noqa: S608
         f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
         " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
-        " sum(cache_write_tokens), sum(cost_usd), count(cost_usd), max(started_at),"
+        f" sum(cache_write_tokens), sum(cost_usd), sum({COST_KNOWN}), max(started_at),"
         " min(started_at)"
         f" FROM {source} WHERE started_at >= ? AND client_session IS NOT NULL"
         " GROUP BY owner_principal, caller, client_session"
@@ -228,7 +231,7 @@ def _lane(row: Any) -> Lane:
         output_tokens=int(output or 0),
         cache_read_tokens=int(read or 0),
         cache_write_tokens=int(written or 0),
-        cost_usd=float(cost) if int(priced or 0) else None,
+        cost_usd=float(cost or 0.0) if int(priced or 0) else None,
         priced=int(priced or 0),
         last_activity=float(last) if last is not None else None,
     )

@@ -33,6 +33,13 @@ def expected_lane(
         and r["started_at"] >= NOW - WINDOW_S
     ]
     costs = [r["cost_usd"] for r in mine if r["cost_usd"] is not None]
+    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    known = [
+        r
+        for r in mine
+        if r["cost_usd"] is not None
+        or (r["state"] != "started" and not any(r[name] for name in tokens))
+    ]
     return Lane(
         caller=caller,
         project=project,
@@ -43,8 +50,8 @@ def expected_lane(
         output_tokens=sum(r["output_tokens"] for r in mine),
         cache_read_tokens=sum(r["cache_read_tokens"] for r in mine),
         cache_write_tokens=sum(r["cache_write_tokens"] for r in mine),
-        cost_usd=sum(costs) if costs else None,
-        priced=len(costs),
+        cost_usd=sum(costs) if known else None,
+        priced=len(known),
         last_activity=max(r["started_at"] for r in mine) if mine else None,
     )
 
@@ -107,6 +114,33 @@ async def test_an_agent_with_no_priced_request_has_no_cost_and_a_hit_rate(db: Da
         base[k] * 2 for k in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
     )
     assert agent.total.cache_hit_rate == pytest.approx(read / (fresh + read + written))
+
+
+async def test_a_request_that_used_no_tokens_has_a_known_cost_and_one_running_has_not(
+    db: Database,
+) -> None:
+    """A call that failed before any token was reported costs nothing, and the recorder says
+    so; the Agents page counted it as of unknown price ("only 110 of 132 requests have a
+    known price", 20 of the 22 such failures: person pass, 2026-11-29)."""
+    base = synthetic_rows(1)[0]
+    none = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0}
+    rows = [
+        {**base, "id": "p1", "caller": "editor", "cost_usd": 0.25, "started_at": NOW - 9},
+        {**base, **none, "id": "f1", "caller": "editor", "cost_usd": None, "state": "failed"},
+        {**base, **none, "id": "s1", "caller": "editor", "cost_usd": None, "state": "started"},
+    ]
+    rows[1]["started_at"], rows[2]["started_at"] = NOW - 5, NOW - 1
+    await bulk_insert(db, rows)
+
+    (agent,) = (await RecorderQuery(db).lanes(WINDOW_S, now=NOW)).agents
+
+    assert (agent.total.requests, agent.total.priced) == (3, 2)  # the running one is not known
+    assert agent.total.cost_usd == pytest.approx(0.25)
+    only_failed = [{**rows[1], "id": "f2", "caller": "lint"}]
+    await bulk_insert(db, only_failed)
+    lanes = await RecorderQuery(db).lanes(WINDOW_S, now=NOW)
+    (lint,) = (a for a in lanes.agents if a.caller == "lint")
+    assert (lint.total.cost_usd, lint.total.priced) == (0.0, 1)  # $0, not "not known"
 
 
 async def test_live_jobs_count_for_the_agent_their_first_row_names(db: Database) -> None:
