@@ -557,6 +557,7 @@ class Engine:
             recorder=self.recorder,
             refusals=self.refusals,
             metrics=self.metrics,
+            health=self.provider_health,
             clock=clock,
         )
         self.lifecycle = Lifecycle(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.metrics import LiveMetrics, rebuild_metrics
+from llmgw_desktop.engine.metrics import CallHealth, LiveMetrics, rebuild_health, rebuild_metrics
 from llmgw_desktop.engine.recorder import FlightRecorder, RefusalCounter
 from llmgw_desktop.engine.store import Database
 
@@ -40,6 +40,7 @@ class Upkeep:
         recorder: FlightRecorder,
         refusals: RefusalCounter,
         metrics: LiveMetrics,
+        health: CallHealth,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -48,12 +49,13 @@ class Upkeep:
         self._recorder = recorder
         self._refusals = refusals
         self._metrics = metrics
+        self._health = health
         self._clock = clock
         self._check_stop = threading.Event()
 
     async def rebuild_metrics(self, before: float) -> None:
         """Overview's last 24 h, from the rows runs before `before` left (charts start empty
-        when they cannot be read)."""
+        when they cannot be read); then each provider's calls of the health window."""
         try:
             replayed = await rebuild_metrics(self._store, self._metrics, before=before)
         except Exception as exc:  # the charts start empty until the store is read; it serves
@@ -62,6 +64,19 @@ class Upkeep:
             return
         if replayed:
             log.info("charts rebuilt from %d recorded request(s) of the last 24 h", replayed)
+        await self.rebuild_health(before)
+
+    async def rebuild_health(self, before: float) -> None:
+        """Each provider's health from the calls runs before `before` finished in its window
+        (read again later when they cannot be read now)."""
+        try:
+            counted = await rebuild_health(self._store, self._health, before=before)
+        except Exception as exc:  # health starts from this run's calls until then
+            what = "could not read the last calls back for each provider's health"
+            self._store.redo_later(log, what, exc, lambda: self.rebuild_health(before))
+            return
+        if counted:
+            log.info("provider health rebuilt from %d recorded call(s)", counted)
 
     def begin_store_check(self) -> None:
         """Arm the store's start-up check for this run: `store_check` runs it, until

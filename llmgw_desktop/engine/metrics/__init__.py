@@ -10,7 +10,7 @@ from llmgw_desktop.engine.metrics.health import (
     HealthState,
     ProviderCallHealth,
 )
-from llmgw_desktop.engine.metrics.history import rebuild_metrics
+from llmgw_desktop.engine.metrics.history import rebuild_health, rebuild_metrics
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, MetricsSeries, MetricsWindow
 from llmgw_desktop.engine.metrics.prometheus import (
     METRICS_CONTENT_TYPE,
@@ -33,5 +33,6 @@ __all__ = [
     "ProviderCallHealth",
     "ScrapeFigures",
     "Totals",
+    "rebuild_health",
     "rebuild_metrics",
 ]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,9 +36,12 @@ __all__ = [
     "FAILING_RATE",
     "FAILING_STREAK",
     "HEALTH_WINDOW_S",
+    "MAX_PROVIDERS",
+    "MAX_SAMPLES",
     "NOT_THE_PROVIDERS_CODES",
     "CallHealth",
     "HealthState",
+    "PastCall",
     "ProviderCallHealth",
     "asked_provider",
     "provider_failed",
@@ -77,6 +80,11 @@ NOT_THE_PROVIDERS_CODES: Final = frozenset(
         ErrorCode.CONTENT_FILTERED,
     )
 )
+
+
+# A call an earlier run finished, read back at start: provider, finished at, failed, error code,
+# duration in ms (`recorder.past_calls`).
+PastCall = tuple[str, float, bool, str | None, float]
 
 
 class HealthState:
@@ -182,6 +190,30 @@ class _Calls:
         self.successes = 0  # in a row, since the last failure
         self.last_code: str | None = None
         self.last_at: float | None = None
+        # Calls earlier runs finished, read back at start (`CallHealth.replay`), and their
+        # last failure: put before this run's own by `merge_heard_before`.
+        self.heard_before: list[tuple[float, bool, float]] = []
+        self.before_code: str | None = None
+        self.before_at: float | None = None
+
+    def merge_heard_before(self) -> None:
+        """The calls read back, before this run's own; the runs of failures and of successes
+        at the end, across both."""
+        if not self.heard_before:
+            return
+        merged = [*self.heard_before, *self.samples]
+        self.heard_before = []
+        self.samples = deque(merged, maxlen=MAX_SAMPLES)
+        self.streak = self.successes = 0
+        for _at, failed, _ms in reversed(merged):
+            if failed and not self.successes:
+                self.streak += 1
+            elif not failed and not self.streak:
+                self.successes += 1
+            else:
+                break
+        if self.last_at is None and self.before_at is not None:
+            self.last_code, self.last_at = self.before_code, self.before_at
 
 
 class CallHealth:
@@ -235,6 +267,25 @@ class CallHealth:
         """The providers whose recent calls say they are failing, most failures first."""
         found = [h for h in self.all().values() if h.state == HealthState.FAILING]
         return sorted(found, key=lambda h: (-h.consecutive_failures, -h.errors, h.provider))
+
+    def replay(self, past: Iterable[PastCall]) -> int:
+        """Count the calls earlier runs finished in the window (oldest first), before any this
+        run heard (which are newer): after a restart a provider that failed a minute before is
+        failing still, as the charts rebuilt from the same rows say; how many were counted."""
+        counted = 0
+        for provider, finished_at, failed, code, duration_ms in past:
+            calls = self._calls.get(provider)
+            if calls is None:
+                if len(self._calls) >= MAX_PROVIDERS:
+                    continue
+                calls = self._calls[provider] = _Calls()
+            calls.heard_before.append((finished_at, failed, duration_ms))
+            if failed:
+                calls.before_code, calls.before_at = code or "failed", finished_at
+            counted += 1
+        for calls in self._calls.values():
+            calls.merge_heard_before()
+        return counted
 
     def _on_finished(self, event: RequestFinished) -> None:
         if not asked_provider(event):

@@ -1,4 +1,5 @@
-"""The dashboard's figures of the last 24 h, read back from the flight recorder at start-up.
+"""The dashboard's figures of the last 24 h, and each provider's calls of the health window,
+read back from the flight recorder at start-up.
 
 `LiveMetrics` counts in memory, so after a restart Overview said "No requests in the last
 24 h" while the store held hundreds from minutes before. At start-up a background task sums
@@ -11,12 +12,18 @@ additions at most, whatever the number of rows.
 from __future__ import annotations
 
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
-from llmgw_desktop.engine.metrics.health import NOT_THE_PROVIDERS_CODES
+from llmgw_desktop.engine.metrics.health import (
+    HEALTH_WINDOW_S,
+    MAX_PROVIDERS,
+    MAX_SAMPLES,
+    NOT_THE_PROVIDERS_CODES,
+    CallHealth,
+)
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, PastTraffic
-from llmgw_desktop.engine.recorder import past_traffic
+from llmgw_desktop.engine.recorder import past_calls, past_traffic
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["rebuild_metrics"]
+__all__ = ["rebuild_health", "rebuild_metrics"]
 
 # The finest bucket of each span: 5 s serves the 15 min and 1 h charts (buckets of 5 and 15 s,
 # aligned on the epoch like these), 5 min serves the 24 h chart.
@@ -66,3 +73,23 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
         ]
 
     return metrics.replay(await db.read(read))
+
+
+async def rebuild_health(db: Database, health: CallHealth, *, before: float) -> int:
+    """Count the calls finished in the health window before `before` (this run's start) in
+    each provider's health: after a restart the Providers page said "32 recent failures" from
+    the rebuilt charts beside `/health`'s "unknown" (person pass, 2026-11-29). How many."""
+    since = before - HEALTH_WINDOW_S
+
+    def read() -> list[tuple[str, float, bool, str | None, float]]:
+        return past_calls(
+            db.models.database,
+            started_from=since - LONGEST_REQUEST_S,
+            start=since,
+            end=before,
+            limit=MAX_PROVIDERS * MAX_SAMPLES,
+            not_asked_callers=[KEY_CHECK_CALLER],
+            not_asked_codes=sorted(NOT_THE_PROVIDERS_CODES),
+        )
+
+    return health.replay(await db.read(read))

@@ -43,7 +43,7 @@ from llmgw_desktop.engine.recorder.query import (
     RecordSummary,
 )
 from llmgw_desktop.engine.recorder.refusals import RefusalCounter, path_group
-from llmgw_desktop.engine.recorder.rows import past_traffic
+from llmgw_desktop.engine.recorder.rows import past_calls, past_traffic
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "SessionLane",
     "left_by_an_earlier_run",
     "new_record_id",
+    "past_calls",
     "past_traffic",
     "path_group",
 ]

@@ -41,6 +41,7 @@ from llmgw_desktop.engine.recorder.filters import (
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS, kind_of
 from llmgw_desktop.engine.recorder.lanes import AgentLanes, read_lanes
+from llmgw_desktop.engine.recorder.rows import FROM_CACHE_SQL
 from llmgw_desktop.engine.recorder.search import catch_up, count_hits
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -98,17 +99,14 @@ class RecordSummary(NamedTuple):
 
 
 # `body_kept` is one primary-key probe a row into the (small, pruned) bodies table.
-# `from_cache` matches the route's JSON as `finish_cached` writes it (`"hit"` first, compact):
-# a text match on the rows of one page, where a column would need a migration on both stores.
-# No client text can pass for it: a quote inside a JSON string is always escaped, and here the
-# quote after `cache` stands bare.
+# `from_cache` is a text match on the rows of one page (`rows.FROM_CACHE_SQL`), where a column
+# would need a migration on both stores.
 _SUMMARY_SQL = (
-    "id, started_at, provider, model, state, caller, owner_principal, duration_ms, "
+    "id, started_at, provider, model, state, caller, owner_principal, duration_ms, "  # noqa: S608
     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id, "
     "error_code, http_status, project, "
     "EXISTS (SELECT 1 FROM request_bodies WHERE request_bodies.record_id = requests.id) "
-    "AS body_kept, "
-    'route_json LIKE \'%"cache":{"hit":true%\' AS from_cache'
+    f"AS body_kept, {FROM_CACHE_SQL} AS from_cache"
 )
 
 

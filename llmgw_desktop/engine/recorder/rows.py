@@ -44,12 +44,14 @@ from llmgw_desktop.engine.store.sql import (
 )
 
 __all__ = [
+    "FROM_CACHE_SQL",
     "Entry",
     "apply_entries",
     "close_interrupted",
     "delete_oldest",
     "newest_start_over_cap",
     "newest_start_over_share",
+    "past_calls",
     "past_traffic",
     "principal_counts",
     "write_entries",
@@ -427,6 +429,45 @@ _PAST_TRAFFIC_POSTGRESQL = (
     " FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
     " GROUP BY provider, model, floor(finished_at / ?)"
 )
+
+
+# A row the response cache answered: the route's JSON as `finish_cached` writes it (`"hit"`
+# first, compact). No client text can pass for it: a quote inside a JSON string is always
+# escaped, and here the quote after `cache` stands bare.
+FROM_CACHE_SQL = 'route_json LIKE \'%"cache":{"hit":true%\''
+# `_ASKED` and `FROM_CACHE_SQL` are constants above, their only values `?` placeholders.
+_PAST_CALLS = (
+    "SELECT provider, finished_at, state = 'failed', error_code, duration_ms"  # noqa: S608
+    f" FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
+    f" AND {_ASKED} AND NOT coalesce({FROM_CACHE_SQL}, FALSE)"
+    " ORDER BY finished_at DESC LIMIT ?"
+)
+
+
+def past_calls(
+    database: peewee.Database,
+    *,
+    started_from: float,
+    start: float,
+    end: float,
+    limit: int,
+    not_asked_callers: Sequence[str] = (),
+    not_asked_codes: Sequence[str] = (),
+) -> list[tuple[str, float, bool, str | None, float]]:
+    """The calls a provider was asked (as `past_traffic` counts them, and not answered by the
+    response cache) that finished in [start, end) and started from `started_from`, the newest
+    `limit`, oldest first: (provider, finished at, failed, error code, duration in ms)."""
+    callers, codes = tuple(not_asked_callers), tuple(not_asked_codes)
+    sql = _PAST_CALLS
+    for name, column, values in (("callers", "caller", callers), ("codes", "error_code", codes)):
+        test = f"coalesce({column}, '') NOT IN ({', '.join('?' * len(values))})"
+        sql = sql.replace(f"{{{name}}}", test if values else "1 = 1")
+    params = (started_from, start, end, *callers, *codes, limit)
+    cursor = database.execute_sql(portable(database, sql), params)
+    return [
+        (str(row[0]), float(row[1]), bool(row[2]), row[3], float(row[4] or 0.0))
+        for row in reversed(cursor.fetchall())
+    ]
 
 
 def past_traffic(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.metrics.health import (
@@ -12,6 +14,7 @@ from llmgw_desktop.engine.metrics.health import (
     HealthState,
 )
 from tests.clock import Clock
+from tests.waiting import until
 
 START = 1_800_000_000.0
 
@@ -125,6 +128,24 @@ def test_a_request_the_provider_refused_as_its_own_fault_says_nothing_about_it()
     assert health.of("openai").state == HealthState.FAILING
 
 
+def test_calls_read_back_at_start_come_before_this_runs_own() -> None:
+    """After a restart a provider that failed a minute before is failing still; this run's
+    calls, heard while the rows were read, are the newer ones, and the runs of failures and of
+    successes go on across the two."""
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    _finish(bus, clock, "openai", "failed", code="upstream_503")  # heard before the read ends
+    past = [("openai", START - 60 + i, True, "upstream_500", 100.0) for i in range(2)]
+    past.append(("anthropic", START - 30, False, None, 80.0))
+    assert health.replay(past) == 3
+    seen = health.of("openai")
+    assert (seen.calls, seen.errors, seen.consecutive_failures) == (3, 3, 3)
+    assert seen.state == HealthState.FAILING and seen.last_error_code == "upstream_503"
+    assert health.of("anthropic").state == HealthState.OK
+    clock.now += HEALTH_WINDOW_S - 55  # the calls read back leave the window first
+    assert health.of("openai").calls == 1
+
+
 def test_refusals_cancels_and_key_checks_say_nothing_about_the_provider() -> None:
     bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
@@ -167,3 +188,28 @@ def test_an_answer_from_the_response_cache_is_not_a_call_to_the_provider() -> No
     bus.publish(hit._replace(from_cache=True))
     seen = health.of("openai")
     assert seen.calls == 1 and seen.p50_ms is not None and seen.p50_ms > 399
+
+
+async def test_a_restart_reads_each_providers_recent_calls_back(loaded: LoadedSettings) -> None:
+    """Three calls to Claude Code failed, then the gateway restarted: the rebuilt charts said
+    "32 recent failures" beside `/health`'s "unknown" (person pass, 2026-11-29). The health
+    is read back from the same rows, so every page says failing."""
+    first = Engine(loaded.settings)
+    await first.start()
+    for _ in range(FAILING_STREAK):
+        record = first.recorder.start(principal="local", provider="claude", caller="agent")
+        first.recorder.finish(record, state="failed", error_code="provider_error")
+    await first.stop()
+    second = Engine(loaded.settings)
+    await second.start()
+    try:
+        seen = await until(
+            lambda: second.provider_health.of("claude").state == HealthState.FAILING or None,
+            "the calls read back",
+        )
+        assert seen
+        health = second.provider_health.of("claude")
+        assert (health.calls, health.consecutive_failures) == (3, 3)
+        assert health.last_error_code == "provider_error"
+    finally:
+        await second.stop()

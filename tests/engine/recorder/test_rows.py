@@ -12,6 +12,7 @@ from llmgw_desktop.engine.recorder.rows import (
     apply_entries,
     delete_oldest,
     newest_start_over_cap,
+    past_calls,
     past_traffic,
 )
 from llmgw_desktop.engine.store import Database
@@ -96,6 +97,48 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
     (row,) = found
     assert row[3] == 7
     assert tuple(int(n) for n in row[9:]) == (2, 2, 1, 1)  # refused, asked, failed, canceled
+
+
+async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Database) -> None:
+    """What each provider's health is rebuilt from at start: the calls a provider was asked, as
+    the live count hears them (no refusal, key check, cache answer or failure of the caller's
+    own), the newest `limit`, oldest first."""
+    database = db.models.database
+    cached = '{"cache":{"hit":true,"savedTokens":3}}'
+    rows = [
+        _row(0),
+        _row(1, state="failed", error_code="upstream_500", duration_ms=120),
+        _row(2, state="refused", error_code="no_api_key"),
+        _row(3, state="failed", error_code="upstream_rejected"),
+        _row(4, caller="dashboard: key check", state="failed", error_code="upstream_401"),
+        _row(5, route_json=cached),
+        _row(6, state="started", finished_at=None),
+        _row(7, state="failed", error_code="upstream_502", provider="anthropic"),
+        _row(8),
+    ]
+    await db.run(lambda: apply_entries(database, [{"insert": row} for row in rows]))
+
+    def read(limit: int) -> list[tuple[str, float, bool, str | None, float]]:
+        return past_calls(
+            database,
+            started_from=START,
+            start=START,
+            end=START + 100,
+            limit=limit,
+            not_asked_callers=["dashboard: key check"],
+            not_asked_codes=["no_api_key", "upstream_rejected"],
+        )
+
+    found = await db.run(lambda: read(10))
+    assert [(p, at - START, failed, code) for p, at, failed, code, _ms in found] == [
+        ("openai", 0.5, False, None),
+        ("openai", 1.5, True, "upstream_500"),
+        ("anthropic", 7.5, True, "upstream_502"),
+        ("openai", 8.5, False, None),
+    ]
+    assert found[1][4] == 120.0
+    newest = await db.run(lambda: read(2))
+    assert [at - START for _p, at, *_rest in newest] == [7.5, 8.5]
 
 
 async def test_pruning_deletes_the_oldest_rows_in_bounded_batches(db: Database) -> None:
