@@ -50,6 +50,7 @@ from llmgw_desktop.engine.auth.service import AuthService as AuthService
 from llmgw_desktop.engine.budgets.definition import format_amount as format_amount
 from llmgw_desktop.engine.budgets.refusals import BudgetExceeded as BudgetExceeded
 from llmgw_desktop.engine.budgets.refusals import BudgetStatus as BudgetStatus
+from llmgw_desktop.engine.budgets.refusals import refusing_every_call as refusing_every_call
 from llmgw_desktop.engine.budgets.spend import CacheParts as CacheParts
 from llmgw_desktop.engine.calls import ApprovalGate as ApprovalGate
 from llmgw_desktop.engine.calls import Call as Call

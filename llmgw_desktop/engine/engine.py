@@ -594,6 +594,7 @@ class Engine:
             upstream_mcp=self.upstream_mcp,
             providers=self.providers,
             answering=self.answering,
+            budgets=self.budgets,
             response_cache=self.gateway.cache,
             semantic_cache=self.gateway.semantic,
         )

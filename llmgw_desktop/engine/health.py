@@ -4,8 +4,9 @@
 on a network bind anyone on that network: it needs no key), so it holds facts, never secrets,
 paths or anything of one principal:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
-pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
-refusals, the store, the recorder, this process's lease, which providers fail, rest or have a
+pause, the global budget refusing every call (its name), the vault's state, whether plain HTTP
+is reachable from the network, the edge's refusals, the store, the recorder, this process's
+lease, which providers fail, rest or have a
 target cooling down (by id only), and, while the response cache is on, whether its file works
 (and, with the semantic cache, whether its lookups answer within their deadline).
 The process health adds the live jobs and their limits, the circuit breakers, the switches,
@@ -25,6 +26,8 @@ from typing import Any
 from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
+from llmgw_desktop.engine.budgets.refusals import refusing_every_call
+from llmgw_desktop.engine.budgets.service import Budgets
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.degraded import degradations
 from llmgw_desktop.engine.gateway.semantic_cache import SemanticCache
@@ -68,6 +71,7 @@ class EngineHealth:
         upstream_mcp: UpstreamServers,
         providers: ProvidersService,
         answering: AnsweringWatch,
+        budgets: Budgets,
         response_cache: ResponseCache | None = None,
         semantic_cache: SemanticCache | None = None,
     ) -> None:
@@ -85,6 +89,7 @@ class EngineHealth:
         self._upstream_mcp = upstream_mcp
         self._providers = providers
         self._answering = answering
+        self._budgets = budgets
         self._response_cache = response_cache
         self._semantic_cache = semantic_cache
 
@@ -106,6 +111,10 @@ class EngineHealth:
             "version": __version__,
             "uptime_seconds": round(self._lifecycle.uptime_seconds, 3),
             "paused": self._switches.paused,
+            # The global budget that refuses every call now, by name, or None: like a pause,
+            # not the process's `status` (no restart or other replica serves past it); its
+            # figures are the operator's, on the Budgets page.
+            "refusing": self._refusing(),
             "vault": self._vault.status()["state"],
             # Reachable from the network without TLS in front: tokens travel in clear.
             "plain_http": plain_http_exposed(self._settings),
@@ -142,6 +151,12 @@ class EngineHealth:
                 # Whether its lookups answer within their deadline, or are skipped now.
                 answer["cache"]["semantic"] = self._semantic_cache.health()
         return answer
+
+    def _refusing(self) -> str | None:
+        refusing = refusing_every_call(self._budgets.statuses())
+        if refusing is None:
+            return None
+        return f"the {refusing.budget.label} {refusing.budget.period} budget"
 
     def readiness(self) -> dict[str, Any]:
         """Whether this process takes new work (`ready`), and its status when it does not."""

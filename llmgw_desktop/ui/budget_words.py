@@ -28,7 +28,6 @@ __all__ = [
     "counts_words",
     "is_key_budget",
     "limits_words",
-    "refusing_every_call",
     "refusing_words",
     "spend_chip",
     "spent_note",
@@ -236,16 +235,6 @@ def _figure_tone(status: BudgetStatus) -> str:
         return "error"
     budget = status.budget
     return spend_tone(status.spent, budget.hard, budget.soft)
-
-
-def refusing_every_call(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:
-    """The global budget that refuses every call now (used up, or too little left for a call):
-    nothing is served until it resets or is raised, so no face may say the gateway works (a
-    review read "Working" in green beside a 402 for every call). None when there is none."""
-    for status in statuses:
-        if status.budget.kind == "global" and not status.lane and status.state == "exceeded":
-            return status
-    return None
 
 
 def refusing_words(status: BudgetStatus) -> str:

@@ -30,7 +30,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from llmgw_desktop.engine.api import RequestFinished, degraded_sentence, format_usd
+from llmgw_desktop.engine.api import (
+    RequestFinished,
+    degraded_sentence,
+    format_usd,
+    refusing_every_call,
+)
 from llmgw_desktop.ui.attention import (
     FAILING,
     SOME_CALLS_FAIL,
@@ -43,7 +48,7 @@ from llmgw_desktop.ui.attention import (
     spend_today,
 )
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.budget_words import refusing_every_call, refusing_words, spend_chip
+from llmgw_desktop.ui.budget_words import refusing_words, spend_chip
 from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts, waiting_words
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE

@@ -69,6 +69,7 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "version",
         "uptime_seconds",
         "paused",
+        "refusing",
         "vault",
         "plain_http",
         "refused",

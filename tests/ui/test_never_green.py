@@ -2,8 +2,9 @@
 answered: found by a review under Xvfb (2026-11-29).
 
 - A global budget refusing every call: both read "Working"/"Running" in green beside a 402 for
-  every call and a red Spent card. They say the gateway refuses calls, why, and until when. A
-  budget of one caller (an agent's, a key's) refuses only that caller: not this.
+  every call and a red Spent card. They say the gateway refuses calls, why, and until when, and
+  `/health` names the budget. A budget of one caller (an agent's, a key's) refuses only that
+  caller: not this.
 - API calls waiting long for their answer to begin (an upstream hanging while its host answers the
   gateway's probes, so nothing is marked hung): both stayed green. They say how many and how
   long, not green (a model thinking looks the same: not red either).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import aiohttp
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -31,11 +33,22 @@ def test_a_global_budget_refusing_every_call_is_said_on_the_chip_and_the_card(
 ) -> None:
     with_budget = replace(loaded, settings=loaded.settings.with_values({"budgets": TINY}))
 
+    async def refusing(desk: Desk) -> object:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(desk.runtime.base_url + "/health") as answer,
+        ):
+            return (await answer.json())["refusing"]
+
     async def body(desk: Desk) -> None:
         with desk_window(desk, qtbot, size=(1100, 700)) as window:
             chip = window.header.chips["gateway"]
             card = window.overview.figures.cards["gateway"]
+            assert await refusing(desk) is None
             await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
+            # `/health` says it too, by the budget's name (it said "ok" alone: person pass,
+            # 2026-11-29); its figures are the operator's, not for whoever reaches the door.
+            assert await refusing(desk) == "the global daily budget"
             window.header.redraw()
             window.overview.refresh_status()
             assert (chip.text(), chip.property("tone")) == ("Refusing", "error")

@@ -11,6 +11,7 @@ Required", which gateways with credit limits (OpenRouter) answer too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -33,6 +34,7 @@ __all__ = [
     "held_refusal",
     "limit_refusal",
     "refused_text",
+    "refusing_every_call",
     "uncounted_refusal",
     "unmetered_refusal",
     "unpriced_refusal",
@@ -264,3 +266,14 @@ def _details_of(budget: Budget) -> dict[str, Any]:
         "period": budget.period,
         "limit": budget.hard,
     }
+
+
+def refusing_every_call(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:
+    """The global budget that refuses every call now (used up, or too little left for a call):
+    nothing is served until it resets or is raised, so no face may say the gateway works (a
+    review read "Working" in green beside a 402 for every call; `/health` said only "ok").
+    None when there is none."""
+    for status in statuses:
+        if status.budget.kind == "global" and not status.lane and status.state == "exceeded":
+            return status
+    return None

@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals, format_usd, reason_words
+from llmgw_desktop.engine.api import (
+    HEALTH_WINDOW_S,
+    StuckJob,
+    Totals,
+    format_usd,
+    reason_words,
+    refusing_every_call,
+)
 from llmgw_desktop.ui.attention import (
     ProviderVerdict,
     SpendToday,
@@ -23,7 +30,7 @@ from llmgw_desktop.ui.attention import (
     provider_verdicts,
     spend_today,
 )
-from llmgw_desktop.ui.budget_words import refusing_every_call, spend_chip
+from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts, waiting_words
 from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.page_head import PageHead

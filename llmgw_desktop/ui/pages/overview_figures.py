@@ -95,7 +95,7 @@ class GatewayFacts:
     failed_at: Sequence[tuple[str, int, int]] = ()
     jobs: JobCounts = field(default_factory=JobCounts)  # now (`counts.job_counts`)
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
-    # The global budget refusing every call (`budget_words.refusing_every_call`), or None.
+    # The global budget refusing every call (`budgets.refusals.refusing_every_call`), or None.
     refusing: BudgetStatus | None = None
     # API calls waiting long for their answer to begin (`counts.waiting_words`), or None.
     waiting: str | None = None
