@@ -81,6 +81,13 @@ class KnownSecrets:
                 data = data.replace(encoded, _REDACTED_BYTES)
         return data
 
+    def present(self, text: str) -> bool:
+        """Whether `text` holds one of the values."""
+        for value in self._values:  # noqa: SIM110 - `any` over a generator costs more here
+            if value in text:
+                return True
+        return False
+
     def present_bytes(self, data: bytes) -> bool:
         """Whether an encoded (UTF-8) answer holds one of the values."""
         for encoded in self._encoded:  # noqa: SIM110 - `any` over a generator costs more here

@@ -27,6 +27,7 @@ __all__ = ["BodyRoom", "no_room"]
 # How long a caller refused for want of room is told to wait: bodies are read in milliseconds
 # on loopback, and the SDKs back off further on each retry.
 RETRY_AFTER_S = 1
+_PLAIN = ("", "identity")  # the Content-Encoding of a body sent as it is
 
 
 class BodyRoom:
@@ -41,7 +42,10 @@ class BodyRoom:
         """Room for `request`'s body (its bytes, 0 when it has none); None when there is none
         to give, the request to be refused."""
         declared = request.content_length
-        if declared is None or (declared and _compressed(request)):
+        # A compressed body is inflated before its handler reads it: its declared length says
+        # nothing of what it holds once read.
+        coding = request.headers.get("Content-Encoding") if declared else None
+        if declared is None or (coding is not None and coding.strip().lower() not in _PLAIN):
             need = self._body_cap if request.body_exists else 0
         else:
             need = min(declared, self._body_cap)
@@ -54,13 +58,6 @@ class BodyRoom:
 
     def give_back(self, taken: int) -> None:
         self.held -= taken
-
-
-def _compressed(request: web.BaseRequest) -> bool:
-    """Whether the body is sent compressed (`Content-Encoding`), which aiohttp inflates before
-    the handler reads it: its declared length says nothing of what it holds once read."""
-    coding = request.headers.get("Content-Encoding")
-    return coding is not None and coding.strip().lower() not in ("", "identity")
 
 
 def no_room(room: BodyRoom) -> EdgeRefusal:

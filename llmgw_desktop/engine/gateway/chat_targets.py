@@ -20,7 +20,7 @@ from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
 from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
 from llmgw_desktop.engine.gateway.dialects.by_name import addressed, upstream_dialect
-from llmgw_desktop.engine.gateway.facts import Answers
+from llmgw_desktop.engine.gateway.facts import ONE_ANSWER, Answers
 from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -191,8 +191,10 @@ class ChatTargets:
         """
         incoming, route = chat.incoming, chat.call.route
         facts = incoming.facts
-        field = "candidateCount" if incoming.name == DIALECT_GEMINI else "n"
-        answers = Answers.of(facts.answers_asked, field)
+        answers = ONE_ANSWER
+        if facts.answers_asked > 1:
+            field = "candidateCount" if incoming.name == DIALECT_GEMINI else "n"
+            answers = Answers.of(facts.answers_asked, field)
         hold, per_answer = await self._api.hold(chat.call.caller, route, ask, answers=answers)
         route.carried_input = carried
         return hold, per_answer
