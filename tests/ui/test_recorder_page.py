@@ -334,6 +334,32 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     assert "Chosen      weighted: 3 of 5 shares" in describe_detail(RecordDetail(record | chosen))
 
 
+def test_a_filter_that_hides_the_request_shown_shows_one_it_lists(run_desk: RunDesk) -> None:
+    """With "Unanswered only" on, the details pane still showed the completed request chosen
+    before, which the list no longer held (person pass, 2026-11-29)."""
+
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        await gateway_request(runtime, "rate-limited", project="apollo", status=429)
+        await gateway_request(runtime, "fine")
+        page.page_shown()
+        await until(lambda: page.model.loaded == 2, "both listed")
+        completed = shown_column(page, "State").index("completed")
+        page.table.selectRow(completed)
+        await until(
+            lambda: (
+                "completed" in page.detail_card.heading.text() + page.detail_card.text.toPlainText()
+            ),
+            "its details",
+        )
+        page.failed_button.click()
+        await until(lambda: page.model.loaded == 1 and not page.model.loading, "failed only")
+        failed_id = page.model.summary(0).id
+        await until(lambda: page._detail_id == failed_id, "the listed one shown")
+        await until(lambda: failed_id[:8] in page.detail_card.heading.text(), "its heading")
+
+    run_desk(body, replies=(Reply.error(429),))
+
+
 def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter(
     run_desk: RunDesk,
 ) -> None:

@@ -96,6 +96,7 @@ class RecorderPage(Page):
         # one low after the last request of a burst, a review found).
         self._recount_owed = False
         self._detail_id: str | None = None
+        self._refiltered = False  # the filters changed since the list last loaded
         self._failed_asked = 0
 
         head = self._page_head()
@@ -258,6 +259,7 @@ class RecorderPage(Page):
         self._counted_at = time.monotonic()
         self._fit_pending = True
         filters = self.current_filters()
+        self._refiltered = True  # the request shown may not be listed any more
         self.model.reload(filters)
         self._count_failed(filters)
         self._show_count()
@@ -301,6 +303,7 @@ class RecorderPage(Page):
         page of the list has loaded."""
         self._show_only({"caller": caller} if caller else {}, 0)
         self._detail_id = record_id
+        self._refiltered = False  # listed further down, maybe: selected once its page loads
         self.tasks.spawn(self._load_detail(record_id), what="load the request's detail")
 
     def show_moment(self, since: float, until: float, *, failed_only: bool = False) -> None:
@@ -411,7 +414,19 @@ class RecorderPage(Page):
                 self.table.selectRow(0)  # the newest request's details, never an empty pane
             return
         row = self.model.row_of(self._detail_id)
-        if row is not None and self.table.currentIndex().row() != row:
+        refiltered, self._refiltered = self._refiltered, False
+        if row is None and refiltered:
+            # The filters hide the request shown: its details stood beside a list without it
+            # (person pass, 2026-11-29). The newest one listed is shown, or none.
+            self._detail_id = None
+            if loaded:
+                self.table.selectRow(0)
+            else:
+                self.detail_card.show_words("No request shown", "None matches these filters.")
+                self.bodies.show_bodies(None)
+                self.detail_card.show_tabs(False)
+                self.replay.show_detail(None, self.model.names)
+        elif row is not None and self.table.currentIndex().row() != row:
             self.table.selectRow(row)  # the same request again after a live reload
 
     def _show_empty(self, loaded: int) -> None:
