@@ -61,6 +61,7 @@ __all__ = [
     "EdgeRules",
     "add_cors_headers",
     "body_too_large",
+    "charge_rate",
     "client_address_of",
     "edge_access",
     "edge_error",
@@ -138,10 +139,9 @@ def principal_of(request: web.Request) -> Principal:
 
 
 async def still_proven(request: web.Request, auth: AuthService) -> Principal | EdgeRefusal:
-    """The credential `request` was admitted with, checked again now, and its rate charged: for
-    a connection that outlives its first request (the `/acp` socket, a turn at a time), whose
-    principal a revocation, an expiry, a rotation's end or its key's rate limit must stop as
-    they stop the next HTTP request."""
+    """The credential `request` was admitted with, checked again now: for a connection that
+    outlives its first request (the `/acp` socket), whose principal a revocation, an expiry or
+    a rotation's end must stop as it stops the next HTTP request."""
     places = key_places(request, request.get(DOOR_KEY))
     verdict = await auth.authenticate(
         request.headers,
@@ -149,14 +149,19 @@ async def still_proven(request: web.Request, auth: AuthService) -> Principal | E
         query=request.query if places else None,
         places=places,
     )
-    principal = verdict.principal
-    if principal is None:
+    if verdict.principal is None:
         return EdgeRefusal(verdict.code, verdict.problem)
-    if principal.remote:  # each turn is a request of its key's rate, as over HTTP
-        wait = auth.check_rate(principal.id)
-        if wait is not None:
-            return _rate_refusal(wait)
-    return principal
+    return verdict.principal
+
+
+def charge_rate(auth: AuthService, principal: Principal) -> EdgeRefusal | None:
+    """A request of `principal`'s rate limit (a remote principal's; the local user has none),
+    charged now: its refusal when over the limit. The edge charges each HTTP request; a
+    connection that outlives its first request (the `/acp` socket) charges each turn after it."""
+    if not principal.remote:
+        return None
+    wait = auth.check_rate(principal.id)
+    return None if wait is None else _rate_refusal(wait)
 
 
 def edge_access(
@@ -291,10 +296,9 @@ class Edge:
         principal = verdict.principal
         if principal is None:
             return self._unauthenticated(request, verdict, query, places)
-        if principal.remote:
-            wait = self.auth.check_rate(principal.id)
-            if wait is not None:
-                return self._refused(request, _too_many(request, wait), principal)
+        over = charge_rate(self.auth, principal)
+        if over is not None:
+            return self._refused(request, _too_many(request, over), principal)
         denied = self._route_denied(request, principal, door)
         if denied is not None:
             return denied
@@ -313,7 +317,7 @@ class Edge:
             wait = auth.wrong_credential(headers, client, query=query, places=places)
             if wait is not None:
                 log.info("throttled wrong credentials from %s", client)
-                throttled = _too_many(request, wait)
+                throttled = _too_many(request, _rate_refusal(wait))
                 # The client sees `rate_limited`; the count says why it was limited.
                 throttled[REFUSAL_CODE_KEY] = "too_many_wrong_credentials"
                 return self._refused(request, throttled)
@@ -481,8 +485,7 @@ def _rate_refusal(wait_s: float) -> EdgeRefusal:
     return refusal
 
 
-def _too_many(request: web.Request, wait_s: float) -> web.Response:
-    refusal = _rate_refusal(wait_s)
+def _too_many(request: web.Request, refusal: EdgeRefusal) -> web.Response:
     response = edge_error(request, refusal)
     response.headers["Retry-After"] = str(refusal.details["retry_after_s"])
     return response

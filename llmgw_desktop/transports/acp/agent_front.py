@@ -62,10 +62,14 @@ class AgentFront:
         version: str,
         caller: str = "acp-editor",
         recheck: Callable[[], Awaitable[Principal | EngineError]] | None = None,
+        charge: Callable[[], EngineError | None] | None = None,
     ) -> None:
-        """`recheck` checks the credential the editor connected with again (each turn)."""
+        """`recheck` checks the credential the editor connected with again (each turn);
+        `charge` charges a turn to its rate limit (its refusal when over)."""
         self._engine = engine
         self._recheck = recheck
+        self._charge = charge
+        self._turns = 0
         self._principal = principal
         self._agent = agent
         self._sessions = sessions
@@ -144,6 +148,7 @@ class AgentFront:
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
         session = self._session(session_id)
         await self._still_proven()
+        self._charge_turn()
         text, images = await self._read(session, prompt)
         if session.job_id is not None:
             raise acp.RequestError.invalid_request({"prompt": "a turn is still running"})
@@ -201,6 +206,21 @@ class AgentFront:
         session = self._sessions.get(self._principal.id, session_id)
         if session is not None:
             session.cancelled.set()
+
+    def _charge_turn(self) -> None:
+        """Charge this turn to the editor's rate limit, as its next HTTP request would be: the
+        first turn is the socket's opening, charged at the edge. Over the limit the turn is
+        refused and the connection stays (its agent's running turns go on).
+
+        Raises:
+            acp.RequestError: `rate_limited`, with the wait.
+        """
+        self._turns += 1
+        if self._charge is None or self._turns == 1:
+            return
+        refused = self._charge()
+        if refused is not None:
+            raise _editor_error(refused)
 
     async def _still_proven(self) -> None:
         """Refuse a turn once the editor's credential no longer proves its principal: the

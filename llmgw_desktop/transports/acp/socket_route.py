@@ -22,7 +22,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.engine.api import ErrorCode, NotFound
 from llmgw_desktop.transports.acp.front_sessions import FrontSessions, fronted_provider
 from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.auth_edge import principal_of, still_proven
+from llmgw_desktop.transports.auth_edge import charge_rate, principal_of, still_proven
 from llmgw_desktop.transports.gateway.callers import caller_name
 from llmgw_desktop.transports.http_errors import error_response
 
@@ -73,6 +73,7 @@ async def acp_socket(request: web.Request) -> web.StreamResponse:
         # The name the operator gave the key (SECURITY 99), else the editor's own.
         caller=principal.lane(caller_name(request.headers), "acp-editor"),
         recheck=lambda: still_proven(request, engine.auth),
+        charge=lambda: charge_rate(engine.auth, principal),
     )
     reader = asyncio.StreamReader()
     try:

@@ -183,25 +183,31 @@ async def test_the_editor_switches_agent_and_model_inside_a_session(
 async def test_a_keys_turns_on_one_socket_are_held_to_its_rate_limit(
     gateway: GatewayRuntime, tmp_path: Path
 ) -> None:
-    """Each turn is a request of the key's rate, as each HTTP request is: a key limited to two
-    a minute opened one socket and ran eight turns on it (red team, 2026-11-29). The socket's
-    opening is the first; beside it, the same key's HTTP request is refused alike."""
+    """Each turn after the first is a request of the key's rate, as each HTTP request is: a key
+    limited to two a minute opened one socket and ran eight turns on it (red team,
+    2026-11-29). The socket's opening is the first turn's request; a turn over the limit is
+    refused and the connection stays. Beside it, the same key's HTTP request is refused alike."""
     key = await gateway.engine.keys.create(OPERATOR, KeySpec(name="slow", per_minute=2))
     remote = {"Authorization": f"Bearer {key.secret}"}
     url = f"{gateway.base_url}/acp?agent=opencode-acp"
+    shared = str(tmp_path / "shared")
     async with aiohttp.ClientSession() as http:
         async with http.ws_connect(url, headers=remote) as socket:
             editor = Editor(socket)
-            answered = await _turn(editor, tmp_path / "shared")
-            assert answered["result"]["stopReason"] == "end_turn", answered
-            new = await editor.request(
-                "session/new", {"cwd": str(tmp_path / "shared"), "mcpServers": []}
+            ended = [(await _turn(editor, tmp_path / "shared"))["result"]["stopReason"]]
+            for _ in range(2):
+                new = await editor.request("session/new", {"cwd": shared, "mcpServers": []})
+                prompt = [{"type": "text", "text": "again"}]
+                params = {"sessionId": new["result"]["sessionId"], "prompt": prompt}
+                answer = await editor.request("session/prompt", params)
+                ended.append(answer.get("result", {}).get("stopReason") or answer["error"])
+            assert ended[:2] == ["end_turn", "end_turn"], ended
+            refused = ended[2]
+            assert isinstance(refused, dict) and refused["data"]["code"] == "rate_limited"
+            assert refused["data"]["details"]["retry_after_s"] >= 1, refused
+            # The connection stays: the editor may go on once the wait is over.
+            assert "result" in await editor.request(
+                "session/new", {"cwd": shared, "mcpServers": []}
             )
-            prompt = [{"type": "text", "text": "again"}]
-            refused = await editor.request(
-                "session/prompt", {"sessionId": new["result"]["sessionId"], "prompt": prompt}
-            )
-        assert refused["error"]["data"]["code"] == "rate_limited", refused
-        assert refused["error"]["data"]["details"]["retry_after_s"] >= 1, refused
         async with http.get(gateway.base_url + "/v1/models", headers=remote) as answer:
             assert answer.status == 429
