@@ -12,9 +12,10 @@ provider; neither does a call canceled by its caller, a key being tried before i
 a request the provider refused as the request's own fault (`NOT_THE_PROVIDERS_CODES`), nor an
 answer the response cache gave (its few ms are not the provider's latency).
 
-Failing is three failed calls in a row, or most calls in the window failed until three in a
-row succeed: a provider that recovered reads "some calls fail" (not red) from then on, while
-one that fails every other call stays failing rather than turning red and back at each call.
+Failing is three failed calls in a row, or most calls failed: in the window, or since the
+provider last answered three times in a row. So one that recovered reads "some calls fail" (not
+red), and is failing again only as a new run of failures makes it; one that fails every other
+call stays failing rather than turning red and back at each call.
 Counting runs in the publisher's call, a deque append per event, never the store.
 """
 
@@ -29,6 +30,7 @@ from typing import Final
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.gateway.http_client.upstream import KEY_STATUSES, RETRYABLE_STATUSES
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "MAX_PROVIDERS",
     "MAX_SAMPLES",
     "NOT_THE_PROVIDERS_CODES",
+    "REQUESTS_OWN_STATUSES",
     "CallHealth",
     "HealthState",
     "PastCall",
@@ -60,11 +63,19 @@ FAILING_RATE: Final = 0.5
 DEGRADED_RATE: Final = 0.1
 MIN_CALLS_FOR_RATE: Final = 4
 _COUNTED: Final = frozenset({RecordState.COMPLETED, RecordState.FAILED})
+# The statuses with which an upstream refuses the request itself, not for its key, its rate or
+# trouble of its own (those are `KEY_STATUSES` and `RETRYABLE_STATUSES`): a mistyped model's
+# 404, a field it does not take (400, 422), a body too large (413). A caller's typo made a
+# provider answering every other call read "failing".
+# A proxy's 407 is the gateway's set-up, not the request's.
+REQUESTS_OWN_STATUSES: Final = (
+    frozenset(range(400, 500)) - KEY_STATUSES - RETRYABLE_STATUSES - {407}
+)
 # Codes of a failure that says nothing about its provider: a job that failed before its
-# provider was asked (a budget used up while it waited in the queue), or a request the provider
-# answered as it should, refusing the request itself (a model name mistyped, a field it does
-# not take, content its filter holds back: `upstream_rejected`, `content_filtered`). A caller's
-# typo made a provider answering every other call read "failing" (person pass, 2026-11-29).
+# provider was asked (a budget used up while it waited in the queue), or a call the provider
+# answered as it should, refusing the request itself (`upstream_404`, `content_filtered`). A
+# row ended as the client saw it (`upstream_rejected`) is told apart by its status
+# (`recorder.past_calls`), as that code covers a 5xx no route could help too.
 NOT_THE_PROVIDERS_CODES: Final = frozenset(
     code.value
     for code in (
@@ -76,10 +87,9 @@ NOT_THE_PROVIDERS_CODES: Final = frozenset(
         ErrorCode.APPROVAL_DENIED,
         ErrorCode.CANCELED,
         ErrorCode.GATEWAY_STOPPING,
-        ErrorCode.UPSTREAM_REJECTED,
         ErrorCode.CONTENT_FILTERED,
     )
-)
+) | {f"upstream_{status}" for status in REQUESTS_OWN_STATUSES}
 
 
 # A call an earlier run finished, read back at start: provider, finished at, failed, error code,
@@ -105,11 +115,13 @@ class ProviderCallHealth:
     calls: int = 0
     errors: int = 0
     consecutive_failures: int = 0
-    consecutive_successes: int = 0
     last_error_code: str | None = None
     last_error_at: float | None = None
     p50_ms: float | None = None
     p95_ms: float | None = None
+    # The calls (and failed ones) a failing rate is read over: those since the provider last
+    # answered FAILING_STREAK times in a row (None: every call of the window).
+    since_recovery: tuple[int, int] | None = None
 
     @property
     def error_rate(self) -> float | None:
@@ -123,10 +135,12 @@ class ProviderCallHealth:
             return HealthState.FAILING
         if not self.calls:
             return HealthState.UNKNOWN
-        rate = self.errors / self.calls
-        enough = self.calls >= MIN_CALLS_FOR_RATE  # a rate over fewer calls says little
-        if enough and rate >= FAILING_RATE and self.consecutive_successes < FAILING_STREAK:
+        calls, errors = self.since_recovery or (self.calls, self.errors)
+        # A rate over fewer calls says little.
+        if calls >= MIN_CALLS_FOR_RATE and errors / calls >= FAILING_RATE:
             return HealthState.FAILING
+        rate = self.errors / self.calls
+        enough = self.calls >= MIN_CALLS_FOR_RATE
         if self.consecutive_failures or (enough and rate >= DEGRADED_RATE):
             return HealthState.DEGRADED
         return HealthState.OK
@@ -188,6 +202,10 @@ class _Calls:
         self.samples: deque[tuple[float, bool, float]] = deque(maxlen=MAX_SAMPLES)
         self.streak = 0
         self.successes = 0  # in a row, since the last failure
+        # When it last answered FAILING_STREAK times in a row, and the calls and failed ones
+        # since: the failing rate counts from then.
+        self.recovered_at: float | None = None
+        self.since_recovery = (0, 0)
         self.last_code: str | None = None
         self.last_at: float | None = None
         # Calls earlier runs finished, read back at start (`CallHealth.replay`), and their
@@ -195,6 +213,19 @@ class _Calls:
         self.heard_before: list[tuple[float, bool, float]] = []
         self.before_code: str | None = None
         self.before_at: float | None = None
+
+    def heard(self, at: float, failed: bool) -> None:
+        """Count one more call's end in the runs of failures and of successes."""
+        calls, errors = self.since_recovery
+        self.since_recovery = (calls + 1, errors + failed)
+        if failed:
+            self.streak += 1
+            self.successes = 0
+        else:
+            self.streak = 0
+            self.successes += 1
+            if self.successes == FAILING_STREAK:
+                self.recovered_at, self.since_recovery = at, (0, 0)
 
     def merge_heard_before(self) -> None:
         """The calls read back, before this run's own; the runs of failures and of successes
@@ -205,13 +236,9 @@ class _Calls:
         self.heard_before = []
         self.samples = deque(merged, maxlen=MAX_SAMPLES)
         self.streak = self.successes = 0
-        for _at, failed, _ms in reversed(merged):
-            if failed and not self.successes:
-                self.streak += 1
-            elif not failed and not self.streak:
-                self.successes += 1
-            else:
-                break
+        self.recovered_at, self.since_recovery = None, (0, 0)
+        for at, failed, _ms in merged:
+            self.heard(at, failed)
         if self.last_at is None and self.before_at is not None:
             self.last_code, self.last_at = self.before_code, self.before_at
 
@@ -246,13 +273,18 @@ class CallHealth:
         # A streak whose last failure left the window says nothing of now: with no call since,
         # a provider is unknown, as the window's rule has it, not failing for good.
         streak = calls.streak if calls.last_at is not None and calls.last_at >= since else 0
+        recovered = calls.recovered_at
+        # Every call since the recovery is in the window while the recovery is.
+        since_recovery = (
+            calls.since_recovery if recovered is not None and recovered >= since else None
+        )
         return ProviderCallHealth(
             provider,
             self._window_s,
             calls=len(recent),
             errors=sum(1 for s in recent if s[1]),
             consecutive_failures=streak,
-            consecutive_successes=calls.successes,
+            since_recovery=since_recovery,
             last_error_code=calls.last_code,
             last_error_at=calls.last_at,
             p50_ms=_percentile(latencies, 0.50),
@@ -297,15 +329,12 @@ class CallHealth:
             calls = self._calls[event.provider] = _Calls()
         failed = event.state == RecordState.FAILED
         latency_ms = max(0.0, (event.finished_at - event.started_at) * 1000)
-        calls.samples.append((self._clock(), failed, latency_ms))
+        at = self._clock()
+        calls.samples.append((at, failed, latency_ms))
+        calls.heard(at, failed)
         if failed:
-            calls.streak += 1
-            calls.successes = 0
             calls.last_code = event.error_code or "failed"
             calls.last_at = event.finished_at
-        else:
-            calls.streak = 0
-            calls.successes += 1
 
 
 def _percentile(ordered: list[float], share: float) -> float | None:

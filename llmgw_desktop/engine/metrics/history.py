@@ -17,10 +17,11 @@ from llmgw_desktop.engine.metrics.health import (
     MAX_PROVIDERS,
     MAX_SAMPLES,
     NOT_THE_PROVIDERS_CODES,
+    REQUESTS_OWN_STATUSES,
     CallHealth,
 )
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, PastTraffic
-from llmgw_desktop.engine.recorder import past_calls, past_traffic
+from llmgw_desktop.engine.recorder import NotAsked, past_calls, past_traffic
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["rebuild_health", "rebuild_metrics"]
@@ -33,6 +34,12 @@ FINE_SPAN_S = WINDOWS[1].span_s
 # The start-time bound walks the index (finished_at has none): a request that ran longer than
 # this before the window began is left out.
 LONGEST_REQUEST_S = 3600.0
+# What a provider was not asked, or what says nothing of it, as its live count has it.
+NOT_ASKED = NotAsked(
+    callers=(KEY_CHECK_CALLER,),
+    codes=tuple(sorted(NOT_THE_PROVIDERS_CODES)),
+    rejected=tuple(sorted(REQUESTS_OWN_STATUSES)),
+)
 
 
 async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) -> int:
@@ -67,8 +74,7 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 start=start,
                 end=end,
                 span_s=size,
-                not_asked_callers=[KEY_CHECK_CALLER],
-                not_asked_codes=sorted(NOT_THE_PROVIDERS_CODES),
+                not_asked=NOT_ASKED,
             )
         ]
 
@@ -88,8 +94,7 @@ async def rebuild_health(db: Database, health: CallHealth, *, before: float) -> 
             start=since,
             end=before,
             limit=MAX_PROVIDERS * MAX_SAMPLES,
-            not_asked_callers=[KEY_CHECK_CALLER],
-            not_asked_codes=sorted(NOT_THE_PROVIDERS_CODES),
+            not_asked=NOT_ASKED,
         )
 
     return health.replay(await db.read(read))

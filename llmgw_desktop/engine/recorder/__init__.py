@@ -43,7 +43,7 @@ from llmgw_desktop.engine.recorder.query import (
     RecordSummary,
 )
 from llmgw_desktop.engine.recorder.refusals import RefusalCounter, path_group
-from llmgw_desktop.engine.recorder.rows import past_calls, past_traffic
+from llmgw_desktop.engine.recorder.rows import NotAsked, past_calls, past_traffic
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "FlightRecorder",
     "KeptBodies",
     "Lane",
+    "NotAsked",
     "PageCursor",
     "RecordDetail",
     "RecordSummary",

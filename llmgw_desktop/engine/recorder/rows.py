@@ -31,7 +31,7 @@ import itertools
 import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmgw_desktop.engine.states import ENDINGS, RecordState
 from llmgw_desktop.engine.store.orm import peewee
@@ -46,6 +46,7 @@ from llmgw_desktop.engine.store.sql import (
 __all__ = [
     "FROM_CACHE_SQL",
     "Entry",
+    "NotAsked",
     "apply_entries",
     "close_interrupted",
     "delete_oldest",
@@ -404,9 +405,20 @@ def delete_oldest(
         return int(database.execute_sql(portable(database, sql), params).rowcount)
 
 
+# A row the response cache answered: the route's JSON as `finish_cached` writes it (`"hit"`
+# first, compact). No client text can pass for it: a quote inside a JSON string is always
+# escaped, and here the quote after `cache` stands bare.
+FROM_CACHE_SQL = 'route_json LIKE \'%"cache":{"hit":true%\''
 # The outcome counts beside the sums: refused (the gateway said no), asked (a provider was asked
-# and answered or failed) and failed (asked, and it failed), as `LiveMetrics` counts them live.
-_ASKED = "state IN ('completed', 'failed') AND {callers} AND {codes}"
+# and answered or failed) and failed (asked, and it failed), as `LiveMetrics` and the health
+# count them live (`health.asked_provider`): not a key being tried (`{callers}`), a failure
+# that says nothing of the provider (`{codes}`), a row ended as its client saw an upstream's
+# refusal of the request itself (`{rejected}`: `upstream_rejected` with one of its statuses,
+# the code its attempt's `upstream_404` became), nor an answer of the response cache.
+_ASKED = (
+    "state IN ('completed', 'failed') AND {callers} AND {codes} AND {rejected}"
+    f" AND NOT coalesce({FROM_CACHE_SQL}, FALSE)"
+)
 _OUTCOMES = (
     "sum(CASE WHEN state IN ('refused', 'denied') THEN 1 ELSE 0 END),"
     f" sum(CASE WHEN {_ASKED} THEN 1 ELSE 0 END),"
@@ -431,17 +443,45 @@ _PAST_TRAFFIC_POSTGRESQL = (
 )
 
 
-# A row the response cache answered: the route's JSON as `finish_cached` writes it (`"hit"`
-# first, compact). No client text can pass for it: a quote inside a JSON string is always
-# escaped, and here the quote after `cache` stands bare.
-FROM_CACHE_SQL = 'route_json LIKE \'%"cache":{"hit":true%\''
-# `_ASKED` and `FROM_CACHE_SQL` are constants above, their only values `?` placeholders.
+# `_ASKED` is a constant above, its only values `?` placeholders.
 _PAST_CALLS = (
     "SELECT provider, finished_at, state = 'failed', error_code, duration_ms"  # noqa: S608
     f" FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
-    f" AND {_ASKED} AND NOT coalesce({FROM_CACHE_SQL}, FALSE)"
-    " ORDER BY finished_at DESC LIMIT ?"
+    f" AND {_ASKED} ORDER BY finished_at DESC LIMIT ?"
 )
+
+
+class NotAsked(NamedTuple):
+    """What `_ASKED` leaves out: the callers that try keys, the codes of failures that say
+    nothing of the provider, and the statuses of an upstream's refusal of the request itself
+    (`metrics/health.py` has them all)."""
+
+    callers: Sequence[str] = ()
+    codes: Sequence[str] = ()
+    rejected: Sequence[int] = ()
+
+    def sql(self, template: str) -> tuple[str, tuple[Any, ...]]:
+        """`template` with `_ASKED`'s placeholders filled, and its parameters in order."""
+        tests = (
+            ("callers", "coalesce(caller, '') NOT IN ({})", tuple(self.callers)),
+            ("codes", "coalesce(error_code, '') NOT IN ({})", tuple(self.codes)),
+            (
+                "rejected",
+                "NOT (coalesce(error_code, '') = 'upstream_rejected'"
+                " AND coalesce(http_status, 0) IN ({}))",
+                tuple(self.rejected),
+            ),
+        )
+        params: tuple[Any, ...] = ()
+        for name, test, values in tests:
+            # NOT IN () is not SQL: with nothing to leave out, a test that always holds.
+            marks = ", ".join("?" * len(values))
+            template = template.replace(f"{{{name}}}", test.format(marks) if values else "1 = 1")
+            params += values
+        return template, params
+
+
+_ALL_ASKED = NotAsked()
 
 
 def past_calls(
@@ -451,18 +491,13 @@ def past_calls(
     start: float,
     end: float,
     limit: int,
-    not_asked_callers: Sequence[str] = (),
-    not_asked_codes: Sequence[str] = (),
+    not_asked: NotAsked = _ALL_ASKED,
 ) -> list[tuple[str, float, bool, str | None, float]]:
-    """The calls a provider was asked (as `past_traffic` counts them, and not answered by the
-    response cache) that finished in [start, end) and started from `started_from`, the newest
-    `limit`, oldest first: (provider, finished at, failed, error code, duration in ms)."""
-    callers, codes = tuple(not_asked_callers), tuple(not_asked_codes)
-    sql = _PAST_CALLS
-    for name, column, values in (("callers", "caller", callers), ("codes", "error_code", codes)):
-        test = f"coalesce({column}, '') NOT IN ({', '.join('?' * len(values))})"
-        sql = sql.replace(f"{{{name}}}", test if values else "1 = 1")
-    params = (started_from, start, end, *callers, *codes, limit)
+    """The calls a provider was asked, as `past_traffic` counts them, that finished in
+    [start, end) and started from `started_from`, the newest `limit`, oldest first: (provider,
+    finished at, failed, error code, duration in ms)."""
+    sql, asked = not_asked.sql(_PAST_CALLS)
+    params = (started_from, start, end, *asked, limit)
     cursor = database.execute_sql(portable(database, sql), params)
     return [
         (str(row[0]), float(row[1]), bool(row[2]), row[3], float(row[4] or 0.0))
@@ -477,22 +512,14 @@ def past_traffic(
     start: float,
     end: float,
     span_s: float,
-    not_asked_callers: Sequence[str] = (),
-    not_asked_codes: Sequence[str] = (),
+    not_asked: NotAsked = _ALL_ASKED,
 ) -> list[tuple[Any, ...]]:
     """Rows finished in [start, end) and started from `started_from`, summed per provider,
     model and `span_s` bucket: (last finish, provider, model, requests, input, output,
-    cache read, cache write tokens, cost, refused, asked, failed, canceled). A row of one of
-    `not_asked_callers` (a key being tried) or ended with one of `not_asked_codes` (failed
-    before its provider was asked) was not asked."""
+    cache read, cache write tokens, cost, refused, asked, failed, canceled), asked as
+    `not_asked` leaves out."""
     template = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC
-    callers, codes = tuple(not_asked_callers), tuple(not_asked_codes)
-    sql = template
-    for name, column, values in (("callers", "caller", callers), ("codes", "error_code", codes)):
-        # NOT IN () is not SQL: with nothing to leave out, a test that always holds.
-        test = f"coalesce({column}, '') NOT IN ({', '.join('?' * len(values))})"
-        sql = sql.replace(f"{{{name}}}", test if values else "1 = 1")
-    asked = (*callers, *codes)
+    sql, asked = not_asked.sql(template)
     params = (*asked, *asked, started_from, start, end, span_s)
     cursor = database.execute_sql(portable(database, sql), params)
     return [tuple(row) for row in cursor]

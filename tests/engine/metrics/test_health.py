@@ -108,7 +108,31 @@ def test_a_provider_whose_calls_succeed_again_is_not_failing_by_its_rate() -> No
         expected = HealthState.DEGRADED if answered == FAILING_STREAK else HealthState.FAILING
         assert seen.state == expected, (answered, seen)
     assert "9 of 12 calls failed in 15 min" in seen.describe()
-    _finish(bus, clock, "openai", "failed", code="upstream_500")  # failing again, at once
+    for failures in range(1, FAILING_STREAK + 1):  # failing again as a new run makes it
+        _finish(bus, clock, "openai", "failed", code="upstream_500")
+        expected = HealthState.FAILING if failures == FAILING_STREAK else HealthState.DEGRADED
+        assert health.of("openai").state == expected, failures
+
+
+def test_a_provider_that_recovered_fails_again_only_as_a_new_run_of_failures_makes_it() -> None:
+    """After recovering, one failure re-armed the failing rate of the window's old failures:
+    three answers and a failure, over and over, read failing, some calls fail, failing ...,
+    each turn to red a new message (review, 2026-11-29). The rate counts from the recovery."""
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    for _ in range(9):
+        _finish(bus, clock, "openai", "failed", code="upstream_500")
+    states = []
+    for _ in range(3):
+        for failed in (False, False, False, True):
+            clock.now += 1
+            _finish(bus, clock, "openai", "failed" if failed else "completed")
+            states.append(health.of("openai").state)
+    assert states[2:] == [HealthState.DEGRADED] * 10, states
+    # Half of the calls since, failing: failing again.
+    for _ in range(2):
+        _finish(bus, clock, "openai", "failed", code="upstream_500")
+        _finish(bus, clock, "openai", "completed")
     assert health.of("openai").state == HealthState.FAILING
 
 
@@ -119,12 +143,12 @@ def test_a_request_the_provider_refused_as_its_own_fault_says_nothing_about_it()
     bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     _finish(bus, clock, "openai", "completed")
-    for code in ("upstream_rejected", "content_filtered", "upstream_rejected"):
+    for code in ("upstream_404", "content_filtered", "upstream_422"):  # as its calls end
         _finish(bus, clock, "openai", "failed", code=code)
     seen = health.of("openai")
     assert (seen.calls, seen.errors, seen.state) == (1, 0, HealthState.OK)
-    for _ in range(FAILING_STREAK):  # beside them, the provider's own failures count
-        _finish(bus, clock, "openai", "failed", code="upstream_500")
+    for code in ("upstream_500", "upstream_522", "upstream_429"):  # beside them, its own
+        _finish(bus, clock, "openai", "failed", code=code)
     assert health.of("openai").state == HealthState.FAILING
 
 

@@ -9,6 +9,7 @@ from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.refusal_rows import add_counts, counts_since, delete_before
 from llmgw_desktop.engine.recorder.rows import (
     Entry,
+    NotAsked,
     apply_entries,
     delete_oldest,
     newest_start_over_cap,
@@ -90,8 +91,7 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
             start=START,
             end=START + 100,
             span_s=3600.0,
-            not_asked_callers=["dashboard: key check"],
-            not_asked_codes=["budget_exceeded", "approval_denied"],
+            not_asked=NotAsked(["dashboard: key check"], ["budget_exceeded", "approval_denied"]),
         )
     )
     (row,) = found
@@ -105,16 +105,18 @@ async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Databa
     own), the newest `limit`, oldest first."""
     database = db.models.database
     cached = '{"cache":{"hit":true,"savedTokens":3}}'
+    rejected = {"state": "failed", "error_code": "upstream_rejected"}
     rows = [
         _row(0),
         _row(1, state="failed", error_code="upstream_500", duration_ms=120),
         _row(2, state="refused", error_code="no_api_key"),
-        _row(3, state="failed", error_code="upstream_rejected"),
+        _row(3, **rejected, http_status=404),  # a mistyped model, as its client saw it
         _row(4, caller="dashboard: key check", state="failed", error_code="upstream_401"),
         _row(5, route_json=cached),
         _row(6, state="started", finished_at=None),
         _row(7, state="failed", error_code="upstream_502", provider="anthropic"),
-        _row(8),
+        _row(8, **rejected, http_status=522),  # no route could help: the provider's
+        _row(9, state="failed", error_code="upstream_404"),  # an attempt's own row
     ]
     await db.run(lambda: apply_entries(database, [{"insert": row} for row in rows]))
 
@@ -125,8 +127,7 @@ async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Databa
             start=START,
             end=START + 100,
             limit=limit,
-            not_asked_callers=["dashboard: key check"],
-            not_asked_codes=["no_api_key", "upstream_rejected"],
+            not_asked=NotAsked(["dashboard: key check"], ["no_api_key", "upstream_404"], [404]),
         )
 
     found = await db.run(lambda: read(10))
@@ -134,7 +135,7 @@ async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Databa
         ("openai", 0.5, False, None),
         ("openai", 1.5, True, "upstream_500"),
         ("anthropic", 7.5, True, "upstream_502"),
-        ("openai", 8.5, False, None),
+        ("openai", 8.5, True, "upstream_rejected"),
     ]
     assert found[1][4] == 120.0
     newest = await db.run(lambda: read(2))

@@ -167,3 +167,26 @@ async def test_an_agent_pointed_at_a_failing_vendor_is_not_ready(
     assert entry["health"]["state"] == "failing", entry
     # Its own calls are not counted: none were made.
     assert entry["health"]["calls"] == 0, entry
+
+
+@pytest.mark.parametrize(("status", "failing"), [(404, False), (422, False), (522, True)])
+async def test_an_upstreams_refusal_of_the_request_itself_says_nothing_of_the_provider(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, status: int, failing: bool
+) -> None:
+    """A mistyped model's 404 (or a field the upstream does not take) is the request's fault:
+    three of them made OpenAI read "failing" on every page while it answered every other call
+    (person pass, 2026-11-29). A 522, no route could help either, is the provider's. The
+    official client, as it comes; the rows read back at a restart say the same
+    (`tests/engine/recorder/test_rows.py`)."""
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+    upstream.script(*[Reply.error(status, "no such model: gpt-4o-mni")] * 9)
+    client = openai_client(gateway, TOKEN).with_options(max_retries=0)
+    for _ in range(3):
+        with pytest.raises(openai.APIStatusError):
+            await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
+    health = gateway.engine.provider_health.of("openai")
+    assert (health.state == "failing") is failing, health
+    _status, public = await _get(gateway, "/health")
+    assert ("openai" in public["providers"]["failing"]) is failing, public

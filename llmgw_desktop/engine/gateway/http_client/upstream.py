@@ -51,7 +51,9 @@ from llmgw_desktop.engine.shares import FairShare
 __all__ = [
     "CONNECT_OUTCOME",
     "HUNG_OUTCOME",
+    "KEY_STATUSES",
     "NOT_CONFIGURED_OUTCOME",
+    "RETRYABLE_STATUSES",
     "SHARE_OUTCOME",
     "StatusError",
     "UpstreamClient",
