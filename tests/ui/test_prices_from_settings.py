@@ -165,3 +165,28 @@ def test_a_price_shows_as_it_was_set_every_digit_of_it(
             assert price_text(15.0) == "$15.00" and price_text(1234.5) == "$1,234.50"
 
     on_gateway(body, loaded=loaded)
+
+
+def test_a_price_typed_with_a_decimal_comma_is_refused_and_nothing_is_saved(
+    on_gateway: OnGateway, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """Input "1,5" was saved as $15.00 a million tokens: the comma was dropped as if it were a
+    thousands separator (person pass, 2026-11-29). Beside it, "1,000" still reads as 1000."""
+
+    async def body(desk: Desk) -> None:
+        facts = replace(desk.facts, loaded_settings=loaded)
+        with desk_window(desk, qtbot, size=(1120, 740), facts=facts) as window:
+            box = shown_page(window, PricesPage).box
+            box.model_edit.setText(MODEL)
+            for name, value in {"input": "1,5", "output": "2", "cache_read": "0.1"}.items():
+                box.edits[name].setText(value)
+            box.save_button.click()
+            said = box.message_label.text()
+            assert "'1,5' is not a number (write decimals with a point: 1.5)" in said, said
+            assert "Input" in said
+            written = loaded.config_file
+            assert not written.exists() or MODEL not in written.read_text()
+            box.edits["input"].setText("1,000")
+            assert box.editor.typed_price().input == 1000.0
+
+    on_gateway(body, loaded=loaded)

@@ -23,6 +23,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 from llmgw_desktop.ui.theme import set_tone
+from llmgw_desktop.ui.typed_number import typed_number
 
 __all__ = ["SCOPE_KINDS", "BudgetDialog"]
 
@@ -115,12 +116,13 @@ class BudgetDialog(QDialog):
             "period": self.period_box.currentText(),
         }
         for name, edit in (("soft", self.soft_edit), ("hard", self.hard_edit)):
-            text = edit.text().strip().lstrip("$").replace(",", "").replace("_", "")
-            if text:
-                try:
-                    table[name] = float(text) if "." in text or "e" in text.lower() else int(text)
-                except ValueError:
-                    table[name] = text  # the check names it: "soft: 'abc' is not a number"
+            value: int | float | str | None
+            try:
+                value = typed_number(edit.text(), name)
+            except ValueError:
+                value = edit.text().strip()  # the check names it: "soft: 'abc' is not a number"
+            if value is not None:
+                table[name] = value
         return table
 
     def show_problem(self, text: str) -> None:

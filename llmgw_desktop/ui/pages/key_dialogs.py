@@ -32,6 +32,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.typed_number import typed_number
 
 __all__ = ["NewKeyDialog", "SecretDialog", "answer_row", "fit_hints", "named", "split_list"]
 
@@ -191,16 +192,8 @@ def fit_hints(dialog: QDialog) -> None:
 
 
 def _number(field: QLineEdit, label: str, *, whole: bool = False) -> float | None:
-    text = field.text().strip().lstrip("$")
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{label}: {text!r} is not a number") from None
-    if whole and not value.is_integer():
-        raise ValueError(f"{label}: {text!r} is not a whole number")
-    return value
+    value = typed_number(field.text(), label, whole=whole)
+    return None if value is None else float(value)
 
 
 def _expiry(field: QLineEdit) -> float | None:

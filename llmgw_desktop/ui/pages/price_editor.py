@@ -20,6 +20,7 @@ from llmgw_desktop.ui.kit.text import caption
 from llmgw_desktop.ui.qt import QLineEdit, QPushButton, QWidget, Signal
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import set_tone
+from llmgw_desktop.ui.typed_number import typed_number
 
 __all__ = ["FIELDS", "PRICE_DECIMALS", "PriceEditor", "price_text"]
 
@@ -159,15 +160,14 @@ class PriceEditor(DetailCard):
         """
         values: dict[str, float] = {}
         for name, edit in self.edits.items():
-            text = edit.text().strip().lstrip("$").replace(",", "")
-            if not text and name == "cache_write":
+            label = edit.toolTip().split(":")[0]
+            value = typed_number(edit.text(), label)
+            if value is None and name == "cache_write":
                 values[name] = values["input"]
                 continue
-            try:
-                values[name] = float(text)
-            except ValueError:
-                label = edit.toolTip().split(":")[0]
-                raise ValueError(f"{label}: {text or 'empty'} is not a number") from None
+            if value is None:
+                raise ValueError(f"{label}: empty is not a number")
+            values[name] = float(value)
         return Price(values["input"], values["output"], values["cache_read"], values["cache_write"])
 
     def save(self) -> None:
