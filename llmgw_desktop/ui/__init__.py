@@ -31,6 +31,7 @@ window: `window_probe` (the child that asks Qt whether a window can start) and `
 
 Words said one way everywhere: `badge`, `budget_words`, `risk_words`, `scope_words`,
 `provider_names`, and `terms` (the words of the trade in plain words); and read one way:
-`typed_number` (an amount typed into a form: a price, a budget, a key's limits). The loop: `event_loop`
-(qasync's, with its fixes) and `gc_guard` (garbage collected on the Qt thread only).
+`typed_number` (an amount typed into a form: a price, a budget, a key's limits). The loop:
+`event_loop` (qasync's, with its fixes) and `gc_guard` (garbage collected on the Qt thread
+only).
 """

@@ -88,6 +88,7 @@ NOT_THE_PROVIDERS_CODES: Final = frozenset(
         ErrorCode.CANCELED,
         ErrorCode.GATEWAY_STOPPING,
         ErrorCode.CONTENT_FILTERED,
+        ErrorCode.NOT_INSTALLED,  # a set-up wanted, as a provider with no key is
     )
 ) | {f"upstream_{status}" for status in REQUESTS_OWN_STATUSES}
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.gateway.http_client.unreachable import RestedHost
 from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
 from llmgw_desktop.engine.providers.answering import Answering
@@ -117,7 +118,7 @@ def provider_health(
         return ProviderHealth(
             provider, HealthState.FAILING, reason, RESTING_SOURCE, calls, rest=rest
         )
-    if trouble is not None:
+    if trouble is not None and trouble.code != ErrorCode.NOT_INSTALLED:
         return ProviderHealth(
             provider,
             HealthState.FAILING,
@@ -126,6 +127,10 @@ def provider_health(
             calls,
             code=trouble.code,
         )
+    # A CLI a call found not installed is a set-up wanted, as a provider with no key is: not
+    # failing (its row says "Not installed"; its models are held back, `Trouble.holds_back`).
+    # Two calls to CLIs not installed turned the header red, "2 failing" (person pass,
+    # 2026-11-29).
     state = calls.state
     source = "calls" if state in (HealthState.FAILING, HealthState.DEGRADED) else ""
     return ProviderHealth(provider, state, calls.describe(), source, calls)

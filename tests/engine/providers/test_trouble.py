@@ -3,7 +3,11 @@ kept until a later success; transient failures are left to the circuit breaker."
 
 from __future__ import annotations
 
+import time
+
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import EventBus, ModelListRead, RequestFinished
 from llmgw_desktop.engine.providers.discovery import Discovery
@@ -177,3 +181,32 @@ def test_a_list_that_answers_ends_a_refusal_its_calls_or_a_test_met_once_the_key
     events.publish(ModelListRead("openai", "vault:openai#1", None))  # a Test's passing word
     found = trouble.of("openai")
     assert found is not None and not found.holds_back
+
+
+async def test_a_cli_a_call_found_not_installed_is_a_set_up_wanted_not_failing(
+    loaded: LoadedSettings,
+) -> None:
+    """Two calls to coding CLIs not installed turned the header red, "2 failing", and /health
+    said so, beside rows saying "Not installed" (person pass, 2026-11-29). Its models are
+    held back still, as a provider with no key has none."""
+    engine = Engine(loaded.settings)
+    await engine.start()
+
+    def ended(code: str) -> RequestFinished:
+        now = time.time()  # its calls' health reads the last 15 min
+        finished = ("r", "claude", "m", "failed", "local", "t", now, now)
+        return RequestFinished(*finished, error_code=code)
+
+    try:
+        for _ in range(3):
+            engine.events.publish(ended("not_installed"))
+        health = engine.providers.health("claude")
+        assert health.state != "failing", health
+        assert "claude" not in engine.health()["providers"]["failing"]
+        trouble = engine.providers.trouble("claude")
+        assert trouble is not None and trouble.holds_back
+        for _ in range(3):
+            engine.events.publish(ended("provider_error"))
+        assert engine.providers.health("claude").state == "failing"  # its own failures count
+    finally:
+        await engine.stop()
