@@ -614,8 +614,9 @@ class GatewayService:
         if price is None:
             return None
         facts = incoming.facts
-        output = facts.max_output or ESTIMATED_OUTPUT_TOKENS
-        return price.cost(Usage(facts.estimated_tokens, output * facts.answers))
+        # `max_output` is every answer's limit together already.
+        output = facts.max_output or ESTIMATED_OUTPUT_TOKENS * facts.answers
+        return price.cost(Usage(facts.estimated_tokens, output))
 
     def _guarded(self, target: Target) -> tuple[str, str, bool]:
         """What the guard's settings call `target`'s provider (a CLI by its engine id), its

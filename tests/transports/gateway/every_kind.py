@@ -129,7 +129,7 @@ KINDS = (
         "deepseek",
         "deepseek/deepseek-chat",
         "text_completion",
-        ("n", "best_of"),
+        ("best_of",),  # `n` above one is refused: one completion is answered a request
     ),
 )
 

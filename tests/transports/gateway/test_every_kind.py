@@ -15,7 +15,8 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
 - a prompt is held at the most it can be billed (a token a byte), whatever its door;
 - a call asking for several answers (`n`, `best_of`, `candidateCount`) is held for each, sent
   with a limit per answer that keeps them all within its hold, and refused past the most a
-  hard budget holds (`/v1/completions` held one answer of a hundred it asked for);
+  hard budget holds (`/v1/completions` held one answer of a hundred it asked for; it answers
+  one completion, so an `n` above one is refused there);
 - an upstream that fails before its first frame (a 200, then nothing) fails over to the route's
   next target, streamed or whole: every kind commits its answer at the same point, its first
   frame (`Line.primed`), and writes its row and counts missing usage the same way
@@ -232,6 +233,19 @@ async def test_a_call_asking_for_many_answers_is_held_for_each(
     refused = await kind.ask(gateway, answers=(field, MAX_ANSWERS_HELD + 1))
     assert refused.status == 400 and field in refused.text, refused
     assert len(upstream.llm_requests) == 1
+
+
+async def test_a_completion_asking_for_more_than_one_answer_back_is_refused(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """`n` of 100 was held and billed for each, and one completion was relayed (a review,
+    2026-11-29): refused, naming `n`, before anything is sent; `best_of` (one sent back) goes."""
+    (kind,) = (k for k in KINDS if k.recorded == "completion")
+    gateway = await _started(start_gateway, upstream, kind)
+    refused = await kind.ask(gateway, answers=("n", 2))
+    assert refused.status == 400 and "n: the gateway answers one completion" in refused.text
+    assert upstream.llm_requests == []
+    assert (await kind.ask(gateway, answers=("n", 1))).status == 200
 
 
 @kinds

@@ -46,8 +46,8 @@ class FimRequest:
     stream_usage: bool = False
     front: str = FIM_OPENAI
     body: dict[str, Any] = field(default_factory=dict, compare=False)
-    # OpenAI's `n` and `best_of` (the server writes `best_of` and bills each), where the
-    # client's body is sent on (`FimWire.carries_answers`).
+    # OpenAI's `best_of` (the server writes each and bills each), where the client's body is
+    # sent on (`FimWire.carries_answers`).
     answers: Answers = ONE_ANSWER
 
     @property
@@ -106,9 +106,18 @@ def fim_request(front: str, body: dict[str, Any]) -> FimRequest:
 
 
 def _answers(body: dict[str, Any]) -> Answers:
-    """The answers an OpenAI completion asks for: `best_of` are written, `n` of them sent back."""
-    many, best = answer_count(body.get("n")), answer_count(body.get("best_of"))
-    return Answers.of(best, "best_of") if best > many else Answers.of(many, "n")
+    """The answers an OpenAI completion has written: `best_of`, of which the best is sent back.
+
+    Raises:
+        InvalidRequest: it asks for more than one back (`n`): the gateway answers one.
+    """
+    if answer_count(body.get("n")) > 1:
+        # Held and billed for each, one was relayed (a review, 2026-11-29).
+        raise InvalidRequest(
+            "n: the gateway answers one completion a request; send a request for each",
+            param="n",
+        )
+    return Answers.of(answer_count(body.get("best_of")), "best_of")
 
 
 def _prompt(value: Any) -> str:

@@ -81,11 +81,12 @@ class CompletionTargets:
             return None, InvalidRequest(wire, param="model")
         answers = request.answers if wire.carries_answers(request) else ONE_ANSWER
         limit = request.max_tokens
-        ask = CallAsk(
+        most = self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS
+        ask = CallAsk(  # each answer written may reach its limit, as a chat's (`_call_ask`)
             target.model,
             request.held_input_tokens,
-            None if limit is None else limit * answers.held,  # each answer may reach it
-            default_output=self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS,
+            None if limit is None else limit * answers.held,
+            default_output=most * answers.held,
             price=self._prices.price_of(target.model),
         )
         hold, limit = await self._api.hold(caller, route, ask, answers=answers)
