@@ -88,6 +88,7 @@ async def serve_on_cli(
     route.provider, route.model, route.kind = target.provider, target.model, "cli"
     # The CLI call's recorder row is this request's: the id the response carries.
     route.request_id = new_record_id()
+    caller.row_opened(route.request_id)
     meta = RequestMeta(
         transport=caller.transport,
         tool=caller.endpoint,

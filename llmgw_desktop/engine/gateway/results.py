@@ -65,6 +65,12 @@ class CallerInfo:
     # back as it (`auth/agent_callbacks.py`).
     proven: Principal | None = None
 
+    def row_opened(self, record: str) -> None:
+        """Tell a desk caller that its request opened the row `record` (an attempt's, a CLI
+        call's): `opened_rows`, where it listens."""
+        if self.opened_rows is not None:
+            self.opened_rows.append(record)
+
 
 @dataclass(frozen=True)
 class Completed:

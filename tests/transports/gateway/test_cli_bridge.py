@@ -3,6 +3,7 @@ scripted upstream, answering an OpenAI client and an Anthropic client."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import openai
@@ -137,3 +138,24 @@ async def test_a_gateway_key_reaches_a_cli_bridge_model_only_in_its_scope(
     assert {m.id async for m in refused.models.list()} == {"gpt-4o-mini"}
     rows = await gateway.engine.recorder.recent(limit=10)
     assert {r["owner_principal"] for r in rows} == {"key:narrow", "key:bridged"}
+
+
+async def test_the_playground_stopping_a_cli_answer_before_it_began_names_its_row(
+    cli_gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    """The desk's Stop while Claude Code had not answered: the CLI call's row was not heard, so
+    the page said "No recorder row." beside it (a review, 2026-11-29)."""
+    upstream.script(Reply.slow(60.0))
+    stop = asyncio.Event()
+
+    async def stop_once_asked() -> None:
+        await upstream.wait_for_requests(1)
+        stop.set()
+
+    stopping = asyncio.create_task(stop_once_asked())
+    reply = await cli_gateway.engine.playground.send("claude-cli/sonnet", [HI], stop=stop)
+    await stopping
+    assert reply.stopped and reply.record_id is not None, reply
+    rows = await cli_gateway.engine.recorder.recent(limit=5)
+    assert reply.record_id in {row["id"] for row in rows}
+    assert next(r for r in rows if r["id"] == reply.record_id)["provider"] == "claude"

@@ -87,8 +87,7 @@ class RequestRecords:
         )
         # The response names the row of the attempt that answered (or failed last).
         route.request_id = record
-        if caller.opened_rows is not None:
-            caller.opened_rows.append(record)
+        caller.row_opened(record)
         return record
 
     def attempt_to_open(
