@@ -4,9 +4,9 @@
 on a network bind anyone on that network: it needs no key), so it holds facts, never secrets,
 paths or anything of one principal:
 the engine's state (`degraded` while the store is), its version and uptime, the switches'
-pause, the global budget refusing every call (its name), the vault's state, whether plain HTTP
-is reachable from the network, the edge's refusals, the store, the recorder, this process's
-lease, which providers fail, rest or have a
+pause, the global budget refusing every call (which, and when it resets), the vault's state,
+whether plain HTTP is reachable from the network, the edge's refusals, the store, the
+recorder, this process's lease, which providers fail, rest or have a
 target cooling down (by id only), and, while the response cache is on, whether its file works
 (and, with the semantic cache, whether its lookups answer within their deadline).
 The process health adds the live jobs and their limits, the circuit breakers, the switches,
@@ -111,9 +111,9 @@ class EngineHealth:
             "version": __version__,
             "uptime_seconds": round(self._lifecycle.uptime_seconds, 3),
             "paused": self._switches.paused,
-            # The global budget that refuses every call now, by name, or None: like a pause,
-            # not the process's `status` (no restart or other replica serves past it); its
-            # figures are the operator's, on the Budgets page.
+            # The global budget that refuses every call now (scope, period, unit and when it
+            # resets), or None: like a pause, not the process's `status` (no restart or other
+            # replica serves past it); its figures are the operator's, on the Budgets page.
             "refusing": self._refusing(),
             "vault": self._vault.status()["state"],
             # Reachable from the network without TLS in front: tokens travel in clear.
@@ -152,11 +152,17 @@ class EngineHealth:
                 answer["cache"]["semantic"] = self._semantic_cache.health()
         return answer
 
-    def _refusing(self) -> str | None:
+    def _refusing(self) -> dict[str, Any] | None:
         refusing = refusing_every_call(self._budgets.statuses())
         if refusing is None:
             return None
-        return f"the {refusing.budget.label} {refusing.budget.period} budget"
+        budget = refusing.budget
+        return {
+            "scope": budget.scope,
+            "period": budget.period,
+            "unit": budget.unit,
+            "resetsAt": round(refusing.resets_at, 3),
+        }
 
     def readiness(self) -> dict[str, Any]:
         """Whether this process takes new work (`ready`), and its status when it does not."""

@@ -2,12 +2,13 @@
 
 The icon and tooltip show one of four states, the first that holds winning: error (a
 provider is failing by the window's one verdict: its circuit open, its recent calls failing,
-its key refused or its host unreachable; a job is stuck (running with no output past
-`jobs.stuck_after_ms`), the engine stopped, or the store is degraded: damaged, full, or
-refusing the recorder's writes), paused, busy (jobs queued or running), idle. The tooltip
-names each failing provider with its last error and each stuck job with its silence and the
-limit, each provider where some calls fail, and adds the jobs running (the header's count,
-`counts.job_counts`) and the last error.
+its key refused or its host unreachable; a global budget refuses every call; a job is stuck
+(running with no output past `jobs.stuck_after_ms`); the engine stopped; or the store is
+degraded: damaged, full, or refusing the recorder's writes), paused, busy (jobs queued or
+running), idle. The tooltip names each failing provider with its last error, the budget
+refusing every call, each stuck job with its silence and the limit, each provider where some
+calls fail, and adds the jobs running (the header's count, `counts.job_counts`) and the last
+error.
 Messages pop up for what needs the person or is worth knowing while the window is hidden: a
 long job finished, a job stuck, a consent or approval request waiting, a provider going down
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
@@ -33,10 +34,11 @@ from datetime import datetime
 from datetime import time as time_of_day
 
 from llmgw_desktop.config.quiet_hours import QuietHours, parse_quiet_hours
-from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged
+from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged, refusing_every_call
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.budget_words import refusing_words
 from llmgw_desktop.ui.counts import job_counts, running_words
 from llmgw_desktop.ui.icons import tray_state_icon
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
@@ -242,6 +244,8 @@ class TrayIcon(QObject):
         """error, paused, busy or idle: the first that holds."""
         if self.failing or self._engine_stopped or self._engine.degradations:
             return "error"
+        if refusing_every_call(self._budgets.statuses()) is not None:
+            return "error"  # nothing is served: the header and Overview say "Refusing"
         jobs = job_counts(self._engine)
         if jobs.stuck:
             return "error"
@@ -273,6 +277,9 @@ class TrayIcon(QObject):
             if len(error) > ERROR_CHARS:
                 error = error[: ERROR_CHARS - 1] + "…"
             lines.append(f"Last error: {error}")
+        refusing = refusing_every_call(self._budgets.statuses())
+        if refusing is not None:
+            lines.append(_cut(refusing_words(refusing)))
         budget = self.budget_line()
         if budget:
             lines.append(budget)

@@ -13,6 +13,7 @@ answered: found by a review under Xvfb (2026-11-29).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import aiohttp
@@ -22,7 +23,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui import counts
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
+from tests.ui.desk_gateway import Desk, OnGateway, desk_tray, desk_window, messages_request
 from tests.waiting import until
 
 TINY = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.000001}]
@@ -46,9 +47,16 @@ def test_a_global_budget_refusing_every_call_is_said_on_the_chip_and_the_card(
             card = window.overview.figures.cards["gateway"]
             assert await refusing(desk) is None
             await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
-            # `/health` says it too, by the budget's name (it said "ok" alone: person pass,
-            # 2026-11-29); its figures are the operator's, not for whoever reaches the door.
-            assert await refusing(desk) == "the global daily budget"
+            # `/health` says it too, which budget and when it resets (it said "ok" alone);
+            # its figures are the operator's, not for whoever reaches the door.
+            said = await refusing(desk)
+            assert isinstance(said, dict), said
+            assert (said["scope"], said["period"], said["unit"]) == ("global", "daily", "usd")
+            assert said["resetsAt"] > time.time()
+            with desk_tray(desk) as tray:  # the one face left saying idle (a review)
+                tray.redraw()
+                assert tray.state == "error", tray.icon.toolTip()
+                assert "Calls that may cost more than is left are" in tray.icon.toolTip()
             window.header.redraw()
             window.overview.refresh_status()
             assert (chip.text(), chip.property("tone")) == ("Refusing", "error")
