@@ -40,6 +40,7 @@ from llmgw_desktop.engine.gateway.results import (
     close_chunks,
 )
 from llmgw_desktop.engine.gateway.same_dialect.passthrough import splice_field
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.response_cache.partition import Lookup, Shape, partition_of
 from llmgw_desktop.engine.response_cache.stats import (
     CUT_AT_LIMIT,
@@ -237,7 +238,9 @@ class ResponseCache:
     ) -> Completed | Streaming:
         """The kept answer, given again: a whole body with this request's `x_gateway`, or the
         stream's chunks as they were sent."""
-        headers = jsonio.loads(found.headers)
+        # Masked again as they are given: an answer kept before its headers were masked as
+        # they came (an upstream echoing its key in one) is not given as it was kept.
+        headers = {k: redact(v, named=False) for k, v in jsonio.loads(found.headers).items()}
         if found.streamed:
             return Streaming(route, _replayed(found.body), headers=headers)
         raw = found.body

@@ -16,9 +16,11 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed
 from llmgw_desktop.engine.response_cache import Lookup, ResponseCache, Shape, partition_of
+from llmgw_desktop.engine.response_cache.store import CachedAnswer
 from llmgw_desktop.engine.tokens.usage import Usage
 
 
@@ -61,3 +63,17 @@ def test_an_answer_cut_at_a_limit_the_client_did_not_ask_for_is_not_kept(
         assert cache.stats.passed_over == ({"cut_at_limit": 1} if limited and cut else {})
     finally:
         cache.store.close()
+
+
+def test_a_kept_answers_headers_are_masked_as_they_are_given_again(tmp_path: Path) -> None:
+    """An answer kept before its headers were masked as they came held an upstream's echo of
+    the key it was sent (a review, 2026-11-29): given again, it is masked."""
+    cache = ResponseCache(ResponseCacheSettings(enabled=True), tmp_path)
+    echoed = "Bearer sk-proj-" + "a1B2c3D4" * 6
+    kept = CachedAnswer(
+        b"d" * 32, False, b'{"choices": []}', f'{{"x-debug-authorization": "{echoed}"}}', "{}"
+    )
+    incoming = ClientRequest(DIALECT_OPENAI_CHAT, {"model": "m", "messages": []})
+    given = cache.replay(kept, incoming, RouteReport(request_id="r", requested_model="m"))
+    assert "sk-proj-" not in str(given.headers), given.headers
+    assert "x-debug-authorization" in given.headers
