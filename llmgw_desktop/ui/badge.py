@@ -116,6 +116,10 @@ class StatusBadge(QLabel):
         self.setVisible(bool(text))
 
 
+# Where a cell keeps the status kind it was drawn with (its glyph is set again only on a change).
+_KIND_ROLE = Qt.ItemDataRole.UserRole + 7
+
+
 def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
     """Show a status in a table cell the way `StatusBadge` shows it: the glyph as its icon,
     the words in the kind's tone.
@@ -126,8 +130,8 @@ def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
     spec = STATUS_KINDS[kind]
     if item.text() != text:
         item.setText(text)
-    if item.data(Qt.ItemDataRole.UserRole + 7) != kind:
-        item.setData(Qt.ItemDataRole.UserRole + 7, kind)
+    if item.data(_KIND_ROLE) != kind:
+        item.setData(_KIND_ROLE, kind)
         item.setIcon(_cell_icon(kind))  # it takes the look's colour when painted
     # The text's colour is the look's in use, and follows a switch of looks (an unchanged
     # colour is left alone: no repaint).
@@ -137,8 +141,8 @@ def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
 def plain_cell(item: QTableWidgetItem) -> None:
     """A cell `status_cell` drew, plain again: no glyph, the palette's own colour (a circuit
     that closed kept its red cross beside "calls go through")."""
-    if item.data(Qt.ItemDataRole.UserRole + 7) is not None:
-        item.setData(Qt.ItemDataRole.UserRole + 7, None)
+    if item.data(_KIND_ROLE) is not None:
+        item.setData(_KIND_ROLE, None)
         item.setIcon(QIcon())
     tone_item(item, None)
 

@@ -1,9 +1,9 @@
 """A number as a person types it into a form (a price, a budget, a key's limits), read one way
 everywhere: `$` in front, `,` or `_` between thousands (`1,000`, `10_000`).
 
-A comma anywhere else is refused, never dropped: "1,5" (a decimal comma) read as 15 priced a
-model ten times over, and a budget of "5,5" dollars would have been one of $55 (person pass,
-2026-11-29). So are a negative amount and one that is not finite.
+A comma anywhere else is refused, never dropped: "1,5" (a decimal comma) read as 15 would price
+a model ten times over, and a budget of "5,5" dollars would be one of $55. So are a negative
+amount and one that is not finite.
 """
 
 from __future__ import annotations

@@ -270,9 +270,8 @@ def _details_of(budget: Budget) -> dict[str, Any]:
 
 def refusing_every_call(statuses: Sequence[BudgetStatus]) -> BudgetStatus | None:
     """The global budget that refuses every call now (used up, or too little left for a call):
-    nothing is served until it resets or is raised, so no face may say the gateway works (a
-    review read "Working" in green beside a 402 for every call; `/health` said only "ok").
-    None when there is none."""
+    nothing is served until it resets or is raised, so no face may say the gateway works: the
+    header, Overview, the tray and `/health` read it. None when there is none."""
     for status in statuses:
         if status.budget.kind == "global" and not status.lane and status.state == "exceeded":
             return status

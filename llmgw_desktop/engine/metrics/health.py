@@ -65,8 +65,8 @@ MIN_CALLS_FOR_RATE: Final = 4
 _COUNTED: Final = frozenset({RecordState.COMPLETED, RecordState.FAILED})
 # The statuses with which an upstream refuses the request itself, not for its key, its rate or
 # trouble of its own (those are `KEY_STATUSES` and `RETRYABLE_STATUSES`): a mistyped model's
-# 404, a field it does not take (400, 422), a body too large (413). A caller's typo made a
-# provider answering every other call read "failing".
+# 404, a field it does not take (400, 422), a body too large (413): a caller's typo must not
+# make a provider that answers every other call read "failing".
 # A proxy's 407 is the gateway's set-up, not the request's.
 REQUESTS_OWN_STATUSES: Final = (
     frozenset(range(400, 500)) - KEY_STATUSES - RETRYABLE_STATUSES - {407}

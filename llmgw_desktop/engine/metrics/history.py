@@ -83,8 +83,8 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
 
 async def rebuild_health(db: Database, health: CallHealth, *, before: float) -> int:
     """Count the calls finished in the health window before `before` (this run's start) in
-    each provider's health: after a restart the Providers page said "32 recent failures" from
-    the rebuilt charts beside `/health`'s "unknown" (person pass, 2026-11-29). How many."""
+    each provider's health, so that after a restart the verdict and the rebuilt charts' failures
+    agree. How many."""
     since = before - HEALTH_WINDOW_S
 
     def read() -> list[tuple[str, float, bool, str | None, float]]:

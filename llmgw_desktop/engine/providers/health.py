@@ -129,8 +129,6 @@ def provider_health(
         )
     # A CLI a call found not installed is a set-up wanted, as a provider with no key is: not
     # failing (its row says "Not installed"; its models are held back, `Trouble.holds_back`).
-    # Two calls to CLIs not installed turned the header red, "2 failing" (person pass,
-    # 2026-11-29).
     state = calls.state
     source = "calls" if state in (HealthState.FAILING, HealthState.DEGRADED) else ""
     return ProviderHealth(provider, state, calls.describe(), source, calls)

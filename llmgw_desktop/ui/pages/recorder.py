@@ -416,8 +416,8 @@ class RecorderPage(Page):
         row = self.model.row_of(self._detail_id)
         refiltered, self._refiltered = self._refiltered, False
         if row is None and refiltered:
-            # The filters hide the request shown: its details stood beside a list without it
-            # (person pass, 2026-11-29). The newest one listed is shown, or none.
+            # The filters hide the request shown: its details must not stand beside a list
+            # without it. The newest one listed is shown, or none.
             self._detail_id = None
             if loaded:
                 self.table.selectRow(0)

@@ -112,7 +112,7 @@ def _answers(body: dict[str, Any]) -> Answers:
         InvalidRequest: it asks for more than one back (`n`): the gateway answers one.
     """
     if answer_count(body.get("n")) > 1:
-        # Held and billed for each, one was relayed (a review, 2026-11-29).
+        # Each would be held and billed, and one relayed: the wires read `choices[0]`.
         raise InvalidRequest(
             "n: the gateway answers one completion a request; send a request for each",
             param="n",
