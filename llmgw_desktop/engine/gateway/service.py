@@ -34,7 +34,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.balancing.balancer import Ordered
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
@@ -505,7 +505,21 @@ class GatewayService:
         route.requested_model = requested
         route.requested_provider = requested.partition("/")[0] if "/" in requested else None
         pinned_as = pin_caller(caller.principal, caller.caller, caller.proven)
-        plan = plan_request(self.registry, requested, caller=pinned_as)
+        try:
+            plan = plan_request(self.registry, requested, caller=pinned_as)
+        except NotFound as exc:
+            if requested != self.registry.config.default_model:
+                raise
+            # Every request naming no model asks for it (the door or the tool fills it in):
+            # the setting is what to fix, which its caller may never have named.
+            raise NotFound(
+                f"unknown model {requested!r}, which is gateway.default_model, the model of "
+                "every request naming none: no provider lists it. Set gateway.default_model "
+                "to a model GET /v1/models lists (Settings, 'Model when a request names "
+                "none'), or name a model in the request",
+                code=exc.code,
+                param="model",
+            ) from None
         if plan.small_target and small is not None and small():
             plan = plan_request(self.registry, requested, caller=pinned_as, small=True)
         route.rule = plan.rule

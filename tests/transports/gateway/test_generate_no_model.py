@@ -103,3 +103,26 @@ async def test_no_model_under_a_project_not_granted_is_refused_before_choosing(
     status, body = await generate(gateway, PROMPT, headers)
     assert status == 403 and body["error"]["code"] == "outside_key_scope", body
     assert "team-b" in body["error"]["message"] and upstream.llm_requests == []
+
+
+async def test_a_default_model_no_provider_lists_is_named_as_the_setting_to_fix(
+    start_gateway: GatewayFactory,
+) -> None:
+    """Every request naming no model got "unknown model 'no-such-model-zzz': ... Name its
+    provider", though its caller named none: the setting is what to fix (second person pass,
+    2026-11-29). A request naming another unknown model is told as before."""
+    gateway = await start_gateway({"gateway.default_model": "no-such-model-zzz"})
+    status, body = await generate(gateway, PROMPT)
+    assert status == 404, body
+    said = body["error"]["message"]
+    assert "'no-such-model-zzz', which is gateway.default_model" in said, said
+    assert "Settings" in said
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            gateway.base_url + "/v1/chat/completions",
+            json={"model": "other-model-zzz", "messages": [{"role": "user", "content": "hi"}]},
+        ) as answer,
+    ):
+        named = await answer.json()
+    assert answer.status == 404 and "default_model" not in named["error"]["message"], named
