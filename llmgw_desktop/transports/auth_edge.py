@@ -161,7 +161,7 @@ def charge_rate(auth: AuthService, principal: Principal) -> EdgeRefusal | None:
     if not principal.remote:
         return None
     wait = auth.check_rate(principal.id)
-    return None if wait is None else _rate_refusal(wait)
+    return None if wait is None else _rate_refusal(wait, auth.rate_limit_words(principal.id))
 
 
 def edge_access(
@@ -478,9 +478,13 @@ def _unauthorized(
     return response
 
 
-def _rate_refusal(wait_s: float) -> EdgeRefusal:
+def _rate_refusal(wait_s: float, limit: str = "") -> EdgeRefusal:
+    """A request over a rate limit (`limit`: which, in words), with how long to wait."""
     seconds = max(1, math.ceil(wait_s))
-    refusal = EdgeRefusal(ErrorCode.RATE_LIMITED, f"too many requests; try again in {seconds} s")
+    over = f" ({limit})" if limit else ""
+    refusal = EdgeRefusal(
+        ErrorCode.RATE_LIMITED, f"too many requests{over}; try again in {seconds} s"
+    )
     refusal.details["retry_after_s"] = seconds
     return refusal
 

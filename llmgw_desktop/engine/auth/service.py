@@ -167,6 +167,16 @@ class AuthService:
         own = self.keys.limiter_for(principal_id) if self.keys is not None else None
         return (own or self.rate_limits).check(principal_id)
 
+    def rate_limit_words(self, principal_id: str) -> str:
+        """Which limit `check_rate` holds the principal to, in words a refusal names: "key
+        ci-bot's limit of 3 requests a minute", or the gateway's `http.rate_limit_per_minute`."""
+        own = self.keys.limiter_for(principal_id) if self.keys is not None else None
+        if own is not None:
+            who = principal_id.removeprefix("key:")
+            return f"key {who}'s limit of {round(own.per_second * 60)} requests a minute"
+        per_minute = round(self.rate_limits.per_second * 60)
+        return f"the gateway's limit of {per_minute} requests a minute (http.rate_limit_per_minute)"
+
     def is_trusted_proxy(self, address: str) -> bool:
         """Whether `address` is one of `http.trusted_proxies` (False for anything unparsable)."""
         return self.trusted_proxies.trusts(address)

@@ -201,6 +201,9 @@ async def test_rate_limit_answers_429_with_retry_after(
         await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
     assert int(refused.value.response.headers["Retry-After"]) >= 1
     assert len(upstream.llm_requests) == 2
+    # It names the limit it is held to: the key's own, not the gateway's (a person asked
+    # which limit it was).
+    assert "key slow's limit of 2 requests a minute" in refused.value.message
 
 
 async def test_revocation_counts_on_the_next_request(
