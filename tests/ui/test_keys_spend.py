@@ -94,3 +94,34 @@ def test_each_key_shows_its_spend_against_its_budget_its_last_use_and_its_reques
             assert owners == {"key:ci-bot"}
 
     on_gateway(body, also_upstream=("openai",))
+
+
+def test_a_key_whose_budget_is_used_up_says_it_refuses_not_live(
+    on_gateway: OnGateway, qtbot: QtBot
+) -> None:
+    """The list and the badge said a green "live" while the details said "used up, calls are
+    refused" (second person pass, 2026-11-29)."""
+
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        tiny = KeySpec(name="tiny", scope=KeyScope.of(), budget_usd=0.000001)
+        made = await engine.keys.create(LOCAL_CALLER, tiny)
+        client = openai.AsyncOpenAI(
+            base_url=desk.runtime.base_url + "/v1", api_key=made.secret, max_retries=0
+        )
+        for _ in range(2):  # the first spends it, the second is refused
+            try:
+                await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+            except openai.APIStatusError as refused:
+                assert refused.status_code == 402
+        await client.close()
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
+            page = shown_page(window, KeysPage)
+            await page.refresh()
+            page.table.selectRow(0)
+            state = page.table.item(0, COLUMNS.index("State"))
+            assert state is not None and state.text() == "refusing: budget used up"
+            assert page.detail.badge.words == "refusing: budget used up"
+            assert page.detail.badge.kind == "error"
+
+    on_gateway(body, also_upstream=("openai",))

@@ -21,7 +21,7 @@ from llmgw_desktop.ui.qt import QFontDatabase, QVBoxLayout, QWidget
 from llmgw_desktop.ui.terms import who_words
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["KeyDetail", "KeySpend", "ago", "reach_words", "state_kind", "when"]
+__all__ = ["KeyDetail", "KeySpend", "ago", "reach_words", "shown_state", "state_kind", "when"]
 
 # A key's state -> the badge kind (badge.py's vocabulary).
 _STATE_KINDS = {"live": "ok", "retiring": "warning", "revoked": "off", "expired": "off"}
@@ -30,6 +30,15 @@ _STATE_KINDS = {"live": "ok", "retiring": "warning", "revoked": "off", "expired"
 def state_kind(state: str) -> str:
     """The badge kind of a key's state."""
     return _STATE_KINDS.get(state, "unknown")
+
+
+def shown_state(state: str, spend: KeySpend | None) -> tuple[str, str]:
+    """A key's state as the list and its badge show it, and the badge kind: a key whose
+    budget is used up is refused every call, which a green "live" beside its details' "used
+    up, calls are refused" did not say."""
+    if state in ("live", "retiring") and spend is not None and spend.exceeded:
+        return "error", "refusing: budget used up"
+    return state_kind(state), state
 
 
 def when(timestamp: float | None, never: str = "never") -> str:
@@ -154,7 +163,7 @@ class KeyDetail(DetailCard):
         state = record.state(now)
         self.heading.setText(record.name)  # as the list names it; the principal below
         self.heading.setToolTip(f"Its principal: {record.principal}")
-        self.badge.set_status(state_kind(state), state)
+        self.badge.set_status(*shown_state(state, spend))
         self.key_label.setText(record.shown)
         if spend is None:
             self.spend_bar.set_spend(0.0, None)

@@ -35,7 +35,7 @@ from llmgw_desktop.ui.pages.key_detail import (
     KeySpend,
     ago,
     reach_words,
-    state_kind,
+    shown_state,
     when,
 )
 from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
@@ -189,7 +189,7 @@ class KeysPage(Page):
 
     def _fill_row(self, row: int, record: KeyRecord, now: float) -> None:
         spend = self.spends[record.principal]
-        state = record.state(now)
+        kind, state = shown_state(record.state(now), spend)
         cells = (
             record.name,
             state,
@@ -213,7 +213,7 @@ class KeysPage(Page):
                 set_figure(item, text)
                 item.setToolTip(spend.words)
             elif COLUMNS[col] == "State":
-                status_cell(item, state_kind(state), text)
+                status_cell(item, kind, text)
             elif item.text() != text:
                 item.setText(text)
 
