@@ -5,10 +5,12 @@ must be entered and left in one task: it starts the server, says `initialize`, l
 server offers, then serves callers from other tasks until the server ends, the gateway stops,
 or a call finds the connection broken. A server that ends is started again after a back-off
 that doubles from `RESTART.first_s` to `RESTART.longest_s` (reset once a run lasted
-`HEALTHY_AFTER_S`), so a server that crashes at once does not spin. Callers waiting while it
-starts wait at most the start timeout (`mcp.start_timeout_ms`), which also bounds each reading
-of its lists (at the start, after a `list_changed`, the desk's Test); callers of a server known
-not to answer (`silence.py`) are answered at once, while it is asked to start again.
+`HEALTHY_AFTER_S`, or served `SERVED_S`), so a server that crashes at once does not spin.
+Callers waiting while it starts wait at most the start timeout (`mcp.start_timeout_ms`), which
+also bounds each reading of its lists (at the start, after a `list_changed`, the desk's Test),
+and none while its next start is further off than that (they are told when it is); callers of
+a server known not to answer (`silence.py`) are answered at once, while it is asked to start
+again.
 
 A server's lists are kept from its last good reading: while it restarts, or when a reading
 fails, what it offered last is what it offers. Each list keeps at most `mcp.max_tools_per_server`
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +69,9 @@ START_TIMEOUT_S = 30.0
 MAX_TOOLS = 500
 RESTART = Backoff(first_s=0.5, longest_s=30.0)
 HEALTHY_AFTER_S = 30.0
+# A run that served this long (started, answered its `initialize`) ends a run of failed starts:
+# its next start is as quick as a first one.
+SERVED_S = 5.0
 # How a start that got no answer is said (`_describe`): a server known not to answer is still
 # not answering (`silence.py`); any other failure means it answers again.
 TIMED_OUT = "it did not answer initialize"
@@ -132,6 +138,8 @@ class UpstreamServer:
         self._stopping = False
         self._end = asyncio.Event()  # this run is over: the server ended, a call broke, stop
         self._attempt: asyncio.Future[ClientSession] | None = None
+        # When the next start begins, while the owner waits out a back-off (monotonic).
+        self._next_start_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._ping = SharedPing(config.name, tasks)
         # Known not to answer (`silence.py`), until it answers `initialize` again.
@@ -211,12 +219,31 @@ class UpstreamServer:
             # Its start would hold the caller `start_timeout_s` for nothing. It is asked again
             # in the background, and used once it answers.
             raise ServerDown(self.silence.said())
+        backing_off = self._restart_in()
+        if backing_off is not None and backing_off >= self.start_timeout_s:
+            # Its next start is past the caller's wait: said now, not after the wait.
+            raise ServerDown(self._restarting(backing_off))
         try:
             return await asyncio.wait_for(asyncio.shield(attempt), self.start_timeout_s)
         except TimeoutError:
             if self.sign_in_url is not None:
                 raise ServerDown(self.needs_sign_in()) from None
+            backing_off = self._restart_in()
+            if backing_off is not None:  # no start was tried while the caller waited
+                raise ServerDown(self._restarting(backing_off)) from None
             raise ServerDown(f"it did not start within {self.start_timeout_s:g} s") from None
+
+    def _restart_in(self) -> float | None:
+        """Seconds until its next start, while it waits out a back-off after a failure."""
+        at = self._next_start_at
+        return None if at is None else max(0.0, at - time.monotonic())
+
+    def _restarting(self, seconds: float) -> str:
+        why = f" ({self.last_error})" if self.last_error else ""
+        return (
+            f"it ended{why} and is started again in {math.ceil(seconds)} s (after failures in "
+            "a row it waits longer each time); retry then"
+        )
 
     def wake(self) -> asyncio.Future[ClientSession]:
         """Have the server started if it is not running (without waiting for it): the start
@@ -331,6 +358,9 @@ class UpstreamServer:
                 log.warning("MCP server %s failed: %s", self.config.name, why)
                 if not why.startswith(TIMED_OUT):
                     self.silence.ended()  # it answers, with a failure: said as any other
+            # A run that served a while (it started, answered, then ended: a crash on a call)
+            # starts the back-off over: its failures in a row are over.
+            served = self._session is not None and time.monotonic() - began >= SERVED_S
             self._session = None
             self.last_error = why
             # Failed before any list waited for it (a start that timed out under load while no
@@ -345,11 +375,15 @@ class UpstreamServer:
                 break
             self.state = "not_answering" if self.silence.known else "failed"
             ran = time.monotonic() - began
-            delay = RESTART.after(0.0 if ran >= HEALTHY_AFTER_S else delay)
+            delay = RESTART.after(0.0 if ran >= HEALTHY_AFTER_S or served else delay)
             self.silence.next_try_in(delay)
             log.info("MCP server %s restarts in %.1f s", self.config.name, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_requested(), delay)
+            self._next_start_at = time.monotonic() + delay
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested(), delay)
+            finally:
+                self._next_start_at = None
 
     async def _stop_requested(self) -> None:
         while not self._stopping:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -262,3 +263,45 @@ def _zombie(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+async def test_a_server_that_served_then_crashed_restarts_at_once_each_time(
+    start: Start, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run that served ends a run of failed starts: after six failed starts a server that
+    ran 12 s, then crashed on a call, was started again only 30 s later, and a call meanwhile
+    waited those 30 s to be told "it did not start within 30 s" (second person pass,
+    2026-11-29). Each crash after serving is restarted at the first back-off."""
+    from llmgw_desktop.engine.upstream_mcp import connection
+
+    monkeypatch.setattr(connection, "SERVED_S", 0.0)  # any run that served (5 s in use)
+    caplog.set_level("INFO", logger=connection.__name__)
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
+    async with local_mcp(gateway) as client:
+        for _ in range(4):
+            assert not (await client.call_tool("crasher__pid", {})).is_error
+            assert (await client.call_tool("crasher__crash", {})).is_error
+        assert not (await client.call_tool("crasher__pid", {})).is_error
+    waits = [r.getMessage() for r in caplog.records if "restarts in" in r.getMessage()]
+    assert len(waits) == 4 and all(w.endswith("restarts in 0.5 s") for w in waits), waits
+
+
+async def test_a_call_is_told_at_once_when_the_next_start_is_past_its_wait(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a server waits out a back-off longer than a caller's wait for a start, the caller
+    is told when it is started again, at once, not after its wait with "did not start"."""
+    from llmgw_desktop.engine.backoff import Backoff
+    from llmgw_desktop.engine.upstream_mcp import connection
+
+    monkeypatch.setattr(connection, "RESTART", Backoff(first_s=60.0, longest_s=60.0))
+    gateway = await start({"mcp.servers": {"crasher": crasher()}, "mcp.start_timeout_ms": 2000})
+    async with local_mcp(gateway) as client:
+        assert not (await client.call_tool("crasher__pid", {})).is_error
+        assert (await client.call_tool("crasher__crash", {})).is_error
+        waited = time.monotonic()
+        told = await client.call_tool("crasher__pid", {})
+    assert told.is_error, told
+    assert time.monotonic() - waited < 1.5
+    message = told.structured_content["error"]["message"]
+    assert "is started again in" in message and "did not start within" not in message, message
