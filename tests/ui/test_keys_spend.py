@@ -120,8 +120,8 @@ def test_a_key_whose_budget_is_used_up_says_it_refuses_not_live(
             await page.refresh()
             page.table.selectRow(0)
             state = page.table.item(0, COLUMNS.index("State"))
-            assert state is not None and state.text() == "refusing: budget used up"
-            assert page.detail.badge.words == "refusing: budget used up"
+            assert state is not None and state.text() == "budget refuses calls"
+            assert page.detail.badge.words == "budget refuses calls"
             assert page.detail.badge.kind == "error"
 
     on_gateway(body, also_upstream=("openai",))

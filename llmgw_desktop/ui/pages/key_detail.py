@@ -34,10 +34,9 @@ def state_kind(state: str) -> str:
 
 def shown_state(state: str, spend: KeySpend | None) -> tuple[str, str]:
     """A key's state as the list and its badge show it, and the badge kind: a key whose
-    budget is used up is refused every call, which a green "live" beside its details' "used
-    up, calls are refused" did not say."""
+    budget refuses its calls (used up, or too little left for one) is no green "live"."""
     if state in ("live", "retiring") and spend is not None and spend.exceeded:
-        return "error", "refusing: budget used up"
+        return "error", "budget refuses calls"
     return state_kind(state), state
 
 
