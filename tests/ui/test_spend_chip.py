@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.api import BudgetStatus, parse_budgets
+from llmgw_desktop.engine.api import BudgetStatus, parse_budgets, refusing_every_call
 from llmgw_desktop.ui.budget_words import (
-    refusing_every_call,
     refusing_words,
     spend_chip,
     state_kind,
