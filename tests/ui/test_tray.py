@@ -11,8 +11,9 @@ the app builds one, exactly as on a desktop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 import qasync
 
 from llmgw_desktop.config.cli_catalog import PROVIDERS
-from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.engine.auth.consent import ConsentRequest
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.calls.params import CallParams
@@ -342,40 +343,55 @@ def test_jobs_make_the_tray_busy_and_a_long_one_says_when_it_ends(
         tray.hide()
 
 
-def test_a_provider_going_down_turns_the_tray_red_and_says_so(
-    qloop: qasync.QEventLoop, vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = Engine(vibe_settings.settings)
+def _vibe_tray(settings: Settings) -> tuple[Engine, EngineBridge, TrayIcon]:
+    """An engine on `settings` and its tray (not started)."""
+    engine = Engine(settings)
     bridge = EngineBridge(engine)
     actions = GatewayActions(
         bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
     )
-    tray = TrayIcon(bridge, actions, ENDPOINT)
+    return engine, bridge, TrayIcon(bridge, actions, ENDPOINT)
+
+
+@contextlib.asynccontextmanager
+async def _one_vibe_call_failed(
+    engine: Engine, tray: TrayIcon, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    """`engine` started on an upstream answering 500, one Mistral Vibe call failed and the tray
+    red for it (the breaker opens at one failure); stopped at the end."""
+    async with ScriptedUpstream(default=Reply.error(500)) as upstream:
+        monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+        await engine.start()
+        try:
+            failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
+            await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
+            await until(lambda: tray.state == "error", "breaker open")
+            yield
+        finally:
+            await engine.stop()
+
+
+def test_a_provider_going_down_turns_the_tray_red_and_says_so(
+    qloop: qasync.QEventLoop, vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, bridge, tray = _vibe_tray(vibe_settings.settings)
     shown = _spy_messages(tray, monkeypatch)
 
     async def scenario() -> None:
-        async with ScriptedUpstream(default=Reply.error(500)) as upstream:
-            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-            await engine.start()
-            try:
-                failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
-                await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
-                await until(lambda: tray.state == "error", "breaker open")
-                tooltip = tray.icon.toolTip()
-                # Named as every page names it, once: the verdict's status and its reason.
-                assert "Failing: Mistral Vibe (1 failures in a row; calls are refused" in tooltip
-                assert "Down:" not in tooltip, tooltip
-                assert "Last error: Mistral Vibe is failing" in tooltip
-                titles = [title for title, _ in shown]
-                assert titles.count("Mistral Vibe is down") == 1, shown
-                assert "Mistral Vibe is failing" not in titles, "one outage, one message"
-                # Paused, nothing is called and every page says paused: so does the tray.
-                engine.providers.set_paused(OPERATOR, True)
-                assert tray.shown_state == "paused"
-                engine.providers.set_paused(OPERATOR, False)
-                assert tray.shown_state == "error"
-            finally:
-                await engine.stop()
+        async with _one_vibe_call_failed(engine, tray, monkeypatch):
+            tooltip = tray.icon.toolTip()
+            # Named as every page names it, once: the verdict's status and its reason.
+            assert "Failing: Mistral Vibe (1 failures in a row; calls are refused" in tooltip
+            assert "Down:" not in tooltip, tooltip
+            assert "Last error: Mistral Vibe is failing" in tooltip
+            titles = [title for title, _ in shown]
+            assert titles.count("Mistral Vibe is down") == 1, shown
+            assert "Mistral Vibe is failing" not in titles, "one outage, one message"
+            # Paused, nothing is called and every page says paused: so does the tray.
+            engine.providers.set_paused(OPERATOR, True)
+            assert tray.shown_state == "paused"
+            engine.providers.set_paused(OPERATOR, False)
+            assert tray.shown_state == "error"
         assert "Last error: the engine stopped" in tray.icon.toolTip()
 
     try:
@@ -392,35 +408,22 @@ def test_a_circuit_that_lets_a_trial_through_is_not_down_in_the_tray(
     of one call is "some calls fail"), on the Providers page and in the tray alike; the tray
     kept its own list of open circuits, red with "Down:" until a call closed it."""
     settings = vibe_settings.settings.with_values({"providers.breaker_cooldown_ms": 300})
-    engine = Engine(settings)
-    bridge = EngineBridge(engine)
-    actions = GatewayActions(
-        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
-    )
-    tray = TrayIcon(bridge, actions, ENDPOINT)
+    engine, bridge, tray = _vibe_tray(settings)
     _spy_messages(tray, monkeypatch)
 
     async def scenario() -> None:
-        async with ScriptedUpstream(default=Reply.error(500)) as upstream:
-            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-            await engine.start()
-            try:
-                failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
-                await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
-                await until(lambda: tray.state == "error", "breaker open")
-                await until(
-                    lambda: engine.providers.breakers()["mistral"]["state"] == "half_open",
-                    "the cool-down over",
-                )
-                # What every page shows (the Providers page adds "not logged in", a set-up
-                # wanted, which no page counts as failing).
-                failing = [v for v in provider_verdicts(engine) if v.failing]
-                assert failing == [], failing
-                tray.redraw()
-                assert tray.state != "error", tray.icon.toolTip()
-                assert "Down:" not in tray.icon.toolTip()
-            finally:
-                await engine.stop()
+        async with _one_vibe_call_failed(engine, tray, monkeypatch):
+            await until(
+                lambda: engine.providers.breakers()["mistral"]["state"] == "half_open",
+                "the cool-down over",
+            )
+            # What every page shows (the Providers page adds "not logged in", a set-up
+            # wanted, which no page counts as failing).
+            failing = [v for v in provider_verdicts(engine) if v.failing]
+            assert failing == [], failing
+            tray.redraw()
+            assert tray.state != "error", tray.icon.toolTip()
+            assert "Down:" not in tray.icon.toolTip()
 
     try:
         _run(qloop, scenario)
