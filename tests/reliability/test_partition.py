@@ -144,13 +144,21 @@ def test_a_gateway_cut_off_from_the_store_never_runs_a_call_twice_and_heals_to_i
             for name in names
         }
 
-        def all_placed() -> bool:
-            states = [store_state(jobs[n]) for n in names]
-            return [s and s[0] for s in states] == ["running"] * RUNNING + ["queued"] * (
-                CALLS - RUNNING
-            ) and all(logs.count(n, "start") for n in names[:RUNNING])
+        placed: list[object] = []  # what the store and the logs said last, for the failure
 
-        wait_for("three calls running and two queued", all_placed, 30)
+        def all_placed() -> bool:
+            states = [s and s[0] for s in (store_state(jobs[n]) for n in names)]
+            started = [logs.count(n, "start") for n in names]
+            placed[:] = [states, started]
+            return states == ["running"] * RUNNING + ["queued"] * (CALLS - RUNNING) and all(
+                started[:RUNNING]
+            )
+
+        # Three CLIs started beside two gateways and PostgreSQL: a loaded CI once took over 30 s.
+        try:
+            wait_for("three calls running and two queued", all_placed, 60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last seen (states, starts): {placed}") from None
 
         proxy.set(fault)
         cut_at = time.monotonic()

@@ -14,6 +14,7 @@ held at its `max_tokens`, 16 ($0.16).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import openai
@@ -126,6 +127,13 @@ async def test_a_budget_lowered_while_a_call_waits_for_its_reserves_top_up_holds
     spent = ledger.statuses()[0].spent
     reserves = ledger.accounts.reserves
     (reserve,) = reserves._lanes.values()
+    # The flush every 50 ms looks at each reserve with a grant of its own, whose landing would
+    # end the test's top-up below: the lane is kept from it as a lane with a call decided in
+    # the store is, and kept from going idle, and a look already being written lands first.
+    accounts = ledger.accounts
+    accounts._asking[reserve.key] = accounts._asking.get(reserve.key, 0) + 1
+    reserve.touched = time.monotonic() + 3600
+    await waiting.until(lambda: not reserve.granting, "the flush's look at the reserve landed")
     # Its spare taken by calls running (as if), and a top-up of it being written.
     running = reserve.spare
     reserve.used += running
@@ -140,7 +148,7 @@ async def test_a_budget_lowered_while_a_call_waits_for_its_reserves_top_up_holds
         timeout_s=20.0,
     )
     assert reserves._landed is not None and not call.done(), (
-        f"the call did not wait for the top-up (answered: {call.done()})"
+        f"the call did not wait for the top-up (answered: {call.done() and call.result()})"
     )
     await gateway.engine.budgets.replace(LOCAL_CALLER, [_global(round(spent, 2))])
     reserve.used -= running

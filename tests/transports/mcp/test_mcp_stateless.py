@@ -26,6 +26,7 @@ from tests.contract.offline import find_cli
 from tests.mcp_wire import MCP_ACCEPT, initialize, mcp_session
 from tests.transports.auth.conftest import TOKEN, USER_HEADER, bearer
 from tests.transports.mcp.conftest import start_gateway, structured
+from tests.waiting import until
 
 ANSWER_WITHIN_S = 10.0
 
@@ -199,10 +200,15 @@ async def test_the_stdio_relay_names_the_editor_to_a_stateless_gateway(
         },
     ):
         editor.feed_data((json.dumps(message) + "\n").encode())
-    editor.feed_eof()
     out = _Lines()
     relay = StdioForwarder(stateless.mcp_url, headers=bearer() | {"User-Agent": "relay/1"})
-    await asyncio.wait_for(relay.run(editor, out), 60)
+    running = asyncio.create_task(relay.run(editor, out))
+    # The editor quits once it has its answer: closing its input sooner gives the call up.
+    await until(
+        lambda: any(line.get("id") == 2 for line in out.lines), "the call's answer", timeout_s=60
+    )
+    editor.feed_eof()
+    await asyncio.wait_for(running, 30)
     answer = next(line for line in out.lines if line.get("id") == 2)
     job_id = answer["result"]["structuredContent"]["jobId"]
     await stateless.engine.recorder.flush()
