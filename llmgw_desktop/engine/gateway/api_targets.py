@@ -334,6 +334,8 @@ class ApiTargets:
                     # answering: no key of it would do.
                     return None, failure
                 if not failure.next_key:
+                    if failure.fallback:  # the provider's trouble: another target may serve
+                        return None, failure
                     raise UpstreamRejected(
                         failure.status or 502,
                         failure.message,

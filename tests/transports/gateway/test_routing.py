@@ -61,6 +61,31 @@ async def test_429_falls_back_to_the_next_route_and_says_so(
     assert OPENAI_KEY not in str(rows)
 
 
+@pytest.mark.parametrize("status", [501, 520, 522, 524, 526])
+async def test_any_5xx_falls_back_to_the_next_route(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, status: int
+) -> None:
+    # A CDN's 520-527 (its origin down, timed out, its certificate bad) and a server that does
+    # not implement the call are the provider's trouble, which another provider may not share.
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
+    upstream.script(Reply.error(status))
+    code, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert code == 200, body
+    assert [a["outcome"] for a in body["x_gateway"]["attempts"]] == [str(status), "ok"]
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+async def test_a_refusal_of_the_request_itself_does_not_fall_back(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, status: int
+) -> None:
+    # The same request would be refused by the next provider too, at its cost.
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
+    upstream.script(Reply.error(status))
+    code, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert code == status, body
+    assert [r.path for r in upstream.llm_requests] == ["/v1/chat/completions"]
+
+
 async def test_connection_refused_falls_back(
     start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -372,7 +372,9 @@ class UpstreamClient:
         message = _scrubbed(error_message(raw), target)
         # A provider may refuse an unknown key with a 400 that means 401 (`key_refusal.py`).
         status = self._status_of(response.status, raw)
-        fallback = status in RETRYABLE_STATUSES
+        # Any 5xx is the provider's trouble, which another provider may not share: a CDN's
+        # 520-527 (its origin down or timed out), a server lacking the endpoint (501).
+        fallback = status in RETRYABLE_STATUSES or status >= 500
         next_key = status in RETRYABLE_STATUSES | KEY_STATUSES
         code = None
         if signer is not None:
