@@ -31,6 +31,7 @@ __all__ = [
     "disk_refusal",
     "error_code_table",
     "first_line",
+    "gateway_stopping",
     "retried_by_clients",
 ]
 
@@ -503,6 +504,17 @@ class ProviderUnavailable(EngineError):
 
     code = ErrorCode.PROVIDER_UNAVAILABLE
     http_status = 503
+
+
+def gateway_stopping() -> ProviderUnavailable:
+    """What a call the stopping gateway will not answer is told: a queued job's submission,
+    or a request still waiting for its upstream when the front door closes."""
+    return ProviderUnavailable(
+        "the gateway is stopping; send the call again once it is back",
+        code=ErrorCode.GATEWAY_STOPPING,
+        retryable=True,
+        retry_after_s=STOPPING_RETRY_AFTER_S,
+    )
 
 
 class ApprovalDenied(EngineError):

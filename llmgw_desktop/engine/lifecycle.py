@@ -255,9 +255,12 @@ class Lifecycle:
 
     async def interrupt_work(self) -> None:
         """End every running job now as `interrupted`, partial output kept, CLI groups
-        killed after the short stop grace. The first step of a stop; safe to call twice."""
+        killed after the short stop grace, and every call still waiting for its upstream's
+        answer, its caller told `gateway_stopping`. The first step of a stop; safe to call
+        twice."""
         self._lifeline.stopping = True
         self._gateway.stopping = True
         # Before any of the stop's writes: none waits on a frozen server for long.
         self._store.stopping()
         await self._jobs.stop()
+        self._gateway.end_in_flight()

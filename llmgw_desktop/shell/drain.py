@@ -25,7 +25,6 @@ import sys
 import time
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.transports.acp.socket_route import ACP_PATH
 
 __all__ = ["drain"]
 
@@ -43,13 +42,9 @@ async def drain(runtime: GatewayRuntime, grace_s: float, cut_short: asyncio.Even
     runtime.engine.begin_drain()
     await runtime.http.stop_accepting()
     runtime.connections.begin_drain()
-    channels = frozenset({runtime.settings.http.path, ACP_PATH})
 
     def in_flight() -> tuple[int, int]:
-        requests = runtime.connections.in_flight(
-            lambda request: request.method == "GET" and request.path in channels
-        )
-        return requests, runtime.engine.live_jobs
+        return runtime.connections.in_flight(runtime.is_channel), runtime.engine.live_jobs
 
     began = time.monotonic()
     said = began - PROGRESS_EVERY_S

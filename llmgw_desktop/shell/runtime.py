@@ -12,11 +12,14 @@ import shutil
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from aiohttp import web
+
 from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.engine.api import OLLAMA_PORT, Engine, startup_warnings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.startup import after_ready, keep_generated_code
+from llmgw_desktop.transports.acp.socket_route import ACP_PATH
 from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 AFTER_READY_S = 1.0
 # Where Ollama's clients look for it unconfigured (`http.ollama_port`).
 OLLAMA_LOOPBACK = "127.0.0.1"
+# How long a stop waits for the requests it ended to be answered, before the front doors close.
+END_IN_FLIGHT_S = 1.0
+ANSWERS_POLL_S = 0.01
 
 
 class GatewayRuntime:
@@ -182,11 +188,27 @@ class GatewayRuntime:
         if self._after_ready is not None:
             self._after_ready.cancel()
         await self.engine.interrupt_work()
+        await self._answers_written()
         await self.mcp.stop()
         await self.http.stop()
         await self.engine.stop()
         # Classes defined since (the MCP SDK's, the window's pages) are kept for the next start.
         await asyncio.to_thread(keep_generated_code)
+
+    def is_channel(self, request: web.BaseRequest) -> bool:
+        """A client's MCP event stream or ACP socket: a channel its client opens again
+        elsewhere, not an answer, which neither a drain nor a stop waits for."""
+        return request.method == "GET" and request.path in (self.settings.http.path, ACP_PATH)
+
+    async def _answers_written(self) -> None:
+        """A moment for the requests the stop ended (`Engine.interrupt_work`: a call waiting
+        for its upstream is told `gateway_stopping`, a job's MCP call `interrupted`) to be
+        answered before the front doors close, at most `END_IN_FLIGHT_S`. An answer begun
+        (a stream) is cut by the close, as any broken answer is."""
+        for _ in range(round(END_IN_FLIGHT_S / ANSWERS_POLL_S)):
+            if not self.connections.answering(self.is_channel):
+                return
+            await asyncio.sleep(ANSWERS_POLL_S)
 
 
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:

@@ -14,7 +14,8 @@ handler) for as long as it likes. `ConnectionGuard` wraps each connection's prot
 
 A drain (`begin_drain`) closes every connection idle between requests, and each request that
 starts afterwards closes its connection once answered, so no new work arrives on a connection
-opened before; `in_flight` counts the requests still running.
+opened before; `in_flight` counts the requests still running (`answering`, those whose
+handler runs: what a stop waits a moment for).
 
 Deadlines are checked by one timer for all connections, not one per request, so keeping time
 costs a request two attribute writes. The record of each connection also caches the answer to
@@ -195,6 +196,13 @@ class ConnectionGuard:
             close = getattr(connection.handler, "close", None)
             if connection.phase == IDLE and close is not None:
                 close()
+
+    def answering(self, ignored: Callable[[web.BaseRequest], bool]) -> int:
+        """Requests whose handler runs now, less those `ignored` says are channels."""
+        return sum(
+            c.phase == BUSY and c.request is not None and not ignored(c.request)
+            for c in self._open.values()
+        )
 
     def in_flight(self, ignored: Callable[[web.BaseRequest], bool]) -> int:
         """Requests being answered or arriving now: each whose handler runs, less those

@@ -14,7 +14,8 @@ is `translation` through the neutral form `ir` and the `dialects/`, with `capabi
 model accepts). The answer: `answers` and `relay` (whole or streamed), `held_answers` (a stream
 that holds its budget until it ends) and `results` (what a front door gets back); its rows and
 report are in `records/`, each attempt's outcome an `outcomes.Outcome`. Errors are `errors`
-(with `key_refusal` for a key the provider refused).
+(with `key_refusal` for a key the provider refused); a call a stop ends before its answer
+began is told so (`in_flight`).
 
 The other kinds of call take the same path, each with its wire: `embeddings/`, `completions/`
 (fill-in-the-middle) and Ollama's own API (`ollama/`, a chat). The upstream client is

@@ -14,7 +14,7 @@ from llmgw_desktop.engine.gateway.key_refusal import (
     VAULT_PLACES,
     refused_keys_message,
 )
-from llmgw_desktop.engine.gateway.outcomes import Outcome
+from llmgw_desktop.engine.gateway.outcomes import NOT_ASKED, Outcome
 from llmgw_desktop.engine.gateway.records.report import Attempt
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "AllRoutesFailed",
     "UpstreamRejected",
     "VendorFeatureRefused",
+    "unanswered",
 ]
 
 # Anthropic's "overloaded" status; other dialects say it with a 503.
@@ -109,6 +110,41 @@ class RepeatedKey(EngineError):
 
     code = ErrorCode.INVALID_REQUEST
     http_status = 400
+
+
+# The route log's outcomes of targets passed over for the caller's budget, key scope or the
+# outbound guard (`outcomes.py`): a request all of whose targets were is refused as they were.
+_PASSED_OVER = (
+    Outcome.UNPRICED,
+    Outcome.UNMETERED,
+    Outcome.OUTSIDE_KEY_SCOPE,
+    Outcome.GUARD_BLOCKED,
+)
+
+
+def unanswered(
+    model: str,
+    attempts: Sequence[Attempt],
+    last: Exception | None,
+    refusals: Sequence[EngineError],
+    over_budget: Sequence[EngineError],
+    hints: Mapping[str, str],
+    *,
+    key_env: Callable[[str], Sequence[str]],
+    caller: str,
+) -> EngineError:
+    """The error a request for `model` none of whose targets answered ends in: the caller's
+    own refusal where no target was asked for it (`over_budget`: budget, scope, guard), the
+    request's own where none could take it (`refusals`, a 400), else every route failed (the
+    `attempts` said; `hints`, `key_env`, `caller` as `AllRoutesFailed.from_attempts` takes)."""
+    skipped = (*NOT_ASKED, *_PASSED_OVER)  # named: mypyc cannot compile it inline
+    if over_budget and all(a.outcome in skipped for a in attempts):
+        return over_budget[0]
+    if refusals and all(a.outcome in NOT_ASKED for a in attempts):
+        return refusals[0]
+    return AllRoutesFailed.from_attempts(
+        model, attempts, last, hints, key_env=key_env, caller=caller
+    )
 
 
 class AllRoutesFailed(EngineError):

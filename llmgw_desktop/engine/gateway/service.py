@@ -22,6 +22,7 @@ chat's answer back whole or streamed, `recording.py` writes the recorder's rows,
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -34,7 +35,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound, gateway_stopping
 from llmgw_desktop.engine.gateway.balancing.balancer import Ordered
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, cli_unmetered, serve_on_cli
 from llmgw_desktop.engine.gateway.clouds.models import underlying_model
@@ -47,13 +48,14 @@ from llmgw_desktop.engine.gateway.embeddings.request import (
     embedding_request,
 )
 from llmgw_desktop.engine.gateway.embeddings.targets import Embeddings
-from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
+from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, unanswered
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.held_answers import releasing
 from llmgw_desktop.engine.gateway.http_client.unreachable import UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamFailure
+from llmgw_desktop.engine.gateway.in_flight import CallsInFlight
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.outcomes import NOT_ASKED, Outcome
+from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.parts import GatewayParts
 from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.records.tracing import client_status, traced
@@ -91,15 +93,6 @@ _Answer = TypeVar("_Answer")
 _Asked = tuple[_Answer | None, UpstreamFailure | EngineError | None]
 # How one target is asked: what the outbound guard decided it may be sent (`Decision`).
 _Ask = Callable[[Target, Plan, Decision], Awaitable[_Asked[_Answer]]]
-
-# The route log's outcomes of targets passed over for the caller's budget, key scope or the
-# outbound guard (`outcomes.py`): a request all of whose targets were is refused as they were.
-_PASSED_OVER = (
-    Outcome.UNPRICED,
-    Outcome.UNMETERED,
-    Outcome.OUTSIDE_KEY_SCOPE,
-    Outcome.GUARD_BLOCKED,
-)
 
 
 def _error_front(front: str) -> str:
@@ -145,6 +138,8 @@ class GatewayService:
         self._target_access = target_access
         # Requests of each kind since start (the Overview's line; the recorder has the rest).
         self._kinds = dict.fromkeys(REQUEST_KINDS, 0)
+        # The calls choosing or asking a target now: a stop ends them (`end_in_flight`).
+        self._in_flight = CallsInFlight()
 
     @property
     def unreachable(self) -> UnreachableHosts:
@@ -184,6 +179,12 @@ class GatewayService:
     @stopping.setter
     def stopping(self, value: bool) -> None:
         self._p.records.stopping = value
+
+    def end_in_flight(self) -> int:
+        """A stop's word to the calls still choosing or asking a target (their answer not
+        begun): each ends now, its caller told `gateway_stopping` in its door's form and its
+        attempt's row `interrupted`, rather than cut off as the front doors close. How many."""
+        return self._in_flight.end_all()
 
     async def chat(
         self,
@@ -463,29 +464,50 @@ class GatewayService:
             NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
                 `chat` says.
         """
+        if self.stopping:
+            raise gateway_stopping()
         plan, ordered = self._planned(requested, caller, route, small, tokens, cost)
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
         over_budget: list[EngineError] = []
-        for index, target in enumerate(ordered.targets):
-            route.fallback_used = index > 0
-            route.chosen_because = ordered.reason(index)
-            decision = await self._may_ask(target, caller, guard)
-            if not isinstance(decision, Decision):
-                # Passed over (its outcome in the route): a later target may still serve.
-                outcome, refusal = decision
-                route.attempts.append(Attempt(target.label, "", outcome))
-                over_budget.append(refusal)
-                continue
-            answer, failure = await self._balanced(target, plan, decision, ask, caller.principal)
-            if answer is not None:
-                # Before its first byte goes out: a stream's row is kept on disk from here.
-                self._p.records.answer_begins(route.request_id)
-                return answer
-            if isinstance(failure, InvalidRequest):
-                refusals.append(failure)
-            last = failure if failure is not None else last
-        raise self._unanswered(requested, caller, route, plan, last, refusals, over_budget)
+        task = self._in_flight.began()
+        try:
+            for index, target in enumerate(ordered.targets):
+                route.fallback_used = index > 0
+                route.chosen_because = ordered.reason(index)
+                decision = await self._may_ask(target, caller, guard)
+                if not isinstance(decision, Decision):
+                    # Passed over (its outcome in the route): a later target may still serve.
+                    outcome, refusal = decision
+                    route.attempts.append(Attempt(target.label, "", outcome))
+                    over_budget.append(refusal)
+                    continue
+                answer, failure = await self._balanced(
+                    target, plan, decision, ask, caller.principal
+                )
+                if answer is not None:
+                    # Before its first byte goes out: a stream's row is kept on disk from here.
+                    self._p.records.answer_begins(route.request_id)
+                    return answer
+                if isinstance(failure, InvalidRequest):
+                    refusals.append(failure)
+                last = failure if failure is not None else last
+        except asyncio.CancelledError:
+            if not self._in_flight.stopped(task):
+                raise  # its caller left
+            raise gateway_stopping() from None
+        finally:
+            self._in_flight.left(task)
+        raise unanswered(
+            requested,
+            route.attempts,
+            last,
+            refusals,
+            over_budget,
+            plan.hints,
+            key_env=self._key_env,
+            caller=caller.caller,
+        )
 
     def _planned(
         self,
@@ -552,34 +574,6 @@ class GatewayService:
         if decision.refusal is not None:
             return Outcome.GUARD_BLOCKED, decision.refusal  # a provider on this machine may serve
         return decision
-
-    def _unanswered(
-        self,
-        requested: str,
-        caller: CallerInfo,
-        route: RouteReport,
-        plan: Plan,
-        last: UpstreamFailure | EngineError | None,
-        refusals: list[EngineError],
-        over_budget: list[EngineError],
-    ) -> EngineError:
-        """The error a request none of whose targets answered ends in: the caller's own refusal
-        where no target was asked for it (budget, scope, guard), the request's own where none
-        could take it (400), else every route failed (the attempts said)."""
-        skipped = (*NOT_ASKED, *_PASSED_OVER)  # named: mypyc cannot compile it inline
-        not_asked = all(a.outcome in skipped for a in route.attempts)
-        if over_budget and not_asked:
-            return over_budget[0]
-        if refusals and all(a.outcome in NOT_ASKED for a in route.attempts):
-            return refusals[0]
-        return AllRoutesFailed.from_attempts(
-            requested,
-            route.attempts,
-            last,
-            plan.hints,
-            key_env=self._key_env,
-            caller=caller.caller,
-        )
 
     async def _balanced(
         self,

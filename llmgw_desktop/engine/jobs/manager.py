@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.errors import STOPPING_RETRY_AFTER_S, ErrorCode, ProviderUnavailable
+from llmgw_desktop.engine.errors import ErrorCode, gateway_stopping
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.jobs.cancels import JobCancels
 from llmgw_desktop.engine.jobs.desk_rows import DeskFilter, DeskJob, DeskRows, JobOrigin
@@ -207,12 +207,7 @@ class JobManager:
             ProviderUnavailable: the gateway is stopping (`gateway_stopping`).
         """
         if self._runs.stopping:
-            raise ProviderUnavailable(
-                "the gateway is stopping; send the call again once it is back",
-                code=ErrorCode.GATEWAY_STOPPING,
-                retryable=True,
-                retry_after_s=STOPPING_RETRY_AFTER_S,
-            )
+            raise gateway_stopping()
         key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
         dedup = not force_refresh and self.limits.dedup_window_s > 0
         if dedup:

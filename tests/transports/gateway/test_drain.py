@@ -226,9 +226,9 @@ async def test_the_grace_bounds_the_drain_and_the_stop_ends_what_is_left(
     upstream.script(Reply.slow(60))
     url = runtime.base_url + CHAT
 
-    async def stream() -> None:
+    async def stream() -> tuple[int, bytes]:
         async with aiohttp.ClientSession() as http, http.post(url, json=STREAM_BODY) as answer:
-            await answer.read()
+            return answer.status, await answer.read()
 
     client = asyncio.get_running_loop().create_task(stream())
     await _wait_for(lambda: upstream.llm_requests, "the upstream was asked")
@@ -236,8 +236,9 @@ async def test_the_grace_bounds_the_drain_and_the_stop_ends_what_is_left(
     assert await drain(runtime, 0.5, cut_short=asyncio.Event()) is False
     assert time.monotonic() - began < 3.0
     await runtime.stop()
-    with pytest.raises(aiohttp.ClientError):
-        await asyncio.wait_for(client, WAIT_S)
+    # Its answer had not begun: told the gateway is stopping, not cut off.
+    status, body = await asyncio.wait_for(client, WAIT_S)
+    assert (status, json.loads(body)["error"]["code"]) == (503, "gateway_stopping"), body
 
 
 async def test_a_second_signal_cuts_the_drain_short(
@@ -247,9 +248,9 @@ async def test_a_second_signal_cuts_the_drain_short(
     upstream.script(Reply.slow(60))
     url = runtime.base_url + CHAT
 
-    async def stream() -> None:
+    async def stream() -> tuple[int, bytes]:
         async with aiohttp.ClientSession() as http, http.post(url, json=STREAM_BODY) as answer:
-            await answer.read()
+            return answer.status, await answer.read()
 
     client = asyncio.get_running_loop().create_task(stream())
     await _wait_for(lambda: upstream.llm_requests, "the upstream was asked")
@@ -259,5 +260,6 @@ async def test_a_second_signal_cuts_the_drain_short(
     again.set()
     assert await asyncio.wait_for(draining, 2.0) is False
     await runtime.stop()
-    with pytest.raises(aiohttp.ClientError):
-        await asyncio.wait_for(client, WAIT_S)
+    # Its answer had not begun: told the gateway is stopping, not cut off.
+    status, body = await asyncio.wait_for(client, WAIT_S)
+    assert (status, json.loads(body)["error"]["code"]) == (503, "gateway_stopping"), body
