@@ -327,6 +327,7 @@ class Engine:
             call_timeout_s=mcp.call_timeout_ms / 1000,
             max_tools=mcp.max_tools_per_server,
             traced=self.telemetry.enabled,
+            events=self.events,
             version=__version__,
             saver=self.settings_saver,
             vault=self.vault,

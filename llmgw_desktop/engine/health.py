@@ -142,6 +142,12 @@ class EngineHealth:
             # The providers with an API target cooling down or with its circuit open: it goes
             # behind the others in its routes (`GET /v1/providers` says which, and for how long).
             "cooling": sorted({view.provider for view in self._providers.cooling()}),
+            # The user's own MCP servers behind /mcp, counted: their names are the user's
+            # (`llm_process_health` has each one's state, for the operator).
+            "mcpServers": {
+                "configured": len(self._upstream_mcp.servers),
+                "failing": len(self._upstream_mcp.failing()),
+            },
         }
         cache = self._response_cache
         if cache is not None and cache.enabled:

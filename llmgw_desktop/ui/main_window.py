@@ -394,6 +394,8 @@ class MainWindow(QMainWindow):
             page.show_failures_of(detail)
         elif isinstance(page, SettingsPage) and detail:
             page.select(detail)
+        elif isinstance(page, McpServersPage) and detail:
+            page.select_server(detail)
         if page is not None:
             self.show_page(key)
 

@@ -309,7 +309,10 @@ class TrayIcon(QObject):
         self.icon.setToolTip(self.tooltip())
         budgets = self._budgets.statuses() + self._budgets.key_statuses()
         stuck = len(job_counts(self._engine).stuck)
-        self.alerts.show(self._verdicts, budgets, self._short_why, stuck=stuck)
+        mcp_failing = self._engine.upstream_mcp.failing()
+        self.alerts.show(
+            self._verdicts, budgets, self._short_why, stuck=stuck, mcp_failing=mcp_failing
+        )
 
     def _read_health(self) -> None:
         """Which providers fail or need a look, by the verdict every page shows; a message for

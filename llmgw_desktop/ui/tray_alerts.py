@@ -2,17 +2,19 @@
 
 One line per provider failing (a red cross) or needing a look (an amber triangle), by the
 verdict every page shows (`attention.provider_verdicts`), with its reason in a few words ("8 in
-a row, upstream_500": the pages' whole sentence was cut to "…2 of …" in a menu); then one line
-per budget past its soft limit ("Budget: agent aider 100% of 7,975 tokens today (exceeded:
-calls refused)"), or the nearest budget's burn-down when none is (only the nearest was listed,
-so one of two budgets used up was missing), each in its tone. They are drawn in the ordinary
-text colour, not greyed (a greyed alert read as unimportant), and a click opens the provider's
-row on the Providers page or the Budgets page (`opened`). Then "N job(s) stuck" while a job is
-(the header's count, `counts.job_counts`), opening the stuck jobs on the Jobs page, and "Spend
-today $X": the header's own figure (`SpendSource`, the header chip's one summing read kept up
-by each finished request; no read of the tray's own), asked for when the menu opens if the
-header has not read it yet (a launch into the tray), opening Budgets as the chip does. A
-separator parts them from the switches; without any there is nothing above the switches.
+a row, upstream_500": the pages' whole sentence was cut to "…2 of …" in a menu), and one per
+user's MCP server that failed and has not run since (`UpstreamServers.failing`), opening it on
+the MCP servers page; then one line per budget past its soft limit ("Budget: agent aider 100% of
+7,975 tokens today (exceeded: calls refused)"), or the nearest budget's burn-down when none is
+(only the nearest was listed, so one of two budgets used up was missing), each in its tone. They
+are drawn in the ordinary text colour, not greyed (a greyed alert read as unimportant), and a
+click opens the provider's row on the Providers page or the Budgets page (`opened`). Then "N
+job(s) stuck" while a job is (the header's count, `counts.job_counts`), opening the stuck jobs
+on the Jobs page, and "Spend today $X": the header's own figure (`SpendSource`, the header
+chip's one summing read kept up by each finished request; no read of the tray's own), asked for
+when the menu opens if the header has not read it yet (a launch into the tray), opening Budgets
+as the chip does. A separator parts them from the switches; without any there is nothing above
+the switches.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "TrayAlerts",
     "budget_line",
     "budgets_to_tell",
+    "mcp_words",
     "spend_words",
     "stuck_words",
 ]
@@ -41,6 +44,8 @@ __all__ = [
 ALERT_CHARS = 110
 _TONES = {FAILING: "error", SOME_CALLS_FAIL: "warning"}
 _BUDGET_TONES = {"exceeded": "error", "soft": "warning"}
+# An alert's key for a user's MCP server (a provider's is its id).
+MCP_PREFIX = "mcp:"
 
 
 def budget_line(nearest: BudgetStatus | None) -> str:
@@ -78,6 +83,11 @@ class SpendSource(Protocol):
 def spend_words(spend: SpendToday | None) -> str:
     """`Spend today $0.0682`, as the header's chip says it (`…` before its first read)."""
     return f"Spend today {'…' if spend is None else format_usd(spend.usd)}"
+
+
+def mcp_words(server: str) -> str:
+    """A failing MCP server's alert: `MCP server files: failed, its tools fail`."""
+    return f"MCP server {server}: failed, calls to its tools fail"
 
 
 def stuck_words(stuck: int) -> str:
@@ -136,10 +146,12 @@ class TrayAlerts:
         why: Callable[[ProviderVerdict], str] | None = None,
         *,
         stuck: int = 0,
+        mcp_failing: Sequence[str] = (),
     ) -> None:
         """One line a provider in `verdicts` (its reason in a few words: `why(verdict)`, else
-        its whole reason), then `stuck` jobs, the budgets past their soft limit among `budgets`
-        (else the nearest) and today's spend; only what changed is redrawn."""
+        its whole reason) and a user's MCP server in `mcp_failing`, then `stuck` jobs, the
+        budgets past their soft limit among `budgets` (else the nearest) and today's spend;
+        only what changed is redrawn."""
         stuck_line = stuck_words(stuck)
         if self.stuck.text() != stuck_line:
             self.stuck.setText(stuck_line)
@@ -151,6 +163,7 @@ class TrayAlerts:
         self._show_budget(self.budget, first, state)
         reason = why or (lambda verdict: verdict.why)
         shown = tuple((v.provider, v.level, f"{v.name}: {v.said} · {reason(v)}") for v in verdicts)
+        shown += tuple((f"{MCP_PREFIX}{name}", FAILING, mcp_words(name)) for name in mcp_failing)
         self._end.setVisible(bool(shown or first or stuck_line or self._spend is not None))
         if lines[1:] != self._more_shown:
             self._more_shown = lines[1:]
@@ -172,12 +185,14 @@ class TrayAlerts:
             self._menu.removeAction(action)
             action.deleteLater()
         self.providers = []
-        for provider, level, text in shown:
+        for key, level, text in shown:
             icon = glyph("error" if level == FAILING else "warning", _TONES[level])
             action = QAction(icon, _cut(text), self._menu)
             action.setToolTip(text)
-            action.setObjectName(f"trayAlert:{provider}")
-            action.triggered.connect(lambda _=False, p=provider: self._opened("providers", p))
+            action.setObjectName(f"trayAlert:{key}")
+            server = key.removeprefix(MCP_PREFIX) if key.startswith(MCP_PREFIX) else None
+            place, detail = ("providers", key) if server is None else ("mcp-servers", server)
+            action.triggered.connect(lambda _=False, p=place, d=detail: self._opened(p, d))
             self._menu.insertAction(self.stuck, action)
             self.providers.append(action)
 

@@ -79,7 +79,9 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "lease",
         "providers",
         "cooling",
+        "mcpServers",
     }
+    assert health["mcpServers"] == {"configured": 0, "failing": 0}
     assert health["log"] == {"state": "ok", "reason": None}
     assert health["plain_http"] is False  # loopback only
     assert health["refused"] == {"total": 0, "byCode": {}, "edge": 0, "gateway": 0}

@@ -298,6 +298,15 @@ def test_a_server_not_answering_is_said_so_with_what_the_engine_knows() -> None:
     assert state_words(status) == f"{said}; offering what it listed last"
 
 
+def test_a_failing_server_being_restarted_reads_failed_not_starting() -> None:
+    """Between its failed starts a server is "starting" a moment: it read as if it were fine."""
+    status = {"state": "starting", "failing": True, "error": "exited with status 2"}
+    assert (state_kind(status), state_short(status)) == ("error", "failed, restarting")
+    assert state_words(status) == "failed: exited with status 2; starting it again"
+    first = {"state": "starting", "failing": False}  # its first start: nothing failed yet
+    assert (state_kind(first), state_short(first)) == ("busy", "starting")
+
+
 def test_one_switch_one_name_and_the_servers_output_not_called_an_error(
     on_app: OnApp, desktop: DesktopApp
 ) -> None:
@@ -355,3 +364,34 @@ def test_the_add_server_dialog_shows_each_fields_hint_whole(qtbot: QtBot) -> Non
         frame = edit.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, edit)
         room = edit.width() - 2 * frame - 4  # QLineEdit's own 2 px a side
         assert edit.fontMetrics().horizontalAdvance(hint) <= room, (edit.objectName(), hint)
+
+
+def test_a_failing_server_is_in_the_trays_alerts_and_the_history_opening_its_row(
+    on_app: OnApp, desktop: DesktopApp
+) -> None:
+    """A failing server was seen only on its page (person pass, 2026-11-29): the tray lists
+    it while it fails, the notification history keeps its failure, and both open its row."""
+
+    async def body(desktop: DesktopApp) -> None:
+        assert desktop.tray is not None and desktop.window is not None
+        assert desktop.runtime is not None
+        engine = desktop.runtime.engine
+        history = desktop.window.notifications
+        engine.upstream_mcp.servers["broken"].wake()
+        await until(lambda: engine.upstream_mcp.failing() == ["broken"], "broken failing")
+        desktop.tray.redraw()
+        (line,) = [a for a in desktop.tray.alerts.providers if "broken" in a.objectName()]
+        assert line.text() == "MCP server broken: failed, calls to its tools fail"
+        line.trigger()
+        page = _shown(desktop)
+        assert page.selected == "broken"
+        await until(
+            lambda: any("MCP server broken failed" in e.text for e in history.entries()),
+            "the failure in the history",
+        )
+        told = next(e for e in history.entries() if "MCP server broken" in e.text)
+        assert told.place == "mcp-servers" and "exited with status 2" in told.text, told
+        # The legitimate server beside it: running, never listed.
+        assert not [a for a in desktop.tray.alerts.providers if "crasher" in a.objectName()]
+
+    on_app(desktop, body)

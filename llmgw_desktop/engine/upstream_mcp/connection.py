@@ -97,10 +97,17 @@ class UpstreamServer:
         start_timeout_s: float = START_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         pins: ToolPins | None = None,
+        tell: Callable[[str, str], None] = lambda level, message: None,
     ) -> None:
         """`start_timeout_s` bounds `initialize` and each reading of the lists; `max_tools`,
-        the entries each list keeps; `pins` hear each listing of the tools (`pins.py`)."""
+        the entries each list keeps; `pins` hear each listing of the tools (`pins.py`);
+        `tell(level, message)` says to the desk that it failed, once a streak, and that it
+        runs again (an engine notice: the page is not the only place it shows)."""
         self.config = config
+        self._tell = tell
+        # It failed (to start, or while it ran) and has not run since: its restarts, each
+        # "starting" a moment, do not end that (`/health` counts it, the tray lists it).
+        self.failing = False
         self._pins = pins
         self.start_timeout_s = start_timeout_s
         self.max_tools = max_tools
@@ -180,6 +187,8 @@ class UpstreamServer:
             "transport": self.config.transport,
             "enabled": self.config.enabled,
             "state": self.state,
+            # Failed and not run since: a restart under way ("starting") does not end that.
+            "failing": self.failing,
             "tools": len(self.tools),
             # What it offers by name (the desk's details list them), as the server named them.
             "toolNames": [str(getattr(tool, "name", "")) for tool in self.tools],
@@ -329,6 +338,7 @@ class UpstreamServer:
         await self._sign_in.close()
         self.sign_in_url = None
         self.state = "stopped" if self.config.enabled else "disabled"
+        self.failing = False
 
     # -- the owner task -----------------------------------------------------------------------
 
@@ -376,6 +386,7 @@ class UpstreamServer:
             self.state = "not_answering" if self.silence.known else "failed"
             ran = time.monotonic() - began
             delay = RESTART.after(0.0 if ran >= HEALTHY_AFTER_S or served else delay)
+            self._say_failing(why)
             self.silence.next_try_in(delay)
             log.info("MCP server %s restarts in %.1f s", self.config.name, delay)
             self._next_start_at = time.monotonic() + delay
@@ -384,6 +395,18 @@ class UpstreamServer:
                     await asyncio.wait_for(self._stop_requested(), delay)
             finally:
                 self._next_start_at = None
+
+    def _say_failing(self, why: str) -> None:
+        """Tell the desk the server fails, once until it runs again (it is restarted with a
+        back-off, each failure logged)."""
+        if self.failing:
+            return
+        self.failing = True
+        self._tell(
+            "error",
+            f"MCP server {self.config.name} failed: {redact(why)}. Calls to its tools fail "
+            "until it runs again; it is restarted by itself.",
+        )
 
     async def _stop_requested(self) -> None:
         while not self._stopping:
@@ -420,6 +443,9 @@ class UpstreamServer:
             self.state = "running"
             self.last_error = ""
             self.silence.ended()
+            if self.failing:
+                self.failing = False
+                self._tell("info", f"MCP server {self.config.name} runs again.")
             if not attempt.done():
                 attempt.set_result(session)
             log.info("MCP server %s is running (%d tools)", self.config.name, len(self.tools))

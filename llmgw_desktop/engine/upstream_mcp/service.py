@@ -29,6 +29,7 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
+from llmgw_desktop.engine.events import EventBus, Notice
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import redact
@@ -37,7 +38,7 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import MAX_TOOLS, START_TIMEOUT_S, UpstreamServer
 from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
-from llmgw_desktop.engine.upstream_mcp.pins import ToolPins
+from llmgw_desktop.engine.upstream_mcp.pins import NOTICE_TOPIC, ToolPins
 from llmgw_desktop.engine.upstream_mcp.pins_file import ToolReview
 from llmgw_desktop.engine.upstream_mcp.relay import CALL_TIMEOUT_S, UpstreamRelay
 
@@ -89,19 +90,25 @@ class UpstreamServers:
         call_timeout_s: float = CALL_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         traced: bool = False,
+        events: EventBus | None = None,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
         bounds a server's `initialize` and each reading of its lists; `call_timeout_s`, each
         use of it (`relay.py`); `max_tools`, the entries each of its lists keeps; `traced`,
         OpenTelemetry export is on (calls go through the SDK's session, which spans them);
         `pins`, each server's tools as first seen (a changed one is withheld: `pins.py`),
-        required: a set of servers built without them would serve a changed tool unasked."""
+        required: a set of servers built without them would serve a changed tool unasked;
+        `events` hear a server fail and run again (a `Notice` opening the servers' page)."""
         self._list_wait_s = list_wait_s
         self.pins = pins
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
         self._saver = saver
         self._listeners: list[Callable[[str, str], None]] = []
+
+        def tell(level: str, message: str) -> None:
+            if events is not None:
+                events.publish(Notice(level, message, topic=NOTICE_TOPIC))
 
         def connect(config: UpstreamServerConfig) -> UpstreamServer:
             return UpstreamServer(
@@ -116,6 +123,7 @@ class UpstreamServers:
                 start_timeout_s=start_timeout_s,
                 max_tools=max_tools,
                 pins=self.pins,
+                tell=tell,
             )
 
         self._connect = connect
@@ -151,6 +159,11 @@ class UpstreamServers:
 
     def status(self) -> list[dict[str, Any]]:
         return [server.status() for server in self.servers.values()]
+
+    def failing(self) -> list[str]:
+        """The servers switched on that failed (to start, or while they ran, or found not
+        answering) and have not run since, by name: what `/health` counts and the tray lists."""
+        return [name for name, s in self.servers.items() if s.config.enabled and s.failing]
 
     def sign_in_url(self, name: str) -> str | None:
         """The address a server waiting for its user's sign-in (OAuth) asks them to open, for

@@ -43,6 +43,7 @@ _STATES = {
     "disabled": ("off", "off"),
     "needs_sign_in": ("warning", "needs sign-in"),
     "failed": ("error", "failed"),
+    "restarting": ("error", "failed, restarting"),
     # Found hung (a ping unanswered): calls to it are answered at once, while it is asked again.
     "not_answering": ("error", "not answering"),
 }
@@ -50,7 +51,7 @@ _STATES = {
 
 def state_words(status: dict[str, Any]) -> str:
     """A server's state as the page says it in full (the details, the list's tooltip)."""
-    state = str(status.get("state", ""))
+    state = _shown_state(status)
     if state == "idle":
         return "not started (starts at first use)"
     if state == "disabled":
@@ -61,6 +62,8 @@ def state_words(status: dict[str, Any]) -> str:
         words = str(status.get("error") or "not answering")  # says since when, and what next
     else:
         words = f"failed: {status.get('error') or 'it ended'}" if state == "failed" else state
+        if state == "restarting":
+            words = f"failed: {status.get('error') or 'it ended'}; starting it again"
     if status.get("stale"):
         words += "; offering what it listed last"
     left_out = status.get("leftOut") or {}
@@ -74,13 +77,20 @@ def state_words(status: dict[str, Any]) -> str:
 
 def state_kind(status: dict[str, Any]) -> str:
     """The badge kind of a server's state."""
-    return _STATES.get(str(status.get("state", "")), ("unknown", ""))[0]
+    return _STATES.get(_shown_state(status), ("unknown", ""))[0]
 
 
 def state_short(status: dict[str, Any]) -> str:
     """The list's one or two words for a server's state (the details say the rest)."""
-    state = str(status.get("state", ""))
+    state = _shown_state(status)
     return _STATES.get(state, ("unknown", state))[1]
+
+
+def _shown_state(status: dict[str, Any]) -> str:
+    """The state the page shows: a server failing since it last ran reads failed while it is
+    restarted (a moment "starting" between failures read as if it were fine)."""
+    state = str(status.get("state", ""))
+    return "restarting" if state == "starting" and status.get("failing") else state
 
 
 # The names listed in the details before "and N more".

@@ -185,6 +185,11 @@ class McpServersPage(Page):
     def page_hidden(self) -> None:
         self._timer.stop()
 
+    def select_server(self, name: str) -> None:
+        """Choose server `name` in the list (a tray alert's click), if it is there."""
+        if name in self.names:
+            self.table.selectRow(self.names.index(name))
+
     @property
     def selected(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()

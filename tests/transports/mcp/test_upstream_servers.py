@@ -34,6 +34,7 @@ from tests.transports.mcp.upstream_support import (
     rows,
     served_over_http,
 )
+from tests.waiting import until
 
 # Bounded waits for processes to appear or go (polled by psutil, never a fixed sleep).
 PROCESS_WAIT_S = 20.0
@@ -295,7 +296,9 @@ async def test_a_call_is_told_at_once_when_the_next_start_is_past_its_wait(
     from llmgw_desktop.engine.upstream_mcp import connection
 
     monkeypatch.setattr(connection, "RESTART", Backoff(first_s=60.0, longest_s=60.0))
-    gateway = await start({"mcp.servers": {"crasher": crasher()}, "mcp.start_timeout_ms": 2000})
+    # A caller waits up to 20 s for a start (a loaded machine started the crasher past 2 s):
+    # the 60 s back-off is past it.
+    gateway = await start({"mcp.servers": {"crasher": crasher()}, "mcp.start_timeout_ms": 20_000})
     async with local_mcp(gateway) as client:
         assert not (await client.call_tool("crasher__pid", {})).is_error
         assert (await client.call_tool("crasher__crash", {})).is_error
@@ -305,3 +308,50 @@ async def test_a_call_is_told_at_once_when_the_next_start_is_past_its_wait(
     assert time.monotonic() - waited < 1.5
     message = told.structured_content["error"]["message"]
     assert "is started again in" in message and "did not start within" not in message, message
+
+
+async def test_a_server_that_fails_is_told_to_the_desk_and_counted_on_health(
+    start: Start,
+) -> None:
+    """A failing server was seen only on its page (person pass, 2026-11-29): its failure is an
+    engine notice (the tray's balloon and history, opening the MCP servers page), its return
+    is said too, and `/health` counts it while it fails (the names are the user's: the count
+    only)."""
+    from llmgw_desktop.engine.api import Notice
+
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
+    told: list[Notice] = []
+    gateway.engine.events.subscribe(Notice, told.append)
+    async with local_mcp(gateway) as client:
+        assert not (await client.call_tool("crasher__pid", {})).is_error  # legitimate: runs
+        assert gateway.engine.health()["mcpServers"] == {"configured": 1, "failing": 0}
+        assert (await client.call_tool("crasher__crash", {})).is_error
+        await until(gateway.engine.upstream_mcp.failing, "the server failing")
+        assert gateway.engine.health()["mcpServers"] == {"configured": 1, "failing": 1}
+        assert not (await client.call_tool("crasher__pid", {})).is_error  # restarted
+    assert gateway.engine.health()["mcpServers"] == {"configured": 1, "failing": 0}
+    assert [(n.level, n.topic) for n in told] == [
+        ("error", "mcp-servers"),
+        ("info", "mcp-servers"),
+    ], told
+    assert told[0].message.startswith("MCP server crasher failed: exited with status 3"), told
+    assert told[1].message == "MCP server crasher runs again."
+
+
+async def test_a_server_failing_to_start_again_and_again_is_told_once(
+    start: Start, tmp_path: Path
+) -> None:
+    """Restarted with a back-off, each failed start logged: the desk hears of it once."""
+    from llmgw_desktop.engine.api import Notice
+    from llmgw_desktop.engine.upstream_mcp import connection
+
+    missing = {"command": str(tmp_path / "no-such-server")}
+    told: list[Notice] = []
+    gateway = await start({"mcp.servers": {"gone": missing}})
+    gateway.engine.events.subscribe(Notice, told.append)
+    server = gateway.engine.upstream_mcp.servers["gone"]
+    server.wake()
+    await until(lambda: server.starts >= 3, "three failed starts", timeout_s=30)
+    assert connection.RESTART.first_s < 2  # the test's three starts take a few seconds
+    assert [n.level for n in told] == ["error"], told
+    assert gateway.engine.health()["mcpServers"]["failing"] == 1
