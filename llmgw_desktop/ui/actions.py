@@ -235,9 +235,10 @@ class GatewayActions(QObject):
     def show_rows(self, rows: list[ProviderRow]) -> None:
         """Show each provider of `rows` as its switch (marked when it is failing or needs a
         look), or as unavailable with why when no switch can make it answer."""
-        verdicts = {v.provider: v for v in provider_verdicts(self._engine)}
-        # The failed calls Overview's health table counts: a "Ready" one says them too.
+        # The failed calls Overview's health table counts: a "Ready" one says them too, a
+        # verdict's words count them so.
         served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
+        verdicts = {v.provider: v for v in provider_verdicts(self._engine, served)}
         for row in rows:
             pid = row.switch_id
             if pid is None or pid not in self.providers:

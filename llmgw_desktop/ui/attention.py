@@ -20,13 +20,21 @@ Overview's first card and the Playground say "No provider can answer" in amber, 
 add a key, rather than "Providers OK" over an empty model list. When something can answer but
 every provider that can is failing (`all_failing`), nothing gets through either: the header's
 gateway chip is not green and the Overview's Gateway card says "Not working".
+
+Where recent calls decided a verdict, its words count them ("2 of 14 calls failed in 15 min").
+The pages show the same calls' count from the live figures beside it ("Calls 15 min", "Failed
+15 min", the Providers line); the engine's count of them is read at another moment and keeps
+at most its last 500, so said from both, a row would read "Some calls fail: 2 of 14" beside its
+own 16 calls. A verdict's words say the live figures' count (`ProviderVerdict.counted`), the
+one every page shows; the engine's decides the level.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +45,9 @@ from llmgw_desktop.engine.api import (
     Answering,
     Engine,
     HealthState,
+    ProviderHealth,
     RequestFinished,
+    Totals,
 )
 
 __all__ = [
@@ -48,6 +58,7 @@ __all__ = [
     "NO_PROVIDER",
     "SET_UP_WANTED",
     "SOME_CALLS_FAIL",
+    "TRAFFIC_WINDOW",
     "UNREACHABLE",
     "VENDOR_UNAVAILABLE",
     "NoProvider",
@@ -65,6 +76,9 @@ __all__ = [
 
 # A verdict's level: red, or amber (in the words of the Providers page's status for it).
 FAILING, SOME_CALLS_FAIL = "failing", "some calls fail"
+# The live figures' window the pages count a provider's calls in (the health table's "Calls
+# 15 min", "recent failures"), and a verdict's words count them in (`ProviderVerdict.counted`).
+TRAFFIC_WINDOW = "15m"
 # The status of a provider whose host is rested: no connection could be made to it.
 UNREACHABLE = "Unreachable"
 # What every place says when nothing can answer a call, and the page where a key is added.
@@ -180,10 +194,31 @@ class ProviderVerdict:
     status: str
     why: str  # one line: "8 calls failed in a row (upstream_500, last at 21:04:10); ..."
     brief: str = ""  # a few words for a menu line, where `why` would be cut ("" : `why`)
+    # The engine's health it was read from, where recent calls decided it: their count in `why`
+    # is said again as the live figures have it (`counted`).
+    health: ProviderHealth | None = field(default=None, compare=False, repr=False)
 
     @property
     def failing(self) -> bool:
         return self.level == FAILING
+
+    @property
+    def counts_calls(self) -> bool:
+        """Whether its words count recent calls (its own, or its vendor's)."""
+        return self.health is not None and self.health.counted is not None
+
+    def counted(self, by_provider: Mapping[str, Totals]) -> ProviderVerdict:
+        """This verdict, the recent calls its words count being counted as `by_provider` (the
+        live figures' window, `series(TRAFFIC_WINDOW).by_provider`) counts them: the count the
+        pages show beside it. Itself where its words count no calls, or where the live figures
+        have no count of that provider (past their cap of providers): the engine's count then."""
+        health = self.health
+        counted = None if health is None else health.counted
+        totals = None if counted is None else by_provider.get(counted.provider)
+        if health is None or totals is None:
+            return self
+        why = health.reason_counting(totals.asked, totals.errors)
+        return self if why == self.why else dataclasses.replace(self, why=why)
 
     @property
     def said(self) -> str:
@@ -226,11 +261,13 @@ def provider_verdict(
     switch_id: str,
     name: str = "",
     breakers: Mapping[str, Mapping[str, Any]] | None = None,
+    by_provider: Mapping[str, Totals] | None = None,
 ) -> ProviderVerdict | None:
     """The health verdict of one provider by its switch id, in the window's words: the
     engine's one decision (`engine.providers.health`: its circuit, its lasting trouble, its
     recent calls), which `/health` and `/v1/providers` show too; None when nothing is wrong
-    (or nothing is known yet)."""
+    (or nothing is known yet). With `by_provider` (the live figures' window), its count of
+    recent calls is theirs (`ProviderVerdict.counted`)."""
     health = engine.providers.health(switch_id)
     name = name or switch_id
     if health.state == HealthState.FAILING and health.source == "circuit":
@@ -260,18 +297,26 @@ def provider_verdict(
             if health.code in KEY_REFUSED_CODES
             else _FAILING_STATUS.get(health.source, "Failing")
         )
-        return ProviderVerdict(switch_id, name, FAILING, status, health.reason)
-    if health.state == HealthState.DEGRADED:
+        verdict = ProviderVerdict(switch_id, name, FAILING, status, health.reason, health=health)
+    elif health.state == HealthState.DEGRADED:
         status = SOME_CALLS_FAIL.capitalize()
-        return ProviderVerdict(switch_id, name, SOME_CALLS_FAIL, status, health.reason)
-    return None
+        verdict = ProviderVerdict(
+            switch_id, name, SOME_CALLS_FAIL, status, health.reason, health=health
+        )
+    else:
+        return None
+    return verdict if by_provider is None else verdict.counted(by_provider)
 
 
-def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
+def provider_verdicts(
+    engine: Engine, by_provider: Mapping[str, Totals] | None = None
+) -> list[ProviderVerdict]:
     """Every provider that is failing or where some calls fail now, the failing first, each group in
     the order the switches list them; none while every provider is paused. A CLI that says
     it is not logged in is not failing, as a provider with no key is not: the Providers page
-    says it, and "No provider can answer" when nothing else answers (`no_provider`)."""
+    says it, and "No provider can answer" when nothing else answers (`no_provider`). Their
+    counts of recent calls are the live figures' (`by_provider`, the caller's read of the
+    window shown beside them, else one read here)."""
     if engine.providers.paused:
         return []
     breakers = engine.providers.breakers()
@@ -282,6 +327,11 @@ def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
         and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
         and verdict.status not in SET_UP_WANTED
     ]
+    if by_provider is None and any(verdict.counts_calls for verdict in found):
+        # Read only while some verdict counts calls: the header and the tray ask every few s.
+        by_provider = engine.metrics.series(TRAFFIC_WINDOW).by_provider
+    if by_provider is not None:
+        found = [verdict.counted(by_provider) for verdict in found]
     return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
 
 

@@ -331,6 +331,62 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
     on_overview(body)
 
 
+def _record_outcomes(runtime: GatewayRuntime, provider: str, failed: list[bool]) -> None:
+    """Calls to `provider` ended through the flight recorder, as the gateway ends them: each
+    `True` one failed with the upstream's 500."""
+    recorder = runtime.engine.recorder
+    for fails in failed:
+        record = recorder.start(principal="local", provider=provider, caller="test", model="m")
+        if fails:
+            recorder.finish(record, state="failed", error_code="upstream_500")
+        else:
+            recorder.finish(record, state="completed", input_tokens=10, output_tokens=5)
+
+
+def test_a_rows_status_counts_the_calls_its_calls_cell_counts(on_overview: OnOverview) -> None:
+    """A person testing the window read, on one provider's row, "Calls 15 min" 16 beside the
+    status "Some calls fail: 2 of 14 calls failed in 15 min". The cells are the live figures
+    of the Overview's tick; the status's count was the engine's, of the last load. Now the
+    status counts from the same read as the cells, on the same tick, and so does the
+    Providers line's verdict."""
+
+    async def body(desk: Desk) -> None:
+        page, runtime = desk.page, desk.runtime
+        health = page.health
+        page.show()
+        page.page_shown()
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "ready")
+        # Two of fourteen failed, the last answered: some calls fail, not failing.
+        _record_outcomes(runtime, "anthropic", [False] * 10 + [True, False, True, False])
+        health.request_refresh()
+        await until(
+            lambda: health.cell("anthropic", "Status").startswith("Some calls fail"), "the row"
+        )
+        assert health.cell("anthropic", "Status") == (
+            "Some calls fail: 2 of 14 calls failed in 15 min"
+        )
+        # Two more answered: the Overview's next tick counts them, before the rows load again
+        # (no await between: no load can run).
+        _record_outcomes(runtime, "anthropic", [False, False])
+        page.refresh_status()
+        assert health.cell("anthropic", "Calls 15 min") == "16"
+        assert health.cell("anthropic", "Failed 15 min") == "2 (12%)"
+        status = health.cell("anthropic", "Status")
+        assert status == "Some calls fail: 2 of 16 calls failed in 15 min", status
+        item = health.item(health.rows["anthropic"], STATUS)
+        assert item is not None and item.toolTip() == status
+        assert health.colour("anthropic", "Status") == tone_colour("warning")
+        # The Providers line under the table counts as the row does.
+        failing = page.failing_label.accessibleName()
+        assert failing.startswith("Anthropic (some calls fail): 2 of 16 calls failed"), failing
+        assert failing.splitlines()[-1].startswith("2 of 16 calls to providers failed")
+        # The next load, with its own verdict, says the same.
+        health.request_refresh()
+        await until(lambda: health.cell("anthropic", "Status") == status, "loaded again")
+
+    on_overview(body)
+
+
 def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(on_overview: OnOverview) -> None:
     """Seen on screen: sqlite's long damage message widened the page past the window (the
     Providers box and half the charts scrolled off), the degraded status looked like any other,

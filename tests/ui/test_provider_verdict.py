@@ -283,3 +283,49 @@ def test_a_refused_key_is_said_as_key_refused_wherever_it_was_found(
             assert "was refused (403) when its model list was read" in refused.why
 
     on_gateway(body, replies=(Reply.error(401, "invalid x-api-key"),))
+
+
+def test_a_verdict_counts_recent_calls_as_its_page_does_its_own_or_its_vendors() -> None:
+    """The engine counts a provider's recent calls for its verdict; the pages show the live
+    figures' count of the same calls ("Calls 15 min"), read at another moment and past the
+    engine's 500. Said with the live figures, a verdict counts as its row does, and an agent
+    pointed at the gateway counts its vendor's calls as the vendor's row does."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from llmgw_desktop.engine.api import ProviderCallHealth, Totals
+    from llmgw_desktop.engine.providers.health import provider_health, through_vendor
+    from llmgw_desktop.ui.attention import provider_verdict
+
+    vendor = provider_health(
+        "anthropic",
+        breaker=None,
+        trouble=None,
+        calls=ProviderCallHealth("anthropic", 900, calls=14, errors=2),
+    )
+    agent = through_vendor(
+        provider_health(
+            "claude", breaker=None, trouble=None, calls=ProviderCallHealth("claude", 900, calls=3)
+        ),
+        vendor,
+        "Anthropic",
+    )
+    healths = {"anthropic": vendor, "claude": agent}
+    engine = cast(Any, SimpleNamespace(providers=SimpleNamespace(health=healths.__getitem__)))
+    served = {"anthropic": Totals(requests=16, asked=16, errors=2), "claude": Totals(asked=3)}
+
+    own = provider_verdict(engine, "anthropic", "Anthropic", {}, served)
+    assert own is not None and own.level == SOME_CALLS_FAIL
+    assert own.why == "2 of 16 calls failed in 15 min"
+    pointed = provider_verdict(engine, "claude", "Claude Code", {}, served)
+    assert pointed is not None and pointed.why == (
+        "its model calls go through the gateway's Anthropic provider, which fails some calls:"
+        " 2 of 16 calls failed in 15 min"
+    )
+    # Read again with a later read, it counts again; without one, the engine's count is said.
+    later = {"anthropic": Totals(requests=18, asked=18, errors=2)}
+    assert own.counted(later).why == "2 of 18 calls failed in 15 min"
+    alone = provider_verdict(engine, "anthropic", "Anthropic", {})
+    assert alone is not None and alone.why == "2 of 14 calls failed in 15 min"
+    # Where the live figures count none of its calls (past their cap of providers), too.
+    assert own.counted({}).why == "2 of 16 calls failed in 15 min"

@@ -15,7 +15,14 @@ answer the response cache gave (its few ms are not the provider's latency).
 Failing is three failed calls in a row, or most calls failed: in the window, or since the
 provider last answered three times in a row. So one that recovered reads "some calls fail" (not
 red), and is failing again only as a new run of failures makes it; one that fails every other
-call stays failing rather than turning red and back at each call.
+call stays failing rather than turning red and back at each call. The words say the count that
+decided it ("4 of 6 calls failed since it last answered 3 in a row; 5 of 30 calls failed in
+15 min"), so a red "Failing" never stands over a count that reads as a few failures.
+
+The window moves in the live figures' steps (`WINDOW_STEP_S`, the 15 min chart's buckets): a
+call leaves both counts at the same moment, so the verdict is decided on the calls the desk's
+"Calls 15 min" and "Failed 15 min" count beside it (the same calls, `asked_provider`, up to
+`MAX_SAMPLES` of them).
 Counting runs in the publisher's call, a deque append per event, never the store.
 """
 
@@ -42,16 +49,22 @@ __all__ = [
     "MAX_SAMPLES",
     "NOT_THE_PROVIDERS_CODES",
     "REQUESTS_OWN_STATUSES",
+    "WINDOW_STEP_S",
     "CallHealth",
     "HealthState",
     "PastCall",
     "ProviderCallHealth",
     "asked_provider",
     "provider_failed",
+    "window_start",
 ]
 
 # The span of calls a provider's error rate and latency are read over.
 HEALTH_WINDOW_S: Final = 15 * 60
+# The window moves in steps of this many seconds, its oldest step leaving whole: the buckets of
+# the live figures' 15 min window (`live.WINDOWS`, made of these two), so a call leaves the
+# verdict's count as it leaves the count shown beside it.
+WINDOW_STEP_S: Final = 5
 # Calls kept per provider: enough for a steady rate and a p95, bounded whatever arrives.
 MAX_SAMPLES: Final = 500
 # Provider ids come from configuration, but a bound keeps memory fixed whatever arrives.
@@ -148,7 +161,10 @@ class ProviderCallHealth:
 
     def describe(self) -> str:
         """One line: "8 calls failed in a row (upstream_500, last at 21:04:10); 26 of 47
-        calls failed in 15 min", or "" when nothing failed."""
+        calls failed in 15 min", or "" when nothing failed. Failing by the calls since it last
+        answered `FAILING_STREAK` in a row, where the window's count would not say it, it says
+        that count too: "4 of 6 calls failed since it last answered 3 in a row; 5 of 30 calls
+        failed in 15 min"."""
         if not self.errors and not self.consecutive_failures:
             return ""
         parts = []
@@ -160,9 +176,28 @@ class ProviderCallHealth:
             )
             at = time.strftime("%H:%M:%S", time.localtime(self.last_error_at or 0))
             parts.append(f"{streak} ({self.last_error_code or 'failed'}, last at {at})")
+        since = self._failing_since_recovery()
+        if since is not None:
+            calls, errors = since
+            parts.append(
+                f"{errors} of {calls} calls failed since it last answered {FAILING_STREAK} in a row"
+            )
         if self.errors:
             parts.append(f"{self.errors} of {self.calls} calls failed in {self.window_s // 60} min")
         return "; ".join(parts)
+
+    def _failing_since_recovery(self) -> tuple[int, int] | None:
+        """The calls (and failed ones) since the provider last answered `FAILING_STREAK` times
+        in a row, when most of them failed and neither the streak nor the window's own rate
+        says it is failing (`state` decided on them); None otherwise."""
+        if self.since_recovery is None or self.consecutive_failures >= FAILING_STREAK:
+            return None
+        calls, errors = self.since_recovery
+        if calls < MIN_CALLS_FOR_RATE or errors / calls < FAILING_RATE:
+            return None
+        if self.calls >= MIN_CALLS_FOR_RATE and self.errors / self.calls >= FAILING_RATE:
+            return None  # the window's count says it as well
+        return calls, errors
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -268,7 +303,7 @@ class CallHealth:
         calls = self._calls.get(provider)
         if calls is None:
             return ProviderCallHealth(provider, self._window_s)
-        since = self._clock() - self._window_s
+        since = window_start(self._clock(), self._window_s)
         recent = [s for s in calls.samples if s[0] >= since]
         latencies = sorted(s[2] for s in recent)
         # A streak whose last failure left the window says nothing of now: with no call since,
@@ -336,6 +371,13 @@ class CallHealth:
         if failed:
             calls.last_code = event.error_code or "failed"
             calls.last_at = event.finished_at
+
+
+def window_start(now: float, span_s: float, step_s: int = WINDOW_STEP_S) -> float:
+    """When a window of `span_s` ending at `now` begins, moving in steps of `step_s`: the start
+    of its oldest step, as the live figures read their ring of buckets (the newest, still
+    filling, and those before it: `span_s` in all)."""
+    return (now // step_s + 1) * step_s - span_s
 
 
 def _percentile(ordered: list[float], share: float) -> float | None:

@@ -45,7 +45,7 @@ from llmgw_desktop.engine.metrics.figures import (
     prompt_hit_rate,
     sum_totals,
 )
-from llmgw_desktop.engine.metrics.health import asked_provider
+from llmgw_desktop.engine.metrics.health import HEALTH_WINDOW_S, WINDOW_STEP_S, asked_provider
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 
@@ -74,8 +74,10 @@ class MetricsWindow:
 
 
 # A few hundred points per chart whatever the window: enough to see shape, cheap to redraw.
+# The 15 min window is the providers' health window, in its steps: a provider's calls and failed
+# calls there are the ones its verdict counts (`health.window_start`).
 WINDOWS: Final[tuple[MetricsWindow, ...]] = (
-    MetricsWindow("15m", "15 min", 15 * 60, 5),
+    MetricsWindow("15m", "15 min", HEALTH_WINDOW_S, WINDOW_STEP_S),
     MetricsWindow("1h", "1 h", 60 * 60, 15),
     MetricsWindow("24h", "24 h", 24 * 60 * 60, 5 * 60),
 )

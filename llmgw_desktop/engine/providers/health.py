@@ -10,6 +10,11 @@ turned red on these while `/health` and `GET /v1/providers` said `available: tru
 more: now all of them read `provider_health` (through `ProvidersService.health`), so a script
 or a monitoring check sees what a person sees.
 
+Where recent calls decided it (its own, or its vendor's for an agent pointed at the gateway),
+its reason counts them ("2 of 14 calls failed in 15 min"); the desk shows the same calls'
+count from its live figures beside it, read at another moment and past `MAX_SAMPLES`, and says
+the reason with that count (`reason_counting`), so a row never reads 16 calls beside "of 14".
+
 What is shown to whom: the state words are safe for anyone who may read `/health` (it is public:
 the words and the provider ids, never an error's text, a base URL, counts or times); the whole
 record (`to_dict`, with the window's reason line, which may quote a Test's error) is for callers
@@ -18,6 +23,7 @@ the edge let read `/v1/providers` (docs/SECURITY.md, finding 57).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,10 +71,23 @@ class ProviderHealth:
     calls: ProviderCallHealth
     rest: RestedHost | None = None  # its host rested now (no connection could be made)
     code: str = ""  # its lasting trouble's error code (`upstream_401`), when that decided it
+    # The recent calls its reason counts, when they decided it: its own, or its vendor's for an
+    # agent pointed at the gateway (`through_vendor`); and the words before their count there.
+    counted: ProviderCallHealth | None = None
+    lead: str = ""
 
     @property
     def failing(self) -> bool:
         return self.state == HealthState.FAILING
+
+    def reason_counting(self, calls: int, errors: int) -> str:
+        """Its reason, with `calls` of which `errors` failed as the window's count of the calls
+        it counts (`counted`): the same calls as another count has them (the desk's live
+        figures, shown beside it); its own reason where no count of calls is in it."""
+        if self.counted is None:
+            return self.reason
+        said = dataclasses.replace(self.counted, calls=calls, errors=errors).describe()
+        return ": ".join(words for words in (self.lead, said) if words)
 
     def to_dict(self) -> dict[str, Any]:
         """The whole record, as `GET /v1/providers` gives it (an authenticated caller)."""
@@ -130,8 +149,15 @@ def provider_health(
     # A CLI a call found not installed is a set-up wanted, as a provider with no key is: not
     # failing (its row says "Not installed"; its models are held back, `Trouble.holds_back`).
     state = calls.state
-    source = "calls" if state in (HealthState.FAILING, HealthState.DEGRADED) else ""
-    return ProviderHealth(provider, state, calls.describe(), source, calls)
+    decided = state in (HealthState.FAILING, HealthState.DEGRADED)
+    return ProviderHealth(
+        provider,
+        state,
+        calls.describe(),
+        "calls" if decided else "",
+        calls,
+        counted=calls if decided else None,
+    )
 
 
 def through_vendor(agent: ProviderHealth, vendor: ProviderHealth, name: str) -> ProviderHealth:
@@ -142,11 +168,18 @@ def through_vendor(agent: ProviderHealth, vendor: ProviderHealth, name: str) -> 
     if agent.source or vendor.state not in (HealthState.FAILING, HealthState.DEGRADED):
         return agent
     how = "is failing" if vendor.failing else "fails some calls"
-    reason = f"its model calls go through the gateway's {name} provider, which {how}"
-    if vendor.reason:
-        reason += f": {vendor.reason}"
+    lead = f"its model calls go through the gateway's {name} provider, which {how}"
+    reason = f"{lead}: {vendor.reason}" if vendor.reason else lead
     return ProviderHealth(
-        agent.provider, vendor.state, reason, VENDOR_CALLS_SOURCE, agent.calls, agent.rest
+        agent.provider,
+        vendor.state,
+        reason,
+        VENDOR_CALLS_SOURCE,
+        agent.calls,
+        agent.rest,
+        # The vendor's calls its reason counts: the desk says their count as the vendor's row does.
+        counted=vendor.counted,
+        lead=lead if vendor.counted is not None else "",
     )
 
 

@@ -443,11 +443,12 @@ class OverviewPage(Page):
         if self.status_label.toolTip() != reasons:
             self.status_label.setToolTip(reasons)
         _show(self.refused_label, refused_text(engine.refusals.health()))
-        verdicts = provider_verdicts(engine)
         names = {state.id: state.display_name for state in engine.providers.states()}
-        # One read of the live figures for the Providers line and the health table's counts,
-        # so the "of N" there is the sum of the table's calls on the same tick.
+        # One read of the live figures for the Providers line, the health table's counts and
+        # the verdicts' counts of recent calls, so the "of N" there is the sum of the table's
+        # calls on the same tick, and a verdict's "2 of 16" is its row's.
         series = engine.metrics.series(TRAFFIC_WINDOW)
+        verdicts = provider_verdicts(engine, series.by_provider)
         self.health.show_counts(series.by_provider)
         totals = series.total
         _show(self.failing_label, failing_html(verdicts, totals))

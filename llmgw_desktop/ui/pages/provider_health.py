@@ -5,10 +5,13 @@ switches are these, not a grid of check boxes of their own), its circuit, the ca
 in the last 15 minutes and how many of them failed (the live figures' `asked` and `errors`, the
 counts the Overview's Providers line sums, refreshed on its tick by `show_counts`), and from its
 recent calls (`engine.provider_health`) its p50/p95 latency. A provider "Ready" whose calls
-failed some in those 15 minutes reads "Ready, 5 recent failures" in the warning tone, from the
-same count as its Failed cell (`show_counts`), so the two never disagree. Providers that
-cannot answer whatever their switch says (a CLI not installed, no key, no server) are folded
-away until asked for (`set_show_all`): the table opens on what can answer.
+failed some in those 15 minutes reads "Ready, 5 recent failures" in the warning tone, and one
+whose verdict counts its recent calls reads "Some calls fail: 2 of 16 calls failed in 15 min":
+each count from the same read as its Calls and Failed cells, on the same tick (`show_counts`),
+never the engine's count at the last load (two calls later that says "of 14" beside 16). The
+verdict itself (its level, a streak, the calls since it last answered) is the last load's.
+Providers that cannot answer whatever their switch says (a CLI not installed, no key, no
+server) are folded away until asked for (`set_show_all`): the table opens on what can answer.
 
 The rows load in a task while the page is shown: at once, again on a switch, pause or breaker
 event, and every few seconds (a failed Test or failing calls show without a click). Versions
@@ -20,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmgw_desktop.engine.api import Engine, Totals
+from llmgw_desktop.ui.attention import ProviderVerdict
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.counts import ProviderCounts, provider_counts
@@ -102,10 +106,13 @@ class ProviderHealthTable(QTableWidget):
         self._versions = False  # the first load only locates the CLIs (instant)
         self._status_words = self._status_text = 0  # px: Status's state words, its whole text
         self.rows: dict[str, int] = {}  # switch id -> row index
-        # Each row's status as its provider row says it (words, reason, badge kind), and its
-        # failed calls in the window as last counted: "Ready" is said with those failures.
-        self._statuses: dict[int, tuple[str, str, str]] = {}
+        # Each row's status as its provider row says it (words, reason, badge kind, and the
+        # verdict it says, if any), and its failed calls in the window as last counted, of the
+        # live figures last read: "Ready" is said with those failures, a verdict's count of
+        # recent calls with those figures.
+        self._statuses: dict[int, tuple[str, str, str, ProviderVerdict | None]] = {}
         self._failed: dict[int, tuple[int, int]] = {}
+        self._served: Mapping[str, Totals] = {}
         # The last heading on two lines: its column is as narrow as its numbers.
         self.setHorizontalHeaderLabels([c.replace(" 15 min", "\n15 min") for c in HEALTH_COLUMNS])
         align_heading(self, FIGURES)
@@ -213,15 +220,17 @@ class ProviderHealthTable(QTableWidget):
             # provider's `switch_id_for`): Mistral's API and Vibe are counted apart.
             health = calls.of(switch_id)
             # The reason shows when something is wrong; otherwise it is one hover away. A
-            # ready row's recent failures are said from this table's own count, on its tick.
+            # ready row's recent failures, and a verdict's count of recent calls, are said from
+            # this table's own count, on its tick (`_show_status`).
             status = "Ready" if row.recent_failures else row.status
-            if row.reason and row.attention and not row.recent_failures:
+            said = bool(row.reason and row.attention and not row.recent_failures)
+            if said:
                 status = status_line(status, row.reason)
             kind = _SHORT_KINDS.get(row.kind, row.kind)
-            texts = (row.name, kind, status, row.version, "", row.circuit)
+            texts = (row.name, kind, "", row.version, "", row.circuit)
             latency = latency_text(health.p50_ms, health.p95_ms)
             for column, text in enumerate((*texts, "", "", latency)):
-                if column in (SWITCH, CALLS, ERRORS):
+                if column in (STATUS, SWITCH, CALLS, ERRORS):
                     continue
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
@@ -240,8 +249,8 @@ class ProviderHealthTable(QTableWidget):
             else:
                 self._unavailable.add(index)
             kind = "ok" if row.recent_failures else status_kind(row)
-            self._statuses[index] = (status, "" if row.recent_failures else row.reason, kind)
-            self._show_status(index)
+            reason = "" if row.recent_failures else row.reason
+            self._statuses[index] = (status, reason, kind, row.verdict if said else None)
             open_circuit = circuit_open(row.circuit)
             self._tone(index, CIRCUIT, "error" if open_circuit else None)
         changed |= self.show_counts(served, fit=False)
@@ -252,7 +261,9 @@ class ProviderHealthTable(QTableWidget):
     def show_counts(self, by_provider: Mapping[str, Totals], *, fit: bool = True) -> bool:
         """Each provider's calls and failed calls in the window, from the live figures
         (`series.by_provider`); True when a count changed. The Overview calls it on its own
-        tick, with the same read as its Providers line."""
+        tick, with the same read as its Providers line; each status's count of recent calls
+        is this read's too."""
+        self._served = by_provider
         changed = False
         for switch_id, index in self.rows.items():
             totals = by_provider.get(switch_id)
@@ -268,11 +279,15 @@ class ProviderHealthTable(QTableWidget):
         return changed
 
     def _show_status(self, index: int) -> bool:
-        """Row `index`'s status cell, "Ready" saying its recent failures (in the warning tone);
-        True when its words changed."""
+        """Row `index`'s status cell, "Ready" saying its recent failures (in the warning tone),
+        a verdict its count of recent calls, as the live figures last read count them; True
+        when its words changed."""
         if index not in self._statuses:
             return False
-        status, reason, kind = self._statuses[index]
+        status, reason, kind, verdict = self._statuses[index]
+        if verdict is not None:
+            reason = verdict.counted(self._served).why
+            status = status_line(verdict.status, reason)
         tip = status if reason else ""
         errors, calls = self._failed.get(index, (0, 0))
         if status == "Ready" and kind == "ok" and errors:

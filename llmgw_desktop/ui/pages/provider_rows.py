@@ -6,7 +6,9 @@ upgrade plan as a dry run), the gateway's provider directory, whose why-not logi
 and stale references are the same as `GET /v1/providers`, and the window's one health verdict
 (`attention.provider_verdict`: circuit, lasting trouble, recent calls), which the header, the
 tray and Overview read too. The Providers page and Overview's health table both show these
-rows, so they never disagree.
+rows, so they never disagree. A status that counts recent calls ("Ready, 5 recent failures",
+"Some calls fail: 2 of 16 calls failed in 15 min") counts them as the live figures do, the
+count Overview's health table shows beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.attention import (
     LOGGED_OUT,
+    TRAFFIC_WINDOW,
     UNREACHABLE,
     VENDOR_UNAVAILABLE,
     ProviderVerdict,
@@ -97,6 +100,10 @@ class ProviderRow:
     # Calls that failed in the last 15 min of a provider ready all the same (its status says
     # them: `ready_words`); 0 for any other status.
     recent_failures: int = 0
+    # The health verdict its status and reason say, when one does: a page showing the live
+    # figures beside it says the verdict's count of recent calls from its own read of them
+    # (`ProviderVerdict.counted`).
+    verdict: ProviderVerdict | None = None
 
     @property
     def is_cli(self) -> bool:
@@ -133,6 +140,7 @@ async def load_provider_rows(
         pid, info = status.provider, catalog.info(status.provider)
         bridge = catalog.bridge_of(pid)
         state, reason, attention = "Ready", "", ""
+        verdict: ProviderVerdict | None = None
         why_not = await engine.providers.unavailable_reason(pid)
         breaker = breakers.get(pid, {})
         if not status.installed:
@@ -143,7 +151,8 @@ async def load_provider_rows(
         elif why_not is not None:
             state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else SWITCHED_OFF
             reason = why_not.message
-        elif (verdict := provider_verdict(engine, pid, info.display_name, breakers)) is not None:
+        elif (judged := provider_verdict(engine, pid, info.display_name, breakers)) is not None:
+            verdict = judged
             state, reason, attention = _verdict_words(verdict)
         version = status.version or (CHECKING if status.installed and not versions else "—")
         rows.append(
@@ -170,6 +179,7 @@ async def load_provider_rows(
                     else "—"
                 ),
                 installed=status.installed,
+                verdict=verdict,
             )
         )
     resting = engine.providers.cooling()  # read once for every API row's circuit
@@ -178,7 +188,18 @@ async def load_provider_rows(
             continue  # shown above, with more detail
         rows.append(_api_row(engine, entry, resting))
     served = engine.metrics.series(TRAFFIC_WINDOW).by_provider
-    return [_with_recent_failures(row, served) for row in rows]
+    return [_with_recent_failures(_counted(row, served), served) for row in rows]
+
+
+def _counted(row: ProviderRow, served: Mapping[str, Totals]) -> ProviderRow:
+    """A row whose verdict counts recent calls, its reason counting them as the live figures
+    `served` do: the count its Overview row shows beside it (`ProviderVerdict.counted`)."""
+    if row.verdict is None:
+        return row
+    verdict = row.verdict.counted(served)
+    if verdict is row.verdict:
+        return row
+    return dataclasses.replace(row, reason=verdict.why, verdict=verdict)
 
 
 def _with_recent_failures(row: ProviderRow, served: Mapping[str, Totals]) -> ProviderRow:
@@ -372,10 +393,6 @@ def api_circuit_text(views: Sequence[TargetView], provider: str) -> str:
     return f"{who} tried last until {time.strftime('%H:%M:%S', at)} ({first.state})"
 
 
-# The live figures' window the health table counts calls in, and "recent failures" means.
-TRAFFIC_WINDOW = "15m"
-
-
 def ready_words(failed: int) -> str:
     """`Ready, 5 recent failures`: a provider ready by the health verdict (too few failures to
     call it failing) whose calls in the window's figures still failed some (review 41-3,
@@ -399,6 +416,7 @@ def _api_row(
     local = entry["type"] == "local"
     switched_off = switch is not None and not engine.providers.is_enabled(switch)
     reason, attention = str(entry.get("reason") or ""), ""
+    verdict = None
     if entry["available"] or entry.get("heldBack"):
         state = "Ready"
         # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
@@ -439,6 +457,7 @@ def _api_row(
         circuit=api_circuit_text(resting, pid),
         stale=stale,
         attention=attention or (WARNING if stale else ""),
+        verdict=verdict,
     )
 
 

@@ -13,6 +13,7 @@ from llmgw_desktop.engine.metrics.health import (
     CallHealth,
     HealthState,
 )
+from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics
 from tests.clock import Clock
 from tests.waiting import until
 
@@ -237,3 +238,55 @@ async def test_a_restart_reads_each_providers_recent_calls_back(loaded: LoadedSe
         assert health.last_error_code == "provider_error"
     finally:
         await second.stop()
+
+
+def test_failing_by_the_calls_since_it_last_answered_says_that_count() -> None:
+    """Twenty answers, a failure, three answers, then two failures to each answer: failing by
+    the calls since it last answered three in a row (4 of 6), while the window's count (5 of
+    30) reads as a few failures. The words said only the window's: a red "Failing" over "5 of
+    30 calls failed in 15 min" beside a Failed figure of 17%."""
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    outcomes = [False] * 20 + [True] + [False] * 3 + [True, True, False] * 2
+    for failed in outcomes:
+        _finish(bus, clock, "openai", "failed" if failed else "completed", code="upstream_500")
+    seen = health.of("openai")
+    assert (seen.state, seen.calls, seen.errors, seen.consecutive_failures) == (
+        HealthState.FAILING,
+        30,
+        5,
+        0,
+    )
+    assert seen.describe() == (
+        f"4 of 6 calls failed since it last answered {FAILING_STREAK} in a row;"
+        " 5 of 30 calls failed in 15 min"
+    )
+    # Where the window's count says it as well (half of it failed), it alone is said.
+    for failed in [True, True, False] * 20:
+        _finish(bus, clock, "openai", "failed" if failed else "completed", code="upstream_500")
+    seen = health.of("openai")
+    assert seen.state == HealthState.FAILING
+    assert seen.describe() == "45 of 90 calls failed in 15 min"
+
+
+def test_a_call_leaves_the_window_when_it_leaves_the_live_figures() -> None:
+    """The health table's "Calls 15 min" (the live figures, counted in 5 s buckets) and its
+    status's count (this window) count the same calls, so they must leave both at the same
+    moment: the window slid on the second and kept a call up to 5 s longer than the figures
+    beside it."""
+    bus, clock = EventBus(), Clock(START + 2.5)  # inside a bucket, not at its start
+    health = CallHealth(bus, clock=clock)
+    live = LiveMetrics(bus, clock=clock)
+    for step, failed in enumerate((True, False, False, True, False)):
+        clock.now = START + 2.5 + step * 1.5
+        _finish(bus, clock, "openai", "failed" if failed else "completed", code="upstream_500")
+    seen_leaving = False
+    for tenths in range(HEALTH_WINDOW_S * 10 - 20, HEALTH_WINDOW_S * 10 + 200, 5):
+        clock.now = START + tenths / 10
+        totals = live.series(WINDOWS[0].key).by_provider.get("openai")
+        shown = (totals.asked, totals.errors) if totals else (0, 0)
+        seen = health.of("openai")
+        assert (seen.calls, seen.errors) == shown, (clock.now - START, shown, seen)
+        seen_leaving |= 0 < shown[0] < 5
+    assert seen_leaving  # the calls left one by one, inside the span read
+    assert WINDOWS[0].span_s == HEALTH_WINDOW_S
