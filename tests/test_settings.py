@@ -12,6 +12,7 @@ from llmgw_desktop.config.settings import (
     Settings,
     declared_settings,
     load_settings,
+    read_settings,
 )
 
 
@@ -142,6 +143,28 @@ def test_bad_file_value_names_key_and_file(
     assert caught.value.key == key
     assert words in str(caught.value)
     assert str(config_path) in str(caught.value)
+
+
+def test_a_read_goes_on_past_refused_values_and_lists_what_a_start_would_stop_on(
+    config_path: Path,
+) -> None:
+    """The Settings page says what the file holds while the gateway runs: the values that
+    pass their checks, and each refused one with what is wrong with it and what is written."""
+    toml = '[jobs]\nmax_concurrent = 0\nretention_days = 7\n[log]\nlevel = "LOUD"\n'
+    config_path.write_text(toml)
+    environ = {"LLM_GATEWAY_CONFIG": str(config_path)}
+    read = read_settings(environ=environ)
+    assert [exc.key for exc in read.problems] == ["jobs.max_concurrent", "log.level"]
+    assert read.problems[0].problem == "0 must be greater than 0"
+    assert read.problems[1].problem.startswith("'LOUD' must be one of")
+    assert read.loaded.settings.jobs.retention_days == 7
+    assert read.file_values["jobs.max_concurrent"] == 0
+    assert read.file_values["log.level"] == "LOUD"
+    with pytest.raises(ConfigError) as caught:  # a start stops on the same, all of them
+        load_settings(environ=environ)
+    assert [(exc.key, exc.problem) for exc in caught.value.errors] == [
+        (exc.key, exc.problem) for exc in read.problems
+    ]
 
 
 @pytest.mark.parametrize(

@@ -45,8 +45,10 @@ __all__ = [
     "ConfigError",
     "LoadedSettings",
     "Settings",
+    "SettingsRead",
     "declared_settings",
     "load_settings",
+    "read_settings",
 ]
 
 # Read by the parts that need them, never kept in settings (they are secrets, and a setting's
@@ -533,6 +535,38 @@ def load_settings(
         ConfigError: a value has the wrong type or is out of range, or the file has an unknown
             key; its `errors` lists every such problem, not only the first.
     """
+    read = read_settings(config_file, environ, read_file=read_file)
+    if read.problems:
+        first = read.problems[0]
+        first.errors = read.problems
+        raise first
+    return read.loaded
+
+
+@dataclass(frozen=True)
+class SettingsRead:
+    """The settings as far as they are valid (`read_settings`), for a window that must say
+    what the file holds while the gateway runs on what it started with."""
+
+    # Each refused setting at its default (one refused across settings, as written): what
+    # `problems` names is not to be used from here.
+    loaded: LoadedSettings
+    file_values: Mapping[str, Any]  # config.toml's values by dotted key, as written there
+    problems: tuple[ConfigError, ...]  # every problem `load_settings` would raise, in order
+
+
+def read_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    read_file: bool = True,
+) -> SettingsRead:
+    """`load_settings` without stopping at a bad value: every value checked by the same rules,
+    each problem listed instead of raised.
+
+    Raises:
+        ConfigError: the file as a whole cannot be read (unreadable, not UTF-8, not TOML).
+    """
     environ = os.environ if environ is None else environ
     if config_file is None:
         config_file = paths.config_file(environ)
@@ -569,6 +603,29 @@ def load_settings(
             value = decl.default  # so the checks across settings below still have a value
         values[decl.key] = value
         sources[decl.key] = source
+    errors += _problems_across(values, sources)
+
+    known_env = (
+        {name for d in decls for name in (d.env, *d.older_env)}
+        | {d.env + FILE_SUFFIX for d in decls if d.secret}
+        | set(paths.PATH_ENV_VARS)
+        | set(SECRET_ENV_VARS)
+        | set(ENV_ONLY_OPT_INS)
+    )
+    unknown = tuple(
+        sorted(
+            name for name in environ if name.startswith("LLM_GATEWAY_") and name not in known_env
+        )
+    )
+    settings: Settings = _built(Settings, values)
+    loaded = LoadedSettings(settings, sources, config_file, unknown, file_in_use=read_file)
+    return SettingsRead(loaded, file_values, tuple(errors))
+
+
+def _problems_across(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[ConfigError]:
+    """What is wrong between settings each valid alone (a provider switched off that no
+    table names, a password in two places)."""
+    errors: list[ConfigError] = []
     problem = checks.known_providers(
         values["providers.disabled"], values["gateway.providers"], values["providers.acp"]
     )
@@ -590,21 +647,4 @@ def load_settings(
                 "store.url holds a password too: keep it in one place",
             )
         )
-    if errors:
-        errors[0].errors = tuple(errors)
-        raise errors[0]
-
-    known_env = (
-        {name for d in decls for name in (d.env, *d.older_env)}
-        | {d.env + FILE_SUFFIX for d in decls if d.secret}
-        | set(paths.PATH_ENV_VARS)
-        | set(SECRET_ENV_VARS)
-        | set(ENV_ONLY_OPT_INS)
-    )
-    unknown = tuple(
-        sorted(
-            name for name in environ if name.startswith("LLM_GATEWAY_") and name not in known_env
-        )
-    )
-    settings: Settings = _built(Settings, values)
-    return LoadedSettings(settings, sources, config_file, unknown, file_in_use=read_file)
+    return errors

@@ -526,3 +526,117 @@ def test_your_own_rules_are_said_across_the_row_not_in_a_narrow_column(
         assert label.height() < 2.5 * label.fontMetrics().lineSpacing(), label.size()
 
     on_settings(body)
+
+
+def test_a_value_config_toml_refuses_is_said_on_its_control_which_shows_the_one_in_effect(
+    on_settings: OnSettings, config: Path
+) -> None:
+    """Found testing the window: a setting saved here, then edited in config.toml by hand to a
+    value it refuses, then another setting saved. The control kept the value saved first (12),
+    which neither the file (0) nor the gateway (6) held, under "Saved to config.toml"; only
+    the line over the page said the file could not be read, and the row said "saved 12"."""
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        reads: list[None] = []
+        page.file_read.connect(lambda: reads.append(None))
+        spin = page.form.rows["jobs.max_concurrent"].editor
+        note = page.form.rows["jobs.max_concurrent"].note
+        assert isinstance(spin, QSpinBox)
+        spin.setValue(12)
+        spin.editingFinished.emit()
+        await until(lambda: reads, "saved, and the file read again")
+        assert spin.value() == 12 and "after a restart" in note.text()
+
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("max_concurrent = 12", "max_concurrent = 0"), "utf-8")
+        days = page.form.rows["recorder.retention_days"].editor
+        assert isinstance(days, QSpinBox)
+        days.setValue(5)
+        days.editingFinished.emit()
+        await until(lambda: len(reads) == 2, "the second save's read of the file")
+
+        refused = "config.toml has 0, refused: 0 must be greater than 0"
+        assert spin.value() == 6  # what is in effect: the gateway's, until a restart
+        assert note.text().startswith(refused + ". Shown: the value in effect")
+        assert note.property("tone") == "error" and note.isVisibleTo(page)
+        assert _row(page, "jobs.max_concurrent")[1:] == ["6", "config.toml", refused]
+        assert page.file_label.text() == (
+            f"Settings file: {config} holds a refused value: jobs.max_concurrent: 0 must be "
+            "greater than 0 (the next start stops on it until it is fixed)"
+        )
+        page.select("jobs.max_concurrent")
+        assert page.value_edit.text() == "6" and refused in page.reason_label.text()
+        # The save wrote its own value and lost nothing of the file's.
+        text = config.read_text(encoding="utf-8")
+        assert "# keep it modest on this laptop\nmax_concurrent = 0\n" in text
+        assert "retention_days = 5" in text and 'level = "INFO"  # chatty enough' in text
+
+        # A value saved on the control replaces the refused one.
+        page.show_all(False)
+        spin.setValue(8)
+        spin.editingFinished.emit()
+        await until(lambda: len(reads) == 3, "the third save's read of the file")
+        assert spin.value() == 8 and note.text() == "Saved to config.toml: used after a restart."
+        assert note.property("tone") != "error"
+        assert _row(page, "jobs.max_concurrent")[3] == "saved 8: restart needed"
+        assert page.file_label.text() == f"Settings file: {config}"
+
+    on_settings(body)
+    assert load_settings().settings.jobs.max_concurrent == 8
+
+
+def test_a_value_saved_here_then_edited_in_the_file_says_what_the_file_holds(
+    on_settings: OnSettings, config: Path
+) -> None:
+    """The row said "saved 12: restart needed" after config.toml was edited to 9 by hand; and
+    once the file stopped being TOML, the controls showed what it held when last read."""
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        reads: list[None] = []
+        page.file_read.connect(lambda: reads.append(None))
+        page.select("jobs.max_concurrent")
+        page.value_edit.setText("12")
+        page.save_button.click()
+        await until(lambda: reads, "saved, and the file read again")
+        assert _row(page, "jobs.max_concurrent")[3] == "saved 12: restart needed"
+
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("max_concurrent = 12", "max_concurrent = 9"), "utf-8")
+        page.page_shown()
+        await until(lambda: len(reads) == 2, "the file read again")
+        assert _row(page, "jobs.max_concurrent")[3] == "config.toml has 9: restart needed"
+        spin = page.form.rows["jobs.max_concurrent"].editor
+        assert isinstance(spin, QSpinBox) and spin.value() == 9
+
+        config.write_text(text + "\n[jobs\n", "utf-8")  # no longer TOML
+        page.page_shown()
+        await until(lambda: len(reads) == 3, "the file read again")
+        assert "(cannot be read now: is not valid TOML" in page.file_label.text()
+        assert spin.value() == 6  # what the file holds is not known: what is in effect is
+        assert _row(page, "jobs.max_concurrent")[3] == ""
+
+    on_settings(body)
+
+
+def test_a_value_that_could_not_be_written_is_written_when_tried_again(
+    on_settings: OnSettings, config: Path
+) -> None:
+    """A save refused by the file (no longer TOML) left the control's value taken as saved:
+    the same value tried again once the file was fixed wrote nothing and said nothing."""
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        spin = page.form.rows["jobs.max_concurrent"].editor
+        note = page.form.rows["jobs.max_concurrent"].note
+        assert isinstance(spin, QSpinBox)
+        config.write_text(CONFIG + "\n[jobs\n", encoding="utf-8")
+        spin.setValue(12)
+        spin.editingFinished.emit()
+        await until(lambda: note.text().startswith("Not saved: "), "the write refused")
+        assert note.property("tone") == "error"
+
+        config.write_text(CONFIG, encoding="utf-8")
+        spin.editingFinished.emit()  # the same 12 again
+        await until(lambda: "after a restart" in note.text(), "written this time")
+
+    on_settings(body)
+    assert load_settings().settings.jobs.max_concurrent == 12

@@ -268,6 +268,13 @@ class SettingsForm(QWidget):
         """Say under `key`'s control what became of it ("Saved: in effect now")."""
         self.rows[key].say(text, "error" if error else "muted")
 
+    def not_saved(self, key: str, why: str, kept: Any) -> None:
+        """Say under `key`'s control that its value could not be written (`why`). `kept`,
+        what the file still holds, is its saved value again: the same value tried again is
+        written, not taken as saved already."""
+        self._values[key] = kept
+        self.show_status(key, f"Not saved: {why}", error=True)
+
     # -- editing --------------------------------------------------------------------------
 
     def _editor(self, control: Control, kind: type) -> QWidget:

@@ -5,28 +5,35 @@ The values shown are the ones the running gateway uses, secrets masked as `confi
 them; the file is read again each time the page is shown (and after each save), so the page
 says what config.toml holds now: a value saved there that waits for a restart says so, and what
 other parts of the window change live (the provider switches, the budgets, your prices) shows
-as it is now. A change is checked with the setting's own check before anything is written, then
-saved to config.toml through the engine (the file keeps its comments). Most settings are read
-once at start, so the page says "restart needed" until then. Security settings (the bind
-address, authentication, OAuth, workspaces, approval) are shown but changed only by editing the
-file: a click in the window must never open the gateway to the network.
+as it is now. A value the file holds that its setting refuses (one edited there by hand since
+the start) is said on its control and its row with what is wrong with it, the control showing
+the value in effect: never the one the page last read, which neither the file nor the gateway
+may hold any more. The rest of the file is read as far as it is valid. A change is checked
+with the setting's own check before anything is written, then saved to config.toml through
+the engine (the file keeps its comments). Most settings are read once at start, so the page
+says "restart needed" until then. Security settings (the bind address, authentication, OAuth,
+workspaces, approval) are shown but changed only by editing the file: a click in the window
+must never open the gateway to the network.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from llmgw_desktop.config.file import checked_value
 from llmgw_desktop.config.settings import (
+    FILE_KEY,
     ConfigError,
     Declared,
     LoadedSettings,
+    SettingsRead,
     declared_settings,
-    load_settings,
+    read_settings,
 )
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.ui.design import page_margins
@@ -49,6 +56,7 @@ from llmgw_desktop.ui.pages.settings_rules import (
     read_only_reason,
     shown_value,
     source_text,
+    written_value,
 )
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -101,7 +109,13 @@ class SettingsPage(Page):
         self._config_file: Path | None = loaded.config_file if loaded is not None else None
         # config.toml as last read (with the environment over it): what a restart would use.
         self._file: LoadedSettings | None = loaded
+        # The settings whose value in the file is refused, and what the page says of each.
+        self._refused: dict[str, str] = {}
+        # The last read could not read the file at all (not TOML, say): what it holds is not
+        # known, so no control says it.
+        self._file_unread = False
         self._reading = False
+        self._read_again = False  # the file changed while it was being read
 
         self.file_label = QLabel(self._file_text(None))
         self.file_label.setObjectName("settingsFile")
@@ -281,64 +295,129 @@ class SettingsPage(Page):
             self.all_button.setChecked(on)
 
     def _show_form_values(self) -> None:
-        """Each control shows what config.toml holds now (with the environment over it)."""
+        """Each control shows what config.toml holds now (with the environment over it), and
+        the line under it what the file's read says of it (a note of an earlier read goes)."""
         for key in self.form.rows:
             decl = self._decl_at[self.row_of(key)]
-            value = (
-                self._file.settings.value(key) if self._file else self.engine.settings.value(key)
-            )
             source = self._sources.get(key, "unknown")
             locked = read_only_reason(decl, source) or ""
             if not self._can_save:
                 locked = locked or "This window cannot write the settings file."
-            self.form.show_value(key, value, locked=locked)
-            if not locked and (note := self._form_note(key)):
-                self.form.show_status(key, note)
+            self.form.show_value(key, self._form_value(key), locked=locked)
+            if not locked:
+                self.form.show_status(key, self._form_note(key), error=key in self._refused)
+
+    def _form_value(self, key: str) -> Any:
+        """What `key`'s control shows: the file's value, or the one in effect where the file's
+        is not known (not read) or refused."""
+        if self._file is None or self._file_unread or key in self._refused:
+            return self.engine.settings.value(key)
+        return self._file.settings.value(key)
 
     def _form_note(self, key: str) -> str:
         """What the line under a control says once its value is saved (or differs from the
-        running one): when it takes effect."""
+        running one, or is refused in the file): when it takes effect, or what is wrong."""
+        if key in self._refused:
+            return self._refusal_note(key)
         if key in self._saved:
             when = "in effect now" if is_live(key) else "used after a restart"
             return f"Saved to config.toml: {when}."
         status = self.status(key)
         return status[:1].upper() + status[1:]
 
+    def _refusal_note(self, key: str) -> str:
+        """A refused value's words where a setting is edited: what the file has, what is
+        wrong, and what the control shows instead."""
+        return (
+            f"{self._refused[key]}. Shown: the value in effect; until a value is saved here, "
+            "the next start stops on it."
+        )
+
     def _form_committed(self, key: str, value: object) -> None:
         decl = self._decl_at[self.row_of(key)]
         self.tasks.spawn(self.write(decl, value), what=f"save {key}")
 
-    def _file_text(self, problem: str | None) -> str:
+    def _file_text(self, problem: str | None, refused: Sequence[ConfigError] = ()) -> str:
         if self._config_file is None:
             return "Where each value came from is not known in this window."
         where = home_short(str(self._config_file))
         if problem is not None:
             return f"Settings file: {where} (cannot be read now: {problem})"
+        if refused:
+            what = "; ".join(f"{exc.key}: {exc.problem}" for exc in refused)
+            if len(refused) == 1:
+                return (
+                    f"Settings file: {where} holds a refused value: {what} (the next start "
+                    "stops on it until it is fixed)"
+                )
+            return (
+                f"Settings file: {where} holds {len(refused)} refused values: {what} (the "
+                "next start stops on them until they are fixed)"
+            )
         exists = self._config_file.exists()
         return f"Settings file: {where}" + ("" if exists else " (not present yet: defaults apply)")
 
     def reread_file(self) -> None:
         """Read config.toml again (in the background) and show what it holds now."""
-        if self._config_file is None or self._reading:
+        if self._config_file is None:
+            return
+        if self._reading:
+            self._read_again = True  # the read under way may have begun before the change
             return
         self._reading = self.tasks.spawn(self._reread(self._config_file), what="read settings")
 
     async def _reread(self, path: Path) -> None:
+        read: SettingsRead | None = None
         problem: str | None = None
         try:
-            self._file = await asyncio.to_thread(load_settings, path)
-        except ConfigError as exc:
-            problem = f"{exc.key}: {exc.problem}"
+            read = await asyncio.to_thread(read_settings, path)
+        except ConfigError as exc:  # the file as a whole: not TOML, not UTF-8, unreadable
+            problem = exc.problem if exc.key == FILE_KEY else f"{exc.key}: {exc.problem}"
         finally:
             self._reading = False
-        self.file_label.setText(self._file_text(problem))
-        if self._file is not None:
-            self._sources = dict(self._file.sources)
+        if self._read_again:  # what this read found may be gone: the next one says
+            self._read_again = False
+            self.reread_file()
+            return
+        self._take_read(read)
+        self.file_label.setText(self._file_text(problem, read.problems if read else ()))
+        set_tone(self.file_label, "error" if problem or self._refused else "")
         for row, decl in self._decl_at.items():
             self._fill_row(row, decl)
         self.columns.fit()
+        self._show_detail()
         self._show_form_values()
         self.file_read.emit()
+
+    def _take_read(self, read: SettingsRead | None) -> None:
+        """Keep what a read of the file found: its settings and their sources, each refused
+        value's words; None, when it found none, keeps the last ones for what the window
+        changes live (`shown`), never to say what the file holds."""
+        self._file_unread = read is None
+        if read is None:
+            self._refused = {}  # what the file holds now is not known: nor what it refuses
+            return
+        self._file = read.loaded
+        self._sources = dict(read.loaded.sources)
+        self._refused = {
+            exc.key: self._refusal(self._decl_at[self.row_of(exc.key)], exc, read.file_values)
+            for exc in read.problems
+            if exc.key in self._row_of
+        }
+        # A value saved here that the file no longer holds (edited since): the file's is
+        # said, not "saved".
+        for key, value in list(self._saved.items()):
+            if key in self._refused or read.loaded.settings.value(key) != value:
+                del self._saved[key]
+
+    @staticmethod
+    def _refusal(decl: Declared, exc: ConfigError, file_values: Mapping[str, Any]) -> str:
+        """What a refused value is and what is wrong with it: `config.toml has 0, refused: 0
+        must be greater than 0`."""
+        if exc.source.startswith("file ") and decl.key in file_values:
+            held = written_value(decl, file_values[decl.key])
+            return f"config.toml has {held}, refused: {exc.problem}"
+        return f"{source_text(exc.source)} value refused: {exc.problem}"
 
     def _quiet_chosen(self, value: str) -> None:
         decl = self._decl_at[self.row_of("ui.quiet_hours")]
@@ -366,7 +445,7 @@ class SettingsPage(Page):
         changes live (as the switches and config.toml hold it now)."""
         if decl.key == "providers.disabled":
             return [s.id for s in self.engine.providers.states() if not s.enabled]
-        if decl.key in CHANGED_LIVE and self._file is not None:
+        if decl.key in CHANGED_LIVE and self._file is not None and decl.key not in self._refused:
             return self._file.settings.value(decl.key)
         return self.engine.settings.value(decl.key)
 
@@ -425,13 +504,15 @@ class SettingsPage(Page):
         self.table.scrollTo(self.table.model().index(row, 0))
 
     def status(self, key: str) -> str:
-        """What saving (here or in config.toml) did to `key`: nothing, applied, or restart
-        needed."""
+        """What saving (here or in config.toml) did to `key`: nothing, applied, restart needed,
+        or a value the file holds refused (and why)."""
         decl = self._decl_at[self.row_of(key)]
+        if key in self._refused:
+            return self._refused[key]
         if key not in self._saved:
             on_file = self._file.settings.value(decl.key) if self._file else None
             running = self.engine.settings.value(decl.key)
-            if self._file is None or key in CHANGED_LIVE or is_live(key):
+            if self._file is None or self._file_unread or key in CHANGED_LIVE or is_live(key):
                 return ""
             if on_file != running:
                 return f"config.toml has {shown_value(decl, on_file)}: restart needed"
@@ -466,8 +547,12 @@ class SettingsPage(Page):
     # -- the editor ---------------------------------------------------------------------
 
     def _show_selected(self) -> None:
-        decl = self.selected()
         self.message_label.clear()
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The chosen setting's words and editor, as the file was last read."""
+        decl = self.selected()
         if decl is None:
             self.key_label.setText("Choose a setting to see what it does.")
             self.doc_label.clear()
@@ -484,7 +569,8 @@ class SettingsPage(Page):
         )
         self.doc_label.setText(decl.doc + self._now_note(decl))
         self.open_file_button.setVisible(bool(reason and "config.toml" in reason))
-        self.reason_label.setText(reason or self._restart_note(decl.key))
+        refusal = self._refusal_note(decl.key) if decl.key in self._refused else None
+        self.reason_label.setText(reason or refusal or self._restart_note(decl.key))
         current = self._saved.get(decl.key, self.engine.settings.value(decl.key))
         editable = reason is None
         self.value_box.setVisible(editable and decl.type is bool)
@@ -560,12 +646,13 @@ class SettingsPage(Page):
             log.warning("could not save %s: %s", decl.key, exc)
             self._say(f"{decl.key}: could not be saved: {exc}", error=True)
             if decl.key in self.form.rows:
-                self.form.show_status(decl.key, f"Not saved: {exc}", error=True)
+                self.form.not_saved(decl.key, str(exc), self._form_value(decl.key))
             self.save_failed.emit(decl.key, str(exc))
             return
         finally:
             self.save_button.setEnabled(True)
         self._saved[decl.key] = value
+        self._refused.pop(decl.key, None)  # the file holds the value just written
         self.saved.emit(decl.key, value)
         self._fill_row(self.row_of(decl.key), decl)
         when = "in effect now" if is_live(decl.key) else "used after a restart"

@@ -31,6 +31,7 @@ __all__ = [
     "read_only_reason",
     "shown_value",
     "source_text",
+    "written_value",
 ]
 
 MASK = "***"
@@ -127,6 +128,16 @@ def shown_value(decl: Declared, value: Any) -> str:
     if decl.key.endswith("port") and isinstance(value, int):
         return str(value)  # a port is a number, not an amount: no thousands' comma
     return _words(_masked(value))
+
+
+def written_value(decl: Declared, value: Any) -> str:
+    """A value as config.toml writes it, to say what the file holds where the setting refuses
+    it: text in its quotes (`"lots"` where a number belongs, which `lots` would hide), the
+    rest in words as `shown_value` says them, what it masks masked."""
+    words = shown_value(decl, value)
+    if isinstance(value, str) and words in (value, NONE):  # shown whole: nothing to hide
+        return json.dumps(value, ensure_ascii=False)
+    return words
 
 
 def _words(value: Any) -> str:
