@@ -38,6 +38,7 @@ AFTER_READY_S = 1.0
 OLLAMA_LOOPBACK = "127.0.0.1"
 # How long a stop waits for the requests it ended to be answered, before the front doors close.
 END_IN_FLIGHT_S = 1.0
+# How often it looks: a stop waits a few of these at most when nothing was in flight.
 ANSWERS_POLL_S = 0.01
 
 
@@ -201,12 +202,20 @@ class GatewayRuntime:
         return request.method == "GET" and request.path in (self.settings.http.path, ACP_PATH)
 
     async def _answers_written(self) -> None:
-        """A moment for the requests the stop ended (`Engine.interrupt_work`: a call waiting
-        for its upstream is told `gateway_stopping`, a job's MCP call `interrupted`) to be
-        answered before the front doors close, at most `END_IN_FLIGHT_S`. An answer begun
-        (a stream) is cut by the close, as any broken answer is."""
+        """A moment for what the stop ended (`Engine.interrupt_work`) to reach its callers
+        before the front doors close: each call waiting for its upstream turned into its
+        `gateway_stopping`, and each MCP request answered (a tool whose call or job was ended
+        writes its error on the request's own stream); at most `END_IN_FLIGHT_S`. Nothing else
+        is waited for: an answer begun (a stream) is cut by the close, as any broken answer is."""
+        mcp_path = self.settings.http.path
+
+        def not_an_mcp_request(request: web.BaseRequest) -> bool:
+            return request.method != "POST" or request.path != mcp_path
+
         for _ in range(round(END_IN_FLIGHT_S / ANSWERS_POLL_S)):
-            if not self.connections.answering(self.is_channel):
+            if not self.engine.gateway.ending and not self.connections.answering(
+                not_an_mcp_request
+            ):
                 return
             await asyncio.sleep(ANSWERS_POLL_S)
 

@@ -198,7 +198,7 @@ class ConnectionGuard:
                 close()
 
     def answering(self, ignored: Callable[[web.BaseRequest], bool]) -> int:
-        """Requests whose handler runs now, less those `ignored` says are channels."""
+        """Requests whose handler runs now, less those `ignored` leaves out."""
         return sum(
             c.phase == BUSY and c.request is not None and not ignored(c.request)
             for c in self._open.values()

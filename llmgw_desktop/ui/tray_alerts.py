@@ -20,6 +20,7 @@ the switches.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from llmgw_desktop.engine.api import BudgetStatus, format_usd
@@ -44,8 +45,6 @@ __all__ = [
 ALERT_CHARS = 110
 _TONES = {FAILING: "error", SOME_CALLS_FAIL: "warning"}
 _BUDGET_TONES = {"exceeded": "error", "soft": "warning"}
-# An alert's key for a user's MCP server (a provider's is its id).
-MCP_PREFIX = "mcp:"
 
 
 def budget_line(nearest: BudgetStatus | None) -> str:
@@ -85,8 +84,19 @@ def spend_words(spend: SpendToday | None) -> str:
     return f"Spend today {'…' if spend is None else format_usd(spend.usd)}"
 
 
+@dataclass(frozen=True)
+class _AlertLine:
+    """One alert line: the place its click opens and what it chooses there (a provider's
+    switch id, an MCP server's name), its level and its words."""
+
+    place: str
+    detail: str
+    level: str
+    text: str
+
+
 def mcp_words(server: str) -> str:
-    """A failing MCP server's alert: `MCP server files: failed, its tools fail`."""
+    """A failing MCP server's alert: `MCP server files: failed, calls to its tools fail`."""
     return f"MCP server {server}: failed, calls to its tools fail"
 
 
@@ -111,8 +121,9 @@ class TrayAlerts:
         self._menu = menu
         self._opened = opened
         self._spend = spend
-        self.providers: list[QAction] = []
-        self._shown: tuple[tuple[str, str, str], ...] = ()
+        # The lines of what fails (a provider, a user's MCP server), first in the menu.
+        self.lines: list[QAction] = []
+        self._shown: tuple[_AlertLine, ...] = ()
         self.budget = QAction("", menu)  # the first budget line
         self.budget.setObjectName("trayBudget")
         self.more_budgets: list[QAction] = []  # the other budgets past their soft limit
@@ -162,8 +173,10 @@ class TrayAlerts:
         first, state = lines[0] if lines else ("", "")
         self._show_budget(self.budget, first, state)
         reason = why or (lambda verdict: verdict.why)
-        shown = tuple((v.provider, v.level, f"{v.name}: {v.said} · {reason(v)}") for v in verdicts)
-        shown += tuple((f"{MCP_PREFIX}{name}", FAILING, mcp_words(name)) for name in mcp_failing)
+        shown = tuple(
+            _AlertLine("providers", v.provider, v.level, f"{v.name}: {v.said} · {reason(v)}")
+            for v in verdicts
+        ) + tuple(_AlertLine("mcp-servers", name, FAILING, mcp_words(name)) for name in mcp_failing)
         self._end.setVisible(bool(shown or first or stuck_line or self._spend is not None))
         if lines[1:] != self._more_shown:
             self._more_shown = lines[1:]
@@ -181,20 +194,20 @@ class TrayAlerts:
         if shown == self._shown:
             return
         self._shown = shown
-        for action in self.providers:
+        for action in self.lines:
             self._menu.removeAction(action)
             action.deleteLater()
-        self.providers = []
-        for key, level, text in shown:
-            icon = glyph("error" if level == FAILING else "warning", _TONES[level])
-            action = QAction(icon, _cut(text), self._menu)
-            action.setToolTip(text)
-            action.setObjectName(f"trayAlert:{key}")
-            server = key.removeprefix(MCP_PREFIX) if key.startswith(MCP_PREFIX) else None
-            place, detail = ("providers", key) if server is None else ("mcp-servers", server)
-            action.triggered.connect(lambda _=False, p=place, d=detail: self._opened(p, d))
+        self.lines = []
+        for line in shown:
+            icon = glyph("error" if line.level == FAILING else "warning", _TONES[line.level])
+            action = QAction(icon, _cut(line.text), self._menu)
+            action.setToolTip(line.text)
+            action.setObjectName(f"trayAlert:{line.place}:{line.detail}")
+            action.triggered.connect(
+                lambda _=False, p=line.place, d=line.detail: self._opened(p, d)
+            )
             self._menu.insertAction(self.stuck, action)
-            self.providers.append(action)
+            self.lines.append(action)
 
     @staticmethod
     def _show_budget(action: QAction, line: str, state: str) -> None:

@@ -302,7 +302,7 @@ def test_the_trays_alert_lines_are_whole_and_name_every_budget_past_its_limit(
         )
         tray.redraw()
         alerts = tray.alerts
-        (provider,) = alerts.providers
+        (provider,) = alerts.lines
         assert provider.text() == "Anthropic: failing · 8 in a row, upstream_500"
         budgets = [a for a in [alerts.budget, *alerts.more_budgets] if a.isVisible()]
         said = [a.text() for a in budgets]

@@ -366,11 +366,11 @@ def test_the_add_server_dialog_shows_each_fields_hint_whole(qtbot: QtBot) -> Non
         assert edit.fontMetrics().horizontalAdvance(hint) <= room, (edit.objectName(), hint)
 
 
-def test_a_failing_server_is_in_the_trays_alerts_and_the_history_opening_its_row(
+def test_a_failing_server_is_in_the_trays_alerts_opening_its_row_and_in_the_history(
     on_app: OnApp, desktop: DesktopApp
 ) -> None:
-    """A failing server was seen only on its page (person pass, 2026-11-29): the tray lists
-    it while it fails, the notification history keeps its failure, and both open its row."""
+    """A failing server is not seen only on its page: the tray lists it while it fails (the
+    line opens its row) and the notification history keeps its failure (opening the page)."""
 
     async def body(desktop: DesktopApp) -> None:
         assert desktop.tray is not None and desktop.window is not None
@@ -380,7 +380,7 @@ def test_a_failing_server_is_in_the_trays_alerts_and_the_history_opening_its_row
         engine.upstream_mcp.servers["broken"].wake()
         await until(lambda: engine.upstream_mcp.failing() == ["broken"], "broken failing")
         desktop.tray.redraw()
-        (line,) = [a for a in desktop.tray.alerts.providers if "broken" in a.objectName()]
+        (line,) = [a for a in desktop.tray.alerts.lines if "broken" in a.objectName()]
         assert line.text() == "MCP server broken: failed, calls to its tools fail"
         line.trigger()
         page = _shown(desktop)
@@ -392,6 +392,6 @@ def test_a_failing_server_is_in_the_trays_alerts_and_the_history_opening_its_row
         told = next(e for e in history.entries() if "MCP server broken" in e.text)
         assert told.place == "mcp-servers" and "exited with status 2" in told.text, told
         # The legitimate server beside it: running, never listed.
-        assert not [a for a in desktop.tray.alerts.providers if "crasher" in a.objectName()]
+        assert not [a for a in desktop.tray.alerts.lines if "crasher" in a.objectName()]
 
     on_app(desktop, body)

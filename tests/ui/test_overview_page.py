@@ -344,11 +344,9 @@ def _record_outcomes(runtime: GatewayRuntime, provider: str, failed: list[bool])
 
 
 def test_a_rows_status_counts_the_calls_its_calls_cell_counts(on_overview: OnOverview) -> None:
-    """A person testing the window read, on one provider's row, "Calls 15 min" 16 beside the
-    status "Some calls fail: 2 of 14 calls failed in 15 min". The cells are the live figures
-    of the Overview's tick; the status's count was the engine's, of the last load. Now the
-    status counts from the same read as the cells, on the same tick, and so does the
-    Providers line's verdict."""
+    """A row's status counts the calls its Calls and Failed cells count, from the same read of
+    the live figures on the same tick (never the engine's count at the last load: "2 of 14"
+    beside 16 calls), and so does the Providers line's verdict."""
 
     async def body(desk: Desk) -> None:
         page, runtime = desk.page, desk.runtime

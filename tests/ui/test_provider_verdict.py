@@ -93,7 +93,7 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
             # The tray: its menu's first line names it, enabled; a click opens its row.
             tray.redraw()
             assert "Some calls fail: Anthropic" in tray.tooltip()
-            alert = next(a for a in tray.alerts.providers if "Anthropic" in a.text())
+            alert = next(a for a in tray.alerts.lines if "Anthropic" in a.text())
             assert alert.isEnabled() and SOME_CALLS_FAIL in alert.text()
             assert not alert.icon().isNull()
             menu = tray.menu.actions()
@@ -116,7 +116,7 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
             engine.providers.set_enabled(LOCAL_CALLER, "anthropic", False)
             window.header.redraw()
             tray.redraw()
-            assert chip.text() == "Providers OK" and tray.alerts.providers == []
+            assert chip.text() == "Providers OK" and tray.alerts.lines == []
 
     on_gateway(body, replies=replies)
 
@@ -273,7 +273,7 @@ def test_a_refused_key_is_said_as_key_refused_wherever_it_was_found(
             assert "Anthropic (key refused): 1 call answered 401" in (
                 window.overview.failing_label.accessibleName()
             )
-            assert any("Anthropic" in a.text() for a in tray.alerts.providers)
+            assert any("Anthropic" in a.text() for a in tray.alerts.lines)
 
             # The model list's refusal of another provider's key: the same status.
             engine.events.publish(ModelListRead("openai", "env:OPENAI_API_KEY", 403, "no"))

@@ -104,7 +104,7 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
             assert "OpenAI (failing): no connection could be made" in chip.toolTip()
 
             # The tray: its alert line with the time left, its tooltip, and the switch.
-            alert = next(a for a in tray.alerts.providers if "OpenAI" in a.text())
+            alert = next(a for a in tray.alerts.lines if "OpenAI" in a.text())
             assert alert.text().startswith("OpenAI: failing · unreachable, passed over until ")
             assert alert.text().endswith(" s)"), alert.text()
             assert "Failing: OpenAI (unreachable, passed over until " in tray.tooltip()
@@ -112,7 +112,7 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
 
             # Its time left is as of the menu's opening, not of the rest's start.
             def alert_line() -> str:
-                return next((a.text() for a in tray.alerts.providers if "OpenAI" in a.text()), "")
+                return next((a.text() for a in tray.alerts.lines if "OpenAI" in a.text()), "")
 
             drawn = alert_line()
             await until(
@@ -144,7 +144,7 @@ def test_a_resting_provider_reads_unreachable_everywhere_until_its_rest_ends(
                 # `CallHealth`'s rate, not the rest). The "Last error" line keeps what happened.
                 assert "Failing: OpenAI (3 of 4 failed, upstream_connect)" in tray.tooltip()
                 assert "Failing: OpenAI (unreachable" not in tray.tooltip()
-                assert not any("unreachable" in a.text() for a in tray.alerts.providers)
+                assert not any("unreachable" in a.text() for a in tray.alerts.lines)
                 await until(
                     lambda: not switch.toolTip().startswith(UNREACHABLE), "the switch's tooltip"
                 )

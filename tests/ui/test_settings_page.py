@@ -531,10 +531,10 @@ def test_your_own_rules_are_said_across_the_row_not_in_a_narrow_column(
 def test_a_value_config_toml_refuses_is_said_on_its_control_which_shows_the_one_in_effect(
     on_settings: OnSettings, config: Path
 ) -> None:
-    """Found testing the window: a setting saved here, then edited in config.toml by hand to a
-    value it refuses, then another setting saved. The control kept the value saved first (12),
-    which neither the file (0) nor the gateway (6) held, under "Saved to config.toml"; only
-    the line over the page said the file could not be read, and the row said "saved 12"."""
+    """A setting saved here, then edited in config.toml by hand to a value it refuses, then
+    another setting saved: the control shows the value in effect (6), never the one saved
+    first (12) that neither the file (0) nor the gateway holds, and says what the file has
+    and why it is refused, as its row and the line over the page do."""
 
     async def body(page: SettingsPage, _engine: Engine) -> None:
         reads: list[None] = []

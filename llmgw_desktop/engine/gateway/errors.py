@@ -126,10 +126,10 @@ def unanswered(
     model: str,
     attempts: Sequence[Attempt],
     last: Exception | None,
-    refusals: Sequence[EngineError],
-    over_budget: Sequence[EngineError],
     hints: Mapping[str, str],
     *,
+    refusals: Sequence[EngineError],
+    over_budget: Sequence[EngineError],
     key_env: Callable[[str], Sequence[str]],
     caller: str,
 ) -> EngineError:

@@ -28,14 +28,22 @@ class CallsInFlight:
         return task
 
     def left(self, task: asyncio.Task[Any]) -> None:
+        """The call of `task` is routed (answered, refused or cancelled)."""
         self._running.discard(task)
+        self._ended.discard(task)  # one the stop cancelled as it ended is not waited for
 
     def end_all(self) -> int:
-        """Cancel every call being routed, as the stop's; how many."""
-        for task in self._running:
+        """Cancel every call being routed, as the stop's (once each); how many."""
+        ending = self._running - self._ended
+        for task in ending:
             self._ended.add(task)
             task.cancel()
-        return len(self._running)
+        return len(ending)
+
+    @property
+    def ending(self) -> bool:
+        """Whether a call `end_all` cancelled has not yet become its caller's answer."""
+        return bool(self._ended)
 
     def stopped(self, task: asyncio.Task[Any]) -> bool:
         """Whether `task`'s cancellation is the stop's (`end_all`): then it is no longer

@@ -186,6 +186,11 @@ class GatewayService:
         attempt's row `interrupted`, rather than cut off as the front doors close. How many."""
         return self._in_flight.end_all()
 
+    @property
+    def ending(self) -> bool:
+        """Whether a call the stop ended has not yet turned into its caller's answer."""
+        return self._in_flight.ending
+
     async def chat(
         self,
         front: str,
@@ -463,9 +468,9 @@ class GatewayService:
         Raises:
             NotFound, InvalidRequest, UpstreamRejected, AllRoutesFailed, BudgetExceeded: as
                 `chat` says.
+            ProviderUnavailable: the gateway is stopping (`gateway_stopping`): before a target
+                is asked, or the stop ended the call (`end_in_flight`).
         """
-        if self.stopping:
-            raise gateway_stopping()
         plan, ordered = self._planned(requested, caller, route, small, tokens, cost)
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
@@ -473,6 +478,10 @@ class GatewayService:
         task = self._in_flight.began()
         try:
             for index, target in enumerate(ordered.targets):
+                if self.stopping:
+                    # Arriving now, or a target failed as the stop ended its work (a CLI's job
+                    # interrupted): no other target is asked for a caller the stop tells.
+                    raise gateway_stopping()
                 route.fallback_used = index > 0
                 route.chosen_because = ordered.reason(index)
                 decision = await self._may_ask(target, caller, guard)
@@ -502,9 +511,9 @@ class GatewayService:
             requested,
             route.attempts,
             last,
-            refusals,
-            over_budget,
             plan.hints,
+            refusals=refusals,
+            over_budget=over_budget,
             key_env=self._key_env,
             caller=caller.caller,
         )

@@ -97,7 +97,7 @@ class UpstreamServer:
         start_timeout_s: float = START_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         pins: ToolPins | None = None,
-        tell: Callable[[str, str], None] = lambda level, message: None,
+        tell: Callable[[str, str], None],
     ) -> None:
         """`start_timeout_s` bounds `initialize` and each reading of the lists; `max_tools`,
         the entries each list keeps; `pins` hear each listing of the tools (`pins.py`);

@@ -90,7 +90,7 @@ class UpstreamServers:
         call_timeout_s: float = CALL_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
         traced: bool = False,
-        events: EventBus | None = None,
+        events: EventBus,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
         bounds a server's `initialize` and each reading of its lists; `call_timeout_s`, each
@@ -107,8 +107,7 @@ class UpstreamServers:
         self._listeners: list[Callable[[str, str], None]] = []
 
         def tell(level: str, message: str) -> None:
-            if events is not None:
-                events.publish(Notice(level, message, topic=NOTICE_TOPIC))
+            events.publish(Notice(level, message, topic=NOTICE_TOPIC))
 
         def connect(config: UpstreamServerConfig) -> UpstreamServer:
             return UpstreamServer(

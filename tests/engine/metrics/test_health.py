@@ -243,8 +243,8 @@ async def test_a_restart_reads_each_providers_recent_calls_back(loaded: LoadedSe
 def test_failing_by_the_calls_since_it_last_answered_says_that_count() -> None:
     """Twenty answers, a failure, three answers, then two failures to each answer: failing by
     the calls since it last answered three in a row (4 of 6), while the window's count (5 of
-    30) reads as a few failures. The words said only the window's: a red "Failing" over "5 of
-    30 calls failed in 15 min" beside a Failed figure of 17%."""
+    30) reads as a few failures: the words name the count that decided it, so a red
+    "Failing" never stands over "5 of 30 calls failed in 15 min" alone."""
     bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     outcomes = [False] * 20 + [True] + [False] * 3 + [True, True, False] * 2

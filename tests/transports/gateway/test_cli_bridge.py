@@ -159,3 +159,28 @@ async def test_the_playground_stopping_a_cli_answer_before_it_began_names_its_ro
     rows = await cli_gateway.engine.recorder.recent(limit=5)
     assert reply.record_id in {row["id"] for row in rows}
     assert next(r for r in rows if r["id"] == reply.record_id)["provider"] == "claude"
+
+
+async def test_a_stop_during_a_cli_targets_call_asks_no_other_target(
+    start_gateway: GatewayFactory,
+    offline: Path,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """The stop interrupts the CLI's job first: its failure must not send the call on to the
+    route's next target (a new upstream request, billed, while the gateway stops); the caller
+    is told `gateway_stopping`."""
+    find_cli("claude")
+    routes = {"claude-cli/sonnet": {"fallback": ["gpt-4o"]}}
+    gateway: GatewayRuntime = await start_gateway({**CLI_SETTINGS, "gateway.routes": routes})
+    upstream.script(Reply.slow(60))  # Claude Code's own call to its upstream, held
+    client = openai_client(gateway, timeout=60)
+    call = asyncio.ensure_future(
+        client.chat.completions.create(model="claude-cli/sonnet", messages=[HI])
+    )
+    await upstream.wait_for_requests(1, timeout=60)
+    await gateway.stop()
+    with pytest.raises(openai.APIStatusError) as told:
+        await asyncio.wait_for(call, 30)
+    assert told.value.status_code == 503, told.value
+    assert told.value.body["code"] == "gateway_stopping", told.value.body  # type: ignore[index]
+    assert [r.path for r in upstream.llm_requests] == [upstream.llm_requests[0].path]

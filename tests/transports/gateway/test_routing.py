@@ -66,12 +66,16 @@ async def test_any_5xx_falls_back_to_the_next_route(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream, status: int
 ) -> None:
     # A CDN's 520-527 (its origin down, timed out, its certificate bad) and a server that does
-    # not implement the call are the provider's trouble, which another provider may not share.
+    # not implement the call are the provider's trouble, which another provider may not share
+    # and another key of the same one would meet again: the next target, not the next key.
     gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
+    await gateway.engine.vault.store_key(OPERATOR, "openai", "sk-second-key-1", key_name="b")
     upstream.script(Reply.error(status))
     code, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     assert code == 200, body
-    assert [a["outcome"] for a in body["x_gateway"]["attempts"]] == [str(status), "ok"]
+    attempts = [(a["target"], a["outcome"]) for a in body["x_gateway"]["attempts"]]
+    assert [outcome for _, outcome in attempts] == [str(status), "ok"], attempts
+    assert attempts[1][0].startswith("anthropic/"), attempts
 
 
 @pytest.mark.parametrize("status", [400, 404, 422])

@@ -313,10 +313,9 @@ async def test_a_call_is_told_at_once_when_the_next_start_is_past_its_wait(
 async def test_a_server_that_fails_is_told_to_the_desk_and_counted_on_health(
     start: Start,
 ) -> None:
-    """A failing server was seen only on its page (person pass, 2026-11-29): its failure is an
-    engine notice (the tray's balloon and history, opening the MCP servers page), its return
-    is said too, and `/health` counts it while it fails (the names are the user's: the count
-    only)."""
+    """A failing server is not seen only on its page: its failure is an engine notice (the
+    tray's balloon and history, opening the MCP servers page), its return is said too, and
+    `/health` counts it while it fails (the names are the user's: the count only)."""
     from llmgw_desktop.engine.api import Notice
 
     gateway = await start({"mcp.servers": {"crasher": crasher()}})

@@ -374,7 +374,7 @@ class UpstreamClient:
         status = self._status_of(response.status, raw)
         # Any 5xx is the provider's trouble, which another provider may not share: a CDN's
         # 520-527 (its origin down or timed out), a server lacking the endpoint (501).
-        fallback = status in RETRYABLE_STATUSES or status >= 500
+        fallback = status in RETRYABLE_STATUSES or 500 <= status < 600
         next_key = status in RETRYABLE_STATUSES | KEY_STATUSES
         code = None
         if signer is not None:
