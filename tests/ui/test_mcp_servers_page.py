@@ -22,6 +22,7 @@ from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.mcp_server_detail import (
+    McpServerDetail,
     offers_words,
     starts_words,
     state_kind,
@@ -298,11 +299,17 @@ def test_a_server_not_answering_is_said_so_with_what_the_engine_knows() -> None:
     assert state_words(status) == f"{said}; offering what it listed last"
 
 
-def test_a_failing_server_being_restarted_reads_failed_not_starting() -> None:
-    """Between its failed starts a server is "starting" a moment: it read as if it were fine."""
+def test_a_failing_server_being_restarted_reads_failed_not_starting(qtbot: QtBot) -> None:
+    """Between its failed starts a server is "starting" a moment: it reads failed, in red."""
     status = {"state": "starting", "failing": True, "error": "exited with status 2"}
     assert (state_kind(status), state_short(status)) == ("error", "failed, restarting")
     assert state_words(status) == "failed: exited with status 2; starting it again"
+    detail = McpServerDetail()
+    qtbot.addWidget(detail)
+    offers = {"name": "broken", "tools": 0, "prompts": 0, "resources": 0, "starts": 3}
+    offers["transport"] = "stdio"
+    detail.show_status({**status, **offers}, "")
+    assert detail.state_label.property("tone") == "error"
     first = {"state": "starting", "failing": False}  # its first start: nothing failed yet
     assert (state_kind(first), state_short(first)) == ("busy", "starting")
 

@@ -189,8 +189,7 @@ class McpServerDetail(DetailCard):
         words = f"{state_words(status)}; {starts_words(int(status['starts']))}"
         if self.state_label.text() != words:
             self.state_label.setText(words)
-        failing = status.get("state") in ("failed", "not_answering")
-        set_tone(self.state_label, "error" if failing else "")
+        set_tone(self.state_label, "error" if state_kind(status) == "error" else "")
         self.offers_label.setText(offers_words(status))
         self.transport_label.setText(str(status["transport"]))
         self.sign_in_button.setVisible(bool(status.get("needsSignIn")))
