@@ -7,7 +7,6 @@ import os
 # Before anything imports Qt: tests never need (or have) a real display.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -142,33 +141,3 @@ def loaded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedSetting
     """Settings for this test, on a port the OS picks so tests never collide."""
     monkeypatch.setenv("LLM_GATEWAY_HTTP_PORT", "0")
     return load_settings()
-
-
-# Ports handed to child processes come from a band below the kernel's ephemeral range (Linux
-# 32768-60999, macOS 49152-65535), one slice per xdist worker, each port once per run. A port
-# the OS picked (`bind(0)`) and released could be taken by any other worker's gateway before
-# the child binds it: the test then talked to that gateway and was refused (seen in CI: a
-# child's first chat answered 401, and the other gateway counted a refusal it never expected).
-_PORT_BAND = range(20_000, 32_000)
-_PORTS_PER_WORKER = 1_500
-_next_port: list[int] = []
-
-
-def free_port() -> int:
-    """A free port no other test of this run is given or can be given by the OS, for child
-    processes that must be told one."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    slices = len(_PORT_BAND) // _PORTS_PER_WORKER
-    first = _PORT_BAND.start + (int(worker) % slices if worker.isdigit() else 0) * _PORTS_PER_WORKER
-    if not _next_port:
-        _next_port.append(first)
-    for _ in range(_PORTS_PER_WORKER):
-        port = _next_port[0]
-        _next_port[0] = first + (port + 1 - first) % _PORTS_PER_WORKER
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue  # held by something outside this run
-            return port
-    raise RuntimeError(f"no free port in {first}-{first + _PORTS_PER_WORKER - 1}")

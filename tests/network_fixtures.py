@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.conftest import free_port
+from tests.ports import free_port
 
 REQUIRE_TOOLS = os.environ.get("LLMGW_REQUIRE_CLIS") == "1"
 # Where Debian puts it; a developer's PATH may not include sbin.

@@ -13,20 +13,19 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import random
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.ports import free_port
 
 __all__ = [
     "SUPERUSER",
     "Cluster",
     "ClusterError",
     "find_binary",
-    "steady_port",
     "throwaway_cluster",
 ]
 
@@ -46,26 +45,6 @@ def find_binary(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-# Below Linux's ephemeral range (32768-60999): a cluster stopped on purpose (an outage test)
-# keeps its port while it is down, and a port the kernel hands out to some other test's
-# `bind(0)` meanwhile (the suite runs on several workers) would keep it from coming back.
-_PORTS = range(20_000, 32_000)
-
-
-def steady_port() -> int:
-    """A free loopback port outside the ephemeral range, for a listener that closes and must
-    listen on the same port again (a cluster stopped on purpose, a proxy refusing)."""
-    for _ in range(200):
-        port = random.choice(_PORTS)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise ClusterError("no free loopback port between 20000 and 32000")
 
 
 def _as_cluster_user(command: list[str]) -> list[str]:
@@ -91,7 +70,7 @@ class Cluster:
         self.data, self.log_file, self.port = (
             self.root / "data",
             self.root / "server.log",
-            steady_port(),
+            free_port(),  # kept while the cluster is stopped on purpose: see tests/ports.py
         )
         self._options = f"{server_options} -p {self.port} -k {self.root}"
         self.running = False

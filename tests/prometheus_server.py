@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import free_port
+from tests.ports import free_port
 
 __all__ = ["PrometheusServer", "prometheus_server"]
 

@@ -19,7 +19,7 @@ from mcp.client.stdio import stdio_client
 
 from llmgw_desktop.shell.cli.main import main
 from llmgw_desktop.ui.connect import claude_desktop_config, snippets, stdio_command
-from tests.conftest import free_port
+from tests.ports import free_port
 
 # A person's Claude Desktop settings before the gateway is added: another server, and settings
 # of the app's own.

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from tests.child_python import ROOT, run_python, run_python_ok
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 
 HEAVY = (
     "mcp",

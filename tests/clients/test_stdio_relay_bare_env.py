@@ -16,8 +16,8 @@ from pathlib import Path
 
 from mcp import StdioServerParameters
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.transports.mcp.conftest import session_made_through
 
 RELAY_TIMEOUT_S = 60.0

@@ -26,10 +26,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import free_port
 from tests.deploy.tools import REQUIRE_TOOLS, tool
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.ports import free_port
 
 IMAGE_ROOT = os.environ.get("LLMGW_IMAGE_ROOT", "")
 TOKEN = secrets.token_urlsafe(32)

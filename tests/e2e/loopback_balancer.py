@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.conftest import free_port
+from tests.ports import free_port
 
 __all__ = ["LoopbackBalancer", "Served", "balancer"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 from tests.transports.gateway.conftest import OPENAI_KEY
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.xvfb import xvfb_display
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="X11 and Qt's xcb plugin")

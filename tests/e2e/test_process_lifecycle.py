@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.child_python import run_python
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -13,8 +13,8 @@ import pytest
 from llmgw_desktop.engine.api import process_gone
 from llmgw_desktop.shell.instance import ask_running_instance_to_quit, lock_is_held
 from tests.child_python import ROOT, run_python
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.test_instance import held_by_a_silent_instance
 
 

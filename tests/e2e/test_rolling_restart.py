@@ -21,12 +21,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import free_port
 from tests.deploy.test_deploy_files import loopback_nginx_conf
 from tests.deploy.tools import tool
 from tests.e2e import gateway_process as gp
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.ports import free_port
 
 TOKEN = "rolling-restart-token-" + "x" * 20
 DRAIN = {"LLM_GATEWAY_DRAIN_S": "20", "LLM_GATEWAY_AUTH_TOKEN": TOKEN}

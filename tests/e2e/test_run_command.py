@@ -23,10 +23,10 @@ import pytest
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from tests.child_python import run_ours
-from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, PY_CLI_BIN, find_cli, private_home
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 from tests.transports.gateway.conftest import OPENAI_KEY
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from tests.conftest import free_port
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
+from tests.ports import free_port
 from tests.transports.auth.conftest import INITIALIZE, MCP_ACCEPT
 
 CLIENT_ID = "team-editor"

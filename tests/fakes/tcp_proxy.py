@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tests.pg_cluster import steady_port
+from tests.ports import free_port
 
 __all__ = ["Fault", "FaultyProxy", "faulty_proxy"]
 
@@ -75,7 +75,7 @@ class FaultyProxy:
     def __init__(self, upstream_port: int, *, delay_s: float = 0.5) -> None:
         self.upstream_port = upstream_port
         self.delay_s = delay_s
-        self.port = steady_port()
+        self.port = free_port()  # listened on again after REFUSE: see tests/ports.py
         self.fault = Fault.PASS
         self.accepted = 0
         self.resets = 0

@@ -19,9 +19,9 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.mcp_wire import initialize
+from tests.ports import free_port
 
 BUNDLE = os.environ.get("LLMGW_BUNDLE", "")
 pytestmark = [

@@ -38,8 +38,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.transports.mcp.conftest import structured
 
 PARTIAL = "PARTIAL-OUTPUT"

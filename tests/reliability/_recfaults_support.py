@@ -17,9 +17,9 @@ import pytest
 
 from llmgw_desktop.engine.store import Database
 from tests import waiting
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 from tests.postgres import opened
 
 WAIT_S = 20.0

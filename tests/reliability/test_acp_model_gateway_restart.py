@@ -17,7 +17,7 @@ from pathlib import Path
 
 import acp
 
-from tests.conftest import free_port
+from tests.ports import free_port
 from tests.reliability._recfaults_support import ChildGateway, upstream_in_thread
 from tests.transports.acp.python_editor import editor_of, open_session
 

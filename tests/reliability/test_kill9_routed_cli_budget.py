@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.contract.offline import find_cli, prepare_offline_home
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.reliability._crash_support import call, kill_quietly, wait_dead
 from tests.reliability._recfaults_support import open_stream_gate, upstream_in_thread
 

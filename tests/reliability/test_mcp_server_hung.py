@@ -39,8 +39,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.reliability._crash_support import alive, wait_dead
 from tests.reliability._recfaults_support import wait_for
 from tests.transports.mcp.upstream_support import CRASHER, served_over_http

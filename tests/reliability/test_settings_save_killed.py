@@ -15,8 +15,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 
 # The app's writer in a child, stopped once its new text is written and flushed (its fsync
 # never returns): what a kill during a save finds.

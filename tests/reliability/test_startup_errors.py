@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_UNWRITABLE
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 
 RUN_TIMEOUT_S = 60.0
 SETTINGS = "[http]\nport = {port}\n# comment: {note}\n"

@@ -32,8 +32,8 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from llmgw_desktop.transports.mcp.gateway_watch import probe_every
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.transports.mcp.upstream_support import CRASHER, EVERYTHING, require_servers
 
 SILENCE_MS = 3_000

@@ -31,8 +31,8 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.reliability._crash_support import wait_dead
 from tests.transports.mcp.upstream_support import CRASHER
 

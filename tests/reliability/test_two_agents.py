@@ -31,9 +31,9 @@ from tests.clients.harness import (
     warm_mcp,
     write_codex_config,
 )
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 from tests.reliability._callers_support import install_recording_claude, runs
 from tests.transports.gateway.conftest import provider_env  # noqa: F401
 from tests.transports.mcp.conftest import start_gateway, structured

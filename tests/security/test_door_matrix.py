@@ -48,8 +48,8 @@ from llmgw_desktop.transports.doors import (
     door_of,
 )
 from llmgw_desktop.transports.line_caps import ACP_LINE_BYTES
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     RawAnswer,

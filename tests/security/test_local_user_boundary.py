@@ -326,8 +326,8 @@ def test_another_account_with_the_instance_token_can_neither_activate_nor_quit(
     tmp_path: Path, other_account: str
 ) -> None:
     # The real gateway as a process of its own: `/instance/quit` stops it for real.
-    from tests.conftest import free_port
     from tests.e2e import gateway_process as gp
+    from tests.ports import free_port
 
     port = free_port()
     running = gp.start(["--headless"], gp.child_env(tmp_path, port))

@@ -26,8 +26,8 @@ from aiohttp import web
 
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.mcp.stdio_forward import GATEWAY_GONE, StdioForwarder
-from tests.conftest import free_port
 from tests.fakes.loopback import LoopbackApp
+from tests.ports import free_port
 from tests.security.test_local_user_boundary import other_account  # noqa: F401 - a fixture
 from tests.transports.mcp.relay_editor import Editor
 

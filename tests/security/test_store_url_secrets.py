@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 
 PASSWORD = "Pg-Secret-0f9e8d7c6b5a"
 RUN_TIMEOUT_S = 60.0

@@ -27,7 +27,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.policy import startup_problems, startup_warnings
 from llmgw_desktop.engine.auth.token_strength import GOOD_SECRET_RECIPE, weakness
 from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
-from tests.conftest import free_port
+from tests.ports import free_port
 
 CHILD_TIMEOUT_S = 30
 READY_TIMEOUT_S = 20.0

@@ -21,8 +21,8 @@ from llmgw_desktop.engine.gateway.http_client import http1, http1_response
 from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response, ResponseBroken
 from tests import waiting
-from tests.conftest import free_port
 from tests.fakes.loopback import close_server
+from tests.ports import free_port
 
 WAIT_S = 5.0  # upper bound for anything that should happen at once
 PATTERN = bytes(range(256))

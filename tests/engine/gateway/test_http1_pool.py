@@ -10,8 +10,8 @@ import pytest
 
 from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client, PoolTimeout
 from llmgw_desktop.engine.gateway.http_client.http1_response import Http1Response
-from tests.conftest import free_port
 from tests.fakes.loopback import close_server
+from tests.ports import free_port
 from tests.waiting import until as waited_until
 
 WAIT_S = 5.0

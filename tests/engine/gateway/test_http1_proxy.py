@@ -26,9 +26,9 @@ from llmgw_desktop.engine.gateway.http_client.upstream import (
     UpstreamClient,
     UpstreamFailure,
 )
-from tests.conftest import free_port
 from tests.fakes.loopback import answering_with
 from tests.network_fixtures import CertAuthority, Tinyproxy, make_test_ca, running_tinyproxy
+from tests.ports import free_port
 
 WAIT_S = 5.0
 USER, PASSWORD = "gateway", "s3cret-proxy-pass"

@@ -7,13 +7,13 @@ import asyncio
 import pytest
 
 from llmgw_desktop.engine.gateway.http_client.http1 import ConnectError, Http1Client, ShareTimeout
-from tests.conftest import free_port
 from tests.engine.gateway.test_http1_pool import (  # noqa: F401
     WAIT_S,
     CountingServer,
     server,
     started,
 )
+from tests.ports import free_port
 
 CAP = 4
 SHARE = 2

@@ -20,8 +20,8 @@ from llmgw_desktop.engine.gateway.model_lists import (
     is_listed,
     read_model_list,
 )
-from tests.conftest import free_port
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 
 KEY = "sk-test-list-key-0123"
 CLAUDES = ["claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-x", "c-5"]

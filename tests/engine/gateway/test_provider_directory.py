@@ -16,8 +16,8 @@ from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from tests.clock import Clock
-from tests.conftest import free_port
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 
 # What the scripted upstream's GET /v1/models lists.
 FAKE_MODELS = ["gpt-5-fake", "grok-fake", "fake-model"]

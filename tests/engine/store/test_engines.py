@@ -14,8 +14,8 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.store import Database, StoreError, redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS
-from tests.conftest import free_port
 from tests.engine.jobs.rows import created
+from tests.ports import free_port
 from tests.postgres import PostgresCluster, opened
 
 

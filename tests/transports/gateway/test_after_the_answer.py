@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web_protocol
 
 from llmgw_desktop.engine.events import RequestFinished
-from tests.conftest import free_port
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.ports import free_port
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 

@@ -12,8 +12,8 @@ import pytest
 
 from llmgw_desktop.shell import runtime
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
+from tests.ports import free_port
 from tests.transports.gateway.conftest import GatewayFactory
 
 

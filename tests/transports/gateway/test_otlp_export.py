@@ -28,13 +28,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.child_python import run_python_ok
-from tests.conftest import free_port
 from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
     OPENAI_OUTPUT_TOKENS,
     OPENAI_PROMPT_TOKENS,
     ScriptedUpstream,
 )
+from tests.ports import free_port
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 

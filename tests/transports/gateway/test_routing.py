@@ -9,8 +9,8 @@ import pytest
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.ports import free_port
 from tests.transports.gateway.conftest import GEMINI_KEY, OPENAI_KEY, GatewayFactory
 
 FALLBACK_ROUTE = {"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}}

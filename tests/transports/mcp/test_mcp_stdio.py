@@ -18,10 +18,10 @@ from mcp import Client, StdioServerParameters
 from llmgw_desktop.transports.line_caps import MCP_EVENT_BYTES, LineTooLong
 from llmgw_desktop.transports.mcp import stdio_wire
 from llmgw_desktop.transports.mcp.stdio_wire import ThreadFedReader
-from tests.conftest import free_port
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
+from tests.ports import free_port
 from tests.transports.mcp.conftest import session_made_through, structured
 from tests.transports.mcp.test_mcp_http import EXPECTED_TOOLS
 

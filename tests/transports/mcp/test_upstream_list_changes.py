@@ -16,8 +16,8 @@ from mcp import Client, StdioServerParameters
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from tests.child_python import run_ours
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.transports.mcp.upstream_support import (
     CRASHER,
     Start,

@@ -20,8 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
 from llmgw_desktop.engine.calls.approval import PendingApproval
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.security._oauth_support import oauth_settings
 from tests.security._power_support import oauth_mcp
 from tests.transports.mcp.upstream_support import (

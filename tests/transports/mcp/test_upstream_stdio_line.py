@@ -21,8 +21,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from llmgw_desktop.engine.upstream_mcp.stdio_line import ID_PREFIX
-from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.ports import free_port
 from tests.transports.mcp.upstream_support import (
     ECHO,
     ROOT,

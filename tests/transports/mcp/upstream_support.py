@@ -25,8 +25,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.conftest import free_port
 from tests.gateways import gateway_starter
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVERS_BIN = ROOT / ".mcp-servers" / "node_modules" / ".bin"

@@ -18,9 +18,9 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.hashing import hash_password
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.app_keys import OAUTH
-from tests.conftest import free_port
 from tests.gateways import gateway_starter
 from tests.mcp_wire import mcp_session
+from tests.ports import free_port
 from tests.security._oauth_support import (
     PASSWORD,
     Browser,
