@@ -21,6 +21,8 @@ import re
 __all__ = [
     "CHARS_PER_TOKEN",
     "IMAGE_TOKENS",
+    "MESSAGE_TOKENS",
+    "REPLY_PRIMING_TOKENS",
     "TOOLS_PROMPT_TOKENS",
     "estimate_text_tokens",
     "tokens_at_most",
@@ -30,6 +32,13 @@ __all__ = [
 CHARS_PER_TOKEN = 4
 # What an image is counted as, whatever its size.
 IMAGE_TOKENS = 1600
+
+# What a chat template adds around each message (its role and separators), and before the
+# reply it primes: OpenAI's published counting rule for its chat models (3 and 3); the others'
+# templates are of the same size. Without them a short conversation's estimate was a tenth of
+# what was billed ("hi": 1 against 11).
+MESSAGE_TOKENS = 3
+REPLY_PRIMING_TOKENS = 3
 
 # What a vendor may add to a request that offers tools, beyond the tools' own text (Anthropic's
 # tool-use system prompt is a few hundred tokens).

@@ -26,16 +26,18 @@ def _req(**fields: Any) -> ChatRequest:
 
 
 TOKEN_ESTIMATES = [
-    ("tiny", _req(messages=(user(TextPart("")),)), 1),
+    # Each message framed by 3 template tokens, and 3 before the reply (OpenAI's rule).
+    ("an empty message is its frame", _req(messages=(user(TextPart("")),)), 6),
+    ("a short conversation is mostly frames", _req(messages=(user(TextPart("hi")),) * 10), 38),
     (
         "text is about four characters a token",
         _req(system=(TextPart("a" * 40),), messages=(user(TextPart("b" * 41)),)),
-        21,
+        21 + 2 * 3 + 3,  # the system prompt is framed as a message
     ),
     (
         "images cost a flat amount",
         _req(messages=(user(TextPart("abcd"), ImagePart("image/png", "x")),)),
-        1601,
+        1601 + 6,
     ),
     (
         "tool calls, results and definitions count",
@@ -46,7 +48,7 @@ TOKEN_ESTIMATES = [
             ),
             tools=(ToolDef("f", "desc", {}),),
         ),
-        5,  # 4 + 4 + 4 + 1 + 4 + 2 ("{}") = 19 chars
+        5 + 2 * 3 + 3,  # 4 + 4 + 4 + 1 + 4 + 2 ("{}") = 19 chars
     ),
 ]
 
