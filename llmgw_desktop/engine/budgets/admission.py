@@ -63,6 +63,9 @@ class Decision:
     lowered: bool = False
     refusal: BudgetExceeded | None = None
     uncounted: bool = False
+    # Refused for too little left: the lane and the hard limit it was refused under, which the
+    # store keeps so the lane reads refusing everywhere, after a restart too (`lanes.admit`).
+    refused_under: tuple[LaneKey, float] | None = None
 
 
 def decide(covered: list[Covered], states: Mapping[LaneKey, LaneState], ask: CallAsk) -> Decision:
@@ -106,7 +109,10 @@ def decide(covered: list[Covered], states: Mapping[LaneKey, LaneState], ask: Cal
         f"{format_amount(unit, max(0.0, room(c, with_held=False)))} left, and it could cost up "
         f"to {format_amount(unit, c.need(ask, needed))}"
     )
-    return Decision(refusal=limit_refusal(c.status(state.spent), of_key=c.of_key, left=left))
+    return Decision(
+        refusal=limit_refusal(c.status(state.spent), of_key=c.of_key, left=left),
+        refused_under=(c.key, c.budget.hard or 0.0),
+    )
 
 
 def _admitted(covered: list[Covered], ask: CallAsk, output: int, *, lowered: bool) -> Decision:

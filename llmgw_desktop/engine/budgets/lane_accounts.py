@@ -401,8 +401,9 @@ class LaneAccounts:
         self._waiting = {}
         return done
 
-    async def read(self, periods: Mapping[str, float]) -> tuple[dict[LaneKey, float], set[str]]:
-        """Each lane's spend of the budgets in `periods`, and which are counted in.
+    async def read(self, periods: Mapping[str, float]) -> lanes.LanesRead:
+        """Each lane of the budgets in `periods`: its spend, whether its period is counted in,
+        and whether it refused a call for too little left.
 
         Raises:
             StoreUnavailable: the store cannot be reached.

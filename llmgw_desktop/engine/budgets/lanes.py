@@ -36,6 +36,7 @@ from llmgw_desktop.engine.store.sql import is_postgresql, portable
 __all__ = [
     "LaneKey",
     "LaneState",
+    "LanesRead",
     "SeenLanes",
     "Verdict",
     "admit",
@@ -79,6 +80,11 @@ class Verdict(Protocol):
     @property
     def holds(self) -> Mapping[LaneKey, float]: ...
 
+    @property
+    def refused_under(self) -> tuple[LaneKey, float] | None:
+        """A lane refused for too little left, and the hard limit it was refused under."""
+        ...
+
 
 V = TypeVar("V", bound=Verdict)
 
@@ -110,6 +116,12 @@ _ADD_COUNTED = (
     " WHERE EXISTS (SELECT 1 FROM budget_periods WHERE budget = ? AND period_start = ?)"
     " ON CONFLICT (budget, lane, period_start)"
     " DO UPDATE SET spent = budget_spend.spent + excluded.spent"
+)
+# A lane refused a call for too little left under this hard limit (its spend row made if none).
+_REFUSED = (
+    "INSERT INTO budget_spend (budget, lane, period_start, spent, refused_under)"
+    " VALUES (?, ?, ?, 0, ?)"
+    " ON CONFLICT (budget, lane, period_start) DO UPDATE SET refused_under = excluded.refused_under"
 )
 _HOLD = (
     "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
@@ -227,8 +239,9 @@ def admit(
     now: float,
     reclaim: frozenset[LaneKey] | None = None,
 ) -> tuple[V, dict[LaneKey, LaneState]]:
-    """Decide a call on its lanes and write what it holds, in one transaction; the verdict and
-    the lanes as it saw them (a lane not counted in yet: `decide` sees `counted` False).
+    """Decide a call on its lanes and write what it holds (or, refused for too little left,
+    the limit it was refused under), in one transaction; the verdict and the lanes as it saw
+    them (a lane not counted in yet: `decide` sees `counted` False).
 
     `serialize(key)` takes the cross-process lock on a lane (`StoreEngine.serialize`); `now`
     is the store's time, which the leases are compared with; `reclaim`, the lanes whose dead
@@ -251,6 +264,9 @@ def admit(
                 _HOLD,
                 (hold_id, key.budget, key.lane, key.period_start, amount, process, now),
             )
+        if (refused := verdict.refused_under) is not None:
+            key, limit = refused
+            _sql(database, _REFUSED, (key.budget, key.lane, key.period_start, limit))
     return verdict, states
 
 
@@ -312,31 +328,38 @@ def count_period(
     return True
 
 
-def read_lanes(
-    database: peewee.Database, periods: Mapping[str, float]
-) -> tuple[dict[LaneKey, float], set[str]]:
-    """Every lane's spend of the budgets in `periods` (budget key -> its period's start), and
-    which of them are counted in."""
-    if not periods:
-        return {}, set()
-    spent: dict[LaneKey, float] = {}
-    counted: set[str] = set()
+class LanesRead(NamedTuple):
+    """The lanes of some budgets' current periods as the store has them (`read_lanes`)."""
+
+    spent: dict[LaneKey, float]
+    counted: set[str]  # the budgets whose period is counted in
+    # Lanes that refused a call for too little left, and the hard limit they refused under.
+    refused_under: dict[LaneKey, float]
+
+
+def read_lanes(database: peewee.Database, periods: Mapping[str, float]) -> LanesRead:
+    """Every lane of the budgets in `periods` (budget key -> its period's start)."""
+    read = LanesRead({}, set(), {})
     names = sorted(periods)
     for at in range(0, len(names), _DELETE_CHUNK):
         chunk = names[at : at + _DELETE_CHUNK]
         marks = ", ".join("?" * len(chunk))
+        columns = "budget, lane, period_start, spent, refused_under"
         rows = _sql(
             database,
-            f"SELECT budget, lane, period_start, spent FROM budget_spend WHERE budget IN ({marks})",  # noqa: S608
+            f"SELECT {columns} FROM budget_spend WHERE budget IN ({marks})",  # noqa: S608
             tuple(chunk),
         ).fetchall()
-        for budget, lane, start, amount in rows:
+        for budget, lane, start, amount, under in rows:
             if float(start) == periods[budget]:
-                spent[LaneKey(budget, lane, float(start))] = float(amount)
+                key = LaneKey(budget, lane, float(start))
+                read.spent[key] = float(amount)
+                if under is not None:
+                    read.refused_under[key] = float(under)
         rows = _sql(
             database,
             f"SELECT budget, period_start FROM budget_periods WHERE budget IN ({marks})",  # noqa: S608
             tuple(chunk),
         ).fetchall()
-        counted.update(b for b, start in rows if float(start) == periods[b])
-    return spent, counted
+        read.counted.update(b for b, start in rows if float(start) == periods[b])
+    return read

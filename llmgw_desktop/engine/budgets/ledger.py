@@ -511,7 +511,7 @@ class BudgetLedger:
                 self._roll(now, reread=False)
             periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
             try:
-                _spent, counted = await self.accounts.read(periods)
+                counted = (await self.accounts.read(periods)).counted
                 uncounted = [b for b in self._budgets if b.key not in counted]
                 if uncounted:
                     await spend.count_in(
@@ -537,19 +537,30 @@ class BudgetLedger:
             return
         periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
         try:
-            spent, _counted = await self.accounts.read(periods)
+            read = await self.accounts.read(periods)
         except Exception as exc:
             self._db.log_failure(log, "budgets: could not read the spend back", exc)
             return
         if periods != {b.key: self._bounds[b.period][0] for b in self._budgets}:
             return  # a period rolled or the budgets changed during the read: read again then
         owed = self.accounts.owed
-        table = spend.with_owed(spent, self._budgets, periods, self._spent, owed)
+        table = spend.with_owed(read.spent, self._budgets, periods, self._spent, owed)
         self._spent = table
         self._used_up = spend.used_up(self._budgets, self._spent)
+        self._learn_refusals(read.refused_under)
         for budget in self._budgets:
             for lane in table.get(budget.key, {}):
                 self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
+
+    def _learn_refusals(self, refused_under: Mapping[LaneKey, float]) -> None:
+        """Lanes the store says refused a call for too little left (this process before a
+        restart, or another sharing the store) are refusing while their limit is no higher
+        than the one they refused under; told already where they refused."""
+        limits = {b.key: b for b in self._budgets}
+        for key, under in refused_under.items():
+            budget = limits.get(key.budget)
+            if budget is not None and budget.hard is not None and budget.hard <= under:
+                self._notices.refused_elsewhere(budget, key.period_start, key.lane)
 
     async def close(self) -> None:
         """Write what this process owes the store (at stop)."""

@@ -73,6 +73,16 @@ class BudgetNotices:
             self._events.publish(Notice("error", refused_text(status), topic="budget"))
             return
 
+    def refused_elsewhere(self, budget: Budget, period_start: float, lane: str) -> None:
+        """A refusal for too little left that the store holds but this process did not make
+        (or made before a restart): the lane is refusing, and its person was told there."""
+        self._told.update(
+            {
+                (budget.key, "exceeded", period_start, lane),
+                (budget.key, "soft", period_start, lane),
+            }
+        )
+
     def refusing(self, budget: Budget, period_start: float, lane: str) -> bool:
         """Whether the lane's hard limit has refused a call this period (told "used up"),
         whatever its spend: a call is held at what it may cost, so a budget refuses with

@@ -38,6 +38,7 @@ class Take:
     amount: float
     holds: Mapping[LaneKey, float] = field(default_factory=dict)
     seen: LaneState | None = None
+    refused_under: tuple[LaneKey, float] | None = None
 
 
 def take(amount: float) -> Callable[[dict[LaneKey, LaneState]], Take]:
@@ -109,6 +110,30 @@ async def test_holds_are_seen_by_another_process_settled_and_reclaimed_when_it_d
     refused, states = await a.admit([KEY], take(0.5), "call-4")
     assert states[KEY] == LaneState(pytest.approx(0.85), 0.0, True)
     assert refused.holds == {}  # 0.15 left
+
+
+async def test_a_lane_refused_for_too_little_left_reads_so_in_another_process(
+    stores: tuple[Database, Database],
+) -> None:
+    """A refusal with the spend short of the limit is kept in the store beside the spend, so a
+    restarted process, or another sharing the store, shows the lane refusing too."""
+    first, second = stores
+    a = await counted_in_from_nothing(first)
+    a.add(KEY, 0.25)
+    assert await a.flush()
+    refused, _states = await a.admit(
+        [KEY], lambda states: Take(0.9, refused_under=(KEY, HARD)), "call"
+    )
+    assert refused.holds == {}
+    b = LaneAccounts(second, process_id="process-b", spawn=spawned)
+    read = await b.read({KEY.budget: KEY.period_start})
+    assert read.refused_under == {KEY: HARD}
+    assert read.spent == {KEY: pytest.approx(0.25)} and read.counted == {KEY.budget}
+    # A lane with nothing spent that refused has its row made.
+    empty = KEY._replace(lane="key:quiet")
+    await a.admit([empty], lambda states: Take(0.9, refused_under=(empty, HARD)), "call-2")
+    read = await b.read({KEY.budget: KEY.period_start})
+    assert read.refused_under == {KEY: HARD, empty: HARD} and read.spent[empty] == 0.0
 
 
 async def test_additions_wait_until_the_period_is_counted_in(

@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import (
     RequestMeta,
 )
 from llmgw_desktop.engine.budgets import lanes
+from llmgw_desktop.engine.budgets.holds import CallAsk
 from llmgw_desktop.engine.budgets.lanes import LaneKey
 from tests.engine.recorder.test_flight_recorder import CAPTURED
 
@@ -127,6 +128,39 @@ async def test_a_restart_reads_the_periods_spend_back(loaded: LoadedSettings) ->
         second.budget_ledger.check("local", "agent-b", None)
     finally:
         await second.stop()
+
+
+async def test_a_budget_refusing_for_too_little_left_reads_so_after_a_restart(
+    loaded: LoadedSettings,
+) -> None:
+    """Person pass, 2026-11-29: a hard budget that refused a call for too little left (its
+    spend short of its limit) read "ok" again after a restart, in the header and on the key's
+    row, until its next refusal."""
+    budget = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 100}
+    first = await _engine(loaded, [budget])
+    try:
+        _row(first, input_tokens=40)
+        with pytest.raises(BudgetExceeded) as caught:
+            await first.budget_ledger.reserve("local", "agent-a", None, CallAsk(None, 200, 10))
+        assert "too little left" in caught.value.message
+        assert first.budgets.statuses()[0].state == "exceeded"
+    finally:
+        await first.stop()
+    told: list[Notice] = []
+    second = Engine(loaded.settings.with_values({"budgets": [budget]}))
+    second.events.subscribe(Notice, told.append)
+    await second.start()
+    try:
+        (status,) = second.budgets.statuses()
+        assert status.spent == 40 and status.refusing and status.state == "exceeded"
+        assert not [n for n in told if n.topic == "budget"]  # told before the restart
+    finally:
+        await second.stop()
+    raised = await _engine(loaded, [{**budget, "hard": 1000}])
+    try:
+        assert raised.budgets.statuses()[0].state == "ok"  # refused under a lower limit
+    finally:
+        await raised.stop()
 
 
 async def test_local_midnight_starts_a_new_day_and_keeps_the_month(

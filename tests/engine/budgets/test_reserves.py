@@ -44,6 +44,7 @@ class Take:
 
     holds: Mapping[LaneKey, float] = field(default_factory=dict)
     seen: LaneState | None = None
+    refused_under: tuple[LaneKey, float] | None = None  # never: these tests refuse for room
 
 
 def rule(amount: float, hard: float) -> Callable[[dict[LaneKey, LaneState]], Take]:

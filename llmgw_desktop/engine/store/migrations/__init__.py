@@ -41,6 +41,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0023_recorder_chosen_because,
     m0024_recorder_client_session,
     m0025_gateway_keys_lent_from,
+    m0026_budget_refused_under,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -184,6 +185,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "gateway keys lent from",
         m0025_gateway_keys_lent_from.STATEMENTS,
         m0025_gateway_keys_lent_from.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        26,
+        "budget refused under",
+        m0026_budget_refused_under.STATEMENTS,
+        m0026_budget_refused_under.POSTGRESQL_STATEMENTS,
     ),
 )
 
