@@ -68,6 +68,9 @@ async def ask_api_provider(
         project=meta.project,
         endpoint=f"mcp:{meta.tool or 'ask_model'}",
         transport=meta.transport,
+        # What the door proved, as every door passes it: the operator's pins and an agent's
+        # wait for budget room go by it.
+        proven=meta.proven,
     )
     routed = (
         model if provider is None or model.startswith(f"{provider}/") else f"{provider}/{model}"

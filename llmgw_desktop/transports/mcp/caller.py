@@ -29,7 +29,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
-from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, checked_project, clean_caller
+from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, clean_caller, project_scope
 
 __all__ = ["SCOPE_KEY", "Caller", "caller_middleware", "caller_of", "client_name", "current_caller"]
 
@@ -49,21 +49,25 @@ class Caller:
     scopes: frozenset[str] = frozenset()
     # The X-Project header of MCP over HTTP, as sent ("" without one; none over stdio).
     project_header: str = ""
+    # The credential as the edge proved it, whole: the name the operator gave a key (the
+    # routes' pins), an agent's job and project, that it is an agent (budget waits). None over
+    # stdio, the local user.
+    proven: Principal | None = None
 
     @property
     def as_principal(self) -> Principal:
-        return Principal(self.principal, self.method, self.scopes)
+        return self.proven or Principal(self.principal, self.method, self.scopes)
 
     def project(self, argument: str | None) -> str | None:
-        """The project a call is for, as the HTTP doors decide it: the tool's `project`
-        argument, else the X-Project header, else None.
+        """The project a call is for, as the HTTP doors decide it (`project_scope`): the one a
+        job's connection key pins, else the tool's `project` argument, else the X-Project
+        header, else None.
 
         Raises:
             InvalidRequest: the project name is not a plain identifier.
         """
-        if argument:
-            return checked_project(argument, "project")
-        return checked_project(self.project_header, PROJECT_HEADER)
+        named = {"project": argument} if argument else None
+        return project_scope({PROJECT_HEADER: self.project_header}, named, self.proven)
 
 
 STDIO_CALLER = Caller(LOCAL_PRINCIPAL, "mcp-stdio", "")
@@ -104,6 +108,7 @@ async def caller_middleware(
             str(state.get("method", "local")),
             frozenset(state.get("scopes", ())),
             str(state.get("project", "")),
+            proven if isinstance(proven := state.get("proven"), Principal) else None,
         )
     token = _current.set(caller)
     try:

@@ -263,6 +263,7 @@ def _caller(request: web.Request, principal: Principal, transport: str, client: 
         principal.method,
         principal.scopes,
         headers.get(PROJECT_HEADER, ""),
+        principal,
     )
 
 

@@ -360,6 +360,7 @@ class McpHttpFront:
                 # The project the HTTP doors read from X-Project: the default of a tool
                 # call's `project` argument (checked by the tool, whose error is structured).
                 "project": request.headers.get(PROJECT_HEADER, ""),
+                "proven": principal,
             }
         }
         started: dict[str, Any] = {}

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from tests.fakes.upstream import ScriptedUpstream
+from tests.mcp_wire import mcp_session
 from tests.security.keys.test_gateway_keys import TOKEN
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -74,3 +75,19 @@ async def test_the_pin_applies_to_the_operators_callers_and_to_a_key_given_the_n
     )
     listed = [k.to_dict(0) for k in await gateway.engine.keys.list(OPERATOR)]
     assert [k["scope"]["caller"] for k in listed] == ["codex"]
+
+
+async def test_a_key_given_the_name_is_pinned_when_it_asks_over_mcp_too(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    """The MCP door's `ask_model` dropped the credential the door had proved, so the operator's
+    pin routed the key's calls over HTTP and not over MCP: one rule, two doors."""
+    gateway = await start_gateway({**PINNED, "http.auth_token": TOKEN})
+    scope = KeyScope.of(caller="codex")
+    made = await gateway.engine.keys.create(OPERATOR, KeySpec(name="ci-codex", scope=scope))
+    key = {"Authorization": f"Bearer {made.secret}"}
+    async with mcp_session(gateway.mcp_url, headers=key) as client:
+        answer = await client.call_tool("ask_model", {"model": "gpt-4o", "prompt": "hi"})
+    assert not answer.is_error, answer
+    (row,) = await gateway.engine.recorder.recent(limit=5)
+    assert (row["provider"], row["caller"]) == ("google", "codex"), row
