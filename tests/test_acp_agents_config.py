@@ -81,4 +81,4 @@ def test_a_table_that_cannot_be_a_provider_is_refused(
 def test_switching_off_an_agent_nobody_added_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, '[providers]\ndisabled = ["my-agent"]\n')
-    assert "unknown provider(s) ['my-agent']" in str(caught.value)
+    assert "unknown provider 'my-agent'" in str(caught.value)

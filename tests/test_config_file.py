@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 import tempfile
@@ -186,4 +187,37 @@ def test_a_save_whose_temporary_file_was_cleared_before_it_was_locked_writes_aga
     monkeypatch.setattr(tempfile, "mkstemp", made_then_cleared)
     writer.update("log.level", "DEBUG")
     assert cleared and tomllib.loads(path.read_text()) == {"log": {"level": "DEBUG"}}
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
+
+
+NOT_TOML = '# mine\n[log]\nlevel = "INFO"\nthis is bad\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            NOT_TOML.encode(),
+            "is not valid TOML, so the change was not written and the file was left as it is. "
+            'Line 4, column 11: Invalid key "this is bad".',
+        ),
+        (
+            codecs.BOM_UTF16_LE + NOT_TOML.encode("utf-16-le"),
+            "is not UTF-8 text, so the change was not written and the file was left as it is. "
+            "It is saved as UTF-16, not UTF-8: save it as UTF-8 (in Notepad: Save as, "
+            "Encoding: UTF-8), then save the change again.",
+        ),
+    ],
+)
+def test_a_save_to_a_file_edited_into_no_toml_names_the_file_and_leaves_it_as_it_is(
+    tmp_path: Path, data: bytes, said: str
+) -> None:
+    """A save refused by a hand-edited file said only the parser's words ("Invalid key ... at
+    line 4 col 11"), not which file, nor that nothing in it was lost."""
+    path = tmp_path / "config.toml"
+    path.write_bytes(data)
+    with pytest.raises(OSError) as refused:  # what every caller of the writer says in words
+        ConfigFileWriter(path).update("log.level", "DEBUG")
+    assert str(refused.value) == f"{path} {said}"
+    assert path.read_bytes() == data
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]

@@ -118,12 +118,12 @@ def test_a_setting_is_read_and_changed_by_its_dotted_key() -> None:
         (
             '[providers]\nunmetered_clis = ["codex", "codx"]\n',
             "providers.unmetered_clis",
-            "unknown CLI(s) ['codx']",
+            "unknown CLI 'codx'",
         ),
         (
             '[providers]\nunmetered_clis = ["openai"]\n',  # an API provider: no CLI job
             "providers.unmetered_clis",
-            "unknown CLI(s) ['openai']",
+            "unknown CLI 'openai'",
         ),
         ('[log]\nlevel = "LOUD"\n', "log.level", "must be one of"),
         ("[jobs]\nsync_deadline_ms = 0\n", "jobs.sync_deadline_ms", "greater than 0"),
@@ -143,6 +143,67 @@ def test_bad_file_value_names_key_and_file(
     assert caught.value.key == key
     assert words in str(caught.value)
     assert str(config_path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "problem"),
+    [
+        (
+            '[log]\nlevel = "LOUD"\n',
+            "log.level",
+            "'LOUD' must be one of DEBUG, INFO, WARNING or ERROR",
+        ),
+        (
+            '[guard]\nsecrets = "shout"\n',
+            "guard.secrets",
+            "'shout' must be one of off, warn, redact, block or ask",
+        ),
+        ('[guard]\nunscanned = "skip"\n', "guard.unscanned", "'skip' must be one of send or block"),
+        (
+            '[http.oauth]\nregistration = "anyone"\n',
+            "http.oauth.registration",
+            "'anyone' must be one of static_clients, shared_secret or open_dev",
+        ),
+        (
+            '[workspaces]\nremote_level = "everything"\n',
+            "workspaces.remote_level",
+            "'everything' must be one of read-only, edit or commands",
+        ),
+        (
+            '[workspaces.registry.web]\npath = "/w"\nremote_level = "root"\n',
+            "workspaces.registry",
+            "workspace 'web': remote_level 'root' must be one of read-only, edit, commands or "
+            "bypass",
+        ),
+        (
+            '[workspaces.registry.web]\npath = "/w"\nsandbox = "off"\n',
+            "workspaces.registry",
+            "workspace 'web': unknown field 'sandbox'; known: path, remote_allowed_tools, "
+            "remote_level and remote_mcp_servers",
+        ),
+        (
+            '[providers]\nunmetered_clis = ["codx", "clade"]\n',
+            "providers.unmetered_clis",
+            "unknown CLIs 'codx' and 'clade'; known: ",
+        ),
+        (
+            '[[budgets]]\nscope = "global"\nunit = "eur"\nperiod = "daily"\nhard = 5\n',
+            "budgets",
+            "budget 1 (global): unit: 'eur' must be one of usd or tokens",
+        ),
+    ],
+)
+def test_a_refusal_lists_the_value_given_and_the_allowed_ones_in_words(
+    config_path: Path, toml: str, key: str, problem: str
+) -> None:
+    """`log.level`'s refusal printed a Python tuple ("must be one of ('DEBUG', 'INFO', ...)");
+    every setting whose value is one of a few words says the value given and the words it
+    takes as a person lists them, never as Python prints a tuple or a list."""
+    config_path.write_text(toml)
+    (refused,) = read_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).problems
+    assert refused.key == key
+    assert refused.problem.startswith(problem), refused.problem
+    assert not any(mark in refused.problem for mark in ("('", "['", "{'")), refused.problem
 
 
 def test_a_read_goes_on_past_refused_values_and_lists_what_a_start_would_stop_on(
@@ -330,7 +391,7 @@ def test_unmetered_clis_are_none_by_default_and_name_clis_and_added_agents(
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={**env, "LLM_GATEWAY_UNMETERED_CLIS": "codex,gemni"})
     assert caught.value.key == "providers.unmetered_clis"
-    assert "['gemni']" in str(caught.value) and "env LLM_GATEWAY_UNMETERED_CLIS" in str(
+    assert "unknown CLI 'gemni';" in str(caught.value) and "env LLM_GATEWAY_UNMETERED_CLIS" in str(
         caught.value
     )
 
@@ -505,3 +566,30 @@ def test_a_store_password_beside_one_in_the_url_is_refused() -> None:
         load_settings(environ=env)
     assert caught.value.key == "store.password"
     assert "inline" not in str(caught.value) and "apart" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("in_all", "per_provider", "note"),
+    [
+        (
+            8,
+            50,
+            "50 calls at once per provider can never be reached: at most 8 run at once in all, "
+            "so 8 is the limit for each provider too.",
+        ),
+        (8, 8, None),  # one provider alone may reach both
+        (8, 4, None),
+        (0, 50, None),  # a refused limit in all: its refusal is what is said
+    ],
+)
+def test_a_limit_per_provider_above_the_limit_in_all_is_said_to_be_moot_not_refused(
+    config_path: Path, in_all: int, per_provider: int, note: str | None
+) -> None:
+    from llmgw_desktop.config.settings_jobs import moot_limit
+
+    assert moot_limit(in_all, per_provider) == note
+    if note is not None:  # not wrong, only moot: the file loads as it is
+        loaded = from_file(
+            config_path, f"[jobs]\nmax_concurrent = {in_all}\nmax_concurrent_per_provider = 50\n"
+        )
+        assert loaded.settings.jobs.max_concurrent_per_provider == 50

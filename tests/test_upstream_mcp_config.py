@@ -24,7 +24,7 @@ from llmgw_desktop.config.upstream_mcp import field_named, parse_servers
         ("s", {"command": "x", "oauth": True}, "oauth", "oauth is for a Streamable HTTP"),
         ("s", {"url": "http://h/mcp", "oauth": "yes"}, "oauth", "true or false"),
         ("s", {"url": "http://h/mcp", "cwd": "/"}, "cwd", "cwd is for a stdio server"),
-        ("s", {"command": "x", "colour": "red"}, "colour", "unknown field(s) ['colour']"),
+        ("s", {"command": "x", "colour": "red"}, "colour", "unknown field 'colour'"),
     ],
 )
 def test_a_malformed_server_is_refused_naming_the_field(

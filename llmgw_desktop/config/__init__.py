@@ -8,8 +8,9 @@ Open `settings` first: the `Settings` tree, built from one dataclass per area (`
 `settings_http`, `settings_jobs`, `settings_security`, `settings_cache`, `settings_guard`,
 `settings_observability`), each field declared with `settings_fields`' `setting()` (key, type,
 default, environment variable, one-line doc; the configuration reference is generated from
-them). The file itself: `paths` (where it lives), `text` (its bytes as text) and `file` (single
-settings written back with the user's comments kept).
+them); a check that names the values a setting takes says them through `words`, as a person
+lists them. The file itself: `paths` (where it lives), `text` (its bytes as text) and `file`
+(single settings written back with the user's comments kept).
 
 The tables those settings hold, each checked by a pure function: `gateway_tables` (providers,
 routes, aliases), `prices` (the person's own prices), `budgets`, `project_grants` and the

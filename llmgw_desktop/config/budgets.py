@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from llmgw_desktop.config.principals import LOCAL, is_principal_id
+from llmgw_desktop.config.words import one_of
 
 __all__ = [
     "FIELDS",
@@ -173,10 +174,10 @@ def parse_budget(table: Any) -> Budget:
         )
     unit = table.get("unit")
     if unit not in UNITS:
-        raise BudgetProblem(f"unit: {unit!r} is not one of {', '.join(UNITS)}")
+        raise BudgetProblem(f"unit: {one_of(unit, UNITS)}")
     period = table.get("period")
     if period not in PERIODS:
-        raise BudgetProblem(f"period: {period!r} is not one of {', '.join(PERIODS)}")
+        raise BudgetProblem(f"period: {one_of(period, PERIODS)}")
     soft = _limit("soft", table.get("soft"), unit)
     hard = _limit("hard", table.get("hard"), unit)
     if soft is None and hard is None:

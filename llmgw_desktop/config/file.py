@@ -7,6 +7,10 @@ original, so a crash mid-write never leaves a half-written config. The writer ho
 its temporary file until the rename, so the start after a kill can tell one a dead save left
 (`clear_leftovers`, deleted) from one a live save is writing (left alone).
 
+A file edited by hand since start into something that is not UTF-8 TOML is not written to:
+the save is refused with its path, that it was left as it is, and where the parser stopped
+(`ConfigNotWritten`).
+
 tomlkit loads with the first write: a start reads `config.toml` with the standard library's
 `tomllib` and may never write it.
 """
@@ -23,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.paths import try_lock
 from llmgw_desktop.config.settings import ConfigError, declared_settings
-from llmgw_desktop.config.text import config_text
+from llmgw_desktop.config.text import AS_UTF8, NotUtf8, config_text
 
 if TYPE_CHECKING:
     from tomlkit.items import Table
 
-__all__ = ["ConfigFileWriter", "checked_value"]
+__all__ = ["ConfigFileWriter", "ConfigNotWritten", "checked_value"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,18 @@ def checked_value(key: str, typed: str | bool, *, source: str = "the Settings pa
     return value
 
 
+class ConfigNotWritten(OSError):
+    """A change not written because the settings file cannot be read as TOML (it is not UTF-8
+    text, or not TOML: edited by hand since start); the file was left as it is. An OSError, as
+    a file that cannot be read is, so every caller of the writer (the Settings page, the OAuth
+    switches, the provider editor) already says it in words rather than failing."""
+
+    def __init__(self, path: Path, why: str, detail: str) -> None:
+        super().__init__(
+            f"{path} {why}, so the change was not written and the file was left as it is. {detail}"
+        )
+
+
 class ConfigFileWriter:
     """Edits one `config.toml` in place, keeping the comments and layout of what it leaves."""
 
@@ -89,8 +105,7 @@ class ConfigFileWriter:
 
         Raises:
             OSError: the file cannot be read or written.
-            tomlkit.exceptions.ParseError: the file stopped being valid TOML since start-up.
-            NotUtf8: the file stopped being UTF-8 text since start-up.
+            ConfigNotWritten: the file stopped being UTF-8 TOML since start-up.
         """
         self.apply([(tuple(key.split(".")), value)])
 
@@ -102,16 +117,12 @@ class ConfigFileWriter:
 
         Raises:
             OSError: the file cannot be read or written.
+            ConfigNotWritten: the file stopped being UTF-8 TOML since start-up.
             ValueError: a path runs through a value that is not a table.
-            tomlkit.exceptions.ParseError: the file stopped being valid TOML since start-up.
-            NotUtf8: the file stopped being UTF-8 text since start-up.
         """
         import tomlkit
 
-        try:
-            document = tomlkit.parse(config_text(self.path.read_bytes()))
-        except FileNotFoundError:
-            document = tomlkit.document()
+        document = self._document()
         for path, value in changes:
             *tables, leaf = path
             container = self._container(document, tables, create=value is not None)
@@ -122,6 +133,29 @@ class ConfigFileWriter:
             else:
                 _merge(container, leaf, value, top=True)
         self._atomic_write(tomlkit.dumps(document))
+
+    def _document(self) -> Any:
+        """The file as tomlkit reads it, comments kept; an empty one where there is no file.
+
+        Raises:
+            OSError: the file cannot be read.
+            ConfigNotWritten: it is not UTF-8 text, or not valid TOML.
+        """
+        import tomlkit
+        from tomlkit.exceptions import ParseError
+
+        try:
+            return tomlkit.parse(config_text(self.path.read_bytes()))
+        except FileNotFoundError:
+            return tomlkit.document()
+        except NotUtf8 as exc:
+            cure = f"It {exc.what}: {AS_UTF8}, then save the change again."
+            raise ConfigNotWritten(self.path, "is not UTF-8 text", cure) from exc
+        except ParseError as exc:
+            # tomlkit ends its words with " at line 7 col 8": said first, as a person reads it.
+            what = str(exc).removesuffix(f" at line {exc.line} col {exc.col}")
+            where = f"Line {exc.line}, column {exc.col}: {what}."
+            raise ConfigNotWritten(self.path, "is not valid TOML", where) from exc
 
     def _container(self, document: Any, tables: Sequence[str], *, create: bool) -> Any:
         import tomlkit

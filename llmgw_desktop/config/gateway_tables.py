@@ -60,6 +60,7 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings_fields import table_fields_problem
+from llmgw_desktop.config.words import one_of
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -232,7 +233,7 @@ def _provider_table_problem(pid: str, table: Any) -> str | None:
         return problem
     kind = table.get("kind")
     if kind is not None and kind not in KINDS and kind not in CLOUD_KINDS:
-        return f"{where}.kind {kind!r} must be one of {', '.join((*KINDS, *CLOUD_KINDS))}"
+        return f"{where}.kind {one_of(kind, (*KINDS, *CLOUD_KINDS))}"
     cloud = kind if kind in CLOUD_KINDS else (_BUILTIN[pid].cloud if pid in _BUILTIN else "")
     if (problem := _cloud_problem(where, cloud, table)) is not None:
         return problem
@@ -338,8 +339,8 @@ def check_route_tables(value: Mapping[str, Any]) -> str | None:
             return f'{where} must be a table such as {{ fallback = ["..."] }}'
         if (problem := table_fields_problem(where, table, ROUTE_FIELDS, "a route")) is not None:
             return problem
-        if table.get("strategy", "priority") not in STRATEGIES:
-            return f"{where}.strategy must be one of {', '.join(STRATEGIES)}"
+        if (strategy := table.get("strategy", "priority")) not in STRATEGIES:
+            return f"{where}.strategy {one_of(strategy, STRATEGIES)}"
         for name in ("fallback", "targets"):
             if not all(isinstance(m, str) and m for m in table.get(name, [])):
                 return f"{where}.{name} must be a list of model ids"

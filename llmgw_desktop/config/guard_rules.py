@@ -32,6 +32,7 @@ from typing import Any
 
 from llmgw_desktop.config.principals import is_principal_id
 from llmgw_desktop.config.settings_fields import table_fields_problem
+from llmgw_desktop.config.words import listed, one_of
 
 __all__ = [
     "RULE_ACTIONS",
@@ -123,9 +124,9 @@ def _action_problem(where: str, action: Any) -> str | None:
     if action == "redact":
         return (
             f"{where}: a rule cannot redact (a placeholder stands for a value the answer gets "
-            f"back); use {', '.join(RULE_ACTIONS)}"
+            f"back); use {listed(RULE_ACTIONS)}"
         )
-    return f"{where}: {action!r} must be one of {', '.join(RULE_ACTIONS)}"
+    return f"{where}: {one_of(action, RULE_ACTIONS)}"
 
 
 def _pattern_problem(where: str, pattern: str, ignore_case: bool) -> str | None:

@@ -20,6 +20,7 @@ from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.config.remote_power import GLOBAL_LEVELS, LEVELS, unspecific_command
 from llmgw_desktop.config.upstream_mcp import SERVER_NAME
+from llmgw_desktop.config.words import listed, one_of, unknown_names
 
 __all__ = [
     "LOG_LEVELS",
@@ -182,9 +183,7 @@ def ip_networks(value: list[str]) -> str | None:
 
 
 def registration_policy(value: str) -> str | None:
-    if value in REGISTRATION_POLICIES:
-        return None
-    return f"{value!r} must be one of {', '.join(REGISTRATION_POLICIES)}"
+    return None if value in REGISTRATION_POLICIES else one_of(value, REGISTRATION_POLICIES)
 
 
 def consent_password_hash(value: str) -> str | None:
@@ -212,11 +211,9 @@ def oauth_clients(value: dict[str, Any]) -> str | None:
             return f"{where}: ids are letters, digits, '.', '_' or '-'"
         if not isinstance(table, dict):
             return f"{where} must be a table with redirect_uris"
-        unknown = set(table) - OAUTH_CLIENT_FIELDS
+        unknown = sorted(set(table) - OAUTH_CLIENT_FIELDS)
         if unknown:
-            return (
-                f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(OAUTH_CLIENT_FIELDS)}"
-            )
+            return f"{where}: {unknown_names('field', unknown, sorted(OAUTH_CLIENT_FIELDS))}"
         uris = table.get("redirect_uris")
         if (
             not isinstance(uris, list)
@@ -283,7 +280,7 @@ def time_zone(value: str) -> str | None:
 
 
 def log_level(value: str) -> str | None:
-    return None if value.upper() in LOG_LEVELS else f"{value!r} must be one of {LOG_LEVELS}"
+    return None if value.upper() in LOG_LEVELS else one_of(value, LOG_LEVELS)
 
 
 def known_providers(
@@ -294,7 +291,7 @@ def known_providers(
     known = list(dict.fromkeys([*BUILTIN_SWITCH_IDS, *(switch_id_for(a) for a in added), *agents]))
     unknown = [name for name in value if name not in known]
     if unknown:
-        return f"unknown provider(s) {unknown}; known: {', '.join(known)}"
+        return unknown_names("provider", unknown, known)
     return None
 
 
@@ -304,7 +301,7 @@ def known_clis(value: list[str], agents: Iterable[str] = ()) -> str | None:
     known = list(dict.fromkeys([*PROVIDER_IDS, *agents]))
     unknown = [name for name in value if name not in known]
     if unknown:
-        return f"unknown CLI(s) {unknown}; known: {', '.join(known)}"
+        return unknown_names("CLI", unknown, known)
     return None
 
 
@@ -332,15 +329,14 @@ def workspace_paths(value: WorkspaceEntries) -> str | None:
 
 
 def _workspace_table(name: str, table: dict[str, Any]) -> str | None:
-    unknown = set(table) - WORKSPACE_FIELDS
+    unknown = sorted(set(table) - WORKSPACE_FIELDS)
     if unknown:
-        known = sorted(WORKSPACE_FIELDS)
-        return f"workspace {name!r}: unknown field(s) {sorted(unknown)}; known: {known}"
+        return f"workspace {name!r}: {unknown_names('field', unknown, sorted(WORKSPACE_FIELDS))}"
     if not isinstance(table.get("path"), str):
         return f'workspace {name!r} needs path = "/absolute/dir"'
     level = table.get("remote_level", LEVELS[1])
     if not isinstance(level, str) or level not in LEVELS:
-        return f"workspace {name!r}: remote_level must be one of {', '.join(LEVELS)}"
+        return f"workspace {name!r}: remote_level {one_of(level, LEVELS)}"
     tools = table.get("remote_allowed_tools", [])
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         return f"workspace {name!r}: remote_allowed_tools must be a list of tool names"
@@ -364,7 +360,7 @@ def remote_level(value: str) -> str | None:
             'may not be "bypass": a full bypass is granted one workspace at a time, with '
             'remote_level = "bypass" in its [workspaces.registry.NAME] table'
         )
-    return f"{value!r} must be one of {', '.join(GLOBAL_LEVELS)}"
+    return one_of(value, GLOBAL_LEVELS)
 
 
 def tool_names(value: list[str]) -> str | None:
@@ -385,7 +381,7 @@ def tool_names(value: list[str]) -> str | None:
 def pass_env(value: dict[str, Any]) -> str | None:
     for provider, names in value.items():
         if provider not in FAMILIES:
-            return f"{provider!r} is not a CLI; one of {', '.join(sorted(FAMILIES))}"
+            return f"{provider!r} is not a CLI; one of {listed(sorted(FAMILIES))}"
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             return f'{provider}: must be a list of variable names, such as ["AWS_PROFILE"]'
         for name in names:
@@ -445,7 +441,7 @@ def table_fields_problem(
     for name, item in table.items():
         expected = fields.get(name)
         if expected is None:
-            return f"{where}.{name} is not {what}'s field; known: {', '.join(fields)}"
+            return f"{where}.{name} is not {what}'s field; known: {listed(fields, 'and')}"
         if not isinstance(item, expected):
             return f"{where}.{name} must be a {expected.__name__}"
     return None

@@ -11,6 +11,7 @@ from llmgw_desktop.config import settings_fields as checks
 from llmgw_desktop.config.guard_rules import GuardRule, check_guard_rules, guard_rules
 from llmgw_desktop.config.principals import is_principal_id
 from llmgw_desktop.config.settings_fields import setting
+from llmgw_desktop.config.words import one_of
 
 __all__ = ["ASK_FALLBACKS", "GUARD_ACTIONS", "UNSCANNED_CHOICES", "GuardSettings"]
 
@@ -24,7 +25,7 @@ ASK_FALLBACKS = ("block", "redact", "send")
 
 def _one_of(choices: tuple[str, ...]) -> Any:
     def check(value: str) -> str | None:
-        return None if value in choices else f"{value!r} must be one of {', '.join(choices)}"
+        return None if value in choices else one_of(value, choices)
 
     return check
 
@@ -35,7 +36,7 @@ def _action_table(what: str, name_ok: Any) -> Any:
             if not name_ok(name):
                 return f"{name!r} is not {what}"
             if action not in GUARD_ACTIONS:
-                return f"{name}: {action!r} must be one of {', '.join(GUARD_ACTIONS)}"
+                return f"{name}: {one_of(action, GUARD_ACTIONS)}"
         return None
 
     return check

@@ -17,6 +17,7 @@ __all__ = [
     "JobsSettings",
     "ProvidersSettings",
     "RecorderSettings",
+    "moot_limit",
 ]
 
 
@@ -60,7 +61,8 @@ class JobsSettings:
     max_concurrent_per_provider: int = setting(
         4,
         env="LLM_GATEWAY_MAX_CONCURRENT_PER_PROVIDER",
-        doc="Provider calls running at once for any one provider.",
+        doc="Provider calls running at once for any one provider; above jobs.max_concurrent it "
+        "is never reached (allowed: the Settings page and the log say so).",
         check=checks.positive,
     )
     stuck_after_ms: int = setting(
@@ -87,6 +89,19 @@ class JobsSettings:
         "its queue share are refused as saturated. The local user is not held to it; 100 "
         "turns it off.",
         check=checks.percent,
+    )
+
+
+def moot_limit(in_all: int, per_provider: int) -> str | None:
+    """What to say of a limit of calls at once per provider that the limit in all keeps from
+    ever being reached; None when it can be (or a limit is refused: that is said instead). Not
+    a refusal: both are valid, and the lower one applies (the Settings page says it under its
+    controls, the engine in its log)."""
+    if in_all < 1 or per_provider <= in_all:
+        return None
+    return (
+        f"{per_provider} calls at once per provider can never be reached: at most {in_all} "
+        f"run at once in all, so {in_all} is the limit for each provider too."
     )
 
 

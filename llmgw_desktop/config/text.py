@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import codecs
 
-__all__ = ["NotUtf8", "config_text"]
+__all__ = ["AS_UTF8", "NotUtf8", "config_text"]
 
-SAVE_AS_UTF8 = "save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8) and start again"
+AS_UTF8 = "save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8)"
+SAVE_AS_UTF8 = f"{AS_UTF8} and start again"
 _WIDE_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16 LE, whose mark it starts with
     (codecs.BOM_UTF32_BE, "UTF-32"),
@@ -22,7 +23,12 @@ _WIDE_BOMS = (
 
 
 class NotUtf8(ValueError):
-    """The file is not UTF-8 text; the message says what it looks like and what to do."""
+    """The file is not UTF-8 text; the message says what it looks like and what to do at start,
+    `what` only what it looks like (a save says what to do in its own words)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what}: {SAVE_AS_UTF8}")
 
 
 def config_text(data: bytes) -> str:
@@ -33,10 +39,10 @@ def config_text(data: bytes) -> str:
     """
     for bom, name in _WIDE_BOMS:
         if data.startswith(bom):
-            raise NotUtf8(f"is saved as {name}, not UTF-8: {SAVE_AS_UTF8}")
+            raise NotUtf8(f"is saved as {name}, not UTF-8")
     if b"\x00" in data:
         # TOML text never holds NUL; UTF-16 without a mark is full of them.
-        raise NotUtf8(f"holds NUL bytes, so it is not UTF-8 text (UTF-16?): {SAVE_AS_UTF8}")
+        raise NotUtf8("holds NUL bytes, so it is not UTF-8 text (UTF-16?)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -44,5 +50,5 @@ def config_text(data: bytes) -> str:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise NotUtf8(
             f"is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line}, column {column} "
-            f"is not valid UTF-8 (another code page?): {SAVE_AS_UTF8}"
+            "is not valid UTF-8 (another code page?)"
         ) from None

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.words import one_of, unknown_names
+
 __all__ = [
     "NAMESPACE_SEPARATOR",
     "REMOTE_LEVELS",
@@ -121,7 +123,7 @@ def field_named(message: str) -> str:
         return "name"
     about = message.partition(": ")[2]
     if about.startswith("unknown field"):
-        unknown = re.search(r"\['([^']+)'", about)
+        unknown = re.search(r"unknown fields? '([^']+)'", about)
         return unknown.group(1) if unknown else "name"
     words = re.findall(r"[a-z]+", about)
     return next((w for w in words if w in _FIELDS), "command")
@@ -137,9 +139,9 @@ def check_servers(value: Mapping[str, Any]) -> str | None:
 
 
 def _server(name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
-    unknown = set(table) - _FIELDS
+    unknown = sorted(set(table) - _FIELDS)
     if unknown:
-        raise ValueError(f"{name}: unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+        raise ValueError(f"{name}: {unknown_names('field', unknown, sorted(_FIELDS))}")
     command, url = table.get("command", ""), table.get("url", "")
     if not isinstance(command, str) or not isinstance(url, str):
         raise ValueError(f"{name}: command and url must be strings")
@@ -158,7 +160,7 @@ def _server(name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
         raise ValueError(f"{name}: oauth must be true or false")
     remote = table.get("remote", "none")
     if remote not in REMOTE_LEVELS:
-        raise ValueError(f"{name}: remote must be one of {', '.join(REMOTE_LEVELS)}")
+        raise ValueError(f"{name}: remote {one_of(remote, REMOTE_LEVELS)}")
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ValueError(f"{name}: enabled must be true or false")

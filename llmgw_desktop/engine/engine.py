@@ -7,6 +7,7 @@ observes it through `events`.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -16,6 +17,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.config.budgets import parse_budgets
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.config.settings_jobs import moot_limit
 from llmgw_desktop.config.upstream_mcp import parse_servers
 from llmgw_desktop.engine.auth.agent_callbacks import AgentCallbacks, loopback_url
 from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
@@ -89,6 +91,8 @@ from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 
 __all__ = ["LOCAL_PRINCIPAL", "Engine"]
+
+log = logging.getLogger(__name__)
 
 # The principal of calls made on this machine without a token: stdio and the desktop UI.
 LOCAL_PRINCIPAL = LOCAL
@@ -176,6 +180,9 @@ class Engine:
     def _build_jobs(self, settings: Settings, clock: Callable[[], float]) -> None:
         """The jobs (queued and running calls, with their limits) and the conversations."""
         jobs = settings.jobs
+        # Said, not refused: the Settings page says the same under its controls.
+        if note := moot_limit(jobs.max_concurrent, jobs.max_concurrent_per_provider):
+            log.info("jobs.max_concurrent_per_provider, jobs.max_concurrent: %s", note)
         self.jobs = JobManager(
             JobStore(self.store),
             tasks=self.tasks,

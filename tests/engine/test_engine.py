@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import tomllib
 from pathlib import Path
 
@@ -40,6 +41,24 @@ async def test_start_and_stop_without_qt(loaded: LoadedSettings) -> None:
     # Besides what can answer (nothing, here: no key), whose watch starts with the engine.
     lifecycle = [type(e) for e in seen if not isinstance(e, AnsweringChanged)]
     assert lifecycle == [EngineStarted, EngineStopped]
+
+
+def test_a_limit_per_provider_the_limit_in_all_keeps_from_being_reached_is_logged(
+    loaded: LoadedSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Settings page's note on moot limits, for a gateway whose file was written by hand:
+    logged once, as the limits are taken, from the same rule."""
+    settings = loaded.settings.with_values(
+        {"jobs.max_concurrent": 8, "jobs.max_concurrent_per_provider": 50}
+    )
+    with caplog.at_level(logging.INFO, logger="llmgw_desktop.engine.engine"):
+        Engine(settings)
+        Engine(loaded.settings)  # 8 in all, 4 per provider: nothing to say
+    assert [r.getMessage() for r in caplog.records if "per provider" in r.getMessage()] == [
+        "jobs.max_concurrent_per_provider, jobs.max_concurrent: 50 calls at once per provider "
+        "can never be reached: at most 8 run at once in all, so 8 is the limit for each "
+        "provider too."
+    ]
 
 
 async def test_engine_can_start_again_after_stop(loaded: LoadedSettings) -> None:

@@ -640,3 +640,77 @@ def test_a_value_that_could_not_be_written_is_written_when_tried_again(
 
     on_settings(body)
     assert load_settings().settings.jobs.max_concurrent == 12
+
+
+def test_a_save_to_a_file_edited_into_no_toml_names_the_file_and_the_line(
+    on_settings: OnSettings, config: Path
+) -> None:
+    """A save refused because config.toml was hand-edited into something not TOML said only
+    the parser's words ("Unexpected character: 'I' at line 7 col 8"): not which file, nor that
+    nothing in it was lost. Both ways of saving say the file, that it was left as it is, then
+    where the parser stopped."""
+    broken = CONFIG.replace('level = "INFO"', "level = INFO")  # the quotes forgotten
+    why = (
+        f"{config} is not valid TOML, so the change was not written and the file was left as "
+        "it is. Line 7, column 8: Unexpected character: 'I'."
+    )
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        config.write_text(broken, encoding="utf-8")
+        spin = page.form.rows["jobs.max_concurrent"].editor
+        note = page.form.rows["jobs.max_concurrent"].note
+        assert isinstance(spin, QSpinBox)
+        spin.setValue(12)
+        spin.editingFinished.emit()
+        await until(lambda: note.text().startswith("Not saved: "), "the write refused")
+        assert note.text() == f"Not saved: {why}"
+
+        page.select("log.level")
+        page.value_edit.setText("DEBUG")
+        page.save_button.click()
+        await until(lambda: "could not be saved" in page.message_label.text(), "refused")
+        assert page.message_label.text() == f"log.level: could not be saved: {why}"
+        assert page.message_label.property("tone") == "error"
+
+    on_settings(body)
+    assert config.read_text(encoding="utf-8") == broken
+
+
+def test_a_limit_per_provider_above_the_limit_in_all_is_kept_and_said_to_be_moot(
+    on_settings: OnSettings, config: Path
+) -> None:
+    """50 calls at once per provider and 8 in all were saved without a word: the 50 can never
+    be reached. Not refused (it is not wrong), but said under the controls, both numbers and
+    which one applies; gone once the two agree."""
+
+    async def body(page: SettingsPage, _engine: Engine) -> None:
+        reads: list[None] = []
+        page.file_read.connect(lambda: reads.append(None))
+        note = page.form.limits_note
+        assert not note.isVisibleTo(page)  # 6 in all, 4 per provider: nothing to say
+        total = page.form.rows["jobs.max_concurrent"].editor
+        per_provider = page.form.rows["jobs.max_concurrent_per_provider"].editor
+        assert isinstance(total, QSpinBox) and isinstance(per_provider, QSpinBox)
+        total.setValue(8)
+        total.editingFinished.emit()
+        await until(lambda: reads, "saved, and the file read again")
+        per_provider.setValue(50)
+        assert note.isVisibleTo(page)  # said as it is typed, before it is saved
+        per_provider.editingFinished.emit()
+        await until(lambda: len(reads) == 2, "saved, and the file read again")
+        assert note.text() == (
+            "50 calls at once per provider can never be reached: at most 8 run at once in "
+            "all, so 8 is the limit for each provider too."
+        )
+        assert note.isVisibleTo(page) and note.property("tone") != "error"
+        saved = page.form.rows["jobs.max_concurrent_per_provider"].note
+        assert saved.text() == "Saved to config.toml: used after a restart."
+
+        page.page_shown()  # read from the file again: still said
+        await until(lambda: len(reads) == 3, "the file read again")
+        assert note.isVisibleTo(page)
+        per_provider.setValue(8)  # equal: each limit can be reached
+        assert not note.isVisibleTo(page)
+
+    on_settings(body)
+    assert load_settings().settings.jobs.max_concurrent_per_provider == 50

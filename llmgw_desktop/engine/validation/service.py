@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.words import unknown_names
 from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, Outcome, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
@@ -120,7 +121,8 @@ class ValidationService:
         if providers:
             unknown = [p for p in providers if p not in self._discovery.catalog]
             if unknown:
-                raise InvalidRequest(f"unknown provider(s) {unknown}", param="providers")
+                known = self._discovery.catalog.ids
+                raise InvalidRequest(unknown_names("provider", unknown, known), param="providers")
             chosen = list(providers)
         else:
             statuses = {s.provider: s for s in await self._discovery.statuses()}

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from llmgw_desktop.config.words import unknown_names
 from llmgw_desktop.engine.api import (
     DIALECT_OPENAI_CHAT,
     CallerInfo,
@@ -204,8 +205,7 @@ def generate_as_chat(body: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(body) - GENERATE_FIELDS)
     if unknown:
         raise InvalidRequest(
-            f"unknown field(s) {', '.join(unknown)}; /v1/generate takes "
-            f"{', '.join(sorted(GENERATE_FIELDS))}",
+            f"/v1/generate: {unknown_names('field', unknown, sorted(GENERATE_FIELDS))}",
             param=unknown[0],
         )
     _require_strings(body, ("prompt",), ("system", "provider", "model", "project"))

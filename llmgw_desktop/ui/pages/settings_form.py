@@ -13,7 +13,8 @@ table a person writes in config.toml (the guard's rules) is listed in words besi
 settings it goes with, with where to change it.
 
 What the form lists is one table (`SECTIONS`); the page's "All settings" view lists every
-setting, these included.
+setting, these included. A limit of calls at once per provider above the one in all is not
+refused (it is valid, only moot): the line under the two says so, and which applies.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from llmgw_desktop.config.file import checked_value
 from llmgw_desktop.config.settings import ConfigError, Declared
 from llmgw_desktop.config.settings_guard import ASK_FALLBACKS, GUARD_ACTIONS, UNSCANNED_CHOICES
+from llmgw_desktop.config.settings_jobs import moot_limit
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import caption, heading
@@ -48,6 +50,9 @@ from llmgw_desktop.ui.theme import set_tone
 __all__ = ["SECTIONS", "Control", "SettingsForm", "from_shown", "to_shown"]
 
 MOST = 2_000_000_000  # a spin box's ceiling (the setting's own check says what is sensible)
+# The limits of calls at once, in all and per provider: a line under them says when the second
+# can never be reached (`settings_jobs.moot_limit`).
+LIMITS = ("jobs.max_concurrent", "jobs.max_concurrent_per_provider")
 
 
 class WholeWhereWhole(QDoubleSpinBox):
@@ -187,7 +192,7 @@ class _Row(QWidget):
             line.addWidget(QLabel(control.unit))
         if not control.listing:
             line.addStretch(1)
-        column = QVBoxLayout(self)
+        self.column = column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(line)
@@ -226,6 +231,27 @@ class SettingsForm(QWidget):
                 label.setToolTip(row.editor.toolTip())
                 label.setBuddy(row.editor)
                 form.addRow(label, row)
+        self._build_limits_note()
+
+    def _build_limits_note(self) -> None:
+        """The line under the two limits of calls at once, shown while the one per provider is
+        moot: under the per-provider control's own line (which stays its save's), as close."""
+        self.limits_note = caption()
+        self.limits_note.setObjectName("settingsLimitsNote")
+        set_tone(self.limits_note, "muted")
+        self.limits_note.hide()
+        self.rows[LIMITS[1]].column.addWidget(self.limits_note)
+        for key in LIMITS:
+            spin = self.rows[key].editor
+            assert isinstance(spin, QSpinBox)
+            # As a value is shown or typed, before it is saved (and while filling too).
+            spin.valueChanged.connect(lambda _value: self._say_limits())
+
+    def _say_limits(self) -> None:
+        """Show the line while the limit per provider is moot, as the two controls hold them."""
+        note = moot_limit(*(int(self.typed(key)) for key in LIMITS))
+        self.limits_note.setText(note or "")
+        self.limits_note.setVisible(note is not None)
 
     def _heading(self, title: str) -> None:
         label = heading(title)
