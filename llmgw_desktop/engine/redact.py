@@ -6,15 +6,18 @@ a short prefix so a reader can still tell which kind of key it was.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 __all__ = [
     "REDACTED",
     "KnownSecrets",
+    "Spellings",
     "known_secrets",
     "redact",
     "redact_data",
+    "spellings_of",
 ]
 
 # A tuple, not `X | Y`: a union written in the call is built again at each call, and
@@ -27,10 +30,127 @@ _REDACTED_BYTES = REDACTED.encode()
 MIN_KNOWN_SECRET = 8
 
 
-class KnownSecrets:
+# JSON's two-character escapes (RFC 8259, 7): a JSON text may write these characters so, or
+# any character as `\\u` and four hex digits (a pair of them past U+FFFF).
+_SHORT_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "/": "\\/",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _spelled(char: str) -> str:
+    """A pattern of `char` as a JSON text may write it: itself, or escaped."""
+    code = ord(char)
+    units = (
+        [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
+    )
+    escape = "".join(
+        "\\\\u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{unit:04x}")
+        for unit in units
+    )
+    ways = [re.escape(char), escape]
+    if char in _SHORT_ESCAPES:
+        ways.append(re.escape(_SHORT_ESCAPES[char]))
+    return "(?:" + "|".join(ways) + ")"
+
+
+class Spellings:
+    """A set of secret values (longest first), found as written or as a JSON text may spell
+    them: an answer is JSON, and its client's decoder reads `\\u0073` as `s`, `\\/` as `/`
+    and `\\"` as `"`, so a value written with escapes is the value to its client.
+
+    The plain search runs on every text; the pattern only on one holding an escape that could
+    spell a character of a value (a backslash before `u`, or before one of the values' own
+    characters that has a short escape), which most answers do not. A text without a
+    backslash costs one search more than the plain one (no call: this runs for every string
+    the redactor reads)."""
+
+    def __init__(self, values: tuple[str, ...] = ()) -> None:
+        self._spell(values)
+
+    def _spell(self, values: tuple[str, ...]) -> None:
+        self.values = values
+        self.encoded = tuple(value.encode() for value in values)
+        used = {char for value in values for char in value if char in _SHORT_ESCAPES}
+        # No values: no escape to look for (the pattern is never run).
+        escapes = ("\\u", *sorted(_SHORT_ESCAPES[char] for char in used)) if values else ()
+        self._escapes = escapes
+        self._escapes_bytes = tuple(escape.encode() for escape in escapes)
+        source = "|".join("".join(_spelled(char) for char in value) for value in values)
+        self._pattern = re.compile(source)
+        self._pattern_bytes = re.compile(source.encode())
+
+    def mask(self, text: str) -> str:
+        if "\\" in text and self._escaped(text):
+            # The pattern finds the plain spellings too, leftmost first: a value written after
+            # an escape that ends as it begins (`\\u0033` and `3RT...`) is masked from the
+            # escape, not from inside it (which would leave a broken escape behind).
+            return self._pattern.sub(REDACTED, text)
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def mask_bytes(self, data: bytes) -> bytes:
+        """`mask` for an encoded (UTF-8) text."""
+        if b"\\" in data and self._escaped_bytes(data):
+            return self._pattern_bytes.sub(_REDACTED_BYTES, data)
+        for encoded in self.encoded:
+            if encoded in data:
+                data = data.replace(encoded, _REDACTED_BYTES)
+        return data
+
+    def present(self, text: str) -> bool:
+        """Whether `text` holds one of the values, as written or spelled with escapes."""
+        if "\\" in text and self._escaped(text):
+            return self._pattern.search(text) is not None
+        for value in self.values:  # noqa: SIM110 - `any` over a generator costs more here
+            if value in text:
+                return True
+        return False
+
+    def present_bytes(self, data: bytes) -> bool:
+        """`present` for an encoded (UTF-8) text."""
+        if b"\\" in data and self._escaped_bytes(data):
+            return self._pattern_bytes.search(data) is not None
+        for encoded in self.encoded:  # noqa: SIM110 - `any` over a generator costs more here
+            if encoded in data:
+                return True
+        return False
+
+    def _escaped(self, text: str) -> bool:
+        for escape in self._escapes:  # noqa: SIM110 - `any` over a generator costs more here
+            if escape in text:
+                return True
+        return False
+
+    def _escaped_bytes(self, data: bytes) -> bool:
+        for escape in self._escapes_bytes:  # noqa: SIM110 - `any` over a generator costs more here
+            if escape in data:
+                return True
+        return False
+
+
+@functools.lru_cache(maxsize=64)
+def spellings_of(values: tuple[str, ...], more: tuple[str, ...] = ()) -> Spellings:
+    """The `Spellings` of `values` and `more` together (longest first: one holding another is
+    masked whole), made once for each set: an upstream's answers are masked of the key it was
+    sent and the process's own secrets (`known_secrets.values`), the same for many answers."""
+    every = {value for value in (*values, *more) if value}  # "" would match everywhere
+    return Spellings(tuple(sorted(every, key=len, reverse=True)))
+
+
+class KnownSecrets(Spellings):
     """The exact secret values this process holds (the vault master key, the static bearer
     token, the registration secret, the store's password), masked wherever `redact` runs even
-    though they have no recognisable shape.
+    though they have no recognisable shape, as written or spelled with JSON escapes (the
+    `Spellings` it is: its searches are theirs, with no call between).
 
     One per process (`known_secrets`): they are the process's own, and `redact` runs where no
     engine is at hand (the log filter, the job and recorder writes). The composition root adds
@@ -38,8 +158,7 @@ class KnownSecrets:
     """
 
     def __init__(self) -> None:
-        self._values: tuple[str, ...] = ()
-        self._encoded: tuple[bytes, ...] = ()  # the values as UTF-8, in the same order
+        super().__init__()
         # Where each value comes from, in words a placeholder may carry (`http.auth_token`).
         self._sources: dict[str, str] = {}
         # Counts changes of the set: a text redacted once and remembered (a caller's name) is
@@ -49,51 +168,22 @@ class KnownSecrets:
     def add(self, *values: str, source: str = "gateway secret") -> None:
         """Mask these values from now on (empty and short ones are ignored); `source` names
         where they come from (the outbound guard's answer scan names it, never the value)."""
-        fresh = {v for v in values if len(v) >= MIN_KNOWN_SECRET} - set(self._values)
+        fresh = {v for v in values if len(v) >= MIN_KNOWN_SECRET} - set(self.values)
         if fresh:
             # Longest first: a value that holds another is masked whole.
-            self._values = tuple(sorted({*self._values, *fresh}, key=len, reverse=True))
-            self._encoded = tuple(value.encode() for value in self._values)
+            self._spell(tuple(sorted({*self.values, *fresh}, key=len, reverse=True)))
             self._sources.update(dict.fromkeys(fresh, source))
             self.version += 1
 
     def sources(self) -> dict[str, str]:
         """Every value with where it comes from."""
-        return {value: self._sources.get(value, "gateway secret") for value in self._values}
+        return {value: self._sources.get(value, "gateway secret") for value in self.values}
 
     def clear(self) -> None:
         """Forget every value (for a test, which stands in for a fresh process)."""
-        self._values = ()
-        self._encoded = ()
+        self._spell(())
         self._sources.clear()
         self.version += 1
-
-    def mask(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
-
-    def mask_bytes(self, data: bytes) -> bytes:
-        """`mask` for an encoded (UTF-8) answer."""
-        for encoded in self._encoded:
-            if encoded in data:
-                data = data.replace(encoded, _REDACTED_BYTES)
-        return data
-
-    def present(self, text: str) -> bool:
-        """Whether `text` holds one of the values."""
-        for value in self._values:  # noqa: SIM110 - `any` over a generator costs more here
-            if value in text:
-                return True
-        return False
-
-    def present_bytes(self, data: bytes) -> bool:
-        """Whether an encoded (UTF-8) answer holds one of the values."""
-        for encoded in self._encoded:  # noqa: SIM110 - `any` over a generator costs more here
-            if encoded in data:
-                return True
-        return False
 
 
 known_secrets = KnownSecrets()

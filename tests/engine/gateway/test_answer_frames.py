@@ -90,3 +90,19 @@ async def test_an_error_frame_is_scrubbed_though_nothing_masked_by_value_is_in_i
     frames = _frames(f'data: {{"error": {{"message": "bad key {echoed}"}}}}\n\n'.encode())
     ((_event, data),) = await frames.read()  # type: ignore[misc]
     assert echoed not in data and frames.verbatim is None
+
+
+@pytest.mark.parametrize("secret", [KEY, MASTER])
+async def test_an_event_spelling_a_secret_in_json_escapes_is_masked(secret: str) -> None:
+    # The client's JSON decoder reads `\u0065` as `e`: the secret, where the bytes hold none.
+    escaped = secret.replace("e", "\\u0065", 1)
+    frames = _frames(f'data: {{"text": "it is {escaped}"}}\n\n'.encode())
+    assert await frames.read() == [(None, '{"text": "it is [REDACTED]"}')]
+    assert frames.verbatim is None
+
+
+async def test_an_event_escaping_other_text_is_relayed_as_it_came() -> None:
+    raw = f'data: {{"text": "caf\\u00e9 \\"{MASTER[:12]}\\" a\\/b\\n"}}\n\n'.encode()
+    frames = _frames(raw)
+    assert await frames.read() == [(None, raw.decode()[6:-2])]
+    assert frames.verbatim == raw

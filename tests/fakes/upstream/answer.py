@@ -76,7 +76,7 @@ async def write_reply(
     if reply.kind == "malformed":
         return web.Response(body=codec.malformed_json(), content_type="application/json")
     whole = codec.json_answer(body, text, model, reply.call)
-    payload = dumps(whole if reply.usage else without_usage(whole)).encode()
+    payload = reply.on_wire(dumps(whole if reply.usage else without_usage(whole)).encode())
     if reply.kind == "cut":
         # Promise the whole body, deliver half: the client sees a short read.
         response = web.StreamResponse(headers={"Content-Type": "application/json", **request_id})
@@ -116,7 +116,7 @@ async def _write_stream(
             return drop_connection(request, response)
         if gap_s and index:
             await asyncio.sleep(gap_s)
-        await response.write(frame)
+        await response.write(reply.on_wire(frame))
     await response.write_eof()
     return response
 

@@ -124,6 +124,8 @@ class Reply:
     # False: a whole answer leaves the vendor's usage out (a compatible server that does not
     # report it), whichever kind of call it answers (`Reply.without_usage`).
     usage: bool = True
+    # Text written otherwise on the wire, in every body and event of the answer (`Reply.spelled`).
+    spellings: tuple[tuple[str, str], ...] = ()
 
     def without_usage(self) -> Reply:
         """This reply, its whole answer without the vendor's usage."""
@@ -134,6 +136,17 @@ class Reply:
         become dashes)."""
         added = tuple((name.replace("_", "-"), value) for name, value in headers.items())
         return dataclasses.replace(self, headers=self.headers + added)
+
+    def spelled(self, text: str, wire: str) -> Reply:
+        """This reply with `text`, where its answer's JSON holds it, written as `wire` (the
+        same text in JSON escapes a client's decoder reads back: `\\u0041` for `A`)."""
+        return dataclasses.replace(self, spellings=(*self.spellings, (text, wire)))
+
+    def on_wire(self, data: bytes) -> bytes:
+        """`data` (a body or one event as the fake writes it) with the reply's spellings."""
+        for text, wire in self.spellings:
+            data = data.replace(text.encode(), wire.encode())
+        return data
 
     @classmethod
     def ok(

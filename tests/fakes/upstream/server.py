@@ -356,19 +356,20 @@ class ScriptedUpstream:
         if not record.stream:
             whole = {"openai": completions.openai_whole, "mistral": completions.mistral_whole}
             answer = whole.get(wire, completions.ollama_whole)(body, text)
-            return web.json_response(answer if reply.usage else without_usage(answer))
+            payload = json.dumps(answer if reply.usage else without_usage(answer)).encode()
+            return web.Response(body=reply.on_wire(payload), content_type="application/json")
         kind = "application/x-ndjson" if wire == "ollama" else "text/event-stream"
         response = web.StreamResponse(headers={"Content-Type": kind})
         await response.prepare(request)
         first, second = completions.halves(text)
         for frame in completions.stream_events(wire, body, first, last=False):
-            await response.write(frame)
+            await response.write(reply.on_wire(frame))
         gate = self.stream_gate
         if gate is not None and not await self._held_until(gate, request):
             self.hung_up.set()
             return response
         for frame in completions.stream_events(wire, body, second, last=True):
-            await response.write(frame)
+            await response.write(reply.on_wire(frame))
         await response.write_eof()
         return response
 

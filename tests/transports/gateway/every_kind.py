@@ -9,6 +9,7 @@ dialects), so a kind the engine gains and this list lacks fails the suite.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import aiohttp
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.waiting import until
 
-__all__ = ["KINDS", "Answer", "Kind", "rows_settled", "sent_key"]
+__all__ = ["KINDS", "Answer", "Kind", "rows_settled", "said", "sent_key"]
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,36 @@ async def rows_settled(gateway: GatewayRuntime, count: int) -> list[dict[str, An
 
     found: list[dict[str, Any]] = await until(ended, f"{count} rows ended", step_s=0.05)
     return found
+
+
+def said(kind: Kind, answer: Answer, *, stream: bool = False) -> str:
+    """The answer's text as its client's decoder reads it: a whole answer's text, or the text
+    deltas of a stream joined (each event's JSON decoded, escapes and all)."""
+    if not stream:
+        return "".join(_texts(kind, json.loads(answer.text), stream=False))
+    events = [
+        json.loads(line[5:])
+        for line in answer.text.splitlines()
+        if line.startswith("data:") and line[5:].strip().startswith("{")
+    ]
+    return "".join(piece for event in events for piece in _texts(kind, event, stream=True))
+
+
+def _texts(kind: Kind, body: dict[str, Any], *, stream: bool) -> list[str]:
+    """The text of one whole answer, or of one event of a stream, in `kind`'s dialect."""
+    if kind.dialect == "openai-chat":
+        part = "delta" if stream else "message"
+        return [c[part].get("content") or "" for c in body.get("choices", [])]
+    if kind.dialect == "openai-responses":
+        if stream:
+            return [body["delta"]] if body.get("type") == "response.output_text.delta" else []
+        return [c["text"] for item in body["output"] for c in item.get("content", [])]
+    if kind.dialect == "anthropic":
+        if stream:
+            wanted = body.get("type") == "content_block_delta"
+            return [body["delta"].get("text", "")] if wanted else []
+        return [block.get("text", "") for block in body["content"]]
+    if kind.dialect == "gemini":
+        parts = [p for c in body.get("candidates", []) for p in c["content"].get("parts", [])]
+        return [part.get("text", "") for part in parts]
+    return [choice.get("text") or "" for choice in body.get("choices", [])]

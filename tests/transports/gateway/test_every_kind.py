@@ -27,16 +27,18 @@ kinds (three copies of the loop); each test runs over every kind of `every_kind.
   marked hung while the stream waits on, every kind alike (`Line.primed` hands each stream to
   the balancer's silence watch);
 - the gateway's own secrets, and the key the upstream was sent, are masked in every answer,
-  whole or streamed (SECURITY.md 26; the completions' copy of the loop relayed the master
-  key, and a whole answer of any kind relayed the key it was sent). A wire reads its answer
-  only through the line's `UpstreamAnswer`, which masks both, so a kind cannot forget it
-  (`test_no_wire_reads_the_raw_response`).
+  whole or streamed, as written or in JSON escapes the client's decoder reads back
+  (SECURITY.md 26; the completions' copy of the loop relayed the master key, a whole answer of
+  any kind relayed the key it was sent, and an escaped spelling passed every kind). A wire
+  reads its answer only through the line's `UpstreamAnswer`, which masks both, so a kind
+  cannot forget it (`test_no_wire_reads_the_raw_response`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 from pathlib import Path
 
@@ -52,7 +54,14 @@ from llmgw_desktop.engine.vault.master_key import encode_key
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
-from tests.transports.gateway.every_kind import KINDS, Kind, providers, rows_settled, sent_key
+from tests.transports.gateway.every_kind import (
+    KINDS,
+    Kind,
+    providers,
+    rows_settled,
+    said,
+    sent_key,
+)
 from tests.transports.gateway.test_otlp_export import (  # noqa: F401 - the receiver fixture
     CLIENT,
     Receiver,
@@ -442,6 +451,73 @@ async def test_the_gateways_own_secret_in_a_stream_is_masked(
     assert key not in answer.text, answer
     assert MASTER_KEY not in str(answer.headers) and key not in str(answer.headers), answer
     assert "[REDACTED]" in answer.text, answer
+
+
+# Another of the gateway's own secrets (`PGPASSWORD`), of characters a JSON encoder escapes:
+# `"` always, `/` some (PHP's), `&` others (Go's, which writes it `\u0026`).
+STORE_PASSWORD = 'pg/pa"ss&word-0123'
+# Long after the secrets, so a stream in two halves (a text completion's) has them whole in its
+# first; a stream split at spaces has each whole in one of its three deltas.
+AFTER = "y" * 200
+whole_or_streamed = pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+
+
+def _escaped(text: str, at: int) -> str:
+    """`text` as JSON text, its character at `at` written as a `\\u` escape."""
+    return text[:at] + f"\\u{ord(text[at]):04x}" + text[at + 1 :]
+
+
+@whole_or_streamed
+@streamed_kinds
+async def test_the_gateways_own_secret_in_json_escapes_is_masked(
+    kind: Kind,
+    stream: bool,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The upstream writes each secret with a JSON escape in it (`\\u0041` for `A`, `\\/` for
+    `/`): the client's decoder reads the secret back, where the byte search saw none of it."""
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
+    monkeypatch.setenv("PGPASSWORD", STORE_PASSWORD)
+    gateway = await _started(start_gateway, upstream, kind)
+    key = sent_key(kind)
+    reply = Reply.ok(
+        f"it is {MASTER_KEY} sent {key} stored {STORE_PASSWORD} {AFTER}", verbatim=True
+    )
+    password = json.dumps(STORE_PASSWORD)[1:-1]  # as every encoder writes it: `\\"`
+    go_or_php = password.replace("/", "\\/").replace("&", "\\u0026")
+    reply = reply.spelled(MASTER_KEY, _escaped(MASTER_KEY, 5)).spelled(key, _escaped(key, 3))
+    upstream.script(reply.spelled(password, go_or_php))
+    answer = await kind.ask(gateway, stream=stream)
+    assert answer.status == 200, answer
+    text = said(kind, answer, stream=stream)
+    for secret in (MASTER_KEY, key, STORE_PASSWORD):
+        assert secret not in text, text
+    assert text.startswith("it is [REDACTED] sent [REDACTED] stored [REDACTED] y"), text
+
+
+@whole_or_streamed
+@streamed_kinds
+async def test_escapes_of_other_text_and_near_misses_arrive_as_written(
+    kind: Kind,
+    stream: bool,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beside it: escapes of other text, and text that begins as a secret does but is not it
+    (the secret short of its last two characters: without the last, its `=`, it is the key
+    in another spelling the vault masks; its first half), reach the client unchanged."""
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
+    gateway = await _started(start_gateway, upstream, kind)
+    near = MASTER_KEY[:20]
+    text = f'café "said" a/b {MASTER_KEY[:-2]} {near} {AFTER}'
+    reply = Reply.ok(text, verbatim=True).spelled("é", "\\u00e9").spelled("a/b", "a\\/b")
+    upstream.script(reply.spelled(f"{near} ", f"{_escaped(near, 5)} "))
+    answer = await kind.ask(gateway, stream=stream)
+    assert answer.status == 200, answer
+    assert said(kind, answer, stream=stream).removesuffix("|\n") == text
 
 
 def test_no_wire_reads_the_raw_response() -> None:

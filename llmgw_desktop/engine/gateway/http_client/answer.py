@@ -25,11 +25,9 @@ from llmgw_desktop.engine.gateway.http_client.malformed import (
 )
 from llmgw_desktop.engine.gateway.http_client.sse import NdjsonParser, SseParser
 from llmgw_desktop.engine.gateway.outcomes import Outcome
-from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
+from llmgw_desktop.engine.redact import Spellings, known_secrets, redact, spellings_of
 
 __all__ = ["AnswerFrames", "OutputPastHold", "UpstreamAnswer", "masked_frame"]
-
-_REDACTED_BYTES = REDACTED.encode()
 
 
 class OutputPastHold(UpstreamMalformed):
@@ -135,9 +133,8 @@ class UpstreamAnswer:
                 fallback=True,
                 kind=Outcome.BROKEN,
             ) from None
-        for secret in self._secrets:
-            raw = raw.replace(secret.encode(), _REDACTED_BYTES)
-        return known_secrets.mask_bytes(raw)
+        # As written or in JSON escapes, which the client's decoder reads back (`Spellings`).
+        return _masked_of(self._secrets).mask_bytes(raw)
 
     def frames(
         self, parser: FrameParser | None = None, *, lines: bool = False, verbatim: bool = False
@@ -161,19 +158,10 @@ def _masked_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> Map
     """`headers` with `secrets` and the gateway's own masked in each value (the same mapping
     when none holds any, as nearly every answer's: told by one search of the values joined)."""
     joined = "\n".join(headers.values())
-    for secret in secrets:
-        if secret in joined:
-            break
-    else:
-        if not known_secrets.present(joined):
-            return headers
-    masked_copy = dict(headers)
-    for name, value in headers.items():
-        masked = known_secrets.mask(value)
-        for secret in secrets:
-            masked = masked.replace(secret, REDACTED)
-        masked_copy[name] = masked
-    return masked_copy
+    masked = _masked_of(secrets)
+    if not masked.present(joined):
+        return headers
+    return {name: masked.mask(value) for name, value in headers.items()}
 
 
 class _Progress:
@@ -209,7 +197,6 @@ class AnswerFrames:
         "_parser",
         "_response",
         "_secrets",
-        "_secrets_bytes",
         "_timeout_s",
         "_wholeless_since",
         "verbatim",
@@ -226,8 +213,7 @@ class AnswerFrames:
         most_frames: int | None = None,
     ) -> None:
         self._response = response
-        self._secrets = secrets
-        self._secrets_bytes = tuple(secret.encode() for secret in secrets)
+        self._secrets = _masked_of(secrets)
         # The longest a stream may stall: no byte, or (`read`) no whole frame for that long.
         self._timeout_s = timeout_s
         # Since when the reads have ended no frame (None: the last one ended some).
@@ -330,10 +316,7 @@ class AnswerFrames:
 
     def _safe(self, raw: bytes) -> bool:
         """Whether `raw` holds none of what is masked (a comment line is not a frame)."""
-        for secret in self._secrets_bytes:  # a loop: `any` over a generator costs more here
-            if secret in raw:
-                return False
-        return not known_secrets.present_bytes(raw)
+        return not self._secrets.present_bytes(raw)
 
     def _raw(self, chunk: bytes, *, final: bool) -> bytes:
         """The bytes of the frames `chunk` ended (the rest held till its frame ends). Joined
@@ -353,23 +336,22 @@ class AnswerFrames:
         return raw
 
 
-def masked_frame(item: SseFrame, secrets: tuple[str, ...]) -> SseFrame:
-    """`item` without what its upstream was sent (`secrets`) or the operator's own secrets,
-    and, when it reports an error, without anything else that is unmistakably a secret (as an
-    error body is scrubbed): upstreams echo the key they were sent in their error messages, in
-    streams as in whole bodies."""
+def masked_frame(item: SseFrame, secrets: Spellings) -> SseFrame:
+    """`item` without what its upstream was sent or the operator's own secrets (`secrets`, as
+    `_masked_of` gives them), and, when it reports an error, without anything else that is
+    unmistakably a secret (as an error body is scrubbed): upstreams echo the key they were sent
+    in their error messages, in streams as in whole bodies."""
     event, data = item
-    data = _masked_text(data, secrets)
+    data = secrets.mask(data)
     if event is not None:  # written again with its frame, as the data is
-        event = _masked_text(event, secrets)
+        event = secrets.mask(event)
     # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
     if event == "error" or '"error"' in data:
         data = redact(data, named=False)
     return item if data == item[1] and event == item[0] else (event, data)
 
 
-def _masked_text(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return known_secrets.mask(text)  # the master key, the bearer token ... (SECURITY.md 20)
+def _masked_of(secrets: tuple[str, ...]) -> Spellings:
+    """What an answer is masked of: the key its upstream was sent (`secrets`) and the master
+    key, the bearer token ... (SECURITY.md 20), as one set searched once."""
+    return spellings_of(secrets, known_secrets.values)
