@@ -63,8 +63,9 @@ class Decision:
     lowered: bool = False
     refusal: BudgetExceeded | None = None
     uncounted: bool = False
-    # Refused for too little left: the lane and the hard limit it was refused under, which the
-    # store keeps so the lane reads refusing everywhere, after a restart too (`lanes.admit`).
+    # Refused because the lane refuses calls (used up, or too little left for the smallest): the
+    # lane and the hard limit it was refused under, which the store keeps so the lane reads
+    # refusing everywhere, after a restart too (`lanes.admit`), and the person is told once.
     refused_under: tuple[LaneKey, float] | None = None
 
 
@@ -74,7 +75,10 @@ def decide(covered: list[Covered], states: Mapping[LaneKey, LaneState], ask: Cal
         return Decision(uncounted=True)
     for c in covered:
         if states[c.key].spent >= (c.budget.hard or 0.0):
-            return Decision(refusal=limit_refusal(c.status(states[c.key].spent), of_key=c.of_key))
+            return Decision(
+                refusal=limit_refusal(c.status(states[c.key].spent), of_key=c.of_key),
+                refused_under=(c.key, c.budget.hard or 0.0),
+            )
     wanted = ask.wanted_output
 
     def room(c: Covered, *, with_held: bool) -> float:
@@ -109,9 +113,14 @@ def decide(covered: list[Covered], states: Mapping[LaneKey, LaneState], ask: Cal
         f"{format_amount(unit, max(0.0, room(c, with_held=False)))} left, and it could cost up "
         f"to {format_amount(unit, c.need(ask, needed))}"
     )
+    # The lane refuses calls, not only this one, when even the smallest call at this price (no
+    # input, the least output a call is sent) would not fit: a prompt too large for the room
+    # left is refused alone, and the budget does not read "refusing calls" for it.
+    smallest = c.need(ask._replace(input_tokens=0), MIN_OUTPUT_TOKENS)
+    refusing = room(c, with_held=False) + _EPSILON < smallest
     return Decision(
         refusal=limit_refusal(c.status(state.spent), of_key=c.of_key, left=left),
-        refused_under=(c.key, c.budget.hard or 0.0),
+        refused_under=(c.key, c.budget.hard or 0.0) if refusing else None,
     )
 
 

@@ -82,7 +82,8 @@ class Verdict(Protocol):
 
     @property
     def refused_under(self) -> tuple[LaneKey, float] | None:
-        """A lane refused for too little left, and the hard limit it was refused under."""
+        """A lane that refuses calls (used up, or too little left for the smallest), and the
+        hard limit it refuses under."""
         ...
 
 
@@ -117,11 +118,14 @@ _ADD_COUNTED = (
     " ON CONFLICT (budget, lane, period_start)"
     " DO UPDATE SET spent = budget_spend.spent + excluded.spent"
 )
-# A lane refused a call for too little left under this hard limit (its spend row made if none).
+# A lane refuses calls under this hard limit (its spend row made if none); written only when
+# it changes, so a caller retrying its refusals makes no writes.
 _REFUSED = (
     "INSERT INTO budget_spend (budget, lane, period_start, spent, refused_under)"
     " VALUES (?, ?, ?, 0, ?)"
     " ON CONFLICT (budget, lane, period_start) DO UPDATE SET refused_under = excluded.refused_under"
+    " WHERE budget_spend.refused_under IS NULL"
+    " OR budget_spend.refused_under <> excluded.refused_under"
 )
 _HOLD = (
     "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
@@ -239,8 +243,8 @@ def admit(
     now: float,
     reclaim: frozenset[LaneKey] | None = None,
 ) -> tuple[V, dict[LaneKey, LaneState]]:
-    """Decide a call on its lanes and write what it holds (or, refused for too little left,
-    the limit it was refused under), in one transaction; the verdict and the lanes as it saw
+    """Decide a call on its lanes and write what it holds (or, refused by a lane that refuses
+    calls, the limit it refuses under), in one transaction; the verdict and the lanes as it saw
     them (a lane not counted in yet: `decide` sees `counted` False).
 
     `serialize(key)` takes the cross-process lock on a lane (`StoreEngine.serialize`); `now`
@@ -333,7 +337,7 @@ class LanesRead(NamedTuple):
 
     spent: dict[LaneKey, float]
     counted: set[str]  # the budgets whose period is counted in
-    # Lanes that refused a call for too little left, and the hard limit they refused under.
+    # Lanes that refuse calls (`Verdict.refused_under`), and the hard limit they refuse under.
     refused_under: dict[LaneKey, float]
 
 

@@ -305,7 +305,8 @@ class BudgetLedger:
             decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         self._learn(states)
         if decision.refusal is not None:
-            self._notices.refused(covered, decision.refusal, self._status)
+            if decision.refused_under is not None:  # the lane refuses calls, not only this one
+                self._notices.refused(covered, decision.refusal, self._status)
             raise decision.refusal
         if decision.uncounted:
             raise StoreUnavailable(

@@ -74,8 +74,8 @@ class BudgetNotices:
             return
 
     def refused_elsewhere(self, budget: Budget, period_start: float, lane: str) -> None:
-        """A refusal for too little left that the store holds but this process did not make
-        (or made before a restart): the lane is refusing, and its person was told there."""
+        """A lane the store says refuses calls that this process did not see refuse (another
+        process's refusal, or its own before a restart): refusing, and told there."""
         self._told.update(
             {
                 (budget.key, "exceeded", period_start, lane),

@@ -163,6 +163,28 @@ async def test_a_budget_refusing_for_too_little_left_reads_so_after_a_restart(
         await raised.stop()
 
 
+async def test_a_prompt_too_large_for_the_room_left_is_refused_alone(
+    loaded: LoadedSettings,
+) -> None:
+    """Review of 2026-11-30: any refusal for too little left marked the lane refusing, in the
+    store, for the rest of the period; one oversized prompt (held at a token a byte, nothing
+    sent) made a budget with room for every other call read "refusing calls" everywhere."""
+    budget = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 10_000}
+    told: list[Notice] = []
+    engine = Engine(loaded.settings.with_values({"budgets": [budget]}))
+    engine.events.subscribe(Notice, told.append)
+    await engine.start()
+    try:
+        with pytest.raises(BudgetExceeded, match="too little left"):
+            await engine.budget_ledger.reserve("local", "agent-a", None, CallAsk(None, 20_000, 10))
+        (status,) = engine.budgets.statuses()
+        assert not status.refusing and status.state == "ok"
+        assert not [n for n in told if n.topic == "budget"]
+        await engine.budget_ledger.reserve("local", "agent-a", None, CallAsk(None, 100, 10))
+    finally:
+        await engine.stop()
+
+
 async def test_local_midnight_starts_a_new_day_and_keeps_the_month(
     loaded: LoadedSettings,
 ) -> None:
