@@ -173,6 +173,9 @@ class _RequestFinishedFields(NamedTuple):
     # The source of the key a failed call ended on (`env:OPENAI_API_KEY`), never its value:
     # a key the provider refused is marked where keys are listed. "" for any other row.
     failed_key: str = ""
+    # Its tokens are the gateway's estimate (the upstream reported no usage): no cache figures,
+    # so the prompt-cache hit rate leaves it out (its route's `usageEstimated`).
+    usage_estimated: bool = False
 
 
 class RequestFinished(_RequestFinishedFields, Event):

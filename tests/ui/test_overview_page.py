@@ -475,8 +475,9 @@ def test_at_the_default_size_the_figures_and_charts_are_above_the_fold_and_legen
         # load one came before the layout pass, so the long line was never laid out.
         charts.stop()
         totals.setText(
-            "Last 15 min: 1,234,567 requests · 123,456 errors (10%) · 987.6M tokens in · 123.4M"
-            " out · prompt-cache hit rate 97% · cost $12,345.678901 (reported or estimated)"
+            "Last 15 min: 1,234,567 requests · 123,456 errors (10%) · 1,234.5M prompt tokens"
+            " (987.6M fresh) · 123.4M out · prompt-cache hit rate 97% · cost $12,345.678901"
+            " (reported or estimated)"
         )
         two_lines = 2 * totals.fontMetrics().lineSpacing()
         await until(lambda: totals.height() >= two_lines, "the long totals line laid out")

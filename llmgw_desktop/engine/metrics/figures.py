@@ -15,6 +15,7 @@ __all__ = [
     "ERRORS",
     "FIELDS",
     "INPUT",
+    "MEASURED",
     "OUTPUT",
     "READ",
     "REFUSED",
@@ -31,8 +32,8 @@ __all__ = [
 
 # Offsets of the figures inside one bucket.
 REQUESTS, INPUT, OUTPUT, READ, WRITE, COST, SAVED, UNPRICED, ERRORS = range(9)
-ASKED, REFUSED, CACHED, CANCELED = 9, 10, 11, 12
-FIELDS: Final = 13
+ASKED, REFUSED, CACHED, CANCELED, MEASURED = 9, 10, 11, 12, 13
+FIELDS: Final = 14
 ZEROS: Final = [0.0] * FIELDS
 
 
@@ -53,16 +54,26 @@ class Totals:
     # Requests whose provider was asked and failed (`health.provider_failed`); refusals are
     # not errors.
     errors: int = 0
-    # Requests a provider was asked (and answered or failed: `health.asked_provider`), and
-    # those the gateway refused before asking any (`refused`, `denied`); the rest of
-    # `requests` are neither (canceled, a key being tried, failed before being asked).
+    # Requests a provider was asked (and answered or failed, or whose caller left once the
+    # answer had begun: `health.asked_provider`), and those the gateway refused before asking
+    # any (`refused`, `denied`); the rest of `requests` are neither (canceled before an
+    # answer, a key being tried, failed before being asked).
     asked: int = 0
     refused: int = 0
     # Requests the response cache answered: no provider was asked, so they are not `asked`.
     cached: int = 0
-    # Requests canceled (by their caller, or a job's cancel) before any provider answered:
-    # never `asked` (the Overview's traffic line counted them as "other").
+    # Requests canceled (by their caller, or a job's cancel) before any answer began: never
+    # `asked` (the Overview's traffic line counted them as "other").
     canceled: int = 0
+    # Prompt tokens (fresh, cache reads and writes) of the requests whose upstream reported
+    # its usage: the hit rate's whole. An estimate (no usage reported) has no cache figures,
+    # so a span of only estimated or failed calls has no hit rate rather than 0 %.
+    measured_prompt_tokens: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every prompt token: fresh, read from the prompt cache and written to it."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
     @property
     def error_rate(self) -> float | None:
@@ -71,8 +82,9 @@ class Totals:
 
     @property
     def hit_rate(self) -> float | None:
-        """Share of prompt tokens served from the cache, or None when nothing was sent."""
-        return prompt_hit_rate(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
+        """Share of the reported prompt tokens served from the cache, or None when no call
+        reported its usage."""
+        return prompt_hit_rate(self.cache_read_tokens, self.measured_prompt_tokens)
 
     @classmethod
     def of(cls, figures: list[float]) -> Totals:
@@ -90,13 +102,15 @@ class Totals:
             refused=int(figures[REFUSED]),
             cached=int(figures[CACHED]),
             canceled=int(figures[CANCELED]),
+            measured_prompt_tokens=int(figures[MEASURED]),
         )
 
 
-def prompt_hit_rate(fresh: float, read: float, written: float) -> float | None:
-    # Cache writes are prompt tokens not served from the cache, as in cache_state's figure.
-    prompt = fresh + read + written
-    return read / prompt if prompt else None
+def prompt_hit_rate(read: float, measured_prompt: float) -> float | None:
+    """Cache reads over the prompt tokens of the calls that reported their usage (fresh, read
+    and written: writes are prompt tokens not served from the cache, as in cache_state's
+    figure), or None when none did."""
+    return read / measured_prompt if measured_prompt else None
 
 
 def bucket_values(
@@ -112,8 +126,10 @@ def bucket_values(
     refused: int = 0,
     cached: int = 0,
     canceled: int = 0,
+    measured: int | None = None,
 ) -> tuple[float, ...]:
-    """One bucket's figures, in the order of the offsets above."""
+    """One bucket's figures, in the order of the offsets above (`measured`: the prompt tokens
+    reported, all of them when None)."""
     return (
         float(requests),
         float(fresh),
@@ -128,6 +144,7 @@ def bucket_values(
         float(refused),
         float(cached),
         float(canceled),
+        float(fresh + read + written if measured is None else measured),
     )
 
 
@@ -149,6 +166,7 @@ def sum_totals(parts: Iterable[Totals]) -> Totals:
                 totals.refused,
                 totals.cached,
                 totals.canceled,
+                totals.measured_prompt_tokens,
             )
         ):
             sums[offset] += value

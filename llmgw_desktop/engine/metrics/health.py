@@ -8,9 +8,12 @@ provider is failing, degraded or fine, and its p50/p95 latency.
 
 Only calls a provider was asked count. A request the gateway refused before asking anyone
 (budget, switch, approval, no key: recorder state `refused` or `denied`) says nothing about the
-provider; neither does a call canceled by its caller, a key being tried before it is stored,
+provider; neither does a call canceled (by its caller, or a job's cancel) before its answer
+began, a key being tried before it is stored,
 a request the provider refused as the request's own fault (`NOT_THE_PROVIDERS_CODES`), nor an
-answer the response cache gave (its few ms are not the provider's latency).
+answer the response cache gave (its few ms are not the provider's latency). A call canceled once
+its answer had begun was asked, and answered: a call that did not fail, whose time (cut short by
+its client) is not the provider's latency.
 
 Failing is three failed calls in a row, or most calls failed: in the window, or since the
 provider last answered three times in a row. So one that recovered reads "some calls fail" (not
@@ -107,8 +110,10 @@ NOT_THE_PROVIDERS_CODES: Final = frozenset(
 
 
 # A call an earlier run finished, read back at start: provider, finished at, failed, error code,
-# duration in ms (`recorder.past_calls`).
-PastCall = tuple[str, float, bool, str | None, float]
+# duration in ms (`recorder.past_calls`; None for a call its client cut short).
+PastCall = tuple[str, float, bool, str | None, float | None]
+# One call heard: finished at, failed, latency in ms (None: cut short by its client).
+_Sample = tuple[float, bool, float | None]
 
 
 class HealthState:
@@ -220,10 +225,14 @@ class ProviderCallHealth:
 
 def asked_provider(event: RequestFinished) -> bool:
     """Whether the request reached its provider and ended in a way that says something
-    about it (completed or failed; not refused, canceled or a key being tried)."""
-    if event.state not in _COUNTED or event.caller == KEY_CHECK_CALLER or event.from_cache:
+    about it: completed or failed, or canceled once its answer had begun (its first token had
+    reached the client); not refused, canceled before an answer, or a key being tried. The
+    rows read back at start are counted by the same rule (`recorder.rows._ASKED`)."""
+    if event.caller == KEY_CHECK_CALLER or event.from_cache:
         return False
-    return event.error_code not in NOT_THE_PROVIDERS_CODES
+    if event.state == RecordState.CANCELED:
+        return event.first_token_s is not None
+    return event.state in _COUNTED and event.error_code not in NOT_THE_PROVIDERS_CODES
 
 
 def provider_failed(event: RequestFinished) -> bool:
@@ -235,7 +244,7 @@ class _Calls:
     """One provider's recent calls: (finished at, failed, latency in ms), oldest first."""
 
     def __init__(self) -> None:
-        self.samples: deque[tuple[float, bool, float]] = deque(maxlen=MAX_SAMPLES)
+        self.samples: deque[_Sample] = deque(maxlen=MAX_SAMPLES)
         self.streak = 0
         self.successes = 0  # in a row, since the last failure
         # When it last answered FAILING_STREAK times in a row, and the calls and failed ones
@@ -246,7 +255,7 @@ class _Calls:
         self.last_at: float | None = None
         # Calls earlier runs finished, read back at start (`CallHealth.replay`), and their
         # last failure: put before this run's own by `merge_heard_before`.
-        self.heard_before: list[tuple[float, bool, float]] = []
+        self.heard_before: list[_Sample] = []
         self.before_code: str | None = None
         self.before_at: float | None = None
 
@@ -305,7 +314,7 @@ class CallHealth:
             return ProviderCallHealth(provider, self._window_s)
         since = window_start(self._clock(), self._window_s)
         recent = [s for s in calls.samples if s[0] >= since]
-        latencies = sorted(s[2] for s in recent)
+        latencies = sorted(s[2] for s in recent if s[2] is not None)
         # A streak whose last failure left the window says nothing of now: with no call since,
         # a provider is unknown, as the window's rule has it, not failing for good.
         streak = calls.streak if calls.last_at is not None and calls.last_at >= since else 0
@@ -364,7 +373,11 @@ class CallHealth:
                 return
             calls = self._calls[event.provider] = _Calls()
         failed = event.state == RecordState.FAILED
-        latency_ms = max(0.0, (event.finished_at - event.started_at) * 1000)
+        latency_ms = (
+            None
+            if event.state == RecordState.CANCELED
+            else max(0.0, (event.finished_at - event.started_at) * 1000)
+        )
         at = self._clock()
         calls.samples.append((at, failed, latency_ms))
         calls.heard(at, failed)

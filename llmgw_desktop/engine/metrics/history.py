@@ -19,6 +19,7 @@ from llmgw_desktop.engine.metrics.health import (
     NOT_THE_PROVIDERS_CODES,
     REQUESTS_OWN_STATUSES,
     CallHealth,
+    PastCall,
 )
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, PastTraffic
 from llmgw_desktop.engine.recorder import NotAsked, past_calls, past_traffic
@@ -66,6 +67,7 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 asked=int(row[10] or 0),
                 errors=int(row[11] or 0),
                 canceled=int(row[12] or 0),
+                measured_prompt_tokens=int(row[13] or 0),
             )
             for start, end, size in spans
             for row in past_traffic(
@@ -87,7 +89,7 @@ async def rebuild_health(db: Database, health: CallHealth, *, before: float) -> 
     agree. How many."""
     since = before - HEALTH_WINDOW_S
 
-    def read() -> list[tuple[str, float, bool, str | None, float]]:
+    def read() -> list[PastCall]:
         return past_calls(
             db.models.database,
             started_from=since - LONGEST_REQUEST_S,

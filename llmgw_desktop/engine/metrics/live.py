@@ -32,6 +32,7 @@ from llmgw_desktop.engine.metrics.figures import (
     ERRORS,
     FIELDS,
     INPUT,
+    MEASURED,
     OUTPUT,
     READ,
     REFUSED,
@@ -102,7 +103,8 @@ class MetricsSeries:
     """One window's figures, oldest bucket first, ready to plot.
 
     Rates are per second, so switching windows keeps the charts' scale. A hit rate is NaN in
-    a bucket where the provider sent no prompt tokens (a gap, not a zero).
+    a bucket where no call of the provider reported its prompt tokens (none, or only failed
+    or estimated calls: no cache figures at all): a gap, not a zero.
     """
 
     window: MetricsWindow
@@ -133,6 +135,8 @@ class PastTraffic(NamedTuple):
     asked: int = 0
     errors: int = 0
     canceled: int = 0
+    # The prompt tokens of those whose upstream reported usage (None: all of them).
+    measured_prompt_tokens: int | None = None
 
 
 class _Ring:
@@ -208,7 +212,7 @@ class _Ring:
                 errors[i] += bucket[ERRORS]
                 fresh[i] += bucket[INPUT]
                 out[i] += bucket[OUTPUT]
-                rate = prompt_hit_rate(bucket[INPUT], bucket[READ], bucket[WRITE])
+                rate = prompt_hit_rate(bucket[READ], bucket[MEASURED])
                 if rate is not None:
                     rates[i] = rate
             if sums[REQUESTS]:
@@ -317,6 +321,7 @@ class LiveMetrics:
                 group.asked,
                 group.refused,
                 canceled=group.canceled,
+                measured=group.measured_prompt_tokens,
             )
             self._add(group.provider, group.at, values, since_start=False)
             counted += group.requests
@@ -334,9 +339,10 @@ class LiveMetrics:
                 provider = OTHER_PROVIDER
             row = self._pending.setdefault(provider, [0.0] * FIELDS)
         # `bucket_values`' figures added in place, each only when it is not zero (adding 0.0
-        # changes no sum): a request is counted with no tuple of eleven built and walked.
+        # changes no sum): a request is counted with no tuple of fourteen built and walked.
         row[REQUESTS] += 1.0
-        row[INPUT] += event.input_tokens
+        fresh = event.input_tokens
+        row[INPUT] += fresh
         row[OUTPUT] += event.output_tokens
         read = event.cache_read_tokens
         if read:
@@ -349,6 +355,8 @@ class LiveMetrics:
         written = event.cache_write_tokens
         if written:
             row[WRITE] += written
+        if not event.usage_estimated:  # an estimate has no cache figures: no hit rate
+            row[MEASURED] += fresh + read + written
         cost = event.cost_usd
         if cost:
             row[COST] += cost

@@ -43,7 +43,12 @@ from llmgw_desktop.engine.recorder.query import (
     RecordSummary,
 )
 from llmgw_desktop.engine.recorder.refusals import RefusalCounter, path_group
-from llmgw_desktop.engine.recorder.rows import NotAsked, past_calls, past_traffic
+from llmgw_desktop.engine.recorder.rows import (
+    USAGE_ESTIMATED,
+    NotAsked,
+    past_calls,
+    past_traffic,
+)
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "COST_WINDOWS",
     "PAGE_SIZE",
     "REQUEST_KINDS",
+    "USAGE_ESTIMATED",
     "AgentLane",
     "AgentLanes",
     "BodyCapture",

@@ -36,7 +36,7 @@ from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.lookups import newest_by_correlation, newest_rows
 from llmgw_desktop.engine.recorder.pending import PendingRows
 from llmgw_desktop.engine.recorder.prune import prune_rows
-from llmgw_desktop.engine.recorder.rows import close_interrupted
+from llmgw_desktop.engine.recorder.rows import USAGE_ESTIMATED, close_interrupted
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.recorder.stored_form import JSON_FIELDS, ROW_DEFAULTS
 from llmgw_desktop.engine.recorder.writer import RecorderWriter, flush_forever
@@ -255,7 +255,7 @@ class FlightRecorder:
             self._journal.append_lines(self._pending.journal_lines(record_id))
         if self._on_finish is not None and opened is not None:
             model = fields.get("model") or opened.model
-            # Positional, in the event's field order: eighteen keywords cost a lookup each.
+            # Positional, in the event's field order: twenty keywords cost a lookup each.
             self._on_finish(
                 RequestFinished(
                     record_id,
@@ -279,6 +279,7 @@ class FlightRecorder:
                     _from_cache(row.get("route_json")),
                     opened.client_session,
                     failed_key,
+                    _usage_estimated(row.get("route_json")),
                 )
             )
 
@@ -391,6 +392,12 @@ def _from_cache(route: object) -> bool:
     (`gateway/recording.finish_cached`)."""
     cache = route.get("cache") if isinstance(route, dict) else None
     return isinstance(cache, dict) and bool(cache.get("hit"))
+
+
+def _usage_estimated(route: object) -> bool:
+    """Whether a finished row's route says its tokens are the gateway's estimate
+    (`RequestRecords.finish`)."""
+    return isinstance(route, dict) and route.get(USAGE_ESTIMATED) is True
 
 
 def new_record_id() -> str:

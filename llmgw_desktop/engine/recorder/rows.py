@@ -409,21 +409,36 @@ def delete_oldest(
 # first, compact). No client text can pass for it: a quote inside a JSON string is always
 # escaped, and here the quote after `cache` stands bare.
 FROM_CACHE_SQL = 'route_json LIKE \'%"cache":{"hit":true%\''
+# A row whose answer had begun (its first token reached the client): the recorder keeps that
+# wait in its route (`firstTokenMs`), as `RequestFinished.first_token_s` carries it.
+ANSWER_BEGAN_SQL = "route_json LIKE '%\"firstTokenMs\":%'"
+# The route's item that says the row's tokens are the gateway's estimate (the upstream reported
+# no usage, so no cache figures either): `RequestRecords.finish` writes it, and
+# `RequestFinished.usage_estimated` carries it.
+USAGE_ESTIMATED = "usageEstimated"
+USAGE_ESTIMATED_SQL = f"route_json LIKE '%\"{USAGE_ESTIMATED}\":true%'"
 # The outcome counts beside the sums: refused (the gateway said no), asked (a provider was asked
 # and answered or failed) and failed (asked, and it failed), as `LiveMetrics` and the health
 # count them live (`health.asked_provider`): not a key being tried (`{callers}`), a failure
 # that says nothing of the provider (`{codes}`), a row ended as its client saw an upstream's
 # refusal of the request itself (`{rejected}`: `upstream_rejected` with one of its statuses,
-# the code its attempt's `upstream_404` became), nor an answer of the response cache.
+# the code its attempt's `upstream_404` became), nor an answer of the response cache; a row
+# canceled once its answer had begun was asked (and did not fail), one canceled before is
+# "canceled". Then the prompt tokens of the rows whose tokens the upstream reported: the
+# prompt-cache hit rate's denominator (`Totals.measured_prompt_tokens`).
 _ASKED = (
-    "state IN ('completed', 'failed') AND {callers} AND {codes} AND {rejected}"
-    f" AND NOT coalesce({FROM_CACHE_SQL}, FALSE)"
+    f"{{callers}} AND NOT coalesce({FROM_CACHE_SQL}, FALSE)"
+    " AND ((state IN ('completed', 'failed') AND {codes} AND {rejected})"
+    f" OR (state = 'canceled' AND coalesce({ANSWER_BEGAN_SQL}, FALSE)))"
 )
 _OUTCOMES = (
     "sum(CASE WHEN state IN ('refused', 'denied') THEN 1 ELSE 0 END),"
     f" sum(CASE WHEN {_ASKED} THEN 1 ELSE 0 END),"
     f" sum(CASE WHEN state = 'failed' AND {_ASKED} THEN 1 ELSE 0 END),"
-    " sum(CASE WHEN state = 'canceled' THEN 1 ELSE 0 END)"
+    f" sum(CASE WHEN state = 'canceled' AND NOT ({_ASKED}) THEN 1 ELSE 0 END),"
+    f" sum(CASE WHEN coalesce({USAGE_ESTIMATED_SQL}, FALSE) THEN 0 ELSE"
+    " coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0)"
+    " + coalesce(cache_write_tokens, 0) END)"
 )
 # `_OUTCOMES` is a constant above, its only values `?` placeholders.
 _PAST_TRAFFIC = (
@@ -443,9 +458,11 @@ _PAST_TRAFFIC_POSTGRESQL = (
 )
 
 
-# `_ASKED` is a constant above, its only values `?` placeholders.
+# `_ASKED` is a constant above, its only values `?` placeholders. A call canceled once its
+# answer had begun has no latency of the provider's (its client cut it short): NULL.
 _PAST_CALLS = (
-    "SELECT provider, finished_at, state = 'failed', error_code, duration_ms"  # noqa: S608
+    "SELECT provider, finished_at, state = 'failed', error_code,"  # noqa: S608
+    " CASE WHEN state = 'canceled' THEN NULL ELSE coalesce(duration_ms, 0.0) END"
     f" FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
     f" AND {_ASKED} ORDER BY finished_at DESC LIMIT ?"
 )
@@ -492,15 +509,21 @@ def past_calls(
     end: float,
     limit: int,
     not_asked: NotAsked = _ALL_ASKED,
-) -> list[tuple[str, float, bool, str | None, float]]:
+) -> list[tuple[str, float, bool, str | None, float | None]]:
     """The calls a provider was asked, as `past_traffic` counts them, that finished in
     [start, end) and started from `started_from`, the newest `limit`, oldest first: (provider,
-    finished at, failed, error code, duration in ms)."""
+    finished at, failed, error code, duration in ms: None for a call its client cut short)."""
     sql, asked = not_asked.sql(_PAST_CALLS)
     params = (started_from, start, end, *asked, limit)
     cursor = database.execute_sql(portable(database, sql), params)
     return [
-        (str(row[0]), float(row[1]), bool(row[2]), row[3], float(row[4] or 0.0))
+        (
+            str(row[0]),
+            float(row[1]),
+            bool(row[2]),
+            row[3],
+            None if row[4] is None else float(row[4]),
+        )
         for row in reversed(cursor.fetchall())
     ]
 
@@ -516,10 +539,10 @@ def past_traffic(
 ) -> list[tuple[Any, ...]]:
     """Rows finished in [start, end) and started from `started_from`, summed per provider,
     model and `span_s` bucket: (last finish, provider, model, requests, input, output,
-    cache read, cache write tokens, cost, refused, asked, failed, canceled), asked as
-    `not_asked` leaves out."""
+    cache read, cache write tokens, cost, refused, asked, failed, canceled, prompt tokens the
+    upstream reported), asked as `not_asked` leaves out."""
     template = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC
     sql, asked = not_asked.sql(template)
-    params = (*asked, *asked, started_from, start, end, span_s)
+    params = (*asked, *asked, *asked, started_from, start, end, span_s)
     cursor = database.execute_sql(portable(database, sql), params)
     return [tuple(row) for row in cursor]

@@ -110,7 +110,10 @@ _PLOTS: tuple[tuple[str, int, Unit], ...] = (
 _MEANINGS = {
     "Requests per second": "Calls answered each second, and in red those that failed.",
     "Active jobs": "Coding-tool runs (jobs) in progress at each moment.",
-    "Tokens per second": "Text sent to the models (in) and written by them (out), in tokens.",
+    "Tokens per second": (
+        "Prompt tokens the models processed afresh (fresh in: not read from a prompt cache) "
+        "and tokens they wrote (out)."
+    ),
     "Prompt-cache hit rate per provider (%)": (
         "How much of each prompt the provider read from its own cache instead of processing "
         "it again: cache reads cost a fraction of the input price and answer sooner."
@@ -248,7 +251,7 @@ class LiveCharts(QWidget):
         # Failed requests per second on the same axis, in the theme's error red.
         self.errors_curve = self._requests_plot.add_series("failed", QColor(error_colour()))
         self.jobs_curve = self._jobs_plot.add_series("jobs", series_colour(4))
-        self.input_curve = self._tokens_plot.add_series("in", series_colour(1))
+        self.input_curve = self._tokens_plot.add_series("fresh in", series_colour(1))
         self.output_curve = self._tokens_plot.add_series("out", series_colour(0))
         self.hit_curves: dict[str, Series] = {}
         # Legends are labels beside the titles, outside the plots: the top right of a plot is
@@ -256,7 +259,8 @@ class LiveCharts(QWidget):
         self.tokens_legend, self.hits_legend = self._legends[2], self._legends[3]
         self._show_requests_legend()
         _set_text(
-            self.tokens_legend, legend_html([("in", self.input_curve), ("out", self.output_curve)])
+            self.tokens_legend,
+            legend_html([("fresh in", self.input_curve), ("out", self.output_curve)]),
         )
         self._all_plots = (self._requests_plot, self._jobs_plot, self._tokens_plot, self._hits_plot)
         # One time axis: a zoom or pan on any chart moves the other three to the same range.
@@ -422,7 +426,8 @@ class LiveCharts(QWidget):
                 self.hit_curves[provider] = curve
             if any(rate == rate for rate in rates):  # NaN != NaN: a bucket without a rate
                 with_rate.append((curve.name, curve))
-            # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
+            # A bucket whose calls reported no prompt tokens (none, or failed or estimated ones
+            # only) has no rate (NaN), never 0 %. Drawn as gaps, sparse traffic looked
             # like a dashed line; the chart leaves NaN points out, so the line is joined over
             # the quiet buckets, and a lone point gets a dot, since a line needs two.
             curve.set_data(times, [r * 100 for r in rates])

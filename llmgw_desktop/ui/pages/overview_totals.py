@@ -4,14 +4,18 @@ Overview shows several counts of the same minutes, so each says what it counts, 
 from one source, the engine's live figures (`engine.metrics`, fed by every finished request):
 - **requests**: every request any front door recorded, refused ones included;
 - **sent to providers**: those a provider was asked (`Totals.asked`), the calls the health
-  table lists per provider and the Providers line's "of N";
+  table lists per provider and the Providers line's "of N"; a call its caller left once the
+  answer had begun is one of them (it reached the provider, and Spend and Agents count it);
 - **refused**: those the gateway said no to before asking any provider (a budget, a switch,
   no key, the approval gate), which the Agents page and the Flight recorder's "Unanswered only"
   count with the failed ones;
 - **from the response cache**: those it answered, no provider asked (`Totals.cached`);
-- **canceled**: those their caller (or a job's cancel) stopped before any provider answered;
+- **canceled**: those their caller (or a job's cancel) stopped before any answer began;
 - **failed**: those sent that failed (`Totals.errors`).
 The rest of the requests (a key being tried, one interrupted by a stop) are "other".
+Tokens are said as the Agents page says them: the prompt, and of it the fresh tokens (not read
+from a prompt cache), which the tokens chart's "fresh in" draws; a review read "2,240 tokens in"
+where the SDK had seen 6,240 prompt tokens, 4,000 of them cache reads.
 The gateway's calls since start by kind (chat, embedding, completion) are its own count
 (`kinds_summary`).
 A review saw 301, 302 and 307 requests on one screen, each a different count with one word.
@@ -27,6 +31,7 @@ __all__ = [
     "describe_totals",
     "failed_summary",
     "kinds_summary",
+    "prompt_words",
     "provider_calls_summary",
     "requests_summary",
 ]
@@ -80,7 +85,7 @@ def describe_totals(series: MetricsSeries) -> str:
     parts = [
         requests_summary(total),
         failed_summary(total.errors, total.asked),
-        f"{_count(total.input_tokens)} tokens in",
+        prompt_words(total),
         f"{_count(total.output_tokens)} out",
     ]
     if total.hit_rate is not None:
@@ -89,6 +94,15 @@ def describe_totals(series: MetricsSeries) -> str:
     if total.cost_usd:
         parts.append(f"cost {format_usd(total.cost_usd)} (reported or estimated)")
     return f"Last {label}: " + " · ".join(parts)
+
+
+def prompt_words(total: Totals) -> str:
+    """`6,257 prompt tokens (2,257 fresh)`: every prompt token, and those not read from or
+    written to a prompt cache; `2,257 prompt tokens` when all were fresh."""
+    words = f"{_count(total.prompt_tokens)} prompt tokens"
+    if total.prompt_tokens == total.input_tokens:
+        return words
+    return f"{words} ({_count(total.input_tokens)} fresh)"
 
 
 def describe_savings(series: MetricsSeries) -> str:

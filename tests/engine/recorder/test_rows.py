@@ -8,6 +8,7 @@ from llmgw_desktop.engine.recorder import rows as rows_module
 from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.refusal_rows import add_counts, counts_since, delete_before
 from llmgw_desktop.engine.recorder.rows import (
+    USAGE_ESTIMATED,
     Entry,
     NotAsked,
     apply_entries,
@@ -19,6 +20,9 @@ from llmgw_desktop.engine.recorder.rows import (
 from llmgw_desktop.engine.store import Database
 
 START = 1_700_000_000.0
+# A streamed row's route once its first token reached the client, as the recorder stores it,
+# its tokens the gateway's estimate.
+BEGAN_ESTIMATED = f'{{"attempts":[],"{USAGE_ESTIMATED}":true,"firstTokenMs":4.0}}'
 
 
 def _row(i: int, **fields: object) -> dict[str, object]:
@@ -63,7 +67,8 @@ async def test_past_traffic_sums_per_provider_model_and_bucket(db: Database) -> 
     assert len(rows) == 1
     last, provider, model, count, inputs, outputs, _, _, cost, *outcomes = rows[0]
     assert (provider, model, count, inputs, outputs) == ("openai", "gpt", 4, 40, 8)
-    assert tuple(outcomes) == (0, 4, 0, 0)  # refused, asked, failed, canceled
+    # refused, asked, failed, canceled, prompt tokens reported
+    assert tuple(int(n) for n in outcomes) == (0, 4, 0, 0, 40)
     assert last == pytest.approx(START + 3.5)
     assert float(cost) == pytest.approx(1.0)
 
@@ -82,6 +87,9 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
         _row(4, state="failed", error_code="budget_exceeded"),  # failed before being asked
         _row(5, caller="dashboard: key check"),  # a key being tried
         _row(6, state="canceled"),
+        # Its client left once its answer had begun: sent, and not failed. Its tokens the
+        # gateway's estimate: no cache figures, so not in the hit rate's whole.
+        _row(7, state="canceled", route_json=BEGAN_ESTIMATED, error_code="client_disconnected"),
     ]
     await db.run(lambda: apply_entries(database, [{"insert": row} for row in rows]))
     found = await db.run(
@@ -95,8 +103,9 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
         )
     )
     (row,) = found
-    assert row[3] == 7
-    assert tuple(int(n) for n in row[9:]) == (2, 2, 1, 1)  # refused, asked, failed, canceled
+    assert row[3] == 8
+    # refused, asked, failed, canceled, prompt tokens reported
+    assert tuple(int(n) for n in row[9:]) == (2, 3, 1, 1, 70)
 
 
 async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Database) -> None:
@@ -117,10 +126,13 @@ async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Databa
         _row(7, state="failed", error_code="upstream_502", provider="anthropic"),
         _row(8, **rejected, http_status=522),  # no route could help: the provider's
         _row(9, state="failed", error_code="upstream_404"),  # an attempt's own row
+        # Its client left once its answer had begun: answered, its time not the provider's.
+        _row(10, state="canceled", route_json=BEGAN_ESTIMATED, duration_ms=30),
+        _row(11, state="canceled", duration_ms=30),  # left before any answer: not asked
     ]
     await db.run(lambda: apply_entries(database, [{"insert": row} for row in rows]))
 
-    def read(limit: int) -> list[tuple[str, float, bool, str | None, float]]:
+    def read(limit: int) -> list[tuple[str, float, bool, str | None, float | None]]:
         return past_calls(
             database,
             started_from=START,
@@ -136,10 +148,11 @@ async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Databa
         ("openai", 1.5, True, "upstream_500"),
         ("anthropic", 7.5, True, "upstream_502"),
         ("openai", 8.5, True, "upstream_rejected"),
+        ("openai", 10.5, False, None),
     ]
-    assert found[1][4] == 120.0
-    newest = await db.run(lambda: read(2))
-    assert [at - START for _p, at, *_rest in newest] == [7.5, 8.5]
+    assert found[1][4] == 120.0 and found[-1][4] is None
+    newest = await db.run(lambda: read(3))
+    assert [at - START for _p, at, *_rest in newest] == [7.5, 8.5, 10.5]
 
 
 async def test_pruning_deletes_the_oldest_rows_in_bounded_batches(db: Database) -> None:

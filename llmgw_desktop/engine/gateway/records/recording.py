@@ -21,7 +21,7 @@ from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.relay import StreamOutcome
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
-from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder import USAGE_ESTIMATED, FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -252,6 +252,8 @@ class RequestRecords:
             else None
         )
         facts: dict[str, Any] = {"cost": note} if note is not None else {}
+        if estimated:  # no usage reported, so no cache figures: no prompt-cache hit rate
+            facts[USAGE_ESTIMATED] = True
         if server_tools:
             # Server tools are billed per call, beside the tokens: priced where the table
             # knows the vendor's price, and always counted in the row's route.
