@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, AnyStr, NamedTuple
 
 __all__ = [
     "REDACTED",
@@ -33,108 +33,173 @@ MIN_KNOWN_SECRET = 8
 # JSON's two-character escapes (RFC 8259, 7): a JSON text may write these characters so, or
 # any character as `\\u` and four hex digits (a pair of them past U+FFFF).
 _SHORT_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "/": "\\/",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "\b": "b",
+    "\f": "f",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
 }
 
 
-def _spelled(char: str) -> str:
-    """A pattern of `char` as a JSON text may write it: itself, or escaped."""
+def _units(char: str) -> list[str]:
+    """`char`'s UTF-16 code units as JSON's `\\u` escapes write them (lower case hex)."""
     code = ord(char)
-    units = (
-        [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
+    if code < 0x10000:
+        return [f"{code:04x}"]
+    return [f"{0xD800 + ((code - 0x10000) >> 10):04x}", f"{0xDC00 + (code & 0x3FF):04x}"]
+
+
+def _spelled(char: str) -> str:
+    """A pattern of `char` as a JSON text may write it: escaped, or itself. An escape may follow
+    any run of backslashes, taken whole: a JSON string inside a JSON string (a tool call's
+    arguments) doubles them, and what is left around a match stays JSON. Atomic, so a value
+    with runs of backslashes never makes the search backtrack without end."""
+    hex_units = "".join(
+        r"\\+u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in unit)
+        for unit in _units(char)
     )
-    escape = "".join(
-        "\\\\u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{unit:04x}")
-        for unit in units
+    ways = [hex_units]
+    if char == "\\":
+        # Escaped, a backslash is a pair (two pairs in JSON in JSON): pairs only, so the run
+        # left for the next character's escape is its own.
+        ways.append(r"(?:\\\\)+")
+    elif char in _SHORT_ESCAPES:
+        ways.append(r"\\+" + re.escape(_SHORT_ESCAPES[char]))
+    ways.append(re.escape(char))
+    return "(?>" + "|".join(ways) + ")"
+
+
+def _gate(values: tuple[str, ...]) -> str:
+    """A pattern of the escapes that could spell a character of `values` (a backslash before
+    `u` and one of their characters' code units, or before one of their characters that has a
+    short escape): only a text holding one is searched with the slower pattern."""
+    chars = {char for value in values for char in value}
+    units = sorted({unit for char in chars for unit in _units(char)})
+    shorts = sorted(_SHORT_ESCAPES[char] for char in chars if char in _SHORT_ESCAPES)
+    ways = ["u(?i:" + "|".join(units) + ")", *(re.escape(short) for short in shorts)]
+    return r"\\(?:" + "|".join(ways) + ")"
+
+
+class _Spelled(NamedTuple):
+    """A set of values and their searches, made together and swapped in one assignment (the
+    log filter reads them on other threads)."""
+
+    values: tuple[str, ...]
+    encoded: tuple[bytes, ...]
+    gate: re.Pattern[str] | None  # None: no values, nothing to look for
+    gate_bytes: re.Pattern[bytes] | None
+    # One pattern a value: its matches are merged, so values that overlap are masked whole.
+    patterns: tuple[re.Pattern[str], ...]
+    patterns_bytes: tuple[re.Pattern[bytes], ...]
+
+
+def _spelled_set(values: tuple[str, ...]) -> _Spelled:
+    encoded = tuple(value.encode() for value in values)
+    if not values:
+        return _Spelled(values, encoded, None, None, (), ())
+    gate = _gate(values)
+    sources = ["".join(_spelled(char) for char in value) for value in values]
+    return _Spelled(
+        values,
+        encoded,
+        re.compile(gate),
+        re.compile(gate.encode()),
+        tuple(re.compile(source) for source in sources),
+        tuple(re.compile(source.encode()) for source in sources),
     )
-    ways = [re.escape(char), escape]
-    if char in _SHORT_ESCAPES:
-        ways.append(re.escape(_SHORT_ESCAPES[char]))
-    return "(?:" + "|".join(ways) + ")"
+
+
+def _spans(patterns: tuple[re.Pattern[AnyStr], ...], text: AnyStr) -> list[list[int]]:
+    """Where any of `patterns` matches `text`, overlapping and touching matches merged."""
+    merged: list[list[int]] = []
+    for start, end in sorted(m.span() for pattern in patterns for m in pattern.finditer(text)):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _replaced(text: AnyStr, spans: list[list[int]], redacted: AnyStr) -> AnyStr:
+    """`text` with each span replaced by `redacted`."""
+    pieces: list[AnyStr] = []
+    at = 0
+    for start, end in spans:
+        pieces += [text[at:start], redacted]
+        at = end
+    pieces.append(text[at:])
+    return text[:0].join(pieces)
 
 
 class Spellings:
     """A set of secret values (longest first), found as written or as a JSON text may spell
     them: an answer is JSON, and its client's decoder reads `\\u0073` as `s`, `\\/` as `/`
-    and `\\"` as `"`, so a value written with escapes is the value to its client.
+    and `\\"` as `"` (a tool call's arguments, JSON in JSON, are decoded twice), so a value
+    written with escapes is the value to its client.
 
-    The plain search runs on every text; the pattern only on one holding an escape that could
-    spell a character of a value (a backslash before `u`, or before one of the values' own
-    characters that has a short escape), which most answers do not. A text without a
-    backslash costs one search more than the plain one (no call: this runs for every string
+    A text holding an escape that could spell a character of a value (`_gate`), which most
+    answers do not, is searched with each value's pattern, the matches merged; any other text
+    with the plain search, longest value first (no call between: this runs for every string
     the redactor reads)."""
 
     def __init__(self, values: tuple[str, ...] = ()) -> None:
-        self._spell(values)
+        self._set = _spelled_set(values)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return self._set.values
 
     def _spell(self, values: tuple[str, ...]) -> None:
-        self.values = values
-        self.encoded = tuple(value.encode() for value in values)
-        used = {char for value in values for char in value if char in _SHORT_ESCAPES}
-        # No values: no escape to look for (the pattern is never run).
-        escapes = ("\\u", *sorted(_SHORT_ESCAPES[char] for char in used)) if values else ()
-        self._escapes = escapes
-        self._escapes_bytes = tuple(escape.encode() for escape in escapes)
-        source = "|".join("".join(_spelled(char) for char in value) for value in values)
-        self._pattern = re.compile(source)
-        self._pattern_bytes = re.compile(source.encode())
+        self._set = _spelled_set(values)
 
     def mask(self, text: str) -> str:
-        if "\\" in text and self._escaped(text):
-            # The pattern finds the plain spellings too, leftmost first: a value written after
-            # an escape that ends as it begins (`\\u0033` and `3RT...`) is masked from the
-            # escape, not from inside it (which would leave a broken escape behind).
-            return self._pattern.sub(REDACTED, text)
-        for value in self.values:
+        spelled = self._set
+        gate = spelled.gate
+        if gate is not None and "\\" in text and gate.search(text) is not None:
+            # Each value's matches, merged: one found from inside an escape that ends as it
+            # begins (`\\u0033` and `3RT...`) is found from the escape, so no broken escape is
+            # left behind, and values that overlap are masked whole.
+            return _replaced(text, _spans(spelled.patterns, text), REDACTED)
+        for value in spelled.values:
             if value in text:
                 text = text.replace(value, REDACTED)
         return text
 
     def mask_bytes(self, data: bytes) -> bytes:
         """`mask` for an encoded (UTF-8) text."""
-        if b"\\" in data and self._escaped_bytes(data):
-            return self._pattern_bytes.sub(_REDACTED_BYTES, data)
-        for encoded in self.encoded:
+        spelled = self._set
+        gate = spelled.gate_bytes
+        if gate is not None and b"\\" in data and gate.search(data) is not None:
+            return _replaced(data, _spans(spelled.patterns_bytes, data), _REDACTED_BYTES)
+        for encoded in spelled.encoded:
             if encoded in data:
                 data = data.replace(encoded, _REDACTED_BYTES)
         return data
 
     def present(self, text: str) -> bool:
         """Whether `text` holds one of the values, as written or spelled with escapes."""
-        if "\\" in text and self._escaped(text):
-            return self._pattern.search(text) is not None
-        for value in self.values:  # noqa: SIM110 - `any` over a generator costs more here
+        spelled = self._set
+        for value in spelled.values:  # a loop: no generator, as in `mask`
             if value in text:
                 return True
-        return False
+        gate = spelled.gate
+        if gate is None or "\\" not in text or gate.search(text) is None:
+            return False
+        return any(pattern.search(text) for pattern in spelled.patterns)
 
     def present_bytes(self, data: bytes) -> bool:
         """`present` for an encoded (UTF-8) text."""
-        if b"\\" in data and self._escaped_bytes(data):
-            return self._pattern_bytes.search(data) is not None
-        for encoded in self.encoded:  # noqa: SIM110 - `any` over a generator costs more here
+        spelled = self._set
+        for encoded in spelled.encoded:  # a loop: no generator, as in `mask`
             if encoded in data:
                 return True
-        return False
-
-    def _escaped(self, text: str) -> bool:
-        for escape in self._escapes:  # noqa: SIM110 - `any` over a generator costs more here
-            if escape in text:
-                return True
-        return False
-
-    def _escaped_bytes(self, data: bytes) -> bool:
-        for escape in self._escapes_bytes:  # noqa: SIM110 - `any` over a generator costs more here
-            if escape in data:
-                return True
-        return False
+        gate = spelled.gate_bytes
+        if gate is None or b"\\" not in data or gate.search(data) is None:
+            return False
+        return any(pattern.search(data) for pattern in spelled.patterns_bytes)
 
 
 @functools.lru_cache(maxsize=64)

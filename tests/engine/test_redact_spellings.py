@@ -23,6 +23,11 @@ def _u(char: str, *, upper: bool = False) -> str:
     return escaped.upper().replace("\\U", "\\u") if upper else escaped
 
 
+def _json(text: str) -> str:
+    """`text` as a JSON string's inside writes it (non-ASCII kept)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
 def _both(text: str) -> tuple[str, bytes]:
     return SPELLINGS.mask(text), SPELLINGS.mask_bytes(text.encode())
 
@@ -31,7 +36,8 @@ def _both(text: str) -> tuple[str, bytes]:
 @pytest.mark.parametrize("secret", [MASTER, PASSWORD], ids=["base64", "punctuated"])
 def test_a_secret_with_any_one_character_escaped_is_masked(secret: str, upper: bool) -> None:
     for at, char in enumerate(secret):
-        written = secret[:at] + _u(char, upper=upper) + secret[at + 1 :]
+        # The rest as JSON writes it: a backslash of the secret is `\\\\` around the escape.
+        written = _json(secret[:at]) + _u(char, upper=upper) + _json(secret[at + 1 :])
         text = f"it is {written}."
         assert _both(text) == (f"it is {REDACTED}.", f"it is {REDACTED}.".encode()), at
         assert SPELLINGS.present(text) and SPELLINGS.present_bytes(text.encode())
@@ -68,3 +74,40 @@ def test_the_process_secrets_are_found_escaped_wherever_they_are_masked() -> Non
         assert known_secrets.present(written) and known_secrets.present_bytes(written.encode())
     finally:
         known_secrets.clear()
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_a_secret_in_json_inside_json_is_masked_and_what_is_left_is_json(ascii_only: bool) -> None:
+    """A tool call's arguments are a JSON text inside a JSON string, decoded twice: a quote is
+    written `\\\\\\"` there, `ä` `\\\\u00e4` (review of 2026-11-30: both reached the client)."""
+    for secret in (MASTER, PASSWORD):
+        inner = json.dumps({"path": ".env", "value": secret}, ensure_ascii=ascii_only)
+        written = json.dumps({"arguments": inner}, ensure_ascii=ascii_only)
+        masked, masked_bytes = _both(written)
+        decoded = json.loads(json.loads(masked)["arguments"])
+        assert decoded == {"path": ".env", "value": REDACTED}, masked
+        assert masked_bytes == masked.encode()
+
+
+def test_a_match_takes_the_whole_run_of_backslashes_so_the_json_stays_valid() -> None:
+    """An escaped backslash and then `u0061...` is text, not an escape, to a client decoding
+    once; masked (decoded twice it is the secret), the run goes with it, never half of it."""
+    spellings = Spellings(("abcdefgh12",))
+    text = json.dumps({"t": "\\u0061bcdefgh12"})  # the backslash escaped: `\\\\u0061...`
+    assert json.loads(spellings.mask(text)) == {"t": REDACTED}
+
+
+def test_values_that_overlap_are_masked_whole_on_both_paths() -> None:
+    """The longest value first, as the plain search always did: a text holding an escape once
+    went to the pattern alone, leftmost first, which left a longer value's tail."""
+    spellings = Spellings(("XYZ12345678", "ABCXYZ1"))
+    for tail in ("", " \\u0041"):
+        assert "2345678" not in spellings.mask(f"ABCXYZ12345678{tail}")
+
+
+def test_a_value_with_a_run_of_backslashes_is_searched_without_backtracking_for_ever() -> None:
+    """Each character's ways are atomic: with nested runs a value of 40 backslashes took hours
+    on a text of backslashes (each four more, 16 times longer)."""
+    spellings = Spellings(("a" + "\\" * 40 + "b",))
+    text = "x" + "\\" * 2000 + "\\u0061"
+    assert spellings.mask(text) == text

@@ -194,9 +194,9 @@ class AnswerFrames:
         "_held",
         "_held_bytes",
         "_keep",
+        "_masked",
         "_parser",
         "_response",
-        "_secrets",
         "_timeout_s",
         "_wholeless_since",
         "verbatim",
@@ -213,7 +213,7 @@ class AnswerFrames:
         most_frames: int | None = None,
     ) -> None:
         self._response = response
-        self._secrets = _masked_of(secrets)
+        self._masked = _masked_of(secrets)  # what its frames are masked of
         # The longest a stream may stall: no byte, or (`read`) no whole frame for that long.
         self._timeout_s = timeout_s
         # Since when the reads have ended no frame (None: the last one ended some).
@@ -300,7 +300,7 @@ class AnswerFrames:
         self, chunk: bytes, frames: list[SseFrame], *, final: bool = False
     ) -> list[SseFrame]:
         if not self._keep:
-            return [masked_frame(item, self._secrets) for item in frames]
+            return [masked_frame(item, self._masked) for item in frames]
         raw = self._raw(chunk, final=final)
         safe = self._safe(raw)
         if safe and b"error" not in raw:
@@ -309,14 +309,14 @@ class AnswerFrames:
             # (a secret is found in a frame's data exactly where its bytes hold it).
             self.verbatim = raw
             return frames
-        masked = [masked_frame(item, self._secrets) for item in frames]
+        masked = [masked_frame(item, self._masked) for item in frames]
         # Masking a frame changes its data: the lists differ exactly where it changed one.
         self.verbatim = None if masked != frames or not safe else raw
         return masked
 
     def _safe(self, raw: bytes) -> bool:
         """Whether `raw` holds none of what is masked (a comment line is not a frame)."""
-        return not self._secrets.present_bytes(raw)
+        return not self._masked.present_bytes(raw)
 
     def _raw(self, chunk: bytes, *, final: bool) -> bytes:
         """The bytes of the frames `chunk` ended (the rest held till its frame ends). Joined

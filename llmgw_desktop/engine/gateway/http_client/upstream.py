@@ -45,7 +45,7 @@ from llmgw_desktop.engine.gateway.http_client.signing import (
 from llmgw_desktop.engine.gateway.http_client.tls import TrustStore
 from llmgw_desktop.engine.gateway.outcomes import Outcome
 from llmgw_desktop.engine.gateway.shown_urls import origin_of
-from llmgw_desktop.engine.redact import REDACTED, redact
+from llmgw_desktop.engine.redact import redact, spellings_of
 from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
@@ -463,9 +463,8 @@ class UpstreamClient:
             finally:
                 response.release()
         if response.status >= 400:
-            # Without the key it was sent: upstreams sometimes echo it back.
-            for secret in _credentials(sent):
-                raw = raw.replace(secret.encode(), REDACTED.encode())
+            # Without the key it was sent (as written or JSON-escaped): upstreams echo it back.
+            raw = spellings_of(tuple(_credentials(sent))).mask_bytes(raw)
             raise StatusError(
                 f"{url} answered {response.status}: {redact(error_message(raw))}",
                 self._status_of(response.status, raw),
@@ -501,11 +500,9 @@ def error_message(raw: bytes) -> str:
 
 def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> str:
     """An upstream's message without the key it was sent: upstreams sometimes echo it back.
-    The exact key is removed whatever its shape, then the redactor masks other key shapes
-    (and, with `named`, `password=...`-style pairs)."""
-    for secret in target.scrubbed:
-        message = message.replace(secret, REDACTED)
-    return redact(message, named=named)
+    The exact key is removed whatever its shape, as written or JSON-escaped, then the redactor
+    masks other key shapes (and, with `named`, `password=...`-style pairs)."""
+    return redact(spellings_of(target.scrubbed).mask(message), named=named)
 
 
 def _credentials(headers: Mapping[str, str]) -> list[str]:
@@ -519,10 +516,9 @@ def _credentials(headers: Mapping[str, str]) -> list[str]:
 
 
 def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:
-    """An upstream's body without the exact key (or other credential values) it was sent."""
-    for secret in target.scrubbed:
-        raw = raw.replace(secret.encode(), REDACTED.encode())
-    return raw
+    """An upstream's body without the exact key (or other credential values) it was sent, as
+    written or JSON-escaped (`Spellings`)."""
+    return spellings_of(target.scrubbed).mask_bytes(raw)
 
 
 def _retry_after(value: str | None) -> float | None:
