@@ -18,7 +18,8 @@ Asking the person: `close_without_tray` (what closing the window means with no t
 `decision_dialog` is the one question dialog, used by `approvals` (a risky call), `consent` (an
 OAuth client) and `secret_questions` (a request holding secrets); `notifications` keeps every
 message shown; `attention`
-reads what needs the person now (no Qt), and `counts` every count the pages, the tray and the
+reads what needs the person now (no Qt), `gateway_state` the gateway's one state the header,
+the Overview and the tray say (no Qt), and `counts` every count the pages, the tray and the
 header say (providers failing, answering, unable to answer; jobs running and stuck), one
 function each (no Qt).
 

@@ -19,7 +19,8 @@ one fact `engine.answering`): with no key, local server or coding CLI the header
 Overview's first card and the Playground say "No provider can answer" in amber, and where to
 add a key, rather than "Providers OK" over an empty model list. When something can answer but
 every provider that can is failing (`all_failing`), nothing gets through either: the header's
-gateway chip is not green and the Overview's Gateway card says "Not working".
+gateway chip and the Overview's Gateway card say "Not working" (`gateway_state`, their one
+rule).
 
 Where recent calls decided a verdict, its words count them ("2 of 14 calls failed in 15 min").
 The pages show the same calls' count from the live figures beside it ("Calls 15 min", "Failed

@@ -1,6 +1,7 @@
 """The strip above every page: what matters at a glance, each item a button to its place.
 
-Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
+Five chips, left to right: the gateway's state (`gateway_state`, the one the Overview's Gateway
+card and the tray say: "Running", "Partly working", "Not working", "Paused", "Degraded" ...),
 what today has cost against the day's dollar budget and the budgets past their limits (by name
 when one, `spend_chip`), the providers failing or where some calls fail now (the one verdict
 the pages and the tray show, in their words: `providers_words`; "No provider can answer" in
@@ -32,26 +33,23 @@ from datetime import date
 
 from llmgw_desktop.engine.api import (
     RequestFinished,
-    degraded_sentence,
     format_usd,
-    refusing_every_call,
 )
 from llmgw_desktop.ui.attention import (
     FAILING,
     SOME_CALLS_FAIL,
-    NoProvider,
     ProviderVerdict,
     SpendToday,
-    all_failing,
     no_provider,
     provider_verdicts,
     spend_today,
 )
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.budget_words import refusing_words, spend_chip
-from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts, waiting_words
+from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.gateway_state import gateway_signs, gateway_state
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
@@ -218,7 +216,7 @@ class StatusHeader(QWidget):
         engine = self._engine
         nothing = no_provider(engine)
         verdicts = provider_verdicts(engine)
-        self._draw_gateway(nothing, verdicts)
+        self._draw_gateway(verdicts)
         self._draw_spend()
         if nothing is not None:
             lines = [f"{v.name} ({v.said}): {v.why}" for v in verdicts]
@@ -260,36 +258,11 @@ class StatusHeader(QWidget):
         if self._tick.isActive() and self._spend_stale:
             self._read_spend()
 
-    def _draw_gateway(self, nothing: NoProvider | None, verdicts: list[ProviderVerdict]) -> None:
-        """The gateway chip: the first that holds of degraded, not running, paused, refused by
-        a budget, unable to answer, failing, waiting long, else running (green)."""
-        engine = self._engine
-        state = engine.state.value
-        if degraded := engine.degradations:  # what /health says degraded: never green beside it
-            level = "error" if any(d.serious for d in degraded) else "warning"
-            self._set("gateway", "Degraded", level, degraded_sentence(degraded))
-        elif state != "running":
-            self._set("gateway", state.capitalize(), "error", f"The gateway is {state}.")
-        elif engine.providers.paused:
-            self._set(
-                "gateway", "Paused", "warning", "Every provider is paused: calls are refused."
-            )
-        elif (refusing := refusing_every_call(engine.budgets.statuses())) is not None:
-            self._set("gateway", "Refusing", "error", refusing_words(refusing))
-        elif nothing is not None:  # running, but green would say it answers: it cannot
-            self._set("gateway", "Running", "", f"The gateway is running. {nothing.tip}")
-        elif all_failing(engine, verdicts):  # running, but nothing gets through: not green
-            tip = "The gateway is running, but every provider that can answer is failing."
-            self._set("gateway", "Running", "", tip)
-        elif failing := [v.name for v in verdicts if v.failing]:
-            # Overview's "Partly working": never green beside a provider whose calls all fail.
-            tip = f"The gateway is running, but calls to {', '.join(failing)} fail."
-            self._set("gateway", "Running", "", tip)
-        elif under_way := waiting_words(engine):  # not green: thinking and hanging look alike
-            tip = f"The gateway is running; {under_way} with no answer yet."
-            self._set("gateway", "Running", "", tip)
-        else:
-            self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
+    def _draw_gateway(self, verdicts: list[ProviderVerdict]) -> None:
+        """The gateway chip: the one state the Overview's card and the tray say too
+        (`gateway_state`), in its fewer words and the same colour."""
+        state = gateway_state(gateway_signs(self._engine, verdicts))
+        self._set("gateway", state.short, state.level, state.why)
 
     def _draw_spend(self) -> None:
         spend = self.spend

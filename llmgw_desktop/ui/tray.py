@@ -8,7 +8,9 @@ degraded: damaged, full, or refusing the recorder's writes), paused, busy (jobs 
 running), idle. The tooltip names each failing provider with its last error, the budget
 refusing every call, each stuck job with its silence and the limit, each provider where some
 calls fail, and adds the jobs running (the header's count, `counts.job_counts`) and the last
-error.
+error. Under its first line it says the gateway's state in the words and by the rule of the
+header's chip and Overview's card (`gateway_state`: "Gateway: Not working") while that state is
+amber or red, so the three never name it apart.
 Messages pop up for what needs the person or is worth knowing while the window is hidden: a
 long job finished, a job stuck, a consent or approval request waiting, a provider going down
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
@@ -40,6 +42,7 @@ from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.budget_words import refusing_words
 from llmgw_desktop.ui.counts import job_counts, running_words
+from llmgw_desktop.ui.gateway_state import GatewayState, gateway_signs, gateway_state
 from llmgw_desktop.ui.icons import tray_state_icon
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
 from llmgw_desktop.ui.notifications import TOPIC_PLACES
@@ -134,6 +137,8 @@ class TrayIcon(QObject):
         self.failing: dict[str, str] = {}
         self.needs_a_look: dict[str, str] = {}
         self._verdicts: list[ProviderVerdict] = []
+        # The gateway's state as the header's chip and Overview's card say it, as last read.
+        self.gateway = GatewayState("working", "Working", "ok", "")
         self._marked: set[tuple[str, str, str]] = set()
         self.last_error: str | None = None
         self._icons: dict[str, QIcon] = {}
@@ -261,6 +266,8 @@ class TrayIcon(QObject):
             "idle": "idle",
         }
         lines = [f"llmgw-desktop: {words[self.state]}"]
+        if self.gateway.level in ("error", "warning"):  # the header's and Overview's state
+            lines.append(f"Gateway: {self.gateway.headline}")
         jobs = job_counts(self._engine)
         if jobs.active:
             lines.append(f"Jobs: {running_words(jobs)}")
@@ -318,6 +325,7 @@ class TrayIcon(QObject):
         """Which providers fail or need a look, by the verdict every page shows; a message for
         each that just started to fail (unless its circuit opening told it already)."""
         self._verdicts = provider_verdicts(self._engine)
+        self.gateway = gateway_state(gateway_signs(self._engine, self._verdicts))
         failing = {v.provider: self._short_why(v) for v in self._verdicts if v.failing}
         self.needs_a_look = {v.name: self._short_why(v) for v in self._verdicts if not v.failing}
         # By status too: a rest over leaves a provider failing by its calls, and its switch's

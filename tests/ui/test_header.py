@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
+from llmgw_desktop.ui import gateway_state
 from llmgw_desktop.ui import header as header_module
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.attention import (
@@ -98,7 +99,8 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                 chips["gateway"].click()
                 assert window.current_page.KEY == "overview"
                 engine.providers.set_paused(LOCAL_CALLER, False)
-                assert chips["gateway"].text() == "Running"
+                # Its one provider failing again: nothing gets through (`gateway_state`).
+                assert chips["gateway"].text() == "Not working"
 
                 chips["spend"].click()
                 assert window.current_page.KEY == "budgets"
@@ -259,11 +261,12 @@ def test_the_gateway_chip_is_not_green_while_every_provider_that_answers_fails(
     on_gateway: OnGateway, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Review 2026-11-27 under Xvfb: every provider answering 500s, the header read "Running"
-    in green beside "5 failing". Running it is, but green says calls get through: while every
-    provider that can answer is failing it is plain, and its tooltip says why. Review
+    in green beside "5 failing". Green says calls get through: while every provider that can
+    answer is failing it says "Not working" in red, as Overview's card does (it said "Running"
+    in grey beside the card's red, a person found), and its tooltip says why. Review
     2026-11-28: Anthropic failing while OpenAI answered, it was green beside Overview's
-    "Partly working" in amber; plain too, naming whose calls fail (those verdicts given: two
-    providers, one failing, is the Overview tests' set-up)."""
+    "Partly working" in amber; it says that, in amber, naming whose calls fail (those verdicts
+    given: two providers, one failing, is the Overview tests' set-up)."""
 
     async def body(desk: Desk) -> None:
         with desk_window(desk, qtbot, size=(1024, 700)) as window:
@@ -274,16 +277,16 @@ def test_the_gateway_chip_is_not_green_while_every_provider_that_answers_fails(
             with monkeypatch.context() as patched:
                 failing = ProviderVerdict("anthropic", "Anthropic", FAILING, "Failing", "401")
                 patched.setattr(header_module, "provider_verdicts", lambda _engine: [failing])
-                patched.setattr(header_module, "all_failing", lambda _engine, _verdicts: False)
+                patched.setattr(gateway_state, "all_failing", lambda _engine, _verdicts: False)
                 header.redraw()
-                assert (chip.text(), chip.property("tone")) == ("Running", None)
+                assert (chip.text(), chip.property("tone")) == ("Partly working", "warning")
                 assert "but calls to Anthropic fail." in chip.toolTip()
             failures = (Reply.error(500),) * 3
             desk.upstream.script(*failures)
             for _ in failures:
                 await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
             header.redraw()
-            assert (chip.text(), chip.property("tone")) == ("Running", None)
+            assert (chip.text(), chip.property("tone")) == ("Not working", "error")
             assert "every provider that can answer is failing" in chip.toolTip()
 
     on_gateway(body)

@@ -38,8 +38,9 @@ def test_no_provider_is_said_in_amber_where_to_add_a_key_and_not_green(
         assert chips["providers"].text() == "No provider can answer"
         assert chips["providers"].property("tone") == "warning"
         assert "Provider keys" in chips["providers"].toolTip()
-        assert chips["gateway"].text() == "Running"
-        assert chips["gateway"].property("tone") is None  # running, but nothing green
+        # Running, but nothing answers: the Overview card's state and amber, never green.
+        assert chips["gateway"].text() == "No provider"
+        assert chips["gateway"].property("tone") == "warning"
         chips["providers"].click()
         assert window.current_page.KEY == "credentials"
 
@@ -133,6 +134,8 @@ def test_no_provider_for_a_refused_key_is_an_outage_in_red(on_window: OnWindow) 
         chip = header.chips["providers"]
         assert chip.text() == "No provider can answer"
         assert chip.property("tone") == "error"
+        gateway = header.chips["gateway"]
+        assert (gateway.text(), gateway.property("tone")) == ("No provider", "error")
         overview = shown_page(window, OverviewPage)
         overview.refresh_status()
         card = overview.figures.cards["gateway"]

@@ -20,19 +20,17 @@ from llmgw_desktop.engine.api import (
     Totals,
     format_usd,
     reason_words,
-    refusing_every_call,
 )
 from llmgw_desktop.ui.attention import (
     ProviderVerdict,
     SpendToday,
-    all_failing,
-    no_provider,
     provider_verdicts,
     spend_today,
 )
 from llmgw_desktop.ui.budget_words import spend_chip
-from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts, waiting_words
+from llmgw_desktop.ui.counts import JobCounts, fold_words, job_counts
 from llmgw_desktop.ui.design import SPACE, page_margins
+from llmgw_desktop.ui.gateway_state import gateway_signs
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
@@ -487,24 +485,25 @@ class OverviewPage(Page):
         budgets = engine.budgets
         spend = self._spend_today()
         today = "…" if spend is None else format_usd(spend.usd)
+        signs = gateway_signs(engine, verdicts)  # the header's and the tray's read of them
         self.figures.show_facts(
             GatewayFacts(
-                state=engine.state.value,
-                paused=engine.providers.paused,
-                degraded=engine.degradations,
+                state=signs.state,
+                paused=signs.paused,
+                degraded=signs.degraded,
                 uptime=uptime_text(engine.uptime_seconds),
                 window_minutes=HEALTH_WINDOW_S // 60,
                 totals=totals,
                 verdicts=verdicts,
                 spend=spend,
                 spend_chip=spend_chip(today, budgets.statuses() + budgets.key_statuses()),
-                refusing=refusing_every_call(budgets.statuses()),
-                waiting=waiting_words(engine),
+                refusing=signs.refusing,
+                waiting=signs.waiting,
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
                 jobs=jobs,
-                no_provider=no_provider(engine),
-                all_failing=all_failing(engine, verdicts),
+                no_provider=signs.no_provider,
+                all_failing=signs.all_failing,
             )
         )
 

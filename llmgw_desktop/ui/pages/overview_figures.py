@@ -31,13 +31,13 @@ from llmgw_desktop.engine.api import (
     BudgetStatus,
     Degradation,
     Totals,
-    degraded_sentence,
     format_usd,
 )
 from llmgw_desktop.ui.attention import NoProvider, ProviderVerdict, SpendToday
-from llmgw_desktop.ui.budget_words import SpendChip, refusing_words
+from llmgw_desktop.ui.budget_words import SpendChip
 from llmgw_desktop.ui.counts import JobCounts, running_words
 from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.gateway_state import GatewaySigns, GatewayState, gateway_state
 from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.kit.stat_card import StatCard
 from llmgw_desktop.ui.qt import QHBoxLayout, QWidget
@@ -101,6 +101,20 @@ class GatewayFacts:
     waiting: str | None = None
     all_failing: bool = False  # every provider that can answer is failing (`attention`)
 
+    @property
+    def signs(self) -> GatewaySigns:
+        """What the gateway's state is decided from (`gateway_state`), as these facts say."""
+        return GatewaySigns(
+            state=self.state,
+            paused=self.paused,
+            degraded=self.degraded,
+            refusing=self.refusing,
+            no_provider=self.no_provider,
+            verdicts=self.verdicts,
+            all_failing=self.all_failing,
+            waiting=self.waiting,
+        )
+
 
 def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
     """Each card's words, by its name in `FIGURES`."""
@@ -120,81 +134,53 @@ def _calls(totals: Totals, minutes: int) -> str:
 
 
 def _gateway(facts: GatewayFacts) -> Figure:
+    """The Gateway card: the one state the header's chip and the tray say too
+    (`gateway_state`), in its own words and the same colour."""
+    state = gateway_state(facts.signs)
     served = _calls(facts.totals, facts.window_minutes)
-    if degraded := facts.degraded:
-        level = "error" if any(d.serious for d in degraded) else "warning"
-        words = f"{degraded[0].headline}; {served}"
-        return Figure("Degraded", words, level, degraded_sentence(degraded))
-    if facts.state != "running":
-        return Figure(facts.state.capitalize(), "The gateway is not serving calls.", "error")
-    if facts.paused:
-        return Figure(
-            "Paused",
-            "Every provider is paused: calls are refused.",
-            "warning",
-            "Switch Pause all providers off to serve calls again.",
-        )
-    if (refusing := facts.refusing) is not None:  # nothing is served: never green
+    value, tone, why = state.headline, state.level, state.why
+    if state.kind == "degraded":
+        return Figure(value, f"{facts.degraded[0].headline}; {served}", tone, why)
+    if state.kind == "stopped":
+        return Figure(value, "The gateway is not serving calls.", tone, why)
+    if state.kind == "paused":
+        return Figure(value, why, tone, "Switch Pause all providers off to serve calls again.")
+    if state.kind == "refusing" and (refusing := facts.refusing) is not None:
         label = refusing.budget.label
-        return Figure(
-            "Refusing calls",
-            f"The {label} {refusing.budget.period} budget refuses calls; {served}",
-            "error",
-            refusing_words(refusing),
-            (f"The {label} budget refuses calls",),
-            place="budgets",
-        )
-    nothing = facts.no_provider
-    if nothing is not None:
+        detail = f"The {label} {refusing.budget.period} budget refuses calls; {served}"
+        shorter = (f"The {label} budget refuses calls",)
+        return Figure(value, detail, tone, why, shorter, place="budgets")
+    if state.kind == "no_provider" and (nothing := facts.no_provider) is not None:
         # The first thing a person with no key sees, the header's words with what to do.
         return Figure(
-            "No provider",
+            value,
             f"can answer: {nothing.fix}",
-            nothing.tone,
-            f"{nothing.tip}\nClick for {nothing.place_name}.",
+            tone,
+            f"{why}\nClick for {nothing.place_name}.",
             (f"can answer: {nothing.brief}",),
             place=nothing.place,
             focus=nothing.focus,
         )
-    failing = [v.name for v in facts.verdicts if v.failing]
-    if failing and facts.all_failing:
-        # Every provider that could answer is failing: nothing gets through, never amber.
-        names = ", ".join(failing)
-        return Figure(
-            "Not working",
-            f"{names} failing; {served}",
-            "error",
-            f"Every provider that can answer is failing: calls to {names} fail. Click for "
-            "the providers.",
-            (f"{names} failing",),
-        )
-    if failing:
-        # Never green beside a provider whose every call fails: it serves, not everyone.
-        names = ", ".join(failing)
-        count = f"{len(failing)} providers" if len(failing) > 1 else names
-        return Figure(
-            "Partly working",
-            f"{names} failing; {served}",
-            "warning",
-            f"The gateway is running, but calls to {names} fail. Click for the providers.",
-            # Two long names leave no room for the calls at 1024 px: the names first.
-            (f"{names} failing", f"{count} failing; {served}", f"{count} failing"),
-        )
-    if facts.waiting:  # not green: a model thinking, or an upstream hanging, looks the same
-        return Figure(
-            "Working",
-            f"{facts.waiting}; {served}",
-            "",
-            f"The gateway is running; {facts.waiting} with no answer yet (a model thinking "
-            "takes this long, and so does an upstream that hangs). Click for the providers.",
-            (facts.waiting,),
-        )
-    return Figure(
-        "Working",
-        f"Running for {facts.uptime}; {served}",
-        "ok",
-        "The gateway is running and serving calls. Click for the providers.",
-    )
+    return _serving(facts, state, served)
+
+
+def _serving(facts: GatewayFacts, state: GatewayState, served: str) -> Figure:
+    """The card of a running gateway something can answer for: how well it serves."""
+    tip = f"{state.why} Click for the providers."
+    names = ", ".join(state.failing)
+    if state.kind == "not_working":
+        detail = f"{names} failing; {served}"
+        return Figure(state.headline, detail, state.level, tip, (f"{names} failing",))
+    if state.kind == "partly_working":
+        many = len(state.failing) > 1
+        count = f"{len(state.failing)} providers" if many else names
+        # Two long names leave no room for the calls at 1024 px: the names first.
+        shorter = (f"{names} failing", f"{count} failing; {served}", f"{count} failing")
+        return Figure(state.headline, f"{names} failing; {served}", state.level, tip, shorter)
+    if state.kind == "waiting":
+        detail = f"{facts.waiting}; {served}"
+        return Figure(state.headline, detail, state.level, tip, (str(facts.waiting),))
+    return Figure(state.headline, f"Running for {facts.uptime}; {served}", state.level, tip)
 
 
 def _spend(facts: GatewayFacts) -> Figure:
