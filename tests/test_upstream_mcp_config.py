@@ -25,6 +25,8 @@ from llmgw_desktop.config.upstream_mcp import field_named, parse_servers
         ("s", {"url": "http://h/mcp", "oauth": "yes"}, "oauth", "true or false"),
         ("s", {"url": "http://h/mcp", "cwd": "/"}, "cwd", "cwd is for a stdio server"),
         ("s", {"command": "x", "colour": "red"}, "colour", "unknown field 'colour'"),
+        # A name holding a quote is written in double quotes.
+        ("s", {"command": "x", "it's": 1}, "it's", 'unknown field "it\'s"'),
     ],
 )
 def test_a_malformed_server_is_refused_naming_the_field(

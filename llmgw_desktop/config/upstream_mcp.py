@@ -123,8 +123,9 @@ def field_named(message: str) -> str:
         return "name"
     about = message.partition(": ")[2]
     if about.startswith("unknown field"):
-        unknown = re.search(r"unknown fields? '([^']+)'", about)
-        return unknown.group(1) if unknown else "name"
+        # The names as `repr` writes them: in double quotes when a name holds a single one.
+        unknown = re.search(r"""unknown fields? (['"])(.+?)\1""", about)
+        return unknown.group(2) if unknown else "name"
     words = re.findall(r"[a-z]+", about)
     return next((w for w in words if w in _FIELDS), "command")
 

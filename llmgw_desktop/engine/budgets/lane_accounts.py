@@ -403,7 +403,7 @@ class LaneAccounts:
 
     async def read(self, periods: Mapping[str, float]) -> lanes.LanesRead:
         """Each lane of the budgets in `periods`: its spend, whether its period is counted in,
-        and whether it refused a call for too little left.
+        and whether it refuses calls (`lanes.LanesRead`).
 
         Raises:
             StoreUnavailable: the store cannot be reached.

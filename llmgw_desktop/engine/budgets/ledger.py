@@ -554,9 +554,9 @@ class BudgetLedger:
                 self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
 
     def _learn_refusals(self, refused_under: Mapping[LaneKey, float]) -> None:
-        """Lanes the store says refused a call for too little left (this process before a
-        restart, or another sharing the store) are refusing while their limit is no higher
-        than the one they refused under; told already where they refused."""
+        """Lanes the store says refuse calls (this process's before a restart, or another's
+        sharing the store) are refusing while their limit is no higher than the one they
+        refused under; told already where they refused."""
         limits = {b.key: b for b in self._budgets}
         for key, under in refused_under.items():
             budget = limits.get(key.budget)

@@ -35,8 +35,8 @@ IMAGE_TOKENS = 1600
 
 # What a chat template adds around each message (its role and separators), and before the
 # reply it primes: OpenAI's published counting rule for its chat models (3 and 3); the others'
-# templates are of the same size. Without them a short conversation's estimate was a tenth of
-# what was billed ("hi": 1 against 11).
+# templates are of the same size. In a conversation of short messages they are most of what
+# is billed.
 MESSAGE_TOKENS = 3
 REPLY_PRIMING_TOKENS = 3
 

@@ -15,8 +15,10 @@ sends the name as X-Caller too. A stateless front door (`mcp.stateless`) keeps n
 `initialize`, so there a client is named by X-Caller or its User-Agent alone.
 
 The project a call is for (the credential scope whose vault files reach the CLI, and the scope
-of `project=` budgets) is carried as on the HTTP doors, where the body's `project` beats the
-`X-Project` header: a tool's `project` argument beats the X-Project header of MCP over HTTP.
+of `project=` budgets) is decided as on the HTTP doors (`project_scope`): the one a job's
+connection key pins, whatever a call names; else a tool's `project` argument, which beats the
+X-Project header of MCP over HTTP. The caller carries the credential its edge proved whole
+(`proven`), as the HTTP doors hand it to the route.
 A workspace is not a project: it says where a CLI runs, not whose credentials or budget.
 """
 

@@ -129,7 +129,8 @@ class SynthesisInput(BaseModel):
 
 
 def _meta(caller: Caller, tool: str, project: str | None) -> RequestMeta:
-    """How the call arrived, with its project (the `project` argument, else X-Project).
+    """How the call arrived, with its project (`Caller.project`: a job's key pins it, else the
+    `project` argument, else X-Project) and the credential proven.
 
     Raises:
         InvalidRequest: the project name is not a plain identifier.
