@@ -49,7 +49,7 @@ from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
-from llmgw_desktop.ui.gateway_state import gateway_signs, gateway_state
+from llmgw_desktop.ui.gateway_state import GatewaySigns, gateway_signs, gateway_state
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
@@ -214,9 +214,10 @@ class StatusHeader(QWidget):
     def redraw(self) -> None:
         """Every chip from the engine's state now (today's spend as last read)."""
         engine = self._engine
-        nothing = no_provider(engine)
         verdicts = provider_verdicts(engine)
-        self._draw_gateway(verdicts)
+        signs = gateway_signs(engine, verdicts)  # one read, for the gateway and providers chips
+        nothing = signs.no_provider
+        self._draw_gateway(signs)
         self._draw_spend()
         if nothing is not None:
             lines = [f"{v.name} ({v.said}): {v.why}" for v in verdicts]
@@ -258,10 +259,10 @@ class StatusHeader(QWidget):
         if self._tick.isActive() and self._spend_stale:
             self._read_spend()
 
-    def _draw_gateway(self, verdicts: list[ProviderVerdict]) -> None:
+    def _draw_gateway(self, signs: GatewaySigns) -> None:
         """The gateway chip: the one state the Overview's card and the tray say too
         (`gateway_state`), in its fewer words and the same colour."""
-        state = gateway_state(gateway_signs(self._engine, verdicts))
+        state = gateway_state(signs)
         self._set("gateway", state.short, state.level, state.why)
 
     def _draw_spend(self) -> None:
