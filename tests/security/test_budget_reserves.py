@@ -22,9 +22,10 @@ import pytest
 
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
-from llmgw_desktop.engine.budgets.reserves import Grant, Reserves
+from llmgw_desktop.engine.budgets.reserves import IDLE_S, Grant, Reserves
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests import waiting
+from tests.clock import Clock
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
@@ -204,6 +205,10 @@ async def test_a_call_taken_from_a_reserve_gives_its_hold_back_however_it_ends(
 ) -> None:
     gateway, client, ledger = await _under(start_gateway, 50)
     reserves = ledger.accounts.reserves
+    # The reserve's idleness on a clock the test moves: a loaded CI once took more than its
+    # second (IDLE_S) between two calls, so the reserve was given back and the last call was
+    # decided in the store, held there rather than in the reserve this test is about.
+    reserves._clock = clock = Clock(time.monotonic())
     assert await _call(client) == 200  # the store grants the lane a reserve
     # Each of these is admitted from the reserve, then ends without an answer: refused by the
     # gateway after its admission (more answers than a hold pays for), refused upstream, cut
@@ -226,8 +231,10 @@ async def test_a_call_taken_from_a_reserve_gives_its_hold_back_however_it_ends(
     await waiting.until(  # the gateway sees the client leave
         lambda: _held_in_memory(reserves) <= 1e-9, "the hold given back", timeout_s=20.0
     )
-    # Nothing is left held once the reserve has gone idle (1 s), and the two cut calls, which
-    # the vendor may have billed, count at their holds.
+    assert len(reserves._lanes) == 1  # every call above was admitted from the one reserve
+    # Nothing is left held once the reserve has gone idle, and the two cut calls, which the
+    # vendor may have billed, count at their holds.
+    clock.advance(IDLE_S)
     await waiting.until(lambda: _nothing_held(gateway), "nothing held", timeout_s=20.0)
     await _settled(ledger, gateway)
     assert ledger.statuses()[0].spent >= COST + 2 * HOLD - 1e-9
