@@ -9,10 +9,10 @@ from llmgw_desktop.ui.qt import QColor, QIcon, QPainter, QPixmap, Qt
 __all__ = ["TRAY_STATES", "app_icon", "paused_icon", "tray_state_icon"]
 
 # The tray's states, in the order they win when several hold at once.
-TRAY_STATES = ("error", "paused", "busy", "idle")
+TRAY_STATES = ("error", "warning", "paused", "busy", "idle")
 # Tray areas ask for 16 to 64 px (HiDPI doubles); a pixmap per size keeps the badge crisp.
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
-BADGE_COLOURS = {"busy": "#22c55e", "error": "#ef4444"}
+BADGE_COLOURS = {"busy": "#22c55e", "warning": "#f59e0b", "error": "#ef4444"}
 
 
 def _icon(name: str) -> QIcon:
@@ -30,7 +30,7 @@ def paused_icon() -> QIcon:
 
 def tray_state_icon(state: str) -> QIcon:
     """The tray icon for `state` (one of `TRAY_STATES`): idle is the app icon, paused the grey
-    one, busy and error add a green or red badge in the corner.
+    one, busy, warning and error add a green, amber or red badge in the corner.
 
     Raises:
         ValueError: `state` is not a tray state.
@@ -63,8 +63,8 @@ def _with_badge(pixmap: QPixmap, state: str) -> QPixmap:
         painter.drawEllipse(x, y, diameter, diameter)
         painter.setBrush(QColor(BADGE_COLOURS[state]))
         painter.drawEllipse(x + ring, y + ring, diameter - 2 * ring, diameter - 2 * ring)
-        if state == "error" and size >= 22:
-            # An exclamation mark, for people who cannot tell red from green.
+        if state in ("error", "warning") and size >= 22:
+            # An exclamation mark, for people who cannot tell red or amber from green.
             painter.setBrush(QColor("#ffffff"))
             bar = max(2, diameter // 7)
             cx = x + diameter // 2 - bar // 2

@@ -1,11 +1,13 @@
 """The tray icon: the gateway's actions one click away, and its state at a glance.
 
-The icon and tooltip show one of four states, the first that holds winning: error (a
+The icon and tooltip show one of five states, the first that holds winning: error (a
 provider is failing by the window's one verdict: its circuit open, its recent calls failing,
-its key refused or its host unreachable; a global budget refuses every call; a job is stuck
-(running with no output past `jobs.stuck_after_ms`); the engine stopped; or the store is
-degraded: damaged, full, or refusing the recorder's writes), paused, busy (jobs queued or
-running), idle. The tooltip names each failing provider with its last error, the budget
+its key refused or its host unreachable, unless another provider still answers; a global
+budget refuses every call; a job is stuck (running with no output past
+`jobs.stuck_after_ms`); the engine stopped; or the store is degraded: damaged, full, or
+refusing the recorder's writes), paused, warning (amber, as the header and Overview say it: a
+provider failing while another answers, or the log file refusing its lines), busy (jobs queued
+or running), idle. The tooltip names each failing provider with its last error, the budget
 refusing every call, each stuck job with its silence and the limit, each provider where some
 calls fail, and adds the jobs running (the header's count, `counts.job_counts`) and the last
 error. Under its first line it says the gateway's state in the words and by the rule of the
@@ -246,8 +248,15 @@ class TrayIcon(QObject):
 
     @property
     def state(self) -> str:
-        """error, paused, busy or idle: the first that holds."""
-        if self.failing or self._engine_stopped or self._engine.degradations:
+        """error, warning, paused, busy or idle: the first that holds. Red or amber by the
+        header's and Overview's rule (`gateway_state`, as last read): a provider failing while
+        another answers ("Partly working") and a log that cannot be written are amber there,
+        so the icon is never red beside them."""
+        degraded = self._engine.degradations
+        partly = self.gateway.kind == "partly_working"
+        if (self.failing and not partly) or self._engine_stopped:
+            return "error"
+        if any(d.serious for d in degraded):
             return "error"
         if refusing_every_call(self._budgets.statuses()) is not None:
             return "error"  # nothing is served: the header and Overview say "Refusing"
@@ -256,18 +265,23 @@ class TrayIcon(QObject):
             return "error"
         if self._paused:
             return "paused"
+        if self.failing or degraded:
+            return "warning"
         return "busy" if jobs.active else "idle"
 
     def tooltip(self) -> str:
         words = {
             "error": "needs attention",
+            "warning": "needs a look",
             "paused": "all providers paused",
             "busy": "working",
             "idle": "idle",
         }
         lines = [f"llmgw-desktop: {words[self.state]}"]
-        if self.gateway.level in ("error", "warning"):  # the header's and Overview's state
-            lines.append(f"Gateway: {self.gateway.headline}")
+        gateway = self.gateway
+        # The header's and Overview's state while it is amber or red ("paused" is said above).
+        if gateway.level in ("error", "warning") and gateway.kind != "paused":
+            lines.append(f"Gateway: {gateway.headline}")
         jobs = job_counts(self._engine)
         if jobs.active:
             lines.append(f"Jobs: {running_words(jobs)}")

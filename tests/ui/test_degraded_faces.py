@@ -67,7 +67,7 @@ def test_every_face_says_degraded_while_health_does(part: str, on_window: OnWind
                     "chip": ("Degraded", tone),
                     "card": ("Degraded", tone),
                     "status line": True,
-                    "tray": "error",
+                    "tray": tone,  # amber beside the amber chip, red beside the red one
                 }
                 for tip in (chip.toolTip(), card.toolTip(), tray.tooltip()):
                     assert words in tip, tip

@@ -56,6 +56,10 @@ def test_the_chip_and_the_card_agree_when_nothing_gets_through_paused_or_refused
             # Every provider paused: amber on both.
             engine.providers.set_paused(LOCAL_CALLER, True)
             assert _faces(window) == ("Paused", "warning", "Paused", "warning")
+            with desk_tray(desk) as tray:
+                tray.redraw()
+                assert tray.state == "paused"
+                assert tray.tooltip().lower().count("paused") == 1, tray.tooltip()  # said once
             engine.providers.set_paused(LOCAL_CALLER, False)
 
             # Its only provider failing: nothing gets through, red on both (the chip read
@@ -90,5 +94,8 @@ def test_the_chip_and_the_card_agree_when_one_provider_of_two_fails(
             with desk_tray(desk) as tray:
                 tray.redraw()
                 assert "Gateway: Partly working" in tray.tooltip()
+                # The icon amber too (it was red beside the amber card and chip).
+                assert tray.state == tray.shown_state == "warning"
+                assert "needs a look" in tray.tooltip()
 
     on_gateway(body, also_upstream=("openai",))

@@ -180,6 +180,7 @@ async def test_a_streamed_rows_route_names_the_key(
     detail = await gateway.engine.recorder_query.detail(request_id)
     assert detail is not None
     assert detail.record["route"]["guard"]["answer_masked"] == ["env:ANTHROPIC_API_KEY"]
+    assert "firstTokenMs" in detail.record["route"], detail.record["route"]
 
 
 async def test_the_gateways_own_secret_split_across_a_stream_is_masked(
