@@ -299,6 +299,7 @@ class BudgetLedger:
             for c, in_usd in zip(cover.covered, cover.usd, strict=True)
         }
         covered = list(cover.covered)
+        learnings = self._notices.learnings  # what the store had said refuses, before this
         decision, states = await self._admit(covered, ask, hold_id, needs, limits)
         if decision.uncounted:
             await self.load()  # counts the period in (another process may have meanwhile)
@@ -306,7 +307,7 @@ class BudgetLedger:
         self._learn(states)
         if decision.refusal is not None:
             if decision.refused_under is not None:  # the lane refuses calls, not only this one
-                self._notices.refused(covered, decision.refusal, self._status)
+                self._notices.refused(covered, decision.refusal, self._status, since=learnings)
             raise decision.refusal
         if decision.uncounted:
             raise StoreUnavailable(

@@ -31,6 +31,11 @@ class BudgetNotices:
         self._events = events
         # (budget key, "soft" or "hard", period start, lane) already told to the person.
         self._told: set[tuple[str, str, float, str]] = set()
+        # Refusals learned from the store (`refused_elsewhere`), each with the count of
+        # learnings when it was learned: one learned while this process's own refusing
+        # admission was in the store's thread is that admission's mark (`refused`).
+        self._learned: dict[tuple[str, str, float, str], int] = {}
+        self.learnings = 0
 
     def crossed(self, status: BudgetStatus, period_start: float) -> None:
         """A notice the first time in a period a budget's lane passes its soft or hard limit."""
@@ -55,9 +60,13 @@ class BudgetNotices:
         covered: list[Covered],
         refusal: BudgetExceeded,
         status_of: Callable[[Budget, str], BudgetStatus],
+        *,
+        since: int,
     ) -> None:
         """The "used up" notice the first time in a period a hard budget refuses a call for
-        too little left (`status_of` gives the lane's spend as the ledger has it)."""
+        too little left (`status_of` gives the lane's spend as the ledger has it; `since`:
+        `learnings` when the refusing admission began, so the store's mark it wrote, read
+        back before it came here, is not taken for another process's refusal)."""
         if refusal.details.get("reason") != LIMIT_REACHED:
             return
         for c in covered:
@@ -66,7 +75,7 @@ class BudgetNotices:
             if (c.key.lane or None) != refusal.details.get("lane"):
                 continue
             told = (c.budget.key, "exceeded", c.key.period_start, c.key.lane)
-            if told in self._told:
+            if told in self._told and self._learned.pop(told, 0) <= since:
                 return
             self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
             status = status_of(c.budget, c.key.lane)
@@ -76,6 +85,11 @@ class BudgetNotices:
     def refused_elsewhere(self, budget: Budget, period_start: float, lane: str) -> None:
         """A lane the store says refuses calls that this process did not see refuse (another
         process's refusal, or its own before a restart): refusing, and told there."""
+        told = (budget.key, "exceeded", period_start, lane)
+        if told in self._told:
+            return
+        self.learnings += 1
+        self._learned[told] = self.learnings
         self._told.update(
             {
                 (budget.key, "exceeded", period_start, lane),
@@ -100,8 +114,10 @@ class BudgetNotices:
         """Forget what was told in periods that have ended (`starts`: the current ones)."""
         current = set(starts)
         self._told = {told for told in self._told if told[2] in current}
+        self._learned = {told: n for told, n in self._learned.items() if told[2] in current}
 
     def forget_budgets(self, keys: Iterable[str]) -> None:
         """Tell these budgets again when they cross a limit (their limits changed)."""
         changed = set(keys)
         self._told = {told for told in self._told if told[0] not in changed}
+        self._learned = {t: n for t, n in self._learned.items() if t[0] not in changed}

@@ -163,6 +163,41 @@ async def test_a_budget_refusing_for_too_little_left_reads_so_after_a_restart(
         await raised.stop()
 
 
+async def test_the_refusal_is_told_when_the_spend_read_back_lands_during_its_admission(
+    loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI, 2026-11-30: the desk's Notifications had no "used up" notice. The admission that
+    refuses writes the lane's mark in the store's thread; the ledger's read of the spend back
+    ran on the loop before the admission's coroutine resumed, learned the mark as another
+    process's refusal (told there), and the refusal this process made was never told."""
+    budget = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 100}
+    told: list[Notice] = []
+    engine = Engine(loaded.settings.with_values({"budgets": [budget]}))
+    engine.events.subscribe(Notice, told.append)
+    await engine.start()
+    ledger = engine.budget_ledger
+    admit = ledger.accounts.admit
+
+    async def read_back_lands_first(*args: Any, **kwargs: Any) -> Any:
+        decided = await admit(*args, **kwargs)
+        await ledger._reread()  # as the flush's read of the spend, between commit and resume
+        return decided
+
+    monkeypatch.setattr(ledger.accounts, "admit", read_back_lands_first)
+    try:
+        _row(engine, input_tokens=40)
+        with pytest.raises(BudgetExceeded, match="too little left"):
+            await ledger.reserve("local", "agent-a", None, CallAsk(None, 200, 10))
+        refusals = [n.message for n in told if n.topic == "budget" and n.level == "error"]
+        assert len(refusals) == 1, told
+        with pytest.raises(BudgetExceeded):  # refused again: told once
+            await ledger.reserve("local", "agent-a", None, CallAsk(None, 200, 10))
+        await ledger._reread()
+        assert len([n for n in told if n.topic == "budget" and n.level == "error"]) == 1, told
+    finally:
+        await engine.stop()
+
+
 async def test_a_prompt_too_large_for_the_room_left_is_refused_alone(
     loaded: LoadedSettings,
 ) -> None:
