@@ -11,6 +11,13 @@ approval or a consent was answered, or that it timed out), and the window's stat
 (whatever a page or action shows there). A notice is also shown in the status bar, so the same
 text again within `REPEAT_S` is the same notification and is kept once.
 
+The history outlives a restart: each one is appended to `notifications.jsonl` in the data
+folder as it is kept (`NotificationFile`; a line a message, 0600) and the last `limit` are read
+back when the window is built, so what the tray said overnight is still listed after a reboot.
+The file is rewritten with the last `limit` once it holds twice that; a line that is not a
+message is skipped, and a write that fails (a full disk) is said once in the log while the
+history goes on in memory. It holds the words the window showed, never a secret's value.
+
 The page lists them with their level as a glyph and a word in its tone (error for calls
 refused, a job failed or a provider failing, red as Jobs and the header show them), rows as
 tall as their wrapped text, and an *Open* button on each row, just before its words (at the
@@ -22,12 +29,17 @@ on the row does the same).
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+from llmgw_desktop.config.paths import ensure_private_dir, write_private_atomically
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.navigator import navigator_of
@@ -47,9 +59,22 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import tone_item
 
-__all__ = ["MAX_NOTIFICATIONS", "Notification", "NotificationLog", "NotificationsPage"]
+__all__ = [
+    "MAX_NOTIFICATIONS",
+    "Notification",
+    "NotificationFile",
+    "NotificationLog",
+    "NotificationsPage",
+]
+
+log = logging.getLogger(__name__)
 
 MAX_NOTIFICATIONS = 200
+# The file the history is kept in, in the data folder.
+HISTORY_FILE = "notifications.jsonl"
+# Read back from the file's end at most: twice the history is far less (a line is ~200 bytes),
+# so a file grown by other hands costs a start no more than this.
+HISTORY_READ_BYTES = 1 << 20
 # The status bar repeats what a notice said a moment earlier: one notification, not two.
 REPEAT_S = 1.0
 TIME_FORMAT = "%H:%M:%S"  # today's; another day's says its date too
@@ -76,13 +101,98 @@ class Notification:
     detail: str = ""  # what to choose there
 
 
+class NotificationFile:
+    """The history on disk: one JSON object a line, appended as each is kept, read back at
+    start, rewritten with the last `limit` once it holds twice that."""
+
+    def __init__(self, path: Path, limit: int = MAX_NOTIFICATIONS) -> None:
+        self.path = path
+        self.limit = limit
+        self._lines = 0  # in the file, as far as this process knows
+        self._failing = False  # a write failed: said once until one succeeds
+
+    def read(self) -> list[Notification]:
+        """The last `limit` notifications in the file, oldest first (none when it is missing
+        or unreadable: said in the log, and the file is left as it is)."""
+        try:
+            with self.path.open("rb") as file:
+                size = file.seek(0, os.SEEK_END)
+                file.seek(max(0, size - HISTORY_READ_BYTES))
+                data = file.read()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            log.warning("notifications: the history in %s cannot be read: %s", self.path, exc)
+            return []
+        lines = data.splitlines()
+        if len(data) == HISTORY_READ_BYTES and lines:
+            lines = lines[1:]  # begun mid-line
+        entries = [e for e in map(_parsed, lines) if e is not None]
+        if skipped := len(lines) - len(entries):
+            log.warning(
+                "notifications: %d line(s) of %s are not a notification; skipped",
+                skipped,
+                self.path,
+            )
+        self._lines = len(lines)
+        return entries[-self.limit :]
+
+    def append(self, entry: Notification, kept: Iterable[Notification]) -> None:
+        """Add `entry` to the file; once it holds twice `limit`, write `kept` (the history
+        now, oldest first) in its place."""
+        try:
+            if self._lines >= 2 * self.limit:
+                text = "".join(_line(e) for e in kept)
+                write_private_atomically(self.path, text)
+                self._lines = text.count("\n")
+            else:
+                ensure_private_dir(self.path.parent)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                with os.fdopen(fd, "a", encoding="utf-8") as file:
+                    file.write(_line(entry))
+                self._lines += 1
+        except OSError as exc:
+            if not self._failing:
+                log.warning(
+                    "notifications: %s cannot be written (%s); the history is kept in memory "
+                    "only until it can",
+                    self.path,
+                    exc,
+                )
+            self._failing = True
+            return
+        self._failing = False
+
+
+def _line(entry: Notification) -> str:
+    fields = {"at": entry.at.isoformat(), "level": entry.level, "text": entry.text}
+    if entry.place:
+        fields.update(place=entry.place, detail=entry.detail)
+    return json.dumps(fields, ensure_ascii=False) + "\n"
+
+
+def _parsed(line: bytes) -> Notification | None:
+    """The notification a line of the file holds, or None for one that holds none."""
+    try:
+        fields = json.loads(line)
+        at = datetime.fromisoformat(fields["at"])
+        level, text = fields["level"], fields["text"]
+        place, detail = fields.get("place", ""), fields.get("detail", "")
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not all(isinstance(v, str) for v in (level, text, place, detail)) or not text:
+        return None
+    return Notification(at, level, text, place, detail)
+
+
 def when_text(at: datetime, now: datetime) -> str:
     """`08:16:49` today, `2026-11-23 08:16` another day."""
     return at.strftime(TIME_FORMAT if at.date() == now.date() else DAY_FORMAT)
 
 
 class NotificationLog(QObject):
-    """The last `limit` notifications; `added` fires with each new one."""
+    """The last `limit` notifications, kept in `file` too when one is given (those it held
+    are the log's first); `added` fires with each new one."""
 
     added = Signal(object)
 
@@ -92,13 +202,17 @@ class NotificationLog(QObject):
         limit: int = MAX_NOTIFICATIONS,
         now: Callable[[], datetime] = datetime.now,
         clock: Callable[[], float] = time.monotonic,
+        file: NotificationFile | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.limit = limit
         self._now = now
         self._clock = clock
+        self._file = file
         self._entries: deque[Notification] = deque(maxlen=limit)
+        if file is not None:
+            self._entries.extend(file.read())
         self._last: tuple[str, float] = ("", 0.0)
 
     def record(self, level: str, text: str, place: str = "", detail: str = "") -> None:
@@ -113,6 +227,8 @@ class NotificationLog(QObject):
             return
         entry = Notification(self._now(), level, text, place, detail)
         self._entries.append(entry)
+        if self._file is not None:
+            self._file.append(entry, self._entries)
         self.added.emit(entry)
 
     def record_about(self, level: str, text: str, topic: str) -> None:
@@ -133,7 +249,8 @@ class NotificationsPage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.log = NotificationLog(parent=self)
+        history = NotificationFile(context.engine.settings.data_path / HISTORY_FILE)
+        self.log = NotificationLog(file=history, parent=self)
         # The engine's notices with their topic first; the bridge's plain notices (the desk's
         # own) after, about the page shown then: the same text twice is kept once.
         context.bridge.noticeAbout.connect(self.log.record_about)
@@ -176,6 +293,8 @@ class NotificationsPage(Page):
 
         column = QVBoxLayout(self)
         column.addWidget(self.body, 1)
+        for entry in reversed(self.log.entries()):  # those kept before this start
+            self._add_row(entry)
         self.log.added.connect(self._add_row)
 
     def _add_row(self, entry: Notification) -> None:

@@ -12,13 +12,20 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.events import Notice
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.ui.notifications import MAX_NOTIFICATIONS, NotificationLog, NotificationsPage
+from llmgw_desktop.ui.notifications import (
+    HISTORY_FILE,
+    MAX_NOTIFICATIONS,
+    NotificationFile,
+    NotificationLog,
+    NotificationsPage,
+)
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from tests.clock import Clock
 from tests.ui.approval_requests import approval_request
@@ -50,6 +57,63 @@ def test_the_same_text_again_at_once_is_one_notification(qapp: object) -> None:
     clock.now += 60
     log.record("status", "Could not save the provider switches")  # later: a new one
     assert len(log.entries()) == 2
+
+
+def test_the_history_outlives_the_log_and_stays_bounded_on_disk(
+    qapp: object, tmp_path: Path
+) -> None:
+    path = tmp_path / "data" / HISTORY_FILE
+    clock = Clock(100.0)
+    first = NotificationLog(limit=3, clock=clock, file=NotificationFile(path, limit=3))
+    for n in range(20):
+        clock.now += 5
+        first.record("warning" if n % 2 else "info", f"message {n}", "budgets", f"d{n}")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(path.read_text().splitlines()) <= 6  # rewritten at twice the history
+    # A new start: the last three, newest first, with their level, place and time.
+    second = NotificationLog(limit=3, file=NotificationFile(path, limit=3))
+    entries = second.entries()
+    assert [(e.level, e.text, e.place, e.detail) for e in entries] == [
+        ("warning", "message 19", "budgets", "d19"),
+        ("info", "message 18", "budgets", "d18"),
+        ("warning", "message 17", "budgets", "d17"),
+    ]
+    assert entries == first.entries()
+
+
+def test_a_history_file_with_foreign_lines_loses_only_those(
+    qapp: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / HISTORY_FILE
+    kept = '{"at": "2026-11-29T23:05:00", "level": "error", "text": "Anthropic is failing"}'
+    path.write_text(
+        f'not json\n{{"at": "yesterday", "level": "info", "text": "x"}}\n{kept}\n'
+        '{"at": "2026-11-29T23:06:00", "level": 3, "text": "a number"}\n\xff\n'
+    )
+    log = NotificationLog(file=NotificationFile(path))
+    assert [(e.at, e.text) for e in log.entries()] == [
+        (datetime(2026, 11, 29, 23, 5), "Anthropic is failing")
+    ]
+    assert "4 line(s)" in caplog.text and HISTORY_FILE in caplog.text
+    log.record("info", "after")  # appended beside what was there: nothing is lost
+    assert path.read_text().startswith("not json\n")
+
+
+def test_a_history_that_cannot_be_written_is_kept_in_memory_and_said_once(
+    qapp: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "history"
+    folder.mkdir()
+    path = folder / HISTORY_FILE
+    path.mkdir()  # a folder where the file should be: every write fails
+    clock = Clock(100.0)
+    log = NotificationLog(clock=clock, file=NotificationFile(path))
+    for n in range(3):
+        clock.now += 5
+        log.record("info", f"message {n}")
+    assert [e.text for e in log.entries()] == ["message 2", "message 1", "message 0"]
+    said = [r for r in caplog.records if "cannot be written" in r.getMessage()]
+    assert len(said) == 1 and "in memory" in said[0].getMessage()
 
 
 @pytest.fixture
@@ -113,3 +177,38 @@ def test_tray_balloons_notices_and_status_messages_are_listed_newest_first(
         ],
     ]
     assert all(datetime.strptime(row[0], "%H:%M:%S") for row in rows)  # today: the time
+
+
+def test_the_page_lists_what_was_shown_before_a_restart(
+    on_app: OnApp, loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person back at the desk after a restart (an update, a reboot) finds what the tray
+    told overnight: the page was empty after every start."""
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_: None)
+    settings = replace(loaded, settings=loaded.settings.with_values({"http.port": 0}))
+
+    async def tell(desktop: DesktopApp) -> None:
+        assert desktop.runtime is not None and desktop.window is not None
+        notice = Notice("warning", "Budget global reached 80% of $5.00 today", topic="budget")
+        desktop.runtime.engine.events.publish(notice)
+        await until(lambda: desktop.window.notifications.entries(), "the notice kept")
+
+    async def read(desktop: DesktopApp) -> list[tuple[str, str, bool]]:
+        assert desktop.window is not None
+        page = desktop.window.pages[NotificationsPage.KEY]
+        assert isinstance(page, NotificationsPage) and page.empty_label.isHidden()
+        return [
+            (
+                page.table.item(row, 1).text(),
+                page.table.item(row, 3).text(),
+                bool(page.open_button(row)),
+            )
+            for row in range(page.table.rowCount())
+        ]
+
+    with desktop_app(settings) as first:
+        on_app(first, tell)
+    with desktop_app(settings) as second:
+        rows = on_app(second, read)
+    assert rows == [("warning", "Budget global reached 80% of $5.00 today", True)]
