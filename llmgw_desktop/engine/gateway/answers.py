@@ -170,6 +170,7 @@ class AnswerRelay:
                     or (route.held_input or incoming.facts.estimated_tokens + route.carried_input)
                     + route.held_output,
                 )
+            sent.line.stream_ended(completed=outcome.completed, broke=outcome.error is not None)
             self._records.stream_ended(record, route, outcome, sent.line.wire)
 
         async def closed_unread() -> None:
@@ -248,7 +249,9 @@ class AnswerRelay:
 
         def ended() -> None:
             stream.close()
-            self._records.stream_ended(record, route, stream.outcome, sent.line.wire)
+            outcome = stream.outcome
+            sent.line.stream_ended(completed=outcome.completed, broke=outcome.error is not None)
+            self._records.stream_ended(record, route, outcome, sent.line.wire)
 
         return Streaming(route, EndingChunks(chunks(), ended_unread), outcome=stream.outcome)
 

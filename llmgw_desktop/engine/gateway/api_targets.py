@@ -47,6 +47,7 @@ from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import ONE_ANSWER, Answers
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
+from llmgw_desktop.engine.gateway.http_client.failure import body_digest
 from llmgw_desktop.engine.gateway.http_client.unreachable import RESTING_OUTCOME, UnreachableHosts
 from llmgw_desktop.engine.gateway.http_client.upstream import (
     CONNECT_OUTCOME,
@@ -389,7 +390,10 @@ class ApiTargets:
         # Whole, or its first frame come: the time to first token of a stream.
         took = time.perf_counter() - started
         headers = line.headers or _NO_HEADERS
-        self.balancer.answered(target, took, headers, principal=call.caller.principal)
+        if line.streaming:  # its circuits' verdict waits for its end (`Line.stream_ended`)
+            self.balancer.first_token(target, took, headers)
+        else:
+            self.balancer.answered(target, took, headers, principal=call.caller.principal)
         return answer, None
 
     def _failed(self, line: Line, failure: UpstreamFailure, started: float) -> None:
@@ -424,6 +428,11 @@ class ApiTargets:
         )
         if failure.status == 429:
             self.keys.rest(provider, line.key, failure.retry_after_s)
+        if not failure.body_digest and line.body:
+            # Failed after the send (a whole answer broken off or trickled past its limit
+            # after its 2xx): its body told apart as a failed send's is, for whom the failure
+            # counts (`balancing/health.py`).
+            failure.body_digest = body_digest(line.body)
 
     def _span(self, call: ApiCall, wire: CallWire[A], key: PoolKey, record: str) -> None:
         """The attempt's span, ended when its row finishes."""
@@ -463,6 +472,10 @@ class Line:
     # The request was written to the upstream (it may have reached the vendor, answer or not).
     sent: bool = False
     ok: Attempt | None = None  # the attempt's `ok` in the route, once it answered
+    # The last body sent, whose digest a failure of the target's is counted by (`health.py`).
+    body: bytes = b""
+    # Its answer is a stream that began (`primed`): the balancer's verdict waits for its end.
+    streaming: bool = False
     # The last answer's headers (its rate limits, for the balancer); None before one came.
     headers: Mapping[str, str] | None = None
     answer: UpstreamAnswer | None = None  # the last 2xx answer, whose stream may be watched
@@ -485,6 +498,7 @@ class Line:
         """
         targets = self.targets
         upstream = targets.upstream
+        self.body = body
         # The wait for the answer's head is watched by the balancer, which gives it up when a
         # probe finds the target silent (`balancing/liveness.py`).
         probe = functools.partial(upstream.answers, self.addressed)
@@ -551,11 +565,25 @@ class Line:
                 kind=Outcome.STREAM_START,
             ) from None
         self.targets.records.first_token(self.record)
+        self.streaming = True
         if self.answer is not None:
             # Under way now: a silence in it asks whether its target still answers.
             upstream = self.targets.upstream
             probe = functools.partial(upstream.answers, self.addressed)
             self.targets.balancer.streaming(self.call.target, self.answer.progress, probe)
+
+    def stream_ended(self, *, completed: bool, broke: bool) -> None:
+        """The balancer's verdict on the target when its stream ends, before the row does:
+        `broke` by the upstream (cut, stalled, malformed), a failure of the target's;
+        `completed`, an answer that closes its circuits. Neither (its client left) says
+        nothing of the target, nor does a break while the gateway stops (its own doing)."""
+        if not (completed or broke) or (broke and self.targets.records.stopping):
+            return
+        principal = self.call.caller.principal
+        digest = body_digest(self.body) if broke else ""
+        self.targets.balancer.stream_ended(
+            self.call.target, principal=principal, broke=broke, body=digest
+        )
 
     def answered(
         self,

@@ -2,14 +2,19 @@
 
 One `Balancer` per gateway, in memory (each process of a team gateway keeps its own; a restart
 forgets). It learns from every attempt: calls in flight (`began`, until the answer ends), the
-time to first token and what the rate-limit headers said (`answered`), failures and whose they
-were (`failed`: cool-downs and circuits, `health.py`), and calls left waiting for their first
-byte (`first_byte`: a target that stopped answering, `liveness.py`). `order` turns a plan
-(`router.py`: pin, small request, the route's pool, fallbacks) into the order one principal's
-request tries it: the pool ordered by the route's strategy (`strategies.py`), then every target
-cooling down, with its circuit open or hung, for everyone or for that principal, moved behind
-the rest. Each target goes with the reason the recorder keeps (`chosen_because`). `routes` and
-`cooling` are what `/v1/providers` and the Providers page show.
+time to first token and what the rate-limit headers said (`answered`; a stream's `first_token`),
+failures and whose they were (`failed`: cool-downs and circuits, `health.py`), and calls left
+waiting for their first byte (`first_byte`: a target that stopped answering, `liveness.py`).
+A whole answer closes its target's circuits when it comes; a stream only when it ends whole
+(`stream_ended`): one its upstream breaks after it began is a failure of the target's, so a
+target whose streams always break goes behind the others as one that answers 500 does.
+
+`order` turns a plan (`router.py`: pin, small request, the route's pool, fallbacks) into the
+order one principal's request tries it: the pool ordered by the route's strategy
+(`strategies.py`), then every target cooling down, with its circuit open or hung, for everyone
+or for that principal, moved behind the rest. Each target goes with the reason the recorder
+keeps (`chosen_because`). `routes` and `cooling` are what `/v1/providers` and the Providers
+page show.
 """
 
 from __future__ import annotations
@@ -53,9 +58,11 @@ __all__ = ["Balancer", "BalancingSettings", "InFlight", "Ordered"]
 log = logging.getLogger(__name__)
 
 # Failures that say something about the target rather than the request, besides 429 and 5xx:
-# no answer in time. A host that takes no connection is rested by `unreachable.py`, which
-# passes its routes over outright (its attempt says `resting`): not counted twice here.
-_TARGET_FAILURES = (Outcome.TIMEOUT,)
+# no answer in time, and an answer it broke off after it began (a stream's or a whole one's:
+# a malformed whole answer is a 502 already). A host that takes no connection is rested by
+# `unreachable.py`, which passes its routes over outright (its attempt says `resting`): not
+# counted twice here.
+_TARGET_FAILURES = (Outcome.TIMEOUT, Outcome.BROKEN)
 
 
 @dataclass(frozen=True)
@@ -330,19 +337,40 @@ class Balancer:
     def answered(
         self, target: Target, seconds: float, headers: Mapping[str, str], *, principal: str
     ) -> None:
-        """`target` answered `principal` 2xx after `seconds` (to its first token when
-        streamed): its latency, the quota its headers say is left, and its circuits closed
-        (everyone's, and the principal's own)."""
+        """`target` answered `principal` 2xx and whole after `seconds`: what `first_token`
+        learns, and its circuits closed (everyone's, and the principal's own)."""
+        self.first_token(target, seconds, headers)
+        self._closed(self._of(target), principal)
+
+    def first_token(self, target: Target, seconds: float, headers: Mapping[str, str]) -> None:
+        """A stream of `target`'s began `seconds` after it was sent (or a whole answer came):
+        its latency, the quota its headers say is left, a hung target back. Not a verdict on
+        its circuits: a stream has it when it ends (`stream_ended`)."""
         known = self._of(target)
         now = self._clock()
         known.latency.add(seconds, now)
         quota = read_quota(headers, now, self._wall()) if headers else None
         if quota is not None:
             known.quota = quota
-        if known.health.answered(principal):
-            log.info("gateway: %s answers again; its circuit is closed", target.label)
         if known.liveness.hung_since is not None:
             known.liveness.came(now)
+
+    def stream_ended(self, target: Target, *, principal: str, broke: bool, body: str) -> None:
+        """A stream of `target`'s that began (`first_token`) ended: whole, its circuits close as
+        a whole answer's do; `broke` by its upstream (cut, stalled, malformed), a failure of the
+        target's (`Outcome.BROKEN`, counted for whom `failed` says; `body`: the digest of what
+        was sent). A stream its client left, or the gateway's stop cut, says nothing of its
+        target and is not passed here (a trial among them ends without a verdict)."""
+        if broke:
+            self.failed(target, Outcome.BROKEN, None, principal=principal, body=body)
+        else:
+            self._closed(self._of(target), principal)
+
+    def _closed(self, known: _Known, principal: str) -> None:
+        """An answer came whole: the target's circuits closed (everyone's, and `principal`'s
+        own)."""
+        if known.health.answered(principal):
+            log.info("gateway: %s answers again; its circuit is closed", known.target.label)
 
     def failed(
         self,
@@ -355,9 +383,9 @@ class Balancer:
     ) -> None:
         """`target` failed a call of `principal`'s with the route log's `outcome` (every key
         tried; `body`: the digest of what was sent, "" when unknown). Only failures that say
-        something of the target count: a timeout, 429, 5xx (a host taking no connection is
-        `unreachable.py`'s, a hung one `liveness.py`'s); whose they were decides for whom it
-        cools (`health.py`)."""
+        something of the target count: a timeout, an answer broken off, 429, 5xx (a host
+        taking no connection is `unreachable.py`'s, a hung one `liveness.py`'s); whose they
+        were decides for whom it cools (`health.py`)."""
         if outcome not in _TARGET_FAILURES and not (outcome == "429" or outcome[:1] == "5"):
             return
         known = self._of(target)

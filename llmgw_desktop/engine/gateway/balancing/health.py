@@ -14,10 +14,13 @@ their price, with their prompts) for as long as it kept sending such requests. S
 - a target found hung by the gateway's own probe (`liveness.py`) goes behind the others for
   everyone: no caller sent the probe.
 
-A 2xx answer closes the shared circuit and the answering principal's own, and forgets the
-failures in a row. Bounded: past `MAX_PRINCIPALS` the principal that failed least recently is
-forgotten (which only ends its own rest early), past `MAX_WITNESSES` bodies are no longer told
-apart. In memory, per process, as the rest of the balancer.
+An answer that comes whole closes the shared circuit and the answering principal's own, and
+forgets the failures in a row: a stream's when it ends whole, not at its first token (one its
+upstream breaks after it began is a failure, counted by the same rule; `Balancer.stream_ended`).
+
+Bounded: past `MAX_PRINCIPALS` the principal that failed least recently is forgotten (which
+only ends its own rest early), past `MAX_WITNESSES` bodies are no longer told apart. In
+memory, per process, as the rest of the balancer.
 """
 
 from __future__ import annotations
@@ -145,8 +148,9 @@ class TargetHealth:
         return self._local_failures + remote
 
     def answered(self, principal: str) -> bool:
-        """A 2xx answer to `principal`: the shared circuit and its own closed, the failures in
-        a row forgotten. True when the shared circuit had been open."""
+        """A 2xx answer to `principal` come whole (a stream ended whole): the shared circuit
+        and its own closed, the failures in a row forgotten. True when the shared circuit had
+        been open."""
         shared = self.shared
         was_open = shared.opened
         if shared.failures or shared.until or was_open:

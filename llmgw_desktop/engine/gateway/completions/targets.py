@@ -175,6 +175,7 @@ class _CompletionWire:
         def end(state: str, code: str | None) -> None:
             response.release()  # unread, the connection closes: the upstream stops at once
             ended = state == "completed"
+            line.stream_ended(completed=ended, broke=state == "failed")
             if state == "canceled":
                 state, code = self._api.records.cut()
             written = max(1, seen.written // CHARS_PER_TOKEN)

@@ -4,9 +4,11 @@ answer it hands back (`answer.py`)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from llmgw_desktop.engine.gateway.outcomes import Outcome
 
-__all__ = ["UpstreamFailure", "malformed_answer"]
+__all__ = ["UpstreamFailure", "body_digest", "malformed_answer"]
 
 
 class UpstreamFailure(Exception):
@@ -45,7 +47,7 @@ class UpstreamFailure(Exception):
         self.kind = kind
         # The upstream had answered 2xx before this: it took the call, and bills it.
         self.billed = False
-        # A digest of the body that was sent ("" where the failure came after the send): the
+        # The digest of the body that was sent (`body_digest`; "" where it is not known): the
         # balancer tells a body failing again apart from another (`balancing/health.py`).
         self.body_digest = ""
 
@@ -54,6 +56,12 @@ class UpstreamFailure(Exception):
         """Short code for the recorder's route log: the status (`429`), else its kind
         (`connect`, `timeout`, ...: an `Outcome`)."""
         return str(self.status) if self.status is not None else self.kind
+
+
+def body_digest(data: bytes) -> str:
+    """What the balancer knows a request's body by (`UpstreamFailure.body_digest`): short, and
+    the same for the same bytes whoever sends them."""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def malformed_answer(provider: str, exc: Exception, what: str = "an answer") -> UpstreamFailure:

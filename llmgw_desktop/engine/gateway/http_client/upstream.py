@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,11 @@ from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.http_client.answer import UpstreamAnswer
-from llmgw_desktop.engine.gateway.http_client.failure import UpstreamFailure, malformed_answer
+from llmgw_desktop.engine.gateway.http_client.failure import (
+    UpstreamFailure,
+    body_digest,
+    malformed_answer,
+)
 from llmgw_desktop.engine.gateway.http_client.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     ConnectError,
@@ -292,7 +295,7 @@ class UpstreamClient:
                 )
             failure = await self._refusal(response, target, signer)
         if isinstance(failure, UpstreamFailure):
-            failure.body_digest = hashlib.blake2b(data, digest_size=12).hexdigest()
+            failure.body_digest = body_digest(data)
         raise failure
 
     async def answers(self, target: UpstreamTarget, timeout_s: float) -> bool:

@@ -139,6 +139,28 @@ def test_failures_that_say_nothing_of_the_target_do_not_cool_it() -> None:
     assert view.label == A.label and view.state == "open" and view.last_error == "timeout"
 
 
+def test_a_streams_first_token_is_no_verdict_its_end_is() -> None:
+    """A stream's first token is timed but leaves the circuit as it was; its end decides:
+    broken by the upstream, a failure; whole, the circuit closes."""
+    clock = Clock()
+    balancer = _balancer(clock, cooldown_failures=2)
+    plan = _plan({"targets": THREE[:2], "strategy": "priority"})
+    for _ in range(2):
+        balancer.first_token(A, 0.2, {})
+        balancer.stream_ended(A, principal=LOCAL, broke=True, body="")
+    (view,) = balancer.cooling()
+    assert (view.label, view.state, view.last_error) == (A.label, "open", "broken")
+    assert _first(balancer, plan) == B
+    clock.advance(10.0)  # its rest over: the next call is its trial
+    flight = balancer.began(A, LOCAL)
+    balancer.first_token(A, 0.2, {})
+    assert balancer.cooling()[0].state == "half_open"  # begun is not answered
+    balancer.stream_ended(A, principal=LOCAL, broke=False, body="")
+    flight.release()
+    assert balancer.cooling() == []
+    assert _first(balancer, plan) == A
+
+
 def test_caller_keeps_a_caller_on_one_target() -> None:
     balancer = _balancer(Clock())
     plan = _plan({"targets": THREE, "strategy": "caller"})
