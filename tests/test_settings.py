@@ -191,6 +191,37 @@ def test_bad_file_value_names_key_and_file(
             "budgets",
             "budget 1 (global): unit: 'eur' must be one of usd or tokens",
         ),
+        # A list's values that are not what it holds: each quoted, in words, not a Python list.
+        (
+            '[http]\nallowed_hosts = ["gw.example.com", "https://gw.example.com/"]\n',
+            "http.allowed_hosts",
+            "'https://gw.example.com/' is not a host name (no scheme, port or path)",
+        ),
+        (
+            '[http]\ntrusted_proxies = ["10.0.0.0/8", "proxy one", "300.1.1.1"]\n',
+            "http.trusted_proxies",
+            "'proxy one' and '300.1.1.1' are not IP addresses or networks such as 10.0.0.0/8",
+        ),
+        (
+            '[http]\nallowed_origins = ["localhost:5173"]\n',
+            "http.allowed_origins",
+            "'localhost:5173' is not an origin such as http://localhost:5173",
+        ),
+        (
+            '[workspaces]\nallowed_roots = ["~/code", "src", "../up"]\n',
+            "workspaces.allowed_roots",
+            "'src' and '../up' are not absolute paths",
+        ),
+        (
+            '[workspaces]\ndenied_names = [".ssh", "a/b", ""]\n',
+            "workspaces.denied_names",
+            "'a/b' and '' are not plain directory names such as .ssh",
+        ),
+        (
+            '[workspaces]\nremote_allowed_tools = ["Read", "-rf"]\n',
+            "workspaces.remote_allowed_tools",
+            "'-rf' is not a tool name such as Bash(npm test)",
+        ),
     ],
 )
 def test_a_refusal_lists_the_value_given_and_the_allowed_ones_in_words(
@@ -241,7 +272,7 @@ def test_a_read_goes_on_past_refused_values_and_lists_what_a_start_would_stop_on
             "mcp.stdio_relay_silence_ms",
             "(milliseconds)",
         ),
-        ("LLM_GATEWAY_HTTP_ALLOWED_ORIGINS", "evil.com", "http.allowed_origins", "origins"),
+        ("LLM_GATEWAY_HTTP_ALLOWED_ORIGINS", "evil.com", "http.allowed_origins", "not an origin"),
     ],
 )
 def test_bad_environment_value_names_key_and_variable(
@@ -324,7 +355,10 @@ def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path)
         ('[workspaces.registry.web]\npath = "/w"\nremote_level = "root"\n', "remote_level"),
         ('[workspaces.registry.web]\nremote_level = "edit"\n', "needs path"),
         ('[workspaces.registry.web]\npath = "/w"\nsandbox = "off"\n', "unknown field"),
-        ('[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["-x"]\n', "tool names"),
+        (
+            '[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["-x"]\n',
+            "not a tool name",
+        ),
         # A grant of any command, or of any arguments to one, is a shell for remote callers.
         ('[workspaces]\nremote_allowed_tools = ["Bash"]\n', "any command"),
         (

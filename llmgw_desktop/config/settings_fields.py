@@ -20,7 +20,7 @@ from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.config.remote_power import GLOBAL_LEVELS, LEVELS, unspecific_command
 from llmgw_desktop.config.upstream_mcp import SERVER_NAME
-from llmgw_desktop.config.words import listed, one_of, unknown_names
+from llmgw_desktop.config.words import listed, not_all, one_of, unknown_names
 
 __all__ = [
     "LOG_LEVELS",
@@ -169,7 +169,13 @@ def header_name(value: str) -> str | None:
 
 def host_names(value: list[str]) -> str | None:
     bad = [h for h in value if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,253}", h)]
-    return f"{bad} must be host names (no scheme, port or path)" if bad else None
+    if not bad:
+        return None
+    return not_all(
+        bad,
+        "is not a host name (no scheme, port or path)",
+        "are not host names (no scheme, port or path)",
+    )
 
 
 def ip_networks(value: list[str]) -> str | None:
@@ -179,7 +185,12 @@ def ip_networks(value: list[str]) -> str | None:
             ipaddress.ip_network(entry.strip(), strict=False)
         except ValueError:
             bad.append(entry)
-    return f"{bad} must be IP addresses or networks such as 10.0.0.0/8" if bad else None
+    if not bad:
+        return None
+    such = "such as 10.0.0.0/8"
+    return not_all(
+        bad, f"is not an IP address or network {such}", f"are not IP addresses or networks {such}"
+    )
 
 
 def registration_policy(value: str) -> str | None:
@@ -196,12 +207,18 @@ def consent_password_hash(value: str) -> str | None:
 
 def absolute_paths(value: list[str]) -> str | None:
     bad = [p for p in value if not Path(p).expanduser().is_absolute()]
-    return f"{bad} must be absolute paths" if bad else None
+    return not_all(bad, "is not an absolute path", "are not absolute paths") if bad else None
 
 
 def dir_names(value: list[str]) -> str | None:
     bad = [n for n in value if not n or "/" in n or "\\" in n]
-    return f"{bad} must be plain directory names such as .ssh" if bad else None
+    if not bad:
+        return None
+    return not_all(
+        bad,
+        "is not a plain directory name such as .ssh",
+        "are not plain directory names such as .ssh",
+    )
 
 
 def oauth_clients(value: dict[str, Any]) -> str | None:
@@ -308,7 +325,8 @@ def known_clis(value: list[str], agents: Iterable[str] = ()) -> str | None:
 def origins(value: list[str]) -> str | None:
     bad = [o for o in value if not o.startswith(("http://", "https://")) or o.endswith("/")]
     if bad:
-        return f"{bad} must be origins such as http://localhost:5173 (scheme and host, no path)"
+        such = "such as http://localhost:5173 (scheme and host, no path)"
+        return not_all(bad, f"is not an origin {such}", f"are not origins {such}")
     return None
 
 
@@ -366,7 +384,11 @@ def remote_level(value: str) -> str | None:
 def tool_names(value: list[str]) -> str | None:
     bad = [t for t in value if not t.strip() or t.startswith("-") or len(t) > 200]
     if bad:
-        return f"{bad} are not tool names such as Bash(npm test)"
+        return not_all(
+            bad,
+            "is not a tool name such as Bash(npm test)",
+            "are not tool names such as Bash(npm test)",
+        )
     # A remote grant of any command (or any arguments to one) is a shell: those go by bypass.
     shells = [t for t in value if unspecific_command(t)]
     if shells:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["listed", "one_of", "unknown_names"]
+__all__ = ["listed", "not_all", "one_of", "unknown_names"]
 
 
 def listed(words: Iterable[object], last: str = "or") -> str:
@@ -31,3 +31,10 @@ def unknown_names(what: str, names: Sequence[str], known: Iterable[str]) -> str:
     and env" (`what` in the singular; several are "fields")."""
     kind = what if len(names) == 1 else f"{what}s"
     return f"unknown {kind} {listed(map(repr, names), 'and')}; known: {listed(known, 'and')}"
+
+
+def not_all(bad: Sequence[str], one: str, several: str) -> str:
+    """The refusal of the values of a list that are not what it holds, each quoted (so a
+    space or an empty one shows): "'http://a' is not a host name", "'a b' and 'c/d' are
+    not host names" (`one`, `several`: what follows one value, and several)."""
+    return f"{listed(map(repr, bad), 'and')} {one if len(bad) == 1 else several}"
