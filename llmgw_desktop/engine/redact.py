@@ -179,6 +179,16 @@ class Spellings:
                 data = data.replace(encoded, _REDACTED_BYTES)
         return data
 
+    def may_spell(self, data: bytes | str) -> bool:
+        """Whether `data` holds an escape that could spell a character of one of the values
+        (`\\u0073`, `\\/`): a text without one holds a value only as written."""
+        spelled = self._set
+        if isinstance(data, str):
+            gate = spelled.gate
+            return gate is not None and "\\" in data and gate.search(data) is not None
+        gate_bytes = spelled.gate_bytes
+        return gate_bytes is not None and b"\\" in data and gate_bytes.search(data) is not None
+
     def present(self, text: str) -> bool:
         """Whether `text` holds one of the values, as written or spelled with escapes."""
         spelled = self._set

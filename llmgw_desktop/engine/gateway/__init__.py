@@ -11,7 +11,8 @@ from `keys` in order, one attempt per key), the kind supplying its wire: a chat'
 `output_limit`, answers from and into the response cache in `cached_answers`, close enough to
 an earlier one in `semantic_cache`). Same dialect goes through `same_dialect/`; another dialect
 is `translation` through the neutral form `ir` and the `dialects/`, with `capabilities` (what a
-model accepts). The answer: `answers` and `relay` (whole or streamed), `held_answers` (a stream
+model accepts). The answer: `answers` and `relay` (whole or streamed; `split_secrets` masks a
+secret a stream splits over its events), `held_answers` (a stream
 that holds its budget until it ends) and `results` (what a front door gets back); its rows and
 report are in `records/`, each attempt's outcome an `outcomes.Outcome`. Errors are `errors`
 (with `key_refusal` for a key the provider refused); a call a stop ends before its answer

@@ -44,6 +44,7 @@ from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
 )
 from llmgw_desktop.engine.gateway.same_dialect.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.same_dialect.taps import stream_tap
+from llmgw_desktop.engine.gateway.split_secrets import split_masking
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
@@ -147,6 +148,7 @@ class AnswerRelay:
             response,
             stream_tap(incoming.name),
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
+            split=split_masking(incoming.name, sent.line.addressed.scrubbed),
         )
         await sent.line.primed(stream)
         dialect = incoming.dialect
@@ -226,15 +228,17 @@ class AnswerRelay:
         dialect = incoming.dialect
         request = outgoing.request or incoming.stub(route.model)
         encoder = dialect.stream_encoder(request)
+        split = split_masking(incoming.name, sent.line.addressed.scrubbed)
 
         async def chunks() -> AsyncIterator[bytes]:
             outcome = stream.outcome
             try:
-                async for piece in relay_events(stream.frames(), encoder):
+                async for piece in relay_events(stream.frames(), encoder, split):
                     yield piece
             except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
-                yield _stream_error(dialect, request, encoder, outcome.error)
+                held = b"" if split is None else split.close()
+                yield held + _stream_error(dialect, request, encoder, outcome.error)
             except GeneratorExit:
                 # Closed with a chunk not taken: the upstream's end was read (and decoded)
                 # before the client had it, which is not the client's answer complete.

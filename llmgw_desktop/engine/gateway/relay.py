@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import (
@@ -161,22 +162,35 @@ async def first_frames(frames: AnswerFrames) -> list[SseFrame]:
             return read
 
 
+class ChunkMasking(Protocol):
+    """What a stream's client bytes pass through as they go (`split_secrets.py`)."""
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def close(self) -> bytes: ...
+
+
 async def relay_events(
     batches: AsyncIterator[list[tuple[SseFrame, list[StreamEvent]]]],
     encoder: StreamEncoder | None,
+    split: ChunkMasking | None = None,
 ) -> AsyncIterator[bytes]:
-    """Client bytes: re-encoded events, or (no encoder) the upstream's own frames."""
+    """Client bytes: re-encoded events, or (no encoder) the upstream's own frames; through
+    `split` (a secret split over events masked) where one is given."""
     async for batch in batches:
         if encoder is None:
             out = b"".join(frame(data, event) for (event, data), _ in batch if data or event)
         else:
             out = b"".join(encoder.encode(e) for _, events in batch for e in events)
+        if split is not None:
+            out = split.feed(out)
         if out:
             yield out
-    if encoder is not None:
-        tail = encoder.close()
-        if tail:
-            yield tail
+    tail = b"" if encoder is None else encoder.close()
+    if split is not None:
+        tail = split.feed(tail) + split.close() if tail else split.close()
+    if tail:
+        yield tail
 
 
 def is_usage_only_chunk(item: SseFrame) -> bool:
@@ -200,7 +214,9 @@ class RelayedStream:
     frames go by. `drop_frame` removes frames the client did not ask for (the usage chunk the
     gateway asked an OpenAI Chat stream for), and where the answer's reader masked a frame (the
     upstream's key, the gateway's own secrets) the bytes as they came are not to be had
-    (`AnswerFrames.verbatim`): then the frames are written again instead.
+    (`AnswerFrames.verbatim`): then the frames are written again instead. `split`: what masks
+    a secret split over the events (`split_secrets.py`), fed the client's bytes in this one
+    generator, as they go.
     """
 
     def __init__(
@@ -209,12 +225,14 @@ class RelayedStream:
         tap: StreamTap,
         *,
         drop_frame: Callable[[SseFrame], bool] | None = None,
+        split: ChunkMasking | None = None,
     ) -> None:
         # An event's bytes are relayed once it ends, so an error event is seen whole (and
         # masked) before any of it reaches the client.
         self._frames = answer.frames(verbatim=True)
         self._tap = tap
         self._drop = drop_frame
+        self._split = split
         self._primed = b""
         # Every chunk was taken by the reader, who came back for more: only then is the
         # stream complete for the client (the frames are read, and tapped, before it has them).
@@ -259,7 +277,7 @@ class RelayedStream:
                     out = self._relay(frames)
                     if out:
                         yield out
-                tail = self._relay(self._frames.close())
+                tail = self._relay(self._frames.close()) + self._held()
                 if tail:
                     yield tail
                 if not self._tap.completed and self._tap.error is None:
@@ -273,11 +291,19 @@ class RelayedStream:
                 self._frames.release()
                 self._settle()
         except (OSError, TimeoutError, UpstreamMalformed) as exc:
-            yield failed(exc)
+            yield self._held() + failed(exc)
         finally:
             ended()
 
+    def _held(self) -> bytes:
+        """What the split masking still holds back, at the stream's end."""
+        return b"" if self._split is None else self._split.close()
+
     def _relay(self, frames: list[SseFrame]) -> bytes:
+        out = self._relayed(frames)
+        return out if self._split is None else self._split.feed(out)
+
+    def _relayed(self, frames: list[SseFrame]) -> bytes:
         """The client's bytes for the frames one read ended (masked already)."""
         for item in frames:
             self._tap.feed(item)

@@ -12,8 +12,10 @@ body's text, each finding named by its place), `rules.py` (the operator's rules,
 action for which provider and caller), `errors.py` (its three refusals), `redaction.py`
 (placeholders), `restore.py` (placeholders put back in whole and streamed answers),
 `stream_text.py` (text rewritten in a stream of any dialect, what may be split held back),
-`echoes.py` and `operator_keys.py` (the operator's own keys masked where an answer repeats
-them), `kinds.py` (the same for embeddings and text completions), `desk.py` (the `ask` question
-to the person at the desk), `stats.py` (what was found since start, per provider, key and kind).
+`key_matcher.py` (known values found whole or begun at a delta's end: the one matcher the
+gateway's own split-secret masking shares), `echoes.py` and `operator_keys.py` (the operator's
+own keys masked where an answer repeats them), `kinds.py` (the same for embeddings and text
+completions), `desk.py` (the `ask` question to the person at the desk), `stats.py` (what was
+found since start, per provider, key and kind).
 The MCP tool pins are beside the servers they pin, in `upstream_mcp/`.
 """

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from llmgw_desktop.engine.guard.echoes import KeyMatcher
+from llmgw_desktop.engine.guard.echoes import operator_matcher
+from llmgw_desktop.engine.guard.key_matcher import KeyMatcher
 from llmgw_desktop.engine.redact import KnownSecrets, known_secrets
 
 __all__ = ["OperatorKeys", "SendableKeys"]
@@ -61,7 +62,7 @@ class OperatorKeys:
         sources = await self._keys.sendable(project)
         for value, source in self._known.sources().items():
             sources.setdefault(value, source)
-        matcher = KeyMatcher(sources)
+        matcher = operator_matcher(sources)
         until = self._clock() + RETRY_S if self._keys.vault_problem else float("inf")
         if len(self._built) >= MAX_PROJECTS:
             self._built.clear()

@@ -10,7 +10,7 @@ private key in it still parses.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -71,7 +71,7 @@ class Placeholders:
     def __init__(self, originals: Mapping[str, str]) -> None:
         self._originals = originals
 
-    def may_touch(self, raw: bytes | str) -> bool:
+    def may_touch(self, raw: bytes | str, fields: Sequence[str] | None = None) -> bool:
         return ("[" in raw) if isinstance(raw, str) else (b"[" in raw)
 
     def in_data(self, data: str) -> bool:
@@ -83,6 +83,9 @@ class Placeholders:
     def held_from(self, text: str) -> int:
         partial = _PARTIAL.search(text)
         return len(text) if partial is None else partial.start()
+
+    def ended(self, text: str, as_json: bool) -> str:
+        return text  # held text never holds a whole placeholder: it was put back first
 
     def whole(self, value: Any) -> Any:
         return restore_value(value, self._originals)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
@@ -45,17 +45,32 @@ MAX_EVENT_BYTES = 64 * 1024 * 1024
 # (channel, path to the delta string, whether that string is JSON text)
 Path = tuple[str | int, ...]
 Delta = tuple[str, Path, bool]
-# A channel's held text: its last delta event, the event's SSE name, the path, JSON?, the text.
-Held = tuple[dict[str, Any], str | None, Path, bool, str]
+
+
+class Held(NamedTuple):
+    """What a channel holds back: the end of its last delta that could begin what is
+    replaced."""
+
+    event: dict[str, Any]  # its last delta event (a copy where it went on)
+    name: str | None  # the event's SSE name
+    path: Path
+    as_json: bool
+    text: str  # the held end
+    # The event whole as it came, held with its end where nothing else of it changed (one
+    # delta, nothing replaced): it goes on as it came, byte for byte, once what follows shows
+    # the end begins nothing; else its delta up to the end (`before`) goes on, the end later.
+    whole: bytes | None = None
+    before: str = ""
 
 
 class TextRule(Protocol):
     """What one answer rewrite replaces, and how a stream finds it in pieces."""
 
-    def may_touch(self, raw: bytes | str) -> bool:
+    def may_touch(self, raw: bytes | str, fields: Sequence[str] | None = None) -> bool:
         """Whether raw stream text (whole SSE events, or one event's data) may hold what is
-        replaced, or the start of it at the end of a delta: it is read; else it passes as it
-        came while nothing is held. May say yes wrongly, never no."""
+        replaced, or the start of it at the end of a delta (a string named one of `fields`,
+        where given): it is read; else it passes as it came while nothing is held. May say
+        yes wrongly, never no."""
         ...
 
     def in_data(self, data: str) -> bool:
@@ -72,9 +87,24 @@ class TextRule(Protocol):
         (`len(text)`: nothing to hold)."""
         ...
 
+    def ended(self, text: str, as_json: bool) -> str:
+        """Held text as it goes out when nothing more follows it (the stream ended, or another
+        event came): what `rewrite` left for what might follow replaced now."""
+        ...
+
     def whole(self, value: Any) -> Any:
         """A copy of a JSON value with everything replaced in every string."""
         ...
+
+
+# The names of each dialect's delta strings (`_deltas`): a stream's raw events are read for the
+# start of what is replaced only at the end of one of these.
+_DELTA_FIELDS: dict[str, tuple[str, ...]] = {
+    DIALECT_OPENAI_CHAT: ("content", "reasoning_content", "refusal", "arguments"),
+    DIALECT_ANTHROPIC: ("text", "thinking", "partial_json"),
+    DIALECT_OPENAI_RESPONSES: ("delta",),
+    DIALECT_GEMINI: ("text",),
+}
 
 
 def _deltas(dialect: str, event: Mapping[str, Any]) -> list[Delta]:
@@ -155,18 +185,22 @@ class StreamRewriter:
         self._rule = rule
         self._parser = SseParser(MAX_EVENT_BYTES)
         self._held: dict[str, Held] = {}  # channel -> what it holds back
+        self._fields = _DELTA_FIELDS.get(dialect, ())
+        # Whether an event of the chunk being fed was written otherwise than it came.
+        self._touched = False
 
     def feed(self, chunk: bytes) -> bytes:
         """The bytes the client gets for `chunk` (whole events only; a part waits for its
         end)."""
-        if (
-            not self._held
-            and chunk.endswith(b"\n\n")
-            and self._parser.between_events
-            and not self._rule.may_touch(chunk)
-        ):
+        whole = chunk.endswith(b"\n\n") and self._parser.between_events and not self._held
+        if whole and not self._rule.may_touch(chunk, self._fields):
             return chunk  # whole events with nothing to rewrite (most): not parsed at all
-        return b"".join(self._frame(item) for item in self._parser.feed(chunk))
+        self._touched = False
+        out = b"".join(self._frame(item) for item in self._parser.feed(chunk))
+        if whole and not self._touched and not self._held and self._parser.between_events:
+            # Read and left as it was: the bytes as they came (a comment, an `id:` kept).
+            return chunk
+        return out
 
     def close(self) -> bytes:
         """What is still held, at the stream's end."""
@@ -177,7 +211,7 @@ class StreamRewriter:
         name, data = item
         rule = self._rule
         event: Any = None
-        if self._held or rule.may_touch(data):
+        if self._held or rule.may_touch(data, self._fields):
             try:
                 event = jsonio.loads(data)
             except ValueError:
@@ -186,31 +220,64 @@ class StreamRewriter:
             return self._let_go(keep=None) + frame(data, name)
         deltas = _deltas(self._dialect, event)
         out = self._let_go(keep={channel for channel, _, _ in deltas})
+        whole = rule.in_data(data)
         changed = False
         for channel, path, as_json in deltas:
             held = self._held.pop(channel, None)
             delta = _get(event, path)
-            text = rule.rewrite((held[4] if held else "") + delta, as_json)
+            before = ""
+            if held is not None:
+                settled, before = self._settled(held, delta)
+                out += settled
+            text = rule.rewrite(before + delta, as_json)
             cut = rule.held_from(text)
             if cut < len(text):
-                self._held[channel] = (copy.deepcopy(event), name, path, as_json, text[cut:])
+                if len(deltas) == 1 and text == delta and not whole:
+                    # Nothing else of it changes: it waits whole, to go on as it came.
+                    self._held[channel] = Held(
+                        event, name, path, as_json, text[cut:], frame(data, name), text[:cut]
+                    )
+                    self._touched = True
+                    return out
+                self._held[channel] = Held(copy.deepcopy(event), name, path, as_json, text[cut:])
                 text = text[:cut]
             if text != delta:
                 _set(event, path, text)
                 changed = True
-        whole = rule.in_data(data)
         if not changed and not whole:
             return out + frame(data, name)  # untouched: as it came
+        self._touched = True
         rewritten = rule.whole(event) if whole else event
         return out + frame(_with_deltas(rewritten, event, deltas), name)
 
+    def _settled(self, held: Held, delta: str) -> tuple[bytes, str]:
+        """A channel's held end met by its next `delta`: what goes out before it, and the text
+        that goes on in front of it. An event held whole goes as it came where the end begins
+        nothing (nothing replaced, nothing of it still held), else its delta up to the end."""
+        if held.whole is None:
+            return b"", held.text
+        combined = held.text + delta
+        rule = self._rule
+        if rule.rewrite(combined, held.as_json) == combined and rule.held_from(combined) >= len(
+            held.text
+        ):
+            return held.whole, ""
+        _set(held.event, held.path, held.before)
+        return frame(held.event, held.name), held.text
+
     def _let_go(self, keep: set[str] | None) -> bytes:
-        """Held text of every channel but `keep`, each in a copy of its last delta event."""
+        """Held text of every channel but `keep`, each in its last delta event (as it came,
+        where it was held whole and nothing was left to replace)."""
         out = []
         for channel in [c for c in self._held if keep is None or c not in keep]:
-            event, name, path, _as_json, text = self._held.pop(channel)
-            _set(event, path, text)
-            out.append(frame(event, name))
+            held = self._held.pop(channel)
+            ended = self._rule.ended(held.text, held.as_json)
+            if held.whole is not None and ended == held.text:
+                out.append(held.whole)
+            else:
+                _set(held.event, held.path, held.before + ended)
+                out.append(frame(held.event, held.name))
+            self._touched = True
         return b"".join(out)
 
 
@@ -260,20 +327,25 @@ class TextRewriter:
     def close(self) -> str:
         """What is still held, at the end."""
         held, self._held = self._held, ""
-        return held
+        return self._rule.ended(held, False) if held else held
 
 
 async def rewritten_pieces(
     pieces: AsyncIterator[Any], rewriter: TextRewriter
 ) -> AsyncIterator[Any]:
     """A text completion's stream (`FimPiece`s) rewritten; what is held back at the end goes
-    out with the last piece."""
+    out with the last piece (or after it, in a copy, where the stream ended without saying)."""
     try:
+        last = None
         async for piece in pieces:
             text = rewriter.feed(piece.text)
             if piece.done or piece.finish_reason is not None:
                 text += rewriter.close()
+            last = piece
             yield dataclasses.replace(piece, text=text)
+        held = rewriter.close()
+        if held and last is not None:
+            yield dataclasses.replace(last, text=held)
     finally:
         closer = getattr(pieces, "aclose", None)
         if closer is not None:

@@ -13,7 +13,8 @@ import pytest
 from llmgw_desktop.engine.gateway.http_client.sse import SseParser, frame
 from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.gateway.results import Completed
-from llmgw_desktop.engine.guard.echoes import AnswerEchoes, KeyMatcher, KeyRule
+from llmgw_desktop.engine.guard.echoes import AnswerEchoes, operator_matcher
+from llmgw_desktop.engine.guard.key_matcher import KeyMatcher, KeyRule
 from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
 from llmgw_desktop.engine.guard.stream_text import StreamRewriter, TextRewriter
 from llmgw_desktop.engine.redact import KnownSecrets
@@ -26,7 +27,7 @@ MASKED = "[OPERATOR_KEY:env:OPENAI_API_KEY]"
 
 
 def _matcher() -> KeyMatcher:
-    return KeyMatcher(SOURCES)
+    return operator_matcher(SOURCES)
 
 
 def test_a_whole_key_is_replaced_by_its_source_and_told_once() -> None:
@@ -43,7 +44,7 @@ def test_text_without_a_key_is_the_same_object() -> None:
 
 
 def test_short_values_are_not_keys() -> None:
-    assert not KeyMatcher({"abc": "config:x#1", "": "env:EMPTY"})
+    assert not operator_matcher({"abc": "config:x#1", "": "env:EMPTY"})
 
 
 @pytest.mark.parametrize("cut", range(1, len(KEY)))

@@ -332,7 +332,9 @@ async def test_a_stream_past_the_output_its_hard_budget_held_is_cut_there(
     upstream.script(Reply.in_pieces(*["tok "] * 20, "end"))
     answer = await kind.ask(gateway, stream=True)
     assert answer.status == 200 and "max_tokens" not in answer.text, answer.text[-400:]
-    assert "end" in answer.text, answer.text
+    # As its client reads it: a delta that ends as a secret of the gateway's begins (a random
+    # one may begin with `d`) has that end held and sent with the next event.
+    assert said(kind, answer, stream=True).endswith("end"), answer.text
     upstream.script(Reply.in_pieces(*["tok "] * RUNAWAY_PIECES))
     answer = await kind.ask(gateway, stream=True)
     # Cut mid-stream (an error event after what was relayed), or, where the runaway's first
@@ -548,3 +550,52 @@ def test_no_wire_reads_the_raw_response() -> None:
         "status",
         "whole",
     }
+
+
+def _small_pieces(text: str) -> list[str]:
+    """`text` in pieces of 3 to 5 characters, as a model streams it a token at a time."""
+    pieces, at = [], 0
+    while at < len(text):
+        size = 3 + len(pieces) % 3
+        pieces.append(text[at : at + size])
+        at += size
+    return pieces
+
+
+@streamed_kinds
+async def test_the_gateways_own_secret_split_across_a_stream_is_masked(
+    kind: Kind,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model streams its text a few characters an event: a secret it repeats comes over many
+    events, none of which holds it whole (a text completion's comes in two halves)."""
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
+    gateway = await _started(start_gateway, upstream, kind)
+    key = sent_key(kind)
+    pieces = ("it is ", *_small_pieces(MASTER_KEY), " sent ", *_small_pieces(key), " end")
+    upstream.script(Reply.in_pieces(*pieces))
+    answer = await kind.ask(gateway, stream=True)
+    assert answer.status == 200, answer
+    text = said(kind, answer, stream=True)
+    assert MASTER_KEY not in text and key not in text, text
+    assert text.removesuffix("|\n") == "it is [REDACTED] sent [REDACTED] end", text
+
+
+@streamed_kinds
+async def test_text_split_across_a_stream_that_begins_as_a_secret_arrives_as_written(
+    kind: Kind,
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beside it: pieces that begin as the secret does and go on otherwise, and a stream that
+    ends on the secret's first characters, reach the client unchanged."""
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", MASTER_KEY)
+    gateway = await _started(start_gateway, upstream, kind)
+    pieces = ("it is ", *_small_pieces(MASTER_KEY[:30] + "-not-it"), " and ", MASTER_KEY[:6])
+    upstream.script(Reply.in_pieces(*pieces))
+    answer = await kind.ask(gateway, stream=True)
+    assert answer.status == 200, answer
+    assert said(kind, answer, stream=True).removesuffix("|\n") == "".join(pieces)

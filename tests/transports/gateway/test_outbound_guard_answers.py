@@ -84,14 +84,14 @@ async def test_an_echoed_key_is_masked_whole_and_streamed_in_every_dialect(
     upstream.script(*[_echo()] * 4)
     named = 0
     for model in (own, translated):
-        # A whole answer repeating the very key its request was sent is masked by the answer's
-        # reader before the scan reads it (SECURITY.md 26); split across a stream's deltas, or
-        # another of the operator's keys, the scan names it.
+        # An answer repeating the very key its request was sent is masked by the gateway before
+        # the scan reads it (SECURITY.md 26), whole or split across a stream's deltas; another
+        # of the operator's keys, the scan names.
         sent_it = model.startswith("claude")
-        whole = "[REDACTED]" if sent_it else MASKED
-        assert await ask(gateway, model, "hi") == f"Found {whole} in your .env", (door, model)
-        assert await stream(gateway, model, "hi") == f"Found {MASKED} in your .env", door
-        named += 1 if sent_it else 2
+        masked = "[REDACTED]" if sent_it else MASKED
+        assert await ask(gateway, model, "hi") == f"Found {masked} in your .env", (door, model)
+        assert await stream(gateway, model, "hi") == f"Found {masked} in your .env", door
+        named += 0 if sent_it else 2
     counts = gateway.engine.guard.stats.counts()
     assert {(c.kind, c.action) for c in counts} == {("operator_key", "answer_masked")}
     assert sum(c.count for c in counts) == named
@@ -114,14 +114,15 @@ async def test_a_callers_own_key_comes_back_beside_the_operators_masked(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     """The caller sends its own key; the model repeats it and the operator's, each split
-    across deltas: the caller's comes back as it sent it, only the operator's is masked, and
-    the row names only the operator's."""
+    across deltas: the caller's comes back as it sent it, only the operator's is masked (the
+    one the stream's request was sent with by the gateway itself), and the row names only the
+    operator's."""
     gateway = await start_gateway(SCAN)
     pieces = (CALLERS_KEY[:9], CALLERS_KEY[9:], " and ", ANTHROPIC_KEY[:9], ANTHROPIC_KEY[9:])
     upstream.script(Reply.in_pieces(*pieces), Reply.in_pieces(*pieces))
     asked = f"My key is {CALLERS_KEY}; what is yours?"
     streamed = await STREAMS["anthropic"](gateway, "claude-sonnet-4-6", asked)
-    assert streamed == f"{CALLERS_KEY} and {MASKED}"
+    assert streamed == f"{CALLERS_KEY} and [REDACTED]"
     reply = await openai_client(gateway).chat.completions.with_raw_response.create(
         model="gpt-4o", messages=[{"role": "user", "content": asked}]
     )
@@ -168,8 +169,9 @@ async def test_a_streamed_rows_route_names_the_key(
 ) -> None:
     gateway = await start_gateway(SCAN)
     upstream.script(_echo())
+    # A model of another provider: the key it repeats is not the one its request was sent.
     async with claude_client(gateway).messages.with_streaming_response.create(
-        model="claude-sonnet-4-6",
+        model="gpt-4o",
         max_tokens=100,
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
@@ -186,8 +188,8 @@ async def test_a_streamed_rows_route_names_the_key(
 async def test_the_gateways_own_secret_split_across_a_stream_is_masked(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    """The static bearer token, which no caller may learn: whole in one event it was masked
-    before (SECURITY.md 26); split across deltas, the answer scan names it."""
+    """The static bearer token, which no caller may learn: whole in one event or split across
+    deltas, the gateway masks it before the answer scan reads it (SECURITY.md 26)."""
     token = "operator-bearer-token-0123456789-abcdefghij"
     gateway = await start_gateway({**SCAN, "http.auth_token": token})
     upstream.script(Reply.in_pieces("t=", token[:10], token[10:]))
@@ -195,4 +197,4 @@ async def test_the_gateways_own_secret_split_across_a_stream_is_masked(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
     )
     text = "".join([(c.choices[0].delta.content or "") async for c in stream if c.choices])
-    assert text == "t=[OPERATOR_KEY:gateway:http.auth_token]"
+    assert text == "t=[REDACTED]"

@@ -34,6 +34,7 @@ from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.relay import first_frames
 from llmgw_desktop.engine.gateway.results import CallerInfo, EndingChunks
 from llmgw_desktop.engine.gateway.router import Plan, Target
+from llmgw_desktop.engine.gateway.split_secrets import masked_pieces
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -135,7 +136,8 @@ class _CompletionWire:
         response = await line.send(self._body, stream=request.stream)
         if request.stream:
             # Held until the stream's row is counted, when its pieces end.
-            pieces = held_until_ended(await self._stream(response, line), line.hold.moved())
+            pieces = masked_pieces(await self._stream(response, line), line.addressed.scrubbed)
+            pieces = held_until_ended(pieces, line.hold.moved())
             return Completion(route, request, pieces=pieces)
         piece = await self._whole(response)
         usage = line.answered(piece.usage, max(1, len(piece.text) // CHARS_PER_TOKEN))
