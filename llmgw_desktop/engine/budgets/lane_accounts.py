@@ -71,6 +71,12 @@ class LaneAccounts:
         self._released: set[str] = set()
         # Additions whose budget period was not counted in when they were written.
         self._waiting: dict[LaneKey, float] = {}
+        # Additions a flush is writing: still owed until it has (a read of the store meanwhile
+        # may see it before the commit; counted twice for a moment rather than never).
+        self._writing: dict[LaneKey, float] = {}
+        # Flushes that wrote: a read of the store that one ended during may have been taken
+        # before or after its commit (the ledger reads again then, `BudgetLedger._reread`).
+        self.flushes_written = 0
         self._flushing = False
         # Set when a reserve runs low: the flush's wait ends at once.
         self._hurry = asyncio.Event()
@@ -114,8 +120,8 @@ class LaneAccounts:
             self._room_may_have_come()
 
     def owed(self, key: LaneKey) -> float:
-        """What this process has yet to add to `key`."""
-        return self._adds.get(key, 0.0) + self._waiting.get(key, 0.0)
+        """What this process has yet to add to `key` (being written included)."""
+        return self._adds.get(key, 0.0) + self._waiting.get(key, 0.0) + self._writing.get(key, 0.0)
 
     def take_adds(self, budget: str, period_start: float) -> dict[LaneKey, float]:
         """Take back what is owed to one budget's period (it is being counted in from the
@@ -439,6 +445,7 @@ class LaneAccounts:
             clock=self._clock,
             seen=self._seen,
         )
+        self._count_writing(adds, 1.0)
         try:
             written = await self._db.run(work)
         except Exception as exc:
@@ -447,6 +454,9 @@ class LaneAccounts:
             self.reserves.granting(grants, on=False)
             self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
             return False
+        finally:
+            self._count_writing(adds, -1.0)
+        self.flushes_written += 1
         self._wait(written.kept)
         if unmark and self._unmark_at == unmark_at:  # else marked again meanwhile: kept
             self._unmark_at = None
@@ -484,6 +494,16 @@ class LaneAccounts:
         adds, released = self._adds, self._released
         self._adds, self._released = {}, set()
         return adds, released
+
+    def _count_writing(self, adds: Mapping[LaneKey, float], sign: float) -> None:
+        """`adds` being written (`sign` 1) or written, or given back (-1)."""
+        writing = self._writing
+        for key, amount in adds.items():
+            left = writing.get(key, 0.0) + sign * amount
+            if abs(left) > 1e-12:
+                writing[key] = left
+            else:
+                writing.pop(key, None)
 
     def _give_back(self, adds: Mapping[LaneKey, float], released: Iterable[str]) -> None:
         for key, amount in adds.items():

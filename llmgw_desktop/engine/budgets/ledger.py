@@ -538,14 +538,20 @@ class BudgetLedger:
         if not self._budgets:
             return
         periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
+        accounts = self.accounts
+        flushes = accounts.flushes_written
         try:
-            read = await self.accounts.read(periods)
+            read = await accounts.read(periods)
         except Exception as exc:
             self._db.log_failure(log, "budgets: could not read the spend back", exc)
             return
         if periods != {b.key: self._bounds[b.period][0] for b in self._budgets}:
             return  # a period rolled or the budgets changed during the read: read again then
-        owed = self.accounts.owed
+        if accounts.flushes_written != flushes:
+            # A flush wrote meanwhile: the read may hold its costs or not, and they are no
+            # longer owed here. The flush's own read back (`on_settled`) follows.
+            return
+        owed = accounts.owed
         table = spend.with_owed(read.spent, self._budgets, periods, self._spent, owed)
         self._spent = table
         self._used_up = spend.used_up(self._budgets, self._spent)

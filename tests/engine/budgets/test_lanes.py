@@ -150,6 +150,38 @@ async def test_additions_wait_until_the_period_is_counted_in(
     assert states[KEY].spent == pytest.approx(0.5)
 
 
+async def test_what_a_flush_is_writing_is_still_owed_until_it_is_written(
+    stores: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI, 2026-11-30: the ledger's spend read back was answered while a flush wrote a
+    finished call's cost: the read saw the store before the flush's commit, and the flush had
+    already taken the cost out of what this process owes, so the budget read short by that
+    call (a budget's spend must never read less than what was spent). What is being written
+    stays owed until it is written, or given back when it is not."""
+    first, _second = stores
+    a = await counted_in_from_nothing(first)
+    writing, write = asyncio.Event(), asyncio.Event()
+    run = first.run
+
+    async def held_write(fn: Callable[[], object]) -> object:
+        if getattr(fn, "func", None) is lane_accounts.transactions.flush:
+            writing.set()
+            await write.wait()  # the flush's write waits here, its costs taken
+        return await run(fn)  # (on SQLite a read comes this way too)
+
+    monkeypatch.setattr(first, "run", held_write)
+    a.add(KEY, 0.3)
+    flushing = asyncio.ensure_future(a.flush())
+    await writing.wait()
+    read = await a.read({KEY.budget: KEY.period_start})  # the store before the commit
+    assert read.spent.get(KEY, 0.0) + a.owed(KEY) == pytest.approx(0.3)
+    write.set()
+    assert await flushing
+    read = await a.read({KEY.budget: KEY.period_start})
+    assert read.spent[KEY] + a.owed(KEY) == pytest.approx(0.3)  # counted once, not twice
+    assert a.flushes_written == 1
+
+
 async def test_admissions_at_once_from_many_processes_never_hold_more_than_the_budget(
     new_database: Callable[[str], Database],
 ) -> None:

@@ -198,6 +198,37 @@ async def test_the_refusal_is_told_when_the_spend_read_back_lands_during_its_adm
         await engine.stop()
 
 
+async def test_spend_read_back_while_a_flush_writes_never_reads_short(
+    loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI, 2026-11-30 (`test_budget_reserve_wait_redteam`): a read of the spend taken before a
+    flush's commit and answered after it read a finished call's cost in neither the store nor
+    what this process owes: the budget said $0.45 where $0.54 was spent. A read a flush wrote
+    during is not used (the flush's own read back follows)."""
+    budget = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 10_000}
+    engine = await _engine(loaded, [budget])
+    ledger = engine.budget_ledger
+    accounts = ledger.accounts
+    read = accounts.read
+
+    async def flush_during_the_read(periods: Any) -> Any:
+        before = await read(periods)  # the store before the flush
+        assert await accounts.flush()  # the finished call's cost written meanwhile
+        return before
+
+    try:
+        _row(engine, input_tokens=40)
+        assert engine.budgets.statuses()[0].spent == 40
+        monkeypatch.setattr(accounts, "read", flush_during_the_read)
+        await ledger._reread()
+        assert engine.budgets.statuses()[0].spent == 40
+        monkeypatch.setattr(accounts, "read", read)
+        await ledger._reread()
+        assert engine.budgets.statuses()[0].spent == 40  # read back whole, counted once
+    finally:
+        await engine.stop()
+
+
 async def test_a_prompt_too_large_for_the_room_left_is_refused_alone(
     loaded: LoadedSettings,
 ) -> None:
