@@ -8,6 +8,13 @@ boxes, combo boxes, and checkboxes (in forms and in table cells). A checked box 
 the accent colour with a white tick, so on and off differ in more than a small mark. A
 checkbox with the `switch` property is drawn as a toggle switch instead (`kit/switch.py`).
 
+The style is also where a number box, a time box or a drop-down takes the mouse wheel only
+with the focus (`polish`): Qt's own turn their value under a pointer the wheel passes over, so
+scrolling a long form (Settings) changed the values it scrolled past and saved them, a secret
+guard's action to `off` among them. Unfocused, the wheel event is left to the page, which
+scrolls; a click or Tab gives the control the focus (and the wheel) as before. One place for
+every such control the window and its dialogs make, wherever they are made.
+
 A proxy style rather than a style sheet: a sheet makes Qt polish every widget through its
 style sheet engine (about 1 s and 11 MB more to build the window, docs/PERFORMANCE.md); here
 only the few primitives below pass through Python.
@@ -16,7 +23,11 @@ only the few primitives below pass through Python.
 from __future__ import annotations
 
 from llmgw_desktop.ui.qt import (
+    QAbstractSpinBox,
     QColor,
+    QComboBox,
+    QEvent,
+    QObject,
     QPainter,
     QPainterPath,
     QPalette,
@@ -33,7 +44,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["ControlStyle"]
+__all__ = ["WHEEL_CONTROLS", "ControlStyle", "WheelNeedsFocus"]
 
 PE = QStyle.PrimitiveElement
 CC = QStyle.ComplexControl
@@ -43,12 +54,37 @@ BOX_RADIUS = 3.0
 DEFAULT_BORDER = "#7d838d"
 
 
+class WheelNeedsFocus(QObject):
+    """An event filter: a wheel over a control without the focus is not the control's (it is
+    ignored, and Qt hands a real wheel's event on to the control's parent: the page)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        wheel = event.type() == QEvent.Type.Wheel
+        if wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+# The controls whose value a wheel turns.
+WHEEL_CONTROLS = (QAbstractSpinBox, QComboBox)
+
+
 class ControlStyle(QProxyStyle):
     """Fusion with visible field frames and checkboxes; `border` is the look's edge colour."""
 
     def __init__(self, base: QStyle) -> None:
         super().__init__(base)
         self.border = QColor(DEFAULT_BORDER)
+        self.wheel_needs_focus = WheelNeedsFocus(self)
+
+    def polish(self, target: object) -> object:  # type: ignore[override]
+        """Qt's polish of a widget (or a palette, or the application): a control a wheel would
+        turn takes the wheel only with the focus, and no focus from the wheel."""
+        if isinstance(target, WHEEL_CONTROLS):
+            target.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            target.installEventFilter(self.wheel_needs_focus)
+        return super().polish(target)  # type: ignore[call-overload]
 
     def drawPrimitive(
         self,
