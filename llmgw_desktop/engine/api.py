@@ -43,6 +43,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "live_settings": "save a setting and take it on now where the engine can (operator only)",
     "tasks": "the supervisor front doors start their own background tasks under",
     "events": "the event bus the desk observes",
+    "unheard_notices": "the notices told while the engine started, before the desk listened",
     # calls, jobs and sessions
     "runner": "run a call: finished within the deadline, else deferred with its job id",
     "jobs": "read, wait for, watch and cancel jobs; the desk's job list",

@@ -34,6 +34,7 @@ from llmgw_desktop.engine.events import (
     EventBus,
     RequestFinished,
     StoreHealthChanged,
+    UnheardNotices,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.gateway.desk.playground import Playground
@@ -133,6 +134,8 @@ class Engine:
         # them the operator lets pass a hard budget by a run's cost (`unmetered_clis`).
         self.catalog = ProviderCatalog.of(settings.providers.acp, settings.providers.unmetered_clis)
         self.events = EventBus()
+        # What the engine tells while it starts, before a desk listens (`EngineBridge`).
+        self.unheard_notices = UnheardNotices(self.events)
         self.tasks = TaskSupervisor()
         # Built in the order they need each other: each step reads only what the steps before
         # it built.

@@ -14,6 +14,9 @@ to it. The budgets, whose count decides the next call, still hear of it at once.
 keep their order and come before any request read later is served, since a request is served
 in a task step the loop queues behind them (a client that asks `/metrics` once it has its
 answer sees its request counted). Any other publisher's events are heard at once.
+
+`UnheardNotices` keeps the notices published before the desk listened (the engine starts
+before the window is built), for the desk to tell once it is.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
@@ -41,6 +44,7 @@ __all__ = [
     "RequestFinished",
     "SecretsFound",
     "StoreHealthChanged",
+    "UnheardNotices",
     "answer_follows",
 ]
 
@@ -276,3 +280,22 @@ def _deliver(handlers: tuple[Handler, ...], event: Event) -> None:
             handler(event)
         except Exception:
             log.exception("event handler %r failed on %r", handler, event)
+
+
+class UnheardNotices:
+    """The notices published before anyone showed them: the engine starts before the desk
+    that tells the person is built, and what it finds while it starts (a hard budget already
+    used up) was published to no one. Kept (the last `limit`) until `take`, once."""
+
+    def __init__(self, bus: EventBus, limit: int = 50) -> None:
+        self._kept: deque[Notice] = deque(maxlen=limit)
+        self._stop: Callable[[], None] | None = bus.subscribe(Notice, self._kept.append)
+
+    def take(self) -> list[Notice]:
+        """The notices kept so far, oldest first; none are kept after (the taker listens)."""
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+        taken = list(self._kept)
+        self._kept.clear()
+        return taken

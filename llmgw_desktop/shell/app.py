@@ -132,6 +132,7 @@ class DesktopApp:
         self.runtime = runtime
         bridge = EngineBridge(runtime.engine)
         self._build_ui(runtime, bridge)
+        bridge.tell_unheard()  # what the engine told while it started, before the desk was
         if self._collector is not None:
             # After the first paint and the charts, not before, so they are frozen too; the
             # MCP SDK, if it loads later, is frozen when it has

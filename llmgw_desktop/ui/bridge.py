@@ -88,6 +88,9 @@ class EngineBridge(QObject):
             bus.subscribe(RequestFinished, self._on_finished, after=True),
             bus.subscribe(AnsweringChanged, lambda e: self.answeringChanged.emit(e.answering)),
         ]
+        # Told while the engine started, before this listened: the desk tells them once its
+        # widgets listen (`tell_unheard`). Taken as this subscribed, so none is told twice.
+        self._unheard = engine.unheard_notices.take()
 
     def _on_finished(self, event: RequestFinished) -> None:
         self.requestFinished.emit(event)
@@ -108,6 +111,13 @@ class EngineBridge(QObject):
         if rests != self._rests:
             self._rests = rests
             self.restsChanged.emit()
+
+    def tell_unheard(self) -> None:
+        """Tell the notices the engine published before this listened (a hard budget found
+        used up at start), now that the window and the tray listen."""
+        unheard, self._unheard = self._unheard, []
+        for notice in unheard:
+            self._on_notice(notice)
 
     def _on_notice(self, event: Notice) -> None:
         # With its topic first: the notification history keeps the first of the two.

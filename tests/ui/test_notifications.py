@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import Notice
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.notifications import (
@@ -212,3 +213,38 @@ def test_the_page_lists_what_was_shown_before_a_restart(
     with desktop_app(settings) as second:
         rows = on_app(second, read)
     assert rows == [("warning", "Budget global reached 80% of $5.00 today", True)]
+
+
+def test_a_budget_already_used_up_at_start_is_told_on_the_desk(
+    on_app: OnApp, qloop: object, loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Person pass, 2026-11-30: a hard budget already past its limit when the app started was
+    told by the engine while it started, before the desk listened: Notifications never said
+    it, though every page showed the budget refusing."""
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_: None)
+    budget = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 30}
+    settings = loaded.settings.with_values({"http.port": 0, "budgets": [budget]})
+
+    async def spend_past_it() -> None:
+        engine = Engine(settings)
+        await engine.start()
+        try:
+            record = engine.recorder.start(principal="local", provider="claude", caller="cli")
+            engine.recorder.finish(record, state="completed", input_tokens=40)
+            await until(lambda: engine.budgets.statuses()[0].spent == 40, "the spend counted")
+        finally:
+            await engine.stop()
+
+    assert isinstance(qloop, asyncio.AbstractEventLoop)
+    qloop.run_until_complete(spend_past_it())
+
+    async def read(desktop: DesktopApp) -> list[tuple[str, str]]:
+        assert desktop.window is not None
+        log = desktop.window.notifications
+        await until(lambda: log.entries(), "a notification")
+        return [(e.level, e.text) for e in log.entries()]
+
+    with desktop_app(replace(loaded, settings=settings)) as app:
+        told = on_app(app, read)
+    assert [level for level, text in told if text.startswith("Budget global")] == ["error"], told
