@@ -197,6 +197,11 @@ def test_bad_file_value_names_key_and_file(
             "http.allowed_hosts",
             "'https://gw.example.com/' is not a host name (no scheme, port or path)",
         ),
+        (  # a port is no part of a host name: `Host` is matched without it, never again
+            '[http]\nallowed_hosts = ["[fd00::1]", "fd00::2", "x.example:8080", "[::1]:80"]\n',
+            "http.allowed_hosts",
+            "'x.example:8080' and '[::1]:80' are not host names (no scheme, port or path)",
+        ),
         (
             '[http]\ntrusted_proxies = ["10.0.0.0/8", "proxy one", "300.1.1.1"]\n',
             "http.trusted_proxies",

@@ -167,8 +167,20 @@ def header_name(value: str) -> str | None:
     return None
 
 
+def _host_name(value: str) -> bool:
+    """A host name or an IP address as a `Host` header names it, port left out (an IPv6
+    address bare or in brackets): what `http.allowed_hosts` is matched on."""
+    if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", value):
+        return True
+    try:
+        ipaddress.IPv6Address(value[1:-1] if value.startswith("[") else value)
+    except ValueError:
+        return False
+    return value.startswith("[") == value.endswith("]")
+
+
 def host_names(value: list[str]) -> str | None:
-    bad = [h for h in value if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,253}", h)]
+    bad = [h for h in value if not _host_name(h)]
     if not bad:
         return None
     return not_all(

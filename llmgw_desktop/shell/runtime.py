@@ -223,7 +223,8 @@ class GatewayRuntime:
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:
     """`Host` values accepted besides loopback: the configured ones, the public URL's host, and
     the bind address when it is a specific one (never the wildcard)."""
-    hosts = list(settings.http.allowed_hosts)
+    # An IPv6 address as a `Host` header has it, inside its brackets (`edge._split_host`).
+    hosts = [h.removeprefix("[").removesuffix("]") for h in settings.http.allowed_hosts]
     if settings.http.public_url:
         hosts.append(urlsplit(settings.http.public_url).hostname or "")
     if settings.http.host not in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound

@@ -48,6 +48,18 @@ def test_configured_extra_host_passes() -> None:
     assert host_allowed("gateway.internal:3333", extra_hosts=["gateway.internal"])
 
 
+def test_an_ipv6_host_configured_in_brackets_passes_as_clients_send_it() -> None:
+    """`http.allowed_hosts = ["[fd00::1]"]`, as a URL writes it: the `Host` header's address
+    is matched without its brackets (`shell.runtime.allowed_hosts` drops them)."""
+    from llmgw_desktop.config.settings import load_settings
+    from llmgw_desktop.shell.runtime import allowed_hosts
+
+    settings = load_settings(environ={"LLM_GATEWAY_HTTP_ALLOWED_HOSTS": "[fd00::1],fd00::2"})
+    hosts = allowed_hosts(settings.settings)
+    assert host_allowed("[fd00::1]:3333", hosts) and host_allowed("[fd00::2]", hosts)
+    assert not host_allowed("[fd00::3]:3333", hosts)
+
+
 @pytest.mark.parametrize(
     "origin", [None, "http://localhost:5173", "http://127.0.0.1:3333", "https://[::1]:8443"]
 )
