@@ -202,6 +202,7 @@ from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHeal
 from llmgw_desktop.engine.providers.process_identity import process_gone as process_gone
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import KEY_REFUSED_CODES as KEY_REFUSED_CODES
+from llmgw_desktop.engine.providers.trouble import UNREACHED_SOURCE as UNREACHED_SOURCE
 from llmgw_desktop.engine.providers.trouble import VENDOR_SOURCE as VENDOR_SOURCE
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
 from llmgw_desktop.engine.recorder import CAPTURE_KEYS as CAPTURE_KEYS

@@ -133,12 +133,21 @@ class JobStuckChanged(Event):
 @dataclass(frozen=True)
 class ModelListRead(Event):
     """An API provider's model list was asked for with its first key: `refused` is the status
-    the provider refused that key with (401, 403), None when it listed its models."""
+    the provider refused that key with (401, 403), None when it listed its models or when its
+    host could not be reached (`unreached`, then, says why)."""
 
     provider: str  # its switch id (`openai`, `mistral-api`)
     key: str  # the key's source (`env:OPENAI_API_KEY`, `vault:openai#1`), never its value
     refused: int | None
     message: str = ""  # the refusal as the provider said it (redacted)
+    # Why no connection could be made to its host ("cannot connect: Connection refused"), or
+    # "" when one was: its list was not read, and nothing is known of its key.
+    unreached: str = ""
+
+    @property
+    def listed(self) -> bool:
+        """Whether the provider listed its models."""
+        return self.refused is None and not self.unreached
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import sys
 
 from llmgw_desktop import __version__
 from llmgw_desktop.config.api_catalog import switch_id_for
-from llmgw_desktop.engine.api import VAULT_PLACES, Answering
+from llmgw_desktop.engine.api import UNREACHED_SOURCE, VAULT_PLACES, Answering
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
 __all__ = ["ANSWERING_WAIT_S", "answering_now", "answering_words", "banner", "print_banner"]
@@ -59,14 +59,23 @@ async def answering_now(runtime: GatewayRuntime, wait_s: float = ANSWERING_WAIT_
 def answering_words(runtime: GatewayRuntime, fact: Answering) -> str:
     """Which providers answer, with how many models (their sum is `GET /v1/models`' length),
     or what to do when none does: a key refused named, the vault needing no restart."""
-    if fact.by_provider:
+    unreached = _unreached(runtime, fact)
+    answers = [(provider, n) for provider, n in fact.by_provider if provider not in unreached]
+    # A provider whose host took no connection is not said to answer: its calls would fail.
+    not_reached = "".join(
+        f"; {provider} not reached: {why} (its models are offered; each call tries it again)"
+        for provider, why in unreached.items()
+    )
+    if answers:
         listed = ", ".join(
-            f"{provider} ({n} model{'s' if n != 1 else ''})" for provider, n in fact.by_provider
+            f"{provider} ({n} model{'s' if n != 1 else ''})" for provider, n in answers
         )
         tail = "GET /v1/models lists them"
         if not fact.settled:
             tail = "model lists still being read: GET /v1/models has the whole list"
-        return f"{listed}; {tail}"
+        return f"{listed}; {tail}{not_reached}"
+    if unreached:
+        return f"none reached{not_reached}"
     vault = f"in the vault ({VAULT_PLACES}; no restart needed)"
     if fact.refused:
         variables = [
@@ -92,6 +101,18 @@ def answering_words(runtime: GatewayRuntime, fact: Answering) -> str:
         "(OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) and start again, or log in to "
         "a coding CLI"
     )
+
+
+def _unreached(runtime: GatewayRuntime, fact: Answering) -> dict[str, str]:
+    """The providers of `fact` whose host took no connection when their model list was read
+    (and no call answered since), by gateway id, with why."""
+    providers = runtime.engine.providers
+    found = {}
+    for provider, _models in fact.by_provider:
+        health = providers.health(providers.switch_of(provider) or provider)
+        if health.source == UNREACHED_SOURCE:
+            found[provider] = health.reason
+    return found
 
 
 async def print_banner(runtime: GatewayRuntime, running: str) -> None:

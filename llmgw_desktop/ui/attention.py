@@ -11,7 +11,9 @@ failures in a row, or most calls failing); when only some of its recent calls fa
 place says just that, "some calls fail" (the header said "needs a look" for the state the
 tables called "Some calls fail": one state, two names, review 41-3). An API provider whose host
 no connection could be made to is rested (its routes passed over for a while): it is failing,
-"Unreachable", with when it is tried again, until the rest ends. A provider switched off, or
+"Unreachable", with when it is tried again, until the rest ends. One whose host took no
+connection when its model list was read, before any call, needs a look: "Could not connect",
+amber, until a call answers or a list is read. A provider switched off, or
 every provider paused, has no verdict: it is not called.
 
 Above every verdict, whether anything can answer a call at all (`no_provider`, the engine's
@@ -42,6 +44,7 @@ from typing import Any
 from llmgw_desktop.engine.api import (
     KEY_REFUSED_CODES,
     RESTING_SOURCE,
+    UNREACHED_SOURCE,
     VENDOR_SOURCE,
     Answering,
     Engine,
@@ -56,6 +59,7 @@ __all__ = [
     "FAILING",
     "KEY_REFUSED",
     "LOGGED_OUT",
+    "NOT_CONNECTED",
     "NO_PROVIDER",
     "SET_UP_WANTED",
     "SOME_CALLS_FAIL",
@@ -82,6 +86,10 @@ FAILING, SOME_CALLS_FAIL = "failing", "some calls fail"
 TRAFFIC_WINDOW = "15m"
 # The status of a provider whose host is rested: no connection could be made to it.
 UNREACHABLE = "Unreachable"
+# The status of an API provider whose host took no connection when its model list was read,
+# before any call said more: amber, never "Ready" (a person's pass saw green everywhere beside
+# its own "cannot connect").
+NOT_CONNECTED = "Could not connect"
 # What every place says when nothing can answer a call, and the page where a key is added.
 NO_PROVIDER = "No provider can answer"
 ADD_A_KEY_PLACE = "credentials"  # Provider keys
@@ -225,8 +233,9 @@ class ProviderVerdict:
     def said(self) -> str:
         """Its state in a few words wherever a page names it beside the provider: "key
         refused" for a refused key (the Providers page's status; "OpenAI (failing)" and
-        "Anthropic failing" beside it read as something else), else its level."""
-        return KEY_REFUSED.lower() if self.status == KEY_REFUSED else self.level
+        "Anthropic failing" beside it read as something else), "could not connect" for a host
+        that took no connection, else its level."""
+        return self.status.lower() if self.status in (KEY_REFUSED, NOT_CONNECTED) else self.level
 
 
 @dataclass(frozen=True)
@@ -299,6 +308,8 @@ def provider_verdict(
             else _FAILING_STATUS.get(health.source, "Failing")
         )
         verdict = ProviderVerdict(switch_id, name, FAILING, status, health.reason, health=health)
+    elif health.state == HealthState.DEGRADED and health.source == UNREACHED_SOURCE:
+        verdict = ProviderVerdict(switch_id, name, SOME_CALLS_FAIL, NOT_CONNECTED, health.reason)
     elif health.state == HealthState.DEGRADED:
         status = SOME_CALLS_FAIL.capitalize()
         verdict = ProviderVerdict(

@@ -5,11 +5,12 @@ the others. No Qt.
 The first that holds: degraded (what `/health` says degraded), not running, every provider
 paused, a global budget refusing every call, no provider able to answer (`attention.
 no_provider`), every provider that can answer failing ("Not working", red), some provider
-failing ("Partly working", amber), an API call waiting long for its answer to begin ("Working",
-neither green nor red: a model thinking and an upstream hanging look alike), else working
-(green). Each state has its level (the tone vocabulary's "error", "warning", "" or "ok"), its
-words for the card (`headline`), fewer for the narrow chip (`chip`: "Refusing", "Running") and
-why, in a sentence for a tooltip.
+failing ("Partly working", amber), a provider whose host took no connection when its model list
+was read and no call has answered since ("Not connected", amber), an API call waiting long for
+its answer to begin ("Working", neither green nor red: a model thinking and an upstream hanging
+look alike), else working (green). Each state has its level (the tone vocabulary's "error",
+"warning", "" or "ok"), its words for the card (`headline`), fewer for the narrow chip (`chip`:
+"Refusing", "Running") and why, in a sentence for a tooltip.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from llmgw_desktop.engine.api import (
     degraded_sentence,
     refusing_every_call,
 )
-from llmgw_desktop.ui.attention import NoProvider, ProviderVerdict, all_failing, no_provider
+from llmgw_desktop.ui.attention import (
+    NOT_CONNECTED,
+    NoProvider,
+    ProviderVerdict,
+    all_failing,
+    no_provider,
+)
 from llmgw_desktop.ui.budget_words import refusing_words
 from llmgw_desktop.ui.counts import waiting_words
 
@@ -39,6 +46,7 @@ KINDS = (
     "no_provider",
     "not_working",
     "partly_working",
+    "unreached",
     "waiting",
     "working",
 )
@@ -121,6 +129,11 @@ def _serving(signs: GatewaySigns) -> GatewayState:
     if failing:  # never green beside a provider whose every call fails: it serves, not all
         why = f"The gateway is running, but calls to {names} fail."
         return GatewayState("partly_working", "Partly working", "warning", why, failing=failing)
+    if unreached := tuple(v.name for v in signs.verdicts if v.status == NOT_CONNECTED):
+        # Never green beside a provider its host took no connection for: no call proves it.
+        names = ", ".join(unreached)
+        why = f"The gateway is running, but {names} could not be connected to."
+        return GatewayState("unreached", "Not connected", "warning", why)
     if waiting := signs.waiting:  # not green: a model thinking and a hung upstream look alike
         why = (
             f"The gateway is running; {waiting} with no answer yet (a model thinking takes "

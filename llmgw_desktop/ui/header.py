@@ -464,13 +464,15 @@ def providers_words(verdicts: Sequence[ProviderVerdict]) -> tuple[str, str]:
         named = f"{one.name} failing" if one.said == FAILING else f"{one.name}: {one.said}"
     parts = [named] if failing else []
     if len(some) == 1:
-        parts.append(f"{some[0].name}: {SOME_CALLS_FAIL}")
+        parts.append(f"{some[0].name}: {some[0].said}")
     elif some:
         parts.append(f"{SOME_CALLS_FAIL} on {len(some)} providers")
     words = " · ".join(parts)
     # The failing first, named when one: at 1024 px the whole line did not fit, and "1
     # failing" left which one to the tooltip.
-    short = parts[0] if failing else SOME_CALLS_FAIL
+    # One that could not be connected to has its own words ("OpenAI: could not connect").
+    alone = len(some) == 1 and some[0].said != SOME_CALLS_FAIL
+    short = parts[0] if failing or alone else SOME_CALLS_FAIL
     return words[:1].upper() + words[1:], short[:1].upper() + short[1:]
 
 

@@ -124,6 +124,8 @@ class TrayIcon(QObject):
         self.quiet: QuietHours | None = None
         self._last_place: tuple[str, str] = ("", "")
         self._told_down: set[str] = set()  # providers whose outage a message told
+        # This run's start: a failure streak under way before it was told before a restart.
+        self._started_at = time.time()
         self.in_tray = False  # shown in a system tray (`show`): balloons pop up
         self._actions = actions
         self._endpoint = endpoint
@@ -143,6 +145,9 @@ class TrayIcon(QObject):
         self.gateway = GatewayState("working", "Working", "ok", "")
         self._marked: set[tuple[str, str, str]] = set()
         self.last_error: str | None = None
+        # The failing provider `last_error` is about, if one is: it follows that provider's
+        # line while it fails and goes when it recovers, never saying "is failing" after.
+        self._last_error_of: str | None = None
         self._icons: dict[str, QIcon] = {}
         self.shown_state = ""
         self._redraw_timer = QTimer(self)
@@ -265,7 +270,8 @@ class TrayIcon(QObject):
             return "error"
         if self._paused:
             return "paused"
-        if self.failing or degraded:
+        # A provider that could not be connected to is amber, as the header and Overview say.
+        if self.failing or degraded or self.gateway.kind == "unreached":
             return "warning"
         return "busy" if jobs.active else "idle"
 
@@ -290,8 +296,11 @@ class TrayIcon(QObject):
         for provider, why in self.failing.items():
             lines.append(_cut(f"Failing: {provider} ({why})"))
         lines.extend(_cut(line) for line in self.stuck_lines())
-        for name, why in self.needs_a_look.items():
-            lines.append(_cut(f"Some calls fail: {name} ({why})"))
+        for verdict in self._verdicts:  # in their own words: "Could not connect: OpenAI (...)"
+            if not verdict.failing and verdict.name in self.needs_a_look:
+                lines.append(
+                    _cut(f"{verdict.status}: {verdict.name} ({self.needs_a_look[verdict.name]})")
+                )
         lines.extend(_cut(f"{part.label}: {part.reason}") for part in self._engine.degradations)
         if self.last_error:
             error = self.last_error
@@ -351,10 +360,9 @@ class TrayIcon(QObject):
         now = {self._names.get(pid, pid): words for pid, words in failing.items()}
         for pid in failing.keys() - {self._id_of(name) for name in self.failing}:
             provider = self._names.get(pid, pid)
-            self.last_error = f"{provider} is failing: {now[provider]}"
+            self._last_error_of = provider
             text = f"Calls to {provider} are failing: {now[provider]}."
-            if pid not in self._told_down:
-                self._told_down.add(pid)
+            if pid not in self._told_down and not self._failing_before_start(pid):
                 self._pop(
                     f"{provider} is failing",
                     text,
@@ -365,9 +373,28 @@ class TrayIcon(QObject):
                     history=text,
                     level="error",  # red, as the header and the Providers page show it
                 )
+            self._told_down.add(pid)  # told, or told before a restart
         self.failing = now
         # Recovered: its next outage is news again.
         self._told_down &= set(failing)
+        self._follow_last_error(now)
+
+    def _failing_before_start(self, provider: str) -> bool:
+        """Whether `provider` fails by a streak of calls that began before this run (read back
+        from the flight recorder): its outage was told then, and is no news now."""
+        since = self._health.of(provider).streak_since
+        return since is not None and since < self._started_at
+
+    def _follow_last_error(self, failing: dict[str, str]) -> None:
+        """`last_error` as its provider's line is now (`failing`, by name), gone once it
+        recovered."""
+        provider = self._last_error_of
+        if provider is None:
+            return
+        if provider in failing:
+            self.last_error = f"{provider} is failing: {failing[provider]}"
+        else:
+            self.last_error = self._last_error_of = None
 
     def _short_why(self, verdict: ProviderVerdict) -> str:
         """`8 in a row, upstream_500`: a verdict's reason, short, for a tooltip."""
@@ -450,6 +477,7 @@ class TrayIcon(QObject):
         if state == "open":
             name = self._names.get(provider, provider)
             self.last_error = f"{name} is failing; calls to it pause for a while"
+            self._last_error_of = name  # goes with its verdict's line
             if provider not in self._told_down:
                 self._told_down.add(provider)
                 text = (
@@ -471,6 +499,7 @@ class TrayIcon(QObject):
         self._engine_stopped = state == "stopped"
         if self._engine_stopped:
             self.last_error = "the engine stopped; tools cannot reach the gateway"
+            self._last_error_of = None
         self.redraw()
 
     def _show_notice(self, level: str, message: str, topic: str = "") -> None:
@@ -479,7 +508,7 @@ class TrayIcon(QObject):
             "error": QSystemTrayIcon.MessageIcon.Critical,
         }
         if level == "error":
-            self.last_error = message
+            self.last_error, self._last_error_of = message, None
             self.redraw()
         icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
         place = TOPIC_PLACES.get(topic, "")

@@ -46,12 +46,14 @@ JsonGetter = Callable[..., Any]
 
 
 class ModelListError(Exception):
-    """The provider's model list could not be read; the message says why (never a key), and
-    `status` is the error status it answered, if it answered one."""
+    """The provider's model list could not be read; the message says why (never a key),
+    `status` is the error status it answered, if it answered one, and `unreached` whether its
+    host could not be reached at all (no connection made, or no answer in time)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, *, unreached: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.unreached = unreached
 
 
 async def read_model_list(
@@ -106,9 +108,11 @@ class _Pages:
         try:
             return await self._get_json(url, headers=headers, timeout_s=self._timeout_s)
         except TimeoutError:
-            raise ModelListError(f"no answer within {self._timeout_s:g} s") from None
+            raise ModelListError(
+                f"no answer within {self._timeout_s:g} s", unreached=True
+            ) from None
         except OSError as exc:
-            raise ModelListError(f"cannot connect: {exc.strerror or exc}") from None
+            raise ModelListError(f"cannot connect: {exc.strerror or exc}", unreached=True) from None
         except StatusError as exc:
             raise ModelListError(str(exc), exc.status) from None
         except ValueError as exc:  # an error status, or a body that is not JSON

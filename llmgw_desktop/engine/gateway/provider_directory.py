@@ -217,6 +217,10 @@ class ProviderDirectory:
                 self._on_listed(
                     ModelListRead(switch_id_for(spec.id), key.label, exc.status, str(exc))
                 )
+            elif exc.unreached:  # not "Ready" before a call finds out (a person's pass)
+                self._on_listed(
+                    ModelListRead(switch_id_for(spec.id), key.label, None, "", str(exc))
+                )
             error = f"could not read the model list: {exc}"
             if error != before.error:  # once per change, not once per refresh
                 kept = "keeping the last list" if before.models else "using the catalogue's"

@@ -141,6 +141,9 @@ class ProviderCallHealth:
     # The calls (and failed ones) a failing rate is read over: those since the provider last
     # answered FAILING_STREAK times in a row (None: every call of the window).
     since_recovery: tuple[int, int] | None = None
+    # When the first failure of the run of failures at the end finished (None: the last call
+    # did not fail): one under way before a restart is no news after it.
+    streak_since: float | None = None
 
     @property
     def error_rate(self) -> float | None:
@@ -246,6 +249,7 @@ class _Calls:
     def __init__(self) -> None:
         self.samples: deque[_Sample] = deque(maxlen=MAX_SAMPLES)
         self.streak = 0
+        self.streak_from: float | None = None  # the streak's first failure
         self.successes = 0  # in a row, since the last failure
         # When it last answered FAILING_STREAK times in a row, and the calls and failed ones
         # since: the failing rate counts from then.
@@ -264,10 +268,12 @@ class _Calls:
         calls, errors = self.since_recovery
         self.since_recovery = (calls + 1, errors + failed)
         if failed:
+            if not self.streak:
+                self.streak_from = at
             self.streak += 1
             self.successes = 0
         else:
-            self.streak = 0
+            self.streak, self.streak_from = 0, None
             self.successes += 1
             if self.successes == FAILING_STREAK:
                 self.recovered_at, self.since_recovery = at, (0, 0)
@@ -330,6 +336,7 @@ class CallHealth:
             errors=sum(1 for s in recent if s[1]),
             consecutive_failures=streak,
             since_recovery=since_recovery,
+            streak_since=calls.streak_from if streak else None,
             last_error_code=calls.last_code,
             last_error_at=calls.last_at,
             p50_ms=_percentile(latencies, 0.50),

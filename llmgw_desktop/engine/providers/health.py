@@ -5,7 +5,8 @@ could be made to it (`gateway/http_client/unreachable.py`: its routes are passed
 the rest ends),
 when it has lasting trouble (a failed Test, calls refused for its credentials: `trouble.py`),
 or when its recent calls fail (`CallHealth`: failures in a row, or most calls failing);
-degraded when some of its calls fail. The window
+degraded when some of its calls fail, or when its host took no connection when its model list
+was read and no call has said more since (`UNREACHED_SOURCE`). The window
 turned red on these while `/health` and `GET /v1/providers` said `available: true` and nothing
 more: now all of them read `provider_health` (through `ProvidersService.health`), so a script
 or a monitoring check sees what a person sees.
@@ -35,6 +36,7 @@ from llmgw_desktop.engine.providers.answering import Answering
 from llmgw_desktop.engine.providers.trouble import (
     LOGIN_SOURCE,
     SET_UP_SOURCES,
+    UNREACHED_SOURCE,
     VENDOR_SOURCE,
     Trouble,
 )
@@ -137,7 +139,24 @@ def provider_health(
         return ProviderHealth(
             provider, HealthState.FAILING, reason, RESTING_SOURCE, calls, rest=rest
         )
-    if trouble is not None and trouble.code != ErrorCode.NOT_INSTALLED:
+    state = calls.state
+    decided = state in (HealthState.FAILING, HealthState.DEGRADED)
+    if trouble is not None and trouble.source == UNREACHED_SOURCE and not decided:
+        # Its host took no connection when its list was read: no call has failed yet, so it
+        # needs a look (amber), not "failing"; its calls decide once they fail.
+        return ProviderHealth(
+            provider,
+            HealthState.DEGRADED,
+            trouble.describe(),
+            UNREACHED_SOURCE,
+            calls,
+            code=trouble.code,
+        )
+    if (
+        trouble is not None
+        and trouble.code != ErrorCode.NOT_INSTALLED
+        and trouble.source != UNREACHED_SOURCE
+    ):
         return ProviderHealth(
             provider,
             HealthState.FAILING,
@@ -148,8 +167,6 @@ def provider_health(
         )
     # A CLI a call found not installed is a set-up wanted, as a provider with no key is: not
     # failing (its row says "Not installed"; its models are held back, `Trouble.holds_back`).
-    state = calls.state
-    decided = state in (HealthState.FAILING, HealthState.DEGRADED)
     return ProviderHealth(
         provider,
         state,

@@ -1,7 +1,10 @@
 """What has gone wrong with each provider lately, so its status can say so: a failed Test
 (until a later success), calls failing in a way waiting will not fix (a login or key the
 provider refuses, a CLI that is gone), and a key refused when the provider's model list was
-read (at start, before any call: the first thing to know about a wrong key).
+read (at start, before any call: the first thing to know about a wrong key); and a host no
+connection could be made to when the model list was read (`UNREACHED_SOURCE`): not a failure
+of any call yet, so its provider is said to need a look, never "Ready", until a call answers
+or a later list is read.
 
 A CLI that says it is logged out (`cli_login.py`) has its trouble too, from before any call,
 until it says otherwise or a call succeeds; so has an ACP agent pointed at the gateway whose
@@ -33,6 +36,7 @@ __all__ = [
     "LOGIN_SOURCE",
     "MODELS_SOURCE",
     "SET_UP_SOURCES",
+    "UNREACHED_SOURCE",
     "VENDOR_SOURCE",
     "ProviderTrouble",
     "Trouble",
@@ -40,6 +44,9 @@ __all__ = [
 
 # The `source` of a trouble found when the provider's model list was read.
 MODELS_SOURCE = "models"
+# ... and of a host no connection could be made to when the model list was read; its code.
+UNREACHED_SOURCE = "unreached"
+UNREACHED_CODE = "upstream_connect"
 # ... and of a CLI's own word that it is not logged in (`cli_login.py`).
 LOGIN_SOURCE = "login"
 # ... and of a pointed agent whose vendor's API provider answers nothing (`cli_login.py`).
@@ -112,7 +119,7 @@ class Trouble:
         """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
         if self.source == "test":
             return f"Test failed: {self.message or self.code}"
-        if self.source == MODELS_SOURCE or self.source in SET_UP_SOURCES:
+        if self.source in (MODELS_SOURCE, UNREACHED_SOURCE) or self.source in SET_UP_SOURCES:
             return self.message
         calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
         at = time.strftime("%H:%M:%S", time.localtime(self.last))
@@ -200,9 +207,13 @@ class ProviderTrouble:
         if event.provider not in self._switch_ids:
             return
         before = self._troubles.get(event.provider)
+        if event.unreached:
+            self._note_unreached(event, before)
+            return
         if event.refused is None:
             if before is not None and (
-                before.source == MODELS_SOURCE or self._keys_changed_since(before)
+                before.source in (MODELS_SOURCE, UNREACHED_SOURCE)
+                or self._keys_changed_since(before)
             ):
                 del self._troubles[event.provider]
             return
@@ -215,6 +226,21 @@ class ProviderTrouble:
         )
         self._troubles[event.provider] = Trouble(
             MODELS_SOURCE, f"upstream_{event.refused}", message, now, now, key=event.key
+        )
+
+    def _note_unreached(self, event: ModelListRead, before: Trouble | None) -> None:
+        """No connection could be made to the host when the list was read: said until a call
+        answers or a list is read; a Test's, the calls' or a refused listing's word stands."""
+        if before is not None and before.source != UNREACHED_SOURCE:
+            return
+        now = self._clock()
+        at = time.strftime("%H:%M:%S", time.localtime(now))
+        why = event.unreached.removeprefix("cannot connect: ")
+        message = f"could not connect when its model list was read (last at {at}): {why}"
+        since = now if before is None else before.since
+        count = 1 if before is None else before.count + 1
+        self._troubles[event.provider] = Trouble(
+            UNREACHED_SOURCE, UNREACHED_CODE, message, since, now, count, key=event.key
         )
 
     def _keys_changed_since(self, trouble: Trouble) -> bool:

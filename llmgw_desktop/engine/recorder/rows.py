@@ -33,6 +33,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.states import ENDINGS, RecordState
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import (
@@ -460,9 +462,13 @@ _PAST_TRAFFIC_POSTGRESQL = (
 
 # `_ASKED` is a constant above, its only values `?` placeholders. A call canceled once its
 # answer had begun has no latency of the provider's (its client cut it short): NULL.
+# A row ended as its client saw it (`all_routes_failed`, the request's own code) keeps its
+# attempt's outcome in its route (its last attempt): the provider's own, what its health says.
+_ANSWERED_AS = ErrorCode.ALL_ROUTES_FAILED.value
 _PAST_CALLS = (
     "SELECT provider, finished_at, state = 'failed', error_code,"  # noqa: S608
-    " CASE WHEN state = 'canceled' THEN NULL ELSE coalesce(duration_ms, 0.0) END"
+    " CASE WHEN state = 'canceled' THEN NULL ELSE coalesce(duration_ms, 0.0) END,"
+    f" CASE WHEN error_code = '{_ANSWERED_AS}' THEN route_json ELSE NULL END"
     f" FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
     f" AND {_ASKED} ORDER BY finished_at DESC LIMIT ?"
 )
@@ -512,7 +518,9 @@ def past_calls(
 ) -> list[tuple[str, float, bool, str | None, float | None]]:
     """The calls a provider was asked, as `past_traffic` counts them, that finished in
     [start, end) and started from `started_from`, the newest `limit`, oldest first: (provider,
-    finished at, failed, error code, duration in ms: None for a call its client cut short)."""
+    finished at, failed, error code, duration in ms: None for a call its client cut short).
+    The error code is the provider's own outcome (`upstream_500`), not the request's where the
+    row was ended as its client saw it (`all_routes_failed`)."""
     sql, asked = not_asked.sql(_PAST_CALLS)
     params = (started_from, start, end, *asked, limit)
     cursor = database.execute_sql(portable(database, sql), params)
@@ -521,11 +529,27 @@ def past_calls(
             str(row[0]),
             float(row[1]),
             bool(row[2]),
-            row[3],
+            _attempts_code(row[5]) or row[3],
             None if row[4] is None else float(row[4]),
         )
         for row in reversed(cursor.fetchall())
     ]
+
+
+def _attempts_code(route: object) -> str | None:
+    """The error code of the last attempt a row's route lists (`upstream_500`: its own
+    attempt's), or None where it lists none that failed."""
+    try:
+        # Text on SQLite; PostgreSQL's driver may hand a JSON column back parsed.
+        data = jsonio.loads(route) if isinstance(route, str | bytes) else route
+    except ValueError:
+        return None
+    attempts = data.get("attempts") if isinstance(data, dict) else None
+    last = attempts[-1] if isinstance(attempts, list) and attempts else None
+    outcome = last.get("outcome") if isinstance(last, dict) else None
+    if not isinstance(outcome, str) or not outcome or outcome == "ok":
+        return None
+    return f"upstream_{outcome}"
 
 
 def past_traffic(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import EventBus, RequestFinished
@@ -290,3 +292,36 @@ def test_a_call_leaves_the_window_when_it_leaves_the_live_figures() -> None:
         seen_leaving |= 0 < shown[0] < 5
     assert seen_leaving  # the calls left one by one, inside the span read
     assert WINDOWS[0].span_s == HEALTH_WINDOW_S
+
+
+async def test_a_restart_reads_back_the_providers_own_outcome_and_when_its_streak_began(
+    loaded: LoadedSettings,
+) -> None:
+    """A row the client saw end as `all_routes_failed` (the request's own code) is read back
+    with its attempt's outcome, `upstream_500`: the reason changed to the request's code after
+    a restart (person pass). The streak's first failure is dated before the restart, so it is
+    no news after it (the tray's message)."""
+    first = Engine(loaded.settings)
+    await first.start()
+    for _ in range(FAILING_STREAK):
+        record = first.recorder.start(principal="local", provider="openai", caller="agent")
+        attempt = {"target": "openai/gpt-4o", "key": "env:OPENAI_API_KEY", "outcome": "500"}
+        first.recorder.finish(
+            record, state="failed", error_code="upstream_500", route={"attempts": [attempt]}
+        )
+        first.recorder.update(record, error_code="all_routes_failed", http_status=502)
+    await first.stop()
+    restarted_at = time.time()
+    second = Engine(loaded.settings)
+    await second.start()
+    try:
+        await until(
+            lambda: second.provider_health.of("openai").state == HealthState.FAILING or None,
+            "the calls read back",
+        )
+        health = second.provider_health.of("openai")
+        assert health.last_error_code == "upstream_500"
+        assert health.streak_since is not None and health.streak_since < restarted_at
+        assert "(upstream_500, last at" in health.describe()
+    finally:
+        await second.stop()
