@@ -11,6 +11,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.shell.cli.main import main
 from llmgw_desktop.shell.cli.preflight import display_problem
 from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_ROWS_LOST, rows_lost_at_stop
+from tests.child_python import run_python
 
 
 def test_config_show_prints_values_and_their_sources(
@@ -52,6 +53,29 @@ def test_explicit_config_flag_wins(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["--config", str(other), "config", "--show", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["config_file"] == str(other)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[http]\nport = 4100\nallowed_hosts = ["https://x/"]\n', "bad setting http.allowed_hosts"),
+        ("[http\nport = 4100\n", "is not valid TOML"),
+    ],
+    ids=["a refused value", "not TOML"],
+)
+def test_config_shows_the_file_and_its_settings_while_it_holds_what_a_start_refuses(
+    config_path: Path, text: str, said: str
+) -> None:
+    """How a person finds the file to fix: the real command, with every setting it can show
+    and each refusal on stderr (exit 2, as a start would)."""
+    config_path.write_text(text, encoding="utf-8")
+    result = run_python("-m", "llmgw_desktop", "config", "--show")
+    assert result.returncode == EXIT_CONFIG, result.stderr
+    lines = {" ".join(line.split()) for line in result.stdout.splitlines()}
+    assert f"# settings file: {config_path}" in lines
+    assert ("http.port = 4100 # file " + str(config_path) in lines) is (said != "is not valid TOML")
+    assert said in result.stderr and str(config_path) in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_version_command(capsys: pytest.CaptureFixture[str]) -> None:

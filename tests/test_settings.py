@@ -13,6 +13,7 @@ from llmgw_desktop.config.settings import (
     declared_settings,
     load_settings,
     read_settings,
+    settings_past_refusals,
 )
 
 
@@ -262,6 +263,23 @@ def test_a_read_goes_on_past_refused_values_and_lists_what_a_start_would_stop_on
     assert [(exc.key, exc.problem) for exc in caught.value.errors] == [
         (exc.key, exc.problem) for exc in read.problems
     ]
+
+
+def test_settings_past_refusals_keep_what_passed_and_set_back_each_refused_value(
+    config_path: Path,
+) -> None:
+    """What a session or command that goes on past a broken file runs on: no refused value,
+    a value refused across settings included (the reader leaves that one as written)."""
+    config_path.write_text(
+        '[jobs]\nretention_days = 7\n[log]\nlevel = "LOUD"\n[providers]\ndisabled = ["nobody"]\n'
+    )
+    loaded = settings_past_refusals(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+    assert [e.key for e in loaded.refused] == ["log.level", "providers.disabled"]
+    assert loaded.settings.jobs.retention_days == 7
+    assert loaded.settings.log.level == "INFO"
+    assert loaded.settings.providers.disabled == []
+    assert loaded.sources["providers.disabled"] == "default"
+    assert loaded.file_in_use is False
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ __all__ = [
     "declared_settings",
     "load_settings",
     "read_settings",
+    "settings_past_refusals",
 ]
 
 # Read by the parts that need them, never kept in settings (they are secrets, and a setting's
@@ -335,6 +336,9 @@ class LoadedSettings:
     # False for a session started without its settings file (it could not be used, and the
     # person chose to go on): nothing is written back to it.
     file_in_use: bool = True
+    # The values refused and left at their defaults (`settings_past_refusals`): what a session
+    # or command that went on past them must not take as the file's word.
+    refused: tuple[ConfigError, ...] = ()
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -620,6 +624,33 @@ def read_settings(
     settings: Settings = _built(Settings, values)
     loaded = LoadedSettings(settings, sources, config_file, unknown, file_in_use=read_file)
     return SettingsRead(loaded, file_values, tuple(errors))
+
+
+def settings_past_refusals(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    read_file: bool = True,
+) -> LoadedSettings:
+    """The settings with every value that passed its check, each refused one at its default
+    (one refused across settings too), listed in `refused`; nothing is written back to the file.
+
+    Raises:
+        ConfigError: the file as a whole cannot be read (unreadable, not UTF-8, not TOML).
+    """
+    read = read_settings(config_file, environ, read_file=read_file)
+    loaded = read.loaded
+    defaults = {d.key: d.default for d in declared_settings()}
+    # A problem across settings leaves the values as written: set back here, so no refused
+    # value is used. An unknown key names no setting: nothing to set back.
+    back = {e.key: defaults[e.key] for e in read.problems if e.key in defaults}
+    return dataclasses.replace(
+        loaded,
+        settings=loaded.settings.with_values(back),
+        sources={**loaded.sources, **dict.fromkeys(back, "default")},
+        file_in_use=False,
+        refused=read.problems,
+    )
 
 
 def _problems_across(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[ConfigError]:

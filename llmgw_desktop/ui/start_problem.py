@@ -4,8 +4,9 @@ that cannot be used, a database that cannot be opened, a vault that stays locked
 Started from the desktop menu or at login, the app has no terminal: what stderr says would be
 said to nobody and the app would simply not open. The dialog says the same words and offers
 what can be done: open the file (or folder) to fix it, try again, go on for this session
-without it (defaults, a temporary database, no vault), or quit. The shell decides what each
-answer does (`shell/start_problems.py`); this module only asks.
+without it (defaults, a temporary database, no vault) where the shell allows it, or quit.
+Enter presses the safe answer, open the file: a reflex never starts a session without it. The
+shell decides what each answer does (`shell/start_problems.py`); this module only asks.
 
 `ask_now` asks before the app's event loop runs (the settings are read before anything
 starts); `ask` asks inside it, awaited, never in a nested loop.
@@ -43,7 +44,7 @@ class StartProblem:
     text: str  # the whole message, as stderr says it
     place: Path  # the file or folder `Answer.OPEN` shows
     open_label: str  # "Open config.toml"
-    go_on_label: str  # "Start with defaults for this session"
+    go_on_label: str | None  # "Start with defaults for this session"; None: no going on
     retry: bool = True  # whether trying again may help
 
 
@@ -51,13 +52,15 @@ def problem_box(problem: StartProblem) -> tuple[QMessageBox, dict[Any, Answer]]:
     """The dialog, and which button means which answer."""
     box = QMessageBox(QMessageBox.Icon.Warning, APP, problem.title)
     box.setInformativeText(problem.text)
-    buttons = {box.addButton(problem.open_label, QMessageBox.ButtonRole.ActionRole): Answer.OPEN}
+    open_button = box.addButton(problem.open_label, QMessageBox.ButtonRole.ActionRole)
+    buttons = {open_button: Answer.OPEN}
     if problem.retry:
         buttons[box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)] = Answer.RETRY
-    go_on = box.addButton(problem.go_on_label, QMessageBox.ButtonRole.AcceptRole)
-    buttons[go_on] = Answer.GO_ON
+    if problem.go_on_label is not None:
+        go_on = box.addButton(problem.go_on_label, QMessageBox.ButtonRole.AcceptRole)
+        buttons[go_on] = Answer.GO_ON
     buttons[box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)] = Answer.QUIT
-    box.setDefaultButton(go_on)
+    box.setDefaultButton(open_button)
     return box, buttons
 
 

@@ -49,6 +49,33 @@ def test_quit_stops_the_running_instance_and_waits_for_it(
     assert "asked to quit over the instance hand-off" in log and "engine stopped" in log
 
 
+def test_quit_stops_the_running_app_while_its_settings_file_holds_a_refused_value(
+    tmp_path: Path,
+) -> None:
+    """The data dir `quit` looks in is the file's, read past the value now refused: a broken
+    file never leaves the app running (an installer runs `quit` before replacing it)."""
+    port = free_port()
+    env = gp.child_env(tmp_path, port)
+    del env["LLM_GATEWAY_DATA_DIR"]  # where the instance is: in config.toml only
+    config = tmp_path / "config.toml"
+    data = tmp_path / "data-from-the-file"
+    config.write_text(f'[paths]\ndata_dir = "{data.as_posix()}"\n', encoding="utf-8")
+    running = gp.start(["--headless"], env)
+    gp.wait_ready(running, port)
+    try:
+        with config.open("a", encoding="utf-8") as more:
+            more.write('[http]\nallowed_hosts = ["https://x/"]\n')  # edited, and wrong
+        result = _quit(env)
+        assert result.returncode == 0, result.stderr
+        assert f"(pid {running.pid}) has quit" in result.stdout
+        assert running.wait(timeout=gp.EXIT_TIMEOUT) == 0
+    finally:
+        if running.poll() is None:
+            running.kill()
+        running.communicate()
+    assert not lock_is_held(data)
+
+
 def test_quit_with_nothing_running_succeeds(tmp_path: Path) -> None:
     result = _quit(gp.child_env(tmp_path, free_port()))
     assert result.returncode == 0, result.stderr

@@ -167,11 +167,15 @@ def test_a_settings_file_that_is_not_utf8_is_one_message_and_exit_2(
     config = Path(env["LLM_GATEWAY_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_bytes(encoded)
-    for result in run_each([["--headless"], ["mcp"], ["config", "--show"]], env):
+    said = (f"the settings file {config} {expected}", "save it as UTF-8")
+    started, stdio, show = run_each([["--headless"], ["mcp"], ["config", "--show"]], env)
+    for result in (started, stdio):
         assert result.returncode == EXIT_CONFIG, result.stderr
-        assert_one_clear_message(
-            result, f"the settings file {config} {expected}", "save it as UTF-8"
-        )
+        assert_one_clear_message(result, *said)
+    # How the file is found: `config` names it (and the defaults), and says the same.
+    assert show.returncode == EXIT_CONFIG, show.stderr
+    assert f"# settings file: {config}" in show.stdout
+    assert "Traceback" not in show.stderr and all(words in show.stderr for words in said)
     # The same settings saved as UTF-8 (with the BOM Notepad adds, which is still UTF-8) work.
     text = SETTINGS.format(port=port, note="café")
     config.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))

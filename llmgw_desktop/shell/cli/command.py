@@ -23,6 +23,9 @@ class Command:
     settings, so a bad settings file cannot stop it) and returns the exit code.
     `reads_kept_code`: its settings load and run compile dataclasses through the code the app
     kept (`shell/startup.py`): for a command whose start-up time people wait on.
+    `past_refusals`: it runs on the settings as far as they are valid (`LoadedSettings.refused`
+    lists the rest, at their defaults; an unreadable file is not read): for a command a person
+    needs while the file is broken, to stop the app (`quit`) or to find the file (`config`).
     """
 
     name: str
@@ -30,6 +33,7 @@ class Command:
     run: Callable[[argparse.Namespace, LoadedSettings | None], int]
     needs_settings: bool = True
     reads_kept_code: bool = False
+    past_refusals: bool = False
 
 
 def examples(*lines: str) -> str:

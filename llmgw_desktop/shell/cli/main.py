@@ -81,6 +81,8 @@ def _with_settings(
         # Named on the command line, so meant: running on defaults instead would hide the typo.
         print(f"llmgw-desktop: the settings file {args.config} does not exist", file=sys.stderr)
         return EXIT_CONFIG
+    if command is not None and command.past_refusals:
+        return command.run(args, _past_refusals(args.config))
     try:
         loaded = load_settings(args.config)
     except ConfigError as exc:
@@ -101,6 +103,20 @@ def _with_settings(
     return run(
         loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden, window=window
     )
+
+
+def _past_refusals(named: Path | None) -> LoadedSettings:
+    """The settings with each refused value at its default; without the file where it cannot
+    be read at all (listed in `refused` too)."""
+    import dataclasses
+
+    from llmgw_desktop.config.settings import ConfigError, settings_past_refusals
+
+    try:
+        return settings_past_refusals(named)
+    except ConfigError as unreadable:
+        without_file = settings_past_refusals(named, read_file=False)
+        return dataclasses.replace(without_file, refused=(unreadable, *without_file.refused))
 
 
 def _with_workers(loaded: LoadedSettings, count: int) -> LoadedSettings:

@@ -44,4 +44,6 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     return 0 if result.stopped else EXIT_FAILURE
 
 
-COMMAND = Command("quit", _declare, _run)
+# Whatever config.toml says: it needs only where the instance is, and a broken file must not
+# leave the app running (an installer runs this before it replaces the app's files).
+COMMAND = Command("quit", _declare, _run, past_refusals=True)

@@ -31,7 +31,8 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
         help="show the effective settings",
         description="Print every setting, its value and where the value came from (the "
         "default, the settings file or an environment variable), with the real data dir, log "
-        "dir and database path. API keys and passwords are masked.",
+        "dir and database path. API keys and passwords are masked. A refused value is shown "
+        "at its default, and each refusal is said on stderr (exit 2).",
         epilog=examples(
             "llmgw-desktop config --show",
             "llmgw-desktop --config ~/work.toml config --show --json",
@@ -50,7 +51,8 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     return _to_a_pipe(lambda: show_config(loaded, as_json=args.json))
 
 
-COMMAND = Command("config", _declare, _run)
+# Whatever config.toml says: it is how a person finds the file to fix, and what it holds.
+COMMAND = Command("config", _declare, _run, past_refusals=True)
 
 
 def _to_a_pipe(command: Callable[[], int]) -> int:
@@ -93,9 +95,11 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
         }
         for d in declared_settings()
     ]
+    refused = [{"key": e.key, "problem": e.problem, "source": e.source} for e in loaded.refused]
     if as_json:
-        print(json.dumps({"config_file": str(loaded.config_file), "settings": rows}, indent=2))
-        return 0
+        shown_all = {"config_file": str(loaded.config_file), "settings": rows, "refused": refused}
+        print(json.dumps(shown_all, indent=2))
+        return _refusals_said(loaded)
     exists = "" if loaded.config_file.exists() else " (not present: defaults apply)"
     print(f"# settings file: {loaded.config_file}{exists}")
     width = max(len(r["key"]) for r in rows)
@@ -104,7 +108,20 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
         print(f"{r['key']:<{width}} = {json.dumps(r['value'])}  # {origin}")
     if loaded.unknown_env:
         print(f"# ignored environment variables (not settings): {', '.join(loaded.unknown_env)}")
-    return 0
+    if refused:
+        print(f"# refused, shown at their defaults: {', '.join(r['key'] for r in refused)}")
+    return _refusals_said(loaded)
+
+
+def _refusals_said(loaded: LoadedSettings) -> int:
+    """Each refused value on stderr, as a start says it; EXIT_CONFIG, or 0 with none."""
+    if not loaded.refused:
+        return 0
+    from llmgw_desktop.shell.cli.messages import config_error_message
+
+    first = loaded.refused[0]
+    first.errors = loaded.refused
+    return config_error_message(first, loaded.config_file)
 
 
 def _without_secrets(value: Any, key: str = "") -> Any:
