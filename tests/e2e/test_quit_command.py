@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,29 @@ def _quit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return run_python("-m", "llmgw_desktop", "quit", "--wait", "20", env=env)
 
 
+@contextmanager
+def _running(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
+    """The app started with `args` and answering on `port`; killed at the end if `quit` did
+    not stop it."""
+    running = gp.start(args, env)
+    gp.wait_ready(running, port)
+    try:
+        yield running
+    finally:
+        if running.poll() is None:
+            running.kill()
+        running.communicate()
+
+
+def _quit_stops(running: subprocess.Popen[str], env: dict[str, str]) -> None:
+    """`quit` stops `running`, and returns only once the lock is free: it is gone or all
+    but."""
+    result = _quit(env)
+    assert result.returncode == 0, result.stderr
+    assert f"(pid {running.pid}) has quit" in result.stdout
+    assert running.wait(timeout=gp.EXIT_TIMEOUT) == 0
+
+
 @pytest.mark.parametrize(
     ("args", "extra"),
     [(["--headless"], {}), (["--hidden"], {"QT_QPA_PLATFORM": "offscreen"})],
@@ -32,18 +57,8 @@ def test_quit_stops_the_running_instance_and_waits_for_it(
 ) -> None:
     port = free_port()
     env = gp.child_env(tmp_path, port, **extra)
-    running = gp.start(args, env)
-    gp.wait_ready(running, port)
-    try:
-        result = _quit(env)
-        assert result.returncode == 0, result.stderr
-        assert f"(pid {running.pid}) has quit" in result.stdout
-        # `quit` returns only once the lock is free: the process is gone or all but.
-        assert running.wait(timeout=gp.EXIT_TIMEOUT) == 0
-    finally:
-        if running.poll() is None:
-            running.kill()
-        running.communicate()
+    with _running(args, env, port) as running:
+        _quit_stops(running, env)
     assert not lock_is_held(tmp_path / "data")
     log = gp.read_log(tmp_path)
     assert "asked to quit over the instance hand-off" in log and "engine stopped" in log
@@ -60,19 +75,10 @@ def test_quit_stops_the_running_app_while_its_settings_file_holds_a_refused_valu
     config = tmp_path / "config.toml"
     data = tmp_path / "data-from-the-file"
     config.write_text(f'[paths]\ndata_dir = "{data.as_posix()}"\n', encoding="utf-8")
-    running = gp.start(["--headless"], env)
-    gp.wait_ready(running, port)
-    try:
+    with _running(["--headless"], env, port) as running:
         with config.open("a", encoding="utf-8") as more:
             more.write('[http]\nallowed_hosts = ["https://x/"]\n')  # edited, and wrong
-        result = _quit(env)
-        assert result.returncode == 0, result.stderr
-        assert f"(pid {running.pid}) has quit" in result.stdout
-        assert running.wait(timeout=gp.EXIT_TIMEOUT) == 0
-    finally:
-        if running.poll() is None:
-            running.kill()
-        running.communicate()
+        _quit_stops(running, env)
     assert not lock_is_held(data)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import anthropic
 import pytest
 from PySide6.QtCore import QPoint
-from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtGui import QMouseEvent
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -60,6 +60,7 @@ from tests.fakes.upstream import (
 )
 from tests.ui.desk_gateway import Desk as GatewayDesk
 from tests.ui.desk_gateway import OnGateway, OnWindow, post_messages
+from tests.ui.input_events import wheel
 from tests.waiting import until
 
 RECORDED_REQUESTS = 40
@@ -652,21 +653,6 @@ def _drag(widget: Any, start: QPoint, end: QPoint, steps: int = 8) -> None:
     _send_mouse(widget, QEvent.Type.MouseButtonRelease, end, button=True)
 
 
-def _wheel(widget: Any, where: QPoint, notches: int) -> None:
-    """Turn the mouse wheel over `widget` (positive: zoom in, as pyqtgraph reads it)."""
-    event = QWheelEvent(
-        QPointF(where),
-        QPointF(widget.mapToGlobal(where)),
-        QPoint(0, 0),
-        QPoint(0, 120 * notches),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(widget, event)
-
-
 def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_click(
     on_window: OnWindow,
 ) -> None:
@@ -730,7 +716,7 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         # The wheel zooms every chart along time together; y stays the timer's.
         y_range = plot.view.viewRange()[1]
         assert not charts.reset_button.isEnabled()
-        _wheel(plot.viewport(), where, 3)
+        wheel(plot.viewport(), 3, where)  # positive: zoom in, as pyqtgraph reads it
         low, high = plot.x_range()
         assert high - low < 900 and charts.zoomed
         assert all(other.x_range() == (low, high) for other in charts.plot_widgets)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QWheelEvent  # the window makes none: only a test does
-
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.control_style import WHEEL_CONTROLS
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
@@ -22,35 +20,16 @@ from llmgw_desktop.ui.qt import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
-    QPoint,
-    QPointF,
-    Qt,
     QWidget,
 )
 from llmgw_desktop.ui.theme import apply_theme
+from tests.ui.input_events import wheel
 from tests.ui.test_settings_page import (  # noqa: F401 - fixtures
     OnSettings,
     config,
     on_settings,
 )
 from tests.waiting import until
-
-
-def _wheel(control: QWidget, notches: int = -1) -> bool:
-    """Turn the wheel over `control` by `notches` (down is negative); whether it took it."""
-    at = QPointF(control.rect().center())
-    event = QWheelEvent(
-        at,
-        QPointF(control.mapToGlobal(at.toPoint())),
-        QPoint(0, 0),
-        QPoint(0, 120 * notches),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(control, event)
-    return event.isAccepted()
 
 
 def _value(control: QWidget) -> object:
@@ -76,7 +55,7 @@ def test_the_wheel_turns_no_value_it_passes_over_on_the_settings_page(
         text = config.read_text()
         for control in controls:
             for notches in (-1, -1, -1, 1):
-                assert not _wheel(control, notches), control.objectName()
+                assert not wheel(control, notches), control.objectName()
         assert {id(c): _value(c) for c in controls} == before
         assert config.read_text() == text  # nothing saved
         assert engine.guard.settings.secrets == "warn"
@@ -87,6 +66,6 @@ def test_the_wheel_turns_no_value_it_passes_over_on_the_settings_page(
         await until(page.isActiveWindow, "the page's window active")
         box.setFocus()
         await until(box.hasFocus, "the drop-down focused")
-        assert _wheel(box, -1) and box.currentText() != "warn"
+        assert wheel(box, -1) and box.currentText() != "warn"
 
     on_settings(body)
