@@ -36,6 +36,15 @@ def _slice() -> range:
     return range(first, first + size)
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
     """A loopback port free now that no other test of this run is given, or can be given by the
     OS, before this worker has used its whole slice."""
@@ -45,11 +54,8 @@ def free_port() -> int:
     while _next_in_slice[0] < ports.stop:
         port = _next_in_slice[0]
         _next_in_slice[0] += 1
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue  # held by something outside this run
+        if _bindable(port):
             return port
+        # else held by something outside this run: the next one
     # Going round again could hand out a port a stopped cluster or a refusing proxy still owns.
     raise PortsExhausted(f"every port in {ports.start}-{ports.stop - 1} was given in this run")

@@ -29,7 +29,16 @@ def test_each_worker_is_given_its_own_ports_below_the_ephemeral_range(
 def test_a_slice_used_up_is_an_error_not_a_port_given_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The band's first ports are this run's own (gw0's slice), often held by another test as
+    # this one runs: the OS is not asked here.
+    monkeypatch.setattr(ports, "_bindable", lambda port: True)
     monkeypatch.setattr(ports, "BAND", range(20_000, 20_004))
     assert len(set(given(monkeypatch, "gw1", 2, 2))) == 2
     with pytest.raises(ports.PortsExhausted, match="20002-20003"):
         ports.free_port()
+
+
+def test_a_port_held_outside_the_run_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ports, "_bindable", lambda port: port != 20_001)
+    monkeypatch.setattr(ports, "BAND", range(20_000, 20_004))
+    assert given(monkeypatch, "gw0", 1, 3) == [20_000, 20_002, 20_003]
