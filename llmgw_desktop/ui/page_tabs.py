@@ -5,7 +5,9 @@ Each tab is a whole `Page`: it keeps its key (the tray, the palette and `show_pa
 by it) and is told it is shown or hidden like any page, by the window, through `pageChanged`.
 The sub-tabs are drawn under each page's own head (title, explanation, actions: `PageHead`),
 not above it, so every page's title sits where every other page's does; the tab widget's own
-bar is hidden and each page's strip follows the current tab.
+bar is hidden and each page's strip follows the current tab. The heads of one place are made
+one height (the tallest at the shown head's width), so the strip does not jump from tab to tab
+where one page's explanation wraps to more lines than another's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from llmgw_desktop.ui.glyphs import NAMES, glyph
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.pages.base import Page
-from llmgw_desktop.ui.qt import Qt, QTabBar, QTabWidget, QWidget, Signal
+from llmgw_desktop.ui.qt import QEvent, QObject, Qt, QTabBar, QTabWidget, QWidget, Signal
 
 __all__ = ["PageTabs"]
 
@@ -43,12 +45,15 @@ class PageTabs(QTabWidget):
                 self.addTab(page, icon, page.TITLE)
             else:
                 self.addTab(page, page.TITLE)
+        self.heads: list[PageHead] = []
         for page in pages:
             head = page.findChild(PageHead)
             if head is not None:
                 strip = self._strip(page)
                 head.set_sub_tabs(strip)
                 self.strips[page.KEY] = strip
+                self.heads.append(head)
+                head.top.installEventFilter(self)
         self._current = pages[0]
         self._quiet = False
         self.currentChanged.connect(self._on_changed)
@@ -82,6 +87,19 @@ class PageTabs(QTabWidget):
             self.setCurrentWidget(page)
         finally:
             self._quiet = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # A head's width is known once its page is laid out: its resize, not the tab widget's.
+        if event.type() == QEvent.Type.Resize and watched.isWidgetType():
+            self._even_heads(watched.width())  # type: ignore[attr-defined]  # a QWidget
+        return super().eventFilter(watched, event)
+
+    def _even_heads(self, width: int) -> None:
+        """Every head of the place as tall as the tallest at `width` (they share the width)."""
+        tallest = max(head.top_height_at(width) for head in self.heads)
+        for head in self.heads:
+            if head.top.minimumHeight() != tallest:
+                head.top.setMinimumHeight(tallest)
 
     def _on_changed(self, index: int) -> None:
         page = self.widget(index)

@@ -24,6 +24,7 @@ from llmgw_desktop.ui.pages.agents import COLUMNS as AGENT_COLUMNS
 from llmgw_desktop.ui.pages.prices_box import PRICE_COLUMNS
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
+    QApplication,
     QLabel,
     QPoint,
     QPushButton,
@@ -331,3 +332,28 @@ def test_prices_say_what_to_do_with_none_and_show_the_bundled_table(
     assert box.empty.isVisibleTo(box) and box.empty.what.text() == "No prices of your own yet"
     assert "type a model and its prices" in box.empty.next_step.text()
     assert not box.empty_label.isVisibleTo(box)  # said once, where the list was
+
+
+@pytest.mark.parametrize("width", [1024, 1400])
+def test_the_sub_tabs_sit_where_they_did_on_the_tab_before(
+    window: MainWindow, qtbot: QtBot, width: int
+) -> None:
+    """The strip jumped 14 px between Log and Notifications: each tab's head is as tall as its
+    own explanation wraps, and the strip sits under it."""
+    window.resize(width, 700)
+    places: dict[str, list[str]] = {}
+    for key, page in window.pages.items():
+        for strip in page.findChildren(QTabBar):
+            if strip.objectName().startswith("subTabs:"):
+                places.setdefault(strip.tabToolTip(0).rsplit("(", 1)[1], []).append(key)
+    assert len(places) >= 3, places
+    for keys in places.values():
+        tops = {}
+        for key in keys:
+            window.show_page(key)
+            qtbot.waitUntil(lambda k=key: k == window.current_page.KEY, timeout=2000)
+            strip = window.pages[key].findChild(QTabBar, f"subTabs:{key}")
+            assert strip is not None and strip.isVisible()
+            QApplication.processEvents()  # the shown page laid out at the window's width
+            tops[key] = strip.mapTo(window, QPoint(0, 0)).y()
+        assert len(set(tops.values())) == 1, tops

@@ -51,17 +51,27 @@ class PageHead(QWidget):
         words.addWidget(self.blurb)
         self.action_row = QHBoxLayout()
         self.action_row.setSpacing(SPACE["s"])
-        row = QHBoxLayout()
+        # The words and actions in a widget of their own: the pages of one place make theirs
+        # one height, so the sub-tabs under them stay put from tab to tab (`PageTabs`).
+        self.top = QWidget(self)
+        row = QHBoxLayout(self.top)
+        row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(SPACE["l"])
         row.addLayout(words, 1)
         row.addLayout(self.action_row)
         self.column = QVBoxLayout(self)
         self.column.setContentsMargins(0, 0, 0, SPACE["xs"])
         self.column.setSpacing(SPACE["s"])
-        self.column.addLayout(row)
+        self.column.addWidget(self.top)
         # Hidden when there is nothing to say (after it has its parent: a parentless widget
         # made visible would open as a window of its own).
         self.blurb.setVisible(bool(blurb))
+
+    def top_height_at(self, width: int) -> int:
+        """How tall the title, explanation and actions are at `width` (the explanation wraps)."""
+        if self.top.hasHeightForWidth():
+            return self.top.heightForWidth(width)
+        return self.top.sizeHint().height()
 
     def set_sub_tabs(self, tabs: QWidget) -> None:
         """Show the place's sub-tabs under the title and actions."""
