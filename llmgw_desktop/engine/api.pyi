@@ -90,6 +90,7 @@ from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
 from llmgw_desktop.engine.gateway.balancing.views import RouteView as RouteView
 from llmgw_desktop.engine.gateway.balancing.views import TargetView as TargetView
+from llmgw_desktop.engine.gateway.balancing.views import failure_words as failure_words
 from llmgw_desktop.engine.gateway.clouds.eventstream import EVENT_STREAM_TYPE as EVENT_STREAM_TYPE
 from llmgw_desktop.engine.gateway.clouds.eventstream import invoke_chunk as invoke_chunk
 from llmgw_desktop.engine.gateway.completions.answers import (

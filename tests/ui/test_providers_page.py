@@ -684,8 +684,8 @@ def test_a_routes_targets_show_their_share_latency_and_cool_down(
         await page.refresh()
         view = page.route_targets
         assert view.isVisible()  # the route is shown before any answer
-        untried = view.table.item(0, 4)
-        assert untried is not None and untried.text() == "untried"
+        untimed = view.table.item(0, 4)
+        assert untimed is not None and untimed.text() == "no recent answer"
         caller = CallerInfo(principal=OPERATOR.id, endpoint="/v1/chat/completions")
         hi = {"model": "team", "messages": [{"role": "user", "content": "hi"}]}
         for _ in range(4):
@@ -780,9 +780,9 @@ def test_a_target_tried_and_failing_is_not_said_untried() -> None:
 
     latency = ROUTE_COLUMNS.index("Latency")
     never = TargetView("openai/gpt-5-fake", "openai", "gpt-5-fake")
-    assert target_cells("team", never)[latency] == "untried"
+    assert target_cells("team", never)[latency] == "no recent answer"
     failed = TargetView("openai/gpt-5-fake", "openai", "gpt-5-fake", failures=9, last_error="500")
-    assert target_cells("team", failed)[latency] == "no answer yet"
+    assert target_cells("team", failed)[latency] == "no recent answer"
 
 
 def test_a_target_cooling_outside_every_route_says_it_is_in_none(qtbot: QtBot) -> None:

@@ -575,14 +575,15 @@ class Line:
     def stream_ended(self, *, completed: bool, broke: bool) -> None:
         """The balancer's verdict on the target when its stream ends, before the row does:
         `broke` by the upstream (cut, stalled, malformed), a failure of the target's;
-        `completed`, an answer that closes its circuits. Neither (its client left) says
-        nothing of the target, nor does a break while the gateway stops (its own doing)."""
+        `completed`, an answer that closes its circuits and counts in its route's share.
+        Neither (its client left) says nothing of the target and is no answer of the route's,
+        nor does a break while the gateway stops (its own doing)."""
         if not (completed or broke) or (broke and self.targets.records.stopping):
             return
-        principal = self.call.caller.principal
+        call = self.call
         digest = body_digest(self.body) if broke else ""
         self.targets.balancer.stream_ended(
-            self.call.target, principal=principal, broke=broke, body=digest
+            call.target, call.plan, principal=call.caller.principal, broke=broke, body=digest
         )
 
     def answered(

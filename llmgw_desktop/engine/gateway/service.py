@@ -615,7 +615,15 @@ class GatewayService:
             return None, failure
         if target.kind == "cli":  # an API target's time is taken per attempt, to its first token
             self.balancer.answered(target, time.perf_counter() - started, {}, principal=principal)
-        self.balancer.served(plan, target)
+        # A stream whose end tells how it went (an API target's: `Line.stream_ended`) counts in
+        # the route's share there, if whole; a CLI's or the cache's counts now, as a whole answer.
+        ends_told = (
+            answer.outcome is not None
+            if isinstance(answer, Streaming)
+            else isinstance(answer, Completion) and answer.pieces is not None
+        )
+        if not ends_told:
+            self.balancer.served(plan, target)
         if isinstance(answer, Streaming):
             return releasing(answer, flight), None  # type: ignore[return-value]
         flight.release()

@@ -158,7 +158,8 @@ SCHEMAS: dict[str, Any] = {
             "weight": {"type": ["number", "null"]},
             "share": {
                 "type": ["number", "null"],
-                "description": "Its fraction of the route's recent answers (null: none yet).",
+                "description": "Its fraction of the route's recent answers, a stream's "
+                "counted when it ends whole (null: none yet).",
             },
             "latencyMs": {
                 "type": ["number", "null"],
@@ -175,6 +176,11 @@ SCHEMAS: dict[str, Any] = {
             "quotaLeft": {
                 "type": ["number", "null"],
                 "description": "The smallest fraction left of its rate limits, per its headers.",
+            },
+            "trialInFlight": {
+                "type": "boolean",
+                "description": "Half open: a call trying it again is on its way (false: the "
+                "next call to it tries it).",
             },
         },
     },

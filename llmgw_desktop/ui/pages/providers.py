@@ -101,6 +101,8 @@ class ProvidersPage(Page):
         self.stale_label.setVisible(False)
         # Routes over several providers: each target's share, latency and cool-down.
         self.route_targets = RouteTargetsView()
+        # A rest the table shows ended: read again, so no "until" it shows is in the past.
+        self.route_targets.restEnded.connect(lambda: self.request_refresh())
         # How many answer, fail and cannot answer: the header's and the Overview's counts.
         self.counts_label = QLabel()
         self.counts_label.setObjectName("providersCounts")
@@ -235,7 +237,9 @@ class ProvidersPage(Page):
         self._draw(await load_provider_rows(self.engine, self._cli_models))
         self._show_stale(stale_warnings(self.engine))
         providers = self.engine.providers
-        self.route_targets.show_targets(providers.routes(), providers.cooling())
+        # The provider rows' verdicts: a target of a failing provider never reads "Answering".
+        verdicts = {r.gateway_id: r.verdict for r in self.rows if r.verdict and not r.is_cli}
+        self.route_targets.show_targets(providers.routes(), providers.cooling(), verdicts)
         # Offline, from each CLI's own files (a few small reads): who is logged in, and the
         # plan, read with each load so a login made meanwhile shows with the status it changed.
         accounts = {a.provider: a for a in await self.engine.cli_accounts.read()}

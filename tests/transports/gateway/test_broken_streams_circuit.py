@@ -249,3 +249,56 @@ async def test_a_stream_cut_by_the_gateways_stop_does_not_count_against_its_targ
             pass  # told the answer broke, or cut
         await asyncio.wait_for(stopping, 15.0)
         assert rig.gateway.engine.providers.cooling() == []
+
+
+def _shares(rig: RouteRig) -> dict[str, float | None]:
+    """The route's targets' shares of its recent answers, as the Providers page shows them."""
+    (route,) = rig.gateway.engine.providers.routes()
+    return {view.provider: view.share for view in route.targets}
+
+
+async def test_a_routes_share_leaves_out_the_streams_that_broke(
+    start_gateway: GatewayFactory,
+) -> None:
+    """A person's pass: after beta's streams broke (3 of 3), the route's table still gave beta
+    30% of its recent answers, each broken stream counted as served at its first token. A
+    stream counts in its target's share when it ends whole: beta, whose streams all broke,
+    has none of the route's answers."""
+    async with _rig(start_gateway) as rig:
+        alpha, beta = rig.upstreams["alpha"], rig.upstreams["beta"]
+        # Alpha rests at once (a run of 500s), so the next calls go to beta and break there.
+        alpha.default = Reply.error(500)
+        beta.default = Reply.cut()
+        for n in range(IN_A_ROW):
+            assert await _stream(rig.client) == ("beta", False)
+            await _rows_ended(rig, n + 1)
+        assert _shares(rig) == {"alpha": None, "beta": None}  # no answer came whole
+        beta.default = Reply.ok()
+        assert await _stream(rig.client) == ("beta", True)
+        await _rows_ended(rig, IN_A_ROW + 1)
+        assert _shares(rig) == {"alpha": 0.0, "beta": 1.0}
+
+
+async def test_a_stream_counts_in_the_share_when_it_ends_whole_not_when_it_begins(
+    start_gateway: GatewayFactory,
+) -> None:
+    """Under way, a stream is no answer yet; one its client leaves is none at all (as it is
+    no verdict on its target's circuit). A whole answer counts as it always did."""
+    async with _rig(start_gateway) as rig:
+        alpha = rig.upstreams["alpha"]
+        alpha.stream_gate = asyncio.Event()  # half of each answer, then it waits
+        raw = await rig.client.chat.completions.with_raw_response.create(
+            model="team-model", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        stream = raw.parse()
+        await anext(aiter(stream))
+        assert _shares(rig)["alpha"] is None  # begun, not answered
+        await stream.close()  # its client leaves
+        await _rows_ended(rig, 1)
+        assert _shares(rig)["alpha"] is None
+        alpha.stream_gate = None
+        assert await rig.ask() == "alpha"  # a whole answer: counted as it comes
+        assert _shares(rig)["alpha"] == 1.0
+        assert await _stream(rig.client) == ("alpha", True)
+        await _rows_ended(rig, 3)
+        assert _shares(rig)["alpha"] == 1.0

@@ -5,9 +5,10 @@ forgets). It learns from every attempt: calls in flight (`began`, until the answ
 time to first token and what the rate-limit headers said (`answered`; a stream's `first_token`),
 failures and whose they were (`failed`: cool-downs and circuits, `health.py`), and calls left
 waiting for their first byte (`first_byte`: a target that stopped answering, `liveness.py`).
-A whole answer closes its target's circuits when it comes; a stream only when it ends whole
-(`stream_ended`): one its upstream breaks after it began is a failure of the target's, so a
-target whose streams always break goes behind the others as one that answers 500 does.
+A whole answer closes its target's circuits, and counts in its route's share (`served`), when
+it comes; a stream only when it ends whole (`stream_ended`): one its upstream breaks after it
+began is a failure of the target's and no answer of the route's, so a target whose streams
+always break goes behind the others as one that answers 500 does, and has no share.
 
 `order` turns a plan (`router.py`: pin, small request, the route's pool, fallbacks) into the
 order one principal's request tries it: the pool ordered by the route's strategy
@@ -355,16 +356,21 @@ class Balancer:
         if known.liveness.hung_since is not None:
             known.liveness.came(now)
 
-    def stream_ended(self, target: Target, *, principal: str, broke: bool, body: str) -> None:
-        """A stream of `target`'s that began (`first_token`) ended: whole, its circuits close as
-        a whole answer's do; `broke` by its upstream (cut, stalled, malformed), a failure of the
-        target's (`Outcome.BROKEN`, counted for whom `failed` says; `body`: the digest of what
-        was sent). A stream its client left, or the gateway's stop cut, says nothing of its
-        target and is not passed here (a trial among them ends without a verdict)."""
+    def stream_ended(
+        self, target: Target, plan: Plan, *, principal: str, broke: bool, body: str
+    ) -> None:
+        """A stream of `target`'s for `plan` that began (`first_token`) ended: whole, its
+        circuits close as a whole answer's do and it counts in its route's share (`served`);
+        `broke` by its upstream (cut, stalled, malformed), a failure of the target's
+        (`Outcome.BROKEN`, counted for whom `failed` says; `body`: the digest of what was
+        sent), and no answer of the route's. A stream its client left, or the gateway's stop
+        cut, says nothing of its target and is not passed here: no verdict (a trial among them
+        ends without one), and no answer in the share."""
         if broke:
             self.failed(target, Outcome.BROKEN, None, principal=principal, body=body)
         else:
             self._closed(self._of(target), principal)
+            self.served(plan, target)
 
     def _closed(self, known: _Known, principal: str) -> None:
         """An answer came whole: the target's circuits closed (everyone's, and `principal`'s
@@ -426,7 +432,8 @@ class Balancer:
             )
 
     def served(self, plan: Plan, target: Target) -> None:
-        """`target` answered a request of `plan`'s route (its share of the route)."""
+        """`target` answered a request of `plan`'s route (its share of the route): a whole
+        answer when it comes, a stream when it ends whole (`stream_ended`)."""
         if not plan.route.targets:
             return
         key = (plan.route.pattern, target.label)
@@ -517,6 +524,7 @@ class Balancer:
             last_error=HUNG_OUTCOME if hung else circuit.last_error or None,
             quota_left=quota.headroom(now) if quota else None,
             cooling_for=known.health.cooling_for(now),
+            trial=circuit.trial and not hung,
         )
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.circuit import Circuit, CircuitState
+from llmgw_desktop.engine.gateway.balancing.views import failure_words
 
 __all__ = ["MAX_PRINCIPALS", "MAX_WITNESSES", "Resting", "TargetHealth"]
 
@@ -56,7 +57,7 @@ class Resting:
             return f"not answering at all ({self.why}: its probe got no answer); {after}"
         when = f"{self.left_s:.0f} s left" if self.left_s > 0 else "a trial is on its way"
         whose = "" if self.everyone else " for this caller"
-        return f"cooling down{whose} after {self.why} ({when}); {after}"
+        return f"cooling down{whose} after {failure_words(self.why)} ({when}); {after}"
 
 
 class TargetHealth:

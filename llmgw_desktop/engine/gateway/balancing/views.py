@@ -9,7 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RouteView", "TargetView"]
+from llmgw_desktop.engine.gateway.outcomes import Outcome
+
+__all__ = ["RouteView", "TargetView", "failure_words"]
+
+# A target's failures in a person's words, where the outcome has words of its own (a status is
+# said as its digits: "after 429"): the route table's and the recorder's reason for a target's
+# place. "after broken" read as a typo where its answers had broken off.
+_FAILURE_WORDS: dict[str, str] = {
+    Outcome.BROKEN: "its answers broke off",  # streams cut mid-way, whole answers broken off
+    Outcome.TIMEOUT: "its calls timed out",
+    Outcome.HUNG: "it stopped answering",
+}
+
+
+def failure_words(outcome: str | None) -> str:
+    """What a target's last failure was (`TargetView.last_error`, a circuit's outcome), said
+    after "after": "its answers broke off", "429"; "failures" where none is known."""
+    if not outcome:
+        return "failures"
+    return _FAILURE_WORDS.get(outcome, outcome)
 
 
 @dataclass(frozen=True)
@@ -21,7 +40,8 @@ class TargetView:
     model: str
     weight: float | None = None  # its weight in the route (None: outside a route's pool)
     share: float | None = None  # of the route's recent answers (None: none yet)
-    latency_s: float | None = None  # time to first token as of its last answer (None: untried)
+    # Time to first token as of its last answer (None: none in this process, or none lately).
+    latency_s: float | None = None
     in_flight: int = 0
     # For everyone: closed, cooling, open, half_open (`engine/circuit.CircuitState`), or hung (no
     # answer to the gateway's probe: `liveness.py`).
@@ -32,6 +52,9 @@ class TargetView:
     quota_left: float | None = None  # the smallest fraction left of its rate limits
     # The principals it goes behind the others for, on their own failures alone.
     cooling_for: int = 0
+    # Half open, its trial call is on its way (the others pass it over until its verdict);
+    # False while half open: the next call tries it.
+    trial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +71,7 @@ class TargetView:
             "lastError": self.last_error,
             "quotaLeft": None if self.quota_left is None else round(self.quota_left, 4),
             "coolingForCallers": self.cooling_for,
+            "trialInFlight": self.trial,
         }
 
 

@@ -147,7 +147,7 @@ def test_a_streams_first_token_is_no_verdict_its_end_is() -> None:
     plan = _plan({"targets": THREE[:2], "strategy": "priority"})
     for _ in range(2):
         balancer.first_token(A, 0.2, {})
-        balancer.stream_ended(A, principal=LOCAL, broke=True, body="")
+        balancer.stream_ended(A, plan, principal=LOCAL, broke=True, body="")
     (view,) = balancer.cooling()
     assert (view.label, view.state, view.last_error) == (A.label, "open", "broken")
     assert _first(balancer, plan) == B
@@ -155,7 +155,7 @@ def test_a_streams_first_token_is_no_verdict_its_end_is() -> None:
     flight = balancer.began(A, LOCAL)
     balancer.first_token(A, 0.2, {})
     assert balancer.cooling()[0].state == "half_open"  # begun is not answered
-    balancer.stream_ended(A, principal=LOCAL, broke=False, body="")
+    balancer.stream_ended(A, plan, principal=LOCAL, broke=False, body="")
     flight.release()
     assert balancer.cooling() == []
     assert _first(balancer, plan) == A
@@ -201,3 +201,32 @@ def test_a_route_view_shows_the_latency_measured_not_the_strategys_faded_figure(
     clock.now += 120.0  # past four half-lives without an answer: forgotten, as before
     view = balancer.route_view(plan.route, list(zip(plan.pool, plan.weights, strict=True)))
     assert view.targets[0].latency_s is None
+
+
+def test_a_half_open_target_says_whether_its_trial_is_on_its_way() -> None:
+    """Half open, no call on its way to it: `trial` False (the next call tries it); while its
+    trial call is out, True. The window said "Being tried again" for both."""
+    clock = Clock()
+    balancer = _balancer(clock, cooldown_failures=1)
+    balancer.failed(A, "500", None, principal=LOCAL)
+    clock.advance(10.0)  # its rest over
+    (view,) = balancer.cooling()
+    assert (view.state, view.trial, view.to_dict()["trialInFlight"]) == ("half_open", False, False)
+    flight = balancer.began(A, LOCAL)
+    (view,) = balancer.cooling()
+    assert (view.state, view.trial) == ("half_open", True)
+    flight.release()  # ended without a verdict: the next call tries it again
+    assert balancer.cooling()[0].trial is False
+
+
+def test_a_reason_for_a_targets_place_says_its_failure_in_words() -> None:
+    """The recorder's reason for a target moved last read "cooling down after broken"."""
+    balancer = _balancer(Clock(), cooldown_failures=1)
+    plan = _plan({"targets": THREE[:2], "strategy": "priority"})
+    balancer.first_token(A, 0.2, {})
+    balancer.stream_ended(A, plan, principal=LOCAL, broke=True, body="")
+    ordered = balancer.order(plan, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
+    assert ordered.targets[-1] == A
+    assert ordered.reason(1).startswith("cooling down after its answers broke off ("), (
+        ordered.reason(1)
+    )
