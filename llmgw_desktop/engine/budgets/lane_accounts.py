@@ -407,6 +407,28 @@ class LaneAccounts:
         self._waiting = {}
         return done
 
+    async def count_at_least(
+        self,
+        budget: str,
+        period_start: float,
+        in_rows: Mapping[str, float],
+        owed: Mapping[LaneKey, float],
+    ) -> None:
+        """Raise a counted period's lanes to what the recorder's rows say they spent
+        (`lanes.count_at_least`), `owed` (taken back by `take_adds`) added first.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached (nothing was written).
+        """
+        database = self._db.models.database
+        mine = {key.lane: amount for key, amount in owed.items()}
+
+        def work() -> None:
+            self._seen.forget()  # lanes' spend raised
+            lanes.count_at_least(database, budget, period_start, in_rows, mine)
+
+        await self._db.run(work)
+
     async def read(self, periods: Mapping[str, float]) -> lanes.LanesRead:
         """Each lane of the budgets in `periods`: its spend, whether its period is counted in,
         and whether it refuses calls (`lanes.LanesRead`).

@@ -14,7 +14,8 @@ Settling is the other half: each process adds the cost of its finished calls to 
 and deletes the holds of calls that ended, in one transaction. An addition is made only once
 the budget's period has been counted in (`budget_periods`): the first process to need a
 budget in a period reads its spend so far from the recorder's rows (`spend.read_spend`) and
-marks the period counted; until then a process keeps its additions.
+marks the period counted; until then a process keeps its additions. A process loading a
+counted period raises its lanes to what those rows say where they read less (`count_at_least`).
 
 A process that dies (kill -9) leaves holds no live lease owns (`process_leases`). The next
 admission on such a lane counts each as spent in full, the most its call could have cost, and
@@ -40,6 +41,7 @@ __all__ = [
     "SeenLanes",
     "Verdict",
     "admit",
+    "count_at_least",
     "count_period",
     "lane_state",
     "lock_lanes",
@@ -117,6 +119,13 @@ _ADD_COUNTED = (
     " WHERE EXISTS (SELECT 1 FROM budget_periods WHERE budget = ? AND period_start = ?)"
     " ON CONFLICT (budget, lane, period_start)"
     " DO UPDATE SET spent = budget_spend.spent + excluded.spent"
+)
+# A lane's spend raised to at least the recorder's rows (the value inserted, `excluded.spent`)
+# once what this process owed it (the second amount) is added; PostgreSQL spells max greatest.
+_AT_LEAST = (
+    "INSERT INTO budget_spend (budget, lane, period_start, spent) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (budget, lane, period_start)"
+    " DO UPDATE SET spent = {max}(budget_spend.spent + ?, excluded.spent)"
 )
 # A lane refuses calls under this hard limit (its spend row made if none); written only when
 # it changes, so a caller retrying its refusals makes no writes.
@@ -330,6 +339,24 @@ def count_period(
             (budget, period_start, now),
         )
     return True
+
+
+def count_at_least(
+    database: peewee.Database,
+    budget: str,
+    period_start: float,
+    in_rows: Mapping[str, float],
+    owed: Mapping[str, float],
+) -> None:
+    """Raise each lane of a counted period to at least what the recorder's rows say it spent
+    (`in_rows`), after adding what this process owed it (`owed`, calls those rows hold): its
+    spend becomes max(spend + owed, rows), in one transaction (`spend.py` says why)."""
+    statement = _AT_LEAST.format(max="greatest" if is_postgresql(database) else "max")
+    with transaction(database):
+        for lane in sorted(in_rows.keys() | owed.keys()):
+            mine, floor = owed.get(lane, 0.0), in_rows.get(lane, 0.0)
+            if mine > 0 or floor > 0:
+                _sql(database, statement, (budget, lane, period_start, max(mine, floor), mine))
 
 
 class LanesRead(NamedTuple):

@@ -16,7 +16,9 @@ the store already, so the sums are the same.
 Settlement: a finished call's cost (the recorder's `RequestFinished`) is added to its lanes in
 the store and its hold deleted (`lane_accounts.py`). The first process to count a budget in a
 period reads its spend so far from the recorder's rows (`spend.py`): at start, at a rollover,
-when a budget or a key's budget is added.
+when a budget or a key's budget is added. Each other process loading the period reads them too
+and raises a lane that reads less than its rows (calls finished while no process had the
+budget loaded), so a budget's spend is never below what its finished rows cost.
 
 In memory: each lane's spend as this process last read it plus what it has yet to write, for
 the desk, the tray's notices and the quick `check` (no I/O) that refuses a used-up budget
@@ -143,6 +145,12 @@ class BudgetLedger:
         # and `reserve` need not look at a call's lanes): `spend.used_up`, kept by each write.
         self._used_up = False
         self._loading = asyncio.Lock()
+        # (budget key, period start) whose lanes this process has read the recorder's rows
+        # into (`spend.count_in`): loaded here since, each of its calls reached the lanes by
+        # this process's events. A load during which the budgets changed (`_changes` moved)
+        # marks none: one may have been unloaded and loaded again meanwhile.
+        self._read_here: set[tuple[str, float]] = set()
+        self._changes = 0
         # Calls waiting for room running calls hold (`reserve(waits=...)`), by principal.
         self._waiting: dict[str, int] = {}
         self._roll(clock(), reread=False)
@@ -494,13 +502,15 @@ class BudgetLedger:
         starts = {start for start, _end in self._bounds.values()}
         self._notices.keep_periods(starts)
         self.accounts.retain(starts)
+        self._read_here = {(key, start) for key, start in self._read_here if start in starts}
         if rolled and reread and self._budgets:
             self._spawn(self.load())
 
     async def load(self) -> None:
         """Count this period in for each budget that is not yet (its spend so far read from
-        the recorder's rows, once across every process), then read every lane's spend (at
-        start, at a rollover, when the budgets change).
+        the recorder's rows, once across every process), raise the lanes of one counted in
+        already to what the rows say where this process has not read them yet (`spend.py`),
+        then read every lane's spend (at start, at a rollover, when the budgets change).
 
         A store that cannot be read is logged and the in-memory totals are kept: the desk
         shows what this process counted, and admissions (which need the store) are refused.
@@ -512,18 +522,26 @@ class BudgetLedger:
             if now >= self._next_rollover:
                 self._roll(now, reread=False)
             periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
+            changes = self._changes
             try:
                 counted = (await self.accounts.read(periods)).counted
-                uncounted = [b for b in self._budgets if b.key not in counted]
-                if uncounted:
+                unread = [
+                    b
+                    for b in self._budgets
+                    if b.key not in counted or (b.key, periods[b.key]) not in self._read_here
+                ]
+                if unread:
                     await spend.count_in(
                         self.accounts,
                         self._db,
                         self._recorder.flush,
-                        uncounted,
+                        unread,
                         periods,
+                        counted=counted,
                         cut=self._clock(),
                     )
+                    if changes == self._changes:  # else one may have been unloaded meanwhile
+                        self._read_here.update((b.key, periods[b.key]) for b in unread)
             except Exception as exc:
                 # Until a load succeeds, a soft budget's spend is neither shown whole nor
                 # written (its period is not counted in): read again until it is.
@@ -590,6 +608,9 @@ class BudgetLedger:
         self._covers.clear()
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
+        # A budget unloaded counts none of the calls that finish until it is loaded again.
+        self._changes += 1
+        self._read_here = {(key, start) for key, start in self._read_here if key in keys}
         self._used_up = spend.used_up(self._budgets, self._spent)  # under the new limits
         # A budget whose limits changed may cross them anew this period: tell it again then.
         changed = {b.key for b in self._budgets if before.get(b.key) != (b.soft, b.hard)}

@@ -6,6 +6,26 @@ ledger sums into each budget and lane. Only rows that finished before `cut` are 
 ledger counts every row finishing from `cut` on from the recorder's events, so no row is
 counted twice or missed while the read runs (`ledger.py`).
 
+The rows are read when a process loads a budget's period (`count_in`): at its start, when a
+budget is added or comes back, at a rollover. The first process writes the period's lanes
+from them (`lanes.count_period`); after that the lanes grow only by the calls that processes
+with the budget loaded see finish, so a call that finished while none had it loaded (the app
+ran without it or on defaults, the budget was removed and added back) is in the rows and in no
+lane. So every later load raises each lane to what the rows say where it reads less: its spend
+becomes max(spend + what this process still owes it, rows) (`lanes.count_at_least`), and a
+budget's spend, once loaded, is never below what the recorder's finished rows it covers cost.
+A max, not a watermark of which rows each lane counted: a lane's additions come from events
+in every process, not from rows, and marking rows counted would be a write per call and budget;
+and a lane may rightly hold more than its rows (a dead process's holds counted in full), which
+the max keeps. Its price is an over-count on the safe side: a call whose row another process
+has written but whose cost it has not yet added to the lane (its flush, tens of milliseconds;
+on PostgreSQL, one of this process's own being written) is counted twice when the raise lands
+between the two. What this process owes is taken back
+first (`LaneAccounts.take_adds`: those calls are in the rows), so it counts once. A period a
+process has read so and keeps loaded is not read again (`BudgetLedger._read_here`): each call
+reaches its lanes by that process's events. A process that keeps a budget loaded throughout
+does not see the calls another process sharing the store runs without it until its next load.
+
 A token budget counts every token of a call (input, output, cache reads and cache writes); the
 read says how many were cache reads and writes too, so the desk can say so beside the total
 (`cache_parts_of`): the Agents page lists input and output only, and "8,025 tokens" beside its
@@ -14,7 +34,7 @@ read says how many were cache reads and writes too, so the desk can say so besid
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,6 +75,15 @@ _FIGURES = {
     ),
 }
 
+# SQLite walked the whole (owner, started_at) index to group in its order, an entry for every
+# row of the store even for a day's spend; `+` (a no-op on any value) makes it seek the
+# period's rows by `started_at` and group them aside. PostgreSQL has no `+` for text, and
+# plans by the period.
+_GROUPS = {
+    False: "+owner_principal, coalesce(caller, ''), project",
+    True: "owner_principal, coalesce(caller, ''), project",
+}
+
 
 @dataclass(frozen=True)
 class SpendGroup:
@@ -81,11 +110,12 @@ class CacheParts:
 def read_spend(database: peewee.Database, *, since: float, cut: float) -> list[SpendGroup]:
     """Rows started at or after `since` and finished before `cut`, summed per principal,
     caller and project (call on the database thread)."""
+    postgresql = is_postgresql(database)
     sql = (
         "SELECT owner_principal, coalesce(caller, ''), project, "  # noqa: S608
-        f"{_FIGURES[is_postgresql(database)]}"
+        f"{_FIGURES[postgresql]}"
         " FROM requests WHERE started_at >= ? AND finished_at IS NOT NULL AND finished_at < ?"
-        " GROUP BY owner_principal, coalesce(caller, ''), project"
+        f" GROUP BY {_GROUPS[postgresql]}"
     )
     rows = database.execute_sql(portable(database, sql), (since, cut)).fetchall()
     return [
@@ -184,11 +214,13 @@ async def count_in(
     budgets: list[Budget],
     periods: dict[str, float],
     *,
+    counted: Container[str],
     cut: float,
 ) -> None:
     """Count `budgets`' periods in from the recorder's rows that finished before `cut` (one
     grouped read per period start, however many budgets; `flush_rows` writes the recorder's
-    rows first), unless another process did.
+    rows first): a period not `counted` in yet is written once, unless another process does it
+    first; a counted one has each lane raised to what the rows say, if it read less.
 
     Raises:
         StoreUnavailable: the store cannot be reached (what was owed is owed again).
@@ -197,7 +229,7 @@ async def count_in(
     # them: taken back, so the rows count it once.
     owed = {b.key: accounts.take_adds(b.key, periods[b.key]) for b in budgets}
     database = db.models.database
-    groups: dict[float, list[SpendGroup]] = {}  # filled on the database thread
+    groups: dict[float, list[SpendGroup]] = {}  # filled on a database thread
     try:
         if not await flush_rows():
             raise StoreUnavailable(db.engine.where, "the recorder cannot write")
@@ -209,7 +241,11 @@ async def count_in(
                     groups[start] = read_spend(database, since=start, cut=cut)
                 return lanes_of(budget, groups[start])
 
-            if not await accounts.count_in(budget.key, start, spent_so_far):
+            if budget.key in counted:
+                in_rows = await db.read(spent_so_far)  # read aside: the write is short
+                await accounts.count_at_least(budget.key, start, in_rows, owed[budget.key])
+                owed.pop(budget.key)
+            elif not await accounts.count_in(budget.key, start, spent_so_far):
                 # Another process counted it: this one still owes what it owed.
                 accounts.give_back(owed.pop(budget.key))
             else:

@@ -150,6 +150,31 @@ async def test_additions_wait_until_the_period_is_counted_in(
     assert states[KEY].spent == pytest.approx(0.5)
 
 
+async def test_a_counted_lane_is_raised_to_its_rows_and_never_lowered(
+    stores: tuple[Database, Database],
+) -> None:
+    """A process loading a counted period raises each lane to what the recorder's rows say
+    (calls no process counted), after what it owed (calls the rows hold): max(spent + owed,
+    rows). A lane holding more than its rows (a dead process's hold counted in full) keeps it;
+    a lane no row or addition names is not made."""
+    first, second = stores
+    a = await counted_in_from_nothing(first)
+    a.add(KEY, 0.25)
+    assert await a.flush()
+    b = LaneAccounts(second, process_id="process-b", spawn=spawned)
+    other = KEY._replace(lane="key:other")
+    await b.count_at_least(KEY.budget, KEY.period_start, {"": 0.4, other.lane: 0.1}, {})
+    read = await a.read({KEY.budget: KEY.period_start})
+    assert read.spent == {KEY: pytest.approx(0.4), other: pytest.approx(0.1)}
+    # What b owed is in the rows already: counted once, on top of the lane where it is higher.
+    await b.count_at_least(KEY.budget, KEY.period_start, {"": 0.5}, {KEY: 0.2})
+    await b.count_at_least(KEY.budget, KEY.period_start, {"": 0.3}, {})
+    read = await a.read({KEY.budget: KEY.period_start})
+    assert read.spent == {KEY: pytest.approx(0.6), other: pytest.approx(0.1)}
+    await b.count_at_least(KEY.budget, KEY.period_start, {"key:none": 0.0}, {})
+    assert len((await a.read({KEY.budget: KEY.period_start})).spent) == 2
+
+
 async def test_what_a_flush_is_writing_is_still_owed_until_it_is_written(
     stores: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
