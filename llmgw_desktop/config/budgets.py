@@ -57,6 +57,8 @@ UNITS: tuple[Unit, ...] = ("usd", "tokens")
 PERIODS: tuple[Period, ...] = ("daily", "monthly")
 SCOPES = ("global", "agent=", "project=", "principal=")
 KINDS = ("global", "agent", "project", "principal")
+# A unit as a budget's name says it ("global daily dollars").
+UNIT_WORDS: dict[str, str] = {"usd": "dollars", "tokens": "tokens"}
 # `principal=*`: every principal but the local user, each on its own lane.
 EACH_REMOTE = "*"
 FIELDS = ("scope", "unit", "period", "soft", "hard")
@@ -97,6 +99,19 @@ class Budget:
     def label(self) -> str:
         """How a person reads its scope: `project shop`, `agent claude-code`, `global`."""
         return "global" if self.kind == "global" else f"{self.kind} {self.value}"
+
+    @property
+    def measure(self) -> str:
+        """Its period and unit: `daily tokens`, `monthly dollars`. A scope may have one budget
+        of each, so its scope alone does not tell it from another."""
+        return f"{self.period} {UNIT_WORDS[self.unit]}"
+
+    @property
+    def name(self) -> str:
+        """How a person tells it from every other budget, wherever it is named (the Budgets
+        page, the header, the tray, a notice): `global daily tokens`, `project shop monthly
+        dollars`."""
+        return f"{self.label} {self.measure}"
 
     @property
     def period_word(self) -> str:

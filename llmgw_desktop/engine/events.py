@@ -87,6 +87,9 @@ class Notice(Event):
     # What it is about, for the desk to open its place ("budget", "providers"); "" for anything
     # else (the desk then keeps it about the page shown).
     topic: str = ""
+    # Which one of its topic it is about, for the desk to choose there (a budget's key, as
+    # several budgets may share a scope); "" for the topic's place alone.
+    detail: str = ""
 
 
 @dataclass(frozen=True)

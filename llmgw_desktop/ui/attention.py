@@ -13,8 +13,9 @@ tables called "Some calls fail": one state, two names, review 41-3). An API prov
 no connection could be made to is rested (its routes passed over for a while): it is failing,
 "Unreachable", with when it is tried again, until the rest ends. One whose host took no
 connection when its model list was read, before any call, needs a look: "Could not connect",
-amber, until a call answers or a list is read. A provider switched off, or
-every provider paused, has no verdict: it is not called.
+amber, until a call answers or a list is read. A provider switched off has no verdict: it is
+not called. While every provider is paused each keeps the verdict its calls gave it: a provider
+known to fail still fails, and the pause (`gateway_state`) says so beside it.
 
 Above every verdict, whether anything can answer a call at all (`no_provider`, the engine's
 one fact `engine.answering`): with no key, local server or coding CLI the header, the
@@ -324,13 +325,12 @@ def provider_verdicts(
     engine: Engine, by_provider: Mapping[str, Totals] | None = None
 ) -> list[ProviderVerdict]:
     """Every provider that is failing or where some calls fail now, the failing first, each group in
-    the order the switches list them; none while every provider is paused. A CLI that says
-    it is not logged in is not failing, as a provider with no key is not: the Providers page
-    says it, and "No provider can answer" when nothing else answers (`no_provider`). Their
-    counts of recent calls are the live figures' (`by_provider`, the caller's read of the
-    window shown beside them, else one read here)."""
-    if engine.providers.paused:
-        return []
+    the order the switches list them; paused or not (a pause calls nothing, so it changes no
+    provider's health: "Providers OK" beside a provider known to fail would hide it). A CLI
+    that says it is not logged in is not failing, as a provider with no key is not: the
+    Providers page says it, and "No provider can answer" when nothing else answers
+    (`no_provider`). Their counts of recent calls are the live figures' (`by_provider`, the
+    caller's read of the window shown beside them, else one read here)."""
     breakers = engine.providers.breakers()
     found = [
         verdict

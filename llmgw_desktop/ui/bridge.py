@@ -43,7 +43,8 @@ class EngineBridge(QObject):
     pauseChanged = Signal(bool)
     engineStateChanged = Signal(str)
     notice = Signal(str, str)  # level, message
-    noticeAbout = Signal(str, str, str)  # level, message, topic ("budget", or "")
+    # level, message, topic ("budget", or ""), and which one of the topic (a budget's key)
+    noticeAbout = Signal(str, str, str, str)
     storeHealthChanged = Signal(str)  # what is wrong with the store, or "" when all is well
     jobStateChanged = Signal(str, str, str, str)  # job id, provider, state, principal
     # A running job became stuck (True) or no longer is (False); carries the JobStuckChanged
@@ -121,7 +122,7 @@ class EngineBridge(QObject):
 
     def _on_notice(self, event: Notice) -> None:
         # With its topic first: the notification history keeps the first of the two.
-        self.noticeAbout.emit(event.level, event.message, event.topic)
+        self.noticeAbout.emit(event.level, event.message, event.topic, event.detail)
         self.notice.emit(event.level, event.message)
 
     def detach(self) -> None:

@@ -1,12 +1,15 @@
 """A budget in words, said the same way by the Budgets page, its details and the header.
 
-A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its limits
-by one wording on every page ("hard $5.00 per month", "soft 24.2k · hard 36.6k tokens per
-day": the Keys list said "$5 monthly" for the budget Budgets called "hard $5.00"), its
-state by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the
-hard limit refuses calls), and its spend with the limit and period it is measured against
-("$0.0144 of $0.003 today (480%)"), so a percentage is never shown without the budget it
-belongs to.
+A budget is named by what it covers, its period and its unit ("agent claude-code daily
+dollars", "key ci-bot monthly dollars", "global daily tokens": one scope may have a budget of
+each period and unit, and two rows named "global" were told apart only by a click), as the
+engine's notices name it; a list row beside its Limits column says its period and unit only
+when another row covers the same (`row_name`). Its limits by one wording on every page ("hard
+$5.00 per month", "soft 24.2k · hard 36.6k tokens per day": the Keys list said "$5 monthly" for
+the budget Budgets called "hard $5.00"), its state by the status vocabulary (`badge.py`: ok,
+warning past the soft limit, error once the hard limit refuses calls), and its spend with the
+limit and period it is measured against ("$0.0144 of $0.003 today (480%)"), so a percentage is
+never shown without the budget it belongs to.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ __all__ = [
     "is_key_budget",
     "limits_words",
     "refusing_words",
+    "row_name",
+    "scope_name",
     "spend_chip",
     "spent_note",
     "spent_words",
@@ -51,11 +56,29 @@ def is_key_budget(status: BudgetStatus) -> bool:
 
 
 def budget_name(status: BudgetStatus) -> str:
-    """`agent claude-code`, `project web`, `key ci-bot`, `global`."""
+    """`agent claude-code daily dollars`, `project web monthly tokens`, `key ci-bot daily
+    dollars`, `global daily tokens`: its scope, period and unit (`Budget.name`, as the engine's
+    notices say it), so two budgets of one scope are told apart wherever they are named."""
+    return f"{scope_name(status)} {status.budget.measure}"
+
+
+def scope_name(status: BudgetStatus) -> str:
+    """`agent claude-code`, `key ci-bot`, `global`: what the budget covers."""
     budget = status.budget
     if is_key_budget(status):
         return f"key {budget.value.removeprefix(KEY_PREFIX)}"
     return budget.label
+
+
+def row_name(status: BudgetStatus, listed: Sequence[BudgetStatus]) -> str:
+    """A list row's name among the budgets `listed`: what it covers (`scope_name`), with its
+    period and unit (`budget_name`) when another listed budget covers the same: the row's
+    Limits column says those, and the list's width goes to its figures (at 1024 px a long
+    agent's name took the room of every optional column); two rows named "global" were told
+    apart only by a click once Limits had folded away."""
+    scope = status.budget.scope
+    shared = sum(other.budget.scope == scope for other in listed) > 1
+    return budget_name(status) if shared else scope_name(status)
 
 
 def lane_words(status: BudgetStatus) -> str:
@@ -238,14 +261,14 @@ def _figure_tone(status: BudgetStatus) -> str:
 
 
 def refusing_words(status: BudgetStatus) -> str:
-    """`Every call is refused by the global daily budget ($0.0717 of $0.07 today (102%))
-    until it resets at 00:00 local time; raise it on the Budgets page.` Short of its limit
-    (a call refused for too little room left), a smaller call may still fit: said so."""
+    """`Every call is refused by the global daily dollars budget ($0.0717 of $0.07 today
+    (102%)) until it resets at 00:00 local time; raise it on the Budgets page.` Short of its
+    limit (a call refused for too little room left), a smaller call may still fit: said so."""
     b = status.budget
     used_up = b.hard is not None and status.spent >= b.hard
     who = "Every call is" if used_up else "Calls that may cost more than is left are"
     return (
-        f"{who} refused by the {b.label} {b.period} budget ({spent_words(status)}) "
+        f"{who} refused by the {budget_name(status)} budget ({spent_words(status)}) "
         f"until it resets at {status.reset_text()} local time; raise it on the Budgets page."
     )
 

@@ -3,14 +3,16 @@ card and the tray's tooltip all read `gateway_state`, so none says another state
 the others. No Qt.
 
 The first that holds: degraded (what `/health` says degraded), not running, every provider
-paused, a global budget refusing every call, no provider able to answer (`attention.
-no_provider`), every provider that can answer failing ("Not working", red), some provider
-failing ("Partly working", amber), a provider whose host took no connection when its model list
-was read and no call has answered since ("Not connected", amber), an API call waiting long for
-its answer to begin ("Working", neither green nor red: a model thinking and an upstream hanging
-look alike), else working (green). Each state has its level (the tone vocabulary's "error",
-"warning", "" or "ok"), its words for the card (`headline`), fewer for the narrow chip (`chip`:
-"Refusing", "Running") and why, in a sentence for a tooltip.
+paused (with what is known wrong with the providers: a pause hides no trouble, and the header's
+providers chip and the tray's lines keep their verdicts), a global budget refusing every call,
+no provider able to answer (`attention.no_provider`), every provider that can answer failing
+("Not working", red), some provider failing ("Partly working", amber), a provider whose host
+took no connection when its model list was read and no call has answered since ("Not
+connected", amber), an API call waiting long for its answer to begin ("Working", neither green
+nor red: a model thinking and an upstream hanging look alike), else working (green). Each state
+has its level (the tone vocabulary's "error", "warning", "" or "ok"), its words for the card
+(`headline`), fewer for the narrow chip (`chip`: "Refusing", "Running") and why, in a sentence
+for a tooltip.
 """
 
 from __future__ import annotations
@@ -106,14 +108,36 @@ def gateway_state(signs: GatewaySigns) -> GatewayState:
     if (state := signs.state) != "running":
         return GatewayState("stopped", state.capitalize(), "error", f"The gateway is {state}.")
     if signs.paused:
-        why = "Every provider is paused: calls are refused."
-        return GatewayState("paused", "Paused", "warning", why)
+        why = " ".join(
+            filter(None, ("Every provider is paused: calls are refused.", _trouble(signs)))
+        )
+        failing = tuple(v.name for v in signs.verdicts if v.failing)
+        return GatewayState("paused", "Paused", "warning", why, failing=failing)
     if (refusing := signs.refusing) is not None:  # nothing is served: never green
         why = refusing_words(refusing)
         return GatewayState("refusing", "Refusing calls", "error", why, chip="Refusing")
     if (nothing := signs.no_provider) is not None:  # green would say it answers: it cannot
         return GatewayState("no_provider", "No provider", nothing.tone, nothing.tip)
     return _serving(signs)
+
+
+def _trouble(signs: GatewaySigns) -> str:
+    """What is known wrong with the providers, in a sentence ("Calls to Anthropic fail; some
+    calls to Backup fail."), "" for nothing: said beside the pause, which calls nothing."""
+    failing = [v.name for v in signs.verdicts if v.failing]
+    unreached = [v.name for v in signs.verdicts if v.status == NOT_CONNECTED]
+    some = [v.name for v in signs.verdicts if not v.failing and v.status != NOT_CONNECTED]
+    parts = [
+        words
+        for names, words in (
+            (failing, f"calls to {', '.join(failing)} fail"),
+            (some, f"some calls to {', '.join(some)} fail"),
+            (unreached, f"{', '.join(unreached)} could not be connected to"),
+        )
+        if names
+    ]
+    sentence = "; ".join(parts)
+    return f"{sentence[:1].upper()}{sentence[1:]}." if sentence else ""
 
 
 def _serving(signs: GatewaySigns) -> GatewayState:

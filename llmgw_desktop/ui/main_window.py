@@ -370,7 +370,8 @@ class MainWindow(QMainWindow):
     def open_place(self, key: str, detail: str) -> None:
         """Show page `key` with `detail` chosen there (the header's chips, a notification's
         click): a provider's switch id (on the Flight recorder: its failed requests), a job's
-        id ("active": the live jobs), a setting's key (Settings); "approval"
+        id ("active": the live jobs), a setting's key (Settings), a budget's key (Budgets: a
+        key no longer configured, or "", leaves the choice as it is); "approval"
         brings the waiting question forward, "" only the window."""
         if key == "approval":
             # That question's dialog while it waits; answered, where its answer shows.
@@ -396,6 +397,8 @@ class MainWindow(QMainWindow):
             page.select(detail)
         elif isinstance(page, McpServersPage) and detail:
             page.select_server(detail)
+        elif isinstance(page, BudgetsPage) and detail:
+            page.select_budget(detail)
         if page is not None:
             self.show_page(key)
 

@@ -231,11 +231,12 @@ class NotificationLog(QObject):
             self._file.append(entry, self._entries)
         self.added.emit(entry)
 
-    def record_about(self, level: str, text: str, topic: str) -> None:
-        """Keep an engine notice about a topic, with the place it opens (one without a known
-        topic is kept as the plain notice that follows it, about the page shown then)."""
+    def record_about(self, level: str, text: str, topic: str, detail: str = "") -> None:
+        """Keep an engine notice about a topic, with the place it opens and what to choose
+        there (`detail`: a budget's key); one without a known topic is kept as the plain
+        notice that follows it, about the page shown then."""
         if topic in TOPIC_PLACES:
-            self.record(level, text, TOPIC_PLACES[topic])
+            self.record(level, text, TOPIC_PLACES[topic], detail)
 
     def entries(self) -> list[Notification]:
         """Newest first."""

@@ -2,7 +2,8 @@
 
 The icon and tooltip show one of five states, the first that holds winning: error (a
 provider is failing by the window's one verdict: its circuit open, its recent calls failing,
-its key refused or its host unreachable, unless another provider still answers; a global
+its key refused or its host unreachable, unless another provider still answers or every
+provider is paused, when the pause is the state and the provider a line of its tooltip; a global
 budget refuses every call; a job is stuck (running with no output past
 `jobs.stuck_after_ms`); the engine stopped; or the store is degraded: damaged, full, or
 refusing the recorder's writes), paused, warning (amber, as the header and Overview say it: a
@@ -38,7 +39,7 @@ from datetime import datetime
 from datetime import time as time_of_day
 
 from llmgw_desktop.config.quiet_hours import QuietHours, parse_quiet_hours
-from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged, refusing_every_call
+from llmgw_desktop.engine.api import ENDINGS, BudgetStatus, JobStuckChanged
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
@@ -143,11 +144,16 @@ class TrayIcon(QObject):
         self._verdicts: list[ProviderVerdict] = []
         # The gateway's state as the header's chip and Overview's card say it, as last read.
         self.gateway = GatewayState("working", "Working", "ok", "")
+        # The global budget refusing every call, as last read (with the gateway's state).
+        self.refusing: BudgetStatus | None = None
         self._marked: set[tuple[str, str, str]] = set()
         self.last_error: str | None = None
         # The failing provider `last_error` is about, if one is: it follows that provider's
         # line while it fails and goes when it recovers, never saying "is failing" after.
         self._last_error_of: str | None = None
+        # The budget `last_error` is about (its key), if one is: a budget refusing every call
+        # is said once, in the tooltip's refusing line.
+        self._last_error_budget = ""
         self._icons: dict[str, QIcon] = {}
         self.shown_state = ""
         self._redraw_timer = QTimer(self)
@@ -258,12 +264,14 @@ class TrayIcon(QObject):
         another answers ("Partly working") and a log that cannot be written are amber there,
         so the icon is never red beside them."""
         degraded = self._engine.degradations
-        partly = self.gateway.kind == "partly_working"
-        if (self.failing and not partly) or self._engine_stopped:
+        # Amber, not red, beside a provider failing while another answers; while every
+        # provider is paused nothing is called: paused is the state, its trouble a line below.
+        calm = self.gateway.kind in ("partly_working", "paused")
+        if (self.failing and not calm) or self._engine_stopped:
             return "error"
         if any(d.serious for d in degraded):
             return "error"
-        if refusing_every_call(self._budgets.statuses()) is not None:
+        if self.refusing is not None:
             return "error"  # nothing is served: the header and Overview say "Refusing"
         jobs = job_counts(self._engine)
         if jobs.stuck:
@@ -283,10 +291,14 @@ class TrayIcon(QObject):
             "busy": "working",
             "idle": "idle",
         }
-        lines = [f"llmgw-desktop: {words[self.state]}"]
+        state = self.state
+        lines = [f"llmgw-desktop: {words[state]}"]
         gateway = self.gateway
-        # The header's and Overview's state while it is amber or red ("paused" is said above).
-        if gateway.level in ("error", "warning") and gateway.kind != "paused":
+        # The header's and Overview's state while it is amber or red ("paused" is said above,
+        # unless something outranks it there).
+        if gateway.level in ("error", "warning") and (
+            gateway.kind != "paused" or state != "paused"
+        ):
             lines.append(f"Gateway: {gateway.headline}")
         jobs = job_counts(self._engine)
         if jobs.active:
@@ -302,19 +314,27 @@ class TrayIcon(QObject):
                     _cut(f"{verdict.status}: {verdict.name} ({self.needs_a_look[verdict.name]})")
                 )
         lines.extend(_cut(f"{part.label}: {part.reason}") for part in self._engine.degradations)
-        if self.last_error:
-            error = self.last_error
-            if len(error) > ERROR_CHARS:
-                error = error[: ERROR_CHARS - 1] + "…"
-            lines.append(f"Last error: {error}")
-        refusing = refusing_every_call(self._budgets.statuses())
-        if refusing is not None:
-            lines.append(_cut(refusing_words(refusing)))
-        budget = self.budget_line()
-        if budget:
-            lines.append(budget)
+        lines.extend(self._budget_lines())
         lines.append(self._endpoint)
         return "\n".join(lines)
+
+    def _budget_lines(self) -> list[str]:
+        """The last error, the budget refusing every call and the nearest budget's burn-down,
+        each budget said once: one refusing every call in its refusing line, which says what
+        it does and until when (its used-up notice as the last error and its burn-down said it
+        twice more), a budget's notice not again beside its burn-down."""
+        refusing, nearest = self.refusing, self._budgets.nearest()
+        if refusing is not None and nearest is not None and nearest.budget == refusing.budget:
+            nearest = None
+        said = {status.budget.key for status in (refusing, nearest) if status is not None}
+        lines = []
+        if self.last_error and self._last_error_budget not in said:
+            lines.append(f"Last error: {_cut(self.last_error)}")
+        if refusing is not None:
+            lines.append(_cut(refusing_words(refusing)))
+        if nearest is not None:
+            lines.append(budget_line(nearest))
+        return lines
 
     def stuck_lines(self) -> list[str]:
         """`Stuck: Claude Code job 1a2b3c4d, no output for 2m 05s (limit 2m 00s)`, one a job."""
@@ -323,10 +343,6 @@ class TrayIcon(QObject):
             f" output for {format_duration(job.idle_s)} (limit {format_duration(job.limit_s)})"
             for job in job_counts(self._engine).stuck
         ]
-
-    def budget_line(self) -> str:
-        """The nearest budget's burn-down, or "" without budgets."""
-        return budget_line(self._budgets.nearest())
 
     def redraw(self) -> None:
         """Show the current state now (job events otherwise wait for the redraw timer)."""
@@ -348,7 +364,9 @@ class TrayIcon(QObject):
         """Which providers fail or need a look, by the verdict every page shows; a message for
         each that just started to fail (unless its circuit opening told it already)."""
         self._verdicts = provider_verdicts(self._engine)
-        self.gateway = gateway_state(gateway_signs(self._engine, self._verdicts))
+        signs = gateway_signs(self._engine, self._verdicts)  # the one read of the budgets too
+        self.refusing = signs.refusing
+        self.gateway = gateway_state(signs)
         failing = {v.provider: self._short_why(v) for v in self._verdicts if v.failing}
         self.needs_a_look = {v.name: self._short_why(v) for v in self._verdicts if not v.failing}
         # By status too: a rest over leaves a provider failing by its calls, and its switch's
@@ -360,7 +378,7 @@ class TrayIcon(QObject):
         now = {self._names.get(pid, pid): words for pid, words in failing.items()}
         for pid in failing.keys() - {self._id_of(name) for name in self.failing}:
             provider = self._names.get(pid, pid)
-            self._last_error_of = provider
+            self._last_error_of, self._last_error_budget = provider, ""
             text = f"Calls to {provider} are failing: {now[provider]}."
             if pid not in self._told_down and not self._failing_before_start(pid):
                 self._pop(
@@ -478,6 +496,7 @@ class TrayIcon(QObject):
             name = self._names.get(provider, provider)
             self.last_error = f"{name} is failing; calls to it pause for a while"
             self._last_error_of = name  # goes with its verdict's line
+            self._last_error_budget = ""
             if provider not in self._told_down:
                 self._told_down.add(provider)
                 text = (
@@ -499,22 +518,25 @@ class TrayIcon(QObject):
         self._engine_stopped = state == "stopped"
         if self._engine_stopped:
             self.last_error = "the engine stopped; tools cannot reach the gateway"
-            self._last_error_of = None
+            self._last_error_of, self._last_error_budget = None, ""
         self.redraw()
 
-    def _show_notice(self, level: str, message: str, topic: str = "") -> None:
+    def _show_notice(self, level: str, message: str, topic: str = "", detail: str = "") -> None:
+        """Pop an engine notice up; a click opens its place, with what it is about chosen
+        there (`detail`: a budget's key)."""
         icons = {
             "warning": QSystemTrayIcon.MessageIcon.Warning,
             "error": QSystemTrayIcon.MessageIcon.Critical,
         }
         if level == "error":
             self.last_error, self._last_error_of = message, None
+            self._last_error_budget = detail if topic == "budget" else ""
             self.redraw()
         icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
         place = TOPIC_PLACES.get(topic, "")
         title = "Budget reached" if topic == "budget" else "llmgw-desktop"
         # The bridge keeps the notice in the history already: only the pop-up here.
-        self._pop(title, message, icon, NOTICE_MS, place=place, history="")
+        self._pop(title, message, icon, NOTICE_MS, place=place, detail=detail, history="")
 
     # -- start at login ------------------------------------------------------------------
 

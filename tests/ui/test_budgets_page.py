@@ -20,6 +20,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, BudgetStatus, KeyScope, KeySp
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.notifications import Notification, NotificationsPage
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
 from llmgw_desktop.ui.pages.keys import COLUMNS as KEY_COLUMNS
 from llmgw_desktop.ui.qt import QMessageBox
@@ -89,7 +90,7 @@ def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(on_budgets:
     async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
         page = window.pages[BudgetsPage.KEY]
         assert isinstance(page, BudgetsPage)
-        assert "Budget: project shop 0% of" in tray.tooltip()
+        assert "Budget: project shop daily tokens 0% of" in tray.tooltip()
         who = {"X-Caller": "agent-a"}
         await messages_request(runtime, who, project="shop")
         await until(lambda: shown(page)[0]["State"] == "exceeded: refusing calls", "exceeded")
@@ -120,12 +121,15 @@ def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(on_budgets:
             f"{ONE_CALL:,} tokens of {ONE_CALL:,} tokens today (100%)"
         )
         tray.redraw()
-        line = f"Budget: project shop 100% of {ONE_CALL:,} tokens today (exceeded: calls refused)"
+        line = (
+            f"Budget: project shop daily tokens 100% of {ONE_CALL:,} tokens today "
+            "(exceeded: calls refused)"
+        )
         assert line in tray.tooltip().splitlines()
         first = next(a for a in tray.menu.actions() if a.isVisible())  # the menu's first line
         assert first.text() == line
         told = [n.text for n in window.notifications.entries()]
-        assert any(t.startswith("Budget project shop is used up") for t in told), told
+        assert any(t.startswith("Budget project shop daily tokens is used up") for t in told), told
         window.grab().save(str(SCREENSHOT))
 
     on_budgets(body)
@@ -363,3 +367,107 @@ def test_a_lane_is_named_in_words_not_by_the_engines_id() -> None:
         "local": " (you)",
         "": "",
     }
+
+
+# Person pass, 2026-11-30: two budgets of one scope, the tokens one small enough for one call.
+TWO_GLOBAL = [
+    {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0},
+    {"scope": "global", "unit": "tokens", "period": "daily", "hard": ONE_CALL},
+]
+TWO_SHOT = Path(os.environ.get("BUDGETS_TWO_SCREENSHOT", "/tmp/budgets-two.png"))
+
+
+def test_a_budget_notice_opens_its_own_budget_among_two_of_one_scope(
+    on_budgets: OnBudgets,
+) -> None:
+    """Person pass, 2026-11-30: "Budget global is used up: 13.8k tokens of 1,200 tokens today"
+    opened the Budgets page on the dollar budget: the notice said only its scope, two budgets
+    had. It names its budget (its key), and Open chooses that one; an old notice kept with no
+    budget still opens the page."""
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        notifications = window.pages[NotificationsPage.KEY]
+        assert isinstance(page, BudgetsPage) and isinstance(notifications, NotificationsPage)
+        await messages_request(runtime, {"X-Caller": "agent-a"})
+        await until(
+            lambda: any("is used up" in n.text for n in window.notifications.entries()),
+            "the token budget told used up",
+        )
+        told = next(n for n in window.notifications.entries() if "is used up" in n.text)
+        assert told.text.startswith("Budget global daily tokens is used up"), told.text
+        assert (told.place, told.detail) == ("budgets", "global|tokens|daily")
+        window.show_page(NotificationsPage.KEY)
+        page.table.selectRow(0)  # the dollar budget, as a person left it
+        notifications.open_entry(told)
+        assert window.current_page is page
+        chosen = page.selected_row()
+        assert chosen is not None and page.statuses[chosen].budget.unit == "tokens"
+        # The tray's message opens the same budget (as the app wires it).
+        tray.opened.connect(window.open_place)
+        page.table.selectRow(0)
+        tray.icon.messageClicked.emit()
+        chosen = page.selected_row()
+        assert chosen is not None and page.statuses[chosen].budget.unit == "tokens"
+        # A notice kept before notices named their budget: the page, as it was.
+        window.show_page(NotificationsPage.KEY)
+        old = Notification(datetime.now(), "error", "Budget global is used up", "budgets", "")
+        notifications.open_entry(old)
+        assert window.current_page is page and page.selected_row() is not None
+
+    on_budgets(body, budgets=TWO_GLOBAL)
+
+
+def test_two_budgets_of_one_scope_are_told_apart_on_the_list(on_budgets: OnBudgets) -> None:
+    """Person pass, 2026-11-30: two rows both named "global"; the list was narrow enough for
+    Spent to fold away, so only a click told them apart. Each name says its period and unit,
+    in the words the header and the notices use too."""
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        window.show()
+        page.refresh()
+        names = [row["Budget"] for row in shown(page)]
+        page.grab().save(str(TWO_SHOT))
+        assert names == ["global daily dollars", "global daily tokens"], names
+        assert page.detail.heading.text() == names[page.selected_row() or 0]
+
+    on_budgets(body, budgets=TWO_GLOBAL)
+
+
+def test_the_tray_says_a_budget_refusing_every_call_once(
+    on_budgets: OnBudgets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Person pass, 2026-11-30: while a global budget refused every call, the tooltip said so
+    three times ("Last error: Budget global is used up ...", "Every call is refused by ...",
+    "Budget: global ... exceeded"), and each redraw asked the engine which budget refuses
+    every call more than once."""
+    asked: list[object] = []
+
+    def counted(real: Callable[..., object]) -> Callable[..., object]:
+        def ask(*args: object) -> object:
+            asked.append(args)
+            return real(*args)
+
+        return ask
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        await messages_request(runtime, {"X-Caller": "agent-a"})
+        await messages_request(runtime, {"X-Caller": "agent-a"}, status=402)
+        import llmgw_desktop.ui.gateway_state as gateway_state_module
+        import llmgw_desktop.ui.tray as tray_module
+
+        for module in (gateway_state_module, tray_module):
+            real = getattr(module, "refusing_every_call", None)
+            if real is not None:
+                monkeypatch.setattr(module, "refusing_every_call", counted(real))
+        tray.redraw()
+        assert len(asked) == 1, asked
+        tip = tray.tooltip().splitlines()
+        about = [line for line in tip if "global" in line or "used up" in line]
+        assert len(about) == 1, tip
+        assert about[0].startswith("Every call is refused by the global daily tokens budget")
+        assert "Gateway: Refusing calls" in tip
+
+    on_budgets(body, budgets=TWO_GLOBAL[1:])

@@ -69,8 +69,9 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                 # the nearest budget.
                 (status,) = engine.budgets.statuses()
                 assert chips["spend"].text() == f"{format_usd(spend.usd)} of $5.00 today"
-                assert f"Nearest budget: global, {format_usd(status.spent)} of $5.00 today" in (
-                    chips["spend"].toolTip()
+                assert (
+                    f"Nearest budget: global daily dollars, {format_usd(status.spent)} of "
+                    "$5.00 today" in chips["spend"].toolTip()
                 )
 
                 # Three failures in a row: the provider fails, in red, by the page's own rules.

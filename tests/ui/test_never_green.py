@@ -63,7 +63,8 @@ def test_a_global_budget_refusing_every_call_is_said_on_the_chip_and_the_card(
             assert (card.value.text(), card.value.property("tone")) == ("Refusing calls", "error")
             for tip in (chip.toolTip(), card.toolTip()):
                 # Short of its limit (its first call did not fit): smaller ones might.
-                assert "more than is left are refused by the global daily budget" in tip, tip
+                refused = "more than is left are refused by the global daily dollars budget"
+                assert refused in tip, tip
                 assert "Budgets page" in tip
 
     on_gateway(body, loaded=with_budget)

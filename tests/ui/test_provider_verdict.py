@@ -329,3 +329,66 @@ def test_a_verdict_counts_recent_calls_as_its_page_does_its_own_or_its_vendors()
     assert alone is not None and alone.why == "2 of 14 calls failed in 15 min"
     # Where the live figures count none of its calls (past their cap of providers), too.
     assert own.counted({}).why == "2 of 16 calls failed in 15 min"
+
+
+def test_pausing_keeps_a_provider_with_failing_calls_said_on_the_header_and_the_tray(
+    on_gateway: OnGateway, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot
+) -> None:
+    """Person pass, 2026-11-30: with "Backup: some calls fail" on the header, Pause all turned
+    the providers chip to "Providers OK" and the tray's tooltip dropped the line. Paused is a
+    state of its own; a provider known to fail still fails, and every face keeps saying so."""
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_a: None)  # no pop-ups offscreen
+    replies = (*[Reply.ok()] * OK_CALLS, Reply.error(500, "boom"))
+
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        with desk_window(desk, qtbot, size=(1024, 700)) as window, desk_tray(desk) as tray:
+            client = anthropic.AsyncAnthropic(
+                base_url=desk.runtime.base_url, api_key="unused", max_retries=0, timeout=30
+            )
+            for _ in range(OK_CALLS):
+                await _ask(client)
+            with pytest.raises(anthropic.InternalServerError):
+                await _ask(client)
+            await client.close()
+            header = window.header
+            engine.providers.set_paused(LOCAL_CALLER, True)
+            header.redraw()
+            tray.redraw()
+            chips = header.chips
+            assert chips["gateway"].text() == "Paused", chips["gateway"].text()
+            assert "Some calls to Anthropic fail" in chips["gateway"].toolTip()
+            providers = chips["providers"]
+            assert providers.text() == "Anthropic: some calls fail", providers.text()
+            assert providers.property("tone") == "warning"
+            assert tray.state == "paused"
+            tip = tray.tooltip()
+            assert "all providers paused" in tip.splitlines()[0]
+            assert "Some calls fail: Anthropic" in tip, tip
+            # Resumed: as before the pause, and its trouble is not told again as news.
+            engine.providers.set_paused(LOCAL_CALLER, False)
+            header.redraw()
+            tray.redraw()
+            assert providers.text() == "Anthropic: some calls fail"
+            assert chips["gateway"].text() == "Running"
+
+    on_gateway(body, replies=replies)
+
+
+def test_a_paused_gateway_names_the_trouble_under_it() -> None:
+    """The one rule the header's gateway chip, Overview's card and the tray read: paused, and
+    what is known wrong with the providers said with it."""
+    from llmgw_desktop.ui.attention import FAILING, ProviderVerdict
+    from llmgw_desktop.ui.gateway_state import GatewaySigns, gateway_state
+
+    down = ProviderVerdict("claude", "Claude Code", FAILING, "Circuit open", "why")
+    some = ProviderVerdict("backup", "Backup", SOME_CALLS_FAIL, "Some calls fail", "why")
+    state = gateway_state(GatewaySigns("running", paused=True, verdicts=(down, some)))
+    assert (state.kind, state.short, state.level) == ("paused", "Paused", "warning")
+    assert state.why == (
+        "Every provider is paused: calls are refused. Calls to Claude Code fail; some calls "
+        "to Backup fail."
+    )
+    assert state.failing == ("Claude Code",)
+    calm = gateway_state(GatewaySigns("running", paused=True))
+    assert calm.why == "Every provider is paused: calls are refused."

@@ -35,12 +35,13 @@ CURSOR = {"scope": "agent=cursor", "unit": "tokens", "period": "monthly", "hard"
 
 def test_one_budget_past_its_limit_is_named_with_its_own_figures() -> None:
     chip = spend_chip("$0.0682", statuses((CURSOR, 8025), (CLAUDE, 0.0144)))
-    assert chip.words == "$0.0682 today · agent claude-code $0.0144 / $0.003 (480%)"
-    assert chip.short == "$0.0682 today · agent claude-code 480%"
+    assert chip.words == ("$0.0682 today · agent claude-code daily dollars $0.0144 / $0.003 (480%)")
+    assert chip.short == "$0.0682 today · agent claude-code daily dollars 480%"
     assert chip.tone == "error"
     assert chip.budget_lines == (
         "Budgets past their soft limit:",
-        "• agent claude-code: $0.0144 of $0.003 today (480%), exceeded: refusing calls",
+        "• agent claude-code daily dollars: $0.0144 of $0.003 today (480%), exceeded: refusing "
+        "calls",
     )
 
 
@@ -53,9 +54,11 @@ def test_several_budgets_past_their_limits_are_counted_and_each_listed() -> None
     assert chip.short == "$0.0682 today · 3 budgets past a limit"
     assert chip.tone == "error"
     assert chip.budget_lines[1:] == (
-        "• project web: 32.5k tokens of 36.6k tokens today (89%), past soft limit",
-        "• agent aider: 7,975 tokens of 7,975 tokens today (100%), exceeded: refusing calls",
-        "• agent claude-code: $0.0144 of $0.003 today (480%), exceeded: refusing calls",
+        "• project web daily tokens: 32.5k tokens of 36.6k tokens today (89%), past soft limit",
+        "• agent aider daily tokens: 7,975 tokens of 7,975 tokens today (100%), exceeded: "
+        "refusing calls",
+        "• agent claude-code daily dollars: $0.0144 of $0.003 today (480%), exceeded: refusing "
+        "calls",
     )
     assert "cursor" not in "\n".join(chip.budget_lines)  # under its limits: not listed
 
@@ -63,13 +66,14 @@ def test_several_budgets_past_their_limits_are_counted_and_each_listed() -> None
 def test_a_soft_limit_passed_is_a_warning_and_no_percentage_is_shown_without_its_budget() -> None:
     soft = spend_chip("$0.0682", statuses((WEB, 30000)))
     assert soft.tone == "warning"
-    assert soft.words == "$0.0682 today · project web 30k tokens / 36.6k tokens (82%)"
+    assert soft.words == "$0.0682 today · project web daily tokens 30k tokens / 36.6k tokens (82%)"
     fine = spend_chip("$0.0682", statuses((CURSOR, 8025)))
     assert fine.short == "$0.0682 today"
     assert fine.words == "$0.0682 today" and "%" not in fine.words
     assert fine.tone == ""
     assert fine.budget_lines == (
-        "Nearest budget: agent cursor, 8,025 tokens of 32.1k tokens this month (25%)",
+        "Nearest budget: agent cursor monthly tokens, 8,025 tokens of 32.1k tokens this month "
+        "(25%)",
     )
     assert spend_chip("$0.00", []).budget_lines == ("No budget is set.",)
 
@@ -134,9 +138,13 @@ def test_a_budget_refusing_before_its_limit_says_so_not_its_percentage() -> None
     (budget,) = parse_budgets([tiny])
     chip = spend_chip("$0.0025", [BudgetStatus(budget, 0.0, RESETS, refusing=True)])
     assert chip.tone == "error"
-    assert chip.short == "$0.0025 today · agent budgeted refusing calls"
-    assert chip.words == "$0.0025 today · agent budgeted $0.00 / $0.0001 (0%), refusing calls"
-    assert chip.budget_lines[1] == "• agent budgeted: $0.00 of $0.0001 today (0%), refusing calls"
+    assert chip.short == "$0.0025 today · agent budgeted daily dollars refusing calls"
+    assert chip.words == (
+        "$0.0025 today · agent budgeted daily dollars $0.00 / $0.0001 (0%), refusing calls"
+    )
+    assert chip.budget_lines[1] == (
+        "• agent budgeted daily dollars: $0.00 of $0.0001 today (0%), refusing calls"
+    )
 
 
 def test_todays_spend_is_toned_by_the_budget_it_is_said_against() -> None:
@@ -189,7 +197,9 @@ def test_only_a_global_budget_refuses_every_call_and_its_words_say_how_much() ->
     table = {"scope": "global", "unit": "usd", "period": "daily", "hard": 0.07}
     (used_up,) = statuses((table, 0.0717))
     assert refusing_every_call([used_up]) is used_up
-    assert refusing_words(used_up).startswith("Every call is refused by the global daily budget")
+    assert refusing_words(used_up).startswith(
+        "Every call is refused by the global daily dollars budget"
+    )
     (room,) = statuses((table, 0.01))
     assert refusing_every_call([room]) is None
     # One agent's budget used up refuses that agent's calls, not everyone's.

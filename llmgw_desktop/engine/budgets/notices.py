@@ -53,7 +53,9 @@ class BudgetNotices:
         )
         # Calls refused is an error for the person; a soft limit passed, a warning.
         level = "error" if status.state == "exceeded" else "warning"
-        self._events.publish(Notice(level, crossing_text(status), topic="budget"))
+        self._events.publish(
+            Notice(level, crossing_text(status), topic="budget", detail=budget.key)
+        )
 
     def refused(
         self,
@@ -79,7 +81,8 @@ class BudgetNotices:
                 return
             self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
             status = status_of(c.budget, c.key.lane)
-            self._events.publish(Notice("error", refused_text(status), topic="budget"))
+            notice = Notice("error", refused_text(status), topic="budget", detail=c.budget.key)
+            self._events.publish(notice)
             return
 
     def refused_elsewhere(self, budget: Budget, period_start: float, lane: str) -> None:

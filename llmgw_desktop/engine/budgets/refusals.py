@@ -97,10 +97,10 @@ class BudgetStatus:
         return self.spent / self.limit if self.limit else 0.0
 
     def burn_down(self) -> str:
-        """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
+        """`Budget: project shop daily dollars 82% of $5.00 today` (the tray's line)."""
         b = self.budget
         return (
-            f"Budget: {b.label}{self.lane_words} {self.fraction * 100:.0f}% of "
+            f"Budget: {b.name}{self.lane_words} {self.fraction * 100:.0f}% of "
             f"{format_amount(b.unit, self.limit)} {b.period_word}"
         )
 
@@ -129,7 +129,7 @@ def crossing_text(status: BudgetStatus) -> str:
     """The notice of a lane passing its soft or hard limit (the tray, once per period)."""
     budget = status.budget
     spent = format_amount(budget.unit, status.spent)
-    label = f"{budget.label}{status.lane_words}"
+    label = f"{budget.name}{status.lane_words}"
     if status.state == "exceeded":
         return (
             f"Budget {label} is used up: {spent} of "
@@ -147,7 +147,7 @@ def refused_text(status: BudgetStatus) -> str:
     than the calls its tools make."""
     budget = status.budget
     return (
-        f"Budget {budget.label}{status.lane_words} is used up: "
+        f"Budget {budget.name}{status.lane_words} is used up: "
         f"{format_amount(budget.unit, status.spent)} of "
         f"{format_amount(budget.unit, status.limit)} {budget.period_word}, too little left "
         f"for the next call. New calls are refused until {status.reset_text()}."

@@ -81,13 +81,19 @@ class BudgetDetail(DetailCard):
         self.column.insertWidget(self.column.count() - 1, self.how)
 
     def show_budget(
-        self, status: BudgetStatus, *, can_save: bool, cache: CacheParts | None = None
+        self,
+        status: BudgetStatus,
+        *,
+        can_save: bool,
+        cache: CacheParts | None = None,
+        name: str = "",
     ) -> None:
-        """Lay out `status`'s facts; `can_save` says whether edits reach config.toml, `cache`
-        how many of a token budget's tokens were cache reads and writes (None: not read)."""
+        """Lay out `status`'s facts, headed `name` (its list row's, else `budget_name`);
+        `can_save` says whether edits reach config.toml, `cache` how many of a token budget's
+        tokens were cache reads and writes (None: not read)."""
         budget = status.budget
         of_key = is_key_budget(status)
-        self.heading.setText(budget_name(status) + lane_words(status))
+        self.heading.setText((name or budget_name(status)) + lane_words(status))
         self.heading.setToolTip(
             f"Counts the calls of {who_words(status.lane)}" if status.lane else ""
         )

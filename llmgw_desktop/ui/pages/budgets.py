@@ -41,6 +41,7 @@ from llmgw_desktop.ui.budget_words import (
     is_key_budget,
     lane_words,
     limits_words,
+    row_name,
     spent_note,
     state_kind,
     state_words,
@@ -243,7 +244,7 @@ class BudgetsPage(Page):
     def _fill_row(self, row: int, status: BudgetStatus) -> None:
         b = status.budget
         texts = {
-            0: budget_name(status) + lane_words(status),
+            0: row_name(status, self.statuses) + lane_words(status),
             COLUMNS.index("Limits"): format_limits(status),
             COLUMNS.index("Resets"): status.reset_text(),
         }
@@ -278,6 +279,16 @@ class BudgetsPage(Page):
         status_cell(state, state_kind(status), state_words(status))
         used.setIcon(state.icon())  # the state's glyph beside the bar, too
 
+    def select_budget(self, key: str) -> bool:
+        """Choose the budget whose key is `key` (`Budget.key`: its scope, unit and period, as a
+        notice names it); False when none has it (removed since), the choice left as it is."""
+        self.refresh()
+        for row, status in enumerate(self.statuses):
+            if status.budget.key == key:
+                self.table.selectRow(row)
+                return True
+        return False
+
     def selected_row(self) -> int | None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         return min(rows) if rows else None
@@ -291,6 +302,7 @@ class BudgetsPage(Page):
             status,
             can_save=self.engine.budgets.can_save,
             cache=self.cache.get((status.budget.key, status.lane)),
+            name=row_name(status, self.statuses),
         )
         editable = not self._saving
         self.detail.change_button.setEnabled(editable)

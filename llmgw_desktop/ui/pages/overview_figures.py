@@ -146,9 +146,8 @@ def _gateway(facts: GatewayFacts) -> Figure:
     if state.kind == "paused":
         return Figure(value, why, tone, "Switch Pause all providers off to serve calls again.")
     if state.kind == "refusing" and (refusing := facts.refusing) is not None:
-        label = refusing.budget.label
-        detail = f"The {label} {refusing.budget.period} budget refuses calls; {served}"
-        shorter = (f"The {label} budget refuses calls",)
+        detail = f"The {refusing.budget.name} budget refuses calls; {served}"
+        shorter = (f"The {refusing.budget.name} budget refuses calls",)
         return Figure(value, detail, tone, why, shorter, place="budgets")
     if state.kind == "no_provider" and (nothing := facts.no_provider) is not None:
         # The first thing a person with no key sees, the header's words with what to do.

@@ -73,7 +73,7 @@ async def test_a_soft_limit_is_told_once_per_period(loaded: LoadedSettings) -> N
         for _ in range(3):
             _row(engine, cost_usd=0.6)
         assert [n.message for n in told] == [
-            "Budget global passed its soft limit: $1.20 of $1.00 today."
+            "Budget global daily dollars passed its soft limit: $1.20 of $1.00 today."
         ]
         (status,) = engine.budgets.statuses()
         assert status.state == "soft"
