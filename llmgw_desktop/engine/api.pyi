@@ -75,6 +75,7 @@ from llmgw_desktop.engine.errors import ProviderFailure as ProviderFailure
 from llmgw_desktop.engine.errors import ProviderUnavailable as ProviderUnavailable
 from llmgw_desktop.engine.errors import Saturated as Saturated
 from llmgw_desktop.engine.errors import disk_refusal as disk_refusal
+from llmgw_desktop.engine.events import AttemptFailedOver as AttemptFailedOver
 from llmgw_desktop.engine.events import BreakerChanged as BreakerChanged
 from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
+    "AttemptFailedOver",
     "BreakerChanged",
     "EngineStarted",
     "EngineStopped",
@@ -198,6 +199,18 @@ class RequestFinished(_RequestFinishedFields, Event):
     """A recorded request ended (any front door): what the dashboard's live figures count."""
 
     __slots__ = ()
+
+
+@dataclass(frozen=True)
+class AttemptFailedOver(Event):
+    """An attempt's row that ended failed (`RequestFinished` told it) has had its request go on
+    to another attempt, whose row counts the request: the failed one was a provider's call,
+    not a request its client got no answer for (`recorder.attempts`)."""
+
+    record_id: str  # the failed attempt's row
+    provider: str  # as its row names it
+    started_at: float  # when that attempt began
+    at: float  # when the next attempt took the request over
 
 
 E = TypeVar("E", bound=Event)

@@ -48,6 +48,7 @@ from llmgw_desktop.engine.api import (
     UNREACHED_SOURCE,
     VENDOR_SOURCE,
     Answering,
+    AttemptFailedOver,
     Engine,
     HealthState,
     ProviderHealth,
@@ -242,7 +243,9 @@ class ProviderVerdict:
 @dataclass(frozen=True)
 class SpendToday:
     """What the requests started since local midnight (`since`) and finished before `cut`
-    cost; a reader adds those finishing from `cut` on as their `RequestFinished` arrive."""
+    cost, and how many requests clients sent (`recorder/attempts.py`: an attempt that failed
+    over is not one); a reader adds those finishing from `cut` on as their `RequestFinished`
+    arrive, and takes out the attempts failing over from then on (`AttemptFailedOver`)."""
 
     usd: float
     requests: int
@@ -250,12 +253,16 @@ class SpendToday:
     since: float = 0.0  # local midnight, as a timestamp
     cut: float = 0.0  # when it was read
 
-    def counts(self, event: RequestFinished) -> bool:
+    def counts(self, event: RequestFinished | AttemptFailedOver) -> bool:
         """Whether `event` is today's and came after this read (so the read left it out)."""
-        return event.finished_at >= self.cut and event.started_at >= self.since
+        at = event.at if isinstance(event, AttemptFailedOver) else event.finished_at
+        return at >= self.cut and event.started_at >= self.since
 
-    def plus(self, event: RequestFinished) -> SpendToday:
-        """This spend with `event`'s request added (a request that finished since the read)."""
+    def plus(self, event: RequestFinished | AttemptFailedOver) -> SpendToday:
+        """This spend with `event`'s request added (a request that finished since the read),
+        or an attempt counted as one taken out (it failed over since: its cost stays)."""
+        if isinstance(event, AttemptFailedOver):
+            return dataclasses.replace(self, requests=max(0, self.requests - 1))
         tokens = event.input_tokens + event.output_tokens + event.cache_read_tokens
         unpriced = event.cost_usd is None and tokens + event.cache_write_tokens > 0
         return SpendToday(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from llmgw_desktop.engine.api import (
     AnsweringChanged,
+    AttemptFailedOver,
     BreakerChanged,
     Engine,
     EngineStarted,
@@ -54,6 +55,9 @@ class EngineBridge(QObject):
     # One per finished request, carrying the RequestFinished event. Under load this fires
     # hundreds of times a second: connect only cheap slots, and redraw on a timer.
     requestFinished = Signal(object)
+    # An attempt that failed had its request go on to another (carries the AttemptFailedOver):
+    # what counted it as a request takes it out.
+    attemptFailedOver = Signal(object)
     # An API host began, lengthened or ended a rest (no connection could be made to it): its
     # provider reads "Unreachable" while it lasts (`engine.providers.resting()`).
     restsChanged = Signal()
@@ -87,6 +91,7 @@ class EngineBridge(QObject):
             bus.subscribe(JobStuckChanged, self.jobStuckChanged.emit),
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
             bus.subscribe(RequestFinished, self._on_finished, after=True),
+            bus.subscribe(AttemptFailedOver, self.attemptFailedOver.emit, after=True),
             bus.subscribe(AnsweringChanged, lambda e: self.answeringChanged.emit(e.answering)),
         ]
         # Told while the engine started, before this listened: the desk tells them once its

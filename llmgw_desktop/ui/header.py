@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from llmgw_desktop.engine.api import (
+    AttemptFailedOver,
     RequestFinished,
     format_usd,
 )
@@ -105,7 +106,7 @@ class StatusHeader(QWidget):
         self.spend: SpendToday | None = None
         # Requests finished while a read of today's spend is under way: the read leaves out
         # those finishing after its start, so they are added when it lands.
-        self._while_reading: list[RequestFinished] | None = None
+        self._while_reading: list[RequestFinished | AttemptFailedOver] | None = None
         self._spend_stale = True
         self._spend_read_at = 0.0
         self._spend_day: date | None = None
@@ -163,6 +164,7 @@ class StatusHeader(QWidget):
         ):
             signal.connect(lambda *_args: self._changed())
         bridge.requestFinished.connect(self._on_request)
+        bridge.attemptFailedOver.connect(self._on_failed_over)
         self.redraw()
 
     def watch_questions(self, desks: Sequence[QuestionDesk]) -> None:
@@ -204,6 +206,15 @@ class StatusHeader(QWidget):
         news = event.state != "completed" or self._tones.get("providers") in ("error", "warning")
         if news and self._tick.isActive() and not self._verdict_timer.isActive():
             self._verdict_timer.start()
+
+    def _on_failed_over(self, event: object) -> None:
+        # An attempt the spend counted as a request failed over: no longer one (its cost stays).
+        if not isinstance(event, AttemptFailedOver):
+            return
+        if self._while_reading is not None:
+            self._while_reading.append(event)
+        if self.spend is not None and self.spend.counts(event):
+            self.spend = self.spend.plus(event)
 
     def _changed(self) -> None:
         # Hidden (a tray-only run, the window closed), the header draws nothing; it catches up

@@ -10,7 +10,7 @@ while Qt still holds timers for it: a random segfault (see ui/gc_guard.py).
 from __future__ import annotations
 
 import gc
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,6 +98,8 @@ def on_gateway(
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
         keyed: bool = True,
+        own_providers: Mapping[str, Mapping[str, Any]] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> T:
         settings = tests_own if loaded is None else loaded
 
@@ -109,6 +111,8 @@ def on_gateway(
                 replies=replies,
                 also_upstream=also_upstream,
                 keyed=keyed,
+                own_providers=own_providers,
+                values=values,
             ) as desk:
                 return await body(desk)
 

@@ -94,22 +94,36 @@ async def desk_gateway(
     replies: tuple[Reply, ...] = (),
     also_upstream: tuple[str, ...] = (),
     keyed: bool = True,
+    own_providers: Mapping[str, Mapping[str, Any]] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Desk]:
     """Start the gateway (Anthropic, and the API providers named in `also_upstream`, on the
     upstream, which answers `replies` first; `keyed=False`: Anthropic without a key, so no
-    provider can answer), yield what a page is built from; stop it all afterwards."""
+    provider can answer), yield what a page is built from; stop it all afterwards.
+    `own_providers`: providers of the user's own (their tables), each pointed at the upstream
+    too; `values`: other settings (routes, say)."""
     no_clis_on_path(tmp_path, monkeypatch)
     async with ScriptedUpstream() as upstream:
         upstream.script(*replies)
         if keyed:
             monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-        pointed = {
+        pointed: dict[str, Any] = {
             provider: {"api_key": f"{provider}-test-key-cccccccc", "base_url": upstream.base_url}
             for provider in also_upstream
         }
+        for provider, table in (own_providers or {}).items():
+            pointed[provider] = {
+                "api_key": f"{provider}-test-key-dddddddd",
+                "base_url": upstream.base_url,
+                **table,
+            }
         settings = loaded.settings.with_values(
-            {"http.port": 0, "gateway.providers": {**loaded.settings.gateway.providers, **pointed}}
+            {
+                "http.port": 0,
+                "gateway.providers": {**loaded.settings.gateway.providers, **pointed},
+                **(values or {}),
+            }
         )
         runtime, lock = await start_runtime(loaded, settings, mode="desktop")
         bridge, actions, facts = desk_faces(runtime)
@@ -262,6 +276,8 @@ class OnGateway(Protocol):
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
         keyed: bool = True,
+        own_providers: Mapping[str, Mapping[str, Any]] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> T: ...
 
 
@@ -280,6 +296,8 @@ class OnWindow(Protocol):
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
         keyed: bool = True,
+        own_providers: Mapping[str, Mapping[str, Any]] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> T: ...
 
 

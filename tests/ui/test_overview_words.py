@@ -141,7 +141,7 @@ def test_the_four_figures_say_in_words_what_the_header_says() -> None:
     assert words["failing"].detail == (
         "7 of 300 failed (2%) in 15 min: Mistral Vibe 1, Anthropic 3 and 1 more; 3 refused"
     )
-    assert "Mistral Vibe: 1 of 3 failed" in words["failing"].tip
+    assert "Mistral Vibe: 1 of 3 calls failed" in words["failing"].tip
     words = figure_words(_facts([failing, some]))
     assert (words["failing"].value, words["failing"].tone) == ("1 failing", "error")
     # The header names the one the figure counts (and says the rest when it has room).
@@ -166,12 +166,12 @@ def test_failing_never_says_none_over_failed_calls_and_refusals_are_not_stuck() 
     totals = Totals(requests=45, asked=42, errors=3, refused=3)
     words = figure_words(_facts([], totals=totals, failed_at=(("OpenAI", 3, 42),)))
     failing = words["failing"]
-    assert (failing.value, failing.tone) == ("3 calls", "warning")
+    assert (failing.value, failing.tone) == ("3 requests", "warning")
     assert failing.detail.startswith("3 of 42 failed (7%) in 15 min: OpenAI 3")
     assert "3 refused" in failing.detail and "Refused:" in failing.tip
     assert "refused" not in words["stuck"].detail and "refused" not in words["stuck"].tip
     one = figure_words(_facts([], totals=Totals(requests=9, asked=9, errors=1), refused={}))
-    assert one["failing"].value == "1 call"
+    assert one["failing"].value == "1 request"
     refused_only = figure_words(
         _facts([], totals=Totals(requests=12, asked=9, errors=0, refused=3))
     )
@@ -180,6 +180,36 @@ def test_failing_never_says_none_over_failed_calls_and_refusals_are_not_stuck() 
     assert "3 refused" in refused_only["failing"].detail
     running = figure_words(_facts([], jobs=JobCounts(running=2)))["stuck"]
     assert running.detail == "No job stuck; 2 running"
+
+
+def test_calls_that_failed_over_are_no_failed_requests_and_are_said_apart() -> None:
+    """A person's pass: 8 requests, 3 of them failed over from backup to OpenAI, all answered.
+    The card said "3 calls" failed, "3 of 11 failed (27%)": a request failed where its client
+    got no answer; the calls that failed over are the providers' figure."""
+    over = Totals(requests=11, asked=11, errors=3, failed_over=3)
+    backup = (("backup", 3, 3),)
+    words = figure_words(
+        _facts([], totals=over, failed_at=backup, failed_over_at=(("backup", 3),), refused={})
+    )
+    failing = words["failing"]
+    assert (failing.value, failing.tone) == ("None", "")  # not green over failing calls
+    assert failing.detail == (
+        "None of 8 requests failed in 15 min; 3 provider calls failed over: backup 3"
+    )
+    assert failing.shorter[-1] == "None of 8 requests failed in 15 min"
+    assert "backup: 3 of 3 calls failed, 3 failed over" in failing.tip
+    assert words["gateway"].detail.endswith("; 8 requests in the last 15 min")
+    # One more request OpenAI failed, which no one took: that one failed, for its client.
+    more = Totals(requests=12, asked=12, errors=4, failed_over=3)
+    failed_at = (("backup", 3, 3), ("OpenAI", 1, 9))
+    words = figure_words(
+        _facts([], totals=more, failed_at=failed_at, failed_over_at=(("backup", 3),))
+    )
+    failing = words["failing"]
+    assert (failing.value, failing.tone) == ("1 request", "warning")
+    assert failing.detail.startswith("1 of 9 failed (11%) in 15 min: OpenAI 1; "), failing.detail
+    assert "3 provider calls failed over" in failing.detail
+    assert "backup" not in failing.shorter[-1]
 
 
 def test_the_failing_figure_fits_its_two_lines_in_the_smallest_window(qtbot: QtBot) -> None:
@@ -257,7 +287,7 @@ def test_the_gateway_figure_fits_its_two_lines_with_two_providers_failing(qtbot:
     card = strip.cards["gateway"]
     detail = card.detail
     assert detail.text().startswith("Mistral Vibe, Anthropic failing"), detail.text()
-    assert "144 calls in the last 15 min" in card.accessibleName()
+    assert "144 requests in the last 15 min" in card.accessibleName()
     needed = detail.fontMetrics().boundingRect(
         QRect(0, 0, detail.width(), 10_000), Qt.TextFlag.TextWordWrap, detail.text()
     )

@@ -184,7 +184,7 @@ def test_calls_failed_at_a_ready_provider_are_counted_where_they_failed_on_every
             assert failing.detail.text() == ("1 of 12 failed (8%) in 15 min: Anthropic 1"), (
                 failing.detail.text()
             )
-            assert "Anthropic: 1 of 12 failed" in failing.toolTip()
+            assert "Anthropic: 1 of 12 calls failed" in failing.toolTip()
             ready = "Ready, 1 recent failure"
             health = overview.health
             health.request_refresh()

@@ -72,8 +72,11 @@ async def serve_on_cli(
     route: RouteReport,
     caller: CallerInfo,
     catalog: ProviderCatalog,
+    went_on: Callable[[str], None] | None = None,
 ) -> tuple[Completed | Streaming | None, EngineError | None]:
-    """The answer from the CLI, or (None, why) when the next target should be tried.
+    """The answer from the CLI, or (None, why) when the next target should be tried;
+    `went_on(row)` is told the request's earlier row once the CLI's row opens after it (that
+    attempt failed over: `recorder/attempts.py`).
 
     Raises:
         ApprovalDenied, InvalidRequest, NotFound: the request itself is refused.
@@ -86,6 +89,12 @@ async def serve_on_cli(
         route.attempts.append(Attempt(target.label, "", why_not.code))
         return None, why_not
     route.provider, route.model, route.kind = target.provider, target.model, "cli"
+    earlier = route.request_id if route.recorded else None
+
+    def opened() -> None:
+        if earlier is not None and went_on is not None:
+            went_on(earlier)
+
     # The CLI call's recorder row is this request's: the id the response carries.
     route.request_id = new_record_id()
     caller.row_opened(route.request_id)
@@ -112,13 +121,17 @@ async def serve_on_cli(
         )
     except ApprovalDenied:
         route.recorded = True  # the engine recorded the denial
+        opened()
         raise
     except (InvalidRequest, NotFound):
         raise
     except EngineError as exc:
+        if exc.details.get("requestId") == route.request_id:
+            opened()  # refused with a row of its own
         route.attempts.append(Attempt(target.label, "", exc.code))
         return None, exc
     route.recorded = True  # the engine records the call from here on
+    opened()
     route.notices.extend(call.notices)
     try:
         if request.stream:

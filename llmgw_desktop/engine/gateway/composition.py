@@ -19,7 +19,7 @@ from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
@@ -204,8 +204,9 @@ def _directory(
     api_refusal: Callable[[str], str | None],
 ) -> ProviderDirectory:
     """What the gateway can serve now (its providers, their models and local servers found),
-    each model list read telling `events`."""
-    return ProviderDirectory(
+    each model list read telling `events`, and hearing from them the calls that answered (a
+    model its provider does not list is not stale once one did)."""
+    directory = ProviderDirectory(
         registry,
         keys,
         upstream,
@@ -216,6 +217,8 @@ def _directory(
         on_listed=events.publish,
         clouds=clouds,
     )
+    events.subscribe(RequestFinished, directory.heard, after=True)
+    return directory
 
 
 def _chats(

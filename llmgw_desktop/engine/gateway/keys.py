@@ -95,6 +95,13 @@ class KeyChain:
         self._base_urls.clear()
         self.config_version += 1
 
+    def env_names(self, provider_id: str) -> tuple[str, ...]:
+        """The environment variables `provider_id`'s key is read from, in the order looked
+        (its `key_env` override in config.toml first)."""
+        spec = self._config.providers.get(provider_id)
+        names = (self._config.key_env_overrides.get(provider_id), *(spec.key_env if spec else ()))
+        return tuple(dict.fromkeys(name for name in names if name))
+
     @property
     def vault_unreachable(self) -> bool:
         """True while the vault's keys are unknown because its database cannot be reached: a
@@ -155,8 +162,7 @@ class KeyChain:
                 found += [PoolKey(f"vault:{name}#{i + 1}", v) for i, v in enumerate(values)]
         for i, value in enumerate(self._config.config_keys.get(spec.id, ())):
             found.append(PoolKey(f"config#{i + 1}", value))
-        env_names = (self._config.key_env_overrides.get(spec.id), *spec.key_env)
-        for name in filter(None, env_names):
+        for name in self.env_names(spec.id):
             if self._environ.get(name, "").strip():
                 found.append(PoolKey(f"env:{name}", self._environ[name].strip()))
                 break

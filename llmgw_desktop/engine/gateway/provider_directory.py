@@ -11,7 +11,8 @@ fresh; nothing a request does waits on an upstream.
   `gateway.models_refresh_s` (and soon after the vault's keys change). A provider's models are
   what it listed plus the catalogue's; a failed read keeps the last good list and says why.
 - Config entries (aliases, routes, fallbacks, default and small-request models) naming a model
-  its provider's list lacks are flagged as stale, and logged once per change.
+  its provider's list lacks, and that no call has answered since that list was read
+  (`heard`), are flagged as stale (`stale_references.py`), and logged once per change.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import API_PROVIDERS, ApiProviderSpec, switch_id_for
+from llmgw_desktop.config.api_catalog import (
+    API_PROVIDERS,
+    ApiProviderSpec,
+    recorded_provider,
+    switch_id_for,
+)
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.errors import EngineError, NotFound
-from llmgw_desktop.engine.events import ModelListRead
+from llmgw_desktop.engine.events import ModelListRead, RequestFinished
 from llmgw_desktop.engine.gateway.clouds import CloudWires
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.key_refusal import KEY_REFUSED_STATUSES, VAULT_PLACES
@@ -36,6 +42,7 @@ from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.shown_urls import shown_url
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.model_facts import model_facts
 
 __all__ = ["ModelListState", "ProviderDirectory"]
@@ -101,6 +108,11 @@ class ProviderDirectory:
         self._lists_keys_version: int | None = None
         self._lists_failed_rounds = 0  # rounds in a row that did not read every list
         self._stale: tuple[StaleReference, ...] = ()
+        # When a call for a model a stale reference names last answered, by (provider, model),
+        # and since when each provider's list has been what it is: an answer since then proves
+        # more than the list (`stale_references.py`). Only referenced models: a few.
+        self._answered: dict[tuple[str, str], float] = {}
+        self._listed_since: dict[str, float] = {}
         self._refresh_lock = asyncio.Lock()
         self._on_listed = on_listed or (lambda _read: None)
         # The first look (local servers probed, model lists read) has ended, and who waits
@@ -230,6 +242,8 @@ class ProviderDirectory:
         self._on_listed(ModelListRead(switch_id_for(spec.id), key.label, None))
         if before.error is not None or before.models != models:
             log.info("%s lists %d models", spec.id, len(models))
+        if before.models != models:
+            self._listed_since[spec.id] = self._wall_clock()
         self.model_lists[spec.id] = ModelListState(models, self._wall_clock(), None)
         self._registry.set_discovered(spec.id, models, whole=self._elsewhere(spec))
         return True
@@ -247,7 +261,7 @@ class ProviderDirectory:
         lists = {
             pid: frozenset(state.models) for pid, state in self.model_lists.items() if state.models
         }
-        stale = find_stale_references(self._registry, lists)
+        stale = find_stale_references(self._registry, lists, self._answered_since_listed)
         if stale == self._stale:
             return
         for ref in stale:
@@ -256,9 +270,31 @@ class ProviderDirectory:
         for ref in self._stale:
             if ref not in stale:
                 log.info(
-                    "model reference no longer stale: %s %s -> %s", ref.kind, ref.name, ref.model
+                    "model reference no longer stale (listed, or a call for it answered):"
+                    " %s %s -> %s",
+                    ref.kind,
+                    ref.name,
+                    ref.model,
                 )
         self._stale = stale
+
+    def _answered_since_listed(self, provider: str, model: str) -> bool:
+        at = self._answered.get((provider, model))
+        return at is not None and at >= self._listed_since.get(provider, 0.0)
+
+    def heard(self, event: RequestFinished) -> None:
+        """A request finished: one a provider answered for a model a stale reference names
+        proves that reference wrong (it is one no longer). Nothing to do while none is stale:
+        a request costs a truth test."""
+        if not self._stale or event.state != RecordState.COMPLETED or event.from_cache:
+            return
+        for ref in self._stale:
+            if ref.provider_model == event.model and recorded_provider(ref.provider) == (
+                event.provider
+            ):
+                self._answered[(ref.provider, ref.provider_model)] = self._wall_clock()
+                self._note_stale()
+                return
 
     def forget_unlisted(self) -> None:
         """Drop the model-list state of providers no longer configured (after an edit)."""
@@ -267,7 +303,8 @@ class ProviderDirectory:
             del self.model_lists[gone]
 
     def stale_references(self) -> tuple[StaleReference, ...]:
-        """Config entries naming a model that its provider's latest list lacks."""
+        """Config entries naming a model that its provider's latest list lacks, and no call
+        for which has answered since that list was read."""
         return self._stale
 
     async def _probe(self, spec: ApiProviderSpec) -> tuple[str, ...] | None:
@@ -367,8 +404,20 @@ class ProviderDirectory:
             "modelsSource": source,
             "modelsFetchedAt": None if state.fetched_at is None else round(state.fetched_at),
             "modelsError": state.error,
+            # The models it answers for that its own list (read) does not name, and where they
+            # come from: a person must not read them as listed by the provider.
+            "modelsNotListed": self._not_listed(spec, state),
+            "modelsFrom": "the built-in list" if spec.id in _VENDOR_BASE_URLS else "config.toml",
             "staleReferences": [r.to_dict() for r in self._stale if r.provider == spec.id],
         }
+
+    def _not_listed(self, spec: ApiProviderSpec, state: ModelListState) -> list[str]:
+        """The models `spec` is offered with beyond the list it gave (none before a list was
+        read, and none where its list is all it serves)."""
+        if state.models is None or spec.local:
+            return []
+        listed = set(state.models)
+        return [m for m in self._registry.models_of(spec.id) if m not in listed]
 
     async def models(
         self,

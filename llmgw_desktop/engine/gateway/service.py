@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -514,7 +515,7 @@ class GatewayService:
             plan.hints,
             refusals=refusals,
             over_budget=over_budget,
-            key_env=self._key_env,
+            key_env=self.keys.env_names,
             caller=caller.caller,
         )
 
@@ -653,13 +654,6 @@ class GatewayService:
         local = spec is not None and stays_local(self.keys.base_url(spec))
         return target.provider, target.model, local
 
-    def _key_env(self, provider: str) -> tuple[str, ...]:
-        """The environment variables `provider`'s key is read from, in the order looked."""
-        spec = self.registry.provider(provider)
-        override = self.registry.config.key_env_overrides.get(provider)
-        names = (override, *(spec.key_env if spec is not None else ()))
-        return tuple(dict.fromkeys(name for name in names if name))
-
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
         if target.kind == "cli":
@@ -719,6 +713,7 @@ class GatewayService:
             route,
             caller,
             self.registry.config.catalog,
+            went_on=functools.partial(self._p.records.went_on, route),
         )
 
     # -- one provider, token counts --------------------------------------------------------
@@ -764,7 +759,7 @@ class GatewayService:
         if isinstance(failure, InvalidRequest):
             raise failure
         raise AllRoutesFailed.from_attempts(
-            target.label, route.attempts, failure, key_env=self._key_env
+            target.label, route.attempts, failure, key_env=self.keys.env_names
         )
 
     async def count_tokens(

@@ -1,14 +1,19 @@
-"""Config entries that name a model its provider no longer lists.
+"""Config entries that name a model its provider does not list: the one rule of the warning.
 
 An alias or route written months ago keeps pointing at a model the provider has since retired;
 requests for it then fail upstream with a 404 that says little about the config line to fix.
 Every place config.toml names a model is checked against the lists the providers' APIs gave
 (only lists read successfully count: a provider that could not be asked proves nothing).
+
+A list proves less than an answer: a provider may serve a model it does not list (a server
+that lists a few, an alias of its own). So a reference is stale only while no call for its
+model has answered since its provider's list was read (`answered_at`); and its words say what
+is known, that the list does not name it and calls may fail, never that they will.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +47,8 @@ class StaleReference:
         }
 
     def describe(self) -> str:
-        """One line for the log and the dashboard."""
+        """One line for the log and the dashboard: `alias 'fast' names 'gpt-4o-mini', not in
+        openai's model list: calls may fail`."""
         where = {
             "alias": f"alias {self.name!r}",
             "route_target": f"target of route {self.name!r}",
@@ -51,8 +57,11 @@ class StaleReference:
             "route_pin": f"pin of route {self.name}",
             "fallback": "gateway.fallback",
         }.get(self.kind, self.name)
-        missing = "it" if self.provider_model == self.model else repr(self.provider_model)
-        return f"{where} names {self.model!r}, but {self.provider} no longer lists {missing}"
+        unlisted = f"not in {self.provider}'s model list"
+        if self.provider_model == self.model:
+            return f"{where} names {self.model!r}, {unlisted}: calls may fail"
+        named = f"{where} names {self.model!r}"
+        return f"{named}: {self.provider_model!r} is {unlisted}, calls may fail"
 
 
 def config_references(config: GatewayConfig) -> Iterator[tuple[str, str, str]]:
@@ -77,10 +86,13 @@ def config_references(config: GatewayConfig) -> Iterator[tuple[str, str, str]]:
 
 
 def find_stale_references(
-    registry: ModelRegistry, lists: Mapping[str, Collection[str]]
+    registry: ModelRegistry,
+    lists: Mapping[str, Collection[str]],
+    answered: Callable[[str, str], bool],
 ) -> tuple[StaleReference, ...]:
     """The config's references to API models missing from their provider's list in `lists`
-    (provider id -> ids it listed); a provider absent from `lists` is never blamed."""
+    (provider id -> ids it listed) for which no call has answered since that list was read
+    (`answered(provider, model)`); a provider absent from `lists` is never blamed."""
     stale: list[StaleReference] = []
     for kind, name, model in config_references(registry.config):
         try:
@@ -90,5 +102,7 @@ def find_stale_references(
         listed = lists.get(target.provider)
         if target.kind != "api" or listed is None or is_listed(target.model, listed):
             continue
+        if answered(target.provider, target.model):
+            continue  # it answered, listed or not
         stale.append(StaleReference(kind, name, model, target.provider, target.model))
     return tuple(stale)

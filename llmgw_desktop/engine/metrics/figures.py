@@ -13,6 +13,7 @@ __all__ = [
     "CANCELED",
     "COST",
     "ERRORS",
+    "FAILED_OVER",
     "FIELDS",
     "INPUT",
     "MEASURED",
@@ -32,8 +33,8 @@ __all__ = [
 
 # Offsets of the figures inside one bucket.
 REQUESTS, INPUT, OUTPUT, READ, WRITE, COST, SAVED, UNPRICED, ERRORS = range(9)
-ASKED, REFUSED, CACHED, CANCELED, MEASURED = 9, 10, 11, 12, 13
-FIELDS: Final = 14
+ASKED, REFUSED, CACHED, CANCELED, MEASURED, FAILED_OVER = 9, 10, 11, 12, 13, 14
+FIELDS: Final = 15
 ZEROS: Final = [0.0] * FIELDS
 
 
@@ -69,6 +70,30 @@ class Totals:
     # its usage: the hit rate's whole. An estimate (no usage reported) has no cache figures,
     # so a span of only estimated or failed calls has no hit rate rather than 0 %.
     measured_prompt_tokens: int = 0
+    # Of the failed calls, those whose request went on to another attempt (another target,
+    # another key), which counts the request: in the bucket and under the provider of the call
+    # that failed (`recorder/attempts.py`).
+    failed_over: int = 0
+
+    # What clients sent, by the one rule of `recorder/attempts.py` (the store's reads count
+    # by the same): the recorded rows are provider calls, the failed-over ones not requests.
+
+    @property
+    def client_requests(self) -> int:
+        """The requests clients sent: every recorded one, less the attempts that failed over."""
+        return max(0, self.requests - self.failed_over)
+
+    @property
+    def client_sent(self) -> int:
+        """The requests clients sent that a provider was asked for (`asked` less the attempts
+        that failed over)."""
+        return max(0, self.asked - self.failed_over)
+
+    @property
+    def client_failed(self) -> int:
+        """The requests sent to providers that failed for their client: no later attempt
+        answered (`errors` less the attempts that failed over)."""
+        return max(0, self.errors - self.failed_over)
 
     @property
     def prompt_tokens(self) -> int:
@@ -103,6 +128,7 @@ class Totals:
             cached=int(figures[CACHED]),
             canceled=int(figures[CANCELED]),
             measured_prompt_tokens=int(figures[MEASURED]),
+            failed_over=int(figures[FAILED_OVER]),
         )
 
 
@@ -127,6 +153,7 @@ def bucket_values(
     cached: int = 0,
     canceled: int = 0,
     measured: int | None = None,
+    failed_over: int = 0,
 ) -> tuple[float, ...]:
     """One bucket's figures, in the order of the offsets above (`measured`: the prompt tokens
     reported, all of them when None)."""
@@ -145,6 +172,7 @@ def bucket_values(
         float(cached),
         float(canceled),
         float(fresh + read + written if measured is None else measured),
+        float(failed_over),
     )
 
 
@@ -167,6 +195,7 @@ def sum_totals(parts: Iterable[Totals]) -> Totals:
                 totals.cached,
                 totals.canceled,
                 totals.measured_prompt_tokens,
+                totals.failed_over,
             )
         ):
             sums[offset] += value

@@ -68,6 +68,7 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 errors=int(row[11] or 0),
                 canceled=int(row[12] or 0),
                 measured_prompt_tokens=int(row[13] or 0),
+                failed_over=int(row[14] or 0),
             )
             for start, end, size in spans
             for row in past_traffic(

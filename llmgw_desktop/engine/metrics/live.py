@@ -23,13 +23,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
+from llmgw_desktop.engine.events import (
+    AttemptFailedOver,
+    EventBus,
+    JobStateChanged,
+    RequestFinished,
+)
 from llmgw_desktop.engine.metrics.figures import (
     ASKED,
     CACHED,
     CANCELED,
     COST,
     ERRORS,
+    FAILED_OVER,
     FIELDS,
     INPUT,
     MEASURED,
@@ -96,13 +102,18 @@ PRICE_MEMO_MAX: Final = 512
 _FOLD_S: Final = 5
 # Rows the gateway said no to before asking any provider (`health.asked_provider` is the rest).
 _REFUSED_STATES: Final = frozenset({"refused", "denied"})
+# Failed rows remembered with where they were counted, for the attempt that takes one's request
+# over (`AttemptFailedOver`, at once after): a bound whatever fails.
+_FAILED_KEPT: Final = 1024
 
 
 @dataclass(frozen=True)
 class MetricsSeries:
     """One window's figures, oldest bucket first, ready to plot.
 
-    Rates are per second, so switching windows keeps the charts' scale. A hit rate is NaN in
+    Rates are per second, so switching windows keeps the charts' scale; the requests and the
+    failed ones are what clients sent (`Totals.client_requests`, `client_failed`), each in the
+    bucket its first attempt was counted in. A hit rate is NaN in
     a bucket where no call of the provider reported its prompt tokens (none, or only failed
     or estimated calls: no cache figures at all): a gap, not a zero.
     """
@@ -137,6 +148,8 @@ class PastTraffic(NamedTuple):
     canceled: int = 0
     # The prompt tokens of those whose upstream reported usage (None: all of them).
     measured_prompt_tokens: int | None = None
+    # Failed calls whose request went on to another attempt (`recorder/attempts.py`).
+    failed_over: int = 0
 
 
 class _Ring:
@@ -208,8 +221,9 @@ class _Ring:
                     continue
                 for offset in range(FIELDS):
                     sums[offset] += bucket[offset]
-                requests[i] += bucket[REQUESTS]
-                errors[i] += bucket[ERRORS]
+                failed_over = bucket[FAILED_OVER]
+                requests[i] += bucket[REQUESTS] - failed_over
+                errors[i] += max(0.0, bucket[ERRORS] - failed_over)
                 fresh[i] += bucket[INPUT]
                 out[i] += bucket[OUTPUT]
                 rate = prompt_hit_rate(bucket[READ], bucket[MEASURED])
@@ -265,8 +279,12 @@ class LiveMetrics:
         self._pending_bucket = -1
         self._active_jobs: set[str] = set()
         self._discount_memo: dict[str, float | None] = {}
+        # Failed rows heard, oldest first: the provider and the finest bucket they were counted
+        # under, where a failing over takes them out of the requests (`_on_failed_over`).
+        self._failed: dict[str, tuple[str, int]] = {}
         self._unsubscribe = [
             events.subscribe(RequestFinished, self._on_request, after=True),
+            events.subscribe(AttemptFailedOver, self._on_failed_over, after=True),
             events.subscribe(JobStateChanged, self._on_job),
         ]
 
@@ -322,6 +340,7 @@ class LiveMetrics:
                 group.refused,
                 canceled=group.canceled,
                 measured=group.measured_prompt_tokens,
+                failed_over=group.failed_over,
             )
             self._add(group.provider, group.at, values, since_start=False)
             counted += group.requests
@@ -361,6 +380,8 @@ class LiveMetrics:
         if cost:
             row[COST] += cost
         state = event.state
+        if state == RecordState.FAILED:
+            self._remember_failed(event.record_id, provider, bucket)
         if asked_provider(event):
             row[ASKED] += 1.0
             if state == RecordState.FAILED:  # `provider_failed`
@@ -371,6 +392,33 @@ class LiveMetrics:
             row[CACHED] += 1.0
         elif state == RecordState.CANCELED:
             row[CANCELED] += 1.0
+
+    def _remember_failed(self, record_id: str, provider: str, bucket: int) -> None:
+        failed = self._failed
+        if len(failed) >= _FAILED_KEPT:
+            del failed[next(iter(failed))]
+        failed[record_id] = (provider, bucket)
+
+    def _on_failed_over(self, event: AttemptFailedOver) -> None:
+        """A failed call's request went on to another attempt: counted as failed over in the
+        bucket and under the provider the call was counted in, so its window's requests and
+        failures lose it as they counted it. One forgotten (more calls failed meanwhile than
+        are kept) stays a failed request: no bucket of it is known."""
+        found = self._failed.pop(event.record_id, None)
+        if found is None:
+            return
+        provider, bucket = found
+        if bucket == self._pending_bucket:  # not folded into the rings yet
+            row = self._pending.get(provider)
+            if row is None:
+                if len(self._pending) >= MAX_PROVIDERS:
+                    provider = OTHER_PROVIDER
+                row = self._pending.setdefault(provider, [0.0] * FIELDS)
+            row[FAILED_OVER] += 1.0
+            return
+        values = [0.0] * FIELDS
+        values[FAILED_OVER] = 1.0
+        self._add(provider, float(bucket * _FOLD_S), tuple(values), since_start=True)
 
     def _fold(self) -> None:
         """The running sums of the finest bucket into every ring and the since-start totals,

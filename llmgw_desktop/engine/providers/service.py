@@ -419,7 +419,7 @@ class ProvidersService:
         return self.catalog().engine_id(gateway_id) or switch_id_for(gateway_id)
 
     def stale_references(self) -> tuple[StaleReference, ...]:
-        """Config entries naming a model its provider no longer lists."""
+        """Config entries naming a model its provider does not list, none answered since."""
         return self._gateway.directory.stale_references()
 
     def api_provider(self, provider: str) -> ApiProviderSpec | None:

@@ -7,12 +7,13 @@ store refuses, `journal` a row's end before its answer completes and `journal_re
 an earlier run left there, `prune` bounds the table); `lookups` reads a row back by correlation
 id; `query` and `search` are the desk's reads (keyset pages under `filters`, a row's `detail`,
 full-text search, `export`) and `lanes` its per-agent view; `cache_state` turns rows into
-prompt-cache views; `cost_breakdown` sums their spend per provider, model, project or agent;
-`kinds` says which kind of call a row was (chat, embedding, completion) from its route;
-`refusals` counts what the edge refused; `bodies` keeps the request and response bodies a person
-asked for (`recorder.capture`, off by default). The hand-written SQL sits in `rows` (the
-`requests` table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows`
-(the `refusals` table), each saying why.
+prompt-cache views; `attempts` is the rule of which rows are the requests clients sent (an
+attempt that failed over is not one); `cost_breakdown` sums their spend per provider, model,
+project or agent; `kinds` says which kind of call a row was (chat, embedding, completion)
+from its route; `refusals` counts what the edge refused; `bodies` keeps the request and
+response bodies a person asked for (`recorder.capture`, off by default). The hand-written SQL
+sits in `rows` (the `requests` table), `cost_breakdown` (its spend), `search` (its FTS5
+index) and `refusal_rows` (the `refusals` table), each saying why.
 """
 
 from llmgw_desktop.engine.recorder.bodies import (

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from llmgw_desktop.engine.recorder.attempts import CLIENT_REQUESTS_SQL
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_table
@@ -54,9 +55,14 @@ COST_KNOWN = (
     " + cache_read_tokens + cache_write_tokens = 0) THEN 1 ELSE 0 END"
 )
 # PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
+# A group's requests are those its clients sent (`attempts.py`: an attempt that failed over is
+# its provider's call, counted in the cost, not a request); its cost is every row's.
 _FIGURES = {
-    False: f"count(*), count(cost_usd), total(cost_usd), sum({_UNPRICED})",
-    True: f"count(*), count(cost_usd), coalesce(sum(cost_usd), 0.0), sum({_UNPRICED})::bigint",
+    False: f"{CLIENT_REQUESTS_SQL}, count(cost_usd), total(cost_usd), sum({_UNPRICED})",
+    True: (
+        f"({CLIENT_REQUESTS_SQL})::bigint, count(cost_usd), coalesce(sum(cost_usd), 0.0),"
+        f" sum({_UNPRICED})::bigint"
+    ),
 }
 
 
@@ -65,7 +71,7 @@ class CostGroup:
     """One provider, model, project or agent: its requests and what they cost."""
 
     name: str  # "" when the rows name none (no project given, say)
-    requests: int
+    requests: int  # what clients sent (`attempts.py`): a group's last attempts
     priced: int  # requests with a cost (reported by the CLI or estimated)
     unpriced: int  # requests that used tokens but could not be priced
     cost_usd: float

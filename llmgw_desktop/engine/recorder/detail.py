@@ -57,6 +57,7 @@ EXPORT_COLUMNS = (
     "route_json",
     "chosen_because",
     "client_session",
+    "failed_over",
 )
 _JSON_COLUMNS = {
     "approval_json": "approval",
@@ -137,7 +138,7 @@ def public_row(row: Any) -> dict[str, Any]:
     for column, value in zip(EXPORT_COLUMNS, row, strict=True):
         if column in _JSON_COLUMNS:
             out[_JSON_COLUMNS[column]] = _loads(value)
-        elif column == "fallback_used":
+        elif column in ("fallback_used", "failed_over"):
             out[column] = bool(value)
         else:
             out[column] = value

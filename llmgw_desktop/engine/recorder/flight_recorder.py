@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from llmgw_desktop.engine.errors import ErrorCode
-from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.events import AttemptFailedOver, RequestFinished
 from llmgw_desktop.engine.ids import random_hex
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
 from llmgw_desktop.engine.recorder.journal import RecorderJournal
@@ -49,6 +49,9 @@ __all__ = ["FlightRecorder", "new_record_id", "recorded_caller"]
 log = logging.getLogger(__name__)
 
 MAX_PENDING_DEFAULT = 50_000
+# Failed rows remembered for the attempt that may take their request over (it opens within the
+# same request, at once): a bound whatever fails, far above the requests failing at one time.
+FAILED_KEPT = 1024
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 
@@ -86,7 +89,7 @@ class FlightRecorder:
         max_pending: int = MAX_PENDING_DEFAULT,
         spill: RecorderSpill | None = None,
         journal: RecorderJournal | None = None,
-        on_finish: Callable[[RequestFinished], None] | None = None,
+        on_finish: Callable[[RequestFinished | AttemptFailedOver], None] | None = None,
         clock: Callable[[], float] = time.time,
         process_id: str | None = None,
         trace_of: Callable[[], str | None] | None = None,
@@ -117,6 +120,9 @@ class FlightRecorder:
         self._trace_of = trace_of
         # Records whose answer began streaming: when its first piece came (for the event only).
         self._first_piece: dict[str, float] = {}
+        # Rows that ended failed, oldest first, with their provider and start: the attempt that
+        # takes one's request over marks it (`failed_over`). At most `FAILED_KEPT`.
+        self._failed: dict[str, tuple[str, float]] = {}
 
     def start(
         self,
@@ -250,6 +256,8 @@ class FlightRecorder:
             row["route_json"] = {**row["route_json"], "firstTokenMs": waited}
         error_code = fields.get("error_code")
         failed_key = "" if error_code is None else _last_key(row.get("route_json"))
+        if state == RecordState.FAILED and opened is not None:
+            self._remember_failed(record_id, opened)
         self._pending.merge(record_id, row)
         if self._journal is not None:
             self._journal.append_lines(self._pending.journal_lines(record_id))
@@ -282,6 +290,24 @@ class FlightRecorder:
                     _usage_estimated(row.get("route_json")),
                 )
             )
+
+    def _remember_failed(self, record_id: str, opened: _Opened) -> None:
+        failed = self._failed
+        if len(failed) >= FAILED_KEPT:
+            del failed[next(iter(failed))]
+        failed[record_id] = (opened.provider, opened.started_at)
+
+    def failed_over(self, record_id: str) -> None:
+        """Mark the failed row `record_id` as an attempt whose request went on to another
+        (`recorder/attempts.py`), and tell it (`AttemptFailedOver`); nothing for a row that
+        did not end failed, or was marked already."""
+        found = self._failed.pop(record_id, None)
+        if found is None:
+            return
+        self._pending.merge(record_id, {"failed_over": 1})
+        if self._on_finish is not None:
+            provider, started_at = found
+            self._on_finish(AttemptFailedOver(record_id, provider, started_at, self._clock()))
 
     @property
     def pending(self) -> int:

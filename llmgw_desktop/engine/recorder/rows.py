@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.recorder.attempts import FAILED_OVER_SQL
 from llmgw_desktop.engine.states import ENDINGS, RecordState
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import (
@@ -427,7 +428,8 @@ USAGE_ESTIMATED_SQL = f"route_json LIKE '%\"{USAGE_ESTIMATED}\":true%'"
 # the code its attempt's `upstream_404` became), nor an answer of the response cache; a row
 # canceled once its answer had begun was asked (and did not fail), one canceled before is
 # "canceled". Then the prompt tokens of the rows whose tokens the upstream reported: the
-# prompt-cache hit rate's denominator (`Totals.measured_prompt_tokens`).
+# prompt-cache hit rate's denominator (`Totals.measured_prompt_tokens`), and the attempts that
+# failed over (`attempts.py`).
 _ASKED = (
     f"{{callers}} AND NOT coalesce({FROM_CACHE_SQL}, FALSE)"
     " AND ((state IN ('completed', 'failed') AND {codes} AND {rejected})"
@@ -440,7 +442,8 @@ _OUTCOMES = (
     f" sum(CASE WHEN state = 'canceled' AND NOT ({_ASKED}) THEN 1 ELSE 0 END),"
     f" sum(CASE WHEN coalesce({USAGE_ESTIMATED_SQL}, FALSE) THEN 0 ELSE"
     " coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0)"
-    " + coalesce(cache_write_tokens, 0) END)"
+    " + coalesce(cache_write_tokens, 0) END),"
+    f" {FAILED_OVER_SQL}"
 )
 # `_OUTCOMES` is a constant above, its only values `?` placeholders.
 _PAST_TRAFFIC = (
@@ -564,7 +567,7 @@ def past_traffic(
     """Rows finished in [start, end) and started from `started_from`, summed per provider,
     model and `span_s` bucket: (last finish, provider, model, requests, input, output,
     cache read, cache write tokens, cost, refused, asked, failed, canceled, prompt tokens the
-    upstream reported), asked as `not_asked` leaves out."""
+    upstream reported, failed over: `attempts.py`), asked as `not_asked` leaves out."""
     template = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC
     sql, asked = not_asked.sql(template)
     params = (*asked, *asked, *asked, started_from, start, end, span_s)

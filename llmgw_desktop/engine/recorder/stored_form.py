@@ -44,6 +44,7 @@ ROW_DEFAULTS: dict[str, Any] = {
     "cache_write_tokens": 0,
     "reasoning_tokens": 0,
     "fallback_used": 0,
+    "failed_over": 0,
 }
 
 

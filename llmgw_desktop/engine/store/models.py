@@ -199,6 +199,8 @@ class RecordedRequestRow(StoreRow):
     owner_process = peewee.TextField(null=True)  # the gateway process that took it
     chosen_because = peewee.TextField(null=True)  # why the route tried its target
     client_session = peewee.TextField(null=True)  # the session its client named (a CLI's)
+    # Its attempt failed and its request went on to another (`recorder/attempts.py`).
+    failed_over = FlagField(default=False)
 
     class Meta:
         table_name = "requests"

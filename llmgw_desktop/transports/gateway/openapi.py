@@ -127,7 +127,10 @@ SCHEMAS: dict[str, Any] = {
     },
     "StaleReference": {
         "type": "object",
-        "description": "A config entry naming a model its provider no longer lists.",
+        "description": (
+            "A config entry naming a model its provider's list does not name, for which no"
+            " call has answered since the list was read: calls for it may fail."
+        ),
         "properties": {
             "kind": {
                 "type": "string",

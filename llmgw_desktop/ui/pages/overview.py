@@ -43,6 +43,7 @@ from llmgw_desktop.ui.pages.overview_figures import (
     REFUSED_MEANS,
     FigureStrip,
     GatewayFacts,
+    failovers_by_provider,
     failures_by_provider,
 )
 from llmgw_desktop.ui.pages.overview_totals import kinds_summary, provider_calls_summary
@@ -471,7 +472,13 @@ class OverviewPage(Page):
             guard_text(guard.settings.secrets, found, guard.stats.unscanned),
             warning_colour() if warned else None,
         )
-        self._show_figures(verdicts, totals, jobs, failures_by_provider(series.by_provider, names))
+        self._show_figures(
+            verdicts,
+            totals,
+            jobs,
+            failures_by_provider(series.by_provider, names),
+            failovers_by_provider(series.by_provider, names),
+        )
 
     def _show_figures(
         self,
@@ -479,6 +486,7 @@ class OverviewPage(Page):
         totals: Totals,
         jobs: JobCounts,
         failed_at: tuple[tuple[str, int, int], ...],
+        failed_over_at: tuple[tuple[str, int], ...] = (),
     ) -> None:
         """The four figures at the top, from what the details below were drawn from."""
         engine = self.engine
@@ -501,6 +509,7 @@ class OverviewPage(Page):
                 waiting=signs.waiting,
                 refused=engine.refusals.health(),
                 failed_at=failed_at,
+                failed_over_at=failed_over_at,
                 jobs=jobs,
                 no_provider=signs.no_provider,
                 all_failing=signs.all_failing,

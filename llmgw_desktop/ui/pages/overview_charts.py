@@ -108,7 +108,10 @@ _PLOTS: tuple[tuple[str, int, Unit], ...] = (
 
 # What each chart shows, in words a newcomer knows (its title's tooltip).
 _MEANINGS = {
-    "Requests per second": "Calls answered each second, and in red those that failed.",
+    "Requests per second": (
+        "Requests clients sent each second, and in red those their client got no answer for"
+        " (a call that failed over to another target is counted once, by the request)."
+    ),
     "Active jobs": "Coding-tool runs (jobs) in progress at each moment.",
     "Tokens per second": (
         "Prompt tokens the models processed afresh (fresh in: not read from a prompt cache) "

@@ -3,15 +3,17 @@
 - **Gateway**: is it working? ("Working", "Partly working" in amber while a provider fails,
   "Not working" in red while every provider that can answer fails, "Paused", "Degraded";
   "No provider" can answer, in amber, opening Provider keys, when no key, local server or
-  coding CLI can, in red when a key was refused), with how long it has run and how many calls
-  it served in the health window;
+  coding CLI can, in red when a key was refused), with how long it has run and how many
+  requests clients sent in the health window (`Totals.client_requests`);
 - **Spent today**: what the requests started since midnight cost (the header's figure), and
   the budget it is spent against;
 - **Failing**: how many providers fail or need a look now (the window's one verdict,
-  `attention.provider_verdicts`), else how many calls to providers failed in the window (never
-  "None" over "3 of 42 failed"), with where they failed (each provider's own count, as its
-  Providers row says it: a provider with a verdict is seldom the only one whose calls failed,
-  and a failed-over call fails at a provider that still counts as ready), and the calls
+  `attention.provider_verdicts`), else how many requests failed in the window, their client
+  getting no answer (never "None" over "3 of 42 failed"; a call that failed over to another
+  target is said apart, as the providers' figure), with where they failed (each provider's
+  own count, as its Providers row says it: a provider with a verdict is seldom the only one
+  whose calls failed, and a failed-over call fails at a provider that still counts as ready),
+  and the calls
   refused before any provider was asked in the same window (one window for the card);
 - **Stuck**: jobs with no output past their limit, and the jobs running (`counts.job_counts`,
   the header's and the Jobs page's figures).
@@ -40,6 +42,7 @@ from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.gateway_state import GatewaySigns, GatewayState, gateway_state
 from llmgw_desktop.ui.header import providers_words
 from llmgw_desktop.ui.kit.stat_card import StatCard
+from llmgw_desktop.ui.pages.overview_totals import failed_over_words
 from llmgw_desktop.ui.qt import QHBoxLayout, QWidget
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "FigureStrip",
     "GatewayFacts",
     "failed_where",
+    "failovers_by_provider",
     "failures_by_provider",
     "figure_words",
 ]
@@ -93,6 +97,8 @@ class GatewayFacts:
     refused: dict[str, Any]  # `engine.refusals.health()`
     # Each provider whose calls failed in the window: (its name, failed, asked), most first.
     failed_at: Sequence[tuple[str, int, int]] = ()
+    # Each provider whose failed calls failed over to another target: (its name, how many).
+    failed_over_at: Sequence[tuple[str, int]] = ()
     jobs: JobCounts = field(default_factory=JobCounts)  # now (`counts.job_counts`)
     no_provider: NoProvider | None = None  # nothing can answer a call (`attention`)
     # The global budget refusing every call (`budgets.refusals.refusing_every_call`), or None.
@@ -127,10 +133,13 @@ def figure_words(facts: GatewayFacts) -> dict[str, Figure]:
 
 
 def _calls(totals: Totals, minutes: int) -> str:
-    if not totals.requests:
-        return f"no calls in the last {minutes} min"
-    noun = "call" if totals.requests == 1 else "calls"
-    return f"{totals.requests:,} {noun} in the last {minutes} min"
+    """`8 requests in the last 15 min`: what clients sent (an attempt that failed over to
+    another target is not one: `Totals.client_requests`)."""
+    requests = totals.client_requests
+    if not requests:
+        return f"no requests in the last {minutes} min"
+    noun = "request" if requests == 1 else "requests"
+    return f"{requests:,} {noun} in the last {minutes} min"
 
 
 def _gateway(facts: GatewayFacts) -> Figure:
@@ -208,8 +217,13 @@ REFUSED_MEANS = (
 
 def _failing(facts: GatewayFacts) -> Figure:
     totals, minutes = facts.totals, facts.window_minutes
+    failed, sent = totals.client_failed, totals.client_sent
+    over = dict(facts.failed_over_at)
     lines = [f"{v.name} ({v.said}): {v.why}" for v in facts.verdicts]
-    lines += [f"{name}: {errors:,} of {asked:,} failed" for name, errors, asked in facts.failed_at]
+    lines += [
+        _calls_line(name, errors, asked, over.get(name, 0))
+        for name, errors, asked in facts.failed_at
+    ]
     # What "refused" means only beside a count of them (it was said over no refusal at all).
     lines += [f"Refused: {REFUSED_MEANS}"] if totals.refused else []
     tip = "\n".join([*lines, "Click for the failed requests."])
@@ -220,8 +234,9 @@ def _failing(facts: GatewayFacts) -> Figure:
         said: tuple[str, ...] = (f"{named}; no calls in {minutes} min", named)
     elif not totals.asked:
         said = (f"No calls to providers in {minutes} min",)
-    elif not totals.errors:
-        said = (f"None of {totals.asked:,} calls failed in {minutes} min",)
+    elif not failed:
+        none = f"None of {sent:,} request{'s' if sent != 1 else ''} failed in {minutes} min"
+        said = (*_with_failed_over(none, facts), none)
     else:
         said = _failed_words(facts)
     # The window's refusals, as the totals line under the charts counts them: one window for
@@ -231,12 +246,13 @@ def _failing(facts: GatewayFacts) -> Figure:
         # The refusals after the failures, then the failures alone where both do not fit.
         also = f"{refused:,} refused"
         said = (*[f"{words}; {also}" for words in said], *said)
-    if not facts.verdicts and totals.errors:
-        # No provider is failing, yet calls failed: the figure says how many, never "None".
-        count = f"{totals.errors:,} call{'s' if totals.errors != 1 else ''}"
+    if not facts.verdicts and failed:
+        # No provider is failing, yet requests failed: the figure says how many, never "None".
+        count = f"{failed:,} request{'s' if failed != 1 else ''}"
         return Figure(count, said[0], "warning", tip, said[1:])
     if not facts.verdicts:
-        tone = "ok" if totals.asked and not refused else ""
+        # Calls that failed over are no failure of a request, nor all well: not green.
+        tone = "ok" if sent and not refused and not totals.failed_over else ""
         return Figure("None", said[0], tone, tip, said[1:])
     failing = [v for v in facts.verdicts if v.failing]
     # The header's words for the same verdicts ("Some calls fail"), so the chip and the figure
@@ -247,24 +263,51 @@ def _failing(facts: GatewayFacts) -> Figure:
     return Figure(value, said[0], "error" if failing else "warning", tip, said[1:])
 
 
+def _calls_line(name: str, errors: int, asked: int, failed_over: int) -> str:
+    """The tooltip's line of one provider: `backup: 3 of 3 calls failed, 3 failed over`."""
+    line = f"{name}: {errors:,} of {asked:,} calls failed"
+    return line + (f", {failed_over:,} failed over" if failed_over else "")
+
+
+def _with_failed_over(words: str, facts: GatewayFacts) -> tuple[str, ...]:
+    """`words` with the provider calls that failed over after them, longest first (where
+    they failed, then without), or nothing where none did: they are the providers' figure,
+    never the requests' (`overview_totals.failed_over_words`)."""
+    count = facts.totals.failed_over
+    if not count:
+        return ()
+    over = failed_over_words(count)
+    where = ", ".join(f"{name} {n:,}" for name, n in facts.failed_over_at[:2])
+    return (f"{words}; {over}: {where}", f"{words}; {over}") if where else (f"{words}; {over}",)
+
+
 def _failed_words(facts: GatewayFacts) -> tuple[str, ...]:
-    """The failed calls and where they failed, longest first, down to what fits a card of a
-    1024 px window with long names: "7 of 303 failed (2%) in 15 min: Mistral Vibe 1, OpenAI
-    4 and 1 more" ... "7 failed in 15 min: Mistral Vibe 1 and 2 more"."""
+    """The failed requests and where they failed, longest first, down to what fits a card of
+    a 1024 px window with long names: "7 of 303 failed (2%) in 15 min: Mistral Vibe 1, OpenAI
+    4 and 1 more" ... "7 failed in 15 min: Mistral Vibe 1 and 2 more". A request failed where
+    its client got no answer: a call that failed over to another target is not one."""
     totals = facts.totals
-    share = f"{totals.errors:,} of {totals.asked:,} failed ({totals.errors / totals.asked:.0%})"
-    two = failed_where(facts.failed_at, facts.verdicts)
-    one = failed_where(facts.failed_at, facts.verdicts, shown=1)
+    failed, sent = totals.client_failed, totals.client_sent
+    over = dict(facts.failed_over_at)
+    unanswered = [
+        (name, errors - over.get(name, 0), asked)
+        for name, errors, asked in facts.failed_at
+        if errors > over.get(name, 0)
+    ]
+    share = f"{failed:,} of {sent:,} failed ({failed / sent:.0%})"
+    two = failed_where(unanswered, facts.verdicts)
+    one = failed_where(unanswered, facts.verdicts, shown=1)
     window = f"in {facts.window_minutes} min"  # named in every form: the card's one window
-    failed = f"{totals.errors:,} of {totals.asked:,} failed {window}"
-    errors = f"{totals.errors:,} failed {window}"
+    counted = f"{failed:,} of {sent:,} failed {window}"
+    errors = f"{failed:,} failed {window}"
     # The two places named as long as any form fits them ("OpenAI 20 and 1 more" left out the
     # agent failing through it, a review): the counts shorten first.
-    said = [f"{share} {window}", failed, errors, failed, errors]
+    said = [f"{share} {window}", counted, errors, counted, errors]
     wheres = [two, two, two, one, one]
-    return tuple(
+    forms = tuple(
         f"{words}: {where}" if where else words for words, where in zip(said, wheres, strict=True)
     )
+    return (*_with_failed_over(forms[0], facts)[-1:], *forms)
 
 
 def failures_by_provider(
@@ -277,6 +320,19 @@ def failures_by_provider(
         (names.get(provider, provider), totals.errors, totals.asked)
         for provider, totals in by_provider.items()
         if totals.errors
+    ]
+    return tuple(sorted(found, key=lambda f: (-f[1], f[0])))
+
+
+def failovers_by_provider(
+    by_provider: Mapping[str, Totals], names: Mapping[str, str]
+) -> tuple[tuple[str, int], ...]:
+    """Each provider whose calls failed over to another target in the live figures' window, as
+    (its name, how many), the most first."""
+    found = [
+        (names.get(provider, provider), totals.failed_over)
+        for provider, totals in by_provider.items()
+        if totals.failed_over
     ]
     return tuple(sorted(found, key=lambda f: (-f[1], f[0])))
 

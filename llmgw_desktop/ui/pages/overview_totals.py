@@ -2,16 +2,21 @@
 
 Overview shows several counts of the same minutes, so each says what it counts, and all come
 from one source, the engine's live figures (`engine.metrics`, fed by every finished request):
-- **requests**: every request any front door recorded, refused ones included;
-- **sent to providers**: those a provider was asked (`Totals.asked`), the calls the health
-  table lists per provider and the Providers line's "of N"; a call its caller left once the
-  answer had begun is one of them (it reached the provider, and Spend and Agents count it);
+- **requests**: what clients sent, refused ones included (`Totals.client_requests`: a request
+  its route tried at two targets is one, `recorder/attempts.py`);
+- **sent to providers**: those a provider was asked (`Totals.client_sent`); a call its caller
+  left once the answer had begun is one of them (it reached the provider, and Spend and Agents
+  count it);
+- **calls to providers**: every attempt a provider was asked (`Totals.asked`), the calls the
+  health table lists per provider and the Providers line's "of N"; those that failed and whose
+  request another target then took are **failed over** (`Totals.failed_over`), the providers'
+  figure, never a request that failed;
 - **refused**: those the gateway said no to before asking any provider (a budget, a switch,
   no key, the approval gate), which the Agents page and the Flight recorder's "Unanswered only"
   count with the failed ones;
 - **from the response cache**: those it answered, no provider asked (`Totals.cached`);
 - **canceled**: those their caller (or a job's cancel) stopped before any answer began;
-- **failed**: those sent that failed (`Totals.errors`).
+- **failed**: those sent whose client got no answer (`Totals.client_failed`).
 The rest of the requests (a key being tried, one interrupted by a stop) are "other".
 Tokens are said as the Agents page says them: the prompt, and of it the fresh tokens (not read
 from a prompt cache), which the tokens chart's "fresh in" draws; a review read "2,240 tokens in"
@@ -29,6 +34,7 @@ from llmgw_desktop.engine.api import PRICES_REVISED, MetricsSeries, Totals, form
 __all__ = [
     "describe_savings",
     "describe_totals",
+    "failed_over_words",
     "failed_summary",
     "kinds_summary",
     "prompt_words",
@@ -39,12 +45,13 @@ __all__ = [
 
 def requests_summary(total: Totals) -> str:
     """`307 requests (301 sent to providers, 4 from the response cache, 5 refused, 1 canceled,
-    1 other)`, or `12 requests` when every one was sent to a provider."""
-    other = max(0, total.requests - total.asked - total.cached - total.refused - total.canceled)
-    noun = "request" if total.requests == 1 else "requests"
+    1 other)`, or `12 requests` when every one was sent to a provider: what clients sent."""
+    requests, sent = total.client_requests, total.client_sent
+    other = max(0, requests - sent - total.cached - total.refused - total.canceled)
+    noun = "request" if requests == 1 else "requests"
     if not (total.refused or total.cached or total.canceled or other):
-        return f"{total.requests:,} {noun}"
-    parts = [f"{total.asked:,} sent to providers"]
+        return f"{requests:,} {noun}"
+    parts = [f"{sent:,} sent to providers"]
     if total.cached:
         parts.append(f"{total.cached:,} from the response cache")
     if total.refused:
@@ -53,23 +60,34 @@ def requests_summary(total: Totals) -> str:
         parts.append(f"{total.canceled:,} canceled")
     if other:
         parts.append(f"{other:,} other")
-    return f"{total.requests:,} {noun} ({', '.join(parts)})"
+    return f"{requests:,} {noun} ({', '.join(parts)})"
 
 
 def failed_summary(errors: int, asked: int) -> str:
-    """`7 failed (2%)`: of the requests sent to providers, those that failed; `none failed`."""
+    """`7 failed (2%)`: of the requests sent to providers, those whose client got no answer
+    (`Totals.client_failed` of `client_sent`); `none failed`."""
     if not errors:
         return "none failed"
     return f"{errors:,} failed ({errors / asked:.0%})" if asked else f"{errors:,} failed"
 
 
+def failed_over_words(count: int) -> str:
+    """`3 provider calls failed over`: attempts that failed and whose request another target
+    took (`Totals.failed_over`), never said as requests that failed."""
+    return f"{count:,} provider call{'s' if count != 1 else ''} failed over"
+
+
 def provider_calls_summary(total: Totals, minutes: int) -> str:
-    """The Providers line's count: `7 of 301 calls to providers failed in 15 min (2%)`."""
+    """The Providers line's count: `7 of 301 calls to providers failed in 15 min (2%)`, and
+    `; 3 failed over to another target` where some did."""
     if total.errors and total.asked:
-        return (
+        words = (
             f"{total.errors:,} of {total.asked:,} calls to providers failed in {minutes} min"
             f" ({total.errors / total.asked:.0%})"
         )
+        if total.failed_over:
+            words += f"; {total.failed_over:,} failed over to another target"
+        return words
     if total.asked:
         return f"none of {total.asked:,} calls to providers failed in {minutes} min"
     return f"no calls to providers in {minutes} min"
@@ -82,12 +100,10 @@ def describe_totals(series: MetricsSeries) -> str:
     label = series.window.label
     if not total.requests:
         return f"No requests in the last {label}."
-    parts = [
-        requests_summary(total),
-        failed_summary(total.errors, total.asked),
-        prompt_words(total),
-        f"{_count(total.output_tokens)} out",
-    ]
+    parts = [requests_summary(total), failed_summary(total.client_failed, total.client_sent)]
+    if total.failed_over:
+        parts.append(failed_over_words(total.failed_over))
+    parts += [prompt_words(total), f"{_count(total.output_tokens)} out"]
     if total.hit_rate is not None:
         # "prompt-cache": the vendors' caches, beside Overview's response-cache hit rate.
         parts.append(f"prompt-cache hit rate {total.hit_rate:.0%}")

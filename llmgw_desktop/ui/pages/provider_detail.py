@@ -27,10 +27,24 @@ from llmgw_desktop.ui.pages.provider_rows import (
     circuit_open,
     unusable_reason,
 )
-from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, QListWidget, Qt, QVBoxLayout, QWidget
+from llmgw_desktop.ui.qt import (
+    QComboBox,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["SWITCH_OFF_WORDS", "SWITCH_ON_WORDS", "ProviderDetail", "status_kind"]
+__all__ = [
+    "SWITCH_OFF_WORDS",
+    "SWITCH_ON_WORDS",
+    "ProviderDetail",
+    "model_line",
+    "status_kind",
+]
 
 SWITCH_ON_WORDS = "On: tools can call it"
 MODELS_SHOWN = 8  # the model list's lines before it scrolls
@@ -57,7 +71,7 @@ def status_kind(row: ProviderRow) -> str:
     kind = _KINDS.get(row.status, "ok" if row.recent_failures else "unknown")
     if kind == "ok" and row.attention == WARNING:
         # It answers, but some of its recent calls failed, or config.toml names models it
-        # no longer lists.
+        # does not list (and no call for them answered since).
         return "warning"
     return kind
 
@@ -130,7 +144,7 @@ class ProviderDetail(DetailCard):
         self.models_list.setAccessibleName("Models")
         self.models_list.setToolTip("The models it answers for; choose one to Test it")
         self.models_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.models_list.currentTextChanged.connect(self._model_listed_chosen)
+        self.models_list.currentItemChanged.connect(self._model_listed_chosen)
         self.models_count = value_label("providerModelsCount")
         models = QVBoxLayout()
         models.setSpacing(SPACE["xs"])
@@ -252,14 +266,21 @@ class ProviderDetail(DetailCard):
         """The models it answers for, each a line, as tall as they are up to `MODELS_SHOWN`
         lines (then it scrolls); what there is to say when it lists none."""
         models = list(row.models)
-        listed = [self.models_list.item(i).text() for i in range(self.models_list.count())]
-        if listed != models:
+        lines = [model_line(row, model) for model in models]
+        shown = [self.models_list.item(i).text() for i in range(self.models_list.count())]
+        if shown != lines:
             self.models_list.blockSignals(True)
             self.models_list.clear()
-            self.models_list.addItems(models)
+            for model, text in zip(models, lines, strict=True):
+                item = QListWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, model)
+                self.models_list.addItem(item)
             self.models_list.blockSignals(False)
         count = len(models)
         counted = f"{count} model{'s' if count != 1 else ''}"
+        if row.not_listed:
+            # Which come from where, so none is read as one the provider lists.
+            counted += f", {len(row.not_listed)} from {row.models_from}, not in its own list"
         if count and row.status == KEY_REFUSED:
             # Its models are held back while its key is refused: /v1/models offers none (a
             # review read "6 models" beside an empty /v1/models).
@@ -281,9 +302,18 @@ class ProviderDetail(DetailCard):
         frame = 2 * self.models_list.frameWidth()
         self.models_list.setFixedHeight(frame + line * min(count, MODELS_SHOWN))
 
-    def _model_listed_chosen(self, model: str) -> None:
+    def _model_listed_chosen(self, item: QListWidgetItem | None) -> None:
+        model = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if model:
             self.model_box.setCurrentText(model)  # the page hears it as the model to test
+
+
+def model_line(row: ProviderRow, model: str) -> str:
+    """A model's line in the Models box: `gpt-4o-mini`, or `gpt-4o-mini (config.toml, not in
+    its list)` for one the provider's own list does not name."""
+    if model in row.not_listed:
+        return f"{model} ({row.models_from}, not in its list)"
+    return model
 
 
 def _default_words(account: CliAccount | None, row: ProviderRow) -> str:

@@ -90,7 +90,12 @@ class ProviderRow:
     where: str  # the executable or the base URL
     keys: str  # where its API keys come from (API providers)
     models_note: str = ""  # where the model list came from, and a failed read (API providers)
-    # Config entries naming a model this provider no longer lists, one line each.
+    # Of `models`, those the provider's own list (read) does not name, and where they come from
+    # ("config.toml", "the built-in list"): never shown as listed by the provider.
+    not_listed: tuple[str, ...] = ()
+    models_from: str = ""
+    # Config entries naming a model this provider does not list (none answered since), one line
+    # each (`stale_references.py`).
     stale: tuple[str, ...] = ()
     attention: str = ""  # ERROR (failing, circuit open), WARNING (stale config) or ""
     # Its circuit in words: a CLI's breaker, an API provider's models' (`api_circuit_text`);
@@ -323,7 +328,8 @@ def unusable_reason(row: ProviderRow) -> str:
 
 
 def stale_warnings(engine: Engine) -> tuple[str, ...]:
-    """Every config entry naming a model its provider no longer lists, one line each."""
+    """Every config entry naming a model its provider does not list and no call for which has
+    answered since, one line each."""
     return tuple(ref.describe() for ref in engine.providers.stale_references())
 
 
@@ -339,7 +345,8 @@ def _models_note(entry: Mapping[str, object]) -> str:
         else None
     )
     if source == "upstream" and when:
-        note = f"Read from the provider at {when}, plus the built-in list"
+        plus = entry.get("modelsFrom") or "the built-in list"
+        note = f"Read from the provider at {when}, plus {plus}"
     elif source == "server":
         # A local server, or a provider pointed at another server: its list is all it serves.
         note = f"Read from the server at {when}" if when else "Read from the server"
@@ -438,6 +445,7 @@ def _api_row(
     )
     models = entry.get("models")
     sources = entry.get("keySources")
+    not_listed = entry.get("modelsNotListed")
     return ProviderRow(
         key=f"api:{pid}",
         gateway_id=pid,
@@ -454,6 +462,8 @@ def _api_row(
         where=str(entry.get("baseUrl") or ""),
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
         models_note=_models_note(entry),
+        not_listed=tuple(str(m) for m in not_listed) if isinstance(not_listed, list) else (),
+        models_from=str(entry.get("modelsFrom") or ""),
         circuit=api_circuit_text(resting, pid),
         stale=stale,
         attention=attention or (WARNING if stale else ""),

@@ -11,8 +11,9 @@ when its row is first chosen, and its login read from its own files. The first r
 when nothing is, so the details are never an empty pane. A test runs as its own task and
 reports in the details (and, once it failed, in the row's status: "Test failed"), so nothing
 waits on a provider. Config entries naming a
-model its provider no longer lists (a stale alias or route) are shown in amber above the list,
-on the provider's status and in its details. The status is the window's one badge
+model its provider does not list, and that no call has answered since the list was read (a
+stale alias or route: `stale_references.py`), are shown in amber above the list, on the
+provider's status and in its details. The status is the window's one badge
 (`badge.py`): a failing provider (an open circuit, a failed Test, calls failing
 `auth_required`) is red with the reason. A provider that cannot answer now (`usable_row`, the
 judgement the tray and the first-run guide use) has its name in the muted tone (readable, at
@@ -94,7 +95,7 @@ class ProvidersPage(Page):
 
         head = self._page_head()
         self.editor: ProviderEditorDialog | None = None
-        # Stale aliases and routes: requests for them fail upstream with a bare 404.
+        # Stale aliases and routes: requests for them may fail upstream with a bare 404.
         self.stale_label = QLabel()
         self.stale_label.setObjectName("staleReferences")
         self.stale_label.setWordWrap(True)
@@ -248,14 +249,16 @@ class ProvidersPage(Page):
             self._show_selected()
 
     def _show_stale(self, lines: tuple[str, ...]) -> None:
-        """The config entries that name models their providers no longer list, or nothing."""
+        """The config entries that name models their providers do not list (and no call has
+        answered since the lists were read), or nothing: what is known, that calls may fail."""
         self.stale_label.setVisible(bool(lines))
         if not lines:
             return
         self.stale_label.setStyleSheet(f"color: {warning_colour()};")
         self.stale_label.setText(
-            "⚠ config.toml names models their providers no longer list; requests for them "
-            "will fail:\n" + "\n".join(f"• {line}" for line in lines)
+            "⚠ config.toml names models their providers' model lists do not name, and no call "
+            "for them has answered since the lists were read; calls for them may fail:\n"
+            + "\n".join(f"• {line}" for line in lines)
         )
 
     def _draw(self, rows: list[ProviderRow]) -> None:

@@ -413,6 +413,9 @@ def _route(r: dict[str, Any]) -> list[DetailRow]:
     if r.get("chosen_because"):
         rows.append(DetailRow("Chosen", str(r["chosen_because"])))
     rows.append(DetailRow("Fallback", "used" if r.get("fallback_used") else "not used"))
+    if r.get("failed_over"):
+        # This attempt failed, and its request went on: not a request its client lost.
+        rows.append(DetailRow("Failed over", "another attempt took its request"))
     for number, attempt in enumerate(route.get("attempts") or [], start=1):
         if isinstance(attempt, dict):
             key = str(attempt.get("key") or "")

@@ -14,6 +14,7 @@ import pytest
 
 from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.gateway import provider_directory
 from llmgw_desktop.engine.gateway.http_client.upstream import UpstreamClient
 from llmgw_desktop.engine.gateway.keys import KeyChain
@@ -91,6 +92,7 @@ def _directory(
     vault: FakeVault | None = None,
     refresh_s: float = REFRESH_S,
     keys_clock: Clock | None = None,
+    wall: Clock | None = None,
     **config: Any,
 ) -> ProviderDirectory:
     settings: dict[str, Any] = {"aliases": {}, "routes": {}, "fallback": []} | config
@@ -105,7 +107,7 @@ def _directory(
         detect_local=False,
         models_refresh_s=refresh_s,
         clock=clock or Clock(0.0),
-        wall_clock=lambda: NOW,
+        wall_clock=wall or (lambda: NOW),
     )
 
 
@@ -318,10 +320,41 @@ async def test_stale_references_are_listed_per_provider_and_logged_once_per_chan
     await directory.refresh(force=True)
     stale_logs = [r for r in caplog.records if "stale model reference" in r.getMessage()]
     assert len(stale_logs) == 2 and all(r.levelno == logging.WARNING for r in stale_logs)
-    assert "alias 'fast' names 'gpt-4o-mini', but openai no longer lists" in stale_logs[0].message
+    assert "alias 'fast' names 'gpt-4o-mini', not in openai's model list" in stale_logs[0].message
 
     up.model_ids["chat"] = [*OPENAI_LISTS, "gpt-4o-mini", "gpt-4.1"]  # listed again
     await directory.refresh(force=True)
     assert directory.stale_references() == ()
     assert (await _rows(directory))["openai"]["staleReferences"] == []
     assert any("no longer stale" in r.getMessage() for r in caplog.records)
+
+
+def _answered(provider: str, model: str, state: str = "completed") -> RequestFinished:
+    return RequestFinished("r", provider, model, state, "local", "", 0.0, 1.0)
+
+
+async def test_a_model_a_call_answered_for_since_the_list_was_read_is_not_stale(
+    up: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """A person's pass: 19 calls for openai/gpt-4o-mini had answered beside "requests for them
+    will fail". An answer since the list was read proves more than the list; one read again,
+    and no different, keeps it; a list that changed asks for an answer anew."""
+    wall = Clock(NOW)
+    aliases = {"fast": "gpt-4o-mini", "old": "gpt-4.1"}
+    directory = _directory(client, up, wall=wall, aliases=aliases)
+    await directory.refresh()
+    wall.now += 10
+    assert [r.name for r in directory.stale_references()] == ["fast", "old"]
+    directory.heard(_answered("openai", "gpt-4o-mini", state="failed"))  # no answer
+    directory.heard(_answered("anthropic", "gpt-4o-mini"))  # another provider's
+    assert [r.name for r in directory.stale_references()] == ["fast", "old"]
+    directory.heard(_answered("openai", "gpt-4o-mini"))
+    assert [r.name for r in directory.stale_references()] == ["old"]
+    assert [r["name"] for r in (await _rows(directory))["openai"]["staleReferences"]] == ["old"]
+    wall.now += 10
+    await directory.refresh(force=True)  # the same list again: the answer still stands
+    assert [r.name for r in directory.stale_references()] == ["old"]
+    wall.now += 10
+    up.model_ids["chat"] = [*OPENAI_LISTS, "o9"]  # a list that changed since the answer
+    await directory.refresh(force=True)
+    assert [r.name for r in directory.stale_references()] == ["fast", "old"]

@@ -21,6 +21,10 @@ LISTS = {
 }
 
 
+def _never_answered(_provider: str, _model: str) -> bool:
+    return False
+
+
 def _registry(**config: Any) -> ModelRegistry:
     settings: dict[str, Any] = {"providers": {}, "aliases": {}, "routes": {}, "fallback": []}
     return ModelRegistry(gateway_config(**(settings | config)))
@@ -56,7 +60,7 @@ def test_references_missing_from_a_read_list_are_stale() -> None:
         default_model="gpt-4.1",
         small_request_model="gpt-4o",
     )
-    stale = find_stale_references(registry, LISTS)
+    stale = find_stale_references(registry, LISTS, _never_answered)
     assert [(s.kind, s.name, s.model, s.provider_model) for s in stale] == [
         ("alias", "fast", "gpt-4o-mini", "gpt-4o-mini"),
         ("alias", "chain", "fast", "gpt-4o-mini"),  # through the alias it names
@@ -78,12 +82,24 @@ def test_references_missing_from_a_read_list_are_stale() -> None:
     ],
 )
 def test_references_nothing_can_prove_stale_are_not_flagged(model: str) -> None:
-    assert find_stale_references(_registry(aliases={"a": model}), LISTS) == ()
+    registry = _registry(aliases={"a": model})
+    assert find_stale_references(registry, LISTS, _never_answered) == ()
 
 
-def test_a_stale_reference_says_what_to_fix() -> None:
+def test_a_model_that_answered_since_its_list_was_read_is_not_stale() -> None:
+    """A person's pass: 19 calls for openai/gpt-4o-mini had answered beside a warning that
+    requests for it "will fail". A list proves less than an answer."""
+    registry = _registry(aliases={"fast": "gpt-4o-mini", "old": "o3"})
+    answered = {("openai", "gpt-4o-mini")}
+    stale = find_stale_references(registry, LISTS, lambda p, m: (p, m) in answered)
+    assert [(s.name, s.provider_model) for s in stale] == [("old", "o3")]
+
+
+def test_a_stale_reference_says_what_is_known_and_predicts_no_failure() -> None:
     ref = StaleReference("alias", "fast", "gpt-4o-mini", "openai", "gpt-4o-mini")
-    assert ref.describe() == "alias 'fast' names 'gpt-4o-mini', but openai no longer lists it"
+    assert ref.describe() == (
+        "alias 'fast' names 'gpt-4o-mini', not in openai's model list: calls may fail"
+    )
     assert ref.to_dict() == {
         "kind": "alias",
         "name": "fast",
@@ -93,5 +109,6 @@ def test_a_stale_reference_says_what_to_fix() -> None:
     }
     pin = StaleReference("route_pin", "'gpt-*' (caller codex)", "openai/o3", "openai", "o3")
     assert pin.describe() == (
-        "pin of route 'gpt-*' (caller codex) names 'openai/o3', but openai no longer lists 'o3'"
+        "pin of route 'gpt-*' (caller codex) names 'openai/o3': 'o3' is not in openai's model"
+        " list, calls may fail"
     )

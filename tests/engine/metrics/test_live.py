@@ -7,7 +7,12 @@ import tracemalloc
 
 import pytest
 
-from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
+from llmgw_desktop.engine.events import (
+    AttemptFailedOver,
+    EventBus,
+    JobStateChanged,
+    RequestFinished,
+)
 from llmgw_desktop.engine.metrics.live import (
     MAX_PROVIDERS,
     OTHER_PROVIDER,
@@ -385,3 +390,69 @@ def test_a_request_counts_as_the_shared_definitions_say(clock: Clock) -> None:
     assert live.series("15m").total == replayed.series("15m").total
     # Canceled before any answer (8), or a key being tried whose answer had begun (4).
     assert live.series("15m").total.canceled == 12
+
+
+def _attempt(record_id: str, provider: str, state: str, code: str | None = None) -> RequestFinished:
+    return RequestFinished(
+        record_id, provider, "gpt-4o-mini", state, "local", "test", 0.0, 0.0, error_code=code
+    )
+
+
+@pytest.mark.parametrize("apart_s", [0, 7, 600])
+def test_an_attempt_that_failed_over_is_a_providers_call_not_a_request(
+    bus: EventBus, clock: Clock, metrics: LiveMetrics, apart_s: float
+) -> None:
+    """A request its route tried at backup (503), then at OpenAI (answered): two calls to
+    providers, one of which failed over; one request, which did not fail. The failed-over call
+    is counted in the bucket and under the provider of the call that failed, whenever the next
+    attempt takes it over (the same bucket, the next, minutes later)."""
+    bus.publish(_attempt("a", "backup", "failed", "upstream_503"))
+    clock.now += apart_s
+    bus.publish(AttemptFailedOver("a", "backup", START, clock.now))
+    bus.publish(_attempt("b", "openai", "completed"))
+    bus.publish(_attempt("c", "openai", "failed", "upstream_500"))  # no one took it over
+    clock.now += 5
+    for key in ("15m", "24h"):
+        series = metrics.series(key)
+        total = series.total
+        assert (total.requests, total.asked, total.errors, total.failed_over) == (3, 3, 2, 1)
+        assert (total.client_requests, total.client_sent, total.client_failed) == (2, 2, 1)
+        assert series.by_provider["backup"].failed_over == 1
+        assert series.by_provider["openai"].failed_over == 0
+        # The charts draw requests and failures as clients saw them, bucket by bucket.
+        spans = [float(series.window.bucket_s)] * len(series.times)
+        spans[-1] = max(1.0, clock.now - series.times[-1])  # the newest, still filling
+        counts = [rate * span for rate, span in zip(series.requests_per_s, spans, strict=True)]
+        failed = [rate * span for rate, span in zip(series.errors_per_s, spans, strict=True)]
+        assert (sum(counts), sum(failed)) == (pytest.approx(2), pytest.approx(1))
+        assert min(counts) >= 0
+    assert metrics.since_start()["backup"].failed_over == 1
+
+
+def test_a_failing_over_of_a_row_not_heard_failed_takes_nothing_out(
+    bus: EventBus, clock: Clock, metrics: LiveMetrics
+) -> None:
+    """Only a call counted as failed can be taken out of the requests, in its own bucket: one
+    completed (or not heard) is no failed attempt, whatever an event says."""
+    bus.publish(_attempt("done", "openai", "completed"))
+    bus.publish(AttemptFailedOver("done", "openai", START, clock.now))
+    bus.publish(AttemptFailedOver("gone", "backup", START, clock.now))
+    clock.now += 5
+    total = metrics.series("15m").total
+    assert (total.requests, total.failed_over, total.client_requests) == (1, 0, 1)
+
+
+def test_traffic_read_back_at_start_keeps_the_attempts_that_failed_over_apart(
+    clock: Clock, metrics: LiveMetrics
+) -> None:
+    """After a restart, the rows read back say which attempts failed over (the store's
+    `failed_over`): the window's requests are what clients sent, as before the restart."""
+    backup = PastTraffic(START - 60, "backup", "gpt-4o-mini", 3, 0, 0, 0, 0, 0.0)
+    past = [
+        backup._replace(asked=3, errors=3, failed_over=3),
+        PastTraffic(START - 60, "openai", "gpt-4o-mini", 8, 0, 0, 0, 0, 0.0, asked=8),
+    ]
+    assert metrics.replay(past) == 11
+    total = metrics.series("15m").total
+    assert (total.requests, total.client_requests, total.client_failed) == (11, 8, 0)
+    assert total.failed_over == 3

@@ -6,7 +6,7 @@ from pathlib import Path
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.events import AttemptFailedOver, RequestFinished
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
@@ -210,3 +210,27 @@ def test_the_vocabulary_is_one_set_of_words() -> None:
     assert {s.value for s in JobState} - {"queued", "running"} == {e.value for e in Ending}
     assert {e.value for e in Ending} <= {s.value for s in RecordState}
     assert {s.value for s in FINISHED} == {e.value for e in Ending}
+
+
+async def test_a_failed_attempt_taken_over_is_marked_failed_over_and_told_once(
+    db: Database,
+) -> None:
+    """The attempt whose request another target took is marked on its row (after a flush too)
+    and told (`AttemptFailedOver`, with its provider and start); an attempt that did not fail,
+    or one told already, is not."""
+    clock = Clock(1_000_000.0)
+    heard: list[RequestFinished | AttemptFailedOver] = []
+    recorder = FlightRecorder(db, on_finish=heard.append, clock=clock)
+    failed = recorder.start(principal="local", provider="backup", model="gpt-4o-mini")
+    answered = recorder.start(principal="local", provider="openai", model="gpt-4o-mini")
+    recorder.finish(failed, state="failed", error_code="upstream_503")
+    await recorder.flush()
+    clock.now += 1
+    recorder.failed_over(failed)
+    recorder.finish(answered, state="completed")
+    recorder.failed_over(failed)  # told already
+    recorder.failed_over(answered)  # answered: no attempt that failed over
+    told = [event for event in heard if isinstance(event, AttemptFailedOver)]
+    assert told == [AttemptFailedOver(failed, "backup", 1_000_000.0, 1_000_001.0)]
+    rows = {row["id"]: row for row in await recorder.recent(limit=10)}
+    assert (rows[failed]["failed_over"], rows[answered]["failed_over"]) == (True, False)

@@ -68,7 +68,7 @@ async def test_past_traffic_sums_per_provider_model_and_bucket(db: Database) -> 
     last, provider, model, count, inputs, outputs, _, _, cost, *outcomes = rows[0]
     assert (provider, model, count, inputs, outputs) == ("openai", "gpt", 4, 40, 8)
     # refused, asked, failed, canceled, prompt tokens reported
-    assert tuple(int(n) for n in outcomes) == (0, 4, 0, 0, 40)
+    assert tuple(int(n) for n in outcomes) == (0, 4, 0, 0, 40, 0)
     assert last == pytest.approx(START + 3.5)
     assert float(cost) == pytest.approx(1.0)
 
@@ -90,6 +90,9 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
         # Its client left once its answer had begun: sent, and not failed. Its tokens the
         # gateway's estimate: no cache figures, so not in the hit rate's whole.
         _row(7, state="canceled", route_json=BEGAN_ESTIMATED, error_code="client_disconnected"),
+        # An attempt that failed and whose request another target took: the providers' call,
+        # not a request (`recorder/attempts.py`).
+        _row(8, state="failed", error_code="upstream_503", failed_over=1),
     ]
     await db.run(lambda: apply_entries(database, [{"insert": row} for row in rows]))
     found = await db.run(
@@ -103,9 +106,9 @@ async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_
         )
     )
     (row,) = found
-    assert row[3] == 8
-    # refused, asked, failed, canceled, prompt tokens reported
-    assert tuple(int(n) for n in row[9:]) == (2, 3, 1, 1, 70)
+    assert row[3] == 9
+    # refused, asked, failed, canceled, prompt tokens reported, failed over
+    assert tuple(int(n) for n in row[9:]) == (2, 4, 2, 1, 80, 1)
 
 
 async def test_past_calls_are_the_asked_ones_newest_kept_oldest_first(db: Database) -> None:

@@ -72,6 +72,8 @@ class RequestRecords:
         """Open the row of one attempt at an API target; its id, which the response names
         (`record_id`, `started_at`: the id `attempt_to_open` gave it and when it began, for a row
         opened once its request is on its way)."""
+        if record_id is None or record_id != route.request_id:
+            self._went_on(route)
         route.recorded = True
         record = self._recorder.start(
             principal=caller.principal,
@@ -97,6 +99,7 @@ class RequestRecords:
         however often it is called) with the time the attempt began: called as soon as the
         request is written (`UpstreamClient.send`'s `while_waiting`), the row is opened
         while the upstream thinks, off the path to the answer."""
+        self._went_on(route)
         record, started_at = new_record_id(), self._recorder.now()
         route.request_id = record
         opened = False
@@ -110,6 +113,17 @@ class RequestRecords:
                 )
 
         return record, open_row
+
+    def _went_on(self, route: RouteReport) -> None:
+        """Another attempt takes `route`'s request: the row it had, an attempt that failed,
+        failed over (its request is counted by the row to come: `recorder/attempts.py`)."""
+        if route.recorded:
+            self._recorder.failed_over(route.request_id)
+
+    def went_on(self, route: RouteReport, earlier: str) -> None:
+        """A CLI's row of `route`'s request opened after the row `earlier` (`_went_on`)."""
+        if earlier != route.request_id:
+            self._recorder.failed_over(earlier)
 
     def _recorded_provider(self, gateway_id: str) -> str:
         """A CLI bridge's engine id (an added ACP agent's too), else `recorded_provider`."""

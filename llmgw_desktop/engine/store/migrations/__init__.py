@@ -42,6 +42,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0024_recorder_client_session,
     m0025_gateway_keys_lent_from,
     m0026_budget_refused_under,
+    m0027_recorder_failed_over,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -191,6 +192,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "budget refused under",
         m0026_budget_refused_under.STATEMENTS,
         m0026_budget_refused_under.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        27,
+        "recorder failed over",
+        m0027_recorder_failed_over.STATEMENTS,
+        m0027_recorder_failed_over.POSTGRESQL_STATEMENTS,
     ),
 )
 
