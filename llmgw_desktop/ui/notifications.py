@@ -94,7 +94,9 @@ OPEN, MESSAGE = 2, 3
 
 @dataclass(frozen=True)
 class Notification:
-    at: datetime  # local time, as the person reads it
+    # With its zone (UTC offset), so it is the same moment after the machine's zone changes
+    # (a flight, summer time); shown in the zone the machine is in then.
+    at: datetime
     level: str  # "info", "warning", "error", or "status" (a status-bar message)
     text: str
     place: str = ""  # the page it is about (`MainWindow.open_place`), "" for none
@@ -175,7 +177,8 @@ def _parsed(line: bytes) -> Notification | None:
     """The notification a line of the file holds, or None for one that holds none."""
     try:
         fields = json.loads(line)
-        at = datetime.fromisoformat(fields["at"])
+        # A line written before times had their zone holds this machine's local time.
+        at = datetime.fromisoformat(fields["at"]).astimezone()
         level, text = fields["level"], fields["text"]
         place, detail = fields.get("place", ""), fields.get("detail", "")
     except (ValueError, TypeError, KeyError):
@@ -186,8 +189,13 @@ def _parsed(line: bytes) -> Notification | None:
 
 
 def when_text(at: datetime, now: datetime) -> str:
-    """`08:16:49` today, `2026-11-23 08:16` another day."""
+    """`08:16:49` today, `2026-11-23 08:16` another day, in the machine's zone now."""
+    at, now = at.astimezone(), now.astimezone()
     return at.strftime(TIME_FORMAT if at.date() == now.date() else DAY_FORMAT)
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
 
 
 class NotificationLog(QObject):
@@ -200,7 +208,7 @@ class NotificationLog(QObject):
         self,
         *,
         limit: int = MAX_NOTIFICATIONS,
-        now: Callable[[], datetime] = datetime.now,
+        now: Callable[[], datetime] = _local_now,
         clock: Callable[[], float] = time.monotonic,
         file: NotificationFile | None = None,
         parent: QObject | None = None,
@@ -302,9 +310,8 @@ class NotificationsPage(Page):
         self.body.show_empty(False)
         self.table.insertRow(0)
         self._entries.insert(0, entry)
-        now = datetime.now()
-        when = QTableWidgetItem(when_text(entry.at, now))
-        when.setToolTip(entry.at.strftime("%Y-%m-%d %H:%M:%S"))
+        when = QTableWidgetItem(when_text(entry.at, _local_now()))
+        when.setToolTip(entry.at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"))
         icon, tone = LEVEL_LOOK.get(entry.level, ("info", "muted"))
         level = QTableWidgetItem(entry.level)
         level.setIcon(glyph(icon, tone))

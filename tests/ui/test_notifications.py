@@ -9,9 +9,10 @@ status-bar message. The offscreen platform has no notification server, so the tr
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from llmgw_desktop.ui.notifications import (
     NotificationFile,
     NotificationLog,
     NotificationsPage,
+    when_text,
 )
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from tests.clock import Clock
@@ -93,7 +95,7 @@ def test_a_history_file_with_foreign_lines_loses_only_those(
     )
     log = NotificationLog(file=NotificationFile(path))
     assert [(e.at, e.text) for e in log.entries()] == [
-        (datetime(2026, 11, 29, 23, 5), "Anthropic is failing")
+        (datetime(2026, 11, 29, 23, 5).astimezone(), "Anthropic is failing")
     ]
     assert "4 line(s)" in caplog.text and HISTORY_FILE in caplog.text
     log.record("info", "after")  # appended beside what was there: nothing is lost
@@ -248,3 +250,29 @@ def test_a_budget_already_used_up_at_start_is_told_on_the_desk(
     with desktop_app(replace(loaded, settings=settings)) as app:
         told = on_app(app, read)
     assert [level for level, text in told if text.startswith("Budget global")] == ["error"], told
+
+
+def test_a_notification_keeps_its_moment_when_the_time_zone_changes(
+    qapp: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Times were stored as the clock read them, with no zone: after a flight (or a summer
+    time change) a notification read an hour or more off, or on another day."""
+    path = tmp_path / HISTORY_FILE
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        NotificationLog(file=NotificationFile(path)).record("info", "said in Paris")
+        said = datetime.now(UTC)
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+        (entry,) = NotificationLog(file=NotificationFile(path)).entries()
+        assert abs((entry.at - said).total_seconds()) < 60
+        local = entry.at.astimezone()
+        assert when_text(entry.at, datetime.now().astimezone()) == local.strftime("%H:%M:%S")
+        # A line of the old form (no zone) is read as this machine's local time, as written.
+        path.write_text('{"at": "2026-11-29T23:05:00", "level": "info", "text": "old"}\n')
+        (old,) = NotificationLog(file=NotificationFile(path)).entries()
+        assert old.at.astimezone(UTC) == datetime(2026, 11, 30, 4, 5, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
