@@ -27,6 +27,7 @@ __all__ = [
     "KEY_PREFIX",
     "SpendChip",
     "budget_name",
+    "budgets_to_tell",
     "cache_words",
     "counts_words",
     "is_key_budget",
@@ -300,3 +301,12 @@ def _count(count: int, noun: str, state: str) -> str:
     if not noun:
         return f"{count} {state}"
     return f"{count} {noun}{'s' if count != 1 else ''} {state}"
+
+
+def budgets_to_tell(statuses: Sequence[BudgetStatus]) -> list[BudgetStatus]:
+    """Every budget past its soft limit, the furthest past first; else the nearest its limit
+    (none without budgets)."""
+    past = sorted((s for s in statuses if s.state != "ok"), key=lambda s: -s.fraction)
+    if past:
+        return past
+    return [max(statuses, key=lambda s: s.fraction)] if statuses else []

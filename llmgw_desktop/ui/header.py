@@ -46,7 +46,7 @@ from llmgw_desktop.ui.attention import (
     spend_today,
 )
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.budget_words import spend_chip
+from llmgw_desktop.ui.budget_words import budgets_to_tell, spend_chip
 from llmgw_desktop.ui.counts import job_counts, jobs_words, provider_counts
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
@@ -426,8 +426,9 @@ class StatusHeader(QWidget):
         """Open the place of chip `name` (what a click or Enter on it does)."""
         if name == "gateway":
             self._open_place("overview", "")
-        elif name == "spend":
-            self._open_place("budgets", "")
+        elif name == "spend":  # the budget its words are most about, as the tray's first line
+            told = budgets_to_tell(self._engine.budgets.statuses())
+            self._open_place("budgets", told[0].budget.key if told else "")
         elif name == "providers" and (nothing := no_provider(self._engine)) is not None:
             self._open_place(nothing.place, nothing.focus)
         elif name == "providers":

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from llmgw_desktop.engine.api import BudgetStatus, format_usd
 from llmgw_desktop.ui.attention import FAILING, SOME_CALLS_FAIL, ProviderVerdict, SpendToday
+from llmgw_desktop.ui.budget_words import budgets_to_tell
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.qt import QAction, QMenu
 
@@ -33,7 +34,6 @@ __all__ = [
     "SpendSource",
     "TrayAlerts",
     "budget_line",
-    "budgets_to_tell",
     "mcp_words",
     "spend_words",
     "stuck_words",
@@ -56,15 +56,6 @@ def budget_line(nearest: BudgetStatus | None) -> str:
         return nearest.burn_down() + " (calls refused: too little left)"
     suffix = {"exceeded": " (exceeded: calls refused)", "soft": " (past soft limit)"}
     return nearest.burn_down() + suffix.get(nearest.state, "")
-
-
-def budgets_to_tell(statuses: Sequence[BudgetStatus]) -> list[BudgetStatus]:
-    """Every budget past its soft limit, the furthest past first; else the nearest its limit
-    (none without budgets)."""
-    past = sorted((s for s in statuses if s.state != "ok"), key=lambda s: -s.fraction)
-    if past:
-        return past
-    return [max(statuses, key=lambda s: s.fraction)] if statuses else []
 
 
 class SpendSource(Protocol):
@@ -127,8 +118,9 @@ class TrayAlerts:
         self.budget = QAction("", menu)  # the first budget line
         self.budget.setObjectName("trayBudget")
         self.more_budgets: list[QAction] = []  # the other budgets past their soft limit
-        self._more_shown: list[tuple[str, str]] = []
-        self.budget.triggered.connect(lambda: opened("budgets", ""))
+        self._more_shown: list[tuple[str, str, str]] = []
+        self._budget_key = ""  # the budget the first line speaks of
+        self.budget.triggered.connect(lambda: opened("budgets", self._budget_key))
         first = menu.actions()[0] if menu.actions() else None
         self._end = menu.insertSeparator(first) if first is not None else menu.addSeparator()
         self.stuck = QAction(glyph("jobs", "warning"), "", menu)
@@ -169,8 +161,8 @@ class TrayAlerts:
         self.stuck.setVisible(bool(stuck_line))
         self._show_spend()
         told = budgets_to_tell(budgets)
-        lines: list[tuple[str, str]] = [(budget_line(s), str(s.state)) for s in told]
-        first, state = lines[0] if lines else ("", "")
+        lines = [(budget_line(s), str(s.state), s.budget.key) for s in told]
+        first, state, self._budget_key = lines[0] if lines else ("", "", "")
         self._show_budget(self.budget, first, state)
         reason = why or (lambda verdict: verdict.why)
         shown = tuple(
@@ -184,10 +176,10 @@ class TrayAlerts:
                 self._menu.removeAction(action)
                 action.deleteLater()
             self.more_budgets = []
-            for text, budget_state in lines[1:]:
+            for text, budget_state, key in lines[1:]:
                 action = QAction(self._menu)
                 action.setObjectName("trayBudget")
-                action.triggered.connect(lambda _=False: self._opened("budgets", ""))
+                action.triggered.connect(lambda _=False, k=key: self._opened("budgets", k))
                 self._show_budget(action, text, budget_state)
                 self._menu.insertAction(self.spend, action)
                 self.more_budgets.append(action)

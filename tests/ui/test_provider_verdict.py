@@ -100,10 +100,10 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
             assert menu.index(alert) < menu.index(desk.actions.providers["anthropic"])
             alert.trigger()
             assert opened[-1] == ("providers", "anthropic")
-            # The budget line is an alert too: enabled, it opens the Budgets page.
+            # The budget line is an alert too: enabled, it opens its budget on the Budgets page.
             assert tray.budget_action.isVisible() and tray.budget_action.isEnabled()
             tray.budget_action.trigger()
-            assert opened[-1] == ("budgets", "")
+            assert opened[-1] == ("budgets", "global|usd|daily")  # its own budget
             # Its switch says so; a provider with no key is unavailable, not a check box.
             switch = desk.actions.providers["anthropic"]
             openai = desk.actions.providers["openai"]
