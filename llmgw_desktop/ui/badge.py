@@ -67,6 +67,9 @@ STATE_KINDS: dict[str, str] = {
     "running": "busy",
     "stuck": "warning",
     "failed": "error",
+    # A recorder row's attempt that failed and whose request went on to another target: the
+    # provider's failure, amber, not a request left without an answer.
+    "failed over": "warning",
     "refused": "error",
     "denied": "error",
     "interrupted": "warning",

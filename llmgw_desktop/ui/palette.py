@@ -256,7 +256,7 @@ class CommandPalette(QDialog):
                 format_time(summary.started_at),
                 summary.provider,
                 summary.model or "",
-                format_state(summary.state),
+                format_state(summary.state, failed_over=summary.failed_over),
                 summary.caller,
                 format_usd(cost) if cost else "",
             )

@@ -109,7 +109,7 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
             recorder = window.pages["recorder"]
             assert window.current_page is recorder
             filters = recorder.current_filters()  # type: ignore[attr-defined]
-            assert filters.failed_only and filters.provider == "anthropic"
+            assert (filters.state, filters.provider) == ("failed", "anthropic")
             await until(lambda: recorder.model.total == FAILED_CALLS, "its failures listed")  # type: ignore[attr-defined]
             page.open_link("providers:anthropic")
             providers = window.pages["providers"]

@@ -5,8 +5,11 @@ page 1 costs and rows arriving meanwhile never shift a page; the time index read
 either way, so the two orders cost the same. Every filter column has an index ending in
 `started_at`, so a filtered page reads a few hundred index entries. "Failed only" (several
 states) reads each state's index range apart and merges them, so it costs a page per state, not
-a sort of every failure. The search box goes through the full-text index (`search.py`: the only
-SQL on `requests_fts`). Runs on the database thread.
+a sort of every failure. "Unanswered only" leaves out the attempts that failed over to another
+target (`attempts.py`: a provider's call, not a request its client lost): the failed state's
+read skips them on the rows it reads anyway, and a count takes them out by a read of their own
+small index (schema 28), never a walk of the failures' rows. The search box goes through the
+full-text index (`search.py`: the only SQL on `requests_fts`). Runs on the database thread.
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ __all__ = [
     "PageCursor",
     "RecorderFilters",
     "clause",
+    "count_sql",
     "only_text",
     "page_sql",
     "text_expression",
     "where",
 ]
 
-# The states of a request that ended without an answer: what "failed only" keeps and what the
-# desk marks. (`started` is still running; `deduped` points at another row's job.)
+# The states of a request that ended without an answer: what "failed only" keeps (less the
+# attempts that failed over, which end failed: `attempts.py`) and what the desk marks.
+# (`started` is still running; `deduped` points at another row's job.)
 UNSUCCESSFUL_STATES = (
     RecordState.FAILED.value,
     RecordState.INTERRUPTED.value,
@@ -39,6 +44,8 @@ UNSUCCESSFUL_STATES = (
     RecordState.REFUSED.value,
     RecordState.DENIED.value,
 )
+# A row that is not an attempt that failed over (`attempts.py`): what "failed only" adds.
+_ANSWERED = "failed_over = 0"
 # A page's order by `oldest_first`: the keyset's two columns, both the same way.
 _ORDER = {False: " ORDER BY started_at DESC, id DESC", True: " ORDER BY started_at ASC, id ASC"}
 
@@ -56,7 +63,7 @@ class RecorderFilters:
     http_status: int | None = None
     project: str | None = None
     client_session: str | None = None  # the session its client named (Claude Code's ...)
-    failed_only: bool = False  # only `UNSUCCESSFUL_STATES`
+    failed_only: bool = False  # only `UNSUCCESSFUL_STATES`, less the attempts failed over
     kind: str | None = None  # chat, embedding or completion (`kinds.py`)
     since: float | None = None  # started at or after (epoch seconds)
     until: float | None = None  # started before
@@ -102,7 +109,9 @@ def page_sql(
     # of those: a page per state read, where `state IN (...)` would sort every failure.
     parts, every = [], []
     for number, state in enumerate(states):
-        part_where = ["state = ?", *conditions]
+        # Only a failed row can have failed over: the other states' reads need no look at it.
+        answered = [_ANSWERED] if state == RecordState.FAILED else []
+        part_where = ["state = ?", *answered, *conditions]
         parts.append(
             f"SELECT * FROM (SELECT {columns} FROM requests{clause(part_where)}"  # noqa: S608
             f"{order} LIMIT ?) AS s{number}"
@@ -113,10 +122,17 @@ def page_sql(
 
 
 def where(
-    database: Any, filters: RecorderFilters, *, limited: bool = True, split_states: bool = False
+    database: Any,
+    filters: RecorderFilters,
+    *,
+    limited: bool = True,
+    split_states: bool = False,
+    failed_over_too: bool = False,
 ) -> tuple[list[str], list[Any]]:
     """The conditions for `filters`; `limited`: for a read of a page, not every row;
-    `split_states`: leave out the states "failed only" keeps (the page reads them apart)."""
+    `split_states`: leave out the states "failed only" keeps (the page reads them apart);
+    `failed_over_too`: "failed only" keeps the attempts that failed over (a count takes
+    them out by a read of their own: `count_sql`)."""
     conditions: list[str] = []
     params: list[Any] = []
     for column, value in (
@@ -145,6 +161,8 @@ def where(
     elif states is not None and not split_states:
         conditions.append(f"state IN ({', '.join('?' * len(states))})")
         params += states
+        if not failed_over_too:
+            conditions.append(_ANSWERED)
     if filters.since is not None:
         conditions.append("started_at >= ?")
         params.append(filters.since)
@@ -157,6 +175,23 @@ def where(
         conditions.append(search_condition(database, expression, limited=limited))
         params.append(expression)
     return conditions, params
+
+
+def count_sql(database: Any, filters: RecorderFilters) -> tuple[str, list[Any]]:
+    """The SQL and its parameters counting the rows `filters` keep. Under "failed only": its
+    states' rows (their (state, started_at) index alone) less the attempts among them that
+    failed over (schema 28's index of those alone), where `failed_over = 0` would look at
+    every failure's row."""
+    if _failed_only_states(filters) is None:
+        conditions, params = where(database, filters, limited=False)
+        return f"SELECT count(*) FROM requests{clause(conditions)}", params  # noqa: S608
+    conditions, params = where(database, filters, limited=False, failed_over_too=True)
+    over = clause([*conditions, "failed_over = 1"])
+    sql = (
+        f"SELECT (SELECT count(*) FROM requests{clause(conditions)})"  # noqa: S608
+        f" - (SELECT count(*) FROM requests{over})"
+    )
+    return sql, [*params, *params]
 
 
 def only_text(filters: RecorderFilters) -> bool:

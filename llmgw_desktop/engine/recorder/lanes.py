@@ -4,10 +4,12 @@ An agent is the recorder's `caller` (MCP `clientInfo`, `X-Caller`, a recognised 
 an OAuth client, as the front door named it) of one principal: a name a caller chooses, so two
 principals calling themselves `claude-code` are two agents, each with its own lane
 (budgets keep agent lanes per principal the same way). Every figure here is a grouping of the
-`requests` table: requests, errors (`UNSUCCESSFUL_STATES`, what the recorder's "failed only"
-keeps), tokens, cache hits, cost and the latest start. Active jobs come from the `jobs` table
-(queued or running); a job row keeps no caller, so its first recorder row names the agent and
-the project, as on the Jobs page. An agent's sessions are the ids its client named with its
+`requests` table: requests as their clients sent them and errors as their clients got no
+answer (`attempts.py`: an attempt that failed over to another target is neither, but counted
+as `failed_over`; the recorder's "Unanswered only" keeps the errors), tokens, cache hits,
+cost and the latest start. Active jobs come from the `jobs` table (queued or running); a job
+row keeps no caller, so its first recorder row names the agent and the project, as on the Jobs
+page. An agent's sessions are the ids its client named with its
 requests (Claude Code's `X-Claude-Code-Session-Id`, Codex's `session-id`; the recorder's
 `client_session`): the same figures per session, newest first.
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.recorder.attempts import CLIENT_REQUESTS_SQL, FAILED_OVER_SQL
 from llmgw_desktop.engine.recorder.cost_breakdown import COST_KNOWN
 
 __all__ = [
@@ -56,8 +59,11 @@ class Lane:
     project: str | None  # None: no project named (or, in a total, every project)
     # The principal whose agent this is (two principals naming the same agent are two).
     principal: str = ""
-    requests: int = 0
-    errors: int = 0
+    requests: int = 0  # what its clients sent (`attempts.py`)
+    errors: int = 0  # requests its clients got no answer for
+    # Provider calls that failed and whose request went on to another target (and is counted
+    # by the attempt that took it over): not errors of the agent's.
+    failed_over: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
@@ -84,6 +90,7 @@ class Lane:
             self,
             requests=self.requests + other.requests,
             errors=self.errors + other.errors,
+            failed_over=self.failed_over + other.failed_over,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
@@ -132,6 +139,18 @@ class AgentLanes:
     more: bool = False  # some agents or projects were left out (see the limits)
 
 
+# A group's figures (`_lane` reads them in this order): the requests its clients sent and
+# those they got no answer for, less the attempts that failed over (`attempts.py`: an
+# unsuccessful row is one only if it did not), those attempts, tokens, cost. `{marks}`: the
+# unsuccessful states' `?` marks. Over the same rows as the group: no read of its own.
+_FIGURES = (
+    f"{CLIENT_REQUESTS_SQL},"
+    " sum(CASE WHEN state IN ({marks}) AND failed_over = 0 THEN 1 ELSE 0 END),"
+    f" {FAILED_OVER_SQL},"
+    " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
+    f" sum(cache_write_tokens), sum(cost_usd), sum({COST_KNOWN})"
+)
+
 # Runs one statement (written with `?` marks) and returns its cursor.
 Execute = Callable[[str, list[Any]], Any]
 
@@ -144,19 +163,17 @@ def read_lanes(
     `unsuccessful` are the states counted as errors.
     """
     marks = ", ".join("?" * len(unsuccessful))
+    figures = _FIGURES.replace("{marks}", marks)
     # SQLite would rather walk the whole (caller, started_at) index, which hands it the rows
     # already grouped by caller, than read the window's range of the time index and sort it:
     # a read of every row for a 15-minute window. PostgreSQL's planner weighs the range.
     source = "requests" if postgresql else "requests INDEXED BY requests_started"
     rows = execute(
         # Only `?` marks are formatted in; the states travel as parameters.
-        "SELECT owner_principal, caller, project, count(*),"  # noqa: S608
-        f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
-        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
-        f" sum(cache_write_tokens), sum(cost_usd), sum({COST_KNOWN}), max(started_at)"
+        f"SELECT owner_principal, caller, project, {figures}, max(started_at)"  # noqa: S608
         f" FROM {source} WHERE started_at >= ?"
         " GROUP BY owner_principal, caller, project"
-        " ORDER BY count(*) DESC, caller, owner_principal, project LIMIT ?",
+        " ORDER BY 4 DESC, caller, owner_principal, project LIMIT ?",
         [*unsuccessful, since, LANE_GROUPS_LIMIT + 1],
     ).fetchall()
     more = len(rows) > LANE_GROUPS_LIMIT
@@ -166,7 +183,7 @@ def read_lanes(
         lane = lanes.get(key) or Lane(caller=key[1], project=project, principal=key[0])
         lanes[key] = replace(lane, active_jobs=count)
     agents, cut = group_by_agent(list(lanes.values()))
-    sessions = _sessions(execute, source, since, marks, unsuccessful)
+    sessions = _sessions(execute, source, since, figures, unsuccessful)
     agents = tuple(
         replace(agent, sessions=sessions.get((agent.principal, agent.caller), ()))
         for agent in agents
@@ -175,16 +192,13 @@ def read_lanes(
 
 
 def _sessions(
-    execute: Execute, source: str, since: float, marks: str, unsuccessful: tuple[str, ...]
+    execute: Execute, source: str, since: float, figures: str, unsuccessful: tuple[str, ...]
 ) -> dict[tuple[str, str], tuple[SessionLane, ...]]:
     """The sessions clients named in the window, per agent (principal, caller), newest first."""
     rows = execute(
-        # Only `?` marks and a constant table name are formatted in.
-        "SELECT owner_principal, caller, client_session, count(*),"  # noqa: S608
-        f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
-        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
-        f" sum(cache_write_tokens), sum(cost_usd), sum({COST_KNOWN}), max(started_at),"
-        " min(started_at)"
+        # Only `?` marks, constant SQL and a constant table name are formatted in.
+        f"SELECT owner_principal, caller, client_session, {figures},"  # noqa: S608
+        " max(started_at), min(started_at)"
         f" FROM {source} WHERE started_at >= ? AND client_session IS NOT NULL"
         " GROUP BY owner_principal, caller, client_session"
         " ORDER BY max(started_at) DESC, client_session LIMIT ?",
@@ -194,8 +208,8 @@ def _sessions(
     for row in rows:
         mine = found.setdefault((row[0] or "", row[1] or ""), [])
         if len(mine) < LANE_SESSIONS_LIMIT:
-            figures = replace(_lane(row[:12]), project=None)
-            mine.append(SessionLane(str(row[2]), figures, float(row[12])))
+            lane = replace(_lane(row[:13]), project=None)
+            mine.append(SessionLane(str(row[2]), lane, float(row[13])))
     return {agent: tuple(sessions) for agent, sessions in found.items()}
 
 
@@ -219,14 +233,15 @@ def group_by_agent(
 
 
 def _lane(row: Any) -> Lane:
-    principal, caller, project, requests, errors, fresh, output, read, written, cost = row[:10]
-    priced, last = row[10:]
+    principal, caller, project, requests, errors, over, fresh, output, read, written = row[:10]
+    cost, priced, last = row[10:]
     return Lane(
         caller=caller or "",
         project=project,
         principal=principal or "",
         requests=int(requests),
         errors=int(errors or 0),
+        failed_over=int(over or 0),
         input_tokens=int(fresh or 0),
         output_tokens=int(output or 0),
         cache_read_tokens=int(read or 0),

@@ -32,11 +32,10 @@ from llmgw_desktop.engine.recorder.filters import (
     UNSUCCESSFUL_STATES,
     PageCursor,
     RecorderFilters,
-    clause,
+    count_sql,
     only_text,
     page_sql,
     text_expression,
-    where,
 )
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.kinds import REQUEST_KINDS, kind_of
@@ -91,11 +90,15 @@ class RecordSummary(NamedTuple):
     body_kept: bool = False
     # The response cache answered it (`gateway/recording.finish_cached`): no provider asked.
     from_cache: bool = False
+    # An attempt that failed and whose request went on to another target (`attempts.py`):
+    # a provider's call, not a request its client got no answer for.
+    failed_over: bool = False
 
     @property
     def unsuccessful(self) -> bool:
-        """The request ended without an answer (failed, interrupted, canceled, refused...)."""
-        return self.state in UNSUCCESSFUL_STATES
+        """The request ended without an answer (failed, interrupted, canceled, refused...);
+        not an attempt that failed over (its request went on)."""
+        return self.state in UNSUCCESSFUL_STATES and not self.failed_over
 
 
 # `body_kept` is one primary-key probe a row into the (small, pruned) bodies table.
@@ -106,7 +109,7 @@ _SUMMARY_SQL = (
     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id, "
     "error_code, http_status, project, "
     "EXISTS (SELECT 1 FROM request_bodies WHERE request_bodies.record_id = requests.id) "
-    f"AS body_kept, {FROM_CACHE_SQL} AS from_cache"
+    f"AS body_kept, {FROM_CACHE_SQL} AS from_cache, failed_over"
 )
 
 
@@ -154,7 +157,7 @@ class RecorderQuery:
             # SQLite answers EXISTS and LIKE with 0 or 1, PostgreSQL with a boolean; a row
             # without a route, NULL.
             summaries = [
-                RecordSummary._make((*row[:-2], bool(row[-2]), bool(row[-1])))
+                RecordSummary._make((*row[:-3], bool(row[-3]), bool(row[-2]), bool(row[-1])))
                 for row in rows[:limit]
             ]
             last = summaries[-1] if len(rows) > limit else None
@@ -179,8 +182,7 @@ class RecorderQuery:
             if expression is not None and only_text(filters):
                 catch_up(database)
                 return count_hits(database, expression)
-            conditions, params = where(database, filters, limited=False)
-            sql = f"SELECT count(*) FROM requests{clause(conditions)}"  # noqa: S608
+            sql, params = count_sql(database, filters)
             return int(self._execute(sql, params).fetchone()[0])
 
         return await self._db.read(read)

@@ -3,7 +3,8 @@
 Beside the list, as every list-and-details page has it (Jobs, Providers, Keys): the agent
 (and project) as its heading, whether it has a job running as its status, then every figure
 the list has (the list hides its least needed columns on a narrow window: here they all are),
-in words where a column only has a number: how many requests failed or were refused, the
+in words where a column only has a number: how many requests failed or were refused (and the
+provider calls that failed over to another target, which are neither: `recorder/attempts.py`), the
 tokens split into fresh input, cache reads and writes and output, the share of the prompt read
 from the cache, the cost and how much of it is known, the last request's time. An agent's
 total lists its projects and the sessions its client named (a coding tool's own session id:
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Lane, SessionLane, format_usd
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
+from llmgw_desktop.ui.pages.overview_totals import failed_over_words
 from llmgw_desktop.ui.qt import QLabel, QPushButton, QWidget
 from llmgw_desktop.ui.terms import who_words
 
@@ -46,11 +48,15 @@ def lane_facts(
     """The lane's figures as (label, words), in the order the details show them."""
     now = time.time() if now is None else now
     # As the list's column says it: a refusal never reached a provider, but got no answer.
-    failed = f" ({lane.errors:,} failed or refused)" if lane.errors else " (none failed or refused)"
+    failed = f"{lane.errors:,} failed or refused" if lane.errors else "none failed or refused"
+    if lane.failed_over:
+        # A provider's call whose request another target answered: not one of the agent's
+        # requests, nor a failure of its (as the Overview says it, `attempts.py`).
+        failed += f"; {failed_over_words(lane.failed_over)}"
     prompt = lane.input_tokens + lane.cache_read_tokens + lane.cache_write_tokens
     facts = [
         ("Runs as", _runs_as(lane, projects)),
-        ("Requests", f"{lane.requests:,}{failed}"),
+        ("Requests", f"{lane.requests:,} ({failed})"),
         (
             "Tokens",
             f"prompt {prompt:,} (fresh {lane.input_tokens:,} · cache read "

@@ -19,9 +19,12 @@ The columns are fitted to the list's width (`ColumnFitter`): what does not fit i
 least needed first (cache hits, tokens out, tokens in, active jobs, last activity, failed or
 refused), and the details always have every figure.
 
-"Failed or refused" counts every request that ended without an answer (the recorder's "Failed
-only"): failed, interrupted or cancelled on the way, or refused or denied by the gateway before
-any provider was asked. Headed "Errors", it would read as upstream errors alone.
+"Failed or refused" counts every request that ended without an answer (the recorder's
+"Unanswered only"): failed, interrupted or cancelled on the way, or refused or denied by the
+gateway before any provider was asked. Headed "Errors", it would read as upstream errors alone.
+Requests are those the agent's client sent, as the Overview counts them (`attempts.py`): a call
+that failed at one provider and went on to another is one request, answered; the provider calls
+that failed over are said in the details, never as failures.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ resetting the table.
 The chosen request (the newest, until a person picks another) is shown beside the list: its
 timings, route, error and prompt (`recorder_words.py`) as a form (`recorder_detail.py`), its
 kept bodies, and its actions (`recorder_replay.py`): Replay on… opens the Playground with it.
-Failures are one click away ("Unanswered only") and marked in the list by glyph and colour. Columns
+Failures are one click away ("Unanswered only") and marked in the list by glyph and colour; a
+provider call that failed over to another target reads "failed over" (amber), listed but not
+counted as unanswered (`engine/recorder/attempts.py`). Columns
 are sized to what they hold (`recorder_columns.py`); what does not fit beside the details is
 hidden, least needed first, never scrolled to sideways: the details have every field.
 """
@@ -38,7 +40,7 @@ from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.pages.recorder_filters import TIME_RANGES, RecorderFilterBar
 from llmgw_desktop.ui.pages.recorder_model import TIME_COLUMN, RecorderTableModel
 from llmgw_desktop.ui.pages.recorder_replay import ReplayActions
-from llmgw_desktop.ui.pages.recorder_words import detail_sections
+from llmgw_desktop.ui.pages.recorder_words import detail_sections, format_state
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -287,14 +289,15 @@ class RecorderPage(Page):
         self._show_only({"principal": principal}, 0)
 
     def show_failures_of(self, provider: str) -> None:
-        """List one provider's failed requests of the last hour (by its switch id), and
-        nothing else (Overview's line of failing providers)."""
+        """List the calls one provider failed in the last hour (by its switch id), and nothing
+        else (Overview's line of failing providers): its failed rows, as the providers' figure
+        counts them, those that failed over to another target too (its failures, though their
+        requests were answered: "Unanswered only" would leave them out)."""
         reaches = [reach for _label, reach in TIME_RANGES]
         self.model.names = ProviderNames.of(self.engine)
         self._show_only(
-            {"provider": self.model.names.name(provider)},
+            {"provider": self.model.names.name(provider), "state": "failed"},
             reaches.index(3600.0),
-            failed_only=True,
         )
 
     def show_request(self, record_id: str, *, caller: str = "playground") -> None:
@@ -481,7 +484,10 @@ class RecorderPage(Page):
             self.detail_card.show_tabs(False)
         else:
             sections = detail_sections(detail, self.model.names)
-            self.detail_card.show_sections(sections, str(detail.record["state"]))
+            state = format_state(
+                str(detail.record["state"]), failed_over=bool(detail.record.get("failed_over"))
+            )
+            self.detail_card.show_sections(sections, state)
             self.bodies.show_bodies(detail.bodies)
             self.detail_card.show_tabs(detail.bodies is not None)
         self.replay.show_detail(detail, self.model.names)

@@ -17,7 +17,7 @@ import time
 from llmgw_desktop.engine.api import REQUEST_KINDS, ErrorCode, RecorderFilters, RecordState
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
-from llmgw_desktop.ui.pages.recorder_words import UNANSWERED_STATES
+from llmgw_desktop.ui.pages.recorder_words import FAILED_OVER, UNANSWERED_STATES
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
@@ -104,7 +104,9 @@ class RecorderFilterBar(QWidget):
         self.failed_button.setIcon(glyph("filter", "error"))
         self.failed_button.setCheckable(True)
         self.failed_button.setToolTip(
-            "Show only requests that ended without an answer: " + ", ".join(UNANSWERED_STATES)
+            "Show only requests that ended without an answer: "
+            + ", ".join(UNANSWERED_STATES)
+            + f" (not a provider call that {FAILED_OVER} to another target: its request went on)"
         )
         self.failed_button.toggled.connect(self._failed_toggled)
         self.range_box = QComboBox()
@@ -243,8 +245,9 @@ class RecorderFilterBar(QWidget):
     def show_failed_count(self, failed: int | None) -> None:
         """Say how many requests under the other filters ended without an answer
         ("Unanswered only (8)"); None while they are being counted. Not "Failed": the
-        Overview's "13 failed" counts the calls a provider failed, and this also counts the
-        refused, denied, canceled and interrupted ones (a review read 15 beside 13)."""
+        Overview's "13 failed" counts the requests sent to providers that got no answer, and
+        this also counts the refused, denied, canceled and interrupted ones (a review read 15
+        beside 13); neither counts an attempt that failed over (its request went on)."""
         words = "Unanswered only"
         self.failed_button.setText(words if failed is None else f"{words} ({failed:,})")
 

@@ -41,6 +41,7 @@ from llmgw_desktop.engine.api import (
 from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.pages.recorder_words import (
+    FAILED_OVER_TIP,
     FROM_CACHE_TIP,
     NO_TOKENS_COST,
     cost_unused,
@@ -153,7 +154,7 @@ _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
     lambda r, _names: format_clock(r.started_at),
     lambda r, names: names.row_text(r.provider, r.state, r.model),
     lambda r, _names: r.model or "",
-    lambda r, _names: format_state(r.state, from_cache=r.from_cache),
+    lambda r, _names: format_state(r.state, from_cache=r.from_cache, failed_over=r.failed_over),
     lambda r, _names: r.error_code or "",
     lambda r, _names: "" if r.http_status is None else str(r.http_status),
     lambda r, _names: r.project or "",
@@ -410,7 +411,11 @@ class RecorderTableModel(QAbstractTableModel):
             return None
         if role in (_FOREGROUND, _DECORATION) and index.column() == STATE_COLUMN:
             row = self.summary(index.row())
-            return None if row is None else status_data(state_kind(row.state), role)
+            if row is None:
+                return None
+            return status_data(
+                state_kind(format_state(row.state, failed_over=row.failed_over)), role
+            )
         if role == _DECORATION and index.column() == TIME_COLUMN:
             # Its body was kept: Replay on… can send it again (the icon of that button). The
             # others keep the icon's room blank, so the times stay in line.
@@ -442,6 +447,8 @@ class RecorderTableModel(QAbstractTableModel):
             text = format_time(row.started_at)
             if row.body_kept:
                 text += f"\n{BODY_KEPT}"
+        elif column == STATE_COLUMN and row.failed_over:
+            text = FAILED_OVER_TIP
         elif column == STATE_COLUMN and row.from_cache:
             text = FROM_CACHE_TIP if row.state == "completed" else f"{row.state}: {FROM_CACHE_TIP}"
         elif column == COST_COLUMN:

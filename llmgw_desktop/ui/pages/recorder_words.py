@@ -28,9 +28,19 @@ CACHE_HIT_OUTCOME = "cache_hit"
 # The state cell of a request the response cache answered, and its tooltip's first line.
 FROM_CACHE = "from cache"
 FROM_CACHE_TIP = "completed: answered from the response cache, no provider asked ($0)"
+# The state cell of an attempt that failed and whose request went on to another target
+# (`engine/recorder/attempts.py`): a provider's call that failed, not a request left without an
+# answer ("Unanswered only" leaves it out), and its tooltip.
+FAILED_OVER = "failed over"
+FAILED_OVER_TIP = (
+    "failed over: this provider call failed and its request went on to another target,"
+    " whose row says how the request ended"
+)
 
 __all__ = [
     "CAPTURE_OFF",
+    "FAILED_OVER",
+    "FAILED_OVER_TIP",
     "FROM_CACHE",
     "FROM_CACHE_TIP",
     "NO_PROMPT_FOR_API",
@@ -49,7 +59,8 @@ __all__ = [
     "short_cost",
 ]
 
-# The states of a request that ended without an answer ("Unanswered only" lists them).
+# The states of a request that ended without an answer ("Unanswered only" lists them, less the
+# attempts that failed over: `FAILED_OVER`).
 UNANSWERED_STATES = ("failed", "interrupted", "canceled", "refused", "denied")
 
 
@@ -114,10 +125,12 @@ def exact_usd(usd: float) -> str:
     return f"${whole}.{part.rstrip('0').ljust(2, '0')}"
 
 
-def format_state(state: str, *, from_cache: bool = False) -> str:
+def format_state(state: str, *, from_cache: bool = False, failed_over: bool = False) -> str:
     """The state's word as a cell shows it (its glyph is the cell's icon, `badge.py`); a
     request the response cache answered in full reads `FROM_CACHE` (one cut short reads its
-    state: what went wrong comes first)."""
+    state: what went wrong comes first), an attempt that failed over `FAILED_OVER`."""
+    if failed_over and state == "failed":
+        return FAILED_OVER
     return FROM_CACHE if from_cache and state == "completed" else state
 
 
@@ -158,6 +171,7 @@ class DetailSection:
 RESULT_TONES = {
     "completed": "ok",
     "failed": "error",
+    FAILED_OVER: "warning",
     "refused": "error",
     "denied": "error",
     "interrupted": "warning",
@@ -196,8 +210,9 @@ _CODE_WORDS = {
 
 def result_words(r: dict[str, Any]) -> str:
     """`completed · HTTP 200 · 2 attempt(s)`, `failed · upstream_500 · HTTP 502` or `canceled
-    · the caller stopped it (client_disconnected)`: how the request ended, in one line."""
-    parts = [str(r["state"])]
+    · the caller stopped it (client_disconnected)`: how the request ended, in one line (an
+    attempt whose request went on: `failed over · upstream_503 · HTTP 503`)."""
+    parts = [_state_word(r)]
     code = r.get("error_code")
     if code in _CODE_WORDS:
         parts.append(f"{_CODE_WORDS[code]} ({code})")
@@ -210,6 +225,11 @@ def result_words(r: dict[str, Any]) -> str:
     if r.get("attempts"):
         parts.append(f"{r['attempts']} attempt(s)")
     return " · ".join(parts)
+
+
+def _state_word(r: dict[str, Any]) -> str:
+    """A row's state as its status cell says it (`format_state`)."""
+    return format_state(str(r["state"]), failed_over=bool(r.get("failed_over")))
 
 
 def _unbroken(words: str) -> str:
@@ -249,7 +269,7 @@ def detail_sections(
     principal += f" · project {r['project']}" if r.get("project") else ""
     result = result_words(r) + (" · answered from the response cache" if _cache_hit(r) else "")
     head = [
-        DetailRow("Result", result, RESULT_TONES.get(str(r["state"]), "")),
+        DetailRow("Result", result, RESULT_TONES.get(_state_word(r), "")),
         DetailRow("Request", str(r["id"]), whole=True),
         DetailRow("Time", timing),
         DetailRow("Provider", provider),

@@ -192,3 +192,31 @@ async def test_the_lanes_read_only_the_windows_range_of_the_time_index(db: Datab
     await db.read(lambda: read_lanes(explain, NOW, UNSUCCESSFUL_STATES, postgresql=False))
 
     assert "SEARCH requests USING INDEX requests_started (started_at>?)" in plans[0]
+
+
+async def test_an_agents_lane_counts_what_its_client_sent_not_each_attempt(db: Database) -> None:
+    """8 calls, 3 of them failed over from one target to another and answered there: the
+    agent sent 8 requests and lost none. The lanes counted each attempt: 11 requests, 3 failed
+    (`attempts.py`); the failed-over attempts are their own figure."""
+    base = {**synthetic_rows(1)[0], "caller": "editor", "client_session": "s-1", "failed_over": 0}
+    rows = [
+        {**base, "id": f"ok{i}", "state": "completed", "started_at": NOW - 50 + i} for i in range(8)
+    ]
+    rows += [
+        {**base, "id": f"fo{i}", "state": "failed", "failed_over": 1, "started_at": NOW - 50 + i}
+        for i in range(3)
+    ]
+    rows.append({**base, "id": "lost", "caller": "lint", "state": "failed", "started_at": NOW - 1})
+    await bulk_insert(db, rows)
+
+    lanes = await RecorderQuery(db).lanes(WINDOW_S, now=NOW)
+
+    editor, lint = lanes.agents
+    assert (editor.caller, editor.total.requests, editor.total.errors) == ("editor", 8, 0)
+    assert editor.total.failed_over == 3
+    (project,) = editor.projects
+    assert (project.requests, project.errors, project.failed_over) == (8, 0, 3)
+    (session,) = editor.sessions
+    assert (session.figures.requests, session.figures.errors) == (8, 0)
+    assert session.figures.failed_over == 3
+    assert (lint.total.requests, lint.total.errors, lint.total.failed_over) == (1, 1, 0)

@@ -536,3 +536,34 @@ async def test_fifty_thousand_rows_page_filter_and_count_quickly(db: Database) -
         assert total > 2 * recorder_query.PAGE_SIZE
         # Generous for a loaded CI box; these take a few milliseconds on a quiet one.
         assert elapsed < 1.0, (filters, elapsed)
+
+
+async def test_unanswered_only_leaves_out_attempts_that_failed_over(db: Database) -> None:
+    """An attempt that failed and whose request went on to another target is a real provider
+    call, listed, but not a request its client got no answer for (`attempts.py`): "Unanswered
+    only" and its count leave it out, and the list's row says it failed over."""
+    rows = synthetic_rows(300)
+    for i, row in enumerate(rows):
+        row["failed_over"] = int(row["state"] == "failed" and i % 2 == 0)
+    await bulk_insert(db, rows)
+    query = RecorderQuery(db)
+    over = {r["id"] for r in rows if r["failed_over"]}
+    unanswered = [r for r in rows if r["state"] in UNSUCCESSFUL_STATES and not r["failed_over"]]
+    assert over and unanswered
+
+    filters = RecorderFilters(failed_only=True)
+    assert await all_pages(query, filters, limit=7) == newest_first(unanswered)
+    assert (
+        await all_pages(query, filters, limit=7, oldest_first=True)
+        == (newest_first(unanswered)[::-1])
+    )
+    assert await query.count(filters) == len(unanswered)
+    narrowed = RecorderFilters(failed_only=True, provider="openai", state="failed")
+    expected = [r for r in unanswered if r["provider"] == "openai" and r["state"] == "failed"]
+    assert expected and await query.count(narrowed) == len(expected)
+    assert await all_pages(query, narrowed, limit=5) == newest_first(expected)
+    # Every row is still listed; the failed-over ones say so and are not marked unanswered.
+    page = await query.page(RecorderFilters(), limit=len(rows))
+    assert {r.id for r in page.rows if r.failed_over} == over
+    assert not any(r.unsuccessful for r in page.rows if r.failed_over)
+    assert await query.count(RecorderFilters()) == len(rows)

@@ -43,6 +43,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0025_gateway_keys_lent_from,
     m0026_budget_refused_under,
     m0027_recorder_failed_over,
+    m0028_recorder_failed_over_index,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -198,6 +199,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder failed over",
         m0027_recorder_failed_over.STATEMENTS,
         m0027_recorder_failed_over.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        28,
+        "recorder failed over index",
+        m0028_recorder_failed_over_index.STATEMENTS,
+        m0028_recorder_failed_over_index.POSTGRESQL_STATEMENTS,
     ),
 )
 
