@@ -10,16 +10,18 @@ have done on a server that had been taking these rows for a month.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.settings import Settings, load_settings
 from llmgw_desktop.engine.recorder.search import INDEX_BATCH, catch_up
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql
 
-__all__ = ["COLUMNS", "DAYS", "fill", "synthetic_rows"]
+__all__ = ["COLUMNS", "DAYS", "fill", "keeping_every_row", "synthetic_rows"]
 
 DAYS = 30
 CHUNK = 100_000
@@ -33,6 +35,23 @@ COLUMNS = (
     "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, approval_json, "
     "route_json, fallback_used"
 )
+
+
+def keeping_every_row(data_dir: Path, rows: int, url: str) -> Settings:
+    """An engine's settings on `data_dir` (its store at `url`, "" for SQLite there), with no
+    config file, no local servers looked for and a port of its own, that keeps `rows` rows
+    of `DAYS` days: the engine's pruning, run once at start, takes none of them."""
+    os.environ.update(
+        LLM_GATEWAY_DATA_DIR=str(data_dir),
+        LLM_GATEWAY_LOG_DIR=str(data_dir / "log"),
+        LLM_GATEWAY_CONFIG=str(data_dir / "no-config.toml"),
+        LLM_GATEWAY_DETECT_LOCAL="false",
+        LLM_GATEWAY_HTTP_PORT="0",
+        LLM_GATEWAY_DB_URL=url,
+    )
+    return load_settings().settings.with_values(
+        {"recorder.max_rows": rows * 2, "recorder.retention_days": DAYS * 10}
+    )
 
 
 def synthetic_rows(

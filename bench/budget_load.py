@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -31,9 +30,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from _postgres import ENGINES, store_url  # noqa: E402
-from _recorder_rows import DAYS, fill  # noqa: E402
+from _recorder_rows import fill, keeping_every_row  # noqa: E402
 
-from llmgw_desktop.config.settings import load_settings  # noqa: E402
 from llmgw_desktop.engine.api import LOCAL_CALLER  # noqa: E402
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
 
@@ -55,19 +53,7 @@ async def _rows_in_periods(engine: Engine) -> list[int]:
 
 
 async def run(data_dir: Path, rows: int, runs: int, url: str) -> None:
-    os.environ.update(
-        LLM_GATEWAY_DATA_DIR=str(data_dir),
-        LLM_GATEWAY_LOG_DIR=str(data_dir / "log"),
-        LLM_GATEWAY_CONFIG=str(data_dir / "no-config.toml"),
-        LLM_GATEWAY_DETECT_LOCAL="false",
-        LLM_GATEWAY_HTTP_PORT="0",
-        LLM_GATEWAY_DB_URL=url,
-    )
-    loaded = load_settings()
-    # Every generated row kept: the engine's pruning runs once at start.
-    settings = loaded.settings.with_values(
-        {"recorder.max_rows": rows * 2, "recorder.retention_days": DAYS * 10}
-    )
+    settings = keeping_every_row(data_dir, rows, url)
     await fill(settings.database_file, rows, url)
     with_budgets = settings.with_values({"budgets": BUDGETS})
     first = Engine(with_budgets)  # counts both periods in, if no earlier run did

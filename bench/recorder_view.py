@@ -52,9 +52,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync  # noqa: E402 - after the platform is chosen
 from _postgres import ENGINES, store_url  # noqa: E402
-from _recorder_rows import DAYS, fill  # noqa: E402
+from _recorder_rows import fill, keeping_every_row  # noqa: E402
 
-from llmgw_desktop.config.settings import Settings, load_settings  # noqa: E402
+from llmgw_desktop.config.settings import Settings  # noqa: E402
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
 from llmgw_desktop.engine.recorder import PageCursor, RecorderFilters  # noqa: E402
 from llmgw_desktop.engine.store.sql import portable  # noqa: E402
@@ -299,19 +299,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     keep = args.data_dir
     scratch = None if keep else tempfile.TemporaryDirectory(prefix="llmgw-recorder-bench-")
     data_dir = keep or Path(scratch.name)  # type: ignore[union-attr]
-    os.environ.update(
-        LLM_GATEWAY_DATA_DIR=str(data_dir),
-        LLM_GATEWAY_LOG_DIR=str(data_dir / "log"),
-        LLM_GATEWAY_CONFIG=str(data_dir / "no-config.toml"),
-        LLM_GATEWAY_DETECT_LOCAL="false",
-        LLM_GATEWAY_HTTP_PORT="0",
-        LLM_GATEWAY_DB_URL=url,
-    )
-    loaded = load_settings()
-    # Keep every generated row: the engine's hourly pruning runs once at start.
-    settings = loaded.settings.with_values(
-        {"recorder.max_rows": rows * 2, "recorder.retention_days": DAYS * 10}
-    )
+    settings = keeping_every_row(data_dir, rows, url)
     where = url.rsplit("@", 1)[-1] if url else settings.database_file
     print(f"rows: {rows:,}; store: {where}; load: {os.getloadavg()}")
     app = QApplication([])
