@@ -354,9 +354,7 @@ class LiveMetrics:
         provider = event.provider
         row = self._pending.get(provider)
         if row is None:
-            if len(self._pending) >= MAX_PROVIDERS:
-                provider = OTHER_PROVIDER
-            row = self._pending.setdefault(provider, [0.0] * FIELDS)
+            provider, row = self._new_pending_row(provider)
         # `bucket_values`' figures added in place, each only when it is not zero (adding 0.0
         # changes no sum): a request is counted with no tuple of fourteen built and walked.
         row[REQUESTS] += 1.0
@@ -393,6 +391,13 @@ class LiveMetrics:
         elif state == RecordState.CANCELED:
             row[CANCELED] += 1.0
 
+    def _new_pending_row(self, provider: str) -> tuple[str, list[float]]:
+        """The running sums `provider` starts in this bucket (past `MAX_PROVIDERS` providers,
+        the others' row): the provider it is kept under, and the row."""
+        if len(self._pending) >= MAX_PROVIDERS:
+            provider = OTHER_PROVIDER
+        return provider, self._pending.setdefault(provider, [0.0] * FIELDS)
+
     def _remember_failed(self, record_id: str, provider: str, bucket: int) -> None:
         failed = self._failed
         if len(failed) >= _FAILED_KEPT:
@@ -411,9 +416,7 @@ class LiveMetrics:
         if bucket == self._pending_bucket:  # not folded into the rings yet
             row = self._pending.get(provider)
             if row is None:
-                if len(self._pending) >= MAX_PROVIDERS:
-                    provider = OTHER_PROVIDER
-                row = self._pending.setdefault(provider, [0.0] * FIELDS)
+                provider, row = self._new_pending_row(provider)
             row[FAILED_OVER] += 1.0
             return
         values = [0.0] * FIELDS
