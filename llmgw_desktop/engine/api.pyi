@@ -212,6 +212,7 @@ from llmgw_desktop.engine.recorder import COST_DIMENSIONS as COST_DIMENSIONS
 from llmgw_desktop.engine.recorder import COST_WINDOWS as COST_WINDOWS
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
 from llmgw_desktop.engine.recorder import REQUEST_KINDS as REQUEST_KINDS
+from llmgw_desktop.engine.recorder import USAGE_AT_HOLD as USAGE_AT_HOLD
 from llmgw_desktop.engine.recorder import AgentLane as AgentLane
 from llmgw_desktop.engine.recorder import AgentLanes as AgentLanes
 from llmgw_desktop.engine.recorder import CapturePolicy as CapturePolicy

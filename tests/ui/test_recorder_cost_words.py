@@ -55,3 +55,32 @@ async def test_a_failed_call_says_it_used_nothing_not_that_its_model_is_unpriced
     )
     priced = await _cost_row(gateway, answered.headers["x-gateway-request-id"])
     assert priced.startswith("$") and "estimated from prices" in priced
+
+
+async def test_an_answer_without_usage_under_a_hard_budget_says_it_is_counted_at_its_hold(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,
+) -> None:
+    """Person pass, 2026-11-30: a stream the upstream broke under a hard budget is counted at
+    the output its budget held (the most it could bill, a reasoning model's thinking
+    included), 16,384 tokens for a few words, and its details called that "the gateway's
+    guess"."""
+    budgets = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 100.0}]
+    gateway = await start_gateway({"budgets": budgets})
+    chat = openai_client(gateway).chat.completions
+    upstream.script(Reply.cut())
+    stream = await chat.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=300,
+        stream=True,
+    )
+    with pytest.raises(openai.APIError):
+        async for _ in stream.parse():
+            pass
+    request_id = stream.headers["x-gateway-request-id"]
+    detail = await gateway.engine.recorder_query.detail(request_id)
+    assert detail is not None and detail.record["output_tokens"] == 300
+    said = await _cost_row(gateway, request_id)
+    assert "counted at the most it could cost" in said, said
+    assert "300 output tokens" in said and "hard budget" in said, said

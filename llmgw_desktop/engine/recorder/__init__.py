@@ -45,6 +45,7 @@ from llmgw_desktop.engine.recorder.query import (
 )
 from llmgw_desktop.engine.recorder.refusals import RefusalCounter, path_group
 from llmgw_desktop.engine.recorder.rows import (
+    USAGE_AT_HOLD,
     USAGE_ESTIMATED,
     NotAsked,
     past_calls,
@@ -58,6 +59,7 @@ __all__ = [
     "COST_WINDOWS",
     "PAGE_SIZE",
     "REQUEST_KINDS",
+    "USAGE_AT_HOLD",
     "USAGE_ESTIMATED",
     "AgentLane",
     "AgentLanes",

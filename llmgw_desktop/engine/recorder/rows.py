@@ -420,6 +420,10 @@ ANSWER_BEGAN_SQL = "route_json LIKE '%\"firstTokenMs\":%'"
 # `RequestFinished.usage_estimated` carries it.
 USAGE_ESTIMATED = "usageEstimated"
 USAGE_ESTIMATED_SQL = f"route_json LIKE '%\"{USAGE_ESTIMATED}\":true%'"
+# The route's item on a row whose output is counted at what its hard budget held for it (an
+# answer with no usage that a budget held for, or one that did not end by itself: the most the
+# vendor could bill, a reasoning model's unsent thinking included), with the tokens held.
+USAGE_AT_HOLD = "outputAtHold"
 # The outcome counts beside the sums: refused (the gateway said no), asked (a provider was asked
 # and answered or failed) and failed (asked, and it failed), as `LiveMetrics` and the health
 # count them live (`health.asked_provider`): not a key being tried (`{callers}`), a failure

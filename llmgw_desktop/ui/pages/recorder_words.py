@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.api import RecordDetail, format_usd
+from llmgw_desktop.engine.api import USAGE_AT_HOLD, RecordDetail, format_usd
 from llmgw_desktop.ui.pages.guard_text import guard_rows
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.provider_names import ProviderNames
@@ -353,6 +353,13 @@ def _approval(approval: Any) -> list[DetailRow]:
     return [DetailRow("Decision", line, tone), *notes]
 
 
+def _output_at_hold(r: dict[str, Any]) -> int:
+    """The output tokens a row is counted at because its hard budget held them (0: none)."""
+    route = r.get("route")
+    held = route.get(USAGE_AT_HOLD) if isinstance(route, dict) else None
+    return held if isinstance(held, int) and not isinstance(held, bool) else 0
+
+
 def _cache_hit(r: dict[str, Any]) -> dict[str, Any] | None:
     """What a request answered from the response cache saved (its route's `cache`, written by
     `gateway/recording.finish_cached`), or None for any other request."""
@@ -416,6 +423,12 @@ def _cost(r: dict[str, Any]) -> str:
         return f"{cost} (reported by the CLI)"
     if r.get("cost_source") == "table":
         return f"{cost} (estimated from prices of {r.get('cost_prices') or 'unknown date'})"
+    if r.get("cost_source") == "estimate" and (held := _output_at_hold(r)):
+        return (
+            f"{cost} (counted at the most it could cost: the upstream reported no usage, so its "
+            f"output is the {held:,} output tokens its hard budget held for it, thinking it "
+            "may have billed and not sent included)"
+        )
     if r.get("cost_source") == "estimate":
         return f"{cost} (estimated: the upstream reported no usage, tokens are the gateway's guess)"
     if r.get("cost_source") == "config":

@@ -21,7 +21,12 @@ from llmgw_desktop.engine.gateway.records.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.relay import StreamOutcome
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
-from llmgw_desktop.engine.recorder import USAGE_ESTIMATED, FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder import (
+    USAGE_AT_HOLD,
+    USAGE_ESTIMATED,
+    FlightRecorder,
+    new_record_id,
+)
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -248,8 +253,10 @@ class RequestRecords:
         error_code: str | None = None,
         server_tools: Mapping[str, int] | None = None,
         estimated: bool = False,
+        at_hold: bool = False,
     ) -> None:
-        """End an attempt's row with its state, tokens, cost and route."""
+        """End an attempt's row with its state, tokens, cost and route (`at_hold`: its output
+        counted at what its hard budget held, and the row says so)."""
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
         # are the gateway's own estimate too (the upstream reported none), and the row says so.
@@ -268,6 +275,8 @@ class RequestRecords:
         facts: dict[str, Any] = {"cost": note} if note is not None else {}
         if estimated:  # no usage reported, so no cache figures: no prompt-cache hit rate
             facts[USAGE_ESTIMATED] = True
+        if at_hold:
+            facts[USAGE_AT_HOLD] = usage.output_tokens
         if server_tools:
             # Server tools are billed per call, beside the tokens: priced where the table
             # knows the vendor's price, and always counted in the row's route.
@@ -370,6 +379,7 @@ class RequestRecords:
             floor = max(estimate.estimated(written).input_tokens, route.held_input)
             counted = held_usage(counted, route.held_output, floor)
             estimated = True
+        at_hold = estimated and route.held_output > 0 and counted.output_tokens == route.held_output
         self.finish(
             record,
             route,
@@ -379,6 +389,7 @@ class RequestRecords:
             error_code=error_code,
             server_tools=server_tools,
             estimated=estimated,
+            at_hold=at_hold,
         )
         return counted
 
