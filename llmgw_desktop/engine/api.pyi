@@ -84,6 +84,7 @@ from llmgw_desktop.engine.events import JobStuckChanged as JobStuckChanged
 from llmgw_desktop.engine.events import ModelListRead as ModelListRead
 from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
+from llmgw_desktop.engine.events import ProviderHealthChanged as ProviderHealthChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import SecretsFound as SecretsFound

@@ -41,6 +41,7 @@ __all__ = [
     "ModelListRead",
     "Notice",
     "PauseChanged",
+    "ProviderHealthChanged",
     "ProviderToggled",
     "RequestFinished",
     "SecretsFound",
@@ -161,6 +162,16 @@ class BreakerChanged(Event):
     provider: str
     state: str
     consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class ProviderHealthChanged(Event):
+    """A provider's health from its recent calls (`metrics.CallHealth`) says something else
+    now (failing, degraded, ok): by a call that ended, or by the calls earlier runs left, read
+    back at start. What the desk shows of a provider's verdict follows it."""
+
+    provider: str
+    state: str
 
 
 class _RequestFinishedFields(NamedTuple):

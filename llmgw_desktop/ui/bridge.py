@@ -24,6 +24,7 @@ from llmgw_desktop.engine.api import (
     JobStuckChanged,
     Notice,
     PauseChanged,
+    ProviderHealthChanged,
     ProviderToggled,
     RecordState,
     RequestFinished,
@@ -52,6 +53,9 @@ class EngineBridge(QObject):
     # (idle time and limit). `engine.jobs.stuck_jobs()` lists the stuck ones at any time.
     jobStuckChanged = Signal(object)
     breakerChanged = Signal(str, str)  # provider, closed / open / half_open
+    # A provider's health from its recent calls changed (provider, failing / degraded / ok /
+    # unknown), the rebuild at start included: rare, a state's change, never one per call.
+    providerHealthChanged = Signal(str, str)
     # One per finished request, carrying the RequestFinished event. Under load this fires
     # hundreds of times a second: connect only cheap slots, and redraw on a timer.
     requestFinished = Signal(object)
@@ -90,6 +94,10 @@ class EngineBridge(QObject):
             ),
             bus.subscribe(JobStuckChanged, self.jobStuckChanged.emit),
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
+            bus.subscribe(
+                ProviderHealthChanged,
+                lambda e: self.providerHealthChanged.emit(e.provider, e.state),
+            ),
             bus.subscribe(RequestFinished, self._on_finished, after=True),
             bus.subscribe(AttemptFailedOver, self.attemptFailedOver.emit, after=True),
             bus.subscribe(AnsweringChanged, lambda e: self.answeringChanged.emit(e.answering)),

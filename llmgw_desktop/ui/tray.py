@@ -197,6 +197,9 @@ class TrayIcon(QObject):
         bridge.jobStateChanged.connect(self._on_job)
         bridge.jobStuckChanged.connect(self._on_stuck)
         bridge.breakerChanged.connect(self._on_breaker)
+        # A provider failing or well again by its calls, or by those read back at start (the
+        # tray drew "idle" before they were): coalesced, as a flood's finished calls are.
+        bridge.providerHealthChanged.connect(lambda _p, _state: self._redraw_soon())
         bridge.restsChanged.connect(self.redraw)
         # Drawn afresh when opened: a line's time left ("in 5 s") is as of its last drawing.
         self.menu.aboutToShow.connect(self.redraw)

@@ -328,6 +328,7 @@ class ProviderDirectory:
         for spec in self._registry.config.providers.values():
             pool = await self._keys.pool(spec, project) if spec.enabled else []
             reason = None
+            paused_only = False
             if spec.local and not spec.enabled:
                 reason = (
                     f"detected at {self.detected[spec.id]}; switch it on with "
@@ -343,6 +344,9 @@ class ProviderDirectory:
                     if refusal == "paused"
                     else "switched off; switch it on from the tray or the dashboard"
                 )
+                # Would it answer but for the pause (a key, no cloud problem)? The desk says
+                # "Paused" of such a provider only, and of one with no key what it says unpaused.
+                paused_only = refusal == "paused" and self._ready_but_for_switches(spec, pool)
             elif spec.cloud and (problem := self._cloud_problem(spec, pool)) is not None:
                 reason = problem
             elif not pool:
@@ -357,6 +361,7 @@ class ProviderDirectory:
                     "type": spec.kind,
                     "available": reason is None,
                     "reason": reason,
+                    "pausedOnly": paused_only,
                     "dialect": spec.dialect,
                     "baseUrl": self._base_url(spec),
                     "keySources": [k.label for k in pool if k.value or k.label == spec.ambient],
@@ -379,6 +384,13 @@ class ProviderDirectory:
                 }
             )
         return out
+
+    def _ready_but_for_switches(self, spec: ApiProviderSpec, pool: list[PoolKey]) -> bool:
+        """Whether `spec` (on in config.toml) has what it needs to answer: a key, its cloud's
+        credentials; the switches and the pause aside."""
+        if spec.cloud and self._cloud_problem(spec, pool) is not None:
+            return False
+        return bool(pool)
 
     def _cloud_problem(self, spec: ApiProviderSpec, pool: list[PoolKey]) -> str | None:
         cloud = self._clouds.wire(spec.id)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from llmgw_desktop.engine.errors import ErrorCode
-from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.events import EventBus, ProviderHealthChanged, RequestFinished
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.gateway.http_client.upstream import KEY_STATUSES, RETRYABLE_STATUSES
 from llmgw_desktop.engine.states import RecordState
@@ -307,6 +307,9 @@ class CallHealth:
         self._window_s = window_s
         self._clock = clock
         self._calls: dict[str, _Calls] = {}
+        self._events = events
+        # Each provider's state as last told (`ProviderHealthChanged`); UNKNOWN when never.
+        self._told: dict[str, str] = {}
         self._unsubscribe = events.subscribe(RequestFinished, self._on_finished, after=True)
 
     def close(self) -> None:
@@ -369,7 +372,18 @@ class CallHealth:
             counted += 1
         for calls in self._calls.values():
             calls.merge_heard_before()
+        # The desk drew its verdicts before these were read (the tray said "idle" while every
+        # provider's last calls had failed): tell it what they say now.
+        for provider in list(self._calls):
+            self._tell(provider)
         return counted
+
+    def _tell(self, provider: str) -> None:
+        """Publish `ProviderHealthChanged` when `provider`'s state is not the one last told."""
+        state = self.of(provider).state
+        if state != self._told.get(provider, HealthState.UNKNOWN):
+            self._told[provider] = state
+            self._events.publish(ProviderHealthChanged(provider, state))
 
     def _on_finished(self, event: RequestFinished) -> None:
         if not asked_provider(event):
@@ -391,6 +405,14 @@ class CallHealth:
         if failed:
             calls.last_code = event.error_code or "failed"
             calls.last_at = event.finished_at
+        # A call that answered leaves a provider told OK as it was, a failure in a streak
+        # leaves it failing: a flood of either reads no window. Any other call may change it.
+        told = self._told.get(event.provider)
+        if failed and calls.streak >= FAILING_STREAK:
+            if told != HealthState.FAILING:
+                self._tell(event.provider)
+        elif failed or told != HealthState.OK:
+            self._tell(event.provider)
 
 
 def window_start(now: float, span_s: float, step_s: int = WINDOW_STEP_S) -> float:

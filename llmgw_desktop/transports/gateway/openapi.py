@@ -101,6 +101,13 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Whether its models answer now (those `/v1/models` lists).",
             },
             "reason": {"type": ["string", "null"], "description": "Why not available."},
+            "pausedOnly": {
+                "type": "boolean",
+                "description": (
+                    "Not available only because every provider is paused: it answers once they "
+                    "are resumed (it has its key, it is on in config.toml)."
+                ),
+            },
             "heldBack": {
                 "type": "boolean",
                 "description": (

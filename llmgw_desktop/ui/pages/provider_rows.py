@@ -153,12 +153,14 @@ async def load_provider_rows(
         elif status.error:
             state, reason = "Broken", f"Its version check failed: {status.error}"
             attention = ERROR
-        elif why_not is not None:
-            state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else SWITCHED_OFF
-            reason = why_not.message
+        elif why_not is not None and why_not.code != ErrorCode.GATEWAY_PAUSED:
+            state, reason = SWITCHED_OFF, why_not.message
         elif (judged := provider_verdict(engine, pid, info.display_name, breakers)) is not None:
+            # Paused or not: a pause calls nothing, so it leaves a failing provider failing.
             verdict = judged
             state, reason, attention = _verdict_words(verdict)
+        elif why_not is not None:
+            state, reason = "Paused", why_not.message
         version = status.version or (CHECKING if status.installed and not versions else "—")
         rows.append(
             ProviderRow(
@@ -424,14 +426,15 @@ def _api_row(
     switched_off = switch is not None and not engine.providers.is_enabled(switch)
     reason, attention = str(entry.get("reason") or ""), ""
     verdict = None
-    if entry["available"] or entry.get("heldBack"):
-        state = "Ready"
+    # Paused, it says "Paused" only where the pause is all that stops it: a provider with no
+    # key or no server is said as such (and folded), one failing still says so.
+    paused = bool(entry.get("pausedOnly"))
+    if entry["available"] or entry.get("heldBack") or paused:
+        state = "Paused" if paused else "Ready"
         # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
         verdict = provider_verdict(engine, switch or pid, str(entry["name"]))
         if verdict is not None:
             state, reason, attention = _verdict_words(verdict)
-    elif engine.providers.paused:
-        state = "Paused"
     elif switched_off:
         state = SWITCHED_OFF
     elif local:

@@ -5,12 +5,13 @@ installed, no key, no server: `switchable`) are folded under the list, "Show N m
 unfolded when one of them is chosen from elsewhere.
 
 The rows come from `provider_rows.py` (the engine's public parts only), loaded in a task on
-the loop and refreshed while the page is shown. The first load draws at once and again when
-the CLIs' versions are in (some CLIs take seconds to print one); a CLI's models are listed
-when its row is first chosen, and its login read from its own files. The first row is chosen
-when nothing is, so the details are never an empty pane. A test runs as its own task and
-reports in the details (and, once it failed, in the row's status: "Test failed"), so nothing
-waits on a provider. Config entries naming a
+the loop and refreshed while the page is shown: on the engine's events (a provider's health
+changed by its calls included, coalesced over a second) and every 15 s. The first load draws
+at once and again when the CLIs' versions are in (some CLIs take seconds to print one); a
+CLI's models are listed when its row is first chosen, and its login read from its own files.
+The first row is chosen when nothing is, so the details are never an empty pane. A test runs
+as its own task and reports in the details (and, once it failed, in the row's status: "Test
+failed"), so nothing waits on a provider. Config entries naming a
 model its provider does not list, and that no call has answered since the list was read (a
 stale alias or route: `stale_references.py`), are shown in amber above the list, on the
 provider's status and in its details. The status is the window's one badge
@@ -65,6 +66,9 @@ __all__ = ["ProvidersPage"]
 
 # Versions are cached by discovery for minutes; this only picks up switches, keys and breakers.
 REFRESH_MS = 15_000
+# A provider's health changed by its calls: redrawn this soon, once for all that changed by
+# then (several providers can turn at once; one failing half its calls turns at each call).
+HEALTH_REDRAW_MS = 1000
 
 
 def first_worth_showing(rows: list[ProviderRow]) -> int:
@@ -129,6 +133,12 @@ class ProvidersPage(Page):
         bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
         bridge.breakerChanged.connect(lambda _p, _state: self.request_refresh())
         bridge.restsChanged.connect(self.request_refresh)
+        # Failing, or well again, by its calls: the status and counts must not wait the timer.
+        self._health_timer = QTimer(self)
+        self._health_timer.setSingleShot(True)
+        self._health_timer.setInterval(HEALTH_REDRAW_MS)
+        self._health_timer.timeout.connect(self.request_refresh)
+        bridge.providerHealthChanged.connect(lambda _p, _state: self._refresh_soon())
         # A CLI logged in or out, a key refused or taken: the statuses and logins follow.
         bridge.answeringChanged.connect(lambda _answering: self.request_refresh())
         self._timer = QTimer(self)
@@ -204,6 +214,11 @@ class ProvidersPage(Page):
 
     def page_hidden(self) -> None:
         self._timer.stop()
+        self._health_timer.stop()
+
+    def _refresh_soon(self) -> None:
+        if self.isVisible() and not self._health_timer.isActive():
+            self._health_timer.start()
 
     def request_refresh(self, *, recheck: bool = False) -> None:
         """Reload in the background while shown; a request during a load reloads once after."""

@@ -6,7 +6,7 @@ import time
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.events import EventBus, ProviderHealthChanged, RequestFinished
 from llmgw_desktop.engine.gateway.desk.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.metrics.health import (
     FAILING_STREAK,
@@ -171,6 +171,27 @@ def test_calls_read_back_at_start_come_before_this_runs_own() -> None:
     assert health.of("anthropic").state == HealthState.OK
     clock.now += HEALTH_WINDOW_S - 55  # the calls read back leave the window first
     assert health.of("openai").calls == 1
+
+
+def test_a_change_of_state_is_told_once_and_so_are_the_calls_read_back() -> None:
+    """`ProviderHealthChanged` when a provider's state moves (the desk redraws on it), not for
+    each call: a flood of answers, or of failures in a streak, tells nothing more. The calls
+    read back at start tell theirs too (the tray had drawn "idle" before they were read)."""
+    bus, clock = EventBus(), Clock(START)
+    health = CallHealth(bus, clock=clock)
+    told: list[tuple[str, str]] = []
+    bus.subscribe(ProviderHealthChanged, lambda e: told.append((e.provider, e.state)))
+    for _ in range(50):
+        _finish(bus, clock, "openai", "completed")
+    assert told == [("openai", HealthState.OK)]
+    for _ in range(FAILING_STREAK + 20):
+        clock.now += 1
+        _finish(bus, clock, "openai", "failed", code="upstream_500")
+    assert told[1:] == [("openai", HealthState.DEGRADED), ("openai", HealthState.FAILING)]
+    past = [("anthropic", START - 60 + i, True, "upstream_500", 100.0) for i in range(3)]
+    assert health.replay(past) == 3
+    assert told[-1] == ("anthropic", HealthState.FAILING)
+    assert len(told) == 4  # openai's state, read again, is the one told
 
 
 def test_refusals_cancels_and_key_checks_say_nothing_about_the_provider() -> None:
