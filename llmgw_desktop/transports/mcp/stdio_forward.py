@@ -409,6 +409,8 @@ class StdioForwarder:
                     self._list_kinds = _announced_lists(result)
                 if request_id is not None and item.get("id") == request_id:
                     answered = answered or "result" in item or "error" in item
+                    if answered:
+                        self._in_flight.answered(request_id)
                 await self._write(item, whole)
         return answered
 

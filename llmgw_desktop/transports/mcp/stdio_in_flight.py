@@ -37,6 +37,9 @@ class InFlight:
 
     def __init__(self) -> None:
         self._tasks: dict[Any, tuple[asyncio.Task[None], bool]] = {}
+        # Requests whose answer is handed to the editor's stdout, still being written (a
+        # reader slower than the answer is long): answered, never failed after it.
+        self._answered: set[Any] = set()
 
     def note(self, message: dict[str, Any], task: asyncio.Task[None]) -> None:
         """Keep `task` as the one relaying `message`, while it runs, if it is a request."""
@@ -48,8 +51,14 @@ class InFlight:
         def forget(done: asyncio.Task[None]) -> None:
             if self._tasks.get(request_id, (None, False))[0] is done:
                 del self._tasks[request_id]
+                self._answered.discard(request_id)
 
         task.add_done_callback(forget)
+
+    def answered(self, request_id: Any) -> None:
+        """The answer to `request_id` is being written: it is not failed after the grace."""
+        if request_id in self._tasks:
+            self._answered.add(request_id)
 
     def cancels_modern(self, message: dict[str, Any]) -> bool:
         """Whether `message` is the editor's cancel of a 2026-era request in flight, done here
@@ -77,6 +86,10 @@ class InFlight:
             if task.done():
                 continue
             task.cancel()
+            if request_id in self._answered:
+                # Its answer waits in the writer for a slow reader: it goes when read (the
+                # stdout writer is flushed as the relay ends), with no second answer after it.
+                continue
             log.info(
                 "the editor closed its input; request %r given up, the gateway cancels it",
                 request_id,

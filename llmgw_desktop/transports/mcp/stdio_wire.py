@@ -44,6 +44,9 @@ __all__ = [
     "sse_events",
 ]
 
+# How long an ending relay waits for a slow reader to take what its stdout still holds.
+STDOUT_FLUSH_S = 5.0
+
 log = logging.getLogger(__name__)
 
 # The largest event the gateway's stream may send the relay (a tool's answer, an embedded
@@ -192,7 +195,21 @@ async def opened_stdio() -> AsyncIterator[tuple[asyncio.StreamReader, Any]]:
         transport, protocol = await loop.connect_write_pipe(
             asyncio.streams.FlowControlMixin, sys.stdout.buffer
         )
-        yield reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        try:
+            yield reader, writer
+        finally:
+            await _flushed(writer)
+
+
+async def _flushed(writer: asyncio.StreamWriter, within_s: float = STDOUT_FLUSH_S) -> None:
+    """What is still in `writer`'s buffer handed to the pipe before the process ends: an
+    answer longer than the pipe holds, for a reader slower than the relay (a script's pipe got
+    a list cut at 131,004 characters). Bounded: a reader that stopped reading does not hold
+    the exit."""
+    with contextlib.suppress(OSError, RuntimeError, TimeoutError):  # the reader gone, or idle
+        writer.transport.set_write_buffer_limits(high=0)  # a drain waits for every byte
+        await asyncio.wait_for(writer.drain(), within_s)
 
 
 @contextlib.asynccontextmanager

@@ -118,6 +118,34 @@ def test_the_relay_answers_lines_written_at_once_from_a_file_or_a_pipe(
     assert "relaying stdio MCP" in gp.read_log(tmp_path / "gw")
 
 
+def test_the_relay_ends_only_once_its_answers_reached_a_slow_reader(tmp_path: Path) -> None:
+    """CI, 2026-11-30: a script's pipe got the `tools/list` answer cut at 131,004 characters
+    (exit 0): the relay ended at its input's end with the rest still in its stdout writer's
+    buffer. Here the reader starts reading only a while after the relay has answered, so the
+    pipe fills (64 KiB) and the rest waits in the writer: it must come whole all the same."""
+    port = free_port()
+    env = gp.child_env(tmp_path / "gw", port)
+    lines = [
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
+        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        '{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
+    ]
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("\n".join(lines) + "\n")
+    command = [sys.executable, "-m", "llmgw_desktop", "mcp"]
+    with gp.serving(["--headless"], env, port), requests.open("rb") as stdin:
+        relay = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, env=env)
+        assert relay.stdout is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            relay.wait(timeout=8)  # a reader busy elsewhere: the relay answers meanwhile
+        out = relay.stdout.read().decode()
+        assert relay.wait(timeout=60) == 0
+    by_id = {m["id"]: m for m in map(json.loads, out.splitlines())}
+    assert "result" in by_id[2], by_id[2]
+    assert {t["name"] for t in by_id[2]["result"]["tools"]} == EXPECTED_TOOLS
+
+
 # An editor's line past the stdio door's cap, relayed or served in process (SECURITY.md,
 # finding 113): the SDK's stdio transport, which serves the door in process, read a line whole
 # however long it grew (1 GiB without a newline: 1 GiB more held).
