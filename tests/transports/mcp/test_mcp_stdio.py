@@ -83,16 +83,10 @@ def test_stdout_carries_only_mcp_messages(tmp_path: Path) -> None:
     assert os.path.exists(tmp_path / "gw" / "log" / "llmgw-desktop.log")
 
 
-@pytest.mark.parametrize("stdout_is", ["file", "pipe"])
-def test_the_relay_answers_lines_written_at_once_from_a_file_or_a_pipe(
-    tmp_path: Path, stdout_is: str
-) -> None:
-    """A script's way: every line written at once, stdin closed, stdin and stdout files
-    (`llmgw-desktop mcp < requests.jsonl > answers.jsonl`). Before, uvloop aborted the relay
-    (rc 134, nothing answered) on a file it cannot watch, and the `tools/list` sent beside the
-    `initialize` was refused for want of the session its answer carries."""
+def _script(tmp_path: Path) -> tuple[int, dict[str, str], Path]:
+    """A gateway's port and environment, and a script's requests written to a file at once:
+    `initialize`, `initialized` and `tools/list` (the longest answer)."""
     port = free_port()
-    env = gp.child_env(tmp_path / "gw", port)
     lines = [
         '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
         '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
@@ -101,6 +95,18 @@ def test_the_relay_answers_lines_written_at_once_from_a_file_or_a_pipe(
     ]
     requests = tmp_path / "requests.jsonl"
     requests.write_text("\n".join(lines) + "\n")
+    return port, gp.child_env(tmp_path / "gw", port), requests
+
+
+@pytest.mark.parametrize("stdout_is", ["file", "pipe"])
+def test_the_relay_answers_lines_written_at_once_from_a_file_or_a_pipe(
+    tmp_path: Path, stdout_is: str
+) -> None:
+    """A script's way: every line written at once, stdin closed, stdin and stdout files
+    (`llmgw-desktop mcp < requests.jsonl > answers.jsonl`). Before, uvloop aborted the relay
+    (rc 134, nothing answered) on a file it cannot watch, and the `tools/list` sent beside the
+    `initialize` was refused for want of the session its answer carries."""
+    port, env, requests = _script(tmp_path)
     answers = tmp_path / "answers.jsonl"
     command = [sys.executable, "-m", "llmgw_desktop", "mcp"]
     with gp.serving(["--headless"], env, port), requests.open("rb") as stdin:
@@ -123,16 +129,7 @@ def test_the_relay_ends_only_once_its_answers_reached_a_slow_reader(tmp_path: Pa
     (exit 0): the relay ended at its input's end with the rest still in its stdout writer's
     buffer. Here the reader starts reading only a while after the relay has answered, so the
     pipe fills (64 KiB) and the rest waits in the writer: it must come whole all the same."""
-    port = free_port()
-    env = gp.child_env(tmp_path / "gw", port)
-    lines = [
-        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
-        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
-        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
-        '{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
-    ]
-    requests = tmp_path / "requests.jsonl"
-    requests.write_text("\n".join(lines) + "\n")
+    port, env, requests = _script(tmp_path)
     command = [sys.executable, "-m", "llmgw_desktop", "mcp"]
     with gp.serving(["--headless"], env, port), requests.open("rb") as stdin:
         relay = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, env=env)
