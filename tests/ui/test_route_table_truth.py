@@ -20,6 +20,7 @@ from llmgw_desktop.engine.api import (
     DIALECT_OPENAI_CHAT,
     CallerInfo,
     EngineError,
+    HealthState,
     RouteView,
     TargetView,
 )
@@ -119,6 +120,11 @@ def test_after_a_restart_the_route_reads_what_the_provider_rows_read(
                     with contextlib.suppress(EngineError):  # every target failed
                         await engine.gateway.chat(DIALECT_OPENAI_CHAT, dict(HI), caller)
             async with providers_page(loaded, upstream, None, ROUTED) as (page, engine, _a):
+                # The health of earlier runs is read back in the background after the start.
+                await until(
+                    lambda: engine.provider_health.of("openai").state == HealthState.FAILING,
+                    "the calls of the first run read back",
+                )
                 await page.refresh()
                 row = next(r for r in page.rows if r.key == "api:openai")
                 assert row.status == "Failing", (row.status, row.reason)
