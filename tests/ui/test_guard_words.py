@@ -59,6 +59,36 @@ async def test_the_row_and_the_overview_say_what_was_found_per_provider_key_and_
     )
 
 
+async def test_the_overview_line_says_what_was_not_read_apart_from_what_was_read_clean(
+    start_gateway: GatewayFactory,  # noqa: F811
+) -> None:
+    """A person's pass (2026-11-30, F6): keys sent to a provider on this machine, which
+    `guard.exempt_local` (on by default) leaves unread, and the line said "nothing found since
+    start", read as "read, and clean"."""
+    gateway = await start_gateway({"guard.secrets": "warn"})  # the upstream is on loopback
+    chat = openai_client(gateway).chat.completions
+    for _ in range(2):
+        await chat.create(model="gpt-4o", messages=[{"role": "user", "content": AWS_ACCESS_KEY}])
+    stats = gateway.engine.guard.stats
+    assert guard_text("warn", stats.counts(), read=stats.read, exempt=stats.exempt) == (
+        "nothing read since start (guard.secrets = warn) · 2 requests to providers on this "
+        "machine not read (guard.exempt_local)"
+    )
+
+
+async def test_the_overview_line_counts_the_requests_read_clean(
+    start_gateway: GatewayFactory,  # noqa: F811
+) -> None:
+    read_everywhere = await start_gateway({"guard.secrets": "warn", "guard.exempt_local": False})
+    await openai_client(read_everywhere).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "nothing secret"}]
+    )
+    stats = read_everywhere.engine.guard.stats
+    assert guard_text("warn", stats.counts(), read=stats.read, exempt=stats.exempt) == (
+        "nothing found in 1 request read since start (guard.secrets = warn)"
+    )
+
+
 def test_the_overview_line_before_anything_was_found() -> None:
     assert guard_text("warn", []) == "nothing found since start (guard.secrets = warn)"
     assert guard_text("off", []) == "off (guard.secrets)"

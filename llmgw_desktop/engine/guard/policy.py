@@ -21,7 +21,7 @@ from llmgw_desktop.config.guard_rules import GuardRule
 from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.config.settings_guard import GuardSettings
 
-__all__ = ["STRICTNESS", "action_for", "rule_action_for", "stays_local"]
+__all__ = ["STRICTNESS", "action_for", "exempt_as_local", "rule_action_for", "stays_local"]
 
 # Mildest first: `ask` may send, so `redact` (never sends a secret) is stricter.
 STRICTNESS = ("off", "warn", "ask", "redact", "block")
@@ -30,9 +30,14 @@ STRICTNESS = ("off", "warn", "ask", "redact", "block")
 def action_for(settings: GuardSettings, provider: str, principal: str, *, local: bool) -> str:
     """The action on secrets in a request from `principal` to `provider` (`local`: its base
     URL is on this machine)."""
-    if provider not in settings.providers and local and settings.exempt_local:
+    if exempt_as_local(settings, provider, local=local):
         return "off"
     return _chosen(settings.secrets, settings.providers, settings.keys, provider, principal)
+
+
+def exempt_as_local(settings: GuardSettings, provider: str, *, local: bool) -> bool:
+    """Whether secrets sent to `provider` go unread because it is on this machine."""
+    return local and settings.exempt_local and provider not in settings.providers
 
 
 def rule_action_for(rule: GuardRule, provider: str, principal: str) -> str:

@@ -57,7 +57,7 @@ from llmgw_desktop.engine.guard.ladder import (
     ruling,
 )
 from llmgw_desktop.engine.guard.operator_keys import OperatorKeys
-from llmgw_desktop.engine.guard.policy import action_for
+from llmgw_desktop.engine.guard.policy import action_for, exempt_as_local
 from llmgw_desktop.engine.guard.redaction import Redaction
 from llmgw_desktop.engine.guard.request_scan import Finding, Inspection, ScanCache, inspect_body
 from llmgw_desktop.engine.guard.restore import StreamRestorer, restore_answer
@@ -323,6 +323,7 @@ class RequestGuard:
         self._inspection: Inspection | None = None
         self._redaction: Redaction | None = None
         self._asked: tuple[str, str] | None = None  # the desk's answer, and who gave it
+        self._exempt_counted = False
 
     async def decide(self, provider: str, model: str, local: bool) -> Decision:
         """What the target (`provider`, `model`; `local`: on this machine) is sent, and what
@@ -356,6 +357,9 @@ class RequestGuard:
         """What the target is sent, by the actions for its provider and the caller."""
         guard = self._guard
         actions = guard.actions(provider, self._caller.principal, local=local)
+        if not self._exempt_counted and exempt_as_local(guard.settings, provider, local=local):
+            self._exempt_counted = True
+            guard.stats.exempt += 1
         if actions.off:
             return SEND
         inspection = await self._inspected()
@@ -377,6 +381,7 @@ class RequestGuard:
         if self._inspection is None:
             size = self._size if self._size is not None else len(jsonio.dumps(self._body))
             self._inspection = await self._guard.inspect(self._body, size)
+            self._guard.stats.read += 1
         return self._inspection
 
     async def _ask(

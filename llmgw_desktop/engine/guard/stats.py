@@ -34,7 +34,11 @@ class GuardStats:
         self._counts: Counter[tuple[str, str, str, str]] = Counter()
         self._keys: set[str] = set()
         self.requests = 0  # requests with at least one finding
+        self.read = 0  # requests read (once each, whatever their targets)
         self.unscanned = 0  # requests not read whole
+        # Requests sent unread to a provider on this machine (`guard.exempt_local`): "nothing
+        # found" must not be read as "read, and clean" for them.
+        self.exempt = 0
 
     def add(
         self, provider: str, key: str, kinds: Counter[str], action: str, *, new_request: bool = True

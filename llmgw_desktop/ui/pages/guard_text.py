@@ -19,14 +19,23 @@ NAMED_GROUPS = 4
 _ACTIONS = {"answer_masked": "masked in answers"}
 
 
-def guard_text(action: str, counts: list[GuardCount], unscanned: int = 0) -> str:
+def guard_text(
+    action: str,
+    counts: list[GuardCount],
+    unscanned: int = 0,
+    *,
+    read: int | None = None,
+    exempt: int = 0,
+) -> str:
     """`3 secrets since start: 2 warned, 1 redacted · openai (local): aws_access_key ×2, …`,
-    or what the guard does when it found nothing yet."""
+    or what the guard does when it found nothing yet: how many requests it read (`read`,
+    where known), apart from those it left unread for going to a provider on this machine
+    (`exempt`), so "nothing found" never stands for "nothing read"."""
     if action == "off" and not counts:
         return "off (guard.secrets)"
     total = sum(c.count for c in counts)
     if not total:
-        text = f"nothing found since start (guard.secrets = {action})"
+        text = f"{_nothing_found(read)} since start (guard.secrets = {action})"
     else:
         by_action: dict[str, int] = {}
         for count in counts:
@@ -42,8 +51,20 @@ def guard_text(action: str, counts: list[GuardCount], unscanned: int = 0) -> str
         listed = " · ".join(named[:NAMED_GROUPS]) + (f" · and {more} more" if more > 0 else "")
         text = f"{_found_words(counts)} since start: {done} · {listed}"
     if unscanned:
-        text += f" · {unscanned} request{'s' * (unscanned != 1)} too large to read whole"
+        text += f" · {_requests(unscanned)} too large to read whole"
+    if exempt:
+        text += f" · {_requests(exempt)} to providers on this machine not read (guard.exempt_local)"
     return text
+
+
+def _nothing_found(read: int | None) -> str:
+    if read is None:
+        return "nothing found"
+    return f"nothing found in {_requests(read)} read" if read else "nothing read"
+
+
+def _requests(count: int) -> str:
+    return f"{count:,} request{'s' * (count != 1)}"
 
 
 def _found_words(counts: list[GuardCount]) -> str:

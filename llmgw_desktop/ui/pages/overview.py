@@ -464,12 +464,18 @@ class OverviewPage(Page):
             warning_colour() if cache_problem else None,
         )
         _show(self.kinds_label, kinds_summary(engine.gateway.kind_counts))
-        guard = engine.guard
-        found = guard.stats.counts()
+        guard, tally = engine.guard, engine.guard.stats
+        found = tally.counts()
         warned = any(c.action in ("warned", "sent") for c in found)
         _show(
             self.guard_label,
-            guard_text(guard.settings.secrets, found, guard.stats.unscanned),
+            guard_text(
+                guard.settings.secrets,
+                found,
+                tally.unscanned,
+                read=tally.read,
+                exempt=tally.exempt,
+            ),
             warning_colour() if warned else None,
         )
         self._show_figures(
