@@ -5,6 +5,7 @@ hover text, zoom limits and the click that names a moment."""
 from __future__ import annotations
 
 import math
+import zlib
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -13,6 +14,7 @@ from llmgw_desktop.ui.pages.chart_scale import (
     MAX_Y_INTERVALS,
     ago_label,
     ago_spacing,
+    fixed_colour_index,
     home_span,
     nice_ceiling,
     tick_labels,
@@ -219,3 +221,23 @@ def test_a_count_is_ticked_in_whole_numbers(qtbot: QtBot) -> None:
     ticks = chart._axes["left"]._tickLevels[0]
     assert [value for value, _label in ticks] == [0.0, 1.0, 2.0]
     assert [label for _value, label in ticks] == ["0", "1", "2"]
+
+
+def test_a_provider_keeps_its_colour_whatever_order_its_calls_come_in() -> None:
+    """A person's pass (2026-11-30, F7): OpenAI's hit-rate line was blue in one run and orange
+    in the next, its colour the order this process first met it. Its colour is its place among
+    the providers the engine knows; a second line on that colour moves to the next free one."""
+    known = ["claude", "codex", "anthropic", "openai", "groq"]
+
+    def colours(order: list[str]) -> dict[str, int]:
+        taken: dict[str, int] = {}
+        for name in order:
+            taken[name] = fixed_colour_index(name, known, taken.values())
+        return taken
+
+    assert colours(["openai", "groq"]) == colours(["groq", "openai"]) == {"openai": 3, "groq": 4}
+    # One no longer known: by a checksum of its name, the same in every process (not hash()).
+    assert fixed_colour_index("gone", known, ()) == zlib.crc32(b"gone") % 10
+    # Eleven providers on ten colours: the last goes where no line is.
+    many = [f"p{i}" for i in range(11)]
+    assert fixed_colour_index("p10", many, set(range(10)) - {7}) == 7

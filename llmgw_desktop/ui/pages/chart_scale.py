@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+import zlib
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 from llmgw_desktop.engine.api import MetricsSeries
@@ -22,6 +23,7 @@ __all__ = [
     "ago_spacing",
     "clock_span",
     "first_active",
+    "fixed_colour_index",
     "home_span",
     "nice_ceiling",
     "span_words",
@@ -66,6 +68,17 @@ SERIES_COLOURS = (
     "#bab0ac",  # grey
     "#edc948",  # yellow
 )
+
+
+def fixed_colour_index(name: str, known: Sequence[str], taken: Collection[int]) -> int:
+    """The colour (index into `SERIES_COLOURS`) of the series `name`: its place among the
+    `known` names (a name not among them by a checksum of it), so it keeps its colour from one
+    run to the next whatever order its data comes in; moved on to the next colour no series in
+    `taken` holds, where one does."""
+    count = len(SERIES_COLOURS)
+    start = known.index(name) if name in known else zlib.crc32(name.encode())
+    free = (i % count for i in range(start, start + count) if i % count not in taken)
+    return next(free, start % count)
 
 
 def nice_ceiling(value: float) -> float:

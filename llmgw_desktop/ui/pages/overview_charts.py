@@ -21,8 +21,10 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.design import SPACE, scaled_font
 from llmgw_desktop.ui.pages.chart_scale import (
+    SERIES_COLOURS,
     Unit,
     first_active,
+    fixed_colour_index,
     home_span,
     nice_ceiling,
     span_words,
@@ -414,6 +416,12 @@ class LiveCharts(QWidget):
             self._tokens_plot, [*series.input_tokens_per_s, *series.output_tokens_per_s]
         )
 
+    def _hit_colour(self, provider: str, names: ProviderNames) -> QColor:
+        """The same colour for `provider` in every run (`fixed_colour_index`)."""
+        used = {curve_colour(curve) for curve in self.hit_curves.values()}
+        taken = {index for index, colour in enumerate(SERIES_COLOURS) if colour in used}
+        return series_colour(fixed_colour_index(provider, list(names.by_id), taken))
+
     def _draw_hits(self, series: MetricsSeries, times: list[float]) -> None:
         with_rate = []
         for provider, rates in series.hit_rate.items():
@@ -421,11 +429,14 @@ class LiveCharts(QWidget):
                 continue  # (the legend read "never sent" beside OpenAI, a review found)
             curve = self.hit_curves.get(provider)
             if curve is None:
-                colour = series_colour(len(self.hit_curves))
-                # Named as every page names it (`mistral-api` is "Mistral API"), in the legend
-                # and on hover.
-                name = ProviderNames.of(self._engine).name(provider)
-                curve = self._hits_plot.add_series(name, colour, width=2)
+                names = ProviderNames.of(self._engine)
+                curve = self._hits_plot.add_series(
+                    # Named as every page names it (`mistral-api` is "Mistral API"), in the
+                    # legend and on hover.
+                    names.name(provider),
+                    self._hit_colour(provider, names),
+                    width=2,
+                )
                 self.hit_curves[provider] = curve
             if any(rate == rate for rate in rates):  # NaN != NaN: a bucket without a rate
                 with_rate.append((curve.name, curve))
