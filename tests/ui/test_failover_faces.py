@@ -74,6 +74,10 @@ def test_agents_and_the_recorder_count_what_clients_sent(on_window: OnWindow) ->
             lambda: recorder.model.loaded == attempts and not recorder.model.loading, "rows"
         )
         await until(lambda: recorder.failed_button.text() == "Unanswered only (0)", "the count")
+        # Its count line counts requests as the Overview does, and the attempts apart (a
+        # person's pass read "41 requests" beside an Overview's 38).
+        count = f"{CALLS} requests · {failed_over} provider calls failed over"
+        await until(lambda: recorder.count_label.text() == count, "the requests counted")
         _shot(window, recorder, "recorder-failover")
         states = _states(recorder)
         assert states.count("failed over") == failed_over, states

@@ -33,6 +33,7 @@ from llmgw_desktop.engine.recorder.filters import (
     PageCursor,
     RecorderFilters,
     count_sql,
+    failed_over_sql,
     only_text,
     page_sql,
     text_expression,
@@ -186,6 +187,17 @@ class RecorderQuery:
             return int(self._execute(sql, params).fetchone()[0])
 
         return await self._db.read(read)
+
+    async def count_failed_over(self, filters: RecorderFilters) -> int:
+        """How many of the rows `count` counts are attempts that failed over to another
+        target: the rows less these are the requests clients sent (`attempts.py`). Asked after
+        `count`, whose flush it reads."""
+
+        def read() -> int:
+            sql, params = failed_over_sql(self._db.models.database, filters)
+            return int(self._execute(sql, params).fetchone()[0])
+
+        return 0 if filters.failed_only else await self._db.read(read)
 
     async def detail(self, record_id: str) -> RecordDetail | None:
         """The row in full (JSON fields parsed), plus its job's prompt and answer if any."""

@@ -396,14 +396,21 @@ class RecorderPage(Page):
         self.filters.offer(await self._query.choices(), self.model.names)
 
     def _show_count(self) -> None:
+        """`8 requests · 2 provider calls failed over`: the requests as the Overview counts
+        them (a row is an attempt; `attempts.py`), then the attempts that failed over."""
         total, loaded = self.model.total, self.model.loaded
         if total is None:
-            text = f"showing {loaded:,} · counting…" if loaded else "counting…"
-        elif loaded < total:
+            self.count_label.setText(f"showing {loaded:,} · counting…" if loaded else "counting…")
+            return
+        over = self.model.failed_over
+        requests = total - over
+        text = f"{requests:,} request{'s' if requests != 1 else ''}"
+        if over:
+            text += f" · {over:,} provider call{'s' if over != 1 else ''} failed over"
+        if loaded < total:
             which = "oldest" if self.model.oldest_first else "newest"
-            text = f"{total:,} requests · showing the {which} {loaded:,}, scroll for more"
-        else:
-            text = f"{total:,} request{'s' if total != 1 else ''}"
+            rows = f"{loaded:,} rows" if over else f"{loaded:,}"
+            text += f" · showing the {which} {rows}, scroll for more"
         self.count_label.setText(text)
 
     def _page_loaded(self, loaded: int) -> None:

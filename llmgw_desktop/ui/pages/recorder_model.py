@@ -207,6 +207,7 @@ class RecorderTableModel(QAbstractTableModel):
         self._fetching = False
         self._count_asked = 0
         self._total: int | None = None
+        self._failed_over = 0
         self._counting = False
 
     # -- what the page reads ------------------------------------------------------------------
@@ -230,6 +231,11 @@ class RecorderTableModel(QAbstractTableModel):
     @property
     def total(self) -> int | None:
         return self._total
+
+    @property
+    def failed_over(self) -> int:
+        """How many of the `total` rows are attempts that failed over (as of the last count)."""
+        return self._failed_over
 
     @property
     def loaded(self) -> int:
@@ -386,11 +392,12 @@ class RecorderTableModel(QAbstractTableModel):
     async def _count(self, asked: int, filters: RecorderFilters) -> None:
         try:
             total = await self._query.count(filters)
+            failed_over = await self._query.count_failed_over(filters) if total else 0
         finally:
             if asked == self._count_asked:
                 self._counting = False
         if asked == self._count_asked:
-            self._total = total
+            self._total, self._failed_over = total, failed_over
             self.countChanged.emit(total)
 
     # -- QAbstractTableModel ------------------------------------------------------------------

@@ -567,3 +567,13 @@ async def test_unanswered_only_leaves_out_attempts_that_failed_over(db: Database
     assert {r.id for r in page.rows if r.failed_over} == over
     assert not any(r.unsuccessful for r in page.rows if r.failed_over)
     assert await query.count(RecorderFilters()) == len(rows)
+    # The count line's attempts: those that failed over among the rows a filter keeps.
+    assert await query.count_failed_over(RecorderFilters()) == len(over)
+    provider = next(r["provider"] for r in rows if r["failed_over"])
+    by_one = [r for r in rows if r["failed_over"] and r["provider"] == provider]
+    assert by_one
+    assert await query.count_failed_over(RecorderFilters(provider=provider)) == len(by_one)
+    assert await query.count_failed_over(filters) == 0
+    # With the search box's text too (its index's condition beside the marked rows' index).
+    searched = RecorderFilters(text=str(next(r["model"] for r in rows if r["failed_over"])))
+    assert 0 < await query.count_failed_over(searched) <= len(over)
