@@ -48,6 +48,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
 from llmgw_desktop.engine.auth.principals import Principal as Principal
 from llmgw_desktop.engine.auth.service import AuthService as AuthService
 from llmgw_desktop.engine.budgets.definition import format_amount as format_amount
+from llmgw_desktop.engine.budgets.definition import format_share as format_share
 from llmgw_desktop.engine.budgets.refusals import BudgetExceeded as BudgetExceeded
 from llmgw_desktop.engine.budgets.refusals import BudgetStatus as BudgetStatus
 from llmgw_desktop.engine.budgets.refusals import refusing_every_call as refusing_every_call

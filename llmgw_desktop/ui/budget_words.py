@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmgw_desktop.config.budgets import Unit
-from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount
+from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount, format_share
 from llmgw_desktop.ui.kit.spend_bar import NEAR, spend_tone
 
 PER_PERIOD = {"daily": "per day", "monthly": "per month"}
@@ -151,7 +151,7 @@ def spent_words(status: BudgetStatus) -> str:
     if not status.limit:
         return f"{spent} {budget.period_word}"
     limit = format_amount(budget.unit, status.limit)
-    return f"{spent} of {limit} {budget.period_word} ({status.fraction:.0%})"
+    return f"{spent} of {limit} {budget.period_word} ({format_share(status.fraction)})"
 
 
 def spent_note(status: BudgetStatus, cache: CacheParts | None = None) -> str:
@@ -218,7 +218,7 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
             words += ", refusing calls"
             short += f" · {budget_name(status)} refusing calls"
         else:
-            short += f" · {budget_name(status)} {status.fraction:.0%}"
+            short += f" · {budget_name(status)} {format_share(status.fraction)}"
     elif past:
         counts = []
         if exceeded:
@@ -293,7 +293,7 @@ def _spent_of_limit(status: BudgetStatus) -> str:
     spent = format_amount(unit, status.spent)
     if not status.limit:
         return spent
-    return f"{spent} / {format_amount(unit, status.limit)} ({status.fraction:.0%})"
+    return f"{spent} / {format_amount(unit, status.limit)} ({format_share(status.fraction)})"
 
 
 def _count(count: int, noun: str, state: str) -> str:

@@ -322,16 +322,19 @@ class TrayIcon(QObject):
         return "\n".join(lines)
 
     def _budget_lines(self) -> list[str]:
-        """The last error, the budget refusing every call and the nearest budget's burn-down,
-        each budget said once: one refusing every call in its refusing line, which says what
-        it does and until when (its used-up notice as the last error and its burn-down said it
-        twice more), a budget's notice not again beside its burn-down."""
+        """The last error (unless a line above said it), the budget refusing every call and the
+        nearest budget's burn-down, each budget said once: one refusing every call in its
+        refusing line, which says what it does and until when (its used-up notice as the last
+        error and its burn-down said it twice more), a budget's notice not again beside its
+        burn-down."""
         refusing, nearest = self.refusing, self._budgets.nearest()
         if refusing is not None and nearest is not None and nearest.budget == refusing.budget:
             nearest = None
         said = {status.budget.key for status in (refusing, nearest) if status is not None}
         lines = []
-        if self.last_error and self._last_error_budget not in said:
+        # A provider's failure as the last error is its "Failing" line's, said above.
+        told = self._last_error_budget in said or self._last_error_of in self.failing
+        if self.last_error and not told:
             lines.append(f"Last error: {_cut(self.last_error)}")
         if refusing is not None:
             lines.append(_cut(refusing_words(refusing)))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from llmgw_desktop.config.budgets import Period, Unit
 from llmgw_desktop.engine.tokens.money import format_usd
 
-__all__ = ["budget_zone", "format_amount", "period_bounds"]
+__all__ = ["budget_zone", "format_amount", "format_share", "period_bounds"]
 
 
 def budget_zone(name: str, *, shared_store: bool) -> tzinfo | None:
@@ -53,3 +53,14 @@ def format_amount(unit: Unit, amount: float) -> str:
     if amount >= 10_000:
         return f"{amount / 1_000:.1f}k tokens".replace(".0k", "k")
     return f"{int(amount):,} tokens"
+
+
+def format_share(fraction: float) -> str:
+    """`82%` of a budget used, as every face says it: `under 1%` for a little spent (a bare
+    `0%` read as nothing spent, beside another budget's figure), and `99%` until the limit is
+    reached (never a rounded `100%` for a budget that still admits calls)."""
+    if 0 < fraction < 0.005:
+        return "under 1%"
+    if 0.99 <= fraction < 1:
+        return "99%"
+    return f"{fraction:.0%}"

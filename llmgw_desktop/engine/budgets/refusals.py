@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from llmgw_desktop.config.budgets import Budget
-from llmgw_desktop.engine.budgets.definition import format_amount
+from llmgw_desktop.engine.budgets.definition import format_amount, format_share
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 
@@ -100,7 +100,7 @@ class BudgetStatus:
         """`Budget: project shop daily dollars 82% of $5.00 today` (the tray's line)."""
         b = self.budget
         return (
-            f"Budget: {b.name}{self.lane_words} {self.fraction * 100:.0f}% of "
+            f"Budget: {b.name}{self.lane_words} {format_share(self.fraction)} of "
             f"{format_amount(b.unit, self.limit)} {b.period_word}"
         )
 

@@ -32,6 +32,7 @@ from llmgw_desktop.engine.api import (
     BudgetStatus,
     CacheParts,
     format_amount,
+    format_share,
     parse_budgets,
 )
 from llmgw_desktop.ui.badge import status_cell
@@ -270,7 +271,7 @@ class BudgetsPage(Page):
         set_figure(items[SPENT], format_amount(b.unit, status.spent))
         items[SPENT].setToolTip(f"{items[SPENT].text()}, {self.notes[row]}".rstrip(", "))
         used = items[BAR_COLUMN]
-        percent = f"{status.fraction:.0%}"
+        percent = format_share(status.fraction)
         if used.text() != percent:
             used.setText(percent)
         used.setData(BAR_ROLE, (status.fraction, spend_tone(status.spent, b.hard, b.soft)))

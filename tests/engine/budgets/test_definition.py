@@ -12,7 +12,12 @@ import pytest
 from llmgw_desktop.config.budgets import MAX_LIMIT, BudgetProblem, parse_budgets
 from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.config.settings import ConfigError, load_settings
-from llmgw_desktop.engine.budgets.definition import budget_zone, format_amount, period_bounds
+from llmgw_desktop.engine.budgets.definition import (
+    budget_zone,
+    format_amount,
+    format_share,
+    period_bounds,
+)
 
 GOOD = """
 [[budgets]]
@@ -152,6 +157,18 @@ def test_amounts_read_as_money_or_tokens() -> None:
     assert format_amount("tokens", 950) == "950 tokens"
     assert format_amount("tokens", 200_000) == "200k tokens"
     assert format_amount("tokens", 1_500_000) == "1.5M tokens"
+
+
+def test_a_share_of_a_budget_reads_as_spent_or_not_and_full_only_when_it_is() -> None:
+    """A person's pass (2026-11-30): the tray's line read a budget "0%" used where it had
+    spent, beside a dollar figure of 0.2 %; a share rounded to 100 % read as used up."""
+    assert format_share(0) == "0%"
+    assert format_share(0.002) == "under 1%"
+    assert format_share(0.006) == "1%"
+    assert format_share(0.82) == "82%"
+    assert format_share(0.996) == "99%"
+    assert format_share(1.0) == "100%"
+    assert format_share(1.3) == "130%"
 
 
 @pytest.mark.parametrize(
