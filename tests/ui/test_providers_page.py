@@ -313,6 +313,41 @@ def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
     qloop.run_until_complete(scenario())
 
 
+def test_refresh_reads_the_providers_model_lists_again(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    """A person's pass (2026-11-30, F8): OpenAI's list lost a model an alias names; Refresh
+    left "Read from the server at 06:13" and no warning, and only a restart read the list
+    (the next read was due in an hour), and a Refresh pressed during a load checked nothing.
+    Refresh reads the lists now."""
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            upstream.model_ids["chat"] = ["gpt-4o-mini", "gpt-4o"]
+            async with providers_page(
+                loaded,
+                upstream,
+                overrides={
+                    "gateway.aliases": {"fast": "gpt-4o-mini"},
+                    "gateway.models_refresh_s": 3600,
+                },
+            ) as (page, engine, _actions):
+                await engine.gateway.directory.refresh()  # the start-up read has finished
+                await page.refresh()
+                assert not page.stale_label.isVisible()
+                upstream.model_ids["chat"] = ["gpt-5.5", "gpt-4o"]  # gpt-4o-mini is gone
+                # Pressed while the page loads (an event's redraw, its timer): the reload after
+                # that load rechecks (it reloaded without rechecking anything).
+                page.request_refresh()
+                assert page.tasks.running
+                page.refresh_button.click()
+                await until(lambda: page.stale_label.isVisible(), "the list read again")
+                assert "alias 'fast' names 'gpt-4o-mini'" in page.stale_label.text()
+                assert "model lists" in page.refresh_button.toolTip()
+
+    qloop.run_until_complete(scenario())
+
+
 def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_the_gateway(
     qloop: qasync.QEventLoop, loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

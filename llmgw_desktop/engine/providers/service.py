@@ -358,6 +358,11 @@ class ProvidersService:
             await self._logins.check()
         await self._gateway.directory.refresh()
 
+    async def read_lists_now(self) -> None:
+        """Probe the local servers and read every API provider's model list now, due or not
+        (the page's Refresh: a person checking a list the stale-model warning names)."""
+        await self._gateway.directory.refresh(force=True)
+
     async def first_look(self) -> None:
         """Return once the gateway's first look at the providers has ended (local servers
         probed, model lists read, then the CLIs and agents looked at: a key refused while the

@@ -26,6 +26,7 @@ Kind give way first on a narrow window (the details have them).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from llmgw_desktop.engine.api import CliAccount
@@ -95,6 +96,7 @@ class ProvidersPage(Page):
         self._chosen: dict[str, str] = {}  # row key -> the model picked for its tests
         self._loading = False
         self._reload = False
+        self._recheck_after = False  # a Refresh pressed during a load: the reload rechecks
         self._pending_select: str | None = None
 
         head = self._page_head()
@@ -155,7 +157,9 @@ class ProvidersPage(Page):
         self.refresh_button = head.add_action(
             action_button("Refresh", "refreshProviders", icon="refresh")
         )
-        self.refresh_button.setToolTip("Check versions, keys, logins and switches again")
+        self.refresh_button.setToolTip(
+            "Check versions, keys, logins and switches again, and read the model lists"
+        )
         self.refresh_button.clicked.connect(lambda: self.request_refresh(recheck=True))
         # Your own OpenAI- or Anthropic-compatible endpoints (`provider_editor.py`).
         self.add_button = head.add_action(
@@ -221,7 +225,8 @@ class ProvidersPage(Page):
             self._health_timer.start()
 
     def request_refresh(self, *, recheck: bool = False) -> None:
-        """Reload in the background while shown; a request during a load reloads once after."""
+        """Reload in the background while shown; a request during a load reloads once after
+        (rechecking, when any of those requests was a Refresh)."""
         if recheck:
             self._cli_models.clear()
             self.accounts.clear()
@@ -229,6 +234,7 @@ class ProvidersPage(Page):
             return
         if self._loading:
             self._reload = True
+            self._recheck_after |= recheck
             return
         self._loading = True
         if not self.tasks.spawn(self._load(recheck), what="load the providers"):
@@ -240,8 +246,8 @@ class ProvidersPage(Page):
         finally:
             self._loading = False
         if self._reload:
-            self._reload = False
-            self.request_refresh()
+            recheck, self._reload, self._recheck_after = self._recheck_after, False, False
+            self.request_refresh(recheck=recheck)
 
     async def refresh(self, *, recheck: bool = False) -> None:
         """Load every provider and redraw the list, keeping the choice. The first load
@@ -249,7 +255,10 @@ class ProvidersPage(Page):
         if not self.rows:
             self._draw(await load_provider_rows(self.engine, self._cli_models, versions=False))
         if recheck:
-            await self.engine.providers.cli_statuses(refresh=True)
+            await asyncio.gather(
+                self.engine.providers.cli_statuses(refresh=True),
+                self.engine.providers.read_lists_now(),
+            )
         self._draw(await load_provider_rows(self.engine, self._cli_models))
         self._show_stale(stale_warnings(self.engine))
         providers = self.engine.providers
