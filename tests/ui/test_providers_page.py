@@ -34,6 +34,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
     CHECKING,
     circuit_text,
     load_provider_rows,
+    models_note,
     switchable,
 )
 from llmgw_desktop.ui.pages.provider_table import COLUMNS, STATUS_COLUMN, SWITCH_COLUMN
@@ -843,3 +844,16 @@ def test_a_target_cooling_outside_every_route_says_it_is_in_none(qtbot: QtBot) -
     assert cells[:3] == [NO_ROUTE, "openai/gpt-5-fake", "–"], cells
     assert cells[6].startswith("Circuit open (tried last) until "), cells[6]
     assert view.heading.text() == RESTING_HEADING
+
+
+def test_the_models_note_says_plus_only_where_something_is_added() -> None:
+    """A person's pass (2026-11-30, F9): a provider of one's own read "Read from the provider
+    at 06:13, plus config.toml" where config.toml named no model of it (only a route's target
+    it lists itself)."""
+    read = {
+        "modelsSource": "upstream",
+        "modelsFetchedAt": 1_764_000_000,
+        "modelsFrom": "config.toml",
+    }
+    assert "plus" not in models_note({**read, "modelsNotListed": []})
+    assert models_note({**read, "modelsNotListed": ["my-model"]}).endswith(", plus config.toml")

@@ -53,6 +53,7 @@ __all__ = [
     "circuit_open",
     "circuit_text",
     "load_provider_rows",
+    "models_note",
     "ready_words",
     "stale_warnings",
     "status_line",
@@ -335,7 +336,9 @@ def stale_warnings(engine: Engine) -> tuple[str, ...]:
     return tuple(ref.describe() for ref in engine.providers.stale_references())
 
 
-def _models_note(entry: Mapping[str, object]) -> str:
+def models_note(entry: Mapping[str, object]) -> str:
+    """Where a provider's models come from (its `/v1/providers` entry): `Read from the
+    provider at 06:13, plus the built-in list`, and why its last read failed."""
     source, fetched, error = (
         entry.get("modelsSource"),
         entry.get("modelsFetchedAt"),
@@ -347,8 +350,9 @@ def _models_note(entry: Mapping[str, object]) -> str:
         else None
     )
     if source == "upstream" and when:
-        plus = entry.get("modelsFrom") or "the built-in list"
-        note = f"Read from the provider at {when}, plus {plus}"
+        note = f"Read from the provider at {when}"
+        if entry.get("modelsNotListed"):  # said only where it adds a model the list lacks
+            note += f", plus {entry.get('modelsFrom') or 'the built-in list'}"
     elif source == "server":
         # A local server, or a provider pointed at another server: its list is all it serves.
         note = f"Read from the server at {when}" if when else "Read from the server"
@@ -464,7 +468,7 @@ def _api_row(
         notes=(),
         where=str(entry.get("baseUrl") or ""),
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
-        models_note=_models_note(entry),
+        models_note=models_note(entry),
         not_listed=tuple(str(m) for m in not_listed) if isinstance(not_listed, list) else (),
         models_from=str(entry.get("modelsFrom") or ""),
         circuit=api_circuit_text(resting, pid),
