@@ -91,6 +91,7 @@ from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import SecretsFound as SecretsFound
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
 from llmgw_desktop.engine.events import answer_follows as answer_follows
+from llmgw_desktop.engine.gateway.balancing.views import TARGET_STATES as TARGET_STATES
 from llmgw_desktop.engine.gateway.balancing.views import RouteView as RouteView
 from llmgw_desktop.engine.gateway.balancing.views import TargetView as TargetView
 from llmgw_desktop.engine.gateway.balancing.views import failure_words as failure_words

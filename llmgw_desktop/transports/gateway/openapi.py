@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop import __version__
+from llmgw_desktop.engine.api import TARGET_STATES
 
 __all__ = ["openapi_document"]
 
@@ -176,7 +177,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Recent time to first token, fading when not renewed.",
             },
             "inFlight": {"type": "integer"},
-            "state": {"type": "string", "enum": ["closed", "cooling", "open", "half_open"]},
+            "state": {"type": "string", "enum": list(TARGET_STATES)},
             "coolingSeconds": {
                 "type": ["number", "null"],
                 "description": "How long yet it goes behind the other targets.",

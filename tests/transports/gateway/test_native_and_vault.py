@@ -77,6 +77,14 @@ async def test_openapi_describes_the_native_endpoints(gateway: GatewayRuntime) -
     assert body["openapi"].startswith("3.")
     for path in ("/v1/generate", "/v1/providers", "/v1/credentials", "/v1/files/{id}"):
         assert path in body["paths"]
+    # Every state a route's target can be in, `hung` (no answer to the probe) too.
+    schemas = body["components"]["schemas"]
+    states = next(
+        schema["properties"]["state"]["enum"]
+        for schema in schemas.values()
+        if "trialInFlight" in schema.get("properties", {})
+    )
+    assert set(states) == {"closed", "cooling", "open", "half_open", "hung"}
 
 
 async def test_credentials_round_trip_masked(gateway: GatewayRuntime) -> None:

@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine.circuit import CircuitState
 from llmgw_desktop.engine.gateway.outcomes import Outcome
 
-__all__ = ["RouteView", "TargetView", "failure_words"]
+__all__ = ["TARGET_STATES", "RouteView", "TargetView", "failure_words"]
+
+# Every `TargetView.state`: a circuit's state, or hung (no answer to the gateway's probe:
+# `liveness.py`). `/openapi.json` lists these.
+TARGET_STATES: tuple[str, ...] = (*(state.value for state in CircuitState), Outcome.HUNG.value)
 
 # A target's failures in a person's words, where the outcome has words of its own (a status is
 # said as its digits: "after 429"): the route table's and the recorder's reason for a target's
@@ -43,9 +48,7 @@ class TargetView:
     # Time to first token as of its last answer (None: none in this process, or none lately).
     latency_s: float | None = None
     in_flight: int = 0
-    # For everyone: closed, cooling, open, half_open (`engine/circuit.CircuitState`), or hung (no
-    # answer to the gateway's probe: `liveness.py`).
-    state: str = "closed"
+    state: str = "closed"  # for everyone: one of `TARGET_STATES`
     cooling_s: float | None = None  # goes behind the others for this long yet
     failures: int = 0  # in a row that count for everyone (`health.py`)
     last_error: str | None = None  # the last failure's outcome (`429`, `503`, `hung`)
