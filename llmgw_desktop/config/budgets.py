@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llmgw_desktop.config.principals import LOCAL, is_principal_id
+from llmgw_desktop.config.principals import LOCAL, is_principal_id, principal_words
 from llmgw_desktop.config.words import one_of
 
 __all__ = [
@@ -97,8 +97,15 @@ class Budget:
 
     @property
     def label(self) -> str:
-        """How a person reads its scope: `project shop`, `agent claude-code`, `global`."""
-        return "global" if self.kind == "global" else f"{self.kind} {self.value}"
+        """How a person reads its scope: `project shop`, `agent claude-code`, `global`, `key
+        ci-bot` (a principal's, by `principal_words`), `each remote caller`."""
+        if self.kind == "global":
+            return "global"
+        if self.kind == "principal":
+            return (
+                "each remote caller" if self.value == EACH_REMOTE else principal_words(self.value)
+            )
+        return f"{self.kind} {self.value}"
 
     @property
     def measure(self) -> str:

@@ -103,7 +103,7 @@ async def test_a_per_principal_cap_keeps_one_caller_from_the_shared_budget(
     )
     await _ask(gateway, _as("mallory", "any-name"))
     error = await _refused(gateway, _as("mallory", "another-name"))
-    assert "principal * (user:mallory)" in error["message"], error
+    assert "each remote caller (user:mallory)" in error["message"], error
     await _ask(gateway, _as("alice"))
     await _ask(gateway, _local(gateway))
     await _ask(gateway, _local(gateway))  # the local user has no remote cap

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from llmgw_desktop.config.budgets import Budget
+from llmgw_desktop.config.principals import principal_words
 from llmgw_desktop.engine.budgets.definition import format_amount, format_share
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -48,11 +49,6 @@ UNPRICED_MODEL = "unpriced_model"
 HELD_BY_RUNNING_CALLS = "held_by_running_calls"
 UNCOUNTED = "uncounted"
 UNMETERED_CLI = "unmetered_cli"
-
-
-# Whose lane a per-caller budget's figures are, in words (the engine's principal ids).
-_LANE_WORDS = {"local": "you", "gateway-bearer": "the master token"}
-_LANE_KINDS = {"key": "key {}", "oauth": "OAuth client {}", "user": "user {}"}
 
 
 class BudgetExceeded(EngineError):
@@ -114,12 +110,7 @@ class BudgetStatus:
     def lane_words(self) -> str:
         """` (OAuth client ci-bot)`: the lane in words, for what a person reads (the tray, the
         notices; they said ` (oauth:ci-bot)`)."""
-        if not self.lane:
-            return ""
-        kind, _, name = self.lane.partition(":")
-        shape = _LANE_KINDS.get(kind)
-        words = _LANE_WORDS.get(self.lane) or (shape.format(name) if shape and name else self.lane)
-        return f" ({words})"
+        return f" ({principal_words(self.lane)})" if self.lane else ""
 
     def reset_text(self) -> str:
         return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)

@@ -159,6 +159,23 @@ def test_amounts_read_as_money_or_tokens() -> None:
     assert format_amount("tokens", 1_500_000) == "1.5M tokens"
 
 
+def test_a_budget_of_a_principal_is_named_in_words() -> None:
+    """A key's budget notice read "principal key:ci-bot daily dollars" (the helpers' pass,
+    2026-11-30); a principal is named as the tray names a lane."""
+    tables = [
+        {"scope": "principal=key:ci-bot", "unit": "usd", "period": "daily", "hard": 1},
+        {"scope": "principal=*", "unit": "tokens", "period": "daily", "hard": 100},
+        {"scope": "principal=local", "unit": "usd", "period": "monthly", "hard": 5},
+        {"scope": "project=shop", "unit": "usd", "period": "monthly", "hard": 5},
+    ]
+    assert [b.name for b in parse_budgets(tables)] == [
+        "key ci-bot daily dollars",
+        "each remote caller daily tokens",
+        "you monthly dollars",
+        "project shop monthly dollars",
+    ]
+
+
 def test_a_share_of_a_budget_reads_as_spent_or_not_and_full_only_when_it_is() -> None:
     """A person's pass (2026-11-30): the tray's line read a budget "0%" used where it had
     spent, beside a dollar figure of 0.2 %; a share rounded to 100 % read as used up."""
