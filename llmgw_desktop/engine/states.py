@@ -5,6 +5,12 @@ work, so they must never disagree: the words for an ending are defined here once
 state sets take them from here. A row has a few states a job never has (it was refused
 before any job existed, or it joined another job), and one a job has under another name
 (`started`, for a call whose job is queued or running).
+
+Code run for every request names a member it compares with as a module global of its own
+(`_FAILED = RecordState.FAILED`), not `RecordState.FAILED` at each use: on Python 3.11 a read
+through an enum class passes `EnumType.__getattr__`'s hook (about a thousand instructions,
+where a global is a few; 3.12 has no such hook). The value is the member itself, so every
+comparison is the one it was.
 """
 
 from __future__ import annotations

@@ -79,6 +79,9 @@ FAILING_RATE: Final = 0.5
 DEGRADED_RATE: Final = 0.1
 MIN_CALLS_FOR_RATE: Final = 4
 _COUNTED: Final = frozenset({RecordState.COMPLETED, RecordState.FAILED})
+# Compared for every request: module globals, not enum reads (`engine/states.py`).
+_FAILED: Final = RecordState.FAILED
+_CANCELED: Final = RecordState.CANCELED
 # The statuses with which an upstream refuses the request itself, not for its key, its rate or
 # trouble of its own (those are `KEY_STATUSES` and `RETRYABLE_STATUSES`): a mistyped model's
 # 404, a field it does not take (400, 422), a body too large (413): a caller's typo must not
@@ -233,14 +236,14 @@ def asked_provider(event: RequestFinished) -> bool:
     rows read back at start are counted by the same rule (`recorder.rows._ASKED`)."""
     if event.caller == KEY_CHECK_CALLER or event.from_cache:
         return False
-    if event.state == RecordState.CANCELED:
+    if event.state == _CANCELED:
         return event.first_token_s is not None
     return event.state in _COUNTED and event.error_code not in NOT_THE_PROVIDERS_CODES
 
 
 def provider_failed(event: RequestFinished) -> bool:
     """Whether the provider was asked and failed (the errors the desk counts)."""
-    return event.state == RecordState.FAILED and asked_provider(event)
+    return event.state == _FAILED and asked_provider(event)
 
 
 class _Calls:
@@ -393,10 +396,10 @@ class CallHealth:
             if len(self._calls) >= MAX_PROVIDERS:
                 return
             calls = self._calls[event.provider] = _Calls()
-        failed = event.state == RecordState.FAILED
+        failed = event.state == _FAILED
         latency_ms = (
             None
-            if event.state == RecordState.CANCELED
+            if event.state == _CANCELED
             else max(0.0, (event.finished_at - event.started_at) * 1000)
         )
         at = self._clock()

@@ -102,6 +102,9 @@ PRICE_MEMO_MAX: Final = 512
 _FOLD_S: Final = 5
 # Rows the gateway said no to before asking any provider (`health.asked_provider` is the rest).
 _REFUSED_STATES: Final = frozenset({"refused", "denied"})
+# Compared for every request: module globals, not enum reads (`engine/states.py`).
+_FAILED: Final = RecordState.FAILED
+_CANCELED: Final = RecordState.CANCELED
 # Failed rows remembered with where they were counted, for the attempt that takes one's request
 # over (`AttemptFailedOver`, at once after): a bound whatever fails.
 _FAILED_KEPT: Final = 1024
@@ -378,17 +381,17 @@ class LiveMetrics:
         if cost:
             row[COST] += cost
         state = event.state
-        if state == RecordState.FAILED:
+        if state == _FAILED:
             self._remember_failed(event.record_id, provider, bucket)
         if asked_provider(event):
             row[ASKED] += 1.0
-            if state == RecordState.FAILED:  # `provider_failed`
+            if state == _FAILED:  # `provider_failed`
                 row[ERRORS] += 1.0
         elif state in _REFUSED_STATES:  # a refused request is never one a provider was asked
             row[REFUSED] += 1.0
         elif event.from_cache:
             row[CACHED] += 1.0
-        elif state == RecordState.CANCELED:
+        elif state == _CANCELED:
             row[CANCELED] += 1.0
 
     def _new_pending_row(self, provider: str) -> tuple[str, list[float]]:

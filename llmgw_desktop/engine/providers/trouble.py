@@ -65,6 +65,8 @@ _REFUSED_CODES = KEY_REFUSED_CODES | {ErrorCode.UPSTREAM_KEY_REFUSED.value}
 LASTING_CODES = (
     frozenset({ErrorCode.AUTH_REQUIRED.value, ErrorCode.NOT_INSTALLED.value}) | _REFUSED_CODES
 )
+# Compared for every request: module globals, not enum reads (`engine/states.py`).
+_COMPLETED = RecordState.COMPLETED
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,7 @@ class ProviderTrouble:
         switch = event.provider
         if switch not in self._switch_ids:
             return
-        if event.state == RecordState.COMPLETED:
+        if event.state == _COMPLETED:
             self._troubles.pop(switch, None)
         elif code in LASTING_CODES:
             key = event.failed_key if code in KEY_REFUSED_CODES else ""

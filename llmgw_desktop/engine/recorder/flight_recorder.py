@@ -54,6 +54,8 @@ MAX_PENDING_DEFAULT = 50_000
 FAILED_KEPT = 1024
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
+# Compared for every request: module globals, not enum reads (`engine/states.py`).
+_FAILED = RecordState.FAILED
 
 
 class _Opened(NamedTuple):
@@ -256,7 +258,7 @@ class FlightRecorder:
             row["route_json"] = {**row["route_json"], "firstTokenMs": waited}
         error_code = fields.get("error_code")
         failed_key = "" if error_code is None else _last_key(row.get("route_json"))
-        if state == RecordState.FAILED and opened is not None:
+        if state == _FAILED and opened is not None:
             self._remember_failed(record_id, opened)
         self._pending.merge(record_id, row)
         if self._journal is not None:

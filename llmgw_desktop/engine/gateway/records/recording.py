@@ -36,6 +36,9 @@ from llmgw_desktop.engine.tokens.usage import Usage
 __all__ = ["Estimates", "RequestRecords", "estimated_usage", "held_usage"]
 
 log = logging.getLogger(__name__)
+# Compared for every request: module globals, not enum reads (`engine/states.py`).
+_COMPLETED = RecordState.COMPLETED
+_FAILED = RecordState.FAILED
 
 
 class Estimates(Protocol):
@@ -404,9 +407,9 @@ class RequestRecords:
         state: str
         code: str | None
         if outcome.error is not None:
-            state, code = RecordState.FAILED, "stream_broken"
+            state, code = _FAILED, "stream_broken"
         elif outcome.completed:
-            state, code = RecordState.COMPLETED, None
+            state, code = _COMPLETED, None
         else:
             state, code = self.cut()
         # OpenAI's dialects report usage in their last event only: a stream cut before it (the
