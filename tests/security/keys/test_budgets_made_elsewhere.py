@@ -67,7 +67,7 @@ async def test_a_key_made_by_the_cli_while_the_gateway_runs_is_held_to_its_budge
     # every call after it is refused, at once, by the process that never saw the key made.
     assert [status for status, _ in answers] == [200, 402, 402, 402], answers
     refusal = answers[1][1]
-    assert refusal["code"] == "budget_exceeded" and "key:cli-made" in refusal["message"]
+    assert refusal["code"] == "budget_exceeded" and "key cli-made" in refusal["message"]
     assert "$0.20" in refusal["message"], refusal
     assert len(upstream.llm_requests) == 1
     # The legitimate path: a key with room is served, by the same process.
