@@ -183,7 +183,7 @@ async def test_claude_code_is_held_to_its_keys_budget(
         "claude", "-p", "say hello", env=env, cwd=home / "work", timeout_s=REFUSED_RUN_TIMEOUT_S
     )
     assert "FAKE-OK" not in spent.stdout, spent.explain()
-    assert "402" in spent.stdout and "key:thrifty-claude" in spent.stdout, spent.explain()
+    assert "402" in spent.stdout and "key thrifty-claude" in spent.stdout, spent.explain()
     # It points the holder at the operator, not at a config.toml that does not hold it.
     assert "ask the operator for a key" in spent.stdout, spent.explain()
     assert len(upstream.llm_requests) == asked
