@@ -209,6 +209,10 @@ class Edge:
         # so a principal allowed a route once is allowed it again (a refusal is worked out
         # anew).
         self.let_in: set[tuple[object, Principal]] = set()
+        # The passage let in last, compared by identity: a client's next request comes by the
+        # same route with the principal object its key's remembered verdict holds, and hashing
+        # a frozen principal (and comparing it field by field) is Python code a request.
+        self.last_let_in: tuple[object, Principal | None] = (None, None)
 
     async def admit(self, request: web.Request) -> web.StreamResponse | None:
         door = self._door(request)
@@ -234,7 +238,15 @@ class Edge:
         scrape_token = self.rules.scrape_token
         if request.path == METRICS_PATH and scrape_token and _presents(headers, scrape_token):
             return None
-        return await self._authenticated(request, door)
+        transport, connections = request.transport, self.connections
+        peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
+            transport
+        )
+        # Where this door's dialect puts its clients' key (x-api-key, x-goog-api-key, ?key=).
+        places = key_places(request, door)
+        query = request.query if places else None
+        verdict = await self.auth.authenticate(headers, peer, query=query, places=places)
+        return self._authenticated(request, door, verdict, query, places)
 
     def _door(self, request: web.Request) -> Door | None:
         """The door of the route `request` matched (None: no route did, or it has no row)."""
@@ -280,19 +292,16 @@ class Edge:
             return None if upgrade_origin_allowed(origin, self.origins) else _UNLISTED_UPGRADE
         return None if origin_allowed(origin, self.rules.own_origins) else _FOREIGN_ORIGIN
 
-    async def _authenticated(
-        self, request: web.Request, door: Door | None
+    def _authenticated(
+        self,
+        request: web.Request,
+        door: Door | None,
+        verdict: Any,
+        query: Any,
+        places: tuple[str, ...],
     ) -> web.StreamResponse | None:
-        """The principal's credential, rate and access: its refusal, or None (it may go on)."""
-        transport = request.transport
-        connections = self.connections
-        peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
-            transport
-        )
-        # Where this door's dialect puts its clients' key (x-api-key, x-goog-api-key, ?key=).
-        places = key_places(request, door)
-        query = request.query if places else None
-        verdict = await self.auth.authenticate(request.headers, peer, query=query, places=places)
+        """The principal's credential (`verdict`), rate and access: its refusal, or None (it
+        may go on). A plain call after the credential's await: one coroutine fewer a request."""
         principal = verdict.principal
         if principal is None:
             return self._unauthenticated(request, verdict, query, places)
@@ -331,8 +340,12 @@ class Edge:
     ) -> web.Response | None:
         """The refusal of `principal` on the door `request` came in by; None: it may go on."""
         route = request.match_info.route
+        last_route, last_principal = self.last_let_in
+        if last_route is route and last_principal is principal:
+            return None
         passage = (route, principal)
         if passage in self.let_in:
+            self.last_let_in = passage
             return None
         if route.resource is None:
             return None  # no route matched: the router answers 404 or 405
@@ -345,6 +358,7 @@ class Edge:
         if len(self.let_in) >= MAX_PASSAGES_REMEMBERED:
             self.let_in.clear()
         self.let_in.add(passage)
+        self.last_let_in = passage
         return None
 
     def _refused(

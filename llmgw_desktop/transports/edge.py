@@ -119,6 +119,8 @@ def media_type_refusal(
 ) -> str | None:
     """Why a state-changing request's body is refused (None: it is JSON, or it carries
     neither `Content-Type` nor `Origin`, which no browser sends)."""
+    if content_type == "application/json":  # what nearly every client sends: nothing to parse
+        return None
     if content_type is None and origin is None:
         return None
     if content_type and is_json_media_type(content_type):

@@ -63,7 +63,12 @@ class Principal:
         """The agent name its requests go under, at every door: the one its credential carries
         (a key the operator named, SECURITY 99 and 109), else the first name its client
         claims (`X-Caller`, MCP `clientInfo`, a user agent), else ""."""
-        return self.caller or next((claim for claim in claims if claim), "")
+        if self.caller:
+            return self.caller
+        for claim in claims:  # a loop, not `next` of a generator: asked at every request
+            if claim:
+                return claim
+        return ""
 
     @property
     def remote(self) -> bool:

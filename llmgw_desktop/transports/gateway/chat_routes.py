@@ -43,7 +43,6 @@ from llmgw_desktop.transports.gateway.exchange import (
     caller_info,
     json_body,
     read_body,
-    read_door_body,
     refusal,
     streamed,
 )
@@ -98,12 +97,12 @@ async def serve_chat(
     *,
     url_model: str | None = None,
     stream: bool | None = None,
-    read: Callable[[web.Request], Awaitable[DoorBody]] = read_door_body,
+    read: Callable[[web.Request], Awaitable[DoorBody]] | None = None,
     framing: StreamFraming | None = None,
 ) -> web.StreamResponse:
-    """One chat request of the dialect `front` through `endpoint`: its body as `read` makes it,
-    the engine's answer whole or streamed (as server-sent events, or in `framing`), or its
-    refusal in the dialect's envelope."""
+    """One chat request of the dialect `front` through `endpoint`: its body as `read` makes it
+    (None: as it came, `read_body`), the engine's answer whole or streamed (as server-sent
+    events, or in `framing`), or its refusal in the dialect's envelope."""
     engine = request.app[ENGINE]
     # The row is finished in the step that writes the answer (aiohttp writes what this
     # returns, the last chunk's end follows the last chunk): who only watches rows hears of
@@ -118,19 +117,27 @@ async def serve_chat(
         "http.route": endpoint,
         "llmgw.dialect": front,
     }
-    with engine.telemetry.request_span("chat", request.headers, attributes) as span:
+    telemetry = engine.telemetry
+    # Export off: every call on the span is a no-op, and each would still be a call.
+    traced = telemetry.enabled
+    with telemetry.request_span("chat", request.headers, attributes) as span:
         try:
-            door = await read(request)
-            raw, body = door.raw, door.body
-            model = body.get("model") if isinstance(body.get("model"), str) else url_model
-            if model:
-                span.rename(f"chat {model}")
-                span.set("gen_ai.request.model", model)
-            engine.telemetry.capture(span, "gen_ai.input.messages", raw)
+            if read is None:  # the body as it came: one coroutine and one `DoorBody` fewer
+                raw, body = await read_body(request)
+                carried = None
+            else:
+                door = await read(request)
+                raw, body, carried = door.raw, door.body, door.headers
+            if traced:
+                model = body.get("model") if isinstance(body.get("model"), str) else url_model
+                if model:
+                    span.rename(f"chat {model}")
+                    span.set("gen_ai.request.model", model)
+                telemetry.capture(span, "gen_ai.input.messages", raw)
             answer = await engine.gateway.chat(
                 front,
                 body,
-                caller_info(request, body, endpoint, headers=door.headers),
+                caller_info(request, body, endpoint, headers=carried),
                 raw=raw,
                 url_model=url_model,
                 stream=stream,
@@ -139,10 +146,12 @@ async def serve_chat(
             span.failed(str(exc.code))
             span.set("llmgw.request_id", exc.details.get("requestId"))
             return refusal(request, exc, functools.partial(dialect_error, front))
-        span.set("llmgw.request_id", answer.route.request_id)
+        if traced:
+            span.set("llmgw.request_id", answer.route.request_id)
         if isinstance(answer, Completed):
             payload = answer.payload()
-            engine.telemetry.capture(span, "gen_ai.output.messages", payload)
+            if traced:
+                telemetry.capture(span, "gen_ai.output.messages", payload)
             return web.Response(
                 body=payload,
                 content_type="application/json",
@@ -165,19 +174,14 @@ async def serve_chat(
         return await streamed(request, chunks, headers, closes=answer.chunks)
 
 
-async def chat_completions(request: web.Request) -> web.StreamResponse:
-    """OpenAI Chat Completions, whole or streamed."""
-    return await serve_chat(request, DIALECT_OPENAI_CHAT, "/v1/chat/completions")
-
-
-async def responses(request: web.Request) -> web.StreamResponse:
-    """OpenAI Responses, whole or streamed."""
-    return await serve_chat(request, DIALECT_OPENAI_RESPONSES, "/v1/responses")
-
-
-async def messages(request: web.Request) -> web.StreamResponse:
-    """Anthropic Messages, whole or streamed."""
-    return await serve_chat(request, DIALECT_ANTHROPIC, "/v1/messages")
+# OpenAI Chat Completions, OpenAI Responses and Anthropic Messages, whole or streamed: each
+# mounted as `serve_chat` with its dialect bound, not as a coroutine that awaits it (a request's
+# task passes every coroutine of its await chain at each of its resumptions).
+chat_completions = functools.partial(
+    serve_chat, front=DIALECT_OPENAI_CHAT, endpoint="/v1/chat/completions"
+)
+responses = functools.partial(serve_chat, front=DIALECT_OPENAI_RESPONSES, endpoint="/v1/responses")
+messages = functools.partial(serve_chat, front=DIALECT_ANTHROPIC, endpoint="/v1/messages")
 
 
 async def count_tokens(request: web.Request) -> web.Response:

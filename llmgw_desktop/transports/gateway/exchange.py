@@ -4,7 +4,6 @@ caller's envelope (`refusal`), and a streamed answer (`streamed`)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -116,24 +115,23 @@ def caller_info(
     in its body, in place of the request's own of the same names)."""
     engine = request.app[ENGINE]
     principal = principal_of(request)
-    passthrough = forwardable_headers(
-        request.headers.items(), private=(engine.auth.trusted_header,)
-    )
+    asked = request.headers
+    passthrough = forwardable_headers(asked.items(), private=(engine.auth.trusted_header,))
     if headers:
         passthrough |= {name.lower(): value for name, value in headers.items()}
     return CallerInfo(
         principal=principal.id,
         # An agent the gateway runs for an editor calls back on the editor's lane.
-        caller=principal.lane(caller_name(request.headers)),
-        project=project_scope(request.headers, body, principal),
+        caller=principal.lane(caller_name(asked)),
+        project=project_scope(asked, body, principal),
         endpoint=endpoint,
         # Sent on only to an upstream of the client's own dialect.
         passthrough_headers=passthrough,
         passthrough_query=request.query_string,
-        workspace=request.headers.get("X-Workspace") or None,
-        session_id=session_named(request.headers),
-        client_session=client_session(request.headers),
-        cache_control=cache_control(request.headers),
+        workspace=asked.get("X-Workspace") or None,
+        session_id=session_named(asked),
+        client_session=client_session(asked),
+        cache_control=cache_control(asked),
         proven=principal,
     )
 
@@ -164,11 +162,15 @@ async def streamed(
     is made of them and closes nothing if it never started); a client that leaves mid-answer
     is a normal end (its row says the answer was cut)."""
     response = web.StreamResponse(headers=headers)
+    engine_chunks: Any = closes or chunks
     try:
-        async with contextlib.aclosing(closes or chunks):  # type: ignore[type-var]
+        # Closed as `contextlib.aclosing` closes them, without its object and two coroutines.
+        try:
             await response.prepare(request)
             async for piece in chunks:
                 await response.write(piece)
+        finally:
+            await engine_chunks.aclose()
         await response.write_eof()
     except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
         log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)

@@ -175,7 +175,7 @@ async def test_budget_refuses_with_402_once_the_key_spent_it(
         await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
     assert refused.value.status_code == 402
     body: Any = refused.value.body
-    assert body["code"] == "budget_exceeded" and "key:tight" in body["message"]
+    assert body["code"] == "budget_exceeded" and "budget of key tight" in body["message"]
     assert len(upstream.llm_requests) == 1
     # What the desk's Keys page draws as the key's bar: the spend its budget counts (under
     # its limit: the refused call's hold, not the spend, is what did not fit).
@@ -405,6 +405,25 @@ async def test_a_route_the_operator_was_let_onto_still_refuses_a_key_and_back(
         ):
             async with http.get(locked.base_url + "/v1/credentials", headers=headers) as answer:
                 assert answer.status == status
+
+
+async def test_a_key_let_onto_one_route_is_still_refused_the_next_one_it_asks(
+    locked: GatewayRuntime,
+) -> None:
+    """The passage the edge let in last (`Edge.last_let_in`, compared by identity) is a route
+    and a principal together: the same key object on another route is decided anew."""
+    key = (await make_key(locked, "hopper")).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    async with aiohttp.ClientSession() as http:
+        for path, status in (
+            ("/v1/models", 200),
+            ("/v1/credentials", 403),
+            ("/v1/models", 200),
+            ("/v1/models", 200),
+            ("/v1/credentials", 403),
+        ):
+            async with http.get(locked.base_url + path, headers=headers) as answer:
+                assert answer.status == status, path
 
 
 async def test_two_keys_taking_turns_are_each_their_own_principal_until_one_is_revoked(
