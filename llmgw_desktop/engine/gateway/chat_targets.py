@@ -226,7 +226,6 @@ class ChatTargets:
         client did not send (or sets a translation's own; None else). Those are shallow, so the
         body can be written with it exactly when without: one that cannot is refused first."""
         incoming, caller, up_name = chat.incoming, chat.call.caller, chat.up_name
-        chat_limit = chat.call.spec.chat_output_limit
         limit = self._api.budgets.expected_limit(
             caller.principal, caller.caller, caller.project, ask
         )
@@ -234,7 +233,7 @@ class ChatTargets:
         if per_answer is None or up_name != incoming.name:
             return per_answer
         body = incoming.body
-        for name, value in limit_changes(up_name, body, per_answer, chat_limit=chat_limit).items():
+        for name, value in chat.limit_changes(per_answer).items():
             if body.get(name, value) != value:
                 return None
         return per_answer
@@ -254,9 +253,7 @@ class ChatTargets:
         if up_name == incoming.name:
             sent_with = checked
             if per_answer is not None:
-                limited = limit_changes(
-                    up_name, incoming.body, per_answer, chat_limit=spec.chat_output_limit
-                )
+                limited = chat.limit_changes(per_answer)
                 # Only what differs: a client whose own limit was held keeps its bytes.
                 changed = {k: v for k, v in limited.items() if incoming.body.get(k) != v}
                 sent_with = {**(sent_with or {}), **changed}
@@ -324,7 +321,16 @@ class _Chat:
     the dialect it is spoken to, what it is sent (`outgoing`), and its answer through
     `answers.py`."""
 
-    __slots__ = ("_answers", "call", "checked", "incoming", "notice", "outgoing", "up_name")
+    __slots__ = (
+        "_answers",
+        "_limited",
+        "call",
+        "checked",
+        "incoming",
+        "notice",
+        "outgoing",
+        "up_name",
+    )
 
     operation = "chat"
 
@@ -340,6 +346,26 @@ class _Chat:
         self.outgoing: Outgoing = _NOTHING_YET
         # A translation's notice, once what it sends is final (`ChatTargets.ask`).
         self.notice: str | None = None
+        # The last `limit_changes` asked for, with its output limit per answer.
+        self._limited: tuple[int, dict[str, Any]] | None = None
+
+    def limit_changes(self, per_answer: int) -> dict[str, Any]:
+        """What the request as it came sets so each answer has at most `per_answer` output
+        tokens (`output_limit.py`): worked out once for the limit, which the build before the
+        hold and the build after it usually share (a pure function of the dialect, the
+        client's body and the provider's name for the limit, none of which a chat changes;
+        read, never changed, by both)."""
+        kept = self._limited
+        if kept is not None and kept[0] == per_answer:
+            return kept[1]
+        changes = limit_changes(
+            self.up_name,
+            self.incoming.body,
+            per_answer,
+            chat_limit=self.call.spec.chat_output_limit,
+        )
+        self._limited = (per_answer, changes)
+        return changes
 
     @property
     def translated(self) -> bool:

@@ -577,7 +577,8 @@ class GatewayService:
         unpriced = self._unpriced(target, caller)
         if unpriced is not None:
             return Outcome.UNPRICED, unpriced  # a priced fallback may serve
-        unstoppable = await self._unmetered(target, caller)
+        # Only a CLI's job can run unmetered: an API target is not awaited for nothing.
+        unstoppable = await self._unmetered(target, caller) if target.kind == "cli" else None
         if unstoppable is not None:
             return Outcome.UNMETERED, unstoppable  # a fallback that stops at its hold may serve
         decision = SEND if guard is None else await guard.decide(*self._guarded(target))

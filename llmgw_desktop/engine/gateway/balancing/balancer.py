@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ log = logging.getLogger(__name__)
 # `unreachable.py`, which passes its routes over outright (its attempt says `resting`): not
 # counted twice here.
 _TARGET_FAILURES = (Outcome.TIMEOUT, Outcome.BROKEN)
+_NO_NEEDS: frozenset[str] = frozenset()
+_TARGET = operator.attrgetter("target")
+# Plans whose bare candidates are kept (a config's routes, pins and small-request rules).
+_BARE_PLANS = 256
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,12 @@ class Balancer:
         )
         self._turns: dict[str, itertools.count[int]] = {}
         self._weights: dict[str, SmoothWeights] = {}
+        # A plan's pool as candidates carrying only what the plan says (target and weight),
+        # by the plan's id (the plan kept with them, so the id is not reused): shared by every
+        # request that fills nothing in (a strategy that reads nothing of its targets, none
+        # troubled), as nothing changes a candidate once the strategy has it. Plans are
+        # immutable, and a new config makes new ones: cleared when it holds too many.
+        self._bare: dict[int, tuple[Plan, tuple[Candidate, ...]]] = {}
         # (route pattern, target label) -> its recent answers, for the route's shares.
         self._served: dict[tuple[str, str], DecayingFigure] = {}
 
@@ -218,7 +229,10 @@ class Balancer:
         if len(plan.pool) > 1:
             pool = self._ordered_pool(plan, principal, caller, tokens, cost)
             at, end = plan.pool_at, plan.pool_at + len(plan.pool)
-            targets = (*targets[:at], *(c.target for c in pool.ordered), *targets[end:])
+            chosen = tuple(map(_TARGET, pool.ordered))
+            if at or end < len(targets):  # a pin, a small-request target or fallbacks around it
+                chosen = targets[:at] + chosen + targets[end:]
+            targets = chosen
         if not self._troubled:
             return Ordered(targets, plan, caller, pool)
         moved, places = self._resting_last(targets, principal)
@@ -233,7 +247,33 @@ class Balancer:
         cost: Callable[[Target], float | None],
     ) -> PoolOrder:
         route = plan.route
-        needs = NEEDS.get(route.strategy, frozenset())
+        needs = NEEDS.get(route.strategy, _NO_NEEDS)
+        candidates: Sequence[Candidate]
+        if needs or self._troubled:
+            candidates = self._filled(plan, needs, principal, tokens, cost)
+        else:
+            candidates = self._bare_candidates(plan)
+        pattern = route.pattern
+        turns = self._turns.get(pattern)
+        if turns is None:
+            turns = self._turns[pattern] = itertools.count()
+        weights = self._weights.get(pattern)
+        if weights is None:
+            weights = self._weights[pattern] = SmoothWeights()
+        return order_candidates(
+            route.strategy, candidates, turn=next(turns), caller=caller, weights=weights
+        )
+
+    def _filled(
+        self,
+        plan: Plan,
+        needs: frozenset[str],
+        principal: str,
+        tokens: int,
+        cost: Callable[[Target], float | None],
+    ) -> list[Candidate]:
+        """`plan`'s pool as candidates with what the strategy reads of each, and whether it
+        rests for `principal`'s request."""
         now = self._clock()
         known = self._known
         candidates = []
@@ -245,16 +285,18 @@ class Balancer:
             if "cost" in needs:
                 candidate.cost_usd = cost(target)
             candidates.append(candidate)
-        pattern = route.pattern
-        turns = self._turns.get(pattern)
-        if turns is None:
-            turns = self._turns[pattern] = itertools.count()
-        weights = self._weights.get(pattern)
-        if weights is None:
-            weights = self._weights[pattern] = SmoothWeights()
-        return order_candidates(
-            route.strategy, candidates, turn=next(turns), caller=caller, weights=weights
-        )
+        return candidates
+
+    def _bare_candidates(self, plan: Plan) -> tuple[Candidate, ...]:
+        """`plan`'s pool as candidates with nothing filled in (made once a plan)."""
+        kept = self._bare.get(id(plan))
+        if kept is not None and kept[0] is plan:
+            return kept[1]
+        if len(self._bare) >= _BARE_PLANS:
+            self._bare.clear()
+        bare = tuple(Candidate(t, w) for t, w in zip(plan.pool, plan.weights, strict=True))
+        self._bare[id(plan)] = (plan, bare)
+        return bare
 
     def _fill(
         self,

@@ -93,6 +93,7 @@ class TargetHealth:
         for circuit in (self.shared, own):
             if (
                 circuit is not None
+                and circuit.opened  # read first: only an opened circuit is ever half open
                 and not circuit.trial
                 and circuit.state(now) is CircuitState.HALF_OPEN
             ):

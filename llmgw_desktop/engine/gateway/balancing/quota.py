@@ -50,6 +50,9 @@ _KINDS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = tuple(
         ),
     )
 )
+# Every spelling's "remaining" header: an answer naming none of them says nothing (names
+# matched exactly, as `dict.get` does, so asked of a plain dict only).
+_REMAINING = frozenset(names[0] for _, spellings in _KINDS for names in spellings)
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -100,6 +103,8 @@ def read_quota(headers: Mapping[str, str], now: float, wall: float) -> QuotaRead
     """The quota an answer's headers (lower-case names) say is left; None when they say
     nothing. `now` is monotonic, `wall` the same moment in epoch seconds (Anthropic's resets
     are times of day)."""
+    if type(headers) is dict and _REMAINING.isdisjoint(headers):
+        return None  # most answers name no limit: nothing to look up one by one
     found: dict[str, Allowance] = {}
     for kind, spellings in _KINDS:
         for remaining, limit, reset_name, reset_form in spellings:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from llmgw_desktop.engine.gateway.balancing.health import Resting
 from llmgw_desktop.engine.gateway.router import Target
@@ -111,11 +112,8 @@ class PoolOrder:
         if self.fallback_words:
             return self.fallback_words
         if strategy == "weighted":
-            total = sum(c.weight for c in self.ordered[: self.ready])
-            share = f"{candidate.weight:g} of {total:g}"
-            return (
-                f"weighted: {share} shares" if index == 0 else f"weighted: next by weight ({share})"
-            )
+            total = sum(map(_WEIGHT, self.ordered[: self.ready]))
+            return _weighted_words(index == 0, candidate.weight, total)
         if strategy == "round-robin":
             return f"round-robin: turn {self.turn + 1}" if index == 0 else "round-robin: next"
         if strategy == "caller" and self.caller:
@@ -141,11 +139,11 @@ def order_candidates(
     """`candidates` in the order to try them by `strategy`; those going last (cooling, open)
     after the others, in the same order among themselves."""
     ready = [c for c in candidates if c.resting is None]
-    resting = [c for c in candidates if c.resting is not None]
     order = PoolOrder(strategy, ready, len(ready), turn, caller)
     if ready:
         _by_strategy(order, weights)
-    order.ordered = order.ordered + resting
+    if len(ready) < len(candidates):  # usually none rests: nothing to put after the rest
+        order.ordered = order.ordered + [c for c in candidates if c.resting is not None]
     return order
 
 
@@ -158,7 +156,9 @@ def _by_strategy(order: PoolOrder, weights: SmoothWeights) -> None:
         if chosen is None:
             order.fallback_words = "weighted: every weight is 0, listed order"
             return
-        rest = sorted((c for c in ready if c is not chosen), key=lambda c: -c.weight)
+        rest = [c for c in ready if c is not chosen]
+        # Heaviest first (a reversed sort keeps equal weights in listed order, as `-weight` did).
+        rest.sort(key=_WEIGHT, reverse=True)
         order.ordered = [chosen, *rest]
     elif strategy == "round-robin":
         start = order.turn % len(ready)
@@ -171,6 +171,28 @@ def _by_strategy(order: PoolOrder, weights: SmoothWeights) -> None:
         # Ties take turns (least-busy's idle targets share the load), else keep listed order.
         start = order.turn % len(ready) if strategy == "least-busy" else 0
         order.ordered = sorted(ready[start:] + ready[:start], key=sort[0])
+
+
+_WEIGHT = attrgetter("weight")
+
+
+def _weighted_words(first: bool, weight: float, total: float) -> str:
+    """A weighted target's reason: its weight of the ready ones' together (the words made
+    once for each: a route's weights are few, and every request of it says one)."""
+    said = _WEIGHTED_SAID.get((first, weight, total))
+    if said is None:
+        share = f"{weight:g} of {total:g}"
+        said = f"weighted: {share} shares" if first else f"weighted: next by weight ({share})"
+        if len(_WEIGHTED_SAID) >= _WEIGHTED_KEPT:
+            _WEIGHTED_SAID.clear()
+        _WEIGHTED_SAID[first, weight, total] = said
+    return said
+
+
+# The weighted reasons said so far, by (first, weight, total): a pure function's results,
+# so never stale; cleared when they grow past what any config's routes say.
+_WEIGHTED_SAID: dict[tuple[bool, float, float], str] = {}
+_WEIGHTED_KEPT = 1024
 
 
 def _others(rest: Sequence[Candidate], words: Callable[[Candidate], str]) -> str:

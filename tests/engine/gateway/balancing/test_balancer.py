@@ -230,3 +230,36 @@ def test_a_reason_for_a_targets_place_says_its_failure_in_words() -> None:
     assert ordered.reason(1).startswith("cooling down after its answers broke off ("), (
         ordered.reason(1)
     )
+
+
+def test_a_new_plan_of_a_route_is_ordered_by_its_own_weights_and_reasons() -> None:
+    # A plan's pool is made into candidates once and shared by its requests: a config that
+    # changes the route's weights makes a new plan, which must not be read as the old one.
+    balancer = _balancer(Clock())
+    before = _plan({"targets": THREE, "strategy": "weighted", "weights": [3, 1, 1]})
+    assert Counter(_first(balancer, before) for _ in range(5)) == {A: 3, B: 1, C: 1}
+    ordered = balancer.order(before, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
+    assert ordered.reason(0) == "weighted: 3 of 5 shares"
+    assert ordered.reason(1) == "weighted: next by weight (1 of 5)"
+    after = _plan({"targets": THREE, "strategy": "weighted", "weights": [0, 0.5, 2]})
+    ordered = balancer.order(after, principal=LOCAL, caller="", tokens=10, cost=lambda _t: None)
+    assert ordered.targets == (C, B, A)
+    assert [ordered.reason(i) for i in range(3)] == [
+        "weighted: 2 of 2.5 shares",
+        "weighted: next by weight (0.5 of 2.5)",
+        "weighted: next by weight (0 of 2.5)",
+    ]
+
+
+def test_the_candidates_kept_for_plans_stay_few_and_right(monkeypatch: Any) -> None:
+    from llmgw_desktop.engine.gateway.balancing import balancer as balancer_module
+
+    monkeypatch.setattr(balancer_module, "_BARE_PLANS", 2)
+    balancer = _balancer(Clock())
+    plans = [
+        _plan({"targets": THREE, "strategy": "weighted", "weights": weights})
+        for weights in ([1, 0, 0], [0, 1, 0], [0, 0, 1])
+    ]
+    for _ in range(3):
+        assert [_first(balancer, plan) for plan in plans] == [A, B, C]
+        assert len(balancer._bare) <= 2

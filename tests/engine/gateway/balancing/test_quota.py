@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from llmgw_desktop.engine.gateway.balancing.quota import UNKNOWN_RESET_S, read_quota
@@ -79,3 +81,18 @@ def test_near_limit_counts_the_reserve_and_this_requests_tokens() -> None:
 def test_headers_without_a_remaining_count_say_nothing() -> None:
     assert read_quota({"x-ratelimit-limit-requests": "60"}, NOW, WALL) is None
     assert read_quota({"x-ratelimit-remaining-requests": "many"}, NOW, WALL) is None
+
+
+def test_a_mapping_that_is_not_a_plain_dict_is_read_by_its_own_lookup() -> None:
+    # A plain dict without any "remaining" name says nothing at once; any other mapping is
+    # asked name by name, as its lookup may match differently (here: any case).
+    class AnyCase(dict[str, str]):
+        def get(self, key: str, default: Any = None) -> Any:
+            return {k.lower(): v for k, v in self.items()}.get(key, default)
+
+    said = {"X-RateLimit-Remaining-Requests": "7", "X-RateLimit-Limit-Requests": "10"}
+    assert read_quota(dict(said), NOW, WALL) is None
+    reading = read_quota(AnyCase(said), NOW, WALL)
+    assert reading is not None and reading.requests is not None
+    assert (reading.requests.left, reading.requests.limit) == (7, 10)
+    assert read_quota({"content-type": "application/json", "date": "x"}, NOW, WALL) is None
