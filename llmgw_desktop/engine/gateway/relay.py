@@ -25,7 +25,7 @@ from llmgw_desktop.engine.gateway.dialects.base import (
 )
 from llmgw_desktop.engine.gateway.http_client.answer import AnswerFrames, UpstreamAnswer
 from llmgw_desktop.engine.gateway.http_client.http1_response import ResponseBroken
-from llmgw_desktop.engine.gateway.http_client.sse import frame
+from llmgw_desktop.engine.gateway.http_client.sse import frame, joined_frames
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
 from llmgw_desktop.engine.gateway.same_dialect.taps import StreamTap
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -305,15 +305,14 @@ class RelayedStream:
 
     def _relayed(self, frames: list[SseFrame]) -> bytes:
         """The client's bytes for the frames one read ended (masked already)."""
-        for item in frames:
-            self._tap.feed(item)
+        self._tap.feed_all(frames)
         kept = frames if self._drop is None else [f for f in frames if not self._drop(f)]
         raw = self._frames.verbatim
         if raw is not None and len(kept) == len(frames):
             # Nothing of these bytes dropped or masked (every chunk of an OpenAI Chat stream
             # but the usage one the gateway asked for): relayed as the upstream wrote them.
             return raw
-        return b"".join(frame(data, event) for event, data in kept)
+        return joined_frames(kept)
 
     def _settle(self) -> None:
         outcome = self.outcome

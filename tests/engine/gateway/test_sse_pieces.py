@@ -72,3 +72,16 @@ def test_a_piece_over_the_cap_is_still_refused() -> None:
     parser = sse.SseParser(max_event_bytes=16)
     with pytest.raises(sse.SseTooLarge):
         parser.feed(b"data: " + b"x" * 40 + b"\n\n")
+
+
+def test_a_piece_of_one_line_events_reads_as_line_at_a_time() -> None:
+    piece = b'data: {"a": 1}\n\ndata: b: c\n\ndata: \n\ndata: \xc3\xa9\n\n'
+    assert sse.SseParser().feed(piece) == _frames([piece[i : i + 1] for i in range(len(piece))])
+    # A blank line too many, or an event of another field, is read a line at a time.
+    for other in (b"data: a\n\n\n\ndata: b\n\n", b"data: a\n\nid: 1\n\n", b"data:a\n\ndata: b\n\n"):
+        assert sse.SseParser().feed(other) == _frames([other[i : i + 1] for i in range(len(other))])
+
+
+def test_frames_written_together_are_each_frame_written() -> None:
+    items: list[sse.SseFrame] = [(None, '{"a": "\u00e9"}'), ("error", "x"), (None, ""), ("", "y")]
+    assert sse.joined_frames(items) == b"".join(sse.frame(data, event) for event, data in items)

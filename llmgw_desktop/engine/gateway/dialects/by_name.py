@@ -4,6 +4,8 @@ for: its stream framing needs botocore), and where a call in one of them goes (`
 
 from __future__ import annotations
 
+import functools
+
 from llmgw_desktop.config.api_catalog import DIALECT_BEDROCK_CONVERSE
 from llmgw_desktop.engine.gateway.dialects.anthropic import AnthropicDialect
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, FrameParser, UpstreamDialect
@@ -51,6 +53,12 @@ def frame_parser(name: str, max_event_bytes: int) -> FrameParser | None:
     return EventStreamFramer(max_event_bytes)
 
 
+# Attempts' upstreams kept by what makes them (a route's few targets and keys): each request's
+# attempt would otherwise build the same frozen target, its URL and its credential header again.
+ADDRESSES_KEPT = 256
+
+
+@functools.lru_cache(maxsize=ADDRESSES_KEPT)
 def addressed(
     provider: str,
     base_url: str,
@@ -66,7 +74,8 @@ def addressed(
 ) -> UpstreamTarget:
     """One attempt's upstream, spoken to in `dialect`: the URL that dialect names for the call
     (or the kind's own `endpoint`: an embedding's, a completion's), and the headers its key goes
-    in. A dialect no client speaks (Bedrock's Converse) is a cloud's, whose wire decides both."""
+    in. A dialect no client speaks (Bedrock's Converse) is a cloud's, whose wire decides both.
+    The same arguments give the same (immutable) target: it is made once and kept."""
     found = DIALECTS.get(dialect)
     if found is not None and endpoint is None:
         endpoint = found.upstream_url(base_url, model, stream=stream, count_tokens=count_tokens)

@@ -225,9 +225,17 @@ class Http1Response:
             ResponseBroken, TimeoutError: as `readany`.
             BodyTooLarge: the body passed `limit` (the rest is not read: the connection goes).
         """
+        if self.complete and self._decoder is None and self._error is None:
+            # All of it has come, as it came (a whole answer usually arrives with its head):
+            # taken at once, not a piece at a time through `readany`'s coroutines.
+            body = self._take() or b""
+            if limit is not None and len(body) > limit:
+                self._discard()
+                raise BodyTooLarge(limit)
+            return body
         if self.complete or timeout_s is None:
-            # Nothing left to wait for (a whole answer usually arrives with its head): no
-            # timer, which costs uvloop about 4 us to arm and cancel.
+            # Nothing left to wait for: no timer, which costs uvloop about 4 us to arm and
+            # cancel.
             return await self._read_rest(limit)
         async with asyncio.timeout(timeout_s):
             return await self._read_rest(limit)

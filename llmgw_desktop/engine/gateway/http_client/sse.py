@@ -3,6 +3,7 @@ newline-delimited JSON split into frames by the same capped line reader (`engine
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
@@ -10,7 +11,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.http_client.malformed import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.lines import CappedLines, LineTooLong
 
-__all__ = ["NdjsonParser", "SseParser", "SseTooLarge", "frame"]
+__all__ = ["NdjsonParser", "SseParser", "SseTooLarge", "frame", "joined_frames"]
 
 
 class SseTooLarge(UpstreamMalformed, LineTooLong):
@@ -49,7 +50,7 @@ class SseParser(CappedLines[SseFrame]):
             and self._event is None
             and chunk.endswith(b"\n\n")
             and len(chunk) <= self.max_event_bytes
-            and b"\r" not in chunk
+            and chunk.find(b"\r") < 0  # not `in`, which tries the operand as a byte's value first
         ):
             return _whole_events(chunk)
         return self._lines(chunk)
@@ -105,8 +106,15 @@ def _whole_events(chunk: bytes) -> list[SseFrame]:
     sequence, so decoding the whole chunk decodes each line as `feed` would."""
     if chunk.startswith(b"data: ") and chunk.find(b"\n") == len(chunk) - 2:
         return [(None, chunk[6:-2].decode("utf-8", "replace"))]  # one line: the usual event
+    blocks = chunk.decode("utf-8", errors="replace")[:-2].split("\n\n")
+    if chunk.count(b"\n") == 2 * len(blocks):
+        # No line break but those between events: events of one line each, which a fast
+        # upstream writes several to a read. Where each is a `data: ` line, each is its frame.
+        lines: list[SseFrame] = [(None, b[6:]) for b in blocks if b.startswith("data: ")]
+        if len(lines) == len(blocks):
+            return lines
     frames: list[SseFrame] = []
-    for block in chunk.decode("utf-8", errors="replace")[:-2].split("\n\n"):
+    for block in blocks:
         event: str | None = None
         data: list[str] = []
         for line in block.split("\n"):
@@ -129,3 +137,14 @@ def frame(data: dict[str, Any] | str, event: str | None = None) -> bytes:
     text = data if isinstance(data, str) else jsonio.dumps_text(data)
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {text}\n\n".encode()
+
+
+def joined_frames(items: Iterable[SseFrame]) -> bytes:
+    """Frames written as `frame` writes each, joined: one encoding for them all (a stream's
+    read may end several)."""
+    return "".join(
+        [
+            f"event: {event}\ndata: {data}\n\n" if event else f"data: {data}\n\n"
+            for event, data in items
+        ]
+    ).encode()

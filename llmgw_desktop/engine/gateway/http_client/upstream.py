@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -113,9 +114,11 @@ class UpstreamTarget:
     credential: tuple[tuple[str, str], ...] = ()
     defaults: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @functools.cached_property
     def scrubbed(self) -> tuple[str, ...]:
-        """The values taken out of whatever this upstream answers, longest first."""
+        """The values taken out of whatever this upstream answers, longest first (worked out
+        once a target: its answer and its stream's masking each ask, and a target is kept for
+        the attempts of many requests, `dialects/by_name.addressed`)."""
         found = (self.api_key or "", *self.echoed)
         return tuple(sorted({v for v in found if len(v) >= MIN_SCRUBBED_KEY}, key=len)[::-1])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import (
@@ -35,13 +36,16 @@ __all__ = ["StreamTap", "stream_tap"]
 # A Responses event's own number; an escaped one inside a string never matches (`\"` before `:`).
 _SEQUENCE = re.compile(r'"sequence_number":\s*(\d+)')
 _RESPONSES_FINAL = ("response.completed", "response.incomplete", "response.failed")
+# No usage yet: one value for every tap (a `Usage` is immutable, and making one costs more
+# than a tap's reading of a text delta).
+_NO_USAGE = Usage()
 
 
 class StreamTap(abc.ABC):
     """What a stream said about itself so far. Subclasses read one dialect's frames."""
 
     def __init__(self) -> None:
-        self.usage = Usage()
+        self.usage = _NO_USAGE
         self.completed = False
         # The upstream's own error, sent inside the stream (the client sees it as sent).
         self.error: str | None = None
@@ -55,13 +59,20 @@ class StreamTap(abc.ABC):
         self.next_sequence = 0
 
     def feed(self, sse: SseFrame) -> None:
-        self.frames += 1
-        # Unreadable to us is still the client's answer: it is relayed as it came. (A `try`,
-        # not `contextlib.suppress`: that is an object made and entered for every frame.)
-        try:  # noqa: SIM105
-            self._feed(sse[0], sse[1])
-        except (ValueError, TypeError, KeyError, AttributeError):
-            pass
+        self.feed_all((sse,))
+
+    def feed_all(self, frames: Sequence[SseFrame]) -> None:
+        """Read the frames one read of the stream ended, in order (one call for them all: a
+        stream's events often come several to a read)."""
+        self.frames += len(frames)
+        read = self._feed
+        for event, data in frames:
+            # Unreadable to us is still the client's answer: it is relayed as it came. (A
+            # `try`, not `contextlib.suppress`: that is an object made and entered each frame.)
+            try:  # noqa: SIM105
+                read(event, data)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                pass
 
     @abc.abstractmethod
     def _feed(self, event: str | None, data: str) -> None:
@@ -129,7 +140,10 @@ class _ChatTap(StreamTap):
         ):
             self.finished = True
         if isinstance(chunk.get("usage"), dict):
-            self.usage = chat_usage.merge_usage(self.usage, chat_usage.parse_usage(chunk["usage"]))
+            final = chat_usage.parse_usage(chunk["usage"])
+            # Merged over none (the usual single usage chunk) is the final usage itself.
+            started = self.usage
+            self.usage = final if started is _NO_USAGE else chat_usage.merge_usage(started, final)
             self.completed = self.completed or self.finished
 
 

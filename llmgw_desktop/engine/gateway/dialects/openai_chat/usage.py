@@ -19,8 +19,15 @@ __all__ = ["merge_usage", "parse_usage", "render_usage"]
 _NUMBERS = (int, float)
 
 
+# Nothing reported: one value for all (a `Usage` is immutable, and costs more to make than
+# the rest of a usage's reading).
+_NO_USAGE = Usage()
+
+
 def _count(value: Any) -> int:
     """A token count, tolerating the nulls and floats some compatible servers send."""
+    if type(value) is int:  # the usual: a plain count (never a bool, whose type is bool)
+        return value if 0 <= value <= MAX_TOKEN_COUNT else 0
     if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         return 0
     count = max(int(value), 0)
@@ -30,7 +37,7 @@ def _count(value: Any) -> int:
 def parse_usage(raw: Any) -> Usage:
     """Neutral usage from an OpenAI `usage` object (cached tokens are inside prompt_tokens)."""
     if not isinstance(raw, dict):
-        return Usage()
+        return _NO_USAGE
     prompt_details = raw.get("prompt_tokens_details")
     prompt_details = prompt_details if isinstance(prompt_details, dict) else {}
     completion_details = raw.get("completion_tokens_details")
