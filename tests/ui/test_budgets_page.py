@@ -18,7 +18,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, BudgetStatus, KeyScope, KeySpec, format_usd
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
+from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, LABEL_ROOM
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.notifications import Notification, NotificationsPage
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
@@ -239,6 +239,31 @@ def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_4
         assert any("$0.0006" in t for t in told), told
 
     on_budgets(body, budgets=tiny)
+
+
+def test_a_little_spent_reads_under_one_percent_whole_beside_its_bar(
+    on_budgets: OnBudgets,
+) -> None:
+    """A budget a little used read "0%" (2026-11-30's pass); then "under 1%", which the bar's
+    cell cut to "der 1%" (seen in the window's screenshot): it reads "<1%", which fits."""
+    roomy = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        client = anthropic.AsyncAnthropic(base_url=runtime.base_url, api_key="unused")
+        await client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+        )
+        await client.close()
+        page.refresh()
+        await until(lambda: shown(page)[0]["Used"] == "<1%", "the share")
+        metrics = page.table.fontMetrics()
+        assert metrics.horizontalAdvance("<1%") <= metrics.horizontalAdvance(LABEL_ROOM)
+        tray.redraw()
+        assert "under 1% of $5.00 today" in tray.tooltip()
+
+    on_budgets(body, budgets=roomy)
 
 
 def test_a_keys_budget_is_listed_read_only_and_opens_its_key(on_budgets: OnBudgets) -> None:

@@ -55,12 +55,13 @@ def format_amount(unit: Unit, amount: float) -> str:
     return f"{int(amount):,} tokens"
 
 
-def format_share(fraction: float) -> str:
-    """`82%` of a budget used, as every face says it: `under 1%` for a little spent (a bare
-    `0%` read as nothing spent, beside another budget's figure), and `99%` until the limit is
-    reached (never a rounded `100%` for a budget that still admits calls)."""
+def format_share(fraction: float, *, short: bool = False) -> str:
+    """`82%` of a budget used, as every face says it: `under 1%` for a little spent (`<1%`
+    where `short`: a cell as wide as `100%`; a bare `0%` read as nothing spent, beside another
+    budget's figure), and `99%` until the limit is reached (never a rounded `100%` for a budget
+    that still admits calls)."""
     if 0 < fraction < 0.005:
-        return "under 1%"
+        return "<1%" if short else "under 1%"
     if 0.99 <= fraction < 1:
         return "99%"
     return f"{fraction:.0%}"

@@ -151,7 +151,7 @@ class SpendBarDelegate(QStyledItemDelegate):
             icon.paint(painter, QRect(rect.left(), icon_top, side, side))
             rect.setLeft(rect.left() + side + SPACE["xs"])
         metrics = option.fontMetrics
-        label_width = metrics.horizontalAdvance("8888%")
+        label_width = metrics.horizontalAdvance(LABEL_ROOM)
         bar_width = max(24, rect.width() - label_width - LABEL_GAP)
         top = rect.top() + (rect.height() - BAR_HEIGHT) / 2
         paint_bar(painter, QRectF(rect.left(), top, bar_width, BAR_HEIGHT), fraction, tone)
@@ -172,3 +172,5 @@ class SpendBarDelegate(QStyledItemDelegate):
 
 
 BAR_CELL_WIDTH = 170
+# The widest label the cell's text is given room for: a longer one is cut ("der 1%").
+LABEL_ROOM = "8888%"

@@ -271,7 +271,7 @@ class BudgetsPage(Page):
         set_figure(items[SPENT], format_amount(b.unit, status.spent))
         items[SPENT].setToolTip(f"{items[SPENT].text()}, {self.notes[row]}".rstrip(", "))
         used = items[BAR_COLUMN]
-        percent = format_share(status.fraction)
+        percent = format_share(status.fraction, short=True)  # beside its bar, kept narrow
         if used.text() != percent:
             used.setText(percent)
         used.setData(BAR_ROLE, (status.fraction, spend_tone(status.spent, b.hard, b.soft)))

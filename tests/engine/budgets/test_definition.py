@@ -181,6 +181,7 @@ def test_a_share_of_a_budget_reads_as_spent_or_not_and_full_only_when_it_is() ->
     spent, beside a dollar figure of 0.2 %; a share rounded to 100 % read as used up."""
     assert format_share(0) == "0%"
     assert format_share(0.002) == "under 1%"
+    assert format_share(0.002, short=True) == "<1%"  # the Budgets page's cell beside its bar
     assert format_share(0.006) == "1%"
     assert format_share(0.82) == "82%"
     assert format_share(0.996) == "99%"
