@@ -77,9 +77,9 @@ class KeyMatcher:
             head = key[:HEAD_CHARS]
             self._heads[head] = (*self._heads.get(head, ()), key)
             self._short.update(key[:n] for n in range(1, HEAD_CHARS))
-        starts = _start_pattern(ordered, RAW_HEAD_CHARS)
-        self._starts = re.compile(starts) if ordered else None
-        self._starts_bytes = re.compile(starts.encode()) if ordered else None
+        starts = _start_patterns(ordered, RAW_HEAD_CHARS)
+        self._starts = tuple(re.compile(start) for start in starts)
+        self._starts_bytes = tuple(re.compile(start.encode()) for start in starts)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -97,28 +97,32 @@ class KeyMatcher:
         return self._spelled.may_spell(raw) and self._spelled.present(raw)
 
     def holds_bytes(self, data: bytes) -> bool:
-        return any(key in data for key in self._encoded)
+        # `find`, not `in`: bytes-in-bytes first tries the key as an integer, making and
+        # dropping a TypeError each time (about 2,000 instructions a key).
+        return any(data.find(key) >= 0 for key in self._encoded)
 
     def may_begin(self, raw: bytes | str, fields: Sequence[str] | None = None) -> bool:
         """Whether raw JSON text (a stream's events) may hold a key, or the start of one at the
         end of a string (of a value named one of `fields`, where given: the deltas that go on
         in the next event; an id or a model name that ends as a key begins does not), or an
         escape that may spell one's character; never False where it does."""
-        pattern: re.Pattern[Any] | None
+        patterns: tuple[re.Pattern[Any], ...]
         if isinstance(raw, str):
-            pattern, escaped = self._starts, "\\" in raw
+            patterns, escaped = self._starts, raw.find("\\") >= 0
         else:
-            pattern, escaped = self._starts_bytes, b"\\" in raw
-        if pattern is None:
+            patterns, escaped = self._starts_bytes, raw.find(b"\\") >= 0
+        if not patterns:
             return False
         if escaped and self._spelled.may_spell(raw):
             return True
-        match = pattern.search(raw)  # type: ignore[arg-type]
-        while match is not None:  # nearly every event: none
-            end = match.end() - 1
-            if fields is None or not _ends_string(raw, end) or _named(raw, end, fields):
-                return True  # a key's first characters whole, or a delta ending as one begins
-            match = pattern.search(raw, end + 1)  # type: ignore[arg-type]
+        for pattern in patterns:  # one a first character: see `_start_patterns`
+            match = pattern.search(raw)  # type: ignore[arg-type]
+            while match is not None:  # nearly every event: none
+                end = match.end() - 1
+                if fields is None or not _ends_string(raw, end) or _named(raw, end, fields):
+                    return True  # a key's first characters whole, or a delta ending as one begins
+                # A place inside this match could begin only a start ending at the same quote.
+                match = pattern.search(raw, end + 1)  # type: ignore[arg-type]
         return False
 
     def mask(self, text: str, found: Callable[[str], None], *, open_end: bool = False) -> str:
@@ -207,11 +211,14 @@ def _named_in(
     return before[:-1].rstrip().endswith(names)
 
 
-def _start_pattern(keys: Sequence[str], depth: int) -> str:
-    """A pattern of where a key may begin in raw JSON: its first `depth` characters, or fewer
-    of them followed by the quote that ends a string value (not a name: `"choices":` ends
-    with an `s` too). A trie (`s(?:"|k(?:"|-…))`), so each place is tried once, whatever the
-    number of keys sharing a start."""
+def _start_patterns(keys: Sequence[str], depth: int) -> list[str]:
+    """Patterns of where a key may begin in raw JSON, one for each first character: a key's
+    first `depth` characters, or fewer of them followed by the quote that ends a string value
+    (not a name: `"choices":` ends with an `s` too). Each a trie (`s(?:"|k(?:"|-…))`), so a
+    place is tried once whatever the number of keys sharing a start; one pattern a first
+    character, because a pattern that begins with one character is searched for that
+    character alone (a tight scan), where one beginning with a choice of several tests every
+    character against the set (about ten times the work on an event with none)."""
     trie: dict[str, Any] = {}
     for key in keys:
         node = trie
@@ -221,11 +228,11 @@ def _start_pattern(keys: Sequence[str], depth: int) -> str:
     def branch(node: dict[str, Any], level: int) -> str:
         if level == depth:
             return ""
-        alternatives = [_VALUE_END] if level else []
+        alternatives = [_VALUE_END]
         alternatives += [re.escape(char) + branch(child, level + 1) for char, child in node.items()]
-        return "(?:" + "|".join(alternatives) + ")" if alternatives else _VALUE_END
+        return "(?:" + "|".join(alternatives) + ")"
 
-    return branch(trie, 0)
+    return [re.escape(char) + branch(child, 1) for char, child in trie.items()]
 
 
 class KeyRule:
