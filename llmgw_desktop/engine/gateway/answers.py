@@ -152,12 +152,12 @@ class AnswerRelay:
         )
         await sent.line.primed(stream)
         dialect = incoming.dialect
-        stub = incoming.stub(route.model)
-
         outcome = stream.outcome
 
         def failed(exc: Exception) -> bytes:
             outcome.error = f"{type(exc).__name__}: {exc}"
+            # The request the error frame is written for, made only for a stream that fails.
+            stub = incoming.stub(route.model)
             return _stream_error(dialect, stub, None, outcome.error, sequence=stream.next_sequence)
 
         def ended() -> None:

@@ -5,7 +5,6 @@ has completed (the cache itself, its key and store, is `engine/response_cache/`)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.outcomes import Outcome
@@ -77,7 +76,7 @@ class CachedAnswers:
             async def closed_unread() -> None:
                 self._records.finish_cached(record, route, saved, saved_usd, replayed=False)
 
-            return replace(answer, chunks=EndingChunks(chunks, closed_unread))
+            return answer.with_chunks(EndingChunks(chunks, closed_unread))
         self._records.finish_cached(record, route, saved, saved_usd)
         return answer
 

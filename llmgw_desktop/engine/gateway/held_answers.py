@@ -8,7 +8,6 @@ when they end, fail or are closed by the reader. A target's count of calls in fl
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Generic, Protocol, TypeVar
 
@@ -28,7 +27,7 @@ class Releasable(Protocol):
 def releasing(answer: Streaming, hold: Releasable) -> Streaming:
     """`answer` whose budget hold (or other `Releasable`) is released once its chunks end (its
     row counted first) or the reader closes them."""
-    return dataclasses.replace(answer, chunks=held_until_ended(answer.chunks, hold))
+    return answer.with_chunks(held_until_ended(answer.chunks, hold))
 
 
 def held_until_ended(chunks: AsyncIterator[T], hold: Releasable) -> AsyncIterator[T]:

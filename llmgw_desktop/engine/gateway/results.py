@@ -127,6 +127,12 @@ class Streaming:
     # None for streams that do not tell (a CLI's).
     outcome: StreamOutcome | None = None
 
+    def with_chunks(self, chunks: AsyncIterator[bytes]) -> Streaming:
+        """The same answer with its body read through `chunks` (a hold released at their end,
+        a copy kept, secrets masked): what every wrapper of a stream makes, several a request,
+        so made directly (`dataclasses.replace` reads the fields' list each time)."""
+        return Streaming(self.route, chunks, self.headers, self.outcome)
+
 
 async def close_chunks(chunks: AsyncIterator[Any]) -> None:
     """Close a stream's `chunks` where they can be (a generator, the upstream's body): what a

@@ -64,7 +64,7 @@ class AnswerEchoes:
             return dataclasses.replace(answer, body=None, raw=_masked_bytes(raw, self.rule))
         inner = answer.chunks
         chunks = rewritten_chunks(inner, StreamRewriter(dialect, self.rule))
-        return dataclasses.replace(answer, chunks=EndingChunks(chunks, lambda: close_chunks(inner)))
+        return answer.with_chunks(EndingChunks(chunks, lambda: close_chunks(inner)))
 
 
 def _masked_bytes(raw: bytes, rule: KeyRule) -> bytes:

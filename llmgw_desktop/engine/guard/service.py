@@ -113,7 +113,7 @@ class Decision:
             return dataclasses.replace(answer, body=None, raw=restored)
         inner = answer.chunks
         chunks = rewritten_chunks(inner, StreamRestorer(dialect, originals))
-        return dataclasses.replace(answer, chunks=EndingChunks(chunks, lambda: close_chunks(inner)))
+        return answer.with_chunks(EndingChunks(chunks, lambda: close_chunks(inner)))
 
 
 SEND = Decision()

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import struct
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -287,7 +286,7 @@ class ResponseCache:
         prices the stream's usage then."""
         if not lookup.keep or answer.outcome is None:
             return answer
-        return replace(answer, chunks=_Keeping(self, lookup, answer, cost_of))
+        return answer.with_chunks(_Keeping(self, lookup, answer, cost_of))
 
     def _write(
         self,

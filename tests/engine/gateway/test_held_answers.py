@@ -4,11 +4,15 @@ earlier hold's release fails."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
 
-from llmgw_desktop.engine.gateway.held_answers import held_until_ended
+from llmgw_desktop.engine.gateway.held_answers import held_until_ended, releasing
+from llmgw_desktop.engine.gateway.records.report import RouteReport
+from llmgw_desktop.engine.gateway.relay import StreamOutcome
+from llmgw_desktop.engine.gateway.results import Streaming
 
 
 class Hold:
@@ -65,3 +69,19 @@ async def test_a_hold_that_fails_to_release_does_not_keep_the_next() -> None:
     with pytest.raises(RuntimeError, match="budget failed"):
         await chunks.aclose()  # type: ignore[attr-defined]
     assert released == ["budget", "flight"]
+
+
+def test_a_held_streams_answer_keeps_every_field_but_its_chunks() -> None:
+    """`Streaming.with_chunks` (what `releasing` and every other wrapper makes) carries each
+    field over by name: a field added to `Streaming` and forgotten there fails here."""
+    answer = Streaming(
+        RouteReport(request_id="r1", requested_model="m"),
+        pieces(),
+        headers={"x-request-id": "up-1"},
+        outcome=StreamOutcome(model="m"),
+    )
+    held = releasing(answer, Hold("budget", []))
+    assert held.chunks is not answer.chunks
+    for each in dataclasses.fields(Streaming):
+        if each.name != "chunks":
+            assert getattr(held, each.name) is getattr(answer, each.name), each.name

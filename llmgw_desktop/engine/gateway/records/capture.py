@@ -10,7 +10,6 @@ upstream (`forwardable_headers`, which leaves out every auth header) are, and re
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -58,7 +57,7 @@ class GatewayCapture:
             keep(answer.payload().decode("utf-8", "replace"), stream=False)
             return answer
         limit = bodies.policy.max_chars + REDACT_MARGIN
-        return dataclasses.replace(answer, chunks=_Teed(answer.chunks, keep, limit))
+        return answer.with_chunks(_Teed(answer.chunks, keep, limit))
 
     def refused(
         self,
