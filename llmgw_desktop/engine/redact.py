@@ -175,7 +175,7 @@ class Spellings:
         if gate is not None and b"\\" in data and gate.search(data) is not None:
             return _replaced(data, _spans(spelled.patterns_bytes, data), _REDACTED_BYTES)
         for encoded in spelled.encoded:
-            if encoded in data:
+            if data.find(encoded) >= 0:  # not `in`: see `present_bytes`
                 data = data.replace(encoded, _REDACTED_BYTES)
         return data
 
@@ -204,7 +204,9 @@ class Spellings:
         """`present` for an encoded (UTF-8) text."""
         spelled = self._set
         for encoded in spelled.encoded:  # a loop: no generator, as in `mask`
-            if encoded in data:
+            # `find`, not `in`: bytes-in-bytes first tries its operand as an integer, making
+            # and dropping a TypeError (about 2,000 instructions) for each value, each read.
+            if data.find(encoded) >= 0:
                 return True
         gate = spelled.gate_bytes
         if gate is None or b"\\" not in data or gate.search(data) is None:
