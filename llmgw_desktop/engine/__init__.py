@@ -15,7 +15,8 @@ it becomes), `providers/` (the vendor CLIs and ACP agents: found, run, confined,
 (multi-model reviews), `store/` (SQLite or PostgreSQL), `metrics/` and `telemetry/`.
 
 Shared by all of them: `errors` (every error, by what the caller must do, with its code),
-`events` (typed events the desk and front doors subscribe to), `states` (how work ends), `ids`,
+`events` (typed events the desk and front doors subscribe to), `states` (how work ends), `values`
+(the frozen value classes a request makes, built without `object.__setattr__`), `ids`,
 `jsonio` (orjson on the hot paths), `redact` and `own_secrets` (what is masked before anything
 is stored), `lines` (the one capped line reader of every line-delimited stream), `health` (what
 `/health`, the tray and the Overview say), `log_health` (whether the log file takes its lines,

@@ -45,6 +45,13 @@ class CircuitState(enum.StrEnum):
     HALF_OPEN = "half_open"  # its rest ended: one call tries it
 
 
+# Read for every request: module globals, not enum reads (`engine/states.py`).
+_CLOSED = CircuitState.CLOSED
+_COOLING = CircuitState.COOLING
+_OPEN = CircuitState.OPEN
+_HALF_OPEN = CircuitState.HALF_OPEN
+
+
 @dataclass
 class Circuit:
     """One thing's failures in a row and its rest; the clock is the caller's (monotonic)."""
@@ -58,10 +65,10 @@ class Circuit:
 
     def state(self, now: float) -> CircuitState:
         if self.until > now:
-            return CircuitState.OPEN if self.opened else CircuitState.COOLING
+            return _OPEN if self.opened else _COOLING
         if self.opened:
-            return CircuitState.HALF_OPEN
-        return CircuitState.CLOSED
+            return _HALF_OPEN
+        return _CLOSED
 
     def goes_last(self, now: float) -> float | None:
         """Seconds it rests for yet (0.0 while a half-open trial is on its way); None: it is

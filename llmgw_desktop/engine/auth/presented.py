@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from multidict import MultiMapping
 
+from llmgw_desktop.engine.values import stores_directly
+
 __all__ = [
     "ANTHROPIC_KEY_PLACES",
     "BEARER_ONLY",
@@ -41,6 +43,7 @@ ANTHROPIC_KEY_PLACES: tuple[str, ...] = ("x-api-key",)
 GEMINI_KEY_PLACES: tuple[str, ...] = ("x-goog-api-key", f"?{KEY_QUERY_PARAMETER}")
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Presented:
     """A credential a request presented, and where (for the refusal's message)."""

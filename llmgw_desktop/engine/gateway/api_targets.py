@@ -80,6 +80,8 @@ __all__ = [
 
 # The route log's outcome of a local server whose address is this gateway's own (not asked).
 OWN_ADDRESS_OUTCOME = Outcome.OWN_ADDRESS
+# Written for every answer: a module global, not an enum read (`engine/states.py`).
+_OK = Outcome.OK
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -523,7 +525,7 @@ class Line:
             route.provider, route.model, route.kind = spec.id, model, "api"
             route.price_model = underlying_model(spec, model) if spec.cloud else ""
             # Listed before the answer is rendered, so `x_gateway` includes it.
-            self.ok = Attempt(call.target.label, self.key.label, Outcome.OK)
+            self.ok = Attempt(call.target.label, self.key.label, _OK)
             route.attempts.append(self.ok)
             notice = self.wire.notice
             if notice:

@@ -25,6 +25,7 @@ from llmgw_desktop.engine.tokens.estimate import (
     TOOLS_PROMPT_TOKENS,
     tokens_at_most,
 )
+from llmgw_desktop.engine.values import stores_directly
 
 __all__ = [
     "MAX_ANSWERS_HELD",
@@ -62,7 +63,8 @@ class Answers(NamedTuple):
 ONE_ANSWER = Answers(1, 1, "n")
 
 
-@dataclass(frozen=True, slots=True)
+@stores_directly
+@dataclass(frozen=True)
 class RequestFacts:
     """The facts of one request that routing and relaying need."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmgw_desktop.engine.tokens.usage import Usage
+from llmgw_desktop.engine.values import stores_directly
 
 __all__ = [
     "CUSTOM_INPUT",
@@ -56,6 +57,7 @@ StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "ref
 MAX_TOKEN_COUNT = 2**40
 
 
+@stores_directly
 @dataclass(frozen=True)
 class TextPart:
     text: str
@@ -63,6 +65,7 @@ class TextPart:
     cache: bool = False
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ImagePart:
     """An image, inline (`data` is base64) or by `url`."""
@@ -72,6 +75,7 @@ class ImagePart:
     url: str | None = None
 
 
+@stores_directly
 @dataclass(frozen=True)
 class DocumentPart:
     """A document (a PDF, or plain text) given to the model: inline base64 `data`, a `url`, or
@@ -85,6 +89,7 @@ class DocumentPart:
     filename: str | None = None
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ThinkingPart:
     """Model reasoning, when the upstream returns it (kept opaque; `signature` as given)."""
@@ -93,6 +98,7 @@ class ThinkingPart:
     signature: str | None = None
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ToolCallPart:
     """The model asks for a tool: `arguments` is the JSON text of the arguments object."""
@@ -102,6 +108,7 @@ class ToolCallPart:
     arguments: str
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ToolResultPart:
     """The answer to a tool call, sent back by the user side."""
@@ -115,12 +122,14 @@ class ToolResultPart:
 Part = TextPart | ImagePart | DocumentPart | ThinkingPart | ToolCallPart | ToolResultPart
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Message:
     role: Role
     parts: tuple[Part, ...]
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ToolDef:
     """A tool the client runs. `name` is what the model sees; for a tool of an OpenAI Responses
@@ -142,6 +151,7 @@ class ToolDef:
 CUSTOM_INPUT = "input"
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ResponseFormat:
     """Structured output: any JSON object, or one matching `schema` (JSON Schema)."""
@@ -153,6 +163,7 @@ class ResponseFormat:
     strict: bool | None = None
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ChatRequest:
     """A chat request in dialect-neutral form."""
@@ -193,6 +204,7 @@ class ChatRequest:
         return None
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ChatResponse:
     """A complete answer in dialect-neutral form."""
@@ -211,6 +223,7 @@ class ChatResponse:
 # -- streaming -------------------------------------------------------------------------------
 
 
+@stores_directly
 @dataclass(frozen=True)
 class MessageStart:
     """The answer begins. `usage` carries what is known up front (input and cache tokens)."""
@@ -220,6 +233,7 @@ class MessageStart:
     usage: Usage = field(default_factory=Usage)
 
 
+@stores_directly
 @dataclass(frozen=True)
 class TextDelta:
     """More text for the content block at `index`."""
@@ -228,12 +242,14 @@ class TextDelta:
     text: str
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ThinkingDelta:
     index: int
     text: str
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ToolCallStart:
     """A tool call begins at content block `index`."""
@@ -243,6 +259,7 @@ class ToolCallStart:
     name: str
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ToolCallDelta:
     """A fragment of a tool call's JSON arguments."""
@@ -251,6 +268,7 @@ class ToolCallDelta:
     arguments: str
 
 
+@stores_directly
 @dataclass(frozen=True)
 class MessageEnd:
     """The answer is complete. `usage` is the final total (input, output and cache)."""

@@ -11,10 +11,12 @@ from typing import Any
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.output_limit import limit_changes
 from llmgw_desktop.engine.gateway.translation import encode_request
+from llmgw_desktop.engine.values import stores_directly
 
 __all__ = ["Outgoing"]
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Outgoing:
     """What one target is sent: bytes, the client's headers (same dialect only), and for a

@@ -11,6 +11,7 @@ from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.records.report import RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
+from llmgw_desktop.engine.values import stores_directly
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.auth.principals import Principal
@@ -32,6 +33,7 @@ T = TypeVar("T")
 OPENAI_DIALECTS = (DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES)
 
 
+@stores_directly
 @dataclass(frozen=True)
 class CallerInfo:
     """Who is asking, through which endpoint, under which project scope."""
@@ -72,6 +74,7 @@ class CallerInfo:
             self.opened_rows.append(record)
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Completed:
     """A whole answer in the client's dialect: rendered (`body`), or the upstream's own bytes
@@ -103,6 +106,7 @@ class Completed:
         return self.raw if self.raw is not None else jsonio.dumps(self.body)
 
 
+@stores_directly
 @dataclass(frozen=True)
 class TokenCount:
     """Input tokens of a request: counted by the upstream (`exact`), or estimated here."""
@@ -115,6 +119,7 @@ class TokenCount:
     body: dict[str, Any] | None = None
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Streaming:
     """An answer being streamed: headers can go out now, `chunks` are the body. `headers` are

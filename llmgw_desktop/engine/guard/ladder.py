@@ -25,6 +25,7 @@ from llmgw_desktop.engine.guard.errors import GuardRuleMatched, RequestUnscanned
 from llmgw_desktop.engine.guard.policy import STRICTNESS
 from llmgw_desktop.engine.guard.request_scan import Finding, Inspection
 from llmgw_desktop.engine.guard.rules import is_rule_kind
+from llmgw_desktop.engine.values import stores_directly
 
 __all__ = [
     "BLOCKED",
@@ -48,6 +49,7 @@ NOT_ASKED, DESK = "a token count", "desk"
 Asker = Callable[[tuple[Finding, ...]], Awaitable[tuple[str, str]]]
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Actions:
     """What the operator chose for one target: the action on secrets, and each rule's by the

@@ -72,7 +72,8 @@ class Placeholders:
         self._originals = originals
 
     def may_touch(self, raw: bytes | str, fields: Sequence[str] | None = None) -> bool:
-        return ("[" in raw) if isinstance(raw, str) else (b"[" in raw)
+        # `find` for bytes: `in` tries the operand as a byte's value first.
+        return ("[" in raw) if isinstance(raw, str) else (raw.find(b"[") >= 0)
 
     def in_data(self, data: str) -> bool:
         return _MARK in data

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from llmgw_desktop.engine.values import stores_directly
+
 __all__ = ["Usage"]
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Usage:
     """Tokens of one exchange. `input_tokens` excludes cache reads and writes."""

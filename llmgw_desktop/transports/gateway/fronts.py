@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 _MODELS = "/v1/models"
+# Read for every request: module globals, not enum reads (`engine/states.py`).
+_BY_CLIENT = Envelope.BY_CLIENT
+_OLLAMA = Envelope.OLLAMA
+_ANTHROPIC = Envelope.ANTHROPIC
+_GEMINI = Envelope.GEMINI
+_NATIVE = Envelope.NATIVE
 
 
 def is_anthropic_client(request: web.Request) -> bool:
@@ -72,23 +78,23 @@ def request_dialect(request: web.Request) -> str | None:
 def envelope_of(request: web.Request, door: Door | None) -> Envelope:
     """The error shape the clients of `request` parse: its door's, else read from its path and
     headers (the shared model lists, and requests no door serves)."""
-    if door is not None and door.envelope is not Envelope.BY_CLIENT:
+    if door is not None and door.envelope is not _BY_CLIENT:
         return door.envelope
     if door is None and is_ollama_route(request):
-        return Envelope.OLLAMA
+        return _OLLAMA
     front = request_dialect(request)
     if front == DIALECT_ANTHROPIC:
-        return Envelope.ANTHROPIC
+        return _ANTHROPIC
     if front == DIALECT_GEMINI:
-        return Envelope.GEMINI
-    return Envelope.NATIVE
+        return _GEMINI
+    return _NATIVE
 
 
 def key_places(request: web.Request, door: Door | None) -> tuple[str, ...]:
     """Where, besides `Authorization: Bearer`, this request's credential may be."""
     envelope = envelope_of(request, door)
-    if envelope is Envelope.ANTHROPIC:
+    if envelope is _ANTHROPIC:
         return ANTHROPIC_KEY_PLACES
-    if envelope is Envelope.GEMINI:
+    if envelope is _GEMINI:
         return GEMINI_KEY_PLACES
     return BEARER_ONLY

@@ -40,6 +40,9 @@ __all__ = ["MAX_PRINCIPALS", "MAX_WITNESSES", "Resting", "TargetHealth"]
 MAX_PRINCIPALS = 256
 # The failing bodies one target tells apart since it last answered: far past any threshold.
 MAX_WITNESSES = 64
+# Compared for every request: module globals, not enum reads (`engine/states.py`).
+_CLOSED = CircuitState.CLOSED
+_HALF_OPEN = CircuitState.HALF_OPEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,7 @@ class TargetHealth:
                 circuit is not None
                 and circuit.opened  # read first: only an opened circuit is ever half open
                 and not circuit.trial
-                and circuit.state(now) is CircuitState.HALF_OPEN
+                and circuit.state(now) is _HALF_OPEN
             ):
                 circuit.trial = True
                 return circuit
@@ -173,7 +176,7 @@ class TargetHealth:
 
     def settled(self, now: float) -> bool:
         """Whether no request is moved by it now (no circuit resting or on trial)."""
-        if self.shared.state(now) is not CircuitState.CLOSED:
+        if self.shared.state(now) is not _CLOSED:
             return False
         return not any(c.goes_last(now) is not None for c in self._own.values())
 

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.tokens.usage import Usage
+from llmgw_desktop.engine.values import stores_directly
 
 __all__ = ["Attempt", "RouteReport", "header_value"]
 
 
+@stores_directly
 @dataclass(frozen=True)
 class Attempt:
     """One try on the way to an answer: which target, with which key, and what happened."""

@@ -23,6 +23,7 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.translation import encode_request
+from llmgw_desktop.engine.values import stores_directly
 
 __all__ = [
     "GATEWAY_FIELDS",
@@ -153,6 +154,7 @@ def relayable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+@stores_directly
 @dataclass(frozen=True)
 class ForwardedBody:
     """What goes upstream, and whether the gateway added a usage chunk to an OpenAI Chat

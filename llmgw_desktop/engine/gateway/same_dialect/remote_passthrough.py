@@ -249,8 +249,9 @@ def _names_each_key_once(raw: bytes, parsed: Any) -> bool:
     least its colon; so the two counts are equal exactly when no key repeats, as long as `raw`
     spells no colon as an escape (which the count of `raw` would miss).
     """
-    # One search for the escape's common part, the exact spellings only where it is found.
-    if b"\\u003" in raw and (b"\\u003a" in raw or b"\\u003A" in raw):
+    # One search for the escape's common part, the exact spellings only where it is found
+    # (`find`, not `in`, which tries the operand as a byte's value first).
+    if raw.find(b"\\u003") >= 0 and (raw.find(b"\\u003a") >= 0 or raw.find(b"\\u003A") >= 0):
         return False
     try:
         written = jsonio.dumps(parsed)
