@@ -502,21 +502,30 @@ class Line:
         upstream = targets.upstream
         self.body = body
         # The wait for the answer's head is watched by the balancer, which gives it up when a
-        # probe finds the target silent (`balancing/liveness.py`).
+        # probe finds the target silent (`balancing/liveness.py`): begun and ended here as
+        # `async with` would, without the two coroutines it makes a send.
         probe = functools.partial(upstream.answers, self.addressed)
+        head_wait = targets.balancer.first_byte(self.call.target, probe).begin()
         try:
-            async with targets.balancer.first_byte(self.call.target, probe):
-                response = await upstream.send(
-                    self.addressed,
-                    body,
-                    stream=stream,
-                    passthrough_headers=targets.telemetry.upstream_headers(self.record, headers),
-                    query=query,
-                    principal=self.call.caller.principal,
-                    while_waiting=self._written,
-                )
+            response = await upstream.send(
+                self.addressed,
+                body,
+                stream=stream,
+                passthrough_headers=targets.telemetry.upstream_headers(self.record, headers),
+                query=query,
+                principal=self.call.caller.principal,
+                while_waiting=self._written,
+            )
+        except BaseException as error:
+            try:
+                head_wait.end(error)
+            finally:
+                self.open_row()  # a request that never went out has its row too
+            raise
+        try:
+            head_wait.end(None)
         finally:
-            self.open_row()  # a request that never went out has its row too, before it ends
+            self.open_row()
         if not self.asked:
             # The upstream took the call (`took_call`, written out: every answer passes here).
             self.asked = True

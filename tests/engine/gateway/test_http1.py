@@ -316,6 +316,74 @@ async def test_pieces_that_arrived_together_are_read_at_once() -> None:
     assert await response.readany(WAIT_S) == b""
 
 
+async def test_chunks_of_one_read_reach_the_reader_as_one_piece_before_it_ends(
+    client: Http1Client,
+) -> None:
+    # The connection hands a read's body chunks over together: a chunked answer whose events
+    # and end came in one read is read whole, in order, and pooled once complete.
+    chunks = (b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n")
+    wire = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while await read_request(reader) is not None:
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + wire)
+
+    async with RawServer(handler) as raw:
+        response = await get(client, raw.url + "/")
+        assert response.complete  # the head, the chunks and the end came in one read
+        assert await response.readany(WAIT_S) == b"".join(chunks)
+        assert await response.readany(WAIT_S) == b""
+        response.release()
+        assert len(pooled(client)) == 1
+        _, again = await fetch(client, raw.url + "/")
+    assert again == b"".join(chunks)
+    assert raw.connections == 1
+
+
+async def test_chunks_before_a_malformed_one_are_read_before_the_break(
+    client: Http1Client,
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        writer.write(head + b"5\r\nfirst\r\nzz\r\n")
+        await reader.read()
+
+    async with RawServer(handler) as raw:
+        response = await get(client, raw.url + "/")
+        assert await response.readany(WAIT_S) == b"first"
+        with pytest.raises(ResponseBroken):
+            await response.readany(WAIT_S)
+    assert pooled(client) == []
+
+
+def test_a_head_found_clean_is_remembered_and_a_line_break_is_refused_all_the_same() -> None:
+    clean: set[str] = set()
+    headers = {"authorization": "Bearer sk-0123456789"}
+    first = http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None, clean)
+    assert len(clean) == 1
+    assert http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None, clean) == first
+    # Another body: the same head (its length is not part of it), and its own length sent.
+    longer = http1._request_bytes("POST", "/v1/x", "h", headers, b"{ }", None, clean)
+    assert len(clean) == 1
+    assert b"\r\nContent-Length: 3\r\n\r\n{ }" in longer
+    for injected in ("/v1/x HTTP/1.1\r\nX-Evil: 1", "/v1/x\x00"):
+        with pytest.raises(ValueError, match="control characters"):
+            http1._request_bytes("POST", injected, "h", headers, b"", None, clean)
+    evil = {"authorization": "Bearer sk-0123456789\nX-Evil: 1"}
+    with pytest.raises(ValueError, match="control characters"):
+        http1._request_bytes("POST", "/v1/x", "h", evil, b"", None, clean)
+    assert len(clean) == 1  # a refused head is never remembered
+    # A tab in a value is allowed, as before.
+    http1._request_bytes("POST", "/v1/x", "h", {"x-a": "a\tb"}, b"", None, clean)
+    # The memory is bounded: full, it starts again.
+    for n in range(http1.CLEAN_HEADS_KEPT + 5):
+        http1._request_bytes("POST", f"/v1/{n}", "h", headers, b"", None, clean)
+    assert len(clean) <= http1.CLEAN_HEADS_KEPT
+    with pytest.raises(ValueError, match="control characters"):
+        http1._request_bytes("POST", "/v1/x", "h", evil, b"", None, clean)
+
+
 class _NoConnection:
     """A response's connection that is never used (the test feeds the response itself)."""
 

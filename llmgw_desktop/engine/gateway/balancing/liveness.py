@@ -119,9 +119,11 @@ class TargetLiveness:
 
 
 class HeadWait:
-    """One call's wait for the head of its answer, as `async with` around the send.
+    """One call's wait for the head of its answer, as `async with` around the send, or `begin`
+    before it and `end` after it (the same, without the two coroutines `async with` makes:
+    every request's send waits here).
 
-    Raises (on leaving the block):
+    Raises (on leaving the block, or from `end`):
         UpstreamFailure: of kind `hung`, when its target was found hung while it waited (the
             send was cancelled; another target may serve).
     """
@@ -138,6 +140,18 @@ class HeadWait:
         self._task: asyncio.Task[Any] | None = None
 
     async def __aenter__(self) -> HeadWait:
+        return self.begin()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.end(error)
+
+    def begin(self) -> HeadWait:
+        """The wait begins (the send is about to be made, in the current task)."""
         watch = self._watch
         self.started = watch.clock()
         self._task = asyncio.current_task()
@@ -149,17 +163,18 @@ class HeadWait:
             )
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def end(self, error: BaseException | None) -> None:
+        """The wait ended: its head came, or the send failed with `error`.
+
+        Raises:
+            UpstreamFailure: the target was found hung while it waited (`error` is then the
+                cancellation that gave the send up).
+        """
         state = self.state
         del state.waiting[self]
         if self._released and self._task is not None:
             # Our own cancellation (as `asyncio.timeout` takes its own back): given up as hung.
-            if self._task.uncancel() == 0 and kind is asyncio.CancelledError:
+            if self._task.uncancel() == 0 and type(error) is asyncio.CancelledError:
                 raise self._hung() from None
             return
         if error is None or getattr(error, "status", None) is not None:

@@ -61,6 +61,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # URLs whose split is remembered (a provider's calls go to a few; a model in the path, as
 # Gemini's, makes one per model): past this many the memory starts again.
 ADDRESSES_KEPT = 256
+# Request heads found free of control characters, remembered (a target's calls send the same
+# line and headers, its key among them): past this many the memory starts again.
+CLEAN_HEADS_KEPT = 256
 
 
 class _Address(NamedTuple):
@@ -88,6 +91,10 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._header_name = b""
         self._informational = False
+        # The body's pieces parsed from the current read, handed to the response together
+        # (`_hand_over`): a stream's events come a chunk each, and the response's bookkeeping
+        # and its reader's wake-up are then done once a read, not once an event.
+        self._pieces: list[bytes] = []
         # Whether this connection counts against its pool's cap (set once it is connected).
         self.holds_slot = False
 
@@ -108,6 +115,8 @@ class _Connection(asyncio.Protocol):
             self._fail(ResponseBroken("the upstream tried to switch protocols"))
         except httptools.HttpParserError as exc:
             self._fail(ResponseBroken(f"the upstream sent a malformed response: {exc}"))
+        if self._pieces:  # asked here, not in a call: most reads end with none left
+            self._hand_over()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -162,14 +171,20 @@ class _Connection(asyncio.Protocol):
         response.start(keep_alive=self._parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
-        if self.response is not None:
-            self.response.feed(body)
+        response = self.response
+        if response is not None:
+            if response.chunked:  # a chunk each: handed over together, once the read is parsed
+                self._pieces.append(body)
+            else:  # as much as the read holds, at once already
+                response.feed(body)
 
     def on_message_complete(self) -> None:
         if self._informational:
             self._informational = False
             return
         if self.response is not None:
+            if self._pieces:
+                self._hand_over()
             self.response.finish()
 
     # -- helpers --
@@ -181,8 +196,18 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self.transport.write(data)
 
+    def _hand_over(self) -> None:
+        """The body's pieces parsed so far to the response, as one piece (in the order they
+        came; before it finishes or fails, which is what the pieces were first)."""
+        pieces = self._pieces
+        if pieces:
+            if self.response is not None:
+                self.response.feed(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+            pieces.clear()
+
     def _fail(self, error: Exception) -> None:
         if self.response is not None:
+            self._hand_over()
             self.response.fail(error)
         self.close()
 
@@ -241,6 +266,9 @@ class Http1Client:
         # Each URL split once (`_address_of`): urlsplit and its port and host cost a request
         # microseconds, always for the same few URLs.
         self._addresses: dict[str, _Address] = {}
+        # Heads `_request_bytes` found clean: one is looked up by its hash, where the check
+        # reads each of its characters (about 30 instructions a character).
+        self._clean_heads: set[str] = set()
 
     @property
     def _idle(self) -> dict[tuple[str, str, int], collections.deque[_Connection]]:
@@ -277,7 +305,9 @@ class Http1Client:
         pool = self._pool_for(key, proxy)
         if pool.absolute_prefix is not None:
             target = pool.absolute_prefix + host_header + target
-        data = _request_bytes(method, target, host_header, headers, body, pool.proxy_lines)
+        data = _request_bytes(
+            method, target, host_header, headers, body, pool.proxy_lines, self._clean_heads
+        )
         deadline: float | None = None
         if owner is not None and (share := self._share) is not None:
             if not pool.claim(owner, share):
@@ -322,7 +352,13 @@ class Http1Client:
         if pool.absolute_prefix is not None:
             target = pool.absolute_prefix + host_header + target
         data = _request_bytes(
-            "GET", target, host_header, {"Connection": "close"}, b"", pool.proxy_lines
+            "GET",
+            target,
+            host_header,
+            {"Connection": "close"},
+            b"",
+            pool.proxy_lines,
+            self._clean_heads,
         )
         connection: _Connection | None = None
         try:
@@ -525,8 +561,10 @@ def _request_bytes(
     headers: Mapping[str, str],
     body: bytes,
     proxy_lines: list[str] | None,
+    clean: set[str],
 ) -> bytes:
-    """The request as it goes on the wire: its line, its headers, its body.
+    """The request as it goes on the wire: its line, its headers, its body. `clean`: heads
+    found free of control characters already (this adds to it).
 
     Raises:
         ValueError: a line or header value holds a control character.
@@ -541,14 +579,20 @@ def _request_bytes(
     if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
         # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
         lines.append("Accept-Encoding: gzip")
-    lines.append(f"Content-Length: {len(body)}")
     joined = "".join(lines)  # one scan: joined, the lines add no character
-    # `isprintable` first: every control character is unprintable, so a request it passes
-    # holds none, in a quarter of the regular expression's instructions; a tab (allowed in a
-    # value) or a non-ASCII space it refuses is decided by the expression.
-    if not joined.isprintable() and _CONTROL.search(joined):
-        # A model id or header value from a client must never add lines to our request.
-        raise ValueError("refusing to send a request line or header with control characters")
+    if joined not in clean:
+        # `isprintable` first: every control character is unprintable, so a request it passes
+        # holds none, in a quarter of the regular expression's instructions; a tab (allowed in
+        # a value) or a non-ASCII space it refuses is decided by the expression.
+        if not joined.isprintable() and _CONTROL.search(joined):
+            # A model id or header value from a client must never add lines to our request.
+            raise ValueError("refusing to send a request line or header with control characters")
+        if len(clean) >= CLEAN_HEADS_KEPT:
+            clean.clear()
+        clean.add(joined)
+    # After the check, which it never changes (digits), so that a head is the same for every
+    # body its target is sent.
+    lines.append(f"Content-Length: {len(body)}")
     if proxy_lines:
         lines += proxy_lines
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
