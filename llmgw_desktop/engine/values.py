@@ -55,19 +55,25 @@ def stores_directly(cls: type[T]) -> type[T]:
         raise TypeError(f"{cls.__name__}: a dataclass base's fields are not built directly")
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     init = _direct_init(cls, fields)
-    if _shape(inspect.signature(init)) != _shape(inspect.signature(cls.__init__)):
+    if _shape(init) != _shape(cls.__init__):
         raise TypeError(f"{cls.__name__}: its __init__ takes what no direct one can")
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
 
 
-def _shape(signature: inspect.Signature) -> list[tuple[str, Any, bool]]:
-    """Each parameter's name, kind, and whether it may be left out."""
-    return [
-        (p.name, p.kind, p.default is not inspect.Parameter.empty)
-        for p in signature.parameters.values()
-    ]
+def _shape(function: Any) -> tuple[Any, ...]:
+    """Its parameters' names and kinds, and how many may be left out (read from its code, not
+    `inspect.signature`: this runs for each class as the gateway starts)."""
+    code = function.__code__
+    named = code.co_argcount + code.co_kwonlyargcount
+    return (
+        code.co_varnames[:named],
+        code.co_kwonlyargcount,
+        code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS),
+        len(function.__defaults__ or ()),
+        sorted(function.__kwdefaults__ or ()),
+    )
 
 
 def _direct_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
@@ -97,5 +103,8 @@ def _direct_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
     source = f"def __init__({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
-    exec(source, names)  # noqa: S102  # the text is made above from the fields' names alone
+    # Compiled as `dataclasses` compiles its own text, through the start's kept code where it
+    # is installed (`shell/code_cache.py`): a start after the first compiles none of it.
+    run = vars(dataclasses).get("exec", exec)
+    run(source, names)  # the text is made above from the fields' names alone
     return names["__init__"]
