@@ -108,9 +108,9 @@ class KeyMatcher:
         escape that may spell one's character; never False where it does."""
         patterns: tuple[re.Pattern[Any], ...]
         if isinstance(raw, str):
-            patterns, escaped = self._starts, raw.find("\\") >= 0
+            patterns, escaped = self._starts, "\\" in raw
         else:
-            patterns, escaped = self._starts_bytes, raw.find(b"\\") >= 0
+            patterns, escaped = self._starts_bytes, raw.find(b"\\") >= 0  # see holds_bytes
         if not patterns:
             return False
         if escaped and self._spelled.may_spell(raw):

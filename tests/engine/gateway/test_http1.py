@@ -357,31 +357,30 @@ async def test_chunks_before_a_malformed_one_are_read_before_the_break(
     assert pooled(client) == []
 
 
-def test_a_head_found_clean_is_remembered_and_a_line_break_is_refused_all_the_same() -> None:
-    clean: set[str] = set()
+def test_a_head_checked_is_remembered_and_a_line_break_is_refused_each_time() -> None:
+    http1._holds_control.cache_clear()
     headers = {"authorization": "Bearer sk-0123456789"}
-    first = http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None, clean)
-    assert len(clean) == 1
-    assert http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None, clean) == first
+    first = http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None)
+    assert http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None) == first
     # Another body: the same head (its length is not part of it), and its own length sent.
-    longer = http1._request_bytes("POST", "/v1/x", "h", headers, b"{ }", None, clean)
-    assert len(clean) == 1
+    longer = http1._request_bytes("POST", "/v1/x", "h", headers, b"{ }", None)
+    assert http1._holds_control.cache_info().currsize == 1
     assert b"\r\nContent-Length: 3\r\n\r\n{ }" in longer
-    for injected in ("/v1/x HTTP/1.1\r\nX-Evil: 1", "/v1/x\x00"):
-        with pytest.raises(ValueError, match="control characters"):
-            http1._request_bytes("POST", injected, "h", headers, b"", None, clean)
     evil = {"authorization": "Bearer sk-0123456789\nX-Evil: 1"}
-    with pytest.raises(ValueError, match="control characters"):
-        http1._request_bytes("POST", "/v1/x", "h", evil, b"", None, clean)
-    assert len(clean) == 1  # a refused head is never remembered
+    for _ in range(2):  # refused again once its check is remembered
+        for injected in ("/v1/x HTTP/1.1\r\nX-Evil: 1", "/v1/x\x00"):
+            with pytest.raises(ValueError, match="control characters"):
+                http1._request_bytes("POST", injected, "h", headers, b"", None)
+        with pytest.raises(ValueError, match="control characters"):
+            http1._request_bytes("POST", "/v1/x", "h", evil, b"", None)
     # A tab in a value is allowed, as before.
-    http1._request_bytes("POST", "/v1/x", "h", {"x-a": "a\tb"}, b"", None, clean)
-    # The memory is bounded: full, it starts again.
-    for n in range(http1.CLEAN_HEADS_KEPT + 5):
-        http1._request_bytes("POST", f"/v1/{n}", "h", headers, b"", None, clean)
-    assert len(clean) <= http1.CLEAN_HEADS_KEPT
+    http1._request_bytes("POST", "/v1/x", "h", {"x-a": "a\tb"}, b"", None)
+    # The memory is bounded; a head pushed out is checked again, and still refused.
+    for n in range(http1.HEADS_CHECKED_KEPT + 5):
+        http1._request_bytes("POST", f"/v1/{n}", "h", headers, b"", None)
+    assert http1._holds_control.cache_info().currsize == http1.HEADS_CHECKED_KEPT
     with pytest.raises(ValueError, match="control characters"):
-        http1._request_bytes("POST", "/v1/x", "h", evil, b"", None, clean)
+        http1._request_bytes("POST", "/v1/x", "h", evil, b"", None)
 
 
 class _NoConnection:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import errno
+import functools
 import re
 import ssl
 import time
@@ -61,9 +62,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # URLs whose split is remembered (a provider's calls go to a few; a model in the path, as
 # Gemini's, makes one per model): past this many the memory starts again.
 ADDRESSES_KEPT = 256
-# Request heads found free of control characters, remembered (a target's calls send the same
-# line and headers, its key among them): past this many the memory starts again.
-CLEAN_HEADS_KEPT = 256
+# Request heads whose check for control characters is remembered (a target's calls send the
+# same line and headers, its key among them): the most recently sent this many.
+HEADS_CHECKED_KEPT = 256
 
 
 class _Address(NamedTuple):
@@ -266,9 +267,6 @@ class Http1Client:
         # Each URL split once (`_address_of`): urlsplit and its port and host cost a request
         # microseconds, always for the same few URLs.
         self._addresses: dict[str, _Address] = {}
-        # Heads `_request_bytes` found clean: one is looked up by its hash, where the check
-        # reads each of its characters (about 30 instructions a character).
-        self._clean_heads: set[str] = set()
 
     @property
     def _idle(self) -> dict[tuple[str, str, int], collections.deque[_Connection]]:
@@ -305,9 +303,7 @@ class Http1Client:
         pool = self._pool_for(key, proxy)
         if pool.absolute_prefix is not None:
             target = pool.absolute_prefix + host_header + target
-        data = _request_bytes(
-            method, target, host_header, headers, body, pool.proxy_lines, self._clean_heads
-        )
+        data = _request_bytes(method, target, host_header, headers, body, pool.proxy_lines)
         deadline: float | None = None
         if owner is not None and (share := self._share) is not None:
             if not pool.claim(owner, share):
@@ -352,13 +348,7 @@ class Http1Client:
         if pool.absolute_prefix is not None:
             target = pool.absolute_prefix + host_header + target
         data = _request_bytes(
-            "GET",
-            target,
-            host_header,
-            {"Connection": "close"},
-            b"",
-            pool.proxy_lines,
-            self._clean_heads,
+            "GET", target, host_header, {"Connection": "close"}, b"", pool.proxy_lines
         )
         connection: _Connection | None = None
         try:
@@ -561,10 +551,8 @@ def _request_bytes(
     headers: Mapping[str, str],
     body: bytes,
     proxy_lines: list[str] | None,
-    clean: set[str],
 ) -> bytes:
-    """The request as it goes on the wire: its line, its headers, its body. `clean`: heads
-    found free of control characters already (this adds to it).
+    """The request as it goes on the wire: its line, its headers, its body.
 
     Raises:
         ValueError: a line or header value holds a control character.
@@ -579,20 +567,23 @@ def _request_bytes(
     if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
         # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
         lines.append("Accept-Encoding: gzip")
-    joined = "".join(lines)  # one scan: joined, the lines add no character
-    if joined not in clean:
-        # `isprintable` first: every control character is unprintable, so a request it passes
-        # holds none, in a quarter of the regular expression's instructions; a tab (allowed in
-        # a value) or a non-ASCII space it refuses is decided by the expression.
-        if not joined.isprintable() and _CONTROL.search(joined):
-            # A model id or header value from a client must never add lines to our request.
-            raise ValueError("refusing to send a request line or header with control characters")
-        if len(clean) >= CLEAN_HEADS_KEPT:
-            clean.clear()
-        clean.add(joined)
+    if _holds_control("".join(lines)):  # one scan: joined, the lines add no character
+        # A model id or header value from a client must never add lines to our request.
+        raise ValueError("refusing to send a request line or header with control characters")
     # After the check, which it never changes (digits), so that a head is the same for every
     # body its target is sent.
     lines.append(f"Content-Length: {len(body)}")
     if proxy_lines:
         lines += proxy_lines
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+@functools.lru_cache(maxsize=HEADS_CHECKED_KEPT)
+def _holds_control(head: str) -> bool:
+    """Whether a request's head holds a control character but a tab (which a value may hold).
+    Kept by the head's text: a target's calls send the same head, found by its hash, where the
+    check reads each of its characters (about 30 instructions a character)."""
+    # `isprintable` first: every control character is unprintable, so a head it passes holds
+    # none, in a quarter of the regular expression's instructions; a tab or a non-ASCII space
+    # it refuses is decided by the expression.
+    return not head.isprintable() and _CONTROL.search(head) is not None
