@@ -26,19 +26,15 @@ from llmgw_desktop.engine.providers.lifeline_windows import (
 )
 from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
 
+# A process read from /proc as it is reaped raises ESRCH, not only ENOENT: these read any
+# OSError as gone.
+from tests.reliability._crash_support import alive, paused
+
 FAKE = str(Path(__file__).resolve().parents[2] / "fakes" / "behaving_process.py")
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals")
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, prctl")
 DEATH_S = 5.0
 LIMITS = RunLimits(timeout_s=10)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 async def gone(*pids: int) -> bool:
@@ -88,15 +84,6 @@ async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(
     await proc.wait()
 
 
-def stopped(pid: int) -> bool:
-    """Paused by SIGSTOP: alive, running no code."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
-    except FileNotFoundError:
-        return False
-
-
 async def until(check: Any, timeout_s: float = DEATH_S) -> bool:
     deadline = time.monotonic() + timeout_s
     while not check() and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
@@ -120,23 +107,23 @@ async def test_a_leased_group_is_paused_before_an_unrenewed_lease_runs_out_and_g
     for _ in range(4):
         await lifeline.keep_until(time.monotonic() + lease_s, lease_s)
         await asyncio.sleep(lease_s / 3)
-        assert not stopped(job_cli.pid) and not stopped(job_grandchild)
+        assert not paused(job_cli.pid) and not paused(job_grandchild)
     assert not lifeline.paused()
     held_until = time.monotonic() + lease_s
     await lifeline.keep_until(held_until, lease_s)
     # No renewal lands any more (the store is cut off, or the gateway stalled): the job's whole
     # group is paused before the lease could run out for a peer; the server is left running.
-    assert await until(lambda: stopped(job_cli.pid) and stopped(job_grandchild))
+    assert await until(lambda: paused(job_cli.pid) and paused(job_grandchild))
     assert time.monotonic() < held_until
-    assert not stopped(mcp_server.pid)
+    assert not paused(mcp_server.pid)
     assert lifeline.paused() and lifeline.kill_grace(3.0) == 0.0
     # A renewal lands and no peer had taken this process (an outage for all): it goes on.
     await lifeline.keep_until(time.monotonic() + lease_s, lease_s)
-    assert await until(lambda: not stopped(job_cli.pid) and not stopped(job_grandchild))
+    assert await until(lambda: not paused(job_cli.pid) and not paused(job_grandchild))
     assert alive(job_cli.pid) and not lifeline.stopped_for_lease(job_cli.pid)
     # A renewal landing late proves nothing ahead: the group is paused at once.
     await lifeline.keep_until(time.monotonic() + lease_s * 0.2, lease_s)
-    assert await until(lambda: stopped(job_cli.pid))
+    assert await until(lambda: paused(job_cli.pid))
     await lifeline.release(job_cli.pid)
     await lifeline.release(mcp_server.pid)
     for proc in (job_cli, mcp_server):
@@ -152,7 +139,7 @@ async def test_a_paused_group_is_killed_when_the_lease_proves_lost(
     job_cli, job_grandchild = await start_tree(tmp_path)
     await lifeline.hold(job_cli.pid, leased=True)
     await lifeline.keep_until(time.monotonic() + lease_s * 0.3, lease_s)
-    assert await until(lambda: stopped(job_cli.pid))
+    assert await until(lambda: paused(job_cli.pid))
     # The next renewal finds the lease was taken: the lost tenure's group dies, paused as it
     # is, before the renewal's new deadline could let it go on.
     await lifeline.keep_until(time.monotonic() + lease_s, lease_s, lost=True)

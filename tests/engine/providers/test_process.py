@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from llmgw_desktop.engine.providers.process import (
     isolated_environment,
     run_process,
 )
+from tests.reliability._crash_support import alive  # a reaped one's ESRCH read as gone
 
 FAKE = str(Path(__file__).resolve().parents[2] / "fakes" / "behaving_process.py")
 LIMITS = RunLimits(timeout_s=30, idle_timeout_s=0, kill_grace_s=0.5)
@@ -27,19 +27,6 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="process groups 
 
 def fake(*args: str, stdin: bytes | None = None, **kw: object) -> Invocation:
     return Invocation(argv=(sys.executable, FAKE, *args), stdin=stdin, **kw)  # type: ignore[arg-type]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 async def test_prompt_goes_in_on_stdin_and_output_comes_back() -> None:
@@ -98,12 +85,12 @@ async def test_cancel_kills_the_whole_tree(tmp_path: Path) -> None:
     )
     await asyncio.wait_for(started.wait(), 20)
     grandchild = int(pidfile.read_text())
-    assert pid_alive(grandchild)
+    assert alive(grandchild)
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
         await run
     async with asyncio.timeout(5):
-        while pid_alive(grandchild):  # noqa: ASYNC110 - polling another process's state
+        while alive(grandchild):  # noqa: ASYNC110 - polling another process's state
             await asyncio.sleep(0.02)
 
 
@@ -136,7 +123,7 @@ async def test_a_cancel_while_the_child_is_being_made_kills_all_it_started(
     with pytest.raises(asyncio.CancelledError):
         await run
     async with asyncio.timeout(5):
-        while pid_alive(grandchild):  # noqa: ASYNC110 - polling another process's state
+        while alive(grandchild):  # noqa: ASYNC110 - polling another process's state
             await asyncio.sleep(0.02)
 
 
@@ -157,7 +144,7 @@ async def test_a_failing_output_callback_raises_its_own_error_and_stops_the_tree
         await run_process(fake("tree", str(pidfile)), LIMITS, on_stdout=broken_parser)
     grandchild = int(pidfile.read_text())
     async with asyncio.timeout(5):
-        while pid_alive(grandchild):  # noqa: ASYNC110 - polling another process's state
+        while alive(grandchild):  # noqa: ASYNC110 - polling another process's state
             await asyncio.sleep(0.02)
 
 
