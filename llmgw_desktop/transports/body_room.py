@@ -17,7 +17,7 @@ holding none, whatever the two settings say of each other.
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from llmgw_desktop.engine.api import ErrorCode
 from llmgw_desktop.transports.http_errors import EdgeRefusal
@@ -44,7 +44,7 @@ class BodyRoom:
         declared = request.content_length
         # A compressed body is inflated before its handler reads it: its declared length says
         # nothing of what it holds once read.
-        coding = request.headers.get("Content-Encoding") if declared else None
+        coding = request.headers.get(hdrs.CONTENT_ENCODING) if declared else None
         if declared is None or (coding is not None and coding.strip().lower() not in _PLAIN):
             need = self._body_cap if request.body_exists else 0
         else:

