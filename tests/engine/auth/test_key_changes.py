@@ -80,6 +80,23 @@ async def test_without_a_marker_to_trust_every_verification_reads_the_store(
         assert len(reads) == 3
 
 
+async def test_the_last_secret_digested_is_told_apart_from_any_other(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    # `verify` skips hashing the secret it hashed last: another key, or the same one with a
+    # character changed, is hashed and judged as its own.
+    async with opened(Database(tmp_path / "llmgw.db")) as db:
+        keys = GatewayKeys(db)
+        first = await keys.create(OPERATOR, KeySpec(name="first"))
+        second = await keys.create(OPERATOR, KeySpec(name="second"))
+        for secret, principal in [(first.secret, "key:first"), (second.secret, "key:second")] * 2:
+            verdict = await keys.verify(secret)
+            assert verdict.principal is not None and verdict.principal.id == principal
+        altered = first.secret[:-1] + ("A" if first.secret[-1] != "A" else "B")
+        assert (await keys.verify(altered)).principal is None
+        assert (await keys.verify(first.secret)).principal is not None
+
+
 def test_every_change_leaves_a_new_stamp(tmp_path: Path) -> None:
     changes = KeyChanges.beside(tmp_path / "llmgw.db")
     assert changes.stamp() == "none yet"
