@@ -357,14 +357,14 @@ async def test_chunks_before_a_malformed_one_are_read_before_the_break(
     assert pooled(client) == []
 
 
-def test_a_head_checked_is_remembered_and_a_line_break_is_refused_each_time() -> None:
-    http1._holds_control.cache_clear()
+def test_a_head_written_is_remembered_and_a_line_break_is_refused_each_time() -> None:
+    http1._head.cache_clear()
     headers = {"authorization": "Bearer sk-0123456789"}
     first = http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None)
     assert http1._request_bytes("POST", "/v1/x", "h", headers, b"{}", None) == first
     # Another body: the same head (its length is not part of it), and its own length sent.
     longer = http1._request_bytes("POST", "/v1/x", "h", headers, b"{ }", None)
-    assert http1._holds_control.cache_info().currsize == 1
+    assert http1._head.cache_info().currsize == 1
     assert b"\r\nContent-Length: 3\r\n\r\n{ }" in longer
     evil = {"authorization": "Bearer sk-0123456789\nX-Evil: 1"}
     for _ in range(2):  # refused again once its check is remembered
@@ -378,7 +378,7 @@ def test_a_head_checked_is_remembered_and_a_line_break_is_refused_each_time() ->
     # The memory is bounded; a head pushed out is checked again, and still refused.
     for n in range(http1.HEADS_CHECKED_KEPT + 5):
         http1._request_bytes("POST", f"/v1/{n}", "h", headers, b"", None)
-    assert http1._holds_control.cache_info().currsize == http1.HEADS_CHECKED_KEPT
+    assert http1._head.cache_info().currsize == http1.HEADS_CHECKED_KEPT
     with pytest.raises(ValueError, match="control characters"):
         http1._request_bytes("POST", "/v1/x", "h", evil, b"", None)
 

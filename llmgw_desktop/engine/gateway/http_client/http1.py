@@ -62,8 +62,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # URLs whose split is remembered (a provider's calls go to a few; a model in the path, as
 # Gemini's, makes one per model): past this many the memory starts again.
 ADDRESSES_KEPT = 256
-# Request heads whose check for control characters is remembered (a target's calls send the
-# same line and headers, its key among them): the most recently sent this many.
+# Request heads remembered written and checked for control characters (a target's calls send
+# the same line and headers, its key among them): the most recently sent this many.
 HEADS_CHECKED_KEPT = 256
 
 
@@ -557,32 +557,51 @@ def _request_bytes(
     Raises:
         ValueError: a line or header value holds a control character.
     """
+    head, after_length = _head(
+        method, target, host_header, tuple(headers.items()), tuple(proxy_lines or ())
+    )
+    return b"".join((head, b"%d" % len(body), after_length, body))
+
+
+@functools.lru_cache(maxsize=HEADS_CHECKED_KEPT)
+def _head(
+    method: str,
+    target: str,
+    host_header: str,
+    headers: tuple[tuple[str, str], ...],
+    proxy_lines: tuple[str, ...],
+) -> tuple[bytes, bytes]:
+    """A request's head, written and checked, around its body's length: its line and headers
+    to `Content-Length: `, and what follows the length. Kept by what makes it: a target's
+    calls send the same line and headers (its key among them), found by their hash where
+    writing and checking them costs about 15,000 instructions. A refused head is not kept
+    (`lru_cache` keeps no exception): it is checked, and refused, each time.
+
+    Raises:
+        ValueError: a line or header value holds a control character.
+    """
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
+    lines += [f"{k}: {v}" for k, v in headers]
+    names = {name for name, _ in headers}
     # Callers write names in Title-Case (ours) or lower case (headers passed through from a
-    # client): a second User-Agent makes strict servers answer 400. Two lookups, not a
-    # case-folded copy of every name, on this per-request path.
-    if "User-Agent" not in headers and "user-agent" not in headers:
+    # client): a second User-Agent makes strict servers answer 400.
+    if "User-Agent" not in names and "user-agent" not in names:
         lines.append(f"User-Agent: {USER_AGENT}")
-    if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
+    if "Accept-Encoding" not in names and "accept-encoding" not in names:
         # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
         lines.append("Accept-Encoding: gzip")
     if _holds_control("".join(lines)):  # one scan: joined, the lines add no character
         # A model id or header value from a client must never add lines to our request.
         raise ValueError("refusing to send a request line or header with control characters")
-    # After the check, which it never changes (digits), so that a head is the same for every
-    # body its target is sent.
-    lines.append(f"Content-Length: {len(body)}")
-    if proxy_lines:
-        lines += proxy_lines
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    # After the check, which it never changes (digits): a head is the same for every body.
+    lines.append("Content-Length: ")
+    after_length = "".join(f"\r\n{line}" for line in proxy_lines) + "\r\n\r\n"
+    return "\r\n".join(lines).encode("latin-1"), after_length.encode("latin-1")
 
 
-@functools.lru_cache(maxsize=HEADS_CHECKED_KEPT)
 def _holds_control(head: str) -> bool:
-    """Whether a request's head holds a control character but a tab (which a value may hold).
-    Kept by the head's text: a target's calls send the same head, found by its hash, where the
-    check reads each of its characters (about 30 instructions a character)."""
+    """Whether a request's head holds a control character but a tab (which a value may
+    hold)."""
     # `isprintable` first: every control character is unprintable, so a head it passes holds
     # none, in a quarter of the regular expression's instructions; a tab or a non-ASCII space
     # it refuses is decided by the expression.
