@@ -22,7 +22,11 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolCallStart,
 )
-from llmgw_desktop.engine.gateway.same_dialect.passthrough import passthrough_body, splice_members
+from llmgw_desktop.engine.gateway.same_dialect.passthrough import (
+    forwardable_headers,
+    passthrough_body,
+    splice_members,
+)
 from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable
 
 TARGETS = {
@@ -555,3 +559,14 @@ def test_a_chat_stream_is_asked_for_usage_without_rewriting_the_clients_bytes() 
         "openai-chat", with_project, raw, "gpt-4o", stream=True, stream_usage=False
     )
     assert "project" not in jsonio.loads(sent.data)
+
+
+def test_a_private_header_is_kept_back_though_its_name_is_remembered_as_forwarded() -> None:
+    asked = [("X-Title", "mine"), ("X-Principal", "alice"), ("Authorization", "Bearer k")]
+    # Each name's fate is remembered; a trusted header is kept back per call, not by that.
+    assert forwardable_headers(asked) == {"x-title": "mine", "x-principal": "alice"}
+    kept = forwardable_headers(asked, private=("X-Principal", None))
+    assert kept == {"x-title": "mine"}
+    assert forwardable_headers(asked) == {"x-title": "mine", "x-principal": "alice"}
+    repeated = forwardable_headers([("X-Title", "a"), ("x-title", "b"), ("Sec-Fetch-Mode", "c")])
+    assert repeated == {"x-title": "a, b"}
