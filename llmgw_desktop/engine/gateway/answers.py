@@ -134,7 +134,8 @@ class AnswerRelay:
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
         sent.line.answered(usage, _written(raw), server_tools=tools)
         headers = relayable_headers(response.headers)
-        return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
+        # Positional: a class called with keywords has them packed into a dict first.
+        return Completed(None, route, usage, raw, headers, bare)
 
     async def relay_stream(self, response: UpstreamAnswer, sent: Sent) -> Streaming:
         """A stream in the client's own dialect, relayed frame by frame once its first frame has

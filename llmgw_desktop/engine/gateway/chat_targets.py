@@ -146,13 +146,17 @@ class ChatTargets:
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
         priced_as = underlying_model(spec, model) if spec.cloud else model
+        default_output = (
+            self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS
+        ) * facts.answers
+        # Positional: a class called with keywords has them packed into a dict first, about
+        # 500 instructions a keyword.
         return CallAsk(
             priced_as,
             facts.held_input_tokens + carried,
             facts.max_output,
-            default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
-            * facts.answers,
-            price=self._prices.price_of(priced_as, spec.id),
+            default_output,
+            self._prices.price_of(priced_as, spec.id),
         )
 
     async def _look_in_cache(

@@ -53,7 +53,6 @@ class UpstreamAnswer:
     def __init__(
         self,
         response: Http1Response,
-        *,
         provider: str,
         secrets: tuple[str, ...],
         read_timeout_s: float,

@@ -288,13 +288,15 @@ class UpstreamClient:
             failure = self._not_answered(exc, target, url, head_timeout_s, stream=stream)
         else:
             if response.status < 400:
+                # Positional: a class called with keywords has them packed into a dict
+                # first, about 500 instructions a keyword.
                 return UpstreamAnswer(
                     response,
-                    provider=target.provider,
-                    secrets=target.scrubbed,
-                    read_timeout_s=self.read_timeout_s,
-                    max_answer_bytes=self.max_answer_bytes,
-                    max_event_bytes=self.max_sse_event_bytes,
+                    target.provider,
+                    target.scrubbed,
+                    self.read_timeout_s,
+                    self.max_answer_bytes,
+                    self.max_sse_event_bytes,
                 )
             failure = await self._refusal(response, target, signer)
         if isinstance(failure, UpstreamFailure):
