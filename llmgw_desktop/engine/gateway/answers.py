@@ -145,11 +145,13 @@ class AnswerRelay:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
+        # Positional, as the `Streaming` below: a class called with keywords has them packed
+        # into a dict first, about 500 instructions a keyword.
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
-            drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
-            split=split_masking(incoming.name, sent.line.addressed.scrubbed),
+            is_usage_only_chunk if outgoing.added_usage else None,
+            split_masking(incoming.name, sent.line.addressed.scrubbed),
         )
         await sent.line.primed(stream)
         dialect = incoming.dialect
@@ -184,8 +186,8 @@ class AnswerRelay:
         return Streaming(
             route,
             EndingChunks(stream.chunks(failed=failed, ended=ended), closed_unread),
-            headers=headers,
-            outcome=stream.outcome,
+            headers,
+            stream.outcome,
         )
 
     # -- answers translated from another dialect ----------------------------------------

@@ -223,7 +223,6 @@ class RelayedStream:
         self,
         answer: UpstreamAnswer,
         tap: StreamTap,
-        *,
         drop_frame: Callable[[SseFrame], bool] | None = None,
         split: ChunkMasking | None = None,
     ) -> None:
