@@ -186,3 +186,19 @@ def test_a_started_row_is_whole_already_and_its_stored_form_is_the_merge() -> No
     merged = whole_row(record_id, partial)
     assert list(merged) == ["id", *ROW_DEFAULTS, "state"]
     assert merged["caller"] == "" and merged["state"] == "completed"
+
+
+def test_each_started_row_is_its_own_and_starts_from_the_defaults() -> None:
+    # `start` fills a copy of one template row: a row's later fields never reach the next.
+    recorder = FlightRecorder(cast(Database, None))
+    first = recorder.start(principal="local", provider="openai", caller="sdk")
+    recorder.finish(first, state="completed", input_tokens=7, route={"rule": "r"})
+    second = recorder.start(principal="other", provider="anthropic", replay_of=first)
+    with recorder._pending.taken() as batch:
+        one, two = batch.new[first], batch.new[second]
+    assert one is not two
+    assert (one["input_tokens"], one["route_json"], one["state"]) == (7, {"rule": "r"}, "completed")
+    assert {name: two[name] for name in ROW_DEFAULTS} == ROW_DEFAULTS
+    assert (two["id"], two["owner_principal"], two["provider"]) == (second, "other", "anthropic")
+    assert (two["route_json"], two["state"]) == ({"replayOf": first}, "started")
+    assert "finished_at" not in two and list(two)[:2] == ["id", "caller"]
