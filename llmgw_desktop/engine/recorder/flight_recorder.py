@@ -259,10 +259,15 @@ class FlightRecorder:
     def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
         """Record the request's end; with a journal, on local disk before this returns (the
         answer's last bytes are sent after it)."""
+        self.finish_row(record_id, state, fields)
+
+    def finish_row(self, record_id: str, state: str, fields: dict[str, Any]) -> None:
+        """`finish` with the row's fields in a dict made for this call, which becomes the row
+        (changed in place, not copied): fourteen keywords passed into `**fields` cost about
+        10 k instructions more than the same dict written out (`RequestRecords.finish`)."""
         opened = self._open.pop(record_id, None)
         first_piece = self._first_piece.pop(record_id, None)
         finished_at = self._clock()
-        # `fields` is this call's own dict (keywords): made into the row in place, not copied.
         fields["state"] = state
         fields["finished_at"] = finished_at
         row = _as_row(fields, opened)

@@ -11,7 +11,7 @@ from pathlib import Path
 import llmgw_desktop.engine.gateway as gateway
 
 GATEWAY = Path(gateway.__file__).parent
-WRITES = {"start", "finish", "update", "first_token", "update_many"}
+WRITES = {"start", "finish", "finish_row", "update", "first_token", "update_many"}
 
 
 def _recorder_writes(module: Path) -> list[str]:

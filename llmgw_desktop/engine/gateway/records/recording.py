@@ -291,24 +291,27 @@ class RequestRecords:
                 facts["serverToolsUnpriced"] = list(unpriced)
         route.row_facts = facts  # this attempt's own: an earlier one's do not carry over
         routed = route.to_record()
-        self._recorder.finish(
+        # A dict written out, not keywords: see `finish_row`.
+        self._recorder.finish_row(
             record,
-            state=state,
-            model=route.model,
-            cost_usd=cost,
-            http_status=http_status,
-            error_code=error_code,
-            # Every try this request took, the answering one included (it is listed already).
-            attempts=len(route.attempts),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            route=routed,
-            requested_model=route.requested_model,
-            project=route.project,
-            fallback_used=route.fallback_used,
+            state,
+            {
+                "model": route.model,
+                "cost_usd": cost,
+                "http_status": http_status,
+                "error_code": error_code,
+                # Every try this request took, the answering one included (listed already).
+                "attempts": len(route.attempts),
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cache_read_tokens": usage.cache_read_tokens,
+                "cache_write_tokens": usage.cache_write_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+                "route": routed,
+                "requested_model": route.requested_model,
+                "project": route.project,
+                "fallback_used": route.fallback_used,
+            },
         )
 
     def finish_cached(
