@@ -30,6 +30,8 @@ class ClientRequest:
         stream: bool | None = None,
     ) -> None:
         self.dialect: Dialect = DIALECTS[dialect]
+        # Its dialect's name: read some eight times a request, an attribute, not a property.
+        self.name: str = self.dialect.name
         self.body = body
         # The bytes as they came; made from `body` for callers that have only the object.
         self.raw = raw if raw is not None else jsonio.dumps(body)
@@ -43,10 +45,6 @@ class ClientRequest:
         # for the same target (with a budget's output limit), and a copy of a frozen request
         # costs a setattr per field.
         self._for_target: ChatRequest | None = None
-
-    @property
-    def name(self) -> str:
-        return self.dialect.name
 
     def neutral(self) -> ChatRequest:
         """The request in neutral form (parsed on first use, then remembered).
