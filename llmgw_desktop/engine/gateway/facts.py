@@ -148,7 +148,7 @@ def _answers(dialect: str, body: dict[str, Any]) -> int:
         value = body.get("n")
     else:
         return 1
-    return answer_count(value)
+    return 1 if value is None else answer_count(value)  # most name no count: no call
 
 
 def answer_count(value: Any) -> int:
