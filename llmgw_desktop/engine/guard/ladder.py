@@ -32,6 +32,7 @@ __all__ = [
     "REDACTED",
     "SENT",
     "WARNED",
+    "WITHOUT_RULES",
     "Actions",
     "Asker",
     "Because",
@@ -61,7 +62,13 @@ class Actions:
     @property
     def off(self) -> bool:
         """Nothing is read for this target."""
-        return self.secrets == "off" and all(a == "off" for a in self.rules.values())
+        rules = self.rules
+        return self.secrets == "off" and (not rules or all(a == "off" for a in rules.values()))
+
+
+# The actions of settings without rules, one for each action on secrets (frozen, so shared):
+# what most requests' targets are decided by, not made again for each.
+WITHOUT_RULES = {action: Actions(action) for action in STRICTNESS}
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from llmgw_desktop.engine.guard.desk import SecretQuestions
 from llmgw_desktop.engine.guard.echoes import AnswerEchoes, placeholder_for
 from llmgw_desktop.engine.guard.ladder import (
     WARNED,
+    WITHOUT_RULES,
     Actions,
     Asker,
     Ruling,
@@ -145,7 +146,9 @@ class OutboundGuard:
         """What the operator chose for a request from `principal` to `provider` (`local`: on
         this machine): for secrets, and for each rule."""
         secrets = action_for(self.settings, provider, principal, local=local)
-        return Actions(secrets, self.rules.actions(provider, principal) if self.rules else {})
+        if not self.rules:
+            return WITHOUT_RULES.get(secrets) or Actions(secrets)
+        return Actions(secrets, self.rules.actions(provider, principal))
 
     def for_request(
         self,
