@@ -79,7 +79,8 @@ class KeyChain:
         # would cost more than the rest of the gateway's work together.
         self._vault_cache: dict[tuple[str, str | None], tuple[int, list[str]]] = {}
         self._pools: dict[tuple[str, str | None], tuple[int, list[PoolKey]]] = {}
-        self._base_urls: dict[tuple[str, frozenset[str]], str] = {}
+        # Provider id -> the own origins its base URL was found for, and the URL.
+        self._base_urls: dict[str, tuple[frozenset[str], str]] = {}
         self.vault_problem: str | None = None
         # Bumped when the providers are edited, so model lists are read again.
         self.config_version = 0
@@ -205,11 +206,12 @@ class KeyChain:
 
     def base_url(self, spec: ApiProviderSpec) -> str:
         """The provider's base URL: the environment's override unless it points back at us."""
-        own = frozenset(self._own_origins)
-        cached = self._base_urls.get((spec.id, own))
-        if cached is None:
-            cached = self._base_urls[(spec.id, own)] = self._find_base_url(spec, own)
-        return cached
+        cached = self._base_urls.get(spec.id)
+        # Found for the origins we listen on now (a live view: a port may have been added).
+        if cached is None or cached[0] != self._own_origins:
+            own = frozenset(self._own_origins)
+            cached = self._base_urls[spec.id] = (own, self._find_base_url(spec, own))
+        return cached[1]
 
     def points_at_us(self, spec: ApiProviderSpec) -> bool:
         """Whether `spec`'s base URL is one of this gateway's own addresses (Ollama's port,

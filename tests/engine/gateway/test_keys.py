@@ -219,6 +219,17 @@ def test_base_url_env_override_and_self_loop_guard(
     assert chain.base_url(config.providers["anthropic"]) == url
 
 
+def test_a_base_url_found_before_the_door_opened_is_found_again_for_its_port() -> None:
+    # The own origins are a live view (`Engine.listening_on` adds the port the door bound):
+    # a URL found before is not kept once it would point the provider at the gateway itself.
+    own: set[str] = set()
+    chain, config = _chain(environ={"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000"}, own_origins=own)
+    spec = config.providers["anthropic"]
+    assert chain.base_url(spec) == "http://127.0.0.1:4000"
+    own.add("127.0.0.1:4000")
+    assert chain.base_url(spec) == "https://api.anthropic.com"
+
+
 def test_provider_without_base_url_env_ignores_the_environment() -> None:
     chain, config = _chain(environ={"OPENAI_BASE_URL": "https://x.example"})
     assert chain.base_url(config.providers["groq"]) == "https://api.groq.com/openai/v1"
