@@ -383,7 +383,7 @@ class Balancer:
         """`target` answered `principal` 2xx and whole after `seconds`: what `first_token`
         learns, and its circuits closed (everyone's, and the principal's own)."""
         self.first_token(target, seconds, headers)
-        self._closed(self._of(target), principal)
+        self._closed(self._known[target.label], principal)  # known now: `first_token` made it
 
     def first_token(self, target: Target, seconds: float, headers: Mapping[str, str]) -> None:
         """A stream of `target`'s began `seconds` after it was sent (or a whole answer came):

@@ -70,12 +70,14 @@ class SmoothWeights:
     def __init__(self) -> None:
         self._current: dict[str, float] = {}  # by target label
 
-    def choose(self, candidates: Sequence[Candidate]) -> Candidate | None:
+    def choose(self, candidates: Sequence[Candidate]) -> int | None:
+        """Where in `candidates` the chosen one is (None: every weight is 0)."""
         current = self._current
         total = 0.0
-        best: Candidate | None = None
+        best: int | None = None
+        best_label = ""
         best_value = 0.0
-        for candidate in candidates:
+        for index, candidate in enumerate(candidates):
             weight = candidate.weight
             if weight <= 0:
                 continue
@@ -84,9 +86,9 @@ class SmoothWeights:
             current[label] = value
             total += weight
             if best is None or value > best_value:
-                best, best_value = candidate, value
+                best, best_label, best_value = index, label, value
         if best is not None:
-            current[best.target.label] = best_value - total
+            current[best_label] = best_value - total
         return best
 
 
@@ -152,14 +154,15 @@ def _by_strategy(order: PoolOrder, weights: SmoothWeights) -> None:
     ready = order.ordered
     strategy = order.strategy
     if strategy == "weighted":
-        chosen = weights.choose(ready)
-        if chosen is None:
+        at = weights.choose(ready)
+        if at is None:
             order.fallback_words = "weighted: every weight is 0, listed order"
             return
-        rest = [c for c in ready if c is not chosen]
-        # Heaviest first (a reversed sort keeps equal weights in listed order, as `-weight` did).
-        rest.sort(key=_WEIGHT, reverse=True)
-        order.ordered = [chosen, *rest]
+        # The chosen first, then the rest heaviest first (a reversed sort keeps equal weights
+        # in listed order, as `-weight` did); `ready` is this order's own list.
+        chosen = ready.pop(at)
+        ready.sort(key=_WEIGHT, reverse=True)
+        ready.insert(0, chosen)
     elif strategy == "round-robin":
         start = order.turn % len(ready)
         order.ordered = ready[start:] + ready[:start]
