@@ -331,11 +331,17 @@ class RequestGuard:
     async def decide(self, provider: str, model: str, local: bool) -> Decision:
         """What the target (`provider`, `model`; `local`: on this machine) is sent, and what
         its answer gets (`guard.scan_answers`, whatever the action for what is sent)."""
-        decision = await self._sending(provider, model, local)
+        guard = self._guard
+        actions = guard.actions(provider, self._caller.principal, local=local)
+        if not self._exempt_counted and exempt_as_local(guard.settings, provider, local=local):
+            self._exempt_counted = True
+            guard.stats.exempt += 1
+        # Nothing read for this target (most often): decided without a coroutine more.
+        decision = SEND if actions.off else await self._sending(actions, provider, model)
         answers = self._answers
         if decision.refusal is not None or answers is None:
             return decision
-        if not self._guard.settings.scan_answers:
+        if not guard.settings.scan_answers:
             return decision
         keys = await answers.keys.matcher(self._caller.project)
         if not keys:
@@ -356,15 +362,9 @@ class RequestGuard:
         if self._answers is not None:
             self._answers.rewrite_row(route)
 
-    async def _sending(self, provider: str, model: str, local: bool) -> Decision:
-        """What the target is sent, by the actions for its provider and the caller."""
+    async def _sending(self, actions: Actions, provider: str, model: str) -> Decision:
+        """What the target is sent, by `actions` (for its provider and the caller; not off)."""
         guard = self._guard
-        actions = guard.actions(provider, self._caller.principal, local=local)
-        if not self._exempt_counted and exempt_as_local(guard.settings, provider, local=local):
-            self._exempt_counted = True
-            guard.stats.exempt += 1
-        if actions.off:
-            return SEND
         inspection = await self._inspected()
         if not inspection.complete:
             guard.stats.unscanned += 1
