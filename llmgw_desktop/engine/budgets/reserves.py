@@ -161,7 +161,9 @@ class _Reserve:
 
     @property
     def low(self) -> bool:
-        return self.spare < RESERVE_CALLS * self.need / 2
+        # `spare` written out here and in `Reserves.hold`: each is read for each lane of every
+        # call admitted in memory, and a property's call costs more than the subtraction.
+        return self.amount - self.used < RESERVE_CALLS * self.need / 2
 
     def owe(self, amount: float) -> None:
         """Its row is owed `amount` more at the next write (`Reserves.owed`)."""
@@ -237,7 +239,7 @@ class Reserves:
                     self._move(reserve, limit)
                 return None
             need = amounts[which]
-            if need > reserve.spare + _EPSILON:
+            if need > reserve.amount - reserve.used + _EPSILON:  # its `spare`, written out
                 return None
             taken.append((reserve, need))
         if not taken:
