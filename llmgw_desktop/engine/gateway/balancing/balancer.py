@@ -261,7 +261,12 @@ class Balancer:
         if weights is None:
             weights = self._weights[pattern] = SmoothWeights()
         return order_candidates(
-            route.strategy, candidates, turn=next(turns), caller=caller, weights=weights
+            route.strategy,
+            candidates,
+            turn=next(turns),
+            caller=caller,
+            weights=weights,
+            none_rest=not self._troubled,  # only a troubled target is ever given a rest
         )
 
     def _filled(

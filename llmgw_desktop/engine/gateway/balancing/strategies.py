@@ -115,7 +115,8 @@ class PoolOrder:
             return self.fallback_words
         if strategy == "weighted":
             total = sum(map(_WEIGHT, self.ordered[: self.ready]))
-            return _weighted_words(index == 0, candidate.weight, total)
+            key = (index == 0, candidate.weight, total)
+            return _WEIGHTED_SAID.get(key) or _weighted_words(*key)
         if strategy == "round-robin":
             return f"round-robin: turn {self.turn + 1}" if index == 0 else "round-robin: next"
         if strategy == "caller" and self.caller:
@@ -137,10 +138,12 @@ def order_candidates(
     turn: int,
     caller: str,
     weights: SmoothWeights,
+    none_rest: bool = False,
 ) -> PoolOrder:
     """`candidates` in the order to try them by `strategy`; those going last (cooling, open)
-    after the others, in the same order among themselves."""
-    ready = [c for c in candidates if c.resting is None]
+    after the others, in the same order among themselves (`none_rest`: the caller knows none
+    does, so they are copied rather than sifted)."""
+    ready = list(candidates) if none_rest else [c for c in candidates if c.resting is None]
     order = PoolOrder(strategy, ready, len(ready), turn, caller)
     if ready:
         _by_strategy(order, weights)
@@ -181,14 +184,13 @@ _WEIGHT = attrgetter("weight")
 
 def _weighted_words(first: bool, weight: float, total: float) -> str:
     """A weighted target's reason: its weight of the ready ones' together (the words made
-    once for each: a route's weights are few, and every request of it says one)."""
-    said = _WEIGHTED_SAID.get((first, weight, total))
-    if said is None:
-        share = f"{weight:g} of {total:g}"
-        said = f"weighted: {share} shares" if first else f"weighted: next by weight ({share})"
-        if len(_WEIGHTED_SAID) >= _WEIGHTED_KEPT:
-            _WEIGHTED_SAID.clear()
-        _WEIGHTED_SAID[first, weight, total] = said
+    once for each, kept in `_WEIGHTED_SAID`: a route's weights are few, and every request of
+    it says one)."""
+    share = f"{weight:g} of {total:g}"
+    said = f"weighted: {share} shares" if first else f"weighted: next by weight ({share})"
+    if len(_WEIGHTED_SAID) >= _WEIGHTED_KEPT:
+        _WEIGHTED_SAID.clear()
+    _WEIGHTED_SAID[first, weight, total] = said
     return said
 
 
