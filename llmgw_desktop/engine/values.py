@@ -19,6 +19,12 @@ The convention: a frozen dataclass made for every request is written
 (mypy reads the `dataclass` under it, so its fields stay read-only to the type checker). A class
 whose `__init__` this module cannot write the same (`slots`, keyword-only fields, an `InitVar`,
 a dataclass base) is refused when it is defined, not mis-built.
+
+A class is called positionally on the request path (any class, not only these): on 3.11 calling
+a class with keywords packs them into a dict before its `__init__` runs (about 500 instructions
+a keyword, where a function's keywords cost about 70). So the hot constructions (`Usage` of an
+OpenAI answer, `UpstreamAnswer`, `RelayedStream`, `Streaming`, `Completed`, `CallAsk`) pass their
+arguments in field order, each call saying so in a comment that points here.
 """
 
 from __future__ import annotations

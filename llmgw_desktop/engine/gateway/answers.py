@@ -134,7 +134,7 @@ class AnswerRelay:
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
         sent.line.answered(usage, _written(raw), server_tools=tools)
         headers = relayable_headers(response.headers)
-        # Positional: a class called with keywords has them packed into a dict first.
+        # Positional, as the request path calls classes (`engine/values.py`).
         return Completed(None, route, usage, raw, headers, bare)
 
     async def relay_stream(self, response: UpstreamAnswer, sent: Sent) -> Streaming:
@@ -145,8 +145,7 @@ class AnswerRelay:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
         incoming, outgoing, route, record = sent.incoming, sent.outgoing, sent.route, sent.record
-        # Positional, as the `Streaming` below: a class called with keywords has them packed
-        # into a dict first, about 500 instructions a keyword.
+        # Positional, as the `Streaming` below (`engine/values.py` says why).
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),

@@ -149,8 +149,7 @@ class ChatTargets:
         default_output = (
             self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS
         ) * facts.answers
-        # Positional: a class called with keywords has them packed into a dict first, about
-        # 500 instructions a keyword.
+        # Positional, as the request path calls classes (`engine/values.py`).
         return CallAsk(
             priced_as,
             facts.held_input_tokens + carried,

@@ -288,8 +288,7 @@ class UpstreamClient:
             failure = self._not_answered(exc, target, url, head_timeout_s, stream=stream)
         else:
             if response.status < 400:
-                # Positional: a class called with keywords has them packed into a dict
-                # first, about 500 instructions a keyword.
+                # Positional, as the request path calls classes (`engine/values.py`).
                 return UpstreamAnswer(
                     response,
                     target.provider,
