@@ -19,7 +19,14 @@ from llmgw_desktop.config.api_catalog import switch_id_for
 from llmgw_desktop.engine.api import UNREACHED_SOURCE, VAULT_PLACES, Answering
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
-__all__ = ["ANSWERING_WAIT_S", "answering_now", "answering_words", "banner", "print_banner"]
+__all__ = [
+    "ANSWERING_WAIT_S",
+    "answering_now",
+    "answering_words",
+    "banner",
+    "print_banner",
+    "print_banner_at_once",
+]
 
 # The longest the banner waits for the providers' model lists before it says what it has.
 ANSWERING_WAIT_S = 5.0
@@ -116,8 +123,20 @@ def _unreached(runtime: GatewayRuntime, fact: Answering) -> dict[str, str]:
 
 
 async def print_banner(runtime: GatewayRuntime, running: str) -> None:
-    """Print the banner on stdout, if there is one (a start from the desktop menu has none)."""
-    text = banner(runtime, await answering_now(runtime), running=running)
+    """Print the banner on stdout, if there is one (a start from the desktop menu has none),
+    once the first look at the providers has ended (at most `ANSWERING_WAIT_S`)."""
+    _print(banner(runtime, await answering_now(runtime), running=running))
+
+
+def print_banner_at_once(runtime: GatewayRuntime, running: str) -> None:
+    """Print the banner with what answers as last looked at, waiting for nothing (a stop
+    asked before `print_banner` printed)."""
+    _print(
+        banner(runtime, answering_words(runtime, runtime.engine.answering.now()), running=running)
+    )
+
+
+def _print(text: str) -> None:
     if sys.stdout is None:
         return
     with contextlib.suppress(OSError):  # a terminal closed under a desktop start: nobody hears

@@ -16,7 +16,7 @@ import sys
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import ModelListRead, tune_for_serving
-from llmgw_desktop.shell.banner import print_banner
+from llmgw_desktop.shell.banner import print_banner, print_banner_at_once
 from llmgw_desktop.shell.drain import drain
 from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.exit_codes import rows_lost_at_stop
@@ -110,11 +110,12 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock, role: WorkerRole | 
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
-    if role is None:
-        await print_banner(runtime, "running headless")
-    else:
-        print(f"worker {role.index}/{role.count} serving (pid {os.getpid()})", flush=True)
     notify("READY=1", f"STATUS=serving at {runtime.base_url}")
+    # Beside the wait for a stop, never before it: the banner waits for the first look at the
+    # providers and reads the store, and a stop held behind it waited for good on a frozen
+    # PostgreSQL (the store cuts a COMMIT's wait only once the stop has begun). A stop asked
+    # before it printed prints it at once, with what answers as last looked at.
+    told = runtime.engine.tasks.spawn(_say_serving(runtime, role), name="banner")
     try:
         await stop.wait()
         grace_s = runtime.settings.http.drain_s
@@ -122,6 +123,9 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock, role: WorkerRole | 
             notify("STOPPING=1", "STATUS=draining: what is in flight finishes")
             await drain(runtime, grace_s, again)
     finally:
+        if not told.done():
+            told.cancel()
+            _say_serving_at_once(runtime, role)
         print("stopping...", file=sys.stderr, flush=True)
         notify("STOPPING=1", "STATUS=stopping")
         await runtime.stop()
@@ -129,3 +133,18 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock, role: WorkerRole | 
     if code == 0:
         print("llmgw-desktop stopped.", file=sys.stderr, flush=True)
     return code
+
+
+async def _say_serving(runtime: GatewayRuntime, role: WorkerRole | None) -> None:
+    """The banner, once the first look at the providers has ended (a worker's one line)."""
+    if role is None:
+        await print_banner(runtime, "running headless")
+    else:
+        _say_serving_at_once(runtime, role)
+
+
+def _say_serving_at_once(runtime: GatewayRuntime, role: WorkerRole | None) -> None:
+    if role is None:
+        print_banner_at_once(runtime, "running headless")
+    else:
+        print(f"worker {role.index}/{role.count} serving (pid {os.getpid()})", flush=True)

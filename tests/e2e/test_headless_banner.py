@@ -8,12 +8,14 @@ import asyncio
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.shell.banner import ANSWERING_WAIT_S
 from tests.contract.offline import find_cli
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
@@ -49,7 +51,7 @@ async def _run(env: dict[str, str], port: int, *, failing: list[str]) -> tuple[s
                 if (await answer.json())["providers"]["failing"] == failing:
                     break
             await asyncio.sleep(0.05)
-    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    code, out, err = await _stop_after_banner(proc)
     assert code == 0, err
     return out, err
 
@@ -112,10 +114,32 @@ async def test_the_banner_counts_the_models_v1_models_lists(
             if any(row["id"] not in OPENAI_CATALOGUE for row in listed):
                 break
             await asyncio.sleep(0.05)
-    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    code, out, err = await _stop_after_banner(proc)
     assert code == 0, err
     counted = [int(n) for n in re.findall(r"\((\d+) models?\)", _answering(out))]
     assert sum(counted) == len(listed) > len(OPENAI_CATALOGUE), (out, listed)
+
+
+async def test_a_stop_asked_while_the_banner_waits_is_not_held_by_it(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    """The banner waits for the first look at the providers, and reads the store, before it
+    prints. A SIGTERM meanwhile stops at once: it waited for the banner, and with PostgreSQL
+    frozen for good, since the store cuts a COMMIT's wait only once the stop has begun."""
+    upstream.models_gate = asyncio.Event()  # never opened: the first look goes on waiting
+    port = free_port()
+    proc = gp.start(["--headless"], _one_vendor(tmp_path, port, upstream))
+    await asyncio.to_thread(gp.wait_ready, proc, port)
+    asked = time.monotonic()
+    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    took = time.monotonic() - asked
+    assert code == 0, err
+    assert "Traceback" not in err, err
+    # Well inside the banner's wait, with room for a loaded machine's ordinary stop.
+    assert took < ANSWERING_WAIT_S - 1.5, f"the stop took {took:.1f} s, held by the banner"
+    # Printed all the same, with what answered when the stop came.
+    assert f"API base URL: http://127.0.0.1:{port}/v1" in out, out
+    assert "model lists are still being read" in _answering(out), out
 
 
 async def test_with_nothing_to_answer_the_banner_health_and_models_say_none(
@@ -131,7 +155,7 @@ async def test_with_nothing_to_answer_the_banner_health_and_models_say_none(
                 if (await answer.json())["providers"]["state"] == "none":
                     break
             await asyncio.sleep(0.05)
-    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    code, out, err = await _stop_after_banner(proc)
     assert code == 0, err
     answering = _answering(out)
     assert "no provider can answer yet" in answering
@@ -168,6 +192,17 @@ async def test_the_desktop_app_prints_the_banner_on_its_terminal_too(tmp_path: P
     assert "no provider can answer yet" in _answering(printed)
 
 
+async def _stop_after_banner(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """Stop the child once it has printed its banner (printed beside the wait for a stop, so a
+    stop asked sooner gets it at once, with what answered then); what `gp.stop` returns, the
+    banner leading `out`."""
+    try:
+        printed = await asyncio.wait_for(asyncio.to_thread(_lines_until, proc, "Stop it"), 30)
+    finally:
+        code, out, err = await asyncio.to_thread(gp.stop, proc)
+    return code, printed + out, err
+
+
 def _lines_until(proc: subprocess.Popen[str], last: str) -> str:
     """What the child printed on stdout up to the line that starts with `last` (bounded by
     the caller's timeout)."""
@@ -202,7 +237,7 @@ async def test_a_logged_out_claude_code_is_not_answering_and_the_banner_says_wha
             await asyncio.sleep(0.05)
         async with session.get(f"http://127.0.0.1:{port}/v1/models") as answer:
             assert (await answer.json())["data"] == []
-    code, out, err = await asyncio.to_thread(gp.stop, proc)
+    code, out, err = await _stop_after_banner(proc)
     assert code == 0, err
     answering = _answering(out)
     assert "no provider can answer: Claude Code is not logged in" in answering, answering
