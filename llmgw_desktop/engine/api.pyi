@@ -27,6 +27,7 @@ from llmgw_desktop.engine.auth.gateway_keys import KEY_PREFIX as KEY_PREFIX
 from llmgw_desktop.engine.auth.gateway_keys import MadeKey as MadeKey
 from llmgw_desktop.engine.auth.gateway_keys import keys_on_store as keys_on_store
 from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord as KeyRecord
+from llmgw_desktop.engine.auth.hashing import constant_time_equal as constant_time_equal
 from llmgw_desktop.engine.auth.hashing import hash_password as hash_password
 from llmgw_desktop.engine.auth.key_scope import KeyScope as KeyScope
 from llmgw_desktop.engine.auth.key_scope import OutsideKeyScope as OutsideKeyScope

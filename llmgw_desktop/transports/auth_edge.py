@@ -18,7 +18,6 @@ answers and CORS headers.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,6 +36,7 @@ from llmgw_desktop.engine.api import (
     ErrorCode,
     Principal,
     RefusalCounter,
+    constant_time_equal,
     error_headers,
     path_group,
     refusal,
@@ -413,7 +413,7 @@ def _presents(headers: Mapping[str, str], token: str) -> bool:
     scheme, _, presented = headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(presented.strip().encode(), token.encode())
+    return constant_time_equal(presented.strip(), token)
 
 
 def _door_refusal(

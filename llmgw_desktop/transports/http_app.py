@@ -11,7 +11,6 @@ mount here; MCP mounts on the same app from the runtime.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import importlib
 import logging
 import sys
@@ -29,6 +28,7 @@ from llmgw_desktop.engine.api import (
     EngineError,
     ErrorCode,
     InvalidRequest,
+    constant_time_equal,
     disk_refusal,
     require,
 )
@@ -189,9 +189,7 @@ async def ready(request: web.Request) -> web.Response:
 async def _instance_refusal(request: web.Request) -> web.Response | None:
     config = request.app[CONFIG]
     presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
-    if not config.instance_token or not hmac.compare_digest(
-        presented.encode(), config.instance_token.encode()
-    ):
+    if not config.instance_token or not constant_time_equal(presented, config.instance_token):
         return error_response(
             EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
         )

@@ -119,7 +119,8 @@ async def raw_request(
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body)}")
         lines.append("Connection: close")
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        # A header's bytes that are not UTF-8 are given as surrogates (as aiohttp reads them).
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + body)
         await writer.drain()
         raw = await asyncio.wait_for(reader.read(), RAW_TIMEOUT_S)
     finally:

@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.doors import (
     DOORS,
@@ -260,6 +261,40 @@ async def test_no_credential_is_refused_at_every_door_the_edge_guards(launch: La
         else:
             # A public door, or one that checks its own credential: the edge asked none.
             assert not _edge_challenge(answer), (door, answer.status, answer.body[:200])
+
+
+# Credentials of bytes that are not UTF-8 (0xff 0xfe), in each shape read differently: the static
+# token's, a gateway key's, an editor's connection key's, a vendor key header's, the instance's.
+STRAY = "\udcff\udcfe"
+STRAY_CREDENTIALS = (
+    ("Authorization", f"Bearer {STRAY}-stray"),
+    ("Authorization", f"Bearer llmgw-{STRAY * 22}"),
+    ("Authorization", f"Bearer llmgw-acp-{STRAY * 22}"),
+    ("x-api-key", f"{STRAY}-stray"),
+    ("x-goog-api-key", f"llmgw-{STRAY * 22}"),
+    (INSTANCE_TOKEN_HEADER, f"{STRAY}-stray"),  # the local command line's doors
+)
+
+
+async def test_a_credential_of_stray_bytes_is_refused_as_any_wrong_one_at_every_door(
+    launch: Launch,
+) -> None:
+    """It reached the hashing as text a UTF-8 encode refuses: a 500 and a traceback in the log
+    for each such request, where any other wrong key is a 401."""
+    settings = {"http.auth_token": TOKEN, "http.rate_limit_burst": 5000}
+    gateway = await launch(_all_doors_on() | settings)
+    for n, (door, method, path) in enumerate(every_knock(gateway)):
+        body = b"{}" if method in STATE_CHANGING else b""
+        # Each knock from an address of its own, each guess new: wrong guesses are limited per
+        # address and per credential (`tests/security/test_lockout.py`), not what this tests.
+        source = f"127.0.{n // 200}.{n % 200 + 2}"
+        for place, value in STRAY_CREDENTIALS:
+            heads = [(place, f"{value}{n}"), *([JSON] if body else []), *_upgrade_headers(door)]
+            answer = await raw_request(gateway, method, path, heads, body, source=source)
+            assert answer.status != 500, (door, place, answer.body[:300])
+            if door.credential is Credential.EDGE:
+                # In the envelope of the client the key's place names (`x-api-key`: Anthropic's).
+                assert answer.status == 401, (door, place, answer.status, answer.body[:300])
 
 
 async def test_the_legitimate_request_gets_past_the_edge_at_every_door(launch: Launch) -> None:

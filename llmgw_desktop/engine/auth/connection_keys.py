@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import secrets
 
+from llmgw_desktop.engine.auth.hashing import secret_bytes
 from llmgw_desktop.engine.auth.principals import Principal
 
 __all__ = ["CONNECTION_KEY_PREFIX", "ConnectionKeys"]
@@ -67,4 +68,4 @@ class ConnectionKeys:
 
 def _digest(key: str) -> str:
     # A dictionary lookup by digest: comparing digests leaks nothing about the key.
-    return hashlib.sha256(key.encode()).hexdigest()
+    return hashlib.sha256(secret_bytes(key)).hexdigest()

@@ -33,7 +33,7 @@ from llmgw_desktop.config.budgets import PERIODS, Budget
 from llmgw_desktop.engine.auth import gateway_keys_store as store
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord
-from llmgw_desktop.engine.auth.hashing import new_token, token_digest
+from llmgw_desktop.engine.auth.hashing import new_token, secret_bytes, token_digest
 from llmgw_desktop.engine.auth.key_changes import MAX_REMEMBERED, KeyChanges, VerifiedKeys
 from llmgw_desktop.engine.auth.key_scope import (
     KEY_METHOD,
@@ -322,7 +322,7 @@ class GatewayKeys:
         each request, and SHA-256 through OpenSSL costs about 6,500 instructions where the
         comparison (constant time) costs 800. Only the hash is skipped: what the digest is
         then checked against (the marker, the row, its state) is as for any other."""
-        presented = secret.encode()
+        presented = secret_bytes(secret)
         last, digest = self._last_digest
         if hmac.compare_digest(presented, last):
             return digest

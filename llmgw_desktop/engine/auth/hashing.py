@@ -16,6 +16,7 @@ __all__ = [
     "constant_time_equal",
     "hash_password",
     "new_token",
+    "secret_bytes",
     "token_digest",
     "verify_password",
 ]
@@ -29,20 +30,33 @@ def new_token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(TOKEN_BYTES)
 
 
+def secret_bytes(secret: str) -> bytes:
+    """`secret` as the bytes it arrived as. A header's or a variable's bytes that are not UTF-8
+    reach us as surrogates (aiohttp and `os.environ` decode with `surrogateescape`), which a plain
+    encode refuses: a request presenting such a key failed with a 500 where any other wrong key
+    is a 401. Every presented secret is hashed or compared through this."""
+    return secret.encode("utf-8", "surrogateescape")
+
+
 def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(secret_bytes(token)).hexdigest()
 
 
 def constant_time_equal(presented: str, expected: str) -> bool:
     """Compare secrets without leaking where they differ through timing."""
-    return hmac.compare_digest(presented.encode(), expected.encode())
+    return hmac.compare_digest(secret_bytes(presented), secret_bytes(expected))
 
 
 def hash_password(password: str) -> str:
     """`scrypt$N$r$p$salt$hash` for config.toml (`llmgw-desktop hash-password`)."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 1024 * 1024
+        secret_bytes(password),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=64 * 1024 * 1024,
     )
     parts = (str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest))
     return "scrypt$" + "$".join(parts)
@@ -56,7 +70,7 @@ def verify_password(password: str, stored: str) -> bool:
             return False
         expected = base64.urlsafe_b64decode(digest + "==")
         actual = hashlib.scrypt(
-            password.encode(),
+            secret_bytes(password),
             salt=base64.urlsafe_b64decode(salt + "=="),
             n=int(n),
             r=int(r),

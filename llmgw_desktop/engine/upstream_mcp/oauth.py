@@ -26,7 +26,6 @@ waiting: a forged redirect can neither abort the user's sign-in nor slip its own
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import socket
@@ -36,6 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
+from llmgw_desktop.engine.auth.hashing import constant_time_equal
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ class SignIn:
             return web.Response(status=409, text="no sign-in is waiting for this redirect")
         if request.host != f"127.0.0.1:{self.port}":
             return web.Response(status=421, text="this listener answers 127.0.0.1 only")
-        if not self._state or not hmac.compare_digest(query.get("state", ""), self._state):
+        if not self._state or not constant_time_equal(query.get("state", ""), self._state):
             return web.Response(status=400, text="not the redirect of the sign-in under way")
         if not code:
             why = f"{error or 'no code'}: {query.get('error_description', '')}".strip(": ")

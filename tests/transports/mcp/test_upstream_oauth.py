@@ -59,8 +59,9 @@ class Browser:
 
 class PageFirst(Browser):
     """A page elsewhere on the machine knocks on the sign-in's listener before the user's
-    browser is redirected to it: a redirect with its own code and no state, one with the
-    sign-in's own state under a rebound name, then the user's sign-in as usual."""
+    browser is redirected to it: redirects with its own code and a guessed state (plain, then
+    not ASCII), one with the sign-in's own state under a rebound name, then the user's sign-in
+    as usual."""
 
     def open(self, url: str) -> None:
         query = parse_qs(urlparse(url).query)
@@ -68,6 +69,8 @@ class PageFirst(Browser):
         port = urlparse(callback).port
         knocks = (
             ({"code": "the-pages-own-code", "state": "guessed"}, {}),
+            # Not ASCII: the comparison refused to compare it (a 500, not the 400 of any guess).
+            ({"code": "the-pages-own-code", "state": "gu\u00e9ss\u00e9"}, {}),
             (
                 {"code": "the-pages-own-code", "state": query["state"][0]},
                 {"Host": f"rebind.attacker.example:{port}"},
@@ -186,8 +189,9 @@ async def test_a_page_knocking_on_the_sign_in_listener_neither_ends_nor_joins_th
 ) -> None:
     browser = PageFirst()
     hello, _, sign_ins = await _through_a_new_gateway(loaded, oauth_server, browser)
-    (forged, rebound, (status, page)) = browser.landed
+    (forged, not_ascii, rebound, (status, page)) = browser.landed
     assert forged[0] == 400, forged  # not the sign-in's state: refused, still waiting
+    assert not_ascii[0] == 400, not_ascii
     assert rebound[0] == 421, rebound  # the sign-in's state under another name: refused
     assert status == 200 and "Signed in to the MCP server guarded" in page, (status, page)
     assert not hello.is_error and "from behind OAuth" in hello.content[0].text, hello
