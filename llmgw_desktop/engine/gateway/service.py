@@ -237,11 +237,12 @@ class GatewayService:
 
     def _new_route(self, caller: CallerInfo, model: object) -> RouteReport:
         """The route report of a request as it comes in (its row's id chosen now)."""
+        # Positional, as the request path calls classes (`engine/values.py`).
         route = RouteReport(
-            request_id=new_record_id(),
-            requested_model=model if isinstance(model, str) else "",
-            project=caller.project,
-            replay_of=caller.replay_of,
+            new_record_id(),
+            model if isinstance(model, str) else "",
+            caller.project,
+            caller.replay_of,
         )
         route.trace_id = self._p.telemetry.trace_id()
         if self.cache is not None and self.cache.enabled:

@@ -138,7 +138,8 @@ def test_scrubbed_removes_the_exact_key(key: str | None, message: str, scrubbed:
 
 
 def test_route_report_headers() -> None:
-    report = RouteReport("req-1", "sonnet", provider="anthropic", model="claude-sonnet-4-6")
+    report = RouteReport("req-1", "sonnet")
+    report.provider, report.model = "anthropic", "claude-sonnet-4-6"
     assert report.headers() == {
         "x-gateway-request-id": "req-1",
         "x-gateway-requested-model": "sonnet",
@@ -150,7 +151,8 @@ def test_route_report_headers() -> None:
 
 
 def test_route_report_headers_with_rule_notices_and_odd_characters() -> None:
-    report = RouteReport("req-2", "mödel\n" + "x" * 600, provider="groq", model="m")
+    report = RouteReport("req-2", "mödel\n" + "x" * 600)
+    report.provider, report.model = "groq", "m"
     report.fallback_used, report.rule = True, "pin"
     report.attempts += [Attempt("openai/gpt-4o", "env:OPENAI_API_KEY", "429")] * 2
     report.notices += ["one", "two"]
@@ -164,7 +166,8 @@ def test_route_report_headers_with_rule_notices_and_odd_characters() -> None:
 
 
 def test_x_gateway_body_with_and_without_usage() -> None:
-    report = RouteReport("req-3", "gpt-4o", "openai", "openai", "gpt-4o", project="web")
+    report = RouteReport("req-3", "gpt-4o", project="web")
+    report.requested_provider, report.provider, report.model = "openai", "openai", "gpt-4o"
     report.attempts.append(Attempt("openai/gpt-4o", "config#1", "ok"))
     body = report.x_gateway(None)
     assert body == {
@@ -246,3 +249,16 @@ def test_upstream_rejected_keeps_the_upstream_status(status: int, http: int) -> 
 def test_a_gemini_model_id_stays_one_path_segment() -> None:
     target = addressed("google", "https://g.example", "gemini", "../x?y=1#z", None, "")
     assert target.endpoint == ("https://g.example/v1beta/models/..%2Fx%3Fy%3D1%23z:generateContent")
+
+
+def test_route_report_fields_set_later_start_as_their_defaults_in_each_report() -> None:
+    """Set as a request is served, not by `__init__`: each report starts from the defaults and
+    a report's lists and dicts are its own."""
+    first, second = RouteReport("a", "m"), RouteReport("b", "m", "web", "r0")
+    first.provider, first.held_output = "groq", 10
+    first.attempts.append(Attempt("groq/m", "k", "ok"))
+    first.row_facts["note"] = "x"
+    assert (second.provider, second.model, second.kind, second.held_output) == ("", "", "api", 0)
+    assert second.attempts == [] and second.notices == [] and second.row_facts == {}
+    assert (second.project, second.replay_of) == ("web", "r0")
+    assert first != second and RouteReport("c", "m") == RouteReport("c", "m")

@@ -26,61 +26,67 @@ class Attempt:
 
 @dataclass
 class RouteReport:
-    """The route of one request, filled in as it is served."""
+    """The route of one request, filled in as it is served.
+
+    Made with what is known as the request comes in (its four `__init__` fields, passed
+    positionally as the request path calls classes: `engine/values.py`). The rest are set as
+    it is served and start as their class's defaults (`init=False`): a dataclass's `__init__`
+    writes each field it takes, about 100 instructions a field, and most stay as they began.
+    """
 
     request_id: str
     requested_model: str
-    requested_provider: str | None = None
-    provider: str = ""
-    model: str = ""
+    requested_provider: str | None = field(default=None, init=False)
+    provider: str = field(default="", init=False)
+    model: str = field(default="", init=False)
     # The model the answer is priced as, when not `model` (a cloud's deployment or model id).
-    price_model: str = ""
-    kind: str = "api"
-    fallback_used: bool = False
-    rule: str | None = None
+    price_model: str = field(default="", init=False)
+    kind: str = field(default="api", init=False)
+    fallback_used: bool = field(default=False, init=False)
+    rule: str | None = field(default=None, init=False)
     # Why the target being tried is where it is in the route (the strategy's choice, a pin, a
     # fallback, a cool-down): each attempt's row keeps it (`chosen_because`).
-    chosen_because: str | None = None
+    chosen_because: str | None = field(default=None, init=False)
     project: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list, init=False)
+    notices: list[str] = field(default_factory=list, init=False)
     # Whether a flight-recorder row exists for this request yet.
-    recorded: bool = False
+    recorded: bool = field(default=False, init=False)
     # The OpenTelemetry trace this request is part of (None while export is off).
-    trace_id: str | None = None
+    trace_id: str | None = field(default=None, init=False)
     # The recorder row this request re-sends to another model (the playground's "Compare").
     replay_of: str | None = None
     # The output limit per answer the gateway sent upstream because a hard budget covered the
     # call and the client named none, or named more than the budget had room for (None: the
     # client's own limit, or no budget); said in `x-gateway-max-tokens`.
-    max_tokens: int | None = None
+    max_tokens: int | None = field(default=None, init=False)
     # The output tokens a hard budget held for the answering attempt (0: no hold): what a call
     # that ends without the vendor's usage is counted at, at least (`recording.py`).
-    held_output: int = 0
+    held_output: int = field(default=0, init=False)
     # The input tokens it held (the most the request can be billed as, `tokens_at_most`, with
     # any `carried_input`): what such a call's input is counted at, at least (0: no hold).
-    held_input: int = 0
+    held_input: int = field(default=0, init=False)
     # The input tokens the vendor reads again from a stored response the call continues, beyond
     # its own body (`RemotePassthrough.carried_input`): held, and counted if the call is cut.
-    carried_input: int = 0
+    carried_input: int = field(default=0, init=False)
     # `hit`, `semantic-hit` or `miss` while the response cache is on (the `x-gateway-cache`
     # header), else None.
-    cache: str | None = None
+    cache: str | None = field(default=None, init=False)
     # How similar the request answered by the semantic cache was to the one whose answer it
     # got (cosine of their embeddings); None: not a semantic hit.
-    cache_similarity: float | None = None
+    cache_similarity: float | None = field(default=None, init=False)
     # Why the response cache did not read this request (`response_cache.stats`), set when it
     # is counted: once a request, however many targets its route tries.
-    cache_passed_over: str | None = None
+    cache_passed_over: str | None = field(default=None, init=False)
     # Whether the response cache counted this request as a lookup: once a request too, though
     # each target a fallback tries is looked up under its own key.
-    cache_looked_up: bool = False
+    cache_looked_up: bool = field(default=False, init=False)
     # What the outbound guard found and did per target (`engine/guard/service.py`): kinds
     # counted, where, never a value; None when it found nothing (or was off).
-    guard: dict[str, Any] | None = None
+    guard: dict[str, Any] | None = field(default=None, init=False)
     # What the row adds to the route at its end (the cost's note, server tools, a cache hit),
     # kept so a row written again later (`RequestRecords.route_changed`) keeps them.
-    row_facts: dict[str, Any] = field(default_factory=dict)
+    row_facts: dict[str, Any] = field(default_factory=dict, init=False)
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
