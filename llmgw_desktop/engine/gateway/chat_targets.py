@@ -269,15 +269,17 @@ class ChatTargets:
                 stream_usage=facts.stream_usage,
                 sent_with=sent_with,
             )
+            owner = (
+                caller.principal if self._remote.keeps_owner(caller.principal, up_name) else None
+            )
+            # Positional, in field order, as the request path calls classes (`engine/values.py`).
             return Outgoing(
                 forwarded.data,
-                passthrough=True,
-                headers=caller.passthrough_headers,
-                query=forwardable_query(up_name, caller.passthrough_query),
-                added_usage=forwarded.added_usage,
-                owner=caller.principal
-                if self._remote.keeps_owner(caller.principal, up_name)
-                else None,
+                True,  # passthrough
+                caller.passthrough_headers,
+                forwardable_query(up_name, caller.passthrough_query),
+                forwarded.added_usage,
+                owner,
             )
         # Translated: vendor features do not cross, but an image or document named by its
         # address does, and the target vendor fetches it (`web_fetch`).

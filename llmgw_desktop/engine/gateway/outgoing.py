@@ -22,15 +22,17 @@ class Outgoing:
     """What one target is sent: bytes, the client's headers (same dialect only), and for a
     translation, the client's request in neutral form and what was left out."""
 
+    # A request that goes as it came sets the first six (positionally: `engine/values.py`),
+    # a translation the first two and the last three.
     data: bytes
     passthrough: bool
     headers: Mapping[str, str] | None = None
     query: str = ""  # the client's query parameters the upstream's dialect defines, encoded
-    request: ChatRequest | None = None
     added_usage: bool = False
-    notice: str | None = None
     # The remote principal a relayed Responses answer's id is recorded for (its owner).
     owner: str | None = None
+    request: ChatRequest | None = None
+    notice: str | None = None
     # A translation's body before it was written (never changed after): a hard budget's
     # output limit is set on a copy of it instead of translating the request again.
     rendered: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
