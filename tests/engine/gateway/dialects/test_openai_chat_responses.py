@@ -12,6 +12,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from llmgw_desktop.engine.gateway.dialects.openai_chat import OpenAIChatDialect
+from llmgw_desktop.engine.gateway.dialects.openai_chat.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import ChatResponse, TextPart, ThinkingPart, ToolCallPart
 from llmgw_desktop.engine.tokens.usage import Usage
 
@@ -148,6 +149,47 @@ RESPONSE_CASES = [
 @pytest.mark.parametrize(("body", "expected"), RESPONSE_CASES)
 def test_parse_response(body: dict[str, Any], expected: ChatResponse) -> None:
     assert DIALECT.parse_response(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"prompt_tokens": 12, "completion_tokens": 2}, Usage(12, 2)),
+        (CACHED_USAGE, Usage(86, 300, cache_read_tokens=1920, reasoning_tokens=256)),
+        # LiteLLM's Anthropic-style top-level counts, read where the details have none.
+        (
+            {
+                "prompt_tokens": 40,
+                "completion_tokens": 1,
+                "cache_read_input_tokens": 10,
+                "cache_creation_input_tokens": 20,
+            },
+            Usage(10, 1, cache_read_tokens=10, cache_write_tokens=20),
+        ),
+        # The details' own counts come first; a top-level one fills only what they lack.
+        (
+            {
+                "prompt_tokens": 40,
+                "completion_tokens": 1,
+                "prompt_tokens_details": {"cached_tokens": 5, "cached_tokens_extra": 1},
+                "prompt_cache_hit_tokens": 9,
+                "cache_creation_input_tokens": 3,
+            },
+            Usage(32, 1, cache_read_tokens=5, cache_write_tokens=3),
+        ),
+        # What compatible servers send instead of a plain count: each read as 0 or truncated.
+        (
+            {"prompt_tokens": 7.9, "completion_tokens": True, "completion_tokens_details": []},
+            Usage(7, 0),
+        ),
+        ({"prompt_tokens": -3, "completion_tokens": None}, Usage(0, 0)),
+        ({"prompt_tokens": "12", "completion_tokens": 2**41}, Usage(0, 0)),
+        ({"prompt_tokens": 5, "prompt_tokens_details": {"cached_tokens": 9}}, Usage(0, 0, 9)),
+        (None, Usage()),
+    ],
+)
+def test_parse_usage_reads_the_counts_and_their_fallbacks(raw: Any, expected: Usage) -> None:
+    assert parse_usage(raw) == expected
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,13 @@ _NUMBERS = (int, float)
 # Nothing reported: one value for all (a `Usage` is immutable, and costs more to make than
 # the rest of a usage's reading).
 _NO_USAGE = Usage()
+_NO_DETAILS: dict[str, Any] = {}  # read, never written
+
+# The top-level cache counts a few compatible servers report instead, looked for together (one
+# look costs less than a `get` each, and most answers have none of them).
+_TOP_LEVEL_CACHE = frozenset(
+    ("prompt_cache_hit_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+)
 
 
 def _count(value: Any) -> int:
@@ -39,35 +46,37 @@ def parse_usage(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return _NO_USAGE
     prompt_details = raw.get("prompt_tokens_details")
-    prompt_details = prompt_details if isinstance(prompt_details, dict) else {}
+    prompt_details = prompt_details if isinstance(prompt_details, dict) else _NO_DETAILS
     completion_details = raw.get("completion_tokens_details")
-    completion_details = completion_details if isinstance(completion_details, dict) else {}
-    # Fallbacks: DeepSeek's prompt_cache_hit_tokens, LiteLLM's Anthropic-style top-level fields.
     # A count read only where one is reported (`_count` of None or 0 is 0): a call costs more
     # than the rest of a count's reading, and most answers report no cache or reasoning.
-    cache_read = (
-        prompt_details.get("cached_tokens")
-        or raw.get("prompt_cache_hit_tokens")
-        or raw.get("cache_read_input_tokens")
+    cache_read = prompt_details.get("cached_tokens")
+    cache_write = prompt_details.get("cache_write_tokens") or prompt_details.get(
+        "cache_creation_input_tokens"
     )
+    if not _TOP_LEVEL_CACHE.isdisjoint(raw):
+        # Fallbacks: DeepSeek's prompt_cache_hit_tokens, LiteLLM's Anthropic-style fields.
+        cache_read = (
+            cache_read or raw.get("prompt_cache_hit_tokens") or raw.get("cache_read_input_tokens")
+        )
+        cache_write = cache_write or raw.get("cache_creation_input_tokens")
     cache_read = _count(cache_read) if cache_read else 0
-    cache_write = (
-        prompt_details.get("cache_write_tokens")
-        or prompt_details.get("cache_creation_input_tokens")
-        or raw.get("cache_creation_input_tokens")
-    )
     cache_write = _count(cache_write) if cache_write else 0
-    reasoning = completion_details.get("reasoning_tokens")
-    reasoning = _count(reasoning) if reasoning else 0
-    prompt = _count(raw.get("prompt_tokens"))
-    # Positional, in field order, as the request path calls classes (`engine/values.py`).
-    return Usage(
-        max(prompt - cache_read - cache_write, 0),
-        _count(raw.get("completion_tokens")),
-        cache_read,
-        cache_write,
-        reasoning,
+    reasoning = (
+        completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else None
     )
+    reasoning = _count(reasoning) if reasoning else 0
+    # The two counts every answer reports, read as `_count` reads a plain count without the
+    # call (which costs more than the rest of a count's reading).
+    prompt = raw.get("prompt_tokens")
+    if type(prompt) is not int or not 0 <= prompt <= MAX_TOKEN_COUNT:
+        prompt = _count(prompt)
+    output = raw.get("completion_tokens")
+    if type(output) is not int or not 0 <= output <= MAX_TOKEN_COUNT:
+        output = _count(output)
+    uncached = prompt - cache_read - cache_write
+    # Positional, in field order, as the request path calls classes (`engine/values.py`).
+    return Usage(uncached if uncached > 0 else 0, output, cache_read, cache_write, reasoning)
 
 
 def render_usage(usage: Usage) -> dict[str, Any]:
