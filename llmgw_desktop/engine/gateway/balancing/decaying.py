@@ -39,12 +39,13 @@ class DecayingFigure:
         none for `FORGOTTEN_AFTER` half-lives."""
         if not self.samples:
             return None
-        age = max(0.0, when - self.at)
-        if age == 0.0 or self.half_life_s <= 0:
+        age = when - self.at
+        half_life = self.half_life_s
+        if not age > 0.0 or half_life <= 0:  # no time since (or a clock that went back)
             return self.value
-        if age > FORGOTTEN_AFTER * self.half_life_s:
+        if age > FORGOTTEN_AFTER * half_life:
             return None
-        faded: float = self.value * 0.5 ** (age / self.half_life_s)
+        faded: float = self.value * 0.5 ** (age / half_life)
         return faded
 
     def measured(self, when: float) -> float | None:

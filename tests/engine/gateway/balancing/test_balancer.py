@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.config.principals import LOCAL
 from llmgw_desktop.engine.backoff import Backoff
 from llmgw_desktop.engine.gateway.balancing.balancer import Balancer, BalancingSettings
+from llmgw_desktop.engine.gateway.balancing.decaying import DecayingFigure
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from tests.clock import Clock
 
@@ -263,3 +266,20 @@ def test_the_candidates_kept_for_plans_stay_few_and_right(monkeypatch: Any) -> N
     for _ in range(3):
         assert [_first(balancer, plan) for plan in plans] == [A, B, C]
         assert len(balancer._bare) <= 2
+
+
+def test_a_decaying_figure_fades_by_half_each_half_life_and_never_grows_back_in_time() -> None:
+    figure = DecayingFigure(10.0)
+    assert figure.now(5.0) is None  # no sample yet
+    figure.add(0.8, 100.0)
+    assert figure.now(100.0) == 0.8  # no time since
+    assert figure.now(90.0) == 0.8  # a clock read before the sample: not faded, not grown
+    assert figure.now(110.0) == pytest.approx(0.4)
+    assert figure.now(140.0) == pytest.approx(0.05)
+    assert figure.now(140.5) is None  # forgotten after four half-lives
+    figure.add(0.2, 110.0)  # moved from the faded 0.4 toward the sample
+    assert figure.value == pytest.approx(0.4 + 0.3 * (0.2 - 0.4))
+    counted = DecayingFigure(0.0)  # no half-life: never fades
+    counted.count(1.0)
+    counted.count(500.0)
+    assert counted.now(10_000.0) == 2.0
