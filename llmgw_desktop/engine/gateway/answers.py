@@ -265,7 +265,8 @@ class AnswerRelay:
 def _written(raw: bytes) -> int:
     """A whole answer's output where the vendor reported none: its size at about four bytes a
     token."""
-    return max(1, len(raw) // CHARS_PER_TOKEN)
+    tokens = len(raw) // CHARS_PER_TOKEN
+    return tokens if tokens > 1 else 1  # not max(): `engine/gateway/__init__.py`
 
 
 def _stream_error(

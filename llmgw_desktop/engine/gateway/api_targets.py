@@ -295,7 +295,9 @@ class ApiTargets:
                 "counted)",
                 param=answers.field,
             )
-        per_answer = None if hold.send_limit is None else max(1, hold.send_limit // answers.held)
+        per_answer = None if hold.send_limit is None else hold.send_limit // answers.held
+        if per_answer is not None and per_answer < 1:  # not max(): `engine/gateway/__init__.py`
+            per_answer = 1
         route.held_output = hold.output_tokens
         route.held_input = ask.input_tokens if hold.bound else 0
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client

@@ -232,7 +232,9 @@ class ChatTargets:
         limit = self._api.budgets.expected_limit(
             caller.principal, caller.caller, caller.project, ask
         )
-        per_answer = None if limit is None else max(1, limit // incoming.facts.answers)
+        per_answer = None if limit is None else limit // incoming.facts.answers
+        if per_answer is not None and per_answer < 1:  # not max(): `engine/gateway/__init__.py`
+            per_answer = 1
         if per_answer is None or up_name != incoming.name:
             return per_answer
         body = incoming.body

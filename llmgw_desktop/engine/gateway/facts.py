@@ -87,7 +87,8 @@ class RequestFacts:
 
     @property
     def estimated_tokens(self) -> int:
-        return max(1, self.size // CHARS_PER_TOKEN)
+        tokens = self.size // CHARS_PER_TOKEN
+        return tokens if tokens > 1 else 1  # not max(): `engine/gateway/__init__.py`
 
     @property
     def held_input_tokens(self) -> int:
@@ -124,7 +125,8 @@ def request_facts(
         options = body.get("stream_options")
         usage = stream and isinstance(options, dict) and options.get("include_usage") is True
     limit, asked = _output_limit(dialect, body), _answers(dialect, body)
-    answers = min(asked, MAX_ANSWERS_HELD)
+    # Not min(): `engine/gateway/__init__.py`.
+    answers = asked if asked < MAX_ANSWERS_HELD else MAX_ANSWERS_HELD
     return RequestFacts(
         model or None,
         stream,
