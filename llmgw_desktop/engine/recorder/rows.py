@@ -111,24 +111,25 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     postgresql = is_postgresql(database)
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[str, dict[str, Any]] = {}
-    # A row's keys -> its columns the table has, sorted, and what reads its values in that
-    # order: the rows of a batch share a few shapes, so each is sorted once, and a row's values
-    # are read in C by an `itemgetter` (a third of the instructions of `map(row.__getitem__,
-    # ...)`, which called a method wrapper a cell; a generator a cell cost 1,200 each in 3.11).
-    shapes: dict[tuple[str, ...], tuple[tuple[str, ...], Callable[[Entry], tuple[Any, ...]]]] = {}
+    # A row's keys -> what reads its values of the columns the table has (sorted), and the
+    # rows of those columns they join: the rows of a batch share a few shapes, so each is
+    # sorted, checked for its id and given its list once (a hash of 34 names less a row), and
+    # a row's values are read in C by an `itemgetter` (a third of the instructions of
+    # `map(row.__getitem__, ...)`; a generator a cell cost 1,200 each in 3.11).
+    shapes: dict[tuple[str, ...], _InsertShape] = {}
     for entry in entries:
         if "insert" in entry:
             row = entry["insert"]
             keys = tuple(row)
             shape = shapes.get(keys)
             if shape is None:
-                shape = shapes[keys] = _shape(tuple(sorted(k for k in keys if k in known)))
-            columns, values_of = shape
-            if "id" in columns:
+                shape = shapes[keys] = _insert_shape(keys, known, inserts)
+            values_of, rows = shape
+            if values_of is not None:
                 values = values_of(row)
                 if postgresql:  # SQLite binds a flag as its 0/1 itself
                     values = tuple(map(_cell, values))
-                inserts.setdefault(columns, []).append(values)
+                rows.append(values)
         elif isinstance(entry.get("update"), str):
             fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
             updates.setdefault(entry["update"], {}).update(fields)
@@ -144,12 +145,22 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     return _write_sqlite(database, inserts, by_columns)
 
 
-def _shape(columns: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[Entry], tuple[Any, ...]]]:
-    """`columns` and what reads a row's values of them, in their order, as a tuple."""
+# What reads an inserted row's values (None: a row without an id, not written) and the list of
+# rows of its columns they join (`apply_entries`).
+_InsertShape = tuple[Callable[[Entry], tuple[Any, ...]] | None, list[tuple[Any, ...]]]
+
+
+def _insert_shape(
+    keys: tuple[str, ...], known: set[str], inserts: dict[tuple[str, ...], list[tuple[Any, ...]]]
+) -> _InsertShape:
+    """The shape of an inserted row of `keys`: its columns the table has (`known`), sorted,
+    and its rows' list in `inserts`, by those columns."""
+    columns = tuple(sorted(k for k in keys if k in known))
+    if "id" not in columns:
+        return None, []
     if len(columns) == 1:  # `itemgetter` of one name gives the value, not a 1-tuple
-        name = columns[0]
-        return columns, lambda row: (row[name],)
-    return columns, operator.itemgetter(*columns)
+        return lambda row: (row["id"],), inserts.setdefault(columns, [])
+    return operator.itemgetter(*columns), inserts.setdefault(columns, [])
 
 
 # The columns of SQLite's `requests` as last read, and on which connection at which schema

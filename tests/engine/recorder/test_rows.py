@@ -254,5 +254,13 @@ async def test_a_column_added_after_a_write_is_written_at_the_next(db: Database)
 
 def test_a_row_of_one_column_is_read_as_a_row() -> None:
     # A row that holds its id alone (a spill file's line) has one column: read as a 1-tuple.
-    assert rows_module._shape(("id",))[1]({"id": "r1"}) == ("r1",)
-    assert rows_module._shape(("id", "model"))[1]({"id": "r1", "model": "m"}) == ("r1", "m")
+    known = {"id", "model"}
+    inserts: dict[tuple[str, ...], list[tuple[object, ...]]] = {}
+    one, _ = rows_module._insert_shape(("id", "other"), known, inserts)
+    two, rows = rows_module._insert_shape(("model", "id"), known, inserts)
+    assert one is not None and one({"id": "r1"}) == ("r1",)
+    assert two is not None and two({"id": "r1", "model": "m"}) == ("r1", "m")
+    assert rows is inserts[("id", "model")] and list(inserts) == [("id",), ("id", "model")]
+    # A row without an id is not written, and has no list among the statements'.
+    assert rows_module._insert_shape(("model",), known, inserts)[0] is None
+    assert len(inserts) == 2
