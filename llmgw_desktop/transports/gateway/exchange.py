@@ -119,20 +119,24 @@ def caller_info(
     passthrough = forwardable_headers(asked.items(), private=(engine.auth.trusted_header,))
     if headers:
         passthrough |= {name.lower(): value for name, value in headers.items()}
+    # Positional, in field order, as the request path calls classes (`engine/values.py`).
     return CallerInfo(
-        principal=principal.id,
+        principal.id,
         # An agent the gateway runs for an editor calls back on the editor's lane.
-        caller=principal.lane(caller_name(asked)),
-        project=project_scope(asked, body, principal),
-        endpoint=endpoint,
+        principal.lane(caller_name(asked)),
+        project_scope(asked, body, principal),
+        endpoint,
+        "http",
         # Sent on only to an upstream of the client's own dialect.
-        passthrough_headers=passthrough,
-        passthrough_query=request.query_string,
-        workspace=asked.get("X-Workspace") or None,
-        session_id=session_named(asked),
-        client_session=client_session(asked),
-        cache_control=cache_control(asked),
-        proven=principal,
+        passthrough,
+        request.query_string,
+        asked.get("X-Workspace") or None,
+        session_named(asked),
+        client_session(asked),
+        cache_control(asked),
+        None,  # replay_of
+        None,  # opened_rows
+        principal,
     )
 
 

@@ -78,3 +78,47 @@ def test_openrouters_attribution_names_the_app_after_x_caller_and_before_the_age
     ]
     for headers, name in cases * 2:
         assert caller_name(headers) == name, headers
+
+
+def test_caller_info_puts_each_header_in_its_own_field() -> None:
+    # `caller_info` builds its `CallerInfo` positionally (`engine/values.py` says why): each
+    # value distinct here, so one in another's place shows.
+    from types import SimpleNamespace
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from llmgw_desktop.engine.api import CallerInfo, Principal, forwardable_headers
+    from llmgw_desktop.transports.app_keys import ENGINE
+    from llmgw_desktop.transports.auth_edge import PRINCIPAL_KEY
+    from llmgw_desktop.transports.gateway.exchange import caller_info
+
+    app = web.Application()
+    app[ENGINE] = SimpleNamespace(auth=SimpleNamespace(trusted_header=""))  # type: ignore[misc]
+    headers = {
+        "X-Caller": "ci",
+        "X-Project": "shop",
+        "X-Workspace": "/work/shop",
+        "X-Session-Id": "gw-1",
+        "X-Claude-Code-Session-Id": "cc-2",
+        "Cache-Control": "no-store",
+    }
+    request = make_mocked_request("POST", "/v1/messages?beta=true", headers=headers, app=app)
+    principal = Principal("key:ci", "key")
+    request[PRINCIPAL_KEY] = principal
+    info = caller_info(request, {}, "/v1/messages")
+    assert info == CallerInfo(
+        principal="key:ci",
+        caller="ci",
+        project="shop",
+        endpoint="/v1/messages",
+        transport="http",
+        passthrough_headers=info.passthrough_headers,
+        passthrough_query="beta=true",
+        workspace="/work/shop",
+        session_id="gw-1",
+        client_session="cc-2",
+        cache_control="no-store",
+        proven=principal,
+    )
+    assert info.passthrough_headers == forwardable_headers(request.headers.items())
