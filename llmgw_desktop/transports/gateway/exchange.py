@@ -42,6 +42,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# A body taken from its stream at once (`_arrived_body`), for the request's next reader.
+_BODY_KEY = web.RequestKey("body", bytes)
+
 
 @dataclass(frozen=True)
 class DoorBody:
@@ -81,7 +84,9 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     Raises:
         InvalidRequest: it is not JSON, or not an object.
     """
-    raw = await request.read()
+    raw = _arrived_body(request)
+    if raw is None:  # still arriving, or none: read as it comes (`read` keeps it)
+        raw = await request.read()
     if not raw or raw.isspace():  # `strip` would copy an agent's 40 KB body to ask this
         raise InvalidRequest("the request body is empty; send a JSON object")
     try:
@@ -91,6 +96,27 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
     return raw, body
+
+
+def _arrived_body(request: web.Request) -> bytes | None:
+    """The request body when it has wholly arrived, the same for each route that reads it
+    (Ollama's generate, then the fill-in-the-middle completion it hands a `suffix` to); None
+    while it is still arriving, or when there is none.
+
+    Taken from the stream at once: `request.read()` awaits the stream twice and copies the
+    body into a `bytearray` and out again (about 13 k instructions a request). That leaves the
+    stream at its end, so the bytes are kept on the request for its next reader, and `read`'s
+    limit is kept here.
+    """
+    content = request.content
+    if not content.is_eof() or content.at_eof():
+        return request.get(_BODY_KEY)  # still arriving, none, or taken before
+    raw = content.read_nowait()
+    limit = request.client_max_size
+    if limit and len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(limit, len(raw))
+    request[_BODY_KEY] = raw
+    return raw
 
 
 async def read_door_body(request: web.Request) -> DoorBody:
