@@ -51,7 +51,9 @@ class RateLimiter:
             if len(self._buckets) >= MAX_TRACKED:
                 self._make_room(now)
             bucket = self._buckets[principal] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
+        # Not min(): `engine/values.py`.
+        tokens = bucket.tokens + (now - bucket.updated) * self.per_second
+        bucket.tokens = tokens if tokens < self.burst else self.burst
         bucket.updated = now
         if bucket.tokens >= 1.0:
             if consume:

@@ -27,8 +27,4 @@ once, and handed to the route as `parts.GatewayParts`); `provider_directory` say
 serve now, with `model_lists` and `stale_references`; `counting` and `request_tokens` count
 input tokens; `shown_urls` is how an upstream's URL may be shown; the desk's own features are
 `desk/`.
-
-On the request path a bound is a comparison, not `max()` or `min()`: on Python 3.11 either
-builtin takes its arguments as a tuple and parses its keywords, about 1,300 instructions a call
-where `n if n > 1 else 1` is about 100 (callgrind), and a request took several.
 """

@@ -266,7 +266,7 @@ def _written(raw: bytes) -> int:
     """A whole answer's output where the vendor reported none: its size at about four bytes a
     token."""
     tokens = len(raw) // CHARS_PER_TOKEN
-    return tokens if tokens > 1 else 1  # not max(): `engine/gateway/__init__.py`
+    return tokens if tokens > 1 else 1  # not max(): `engine/values.py`
 
 
 def _stream_error(

@@ -296,7 +296,7 @@ class ApiTargets:
                 param=answers.field,
             )
         per_answer = None if hold.send_limit is None else hold.send_limit // answers.held
-        if per_answer is not None and per_answer < 1:  # not max(): `engine/gateway/__init__.py`
+        if per_answer is not None and per_answer < 1:  # not max(): `engine/values.py`
             per_answer = 1
         route.held_output = hold.output_tokens
         route.held_input = ask.input_tokens if hold.bound else 0

@@ -233,7 +233,7 @@ class ChatTargets:
             caller.principal, caller.caller, caller.project, ask
         )
         per_answer = None if limit is None else limit // incoming.facts.answers
-        if per_answer is not None and per_answer < 1:  # not max(): `engine/gateway/__init__.py`
+        if per_answer is not None and per_answer < 1:  # not max(): `engine/values.py`
             per_answer = 1
         if per_answer is None or up_name != incoming.name:
             return per_answer

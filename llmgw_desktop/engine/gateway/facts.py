@@ -88,7 +88,7 @@ class RequestFacts:
     @property
     def estimated_tokens(self) -> int:
         tokens = self.size // CHARS_PER_TOKEN
-        return tokens if tokens > 1 else 1  # not max(): `engine/gateway/__init__.py`
+        return tokens if tokens > 1 else 1  # not max(): `engine/values.py`
 
     @property
     def held_input_tokens(self) -> int:
@@ -125,7 +125,7 @@ def request_facts(
         options = body.get("stream_options")
         usage = stream and isinstance(options, dict) and options.get("include_usage") is True
     limit, asked = _output_limit(dialect, body), _answers(dialect, body)
-    # Not min(): `engine/gateway/__init__.py`.
+    # Not min(): `engine/values.py`.
     answers = asked if asked < MAX_ANSWERS_HELD else MAX_ANSWERS_HELD
     return RequestFacts(
         model or None,

@@ -248,6 +248,8 @@ class KeyChain:
                 keys = keys[start:] + keys[:start]
         now = self._clock()
         ready = [k for k in keys if self._resting.get((provider, k.label), 0) <= now]
+        if len(ready) == len(keys):  # none resting, as nearly always: no sort of nothing
+            return ready
         resting = [k for k in keys if k not in ready]
         soonest = sorted(resting, key=lambda k: self._resting[(provider, k.label)])[:1]
         return ready + soonest

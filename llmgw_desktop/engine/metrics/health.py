@@ -397,11 +397,10 @@ class CallHealth:
                 return
             calls = self._calls[event.provider] = _Calls()
         failed = event.state == _FAILED
-        latency_ms = (
-            None
-            if event.state == _CANCELED
-            else max(0.0, (event.finished_at - event.started_at) * 1000)
-        )
+        latency_ms: float | None = None
+        if event.state != _CANCELED:
+            took = (event.finished_at - event.started_at) * 1000
+            latency_ms = took if took > 0.0 else 0.0  # not max(): `engine/values.py`
         at = self._clock()
         calls.samples.append((at, failed, latency_ms))
         calls.heard(at, failed)
