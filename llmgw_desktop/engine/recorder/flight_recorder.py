@@ -186,7 +186,7 @@ class FlightRecorder:
         if started_at is None:
             started_at = self._clock()
         # Redacted and filtered once a batch: a client sends the same name request after request.
-        texts = self._pending.texts
+        texts = self._pending.texts.current()
         recorded = texts.callers.get(caller)
         if recorded is None:
             recorded = texts.callers[caller] = recorded_caller(caller, texts.text)

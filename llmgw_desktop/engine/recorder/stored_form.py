@@ -133,9 +133,20 @@ class BatchRedactor:
         # redacting it is a walk in Python. Keyed by what it was made from, so a hit is the
         # text the walk would give; it lives as long as `done`, holding what `done` holds.
         self.json_done: dict[bytes, str] = {}
+        self.version = known_secrets.version
+
+    def current(self) -> BatchRedactor:
+        """Itself, its texts forgotten first if the process learned a secret since they were
+        redacted: a text remembered as clean may hold it, and a flush lasts a quarter second."""
+        if self.version != known_secrets.version:
+            self.done.clear()  # in place: a loop may hold it (`store_in_place`)
+            self.callers.clear()
+            self.json_done.clear()
+            self.version = known_secrets.version
+        return self
 
     def text(self, value: str) -> str:
-        done = self.done.get(value)
+        done = self.current().done.get(value)
         if done is None:
             clean = _CLEAN.current()
             if value in clean.texts:
@@ -164,7 +175,7 @@ class BatchRedactor:
             given = jsonio.dumps(value)
         except TypeError:  # not JSON as given: redacted then serialised, which says why
             return jsonio.dumps_text(self.data(value))
-        stored = self.json_done.get(given)
+        stored = self.current().json_done.get(given)
         if stored is None:
             clean = _CLEAN.current()
             if given in clean.json:
@@ -221,7 +232,7 @@ def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
 def store_in_place(row: dict[str, Any], texts: BatchRedactor) -> None:
     """`row` turned into its `stored_form` (for a row built for the purpose: a request's end,
     on the loop, where it is made once a request). Only values change, never keys."""
-    done = texts.done
+    done = texts.current().done
     get = row.get
     for name in TEXT_COLUMNS:
         value = get(name)

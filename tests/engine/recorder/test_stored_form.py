@@ -12,6 +12,7 @@ from llmgw_desktop.engine.recorder.stored_form import (
     BatchRedactor,
     stored_form,
 )
+from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.store.migrations import MIGRATIONS
 
 SECRET = "sk-ant-api03-" + "B" * 40
@@ -53,3 +54,21 @@ def test_each_text_column_is_redacted_and_the_others_are_kept() -> None:
     assert stored["route_json"].startswith('{"attempts":[{"target":"')
     kept = ("id", "owner_principal", "input_tokens", "cost_usd", "approval_json", "model")
     assert {name: stored[name] for name in kept} == {name: fields[name] for name in kept}
+
+
+def test_a_secret_learned_during_a_batch_is_redacted_in_the_rows_after_it() -> None:
+    """A batch remembers each text as it redacted it: a text that held a value nobody had
+    named a secret yet was remembered as clean, and written so again for the rest of the flush
+    (up to a quarter second) after the value became a known secret."""
+    value = "learned-mid-batch-" + "C" * 24
+    texts = BatchRedactor()
+    first = stored_form({"id": "r1", "caller": f"tool {value}"}, texts)
+    assert first["caller"] == f"tool {value}"  # not a secret yet: as it is
+    known_secrets.add(value)
+    try:
+        second = stored_form({"id": "r2", "caller": f"tool {value}"}, texts)
+        assert value not in second["caller"], second
+        assert value not in texts.text(f"tool {value}")
+        assert value not in texts.json({"route": f"tool {value}"})
+    finally:
+        known_secrets.clear()
