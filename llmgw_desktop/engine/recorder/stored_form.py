@@ -16,6 +16,8 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.redact import known_secrets, redact
+from llmgw_desktop.engine.store.models import RecordedRequestRow
+from llmgw_desktop.engine.store.orm import peewee
 
 __all__ = [
     "AS_IS",
@@ -38,27 +40,16 @@ _JSON_COLUMNS = tuple(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id and its gateway process's (ours), and the principal
 # every read filters on (an identity the edge decided, not text a request supplied).
 AS_IS = frozenset({"id", "owner_principal", "owner_process"})
-# The other text columns of `requests`, each redacted (`store_in_place`): named, not found by
-# walking a row's 34 columns, which cost about 800 instructions a column where most hold
-# numbers or nothing. `test_stored_form.py` reads the TEXT columns of every migration of the
-# table (SQLite's and PostgreSQL's) and fails on one that is not here, in `AS_IS` or a JSON one.
-TEXT_COLUMNS = (
-    "caller",
-    "transport",
-    "tool",
-    "provider",
-    "model",
-    "state",
-    "job_id",
-    "correlation_id",
-    "session_id",
-    "provider_session_id",
-    "error_code",
-    "prefix_hash",
-    "requested_model",
-    "project",
-    "chosen_because",
-    "client_session",
+# The other text columns of `requests`, each redacted (`store_in_place`), read from the table's
+# model: named, not found by walking a row's 34 columns, which cost about 800 instructions a
+# column where most hold numbers or nothing. `test_stored_form.py` reads the TEXT columns of
+# every migration of the table (SQLite's and PostgreSQL's) and fails on one not covered.
+TEXT_COLUMNS = tuple(
+    field.column_name
+    for field in RecordedRequestRow._meta.sorted_fields
+    if isinstance(field, peewee.TextField)
+    and field.column_name not in AS_IS
+    and field.column_name not in _JSON_COLUMNS
 )
 
 

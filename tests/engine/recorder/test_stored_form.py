@@ -1,5 +1,6 @@
 """A recorder row's stored form redacts every text column the `requests` table has: the
-columns are named (`TEXT_COLUMNS`), so a migration that adds one must name it there too."""
+columns are read from the table's model (`TEXT_COLUMNS`), so a migration that adds one must add
+it to the model too, as a text field."""
 
 from __future__ import annotations
 
